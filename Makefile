@@ -1,0 +1,29 @@
+# Everything runs from a project-local virtualenv that `make` creates on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: test test-fast demo bench clean
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -rs
+
+# The unit tier only: no real processes, no C runit.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+demo: $(STAMP)
+	$(BIN)/python -m runit_provision.cli.main demo
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache
