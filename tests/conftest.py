@@ -1,0 +1,95 @@
+"""Shared fixtures: where our tools and the C runit live, and real-process hygiene."""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Console scripts are installed next to the interpreter running the tests (the Makefile's venv).
+OUR_BIN = Path(sys.executable).parent
+IN_CI = os.environ.get("CI") == "true"
+
+# Every runit tool name, and where Debian's package puts the C version of it.
+C_RUNIT = {
+    "runsv": "/usr/bin/runsv",
+    "runsvdir": "/usr/bin/runsvdir",
+    "sv": "/usr/bin/sv",
+    "svlogd": "/usr/bin/svlogd",
+    "chpst": "/usr/bin/chpst",
+    "runsvchdir": "/usr/sbin/runsvchdir",
+    "utmpset": "/usr/sbin/utmpset",
+}
+# chpst's personalities: the C chpst takes them from argv[0], Debian installs no links.
+PERSONALITIES = ("envdir", "envuidgid", "setuidgid", "softlimit", "setlock", "pgrphack")
+
+
+def has_c_runit():
+    return os.access(C_RUNIT["runsv"], os.X_OK)
+
+
+def require_c_runit():
+    """Skip without the C runit — except in CI, where its absence is a failure."""
+    if has_c_runit():
+        return
+    if IN_CI:
+        pytest.fail("CI=true but Debian's runit is not installed (/usr/bin/runsv)")
+    pytest.skip("the C runit is not installed (apt-get install runit)")
+
+
+def our_tool(name):
+    path = OUR_BIN / name
+    if not path.exists():
+        pytest.fail("%s is not installed next to %s; run the tests through `make test`"
+                    % (name, sys.executable))
+    return str(path)
+
+
+def make_bin_dir(target, impl):
+    """A directory of links named like runit's tools, pointing at one implementation.
+
+    ``impl`` is ``"ours"`` or ``"c"``; tools an implementation lacks are left out, so a
+    transcript that needs one fails loudly with "not found".
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    for name in list(C_RUNIT) + list(PERSONALITIES):
+        if impl == "ours":
+            source = OUR_BIN / name
+        elif name in PERSONALITIES:
+            source = Path(C_RUNIT["chpst"])
+        else:
+            source = Path(C_RUNIT[name])
+        if source.exists():
+            (target / name).symlink_to(source)
+    return target
+
+
+@pytest.fixture(params=["ours", "c"])
+def impl(request):
+    """Both implementations; the C one only where installed (always in CI)."""
+    if request.param == "c":
+        require_c_runit()
+    return request.param
+
+
+@pytest.fixture
+def impl_bin(impl, tmp_path):
+    return make_bin_dir(tmp_path / ("bin-" + impl), impl)
+
+
+@pytest.fixture
+def which_tool():
+    """Resolve a tool for an implementation: ``which_tool("c", "sv")``."""
+    def resolve(impl_name, tool):
+        if impl_name == "c":
+            require_c_runit()
+            return C_RUNIT[tool]
+        return our_tool(tool)
+    return resolve
+
+
+def pytest_report_header(config):
+    return "our tools: %s; C runit: %s; CI=%s" % (
+        OUR_BIN, "installed" if has_c_runit() else "absent", IN_CI)
