@@ -1,0 +1,147 @@
+"""runtime: the event loop every supervisor runs on — fds, signals, child exits, timers.
+
+One loop hosts any number of services (runsv hosts one, runsvdir a whole tree). It sleeps in
+``select`` with no timeout unless a timer is due, so an idle supervisor never wakes up.
+Signals arrive through ``signal.set_wakeup_fd`` and are handled between events, never inside
+a signal handler; SIGCHLD drains ``waitpid(-1, WNOHANG)`` and hands each exit to the callback
+registered for that pid.
+"""
+
+import errno
+import heapq
+import itertools
+import os
+import selectors
+import signal
+import time
+
+
+class Timer:
+    """A pending ``call_later``; ``cancel()`` makes it a no-op."""
+
+    __slots__ = ("when", "callback", "cancelled")
+
+    def __init__(self, when, callback):
+        self.when = when
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self):
+        self.cancelled = True
+
+
+class EventLoop:
+    def __init__(self, monotonic=time.monotonic):
+        self.monotonic = monotonic
+        self._selector = selectors.DefaultSelector()
+        self._timers = []
+        self._sequence = itertools.count()
+        self._children = {}
+        self._signal_callbacks = {}
+        self._wakeup_r = self._wakeup_w = -1
+        self._running = False
+
+    # -- registration -------------------------------------------------------------------
+    def add_reader(self, fd, callback):
+        """``callback()`` whenever ``fd`` is readable."""
+        self._selector.register(fd, selectors.EVENT_READ, callback)
+
+    def remove_reader(self, fd):
+        try:
+            self._selector.unregister(fd)
+        except (KeyError, ValueError):
+            pass
+
+    def call_later(self, delay, callback):
+        timer = Timer(self.monotonic() + max(0.0, delay), callback)
+        heapq.heappush(self._timers, (timer.when, next(self._sequence), timer))
+        return timer
+
+    def watch_child(self, pid, callback):
+        """``callback(pid, wait_status)`` once, when child ``pid`` exits."""
+        self._children[pid] = callback
+
+    def add_signal_handler(self, signum, callback):
+        """``callback()`` from the loop (not from the handler) each time ``signum`` arrives."""
+        self._ensure_wakeup_fd()
+        self._signal_callbacks[signum] = callback
+        signal.signal(signum, _note_signal)
+
+    def _ensure_wakeup_fd(self):
+        if self._wakeup_r >= 0:
+            return
+        self._wakeup_r, self._wakeup_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(self._wakeup_w, warn_on_full_buffer=False)
+        self.add_reader(self._wakeup_r, self._on_wakeup)
+        # Children may exit before we are ready; reaping is driven by SIGCHLD from now on.
+        self._signal_callbacks[signal.SIGCHLD] = self.reap
+        signal.signal(signal.SIGCHLD, _note_signal)
+
+    # -- running --------------------------------------------------------------------------
+    def run(self):
+        """Dispatch events until ``stop()``."""
+        self._ensure_wakeup_fd()
+        self._running = True
+        self.reap()
+        while self._running:
+            events = self._selector.select(self._timeout())
+            for key, _ in events:
+                key.data()
+                if not self._running:
+                    break
+            self._run_due_timers()
+
+    def stop(self):
+        self._running = False
+
+    def close(self):
+        if self._wakeup_r >= 0:
+            signal.set_wakeup_fd(-1)
+            os.close(self._wakeup_r)
+            os.close(self._wakeup_w)
+            self._wakeup_r = self._wakeup_w = -1
+        self._selector.close()
+
+    def _timeout(self):
+        while self._timers and self._timers[0][2].cancelled:
+            heapq.heappop(self._timers)
+        if not self._timers:
+            return None  # idle: sleep until an fd or a signal wakes us
+        return max(0.0, self._timers[0][0] - self.monotonic())
+
+    def _run_due_timers(self):
+        now = self.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            timer = heapq.heappop(self._timers)[2]
+            if not timer.cancelled:
+                timer.cancelled = True
+                timer.callback()
+
+    def _on_wakeup(self):
+        try:
+            data = os.read(self._wakeup_r, 512)
+        except OSError as exc:
+            if exc.errno == errno.EAGAIN:
+                return
+            raise
+        for signum in dict.fromkeys(data):  # each signal once per batch, in arrival order
+            callback = self._signal_callbacks.get(signum)
+            if callback is not None:
+                callback()
+
+    def reap(self):
+        """Collect every exited child and hand it to whoever watches it."""
+        while True:
+            try:
+                pid, wait_status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            callback = self._children.pop(pid, None)
+            if callback is not None:
+                callback(pid, wait_status)
+
+
+def _note_signal(signum, frame):
+    """The Python-level handler: the C handler already wrote to the wakeup fd."""

@@ -1,0 +1,45 @@
+"""runtime: ``runsv DIR`` — supervise one service directory (and its log), as runit's runsv.
+
+Exit codes: 0 after ``x`` or SIGTERM, 1 on usage, 111 on a startup error such as another
+runsv holding the lock.
+"""
+
+import os
+import signal
+import sys
+
+from ..errors import FatalError
+from .diag import fatal
+from .loop import EventLoop
+from .service import Service
+from .spawn import Spawner
+
+
+def main(argv=None):
+    argv = sys.argv if argv is None else argv
+    if len(argv) != 2:
+        os.write(2, b"usage: runsv dir\n\n")
+        return 1
+    directory = argv[1]
+    label = "runsv " + directory
+    # runsv dies of SIGINT like any C program; Python would raise KeyboardInterrupt instead.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        os.chdir(directory)  # children and /proc/PID/cwd see the service dir, as with runit
+    except OSError:
+        pass  # Service.open reports it with runit's message
+    loop = EventLoop()
+    service = Service(loop, ".", Spawner(), label=label, on_exit=lambda _: loop.stop())
+    try:
+        service.open()
+    except FatalError as exc:
+        fatal(label, str(exc))
+        return 111
+    loop.add_signal_handler(signal.SIGTERM, service.terminate)
+    service.start()
+    loop.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
