@@ -227,6 +227,7 @@ class Side:
                                                              argv[0]), exc)
             self._mark_started(0, is_finish)
             self._process_exited(111 << 8)
+            self.evaluate()  # ./finish, or the back-off timer
             return
         self._mark_started(pid, is_finish)
         self.write_status()

@@ -1,0 +1,108 @@
+"""Fakes for the unit tier: a clock you move by hand and a host that records what a Side does."""
+
+import errno
+
+
+class FakeClock:
+    def __init__(self, start=1_800_000_000.0):
+        self.now = start  # wall seconds; monotonic runs in step with it
+
+    def monotonic(self):
+        return self.now
+
+    def time_ns(self):
+        return int(self.now * 1_000_000_000)
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+class FakeTimer:
+    def __init__(self, when, callback):
+        self.when, self.callback, self.cancelled = when, callback, False
+
+    def cancel(self):
+        self.cancelled = True
+
+
+class FakeHost:
+    """Implements the host interface of ``runtime.side.Side`` without any I/O.
+
+    ``hooks`` maps letter → True for executable ``control/<letter>`` scripts; ``fail_exec``
+    makes the next spawn of that argv[0] raise like a failed exec.
+    """
+
+    def __init__(self, clock=None, has_finish=False, hooks=()):
+        self.clock = clock or FakeClock()
+        self.finish = has_finish
+        self.hooks = set(hooks)
+        self.fail_exec = {}
+        self.next_pid = 100
+        self.spawned = []  # (pid, argv)
+        self.kills = []  # (pid, signum)
+        self.hook_runs = []  # (pid, letter)
+        self.statuses = []  # (Status, want word) as written
+        self.timers = []
+        self.messages = []
+        self.settled = 0
+
+    # host interface
+    def time_ns(self):
+        return self.clock.time_ns()
+
+    def monotonic(self):
+        return self.clock.monotonic()
+
+    def call_later(self, delay, callback):
+        timer = FakeTimer(self.clock.monotonic() + delay, callback)
+        self.timers.append(timer)
+        return timer
+
+    def write_status(self, side, status, want_word):
+        self.statuses.append((status, want_word))
+
+    def kill(self, pid, signum):
+        self.kills.append((pid, signum))
+
+    def warn(self, message, exc=None):
+        self.messages.append(("warning", message))
+
+    def child_failed(self, message, exc):
+        self.messages.append(("fatal", message, exc.errno))
+
+    def has_finish(self):
+        return self.finish
+
+    def spawn(self, side, argv):
+        error = self.fail_exec.get(argv[0])
+        if error is not None:
+            raise OSError(error, "fake exec failure")
+        self.next_pid += 1
+        self.spawned.append((self.next_pid, argv))
+        return self.next_pid
+
+    def start_hook(self, letter):
+        if letter not in self.hooks:
+            return 0
+        self.next_pid += 1
+        self.hook_runs.append((self.next_pid, letter))
+        return self.next_pid
+
+    def settle(self):
+        self.settled += 1
+        self.side.evaluate()
+
+    # test helpers
+    def run_due_timers(self):
+        for timer in list(self.timers):
+            if not timer.cancelled and timer.when <= self.clock.monotonic():
+                timer.cancelled = True
+                self.timers.remove(timer)
+                timer.callback()
+
+    @property
+    def last_status(self):
+        return self.statuses[-1][0]
+
+
+EACCES = errno.EACCES
