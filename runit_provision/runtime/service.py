@@ -17,6 +17,8 @@ from .side import Side, Want
 from .supervise import SuperviseFiles, make_supervise_dir
 
 _READ_CHUNK = 64
+# O_PATH: like runit's chdir(), this needs search permission only, not read permission.
+_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 
 
 class SystemClock:
@@ -45,7 +47,7 @@ class Service:
     def open(self):
         """Take over the directory; FatalError carries runit's message."""
         try:
-            self.dir_fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            self.dir_fd = os.open(self.directory, _DIR_FLAGS)
         except OSError as exc:
             raise FatalError(with_errstr("unable to change to directory", exc)) from exc
         self.main = Side(self, is_log=False, want=self._initial_want(self.dir_fd))
@@ -77,7 +79,7 @@ class Service:
             self.warn("./log: not a directory.")
             return
         try:
-            self.log_fd = os.open("log", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC,
+            self.log_fd = os.open("log", _DIR_FLAGS,
                                   dir_fd=self.dir_fd)
         except OSError as exc:
             raise FatalError(with_errstr("unable to open log", exc)) from exc

@@ -9,6 +9,7 @@ survive ``exec``, which would change how a service behaves under us versus the C
 import os
 import signal
 
+_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 _UNCATCHABLE = {signal.SIGKILL, signal.SIGSTOP}
 
 
@@ -24,7 +25,7 @@ class Spawner:
     """
 
     def __init__(self):
-        self._home_fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._home_fd = os.open(".", _DIR_FLAGS)
         self._sigdef = _default_signals()
 
     def spawn(self, argv, cwd_fd=None, stdin_fd=None, stdout_fd=None, new_session=False,
