@@ -1,0 +1,248 @@
+"""Shared helpers for runsv's real-process tiers: service trees, supervised runs, waits.
+
+Everything here starts real processes in their own session and ends them by process group;
+every wait is a condition polled against a deadline, never a bare sleep.
+"""
+
+import errno
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from runit_provision.protocol.status import status_from_bytes
+
+SH = "#!/bin/sh\n"
+RUN_SLEEP = SH + "echo run: start\nexec sleep 1000\n"
+C_SV = "/usr/bin/sv"
+C_RUNSV = "/usr/bin/runsv"
+C_RUNSVDIR = "/usr/bin/runsvdir"
+BASE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
+    """Poll ``predicate`` until it returns something true; return that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("%s not met within %.1fs" % (what, timeout))
+        time.sleep(interval)
+
+
+def write_file(path, text, mode=0o644):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def write_script(path, body, mode=0o755):
+    """An executable ``/bin/sh`` script; ``body`` without the shebang."""
+    return write_file(path, SH + body, mode)
+
+
+def make_service(parent, name, run=RUN_SLEEP, finish=None, log_run=None, down=False,
+                 log_down=False, hooks=None, check=None):
+    """A service directory; ``run``/``finish``/``log_run`` are whole scripts (with shebang).
+
+    ``hooks`` maps a control letter to the body of ``control/<letter>``.
+    """
+    service = Path(parent) / name
+    service.mkdir(parents=True)
+    write_file(service / "run", run, 0o755)
+    if finish is not None:
+        write_file(service / "finish", finish, 0o755)
+    if check is not None:
+        write_file(service / "check", check, 0o755)
+    if down:
+        (service / "down").touch()
+    for letter, body in (hooks or {}).items():
+        write_script(service / "control" / letter, body)
+    if log_run is not None:
+        write_file(service / "log" / "run", log_run, 0o755)
+        if log_down:
+            (service / "log" / "down").touch()
+    return service
+
+
+# -- what runsv shows on disk -------------------------------------------------------------
+def read_bytes(path):
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def decode_side(side_dir):
+    """A side's ``supervise/`` as comparable fields: no stamps, pids reduced to present/absent."""
+    supervise = Path(side_dir) / "supervise"
+    raw = read_bytes(supervise / "status")
+    if raw is None:
+        return {"status": None}
+    status = status_from_bytes(raw)
+    pid_file = read_bytes(supervise / "pid")
+    stat = read_bytes(supervise / "stat")
+    return {
+        "state": status.state.name.lower(),
+        "want": status.want,
+        "paused": int(status.paused),
+        "term": int(status.term),
+        "pid": "yes" if status.pid else "no",
+        "stat": None if stat is None else stat.decode(),
+        "pidfile": None if pid_file is None else re.sub(rb"\d+", b"N", pid_file).decode(),
+    }
+
+
+def describe_side(name, fields):
+    if fields.get("status") is None and "state" not in fields:
+        return "%s: no status" % name
+    return ("%s: %s want=%s paused=%d term=%d pid=%s stat=%r pidfile=%r"
+            % (name, fields["state"], fields["want"], fields["paused"], fields["term"],
+               fields["pid"], fields["stat"], fields["pidfile"]))
+
+
+def status_record(side_dir):
+    raw = read_bytes(Path(side_dir) / "supervise" / "status")
+    return None if raw is None or len(raw) != 20 else status_from_bytes(raw)
+
+
+def is_runsv_up(side_dir):
+    """The liveness probe sv uses: a reader holds ``supervise/ok``."""
+    try:
+        fd = os.open(str(Path(side_dir) / "supervise" / "ok"), os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno in (errno.ENXIO, errno.ENOENT):
+            return False
+        raise
+    os.close(fd)
+    return True
+
+
+def send_control(side_dir, data):
+    fd = os.open(str(Path(side_dir) / "supervise" / "control"), os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        return os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+# -- processes --------------------------------------------------------------------------------
+class Group:
+    """One process started in its own session; ``kill()`` ends its whole process group."""
+
+    def __init__(self, argv, cwd=None, env=None, output=None, stdin=subprocess.DEVNULL):
+        self.output_path = output
+        out = open(output, "ab") if output is not None else subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen([str(a) for a in argv], cwd=cwd, env=env, stdin=stdin,
+                                         stdout=out, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        finally:
+            if output is not None:
+                out.close()
+        self.pid = self.proc.pid
+
+    def output(self):
+        if self.output_path is None:
+            return ""
+        return Path(self.output_path).read_bytes().decode("utf-8", "replace")
+
+    def poll(self):
+        return self.proc.poll()
+
+    def wait(self, timeout=10.0):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("pid %d did not exit within %.1fs" % (self.pid, timeout))
+
+    def kill(self):
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+class Processes:
+    """Every group a test started; the fixture kills them all (each by its own pgid)."""
+
+    def __init__(self):
+        self.groups = []
+
+    def start(self, argv, **kwargs):
+        group = Group(argv, **kwargs)
+        self.groups.append(group)
+        return group
+
+    def kill_all(self):
+        for group in reversed(self.groups):
+            group.kill()
+
+
+def process_group_members(pgid):
+    """Pids in process group ``pgid`` (from /proc), for leak checks."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            members.append(int(entry))
+    return members
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            return [part.decode("utf-8", "replace") for part in handle.read().split(b"\0") if part]
+    except OSError:
+        return []
+
+
+def children_of(pid):
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(entry))
+    return kids
+
+
+def run_sv(args, svdir, sv=C_SV, timeout=30.0):
+    """``sv ARGS`` with SVDIR and cwd = ``svdir``; (combined output, exit code)."""
+    env = {"PATH": BASE_PATH, "SVDIR": str(svdir)}
+    proc = subprocess.run([sv] + list(args), cwd=str(svdir), env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+    return proc.stdout.decode("utf-8", "replace"), proc.returncode
+
+
+_NORMALISERS = (
+    (re.compile(r"\(pid \d+\)"), "(pid N)"),
+    (re.compile(r"(: |\) )\d+s\b"), r"\1Ns"),
+)
+
+
+def normalise(text):
+    for pattern, replacement in _NORMALISERS:
+        text = pattern.sub(replacement, text)
+    return text
