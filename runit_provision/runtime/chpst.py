@@ -1,0 +1,707 @@
+"""runtime: chpst — run a program with a changed process state — and its personalities.
+
+``main(argv)`` parses the command line into a ``Plan`` (a pure function, no effects), then
+applies the plan's steps in runit's order and execs the program:
+
+ 1. ``-P``        setsid()
+ 2. ``-e dir``    read the envdir (``envdir.read_envdir``); changes are applied at exec
+ 3. ``-/ root``   chdir(root), chroot(".")
+ 4. ``-C pwd``    chdir(pwd), inside the new root (runit 2.2.0+)
+ 5. ``-n inc``    nice(inc)
+ 6. ``-U spec``   $UID and $GID for the program
+ 7. ``-u spec``   setgroups(), setgid(), setuid() — no initgroups(), see docs/chpst.md
+ 8. ``-l|-L f``   open f (O_WRONLY|O_APPEND|O_CREAT, 0600) and flock() it, kept across exec
+ 9. ``-0 -1 -2``  close stdin, stdout, stderr
+10. limits       ``-m -d -o -p -f -c -r -t`` (softlimit: ``-a -c -d -f -l -m -o -p -r -s -t``)
+11. exec         PATH search on chpst's *original* environment, ``-b`` replaces argv[0]
+
+Personalities are chosen by the basename of argv[0], a leading ``d`` stripped first:
+``envdir``, ``envuidgid``, ``setuidgid``, ``softlimit``, ``setlock``, ``pgrphack``.
+Usage errors exit 100, failures print ``chpst: fatal: MSG: ERRSTR`` (every personality uses the
+``chpst`` prefix, as runit does) and exit 111. Facts come from runit's chpst.c, uidgid.c,
+sgetopt.c, pathexec_run.c and pathexec_env.c; the probes are in tests/runtime/test_chpst.py.
+
+Imports stay light (no argparse, no dataclasses, no subprocess): chpst sits in front of every
+service start.
+"""
+
+import errno
+import fcntl
+import grp
+import os
+import pwd
+import resource
+import signal
+import sys
+
+from ..errors import FatalError, UsageError
+from ..protocol.errstr import error_str
+from .diag import fatal, warn, with_errstr
+from .envdir import read_envdir
+
+PROG = "chpst"  # runit's FATAL/WARNING prefix, whatever the personality
+
+# runit 2.3.0's usage line: Debian's 2.1.2-54 line plus "[-C pwd]" (docs/chpst.md).
+USAGE_MAIN = (" [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir] [-/ root]"
+              " [-C pwd] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n] [-p n] [-f n] [-c n]"
+              " [-t n] prog")
+USAGE_SETUIDGID = " account child"
+USAGE_ENVUIDGID = " account child"
+USAGE_ENVDIR = " dir child"
+USAGE_PGRPHACK = " child"
+USAGE_SETLOCK = " [ -nNxX ] file program [ arg ... ]"
+USAGE_SOFTLIMIT = (" [-a allbytes] [-c corebytes] [-d databytes] [-f filebytes] [-l lockbytes]"
+                   " [-m membytes] [-o openfiles] [-p processes] [-r residentbytes]"
+                   " [-s stackbytes] [-t cpusecs] child")
+# -V prints the version stamp of the chpst.c we are byte-compatible with (Debian 2.1.2-54).
+VERSION_ID = "$Id: f279d44141c981dd7535a12260efcf1ef7beed26 $"
+
+CHPST_OPTIONS = "u:U:b:e:m:d:o:p:f:c:r:t:/:C:n:l:L:vP012V"
+SETLOCK_OPTIONS = "nNxX"
+SOFTLIMIT_OPTIONS = "a:c:d:f:l:m:o:p:r:s:t:"
+
+# Limit letters in the order runit's slimit() applies them, and their resources.
+LIMIT_ORDER = "dslaopfcrt"
+LIMIT_RESOURCES = {
+    "d": "RLIMIT_DATA", "s": "RLIMIT_STACK", "l": "RLIMIT_MEMLOCK", "a": "RLIMIT_AS",
+    "o": "RLIMIT_NOFILE", "p": "RLIMIT_NPROC", "f": "RLIMIT_FSIZE", "c": "RLIMIT_CORE",
+    "r": "RLIMIT_RSS", "t": "RLIMIT_CPU",
+}
+HARD = -1  # a limit value meaning "soft = hard" (softlimit's "=", or a negative long in runit)
+
+_ULONG = 1 << 64
+_STDIO_NAMES = ("stdin", "stdout", "stderr")
+
+
+class Plan:
+    """Everything chpst will do, as parsed; ``None`` means "option not given".
+
+    A plain slotted class rather than a dataclass: importing dataclasses costs ~10 ms, more
+    than the rest of chpst's start-up.
+    """
+
+    __slots__ = ("setsid", "env_dir", "env_dir_lenient", "verbose", "root", "pwd", "nice",
+                 "env_user", "set_user", "user_extended", "lock", "lock_wait", "lock_quiet",
+                 "close_fds", "limits", "argv0", "argv", "exec_quiet")
+
+    def __init__(self, **fields):
+        self.setsid = False
+        self.env_dir = None
+        self.env_dir_lenient = True   # chpst -e skips subdirectories; envdir finds them fatal
+        self.verbose = False
+        self.root = None
+        self.pwd = None
+        self.nice = 0
+        self.env_user = None
+        self.set_user = None
+        self.user_extended = True     # chpst: [:]user[:group...]; personalities: account only
+        self.lock = None
+        self.lock_wait = True         # -l waits, -L fails at once
+        self.lock_quiet = False       # setlock -x: lock failure exits 0 silently
+        self.close_fds = ()
+        self.limits = {}              # letter of LIMIT_ORDER -> value (HARD = soft to hard)
+        self.argv0 = None             # -b
+        self.argv = []                # the program and its arguments
+        self.exec_quiet = False       # setlock -x: exec failure exits 0 silently
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    def __eq__(self, other):
+        return isinstance(other, Plan) and all(
+            getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    def __repr__(self):
+        return "Plan(%s)" % ", ".join("%s=%r" % (name, getattr(self, name))
+                                     for name in self.__slots__)
+
+
+# --- parsing (pure) ------------------------------------------------------------------------
+
+def personality(argv0):
+    """(name runit dispatches on, name getopt complains as): basename, leading "d" stripped.
+
+    >>> personality("/usr/bin/dsetlock")
+    ('setlock', 'dsetlock')
+    """
+    base = argv0.rsplit("/", 1)[-1]
+    return (base[1:] if base.startswith("d") else base), base
+
+
+def scan_ulong(text):
+    """djb's scan_ulong(): (value modulo 2**64, number of decimal digits consumed)."""
+    value = 0
+    count = 0
+    for char in text:
+        if not "0" <= char <= "9":
+            break
+        value = (value * 10 + ord(char) - 48) % _ULONG
+        count += 1
+    return value, count
+
+
+def as_long(value):
+    """An unsigned long stored into a C long (two's complement)."""
+    value %= _ULONG
+    return value - _ULONG if value >= _ULONG // 2 else value
+
+
+def options(args, optstring, optprogname):
+    """djb's sgetopt over ``args`` (argv without argv[0]): ``(pairs, first operand's index)``.
+
+    ``pairs`` are ``(option, argument or None)`` in command-line order. Option parsing stops at
+    the first non-option, at a lone ``-`` (an operand) and after any word starting with ``--``
+    (consumed: sgetopt only looks at the second character). A problem ends the list with
+    ``("?", complaint)``, the complaint formatted as sgetopt writes it to stderr.
+    """
+    pairs = []
+    index = 0
+    pos = 0
+    while index < len(args):
+        if pos and pos >= len(args[index]):
+            index += 1
+            pos = 0
+            if index >= len(args):
+                break
+        arg = args[index]
+        if not pos:
+            if not arg.startswith("-"):
+                break
+            if arg[1:2] in ("-", ""):
+                if arg[1:2] == "-":
+                    index += 1
+                break
+            pos = 1
+        char = arg[pos]
+        pos += 1
+        spec = optstring.find(char)
+        if char == ":" or spec < 0:
+            pairs.append(("?", _complaint(optprogname, "illegal option", char)))
+            break
+        if optstring[spec + 1:spec + 2] != ":":
+            pairs.append((char, None))
+            continue
+        value = arg[pos:]
+        index += 1
+        pos = 0
+        if not value:
+            if index >= len(args):
+                pairs.append(("?", _complaint(optprogname, "option requires an argument", char)))
+                break
+            value = args[index]
+            index += 1
+        pairs.append((char, value))
+    return pairs, index
+
+
+def _complaint(optprogname, what, char):
+    # sgetopt writes the single byte it looked at: the first byte of a multi-byte character.
+    byte = os.fsencode(char)[:1]
+    return os.fsencode(optprogname) + b": " + what.encode() + b" -- " + byte + b"\n"
+
+
+def _usage(progname, text, before=b""):
+    """A UsageError carrying runit's complete stderr text: ``usage: PROG TEXT\\n\\n``."""
+    message = before + b"usage: " + os.fsencode(progname) + text.encode() + b"\n\n"
+    return UsageError(message)
+
+
+def _number(text, progname):
+    """A chpst option number: plain decimal, possibly empty (= 0); else the main usage."""
+    value, used = scan_ulong(text)
+    if used != len(text):
+        raise _usage(progname, USAGE_MAIN)
+    return as_long(value)
+
+
+def _nice(text, progname):
+    """-n: ``-5``, ``+5`` or ``5``."""
+    if text.startswith("-"):
+        return as_long(-_number(text[1:], progname))
+    if text.startswith("+"):
+        text = text[1:]
+    return _number(text, progname)
+
+
+def plan_from_argv(argv):
+    """The Plan for a whole argv (argv[0] picks the personality); raises UsageError."""
+    name, optprogname = personality(argv[0] if argv else "")
+    args = list(argv[1:])
+    parse = _PERSONALITIES.get(name, _parse_chpst)
+    return parse(args, name, optprogname)
+
+
+def _parse_chpst(args, progname, optprogname):
+    plan = Plan()
+    pairs, first = options(args, CHPST_OPTIONS, optprogname)
+    limits = {}
+    for option, value in pairs:
+        if option == "?":
+            raise _usage(progname, USAGE_MAIN, value)
+        if option == "V":
+            raise _usage(progname, USAGE_MAIN, VERSION_ID.encode() + b"\n")
+        if option == "u":
+            plan.set_user = value
+        elif option == "U":
+            plan.env_user = value
+        elif option == "b":
+            plan.argv0 = value
+        elif option == "e":
+            plan.env_dir = value
+        elif option == "m":
+            number = _number(value, progname)
+            for letter in "slad":
+                limits[letter] = number
+        elif option in "dopfcrt":
+            limits[option] = _number(value, progname)
+        elif option == "/":
+            plan.root = value
+        elif option == "C":
+            plan.pwd = value
+        elif option == "n":
+            plan.nice = _nice(value, progname)
+        elif option in "lL":
+            if plan.lock is not None:
+                raise _usage(progname, USAGE_MAIN)
+            plan.lock = value
+            plan.lock_wait = option == "l"
+        elif option == "v":
+            plan.verbose = True
+        elif option == "P":
+            plan.setsid = True
+        elif option in "012":
+            plan.close_fds = tuple(sorted(set(plan.close_fds) | {int(option)}))
+    if first >= len(args):
+        raise _usage(progname, USAGE_MAIN)
+    plan.limits = limits
+    plan.argv = args[first:]
+    return plan
+
+
+def _operands(args, count, progname, usage):
+    """The personalities without options: ``count`` leading operands, then the program."""
+    if len(args) <= count:
+        raise _usage(progname, usage)
+    return args[:count], args[count:]
+
+
+def _parse_setuidgid(args, progname, optprogname):
+    (account,), child = _operands(args, 1, progname, USAGE_SETUIDGID)
+    return Plan(set_user=account, user_extended=False, argv=child)
+
+
+def _parse_envuidgid(args, progname, optprogname):
+    (account,), child = _operands(args, 1, progname, USAGE_ENVUIDGID)
+    return Plan(env_user=account, user_extended=False, argv=child)
+
+
+def _parse_envdir(args, progname, optprogname):
+    (directory,), child = _operands(args, 1, progname, USAGE_ENVDIR)
+    return Plan(env_dir=directory, env_dir_lenient=False, argv=child)
+
+
+def _parse_pgrphack(args, progname, optprogname):
+    _, child = _operands(args, 0, progname, USAGE_PGRPHACK)
+    return Plan(setsid=True, argv=child)
+
+
+def _parse_setlock(args, progname, optprogname):
+    # Inverted relative to daemontools: the default fails at once, -n waits (runit's chpst.c).
+    wait = False
+    quiet = False
+    pairs, first = options(args, SETLOCK_OPTIONS, optprogname)
+    for option, value in pairs:
+        if option == "?":
+            raise _usage(progname, USAGE_SETLOCK, value)
+        if option in "nN":
+            wait = option == "n"
+        else:
+            quiet = option == "x"
+    (lock,), child = _operands(args[first:], 1, progname, USAGE_SETLOCK)
+    return Plan(lock=lock, lock_wait=wait, lock_quiet=quiet, exec_quiet=quiet, argv=child)
+
+
+def _parse_softlimit(args, progname, optprogname):
+    limits = {}
+    pairs, first = options(args, SOFTLIMIT_OPTIONS, optprogname)
+    for option, value in pairs:
+        if option == "?":
+            raise _usage(progname, USAGE_SOFTLIMIT, value)
+        # runit's getlarg() complains with chpst's usage text, not softlimit's.
+        number = HARD if value == "=" else _number(value, progname)
+        if option == "m":
+            for letter in "dsla":
+                limits[letter] = number
+        else:
+            limits[option] = number
+    if first >= len(args):
+        raise _usage(progname, USAGE_SOFTLIMIT)
+    return Plan(limits=limits, argv=args[first:])
+
+
+_PERSONALITIES = {
+    "setuidgid": _parse_setuidgid,
+    "envuidgid": _parse_envuidgid,
+    "envdir": _parse_envdir,
+    "pgrphack": _parse_pgrphack,
+    "setlock": _parse_setlock,
+    "softlimit": _parse_softlimit,
+}
+
+
+# --- user specs ----------------------------------------------------------------------------
+
+def _uid_t(value):
+    return value % (1 << 32)
+
+
+def ids_from_numbers(text):
+    """runit's uidgids_set(): ``uid:gid[:gid...]`` (after the leading colon) -> (uid, gids).
+
+    Quirks kept: empty numbers are 0 (``:1:`` is uid 1, gid 0); at most 60 gids. ``None`` when
+    the text is not of that form.
+    """
+    uid, used = scan_ulong(text)
+    if text[used:used + 1] != ":":
+        return None
+    pos = used + 1
+    gids = []
+    for _ in range(60):
+        gid, used = scan_ulong(text[pos:])
+        pos += used
+        gids.append(_uid_t(gid))
+        if text[pos:pos + 1] != ":":
+            break
+        pos += 1
+    if pos != len(text):
+        return None
+    return _uid_t(uid), gids
+
+
+def resolve_user(spec, extended, getpwnam=pwd.getpwnam, getgrnam=grp.getgrnam):
+    """``(uid, gids)`` for a user spec, or FatalError with runit's message.
+
+    extended (chpst -u/-U): ``user``, ``user:group[:group...]`` (up to 60 groups, names only,
+    further ones ignored as runit does), ``:uid:gid[:gid...]``. Not extended (setuidgid,
+    envuidgid): an account name only. ``user`` alone gives the account's primary gid as the
+    only group: runit calls no initgroups() (docs/chpst.md).
+    """
+    if not extended:
+        account = _lookup(getpwnam, spec)
+        if account is None:
+            raise FatalError("unknown account: %s" % spec)
+        return account.pw_uid, [account.pw_gid]
+    if spec.startswith(":"):
+        ids = ids_from_numbers(spec[1:])
+        if ids is None:
+            raise FatalError("invalid uid/gids: %s" % spec[1:])
+        return ids
+    name, colon, groups = spec.partition(":")
+    account = _lookup(getpwnam, name)
+    if account is None:
+        raise FatalError("unknown user/group: %s" % spec)
+    if not colon:
+        return account.pw_uid, [account.pw_gid]
+    gids = []
+    for _ in range(60):
+        group_name, colon, rest = groups.partition(":")
+        group = _lookup(getgrnam, group_name)
+        if group is None:
+            raise FatalError("unknown user/group: %s" % spec)
+        gids.append(group.gr_gid)
+        if not colon:
+            break
+        groups = rest
+    return account.pw_uid, gids
+
+
+def _lookup(function, name):
+    try:
+        return function(name)
+    except (KeyError, ValueError):  # ValueError: a name with a NUL byte, never in argv
+        return None
+
+
+# --- effects, in runit's order -------------------------------------------------------------
+
+def apply_plan(plan, environ=None):
+    """Run every step of ``plan`` and exec; returns an exit code only if it cannot exec.
+
+    ``environ`` is chpst's original environment (default: ``original_environ()``).
+    """
+    environ = original_environ() if environ is None else environ
+    changes = []
+    try:
+        if plan.setsid:
+            step_setsid()
+        if plan.env_dir is not None:
+            changes.extend(step_envdir(plan).items())
+        if plan.root is not None:
+            step_chroot(plan.root)
+        if plan.pwd is not None:
+            step_chdir(plan.pwd)
+        if plan.nice:
+            step_nice(plan.nice)
+        if plan.env_user is not None:
+            changes.extend(step_env_user(plan.env_user, plan.user_extended))
+        if plan.set_user is not None:
+            step_set_user(plan.set_user, plan.user_extended)
+        if plan.lock is not None:
+            step_lock(plan.lock, plan.lock_wait)
+        for fd in plan.close_fds:
+            step_close(fd)
+        step_limits(plan.limits)
+    except FatalError as exc:
+        fatal(PROG, str(exc))
+        return 111
+    except _LockFailed as exc:
+        if plan.lock_quiet:
+            return 0
+        fatal(PROG, str(exc))
+        return 111
+    argv = list(plan.argv)
+    program = argv[0]
+    if plan.argv0 is not None:
+        argv[0] = plan.argv0
+    failure = exec_program(program, argv, environment_for_exec(environ, changes),
+                           environ.get("PATH"))
+    if plan.exec_quiet:
+        return 0
+    fatal(PROG, "unable to run: %s: %s" % (argv[0], error_str(failure)))
+    return 111
+
+
+class _LockFailed(Exception):
+    """The lock could not be opened or taken; ``str()`` is runit's message."""
+
+
+def step_setsid():
+    try:
+        os.setsid()
+    except OSError:
+        pass  # runit ignores setsid()'s result: a group leader just stays in its session
+
+
+def step_envdir(plan):
+    # edir() first opens the working directory to come back to; keep that failure mode.
+    try:
+        os.close(os.open(".", os.O_RDONLY | os.O_NONBLOCK))
+    except OSError as exc:
+        raise FatalError(with_errstr("unable to open current working directory", exc)) from exc
+
+    def warning(message):
+        warn(PROG, message)
+
+    return read_envdir(plan.env_dir, skip_directories=plan.env_dir_lenient,
+                       warn=warning if plan.verbose else None)
+
+
+def step_chroot(root):
+    try:
+        os.chdir(root)
+    except OSError as exc:
+        raise FatalError(with_errstr("unable to change directory: %s" % root, exc)) from exc
+    try:
+        os.chroot(".")
+    except OSError as exc:
+        raise FatalError(with_errstr("unable to change root directory", exc)) from exc
+
+
+def step_chdir(directory):
+    try:
+        os.chdir(directory)
+    except OSError as exc:
+        raise FatalError(with_errstr("unable to change directory: %s" % directory, exc)) from exc
+
+
+def step_nice(increment):
+    # nice() takes an int: runit's long is truncated on the way.
+    increment %= 1 << 32
+    if increment >= 1 << 31:
+        increment -= 1 << 32
+    try:
+        os.nice(increment)
+    except OSError as exc:
+        raise FatalError(with_errstr("unable to set nice level", exc)) from exc
+
+
+def step_env_user(spec, extended):
+    uid, gids = resolve_user(spec, extended)
+    return [("GID", str(gids[0])), ("UID", str(uid))]
+
+
+def step_set_user(spec, extended):
+    uid, gids = resolve_user(spec, extended)
+    for call, argument, what in ((os.setgroups, gids, "setgroups"), (os.setgid, gids[0], "setgid"),
+                                 (os.setuid, uid, "setuid")):
+        try:
+            call(argument)
+        except OSError as exc:
+            raise FatalError(with_errstr("unable to %s" % what, exc)) from exc
+        except OverflowError as exc:
+            raise FatalError("unable to %s: %s" % (what, error_str(errno.EINVAL))) from exc
+
+
+def step_lock(path, wait):
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_APPEND | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise _LockFailed(with_errstr("unable to open lock: %s" % path, exc)) from exc
+    os.set_inheritable(fd, True)  # the program holds the lock: the fd must survive exec
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        raise _LockFailed(with_errstr("unable to lock: %s" % path, exc)) from exc
+
+
+def step_close(fd):
+    try:
+        os.close(fd)
+    except OSError as exc:
+        raise FatalError(with_errstr("unable to close %s" % _STDIO_NAMES[fd], exc)) from exc
+
+
+def soft_limit_for(value, hard):
+    """runit's limit(): a negative value or one above the hard limit gives the hard limit."""
+    hard_unsigned = hard % _ULONG  # RLIM_INFINITY is -1 to Python, ~0UL to C
+    if value < 0 or value > hard_unsigned:
+        return hard
+    return value
+
+
+def step_limits(limits):
+    for letter in LIMIT_ORDER:
+        if letter not in limits:
+            continue
+        which = getattr(resource, LIMIT_RESOURCES[letter])
+        try:
+            _soft, hard = resource.getrlimit(which)
+        except (OSError, ValueError) as exc:
+            raise FatalError(_limit_message("unable to getrlimit()", exc)) from exc
+        try:
+            resource.setrlimit(which, (soft_limit_for(limits[letter], hard), hard))
+        except (OSError, ValueError) as exc:
+            raise FatalError(_limit_message("unable to setrlimit()", exc)) from exc
+
+
+def _limit_message(message, exc):
+    if isinstance(exc, OSError):
+        return with_errstr(message, exc)
+    # The resource module turns EPERM and EINVAL into ValueErrors with its own text.
+    number = errno.EPERM if "raise maximum" in str(exc) else errno.EINVAL
+    return "%s: %s" % (message, error_str(number))
+
+
+def original_environ(proc_file="/proc/self/environ"):
+    """The environment chpst was started with, as an ordered dict.
+
+    Not ``os.environ``: the interpreter may have changed it before our first line ran (PEP 538
+    sets ``LC_CTYPE=C.UTF-8`` under the C locale). The kernel keeps the block exec() received;
+    ``os.environ`` is the fallback where /proc is missing. Duplicates: the first one wins, as
+    with getenv().
+    """
+    try:
+        fd = os.open(proc_file, os.O_RDONLY)
+    except OSError:
+        return dict(os.environ)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except OSError:
+        return dict(os.environ)
+    finally:
+        os.close(fd)
+    environ = {}
+    for entry in b"".join(chunks).split(b"\0"):
+        key, equals, value = entry.partition(b"=")
+        if equals and key:
+            environ.setdefault(os.fsdecode(key), os.fsdecode(value))
+    return environ
+
+
+def environment_for_exec(environ, changes):
+    """runit's pathexec_env_run(): the program's environment, in runit's order.
+
+    Each change ``(name, value or None)`` becomes the string ``name[=value]``; its key is the
+    text before the first ``=``. The first entry with that key is removed by moving the last
+    entry into its place, then the change is appended when it carries a ``=``. (So an envdir
+    file named ``K=V`` holding ``x`` sets ``K`` to ``V=x``, and an empty one sets ``K`` to ``V``.)
+    """
+    entries = list(environ.items())
+    for name, value in changes:
+        text = name if value is None else name + "=" + value
+        key, equals, rest = text.partition("=")
+        for index, (existing, _) in enumerate(entries):
+            if existing == key:
+                entries[index] = entries[-1]
+                entries.pop()
+                break
+        if equals:
+            entries.append((key, rest))
+    return dict(entries)
+
+
+def exec_program(program, argv, env, path):
+    """runit's pathexec_run(): exec ``program``; returns the errno to report if it cannot.
+
+    A name with a slash is exec'd as is. Otherwise each PATH entry is tried in order (empty =
+    ".", no PATH = "/bin:/usr/bin"); ENOENT goes on silently, EACCES/EPERM/EISDIR go on but are
+    remembered, any other error stops the search (ENOEXEC included: no shell fallback).
+    """
+    _restore_signals()
+    if "/" in program:
+        return _execve(program, argv, env)
+    saved = 0
+    failure = errno.ENOENT
+    for directory in ("/bin:/usr/bin" if path is None else path).split(":"):
+        failure = _execve("%s/%s" % (directory or ".", program), argv, env)
+        if failure != errno.ENOENT:
+            saved = failure
+            if failure not in (errno.EACCES, errno.EPERM, errno.EISDIR):
+                return failure
+    return saved or failure
+
+
+def _execve(path, argv, env):
+    if not argv[0] and path.endswith("/"):
+        # chpst '': every candidate is "DIR/", which execve() can never run. Python refuses an
+        # empty argv[0] outright, so let the kernel give its errno with a stand-in name.
+        argv = ["chpst"] + argv[1:]
+    try:
+        os.execve(path, argv, env)
+    except OSError as exc:
+        return exc.errno or errno.EINVAL
+    except ValueError:
+        # Python refuses an empty argv[0] (chpst -b '') and "" as a variable name.
+        return errno.EINVAL
+    return errno.EINVAL  # not reached: execve() returns only on failure
+
+
+def _restore_signals():
+    # The interpreter ignores SIGPIPE and SIGXFSZ; an ignored signal stays ignored across
+    # exec, so hand the program the defaults a C chpst would have passed on.
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            signal.signal(number, signal.SIG_DFL)
+
+
+def main(argv=None):
+    argv = sys.argv if argv is None else argv
+    try:
+        plan = plan_from_argv(argv)
+    except UsageError as exc:
+        text = exc.args[0]
+        try:
+            os.write(2, text)
+        except OSError:
+            pass
+        return 100
+    return apply_plan(plan)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
