@@ -31,8 +31,12 @@ import grp
 import os
 import pwd
 import resource
-import signal
 import sys
+
+try:
+    import _signal as signal  # the C module: `signal` drags in enum, ~3 ms of start-up
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
 
 from ..errors import FatalError, UsageError
 from ..protocol.errstr import error_str
