@@ -304,3 +304,181 @@ def test_kill_with_want_exit_is_reaped(scenario, transcripts):
     assert "  | finish: -1 9\n" in ours_text, ours_text
     assert ours_text.endswith("runsv exit 0\n  svc: down want=d paused=0 term=0 pid=no "
                               "stat='down\\n' pidfile=''\n"), ours_text
+
+
+# -- the C runsvdir runs our runsv -------------------------------------------------------------
+@pytest.fixture
+def processes():
+    procs = Processes()
+    yield procs
+    procs.kill_all()
+
+
+def _runsv_children(runsvdir_pid):
+    """{service name: pid} of the runsv processes runsvdir started."""
+    found = {}
+    for pid in children_of(runsvdir_pid):
+        argv = cmdline(pid)
+        if len(argv) >= 2 and os.path.basename(argv[-2]) == "runsv":
+            found[argv[-1]] = pid
+        elif argv and os.path.basename(argv[0]) == "runsv":
+            found[argv[-1]] = pid
+    return found
+
+
+def _alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_c_runsvdir_runs_our_runsv_from_path(tmp_path, processes):
+    require_c_runit()
+    bin_dir = make_bin_dir(tmp_path / "bin", "ours")
+    svdir = tmp_path / "service"
+    svdir.mkdir()
+    make_service(svdir, "a")
+    make_service(svdir, "b", log_run=LOG_CAT)
+    make_service(svdir, "c")
+    runsvdir = processes.start([C_RUNSVDIR, str(svdir)], cwd=str(tmp_path),
+                               env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)},
+                               output=str(tmp_path / "runsvdir.out"))
+    sides = [svdir / "a", svdir / "b", svdir / "b" / "log", svdir / "c"]
+    wait_until(lambda: all(is_runsv_up(side) for side in sides), what="three runsv up")
+    wait_until(lambda: all((status_record(side) or 0) and status_record(side).pid
+                           for side in sides), what="every service running")
+
+    # The runsv processes are ours: the Python entry point found first on runsvdir's PATH.
+    runsvs = wait_until(lambda: (lambda found: found if len(found) == 3 else None)(
+        _runsv_children(runsvdir.pid)), what="three runsv children")
+    assert sorted(runsvs) == ["a", "b", "c"]
+    for name, pid in runsvs.items():
+        argv = cmdline(pid)
+        assert "python" in os.path.basename(os.readlink("/proc/%d/exe" % pid)), argv
+        assert argv[-2] == str(bin_dir / "runsv") and argv[-1] == name, argv
+        assert os.readlink("/proc/%d/cwd" % pid) == str(svdir / name)
+
+    output, rc = run_sv(["status", "a", "b", "c"], svdir)
+    lines = normalise(output).splitlines()
+    assert rc == 0, output
+    assert lines == ["run: a: (pid N) Ns", "run: b: (pid N) Ns; run: log: (pid N) Ns",
+                     "run: c: (pid N) Ns"], output
+
+    # Taking c out of the tree: runsvdir TERMs its runsv, which acts as on `x`.
+    c_service_pid = status_record(svdir / "c").pid
+    moved = tmp_path / "c-removed"
+    os.rename(str(svdir / "c"), str(moved))
+    os.kill(runsvdir.pid, signal.SIGALRM)  # Debian's runsvdir: rescan now, not in 5 s
+    wait_until(lambda: not _alive(runsvs["c"]), what="c's runsv gone")
+    assert not _alive(c_service_pid)
+    assert (moved / "supervise" / "stat").read_text() == "down\n"
+    assert _alive(runsvs["a"]) and _alive(runsvs["b"])
+
+    # SIGHUP: runsvdir TERMs every runsv and exits 111; each brings its service down.
+    service_pids = [status_record(side).pid for side in sides if side.parent != svdir / "c"
+                    and side != svdir / "c"]
+    os.kill(runsvdir.pid, signal.SIGHUP)
+    assert runsvdir.wait(10) == 111
+    for pid in list(runsvs.values()) + service_pids:
+        wait_until(lambda: not _alive(pid), what="pid %d gone after SIGHUP" % pid)
+    for side in sides[:3]:
+        assert (side / "supervise" / "stat").read_text() == "down\n", side
+        assert not is_runsv_up(side)
+
+
+# -- the log pipe: nothing lost, nothing doubled, EOF at the end ------------------------------
+# The writer finishes its current line before it obeys TERM (the trap only sets a flag), and
+# keeps its count across restarts, so the log must read exactly "line 1" .. "line N".
+RUN_WRITER = SH + """stop=
+trap 'stop=1' TERM
+n=$(cat count 2>/dev/null || echo 0)
+while [ -z "$stop" ]; do
+  n=$((n+1)); echo "line $n"; echo $n >count
+  sleep 0.01
+done
+"""
+
+
+def _count(service):
+    try:
+        return int((service / "count").read_text() or 0)
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
+def _logged(service):
+    try:
+        return (service / "log" / "out").read_text().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+@pytest.mark.slow
+def test_log_pipe_survives_restarts_and_drains(impl, tmp_path, processes):
+    require_c_runit()  # the C sv drives both runsvs
+    runsv = C_RUNSV if impl == "c" else our_tool("runsv")
+    svdir = tmp_path / "service"
+    service = make_service(svdir, "svc", run=RUN_WRITER, log_run=LOG_CAT)
+    group = processes.start([runsv, "svc"], cwd=str(svdir), env={"PATH": BASE_PATH},
+                            output=str(tmp_path / "runsv.out"))
+    log = service / "log"
+
+    def sv(*args):
+        output, rc = run_sv(list(args), svdir)
+        assert rc == 0, (args, output)
+        return output
+
+    def progress(at_least):
+        target = _count(service) + at_least
+        wait_until(lambda: _count(service) >= target, what="writer progress")
+
+    def caught_up():
+        # The writer is stopped (maybe between its echo and its count update, so the last
+        # line can be one ahead): the logger has written everything that is in the pipe.
+        def check():
+            lines = _logged(service)
+            return lines and int(lines[-1].split()[1]) >= _count(service)
+        wait_until(check, what="logger caught up")
+
+    def restart(side):
+        old = status_record(side).pid
+        sv("t", str(side.relative_to(svdir)))
+        wait_until(lambda: (status_record(side).pid or old) != old, what="new pid")
+
+    wait_until(lambda: is_runsv_up(service) and is_runsv_up(log), what="runsv up")
+    for _ in range(3):
+        progress(5)
+        restart(service)
+    for _ in range(2):
+        # TERM kills cat between its read() and write() only with the writer stopped.
+        progress(5)
+        sv("-v", "pause", "svc")
+        caught_up()
+        restart(log)
+        sv("-v", "cont", "svc")
+    # The logger down for a while: what the writer writes meanwhile waits in the pipe.
+    progress(5)
+    sv("-v", "pause", "svc")
+    caught_up()
+    sv("-v", "down", "svc/log")
+    before = len(_logged(service))
+    sv("-v", "cont", "svc")
+    progress(10)
+    assert len(_logged(service)) == before
+    sv("-v", "up", "svc/log")
+    progress(5)
+    restart(service)
+    progress(5)
+
+    logger = status_record(log).pid
+    sv("x", "svc")
+    assert group.wait(10) == 0
+    assert not _alive(logger), "runsv exited before its logger"
+    total = _count(service)
+    assert total > 40
+    assert _logged(service) == ["line %d" % n for n in range(1, total + 1)]
+    assert (log / "supervise" / "stat").read_text() == "down\n"
+    assert (service / "supervise" / "stat").read_text() == "down\n"
