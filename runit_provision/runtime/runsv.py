@@ -26,8 +26,10 @@ def main(argv=None):
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         os.chdir(directory)  # children and /proc/PID/cwd see the service dir, as with runit
-    except OSError:
-        pass  # Service.open reports it with runit's message
+    except OSError as exc:
+        # Not later: Service(".") would open the caller's directory and supervise that.
+        fatal(label, "unable to change to directory", exc)
+        return 111
     loop = EventLoop()
     service = Service(loop, ".", Spawner(), label=label, on_exit=lambda _: loop.stop())
     try:
