@@ -381,28 +381,43 @@ def ids_from_numbers(text):
     return _uid_t(uid), gids
 
 
-def resolve_user(spec, extended, getpwnam=pwd.getpwnam, getgrnam=grp.getgrnam):
+def resolve_user(spec, extended, getpwnam=pwd.getpwnam, getgrnam=grp.getgrnam,
+                 database_errno=None):
     """``(uid, gids)`` for a user spec, or FatalError with runit's message.
 
     extended (chpst -u/-U): ``user``, ``user:group[:group...]`` (up to 60 groups, names only,
     further ones ignored as runit does), ``:uid:gid[:gid...]``. Not extended (setuidgid,
     envuidgid): an account name only. ``user`` alone gives the account's primary gid as the
     only group: runit calls no initgroups() (docs/chpst.md).
+
+    A failed lookup is "unknown ..." unless getpwnam() left an errno, which Python's pwd and
+    grp hide; ``database_errno(path)`` stands in for it (default: whether the files backend
+    could open /etc/passwd or /etc/group — after ``-/`` the new root may have none).
     """
+    probe = _database_errno if database_errno is None else database_errno
+
+    def unknown(path, message, fallback):
+        number = probe(path)
+        if number:
+            return FatalError("%s: %s" % (message, error_str(number)))
+        return FatalError(fallback)
+
     if not extended:
         account = _lookup(getpwnam, spec)
         if account is None:
-            raise FatalError("unknown account: %s" % spec)
+            raise unknown("/etc/passwd", "unable to get password file entry",
+                          "unknown account: %s" % spec)
         return account.pw_uid, [account.pw_gid]
     if spec.startswith(":"):
         ids = ids_from_numbers(spec[1:])
         if ids is None:
             raise FatalError("invalid uid/gids: %s" % spec[1:])
         return ids
+    entry = "unable to get password/group file entry"
     name, colon, groups = spec.partition(":")
     account = _lookup(getpwnam, name)
     if account is None:
-        raise FatalError("unknown user/group: %s" % spec)
+        raise unknown("/etc/passwd", entry, "unknown user/group: %s" % spec)
     if not colon:
         return account.pw_uid, [account.pw_gid]
     gids = []
@@ -410,7 +425,7 @@ def resolve_user(spec, extended, getpwnam=pwd.getpwnam, getgrnam=grp.getgrnam):
         group_name, colon, rest = groups.partition(":")
         group = _lookup(getgrnam, group_name)
         if group is None:
-            raise FatalError("unknown user/group: %s" % spec)
+            raise unknown("/etc/group", entry, "unknown user/group: %s" % spec)
         gids.append(group.gr_gid)
         if not colon:
             break
@@ -423,6 +438,15 @@ def _lookup(function, name):
         return function(name)
     except (KeyError, ValueError):  # ValueError: a name with a NUL byte, never in argv
         return None
+
+
+def _database_errno(path):
+    """The errno glibc's files backend leaves when it cannot open ``path``; 0 if it can."""
+    try:
+        os.close(os.open(path, os.O_RDONLY))
+    except OSError as exc:
+        return exc.errno or 0
+    return 0
 
 
 # --- effects, in runit's order -------------------------------------------------------------

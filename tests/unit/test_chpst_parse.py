@@ -238,8 +238,8 @@ def fake_getgrnam(name):
     return SimpleNamespace(gr_gid=GROUPS[name])
 
 
-def resolve(spec, extended=True):
-    return resolve_user(spec, extended, fake_getpwnam, fake_getgrnam)
+def resolve(spec, extended=True, database_errno=lambda path: 0):
+    return resolve_user(spec, extended, fake_getpwnam, fake_getgrnam, database_errno)
 
 
 @pytest.mark.parametrize("spec, ids", [
@@ -279,6 +279,24 @@ def test_personalities_take_an_account_name_only():
         with pytest.raises(FatalError) as info:
             resolve(spec, extended=False)
         assert str(info.value) == "unknown account: %s" % spec
+
+
+def test_an_unreadable_database_reports_its_errno():
+    # as glibc leaves errno after getpwnam() when /etc/passwd is missing (e.g. after chpst -/)
+    missing = {"/etc/group": errno.ENOENT}.get
+    assert resolve("nobody:daemon", database_errno=lambda path: 0) == (65534, [1])
+    with pytest.raises(FatalError) as info:
+        resolve("nobody:nosuch", database_errno=missing)
+    assert str(info.value) == "unable to get password/group file entry: file does not exist"
+    with pytest.raises(FatalError) as info:
+        resolve("nosuch", database_errno=missing)      # /etc/passwd is fine: just unknown
+    assert str(info.value) == "unknown user/group: nosuch"
+    with pytest.raises(FatalError) as info:
+        resolve("nosuch", extended=False, database_errno=lambda path: errno.EACCES)
+    assert str(info.value) == "unable to get password file entry: access denied"
+    with pytest.raises(FatalError) as info:
+        resolve(":x", database_errno=lambda path: errno.ENOENT)   # no lookup at all
+    assert str(info.value) == "invalid uid/gids: x"
 
 
 def test_at_most_60_groups():
