@@ -105,6 +105,8 @@ class Service:
 
     def terminate(self):
         """SIGTERM to runsv means exactly ``x`` (reference §1.5)."""
+        if self._exited:
+            return  # a second TERM in the batch whose SIGCHLD let us exit: files are closed
         self.main.control("x")
 
     def settle(self):
