@@ -719,6 +719,10 @@ def _restore_signals():
 
 def main(argv=None):
     argv = sys.argv if argv is None else argv
+    # Die of SIGINT like a C program (a wait for -l is interruptible), no KeyboardInterrupt;
+    # an ignored SIGINT (a background job) stays ignored.
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         plan = plan_from_argv(argv)
     except UsageError as exc:

@@ -104,6 +104,28 @@ def test_lock_held_by_another_process(impl_bin, tmp_path, tool, waits, fails):
         stop(holder)
 
 
+@pytest.mark.slow
+def test_interrupted_lock_wait_dies_quietly(impl_bin, tmp_path):
+    lock = tmp_path / "lock"
+    holder = subprocess.Popen([str(impl_bin / "chpst"), "-L", str(lock), "sh", "-c",
+                               "echo held; exec cat"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        assert holder.stdout.readline() == b"held\n"
+        waiter = subprocess.Popen([str(impl_bin / "chpst"), "-l", str(lock), "true"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  start_new_session=True)
+        try:
+            wait_until(lambda: blocked_on_flock(waiter.pid), "the waiter blocks in flock()")
+            waiter.send_signal(signal.SIGINT)
+            out, err = waiter.communicate(timeout=DEADLINE)
+            assert (waiter.returncode, out, err) == (-signal.SIGINT, b"", b"")
+        finally:
+            stop(waiter)
+    finally:
+        stop(holder)
+
+
 def test_lock_fd_is_inherited(impl_bin, tmp_path):
     lock = tmp_path / "lock"
     code, out, err = run([impl_bin / "chpst", "-l", lock, "sh", "-c",
