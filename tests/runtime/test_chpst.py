@@ -142,7 +142,10 @@ def test_lock_fd_is_inherited(impl_bin, tmp_path):
 # --- users and groups ----------------------------------------------------------------------
 
 def namespaces_available():
-    return os.geteuid() == 0 and shutil.which("unshare") and shutil.which("mount")
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("mount"):
+        return False
+    probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True, timeout=30)
+    return probe.returncode == 0
 
 
 @pytest.mark.skipif(not namespaces_available(), reason="needs root and unshare(1)")
