@@ -10,11 +10,10 @@ One file per variable, named like the variable. For each entry, in readdir order
 - a subdirectory is fatal (``unable to read DIR/NAME: is a directory``) unless the caller skips
   directories, as ``chpst -e`` does (with a warning under ``-v``).
 
-runit quirk kept on purpose: a name whose file vanished between readdir and open (typically a
-dangling symlink) does not count as missing. openreadclose() returns "ENOENT, nothing read" and
-edir() re-uses its buffer, which still holds the previous variable's value plus the NUL
-stralloc_0() appended: that NUL becomes a newline. So the dangling name gets the value of the
-entry read just before it, plus ``\\n``, or is unset when nothing was read before it.
+A deliberate fix over runit: a name whose file cannot be found when it is opened (typically a
+dangling symlink) unsets the variable. runit's edir() re-uses its read buffer there, so the
+name silently got the value of whichever entry readdir returned before it, plus a newline — a
+secret meant for one variable could land in another. See docs/chpst.md.
 
 The result is an ordered dict ``name -> value`` (``None`` = unset), in readdir order; runit
 appends the changes to the environment in that order (see ``chpst.environment_for_exec``).
@@ -102,7 +101,6 @@ def read_envdir(dirname, skip_directories=False, warn=None):
         except OSError as exc:
             raise FatalError(with_errstr("unable to read directory: %s" % dirname, exc)) from exc
         changes = {}
-        buffer = b""  # runit's `sa`: what the last successful read left behind
         for name in names:
             if name.startswith("."):
                 continue
@@ -111,19 +109,11 @@ def read_envdir(dirname, skip_directories=False, warn=None):
             except OSError as exc:
                 message = with_errstr("unable to read %s/%s" % (dirname, name), exc)
                 if exc.errno == errno.EISDIR and skip_directories:
-                    buffer = b""  # readclose() emptied it before the read failed
                     if warn is not None:
                         warn(message)
                     continue
                 raise FatalError(message) from exc
-            if data is not None:
-                buffer = data
-            if buffer:
-                value = _first_line(buffer)
-                changes[name] = os.fsdecode(value)
-                buffer = value + b"\0"  # stralloc_0(): the quirk described above
-            else:
-                changes[name] = None
+            changes[name] = value_from_bytes(data) if data is not None else None
         return changes
     finally:
         os.close(dir_fd)
