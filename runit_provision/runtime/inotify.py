@@ -1,0 +1,118 @@
+"""runtime: a minimal Linux inotify wrapper (ctypes, no third-party code) for event-driven waits.
+
+sv's ``-w`` loop watches each service's ``supervise/`` directory instead of polling it. Only
+what that needs is here: ``inotify_init1``, ``inotify_add_watch``, ``inotify_rm_watch`` and
+decoding ``struct inotify_event`` records. ctypes is imported only when an ``Inotify`` is
+created, and sv imports this module only when it has to wait: ``sv status`` pays for neither.
+
+``Inotify()`` raises OSError when the kernel or libc cannot provide inotify (ENOSYS, EMFILE,
+a libc without the symbol); callers fall back to a short poll.
+"""
+
+import os
+import struct
+
+# <sys/inotify.h>
+IN_ACCESS = 0x00000001
+IN_MODIFY = 0x00000002
+IN_ATTRIB = 0x00000004
+IN_CLOSE_WRITE = 0x00000008
+IN_CLOSE_NOWRITE = 0x00000010
+IN_OPEN = 0x00000020
+IN_MOVED_FROM = 0x00000040
+IN_MOVED_TO = 0x00000080
+IN_CREATE = 0x00000100
+IN_DELETE = 0x00000200
+IN_DELETE_SELF = 0x00000400
+IN_MOVE_SELF = 0x00000800
+IN_UNMOUNT = 0x00002000
+IN_Q_OVERFLOW = 0x00004000
+IN_IGNORED = 0x00008000
+IN_ONLYDIR = 0x01000000
+IN_CLOEXEC = 0o2000000
+IN_NONBLOCK = 0o4000
+
+# struct inotify_event { int wd; uint32_t mask, cookie, len; char name[len]; }
+_HEADER = struct.Struct("iIII")
+_READ_SIZE = 64 * 1024
+
+
+def events_from_bytes(data):
+    """Decode a ``read()`` of an inotify descriptor into ``(wd, mask, cookie, name)`` tuples.
+
+    ``name`` is ``str`` (surrogate-escaped), ``""`` for events on the watched directory itself.
+    """
+    events = []
+    offset = 0
+    while offset + _HEADER.size <= len(data):
+        wd, mask, cookie, length = _HEADER.unpack_from(data, offset)
+        offset += _HEADER.size
+        raw_name = data[offset:offset + length].split(b"\0", 1)[0]
+        offset += length
+        events.append((wd, mask, cookie, os.fsdecode(raw_name)))
+    return events
+
+
+class Inotify:
+    """One non-blocking, close-on-exec inotify descriptor."""
+
+    def __init__(self):
+        import ctypes  # deferred: a few ms that only waiting commands should pay
+
+        self._ctypes = ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        try:
+            self._init1 = libc.inotify_init1
+            self._add_watch = libc.inotify_add_watch
+            self._rm_watch = libc.inotify_rm_watch
+        except AttributeError as exc:
+            raise OSError(38, "inotify is not available in this libc") from exc  # ENOSYS
+        self._init1.argtypes = [ctypes.c_int]
+        self._init1.restype = ctypes.c_int
+        self._add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+        self._add_watch.restype = ctypes.c_int
+        self._rm_watch.argtypes = [ctypes.c_int, ctypes.c_int]
+        self._rm_watch.restype = ctypes.c_int
+        fd = self._init1(IN_CLOEXEC | IN_NONBLOCK)
+        if fd < 0:
+            raise self._last_oserror()
+        self.fd = fd
+
+    def fileno(self):
+        return self.fd
+
+    def add_watch(self, path, mask):
+        """Watch ``path`` (relative paths resolve against the current directory); returns wd."""
+        wd = self._add_watch(self.fd, os.fsencode(path), mask)
+        if wd < 0:
+            raise self._last_oserror(path)
+        return wd
+
+    def rm_watch(self, wd):
+        if self._rm_watch(self.fd, wd) < 0:
+            raise self._last_oserror()
+
+    def read_events(self):
+        """Every queued event, or ``[]`` if none are queued (the descriptor is non-blocking)."""
+        try:
+            data = os.read(self.fd, _READ_SIZE)
+        except BlockingIOError:
+            return []
+        return events_from_bytes(data)
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def _last_oserror(self, path=None):
+        number = self._ctypes.get_errno()
+        if path is None:
+            return OSError(number, os.strerror(number))
+        return OSError(number, os.strerror(number), path)

@@ -1,0 +1,814 @@
+"""runtime: ``sv`` — control and inspect services supervised by runsv, as runit's sv.
+
+Output, exit codes and LSB init-script mode follow runit 2.1.2's ``sv.c`` (Debian 2.1.2-54:
+default SVDIR ``/etc/service/``), reference §3. The pieces are kept apart:
+
+* ``COMMANDS``/``command_for``: the command table as data — word → bytes to send, wait letters,
+  when to wait, kill on timeout;
+* ``is_wait_done`` and ``WAITS``: one pure "is this wait over?" predicate per letter over the
+  decoded Status, a ``Baseline`` captured before sending, and a lazily run ``./check``;
+* ``Session``: the effects — chdir into services, the ``supervise/ok`` probe, the control
+  write, ``./check``, stdout buffered and flushed where sv.c flushes, exit-code counting;
+* ``Session.wait``: the event-driven wait (inotify on each ``supervise/``, see ``inotify.py``).
+
+Deliberate differences from the C sv are listed in ``docs/sv.md``: ``restart``/``term``/``kill``
+and ``once`` compare full TAI64N stamps and pids (never an ``ok:`` for the old process),
+``check`` honours want (2.3.0), LSB ``status`` reports the service rather than its log, waits
+wake on inotify events instead of a 420 ms tick, a failed read of the log's status is not
+followed by a stale status line, and names with a trailing ``/`` are waited on where they were
+sent.
+
+Import cost matters: ``sv status`` has a budget of 1.5x a bare interpreter start (SPEC §6), so
+this module loads only ``os``, ``sys``, ``time`` and the protocol room; ctypes/inotify, select
+and the check-script machinery are imported by the code paths that wait.
+"""
+
+import os
+import sys
+import time
+
+from ..errors import FatalError, ProtocolError, UsageError
+from ..protocol.errstr import error_str
+from ..protocol.probe import CONTROL_FIFO, STATUS_FILE, is_runsv_running
+from ..protocol.status import STATUS_SIZE, State, status_from_bytes, status_line
+
+USAGE = " [-v] [-w sec] command service ..."
+USAGE_LSB = " [-w sec] command"
+# runit 2.1.2's sv.c, which Debian still ships; the C sv prints exactly this for -V.
+VERSION = "$Id: 900314260c6d52c986c5357673bea2f3bd3f4698 $"
+DEFAULT_SVDIR = "/etc/service/"  # Debian's; upstream 2.1.2 has /service/
+DEFAULT_WAIT = 7
+EXIT_USAGE, EXIT_FATAL = 100, 100
+EXIT_USAGE_LSB, EXIT_FATAL_LSB = 2, 151
+MAX_RC = 99
+_ENXIO = 6  # errno.ENXIO on Linux: the ok/control FIFO has no reader, i.e. no runsv
+
+# When a command waits for its letters.
+NEVER, VERBOSE, ALWAYS = 0, 1, 2
+
+# Wait-loop timing (seconds). Waits wake on inotify events; these only bound what events cannot
+# tell: a failing ./check (no file changes when it starts passing), runsv's exit racing its
+# close event, a platform without inotify, and a safety re-check never slower than runit's tick.
+CHECK_RETRY_FIRST, CHECK_RETRY_MAX = 0.02, 0.42
+EXIT_SETTLE_FIRST, EXIT_SETTLE_MAX, EXIT_SETTLE_FOR = 0.001, 0.032, 0.25
+FALLBACK_POLL = 0.02
+SAFETY_RECHECK = 0.42
+
+
+class Command:
+    """One row of the command table."""
+
+    __slots__ = ("acts", "sends", "waits", "kills")
+
+    def __init__(self, acts, sends=True, waits=VERBOSE, kills=False):
+        self.acts = acts  # the control bytes sent, and also the wait letters
+        self.sends = sends  # False for status and check: nothing is written to runsv
+        self.waits = waits
+        self.kills = kills  # force-*: on timeout print ``kill:`` and send ``k``
+
+    def __eq__(self, other):
+        return isinstance(other, Command) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def _key(self):
+        return (self.acts, self.sends, self.waits, self.kills)
+
+    def __repr__(self):
+        return "Command(%r, sends=%r, waits=%r, kills=%r)" % self._key()
+
+
+STATUS = Command("s", sends=False, waits=NEVER)
+
+# Whole words first (sv.c compares these exactly) …
+COMMANDS = {
+    "status": STATUS,
+    "try-restart": Command("tc", waits=ALWAYS),
+    "check": Command("C", sends=False, waits=ALWAYS),
+    "shutdown": Command("x", waits=ALWAYS),
+    "start": Command("u", waits=ALWAYS),
+    "stop": Command("d", waits=ALWAYS),
+    "restart": Command("tcu", waits=ALWAYS),
+    "reload": Command("h", waits=ALWAYS),
+    "force-reload": Command("tc", waits=ALWAYS, kills=True),
+    "force-restart": Command("tcu", waits=ALWAYS, kills=True),
+    "force-shutdown": Command("x", waits=ALWAYS, kills=True),
+    "force-stop": Command("d", waits=ALWAYS, kills=True),
+}
+# … then the first letter: up, down, once, pause, cont, hup, alarm, interrupt, kill, quit, 1,
+# 2, term, exit, and the undocumented kill-on-timeout capitals.
+COMMANDS_BY_LETTER = dict(
+    [(letter, Command(letter)) for letter in "udophaikq12tc"]
+    + [("x", Command("x")), ("e", Command("x")),
+       ("X", Command("x", waits=ALWAYS, kills=True)),
+       ("E", Command("x", waits=ALWAYS, kills=True)),
+       ("D", Command("d", waits=ALWAYS, kills=True)),
+       ("T", Command("tc", waits=ALWAYS, kills=True))])
+
+
+def command_for(word, lsb=False):
+    """The command a word names, or None for a usage error.
+
+    Only the first letter counts (``sv dingdong svc`` is ``down``), except for the whole words
+    above; other words starting with ``r`` or ``f`` are usage errors; any other ``s…`` word is
+    ``status``, but in LSB mode only ``status`` itself is.
+    """
+    command = COMMANDS.get(word)
+    if command is None:
+        command = COMMANDS_BY_LETTER.get(word[:1])
+    if command is None and word[:1] == "s" and not lsb:
+        command = STATUS
+    return command
+
+
+# ---------------------------------------------------------------------------------------------
+# Wait predicates: pure functions of the status read now and what was known before sending.
+
+class Baseline:
+    """What a wait compares against: sv's start and the status read just before sending."""
+
+    __slots__ = ("start_ns", "before")
+
+    def __init__(self, start_ns, before=None):
+        # runsv's stamps carry microseconds (plus 500 ns); compare at that precision so an
+        # event in sv's own start microsecond still counts as after the start.
+        self.start_ns = start_ns - start_ns % 1000
+        self.before = before  # Status, or None when nothing was sent
+
+
+def stamp_ns(status):
+    """The full TAI64N stamp of a status record, as unix nanoseconds."""
+    return status.seconds * 1_000_000_000 + status.nanoseconds
+
+
+def _newer_than_baseline(status, base):
+    """Was this status written after sv started and after the status remembered at send?"""
+    reference = base.start_ns
+    if base.before is not None:
+        reference = max(reference, stamp_ns(base.before))
+    return stamp_ns(status) > reference
+
+
+def is_new_process(status, base):
+    """A process that started after the baseline: the old one is gone.
+
+    runit compares whole seconds with sv's start, so a restart of a service started in the
+    same second reported ``ok:`` with the old pid (reference §9 item 1). Here the pid must
+    differ from the one remembered before sending, or the full stamp must be later than both
+    sv's start and the remembered stamp. ``./finish`` (state finish) is not a new process.
+    """
+    if status.state != State.RUN or not status.pid:
+        return False
+    before = base.before
+    if before is not None and status.pid != before.pid:
+        return True
+    return _newer_than_baseline(status, base)
+
+
+def _up(status, base, check):
+    # runit does not look at want: right after ``sv up`` it can read the status runsv wrote
+    # before taking the command and confirm ``run: …, want down`` (docs/sv.md).
+    return bool(status.pid) and status.state == State.RUN and status.want == "u" and check()
+
+
+def _down(status, base, check):
+    # Likewise want down: during runsv's 1 s back-off a service is down with want up and
+    # comes back, yet runit would already have said ``ok: down``.
+    return not status.pid and status.state == State.DOWN and status.want == "d"
+
+
+def _restarted(status, base, check):
+    # t and k: done when it stays down on purpose, or once a new process runs without a
+    # pending TERM and passes ./check.
+    if not status.pid and status.want == "d":
+        return True
+    return is_new_process(status, base) and not status.term and check()
+
+
+def _once(status, base, check):
+    # o: running with want down, or down again after having run since we sent.
+    if status.pid:
+        return status.want == "d"
+    return _newer_than_baseline(status, base)
+
+
+def _checked(status, base, check):
+    # runit 2.3.0: ``check`` means up (with ./check) or down, whichever is wanted.
+    if status.want == "d":
+        return _down(status, base, check)
+    return _up(status, base, check)
+
+
+def _paused(status, base, check):
+    return not status.pid or status.paused
+
+
+def _continued(status, base, check):
+    return not status.pid or not status.paused
+
+
+def _runsv_gone(status, base, check):
+    # x: only the liveness probe can say; a readable status means runsv is still there.
+    return False
+
+
+def _immediately(status, base, check):
+    return True
+
+
+WAITS = {
+    "u": _up, "d": _down, "t": _restarted, "k": _restarted, "o": _once, "C": _checked,
+    "p": _paused, "c": _continued, "x": _runsv_gone,
+}
+
+
+def is_wait_done(acts, status, base, check):
+    """Every letter of ``acts`` is satisfied; ``check()`` runs ./check, at most once here."""
+    result = []
+
+    def check_once():
+        if not result:
+            result.append(bool(check()))
+        return result[0]
+
+    for letter in acts:
+        if not WAITS.get(letter, _immediately)(status, base, check_once):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Small pure helpers for the command line and the exit code.
+
+def scan_ulong(text):
+    """runit's ``scan_ulong``: the leading decimal digits, 0 if none, wrapping at 2**64."""
+    value = 0
+    for char in text:
+        if not "0" <= char <= "9":
+            break
+        value = (value * 10 + ord(char) - 48) & 0xFFFFFFFFFFFFFFFF
+    return value
+
+
+def is_in_svdir(name):
+    """A name is looked up in SVDIR unless empty, absolute, ``.``-relative or ending in ``/``."""
+    return bool(name) and name[0] not in "/." and name[-1] != "/"
+
+
+def exit_code(count):
+    """The number of fail/warning/timeout/kill events, capped at 99."""
+    return min(count, MAX_RC)
+
+
+def lsb_status_code(printed):
+    """LSB ``status`` exit code from svstatus_print's result: 1 running, 2 down, 0 unknown."""
+    return {1: 0, 2: 3}.get(printed, 4)
+
+
+def parse_args(args, progname):
+    """runit's getopt over ``w:vV``: returns (index of the command, wait or None, verbose).
+
+    Options end at the first non-option, at ``--`` (consumed) and at a lone ``-`` (kept).
+    ``-w`` also turns on ``-v``. Errors raise UsageError whose text is getopt's complaint.
+    """
+    wait = None
+    verbose = False
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg[:1] != "-" or arg == "-":
+            break
+        index += 1
+        if arg == "--":
+            break
+        pos = 1
+        while pos < len(arg):
+            letter = arg[pos]
+            pos += 1
+            if letter == "w":
+                value = arg[pos:]
+                if not value:
+                    if index >= len(args):
+                        raise UsageError("%s: option requires an argument -- w" % progname)
+                    value = args[index]
+                    index += 1
+                wait = scan_ulong(value)
+                verbose = True
+                break
+            if letter == "v":
+                verbose = True
+            elif letter == "V":
+                raise UsageError(VERSION)
+            else:
+                raise UsageError("%s: illegal option -- %s" % (progname, letter))
+    return index, wait, verbose
+
+
+# ---------------------------------------------------------------------------------------------
+# Effects.
+
+class _Pending:
+    """A service still being waited for."""
+
+    __slots__ = ("name", "base", "wd", "due", "check_delay", "settle_delay", "settle_until")
+
+    def __init__(self, name, base):
+        self.name = name
+        self.base = base
+        self.wd = None
+        self.due = 0.0
+        self.check_delay = CHECK_RETRY_FIRST
+        self.settle_delay = EXIT_SETTLE_FIRST
+        self.settle_until = 0.0
+
+
+class _LsbExit(Exception):
+    """LSB ``status`` ends sv at once with an LSB code (sv.c's ``done()``)."""
+
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
+class Session:
+    """One sv run: the working directory, the output buffer, the failure count."""
+
+    def __init__(self, command, svdir, wait, lsb, start_ns, start_mono):
+        self.command = command
+        self.svdir = svdir
+        self.wait_seconds = wait
+        self.lsb = lsb
+        self.start_ns = start_ns
+        self.start_mono = start_mono
+        self.now_seconds = start_ns // 1_000_000_000
+        self.rc = 0
+        self._stdout = []
+        self._curdir = None
+
+    # -- output: stdout is buffered and flushed where sv.c flushes; stderr is unbuffered.
+
+    def puts(self, text):
+        self._stdout.append(text)
+
+    def flush(self, text=""):
+        self._stdout.append(text)
+        data = os.fsencode("".join(self._stdout))
+        self._stdout = []
+        _write_all(1, data)
+
+    def message(self, prefix, name, is_log, text, exc=None):
+        """sv.c ``out()``: ``PREFIX NAME[/log]: TEXT[: ERRSTR]`` and a flush."""
+        self.puts(prefix + name + ("/log" if is_log else "") + ": " + text)
+        if exc is not None and exc.errno:
+            self.puts(": " + error_str(exc.errno))
+        self.flush("\n")
+
+    def fail(self, name, is_log, text, exc=None):
+        self.rc += 1
+        self.message("fail: ", name, is_log, text, exc)
+
+    def warn(self, name, is_log, text, exc=None):
+        self.rc += 1
+        self.message("warning: ", name, is_log, text, exc)
+
+    def not_running(self, name, is_log, letter):
+        # runsv gone is what ``exit`` asked for.
+        if letter == "x":
+            self.message("ok: ", name, is_log, "runsv not running")
+        else:
+            self.fail(name, is_log, "runsv not running")
+
+    @staticmethod
+    def stderr(text):
+        _write_all(2, os.fsencode(text))
+
+    # -- the working directory
+
+    def open_curdir(self):
+        try:
+            self._curdir = os.open(".", os.O_RDONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            raise FatalError("unable to open current directory: " + error_str(exc.errno)) \
+                from exc
+
+    def close_curdir(self):
+        """Back to where sv started (sv.c's ``done()``), then drop the descriptor."""
+        if self._curdir is not None:
+            try:
+                os.fchdir(self._curdir)
+            except OSError:
+                pass
+            os.close(self._curdir)
+            self._curdir = None
+
+    def enter(self, name):
+        """chdir into the service; False (and ``fail:``) if that is impossible."""
+        try:
+            if is_in_svdir(name):
+                os.chdir(self.svdir)
+            os.chdir(name)
+        except OSError as exc:
+            self.fail(name, False, "unable to change to service directory", exc)
+            return False
+        return True
+
+    def leave(self):
+        try:
+            os.fchdir(self._curdir)
+        except OSError as exc:
+            raise FatalError("unable to change to original directory: "
+                             + error_str(exc.errno)) from exc
+
+    # -- reading status (sv.c svstatus_get / svstatus_print)
+
+    def read_status(self, name, is_log=False):
+        """(1, Status), (0, None) if no runsv, (-1, None) after a warning; cwd is the service."""
+        try:
+            running = is_runsv_running(".")
+        except OSError as exc:
+            self.warn(name, is_log, "unable to open supervise/ok", exc)
+            return -1, None
+        if not running:
+            self.not_running(name, is_log, self.command.acts[0])
+            return 0, None
+        try:
+            fd = os.open(STATUS_FILE, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            self.warn(name, is_log, "unable to open supervise/status", exc)
+            return -1, None
+        try:
+            raw = os.read(fd, STATUS_SIZE)
+        except OSError as exc:
+            self.warn(name, is_log, "unable to read supervise/status", exc)
+            return -1, None
+        finally:
+            os.close(fd)
+        try:
+            return 1, status_from_bytes(raw)
+        except ProtocolError:
+            self.warn(name, is_log, "unable to read supervise/status: bad format")
+            return -1, None
+
+    def print_status(self, label, name, status):
+        """Buffer the status line; 1 if it has a pid, 2 if not, 0 after a ``down`` warning."""
+        try:
+            os.stat("down")
+            normally_up = False
+        except FileNotFoundError:
+            normally_up = True
+        except OSError as exc:
+            self.stderr("warning: unable to stat %s/down: %s\n" % (name, error_str(exc.errno)))
+            return 0
+        self.puts(status_line(label, status, self.now_seconds, normally_up))
+        return 1 if status.pid else 2
+
+    def show_status(self, name):
+        """The ``status`` command for one service, with its log's part."""
+        code, status = self.read_status(name)
+        if code < 0 and self.lsb:
+            raise _LsbExit(4)
+        if code <= 0:
+            return
+        printed = self.print_status(name, name, status)
+        try:
+            os.chdir("log")
+        except FileNotFoundError:
+            self.puts("\n")
+        except OSError as exc:
+            self.puts("; ")
+            self.warn(name, True, "unable to change directory", exc)
+        else:
+            self.puts("; ")
+            code, log_status = self.read_status(name, is_log=True)
+            # runit 2.1.2 goes on after a warning here and prints the *service's* stale status
+            # as the log's; a failed read prints nothing more (docs/sv.md).
+            if code > 0:
+                self.print_status("log", name, log_status)
+                self.puts("\n")
+        self.flush()
+        if self.lsb:
+            # runit 2.1.2 exits with the log's state here (void-linux/runit#20): the
+            # service's state is what an init script asks about (docs/sv.md).
+            raise _LsbExit(lsb_status_code(printed))
+
+    # -- sending (sv.c control)
+
+    def send(self, name, acts):
+        """Write ``acts`` to the control FIFO: (-1 | 0 skipped | 1 sent, status before)."""
+        code, status = self.read_status(name)
+        if code <= 0:
+            return -1, None
+        # Skip when runsv already wants it — except ``d`` without a TERM sent, the service
+        # taken up with ``once``, which ``d`` must still stop.
+        if status.want == acts[0] and (acts[0] != "d" or status.term):
+            return 0, status
+        try:
+            fd = os.open(CONTROL_FIFO, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno == _ENXIO:
+                self.not_running(name, False, acts[0])
+            else:
+                self.warn(name, False, "unable to open supervise/control", exc)
+            return -1, status
+        data = acts.encode("ascii")
+        error = None
+        try:
+            written = os.write(fd, data)
+        except OSError as exc:
+            written, error = -1, exc
+        finally:
+            os.close(fd)
+        if written != len(data):
+            self.warn(name, False, "unable to write to supervise/control", error)
+            return -1, status
+        return 1, status
+
+    # -- ./check
+
+    def run_check_script(self, name):
+        """runit's checkscript(): a missing ./check passes; so does one that cannot be run."""
+        try:
+            os.stat("check")
+        except FileNotFoundError:
+            return True
+        except OSError as exc:
+            self.stderr("warning: unable to stat %s/check: %s\n" % (name, error_str(exc.errno)))
+            return False
+        try:
+            # stdout closed, stderr inherited, cwd the service directory, as runit runs it.
+            pid = os.posix_spawn("check", ["./check"], os.environ,
+                                 file_actions=[(os.POSIX_SPAWN_CLOSE, 1)])
+        except OSError as exc:
+            # runit's forked child prints this and exits 0: a check that cannot run passes.
+            self.stderr("warning: unable to run %s/check: %s\n" % (name, error_str(exc.errno)))
+            return True
+        try:
+            _, wstatus = os.waitpid(pid, 0)
+        except OSError as exc:
+            self.stderr("warning: unable to wait for child %s/check: %s\n"
+                        % (name, error_str(exc.errno)))
+            return False
+        # runit's wait_exitcode(): a check killed by a signal has exit code 0, i.e. passes.
+        return (wstatus >> 8) & 0xFF == 0
+
+    # -- one wait evaluation (sv.c check)
+
+    def evaluate(self, item):
+        """-1 gone (message printed), 1 done (``ok:`` printed), 0 not yet; plus ran-check flag."""
+        acts = self.command.acts
+        code, status = self.read_status(item.name)
+        if code < 0:
+            return -1, False
+        if code == 0:
+            return (1 if acts[0] == "x" else -1), False
+        ran = []
+
+        def check():
+            ran.append(True)
+            return self.run_check_script(item.name)
+
+        if not is_wait_done(acts, status, item.base, check):
+            return 0, bool(ran)
+        self.puts("ok: ")
+        self.print_status(item.name, item.name, status)
+        self.flush("\n")
+        return 1, bool(ran)
+
+    def time_out(self, item):
+        self.puts("kill: " if self.command.kills else "timeout: ")
+        code, status = self.read_status(item.name)
+        if code > 0:
+            self.print_status(item.name, item.name, status)
+            self.rc += 1
+        self.flush("\n")
+        if self.command.kills:
+            self.send(item.name, "k")
+
+    # -- the wait loop
+
+    def wait(self, pending):
+        """Wait for every pending service; print ok/timeout/kill lines as each one ends."""
+        watcher = _open_watcher()
+        mask = _watch_mask(self.command.acts)
+        by_wd = {}
+        deadline = self.start_mono + self.wait_seconds
+        first = True
+        try:
+            while pending:
+                now = time.monotonic()
+                self.now_seconds = time.time_ns() // 1_000_000_000
+                # Like runit, never time out on the first look.
+                expired = not first and now > deadline
+                for item in list(pending):
+                    if not (first or expired or item.due <= now):
+                        continue
+                    if not self.enter(item.name):
+                        pending.remove(item)
+                        self.leave()
+                        continue
+                    if watcher is not None and item.wd is None:
+                        item.wd = _add_watch(watcher, mask)
+                        if item.wd is not None:
+                            by_wd.setdefault(item.wd, []).append(item)
+                    result, ran_check = self.evaluate(item)
+                    if result == 0 and expired:
+                        self.time_out(item)
+                        result = -1
+                    self.leave()
+                    if result != 0:
+                        pending.remove(item)
+                    else:
+                        self._schedule(item, ran_check, watcher, time.monotonic())
+                first = False
+                if not pending:
+                    break
+                now = time.monotonic()
+                timeout = min(min(item.due for item in pending), deadline + 0.001) - now
+                if watcher is None:
+                    time.sleep(max(0.0, timeout))
+                else:
+                    self._receive(watcher, by_wd, pending, max(0.0, timeout))
+        finally:
+            if watcher is not None:
+                watcher.close()
+
+    def _schedule(self, item, ran_check, watcher, now):
+        if ran_check:
+            # Status is ready but ./check is not; nothing on disk will say when it is.
+            item.due = now + item.check_delay
+            item.check_delay = min(item.check_delay * 2, CHECK_RETRY_MAX)
+        elif now < item.settle_until:
+            # An exit event was seen but the ok FIFO still has its reader: the close event is
+            # queued before the kernel drops the reader, so look again very soon.
+            item.due = now + item.settle_delay
+            item.settle_delay = min(item.settle_delay * 2, EXIT_SETTLE_MAX)
+        elif watcher is None or item.wd is None:
+            item.due = now + FALLBACK_POLL
+        else:
+            item.due = now + SAFETY_RECHECK
+
+    def _receive(self, watcher, by_wd, pending, timeout):
+        import select  # noqa: only waiting commands need it
+
+        ready, _, _ = select.select([watcher.fd], [], [], timeout)
+        if not ready:
+            return
+        now = time.monotonic()
+        for wd, mask, _cookie, name in watcher.read_events():
+            kind = classify_event(mask, name)
+            if kind is None:
+                continue
+            items = pending if kind == "all" else by_wd.get(wd, ())
+            for item in items:
+                item.due = now
+                if kind == "exit":
+                    item.settle_until = now + EXIT_SETTLE_FOR
+                    item.settle_delay = EXIT_SETTLE_FIRST
+            if kind == "gone":
+                for item in by_wd.pop(wd, ()):
+                    item.wd = None  # re-added on the next evaluation
+
+
+def classify_event(mask, name):
+    """What an inotify event in ``supervise/`` means for a wait, or None to ignore it.
+
+    ``status`` is renamed into place (IN_MOVED_TO) or written in place (IN_CLOSE_WRITE).
+    runsv's exit shows as IN_CLOSE_NOWRITE on ``ok`` (its reader closing); sv's own probes open
+    ``ok`` write-only and read ``status`` read-only, so neither wakes a re-evaluation.
+    """
+    from . import inotify as ino
+
+    if mask & ino.IN_Q_OVERFLOW:
+        return "all"
+    if mask & (ino.IN_IGNORED | ino.IN_DELETE_SELF | ino.IN_MOVE_SELF | ino.IN_UNMOUNT):
+        return "gone"
+    if name == "status" and mask & (ino.IN_MOVED_TO | ino.IN_CLOSE_WRITE | ino.IN_DELETE):
+        return "status"
+    if name == "ok" and mask & (ino.IN_CLOSE_NOWRITE | ino.IN_DELETE):
+        return "exit"
+    if name == "lock" and mask & ino.IN_CLOSE_WRITE:
+        return "exit"
+    return None
+
+
+def _watch_mask(acts):
+    from . import inotify as ino
+
+    mask = (ino.IN_MOVED_TO | ino.IN_CLOSE_WRITE | ino.IN_DELETE | ino.IN_DELETE_SELF
+            | ino.IN_MOVE_SELF | ino.IN_ONLYDIR)
+    if "x" in acts:
+        mask |= ino.IN_CLOSE_NOWRITE  # runsv's ok reader going away
+    return mask
+
+
+def _open_watcher():
+    """An Inotify, or None (poll instead) where the platform has none."""
+    try:
+        from .inotify import Inotify
+
+        return Inotify()
+    except (ImportError, OSError):
+        return None
+
+
+def _add_watch(watcher, mask):
+    try:
+        return watcher.add_watch("supervise", mask)
+    except OSError:
+        return None  # this service is polled
+
+
+def _write_all(fd, data):
+    while data:
+        try:
+            written = os.write(fd, data)
+        except InterruptedError:
+            continue
+        except OSError:
+            return  # a closed or broken stdout/stderr is not sv's failure to report
+        data = data[written:]
+
+
+# ---------------------------------------------------------------------------------------------
+
+def run(argv, environ):
+    """sv proper; returns the exit code, raises UsageError/FatalError/_LsbExit."""
+    progname = argv[0].rsplit("/", 1)[-1] if argv else "sv"
+    lsb = progname != "sv"
+    svdir = environ.get("SVDIR", DEFAULT_SVDIR)
+    wait = DEFAULT_WAIT
+    if "SVWAIT" in environ:
+        wait = scan_ulong(environ["SVWAIT"])
+    args = argv[1:]
+    index, wait_option, verbose = parse_args(args, progname)
+    if wait_option is not None:
+        wait = wait_option
+    if index >= len(args):
+        raise UsageError("")
+    action = args[index]
+    services = [progname] if lsb else args[index + 1:]
+    if not services:
+        raise UsageError("")
+    start_ns = time.time_ns()
+    start_mono = time.monotonic()
+    command = command_for(action, lsb)
+    session = Session(command or STATUS, svdir, wait, lsb, start_ns, start_mono)
+    session.open_curdir()  # sv.c opens "." before it looks at the command word
+    if command is None:
+        raise UsageError("")
+
+    waits = command.waits == ALWAYS or (command.waits == VERBOSE and verbose)
+    try:
+        pending = []
+        for name in services:
+            if session.enter(name):
+                if command is STATUS:
+                    session.show_status(name)
+                elif not command.sends:
+                    pending.append(_Pending(name, Baseline(start_ns)))
+                else:
+                    result, before = session.send(name, command.acts)
+                    if result >= 0:
+                        pending.append(_Pending(name, Baseline(start_ns, before)))
+            session.leave()
+        if waits and pending:
+            session.wait(pending)
+    finally:
+        session.close_curdir()
+    return exit_code(session.rc)
+
+
+def main(argv=None):
+    argv = sys.argv if argv is None else argv
+    progname = argv[0].rsplit("/", 1)[-1] if argv else "sv"
+    lsb = progname != "sv"
+    try:
+        return run(argv, os.environ)
+    except UsageError as exc:
+        complaint = str(exc)
+        usage = "usage: %s%s\n\n" % (progname, USAGE_LSB if lsb else USAGE)
+        Session.stderr((complaint + "\n" if complaint else "") + usage)
+        return EXIT_USAGE_LSB if lsb else EXIT_USAGE
+    except FatalError as exc:
+        Session.stderr("fatal: %s\n" % exc)
+        return EXIT_FATAL_LSB if lsb else EXIT_FATAL
+    except _LsbExit as exc:
+        return exc.code
+    except KeyboardInterrupt:
+        _die_of_sigint()
+        return 130
+
+
+def _die_of_sigint():
+    # Die of SIGINT as the C sv would, not with a traceback (``signal`` imports enum; _signal
+    # does not).
+    import _signal
+
+    _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+    os.kill(os.getpid(), _signal.SIGINT)
+
+
+if __name__ == "__main__":
+    # ``python -m`` puts this file's path in argv[0], which would look like an LSB link.
+    sys.exit(main(["sv"] + sys.argv[1:]))
