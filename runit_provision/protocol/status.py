@@ -12,18 +12,16 @@ Example, a running service (pid 9894), from reference §10::
     4000 0000 6b01 9151 0c5a 77cc | a626 0000 | 00 75 00 01
 """
 
-import struct
-
 from ..errors import ProtocolError
-from .tai64 import TAI_OFFSET
 
-# No enum, typing or collections here: ``sv status`` imports this module on a 1.5x-of-a-bare-
-# interpreter budget (SPEC §6), and those three cost ~8 ms together. State and Status below
-# behave like the IntEnum and NamedTuple they stand for, in every way this project uses.
+# Import cost: ``sv status`` loads this module on a budget of 1.5x a bare interpreter start
+# (SPEC §6). enum, typing and collections would cost ~8 ms, struct (and tai64, which loads it)
+# ~0.3 ms; so State and Status below stand in for an IntEnum and a NamedTuple (behaving like
+# them in every way this project uses), decoding uses int.from_bytes, and only the encoder,
+# which runsv alone calls, loads struct.
 
 STATUS_SIZE = 20
-_STAMP = struct.Struct(">QL")
-_TAIL = struct.Struct("<LBcBB")
+TAI_OFFSET = (1 << 62) + 10  # = tai64.TAI_OFFSET (a test checks); not imported, see above
 _STATE_NAMES = ("DOWN", "RUN", "FINISH")
 
 
@@ -117,21 +115,24 @@ def status_from_bytes(raw):
     """Decode a status record; anything but exactly 20 bytes is a ProtocolError."""
     if len(raw) != STATUS_SIZE:
         raise ProtocolError("bad format: %d bytes, want %d" % (len(raw), STATUS_SIZE))
-    tai, nano = _STAMP.unpack_from(raw)
-    pid, paused, want, term, state = _TAIL.unpack_from(raw, _STAMP.size)
+    raw = bytes(raw)
     try:
-        state = State(state)
+        state = State(raw[19])
     except ValueError:
-        raise ProtocolError("bad format: state byte %d" % state) from None
-    return Status(tai - TAI_OFFSET, nano, pid, bool(paused), want.decode("latin-1"),
-                  bool(term), state)
+        raise ProtocolError("bad format: state byte %d" % raw[19]) from None
+    return Status(int.from_bytes(raw[0:8], "big") - TAI_OFFSET,
+                  int.from_bytes(raw[8:12], "big"),
+                  int.from_bytes(raw[12:16], "little"),
+                  bool(raw[16]), raw[17:18].decode("latin-1"), bool(raw[18]), state)
 
 
 def status_to_bytes(status):
     """Encode a Status into the 20 bytes runsv writes."""
-    return (_STAMP.pack(status.seconds + TAI_OFFSET, status.nanoseconds)
-            + _TAIL.pack(status.pid, int(status.paused), status.want.encode("latin-1"),
-                         int(status.term), int(status.state)))
+    import struct  # only the writer (runsv) pays for it; see the import note above
+
+    return (struct.pack(">QL", status.seconds + TAI_OFFSET, status.nanoseconds)
+            + struct.pack("<LBcBB", status.pid, int(status.paused),
+                          status.want.encode("latin-1"), int(status.term), int(status.state)))
 
 
 def stat_text(state, paused, term, want_word):

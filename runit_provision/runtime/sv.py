@@ -28,7 +28,6 @@ import sys
 import time
 
 from ..errors import FatalError, ProtocolError, UsageError
-from ..protocol.errstr import error_str
 from ..protocol.probe import CONTROL_FIFO, STATUS_FILE, is_runsv_running
 from ..protocol.status import STATUS_SIZE, State, status_from_bytes, status_line
 
@@ -588,9 +587,16 @@ class Session:
     # -- the wait loop
 
     def wait(self, pending):
-        """Wait for every pending service; print ok/timeout/kill lines as each one ends."""
-        watcher = _open_watcher()
-        mask = _watch_mask(self.command.acts)
+        """Wait for every pending service; print ok/timeout/kill lines as each one ends.
+
+        The first look is taken at once, without inotify (most waits end there, and ctypes
+        costs a few ms). If anything is left, every pending ``supervise/`` gets a watch and is
+        looked at again straight away, so no change between the two looks is missed; after
+        that a service is looked at when an event names it, when its ./check retry is due,
+        or when the deadline passes.
+        """
+        watcher = None
+        mask = 0
         by_wd = {}
         deadline = self.start_mono + self.wait_seconds
         first = True
@@ -618,17 +624,24 @@ class Session:
                     self.leave()
                     if result != 0:
                         pending.remove(item)
+                    elif first:
+                        item.due = now  # looked at again once watched
                     else:
                         self._schedule(item, ran_check, watcher, time.monotonic())
-                first = False
                 if not pending:
                     break
+                if first:
+                    first = False
+                    watcher = _open_watcher()
+                    if watcher is not None:
+                        mask = _watch_mask(self.command.acts)
+                    continue
                 now = time.monotonic()
-                timeout = min(min(item.due for item in pending), deadline + 0.001) - now
+                timeout = max(0.0, min(min(item.due for item in pending), deadline + 0.001) - now)
                 if watcher is None:
-                    time.sleep(max(0.0, timeout))
+                    time.sleep(timeout)
                 else:
-                    self._receive(watcher, by_wd, pending, max(0.0, timeout))
+                    self._receive(watcher, by_wd, pending, timeout)
         finally:
             if watcher is not None:
                 watcher.close()
@@ -717,6 +730,13 @@ def _add_watch(watcher, mask):
         return watcher.add_watch("supervise", mask)
     except OSError:
         return None  # this service is polled
+
+
+def error_str(number):
+    """runit's error text; the table is loaded only when sv has an error to print."""
+    from ..protocol.errstr import error_str as lookup
+
+    return lookup(number)
 
 
 def _write_all(fd, data):
