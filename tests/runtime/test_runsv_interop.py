@@ -61,11 +61,16 @@ SCENARIOS = {
             "-v once svc", "status svc", "-v up svc", "-v pause svc", "status svc",
             "-v pause svc", "-v cont svc", "kill svc", "status svc", "-v check svc",
             "-v stop svc", "-v check svc", "status svc", "@newsec svc", "-v once svc",
-            "status svc", "-v start svc", "@newsec svc", "-v restart svc",
-            "@newsec svc", "-v try-restart svc", "@newsec svc", "-w 3 force-reload svc",
-            "@newsec svc", "-w 3 force-restart svc", "-w 3 force-stop svc", "status svc",
-            "up svc", "sstatus svc", "-v force-shutdown svc", "status svc", "up svc",
+            "status svc", "-v start svc", "-v exit svc", "status svc", "up svc",
             "-v exit svc",
+        ]),
+    "restarts": dict(
+        layout=dict(run=RUN_SLEEP),
+        steps=[
+            "@newsec svc", "-v restart svc", "@newsec svc", "-v try-restart svc",
+            "@newsec svc", "-w 3 force-reload svc", "@newsec svc", "-w 3 force-restart svc",
+            "-w 3 force-stop svc", "status svc", "-v try-restart svc", "status svc",
+            "up svc", "sstatus svc", "-v force-shutdown svc", "status svc",
         ]),
     "log": dict(
         layout=dict(run=RUN_SLEEP, log_run=LOG_CAT),
@@ -443,34 +448,44 @@ def test_log_pipe_survives_restarts_and_drains(impl, tmp_path, processes):
             return lines and int(lines[-1].split()[1]) >= _count(service)
         wait_until(check, what="logger caught up")
 
+    def send(args, side, condition, what):
+        # No -v: sv polls every 420 ms; waiting on the status file is faster.
+        sv(*args)
+        wait_until(lambda: condition(status_record(side)), what=what)
+
+    def pause():
+        send(["pause", "svc"], service, lambda st: st.paused, "paused")
+
+    def cont():
+        send(["cont", "svc"], service, lambda st: not st.paused, "continued")
+
     def restart(side):
         old = status_record(side).pid
         sv("t", str(side.relative_to(svdir)))
         wait_until(lambda: (status_record(side).pid or old) != old, what="new pid")
 
     wait_until(lambda: is_runsv_up(service) and is_runsv_up(log), what="runsv up")
-    for _ in range(3):
+    for _ in range(2):
         progress(5)
         restart(service)
     for _ in range(2):
         # TERM kills cat between its read() and write() only with the writer stopped.
         progress(5)
-        sv("-v", "pause", "svc")
+        pause()
         caught_up()
         restart(log)
-        sv("-v", "cont", "svc")
+        cont()
     # The logger down for a while: what the writer writes meanwhile waits in the pipe.
     progress(5)
-    sv("-v", "pause", "svc")
+    pause()
     caught_up()
-    sv("-v", "down", "svc/log")
+    send(["down", "svc/log"], log, lambda st: not st.pid and st.state.name == "DOWN",
+         "logger down")
     before = len(_logged(service))
-    sv("-v", "cont", "svc")
+    cont()
     progress(10)
     assert len(_logged(service)) == before
-    sv("-v", "up", "svc/log")
-    progress(5)
-    restart(service)
+    send(["up", "svc/log"], log, lambda st: st.pid and st.state.name == "RUN", "logger up")
     progress(5)
 
     logger = status_record(log).pid
