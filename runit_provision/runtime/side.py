@@ -200,6 +200,10 @@ class Side:
         self._custom("u", lambda handled: self._spawn(["./run"]))
 
     def _postpone_start(self, delay, once):
+        # One pending start at most: a `u` or `o` during the back-off replaces it (a second
+        # timer would start a second ./run and orphan the first).
+        self._cancel_postponed_start()
+
         def fire():
             self._start_timer = None
             if once or self.want is Want.UP:
