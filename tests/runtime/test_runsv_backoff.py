@@ -1,0 +1,93 @@
+"""runsv's restart back-off and control hooks, real processes, both implementations.
+
+runit sleeps through the 1 s back-off and reads the queued control bytes afterwards; ours
+keeps serving the FIFO during it. Either way a ``u``/``o`` sent meanwhile must lead to exactly
+one ./run. Where ours differs on purpose, the test pins both behaviours.
+"""
+
+import pytest
+
+from .runsv_helpers import (
+    BASE_PATH, SH, Processes, children_of, cmdline, make_service, process_group_members,
+    read_bytes, send_control, status_record, wait_until)
+
+pytestmark = pytest.mark.slow
+
+# Exits at once the first time (so the next start is postponed by the back-off), then runs.
+RUN_CRASH_ONCE = SH + """if [ ! -e crashed ]; then touch crashed; exit 1; fi
+echo start >>starts
+exec sleep 1000
+"""
+
+
+@pytest.fixture
+def processes():
+    procs = Processes()
+    yield procs
+    procs.kill_all()
+
+
+@pytest.fixture
+def runsv(impl, which_tool):
+    return which_tool(impl, "runsv")
+
+
+def _sleepers(runsv_pid):
+    return [pid for pid in children_of(runsv_pid) if cmdline(pid)[:1] == ["sleep"]]
+
+
+@pytest.mark.parametrize("during_backoff, stat", [
+    (b"uuu", "run\n"),
+    (b"o", "run, want down\n"),
+    (b"uou", "run\n"),
+])
+def test_control_during_backoff_starts_one_run(runsv, tmp_path, processes, during_backoff,
+                                               stat):
+    service = make_service(tmp_path, "svc", run=RUN_CRASH_ONCE)
+    group = processes.start([runsv, "svc"], cwd=str(tmp_path), env={"PATH": BASE_PATH},
+                            output=str(tmp_path / "runsv.out"))
+    # The first ./run has exited: runsv is down, wants up, and waits out the back-off.
+    wait_until(lambda: (service / "crashed").exists()
+               and (service / "supervise" / "stat").read_text() == "down\n",
+               what="first run crashed")
+    assert not (service / "starts").exists()
+    send_control(service, during_backoff)
+    wait_until(lambda: (service / "starts").exists(), what="restart after back-off")
+    wait_until(lambda: (service / "supervise" / "stat").read_text() == stat, what=stat)
+    # Let anything that would start a second ./run happen: the back-off ends at most 1 s
+    # after the crash, and a start is visible in `starts` before it can be reaped.
+    wait_until(lambda: status_record(service).pid in _sleepers(group.pid), what="run tracked")
+    runs = wait_until(lambda: _sleepers(group.pid) or None, what="sleep child")
+    assert len(runs) == 1, runs
+    assert (service / "starts").read_text() == "start\n"
+    assert read_bytes(service / "supervise" / "pid") == b"%d\n" % runs[0]
+    send_control(service, b"x")
+    assert group.wait(10) == 0
+    assert group.output() == ""
+    assert process_group_members(group.pid) == [], "left behind a ./run"
+
+
+def test_hook_killed_by_a_signal(impl, runsv, tmp_path, processes):
+    """``control/h`` killed by a signal: runit 2.1.2 counts it as exit 0 and suppresses the
+    HUP (reference §9.4); ours counts only exit 0 as handled and sends the HUP."""
+    run = SH + """trap 'echo HUP >>signals' HUP
+trap 'echo ALRM >>signals' ALRM
+echo ready >signals
+while :; do sleep 1000 & wait $!; done
+"""
+    service = make_service(tmp_path, "svc", run=run,
+                           hooks={"h": 'echo hook >>hooks\nkill -KILL $$\n'})
+    group = processes.start([runsv, "svc"], cwd=str(tmp_path), env={"PATH": BASE_PATH},
+                            output=str(tmp_path / "runsv.out"))
+    wait_until(lambda: read_bytes(service / "signals") == b"ready\n", what="run ready")
+    send_control(service, b"h")
+    wait_until(lambda: (service / "hooks").exists(), what="hook ran")
+    # ALRM has no hook and is sent after runsv is done with the h (runit runs hooks
+    # synchronously, ours queues the a behind the hook); a HUP, if sent, was sent before it
+    # and a shell runs pending traps lowest signal first.
+    send_control(service, b"a")
+    wait_until(lambda: b"ALRM" in read_bytes(service / "signals"), what="ALRM delivered")
+    expected = b"ready\nHUP\nALRM\n" if impl == "ours" else b"ready\nALRM\n"
+    assert read_bytes(service / "signals") == expected
+    send_control(service, b"x")
+    assert group.wait(10) == 0
