@@ -1,0 +1,442 @@
+"""sv against real runsv processes: our sv's output and exit code must equal the C sv's.
+
+Every scenario builds two identical service trees (two SVDIRs). The C sv drives one, ours the
+other; both trees are supervised by the same runsv implementation — the C runsv, and ours as
+well (``runsv_impl``). Outputs are compared after normalising pids, elapsed seconds and the
+SVDIR path. Deliberate differences (docs/sv.md) are asserted as differences.
+
+Every runsv is started in its own session and ended by process group in a finalizer; every
+wait is a condition polled against a deadline.
+"""
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ..conftest import IN_CI, OUR_BIN, require_c_runit
+from .transcript import normalise
+
+C_SV = "/usr/bin/sv"
+C_RUNSV = "/usr/bin/runsv"
+BASE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+SH = "#!/bin/sh\n"
+# Ignores every signal sv can send but TERM/KILL/STOP/CONT, so hup & co. keep the same pid.
+RUN = SH + "trap '' HUP ALRM INT QUIT USR1 USR2\nexec sleep 100000\n"
+RUN_IGNORING_TERM = SH + "trap '' TERM HUP\nexec sleep 100000\n"
+LOG_RUN = SH + "exec cat >/dev/null\n"
+
+pytestmark = [pytest.mark.slow, pytest.mark.interop]
+
+
+def wait_until(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("%s not met within %.1fs" % (what, timeout))
+        time.sleep(0.01)
+
+
+def write(path, text, mode=0o755):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+
+
+def read_text(path):
+    try:
+        return Path(path).read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def is_runsv_up(service):
+    try:
+        fd = os.open(str(Path(service) / "supervise" / "ok"), os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+class Tree:
+    """One SVDIR of services, each under its own runsv process."""
+
+    def __init__(self, svdir, runsv):
+        self.svdir = svdir
+        self.runsv = runsv
+        self.procs = []
+        svdir.mkdir(parents=True)
+
+    def add(self, name, run=RUN, log_run=None, down=False, log_down=False, check=None,
+            hooks=None):
+        service = self.svdir / name
+        write(service / "run", run)
+        if log_run is not None:
+            write(service / "log" / "run", log_run)
+            if log_down:
+                (service / "log" / "down").touch()
+        if down:
+            (service / "down").touch()
+        if check is not None:
+            write(service / "check", check)
+        for letter, body in (hooks or {}).items():
+            write(service / "control" / letter, SH + body)
+        return service
+
+    def start(self, name):
+        service = self.svdir / name
+        proc = subprocess.Popen([self.runsv, str(service)], start_new_session=True,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env={"PATH": BASE_PATH})
+        self.procs.append(proc)
+        want = "down\n" if (service / "down").exists() else "run\n"
+        wait_until(lambda: is_runsv_up(service) and read_text(service / "supervise" / "stat")
+                   == want, what="%s %s under %s" % (name, want.strip(), self.runsv))
+        if (service / "log").is_dir():
+            log_want = "down\n" if (service / "log" / "down").exists() else "run\n"
+            wait_until(lambda: read_text(service / "log" / "supervise" / "stat") == log_want,
+                       what="%s/log %s" % (name, log_want.strip()))
+        return proc
+
+    def stat(self, name):
+        return read_text(self.svdir / name / "supervise" / "stat")
+
+    def pid(self, name):
+        text = read_text(self.svdir / name / "supervise" / "pid") or ""
+        return int(text) if text.strip() else 0
+
+    def control(self, name, data):
+        with open(str(self.svdir / name / "supervise" / "control"), "wb", buffering=0) as fifo:
+            fifo.write(data)
+
+    def stop(self):
+        for proc in self.procs:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # runsv and its services, one group
+            except ProcessLookupError:
+                pass
+            proc.wait()
+        self.procs = []
+
+
+def our_runsv_available():
+    try:
+        import runit_provision.runtime.runsv  # noqa: F401
+    except ImportError:
+        return False
+    return (OUR_BIN / "runsv").exists()
+
+
+@pytest.fixture(params=["c-runsv", "our-runsv"])
+def runsv_impl(request):
+    require_c_runit()  # the C sv is the reference in every test here
+    if request.param == "c-runsv":
+        return C_RUNSV
+    if not our_runsv_available():
+        if IN_CI:
+            pytest.fail("our runsv cannot be imported or is not installed")
+        pytest.skip("our runsv is not there yet")
+    return str(OUR_BIN / "runsv")
+
+
+class Pair:
+    """The same trees twice: ``c`` is driven by the C sv, ``ours`` by ours."""
+
+    def __init__(self, root, runsv):
+        self.root = root
+        self.trees = {"c": Tree(root / "c" / "service", runsv),
+                      "ours": Tree(root / "ours" / "service", runsv)}
+        self.svs = {"c": C_SV, "ours": str(OUR_BIN / "sv")}
+
+    def add(self, name, **kwargs):
+        for tree in self.trees.values():
+            tree.add(name, **kwargs)
+
+    def start(self, *names):
+        for tree in self.trees.values():
+            for name in names:
+                tree.start(name)
+
+    def each(self, function):
+        for tree in self.trees.values():
+            function(tree)
+
+    def sv(self, impl, *args, env=None, argv0=None, tree=None, raw=False):
+        tree = self.trees[tree or impl]
+        environment = {"PATH": BASE_PATH, "SVDIR": str(tree.svdir)}
+        environment.update(env or {})
+        if argv0 is not None:
+            link = tree.svdir.parent / "init.d" / argv0
+            if not link.exists():
+                link.parent.mkdir(exist_ok=True)
+                link.symlink_to(self.svs[impl])
+            argv = [str(link)]
+        else:
+            argv = [self.svs[impl]]
+        result = subprocess.run(argv + list(args), env=environment, cwd=str(tree.svdir.parent),
+                                capture_output=True, text=True, timeout=60)
+        if raw:
+            return result.returncode, result.stdout, result.stderr
+        tidy = lambda text: normalise(text.replace(str(tree.svdir), "$SVDIR"))  # noqa: E731
+        return result.returncode, tidy(result.stdout), tidy(result.stderr)
+
+    def same(self, *args, **kwargs):
+        """Run the same sv command on both trees; the results must be equal."""
+        c = self.sv("c", *args, **kwargs)
+        ours = self.sv("ours", *args, **kwargs)
+        assert ours == c, "sv %s: ours %r, C %r" % (" ".join(args), ours, c)
+        return ours
+
+    def stop(self):
+        for tree in self.trees.values():
+            tree.stop()
+
+
+@pytest.fixture
+def pair(tmp_path, runsv_impl):
+    made = Pair(tmp_path, runsv_impl)
+    yield made
+    made.stop()
+
+
+def wait_stat(pair, name, text):
+    for tree in pair.trees.values():
+        wait_until(lambda: tree.stat(name) == text, what="%s: stat %r" % (name, text))
+
+
+def wait_older_than(pair, name, seconds=1.1):
+    """Until the service has run for a while: runsv's 1 s back-off would race the test."""
+    def old_enough(tree):
+        path = tree.svdir / name / "supervise" / "status"
+        return time.time() - path.stat().st_mtime > seconds
+    for tree in pair.trees.values():
+        wait_until(lambda: old_enough(tree), timeout=seconds + 5, what="%s ages" % name)
+
+
+# -- status -------------------------------------------------------------------------------
+def test_status(pair):
+    pair.add("plain")
+    pair.add("logged", log_run=LOG_RUN)
+    pair.add("normally-down", down=True)
+    pair.add("log-down", log_run=LOG_RUN, log_down=True)
+    pair.add("paused")
+    pair.start("plain", "logged", "normally-down", "log-down", "paused")
+    pair.each(lambda tree: tree.control("paused", b"p"))
+    wait_stat(pair, "paused", "run, paused\n")
+    code, out, err = pair.same("status", "plain", "logged", "normally-down", "log-down",
+                               "paused", "./service/plain")
+    assert out == ("run: plain: (pid N) Ns\n"
+                   "run: logged: (pid N) Ns; run: log: (pid N) Ns\n"
+                   "down: normally-down: Ns\n"
+                   "run: log-down: (pid N) Ns; down: log: Ns\n"
+                   "run: paused: (pid N) Ns, paused\n"
+                   "run: ./service/plain: (pid N) Ns\n")
+    assert (code, err) == (0, "")
+    assert pair.same("status", "/dev/null/nope")[0] == 1
+    for impl, tree in pair.trees.items():
+        assert pair.sv(impl, "s", str(tree.svdir / "plain"))[1] == "run: $SVDIR/plain: (pid N) Ns\n"
+    # A service with a down file, started anyway; the same with want down and got TERM.
+    pair.same("up", "normally-down")
+    wait_stat(pair, "normally-down", "run\n")
+    assert pair.same("status", "normally-down")[1] == "run: normally-down: (pid N) Ns, normally down\n"
+
+
+def test_status_errors(pair):
+    pair.add("svc", log_run=LOG_RUN)
+    pair.start("svc")
+    for tree in pair.trees.values():
+        (tree.svdir / "nolog").mkdir()
+        write(tree.svdir / "nolog" / "run", RUN)
+    assert pair.same("status", "missing", "nolog") == (
+        2, "fail: missing: unable to change to service directory: file does not exist\n"
+           "warning: nolog: unable to open supervise/ok: file does not exist\n", "")
+    # A status file that is not 20 bytes (runsv rewrites it only on the next change).
+    for tree in pair.trees.values():
+        (tree.svdir / "svc" / "supervise" / "status").write_bytes(b"abc")
+    assert pair.same("status", "svc") == (
+        1, "warning: svc: unable to read supervise/status: bad format\n", "")
+    # runsv gone: fail, except for exit.
+    pair.each(lambda tree: tree.control("svc", b"x"))
+    for tree in pair.trees.values():
+        wait_until(lambda: not is_runsv_up(tree.svdir / "svc"), what="runsv exit")
+    for args in (["status", "svc"], ["up", "svc"], ["-v", "down", "svc"], ["check", "svc"]):
+        assert pair.same(*args) == (1, "fail: svc: runsv not running\n", "")
+    for args in (["exit", "svc"], ["shutdown", "svc"], ["-w", "1", "force-shutdown", "svc"]):
+        assert pair.same(*args) == (0, "ok: svc: runsv not running\n", "")
+
+
+# -- control commands ---------------------------------------------------------------------
+def test_signal_commands_keep_the_process(pair):
+    pair.add("svc")
+    pair.start("svc")
+    pids = {impl: tree.pid("svc") for impl, tree in pair.trees.items()}
+    for command in ("hup", "alarm", "interrupt", "quit", "1", "2", "reload"):
+        assert pair.same("-v", command, "svc") == (0, "ok: run: svc: (pid N) Ns\n", "")
+    assert pair.same("-v", "pause", "svc") == (0, "ok: run: svc: (pid N) Ns, paused\n", "")
+    assert pair.same("-v", "cont", "svc") == (0, "ok: run: svc: (pid N) Ns\n", "")
+    assert pair.same("hup", "svc") == (0, "", "")  # without -v: no wait, no output
+    assert {impl: tree.pid("svc") for impl, tree in pair.trees.items()} == pids
+
+
+def test_up_down_once_term_kill_exit(pair):
+    pair.add("svc", log_run=LOG_RUN)
+    pair.start("svc")
+    wait_older_than(pair, "svc")
+    assert pair.same("-v", "down", "svc") == (0, "ok: down: svc: Ns, normally up\n", "")
+    assert pair.same("-v", "up", "svc") == (0, "ok: run: svc: (pid N) Ns\n", "")
+    wait_older_than(pair, "svc")
+    assert pair.same("stop", "svc") == (0, "ok: down: svc: Ns, normally up\n", "")
+    assert pair.same("-v", "once", "svc") == (0, "ok: run: svc: (pid N) Ns, want down\n", "")
+    # The C sv reads the status runsv wrote before it took ``u`` and confirms "want down";
+    # ours waits until runsv wants up (docs/sv.md).
+    assert pair.sv("ours", "start", "svc") == (0, "ok: run: svc: (pid N) Ns\n", "")
+    assert pair.sv("c", "start", "svc") in ((0, "ok: run: svc: (pid N) Ns\n", ""),
+                                             (0, "ok: run: svc: (pid N) Ns, want down\n", ""))
+    wait_older_than(pair, "svc")
+    for command in ("term", "kill", "try-restart", "restart"):
+        before = {impl: tree.pid("svc") for impl, tree in pair.trees.items()}
+        assert pair.same("-v", command, "svc") == (0, "ok: run: svc: (pid N) Ns\n", "")
+        assert pair.trees["ours"].pid("svc") != before["ours"]
+        wait_older_than(pair, "svc")
+    assert pair.same("-v", "exit", "svc") == (0, "ok: svc: runsv not running\n", "")
+
+
+def test_timeouts_and_kill(pair):
+    pair.add("stubborn", run=RUN_IGNORING_TERM)
+    pair.start("stubborn")
+    wait_older_than(pair, "stubborn")
+    timeout_down = "timeout: run: stubborn: (pid N) Ns, want down, got TERM\n"
+    assert pair.same("-w", "1", "down", "stubborn") == (1, timeout_down, "")
+    assert pair.same("stop", "stubborn", env={"SVWAIT": "1"}) == (1, timeout_down, "")
+    assert pair.same("-w", "1", "force-stop", "stubborn") == (
+        1, "kill: run: stubborn: (pid N) Ns, want down, got TERM\n", "")
+    wait_stat(pair, "stubborn", "down\n")
+    assert pair.same("start", "stubborn") == (0, "ok: run: stubborn: (pid N) Ns\n", "")
+    wait_older_than(pair, "stubborn")
+    kill_term = "kill: run: stubborn: (pid N) Ns, got TERM\n"
+    assert pair.same("-w", "1", "force-restart", "stubborn") == (1, kill_term, "")
+    wait_stat(pair, "stubborn", "run\n")
+    wait_older_than(pair, "stubborn")
+    assert pair.same("-w", "1", "force-reload", "stubborn") == (1, kill_term, "")
+    wait_stat(pair, "stubborn", "run\n")
+    wait_older_than(pair, "stubborn")
+    assert pair.same("-w", "1", "T", "stubborn") == (1, kill_term, "")
+    wait_stat(pair, "stubborn", "run\n")
+    assert pair.same("-w", "1", "shutdown", "stubborn") == (1, timeout_down, "")
+    assert pair.same("-w", "1", "force-shutdown", "stubborn") == (
+        1, "kill: run: stubborn: (pid N) Ns, want down, got TERM\n", "")
+    for tree in pair.trees.values():
+        wait_until(lambda: not is_runsv_up(tree.svdir / "stubborn"), what="runsv exit")
+
+
+def test_several_services_count_failures(pair):
+    pair.add("a")
+    pair.add("b", run=RUN_IGNORING_TERM)
+    pair.start("a", "b")
+    wait_older_than(pair, "b")
+    code, out, err = pair.same("-w", "1", "down", "a", "missing", "b")
+    assert code == 2 and err == ""
+    assert out == ("fail: missing: unable to change to service directory: "
+                   "file does not exist\n"
+                   "ok: down: a: Ns, normally up\n"
+                   "timeout: run: b: (pid N) Ns, want down, got TERM\n")
+
+
+def test_check_script(pair):
+    pair.add("svc", check=SH + "test -e ../../ready\n")
+    pair.start("svc")
+    assert pair.same("-w", "1", "check", "svc") == (1, "timeout: run: svc: (pid N) Ns\n", "")
+    pair.each(lambda tree: (tree.svdir.parent / "ready").touch())
+    assert pair.same("-w", "1", "check", "svc") == (0, "ok: run: svc: (pid N) Ns\n", "")
+    assert pair.same("-w", "1", "up", "svc") == (0, "ok: run: svc: (pid N) Ns\n", "")
+
+
+def test_check_honours_want(pair):
+    # runit 2.3.0 behaviour: ``check`` of a service that wants down waits for down. The C sv
+    # (2.1.2) runs ./check of whatever runs and says ok (docs/sv.md).
+    pair.add("svc")
+    pair.start("svc")
+    pair.each(lambda tree: tree.control("svc", b"o"))
+    wait_stat(pair, "svc", "run, want down\n")
+    assert pair.sv("c", "-w", "1", "check", "svc") == (
+        0, "ok: run: svc: (pid N) Ns, want down\n", "")
+    assert pair.sv("ours", "-w", "1", "check", "svc") == (
+        1, "timeout: run: svc: (pid N) Ns, want down\n", "")
+
+
+def test_usage(pair):
+    usage = "usage: sv [-v] [-w sec] command service ...\n\n"
+    assert pair.same() == (100, "", usage)
+    assert pair.same("status") == (100, "", usage)
+    assert pair.same("restartx", "svc") == (100, "", usage)
+    assert pair.same("force-foo", "svc") == (100, "", usage)
+    assert pair.same("-z", "status", "svc") == (100, "", "sv: illegal option -- z\n" + usage)
+    assert pair.same("-w") == (100, "", "sv: option requires an argument -- w\n" + usage)
+    pair.same("-V")
+    pair.same("-", "svc")
+
+
+# -- LSB mode -----------------------------------------------------------------------------
+def test_lsb_mode(pair):
+    pair.add("web")
+    pair.start("web")
+    wait_older_than(pair, "web")
+    lsb = dict(argv0="web")
+    usage = "usage: web [-w sec] command\n\n"
+    assert pair.same("status", **lsb) == (0, "run: web: (pid N) Ns\n", "")
+    assert pair.same(**lsb) == (2, "", usage)
+    assert pair.same("stat", **lsb) == (2, "", usage)
+    assert pair.same("-z", "status", **lsb) == (2, "", "web: illegal option -- z\n" + usage)
+    assert pair.same("stop", **lsb) == (0, "ok: down: web: Ns, normally up\n", "")
+    assert pair.same("status", **lsb) == (3, "down: web: Ns, normally up\n", "")
+    assert pair.same("start", "extra", "words", **lsb) == (0, "ok: run: web: (pid N) Ns\n", "")
+    wait_older_than(pair, "web")
+    assert pair.same("restart", **lsb) == (0, "ok: run: web: (pid N) Ns\n", "")
+    assert pair.same("-w", "3", "reload", **lsb) == (0, "ok: run: web: (pid N) Ns\n", "")
+    assert pair.same("status", argv0="nope") == (
+        1, "fail: nope: unable to change to service directory: file does not exist\n", "")
+
+
+def test_lsb_status_reports_the_service_not_its_log(pair):
+    pair.add("web", log_run=LOG_RUN, down=True)
+    pair.start("web")
+    line = "down: web: Ns; run: log: (pid N) Ns\n"
+    # runit 2.1.2 (void-linux/runit#20): the log's state, "running".
+    assert pair.sv("c", "status", argv0="web") == (0, line, "")
+    assert pair.sv("ours", "status", argv0="web") == (3, line, "")
+
+
+# -- our fixes and waits, on real runsv -----------------------------------------------------
+def test_restart_never_reports_the_old_pid(pair):
+    pair.add("svc")
+    pair.start("svc")
+    tree = pair.trees["ours"]
+    for _ in range(3):
+        old = tree.pid("svc")  # started a moment ago: runit's same-second case
+        code, out, err = pair.sv("ours", "restart", "svc", raw=True)
+        assert (code, err) == (0, "")
+        assert out.startswith("ok: run: svc: (pid ") and "(pid %d)" % old not in out, out
+
+
+def test_wait_is_event_driven(pair):
+    # control/u runs before every start, so the run status is written ~0.3 s after sv sent u,
+    # while sv is already waiting.
+    pair.add("svc", down=True, hooks={"u": "sleep 0.3\n"})
+    pair.start("svc")
+    tree = pair.trees["ours"]
+    status_file = tree.svdir / "svc" / "supervise" / "status"
+    for _ in range(3):
+        code, out, _ = pair.sv("ours", "-w", "5", "up", "svc")
+        returned = time.time()
+        assert (code, out) == (0, "ok: run: svc: (pid N) Ns, normally down\n")
+        assert returned - status_file.stat().st_mtime < 0.05
+        wait_older_than(pair, "svc")
+        assert pair.sv("ours", "-w", "5", "down", "svc")[0] == 0
