@@ -137,6 +137,8 @@ class Service:
 
     def _finish(self):
         self._exited = True
+        for side in self._files:
+            side.abandon()  # a log waiting out its back-off must not start on closed fds
         for files in self._files.values():
             self.loop.remove_reader(files.control_fd)
             files.close()

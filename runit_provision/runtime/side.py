@@ -211,6 +211,10 @@ class Side:
             self._settle()
         self._start_timer = self.host.call_later(delay, fire)
 
+    def abandon(self):
+        """The host is shutting this service down for good: drop any postponed start."""
+        self._cancel_postponed_start()
+
     def _cancel_postponed_start(self):
         if self._start_timer is not None:
             self._start_timer.cancel()
