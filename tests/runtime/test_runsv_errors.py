@@ -310,3 +310,25 @@ def test_term_racing_the_last_child_exit(runsv, tmp_path, processes):
     os.kill(group.pid, signal.SIGTERM)
     assert group.wait(10) == 0
     assert group.output() == ""
+
+
+def test_log_run_and_finish_not_executable(runsv, tmp_path, processes):
+    """runit's messages for the logger (``log/./run``) and ``./finish``, which is run when
+    it can be opened for reading — executable or not."""
+    service = make_service(tmp_path, "svc", finish=SH + "echo finish\n",
+                           log_run=SH + "exec cat >/dev/null\n")
+    (service / "finish").chmod(0o644)
+    (service / "log" / "run").chmod(0o644)
+    group = start_runsv(processes, runsv, tmp_path)
+    log_message = "runsv svc: fatal: unable to start log/./run: access denied\n"
+    _message_times(group, log_message, 1)
+    wait_running(service, group)
+    send_control(service, b"d")
+    wait_until(lambda: (service / "supervise" / "stat").read_text() == "down\n"
+               and not status_record(service).pid, what="down after ./finish failed")
+    send_control(service, b"x")
+    assert group.wait(10) == 0
+    lines = group.output().splitlines(True)
+    assert set(lines) == {log_message,
+                          "runsv svc: fatal: unable to start ./finish: access denied\n"}, lines
+    assert lines.count("runsv svc: fatal: unable to start ./finish: access denied\n") == 1
