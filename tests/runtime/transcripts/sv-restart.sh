@@ -1,0 +1,25 @@
+# sv restart of a service started in the same second (reference §9 item 1): runit 2.1.2 reads
+# the status before runsv has taken the command and says ok with the old pid; ours waits for a
+# new process. control/t holds runsv for 0.3 s before its TERM, so the C sv's first look always
+# sees the old status; starting in the first 200 ms of a second keeps sv in that second.
+. "${0%/*}"/sv-lib.inc
+mk svc
+touch "$SVDIR"/svc/down
+mkdir "$SVDIR"/svc/control
+printf '#!/bin/sh\nsleep 0.3\nexit 1\n' >"$SVDIR"/svc/control/t
+chmod +x "$SVDIR"/svc/control/t
+start svc
+waitstat svc down
+i=0
+while [ "$(date +%N)" -gt 200000000 ] && [ $i -lt 300 ]; do i=$((i+1)); sleep 0.005; done
+printf u >"$SVDIR"/svc/supervise/control
+until [ "$(cat "$SVDIR"/svc/supervise/stat)" = run ] && [ -s "$SVDIR"/svc/supervise/pid ]; do :; done
+old=$(cat "$SVDIR"/svc/supervise/pid)
+sv restart svc >"$ctmp"/out; echo "restart rc=$?"
+sed 's/(pid [0-9]*)/(pid N)/; s/) [0-9]*s/) Ns/' "$ctmp"/out
+case "$(cat "$ctmp"/out)" in
+  *"(pid $old)"*) echo "restart: ok with the old pid" ;;
+  *) echo "restart: ok with a new pid" ;;
+esac
+sv exit svc
+wait
