@@ -1,0 +1,21 @@
+#!/usr/bin/env python3
+"""Run every benchmark in bench/ with this interpreter, one after the other."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHES = ("sv_startup.py", "runsv_respawn.py")
+
+
+def main():
+    here = Path(__file__).resolve().parent
+    status = 0
+    for name in BENCHES:
+        print("== %s" % name, flush=True)
+        status |= subprocess.call([sys.executable, str(here / name)])
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
