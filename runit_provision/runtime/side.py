@@ -159,17 +159,18 @@ class Side:
     def _signal_and_flag(self, letter, signum, paused):
         """p / c: signal unless a hook handled it; the paused flag changes regardless."""
         def then(handled):
-            if self.pid and not handled:
+            if self.state == State.RUN and self.pid and not handled:
                 self.host.kill(self.pid, signum)
             self.paused = paused
             self.write_status()
-        if self.pid:
+        if self.state == State.RUN and self.pid:
             self._custom(letter, then)
         else:
             then(True)
 
     def _signal(self, letter):
-        if self.pid:
+        # Only a running ./run is signalled (runsv.c: state == S_RUN); never ./finish.
+        if self.state == State.RUN and self.pid:
             signum = _SIGNALS[letter]
             self._unless_handled(letter, lambda: self.host.kill(self.pid, signum))
 
