@@ -208,7 +208,8 @@ class Service:
         if not mode & stat.S_IXUSR:
             return 0
         try:
-            pid = self.spawner.spawn(["./" + name], cwd_fd=self.dir_fd,
+            # argv[0] is "control/<c>", as runsv execs it (a hook may look at $0).
+            pid = self.spawner.spawn([name], cwd_fd=self.dir_fd,
                                      stdout_fd=self._pipe[1] if self._pipe else None)
         except OSError as exc:
             self.warn("unable to run " + name, exc)
