@@ -9,6 +9,8 @@ survive ``exec``, which would change how a service behaves under us versus the C
 import os
 import signal
 
+from .environ import original_environ
+
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 _UNCATCHABLE = {signal.SIGKILL, signal.SIGSTOP}
 
@@ -27,6 +29,8 @@ class Spawner:
     def __init__(self):
         self._home_fd = os.open(".", _DIR_FLAGS)
         self._sigdef = _default_signals()
+        # runsv's own environment as exec'd, without what the interpreter added (PEP 538).
+        self._environ = original_environ()
 
     def spawn(self, argv, cwd_fd=None, stdin_fd=None, stdout_fd=None, new_session=False,
               env=None):
@@ -39,7 +43,7 @@ class Spawner:
         if cwd_fd is not None:
             os.fchdir(cwd_fd)
         try:
-            return os.posix_spawn(argv[0], argv, os.environ if env is None else env,
+            return os.posix_spawn(argv[0], argv, self._environ if env is None else env,
                                   file_actions=actions, setsigdef=self._sigdef,
                                   setsigmask=(), setsid=new_session)
         finally:

@@ -536,7 +536,8 @@ class Session:
             return False
         try:
             # stdout closed, stderr inherited, cwd the service directory, as runit runs it.
-            pid = os.posix_spawn("check", ["./check"], os.environ,
+            from .environ import original_environ  # not os.environ: PEP 538's LC_CTYPE
+            pid = os.posix_spawn("check", ["./check"], original_environ(),
                                  file_actions=[(os.POSIX_SPAWN_CLOSE, 1)])
         except OSError as exc:
             # runit's forked child prints this and exits 0: a check that cannot run passes.
