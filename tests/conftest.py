@@ -1,7 +1,6 @@
 """Shared fixtures: where our tools and the C runit live, and real-process hygiene."""
 
 import os
-import shutil
 import sys
 from pathlib import Path
 

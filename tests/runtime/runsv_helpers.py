@@ -14,6 +14,8 @@ from pathlib import Path
 
 from runit_provision.protocol.status import status_from_bytes
 
+from .transcript import normalise  # noqa: F401  (re-exported for the interop tier)
+
 SH = "#!/bin/sh\n"
 RUN_SLEEP = SH + "echo run: start\nexec sleep 1000\n"
 C_SV = "/usr/bin/sv"
@@ -189,20 +191,26 @@ class Processes:
             group.kill()
 
 
-def process_group_members(pgid):
-    """Pids in process group ``pgid`` (from /proc), for leak checks."""
-    members = []
+def _proc_stat_fields():
+    """(pid, fields after the command name) of every process in /proc/PID/stat."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open("/proc/%s/stat" % entry) as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
+                yield int(entry), handle.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid:
-            members.append(int(entry))
-    return members
+
+
+def process_group_members(pgid):
+    """Pids in process group ``pgid`` (from /proc), for leak checks."""
+    return [pid for pid, fields in _proc_stat_fields() if int(fields[2]) == pgid]
+
+
+def children_of(pid):
+    """Pids whose parent is ``pid``."""
+    return [child for child, fields in _proc_stat_fields() if int(fields[1]) == pid]
 
 
 def cmdline(pid):
@@ -213,21 +221,6 @@ def cmdline(pid):
         return []
 
 
-def children_of(pid):
-    kids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            kids.append(int(entry))
-    return kids
-
-
 def run_sv(args, svdir, sv=C_SV, timeout=30.0):
     """``sv ARGS`` with SVDIR and cwd = ``svdir``; (combined output, exit code)."""
     env = {"PATH": BASE_PATH, "SVDIR": str(svdir)}
@@ -236,13 +229,3 @@ def run_sv(args, svdir, sv=C_SV, timeout=30.0):
     return proc.stdout.decode("utf-8", "replace"), proc.returncode
 
 
-_NORMALISERS = (
-    (re.compile(r"\(pid \d+\)"), "(pid N)"),
-    (re.compile(r"(: |\) )\d+s\b"), r"\1Ns"),
-)
-
-
-def normalise(text):
-    for pattern, replacement in _NORMALISERS:
-        text = pattern.sub(replacement, text)
-    return text

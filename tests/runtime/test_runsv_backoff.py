@@ -8,7 +8,7 @@ one ./run. Where ours differs on purpose, the test pins both behaviours.
 import pytest
 
 from .runsv_helpers import (
-    BASE_PATH, SH, Processes, children_of, cmdline, make_service, process_group_members,
+    BASE_PATH, SH, children_of, cmdline, make_service, process_group_members,
     read_bytes, send_control, status_record, wait_until)
 
 pytestmark = pytest.mark.slow
@@ -18,18 +18,6 @@ RUN_CRASH_ONCE = SH + """if [ ! -e crashed ]; then touch crashed; exit 1; fi
 echo start >>starts
 exec sleep 1000
 """
-
-
-@pytest.fixture
-def processes():
-    procs = Processes()
-    yield procs
-    procs.kill_all()
-
-
-@pytest.fixture
-def runsv(impl, which_tool):
-    return which_tool(impl, "runsv")
 
 
 def _sleepers(runsv_pid):

@@ -17,25 +17,13 @@ import pytest
 
 from ..conftest import require_c_runit
 from .runsv_helpers import (
-    BASE_PATH, RUN_SLEEP, SH, Processes, decode_side, is_runsv_up, make_service, read_bytes,
+    BASE_PATH, RUN_SLEEP, SH, decode_side, is_runsv_up, make_service, read_bytes,
     send_control, status_record, wait_until, write_file)
 
 pytestmark = pytest.mark.slow
 
 CONTROL_LETTERS = b"udoxtkpchaiq12"
 RUN_IGNORES_TERM = SH + "trap '' TERM\nexec sleep 1000\n"
-
-
-@pytest.fixture
-def processes():
-    procs = Processes()
-    yield procs
-    procs.kill_all()
-
-
-@pytest.fixture
-def runsv(impl, which_tool):
-    return which_tool(impl, "runsv")
 
 
 def run_fatal(argv, cwd, timeout=10.0, env=None):

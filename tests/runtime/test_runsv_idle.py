@@ -12,6 +12,7 @@ import time
 import pytest
 
 from ..conftest import our_tool
+from .runsv_helpers import wait_until
 
 RUN = "#!/bin/sh\nexec sleep 1000\n"
 
@@ -24,13 +25,6 @@ def voluntary_switches(pid):
     raise AssertionError("no voluntary_ctxt_switches for %d" % pid)
 
 
-def wait_until(predicate, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met within %.1fs" % seconds)
 
 
 @pytest.mark.slow

@@ -13,16 +13,14 @@ scenarios run concurrently (they mostly wait), so the tier stays fast.
 import concurrent.futures
 import difflib
 import os
-import re
 import signal
 import time
-from pathlib import Path
 
 import pytest
 
 from ..conftest import make_bin_dir, our_tool, require_c_runit
 from .runsv_helpers import (
-    C_RUNSV, C_RUNSVDIR, C_SV, RUN_SLEEP, SH, BASE_PATH, Processes, children_of, cmdline,
+    C_RUNSV, C_RUNSVDIR, RUN_SLEEP, SH, BASE_PATH, Processes, children_of, cmdline,
     decode_side, describe_side, is_runsv_up, make_service, normalise, read_bytes, run_sv,
     status_record, wait_until)
 
@@ -312,13 +310,6 @@ def test_kill_with_want_exit_is_reaped(scenario, transcripts):
 
 
 # -- the C runsvdir runs our runsv -------------------------------------------------------------
-@pytest.fixture
-def processes():
-    procs = Processes()
-    yield procs
-    procs.kill_all()
-
-
 def _runsv_children(runsvdir_pid):
     """{service name: pid} of the runsv processes runsvdir started."""
     found = {}

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .runsv_helpers import SH, Processes, make_service, wait_until
+from .runsv_helpers import SH, make_service, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -41,13 +41,6 @@ loop.call_later(0.05, watch)
 loop.run()
 print("clean exit")
 '''
-
-
-@pytest.fixture
-def processes():
-    procs = Processes()
-    yield procs
-    procs.kill_all()
 
 
 def test_exit_while_the_log_waits_out_its_backoff(tmp_path, processes):

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import IN_CI, OUR_BIN, require_c_runit
+from .runsv_helpers import wait_until
 from .transcript import normalise
 
 C_SV = "/usr/bin/sv"
@@ -32,15 +33,6 @@ LOG_RUN = SH + "exec cat >/dev/null\n"
 pytestmark = [pytest.mark.slow, pytest.mark.interop]
 
 
-def wait_until(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("%s not met within %.1fs" % (what, timeout))
-        time.sleep(0.01)
 
 
 def write(path, text, mode=0o755):

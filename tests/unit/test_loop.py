@@ -2,7 +2,6 @@
 
 import os
 import signal
-import subprocess
 
 from runit_provision.runtime.loop import EventLoop
 from runit_provision.runtime.spawn import Spawner
