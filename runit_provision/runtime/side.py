@@ -120,11 +120,7 @@ class Side:
             self._start()
 
     def _down(self, _):
-        self.want = Want.DOWN
-        self._cancel_postponed_start()
-        self.write_status()
-        if self.pid and self.state != State.FINISH:
-            self._stop()
+        self._want_stopped(Want.DOWN)
 
     def _once(self, _):
         self.want = Want.DOWN
@@ -135,11 +131,14 @@ class Side:
     def _exit(self, _):
         if self.is_log:
             return  # runsv ignores x on the log's control FIFO
-        self.want = Want.EXIT
+        self._want_stopped(Want.EXIT)
+
+    def _want_stopped(self, want):
+        """d and x: a new want, no pending restart, and the process stopped if it runs."""
+        self.want = want
         self._cancel_postponed_start()
         self.write_status()
-        if self.pid and self.state != State.FINISH:
-            self._stop()
+        self._term(None)
 
     def _term(self, _):
         if self.pid and self.state != State.FINISH:
