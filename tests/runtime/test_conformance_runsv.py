@@ -10,15 +10,18 @@ import os
 import re
 import signal
 import stat
+import termios
 import time
 from pathlib import Path
 
 import pytest
 
+from runit_provision.runtime.inotify import IN_MOVED_TO, Inotify
+
 from ..conftest import C_RUNIT, our_tool, require_c_runit
 from .runsv_helpers import (
     BASE_PATH, SH, Processes, cmdline, is_runsv_up, make_service, read_bytes, send_control,
-    status_record, wait_until, write_script)
+    status_record, wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +62,7 @@ def wait_stat(side, text, group=None):
 
 
 def wait_running(side, group=None):
-    status = wait_stat(side, "run\n", group)
+    wait_stat(side, "run\n", group)
     wait_until(lambda: status_record(side).pid and status_record(side).state.name == "RUN",
                what="%s running" % side)
     return status_record(side)
@@ -121,12 +124,12 @@ while [ ! -e release ]; do sleep 0.01; done
         group = start(processes, runsv, service, env={"PATH": BASE_PATH, "FOO": "bar"})
         run_pid = wait_running(service, group).pid
         log_pid = wait_running(service / "log", group).pid
-        wait_until(lambda: cmdline(run_pid)[:1] == ["sleep"] and cmdline(log_pid)[:1] == ["cat"],
-                   what="run and log/run exec'd")
+        wait_until(lambda r=run_pid, g=log_pid: cmdline(r)[:1] == ["sleep"]
+                   and cmdline(g)[:1] == ["cat"], what="run and log/run exec'd")
         send_control(service, b"h")
-        wait_until(lambda: (service / "h.pid").exists() and (service / "h.pid").read_text(),
-                   what="hook running")
-        hook_pid = int((service / "h.pid").read_text())
+        hook_pid_file = service / "h.pid"
+        wait_until(lambda f=hook_pid_file: f.exists() and f.read_text(), what="hook running")
+        hook_pid = int(hook_pid_file.read_text())
         report = {"run": _fds(run_pid, base), "log": _fds(log_pid, base),
                   "hook": _fds(hook_pid, base)}
         (service / "release").touch()
@@ -187,7 +190,6 @@ def test_nothing_reaches_finish(runsv, tmp_path, processes):
 
 
 def _fifo_empty(side):
-    import termios
     fd = os.open(str(Path(side) / "supervise" / "control"), os.O_WRONLY | os.O_NONBLOCK)
     try:
         buf = bytearray(4)
@@ -372,8 +374,8 @@ def _fds_of(pid, base):
         if "/supervise/" not in target or not target.startswith(str(base) + "/"):
             continue  # (ours also holds O_PATH descriptors of the directories)
         with open("/proc/%d/fdinfo/%s" % (pid, entry)) as handle:
-            flags = int([line for line in handle.read().splitlines()
-                         if line.startswith("flags:")][0].split()[1], 8)
+            flags = int(next(line for line in handle.read().splitlines()
+                             if line.startswith("flags:")).split()[1], 8)
         access = {os.O_RDONLY: "r", os.O_WRONLY: "w", os.O_RDWR: "rw"}[flags & 3]
         if flags & os.O_APPEND:
             access += "a"
@@ -400,8 +402,7 @@ def test_fifos_are_held_open_and_ok_is_never_read(tmp_path, processes):
             os.write(ok, b"ping")
             send_control(service, b"p")
             wait_stat(service, "run, paused\n", group)
-            import termios
-            buf = bytearray(4)
+                    buf = bytearray(4)
             fcntl.ioctl(ok, termios.FIONREAD, buf)
             assert int.from_bytes(buf, "little") == 4
         finally:
@@ -417,8 +418,6 @@ def test_fifos_are_held_open_and_ok_is_never_read(tmp_path, processes):
 
 # -- §1.2: pid rewritten only when it changes; write order pid, stat, status -----------------------
 def test_write_order_and_pid_file(runsv, tmp_path, processes):
-    from runit_provision.runtime.inotify import IN_MOVED_TO, Inotify
-
     service = make_service(tmp_path, "svc", run=RUN_SLEEP)
     group = start(processes, runsv, service)
     first = wait_running(service, group).pid
@@ -452,8 +451,8 @@ def test_log_backs_off_one_second(runsv, tmp_path, processes):
                            log_run=SH + "date +%s.%N >>starts\nexit 1\n")
     group = start(processes, runsv, service)
     wait_running(service, group)
-    starts = wait_until(lambda: (lambda got: got if len(got) >= 2 else None)(
-        lines(service / "log" / "starts")), what="two log starts")
+    wait_until(lambda: len(lines(service / "log" / "starts")) >= 2, what="two log starts")
+    starts = lines(service / "log" / "starts")
     gap = float(starts[1]) - float(starts[0])
     assert 0.9 <= gap < 1.8, starts
     assert status_record(service).pid  # the service itself is untouched
