@@ -402,7 +402,7 @@ def test_fifos_are_held_open_and_ok_is_never_read(tmp_path, processes):
             os.write(ok, b"ping")
             send_control(service, b"p")
             wait_stat(service, "run, paused\n", group)
-                    buf = bytearray(4)
+            buf = bytearray(4)
             fcntl.ioctl(ok, termios.FIONREAD, buf)
             assert int.from_bytes(buf, "little") == 4
         finally:
