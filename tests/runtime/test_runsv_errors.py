@@ -17,7 +17,7 @@ import pytest
 
 from ..conftest import require_c_runit
 from .runsv_helpers import (
-    BASE_PATH, RUN_SLEEP, SH, decode_side, is_runsv_up, make_service, read_bytes,
+    BASE_PATH, RUN_SLEEP, SH, cmdline, decode_side, is_runsv_up, make_service, read_bytes,
     send_control, status_record, wait_until, write_file)
 
 pytestmark = pytest.mark.slow
@@ -291,6 +291,8 @@ def test_term_racing_the_last_child_exit(runsv, tmp_path, processes):
     service = make_service(tmp_path, "svc", run=RUN_IGNORES_TERM)
     group = start_runsv(processes, runsv, tmp_path)
     status = wait_running(service, group)
+    # Running is not enough: until the shell has set its trap and exec'd, TERM would kill it.
+    wait_until(lambda: cmdline(status.pid)[:1] == ["sleep"], what="run ignoring TERM")
     os.kill(group.pid, signal.SIGTERM)  # as `x`: the run ignores the TERM it is sent
     wait_until(lambda: (service / "supervise" / "stat").read_text()
                == "run, got TERM, want exit\n", what="want exit")
