@@ -42,6 +42,7 @@ from ..errors import FatalError, UsageError
 from ..protocol.errstr import error_str
 from .diag import fatal, warn, with_errstr
 from .envdir import read_envdir
+from .environ import original_environ
 
 PROG = "chpst"  # runit's FATAL/WARNING prefix, whatever the personality
 
@@ -617,37 +618,6 @@ def _limit_message(message, exc):
     # The resource module turns EPERM and EINVAL into ValueErrors with its own text.
     number = errno.EPERM if "raise maximum" in str(exc) else errno.EINVAL
     return "%s: %s" % (message, error_str(number))
-
-
-def original_environ(proc_file="/proc/self/environ"):
-    """The environment chpst was started with, as an ordered dict.
-
-    Not ``os.environ``: the interpreter may have changed it before our first line ran (PEP 538
-    sets ``LC_CTYPE=C.UTF-8`` under the C locale). The kernel keeps the block exec() received;
-    ``os.environ`` is the fallback where /proc is missing. Duplicates: the first one wins, as
-    with getenv().
-    """
-    try:
-        fd = os.open(proc_file, os.O_RDONLY)
-    except OSError:
-        return dict(os.environ)
-    try:
-        chunks = []
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    except OSError:
-        return dict(os.environ)
-    finally:
-        os.close(fd)
-    environ = {}
-    for entry in b"".join(chunks).split(b"\0"):
-        key, equals, value = entry.partition(b"=")
-        if equals and key:
-            environ.setdefault(os.fsdecode(key), os.fsdecode(value))
-    return environ
 
 
 def environment_for_exec(environ, changes):

@@ -5,7 +5,7 @@ own environment before our first line runs (PEP 538), and every child would inhe
 a service under our runsv, its hooks and sv's ``./check`` would run in another locale than
 under the C tools. The kernel keeps the block exec() received in ``/proc/self/environ``;
 ``os.environ`` is the fallback where /proc is missing. Duplicates: the first one wins, as
-with getenv(). (chpst has its own copy, ``chpst.original_environ``.)
+with getenv().
 """
 
 import os
