@@ -213,6 +213,17 @@ def children_of(pid):
     return [child for child, fields in _proc_stat_fields() if int(fields[1]) == pid]
 
 
+def blocked_on_flock(pid):
+    """Whether ``pid`` waits for a flock() (a ``->`` line of /proc/locks)."""
+    with open("/proc/locks") as handle:
+        for line in handle:
+            fields = line.split()
+            if len(fields) > 5 and fields[1] == "->" and fields[2] == "FLOCK" \
+                    and fields[5] == str(pid):
+                return True
+    return False
+
+
 def cmdline(pid):
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as handle:

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from ..conftest import make_bin_dir, our_tool, require_c_runit
+from .runsv_helpers import blocked_on_flock
 
 BASE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 DEADLINE = 10.0
@@ -55,17 +56,6 @@ def wait_until(predicate, what, seconds=DEADLINE):
             return
         time.sleep(0.01)
     raise AssertionError("not within %.0fs: %s" % (seconds, what))
-
-
-def blocked_on_flock(pid):
-    """Whether ``pid`` waits for a flock() (a ``->`` line of /proc/locks)."""
-    with open("/proc/locks") as handle:
-        for line in handle:
-            fields = line.split()
-            if len(fields) > 5 and fields[1] == "->" and fields[2] == "FLOCK" \
-                    and fields[5] == str(pid):
-                return True
-    return False
 
 
 # --- locks ---------------------------------------------------------------------------------

@@ -20,24 +20,12 @@ from runit_provision.runtime.inotify import IN_MOVED_TO, Inotify
 
 from ..conftest import C_RUNIT, our_tool, require_c_runit
 from .runsv_helpers import (
-    BASE_PATH, SH, Processes, cmdline, is_runsv_up, make_service, read_bytes, send_control,
+    BASE_PATH, SH, blocked_on_flock, cmdline, is_runsv_up, make_service, read_bytes, send_control,
     status_record, wait_until)
 
 pytestmark = pytest.mark.slow
 
 RUN_SLEEP = SH + "exec sleep 1000\n"
-
-
-@pytest.fixture
-def processes():
-    procs = Processes()
-    yield procs
-    procs.kill_all()
-
-
-@pytest.fixture
-def runsv(impl, which_tool):
-    return which_tool(impl, "runsv")
 
 
 def start(processes, runsv, service, env=None):
@@ -333,16 +321,6 @@ def test_existing_modes_are_kept_and_new_files_follow_the_umask(tmp_path, proces
 
 
 # -- §1.1.6: the log's lock is taken blocking ------------------------------------------------------
-def _blocked_on_flock(pid):
-    with open("/proc/locks") as handle:
-        for line in handle:
-            fields = line.split()
-            if len(fields) > 5 and fields[1] == "->" and fields[2] == "FLOCK" \
-                    and fields[5] == str(pid):
-                return True
-    return False
-
-
 def test_log_lock_waits(runsv, tmp_path, processes):
     service = make_service(tmp_path, "svc", run=RUN_SLEEP, log_run=SH + "exec cat >/dev/null\n")
     (service / "log" / "supervise").mkdir(mode=0o700)
@@ -351,7 +329,7 @@ def test_log_lock_waits(runsv, tmp_path, processes):
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         group = start(processes, runsv, service)
-        wait_until(lambda: _blocked_on_flock(group.pid), what="runsv waits for log/supervise/lock")
+        wait_until(lambda: blocked_on_flock(group.pid), what="runsv waits for log/supervise/lock")
         assert group.poll() is None and not is_runsv_up(service)
         assert not (service / "supervise" / "control").exists()
     finally:

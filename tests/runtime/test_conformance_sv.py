@@ -11,16 +11,9 @@ import subprocess
 import pytest
 
 from ..conftest import C_RUNIT, our_tool, require_c_runit
-from .runsv_helpers import BASE_PATH, SH, Processes, make_service, status_record, wait_until
+from .runsv_helpers import BASE_PATH, SH, make_service, status_record, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]
-
-
-@pytest.fixture
-def processes():
-    procs = Processes()
-    yield procs
-    procs.kill_all()
 
 
 @pytest.fixture
