@@ -663,7 +663,7 @@ class Session:
             item.due = now + SAFETY_RECHECK
 
     def _receive(self, watcher, by_wd, pending, timeout):
-        import select  # noqa: only waiting commands need it
+        import select  # only waiting commands need it
 
         ready, _, _ = select.select([watcher.fd], [], [], timeout)
         if not ready:
