@@ -8,11 +8,13 @@ life, so neither side's restart loses what is in it), the control FIFOs and the 
 
 import errno
 import os
+import signal
 import stat
 import time
 
 from ..errors import FatalError
 from .diag import fatal as print_fatal, warn as print_warn, with_errstr
+from ..protocol.status import State
 from .side import Side, Want
 from .supervise import SuperviseFiles, make_supervise_dir
 
@@ -30,13 +32,14 @@ class SystemClock:
 
 class Service:
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
-                 on_exit=None):
+                 on_exit=None, new_session=False):
         self.loop = loop
         self.directory = directory
         self.spawner = spawner
         self.clock = clock
         self.label = label if label is not None else "runsv " + directory
         self.on_exit = on_exit  # called once, after x/TERM brought everything down
+        self.new_session = new_session  # runsvdir -P: each service in its own session
         self.dir_fd = self.log_fd = -1
         self.main = self.log = None
         self._files = {}
@@ -122,7 +125,6 @@ class Service:
         main = self.main
         if main.want is not Want.EXIT or main.pid or main.is_busy:
             return
-        from ..protocol.status import State
         if main.state != State.DOWN:
             return
         log = self.log
@@ -139,16 +141,27 @@ class Service:
         self._exited = True
         for side in self._files:
             side.abandon()  # a log waiting out its back-off must not start on closed fds
+        self.close()
+        if self.on_exit is not None:
+            self.on_exit(self)
+
+    def close(self):
+        """Release every descriptor (also after a failed ``open()``)."""
         for files in self._files.values():
-            self.loop.remove_reader(files.control_fd)
+            if files.control_fd >= 0:
+                self.loop.remove_reader(files.control_fd)
             files.close()
         self._close_pipe()
         for fd in (self.dir_fd, self.log_fd):
             if fd >= 0:
                 os.close(fd)
         self.dir_fd = self.log_fd = -1
-        if self.on_exit is not None:
-            self.on_exit(self)
+
+    def kill_all(self):
+        """SIGKILL whatever still runs for this service: the last resort of a tree shutdown."""
+        for side in (self.main, self.log):
+            if side is not None and side.pid:
+                self.kill(side.pid, signal.SIGKILL)
 
     def _close_pipe(self):
         if self._pipe is not None:
@@ -189,10 +202,12 @@ class Service:
 
     def spawn(self, side, argv):
         if side is self.log:
-            pid = self.spawner.spawn(argv, cwd_fd=self.log_fd, stdin_fd=self._pipe[0])
+            pid = self.spawner.spawn(argv, cwd_fd=self.log_fd, stdin_fd=self._pipe[0],
+                                     new_session=self.new_session)
         else:
             pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
-                                     stdout_fd=self._pipe[1] if self._pipe else None)
+                                     stdout_fd=self._pipe[1] if self._pipe else None,
+                                     new_session=self.new_session)
         self.loop.watch_child(pid, side.child_exited)
         return pid
 
