@@ -31,8 +31,11 @@ class Timer:
 
 
 class EventLoop:
-    def __init__(self, monotonic=time.monotonic):
+    def __init__(self, monotonic=time.monotonic, handle_error=None):
         self.monotonic = monotonic
+        # handle_error(exc): a tree of services must survive a bug hit by one of them, so a
+        # host may take exceptions raised by callbacks instead of letting them end the loop.
+        self.handle_error = handle_error
         self._selector = selectors.DefaultSelector()
         self._timers = []
         self._sequence = itertools.count()
@@ -86,10 +89,19 @@ class EventLoop:
         while self._running:
             events = self._selector.select(self._timeout())
             for key, _ in events:
-                key.data()
+                self._call(key.data)
                 if not self._running:
                     break
             self._run_due_timers()
+
+    def _call(self, callback, *args):
+        if self.handle_error is None:
+            callback(*args)
+            return
+        try:
+            callback(*args)
+        except Exception as exc:  # noqa: BLE001 — handed to the host, which reports it
+            self.handle_error(exc)
 
     def stop(self):
         self._running = False
@@ -115,7 +127,7 @@ class EventLoop:
             timer = heapq.heappop(self._timers)[2]
             if not timer.cancelled:
                 timer.cancelled = True
-                timer.callback()
+                self._call(timer.callback)
 
     def _on_wakeup(self):
         try:
@@ -127,7 +139,7 @@ class EventLoop:
         for signum in dict.fromkeys(data):  # each signal once per batch, in arrival order
             callback = self._signal_callbacks.get(signum)
             if callback is not None:
-                callback()
+                self._call(callback)
 
     def reap(self):
         """Collect every exited child and hand it to whoever watches it."""
@@ -140,7 +152,7 @@ class EventLoop:
                 return
             callback = self._children.pop(pid, None)
             if callback is not None:
-                callback(pid, wait_status)
+                self._call(callback, pid, wait_status)
 
 
 def _note_signal(signum, frame):

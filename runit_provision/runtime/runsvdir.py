@@ -1,0 +1,85 @@
+"""runtime: ``runsvdir [-P] dir [log]`` — supervise every service of a directory, in one process.
+
+Unlike runit's runsvdir, which forks a runsv per service, the whole tree runs on one event loop
+(``tree.Tree``), each service writing the ``supervise/`` files a runsv would. Signals:
+
+- TERM: the whole tree comes down — every service as by ``x`` (TERM, CONT, finish, loggers
+  drained), KILL after a grace period — then exit 0. (runit's runsvdir exits at once and leaves
+  every runsv running; in a one-process tree that would orphan the services.)
+- HUP: the same, then exit 111, as runit's runsvdir after TERMing its runsvs.
+- ALRM (Debian): a forced rescan.
+
+Exit codes: 1 usage, 100 fatal, 0 after TERM, 111 after HUP.
+The ``log`` argument (runit's readproctitle area) is not implemented yet: it is validated as
+runit does and otherwise ignored, with a warning; service stderr goes to runsvdir's stderr.
+"""
+
+import os
+import signal
+import sys
+
+from .diag import warn
+from .loop import EventLoop
+from .spawn import Spawner
+from .tree import Tree, become_subreaper
+
+
+def parse_args(args):
+    """runit's own parsing: ``-P`` (any ``-P…``) and ``--`` consumed, any other ``-x`` is the
+    directory. Returns (new_sessions, directory, log) or None for a usage error."""
+    new_sessions = False
+    if args and args[0][:1] == "-":
+        flag = args[0][1:2]
+        if flag == "P":
+            new_sessions = True
+        if flag in ("P", "-"):
+            args = args[1:]
+    if not args:
+        return None
+    return new_sessions, args[0], (args[1] if len(args) > 1 else None)
+
+
+def main(argv=None):
+    argv = sys.argv if argv is None else argv
+    parsed = parse_args(argv[1:])
+    if parsed is None:
+        os.write(2, b"usage: runsvdir [-P] dir\n")
+        return 1
+    new_sessions, directory, log = parsed
+    label = "runsvdir " + directory
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if log is not None:
+        if len(log) < 7:
+            warn(label, "log must have at least seven characters.")
+        else:
+            warn(label, "the log argument is not supported yet; stderr is not captured.")
+        warn(label, "log service disabled.")
+    try:
+        become_subreaper()
+    except OSError as exc:
+        warn(label, "unable to become a child subreaper", exc)
+    def report_internal_error(exc):
+        # One service's trouble must not take the tree (and every service) down with it.
+        warn(label, "internal error, continuing: %s: %s" % (type(exc).__name__, exc))
+
+    loop = EventLoop(handle_error=report_internal_error)
+    tree = Tree(loop, directory, Spawner(), label, new_sessions=new_sessions,
+                on_empty=loop.stop)
+    exit_code = [0]
+
+    def stop_with(code):
+        def handler():
+            exit_code[0] = code
+            tree.stop()
+        return handler
+
+    loop.add_signal_handler(signal.SIGTERM, stop_with(0))
+    loop.add_signal_handler(signal.SIGHUP, stop_with(111))
+    loop.add_signal_handler(signal.SIGALRM, tree.forced_rescan)
+    tree.start()
+    loop.run()
+    return exit_code[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
