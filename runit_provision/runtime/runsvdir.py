@@ -10,8 +10,8 @@ Unlike runit's runsvdir, which forks a runsv per service, the whole tree runs on
 - ALRM (Debian): a forced rescan.
 
 Exit codes: 1 usage, 100 fatal, 0 after TERM, 111 after HUP.
-The ``log`` argument (runit's readproctitle area) is not implemented yet: it is validated as
-runit does and otherwise ignored, with a warning; service stderr goes to runsvdir's stderr.
+The ``log`` argument is runit's status area in argv (``proctitle.StatusArea``): the tree's own
+diagnostics scroll through it; services keep runsvdir's original stderr.
 """
 
 import os
@@ -20,6 +20,7 @@ import sys
 
 from .diag import warn
 from .loop import EventLoop
+from .proctitle import MIN_LENGTH, ArgvInPlace, StatusArea, WholeTitle
 from .spawn import Spawner
 from .tree import Tree, become_subreaper
 
@@ -39,6 +40,23 @@ def parse_args(args):
     return new_sessions, args[0], (args[1] if len(args) > 1 else None)
 
 
+def open_status_area(loop, label, argv, log):
+    """Make ``log`` runit's status area; return the stderr children get, or None if disabled."""
+    encoded = os.fsencode(log)
+    if len(encoded) < MIN_LENGTH:
+        warn(label, "log must have at least seven characters.")
+        display = None
+    else:
+        display = ArgvInPlace.for_last_argument(encoded) or WholeTitle.for_argv(argv)
+        if display is None:
+            warn(label, "unable to find the log argument in argv, and setproctitle is not "
+                        "installed")
+    if display is None:
+        warn(label, "log service disabled.")
+        return None
+    return StatusArea(loop, encoded, display).open()
+
+
 def main(argv=None):
     argv = sys.argv if argv is None else argv
     parsed = parse_args(argv[1:])
@@ -48,23 +66,19 @@ def main(argv=None):
     new_sessions, directory, log = parsed
     label = "runsvdir " + directory
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    if log is not None:
-        if len(log) < 7:
-            warn(label, "log must have at least seven characters.")
-        else:
-            warn(label, "the log argument is not supported yet; stderr is not captured.")
-        warn(label, "log service disabled.")
-    try:
-        become_subreaper()
-    except OSError as exc:
-        warn(label, "unable to become a child subreaper", exc)
+
     def report_internal_error(exc):
         # One service's trouble must not take the tree (and every service) down with it.
         warn(label, "internal error, continuing: %s: %s" % (type(exc).__name__, exc))
 
     loop = EventLoop(handle_error=report_internal_error)
-    tree = Tree(loop, directory, Spawner(), label, new_sessions=new_sessions,
-                on_empty=loop.stop)
+    children_stderr = None if log is None else open_status_area(loop, label, argv, log)
+    try:
+        become_subreaper()
+    except OSError as exc:
+        warn(label, "unable to become a child subreaper", exc)
+    tree = Tree(loop, directory, Spawner(stderr_fd=children_stderr), label,
+                new_sessions=new_sessions, on_empty=loop.stop)
     exit_code = [0]
 
     def stop_with(code):

@@ -26,8 +26,10 @@ class Spawner:
     around the call (the loop is single-threaded) and returns to where it was.
     """
 
-    def __init__(self):
+    def __init__(self, stderr_fd=None):
         self._home_fd = os.open(".", _DIR_FLAGS)
+        # runsvdir with a log area: its own fd 2 is the area's pipe, children get this one.
+        self._stderr_fd = stderr_fd
         self._sigdef = _default_signals()
         # runsv's own environment as exec'd, without what the interpreter added (PEP 538).
         self._environ = original_environ()
@@ -40,6 +42,8 @@ class Spawner:
             actions.append((os.POSIX_SPAWN_DUP2, stdin_fd, 0))
         if stdout_fd is not None:
             actions.append((os.POSIX_SPAWN_DUP2, stdout_fd, 1))
+        if self._stderr_fd is not None:
+            actions.append((os.POSIX_SPAWN_DUP2, self._stderr_fd, 2))
         if cwd_fd is not None:
             os.fchdir(cwd_fd)
         try:

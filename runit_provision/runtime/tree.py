@@ -10,6 +10,7 @@ is seen), SIGALRM as in Debian, and a 1 s retry only while some service could no
 """
 
 import os
+import resource
 import stat
 
 from ..errors import FatalError
@@ -18,6 +19,11 @@ from .service import Service, SystemClock
 
 RETRY_SECONDS = 1.0  # runsvdir restarts a runsv that exited at its next scan, about 1 s later
 STOP_GRACE_SECONDS = 7.0  # TERM/HUP: how long services get before KILL (sv's default wait)
+
+# Descriptors one service holds at most: per side the directory, lock, control (twice) and ok,
+# plus the log pipe. A tree of a few hundred needs more than the usual soft limit of 1024.
+FDS_PER_SERVICE = 12
+FD_SPARE = 64  # inotify, the loop, status writes, hooks' pipes
 
 _DIR_EVENTS = None  # filled lazily from inotify constants (ctypes is imported only when needed)
 
@@ -100,6 +106,7 @@ class Tree:
             self._schedule_retry()
 
     def _start_service(self, entry, path):
+        ensure_fd_room(FDS_PER_SERVICE * (len(self.entries) + len(self._retiring)) + FD_SPARE)
         service = Service(self.loop, path, self.spawner, clock=self.clock,
                           label="runsv " + entry.name, on_exit=self._service_exited,
                           new_session=self.new_sessions)
@@ -222,6 +229,22 @@ class Tree:
 
 def _identity(info):
     return (info.st_dev, info.st_ino)
+
+
+def ensure_fd_room(needed):
+    """Raise the soft RLIMIT_NOFILE (never beyond the hard one) so ``needed`` fds fit.
+
+    Raised on demand and by doubling, so a small tree keeps the limit it was started with;
+    services inherit the raised limit (``chpst -o`` sets their own).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or needed <= soft:
+        return
+    target = max(needed, 2 * soft)
+    if hard != resource.RLIM_INFINITY:
+        target = min(target, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def become_subreaper():

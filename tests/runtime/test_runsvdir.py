@@ -5,6 +5,7 @@ as they read services of separate runsv processes.
 """
 
 import os
+import resource
 import signal
 import subprocess
 import time
@@ -13,7 +14,7 @@ import pytest
 
 from ..conftest import C_RUNIT, has_c_runit, our_tool
 from .runsv_helpers import (
-    SH, children_of, cmdline, is_runsv_up, make_service, process_group_members, status_record,
+    BASE_PATH, SH, children_of, cmdline, is_runsv_up, make_service, process_group_members, status_record,
     wait_until)
 
 pytestmark = pytest.mark.slow
@@ -35,10 +36,12 @@ def tree(tmp_path):
     svdir.mkdir()
     procs = []
 
-    def start(*extra):
-        proc = subprocess.Popen([our_tool("runsvdir")] + list(extra) + [str(svdir)],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+    def start(*extra, log=None, runsvdir=None, **popen_kwargs):
+        argv = [runsvdir or our_tool("runsvdir")] + list(extra) + [str(svdir)]
+        popen_kwargs.setdefault("stdout", subprocess.PIPE)
+        popen_kwargs.setdefault("stderr", subprocess.STDOUT)
+        proc = subprocess.Popen(argv + ([log] if log is not None else []),
+                                start_new_session=True, **popen_kwargs)
         procs.append(proc)
         return proc
 
@@ -222,3 +225,95 @@ def test_one_broken_service_does_not_disturb_the_others(tree):
     runsvdir.send_signal(signal.SIGTERM)
     out, _ = runsvdir.communicate(timeout=15)
     assert b"runsv broken: fatal: unable to open supervise/lock: not a directory" in out
+
+
+# -- the log argument: runit's status area in argv ----------------------------------------------
+LOG_AREA = "log: " + "." * 120
+
+
+def area_of(pid):
+    """The status area as ps shows it: the last argument of the command line."""
+    args = cmdline(pid)
+    return args[-1] if args else ""
+
+
+def test_log_area_shows_the_trees_own_messages(tree, impl, which_tool):
+    svdir, start = tree
+    broken = make_service(svdir, "b", run=RUN)
+    (broken / "run").chmod(0o644)  # not executable: runsv reports it, every second
+    runsvdir = start("-P", log=LOG_AREA, runsvdir=which_tool(impl, "runsvdir"),
+                     env={"PATH": "%s:%s" % (os.path.dirname(which_tool(impl, "runsv")),
+                                             BASE_PATH)})
+    message = "runsv b: fatal: unable to start ./run: access denied"
+    area = wait_until(lambda: message in area_of(runsvdir.pid) and area_of(runsvdir.pid),
+                      what="the exec failure in the area")
+    assert area.startswith("log: ") and len(area) == len(LOG_AREA)
+    assert cmdline(runsvdir.pid)[-3:-1] == ["-P", str(svdir)]  # the rest of argv untouched
+    runsvdir.send_signal(signal.SIGHUP)
+    assert runsvdir.wait(timeout=15) == 111
+
+
+def test_service_output_stays_out_of_argv(tree, tmp_path):
+    """void-linux/runit#14: what a service prints must not land where pkill -f looks."""
+    svdir, start = tree
+    make_service(svdir, "chatty", run=SH + "echo chatty-says-hello >&2\nexec sleep 1000\n")
+    errors = tmp_path / "stderr"
+    with open(str(errors), "wb") as handle:
+        runsvdir = start(log=LOG_AREA, stderr=handle)
+    wait_until(lambda: b"chatty-says-hello" in errors.read_bytes(),
+               what="the service's stderr on runsvdir's original stderr")
+    assert area_of(runsvdir.pid) == LOG_AREA
+
+
+def test_short_log_argument_is_refused_as_runit_does(tree):
+    svdir, start = tree
+    make_service(svdir, "a", run=RUN)
+    runsvdir = start(log="log: x")
+    wait_until(lambda: running_pid(svdir / "a"))
+    runsvdir.send_signal(signal.SIGTERM)
+    out, _ = runsvdir.communicate(timeout=15)
+    label = "runsvdir %s" % svdir
+    assert out.decode().splitlines()[:2] == [
+        "%s: warning: log must have at least seven characters." % label,
+        "%s: warning: log service disabled." % label]
+
+
+# -- scale ----------------------------------------------------------------------------------------
+def limit_open_files(soft):
+    def preexec():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, resource.getrlimit(
+            resource.RLIMIT_NOFILE)[1]))
+    return preexec
+
+
+def test_a_tree_larger_than_the_fd_soft_limit_runs(tree):
+    """100 logged services hold ~1200 descriptors: the tree raises its soft limit as needed."""
+    if resource.getrlimit(resource.RLIMIT_NOFILE)[1] < 2048:
+        pytest.skip("the hard RLIMIT_NOFILE is too low to show this")
+    svdir, start = tree
+    names = ["s%03d" % index for index in range(100)]
+    for name in names:
+        make_service(svdir, name, run=RUN, log_run=SH + "exec cat >/dev/null\n")
+    runsvdir = start(preexec_fn=limit_open_files(256))
+    wait_until(lambda: all(running_pid(svdir / name) and running_pid(svdir / name / "log")
+                           for name in names), timeout=20, what="100 logged services running")
+    assert runsvdir.poll() is None
+
+
+def test_more_services_than_runits_ceiling(tree):
+    """runit's runsvdir stops at 1000 (``too many services``); a tree has no such ceiling."""
+    svdir, start = tree
+    names = ["s%04d" % index for index in range(1001)]
+    for name in names:
+        make_service(svdir, name, run=RUN)
+    start()
+    wait_until(lambda: all((svdir / name / "supervise" / "stat").exists() and
+                           (svdir / name / "supervise" / "stat").read_text() == "run\n"
+                           for name in names), timeout=30, interval=0.2,
+               what="1001 services running")
+    for sv in sv_tools():
+        out = subprocess.run([sv, "status"] + names, env={"SVDIR": str(svdir), "PATH": BASE_PATH},
+                             capture_output=True, text=True, timeout=30)
+        lines = out.stdout.splitlines()
+        assert out.returncode == 0 and len(lines) == 1001, out.stderr
+        assert all(line.startswith("run: s") for line in lines)
