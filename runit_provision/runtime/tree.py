@@ -18,6 +18,7 @@ from .diag import fatal as print_fatal, warn as print_warn
 from .service import Service, SystemClock
 
 RETRY_SECONDS = 1.0  # runsvdir restarts a runsv that exited at its next scan, about 1 s later
+POLL_SECONDS = 5.0  # runsvdir's scan interval: used only when inotify is unavailable
 STOP_GRACE_SECONDS = 7.0  # TERM/HUP: how long services get before KILL (sv's default wait)
 
 # Descriptors one service holds at most: per side the directory, lock, control (twice) and ok,
@@ -104,6 +105,8 @@ class Tree:
             self._retire(self.entries.pop(key))
         if needs_retry:
             self._schedule_retry()
+        elif self._inotify is None:
+            self._schedule_retry(POLL_SECONDS)
 
     def _start_service(self, entry, path):
         ensure_fd_room(FDS_PER_SERVICE * (len(self.entries) + len(self._retiring)) + FD_SPARE)
@@ -137,12 +140,15 @@ class Tree:
                     self._schedule_retry()
         self._check_empty()
 
-    def _schedule_retry(self):
+    def _schedule_retry(self, delay=RETRY_SECONDS):
+        if self._retry_timer is not None and self._retry_timer.when > self.loop.monotonic() + delay:
+            self._retry_timer.cancel()  # a poll is due later than this retry: retry first
+            self._retry_timer = None
         if self._retry_timer is None and not self._stopping:
             def retry():
                 self._retry_timer = None
                 self.scan()
-            self._retry_timer = self.loop.call_later(RETRY_SECONDS, retry)
+            self._retry_timer = self.loop.call_later(delay, retry)
 
     def forced_rescan(self):
         """SIGALRM (Debian): write a TAI64N label to ``DIR/.forced-rescan`` and rescan."""
@@ -165,7 +171,8 @@ class Tree:
         try:
             self._inotify = inotify.Inotify()
         except OSError as exc:
-            self.warn("unable to initialize inotify instance, polling", exc)
+            self.warn("unable to initialize inotify instance, polling every %d seconds"
+                      % POLL_SECONDS, exc)
             return
         self.loop.add_reader(self._inotify.fileno(), self._on_inotify)
 

@@ -6,6 +6,7 @@ as they read services of separate runsv processes.
 
 import os
 import resource
+import shutil
 import signal
 import subprocess
 import time
@@ -36,8 +37,8 @@ def tree(tmp_path):
     svdir.mkdir()
     procs = []
 
-    def start(*extra, log=None, runsvdir=None, **popen_kwargs):
-        argv = [runsvdir or our_tool("runsvdir")] + list(extra) + [str(svdir)]
+    def start(*extra, log=None, runsvdir=None, prefix=(), **popen_kwargs):
+        argv = list(prefix) + [runsvdir or our_tool("runsvdir")] + list(extra) + [str(svdir)]
         popen_kwargs.setdefault("stdout", subprocess.PIPE)
         popen_kwargs.setdefault("stderr", subprocess.STDOUT)
         proc = subprocess.Popen(argv + ([log] if log is not None else []),
@@ -317,3 +318,50 @@ def test_more_services_than_runits_ceiling(tree):
         lines = out.stdout.splitlines()
         assert out.returncode == 0 and len(lines) == 1001, out.stderr
         assert all(line.startswith("run: s") for line in lines)
+
+
+def cpu_seconds(pid):
+    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_noisy_neighbours_do_not_disturb_the_tree(tree):
+    """A flood of output and a service crashing at once cost the tree nothing: the flood runs
+    through the log pipe between two children, and the crasher's back-off is a timer."""
+    svdir, start = tree
+    make_service(svdir, "flood", run=SH + "exec yes flood\n", log_run=SH + "exec cat >/dev/null\n")
+    make_service(svdir, "crasher", run=SH + "exit 1\n")
+    make_service(svdir, "quiet", run=RUN)
+    runsvdir = start(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: running_pid(svdir / "flood") and running_pid(svdir / "quiet"))
+    before = cpu_seconds(runsvdir.pid)
+    for _ in range(3):
+        pid = running_pid(svdir / "quiet")
+        out = subprocess.run([our_tool("sv"), "-w", "5", "restart", "quiet"],
+                             env={"SVDIR": str(svdir), "PATH": BASE_PATH},
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0 and out.stdout.startswith("ok: run: quiet"), out
+        assert running_pid(svdir / "quiet") not in (0, pid)
+    # three restarts and a few crasher respawns, while the flood ran: well under a CPU second
+    assert cpu_seconds(runsvdir.pid) - before < 0.5
+
+
+def test_without_inotify_the_tree_polls_like_runit(tree):
+    """inotify denied (no instances allowed in a user namespace): a 5 s scan, as runit's."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("unshare(1) is not installed")
+    svdir, start = tree
+    make_service(svdir, "first", run=RUN)
+    deny_inotify = ("echo 0 >/proc/sys/user/max_inotify_instances || exit 99; "
+                    'exec "$@"')
+    runsvdir = start(prefix=[unshare, "--user", "--map-root-user", "/bin/sh", "-c",
+                             deny_inotify, "sh"])
+    wait_until(lambda: running_pid(svdir / "first"), what="first running")
+    os.rename(str(make_service(svdir.parent, "staged", run=RUN)), str(svdir / "second"))
+    wait_until(lambda: running_pid(svdir / "second"), timeout=8, what="second found by polling")
+    runsvdir.send_signal(signal.SIGTERM)
+    out, _ = runsvdir.communicate(timeout=15)
+    assert runsvdir.returncode == 0, out
+    assert (b"runsvdir %s: warning: unable to initialize inotify instance, polling every 5 "
+            b"seconds: " % bytes(svdir)) in out
