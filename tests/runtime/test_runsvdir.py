@@ -365,3 +365,31 @@ def test_without_inotify_the_tree_polls_like_runit(tree):
     assert runsvdir.returncode == 0, out
     assert (b"runsvdir %s: warning: unable to initialize inotify instance, polling every 5 "
             b"seconds: " % bytes(svdir)) in out
+
+
+@pytest.mark.parametrize("flag", ["-P", None])
+def test_dash_p_gives_each_service_a_session_of_its_own(tree, flag):
+    svdir, start = tree
+    make_service(svdir, "web", run=RUN, log_run=SH + "exec cat >/dev/null\n")
+    runsvdir = start(*([flag] if flag else []))
+    pids = [wait_until(lambda: running_pid(svdir / "web")),
+            wait_until(lambda: running_pid(svdir / "web" / "log"))]
+    for pid in pids:
+        assert os.getsid(pid) == (pid if flag else runsvdir.pid)
+
+
+def test_a_missing_directory_is_waited_for(tree, impl, which_tool, tmp_path):
+    """Both runsvdirs warn once a second until the directory appears, then supervise it."""
+    svdir, start = tree
+    os.rmdir(str(svdir))
+    errors = tmp_path / "stderr"
+    with open(str(errors), "wb") as handle:
+        start(runsvdir=which_tool(impl, "runsvdir"), stderr=handle,
+              env={"PATH": "%s:%s" % (os.path.dirname(which_tool(impl, "runsv")), BASE_PATH)})
+    warning = "runsvdir %s: warning: unable to stat %s: file does not exist\n" % (svdir, svdir)
+    wait_until(lambda: errors.read_text().count(warning) >= 2, what="the warning, repeated")
+    staged = tmp_path / "staged"
+    make_service(staged, "web", run=RUN)
+    os.rename(str(staged), str(svdir))
+    wait_until(lambda: running_pid(svdir / "web"), timeout=8, what="web once the dir exists")
+    assert set(errors.read_text().splitlines(True)) == {warning}
