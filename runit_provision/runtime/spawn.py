@@ -35,8 +35,13 @@ class Spawner:
         self._environ = original_environ()
 
     def spawn(self, argv, cwd_fd=None, stdin_fd=None, stdout_fd=None, new_session=False,
-              env=None):
-        """Start a child and return its pid; OSError if it could not be started or exec'd."""
+              env=None, extra_fds=()):
+        """Start a child and return its pid; OSError if it could not be started or exec'd.
+
+        ``extra_fds``: ``(source, target)`` pairs dup2'ed after stdin/stdout (svlogd's
+        processor gets ``state`` on fd 4 and ``newstate`` on fd 5); sources must not be
+        any of the targets.
+        """
         actions = []
         if stdin_fd is not None:
             actions.append((os.POSIX_SPAWN_DUP2, stdin_fd, 0))
@@ -44,6 +49,7 @@ class Spawner:
             actions.append((os.POSIX_SPAWN_DUP2, stdout_fd, 1))
         if self._stderr_fd is not None:
             actions.append((os.POSIX_SPAWN_DUP2, self._stderr_fd, 2))
+        actions.extend((os.POSIX_SPAWN_DUP2, source, target) for source, target in extra_fds)
         if cwd_fd is not None:
             os.fchdir(cwd_fd)
         try:

@@ -1,0 +1,200 @@
+"""runtime: ``svlogd [-tttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...`` — runit's
+service logger: the ``logstream.Logger`` engine on its own loop, reading fd 0 non-blocking.
+
+Signals, as runit: ALRM rotates, HUP reopens every directory and re-reads its config, TERM
+finishes the line being read, writes everything and exits 0; EOF exits 0 once processors are
+done.  Exit 111 on a usage error or when no log directory is usable.
+"""
+
+import os
+import signal
+import stat
+import sys
+
+from ..errors import UsageError
+from .logconfig import scan_ulong
+from .logdir import Reporter
+from .logstream import Logger, Options
+from .loop import EventLoop
+from .spawn import Spawner
+
+USAGE = b"usage: svlogd [-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...\n\n"
+VERSION = b"$Id: 5e55a90e0a1b35ec47fed3021453c50675ea1117 $\n"  # Debian's 2.1.2, for -V
+_WITH_ARGUMENT = "Rrlb"
+_FLAGS = "tvV"
+
+
+def parse_args(args):
+    """``(Options, directories)`` from argv without argv[0], as runit's sgetopt ``R:r:l:b:tvV``.
+
+    Raises UsageError whose argument is the whole text runit prints (exit 111).
+
+    >>> options, dirs = parse_args(["-ttv", "-l", "20", "-b21", "-r", "_", "main"])
+    >>> (options.timestamp, options.verbose, options.line_max, options.buf_len, dirs)
+    (2, True, 20, 21, ['main'])
+    """
+    options = Options()
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if not arg.startswith("-") or arg == "-":
+            break
+        index += 1
+        if arg.startswith("--"):
+            break
+        pos = 1
+        while pos < len(arg):
+            char = arg[pos]
+            pos += 1
+            if char in _FLAGS:
+                _flag(options, char)
+                continue
+            if char not in _WITH_ARGUMENT:
+                raise _complaint("illegal option", char)
+            value = arg[pos:]
+            if not value:
+                if index >= len(args):
+                    raise _complaint("option requires an argument", char)
+                value = args[index]
+                index += 1
+            _option(options, char, os.fsencode(value))
+            break
+    names = args[index:]
+    if not names or options.buf_len <= options.line_max:
+        raise UsageError(USAGE)
+    return options, names
+
+
+def _complaint(what, char):
+    return UsageError(b"svlogd: %s -- %s\n%s" % (what.encode(), os.fsencode(char)[:1], USAGE))
+
+
+def _flag(options, char):
+    if char == "t":
+        options.timestamp = min(options.timestamp + 1, 3)
+    elif char == "v":
+        options.verbose = True
+    else:
+        raise UsageError(VERSION + USAGE)
+
+
+def _option(options, char, value):
+    if char == "R":
+        options.replace_set = value
+        options.replace_char = options.replace_char or b"_"
+    elif char == "r":
+        if len(value) != 1:
+            raise UsageError(USAGE)
+        options.replace_char = value
+    elif char == "l":
+        options.line_max = scan_ulong(value)[0] or 1000
+    else:
+        options.buf_len = scan_ulong(value)[0] or 1024
+
+
+class StdinReader:
+    """Feeds fd 0 to a Logger, reading only while its ``read_limit`` allows.
+
+    A pipe or terminal is watched by the loop; a regular file or ``/dev/null`` (which epoll
+    refuses) is always readable, so it is read from zero-delay timers instead.
+    """
+
+    def __init__(self, loop, logger, reporter, fd=0):
+        self.loop = loop
+        self.logger = logger
+        self.report = reporter
+        self.fd = fd
+        self._watching = False
+        self._polled = None  # None: not yet known
+        self._timer = None
+        self._eof = False
+
+    def update(self):
+        """Watch or stop watching fd 0 to match the logger's read limit."""
+        wanted = self.logger.read_limit > 0 and not self._eof
+        if wanted == self._watching:
+            return
+        self._watching = wanted
+        if self._polled is None:
+            self._polled = not _is_pollable(self.fd)
+        if self._polled:
+            self._schedule()
+        elif wanted:
+            self.loop.add_reader(self.fd, self.read)
+        else:
+            self.loop.remove_reader(self.fd)
+
+    def _schedule(self):
+        if self._watching and self._timer is None:
+            self._timer = self.loop.call_later(0, self._timed_read)
+
+    def _timed_read(self):
+        self._timer = None
+        if self._watching:
+            self.read()
+            self._schedule()
+
+    def read(self):
+        limit = self.logger.read_limit
+        if limit <= 0 or self._eof:
+            return
+        try:
+            data = os.read(self.fd, limit)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self.report.warn("unable to read standard input", exc)
+            data = b""
+        if data:
+            self.logger.feed(data)
+            return
+        self._eof = True
+        self.update()
+        self.logger.end_of_input()
+
+
+def _is_pollable(fd):
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or (
+        stat.S_ISCHR(mode) and os.isatty(fd))
+
+
+def main(argv=None):
+    argv = sys.argv if argv is None else argv
+    try:
+        options, names = parse_args(argv[1:])
+    except UsageError as exc:
+        os.write(2, exc.args[0])
+        return 111
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        os.set_blocking(0, False)  # runit's ndelay_on(0)
+    except OSError:
+        pass
+    loop = EventLoop()
+    reporter = Reporter(2, options.verbose)
+    reader = None
+
+    def flow():
+        if reader is not None:
+            reader.update()
+
+    logger = Logger(loop, Spawner(), names, options, reporter, on_flow=flow,
+                    on_exit=lambda code: loop.stop())
+    loop.add_signal_handler(signal.SIGTERM, logger.terminate)
+    loop.add_signal_handler(signal.SIGHUP, logger.reopen)
+    loop.add_signal_handler(signal.SIGALRM, logger.rotate)
+    if not logger.start():
+        return 111
+    reader = StdinReader(loop, logger, reporter)
+    reader.update()
+    if logger.exit_code is None:
+        loop.run()
+    return logger.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
