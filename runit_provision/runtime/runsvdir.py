@@ -61,7 +61,7 @@ def main(argv=None):
     argv = sys.argv if argv is None else argv
     parsed = parse_args(argv[1:])
     if parsed is None:
-        os.write(2, b"usage: runsvdir [-P] dir\n")
+        os.write(2, b"usage: runsvdir [-P] dir\n\n")  # strerr_die4x adds a newline to USAGE's
         return 1
     new_sessions, directory, log = parsed
     label = "runsvdir " + directory

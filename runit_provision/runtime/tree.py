@@ -11,6 +11,7 @@ is seen), SIGALRM as in Debian, and a 1 s retry only while some service could no
 
 import os
 import resource
+import signal
 import stat
 
 from ..errors import FatalError
@@ -53,6 +54,8 @@ class Tree:
         self._retry_timer = None
         self._kill_timer = None
         self._stopping = False
+        self._grace_over = False
+        self._orphans = set()  # adopted pids being ended during stop()
         self._inotify = None
         self._watches = {}
 
@@ -218,17 +221,49 @@ class Tree:
         self._check_empty()
 
     def _kill_remaining(self):
+        self._grace_over = True
         for service in list(self._retiring):
             service.kill_all()
+        self._end_orphans()
 
     def _check_empty(self):
         if self._stopping and not self._retiring:
-            if self._kill_timer is not None:
-                self._kill_timer.cancel()
-                self._kill_timer = None
-            if self.on_empty is not None:
-                callback, self.on_empty = self.on_empty, None
-                callback()
+            self._end_orphans()
+
+    def _end_orphans(self):
+        """Once every service is down, end whatever else is still our child, then finish.
+
+        As a subreaper the tree adopts what its services leave behind: a daemon that forked
+        away from its ``run``, or the services of a nested tree whose runsvdir had to be
+        KILLed. They get TERM and CONT, and KILL once the grace period is over; each one's
+        exit looks again, since its own orphans are adopted in turn.
+        """
+        if not self._stopping or self._retiring:
+            return
+        for pid in children_of_self():
+            is_new = pid not in self._orphans
+            if is_new:
+                self._orphans.add(pid)
+                self.loop.watch_child(pid, self._orphan_exited)
+            if self._grace_over:
+                self.spawner.kill(pid, signal.SIGKILL)
+            elif is_new:
+                self.spawner.kill(pid, signal.SIGTERM)
+                self.spawner.kill(pid, signal.SIGCONT)
+        if not self._orphans:
+            self._finish_stop()
+
+    def _orphan_exited(self, pid, _wait_status):
+        self._orphans.discard(pid)
+        self._end_orphans()
+
+    def _finish_stop(self):
+        if self._kill_timer is not None:
+            self._kill_timer.cancel()
+            self._kill_timer = None
+        if self.on_empty is not None:
+            callback, self.on_empty = self.on_empty, None
+            callback()
 
     def warn(self, message, exc=None):
         print_warn(self.label, message, exc)
@@ -252,6 +287,27 @@ def ensure_fd_room(needed):
         target = min(target, hard)
     if target > soft:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def children_of_self():
+    """Our children's pids, zombies included (``/proc/self/task/TID/children``, or a /proc walk
+    on kernels built without it)."""
+    pid = os.getpid()
+    try:
+        with open("/proc/self/task/%d/children" % pid) as handle:  # the loop is one thread
+            return [int(child) for child in handle.read().split()]
+    except FileNotFoundError:
+        pass
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry, "rb") as handle:
+                    if int(handle.read().rsplit(b")", 1)[1].split()[1]) == pid:
+                        children.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return children
 
 
 def become_subreaper():

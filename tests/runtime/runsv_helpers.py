@@ -213,6 +213,55 @@ def children_of(pid):
     return [child for child, fields in _proc_stat_fields() if int(fields[1]) == pid]
 
 
+def stat_fields(pid):
+    """/proc/PID/stat from field 3 (the state) on; None if gone or a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] in "ZX" else fields
+
+
+def start_time(pid):
+    fields = stat_fields(pid)
+    return None if fields is None else fields[19]  # field 22
+
+
+def descendants(pid):
+    """Every pid below ``pid`` in the process tree, as /proc shows it now."""
+    found, todo = [], [pid]
+    while todo:
+        kids = children_of(todo.pop())
+        found.extend(kids)
+        todo.extend(kids)
+    return found
+
+
+def processes_under(path):
+    """Live pids whose cwd is ``path`` or below it."""
+    prefix = str(path) + "/"
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cwd = os.readlink("/proc/%s/cwd" % entry) + "/"
+        except OSError:
+            continue
+        if cwd.startswith(prefix) and start_time(int(entry)) is not None:
+            pids.add(int(entry))
+    return pids
+
+
+def running_pid(side_dir):
+    """The pid of a side that runs under a live runsv, else 0."""
+    record = status_record(side_dir)
+    if is_runsv_up(side_dir) and record is not None and record.state.name == "RUN":
+        return record.pid
+    return 0
+
+
 def blocked_on_flock(pid):
     """Whether ``pid`` waits for a flock() (a ``->`` line of /proc/locks)."""
     with open("/proc/locks") as handle:

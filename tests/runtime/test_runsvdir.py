@@ -15,8 +15,8 @@ import pytest
 
 from ..conftest import C_RUNIT, has_c_runit, our_tool
 from .runsv_helpers import (
-    BASE_PATH, SH, children_of, cmdline, is_runsv_up, make_service, process_group_members, status_record,
-    wait_until)
+    BASE_PATH, SH, children_of, cmdline, descendants, is_runsv_up, make_service,
+    process_group_members, processes_under, running_pid, wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -47,20 +47,18 @@ def tree(tmp_path):
         return proc
 
     yield svdir, start
+    # Everything below each runsvdir (services of -P are in sessions of their own), and
+    # anything left running in the test's directory once a runsvdir has gone.
     for proc in procs:
-        for pid in process_group_members(proc.pid):
+        doomed = set(process_group_members(proc.pid)) | set(descendants(proc.pid))
+        for pid in doomed:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         proc.wait()
-
-
-def running_pid(service):
-    record = status_record(service)
-    if is_runsv_up(service) and record is not None and record.state.name == "RUN" and record.pid:
-        return record.pid
-    return 0
+    for pid in processes_under(tmp_path):
+        os.kill(pid, signal.SIGKILL)
 
 
 def test_scans_like_runit_and_sv_reads_every_service(tree):
@@ -393,3 +391,19 @@ def test_a_missing_directory_is_waited_for(tree, impl, which_tool, tmp_path):
     os.rename(str(staged), str(svdir))
     wait_until(lambda: running_pid(svdir / "web"), timeout=8, what="web once the dir exists")
     assert set(errors.read_text().splitlines(True)) == {warning}
+
+
+def test_term_also_ends_what_services_left_behind(tree, tmp_path):
+    """A daemon that forked away from its run is adopted by the tree (a subreaper) and must
+    not outlive it: TERM to runsvdir ends it too before runsvdir exits."""
+    svdir, start = tree
+    pidfile = tmp_path / "daemon.pid"
+    make_service(svdir, "forker", run=SH + "sh -c 'echo $$ >%s; exec sleep 1000' &\n"
+                 "exec sleep 1000\n" % pidfile)
+    runsvdir = start()
+    wait_until(lambda: running_pid(svdir / "forker") and pidfile.exists() and
+               pidfile.read_text().strip())
+    daemon = int(pidfile.read_text())
+    runsvdir.send_signal(signal.SIGTERM)
+    assert runsvdir.wait(timeout=15) == 0
+    assert not os.path.exists("/proc/%d" % daemon), "the daemon outlived the tree"

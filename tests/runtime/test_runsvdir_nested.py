@@ -23,8 +23,9 @@ import pytest
 
 from ..conftest import C_RUNIT, our_tool, require_c_runit
 from .runsv_helpers import (
-    BASE_PATH, SH, Group, children_of, cmdline, is_runsv_up, make_service,
-    process_group_members, run_sv, status_record, wait_until)
+    BASE_PATH, SH, Group, children_of, cmdline, descendants, is_runsv_up, make_service,
+    process_group_members, processes_under, run_sv, running_pid, start_time, stat_fields,
+    wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -48,56 +49,9 @@ def tool(impl, name):
 
 
 # -- processes as /proc shows them -------------------------------------------------------------
-def stat_fields(pid):
-    """/proc/PID/stat from field 3 (the state) on; None if gone or a zombie."""
-    try:
-        with open("/proc/%d/stat" % pid) as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return None if fields[0] in "ZX" else fields
-
-
-def start_time(pid):
-    fields = stat_fields(pid)
-    return None if fields is None else fields[19]  # field 22
-
-
 def parent_of(pid):
     fields = stat_fields(pid)
     return None if fields is None else int(fields[1])  # field 4
-
-
-def descendants(pid):
-    found, todo = [], [pid]
-    while todo:
-        kids = children_of(todo.pop())
-        found.extend(kids)
-        todo.extend(kids)
-    return found
-
-
-def processes_under(path):
-    """Live pids whose cwd is ``path`` or below it."""
-    prefix = str(path) + "/"
-    pids = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cwd = os.readlink("/proc/%s/cwd" % entry) + "/"
-        except OSError:
-            continue
-        if cwd.startswith(prefix) and start_time(int(entry)) is not None:
-            pids.add(int(entry))
-    return pids
-
-
-def running_pid(side_dir):
-    record = status_record(side_dir)
-    if is_runsv_up(side_dir) and record is not None and record.state.name == "RUN":
-        return record.pid
-    return 0
 
 
 def survivors(snapshot):
