@@ -12,10 +12,13 @@ import shutil
 import signal
 import subprocess
 
-# Things that legitimately differ between runs: pids and elapsed seconds.
+# Things that legitimately differ between runs: pids, elapsed seconds, and svlogd's stamps
+# (TAI64N labels — also in rotated file names — and -tt/-ttt dates).
 _NORMALISERS = (
     (re.compile(r"\(pid \d+\)"), "(pid N)"),
     (re.compile(r"(: |\) )\d+s\b"), r"\1Ns"),
+    (re.compile(r"@4000[0-9a-f]{20}"), "@TAI64N"),
+    (re.compile(r"\b\d{4}-\d\d-\d\d([_T])\d\d:\d\d:\d\d\.\d{5}\b"), r"DATE\1TIME"),
 )
 
 
