@@ -25,12 +25,12 @@ pytestmark = pytest.mark.slow
 class RunningLogger:
     """An svlogd reading a pipe we hold both ends of (the read end to see what is left)."""
 
-    def __init__(self, processes, tool, args, cwd):
+    def __init__(self, processes, tool, args, cwd, env=None):
         read_fd, self.write_fd = os.pipe()
         self.read_fd = os.dup(read_fd)
         self.stderr_path = Path(cwd) / ("svlogd-%d.err" % self.write_fd)
         self.group = processes.start([tool] + list(args), cwd=str(cwd), stdin=read_fd,
-                                     output=str(self.stderr_path))
+                                     output=str(self.stderr_path), env=env)
         os.close(read_fd)
         self.pid = self.group.pid
 
