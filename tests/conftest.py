@@ -20,6 +20,7 @@ C_RUNIT = {
     "chpst": "/usr/bin/chpst",
     "runsvchdir": "/usr/sbin/runsvchdir",
     "utmpset": "/usr/sbin/utmpset",
+    "runit": "/sbin/runit",
 }
 # chpst's personalities: the C chpst takes them from argv[0], Debian installs no links.
 PERSONALITIES = ("envdir", "envuidgid", "setuidgid", "softlimit", "setlock", "pgrphack")
