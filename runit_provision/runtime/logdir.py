@@ -76,12 +76,10 @@ def plan_write(data, size, size_max, line_max, at_line_start):
     (10, True)
     """
     n = len(data)
-    if not size_max:
+    if fits_whole(n, size, size_max, line_max):
         return n, False
     room = size_max - size
     threshold = size_max - line_max if size_max > line_max else None
-    if n <= room and (threshold is None or size + n < threshold):
-        return n, False
     if threshold is not None:
         end = data.find(b"\n", max(threshold - size - 1, 0)) + 1
         if 0 < end <= room:
@@ -96,6 +94,20 @@ def plan_write(data, size, size_max, line_max, at_line_start):
     if at_line_start and size:
         return 0, True
     return room, True
+
+
+def fits_whole(length, size, size_max, line_max):
+    """Whether ``length`` more bytes can be written with no rotation among them — the
+    common case, decided without looking at the bytes.
+
+    >>> fits_whole(10, 0, 100, 50), fits_whole(60, 0, 100, 50), fits_whole(10 ** 9, 0, 0, 50)
+    (True, False, True)
+    """
+    if not size_max:
+        return True
+    if length > size_max - size:
+        return False
+    return size_max <= line_max or size + length < size_max - line_max
 
 
 def rotated_name(time_ns, suffix):
@@ -338,7 +350,8 @@ class LogDir:
 
     # -- input ----------------------------------------------------------------------------
     def write(self, data):
-        """Queue bytes for ``current`` and write what can be written now."""
+        """Queue bytes — or a list of non-empty buffers, written with one ``writev()`` —
+        for ``current``, and write what can be written now."""
         if data:
             self._queue.append(data)
             self._drain()
@@ -381,19 +394,31 @@ class LogDir:
 
     def _write_some(self, data):
         """Write a piece of the head of the queue; False when paused."""
+        if type(data) is list:
+            length = sum(map(len, data))
+            if fits_whole(length, self.size, self.config.size_max, self.line_max):
+                try:
+                    written = self._write_current(os.writev, data)
+                except OSError as exc:
+                    return self._write_failed(exc)
+                if written < length:
+                    joined = b"".join(data)
+                    self._queue[0] = joined[written:]
+                    self._wrote(written, joined[written - 1] if written else None)
+                else:
+                    self._queue.popleft()
+                    self._wrote(written, data[-1][-1])
+                return True
+            data = self._queue[0] = b"".join(data)  # near a rotation: decide by lines
         count, rotate = plan_write(data, self.size, self.config.size_max, self.line_max,
                                    self._at_line_start)
         if count:
             try:
-                if os.fstat(self._fd).st_nlink == 0:
-                    self._replace_deleted_current()
-                written = os.write(self._fd, data[:count] if count < len(data) else data)
+                written = self._write_current(
+                    os.write, data[:count] if count < len(data) else data)
             except OSError as exc:
                 return self._write_failed(exc)
-            if not self.size and written:
-                self._arm_age()
-            self.size += written
-            self._at_line_start = data[written - 1] == 10
+            self._wrote(written, data[written - 1] if written else None)
             if written < len(data):
                 self._queue[0] = data[written:]
             else:
@@ -403,6 +428,21 @@ class LogDir:
         if rotate:
             self._steps.extend(self._rotation_steps())
         return True
+
+    def _write_current(self, write, data):
+        if os.fstat(self._fd).st_nlink == 0:
+            self._replace_deleted_current()
+        return write(self._fd, data)
+
+    def _wrote(self, count, last_byte):
+        """Account for ``count`` bytes written, the last of them ``last_byte``."""
+        if not count:
+            return
+        if not self.size:
+            self._arm_age()
+        self.size += count
+        if last_byte is not None:
+            self._at_line_start = last_byte == 10
 
     def _replace_deleted_current(self):
         """Someone removed ``current``: start a new one rather than write into the void."""

@@ -95,16 +95,18 @@ def replace_block(block, table, line_max):
 
 
 def render_plain(block, head, complete=True):
-    """Every line of ``block`` (complete lines, or one unfinished line) prefixed by ``head``.
+    """Every line of ``block`` (complete lines, or one unfinished line) prefixed by ``head``,
+    as a list of buffers for ``writev()`` — no copy beyond the one ``replace``.
 
-    >>> render_plain(b"a\\nb\\n", b"T ")
+    >>> b"".join(render_plain(b"a\\nb\\n", b"T "))
     b'T a\\nT b\\n'
     """
     if not head:
-        return block
+        return [block]
     if not complete:
-        return head + block
-    return head + block[:-1].replace(_NL, _NL + head) + _NL
+        return [head, block]
+    stamped = block.replace(_NL, _NL + head)  # ends in a head that belongs to no line
+    return [head, memoryview(stamped)[:-len(head)]]
 
 
 def render_selected(block, head, config, line_max, complete, send, alerts):
@@ -236,6 +238,7 @@ class Logger:
         if not data:
             return
         now = self.clock()
+        segments = []   # (complete lines, when their first byte was read)
         if self._is_streaming:
             data = self._continue_long_line(data)
         if data and self._partial:
@@ -243,20 +246,22 @@ class Logger:
             if nl < 0:
                 self._partial += data
                 data = b""
-                self._hold_or_stream()
             else:
                 self._partial += data[:nl + 1]
-                first, self._partial = bytes(self._partial), bytearray()
-                self._emit(first, self._partial_time, True)
+                segments.append((bytes(self._partial), self._partial_time))
+                self._partial = bytearray()
                 data = data[nl + 1:]
         if data:
             cut = data.rfind(_NL) + 1
             if cut:
-                self._emit(data if cut == len(data) else data[:cut], now, True)
+                segments.append((data if cut == len(data) else data[:cut], now))
             if cut < len(data):
                 self._partial = bytearray(data[cut:])
                 self._partial_time = now
-                self._hold_or_stream()
+        if segments:
+            self._emit(segments, True)
+        if self._partial:
+            self._hold_or_stream()
         if self._terminating and not self._line_open():
             self._finish()
         self._changed()
@@ -295,14 +300,14 @@ class Logger:
             self._continue_long_line(_NL)
         elif self._partial:
             line, self._partial = bytes(self._partial) + _NL, bytearray()
-            self._emit(line, self._partial_time, True)
+            self._emit([(line, self._partial_time)], True)
 
     def _hold_or_stream(self):
         """An unfinished line waits for its newline, unless it outgrows every ``s``."""
         hold = max([CHUNK] + [d.config.size_max for d in self.dirs if d.is_open])
         if len(self._partial) > hold:
             head, self._partial = bytes(self._partial), bytearray()
-            self._streaming = self._emit(head, self._partial_time, False)
+            self._streaming = self._emit([(head, self._partial_time)], False)
             self._is_streaming = True
 
     def _continue_long_line(self, data):
@@ -316,34 +321,41 @@ class Logger:
         self._streaming, self._is_streaming = [], False
         return data[nl + 1:]
 
-    def _emit(self, block, time_ns, complete):
-        """Write ``block`` (whole lines, or the head of an unfinished one) to every directory;
-        returns the directories that took the head of an unfinished line."""
+    def _emit(self, segments, complete):
+        """Write ``segments`` — ``(block, stamp time)``, each block whole lines (or, with
+        ``complete`` false, the head of an unfinished line) — to every directory, one
+        ``write`` per directory; returns the directories that took an unfinished head."""
         line_max = self.options.line_max
         if self._table is not None:
-            block = replace_block(block, self._table, line_max)
-        stamp = self._stamp(time_ns) if self._stamp is not None else b""
+            segments = [(replace_block(block, self._table, line_max), time_ns)
+                        for block, time_ns in segments]
+        stamped = [(block, self._stamp(time_ns) if self._stamp is not None else b"")
+                   for block, time_ns in segments]
         alerts = []
         taking = []
         for order, logdir in enumerate(self.dirs):
             if not logdir.is_open:
                 continue
             config = logdir.config
-            head = stamp + config.prefix if config.prefix else stamp
-            if config.is_plain:
-                logdir.write(render_plain(block, head, complete))
-                taking.append(logdir)
-                continue
-            mine = []
-            data, selected = render_selected(block, head, config, line_max, complete,
-                                             self._sender(logdir), mine)
-            alerts.extend((index, order, text) for index, text in mine)
-            logdir.write(data)
+            pieces = []
+            selected = True
+            for number, (block, stamp) in enumerate(stamped):
+                head = stamp + config.prefix if config.prefix else stamp
+                if config.is_plain:
+                    pieces.extend(render_plain(block, head, complete))
+                    continue
+                mine = []
+                data, selected = render_selected(block, head, config, line_max, complete,
+                                                 self._sender(logdir), mine)
+                alerts.extend((number, index, order, text) for index, text in mine)
+                if data:
+                    pieces.append(data)
+            logdir.write(pieces)
             if selected:
                 taking.append(logdir)
         if alerts:
-            alerts.sort(key=lambda alert: alert[:2])
-            _write_all(self.report.fd, b"".join(text for _, _, text in alerts))
+            alerts.sort(key=lambda alert: alert[:3])
+            _write_all(self.report.fd, b"".join(alert[3] for alert in alerts))
         return taking
 
     def _sender(self, logdir):

@@ -179,9 +179,9 @@ def test_the_date_cache_follows_the_second():
 
 
 def test_render_plain():
-    assert render_plain(b"a\nb\n", b"") == b"a\nb\n"
-    assert render_plain(b"a\n\nb\n", b"S ") == b"S a\nS \nS b\n"
-    assert render_plain(b"unfinished", b"S ", complete=False) == b"S unfinished"
+    assert b"".join(render_plain(b"a\nb\n", b"")) == b"a\nb\n"
+    assert b"".join(render_plain(b"a\n\nb\n", b"S ")) == b"S a\nS \nS b\n"
+    assert b"".join(render_plain(b"unfinished", b"S ", complete=False)) == b"S unfinished"
 
 
 def test_replacement_covers_only_the_first_line_max_bytes():
