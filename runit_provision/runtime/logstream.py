@@ -208,7 +208,8 @@ class Logger:
         self._terminating = False
         self._finishing = False
         self._reopen_wanted = False
-        self._closing = False
+        self._reopening = None        # index of the next directory to reopen, during HUP
+        self._reopened = False
         self._exit_code = None
         self._limit = 0
         self._updating = False
@@ -393,23 +394,33 @@ class Logger:
             self.on_flow()
 
     def _advance(self):
-        if self._exit_code is not None:
+        if self._exit_code is not None or any(d.is_busy for d in self.dirs):
             return
-        if any(d.is_busy for d in self.dirs):
-            return
-        if self._closing:
-            self._closing = False
-            if self._finishing:
-                self._exit(0)
-                return
-            self._reopen_wanted = False
-            if not self._open_all():
+        if self._reopening is not None:
+            # runit's logdirs_reopen: each directory closed, then opened, in order; a close
+            # that pauses (say fsync fails) is resumed from here when it is done
+            while self._reopening < len(self.dirs):
+                logdir = self.dirs[self._reopening]
+                if logdir.is_open:
+                    logdir.close()
+                    if logdir.is_busy:
+                        return
+                self._reopened = logdir.open(parse_config) or self._reopened
+                self._reopening += 1
+            self._reopening = None
+            if not self._reopened:
                 self.report.fatal("no functional log directories.")
                 self._exit(111)
             return
-        if self._reopen_wanted or (self._finishing and not any(
-                d.is_processing for d in self.dirs)):
-            self._closing = True
+        if self._reopen_wanted:
+            self._reopen_wanted = False
+            self._reopening, self._reopened = 0, False
+            self._again = True
+            return
+        if self._finishing and not any(d.is_processing for d in self.dirs):
+            if not any(d.is_open for d in self.dirs):
+                self._exit(0)
+                return
             for logdir in self.dirs:
                 logdir.close()
             self._again = True
@@ -430,7 +441,7 @@ class Logger:
 
     def _compute_limit(self):
         if (self._exit_code is not None or self._finishing or self._reopen_wanted
-                or self._closing or any(d.is_busy for d in self.dirs)):
+                or self._reopening is not None or any(d.is_busy for d in self.dirs)):
             return 0
         if self._terminating:
             return 1

@@ -133,16 +133,22 @@ def test_alrm_rotates_a_non_empty_current_only(impl, start_logger, tmp_path):
 
 def test_hup_reopens_and_rereads_config(impl, start_logger, tmp_path):
     d = make_logdir(tmp_path)
-    logger = start_logger(impl, "-v", str(d))
+    other = make_logdir(tmp_path, "other")
+    logger = start_logger(impl, "-v", str(d), str(other))
     logger.write(b"before\n")
     wait_until(lambda: read(d / "current") == b"before\n")
     assert oct((d / "current").stat().st_mode & 0o777) == "0o644"   # open: not complete
     (d / "config").write_text("pnew: \n")
     logger.kill(signal.SIGHUP)
-    logger.wait_stderr("append: %s/current" % d)
+    logger.wait_stderr("append: %s/current" % other)
     logger.write(b"after\n")
     wait_until(lambda: read(d / "current") == b"before\nnew: after\n")
-    assert "close: %s" % d in logger.stderr()
+    after_hup = logger.stderr().split("sighangup received.\n", 1)[1].splitlines()
+    assert after_hup == ["svlogd: info: close: %s" % d,
+                         "svlogd: info: read: %s/config" % d,
+                         "svlogd: info: append: %s/current" % d,
+                         "svlogd: info: close: %s" % other,
+                         "svlogd: info: append: %s/current" % other]
     logger.close_input()
     assert logger.wait() == 0
     assert oct((d / "current").stat().st_mode & 0o777) == "0o744"
