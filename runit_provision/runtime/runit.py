@@ -257,8 +257,7 @@ class Runner:
             self._hold()
             self._run_ctrlaltdel()
             return
-        if not self._stop_if_asked():
-            self._listen()
+        self._stop_if_asked()
 
     def _run_ctrlaltdel(self):
         pid = self._start(self.paths.ctrlaltdel, self._run_ctrlaltdel)
@@ -453,6 +452,7 @@ def _become_init():
 
 
 def main(argv=None):
+    # runit takes no arguments and looks at none (argv is accepted for the house signature).
     if os.getpid() != 1:
         write_line(2, FATAL + "must be run as process no 1.")
         return 111

@@ -292,6 +292,16 @@ def test_int_without_ctrlaltdel_and_a_crashed_ctrlaltdel():
     assert host.kills == [] and runner.stage == 1  # no stopit: stage 2 goes on
 
 
+def test_an_int_while_ctrlaltdel_runs_runs_it_again_afterwards():
+    host, runner = in_stage_2(executable={"/e/ctrlaltdel"})
+    runner.on_signal(signal.SIGINT)
+    first = host.pid_of("/e/ctrlaltdel")
+    runner.on_signal(signal.SIGINT)  # runit.c has INT blocked in wait_pid(ctrlaltdel)
+    assert host.pid_of("/e/ctrlaltdel") == first
+    host.exit("/e/ctrlaltdel", exited(0))  # no stopit: the first request ends here
+    assert host.pid_of("/e/ctrlaltdel") != first
+
+
 def test_stage_2_exiting_while_ctrlaltdel_runs_is_seen_afterwards():
     host, runner = in_stage_2(executable={"/e/ctrlaltdel"})
     runner.on_signal(signal.SIGINT)
