@@ -63,6 +63,7 @@ class SuperviseFiles:
         self._control_writer_fd = -1
         self._ok_fd = -1
         self._last_pid_written = None
+        self.has_written = False  # status files written at least once
 
     def _path(self, name):
         return "supervise/" + name
@@ -107,9 +108,12 @@ class SuperviseFiles:
         self.control_fd = self._open("control", os.O_RDONLY)
         self._control_writer_fd = self._open("control", os.O_WRONLY)
 
-    def open_ok(self):
-        """Create ``ok`` and hold a reader on it for life: clients' proof that we run."""
+    def make_ok(self):
+        """Create ``ok`` (runit's fatal errors come here, before anything is started)."""
         self._make_fifo("ok")
+
+    def open_ok(self):
+        """Hold a reader on ``ok`` for life: clients' proof that we run."""
         self._ok_fd = self._open("ok", os.O_RDONLY)
 
     def close(self):
@@ -147,6 +151,7 @@ class SuperviseFiles:
         self._write_new("stat", stat_text(status.state, status.paused, status.term,
                                           want_word).encode("ascii"))
         self._write_new("status", status_to_bytes(status))
+        self.has_written = True
 
 
 __all__ = ["SuperviseFiles", "make_supervise_dir", "Status"]
