@@ -31,11 +31,12 @@ _DIR_EVENTS = None  # filled lazily from inotify constants (ctypes is imported o
 
 
 class _Entry:
-    __slots__ = ("name", "service")
+    __slots__ = ("name", "service", "failure")
 
     def __init__(self, name, service):
         self.name = name
         self.service = service
+        self.failure = None  # the last start failure reported, so a retry does not repeat it
 
 
 class Tree:
@@ -119,10 +120,13 @@ class Tree:
         try:
             service.open()
         except FatalError as exc:
-            print_fatal(service.label, str(exc))
+            if str(exc) != entry.failure:  # retried every second: say it once, not each time
+                entry.failure = str(exc)
+                print_fatal(service.label, entry.failure)
             service.close()
             return False
         entry.service = service
+        entry.failure = None
         service.start()
         return True
 
