@@ -12,8 +12,9 @@ import pytest
 from runit_provision.errors import FatalError, UsageError
 from runit_provision.runtime import chpst
 from runit_provision.runtime.chpst import (
-    HARD, Plan, as_long, environment_for_exec, ids_from_numbers, options, personality,
-    plan_from_argv, resolve_user, scan_ulong, soft_limit_for)
+    HARD, Plan, as_long, environment_for_exec, options, personality, plan_from_argv,
+    soft_limit_for)
+from runit_provision.runtime.userspec import ids_from_numbers, resolve_user, scan_ulong
 
 USAGE = ("usage: chpst [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir]"
          " [-/ root] [-C pwd] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n] [-p n] [-f n] [-c n]"
