@@ -17,22 +17,21 @@ ignored — runit takes ``s`` with no digits as ``s0`` (rotation off) and ``U`` 
 address as "UDP only, to nowhere" (every line lost).
 """
 
-import re
-
 DEFAULT_SIZE = 1000000
 DEFAULT_KEEP = 10
 DEFAULT_UDP_PORT = 514
 
 _STAR = ord("*")
 _PLUS = ord("+")
-_DIGITS = re.compile(rb"[0-9]*")
+_DIGIT_BYTES = b"0123456789"
 
 
 class LogConfig:
     """One directory's settings, as ``parse_config`` read them; defaults are runit's."""
 
     __slots__ = ("size_max", "keep_max", "keep_min", "age_max", "processor", "udp",
-                 "udp_only", "prefix", "rules", "warnings")
+                 "udp_only", "prefix", "rules", "warnings", "to_file", "pick_for_file",
+                 "to_stderr", "pick_for_stderr")
 
     def __init__(self):
         self.size_max = DEFAULT_SIZE
@@ -45,11 +44,23 @@ class LogConfig:
         self.prefix = b""
         self.rules = ()           # ((kind, pattern bytes, matcher), …) in file order
         self.warnings = []        # messages for ``svlogd: warning: …``
+        self.set_rules(())
+
+    def set_rules(self, rules):
+        """Install the pattern rules and the selections derived from them (``selection``)."""
+        self.rules = tuple(rules)
+        self.to_file, self.pick_for_file = selection(self.rules, "+-", True)
+        self.to_stderr, self.pick_for_stderr = selection(self.rules, "eE", False)
 
     @property
     def is_plain(self):
         """No per-line decisions: every line goes to the file, none anywhere else."""
-        return not self.rules and self.udp is None
+        return self.pick_for_file is None and not self.alerts and self.udp is None
+
+    @property
+    def alerts(self):
+        """Whether any line can be selected for standard error."""
+        return self.pick_for_stderr is not _pick_none
 
 
 def scan_ulong(text):
@@ -60,8 +71,8 @@ def scan_ulong(text):
     >>> scan_ulong(b"x")
     (0, 0)
     """
-    digits = _DIGITS.match(text).group()
-    return (int(digits) if digits else 0), len(digits)
+    used = len(text) - len(text.lstrip(_DIGIT_BYTES))
+    return (int(text[:used]) if used else 0), used
 
 
 def config_lines(data):
@@ -109,7 +120,7 @@ def parse_config(data, name="."):
             _set_udp(config, kind, rest)
         else:
             config.warnings.append(_ignored(name, line))
-    config.rules = tuple(rules)
+    config.set_rules(rules)
     return config
 
 
@@ -163,16 +174,36 @@ def udp_address(text):
         if not _is_ipv6(host):
             return "unable to scan ip address: " + raw
     else:
-        match = re.match(r"(\d+)\.(\d+)\.(\d+)\.(\d+)", raw)
-        if not match or any(int(part) > 255 for part in match.groups()):
+        host, tail = _ipv4_prefix(text)
+        if host is None:
             return "unable to scan ip address: " + raw
-        host, tail = match.group(0), raw[match.end():]
     if not tail.startswith(":"):
         return host, DEFAULT_UDP_PORT  # runit ignores whatever follows the address
     port, used = scan_ulong(tail[1:].encode("latin-1"))
     if not used or not 0 < port < 65536:
         return "unable to scan port number: " + tail[1:]
     return host, port
+
+
+def _ipv4_prefix(text):
+    """``(dotted quad, the rest)`` from the start of ``text``, as djb's ip4_scan (but every
+    part must be 0–255); ``(None, None)`` if there is none.
+
+    >>> _ipv4_prefix(b"10.0.0.1:514")
+    ('10.0.0.1', ':514')
+    """
+    parts, rest = [], text
+    for index in range(4):
+        if index:
+            if rest[:1] != b".":
+                return None, None
+            rest = rest[1:]
+        value, used = scan_ulong(rest)
+        if not used or value > 255:
+            return None, None
+        parts.append(rest[:used].decode())
+        rest = rest[used:]
+    return ".".join(parts), rest.decode("latin-1")
 
 
 def _is_ipv6(host):
@@ -230,63 +261,119 @@ def pattern_matches(pattern, line):
             s += 1
 
 
-def pattern_regex(pattern):
-    """The regular expression (bytes) equivalent to ``pattern`` under ``fullmatch``.
+_LITERAL, _SKIP_TO, _REST, _RUN, _NEVER = range(5)
 
-    ``*X`` cannot backtrack (``[^X]*`` stops at the first X); ``+X`` is made atomic with a
-    captured look-ahead and a back-reference, so it works before Python 3.11.
 
-    >>> pattern_regex(b"a*b")
-    b'a[^b]*(?=b)b\\\\Z'
+def _pick_none(lines):
+    return []
+
+
+def pattern_ops(pattern):
+    """``pattern`` as steps: runs of literal bytes merged (compared with ``startswith``),
+    ``*X`` as a jump to the first X (``find``, memchr), trailing ``*``, ``+X`` runs.
+
+    >>> pattern_ops(b"*: pid *")
+    [(1, b':'), (0, b': pid '), (2, None)]
     """
-    parts = []
-    group = 0
+    ops = []
     p, plen = 0, len(pattern)
-    while True:
-        if p == plen:
-            parts.append(rb"\Z")
-            break
-        c = pattern[p:p + 1]
+    while p < plen:
+        c = pattern[p]
         p += 1
-        if c == b"*":
+        if c == _STAR:
             if p == plen:
-                parts.append(rb"(?s:.*)")
+                ops.append((_REST, None))
                 break
-            nxt = re.escape(pattern[p:p + 1])
-            parts.append(b"[^" + nxt + b"]*(?=" + nxt + b")")
-        elif c == b"+":
+            ops.append((_SKIP_TO, pattern[p:p + 1]))  # X itself is the next step
+        elif c == _PLUS:
             if p == plen:
-                parts.append(rb"(?!)")
+                ops.append((_NEVER, None))
                 break
-            group += 1
-            run = re.escape(pattern[p:p + 1])
+            ops.append((_RUN, pattern[p]))
             p += 1
-            parts.append(b"(?=(%s+))\\%d(?:\\Z|" % (run, group))
-            # the rest of the pattern goes inside the alternative; closed below
-            parts.append(None)
+        elif ops and ops[-1][0] == _LITERAL:
+            ops[-1] = (_LITERAL, ops[-1][1] + bytes((c,)))
         else:
-            parts.append(re.escape(c))
-    closing = parts.count(None)
-    return b"".join(part for part in parts if part is not None) + b")" * closing
+            ops.append((_LITERAL, bytes((c,))))
+    return ops
 
 
 def compile_pattern(pattern):
-    """A fast ``line -> bool`` equal to ``pattern_matches(pattern, line)``."""
-    return re.compile(pattern_regex(pattern)).fullmatch
+    """A fast ``line -> bool`` equal to ``pattern_matches(pattern, line)``.
 
-
-def select_line(rules, line):
-    """``(to_file, to_stderr)`` for one line: the last matching rule of each kind wins.
-
-    >>> rules = parse_config(b"-*\\n+a*\\ne*x\\n").rules
-    >>> select_line(rules, b"abc"), select_line(rules, b"bcx")
-    ((True, False), (False, True))
+    >>> compile_pattern(b"*debug*")(b"a debug line"), compile_pattern(b"*debug*")(b"dull")
+    (True, False)
     """
-    to_file, to_stderr = True, False
-    for kind, _, matches in rules:
-        if kind in "+-":
+    ops = tuple(pattern_ops(pattern))
+    if len(ops) == 1 and ops[0][0] == _LITERAL:
+        return ops[0][1].__eq__
+    if len(ops) == 2 and ops[0][0] == _LITERAL and ops[1][0] == _REST:
+        prefix = ops[0][1]
+        return lambda line: line.startswith(prefix)
+
+    def matches(line):
+        s = 0
+        for op, arg in ops:
+            if op == _SKIP_TO:
+                s = line.find(arg, s)
+                if s < 0:
+                    return False
+            elif op == _LITERAL:
+                if not line.startswith(arg, s):
+                    return False
+                s += len(arg)
+            elif op == _REST:
+                return True
+            elif op == _RUN:
+                end = len(line)
+                if s == end or line[s] != arg:
+                    return False
+                while s < end and line[s] == arg:
+                    s += 1
+                if s == end:
+                    return True  # runit: a run reaching the end matches the rest
+            else:
+                return False
+        return s == len(line)
+
+    return matches
+
+
+def selection(rules, kinds, default):
+    """How one destination picks lines: ``(decide, pick)``.
+
+    ``kinds`` is ``"+-"`` (the file; lines selected by ``default`` True) or ``"eE"``
+    (stderr; default False); the last matching rule wins.  ``decide(line) -> bool``;
+    ``pick(lines) -> list`` keeps the chosen ones — or ``pick`` is None when every line is
+    chosen, whatever it says.
+
+    >>> decide, pick = selection(parse_config(b"-*\\n+a*\\n-ab*\\n").rules, "+-", True)
+    >>> pick([b"a1", b"ab", b"b"]), decide(b"a1")
+    ([b'a1'], True)
+    """
+    chain = []  # (selects, matches), the last rule first
+    for kind, pattern, matches in reversed(rules):
+        if kind not in kinds:
+            continue
+        if pattern == b"*":  # matches every line: no earlier rule ever decides
+            default = kind in "+e"
+            break
+        chain.append((kind in "+e", matches))
+    while chain and chain[-1][0] == default:
+        chain.pop()  # the first rules agreeing with the default change nothing
+    if not chain:
+        return (lambda line: default), (None if default else _pick_none)
+    if len(chain) == 1:
+        selects, matches = chain[0]
+        if selects:
+            return matches, lambda lines: [line for line in lines if matches(line)]
+        return ((lambda line: not matches(line)),
+                lambda lines: [line for line in lines if not matches(line)])
+
+    def decide(line):
+        for selects, matches in chain:
             if matches(line):
-                to_file = kind == "+"
-        elif matches(line):
-            to_stderr = kind == "e"
-    return to_file, to_stderr
+                return selects
+        return default
+
+    return decide, lambda lines: [line for line in lines if decide(line)]

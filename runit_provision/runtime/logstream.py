@@ -14,7 +14,7 @@ import os
 import time
 
 from ..protocol.tai64 import TAI_OFFSET, runit_stamp
-from .logconfig import parse_config, select_line
+from .logconfig import parse_config
 from .logdir import LogDir
 
 CHUNK = 128 * 1024   # bytes per read; see docs/svlogd.md (larger than -b on purpose)
@@ -109,12 +109,14 @@ def render_plain(block, head, complete=True):
     return [head, memoryview(stamped)[:-len(head)]]
 
 
-def render_selected(block, head, config, line_max, complete, send, alerts):
+def render_selected(block, head, config, line_max, complete, send, alerts, indexed=True):
     """The file's bytes for ``block`` under a directory's patterns and UDP target.
 
-    Appends ``(line index, alert bytes)`` to ``alerts`` for lines selected for stderr;
-    ``send(payload, shown)`` transmits one line by UDP and returns bytes to log in its place
-    (a warning) or None.  Returns ``(file bytes, last line selected for the file)``.
+    Appends ``(line index, alert bytes)`` to ``alerts`` for lines selected for stderr (the
+    index is 0 unless ``indexed``); ``send(payload, shown)`` transmits one line by UDP and
+    returns bytes to log in its place (a warning) or None.  Returns ``(file bytes, last line
+    selected for the file)``.  Lines all shorter than ``line_max`` and no UDP: the rules
+    pick whole lists of lines and the output is one ``join``.
 
     >>> from runit_provision.runtime.logconfig import parse_config
     >>> alerts = []
@@ -125,15 +127,24 @@ def render_selected(block, head, config, line_max, complete, send, alerts):
     lines = block.split(_NL)
     if complete:
         lines.pop()
-    rules, udp_only = config.rules, config.udp_only
+    if send is None and not indexed and max(map(len, lines), default=0) < line_max:
+        kept = lines if config.pick_for_file is None else config.pick_for_file(lines)
+        if config.alerts:
+            picked = lines if config.pick_for_stderr is None else config.pick_for_stderr(lines)
+            alerts.extend((0, head + line + _NL) for line in picked)
+        if not kept:
+            return b"", False
+        data = head + (_NL + head).join(kept)
+        return (data + _NL if complete else data), True
+    to_file, to_stderr, udp_only = config.to_file, config.to_stderr, config.udp_only
     out = []
     selected = True
     for index, line in enumerate(lines):
         shown = line[:line_max]  # what is matched, alerted and sent
         ellipsis = b"..." if len(line) >= line_max else b""
-        selected, alert = select_line(rules, shown) if rules else (True, False)
-        if alert:
+        if to_stderr(shown):
             alerts.append((index, head + shown + ellipsis + _NL))
+        selected = to_file(shown)
         if not selected:
             continue
         if send is not None:
@@ -185,10 +196,12 @@ class Logger:
 
     ``on_flow()`` is called when ``read_limit`` changed; ``on_exit(code)`` once, when the
     logger has finished (0) or has no usable directory left (111, after the fatal message).
+    Relative names are opened from ``base_fd`` (None: the cwd) — a logger hosted in a tree
+    has the service's ``log/`` there instead of as its cwd.
     """
 
     def __init__(self, loop, spawner, names, options, reporter, on_flow=None, on_exit=None,
-                 clock=time.time_ns):
+                 clock=time.time_ns, base_fd=None):
         self.loop = loop
         self.options = options
         self.report = reporter
@@ -196,7 +209,7 @@ class Logger:
         self.on_exit = on_exit or (lambda code: None)
         self.clock = clock
         self.dirs = [LogDir(name, loop, spawner, reporter, options.line_max,
-                            self._changed, clock) for name in names]
+                            self._changed, clock, base_fd) for name in names]
         self._senders = {}
         self._stamp = Stamper(options.timestamp) if options.timestamp else None
         self._table = (replacement_table(options.replace_char, options.replace_set)
@@ -334,6 +347,7 @@ class Logger:
                    for block, time_ns in segments]
         alerts = []
         taking = []
+        indexed = sum(1 for d in self.dirs if d.is_open and d.config.alerts) > 1
         for order, logdir in enumerate(self.dirs):
             if not logdir.is_open:
                 continue
@@ -347,7 +361,7 @@ class Logger:
                     continue
                 mine = []
                 data, selected = render_selected(block, head, config, line_max, complete,
-                                                 self._sender(logdir), mine)
+                                                 self._sender(logdir), mine, indexed)
                 alerts.extend((number, index, order, text) for index, text in mine)
                 if data:
                     pieces.append(data)

@@ -8,7 +8,7 @@ import pytest
 
 from runit_provision.runtime import logconfig
 from runit_provision.runtime.logconfig import (compile_pattern, parse_config, pattern_matches,
-                                               select_line, udp_address)
+                                               selection, udp_address)
 
 
 def test_doctests():
@@ -160,6 +160,10 @@ def test_every_short_pattern_over_a_small_alphabet():
             assert bool(matcher(line)) == pattern_matches(pattern, line), (pattern, line)
 
 
+def select_line(rules, line):
+    return selection(rules, "+-", True)[0](line), selection(rules, "eE", False)[0](line)
+
+
 def test_selection_last_match_wins_with_runits_defaults():
     rules = parse_config(b"-*\n+a*\n-ab*\ne*x\nE*y*\n").rules
     assert select_line(rules, b"q") == (False, False)
@@ -168,3 +172,34 @@ def test_selection_last_match_wins_with_runits_defaults():
     assert select_line(rules, b"qx") == (False, True)
     assert select_line(rules, b"qyx") == (False, False)
     assert select_line((), b"anything") == (True, False)
+
+
+def test_pick_agrees_with_decide_for_random_rule_sets():
+    rng = random.Random(7)
+    words = [bytes(rng.choice(b"ab*") for _ in range(rng.randint(0, 4))) for _ in range(200)]
+    for _ in range(500):
+        text = b"".join(rng.choice([b"+", b"-", b"e", b"E"]) + rng.choice(words) + b"\n"
+                        for _ in range(rng.randint(0, 5)))
+        rules = parse_config(text).rules
+        for kinds, default in (("+-", True), ("eE", False)):
+            decide, pick = selection(rules, kinds, default)
+            expected = [w for w in words if reference_decision(rules, kinds, default, w)]
+            assert [w for w in words if decide(w)] == expected, text
+            assert (words if pick is None else pick(words)) == expected, text
+
+
+def reference_decision(rules, kinds, default, line):
+    """runit's logmatch: every rule in order, the last match wins."""
+    decision = default
+    for kind, pattern, _ in rules:
+        if kind in kinds and pattern_matches(pattern, line):
+            decision = kind in "+e"
+    return decision
+
+
+def test_plain_means_nothing_to_look_at():
+    assert parse_config(b"+only*\n").is_plain          # + after the default + changes nothing
+    assert not parse_config(b"-x*\n").is_plain
+    assert not parse_config(b"e*\n").is_plain
+    assert parse_config(b"-*\n+*\n").is_plain
+    assert not parse_config(b"-*\n").is_plain

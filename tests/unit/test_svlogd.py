@@ -212,3 +212,19 @@ def test_render_selected_udp_only_and_send_failures():
     assert sent == [b"l1\n", b"l2\n"]
     assert data == b"warning: failure sending through udp: l2\n"
     assert not selected
+
+
+def test_picking_whole_lists_equals_the_line_by_line_path():
+    import random
+    rng = random.Random(5)
+    for _ in range(300):
+        config = parse_config(b"".join(
+            rng.choice([b"+", b"-", b"e", b"E"]) + bytes(rng.choice(b"ab*") for _ in range(3))
+            + b"\n" for _ in range(rng.randint(1, 4))))
+        block = b"".join(bytes(rng.choice(b"ab") for _ in range(rng.randint(0, 4))) + b"\n"
+                         for _ in range(20))
+        slow_alerts, fast_alerts = [], []
+        slow = render_selected(block, b"H ", config, 10, True, None, slow_alerts, True)
+        fast = render_selected(block, b"H ", config, 10, True, None, fast_alerts, False)
+        assert fast[0] == slow[0]
+        assert [text for _, text in fast_alerts] == [text for _, text in slow_alerts]
