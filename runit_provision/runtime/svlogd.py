@@ -6,6 +6,7 @@ finishes the line being read, writes everything and exits 0; EOF exits 0 once pr
 done.  Exit 111 on a usage error or when no log directory is usable.
 """
 
+import errno
 import os
 import signal
 import stat
@@ -99,8 +100,9 @@ class StdinReader:
     refuses) is always readable, so it is read from zero-delay timers instead.
     """
 
-    def __init__(self, loop, logger, reporter, fd=0):
+    def __init__(self, loop, logger, reporter, fd=0, closed=False):
         self.loop = loop
+        self.closed = closed  # fd 0 was not open: the first read reports it, then EOF
         self.logger = logger
         self.report = reporter
         self.fd = fd
@@ -139,6 +141,8 @@ class StdinReader:
         if limit <= 0 or self._eof:
             return
         try:
+            if self.closed:
+                raise OSError(errno.EBADF, "")
             data = os.read(self.fd, limit)
         except (BlockingIOError, InterruptedError):
             return
@@ -151,6 +155,20 @@ class StdinReader:
         self._eof = True
         self.update()
         self.logger.end_of_input()
+
+
+def _hold_closed_stdin():
+    """With fd 0 closed, occupy it (with /dev/null) so that no directory or lock we open
+    becomes "standard input"; True if it was closed."""
+    try:
+        os.fstat(0)
+        return False
+    except OSError:
+        pass
+    fd = os.open(os.devnull, os.O_RDONLY)
+    if fd != 0:
+        os.close(fd)
+    return True
 
 
 def _is_pollable(fd):
@@ -170,6 +188,7 @@ def main(argv=None):
         os.write(2, exc.args[0])
         return 111
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    stdin_closed = _hold_closed_stdin()
     try:
         os.set_blocking(0, False)  # runit's ndelay_on(0)
     except OSError:
@@ -189,7 +208,7 @@ def main(argv=None):
     loop.add_signal_handler(signal.SIGALRM, logger.rotate)
     if not logger.start():
         return 111
-    reader = StdinReader(loop, logger, reporter)
+    reader = StdinReader(loop, logger, reporter, closed=stdin_closed)
     reader.update()
     if logger.exit_code is None:
         loop.run()

@@ -12,3 +12,6 @@ printf 'hello world\nsecond line\nthird\n0123456789012345678901234\n' | svlogd b
 for f in b/@* b/current; do printf '%s: ' "$f"; od -An -c "$f" | tr -s ' ' | tr -d '\n'; echo; done
 printf 'sabc\nn2\n' >c/config
 printf 'x\n' | svlogd c; echo "rc=$?"
+# - standard input closed: runit's own open of "." becomes fd 0 and it reads its working
+#   directory ("is a directory"); ours says the descriptor is not open. Both exit 0.
+svlogd a <&-; echo "closed stdin rc=$?"
