@@ -194,8 +194,9 @@ class LogDir:
     """
 
     def __init__(self, name, loop, spawner, reporter, line_max=1000, on_change=None,
-                 clock=time.time_ns):
+                 clock=time.time_ns, base_fd=None):
         self.name = name
+        self.base_fd = base_fd  # a relative name is opened from here (None: the cwd)
         self.loop = loop
         self.spawner = spawner
         self.report = reporter
@@ -232,7 +233,7 @@ class LogDir:
         ``config_parser(data, name)`` turns ``config`` into a LogConfig.
         """
         try:
-            dirfd = os.open(self.name, os.O_RDONLY | os.O_CLOEXEC)
+            dirfd = os.open(self.name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.base_fd)
         except OSError as exc:
             self.report.warn("unable to open log directory: " + self.name, exc)
             return False

@@ -12,11 +12,12 @@ import signal
 import stat
 import time
 
-from ..errors import FatalError
+from ..errors import FatalError, UsageError
 from .diag import fatal as print_fatal, warn as print_warn, with_errstr
 from ..protocol.status import State
 from .side import Side, Want
 from .supervise import SuperviseFiles, make_supervise_dir
+from .userspec import resolve_user
 
 _READ_CHUNK = 64
 # O_PATH: like runit's chdir(), this needs search permission only, not read permission.
@@ -32,7 +33,7 @@ class SystemClock:
 
 class Service:
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
-                 on_exit=None, new_session=False):
+                 on_exit=None, new_session=False, host_loggers=False):
         self.loop = loop
         self.directory = directory
         self.spawner = spawner
@@ -40,10 +41,12 @@ class Service:
         self.label = label if label is not None else "runsv " + directory
         self.on_exit = on_exit  # called once, after x/TERM brought everything down
         self.new_session = new_session  # runsvdir -P: each service in its own session
+        self.host_loggers = host_loggers  # a canonical log/run runs in this process (hostedlog)
+        self._hosted_log = None
         self.dir_fd = self.log_fd = -1
         self.main = self.log = None
         self._files = {}
-        self._pipe = None
+        self._pipe_r = self._pipe_w = -1
         self._exited = False
 
     # -- startup (runsv.c main, reference §1.1) -------------------------------------------
@@ -85,7 +88,7 @@ class Service:
         except OSError as exc:
             raise FatalError(with_errstr("unable to open log", exc)) from exc
         self.log = Side(self, is_log=True, want=self._initial_want(self.log_fd))
-        self._pipe = os.pipe2(os.O_CLOEXEC)
+        self._pipe_r, self._pipe_w = os.pipe2(os.O_CLOEXEC)
 
     def _control_reader(self, side, files):
         def read_control():
@@ -155,7 +158,7 @@ class Service:
             # Let the logger drain the pipe and see EOF; it is not restarted after that.
             log.want = Want.EXIT
             log.write_status()
-            self._close_pipe()
+            self._close_fd("_pipe_w")  # the logger reads what is left, then sees EOF
 
     def _finish(self):
         self._exited = True
@@ -171,7 +174,8 @@ class Service:
             if files.control_fd >= 0:
                 self.loop.remove_reader(files.control_fd)
             files.close()
-        self._close_pipe()
+        self._close_fd("_pipe_w")
+        self._close_fd("_pipe_r")
         for fd in (self.dir_fd, self.log_fd):
             if fd >= 0:
                 os.close(fd)
@@ -183,11 +187,11 @@ class Service:
             if side is not None and side.pid:
                 self.kill(side.pid, signal.SIGKILL)
 
-    def _close_pipe(self):
-        if self._pipe is not None:
-            for fd in self._pipe:
-                os.close(fd)
-            self._pipe = None
+    def _close_fd(self, name):
+        fd = getattr(self, name)
+        if fd >= 0:
+            os.close(fd)
+            setattr(self, name, -1)
 
     # -- the host interface Side acts through ------------------------------------------------
     def time_ns(self):
@@ -203,7 +207,11 @@ class Service:
         self._files[side].write(status, want_word)
 
     def kill(self, pid, signum):
-        self.spawner.kill(pid, signum)
+        hosted = self._hosted_log
+        if hosted is not None and pid == hosted.pid:
+            hosted.signal(signum)  # never os.kill: the hosted logger's pid is our own
+        else:
+            self.spawner.kill(pid, signum)
 
     def warn(self, message, exc=None):
         print_warn(self.label, message, exc)
@@ -221,15 +229,44 @@ class Service:
         return True
 
     def spawn(self, side, argv):
+        if side is self.log and self.host_loggers and argv == ["./run"]:
+            hosted = self._host_logger()
+            if hosted is not None:
+                return hosted.pid
         if side is self.log:
-            pid = self.spawner.spawn(argv, cwd_fd=self.log_fd, stdin_fd=self._pipe[0],
+            pid = self.spawner.spawn(argv, cwd_fd=self.log_fd, stdin_fd=self._pipe_r,
                                      new_session=self.new_session)
         else:
             pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
-                                     stdout_fd=self._pipe[1] if self._pipe else None,
+                                     stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
                                      new_session=self.new_session)
         self.loop.watch_child(pid, side.child_exited)
         return pid
+
+    def _host_logger(self):
+        """Run ``log/run`` inside this process if it is the canonical svlogd form (see
+        ``hostedlog``); None when it must be exec'd."""
+        from . import hostedlog
+        canonical = hostedlog.canonical_from_run(_read_executable("run", self.log_fd))
+        if canonical is None:
+            return None
+        identity = hostedlog.identity_for(canonical, lambda spec: resolve_user(spec, True))
+        if identity is None:
+            return None
+
+        def exited(pid, wait_status):
+            self._hosted_log = None
+            self.log.child_exited(pid, wait_status)
+
+        try:
+            hosted = hostedlog.HostedLogger(self.loop, self.spawner, self.log_fd, self._pipe_r,
+                                            canonical, identity, self.spawner.stderr_fd,
+                                            exited)
+        except UsageError:
+            return None  # svlogd's usage message is the real svlogd's to print
+        self._hosted_log = hosted
+        hosted.start()
+        return hosted
 
     def start_hook(self, letter):
         """Start ``control/<letter>`` if it exists and is user-executable; its pid, or 0."""
@@ -245,7 +282,7 @@ class Service:
         try:
             # argv[0] is "control/<c>", as runsv execs it (a hook may look at $0).
             pid = self.spawner.spawn([name], cwd_fd=self.dir_fd,
-                                     stdout_fd=self._pipe[1] if self._pipe else None)
+                                     stdout_fd=self._pipe_w if self._pipe_w >= 0 else None)
         except OSError as exc:
             self.warn("unable to run " + name, exc)
             return 0
@@ -259,3 +296,19 @@ def _exists(name, dir_fd):
     except OSError:
         return False
     return True
+
+
+def _read_executable(name, dir_fd, limit=4096):
+    """The first ``limit`` bytes of a user-executable file, or b"" (runsv would exec it)."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return b""
+    try:
+        if not os.fstat(fd).st_mode & stat.S_IXUSR:
+            return b""
+        return os.read(fd, limit)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)

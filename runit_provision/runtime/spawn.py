@@ -34,6 +34,11 @@ class Spawner:
         # runsv's own environment as exec'd, without what the interpreter added (PEP 538).
         self._environ = original_environ()
 
+    @property
+    def stderr_fd(self):
+        """The stderr children get (a hosted logger writes its messages there too)."""
+        return 2 if self._stderr_fd is None else self._stderr_fd
+
     def spawn(self, argv, cwd_fd=None, stdin_fd=None, stdout_fd=None, new_session=False,
               env=None, extra_fds=()):
         """Start a child and return its pid; OSError if it could not be started or exec'd.

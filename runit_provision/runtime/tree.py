@@ -116,7 +116,7 @@ class Tree:
         ensure_fd_room(FDS_PER_SERVICE * (len(self.entries) + len(self._retiring)) + FD_SPARE)
         service = Service(self.loop, path, self.spawner, clock=self.clock,
                           label="runsv " + entry.name, on_exit=self._service_exited,
-                          new_session=self.new_sessions)
+                          new_session=self.new_sessions, host_loggers=True)
         try:
             service.open()
         except FatalError as exc:

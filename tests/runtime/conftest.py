@@ -1,8 +1,13 @@
 """Fixtures shared by the real-process tiers."""
 
+import os
+import signal
+import subprocess
+
 import pytest
 
-from .runsv_helpers import Processes
+from ..conftest import our_tool
+from .runsv_helpers import Processes, descendants, process_group_members, processes_under
 
 
 @pytest.fixture
@@ -17,3 +22,34 @@ def processes():
 def runsv(impl, which_tool):
     """The runsv of the implementation under test."""
     return which_tool(impl, "runsv")
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """A runsvdir on ``tmp_path/service``, in its own process group, ended in any case."""
+    svdir = tmp_path / "service"
+    svdir.mkdir()
+    procs = []
+
+    def start(*extra, log=None, runsvdir=None, prefix=(), **popen_kwargs):
+        argv = list(prefix) + [runsvdir or our_tool("runsvdir")] + list(extra) + [str(svdir)]
+        popen_kwargs.setdefault("stdout", subprocess.PIPE)
+        popen_kwargs.setdefault("stderr", subprocess.STDOUT)
+        proc = subprocess.Popen(argv + ([log] if log is not None else []),
+                                start_new_session=True, **popen_kwargs)
+        procs.append(proc)
+        return proc
+
+    yield svdir, start
+    # Everything below each runsvdir (services of -P are in sessions of their own), and
+    # anything left running in the test's directory once a runsvdir has gone.
+    for proc in procs:
+        doomed = set(process_group_members(proc.pid)) | set(descendants(proc.pid))
+        for pid in doomed:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait()
+    for pid in processes_under(tmp_path):
+        os.kill(pid, signal.SIGKILL)

@@ -15,8 +15,8 @@ import pytest
 
 from ..conftest import C_RUNIT, has_c_runit, our_tool
 from .runsv_helpers import (
-    BASE_PATH, SH, children_of, cmdline, descendants, is_runsv_up, make_service,
-    process_group_members, processes_under, running_pid, wait_until)
+    BASE_PATH, SH, children_of, cmdline, is_runsv_up, make_service, process_group_members,
+    running_pid, wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -28,37 +28,6 @@ def sv_tools():
     if has_c_runit():
         tools.append(C_RUNIT["sv"])
     return tools
-
-
-@pytest.fixture
-def tree(tmp_path):
-    """A runsvdir on ``tmp_path/service``, in its own process group, ended in any case."""
-    svdir = tmp_path / "service"
-    svdir.mkdir()
-    procs = []
-
-    def start(*extra, log=None, runsvdir=None, prefix=(), **popen_kwargs):
-        argv = list(prefix) + [runsvdir or our_tool("runsvdir")] + list(extra) + [str(svdir)]
-        popen_kwargs.setdefault("stdout", subprocess.PIPE)
-        popen_kwargs.setdefault("stderr", subprocess.STDOUT)
-        proc = subprocess.Popen(argv + ([log] if log is not None else []),
-                                start_new_session=True, **popen_kwargs)
-        procs.append(proc)
-        return proc
-
-    yield svdir, start
-    # Everything below each runsvdir (services of -P are in sessions of their own), and
-    # anything left running in the test's directory once a runsvdir has gone.
-    for proc in procs:
-        doomed = set(process_group_members(proc.pid)) | set(descendants(proc.pid))
-        for pid in doomed:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        proc.wait()
-    for pid in processes_under(tmp_path):
-        os.kill(pid, signal.SIGKILL)
 
 
 def test_scans_like_runit_and_sv_reads_every_service(tree):
