@@ -1,13 +1,12 @@
 """Fixtures shared by the real-process tiers."""
 
-import os
-import signal
 import subprocess
 
 import pytest
 
 from ..conftest import our_tool
-from .runsv_helpers import Processes, descendants, process_group_members, processes_under
+from .runsv_helpers import (
+    Processes, descendants, kill_pids, process_group_members, processes_under)
 
 
 @pytest.fixture
@@ -44,12 +43,6 @@ def tree(tmp_path):
     # Everything below each runsvdir (services of -P are in sessions of their own), and
     # anything left running in the test's directory once a runsvdir has gone.
     for proc in procs:
-        doomed = set(process_group_members(proc.pid)) | set(descendants(proc.pid))
-        for pid in doomed:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_pids(set(process_group_members(proc.pid)) | set(descendants(proc.pid)))
         proc.wait()
-    for pid in processes_under(tmp_path):
-        os.kill(pid, signal.SIGKILL)
+    kill_pids(processes_under(tmp_path))

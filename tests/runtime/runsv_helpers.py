@@ -262,6 +262,15 @@ def running_pid(side_dir):
     return 0
 
 
+def kill_pids(pids):
+    """SIGKILL each pid; one that is already gone is fine."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def blocked_on_flock(pid):
     """Whether ``pid`` waits for a flock() (a ``->`` line of /proc/locks)."""
     with open("/proc/locks") as handle:

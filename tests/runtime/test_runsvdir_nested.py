@@ -23,7 +23,7 @@ import pytest
 
 from ..conftest import C_RUNIT, our_tool, require_c_runit
 from .runsv_helpers import (
-    BASE_PATH, SH, Group, children_of, cmdline, descendants, is_runsv_up, make_service,
+    BASE_PATH, SH, Group, children_of, cmdline, descendants, is_runsv_up, kill_pids, make_service,
     process_group_members, processes_under, run_sv, running_pid, start_time, stat_fields,
     wait_until)
 
@@ -65,11 +65,7 @@ def describe(pids):
 
 def kill_and_reap(pids):
     """SIGKILL each pid; until its parent has reaped it (no zombie left either)."""
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    kill_pids(pids)
     wait_until(lambda: not any(os.path.exists("/proc/%d" % pid) for pid in pids), timeout=5,
                what="killed processes reaped")
 
@@ -163,11 +159,7 @@ class Nested:
         stray = survivors(self.seen) | processes_under(self.tmp_path)
         stray |= set(process_group_members(group.pid))
         stray.discard(group.pid)
-        for pid in stray:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill_pids(stray)
         group.kill()
 
 
