@@ -6,7 +6,8 @@ mkdir "$s"
 printf '#!/bin/sh\nexec sleep 1000\n' >"$s"/run
 printf '#!/bin/sh\necho "finish $1 $2" >>finish.out\n' >"$s"/finish
 chmod +x "$s"/finish
-runsv "$s" 2>runsv.err &
+: >runsv.err  # exists before the loop reads it (the & child opens it in its own time)
+runsv "$s" 2>>runsv.err &
 runsv=$!
 i=0
 until [ "$(grep -c . runsv.err)" -ge 2 ]; do
