@@ -372,6 +372,23 @@ def test_binary_nul_and_huge_lines_pass_through(start_logger, tmp_path):
     assert all(line[:5] == b"@4000" for line in lines[:3])
 
 
+def test_a_line_longer_than_every_file_is_cut_at_s_and_nothing_else_is(start_logger,
+                                                                        tmp_path):
+    d = make_logdir(tmp_path, config="s100000\nn0\n")
+    logger = start_logger("ours", str(d))
+    long_line = bytes(i % 251 + 1 for i in range(350_000)).replace(b"\n", b"-") + b"\n"
+    stream = b"before\n" + long_line + b"after\n"
+    for start in range(0, len(stream), 30_000):
+        logger.write(stream[start:start + 30_000])
+    logger.close_input()
+    assert logger.wait(20) == 0
+    files = [read(p) for p in old_files(d)] + [read(d / "current")]
+    assert b"".join(files) == stream
+    assert files[0] == b"before\n"            # the long line starts a file of its own
+    assert all(len(f) <= 100_000 for f in files)
+    assert files[-1].endswith(b"after\n")
+
+
 def test_lines_are_never_split_across_files(start_logger, tmp_path):
     d = make_logdir(tmp_path, config="s3000\nn0\n")
     logger = start_logger("ours", str(d))
