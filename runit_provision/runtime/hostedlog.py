@@ -106,17 +106,17 @@ class FsIdentity:
         libc = ctypes.CDLL(None, use_errno=True)
         self._setfsuid, self._setfsgid = libc.setfsuid, libc.setfsgid
         self.uid, self.gids = uid, list(gids)
-        self._saved = None
+        self._saved = []  # a stack: the engine may be entered again from inside a call
 
     def __enter__(self):
         groups = os.getgroups()
-        os.setgroups(self.gids)
-        self._saved = (self._setfsgid(self.gids[0]), self._setfsuid(self.uid), groups)
+        os.setgroups(self.gids)  # while the fsuid is still ours: it needs CAP_SETGID
+        self._saved.append((self._setfsgid(self.gids[0]), self._setfsuid(self.uid), groups))
         return self
 
     def __exit__(self, *exc_info):
-        fsgid, fsuid, groups = self._saved
-        self._setfsuid(fsuid)
+        fsgid, fsuid, groups = self._saved.pop()
+        self._setfsuid(fsuid)  # first: back to our own capabilities
         self._setfsgid(fsgid)
         os.setgroups(groups)
         return False

@@ -1,8 +1,11 @@
-"""Which ``log/run`` the tree hosts itself: the canonical svlogd form, and nothing else."""
+"""Which ``log/run`` the tree hosts itself (the canonical svlogd form, nothing else), and the
+file-system identity it takes for ``chpst -u``."""
+
+import os
 
 import pytest
 
-from runit_provision.runtime.hostedlog import Canonical, canonical_from_run
+from runit_provision.runtime.hostedlog import Canonical, FsIdentity, canonical_from_run
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -54,3 +57,25 @@ def test_canonical_forms(text, expected):
 ])
 def test_anything_else_runs_as_a_process(text):
     assert canonical_from_run(text) is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="setfsuid needs root")
+def test_fs_identity_nests_and_restores():
+    """Entered again from inside (a callback of the engine), it still restores our ids."""
+    identity = FsIdentity(65534, [65534])
+    groups = os.getgroups()
+    with identity:
+        assert os.getgroups() == [65534]
+        with identity:
+            assert os.getgroups() == [65534]
+        assert os.getgroups() == [65534]
+        assert fs_ids() == (65534, 65534)
+    assert os.getgroups() == groups
+    assert fs_ids() == (os.geteuid(), os.getegid())
+
+
+def fs_ids():
+    """(fsuid, fsgid) of this process, from /proc/self/status."""
+    with open("/proc/self/status") as handle:
+        fields = {line.split(":")[0]: line.split()[1:] for line in handle}
+    return int(fields["Uid"][3]), int(fields["Gid"][3])
