@@ -1,0 +1,32 @@
+"""render: the pure generator — a validated ``model.Config`` -> an in-memory ``Tree``.
+
+No writes, no clock, no environment, no subprocess: the same Config (and templates) always
+gives the same Tree, byte for byte. Only the applier (and ``render --out``) writes it.
+"""
+
+from .tree import Absent, Directory, File, Symlink, Tree
+
+__all__ = ["render", "Tree", "File", "Directory", "Symlink", "Absent"]
+
+
+def render(config, templates=None, only=None):
+    """The Tree of ``config``; ``templates``: a user template directory overriding ours;
+    ``only``: service names (system services, ``runsvdir-<login>``, users' services)."""
+    from .environment import make_environment
+    from .servicedir import Place, service_entries
+    from .users import user_entries
+
+    env = make_environment(templates)
+    only = set(only) if only else None
+    tree = Tree()
+    tree.add(Directory(config.sv_dir))
+    tree.add(Directory(config.service_dir))
+    place = Place(config.sv_dir, config.service_dir, config.log_dir)
+    for name in sorted(config.services):
+        if only is None or name in only:
+            for entry in service_entries(config.services[name], place, config, env):
+                tree.add(entry)
+    for login in sorted(config.users):
+        for entry in user_entries(config.users[login], config, env, only):
+            tree.add(entry)
+    return tree

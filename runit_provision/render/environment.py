@@ -1,0 +1,84 @@
+"""render: the Jinja2 environment — template lookup, StrictUndefined, the quoting filters.
+
+Templates come from a user directory (``--templates DIR``) first, then the packaged ones:
+``runit_provision/_templates`` in a wheel (pyproject maps the top-level ``templates/`` there),
+or ``templates/`` of a source checkout. Every value a template interpolates into shell goes
+through ``sh`` (quote unless it is a simple word) or ``word`` (refuse anything but a simple
+word: used where the output must stay in the canonical ``log/run`` form).
+"""
+
+import re
+from pathlib import Path
+
+from ..errors import RenderError
+
+_SIMPLE = re.compile(r"[A-Za-z0-9_./:@%+,=-]+\Z")
+
+
+def shell_quote(value):
+    """``value`` as one sh word: unchanged if simple, else single-quoted ('\\'' for quotes).
+
+    >>> shell_quote("/usr/bin/web"), shell_quote("$(touch x)"), shell_quote("it's")
+    ('/usr/bin/web', "'$(touch x)'", "'it'\\"'\\"'s'")
+    """
+    if isinstance(value, bool) or value is None:
+        raise RenderError("refusing to quote %r" % (value,))
+    value = str(value)
+    if "\0" in value:
+        raise RenderError("a NUL byte cannot be passed to a shell: %r" % value)
+    if _SIMPLE.match(value):
+        return value
+    return "'" + value.replace("'", "'\"'\"'") + "'"
+
+
+def simple_word(value):
+    """``value`` unchanged if it is a simple word; RenderError otherwise (never quoted)."""
+    value = str(value)
+    if not _SIMPLE.match(value):
+        raise RenderError("%r is not a simple word (letters, digits, _ . / : @ %% + , = -)"
+                          % value)
+    return value
+
+
+def packaged_templates():
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "_templates", package.parent / "templates"):
+        if (candidate / "run.j2").is_file():
+            return candidate
+    raise RenderError("the packaged templates are missing (looked in %s and %s)"
+                      % (package / "_templates", package.parent / "templates"))
+
+
+def make_environment(user_templates=None):
+    import jinja2
+
+    search = [str(user_templates)] if user_templates else []
+    search.append(str(packaged_templates()))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search), undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True, autoescape=False, trim_blocks=True, lstrip_blocks=True)
+    env.filters["sh"] = shell_quote
+    env.filters["word"] = simple_word
+    return env
+
+
+def render_template(env, name, context):
+    import jinja2
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateError as exc:
+        raise RenderError("template %s: %s" % (name, exc)) from exc
+
+
+def render_file_template(env, path, context):
+    """A user template named by a service's ``template:`` key (a file path)."""
+    import jinja2
+    try:
+        with open(path, encoding="utf-8") as handle:
+            source = handle.read()
+    except OSError as exc:
+        raise RenderError("template %s: cannot read: %s" % (path, exc)) from exc
+    try:
+        return env.from_string(source).render(**context)
+    except jinja2.TemplateError as exc:
+        raise RenderError("template %s: %s" % (path, exc)) from exc

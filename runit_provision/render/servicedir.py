@@ -1,0 +1,142 @@
+"""render: one service -> the entries of its directory, its log directory and its link.
+
+A ``Place`` says where a service lives: the system tree (``sv_dir``, ``service_dir``,
+``log_dir``, root-owned, directories 0755) or a user's (``~/sv``, ``~/service``, ``~/logs``,
+owned by the user, directories 0750). Scripts are 0755, ``env/`` files 0640 and the svlogd
+``config`` 0644 (cm-anchors §8.2).
+"""
+
+import posixpath
+
+from ..model import LIMITS, TIMESTAMPS
+from .environment import render_file_template, render_template
+from .tree import Absent, Directory, File, Symlink
+
+
+class Place:
+    """Where a tree's services go and who owns them."""
+
+    __slots__ = ("sv_dir", "service_dir", "log_dir", "owner", "group", "dir_mode", "tree_user")
+
+    def __init__(self, sv_dir, service_dir, log_dir, owner="root", group="root",
+                 dir_mode=0o755, tree_user=None):
+        self.sv_dir, self.service_dir, self.log_dir = sv_dir, service_dir, log_dir
+        self.owner, self.group, self.dir_mode, self.tree_user = owner, group, dir_mode, tree_user
+
+
+def env_file_content(value):
+    """chpst -e's file for ``value``: None -> empty (unset); newlines travel as NUL bytes
+    (chpst turns NUL into newline), one trailing newline ends the first line."""
+    if value is None:
+        return b""
+    return value.replace("\n", "\0").encode("utf-8") + b"\n"
+
+
+def chpst_words(service, env_dir):
+    """chpst's options for a ``command`` service, in a fixed order."""
+    words = []
+    if service.user is not None:
+        words += ["-u", service.user + (":" + service.group if service.group else "")]
+    if service.env:
+        words += ["-e", env_dir]
+    if service.nice is not None:
+        words += ["-n", str(service.nice)]
+    for key, letter in LIMITS.items():
+        if service.limits.get(key) is not None:
+            words += ["-" + letter, str(service.limits[key])]
+    return words
+
+
+def service_entries(service, place, config, env):
+    """Every entry of ``service`` at ``place`` (Absent markers for ``ensure: absent``)."""
+    base = posixpath.join(place.sv_dir, service.name)
+    link = posixpath.join(place.service_dir, service.name)
+    if service.ensure == "absent":
+        return [Absent(link), Absent(base)]
+    own = dict(owner=place.owner, group=place.group)
+    entries = [Directory(base, place.dir_mode, **own)]
+
+    def script(path, text, mode=0o755):
+        entries.append(File(path, text, mode, **own))
+
+    script(base + "/run", run_script(service, place, config, env, base))
+    if service.finish is not None:
+        script(base + "/finish", render_template(env, "script.j2", {"text": service.finish}))
+    if service.check is not None:
+        script(base + "/check", check_script(service.check, env))
+    if service.control:
+        entries.append(Directory(base + "/control", place.dir_mode, **own))
+        for letter in sorted(service.control):
+            script(base + "/control/" + letter,
+                   render_template(env, "script.j2", {"text": service.control[letter]}))
+    if service.env is not None:
+        entries.append(Directory(base + "/env", place.dir_mode, **own))
+        for name in sorted(service.env):
+            entries.append(File(base + "/env/" + name, env_file_content(service.env[name]),
+                                0o640, **own))
+    if service.down:
+        entries.append(File(base + "/down", b"", 0o644, **own))
+    if service.log is not False:
+        entries += log_entries(service.name, service.log, base, place, env)
+    if service.enabled:
+        entries.append(Symlink(link, base, **own))
+    return entries
+
+
+def run_script(service, place, config, env, base):
+    needs = [posixpath.join(place.sv_dir, dep) for dep in service.needs]
+    cwd = service.cwd
+    context = {
+        "service": service, "config": config, "command": service.command,
+        "script_head": None, "script_body": None, "needs": needs,
+        "sv_timeout": config.sv_timeout, "umask": service.umask, "cwd": cwd,
+        "chpst": chpst_words(service, base + "/env" if cwd is not None else "./env"),
+    }
+    if service.run is not None:
+        head, _, body = service.run.partition("\n")
+        context["script_head"], context["script_body"] = head, body
+    if service.template is not None:
+        return render_file_template(env, service.template, context)
+    return render_template(env, "run.j2", context)
+
+
+def check_script(check, env):
+    if check.kind == "script":
+        return render_template(env, "script.j2", {"text": check.value})
+    if check.kind == "tcp":
+        return render_template(env, "check/tcp.j2", {"host": check.value[0],
+                                                     "port": check.value[1]})
+    if check.kind == "http":
+        return render_template(env, "check/http.j2", {"url": check.value})
+    return render_template(env, "check/command.j2", {"command": check.value})
+
+
+def log_args(log, directory):
+    args = []
+    flag = TIMESTAMPS[log.timestamps or "human"]  # Chef's default log_flags: -tt
+    if flag:
+        args.append(flag)
+    if log.line_length is not None:
+        args += ["-l", str(log.line_length)]
+    return args + [directory]
+
+
+def log_entries(name, log, base, place, env, directory=None):
+    """``log/``, ``log/run`` (canonical form), the log directory and its svlogd config."""
+    own = dict(owner=place.owner, group=place.group)
+    directory = directory or log.dir or posixpath.join(place.log_dir, name)
+    user = log.user
+    if place.tree_user is not None:
+        user = None  # the user's tree already runs as the user
+    log_owner, log_group = place.owner, place.group
+    if user is not None:
+        parts = user.split(":")
+        log_owner, log_group = parts[0], (parts[1] if len(parts) > 1 else None)
+    return [
+        Directory(base + "/log", place.dir_mode, **own),
+        File(base + "/log/run", render_template(env, "log/run.j2", {
+            "user": user, "args": log_args(log, directory)}), 0o755, **own),
+        Directory(directory, place.dir_mode, owner=log_owner, group=log_group),
+        File(directory + "/config", render_template(env, "log/config.j2", {"log": log}),
+             0o644, owner=log_owner, group=log_group),
+    ]

@@ -1,0 +1,112 @@
+"""render: the in-memory tree a rendering produces — files, directories, links, removals.
+
+Pure data: nothing here touches the disk. Paths are the final absolute paths on the host
+(``--root`` only changes where the applier writes them). Iteration is sorted by path, so the
+same data always gives the same tree, byte for byte.
+"""
+
+from ..errors import RenderError
+
+
+class Entry:
+    __slots__ = ("path", "mode", "owner", "group")
+    kind = "entry"
+
+    def _key(self):
+        return tuple(getattr(self, name) for name in self._fields)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return "%s(%s)" % (type(self).__name__, ", ".join(
+            "%s=%r" % (name, getattr(self, name)) for name in self._fields))
+
+
+class File(Entry):
+    """A regular file: ``content`` bytes, ``mode`` bits, ``owner``/``group`` names (None:
+    the applier's default — root for system paths, the user's primary group in a user tree)."""
+
+    __slots__ = ("content",)
+    _fields = ("path", "content", "mode", "owner", "group")
+    kind = "file"
+
+    def __init__(self, path, content, mode=0o644, owner="root", group="root"):
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        self.path, self.content, self.mode, self.owner, self.group = (
+            path, content, mode, owner, group)
+
+
+class Directory(Entry):
+    __slots__ = ()
+    _fields = ("path", "mode", "owner", "group")
+    kind = "directory"
+
+    def __init__(self, path, mode=0o755, owner="root", group="root"):
+        self.path, self.mode, self.owner, self.group = path, mode, owner, group
+
+
+class Symlink(Entry):
+    """A symbolic link ``path`` -> ``target`` (the service link into a service directory)."""
+
+    __slots__ = ("target",)
+    _fields = ("path", "target", "owner", "group")
+    kind = "symlink"
+
+    def __init__(self, path, target, owner="root", group="root"):
+        self.path, self.target, self.mode, self.owner, self.group = (
+            path, target, 0o777, owner, group)
+
+
+class Absent(Entry):
+    """A path that must not exist (``ensure: absent``): the applier stops, unlinks, removes."""
+
+    __slots__ = ()
+    _fields = ("path",)
+    kind = "absent"
+
+    def __init__(self, path):
+        self.path, self.mode, self.owner, self.group = path, None, None, None
+
+
+class Tree:
+    """Entries by path; adding the same path twice with different entries is a RenderError."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries=()):
+        self._entries = {}
+        for entry in entries:
+            self.add(entry)
+
+    def add(self, entry):
+        if not entry.path.startswith("/") or "/../" in entry.path + "/":
+            raise RenderError("not a clean absolute path: %r" % entry.path)
+        known = self._entries.get(entry.path)
+        if known is not None and known != entry:
+            raise RenderError("%s is rendered twice, differently: %r and %r"
+                              % (entry.path, known, entry))
+        self._entries[entry.path] = entry
+        return entry
+
+    def __iter__(self):
+        return iter([self._entries[path] for path in sorted(self._entries)])
+
+    def __len__(self):
+        return len(self._entries)
+
+    def __contains__(self, path):
+        return path in self._entries
+
+    def __getitem__(self, path):
+        return self._entries[path]
+
+    def get(self, path, default=None):
+        return self._entries.get(path, default)
+
+    def paths(self):
+        return sorted(self._entries)

@@ -1,0 +1,68 @@
+"""render: a user's tree — the system service ``runsvdir-<login>`` and the user's own services.
+
+``runsvdir-<login>`` (in the system ``sv_dir``) runs ``runsvdir`` on ``~/service`` as the user
+with all of the user's groups (``chpst -u login:g1:g2…``; chpst sets no groups of its own,
+docs/chpst.md), HOME/USER/LOGNAME/PATH/SVDIR from ``env/``, a ``chpst -L`` lock in
+``~/service`` against a second tree; its log goes to ``~/logs/runsvdir`` as the user; and
+``control/t`` turns ``sv down``'s TERM into a HUP, on which the C runsvdir too stops its whole
+tree (tests/runtime/test_runsvdir_nested.py). The user's services live in ``~/sv`` and are
+linked into ``~/service``, everything owned by the user.
+"""
+
+import posixpath
+
+from ..model import Log
+from .environment import render_template
+from .servicedir import Place, env_file_content, log_entries, service_entries
+from .tree import Directory, File, Symlink
+
+
+def user_place(user):
+    return Place(user.sv_dir, user.service_dir, posixpath.dirname(user.log_dir),
+                 owner=user.login, group=user.primary_group, dir_mode=0o750,
+                 tree_user=user.login)
+
+
+def runsvdir_service_entries(user, config, env):
+    name = "runsvdir-" + user.login
+    base = posixpath.join(config.sv_dir, name)
+    userspec = ":".join([user.login] + list(user.groups))
+    lock = posixpath.join(user.service_dir, ".runsvdir.lock")
+    environment = {"HOME": user.home, "USER": user.login, "LOGNAME": user.login,
+                   "PATH": user.path, "SVDIR": user.service_dir}
+    entries = [
+        Directory(base),
+        File(base + "/run", render_template(env, "user/run.j2", {
+            "user": user, "userspec": userspec, "lock": lock,
+            "service_dir": user.service_dir}), 0o755),
+        Directory(base + "/control"),
+        File(base + "/control/t", render_template(env, "user/control-t.j2", {"user": user}),
+             0o755),
+        Directory(base + "/env"),
+    ]
+    for key in sorted(environment):
+        entries.append(File(base + "/env/" + key, env_file_content(environment[key]), 0o640))
+    # the tree's own log, written by the user into ~/logs/runsvdir
+    logger = Log(timestamps="human", patterns=None)
+    user_spec = user.login + (":" + user.primary_group if user.primary_group else "")
+    logger.user = user_spec
+    home_place = Place(config.sv_dir, config.service_dir, config.log_dir)
+    for entry in log_entries(name, logger, base, home_place, env, directory=user.log_dir):
+        if entry.kind == "directory" and entry.path == user.log_dir:
+            entry.mode = 0o750
+        entries.append(entry)
+    entries.append(Symlink(posixpath.join(config.service_dir, name), base))
+    return entries
+
+
+def user_entries(user, config, env, only=None):
+    place = user_place(user)
+    own = dict(owner=user.login, group=user.primary_group)
+    entries = [Directory(user.sv_dir, 0o750, **own), Directory(user.service_dir, 0o750, **own),
+               Directory(posixpath.dirname(user.log_dir), 0o750, **own)]
+    if only is None or "runsvdir-" + user.login in only:
+        entries += runsvdir_service_entries(user, config, env)
+    for name in sorted(user.services):
+        if only is None or name in only:
+            entries += service_entries(user.services[name], place, config, env)
+    return entries

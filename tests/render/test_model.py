@@ -1,0 +1,171 @@
+"""The model's validation: error cases as data files, and the typed values of good data."""
+
+from pathlib import Path
+
+import pytest
+
+from runit_provision.errors import DataError
+from runit_provision.model import (
+    Check, Config, Log, model_from_data, runit_data_from_file)
+from runit_provision.source import load_yaml_with_origins
+
+HERE = Path(__file__).parent
+CASES = sorted(path.stem for path in (HERE / "errors").glob("*.yaml"))
+PASSWD = {"alice": (1000, 1000, "/home/alice"), "www": (33, 33, "/var/www")}
+GROUP = [("alice", 1000, []), ("www", 33, []), ("staff", 50, ["alice"]),
+         ("adm", 4, ["alice", "www"])]
+
+
+def config_from_text(text, path="data.yaml"):
+    data, origins = load_yaml_with_origins(path, text=text)
+    data, origins = runit_data_from_file(data, origins)
+    return model_from_data(data, origins, passwd=PASSWD, group=GROUP)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_error_case(case):
+    """Every problem of the file at once, one line each: FILE:LINE:COL: key.path: message."""
+    path = HERE / "errors" / (case + ".yaml")
+    expected = (HERE / "errors" / (case + ".expected")).read_text().replace("FILE", str(path))
+    data, origins = load_yaml_with_origins(path)
+    data, origins = runit_data_from_file(data, origins)
+    with pytest.raises(DataError) as info:
+        model_from_data(data, origins, passwd=PASSWD, group=GROUP)
+    assert str(info.value) + "\n" == expected
+
+
+def test_both_spellings_mean_the_same():
+    hash_spelling = config_from_text(
+        "runit:\n  sv_dir: /srv/sv\n  users: [alice]\n"
+        "  services:\n    web: {command: /usr/bin/web}\n")
+    key_spelling = config_from_text(
+        "runit::sv_dir: /srv/sv\nrunit::users: [alice]\n"
+        "runit::services:\n  web: {command: /usr/bin/web}\nother::key: 1\n")
+    assert hash_spelling == key_spelling
+    assert hash_spelling.sv_dir == "/srv/sv"
+
+
+def test_a_key_in_both_spellings_is_an_error():
+    with pytest.raises(DataError, match=r"data.yaml:3:1: sv_dir: given twice"):
+        config_from_text("runit:\n  sv_dir: /a\nrunit::sv_dir: /b\n")
+
+
+def test_defaults_are_merged_under_every_service():
+    config = config_from_text("""
+runit::defaults:
+  user: www
+  env: {LANG: C, MODE: prod}
+  log: {size: 1000, num: 3}
+  restart_on_change: false
+runit::services:
+  web:
+    command: /usr/bin/web --port 8080
+    env: {MODE: dev}
+    log: {num: 9}
+  quiet:
+    command: [/usr/bin/q, "a b"]
+    log: false
+""")
+    web = config.services["web"]
+    assert web.command == ["/usr/bin/web", "--port", "8080"]
+    assert web.user == "www" and web.restart_on_change is False
+    assert web.env == {"LANG": "C", "MODE": "dev"}
+    assert web.log == Log(size=1000, num=9)
+    quiet = config.services["quiet"]
+    assert quiet.command == ["/usr/bin/q", "a b"] and quiet.log is False
+
+
+def test_defaults_reject_per_service_keys():
+    with pytest.raises(DataError, match=r"defaults.command: not allowed in defaults"):
+        config_from_text("runit::defaults: {command: x}\n")
+
+
+def test_top_level_defaults():
+    config = config_from_text("runit::services: {web: {command: x}}\n")
+    assert (config.runtime, config.sv_dir, config.service_dir, config.log_dir,
+            config.sv_timeout, config.init) == ("python", "/etc/sv", "/etc/service",
+                                                "/var/log", 7, "auto")
+    web = config.services["web"]
+    assert (web.enabled, web.ensure, web.down, web.restart_on_change) == (
+        True, "present", False, True)
+    assert web.log == Log()  # the stock logger
+
+
+def test_users_from_the_databases_and_from_data():
+    config = config_from_text("""
+runit::users:
+  alice:
+    services: {app: {command: x}}
+  carol: {home: /srv/carol, groups: [carol, adm]}
+runit::services:
+  web: {command: y, owner: alice}
+""")
+    alice, carol = config.users["alice"], config.users["carol"]
+    assert alice.home == "/home/alice" and alice.groups == ["alice", "adm", "staff"]
+    assert sorted(alice.services) == ["app", "web"]
+    assert alice.service_dir == "/home/alice/service" and alice.sv_dir == "/home/alice/sv"
+    assert alice.log_dir == "/home/alice/logs/runsvdir"
+    # carol is not in passwd: rendering goes on with what the data says (apply checks logins)
+    assert carol.groups == ["carol", "adm"] and carol.primary_group == "carol"
+    assert "web" not in config.services
+
+
+def test_an_unknown_login_renders_with_chpst_picking_the_primary_group():
+    config = config_from_text("runit::users: [dave]\n")
+    assert config.users["dave"].groups == [] and config.users["dave"].home == "/home/dave"
+
+
+def test_a_user_tree_service_runs_as_that_user():
+    with pytest.raises(DataError, match=r"users.alice.services.app.user: a service in "
+                                        r"alice's tree runs as alice"):
+        config_from_text("runit::users:\n  alice:\n    services:\n"
+                         "      app: {command: x, user: www}\n")
+
+
+def test_runsvdir_service_names_are_taken():
+    with pytest.raises(DataError, match=r"runsvdir-alice is defined twice"):
+        config_from_text("runit::users: [alice]\n"
+                         "runit::services: {runsvdir-alice: {command: x}}\n")
+
+
+def test_structured_checks():
+    config = config_from_text("""
+runit::services:
+  a: {command: x, check: {tcp: 8080}}
+  b: {command: x, check: {tcp: "10.0.0.1:53"}}
+  c: {command: x, check: {http: "http://localhost:8080/health"}}
+  d: {command: x, check: {command: "pg_isready -q"}}
+  e: {command: x, check: "exec true"}
+""")
+    checks = {name: service.check for name, service in config.services.items()}
+    assert checks == {"a": Check(kind="tcp", value=("127.0.0.1", 8080)),
+                      "b": Check(kind="tcp", value=("10.0.0.1", 53)),
+                      "c": Check(kind="http", value="http://localhost:8080/health"),
+                      "d": Check(kind="command", value=["pg_isready", "-q"]),
+                      "e": Check(kind="script", value="#!/bin/sh\nexec true\n")}
+
+
+def test_a_template_path_is_relative_to_its_file(tmp_path):
+    config = config_from_text("runit::services: {web: {template: t/run.j2}}\n",
+                              path=str(tmp_path / "data.yaml"))
+    assert config.services["web"].template == str(tmp_path / "t" / "run.j2")
+
+
+def test_malformed_yaml_names_the_place():
+    with pytest.raises(DataError, match=r"data.yaml:\d+:\d+: malformed YAML"):
+        config_from_text("runit::services:\n  web: [unclosed\n")
+
+
+def test_model_is_stdlib_only():
+    import subprocess
+    import sys
+    code = ("import sys, runit_provision.model; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('jinja2', 'yaml', 'ruamel', 'difflib', 'shlex')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_config_is_a_plain_record():
+    assert Config(runtime="python") != Config(runtime="system")
