@@ -1,0 +1,197 @@
+"""The generator: exact scripts for the common cases, modes and owners, templates, purity."""
+
+import pytest
+
+from runit_provision.errors import RenderError
+from runit_provision.render import Absent, Directory, File, Symlink, render
+from runit_provision.runtime.envdir import value_from_bytes
+from runit_provision.runtime.hostedlog import Canonical, canonical_from_run
+
+from .helpers import config_from_text, text_of, tree_from_text
+
+WEB = """
+runit::services:
+  web:
+    command: /usr/bin/web --port 8080
+    user: www
+    group: adm
+    env: {PORT: 8080, GREETING: "hello\\nworld", UNSET: null}
+    nice: 5
+    limits: {nofile: 1024, core: 0}
+    needs: [db]
+    log: {size: 1000000, num: 5, min: 2, timeout: 3600, processor: "gzip", udp: "10.0.0.1:514",
+          prefix: "web: ", patterns: ["-*debug*", "+*"], user: "www:adm", line_length: 2000}
+  db:
+    command: [/usr/sbin/db, --data, /srv/db]
+    log: {timestamps: iso}
+"""
+
+
+def test_a_command_service():
+    tree = tree_from_text(WEB)
+    assert text_of(tree, "/etc/sv/web/run") == (
+        "#!/bin/sh\n"
+        "exec 2>&1\n"
+        "sv -w 7 start /etc/sv/db || exit 1\n"
+        "exec chpst -u www:adm -e ./env -n 5 -o 1024 -c 0 /usr/bin/web --port 8080\n")
+    assert text_of(tree, "/etc/sv/db/run") == (
+        "#!/bin/sh\nexec 2>&1\nexec /usr/sbin/db --data /srv/db\n")
+    assert tree["/etc/sv/web/run"] == File("/etc/sv/web/run", tree["/etc/sv/web/run"].content,
+                                           0o755, "root", "root")
+    assert tree["/etc/service/web"] == Symlink("/etc/service/web", "/etc/sv/web")
+
+
+def test_env_files_have_chpst_e_semantics():
+    tree = tree_from_text(WEB)
+    files = {path.rsplit("/", 1)[1]: tree[path] for path in tree.paths()
+             if path.startswith("/etc/sv/web/env/")}
+    assert sorted(files) == ["GREETING", "PORT", "UNSET"]
+    assert all(entry.mode == 0o640 for entry in files.values())
+    assert value_from_bytes(files["PORT"].content) == "8080"
+    assert value_from_bytes(files["GREETING"].content) == "hello\nworld"
+    assert value_from_bytes(files["UNSET"].content) is None
+
+
+def test_the_logger_is_canonical_and_its_config_lies_in_the_log_directory():
+    tree = tree_from_text(WEB)
+    run = tree["/etc/sv/web/log/run"].content
+    assert run == b"#!/bin/sh\nexec chpst -u www:adm svlogd -tt -l 2000 /var/log/web\n"
+    assert canonical_from_run(run) == Canonical("chpst", "www:adm",
+                                                ["-tt", "-l", "2000", "/var/log/web"])
+    assert text_of(tree, "/var/log/web/config") == (
+        "s1000000\nn5\nN2\nt3600\n!gzip\nu10.0.0.1:514\np web: \n".replace("p web", "pweb")
+        + "-*debug*\n+*\n")
+    assert tree["/var/log/web"] == Directory("/var/log/web", 0o755, "www", "adm")
+    assert tree["/etc/sv/db/log/run"].content == b"#!/bin/sh\nexec svlogd -ttt /var/log/db\n"
+    assert canonical_from_run(tree["/etc/sv/db/log/run"].content) is not None
+
+
+def test_udp_only_and_no_timestamps():
+    tree = tree_from_text("runit::services:\n  s:\n    command: x\n"
+                          "    log: {udp: 10.1.1.1, udp_only: true, timestamps: none}\n")
+    assert text_of(tree, "/var/log/s/config") == "U10.1.1.1\n"
+    assert text_of(tree, "/etc/sv/s/log/run") == "#!/bin/sh\nexec svlogd /var/log/s\n"
+
+
+def test_a_run_script_gets_a_shebang_and_the_needs_guard_after_it():
+    tree = tree_from_text("runit::services:\n  a: {command: x}\n"
+                          "  b:\n    run: |\n      echo b\n      exec sleep 1\n"
+                          "    needs: [a]\n    log: false\n")
+    assert text_of(tree, "/etc/sv/b/run") == (
+        "#!/bin/sh\nsv -w 7 start /etc/sv/a || exit 1\necho b\nexec sleep 1\n")
+    assert "/etc/sv/b/log" not in tree and "/var/log/b" not in tree
+
+
+def test_scripts_umask_cwd_down_disabled_absent():
+    tree = tree_from_text("""
+runit::sv_timeout: 30
+runit::services:
+  s:
+    command: x
+    umask: "027"
+    cwd: /srv/my app
+    env: {A: b}
+    down: true
+    finish: "echo finished"
+    check: {http: "http://127.0.0.1:8080/health"}
+    control: {t: "exec kill -TERM 1", 2: "echo two"}
+  off: {command: y, enabled: false}
+  gone: {command: z, ensure: absent}
+""")
+    assert text_of(tree, "/etc/sv/s/run") == (
+        "#!/bin/sh\nexec 2>&1\numask 0027\ncd '/srv/my app' || exit 1\n"
+        "exec chpst -e /etc/sv/s/env x\n")
+    assert tree["/etc/sv/s/down"] == File("/etc/sv/s/down", b"", 0o644)
+    assert text_of(tree, "/etc/sv/s/finish") == "#!/bin/sh\necho finished\n"
+    assert "url=http://127.0.0.1:8080/health\n" in text_of(tree, "/etc/sv/s/check")
+    assert text_of(tree, "/etc/sv/s/control/2") == "#!/bin/sh\necho two\n"
+    assert tree["/etc/sv/s/control/t"].mode == 0o755
+    assert "/etc/sv/off/run" in tree and "/etc/service/off" not in tree
+    assert tree["/etc/service/gone"] == Absent("/etc/service/gone")
+    assert tree["/etc/sv/gone"] == Absent("/etc/sv/gone")
+    assert not [p for p in tree.paths() if p.startswith("/etc/sv/gone/")]
+
+
+def test_a_users_tree():
+    tree = tree_from_text("""
+runit::users:
+  alice:
+    services:
+      app: {command: /home/alice/bin/app, env: {A: b}}
+runit::services:
+  job: {command: /home/alice/bin/job, owner: alice, needs: [app]}
+""")
+    base = "/etc/sv/runsvdir-alice"
+    assert text_of(tree, base + "/run") == (
+        "#!/bin/sh\nexec 2>&1\nexec chpst -u alice:alice:adm:staff -e ./env "
+        "-L /home/alice/service/.runsvdir.lock runsvdir /home/alice/service\n")
+    assert text_of(tree, base + "/control/t").endswith("\nexec sv -v h .\n")
+    env = {p.rsplit("/", 1)[1]: value_from_bytes(tree[p].content)
+           for p in tree.paths() if p.startswith(base + "/env/")}
+    assert env == {"HOME": "/home/alice", "USER": "alice", "LOGNAME": "alice", "SVDIR":
+                   "/home/alice/service", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+                   "/usr/bin:/sbin:/bin"}
+    assert tree[base + "/log/run"].content == (
+        b"#!/bin/sh\nexec chpst -u alice:alice svlogd -tt /home/alice/logs/runsvdir\n")
+    assert tree["/home/alice/logs/runsvdir"] == Directory("/home/alice/logs/runsvdir", 0o750,
+                                                          "alice", "alice")
+    assert tree["/etc/service/runsvdir-alice"] == Symlink("/etc/service/runsvdir-alice", base)
+    # the user's own services: in ~/sv, linked into ~/service, the user's, no chpst -u
+    assert text_of(tree, "/home/alice/sv/job/run") == (
+        "#!/bin/sh\nexec 2>&1\nsv -w 7 start /home/alice/sv/app || exit 1\n"
+        "exec /home/alice/bin/job\n")
+    assert tree["/home/alice/sv/app/env/A"].owner == "alice"
+    assert tree["/home/alice/service/app"] == Symlink("/home/alice/service/app",
+                                                      "/home/alice/sv/app", "alice", "alice")
+    assert tree["/home/alice/sv/app/log/run"].content == (
+        b"#!/bin/sh\nexec svlogd -tt /home/alice/logs/app\n")
+    assert tree["/home/alice/sv/app"].mode == 0o750
+    owners = {entry.owner for entry in tree if entry.path.startswith("/home/alice/")}
+    assert owners == {"alice"}
+
+
+def test_rendering_is_deterministic():
+    first = list(tree_from_text(WEB))
+    again = list(tree_from_text(WEB))
+    assert [(e.path, getattr(e, "content", None), e.mode) for e in first] == \
+        [(e.path, getattr(e, "content", None), e.mode) for e in again]
+    assert [e.path for e in first] == sorted(e.path for e in first)
+
+
+def test_only():
+    tree = tree_from_text(WEB, only=["db"])
+    assert "/etc/sv/db/run" in tree and "/etc/sv/web/run" not in tree
+
+
+def test_a_user_template_directory_overrides_ours(tmp_path):
+    (tmp_path / "log").mkdir()
+    (tmp_path / "log" / "config.j2").write_text("s{{ log.size }}\n# ours\n")
+    tree = tree_from_text("runit::services: {s: {command: x, log: {size: 5}}}\n",
+                          templates=tmp_path)
+    assert text_of(tree, "/var/log/s/config") == "s5\n# ours\n"
+    assert text_of(tree, "/etc/sv/s/run").startswith("#!/bin/sh\n")  # the rest is ours
+
+
+def test_a_service_template(tmp_path):
+    (tmp_path / "web-run.j2").write_text(
+        "#!/bin/sh\nexec {{ chpst | map('sh') | join(' ') }} {{ command | map('sh') | "
+        "join(' ') }} --name {{ service.name | sh }}\n")
+    config = config_from_text("runit::services:\n  web: {command: \"/bin/web 'a b'\", "
+                              "user: www, template: web-run.j2}\n",
+                              path=str(tmp_path / "data.yaml"))
+    tree = render(config)
+    assert text_of(tree, "/etc/sv/web/run") == "#!/bin/sh\nexec -u www /bin/web 'a b' --name web\n"
+
+
+def test_strict_undefined(tmp_path):
+    (tmp_path / "run.j2").write_text("#!/bin/sh\nexec {{ nonsense }}\n")
+    config = config_from_text("runit::services: {web: {command: x}}\n")
+    with pytest.raises(RenderError, match="nonsense"):
+        render(config, templates=tmp_path)
+
+
+def test_a_missing_service_template_is_a_render_error(tmp_path):
+    config = config_from_text("runit::services: {web: {template: nowhere.j2}}\n",
+                              path=str(tmp_path / "d.yaml"))
+    with pytest.raises(RenderError, match="nowhere.j2: cannot read"):
+        render(config)
