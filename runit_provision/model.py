@@ -324,7 +324,8 @@ class _Parser:
             words = []
             for index, word in enumerate(value):
                 word = self.text(path + (index,), word if not isinstance(word, (int, float))
-                                 or isinstance(word, bool) else str(word), empty=True)
+                                 or isinstance(word, bool) else str(word), allow_newlines=True,
+                                 empty=True)
                 if word is None:
                     return None
                 words.append(word)
@@ -601,10 +602,10 @@ def _build_service(name, values):
 
 def _service_checks(p, path, values, tree_owner):
     """Checks across keys of one merged service."""
-    has = [key for key in ("command", "run") if values.get(key) is not None]
+    has = [key for key in ("command", "run") if key in values]  # None: already reported
     if len(has) == 2:
         p.add(path, "give either command or run, not both")
-    elif not has and values.get("template") is None:
+    elif not has and "template" not in values:
         p.add(path, "needs command or run (exactly one)")
     if values.get("run") is not None:
         state = [key for key in ("user", "group", "cwd", "umask", "nice", "limits")
