@@ -47,5 +47,5 @@ def test_protocol_imports_no_other_room(module):
 
 
 def test_rooms_exist():
-    for room in ("protocol", "runtime", "cli"):
+    for room in ("protocol", "runtime", "cli", "hiera"):
         assert modules_of(room), room

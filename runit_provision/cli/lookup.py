@@ -1,0 +1,94 @@
+"""cli: ``runit-provision lookup KEY`` — answers like ``puppet lookup``, with the origins.
+
+Prints the value as YAML (``--- value``) or JSON (``--json``); ``--explain`` prints every
+level and path searched, what each held and the merge used, then the files that gave the
+result. Exit 0 when found, 1 when not found or on a data error (message on stderr); with
+``--explain``, 0 unless there is an error, as ``puppet lookup --explain``.
+"""
+
+import json
+import sys
+
+from ..errors import DataError
+
+MERGES = ("first", "unique", "hash", "deep")
+
+
+def add_lookup_parser(sub):
+    parser = sub.add_parser("lookup", help="look a key up in the hiera data, like puppet lookup")
+    parser.add_argument("key", metavar="KEY")
+    parser.add_argument("--merge", choices=MERGES,
+                        help="merge behaviour, overriding the data's lookup_options")
+    parser.add_argument("--knock-out-prefix", dest="knockout_prefix", metavar="PREFIX",
+                        help="with --merge deep: the knockout prefix (write --knock-out-prefix=--)")
+    parser.add_argument("--sort-merged-arrays", action="store_true",
+                        help="with --merge deep: sort every merged array")
+    parser.add_argument("--merge-hash-arrays", action="store_true",
+                        help="with --merge deep: merge hashes inside arrays by position")
+    parser.add_argument("--explain", action="store_true",
+                        help="show each level and path searched and where the value came from")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--hiera", metavar="FILE", help="a hiera.yaml (version 5)")
+    source.add_argument("--data", metavar="FILE", help="a single YAML data file")
+    parser.add_argument("--facts", metavar="FILE",
+                        help="a YAML or JSON facts file instead of this host's facts")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of YAML")
+    return parser
+
+
+def merge_of(args):
+    """The ``merge`` argument of ``Hiera.lookup`` from the command line (None: the data's)."""
+    deep_options = {}
+    prefix = args.knockout_prefix
+    if prefix == []:  # argparse reads '--knock-out-prefix=--' as its '--' separator: []
+        prefix = "--"
+    if prefix:
+        deep_options["knockout_prefix"] = prefix
+    if args.sort_merged_arrays:
+        deep_options["sort_merged_arrays"] = True
+    if args.merge_hash_arrays:
+        deep_options["merge_hash_arrays"] = True
+    if deep_options and args.merge != "deep":
+        raise DataError("--knock-out-prefix, --sort-merged-arrays and --merge-hash-arrays "
+                        "go with --merge deep")
+    if deep_options:
+        return dict(deep_options, strategy="deep")
+    return args.merge
+
+
+def as_yaml(value):
+    import yaml
+
+    text = yaml.safe_dump(value, explicit_start=True, default_flow_style=False,
+                          sort_keys=False, allow_unicode=True)
+    return text[:-len("...\n")] if text.endswith("\n...\n") else text
+
+
+def run_lookup(args, out=None, err=None):
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        from ..hiera import load
+        hiera = load(hiera=args.hiera, data=args.data, facts=args.facts)
+        found = hiera.lookup(args.key, merge=merge_of(args))
+    except DataError as exc:
+        err.write("runit-provision lookup: %s\n" % exc)
+        return 1
+    files = sorted({origin.file for origin in found.origins.values()})
+    if args.json:
+        document = found.value
+        if args.explain:
+            document = {"key": args.key, "found": found.found, "value": found.value,
+                        "merge": found.merge, "files": files, "explain": found.explain}
+        out.write(json.dumps(document, indent=2 if args.explain else None) + "\n")
+    elif args.explain:
+        out.write("\n".join(found.explain) + "\n")
+        if found.found:
+            out.write("Value from: %s\n" % ", ".join(files))
+            out.write(as_yaml(found.value))
+    elif found.found:
+        out.write(as_yaml(found.value))
+    if not found.found and not args.explain:
+        err.write("runit-provision lookup: no value for %r\n" % args.key)
+        return 1
+    return 0

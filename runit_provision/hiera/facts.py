@@ -1,0 +1,151 @@
+"""hiera: the facts a hierarchy is interpolated with — from this host, or from a facts file.
+
+Host facts are the ones hiera hierarchies commonly use, gathered with the standard library in
+well under a millisecond (no facter, no subprocess): ``hostname``, ``domain``, ``fqdn``,
+``networking.{hostname,domain,fqdn}``, ``os.{family,name,release.{major,minor,full},
+distro.codename,architecture,hardware}``, ``kernel``, ``kernelrelease``, ``kernelversion``,
+``kernelmajversion``, ``architecture``, ``hardwaremodel``, ``processors.count``, ``timezone``,
+and Puppet 7's legacy flat names (``osfamily``, ``operatingsystem``,
+``operatingsystemrelease``, ``operatingsystemmajrelease``) for ``%{::osfamily}`` hierarchies.
+
+A facts file (YAML or JSON, as ``puppet lookup --facts``) *replaces* the host's facts — unlike
+``puppet lookup``, which lays it over the local node's facts — so a node's data resolves the
+same on every machine. ``puppet facts`` output (``{name: …, values: {…}}``) is accepted too.
+``trusted`` is taken from the file's ``trusted`` hash when present; ``trusted.certname`` is
+otherwise the ``clientcert`` fact (Puppet's certname), else ``fqdn``.
+"""
+
+import os
+import platform
+import socket
+import time
+
+from ..errors import DataError
+
+# /etc/os-release ID -> (facter's os.name, os.family)
+_OS_NAMES = {
+    "debian": ("Debian", "Debian"), "ubuntu": ("Ubuntu", "Debian"),
+    "devuan": ("Devuan", "Debian"), "raspbian": ("Raspbian", "Debian"),
+    "linuxmint": ("LinuxMint", "Debian"),
+    "rhel": ("RedHat", "RedHat"), "centos": ("CentOS", "RedHat"),
+    "fedora": ("Fedora", "RedHat"), "rocky": ("Rocky", "RedHat"),
+    "almalinux": ("AlmaLinux", "RedHat"), "ol": ("OracleLinux", "RedHat"),
+    "amzn": ("Amazon", "RedHat"), "sles": ("SLES", "Suse"),
+    "opensuse-leap": ("OpenSuSE", "Suse"), "arch": ("Archlinux", "Archlinux"),
+    "gentoo": ("Gentoo", "Gentoo"), "alpine": ("Alpine", "Alpine"), "void": ("Void", "Void"),
+}
+# Debian-family facter reports dpkg's architecture names.
+_DPKG_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "i686": "i386", "armv7l": "armhf"}
+
+
+def _os_release(path="/etc/os-release"):
+    fields = {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                name, sep, value = line.strip().partition("=")
+                if sep:
+                    fields[name] = value.strip().strip('"').strip("'")
+    except OSError:
+        pass
+    return fields
+
+
+def _read_first_line(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.readline().strip()
+    except OSError:
+        return ""
+
+
+def _fqdn(hostname):
+    """The canonical name of this host as the resolver (``/etc/hosts`` first) gives it."""
+    try:
+        infos = socket.getaddrinfo(hostname, None, 0, socket.SOCK_DGRAM, 0,
+                                   socket.AI_CANONNAME)
+        for info in infos:
+            if info[3] and "." in info[3]:
+                return info[3]
+    except OSError:
+        pass
+    return hostname
+
+
+def _release(os_id, fields):
+    full = _read_first_line("/etc/debian_version") if os_id == "debian" else ""
+    if not full or not full[0].isdigit():
+        full = fields.get("VERSION_ID", "")
+    parts = full.split(".")
+    release = {"full": full, "major": parts[0]}
+    if len(parts) > 1:
+        release["minor"] = parts[1]
+    return release
+
+
+def host_facts():
+    """Facts of the machine this runs on (see the module docstring for the list)."""
+    uname = platform.uname()
+    hostname_full = socket.gethostname()
+    fqdn = hostname_full if "." in hostname_full else _fqdn(hostname_full)
+    hostname, _, domain = fqdn.partition(".")
+    fields = _os_release()
+    os_id = fields.get("ID", uname.system.lower())
+    name, family = _OS_NAMES.get(os_id, (fields.get("NAME", uname.system), uname.system))
+    hardware = uname.machine
+    architecture = _DPKG_ARCH.get(hardware, hardware) if family == "Debian" else hardware
+    release = _release(os_id, fields)
+    os_fact = {"name": name, "family": family, "release": release,
+               "architecture": architecture, "hardware": hardware}
+    if fields.get("VERSION_CODENAME"):
+        os_fact["distro"] = {"codename": fields["VERSION_CODENAME"]}
+    kernelversion = uname.release.split("-")[0]
+    return {
+        "hostname": hostname, "domain": domain, "fqdn": fqdn, "clientcert": fqdn,
+        "networking": {"hostname": hostname, "domain": domain, "fqdn": fqdn},
+        "os": os_fact,
+        "kernel": uname.system, "kernelrelease": uname.release,
+        "kernelversion": kernelversion,
+        "kernelmajversion": ".".join(kernelversion.split(".")[:2]),
+        "architecture": architecture, "hardwaremodel": hardware,
+        "processors": {"count": os.cpu_count() or 1},
+        "timezone": time.tzname[0],
+        "osfamily": family, "operatingsystem": name,
+        "operatingsystemrelease": release["full"],
+        "operatingsystemmajrelease": release["major"],
+    }
+
+
+def load_facts_file(path):
+    """``(facts, trusted_or_None)`` from a YAML/JSON facts file; DataError if unusable."""
+    import yaml
+
+    try:
+        with open(str(path), encoding="utf-8") as handle:
+            data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except OSError as exc:
+        raise DataError("%s: cannot read facts: %s" % (path, exc)) from exc
+    except yaml.YAMLError as exc:
+        raise DataError("%s: malformed facts file: %s" % (path, exc)) from exc
+    if data is None:
+        data = {}
+    if (isinstance(data, dict) and isinstance(data.get("values"), dict)
+            and "name" in data):
+        data = data["values"]  # `puppet facts` output
+    if not isinstance(data, dict):
+        raise DataError("%s: a facts file must be a hash of fact names to values" % path)
+    facts = dict(data)
+    trusted = facts.pop("trusted", None)
+    if trusted is not None and not isinstance(trusted, dict):
+        raise DataError("%s: 'trusted' must be a hash" % path)
+    return facts, trusted
+
+
+def trusted_of(facts, given=None):
+    """Puppet's ``$trusted`` for these facts: certname = clientcert, else fqdn."""
+    certname = facts.get("clientcert") or facts.get("fqdn") or facts.get("hostname") or ""
+    hostname, _, domain = str(certname).partition(".")
+    trusted = {"authenticated": "local", "certname": certname, "domain": domain,
+               "extensions": {}, "hostname": hostname}
+    trusted.update(given or {})
+    return trusted
