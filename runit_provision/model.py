@@ -314,6 +314,12 @@ class _Parser:
         if isinstance(value, str):
             if self.text(path, value) is None:
                 return None
+            shell = _shell_syntax(value)
+            if shell:
+                self.p.add(path, "%r is shell syntax, but a command is split into words "
+                           "without a shell: for shell write a run script, for a literal "
+                           "%r quote it or give the words as a list" % (shell, shell))
+                return None
             import shlex
             try:
                 words = shlex.split(value, comments=False, posix=True)
@@ -339,6 +345,33 @@ class _Parser:
             self.p.add(path, "the program %r must not start with '-'" % words[0])
             return None
         return words
+
+
+def _shell_syntax(text):
+    """The first character sh would treat as an expansion or an operator, outside quotes
+    (``$`` and backquote inside double quotes too), else ''. ``command`` is split into words
+    without a shell, so such text would not do what it looks like."""
+    quote = None
+    escaped = False
+    previous = " "
+    for char in text:
+        at_word_start, previous = previous in " \t", char
+        if escaped:
+            escaped = False
+        elif quote == "'":
+            quote = None if char == "'" else quote
+        elif char == "\\":
+            escaped = True
+        elif quote == '"':
+            if char == '"':
+                quote = None
+            elif char in "$`":
+                return char
+        elif char in "'\"":
+            quote = char
+        elif char in "$`|&;<>()" or (at_word_start and char in "#~"):
+            return char
+    return ""
 
 
 def _parse_service_keys(parse, path, raw, is_defaults=False):
@@ -600,25 +633,36 @@ def _build_service(name, values):
         needs=values.get("needs") or [], log=log, template=values.get("template"))
 
 
-def _service_checks(p, path, values, tree_owner):
-    """Checks across keys of one merged service."""
+def _service_checks(p, path, values, own, tree_owner):
+    """Checks across keys of one merged service. ``own``: the keys the service wrote itself;
+    a key that only ``defaults`` gave and that does not apply here is dropped, not an error
+    (process state for a run script, another user in a user's tree)."""
+    absent = values.get("ensure") == "absent"
     has = [key for key in ("command", "run") if key in values]  # None: already reported
     if len(has) == 2:
         p.add(path, "give either command or run, not both")
-    elif not has and "template" not in values:
+    elif not has and "template" not in values and not absent:
         p.add(path, "needs command or run (exactly one)")
+    state = ("user", "group", "cwd", "umask", "nice", "limits")
     if values.get("run") is not None:
-        state = [key for key in ("user", "group", "cwd", "umask", "nice", "limits")
-                 if values.get(key) not in (None, {})]
-        if state:
+        for key in state:
+            if key not in own:
+                values.pop(key, None)
+        mine = [key for key in state if values.get(key) not in (None, {})]
+        if mine:
             p.add(path, "%s: only with command (a run script sets its own process state)"
-                  % ", ".join(state))
+                  % ", ".join(mine))
         if values.get("needs") and not values["run"].startswith("#!/bin/sh\n"):
             p.add(path + ("needs",), "needs a run script for /bin/sh (the guard is sh)")
+    if tree_owner is not None:
+        for key in ("user", "group"):
+            if key not in own:
+                values.pop(key, None)
+        if values.get("user") not in (None, tree_owner):
+            p.add(path + ("user",), "a service in %s's tree runs as %s"
+                  % (tree_owner, tree_owner))
     if values.get("group") is not None and values.get("user") is None:
         p.add(path + ("group",), "group needs user (chpst -u USER:GROUP)")
-    if tree_owner is not None and values.get("user") not in (None, tree_owner):
-        p.add(path + ("user",), "a service in %s's tree runs as %s" % (tree_owner, tree_owner))
 
 
 def _lookup_groups(login, passwd, group):
@@ -739,7 +783,8 @@ def model_from_data(data, origins, passwd=None, group=None):
             if name is not None and _raw_at(data, path) is None:
                 p.add(path, "empty service: give command or run")
             continue
-        values = _merge(defaults, _parse_service_keys(parse, path, raw))
+        own = _parse_service_keys(parse, path, raw)
+        values = _merge(defaults, own)
         owner = values.get("owner")
         if owner is not None:
             if tree is not None and owner != tree:
@@ -750,7 +795,7 @@ def model_from_data(data, origins, passwd=None, group=None):
             else:
                 tree = owner
         if name is not None:
-            _service_checks(p, path, values, tree)
+            _service_checks(p, path, values, own, tree)
             merged.append((tree, name, path, values))
 
     # names: unique per tree; runsvdir-<login> is taken in the system tree
@@ -840,8 +885,11 @@ def _needs_checks(p, merged):
             for index, dep in enumerate(values.get("needs") or []):
                 at = path + ("needs", index)
                 if dep not in services:
-                    p.add(at, "needs %r, which is not a service of %s" % (
-                        dep, "the system tree" if tree is None else "%s's tree" % tree))
+                    elsewhere = any(dep in others for others in by_tree.values())
+                    p.add(at, "needs %r, which is not a service of %s%s" % (
+                        dep, "the system tree" if tree is None else "%s's tree" % tree,
+                        " (needs stay within one tree: its sv cannot start another tree's "
+                        "services)" if elsewhere else ""))
                     continue
                 other = services[dep][1]
                 if other.get("ensure") == "absent" or other.get("enabled") is False:

@@ -169,3 +169,33 @@ def test_model_is_stdlib_only():
 
 def test_config_is_a_plain_record():
     assert Config(runtime="python") != Config(runtime="system")
+
+
+def test_defaults_that_do_not_apply_are_dropped_not_errors():
+    config = config_from_text("""
+runit::users: [alice]
+runit::defaults: {umask: "0022", user: www, nice: 3}
+runit::services:
+  script: {run: "exec sleep 1"}
+  mine: {command: x, owner: alice}
+  other: {command: y}
+  gone: {ensure: absent}
+""")
+    script = config.services["script"]
+    assert (script.umask, script.user, script.nice) == (None, None, None)
+    mine = config.users["alice"].services["mine"]
+    assert (mine.user, mine.umask, mine.nice) == (None, "0022", 3)
+    assert config.services["other"].user == "www"
+    assert config.services["gone"].ensure == "absent"
+
+
+def test_a_run_scripts_own_process_state_is_an_error():
+    with pytest.raises(DataError, match=r"services.s: umask: only with command"):
+        config_from_text("runit::services: {s: {run: x, umask: '0022'}}\n")
+
+
+def test_needs_across_trees_say_why():
+    with pytest.raises(DataError, match=r"needs 'db', which is not a service of alice's tree "
+                                        r"\(needs stay within one tree"):
+        config_from_text("runit::users: [alice]\nrunit::services:\n  db: {command: x}\n"
+                         "  app: {command: y, owner: alice, needs: [db]}\n")
