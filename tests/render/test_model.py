@@ -199,3 +199,18 @@ def test_needs_across_trees_say_why():
                                         r"\(needs stay within one tree"):
         config_from_text("runit::users: [alice]\nrunit::services:\n  db: {command: x}\n"
                          "  app: {command: y, owner: alice, needs: [db]}\n")
+
+
+def test_render_uses_no_other_room():
+    """render may use model, source, errors and jinja2 — never runtime, cli, apply, hiera."""
+    import subprocess
+    import sys
+    code = ("import sys; from runit_provision.model import model_from_data; "
+            "from runit_provision.render import render; "
+            "render(model_from_data({'services': {'w': {'command': 'x'}}}, {})); "
+            "print(sorted(m for m in sys.modules if m.startswith('runit_provision.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    loaded = eval(out)
+    assert all(name.split(".")[1] in ("model", "render", "source", "errors")
+               for name in loaded), loaded
