@@ -50,16 +50,20 @@ def hook(letter, rc):
 # second of SIDE's status stamp. sv compares stamps in whole seconds (reference §9.1), so a
 # t/k/o check sent in the same second as the last change can pass before runsv acted; that
 # race is sv's, not runsv's, and would make the two runs differ for no reason.
+# "@want SIDE LETTER": wait until SIDE's status says want LETTER. ``sv -v up`` on a service that
+# runs with want down is such a race too: sv's check (state run) passes at once, and whether
+# its line still says ", want down" depends on whether runsv has read the byte yet — so those
+# steps send a plain ``up`` and wait for runsv to record it.
 SCENARIOS = {
     "plain": dict(
         layout=dict(run=RUN_SLEEP),
         steps=[
             "status svc", "-v status svc", "-v down svc", "status svc", "down svc",
             "-v up svc", "-v up svc", "status svc", "@newsec svc", "-v term svc",
-            "-v once svc", "status svc", "-v up svc", "-v pause svc", "status svc",
+            "-v once svc", "status svc", "up svc", "@want svc u", "-v pause svc", "status svc",
             "-v pause svc", "-v cont svc", "kill svc", "status svc", "-v check svc",
             "-v stop svc", "-v check svc", "status svc", "@newsec svc", "-v once svc",
-            "status svc", "-v start svc", "-v exit svc", "status svc", "up svc",
+            "status svc", "start svc", "@want svc u", "-v exit svc", "status svc", "up svc",
             "-v exit svc",
         ]),
     "restarts": dict(
@@ -84,7 +88,7 @@ SCENARIOS = {
         layout=dict(run=RUN_SLEEP, down=True),
         steps=[
             "status svc", "-v start svc", "status svc", "-v down svc", "status svc",
-            "@newsec svc", "-v once svc", "status svc", "-v up svc", "status svc",
+            "@newsec svc", "-v once svc", "status svc", "up svc", "@want svc u", "status svc",
             "-v stop svc", "-v exit svc",
         ]),
     "finish": dict(
@@ -232,6 +236,11 @@ class ScenarioRun:
             side = self.svdir / step.split()[1]
             stamp = status_record(side).seconds
             wait_until(lambda: time.time() >= stamp + 1, what="a new second")
+            return
+        if step.startswith("@want "):
+            _, side, letter = step.split()
+            wait_until(lambda: status_record(self.svdir / side).want == letter,
+                       what="%s wanting %s" % (side, letter))
             return
         args = step.split()
         output, rc = run_sv(args, self.svdir)
