@@ -8,6 +8,7 @@ layers (of which only the global one exists here) — the nesting matters for ``
 the knockouts of ``deep``. A dotted key (``runit::services.web``) merges the root key, then digs.
 """
 
+import json
 import re
 
 from ..errors import DataError
@@ -117,7 +118,7 @@ class Hiera:
             if found is None:
                 explain.append("  sub-key %s not found" % ".".join(map(str, segments[1:])))
                 return NOT_FOUND
-        explain.append("  merged result: %r" % (found[0],))
+        explain.append("  Merged result: %s" % _shown(found[0]))
         return found
 
     def _search(self, root, strategy, explain):
@@ -142,7 +143,7 @@ class Hiera:
                     explain.append("      No such key: %r" % root)
                     return NOT_FOUND
                 found = self.interpolator.value((data[root], origins[root]), key_path=(root,))
-                explain.append("      Found key: %r value: %r" % (root, found[0]))
+                explain.append("      Found key: %r value: %s" % (root, _shown(found[0])))
                 return found
             return search_location
 
@@ -211,6 +212,11 @@ class Hiera:
                     by_key[key_path[0]][key_path[1:]] = origin
             cached = self._files[path] = (data, by_key)
         return cached
+
+
+def _shown(value):
+    """A value in an explanation: JSON, as puppet's explain shows data."""
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _nothing(explain):
