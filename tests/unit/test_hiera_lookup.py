@@ -259,3 +259,23 @@ def test_load_needs_exactly_one_source(tmp_path):
         load(facts=facts())
     with pytest.raises(DataError, match="no such data file"):
         load(data=tmp_path / "missing.yaml", facts=facts())
+
+
+def test_hiera_examples_legacy_node_mixes_the_spellings_across_keys():
+    from tests.conftest import ROOT
+    examples = ROOT / "hiera-examples"
+    data, origins = load(hiera=examples / "hiera.yaml",
+                         facts=examples / "facts/legacy01.yaml").runit_data()
+    assert data["package_file"] == "runit-2.1.1-6.el6.x86_64.rpm"
+    assert data["users"] == ["apprun1", "apprun2"]
+    assert data["runtime"] == "system" and data["services"]["web"]["user"] == "apache"
+    assert origins[("users", 0)].file.endswith("nodes/legacy01.example.com.yaml")
+    assert origins[("runtime",)].file.endswith("os/RedHat.yaml")
+
+
+def test_bad_merge_in_lookup_options_names_its_position(tmp_path):
+    write(tmp_path, {"data.yaml": "lookup_options:\n  a:\n    merge: deeper\na: 1\n"})
+    with pytest.raises(DataError) as error:
+        load(data=tmp_path / "data.yaml", facts=facts()).lookup("a")
+    assert "data.yaml:3:5: lookup_options.a.merge" in str(error.value)
+    assert "deeper" in str(error.value)
