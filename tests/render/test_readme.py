@@ -1,0 +1,24 @@
+"""The README's data-format example is valid data, and renders (its template aside)."""
+
+import re
+
+from runit_provision.model import model_from_data, runit_data_from_file
+from runit_provision.render import render
+from runit_provision.source import load_yaml_with_origins
+
+from ..conftest import ROOT
+
+
+def test_the_readme_example_is_valid(tmp_path):
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Data format and"):]
+    block = re.findall(r"```yaml\n(.*?)```", section, re.S)[0]
+    data_file = tmp_path / "readme.yaml"
+    data_file.write_text(block)
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "run.j2").write_text("#!/bin/sh\nexec {{ command | map('sh') "
+                                                   "| join(' ') }}\n")
+    data, origins = runit_data_from_file(*load_yaml_with_origins(data_file))
+    tree = render(model_from_data(data, origins, passwd={}, group=[]))
+    assert tree["/etc/sv/web/run"].content.startswith(b"#!/bin/sh\nexec /usr/local/bin/web")
+    assert "/home/alice/sv/notebook/run" in tree
