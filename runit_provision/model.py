@@ -824,8 +824,41 @@ def model_from_data(data, origins, passwd=None, group=None):
         users[login] = _build_user(parse, login, at, raw, config.users.get(login, {}),
                                    passwd, group)
     config.users = users
+    _log_dir_checks(p, config, {(tree, name): path for tree, name, path, _ in merged})
     p.raise_if_any()
     return config
+
+
+def log_directory(service, default_parent):
+    """Where ``service`` logs: ``log.dir``, else ``default_parent/NAME`` (None: no logger)."""
+    if service.log is False or service.ensure == "absent":
+        return None
+    return service.log.dir or default_parent.rstrip("/") + "/" + service.name
+
+
+def _log_dir_checks(p, config, paths):
+    """One svlogd per directory (it locks it): no two loggers may share one."""
+    seen = {}
+    for login, user in sorted(config.users.items()):
+        seen[user.log_dir] = "the log of runsvdir-%s" % login
+    trees = [(None, config.services, config.log_dir)] + [
+        (login, user.services, user.log_dir.rsplit("/", 1)[0] or "/")
+        for login, user in sorted(config.users.items())]
+    for tree, services, parent in trees:
+        for name in sorted(services):
+            service = services[name]
+            directory = log_directory(service, parent)
+            if directory is None:
+                continue
+            path = paths[(tree, name)]
+            if tree is not None and service.log.user not in (None, tree) \
+                    and service.log.user.split(":")[0] != tree:
+                p.add(path + ("log", "user"), "a logger in %s's tree runs as %s" % (tree, tree))
+            if directory in seen:
+                p.add(path + ("log",), "logs to %s, as %s does (svlogd locks its directory)"
+                      % (directory, seen[directory]))
+            else:
+                seen[directory] = "service %s" % name
 
 
 def _raw_at(data, path):
