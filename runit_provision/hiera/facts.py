@@ -1,12 +1,13 @@
 """hiera: the facts a hierarchy is interpolated with — from this host, or from a facts file.
 
 Host facts are the ones hiera hierarchies commonly use, gathered with the standard library in
-well under a millisecond (no facter, no subprocess): ``hostname``, ``domain``, ``fqdn``,
-``networking.{hostname,domain,fqdn}``, ``os.{family,name,release.{major,minor,full},
+a few milliseconds (no facter, no subprocess): ``hostname``, ``domain``, ``fqdn``,
+``networking.{hostname,domain,fqdn,ip}``, ``os.{family,name,release.{major,minor,full},
 distro.codename,architecture,hardware}``, ``kernel``, ``kernelrelease``, ``kernelversion``,
 ``kernelmajversion``, ``architecture``, ``hardwaremodel``, ``processors.count``, ``timezone``,
 and Puppet 7's legacy flat names (``osfamily``, ``operatingsystem``,
-``operatingsystemrelease``, ``operatingsystemmajrelease``) for ``%{::osfamily}`` hierarchies.
+``operatingsystemrelease``, ``operatingsystemmajrelease``, ``ipaddress``) for
+``%{::osfamily}`` hierarchies.
 
 A facts file (YAML or JSON, as ``puppet lookup --facts``) *replaces* the host's facts — unlike
 ``puppet lookup``, which lays it over the local node's facts — so a node's data resolves the
@@ -59,17 +60,32 @@ def _read_first_line(path):
         return ""
 
 
-def _fqdn(hostname):
-    """The canonical name of this host as the resolver (``/etc/hosts`` first) gives it."""
+def _resolved(hostname):
+    """``(fqdn, ipv4 or "")`` of this host as the resolver (``/etc/hosts`` first) gives them."""
+    fqdn, address = hostname, ""
     try:
         infos = socket.getaddrinfo(hostname, None, 0, socket.SOCK_DGRAM, 0,
                                    socket.AI_CANONNAME)
-        for info in infos:
-            if info[3] and "." in info[3]:
-                return info[3]
     except OSError:
-        pass
-    return hostname
+        return fqdn, _routed_address()
+    for family, _, _, canonical, sockaddr in infos:
+        if canonical and "." in canonical and fqdn == hostname:
+            fqdn = canonical
+        if family == socket.AF_INET and not address and not sockaddr[0].startswith("127."):
+            address = sockaddr[0]
+    return fqdn, address or _routed_address()
+
+
+def _routed_address():
+    """The IPv4 address the default route leaves from (a UDP connect sends no packet)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never contacted
+        return probe.getsockname()[0]
+    except OSError:
+        return ""
+    finally:
+        probe.close()
 
 
 def _release(os_id, fields):
@@ -87,7 +103,9 @@ def host_facts():
     """Facts of the machine this runs on (see the module docstring for the list)."""
     uname = platform.uname()
     hostname_full = socket.gethostname()
-    fqdn = hostname_full if "." in hostname_full else _fqdn(hostname_full)
+    fqdn, address = _resolved(hostname_full)
+    if "." in hostname_full:
+        fqdn = hostname_full
     hostname, _, domain = fqdn.partition(".")
     fields = _os_release()
     os_id = fields.get("ID", uname.system.lower())
@@ -102,7 +120,8 @@ def host_facts():
     kernelversion = uname.release.split("-")[0]
     return {
         "hostname": hostname, "domain": domain, "fqdn": fqdn, "clientcert": fqdn,
-        "networking": {"hostname": hostname, "domain": domain, "fqdn": fqdn},
+        "networking": {"hostname": hostname, "domain": domain, "fqdn": fqdn, "ip": address},
+        "ipaddress": address,
         "os": os_fact,
         "kernel": uname.system, "kernelrelease": uname.release,
         "kernelversion": kernelversion,
