@@ -84,10 +84,10 @@ class MergeStrategy:
             return _union(items_of(_as_unique(higher)), items_of(_as_unique(lower)),
                           higher[1].get(()) or lower[1].get(()))
         if self.name == "hash":
-            for value, _ in (higher, lower):
+            for value, origins in (higher, lower):
                 if not isinstance(value, dict):
-                    raise DataError("a 'hash' merge needs hashes, got %s"
-                                    % type(value).__name__)
+                    raise DataError("%s: a 'hash' merge needs hashes, got %s"
+                                    % (origins.get(()), type(value).__name__))
             return _hash_merge(higher, lower)
         return self.deep(higher, lower)
 
@@ -196,7 +196,8 @@ def strategy_from(spec, where="merge"):
 
 def _check_unique(found):
     if isinstance(found[0], dict):
-        raise DataError("a 'unique' merge needs scalars or arrays, got a hash")
+        raise DataError("%s: a 'unique' merge needs scalars or arrays, got a hash"
+                        % (found[1].get(()),))
 
 
 def _as_unique(found):

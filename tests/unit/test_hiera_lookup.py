@@ -279,3 +279,11 @@ def test_bad_merge_in_lookup_options_names_its_position(tmp_path):
         load(data=tmp_path / "data.yaml", facts=facts()).lookup("a")
     assert "data.yaml:3:5: lookup_options.a.merge" in str(error.value)
     assert "deeper" in str(error.value)
+
+
+def test_a_hash_merge_of_a_list_names_where_the_list_is(tmp_path):
+    write(tmp_path, {"hiera.yaml": "version: 5\nhierarchy:\n  - {name: a, path: a.yaml}\n"
+                                   "  - {name: b, path: b.yaml}\n",
+                     "data/a.yaml": "x: {k: 1}\n", "data/b.yaml": "\nx: [1]\n"})
+    with pytest.raises(DataError, match=r"b\.yaml:2:1: a 'hash' merge needs hashes, got list"):
+        load(hiera=tmp_path / "hiera.yaml", facts=facts()).lookup("x", merge="hash")
