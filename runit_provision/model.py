@@ -383,16 +383,14 @@ def _parse_service_keys(parse, path, raw, is_defaults=False):
         at = path + (key,)
         if key not in SERVICE_KEYS:
             continue
-        if is_defaults and key in ("command", "run", "needs", "template"):
-            p.add(at, "not allowed in defaults (it names one service's program)")
+        if is_defaults and key in ("command", "run", "needs", "template", "owner"):
+            p.add(at, "not allowed in defaults (it belongs to one service)")
             continue
         if key == "command":
             out[key] = parse.argv(at, value)
         elif key in ("run", "finish"):
             out[key] = parse.script(at, value)
-        elif key in ("user", "group"):
-            out[key] = parse.account(at, value)
-        elif key == "owner":
+        elif key in ("user", "group", "owner"):
             out[key] = parse.account(at, value)
         elif key == "env":
             out[key] = _parse_env(parse, at, value)
