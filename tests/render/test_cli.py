@@ -67,3 +67,32 @@ def test_the_installed_command(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out/etc/sv/db/run").read_text() == (
         "#!/bin/sh\nexec 2>&1\nexec /usr/bin/db\n")
+
+
+def test_hiera_with_facts_and_errors_pointing_into_the_right_file(tmp_path, capsys):
+    (tmp_path / "data" / "nodes").mkdir(parents=True)
+    (tmp_path / "hiera.yaml").write_text(
+        "version: 5\ndefaults: {datadir: data, data_hash: yaml_data}\nhierarchy:\n"
+        "  - {name: node, path: \"nodes/%{trusted.certname}.yaml\"}\n"
+        "  - {name: common, path: common.yaml}\n")
+    (tmp_path / "data" / "common.yaml").write_text(
+        "lookup_options:\n  runit::services: {merge: deep}\n"
+        "runit::services:\n  web: {command: /usr/bin/web, env: {NODE: \"%{trusted.certname}\"}}\n")
+    (tmp_path / "data" / "nodes" / "web01.yaml").write_text(
+        "runit::services:\n  web: {nice: 3}\n")
+    facts = tmp_path / "facts.yaml"
+    facts.write_text("trusted: {certname: web01}\nos: {family: Debian}\n")
+    out = tmp_path / "out"
+    args = ["render", "--hiera", str(tmp_path / "hiera.yaml"), "--facts", str(facts),
+            "--out", str(out)]
+    assert main(args) == 0, capsys.readouterr().err
+    assert (out / "etc/sv/web/run").read_text().endswith(
+        "exec chpst -e ./env -n 3 /usr/bin/web\n")
+    assert (out / "etc/sv/web/env/NODE").read_text() == "web01\n"
+    (tmp_path / "data" / "nodes" / "web01.yaml").write_text(
+        "runit::services:\n  web: {nice: lots}\n")
+    assert main(args[:-1] + [str(tmp_path / "out2")]) == 1
+    assert capsys.readouterr().err == (
+        "%s:2:9: services.web.nice: expected a whole number, got a string\n"
+        % (tmp_path / "data" / "nodes" / "web01.yaml"))
+    assert not (tmp_path / "out2").exists()
