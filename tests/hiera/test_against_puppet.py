@@ -146,6 +146,7 @@ EXAMPLE_CASES = [
 CORNER_CASES = [
     ("knockouts-deep", "knockouts", "svc", None),
     ("knockouts-cli-deep", "knockouts", "svc", "deep"),
+    ("knockouts-cli-prefix", "knockouts", "svc", {"strategy": "deep", "knockout_prefix": "--"}),
     ("strategies-unique", "strategies", "list", "unique"),
     ("strategies-unique-scalar", "strategies", "scalar", "unique"),
     ("strategies-hash", "strategies", "h", "hash"),
@@ -181,7 +182,7 @@ def puppet_lookup(scratch, hiera_yaml, facts, node, key, merge):
     if isinstance(merge, dict):
         command += ["--merge", merge["strategy"]]
         if merge.get("knockout_prefix"):
-            command += ["--knock-out-prefix", merge["knockout_prefix"]]
+            command.append("--knock-out-prefix=" + merge["knockout_prefix"])
     elif merge:
         command += ["--merge", merge]
     command.append(key)
