@@ -262,6 +262,15 @@ def running_pid(side_dir):
     return 0
 
 
+def voluntary_switches(pid):
+    """How often ``pid`` has gone to sleep: growth while idle means timed wakeups."""
+    with open("/proc/%d/status" % pid) as handle:
+        for line in handle:
+            if line.startswith("voluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    raise AssertionError("no voluntary_ctxt_switches for %d" % pid)
+
+
 def kill_pids(pids):
     """SIGKILL each pid; one that is already gone is fine."""
     for pid in pids:

@@ -16,7 +16,8 @@ import pytest
 
 from ..conftest import C_RUNIT, has_c_runit, our_tool, require_c_runit
 from .runsv_helpers import (
-    BASE_PATH, SH, children_of, cmdline, make_service, running_pid, status_record, wait_until)
+    BASE_PATH, SH, children_of, cmdline, make_service, running_pid, status_record,
+    voluntary_switches, wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -229,3 +230,18 @@ def test_anything_else_runs_as_a_process(tree, tmp_path, log_run, message):
                what="the log as a process of its own")
     pid = status_record(service / "log").pid
     assert pid in children_of(runsvdir.pid) and cmdline(pid)
+
+
+def test_an_idle_tree_of_hosted_loggers_does_not_wake(tree):
+    svdir, start = tree
+    services = [logged_service(svdir, "s%d" % index, lines_of(3), config="s1000\nn3\n")
+                for index in range(10)]
+    runsvdir = start()
+    for service in services:
+        current = service / "log" / "main" / "current"
+        wait_until(lambda: current.exists() and numbers(current.read_text()) == [1, 2, 3])
+    time.sleep(0.3)  # let the loggers' last writes settle
+    before = voluntary_switches(runsvdir.pid)
+    time.sleep(2)  # the idle window being measured
+    assert voluntary_switches(runsvdir.pid) - before == 0
+

@@ -12,17 +12,9 @@ import time
 import pytest
 
 from ..conftest import our_tool
-from .runsv_helpers import wait_until
+from .runsv_helpers import voluntary_switches, wait_until
 
 RUN = "#!/bin/sh\nexec sleep 1000\n"
-
-
-def voluntary_switches(pid):
-    with open("/proc/%d/status" % pid) as handle:
-        for line in handle:
-            if line.startswith("voluntary_ctxt_switches:"):
-                return int(line.split()[1])
-    raise AssertionError("no voluntary_ctxt_switches for %d" % pid)
 
 
 

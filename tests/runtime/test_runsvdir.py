@@ -16,7 +16,7 @@ import pytest
 from ..conftest import C_RUNIT, has_c_runit, our_tool
 from .runsv_helpers import (
     BASE_PATH, SH, children_of, cmdline, is_runsv_up, make_service, process_group_members,
-    running_pid, wait_until)
+    running_pid, voluntary_switches, wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -137,16 +137,9 @@ def test_idle_tree_does_not_wake(tree):
     for index in range(10):
         wait_until(lambda: running_pid(svdir / ("s%d" % index)))
     time.sleep(0.3)
-
-    def switches():
-        with open("/proc/%d/status" % runsvdir.pid) as handle:
-            for line in handle:
-                if line.startswith("voluntary_ctxt_switches:"):
-                    return int(line.split()[1])
-
-    before = switches()
+    before = voluntary_switches(runsvdir.pid)
     time.sleep(2)  # the idle window being measured
-    assert switches() - before == 0
+    assert voluntary_switches(runsvdir.pid) - before == 0
 
 
 @pytest.mark.parametrize("which", ["ours", "c"])
