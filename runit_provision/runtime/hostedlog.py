@@ -204,8 +204,7 @@ class HostedLogger:
     def __init__(self, loop, spawner, base_fd, pipe_fd, canonical, identity, stderr_fd,
                  on_exit):
         from .logdir import Reporter
-        from .logstream import Logger
-        from .svlogd import parse_args
+        from .logstream import Logger, parse_args
         self.pid = os.getpid()  # the process the logger runs in, for supervise/pid
         self.loop = loop
         self.pipe_fd = pipe_fd

@@ -11,7 +11,7 @@ from runit_provision.runtime.logdir import (full_disk_victim, plan_write, prune_
                                             rotated_name)
 from runit_provision.runtime.logstream import (Stamper, render_plain, render_selected,
                                                replace_block, replacement_table)
-from runit_provision.runtime.svlogd import USAGE, parse_args
+from runit_provision.runtime.logstream import USAGE, parse_args
 
 
 @pytest.mark.parametrize("module", [logdir, logstream, svlogd])
@@ -59,7 +59,7 @@ def test_options(args, field, value):
     (["-b", "1000", "d"], USAGE),
     (["-x", "d"], b"svlogd: illegal option -- x\n" + USAGE),
     (["-r"], b"svlogd: option requires an argument -- r\n" + USAGE),
-    (["-V", "d"], svlogd.VERSION + USAGE),
+    (["-V", "d"], logstream.VERSION + USAGE),
 ])
 def test_usage_errors(args, text):
     with pytest.raises(UsageError) as info:
