@@ -153,6 +153,7 @@ def test_second_runsv_on_the_same_directory(runsv, tmp_path, processes):
     # The first one is unaffected: same process, same status, still answering.
     assert first.poll() is None and is_runsv_up(service)
     assert read_bytes(service / "supervise" / "status") == raw
+    wait_until(lambda: "run: start\n" in first.output(), what="run's first line")
     send_control(service, b"x")
     assert first.wait(10) == 0
     assert before.pid and (service / "supervise" / "stat").read_text() == "down\n"
@@ -164,6 +165,8 @@ def test_log_is_a_file(runsv, tmp_path, processes):
     (service / "log").write_text("not a directory\n")
     group = start_runsv(processes, runsv, tmp_path)
     wait_running(service, group)
+    # run has printed its line before x can stop it (on a loaded machine TERM came first)
+    wait_until(lambda: "run: start\n" in group.output(), what="run's first line")
     assert (service / "supervise" / "stat").read_text() == "run\n"
     send_control(service, b"x")
     assert group.wait(10) == 0
