@@ -288,6 +288,11 @@ class _Parser:
 
     def name(self, path, value):
         """A service name: one safe path component (no /, .., leading dot, control chars)."""
+        if isinstance(value, bool):
+            self.p.add(path, "a service name must be a string, not the boolean %s: YAML (1.1, "
+                             "as Puppet's hiera reads it) takes unquoted yes/no/on/off/true/"
+                             "false as booleans; quote the name" % str(value).lower())
+            return None
         if not isinstance(value, str) or not value:
             self.p.add(path, "a service name must be a non-empty string")
             return None

@@ -9,7 +9,8 @@ dict keyed by key path — a tuple of mapping keys and list indexes:
       users: [apprun1, apprun2] ("runit", "users")          -> common.yaml:2:3
                                 ("runit", "users", 1)       -> common.yaml:2:22
 
-ruamel.yaml (round-trip loader) gives the positions; it is imported only when a file is read.
+PyYAML (its C composer) gives the positions and YAML 1.1's types, as Puppet reads them; it is
+imported only when a file is read.
 """
 
 
@@ -36,7 +37,9 @@ def key_path_text(path):
     """``("runit", "services", "web", "log", 0)`` -> ``runit.services.web.log[0]``."""
     text = ""
     for part in path:
-        if isinstance(part, int):
+        if isinstance(part, bool):  # an unquoted yes/no/on/off key (YAML 1.1) is a boolean
+            part = "true" if part else "false"
+        if isinstance(part, int) and not isinstance(part, str):
             text += "[%d]" % part
         else:
             text += ("." if text else "") + str(part)
@@ -58,9 +61,10 @@ def load_yaml_with_origins(path, text=None):
     """``(data, origins)`` of one YAML file; ``DataError`` (with file:line:col) if malformed.
 
     ``text`` replaces reading ``path`` (tests); ``path`` is still what origins name.
+    YAML 1.1, as Puppet's hiera reads it (Ruby's Psych): ``yes``/``no``/``on``/``off`` are
+    booleans and ``0640`` is octal. PyYAML's C composer gives every node's position.
     """
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError
+    import yaml
 
     from .errors import DataError
 
@@ -70,43 +74,43 @@ def load_yaml_with_origins(path, text=None):
                 text = handle.read()
         except (OSError, UnicodeDecodeError) as exc:
             raise DataError("%s: cannot read: %s" % (path, exc)) from exc
-    yaml = YAML(typ="rt")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    origins = {}
     try:
-        document = yaml.load(text)
-    except MarkedYAMLError as exc:
+        node = loader.get_single_node()
+        data = None if node is None else _plain(node, (), str(path), origins, loader)
+    except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Origin(path, mark.line + 1, mark.column + 1) if mark else path
         raise DataError("%s: malformed YAML: %s" % (where, exc.problem or exc.context)) from exc
-    origins = {}
-    data = _plain(document, (), str(path), origins)
+    except yaml.YAMLError as exc:
+        raise DataError("%s: malformed YAML: %s" % (path, exc)) from exc
+    finally:
+        loader.dispose()
     if data is not None and () not in origins:
         origins[()] = Origin(path, 1, 1)
     return data, origins
 
 
-def _plain(node, path, file, origins):
-    """ruamel's round-trip node -> plain Python, recording each key's and item's position."""
-    if isinstance(node, dict):
+def _plain(node, path, file, origins, loader):
+    """A composed node -> plain Python, recording each key's and item's position."""
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # "<<" merge keys, as the constructor would
         plain = {}
-        for key, value in node.items():
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
             key_text = key if isinstance(key, (str, int, bool)) or key is None else str(key)
-            line, column = node.lc.key(key)
-            origins[path + (key_text,)] = Origin(file, line + 1, column + 1)
-            plain[key_text] = _plain(value, path + (key_text,), file, origins)
+            mark = key_node.start_mark
+            origins[path + (key_text,)] = Origin(file, mark.line + 1, mark.column + 1)
+            plain[key_text] = _plain(value_node, path + (key_text,), file, origins, loader)
         return plain
-    if isinstance(node, list):
+    if isinstance(node, yaml.SequenceNode):
         items = []
-        for index, value in enumerate(node):
-            line, column = node.lc.item(index)
-            origins[path + (index,)] = Origin(file, line + 1, column + 1)
-            items.append(_plain(value, path + (index,), file, origins))
+        for index, item_node in enumerate(node.value):
+            mark = item_node.start_mark
+            origins[path + (index,)] = Origin(file, mark.line + 1, mark.column + 1)
+            items.append(_plain(item_node, path + (index,), file, origins, loader))
         return items
-    if isinstance(node, str):
-        return str(node)  # ruamel's scalar string subclasses carry style, not meaning
-    if isinstance(node, bool) or node is None:
-        return node
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    return node  # dates and other YAML types: the model decides what it accepts
+    return loader.construct_object(node, deep=True)  # scalars: YAML 1.1 types

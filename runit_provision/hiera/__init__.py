@@ -1,7 +1,9 @@
 """hiera: data in — a data file or a ``hiera.yaml`` v5 hierarchy, resolved like Puppet's hiera 5.
 
-This room reads YAML (ruamel.yaml for positions, PyYAML for facts files); it never validates
-what the runit settings mean — that is the model's job — and the runtime never imports it.
+This room reads YAML with PyYAML (its C composer gives positions, and YAML 1.1 types as
+Puppet's Psych reads them: unquoted ``yes``/``off`` are booleans, ``0640`` is octal); it never
+validates what the runit settings mean — that is the model's job — and the runtime never
+imports it.
 
 Public API (stable; the model's validation calls exactly this)::
 

@@ -128,6 +128,19 @@ CORNERS = {
             nested: {a: [{b: "%{hiera('base.name')}"}]}
             """,
     },
+    # YAML 1.1 scalars, as Ruby's Psych reads them: unquoted yes/on/Off are booleans, a
+    # leading 0 is octal (a file mode), 0x is hex; quoted they stay strings.
+    "yaml11": {
+        "hiera.yaml": """\
+            version: 5
+            hierarchy:
+              - {name: common, path: common.yaml}
+            """,
+        "data/common.yaml": """\
+            scalars: {flag: yes, other: Off, on_: on, mode: 0640, hex: 0x1F, none: ~,
+                      decimal: 1.5, text: "yes", quoted_mode: "0640"}
+            """,
+    },
 }
 
 # (case id, hiera.yaml, facts file, node, key, merge options for both sides)
@@ -160,6 +173,7 @@ CORNER_CASES = [
     ("interpolation-text", "interpolation", "text", None),
     ("interpolation-keys", "interpolation", "keyed", None),
     ("interpolation-nested", "interpolation", "nested", None),
+    ("yaml11-scalars", "yaml11", "scalars", None),
 ]
 
 

@@ -95,7 +95,7 @@ runit::services:
     finish: "echo finished"
     check: {http: "http://127.0.0.1:8080/health"}
     control: {t: "exec kill -TERM 1", 2: "echo two"}
-  off: {command: y, enabled: false}
+  "off": {command: y, enabled: false}  # quoted: unquoted, YAML 1.1 reads a boolean
   gone: {command: z, ensure: absent}
 """)
     assert text_of(tree, "/etc/sv/s/run") == (
