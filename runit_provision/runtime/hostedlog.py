@@ -132,15 +132,20 @@ class _AsIs:
         return False
 
 
-def identity_for(canonical, resolve_user):
+def identity_for(canonical, resolve_user=None):
     """The FsIdentity a hosted logger needs, ``_AsIs()``, or None if it cannot be hosted.
 
     ``resolve_user(spec)`` gives (uid, gids) or raises (an unknown user: let the real chpst
-    say so). Only root can take another identity; a tree that is not root hosts loggers
-    whose ``chpst -u`` names itself.
+    say so); by default chpst's own ``-u`` resolution. Only root can take another identity;
+    a tree that is not root hosts loggers whose ``chpst -u`` names itself.
     """
     if canonical.user is None:
         return _AsIs()
+    if resolve_user is None:
+        from .userspec import resolve_user as resolve
+
+        def resolve_user(spec):
+            return resolve(spec, True)
     try:
         uid, gids = resolve_user(canonical.user)
     except Exception:  # noqa: BLE001 — whatever chpst would fail on, chpst must say
@@ -191,6 +196,45 @@ def _find_program(name):
         if os.access(candidate, os.X_OK):
             return candidate
     return name  # posix_spawn will fail on it, and the processor's start failure is reported
+
+
+# -- the decision, for the tree ------------------------------------------------------------------
+def host_if_canonical(loop, spawner, log_fd, pipe_fd, on_exit):
+    """A started HostedLogger for the service's ``log/run`` (``log_fd``), or None when it must
+    be exec'd: not executable, not the canonical form, a user chpst would reject, or svlogd
+    arguments svlogd would reject (their messages are the real tools' to print)."""
+    from ..errors import UsageError
+
+    canonical = canonical_from_run(_read_executable("run", log_fd))
+    if canonical is None:
+        return None
+    identity = identity_for(canonical)
+    if identity is None:
+        return None
+    try:
+        hosted = HostedLogger(loop, spawner, log_fd, pipe_fd, canonical, identity,
+                              spawner.stderr_fd, on_exit)
+    except UsageError:
+        return None
+    hosted.start()
+    return hosted
+
+
+def _read_executable(name, dir_fd, limit=4096):
+    """The first ``limit`` bytes of a user-executable file, or b"" (runsv would exec it)."""
+    import stat
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return b""
+    try:
+        if not os.fstat(fd).st_mode & stat.S_IXUSR:
+            return b""
+        return os.read(fd, limit)
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
 
 
 # -- the logger as a process, to the Side -----------------------------------------------------

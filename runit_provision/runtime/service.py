@@ -12,12 +12,11 @@ import signal
 import stat
 import time
 
-from ..errors import FatalError, UsageError
+from ..errors import FatalError
 from .diag import fatal as print_fatal, warn as print_warn, with_errstr
 from ..protocol.status import State
 from .side import Side, Want
 from .supervise import SuperviseFiles, make_supervise_dir
-from .userspec import resolve_user
 
 _READ_CHUNK = 64
 # O_PATH: like runit's chdir(), this needs search permission only, not read permission.
@@ -246,27 +245,15 @@ class Service:
     def _host_logger(self):
         """Run ``log/run`` inside this process if it is the canonical svlogd form (see
         ``hostedlog``); None when it must be exec'd."""
-        from . import hostedlog
-        canonical = hostedlog.canonical_from_run(_read_executable("run", self.log_fd))
-        if canonical is None:
-            return None
-        identity = hostedlog.identity_for(canonical, lambda spec: resolve_user(spec, True))
-        if identity is None:
-            return None
+        from .hostedlog import host_if_canonical
 
         def exited(pid, wait_status):
             self._hosted_log = None
             self.log.child_exited(pid, wait_status)
 
-        try:
-            hosted = hostedlog.HostedLogger(self.loop, self.spawner, self.log_fd, self._pipe_r,
-                                            canonical, identity, self.spawner.stderr_fd,
-                                            exited)
-        except UsageError:
-            return None  # svlogd's usage message is the real svlogd's to print
-        self._hosted_log = hosted
-        hosted.start()
-        return hosted
+        self._hosted_log = host_if_canonical(self.loop, self.spawner, self.log_fd, self._pipe_r,
+                                             exited)
+        return self._hosted_log
 
     def start_hook(self, letter):
         """Start ``control/<letter>`` if it exists and is user-executable; its pid, or 0."""
@@ -296,19 +283,3 @@ def _exists(name, dir_fd):
     except OSError:
         return False
     return True
-
-
-def _read_executable(name, dir_fd, limit=4096):
-    """The first ``limit`` bytes of a user-executable file, or b"" (runsv would exec it)."""
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
-    except OSError:
-        return b""
-    try:
-        if not os.fstat(fd).st_mode & stat.S_IXUSR:
-            return b""
-        return os.read(fd, limit)
-    except OSError:
-        return b""
-    finally:
-        os.close(fd)

@@ -63,7 +63,12 @@ class SuperviseFiles:
         self._control_writer_fd = -1
         self._ok_fd = -1
         self._last_pid_written = None
-        self.has_written = False  # status files written at least once
+
+    @property
+    def has_written(self):
+        """The status files were written at least once (pid is written first, on every
+        first write)."""
+        return self._last_pid_written is not None
 
     def _path(self, name):
         return "supervise/" + name
@@ -151,7 +156,6 @@ class SuperviseFiles:
         self._write_new("stat", stat_text(status.state, status.paused, status.term,
                                           want_word).encode("ascii"))
         self._write_new("status", status_to_bytes(status))
-        self.has_written = True
 
 
 __all__ = ["SuperviseFiles", "make_supervise_dir", "Status"]
