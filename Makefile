@@ -9,9 +9,9 @@ STAMP  := $(VENV)/.installed
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -rs
 
-# The unit tier only: no real processes, no C runit.
+# Every pure test: no real processes, no C runit, no Puppet (the cost markers in pyproject.toml).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q tests/unit
+	$(BIN)/python -m pytest -q -m "not slow and not interop and not puppet"
 
 demo: $(STAMP)
 	$(BIN)/python -m runit_provision.cli.main demo

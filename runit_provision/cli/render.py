@@ -39,7 +39,7 @@ def load_data(data=None, hiera=None, facts=None):
         found = load(hiera=hiera, data=data, facts=facts)
         if hasattr(found, "runit_data"):
             return found.runit_data()
-        from ..hiera.runit import runit_data
+        from ..hiera.spellings import runit_data
         return runit_data(found)
     if hiera is not None:
         raise DataError("--hiera needs the hiera room (runit_provision/hiera), not installed")

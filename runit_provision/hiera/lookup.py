@@ -81,7 +81,7 @@ class Hiera:
 
     def runit_data(self):
         """The runit configuration of both spellings as one dict, and its origins."""
-        from .runit import runit_data
+        from .spellings import runit_data
         return runit_data(self)
 
     # lookups

@@ -8,11 +8,8 @@ Reading ``status`` without this probe reports a stale state (node_exporter#3070)
 import errno
 import os
 
+from .layout import CONTROL_FIFO, OK_FIFO, STATUS_FILE
 from .status import STATUS_SIZE, status_from_bytes
-
-OK_FIFO = "supervise/ok"
-CONTROL_FIFO = "supervise/control"
-STATUS_FILE = "supervise/status"
 
 
 def is_runsv_running(service_dir):

@@ -38,10 +38,10 @@ except ImportError:  # pragma: no cover - other interpreters
 
 from ..errors import FatalError, UsageError
 from ..protocol.errstr import error_str
-from .diag import fatal, warn, with_errstr
-from .envdir import read_envdir
-from .environ import original_environ
-from .userspec import resolve_user, scan_ulong
+from .unix.diag import fatal, warn, with_errstr
+from .unix.edir import read_envdir
+from .unix.environ import original_environ
+from .unix.userspec import resolve_user, scan_ulong
 
 PROG = "chpst"  # runit's FATAL/WARNING prefix, whatever the personality
 

@@ -36,12 +36,11 @@ import sys
 import time
 
 from ..protocol.errstr import oserror_str
-from .diag import write_line
-from .loop import EventLoop
-from .runit_init import paths_from_env as flag_paths_from_env
-from .spawn import Spawner
+from ..protocol.layout import RUNIT_DIR, runit_flag_paths
+from .unix.diag import write_line
+from .supervision.loop import EventLoop
+from .supervision.spawn import Spawner
 
-RUNIT_DIR = "/etc/runit"
 CONSOLE = "/dev/console"
 # runit.c's $Id as Debian's 2.1.2 binary prints it (runit-init uses its own 2.1.2 line too).
 VERSION = "$Id: 25da3b86f7bed4038b8a039d2f8e8c9bbcf0822b $"
@@ -72,7 +71,7 @@ class Paths(collections.namedtuple("Paths", "stages ctrlaltdel nosync stopit reb
 def paths_from_env(environ):
     """runit's paths: Debian's defaults unless the test overrides are set."""
     base = environ.get("RUNIT_DIR", RUNIT_DIR)
-    stopit, reboot = flag_paths_from_env(environ)
+    stopit, reboot = runit_flag_paths(environ)
     return Paths(stages=tuple(os.path.join(base, name) for name in ("1", "2", "3")),
                  ctrlaltdel=os.path.join(base, "ctrlaltdel"),
                  nosync=os.path.join(base, "nosync"), stopit=stopit, reboot=reboot)

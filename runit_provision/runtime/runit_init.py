@@ -23,19 +23,13 @@ import sys
 
 from ..errors import FatalError
 from ..protocol.errstr import oserror_str
-from .diag import write_line
+from ..protocol.layout import runit_flag_paths
+from .unix.diag import write_line
 
-STOPIT = "/run/runit.stopit"
-REBOOT = "/run/runit.reboot"
 VERSION = "$Id: f075d98bf7dd17c893021f9572cbb970cdad8dcf $"
 FATAL = "init: fatal: "
 # The kernel starts init without PATH; Python's default path would miss /sbin.
 INIT_PATH = "/sbin:/usr/sbin:/bin:/usr/bin"
-
-
-def paths_from_env(environ):
-    """(stopit, reboot): Debian's defaults unless the test overrides are set."""
-    return environ.get("RUNIT_STOPIT", STOPIT), environ.get("RUNIT_REBOOT", REBOOT)
 
 
 def action_for(argv):
@@ -104,7 +98,7 @@ def main(argv=None):
         return 111
     action = action_for(argv)
     if action in ("halt", "reboot"):
-        stopit, reboot = paths_from_env(os.environ)
+        stopit, reboot = runit_flag_paths(os.environ)
         try:
             request(action, stopit, reboot)
         except FatalError as exc:

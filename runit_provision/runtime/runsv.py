@@ -9,10 +9,10 @@ import signal
 import sys
 
 from ..errors import FatalError
-from .diag import fatal
-from .loop import EventLoop
-from .service import Service
-from .spawn import Spawner
+from .unix.diag import fatal
+from .supervision.loop import EventLoop
+from .supervision.supervisor import Supervisor
+from .supervision.spawn import Spawner
 
 
 def main(argv=None):
@@ -27,11 +27,11 @@ def main(argv=None):
     try:
         os.chdir(directory)  # children and /proc/PID/cwd see the service dir, as with runit
     except OSError as exc:
-        # Not later: Service(".") would open the caller's directory and supervise that.
+        # Not later: Supervisor(".") would open the caller's directory and supervise that.
         fatal(label, "unable to change to directory", exc)
         return 111
     loop = EventLoop()
-    service = Service(loop, ".", Spawner(), label=label, on_exit=lambda _: loop.stop())
+    service = Supervisor(loop, ".", Spawner(), label=label, on_exit=lambda _: loop.stop())
     try:
         service.open()
     except FatalError as exc:

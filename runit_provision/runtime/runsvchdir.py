@@ -17,7 +17,7 @@ import sys
 
 from ..errors import FatalError
 from ..protocol.errstr import oserror_str
-from .diag import write_line
+from .unix.diag import write_line
 
 DEFAULT_RUNSVDIR = "/etc/runit/runsvdir"
 

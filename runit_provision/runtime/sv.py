@@ -536,7 +536,7 @@ class Session:
             return False
         try:
             # stdout closed, stderr inherited, cwd the service directory, as runit runs it.
-            from .environ import original_environ  # not os.environ: PEP 538's LC_CTYPE
+            from .unix.environ import original_environ  # not os.environ: PEP 538's LC_CTYPE
             pid = os.posix_spawn("check", ["./check"], original_environ(),
                                  file_actions=[(os.POSIX_SPAWN_CLOSE, 1)])
         except OSError as exc:
@@ -691,7 +691,7 @@ def classify_event(mask, name):
     runsv's exit shows as IN_CLOSE_NOWRITE on ``ok`` (its reader closing); sv's own probes open
     ``ok`` write-only and read ``status`` read-only, so neither wakes a re-evaluation.
     """
-    from . import inotify as ino
+    from .unix import inotify as ino
 
     if mask & ino.IN_Q_OVERFLOW:
         return "all"
@@ -707,7 +707,7 @@ def classify_event(mask, name):
 
 
 def _watch_mask(acts):
-    from . import inotify as ino
+    from .unix import inotify as ino
 
     mask = (ino.IN_MOVED_TO | ino.IN_CLOSE_WRITE | ino.IN_DELETE | ino.IN_DELETE_SELF
             | ino.IN_MOVE_SELF | ino.IN_ONLYDIR)
@@ -719,7 +719,7 @@ def _watch_mask(acts):
 def _open_watcher():
     """An Inotify, or None (poll instead) where the platform has none."""
     try:
-        from .inotify import Inotify
+        from .unix.inotify import Inotify
 
         return Inotify()
     except (ImportError, OSError):

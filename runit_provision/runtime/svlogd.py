@@ -1,5 +1,5 @@
 """runtime: ``svlogd [-tttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...`` — runit's
-service logger: the ``logstream.Logger`` engine on its own loop, reading fd 0 non-blocking.
+service logger: the ``svlog.engine.Logger`` engine on its own loop, reading fd 0 non-blocking.
 
 Signals, as runit: ALRM rotates, HUP reopens every directory and re-reads its config, TERM
 finishes the line being read, writes everything and exits 0; EOF exits 0 once processors are
@@ -13,10 +13,11 @@ import stat
 import sys
 
 from ..errors import UsageError
-from .logdir import Reporter
-from .logstream import Logger, parse_args
-from .loop import EventLoop
-from .spawn import Spawner
+from .svlog.logdir import Reporter
+from .svlog.engine import Logger
+from .svlog.options import parse_args
+from .supervision.loop import EventLoop
+from .supervision.spawn import Spawner
 
 class StdinReader:
     """Feeds fd 0 to a Logger, reading only while its ``read_limit`` allows.

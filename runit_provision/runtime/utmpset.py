@@ -21,7 +21,7 @@ import time
 
 from ..errors import FatalError, UsageError
 from ..protocol.errstr import oserror_str
-from .diag import write_line
+from .unix.diag import write_line
 
 UTMP_FILE = "/var/run/utmp"
 WTMP_FILE = "/var/log/wtmp"

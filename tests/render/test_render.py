@@ -4,8 +4,8 @@ import pytest
 
 from runit_provision.errors import RenderError
 from runit_provision.render import Absent, Directory, File, Symlink, render
-from runit_provision.runtime.envdir import value_from_bytes
-from runit_provision.runtime.hostedlog import Canonical, canonical_from_run
+from runit_provision.runtime.unix.edir import value_from_bytes
+from runit_provision.protocol.logrun import LogRun, log_run_from_bytes
 
 from .helpers import config_from_text, text_of, tree_from_text
 
@@ -56,14 +56,14 @@ def test_the_logger_is_canonical_and_its_config_lies_in_the_log_directory():
     tree = tree_from_text(WEB)
     run = tree["/etc/sv/web/log/run"].content
     assert run == b"#!/bin/sh\nexec chpst -u www:adm svlogd -tt -l 2000 /var/log/web\n"
-    assert canonical_from_run(run) == Canonical("chpst", "www:adm",
+    assert log_run_from_bytes(run) == LogRun("chpst", "www:adm",
                                                 ["-tt", "-l", "2000", "/var/log/web"])
     assert text_of(tree, "/var/log/web/config") == (
         "s1000000\nn5\nN2\nt3600\n!gzip\nu10.0.0.1:514\np web: \n".replace("p web", "pweb")
         + "-*debug*\n+*\n")
     assert tree["/var/log/web"] == Directory("/var/log/web", 0o755, "www", "adm")
     assert tree["/etc/sv/db/log/run"].content == b"#!/bin/sh\nexec svlogd -ttt /var/log/db\n"
-    assert canonical_from_run(tree["/etc/sv/db/log/run"].content) is not None
+    assert log_run_from_bytes(tree["/etc/sv/db/log/run"].content) is not None
 
 
 def test_udp_only_and_no_timestamps():

@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from ..conftest import our_tool
-from .runsv_helpers import (
+from .processes import (
     Processes, descendants, kill_pids, process_group_members, processes_under)
 
 

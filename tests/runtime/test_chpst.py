@@ -17,7 +17,7 @@ import time
 import pytest
 
 from ..conftest import make_bin_dir, our_tool, require_c_runit
-from .runsv_helpers import blocked_on_flock
+from .processes import blocked_on_flock
 
 BASE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 DEADLINE = 10.0

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from runit_provision.runtime.inotify import IN_MOVED_TO, Inotify
+from runit_provision.runtime.unix.inotify import IN_MOVED_TO, Inotify
 
 from ..conftest import C_RUNIT, our_tool, require_c_runit
-from .runsv_helpers import (
+from .processes import (
     BASE_PATH, SH, blocked_on_flock, cmdline, is_runsv_up, make_service, read_bytes, send_control,
     status_record, wait_until)
 

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from ..conftest import C_RUNIT, our_tool, require_c_runit
-from .runsv_helpers import BASE_PATH, SH, make_service, normalise, status_record, wait_until
+from .processes import BASE_PATH, SH, make_service, normalise, status_record, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]
 

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from ..conftest import C_RUNIT, has_c_runit, our_tool, require_c_runit
-from .runsv_helpers import (
+from .processes import (
     BASE_PATH, SH, children_of, cmdline, make_service, running_pid, status_record,
     voluntary_switches, wait_until)
 

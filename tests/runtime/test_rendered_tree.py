@@ -16,7 +16,7 @@ from runit_provision.model import model_from_data
 from runit_provision.render import render
 
 from ..conftest import make_bin_dir
-from .runsv_helpers import BASE_PATH, run_sv, running_pid, status_record, wait_until
+from .processes import BASE_PATH, run_sv, running_pid, status_record, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -25,7 +25,7 @@ import time
 import pytest
 
 from ..conftest import C_RUNIT, IN_CI, our_tool, require_c_runit
-from .runsv_helpers import (
+from .processes import (
     BASE_PATH, SH, blocked_on_flock, children_of, cmdline, make_service, running_pid, wait_until,
     write_script)
 

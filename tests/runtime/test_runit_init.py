@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from ..conftest import our_tool
-from .runsv_helpers import BASE_PATH
+from .processes import BASE_PATH
 
 
 def namespace_prefix():

@@ -7,7 +7,7 @@ one ./run. Where ours differs on purpose, the test pins both behaviours.
 
 import pytest
 
-from .runsv_helpers import (
+from .processes import (
     BASE_PATH, SH, children_of, cmdline, make_service, process_group_members,
     read_bytes, send_control, status_record, wait_until)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import require_c_runit
-from .runsv_helpers import (
+from .processes import (
     BASE_PATH, RUN_SLEEP, SH, cmdline, decode_side, is_runsv_up, make_service, read_bytes,
     send_control, status_record, wait_until, write_file)
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from ..conftest import our_tool
-from .runsv_helpers import voluntary_switches, wait_until
+from .processes import voluntary_switches, wait_until
 
 RUN = "#!/bin/sh\nexec sleep 1000\n"
 

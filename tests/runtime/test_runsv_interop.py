@@ -19,7 +19,7 @@ import time
 import pytest
 
 from ..conftest import make_bin_dir, our_tool, require_c_runit
-from .runsv_helpers import (
+from .processes import (
     C_RUNSV, C_RUNSVDIR, RUN_SLEEP, SH, BASE_PATH, Processes, children_of, cmdline,
     decode_side, describe_side, is_runsv_up, make_service, normalise, read_bytes, run_sv,
     status_record, wait_until)

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from .runsv_helpers import BASE_PATH
+from .processes import BASE_PATH
 
 # Bind-mount $1 over /etc/runit/runsvdir, prove it worked, then run the rest.
 PRIVATE = ('mount --bind "$1" /etc/runit/runsvdir && [ -e /etc/runit/runsvdir/.scratch ] '

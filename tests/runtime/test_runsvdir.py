@@ -14,7 +14,7 @@ import time
 import pytest
 
 from ..conftest import C_RUNIT, has_c_runit, our_tool
-from .runsv_helpers import (
+from .processes import (
     BASE_PATH, SH, children_of, cmdline, is_runsv_up, make_service, process_group_members,
     running_pid, voluntary_switches, wait_until)
 

@@ -22,7 +22,7 @@ import signal
 import pytest
 
 from ..conftest import C_RUNIT, our_tool, require_c_runit
-from .runsv_helpers import (
+from .processes import (
     BASE_PATH, SH, Group, children_of, cmdline, descendants, is_runsv_up, kill_pids, make_service,
     process_group_members, processes_under, run_sv, running_pid, start_time, stat_fields,
     wait_until)
@@ -283,7 +283,7 @@ def test_term_to_the_outer_runsvdir_brings_both_trees_down(nested, signum, code,
 
 def test_term_to_the_outer_runsvdir_kills_a_term_ignoring_user_service(nested):
     """BUG today (kept as its own test): both trees give their services 7 s before KILL. The
-    outer one's clock starts first, so it KILLs the inner runsvdir (Service.kill_all: the main
+    outer one's clock starts first, so it KILLs the inner runsvdir (Supervisor.kill_all: the main
     pid only) just before the inner one would KILL its straggler, which is left running,
     re-parented to PID 1 once the outer runsvdir exits. Expected: nothing of the tree left."""
     nested.build()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import IN_CI, OUR_BIN, require_c_runit
-from .runsv_helpers import wait_until
+from .processes import wait_until
 from .transcript import normalise
 
 C_SV = "/usr/bin/sv"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .runsv_helpers import wait_until
+from .processes import wait_until
 from .test_runsv_idle import voluntary_switches
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .runsv_helpers import wait_until
+from .processes import wait_until
 from .test_svlogd import RunningLogger, old_files, read
 
 pytestmark = pytest.mark.slow

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import our_tool
-from .runsv_helpers import send_control, wait_until
+from .processes import send_control, wait_until
 from .test_svlogd import old_files, read
 
 pytestmark = pytest.mark.slow

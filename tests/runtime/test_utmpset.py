@@ -8,7 +8,7 @@ import struct
 import subprocess
 
 from ..conftest import our_tool
-from .runsv_helpers import BASE_PATH, Processes, blocked_on_flock, wait_until
+from .processes import BASE_PATH, Processes, blocked_on_flock, wait_until
 
 FORMAT = "<h2xi32s4s32s256s2h3i4i20s"
 

@@ -1,0 +1,107 @@
+"""protocol: the layout of runit's directories — the names, their roles, and who owns each.
+
+One home for the names that the generator writes, the applier converges, the checks read and
+the runtime serves. A service directory (runsv(8), reference §1)::
+
+    run           executable, started by runsv (required)
+    finish        run after ./run exits, with its exit code and signal as $1 and $2
+    check         sv's readiness check: exit 0 = up (sv(8) "check")
+    down          an empty file: runsv starts the service with want down
+    control/<c>   optional hooks for control byte c (runsv(8) "CUSTOMIZE CONTROL")
+    env/          an envdir read by ``chpst -e`` (ours; runsv does not read it)
+    log/          a second service, fed the first one's stdout through a pipe
+    supervise/    runsv's own: lock, control, ok, status, stat, pid and their *.new
+
+and a log directory (svlogd(8), reference §4): ``config`` (written by the generator), and
+svlogd's own ``current``, ``lock``, ``state``, ``newstate``, rotated ``@<tai64n>.s``/``.u``
+files and ``*.t`` processor output.
+
+**Runtime-owned** paths are written only by runsv and svlogd: an applier never creates,
+changes or removes them, and a rendered tree never contains them (``is_runtime_owned``).
+
+Stdlib only, no imports: the runtime's start-up reads these constants.
+"""
+
+# -- a service directory ---------------------------------------------------------------------
+RUN = "run"
+FINISH = "finish"
+CHECK = "check"
+DOWN = "down"
+CONTROL_DIR = "control"
+ENV_DIR = "env"
+LOG_DIR = "log"
+SUPERVISE_DIR = "supervise"
+
+# runsv's control/<c> hooks: the letters runsv looks a hook up for (runsv.c ctrl()).
+CONTROL_LETTERS = "udoxtkpchaiq12"
+
+# -- supervise/, as runsv writes it (reference §1.2); the same under log/supervise/ ------------
+LOCK = "lock"          # flock'ed for runsv's lifetime
+CONTROL = "control"    # FIFO: one-byte commands in
+OK = "ok"              # FIFO: runsv holds a reader; the liveness probe (reference §1.3)
+STATUS = "status"      # 20 bytes, protocol/status.py
+STAT = "stat"          # text: run / down / finish, paused, got TERM, want down / exit
+PID = "pid"            # "PID\n", or empty when nothing runs
+SUPERVISE_FILES = (LOCK, CONTROL, OK, STATUS, STAT, PID)
+NEW_SUFFIX = ".new"    # every state file is written NAME.new, then renamed (write order:
+                       # pid, stat, status)
+
+# Paths relative to a service directory, as clients use them.
+OK_FIFO = SUPERVISE_DIR + "/" + OK
+CONTROL_FIFO = SUPERVISE_DIR + "/" + CONTROL
+STATUS_FILE = SUPERVISE_DIR + "/" + STATUS
+STAT_FILE = SUPERVISE_DIR + "/" + STAT
+PID_FILE = SUPERVISE_DIR + "/" + PID
+
+# -- a log directory (svlogd) ----------------------------------------------------------------
+SVLOGD_CONFIG = "config"
+CURRENT = "current"
+SVLOGD_OWNED = (CURRENT, LOCK, "state", "newstate")
+ROTATED_HEX_DIGITS = 24  # "@" + 24 hex digits of TAI64N + ".s" or ".u": 27 characters
+
+# -- runit (PID 1) and runit-init (runit(8), runit-init(8)) ------------------------------------
+RUNIT_DIR = "/etc/runit"           # stages 1, 2, 3, ctrlaltdel, nosync
+# The flag files runit-init creates and runit reads: Debian's paths (upstream has them in
+# /etc/runit as stopit and reboot).
+STOPIT = "/run/runit.stopit"
+REBOOT = "/run/runit.reboot"
+
+
+def runit_flag_paths(environ):
+    """``(stopit, reboot)``: Debian's paths, or the test overrides ``$RUNIT_STOPIT`` and
+    ``$RUNIT_REBOOT`` (runit and runit-init read the same two)."""
+    return environ.get("RUNIT_STOPIT", STOPIT), environ.get("RUNIT_REBOOT", REBOOT)
+
+
+def is_runtime_owned(relative):
+    """True for a path, relative to a service directory, that only runsv writes.
+
+    >>> [is_runtime_owned(p) for p in ("supervise", "supervise/pid", "log/supervise/ok")]
+    [True, True, True]
+    >>> [is_runtime_owned(p) for p in ("run", "log/run", "env/PORT", "supervisor")]
+    [False, False, False]
+    """
+    parts = relative.strip("/").split("/")
+    if parts[0] == LOG_DIR:
+        parts = parts[1:]
+    return bool(parts) and parts[0] == SUPERVISE_DIR
+
+
+def is_svlogd_owned(name):
+    """True for an entry of a log directory that only svlogd writes (everything but
+    ``config`` and what others put there).
+
+    >>> [is_svlogd_owned(n) for n in ("current", "lock", "@400000005f5e10002a3b4c5d.s",
+    ...                               "@400000005f5e10002a3b4c5d.u", "x.t", "state")]
+    [True, True, True, True, True, True]
+    >>> [is_svlogd_owned(n) for n in ("config", "@notrotated.s", "notes")]
+    [False, False, False]
+    """
+    if name in SVLOGD_OWNED or name.endswith(".t"):
+        return True
+    return (len(name) == ROTATED_HEX_DIGITS + 3 and name[0] == "@"
+            and name[-2:] in (".s", ".u") and _is_hex(name[1:-2]))
+
+
+def _is_hex(text):
+    return not text.strip("0123456789abcdefABCDEF")

@@ -1,0 +1,117 @@
+"""protocol: the canonical ``log/run`` — the one form our runsvdir runs inside the tree.
+
+::
+
+    #!/bin/sh
+    exec [chpst -u USER[:GROUP...]] svlogd ARGS...
+
+Blank lines and ``#`` comments aside, nothing else, and every word a *simple word*: letters,
+digits and ``_ . / : @ % + , = -``. Such a line means the same to ``/bin/sh`` and to a reader
+that does not run a shell (no quotes, variables, globs or redirections), so a runsvdir tree can
+run the logger on its own loop instead of exec'ing it, with the same effect
+(docs/runsvdir.md "Loggers inside the tree").
+
+Three rooms share this rule: the generator writes ``log/run`` with ``log_run_text`` (and
+refuses data that is not simple words), the model's validation asks ``is_simple_word`` of every
+value that ends up there, and the runtime's ``hostedlog`` reads a ``log/run`` back with
+``log_run_from_bytes``. Stdlib only, and no ``re``: the runtime pays for this at start-up.
+"""
+
+SIMPLE_CHARS = ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                "_./:@%+,=-")
+_SIMPLE_BYTES = SIMPLE_CHARS.encode("ascii")
+
+
+def is_simple_word(word):
+    """True if ``word`` (str or bytes) is non-empty and made of simple characters only.
+
+    >>> [is_simple_word(w) for w in ("/var/log/web", "www-data:adm", b"-tt", "", "a b", "$X")]
+    [True, True, True, False, False, False]
+    """
+    chars = _SIMPLE_BYTES if isinstance(word, bytes) else SIMPLE_CHARS
+    return bool(word) and not word.strip(chars)
+
+
+class LogRun:
+    """A canonical ``log/run``: ``chpst`` (as written, or None), ``user`` (chpst -u's
+    argument, or None) and svlogd's arguments (``args``, a list of str)."""
+
+    __slots__ = ("chpst", "user", "args")
+
+    def __init__(self, chpst, user, args):
+        self.chpst, self.user, self.args = chpst, user, list(args)
+
+    def __eq__(self, other):
+        if not isinstance(other, LogRun):
+            return NotImplemented
+        return (self.chpst, self.user, self.args) == (other.chpst, other.user, other.args)
+
+    def __repr__(self):
+        return "LogRun(%r, %r, %r)" % (self.chpst, self.user, self.args)
+
+
+def log_run_text(args, user=None, chpst="chpst", svlogd="svlogd"):
+    """The canonical ``log/run`` for svlogd ``args`` (as ``user`` through ``chpst -u``).
+
+    ValueError names the first word that is not simple: quoting it would leave the form.
+
+    >>> print(log_run_text(["-tt", "/var/log/web"], user="log:adm"), end="")
+    #!/bin/sh
+    exec chpst -u log:adm svlogd -tt /var/log/web
+    >>> log_run_text(["/var/log/my web"])
+    Traceback (most recent call last):
+    ValueError: '/var/log/my web' is not a simple word (letters, digits, _ . / : @ % + , = -)
+    """
+    words = ["exec"]
+    if user is not None:
+        words += [chpst, "-u", user]
+    words += [svlogd] + list(args)
+    for word in words:
+        if not is_simple_word(word):
+            raise ValueError("%r is not a simple word (letters, digits, _ . / : @ %% + , = -)"
+                             % (word,))
+    return "#!/bin/sh\n" + " ".join(words) + "\n"
+
+
+def log_run_from_bytes(text):
+    """The ``LogRun`` of a ``log/run``'s bytes, or None when it is any other script.
+
+    >>> log_run_from_bytes(b"#!/bin/sh\\nexec chpst -u www:adm svlogd -tt ./main\\n")
+    LogRun('chpst', 'www:adm', ['-tt', './main'])
+    >>> log_run_from_bytes(b"#!/bin/sh\\nexec svlogd -tt \\"$LOGDIR\\"\\n") is None
+    True
+    """
+    lines = text.split(b"\n")
+    if not _is_sh_shebang(lines[0]):
+        return None
+    commands = [line.strip() for line in lines[1:]]
+    commands = [line for line in commands if line and not line.startswith(b"#")]
+    if len(commands) != 1:
+        return None
+    words = commands[0].split()
+    if words[:1] != [b"exec"] or not all(is_simple_word(word) for word in words):
+        return None
+    words = [word.decode("ascii") for word in words[1:]]
+    chpst = user = None
+    if words and _basename(words[0]) == "chpst":
+        chpst, words = words[0], words[1:]
+        if words[:1] == ["-u"] and len(words) > 1:
+            user, words = words[1], words[2:]
+        elif words and words[0].startswith("-u") and len(words[0]) > 2:
+            user, words = words[0][2:], words[1:]
+        else:
+            return None
+    if not words or _basename(words[0]) != "svlogd":
+        return None
+    return LogRun(chpst, user, words[1:])
+
+
+def _is_sh_shebang(line):
+    """``#!/bin/sh``, with blanks allowed after ``#!`` and at the end (as the kernel reads it)."""
+    if not line.startswith(b"#!"):
+        return False
+    return line[2:].lstrip(b" \t").rstrip(b" \t") == b"/bin/sh"
+
+
+def _basename(word):
+    return word.rsplit("/", 1)[-1]

@@ -1,0 +1,303 @@
+"""runtime: the supervision state machine for one side of a service (the service or its log).
+
+runit's runsv keeps three axes apart and so does this: ``state`` (what runs: down, run,
+finish), ``want`` (up, down, exit) and the control flags (paused, TERM sent). One dispatcher
+maps each control byte to its transition (runsv.c ``ctrl``). Effects — spawning, signals,
+status files, timers, ``control/<c>`` hooks — go through the ``host`` (a Supervisor in real use,
+a fake in the unit tier), so the machine itself does no I/O.
+
+Deliberate fixes over runit 2.1.2 (see docs/runtime.md):
+- the 1 s back-off after a fast crash is a timer, never a sleep: control bytes and the other
+  services keep being served (void-linux/runit#33);
+- ``k`` leaves the state to the reaper instead of setting "down" behind the status file's back,
+  and killing ``./finish`` does not run ``./finish`` again;
+- a ``control/<c>`` hook killed by a signal does not count as "handled";
+- hooks run without blocking the loop: while one runs, this side queues its other events.
+"""
+
+import collections
+import enum
+import errno
+import os
+import signal
+
+from ...protocol.status import State, Status
+from ...protocol.tai64 import runit_stamp
+
+BACKOFF_SECONDS = 1.0  # runsv: a ./run that lived less than this waits this long to restart
+FORK_RETRY_SECONDS = 5.0
+
+
+class Want(enum.Enum):
+    UP = "up"
+    DOWN = "down"
+    EXIT = "exit"
+
+    @property
+    def status_byte(self):
+        return "u" if self is Want.UP else "d"  # runit writes want exit as 'd'
+
+
+_SIGNALS = {
+    "h": signal.SIGHUP, "a": signal.SIGALRM, "i": signal.SIGINT, "q": signal.SIGQUIT,
+    "1": signal.SIGUSR1, "2": signal.SIGUSR2,
+}
+
+
+def finish_arguments(wait_status):
+    """``./finish`` gets run's exit code (-1 if killed) and the low byte of the wait status."""
+    code = "-1" if os.WIFSIGNALED(wait_status) else str(os.WEXITSTATUS(wait_status))
+    return [code, str(wait_status & 0xFF)]
+
+
+class Side:
+    """One supervised process slot: ``./run`` (+ ``./finish``) or ``log/run``."""
+
+    def __init__(self, host, is_log, want):
+        self.host = host
+        self.is_log = is_log
+        self.state = State.DOWN
+        self.want = want
+        self.paused = False
+        self.term = False
+        self.pid = 0
+        self.stamp_ns = host.time_ns()  # what status shows: run start, or when it went down
+        self.wait_status = 0  # of the last ./run, for ./finish's arguments
+        self._started_at = None  # monotonic, of the last ./run start
+        self._restart_at = None  # monotonic; a start before this waits (back-off)
+        self._start_timer = None  # a start postponed by back-off or a failed fork
+        self._hook_pid = 0
+        self._hook_then = None
+        self._queued = collections.deque()
+
+    # -- observation --------------------------------------------------------------------
+    @property
+    def is_busy(self):
+        """A ``control/<c>`` hook is running; this side's other events wait for it."""
+        return self._hook_pid != 0
+
+    def status(self):
+        seconds, nanoseconds = runit_stamp(self.stamp_ns)
+        return Status(seconds, nanoseconds, self.pid, self.paused, self.want.status_byte,
+                      self.term, self.state)
+
+    def write_status(self):
+        self.host.write_status(self, self.status(), self.want.value)
+
+    # -- events ---------------------------------------------------------------------------
+    def control(self, byte):
+        """One control byte from the FIFO (or SIGTERM as ``x``); unknown bytes are ignored."""
+        if self.is_busy:
+            self._queued.append(lambda: self.control(byte))
+            return
+        handler = _DISPATCH.get(byte)
+        if handler is not None:
+            handler(self, byte)
+        self._settle()
+
+    def child_exited(self, pid, wait_status):
+        """The host reaped ``pid``: our process or our hook."""
+        if pid == self._hook_pid:
+            self._hook_done(wait_status)
+        elif self.is_busy:
+            self._queued.append(lambda: self.child_exited(pid, wait_status))
+        elif pid == self.pid:
+            self._process_exited(wait_status)
+            self._settle()
+
+    def evaluate(self):
+        """runsv's loop head: start what should run (want up, or a ./finish to run)."""
+        if self.is_busy or self.pid or self._start_timer is not None:
+            return
+        if self.want is Want.UP or self.state == State.FINISH:
+            self._start()
+
+    # -- transitions ----------------------------------------------------------------------
+    def _up(self, _):
+        self.want = Want.UP
+        self.write_status()
+        if not self.pid:
+            self._start()
+
+    def _down(self, _):
+        self._want_stopped(Want.DOWN)
+
+    def _once(self, _):
+        self.want = Want.DOWN
+        self.write_status()
+        if not self.pid:
+            self._start(once=True)
+
+    def _exit(self, _):
+        if self.is_log:
+            return  # runsv ignores x on the log's control FIFO
+        self._want_stopped(Want.EXIT)
+
+    def _want_stopped(self, want):
+        """d and x: a new want, no pending restart, and the process stopped if it runs."""
+        self.want = want
+        self._cancel_postponed_start()
+        self.write_status()
+        self._term(None)
+
+    def _term(self, _):
+        if self.pid and self.state != State.FINISH:
+            self._stop()
+
+    def _kill(self, letter):
+        if self.pid:
+            self._unless_handled(letter, lambda: self.host.kill(self.pid, signal.SIGKILL))
+        # The reaper writes the real state as soon as the process is gone.
+
+    def _pause(self, letter):
+        self._signal_and_flag(letter, signal.SIGSTOP, paused=True)
+
+    def _cont(self, letter):
+        self._signal_and_flag(letter, signal.SIGCONT, paused=False)
+
+    def _signal_and_flag(self, letter, signum, paused):
+        """p / c: signal unless a hook handled it; the paused flag changes regardless."""
+        def then(handled):
+            if self.state == State.RUN and self.pid and not handled:
+                self.host.kill(self.pid, signum)
+            self.paused = paused
+            self.write_status()
+        if self.state == State.RUN and self.pid:
+            self._custom(letter, then)
+        else:
+            then(True)
+
+    def _signal(self, letter):
+        # Only a running ./run is signalled (runsv.c: state == S_RUN); never ./finish.
+        if self.state == State.RUN and self.pid:
+            signum = _SIGNALS[letter]
+            self._unless_handled(letter, lambda: self.host.kill(self.pid, signum))
+
+    def _stop(self):
+        """runsv's stopservice: TERM unless control/t handled it, then CONT and d/x hooks."""
+        def after_term_hook(handled):
+            if self.pid and not handled:
+                self.host.kill(self.pid, signal.SIGTERM)
+                self.term = True
+                self.write_status()
+            if self.want is Want.UP:
+                return
+            if self.pid:
+                self.host.kill(self.pid, signal.SIGCONT)
+            self._custom("d" if self.want is Want.DOWN else "x", lambda handled: None)
+        self._custom("t", after_term_hook)
+
+    def _start(self, once=False):
+        if self.state == State.FINISH:
+            self._spawn(["./finish"] + finish_arguments(self.wait_status))
+            return
+        delay = 0.0
+        if self._restart_at is not None:
+            delay = self._restart_at - self.host.monotonic()
+        if delay > 0:
+            self._postpone_start(delay, once)
+            return
+        self._custom("u", lambda handled: self._spawn(["./run"]))
+
+    def _postpone_start(self, delay, once):
+        # One pending start at most: a `u` or `o` during the back-off replaces it (a second
+        # timer would start a second ./run and orphan the first).
+        self._cancel_postponed_start()
+
+        def fire():
+            self._start_timer = None
+            if once or self.want is Want.UP:
+                self._start(once)
+            self._settle()
+        self._start_timer = self.host.call_later(delay, fire)
+
+    def abandon(self):
+        """The host is shutting this service down for good: drop any postponed start."""
+        self._cancel_postponed_start()
+
+    def _cancel_postponed_start(self):
+        if self._start_timer is not None:
+            self._start_timer.cancel()
+            self._start_timer = None
+
+    def _spawn(self, argv):
+        is_finish = argv[0] == "./finish"
+        try:
+            pid = self.host.spawn(self, argv)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.ENOMEM):
+                self.host.warn("unable to fork, sleeping", exc)
+                self._postpone_start(FORK_RETRY_SECONDS, once=False)
+                return
+            # runsv's child prints this and exits 111; posix_spawn tells us in the parent,
+            # so say it here and go through exactly the same exit path.
+            self.host.child_failed("unable to start %s%s" % ("log/" if self.is_log else "",
+                                                             argv[0]), exc)
+            self._mark_started(0, is_finish)
+            self._process_exited(111 << 8)
+            self.evaluate()  # ./finish, or the back-off timer
+            return
+        self._mark_started(pid, is_finish)
+        self.write_status()
+
+    def _mark_started(self, pid, is_finish):
+        if not is_finish:
+            now_ns = self.host.time_ns()
+            self.stamp_ns = now_ns
+            self._started_at = self.host.monotonic()
+            self.state = State.RUN
+        self.pid = pid
+        self.paused = False
+        self.term = False
+
+    def _process_exited(self, wait_status):
+        was_finish = self.state == State.FINISH
+        self.pid = 0
+        self.term = False
+        if not was_finish:
+            self.wait_status = wait_status
+            if not self.is_log and self.host.has_finish():
+                self.state = State.FINISH
+                self.write_status()
+                return  # _settle() starts ./finish
+        self.state = State.DOWN
+        self.stamp_ns = self.host.time_ns()
+        now = self.host.monotonic()
+        if self._started_at is not None and now - self._started_at < BACKOFF_SECONDS:
+            self._restart_at = now + BACKOFF_SECONDS
+        else:
+            self._restart_at = None
+        self.write_status()
+
+    # -- hooks ------------------------------------------------------------------------------
+    def _custom(self, letter, then):
+        """Run ``control/<letter>`` if it is executable; ``then(handled)`` afterwards."""
+        pid = 0 if self.is_log else self.host.start_hook(letter)
+        if not pid:
+            then(False)
+            return
+        self._hook_pid = pid
+        self._hook_then = then
+
+    def _unless_handled(self, letter, action):
+        self._custom(letter, lambda handled: handled or action())
+
+    def _hook_done(self, wait_status):
+        then = self._hook_then
+        self._hook_pid = 0
+        self._hook_then = None
+        then(os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0)
+        while self._queued and not self.is_busy:
+            self._queued.popleft()()
+        self._settle()
+
+    def _settle(self):
+        if not self.is_busy:
+            self.host.settle()
+
+
+_DISPATCH = {
+    "u": Side._up, "d": Side._down, "o": Side._once, "x": Side._exit, "t": Side._term,
+    "k": Side._kill, "p": Side._pause, "c": Side._cont,
+    **{letter: Side._signal for letter in _SIGNALS},
+}

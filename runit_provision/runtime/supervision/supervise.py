@@ -1,0 +1,161 @@
+"""runtime: a service's ``supervise/`` directory as runsv owns it — lock, FIFOs, state files.
+
+Everything here is what runsv does to disk (reference §1.1–1.2), for one side: the service's
+``supervise/`` or its log's ``log/supervise/``. State files are written ``*.new`` then renamed,
+so a reader never sees a torn record.
+"""
+
+import errno
+import fcntl
+import os
+import stat
+
+from ...errors import FatalError
+from ...protocol.status import Status, stat_text, status_to_bytes
+from ..unix.diag import with_errstr
+
+_NEW_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_TRUNC | os.O_CREAT
+
+
+def _fatal(message, exc=None):
+    return FatalError(with_errstr(message, exc))
+
+
+def make_supervise_dir(base_fd, prefix):
+    """``mkdir supervise 0700``; if that fails and it is a symlink, create the link's target.
+
+    The target is resolved relative to the side's directory, as runsv does from its cwd, so
+    ``supervise -> /run/runit/supervise.svc`` works on a fresh tmpfs. Existing entries are
+    never chmod'ed; anything else wrong (a plain file) surfaces when the lock is opened.
+    """
+    try:
+        os.mkdir("supervise", 0o700, dir_fd=base_fd)
+        return
+    except OSError:
+        pass
+    try:
+        target = os.readlink("supervise", dir_fd=base_fd)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.EINVAL):
+            return
+        raise _fatal("unable to readlink ./%ssupervise" % prefix, exc) from exc
+    if not os.path.isabs(target):
+        target = "/proc/self/fd/%d/%s" % (base_fd, target)
+    try:
+        os.mkdir(target, 0o700)
+    except OSError:
+        pass  # runit ignores this too; the lock open below reports a real problem
+
+
+class SuperviseFiles:
+    """The open lock and FIFOs of one side, and the writer of its state files.
+
+    ``prefix`` is ``""`` for the service and ``"log/"`` for its logger: it appears in runit's
+    messages (``unable to lock log/supervise/lock``).
+    """
+
+    def __init__(self, base_fd, prefix, warn):
+        self.base_fd = base_fd
+        self.prefix = prefix
+        self._warn = warn
+        self.lock_fd = -1
+        self.control_fd = -1
+        self._control_writer_fd = -1
+        self._ok_fd = -1
+        self._last_pid_written = None
+
+    @property
+    def has_written(self):
+        """The status files were written at least once (pid is written first, on every
+        first write)."""
+        return self._last_pid_written is not None
+
+    def _path(self, name):
+        return "supervise/" + name
+
+    def take_lock(self, blocking):
+        """flock ``supervise/lock``; runsv takes the service's non-blocking, the log's blocking."""
+        try:
+            self.lock_fd = os.open(self._path("lock"),
+                                   os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK,
+                                   0o600, dir_fd=self.base_fd)
+        except OSError as exc:
+            raise _fatal("unable to open %ssupervise/lock" % self.prefix, exc) from exc
+        try:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except OSError as exc:
+            raise _fatal("unable to lock %ssupervise/lock" % self.prefix, exc) from exc
+
+    def _make_fifo(self, name):
+        try:
+            os.mkfifo(self._path(name), 0o600, dir_fd=self.base_fd)
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise _fatal("unable to mkfifo %ssupervise/%s" % (self.prefix, name),
+                             exc) from exc
+        try:
+            mode = os.stat(self._path(name), dir_fd=self.base_fd).st_mode
+        except OSError as exc:
+            raise _fatal("unable to stat %ssupervise/%s" % (self.prefix, name), exc) from exc
+        if not stat.S_ISFIFO(mode):
+            # runit 2.1.2 checked the service's path for the log too (g-pape/runit#12).
+            raise _fatal("%ssupervise/%s exists but is not a fifo" % (self.prefix, name))
+
+    def _open(self, name, flags):
+        try:
+            return os.open(self._path(name), flags | os.O_NONBLOCK, dir_fd=self.base_fd)
+        except OSError as exc:
+            raise _fatal("unable to open %ssupervise/%s" % (self.prefix, name), exc) from exc
+
+    def open_control(self):
+        """Create and open ``control``: a reader, plus a spare writer so it never sees EOF."""
+        self._make_fifo("control")
+        self.control_fd = self._open("control", os.O_RDONLY)
+        self._control_writer_fd = self._open("control", os.O_WRONLY)
+
+    def make_ok(self):
+        """Create ``ok`` (runit's fatal errors come here, before anything is started)."""
+        self._make_fifo("ok")
+
+    def open_ok(self):
+        """Hold a reader on ``ok`` for life: clients' proof that we run."""
+        self._ok_fd = self._open("ok", os.O_RDONLY)
+
+    def close(self):
+        """Release everything; clients see ``runsv not running`` from here on."""
+        for name in ("_ok_fd", "control_fd", "_control_writer_fd", "lock_fd"):
+            fd = getattr(self, name)
+            if fd >= 0:
+                os.close(fd)
+                setattr(self, name, -1)
+
+    def _write_new(self, name, data):
+        new = self._path(name + ".new")
+        try:
+            fd = os.open(new, _NEW_FLAGS, 0o644, dir_fd=self.base_fd)
+        except OSError as exc:
+            self._warn("unable to open %s%s" % (self.prefix, new), exc)
+            return
+        try:
+            os.write(fd, data)
+        except OSError as exc:
+            self._warn("unable to write %s%s" % (self.prefix, new), exc)
+            return
+        finally:
+            os.close(fd)
+        try:
+            os.rename(new, self._path(name), src_dir_fd=self.base_fd, dst_dir_fd=self.base_fd)
+        except OSError as exc:
+            self._warn("unable to rename %s%s to %s" % (self.prefix, new, name), exc)
+
+    def write(self, status, want_word):
+        """Write pid (when it changed), stat, then status — runsv's order."""
+        if status.pid != self._last_pid_written:
+            self._write_new("pid", b"%d\n" % status.pid if status.pid else b"")
+            self._last_pid_written = status.pid
+        self._write_new("stat", stat_text(status.state, status.paused, status.term,
+                                          want_word).encode("ascii"))
+        self._write_new("status", status_to_bytes(status))
+
+
+__all__ = ["SuperviseFiles", "make_supervise_dir", "Status"]

@@ -1,0 +1,285 @@
+"""runtime: one supervised service directory — its two sides, log pipe and FIFOs — on a loop.
+
+This is runsv's body without its ``main()``: ``runsv DIR`` hosts one Supervisor on an EventLoop;
+the runsvdir tree hosts many on one loop. The Supervisor is the host the Side state machines
+act through: it owns the directory fds, the pipe between ``./run`` and ``log/run`` (held for
+life, so neither side's restart loses what is in it), the control FIFOs and the status files.
+"""
+
+import errno
+import os
+import signal
+import stat
+import time
+
+from ...errors import FatalError
+from ..unix.diag import fatal as print_fatal, warn as print_warn, with_errstr
+from ...protocol.status import State
+from .side import Side, Want
+from .supervise import SuperviseFiles, make_supervise_dir
+
+_READ_CHUNK = 64
+# O_PATH: like runit's chdir(), this needs search permission only, not read permission.
+_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+class SystemClock:
+    """The real clocks; tests pass a fake with the same two methods."""
+
+    monotonic = staticmethod(time.monotonic)
+    time_ns = staticmethod(time.time_ns)
+
+
+class Supervisor:
+    def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
+                 on_exit=None, new_session=False, host_loggers=False):
+        self.loop = loop
+        self.directory = directory
+        self.spawner = spawner
+        self.clock = clock
+        self.label = label if label is not None else "runsv " + directory
+        self.on_exit = on_exit  # called once, after x/TERM brought everything down
+        self.new_session = new_session  # runsvdir -P: each service in its own session
+        self.host_loggers = host_loggers  # a canonical log/run runs in this process (hostedlog)
+        self._hosted_log = None
+        self.dir_fd = self.log_fd = -1
+        self.main = self.log = None
+        self._files = {}
+        self._pipe_r = self._pipe_w = -1
+        self._exited = False
+
+    # -- startup (runsv.c main, reference §1.1) -------------------------------------------
+    def open(self):
+        """Take over the directory; FatalError carries runit's message."""
+        try:
+            self.dir_fd = os.open(self.directory, _DIR_FLAGS)
+        except OSError as exc:
+            raise FatalError(with_errstr("unable to change to directory", exc)) from exc
+        self.main = Side(self, is_log=False, want=self._initial_want(self.dir_fd))
+        self._open_log_dir()
+        main_files = self._files[self.main] = SuperviseFiles(self.dir_fd, "", self.warn)
+        make_supervise_dir(self.dir_fd, "")
+        main_files.take_lock(blocking=False)
+        if self.log is not None:
+            log_files = self._files[self.log] = SuperviseFiles(self.log_fd, "log/", self.warn)
+            make_supervise_dir(self.log_fd, "log/")
+            log_files.take_lock(blocking=True)
+        for side, files in self._files.items():
+            files.open_control()
+            self.loop.add_reader(files.control_fd, self._control_reader(side, files))
+        for files in self._files.values():
+            files.make_ok()
+
+    def _initial_want(self, fd):
+        return Want.DOWN if _exists("down", fd) else Want.UP
+
+    def _open_log_dir(self):
+        try:
+            mode = os.stat("log", dir_fd=self.dir_fd).st_mode
+        except OSError:
+            return
+        if not stat.S_ISDIR(mode):
+            self.warn("./log: not a directory.")
+            return
+        try:
+            self.log_fd = os.open("log", _DIR_FLAGS,
+                                  dir_fd=self.dir_fd)
+        except OSError as exc:
+            raise FatalError(with_errstr("unable to open log", exc)) from exc
+        self.log = Side(self, is_log=True, want=self._initial_want(self.log_fd))
+        self._pipe_r, self._pipe_w = os.pipe2(os.O_CLOEXEC)
+
+    def _control_reader(self, side, files):
+        def read_control():
+            try:
+                data = os.read(files.control_fd, _READ_CHUNK)
+            except OSError as exc:
+                if exc.errno == errno.EAGAIN:
+                    return
+                raise
+            for byte in data:
+                side.control(chr(byte))
+        return read_control
+
+    # -- running ------------------------------------------------------------------------------
+    def start(self):
+        """Begin supervising: start whatever wants to run, then open ``ok`` for clients.
+
+        runsv writes each side's status files, opens ``ok`` and then starts the service,
+        which writes them again. Here a side that starts at once writes them only then (a
+        1000-service tree saves 3000 file writes); one that does not is written before ``ok``
+        exists, as runsv does. Either way a client that finds runsv up reads a current status.
+        """
+        self.settle()
+        for side, files in self._files.items():
+            if not files.has_written:
+                side.write_status()
+        for files in self._files.values():
+            self._open_ok(files)
+
+    def _open_ok(self, files):
+        if self._exited:
+            return
+        try:
+            files.open_ok()
+        except FatalError as exc:
+            # open() made and checked the FIFO: only a shortage of descriptors gets here, and
+            # the service is already running — so keep it, and become visible once we can.
+            self.warn("%s, retrying" % exc)
+            self.loop.call_later(1.0, lambda: self._open_ok(files))
+
+    def terminate(self):
+        """SIGTERM to runsv means exactly ``x`` (reference §1.5)."""
+        if self._exited:
+            return  # a second TERM in the batch whose SIGCHLD let us exit: files are closed
+        self.main.control("x")
+
+    def settle(self):
+        """After every event: runsv's loop head, then its exit check (log first, as runit)."""
+        if self._exited:
+            return
+        if self.log is not None:
+            self.log.evaluate()
+        self.main.evaluate()
+        self._maybe_exit()
+
+    def _maybe_exit(self):
+        main = self.main
+        if main.want is not Want.EXIT or main.pid or main.is_busy:
+            return
+        if main.state != State.DOWN:
+            return
+        log = self.log
+        if log is None or not log.pid:
+            self._finish()
+            return
+        if log.want is not Want.EXIT:
+            # Let the logger drain the pipe and see EOF; it is not restarted after that.
+            log.want = Want.EXIT
+            log.write_status()
+            self._close_fd("_pipe_w")  # the logger reads what is left, then sees EOF
+
+    def _finish(self):
+        self._exited = True
+        for side in self._files:
+            side.abandon()  # a log waiting out its back-off must not start on closed fds
+        self.close()
+        if self.on_exit is not None:
+            self.on_exit(self)
+
+    def close(self):
+        """Release every descriptor (also after a failed ``open()``)."""
+        for files in self._files.values():
+            if files.control_fd >= 0:
+                self.loop.remove_reader(files.control_fd)
+            files.close()
+        self._close_fd("_pipe_w")
+        self._close_fd("_pipe_r")
+        for fd in (self.dir_fd, self.log_fd):
+            if fd >= 0:
+                os.close(fd)
+        self.dir_fd = self.log_fd = -1
+
+    def kill_all(self):
+        """SIGKILL whatever still runs for this service: the last resort of a tree shutdown."""
+        for side in (self.main, self.log):
+            if side is not None and side.pid:
+                self.kill(side.pid, signal.SIGKILL)
+
+    def _close_fd(self, name):
+        fd = getattr(self, name)
+        if fd >= 0:
+            os.close(fd)
+            setattr(self, name, -1)
+
+    # -- the host interface Side acts through ------------------------------------------------
+    def time_ns(self):
+        return self.clock.time_ns()
+
+    def monotonic(self):
+        return self.clock.monotonic()
+
+    def call_later(self, delay, callback):
+        return self.loop.call_later(delay, callback)
+
+    def write_status(self, side, status, want_word):
+        self._files[side].write(status, want_word)
+
+    def kill(self, pid, signum):
+        hosted = self._hosted_log
+        if hosted is not None and pid == hosted.pid:
+            hosted.signal(signum)  # never os.kill: the hosted logger's pid is our own
+        else:
+            self.spawner.kill(pid, signum)
+
+    def warn(self, message, exc=None):
+        print_warn(self.label, message, exc)
+
+    def child_failed(self, message, exc):
+        print_fatal(self.label, message, exc)
+
+    def has_finish(self):
+        # runsv checks that ./finish can be opened for reading, not that it is executable.
+        try:
+            fd = os.open("finish", os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.dir_fd)
+        except OSError:
+            return False
+        os.close(fd)
+        return True
+
+    def spawn(self, side, argv):
+        if side is self.log and self.host_loggers and argv == ["./run"]:
+            hosted = self._host_logger()
+            if hosted is not None:
+                return hosted.pid
+        if side is self.log:
+            pid = self.spawner.spawn(argv, cwd_fd=self.log_fd, stdin_fd=self._pipe_r,
+                                     new_session=self.new_session)
+        else:
+            pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
+                                     stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
+                                     new_session=self.new_session)
+        self.loop.watch_child(pid, side.child_exited)
+        return pid
+
+    def _host_logger(self):
+        """Run ``log/run`` inside this process if it is the canonical svlogd form (see
+        ``hostedlog``); None when it must be exec'd."""
+        from .hostedlog import host_if_canonical
+
+        def exited(pid, wait_status):
+            self._hosted_log = None
+            self.log.child_exited(pid, wait_status)
+
+        self._hosted_log = host_if_canonical(self.loop, self.spawner, self.log_fd, self._pipe_r,
+                                             exited)
+        return self._hosted_log
+
+    def start_hook(self, letter):
+        """Start ``control/<letter>`` if it exists and is user-executable; its pid, or 0."""
+        name = "control/" + letter
+        try:
+            mode = os.stat(name, dir_fd=self.dir_fd).st_mode
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                self.warn("unable to stat " + name, exc)
+            return 0
+        if not mode & stat.S_IXUSR:
+            return 0
+        try:
+            # argv[0] is "control/<c>", as runsv execs it (a hook may look at $0).
+            pid = self.spawner.spawn([name], cwd_fd=self.dir_fd,
+                                     stdout_fd=self._pipe_w if self._pipe_w >= 0 else None)
+        except OSError as exc:
+            self.warn("unable to run " + name, exc)
+            return 0
+        self.loop.watch_child(pid, self.main.child_exited)
+        return pid
+
+
+def _exists(name, dir_fd):
+    try:
+        os.stat(name, dir_fd=dir_fd)
+    except OSError:
+        return False
+    return True

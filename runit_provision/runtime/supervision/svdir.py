@@ -1,0 +1,324 @@
+"""runtime: runsvdir's body — every service directory of one directory, supervised in-process.
+
+runit's runsvdir forks one runsv per service; here one loop hosts a ``Supervisor`` per directory
+(the same engine as ``runsv``), each writing exactly the ``supervise/`` files a runsv would, so
+the C ``sv`` and ours work unchanged. Scanning follows runsvdir (reference §2): dot-names
+skipped, links followed, non-directories skipped, services identified by (device, inode) so a
+rename restarts nothing, a vanished directory stopped as by ``x``. Rescans are event-driven:
+inotify on the directory (and on its parent, so that ``runsvchdir`` swapping a ``current`` link
+is seen), SIGALRM as in Debian, and a 1 s retry only while some service could not be started.
+"""
+
+import os
+import resource
+import signal
+import stat
+
+from ...errors import FatalError
+from ..unix.diag import fatal as print_fatal, warn as print_warn
+from .supervisor import Supervisor, SystemClock
+
+RETRY_SECONDS = 1.0  # runsvdir restarts a runsv that exited at its next scan, about 1 s later
+POLL_SECONDS = 5.0  # runsvdir's scan interval: used only when inotify is unavailable
+STOP_GRACE_SECONDS = 7.0  # TERM/HUP: how long services get before KILL (sv's default wait)
+
+# Descriptors one service holds at most: per side the directory, lock, control (twice) and ok,
+# plus the log pipe. A tree of a few hundred needs more than the usual soft limit of 1024.
+FDS_PER_SERVICE = 12
+FD_SPARE = 64  # inotify, the loop, status writes, hooks' pipes
+
+_DIR_EVENTS = None  # filled lazily from inotify constants (ctypes is imported only when needed)
+
+
+class _Entry:
+    __slots__ = ("name", "service", "failure")
+
+    def __init__(self, name, service):
+        self.name = name
+        self.service = service
+        self.failure = None  # the last start failure reported, so a retry does not repeat it
+
+
+class SvDir:
+    def __init__(self, loop, directory, spawner, label, new_sessions=False, clock=SystemClock(),
+                 on_empty=None):
+        self.loop = loop
+        self.directory = os.path.abspath(directory)
+        self.spawner = spawner
+        self.label = label
+        self.new_sessions = new_sessions
+        self.clock = clock
+        self.on_empty = on_empty  # called once the tree is down after stop()
+        self.entries = {}  # (dev, ino) -> _Entry
+        self._retiring = set()  # Supervisors told to exit whose processes are not gone yet
+        self._identity = None  # (dev, ino) of the directory itself at the last scan
+        self._retry_timer = None
+        self._kill_timer = None
+        self._stopping = False
+        self._grace_over = False
+        self._orphans = set()  # adopted pids being ended during stop()
+        self._inotify = None
+        self._watches = {}
+
+    # -- scanning -----------------------------------------------------------------------------
+    def start(self):
+        self._open_inotify()
+        self.scan()
+
+    def scan(self):
+        """One pass over the directory: start new services, retire vanished ones."""
+        if self._stopping:
+            return
+        try:
+            identity = _identity(os.stat(self.directory))
+        except OSError as exc:
+            self.warn("unable to stat " + self.directory, exc)
+            self._schedule_retry()
+            return
+        if identity != self._identity:
+            self._identity = identity
+            self._watch_directory()
+        try:
+            names = os.listdir(self.directory)
+        except OSError as exc:
+            self.warn("unable to read directory " + self.directory, exc)
+            self._schedule_retry()
+            return
+        seen = set()
+        needs_retry = False
+        for name in names:
+            if name.startswith("."):
+                continue
+            path = os.path.join(self.directory, name)
+            try:
+                info = os.stat(path)
+            except OSError as exc:
+                self.warn("unable to stat " + name, exc)
+                continue
+            if not stat.S_ISDIR(info.st_mode):
+                continue
+            key = _identity(info)
+            seen.add(key)
+            entry = self.entries.get(key)
+            if entry is None:
+                entry = self.entries[key] = _Entry(name, None)
+            entry.name = name  # a rename keeps the service, only its label changes
+            if entry.service is None and not self._start_service(entry, path):
+                needs_retry = True
+        for key in [key for key in self.entries if key not in seen]:
+            self._retire(self.entries.pop(key))
+        if needs_retry:
+            self._schedule_retry()
+        elif self._inotify is None:
+            self._schedule_retry(POLL_SECONDS)
+
+    def _start_service(self, entry, path):
+        ensure_fd_room(FDS_PER_SERVICE * (len(self.entries) + len(self._retiring)) + FD_SPARE)
+        service = Supervisor(self.loop, path, self.spawner, clock=self.clock,
+                          label="runsv " + entry.name, on_exit=self._service_exited,
+                          new_session=self.new_sessions, host_loggers=True)
+        try:
+            service.open()
+        except FatalError as exc:
+            if str(exc) != entry.failure:  # retried every second: say it once, not each time
+                entry.failure = str(exc)
+                print_fatal(service.label, entry.failure)
+            service.close()
+            return False
+        entry.service = service
+        entry.failure = None
+        service.start()
+        return True
+
+    def _retire(self, entry):
+        service = entry.service
+        if service is not None:
+            self._retiring.add(service)
+            service.terminate()
+
+    def _service_exited(self, service):
+        if service in self._retiring:
+            self._retiring.discard(service)
+        else:
+            for entry in self.entries.values():
+                if entry.service is service:
+                    entry.service = None
+                    # runsvdir starts a runsv again at its next scan while the directory exists
+                    self._schedule_retry()
+        self._check_empty()
+
+    def _schedule_retry(self, delay=RETRY_SECONDS):
+        if self._retry_timer is not None and self._retry_timer.when > self.loop.monotonic() + delay:
+            self._retry_timer.cancel()  # a poll is due later than this retry: retry first
+            self._retry_timer = None
+        if self._retry_timer is None and not self._stopping:
+            def retry():
+                self._retry_timer = None
+                self.scan()
+            self._retry_timer = self.loop.call_later(delay, retry)
+
+    def forced_rescan(self):
+        """SIGALRM (Debian): write a TAI64N label to ``DIR/.forced-rescan`` and rescan."""
+        from ...protocol.tai64 import runit_stamp, tai64n_label
+        label = tai64n_label(*runit_stamp(self.clock.time_ns()))
+        try:
+            with open(os.path.join(self.directory, ".forced-rescan"), "w") as handle:
+                handle.write(label)
+        except OSError as exc:
+            self.warn("unable to write .forced-rescan", exc)
+        self.scan()
+
+    # -- inotify ---------------------------------------------------------------------------------
+    def _open_inotify(self):
+        from ..unix import inotify
+        global _DIR_EVENTS
+        _DIR_EVENTS = (inotify.IN_CREATE | inotify.IN_DELETE | inotify.IN_MOVED_FROM
+                       | inotify.IN_MOVED_TO | inotify.IN_DELETE_SELF | inotify.IN_MOVE_SELF
+                       | inotify.IN_ATTRIB)
+        try:
+            self._inotify = inotify.Inotify()
+        except OSError as exc:
+            self.warn("unable to initialize inotify instance, polling every %d seconds"
+                      % POLL_SECONDS, exc)
+            return
+        self.loop.add_reader(self._inotify.fileno(), self._on_inotify)
+
+    def _watch_directory(self):
+        if self._inotify is None:
+            return
+        for wd in list(self._watches):
+            try:
+                self._inotify.rm_watch(wd)
+            except OSError:
+                pass
+        self._watches.clear()
+        parent, base = os.path.split(self.directory)
+        for path, only_name in ((self.directory, None), (parent or "/", base)):
+            try:
+                self._watches[self._inotify.add_watch(path, _DIR_EVENTS)] = only_name
+            except OSError as exc:
+                self.warn("unable to add watch to inotify instance", exc)
+
+    def _on_inotify(self):
+        relevant = False
+        for wd, _mask, _cookie, name in self._inotify.read_events():
+            if wd not in self._watches:
+                relevant = True  # an overflow (wd -1) or a watch just replaced: rescan to be safe
+            elif self._watches[wd] is None or name == self._watches[wd]:
+                relevant = True  # an entry of the tree, or the tree's own name in its parent
+        if relevant:
+            self.scan()
+
+    # -- stopping ----------------------------------------------------------------------------------
+    def stop(self):
+        """Bring every service down as ``x`` would; KILL what is left after a grace period."""
+        if self._stopping:
+            return
+        self._stopping = True
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+            self._retry_timer = None
+        for entry in self.entries.values():
+            self._retire(entry)
+        self.entries.clear()
+        self._kill_timer = self.loop.call_later(STOP_GRACE_SECONDS, self._kill_remaining)
+        self._check_empty()
+
+    def _kill_remaining(self):
+        self._grace_over = True
+        for service in list(self._retiring):
+            service.kill_all()
+        self._end_orphans()
+
+    def _check_empty(self):
+        if self._stopping and not self._retiring:
+            self._end_orphans()
+
+    def _end_orphans(self):
+        """Once every service is down, end whatever else is still our child, then finish.
+
+        As a subreaper the tree adopts what its services leave behind: a daemon that forked
+        away from its ``run``, or the services of a nested tree whose runsvdir had to be
+        KILLed. They get TERM and CONT, and KILL once the grace period is over; each one's
+        exit looks again, since its own orphans are adopted in turn.
+        """
+        if not self._stopping or self._retiring:
+            return
+        for pid in children_of_self():
+            is_new = pid not in self._orphans
+            if is_new:
+                self._orphans.add(pid)
+                self.loop.watch_child(pid, self._orphan_exited)
+            if self._grace_over:
+                self.spawner.kill(pid, signal.SIGKILL)
+            elif is_new:
+                self.spawner.kill(pid, signal.SIGTERM)
+                self.spawner.kill(pid, signal.SIGCONT)
+        if not self._orphans:
+            self._finish_stop()
+
+    def _orphan_exited(self, pid, _wait_status):
+        self._orphans.discard(pid)
+        self._end_orphans()
+
+    def _finish_stop(self):
+        if self._kill_timer is not None:
+            self._kill_timer.cancel()
+            self._kill_timer = None
+        if self.on_empty is not None:
+            callback, self.on_empty = self.on_empty, None
+            callback()
+
+    def warn(self, message, exc=None):
+        print_warn(self.label, message, exc)
+
+
+def _identity(info):
+    return (info.st_dev, info.st_ino)
+
+
+def ensure_fd_room(needed):
+    """Raise the soft RLIMIT_NOFILE (never beyond the hard one) so ``needed`` fds fit.
+
+    Raised on demand and by doubling, so a small tree keeps the limit it was started with;
+    services inherit the raised limit (``chpst -o`` sets their own).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or needed <= soft:
+        return
+    target = max(needed, 2 * soft)
+    if hard != resource.RLIM_INFINITY:
+        target = min(target, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def children_of_self():
+    """Our children's pids, zombies included (``/proc/self/task/TID/children``, or a /proc walk
+    on kernels built without it)."""
+    pid = os.getpid()
+    try:
+        with open("/proc/self/task/%d/children" % pid) as handle:  # the loop is one thread
+            return [int(child) for child in handle.read().split()]
+    except FileNotFoundError:
+        pass
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry, "rb") as handle:
+                    if int(handle.read().rsplit(b")", 1)[1].split()[1]) == pid:
+                        children.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return children
+
+
+def become_subreaper():
+    """prctl(PR_SET_CHILD_SUBREAPER): orphans of our services are re-parented to us and reaped."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_SET_CHILD_SUBREAPER = 36
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl")
+

@@ -1,0 +1,36 @@
+"""runtime: runit's djb-style diagnostics — ``PROG: fatal: MSG: ERRSTR`` — written unbuffered.
+
+Messages go straight to fd 2 with one ``write()`` each, so they interleave with the output of
+children sharing that descriptor exactly as the C tools' do. ERRSTR is runit's text
+(``protocol.errstr``), never strerror().
+"""
+
+import os
+
+from ...protocol.errstr import oserror_str
+
+
+def with_errstr(message, exc=None):
+    """``MESSAGE: ERRSTR`` when an OSError is given, else the message alone."""
+    if exc is None:
+        return message
+    return "%s: %s" % (message, oserror_str(exc))
+
+
+def write_line(fd, text):
+    """Write one line in one ``write()``; a closed or full descriptor is not our problem."""
+    data = (text + "\n").encode("utf-8", "surrogateescape")
+    try:
+        os.write(fd, data)
+    except OSError:
+        pass
+
+
+def warn(prefix, message, exc=None):
+    """``PREFIX: warning: MESSAGE[: ERRSTR]`` on stderr."""
+    write_line(2, "%s: warning: %s" % (prefix, with_errstr(message, exc)))
+
+
+def fatal(prefix, message, exc=None):
+    """``PREFIX: fatal: MESSAGE[: ERRSTR]`` on stderr; the caller picks the exit code."""
+    write_line(2, "%s: fatal: %s" % (prefix, with_errstr(message, exc)))

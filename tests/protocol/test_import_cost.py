@@ -1,0 +1,64 @@
+"""protocol: the status codec stays cheap to import (``sv status`` budget, SPEC §6).
+
+status.py stands in for enum/typing and decodes without struct; these tests pin that down and
+check that the stand-ins still behave as the IntEnum/NamedTuple they replace.
+"""
+
+import json
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+from runit_provision.protocol import status as status_module
+from runit_provision.protocol import tai64
+from runit_provision.protocol.status import State, Status
+
+HEAVY = ("enum", "typing", "collections", "struct", "re", "ctypes", "select", "subprocess",
+         "signal", "argparse", "dataclasses", "runit_provision.protocol.errstr",
+         "runit_provision.runtime.unix.inotify")
+
+
+def modules_loaded_by(statement):
+    code = ("import json, sys; before = set(sys.modules); %s; "
+            "print(json.dumps(sorted(set(sys.modules) - before)))" % statement)
+    out = subprocess.run([sys.executable, "-S", "-c",
+                          "import sys; sys.path[:0] = %r; exec(%r)" % (sys.path, code)],
+                         check=True, capture_output=True, text=True).stdout
+    return set(json.loads(out))
+
+
+@pytest.mark.parametrize("module", ["runit_provision.protocol.status",
+                                    "runit_provision.protocol.probe",
+                                    "runit_provision.runtime.sv"])
+def test_sv_status_path_loads_nothing_heavy(module):
+    loaded = modules_loaded_by("import " + module)
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_tai_offset_is_tai64s():
+    assert status_module.TAI_OFFSET == tai64.TAI_OFFSET
+
+
+def test_state_behaves_like_an_int_enum():
+    assert list(State) == [State.DOWN, State.RUN, State.FINISH] == [0, 1, 2]
+    assert State(1) is State.RUN and State(State.FINISH) is State.FINISH
+    assert (State.RUN.name, State.RUN.value, repr(State.RUN)) == ("RUN", 1, "<State.RUN: 1>")
+    assert len(State) == 3 and isinstance(State.DOWN, int)
+    with pytest.raises(ValueError):
+        State(3)
+    assert pickle.loads(pickle.dumps(State.FINISH)) is State.FINISH
+
+
+def test_status_behaves_like_a_named_tuple():
+    record = Status(1, 2, 3, True, "d", False, State.DOWN)
+    assert record == (1, 2, 3, True, "d", False, State.DOWN)
+    assert (record.seconds, record.pid, record.want, record.state) == (1, 3, "d", State.DOWN)
+    assert record._replace(pid=9).pid == 9 and record.pid == 3
+    assert record._asdict()["paused"] is True
+    assert Status._fields[-1] == "state"
+    assert pickle.loads(pickle.dumps(record)) == record
+    assert repr(record).startswith("Status(seconds=1, nanoseconds=2, pid=3,")
+    with pytest.raises(AttributeError):
+        record.pid = 5

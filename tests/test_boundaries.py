@@ -1,0 +1,189 @@
+"""The rooms and who may import whom (SPEC §2, aesthetics §8), checked two ways.
+
+Statically: every import statement of every module (function-level ones too) is read with
+``ast`` and its target checked against ``ALLOWED``. At run time: each runtime and protocol
+module, imported in a fresh interpreter, must not pull in what the runtime never needs
+(jinja2, yaml, the generator rooms) — the check that catches an import hidden in a library.
+"""
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import runit_provision
+
+PACKAGE_DIR = Path(runit_provision.__file__).parent
+PACKAGE = "runit_provision"
+RUNTIME_ENGINES = ("supervision", "svlog", "unix")
+
+# room -> the rooms it may import (itself always). Third-party packages are listed by name.
+ALLOWED = {
+    "errors": set(),
+    "protocol": {"errors"},
+    "runtime.unix": {"protocol", "errors"},
+    "runtime.svlog": {"runtime.unix", "protocol", "errors"},
+    "runtime.supervision": {"runtime.svlog", "runtime.unix", "protocol", "errors",
+                            "setproctitle"},
+    "runtime.program": {"runtime.supervision", "runtime.svlog", "runtime.unix", "protocol",
+                        "errors"},
+    "source": {"errors", "yaml"},
+    "hiera": {"source", "errors", "yaml"},
+    "model": {"protocol", "errors", "source"},
+    "schema": {"model", "source", "protocol", "errors"},
+    "render": {"model", "protocol", "errors", "jinja2"},
+    "apply": {"model", "render", "protocol", "errors"},
+    "initsys": {"protocol", "errors"},
+    "checks": {"model", "render", "protocol", "errors", "testinfra", "pytest"},
+    "cli": {"*"},
+    "version": set(),
+}
+
+
+def room_of(module):
+    """The room of a module name inside the package (``runtime.program`` for the nine
+    programs), or None for a module outside it."""
+    parts = module.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    if len(parts) == 1:
+        return "version"
+    if parts[1] == "runtime":
+        if len(parts) == 2:
+            return "runtime.package"
+        if parts[2] in RUNTIME_ENGINES:
+            return "runtime." + parts[2]
+        return "runtime.program"
+    return parts[1]
+
+
+def modules():
+    """Every module of the package: (dotted name, path)."""
+    found = []
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        relative = path.relative_to(PACKAGE_DIR.parent).with_suffix("")
+        parts = list(relative.parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found.append((".".join(parts), path))
+    return found
+
+
+def imports_of(module, path):
+    """Every module ``path`` imports, absolute, with the line: [(target, line)]."""
+    tree = ast.parse(path.read_text(), str(path))
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    targets = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            targets += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[:len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module
+            # "from . import inotify" imports the module runit_provision.….inotify
+            for alias in node.names:
+                candidate = target + "." + alias.name
+                if room_of(candidate) is not None and _is_module(candidate):
+                    targets.append((candidate, node.lineno))
+                else:
+                    targets.append((target, node.lineno))
+    return targets
+
+
+def _is_module(name):
+    relative = Path(*name.split(".")[1:])
+    return ((PACKAGE_DIR / relative).with_suffix(".py").exists()
+            or (PACKAGE_DIR / relative / "__init__.py").exists())
+
+
+THIRD_PARTY = ("jinja2", "yaml", "ruamel", "testinfra", "pytest", "setproctitle", "_pytest")
+
+
+def violations():
+    found = []
+    for module, path in modules():
+        source_room = room_of(module)
+        allowed = ALLOWED.get(source_room, set())
+        for target, line in imports_of(module, path):
+            where = "%s:%d" % (path.relative_to(PACKAGE_DIR.parent), line)
+            target_room = room_of(target)
+            if target_room is None:
+                top = target.split(".")[0]
+                if top in THIRD_PARTY and "*" not in allowed and top not in allowed:
+                    found.append("%s: %s imports %s" % (where, source_room, top))
+                continue
+            if target_room == "cli" and source_room != "cli":
+                found.append("%s: nothing imports cli (%s does)" % (where, module))
+            if target_room == source_room:
+                if source_room == "runtime.program" and target != module:
+                    found.append("%s: a program imports another program (%s)" % (where, target))
+                continue
+            if "*" in allowed or target_room in allowed:
+                continue
+            found.append("%s: %s may not import %s (%s)" % (where, source_room, target_room,
+                                                            target))
+    return found
+
+
+def test_every_module_belongs_to_a_known_room():
+    unknown = sorted({room_of(module) for module, _ in modules()} - set(ALLOWED)
+                     - {"runtime.package"})
+    assert not unknown, "rooms missing from ALLOWED: %s" % unknown
+
+
+def test_the_import_matrix():
+    assert violations() == []
+
+
+def test_the_matrix_sees_relative_and_function_level_imports(tmp_path):
+    """The checker itself: a relative import inside a function is found and resolved."""
+    sample = tmp_path / "mod.py"
+    sample.write_text("def f():\n    from ...render import tree\n    from . import inotify\n")
+    found = imports_of("runit_provision.runtime.unix.mod", sample)
+    assert ("runit_provision.render.tree", 2) in found
+    assert ("runit_provision.runtime.unix.inotify", 3) in found
+
+
+def test_sub_package_inits_are_empty():
+    """Importing ``runtime.unix.diag`` must not run anything else (``sv status``'s start-up)."""
+    for init in (PACKAGE_DIR / "runtime").rglob("__init__.py"):
+        assert init.read_text().strip() == "", init
+    for room in ("protocol", "cli"):
+        assert (PACKAGE_DIR / room / "__init__.py").read_text().strip() == "", room
+
+
+# -- at run time: what importing a runtime module really loads ---------------------------------
+FORBIDDEN_IN_RUNTIME = ("jinja2", "yaml", "ruamel", "testinfra", "runit_provision.render",
+                        "runit_provision.hiera", "runit_provision.schema",
+                        "runit_provision.model", "runit_provision.source",
+                        "runit_provision.apply", "runit_provision.cli",
+                        "runit_provision.checks")
+
+
+def runtime_and_protocol_modules():
+    return [module for module, _ in modules()
+            if room_of(module) in ("protocol", "runtime.program", "runtime.supervision",
+                                   "runtime.svlog", "runtime.unix")]
+
+
+def loaded_after_import(module):
+    code = ("import importlib, json, sys; importlib.import_module(%r); "
+            "print(json.dumps(sorted(sys.modules)))" % module)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True).stdout
+    return set(json.loads(out))
+
+
+@pytest.mark.parametrize("module", runtime_and_protocol_modules())
+def test_runtime_and_protocol_load_nothing_heavy(module):
+    loaded = loaded_after_import(module)
+    bad = sorted(name for name in loaded
+                 if any(name == f or name.startswith(f + ".") for f in FORBIDDEN_IN_RUNTIME))
+    assert not bad, "%s pulls in %s" % (module, bad)
