@@ -1,7 +1,7 @@
 """Where data came from: the file, line and column of every key path, for error messages.
 
 Room-neutral on purpose: ``hiera/`` records origins while it loads and merges data files,
-the model's validation reports errors with them, and neither imports the other. Data itself
+``schema/`` reports errors with them, and neither imports the other. Data itself
 stays plain Python (dict, list, str, int, float, bool, None); origins live beside it in a
 dict keyed by key path — a tuple of mapping keys and list indexes:
 
@@ -44,6 +44,14 @@ def key_path_text(path):
         else:
             text += ("." if text else "") + str(part)
     return text or "(top level)"
+
+
+def type_name(value):
+    """How a message names the type of a data value: ``a list``, ``nothing (null)``, …"""
+    if value is None:
+        return "nothing (null)"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "a hash"}.get(type(value), type(value).__name__)
 
 
 def origin_of(origins, path):

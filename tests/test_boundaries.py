@@ -31,9 +31,10 @@ ALLOWED = {
     "runtime.program": {"runtime.supervision", "runtime.svlog", "runtime.unix", "protocol",
                         "errors"},
     "source": {"errors", "yaml"},
+    "accounts": {"errors"},
     "hiera": {"source", "errors", "yaml"},
-    "model": {"protocol", "errors", "source"},
-    "schema": {"model", "source", "protocol", "errors"},
+    "model": {"protocol", "errors"},
+    "schema": {"model", "accounts", "source", "protocol", "errors"},
     "render": {"model", "protocol", "errors", "jinja2"},
     "apply": {"model", "render", "protocol", "errors"},
     "initsys": {"protocol", "errors"},
@@ -163,6 +164,7 @@ def test_sub_package_inits_are_empty():
 FORBIDDEN_IN_RUNTIME = ("jinja2", "yaml", "ruamel", "testinfra", "runit_provision.render",
                         "runit_provision.hiera", "runit_provision.schema",
                         "runit_provision.model", "runit_provision.source",
+                        "runit_provision.accounts",
                         "runit_provision.apply", "runit_provision.cli",
                         "runit_provision.checks")
 

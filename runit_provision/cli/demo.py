@@ -51,6 +51,16 @@ def _wait_for(predicate, seconds):
     return False
 
 
+def add_parser(sub):
+    parser = sub.add_parser("demo", help="supervise the bundled example service in a sandbox")
+    parser.add_argument("--keep", action="store_true", help="leave the sandbox directory behind")
+    return parser
+
+
+def run(args):
+    return run_demo(keep=args.keep)
+
+
 def run_demo(keep=False):
     sandbox = tempfile.mkdtemp(prefix="runit-provision-demo.")
     svdir = os.path.join(sandbox, "service")

@@ -9,12 +9,15 @@ result. Exit 0 when found, 1 when not found or on a data error (message on stder
 import json
 import sys
 
+import yaml
+
 from ..errors import DataError
+from ..hiera import load
 
 MERGES = ("first", "unique", "hash", "deep")
 
 
-def add_lookup_parser(sub):
+def add_parser(sub):
     parser = sub.add_parser("lookup", help="look a key up in the hiera data, like puppet lookup")
     parser.add_argument("key", metavar="KEY")
     parser.add_argument("--merge", choices=MERGES,
@@ -57,18 +60,15 @@ def merge_of(args):
 
 
 def as_yaml(value):
-    import yaml
-
     text = yaml.safe_dump(value, explicit_start=True, default_flow_style=False,
                           sort_keys=False, allow_unicode=True)
     return text[:-len("...\n")] if text.endswith("\n...\n") else text
 
 
-def run_lookup(args, out=None, err=None):
+def run(args, out=None, err=None):
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        from ..hiera import load
         hiera = load(hiera=args.hiera, data=args.data, facts=args.facts)
         found = hiera.lookup(args.key, merge=merge_of(args))
     except DataError as exc:

@@ -1,10 +1,16 @@
-"""cli: the ``runit-provision`` command; the only room that prints and picks exit codes."""
+"""cli: the ``runit-provision`` command; the only room that prints and picks exit codes.
+
+One module per subcommand (``cli/<verb>.py``, with ``add_parser(sub)`` and ``run(args)``), one
+table of them here; ``cli/inputs.py`` is what the data-driven ones share.
+"""
 
 import argparse
 import sys
 
 from .. import __version__
-from .lookup import add_lookup_parser
+from . import demo, lookup, render
+
+COMMANDS = {"demo": demo, "render": render, "lookup": lookup}
 
 
 def build_parser():
@@ -13,28 +19,19 @@ def build_parser():
         description="runit services from hiera data, and a pure-Python runit runtime.")
     parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = sub.add_parser("demo", help="supervise the bundled example service in a sandbox")
-    demo.add_argument("--keep", action="store_true", help="leave the sandbox directory behind")
-    from .render import add_parser as add_render_parser
-    add_render_parser(sub)
-    add_lookup_parser(sub)
+    for command in COMMANDS.values():
+        command.add_parser(sub)
     return parser
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        from .demo import run_demo
-        return run_demo(keep=args.keep)
-    if args.command == "render":
-        from .render import run as run_render
-        return run_render(args)
-    if args.command == "lookup":
-        from .lookup import run_lookup
-        return run_lookup(args)
-    parser.print_help(sys.stderr)
-    return 1
+    command = COMMANDS.get(args.command)
+    if command is None:
+        parser.print_help(sys.stderr)
+        return 1
+    return command.run(args)
 
 
 if __name__ == "__main__":

@@ -1,26 +1,39 @@
 """cli: ``runit-provision render`` — data -> validated model -> rendered tree, for inspection.
 
-``--out DIR`` writes every entry under DIR (contents, modes and links with their final
-targets; owners are not applied — ``--json`` lists them), nothing is started. ``--json``
-prints the tree's entries. Bad data: every problem on stderr, one line each, exit 1, and
-nothing written.
+Writes every entry under ``--out DIR``, links last; ``--json`` lists the entries. Bad data:
+every problem on stderr, one line each, exit 1, and nothing written. An ``--out`` where the
+links would start services is refused (``refusal``, the rule ``DESCRIPTION`` states): that is
+the applier's job.
 """
 
+import argparse
 import hashlib
 import json
 import os
+import posixpath
 import sys
 
-from ..errors import DataError, ProvisionError
+from ..errors import ProvisionError
+from ..protocol.layout import SUPERVISE_DIR
+from ..render import render
+from .inputs import ACCOUNTS_HELP, add_input_arguments, config_from_args
+
+
+DESCRIPTION = """\
+Render runit service directories from hiera data into --out DIR, for inspection: contents,
+modes and links with their final targets, links last; owners are not applied (--json lists
+them) and nothing is started.
+
+Converging a host is runit-provision apply's job, so an --out where the links would start
+services is refused: --out resolving to /, or a DIR/<service_dir> that already holds a service
+with a supervise/ directory (a runsvdir scans it)."""
 
 
 def add_parser(sub):
     parser = sub.add_parser("render", help="render the service directories to a directory",
-                            description="Render runit service directories from hiera data.")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", metavar="FILE", help="one YAML data file")
-    source.add_argument("--hiera", metavar="FILE", help="a hiera.yaml (v5)")
-    parser.add_argument("--facts", metavar="FILE", help="facts (YAML/JSON) instead of the host's")
+                            description=DESCRIPTION, epilog=ACCOUNTS_HELP,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_input_arguments(parser)
     parser.add_argument("--templates", metavar="DIR", help="templates overriding the bundled ones")
     parser.add_argument("--out", metavar="DIR", required=True, help="write the tree under DIR")
     parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
@@ -28,35 +41,66 @@ def add_parser(sub):
     return parser
 
 
-def load_data(data=None, hiera=None, facts=None):
-    """``(data, origins)`` of the runit keys: through ``hiera/`` when it is there; a single
-    data file (either spelling) is read directly otherwise."""
+def run(args):
     try:
-        from ..hiera import load
-    except ImportError:
-        load = None
-    if load is not None:
-        found = load(hiera=hiera, data=data, facts=facts)
-        if hasattr(found, "runit_data"):
-            return found.runit_data()
-        from ..hiera.spellings import runit_data
-        return runit_data(found)
-    if hiera is not None:
-        raise DataError("--hiera needs the hiera room (runit_provision/hiera), not installed")
-    from ..model import runit_data_from_file
-    from ..source import load_yaml_with_origins
-    return runit_data_from_file(*load_yaml_with_origins(data))
+        config = config_from_args(args)
+        tree = render(config, templates=args.templates, only=args.only)
+    except ProvisionError as exc:
+        sys.stderr.write("%s\n" % exc)
+        return 1
+    reason = refusal(tree, args.out)
+    if reason is not None:
+        sys.stderr.write("runit-provision render: refusing --out %s: %s\n" % (args.out, reason))
+        return 1
+    try:
+        write_tree(tree, args.out)
+    except OSError as exc:
+        sys.stderr.write("runit-provision render: cannot write %s: %s\n" % (args.out, exc))
+        return 1
+    if args.json:
+        json.dump({"out": args.out, "entries": [entry_json(entry) for entry in tree]},
+                  sys.stdout, indent=1, sort_keys=True)
+        sys.stdout.write("\n")
+    return 0
 
 
-def config_from_args(args):
-    from ..model import model_from_data
-    data, origins = load_data(data=args.data, hiera=args.hiera, facts=args.facts)
-    return model_from_data(data, origins)
+def refusal(tree, out_dir):
+    """Why writing ``tree`` under ``out_dir`` would start services, or None when it would not."""
+    out = os.path.realpath(out_dir)
+    if out == "/":
+        return ("it is / itself, where the links would go into the host's own service "
+                "directories and start services; use runit-provision apply")
+    link_dirs = sorted({posixpath.dirname(entry.path) for entry in tree
+                        if entry.kind == "symlink"})
+    for link_dir in link_dirs:
+        directory = os.path.join(out, link_dir.lstrip("/"))
+        live = supervised_service(directory)
+        if live is not None:
+            return ("%s is a live service directory (%s/%s exists: a runsvdir scans it), where "
+                    "a link would start the service; use runit-provision apply"
+                    % (directory, live, SUPERVISE_DIR))
+    return None
+
+
+def supervised_service(directory):
+    """The first service of ``directory`` that has a ``supervise/``, or None."""
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return None
+    for name in names:
+        service = os.path.join(directory, name)
+        if os.path.lexists(os.path.join(service, SUPERVISE_DIR)):
+            return service
+    return None
 
 
 def write_tree(tree, out_dir):
-    """Every entry of ``tree`` under ``out_dir`` (``/`` writes the final paths themselves)."""
-    for entry in tree:
+    """Every entry of ``tree`` under ``out_dir`` (``/`` writes the final paths themselves),
+    links last: a service directory is complete before a link to it appears."""
+    entries = list(tree)
+    for entry in [e for e in entries if e.kind != "symlink"] + \
+            [e for e in entries if e.kind == "symlink"]:
         target = os.path.join(out_dir, entry.path.lstrip("/"))
         if entry.kind == "directory":
             os.makedirs(target, exist_ok=True)
@@ -87,23 +131,3 @@ def entry_json(entry):
     if entry.kind == "symlink":
         item["target"] = entry.target
     return item
-
-
-def run(args):
-    from ..render import render
-    try:
-        config = config_from_args(args)
-        tree = render(config, templates=args.templates, only=args.only)
-    except ProvisionError as exc:
-        sys.stderr.write("%s\n" % exc)
-        return 1
-    try:
-        write_tree(tree, args.out)
-    except OSError as exc:
-        sys.stderr.write("runit-provision render: cannot write %s: %s\n" % (args.out, exc))
-        return 1
-    if args.json:
-        json.dump({"out": args.out, "entries": [entry_json(entry) for entry in tree]},
-                  sys.stdout, indent=1, sort_keys=True)
-        sys.stdout.write("\n")
-    return 0

@@ -2,10 +2,10 @@
 
 This room reads YAML with PyYAML (its C composer gives positions, and YAML 1.1 types as
 Puppet's Psych reads them: unquoted ``yes``/``off`` are booleans, ``0640`` is octal); it never
-validates what the runit settings mean — that is the model's job — and the runtime never
+validates what the runit settings mean — that is ``schema/``'s job — and the runtime never
 imports it.
 
-Public API (stable; the model's validation calls exactly this)::
+Public API (stable; ``cli/`` calls exactly this, and hands ``runit_data()`` to the schema)::
 
     from runit_provision.hiera import load
 
@@ -28,7 +28,9 @@ Public API (stable; the model's validation calls exactly this)::
     # keys (runtime, package_file, sv_dir, service_dir, log_dir, sv_timeout, init, users,
     # services, defaults, and any other ``runit::x`` found); origins keyed from that dict,
     # e.g. origins[("services", "web", "command")]. A key given in both spellings is a
-    # DataError naming both places.
+    # DataError naming both places. This is the project's only reader of the two spellings:
+    # a single data file goes through ``load(data=FILE)`` too.
+    schema.config_from_data(data, origins, accounts)   # -> model.Config (cli/ does this)
 
 Every problem is a ``runit_provision.errors.DataError`` whose message names file:line:column
 (and the key path where there is one): malformed YAML, a bad hiera.yaml, an interpolation of
@@ -36,12 +38,13 @@ an unknown fact (never an empty string), a bad merge option.
 
 Modules: ``facts`` (host facts, facts files), ``config`` (hiera.yaml -> levels), ``interpolation``
 (``%{…}``), ``merge`` (first/unique/hash/deep with origins), ``lookup`` (``Hiera``, ``Lookup``),
-``runit`` (the two spellings), ``annotated`` (value + origins helpers).
+``spellings`` (the two spellings), ``annotated`` (value + origins helpers).
 """
 
 import os
 
 from ..errors import DataError
+from .config import read_levels, single_file_levels
 from .facts import host_facts, load_facts_file, trusted_of
 from .interpolation import Interpolator
 from .lookup import Hiera, Lookup
@@ -71,7 +74,6 @@ def load(hiera=None, data=None, facts=None):
     scope["facts"] = facts_dict
     scope["trusted"] = trusted
     interpolator = Interpolator(scope, facts_source=source)
-    from .config import read_levels, single_file_levels
     if hiera is not None:
         levels = read_levels(hiera, interpolator)
         description = "hiera %s" % os.path.abspath(str(hiera))

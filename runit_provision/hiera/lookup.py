@@ -16,6 +16,7 @@ from ..source import Origin, load_yaml_with_origins
 from .annotated import under
 from .interpolation import split_key
 from .merge import NOT_FOUND, strategy_from
+from .spellings import runit_data
 
 LOOKUP_OPTIONS = "lookup_options"
 
@@ -81,7 +82,6 @@ class Hiera:
 
     def runit_data(self):
         """The runit configuration of both spellings as one dict, and its origins."""
-        from .spellings import runit_data
         return runit_data(self)
 
     # lookups

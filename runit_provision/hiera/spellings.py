@@ -1,34 +1,34 @@
 """hiera: the runit configuration from either spelling of SPEC §3, as one dict with origins.
 
-The original puppet-runit module's single hash (``runit: {package_file: …, users: […]}``) and
-Puppet's automatic-parameter-lookup keys (``runit::users``, ``runit::services``, …) are both
-read, each through a normal lookup (so ``lookup_options`` merges apply to ``runit`` and to each
-``runit::<param>`` alike), and normalised to one dict of top-level keys (``runtime``,
-``package_file``, ``sv_dir``, ``service_dir``, ``log_dir``, ``sv_timeout``, ``init``, ``users``,
-``services``, ``defaults``). Every ``runit::<name>`` key present in any data file is read, known
-or not, so the model's validation sees (and can reject) a misspelt one.
+The project's one normaliser of the two spellings. The original puppet-runit module's single
+hash (``runit: {package_file: …, users: […]}``) and Puppet's automatic-parameter-lookup keys
+(``runit::users``, ``runit::services``, …) are both read, each through a normal lookup (so
+``lookup_options`` merges apply to ``runit`` and to each ``runit::<param>`` alike), and
+normalised to one dict of top-level keys (``runtime``, ``package_file``, ``sv_dir``,
+``service_dir``, ``log_dir``, ``sv_timeout``, ``init``, ``users``, ``services``,
+``defaults``). Every ``runit::<name>`` key present in any data file is read, known or not, so
+the schema sees (and can reject) a misspelt one. Other keys (other classes' data,
+``lookup_options``) are not ours and are left out.
 
 One setting given in both spellings is a DataError naming both places: neither silently wins,
 since a hierarchy that mixes them (``runit.users`` in common.yaml, ``runit::users`` in a node
-file) would otherwise merge in a way no Puppet lookup does.
+file) would otherwise merge in a way no Puppet lookup does. Every such setting is named at once.
 """
 
 from ..errors import DataError
-from ..source import Origin
+from ..source import Origin, type_name
 
 PREFIX = "runit::"
-TOP_KEYS = ("runtime", "package_file", "sv_dir", "service_dir", "log_dir", "sv_timeout",
-            "init", "users", "services", "defaults")
 
 
 def runit_data(hiera):
     """``(data, origins)``: origins keyed from ``data`` (``("services", "web", "command")``)."""
-    data, origins, spelled = {}, {}, {}
+    data, origins, spelled, problems = {}, {}, {}, []
     legacy = hiera.lookup("runit")
     if legacy.found and legacy.value is not None:
         if not isinstance(legacy.value, dict):
-            raise DataError("%s: runit: the runit hash must map settings (%s) to values"
-                            % (legacy.origins.get(()), ", ".join(TOP_KEYS)))
+            raise DataError("%s: runit: expected a hash of settings, got %s"
+                            % (legacy.origins.get(()), type_name(legacy.value)))
         for path, origin in legacy.origins.items():
             if path:
                 origins[path] = origin
@@ -45,12 +45,15 @@ def runit_data(hiera):
         where = found.origins.get(())
         if name in data:
             first, first_where = spelled[name]
-            raise DataError("%s: %s: also given as %s at %s; use one spelling"
+            problems.append("%s: %s: also given as %s at %s; use one spelling"
                             % (where, key, first, first_where))
+            continue
         data[name] = found.value
         spelled[name] = (key, where)
         for path, origin in found.origins.items():
             origins[(name,) + path] = origin
+    if problems:
+        raise DataError("\n".join(problems))
     if legacy.found and () in legacy.origins:
         origins[()] = legacy.origins[()]
     elif origins:

@@ -4,7 +4,10 @@ No writes, no clock, no environment, no subprocess: the same Config (and templat
 gives the same Tree, byte for byte. Only the applier (and ``render --out``) writes it.
 """
 
+from .environment import make_environment
+from .servicedir import Place, service_entries
 from .tree import Absent, Directory, File, Symlink, Tree
+from .users import user_entries
 
 __all__ = ["render", "Tree", "File", "Directory", "Symlink", "Absent"]
 
@@ -12,10 +15,6 @@ __all__ = ["render", "Tree", "File", "Directory", "Symlink", "Absent"]
 def render(config, templates=None, only=None):
     """The Tree of ``config``; ``templates``: a user template directory overriding ours;
     ``only``: service names (system services, ``runsvdir-<login>``, users' services)."""
-    from .environment import make_environment
-    from .servicedir import Place, service_entries
-    from .users import user_entries
-
     env = make_environment(templates)
     only = set(only) if only else None
     tree = Tree()

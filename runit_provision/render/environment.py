@@ -4,29 +4,30 @@ Templates come from a user directory (``--templates DIR``) first, then the packa
 ``runit_provision/_templates`` in a wheel (pyproject maps the top-level ``templates/`` there),
 or ``templates/`` of a source checkout. Every value a template interpolates into shell goes
 through ``sh`` (quote unless it is a simple word) or ``word`` (refuse anything but a simple
-word: used where the output must stay in the canonical ``log/run`` form).
+word: for a user's template where the output must stay in the canonical ``log/run`` form);
+both ask ``protocol.logrun.is_simple_word``, the rule the schema and the runtime share.
 """
 
-import re
 from pathlib import Path
 
-from ..errors import RenderError
+import jinja2
 
-_SIMPLE = re.compile(r"[A-Za-z0-9_./:@%+,=-]+\Z")
+from ..errors import RenderError
+from ..protocol.logrun import is_simple_word
 
 
 def shell_quote(value):
-    """``value`` as one sh word: unchanged if simple, else single-quoted ('\\'' for quotes).
+    """``value`` as one sh word: unchanged if simple, else single-quoted (a quote as '"'"').
 
-    >>> shell_quote("/usr/bin/web"), shell_quote("$(touch x)"), shell_quote("it's")
-    ('/usr/bin/web', "'$(touch x)'", "'it'\\"'\\"'s'")
+    >>> print(shell_quote("/usr/bin/web"), shell_quote("$(touch x)"), shell_quote("it's"))
+    /usr/bin/web '$(touch x)' 'it'"'"'s'
     """
     if isinstance(value, bool) or value is None:
         raise RenderError("refusing to quote %r" % (value,))
     value = str(value)
     if "\0" in value:
         raise RenderError("a NUL byte cannot be passed to a shell: %r" % value)
-    if _SIMPLE.match(value):
+    if is_simple_word(value):
         return value
     return "'" + value.replace("'", "'\"'\"'") + "'"
 
@@ -34,7 +35,7 @@ def shell_quote(value):
 def simple_word(value):
     """``value`` unchanged if it is a simple word; RenderError otherwise (never quoted)."""
     value = str(value)
-    if not _SIMPLE.match(value):
+    if not is_simple_word(value):
         raise RenderError("%r is not a simple word (letters, digits, _ . / : @ %% + , = -)"
                           % value)
     return value
@@ -50,8 +51,6 @@ def packaged_templates():
 
 
 def make_environment(user_templates=None):
-    import jinja2
-
     search = [str(user_templates)] if user_templates else []
     search.append(str(packaged_templates()))
     env = jinja2.Environment(
@@ -63,7 +62,6 @@ def make_environment(user_templates=None):
 
 
 def render_template(env, name, context):
-    import jinja2
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateError as exc:
@@ -72,7 +70,6 @@ def render_template(env, name, context):
 
 def render_file_template(env, path, context):
     """A user template named by a service's ``template:`` key (a file path)."""
-    import jinja2
     try:
         with open(path, encoding="utf-8") as handle:
             source = handle.read()

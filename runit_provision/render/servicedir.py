@@ -8,7 +8,9 @@ owned by the user, directories 0750). Scripts are 0755, ``env/`` files 0640 and 
 
 import posixpath
 
-from ..model import LIMITS, TIMESTAMPS
+from ..errors import RenderError
+from ..model import LIMITS, TIMESTAMPS, log_directory
+from ..protocol.logrun import log_run_text
 from .environment import render_file_template, render_template
 from .tree import Absent, Directory, File, Symlink
 
@@ -77,7 +79,8 @@ def service_entries(service, place, config, env):
     if service.down:
         entries.append(File(base + "/down", b"", 0o644, **own))
     if service.log is not False:
-        entries += log_entries(service.name, service.log, base, place, env)
+        entries += log_entries(service.log, log_directory(service, place.log_dir), base, place,
+                               env)
     if service.enabled:
         entries.append(Symlink(link, base, **own))
     return entries
@@ -121,10 +124,10 @@ def log_args(log, directory):
     return args + [directory]
 
 
-def log_entries(name, log, base, place, env, directory=None):
-    """``log/``, ``log/run`` (canonical form), the log directory and its svlogd config."""
+def log_entries(log, directory, base, place, env, directory_mode=None):
+    """``log/``, ``log/run`` (canonical form), the log ``directory`` (mode ``directory_mode``,
+    default the place's) and its svlogd config."""
     own = dict(owner=place.owner, group=place.group)
-    directory = directory or log.dir or posixpath.join(place.log_dir, name)
     user = log.user
     if place.tree_user is not None:
         user = None  # the user's tree already runs as the user
@@ -132,11 +135,17 @@ def log_entries(name, log, base, place, env, directory=None):
     if user is not None:
         parts = user.split(":")
         log_owner, log_group = parts[0], (parts[1] if len(parts) > 1 else None)
+    args = log_args(log, directory)
+    try:
+        log_run = log_run_text(args, user=user)
+    except ValueError as exc:
+        raise RenderError(str(exc)) from exc
     return [
         Directory(base + "/log", place.dir_mode, **own),
         File(base + "/log/run", render_template(env, "log/run.j2", {
-            "user": user, "args": log_args(log, directory)}), 0o755, **own),
-        Directory(directory, place.dir_mode, owner=log_owner, group=log_group),
+            "log_run": log_run, "user": user, "args": args}), 0o755, **own),
+        Directory(directory, directory_mode or place.dir_mode, owner=log_owner,
+                  group=log_group),
         File(directory + "/config", render_template(env, "log/config.j2", {"log": log}),
              0o644, owner=log_owner, group=log_group),
     ]

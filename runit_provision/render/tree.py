@@ -9,8 +9,21 @@ from ..errors import RenderError
 
 
 class Entry:
+    """A frozen entry of the tree: built whole, never changed (assignment raises)."""
+
     __slots__ = ("path", "mode", "owner", "group")
     kind = "entry"
+
+    def _set(self, **fields):
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("%s is frozen: build a new one instead of setting %s"
+                             % (type(self).__name__, name))
+
+    def __delattr__(self, name):
+        self.__setattr__(name, None)
 
     def _key(self):
         return tuple(getattr(self, name) for name in self._fields)
@@ -37,8 +50,7 @@ class File(Entry):
     def __init__(self, path, content, mode=0o644, owner="root", group="root"):
         if isinstance(content, str):
             content = content.encode("utf-8")
-        self.path, self.content, self.mode, self.owner, self.group = (
-            path, content, mode, owner, group)
+        self._set(path=path, content=content, mode=mode, owner=owner, group=group)
 
 
 class Directory(Entry):
@@ -47,7 +59,7 @@ class Directory(Entry):
     kind = "directory"
 
     def __init__(self, path, mode=0o755, owner="root", group="root"):
-        self.path, self.mode, self.owner, self.group = path, mode, owner, group
+        self._set(path=path, mode=mode, owner=owner, group=group)
 
 
 class Symlink(Entry):
@@ -58,8 +70,7 @@ class Symlink(Entry):
     kind = "symlink"
 
     def __init__(self, path, target, owner="root", group="root"):
-        self.path, self.target, self.mode, self.owner, self.group = (
-            path, target, 0o777, owner, group)
+        self._set(path=path, target=target, mode=0o777, owner=owner, group=group)
 
 
 class Absent(Entry):
@@ -70,7 +81,7 @@ class Absent(Entry):
     kind = "absent"
 
     def __init__(self, path):
-        self.path, self.mode, self.owner, self.group = path, None, None, None
+        self._set(path=path, mode=None, owner=None, group=None)
 
 
 class Tree:

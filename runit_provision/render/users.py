@@ -43,14 +43,10 @@ def runsvdir_service_entries(user, config, env):
     for key in sorted(environment):
         entries.append(File(base + "/env/" + key, env_file_content(environment[key]), 0o640))
     # the tree's own log, written by the user into ~/logs/runsvdir
-    logger = Log(timestamps="human", patterns=None)
-    user_spec = user.login + (":" + user.primary_group if user.primary_group else "")
-    logger.user = user_spec
+    logger = Log(timestamps="human", user=user.login + (":" + user.primary_group
+                                                        if user.primary_group else ""))
     home_place = Place(config.sv_dir, config.service_dir, config.log_dir)
-    for entry in log_entries(name, logger, base, home_place, env, directory=user.log_dir):
-        if entry.kind == "directory" and entry.path == user.log_dir:
-            entry.mode = 0o750
-        entries.append(entry)
+    entries += log_entries(logger, user.log_dir, base, home_place, env, directory_mode=0o750)
     entries.append(Symlink(posixpath.join(config.service_dir, name), base))
     return entries
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from runit_provision.cli.main import main
 
 HERE = Path(__file__).parent
@@ -97,3 +99,108 @@ def test_hiera_with_facts_and_errors_pointing_into_the_right_file(tmp_path, caps
         "%s:2:9: services.web.nice: expected a whole number, got a string\n"
         % (tmp_path / "data" / "nodes" / "web01.yaml"))
     assert not (tmp_path / "out2").exists()
+
+
+USERS = "runit::users: [alice]\nrunit::services: {web: {command: /usr/bin/web}}\n"
+PASSWD = "alice:x:1500:1500:Alice:/srv/alice:/bin/sh\n"
+GROUP = "alice:x:1500:\ndev:x:1600:alice\n"
+
+
+def rendered_user_tree(tmp_path, capsys, *options):
+    data = tmp_path / "data.yaml"
+    data.write_text(USERS)
+    out = tmp_path / "out"
+    assert main(["render", "--data", str(data), "--out", str(out), *options]) == 0, \
+        capsys.readouterr().err
+    run = (out / "etc/sv/runsvdir-alice/run").read_text()
+    home = (out / "etc/sv/runsvdir-alice/env/HOME").read_text()
+    return run, home
+
+
+def test_accounts_from_root(tmp_path, capsys):
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/passwd").write_text(PASSWD)
+    (root / "etc/group").write_text(GROUP)
+    run, home = rendered_user_tree(tmp_path, capsys, "--root", str(root))
+    assert "exec chpst -u alice:alice:dev -e ./env -L /srv/alice/service/" in run
+    assert home == "/srv/alice\n"
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == [
+        "etc", "etc/group", "etc/passwd"]  # nothing written under --root
+
+
+def test_accounts_from_files(tmp_path, capsys):
+    (tmp_path / "passwd").write_text(PASSWD)
+    (tmp_path / "group").write_text(GROUP.replace("dev:x:1600:alice", "ops:x:1700:alice"))
+    run, home = rendered_user_tree(tmp_path, capsys, "--passwd", str(tmp_path / "passwd"),
+                                   "--group", str(tmp_path / "group"))
+    assert "exec chpst -u alice:alice:ops " in run and home == "/srv/alice\n"
+
+
+def test_an_unreadable_accounts_file_is_an_error(tmp_path, capsys):
+    data = tmp_path / "data.yaml"
+    data.write_text(USERS)
+    assert main(["render", "--data", str(data), "--out", str(tmp_path / "out"),
+                 "--passwd", str(tmp_path / "nowhere"), "--group", str(tmp_path / "nowhere")]) == 1
+    assert "nowhere: cannot read" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def relocated_data(tmp_path):
+    """Data whose every path lies under tmp_path: were a refusal to fail, no harm is done."""
+    data = tmp_path / "data.yaml"
+    data.write_text("runit::sv_dir: {0}/sv\nrunit::service_dir: {0}/service\n"
+                    "runit::log_dir: {0}/log\nrunit::services: {{web: {{command: x}}}}\n"
+                    .format(tmp_path))
+    return data
+
+
+def test_out_slash_is_refused(tmp_path, capsys):
+    assert main(["render", "--data", str(relocated_data(tmp_path)), "--out", "/"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("runit-provision render: refusing --out /: it is / itself")
+    assert err.endswith("; use runit-provision apply\n")
+    assert not (tmp_path / "sv").exists() and not (tmp_path / "service").exists()
+
+
+def test_a_live_service_dir_is_refused(tmp_path, capsys):
+    data = tmp_path / "data.yaml"
+    data.write_text(DATA)
+    out = tmp_path / "out"
+    (out / "etc/service/other/supervise").mkdir(parents=True)
+    assert main(["render", "--data", str(data), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err == ("runit-provision render: refusing --out %s: %s/etc/service is a live service "
+                   "directory (%s/etc/service/other/supervise exists: a runsvdir scans it), "
+                   "where a link would start the service; use runit-provision apply\n"
+                   % (out, out, out))
+    assert not (out / "etc/sv").exists()
+    # a service directory without supervise/ is no sign of a runsvdir: rendered into
+    (out / "etc/service/other/supervise").rmdir()
+    assert main(["render", "--data", str(data), "--out", str(out)]) == 0
+    assert os.readlink(str(out / "etc/service/web")) == "/etc/sv/web"
+
+
+def test_links_are_written_last(tmp_path, capsys, monkeypatch):
+    data = tmp_path / "data.yaml"
+    data.write_text(DATA)
+    out = tmp_path / "out"
+    symlink = os.symlink
+    seen = []
+
+    def checked_symlink(target, path):
+        seen.append(path)
+        assert (out / "etc/sv/web/run").exists() and (out / "var/log/web/config").exists()
+        symlink(target, path)
+
+    monkeypatch.setattr(os, "symlink", checked_symlink)
+    assert main(["render", "--data", str(data), "--out", str(out)]) == 0
+    assert seen == [str(out / "etc/service/db"), str(out / "etc/service/web")]
+
+
+def test_help_documents_accounts_and_the_refusal(capsys):
+    with pytest.raises(SystemExit):
+        main(["render", "--help"])
+    out = capsys.readouterr().out
+    assert "--root DIR" in out and "DIR/etc/passwd and DIR/etc/group" in out
+    assert "runit-provision apply" in out

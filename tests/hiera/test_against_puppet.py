@@ -261,11 +261,12 @@ def test_lookup_equals_puppet_lookup(puppet_answers, case_id):
 
 @pytest.mark.parametrize("node", ["web01", "app01", "legacy01"])
 def test_every_example_node_is_valid_data(node):
-    """hiera-examples/ is meant to be copied: each node's data passes the model's validation."""
-    from runit_provision.model import model_from_data
+    """hiera-examples/ is meant to be copied: each node's data passes the schema."""
+    from runit_provision.accounts import NO_ACCOUNTS
+    from runit_provision.schema import config_from_data
 
     facts = EXAMPLES / "facts" / ("%s.yaml" % node)
     data, origins = load(hiera=EXAMPLES / "hiera.yaml", facts=facts).runit_data()
     assert data["services"] and all(Path(origin.file).exists()
                                     for origin in origins.values())
-    model_from_data(data, origins)
+    config_from_data(data, origins, NO_ACCOUNTS)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from runit_provision.accounts import NO_ACCOUNTS
 from runit_provision.errors import ProvisionError
-from runit_provision.model import model_from_data
 from runit_provision.render import render
 
 from ..conftest import ROOT
-from .helpers import GROUP, PASSWD
+from .helpers import config_from_file
 
 HERE = Path(__file__).parent / "golden"
 EXAMPLES = ROOT / "hiera-examples"
@@ -60,13 +60,10 @@ def compare(text, golden):
 
 
 def test_example():
-    from runit_provision.model import runit_data_from_file
-    from runit_provision.source import load_yaml_with_origins
-    data, origins = runit_data_from_file(*load_yaml_with_origins(HERE / "example.yaml"))
-    tree = render(model_from_data(data, origins, passwd=PASSWD, group=GROUP))
+    tree = render(config_from_file(HERE / "example.yaml"))
     text = dump(tree)
     compare(text, HERE / "example.tree")
-    assert dump(render(model_from_data(data, origins, passwd=PASSWD, group=GROUP))) == text
+    assert dump(render(config_from_file(HERE / "example.yaml"))) == text
 
 
 def example_nodes():
@@ -80,11 +77,9 @@ def example_nodes():
 
 @pytest.mark.parametrize("node", example_nodes())
 def test_hiera_examples(node):
-    from runit_provision.hiera import load
-    found = load(hiera=EXAMPLES / "hiera.yaml", facts=EXAMPLES / "facts" / (node + ".yaml"))
-    data, origins = found.runit_data()
     try:
-        tree = render(model_from_data(data, origins, passwd={}, group=[]))
+        tree = render(config_from_file(None, NO_ACCOUNTS, hiera=EXAMPLES / "hiera.yaml",
+                                       facts=EXAMPLES / "facts" / (node + ".yaml")))
     except ProvisionError as exc:
         pytest.fail("hiera-examples node %s does not render:\n%s" % (node, exc))
     compare(dump(tree).replace(str(ROOT), "ROOT"), HERE / "hiera-examples" / (node + ".tree"))

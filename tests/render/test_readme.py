@@ -2,11 +2,11 @@
 
 import re
 
-from runit_provision.model import model_from_data, runit_data_from_file
+from runit_provision.accounts import NO_ACCOUNTS
 from runit_provision.render import render
-from runit_provision.source import load_yaml_with_origins
 
 from ..conftest import ROOT
+from .helpers import config_from_file
 
 
 def test_the_readme_example_is_valid(tmp_path):
@@ -18,7 +18,6 @@ def test_the_readme_example_is_valid(tmp_path):
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "run.j2").write_text("#!/bin/sh\nexec {{ command | map('sh') "
                                                    "| join(' ') }}\n")
-    data, origins = runit_data_from_file(*load_yaml_with_origins(data_file))
-    tree = render(model_from_data(data, origins, passwd={}, group=[]))
+    tree = render(config_from_file(data_file, NO_ACCOUNTS))
     assert tree["/etc/sv/web/run"].content.startswith(b"#!/bin/sh\nexec /usr/local/bin/web")
     assert "/home/alice/sv/notebook/run" in tree

@@ -1,9 +1,13 @@
 """The generator: exact scripts for the common cases, modes and owners, templates, purity."""
 
+import doctest
+import subprocess
+import sys
+
 import pytest
 
 from runit_provision.errors import RenderError
-from runit_provision.render import Absent, Directory, File, Symlink, render
+from runit_provision.render import Absent, Directory, File, Symlink, environment, render
 from runit_provision.runtime.unix.edir import value_from_bytes
 from runit_provision.protocol.logrun import LogRun, log_run_from_bytes
 
@@ -195,3 +199,37 @@ def test_a_missing_service_template_is_a_render_error(tmp_path):
                               path=str(tmp_path / "d.yaml"))
     with pytest.raises(RenderError, match="nowhere.j2: cannot read"):
         render(config)
+
+
+def test_a_user_template_for_log_run_gets_the_canonical_text_and_its_parts(tmp_path):
+    (tmp_path / "log").mkdir()
+    (tmp_path / "log" / "run.j2").write_text(
+        "{{ log_run }}# user={{ user }} args={{ args | join(',') }}\n")
+    tree = tree_from_text("runit::services: {s: {command: x, log: {user: www}}}\n",
+                          templates=tmp_path)
+    assert text_of(tree, "/etc/sv/s/log/run") == (
+        "#!/bin/sh\nexec chpst -u www svlogd -tt /var/log/s\n"
+        "# user=www args=-tt,/var/log/s\n")
+
+
+def test_entries_are_frozen():
+    tree = tree_from_text("runit::services: {s: {command: x}}\n")
+    for entry in tree:
+        with pytest.raises(AttributeError, match="frozen"):
+            entry.mode = 0o777
+
+
+def test_doctests():
+    assert doctest.testmod(environment).failed == 0
+
+
+def test_render_uses_no_other_room():
+    """render may use model, protocol, errors and jinja2 — never the runtime, cli, hiera,
+    schema or apply (the static matrix is tests/test_boundaries.py; this is what loads)."""
+    code = ("import sys; from runit_provision.render import render; "
+            "print(sorted(m for m in sys.modules if m.startswith('runit_provision.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    loaded = eval(out)
+    assert loaded and all(name.split(".")[1] in ("model", "render", "protocol", "errors")
+                          for name in loaded), loaded

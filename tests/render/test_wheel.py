@@ -21,9 +21,10 @@ def test_pip_install_ships_the_templates(tmp_path):
                   for path in (ROOT / "templates").rglob("*.j2"))
     assert shipped == ours
     code = ("from runit_provision.render.environment import packaged_templates; "
-            "from runit_provision.render import render; from runit_provision.model import "
-            "model_from_data; print(packaged_templates()); tree = render(model_from_data("
-            "{'services': {'web': {'command': 'x'}}}, {})); "
+            "from runit_provision.render import render; from runit_provision.schema import "
+            "config_from_data; from runit_provision.accounts import NO_ACCOUNTS; "
+            "print(packaged_templates()); tree = render(config_from_data("
+            "{'services': {'web': {'command': 'x'}}}, {}, NO_ACCOUNTS)); "
             "print(tree['/etc/sv/web/run'].content.decode())")
     env = dict(os.environ, PYTHONPATH=str(target))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

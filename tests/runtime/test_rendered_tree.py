@@ -11,9 +11,10 @@ test_runsvdir_nested.py gives (the venv and tmp_path are not reachable for ``nob
 
 import pytest
 
+from runit_provision.accounts import NO_ACCOUNTS
 from runit_provision.cli.render import write_tree
-from runit_provision.model import model_from_data
 from runit_provision.render import render
+from runit_provision.schema import config_from_data
 
 from ..conftest import make_bin_dir
 from .processes import BASE_PATH, run_sv, running_pid, status_record, wait_until
@@ -45,7 +46,7 @@ def test_a_rendered_tree_runs(tree, tmp_path, impl, which_tool):
     runsvdir = which_tool(impl, "runsvdir")  # skips (fails in CI) without the C runit
     bin_dir = make_bin_dir(tmp_path / ("bin-" + impl), impl)
     (tmp_path / "home").mkdir()
-    config = model_from_data(data_for(tmp_path, bin_dir), {})
+    config = config_from_data(data_for(tmp_path, bin_dir), {}, NO_ACCOUNTS)
     write_tree(render(config), "/")
     proc = start(runsvdir=runsvdir, env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)})
     sv = which_tool(impl, "sv")

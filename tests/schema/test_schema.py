@@ -1,25 +1,22 @@
-"""The model's validation: error cases as data files, and the typed values of good data."""
+"""The schema: error cases as data files, and the typed values of good data — all through
+the path users take (``tests/pipeline.py``: hiera.load(data=FILE) -> runit_data -> schema)."""
 
+import doctest
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from runit_provision import model
+from runit_provision.accounts import NO_ACCOUNTS
 from runit_provision.errors import DataError
-from runit_provision.model import (
-    Check, Config, Log, model_from_data, runit_data_from_file)
-from runit_provision.source import load_yaml_with_origins
+from runit_provision.model import Check, Config, Log
+
+from ..pipeline import config_from_file, config_from_text
 
 HERE = Path(__file__).parent
 CASES = sorted(path.stem for path in (HERE / "errors").glob("*.yaml"))
-PASSWD = {"alice": (1000, 1000, "/home/alice"), "www": (33, 33, "/var/www")}
-GROUP = [("alice", 1000, []), ("www", 33, []), ("staff", 50, ["alice"]),
-         ("adm", 4, ["alice", "www"])]
-
-
-def config_from_text(text, path="data.yaml"):
-    data, origins = load_yaml_with_origins(path, text=text)
-    data, origins = runit_data_from_file(data, origins)
-    return model_from_data(data, origins, passwd=PASSWD, group=GROUP)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -27,10 +24,8 @@ def test_error_case(case):
     """Every problem of the file at once, one line each: FILE:LINE:COL: key.path: message."""
     path = HERE / "errors" / (case + ".yaml")
     expected = (HERE / "errors" / (case + ".expected")).read_text().replace("FILE", str(path))
-    data, origins = load_yaml_with_origins(path)
-    data, origins = runit_data_from_file(data, origins)
     with pytest.raises(DataError) as info:
-        model_from_data(data, origins, passwd=PASSWD, group=GROUP)
+        config_from_file(path)
     assert str(info.value) + "\n" == expected
 
 
@@ -45,9 +40,21 @@ def test_both_spellings_mean_the_same():
     assert hash_spelling.sv_dir == "/srv/sv"
 
 
-def test_a_key_in_both_spellings_is_an_error():
-    with pytest.raises(DataError, match=r"data.yaml:3:1: sv_dir: given twice"):
-        config_from_text("runit:\n  sv_dir: /a\nrunit::sv_dir: /b\n")
+def test_a_key_in_both_spellings_is_an_error_naming_both_places():
+    with pytest.raises(DataError) as info:
+        config_from_text("runit:\n  sv_dir: /a\n  users: []\nrunit::sv_dir: /b\n"
+                         "runit::users: [alice]\n")
+    lines = str(info.value).split("\n")
+    assert len(lines) == 2
+    assert "data.yaml:4:1: runit::sv_dir: also given as runit.sv_dir at " in lines[0]
+    assert lines[0].endswith("data.yaml:2:3; use one spelling")
+    assert "data.yaml:5:1: runit::users: also given as runit.users at" in lines[1]
+
+
+def test_a_runit_key_that_is_not_a_hash():
+    with pytest.raises(DataError, match=r"data.yaml:1:1: runit: expected a hash of settings, "
+                                        r"got a list"):
+        config_from_text("runit: [a, b]\n")
 
 
 def test_defaults_are_merged_under_every_service():
@@ -156,9 +163,11 @@ def test_malformed_yaml_names_the_place():
         config_from_text("runit::services:\n  web: [unclosed\n")
 
 
+def test_model_doctests():
+    assert doctest.testmod(model).failed == 0
+
+
 def test_model_is_stdlib_only():
-    import subprocess
-    import sys
     code = ("import sys, runit_provision.model; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('jinja2', 'yaml', 'ruamel', 'difflib', 'shlex')))")
@@ -167,8 +176,32 @@ def test_model_is_stdlib_only():
     assert out.strip() == "[]"
 
 
-def test_config_is_a_plain_record():
+def test_the_schema_reads_no_host_accounts():
+    """Accounts are an input: validating users loads neither pwd nor grp."""
+    code = ("import sys; from runit_provision.schema import config_from_data; "
+            "from runit_provision.accounts import NO_ACCOUNTS; "
+            "config = config_from_data({'users': ['root', 'alice']}, {}, NO_ACCOUNTS); "
+            "print(config.users['root'].home, config.users['root'].groups, "
+            "sorted(m for m in sys.modules if m in ('pwd', 'grp')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out == "/home/root [] []\n"
+
+
+def test_config_is_a_frozen_record():
     assert Config(runtime="python") != Config(runtime="system")
+    config = config_from_text("runit::services: {web: {command: x, log: {size: 5}}}\n")
+    for record, field in ((config, "sv_dir"), (config.services["web"], "user"),
+                          (config.services["web"].log, "user")):
+        with pytest.raises(AttributeError, match="frozen"):
+            setattr(record, field, "changed")
+
+
+def test_the_same_data_with_other_accounts():
+    text = "runit::users: [alice]\n"
+    assert config_from_text(text).users["alice"].groups == ["alice", "adm", "staff"]
+    alice = config_from_text(text, accounts=NO_ACCOUNTS).users["alice"]
+    assert (alice.groups, alice.primary_group, alice.home) == ([], None, "/home/alice")
 
 
 def test_defaults_that_do_not_apply_are_dropped_not_errors():
@@ -199,18 +232,3 @@ def test_needs_across_trees_say_why():
                                         r"\(needs stay within one tree"):
         config_from_text("runit::users: [alice]\nrunit::services:\n  db: {command: x}\n"
                          "  app: {command: y, owner: alice, needs: [db]}\n")
-
-
-def test_render_uses_no_other_room():
-    """render may use model, source, errors and jinja2 — never runtime, cli, apply, hiera."""
-    import subprocess
-    import sys
-    code = ("import sys; from runit_provision.model import model_from_data; "
-            "from runit_provision.render import render; "
-            "render(model_from_data({'services': {'w': {'command': 'x'}}}, {})); "
-            "print(sorted(m for m in sys.modules if m.startswith('runit_provision.')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    loaded = eval(out)
-    assert all(name.split(".")[1] in ("model", "render", "source", "errors")
-               for name in loaded), loaded

@@ -1,0 +1,50 @@
+"""schema: the problem collector — every problem found, each at a key path, one DataError.
+
+Validation goes on past a problem so that one run names them all, one line each, sorted by
+where they were written::
+
+    data/common.yaml:12:7: services.web.comand: unknown key (did you mean 'command'?)
+"""
+
+import difflib
+
+from ..errors import DataError
+from ..source import key_path_text, origin_of
+
+
+class Problems:
+    """Problems at key paths of the data; ``origins`` places them (``source.origin_of``)."""
+
+    def __init__(self, origins):
+        self.origins = origins
+        self.items = []
+
+    def add(self, path, message):
+        self.items.append((tuple(path), message))
+
+    def raise_if_any(self):
+        """One DataError listing every problem so far, by origin, each line once."""
+        if not self.items:
+            return
+        lines = []
+        for path, message in self.items:
+            origin = origin_of(self.origins, path)
+            lines.append((origin or ("<data>", 0, 0), "%s: %s: %s" % (
+                origin if origin is not None else "<data>", key_path_text(path), message)))
+        lines.sort(key=lambda item: (item[0], item[1]))
+        unique = []
+        for _, line in lines:
+            if line not in unique:
+                unique.append(line)
+        raise DataError("\n".join(unique))
+
+    def check_keys(self, path, mapping, known):
+        """An ``unknown key`` problem for every key of ``mapping`` not in ``known``."""
+        for key in mapping:
+            if key not in known:
+                self.add(path + (key,), "unknown key" + _suggestion(key, known))
+
+
+def _suggestion(key, known):
+    close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+    return " (did you mean %r?)" % close[0] if close else " (known keys: %s)" % ", ".join(known)

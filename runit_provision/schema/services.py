@@ -1,0 +1,269 @@
+"""schema: ``services`` and ``defaults`` — each service's own keys typed, ``defaults`` merged
+under them, the checks across one service's keys, and the tree each service goes into.
+
+A service is in the system tree, or in a user's: under ``users.LOGIN.services``, or with
+``owner: LOGIN``. ``defaults`` give every service the same keys; a key that only ``defaults``
+gave and that does not apply to a service (process state for a run script, another ``user`` in
+a user's tree) is dropped there, not an error.
+"""
+
+import os.path
+import re
+
+from ..model import CONTROL_LETTERS, LIMITS, SERVICE_KEYS, Log, Service
+from ..source import origin_of, type_name
+from .check import read_check
+from .log import read_log
+from .readers import Readers
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+PER_SERVICE = ("command", "run", "needs", "template", "owner")  # not allowed in defaults
+PROCESS_STATE = ("user", "group", "cwd", "umask", "nice", "limits")  # the chpst line's
+
+
+def read_defaults(read, data):
+    """The typed ``defaults`` (``{}`` when there are none)."""
+    if data.get("defaults") is None:
+        return {}
+    raw = read.hash(("defaults",), data["defaults"])
+    return {} if raw is None else read_service_keys(read, ("defaults",), raw, is_defaults=True)
+
+
+def read_services(read, data, defaults, user_entries):
+    """``[(tree, name, key path, values)]``: every service with ``defaults`` merged under its
+    own keys, ``tree`` being None (the system tree) or the login whose tree it is in."""
+    logins = [login for login, _, _ in user_entries]
+    found = []
+    for tree, name, path, raw in _raw_services(read, data, user_entries):
+        name = read.name(path, name)
+        raw = read.hash(path, raw) if raw is not None else None
+        if raw is None:
+            if name is not None and _raw_at(data, path) is None:
+                read.problems.add(path, "empty service: give command or run")
+            continue
+        own = read_service_keys(read, path, raw)
+        values = _merge(defaults, own)
+        tree = _tree_of(read.problems, path, values.get("owner"), tree, logins)
+        if name is not None:
+            _one_service_checks(read.problems, path, values, own, tree)
+            found.append((tree, name, path, values))
+    return found
+
+
+def build_service(name, values):
+    """The ``Service`` of merged ``values``, with the defaults of unset keys."""
+    log = values.get("log", {})
+    if log is not False:
+        log = Log(**log)
+    return Service(
+        name=name, command=values.get("command"), run=values.get("run"),
+        user=values.get("user"), group=values.get("group"), owner=values.get("owner"),
+        env=values.get("env"), cwd=values.get("cwd"), umask=values.get("umask"),
+        nice=values.get("nice"), limits=values.get("limits") or {},
+        finish=values.get("finish"), check=values.get("check"),
+        control=values.get("control") or {}, down=bool(values.get("down", False)),
+        enabled=values.get("enabled", True) is not False,
+        ensure=values.get("ensure") or "present",
+        restart_on_change=values.get("restart_on_change", True) is not False,
+        needs=values.get("needs") or [], log=log, template=values.get("template"))
+
+
+def read_service_keys(read, path, raw, is_defaults=False):
+    """One service's (or ``defaults``') own keys -> ``{key: typed value}``."""
+    read.problems.check_keys(path, raw, SERVICE_KEYS)
+    out = {}
+    for key, value in raw.items():
+        reader = _KEY_READERS.get(key)
+        if reader is None:
+            continue
+        if is_defaults and key in PER_SERVICE:
+            read.problems.add(path + (key,), "not allowed in defaults (it belongs to one "
+                                             "service)")
+            continue
+        out[key] = reader(read, path + (key,), value)
+    return out
+
+
+# -- the steps of read_services ---------------------------------------------------------------
+def _raw_services(read, data, user_entries):
+    """``(tree, name, path, raw)`` of ``services`` and of every user's ``services``."""
+    if data.get("services") is not None and read.hash(("services",), data["services"]) is not None:
+        for name, raw in data["services"].items():
+            yield None, name, ("services", name), raw
+    for login, at, raw in user_entries:
+        services = raw.get("services")
+        if services is not None and read.hash(at + ("services",), services) is not None:
+            for name, service in services.items():
+                yield login, name, at + ("services", name), service
+
+
+def _tree_of(problems, path, owner, tree, logins):
+    """The tree a service goes into: its user's, or ``owner``'s (a login in ``users``)."""
+    if owner is None:
+        return tree
+    if tree is not None and owner != tree:
+        problems.add(path + ("owner",), "already in %s's tree" % tree)
+    elif owner not in logins:
+        problems.add(path + ("owner",), "unknown owner %r (owners are the logins in users: %s)"
+                     % (owner, ", ".join(logins) or "none"))
+    else:
+        return owner
+    return tree
+
+
+def _one_service_checks(problems, path, values, own, tree_owner):
+    """Checks across the keys of one merged service; ``own``: the keys it wrote itself."""
+    absent = values.get("ensure") == "absent"
+    has = [key for key in ("command", "run") if key in values]  # None: already reported
+    if len(has) == 2:
+        problems.add(path, "give either command or run, not both")
+    elif not has and "template" not in values and not absent:
+        problems.add(path, "needs command or run (exactly one)")
+    if values.get("run") is not None:
+        for key in PROCESS_STATE:
+            if key not in own:
+                values.pop(key, None)
+        mine = [key for key in PROCESS_STATE if values.get(key) not in (None, {})]
+        if mine:
+            problems.add(path, "%s: only with command (a run script sets its own process "
+                               "state)" % ", ".join(mine))
+        if values.get("needs") and not values["run"].startswith("#!/bin/sh\n"):
+            problems.add(path + ("needs",), "needs a run script for /bin/sh (the guard is sh)")
+    if tree_owner is not None:
+        for key in ("user", "group"):
+            if key not in own:
+                values.pop(key, None)
+        if values.get("user") not in (None, tree_owner):
+            problems.add(path + ("user",), "a service in %s's tree runs as %s"
+                         % (tree_owner, tree_owner))
+    if values.get("group") is not None and values.get("user") is None:
+        problems.add(path + ("group",), "group needs user (chpst -u USER:GROUP)")
+
+
+def _merge(defaults, own):
+    """``defaults`` under ``own``: hashes (env, limits, control, log) merged, others replaced."""
+    merged = dict(defaults)
+    for key, value in own.items():
+        base = merged.get(key)
+        if isinstance(base, dict) and isinstance(value, dict):
+            merged[key] = dict(base, **value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _raw_at(data, path):
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+# -- the readers of single keys ---------------------------------------------------------------
+def _read_env(read, path, value):
+    value = read.hash(path, value)
+    if value is None:
+        return None
+    env = {}
+    for name, item in value.items():
+        at = path + (name,)
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            read.problems.add(at, "%r is not a variable name ([A-Za-z_][A-Za-z0-9_]*)"
+                              % (name,))
+            continue
+        if item is None:
+            env[name] = None  # an empty env/ file: chpst -e unsets the variable
+            continue
+        if isinstance(item, (bool, int, float)):
+            item = ("true" if item else "false") if isinstance(item, bool) else str(item)
+        text = read.text(at, item, allow_newlines=True, empty=True)
+        if text is None:
+            continue
+        if text != text.rstrip(" \t"):
+            read.problems.add(at, "trailing spaces or tabs cannot be kept (chpst -e strips "
+                                  "them)")
+            continue
+        env[name] = text
+    return env
+
+
+def _read_umask(read, path, value):
+    if isinstance(value, str) and re.match(r"0?[0-7]{3}\Z", value):
+        return value.rjust(4, "0")
+    read.problems.add(path, "write umask as a quoted octal string, e.g. '0022' (got %r)"
+                      % (value,))
+    return None
+
+
+def _read_limits(read, path, value):
+    value = read.hash(path, value)
+    if value is None:
+        return None
+    read.problems.check_keys(path, value, tuple(LIMITS))
+    return {key: read.integer(path + (key,), item, 0)
+            for key, item in value.items() if key in LIMITS}
+
+
+def _read_control(read, path, value):
+    value = read.hash(path, value)
+    if value is None:
+        return None
+    control = {}
+    for letter, script in value.items():
+        at = path + (letter,)
+        letter = str(letter) if isinstance(letter, int) and not isinstance(letter, bool) else letter
+        if not isinstance(letter, str) or len(letter) != 1 or letter not in CONTROL_LETTERS:
+            read.problems.add(at, "%r is not a runsv control letter (one of %s)"
+                              % (letter, " ".join(CONTROL_LETTERS)))
+            continue
+        script = read.script(at, script)
+        if script is not None:
+            control[letter] = script
+    return control
+
+
+def _read_needs(read, path, value):
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        read.problems.add(path, "expected a list of service names, got %s" % type_name(value))
+        return None
+    names = []
+    for index, name in enumerate(value):
+        name = read.name(path + (index,), name)
+        if name is not None and name not in names:
+            names.append(name)
+    return names
+
+
+def _read_template(read, path, value):
+    """A user template's path; relative to the directory of the file that names it."""
+    value = read.text(path, value)
+    if value is None or value.startswith("/"):
+        return value
+    origin = origin_of(read.problems.origins, path)
+    base = os.path.dirname(os.path.abspath(origin.file)) if origin is not None else os.getcwd()
+    return os.path.normpath(os.path.join(base, value))
+
+
+_KEY_READERS = {
+    "command": Readers.argv,
+    "run": Readers.script,
+    "finish": Readers.script,
+    "user": Readers.account,
+    "group": Readers.account,
+    "owner": Readers.account,
+    "env": _read_env,
+    "cwd": lambda read, path, value: read.abspath(path, value, simple=False),
+    "umask": _read_umask,
+    "nice": lambda read, path, value: read.integer(path, value, -20, 19),
+    "limits": _read_limits,
+    "check": read_check,
+    "control": _read_control,
+    "down": Readers.boolean,
+    "enabled": Readers.boolean,
+    "restart_on_change": Readers.boolean,
+    "ensure": lambda read, path, value: read.choice(path, value, ("present", "absent")),
+    "needs": _read_needs,
+    "log": read_log,
+    "template": _read_template,
+}
