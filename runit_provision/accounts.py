@@ -80,8 +80,9 @@ def logins_from_text(text):
 def groups_from_text(text):
     """Every Group of group(5) text, in file order.
 
-    >>> groups_from_text("adm:x:4:syslog,alice\\nnogroup:x:65534:\\n")
-    (Group(name='adm', gid=4, members=('syslog', 'alice')), Group(name='nogroup', gid=65534, members=()))
+    >>> [(group.name, group.gid, group.members)
+    ...  for group in groups_from_text("adm:x:4:syslog,alice\\nnogroup:x:65534:\\n")]
+    [('adm', 4, ('syslog', 'alice')), ('nogroup', 65534, ())]
     """
     groups = []
     for fields in _entries(text, 4):

@@ -78,9 +78,9 @@ class Readers:
         if value is None:
             return None
         if not is_simple_word(value):
-            self.problems.add(path, "%r must be %s: letters, digits and _ . / : @ %% + , = - only "
-                       "(it is written into log/run, whose canonical form takes no quoting)"
-                       % (value, what))
+            self.problems.add(path, "%r must be %s: letters, digits and _ . / : @ %% + , = - "
+                                    "only (it is written into log/run, whose canonical form "
+                                    "takes no quoting)" % (value, what))
             return None
         return value
 
@@ -106,20 +106,21 @@ class Readers:
     def name(self, path, value):
         """A service name: one safe path component (no /, .., leading dot, control chars)."""
         if isinstance(value, bool):
-            self.problems.add(path, "a service name must be a string, not the boolean %s: YAML (1.1, "
-                             "as Puppet's hiera reads it) takes unquoted yes/no/on/off/true/"
-                             "false as booleans; quote the name" % str(value).lower())
+            self.problems.add(path, "a service name must be a string, not the boolean %s: YAML "
+                                    "(1.1, as Puppet's hiera reads it) takes unquoted yes/no/"
+                                    "on/off/true/false as booleans; quote the name"
+                              % str(value).lower())
             return None
         if not isinstance(value, str) or not value:
             self.problems.add(path, "a service name must be a non-empty string")
             return None
         if value in (".", "..") or "/" in value or value.startswith("."):
-            self.problems.add(path, "%r is not a single safe path component (no /, no leading dot)"
-                       % value)
+            self.problems.add(path, "%r is not a single safe path component (no /, no leading "
+                                    "dot)" % value)
             return None
         if not _NAME.match(value) or len(value.encode()) > 255:
-            self.problems.add(path, "%r: a service name is letters, digits and _ . @ %% + , = : - "
-                       "(not first: . -), at most 255 bytes" % value)
+            self.problems.add(path, "%r: a service name is letters, digits and _ . @ %% + , = : "
+                                    "- (not first: . -), at most 255 bytes" % value)
             return None
         return value
 
@@ -138,9 +139,10 @@ class Readers:
                 return None
             shell = shell_syntax(value)
             if shell:
-                self.problems.add(path, "%r is shell syntax, but a command is split into words "
-                           "without a shell: for shell write a run script, for a literal "
-                           "%r quote it or give the words as a list" % (shell, shell))
+                self.problems.add(path, "%r is shell syntax, but a command is split into "
+                                        "words without a shell: for shell write a run script, "
+                                        "for a literal %r quote it or give the words as a list"
+                                  % (shell, shell))
                 return None
             try:
                 words = shlex.split(value, comments=False, posix=True)
@@ -157,7 +159,8 @@ class Readers:
                     return None
                 words.append(word)
         else:
-            self.problems.add(path, "expected a string or a list of words, got %s" % type_name(value))
+            self.problems.add(path, "expected a string or a list of words, got %s"
+                              % type_name(value))
             return None
         if not words:
             self.problems.add(path, "must name a program")

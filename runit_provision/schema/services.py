@@ -210,7 +210,8 @@ def _read_control(read, path, value):
     control = {}
     for letter, script in value.items():
         at = path + (letter,)
-        letter = str(letter) if isinstance(letter, int) and not isinstance(letter, bool) else letter
+        if isinstance(letter, int) and not isinstance(letter, bool):
+            letter = str(letter)  # an unquoted 1 or 2
         if not isinstance(letter, str) or len(letter) != 1 or letter not in CONTROL_LETTERS:
             read.problems.add(at, "%r is not a runsv control letter (one of %s)"
                               % (letter, " ".join(CONTROL_LETTERS)))

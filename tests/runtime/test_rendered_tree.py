@@ -10,13 +10,14 @@ test_runsvdir_nested.py gives (the venv and tmp_path are not reachable for ``nob
 """
 
 import pytest
+import yaml
 
 from runit_provision.accounts import NO_ACCOUNTS
 from runit_provision.cli.render import write_tree
 from runit_provision.render import render
-from runit_provision.schema import config_from_data
 
 from ..conftest import make_bin_dir
+from ..pipeline import config_from_file
 from .processes import BASE_PATH, run_sv, running_pid, status_record, wait_until
 
 pytestmark = pytest.mark.slow
@@ -46,8 +47,9 @@ def test_a_rendered_tree_runs(tree, tmp_path, impl, which_tool):
     runsvdir = which_tool(impl, "runsvdir")  # skips (fails in CI) without the C runit
     bin_dir = make_bin_dir(tmp_path / ("bin-" + impl), impl)
     (tmp_path / "home").mkdir()
-    config = config_from_data(data_for(tmp_path, bin_dir), {}, NO_ACCOUNTS)
-    write_tree(render(config), "/")
+    data = tmp_path / "data.yaml"
+    data.write_text(yaml.safe_dump({"runit": data_for(tmp_path, bin_dir)}))
+    write_tree(render(config_from_file(data, NO_ACCOUNTS)), "/")  # final paths: under tmp_path
     proc = start(runsvdir=runsvdir, env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)})
     sv = which_tool(impl, "sv")
     home = tmp_path / "home"
