@@ -8,7 +8,6 @@ owned by the user, directories 0750). Scripts are 0755, ``env/`` files 0640 and 
 
 import posixpath
 
-from ..errors import RenderError
 from ..model import LIMITS, TIMESTAMPS, log_directory
 from ..protocol.logrun import log_run_text
 from .environment import render_file_template, render_template
@@ -138,8 +137,8 @@ def log_entries(log, directory, base, place, env, directory_mode=None):
     args = log_args(log, directory)
     try:
         log_run = log_run_text(args, user=user)
-    except ValueError as exc:
-        raise RenderError(str(exc)) from exc
+    except ValueError as exc:  # an error only where a template writes it: a user's may quote
+        log_run = env.undefined(hint="%s: no canonical log/run" % exc, name="log_run")
     return [
         Directory(base + "/log", place.dir_mode, **own),
         File(base + "/log/run", render_template(env, "log/run.j2", {

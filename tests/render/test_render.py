@@ -233,3 +233,18 @@ def test_render_uses_no_other_room():
     loaded = eval(out)
     assert loaded and all(name.split(".")[1] in ("model", "render", "protocol", "errors")
                           for name in loaded), loaded
+
+
+def test_a_logger_that_cannot_be_canonical(tmp_path):
+    """A login with a ``$`` (a simple word it is not): the stock log/run refuses to write
+    another form; a template of the user's may quote it."""
+    text = "runit::users: {'host$': {home: /home/host}}\n"
+    with pytest.raises(RenderError, match=r"template log/run.j2: 'host\$' is not a simple "
+                                          r"word .*: no canonical log/run"):
+        tree_from_text(text)
+    (tmp_path / "log").mkdir()
+    (tmp_path / "log" / "run.j2").write_text(
+        "#!/bin/sh\nexec chpst -u {{ user | sh }} svlogd {{ args | map('sh') | join(' ') }}\n")
+    tree = tree_from_text(text, templates=tmp_path)
+    assert text_of(tree, "/etc/sv/runsvdir-host$/log/run") == (
+        "#!/bin/sh\nexec chpst -u 'host$' svlogd -tt /home/host/logs/runsvdir\n")
