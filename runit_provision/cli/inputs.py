@@ -40,31 +40,50 @@ def add_input_arguments(parser):
 def config_from_args(args):
     """The validated Config of the command line's data, facts and accounts."""
     data, origins = load(hiera=args.hiera, data=args.data, facts=args.facts).runit_data()
-    return config_from_data(data, origins, accounts_from_args(args))
+    return config_from_data(data, origins, accounts_from_args(args, logins_named(data)))
 
 
-def accounts_from_args(args):
-    """The Accounts the command line names, each database from its own source."""
+def accounts_from_args(args, logins=()):
+    """The Accounts the command line names, each database from its own source; the host's
+    are asked only about ``logins`` (the users the data names)."""
     passwd = _given(args.passwd, args.root, "passwd")
     group = _given(args.group, args.root, "group")
-    logins = logins_from_file(passwd) if passwd is not None else None
+    known = logins_from_file(passwd) if passwd is not None else None
     groups = groups_from_file(group) if group is not None else None
-    if logins is None or groups is None:
-        host = host_accounts()
-        logins = host.logins if logins is None else logins
+    if known is None or groups is None:
+        host = host_accounts(logins)
+        known = host.logins if known is None else known
         groups = host.groups if groups is None else groups
-    return Accounts(logins, groups)
+    return Accounts(known, groups)
 
 
-def host_accounts():
-    """This host's logins and groups, through the C library (NSS)."""
-    logins = {}
-    for entry in pwd.getpwall():
-        logins.setdefault(entry.pw_name, Login(entry.pw_name, entry.pw_uid, entry.pw_gid,
-                                               entry.pw_dir))
-    groups = tuple(Group(entry.gr_name, entry.gr_gid, tuple(entry.gr_mem))
-                   for entry in grp.getgrall())
-    return Accounts(logins, groups)
+def logins_named(data):
+    """The logins the data's ``users`` names (a list, or the keys of a hash); the schema
+    reports whatever else is wrong with it."""
+    users = data.get("users") if isinstance(data, dict) else None
+    if isinstance(users, (list, dict)):
+        return sorted({login for login in users if isinstance(login, str)})
+    return []
+
+
+def host_accounts(logins):
+    """This host's entries for ``logins``, through the C library (NSS): one ``getpwnam`` and
+    one ``getgrouplist`` each, never a listing of every account (which LDAP hosts refuse)."""
+    known, groups = {}, {}
+    for login in logins:
+        try:
+            entry = pwd.getpwnam(login)
+        except KeyError:
+            continue
+        known[login] = Login(login, entry.pw_uid, entry.pw_gid, entry.pw_dir)
+        for gid in os.getgrouplist(login, entry.pw_gid):
+            try:
+                name = grp.getgrgid(gid).gr_name
+            except KeyError:
+                continue
+            members = groups.get(gid, Group(name, gid, ())).members
+            groups[gid] = Group(name, gid, members + (login,))
+    return Accounts(known, tuple(groups[gid] for gid in sorted(groups)))
 
 
 def _given(path, root, name):
