@@ -37,10 +37,16 @@ def test_idle_loop_has_no_timeout():
 def test_child_exit_and_signal_are_delivered_from_the_loop():
     loop = EventLoop()
     exits, signals = [], []
-    loop.add_signal_handler(signal.SIGUSR1, lambda: signals.append("usr1"))
+
+    def stop_once_both_arrived():
+        if exits and signals:
+            loop.stop()
+
+    loop.add_signal_handler(signal.SIGUSR1, lambda: (signals.append("usr1"),
+                                                     stop_once_both_arrived()))
     pid = Spawner().spawn(["/bin/sh", "-c", "kill -USR1 $PPID; exit 7"])
     loop.watch_child(pid, lambda p, status: (exits.append((p, os.WEXITSTATUS(status))),
-                                             loop.stop()))
+                                             stop_once_both_arrived()))
     guard = loop.call_later(10, loop.stop)  # a deadline, in case nothing arrives
     try:
         loop.run()
@@ -49,7 +55,7 @@ def test_child_exit_and_signal_are_delivered_from_the_loop():
         loop.close()
         signal.signal(signal.SIGUSR1, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    assert exits == [(pid, 7)]
+    assert (exits, signals) == ([(pid, 7)], ["usr1"])
 
 
 def test_spawned_child_has_default_signal_dispositions():
