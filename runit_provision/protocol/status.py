@@ -7,7 +7,7 @@ Layout (runsv.c ``update_status``; daemontools-compatible first 18 bytes)::
     16     paused flag        17  want: 'u' or 'd' (want exit is written as 'd')
     18     TERM-sent flag     19  state: 0 down, 1 run, 2 finish
 
-Example, a running service (pid 9894), from reference §10::
+Example, a running service (pid 9894), from docs/runit-protocol.md §10::
 
     4000 0000 6b01 9151 0c5a 77cc | a626 0000 | 00 75 00 01
 """
