@@ -1,6 +1,6 @@
 """protocol: TAI64N, the 20-byte status record, stat text, sv's status line, error strings.
 
-Fixtures are the byte dumps of reference §10 (Debian runit 2.1.2-54).
+Fixtures are the byte dumps of runit-protocol.md §10 (Debian runit 2.1.2-54).
 """
 
 import errno

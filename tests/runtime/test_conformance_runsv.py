@@ -1,4 +1,5 @@
-"""runsv rows of reference §1 that no other tier pinned (docs/conformance.md), both runsvs.
+"""runsv rows of docs/runit-protocol.md §1 that no other tier pinned (docs/conformance.md), both
+runsvs.
 
 Each test runs against the C runsv and ours (``impl``) where runit 2.1.2 behaves the same, or
 runs both side by side and compares what they left behind. Every runsv runs in its own

@@ -1,5 +1,5 @@
-"""sv rows of reference §3 that no other tier pinned (docs/conformance.md): our sv and the
-C sv on the same running service, (exit code, stdout, stderr) compared.
+"""sv rows of docs/runit-protocol.md §3 that no other tier pinned (docs/conformance.md): our sv
+and the C sv on the same running service, (exit code, stdout, stderr) compared.
 
 One runsv (the C one) per service, each in its own session, killed by process group at the
 end; waits are conditions with deadlines.

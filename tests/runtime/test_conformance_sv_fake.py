@@ -1,4 +1,4 @@
-"""sv rows of reference §3 pinned in-process against fake ``supervise/`` directories
+"""sv rows of docs/runit-protocol.md §3 pinned in-process against fake ``supervise/`` directories
 (docs/conformance.md): SVWAIT and -w, the trailing-``/`` wait, one write per command, ENXIO on
 ``control``, the status line's pid-only flags, the fatal return to the working directory.
 """

@@ -1,4 +1,5 @@
-"""runsvdir: a whole tree supervised by one Python process (reference §2, SPEC §5).
+"""runsvdir: a whole tree supervised by one Python process (docs/runit-protocol.md §2,
+docs/runsvdir.md).
 
 Real processes only. The C ``sv`` (when installed) and ours read the tree's services exactly
 as they read services of separate runsv processes.

@@ -276,7 +276,7 @@ def test_hup_during_processing_still_completes_it(start_logger, tmp_path):
 
 
 def test_crash_leftovers_are_fed_to_the_processor(start_logger, tmp_path):
-    # runit renames a crashed current to .u and never processes it (reference §9.10).
+    # runit renames a crashed current to .u and never processes it (runit-protocol.md §9.10).
     d = make_logdir(tmp_path, config="!tr a-z A-Z\n")
     (d / "current").write_bytes(b"from the crash\n")
     os.chmod(d / "current", 0o644)
