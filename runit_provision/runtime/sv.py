@@ -18,7 +18,7 @@ wake on inotify events instead of a 420 ms tick, a failed read of the log's stat
 followed by a stale status line, and names with a trailing ``/`` are waited on where they were
 sent.
 
-Import cost matters: ``sv status`` has a budget of 1.5x a bare interpreter start (SPEC §6), so
+Import cost matters: ``sv status`` has a budget of 1.5x a bare interpreter start (docs/sv.md), so
 this module loads only ``os``, ``sys``, ``time`` and the protocol room; ctypes/inotify, select
 and the check-script machinery are imported by the code paths that wait.
 """
