@@ -1,4 +1,4 @@
-"""model: the typed shape of runit data (SPEC §3), shared by every room — records, vocabulary.
+"""model: the typed shape of runit data (README "Data format"), shared by every room — records, vocabulary.
 
 ``schema/`` builds these records from data and checks them; ``render/`` (and the applier) read
 them. They are frozen: a record is built whole, once, and assignment afterwards raises. Here
@@ -29,7 +29,7 @@ SERVICE_KEYS = ("command", "run", "user", "group", "owner", "env", "cwd", "umask
                 "restart_on_change", "needs", "log", "template")
 LOG_KEYS = ("dir", "user", "timestamps", "size", "num", "min", "timeout", "processor", "udp",
             "udp_only", "prefix", "patterns", "line_length")
-# chpst's resource-limit options (runit-protocol §5): key -> option letter
+# chpst's resource-limit options (docs/runit-protocol.md §5): key -> option letter
 LIMITS = {"nofile": "o", "nproc": "p", "mem": "m", "data": "d", "stack": "s", "core": "c",
           "cpu": "t", "fsize": "f", "rss": "r"}
 CHECK_KINDS = ("tcp", "http", "command")

@@ -1,12 +1,12 @@
 """cli: what a data-driven subcommand reads — data, facts and accounts — into a ``Config``.
 
 The path every such subcommand takes: ``hiera.load(hiera=… or data=…, facts=…)`` ->
-``runit_data()`` (both spellings of SPEC §3) -> ``schema.config_from_data`` with the accounts.
+``runit_data()`` (both spellings of the data format) -> ``schema.config_from_data`` with the accounts.
 Facts and accounts are inputs gathered here, at the edge: the host's, or files given on the
 command line, so that the same data, facts and accounts always give the same tree.
 
 Accounts, one database at a time: ``--passwd FILE`` / ``--group FILE``; else, with
-``--root DIR``, ``DIR/etc/passwd`` / ``DIR/etc/group`` when it exists (SPEC §4's ``--root``,
+``--root DIR``, ``DIR/etc/passwd`` / ``DIR/etc/group`` when it exists (the ``--root`` of the README,
 as ``useradd --root``); else the host's, through ``pwd``/``grp``.
 """
 

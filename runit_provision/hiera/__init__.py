@@ -24,7 +24,7 @@ Public API (stable; ``cli/`` calls exactly this, and hands ``runit_data()`` to t
     found.merge        # the merge behaviour used, as text
 
     data, origins = hiera.runit_data()
-    # both spellings of SPEC §3 (``runit: {…}`` and ``runit::<param>``) as ONE dict of top-level
+    # both spellings of the data format (``runit: {…}`` and ``runit::<param>``) as ONE dict of top-level
     # keys (runtime, package_file, sv_dir, service_dir, log_dir, sv_timeout, init, users,
     # services, defaults, and any other ``runit::x`` found); origins keyed from that dict,
     # e.g. origins[("services", "web", "command")]. A key given in both spellings is a

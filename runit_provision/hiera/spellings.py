@@ -1,4 +1,4 @@
-"""hiera: the runit configuration from either spelling of SPEC §3, as one dict with origins.
+"""hiera: the runit configuration from either spelling of the data format, as one dict with origins.
 
 The project's one normaliser of the two spellings. The original puppet-runit module's single
 hash (``runit: {package_file: …, users: […]}``) and Puppet's automatic-parameter-lookup keys

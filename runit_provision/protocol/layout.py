@@ -1,7 +1,7 @@
 """protocol: the layout of runit's directories — the names, their roles, and who owns each.
 
 One home for the names that the generator writes, the applier converges, the checks read and
-the runtime serves. A service directory (runsv(8), reference §1)::
+the runtime serves. A service directory (runsv(8), docs/runit-protocol.md §1)::
 
     run           executable, started by runsv (required)
     finish        run after ./run exits, with its exit code and signal as $1 and $2
@@ -12,7 +12,7 @@ the runtime serves. A service directory (runsv(8), reference §1)::
     log/          a second service, fed the first one's stdout through a pipe
     supervise/    runsv's own: lock, control, ok, status, stat, pid and their *.new
 
-and a log directory (svlogd(8), reference §4): ``config`` (written by the generator), and
+and a log directory (svlogd(8), runit-protocol.md §4): ``config`` (written by the generator), and
 svlogd's own ``current``, ``lock``, ``state``, ``newstate``, rotated ``@<tai64n>.s``/``.u``
 files and ``*.t`` processor output.
 
@@ -35,10 +35,10 @@ SUPERVISE_DIR = "supervise"
 # runsv's control/<c> hooks: the letters runsv looks a hook up for (runsv.c ctrl()).
 CONTROL_LETTERS = "udoxtkpchaiq12"
 
-# -- supervise/, as runsv writes it (reference §1.2); the same under log/supervise/ ------------
+# -- supervise/, as runsv writes it (runit-protocol.md §1.2); the same under log/supervise/ ----
 LOCK = "lock"          # flock'ed for runsv's lifetime
 CONTROL = "control"    # FIFO: one-byte commands in
-OK = "ok"              # FIFO: runsv holds a reader; the liveness probe (reference §1.3)
+OK = "ok"              # FIFO: runsv holds a reader; the liveness probe (runit-protocol.md §1.3)
 STATUS = "status"      # 20 bytes, protocol/status.py
 STAT = "stat"          # text: run / down / finish, paused, got TERM, want down / exit
 PID = "pid"            # "PID\n", or empty when nothing runs

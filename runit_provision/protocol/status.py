@@ -7,7 +7,7 @@ Layout (runsv.c ``update_status``; daemontools-compatible first 18 bytes)::
     16     paused flag        17  want: 'u' or 'd' (want exit is written as 'd')
     18     TERM-sent flag     19  state: 0 down, 1 run, 2 finish
 
-Example, a running service (pid 9894), from reference §10::
+Example, a running service (pid 9894), from docs/runit-protocol.md §10::
 
     4000 0000 6b01 9151 0c5a 77cc | a626 0000 | 00 75 00 01
 """
@@ -15,7 +15,7 @@ Example, a running service (pid 9894), from reference §10::
 from ..errors import ProtocolError
 
 # Import cost: ``sv status`` loads this module on a budget of 1.5x a bare interpreter start
-# (SPEC §6). enum, typing and collections would cost ~8 ms, struct (and tai64, which loads it)
+# (docs/sv.md). enum, typing and collections would cost ~8 ms, struct (and tai64, which loads it)
 # ~0.3 ms; so State and Status below stand in for an IntEnum and a NamedTuple (behaving like
 # them in every way this project uses), decoding uses int.from_bytes, and only the encoder,
 # which runsv alone calls, loads struct.

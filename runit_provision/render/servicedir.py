@@ -3,7 +3,7 @@
 A ``Place`` says where a service lives: the system tree (``sv_dir``, ``service_dir``,
 ``log_dir``, root-owned, directories 0755) or a user's (``~/sv``, ``~/service``, ``~/logs``,
 owned by the user, directories 0750). Scripts are 0755, ``env/`` files 0640 and the svlogd
-``config`` 0644 (cm-anchors §8.2).
+``config`` 0644 (the modes Chef's runit cookbook uses).
 """
 
 import posixpath

@@ -1,6 +1,6 @@
 """runtime: ``runit`` — process 1: run stage 1, keep stage 2 running, run stage 3, halt or reboot.
 
-runit 2.3.0's ``runit.c`` with Debian's paths (reference §6):
+runit 2.3.0's ``runit.c`` with Debian's paths (docs/runit-protocol.md §6):
 
 * Not process 1: ``- runit: fatal: must be run as process no 1.``, exit 111. Nothing else
   runs before that check.

@@ -1,7 +1,7 @@
 """runtime: ``sv`` — control and inspect services supervised by runsv, as runit's sv.
 
 Output, exit codes and LSB init-script mode follow runit 2.1.2's ``sv.c`` (Debian 2.1.2-54:
-default SVDIR ``/etc/service/``), reference §3. The pieces are kept apart:
+default SVDIR ``/etc/service/``), docs/runit-protocol.md §3. The pieces are kept apart:
 
 * ``COMMANDS``/``command_for``: the command table as data — word → bytes to send, wait letters,
   when to wait, kill on timeout;
@@ -18,7 +18,7 @@ wake on inotify events instead of a 420 ms tick, a failed read of the log's stat
 followed by a stale status line, and names with a trailing ``/`` are waited on where they were
 sent.
 
-Import cost matters: ``sv status`` has a budget of 1.5x a bare interpreter start (SPEC §6), so
+Import cost matters: ``sv status`` has a budget of 1.5x a bare interpreter start (docs/sv.md), so
 this module loads only ``os``, ``sys``, ``time`` and the protocol room; ctypes/inotify, select
 and the check-script machinery are imported by the code paths that wait.
 """
@@ -153,7 +153,7 @@ def is_new_process(status, base):
     """A process that started after the baseline: the old one is gone.
 
     runit compares whole seconds with sv's start, so a restart of a service started in the
-    same second reported ``ok:`` with the old pid (reference §9 item 1). Here the pid must
+    same second reported ``ok:`` with the old pid (runit-protocol.md §9.1). Here the pid must
     differ from the one remembered before sending, or the full stamp must be later than both
     sv's start and the remembered stamp. ``./finish`` (state finish) is not a new process.
     """

@@ -1,4 +1,4 @@
-"""protocol: the status codec stays cheap to import (``sv status`` budget, SPEC §6).
+"""protocol: the status codec stays cheap to import (``sv status``'s budget, docs/sv.md).
 
 status.py stands in for enum/typing and decodes without struct; these tests pin that down and
 check that the stand-ins still behave as the IntEnum/NamedTuple they replace.

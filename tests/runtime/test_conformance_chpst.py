@@ -1,5 +1,5 @@
-"""chpst rows of reference §5 that no other tier pinned (docs/conformance.md): the order of
-operations where one step shows in the next, on both implementations (``impl_bin``).
+"""chpst rows of docs/runit-protocol.md §5 that no other tier pinned (docs/conformance.md): the
+order of operations where one step shows in the next, on both implementations (``impl_bin``).
 
 Every process is run to completion in its own session and its group killed afterwards.
 """

@@ -1,4 +1,5 @@
-"""runsv rows of reference §1 that no other tier pinned (docs/conformance.md), both runsvs.
+"""runsv rows of docs/runit-protocol.md §1 that no other tier pinned (docs/conformance.md), both
+runsvs.
 
 Each test runs against the C runsv and ours (``impl``) where runit 2.1.2 behaves the same, or
 runs both side by side and compares what they left behind. Every runsv runs in its own
@@ -428,10 +429,10 @@ def test_log_backs_off_one_second(runsv, tmp_path, processes):
     service = make_service(tmp_path, "svc", run=RUN_SLEEP,
                            log_run=SH + "date +%s.%N >>starts\nexit 1\n")
     group = start(processes, runsv, service)
-    wait_running(service, group)
+    running = wait_running(service, group)
     wait_until(lambda: len(lines(service / "log" / "starts")) >= 2, what="two log starts")
     starts = lines(service / "log" / "starts")
     gap = float(starts[1]) - float(starts[0])
     assert 0.9 <= gap < 1.8, starts
-    assert status_record(service).pid  # the service itself is untouched
+    assert status_record(service) == running  # the service itself is untouched
     stop(group)

@@ -1,4 +1,5 @@
-"""runsv rows of reference §1 pinned on the state machine (docs/conformance.md): no processes.
+"""runsv rows of docs/runit-protocol.md §1 pinned on the state machine (docs/conformance.md):
+no processes.
 
 What cannot be provoked with real processes here — a failing fork() — and the edge of the
 finish arguments that needs a core dump.

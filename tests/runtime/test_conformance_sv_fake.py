@@ -1,4 +1,4 @@
-"""sv rows of reference §3 pinned in-process against fake ``supervise/`` directories
+"""sv rows of docs/runit-protocol.md §3 pinned in-process against fake ``supervise/`` directories
 (docs/conformance.md): SVWAIT and -w, the trailing-``/`` wait, one write per command, ENXIO on
 ``control``, the status line's pid-only flags, the fatal return to the working directory.
 """
@@ -17,6 +17,13 @@ def test_svwait_defaults_to_7_and_w_overrides_it(fake, capfd, monkeypatch):
     """§3.1: ``SVWAIT`` (default 7 s); ``-w`` overrides it."""
     assert sv.DEFAULT_WAIT == 7
     fake("web", want="d")
+    # Without SVWAIT and -w the default bounds the wait (made 0 here: no 7 s test).
+    monkeypatch.setattr(sv, "DEFAULT_WAIT", 0)
+    started = time.monotonic()
+    code, out, _ = run_sv(capfd, "-v", "down", "web")
+    assert (code, ns(out)) == (1, "timeout: run: web: (pid 100) Ns, want down\n")
+    assert time.monotonic() - started < 1.0
+    monkeypatch.setattr(sv, "DEFAULT_WAIT", 7)
     monkeypatch.setenv("SVWAIT", "100")
     started = time.monotonic()
     code, out, _ = run_sv(capfd, "-w", "0", "down", "web")

@@ -253,6 +253,8 @@ def test_boot_runsvdir_then_runit_init_0_halts_and_nothing_survives(boot, flavou
 
 @pytest.mark.parametrize("impl", ["ours", "c"])
 def test_runit_init_6_reboots_and_syncs_without_nosync(boot, impl):
+    # sync(2) leaves no trace a boot can show; that ours calls it (and skips it with nosync)
+    # is pinned in test_runit_fake_host.py::test_power_down_syncs_before_each_step_unless_nosync
     one = boot(impl)
     standard_stages(one)
     (one.etc / "nosync").unlink()

@@ -359,3 +359,27 @@ def test_a_failed_fork_is_retried_every_5_seconds():
         '- runit: fatal: unable to fork for "/e/1" pausing: temporary failure')
     host.advance(5)
     assert runner.pid == host.pid_of("/e/1")
+
+
+# -- power_down: sync unless nosync (the real boots cannot observe sync(2)) -----------------------
+def test_power_down_syncs_before_each_step_unless_nosync(monkeypatch, tmp_path, capfd):
+    calls = []
+
+    def no_fork():
+        raise OSError(errno.EAGAIN, "fake")  # runit then goes ahead in process 1 itself
+
+    monkeypatch.setattr(r, "_require_process_1", lambda: None)
+    monkeypatch.setattr(r, "_libc_reboot", lambda: lambda command: calls.append(command))
+    monkeypatch.setattr(r.os, "fork", no_fork)
+    monkeypatch.setattr(r.os, "sync", lambda: calls.append("sync"))
+    monkeypatch.setattr(r.time, "sleep", lambda seconds: calls.append(seconds))
+    nosync = tmp_path / "nosync"
+    r.power_down(r.power_down_steps(False), str(nosync))
+    assert calls == ["sync", r.RB_POWER_OFF, r.HALT_AFTER_POWER_OFF_SECONDS,
+                     "sync", r.RB_HALT_SYSTEM]
+    nosync.touch()
+    calls.clear()
+    r.power_down(r.power_down_steps(True), str(nosync))
+    assert calls == [r.RB_AUTOBOOT]
+    assert capfd.readouterr().err == ("- runit: power off...\n- runit: system halt.\n"
+                                      "- runit: system reboot.\n")

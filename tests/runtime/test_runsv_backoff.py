@@ -57,7 +57,7 @@ def test_control_during_backoff_starts_one_run(runsv, tmp_path, processes, durin
 
 def test_hook_killed_by_a_signal(impl, runsv, tmp_path, processes):
     """``control/h`` killed by a signal: runit 2.1.2 counts it as exit 0 and suppresses the
-    HUP (reference §9.4); ours counts only exit 0 as handled and sends the HUP."""
+    HUP (runit-protocol.md §9.4); ours counts only exit 0 as handled and sends the HUP."""
     run = SH + """trap 'echo HUP >>signals' HUP
 trap 'echo ALRM >>signals' ALRM
 echo ready >signals

@@ -274,7 +274,7 @@ def test_run_not_executable(impl, runsv, tmp_path, processes):
 
 
 def test_run_not_executable_finish_arguments(runsv, tmp_path, processes):
-    """./finish sees the exec failure as run's exit code 111 (reference §10)."""
+    """./finish sees the exec failure as run's exit code 111 (runit-protocol.md §10)."""
     service = make_service(tmp_path, "svc", finish=SH + 'echo "finish $1 $2" >>finish.out\n')
     (service / "run").chmod(0o644)
     group = start_runsv(processes, runsv, tmp_path)

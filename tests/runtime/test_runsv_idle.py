@@ -1,4 +1,4 @@
-"""An idle runsv never wakes up: no timers, no polling (SPEC §5 "event-driven").
+"""An idle runsv never wakes up: no timers, no polling (the runtime is event-driven).
 
 Measured as the change in the process's voluntary context switches while nothing happens;
 a poll loop or a periodic timer would add at least one per interval.

@@ -47,8 +47,8 @@ def hook(letter, rc):
 # -- the scenario table -------------------------------------------------------------------
 # layout: keyword arguments of make_service (service name "svc").
 # steps: sv arguments as one string, or "@newsec SIDE" — wait until the wall clock is past the
-# second of SIDE's status stamp. sv compares stamps in whole seconds (reference §9.1), so a
-# t/k/o check sent in the same second as the last change can pass before runsv acted; that
+# second of SIDE's status stamp. sv compares stamps in whole seconds (runit-protocol.md §9.1), so
+# a t/k/o check sent in the same second as the last change can pass before runsv acted; that
 # race is sv's, not runsv's, and would make the two runs differ for no reason.
 # "@want SIDE LETTER": wait until SIDE's status says want LETTER. ``sv -v up`` on a service that
 # runs with want down is such a race too: sv's check (state run) passes at once, and whether

@@ -1,10 +1,11 @@
-"""A runsvdir nested in a service: the per-user pattern (SPEC §3 ``users``, reference §9.5).
+"""A runsvdir nested in a service: the per-user pattern (``runit::users`` in the README's data
+format; docs/runit-protocol.md §9.5).
 
 A system service ``runsvdir-USER`` runs ``exec chpst -u USER runsvdir HOME/service``; the
 user's tree holds ``web`` (with a logger) and ``worker``, each ``exec sleep 1000``. Stopping
 the system service must take the whole user tree with it. runit does not: its runsvdir exits
-on TERM and leaves every runsv running, re-parented away (peers.md "runit leaks a nested tree
-on shutdown"); ours brings its tree down first. Every case records the inner tree's processes
+on TERM and leaves every runsv running, re-parented away (docs/runit-protocol.md §9.5); ours
+brings its tree down first. Every case records the inner tree's processes
 — the inner runsvdir from the outer ``supervise/pid``, its descendants from /proc, each side's
 ``supervise/pid`` — by (pid, start time), so that a reused pid cannot pass for a survivor, and
 afterwards also looks for any live process whose cwd lies in the user's home.
@@ -241,7 +242,7 @@ def test_runit_outside_our_tree_inside_sv_down_leaves_nothing(nested, outer):
 
 
 def test_runit_runsvdir_inside_leaks_its_runsvs_on_sv_down(nested):
-    """Documented runit behaviour (reference §9.5), the contrast to the cases above: the C
+    """Documented runit behaviour (runit-protocol.md §9.5), the contrast to the cases above: the C
     runsvdir exits at once on TERM; its runsvs and their services live on, re-parented — here
     to our outer runsvdir, a subreaper, which is also what lets this test reap them."""
     require_c_runit()

@@ -10,6 +10,7 @@ wait is a condition polled against a deadline.
 """
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -418,7 +419,10 @@ def test_restart_never_reports_the_old_pid(pair):
         old = tree.pid("svc")  # started a moment ago: runit's same-second case
         code, out, err = pair.sv("ours", "restart", "svc", raw=True)
         assert (code, err) == (0, "")
-        assert out.startswith("ok: run: svc: (pid ") and "(pid %d)" % old not in out, out
+        reported = re.fullmatch(r"ok: run: svc: \(pid (\d+)\) \d+s\n", out)
+        assert reported, out
+        # the new process, the one runsv now records
+        assert int(reported.group(1)) == tree.pid("svc") != old, (out, old)
 
 
 def test_wait_is_event_driven(pair):

@@ -274,7 +274,7 @@ def test_svwait_and_w(fake, capfd, monkeypatch):
     monkeypatch.setenv("SVWAIT", "0")
     started = time.monotonic()
     code, out, _ = run_sv(capfd, "stop", "web")
-    assert code == 1 and out.startswith("timeout: ")
+    assert (code, ns(out)) == (1, "timeout: run: web: (pid 100) Ns, want down\n")
     assert time.monotonic() - started < 0.5  # SVWAIT=0: no 7 s wait
 
 

@@ -7,6 +7,7 @@ by process group; every wait is a condition with a deadline.
 
 import fcntl
 import os
+import re
 import signal
 import socket
 import struct
@@ -275,7 +276,7 @@ def test_hup_during_processing_still_completes_it(start_logger, tmp_path):
 
 
 def test_crash_leftovers_are_fed_to_the_processor(start_logger, tmp_path):
-    # runit renames a crashed current to .u and never processes it (reference §9.10).
+    # runit renames a crashed current to .u and never processes it (runit-protocol.md §9.10).
     d = make_logdir(tmp_path, config="!tr a-z A-Z\n")
     (d / "current").write_bytes(b"from the crash\n")
     os.chmod(d / "current", 0o644)
@@ -315,7 +316,7 @@ def test_udp_only_keeps_lines_out_of_the_file(impl, start_logger, tmp_path, udp_
     logger = start_logger(impl, "-t", str(d))
     logger.write(b"only udp\n")
     datagram = udp_server.recv(100)
-    assert datagram.startswith(b"@4000") and datagram.endswith(b" only udp\n")
+    assert re.fullmatch(rb"@4000[0-9a-f]{20} only udp\n", datagram), datagram
     logger.close_input()
     assert logger.wait() == 0
     assert read(d / "current") == b""
@@ -406,10 +407,17 @@ def test_lines_are_never_split_across_files(start_logger, tmp_path):
 
 
 def test_age_rotation_is_timed_from_the_first_line(start_logger, tmp_path):
+    """``t1``: current is rotated 1 s after its first line, not at a tick counted from the
+    config read (runit's way, where a line can be rotated away at once)."""
     d = make_logdir(tmp_path, config="t1\n")
     logger = start_logger("ours", str(d))
+    wait_until(lambda: (d / "current").exists(), what="current opened")
+    time.sleep(1.5)  # idle past t: a clock started with the logger would have run out
+    written = time.monotonic()
     logger.write(b"aged\n")
     wait_until(lambda: old_files(d), timeout=5)
+    aged = time.monotonic() - written
+    assert 0.9 <= aged < 2.5, "rotated %.2fs after the first line" % aged
     assert read(old_files(d)[0]) == b"aged\n" and read(d / "current") == b""
     logger.close_input()
     assert logger.wait() == 0

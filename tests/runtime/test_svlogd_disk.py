@@ -2,7 +2,8 @@
 
 The logger runs inside ``unshare --mount --propagation private``; the test looks at its
 files through ``/proc/PID/root``, which resolves paths in the logger's mount namespace.
-Both implementations: runit's behaviour here is the contract (reference §4 "Write errors").
+Both implementations: runit's behaviour here is the contract (docs/runit-protocol.md §4, "Write
+errors").
 """
 
 import os

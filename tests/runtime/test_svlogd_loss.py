@@ -1,4 +1,4 @@
-"""No line lost (SPEC §7): a million numbered lines through a service into its logger, under our
+"""No line lost: a million numbered lines through a service into its logger, under our
 runsv, while the logger is restarted (TERM), killed (KILL) and made to rotate (ALRM) again and
 again; every line must be there exactly once, in order, and never split across files.
 

@@ -135,9 +135,9 @@ def test_simulated_stream_never_splits_short_lines_and_files_stay_within_size():
 
 # -- names and pruning -----------------------------------------------------------------------------
 def test_rotated_names_are_runits_microsecond_tai64n():
-    name = rotated_name(1_700_000_000_123_456_789, "s")
-    assert len(name) == 27 and name.startswith("@4000") and name.endswith(".s")
-    assert name[17:25] == "%08x" % 123_456_500   # usec * 1000 + 500
+    # seconds 1_700_000_000 + 2**62 + 10; nanoseconds usec * 1000 + 500 = 123_456_500
+    assert rotated_name(1_700_000_000_123_456_789, "s") == "@400000006553f10a075bcbf4.s"
+    assert "%016x%08x" % (1_700_000_000 + 2 ** 62 + 10, 123_456_500) == "400000006553f10a075bcbf4"
 
 
 def old(label, suffix="s"):

@@ -2,8 +2,8 @@
 
 runit's runsvdir makes a non-blocking pipe its stderr and rolls every byte it reads from it
 into its own argv, in the bytes of the ``log`` argument: the first five characters (``log: ``)
-stay, the rest scrolls left by one per byte, NULs dropped, newlines kept (runsvdir.c, reference
-§2). Every 900 s it adds a ``.`` so that old messages scroll away.
+stay, the rest scrolls left by one per byte, NULs dropped, newlines kept (runsvdir.c,
+docs/runit-protocol.md §2). Every 900 s it adds a ``.`` so that old messages scroll away.
 
 Two decisions differ from runit, both documented in docs/runsvdir.md:
 

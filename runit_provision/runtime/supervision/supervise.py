@@ -1,8 +1,8 @@
 """runtime: a service's ``supervise/`` directory as runsv owns it — lock, FIFOs, state files.
 
-Everything here is what runsv does to disk (reference §1.1–1.2), for one side: the service's
-``supervise/`` or its log's ``log/supervise/``. State files are written ``*.new`` then renamed,
-so a reader never sees a torn record.
+Everything here is what runsv does to disk (docs/runit-protocol.md §1.1–1.2), for one side:
+the service's ``supervise/`` or its log's ``log/supervise/``. State files are written ``*.new``
+then renamed, so a reader never sees a torn record.
 """
 
 import errno

@@ -48,7 +48,7 @@ class Supervisor:
         self._pipe_r = self._pipe_w = -1
         self._exited = False
 
-    # -- startup (runsv.c main, reference §1.1) -------------------------------------------
+    # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
     def open(self):
         """Take over the directory; FatalError carries runit's message."""
         try:
@@ -129,7 +129,7 @@ class Supervisor:
             self.loop.call_later(1.0, lambda: self._open_ok(files))
 
     def terminate(self):
-        """SIGTERM to runsv means exactly ``x`` (reference §1.5)."""
+        """SIGTERM to runsv means exactly ``x`` (docs/runit-protocol.md §1.5)."""
         if self._exited:
             return  # a second TERM in the batch whose SIGCHLD let us exit: files are closed
         self.main.control("x")

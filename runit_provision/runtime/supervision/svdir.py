@@ -2,7 +2,7 @@
 
 runit's runsvdir forks one runsv per service; here one loop hosts a ``Supervisor`` per directory
 (the same engine as ``runsv``), each writing exactly the ``supervise/`` files a runsv would, so
-the C ``sv`` and ours work unchanged. Scanning follows runsvdir (reference §2): dot-names
+the C ``sv`` and ours work unchanged. Scanning follows runsvdir (runit-protocol.md §2): dot-names
 skipped, links followed, non-directories skipped, services identified by (device, inode) so a
 rename restarts nothing, a vanished directory stopped as by ``x``. Rescans are event-driven:
 inotify on the directory (and on its parent, so that ``runsvchdir`` swapping a ``current`` link

@@ -1,7 +1,7 @@
 """runtime: one svlogd log directory on an event loop — lock, current, rotation, pruning,
 processor, and pause-and-retry.  Never sleeps: every wait is a loop timer or a child watch.
 
-The on-disk protocol is runit's (``svlogd.c``, reference §4): ``lock`` (flock, 0600);
+The on-disk protocol is runit's (``svlogd.c``, docs/runit-protocol.md §4): ``lock`` (flock, 0600);
 ``current`` 0644 while open and 0744 once complete; a ``current`` found non-empty without
 u+x is a crash leftover and becomes ``@<tai64n>.u``; rotated files are ``@`` + 24 hex digits
 of TAI64N + ``.s`` (``.u`` while a processor is due), 27 characters, unique; ``n`` prunes one
@@ -280,7 +280,7 @@ class LogDir:
         self._steps.append((lambda: self.report.info(
             "%s: %s/current" % ("append" if appending else "new", self.name)), ""))
         if self.config.processor:
-            # runit leaves crash leftovers unprocessed (reference §9.10); we feed them in.
+            # runit leaves crash leftovers unprocessed (runit-protocol.md §9.10); we feed them in.
             self._backlog = sorted(n[:25] for n in os.listdir(dirfd)
                                    if is_old_file(n) and n.endswith(".u")
                                    and (self._job is None or n[:25] != self._job.base))

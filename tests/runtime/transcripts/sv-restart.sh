@@ -1,7 +1,7 @@
-# sv restart of a service started in the same second (reference §9 item 1): runit 2.1.2 reads
-# the status before runsv has taken the command and says ok with the old pid; ours waits for a
-# new process. control/t holds runsv for 0.3 s before its TERM, so the C sv's first look always
-# sees the old status; starting in the first 200 ms of a second keeps sv in that second.
+# sv restart of a service started in the same second (docs/runit-protocol.md §9.1): runit 2.1.2
+# reads the status before runsv has taken the command and says ok with the old pid; ours waits
+# for a new process. control/t holds runsv for 0.3 s before its TERM, so the C sv's first look
+# always sees the old status; starting in the first 200 ms of a second keeps sv in that second.
 . "${0%/*}"/sv-lib.inc
 mk svc
 touch "$SVDIR"/svc/down
