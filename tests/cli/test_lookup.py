@@ -28,7 +28,7 @@ def test_json_and_merge_override(capsys):
     assert code == 0 and json.loads(out) == {"DEBUG": "--"}
     code, out, _ = run(capsys, "runit::services.web.env", "--merge", "deep",
                        "--knock-out-prefix=--", "--json", *WEB01)
-    assert json.loads(out)["DEBUG"] == ""
+    assert code == 0 and json.loads(out)["DEBUG"] == ""
 
 
 def test_explain_names_levels_paths_and_files(capsys):
