@@ -40,9 +40,9 @@ class FsIdentity:
     """
 
     def __init__(self, uid, gids):
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        self._setfsuid, self._setfsgid = libc.setfsuid, libc.setfsgid
+        from ..unix.libc import libc
+
+        self._setfsuid, self._setfsgid = libc().setfsuid, libc().setfsgid
         self.uid, self.gids = uid, list(gids)
         self._saved = []  # a stack: the engine may be entered again from inside a call
 
