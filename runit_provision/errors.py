@@ -13,7 +13,24 @@ class ProtocolError(ProvisionError):
 
 
 class UsageError(ProvisionError):
-    """A command line a tool cannot accept; the tool prints its usage text."""
+    """A command line a runtime tool cannot accept, with what runit's tool prints for it.
+
+    ``usage`` is the tool's usage text (``usage: PROG TEXT\\n\\n``), ``message`` what comes
+    before it, possibly nothing: sgetopt's complaint (``PROG: illegal option -- x\\n``) or
+    ``-V``'s version line. Both are bytes (a complaint names one byte of argv). The tool's
+    ``main()`` writes ``text`` to stderr and exits with its usage code.
+    """
+
+    def __init__(self, usage, message=b""):
+        super().__init__(usage, message)
+        self.usage, self.message = usage, message
+
+    @property
+    def text(self):
+        return self.message + self.usage
+
+    def __str__(self):
+        return self.text.decode("utf-8", "surrogateescape")
 
 
 class FatalError(ProvisionError):

@@ -38,10 +38,13 @@ except ImportError:  # pragma: no cover - other interpreters
 
 from ..errors import FatalError, UsageError
 from ..protocol.errstr import error_str
-from .unix.diag import fatal, warn, with_errstr
+from .unix.diag import fatal, warn, with_errstr, write_bytes
 from .unix.edir import read_envdir
 from .unix.environ import original_environ
-from .unix.userspec import resolve_user, scan_ulong
+from .unix.pathexec import exec_search
+from .unix.scan import ULONG as _ULONG, scan_ulong
+from .unix.sgetopt import sgetopt
+from .unix.userspec import resolve_user
 
 PROG = "chpst"  # runit's FATAL/WARNING prefix, whatever the personality
 
@@ -73,7 +76,6 @@ LIMIT_RESOURCES = {
 }
 HARD = -1  # a limit value meaning "soft = hard" (softlimit's "=", or a negative long in runit)
 
-_ULONG = 1 << 64
 _STDIO_NAMES = ("stdin", "stdout", "stderr")
 
 
@@ -137,64 +139,10 @@ def as_long(value):
     return value - _ULONG if value >= _ULONG // 2 else value
 
 
-def options(args, optstring, optprogname):
-    """djb's sgetopt over ``args`` (argv without argv[0]): ``(pairs, first operand's index)``.
-
-    ``pairs`` are ``(option, argument or None)`` in command-line order. Option parsing stops at
-    the first non-option, at a lone ``-`` (an operand) and after any word starting with ``--``
-    (consumed: sgetopt only looks at the second character). A problem ends the list with
-    ``("?", complaint)``, the complaint formatted as sgetopt writes it to stderr.
-    """
-    pairs = []
-    index = 0
-    pos = 0
-    while index < len(args):
-        if pos and pos >= len(args[index]):
-            index += 1
-            pos = 0
-            if index >= len(args):
-                break
-        arg = args[index]
-        if not pos:
-            if not arg.startswith("-"):
-                break
-            if arg[1:2] in ("-", ""):
-                if arg[1:2] == "-":
-                    index += 1
-                break
-            pos = 1
-        char = arg[pos]
-        pos += 1
-        spec = optstring.find(char)
-        if char == ":" or spec < 0:
-            pairs.append(("?", _complaint(optprogname, "illegal option", char)))
-            break
-        if optstring[spec + 1:spec + 2] != ":":
-            pairs.append((char, None))
-            continue
-        value = arg[pos:]
-        index += 1
-        pos = 0
-        if not value:
-            if index >= len(args):
-                pairs.append(("?", _complaint(optprogname, "option requires an argument", char)))
-                break
-            value = args[index]
-            index += 1
-        pairs.append((char, value))
-    return pairs, index
-
-
-def _complaint(optprogname, what, char):
-    # sgetopt writes the single byte it looked at: the first byte of a multi-byte character.
-    byte = os.fsencode(char)[:1]
-    return os.fsencode(optprogname) + b": " + what.encode() + b" -- " + byte + b"\n"
-
-
-def _usage(progname, text, before=b""):
-    """A UsageError carrying runit's complete stderr text: ``usage: PROG TEXT\\n\\n``."""
-    message = before + b"usage: " + os.fsencode(progname) + text.encode() + b"\n\n"
-    return UsageError(message)
+def _usage(progname, text, message=b""):
+    """A UsageError for ``usage: PROG TEXT\\n\\n``, after ``message`` (sgetopt's complaint or
+    -V's version line)."""
+    return UsageError(b"usage: " + os.fsencode(progname) + text.encode() + b"\n\n", message)
 
 
 def _number(text, progname):
@@ -224,7 +172,7 @@ def plan_from_argv(argv):
 
 def _parse_chpst(args, progname, optprogname):
     plan = Plan()
-    pairs, first = options(args, CHPST_OPTIONS, optprogname)
+    pairs, first = sgetopt(args, CHPST_OPTIONS, optprogname)
     limits = {}
     for option, value in pairs:
         if option == "?":
@@ -300,7 +248,7 @@ def _parse_setlock(args, progname, optprogname):
     # Inverted relative to daemontools: the default fails at once, -n waits (runit's chpst.c).
     wait = False
     quiet = False
-    pairs, first = options(args, SETLOCK_OPTIONS, optprogname)
+    pairs, first = sgetopt(args, SETLOCK_OPTIONS, optprogname)
     for option, value in pairs:
         if option == "?":
             raise _usage(progname, USAGE_SETLOCK, value)
@@ -314,7 +262,7 @@ def _parse_setlock(args, progname, optprogname):
 
 def _parse_softlimit(args, progname, optprogname):
     limits = {}
-    pairs, first = options(args, SOFTLIMIT_OPTIONS, optprogname)
+    pairs, first = sgetopt(args, SOFTLIMIT_OPTIONS, optprogname)
     for option, value in pairs:
         if option == "?":
             raise _usage(progname, USAGE_SOFTLIMIT, value)
@@ -533,24 +481,10 @@ def environment_for_exec(environ, changes):
 
 
 def exec_program(program, argv, env, path):
-    """runit's pathexec_run(): exec ``program``; returns the errno to report if it cannot.
-
-    A name with a slash is exec'd as is. Otherwise each PATH entry is tried in order (empty =
-    ".", no PATH = "/bin:/usr/bin"); ENOENT goes on silently, EACCES/EPERM/EISDIR go on but are
-    remembered, any other error stops the search (ENOEXEC included: no shell fallback).
-    """
+    """runit's pathexec_run() (``unix.pathexec``): exec ``program``; returns the errno to report
+    if it cannot. ENOEXEC stops the search like any other error: no shell fallback."""
     _restore_signals()
-    if "/" in program:
-        return _execve(program, argv, env)
-    saved = 0
-    failure = errno.ENOENT
-    for directory in ("/bin:/usr/bin" if path is None else path).split(":"):
-        failure = _execve("%s/%s" % (directory or ".", program), argv, env)
-        if failure != errno.ENOENT:
-            saved = failure
-            if failure not in (errno.EACCES, errno.EPERM, errno.EISDIR):
-                return failure
-    return saved or failure
+    return exec_search(program, argv, env, path, _execve)
 
 
 def _execve(path, argv, env):
@@ -586,11 +520,7 @@ def main(argv=None):
     try:
         plan = plan_from_argv(argv)
     except UsageError as exc:
-        text = exc.args[0]
-        try:
-            os.write(2, text)
-        except OSError:
-            pass
+        write_bytes(2, exc.text)
         return 100
     return apply_plan(plan)
 

@@ -408,10 +408,12 @@ class System:
 def _libc_reboot():
     import ctypes  # deferred: only process 1 on its way down needs it
 
-    libc = ctypes.CDLL(None, use_errno=True)
+    from .unix.libc import libc
+
+    function = libc().reboot
 
     def reboot(command):
-        return libc.reboot(ctypes.c_int(command))  # c_int: the commands are C ints
+        return function(ctypes.c_int(command))  # c_int: the commands are C ints
     return reboot
 
 

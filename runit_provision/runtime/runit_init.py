@@ -17,7 +17,6 @@ a PID namespace whose init is a shell of theirs.
 """
 
 import os
-import shutil
 import signal
 import sys
 
@@ -25,6 +24,7 @@ from ..errors import FatalError
 from ..protocol.errstr import oserror_str
 from ..protocol.layout import runit_flag_paths
 from .unix.diag import write_line
+from .unix.pathexec import find_program
 
 VERSION = "$Id: f075d98bf7dd17c893021f9572cbb970cdad8dcf $"
 FATAL = "init: fatal: "
@@ -80,7 +80,7 @@ def request(action, stopit, reboot):
 def exec_runit(environ):
     """Replace this process with runit; returns only on failure (the OSError)."""
     path = environ.get("PATH") or INIT_PATH
-    runit = shutil.which("runit", path=path)
+    runit = find_program("runit", path)
     if runit is None:
         return FileNotFoundError(2, "runit not found")
     try:

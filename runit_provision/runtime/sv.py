@@ -240,14 +240,11 @@ def is_wait_done(acts, status, base, check):
 # ---------------------------------------------------------------------------------------------
 # Small pure helpers for the command line and the exit code.
 
-def scan_ulong(text):
-    """runit's ``scan_ulong``: the leading decimal digits, 0 if none, wrapping at 2**64."""
-    value = 0
-    for char in text:
-        if not "0" <= char <= "9":
-            break
-        value = (value * 10 + ord(char) - 48) & 0xFFFFFFFFFFFFFFFF
-    return value
+def seconds_from(text):
+    """``-w``'s or ``$SVWAIT``'s seconds: runit's scan_ulong, imported only when there is one."""
+    from .unix.scan import scan_ulong
+
+    return scan_ulong(text)[0]
 
 
 def is_in_svdir(name):
@@ -265,42 +262,32 @@ def lsb_status_code(printed):
     return {1: 0, 2: 3}.get(printed, 4)
 
 
-def parse_args(args, progname):
-    """runit's getopt over ``w:vV``: returns (index of the command, wait or None, verbose).
+def usage_text(progname):
+    """sv's usage text; a name other than ``sv`` is an LSB init script and gets that form."""
+    text = USAGE_LSB if progname != "sv" else USAGE
+    return b"usage: " + os.fsencode(progname) + text.encode() + b"\n\n"
 
-    Options end at the first non-option, at ``--`` (consumed) and at a lone ``-`` (kept).
-    ``-w`` also turns on ``-v``. Errors raise UsageError whose text is getopt's complaint.
+
+def parse_args(args, progname):
+    """runit's sgetopt over ``w:vV``: returns (index of the command, wait or None, verbose).
+
+    ``-w`` also turns on ``-v`` (sv.c falls through). Problems and ``-V`` raise UsageError.
     """
+    if not args or args[0][:1] != "-":
+        return 0, None, False  # no option to read: sgetopt (and its import) is not needed
+    from .unix.sgetopt import sgetopt
+
     wait = None
     verbose = False
-    index = 0
-    while index < len(args):
-        arg = args[index]
-        if arg[:1] != "-" or arg == "-":
-            break
-        index += 1
-        if arg == "--":
-            break
-        pos = 1
-        while pos < len(arg):
-            letter = arg[pos]
-            pos += 1
-            if letter == "w":
-                value = arg[pos:]
-                if not value:
-                    if index >= len(args):
-                        raise UsageError("%s: option requires an argument -- w" % progname)
-                    value = args[index]
-                    index += 1
-                wait = scan_ulong(value)
-                verbose = True
-                break
-            if letter == "v":
-                verbose = True
-            elif letter == "V":
-                raise UsageError(VERSION)
-            else:
-                raise UsageError("%s: illegal option -- %s" % (progname, letter))
+    pairs, index = sgetopt(args, "w:vV", progname)
+    for letter, value in pairs:
+        if letter == "w":
+            wait = seconds_from(value)
+        elif letter == "V":
+            raise UsageError(usage_text(progname), VERSION.encode() + b"\n")
+        elif letter == "?":
+            raise UsageError(usage_text(progname), value)
+        verbose = True
     return index, wait, verbose
 
 
@@ -760,24 +747,24 @@ def run(argv, environ):
     svdir = environ.get("SVDIR", DEFAULT_SVDIR)
     wait = DEFAULT_WAIT
     if "SVWAIT" in environ:
-        wait = scan_ulong(environ["SVWAIT"])
+        wait = seconds_from(environ["SVWAIT"])
     args = argv[1:]
     index, wait_option, verbose = parse_args(args, progname)
     if wait_option is not None:
         wait = wait_option
     if index >= len(args):
-        raise UsageError("")
+        raise UsageError(usage_text(progname))
     action = args[index]
     services = [progname] if lsb else args[index + 1:]
     if not services:
-        raise UsageError("")
+        raise UsageError(usage_text(progname))
     start_ns = time.time_ns()
     start_mono = time.monotonic()
     command = command_for(action, lsb)
     session = Session(command or STATUS, svdir, wait, lsb, start_ns, start_mono)
     session.open_curdir()  # sv.c opens "." before it looks at the command word
     if command is None:
-        raise UsageError("")
+        raise UsageError(usage_text(progname))
 
     waits = command.waits == ALWAYS or (command.waits == VERBOSE and verbose)
     try:
@@ -807,9 +794,7 @@ def main(argv=None):
     try:
         return run(argv, os.environ)
     except UsageError as exc:
-        complaint = str(exc)
-        usage = "usage: %s%s\n\n" % (progname, USAGE_LSB if lsb else USAGE)
-        Session.stderr((complaint + "\n" if complaint else "") + usage)
+        _write_all(2, exc.text)
         return EXIT_USAGE_LSB if lsb else EXIT_USAGE
     except FatalError as exc:
         Session.stderr("fatal: %s\n" % exc)

@@ -18,6 +18,7 @@ from .svlog.engine import Logger
 from .svlog.options import parse_args
 from .supervision.loop import EventLoop
 from .supervision.spawn import Spawner
+from .unix.diag import write_bytes
 
 class StdinReader:
     """Feeds fd 0 to a Logger, reading only while its ``read_limit`` allows.
@@ -111,7 +112,7 @@ def main(argv=None):
     try:
         options, names = parse_args(argv[1:])
     except UsageError as exc:
-        os.write(2, exc.args[0])
+        write_bytes(2, exc.text)
         return 111
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     stdin_closed = _hold_closed_stdin()

@@ -21,7 +21,8 @@ import time
 
 from ..errors import FatalError, UsageError
 from ..protocol.errstr import oserror_str
-from .unix.diag import write_line
+from .unix.diag import write_bytes, write_line
+from .unix.sgetopt import sgetopt
 
 UTMP_FILE = "/var/run/utmp"
 WTMP_FILE = "/var/log/wtmp"
@@ -41,29 +42,20 @@ _TV_SEC_AT = 340  # offset of ut_tv.tv_sec
 
 
 def parse_args(args, progname):
-    """(wtmp?, line) from argv without argv[0], getopt "wV" as runit's sgetopt.
+    """(wtmp?, line) from argv without argv[0], runit's sgetopt over ``wV``; else UsageError.
 
-    Raises UsageError with the whole text to print (an sgetopt complaint, ``-V``'s ``$Id``
-    line, then the usage).
+    ``progname`` is argv[0]'s basename, in the usage line too (runit prints argv[0] there as
+    given; ours is the console script's path).
     """
-    usage = "usage: %s [-w] line\n\n" % progname
+    usage = b"usage: " + os.fsencode(progname) + b" [-w] line\n\n"
     wtmp = False
-    index = 0
-    while index < len(args):
-        arg = args[index]
-        if arg == "--":
-            index += 1
-            break
-        if not arg.startswith("-") or arg == "-":
-            break
-        for char in arg[1:]:
-            if char == "w":
-                wtmp = True
-            elif char == "V":
-                raise UsageError(VERSION + "\n" + usage)
-            else:
-                raise UsageError("%s: illegal option -- %s\n%s" % (progname, char, usage))
-        index += 1
+    pairs, index = sgetopt(args, "wV", progname)
+    for letter, value in pairs:
+        if letter == "?":
+            raise UsageError(usage, value)
+        if letter == "V":
+            raise UsageError(usage, VERSION.encode() + b"\n")
+        wtmp = True
     if index >= len(args):
         raise UsageError(usage)
     return wtmp, args[index]
@@ -160,10 +152,7 @@ def main(argv=None):
     try:
         wtmp, name = parse_args(argv[1:], progname)
     except UsageError as exc:
-        try:
-            os.write(2, str(exc).encode("utf-8", "surrogateescape"))
-        except OSError:
-            pass
+        write_bytes(2, exc.text)
         return 1
     line = os.fsencode(name)
     utmp_path = os.environ.get("RUNIT_UTMP", UTMP_FILE)

@@ -17,7 +17,9 @@ from runit_provision.protocol.status import State, Status
 
 HEAVY = ("enum", "typing", "collections", "struct", "re", "ctypes", "select", "subprocess",
          "signal", "argparse", "dataclasses", "runit_provision.protocol.errstr",
-         "runit_provision.runtime.unix.inotify")
+         "runit_provision.runtime.unix.inotify", "runit_provision.runtime.unix.libc",
+         # read only when there is an option or a number: "sv status NAME" has neither
+         "runit_provision.runtime.unix.sgetopt", "runit_provision.runtime.unix.scan")
 
 
 def modules_loaded_by(statement):

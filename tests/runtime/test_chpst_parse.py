@@ -12,9 +12,10 @@ import pytest
 from runit_provision.errors import FatalError, UsageError
 from runit_provision.runtime import chpst
 from runit_provision.runtime.chpst import (
-    HARD, Plan, as_long, environment_for_exec, options, personality, plan_from_argv,
-    soft_limit_for)
-from runit_provision.runtime.unix.userspec import ids_from_numbers, resolve_user, scan_ulong
+    HARD, Plan, as_long, environment_for_exec, personality, plan_from_argv, soft_limit_for)
+from runit_provision.runtime.unix.scan import scan_ulong
+from runit_provision.runtime.unix.sgetopt import sgetopt
+from runit_provision.runtime.unix.userspec import ids_from_numbers, resolve_user
 
 USAGE = ("usage: chpst [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] [-e dir]"
          " [-/ root] [-C pwd] [-n nice] [-l|-L lock] [-m n] [-d n] [-o n] [-p n] [-f n] [-c n]"
@@ -24,7 +25,7 @@ USAGE = ("usage: chpst [-vVP012] [-u user[:group]] [-U user[:group]] [-b argv0] 
 def usage_text(argv):
     with pytest.raises(UsageError) as info:
         plan_from_argv(argv)
-    return info.value.args[0]
+    return info.value.text
 
 
 # --- getopt --------------------------------------------------------------------------------
@@ -44,18 +45,18 @@ def usage_text(argv):
     (["-v"], [("v", None)], 1),
 ])
 def test_getopt_like_djbs_sgetopt(args, pairs, first):
-    assert options(args, chpst.CHPST_OPTIONS, "chpst") == (pairs, first)
+    assert sgetopt(args, chpst.CHPST_OPTIONS, "chpst") == (pairs, first)
 
 
 def test_getopt_complaints():
-    pairs, _ = options(["-vx", "prog"], chpst.CHPST_OPTIONS, "chpst")
+    pairs, _ = sgetopt(["-vx", "prog"], chpst.CHPST_OPTIONS, "chpst")
     assert pairs == [("v", None), ("?", b"chpst: illegal option -- x\n")]
-    pairs, _ = options(["-v", "-u"], chpst.CHPST_OPTIONS, "chpst")
+    pairs, _ = sgetopt(["-v", "-u"], chpst.CHPST_OPTIONS, "chpst")
     assert pairs[-1] == ("?", b"chpst: option requires an argument -- u\n")
-    pairs, _ = options(["-:"], chpst.CHPST_OPTIONS, "chpst")
+    pairs, _ = sgetopt(["-:"], chpst.CHPST_OPTIONS, "chpst")
     assert pairs == [("?", b"chpst: illegal option -- :\n")]
     # sgetopt writes the one byte it looked at
-    pairs, _ = options(["-\u00e9"], chpst.CHPST_OPTIONS, "chpst")
+    pairs, _ = sgetopt(["-\u00e9"], chpst.CHPST_OPTIONS, "chpst")
     assert pairs == [("?", b"chpst: illegal option -- \xc3\n")]
 
 

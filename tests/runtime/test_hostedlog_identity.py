@@ -1,10 +1,13 @@
-"""The file-system identity a hosted logger takes for ``chpst -u`` (setfsuid, setfsgid, groups)."""
+"""The file-system identity a hosted logger takes for ``chpst -u`` (setfsuid, setfsgid, groups),
+and the chpst it runs processors through."""
 
 import os
 
 import pytest
 
+from runit_provision.runtime.supervision import hostedlog
 from runit_provision.runtime.supervision.hostedlog import FsIdentity
+from runit_provision.runtime.unix import environ
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="setfsuid needs root")
@@ -27,3 +30,17 @@ def fs_ids():
     with open("/proc/self/status") as handle:
         fields = {line.split(":")[0]: line.split()[1:] for line in handle}
     return int(fields["Uid"][3]), int(fields["Gid"][3])
+
+
+def test_chpst_is_found_on_the_original_environments_path(tmp_path, monkeypatch):
+    """The PATH log/run's shell would search: the one the tree was started with, which the
+    interpreter's os.environ need not be."""
+    chpst = tmp_path / "chpst"
+    chpst.write_text("")
+    chpst.chmod(0o755)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setattr(environ, "original_environ", lambda: {"PATH": "/nowhere:%s" % tmp_path})
+    assert hostedlog._find_program("chpst") == str(chpst)
+    assert hostedlog._find_program("/x/chpst") == "/x/chpst"
+    monkeypatch.setattr(environ, "original_environ", lambda: {"PATH": "/nowhere"})
+    assert hostedlog._find_program("chpst") == "chpst"  # posix_spawn fails on it, reported

@@ -10,7 +10,7 @@ from runit_provision.protocol.status import State, Status, status_from_bytes, st
 from runit_provision.runtime import sv
 from runit_provision.runtime.sv import (
     ALWAYS, NEVER, STATUS, VERBOSE, Baseline, Command, command_for, exit_code, is_in_svdir,
-    is_new_process, is_wait_done, lsb_status_code, parse_args, scan_ulong)
+    is_new_process, is_wait_done, lsb_status_code, parse_args, seconds_from)
 
 SEC = 1_000_000_000
 T0 = 1_700_000_000  # the service's start, unix seconds
@@ -103,6 +103,8 @@ def test_lsb_mode_takes_only_the_word_status():
     (["-vw", "3", "up"], (2, 3, True)),
     (["-wx", "up"], (1, 0, True)),  # scan_ulong of "x" is 0
     (["--", "-v", "a"], (1, None, False)),
+    (["--foo", "status", "a"], (1, None, False)),  # runit's sgetopt: "--anything" is "--"
+    (["-v", "--x", "up"], (2, None, True)),
     (["-", "a"], (0, None, False)),  # a lone "-" is the command (and a usage error)
     (["-v", "-w", "10", "-v", "up"], (4, 10, True)),
     ([], (0, None, False)),
@@ -112,23 +114,31 @@ def test_getopt(args, result):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["-z", "status", "a"], "sv: illegal option -- z"),
-    (["-vz"], "sv: illegal option -- z"),
-    (["-w"], "sv: option requires an argument -- w"),
-    (["-V", "status", "a"], "$Id: 900314260c6d52c986c5357673bea2f3bd3f4698 $"),
+    (["-z", "status", "a"], b"sv: illegal option -- z\n"),
+    (["-vz"], b"sv: illegal option -- z\n"),
+    (["-w"], b"sv: option requires an argument -- w\n"),
+    (["-V", "status", "a"], b"$Id: 900314260c6d52c986c5357673bea2f3bd3f4698 $\n"),
+    (["-\u00e9"], b"sv: illegal option -- \xc3\n"),
 ])
 def test_getopt_errors(args, message):
     with pytest.raises(UsageError) as info:
         parse_args(args, "sv")
-    assert str(info.value) == message
+    assert info.value.message == message
+    assert info.value.usage == b"usage: sv [-v] [-w sec] command service ...\n\n"
+
+
+def test_an_lsb_name_gets_the_init_script_usage():
+    with pytest.raises(UsageError) as info:
+        parse_args(["-z"], "web")
+    assert info.value.text == b"web: illegal option -- z\nusage: web [-w sec] command\n\n"
 
 
 @pytest.mark.parametrize("text,value", [
     ("7", 7), ("", 0), ("abc", 0), ("12abc", 12), ("007", 7), ("-1", 0),
     ("18446744073709551617", 1),  # wraps like C's unsigned long
 ])
-def test_scan_ulong(text, value):
-    assert scan_ulong(text) == value
+def test_wait_seconds(text, value):
+    assert seconds_from(text) == value
 
 
 @pytest.mark.parametrize("name,looked_up", [

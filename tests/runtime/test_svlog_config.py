@@ -30,6 +30,8 @@ def test_defaults_are_runits():
     (b"s3m", "size_max", 3 * 1024 * 1024),
     (b"s0", "size_max", 0),
     (b"s100x", "size_max", 100),        # runit reads the digits and one suffix byte
+    (b"s18446744073709551716", "size_max", 100),   # scan_ulong wraps at 2**64, as C's
+    (b"n" + b"9" * 5000, "keep_max", (10 ** 5000 - 1) % 2 ** 64),  # no int() digit limit
     (b"n5", "keep_max", 5),
     (b"n0", "keep_max", 0),
     (b"N3", "keep_min", 3),
@@ -89,6 +91,10 @@ def test_udp_targets():
     (b"[::g]", "unable to scan ip address: [::g]"),
     (b"1.2.3.4:0", "unable to scan port number: 0"),
     (b"1.2.3.4:70000", "unable to scan port number: 70000"),
+    # refused, not wrapped into range as C's scan_ulong would
+    (b"1.2.3.4:18446744073709551617", "unable to scan port number: 18446744073709551617"),
+    (b"1.2.3.18446744073709551617", "unable to scan ip address: 1.2.3.18446744073709551617"),
+    (b"001.2.3.4:00099", ("001.2.3.4", 99)),
     (b"[::1]:", "unable to scan port number: "),
 ])
 def test_udp_address(text, expected):

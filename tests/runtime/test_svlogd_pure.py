@@ -44,6 +44,7 @@ def test_options_default_to_runits():
     (["-l50"], "line_max", 50),
     (["-b", "0"], "buf_len", 1024),
     (["-b", "4096"], "buf_len", 4096),
+    (["-l", "18446744073709552616", "-b", "2000"], "line_max", 1000),  # wraps, as C's
     (["-v"], "verbose", True),
 ])
 def test_options(args, field, value):
@@ -62,11 +63,12 @@ def test_options(args, field, value):
     (["-x", "d"], b"svlogd: illegal option -- x\n" + USAGE),
     (["-r"], b"svlogd: option requires an argument -- r\n" + USAGE),
     (["-V", "d"], VERSION + USAGE),
+    (["-l", "9" * 5000, "d"], USAGE),      # any number of digits (int() stops at 4300)
 ])
 def test_usage_errors(args, text):
     with pytest.raises(UsageError) as info:
         parse_args(args)
-    assert info.value.args[0] == text
+    assert info.value.text == text
 
 
 def test_option_parsing_stops_at_the_first_directory_and_after_double_dash():

@@ -27,6 +27,7 @@ def test_layout_is_glibc_x86_64_struct_utmp():
     (["-w", "tty1"], (True, "tty1")),
     (["-ww", "tty1", "x"], (True, "tty1")),
     (["--", "-w"], (False, "-w")),
+    (["--foo", "tty1"], (False, "tty1")),  # runit's sgetopt: "--anything" is "--"
     (["-", "x"], (False, "-")),
     (["tty1", "-w"], (False, "tty1")),
 ])

@@ -40,9 +40,9 @@ class FsIdentity:
     """
 
     def __init__(self, uid, gids):
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        self._setfsuid, self._setfsgid = libc.setfsuid, libc.setfsgid
+        from ..unix.libc import libc
+
+        self._setfsuid, self._setfsgid = libc().setfsuid, libc().setfsgid
         self.uid, self.gids = uid, list(gids)
         self._saved = []  # a stack: the engine may be entered again from inside a call
 
@@ -127,13 +127,13 @@ class _ChpstSpawner:
 
 
 def _find_program(name):
-    if "/" in name:
-        return name
-    for directory in os.environ.get("PATH", "/usr/bin:/bin").split(":"):
-        candidate = os.path.join(directory or ".", name)
-        if os.access(candidate, os.X_OK):
-            return candidate
-    return name  # posix_spawn will fail on it, and the processor's start failure is reported
+    """``name`` on the PATH log/run's shell would search: the tree's original environment's
+    (the interpreter's own may differ, see ``unix.environ``)."""
+    from ..unix.environ import original_environ
+    from ..unix.pathexec import find_program
+
+    found = find_program(name, original_environ().get("PATH", "/usr/bin:/bin"))
+    return found or name  # posix_spawn fails on it: the processor's start failure is reported
 
 
 # -- the decision, for the tree ------------------------------------------------------------------

@@ -316,9 +316,9 @@ def children_of_self():
 
 def become_subreaper():
     """prctl(PR_SET_CHILD_SUBREAPER): orphans of our services are re-parented to us and reaped."""
-    import ctypes
-    libc = ctypes.CDLL(None, use_errno=True)
+    from ..unix.libc import errno_error, libc
+
     PR_SET_CHILD_SUBREAPER = 36
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl")
+    if libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise errno_error("prctl")
 

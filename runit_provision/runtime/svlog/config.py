@@ -17,13 +17,14 @@ ignored — runit takes ``s`` with no digits as ``s0`` (rotation off) and ``U`` 
 address as "UDP only, to nowhere" (every line lost).
 """
 
+from ..unix.scan import scan_ulong
+
 DEFAULT_SIZE = 1000000
 DEFAULT_KEEP = 10
 DEFAULT_UDP_PORT = 514
 
 _STAR = ord("*")
 _PLUS = ord("+")
-_DIGIT_BYTES = b"0123456789"
 
 
 class LogConfig:
@@ -63,16 +64,15 @@ class LogConfig:
         return self.pick_for_stderr is not _pick_none
 
 
-def scan_ulong(text):
-    """djb's ``scan_ulong``: the leading decimal digits as a number, and how many there were.
+def _exceeds(digits, value, bound):
+    """Whether the number ``digits`` spell is above ``bound`` (< 10**19), ``value`` being what
+    scan_ulong made of them: it wraps at 2**64 as C's does, but a port or an address part of
+    twenty digits is refused, not wrapped into range.
 
-    >>> scan_ulong(b"100k")
-    (100, 3)
-    >>> scan_ulong(b"x")
-    (0, 0)
+    >>> _exceeds(b"0255", 255, 255), _exceeds(b"18446744073709551617", 1, 255)
+    (False, True)
     """
-    used = len(text) - len(text.lstrip(_DIGIT_BYTES))
-    return (int(text[:used]) if used else 0), used
+    return value > bound or len(digits.lstrip(b"0")) > len(str(bound))
 
 
 def config_lines(data):
@@ -179,8 +179,9 @@ def udp_address(text):
             return "unable to scan ip address: " + raw
     if not tail.startswith(":"):
         return host, DEFAULT_UDP_PORT  # runit ignores whatever follows the address
-    port, used = scan_ulong(tail[1:].encode("latin-1"))
-    if not used or not 0 < port < 65536:
+    digits = tail[1:].encode("latin-1")
+    port, used = scan_ulong(digits)
+    if not used or not port or _exceeds(digits[:used], port, 65535):
         return "unable to scan port number: " + tail[1:]
     return host, port
 
@@ -199,7 +200,7 @@ def _ipv4_prefix(text):
                 return None, None
             rest = rest[1:]
         value, used = scan_ulong(rest)
-        if not used or value > 255:
+        if not used or _exceeds(rest[:used], value, 255):
             return None, None
         parts.append(rest[:used].decode())
         rest = rest[used:]

@@ -7,7 +7,8 @@ parses its ``log/run``'s arguments exactly as svlogd would (docs/svlogd.md).
 import os
 
 from ...errors import UsageError
-from .config import scan_ulong
+from ..unix.scan import scan_ulong
+from ..unix.sgetopt import sgetopt
 
 
 class Options:
@@ -26,75 +27,49 @@ class Options:
 
 
 # -- the command line (svlogd's, and a hosted logger's log/run) ------------------------------
+# runit prints its argv[0] in the usage line and sgetopt argv[0]'s basename; we print "svlogd"
+# for both (our argv[0] is the console script's path, and a hosted logger has none).
+PROGNAME = "svlogd"
 USAGE = b"usage: svlogd [-ttv] [-r c] [-R abc] [-l len] [-b buflen] dir ...\n\n"
 VERSION = b"$Id: 5e55a90e0a1b35ec47fed3021453c50675ea1117 $\n"  # Debian's 2.1.2, for -V
-_WITH_ARGUMENT = "Rrlb"
-_FLAGS = "tvV"
 
 
 def parse_args(args):
     """``(Options, directories)`` from argv without argv[0], as runit's sgetopt ``R:r:l:b:tvV``.
 
-    Raises UsageError whose argument is the whole text runit prints (exit 111).
+    Raises UsageError (svlogd exits 111).
 
     >>> options, dirs = parse_args(["-ttv", "-l", "20", "-b21", "-r", "_", "main"])
     >>> (options.timestamp, options.verbose, options.line_max, options.buf_len, dirs)
     (2, True, 20, 21, ['main'])
     """
     options = Options()
-    index = 0
-    while index < len(args):
-        arg = args[index]
-        if not arg.startswith("-") or arg == "-":
-            break
-        index += 1
-        if arg.startswith("--"):
-            break
-        pos = 1
-        while pos < len(arg):
-            char = arg[pos]
-            pos += 1
-            if char in _FLAGS:
-                _flag(options, char)
-                continue
-            if char not in _WITH_ARGUMENT:
-                raise _complaint("illegal option", char)
-            value = arg[pos:]
-            if not value:
-                if index >= len(args):
-                    raise _complaint("option requires an argument", char)
-                value = args[index]
-                index += 1
-            _option(options, char, os.fsencode(value))
-            break
+    pairs, index = sgetopt(args, "R:r:l:b:tvV", PROGNAME)
+    for letter, value in pairs:
+        if letter == "?":
+            raise UsageError(USAGE, value)
+        if letter == "V":
+            raise UsageError(USAGE, VERSION)
+        _option(options, letter, None if value is None else os.fsencode(value))
     names = args[index:]
     if not names or options.buf_len <= options.line_max:
         raise UsageError(USAGE)
     return options, names
 
 
-def _complaint(what, char):
-    return UsageError(b"svlogd: %s -- %s\n%s" % (what.encode(), os.fsencode(char)[:1], USAGE))
-
-
-def _flag(options, char):
-    if char == "t":
+def _option(options, letter, value):
+    if letter == "t":
         options.timestamp = min(options.timestamp + 1, 3)
-    elif char == "v":
+    elif letter == "v":
         options.verbose = True
-    else:
-        raise UsageError(VERSION + USAGE)
-
-
-def _option(options, char, value):
-    if char == "R":
+    elif letter == "R":
         options.replace_set = value
         options.replace_char = options.replace_char or b"_"
-    elif char == "r":
+    elif letter == "r":
         if len(value) != 1:
             raise UsageError(USAGE)
         options.replace_char = value
-    elif char == "l":
+    elif letter == "l":
         options.line_max = scan_ulong(value)[0] or 1000
     else:
         options.buf_len = scan_ulong(value)[0] or 1024

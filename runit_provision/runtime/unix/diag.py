@@ -19,7 +19,11 @@ def with_errstr(message, exc=None):
 
 def write_line(fd, text):
     """Write one line in one ``write()``; a closed or full descriptor is not our problem."""
-    data = (text + "\n").encode("utf-8", "surrogateescape")
+    write_bytes(fd, (text + "\n").encode("utf-8", "surrogateescape"))
+
+
+def write_bytes(fd, data):
+    """Write ``data`` in one ``write()`` (a usage text is written as it is), errors ignored."""
     try:
         os.write(fd, data)
     except OSError:

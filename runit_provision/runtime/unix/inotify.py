@@ -12,6 +12,8 @@ a libc without the symbol); callers fall back to a short poll.
 import os
 import struct
 
+from .libc import errno_error, libc
+
 # <sys/inotify.h>
 IN_ACCESS = 0x00000001
 IN_MODIFY = 0x00000002
@@ -59,12 +61,11 @@ class Inotify:
     def __init__(self):
         import ctypes  # deferred: a few ms that only waiting commands should pay
 
-        self._ctypes = ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        try:
-            self._init1 = libc.inotify_init1
-            self._add_watch = libc.inotify_add_watch
-            self._rm_watch = libc.inotify_rm_watch
+        handle = libc()
+        try:  # our own function objects: argtypes are set below (see libc())
+            self._init1 = handle["inotify_init1"]
+            self._add_watch = handle["inotify_add_watch"]
+            self._rm_watch = handle["inotify_rm_watch"]
         except AttributeError as exc:
             raise OSError(38, "inotify is not available in this libc") from exc  # ENOSYS
         self._init1.argtypes = [ctypes.c_int]
@@ -112,7 +113,4 @@ class Inotify:
         self.close()
 
     def _last_oserror(self, path=None):
-        number = self._ctypes.get_errno()
-        if path is None:
-            return OSError(number, os.strerror(number))
-        return OSError(number, os.strerror(number), path)
+        return errno_error() if path is None else errno_error(path)

@@ -11,20 +11,7 @@ import pwd
 
 from ...errors import FatalError
 from ...protocol.errstr import error_str
-
-_ULONG = 1 << 64
-
-
-def scan_ulong(text):
-    """djb's scan_ulong(): (value modulo 2**64, number of decimal digits consumed)."""
-    value = 0
-    count = 0
-    for char in text:
-        if not "0" <= char <= "9":
-            break
-        value = (value * 10 + ord(char) - 48) % _ULONG
-        count += 1
-    return value, count
+from .scan import scan_ulong
 
 
 def _uid_t(value):

@@ -12,6 +12,8 @@ aged web
 "$ctmp"/init.d/web stat; echo "stat rc=$?"
 "$ctmp"/init.d/web sv; echo "sv rc=$?"
 "$ctmp"/init.d/web -z status; echo "-z rc=$?"
+"$ctmp"/init.d/web --x status; echo "--x rc=$?"
+"$ctmp"/init.d/web -vV status; echo "-vV rc=$?"
 "$ctmp"/init.d/web stop; echo "stop rc=$?"
 "$ctmp"/init.d/web status; echo "status rc=$?"
 "$ctmp"/init.d/web start extra words; echo "start rc=$?"

@@ -14,3 +14,9 @@ printf 's0\n' >r/config
 svlogd -l 20 -b 21 r <input; echo "s0 rc=$?"
 ls r | grep -c '^@'
 wc -c <r/current
+# numbers wrap at 2**64, as runit's scan_ulong: s18446744073709551716 is s100
+mkdir w
+printf 's18446744073709551716\nn0\n' >w/config
+svlogd -l 20 -b 21 w <input; echo "s 2**64+100 rc=$?"
+ls w | grep -c '^@'
+wc -c <w/current

@@ -5,6 +5,15 @@ utmpset -V; echo "rc=$?"
 utmpset -x tty1; echo "rc=$?"
 utmpset -wx tty1; echo "rc=$?"
 utmpset -w; echo "rc=$?"
+# runit's sgetopt: any word starting with "--" ends the options (consumed), a lone "-" is the
+# line; a complaint names the one byte sgetopt looked at
+utmpset --foo; echo "rc=$?"
+utmpset --foo tty1; echo "--foo tty1 rc=$?"
+utmpset -; echo "- rc=$?"
+utmpset -:; echo "rc=$?"
+utmpset -é tty1; echo "rc=$?"
+utmpset -wV; echo "rc=$?"
+utmpset -xV; echo "rc=$?"
 utmpset tty1; echo "no utmp rc=$?"
 put 7:101:tty1:1:root:host1 6:102:tty2:2:LOGIN: 7:103:tty3:3::nouser 7:104:tty1:1b:other:
 dump /var/run/utmp
