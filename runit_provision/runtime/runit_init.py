@@ -24,6 +24,7 @@ from ..errors import FatalError
 from ..protocol.errstr import oserror_str
 from ..protocol.layout import runit_flag_paths
 from .unix.diag import write_line
+from .unix.environ import original_environ
 from .unix.pathexec import find_program
 
 VERSION = "$Id: f075d98bf7dd17c893021f9572cbb970cdad8dcf $"
@@ -93,7 +94,9 @@ def main(argv=None):
     argv = sys.argv if argv is None else argv
     progname = argv[0].rsplit("/", 1)[-1] if argv else "runit-init"
     if os.getpid() == 1:
-        exc = exec_runit(os.environ)
+        # The environment this process was exec'd with: under the C locale the interpreter
+        # adds LC_CTYPE=C.UTF-8 to os.environ (PEP 538), which runit must not inherit.
+        exc = exec_runit(original_environ())
         write_line(2, "%sunable to start runit: %s" % (FATAL, oserror_str(exc)))
         return 111
     action = action_for(argv)

@@ -108,13 +108,18 @@ def test_as_pid_1_it_execs_runit_from_path(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "runit"
-    fake.write_text('#!/bin/sh\necho "runit as pid $$ with args [$*]"\n')
+    fake.write_text('#!/bin/sh\necho "runit as pid $$ with args [$*]"\nenv | sort\n')
     fake.chmod(0o755)
-    env = {"PATH": "%s:%s" % (bin_dir, BASE_PATH)}
+    # The C locale: the interpreter adds LC_CTYPE=C.UTF-8 to its own os.environ (PEP 538);
+    # runit must get the environment runit-init was started with, as from the C runit-init.
+    env = {"PATH": "%s:%s" % (bin_dir, BASE_PATH), "LANG": "C"}
     proc = subprocess.run(namespace_prefix() + [our_tool("runit-init"), "0"], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30,
                           start_new_session=True)
-    assert (proc.returncode, proc.stdout.decode()) == (0, "runit as pid 1 with args []\n")
+    lines = proc.stdout.decode().splitlines()
+    assert (proc.returncode, lines[0]) == (0, "runit as pid 1 with args []")
+    names = {line.split("=", 1)[0] for line in lines[1:]}
+    assert names == {"PATH", "LANG", "PWD"}  # PWD: sh sets it
 
 
 def test_as_pid_1_without_runit(tmp_path):
