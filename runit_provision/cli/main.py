@@ -8,9 +8,10 @@ import argparse
 import sys
 
 from .. import __version__
-from . import demo, lookup, render
+from . import apply, demo, lookup, plan, render, status
 
-COMMANDS = {"demo": demo, "render": render, "lookup": lookup}
+COMMANDS = {"demo": demo, "render": render, "lookup": lookup, "plan": plan, "apply": apply,
+            "status": status}
 
 
 def build_parser():
