@@ -339,12 +339,9 @@ class _Builder:
             return
         if not unit.has_log:
             self.drop_log(unit)
-        if self.obs.is_staging:
-            if self.changed.get(unit.path, set()) & {"run", "env", "log/run", "log/config"}:
-                self.noops.append(NoChange(unit.label, "--root: nothing is started"))
-            return
         if unit.link in self.touched or unit.path in self.created:
-            self.wait(unit)
+            if not self.obs.is_staging:
+                self.wait(unit)
             return
         self.restarts(unit)
 
@@ -379,7 +376,9 @@ class _Builder:
     def restart(self, unit, side, live, command, reason):
         label = unit.label + ("/log" if side == "log" else "")
         skip = None
-        if not unit.restart_on_change:
+        if self.obs.is_staging:
+            skip = "--root: nothing is started"
+        elif not unit.restart_on_change:
             skip = "restart_on_change: false"
         elif unit.is_down:
             skip = "down: true (apply never starts it)"

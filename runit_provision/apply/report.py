@@ -20,7 +20,7 @@ import difflib
 SYMBOLS = {"create": "+", "change": "~", "remove": "-", "restart": "↻", "hup": "↻",
            "exit": "↻", "run": "$", "wait": "…", "noop": "="}
 SERVICE_ACTIONS = ("restart", "hup", "exit")
-QUIET_REASONS = ("up to date", "absent")
+QUIET_REASONS = ("up to date", "absent", "not linked")
 
 
 def step_line(step):
