@@ -30,6 +30,7 @@ import posixpath
 
 from ..errors import ApplyError
 
+KIND_NAMES = {"other": "special file (FIFO, socket or device)"}
 STEP_PHASES = ("files", "links", "purge", "system links", "user links", "restarts",
                "teardown", "commands")
 
@@ -219,7 +220,8 @@ class _Builder:
                                      % entry.path)
                 return None
             if kind != "file":
-                return ["was a %s%s" % (kind, " to " + actual.target if actual.target else "")]
+                return ["was a %s%s" % (KIND_NAMES.get(kind, kind),
+                                        " to " + actual.target if actual.target else "")]
             if actual.content is None:
                 return ["%s: replaced whole" % (actual.error or "unreadable")]
             if actual.content != entry.content:
