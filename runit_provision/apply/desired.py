@@ -52,14 +52,13 @@ class Desired:
     with each ``runsvdir-<login>`` first, then each user's services), ``homes`` (login ->
     home), the sv timeout and the runtime, and ``commands`` (initsys's, run after converging)."""
 
-    def __init__(self, tree, units, homes, sv_timeout, runtime, commands=(), lock_dir=None):
+    def __init__(self, tree, units, homes, sv_timeout, runtime, commands=()):
         self.tree = tree
         self.units = units
         self.homes = homes
         self.sv_timeout = sv_timeout
         self.runtime = runtime
         self.commands = list(commands)
-        self.lock_dir = lock_dir
         self._roles = {}
         self._units_by_path = {}
         for unit in units:
@@ -174,5 +173,4 @@ def desired_state(config, tree, only=None, profile_dir="/etc/profile.d", extra_e
         entries.add(entry)
     units = service_units(config, only)
     homes = {login: user.home for login, user in config.users.items()}
-    return Desired(entries, units, homes, config.sv_timeout, config.runtime, commands,
-                   lock_dir=config.sv_dir)
+    return Desired(entries, units, homes, config.sv_timeout, config.runtime, commands)

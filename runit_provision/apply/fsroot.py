@@ -220,7 +220,13 @@ class FsRoot:
         parent, name = split(path)
         parent_fd = self.dir_fd(parent)
         self._note_device(parent_fd)
-        os.mkdir(name, 0o700, dir_fd=parent_fd)
+        try:
+            os.mkdir(name, 0o700, dir_fd=parent_fd)
+        except FileExistsError:
+            info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+            if stat.S_ISLNK(info.st_mode):  # planted since the plan looked
+                self.check_link_owner(path, info)
+            raise
         self.set_dir_attributes(path, mode, uid, gid)
 
     def set_dir_attributes(self, path, mode, uid=None, gid=None):

@@ -1,12 +1,12 @@
-"""apply: one apply at a time — a ``flock(2)`` on ``<sv_dir>/.runit-provision.lock``.
+"""apply: one apply at a time — a ``flock(2)`` on the directory that holds ``sv_dir``.
 
 ``apply`` takes it exclusive for its whole run (observe, plan, execute, observe again); a second
 apply blocks in ``flock`` — woken by the kernel the moment the first lets go, the wait bounded
 by ``--lock-timeout`` through an interval timer — and then refuses with ``LockError``. ``plan``
-takes it shared when the file exists, so a plan never reads a tree half-way through an apply,
-and never creates anything. The file lives in ``sv_dir`` (a dot-name, which nothing scans), so
-it moves with the data and with ``--root``. The lock goes when the process does, whatever way
-it ends.
+takes it shared, so a plan never reads a tree half-way through an apply. The lock is on the
+directory itself (``/etc`` for ``/etc/sv``), not on a file: nothing is created for it, so the
+first apply's plan still shows ``sv_dir`` being made, and it moves with the data and with
+``--root``. It goes when the process does, whatever way it ends.
 """
 
 import errno
@@ -18,23 +18,25 @@ import time
 
 from ..errors import LockError
 
-LOCK_NAME = ".runit-provision.lock"
-
 
 class _TimedOut(Exception):
     pass
 
 
-def take_lock(fs, directory, timeout, exclusive=True):
-    """The lock file's descriptor, locked; None for a shared lock whose file does not exist.
-    ``directory`` (a final path) and the directories above it are created for an exclusive
-    lock. LockError after ``timeout`` seconds of waiting."""
+def lock_directory(sv_dir):
+    """The directory an apply of the tree in ``sv_dir`` locks: its parent."""
+    return os.path.dirname(sv_dir.rstrip("/")) or "/"
+
+
+def take_lock(fs, sv_dir, timeout, exclusive=True):
+    """A descriptor of ``sv_dir``'s parent (a final path), flock'ed; None for a shared lock
+    whose directory does not exist yet (nothing to read either). The parent is created, as
+    ``mkdir -p``, for an exclusive lock. LockError after ``timeout`` seconds of waiting."""
+    directory = lock_directory(sv_dir)
     if exclusive:
         make_dirs(fs, directory)
     try:
-        parent = fs.dir_fd(directory)
-        flags = os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW | (os.O_CREAT if exclusive else 0)
-        fd = os.open(LOCK_NAME, flags, 0o600, dir_fd=parent)
+        fd = os.dup(fs.dir_fd(directory))  # the cache may close its own descriptor
     except FileNotFoundError:
         if exclusive:
             raise
@@ -44,9 +46,8 @@ def take_lock(fs, directory, timeout, exclusive=True):
         _flock(fd, operation, timeout)
     except _TimedOut:
         os.close(fd)
-        raise LockError("another runit-provision apply holds %s/%s; gave up after %gs "
-                        "(--lock-timeout)" % (fs.host_path(directory), LOCK_NAME,
-                                              timeout)) from None
+        raise LockError("another runit-provision apply holds the lock on %s; gave up after "
+                        "%gs (--lock-timeout)" % (fs.host_path(directory), timeout)) from None
     except BaseException:
         os.close(fd)
         raise
