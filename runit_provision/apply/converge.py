@@ -1,10 +1,10 @@
 """apply: the file steps of a plan, executed — directories, files, links, removals.
 
 ``Converger(fs).execute(step)`` does one ``create``/``change``/``remove`` step through
-``FsRoot``: directories at once (mode and owner through their descriptor); files written to a
-temp name beside them and held back; before anything else happens (a link, a removal, a
-restart) ``flush()`` makes every held-back file durable with one ``sync()`` and renames each
-into place, in plan order. So a file is always wholly old or wholly new: a write that fails
+``FsRoot``: directories at once (mode and owner through their descriptor; a new directory
+exposes no file); files written to a temp name beside them and held back; before anything else
+happens (a link, a removal, a restart) ``flush()`` makes every held-back file durable with one
+``sync()`` and renames each into place, in plan order. So a file is always wholly old or wholly new: a write that fails
 (a full disk) discards every temp file and leaves the old files, and the next apply finishes
 the job. ``finish()`` makes the renames themselves durable.
 
@@ -15,8 +15,13 @@ from ..errors import ApplyError, UnsafePathError
 
 
 class Converger:
-    def __init__(self, fs):
+    """``on_unsafe(path, exc)``: a held-back file whose directory turned out to be reached
+    through a planted link when renaming; True when that refuses only its user (the file is
+    dropped, the rest goes on), False to fail the apply."""
+
+    def __init__(self, fs, on_unsafe=None):
         self.fs = fs
+        self.on_unsafe = on_unsafe or (lambda path, exc: False)
         self.pending = []  # files written to their temp name, waiting for flush()
 
     def execute(self, step):
@@ -28,7 +33,8 @@ class Converger:
                 fs.write_temp(step.path, entry.content, entry.mode, step.uid, step.gid)
                 self.pending.append(step.path)
                 return
-            self.flush()
+            if step.kind != "directory" or step.action == "remove":
+                self.flush()  # a link or a removal comes after the files before it
             if step.action == "remove":
                 if step.kind == "tree":
                     fs.remove_tree(step.path)
@@ -44,8 +50,7 @@ class Converger:
             else:
                 raise ApplyError("%s: cannot %s a %s" % (step.path, step.action, step.kind))
         except UnsafePathError:
-            self.discard()
-            raise
+            raise  # the job refuses that user; everyone else's files stay pending
         except OSError as exc:
             self.discard()
             raise ApplyError(self.message(step, exc)) from exc
@@ -64,17 +69,28 @@ class Converger:
         for index, path in enumerate(pending):
             try:
                 self.fs.rename_temp(path)
+            except UnsafePathError as exc:
+                self.fs.discard_temp(path)
+                if not self.on_unsafe(path, exc):
+                    self.pending = pending[index + 1:]
+                    self.discard()
+                    raise
             except OSError as exc:
                 self.pending = pending[index + 1:]
                 self.discard()
                 raise ApplyError("cannot rename into %s: %s" % (self.fs.host_path(path),
                                                                  exc.strerror)) from exc
 
-    def discard(self):
-        """Remove the temp files not yet renamed: their files stay wholly old."""
+    def discard(self, which=None):
+        """Remove the temp files not yet renamed (those ``which(path)`` accepts): their
+        files stay wholly old."""
+        kept = []
         for path in self.pending:
-            self.fs.discard_temp(path)
-        self.pending = []
+            if which is None or which(path):
+                self.fs.discard_temp(path)
+            else:
+                kept.append(path)
+        self.pending = kept
 
     def finish(self):
         self.flush()

@@ -184,12 +184,11 @@ class FsRoot:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 return None, info
-            chunks = []
-            while True:
-                chunk = os.read(fd, max(info.st_size, 4096) + 1)
-                if not chunk:
-                    break
-                chunks.append(chunk)
+            want = info.st_size + 1  # one read says "all of it" by coming back short
+            chunks = [os.read(fd, want)]
+            while len(chunks[-1]) == want:  # it grew since the fstat
+                chunks.append(os.read(fd, 65536))
+                want = 65536
             return b"".join(chunks), info
         finally:
             os.close(fd)
@@ -198,21 +197,27 @@ class FsRoot:
         parent, name = split(path)
         return os.readlink(name, dir_fd=self.dir_fd(parent))
 
-    def listdir(self, path):
-        """``[(name, lstat)]`` of directory ``path`` (temp names included), sorted; [] when it
-        does not exist."""
-        try:
-            fd = self.dir_fd(path)
-        except FileNotFoundError:
-            return []
-        entries = []
+    def scan(self, path, wanted):
+        """``{name: lstat}`` of the entries of directory ``path`` that ``wanted(name)``
+        accepts: one listing, each stat relative to the directory's descriptor (opened once).
+        FileNotFoundError when ``path`` does not exist."""
+        fd = self.dir_fd(path)
+        found = {}
         with os.scandir(fd) as scan:
             for entry in scan:
-                try:
-                    entries.append((entry.name, entry.stat(follow_symlinks=False)))
-                except FileNotFoundError:
-                    continue
-        return sorted(entries, key=lambda item: item[0])
+                if wanted(entry.name):
+                    try:
+                        found[entry.name] = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+        return found
+
+    def listdir(self, path):
+        """``[(name, lstat)]`` of directory ``path``, sorted; [] when it does not exist."""
+        try:
+            return sorted(self.scan(path, lambda name: True).items())
+        except FileNotFoundError:
+            return []
 
     # -- writing -------------------------------------------------------------------------
     def make_dir(self, path, mode, uid=None, gid=None):

@@ -66,7 +66,18 @@ class Job:
         """Execute ``plan`` step by step, then plan again (``Result.after``)."""
         result = Result(plan)
         desired = self.desired
-        converger = Converger(self.fs)
+
+        def refuse(login, exc):
+            result.refusals.setdefault(login, str(exc))
+            converger.discard(lambda path: desired.login_of(path) == login)
+
+        def on_unsafe(path, exc):
+            login = desired.login_of(path)
+            if login is not None:
+                refuse(login, exc)
+            return login is not None
+
+        converger = Converger(self.fs, on_unsafe)
         activator = Activator(self.fs, self.runner, desired, self.wait_seconds, self.waiter,
                               self.probe)
         for step in plan.steps:
@@ -83,12 +94,16 @@ class Job:
             except UnsafePathError as exc:
                 if login is None:
                     result.failed, result.error = step, exc
+                    converger.discard()
                     return result
-                result.refusals.setdefault(login, str(exc))
+                refuse(login, exc)
             except ApplyError as exc:
                 result.failed, result.error = step, exc
                 converger.discard()
                 return result
+        if not plan.steps:
+            result.after = plan  # nothing was done: the first look is the last
+            return result
         try:
             converger.finish()
             result.after = self.plan()

@@ -25,6 +25,7 @@ from .fsroot import is_temp_name
 
 # runit's names in a service directory (and in log/) that the applier renders and so owns
 OWNED_NAMES = (RUN, FINISH, CHECK, DOWN)
+_KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
 
 
 class Actual:
@@ -42,17 +43,10 @@ class Actual:
         self.content, self.target, self.error = content, target, error
 
     @classmethod
-    def from_stat(cls, info, **extra):
+    def from_stat(cls, info, content=None, target=None, error=None):
         mode = info.st_mode
-        if stat.S_ISREG(mode):
-            kind = "file"
-        elif stat.S_ISDIR(mode):
-            kind = "directory"
-        elif stat.S_ISLNK(mode):
-            kind = "symlink"
-        else:
-            kind = "other"
-        return cls(kind, stat.S_IMODE(mode), info.st_uid, info.st_gid, **extra)
+        return cls(_KINDS.get(stat.S_IFMT(mode), "other"), mode & 0o7777, info.st_uid,
+                   info.st_gid, content, target, error)
 
     @property
     def exists(self):
@@ -137,30 +131,137 @@ class Observation:
 def observe(desired, fs, probe=None):
     """The Observation of everything ``desired`` covers; ``probe(path) -> SideLive`` reads a
     side's live state (``probe_side`` on ``fs``; None: nothing is probed, as under
-    ``--root``)."""
-    paths = {}
+    ``--root``).
+
+    Directory by directory, in path order (a directory's children right after it): each is
+    opened once, listed once (``fs.scan``), and the paths wanted in it and the undeclared
+    runit names in it are taken from that one listing; files are read once."""
     tree = desired.tree
-    for entry in tree:
-        paths[entry.path] = observe_path(fs, entry.path, entry.kind)
-    for entry in tree:
-        _observe_parents(fs, tree, paths, entry.path)
-    extras = {}
-    live = {}
+    kinds = {entry.path: entry.kind for entry in tree}
+    scopes = {}
     for unit in desired.units:
-        if not unit.is_enabled and not unit.is_absent and unit.link not in paths:
-            paths[unit.link] = observe_path(fs, unit.link, "symlink")
-        base = paths.get(unit.path) or observe_path(fs, unit.path, "directory")
-        if base.kind != "directory":
-            continue
-        if probe is not None:
-            live[unit.path] = _live(probe, unit)
+        if not unit.is_enabled and not unit.is_absent:
+            kinds.setdefault(unit.link, "symlink")
         if unit.is_absent:
             continue
         if not unit.has_log:
-            paths[unit.path + "/" + LOG_DIR] = observe_path(fs, unit.path + "/" + LOG_DIR,
-                                                            "directory")
-        extras.update(_undeclared(fs, desired, unit))
+            kinds.setdefault(unit.path + "/" + LOG_DIR, "directory")
+        scopes.update(_scopes(unit))
+    wanted = {}
+    for path, kind in kinds.items():
+        parent, _, name = path.rpartition("/")
+        wanted.setdefault(parent or "/", {})[name] = kind
+    paths, extras = {}, {}
+    missing = set()  # directories a listing of their parent showed absent: never opened
+    for directory in sorted(set(wanted) | set(scopes)):
+        names = wanted.get(directory, {})
+        scope = scopes.get(directory, _NO_SCOPE)
+        if directory in missing:
+            for name in names:
+                paths[_join(directory, name)] = MISSING
+            present = {}
+        else:
+            present = _observe_directory(fs, tree, directory, names, scope, paths, extras)
+        if present is not None:
+            missing.update(_join(directory, name) for name in _answered(names, scope)
+                           if name not in present)
+    for path in kinds:
+        _observe_parents(fs, tree, paths, path)
+    live = {}
+    if probe is not None:
+        for unit in desired.units:
+            if paths.get(unit.path, MISSING).kind == "directory":
+                live[unit.path] = _live(probe, unit)
     return Observation(paths, extras, live, is_staging=probe is None)
+
+
+def _scopes(unit):
+    """The directories of ``unit`` where undeclared runit names are purged, with the names
+    that count (None: every name)."""
+    top = OWNED_NAMES + (CONTROL_DIR,) + ((ENV_DIR,) if unit.has_env else ())
+    scopes = {unit.path: top, unit.path + "/" + CONTROL_DIR: None}
+    if unit.has_env:
+        scopes[unit.path + "/" + ENV_DIR] = None
+    if unit.has_log:
+        log = unit.path + "/" + LOG_DIR
+        scopes.update({log: OWNED_NAMES + (CONTROL_DIR,), log + "/" + CONTROL_DIR: None})
+    return scopes
+
+
+def _observe_directory(fs, tree, directory, names, scope, paths, extras):
+    """The Actual of each of ``names`` (name -> kind) in ``directory``, and — when
+    ``directory`` is a purge scope (``scope``: the runit names that count, or None for every
+    name) — its undeclared names, all from one listing."""
+    if scope is _NO_SCOPE:
+        purged = None
+    elif scope is None:
+        purged = lambda name: True  # noqa: E731
+    else:
+        purged = lambda name: name in scope or is_temp_name(name)  # noqa: E731
+    try:
+        found = fs.scan(directory, lambda name: name in names or (
+            purged is not None and purged(name)))
+    except FileNotFoundError:
+        found = {}
+    except UnsafePathError as exc:
+        for name in names:
+            paths[_join(directory, name)] = Actual("unsafe", error=str(exc))
+        return None
+    except OSError as exc:
+        for name in names:
+            paths[_join(directory, name)] = _error(fs, _join(directory, name), exc)
+        return None
+    for name, kind in names.items():
+        path = _join(directory, name)
+        info = found.get(name)
+        paths[path] = MISSING if info is None else _actual(fs, path, kind, info)
+    if purged is not None:
+        for name, info in found.items():
+            path = _join(directory, name)
+            if name not in names and path not in tree:
+                extras[path] = Actual.from_stat(info)
+    return found
+
+
+def _answered(names, scope):
+    """The names a listing with these ``names`` and ``scope`` answered for: a directory among
+    them that is not there needs no look of its own."""
+    if scope is _NO_SCOPE or scope is None:
+        return list(names)
+    return list(names) + [name for name in scope if name not in names]
+
+
+_NO_SCOPE = object()
+
+
+def _join(directory, name):
+    return directory.rstrip("/") + "/" + name
+
+
+def _actual(fs, path, kind, info):
+    """The Actual of ``path`` (kind wanted ``kind``) whose lstat is ``info``."""
+    try:
+        mode = info.st_mode
+        if stat.S_ISLNK(mode):
+            if kind == "directory":
+                return _observe_linked_dir(fs, path, info)
+            return Actual.from_stat(info, target=fs.readlink(path))
+        if kind == "file" and stat.S_ISREG(mode):
+            if info.st_nlink > 1:
+                return Actual.from_stat(info, error="has %d hard links" % info.st_nlink)
+            return _observe_file(fs, path)
+        return Actual.from_stat(info)
+    except UnsafePathError as exc:
+        return Actual("unsafe", error=str(exc))
+    except OSError as exc:
+        return _error(fs, path, exc)
+
+
+def _error(fs, path, exc):
+    if exc.errno == errno.ENOTDIR:
+        return Actual("error", error="%s: a file is where a directory should be"
+                      % fs.host_path(path))
+    return Actual("error", error="%s: %s" % (fs.host_path(path), exc.strerror))
 
 
 def _observe_parents(fs, tree, paths, path):
@@ -176,25 +277,14 @@ def _observe_parents(fs, tree, paths, path):
 
 def observe_path(fs, path, kind):
     """The Actual at ``path``, read as an entry of ``kind`` needs (a file's content, a link's
-    target, a directory through a trusted link)."""
+    target, a directory through a trusted link); for single paths (initsys reads with it)."""
     try:
-        if kind == "file":
-            return _observe_file(fs, path)
         info = fs.lstat(path)
-        if info is None:
-            return MISSING
-        if stat.S_ISLNK(info.st_mode):
-            if kind == "directory":
-                return _observe_linked_dir(fs, path, info)
-            return Actual.from_stat(info, target=fs.readlink(path))
-        return Actual.from_stat(info)
     except UnsafePathError as exc:
         return Actual("unsafe", error=str(exc))
     except OSError as exc:
-        if exc.errno == errno.ENOTDIR:
-            return Actual("error", error="%s: a file is where a directory should be"
-                          % fs.host_path(path))
-        return Actual("error", error="%s: %s" % (fs.host_path(path), exc.strerror))
+        return _error(fs, path, exc)
+    return MISSING if info is None else _actual(fs, path, kind, info)
 
 
 def _observe_file(fs, path):
@@ -218,44 +308,6 @@ def _observe_linked_dir(fs, path, info):
     if resolved is None:
         return Actual.from_stat(info, target=target)  # dangling: replace it
     return Actual.from_stat(resolved, target=target)
-
-
-def _undeclared(fs, desired, unit):
-    """runit's names under ``unit``'s directory that the tree does not declare."""
-    found = {}
-    tree = desired.tree
-
-    def scan(directory, owned_only, whole=False):
-        for name, info in fs.listdir(directory):
-            path = directory + "/" + name
-            if path in tree:
-                continue
-            if is_temp_name(name) or whole or name in owned_only:
-                found[path] = Actual.from_stat(info)
-
-    scan(unit.path, OWNED_NAMES)
-    for sub, purge in ((CONTROL_DIR, True), (ENV_DIR, unit.has_env)):
-        directory = unit.path + "/" + sub
-        if not purge:
-            continue
-        scan(directory, (), whole=True)
-        if directory not in tree and (unit.path + "/" + sub) not in found:
-            info = _lstat_quiet(fs, directory)
-            if info is not None and stat.S_ISDIR(info.st_mode):
-                found[directory] = Actual.from_stat(info)
-    log = unit.path + "/" + LOG_DIR
-    info = _lstat_quiet(fs, log) if unit.has_log else None
-    if info is not None and stat.S_ISDIR(info.st_mode):
-        scan(log, OWNED_NAMES)
-        scan(log + "/" + CONTROL_DIR, (), whole=True)
-    return found
-
-
-def _lstat_quiet(fs, path):
-    try:
-        return fs.lstat(path)
-    except OSError:
-        return None
 
 
 def _live(probe, unit):

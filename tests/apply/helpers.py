@@ -138,14 +138,18 @@ class MemoryFs:
     def readlink(self, path):
         return self._node(path).target
 
+    def scan(self, path, wanted):
+        real = self._resolve_dir(path)
+        prefix = real.rstrip("/") + "/"
+        return {key[len(prefix):]: node.stat() for key, node in self.nodes.items()
+                if key.startswith(prefix) and "/" not in key[len(prefix):]
+                and wanted(key[len(prefix):])}
+
     def listdir(self, path):
         try:
-            real = self._resolve_dir(path)
+            return sorted(self.scan(path, lambda name: True).items())
         except FileNotFoundError:
             return []
-        prefix = real.rstrip("/") + "/"
-        return sorted((key[len(prefix):], node.stat()) for key, node in self.nodes.items()
-                      if key.startswith(prefix) and "/" not in key[len(prefix):])
 
     def dir_fd(self, path):  # what probe_side asks first; a memory host has no runsv
         raise FileNotFoundError(2, "No such file or directory", path)
