@@ -79,7 +79,7 @@ def is_runtime_owned(relative):
     >>> [is_runtime_owned(p) for p in ("supervise", "supervise/pid", "log/supervise/ok")]
     [True, True, True]
     >>> [is_runtime_owned(p) for p in ("run", "log/run", "env/PORT", "supervisor")]
-    [False, False, False]
+    [False, False, False, False]
     """
     parts = relative.strip("/").split("/")
     if parts[0] == LOG_DIR:
