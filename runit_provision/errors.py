@@ -12,6 +12,26 @@ class ProtocolError(ProvisionError):
     """runit's on-disk contract was violated (a short status file, a bad stamp, …)."""
 
 
+class ProbeError(ProtocolError):
+    """A client's step against a runsv's ``supervise/`` failed (``protocol/probe.py``).
+
+    ``str()`` is runit's own words for the step, as sv prints them — ``unable to open
+    supervise/ok``, ``unable to read supervise/status: bad format``, ``unable to write to
+    supervise/control``, ``runsv not running`` — without the ``: ERRSTR`` runit appends:
+    ``errno`` is the failed call's number (0 when no call failed, as for a short read), to be
+    turned into runit's text with ``protocol.errstr.oserror_str(exc)``. ``path`` (relative to
+    the side's directory) and ``operation`` (``open``, ``read``, ``write``) name the step.
+    ``is_not_running``: the FIFO had no reader (ENXIO), i.e. no runsv serves this directory.
+    """
+
+    def __init__(self, message, path, operation, errno=0, is_not_running=False):
+        super().__init__(message)
+        self.path = path
+        self.operation = operation
+        self.errno = errno
+        self.is_not_running = is_not_running
+
+
 class UsageError(ProvisionError):
     """A command line a runtime tool cannot accept, with what runit's tool prints for it.
 

@@ -54,9 +54,12 @@ STAT_FILE = SUPERVISE_DIR + "/" + STAT
 PID_FILE = SUPERVISE_DIR + "/" + PID
 
 # -- a log directory (svlogd) ----------------------------------------------------------------
-SVLOGD_CONFIG = "config"
-CURRENT = "current"
-SVLOGD_OWNED = (CURRENT, LOCK, "state", "newstate")
+SVLOGD_CONFIG = "config"   # svlogd reads it at start and on HUP
+CURRENT = "current"        # being written: 0644 while open, 0744 once complete
+SVLOGD_LOCK = "lock"       # flock'ed by svlogd (the same name as supervise/lock, elsewhere)
+STATE = "state"            # the processor's fd 4 …
+NEWSTATE = "newstate"      # … and fd 5, renamed to state once the processor succeeded
+SVLOGD_OWNED = (CURRENT, SVLOGD_LOCK, STATE, NEWSTATE)
 ROTATED_HEX_DIGITS = 24  # "@" + 24 hex digits of TAI64N + ".s" or ".u": 27 characters
 
 # -- runit (PID 1) and runit-init (runit(8), runit-init(8)) ------------------------------------
@@ -79,7 +82,7 @@ def is_runtime_owned(relative):
     >>> [is_runtime_owned(p) for p in ("supervise", "supervise/pid", "log/supervise/ok")]
     [True, True, True]
     >>> [is_runtime_owned(p) for p in ("run", "log/run", "env/PORT", "supervisor")]
-    [False, False, False]
+    [False, False, False, False]
     """
     parts = relative.strip("/").split("/")
     if parts[0] == LOG_DIR:

@@ -1,53 +1,206 @@
-"""protocol: how a client talks to a running runsv — the liveness probe and the control FIFO.
+"""protocol: how a client talks to a running runsv — the liveness probe, the status read and
+the control send, each done exactly as runit's ``sv.c`` does it (reference §1.3, §3.1).
 
-runsv holds a reader on ``supervise/ok`` and never reads it; opening it write-only and
-non-blocking fails with ENXIO exactly when no runsv is there (sv.c ``svstatus_get``).
-Reading ``status`` without this probe reports a stale state (node_exporter#3070).
+* liveness (``is_runsv_running``): runsv holds a reader on ``supervise/ok`` and never reads
+  it; opening it write-only and non-blocking fails with ENXIO exactly when no runsv is there;
+* status (``read_status``): that probe, then ONE ``read()`` of up to 20 bytes of
+  ``supervise/status`` opened non-blocking (runit's ``open_read``); anything but 20 bytes is
+  "bad format". Reading ``status`` without the probe reports a stale state
+  (node_exporter#3070), so no reader here skips it;
+* control (``send_control``): ``supervise/control`` opened write-only and non-blocking (a FIFO
+  without a reader would block the writer forever; ENXIO = no runsv), the bytes in ONE
+  ``write()``;
+* ``service_state``: both sides of a service directory read in one go, for the applier and
+  the checks.
+
+Every failure is one ``ProbeError`` (``errors.py``) whose text is sv's for the step and which
+keeps the errno, so sv prints runit's exact messages. The paths are relative to the *side's*
+directory (a service directory, or its ``log/``), itself relative to ``dir_fd`` if given.
+
+Stdlib only and cheap to import: ``sv status`` loads this module (SPEC §6).
 """
 
 import errno
 import os
+import stat
 
-from .layout import CONTROL_FIFO, OK_FIFO, STATUS_FILE
+from ..errors import ProbeError, ProtocolError
+from .layout import CONTROL_FIFO, DOWN, LOG_DIR, OK_FIFO, STATUS_FILE
 from .status import STATUS_SIZE, status_from_bytes
 
+NOT_RUNNING = "runsv not running"
+# O_PATH needs search permission only, like runit's chdir(); O_RDONLY where there is none.
+_DIR_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | os.O_CLOEXEC
 
-def is_runsv_running(service_dir):
-    """True if a runsv holds ``supervise/ok``; False on ENXIO; other OSErrors propagate."""
+
+def _failed(message, path, operation, exc):
+    return ProbeError(message, path, operation, exc.errno or 0)
+
+
+def _not_running(fifo):
+    """No reader on ``ok`` or ``control``: the open failed with ENXIO."""
+    return ProbeError(NOT_RUNNING, fifo, "open", errno.ENXIO, is_not_running=True)
+
+
+def is_runsv_running(service_dir=".", dir_fd=None):
+    """True if a runsv holds ``supervise/ok``, False on ENXIO (no reader).
+
+    Any other failure is a ProbeError "unable to open supervise/ok" with its errno — ENOENT
+    when no runsv ever ran here (or ``supervise`` is a dangling symlink: only runsv creates
+    its target, a probe never does).
+    """
     try:
-        fd = os.open(os.path.join(service_dir, OK_FIFO), os.O_WRONLY | os.O_NONBLOCK)
+        fd = os.open(os.path.join(service_dir, OK_FIFO), os.O_WRONLY | os.O_NONBLOCK,
+                     dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ENXIO:
             return False
-        raise
+        raise _failed("unable to open supervise/ok", OK_FIFO, "open", exc) from exc
     os.close(fd)
     return True
 
 
-def read_status_bytes(service_dir):
-    """One ``read()`` of up to 20 bytes of ``supervise/status``, as sv does it."""
-    fd = os.open(os.path.join(service_dir, STATUS_FILE), os.O_RDONLY)
+def read_status(service_dir=".", dir_fd=None):
+    """The decoded ``supervise/status`` of a live runsv: the liveness probe, then one read.
+
+    ProbeError: ``runsv not running`` (``is_not_running``), ``unable to open supervise/ok``,
+    ``unable to open supervise/status``, ``unable to read supervise/status`` (with errno) or
+    ``unable to read supervise/status: bad format`` (errno 0: a short read, or a state byte
+    runsv never writes).
+    """
+    if not is_runsv_running(service_dir, dir_fd):
+        raise _not_running(OK_FIFO)
     try:
-        return os.read(fd, STATUS_SIZE)
+        fd = os.open(os.path.join(service_dir, STATUS_FILE), os.O_RDONLY | os.O_NONBLOCK,
+                     dir_fd=dir_fd)
+    except OSError as exc:
+        raise _failed("unable to open supervise/status", STATUS_FILE, "open", exc) from exc
+    try:
+        raw = os.read(fd, STATUS_SIZE)
+    except OSError as exc:
+        raise _failed("unable to read supervise/status", STATUS_FILE, "read", exc) from exc
     finally:
         os.close(fd)
+    try:
+        return status_from_bytes(raw)
+    except ProtocolError:
+        raise ProbeError("unable to read supervise/status: bad format", STATUS_FILE,
+                         "read") from None
 
 
-def read_status(service_dir):
-    """Decoded status; ProtocolError if it is not exactly 20 bytes."""
-    return status_from_bytes(read_status_bytes(service_dir))
+def send_control(service_dir, commands, dir_fd=None):
+    """Write control bytes (``"tcu"``, ``b"x"``) to ``supervise/control`` in one ``write()``.
 
-
-def send_control(service_dir, commands):
-    """Write control bytes in one ``write()``; ENXIO (no runsv) propagates as OSError.
-
-    Opened non-blocking because a FIFO without a reader would block the writer forever.
-    Returns the number of bytes written (a short write is the caller's error to report).
+    ProbeError: ``runsv not running`` (ENXIO: the FIFO has no reader),
+    ``unable to open supervise/control``, or ``unable to write to supervise/control`` (with
+    the write's errno, or 0 for a short write).
     """
     if isinstance(commands, str):
         commands = commands.encode("ascii")
-    fd = os.open(os.path.join(service_dir, CONTROL_FIFO), os.O_WRONLY | os.O_NONBLOCK)
     try:
-        return os.write(fd, commands)
+        fd = os.open(os.path.join(service_dir, CONTROL_FIFO), os.O_WRONLY | os.O_NONBLOCK,
+                     dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise _not_running(CONTROL_FIFO) from exc
+        raise _failed("unable to open supervise/control", CONTROL_FIFO, "open", exc) from exc
+    try:
+        written = os.write(fd, commands)
+    except OSError as exc:
+        raise _failed("unable to write to supervise/control", CONTROL_FIFO, "write",
+                      exc) from exc
     finally:
         os.close(fd)
+    if written != len(commands):
+        raise ProbeError("unable to write to supervise/control", CONTROL_FIFO, "write")
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole service directory, read once (the applier's "is it up yet?", the checks' status).
+
+class SideState:
+    """One side — the service or its log — as a client sees it.
+
+    ``is_supervised``: a runsv holds its ``supervise/ok``. ``status``: the decoded record, or
+    None when it could not be read; ``error`` then says why (a ProbeError: ``runsv not
+    running``, ``unable to open supervise/ok: file does not exist`` for a directory no runsv
+    has served yet, …); ``is_supervised`` is then False unless the probe passed and a later
+    step failed. ``is_normally_up``: no ``down`` file, as runsv decides at its start.
+    """
+
+    __slots__ = ("is_supervised", "status", "error", "is_normally_up")
+
+    def __init__(self, is_supervised, status, error, is_normally_up):
+        self.is_supervised = is_supervised
+        self.status = status
+        self.error = error
+        self.is_normally_up = is_normally_up
+
+    def __repr__(self):
+        return "SideState(is_supervised=%r, status=%r, error=%r, is_normally_up=%r)" % (
+            self.is_supervised, self.status, self.error, self.is_normally_up)
+
+
+class ServiceState:
+    """A service directory read in one go: ``main`` and ``log`` SideStates (``log`` is None
+    when there is no ``log/`` directory, as runsv decides)."""
+
+    __slots__ = ("service_dir", "main", "log")
+
+    def __init__(self, service_dir, main, log):
+        self.service_dir = service_dir
+        self.main = main
+        self.log = log
+
+    def __repr__(self):
+        return "ServiceState(%r, main=%r, log=%r)" % (self.service_dir, self.main, self.log)
+
+
+def service_state(service_dir):
+    """Both sides of ``service_dir``, read as sv reads them; never writes, creates or blocks.
+
+    The directory is opened once and every later path is taken relative to that descriptor,
+    so a link such as ``/etc/service/web`` is resolved once. Inside it only what runsv itself
+    follows is followed: ``supervise`` (Debian links it into ``/run``) and ``log``. A
+    dangling ``supervise`` link is reported, not created; every FIFO and ``status`` are opened
+    non-blocking. Raises ProbeError only when ``service_dir`` itself cannot be opened.
+    """
+    try:
+        fd = os.open(service_dir, _DIR_FLAGS)
+    except OSError as exc:
+        raise ProbeError("unable to change to service directory", ".", "open",
+                         exc.errno or 0) from exc
+    try:
+        main = _side_state(".", fd)
+        log = _side_state(LOG_DIR, fd) if _is_dir(LOG_DIR, fd) else None
+    finally:
+        os.close(fd)
+    return ServiceState(service_dir, main, log)
+
+
+def is_normally_up(service_dir=".", dir_fd=None):
+    """runsv's rule for a side's start (runsv.c): ``stat("down") != -1`` means want down,
+    whatever else made the stat fail. runsv and ``service_state`` both decide by it."""
+    try:
+        os.stat(os.path.join(service_dir, DOWN), dir_fd=dir_fd)
+    except OSError:
+        return True
+    return False
+
+
+def _side_state(side_dir, dir_fd):
+    normally_up = is_normally_up(side_dir, dir_fd)
+    try:
+        status = read_status(side_dir, dir_fd)
+    except ProbeError as exc:
+        # A runsv is there if the ok probe passed and a later step failed.
+        is_supervised = exc.path != OK_FIFO and not exc.is_not_running
+        return SideState(is_supervised, None, exc, normally_up)
+    return SideState(True, status, None, normally_up)
+
+
+def _is_dir(path, dir_fd):
+    try:
+        return stat.S_ISDIR(os.stat(path, dir_fd=dir_fd).st_mode)
+    except OSError:
+        return False

@@ -7,8 +7,9 @@ default SVDIR ``/etc/service/``), docs/runit-protocol.md §3. The pieces are kep
   when to wait, kill on timeout;
 * ``is_wait_done`` and ``WAITS``: one pure "is this wait over?" predicate per letter over the
   decoded Status, a ``Baseline`` captured before sending, and a lazily run ``./check``;
-* ``Session``: the effects — chdir into services, the ``supervise/ok`` probe, the control
-  write, ``./check``, stdout buffered and flushed where sv.c flushes, exit-code counting;
+* ``Session``: the effects — chdir into services, the status read and control send (through
+  ``protocol/probe.py``, its ProbeError turned into sv's messages), ``./check``, stdout
+  buffered and flushed where sv.c flushes, exit-code counting;
 * ``Session.wait``: the event-driven wait (inotify on each ``supervise/``, see ``inotify.py``).
 
 Deliberate differences from the C sv are listed in ``docs/sv.md``: ``restart``/``term``/``kill``
@@ -27,9 +28,9 @@ import os
 import sys
 import time
 
-from ..errors import FatalError, ProtocolError, UsageError
-from ..protocol.probe import CONTROL_FIFO, STATUS_FILE, is_runsv_running
-from ..protocol.status import STATUS_SIZE, State, status_from_bytes, status_line
+from ..errors import FatalError, ProbeError, UsageError
+from ..protocol import layout, probe
+from ..protocol.status import State, status_line
 
 USAGE = " [-v] [-w sec] command service ..."
 USAGE_LSB = " [-w sec] command"
@@ -40,7 +41,6 @@ DEFAULT_WAIT = 7
 EXIT_USAGE, EXIT_FATAL = 100, 100
 EXIT_USAGE_LSB, EXIT_FATAL_LSB = 2, 151
 MAX_RC = 99
-_ENXIO = 6  # errno.ENXIO on Linux: the ok/control FIFO has no reader, i.e. no runsv
 
 # When a command waits for its letters.
 NEVER, VERBOSE, ALWAYS = 0, 1, 2
@@ -409,37 +409,24 @@ class Session:
     # -- reading status (sv.c svstatus_get / svstatus_print)
 
     def read_status(self, name, is_log=False):
-        """(1, Status), (0, None) if no runsv, (-1, None) after a warning; cwd is the service."""
+        """(1, Status), (0, None) if no runsv, (-1, None) after a warning; cwd is the side."""
         try:
-            running = is_runsv_running(".")
-        except OSError as exc:
-            self.warn(name, is_log, "unable to open supervise/ok", exc)
-            return -1, None
-        if not running:
-            self.not_running(name, is_log, self.command.acts[0])
-            return 0, None
-        try:
-            fd = os.open(STATUS_FILE, os.O_RDONLY | os.O_NONBLOCK)
-        except OSError as exc:
-            self.warn(name, is_log, "unable to open supervise/status", exc)
-            return -1, None
-        try:
-            raw = os.read(fd, STATUS_SIZE)
-        except OSError as exc:
-            self.warn(name, is_log, "unable to read supervise/status", exc)
-            return -1, None
-        finally:
-            os.close(fd)
-        try:
-            return 1, status_from_bytes(raw)
-        except ProtocolError:
-            self.warn(name, is_log, "unable to read supervise/status: bad format")
-            return -1, None
+            return 1, probe.read_status(".")
+        except ProbeError as exc:
+            self.probe_failed(name, is_log, self.command.acts[0], exc)
+            return (0 if exc.is_not_running else -1), None
+
+    def probe_failed(self, name, is_log, letter, exc):
+        """sv's message for a failed step: ``runsv not running``, or a warning with errstr."""
+        if exc.is_not_running:
+            self.not_running(name, is_log, letter)
+        else:
+            self.warn(name, is_log, str(exc), exc)
 
     def print_status(self, label, name, status):
         """Buffer the status line; 1 if it has a pid, 2 if not, 0 after a ``down`` warning."""
         try:
-            os.stat("down")
+            os.stat(layout.DOWN)
             normally_up = False
         except FileNotFoundError:
             normally_up = True
@@ -458,7 +445,7 @@ class Session:
             return
         printed = self.print_status(name, name, status)
         try:
-            os.chdir("log")
+            os.chdir(layout.LOG_DIR)
         except FileNotFoundError:
             self.puts("\n")
         except OSError as exc:
@@ -490,23 +477,9 @@ class Session:
         if status.want == acts[0] and (acts[0] != "d" or status.term):
             return 0, status
         try:
-            fd = os.open(CONTROL_FIFO, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as exc:
-            if exc.errno == _ENXIO:
-                self.not_running(name, False, acts[0])
-            else:
-                self.warn(name, False, "unable to open supervise/control", exc)
-            return -1, status
-        data = acts.encode("ascii")
-        error = None
-        try:
-            written = os.write(fd, data)
-        except OSError as exc:
-            written, error = -1, exc
-        finally:
-            os.close(fd)
-        if written != len(data):
-            self.warn(name, False, "unable to write to supervise/control", error)
+            probe.send_control(".", acts)
+        except ProbeError as exc:
+            self.probe_failed(name, False, acts[0], exc)
             return -1, status
         return 1, status
 
@@ -515,7 +488,7 @@ class Session:
     def run_check_script(self, name):
         """runit's checkscript(): a missing ./check passes; so does one that cannot be run."""
         try:
-            os.stat("check")
+            os.stat(layout.CHECK)
         except FileNotFoundError:
             return True
         except OSError as exc:
@@ -524,7 +497,7 @@ class Session:
         try:
             # stdout closed, stderr inherited, cwd the service directory, as runit runs it.
             from .unix.environ import original_environ  # not os.environ: PEP 538's LC_CTYPE
-            pid = os.posix_spawn("check", ["./check"], original_environ(),
+            pid = os.posix_spawn(layout.CHECK, ["./check"], original_environ(),
                                  file_actions=[(os.POSIX_SPAWN_CLOSE, 1)])
         except OSError as exc:
             # runit's forked child prints this and exits 0: a check that cannot run passes.
@@ -684,11 +657,11 @@ def classify_event(mask, name):
         return "all"
     if mask & (ino.IN_IGNORED | ino.IN_DELETE_SELF | ino.IN_MOVE_SELF | ino.IN_UNMOUNT):
         return "gone"
-    if name == "status" and mask & (ino.IN_MOVED_TO | ino.IN_CLOSE_WRITE | ino.IN_DELETE):
+    if name == layout.STATUS and mask & (ino.IN_MOVED_TO | ino.IN_CLOSE_WRITE | ino.IN_DELETE):
         return "status"
-    if name == "ok" and mask & (ino.IN_CLOSE_NOWRITE | ino.IN_DELETE):
+    if name == layout.OK and mask & (ino.IN_CLOSE_NOWRITE | ino.IN_DELETE):
         return "exit"
-    if name == "lock" and mask & ino.IN_CLOSE_WRITE:
+    if name == layout.LOCK and mask & ino.IN_CLOSE_WRITE:
         return "exit"
     return None
 
@@ -715,7 +688,7 @@ def _open_watcher():
 
 def _add_watch(watcher, mask):
     try:
-        return watcher.add_watch("supervise", mask)
+        return watcher.add_watch(layout.SUPERVISE_DIR, mask)
     except OSError:
         return None  # this service is polled
 

@@ -11,6 +11,8 @@ import os
 import stat
 
 from ...errors import FatalError
+from ...protocol.layout import (CONTROL, LOCK, NEW_SUFFIX, OK, PID, STAT, STATUS,
+                                SUPERVISE_DIR)
 from ...protocol.status import Status, stat_text, status_to_bytes
 from ..unix.diag import with_errstr
 
@@ -29,12 +31,12 @@ def make_supervise_dir(base_fd, prefix):
     never chmod'ed; anything else wrong (a plain file) surfaces when the lock is opened.
     """
     try:
-        os.mkdir("supervise", 0o700, dir_fd=base_fd)
+        os.mkdir(SUPERVISE_DIR, 0o700, dir_fd=base_fd)
         return
     except OSError:
         pass
     try:
-        target = os.readlink("supervise", dir_fd=base_fd)
+        target = os.readlink(SUPERVISE_DIR, dir_fd=base_fd)
     except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.EINVAL):
             return
@@ -71,12 +73,12 @@ class SuperviseFiles:
         return self._last_pid_written is not None
 
     def _path(self, name):
-        return "supervise/" + name
+        return SUPERVISE_DIR + "/" + name
 
     def take_lock(self, blocking):
         """flock ``supervise/lock``; runsv takes the service's non-blocking, the log's blocking."""
         try:
-            self.lock_fd = os.open(self._path("lock"),
+            self.lock_fd = os.open(self._path(LOCK),
                                    os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK,
                                    0o600, dir_fd=self.base_fd)
         except OSError as exc:
@@ -109,17 +111,17 @@ class SuperviseFiles:
 
     def open_control(self):
         """Create and open ``control``: a reader, plus a spare writer so it never sees EOF."""
-        self._make_fifo("control")
-        self.control_fd = self._open("control", os.O_RDONLY)
-        self._control_writer_fd = self._open("control", os.O_WRONLY)
+        self._make_fifo(CONTROL)
+        self.control_fd = self._open(CONTROL, os.O_RDONLY)
+        self._control_writer_fd = self._open(CONTROL, os.O_WRONLY)
 
     def make_ok(self):
         """Create ``ok`` (runit's fatal errors come here, before anything is started)."""
-        self._make_fifo("ok")
+        self._make_fifo(OK)
 
     def open_ok(self):
         """Hold a reader on ``ok`` for life: clients' proof that we run."""
-        self._ok_fd = self._open("ok", os.O_RDONLY)
+        self._ok_fd = self._open(OK, os.O_RDONLY)
 
     def close(self):
         """Release everything; clients see ``runsv not running`` from here on."""
@@ -130,7 +132,7 @@ class SuperviseFiles:
                 setattr(self, name, -1)
 
     def _write_new(self, name, data):
-        new = self._path(name + ".new")
+        new = self._path(name + NEW_SUFFIX)
         try:
             fd = os.open(new, _NEW_FLAGS, 0o644, dir_fd=self.base_fd)
         except OSError as exc:
@@ -151,11 +153,11 @@ class SuperviseFiles:
     def write(self, status, want_word):
         """Write pid (when it changed), stat, then status — runsv's order."""
         if status.pid != self._last_pid_written:
-            self._write_new("pid", b"%d\n" % status.pid if status.pid else b"")
+            self._write_new(PID, b"%d\n" % status.pid if status.pid else b"")
             self._last_pid_written = status.pid
-        self._write_new("stat", stat_text(status.state, status.paused, status.term,
+        self._write_new(STAT, stat_text(status.state, status.paused, status.term,
                                           want_word).encode("ascii"))
-        self._write_new("status", status_to_bytes(status))
+        self._write_new(STATUS, status_to_bytes(status))
 
 
 __all__ = ["SuperviseFiles", "make_supervise_dir", "Status"]

@@ -14,6 +14,8 @@ import time
 
 from ...errors import FatalError
 from ..unix.diag import fatal as print_fatal, warn as print_warn, with_errstr
+from ...protocol.layout import CONTROL_DIR, FINISH, LOG_DIR
+from ...protocol.probe import is_normally_up
 from ...protocol.status import State
 from .side import Side, Want
 from .supervise import SuperviseFiles, make_supervise_dir
@@ -71,19 +73,18 @@ class Supervisor:
             files.make_ok()
 
     def _initial_want(self, fd):
-        return Want.DOWN if _exists("down", fd) else Want.UP
+        return Want.UP if is_normally_up(dir_fd=fd) else Want.DOWN
 
     def _open_log_dir(self):
         try:
-            mode = os.stat("log", dir_fd=self.dir_fd).st_mode
+            mode = os.stat(LOG_DIR, dir_fd=self.dir_fd).st_mode
         except OSError:
             return
         if not stat.S_ISDIR(mode):
             self.warn("./log: not a directory.")
             return
         try:
-            self.log_fd = os.open("log", _DIR_FLAGS,
-                                  dir_fd=self.dir_fd)
+            self.log_fd = os.open(LOG_DIR, _DIR_FLAGS, dir_fd=self.dir_fd)
         except OSError as exc:
             raise FatalError(with_errstr("unable to open log", exc)) from exc
         self.log = Side(self, is_log=True, want=self._initial_want(self.log_fd))
@@ -221,7 +222,7 @@ class Supervisor:
     def has_finish(self):
         # runsv checks that ./finish can be opened for reading, not that it is executable.
         try:
-            fd = os.open("finish", os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.dir_fd)
+            fd = os.open(FINISH, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.dir_fd)
         except OSError:
             return False
         os.close(fd)
@@ -257,7 +258,7 @@ class Supervisor:
 
     def start_hook(self, letter):
         """Start ``control/<letter>`` if it exists and is user-executable; its pid, or 0."""
-        name = "control/" + letter
+        name = CONTROL_DIR + "/" + letter
         try:
             mode = os.stat(name, dir_fd=self.dir_fd).st_mode
         except OSError as exc:
@@ -275,11 +276,3 @@ class Supervisor:
             return 0
         self.loop.watch_child(pid, self.main.child_exited)
         return pid
-
-
-def _exists(name, dir_fd):
-    try:
-        os.stat(name, dir_fd=dir_fd)
-    except OSError:
-        return False
-    return True

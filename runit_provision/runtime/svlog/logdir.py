@@ -21,6 +21,7 @@ import os
 import stat
 import time
 
+from ...protocol.layout import CURRENT, NEWSTATE, STATE, SVLOGD_CONFIG, SVLOGD_LOCK
 from ...protocol.tai64 import runit_stamp, tai64n_label
 from ..unix.diag import with_errstr, write_line
 
@@ -243,7 +244,7 @@ class LogDir:
                              OSError(errno.ENOTDIR, ""))
             return False
         try:
-            lockfd = os.open("lock", _APPEND, 0o600, dir_fd=dirfd)
+            lockfd = os.open(SVLOGD_LOCK, _APPEND, 0o600, dir_fd=dirfd)
         except OSError as exc:
             os.close(dirfd)
             self.report.warn("unable to lock directory: " + self.name, exc)
@@ -260,7 +261,7 @@ class LogDir:
         for message in self.config.warnings:
             self.report.warn(message)
         try:
-            st = os.stat("current", dir_fd=dirfd)
+            st = os.stat(CURRENT, dir_fd=dirfd)
         except FileNotFoundError:
             st = None
         except OSError as exc:
@@ -293,7 +294,7 @@ class LogDir:
             return os.open(path, flags | os.O_CLOEXEC, dir_fd=self._dirfd)
 
         try:
-            with open("config", "rb", opener=opener) as handle:
+            with open(SVLOGD_CONFIG, "rb", opener=opener) as handle:
                 data = handle.read()
         except FileNotFoundError:
             return b""
@@ -305,13 +306,13 @@ class LogDir:
 
     def _recover_current(self):
         name = self._new_name("u")
-        os.rename("current", name, src_dir_fd=self._dirfd, dst_dir_fd=self._dirfd)
+        os.rename(CURRENT, name, src_dir_fd=self._dirfd, dst_dir_fd=self._dirfd)
         self._prune()
         if self.config.processor:
             self._backlog.append(name[:25])
 
     def _open_current(self):
-        self._fd = os.open("current", _APPEND, 0o600, dir_fd=self._dirfd)
+        self._fd = os.open(CURRENT, _APPEND, 0o600, dir_fd=self._dirfd)
 
     def _mode_current(self):
         os.fchmod(self._fd, 0o644)
@@ -450,7 +451,7 @@ class LogDir:
         self.report.warn("current was removed, starting a new one: " + self.name)
         os.close(self._fd)
         self._fd = -1
-        self._fd = os.open("current", _APPEND, 0o600, dir_fd=self._dirfd)
+        self._fd = os.open(CURRENT, _APPEND, 0o600, dir_fd=self._dirfd)
         os.fchmod(self._fd, 0o644)
         self.size = 0
         self._cancel_age()
@@ -492,7 +493,7 @@ class LogDir:
 
         def rename():
             self.report.info("rename: %s/current %s %d" % (self.name, saved["name"], self.size))
-            os.rename("current", saved["name"], src_dir_fd=self._dirfd, dst_dir_fd=self._dirfd)
+            os.rename(CURRENT, saved["name"], src_dir_fd=self._dirfd, dst_dir_fd=self._dirfd)
 
         def started():
             self.size = 0
@@ -591,7 +592,7 @@ class LogDir:
             opened.append(self._open_high(job.base + ".u", os.O_RDONLY | os.O_CLOEXEC, job))
             opened.append(self._open_high(job.base + ".t", _TRUNC, job))
             opened.append(self._open_state(job))
-            opened.append(self._open_high("newstate", _TRUNC, job))
+            opened.append(self._open_high(NEWSTATE, _TRUNC, job))
             job.pid = self.spawner.spawn(
                 ["/bin/sh", "-c", job.command], cwd_fd=job.dirfd, stdin_fd=opened[0],
                 stdout_fd=opened[1], extra_fds=((opened[2], 4), (opened[3], 5)))
@@ -621,10 +622,10 @@ class LogDir:
 
     def _open_state(self, job):
         try:
-            return self._open_high("state", os.O_RDONLY | os.O_CLOEXEC, job)
+            return self._open_high(STATE, os.O_RDONLY | os.O_CLOEXEC, job)
         except FileNotFoundError:
-            os.close(os.open("state", _TRUNC, 0o644, dir_fd=job.dirfd))
-            return self._open_high("state", os.O_RDONLY | os.O_CLOEXEC, job)
+            os.close(os.open(STATE, _TRUNC, 0o644, dir_fd=job.dirfd))
+            return self._open_high(STATE, os.O_RDONLY | os.O_CLOEXEC, job)
 
     def _rerun_processor(self):
         if self._job is not None and self._job.pid is None:
@@ -669,7 +670,7 @@ class LogDir:
 
     def _processed_state(self):
         job = self._job
-        os.rename("newstate", "state", src_dir_fd=job.dirfd, dst_dir_fd=job.dirfd)
+        os.rename(NEWSTATE, STATE, src_dir_fd=job.dirfd, dst_dir_fd=job.dirfd)
         self.report.info("processed: %s/%s.s" % (self.name, job.base))
         self._forget_job()
         self._start_next_processor()

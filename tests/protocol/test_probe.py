@@ -1,0 +1,272 @@
+"""protocol: the probe — liveness, status read, control send, service_state — against fake
+``supervise/`` directories.
+
+No processes: a FIFO with an ``O_RDONLY|O_NONBLOCK`` reader held by the test stands in for
+runsv (reference §1.3); without the reader, opening it write-only fails with ENXIO.
+"""
+
+import errno
+import os
+
+import pytest
+
+from runit_provision.errors import ProbeError, ProtocolError
+from runit_provision.protocol import errstr, layout, probe
+from runit_provision.protocol.status import State, Status, status_line, status_to_bytes
+
+RUNNING = Status(1_700_000_000, 500, 4242, False, "u", False, State.RUN)
+
+
+class FakeSide:
+    """A side's directory with ``supervise/{ok,control,status}``; ``alive`` holds readers."""
+
+    def __init__(self, path, alive=True, status=RUNNING):
+        self.path = path
+        self.supervise = path / layout.SUPERVISE_DIR
+        self.supervise.mkdir(parents=True)
+        os.mkfifo(str(path / layout.OK_FIFO), 0o600)
+        os.mkfifo(str(path / layout.CONTROL_FIFO), 0o600)
+        self.fds = {}
+        if status is not None:
+            self.write_status(status_to_bytes(status))
+        if alive:
+            self.hold(layout.OK_FIFO)
+            self.hold(layout.CONTROL_FIFO)
+
+    def hold(self, relative):
+        self.fds[relative] = os.open(str(self.path / relative), os.O_RDONLY | os.O_NONBLOCK)
+
+    def drop(self, relative):
+        os.close(self.fds.pop(relative))
+
+    def write_status(self, data):
+        (self.path / layout.STATUS_FILE).write_bytes(data)
+
+    def sent(self):
+        try:
+            return os.read(self.fds[layout.CONTROL_FIFO], 100)
+        except BlockingIOError:
+            return b""
+
+    def close(self):
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds = {}
+
+
+@pytest.fixture
+def side(tmp_path):
+    made = []
+
+    def make(relative="web", **options):
+        fake = FakeSide(tmp_path / relative, **options)
+        made.append(fake)
+        return fake
+
+    yield make
+    for fake in made:
+        fake.close()
+
+
+def failure(call, *args, **kwargs):
+    with pytest.raises(ProbeError) as info:
+        call(*args, **kwargs)
+    return info.value
+
+
+def test_probe_error_is_a_protocol_error():
+    assert issubclass(ProbeError, ProtocolError)
+
+
+# -- liveness --------------------------------------------------------------------------------
+def test_a_reader_on_ok_is_a_running_runsv(side):
+    fake = side()
+    assert probe.is_runsv_running(str(fake.path)) is True
+    fake.drop(layout.OK_FIFO)
+    assert probe.is_runsv_running(str(fake.path)) is False
+
+
+def test_no_supervise_directory_is_an_error_not_a_no(tmp_path):
+    (tmp_path / "web").mkdir()
+    exc = failure(probe.is_runsv_running, str(tmp_path / "web"))
+    assert (str(exc), exc.path, exc.operation, exc.errno, exc.is_not_running) == (
+        "unable to open supervise/ok", "supervise/ok", "open", errno.ENOENT, False)
+    assert errstr.oserror_str(exc) == "file does not exist"
+    assert isinstance(exc.__cause__, FileNotFoundError)
+
+
+def test_the_probe_never_creates_a_dangling_supervise_target(tmp_path):
+    service = tmp_path / "web"
+    service.mkdir()
+    (service / "supervise").symlink_to(tmp_path / "run" / "supervise.web")
+    assert failure(probe.is_runsv_running, str(service)).errno == errno.ENOENT
+    assert not (tmp_path / "run").exists()
+
+
+# -- status ----------------------------------------------------------------------------------
+def test_read_status_decodes_the_record(side):
+    assert probe.read_status(str(side().path)) == RUNNING
+
+
+def test_read_status_relative_to_a_directory_descriptor(side, tmp_path):
+    side("web")
+    fd = os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert probe.read_status("web", dir_fd=fd) == RUNNING
+    finally:
+        os.close(fd)
+
+
+def test_a_status_without_runsv_is_not_read(side):
+    """§1.3: a readable but stale status is never reported once runsv is gone."""
+    fake = side()
+    fake.drop(layout.OK_FIFO)
+    exc = failure(probe.read_status, str(fake.path))
+    assert (str(exc), exc.path, exc.errno, exc.is_not_running) == (
+        "runsv not running", "supervise/ok", errno.ENXIO, True)
+
+
+@pytest.mark.parametrize("data", [b"", b"\0" * 19, status_to_bytes(RUNNING)[:-1] + b"\x07"])
+def test_bad_format(side, data):
+    """A short read (one read of up to 20 bytes, as sv does) or a state runsv never writes."""
+    fake = side()
+    fake.write_status(data)
+    exc = failure(probe.read_status, str(fake.path))
+    assert (str(exc), exc.path, exc.operation, exc.errno, exc.is_not_running) == (
+        "unable to read supervise/status: bad format", "supervise/status", "read", 0, False)
+
+
+def test_a_longer_status_file_is_read_as_its_first_20_bytes(side):
+    fake = side()
+    fake.write_status(status_to_bytes(RUNNING) + b"trailing")
+    assert probe.read_status(str(fake.path)) == RUNNING
+
+
+def test_missing_status_file(side):
+    fake = side(status=None)
+    exc = failure(probe.read_status, str(fake.path))
+    assert (str(exc), exc.operation, exc.errno) == (
+        "unable to open supervise/status", "open", errno.ENOENT)
+
+
+def test_status_that_cannot_be_read(side):
+    fake = side(status=None)
+    (fake.path / layout.STATUS_FILE).mkdir()  # open(O_RDONLY) works, read() is EISDIR
+    exc = failure(probe.read_status, str(fake.path))
+    assert (str(exc), exc.operation, exc.errno) == (
+        "unable to read supervise/status", "read", errno.EISDIR)
+    assert errstr.oserror_str(exc) == "is a directory"
+
+
+def test_a_fifo_as_status_does_not_block(side):
+    fake = side(status=None)
+    os.mkfifo(str(fake.path / layout.STATUS_FILE))
+    assert str(failure(probe.read_status, str(fake.path))).endswith("bad format")
+
+
+# -- control ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("commands", ["tcu", b"tcu"])
+def test_send_control_writes_once(side, commands):
+    fake = side()
+    assert probe.send_control(str(fake.path), commands) is None
+    assert fake.sent() == b"tcu"
+
+
+def test_no_reader_on_control_is_runsv_not_running(side):
+    fake = side()
+    fake.drop(layout.CONTROL_FIFO)
+    exc = failure(probe.send_control, str(fake.path), "u")
+    assert (str(exc), exc.path, exc.operation, exc.errno, exc.is_not_running) == (
+        "runsv not running", "supervise/control", "open", errno.ENXIO, True)
+
+
+def test_missing_control_fifo(tmp_path):
+    (tmp_path / "supervise").mkdir()
+    exc = failure(probe.send_control, str(tmp_path), "u")
+    assert (str(exc), exc.errno, exc.is_not_running) == (
+        "unable to open supervise/control", errno.ENOENT, False)
+
+
+def test_a_short_write_is_an_error_without_errno(side, monkeypatch):
+    fake = side()
+    monkeypatch.setattr(probe.os, "write", lambda fd, data: len(data) - 1)
+    exc = failure(probe.send_control, str(fake.path), "tcu")
+    assert (str(exc), exc.operation, exc.errno) == (
+        "unable to write to supervise/control", "write", 0)
+
+
+def test_a_failed_write_keeps_its_errno(side, monkeypatch):
+    fake = side()
+
+    def failing_write(fd, data):
+        raise BlockingIOError(errno.EAGAIN, "full")
+
+    monkeypatch.setattr(probe.os, "write", failing_write)
+    exc = failure(probe.send_control, str(fake.path), "u")
+    assert (str(exc), exc.errno) == ("unable to write to supervise/control", errno.EAGAIN)
+    assert errstr.oserror_str(exc) == "temporary failure"
+
+
+# -- service_state ---------------------------------------------------------------------------
+def test_service_state_with_a_log(side):
+    main = side("web")
+    side("web/log", status=RUNNING._replace(pid=4241))
+    (main.path / layout.DOWN).touch()
+    state = probe.service_state(str(main.path))
+    assert state.main.is_supervised and state.main.error is None
+    assert (state.main.status, state.main.is_normally_up) == (RUNNING, False)
+    assert (state.log.is_supervised, state.log.status.pid, state.log.is_normally_up) == (
+        True, 4241, True)
+    # What sv status prints, from the record alone.
+    assert status_line("web", state.main.status, RUNNING.seconds + 3,
+                       state.main.is_normally_up) == "run: web: (pid 4242) 3s, normally down"
+
+
+def test_service_state_without_a_log(side, tmp_path):
+    fake = side("web")
+    (fake.path / "log").write_text("not a directory")  # runsv: "./log: not a directory."
+    assert probe.service_state(str(fake.path)).log is None
+
+
+def test_service_state_of_a_directory_no_runsv_has_served(tmp_path):
+    """The applier's "linked, but runsv has not started yet": nothing created, nothing raised."""
+    service = tmp_path / "web"
+    (service / "log").mkdir(parents=True)
+    state = probe.service_state(str(service))
+    for one in (state.main, state.log):
+        assert (one.is_supervised, one.status, one.error.errno) == (False, None, errno.ENOENT)
+    assert sorted(p.name for p in service.rglob("*")) == ["log"]
+
+
+def test_service_state_runsv_gone_and_log_broken(side):
+    main = side("web")
+    log = side("web/log")
+    main.drop(layout.OK_FIFO)
+    log.write_status(b"short")
+    state = probe.service_state(str(main.path))
+    assert (state.main.is_supervised, state.main.error.is_not_running) == (False, True)
+    assert (state.log.is_supervised, state.log.status) == (True, None)
+    assert str(state.log.error) == "unable to read supervise/status: bad format"
+
+
+def test_service_state_follows_a_linked_service_and_supervise_once(side, tmp_path):
+    """/etc/service/web -> /etc/sv/web, supervise -> /run/…: runit's own links are followed."""
+    real = side("run/supervise.web", status=RUNNING)
+    service = tmp_path / "sv" / "web"
+    service.mkdir(parents=True)
+    (service / "supervise").symlink_to(real.supervise)
+    (tmp_path / "service").mkdir()
+    (tmp_path / "service" / "web").symlink_to(service)
+    state = probe.service_state(str(tmp_path / "service" / "web"))
+    assert (state.main.is_supervised, state.main.status) == (True, RUNNING)
+
+
+def test_service_state_of_a_missing_directory(tmp_path):
+    exc = failure(probe.service_state, str(tmp_path / "nope"))
+    assert (str(exc), exc.errno) == ("unable to change to service directory", errno.ENOENT)
+
+
+def test_normally_up_is_runsvs_rule(tmp_path):
+    assert probe.is_normally_up(str(tmp_path))
+    (tmp_path / layout.DOWN).mkdir()  # anything stat() finds, even a directory
+    assert not probe.is_normally_up(str(tmp_path))
