@@ -1,4 +1,5 @@
-"""bench: ``runit-provision apply`` against ``puppet apply`` of the same files (SPEC §6).
+"""bench: ``runit-provision apply`` against ``puppet apply`` of the same files (README
+"Performance": at least 25x faster, cold and no-op; a no-op of 1000 services within 0.5 s).
 
 Side by side in one run:
 

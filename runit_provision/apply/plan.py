@@ -18,7 +18,7 @@ The order of ``steps`` is the order of execution (``converge`` and ``activate`` 
    stopped and removed;
 7. commands (initsys's), when what they depend on changed.
 
-Restart matrix (SPEC §4): ``run`` or ``env/*`` changed -> ``sv -w T restart`` the service;
+Restart matrix (README "Converging a host"): ``run`` or ``env/*`` changed -> ``sv -w T restart`` the service;
 ``log/run`` changed -> restart its log; the log ``config`` changed -> ``sv hup`` the log;
 ``finish``, ``check``, ``control/*``, ``down`` -> nothing. Only for a service that was linked and
 running before, want up, not ``down: true``, with ``restart_on_change`` on, and never under

@@ -67,14 +67,17 @@ def print_result(result, stream=None):
     for login, message in sorted(result.refusals.items()):
         sys.stderr.write("runit-provision: %s: refused: %s\n" % (login, message))
     if counts:
-        done = ", ".join("%d %s" % (number, _past(action))
-                         for action, number in sorted(counts.items()))
+        done = ", ".join("%d %s" % (counts[action], _past(action)) for action in ACTION_ORDER
+                         if action in counts)
         stream.write("%s %s.\n" % (painter.paint("ok" if result.is_ok else "bad",
                                                  "Applied:" if result.is_ok
                                                  else "Done before stopping:"), done))
     elif result.is_ok:
         stream.write("Nothing to do.\n")
     stream.flush()
+
+
+ACTION_ORDER = ("create", "change", "remove", "restart", "hup", "exit", "run")
 
 
 def _past(action):
