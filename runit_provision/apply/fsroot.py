@@ -184,12 +184,7 @@ class FsRoot:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 return None, info
-            want = info.st_size + 1  # one read says "all of it" by coming back short
-            chunks = [os.read(fd, want)]
-            while len(chunks[-1]) == want:  # it grew since the fstat
-                chunks.append(os.read(fd, 65536))
-                want = 65536
-            return b"".join(chunks), info
+            return _read_all(fd, info.st_size), info
         finally:
             os.close(fd)
 
@@ -197,27 +192,36 @@ class FsRoot:
         parent, name = split(path)
         return os.readlink(name, dir_fd=self.dir_fd(parent))
 
-    def scan(self, path, wanted):
-        """``{name: lstat}`` of the entries of directory ``path`` that ``wanted(name)``
-        accepts: one listing, each stat relative to the directory's descriptor (opened once).
-        FileNotFoundError when ``path`` does not exist."""
+    def scan(self, path, wanted, read=()):
+        """``{name: (lstat, content)}`` of the entries of directory ``path`` that
+        ``wanted(name)`` accepts: one listing, each stat relative to the directory's descriptor
+        (opened once). ``content`` is the bytes of the names in ``read`` that are regular files
+        with no other hard link, read there too; None for the rest. FileNotFoundError when
+        ``path`` does not exist."""
         fd = self.dir_fd(path)
         found = {}
         with os.scandir(fd) as scan:
             for entry in scan:
-                if wanted(entry.name):
-                    try:
-                        found[entry.name] = entry.stat(follow_symlinks=False)
-                    except FileNotFoundError:
+                name = entry.name
+                if not wanted(name):
+                    continue
+                if name in read and entry.is_file(follow_symlinks=False):  # d_type: no stat
+                    found[name] = _read_regular(name, fd)
+                    if found[name] is not None:
                         continue
+                try:
+                    found[name] = (entry.stat(follow_symlinks=False), None)
+                except FileNotFoundError:
+                    found.pop(name, None)
         return found
 
     def listdir(self, path):
         """``[(name, lstat)]`` of directory ``path``, sorted; [] when it does not exist."""
         try:
-            return sorted(self.scan(path, lambda name: True).items())
+            found = self.scan(path, lambda name: True)
         except FileNotFoundError:
             return []
+        return sorted((name, info) for name, (info, _) in found.items())
 
     # -- writing -------------------------------------------------------------------------
     def make_dir(self, path, mode, uid=None, gid=None):
@@ -347,6 +351,35 @@ class FsRoot:
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+def _read_regular(name, dir_fd):
+    """``(fstat, content)`` of regular file ``name`` in ``dir_fd`` — its fstat standing for
+    its lstat (``O_NOFOLLOW``: it is no link) — or ``(fstat, None)`` when it has other hard
+    links; None when it is no longer a regular file (swapped since the listing)."""
+    try:
+        fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if info.st_nlink != 1:
+            return info, None
+        return info, _read_all(fd, info.st_size)
+    finally:
+        os.close(fd)
+
+
+def _read_all(fd, size):
+    """Everything in ``fd``: one read says "all of it" by coming back short."""
+    want = size + 1
+    chunks = [os.read(fd, want)]
+    while len(chunks[-1]) == want:  # it grew since the stat
+        chunks.append(os.read(fd, 65536))
+        want = 65536
+    return b"".join(chunks)
 
 
 def _remove_below(parent_fd, name):

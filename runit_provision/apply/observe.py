@@ -28,38 +28,42 @@ OWNED_NAMES = (RUN, FINISH, CHECK, DOWN)
 _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
 
 
-class Actual:
+class Actual(tuple):
     """What is at one path: ``kind`` is ``missing``, ``file``, ``directory``, ``symlink``,
     ``other`` (a FIFO, a device…), ``unsafe`` (reached only through a link someone else owns)
     or ``error`` (``error`` says why). ``content`` is a file's bytes (None if not read),
     ``target`` a link's target — or, for a directory reached through a trusted link, that
-    link's target."""
+    link's target. A tuple: a plan of 1000 services makes ten thousand of them."""
 
-    __slots__ = ("kind", "mode", "uid", "gid", "content", "target", "error")
+    __slots__ = ()
+    _fields = ("kind", "mode", "uid", "gid", "content", "target", "error")
 
-    def __init__(self, kind, mode=None, uid=None, gid=None, content=None, target=None,
-                 error=None):
-        self.kind, self.mode, self.uid, self.gid = kind, mode, uid, gid
-        self.content, self.target, self.error = content, target, error
+    def __new__(cls, kind, mode=None, uid=None, gid=None, content=None, target=None,
+                error=None):
+        return tuple.__new__(cls, (kind, mode, uid, gid, content, target, error))
+
+    kind = property(lambda self: self[0])
+    mode = property(lambda self: self[1])
+    uid = property(lambda self: self[2])
+    gid = property(lambda self: self[3])
+    content = property(lambda self: self[4])
+    target = property(lambda self: self[5])
+    error = property(lambda self: self[6])
 
     @classmethod
     def from_stat(cls, info, content=None, target=None, error=None):
         mode = info.st_mode
-        return cls(_KINDS.get(stat.S_IFMT(mode), "other"), mode & 0o7777, info.st_uid,
-                   info.st_gid, content, target, error)
+        return tuple.__new__(cls, (_KINDS.get(stat.S_IFMT(mode), "other"), mode & 0o7777,
+                                   info.st_uid, info.st_gid, content, target, error))
 
     @property
     def exists(self):
-        return self.kind not in ("missing",)
-
-    def __eq__(self, other):
-        return isinstance(other, Actual) and all(
-            getattr(self, name) == getattr(other, name) for name in self.__slots__)
+        return self[0] != "missing"
 
     def __repr__(self):
-        shown = ["%s=%r" % (name, getattr(self, name)) for name in self.__slots__[1:]
-                 if getattr(self, name) is not None]
-        return "Actual(%r%s)" % (self.kind, "".join(", " + item for item in shown))
+        shown = ["%s=%r" % (name, value) for name, value in zip(self._fields[1:], self[1:])
+                 if value is not None]
+        return "Actual(%r%s)" % (self[0], "".join(", " + item for item in shown))
 
 
 MISSING = Actual("missing")
@@ -200,7 +204,8 @@ def _observe_directory(fs, tree, directory, names, scope, paths, extras):
         purged = lambda name: name in scope or is_temp_name(name)  # noqa: E731
     try:
         found = fs.scan(directory, lambda name: name in names or (
-            purged is not None and purged(name)))
+            purged is not None and purged(name)),
+            read=[name for name, kind in names.items() if kind == "file"])
     except FileNotFoundError:
         found = {}
     except UnsafePathError as exc:
@@ -213,10 +218,15 @@ def _observe_directory(fs, tree, directory, names, scope, paths, extras):
         return None
     for name, kind in names.items():
         path = _join(directory, name)
-        info = found.get(name)
-        paths[path] = MISSING if info is None else _actual(fs, path, kind, info)
+        item = found.get(name)
+        if item is None:
+            paths[path] = MISSING
+        elif item[1] is not None:
+            paths[path] = Actual.from_stat(item[0], content=item[1])
+        else:
+            paths[path] = _actual(fs, path, kind, item[0])
     if purged is not None:
-        for name, info in found.items():
+        for name, (info, _) in found.items():
             path = _join(directory, name)
             if name not in names and path not in tree:
                 extras[path] = Actual.from_stat(info)

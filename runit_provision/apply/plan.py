@@ -127,6 +127,7 @@ class _Builder:
         self.changed = {}  # unit path -> set of roles whose content changes
         self.touched = set()  # every path a step creates, changes or removes
         self.created = set()
+        self.id_cache = {}  # (owner, group) -> (uid, gid)
 
     # -- the whole plan ------------------------------------------------------------------
     def build(self):
@@ -177,8 +178,13 @@ class _Builder:
     def want_ids(self, entry, path):
         if self.ids is None:
             return None, None
+        key = (entry.owner, entry.group)
+        found = self.id_cache.get(key)
+        if found is not None:
+            return found
         try:
-            return self.ids.ids_of(entry.owner, entry.group)
+            found = self.id_cache[key] = self.ids.ids_of(entry.owner, entry.group)
+            return found
         except KeyError as exc:
             self.problems.append("%s: %s %r is not known on this host (passwd/group)" % (
                 path, "owner" if exc.args[0] in (entry.owner, "root") else "group", exc.args[0]))

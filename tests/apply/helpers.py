@@ -138,18 +138,24 @@ class MemoryFs:
     def readlink(self, path):
         return self._node(path).target
 
-    def scan(self, path, wanted):
+    def scan(self, path, wanted, read=()):
         real = self._resolve_dir(path)
         prefix = real.rstrip("/") + "/"
-        return {key[len(prefix):]: node.stat() for key, node in self.nodes.items()
-                if key.startswith(prefix) and "/" not in key[len(prefix):]
-                and wanted(key[len(prefix):])}
+        found = {}
+        for key, node in self.nodes.items():
+            name = key[len(prefix):]
+            if key.startswith(prefix) and "/" not in name and wanted(name):
+                content = node.content if (name in read and node.kind == "file"
+                                           and node.nlink == 1) else None
+                found[name] = (node.stat(), content)
+        return found
 
     def listdir(self, path):
         try:
-            return sorted(self.scan(path, lambda name: True).items())
+            found = self.scan(path, lambda name: True)
         except FileNotFoundError:
             return []
+        return sorted((name, info) for name, (info, _) in found.items())
 
     def dir_fd(self, path):  # what probe_side asks first; a memory host has no runsv
         raise FileNotFoundError(2, "No such file or directory", path)
