@@ -52,13 +52,14 @@ class Desired:
     with each ``runsvdir-<login>`` first, then each user's services), ``homes`` (login ->
     home), the sv timeout and the runtime, and ``commands`` (initsys's, run after converging)."""
 
-    def __init__(self, tree, units, homes, sv_timeout, runtime, commands=()):
+    def __init__(self, tree, units, homes, sv_timeout, runtime, commands=(), notes=()):
         self.tree = tree
         self.units = units
         self.homes = homes
         self.sv_timeout = sv_timeout
         self.runtime = runtime
         self.commands = list(commands)
+        self.notes = list(notes)
         self._roles = {}
         self._units_by_path = {}
         for unit in units:
@@ -161,7 +162,7 @@ def profile_snippet(config):
 
 
 def desired_state(config, tree, only=None, profile_dir="/etc/profile.d", extra_entries=(),
-                  commands=()):
+                  commands=(), notes=()):
     """The Desired of ``config`` rendered as ``tree``: the tree plus the profile snippet (in
     ``profile_dir``; None: none) and ``extra_entries`` (initsys's), and every ServiceUnit."""
     entries = Tree(tree)
@@ -173,4 +174,4 @@ def desired_state(config, tree, only=None, profile_dir="/etc/profile.d", extra_e
         entries.add(entry)
     units = service_units(config, only)
     homes = {login: user.home for login, user in config.users.items()}
-    return Desired(entries, units, homes, config.sv_timeout, config.runtime, commands)
+    return Desired(entries, units, homes, config.sv_timeout, config.runtime, commands, notes)

@@ -80,7 +80,15 @@ class Job:
         converger = Converger(self.fs, on_unsafe)
         activator = Activator(self.fs, self.runner, desired, self.wait_seconds, self.waiter,
                               self.probe)
-        for step in plan.steps:
+        steps = plan.steps
+        if plan.prepared:
+            steps = self._prepared(plan, result)
+            if steps is None:
+                return result
+            desired = self.desired
+            activator = Activator(self.fs, self.runner, desired, self.wait_seconds,
+                                  self.waiter, self.probe)
+        for step in steps:
             login = _login_of(desired, step)
             if login is not None and login in result.refusals:
                 continue
@@ -118,6 +126,23 @@ class Job:
                                                                           step.path)
                                                               for step in left[:5])))
         return result
+
+
+    def _prepared(self, plan, result):
+        """Run the plan's ``prepare`` commands (initsys's: a package installed), then look at
+        the host again: the steps of that new plan, its own prepare commands left out, are
+        what remains to do (None when a prepare command failed)."""
+        activator = Activator(self.fs, self.runner, self.desired, self.wait_seconds,
+                              self.waiter, self.probe)
+        for step in plan.prepared:
+            try:
+                result.done.append((step, activator.execute(step)))
+            except ApplyError as exc:
+                result.failed, result.error = step, exc
+                return None
+        again = self.plan()
+        result.refusals.update(again.refusals)
+        return [step for step in again.steps if step not in again.prepared]
 
 
 def _login_of(desired, step):

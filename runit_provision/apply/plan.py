@@ -16,7 +16,8 @@ The order of ``steps`` is the order of execution (``converge`` and ``activate`` 
 5. restarts and HUPs (README "plan and apply": the restart matrix);
 6. disabled services unlinked and stopped; a dropped logger's side; absent services unlinked,
    stopped and removed;
-7. commands (initsys's), when what they depend on changed.
+7. commands (initsys's), when what they follow changed — or first of all (``prepare``: the
+   host is looked at again after them), or just before a path they precede changes.
 
 Restart matrix (README "Converging a host"): ``run`` or ``env/*`` changed -> ``sv -w T restart`` the service;
 ``log/run`` changed -> restart its log; the log ``config`` changed -> ``sv hup`` the log;
@@ -31,8 +32,8 @@ import posixpath
 from ..errors import ApplyError
 
 KIND_NAMES = {"other": "special file (FIFO, socket or device)"}
-STEP_PHASES = ("files", "links", "purge", "system links", "user links", "restarts",
-               "teardown", "commands")
+STEP_PHASES = ("prepare", "files", "links", "purge", "system links", "user links",
+               "restarts", "teardown", "commands")
 
 
 class Step:
@@ -81,10 +82,12 @@ class NoChange:
 
 
 class Plan:
-    """``steps`` in execution order, ``noops``, ``refusals`` ({login: message})."""
+    """``steps`` in execution order, ``noops``, ``refusals`` ({login: message}); ``prepared``:
+    the first steps, initsys's ``prepare`` commands, after which the host is looked at again."""
 
-    def __init__(self, steps, noops, refusals):
+    def __init__(self, steps, noops, refusals, prepared=()):
         self.steps, self.noops, self.refusals = steps, noops, refusals
+        self.prepared = list(prepared)
 
     @property
     def changes(self):
@@ -116,7 +119,7 @@ def plan(desired, observation, identities=None, sv=("sv",)):
     steps = []
     for phase in STEP_PHASES:
         steps += builder.phases[phase]
-    return Plan(steps, builder.noops, builder.refusals)
+    return Plan(steps, builder.noops, builder.refusals, builder.phases["prepare"])
 
 
 class _Builder:
@@ -474,13 +477,32 @@ class _Builder:
 
     # -- commands --------------------------------------------------------------------------
     def commands(self):
+        """initsys's commands (``argv``, ``reason`` and when: ``prepare`` — first of all, the
+        host looked at again after; ``before`` paths — just before the first step that changes
+        one; ``after`` paths — once one changed; none — always: initsys saw it is needed)."""
+        for note in getattr(self.desired, "notes", ()):
+            self.noops.append(NoChange("runtime", note))
         for command in self.desired.commands:
             label = " ".join(command.argv)
+            before = list(getattr(command, "before", ()) or ())
             after = list(getattr(command, "after", ()) or ())
+            step = Step("run", label, "command", [command.reason], argv=list(command.argv))
             if self.obs.is_staging:
                 self.noops.append(NoChange(label, "--root: no command is run"))
+            elif getattr(command, "prepare", False):
+                self.phases["prepare"].append(step)
+            elif before:
+                self.insert_before(step, set(before), label)
             elif after and not any(path in self.touched for path in after):
                 self.noops.append(NoChange(label, "nothing it follows changed"))
             else:
-                self.phases["commands"].append(Step("run", label, "command",
-                                                    [command.reason], argv=list(command.argv)))
+                self.phases["commands"].append(step)
+
+    def insert_before(self, step, paths, label):
+        for phase in STEP_PHASES:
+            steps = self.phases[phase]
+            for index, other in enumerate(steps):
+                if other.action in ("create", "change", "remove") and other.path in paths:
+                    steps.insert(index, step)
+                    return
+        self.noops.append(NoChange(label, "nothing it precedes changes"))

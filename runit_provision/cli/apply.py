@@ -94,9 +94,9 @@ def run_job(args, check):
     profile_dir = None if args.profile_d == "none" else args.profile_d
 
     def desire(fs):
-        entries, commands = runtime_part(config, root, fs)
+        entries, commands, notes = runtime_part(config, root, fs)
         return desired_state(config, tree, only=args.only, profile_dir=profile_dir,
-                             extra_entries=entries, commands=commands)
+                             extra_entries=entries, commands=commands, notes=notes)
 
     with fs:
         lock = None
@@ -169,15 +169,16 @@ def _accounts_file(path, root, name):
 
 
 def runtime_part(config, root, fs):
-    """``(entries, commands)`` for the runtime's installation and its link into init.
+    """``(entries, commands, notes)`` for the runtime's installation and its link into init.
 
     THE CALL SITE OF THE INIT ROOM: ``initsys.desired_runtime(config, root, observe)`` —
-    ``observe(path, kind="file")`` reads under root, read-only, and returns an
-    ``apply.observe.Actual`` — gives ``entries`` (render.tree entries, planned and converged
-    like rendered ones) and ``commands`` (``argv``, ``reason``, ``after``), run after
-    converging. ``init: none`` asks nothing of it (tests, the demo, containers)."""
+    ``observe(path, kind="file")`` reads under root through FsRoot, read-only, and returns an
+    ``apply.observe.Actual`` (``kind``, ``content``…) — gives ``entries`` (render.tree entries,
+    planned and converged like rendered ones), ``commands`` (``argv``, ``reason`` and when:
+    ``prepare``, ``before``, ``after``, or always) and ``notes``. ``init: none`` asks nothing
+    of it (tests, the demo, containers)."""
     if config.init == "none":
-        return (), ()
+        return (), (), ()
     try:
         from .. import initsys
     except ImportError as exc:
@@ -189,4 +190,4 @@ def runtime_part(config, root, fs):
         return observe_path(fs, path, kind)
 
     part = initsys.desired_runtime(config, root, observe)
-    return list(part.entries), list(part.commands)
+    return list(part.entries), list(part.commands), list(getattr(part, "notes", ()))

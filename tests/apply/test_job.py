@@ -210,3 +210,36 @@ def snapshot(base):
                 with open(path, "rb") as handle:
                     found[key] = handle.read()
     return found
+
+
+def test_a_prepare_command_runs_first_and_the_host_is_looked_at_again(host):
+    import types
+
+    from runit_provision.render.tree import File
+
+    installed = []
+    text = data_text(host.base, users=False)
+    extra = str(host.base / "etc" / "runit-installed")
+
+    def desire(fs):
+        if not installed:  # initsys: runit is missing; install the package first
+            command = types.SimpleNamespace(argv=["rpm", "-i", "runit.rpm"], reason="missing",
+                                            prepare=True, before=(), after=())
+            return desired_from_text(text, commands=[command])
+        return desired_from_text(text, extra_entries=[File(extra, "yes\n", 0o644)])
+
+    def run(argv, timeout=None, run_as=None):
+        installed.append(argv)
+        return FakeRunner.run(host.runner, argv, timeout, run_as)
+
+    host.runner.run = run
+    job = Job(desire, host.fs, identities=IDENTITIES, runner=host.runner, sv=["sv"],
+              waiter=host.waiter, probe=live_probe(host.live))
+    plan = job.plan()
+    assert [step.path for step in plan.prepared] == ["rpm -i runit.rpm"]
+    result = job.execute(plan)
+    assert result.is_ok, result.error
+    assert installed == [["rpm", "-i", "runit.rpm"]]
+    assert result.done[0][0].path == "rpm -i runit.rpm"
+    assert open(extra).read() == "yes\n"  # planned only once the host was looked at again
+    assert result.after.is_empty

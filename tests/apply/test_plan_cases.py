@@ -12,7 +12,7 @@ A case::
     live:                # side directory -> run | down | finish | STATE/WANT (run/down)
       /etc/sv/web: run
     staging: false       # --root: nothing probed, started or run
-    commands:            # initsys's: {argv, reason, after}
+    commands:            # initsys's: {argv, reason, after, before, prepare}
     owners: true         # manage owners (as root)
     data: |              # the data applied now
     expect:
@@ -92,10 +92,11 @@ def probe_of(case):
 
 
 class Command:
-    """An initsys command record: argv, reason, after (paths whose change triggers it)."""
+    """An initsys command record: argv, reason and when (prepare, before, after paths)."""
 
-    def __init__(self, argv, reason, after=()):
+    def __init__(self, argv, reason, after=(), before=(), prepare=False):
         self.argv, self.reason, self.after = argv, reason, after
+        self.before, self.prepare = before, prepare
 
 
 def plan_of(case):
