@@ -166,3 +166,26 @@ def _read(path):
     except OSError:
         return ""
 
+
+
+def test_a_users_tree_comes_up_after_its_runsvdir(live, capsys):
+    """runsvdir-root is linked and waited for first, then root's own service in ~/service:
+    the apply returns only when the inner tree's runsv serves it. (USER root, as in
+    tests/runtime/test_rendered_tree.py: the venv and tmp_path are not reachable for nobody.)"""
+    home = live.tmp / "home"
+    home.mkdir()
+    argv = live.apply({"web": {"command": ["sh", "-c", "exec sleep 1000"]}})
+    data = yaml.safe_load(live.data.read_text())
+    data["runit"]["users"] = {"root": {
+        "home": str(home), "groups": ["root"], "path": "%s:%s" % (live.bin, BASE_PATH),
+        "services": {"app": {"command": ["sh", "-c", "echo app up; exec sleep 1000"]}}}}
+    live.data.write_text(yaml.safe_dump(data))
+    code = main(argv)
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, report["msg"]
+    waits = [item["services"] for item in report["actions"] if item["action"] == "wait"]
+    assert waits == [["web", "runsvdir-root"], ["root/app"]]
+    assert is_runsv_up(home / "sv" / "app") and is_runsv_up(home / "sv" / "app" / "log")
+    wait_until(lambda: "app up" in _read(home / "logs" / "app" / "current"), timeout=15,
+               what="the user's service logging")
+    assert (home / "sv" / "app" / "run").stat().st_uid == 0
