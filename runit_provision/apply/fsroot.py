@@ -65,6 +65,10 @@ class FsRoot:
         self._root = (root_fd, ())
         self._cache = collections.OrderedDict()
         self._devices = {}  # st_dev -> a descriptor on that file system, for sync()
+        self._noted = {}  # directory -> (uid, gid) a new entry there gets
+        self._euid, self._egid = os.geteuid(), os.getegid()
+        self._umask = os.umask(0o022)
+        os.umask(self._umask)
 
     # -- names ---------------------------------------------------------------------------
     def host_path(self, path):
@@ -228,15 +232,16 @@ class FsRoot:
         """Create directory ``path`` (its parent exists) with ``mode`` and owner."""
         parent, name = split(path)
         parent_fd = self.dir_fd(parent)
-        self._note_device(parent_fd)
+        new_owner = self._note_device(parent, parent_fd)
         try:
-            os.mkdir(name, 0o700, dir_fd=parent_fd)
+            os.mkdir(name, mode & 0o777, dir_fd=parent_fd)
         except FileExistsError:
             info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
             if stat.S_ISLNK(info.st_mode):  # planted since the plan looked
                 self.check_link_owner(path, info)
             raise
-        self.set_dir_attributes(path, mode, uid, gid)
+        if self._needs_owner(new_owner, uid, gid) or self._needs_mode(mode):
+            self.set_dir_attributes(path, mode, uid, gid)
 
     def set_dir_attributes(self, path, mode, uid=None, gid=None):
         """chmod/chown directory ``path`` through its own descriptor (never a link's target)."""
@@ -251,18 +256,20 @@ class FsRoot:
         ``rename_temp(path)`` (after ``sync()``) puts it in place."""
         parent, name = split(path)
         parent_fd = self.dir_fd(parent)
-        self._note_device(parent_fd)
+        new_owner = self._note_device(parent, parent_fd)
         temp = temp_name(name)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
-            os.unlink(temp, dir_fd=parent_fd)  # left by an apply that died mid-way
-        except FileNotFoundError:
-            pass
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o600, dir_fd=parent_fd)
+            fd = os.open(temp, flags, mode & 0o777, dir_fd=parent_fd)
+        except FileExistsError:  # left by an apply that died mid-way
+            os.unlink(temp, dir_fd=parent_fd)
+            fd = os.open(temp, flags, mode & 0o777, dir_fd=parent_fd)
         try:
-            if uid is not None or gid is not None:
+            if self._needs_owner(new_owner, uid, gid):
                 os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
-            os.fchmod(fd, mode)  # after chown, which clears set-id bits
+                os.fchmod(fd, mode)  # chown clears set-id bits
+            elif self._needs_mode(mode):
+                os.fchmod(fd, mode)
             view = memoryview(content)
             while view:
                 view = view[os.write(fd, view):]
@@ -289,13 +296,13 @@ class FsRoot:
         whatever link or file was there (never over a directory)."""
         parent, name = split(path)
         parent_fd = self.dir_fd(parent)
-        self._note_device(parent_fd)
+        self._note_device(parent, parent_fd)
         temp = temp_name(name)
         try:
+            os.symlink(target, temp, dir_fd=parent_fd)
+        except FileExistsError:  # left by an apply that died mid-way
             os.unlink(temp, dir_fd=parent_fd)
-        except FileNotFoundError:
-            pass
-        os.symlink(target, temp, dir_fd=parent_fd)
+            os.symlink(target, temp, dir_fd=parent_fd)
         if uid is not None or gid is not None:
             os.chown(temp, -1 if uid is None else uid, -1 if gid is None else gid,
                      dir_fd=parent_fd, follow_symlinks=False)
@@ -305,7 +312,7 @@ class FsRoot:
         """Remove the file, link or empty directory ``path`` (never what a link points to)."""
         parent, name = split(path)
         parent_fd = self.dir_fd(parent)
-        self._note_device(parent_fd)
+        self._note_device(parent, parent_fd)
         info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
         if stat.S_ISDIR(info.st_mode):
             self._forget(path)
@@ -318,21 +325,39 @@ class FsRoot:
         parent, name = split(path)
         self._forget(path)
         parent_fd = self.dir_fd(parent)
-        self._note_device(parent_fd)
+        self._note_device(parent, parent_fd)
         _remove_below(parent_fd, name)
 
     def sync(self):
         """Make every write so far durable: one syncfs(2) per file system written to."""
         devices, self._devices = self._devices, {}
+        self._noted = {}
         for device_fd in devices.values():
             _syncfs(device_fd)
             os.close(device_fd)
 
-    def _note_device(self, fd):
-        """Remember a descriptor on the file system ``fd`` is on, for ``sync()``."""
-        device = os.fstat(fd).st_dev
-        if device not in self._devices:
-            self._devices[device] = os.dup(fd)
+    def _note_device(self, directory, fd):
+        """Remember a descriptor on the file system of ``directory`` (open as ``fd``), for
+        ``sync()``, and return ``(uid, gid)`` a new entry there gets (ours; the directory's
+        group when it is set-group-id). Each directory is looked at once."""
+        found = self._noted.get(directory)
+        if found is not None:
+            return found
+        info = os.fstat(fd)
+        if info.st_dev not in self._devices:
+            self._devices[info.st_dev] = os.dup(fd)
+        found = self._noted[directory] = (
+            self._euid, info.st_gid if info.st_mode & stat.S_ISGID else self._egid)
+        return found
+
+    @staticmethod
+    def _needs_owner(new_owner, uid, gid):
+        return (uid is not None and uid != new_owner[0]) or (
+            gid is not None and gid != new_owner[1])
+
+    def _needs_mode(self, mode):
+        """Whether creating with ``mode`` under our umask falls short of it."""
+        return mode & ~self._umask & 0o7777 != mode
 
     # -- lifetime ------------------------------------------------------------------------
     def close(self):
