@@ -168,7 +168,8 @@ def main():
             puppet_cold = puppet_noop = None
     finally:
         shutil.rmtree(str(scratch), ignore_errors=True)
-    results = {"services": args.services, "dir": args.dir, "ours_cold_s": ours_cold, "ours_noop_s": ours_noop,
+    results = {"services": args.services, "dir": args.dir, "ours_cold_s": ours_cold,
+               "ours_noop_s": ours_noop,
                "puppet_cold_s": puppet_cold, "puppet_noop_s": puppet_noop,
                "ours_noop_1000_s": ours_noop_1000}
     print("apply of %d services (%d paths), medians, in %s; puppet apply of the same files as "

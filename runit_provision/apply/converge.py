@@ -4,9 +4,10 @@
 ``FsRoot``: directories at once (mode and owner through their descriptor; a new directory
 exposes no file); files written to a temp name beside them and held back; before anything else
 happens (a link, a removal, a restart) ``flush()`` makes every held-back file durable with one
-``sync()`` and renames each into place, in plan order. So a file is always wholly old or wholly new: a write that fails
-(a full disk) discards every temp file and leaves the old files, and the next apply finishes
-the job. ``finish()`` makes the renames themselves durable.
+``sync()`` and renames each into place, in plan order. So a file is always wholly old or
+wholly new: a write that fails (a full disk) discards every temp file and leaves the old files,
+and the next apply finishes the job. ``finish()`` makes the renames themselves durable. A link
+planted in a user's tree meanwhile drops only that user's held-back files (``on_unsafe``).
 
 Every OSError becomes an ApplyError naming the path on the host, ``raise … from``.
 """

@@ -8,23 +8,24 @@ a missing home); ``problems`` stop the whole apply before anything is written.
 
 The order of ``steps`` is the order of execution (``converge`` and ``activate`` follow it):
 
+0. initsys's ``prepare`` commands, first of all (the host is looked at again after them);
 1. directories and files, created or changed, parents first — a service directory, its
    ``down`` file included, is complete before anything links it; then other links;
 2. undeclared files removed (files, then directories, deepest first);
 3. the system tree's links (each ``runsvdir-<login>`` among them), then a ``wait`` until runsv
    reads their ``supervise/ok``; 4. the users' links, then their ``wait``;
-5. restarts and HUPs (README "plan and apply": the restart matrix);
+5. restarts and HUPs (the restart matrix, below);
 6. disabled services unlinked and stopped; a dropped logger's side; absent services unlinked,
    stopped and removed;
-7. commands (initsys's), when what they follow changed — or first of all (``prepare``: the
-   host is looked at again after them), or just before a path they precede changes.
+7. initsys's other commands, once what they follow changed (or always, when they follow
+   nothing); one that precedes paths goes right before the first step changing one of them.
 
-Restart matrix (README "Converging a host"): ``run`` or ``env/*`` changed -> ``sv -w T restart`` the service;
-``log/run`` changed -> restart its log; the log ``config`` changed -> ``sv hup`` the log;
-``finish``, ``check``, ``control/*``, ``down`` -> nothing. Only for a service that was linked and
-running before, want up, not ``down: true``, with ``restart_on_change`` on, and never under
-``--root``; every skipped restart is a NoChange with its reason. Only content counts: a mode or
-owner put back is not a reason to restart.
+Restart matrix (README "Converging a host"): ``run`` or ``env/*`` changed -> ``sv -w T
+restart`` the service; ``log/run`` changed -> restart its log; the log ``config`` changed ->
+``sv hup`` the log; ``finish``, ``check``, ``control/*``, ``down`` -> nothing. Only for a
+service that was linked and running before, want up, not ``down: true``, with
+``restart_on_change`` on, and never under ``--root``; every skipped restart is a NoChange with
+its reason. Only content counts: a mode or owner put back is not a reason to restart.
 """
 
 import posixpath

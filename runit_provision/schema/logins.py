@@ -5,7 +5,8 @@ the accounts to be there, and apply never creates them. ``check_logins_exist`` r
 login of ``users`` that the accounts (this host's, or ``--root DIR``'s passwd) do not know, each
 at the file:line:column where the data names it::
 
-    data/nodes/app01.yaml:3:17: users[0]: login 'deploy' does not exist (apply never creates accounts)
+    data/nodes/app01.yaml:3:17: users[0]: login 'deploy' does not exist (apply never creates
+    accounts; add it first, or pass --passwd/--root)
 """
 
 from .problems import Problems

@@ -21,8 +21,8 @@ from runit_provision.cli.main import main
 
 from ..conftest import C_RUNIT, make_bin_dir, our_tool, require_c_runit
 from ..runtime.processes import (
-    BASE_PATH, descendants, is_runsv_up, kill_pids, process_group_members, processes_under, running_pid,
-    stat_fields, status_record, wait_until)
+    BASE_PATH, descendants, is_runsv_up, kill_pids, process_group_members, processes_under,
+    running_pid, stat_fields, status_record, wait_until)
 
 pytestmark = pytest.mark.slow
 
