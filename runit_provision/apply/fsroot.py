@@ -118,17 +118,18 @@ class FsRoot:
         if hops[0] < 0:
             raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), self.host_path(wanted))
         target = os.readlink(name, dir_fd=fd)
-        current_fd, current = (self._root[0], ()) if target.startswith("/") else (fd, real)
-        current_fd, owned = os.dup(current_fd), True
+        start, current = (self._root[0], ()) if target.startswith("/") else (fd, real)
+        current_fd = os.dup(start)  # ours to close, whatever the walk below does
         for part in target.split("/"):
             if part in ("", "."):
                 continue
-            if part == "..":
-                current = current[:-1]
-                next_fd = self._open_real(current)
-            else:
-                next_fd, current = self._step(current_fd, current, part, hops, wanted)
-            if owned:
+            try:
+                if part == "..":  # never above the root
+                    current = current[:-1]
+                    next_fd = self._open_real(current)
+                else:
+                    next_fd, current = self._step(current_fd, current, part, hops, wanted)
+            finally:
                 os.close(current_fd)
             current_fd = next_fd
         return current_fd, current
@@ -153,7 +154,7 @@ class FsRoot:
     def _forget(self, path):
         """Drop cached descriptors of ``path`` and below (it was removed or replaced)."""
         prefix = path.rstrip("/") + "/"
-        for key in [key for key in self._cache if key == path or key.startswith(prefix)]:
+        for key in [key for key in self._cache if key.startswith(prefix) or key == path]:
             os.close(self._cache.pop(key)[0])
 
     # -- reading -------------------------------------------------------------------------
@@ -296,17 +297,18 @@ class FsRoot:
         whatever link or file was there (never over a directory)."""
         parent, name = split(path)
         parent_fd = self.dir_fd(parent)
-        self._note_device(parent, parent_fd)
+        new_owner = self._note_device(parent, parent_fd)
         temp = temp_name(name)
         try:
             os.symlink(target, temp, dir_fd=parent_fd)
         except FileExistsError:  # left by an apply that died mid-way
             os.unlink(temp, dir_fd=parent_fd)
             os.symlink(target, temp, dir_fd=parent_fd)
-        if uid is not None or gid is not None:
+        if self._needs_owner(new_owner, uid, gid):
             os.chown(temp, -1 if uid is None else uid, -1 if gid is None else gid,
                      dir_fd=parent_fd, follow_symlinks=False)
         os.rename(temp, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+        self._forget(path)  # a cached walk through the old link leads elsewhere now
 
     def remove(self, path):
         """Remove the file, link or empty directory ``path`` (never what a link points to)."""
@@ -314,8 +316,8 @@ class FsRoot:
         parent_fd = self.dir_fd(parent)
         self._note_device(parent, parent_fd)
         info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+        self._forget(path)  # a directory, or a link a cached walk went through
         if stat.S_ISDIR(info.st_mode):
-            self._forget(path)
             os.rmdir(name, dir_fd=parent_fd)
         else:
             os.unlink(name, dir_fd=parent_fd)
