@@ -32,7 +32,7 @@ import posixpath
 
 from ..errors import ApplyError
 
-KIND_NAMES = {"other": "special file (FIFO, socket or device)"}
+KIND_NAMES = {"other": "special file (FIFO, socket or device)", "symlink": "symbolic link"}
 STEP_PHASES = ("prepare", "files", "links", "purge", "system links", "user links",
                "restarts", "teardown", "commands")
 
@@ -116,11 +116,28 @@ def plan(desired, observation, identities=None, sv=("sv",)):
     builder = _Builder(desired, observation, identities, list(sv))
     builder.build()
     if builder.problems:
-        raise ApplyError("\n".join(builder.problems))
+        raise ApplyError("\n".join(_first_causes(builder.problems)))
     steps = []
     for phase in STEP_PHASES:
         steps += builder.phases[phase]
     return Plan(steps, builder.noops, builder.refusals, builder.phases["prepare"])
+
+
+def _first_causes(problems):
+    """The problems, each once, without those below a path that is itself a problem (the
+    children of a file that stands where a directory should be)."""
+    paths = {path for path, _ in problems if path is not None}
+    found = []
+    for path, message in problems:
+        parent = path
+        while parent not in (None, "/", ""):
+            parent = posixpath.dirname(parent)
+            if parent in paths:
+                break
+        else:
+            if message not in found:
+                found.append(message)
+    return found
 
 
 class _Builder:
@@ -176,7 +193,7 @@ class _Builder:
             if login is not None and actual.kind == "unsafe":
                 self.refuse(login, actual.error)
             else:
-                self.problems.append(actual.error)
+                self.problems.append((path, actual.error))
 
     # -- files, directories, links -------------------------------------------------------
     def want_ids(self, entry, path):
@@ -190,8 +207,9 @@ class _Builder:
             found = self.id_cache[key] = self.ids.ids_of(entry.owner, entry.group)
             return found
         except KeyError as exc:
-            self.problems.append("%s: %s %r is not known on this host (passwd/group)" % (
-                path, "owner" if exc.args[0] in (entry.owner, "root") else "group", exc.args[0]))
+            self.problems.append((path, "%s: %s %r is not known on this host (passwd/group)" % (
+                path, "owner" if exc.args[0] in (entry.owner, "root") else "group",
+                exc.args[0])))
             return None, None
 
     def entry(self, entry):
@@ -215,10 +233,12 @@ class _Builder:
         None after recording a problem (a kind the applier will not replace)."""
         reasons = []
         kind = actual.kind
+        if kind == "error":
+            return None  # refuse_unsafe reported it
         if entry.kind == "directory":
             if kind != "directory":
-                self.problems.append("%s is a %s where a directory should be; move it away"
-                                     % (entry.path, kind))
+                self.problems.append((entry.path, "%s is a %s where a directory should be; "
+                                      "move it away" % (entry.path, KIND_NAMES.get(kind, kind))))
                 return None
             if actual.target is not None:
                 self.noops.append(NoChange(entry.path, "a link to the directory %s: left as it "
@@ -226,8 +246,8 @@ class _Builder:
                 return None
         elif entry.kind == "file":
             if kind == "directory":
-                self.problems.append("%s is a directory where a file should be; move it away"
-                                     % entry.path)
+                self.problems.append((entry.path, "%s is a directory where a file should be; "
+                                      "move it away" % entry.path))
                 return None
             if kind != "file":
                 return ["was a %s%s" % (KIND_NAMES.get(kind, kind),
@@ -238,8 +258,8 @@ class _Builder:
                 reasons.append("content")
         elif entry.kind == "symlink":
             if kind == "directory":
-                self.problems.append("%s is a directory where a link to %s should be; move it "
-                                     "away" % (entry.path, entry.target))
+                self.problems.append((entry.path, "%s is a directory where a link to %s should "
+                                      "be; move it away" % (entry.path, entry.target)))
                 return None
             if kind != "symlink":
                 return ["was a %s" % kind]
@@ -269,8 +289,8 @@ class _Builder:
                 try:
                     uid, gid = self.ids.ids_of(login, None)
                 except KeyError:
-                    self.problems.append("%s: owner %r is not known on this host" % (
-                        directory, login))
+                    self.problems.append((directory, "%s: owner %r is not known on this host"
+                                          % (directory, login)))
             self.created.add(directory)
             self.phases[phase].append(Step(
                 "create", directory, "directory", ["new (parent of %s)" % path],
@@ -421,8 +441,8 @@ class _Builder:
         try:
             return self.ids.user(unit.login)
         except KeyError:
-            self.problems.append("%s: login %r is not known on this host" % (unit.label,
-                                                                            unit.login))
+            self.problems.append((None, "%s: login %r is not known on this host" % (
+                unit.label, unit.login)))
             return None
 
     def exit_step(self, unit, reason, sides):
