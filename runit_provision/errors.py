@@ -70,3 +70,8 @@ class RenderError(ProvisionError):
 
 class ApplyError(ProvisionError):
     """The host could not be converged to the rendered tree."""
+
+
+class InstallError(ProvisionError):
+    """The runtime cannot be installed or linked into init as asked: no init system found,
+    ``runtime: system`` with no runit on the host, a package file of an unknown kind, …"""

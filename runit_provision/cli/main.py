@@ -8,9 +8,10 @@ import argparse
 import sys
 
 from .. import __version__
-from . import demo, lookup, render
+from . import demo, install_runtime, lookup, render
 
-COMMANDS = {"demo": demo, "render": render, "lookup": lookup}
+COMMANDS = {"demo": demo, "render": render, "lookup": lookup,
+            "install-runtime": install_runtime}
 
 
 def build_parser():
