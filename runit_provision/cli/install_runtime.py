@@ -19,7 +19,8 @@ import sys
 from ..accounts import NO_ACCOUNTS
 from ..errors import ProvisionError
 from ..initsys import desired_runtime, options
-from ..initsys.records import DEFAULT_BIN_DIR, DEFAULT_PREFIX, DEFAULT_SBIN_DIR
+from ..initsys.records import (
+    DEFAULT_BIN_DIR, DEFAULT_PREFIX, DEFAULT_SBIN_DIR, DEFAULT_SV_LINKS)
 from ..model import INITS, RUNTIMES
 from ..protocol.logrun import is_simple_word
 from ..schema import config_from_data
@@ -62,6 +63,9 @@ def add_parser(sub):
     parser.add_argument("--sbin-dir", metavar="DIR", default=DEFAULT_SBIN_DIR,
                         help="links to runit, runit-init, runsvchdir, utmpset "
                              "(default %(default)s)")
+    parser.add_argument("--no-sv-link", dest="sv_links", action="store_const", const=(),
+                        default=DEFAULT_SV_LINKS,
+                        help="no link /usr/bin/sv (made by default where no package owns it)")
     parser.add_argument("--python", metavar="PATH",
                         help="the interpreter the launchers start (default: the system's "
                              "python3 of this Python's release)")
@@ -89,7 +93,7 @@ def run(args):
         config = _config(args)
         opts = options(prefix=args.prefix, python=args.python, init=args.init,
                        runtime=args.runtime, uninstall=args.uninstall, bin_dir=args.bin_dir,
-                       sbin_dir=args.sbin_dir, source=args.source)
+                       sbin_dir=args.sbin_dir, sv_links=args.sv_links, source=args.source)
         runtime = desired_runtime(config, args.root, options=opts)
         plan = runtime_converge.plan_of(runtime, args.root)
         ran = []

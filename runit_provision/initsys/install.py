@@ -10,7 +10,7 @@ Under ``PREFIX`` (``/usr/local/lib/runit-provision``)::
                                 ``current`` names at their start and keep it
     runsvdir-start              what inittab and upstart run (runsvdir.start_script)
 
-and links to the launchers where runit's users look (``launchers.LINKS``), each only where
+and links to the launchers where runit's users look (``launchers.link_places``), each only where
 no package owns the path and nothing else is there. On an upgrade the version ``current``
 named is kept — a tree started from it may still import from it — and older ones (every
 other directory of the prefix holding ``runit_provision/``) are removed; inside the installed
@@ -67,8 +67,7 @@ class Installed:
     def _links(self):
         links = []
         for tool in sorted(launchers.TOOLS):
-            for place in launchers.link_places(tool, self.options.bin_dir,
-                                               self.options.sbin_dir):
+            for place in launchers.link_places(tool, self.options):
                 entry, note = self._link(place, posixpath.join(self.bin, tool))
                 if entry is not None:
                     links.append(entry)
@@ -123,7 +122,7 @@ def uninstall_entries(view, options):
     """``--uninstall``: our links, then the whole prefix (when it is ours)."""
     entries = []
     for tool in sorted(launchers.TOOLS):
-        for place in launchers.link_places(tool, options.bin_dir, options.sbin_dir):
+        for place in launchers.link_places(tool, options):
             if launchers.is_our_link(view, place, options.prefix):
                 entries.append(Absent(place))
     ours = (view.lexists(posixpath.join(options.prefix, "current"))

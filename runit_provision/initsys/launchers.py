@@ -14,7 +14,7 @@ needs), and no ``PYTHON*`` variables or user site, so neither init nor a service
 user's environment. ``realpath`` is taken once, at start: a process keeps the version it
 started with while ``current`` moves on (the atomic switch of an upgrade).
 
-The tools are found where runit's users look, as links to the launchers (``LINKS``):
+The tools are found where runit's users look, as links to the launchers (``link_places``):
 ``/usr/local/bin`` for the everyday tools and ``/usr/local/sbin`` for the ones Debian keeps
 in ``/sbin`` and ``/usr/sbin`` (``runit``, ``runit-init``, ``runsvchdir``, ``utmpset``) — and
 ``/usr/bin/sv`` too, which Puppet's core ``runit`` provider hard-codes, where no package owns
@@ -44,8 +44,6 @@ TOOLS = {
     "runsvchdir": ("runsvchdir", "sbin"),
     "utmpset": ("utmpset", "sbin"),
 }
-# Extra places for a tool, beyond its bin or sbin directory: only where no package owns them.
-EXTRA_LINKS = {"sv": ("/usr/bin/sv",)}
 MARKER = "# runit-provision launcher"
 # Where an interpreter is looked for when none is given: the distribution's, never a
 # virtualenv's or a user's.
@@ -69,16 +67,11 @@ def launcher_text(tool, python, prefix):
             "sys.exit(main())\n" % (python, MARKER, tool, current, current, module))
 
 
-def link_places(tool, bin_dir, sbin_dir):
-    """Every path where a link to ``tool``'s launcher goes, its usual place first.
-
-    >>> link_places("sv", "/usr/local/bin", "/usr/local/sbin")
-    ['/usr/local/bin/sv', '/usr/bin/sv']
-    >>> link_places("runit-init", "/usr/local/bin", "/usr/local/sbin")
-    ['/usr/local/sbin/runit-init']
-    """
-    folder = bin_dir if TOOLS[tool][1] == "bin" else sbin_dir
-    return [posixpath.join(folder, tool)] + list(EXTRA_LINKS.get(tool, ()))
+def link_places(tool, options):
+    """Every path where a link to ``tool``'s launcher goes, its usual place first: the bin or
+    sbin directory of the options, and for ``sv`` its ``sv_links`` too."""
+    folder = options.bin_dir if TOOLS[tool][1] == "bin" else options.sbin_dir
+    return [posixpath.join(folder, tool)] + (list(options.sv_links) if tool == "sv" else [])
 
 
 def is_our_link(view, path, prefix):

@@ -11,6 +11,8 @@ from collections import namedtuple
 DEFAULT_PREFIX = "/usr/local/lib/runit-provision"
 DEFAULT_BIN_DIR = "/usr/local/bin"
 DEFAULT_SBIN_DIR = "/usr/local/sbin"
+# Puppet's core runit provider runs /usr/bin/sv: a link there too, where no package owns it.
+DEFAULT_SV_LINKS = ("/usr/bin/sv",)
 
 
 class Command(namedtuple("Command", "argv reason after before prepare")):
@@ -47,13 +49,14 @@ class Runtime(namedtuple("Runtime", "entries commands notes runtime init version
 
 
 class Options(namedtuple("Options", "prefix python init runtime uninstall bin_dir sbin_dir "
-                                    "source")):
+                                    "sv_links source")):
     """Choices beyond the data (``install-runtime``'s options); None = the data's or default.
 
     ``prefix``: where versions are installed; ``python``: the launchers' interpreter (None:
     detected, see ``interpreter``); ``init``/``runtime``: override the data's ``init`` and
     ``runtime``; ``uninstall``: remove what the room installed instead; ``bin_dir`` and
-    ``sbin_dir``: where the tools' links go; ``source``: a directory holding the package or a
+    ``sbin_dir``: where the tools' links go; ``sv_links``: more links to ``sv``
+    (``/usr/bin/sv``), each only where no package owns the path; ``source``: a directory holding the package or a
     wheel to install the runtime from (None: the data's ``package_file`` when it is a wheel,
     else this running package).
     """
@@ -62,6 +65,7 @@ class Options(namedtuple("Options", "prefix python init runtime uninstall bin_di
 
 
 def options(prefix=DEFAULT_PREFIX, python=None, init=None, runtime=None, uninstall=False,
-            bin_dir=DEFAULT_BIN_DIR, sbin_dir=DEFAULT_SBIN_DIR, source=None):
+            bin_dir=DEFAULT_BIN_DIR, sbin_dir=DEFAULT_SBIN_DIR, sv_links=DEFAULT_SV_LINKS,
+            source=None):
     return Options(prefix.rstrip("/") or "/", python, init, runtime, uninstall,
-                   bin_dir.rstrip("/"), sbin_dir.rstrip("/"), source)
+                   bin_dir.rstrip("/"), sbin_dir.rstrip("/"), tuple(sv_links), source)
