@@ -95,7 +95,7 @@ def run(args):
                        runtime=args.runtime, uninstall=args.uninstall, bin_dir=args.bin_dir,
                        sbin_dir=args.sbin_dir, sv_links=args.sv_links, source=args.source)
         runtime = desired_runtime(config, args.root, options=opts)
-        plan = runtime_converge.plan_of(runtime, args.root)
+        plan = runtime_converge.plan_of(runtime.entries, runtime.commands, args.root)
         ran = []
         if not args.check:
             ran = _execute(runtime, plan, config, args, opts)
@@ -127,7 +127,7 @@ def _execute(runtime, plan, config, args, opts):
             runtime_converge.run_command(cmd)
             ran.append(cmd)
         runtime = desired_runtime(config, args.root, options=opts)
-        plan = runtime_converge.plan_of(runtime, args.root)
+        plan = runtime_converge.plan_of(runtime.entries, runtime.commands, args.root)
     return ran + runtime_converge.execute(plan, args.root)
 
 

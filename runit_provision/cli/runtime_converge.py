@@ -30,16 +30,17 @@ Action = namedtuple("Action", "symbol verb entry")  # symbol: + ~ -
 Plan = namedtuple("Plan", "actions commands")        # commands: the ones that will run
 
 
-def plan_of(runtime, root):
-    """The actions converging ``runtime.entries`` under ``root`` takes, and the commands that
-    go with them."""
+def plan_of(entries, commands, root):
+    """The actions converging ``entries`` under ``root`` takes, and those of ``commands`` that
+    go with them (initsys's ``Runtime.entries`` and ``.commands``; a rendered tree and no
+    commands)."""
     actions = []
-    for entry in runtime.entries:
+    for entry in entries:
         action = _action(entry, under(root, entry.path))
         if action is not None:
             actions.append(action)
     changing = {action.entry.path for action in actions}
-    commands = [cmd for cmd in runtime.commands
+    commands = [cmd for cmd in commands
                 if (not cmd.after and not cmd.before)
                 or changing.intersection(cmd.after) or changing.intersection(cmd.before)]
     return Plan(actions, commands)

@@ -52,7 +52,7 @@ def desired_runtime(config, root="/", observe=None, query=None, options=None):
     init, why = _init_of(view, opts.init or config.init)
     notes = [] if init == "none" else ["init: %s (%s)" % (init, why)]
     if runtime == "python":
-        installed = Installed(view, PackageDB(view, query or run_query), config, opts)
+        installed = Installed(view, PackageDB(view, query or run_query), config, opts, init)
         runsvdir, start, version = installed.runsvdir, installed.start_script, installed.version
         part = Part(installed.entries_before_init(), [], installed.notes + notes)
         part += _link(view, init, runsvdir, start, config)

@@ -29,8 +29,8 @@ from .runsvdir import START_SCRIPT, Runsvdir, start_script
 class Installed:
     """The runtime installed under ``prefix``: its entries in converge order and notes."""
 
-    def __init__(self, view, db, config, options):
-        self.view, self.db, self.options = view, db, options
+    def __init__(self, view, db, config, options, init=None):
+        self.view, self.db, self.options, self.init = view, db, options, init
         self.prefix = options.prefix
         source = options.source
         if source is None and (config.package_file or "").endswith(".whl"):
@@ -67,7 +67,7 @@ class Installed:
     def _links(self):
         links = []
         for tool in sorted(launchers.TOOLS):
-            for place in launchers.link_places(tool, self.options):
+            for place in launchers.link_places(tool, self.options, self.init):
                 entry, note = self._link(place, posixpath.join(self.bin, tool))
                 if entry is not None:
                     links.append(entry)
@@ -122,7 +122,7 @@ def uninstall_entries(view, options):
     """``--uninstall``: our links, then the whole prefix (when it is ours)."""
     entries = []
     for tool in sorted(launchers.TOOLS):
-        for place in launchers.link_places(tool, options):
+        for place in launchers.link_places(tool, options, init="runit"):
             if launchers.is_our_link(view, place, options.prefix):
                 entries.append(Absent(place))
     ours = (view.lexists(posixpath.join(options.prefix, "current"))

@@ -18,7 +18,9 @@ The tools are found where runit's users look, as links to the launchers (``link_
 ``/usr/local/bin`` for the everyday tools and ``/usr/local/sbin`` for the ones Debian keeps
 in ``/sbin`` and ``/usr/sbin`` (``runit``, ``runit-init``, ``runsvchdir``, ``utmpset``) — and
 ``/usr/bin/sv`` too, which Puppet's core ``runit`` provider hard-codes, where no package owns
-it. Init files name the launcher in ``PREFIX/bin`` itself, which nothing else can own.
+it; with ``init: runit``, ``/sbin/runit`` and ``/sbin/runit-init`` as well, where the kernel's
+init looks (again only where no package owns them: Debian's runit package does). Init files
+name the launcher in ``PREFIX/bin`` itself, which nothing else can own.
 """
 
 import os
@@ -44,6 +46,9 @@ TOOLS = {
     "runsvchdir": ("runsvchdir", "sbin"),
     "utmpset": ("utmpset", "sbin"),
 }
+# With init: runit, where the kernel's init finds them: the kernel starts init without PATH,
+# and runit-init then looks for runit on /sbin:/usr/sbin:/bin:/usr/bin (runit-init(8)).
+INIT_LINKS = {"runit": "/sbin/runit", "runit-init": "/sbin/runit-init"}
 MARKER = "# runit-provision launcher"
 # Where an interpreter is looked for when none is given: the distribution's, never a
 # virtualenv's or a user's.
@@ -67,11 +72,15 @@ def launcher_text(tool, python, prefix):
             "sys.exit(main())\n" % (python, MARKER, tool, current, current, module))
 
 
-def link_places(tool, options):
+def link_places(tool, options, init=None):
     """Every path where a link to ``tool``'s launcher goes, its usual place first: the bin or
-    sbin directory of the options, and for ``sv`` its ``sv_links`` too."""
+    sbin directory of the options, for ``sv`` its ``sv_links`` too, and with ``init: runit``
+    ``/sbin/runit`` and ``/sbin/runit-init`` (``INIT_LINKS``)."""
     folder = options.bin_dir if TOOLS[tool][1] == "bin" else options.sbin_dir
-    return [posixpath.join(folder, tool)] + (list(options.sv_links) if tool == "sv" else [])
+    extra = list(options.sv_links) if tool == "sv" else []
+    if init == "runit" and tool in INIT_LINKS:
+        extra.append(INIT_LINKS[tool])
+    return [posixpath.join(folder, tool)] + extra
 
 
 def is_our_link(view, path, prefix):

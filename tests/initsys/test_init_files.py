@@ -67,7 +67,7 @@ def test_systemd_analyze_verify_finds_nothing_to_say(root, runtime_kind, tmp_pat
     from runit_provision.cli.runtime_converge import execute, plan_of
     runtime = root.runtime(make_config(init="systemd", runtime=runtime_kind,
                                        service_dir="/srv/50%-service"))
-    execute(plan_of(runtime, str(root)), str(root))
+    execute(plan_of(runtime.entries, runtime.commands, str(root)), str(root))
     unit = root.read(systemd.UNIT_PATH)
     assert "/srv/50%%-service" in unit  # a specifier would be expanded otherwise
     done = subprocess.run(["systemd-analyze", "verify", "--man=no", "--root=%s" % root,

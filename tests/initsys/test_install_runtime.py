@@ -233,3 +233,23 @@ def test_system_runtime_with_package_file_plans_the_install(root, tmp_path, caps
 def test_odd_paths_are_refused(root, option, capsys):
     assert install(root, option, "relative/path") == 1
     assert "an absolute path of simple characters is needed" in capsys.readouterr().err
+
+
+def test_init_runit_links_runit_where_the_kernels_init_looks(root, capsys):
+    root.merged_usr()
+    root.dpkg()
+    assert install(root, "--init", "runit") == 0
+    for tool in ("runit", "runit-init"):
+        assert os.readlink(str(root.at("/usr/sbin/" + tool))) == PREFIX + "/bin/" + tool
+    assert root.exists("/etc/runit/2")
+
+
+def test_init_runit_leaves_debians_runit_alone(root, capsys):
+    root.merged_usr()
+    root.dpkg(runit=["/sbin/runit", "/sbin/runit-init"])
+    root.file("/usr/sbin/runit", "\x7fELF", 0o755)
+    assert install(root, "--init", "runit") == 0
+    assert root.read("/usr/sbin/runit") == "\x7fELF"
+    out = capsys.readouterr().out
+    assert "left alone: /sbin/runit exists and is not ours" in out
+    assert "left alone: /sbin/runit-init belongs to the package runit" in out

@@ -39,7 +39,7 @@ class Installed:
         runtime = desired_runtime(make_config(init="none"), "/", options=opts)
         outside = [e.path for e in runtime.entries if not e.path.startswith(str(self.base))]
         assert outside == [] and runtime.commands == []
-        execute(plan_of(runtime, "/"), "/")
+        execute(plan_of(runtime.entries, runtime.commands, "/"), "/")
         return runtime
 
     def tool(self, name):
