@@ -41,8 +41,7 @@ def plan_of(entries, commands, root):
             actions.append(action)
     changing = {action.entry.path for action in actions}
     commands = [cmd for cmd in commands
-                if (not cmd.after and not cmd.before)
-                or changing.intersection(cmd.after) or changing.intersection(cmd.before)]
+                if (not cmd.after and not cmd.before) or changing.intersection(cmd.after)]
     return Plan(actions, commands)
 
 

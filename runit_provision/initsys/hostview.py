@@ -1,7 +1,8 @@
 """initsys: a read-only view of the host under a root — what the room may look at, nothing more.
 
-File contents come through the caller's ``observe(path) -> bytes | None`` (the applier reads
-each file once); the rest — whether a path exists, is a directory or a link, where a link
+File contents come through the caller's ``observe(path)`` (the applier reads each file once):
+bytes or None, or the applier's record of the path (an object whose ``kind`` is ``file`` and
+``content`` its bytes, as ``apply.observe.Actual``); the rest — whether a path exists, is a directory or a link, where a link
 points, what a directory holds — are ``lstat``/``readlink``/``listdir`` calls under the root.
 Paths are the host's final absolute paths; absolute link targets are taken relative to the
 root, as ``chroot`` would see them (``resolve``), so a staging root never leads out to the
@@ -39,13 +40,16 @@ class HostView:
     """``root`` (``/`` for the running host) seen through ``observe`` and read-only calls."""
 
     def __init__(self, root="/", observe=None):
-        self.root = root
+        self.root = root = root or "/"
         self.is_live = os.path.realpath(root) == "/"
         self._observe = observe or read_under(root)
 
     def read(self, path):
         """The bytes of the file at ``path``, or None."""
-        return self._observe(path)
+        found = self._observe(path)
+        if found is None or isinstance(found, bytes):
+            return found
+        return found.content if getattr(found, "kind", None) == "file" else None
 
     def text(self, path):
         data = self.read(path)

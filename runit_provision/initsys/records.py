@@ -25,13 +25,17 @@ class Command(namedtuple("Command", "argv reason after before prepare")):
     * ``after`` (paths): once the converge changed any of these paths — ``systemctl
       daemon-reload`` after the unit changed, ``telinit q`` after ``/etc/inittab`` did.
     * neither: always; the observed host says it is needed (the unit is not running).
+
+    A ``before`` command lists its paths in ``after`` too, so that an applier that knows only
+    ``after`` still runs it once, after the change — later than best, never skipped (stopping
+    a unit whose file is gone works until the daemon-reload that follows it).
     """
 
     __slots__ = ()
 
 
 def command(argv, reason, after=(), before=(), prepare=False):
-    return Command(tuple(argv), reason, tuple(after), tuple(before), prepare)
+    return Command(tuple(argv), reason, tuple(after) or tuple(before), tuple(before), prepare)
 
 
 class Runtime(namedtuple("Runtime", "entries commands notes runtime init version prefix")):

@@ -149,3 +149,22 @@ def test_package_install_command(root, package_file, tools, argv):
 def test_a_package_file_of_unknown_kind_is_refused(root):
     with pytest.raises(InstallError, match="not a .deb or an .rpm"):
         package_install_command(HostView(str(root)), "runit.tar.gz")
+
+
+class Actual:
+    """The shape of apply.observe.Actual: what the applier's observe returns."""
+
+    def __init__(self, kind, content=None):
+        self.kind, self.content = kind, content
+
+
+def test_observe_may_answer_bytes_or_the_appliers_records(root):
+    answers = {"/a": b"bytes", "/b": Actual("file", b"record"), "/c": Actual("symlink"),
+               "/d": Actual("missing"), "/e": None}
+    view = HostView(str(root), answers.get)
+    assert [view.read(p) for p in sorted(answers)] == [b"bytes", b"record", None, None, None]
+
+
+def test_no_root_is_the_running_host():
+    view = HostView(None)
+    assert view.root == "/" and view.is_live
