@@ -80,14 +80,14 @@ class Installed:
         view = self.view
         if launchers.is_our_link(view, place, self.prefix):
             return Symlink(place, target), None
+        owner = self.db.owner(place)
+        if owner not in (None, UNKNOWN):
+            return None, "left alone: %s belongs to the package %s" % (place, owner)
         if view.lexists(place):
             return None, "left alone: %s exists and is not ours" % place
-        owner = self.db.owner(place)
         if owner == UNKNOWN:
             return None, ("left alone: %s (rpm could not be asked whether a package owns it)"
                           % place)
-        if owner is not None:
-            return None, "left alone: %s belongs to the package %s" % (place, owner)
         if not self.db.known and not place.startswith("/usr/local/"):
             return None, ("left alone: %s (no package database%s to ask whether a package "
                           "owns it)" % (place, "" if view.is_live else " under " + view.root))

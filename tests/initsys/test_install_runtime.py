@@ -251,5 +251,5 @@ def test_init_runit_leaves_debians_runit_alone(root, capsys):
     assert install(root, "--init", "runit") == 0
     assert root.read("/usr/sbin/runit") == "\x7fELF"
     out = capsys.readouterr().out
-    assert "left alone: /sbin/runit exists and is not ours" in out
+    assert "left alone: /sbin/runit belongs to the package runit" in out
     assert "left alone: /sbin/runit-init belongs to the package runit" in out
