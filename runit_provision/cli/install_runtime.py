@@ -94,11 +94,13 @@ def run(args):
         opts = options(prefix=args.prefix, python=args.python, init=args.init,
                        runtime=args.runtime, uninstall=args.uninstall, bin_dir=args.bin_dir,
                        sbin_dir=args.sbin_dir, sv_links=args.sv_links, source=args.source)
-        runtime = desired_runtime(config, args.root, options=opts)
-        plan = runtime_converge.plan_of(runtime.entries, runtime.commands, args.root)
-        ran = []
-        if not args.check:
-            ran = _execute(runtime, plan, config, args, opts)
+        def ask():
+            return desired_runtime(config, args.root, options=opts)
+        if args.check:
+            runtime, ran = ask(), []
+            plan = runtime_converge.plan_of(runtime.entries, runtime.commands, args.root)
+        else:
+            runtime, plan, ran = runtime_converge.converge_runtime(ask, args.root)
     except (ProvisionError, OSError) as exc:
         sys.stderr.write("runit-provision install-runtime: %s\n" % exc)
         return 1
@@ -117,20 +119,6 @@ def _config(args):
     return config_from_args(args)
 
 
-def _execute(runtime, plan, config, args, opts):
-    """Prepare commands first (a package install), then asked again; then the plan."""
-    live = os.path.realpath(args.root) == "/"
-    prepared = [cmd for cmd in plan.commands if cmd.prepare]
-    ran = []
-    if prepared and live:
-        for cmd in prepared:
-            runtime_converge.run_command(cmd)
-            ran.append(cmd)
-        runtime = desired_runtime(config, args.root, options=opts)
-        plan = runtime_converge.plan_of(runtime.entries, runtime.commands, args.root)
-    return ran + runtime_converge.execute(plan, args.root)
-
-
 def _show(runtime, plan, ran, args):
     out = sys.stdout
     version_dir = "%s/%s/" % (runtime.prefix, runtime.version)
@@ -146,7 +134,7 @@ def _show(runtime, plan, ran, args):
             extra = " -> %s" % entry.target if entry.kind == "symlink" else ""
             out.write("%s %s%s\n" % (action.symbol, entry.path, extra))
     live = os.path.realpath(args.root) == "/"
-    for cmd in plan.commands:
+    for cmd in [c for c in ran if c not in plan.commands] + plan.commands:
         state = "" if (cmd in ran or args.check) else (
             "  [not run: --root]" if not live else "  [not run]")
         out.write("\u21bb %s  (%s)%s\n" % (" ".join(cmd.argv), cmd.reason, state))
@@ -167,7 +155,7 @@ def _show_json(runtime, plan, ran, args):
         "actions": [{"path": a.entry.path, "kind": a.entry.kind, "action": a.verb}
                     for a in plan.actions],
         "commands": [{"argv": list(cmd.argv), "reason": cmd.reason, "ran": cmd in ran}
-                     for cmd in plan.commands],
+                     for cmd in [c for c in ran if c not in plan.commands] + plan.commands],
         "notes": runtime.notes,
     }, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")

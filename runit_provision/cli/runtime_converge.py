@@ -64,10 +64,30 @@ def _action(entry, target):
     return None if same else Action("~", "change", entry)
 
 
-def execute(plan, root, runner=None):
+def converge_runtime(ask, root, runner=None, live=None):
+    """``ask() -> Runtime`` converged under ``root``: its prepare commands first — then asked
+    again, since they changed what the host offers — then the plan. Returns (the last Runtime,
+    its plan, the commands run). ``live``: run commands (default: only when ``root`` is ``/``;
+    tests pass True with a fake ``runner``)."""
+    runner = runner or run_command
+    live = os.path.realpath(root) == "/" if live is None else live
+    runtime = ask()
+    plan = plan_of(runtime.entries, runtime.commands, root)
+    ran = []
+    prepared = [cmd for cmd in plan.commands if cmd.prepare]
+    if prepared and live:
+        for cmd in prepared:
+            runner(cmd)
+            ran.append(cmd)
+        runtime = ask()
+        plan = plan_of(runtime.entries, runtime.commands, root)
+    return runtime, plan, ran + execute(plan, root, runner, live)
+
+
+def execute(plan, root, runner=None, live=None):
     """Carry ``plan`` out under ``root``; returns the commands run (none under ``--root``)."""
     runner = runner or run_command
-    live = os.path.realpath(root) == "/"
+    live = os.path.realpath(root) == "/" if live is None else live
     ran = []
     changing = {action.entry.path for action in plan.actions}
     for cmd in plan.commands:
