@@ -11,13 +11,15 @@ Under ``PREFIX`` (``/usr/local/lib/runit-provision``)::
     runsvdir-start              what inittab and upstart run (runsvdir.start_script)
 
 and links to the launchers where runit's users look (``launchers.link_places``), each only where
-no package owns the path and nothing else is there. On an upgrade the version ``current``
-named is kept — a tree started from it may still import from it — and older ones (every
-other directory of the prefix holding ``runit_provision/``) are removed; inside the installed
-version, a file the version does not have (a stray ``.pyc``) is removed.
+no package owns the path and nothing else is there. Of the versions other than the one
+installed, the newest is kept — after an upgrade, a tree started from it may still import
+from it — and older ones (directories of the prefix holding ``runit_provision/``) are
+removed; inside the installed version, a file it does not have (a stray ``.pyc``) is
+removed.
 """
 
 import posixpath
+import re
 
 from ..render.tree import Absent, Directory, File, Symlink
 from . import launchers, payload
@@ -109,13 +111,24 @@ class Installed:
         return sorted(strays, key=lambda entry: entry.path)
 
     def _old_versions(self):
-        keep = {self.version, "bin", "current"}
-        previous = self.view.readlink(posixpath.join(self.prefix, "current"))
-        if previous:
-            keep.add(previous.rstrip("/").rsplit("/", 1)[-1])
-        return [posixpath.join(self.prefix, name) for name in self.view.listdir(self.prefix)
-                if name not in keep and self.view.is_file(
-                    posixpath.join(self.prefix, name, payload.PACKAGE, "__init__.py"))]
+        """Every installed version but this one and the newest other one (the one a running
+        tree most likely started from) — a rule on what is there, so that a second run after
+        an upgrade keeps the same ones."""
+        others = [name for name in self.view.listdir(self.prefix)
+                  if name not in (self.version, "bin", "current") and self.view.is_file(
+                      posixpath.join(self.prefix, name, payload.PACKAGE, "__init__.py"))]
+        others.sort(key=version_key)
+        return [posixpath.join(self.prefix, name) for name in others[:-1]]
+
+
+def version_key(name):
+    """A sort key that orders versions as numbers where they are numbers.
+
+    >>> sorted(["0.10.0", "0.9.1", "0.9.0rc1", "1.0"], key=version_key)
+    ['0.9.0rc1', '0.9.1', '0.10.0', '1.0']
+    """
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+            for part in re.split(r"[.+-]|(?<=\d)(?=\D)|(?<=\D)(?=\d)", name) if part]
 
 
 def uninstall_entries(view, options):

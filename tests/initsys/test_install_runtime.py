@@ -136,8 +136,13 @@ def test_upgrade_switches_current_keeps_the_previous_and_drops_older(root, tmp_p
         assert os.readlink(str(root.at(PREFIX + "/current"))) == version
         assert "__version__ = \"%s\"" % version in root.read(
             "%s/%s/runit_provision/__init__.py" % (PREFIX, version))
+        assert install(root, "--init", "none", "--check", "--source",
+                       source_of_version(tmp_path, version)) == 0  # nothing more to do
     assert sorted(os.listdir(str(root.at(PREFIX)))) == [
         "0.0.2", "0.0.3", "bin", "current", "runsvdir-start"]
+    # back to 0.0.2: 0.0.3 is the newest other version, kept
+    assert install(root, "--init", "none", "--source", source_of_version(tmp_path, "0.0.2")) == 0
+    assert sorted(os.listdir(str(root.at(PREFIX))))[:2] == ["0.0.2", "0.0.3"]
 
 
 def test_a_wheel_as_package_file_is_installed_from(root, tmp_path):
