@@ -70,3 +70,8 @@ class RenderError(ProvisionError):
 
 class ApplyError(ProvisionError):
     """The host could not be converged to the rendered tree."""
+
+
+class VerifyError(ProvisionError):
+    """A host could not be read for the checks: the probe failed, or its answer (or an
+    ``sv status`` line) is not what the checks' parsers accept (``checks/``)."""

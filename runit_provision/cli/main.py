@@ -8,9 +8,9 @@ import argparse
 import sys
 
 from .. import __version__
-from . import demo, lookup, render
+from . import demo, lookup, render, verify
 
-COMMANDS = {"demo": demo, "render": render, "lookup": lookup}
+COMMANDS = {"demo": demo, "render": render, "lookup": lookup, "verify": verify}
 
 
 def build_parser():
