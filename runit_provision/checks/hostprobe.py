@@ -33,7 +33,8 @@ the empty string. Paths are printed as requested (``~alice/service/web``, not th
     S OK DOWN STATUS PID STAT PROCUID SUPUID SUPMODE PATH
                                        a side, as sv sees it: OK is ``up`` when a runsv holds
                                        supervise/ok (the O_WRONLY|O_NONBLOCK open), else the
-                                       errno's name (ENXIO: runsv not running); DOWN 1 when
+                                       errno's name (ENXIO: runsv not running; cd:ERRNO: the
+                                       directory itself cannot be entered); DOWN 1 when
                                        PATH/down exists; STATUS, PID, STAT the hex of those
                                        supervise/ files (read only when OK is up) or an errno;
                                        PROCUID the owner of /proc/PID of the status' pid;
@@ -198,7 +199,11 @@ class Probe:
             self.side_record(shown.rstrip(b"/") + b"/log", real.rstrip(b"/") + b"/log")
 
     def side_record(self, shown, real):
-        ok = is_up(real + b"/supervise/ok")
+        try:
+            os.stat(real + b"/.")  # sv chdir()s there: search permission, a directory
+            ok = is_up(real + b"/supervise/ok")
+        except OSError as exc:
+            ok = "cd:" + errno_name(exc)
         down = "1" if _stat_ok(real + b"/down") else "0"  # runsv: stat("down") != -1
         status = pid_text = stat_text = proc_uid = None
         if ok == "up":

@@ -180,3 +180,4 @@ while IFS= read -r line || [ -n "$line" ]; do
     *) echo "hostprobe: unknown request $line" >&2; exit 2 ;;
   esac
 done
+exit 0

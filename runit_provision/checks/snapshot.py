@@ -118,7 +118,7 @@ def take_snapshot(host, request, python=True):
     ``MAX_COMMAND`` of request). VerifyError when the probe fails or answers nonsense."""
     overhead = len(probe_command([], python))
     snapshot = Snapshot()
-    for piece in request.chunks(max(MAX_COMMAND - overhead, 4096)):
+    for piece in request.chunks(max(MAX_COMMAND - overhead, 256)):
         result = host.run(probe_command(piece, python))
         if result.rc != 0:
             raise VerifyError("reading the host failed (exit %d): %s"
@@ -364,8 +364,12 @@ def _resolve_probed(side):
     """python's probe: sv's own probe was done on the host; decode the status here."""
     if side.ok != "up":
         side.is_supervised = False
-        side.error = ("runsv not running" if side.ok == "ENXIO" else
-                      "unable to open supervise/ok: %s" % _errno_text(side.ok))
+        if side.ok.startswith("cd:"):
+            side.error = "unable to change to service directory: %s" % _errno_text(side.ok[3:])
+        elif side.ok == "ENXIO":
+            side.error = "runsv not running"
+        else:
+            side.error = "unable to open supervise/ok: %s" % _errno_text(side.ok)
         return
     side.is_supervised = True
     raw = side._raw_status
