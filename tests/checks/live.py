@@ -1,6 +1,7 @@
 """A live host for the slow tiers: ``host_data``'s tree on disk under a sandbox, supervised by
 a real runsvdir — ours or the C one — with PATH holding that implementation's tools."""
 
+import contextlib
 import subprocess
 
 import testinfra
@@ -62,3 +63,17 @@ class LiveHost:
 
 def local_host():
     return testinfra.get_host("local://")
+
+
+@contextlib.contextmanager
+def running(sandbox, impl, which_tool, monkeypatch):
+    """A started LiveHost, all up; PATH is its tools' (what the probe's ``which`` sees, as on a
+    host); stopped in any case."""
+    host = LiveHost(sandbox, impl, which_tool(impl, "runsvdir"), which_tool(impl, "sv"))
+    monkeypatch.setenv("PATH", host.path)
+    try:
+        host.start()
+        host.wait_all_up()
+        yield host
+    finally:
+        host.stop()

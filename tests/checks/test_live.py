@@ -20,25 +20,17 @@ from runit_provision.cli.main import main
 
 from ..runtime.processes import normalise, running_pid, wait_until
 from .helpers import assert_drift_reported, drift_files, failures
-from .live import LiveHost, local_host
+from .live import local_host, running
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(params=["ours", "c"])
 def live(request, sandbox, which_tool, monkeypatch):
-    impl = request.param
-    if impl == "c":
-        request.applymarker(pytest.mark.interop)
-    runsvdir = which_tool(impl, "runsvdir")  # skips (fails in CI) without the C runit
-    host = LiveHost(sandbox, impl, runsvdir, which_tool(impl, "sv"))
-    monkeypatch.setenv("PATH", host.path)  # what the probe's `which` sees, as on a host
-    try:
-        host.start()
-        host.wait_all_up()
+    if request.param == "c":
+        request.applymarker(pytest.mark.interop)  # which_tool skips (fails in CI) without it
+    with running(sandbox, request.param, which_tool, monkeypatch) as host:
         yield host
-    finally:
-        host.stop()
 
 
 def test_correct_then_drifted(live, sandbox):

@@ -22,7 +22,7 @@ from runit_provision.cli.main import main
 
 from ..conftest import IN_CI
 from ..runtime.processes import Processes, running_pid, wait_until
-from .live import LiveHost
+from .live import running
 
 pytestmark = pytest.mark.slow
 SSHD = "/usr/sbin/sshd"
@@ -101,14 +101,8 @@ def _listening(port):
 
 @pytest.fixture
 def live_ours(sandbox, which_tool, monkeypatch):
-    host = LiveHost(sandbox, "ours", which_tool("ours", "runsvdir"), which_tool("ours", "sv"))
-    monkeypatch.setenv("PATH", host.path)
-    try:
-        host.start()
-        host.wait_all_up()
+    with running(sandbox, "ours", which_tool, monkeypatch) as host:
         yield host
-    finally:
-        host.stop()
 
 
 def test_verify_over_ssh(live_ours, sshd, sandbox, capsys, tmp_path):
