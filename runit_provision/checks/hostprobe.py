@@ -1,5 +1,6 @@
 """checks: the program that reads a host for the checks -- sent to the host's ``python3`` in ONE
-command, its request on stdin; ``snapshot.py`` builds the command and parses what it prints.
+command, its request compressed in its argument (or on stdin); ``snapshot.py`` builds the
+command and parses what it prints.
 
 Stdlib only, and runnable by any python3 from 3.5 on (the host's interpreter, not ours): no
 f-strings, nothing from this project. ``hostprobe.sh`` is the same program in POSIX sh for hosts
@@ -47,12 +48,14 @@ the empty string. Paths are printed as requested (``~alice/service/web``, not th
     D PATH                             a directory whose every entry was reported (walk, tree)
 """
 
+import base64
 import errno
 import hashlib
 import os
 import stat
 import sys
 import time
+import zlib
 
 try:
     import grp
@@ -340,7 +343,13 @@ def _hex(value):
 
 
 def main():
-    lines = sys.stdin.buffer.read().split(b"\n")
+    if sys.version_info < (3, 5):
+        sys.exit(97)  # snapshot.FALLBACK: too old for this program; the sh probe reads instead
+    if len(sys.argv) > 1:  # python_command: the request compressed into the one argument
+        request = zlib.decompress(base64.b64decode(sys.argv[1]))
+    else:
+        request = sys.stdin.buffer.read()
+    lines = request.split(b"\n")
     sys.stdout.buffer.write(Probe().run(lines))
     sys.stdout.buffer.flush()
 

@@ -3,14 +3,19 @@ carries it with the probe (``hostprobe.py`` when the host has python3, else ``ho
 and the probe's records parsed and validated into a ``Snapshot``.
 
 Everything a check needs comes from one ``host.run`` per snapshot, whatever the number of
-services: a remote host costs one round trip, not one per file or property. Only a request too
-big for one command line (thousands of services) is cut into several commands
-(``MAX_COMMAND``). ``supervise/status`` is decoded here by ``protocol.status`` — locally, from the
-hex the probe sent — and sv's status line is the fallback where the host has no python3.
+services: a remote host costs one round trip, not one per file or property. The request goes
+compressed in the python3 command (a few bytes per service), so one command holds thousands of
+services; only beyond ``MAX_COMMAND`` is it cut in pieces. A host without python3 costs one
+more round trip, once: the python3 command says so (``FALLBACK``) and the sh probe reads it,
+its request in a here-document. ``supervise/status`` is decoded here by ``protocol.status`` —
+locally, from the hex the probe sent — and sv's status line is the sh probe's fallback.
 """
 
+import base64
 import posixpath
 import shlex
+import weakref
+import zlib
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
@@ -24,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 # one: /bin/sh -c's, or the one ssh hands to the remote shell.
 MAX_COMMAND = 100 * 1024
 END = "RUNIT_PROVISION_REQUEST"
+FALLBACK = 97  # the python command's exit status on a host without a usable python3
 VERBS = ("stat", "walk", "side", "tree", "login", "group", "which")
 
 
@@ -67,8 +73,8 @@ class Request:
         return len(self._items)
 
     def lines(self):
-        """The request as ``(directory, line)``: paths relative to their parent directory,
-        grouped by it (a ``in DIR`` line starts each group; see ``chunks``)."""
+        """The request as ``(directory, line)`` pairs: paths relative to their parent
+        directory, grouped by it (``materialized`` puts an ``in DIR`` line before each group)."""
         keyed = []
         for (verb, argument), order in self._items.items():
             parent, name = "", argument
@@ -79,47 +85,68 @@ class Request:
             keyed.append((parent, order, verb + " " + name))
         return [(parent, line) for parent, _, line in sorted(keyed)]
 
-    def chunks(self, limit):
-        """The lines cut into pieces of at most ``limit`` bytes, each with its ``in`` lines."""
-        pieces, piece, size, current = [], [], 0, None
-        for parent, line in self.lines():
-            extra = [line] if parent == current else ["in " + (parent or "/"), line]
-            cost = sum(len(text.encode("utf-8", "surrogateescape")) + 1 for text in extra)
-            if piece and size + cost > limit:
-                pieces.append(piece)
-                piece, size = [], 0
-                extra = ["in " + (parent or "/"), line]
-                cost = sum(len(text.encode("utf-8", "surrogateescape")) + 1 for text in extra)
-            piece += extra
-            size += cost
+
+def materialized(pairs):
+    """Request lines of ``(directory, line)`` pairs, with an ``in DIR`` line per group."""
+    lines, current = [], None
+    for parent, line in pairs:
+        if parent != current:
+            lines.append("in " + (parent or "/"))
             current = parent
-        if piece:
-            pieces.append(piece)
-        return pieces
+        lines.append(line)
+    return lines
+
+
+def pieces(pairs, fits):
+    """The pairs as few pieces of request lines as ``fits(lines)`` allows: halves, recursively
+    (a request that fits is one piece: the usual case, thousands of services)."""
+    lines = materialized(pairs)
+    if len(pairs) <= 1 or fits(lines):
+        return [lines]
+    half = len(pairs) // 2
+    return pieces(pairs[:half], fits) + pieces(pairs[half:], fits)
 
 
 def probe_program(name):
     return (HERE / name).read_text(encoding="ascii")
 
 
-def probe_command(lines, python=True):
-    """The one shell command that reads ``lines`` (a request) on the host: python3's probe when
-    the host has one (``python=False``: always the sh probe), fed by a here-document."""
-    head = "{\n"
-    if python:
-        head = ("{ if command -v python3 >/dev/null 2>&1; then exec python3 -E -S -c %s; fi\n"
-                % shlex.quote(probe_program("hostprobe.py")))
+def python_command(lines):
+    """The command that runs ``hostprobe.py`` on the host's python3 with ``lines``, compressed
+    into its one argument (the request is repetitive: a tenth of its size); exit ``FALLBACK``
+    when the host has no python3 (or one older than the probe needs)."""
+    request = "".join(line + "\n" for line in lines).encode("utf-8", "surrogateescape")
+    payload = base64.b64encode(zlib.compress(request, 9)).decode("ascii")
+    return ("command -v python3 >/dev/null 2>&1 || exit %d\nexec python3 -E -S -c %s %s\n"
+            % (FALLBACK, shlex.quote(probe_program("hostprobe.py")), payload))
+
+
+def sh_command(lines):
+    """The command that runs ``hostprobe.sh`` with ``lines`` in a here-document."""
     body = "".join(line + "\n" for line in lines)
-    return "%s%s} <<'%s'\n%s%s\n" % (head, probe_program("hostprobe.sh"), END, body, END)
+    return "{\n%s} <<'%s'\n%s%s\n" % (probe_program("hostprobe.sh"), END, body, END)
+
+
+def probe_command(lines, python=True):
+    return python_command(lines) if python else sh_command(lines)
+
+
+_PROBERS = weakref.WeakKeyDictionary()  # host -> "sh" once it turned out to have no python3
 
 
 def take_snapshot(host, request, python=True):
-    """The ``Snapshot`` of ``request`` on a testinfra ``host``: one ``host.run`` (per
-    ``MAX_COMMAND`` of request). VerifyError when the probe fails or answers nonsense."""
-    overhead = len(probe_command([], python))
+    """The ``Snapshot`` of ``request`` on a testinfra ``host``: one ``host.run`` (a request
+    beyond ``MAX_COMMAND`` takes more). python3's probe unless the host has none (learnt once
+    per host: its command exits ``FALLBACK``) or ``python=False``; then sh's.
+    VerifyError when the probe fails or answers nonsense."""
+    use_python = python and _PROBERS.get(host) != "sh"
+    build = python_command if use_python else sh_command
     snapshot = Snapshot()
-    for piece in request.chunks(max(MAX_COMMAND - overhead, 256)):
-        result = host.run(probe_command(piece, python))
+    for lines in pieces(request.lines(), lambda lines: len(build(lines)) <= MAX_COMMAND):
+        result = host.run(build(lines))
+        if use_python and result.rc == FALLBACK:
+            _PROBERS[host] = "sh"
+            return take_snapshot(host, request, python=False)
         if result.rc != 0:
             raise VerifyError("reading the host failed (exit %d): %s"
                               % (result.rc, (result.stderr or result.stdout).strip()[-2000:]))

@@ -8,7 +8,7 @@ import testinfra
 
 from runit_provision.checks import snapshot as snapshot_module
 from runit_provision.checks.snapshot import (
-    MAX_COMMAND, Request, Snapshot, probe_command, take_snapshot)
+    MAX_COMMAND, Request, Snapshot, materialized, pieces, probe_command, take_snapshot)
 from runit_provision.errors import VerifyError
 from runit_provision.protocol.status import State
 
@@ -42,21 +42,22 @@ def test_request_lines_are_grouped_by_directory():
     assert request.lines() == [
         ("", "login root"), ("/s/service", "stat web"), ("/s/service", "side web"),
         ("/s/sv", "walk web"), ("/s/sv", "walk api"), ("~alice", "stat service")]
-    assert request.chunks(10 ** 6) == [[
+    assert materialized(request.lines()) == [
         "in /", "login root", "in /s/service", "stat web", "side web",
-        "in /s/sv", "walk web", "walk api", "in ~alice", "stat service"]]
+        "in /s/sv", "walk web", "walk api", "in ~alice", "stat service"]
 
 
-def test_request_chunks_stay_under_the_limit_and_carry_their_directory():
+def test_request_pieces_stay_under_the_limit_and_carry_their_directory():
     request = Request()
     for number in range(500):
         request.walk("/srv/sv/service-%03d" % number)
-    pieces = request.chunks(2000)
-    assert len(pieces) >= 5
-    for piece in pieces:
+    found = pieces(request.lines(), lambda lines: sum(len(line) + 1 for line in lines) <= 2000)
+    assert len(found) >= 5
+    for piece in found:
         assert piece[0] == "in /srv/sv"
         assert sum(len(line) + 1 for line in piece) <= 2000
-    assert sum(len(piece) - 1 for piece in pieces) == 500
+    assert sum(len(piece) - 1 for piece in found) == 500
+    assert pieces(request.lines(), lambda lines: True) == [materialized(request.lines())]
 
 
 def test_request_refuses_what_a_line_cannot_carry():
@@ -66,11 +67,18 @@ def test_request_refuses_what_a_line_cannot_carry():
         Request().add("rm", "/")
 
 
-def test_the_command_is_ascii_and_fits_one_argument():
-    command = probe_command(["in /", "stat /"])
-    command.encode("ascii")  # testinfra asks the host for its encoding otherwise
-    assert len(command) < MAX_COMMAND // 3
-    assert command.endswith("stat /\nRUNIT_PROVISION_REQUEST\n")
+def test_the_commands_are_ascii_and_a_thousand_services_fit_one():
+    request = Request()
+    for number in range(1000):
+        name = "service-%04d" % number
+        request.walk("/etc/sv/" + name).stat("/etc/service/" + name).side(
+            "/etc/service/" + name).stat("/var/log/" + name).stat("/var/log/%s/config" % name)
+    lines = materialized(request.lines())
+    for python in (True, False):
+        probe_command(lines, python).encode("ascii")  # else testinfra asks for the encoding
+    assert len(probe_command(lines, python=True)) < MAX_COMMAND
+    assert len(probe_command(lines, python=False)) > MAX_COMMAND  # sh: in pieces
+    assert probe_command(["stat /"], python=False).endswith("stat /\nRUNIT_PROVISION_REQUEST\n")
 
 
 # -- the records ----------------------------------------------------------------------------------
@@ -178,14 +186,36 @@ def test_python_and_sh_see_the_same(odd_dir, host):
     assert by_python.commands["no-such-command"].path is None
 
 
-def test_sh_without_sv_cannot_tell(odd_dir, host, monkeypatch):
-    empty = odd_dir.parent / "empty-bin"
-    empty.mkdir()
-    for tool in ("sh", "stat", "od", "tr", "readlink", "date", "awk", "cut", "id", "getent",
-                 "sha256sum"):
-        target = "/usr/bin/" + tool if os.path.exists("/usr/bin/" + tool) else "/bin/" + tool
-        (empty / tool).symlink_to(target)
-    monkeypatch.setenv("PATH", str(empty))
+@pytest.fixture
+def bin_without_python(odd_dir, monkeypatch):
+    """A PATH of the tools the sh probe uses, without python3 (and sv only if asked)."""
+    def make(with_sv):
+        directory = odd_dir.parent / ("bin-%s" % with_sv)
+        directory.mkdir()
+        tools = ["sh", "stat", "od", "tr", "readlink", "date", "awk", "cut", "id", "getent",
+                 "sha256sum"]
+        for tool in tools:
+            target = "/usr/bin/" + tool if os.path.exists("/usr/bin/" + tool) else "/bin/" + tool
+            (directory / tool).symlink_to(target)
+        if with_sv:
+            (directory / "sv").symlink_to(OUR_BIN / "sv")
+        monkeypatch.setenv("PATH", str(directory))
+    return make
+
+
+def test_without_python3_the_sh_probe_reads_after_one_more_command(odd_dir, host,
+                                                                   bin_without_python):
+    bin_without_python(with_sv=True)
+    counting = Counting(host)
+    snapshot = take_snapshot(counting, odd_request(odd_dir))
+    assert (snapshot.prober, counting.runs) == ("sh", 2)
+    assert snapshot.side(str(odd_dir / "web")).is_supervised
+    assert take_snapshot(counting, odd_request(odd_dir)).prober == "sh"
+    assert counting.runs == 3  # learnt once per host
+
+
+def test_sh_without_sv_cannot_tell(odd_dir, host, bin_without_python):
+    bin_without_python(with_sv=False)
     snapshot = take_snapshot(host, Request().side(str(odd_dir / "web")), python=False)
     side = snapshot.side(str(odd_dir / "web"))
     assert side.is_supervised is None
@@ -199,7 +229,7 @@ def test_a_big_request_takes_a_few_commands_and_reads_the_same(odd_dir, host, mo
     counting = Counting(host)
     whole = take_snapshot(counting, request)
     assert counting.runs == 1
-    monkeypatch.setattr(snapshot_module, "MAX_COMMAND", len(probe_command([])) + 1500)
+    monkeypatch.setattr(snapshot_module, "MAX_COMMAND", len(probe_command([])) + 300)
     counting = Counting(host)
     pieces = take_snapshot(counting, request)
     assert counting.runs >= 3
