@@ -21,6 +21,7 @@ from runit_provision.cli.main import main
 from ..runtime.processes import normalise, running_pid, wait_until
 from .helpers import assert_drift_reported, drift_files, failures
 from .live import local_host, running
+from .test_readme import readme_plugin_example
 
 pytestmark = pytest.mark.slow
 
@@ -125,34 +126,28 @@ def test_one_host_run_per_service_and_per_tree(live, sandbox):
     assert Counting.runs == 2
 
 
-USER_TESTS = '''
-def test_web(runit_service):
-    web = runit_service("web")
-    assert web.is_linked and web.is_running and web.log.is_running
+EXTRA_TESTS = '''
 
 def test_worker_is_normally_down(runit_service):
     assert not runit_service("worker").is_normally_up
 
+
 def test_the_system_tree(runit_tree):
     assert {"web", "worker"} <= set(runit_tree().names)
-
-def test_roots_tree(runit_tree, request):
-    tree = runit_tree(user="root", service_dir=request.config.getini("user_service_dir"))
-    assert tree.supervisor.is_running
-    assert all(service.is_running for service in tree)
 '''
 
 
-def test_the_pytest_plugin(live, sandbox, tmp_path):
-    """A user's own test suite: the plugin opted into from conftest.py, paths from the ini."""
-    (tmp_path / "conftest.py").write_text(
-        'pytest_plugins = ["runit_provision.checks.plugin"]\n\n\n'
-        'def pytest_addoption(parser):\n'
-        '    parser.addini("user_service_dir", "")\n')
-    (tmp_path / "pytest.ini").write_text(
-        "[pytest]\nrunit_service_dir = %s\nrunit_sv_dir = %s\nuser_service_dir = %s\n"
-        % (sandbox / "service", sandbox / "sv", sandbox / "home" / "service"))
-    (tmp_path / "test_host.py").write_text(USER_TESTS)
+def test_the_pytest_plugin_as_the_readme_shows_it(live, sandbox, tmp_path):
+    """A user's own suite: the README's conftest.py and tests (root's tree for alice's, as the
+    sandbox holds it), the system tree's paths in pytest.ini."""
+    conftest, tests = readme_plugin_example()
+    users = 'runit_tree(user="root", service_dir=%r)' % str(sandbox / "home" / "service")
+    assert 'runit_tree(user="alice")' in tests
+    (tmp_path / "conftest.py").write_text(conftest)
+    (tmp_path / "pytest.ini").write_text("[pytest]\nrunit_service_dir = %s\nrunit_sv_dir = %s\n"
+                                         % (sandbox / "service", sandbox / "sv"))
+    (tmp_path / "test_runit.py").write_text(
+        tests.replace('runit_tree(user="alice")', users) + EXTRA_TESTS)
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "--hosts=local://", str(tmp_path)], cwd=str(tmp_path),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
