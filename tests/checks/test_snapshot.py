@@ -244,3 +244,19 @@ def test_a_failing_probe_is_an_error():
             return Result()
     with pytest.raises(VerifyError, match="reading the host failed \\(exit 2\\): sh: boom"):
         take_snapshot(Broken(), Request().stat("/"))
+
+
+def test_the_python_probe_is_python_3_5():
+    """hostprobe.py runs on the host's python3, not ours: its syntax is 3.5's, and it imports
+    nothing of this project."""
+    import ast
+
+    source = (snapshot_module.HERE / "hostprobe.py").read_text()
+    tree = ast.parse(source, feature_version=(3, 5))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported <= {"base64", "errno", "grp", "hashlib", "os", "pwd", "stat", "sys",
+                        "time", "zlib"}
+    assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))
