@@ -15,7 +15,7 @@ directory of the last ``in`` line; a leading ``~login`` is that login's home::
     stat PATH     the path itself (lstat): E or X; L for a link or a directory; C for a file
     walk PATH     stat PATH and, for a directory, everything below it (not supervise/'s contents)
     side PATH     S for the service directory PATH, and for PATH/log if that is a directory
-    tree PATH     stat PATH, then stat and side every entry of it
+    tree PATH     stat PATH, then stat and side every entry of it (and stat its run)
     login NAME    U
     group NAME    G
     which NAME    W
@@ -229,6 +229,7 @@ class Probe:
                 continue  # runsvdir skips dot-names
             self.stat(child_shown, child_real)
             if os.path.isdir(child_real):
+                self.stat(child_shown + b"/run", child_real + b"/run")
                 self.side(child_shown, child_real)
 
     def login(self, name):

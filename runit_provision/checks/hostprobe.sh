@@ -131,7 +131,10 @@ tree() {  # SHOWN REAL
     [ -e "$child" ] || [ -h "$child" ] || continue
     name=${child##*/}
     entry "${1%/}/$name" "$child"
-    [ -d "$child" ] && side "${1%/}/$name" "$child"
+    if [ -d "$child" ]; then
+      entry "${1%/}/$name/run" "$child/run"
+      side "${1%/}/$name" "$child"
+    fi
   done
 }
 

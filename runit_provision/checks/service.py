@@ -141,7 +141,10 @@ class RunitSide:
         """The side's part of ``sv status``, as sv prints it, or sv's message."""
         status = self.status
         if status is None:
-            return "fail: %s: %s" % (self.name, self.error) if self.error else None
+            if not self.error:
+                return None
+            word = "fail" if self.error == "runsv not running" else "warning"
+            return "%s: %s: %s" % (word, self.name, self.error)
         return status_line(self.name, status, int(self._host_now()), self.is_normally_up)
 
     def __repr__(self):
@@ -189,7 +192,10 @@ class RunitService(RunitSide, _ReadOnce):
     @property
     def is_installed(self):
         """The service directory exists with a ``run`` (InSpec's ``be_installed``)."""
-        return self.snapshot.node(self.directory.rstrip("/") + "/run").exists
+        run = self.snapshot.node(self.directory.rstrip("/") + "/run")
+        if run.error == "unread":  # read through the link (a RunitTree's services)
+            run = self.snapshot.node(self.link_path.rstrip("/") + "/run")
+        return run.exists
 
     @property
     def is_linked(self):

@@ -93,7 +93,9 @@ def test_the_helper(live, sandbox):
                                   "web", "worker"]
     assert all(service.is_linked and service.is_supervised for service in tree)
     assert [s.name for s in tree if not s.is_running] == ["worker"]
-    assert tree["web"].pid == web.pid
+    assert tree["web"].pid == web.pid and tree["web"].is_installed
+    assert spare.status_line == ("warning: spare: unable to open supervise/ok: file does not "
+                                 "exist")
 
     users = RunitTree(local_host(), str(sandbox / "home" / "service"),
                       str(sandbox / "home" / "sv"), user="root",
