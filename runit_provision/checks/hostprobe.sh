@@ -25,9 +25,12 @@ hexof() {  # FILE [COUNT]: its bytes in hex, = when empty, the errno's name when
     if [ -e "$1" ]; then printf 'EACCES'; else printf 'ENOENT'; fi
     return
   fi
-  if [ -n "$2" ]; then h=$(od -An -tx1 -v -N "$2" "$1" 2>/dev/null | tr -d ' \n')
-  else h=$(od -An -tx1 -v "$1" 2>/dev/null | tr -d ' \n'); fi
-  if [ -n "$h" ]; then printf '%s' "$h"; else printf '='; fi
+  if [ -n "$2" ]; then h=$(od -An -tx1 -v -N "$2" "$1" 2>/dev/null)
+  else h=$(od -An -tx1 -v "$1" 2>/dev/null); fi
+  # od's words joined by the shell, not a tr (hex digits: nothing a glob could match)
+  joined=
+  for word in $h; do joined=$joined$word; done
+  if [ -n "$joined" ]; then printf '%s' "$joined"; else printf '='; fi
 }
 
 expand() {  # ~login/rest -> the login's home/rest, in $real
@@ -100,13 +103,15 @@ side_record() {  # SHOWN REAL
   [ -e "$2/down" ] && down=1
   printf 'S ? %s ' "$down"
   if [ -e "$2/supervise/status" ]; then
-    hexof "$2/supervise/status" 20; printf ' '
-    hexof "$2/supervise/pid" 32; printf ' '
-    hexof "$2/supervise/stat" 128; printf ' '
-    pid=
+    # the status record; pid and stat (text for people, no check reads them) are left out
+    hexof "$2/supervise/status" 20; printf ' - - '
+    pid= owner=
     [ -r "$2/supervise/pid" ] && read -r pid < "$2/supervise/pid"
-    owner=
-    [ -n "$pid" ] && owner=$(stat -c %u "/proc/$pid" 2>/dev/null)
+    if [ -n "$pid" ] && [ -r "/proc/$pid/status" ]; then
+      while read -r key value rest; do
+        [ "$key" = Uid: ] && { owner=$value; break; }
+      done < "/proc/$pid/status"
+    fi
     printf '%s ' "${owner:--}"
   else
     printf '%s' '- - - - '
