@@ -2,11 +2,11 @@
 the C runit's and our runtime's alike (InSpec's ``runit_service`` is the model).
 
 Built on testinfra's public host API only (``host.run``): testinfra's ``host.service`` has no
-runit backend, and its module table is closed to others (docs: aesthetics §3). A service is read
-in ONE ``host.run`` at its first property (``snapshot.py``), a whole tree in one too; ``refresh()``
-reads again. Supervision is sv's own test, run on the host: a runsv — or our runsvdir, which has
-no runsv processes — holds ``supervise/ok`` open for reading; a FIFO that merely exists proves
-nothing. Nothing here looks for ``runsv NAME`` processes.
+runit backend, and its module table is a closed dict (``testinfra/modules/__init__.py``). A
+service is read in ONE ``host.run`` at its first property (``snapshot.py``), a whole tree in one
+too; ``refresh()`` reads again. Supervision is sv's own test, run on the host: a runsv — or
+our runsvdir, which has no runsv processes — holds ``supervise/ok`` open for reading; a FIFO
+that merely exists proves nothing. Nothing here looks for ``runsv NAME`` processes.
 
 >>> web = RunitService(host, "web")
 >>> web.is_linked, web.is_supervised, web.is_running, web.log.is_running

@@ -231,7 +231,8 @@ class Command:
 
 class Snapshot:
     """What one request saw: ``nodes`` and ``sides`` by path (as requested), ``logins``,
-    ``groups`` (gid or None) and ``commands`` by name, the host's clock ``now`` and the ``prober`` (python or sh)."""
+    ``groups`` (gid or None) and ``commands`` by name, ``listed`` directories, the host's clock
+    ``now`` and the ``prober`` (python or sh)."""
 
     def __init__(self):
         self.now = None
