@@ -75,3 +75,8 @@ class ApplyError(ProvisionError):
 class InstallError(ProvisionError):
     """The runtime cannot be installed or linked into init as asked: no init system found,
     ``runtime: system`` with no runit on the host, a package file of an unknown kind, …"""
+
+
+class VerifyError(ProvisionError):
+    """A host could not be read for the checks: the probe failed, or its answer (or an
+    ``sv status`` line) is not what the checks' parsers accept (``checks/``)."""

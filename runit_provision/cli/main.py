@@ -8,9 +8,9 @@ import argparse
 import sys
 
 from .. import __version__
-from . import demo, install_runtime, lookup, render
+from . import demo, install_runtime, lookup, render, verify
 
-COMMANDS = {"demo": demo, "render": render, "lookup": lookup,
+COMMANDS = {"demo": demo, "render": render, "lookup": lookup, "verify": verify,
             "install-runtime": install_runtime}
 
 
