@@ -99,3 +99,13 @@ class CommandError(ApplyError):
 class WaitTimeout(ApplyError):
     """runsv did not take up a linked service directory in time; the message names the
     likely cause."""
+
+
+class InstallError(ProvisionError):
+    """The runtime cannot be installed or linked into init as asked: no init system found,
+    ``runtime: system`` with no runit on the host, a package file of an unknown kind, …"""
+
+
+class VerifyError(ProvisionError):
+    """A host could not be read for the checks: the probe failed, or its answer (or an
+    ``sv status`` line) is not what the checks' parsers accept (``checks/``)."""

@@ -13,7 +13,8 @@ import sys
 from .. import __version__
 
 COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "plan",
-            "apply": "apply", "status": "status"}
+            "apply": "apply", "status": "status", "verify": "verify",
+            "install-runtime": "install_runtime"}
 
 
 def command_module(name):

@@ -190,10 +190,12 @@ def test_init_other_than_none_asks_the_init_room(staged, capsys, monkeypatch):
     assert asked == [("systemd", str(root), "missing")]
 
 
-def test_init_without_the_init_room_says_so(staged, capsys, monkeypatch):
+def test_a_build_without_the_init_room_says_so(staged, capsys, monkeypatch):
     root, data = staged
     data.write_text(DATA.replace("runit::init: none", "runit::init: auto"))
+    import runit_provision
     monkeypatch.setitem(sys.modules, "runit_provision.initsys", None)  # import fails
+    monkeypatch.delattr(runit_provision, "initsys", raising=False)
     assert main(args("plan", root, data)) == 1
     assert "init: auto needs the initsys room" in capsys.readouterr().err
 
