@@ -217,7 +217,7 @@ class _Builder:
         uid, gid = self.want_ids(entry, entry.path)
         phase = "links" if entry.kind == "symlink" else "files"
         if not actual.exists:
-            self.parents(entry.path, phase)
+            self.parents(entry.path)
             self.step(phase, "create", entry, ["new"], actual, uid, gid)
             return
         reasons = self.differences(entry, actual, uid, gid)
@@ -271,9 +271,10 @@ class _Builder:
             reasons.append("owner %d:%d -> %d:%d" % (actual.uid, actual.gid, uid, gid))
         return reasons
 
-    def parents(self, path, phase):
+    def parents(self, path):
         """Create the directories above ``path`` that neither exist nor are declared: root's,
-        0755 — or the user's, 0750, inside a home."""
+        0755 — or the user's, 0750, inside a home. With the files, whatever ``path`` is: a
+        link's parent may be a file's too."""
         missing = []
         parent = posixpath.dirname(path)
         while parent not in ("/", "") and parent not in self.desired.tree:
@@ -292,7 +293,7 @@ class _Builder:
                     self.problems.append((directory, "%s: owner %r is not known on this host"
                                           % (directory, login)))
             self.created.add(directory)
-            self.phases[phase].append(Step(
+            self.phases["files"].append(Step(
                 "create", directory, "directory", ["new (parent of %s)" % path],
                 mode=0o750 if login else 0o755, uid=uid, gid=gid))
 

@@ -68,3 +68,25 @@ def test_an_example_node_converges_and_stays_converged(tmp_path, capsys, no_init
     assert capsys.readouterr().out.startswith("No changes: ")
     assert main(["apply", "--json"] + argv) == 0
     assert '"changed": false' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("node", ["web01", "legacy01"])
+def test_with_the_init_room_the_runtime_and_init_converge_too(tmp_path, capsys, node):
+    """The real initsys (sysvinit: the root has an /etc/inittab): the runtime's copy, its
+    launchers and the inittab line are planned and written like the services, and stay
+    converged; telinit is never run under --root."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "passwd").write_text(PASSWD)
+    (root / "etc" / "group").write_text(GROUP)
+    (root / "etc" / "inittab").write_text("id:2:initdefault:\n")
+    for login in ("alice", "bob", "apprun1", "apprun2"):
+        (root / "home" / login).mkdir(parents=True)
+    argv = ["--hiera", str(EXAMPLES / "hiera.yaml"), "--facts",
+            str(EXAMPLES / "facts" / (node + ".yaml")), "--root", str(root)]
+    assert main(["apply"] + argv) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "= runtime: init: sysvinit (/etc/inittab exists)\n" in out
+    assert "~ /etc/inittab (content)\n" in out
+    assert main(["plan"] + argv) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("No changes: ")

@@ -13,6 +13,7 @@ A case::
       /etc/sv/web: run
     staging: false       # --root: nothing probed, started or run
     commands:            # initsys's: {argv, reason, after, before, prepare}
+    extra_entries:       # initsys's: {directory: P} | {file: P, content} | {symlink: P, target}
     owners: true         # manage owners (as root)
     data: |              # the data applied now
     expect:
@@ -32,6 +33,7 @@ from runit_provision.apply.observe import observe
 from runit_provision.apply.plan import plan
 from runit_provision.errors import ApplyError
 from runit_provision.render import render
+from runit_provision.render.tree import Directory, File, Symlink
 
 from ..pipeline import config_from_text
 from .helpers import (IDENTITIES, MemoryFs, Node, desired_from_text, live_probe, noop_texts,
@@ -99,10 +101,21 @@ class Command:
         self.before, self.prepare = before, prepare
 
 
+def extra_entry(item):
+    """An initsys entry: {directory: PATH} | {file: PATH, content} | {symlink: PATH, target}."""
+    if "directory" in item:
+        return Directory(item["directory"], item.get("mode", 0o755))
+    if "file" in item:
+        return File(item["file"], item.get("content", ""), item.get("mode", 0o644))
+    return Symlink(item["symlink"], item["target"])
+
+
 def plan_of(case):
     fs = host_of(case)
     desired = desired_from_text(case["data"], profile_dir=case.get("profile_dir"),
-                                commands=[Command(**item) for item in case.get("commands", [])])
+                                commands=[Command(**item) for item in case.get("commands", [])],
+                                extra_entries=[extra_entry(item)
+                                               for item in case.get("extra_entries", [])])
     staging = case.get("staging", False)
     observation = observe(desired, fs, None if staging else probe_of(case))
     return plan(desired, observation, IDENTITIES if case.get("owners", True) else None)
