@@ -127,7 +127,6 @@ class Job:
                                                               for step in left[:5])))
         return result
 
-
     def _prepared(self, plan, result):
         """Run the plan's ``prepare`` commands (initsys's: a package installed), then look at
         the host again: the steps of that new plan, its own prepare commands left out, are
