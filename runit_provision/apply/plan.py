@@ -19,6 +19,7 @@ The order of ``steps`` is the order of execution (``converge`` and ``activate`` 
    stopped and removed;
 7. initsys's other commands, once what they follow changed (or always, when they follow
    nothing); one that precedes paths goes right before the first step changing one of them.
+   Under ``--root`` none runs: each that would is a no-op saying so (``STAGED_COMMAND``).
 
 Restart matrix (README "Converging a host"): ``run`` or ``env/*`` changed -> ``sv -w T
 restart`` the service; ``log/run`` changed -> restart its log; the log ``config`` changed ->
@@ -33,6 +34,7 @@ import posixpath
 from ..errors import ApplyError
 
 KIND_NAMES = {"other": "special file (FIFO, socket or device)", "symlink": "symbolic link"}
+STAGED_COMMAND = "--root: no command is run"
 STEP_PHASES = ("prepare", "files", "links", "purge", "system links", "user links",
                "restarts", "teardown", "commands")
 
@@ -153,7 +155,7 @@ class _Builder:
     # -- the whole plan ------------------------------------------------------------------
     def build(self):
         self.refuse_unsafe()
-        for entry in self.desired.tree:
+        for entry in self.desired.in_order():
             if self.is_refused(entry.path):
                 continue
             unit, role = self.desired.role_of(entry.path)
@@ -509,22 +511,31 @@ class _Builder:
             before = list(getattr(command, "before", ()) or ())
             after = list(getattr(command, "after", ()) or ())
             step = Step("run", label, "command", [command.reason], argv=list(command.argv))
-            if self.obs.is_staging:
-                self.noops.append(NoChange(label, "--root: no command is run"))
-            elif getattr(command, "prepare", False):
-                self.phases["prepare"].append(step)
+            if getattr(command, "prepare", False):
+                where = self.phases["prepare"], None
             elif before:
-                self.insert_before(step, set(before), label)
+                where = self.place_before(set(before))
+                if where is None:
+                    self.noops.append(NoChange(label, "nothing it precedes changes"))
+                    continue
             elif after and not any(path in self.touched for path in after):
                 self.noops.append(NoChange(label, "nothing it follows changed"))
+                continue
             else:
-                self.phases["commands"].append(step)
+                where = self.phases["commands"], None
+            if self.obs.is_staging:  # it would run: say so, and that it does not
+                self.noops.append(NoChange(label, STAGED_COMMAND))
+            elif where[1] is None:
+                where[0].append(step)
+            else:
+                where[0].insert(where[1], step)
 
-    def insert_before(self, step, paths, label):
+    def place_before(self, paths):
+        """``(phase's steps, index)`` of the first step that changes one of ``paths``, or
+        None."""
         for phase in STEP_PHASES:
             steps = self.phases[phase]
             for index, other in enumerate(steps):
                 if other.action in ("create", "change", "remove") and other.path in paths:
-                    steps.insert(index, step)
-                    return
-        self.noops.append(NoChange(label, "nothing it precedes changes"))
+                    return steps, index
+        return None

@@ -6,8 +6,7 @@ bad input — each with a clear message and nothing written."""
 import fcntl
 import json
 import os
-import sys
-import types
+from types import SimpleNamespace
 
 import pytest
 
@@ -169,8 +168,9 @@ def test_init_other_than_none_asks_the_init_room(staged, capsys, monkeypatch):
     asked = []
 
     class Part:
+        notes = ["init: systemd (as given)"]
         entries = [File("/etc/systemd/system/runit-provision.service", "[Unit]\n", 0o644)]
-        commands = [types.SimpleNamespace(argv=["systemctl", "daemon-reload"],
+        commands = [SimpleNamespace(argv=["systemctl", "daemon-reload"],
                                           reason="the unit changed",
                                           after=["/etc/systemd/system/runit-provision.service"])]
 
@@ -178,26 +178,14 @@ def test_init_other_than_none_asks_the_init_room(staged, capsys, monkeypatch):
         asked.append((config.init, root_dir, observe("/etc/systemd/system/none").kind))
         return Part()
 
-    fake = types.ModuleType("runit_provision.initsys")
-    fake.desired_runtime = desired_runtime
-    monkeypatch.setitem(sys.modules, "runit_provision.initsys", fake)
-    import runit_provision
-    monkeypatch.setattr(runit_provision, "initsys", fake, raising=False)
+    from runit_provision import initsys
+
+    monkeypatch.setattr(initsys, "desired_runtime", desired_runtime)
     assert main(args("plan", root, data)) == 2
     out = capsys.readouterr().out
     assert "+ /etc/systemd/system/runit-provision.service (file 0644)\n" in out
     assert "= systemctl daemon-reload: --root: no command is run\n" in out
     assert asked == [("systemd", str(root), "missing")]
-
-
-def test_a_build_without_the_init_room_says_so(staged, capsys, monkeypatch):
-    root, data = staged
-    data.write_text(DATA.replace("runit::init: none", "runit::init: auto"))
-    import runit_provision
-    monkeypatch.setitem(sys.modules, "runit_provision.initsys", None)  # import fails
-    monkeypatch.delattr(runit_provision, "initsys", raising=False)
-    assert main(args("plan", root, data)) == 1
-    assert "init: auto needs the initsys room" in capsys.readouterr().err
 
 
 def test_status_under_root_lists_every_service_and_exits_3(staged, capsys):
