@@ -188,6 +188,36 @@ def test_init_other_than_none_asks_the_init_room(staged, capsys, monkeypatch):
     assert asked == [("systemd", str(root), "missing")]
 
 
+def test_init_none_leaves_the_runtime_and_init_alone(staged, capsys, monkeypatch):
+    """init: none: apply writes neither the runtime's installation nor a link into init, and
+    does not even ask the init room; install-runtime --init none installs the runtime without
+    linking it, and apply leaves that installation as it is."""
+    root, data = staged
+    from runit_provision import initsys
+
+    desired_runtime = initsys.desired_runtime
+
+    def asked(*args, **kwargs):
+        raise AssertionError("the init room was asked")
+
+    monkeypatch.setattr(initsys, "desired_runtime", asked)
+    assert main(args("apply", root, data)) == 0
+    assert sorted(os.listdir(str(root))) == ["etc", "home", "var"]
+    assert sorted(os.listdir(str(root / "etc"))) == ["group", "passwd", "service", "sv"]
+    monkeypatch.setattr(initsys, "desired_runtime", desired_runtime)
+    (root / "var" / "lib" / "dpkg").mkdir(parents=True)
+    (root / "var" / "lib" / "dpkg" / "status").write_text("")
+    capsys.readouterr()
+    assert main(["install-runtime", "--data", str(data), "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "+ /usr/local/lib/runit-provision/current -> " in out
+    assert "+ /usr/local/bin/sv -> /usr/local/lib/runit-provision/bin/sv" in out
+    assert "/etc/systemd" not in out and "inittab" not in out and "/etc/runit" not in out
+    assert sorted(os.listdir(str(root / "etc"))) == ["group", "passwd", "service", "sv"]
+    monkeypatch.setattr(initsys, "desired_runtime", asked)
+    assert main(args("plan", root, data)) == 0  # the installation is not apply's business
+
+
 def test_status_under_root_lists_every_service_and_exits_3(staged, capsys):
     root, data = staged
     assert main(args("apply", root, data)) == 0
