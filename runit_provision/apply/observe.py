@@ -19,12 +19,10 @@ import stat
 
 from ..errors import ProtocolError, UnsafePathError
 from ..protocol.layout import (
-    CHECK, CONTROL_DIR, DOWN, ENV_DIR, FINISH, LOG_DIR, OK, RUN, STATUS, SUPERVISE_DIR)
+    CONTROL_DIR, ENV_DIR, LOG_DIR, OK, SIDE_NAMES, STATUS, SUPERVISE_DIR)
 from ..protocol.status import STATUS_SIZE, status_from_bytes
 from .fsroot import is_temp_name
 
-# runit's names in a service directory (and in log/) that the applier renders and so owns
-OWNED_NAMES = (RUN, FINISH, CHECK, DOWN)
 _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
 
 
@@ -182,13 +180,13 @@ def observe(desired, fs, probe=None):
 def _scopes(unit):
     """The directories of ``unit`` where undeclared runit names are purged, with the names
     that count (None: every name)."""
-    top = OWNED_NAMES + (CONTROL_DIR,) + ((ENV_DIR,) if unit.has_env else ())
+    top = SIDE_NAMES + ((ENV_DIR,) if unit.has_env else ())  # log/: drop_log's
     scopes = {unit.path: top, unit.path + "/" + CONTROL_DIR: None}
     if unit.has_env:
         scopes[unit.path + "/" + ENV_DIR] = None
     if unit.has_log:
         log = unit.path + "/" + LOG_DIR
-        scopes.update({log: OWNED_NAMES + (CONTROL_DIR,), log + "/" + CONTROL_DIR: None})
+        scopes.update({log: SIDE_NAMES, log + "/" + CONTROL_DIR: None})
     return scopes
 
 

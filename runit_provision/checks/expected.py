@@ -30,13 +30,11 @@ import difflib
 import posixpath
 
 from ..model import log_directory
+from ..protocol.layout import SERVICE_NAMES, SIDE_NAMES
 from ..render.servicedir import Place
 from ..render.users import user_place
 
 RUNIT_TOOLS = ("runsvdir", "runsv", "sv", "svlogd", "chpst")
-# Names in a service directory (or its log/) that runsv acts on: one the data does not declare
-# changes what runs. Anything else there (notes, a core file) is not verify's business.
-RUNSV_NAMES = ("run", "finish", "check", "down", "log", "control")
 KIND_NAMES = {"f": "a file", "d": "a directory", "l": "a symlink", "p": "a FIFO",
               "s": "a socket", "c": "a character device", "b": "a block device"}
 ENTRY_KINDS = {"file": "f", "directory": "d", "symlink": "l"}
@@ -197,7 +195,10 @@ def files_problems(entries, base, tree, snapshot):
             path = directory + "/" + name
             if path in tree:
                 continue
-            if directory in (base, base + "/log") and name not in RUNSV_NAMES:
+            # what runsv acts on (protocol.layout): one the data does not declare changes
+            # what runs, and the applier purges it
+            if (directory == base and name not in SERVICE_NAMES) or (
+                    directory == base + "/log" and name not in SIDE_NAMES):
                 continue
             problems.append("%s: not in the data (%s)" % (path, _acts_on(directory, base, name)))
     return problems
