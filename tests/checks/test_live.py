@@ -35,8 +35,8 @@ def live(request, sandbox, which_tool, monkeypatch):
         yield host
 
 
-def test_correct_then_drifted(live, sandbox):
-    expected = expectations(live.config, live.tree)
+def wait_passing(expected, complaint):
+    """Until verify passes (runsv takes a moment to start what apply linked or restarted)."""
     last = {}
 
     def passes():
@@ -45,7 +45,12 @@ def test_correct_then_drifted(live, sandbox):
     try:
         wait_until(passes, timeout=20, what="verify passing")
     except AssertionError:
-        raise AssertionError("a correct tree does not pass: %r" % last["failures"])
+        raise AssertionError("%s: %r" % (complaint, last["failures"]))
+
+
+def test_correct_then_drifted(live, sandbox):
+    expected = expectations(live.config, live.tree)
+    wait_passing(expected, "a correct tree does not pass")
     # the sh probe (sv does the probe) agrees on the correct tree
     assert failures(verify_host(local_host(), expected, python=False)) == {}
 
@@ -61,23 +66,14 @@ def test_what_verify_flags_apply_puts_back_on_a_live_tree(live, sandbox, capsys)
     hand fail verify, apply purges and puts back (web restarted: an env/ file went), and
     verify passes again — the same agreement as the pure tier's, with runsv really there."""
     expected = expectations(live.config, live.tree)
-    wait_until(lambda: failures(verify_host(local_host(), expected)) == {}, timeout=20,
-               what="verify passing")
+    wait_passing(expected, "a correct tree does not pass")
     web = running_pid(sandbox / "service" / "web")
     plant_strays(sandbox)
     assert_strays_reported(verify_host(local_host(), expected), sandbox)
     capsys.readouterr()
     live.apply()
     assert "\u21bb web: restart (env changed)" in capsys.readouterr().out
-    last = {}
-
-    def passes():
-        last["failures"] = failures(verify_host(local_host(), expected))
-        return last["failures"] == {}
-    try:
-        wait_until(passes, timeout=20, what="verify passing after apply")
-    except AssertionError:
-        raise AssertionError("not put back: %r" % last["failures"])
+    wait_passing(expected, "not put back")
     assert running_pid(sandbox / "service" / "web") not in (None, web)
     assert all((sandbox / path).exists() for path in NEITHERS)
 
