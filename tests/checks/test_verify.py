@@ -174,15 +174,6 @@ def test_verify_cli_bad_data_and_unreadable_host(sandbox, host, capsys):
     assert "ERROR system::directories - cannot read ssh://nonexistent.invalid" in out
 
 
-def test_init_is_skipped_until_initsys_lands(sandbox, host):
-    config, tree, _ = rendered(sandbox, {"runit": {"sv_dir": str(sandbox / "sv"),
-                                                   "init": "auto"}})
-    expected = expectations(config, tree)
-    init = [check for check in expected.checks if check.name.startswith("linked into init")]
-    assert len(init) == 1 and "initsys" in init[0].skip
-    outcome = [o for o in verify_host(host, expected) if o.check is init[0]][0]
-    assert outcome.status == "skipped"
-
 
 def test_host_run_count_is_one_per_host(faked, host):
     config, tree, _, _ = faked
