@@ -64,6 +64,10 @@ class EventLoop:
         """``callback(pid, wait_status)`` once, when child ``pid`` exits."""
         self._children[pid] = callback
 
+    def is_watched(self, pid):
+        """True while a callback waits for child ``pid``."""
+        return pid in self._children
+
     def add_signal_handler(self, signum, callback):
         """``callback()`` from the loop (not from the handler) each time ``signum`` arrives."""
         self._ensure_wakeup_fd()

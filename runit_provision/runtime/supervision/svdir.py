@@ -218,10 +218,14 @@ class SvDir:
         if self._retry_timer is not None:
             self._retry_timer.cancel()
             self._retry_timer = None
-        for entry in self.entries.values():
-            self._retire(entry)
+        # Every service counts as retiring before the first is told to exit: one that is down
+        # exits at once, and the tree must not look "empty" while the others still run.
+        retiring = [entry for entry in self.entries.values() if entry.service is not None]
         self.entries.clear()
+        self._retiring.update(entry.service for entry in retiring)
         self._kill_timer = self.loop.call_later(STOP_GRACE_SECONDS, self._kill_remaining)
+        for entry in retiring:
+            entry.service.terminate()
         self._check_empty()
 
     def _kill_remaining(self):
@@ -245,6 +249,8 @@ class SvDir:
         if not self._stopping or self._retiring:
             return
         for pid in children_of_self():
+            if self.loop.is_watched(pid) and pid not in self._orphans:
+                continue  # someone's process (a hosted logger's helper): its owner reaps it
             is_new = pid not in self._orphans
             if is_new:
                 self._orphans.add(pid)
