@@ -19,6 +19,7 @@ from .svlog.options import parse_args
 from .supervision.loop import EventLoop
 from .supervision.spawn import Spawner
 from .unix.diag import write_bytes
+from .unix.procname import show_program
 
 class StdinReader:
     """Feeds fd 0 to a Logger, reading only while its ``read_limit`` allows.
@@ -108,7 +109,9 @@ def _is_pollable(fd):
 
 
 def main(argv=None):
-    argv = sys.argv if argv is None else argv
+    if argv is None:
+        argv = sys.argv
+        show_program(argv, "svlogd")
     try:
         options, names = parse_args(argv[1:])
     except UsageError as exc:
