@@ -84,3 +84,59 @@ def test_the_os_posix_spawn_fallback_resets_the_standard_signals(monkeypatch):
     monkeypatch.setattr(spawnc, "is_available", lambda: False)
     masks = child_signal_masks(Spawner())
     assert (masks["SigIgn"] & ((1 << 31) - 1), masks["SigBlk"]) == (0, 0), masks
+
+def run_until(loop, predicate, seconds=10):
+    """Run ``loop`` until ``predicate()`` after some callback, with a deadline."""
+    deadline = loop.call_later(seconds, loop.stop)
+
+    def check():
+        if predicate():
+            loop.stop()
+        else:
+            loop.call_later(0.005, check)
+    loop.call_later(0, check)
+    try:
+        loop.run()
+    finally:
+        deadline.cancel()
+
+
+def test_an_edge_triggered_reader_is_called_again_only_for_new_data():
+    """It may leave data in the pipe (a partial line) without the loop spinning on it."""
+    loop = EventLoop()
+    read_fd, write_fd = os.pipe2(os.O_NONBLOCK)
+    calls = []
+    loop.add_reader(read_fd, lambda: calls.append(len(calls)), edge=True)
+    try:
+        os.write(write_fd, b"partial")
+        run_until(loop, lambda: len(calls) >= 1, seconds=1)
+        for _ in range(20):  # turns of the loop while the data stays unread
+            loop.call_later(0, lambda: None)
+            run_until(loop, lambda: True, seconds=1)
+        assert calls == [0]
+        os.write(write_fd, b" more")
+        run_until(loop, lambda: len(calls) >= 2, seconds=5)
+        assert calls == [0, 1]
+        assert os.read(read_fd, 100) == b"partial more"
+    finally:
+        loop.close()
+        os.close(read_fd)
+        os.close(write_fd)
+
+
+def test_a_process_that_is_not_our_child_is_watched_through_a_pidfd(tmp_path):
+    """A grandchild (its parent, a shell, exits at once) is no child of ours: no SIGCHLD or
+    waitpid for it, yet its exit is seen."""
+    loop = EventLoop()
+    pid_file = tmp_path / "pid"
+    os.system("sh -c 'sleep 0.3 & echo $! > %s' " % pid_file)
+    grandchild = int(pid_file.read_text())
+    seen = []
+    loop.watch_process(grandchild, seen.append)
+    loop.watch_process(grandchild, lambda pid: seen.append(-pid))
+    try:
+        run_until(loop, lambda: len(seen) == 2)
+    finally:
+        loop.close()
+    assert seen == [grandchild, -grandchild]
+    assert not loop._processes

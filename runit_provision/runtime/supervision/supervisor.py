@@ -2,8 +2,14 @@
 
 This is runsv's body without its ``main()``: ``runsv DIR`` hosts one Supervisor on an EventLoop;
 the runsvdir tree hosts many on one loop. The Supervisor is the host the Side state machines
-act through: it owns the directory fds, the pipe between ``./run`` and ``log/run`` (held for
-life, so neither side's restart loses what is in it), the control FIFOs and the status files.
+act through: it owns the directory fds, the pipe between ``./run`` and ``log/run``, the control
+FIFOs and the status files.
+
+The pipe is a FIFO, ``log/supervise/pipe`` (ours; runit's tools ignore it), and ``./run`` gets
+it read-write as its stdout, as this supervisor holds it: so it outlives any one process — a
+killed supervisor or logger costs neither a SIGPIPE to the service nor a line in the pipe, and
+a new supervisor or logger opens it again by name. On start-up a Supervisor takes over what a
+killed predecessor left (``adoption.py``).
 """
 
 import errno
@@ -14,9 +20,10 @@ import time
 
 from ...errors import FatalError
 from ..unix.diag import fatal as print_fatal, warn as print_warn, with_errstr
-from ...protocol.layout import CONTROL_DIR, FINISH, LOG_DIR
+from ...protocol.layout import CONTROL_DIR, FINISH, LOG_DIR, LOG_PIPE
 from ...protocol.probe import is_normally_up
 from ...protocol.status import State
+from .adoption import UNKNOWN_EXIT, boot_id, inheritance, starttime_of
 from .side import Side, Want
 from .supervise import SuperviseFiles, make_supervise_dir
 
@@ -47,7 +54,7 @@ class Supervisor:
         self.dir_fd = self.log_fd = -1
         self.main = self.log = None
         self._files = {}
-        self._pipe_r = self._pipe_w = -1
+        self._pipe_r = self._pipe_w = -1  # the log pipe: a reader for log/run, our writer
         self._exited = False
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
@@ -66,11 +73,14 @@ class Supervisor:
             log_files = self._files[self.log] = SuperviseFiles(self.log_fd, "log/", self.warn)
             make_supervise_dir(self.log_fd, "log/")
             log_files.take_lock(blocking=True)
+            self._open_log_pipe()
         for side, files in self._files.items():
             files.open_control()
             self.loop.add_reader(files.control_fd, self._control_reader(side, files))
         for files in self._files.values():
             files.make_ok()
+        for side, files in self._files.items():
+            self._inherit(side, files)
 
     def _initial_want(self, fd):
         return Want.UP if is_normally_up(dir_fd=fd) else Want.DOWN
@@ -88,7 +98,51 @@ class Supervisor:
         except OSError as exc:
             raise FatalError(with_errstr("unable to open log", exc)) from exc
         self.log = Side(self, is_log=True, want=self._initial_want(self.log_fd))
-        self._pipe_r, self._pipe_w = os.pipe2(os.O_CLOEXEC)
+
+    def _open_log_pipe(self):
+        """The FIFO ``log/supervise/pipe``: a read-write end for us (and ``./run``'s stdout),
+        a read-only one for ``log/run``'s stdin — which then sees EOF once the service has
+        exited for good and we close ours. Where a FIFO cannot be made (a file system without
+        them), an anonymous pipe, as runsv's, with the warning."""
+        path = "supervise/" + LOG_PIPE
+        try:
+            try:
+                os.mkfifo(path, 0o600, dir_fd=self.log_fd)
+            except FileExistsError:
+                pass
+            if not stat.S_ISFIFO(os.stat(path, dir_fd=self.log_fd).st_mode):
+                raise FatalError("log/%s exists but is not a fifo" % path)
+            self._pipe_w = os.open(path, os.O_RDWR | os.O_CLOEXEC, dir_fd=self.log_fd)
+            self._pipe_r = os.open(path, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.log_fd)
+        except OSError as exc:
+            self.warn("unable to open log/%s, using a pipe that dies with this process" % path,
+                      exc)
+            for name in ("_pipe_r", "_pipe_w"):
+                self._close_fd(name)
+            self._pipe_r, self._pipe_w = os.pipe2(os.O_CLOEXEC)
+
+    def _inherit(self, side, files):
+        """Take over what a killed predecessor left on this side (adoption.py)."""
+        record, status = files.read_inherited()
+        found = inheritance(record, status, boot_id(), starttime_of)
+        if found.kind == "fresh":
+            return
+        stamp_ns = self.clock.time_ns()
+        paused = term = False
+        if status is not None:
+            side.want = Want.UP if status.want == "u" else Want.DOWN
+            stamp_ns = status.seconds * 1_000_000_000 + status.nanoseconds
+            paused, term = status.paused, status.term
+        if found.kind == "adopt":
+            try:
+                self.loop.watch_process(found.pid, lambda pid: side.child_exited(pid,
+                                                                                  UNKNOWN_EXIT))
+            except OSError:
+                found = None  # gone between the check and the watch: lost after all
+            else:
+                side.adopt(found.pid, found.state, stamp_ns, paused, term)
+                return
+        side.inherit_lost(State.RUN if found is None else found.state, stamp_ns, paused)
 
     def _control_reader(self, side, files):
         def read_control():
@@ -162,8 +216,9 @@ class Supervisor:
 
     def _finish(self):
         self._exited = True
-        for side in self._files:
+        for side, files in self._files.items():
             side.abandon()  # a log waiting out its back-off must not start on closed fds
+            files.remove_record()  # a clean exit: nothing for a successor to take over
         self.close()
         if self.on_exit is not None:
             self.on_exit(self)
