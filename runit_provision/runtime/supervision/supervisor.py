@@ -41,7 +41,7 @@ class SystemClock:
 
 class Supervisor:
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
-                 on_exit=None, new_session=False, host_loggers=False):
+                 on_exit=None, new_session=False, log_host=None):
         self.loop = loop
         self.directory = directory
         self.spawner = spawner
@@ -49,8 +49,8 @@ class Supervisor:
         self.label = label if label is not None else "runsv " + directory
         self.on_exit = on_exit  # called once, after x/TERM brought everything down
         self.new_session = new_session  # runsvdir -P: each service in its own session
-        self.host_loggers = host_loggers  # a canonical log/run runs in this process (hostedlog)
-        self._hosted_log = None
+        self.log_host = log_host  # a tree's LogHost: canonical log/runs run there (loghost.py)
+        self._hosted_key = None  # the key of our logger in the host, while it runs there
         self.dir_fd = self.log_fd = -1
         self.main = self.log = None
         self._files = {}
@@ -262,9 +262,9 @@ class Supervisor:
         self._files[side].write(status, want_word)
 
     def kill(self, pid, signum):
-        hosted = self._hosted_log
-        if hosted is not None and pid == hosted.pid:
-            hosted.signal(signum)  # never os.kill: the hosted logger's pid is our own
+        if self._hosted_key is not None and self.log is not None and pid == self.log.pid:
+            # Never os.kill: the host's pid runs every logger of the tree.
+            self.log_host.signal(pid, self._hosted_key, signum)
         else:
             self.spawner.kill(pid, signum)
 
@@ -284,10 +284,11 @@ class Supervisor:
         return True
 
     def spawn(self, side, argv):
-        if side is self.log and self.host_loggers and argv == ["./run"]:
-            hosted = self._host_logger()
-            if hosted is not None:
-                return hosted.pid
+        if side is self.log and self.log_host is not None and argv == ["./run"]:
+            from .hostedlog import hostable
+            canonical = hostable(self.log_fd)
+            if canonical is not None:
+                return self._host_logger(canonical)
         if side is self.log:
             pid = self.spawner.spawn(argv, cwd_fd=self.log_fd, stdin_fd=self._pipe_r,
                                      new_session=self.new_session)
@@ -298,18 +299,15 @@ class Supervisor:
         self.loop.watch_child(pid, side.child_exited)
         return pid
 
-    def _host_logger(self):
-        """Run ``log/run`` inside this process if it is the canonical svlogd form (see
-        ``hostedlog``); None when it must be exec'd."""
-        from .hostedlog import host_if_canonical
-
+    def _host_logger(self, canonical):
+        """Run the canonical ``log/run`` in the tree's logger host; the host's pid."""
         def exited(pid, wait_status):
-            self._hosted_log = None
+            self._hosted_key = None
             self.log.child_exited(pid, wait_status)
 
-        self._hosted_log = host_if_canonical(self.loop, self.spawner, self.log_fd, self._pipe_r,
-                                             exited)
-        return self._hosted_log
+        self._hosted_key, pid = self.log_host.start(self.log_fd, self._pipe_r, canonical,
+                                                    exited)
+        return pid
 
     def start_hook(self, letter):
         """Start ``control/<letter>`` if it exists and is user-executable; its pid, or 0."""

@@ -16,6 +16,7 @@ import stat
 
 from ...errors import FatalError
 from ..unix.diag import fatal as print_fatal, warn as print_warn
+from .loghost import LogHost
 from .supervisor import Supervisor, SystemClock
 
 RETRY_SECONDS = 1.0  # runsvdir restarts a runsv that exited at its next scan, about 1 s later
@@ -59,6 +60,8 @@ class SvDir:
         self._orphans = set()  # adopted pids being ended during stop()
         self._inotify = None
         self._watches = {}
+        self.log_host = LogHost(loop, spawner.stderr_fd, label)
+        self.log_host.on_reaped = self._end_orphans  # a stopping tree waits for its hosts
 
     # -- scanning -----------------------------------------------------------------------------
     def start(self):
@@ -115,8 +118,8 @@ class SvDir:
     def _start_service(self, entry, path):
         ensure_fd_room(FDS_PER_SERVICE * (len(self.entries) + len(self._retiring)) + FD_SPARE)
         service = Supervisor(self.loop, path, self.spawner, clock=self.clock,
-                          label="runsv " + entry.name, on_exit=self._service_exited,
-                          new_session=self.new_sessions, host_loggers=True)
+                             label="runsv " + entry.name, on_exit=self._service_exited,
+                             new_session=self.new_sessions, log_host=self.log_host)
         try:
             service.open()
         except FatalError as exc:
@@ -232,10 +235,13 @@ class SvDir:
         self._grace_over = True
         for service in list(self._retiring):
             service.kill_all()
+        for pid in self.log_host.pids:
+            self.spawner.kill(pid, signal.SIGKILL)
         self._end_orphans()
 
     def _check_empty(self):
         if self._stopping and not self._retiring:
+            self.log_host.close()  # every logger has ended: the host exits
             self._end_orphans()
 
     def _end_orphans(self):
@@ -260,7 +266,7 @@ class SvDir:
             elif is_new:
                 self.spawner.kill(pid, signal.SIGTERM)
                 self.spawner.kill(pid, signal.SIGCONT)
-        if not self._orphans:
+        if not self._orphans and not self.log_host.pids:
             self._finish_stop()
 
     def _orphan_exited(self, pid, _wait_status):

@@ -54,11 +54,13 @@ def show_program(argv, tool):
     show_runit_name(name, argv[1:])
 
 
-def show_runit_name(name, args):
+def show_runit_name(name, args, replace=False):
     """Show this process as ``name`` with ``args`` (its own arguments, without argv[0]).
 
-    Best effort and silent: a kernel without ``/proc/self/mem`` writes, or an area that does not
-    hold ``args`` where expected, leaves the process as it was.
+    ``replace``: whatever the area holds now (a forked process shows its parent's arguments),
+    as much of ``name`` and ``args`` as fits. Best effort and silent: a kernel without
+    ``/proc/self/mem`` writes, or an area that does not hold ``args`` where expected, leaves
+    the process as it was.
     """
     encoded = os.fsencode(name)
     try:
@@ -73,7 +75,12 @@ def show_runit_name(name, args):
         return
     try:
         area = os.pread(fd, end - start, start)
-        shown = renamed_area(area, encoded, [os.fsencode(arg) for arg in args])
+        words = [os.fsencode(arg) for arg in args]
+        if replace:
+            shown = b"".join(word + b"\0" for word in [encoded] + words)[:len(area) - 1]
+            shown += b"\0" * (len(area) - len(shown))
+        else:
+            shown = renamed_area(area, encoded, words)
         if shown is not None and shown != area:
             os.pwrite(fd, shown, start)
     except OSError:
