@@ -172,9 +172,6 @@ def _read_executable(name, dir_fd, limit=4096):
 
 
 # -- one logger, in the logger host (loghost.py) -------------------------------------------------
-GIANT_LINE = 32 * 1024  # an unfinished line this long is taken in pieces (the pipe holds 64 KiB)
-
-
 class HostedLogger:
     """One hosted svlogd: reads its pipe into the engine; ``signal()`` for what runsv sends.
 
@@ -189,12 +186,12 @@ class HostedLogger:
         from ..svlog.engine import Logger
         from ..svlog.logdir import Reporter
         from ..svlog.options import parse_args
-        from ..svlog.peek import PeekReader
+        from ..svlog.peek import LineTaker
         self.loop = loop
         self.pipe_fd = pipe_fd
         self.identity = identity
         self.on_exit = on_exit
-        self.reader = None if scratch is None else PeekReader(pipe_fd, scratch)
+        self.taker = LineTaker(pipe_fd, scratch)
         options, names = parse_args(canonical.args)
         if canonical.user is not None:
             spawner = _ChpstSpawner(spawner, canonical.chpst, canonical.user)
@@ -265,34 +262,17 @@ class HostedLogger:
 
     def _read_once(self):
         """One chunk into the engine; False when there is nothing (more) to take now."""
-        limit = self.logger.read_limit
-        if self.reader is None:
-            try:
-                data = os.read(self.pipe_fd, limit)
-            except (BlockingIOError, InterruptedError):
-                return False
-            taken = data
-        else:
-            data = self.reader.peek(limit)
-            if data is None:
-                return False  # empty: the next write raises an edge
-            taken = data
-            if data and limit > 1:
-                cut = data.rfind(b"\n") + 1
-                if cut:
-                    taken = data[:cut]
-                elif len(data) < GIANT_LINE and not _is_hung_up(self.pipe_fd):
-                    return False  # an unfinished line waits in the pipe for its newline
-        with self.identity:
-            if taken:
-                self.logger.feed(taken)
-            else:  # every writer is gone: the service has exited for good
-                self._at_eof = True
-                self.loop.remove_reader(self.pipe_fd)
+        taken = self.taker.take(self.logger.read_limit, self._feed)
+        if taken == "eof":  # every writer is gone: the service has exited for good
+            self._at_eof = True
+            self.loop.remove_reader(self.pipe_fd)
+            with self.identity:
                 self.logger.end_of_input()
-        if taken and self.reader is not None:
-            self.reader.consume(len(taken))
-        return bool(taken)
+        return taken == "fed"
+
+    def _feed(self, data):
+        with self.identity:
+            self.logger.feed(data)
 
     def _engine_exited(self, code):
         if self._done:
@@ -302,11 +282,3 @@ class HostedLogger:
         wait_status = self._ended_by if self._ended_by else (code or 0) << 8
         # Reported from the loop, as a reaped child would be, never from inside a Side call.
         self.loop.call_later(0, lambda: self.on_exit(wait_status))
-
-
-def _is_hung_up(fd):
-    """True when no writer is left on the pipe ``fd`` (what is in it is all there will be)."""
-    import select
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return any(events & select.POLLHUP for _, events in poller.poll(0))

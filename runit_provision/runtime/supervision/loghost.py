@@ -27,11 +27,13 @@ import os
 import signal
 
 from ..unix.diag import warn
+from ..unix.fdlimit import ensure_fd_room
 from ..unix.procname import show_runit_name
 from .loop import EventLoop
 from .spawn import Spawner
 
 _MESSAGE_MAX = 65536
+_FDS_PER_LOGGER = 8
 _MAX_FDS = 2
 _HOST_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM, signal.SIGINT, signal.SIGQUIT,
                  signal.SIGUSR1, signal.SIGUSR2)
@@ -259,6 +261,9 @@ class _Host:
     def _start(self, key, chpst, user, args, log_fd, pipe_fd):
         from ...protocol.logrun import LogRun
         from .hostedlog import HostedLogger, identity_for
+        # A logger holds its log directory, the pipe, and per directory its own fd, lock and
+        # current: raise the soft limit ahead (the host has its own, apart from the tree's).
+        ensure_fd_room(_FDS_PER_LOGGER * (len(self.loggers) + 1) + 32)
         canonical = LogRun(chpst, user, args)
         # A description of our own, non-blocking: the tree's is blocking for exec'd loggers.
         own = os.open("/proc/self/fd/%d" % pipe_fd, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)

@@ -63,7 +63,6 @@ class SuperviseFiles:
         self._warn = warn
         self.lock_fd = -1
         self.control_fd = -1
-        self._control_writer_fd = -1
         self._ok_fd = -1
         self._last_pid_written = None
 
@@ -111,10 +110,11 @@ class SuperviseFiles:
             raise _fatal("unable to open %ssupervise/%s" % (self.prefix, name), exc) from exc
 
     def open_control(self):
-        """Create and open ``control``: a reader, plus a spare writer so it never sees EOF."""
+        """Create and open ``control`` read-write: a reader that is its own writer, so it never
+        sees EOF when a client closes. (runsv holds a reader and a spare writer: two
+        descriptors where one does, and a tree holds these for every service.)"""
         self._make_fifo(CONTROL)
-        self.control_fd = self._open(CONTROL, os.O_RDONLY)
-        self._control_writer_fd = self._open(CONTROL, os.O_WRONLY)
+        self.control_fd = self._open(CONTROL, os.O_RDWR)
 
     def make_ok(self):
         """Create ``ok`` (runit's fatal errors come here, before anything is started)."""
@@ -126,7 +126,7 @@ class SuperviseFiles:
 
     def close(self):
         """Release everything; clients see ``runsv not running`` from here on."""
-        for name in ("_ok_fd", "control_fd", "_control_writer_fd", "lock_fd"):
+        for name in ("_ok_fd", "control_fd", "lock_fd"):
             fd = getattr(self, name)
             if fd >= 0:
                 os.close(fd)

@@ -28,6 +28,7 @@ from .side import Side, Want
 from .supervise import SuperviseFiles, make_supervise_dir
 
 _READ_CHUNK = 64
+_PIPE_PATH = "supervise/" + LOG_PIPE
 # O_PATH: like runit's chdir(), this needs search permission only, not read permission.
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 
@@ -54,7 +55,8 @@ class Supervisor:
         self.dir_fd = self.log_fd = -1
         self.main = self.log = None
         self._files = {}
-        self._pipe_r = self._pipe_w = -1  # the log pipe: a reader for log/run, our writer
+        self._pipe_w = -1  # the log pipe, read-write: ./run's stdout, kept open for life
+        self._pipe_r = -1  # a reader held only when the pipe is not a FIFO (reopened by name)
         self._exited = False
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
@@ -100,26 +102,31 @@ class Supervisor:
         self.log = Side(self, is_log=True, want=self._initial_want(self.log_fd))
 
     def _open_log_pipe(self):
-        """The FIFO ``log/supervise/pipe``: a read-write end for us (and ``./run``'s stdout),
-        a read-only one for ``log/run``'s stdin — which then sees EOF once the service has
-        exited for good and we close ours. Where a FIFO cannot be made (a file system without
-        them), an anonymous pipe, as runsv's, with the warning."""
-        path = "supervise/" + LOG_PIPE
+        """The FIFO ``log/supervise/pipe``, held read-write: ``./run``'s stdout, and a writer
+        for as long as we want the logger to wait for more (closed when the service is gone
+        for good, so that the logger sees EOF). ``log/run`` gets a read-only end, opened by
+        name when it starts. Where a FIFO cannot be made (a file system without them), an
+        anonymous pipe, as runsv's, with the warning."""
         try:
             try:
-                os.mkfifo(path, 0o600, dir_fd=self.log_fd)
+                os.mkfifo(_PIPE_PATH, 0o600, dir_fd=self.log_fd)
             except FileExistsError:
                 pass
-            if not stat.S_ISFIFO(os.stat(path, dir_fd=self.log_fd).st_mode):
-                raise FatalError("log/%s exists but is not a fifo" % path)
-            self._pipe_w = os.open(path, os.O_RDWR | os.O_CLOEXEC, dir_fd=self.log_fd)
-            self._pipe_r = os.open(path, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.log_fd)
+            if not stat.S_ISFIFO(os.stat(_PIPE_PATH, dir_fd=self.log_fd).st_mode):
+                raise FatalError("log/%s exists but is not a fifo" % _PIPE_PATH)
+            self._pipe_w = os.open(_PIPE_PATH, os.O_RDWR | os.O_CLOEXEC, dir_fd=self.log_fd)
         except OSError as exc:
-            self.warn("unable to open log/%s, using a pipe that dies with this process" % path,
-                      exc)
-            for name in ("_pipe_r", "_pipe_w"):
-                self._close_fd(name)
+            self.warn("unable to open log/%s, using a pipe that dies with this process"
+                      % _PIPE_PATH, exc)
+            self._close_fd("_pipe_w")
             self._pipe_r, self._pipe_w = os.pipe2(os.O_CLOEXEC)
+
+    def _log_reader(self):
+        """A read-only end of the log pipe for a logger starting now: the caller closes it."""
+        if self._pipe_r >= 0:
+            return os.dup(self._pipe_r)
+        # A writer is held (ours), so opening the reading end does not wait.
+        return os.open(_PIPE_PATH, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.log_fd)
 
     def _inherit(self, side, files):
         """Take over what a killed predecessor left on this side (adoption.py)."""
@@ -290,8 +297,12 @@ class Supervisor:
             if canonical is not None:
                 return self._host_logger(canonical)
         if side is self.log:
-            pid = self.spawner.spawn(argv, cwd_fd=self.log_fd, stdin_fd=self._pipe_r,
-                                     new_session=self.new_session)
+            reader = self._log_reader()
+            try:
+                pid = self.spawner.spawn(argv, cwd_fd=self.log_fd, stdin_fd=reader,
+                                         new_session=self.new_session)
+            finally:
+                os.close(reader)
         else:
             pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
                                      stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
@@ -305,8 +316,11 @@ class Supervisor:
             self._hosted_key = None
             self.log.child_exited(pid, wait_status)
 
-        self._hosted_key, pid = self.log_host.start(self.log_fd, self._pipe_r, canonical,
-                                                    exited)
+        reader = self._log_reader()
+        try:
+            self._hosted_key, pid = self.log_host.start(self.log_fd, reader, canonical, exited)
+        finally:
+            os.close(reader)
         return pid
 
     def start_hook(self, letter):

@@ -82,6 +82,57 @@ class PeekReader:
             count -= taken
 
 
+GIANT_LINE = 32 * 1024  # an unfinished line this long is taken in pieces (a pipe holds 64 KiB)
+
+
+class LineTaker:
+    """Moves a pipe's content into a logger, as whole lines when it can.
+
+    ``take(limit, feed)`` feeds at most ``limit`` bytes and returns what happened: ``"fed"``,
+    ``"empty"`` (nothing to take now: wait for the pipe's next edge), or ``"eof"``. With a
+    PeekReader only whole lines are taken, and consumed only after ``feed`` returned; an
+    unfinished line is left in the pipe unless it is giant, the logger wants one byte at a
+    time (svlogd finishing a line after TERM), or no writer is left. Without one, plain reads.
+    """
+
+    def __init__(self, fd, scratch=None):
+        self.fd = fd
+        self.reader = None if scratch is None else PeekReader(fd, scratch)
+
+    def take(self, limit, feed):
+        if self.reader is None:
+            try:
+                data = os.read(self.fd, limit)
+            except (BlockingIOError, InterruptedError):
+                return "empty"
+            if not data:
+                return "eof"
+            feed(data)
+            return "fed"
+        data = self.reader.peek(limit)
+        if data is None:
+            return "empty"
+        if not data:
+            return "eof"
+        if limit > 1:
+            cut = data.rfind(b"\n") + 1
+            if cut:
+                data = data[:cut]
+            elif len(data) < GIANT_LINE and not is_hung_up(self.fd):
+                return "empty"  # an unfinished line waits in the pipe for its newline
+        feed(data)
+        self.reader.consume(len(data))
+        return "fed"
+
+
+def is_hung_up(fd):
+    """True when no writer is left on the pipe ``fd`` (what is in it is all there will be)."""
+    import select
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return any(events & select.POLLHUP for _, events in poller.poll(0))
+
+
 def scratch_pipe():
     """A scratch pipe for PeekReaders (non-blocking, close-on-exec)."""
     return os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
