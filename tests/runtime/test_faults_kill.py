@@ -211,11 +211,18 @@ def test_kill_9_of_a_logger_under_load_loses_nothing(tree, kill_what):
                    what="the logger started again (round %d)" % round_)
     wait_until(lambda: all_logged(services), timeout=60, what="every line logged")
     for service in services:
-        got = numbers(service)
-        # A kill between a write and the consume that follows it can only log lines twice:
-        # every line is there, in order.
-        assert sorted(set(got)) == list(range(1, LINES + 1)) and got == sorted(got), \
-            service.name
+        # A kill between a write and the consume that follows it (svlog/peek.py) makes the
+        # next logger write that chunk again: lines may repeat, as one replayed block per
+        # kill, never go missing or out of order.
+        got, replayed, high = [], 0, 0
+        for number in numbers(service):
+            if number <= high:
+                replayed += 1
+                continue
+            got.append(number)
+            high = number
+        assert got == list(range(1, LINES + 1)), service.name
+        assert replayed <= 3 * 65536 // len("line 00000\n"), service.name  # a pipeful a kill
         assert running_pid(service) == services_before[service.name]  # never touched
 
 

@@ -79,32 +79,39 @@ class LogHost:
         """Every host process not yet reaped."""
         return set(self._processes)
 
-    def start(self, log_fd, pipe_fd, canonical, on_exit):
+    def start(self, open_fds, canonical, on_exit):
         """Start one logger in the host (forking one first if none accepts).
 
-        The host is told on the next turn of the loop: the caller writes the logger's status
+        ``open_fds()`` gives ``(log_fd, pipe_fd)`` to pass — the service's ``log/`` directory
+        (borrowed) and a reading end of its pipe (ours, closed once sent). It is called when
+        the host is told, on the next turn of the loop: the caller writes the logger's status
         first, so no line is logged before ``log/supervise`` says it runs (as with a process,
-        which cannot write before it is spawned and recorded)."""
+        which cannot write before it is spawned and recorded), and no descriptor is held
+        meanwhile (a tree starting a hundred loggers at once must not hold two each)."""
         if self._current is None:
             self._current = self._fork()
         process = self._current
         self._next_key += 1
         key = self._next_key
         fields = ["start", key, canonical.chpst or "", canonical.user or ""] + canonical.args
-        fds = [os.dup(log_fd), os.dup(pipe_fd)]  # ours until sent: the caller may close its own
         process.loggers[key] = on_exit
 
         def send():
             import socket
+            if process.channel is None or key not in process.loggers:
+                return  # the host died first: its reaping reports this logger
             try:
-                if process.channel is None or key not in process.loggers:
-                    return  # the host died first: its reaping reports this logger
-                socket.send_fds(process.channel, [_encode(*fields)], fds)
+                log_fd, pipe_fd = open_fds()
+            except OSError as exc:
+                warn(self.label, "unable to open the log pipe for the logger host", exc)
+                process.loggers.pop(key)(process.pid, 111 << 8)  # as a logger that failed
+                return
+            try:
+                socket.send_fds(process.channel, [_encode(*fields)], [log_fd, pipe_fd])
             except OSError as exc:
                 warn(self.label, "unable to reach the logger host", exc)
             finally:
-                for fd in fds:
-                    os.close(fd)
+                os.close(pipe_fd)
         self.loop.call_later(0, send)
         return key, process.pid
 

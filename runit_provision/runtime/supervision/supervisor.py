@@ -316,11 +316,12 @@ class Supervisor:
             self._hosted_key = None
             self.log.child_exited(pid, wait_status)
 
-        reader = self._log_reader()
-        try:
-            self._hosted_key, pid = self.log_host.start(self.log_fd, reader, canonical, exited)
-        finally:
-            os.close(reader)
+        def open_fds():
+            if self.log_fd < 0:
+                raise OSError(errno.EBADF, "the service is gone")
+            return self.log_fd, self._log_reader()
+
+        self._hosted_key, pid = self.log_host.start(open_fds, canonical, exited)
         return pid
 
     def start_hook(self, letter):
