@@ -36,8 +36,10 @@ ALLOWED = {
     "model": {"protocol", "errors"},
     "schema": {"model", "accounts", "source", "protocol", "errors"},
     "render": {"model", "protocol", "errors", "jinja2"},
-    "apply": {"model", "render", "protocol", "errors"},
-    "initsys": {"protocol", "errors"},
+    # runtime.unix: the OS helpers at the bottom (inotify for the wait for runsv, libc's syncfs)
+    "apply": {"model", "render", "protocol", "errors", "runtime.unix"},
+    # render: only render.tree, the entries every room exchanges (test below)
+    "initsys": {"model", "render", "protocol", "errors"},
     "checks": {"model", "render", "protocol", "errors", "testinfra", "pytest"},
     "cli": {"*"},
     "version": set(),
@@ -189,3 +191,22 @@ def test_runtime_and_protocol_load_nothing_heavy(module):
     bad = sorted(name for name in loaded
                  if any(name == f or name.startswith(f + ".") for f in FORBIDDEN_IN_RUNTIME))
     assert not bad, "%s pulls in %s" % (module, bad)
+
+
+# -- initsys: the entries of render.tree and nothing of the generator --------------------------
+def test_initsys_takes_only_the_tree_from_render():
+    found = []
+    for module, path in modules():
+        if room_of(module) == "initsys":
+            found += ["%s:%d %s" % (path.name, line, target) for target, line in
+                      imports_of(module, path)
+                      if room_of(target) == "render" and target != PACKAGE + ".render.tree"]
+    assert found == []
+
+
+def test_initsys_loads_no_jinja2_or_yaml():
+    loaded = loaded_after_import(PACKAGE + ".initsys")
+    bad = sorted(name for name in loaded
+                 if name.split(".")[0] in ("jinja2", "yaml")
+                 or name.startswith(PACKAGE + ".render.") and name != PACKAGE + ".render.tree")
+    assert not bad, "runit_provision.initsys pulls in %s" % bad

@@ -2,12 +2,13 @@
 
 No writes, no clock, no environment, no subprocess: the same Config (and templates) always
 gives the same Tree, byte for byte. Only the applier (and ``render --out``) writes it.
+
+The generator (and with it Jinja2) is imported when ``render()`` is first called, so that
+``render.tree`` — the entries every room exchanges — loads nothing but the standard library
+(``initsys`` builds the runtime's entries with it and must not pull in Jinja2).
 """
 
-from .environment import make_environment
-from .servicedir import Place, service_entries
 from .tree import Absent, Directory, File, Symlink, Tree
-from .users import user_entries
 
 __all__ = ["render", "Tree", "File", "Directory", "Symlink", "Absent"]
 
@@ -15,6 +16,10 @@ __all__ = ["render", "Tree", "File", "Directory", "Symlink", "Absent"]
 def render(config, templates=None, only=None):
     """The Tree of ``config``; ``templates``: a user template directory overriding ours;
     ``only``: service names (system services, ``runsvdir-<login>``, users' services)."""
+    from .environment import make_environment
+    from .servicedir import Place, service_entries
+    from .users import user_entries
+
     env = make_environment(templates)
     only = set(only) if only else None
     tree = Tree()

@@ -1,0 +1,359 @@
+"""checks: the program that reads a host for the checks -- sent to the host's ``python3`` in ONE
+command, its request compressed in its argument (or on stdin); ``snapshot.py`` builds the
+command and parses what it prints.
+
+Stdlib only, and runnable by any python3 from 3.5 on (the host's interpreter, not ours): no
+f-strings, nothing from this project. ``hostprobe.sh`` is the same program in POSIX sh for hosts
+without python3: both read the same request and print the same records. It only reads: every
+FIFO is opened non-blocking, write-only ``supervise/ok`` never gets a byte, no link is followed
+inside a walk, and ``supervise/`` is never descended into.
+
+The request, one line each. PATH is the rest of the line; a relative PATH is taken in the
+directory of the last ``in`` line; a leading ``~login`` is that login's home::
+
+    in DIR        relative PATHs after this line are in DIR
+    stat PATH     the path itself (lstat): E or X; L for a link or a directory; C for a file
+    walk PATH     stat PATH and, for a directory, everything below it (not supervise/'s contents)
+    side PATH     S for the service directory PATH, and for PATH/log if that is a directory
+    tree PATH     stat PATH, then stat and side every entry of it (and stat its run)
+    login NAME    U
+    group NAME    G
+    which NAME    W
+
+The records, one line each, fields separated by one space; every field is percent-encoded
+(``%``, space, newline, and here every byte outside printable ASCII), ``-`` is none and ``=``
+the empty string. Paths are printed as requested (``~alice/service/web``, not the home)::
+
+    H NOW PROBER VERSION               the host's clock (unix seconds), python or sh
+    E KIND MODE UID GID USER GROUP PATH
+                                       lstat: KIND f d l p s c b; MODE the permission bits in octal
+    X ERRNO PATH                       lstat failed: the errno's name (ENOENT, EACCES, ...)
+    L TARGET REALPATH PATH             a link: its target and the path it resolves to (or -);
+                                       a directory asked for by stat or tree: - and its realpath
+    C SIZE HEX SHA256 PATH             a regular file: its bytes in hex up to LIMIT, else the hash
+    S OK DOWN STATUS PID STAT PROCUID SUPUID SUPMODE PATH
+                                       a side, as sv sees it: OK is ``up`` when a runsv holds
+                                       supervise/ok (the O_WRONLY|O_NONBLOCK open), else the
+                                       errno's name (ENXIO: runsv not running; cd:ERRNO: the
+                                       directory itself cannot be entered); DOWN 1 when
+                                       PATH/down exists; STATUS, PID, STAT the hex of those
+                                       supervise/ files (read only when OK is up) or an errno;
+                                       PROCUID the owner of /proc/PID of the status' pid;
+                                       SUPUID, SUPMODE: supervise/ itself (links followed)
+    V LINE NAME PATH                   (sh only) ``sv status NAME``'s line: sh cannot open a
+                                       FIFO without blocking, so sv does the probe there
+    U UID GID GIDS HOME LOGIN          GIDS comma-separated; ``U - - - - LOGIN`` when unknown
+    G GID NAME                         a group; ``G - NAME`` when unknown
+    W PATH HEAD NAME                   the command NAME on $PATH and the hex of its first bytes
+    D PATH                             a directory whose every entry was reported (walk, tree)
+"""
+
+import base64
+import errno
+import hashlib
+import os
+import stat
+import sys
+import time
+import zlib
+
+try:
+    import grp
+    import pwd
+except ImportError:  # not a POSIX host: owners stay numbers
+    grp = pwd = None
+
+LIMIT = 256 * 1024  # a file bigger than this is compared by hash, not shown in a diff
+HEAD = 64
+_PRINTABLE = frozenset(range(0x21, 0x7F)) - frozenset(b"%")
+_KINDS = ((stat.S_ISREG, "f"), (stat.S_ISDIR, "d"), (stat.S_ISLNK, "l"), (stat.S_ISFIFO, "p"),
+          (stat.S_ISSOCK, "s"), (stat.S_ISCHR, "c"), (stat.S_ISBLK, "b"))
+
+
+def field(value):
+    """One field: None -> ``-``, empty -> ``=``, else percent-encoded bytes."""
+    if value is None:
+        return b"-"
+    if not isinstance(value, bytes):
+        value = str(value).encode("utf-8", "surrogateescape")
+    if not value:
+        return b"="
+    if value in (b"-", b"="):
+        return ("%%%02X" % value[0]).encode("ascii")
+    return b"".join(bytes([byte]) if byte in _PRINTABLE else ("%%%02X" % byte).encode("ascii")
+                    for byte in value)
+
+
+def errno_name(exc):
+    return errno.errorcode.get(exc.errno, "E%d" % (exc.errno or 0))
+
+
+class Probe:
+    """Runs one request; ``records`` collects the output lines."""
+
+    def __init__(self):
+        self.records = []
+        self.names = {}
+        self.base = b"/"
+
+    def record(self, tag, *values):
+        self.records.append(tag + b" " + b" ".join(field(value) for value in values) + b"\n")
+
+    def owner_name(self, table, number):
+        key = (table, number)
+        if key not in self.names:
+            name = None
+            try:
+                if table == "u" and pwd is not None:
+                    name = pwd.getpwuid(number).pw_name
+                elif table == "g" and grp is not None:
+                    name = grp.getgrgid(number).gr_name
+            except KeyError:
+                pass
+            self.names[key] = name
+        return self.names[key]
+
+    # -- paths --------------------------------------------------------------------------------
+    def where(self, path):
+        """(shown, real): the path as printed and as opened."""
+        if not path.startswith(b"/") and not path.startswith(b"~"):
+            path = self.base.rstrip(b"/") + b"/" + path
+        return path, expand(path)
+
+    def stat(self, shown, real, resolve=False):
+        """E (or X) for one path, with L or C (L for a directory too, with ``resolve``);
+        the lstat result, or None."""
+        try:
+            info = os.lstat(real)
+        except OSError as exc:
+            self.record(b"X", errno_name(exc), shown)
+            return None
+        kind = next((letter for test, letter in _KINDS if test(info.st_mode)), "?")
+        self.record(b"E", kind, "%o" % stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid,
+                    self.owner_name("u", info.st_uid), self.owner_name("g", info.st_gid), shown)
+        if kind == "l":
+            try:
+                target = os.readlink(real)
+            except OSError:
+                target = None
+            resolved = os.path.realpath(real)
+            self.record(b"L", target, resolved if os.path.exists(resolved) else None, shown)
+        elif kind == "f":
+            self.content(shown, real, info.st_size)
+        elif kind == "d" and resolve:
+            self.record(b"L", None, os.path.realpath(real), shown)
+        return info
+
+    def content(self, shown, real, size):
+        try:
+            # O_NONBLOCK: if a FIFO took the file's place since the lstat, do not hang on it
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            self.record(b"C", size, None, None, shown)
+            return
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                self.record(b"C", size, None, None, shown)
+                return
+            digest, chunks, total = hashlib.sha256(), [], 0
+            while True:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                digest.update(chunk)
+                total += len(chunk)
+                if total <= LIMIT:
+                    chunks.append(chunk)
+        except OSError:
+            self.record(b"C", size, None, None, shown)
+            return
+        finally:
+            os.close(fd)
+        data = b"".join(chunks).hex() if total <= LIMIT else None
+        self.record(b"C", total, data, digest.hexdigest(), shown)
+
+    def listing(self, shown, real, resolve=False):
+        """stat a directory, then (name, shown, real) of each entry; D once listed."""
+        info = self.stat(shown, real, resolve)
+        if info is None or not stat.S_ISDIR(info.st_mode):
+            return
+        try:
+            names = sorted(os.listdir(real))
+        except OSError:
+            return
+        self.record(b"D", shown)
+        for name in names:
+            yield name, shown.rstrip(b"/") + b"/" + name, real.rstrip(b"/") + b"/" + name
+
+    def walk(self, shown, real):
+        for name, child_shown, child_real in self.listing(shown, real):
+            if name == b"supervise":
+                self.stat(child_shown, child_real)  # runsv's own: the state is the S record
+            else:
+                self.walk(child_shown, child_real)
+
+    def side(self, shown, real):
+        self.side_record(shown, real)
+        try:
+            is_log = stat.S_ISDIR(os.stat(real + b"/log").st_mode)  # runsv's test for a log
+        except OSError:
+            is_log = False
+        if is_log:
+            self.side_record(shown.rstrip(b"/") + b"/log", real.rstrip(b"/") + b"/log")
+
+    def side_record(self, shown, real):
+        try:
+            os.stat(real + b"/.")  # sv chdir()s there: search permission, a directory
+            ok = is_up(real + b"/supervise/ok")
+        except OSError as exc:
+            ok = "cd:" + errno_name(exc)
+        down = "1" if _stat_ok(real + b"/down") else "0"  # runsv: stat("down") != -1
+        status = pid_text = stat_text = proc_uid = None
+        if ok == "up":
+            status = read_once(real + b"/supervise/status", 20)
+            pid_text = read_once(real + b"/supervise/pid", 32)
+            stat_text = read_once(real + b"/supervise/stat", 128)
+            if isinstance(status, bytes) and len(status) == 20 and status[19] != 0:
+                proc_uid = process_owner(int.from_bytes(status[12:16], "little"))
+        try:
+            info = os.stat(real + b"/supervise")
+            sup_uid, sup_mode = info.st_uid, "%o" % stat.S_IMODE(info.st_mode)
+        except OSError:
+            sup_uid = sup_mode = None
+        self.record(b"S", ok, down, _hex(status), _hex(pid_text), _hex(stat_text), proc_uid,
+                    sup_uid, sup_mode, shown)
+
+    def tree(self, shown, real):
+        for name, child_shown, child_real in self.listing(shown, real, resolve=True):
+            if name.startswith(b"."):
+                continue  # runsvdir skips dot-names
+            self.stat(child_shown, child_real)
+            if os.path.isdir(child_real):
+                self.stat(child_shown + b"/run", child_real + b"/run")
+                self.side(child_shown, child_real)
+
+    def login(self, name):
+        if pwd is None:
+            self.record(b"U", None, None, None, None, name)
+            return
+        try:
+            entry = pwd.getpwnam(name.decode("utf-8", "surrogateescape"))
+        except KeyError:
+            self.record(b"U", None, None, None, None, name)
+            return
+        try:
+            gids = os.getgrouplist(entry.pw_name, entry.pw_gid)
+        except (AttributeError, OSError):
+            gids = [entry.pw_gid]
+        self.record(b"U", entry.pw_uid, entry.pw_gid, ",".join(str(g) for g in gids),
+                    entry.pw_dir, name)
+
+    def group(self, name):
+        try:
+            gid = grp.getgrnam(name.decode("utf-8", "surrogateescape")).gr_gid
+        except (KeyError, AttributeError):
+            gid = None
+        self.record(b"G", gid, name)
+
+    def which(self, name):
+        for directory in os.environ.get("PATH", "/usr/bin:/bin").split(":"):
+            path = os.path.join(directory or ".", name.decode("utf-8", "surrogateescape"))
+            if os.path.isfile(path) and os.access(path, os.X_OK):
+                self.record(b"W", path, _hex(read_once(path.encode("utf-8", "surrogateescape"),
+                                                       HEAD)), name)
+                return
+        self.record(b"W", None, None, name)
+
+    def run(self, lines):
+        self.record(b"H", "%.3f" % time.time(), "python", "%d.%d" % sys.version_info[:2])
+        for line in lines:
+            verb, _, argument = line.rstrip(b"\n").partition(b" ")
+            if verb == b"in":
+                self.base = argument
+            elif verb == b"stat":
+                self.stat(*self.where(argument), resolve=True)
+            elif verb in (b"walk", b"side", b"tree"):
+                getattr(self, verb.decode("ascii"))(*self.where(argument))
+            elif verb == b"login":
+                self.login(argument)
+            elif verb == b"group":
+                self.group(argument)
+            elif verb == b"which":
+                self.which(argument)
+            elif verb:
+                raise SystemExit("hostprobe: unknown request %r" % line)
+        return b"".join(self.records)
+
+
+def expand(path):
+    """``~login/rest`` -> the login's home + ``/rest`` (unknown login: as is)."""
+    if not path.startswith(b"~") or pwd is None:
+        return path
+    login, slash, rest = path[1:].partition(b"/")
+    try:
+        home = pwd.getpwnam(login.decode("utf-8", "surrogateescape")).pw_dir
+    except KeyError:
+        return path
+    return home.encode("utf-8", "surrogateescape").rstrip(b"/") + slash + rest
+
+
+def is_up(ok_fifo):
+    """sv's liveness probe: a runsv holds the reader of supervise/ok (runit's sv.c)."""
+    try:
+        fd = os.open(ok_fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        return errno_name(exc)
+    os.close(fd)
+    return "up"
+
+
+def read_once(path, size):
+    """One read() of up to ``size`` bytes, as sv reads supervise/status; or the errno's name."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        return errno_name(exc)
+    try:
+        return os.read(fd, size)
+    except OSError as exc:
+        return errno_name(exc)
+    finally:
+        os.close(fd)
+
+
+def process_owner(pid):
+    try:
+        return os.stat("/proc/%d" % pid).st_uid
+    except OSError:
+        return None
+
+
+def _stat_ok(path):
+    try:
+        os.stat(path)
+    except OSError:
+        return False
+    return True
+
+
+def _hex(value):
+    """Bytes as hex (``=`` when empty); an errno's name or None as they are."""
+    if isinstance(value, bytes):
+        return value.hex().encode("ascii") if value else b""
+    return value
+
+
+def main():
+    if sys.version_info < (3, 5):
+        sys.exit(97)  # snapshot.FALLBACK: too old for this program; the sh probe reads instead
+    if len(sys.argv) > 1:  # python_command: the request compressed into the one argument
+        request = zlib.decompress(base64.b64decode(sys.argv[1]))
+    else:
+        request = sys.stdin.buffer.read()
+    lines = request.split(b"\n")
+    sys.stdout.buffer.write(Probe().run(lines))
+    sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+# checks: hostprobe.py in POSIX sh, for hosts without python3 -- the same request on stdin, the
+# same records out (the request and the records are described in hostprobe.py). Needs stat -c
+# (GNU coreutils or busybox), od, tr, readlink, date +%s and, for the supervision probe, sv: sh
+# cannot open supervise/ok without blocking, so OK is "?" in the S records and sv's status line
+# comes as a V record instead, and PID and STAT (text no check reads) are "-". Only non-printable
+# bytes other than space and newline are not encoded here (python's probe encodes them too; the
+# parser takes both).
+NL='
+'
+LIMIT=262144
+
+pct() {  # one field, percent-encoded; - for none is written by the caller
+  case $1 in
+    '') printf '=' ;;
+    -) printf '%%2D' ;;
+    =) printf '%%3D' ;;
+    *%* | *' '* | *"$NL"*)
+      printf '%s' "$1" | awk 'BEGIN { ORS = "" } NR > 1 { printf "%%0A" }
+        { gsub(/%/, "%25"); gsub(/ /, "%20"); print }' ;;
+    *) printf '%s' "$1" ;;
+  esac
+}
+
+hexof() {  # FILE [COUNT]: its bytes in hex, = when empty, the errno's name when unreadable
+  if [ ! -r "$1" ]; then
+    if [ -e "$1" ]; then printf 'EACCES'; else printf 'ENOENT'; fi
+    return
+  fi
+  if [ -n "$2" ]; then h=$(od -An -tx1 -v -N "$2" "$1" 2>/dev/null)
+  else h=$(od -An -tx1 -v "$1" 2>/dev/null); fi
+  # od's words joined by the shell, not a tr (hex digits: nothing a glob could match)
+  joined=
+  for word in $h; do joined=$joined$word; done
+  if [ -n "$joined" ]; then printf '%s' "$joined"; else printf '='; fi
+}
+
+expand() {  # ~login/rest -> the login's home/rest, in $real
+  real=$1
+  case $1 in
+    '~'*)
+      login=${1#\~}; rest=
+      case $login in */*) rest=/${login#*/}; login=${login%%/*} ;; esac
+      home=$(getent passwd "$login" 2>/dev/null | cut -d: -f6)
+      [ -n "$home" ] || home=$(awk -F: -v l="$login" '$1 == l { print $6; exit }' /etc/passwd)
+      [ -n "$home" ] && real=${home%/}$rest ;;
+  esac
+}
+
+entry() {  # SHOWN REAL [resolve]: E (or X) with L or C (L for a directory with resolve); $kind
+  kind=; resolve=$3
+  if [ ! -e "$2" ] && [ ! -h "$2" ]; then
+    printf 'X ENOENT '; pct "$1"; printf '\n'; return 1
+  fi
+  info=$(stat -c '%f %u %g %U %G %s' "$2" 2>/dev/null) || {
+    printf 'X EACCES '; pct "$1"; printf '\n'; return 1; }
+  set -- "$1" "$2" $info
+  raw=$((0x$3))
+  case $((raw & 61440)) in
+    32768) kind=f ;; 16384) kind=d ;; 40960) kind=l ;; 4096) kind=p ;; 49152) kind=s ;;
+    8192) kind=c ;; 24576) kind=b ;; *) kind='?' ;;
+  esac
+  user=$6; group=$7
+  [ "$user" = UNKNOWN ] && user=-
+  [ "$group" = UNKNOWN ] && group=-
+  printf 'E %s %o %s %s ' "$kind" $((raw & 4095)) "$4" "$5"
+  if [ "$user" = - ]; then printf '%s' '- '; else pct "$user"; printf ' '; fi
+  if [ "$group" = - ]; then printf '%s' '- '; else pct "$group"; printf ' '; fi
+  pct "$1"; printf '\n'
+  case $kind in
+    l)
+      printf 'L '; pct "$(readlink "$2")"; printf ' '
+      resolved=$(readlink -f "$2" 2>/dev/null)
+      if [ -n "$resolved" ] && [ -e "$resolved" ]; then pct "$resolved"; else printf '%s' '-'; fi
+      printf ' '; pct "$1"; printf '\n' ;;
+    f)
+      printf 'C %s ' "$8"
+      if [ "$8" -le "$LIMIT" ]; then hexof "$2"; printf ' - '
+      elif command -v sha256sum >/dev/null 2>&1; then
+        printf '%s %s ' - "$(sha256sum < "$2" | cut -d' ' -f1)"
+      else printf '%s' '- - '; fi
+      pct "$1"; printf '\n' ;;
+    d)
+      if [ -n "$resolve" ]; then
+        printf 'L - '; pct "$(readlink -f "$2")"; printf ' '; pct "$1"; printf '\n'
+      fi ;;
+  esac
+  return 0
+}
+
+walk() {  # SHOWN REAL
+  entry "$1" "$2" || return 0
+  [ "$kind" = d ] || return 0
+  [ -r "$2" ] && [ -x "$2" ] && { printf 'D '; pct "$1"; printf '\n'; }
+  for child in "$2"/* "$2"/.[!.]* "$2"/..?*; do
+    [ -e "$child" ] || [ -h "$child" ] || continue
+    name=${child##*/}
+    if [ "$name" = supervise ]; then entry "${1%/}/$name" "$child"
+    else walk "${1%/}/$name" "$child"; fi
+  done
+}
+
+side_record() {  # SHOWN REAL
+  down=0
+  [ -e "$2/down" ] && down=1
+  printf 'S ? %s ' "$down"
+  if [ -e "$2/supervise/status" ]; then
+    # the status record; pid and stat (text for people, no check reads them) are left out
+    hexof "$2/supervise/status" 20; printf ' - - '
+    pid= owner=
+    [ -r "$2/supervise/pid" ] && read -r pid < "$2/supervise/pid"
+    if [ -n "$pid" ] && [ -r "/proc/$pid/status" ]; then
+      while read -r key value rest; do
+        [ "$key" = Uid: ] && { owner=$value; break; }
+      done < "/proc/$pid/status"
+    fi
+    printf '%s ' "${owner:--}"
+  else
+    printf '%s' '- - - - '
+  fi
+  sup=$(stat -L -c '%u %a' "$2/supervise" 2>/dev/null) || sup='- -'
+  printf '%s ' "$sup"; pct "$1"; printf '\n'
+}
+
+side() {  # SHOWN REAL
+  side_record "$1" "$2"
+  [ -d "$2/log" ] && side_record "${1%/}/log" "$2/log"
+  printf 'V '
+  if command -v sv >/dev/null 2>&1; then pct "$(sv status "$2" 2>&1)"; else printf '%s' '-'; fi
+  printf ' '; pct "$2"; printf ' '; pct "$1"; printf '\n'
+}
+
+tree() {  # SHOWN REAL
+  entry "$1" "$2" resolve || return 0
+  [ "$kind" = d ] || return 0
+  [ -r "$2" ] && [ -x "$2" ] && { printf 'D '; pct "$1"; printf '\n'; }
+  for child in "$2"/*; do
+    [ -e "$child" ] || [ -h "$child" ] || continue
+    name=${child##*/}
+    entry "${1%/}/$name" "$child"
+    if [ -d "$child" ]; then
+      entry "${1%/}/$name/run" "$child/run"
+      side "${1%/}/$name" "$child"
+    fi
+  done
+}
+
+login() {
+  uid=$(id -u "$1" 2>/dev/null) || { printf 'U - - - - '; pct "$1"; printf '\n'; return; }
+  home=$(getent passwd "$1" 2>/dev/null | cut -d: -f6)
+  [ -n "$home" ] || home=$(awk -F: -v l="$1" '$1 == l { print $6; exit }' /etc/passwd)
+  printf 'U %s %s %s ' "$uid" "$(id -g "$1")" "$(id -G "$1" | tr ' ' ,)"
+  pct "$home"; printf ' '; pct "$1"; printf '\n'
+}
+
+group_record() {
+  gid=$(getent group "$1" 2>/dev/null | cut -d: -f3)
+  [ -n "$gid" ] || gid=$(awk -F: -v g="$1" '$1 == g { print $3; exit }' /etc/group)
+  printf 'G %s ' "${gid:--}"; pct "$1"; printf '\n'
+}
+
+which_record() {
+  path=$(command -v "$1" 2>/dev/null)
+  case $path in
+    /*) printf 'W '; pct "$path"; printf ' '; hexof "$path" 64; printf ' ' ;;
+    *) printf 'W - - ' ;;
+  esac
+  pct "$1"; printf '\n'
+}
+
+printf 'H %s sh -\n' "$(date +%s)"
+base=/
+while IFS= read -r line || [ -n "$line" ]; do
+  verb=${line%% *}; arg=${line#* }
+  case $verb in
+    in) base=$arg; continue ;;
+    stat | walk | side | tree)
+      case $arg in /* | '~'*) shown=$arg ;; *) shown=${base%/}/$arg ;; esac
+      expand "$shown"
+      case $verb in
+        stat) entry "$shown" "$real" resolve ;;
+        walk) walk "$shown" "$real" ;;
+        side) side "$shown" "$real" ;;
+        tree) tree "$shown" "$real" ;;
+      esac ;;
+    login) login "$arg" ;;
+    group) group_record "$arg" ;;
+    which) which_record "$arg" ;;
+    '') ;;
+    *) echo "hostprobe: unknown request $line" >&2; exit 2 ;;
+  esac
+done
+exit 0

@@ -1,0 +1,459 @@
+"""checks: reading a host in ONE command — a ``Request`` of what to look at, the command that
+carries it with the probe (``hostprobe.py`` when the host has python3, else ``hostprobe.sh``),
+and the probe's records parsed and validated into a ``Snapshot``.
+
+Everything a check needs comes from one ``host.run`` per snapshot, whatever the number of
+services: a remote host costs one round trip, not one per file or property. The request goes
+compressed in the python3 command (a few bytes per service), so one command holds thousands of
+services; only beyond ``MAX_COMMAND`` is it cut in pieces. A host without python3 costs one
+more round trip, once: the python3 command says so (``FALLBACK``) and the sh probe reads it,
+its request in a here-document. ``supervise/status`` is decoded here by ``protocol.status`` —
+locally, from the hex the probe sent — and sv's status line is the sh probe's fallback.
+"""
+
+import base64
+import posixpath
+import shlex
+import weakref
+import zlib
+from pathlib import Path
+from urllib.parse import unquote_to_bytes
+
+from ..errors import ProtocolError, VerifyError
+from ..protocol.errstr import error_str
+from ..protocol.status import Status, status_from_bytes
+from .svstatus import parts_from_sv_line
+
+HERE = Path(__file__).resolve().parent
+# Linux takes at most 128 KiB for one argument of execve (MAX_ARG_STRLEN), and the command is
+# one: /bin/sh -c's, or the one ssh hands to the remote shell.
+MAX_COMMAND = 100 * 1024
+END = "RUNIT_PROVISION_REQUEST"
+FALLBACK = 97  # the python command's exit status on a host without a usable python3
+VERBS = ("stat", "walk", "side", "tree", "login", "group", "which")
+
+
+class Request:
+    """What to read: ``stat``, ``walk``, ``side``, ``tree`` paths, ``login``, ``group`` and
+    ``which`` names (``hostprobe.py`` says what each gives). Asking twice is asking once."""
+
+    def __init__(self):
+        self._items = {}
+
+    def add(self, verb, argument):
+        if verb not in VERBS:
+            raise ValueError("not a request verb: %r" % verb)
+        if "\n" in argument or not argument:
+            raise VerifyError("cannot ask the host about %r" % argument)
+        self._items.setdefault((verb, argument), len(self._items))
+        return self
+
+    def stat(self, path):
+        return self.add("stat", path)
+
+    def walk(self, path):
+        return self.add("walk", path)
+
+    def side(self, path):
+        return self.add("side", path)
+
+    def tree(self, path):
+        return self.add("tree", path)
+
+    def login(self, name):
+        return self.add("login", name)
+
+    def group(self, name):
+        return self.add("group", name)
+
+    def which(self, name):
+        return self.add("which", name)
+
+    def __len__(self):
+        return len(self._items)
+
+    def lines(self):
+        """The request as ``(directory, line)`` pairs: paths relative to their parent
+        directory, grouped by it (``materialized`` puts an ``in DIR`` line before each group)."""
+        keyed = []
+        for (verb, argument), order in self._items.items():
+            parent, name = "", argument
+            if verb in ("stat", "walk", "side", "tree"):
+                parent, name = posixpath.split(argument.rstrip("/") or "/")
+                if not name or name.startswith("~") or not parent:
+                    parent, name = "", argument
+            keyed.append((parent, order, verb + " " + name))
+        return [(parent, line) for parent, _, line in sorted(keyed)]
+
+
+def materialized(pairs):
+    """Request lines of ``(directory, line)`` pairs, with an ``in DIR`` line per group."""
+    lines, current = [], None
+    for parent, line in pairs:
+        if parent != current:
+            lines.append("in " + (parent or "/"))
+            current = parent
+        lines.append(line)
+    return lines
+
+
+def pieces(pairs, fits):
+    """The pairs as few pieces of request lines as ``fits(lines)`` allows: halves, recursively
+    (a request that fits is one piece: the usual case, thousands of services)."""
+    lines = materialized(pairs)
+    if len(pairs) <= 1 or fits(lines):
+        return [lines]
+    half = len(pairs) // 2
+    return pieces(pairs[:half], fits) + pieces(pairs[half:], fits)
+
+
+def probe_program(name):
+    return (HERE / name).read_text(encoding="ascii")
+
+
+def python_command(lines):
+    """The command that runs ``hostprobe.py`` on the host's python3 with ``lines``, compressed
+    into its one argument (the request is repetitive: a tenth of its size); exit ``FALLBACK``
+    when the host has no python3 (or one older than the probe needs)."""
+    request = "".join(line + "\n" for line in lines).encode("utf-8", "surrogateescape")
+    payload = base64.b64encode(zlib.compress(request, 9)).decode("ascii")
+    return ("command -v python3 >/dev/null 2>&1 || exit %d\nexec python3 -E -S -c %s %s\n"
+            % (FALLBACK, shlex.quote(probe_program("hostprobe.py")), payload))
+
+
+def sh_command(lines):
+    """The command that runs ``hostprobe.sh`` with ``lines`` in a here-document."""
+    body = "".join(line + "\n" for line in lines)
+    return "{\n%s} <<'%s'\n%s%s\n" % (probe_program("hostprobe.sh"), END, body, END)
+
+
+def probe_command(lines, python=True):
+    return python_command(lines) if python else sh_command(lines)
+
+
+_PROBERS = weakref.WeakKeyDictionary()  # host -> "sh" once it turned out to have no python3
+
+
+def take_snapshot(host, request, python=True):
+    """The ``Snapshot`` of ``request`` on a testinfra ``host``: one ``host.run`` (a request
+    beyond ``MAX_COMMAND`` takes more). python3's probe unless the host has none (learnt once
+    per host: its command exits ``FALLBACK``) or ``python=False``; then sh's.
+    VerifyError when the probe fails or answers nonsense."""
+    use_python = python and _PROBERS.get(host) != "sh"
+    build = python_command if use_python else sh_command
+    snapshot = Snapshot()
+    for lines in pieces(request.lines(), lambda lines: len(build(lines)) <= MAX_COMMAND):
+        result = host.run(build(lines))
+        if use_python and result.rc == FALLBACK:
+            _PROBERS[host] = "sh"
+            return take_snapshot(host, request, python=False)
+        if result.rc != 0:
+            raise VerifyError("reading the host failed (exit %d): %s"
+                              % (result.rc, (result.stderr or result.stdout).strip()[-2000:]))
+        snapshot.add_output(result.stdout_bytes)
+    return snapshot.resolved()
+
+
+# -- what the probe saw ------------------------------------------------------------------------
+class Node:
+    """One path as lstat saw it: ``kind`` (``f d l p s c b``, None when lstat failed:
+    ``error`` is the errno's name), ``mode`` (permission bits), ``uid``/``gid`` and their names
+    ``user``/``group`` (None when the host has none); a link's ``target`` and ``realpath``; a
+    regular file's ``size``, ``content`` (bytes, None above the probe's limit) and ``sha256``."""
+
+    __slots__ = ("path", "kind", "mode", "uid", "gid", "user", "group", "target", "realpath",
+                 "size", "content", "sha256", "error")
+
+    def __init__(self, path, **fields):
+        self.path = path
+        for name in self.__slots__[1:]:
+            setattr(self, name, fields.get(name))
+
+    @property
+    def exists(self):
+        return self.kind is not None
+
+    def __repr__(self):
+        if self.kind is None:
+            return "Node(%r, error=%r)" % (self.path, self.error)
+        return "Node(%r, %s, %04o, %s:%s)" % (self.path, self.kind, self.mode, self.user,
+                                              self.group)
+
+
+class Side:
+    """One side (a service directory or its ``log/``) as sv sees it.
+
+    ``is_supervised``: a runsv (or our tree) holds ``supervise/ok`` — True, False, or None when
+    the host could not tell (no python3 and no sv). ``status``: the decoded ``supervise/status``
+    (``protocol.status.Status``), else sv's line turned into one (``status_source`` says
+    which: ``supervise/status`` or ``sv status``), else None and ``error`` says why in sv's
+    words. ``is_normally_up``: no ``down`` file. ``pid_file``/``stat_text``: supervise/pid and
+    stat; ``process_uid``: the owner of the status' running pid; ``supervise_uid`` and
+    ``supervise_mode``: of ``supervise/`` itself.
+    """
+
+    __slots__ = ("path", "ok", "is_supervised", "is_normally_up", "status", "status_source",
+                 "error", "pid_file", "stat_text", "process_uid", "supervise_uid",
+                 "supervise_mode", "_raw_status")
+
+    def __init__(self, path, **fields):
+        self.path = path
+        for name in self.__slots__[1:]:
+            setattr(self, name, fields.get(name))
+
+    def __repr__(self):
+        return "Side(%r, supervised=%r, status=%r, error=%r)" % (
+            self.path, self.is_supervised, self.status, self.error)
+
+
+class Identity:
+    """A login on the host: ``uid``, ``gid``, every group id (``gids``) and ``home``; all None
+    when the host does not know the login."""
+
+    __slots__ = ("login", "uid", "gid", "gids", "home")
+
+    def __init__(self, login, uid, gid, gids, home):
+        self.login, self.uid, self.gid, self.gids, self.home = login, uid, gid, gids, home
+
+    @property
+    def exists(self):
+        return self.uid is not None
+
+
+class Command:
+    """A command on the host's PATH: ``path`` (None: not found) and its first bytes."""
+
+    __slots__ = ("name", "path", "head")
+
+    def __init__(self, name, path, head):
+        self.name, self.path, self.head = name, path, head
+
+
+class Snapshot:
+    """What one request saw: ``nodes`` and ``sides`` by path (as requested), ``logins``,
+    ``groups`` (gid or None) and ``commands`` by name, ``listed`` directories, the host's clock
+    ``now`` and the ``prober`` (python or sh)."""
+
+    def __init__(self):
+        self.now = None
+        self.prober = None
+        self.nodes = {}
+        self.sides = {}
+        self.logins = {}
+        self.groups = {}
+        self.commands = {}
+        self.listed = set()
+        self._sv_lines = []
+        self._children = None
+
+    def node(self, path):
+        """The Node of ``path``: ``error="ENOENT"`` when missing from a directory the probe
+        listed, ``error="unread"`` when nothing asked for it."""
+        node = self.nodes.get(path)
+        if node is not None:
+            return node
+        listed = posixpath.dirname(path) in self.listed
+        return Node(path, error="ENOENT" if listed else "unread")
+
+    def side(self, path):
+        return self.sides.get(path)
+
+    def realpath(self, path):
+        """Where ``path`` leads on the host, as far as the probe saw (``stat`` of a directory
+        or link gives its realpath; else its parent's, joined)."""
+        node = self.nodes.get(path)
+        if node is not None and node.realpath:
+            return node.realpath
+        parent, name = posixpath.split(path)
+        if not name or parent == path:
+            return path
+        return posixpath.join(self.realpath(parent), name)
+
+    def children(self, path):
+        """Names the probe saw directly below ``path`` (by a walk or a tree)."""
+        if self._children is None:
+            self._children = {}
+            for known in self.nodes:
+                parent, name = posixpath.split(known)
+                self._children.setdefault(parent, []).append(name)
+        return sorted(self._children.get(path.rstrip("/") or "/", []))
+
+    # -- parsing ------------------------------------------------------------------------------
+    def add_output(self, data):
+        for number, line in enumerate(data.split(b"\n"), 1):
+            if line:
+                self._add_record(line, number)
+        self._children = None
+
+    def _add_record(self, line, number):
+        tag, *raw = line.split(b" ")
+        arity = _ARITY.get(tag)
+        if arity is None or len(raw) != arity:
+            raise VerifyError("the host's probe said something else than expected, line %d: "
+                              "%r" % (number, line[:200]))
+        values = [_decoded(value) for value in raw]
+        try:
+            getattr(self, "_record_" + tag.decode("ascii"))(*values)
+        except (ValueError, TypeError) as exc:
+            raise VerifyError("the host's probe sent a bad %s record, line %d: %r (%s)"
+                              % (tag.decode("ascii"), number, line[:200], exc)) from exc
+
+    def _record_H(self, now, prober, version):
+        self.now, self.prober = float(now), prober
+
+    def _record_E(self, kind, mode, uid, gid, user, group, path):
+        self.nodes[path] = Node(path, kind=kind, mode=int(mode, 8), uid=int(uid), gid=int(gid),
+                                user=user, group=group)
+
+    def _record_X(self, error, path):
+        self.nodes[path] = Node(path, error=error)
+
+    def _record_L(self, target, realpath, path):
+        node = self.nodes[path]
+        node.target, node.realpath = target, realpath
+
+    def _record_C(self, size, content, sha256, path):
+        node = self.nodes[path]
+        node.size, node.sha256 = int(size), sha256
+        node.content = _hex_bytes(content, path)
+
+    def _record_S(self, ok, down, status, pid, stat, proc_uid, sup_uid, sup_mode, path):
+        self.sides[path] = Side(
+            path, ok=ok, is_normally_up=down != "1", _raw_status=status,
+            pid_file=_hex_bytes(pid, path, True), stat_text=_hex_bytes(stat, path, True),
+            process_uid=_int(proc_uid), supervise_uid=_int(sup_uid),
+            supervise_mode=None if sup_mode is None else int(sup_mode, 8))
+
+    def _record_V(self, line, name, path):
+        self._sv_lines.append((line, name, path))
+
+    def _record_U(self, uid, gid, gids, home, login):
+        self.logins[login] = Identity(login, _int(uid), _int(gid),
+                                      None if gids is None else
+                                      tuple(int(g) for g in gids.split(",") if g), home)
+
+    def _record_D(self, path):
+        self.listed.add(path)
+
+    def _record_G(self, gid, name):
+        self.groups[name] = _int(gid)
+
+    def _record_W(self, path, head, name):
+        self.commands[name] = Command(name, path, _hex_bytes(head, name, True))
+
+    def resolved(self):
+        """Decide every side: from the status bytes (python's probe), or sv's line (sh's)."""
+        for side in self.sides.values():
+            if side.ok != "?":
+                _resolve_probed(side)
+        for line, name, path in self._sv_lines:
+            _resolve_from_sv(self, line, name, path)
+        return self
+
+
+_ARITY = {b"H": 3, b"E": 7, b"X": 2, b"L": 3, b"C": 4, b"S": 9, b"V": 3, b"U": 5, b"G": 2,
+          b"W": 3, b"D": 1}
+
+
+def _decoded(value):
+    if value == b"-":
+        return None
+    if value == b"=":
+        return ""
+    return unquote_to_bytes(value).decode("utf-8", "surrogateescape")
+
+
+def _int(value):
+    return None if value is None else int(value)
+
+
+def _is_errno(value):
+    return bool(value) and value[0] == "E" and value.isupper()
+
+
+def _hex_bytes(value, path, errno_ok=False):
+    """Bytes of a hex field; None for none; an errno's name kept as it is (``errno_ok``)."""
+    if value is None:
+        return None
+    if errno_ok and _is_errno(value):
+        return value
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise ValueError("not hex for %s: %r" % (path, value[:40])) from None
+
+
+def _errno_text(name):
+    import errno
+    return error_str(getattr(errno, name, -1))
+
+
+def _resolve_probed(side):
+    """python's probe: sv's own probe was done on the host; decode the status here."""
+    if side.ok != "up":
+        side.is_supervised = False
+        if side.ok.startswith("cd:"):
+            side.error = "unable to change to service directory: %s" % _errno_text(side.ok[3:])
+        elif side.ok == "ENXIO":
+            side.error = "runsv not running"
+        else:
+            side.error = "unable to open supervise/ok: %s" % _errno_text(side.ok)
+        return
+    side.is_supervised = True
+    raw = side._raw_status
+    if raw is None or _is_errno(raw):
+        side.error = "unable to open supervise/status: %s" % _errno_text(raw or "EIO")
+        return
+    side.status, side.error = _status_or_error(raw, side.path)
+    side.status_source = "supervise/status" if side.status is not None else None
+
+
+def _status_or_error(raw_hex, path):
+    try:
+        return status_from_bytes(_hex_bytes(raw_hex, path)), None
+    except ProtocolError:
+        return None, "unable to read supervise/status: bad format"
+
+
+def _resolve_from_sv(snapshot, line, name, path):
+    """sh's probe: sv did the probe; its line says who is supervised, the bytes say the rest
+    (sv's line becomes the Status where the bytes cannot be read)."""
+    if line is None:  # no sv on a host without python3: nobody could tell
+        for side_path in (path, path.rstrip("/") + "/log"):
+            side = snapshot.sides.get(side_path)
+            if side is not None:
+                side.error = "cannot tell: the host has neither python3 nor sv"
+        return
+    first_line = line.split("\n", 1)[0]
+    main, log = parts_from_sv_line(first_line, name)
+    if log is None and main.message is not None:
+        log = main  # sv stops at the service's failed probe: one runsv serves both sides
+    for side_path, part in ((path, main), (path.rstrip("/") + "/log", log)):
+        side = snapshot.sides.get(side_path)
+        if side is None or part is None:
+            continue
+        if part.message is not None:
+            side.is_supervised = not (part.is_not_running or part.message.startswith(
+                ("unable to open supervise/ok", "unable to change to")))
+            side.error = part.message
+            side.ok = "ENXIO" if part.is_not_running else "?"
+            continue
+        side.ok, side.is_supervised = "up", True
+        status, _ = _status_or_error(side._raw_status, side_path) \
+            if side._raw_status and not _is_errno(side._raw_status) else (None, None)
+        if status is None:
+            status = _status_from_part(part, snapshot.now)
+            side.status_source = "sv status"
+        else:
+            side.status_source = "supervise/status"
+        side.status = status
+
+
+def _status_from_part(part, now):
+    """The Status sv's line describes (sv shows want and TERM only where they are news)."""
+    if part.pid:
+        want = part.want or "u"
+    else:
+        want = part.want or "d"
+    return Status(int(now or 0) - part.elapsed, 0, part.pid, part.paused, want, part.term,
+                  part.state)

@@ -1,0 +1,208 @@
+"""cli: ``runit-provision verify`` — the host against the data, with testinfra, reported the
+way pytest reports (and as JUnit XML for CI, JSON for machines).
+
+The checks come from the same data, facts and accounts the applier converges from
+(``checks/expected.py``); each host of ``--hosts`` (testinfra host specs, default ``local://``)
+is read in one command (``checks/snapshot.py``) and every check runs over that reading. Exit
+0 when every check passed (skipped ones included), 1 when one failed, a host could not be read,
+or the data is bad.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+from xml.etree import ElementTree
+
+from ..errors import ProvisionError
+from ..render import render
+from .inputs import ACCOUNTS_HELP, add_input_arguments, config_from_args
+
+DESCRIPTION = """\
+Verify hosts against the data: every declared service exists with the rendered files,
+contents, modes and owners; is linked or not as declared; is supervised; is up unless down;
+its logger is up and its log directory writable by the logger's user; every user's
+runsvdir-<login> is up and runs as the user; absent services are gone; the runit tools are
+installed. Each host is read in one command (python3 on the host when it has one, else sh
+and sv). Exit 0 when every check passed, 1 otherwise."""
+
+EPILOG = """\
+hosts: testinfra host specs, comma-separated or repeated: local:// (the default),
+ssh://[user@]host[:port], ssh://host?ssh_config=FILE, docker://container,
+paramiko://..., ansible://... (see testinfra's documentation); ?sudo=true reads as root.
+Accounts (owners, the logger's user) are compared by name on the host itself.
+
+""" + ACCOUNTS_HELP
+
+
+def add_parser(sub):
+    parser = sub.add_parser("verify", help="check hosts against the data (testinfra)",
+                            description=DESCRIPTION, epilog=EPILOG,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_input_arguments(parser)
+    parser.add_argument("--hosts", metavar="SPEC", action="append",
+                        help="testinfra host specs (comma-separated; default local://)")
+    parser.add_argument("--templates", metavar="DIR", help="templates overriding the bundled ones")
+    parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
+    parser.add_argument("--junitxml", metavar="FILE", help="also write a JUnit XML report")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--probe", choices=("auto", "sh"), default="auto",
+                        help="auto: python3 on the host when it has one, else sh; sh: always sh")
+    parser.add_argument("-v", "--verbose", action="store_true", help="one line per check")
+    return parser
+
+
+def run(args):
+    start = time.monotonic()
+    try:
+        import testinfra
+    except ImportError:
+        sys.stderr.write("runit-provision verify: needs pytest-testinfra "
+                         "(pip install 'runit-provision[checks]')\n")
+        return 1
+    from ..checks.expected import expectations
+    from ..checks.verify import verify_host
+
+    try:
+        config = config_from_args(args)
+        tree = render(config, templates=args.templates, only=args.only)
+    except ProvisionError as exc:
+        sys.stderr.write("%s\n" % exc)
+        return 1
+    expected = expectations(config, tree, only=args.only)
+    specs = [spec for value in (args.hosts or ["local://"]) for spec in value.split(",") if spec]
+    try:
+        hosts = testinfra.get_hosts(specs)
+    except (RuntimeError, ValueError) as exc:
+        sys.stderr.write("runit-provision verify: bad --hosts: %s\n" % exc)
+        return 1
+    outcomes = []
+    for host in hosts:
+        outcomes += verify_host(host, expected, host.backend.get_pytest_id(),
+                                python=args.probe == "auto")
+    seconds = time.monotonic() - start
+    if args.junitxml:
+        write_junitxml(args.junitxml, outcomes, seconds)
+    if args.json:
+        json.dump(json_report(outcomes, seconds), sys.stdout, indent=1, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(text_report(outcomes, seconds, len(hosts) > 1, args.verbose,
+                                     source=args.hiera or args.data))
+    return 0 if all(outcome.status in ("passed", "skipped") for outcome in outcomes) else 1
+
+
+# -- reports ------------------------------------------------------------------------------------
+def test_id(outcome, with_host):
+    """pytest's node id form: ``web::running``, ``web::running[ssh://web01]`` for many hosts."""
+    return outcome.check.nodeid + ("[%s]" % outcome.host if with_host else "")
+
+
+def counts(outcomes):
+    found = {}
+    for outcome in outcomes:
+        found[outcome.status] = found.get(outcome.status, 0) + 1
+    return found
+
+
+def summary_words(outcomes, seconds):
+    found = counts(outcomes)
+    words = ["%d %s" % (found[status], status) for status in ("failed", "passed", "skipped",
+                                                                "error") if found.get(status)]
+    return "%s in %.2fs" % (", ".join(words) or "no checks", seconds)
+
+
+def ruler(text, char="=", width=None):
+    width = width or shutil.get_terminal_size((80, 20)).columns
+    text = " %s " % text if text else ""
+    left = max(2, (width - len(text)) // 2)
+    return char * left + text + char * max(2, width - left - len(text))
+
+
+LETTERS = {"passed": ".", "failed": "F", "skipped": "s", "error": "E"}
+
+
+def text_report(outcomes, seconds, with_host, verbose, source=None):
+    """pytest's terminal report: progress, FAILURES with every problem, a short summary."""
+    lines = [ruler("runit-provision verify")]
+    hosts = []
+    for outcome in outcomes:
+        if outcome.host not in hosts:
+            hosts.append(outcome.host)
+    lines.append("hosts: %s; data: %s; %d checks" % (", ".join(hosts), source,
+                                                      len(outcomes)))
+    lines.append("")
+    for host in hosts:
+        mine = [outcome for outcome in outcomes if outcome.host == host]
+        if verbose:
+            lines += ["%s %s" % (test_id(outcome, with_host), outcome.status.upper())
+                      for outcome in mine]
+        else:
+            progress = "".join(LETTERS[outcome.status] for outcome in mine)
+            lines.append("%s: %s" % (host, progress))
+    failed = [outcome for outcome in outcomes if outcome.status in ("failed", "error")]
+    if failed:
+        lines += ["", ruler("FAILURES")]
+        for outcome in failed:
+            lines.append(ruler("%s [%s]" % (outcome.check.nodeid, outcome.host), "_"))
+            lines += [outcome.error] if outcome.error else outcome.problems
+            lines.append("")
+    noted = [outcome for outcome in outcomes if outcome.status != "passed"]
+    if noted:
+        lines += [ruler("short test summary info")]
+        for outcome in noted:
+            reason = outcome.error or outcome.skipped or outcome.problems[0].split("\n")[0]
+            more = len(outcome.problems) - 1
+            if more > 0:
+                reason += " (and %d more)" % more
+            lines.append("%s %s - %s" % (outcome.status.upper(), test_id(outcome, with_host),
+                                         reason))
+    lines.append(ruler(summary_words(outcomes, seconds)))
+    return "\n".join(lines) + "\n"
+
+
+def write_junitxml(path, outcomes, seconds):
+    """JUnit XML as pytest writes it (``xunit2``): one testsuite, a testcase per check with
+    ``classname`` ``HOST.GROUP`` and ``name`` the check, failures with every problem."""
+    found = counts(outcomes)
+    suite = ElementTree.Element("testsuite", {
+        "name": "runit-provision verify", "errors": str(found.get("error", 0)),
+        "failures": str(found.get("failed", 0)), "skipped": str(found.get("skipped", 0)),
+        "tests": str(len(outcomes)), "time": "%.3f" % seconds,
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S"), "hostname": socket.gethostname()})
+    for outcome in outcomes:
+        case = ElementTree.SubElement(suite, "testcase", {
+            "classname": "%s.%s" % (outcome.host, outcome.check.group),
+            "name": outcome.check.name, "time": "%.3f" % outcome.seconds})
+        if outcome.status == "failed":
+            element = ElementTree.SubElement(case, "failure", {
+                "message": outcome.problems[0].split("\n")[0]})
+            element.text = "\n".join(outcome.problems)
+        elif outcome.status == "error":
+            element = ElementTree.SubElement(case, "error", {"message": outcome.error})
+            element.text = outcome.error
+        elif outcome.status == "skipped":
+            ElementTree.SubElement(case, "skipped", {"type": "pytest.skip",
+                                                     "message": outcome.skipped})
+    root = ElementTree.Element("testsuites")
+    root.append(suite)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    ElementTree.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def json_report(outcomes, seconds):
+    found = counts(outcomes)
+    return {
+        "passed": all(outcome.status in ("passed", "skipped") for outcome in outcomes),
+        "summary": {status: found.get(status, 0)
+                    for status in ("passed", "failed", "skipped", "error")},
+        "seconds": round(seconds, 3),
+        "checks": [{"host": outcome.host, "id": outcome.check.nodeid,
+                    "group": outcome.check.group, "check": outcome.check.name,
+                    "status": outcome.status, "problems": outcome.problems,
+                    "reason": outcome.error or outcome.skipped} for outcome in outcomes],
+    }

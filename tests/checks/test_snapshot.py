@@ -1,0 +1,262 @@
+"""checks/snapshot.py and the two host probes: one request, one command, the same records from
+python3's probe and sh's, parsed and validated."""
+
+import os
+
+import pytest
+import testinfra
+
+from runit_provision.checks import snapshot as snapshot_module
+from runit_provision.checks.snapshot import (
+    MAX_COMMAND, Request, Snapshot, materialized, pieces, probe_command, take_snapshot)
+from runit_provision.errors import VerifyError
+from runit_provision.protocol.status import State
+
+from ..conftest import OUR_BIN
+from ..runtime.processes import BASE_PATH
+from .helpers import FakeRunsv
+
+
+@pytest.fixture
+def host(monkeypatch):
+    monkeypatch.setenv("PATH", "%s:%s" % (OUR_BIN, BASE_PATH))
+    return testinfra.get_host("local://")
+
+
+class Counting:
+    """A host that counts its runs."""
+
+    def __init__(self, host):
+        self.host, self.runs = host, 0
+
+    def run(self, command, *args):
+        self.runs += 1
+        return self.host.run(command, *args)
+
+
+# -- the request --------------------------------------------------------------------------------
+def test_request_lines_are_grouped_by_directory():
+    request = Request().walk("/s/sv/web").stat("/s/service/web").side("/s/service/web")
+    request.walk("/s/sv/api").login("root").stat("~alice/service").walk("/s/sv/web")
+    assert len(request) == 6  # asked twice is asked once
+    assert request.lines() == [
+        ("", "login root"), ("/s/service", "stat web"), ("/s/service", "side web"),
+        ("/s/sv", "walk web"), ("/s/sv", "walk api"), ("~alice", "stat service")]
+    assert materialized(request.lines()) == [
+        "in /", "login root", "in /s/service", "stat web", "side web",
+        "in /s/sv", "walk web", "walk api", "in ~alice", "stat service"]
+
+
+def test_request_pieces_stay_under_the_limit_and_carry_their_directory():
+    request = Request()
+    for number in range(500):
+        request.walk("/srv/sv/service-%03d" % number)
+    found = pieces(request.lines(), lambda lines: sum(len(line) + 1 for line in lines) <= 2000)
+    assert len(found) >= 5
+    for piece in found:
+        assert piece[0] == "in /srv/sv"
+        assert sum(len(line) + 1 for line in piece) <= 2000
+    assert sum(len(piece) - 1 for piece in found) == 500
+    assert pieces(request.lines(), lambda lines: True) == [materialized(request.lines())]
+
+
+def test_request_refuses_what_a_line_cannot_carry():
+    with pytest.raises(VerifyError):
+        Request().stat("/a\nb")
+    with pytest.raises(ValueError):
+        Request().add("rm", "/")
+
+
+def test_the_commands_are_ascii_and_a_thousand_services_fit_one():
+    request = Request()
+    for number in range(1000):
+        name = "service-%04d" % number
+        request.walk("/etc/sv/" + name).stat("/etc/service/" + name).side(
+            "/etc/service/" + name).stat("/var/log/" + name).stat("/var/log/%s/config" % name)
+    lines = materialized(request.lines())
+    for python in (True, False):
+        probe_command(lines, python).encode("ascii")  # else testinfra asks for the encoding
+    assert len(probe_command(lines, python=True)) < MAX_COMMAND
+    assert len(probe_command(lines, python=False)) > MAX_COMMAND  # sh: in pieces
+    assert probe_command(["stat /"], python=False).endswith("stat /\nRUNIT_PROVISION_REQUEST\n")
+
+
+# -- the records ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("output", [
+    b"Q 1\n",                             # an unknown record
+    b"E f 644 0 0 root root\n",           # a field short
+    b"E f 6x4 0 0 root root /a\n",        # not octal
+    b"E f 644 0 0 root root /a\nC 3 zz - /a\n",   # not hex
+    b"S up 0 00 - - - - - /a\n",          # status hex fine, decoded later; arity fine
+])
+def test_records_are_validated(output):
+    snapshot = Snapshot()
+    if output.startswith(b"S "):
+        snapshot.add_output(output)  # valid: a 1-byte status is "bad format" on resolve
+        side = snapshot.resolved().side("/a")
+        assert side.is_supervised and side.status is None
+        assert side.error == "unable to read supervise/status: bad format"
+        return
+    with pytest.raises(VerifyError):
+        snapshot.add_output(output)
+
+
+def test_fields_are_percent_encoded_with_none_and_empty():
+    snapshot = Snapshot()
+    snapshot.add_output(b"H 12.5 python 3.11\nE l 777 0 0 - - /a%20b%0Ac\n"
+                        b"L = - /a%20b%0Ac\nU 1 1 = %2D bob\n")
+    node = snapshot.node("/a b\nc")
+    assert (node.kind, node.user, node.target, node.realpath) == ("l", None, "", None)
+    assert snapshot.logins["bob"].gids == () and snapshot.logins["bob"].home == "-"
+    assert snapshot.node("/elsewhere").error == "unread"
+
+
+# -- both probes on one directory -----------------------------------------------------------------
+@pytest.fixture
+def odd_dir(sandbox):
+    """Names and kinds a probe must survive: spaces, %, a newline, a FIFO (never opened for
+    reading), a dangling link, a big file, a service whose supervise/ok has no reader, one
+    served by this process."""
+    base = sandbox / "sv"
+    (base / "web" / "env").mkdir(parents=True)
+    (base / "web" / "run").write_text("#!/bin/sh\nexec sleep 1\n")
+    (base / "web" / "run").chmod(0o750)
+    (base / "web" / "env" / "A B%C").write_text("x y\n")
+    (base / "web" / "env" / "new\nline").write_bytes(b"\xff\x00bytes")
+    (base / "web" / "env" / "empty").write_bytes(b"")
+    os.mkfifo(str(base / "web" / "fifo"))
+    (base / "web" / "gone").symlink_to("/nonexistent/target")
+    (base / "web" / "big").write_bytes(b"x" * (300 * 1024))
+    (base / "web" / "down").write_text("")
+    runsv = FakeRunsv()
+    runsv.serve(base / "web")
+    runsv.serve(base / "web" / "log") if (base / "web" / "log").mkdir() is None else None
+    (base / "dead" / "supervise").mkdir(parents=True)
+    os.mkfifo(str(base / "dead" / "supervise" / "ok"))
+    yield base
+    runsv.close()
+
+
+def odd_request(base):
+    return (Request().walk(str(base / "web")).side(str(base / "web"))
+            .side(str(base / "dead")).side(str(base / "nothing")).stat("~root")
+            .stat(str(base / "web" / "gone")).login("root").login("no-such-login")
+            .group("root").group("no-such-group").which("sv").which("no-such-command"))
+
+
+def comparable(snapshot):
+    nodes = {path: (node.kind, node.mode, node.uid, node.gid, node.user, node.group,
+                    node.target, node.realpath, node.size, node.content, node.error)
+             for path, node in snapshot.nodes.items()}
+    sides = {path: (side.is_supervised, side.is_normally_up, side.status, side.error)
+             for path, side in snapshot.sides.items()}
+    logins = {name: (i.uid, i.gid, i.gids, i.home) for name, i in snapshot.logins.items()}
+    commands = {name: (c.path, c.head) for name, c in snapshot.commands.items()}
+    return nodes, sides, logins, snapshot.groups, commands, snapshot.listed
+
+
+def test_python_and_sh_see_the_same(odd_dir, host):
+    by_python = take_snapshot(host, odd_request(odd_dir), python=True)
+    by_sh = take_snapshot(host, odd_request(odd_dir), python=False)
+    assert (by_python.prober, by_sh.prober) == ("python", "sh")
+    assert comparable(by_python) == comparable(by_sh)
+    web = str(odd_dir / "web")
+    assert by_python.children(web) == sorted(["run", "env", "fifo", "gone", "big", "down",
+                                              "supervise", "log"])
+    assert by_python.node(web + "/env/A B%C").content == b"x y\n"
+    assert by_python.node(web + "/env/new\nline").content == b"\xff\x00bytes"
+    assert by_python.node(web + "/env/empty").content == b""
+    assert by_python.node(web + "/fifo").kind == "p" and by_python.node(web + "/run").mode == 0o750
+    big = by_python.node(web + "/big")
+    assert big.content is None and big.size == 300 * 1024 and len(big.sha256) == 64
+    assert by_python.node(web + "/gone").target == "/nonexistent/target"
+    assert by_python.node(web + "/gone").realpath is None
+    assert by_python.node("~root").realpath == "/root"
+    assert by_python.node(web + "/missing").error == "ENOENT"  # web was listed
+    main, log = by_python.side(web), by_python.side(web + "/log")
+    assert main.is_supervised and main.status.state == State.RUN and not main.is_normally_up
+    assert main.process_uid == os.getuid() and log.is_supervised
+    dead = by_python.side(str(odd_dir / "dead"))
+    assert dead.is_supervised is False and dead.error == "runsv not running"
+    assert by_python.side(str(odd_dir / "nothing")).error == (
+        "unable to change to service directory: file does not exist")
+    assert by_python.logins["root"].uid == 0 and not by_python.logins["no-such-login"].exists
+    assert by_python.groups == {"root": 0, "no-such-group": None}
+    assert by_python.commands["sv"].path == str(OUR_BIN / "sv")
+    assert by_python.commands["no-such-command"].path is None
+
+
+@pytest.fixture
+def bin_without_python(odd_dir, monkeypatch):
+    """A PATH of the tools the sh probe uses, without python3 (and sv only if asked)."""
+    def make(with_sv):
+        directory = odd_dir.parent / ("bin-%s" % with_sv)
+        directory.mkdir()
+        tools = ["sh", "stat", "od", "tr", "readlink", "date", "awk", "cut", "id", "getent",
+                 "sha256sum"]
+        for tool in tools:
+            target = "/usr/bin/" + tool if os.path.exists("/usr/bin/" + tool) else "/bin/" + tool
+            (directory / tool).symlink_to(target)
+        if with_sv:
+            (directory / "sv").symlink_to(OUR_BIN / "sv")
+        monkeypatch.setenv("PATH", str(directory))
+    return make
+
+
+def test_without_python3_the_sh_probe_reads_after_one_more_command(odd_dir, host,
+                                                                   bin_without_python):
+    bin_without_python(with_sv=True)
+    counting = Counting(host)
+    snapshot = take_snapshot(counting, odd_request(odd_dir))
+    assert (snapshot.prober, counting.runs) == ("sh", 2)
+    assert snapshot.side(str(odd_dir / "web")).is_supervised
+    assert take_snapshot(counting, odd_request(odd_dir)).prober == "sh"
+    assert counting.runs == 3  # learnt once per host
+
+
+def test_sh_without_sv_cannot_tell(odd_dir, host, bin_without_python):
+    bin_without_python(with_sv=False)
+    snapshot = take_snapshot(host, Request().side(str(odd_dir / "web")), python=False)
+    side = snapshot.side(str(odd_dir / "web"))
+    assert side.is_supervised is None
+    assert side.error == "cannot tell: the host has neither python3 nor sv"
+
+
+def test_a_big_request_takes_a_few_commands_and_reads_the_same(odd_dir, host, monkeypatch):
+    request = odd_request(odd_dir)
+    for number in range(200):
+        request.stat(str(odd_dir / ("nothing-%03d" % number)))
+    counting = Counting(host)
+    whole = take_snapshot(counting, request)
+    assert counting.runs == 1
+    monkeypatch.setattr(snapshot_module, "MAX_COMMAND", len(probe_command([])) + 300)
+    counting = Counting(host)
+    pieces = take_snapshot(counting, request)
+    assert counting.runs >= 3
+    assert comparable(pieces)[:5] == comparable(whole)[:5]
+
+
+def test_a_failing_probe_is_an_error():
+    class Broken:
+        def run(self, command):
+            class Result:
+                rc, stdout, stderr, stdout_bytes = 2, "", "sh: boom", b""
+            return Result()
+    with pytest.raises(VerifyError, match="reading the host failed \\(exit 2\\): sh: boom"):
+        take_snapshot(Broken(), Request().stat("/"))
+
+
+def test_the_python_probe_is_python_3_5():
+    """hostprobe.py runs on the host's python3, not ours: its syntax is 3.5's, and it imports
+    nothing of this project."""
+    import ast
+
+    source = (snapshot_module.HERE / "hostprobe.py").read_text()
+    tree = ast.parse(source, feature_version=(3, 5))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    assert imported <= {"base64", "errno", "grp", "hashlib", "os", "pwd", "stat", "sys",
+                        "time", "zlib"}
+    assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))

@@ -1,0 +1,181 @@
+"""verify over a host whose supervision is faked in-process (``FakeRunsv``): the checks, the
+reading of the host by both probes (python3's and sh's, which asks sv), and the CLI's reports.
+
+The tree is rendered from the data and put on disk with its owners; every enabled side gets a
+``supervise/`` whose ``ok`` this process holds open, as a runsv would. The real supervisors
+(ours and the C runit) are test_live.py's.
+"""
+
+import json
+import os
+from xml.etree import ElementTree
+
+import pytest
+import testinfra
+
+from runit_provision.checks.expected import expectations
+from runit_provision.checks.verify import verify_host
+from runit_provision.cli.main import main
+from runit_provision.protocol.status import State
+
+from ..conftest import OUR_BIN
+from ..runtime.processes import BASE_PATH
+from .helpers import (DRIFT_FAILURES, FakeRunsv, assert_drift_reported, drift_files, failures,
+                      host_data, put_on_disk, rendered)
+
+PROBES = ["python", "sh"]
+
+
+@pytest.fixture
+def host(monkeypatch):
+    # our tools first on the PATH the probe sees (runtime: python); sv for the sh probe
+    monkeypatch.setenv("PATH", "%s:%s" % (OUR_BIN, BASE_PATH))
+    return testinfra.get_host("local://")
+
+
+@pytest.fixture
+def faked(sandbox):
+    """The host of ``host_data``, on disk, every enabled side served (down ones down)."""
+    config, tree, data_file = rendered(sandbox, host_data(sandbox, BASE_PATH))
+    put_on_disk(tree, sandbox)
+    runsv = FakeRunsv()
+    for name, service in config.services.items():
+        if service.enabled and service.ensure == "present":
+            side = sandbox / "service" / name
+            runsv.serve(side, State.DOWN if service.down else State.RUN,
+                        "d" if service.down else "u")
+            runsv.serve(side / "log")
+    for side in (sandbox / "service" / "runsvdir-root", sandbox / "home" / "service" / "app"):
+        runsv.serve(side)
+        runsv.serve(side / "log")
+    yield config, tree, data_file, runsv
+    runsv.close()
+
+
+@pytest.mark.parametrize("probe", PROBES)
+def test_a_correct_host_passes(faked, host, probe):
+    config, tree, _, _ = faked
+    outcomes = verify_host(host, expectations(config, tree), python=probe == "python")
+    assert failures(outcomes) == {}
+    ids = [outcome.check.nodeid for outcome in outcomes]
+    assert "web::running" in ids and "worker::supervised" in ids
+    assert "worker::running" not in ids  # down: normally down is not "never up"
+    assert "spare::not linked" in ids and "old::absent" in ids
+    assert "runsvdir-root::runs as root" in ids and "~root/app::logger running" in ids
+
+
+@pytest.mark.parametrize("probe", PROBES)
+def test_each_drift_fails_naming_the_service_and_what(faked, host, sandbox, probe):
+    config, tree, _, runsv = faked
+    drift_files(sandbox)
+    runsv.write(sandbox / "service" / "web", State.DOWN, "d")  # sv down web
+    # sv down runsvdir-root: the user's runsvdir stops its tree
+    runsv.write(sandbox / "service" / "runsvdir-root", State.DOWN, "d")
+    for side in ("app", "app/log"):
+        runsv.stop_serving(sandbox / "home" / "service" / side)
+    outcomes = verify_host(host, expectations(config, tree), python=probe == "python")
+    assert_drift_reported(outcomes, sandbox)
+    changed = next(o for o in outcomes if o.check.nodeid == "api::files").problems[0]
+    assert changed.splitlines()[1:] == ["--- data", "+++ host", "@@ -3 +3,2 @@",
+                                        changed.splitlines()[4], "+# edited by hand"]
+
+
+def test_every_drift_kind_is_one_check(sandbox):
+    """The drift table names each kind the issue lists once at least."""
+    kinds = {nodeid.split("::")[1] for nodeid in DRIFT_FAILURES}
+    assert {"running", "files", "logger running", "log dir writable", "absent",
+            "supervised"} <= kinds
+
+
+# -- the CLI ------------------------------------------------------------------------------------
+def test_verify_cli_passes_with_exit_0(faked, host, capsys, tmp_path):
+    _, _, data_file, _ = faked
+    junit = tmp_path / "reports" / "verify.xml"
+    code = main(["verify", "--data", str(data_file), "--junitxml", str(junit)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.startswith("=") and "runit-provision verify" in out.splitlines()[0]
+    assert out.splitlines()[-1].strip("= ").endswith("s")
+    assert " passed in " in out.splitlines()[-1] and "failed" not in out
+    suite = ElementTree.parse(str(junit)).getroot().find("testsuite")
+    assert suite.get("failures") == "0" and int(suite.get("tests")) > 30
+    names = {(case.get("classname"), case.get("name")) for case in suite.iter("testcase")}
+    assert ("local.web", "running") in names and ("local.~root/app", "supervised") in names
+
+
+def test_verify_cli_fails_with_exit_1_and_names_the_drift(faked, host, capsys, sandbox,
+                                                          tmp_path):
+    _, _, data_file, runsv = faked
+    drift_files(sandbox)
+    junit = tmp_path / "verify.xml"
+    code = main(["verify", "--data", str(data_file), "--junitxml", str(junit)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "= FAILURES =" in out and "= short test summary info =" in out
+    assert ("FAILED db::files - %s/sv/db/run: mode 0700, want 0755" % sandbox) in out
+    assert out.splitlines()[-1].strip("= ").startswith("8 failed, ")
+    suite = ElementTree.parse(str(junit)).getroot().find("testsuite")
+    assert suite.get("failures") == "8"
+    failure = [case for case in suite.iter("testcase")
+               if (case.get("classname"), case.get("name")) == ("local.api", "files")][0]
+    assert "content differs" in failure.find("failure").get("message")
+    assert "+# edited by hand" in failure.find("failure").text
+
+
+def test_verify_cli_json(faked, host, capsys, sandbox):
+    _, _, data_file, _ = faked
+    (sandbox / "sv" / "db" / "run").chmod(0o700)
+    code = main(["verify", "--data", str(data_file), "--json", "--probe", "sh",
+                 "--only", "db", "web"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["passed"] is False
+    assert report["summary"]["failed"] == 1
+    failed = [check for check in report["checks"] if check["status"] == "failed"]
+    assert failed == [{"host": "local", "id": "db::files", "group": "db", "check": "files",
+                       "status": "failed", "reason": None,
+                       "problems": ["%s/sv/db/run: mode 0700, want 0755" % sandbox]}]
+
+
+def test_verify_cli_verbose_and_only(faked, host, capsys):
+    _, _, data_file, _ = faked
+    assert main(["verify", "--data", str(data_file), "--only", "web", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "web::running PASSED" in out and "api::files" not in out
+
+
+def test_verify_cli_bad_data_and_unreadable_host(sandbox, host, capsys):
+    bad = sandbox / "bad.yaml"
+    bad.write_text("runit:\n  services:\n    web: {comand: x}\n")
+    assert main(["verify", "--data", str(bad)]) == 1
+    assert "unknown key" in capsys.readouterr().err
+    good = sandbox / "good.yaml"
+    good.write_text("runit:\n  init: none\n  sv_dir: %s/sv\n" % sandbox)
+    code = main(["verify", "--data", str(good), "--hosts", "ssh://nonexistent.invalid?timeout=1"])
+    out = capsys.readouterr().out
+    assert code == 1 and "ERROR system::directories[" not in out  # one host: no [host] suffix
+    assert "ERROR system::directories - cannot read ssh://nonexistent.invalid" in out
+
+
+def test_init_is_skipped_until_initsys_lands(sandbox, host):
+    config, tree, _ = rendered(sandbox, {"runit": {"sv_dir": str(sandbox / "sv"),
+                                                   "init": "auto"}})
+    expected = expectations(config, tree)
+    init = [check for check in expected.checks if check.name.startswith("linked into init")]
+    assert len(init) == 1 and "initsys" in init[0].skip
+    outcome = [o for o in verify_host(host, expected) if o.check is init[0]][0]
+    assert outcome.status == "skipped"
+
+
+def test_host_run_count_is_one_per_host(faked, host):
+    config, tree, _, _ = faked
+
+    class Counting:
+        runs = 0
+
+        def run(self, command, *args):
+            Counting.runs += 1
+            return host.run(command, *args)
+
+    outcomes = verify_host(Counting(), expectations(config, tree))
+    assert failures(outcomes) == {} and Counting.runs == 1
+    assert os.getpid()  # the fake supervision's pid is this process
