@@ -27,6 +27,7 @@ _ATTR_BYTES = 1024  # more than glibc's posix_spawnattr_t (336) or file actions 
 _UNCATCHABLE = (9, 19)  # SIGKILL, SIGSTOP: sigaction refuses them anyway
 
 _calls = None
+_env_cache = (None, None)  # (the dict last given, its C array): a supervisor's is always the same
 
 
 def _load():
@@ -107,8 +108,7 @@ def posix_spawn_clean(path, argv, env, dup2=(), cwd_fd=None, new_session=False):
                 _check(c["posix_spawn_file_actions_addfchdir_np"](actions, cwd_fd))
             words = [os.fsencode(word) for word in argv]
             c_argv = (ctypes.c_char_p * (len(words) + 1))(*words, None)
-            pairs = [os.fsencode(key) + b"=" + os.fsencode(value) for key, value in env.items()]
-            c_env = (ctypes.c_char_p * (len(pairs) + 1))(*pairs, None)
+            c_env = _c_environ(ctypes, env)
             pid = ctypes.c_int(0)
             _check(c["posix_spawn"](ctypes.byref(pid), os.fsencode(path), actions, attr,
                                     c_argv, c_env), path)
@@ -117,6 +117,19 @@ def posix_spawn_clean(path, argv, env, dup2=(), cwd_fd=None, new_session=False):
             c["posix_spawn_file_actions_destroy"](actions)
     finally:
         c["posix_spawnattr_destroy"](attr)
+
+
+def _c_environ(ctypes, env):
+    """``env`` as a NULL-terminated array of ``NAME=value``; built once for the dict a Spawner
+    passes every time (its original environment), which nobody changes."""
+    global _env_cache
+    cached, array = _env_cache
+    if cached is env:
+        return array
+    pairs = [os.fsencode(key) + b"=" + os.fsencode(value) for key, value in env.items()]
+    array = (ctypes.c_char_p * (len(pairs) + 1))(*pairs, None)
+    _env_cache = (env, array)
+    return array
 
 
 def _check(result, filename=None):
