@@ -58,7 +58,7 @@ class runit::apply (
   $root = $runit::config::root
   $data_files = [File[$runit::config::hiera_yaml], File[$runit::config::data_yaml]]
   $path = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
-  $runtime = pick($runit::config::settings['runtime'], 'python')
+  $runtime = pick($runit::settings['runtime'], 'python')
   $sv_command = pick($sv, $runtime ? {
       'system' => $system_sv,
       default  => "${runit::install::venv_dir}/bin/sv",

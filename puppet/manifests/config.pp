@@ -53,41 +53,6 @@ class runit::config (
   $hiera_yaml = "${staged_dir}/hiera.yaml"
   $data_yaml = "${staged_dir}/data.yaml"
 
-  # package_file, fetched to a host path that the data then names (the CLI installs a runit
-  # package from it, or the runtime from a wheel).
-  $package_file = $runit::data['package_file']
-  if $package_file =~ NotUndef {
-    $package_name = $package_file.split('/')[-1]
-    $package_path = "${cache_dir}/${package_name}"
-    $package_source = $package_file ? {
-      /\A(puppet|file|https?):\/\// => $package_file,
-      /\A\//                        => $package_file,
-      default                       => "${file_source}/${package_file}",
-    }
-    $package = { 'package_file' => $package_path }
-  } else {
-    $package_name = undef
-    $package_path = undef
-    $package_source = undef
-    $package = {}
-  }
-
-  # The settings every other part uses: the platform's, then the data's.
-  $settings = $os_settings + $runit::data + $package
-  $file_data = {
-    'lookup_options' => {
-      'runit::services' => { 'merge' => 'deep' },
-      'runit::users'    => { 'merge' => 'deep' },
-    },
-  } + Hash($settings.map |$key, $value| { ["runit::${key}", $value] })
-
-  $header = @(HEADER)
-    # Written by Puppet (class runit): the runit data of this node, as Puppet compiled it from
-    # hiera (hiera's %{} interpolations done; a literal %{ is written %{literal('%')}{).
-    # runit-provision reads it through hiera.yaml beside it, with the runit::service and
-    # runit::user declarations. Edits here are put back by the next Puppet run.
-    | HEADER
-
   if $root =~ NotUndef {
     # Under a staging root, the directories down to the data directory are made too, as a
     # package's files would make them.
@@ -132,14 +97,6 @@ class runit::config (
     group   => 'root',
     mode    => '0600',
     content => $hiera_content,
-  }
-
-  file { $data_yaml:
-    ensure  => file,
-    owner   => 'root',
-    group   => 'root',
-    mode    => '0600',
-    content => "${header}${to_yaml(runit::escape($file_data))}",
   }
 
   $templates.each |$name, $template| {

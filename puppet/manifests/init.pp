@@ -111,9 +111,56 @@ class runit (
     default => $merged,
   }
 
+  # Where the data goes (its parameters only: runit::config can be declared before this class).
   contain runit::config
+  $config = $runit::config::staged_dir
+
+  # package_file, fetched to a host path that the data then names (the CLI installs a runit
+  # package from it, or the runtime from a wheel).
+  $wanted_package = $data['package_file']
+  if $wanted_package =~ NotUndef {
+    $package_name = $wanted_package.split('/')[-1]
+    $package_path = "${runit::config::cache_dir}/${package_name}"
+    $package_source = $wanted_package ? {
+      /\A(puppet|file|https?):\/\// => $wanted_package,
+      /\A\//                        => $wanted_package,
+      default                       => "${runit::config::file_source}/${wanted_package}",
+    }
+    $package = { 'package_file' => $package_path }
+  } else {
+    $package_name = undef
+    $package_path = undef
+    $package_source = undef
+    $package = {}
+  }
+
+  # The settings every part uses: the platform's, then the data's.
+  $settings = $runit::config::os_settings + $data + $package
+
+  # The one file of the data, in one spelling, as runit-provision reads it (through the
+  # hiera.yaml of runit::config, which adds the runit::service and runit::user declarations).
+  $file_data = {
+    'lookup_options' => {
+      'runit::services' => { 'merge' => 'deep' },
+      'runit::users'    => { 'merge' => 'deep' },
+    },
+  } + Hash($settings.map |$key, $value| { ["runit::${key}", $value] })
+  $header = @(HEADER)
+    # Written by Puppet (class runit): the runit data of this node, as Puppet compiled it from
+    # hiera (hiera's %{} interpolations done; a literal %{ is written %{literal('%')}{).
+    # runit-provision reads it through hiera.yaml beside it, with the runit::service and
+    # runit::user declarations. Edits here are put back by the next Puppet run.
+    | HEADER
+  file { $runit::config::data_yaml:
+    ensure  => file,
+    owner   => 'root',
+    group   => 'root',
+    mode    => '0600',
+    content => "${header}${to_yaml(runit::escape($file_data))}",
+  }
+
   contain runit::install
   contain runit::apply
 
-  Class['runit::config'] -> Class['runit::install'] -> Class['runit::apply']
+  Class['runit::config'] -> File[$runit::config::data_yaml] -> Class['runit::install'] -> Class['runit::apply']
 }

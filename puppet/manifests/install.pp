@@ -48,16 +48,16 @@ class runit::install (
   String[1] $system_package,
 ) {
   $cli = "${venv_dir}/bin/runit-provision"
-  $settings = $runit::config::settings
+  $settings = $runit::settings
   $runtime = pick($settings['runtime'], 'python')
-  $package_path = $runit::config::package_path
+  $package_path = $runit::package_path
   $is_staging = $runit::config::root =~ NotUndef
 
   if $package_path =~ NotUndef {
     ensure_resource('file', $runit::config::cache_dir, { 'ensure' => 'directory', 'mode' => '0755' })
     file { $package_path:
       ensure => file,
-      source => $runit::config::package_source,
+      source => $runit::package_source,
       mode   => '0644',
     }
   }
@@ -79,7 +79,7 @@ class runit::install (
         /\Arunit[-_]provision\s*==\s*([0-9][^\s;,]*)\z/ => $1,
         default                                          => undef,
       },
-      default => $runit::config::package_name.match(/\A[^-]+-([^-]+)-/)[1],
+      default => $runit::package_name.match(/\A[^-]+-([^-]+)-/)[1],
     }
     $requirement = pick($wheel, $package_source)
     $guard = $version ? {
@@ -105,7 +105,7 @@ class runit::install (
       $provider = $package_path ? {
         /\.rpm\z/ => 'rpm',
         /\.deb\z/ => 'dpkg',
-        default   => fail("runit: package_file ${runit::config::package_name}: runtime system installs runit from an .rpm or a .deb"),
+        default   => fail("runit: package_file ${runit::package_name}: runtime system installs runit from an .rpm or a .deb"),
       }
       package { $system_package:
         ensure   => installed,

@@ -39,7 +39,7 @@ define runit::restart (
 ) {
   include runit
 
-  $settings = $runit::config::settings
+  $settings = $runit::settings
   $wait = String(pick($timeout, $settings['sv_timeout'], 7))
   $sv = $runit::apply::sv_command
 
