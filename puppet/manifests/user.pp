@@ -48,7 +48,10 @@ define runit::user (
 
   $values = {
     'home'        => $home,
-    'groups'      => pick_default($groups, $group.then |$name| { [$name] }),
+    'groups'      => $group ? {
+      undef   => $groups,
+      default => [$group],
+    },
     'sv_dir'      => $sv_dir,
     'service_dir' => $service_dir,
     'log_dir'     => $log_dir,

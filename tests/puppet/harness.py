@@ -96,10 +96,13 @@ def build_wheelhouse(target):
     return wheels[0]
 
 
-def make_root(root, homes=HOMES):
+def make_root(root, homes=HOMES, inittab=False):
     """A sandbox root with the accounts above and their homes (the CLI takes users from
-    ROOT/etc/passwd and ROOT/etc/group under --root)."""
+    ROOT/etc/passwd and ROOT/etc/group under --root); ``inittab``: a sysvinit's /etc/inittab
+    (what ``init: auto`` finds under a root)."""
     (root / "etc").mkdir(parents=True, exist_ok=True)
+    if inittab:
+        (root / "etc" / "inittab").write_text("id:3:initdefault:\nsi::sysinit:/etc/rc.d/rc.sysinit\n")
     (root / "etc" / "passwd").write_text(PASSWD)
     (root / "etc" / "group").write_text(GROUP)
     for login in homes:
@@ -198,14 +201,13 @@ class PuppetApply:
 
 
 def changed_resources(output):
-    """The resources a Puppet run changed (``Notice: /Stage[main]/…/Exec[x]/returns: …`` and
-    ``…/File[p]/content: …`` lines), in order, without repeats."""
+    """The resources a Puppet run changed, innermost (``Notice: /Stage[main]/…/Exec[x]/returns:
+    …``, ``…/File[p]/content: …``), in order, without repeats."""
     seen = []
-    for match in re.finditer(r"^Notice: /Stage\[main\]/(?:[^\n]*?/)?(\w[\w:]*\[[^\n]*?\])/",
-                             output, re.M):
-        resource = match.group(1)
-        if resource not in seen:
-            seen.append(resource)
+    for match in re.finditer(r"^Notice: /Stage\[main\]/(.*)/[a-z_]+: ", output, re.M):
+        resources = re.findall(r"([A-Z]\w*(?:::[A-Z]\w*)*\[.*?\])(?=/|$)", match.group(1))
+        if resources and resources[-1] not in seen:
+            seen.append(resources[-1])
     return seen
 
 
