@@ -5,7 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ("sv_startup.py", "runsv_respawn.py", "tree.py", "svlogd_throughput.py", "verify.py")
+BENCHES = ("sv_startup.py", "runsv_respawn.py", "tree.py", "svlogd_throughput.py", "verify.py",
+           "apply.py")
 
 
 def main():

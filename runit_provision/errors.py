@@ -72,6 +72,35 @@ class ApplyError(ProvisionError):
     """The host could not be converged to the rendered tree."""
 
 
+class UnsafePathError(ApplyError):
+    """A path the applier would write through is not safe to follow: a symbolic link owned by
+    someone else (a user's planted link), or a way out of ``--root``. ``login`` names the user
+    whose tree it is in (None for a system path)."""
+
+    def __init__(self, message, login=None):
+        super().__init__(message)
+        self.login = login
+
+
+class LockError(ApplyError):
+    """Another apply held the lock for longer than ``--lock-timeout``."""
+
+
+class CommandError(ApplyError):
+    """A command the applier ran (``sv``, an init tool) failed; the message carries its
+    output. ``argv`` and ``returncode`` say which and how."""
+
+    def __init__(self, message, argv=(), returncode=None):
+        super().__init__(message)
+        self.argv = list(argv)
+        self.returncode = returncode
+
+
+class WaitTimeout(ApplyError):
+    """runsv did not take up a linked service directory in time; the message names the
+    likely cause."""
+
+
 class InstallError(ProvisionError):
     """The runtime cannot be installed or linked into init as asked: no init system found,
     ``runtime: system`` with no runit on the host, a package file of an unknown kind, …"""

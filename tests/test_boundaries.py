@@ -36,7 +36,8 @@ ALLOWED = {
     "model": {"protocol", "errors"},
     "schema": {"model", "accounts", "source", "protocol", "errors"},
     "render": {"model", "protocol", "errors", "jinja2"},
-    "apply": {"model", "render", "protocol", "errors"},
+    # runtime.unix: the OS helpers at the bottom (inotify for the wait for runsv, libc's syncfs)
+    "apply": {"model", "render", "protocol", "errors", "runtime.unix"},
     # render: only render.tree, the entries every room exchanges (test below)
     "initsys": {"model", "render", "protocol", "errors"},
     "checks": {"model", "render", "protocol", "errors", "testinfra", "pytest"},

@@ -1,59 +1,39 @@
-"""cli: ``runit-provision demo`` — the runtime supervising an example service in a sandbox.
+"""cli: ``runit-provision demo`` — the main job on a bundled example, in a sandbox, no root
+needed.
 
-Everything happens under a fresh temporary directory used as SVDIR; every process started is
-ended before returning. Until the generator lands (hiera → service directories), the example
-service directory is written here; later the demo renders it from ``hiera-examples/``.
+The example is a small hiera hierarchy shipped with the package (``runit_provision/demo/``:
+``hiera.yaml``, node and common data, facts): a logged ticker, an HTTP server on loopback with
+a ``check``, a one-shot, a service that ``needs`` another, and your own tree
+(``runsvdir-<you>`` running ``~/service``). The demo copies it into a temporary directory, adds
+the facts only it knows (the sandbox — every path is relocated into it through the data —,
+your login, a free port, this interpreter), starts our ``runsvdir`` on the sandbox's service
+directory (as init would on a host) and then runs the real commands: ``apply``, ``status``,
+a few log lines, an edit of the node data, ``plan --diff`` (a change and a restart), ``apply``
+(the restart), ``apply`` again (nothing to do). Then everything is stopped — ``runsvdir``'s
+TERM brings the whole tree down, users' trees included — and the sandbox removed; ``--keep``
+leaves it running and says how to stop it.
 """
 
 import os
+import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-RUN = """#!/bin/sh
-# A service that says hello every 0.2 s; its stdout goes to the log service.
-exec 2>&1
-n=0
-while :; do n=$((n+1)); echo "hello $n"; sleep 0.2; done
-"""
-LOG_RUN = """#!/bin/sh
-# A minimal logger: prefix and append every line (svlogd arrives with the svlogd issue).
-while IFS= read -r line; do printf 'demo: %s\\n' "$line"; done >> current
-"""
+import yaml
 
-
-def _write(path, text, mode=0o755):
-    with open(path, "w") as handle:
-        handle.write(text)
-    os.chmod(path, mode)
-
-
-def _tool(name):
-    return [sys.executable, "-m", "runit_provision.runtime." + name]
-
-
-def _sv(svdir, *args):
-    env = dict(os.environ, SVDIR=svdir)
-    result = subprocess.run(_tool("sv") + list(args), env=env, capture_output=True, text=True)
-    print("$ sv %s\n%s" % (" ".join(args), result.stdout + result.stderr), end="", flush=True)
-    return result.returncode
-
-
-def _wait_for(predicate, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+EDITED_FROM = "GREETING: hello from the ticker"
+EDITED_TO = "GREETING: hello again, after an edit"
 
 
 def add_parser(sub):
-    parser = sub.add_parser("demo", help="supervise the bundled example service in a sandbox")
-    parser.add_argument("--keep", action="store_true", help="leave the sandbox directory behind")
+    parser = sub.add_parser("demo", help="the main job on a bundled example, in a sandbox")
+    parser.add_argument("--keep", action="store_true",
+                        help="leave the sandbox and its runsvdir running (says how to stop it)")
     return parser
 
 
@@ -61,38 +41,227 @@ def run(args):
     return run_demo(keep=args.keep)
 
 
+def example_dir():
+    """The bundled example (``runit_provision/demo``)."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "demo")
+
+
+def tools_dir():
+    """Where our runtime's tools are installed: next to this interpreter (a virtualenv)."""
+    here = os.path.dirname(sys.executable)
+    if os.access(os.path.join(here, "runsvdir"), os.X_OK):
+        return here
+    found = shutil.which("runsvdir")
+    if found and open(found, "rb").read(2) == b"#!":
+        return os.path.dirname(found)
+    raise SystemExit("runit-provision demo: the runtime's tools (runsvdir, sv, chpst, svlogd) "
+                     "are not installed next to %s" % sys.executable)
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Sandbox:
+    """The demo's temporary host: the example copied in, facts, and our runsvdir on it."""
+
+    def __init__(self):
+        self.dir = os.path.realpath(tempfile.mkdtemp(prefix="runit-provision-demo."))
+        self.hiera = os.path.join(self.dir, "hiera")
+        shutil.copytree(example_dir(), self.hiera)
+        self.bin = tools_dir()
+        self.login = pwd.getpwuid(os.geteuid()).pw_name
+        with open(os.path.join(example_dir(), "facts", "demo.yaml")) as handle:
+            facts = yaml.safe_load(handle)
+        facts.update(sandbox=self.dir, login=self.login, port=free_port(),
+                     python=sys.executable, bin=self.bin)
+        self.facts = os.path.join(self.dir, "facts.yaml")
+        with open(self.facts, "w") as handle:
+            yaml.safe_dump(facts, handle)
+        self.port = facts["port"]
+        for sub in ("www", "home", "etc/service"):
+            os.makedirs(os.path.join(self.dir, sub))
+        self.service_dir = os.path.join(self.dir, "etc", "service")
+        self.runsvdir = None
+
+    def inputs(self):
+        return ["--hiera", os.path.join(self.hiera, "hiera.yaml"), "--facts", self.facts]
+
+    def job_options(self):
+        options = self.inputs() + ["--profile-d", os.path.join(self.dir, "etc", "profile.d")]
+        if os.geteuid() != 0:  # chpst -u needs root, even to become yourself
+            options += ["--templates", os.path.join(self.hiera, "templates")]
+        return options
+
+    def start(self):
+        """Our runsvdir on the sandbox's service directory, as init would run it."""
+        env = dict(os.environ, PATH=self.bin + os.pathsep + os.environ.get("PATH", "/bin"))
+        self.runsvdir = subprocess.Popen(
+            [os.path.join(self.bin, "runsvdir"), self.service_dir],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env, cwd=self.dir, start_new_session=True)
+
+    def stop(self, seconds=15.0):
+        """TERM to runsvdir brings the whole tree down (users' trees too); anything left in
+        the sandbox afterwards is killed and reported."""
+        left = []
+        if self.runsvdir is not None and self.runsvdir.poll() is None:
+            self.runsvdir.send_signal(signal.SIGTERM)
+            try:
+                self.runsvdir.wait(seconds)
+            except subprocess.TimeoutExpired:
+                _kill_group(self.runsvdir.pid)
+                self.runsvdir.wait()
+        for pid in processes_in(self.dir):
+            left.append(pid)
+            _kill(pid)
+        return left
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def run_demo(keep=False):
-    sandbox = tempfile.mkdtemp(prefix="runit-provision-demo.")
-    svdir = os.path.join(sandbox, "service")
-    service = os.path.join(svdir, "hello")
-    os.makedirs(os.path.join(service, "log"))
-    _write(os.path.join(service, "run"), RUN)
-    _write(os.path.join(service, "log", "run"), LOG_RUN)
-    print("sandbox: %s" % sandbox)
-    runsv = subprocess.Popen(_tool("runsv") + [service], start_new_session=True)
+    from .main import main
+
+    started = time.monotonic()
+    box = Sandbox()
+    node_file = os.path.join(box.hiera, "data", "nodes", "demo.example.com.yaml")
+    code = 1
     try:
-        ok_fifo = os.path.join(service, "supervise", "ok")
-        if not _wait_for(lambda: os.path.exists(ok_fifo), 10):
-            print("runsv did not come up", file=sys.stderr)
+        box.start()
+        say("The example: %s (copied into the sandbox %s)" % (example_dir(), box.dir))
+        say("runsvdir (ours, pid %d) serves %s, as init would on a host"
+            % (box.runsvdir.pid, box.service_dir))
+        heading("1. runit-provision apply — the sandbox converges to the data")
+        if main(["apply"] + box.job_options()) != 0:
             return 1
-        _sv(svdir, "-w", "5", "start", "hello")
-        _sv(svdir, "status", "hello")
-        _sv(svdir, "-w", "5", "restart", "hello")
-        _sv(svdir, "-w", "5", "down", "hello")
-        _sv(svdir, "status", "hello")
-        _sv(svdir, "-w", "5", "up", "hello")
-        current = os.path.join(service, "log", "current")
-        _wait_for(lambda: os.path.exists(current) and os.path.getsize(current) > 0, 5)
-        with open(current) as handle:
-            lines = handle.read().splitlines()
-        print("log/current: %d lines, last: %s" % (len(lines), lines[-1] if lines else "-"))
-        rc = _sv(svdir, "-w", "10", "exit", "hello")
-        runsv.wait(timeout=15)
-        print("runsv exited %d" % runsv.returncode)
-        return rc
+        wait_running(box, 10)
+        heading("2. runit-provision status")
+        main(["status"] + box.inputs())
+        heading("3. a few log lines (svlogd's current files)")
+        show_logs(box)
+        heading("4. the data changes: %s -> %s" % (EDITED_FROM, EDITED_TO))
+        with open(node_file) as handle:
+            text = handle.read()
+        with open(node_file, "w") as handle:
+            handle.write(text.replace(EDITED_FROM, EDITED_TO))
+        say("$ runit-provision plan --diff   (exit 2: changes pending; env values masked)")
+        plan_code = main(["plan", "--diff"] + box.job_options())
+        say("(plan exited %d)" % plan_code)
+        heading("5. runit-provision apply — the change, and the restart it calls for")
+        if main(["apply"] + box.job_options()) != 0:
+            return 1
+        heading("6. runit-provision apply — again: nothing to do")
+        if main(["apply"] + box.job_options()) != 0:
+            return 1
+        show_log(box, "ticker", 2, wait_for=EDITED_TO.split(": ", 1)[1])
+        code = 0 if plan_code == 2 else 1
     finally:
-        if runsv.poll() is None:
-            os.killpg(runsv.pid, signal.SIGKILL)
-            runsv.wait()
-        if not keep:
-            shutil.rmtree(sandbox, ignore_errors=True)
+        if keep:
+            say("\nLeft running: runsvdir pid %d in %s. To stop it and clean up:\n"
+                "  kill -TERM %d; rm -rf %s" % (box.runsvdir.pid, box.dir, box.runsvdir.pid,
+                                                box.dir))
+        else:
+            heading("7. everything stopped")
+            left = box.stop()
+            if left:
+                say("killed %d leftover process(es): %s" % (len(left), left))
+                code = 1
+            else:
+                say("runsvdir took the whole tree down; no process left")
+            box.remove()
+    say("demo finished in %.1f s" % (time.monotonic() - started))
+    return code
+
+
+def wait_running(box, seconds):
+    """Until every wanted service runs (the web's check passed, the users' tree up), or
+    ``seconds`` pass."""
+    from ..apply.desired import desired_state
+    from ..apply.fsroot import FsRoot
+    from ..apply.status import service_statuses
+    from ..render.tree import Tree
+    from .inputs import config_from_args
+    from .main import build_parser
+
+    args = build_parser().parse_args(["status"] + box.inputs())
+    desired = desired_state(config_from_args(args), Tree(), profile_dir=None)
+    deadline = time.monotonic() + seconds
+    with FsRoot("/") as fs:
+        while time.monotonic() < deadline:
+            rows = service_statuses(desired, fs, int(time.time()))
+            if all(row.is_running for row in rows if row.is_wanted) and \
+                    all(row.log is None or row.log.state == "run" for row in rows
+                        if row.is_running):
+                return True
+            time.sleep(0.05)
+    return False
+
+
+def show_logs(box):
+    show_log(box, "ticker", 3)
+    show_log(box, "setup", 1)
+    show_log(box, "reporter", 2)
+    show_log(box, "clock", 2, directory=os.path.join(box.dir, "home", "logs", "clock"))
+
+
+def show_log(box, name, count, directory=None, wait_for=None, seconds=5.0):
+    current = os.path.join(directory or os.path.join(box.dir, "var", "log", name), "current")
+    deadline = time.monotonic() + seconds
+    lines = []
+    while time.monotonic() < deadline:
+        try:
+            with open(current) as handle:
+                lines = handle.read().splitlines()
+        except OSError:
+            lines = []
+        if len(lines) >= count and (wait_for is None or wait_for in lines[-1]):
+            break
+        time.sleep(0.05)
+    say("%s:" % os.path.relpath(current, box.dir))
+    for line in lines[-count:] or ["(nothing yet)"]:
+        say("    " + line)
+
+
+def heading(text):
+    say("\n── %s " % text + "─" * max(3, 76 - len(text)))
+
+
+def say(text):
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def processes_in(directory):
+    """Pids of live processes whose working directory is ``directory`` or below it."""
+    prefix = directory.rstrip("/") + "/"
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink("/proc/%s/cwd" % entry) + "/"
+            with open("/proc/%s/stat" % entry) as handle:
+                state = handle.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if cwd.startswith(prefix) and state not in "ZX":
+            found.append(int(entry))
+    return found
+
+
+def _kill(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _kill_group(pgid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass

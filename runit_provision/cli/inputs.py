@@ -17,6 +17,7 @@ import pwd
 from ..accounts import Accounts, Group, Login, groups_from_file, logins_from_file
 from ..hiera import load
 from ..schema import config_from_data
+from ..schema.logins import check_logins_exist
 
 ACCOUNTS_HELP = """\
 accounts: the logins and groups users' trees are rendered with (a user's home and groups,
@@ -24,23 +25,35 @@ when the data does not give them) come from --passwd FILE and --group FILE; else
 --root DIR, from DIR/etc/passwd and DIR/etc/group where those exist; else from this host."""
 
 
-def add_input_arguments(parser):
+ROOT_HELP = ("take accounts from DIR/etc/passwd and DIR/etc/group where they exist (nothing "
+             "is written under DIR)")
+
+
+def add_input_arguments(parser, root_help=ROOT_HELP):
     """--data/--hiera (one of them), --facts, --root, --passwd, --group."""
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", metavar="FILE", help="one YAML data file")
     source.add_argument("--hiera", metavar="FILE", help="a hiera.yaml (v5)")
     parser.add_argument("--facts", metavar="FILE", help="facts (YAML/JSON) instead of the host's")
-    parser.add_argument("--root", metavar="DIR",
-                        help="take accounts from DIR/etc/passwd and DIR/etc/group where they "
-                             "exist (nothing is written under DIR)")
+    parser.add_argument("--root", metavar="DIR", help=root_help)
     parser.add_argument("--passwd", metavar="FILE", help="a passwd(5) file to take logins from")
     parser.add_argument("--group", metavar="FILE", help="a group(5) file to take groups from")
 
 
 def config_from_args(args):
     """The validated Config of the command line's data, facts and accounts."""
+    return inputs_from_args(args)[0]
+
+
+def inputs_from_args(args, logins_must_exist=False):
+    """``(config, accounts)`` of the command line; with ``logins_must_exist`` (apply, plan,
+    status) a login of ``users`` that the accounts lack is a DataError at its file:line:col."""
     data, origins = load(hiera=args.hiera, data=args.data, facts=args.facts).runit_data()
-    return config_from_data(data, origins, accounts_from_args(args, logins_named(data)))
+    accounts = accounts_from_args(args, logins_named(data))
+    config = config_from_data(data, origins, accounts)
+    if logins_must_exist:
+        check_logins_exist(data, origins, accounts)
+    return config, accounts
 
 
 def accounts_from_args(args, logins=()):

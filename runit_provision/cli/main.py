@@ -1,38 +1,46 @@
 """cli: the ``runit-provision`` command; the only room that prints and picks exit codes.
 
 One module per subcommand (``cli/<verb>.py``, with ``add_parser(sub)`` and ``run(args)``), one
-table of them here; ``cli/inputs.py`` is what the data-driven ones share.
+table of them here; ``cli/inputs.py`` is what the data-driven ones share. A subcommand's module
+is imported only when it is asked for (``runit-provision apply`` never loads the demo's or
+lookup's imports); ``--help`` and a missing or unknown command load them all.
 """
 
 import argparse
+import importlib
 import sys
 
 from .. import __version__
-from . import demo, install_runtime, lookup, render, verify
 
-COMMANDS = {"demo": demo, "render": render, "lookup": lookup, "verify": verify,
-            "install-runtime": install_runtime}
+COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "plan",
+            "apply": "apply", "status": "status", "verify": "verify",
+            "install-runtime": "install_runtime"}
 
 
-def build_parser():
+def command_module(name):
+    return importlib.import_module("." + COMMANDS[name], __package__)
+
+
+def build_parser(only=None):
+    """The parser of every subcommand, or of ``only`` (a name in COMMANDS)."""
     parser = argparse.ArgumentParser(
         prog="runit-provision",
         description="runit services from hiera data, and a pure-Python runit runtime.")
     parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in COMMANDS.values():
-        command.add_parser(sub)
+    for name in ([only] if only else COMMANDS):
+        command_module(name).add_parser(sub)
     return parser
 
 
 def main(argv=None):
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
-    command = COMMANDS.get(args.command)
-    if command is None:
+    if args.command is None:
         parser.print_help(sys.stderr)
         return 1
-    return command.run(args)
+    return command_module(args.command).run(args)
 
 
 if __name__ == "__main__":

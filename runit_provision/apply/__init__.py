@@ -1,0 +1,9 @@
+"""apply: the applier — a rendered tree -> a plan -> a converged host (README "plan and apply").
+
+``desired`` (tree + what the data says about each service) -> ``observe`` (the host, read once,
+through ``fsroot``) -> ``plan`` (pure: steps and no-ops with reasons) -> ``job`` (executes
+exactly the plan: ``converge`` writes, ``activate`` waits for runsv and runs ``sv`` through a
+``runner``; then plans again). ``report`` turns plans and results into lines, diffs and JSON;
+``lock`` keeps applies apart; ``status`` reads what the declared services are doing;
+``identities`` maps owner names to numbers. Knows nothing of YAML or Jinja2.
+"""

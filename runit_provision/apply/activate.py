@@ -1,0 +1,149 @@
+"""apply: the runit side of a plan — waiting for runsv, restarts, HUPs, stops, commands.
+
+``Activator.execute(step)`` does one ``wait``, ``restart``, ``hup``, ``exit`` or ``run`` step:
+
+* ``wait``: until runsv really serves each newly linked directory — a writer's non-blocking
+  open of ``supervise/ok`` succeeds (the liveness probe sv uses; a FIFO that merely exists may
+  be stale, Chef #166) — and its ``log/supervise/ok``. Event-driven: inotify on each directory
+  and its ``supervise/`` wakes the wait when runsv creates or opens ``ok``; a re-check every
+  half second covers what events cannot show. Bounded by ``--wait``; a timeout says which
+  services and the likely cause (``diagnosis``): no runsvdir on that service directory, a
+  wrong ``service_dir``, the user's tree not up.
+* ``restart``/``hup``/``exit``/``run``: the step's argv through the runner (as the user for a
+  user's services); a failure fails the apply with the command's own output. An ``exit`` whose
+  runsv is gone anyway (runsvdir stops the runsv of a link that vanished) is not a failure.
+"""
+
+import select
+import time
+
+from ..errors import CommandError, WaitTimeout
+from .observe import probe_side
+
+RECHECK_SECONDS = 0.5
+WATCH_MASK_NAMES = ("IN_CREATE", "IN_MOVED_TO", "IN_OPEN", "IN_ATTRIB", "IN_DELETE_SELF")
+
+
+class Activator:
+    """Executes the runit steps of a plan: ``fs`` (FsRoot), ``runner`` (runner.py), ``waiter``
+    (``wait_supervised``'s signature), ``wait_seconds`` (``--wait``) and ``desired``."""
+
+    def __init__(self, fs, runner, desired, wait_seconds=15.0, waiter=None, probe=None):
+        self.fs, self.runner, self.desired = fs, runner, desired
+        self.wait_seconds = wait_seconds
+        self.probe = probe or (lambda path: probe_side(fs, path))
+        self.waiter = waiter or wait_supervised
+
+    def execute(self, step):
+        """Do one step; returns the Completed of a command (None for a wait)."""
+        if step.action == "wait":
+            self.wait(step.units)
+            return None
+        timeout = self.desired.sv_timeout + 10 if step.action != "run" else None
+        done = self.runner.run(step.argv, timeout=timeout, run_as=step.run_as)
+        if done.returncode == 0:
+            return done
+        if step.action == "exit" and not any(
+                self.probe(path).is_supervised for path in step.argv[-2:]
+                if path.startswith("/")):
+            return done  # runsv went away on its own (runsvdir saw the link vanish)
+        raise CommandError("%s failed (exit %s): %s" % (
+            " ".join(step.argv), done.returncode, done.output.strip() or "no output"),
+            step.argv, done.returncode)
+
+    def wait(self, units):
+        sides = []
+        for unit in units:
+            sides.append(unit.path)
+            if unit.has_log:
+                sides.append(unit.path + "/log")
+        pending = self.waiter(self.fs, sides, self.wait_seconds, self.probe)
+        if pending:
+            raise WaitTimeout(diagnosis(self.fs, self.desired, units, pending,
+                                        self.wait_seconds, self.probe))
+
+
+def wait_supervised(fs, sides, timeout, probe):
+    """Wait until a runsv serves every side directory (final paths) or ``timeout`` seconds
+    pass; returns the sides still not served ([] when all are)."""
+    pending = [side for side in sides if not probe(side).is_supervised]
+    if not pending:
+        return []
+    deadline = time.monotonic() + timeout
+    try:
+        from ..runtime.unix import inotify
+        watcher = inotify.Inotify()
+        mask = 0
+        for name in WATCH_MASK_NAMES:
+            mask |= getattr(inotify, name)
+    except OSError:
+        watcher = None  # no inotify: the re-check below, at a shorter interval
+    watched = set()
+    try:
+        while True:
+            if watcher is not None:
+                for side in pending:
+                    for directory in (side, side + "/supervise"):
+                        if directory not in watched:
+                            try:
+                                watcher.add_watch(fs.host_path(directory), mask)
+                                watched.add(directory)
+                            except OSError:
+                                pass  # not there yet: its parent's IN_CREATE wakes us
+            pending = [side for side in pending if not probe(side).is_supervised]
+            remaining = deadline - time.monotonic()
+            if not pending or remaining <= 0:
+                return pending
+            if watcher is None:
+                time.sleep(min(remaining, 0.05))
+                continue
+            select.select([watcher.fd], [], [], min(remaining, RECHECK_SECONDS))
+            watcher.read_events()
+    finally:
+        if watcher is not None:
+            watcher.close()
+
+
+def diagnosis(fs, desired, units, pending, seconds, probe):
+    """Why ``pending`` sides are not served after ``seconds``: the likely cause, per tree."""
+    lines = []
+    for unit in units:
+        missing = [side for side in pending if side in (unit.path, unit.path + "/log")]
+        if not missing:
+            continue
+        if unit.path not in missing:
+            lines.append("%s: runsv serves it, but its log side did not start within %gs "
+                         "(is log/run executable? sv status %s)" % (unit.label, seconds,
+                                                                   unit.path))
+            continue
+        tree = unit.link.rsplit("/", 1)[0]
+        if unit.login is not None:
+            runsvdir = next((other for other in desired.units
+                             if other.for_login == unit.login), None)
+            if runsvdir is not None and not probe(runsvdir.path).is_running:
+                lines.append("%s: %s's tree is not up: %s is not running (sv status %s)"
+                             % (unit.label, unit.login, runsvdir.name, runsvdir.path))
+            else:
+                lines.append("%s: no runsv took up %s within %gs, although %s's tree runs: "
+                             "is %s's service_dir right?" % (unit.label, unit.link, seconds,
+                                                            unit.login, unit.login))
+            continue
+        if any_supervised(fs, tree, probe, exclude=unit.name):
+            lines.append("%s: no runsv took up %s within %gs, although a runsvdir serves %s "
+                         "(a C runsvdir rescans every 5 s: give --wait more time)"
+                         % (unit.label, unit.link, seconds, tree))
+        else:
+            lines.append("%s: no runsv took up %s within %gs: no runsvdir seems to run on %s "
+                         "(start it — install-runtime links it into init — or check "
+                         "service_dir)" % (unit.label, unit.link, seconds, tree))
+    return "\n".join(lines) or "timed out waiting for %s" % ", ".join(pending)
+
+
+def any_supervised(fs, directory, probe, exclude=None):
+    """Whether any service in ``directory`` (a runsvdir's) has a live runsv."""
+    for name, _ in fs.listdir(directory):
+        if name.startswith(".") or name == exclude:
+            continue
+        if probe(directory + "/" + name).is_supervised:
+            return True
+    return False

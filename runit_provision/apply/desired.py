@@ -1,0 +1,177 @@
+"""apply: what the host should be — the rendered tree, and what the applier needs to know
+about it that files alone do not say.
+
+``desired_state(config, tree)`` gathers, for every declared service directory (system ones, each
+``runsvdir-<login>`` and the users' own), a ``ServiceUnit``: where its directory, link and log
+directory are, whose tree it is in, and the data's answers to the questions the plan asks — is
+``env`` declared (purge ``env/`` only then), ``restart_on_change``, ``down``, ``enabled``,
+``ensure``. ``role_of(path)`` says what a changed path means for the restart matrix (README
+"plan and apply"). The profile snippet that gives users' login shells ``SVDIR`` is added
+here: it is not a service file, and the renderer knows nothing of ``/etc/profile.d``.
+
+Pure: no disk, no clock.
+"""
+
+import posixpath
+
+from ..model import log_directory
+from ..render.tree import Absent, File, Tree
+
+PROFILE_NAME = "runit-provision.sh"
+
+
+class ServiceUnit:
+    """One declared service directory, as the applier sees it.
+
+    ``label``: how messages name it (``web``, ``alice/notebook``); ``login``: the user whose
+    tree it is in (None: the system tree); ``for_login``: the user a ``runsvdir-<login>``
+    runs the tree of (it is refused with that user); ``path``: its directory in sv_dir;
+    ``link``: where it is linked (the directory runsvdir scans); ``log_dir``: svlogd's
+    directory (None: no logger); ``home``: the user's home (None for the system tree).
+    """
+
+    __slots__ = ("name", "label", "login", "for_login", "path", "link", "log_dir", "home",
+                 "has_env", "restart_on_change", "is_down", "is_enabled", "is_absent")
+
+    def __init__(self, **fields):
+        for name in self.__slots__:
+            setattr(self, name, fields.pop(name, None))
+        if fields:
+            raise TypeError("unknown fields: %s" % ", ".join(sorted(fields)))
+
+    @property
+    def has_log(self):
+        return self.log_dir is not None
+
+    def __repr__(self):
+        return "ServiceUnit(%s)" % self.label
+
+
+class Desired:
+    """The desired tree (``entries``: Tree), its ``units`` (in apply order: the system tree
+    with each ``runsvdir-<login>`` first, then each user's services), ``homes`` (login ->
+    home), the sv timeout and the runtime, and ``commands`` (initsys's, run after converging)."""
+
+    def __init__(self, tree, units, homes, sv_timeout, runtime, commands=(), notes=()):
+        self.tree = tree
+        self.units = units
+        self.homes = homes
+        self.sv_timeout = sv_timeout
+        self.runtime = runtime
+        self.commands = list(commands)
+        self.notes = list(notes)
+        self._roles = {}
+        self._units_by_path = {}
+        for unit in units:
+            self._units_by_path[unit.path] = unit
+            for path, role in unit_paths(unit):
+                self._roles[path] = (unit, role)
+
+    def role_of(self, path):
+        """``(unit, role)`` for a path of a unit — role ``run``, ``env``, ``log/run``,
+        ``log/config``, ``finish``, ``check``, ``control``, ``down``, ``link``, ``dir``, ``log``,
+        ``log dir`` or ``other`` — or ``(None, None)``."""
+        found = self._roles.get(path)
+        if found is not None:
+            return found
+        parent = path
+        while parent.count("/") > 1:
+            parent = parent.rsplit("/", 1)[0]
+            unit = self._units_by_path.get(parent)
+            if unit is not None:
+                top = path[len(parent) + 1:].split("/", 1)[0]
+                return unit, top if top in ("env", "control") else "other"
+        return None, None
+
+    def login_of(self, path):
+        """The user whose tree ``path`` is in (by home, or by a unit of theirs), or None."""
+        unit, _ = self.role_of(path)
+        if unit is not None and (unit.login or unit.for_login) is not None:
+            return unit.login or unit.for_login
+        for login, home in self.homes.items():
+            if path == home or path.startswith(home.rstrip("/") + "/"):
+                return login
+        return None
+
+
+def unit_paths(unit):
+    """The paths of ``unit`` the restart matrix and the messages care about, with roles."""
+    paths = [(unit.path, "dir"), (unit.link, "link"), (unit.path + "/run", "run"),
+             (unit.path + "/finish", "finish"), (unit.path + "/check", "check"),
+             (unit.path + "/down", "down"), (unit.path + "/log", "log"),
+             (unit.path + "/log/run", "log/run"), (unit.path + "/env", "env"),
+             (unit.path + "/control", "control")]
+    if unit.log_dir is not None:
+        paths += [(unit.log_dir, "log dir"), (unit.log_dir + "/config", "log/config")]
+    return paths
+
+
+def service_units(config, only=None):
+    """Every declared service directory of ``config`` as a ServiceUnit, in apply order."""
+    units = []
+    for name in sorted(config.services):
+        if only is None or name in only:
+            units.append(_unit(config.services[name], name, None, config.sv_dir,
+                               config.service_dir, config.log_dir, None))
+    for login in sorted(config.users):
+        user = config.users[login]
+        name = "runsvdir-" + login
+        if only is None or name in only:
+            units.append(ServiceUnit(
+                name=name, label=name, login=None, path=posixpath.join(config.sv_dir, name),
+                link=posixpath.join(config.service_dir, name), log_dir=user.log_dir,
+                home=None, has_env=True, restart_on_change=True, is_down=False,
+                is_enabled=True, is_absent=False, for_login=login))
+    for login in sorted(config.users):
+        user = config.users[login]
+        for name in sorted(user.services):
+            if only is None or name in only:
+                units.append(_unit(user.services[name], name, login, user.sv_dir,
+                                   user.service_dir, posixpath.dirname(user.log_dir),
+                                   user.home))
+    return units
+
+
+def _unit(service, name, login, sv_dir, service_dir, log_parent, home):
+    return ServiceUnit(
+        name=name, label=name if login is None else login + "/" + name, login=login,
+        path=posixpath.join(sv_dir, name), link=posixpath.join(service_dir, name),
+        log_dir=log_directory(service, log_parent), home=home,
+        has_env=service.env is not None, restart_on_change=service.restart_on_change is not False,
+        is_down=bool(service.down), is_enabled=service.enabled is not False,
+        is_absent=service.ensure == "absent")
+
+
+def profile_snippet(config):
+    """``/etc/profile.d/runit-provision.sh``: SVDIR for each user with a tree, so that ``sv
+    status NAME`` in their login shell finds their services. None when there are no users."""
+    if not config.users:
+        return None
+    from ..protocol.logrun import is_simple_word
+
+    lines = ["# runit-provision: SVDIR for users with a runit tree of their own, so that",
+             "# sv finds their services (sv NAME looks in $SVDIR). Written by apply.",
+             'case "${USER:-$(id -un 2>/dev/null)}" in']
+    for login in sorted(config.users):
+        directory = config.users[login].service_dir
+        if not is_simple_word(login) or not is_simple_word(directory):
+            continue  # the schema's home/login rules make this unreachable; never quote badly
+        lines.append("  %s) SVDIR=%s; export SVDIR ;;" % (login, directory))
+    lines.append("esac")
+    return "\n".join(lines) + "\n"
+
+
+def desired_state(config, tree, only=None, profile_dir="/etc/profile.d", extra_entries=(),
+                  commands=(), notes=()):
+    """The Desired of ``config`` rendered as ``tree``: the tree plus the profile snippet (in
+    ``profile_dir``; None: none) and ``extra_entries`` (initsys's), and every ServiceUnit."""
+    entries = Tree(tree)
+    if profile_dir is not None and only is None:
+        path = posixpath.join(profile_dir, PROFILE_NAME)
+        text = profile_snippet(config)
+        entries.add(File(path, text, 0o644) if text is not None else Absent(path))
+    for entry in extra_entries:
+        entries.add(entry)
+    units = service_units(config, only)
+    homes = {login: user.home for login, user in config.users.items()}
+    return Desired(entries, units, homes, config.sv_timeout, config.runtime, commands, notes)

@@ -1,0 +1,439 @@
+"""apply: the host's file system as the applier reaches it — every path under one root, walked
+one directory at a time, never through a link that is not trusted.
+
+Paths are the tree's final paths (``/etc/sv/web/run``). ``FsRoot(root)`` finds them under
+``root`` (``/`` on a host, ``DIR`` with ``--root``) by walking from root's descriptor: each
+directory is opened relative to its parent with ``O_NOFOLLOW`` (openat). A symbolic link on
+the way is followed only when root or the applier itself owns it — ``/etc/service ->
+/var/service``, made by the admin or a package — and its target is resolved under root too, so
+no path leaves root. A link owned by anyone else (a user's ``~/sv -> /etc`` in their home) is
+refused with ``UnsafePathError``: nothing is ever read or written through it. The last component
+of a path is never followed: it is examined with ``lstat``, replaced by ``rename``, removed with
+``unlinkat``.
+
+Writes are atomic: a file is written to a temp name in its own directory (``O_EXCL``,
+``O_NOFOLLOW``), given its mode and owner through its descriptor, and renamed into place only
+after ``sync()``; a link is made under a temp name and renamed over the old one. ``sync()`` is
+one ``syncfs(2)`` per file system written to — every temp file's data is on disk before any of
+them is renamed, as a per-file fsync would guarantee, for the price of one barrier.
+
+Opened directories are kept in a small LRU cache (a plan of 1000 services opens each directory
+once); a descriptor handed out is used at once, before the next call.
+"""
+
+import collections
+import errno
+import os
+import stat
+
+from ..errors import ApplyError, UnsafePathError
+
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+TEMP_SUFFIX = ".runit-provision.tmp"
+MAX_LINKS = 40  # the kernel's own limit on links in one lookup
+CACHE_SIZE = 128
+
+
+def temp_name(name):
+    """The name a write of ``name`` goes through (a dot-name: runsvdir skips those)."""
+    return "." + name + TEMP_SUFFIX
+
+
+def is_temp_name(name):
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
+def split(path):
+    """``/etc/sv/web`` -> ``("/etc/sv", "web")``; the root has no parent."""
+    parent, _, name = path.rstrip("/").rpartition("/")
+    return parent or "/", name
+
+
+class FsRoot:
+    """The file system under ``root``, reached as described above. Use as a context manager
+    (or call ``close()``): it holds directory descriptors."""
+
+    def __init__(self, root="/", trusted_uids=None):
+        self.root = os.path.abspath(root)
+        self.trusted_uids = frozenset({0, os.geteuid()} if trusted_uids is None
+                                      else trusted_uids)
+        try:
+            root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise ApplyError("cannot open the root %s: %s" % (self.root, exc.strerror)) from exc
+        self._root = (root_fd, ())
+        self._cache = collections.OrderedDict()
+        self._devices = {}  # st_dev -> a descriptor on that file system, for sync()
+        self._noted = {}  # directory -> (uid, gid) a new entry there gets
+        self._euid, self._egid = os.geteuid(), os.getegid()
+        self._umask = os.umask(0o022)
+        os.umask(self._umask)
+
+    # -- names ---------------------------------------------------------------------------
+    def host_path(self, path):
+        """Where a final path is on this host: ``DIR/etc/sv`` with ``--root DIR``."""
+        if self.root == "/":
+            return path
+        return self.root + path if path != "/" else self.root
+
+    # -- walking -------------------------------------------------------------------------
+    def dir_fd(self, path):
+        """The descriptor of directory ``path``; FileNotFoundError, NotADirectoryError or
+        UnsafePathError on the way. Use it at once: a later call may close it."""
+        return self._dir(path)[0]
+
+    def _dir(self, path):
+        path = "/" + path.strip("/") if path.strip("/") else "/"
+        if path == "/":
+            return self._root
+        found = self._cache.get(path)
+        if found is not None:
+            self._cache.move_to_end(path)
+            return found
+        parent, name = split(path)
+        parent_fd, parent_real = self._dir(parent)
+        found = self._step(parent_fd, parent_real, name, [MAX_LINKS], path)
+        self._cache[path] = found
+        while len(self._cache) > CACHE_SIZE:
+            _, (fd, _) = self._cache.popitem(last=False)
+            os.close(fd)
+        return found
+
+    def _step(self, fd, real, name, hops, wanted):
+        """A new descriptor for directory ``name`` in ``fd`` (real path ``real``), following
+        a trusted link; ``(fd, real parts)``."""
+        try:
+            return os.open(name, DIR_FLAGS, dir_fd=fd), real + (name,)
+        except OSError as exc:
+            if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+                raise type(exc)(exc.errno, exc.strerror, self.host_path(wanted)) from None
+        here = "/" + "/".join(real + (name,))
+        info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        if not stat.S_ISLNK(info.st_mode):
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR),
+                                     self.host_path(here))
+        self.check_link_owner(here, info)
+        hops[0] -= 1
+        if hops[0] < 0:
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), self.host_path(wanted))
+        target = os.readlink(name, dir_fd=fd)
+        start, current = (self._root[0], ()) if target.startswith("/") else (fd, real)
+        current_fd = os.dup(start)  # ours to close, whatever the walk below does
+        for part in target.split("/"):
+            if part in ("", "."):
+                continue
+            try:
+                if part == "..":  # never above the root
+                    current = current[:-1]
+                    next_fd = self._open_real(current)
+                else:
+                    next_fd, current = self._step(current_fd, current, part, hops, wanted)
+            finally:
+                os.close(current_fd)
+            current_fd = next_fd
+        return current_fd, current
+
+    def _open_real(self, parts):
+        """A new descriptor for a real path (no links in it), walked from root."""
+        fd = os.dup(self._root[0])
+        for part in parts:
+            next_fd = os.open(part, DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = next_fd
+        return fd
+
+    def check_link_owner(self, path, info):
+        """UnsafePathError unless the link at ``path`` (its lstat ``info``) is trusted."""
+        if info.st_uid not in self.trusted_uids:
+            raise UnsafePathError(
+                "%s is a symbolic link owned by uid %d, not by root: not followed (a link "
+                "planted in a tree the applier writes to)" % (self.host_path(path),
+                                                               info.st_uid))
+
+    def _forget(self, path):
+        """Drop cached descriptors of ``path`` and below (it was removed or replaced)."""
+        prefix = path.rstrip("/") + "/"
+        for key in [key for key in self._cache if key.startswith(prefix) or key == path]:
+            os.close(self._cache.pop(key)[0])
+
+    # -- reading -------------------------------------------------------------------------
+    def lstat(self, path):
+        """``os.stat_result`` of ``path`` itself (a link is not followed), or None when it
+        or a directory above it does not exist."""
+        parent, name = split(path)
+        try:
+            return os.stat(name, dir_fd=self.dir_fd(parent), follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+
+    def dir_stat(self, path):
+        """``os.stat_result`` of directory ``path`` reached through trusted links, or None if
+        it does not exist; NotADirectoryError when it is something else."""
+        try:
+            return os.fstat(self.dir_fd(path))
+        except FileNotFoundError:
+            return None
+
+    def read_file(self, path):
+        """``(bytes, stat)`` of the regular file ``path``; ``(None, stat)`` when it is not a
+        regular file (never blocks on a FIFO, never follows a link)."""
+        parent, name = split(path)
+        try:
+            fd = os.open(name, READ_FLAGS, dir_fd=self.dir_fd(parent))
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            return None, os.stat(name, dir_fd=self.dir_fd(parent), follow_symlinks=False)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return None, info
+            return _read_all(fd, info.st_size), info
+        finally:
+            os.close(fd)
+
+    def readlink(self, path):
+        parent, name = split(path)
+        return os.readlink(name, dir_fd=self.dir_fd(parent))
+
+    def scan(self, path, wanted, read=()):
+        """``{name: (lstat, content)}`` of the entries of directory ``path`` that
+        ``wanted(name)`` accepts: one listing, each stat relative to the directory's descriptor
+        (opened once). ``content`` is the bytes of the names in ``read`` that are regular files
+        with no other hard link, read there too; None for the rest. FileNotFoundError when
+        ``path`` does not exist."""
+        fd = self.dir_fd(path)
+        found = {}
+        with os.scandir(fd) as scan:
+            for entry in scan:
+                name = entry.name
+                if not wanted(name):
+                    continue
+                if name in read and entry.is_file(follow_symlinks=False):  # d_type: no stat
+                    found[name] = _read_regular(name, fd)
+                    if found[name] is not None:
+                        continue
+                try:
+                    found[name] = (entry.stat(follow_symlinks=False), None)
+                except FileNotFoundError:
+                    found.pop(name, None)
+        return found
+
+    def listdir(self, path):
+        """``[(name, lstat)]`` of directory ``path``, sorted; [] when it does not exist."""
+        try:
+            found = self.scan(path, lambda name: True)
+        except FileNotFoundError:
+            return []
+        return sorted((name, info) for name, (info, _) in found.items())
+
+    # -- writing -------------------------------------------------------------------------
+    def make_dir(self, path, mode, uid=None, gid=None):
+        """Create directory ``path`` (its parent exists) with ``mode`` and owner."""
+        parent, name = split(path)
+        parent_fd = self.dir_fd(parent)
+        new_owner = self._note_device(parent, parent_fd)
+        try:
+            os.mkdir(name, mode & 0o777, dir_fd=parent_fd)
+        except FileExistsError:
+            info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+            if stat.S_ISLNK(info.st_mode):  # planted since the plan looked
+                self.check_link_owner(path, info)
+            raise
+        if self._needs_owner(new_owner, uid, gid) or self._needs_mode(mode):
+            self.set_dir_attributes(path, mode, uid, gid)
+
+    def set_dir_attributes(self, path, mode, uid=None, gid=None):
+        """chmod/chown directory ``path`` through its own descriptor (never a link's target)."""
+        fd = self.dir_fd(path)
+        if uid is not None or gid is not None:
+            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+        if mode is not None:
+            os.fchmod(fd, mode)
+
+    def write_temp(self, path, content, mode, uid=None, gid=None):
+        """Write ``content`` to the temp name beside ``path`` with ``mode`` and owner set;
+        ``rename_temp(path)`` (after ``sync()``) puts it in place."""
+        parent, name = split(path)
+        parent_fd = self.dir_fd(parent)
+        new_owner = self._note_device(parent, parent_fd)
+        temp = temp_name(name)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(temp, flags, mode & 0o777, dir_fd=parent_fd)
+        except FileExistsError:  # left by an apply that died mid-way
+            os.unlink(temp, dir_fd=parent_fd)
+            fd = os.open(temp, flags, mode & 0o777, dir_fd=parent_fd)
+        try:
+            if self._needs_owner(new_owner, uid, gid):
+                os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+                os.fchmod(fd, mode)  # chown clears set-id bits
+            elif self._needs_mode(mode):
+                os.fchmod(fd, mode)
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view):]
+        except BaseException:
+            os.close(fd)
+            self.discard_temp(path)
+            raise
+        os.close(fd)
+
+    def discard_temp(self, path):
+        parent, name = split(path)
+        try:
+            os.unlink(temp_name(name), dir_fd=self.dir_fd(parent))
+        except OSError:
+            pass
+
+    def rename_temp(self, path):
+        parent, name = split(path)
+        parent_fd = self.dir_fd(parent)
+        os.rename(temp_name(name), name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+
+    def make_symlink(self, path, target, uid=None, gid=None):
+        """Point ``path`` at ``target``: a link made under the temp name, renamed over
+        whatever link or file was there (never over a directory)."""
+        parent, name = split(path)
+        parent_fd = self.dir_fd(parent)
+        new_owner = self._note_device(parent, parent_fd)
+        temp = temp_name(name)
+        try:
+            os.symlink(target, temp, dir_fd=parent_fd)
+        except FileExistsError:  # left by an apply that died mid-way
+            os.unlink(temp, dir_fd=parent_fd)
+            os.symlink(target, temp, dir_fd=parent_fd)
+        if self._needs_owner(new_owner, uid, gid):
+            os.chown(temp, -1 if uid is None else uid, -1 if gid is None else gid,
+                     dir_fd=parent_fd, follow_symlinks=False)
+        os.rename(temp, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+        self._forget(path)  # a cached walk through the old link leads elsewhere now
+
+    def remove(self, path):
+        """Remove the file, link or empty directory ``path`` (never what a link points to)."""
+        parent, name = split(path)
+        parent_fd = self.dir_fd(parent)
+        self._note_device(parent, parent_fd)
+        info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+        self._forget(path)  # a directory, or a link a cached walk went through
+        if stat.S_ISDIR(info.st_mode):
+            os.rmdir(name, dir_fd=parent_fd)
+        else:
+            os.unlink(name, dir_fd=parent_fd)
+
+    def remove_tree(self, path):
+        """Remove ``path`` and everything below it, links removed and never followed."""
+        parent, name = split(path)
+        self._forget(path)
+        parent_fd = self.dir_fd(parent)
+        self._note_device(parent, parent_fd)
+        _remove_below(parent_fd, name)
+
+    def sync(self):
+        """Make every write so far durable: one syncfs(2) per file system written to."""
+        devices, self._devices = self._devices, {}
+        self._noted = {}
+        for device_fd in devices.values():
+            _syncfs(device_fd)
+            os.close(device_fd)
+
+    def _note_device(self, directory, fd):
+        """Remember a descriptor on the file system of ``directory`` (open as ``fd``), for
+        ``sync()``, and return ``(uid, gid)`` a new entry there gets (ours; the directory's
+        group when it is set-group-id). Each directory is looked at once."""
+        found = self._noted.get(directory)
+        if found is not None:
+            return found
+        info = os.fstat(fd)
+        if info.st_dev not in self._devices:
+            self._devices[info.st_dev] = os.dup(fd)
+        found = self._noted[directory] = (
+            self._euid, info.st_gid if info.st_mode & stat.S_ISGID else self._egid)
+        return found
+
+    @staticmethod
+    def _needs_owner(new_owner, uid, gid):
+        return (uid is not None and uid != new_owner[0]) or (
+            gid is not None and gid != new_owner[1])
+
+    def _needs_mode(self, mode):
+        """Whether creating with ``mode`` under our umask falls short of it."""
+        return mode & ~self._umask & 0o7777 != mode
+
+    # -- lifetime ------------------------------------------------------------------------
+    def close(self):
+        for fd, _ in self._cache.values():
+            os.close(fd)
+        self._cache.clear()
+        for fd in self._devices.values():
+            os.close(fd)
+        self._devices = {}
+        if self._root[0] >= 0:
+            os.close(self._root[0])
+            self._root = (-1, ())
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def _read_regular(name, dir_fd):
+    """``(fstat, content)`` of regular file ``name`` in ``dir_fd`` — its fstat standing for
+    its lstat (``O_NOFOLLOW``: it is no link) — or ``(fstat, None)`` when it has other hard
+    links; None when it is no longer a regular file (swapped since the listing)."""
+    try:
+        fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if info.st_nlink != 1:
+            return info, None
+        return info, _read_all(fd, info.st_size)
+    finally:
+        os.close(fd)
+
+
+def _read_all(fd, size):
+    """Everything in ``fd``: one read says "all of it" by coming back short."""
+    want = size + 1
+    chunks = [os.read(fd, want)]
+    while len(chunks[-1]) == want:  # it grew since the stat
+        chunks.append(os.read(fd, 65536))
+        want = 65536
+    return b"".join(chunks)
+
+
+def _remove_below(parent_fd, name):
+    try:
+        info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(info.st_mode):
+        os.unlink(name, dir_fd=parent_fd)
+        return
+    fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+    try:
+        for child in os.listdir(fd):
+            _remove_below(fd, child)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent_fd)
+
+
+def _syncfs(fd):
+    """syncfs(2) on the file system of ``fd``; os.sync() where libc lacks it."""
+    from ..runtime.unix.libc import libc
+
+    try:
+        call = libc()["syncfs"]
+    except AttributeError:
+        os.sync()
+        return
+    if call(fd) != 0:
+        os.sync()

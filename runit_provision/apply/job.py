@@ -1,0 +1,154 @@
+"""apply: the one path — observe the host once, plan, (show), execute exactly that plan,
+observe again and require an empty plan.
+
+``Job.plan()`` observes and plans; the caller shows the plan; ``Job.execute(plan)`` runs its
+steps in order — file steps through ``Converger``, runit steps through ``Activator`` — and
+then plans again: anything left is an error ("not converged"), never silently accepted. A
+link a user plants while the apply runs is met by the same refusal as one found while
+observing: that user's remaining steps are skipped, everything else goes on. Any other error
+stops the apply at its step; what was done so far is in the Result, every file wholly old or
+wholly new, and the next apply finishes the job.
+
+Effects go through seams: ``fs`` (FsRoot), ``runner`` (commands), ``waiter`` and ``probe``
+(runsv's liveness) — the unit tier gives fakes, the real tier real processes.
+"""
+
+from ..errors import ApplyError, UnsafePathError
+from .activate import Activator
+from .converge import Converger
+from .observe import observe, probe_side
+from .plan import plan as make_plan
+
+FILE_ACTIONS = ("create", "change", "remove")
+
+
+class Result:
+    """What an execution did: ``plan`` (the one executed), ``done`` ([(step, Completed or
+    None)]), ``failed`` (the step that failed, or None) and ``error`` (its ApplyError),
+    ``refusals`` ({login: message}), ``after`` (the plan made after executing)."""
+
+    def __init__(self, plan):
+        self.plan = plan
+        self.done = []
+        self.failed = None
+        self.error = None
+        self.refusals = dict(plan.refusals)
+        self.after = None
+
+    @property
+    def is_ok(self):
+        return self.error is None and not self.refusals
+
+    @property
+    def changed(self):
+        return any(step.is_change for step, _ in self.done)
+
+
+class Job:
+    """``desire(fs) -> Desired`` is called for each plan (initsys reads the host through
+    ``fs``); ``staging``: ``--root`` — nothing is probed, started or run."""
+
+    def __init__(self, desire, fs, identities=None, runner=None, sv=("sv",),
+                 wait_seconds=15.0, waiter=None, probe=None, is_staging=False):
+        self.desire, self.fs, self.identities = desire, fs, identities
+        self.runner, self.sv, self.wait_seconds = runner, list(sv), wait_seconds
+        self.waiter = waiter
+        self.probe = None if is_staging else (probe or (lambda path: probe_side(fs, path)))
+        self.desired = None
+
+    def plan(self):
+        """Observe the host once and plan."""
+        self.desired = self.desire(self.fs)
+        observation = observe(self.desired, self.fs, self.probe)
+        return make_plan(self.desired, observation, self.identities, self.sv)
+
+    def execute(self, plan):
+        """Execute ``plan`` step by step, then plan again (``Result.after``)."""
+        result = Result(plan)
+        desired = self.desired
+
+        def refuse(login, exc):
+            result.refusals.setdefault(login, str(exc))
+            converger.discard(lambda path: desired.login_of(path) == login)
+
+        def on_unsafe(path, exc):
+            login = desired.login_of(path)
+            if login is not None:
+                refuse(login, exc)
+            return login is not None
+
+        converger = Converger(self.fs, on_unsafe)
+        activator = Activator(self.fs, self.runner, desired, self.wait_seconds, self.waiter,
+                              self.probe)
+        steps = plan.steps
+        if plan.prepared:
+            steps = self._prepared(plan, result)
+            if steps is None:
+                return result
+            desired = self.desired
+            activator = Activator(self.fs, self.runner, desired, self.wait_seconds,
+                                  self.waiter, self.probe)
+        for step in steps:
+            login = _login_of(desired, step)
+            if login is not None and login in result.refusals:
+                continue
+            try:
+                if step.action in FILE_ACTIONS:
+                    converger.execute(step)
+                    result.done.append((step, None))
+                else:
+                    converger.flush()
+                    result.done.append((step, activator.execute(step)))
+            except UnsafePathError as exc:
+                if login is None:
+                    result.failed, result.error = step, exc
+                    converger.discard()
+                    return result
+                refuse(login, exc)
+            except ApplyError as exc:
+                result.failed, result.error = step, exc
+                converger.discard()
+                return result
+        if not plan.steps:
+            result.after = plan  # nothing was done: the first look is the last
+            return result
+        try:
+            converger.finish()
+            result.after = self.plan()
+        except ApplyError as exc:
+            result.error = exc
+            return result
+        left = [step for step in result.after.changes
+                if _login_of(desired, step) not in result.refusals]
+        if left:
+            result.error = ApplyError("not converged: a second plan still has %d step(s): %s"
+                                      % (len(left), "; ".join("%s %s" % (step.action,
+                                                                          step.path)
+                                                              for step in left[:5])))
+        return result
+
+    def _prepared(self, plan, result):
+        """Run the plan's ``prepare`` commands (initsys's: a package installed), then look at
+        the host again: the steps of that new plan, its own prepare commands left out, are
+        what remains to do (None when a prepare command failed)."""
+        activator = Activator(self.fs, self.runner, self.desired, self.wait_seconds,
+                              self.waiter, self.probe)
+        for step in plan.prepared:
+            try:
+                result.done.append((step, activator.execute(step)))
+            except ApplyError as exc:
+                result.failed, result.error = step, exc
+                return None
+        again = self.plan()
+        result.refusals.update(again.refusals)
+        return [step for step in again.steps if step not in again.prepared]
+
+
+def _login_of(desired, step):
+    if step.unit is not None:
+        return step.unit.login or step.unit.for_login
+    if step.action == "wait":
+        units = step.units
+        return units[0].login if units and all(unit.login == units[0].login
+                                               for unit in units) else None
+    return desired.login_of(step.path)

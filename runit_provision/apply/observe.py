@@ -1,0 +1,355 @@
+"""apply: what the host is — every path the plan will ask about, read once.
+
+``observe(desired, fs, probe)`` returns an ``Observation``: an ``Actual`` for every path of
+the desired tree (and each disabled service's link), the files found in what the applier owns
+that the data no longer declares (``extras``: runit's names in a service directory — ``run``,
+``finish``, ``check``, ``down``, ``control/*``, ``log/run``…, ``env/*`` only when ``env`` is
+declared — and temp files an interrupted apply left), and the live state of every service
+(``probe``: the ``supervise/ok`` probe and the status read). Runtime-owned paths (supervise/,
+svlogd's files) are never listed as extras, so the plan can never touch them.
+
+Each file is read once, through ``FsRoot`` (no link a user planted is followed: such a path
+is observed as ``unsafe``). A regular file with other hard links is not read — it may be
+someone else's file linked in — and is replaced whole.
+"""
+
+import errno
+import os
+import stat
+
+from ..errors import ProtocolError, UnsafePathError
+from ..protocol.layout import (
+    CHECK, CONTROL_DIR, DOWN, ENV_DIR, FINISH, LOG_DIR, OK, RUN, STATUS, SUPERVISE_DIR)
+from ..protocol.status import STATUS_SIZE, status_from_bytes
+from .fsroot import is_temp_name
+
+# runit's names in a service directory (and in log/) that the applier renders and so owns
+OWNED_NAMES = (RUN, FINISH, CHECK, DOWN)
+_KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
+
+
+class Actual(tuple):
+    """What is at one path: ``kind`` is ``missing``, ``file``, ``directory``, ``symlink``,
+    ``other`` (a FIFO, a device…), ``unsafe`` (reached only through a link someone else owns)
+    or ``error`` (``error`` says why). ``content`` is a file's bytes (None if not read),
+    ``target`` a link's target — or, for a directory reached through a trusted link, that
+    link's target. A tuple: a plan of 1000 services makes ten thousand of them."""
+
+    __slots__ = ()
+    _fields = ("kind", "mode", "uid", "gid", "content", "target", "error")
+
+    def __new__(cls, kind, mode=None, uid=None, gid=None, content=None, target=None,
+                error=None):
+        return tuple.__new__(cls, (kind, mode, uid, gid, content, target, error))
+
+    kind = property(lambda self: self[0])
+    mode = property(lambda self: self[1])
+    uid = property(lambda self: self[2])
+    gid = property(lambda self: self[3])
+    content = property(lambda self: self[4])
+    target = property(lambda self: self[5])
+    error = property(lambda self: self[6])
+
+    @classmethod
+    def from_stat(cls, info, content=None, target=None, error=None):
+        mode = info.st_mode
+        return tuple.__new__(cls, (_KINDS.get(stat.S_IFMT(mode), "other"), mode & 0o7777,
+                                   info.st_uid, info.st_gid, content, target, error))
+
+    @property
+    def exists(self):
+        return self[0] != "missing"
+
+    def __repr__(self):
+        shown = ["%s=%r" % (name, value) for name, value in zip(self._fields[1:], self[1:])
+                 if value is not None]
+        return "Actual(%r%s)" % (self[0], "".join(", " + item for item in shown))
+
+
+MISSING = Actual("missing")
+
+
+class SideLive:
+    """One side (the service or its log) as runsv shows it: ``is_supervised`` (a runsv
+    holds ``supervise/ok``) and ``status`` (the decoded ``supervise/status``, or None)."""
+
+    __slots__ = ("is_supervised", "status")
+
+    def __init__(self, is_supervised=False, status=None):
+        self.is_supervised, self.status = is_supervised, status
+
+    @property
+    def state(self):
+        """``run``, ``down``, ``finish``, or None when unknown."""
+        return None if self.status is None else self.status.state.name.lower()
+
+    @property
+    def is_want_up(self):
+        return self.status is not None and self.status.want == "u"
+
+    @property
+    def pid(self):
+        return 0 if self.status is None else self.status.pid
+
+    @property
+    def is_running(self):
+        return self.is_supervised and self.state == "run"
+
+    def __repr__(self):
+        return "SideLive(supervised=%r, state=%r, want_up=%r, pid=%r)" % (
+            self.is_supervised, self.state, self.is_want_up, self.pid)
+
+
+NOT_SUPERVISED = SideLive()
+
+
+class Live:
+    """Both sides of a service directory."""
+
+    __slots__ = ("main", "log")
+
+    def __init__(self, main=NOT_SUPERVISED, log=NOT_SUPERVISED):
+        self.main, self.log = main, log
+
+    def __repr__(self):
+        return "Live(main=%r, log=%r)" % (self.main, self.log)
+
+
+class Observation:
+    """``paths``: {path: Actual}; ``extras``: {path: Actual} to purge; ``live``: {unit path:
+    Live}; ``is_staging``: nothing runs (``--root``), so nothing was probed."""
+
+    def __init__(self, paths=None, extras=None, live=None, is_staging=False):
+        self.paths = paths or {}
+        self.extras = extras or {}
+        self.live = live or {}
+        self.is_staging = is_staging
+
+    def actual(self, path):
+        return self.paths.get(path, MISSING)
+
+    def live_of(self, unit):
+        return self.live.get(unit.path, Live())
+
+
+def observe(desired, fs, probe=None):
+    """The Observation of everything ``desired`` covers; ``probe(path) -> SideLive`` reads a
+    side's live state (``probe_side`` on ``fs``; None: nothing is probed, as under
+    ``--root``).
+
+    Directory by directory, in path order (a directory's children right after it): each is
+    opened once, listed once (``fs.scan``), and the paths wanted in it and the undeclared
+    runit names in it are taken from that one listing; files are read once."""
+    tree = desired.tree
+    kinds = {entry.path: entry.kind for entry in tree}
+    scopes = {}
+    for unit in desired.units:
+        if not unit.is_enabled and not unit.is_absent:
+            kinds.setdefault(unit.link, "symlink")
+        if unit.is_absent:
+            continue
+        if not unit.has_log:
+            kinds.setdefault(unit.path + "/" + LOG_DIR, "directory")
+        scopes.update(_scopes(unit))
+    wanted = {}
+    for path, kind in kinds.items():
+        parent, _, name = path.rpartition("/")
+        wanted.setdefault(parent or "/", {})[name] = kind
+    paths, extras = {}, {}
+    missing = set()  # directories a listing of their parent showed absent: never opened
+    for directory in sorted(set(wanted) | set(scopes)):
+        names = wanted.get(directory, {})
+        scope = scopes.get(directory, _NO_SCOPE)
+        if directory in missing:
+            for name in names:
+                paths[_join(directory, name)] = MISSING
+            present = {}
+        else:
+            present = _observe_directory(fs, tree, directory, names, scope, paths, extras)
+        if present is not None:
+            missing.update(_join(directory, name) for name in _answered(names, scope)
+                           if name not in present)
+    for path in kinds:
+        _observe_parents(fs, tree, paths, path)
+    live = {}
+    if probe is not None:
+        for unit in desired.units:
+            if paths.get(unit.path, MISSING).kind == "directory":
+                live[unit.path] = _live(probe, unit)
+    return Observation(paths, extras, live, is_staging=probe is None)
+
+
+def _scopes(unit):
+    """The directories of ``unit`` where undeclared runit names are purged, with the names
+    that count (None: every name)."""
+    top = OWNED_NAMES + (CONTROL_DIR,) + ((ENV_DIR,) if unit.has_env else ())
+    scopes = {unit.path: top, unit.path + "/" + CONTROL_DIR: None}
+    if unit.has_env:
+        scopes[unit.path + "/" + ENV_DIR] = None
+    if unit.has_log:
+        log = unit.path + "/" + LOG_DIR
+        scopes.update({log: OWNED_NAMES + (CONTROL_DIR,), log + "/" + CONTROL_DIR: None})
+    return scopes
+
+
+def _observe_directory(fs, tree, directory, names, scope, paths, extras):
+    """The Actual of each of ``names`` (name -> kind) in ``directory``, and — when
+    ``directory`` is a purge scope (``scope``: the runit names that count, or None for every
+    name) — its undeclared names, all from one listing."""
+    if scope is _NO_SCOPE:
+        purged = None
+    elif scope is None:
+        purged = lambda name: True  # noqa: E731
+    else:
+        purged = lambda name: name in scope or is_temp_name(name)  # noqa: E731
+    try:
+        found = fs.scan(directory, lambda name: name in names or (
+            purged is not None and purged(name)),
+            read=[name for name, kind in names.items() if kind == "file"])
+    except FileNotFoundError:
+        found = {}
+    except UnsafePathError as exc:
+        for name in names:
+            paths[_join(directory, name)] = Actual("unsafe", error=str(exc))
+        return None
+    except OSError as exc:
+        for name in names:
+            paths[_join(directory, name)] = _error(fs, _join(directory, name), exc)
+        return None
+    for name, kind in names.items():
+        path = _join(directory, name)
+        item = found.get(name)
+        if item is None:
+            paths[path] = MISSING
+        elif item[1] is not None:
+            paths[path] = Actual.from_stat(item[0], content=item[1])
+        else:
+            paths[path] = _actual(fs, path, kind, item[0])
+    if purged is not None:
+        for name, (info, _) in found.items():
+            path = _join(directory, name)
+            if name not in names and path not in tree:
+                extras[path] = Actual.from_stat(info)
+    return found
+
+
+def _answered(names, scope):
+    """The names a listing with these ``names`` and ``scope`` answered for: a directory among
+    them that is not there needs no look of its own."""
+    if scope is _NO_SCOPE or scope is None:
+        return list(names)
+    return list(names) + [name for name in scope if name not in names]
+
+
+_NO_SCOPE = object()
+
+
+def _join(directory, name):
+    return directory.rstrip("/") + "/" + name
+
+
+def _actual(fs, path, kind, info):
+    """The Actual of ``path`` (kind wanted ``kind``) whose lstat is ``info``."""
+    try:
+        mode = info.st_mode
+        if stat.S_ISLNK(mode):
+            if kind == "directory":
+                return _observe_linked_dir(fs, path, info)
+            return Actual.from_stat(info, target=fs.readlink(path))
+        if kind == "file" and stat.S_ISREG(mode):
+            if info.st_nlink > 1:
+                return Actual.from_stat(info, error="has %d hard links" % info.st_nlink)
+            return _observe_file(fs, path)
+        return Actual.from_stat(info)
+    except UnsafePathError as exc:
+        return Actual("unsafe", error=str(exc))
+    except OSError as exc:
+        return _error(fs, path, exc)
+
+
+def _error(fs, path, exc):
+    if exc.errno == errno.ENOTDIR:
+        return Actual("error", error="%s: a file is where a directory should be"
+                      % fs.host_path(path))
+    return Actual("error", error="%s: %s" % (fs.host_path(path), exc.strerror))
+
+
+def _observe_parents(fs, tree, paths, path):
+    """The directories above ``path`` that the tree does not declare, up to the first that
+    exists (the plan creates the missing ones)."""
+    parent = path.rsplit("/", 1)[0] or "/"
+    while parent != "/" and parent not in tree and parent not in paths:
+        actual = paths[parent] = observe_path(fs, parent, "directory")
+        if actual.kind != "missing":
+            break
+        parent = parent.rsplit("/", 1)[0] or "/"
+
+
+def observe_path(fs, path, kind):
+    """The Actual at ``path``, read as an entry of ``kind`` needs (a file's content, a link's
+    target, a directory through a trusted link); for single paths (initsys reads with it)."""
+    try:
+        info = fs.lstat(path)
+    except UnsafePathError as exc:
+        return Actual("unsafe", error=str(exc))
+    except OSError as exc:
+        return _error(fs, path, exc)
+    return MISSING if info is None else _actual(fs, path, kind, info)
+
+
+def _observe_file(fs, path):
+    try:
+        content, info = fs.read_file(path)
+    except FileNotFoundError:
+        return MISSING
+    if content is None:
+        target = fs.readlink(path) if stat.S_ISLNK(info.st_mode) else None
+        return Actual.from_stat(info, target=target)
+    if info.st_nlink > 1:
+        return Actual.from_stat(info, error="has %d hard links" % info.st_nlink)
+    return Actual.from_stat(info, content=content)
+
+
+def _observe_linked_dir(fs, path, info):
+    """A link where a directory is wanted: fine when it is trusted and leads to one."""
+    target = fs.readlink(path)
+    fs.check_link_owner(path, info)
+    resolved = fs.dir_stat(path)
+    if resolved is None:
+        return Actual.from_stat(info, target=target)  # dangling: replace it
+    return Actual.from_stat(resolved, target=target)
+
+
+def _live(probe, unit):
+    main = probe(unit.path)
+    log = probe(unit.path + "/" + LOG_DIR) if unit.has_log or main.is_supervised else \
+        NOT_SUPERVISED
+    return Live(main, log)
+
+
+def probe_side(fs, path):
+    """A side's SideLive, read as sv reads it — the ``supervise/ok`` probe (a writer's
+    non-blocking open: ENXIO = no runsv), then one read of ``supervise/status`` — but reached
+    through ``fs`` (no planted link followed) with ``O_NOFOLLOW`` on the FIFO and the file, so
+    a user's tree can never make the applier open something else. Never writes or blocks."""
+    try:
+        supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
+        fd = os.open(OK, os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     dir_fd=supervise)
+    except (OSError, UnsafePathError):
+        return NOT_SUPERVISED  # ENXIO: no runsv; ENOENT: none ever ran here
+    try:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return NOT_SUPERVISED
+    finally:
+        os.close(fd)
+    try:
+        fd = os.open(STATUS, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     dir_fd=supervise)
+        try:
+            status = status_from_bytes(os.read(fd, STATUS_SIZE))
+        finally:
+            os.close(fd)
+    except (OSError, ProtocolError):
+        return SideLive(True)  # supervised, state unreadable
+    return SideLive(True, status)

@@ -1,0 +1,530 @@
+"""apply: the plan — what must change for the host to match the data, and why. Pure.
+
+``plan(desired, observation, identities, sv)`` compares each desired entry with what was
+observed and returns a ``Plan``: ``steps`` to execute, in order, and a ``NoChange`` with its
+reason for everything left alone (``up to date``, ``restart_on_change: false``, ``new service:
+runsv starts it``…). ``refusals`` name the users whose trees are skipped (a link they planted,
+a missing home); ``problems`` stop the whole apply before anything is written.
+
+The order of ``steps`` is the order of execution (``converge`` and ``activate`` follow it):
+
+0. initsys's ``prepare`` commands, first of all (the host is looked at again after them);
+1. directories and files, created or changed, parents first — a service directory, its
+   ``down`` file included, is complete before anything links it; then other links;
+2. undeclared files removed (files, then directories, deepest first);
+3. the system tree's links (each ``runsvdir-<login>`` among them), then a ``wait`` until runsv
+   reads their ``supervise/ok``; 4. the users' links, then their ``wait``;
+5. restarts and HUPs (the restart matrix, below);
+6. disabled services unlinked and stopped; a dropped logger's side; absent services unlinked,
+   stopped and removed;
+7. initsys's other commands, once what they follow changed (or always, when they follow
+   nothing); one that precedes paths goes right before the first step changing one of them.
+
+Restart matrix (README "Converging a host"): ``run`` or ``env/*`` changed -> ``sv -w T
+restart`` the service; ``log/run`` changed -> restart its log; the log ``config`` changed ->
+``sv hup`` the log; ``finish``, ``check``, ``control/*``, ``down`` -> nothing. Only for a
+service that was linked and running before, want up, not ``down: true``, with
+``restart_on_change`` on, and never under ``--root``; every skipped restart is a NoChange with
+its reason. Only content counts: a mode or owner put back is not a reason to restart.
+"""
+
+import posixpath
+
+from ..errors import ApplyError
+
+KIND_NAMES = {"other": "special file (FIFO, socket or device)", "symlink": "symbolic link"}
+STEP_PHASES = ("prepare", "files", "links", "purge", "system links", "user links",
+               "restarts", "teardown", "commands")
+
+
+class Step:
+    """One thing to do. ``action``: ``create``, ``change``, ``remove`` (paths), ``restart``,
+    ``hup``, ``exit`` (services, through ``argv``), ``wait`` (``units``), ``run`` (a command).
+    ``kind``: what the path is or will be (``file``, ``directory``, ``symlink``, ``tree``) or
+    ``service``/``log``/``command``. ``reasons``: why, for people and ``--json``."""
+
+    __slots__ = ("action", "path", "kind", "reasons", "entry", "before", "after", "unit",
+                 "units", "argv", "is_secret", "mode", "uid", "gid", "run_as")
+
+    def __init__(self, action, path, kind, reasons, **fields):
+        self.action, self.path, self.kind, self.reasons = action, path, kind, list(reasons)
+        for name in self.__slots__[4:]:
+            setattr(self, name, fields.pop(name, None))
+        if fields:
+            raise TypeError("unknown fields: %s" % ", ".join(sorted(fields)))
+        if self.units is None:
+            self.units = []
+        if self.mode is None and self.entry is not None:
+            self.mode = self.entry.mode
+
+    @property
+    def is_change(self):
+        """Everything but a wait changes the host."""
+        return self.action != "wait"
+
+    def __repr__(self):
+        return "Step(%s %s: %s)" % (self.action, self.path, "; ".join(self.reasons))
+
+
+class NoChange:
+    """A path or service left as it is, and why."""
+
+    __slots__ = ("path", "reason")
+
+    def __init__(self, path, reason):
+        self.path, self.reason = path, reason
+
+    def __eq__(self, other):
+        return isinstance(other, NoChange) and (self.path, self.reason) == (other.path,
+                                                                           other.reason)
+
+    def __repr__(self):
+        return "NoChange(%s: %s)" % (self.path, self.reason)
+
+
+class Plan:
+    """``steps`` in execution order, ``noops``, ``refusals`` ({login: message}); ``prepared``:
+    the first steps, initsys's ``prepare`` commands, after which the host is looked at again."""
+
+    def __init__(self, steps, noops, refusals, prepared=()):
+        self.steps, self.noops, self.refusals = steps, noops, refusals
+        self.prepared = list(prepared)
+
+    @property
+    def changes(self):
+        return [step for step in self.steps if step.is_change]
+
+    @property
+    def is_empty(self):
+        return not self.changes
+
+    def counts(self):
+        """{action: number} of the changing steps."""
+        counts = {}
+        for step in self.changes:
+            counts[step.action] = counts.get(step.action, 0) + 1
+        return counts
+
+
+def plan(desired, observation, identities=None, sv=("sv",)):
+    """The Plan that takes the host from ``observation`` to ``desired``.
+
+    ``identities``: owner names -> numbers (``identities.Identities``); None leaves owners
+    alone (an apply without root cannot chown). ``sv``: the argv that runs sv. ApplyError
+    lists the problems that stop the apply as a whole.
+    """
+    builder = _Builder(desired, observation, identities, list(sv))
+    builder.build()
+    if builder.problems:
+        raise ApplyError("\n".join(_first_causes(builder.problems)))
+    steps = []
+    for phase in STEP_PHASES:
+        steps += builder.phases[phase]
+    return Plan(steps, builder.noops, builder.refusals, builder.phases["prepare"])
+
+
+def _first_causes(problems):
+    """The problems, each once, without those below a path that is itself a problem (the
+    children of a file that stands where a directory should be)."""
+    paths = {path for path, _ in problems if path is not None}
+    found = []
+    for path, message in problems:
+        parent = path
+        while parent not in (None, "/", ""):
+            parent = posixpath.dirname(parent)
+            if parent in paths:
+                break
+        else:
+            if message not in found:
+                found.append(message)
+    return found
+
+
+class _Builder:
+    def __init__(self, desired, observation, identities, sv):
+        self.desired, self.obs, self.ids, self.sv = desired, observation, identities, sv
+        self.phases = {phase: [] for phase in STEP_PHASES}
+        self.noops, self.problems, self.refusals = [], [], {}
+        self.changed = {}  # unit path -> set of roles whose content changes
+        self.touched = set()  # every path a step creates, changes or removes
+        self.created = set()
+        self.id_cache = {}  # (owner, group) -> (uid, gid)
+
+    # -- the whole plan ------------------------------------------------------------------
+    def build(self):
+        self.refuse_unsafe()
+        for entry in self.desired.tree:
+            if self.is_refused(entry.path):
+                continue
+            unit, role = self.desired.role_of(entry.path)
+            if unit is not None and unit.is_absent:
+                continue  # the teardown below
+            if entry.kind == "absent":
+                self.absent_entry(entry)
+            elif entry.kind == "symlink" and role == "link":
+                self.link(entry, unit)
+            else:
+                self.entry(entry)
+        self.purge()
+        for unit in self.desired.units:
+            if not self.is_refused(unit.path):
+                self.unit(unit)
+        self.commands()
+
+    def is_refused(self, path):
+        login = self.desired.login_of(path)
+        return login is not None and login in self.refusals
+
+    def refuse(self, login, message):
+        self.refusals.setdefault(login, message)
+
+    def refuse_unsafe(self):
+        """A link someone else planted, or a missing home, refuses that user; anything
+        unsafe or unreadable outside users' trees is a problem for the whole apply."""
+        for login, home in sorted(self.desired.homes.items()):
+            if self.obs.paths.get(home) is not None and not self.obs.paths[home].exists:
+                self.refuse(login, "home %s does not exist (apply never creates accounts or "
+                                   "homes)" % home)
+        for path in sorted(self.obs.paths):
+            actual = self.obs.paths[path]
+            if actual.kind not in ("unsafe", "error"):
+                continue
+            login = self.desired.login_of(path)
+            if login is not None and actual.kind == "unsafe":
+                self.refuse(login, actual.error)
+            else:
+                self.problems.append((path, actual.error))
+
+    # -- files, directories, links -------------------------------------------------------
+    def want_ids(self, entry, path):
+        if self.ids is None:
+            return None, None
+        key = (entry.owner, entry.group)
+        found = self.id_cache.get(key)
+        if found is not None:
+            return found
+        try:
+            found = self.id_cache[key] = self.ids.ids_of(entry.owner, entry.group)
+            return found
+        except KeyError as exc:
+            self.problems.append((path, "%s: %s %r is not known on this host (passwd/group)" % (
+                path, "owner" if exc.args[0] in (entry.owner, "root") else "group",
+                exc.args[0])))
+            return None, None
+
+    def entry(self, entry):
+        actual = self.obs.actual(entry.path)
+        uid, gid = self.want_ids(entry, entry.path)
+        phase = "links" if entry.kind == "symlink" else "files"
+        if not actual.exists:
+            self.parents(entry.path)
+            self.step(phase, "create", entry, ["new"], actual, uid, gid)
+            return
+        reasons = self.differences(entry, actual, uid, gid)
+        if reasons is None:
+            return
+        if reasons:
+            self.step(phase, "change", entry, reasons, actual, uid, gid)
+        else:
+            self.noops.append(NoChange(entry.path, "up to date"))
+
+    def differences(self, entry, actual, uid, gid):
+        """What differs between ``entry`` and ``actual`` (a list of reasons, [] = nothing), or
+        None after recording a problem (a kind the applier will not replace)."""
+        reasons = []
+        kind = actual.kind
+        if kind == "error":
+            return None  # refuse_unsafe reported it
+        if entry.kind == "directory":
+            if kind != "directory":
+                self.problems.append((entry.path, "%s is a %s where a directory should be; "
+                                      "move it away" % (entry.path, KIND_NAMES.get(kind, kind))))
+                return None
+            if actual.target is not None:
+                self.noops.append(NoChange(entry.path, "a link to the directory %s: left as it "
+                                                       "is" % actual.target))
+                return None
+        elif entry.kind == "file":
+            if kind == "directory":
+                self.problems.append((entry.path, "%s is a directory where a file should be; "
+                                      "move it away" % entry.path))
+                return None
+            if kind != "file":
+                return ["was a %s%s" % (KIND_NAMES.get(kind, kind),
+                                        " to " + actual.target if actual.target else "")]
+            if actual.content is None:
+                return ["%s: replaced whole" % (actual.error or "unreadable")]
+            if actual.content != entry.content:
+                reasons.append("content")
+        elif entry.kind == "symlink":
+            if kind == "directory":
+                self.problems.append((entry.path, "%s is a directory where a link to %s should "
+                                      "be; move it away" % (entry.path, entry.target)))
+                return None
+            if kind != "symlink":
+                return ["was a %s" % kind]
+            if actual.target != entry.target:
+                return ["target %s -> %s" % (actual.target, entry.target)]
+        if entry.kind != "symlink" and actual.mode != entry.mode:
+            reasons.append("mode %04o -> %04o" % (actual.mode, entry.mode))
+        if uid is not None and (actual.uid, actual.gid) != (uid, gid):
+            reasons.append("owner %d:%d -> %d:%d" % (actual.uid, actual.gid, uid, gid))
+        return reasons
+
+    def parents(self, path):
+        """Create the directories above ``path`` that neither exist nor are declared: root's,
+        0755 — or the user's, 0750, inside a home. With the files, whatever ``path`` is: a
+        link's parent may be a file's too."""
+        missing = []
+        parent = posixpath.dirname(path)
+        while parent not in ("/", "") and parent not in self.desired.tree:
+            actual = self.obs.actual(parent)
+            if actual.exists or parent in self.created:
+                break
+            missing.append(parent)
+            parent = posixpath.dirname(parent)
+        for directory in reversed(missing):
+            login = self.desired.login_of(directory)
+            uid = gid = None
+            if self.ids is not None:
+                try:
+                    uid, gid = self.ids.ids_of(login, None)
+                except KeyError:
+                    self.problems.append((directory, "%s: owner %r is not known on this host"
+                                          % (directory, login)))
+            self.created.add(directory)
+            self.phases["files"].append(Step(
+                "create", directory, "directory", ["new (parent of %s)" % path],
+                mode=0o750 if login else 0o755, uid=uid, gid=gid))
+
+    def step(self, phase, action, entry, reasons, actual, uid, gid):
+        unit, role = self.desired.role_of(entry.path)
+        is_file = entry.kind == "file"
+        self.phases[phase].append(Step(
+            action, entry.path, entry.kind, reasons, entry=entry,
+            before=actual.content if is_file else None,
+            after=entry.content if is_file else None, unit=unit,
+            is_secret=role == "env" and is_file, uid=uid, gid=gid))
+        self.touched.add(entry.path)
+        if action == "create":
+            self.created.add(entry.path)
+        if unit is not None and (action == "create" or "content" in reasons
+                                 or reasons[0].startswith(("was ", "target "))
+                                 or reasons[0].endswith("replaced whole")):
+            self.changed.setdefault(unit.path, set()).add(role)
+
+    def absent_entry(self, entry):
+        actual = self.obs.actual(entry.path)
+        if not actual.exists:
+            self.noops.append(NoChange(entry.path, "absent"))
+            return
+        self.removal("purge", entry.path, actual, ["not declared"])
+
+    def removal(self, phase, path, actual, reasons):
+        kind = "tree" if actual.kind == "directory" else actual.kind
+        unit, role = self.desired.role_of(path)
+        self.phases[phase].append(Step("remove", path, kind, reasons, unit=unit,
+                                       before=actual.content))
+        self.touched.add(path)
+        if unit is not None:
+            self.changed.setdefault(unit.path, set()).add(role)
+
+    def link(self, entry, unit):
+        """A service's link: in the system or the user phase, with a wait after it."""
+        actual = self.obs.actual(entry.path)
+        phase = "user links" if unit.login is not None else "system links"
+        uid, gid = self.want_ids(entry, entry.path)
+        if actual.exists:
+            reasons = self.differences(entry, actual, None, None)
+            if reasons is None:
+                return
+            if not reasons:
+                self.noops.append(NoChange(entry.path, "up to date"))
+                return
+            action = "change"
+        else:
+            action, reasons = "create", ["new"]
+        self.phases[phase].append(Step(action, entry.path, "symlink", reasons, entry=entry,
+                                       unit=unit, uid=uid, gid=gid))
+        self.touched.add(entry.path)
+
+    # -- undeclared files ----------------------------------------------------------------
+    def purge(self):
+        extras = self.obs.extras
+        paths = [path for path in extras if not self.is_refused(path)]
+        files = sorted(path for path in paths if extras[path].kind != "directory")
+        directories = sorted((path for path in paths if extras[path].kind == "directory"),
+                             reverse=True)
+        for path in files:
+            self.removal("purge", path, extras[path], ["not declared"])
+        for path in directories:
+            self.phases["purge"].append(Step("remove", path, "directory", ["not declared"],
+                                             unit=self.desired.role_of(path)[0]))
+            self.touched.add(path)
+
+    # -- services: waits, restarts, teardown ---------------------------------------------
+    def unit(self, unit):
+        if unit.is_absent:
+            self.teardown(unit, "ensure: absent", remove=True)
+            return
+        if not unit.is_enabled:
+            self.teardown(unit, "enabled: false", remove=False)
+            return
+        if not unit.has_log:
+            self.drop_log(unit)
+        if unit.link in self.touched or unit.path in self.created:
+            if not self.obs.is_staging:
+                self.wait(unit)
+            return
+        self.restarts(unit)
+
+    def wait(self, unit):
+        phase = "user links" if unit.login is not None else "system links"
+        steps = self.phases[phase]
+        if steps and steps[-1].action == "wait":
+            steps[-1].units.append(unit)
+        else:
+            steps.append(Step("wait", phase, "service", ["runsv reads supervise/ok"],
+                              units=[unit]))
+
+    def was_linked(self, unit):
+        actual = self.obs.actual(unit.link)
+        if actual.kind != "symlink":
+            return False
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(unit.link),
+                                                   actual.target))
+        return target == posixpath.normpath(unit.path)
+
+    def restarts(self, unit):
+        roles = self.changed.get(unit.path, set())
+        live = self.obs.live_of(unit)
+        if roles & {"run", "env"}:
+            self.restart(unit, "main", live.main, "restart",
+                         "run changed" if "run" in roles else "env changed")
+        if "log/run" in roles:
+            self.restart(unit, "log", live.log, "restart", "log/run changed")
+        elif "log/config" in roles:
+            self.restart(unit, "log", live.log, "hup", "log config changed")
+
+    def restart(self, unit, side, live, command, reason):
+        label = unit.label + ("/log" if side == "log" else "")
+        skip = None
+        if self.obs.is_staging:
+            skip = "--root: nothing is started"
+        elif not unit.restart_on_change:
+            skip = "restart_on_change: false"
+        elif unit.is_down:
+            skip = "down: true (apply never starts it)"
+        elif not self.was_linked(unit):
+            skip = "not linked before: runsv starts it"
+        elif not live.is_supervised:
+            skip = "not supervised (no runsv)"
+        elif not live.is_running:
+            skip = "not running (%s)" % (live.state or "state unknown")
+        elif not live.is_want_up:
+            skip = "want down"
+        if skip is not None:
+            self.noops.append(NoChange(label, "%s; no %s: %s" % (reason, command, skip)))
+            return
+        target = unit.path + ("/log" if side == "log" else "")
+        timeout = str(self.desired.sv_timeout)
+        argv = self.sv + (["-w", timeout, "restart", target] if command == "restart"
+                          else ["hup", target])
+        self.phases["restarts"].append(Step(command, label, side if side == "log" else
+                                            "service", [reason], unit=unit, argv=argv,
+                                            run_as=self.run_as(unit)))
+
+    def run_as(self, unit):
+        """A user's services are driven as that user: sv never follows a link they planted
+        with root's rights."""
+        if unit.login is None or self.ids is None:
+            return None
+        try:
+            return self.ids.user(unit.login)
+        except KeyError:
+            self.problems.append((None, "%s: login %r is not known on this host" % (
+                unit.label, unit.login)))
+            return None
+
+    def exit_step(self, unit, reason, sides):
+        targets = [unit.path] + ([unit.path + "/log"] if "log" in sides else [])
+        argv = self.sv + ["-v", "-w", str(self.desired.sv_timeout), "exit"] + targets
+        self.phases["teardown"].append(Step("exit", unit.label, "service", [reason],
+                                            unit=unit, argv=argv, run_as=self.run_as(unit)))
+
+    def teardown(self, unit, reason, remove):
+        """Unlink, stop (``sv exit`` the service and its log), and for ``ensure: absent``
+        remove the directory."""
+        link = self.obs.actual(unit.link)
+        if link.exists and (remove or self.was_linked(unit)):
+            self.phases["teardown"].append(Step("remove", unit.link, "tree" if link.kind ==
+                                                "directory" else link.kind, [reason],
+                                                unit=unit))
+            self.touched.add(unit.link)
+        elif link.exists:
+            self.noops.append(NoChange(unit.link, "not a link to %s: left alone" % unit.path))
+        live = self.obs.live_of(unit)
+        if live.main.is_supervised or live.log.is_supervised:
+            sides = ["main"] + (["log"] if live.log.is_supervised else [])
+            self.exit_step(unit, reason, sides)
+        base = self.obs.actual(unit.path)
+        if remove and base.exists:
+            self.phases["teardown"].append(Step("remove", unit.path, "tree", [reason],
+                                                unit=unit))
+            self.touched.add(unit.path)
+        if not (link.exists or base.exists and remove or live.main.is_supervised):
+            self.noops.append(NoChange(unit.label, "absent" if remove else "not linked"))
+
+    def drop_log(self, unit):
+        """``log: false`` where a ``log/`` is left: remove it — after stopping runsv when its
+        log side runs (runsv reads ``log/`` only at its start; runsvdir restarts it)."""
+        path = unit.path + "/log"
+        actual = self.obs.actual(path)
+        if actual.kind != "directory":
+            return
+        live = self.obs.live_of(unit)
+        if not (live.log.is_supervised and not self.obs.is_staging):
+            self.removal("purge", path, actual, ["log: false"])
+            return
+        if not unit.restart_on_change:
+            self.noops.append(NoChange(unit.label, "log: false; log/ stays until runsv "
+                                                   "restarts (restart_on_change: false)"))
+            return
+        self.exit_step(unit, "log: false: runsv restarts without a logger", ["main", "log"])
+        self.phases["teardown"].append(Step("remove", path, "tree", ["log: false"], unit=unit))
+        self.touched.add(path)
+        if self.was_linked(unit):
+            self.phases["teardown"].append(Step("wait", "teardown", "service",
+                                                ["runsv reads supervise/ok"], units=[unit]))
+
+    # -- commands --------------------------------------------------------------------------
+    def commands(self):
+        """initsys's commands (``argv``, ``reason`` and when: ``prepare`` — first of all, the
+        host looked at again after; ``before`` paths — just before the first step that changes
+        one; ``after`` paths — once one changed; none — always: initsys saw it is needed)."""
+        for note in getattr(self.desired, "notes", ()):
+            self.noops.append(NoChange("runtime", note))
+        for command in self.desired.commands:
+            label = " ".join(command.argv)
+            before = list(getattr(command, "before", ()) or ())
+            after = list(getattr(command, "after", ()) or ())
+            step = Step("run", label, "command", [command.reason], argv=list(command.argv))
+            if self.obs.is_staging:
+                self.noops.append(NoChange(label, "--root: no command is run"))
+            elif getattr(command, "prepare", False):
+                self.phases["prepare"].append(step)
+            elif before:
+                self.insert_before(step, set(before), label)
+            elif after and not any(path in self.touched for path in after):
+                self.noops.append(NoChange(label, "nothing it follows changed"))
+            else:
+                self.phases["commands"].append(step)
+
+    def insert_before(self, step, paths, label):
+        for phase in STEP_PHASES:
+            steps = self.phases[phase]
+            for index, other in enumerate(steps):
+                if other.action in ("create", "change", "remove") and other.path in paths:
+                    steps.insert(index, step)
+                    return
+        self.noops.append(NoChange(label, "nothing it precedes changes"))

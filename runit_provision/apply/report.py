@@ -1,0 +1,157 @@
+"""apply: a plan or a result as people and machines read it — lines, unified diffs, JSON.
+
+Text only: ``cli/`` prints it (and colours it on a terminal). One line per path and action,
+like terraform or pyinfra::
+
+    + /etc/sv/web/run (file 0755)
+    ~ /etc/sv/web/env/PORT (content)
+    - /etc/sv/old (tree: ensure: absent)
+    ↻ web: restart (run changed)
+    = db-proxy: run changed; no restart: restart_on_change: false
+
+``diff_text`` gives unified diffs of text files; values under ``env/`` are masked unless
+``show_secrets``. ``report_json`` is Ansible's result contract: ``changed``, ``failed``,
+``msg``, the ``actions`` (each with its path and reasons), the ``restarts``, the ``noops`` with
+their reasons and ``diff`` as a list of ``{before_header, after_header, before, after}``.
+"""
+
+import difflib
+
+SYMBOLS = {"create": "+", "change": "~", "remove": "-", "restart": "↻", "hup": "↻",
+           "exit": "↻", "run": "$", "wait": "…", "noop": "="}
+SERVICE_ACTIONS = ("restart", "hup", "exit")
+QUIET_REASONS = ("up to date", "absent", "not linked")
+
+
+def step_line(step):
+    """``(symbol, text)`` of one step."""
+    symbol = SYMBOLS[step.action]
+    reasons = "; ".join(step.reasons)
+    if step.action in SERVICE_ACTIONS:
+        return symbol, "%s: %s (%s)" % (step.path, step.action, reasons)
+    if step.action == "wait":
+        return symbol, "wait for %s (%s)" % (", ".join(unit.label for unit in step.units),
+                                             reasons)
+    if step.action == "run":
+        return symbol, "%s (%s)" % (step.path, reasons)
+    if step.action == "remove":
+        return symbol, "%s (%s: %s)" % (step.path, step.kind, reasons)
+    if step.kind == "symlink":
+        what = "-> %s" % step.entry.target
+        return symbol, "%s %s%s" % (step.path, what, "" if step.action == "create"
+                                    else " (%s)" % reasons)
+    if step.action == "create":
+        return symbol, "%s (%s %04o)" % (step.path, step.kind, step.mode)
+    return symbol, "%s (%s)" % (step.path, reasons)
+
+
+def plan_lines(plan, show_waits=True):
+    """``[(symbol, text)]``: every step, then the no-ops worth reading (a restart skipped and
+    why), then nothing for what is up to date."""
+    lines = [step_line(step) for step in plan.steps
+             if show_waits or step.action != "wait"]
+    lines += [(SYMBOLS["noop"], "%s: %s" % (noop.path, noop.reason)) for noop in plan.noops
+              if noop.reason not in QUIET_REASONS]
+    lines += [("!", "%s: refused: %s" % (login, message))
+              for login, message in sorted(plan.refusals.items())]
+    return lines
+
+
+def summary(plan):
+    """One line: what the plan would do, or that nothing is to do."""
+    counts = plan.counts()
+    up_to_date = sum(1 for noop in plan.noops if noop.reason == "up to date")
+    if not counts:
+        return "No changes: %d paths up to date." % up_to_date
+    parts = []
+    for action, word in (("create", "to create"), ("change", "to change"),
+                         ("remove", "to remove")):
+        parts.append("%d %s" % (counts.get(action, 0), word))
+    services = sum(counts.get(action, 0) for action in SERVICE_ACTIONS)
+    parts.append("%d service action%s" % (services, "" if services == 1 else "s"))
+    if counts.get("run"):
+        parts.append("%d command%s" % (counts["run"], "" if counts["run"] == 1 else "s"))
+    return "Plan: %s; %d up to date." % (", ".join(parts), up_to_date)
+
+
+def shown_content(content, is_secret, show_secrets, other=None):
+    """The text a diff shows for ``content`` (None: nothing there); a masked secret says
+    whether it differs from ``other`` (the other side), never how."""
+    if content is None:
+        return ""
+    if is_secret and not show_secrets:
+        changed = ", changed" if other is not None and other != content else ""
+        return "(secret: %d bytes%s; --show-secrets shows it)\n" % (len(content), changed)
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return "(binary: %d bytes)\n" % len(content)
+
+
+def step_diff(step, show_secrets=False):
+    """``{before_header, after_header, before, after}`` of a file step, or None."""
+    if step.kind != "file" and not (step.action == "remove" and step.before is not None):
+        return None
+    before = shown_content(step.before, step.is_secret, show_secrets)
+    after = "" if step.action == "remove" else shown_content(step.after, step.is_secret,
+                                                             show_secrets, step.before)
+    if before == after and step.before == step.after:
+        return None  # a mode or owner put back: nothing to show
+    return {"before_header": step.path if step.action != "create" else "/dev/null",
+            "after_header": step.path if step.action != "remove" else "/dev/null",
+            "before": before, "after": after}
+
+
+def diff_text(step, show_secrets=False):
+    """The unified diff of a file step ("" when it has none, e.g. a mode change)."""
+    diff = step_diff(step, show_secrets)
+    if diff is None or diff["before"] == diff["after"]:
+        return ""
+    lines = difflib.unified_diff(diff["before"].splitlines(True), diff["after"].splitlines(True),
+                                 diff["before_header"], diff["after_header"])
+    text = ""
+    for line in lines:
+        text += line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+    return text
+
+
+def step_json(step):
+    item = {"action": step.action, "path": step.path, "kind": step.kind,
+            "reasons": list(step.reasons),
+            "service": step.unit.label if step.unit is not None else None}
+    if step.action == "wait":
+        item["services"] = [unit.label for unit in step.units]
+    if step.argv is not None:
+        item["argv"] = list(step.argv)
+    if step.action in ("create", "change") and step.kind in ("file", "directory"):
+        item["mode"] = "%04o" % step.mode
+    if step.kind == "symlink" and step.entry is not None:
+        item["target"] = step.entry.target
+    return item
+
+
+def report_json(plan, result=None, check_mode=False, show_secrets=False, root="/", error=None):
+    """Ansible's result for a plan (``check_mode``) or an executed ``result``."""
+    steps = plan.steps if result is None else [step for step, _ in result.done]
+    refusals = dict(plan.refusals if result is None else result.refusals)
+    failure = error if error is not None else (result.error if result is not None else None)
+    changes = [step for step in steps if step.is_change]
+    report = {
+        "changed": bool(changes),
+        "failed": failure is not None or bool(refusals),
+        "check_mode": check_mode,
+        "root": root,
+        "msg": str(failure) if failure is not None else summary(plan),
+        "actions": [step_json(step) for step in steps],
+        "restarts": [{"service": step.path, "command": step.action,
+                      "side": "log" if step.kind == "log" else "service",
+                      "reason": "; ".join(step.reasons), "argv": list(step.argv)}
+                     for step in steps if step.action in SERVICE_ACTIONS],
+        "noops": [{"path": noop.path, "reason": noop.reason} for noop in plan.noops],
+        "refusals": refusals,
+        "diff": [diff for diff in (step_diff(step, show_secrets) for step in steps)
+                 if diff is not None],
+    }
+    if result is not None and result.failed is not None:
+        report["failed_step"] = step_json(result.failed)
+    return report

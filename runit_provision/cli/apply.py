@@ -1,0 +1,193 @@
+"""cli: ``runit-provision apply`` — converge this host (or ``--root DIR``) to the data; with
+``--check`` it only plans (``runit-provision plan``).
+
+The one path (``apply/job.py``): observe once, plan, print the plan, execute exactly it,
+observe again. Exit codes: ``apply`` 0 (converged, whether or not anything changed; ``--json``
+carries ``changed``) or 1 (an error, a refused user); ``plan``/``--check`` 0 (nothing would
+change), 2 (changes pending) or 1 (an error).
+
+Here too is the one call into the init room (``runtime_part``): only when the data's ``init``
+is not ``none``.
+"""
+
+import argparse
+import os
+import sys
+
+from ..apply.desired import desired_state
+from ..apply.fsroot import FsRoot
+from ..apply.identities import identities_from_tables
+from ..apply.job import Job
+from ..apply.lock import release_lock, take_lock
+from ..apply.observe import observe_path
+from ..apply.report import report_json
+from ..apply.runner import SubprocessRunner, sv_command
+from ..errors import ApplyError, ProvisionError
+from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
+from .output import print_json, print_plan, print_result
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+ROOT_HELP = ("staging: write every path under DIR (contents keep the final paths), take users "
+             "from DIR/etc/passwd and DIR/etc/group, start nothing, call no sv")
+
+DESCRIPTION = """\
+Converge this host to the data: service directories written atomically and complete before
+they are linked, undeclared runit files purged inside the service directories, drift put back,
+services restarted as the restart matrix says (run or env/* changed -> sv -w T restart;
+log/run -> restart the log; log config -> HUP it), a bounded wait until runsv serves each new
+link, absent services stopped and removed, users' trees (runsvdir-<login> first).
+
+Exit codes: 0 converged (or, with --check, nothing would change), 2 with --check: changes
+pending, 1 an error (the message says which step, and every file is wholly old or new)."""
+
+
+def add_parser(sub):
+    parser = sub.add_parser("apply", help="converge this host to the data",
+                            description=DESCRIPTION, epilog=ACCOUNTS_HELP,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_job_arguments(parser)
+    parser.add_argument("--check", action="store_true",
+                        help="plan only, change nothing (= runit-provision plan)")
+    return parser
+
+
+def add_job_arguments(parser):
+    """What plan and apply both take."""
+    add_input_arguments(parser, root_help=ROOT_HELP)
+    parser.add_argument("--templates", metavar="DIR", help="templates overriding the bundled ones")
+    parser.add_argument("--only", metavar="NAME", nargs="+",
+                        help="only these services (system ones, runsvdir-LOGIN, users' ones)")
+    parser.add_argument("--json", action="store_true",
+                        help="print Ansible's result as JSON instead of lines")
+    parser.add_argument("--diff", action="store_true", help="show unified diffs of text files")
+    parser.add_argument("--show-secrets", action="store_true",
+                        help="show env/ values in diffs (masked otherwise)")
+    parser.add_argument("--wait", metavar="SECONDS", type=float, default=15.0,
+                        help="how long to wait for runsv to serve a new link (default 15)")
+    parser.add_argument("--lock-timeout", metavar="SECONDS", type=float, default=60.0,
+                        help="how long to wait for another apply to finish (default 60)")
+    parser.add_argument("--profile-d", metavar="DIR", default="/etc/profile.d",
+                        help="where the SVDIR snippet for users' login shells goes "
+                             "(default /etc/profile.d; 'none': nowhere)")
+
+
+def run(args):
+    return run_job(args, check=args.check)
+
+
+def run_job(args, check):
+    """Plan, and unless ``check``, apply; print; the exit code."""
+    command = "plan" if check else "apply"
+    try:
+        config, _ = inputs_from_args(args, logins_must_exist=True)
+        from ..render import render
+
+        tree = render(config, templates=args.templates, only=args.only)
+    except ProvisionError as exc:
+        return _failed(args, command, exc)
+    root = args.root or "/"
+    is_staging = args.root is not None
+    try:
+        fs = FsRoot(root)
+    except ApplyError as exc:
+        return _failed(args, command, exc)
+    profile_dir = None if args.profile_d == "none" else args.profile_d
+
+    def desire(fs):
+        entries, commands, notes = runtime_part(config, root, fs)
+        return desired_state(config, tree, only=args.only, profile_dir=profile_dir,
+                             extra_entries=entries, commands=commands, notes=notes)
+
+    with fs:
+        lock = None
+        try:
+            lock = take_lock(fs, config.sv_dir, args.lock_timeout, exclusive=not check)
+            job = Job(desire, fs, identities=identities_for(args), runner=SubprocessRunner(),
+                      sv=sv_command(config.runtime), wait_seconds=args.wait,
+                      is_staging=is_staging)
+            plan = job.plan()
+            if check:
+                return _checked(args, plan, root)
+            if not args.json:
+                print_plan(plan, args.diff, args.show_secrets)
+            result = job.execute(plan)
+        except (ProvisionError, OSError) as exc:
+            return _failed(args, command, exc)
+        finally:
+            release_lock(lock)
+    if args.json:
+        print_json(report_json(plan, result, show_secrets=args.show_secrets, root=root))
+    else:
+        print_result(result)
+    return EXIT_OK if result.is_ok else EXIT_ERROR
+
+
+def _checked(args, plan, root):
+    if args.json:
+        print_json(report_json(plan, check_mode=True, show_secrets=args.show_secrets,
+                               root=root))
+    else:
+        print_plan(plan, args.diff, args.show_secrets)
+        for login, message in sorted(plan.refusals.items()):
+            sys.stderr.write("runit-provision plan: %s: refused: %s\n" % (login, message))
+    if plan.refusals:
+        return EXIT_ERROR
+    return EXIT_OK if plan.is_empty else EXIT_CHANGES
+
+
+def _failed(args, command, exc):
+    message = str(exc)
+    if isinstance(exc, OSError) and not isinstance(exc, ProvisionError):
+        message = "%s: %s" % (exc.filename or "", exc.strerror)
+    if args.json:
+        print_json({"changed": False, "failed": True, "msg": message})
+    sys.stderr.write("runit-provision %s: %s\n" % (command, message)
+                     if "\n" not in message else "%s\n" % message)
+    return EXIT_ERROR
+
+
+def identities_for(args):
+    """Owner names -> numbers: from --passwd/--group, else DIR/etc/passwd and DIR/etc/group
+    under --root, else this host's databases; None without root (owners cannot be set, so
+    they are not managed)."""
+    if os.geteuid() != 0:
+        return None
+    from ..accounts import groups_from_file, logins_from_file
+
+    passwd = _accounts_file(args.passwd, args.root, "passwd")
+    group = _accounts_file(args.group, args.root, "group")
+    return identities_from_tables(None if passwd is None else logins_from_file(passwd),
+                                  None if group is None else groups_from_file(group))
+
+
+def _accounts_file(path, root, name):
+    if path is not None:
+        return path
+    if root is not None and os.path.exists(os.path.join(root, "etc", name)):
+        return os.path.join(root, "etc", name)
+    return None
+
+
+def runtime_part(config, root, fs):
+    """``(entries, commands, notes)`` for the runtime's installation and its link into init.
+
+    THE CALL SITE OF THE INIT ROOM: ``initsys.desired_runtime(config, root, observe)`` —
+    ``observe(path, kind="file")`` reads under root through FsRoot, read-only, and returns an
+    ``apply.observe.Actual`` (``kind``, ``content``…) — gives ``entries`` (render.tree entries,
+    planned and converged like rendered ones), ``commands`` (``argv``, ``reason`` and when:
+    ``prepare``, ``before``, ``after``, or always) and ``notes``. ``init: none`` asks nothing
+    of it (tests, the demo, containers)."""
+    if config.init == "none":
+        return (), (), ()
+    try:
+        from .. import initsys
+    except ImportError as exc:
+        raise ApplyError("init: %s needs the initsys room (install-runtime), which this build "
+                         "does not have; set init: none to leave init alone" % config.init
+                         ) from exc
+
+    def observe(path, kind="file"):
+        return observe_path(fs, path, kind)
+
+    part = initsys.desired_runtime(config, root, observe)
+    return list(part.entries), list(part.commands), list(getattr(part, "notes", ()))

@@ -1,0 +1,86 @@
+"""cli: how plans, results and status tables are printed — the only place with colour.
+
+Colour (ANSI) only when the stream is a terminal and ``NO_COLOR`` is not set
+(https://no-color.org); JSON is printed as one document, sorted keys.
+"""
+
+import json
+import os
+import sys
+
+from ..apply.report import diff_text, plan_lines, step_line, summary
+
+COLOURS = {"+": "32", "~": "33", "-": "31", "↻": "36", "$": "35", "=": "2", "!": "1;31",
+           "…": "2", "ok": "32", "bad": "31", "dim": "2", "head": "1"}
+
+
+class Painter:
+    def __init__(self, stream):
+        self.stream = stream
+        self.enabled = stream.isatty() and "NO_COLOR" not in os.environ
+
+    def paint(self, key, text):
+        code = COLOURS.get(key)
+        if not self.enabled or code is None:
+            return text
+        return "\033[%sm%s\033[0m" % (code, text)
+
+    def line(self, symbol, text):
+        self.stream.write("%s %s\n" % (self.paint(symbol, symbol), text))
+
+
+def print_json(document, stream=None):
+    stream = stream or sys.stdout
+    json.dump(document, stream, indent=1, sort_keys=True, ensure_ascii=False)
+    stream.write("\n")
+
+
+def print_plan(plan, diff=False, show_secrets=False, stream=None):
+    """Every step (with its diff when asked), the skipped restarts, refusals, a summary."""
+    stream = stream or sys.stdout
+    painter = Painter(stream)
+    for step in plan.steps:
+        painter.line(*step_line(step))
+        text = diff_text(step, show_secrets) if diff else ""
+        for line in text.splitlines():
+            key = "head" if line.startswith(("+++", "---")) else \
+                {"+": "+", "-": "-", "@": "dim"}.get(line[:1])
+            stream.write(painter.paint(key, "    " + line) + "\n")
+    for symbol, text in plan_lines(plan)[len(plan.steps):]:
+        painter.line(symbol, text)
+    stream.write(summary(plan) + "\n")
+    stream.flush()
+
+
+def print_result(result, stream=None):
+    """After an execution: what was done, or where it stopped."""
+    stream = stream or sys.stdout
+    painter = Painter(stream)
+    counts = {}
+    for step, _ in result.done:
+        if step.is_change:
+            counts[step.action] = counts.get(step.action, 0) + 1
+    if result.error is not None:
+        where = "" if result.failed is None else " at %s" % step_line(result.failed)[1]
+        sys.stderr.write("runit-provision: %s%s: %s\n" % (
+            painter.paint("!", "failed"), where, result.error))
+    for login, message in sorted(result.refusals.items()):
+        sys.stderr.write("runit-provision: %s: refused: %s\n" % (login, message))
+    if counts:
+        done = ", ".join("%d %s" % (counts[action], _past(action)) for action in ACTION_ORDER
+                         if action in counts)
+        stream.write("%s %s.\n" % (painter.paint("ok" if result.is_ok else "bad",
+                                                 "Applied:" if result.is_ok
+                                                 else "Done before stopping:"), done))
+    elif result.is_ok:
+        stream.write("Nothing to do.\n")
+    stream.flush()
+
+
+ACTION_ORDER = ("create", "change", "remove", "restart", "hup", "exit", "run")
+
+
+def _past(action):
+    return {"create": "created", "change": "changed", "remove": "removed",
+            "restart": "restarted", "hup": "HUP'd", "exit": "stopped",
+            "run": "command(s) run"}.get(action, action)

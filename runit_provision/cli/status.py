@@ -1,0 +1,97 @@
+"""cli: ``runit-provision status`` — every declared service (system and users'), as runsv
+shows it: state, pid, uptime, normally up/down, want, and its log side.
+
+A table on a terminal (coloured when it is one), ``--json`` for machines. Exit codes as LSB's
+``status``: 3 when a wanted service is not running, 0 otherwise, 1 on an error.
+"""
+
+import argparse
+import sys
+import time
+
+from ..apply.desired import desired_state
+from ..apply.fsroot import FsRoot
+from ..apply.status import service_statuses
+from ..errors import ProvisionError
+from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
+from .output import Painter, print_json
+
+EXIT_OK, EXIT_ERROR, EXIT_NOT_RUNNING = 0, 1, 3
+COLUMNS = ("SERVICE", "STATE", "PID", "UPTIME", "NORMALLY", "WANT", "LOG")
+
+
+def add_parser(sub):
+    parser = sub.add_parser(
+        "status", help="what every declared service is doing",
+        description="Every declared service (system and users') with its state, pid, uptime, "
+                    "normally up/down, want and its log side, read from the supervise files. "
+                    "Exit 3 when a wanted service is not running (LSB), 0 otherwise.",
+        epilog=ACCOUNTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_input_arguments(parser, root_help="read the trees under DIR (users from "
+                                          "DIR/etc/passwd)")
+    parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def run(args):
+    try:
+        config, _ = inputs_from_args(args)
+        with FsRoot(args.root or "/") as fs:
+            from ..render.tree import Tree
+
+            desired = desired_state(config, Tree(), only=args.only, profile_dir=None)
+            rows = service_statuses(desired, fs, int(time.time()))
+    except (ProvisionError, OSError) as exc:
+        sys.stderr.write("runit-provision status: %s\n" % exc)
+        return EXIT_ERROR
+    stopped = [row.label for row in rows if row.is_wanted and not row.is_running]
+    if args.json:
+        print_json({"services": [row.as_json() for row in rows], "not_running": stopped})
+    else:
+        print_table(rows)
+    return EXIT_NOT_RUNNING if stopped else EXIT_OK
+
+
+def print_table(rows, stream=None):
+    stream = stream or sys.stdout
+    painter = Painter(stream)
+    table = [COLUMNS]
+    marks = [None]
+    for row in rows:
+        main = row.main
+        state = main.state if row.enabled else "disabled" + (
+            "" if main.state == "not supervised" else " (%s)" % main.state)
+        table.append((row.label, state, str(main.pid) if main.pid else "-",
+                      _duration(main.uptime), "up" if main.is_normally_up else "down",
+                      main.want or "-", _log_text(row.log)))
+        marks.append("ok" if row.is_running else "bad" if row.is_wanted else "dim")
+    widths = [max(len(line[index]) for line in table) for index in range(len(COLUMNS))]
+    for line, mark in zip(table, marks):
+        cells = [cell.ljust(width) for cell, width in zip(line, widths)]
+        text = "  ".join(cells).rstrip()
+        stream.write((painter.paint("head", text) if mark is None else
+                      painter.paint(mark, cells[0]) + "  " + "  ".join(cells[1:]).rstrip())
+                     + "\n")
+    stream.flush()
+
+
+def _log_text(log):
+    if log is None:
+        return "-"
+    if log.state != "run":
+        return log.state
+    return "run (pid %d) %s" % (log.pid, _duration(log.uptime))
+
+
+def _duration(seconds):
+    """``12s``, ``5m03s``, ``2h05m``, ``3d04h`` (``-`` when unknown)."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return "%ds" % seconds
+    if seconds < 3600:
+        return "%dm%02ds" % divmod(seconds, 60)
+    if seconds < 86400:
+        return "%dh%02dm" % (seconds // 3600, seconds % 3600 // 60)
+    return "%dd%02dh" % (seconds // 86400, seconds % 86400 // 3600)

@@ -1,0 +1,212 @@
+"""Shared by the apply tests: data text -> Desired, an in-memory host (``MemoryFs``: what
+``observe`` reads, without a disk), live states, a fake runner and waiter, and one line per
+step for comparing plans.
+
+``MemoryFs`` answers the read side of ``apply.fsroot.FsRoot`` — ``lstat``, ``read_file``,
+``readlink``, ``listdir``, ``dir_stat``, ``check_link_owner``, ``host_path`` — from a dict of
+nodes, following links above a path only when root owns them, as FsRoot does.
+"""
+
+import os
+import stat
+
+from runit_provision.apply.desired import desired_state
+from runit_provision.apply.identities import Identities
+from runit_provision.apply.observe import NOT_SUPERVISED, SideLive
+from runit_provision.apply.runner import Completed
+from runit_provision.errors import UnsafePathError
+from runit_provision.protocol.status import State, Status
+from runit_provision.render import render
+
+from ..pipeline import config_from_text
+
+IDENTITIES = Identities({"root": (0, 0), "alice": (1000, 1000), "www": (33, 33),
+                         "log": (90, 90)},
+                        {"root": 0, "alice": 1000, "www": 33, "staff": 50, "adm": 4,
+                         "log": 90})
+
+
+def desired_from_text(text, profile_dir=None, only=None, extra_entries=(), commands=()):
+    config = config_from_text(text)
+    return desired_state(config, render(config, only=only), only=only, profile_dir=profile_dir,
+                         extra_entries=extra_entries, commands=commands)
+
+
+class Node:
+    __slots__ = ("kind", "mode", "uid", "gid", "content", "target", "nlink")
+
+    def __init__(self, kind, mode=0o755, uid=0, gid=0, content=None, target=None, nlink=1):
+        self.kind, self.mode, self.uid, self.gid = kind, mode, uid, gid
+        self.content, self.target, self.nlink = content, target, nlink
+
+    def stat(self):
+        kind_bits = {"file": stat.S_IFREG, "directory": stat.S_IFDIR, "symlink": stat.S_IFLNK,
+                     "fifo": stat.S_IFIFO}[self.kind]
+        size = len(self.content or b"") if self.kind == "file" else 0
+        return os.stat_result((kind_bits | self.mode, 0, 0, self.nlink, self.uid, self.gid,
+                               size, 0, 0, 0))
+
+
+class MemoryFs:
+    """A host as a dict {final path: Node}: ``/``, ``/etc``, ``/var/log`` and ``/home`` exist."""
+
+    def __init__(self, nodes=None, trusted_uids=(0,)):
+        self.nodes = {path: Node("directory") for path in ("/", "/etc", "/var", "/var/log",
+                                                           "/home")}
+        self.nodes.update(nodes or {})
+        self.trusted_uids = set(trusted_uids)
+
+    # -- building ------------------------------------------------------------------------
+    def add_tree(self, tree, identities=IDENTITIES):
+        """Every entry of a rendered tree, as apply would have written it."""
+        for entry in tree:
+            if entry.kind == "absent":
+                continue
+            uid, gid = identities.ids_of(entry.owner, entry.group)
+            self.add_parents(entry.path)
+            if entry.kind == "file":
+                self.nodes[entry.path] = Node("file", entry.mode, uid, gid, entry.content)
+            elif entry.kind == "directory":
+                self.nodes[entry.path] = Node("directory", entry.mode, uid, gid)
+            else:
+                self.nodes[entry.path] = Node("symlink", 0o777, uid, gid, target=entry.target)
+
+    def add_parents(self, path):
+        parent = os.path.dirname(path)
+        while parent != "/" and parent not in self.nodes:
+            self.nodes[parent] = Node("directory")
+            parent = os.path.dirname(parent)
+
+    def remove(self, path):
+        for key in [key for key in self.nodes if key == path or key.startswith(path + "/")]:
+            del self.nodes[key]
+
+    # -- what FsRoot answers -------------------------------------------------------------
+    def host_path(self, path):
+        return path
+
+    def check_link_owner(self, path, info):
+        if info.st_uid not in self.trusted_uids:
+            raise UnsafePathError("%s is a symbolic link owned by uid %d, not by root: not "
+                                  "followed" % (path, info.st_uid))
+
+    def _resolve_dir(self, path, hops=40):
+        """The real path of directory ``path`` (links above it followed when trusted)."""
+        real = "/"
+        for part in [part for part in path.split("/") if part]:
+            candidate = real.rstrip("/") + "/" + part
+            node = self.nodes.get(candidate)
+            if node is None:
+                raise FileNotFoundError(2, "No such file or directory", candidate)
+            if node.kind == "symlink":
+                self.check_link_owner(candidate, node.stat())
+                if hops <= 0:
+                    raise OSError(40, "Too many levels of symbolic links", candidate)
+                target = node.target if node.target.startswith("/") else \
+                    real.rstrip("/") + "/" + node.target
+                candidate = self._resolve_dir(os.path.normpath(target), hops - 1)
+                node = self.nodes[candidate]
+            if node.kind != "directory":
+                raise NotADirectoryError(20, "Not a directory", candidate)
+            real = candidate
+        return real
+
+    def _node(self, path):
+        parent, name = os.path.split(path)
+        try:
+            real_parent = self._resolve_dir(parent)
+        except FileNotFoundError:
+            return None
+        return self.nodes.get(real_parent.rstrip("/") + "/" + name)
+
+    def lstat(self, path):
+        node = self._node(path)
+        return None if node is None else node.stat()
+
+    def dir_stat(self, path):
+        try:
+            return self.nodes[self._resolve_dir(path)].stat()
+        except FileNotFoundError:
+            return None
+
+    def read_file(self, path):
+        node = self._node(path)
+        if node is None:
+            raise FileNotFoundError(2, "No such file or directory", path)
+        return (node.content if node.kind == "file" else None), node.stat()
+
+    def readlink(self, path):
+        return self._node(path).target
+
+    def scan(self, path, wanted, read=()):
+        real = self._resolve_dir(path)
+        prefix = real.rstrip("/") + "/"
+        found = {}
+        for key, node in self.nodes.items():
+            name = key[len(prefix):]
+            if key.startswith(prefix) and "/" not in name and wanted(name):
+                content = node.content if (name in read and node.kind == "file"
+                                           and node.nlink == 1) else None
+                found[name] = (node.stat(), content)
+        return found
+
+    def listdir(self, path):
+        try:
+            found = self.scan(path, lambda name: True)
+        except FileNotFoundError:
+            return []
+        return sorted((name, info) for name, (info, _) in found.items())
+
+    def dir_fd(self, path):  # what probe_side asks first; a memory host has no runsv
+        raise FileNotFoundError(2, "No such file or directory", path)
+
+
+def side(state="run", want="up", pid=None):
+    """A SideLive: ``state`` run/down/finish, or None for no runsv."""
+    if state is None:
+        return NOT_SUPERVISED
+    state_value = {"down": State.DOWN, "run": State.RUN, "finish": State.FINISH}[state]
+    pid = pid if pid is not None else (0 if state == "down" else 4242)
+    return SideLive(True, Status(1700000000, 0, pid, False, want[0], False, state_value))
+
+
+def live_probe(states):
+    """A probe answering from {side directory: SideLive}; anything else has no runsv."""
+    return lambda path: states.get(path, NOT_SUPERVISED)
+
+
+class FakeRunner:
+    """Records argv; answers from ``answers`` {argv[2:] joined: (returncode, output)} or 0."""
+
+    def __init__(self, answers=None):
+        self.calls = []
+        self.answers = answers or {}
+
+    def run(self, argv, timeout=None, run_as=None):
+        self.calls.append((list(argv), run_as))
+        code, output = self.answers.get(" ".join(argv[1:]), (0, ""))
+        return Completed(argv, code, output)
+
+
+def fake_waiter(pending_sides=()):
+    """A waiter that reports ``pending_sides`` as never served, records what it waited for."""
+    waited = []
+
+    def wait(fs, sides, timeout, probe):
+        waited.append(list(sides))
+        return [side for side in sides if side in pending_sides]
+
+    wait.waited = waited
+    return wait
+
+
+def step_text(step):
+    """``ACTION PATH (REASONS)``; a wait lists its services."""
+    if step.action == "wait":
+        return "wait %s" % " ".join(unit.label for unit in step.units)
+    return "%s %s (%s)" % (step.action, step.path, "; ".join(step.reasons))
+
+
+def noop_texts(plan, quiet=("up to date",)):
+    return ["%s: %s" % (noop.path, noop.reason) for noop in plan.noops
+            if noop.reason not in quiet]

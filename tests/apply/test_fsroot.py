@@ -1,0 +1,151 @@
+"""FsRoot: paths under one root, walked by descriptor; root's links followed, anyone else's
+refused; nothing leaves the root; writes atomic; removals never follow a link."""
+
+import os
+
+import pytest
+
+from runit_provision.apply.fsroot import FsRoot, temp_name
+from runit_provision.errors import UnsafePathError
+
+OTHER_UID = 1000
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="gives files to another user")
+
+
+@pytest.fixture
+def root(tmp_path):
+    base = tmp_path / "root"
+    (base / "etc" / "sv").mkdir(parents=True)
+    (base / "home" / "alice").mkdir(parents=True)
+    return base
+
+
+def test_paths_are_found_under_the_root(root):
+    (root / "etc" / "sv" / "run").write_text("x")
+    with FsRoot(str(root)) as fs:
+        assert fs.host_path("/etc/sv/run") == str(root) + "/etc/sv/run"
+        content, info = fs.read_file("/etc/sv/run")
+        assert content == b"x" and info.st_size == 1
+        assert fs.lstat("/etc/sv/nothing") is None
+        assert fs.lstat("/no/such/dir/file") is None
+        assert [name for name, _ in fs.listdir("/etc")] == ["sv"]
+
+
+def test_a_link_owned_by_root_is_followed_and_resolved_under_the_root(root):
+    (root / "var" / "service").mkdir(parents=True)
+    (root / "var" / "service" / "marker").write_text("here")
+    os.symlink("/var/service", str(root / "etc" / "service"))  # absolute: under the root
+    with FsRoot(str(root)) as fs:
+        assert fs.read_file("/etc/service/marker")[0] == b"here"
+
+
+def test_dot_dot_in_a_link_never_leaves_the_root(root, tmp_path):
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret").write_text("no")
+    os.symlink("../../../../../../outside", str(root / "etc" / "escape"))
+    with FsRoot(str(root)) as fs:
+        # ".." stops at the root: the link leads to ROOT/outside, which does not exist
+        assert fs.lstat("/etc/escape/secret") is None
+
+
+@needs_root
+def test_a_link_owned_by_someone_else_is_refused(root, tmp_path):
+    (tmp_path / "target").mkdir()
+    link = root / "home" / "alice" / "sv"
+    os.symlink(str(tmp_path / "target"), str(link))
+    os.lchown(str(link), OTHER_UID, OTHER_UID)
+    with FsRoot(str(root)) as fs:
+        with pytest.raises(UnsafePathError) as caught:
+            fs.lstat("/home/alice/sv/web")
+        assert "/home/alice/sv is a symbolic link owned by uid 1000, not by root" in str(
+            caught.value)
+        with pytest.raises(UnsafePathError):
+            fs.make_dir("/home/alice/sv/web", 0o750)
+    assert not (tmp_path / "target" / "web").exists()
+
+
+def test_the_last_component_is_never_followed(root, tmp_path):
+    target = tmp_path / "precious"
+    target.write_text("keep")
+    os.symlink(str(target), str(root / "etc" / "sv" / "run"))
+    with FsRoot(str(root)) as fs:
+        content, info = fs.read_file("/etc/sv/run")
+        assert content is None and fs.readlink("/etc/sv/run") == str(target)
+        fs.write_temp("/etc/sv/run", b"new\n", 0o755)
+        fs.sync()
+        fs.rename_temp("/etc/sv/run")
+    assert target.read_text() == "keep"
+    assert (root / "etc" / "sv" / "run").read_text() == "new\n"
+    assert not (root / "etc" / "sv" / "run").is_symlink()
+
+
+def test_a_write_is_a_temp_file_until_renamed(root):
+    run = root / "etc" / "sv" / "run"
+    run.write_text("old\n")
+    with FsRoot(str(root)) as fs:
+        fs.write_temp("/etc/sv/run", b"new\n", 0o751, 0, 0)
+        temp = root / "etc" / "sv" / temp_name("run")
+        assert run.read_text() == "old\n" and temp.read_text() == "new\n"
+        assert temp.stat().st_mode & 0o7777 == 0o751
+        fs.discard_temp("/etc/sv/run")
+        assert not temp.exists() and run.read_text() == "old\n"
+
+
+def test_a_stale_temp_file_is_replaced(root):
+    (root / "etc" / "sv" / temp_name("run")).write_text("from an apply that died")
+    with FsRoot(str(root)) as fs:
+        fs.write_temp("/etc/sv/run", b"fresh\n", 0o755)
+        fs.sync()
+        fs.rename_temp("/etc/sv/run")
+    assert (root / "etc" / "sv" / "run").read_text() == "fresh\n"
+    assert sorted(os.listdir(str(root / "etc" / "sv"))) == ["run"]
+
+
+@needs_root
+def test_make_dir_sets_mode_and_owner_through_its_descriptor(root):
+    with FsRoot(str(root)) as fs:
+        fs.make_dir("/home/alice/sv", 0o750, OTHER_UID, OTHER_UID)
+    info = (root / "home" / "alice" / "sv").stat()
+    assert (info.st_mode & 0o7777, info.st_uid, info.st_gid) == (0o750, OTHER_UID, OTHER_UID)
+
+
+@needs_root
+def test_make_symlink_replaces_a_link_atomically(root):
+    os.symlink("/old", str(root / "etc" / "web"))
+    with FsRoot(str(root)) as fs:
+        fs.make_symlink("/etc/web", "/etc/sv/web", OTHER_UID, OTHER_UID)
+    assert os.readlink(str(root / "etc" / "web")) == "/etc/sv/web"
+    assert os.lstat(str(root / "etc" / "web")).st_uid == OTHER_UID
+
+
+def test_remove_tree_removes_links_never_their_targets(root, tmp_path):
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "file").write_text("mine")
+    service = root / "etc" / "sv" / "old"
+    (service / "supervise").mkdir(parents=True)
+    os.symlink(str(keep), str(service / "supervise" / "elsewhere"))
+    os.symlink(str(keep), str(service / "log"))
+    with FsRoot(str(root)) as fs:
+        fs.remove_tree("/etc/sv/old")
+    assert not service.exists() and (keep / "file").read_text() == "mine"
+
+
+def test_many_directories_stay_within_the_descriptor_cache(root):
+    with FsRoot(str(root)) as fs:
+        for index in range(400):
+            fs.make_dir("/etc/sv/s%03d" % index, 0o755)
+            fs.write_temp("/etc/sv/s%03d/run" % index, b"x", 0o755)
+        fs.sync()
+        for index in range(400):
+            fs.rename_temp("/etc/sv/s%03d/run" % index)
+        assert len(fs._cache) <= 128
+    assert len(os.listdir(str(root / "etc" / "sv"))) == 400
+
+
+def test_a_missing_root_is_an_apply_error(tmp_path):
+    from runit_provision.errors import ApplyError
+
+    with pytest.raises(ApplyError) as caught:
+        FsRoot(str(tmp_path / "nowhere"))
+    assert "cannot open the root" in str(caught.value)

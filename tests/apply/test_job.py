@@ -1,0 +1,246 @@
+"""The one path on a real file system (a tmp dir, paths relocated through the data), with a
+fake runner, waiter and probe: observe -> plan -> execute -> plan again (empty); restarts and
+stops through the runner; a failed sv fails the apply with its output; a full disk leaves every
+file wholly old or wholly new and the next apply finishes; a link planted while the apply runs
+is refused for that user only."""
+
+import errno
+import os
+
+import pytest
+
+from runit_provision.apply import fsroot
+from runit_provision.apply.fsroot import FsRoot
+from runit_provision.apply.job import Job
+from runit_provision.errors import ApplyError
+
+from .helpers import IDENTITIES, FakeRunner, desired_from_text, fake_waiter, live_probe, side
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="owners are set: needs root")
+
+
+def data_text(base, run="/usr/bin/web", greeting="hello", users=True, extra=""):
+    text = """
+runit::sv_dir: {base}/etc/sv
+runit::service_dir: {base}/etc/service
+runit::log_dir: {base}/var/log
+runit::services:
+  web: {{command: "{run}", env: {{GREETING: "{greeting}"}}}}
+  batch: {{command: /usr/bin/batch, down: true, log: false}}
+{extra}""".format(base=base, run=run, greeting=greeting, extra=extra)
+    if users:
+        text += """
+runit::users:
+  alice:
+    home: {base}/home/alice
+    services:
+      notebook: {{command: /usr/bin/notebook}}
+""".format(base=base)
+    return text
+
+
+class Host:
+    """A tmp dir as the host: the data's paths live under it (relocated, not --root)."""
+
+    def __init__(self, tmp_path):
+        self.base = tmp_path / "host"
+        (self.base / "home" / "alice").mkdir(parents=True)
+        os.chown(str(self.base / "home" / "alice"), 1000, 1000)
+        self.fs = FsRoot("/")
+        self.runner = FakeRunner()
+        self.waiter = fake_waiter()
+        self.live = {}
+
+    def job(self, text, **kwargs):
+        return Job(lambda fs: desired_from_text(text), self.fs, identities=IDENTITIES,
+                   runner=self.runner, sv=["sv"], waiter=self.waiter,
+                   probe=live_probe(self.live), **kwargs)
+
+    def apply(self, text):
+        job = self.job(text)
+        plan = job.plan()
+        return job.execute(plan)
+
+    def path(self, relative):
+        return self.base / relative
+
+
+@pytest.fixture
+def host(tmp_path):
+    host = Host(tmp_path)
+    yield host
+    host.fs.close()
+
+
+def test_apply_then_nothing_to_do(host):
+    result = host.apply(data_text(host.base))
+    assert result.is_ok, result.error
+    assert result.after.is_empty and result.after.refusals == {}
+    run = host.path("etc/sv/web/run")
+    assert run.read_text().endswith("exec chpst -e ./env /usr/bin/web\n")
+    assert run.stat().st_mode & 0o7777 == 0o755
+    env = host.path("etc/sv/web/env/GREETING").stat()
+    assert env.st_mode & 0o7777 == 0o640
+    assert os.readlink(str(host.path("etc/service/web"))) == str(host.path("etc/sv/web"))
+    notebook = host.path("home/alice/sv/notebook/run").stat()
+    assert (notebook.st_uid, notebook.st_gid) == (1000, 1000)
+    assert host.path("home/alice/sv").stat().st_mode & 0o7777 == 0o750
+    link = os.lstat(str(host.path("home/alice/service/notebook")))
+    assert link.st_uid == 1000
+    # the system tree's links (runsvdir-alice among them) are waited for before alice's
+    sides = host.waiter.waited
+    assert [sorted(os.path.basename(side) for side in batch) for batch in sides] == [
+        ["batch", "log", "log", "runsvdir-alice", "web"], ["log", "notebook"]]
+    assert not [name for name in os.listdir(str(host.path("etc/sv/web")))
+                if name.startswith(".")]  # no temp file left
+    assert host.apply(data_text(host.base)).done == []
+
+
+def test_a_change_restarts_through_sv_and_a_failure_fails_the_apply(host):
+    assert host.apply(data_text(host.base)).is_ok
+    web = str(host.path("etc/sv/web"))
+    host.live.update({web: side("run"), web + "/log": side("run")})
+    result = host.apply(data_text(host.base, greeting="changed"))
+    assert result.is_ok
+    assert host.runner.calls[-1] == (["sv", "-w", "7", "restart", web], None)
+    host.runner.answers["-w 7 restart " + web] = (1, "timeout: run: %s: (pid 1) 0s\n" % web)
+    result = host.apply(data_text(host.base, greeting="again"))
+    assert not result.is_ok and result.failed.action == "restart"
+    assert str(result.error) == ("sv -w 7 restart %s failed (exit 1): timeout: run: %s: "
+                                 "(pid 1) 0s" % (web, web))
+
+
+def test_users_services_are_driven_as_the_user(host):
+    assert host.apply(data_text(host.base)).is_ok
+    notebook = str(host.path("home/alice/sv/notebook"))
+    host.live.update({notebook: side("run")})
+    assert host.apply(data_text(host.base).replace("/usr/bin/notebook",
+                                                   "/usr/bin/notebook2")).is_ok
+    assert host.runner.calls[-1] == (["sv", "-w", "7", "restart", notebook], (1000, 1000))
+
+
+def test_absent_is_stopped_and_removed_and_an_exit_whose_runsv_left_is_fine(host):
+    assert host.apply(data_text(host.base)).is_ok
+    web = str(host.path("etc/sv/web"))
+    host.live.update({web: side("run"), web + "/log": side("run")})
+    host.runner.answers["-v -w 7 exit %s %s/log" % (web, web)] = (1, "fail: runsv not running")
+
+    def runsv_gone(argv, timeout=None, run_as=None):  # runsvdir saw the link go first
+        host.live.clear()
+        return FakeRunner.run(host.runner, argv, timeout, run_as)
+
+    host.runner.run = runsv_gone
+    result = host.apply(data_text(host.base).replace(
+        '{command: "/usr/bin/web", env: {GREETING: "hello"}}', "{ensure: absent}"))
+    assert result.is_ok, result.error
+    assert [call[0] for call in host.runner.calls] == [
+        ["sv", "-v", "-w", "7", "exit", web, web + "/log"]]
+    assert not host.path("etc/sv/web").exists()
+    assert not os.path.lexists(str(host.path("etc/service/web")))
+    assert host.path("var/log/web/config").exists()  # the logs stay
+
+
+def test_a_full_disk_leaves_every_file_old_and_the_next_apply_finishes(host, monkeypatch):
+    assert host.apply(data_text(host.base)).is_ok
+    before = snapshot(host.base)
+    real_write = os.write
+    calls = []
+
+    def full_disk(fd, data):
+        calls.append(fd)
+        if len(calls) > 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(fsroot.os, "write", full_disk)
+    new_text = data_text(host.base, run="/usr/bin/web2", greeting="new",
+                         extra="  cache: {command: /usr/bin/cache}\n")
+    result = host.apply(new_text)
+    assert not result.is_ok
+    assert "No space left on device" in str(result.error)
+    assert "no file was replaced" in str(result.error)
+    after = snapshot(host.base)
+    for path, content in after.items():  # nothing half-written, no temp file left
+        assert ".runit-provision.tmp" not in path
+        assert content == before.get(path, content), path
+    assert {path for path in before} <= set(after)
+    monkeypatch.setattr(fsroot.os, "write", real_write)
+    result = host.apply(new_text)
+    assert result.is_ok and result.after.is_empty
+    assert host.path("etc/sv/web/run").read_text().endswith("/usr/bin/web2\n")
+
+
+def test_a_link_planted_during_the_apply_is_refused_for_that_user_only(host, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    job = host.job(data_text(host.base))
+    plan = job.plan()
+    planted = host.path("home/alice/sv")
+    planted.symlink_to(outside)  # alice, between the plan and its execution
+    os.lchown(str(planted), 1000, 1000)
+    result = job.execute(plan)
+    assert list(result.refusals) == ["alice"]
+    assert "home/alice/sv is a symbolic link owned by uid 1000" in result.refusals["alice"]
+    assert os.listdir(str(outside)) == []
+    assert host.path("etc/sv/web/run").exists()  # the system tree went on
+    assert result.error is None and not result.is_ok
+
+
+def test_a_file_where_a_directory_should_be_stops_before_any_write(host):
+    (host.base / "etc").mkdir(parents=True)
+    (host.base / "etc" / "sv").write_text("not a directory")
+    with pytest.raises(ApplyError) as caught:
+        host.job(data_text(host.base, users=False)).plan()
+    assert str(caught.value) == ("%s/etc/sv is a file where a directory should be; move it "
+                                 "away" % host.base)  # its children's errors are not repeated
+    assert not (host.base / "etc" / "service").exists()
+
+
+def snapshot(base):
+    """{relative path: bytes or link target or 'dir'} of everything under ``base``."""
+    found = {}
+    for directory, names, files in os.walk(str(base)):
+        for name in names + files:
+            path = os.path.join(directory, name)
+            key = os.path.relpath(path, str(base))
+            if os.path.islink(path):
+                found[key] = "-> " + os.readlink(path)
+            elif os.path.isdir(path):
+                found[key] = "dir"
+            else:
+                with open(path, "rb") as handle:
+                    found[key] = handle.read()
+    return found
+
+
+def test_a_prepare_command_runs_first_and_the_host_is_looked_at_again(host):
+    import types
+
+    from runit_provision.render.tree import File
+
+    installed = []
+    text = data_text(host.base, users=False)
+    extra = str(host.base / "etc" / "runit-installed")
+
+    def desire(fs):
+        if not installed:  # initsys: runit is missing; install the package first
+            command = types.SimpleNamespace(argv=["rpm", "-i", "runit.rpm"], reason="missing",
+                                            prepare=True, before=(), after=())
+            return desired_from_text(text, commands=[command])
+        return desired_from_text(text, extra_entries=[File(extra, "yes\n", 0o644)])
+
+    def run(argv, timeout=None, run_as=None):
+        installed.append(argv)
+        return FakeRunner.run(host.runner, argv, timeout, run_as)
+
+    host.runner.run = run
+    job = Job(desire, host.fs, identities=IDENTITIES, runner=host.runner, sv=["sv"],
+              waiter=host.waiter, probe=live_probe(host.live))
+    plan = job.plan()
+    assert [step.path for step in plan.prepared] == ["rpm -i runit.rpm"]
+    result = job.execute(plan)
+    assert result.is_ok, result.error
+    assert installed == [["rpm", "-i", "runit.rpm"]]
+    assert result.done[0][0].path == "rpm -i runit.rpm"
+    assert open(extra).read() == "yes\n"  # planned only once the host was looked at again
+    assert result.after.is_empty

@@ -1,0 +1,147 @@
+"""Apply cases as data (``cases/*.yaml``): a host state and data -> the exact steps, in order,
+with their reasons, and every no-op with its reason. Pure: the host is a ``MemoryFs`` built
+from the data it was converged to (``before``) plus ``edits``; live states are given per side
+directory; the plan is made by the real ``observe`` and ``plan``.
+
+A case::
+
+    what: one line
+    before: |            # data the host was converged to (absent: an empty host)
+    edits:               # then changed by hand: chmod/write/remove/symlink/mkdir/chown/nlink
+      - {chmod: /etc/sv/web/run, mode: 0644}
+    live:                # side directory -> run | down | finish | STATE/WANT (run/down)
+      /etc/sv/web: run
+    staging: false       # --root: nothing probed, started or run
+    commands:            # initsys's: {argv, reason, after, before, prepare}
+    extra_entries:       # initsys's: {directory: P} | {file: P, content} | {symlink: P, target}
+    owners: true         # manage owners (as root)
+    data: |              # the data applied now
+    expect:
+      steps: [...]       # step_text of every step, in order
+      noops: [...]       # every no-op but "up to date", in order
+      up_to_date: 12     # optional
+      refusals: {login: words the message contains}
+      problem: words     # ApplyError expected, containing these words
+"""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runit_provision.apply.observe import observe
+from runit_provision.apply.plan import plan
+from runit_provision.errors import ApplyError
+from runit_provision.render import render
+from runit_provision.render.tree import Directory, File, Symlink
+
+from ..pipeline import config_from_text
+from .helpers import (IDENTITIES, MemoryFs, Node, desired_from_text, live_probe, noop_texts,
+                      side, step_text)
+
+CASES = Path(__file__).parent / "cases"
+
+
+def load_case(path):
+    return yaml.safe_load(path.read_text())
+
+
+def host_of(case):
+    fs = MemoryFs()
+    if case.get("before"):
+        fs.add_tree(render(config_from_text(case["before"])))
+    for edit in case.get("edits") or []:
+        apply_edit(fs, edit)
+    return fs
+
+
+def apply_edit(fs, edit):
+    nodes = fs.nodes
+    if "chmod" in edit:
+        nodes[edit["chmod"]].mode = edit["mode"]
+    elif "chown" in edit:
+        nodes[edit["chown"]].uid, nodes[edit["chown"]].gid = edit["uid"], edit["gid"]
+    elif "write" in edit:
+        fs.add_parents(edit["write"])
+        old = nodes.get(edit["write"])
+        nodes[edit["write"]] = Node("file", edit.get("mode", old.mode if old else 0o644),
+                                    content=edit["content"].encode())
+    elif "remove" in edit:
+        fs.remove(edit["remove"])
+    elif "symlink" in edit:
+        fs.remove(edit["symlink"])
+        fs.add_parents(edit["symlink"])
+        nodes[edit["symlink"]] = Node("symlink", 0o777, edit.get("uid", 0), edit.get("uid", 0),
+                                      target=edit["target"])
+    elif "mkdir" in edit:
+        fs.add_parents(edit["mkdir"])
+        nodes[edit["mkdir"]] = Node("directory", edit.get("mode", 0o755), edit.get("uid", 0),
+                                    edit.get("uid", 0))
+    elif "nlink" in edit:
+        nodes[edit["nlink"]].nlink = 2
+    elif "fifo" in edit:
+        nodes[edit["fifo"]] = Node("fifo", 0o600)
+    else:
+        raise ValueError("unknown edit %r" % edit)
+
+
+def probe_of(case):
+    states = {}
+    for path, text in (case.get("live") or {}).items():
+        state, _, want = str(text).partition("/")
+        states[path] = side(None if state == "none" else state, want or "up")
+    return live_probe(states)
+
+
+class Command:
+    """An initsys command record: argv, reason and when (prepare, before, after paths)."""
+
+    def __init__(self, argv, reason, after=(), before=(), prepare=False):
+        self.argv, self.reason, self.after = argv, reason, after
+        self.before, self.prepare = before, prepare
+
+
+def extra_entry(item):
+    """An initsys entry: {directory: PATH} | {file: PATH, content} | {symlink: PATH, target}."""
+    if "directory" in item:
+        return Directory(item["directory"], item.get("mode", 0o755))
+    if "file" in item:
+        return File(item["file"], item.get("content", ""), item.get("mode", 0o644))
+    return Symlink(item["symlink"], item["target"])
+
+
+def plan_of(case):
+    fs = host_of(case)
+    desired = desired_from_text(case["data"], profile_dir=case.get("profile_dir"),
+                                commands=[Command(**item) for item in case.get("commands", [])],
+                                extra_entries=[extra_entry(item)
+                                               for item in case.get("extra_entries", [])])
+    staging = case.get("staging", False)
+    observation = observe(desired, fs, None if staging else probe_of(case))
+    return plan(desired, observation, IDENTITIES if case.get("owners", True) else None)
+
+
+@pytest.mark.parametrize("path", sorted(CASES.glob("*.yaml")), ids=lambda path: path.stem)
+def test_case(path):
+    case = load_case(path)
+    expect = case["expect"]
+    if "problem" in expect:
+        with pytest.raises(ApplyError) as caught:
+            plan_of(case)
+        assert expect["problem"] in str(caught.value)
+        return
+    result = plan_of(case)
+    assert [step_text(step) for step in result.steps] == expect.get("steps", [])
+    assert noop_texts(result) == expect.get("noops", [])
+    if "up_to_date" in expect:
+        assert sum(noop.reason == "up to date" for noop in result.noops) == expect["up_to_date"]
+    refusals = expect.get("refusals", {})
+    assert sorted(result.refusals) == sorted(refusals)
+    for login, words in refusals.items():
+        assert words in result.refusals[login]
+
+
+def test_every_case_says_what_it_shows():
+    for path in CASES.glob("*.yaml"):
+        case = load_case(path)
+        assert case.get("what") and case.get("data") and case.get("expect"), path.name

@@ -1,0 +1,219 @@
+"""``runit-provision plan | apply | status`` under ``--root`` (staging: nothing started, no sv):
+exit codes (plan 0/2/1, apply 0/1, status 0/3/1), the lines, ``--diff`` and its masked
+secrets, ``--json`` (Ansible's contract), ``--only``, the lock, the init room's call site, and
+bad input — each with a clear message and nothing written."""
+
+import fcntl
+import json
+import os
+import sys
+import types
+
+import pytest
+
+from runit_provision.cli.main import main
+from runit_provision.render.tree import File
+
+DATA = """\
+runit::init: none
+runit::services:
+  web:
+    command: /usr/bin/web --port 8080
+    env: {PORT: "8080", TOKEN: s3cret}
+  db: {command: /usr/bin/db, log: false}
+"""
+PASSWD = "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n"
+GROUP = "root:x:0:\nalice:x:1000:\n"
+
+
+@pytest.fixture
+def staged(tmp_path):
+    """A --root DIR with its own passwd and group, and a data file."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "passwd").write_text(PASSWD)
+    (root / "etc" / "group").write_text(GROUP)
+    (root / "home" / "alice").mkdir(parents=True)
+    data = tmp_path / "data.yaml"
+    data.write_text(DATA)
+    return root, data
+
+
+def args(command, root, data, *extra):
+    return [command, "--data", str(data), "--root", str(root)] + list(extra)
+
+
+def test_plan_apply_plan_exit_codes_and_lines(staged, capsys):
+    root, data = staged
+    assert main(args("plan", root, data)) == 2
+    out = capsys.readouterr().out
+    assert "+ /etc/sv/web/run (file 0755)\n" in out
+    assert "+ /etc/service/web -> /etc/sv/web\n" in out
+    assert out.endswith("Plan: 17 to create, 0 to change, 0 to remove, 0 service actions; "
+                        "0 up to date.\n")
+    assert not (root / "etc" / "sv").exists()  # plan writes nothing
+    assert main(args("apply", root, data)) == 0
+    assert capsys.readouterr().out.endswith("Applied: 17 created.\n")
+    assert os.readlink(str(root / "etc/service/web")) == "/etc/sv/web"  # final paths
+    assert main(args("plan", root, data)) == 0
+    assert capsys.readouterr().out == "No changes: 15 paths up to date.\n"
+    assert main(args("apply", root, data, "--check")) == 0
+    assert main(args("apply", root, data)) == 0
+    assert capsys.readouterr().out.endswith("Nothing to do.\n")
+
+
+def test_drift_is_planned_then_reverted_and_diffs_mask_env(staged, capsys):
+    root, data = staged
+    assert main(args("apply", root, data)) == 0
+    run = root / "etc/sv/web/run"
+    run.write_text("#!/bin/sh\nexec /usr/bin/web --debug\n")
+    (root / "etc/sv/web/env/TOKEN").write_text("leaked\n")
+    capsys.readouterr()
+    assert main(args("plan", root, data, "--diff")) == 2
+    out = capsys.readouterr().out
+    assert "~ /etc/sv/web/run (content)\n" in out
+    assert "    -exec /usr/bin/web --debug\n" in out
+    assert "    +exec chpst -e ./env /usr/bin/web --port 8080\n" in out
+    assert "    -(secret: 7 bytes; --show-secrets shows it)\n" in out
+    assert "    +(secret: 7 bytes, changed; --show-secrets shows it)\n" in out
+    assert "s3cret" not in out and "leaked" not in out
+    assert "= web: run changed; no restart: --root: nothing is started\n" in out
+    assert main(args("plan", root, data, "--diff", "--show-secrets")) == 2
+    out = capsys.readouterr().out
+    assert "    -leaked\n" in out and "    +s3cret\n" in out
+    assert main(args("apply", root, data)) == 0
+    assert run.read_text().endswith("--port 8080\n")
+    assert main(args("plan", root, data)) == 0
+
+
+def test_json_is_ansibles_contract(staged, capsys):
+    root, data = staged
+    assert main(args("plan", root, data, "--json")) == 2
+    report = json.loads(capsys.readouterr().out)
+    assert (report["changed"], report["failed"], report["check_mode"]) == (True, False, True)
+    assert report["root"] == str(root)
+    first = report["actions"][0]
+    assert first == {"action": "create", "path": "/etc/service", "kind": "directory",
+                     "reasons": ["new"], "service": None, "mode": "0755"}
+    secret = next(diff for diff in report["diff"]
+                  if diff["after_header"] == "/etc/sv/web/env/TOKEN")
+    assert secret == {"before_header": "/dev/null", "after_header": "/etc/sv/web/env/TOKEN",
+                      "before": "", "after": "(secret: 7 bytes; --show-secrets shows it)\n"}
+    assert main(args("apply", root, data, "--json")) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["changed"] is True and report["check_mode"] is False
+    assert len(report["actions"]) == 17 and report["restarts"] == []
+    (root / "etc/sv/web/run").chmod(0o644)
+    assert main(args("apply", root, data, "--json")) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["actions"] == [{"action": "change", "path": "/etc/sv/web/run",
+                                  "kind": "file", "reasons": ["mode 0644 -> 0755"],
+                                  "service": "web", "mode": "0755"}]
+    assert report["diff"] == []  # a mode put back has no diff
+    assert {"path": "/etc/sv/db/run", "reason": "up to date"} in report["noops"]
+    assert main(args("apply", root, data, "--json")) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["changed"], report["actions"]) == (False, [])
+
+
+def test_only_limits_the_plan_to_the_services_named(staged, capsys):
+    root, data = staged
+    assert main(args("apply", root, data, "--only", "db")) == 0
+    assert (root / "etc/sv/db/run").exists() and not (root / "etc/sv/web").exists()
+
+
+def test_a_second_apply_refuses_after_the_lock_timeout(staged, capsys):
+    root, data = staged
+    held = os.open(str(root / "etc"), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another apply, as far as flock can tell
+        assert main(args("apply", root, data, "--lock-timeout", "0.2")) == 1
+        assert main(args("plan", root, data, "--lock-timeout", "0.2")) == 1
+    finally:
+        os.close(held)
+    assert capsys.readouterr().err == 2 * (
+        "runit-provision %s: another runit-provision apply holds the lock on %s/etc; gave up "
+        "after 0.2s (--lock-timeout)\n") % ("apply", root, "plan", root)
+    assert not (root / "etc" / "sv" / "web").exists()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("runit::services:\n  web: {command: [a\n", "data.yaml:3:1: malformed YAML"),
+    ("runit::services:\n  ../x: {command: /bin/true}\n", "data.yaml:2:3: services.../x:"),
+    ("runit::services:\n  web: {comand: /bin/true}\n",
+     "data.yaml:2:9: services.web.comand: unknown key (did you mean 'command'?)"),
+    ("runit::users: [alice, nosuchlogin]\n",
+     "data.yaml:1:23: users[1]: login 'nosuchlogin' does not exist (apply never creates "
+     "accounts; add it first, or pass --passwd/--root)"),
+])
+def test_bad_input_is_a_clear_message_and_nothing_is_written(staged, capsys, text, message):
+    root, data = staged
+    data.write_text(text)
+    assert main(args("apply", root, data)) == 1
+    assert message in capsys.readouterr().err
+    assert sorted(os.listdir(str(root))) == ["etc", "home"]
+    assert sorted(os.listdir(str(root / "etc"))) == ["group", "passwd"]
+
+
+def test_an_unwritable_target_is_a_clear_message(staged, capsys):
+    root, data = staged
+    (root / "etc" / "sv").write_text("a file, not a directory")
+    assert main(args("apply", root, data)) == 1
+    assert capsys.readouterr().err == ("runit-provision apply: /etc/sv is a file where a "
+                                       "directory should be; move it away\n")
+
+
+def test_init_other_than_none_asks_the_init_room(staged, capsys, monkeypatch):
+    root, data = staged
+    data.write_text(DATA.replace("runit::init: none", "runit::init: systemd"))
+    asked = []
+
+    class Part:
+        entries = [File("/etc/systemd/system/runit-provision.service", "[Unit]\n", 0o644)]
+        commands = [types.SimpleNamespace(argv=["systemctl", "daemon-reload"],
+                                          reason="the unit changed",
+                                          after=["/etc/systemd/system/runit-provision.service"])]
+
+    def desired_runtime(config, root_dir, observe):
+        asked.append((config.init, root_dir, observe("/etc/systemd/system/none").kind))
+        return Part()
+
+    fake = types.ModuleType("runit_provision.initsys")
+    fake.desired_runtime = desired_runtime
+    monkeypatch.setitem(sys.modules, "runit_provision.initsys", fake)
+    import runit_provision
+    monkeypatch.setattr(runit_provision, "initsys", fake, raising=False)
+    assert main(args("plan", root, data)) == 2
+    out = capsys.readouterr().out
+    assert "+ /etc/systemd/system/runit-provision.service (file 0644)\n" in out
+    assert "= systemctl daemon-reload: --root: no command is run\n" in out
+    assert asked == [("systemd", str(root), "missing")]
+
+
+def test_a_build_without_the_init_room_says_so(staged, capsys, monkeypatch):
+    root, data = staged
+    data.write_text(DATA.replace("runit::init: none", "runit::init: auto"))
+    import runit_provision
+    monkeypatch.setitem(sys.modules, "runit_provision.initsys", None)  # import fails
+    monkeypatch.delattr(runit_provision, "initsys", raising=False)
+    assert main(args("plan", root, data)) == 1
+    assert "init: auto needs the initsys room" in capsys.readouterr().err
+
+
+def test_status_under_root_lists_every_service_and_exits_3(staged, capsys):
+    root, data = staged
+    assert main(args("apply", root, data)) == 0
+    capsys.readouterr()
+    assert main(["status", "--data", str(data), "--root", str(root)]) == 3
+    assert capsys.readouterr().out == (
+        "SERVICE  STATE           PID  UPTIME  NORMALLY  WANT  LOG\n"
+        "db       not supervised  -    -       up        -     -\n"
+        "web      not supervised  -    -       up        -     not supervised\n")
+    assert main(["status", "--data", str(data), "--root", str(root), "--json"]) == 3
+    report = json.loads(capsys.readouterr().out)
+    assert report["not_running"] == ["db", "web"]
+    assert report["services"][0] == {
+        "service": "db", "path": "/etc/sv/db", "tree": None, "enabled": True, "wanted": True,
+        "running": False, "log": None,
+        "main": {"state": "not supervised", "pid": None, "uptime": None, "want": None,
+                 "normally": "up", "paused": False}}
