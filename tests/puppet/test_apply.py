@@ -73,8 +73,8 @@ def node(tmp_path, modules, settings, certname="web01.example.com", facts=None,
 
 
 def test_staged_tree_is_the_clis_and_stays_converged(tmp_path, modules, wheelhouse, venv):
-    root = make_root(tmp_path / "root")
-    settings = module_settings(wheelhouse, venv, tmp_path, root, "runit::init: none\n")
+    root = make_root(tmp_path / "root", inittab=True)
+    settings = module_settings(wheelhouse, venv, tmp_path, root)
     puppet = node(tmp_path, modules, settings)
 
     code, output = puppet.run("include runit\n")
@@ -90,7 +90,7 @@ def test_staged_tree_is_the_clis_and_stays_converged(tmp_path, modules, wheelhou
     assert changed_resources(output) == []
 
     # The CLI the module installed, on the same hierarchy and facts, into another root.
-    other = make_root(tmp_path / "other")
+    other = make_root(tmp_path / "other", inittab=True)
     facts = write_json(tmp_path / "facts.json", facts_for_cli("web01.example.com"))
     cli = str(venv / "bin" / "runit-provision")
     for command in ("install-runtime", "apply"):
