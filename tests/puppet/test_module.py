@@ -18,7 +18,7 @@ pytestmark = pytest.mark.puppet
 
 MANIFESTS = sorted((MODULE / "manifests").glob("*.pp"))
 TYPES = sorted((MODULE / "types").glob("*.pp"))
-FUNCTIONS = sorted((MODULE / "functions").glob("*.pp"))
+RUBY = sorted((MODULE / "lib").rglob("*.rb"))
 EXAMPLES = sorted((MODULE / "examples").glob("*.pp"))
 
 
@@ -42,16 +42,19 @@ def struct_keys(name):
 def test_everything_parses(puppet_installed, tmp_path):
     done = subprocess.run([PUPPET, "parser", "validate", "--confdir", str(tmp_path),
                            "--vardir", str(tmp_path)] + [str(path) for path in
-                                                         MANIFESTS + TYPES + FUNCTIONS + EXAMPLES],
+                                                         MANIFESTS + TYPES + EXAMPLES],
                           capture_output=True, text=True, timeout=120,
                           env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, plain(done.stdout + done.stderr)
-    assert MANIFESTS and TYPES and FUNCTIONS and EXAMPLES
+    assert MANIFESTS and TYPES and EXAMPLES and RUBY
+    for path in RUBY:
+        done = subprocess.run(["ruby", "-c", str(path)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_lint_is_clean(puppet_installed):
     done = subprocess.run([PUPPET_LINT, "--fail-on-warnings", "--relative", "manifests", "types",
-                           "functions", "examples"], cwd=str(MODULE), capture_output=True,
+                           "examples"], cwd=str(MODULE), capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == ""
@@ -144,3 +147,22 @@ def test_the_fact_is_a_posix_sh_script():
     assert fact.stat().st_mode & 0o111 == 0o111
     done = subprocess.run(["sh", "-n", str(fact)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_escape_keeps_hieras_hands_off(modules, tmp_path):
+    """runit::escape: a ``%{`` anywhere (keys too) reaches runit-provision's hiera as text."""
+    manifest = tmp_path / "escape.pp"
+    manifest.write_text("notice(to_json(runit::escape({'a%{b}' => ['x%{y}', 1, true], "
+                        "'n' => {'m' => 'z%%{'}, 'u' => undef})))\n")
+    argv = [PUPPET, "apply", "--modulepath", str(modules), str(manifest)]
+    for name in ("conf", "code", "var", "log", "run"):
+        (tmp_path / name).mkdir()
+        argv += ["--%sdir" % name, str(tmp_path / name)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                          env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    notice = [line for line in plain(done.stdout).splitlines() if "Scope(Class[main])" in line]
+    assert notice, plain(done.stdout + done.stderr)
+    value = json.loads(notice[0].split(": ", 2)[2])
+    literal = "%{literal('%')}{"
+    assert value == {"a" + literal + "b}": ["x" + literal + "y}", 1, True],
+                     "n": {"m": "z%" + literal}, "u": None}
