@@ -1,6 +1,7 @@
 """The module as files: it parses (``puppet parser validate``), lints clean
 (``puppet-lint --fail-on-warnings``), its metadata and data are valid, its types follow the
-CLI's vocabulary key for key, and REFERENCE.md documents every class, type and parameter."""
+CLI's vocabulary key for key, and REFERENCE.md documents every class, type and parameter.
+Only the tests that run puppet, puppet-lint or ruby carry the ``puppet`` marker."""
 
 import json
 import re
@@ -13,8 +14,6 @@ from runit_provision import __version__, model
 from runit_provision.schema.services import PER_SERVICE
 
 from .harness import MODULE, PUPPET, PUPPET_LINT, plain
-
-pytestmark = pytest.mark.puppet
 
 MANIFESTS = sorted((MODULE / "manifests").glob("*.pp"))
 TYPES = sorted((MODULE / "types").glob("*.pp"))
@@ -39,6 +38,7 @@ def struct_keys(name):
     return re.findall(r"^\s+([a-z_]+)\s+=>", body, re.M)
 
 
+@pytest.mark.puppet
 def test_everything_parses(puppet_installed, tmp_path):
     done = subprocess.run([PUPPET, "parser", "validate", "--confdir", str(tmp_path),
                            "--vardir", str(tmp_path)] + [str(path) for path in
@@ -52,6 +52,7 @@ def test_everything_parses(puppet_installed, tmp_path):
         assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.puppet
 def test_lint_is_clean(puppet_installed):
     done = subprocess.run([PUPPET_LINT, "--fail-on-warnings", "--relative", "manifests", "types",
                            "examples"], cwd=str(MODULE), capture_output=True,
@@ -149,6 +150,7 @@ def test_the_fact_is_a_posix_sh_script():
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.puppet
 def test_escape_keeps_hieras_hands_off(modules, tmp_path):
     """runit::escape: a ``%{`` anywhere (keys too) reaches runit-provision's hiera as text."""
     manifest = tmp_path / "escape.pp"
