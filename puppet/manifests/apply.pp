@@ -1,5 +1,7 @@
-# @summary Runs runit-provision on the node: `install-runtime`, then `apply`, each only when its
-#   own check says something would change.
+# @summary Runs runit-provision on the node: install-runtime, then apply, each only when its check says something would change.
+#
+# Runs runit-provision on the node: `install-runtime`, then `apply`, each only when its own
+# check says something would change.
 #
 # `runit-provision apply` is one `exec`, subscribed to the data files and guarded by
 # `runit-provision plan` (`unless`; plan exits 0 when nothing would change, 2 when something
@@ -26,23 +28,32 @@
 # @param manage_runtime
 #   Run `runit-provision install-runtime` (`false`: the runtime or the host's runit is managed
 #   otherwise).
+#   Default (module data): `true`.
 # @param profile_d
 #   Where the SVDIR snippet for users' login shells goes (`none`: nowhere).
+#   Default (module data): `/etc/profile.d`.
 # @param wait
 #   Seconds to wait for runsv to take up a newly linked service (`--wait`).
+#   Default (module data): `15`.
 # @param lock_timeout
 #   Seconds to wait for another runit-provision apply to finish (`--lock-timeout`).
+#   Default (module data): `60`.
 # @param timeout
 #   The execs' timeout, in seconds.
+#   Default (module data): `600`.
 # @param logoutput
 #   Show the CLI's lines in the agent's output: `true`, `on_failure` or `false`.
+#   Default (module data): `true`.
 # @param manage_fact
 #   Write the `status` command the `runit_services` fact runs.
+#   Default (module data): `true`.
 # @param sv
 #   The `sv` that `runit::restart` runs. Default: the virtualenv's with `runtime: python`,
 #   `system_sv` with `system`.
+#   Default (module data): `undef`.
 # @param system_sv
 #   Where the host's runit package puts `sv` (module data per OS family).
+#   Default (module data): `/usr/bin/sv`; RedHat family: `/sbin/sv`.
 class runit::apply (
   Boolean $manage_runtime,
   Variant[Stdlib::Unixpath, Enum['none']] $profile_d,

@@ -1,6 +1,8 @@
-# @summary Where the node's runit data is written: one directory holding the data of class
-#   runit (`data.yaml`), one file per `runit::service` and `runit::user`, user templates and the
-#   `hiera.yaml` that joins them for runit-provision.
+# @summary Where the node's runit data is written (data.yaml, runit::service and runit::user files, templates, hiera.yaml).
+#
+# Where the node's runit data is written: one directory holding the data of class runit
+# (`data.yaml`), one file per `runit::service` and `runit::user`, user templates and the
+# `hiera.yaml` that joins them for runit-provision.
 #
 # The data is Puppet's merged view: hiera's interpolations are done and `%{` in a value is
 # escaped, so runit-provision reads exactly the values Puppet compiled. The directory is
@@ -21,26 +23,32 @@
 #   The directory of the data files (`hiera.yaml`, `data.yaml`, `service-NAME.yaml`,
 #   `user-LOGIN.yaml`, `templates/`, and `status`, the command the `runit_services` fact runs).
 #   Readable by root only: `env` values may be secrets.
+#   Default (module data): `/etc/runit-provision`.
 # @param root
 #   Stage everything into this directory instead of the running host (runit-provision's
 #   `--root`, as `useradd --root`): the data directory, the service directories, users' trees and
 #   the runtime are written under it with their final paths inside the files; accounts come from
 #   `ROOT/etc/passwd` and `ROOT/etc/group`; nothing is started or restarted and no package is
 #   installed on the host. For image builds and tests.
+#   Default (module data): `undef`.
 # @param cache_dir
 #   Where `package_file` is copied to before it is installed (a host path, also when staging).
+#   Default (module data): `/var/cache/runit-provision`.
 # @param file_source
 #   Where a bare `package_file` name is fetched from: the `files` mount of the Puppet file
 #   server, as the original module took its RPM (`[files]` in fileserver.conf, or
 #   mount_points in puppetserver's configuration).
+#   Default (module data): `puppet:///files`.
 # @param templates
 #   User templates, file name (under `DIR/templates/`) => content, or
 #   `{source => URL}`. A service's `template: templates/NAME` (relative to the data file)
 #   finds them.
+#   Default (module data): `{}`.
 # @param os_settings
 #   Top-level settings of the data format this platform uses where the data gives none (module
 #   data: Void's `/var/service`, Artix's `/etc/runit/sv` and `/run/runit/service`, both
 #   `runtime: system`).
+#   Default (module data): `{}` (common); Void and Artix: data/os/.
 class runit::config (
   Stdlib::Unixpath $dir,
   Optional[Stdlib::Unixpath] $root,

@@ -1,5 +1,7 @@
-# @summary Runs system services and users' process trees under runit, from hiera data applied
-#   on each node by runit-provision.
+# @summary Runs services and users' process trees under runit from hiera data, applied on each node by runit-provision.
+#
+# Runs system services and users' process trees under runit, from hiera data applied on each
+# node by runit-provision.
 #
 # Every parameter is a top-level key of runit-provision's data format, filled by automatic
 # parameter lookup (`runit::services`, `runit::users`, …), so one hiera hierarchy serves a

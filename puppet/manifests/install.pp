@@ -1,5 +1,7 @@
-# @summary Installs runit-provision into its own virtualenv (never the system site-packages) and,
-#   with `runtime: system`, the host's runit package.
+# @summary Installs runit-provision into its own virtualenv and, with runtime system, the host's runit package.
+#
+# Installs runit-provision into its own virtualenv (never the system site-packages) and, with
+# `runtime: system`, the host's runit package.
 #
 # The Python package comes from `package_file` when that is a wheel (fetched from the Puppet
 # file server, as the original module fetched its RPM), else from `package_source` through pip
@@ -26,19 +28,25 @@
 # @param venv_dir
 #   The virtualenv runit-provision is installed into; its `bin/` holds `runit-provision`, `sv`
 #   and the other runit tools.
+#   Default (module data): `/opt/runit-provision`.
 # @param python
 #   The interpreter that creates the virtualenv (`PYTHON -m venv`; Debian needs python3-venv).
+#   Default (module data): `/usr/bin/python3`.
 # @param package_source
 #   What pip installs when `package_file` is not a wheel: a requirement (`runit-provision`,
 #   `runit-provision==0.1.0`), a path or a URL. With `==VERSION`, that version is kept.
+#   Default (module data): `runit-provision`.
 # @param pip_options
 #   Options for `pip install` (`--index-url …`, `--no-index --find-links DIR`, `--proxy …`).
+#   Default (module data): `[]`.
 # @param manage_package
 #   `false`: runit-provision is installed by other means; `venv_dir/bin/runit-provision` is used
 #   as it is.
+#   Default (module data): `true`.
 # @param system_package
 #   The runit package of the platform's repositories, for `runtime: system` without
 #   `package_file`.
+#   Default (module data): `runit`.
 class runit::install (
   Stdlib::Unixpath $venv_dir,
   Stdlib::Unixpath $python,

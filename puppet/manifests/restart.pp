@@ -1,5 +1,7 @@
-# @summary A restart handle: notify it and the service is restarted (`sv -w T try-restart`),
-#   like Chef's notifiable `runit_service`.
+# @summary A restart handle: notify it and the service restarts (sv -w T try-restart), like Chef's notifiable runit_service.
+#
+# A restart handle: notify it and the service is restarted (`sv -w T try-restart`), like Chef's
+# notifiable `runit_service`.
 #
 # `runit::service` declares one for its service; declare one yourself for a service that comes
 # from hiera data. The restart runs after `runit-provision apply` in the same Puppet run, only

@@ -1,5 +1,7 @@
-# @summary A service declared in a manifest: its data joins the node's runit data (deep-merged over
-#   hiera's service of the same name), and `notify => Runit::Service[NAME]` restarts it.
+# @summary A service declared in a manifest: its data joins the node's runit data; notifying it restarts the service.
+#
+# A service declared in a manifest: its data joins the node's runit data (deep-merged over
+# hiera's service of the same name), and `notify => Runit::Service[NAME]` restarts it.
 #
 # Each parameter is a key of the data format's service (Runit::ServiceSpec), with the same meaning
 # as in hiera. The service's data is written to `service-NAME.yaml` in the data directory;

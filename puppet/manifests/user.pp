@@ -1,6 +1,8 @@
-# @summary A user's own supervised tree: `runit::user { 'kburdis': }` gives kburdis a `~/service`
-#   run by runsvdir as kburdis, with its log in `~/logs/runsvdir/current`, as the original
-#   puppet-runit module's `runit::user` did.
+# @summary A user's own supervised tree: ~/service run by runsvdir as the user, logging to ~/logs/runsvdir/current.
+#
+# A user's own supervised tree: `runit::user { 'kburdis': }` gives kburdis a `~/service` run by
+# runsvdir as kburdis, with its log in `~/logs/runsvdir/current`, as the original puppet-runit
+# module's `runit::user` did.
 #
 # The user's entry joins `runit::users` of the node's data (deep-merged over hiera's entry of the
 # same login). runit-provision builds the system service `runsvdir-LOGIN` (runsvdir on the user's

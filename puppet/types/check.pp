@@ -1,5 +1,7 @@
-# @summary A readiness check (`check`, used by `sv start`/`sv -w`): a script, or exactly one
-# of `tcp`, `http`, `command`.
+# @summary A readiness check (check): a script, or exactly one of tcp, http, command.
+#
+# A readiness check (`check`, used by `sv start`/`sv -w`): a script, or exactly one of `tcp`,
+# `http`, `command`.
 #
 # @example A port on 127.0.0.1, a port on a host, a URL, a command, a script
 #   { 'tcp' => 6379 }

@@ -1,5 +1,7 @@
-# @summary `runit::defaults`: keys merged under every service (a service's own keys win;
-# `env`, `limits`, `control` and `log` hashes are merged key by key).
+# @summary runit::defaults: keys merged under every service (a service's own keys win).
+#
+# `runit::defaults`: keys merged under every service (a service's own keys win; `env`, `limits`,
+# `control` and `log` hashes are merged key by key).
 #
 # Every key of Runit::ServiceSpec but those that belong to one service: `command`, `run`,
 # `needs`, `template`, `owner`.

@@ -1,5 +1,7 @@
-# @summary Resource limits for chpst: `nofile` (-o), `nproc` (-p), `mem` (-m), `data` (-d),
-# `stack` (-s), `core` (-c), `cpu` (-t), `fsize` (-f), `rss` (-r).
+# @summary Resource limits for chpst (-o -p -m -d -s -c -t -f -r).
+#
+# Resource limits for chpst: `nofile` (-o), `nproc` (-p), `mem` (-m), `data` (-d), `stack` (-s),
+# `core` (-c), `cpu` (-t), `fsize` (-f), `rss` (-r).
 type Runit::Limits = Struct[{
   nofile => Optional[Integer[0]],
   nproc  => Optional[Integer[0]],

@@ -1,5 +1,6 @@
-# @summary A service's logger: `false` (none), `true` (the stock svlogd logger) or svlogd's
-# settings.
+# @summary A service's logger: false (none), true (the stock svlogd logger) or svlogd's settings.
+#
+# A service's logger: `false` (none), `true` (the stock svlogd logger) or svlogd's settings.
 #
 # `dir` defaults to `log_dir/NAME`; svlogd's `config` is written in it. `size`, `num`,
 # `min`, `timeout`, `processor`, `udp` (`udp_only`: `U` instead of `u`), `prefix` and

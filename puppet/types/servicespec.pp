@@ -1,5 +1,7 @@
-# @summary One service of the data format (`runit::services`, a user's `services`,
-# `runit::service`): the keys runit-provision reads, each typed.
+# @summary One service of the data format, every key runit-provision reads, typed.
+#
+# One service of the data format (`runit::services`, a user's `services`, `runit::service`): the
+# keys runit-provision reads, each typed.
 #
 # Puppet checks the shape here; runit-provision checks the rest (exactly one of `command`
 # and `run`, `needs` cycles, values that would need shell) and names the line and column of

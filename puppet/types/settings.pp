@@ -1,6 +1,8 @@
-# @summary The whole data format: every top-level key of runit-provision's data (README
-# "Data format"), as class `runit` takes them one by one and as the original module's
-# `runit:` hash gives them at once.
+# @summary The whole data format: every top-level key of runit-provision's data, typed.
+#
+# The whole data format: every top-level key of runit-provision's data (README "Data format"),
+# as class `runit` takes them one by one and as the original module's `runit:` hash gives them
+# at once.
 #
 # @example The original puppet-runit module's hiera data
 #   runit:

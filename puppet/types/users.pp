@@ -1,5 +1,7 @@
-# @summary `runit::users`: a list of logins (each with the defaults of Runit::UserSpec), or a hash
-# login => settings (`~` for the defaults).
+# @summary runit::users: a list of logins, or a hash login => Runit::UserSpec.
+#
+# `runit::users`: a list of logins (each with the defaults of Runit::UserSpec), or a hash login
+# => settings (`~` for the defaults).
 #
 # @example The original module's list, and the hash
 #   ['apprun1', 'apprun2']

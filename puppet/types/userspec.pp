@@ -1,5 +1,7 @@
-# @summary One user's tree (`runit::users` as a hash, or `runit::user`): the system service
-# `runsvdir-LOGIN` runs `runsvdir` on the user's `service_dir` as that user.
+# @summary One user's tree: settings of the system service runsvdir-LOGIN and the user's services.
+#
+# One user's tree (`runit::users` as a hash, or `runit::user`): the system service `runsvdir-
+# LOGIN` runs `runsvdir` on the user's `service_dir` as that user.
 #
 # Defaults (from the CLI): `home` from the accounts (passwd), else `/home/LOGIN`; `groups`
 # from the accounts (the first is the primary group); `sv_dir` `~/sv`; `service_dir`

@@ -3,8 +3,11 @@
 CLI's vocabulary key for key, and REFERENCE.md documents every class, type and parameter.
 Only the tests that run puppet, puppet-lint or ruby carry the ``puppet`` marker."""
 
+import glob
 import json
+import os
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -13,7 +16,11 @@ import yaml
 from runit_provision import __version__, model
 from runit_provision.schema.services import PER_SERVICE
 
+from .conftest import require
 from .harness import MODULE, PUPPET, PUPPET_LINT, plain
+
+# Debian's puppet-strings (puppet strings generate)
+GEMSPECS = "/usr/share/rubygems-integration/all/specifications"
 
 MANIFESTS = sorted((MODULE / "manifests").glob("*.pp"))
 TYPES = sorted((MODULE / "types").glob("*.pp"))
@@ -119,19 +126,51 @@ def test_runit_service_takes_every_service_key():
     assert set(model.USER_KEYS) <= set(params) and "group" in params
 
 
-def test_reference_documents_every_class_type_and_parameter():
+def reference_sections():
+    """REFERENCE.md's ``### `NAME` `` sections by name (puppet strings' layout)."""
     reference = (MODULE / "REFERENCE.md").read_text()
-    sections = re.split(r"^### ", reference, flags=re.M)
-    by_name = {section.split("\n", 1)[0].strip("`"): section for section in sections[1:]}
+    sections = re.split(r"^### ", reference, flags=re.M)[1:]
+    found = {}
+    for section in sections:
+        name = re.search(r"`([^`]+)`\s*$", section.split("\n", 1)[0])
+        if name:  # not the table of contents' "### Classes"
+            found[name.group(1)] = section
+    return found
+
+
+def test_reference_documents_every_class_type_and_parameter():
+    by_name = reference_sections()
     for path in MANIFESTS:
         _, name, params = declaration(path)
         assert name in by_name, "REFERENCE.md has no section for %s" % name
         for param in params:
-            assert re.search(r"^##### `%s`" % param, by_name[name], re.M), (name, param)
+            assert re.search(r"^##### .*`%s`$" % param, by_name[name], re.M), (name, param)
     for path in TYPES:
         name = re.search(r"^type ([A-Za-z:]+) =", path.read_text(), re.M).group(1)
         assert name in by_name, "REFERENCE.md has no section for %s" % name
-    assert "runit::escape" in by_name and "runit_services" in reference
+    assert "runit::escape" in by_name and "runit_services" in by_name
+
+
+@pytest.mark.puppet
+def test_reference_is_what_puppet_strings_generates(tmp_path):
+    """REFERENCE.md is ``puppet strings generate --format markdown`` of the module, then the
+    hand-written Facts section (puppet strings does not document external facts)."""
+    specs = glob.glob(os.path.join(GEMSPECS, "puppet-strings-*.gemspec"))
+    require({specs[0] if specs else os.path.join(GEMSPECS, "puppet-strings"): "puppet-strings"})
+    copy = tmp_path / "runit"
+    shutil.copytree(str(MODULE), str(copy))
+    done = subprocess.run([PUPPET, "strings", "generate", "--format", "markdown", "--out",
+                           str(tmp_path / "REFERENCE.md")], cwd=str(copy), capture_output=True,
+                          text=True, timeout=300, env={"HOME": str(tmp_path),
+                                                       "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    generated = (tmp_path / "REFERENCE.md").read_text()
+    committed = (MODULE / "REFERENCE.md").read_text()
+    assert committed.startswith(generated), (
+        "REFERENCE.md is not puppet strings' output: regenerate it (puppet/README.md, "
+        "Development)")
+    assert committed[len(generated):].lstrip().startswith(
+        "<!-- Written by hand from here on")
 
 
 def test_every_declaration_is_documented_in_the_manifest():

@@ -1,8 +1,9 @@
 # frozen_string_literal: true
 
-# @summary Data as hiera must read it back unchanged: every `%{` in a string (hash keys too)
-#   written `%{literal('%')}{`, so runit-provision's hiera does not interpolate again what
-#   Puppet's hiera already did.
+# @summary Data as hiera reads it back unchanged: every `%{` in a string escaped.
+#
+# Every `%{` in a string (hash keys too) is written `%{literal('%')}{`, so runit-provision's
+# hiera does not interpolate again what Puppet's hiera already did.
 #
 # Written in Ruby, not in the Puppet language: a walk through a node's whole data recursed
 # deep enough in Puppet's evaluator to overflow the JVM stack of puppetserver's JRuby.
