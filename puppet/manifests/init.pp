@@ -154,11 +154,12 @@ class runit (
     # runit::user declarations. Edits here are put back by the next Puppet run.
     | HEADER
   file { $runit::config::data_yaml:
-    ensure  => file,
-    owner   => 'root',
-    group   => 'root',
-    mode    => '0600',
-    content => "${header}${to_yaml(runit::escape($file_data))}",
+    ensure    => file,
+    owner     => 'root',
+    group     => 'root',
+    mode      => '0600',
+    show_diff => false,  # env values may be secrets
+    content   => "${header}${to_yaml(runit::escape($file_data))}",
   }
 
   contain runit::install

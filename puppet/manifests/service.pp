@@ -94,12 +94,13 @@ define runit::service (
   $data = runit::escape({ 'runit::services' => { $title => $values } })
 
   file { "${runit::config::staged_dir}/service-${title}.yaml":
-    ensure  => file,
-    owner   => 'root',
-    group   => 'root',
-    mode    => '0600',
-    content => "# Written by Puppet: runit::service[${title}]\n${to_yaml($data)}",
-    notify  => Exec['runit-provision apply'],
+    ensure    => file,
+    owner     => 'root',
+    group     => 'root',
+    mode      => '0600',
+    show_diff => false,  # env values may be secrets
+    content   => "# Written by Puppet: runit::service[${title}]\n${to_yaml($data)}",
+    notify    => Exec['runit-provision apply'],
   }
 
   if $ensure != 'absent' {

@@ -63,11 +63,12 @@ define runit::user (
   $data = runit::escape({ 'runit::users' => { $title => $values } })
 
   file { "${runit::config::staged_dir}/user-${title}.yaml":
-    ensure  => file,
-    owner   => 'root',
-    group   => 'root',
-    mode    => '0600',
-    content => "# Written by Puppet: runit::user[${title}]\n${to_yaml($data)}",
-    notify  => Exec['runit-provision apply'],
+    ensure    => file,
+    owner     => 'root',
+    group     => 'root',
+    mode      => '0600',
+    show_diff => false,  # env values may be secrets
+    content   => "# Written by Puppet: runit::user[${title}]\n${to_yaml($data)}",
+    notify    => Exec['runit-provision apply'],
   }
 }
