@@ -179,11 +179,19 @@ class PuppetServer:
                 continue
 
     def node_facts(self, certname):
-        """The facts an agent last sent, as the server keeps them without PuppetDB
-        (``var/server_data/facts/CERTNAME.json``, what ``puppet facts find CERTNAME`` reads on
-        the server)."""
-        path = self.base / "var" / "server_data" / "facts" / (certname + ".json")
-        return json.loads(path.read_text())["values"]
+        """The facts an agent last sent, as the server keeps them without PuppetDB, read the
+        way REFERENCE.md shows (``puppet facts find CERTNAME --terminus json --client_datadir
+        SERVER_DATA``; scratch Puppet dirs otherwise)."""
+        scratch = self.base / "facts-find"
+        argv = [PUPPET, "facts", "find", certname, "--terminus", "json", "--render-as", "json",
+                "--client_datadir", str(self.base / "var" / "server_data")]
+        for name in PUPPET_DIRS:
+            (scratch / name).mkdir(parents=True, exist_ok=True)
+            argv += ["--%sdir" % name, str(scratch / name)]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=120,
+                              env={"HOME": str(scratch), "PATH": "/usr/bin:/bin"})
+        assert done.returncode == 0, plain(done.stdout + done.stderr)
+        return json.loads(done.stdout)["values"]
 
 
 class Agent:
