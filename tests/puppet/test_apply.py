@@ -106,6 +106,10 @@ def test_staged_tree_is_the_clis_and_stays_converged(tmp_path, modules, wheelhou
     run = root / "etc/sv/web/run"
     run.write_text(run.read_text() + "# edited by hand\n")
     (root / "etc/sv/cache/check").chmod(0o644)
+    code, output = puppet.run("include runit\n", "--noop")  # reported, not done
+    assert "Exec[runit-provision apply]/returns: current_value 'notrun', should be ['0'] (noop)" \
+        in output, output
+    assert run.read_text().endswith("# edited by hand\n")
     code, output = puppet.run("include runit\n")
     assert code == 2, output
     assert changed_resources(output) == ["Exec[runit-provision apply]"]
