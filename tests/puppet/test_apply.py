@@ -161,6 +161,50 @@ def test_original_modules_data_and_runit_user(tmp_path, modules, wheelhouse, ven
     assert code == 0, output
 
 
+def catalog_resources(puppet):
+    """The catalog's resources as ``--write-catalog-summary`` lists them (``type[title]``)."""
+    return (puppet.dirs["var"] / "state" / "resources.txt").read_text().splitlines()
+
+
+def test_runtime_system_installs_the_runit_package_unless_staging(tmp_path, modules,
+                                                                   wheelhouse, venv):
+    """``runtime: system``: the runit package from ``package_file`` (a .deb on the file
+    server) — in the catalog, and in sync here (Debian's runit is installed); under a staging
+    root, no package resource at all. ``--noop``, and the CLI of the tests' own virtualenv
+    (``manage_package: false``): nothing is changed on the host."""
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "runit_2.1.2-54_amd64.deb").write_bytes(b"a deb\n")
+    (tmp_path / "etc").mkdir()
+    settings = module_settings(wheelhouse, OUR_BIN.parent, tmp_path, extra="""\
+        runit::runtime: system
+        runit::init: none
+        runit::package_file: runit_2.1.2-54_amd64.deb
+        runit::sv_dir: {t}/sv
+        runit::service_dir: {t}/service
+        runit::log_dir: {t}/log
+        runit::config::dir: {t}/etc/runit-provision
+        runit::apply::manage_runtime: false
+        runit::apply::profile_d: none
+        runit::install::manage_package: false
+        """.format(t=tmp_path))
+    hierarchy = "version: 5\nhierarchy:\n  - {name: test, path: %s}\n" % (tmp_path / "test.yaml")
+    puppet = node(tmp_path, modules, settings, hierarchy=hierarchy, fileserver=files)
+    code, output = puppet.run("include runit\n", "--noop", "--write-catalog-summary")
+    assert code in (0, 2), output
+    resources = catalog_resources(puppet)
+    assert "package[runit]" in resources, resources
+    assert "file[%s/cache/runit_2.1.2-54_amd64.deb]" % tmp_path in resources
+    assert "Package[runit]" not in output  # installed here already: in sync
+    assert "Exec[runit::restart" not in output
+
+    staged = settings + "runit::config::root: %s\n" % make_root(tmp_path / "root")
+    (tmp_path / "test.yaml").write_text(staged)
+    code, output = puppet.run("include runit\n", "--noop", "--write-catalog-summary")
+    assert code in (0, 2), output
+    assert not [line for line in catalog_resources(puppet) if line.startswith("package[")]
+
+
 def test_bad_hiera_data_fails_the_run_with_the_clis_message(tmp_path, modules, wheelhouse,
                                                              venv):
     root = make_root(tmp_path / "root")
