@@ -141,14 +141,14 @@ def test_original_modules_data_and_runit_user(tmp_path, modules, wheelhouse, ven
                   fileserver=files)
     manifest = "include runit\nrunit::user { 'kburdis': }\n"
 
-    code, output = puppet.run(manifest)
+    code, output = puppet.run(manifest, "--write-catalog-summary")
     assert code == 2, output
+    assert not [line for line in catalog_resources(puppet) if line.startswith("package[")]
     assert (tmp_path / "cache" / "runit-2.1.1-6.el6.x86_64.rpm").exists()
     data = yaml.safe_load((root / DATA_DIR.lstrip("/") / "data.yaml").read_text())
     assert data["runit::package_file"] == "%s/cache/runit-2.1.1-6.el6.x86_64.rpm" % tmp_path
     assert data["runit::users"] == {"apprun1": {}, "apprun2": {}}
     assert data["runit::runtime"] == "system" and "runit" not in data
-    assert "Package[" not in output
     for login, uid in (("apprun1", 1005), ("apprun2", 1006), ("kburdis", 1007)):
         run = (root / "etc/sv/runsvdir-{0}/run".format(login)).read_text()
         assert "runsvdir" in run and "/home/%s/service" % login in run, run
