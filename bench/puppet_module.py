@@ -97,8 +97,8 @@ class Node:
                               env=dict(os.environ, HOME=str(self.scratch)))
         elapsed = time.perf_counter() - started
         if done.returncode not in (0, 2):
-            raise SystemExit("puppet apply failed (%d):\n%s" % (done.returncode,
-                                                                (done.stdout + done.stderr)[-3000:]))
+            output = (done.stdout + done.stderr)[-3000:]
+            raise SystemExit("puppet apply failed (%d):\n%s" % (done.returncode, output))
         applied = re.search(r"Applied catalog in ([0-9.]+) seconds", done.stdout)
         compiled = re.search(r"Compiled catalog for \S+ in environment \S+ in ([0-9.]+) seconds",
                              done.stdout)

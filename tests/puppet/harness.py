@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -70,6 +71,24 @@ admins:x:2001:kburdis
 HOMES = ("alice", "bob", "deploy", "apprun", "apprun1", "apprun2", "kburdis")
 
 
+def run_group(argv, timeout, env=None, cwd=None):
+    """``(exit code, stdout, stderr)`` of a command run in its own session; on a timeout its
+    whole process group is killed (Puppet's execs, the CLI they start) before failing."""
+    proc = subprocess.Popen([str(arg) for arg in argv], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=cwd, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = proc.communicate()
+        raise AssertionError("%s: no answer within %ds:\n%s%s" % (argv[:3], timeout, out, err))
+    return proc.returncode, out, err
+
+
 def plain(text):
     """Puppet's output without its colours."""
     return ANSI.sub("", text)
@@ -102,7 +121,8 @@ def make_root(root, homes=HOMES, inittab=False):
     (what ``init: auto`` finds under a root)."""
     (root / "etc").mkdir(parents=True, exist_ok=True)
     if inittab:
-        (root / "etc" / "inittab").write_text("id:3:initdefault:\nsi::sysinit:/etc/rc.d/rc.sysinit\n")
+        (root / "etc" / "inittab").write_text(
+            "id:3:initdefault:\nsi::sysinit:/etc/rc.d/rc.sysinit\n")
     (root / "etc" / "passwd").write_text(PASSWD)
     (root / "etc" / "group").write_text(GROUP)
     for login in homes:
@@ -195,9 +215,8 @@ class PuppetApply:
         argv += list(extra) + [str(site)]
         environ = dict(os.environ, HOME=str(self.scratch))
         environ.update(env or {})
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              env=environ)
-        return done.returncode, plain(done.stdout + done.stderr)
+        code, out, err = run_group(argv, timeout, env=environ)
+        return code, plain(out + err)
 
 
 def changed_resources(output):
@@ -242,9 +261,7 @@ def tree_of(root, skip=()):
 
 def cli(venv, *args, timeout=120):
     """``(exit code, stdout, stderr)`` of the virtualenv's runit-provision."""
-    done = subprocess.run([str(venv / "bin" / "runit-provision")] + [str(arg) for arg in args],
-                          capture_output=True, text=True, timeout=timeout)
-    return done.returncode, done.stdout, done.stderr
+    return run_group([venv / "bin" / "runit-provision"] + list(args), timeout)
 
 
 def write_json(path, value):

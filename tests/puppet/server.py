@@ -6,8 +6,8 @@ The server: its own ``conf.d`` (jruby-puppet's conf/code/var/run/log dirs, the w
 2048 bits), ``autosign``, ``environment_timeout = 0`` (changed code and data apply without a
 restart) and a ``files`` mount. It is launched as the packaged start script would launch it,
 without the script (which hard-codes /etc/puppet): ``java … -jar puppetserver.jar --config …
---bootstrap-config …``, with a small heap and a quick JIT (measured here: ready in ~21–25 s, ~520
-MB). One server per test session; ``stop()`` ends it by its process group.
+--bootstrap-config …``, with a small heap and a quick JIT (measured here: ready in ~16–25 s,
+~520 MB). One server per test session; ``stop()`` ends it by its process group.
 
 An agent: ``puppet agent --test`` with its own --confdir/--vardir/--codedir/--logdir/--rundir and
 HOME, run in a PID namespace (facter reads /proc/1/environ, which this sandbox denies otherwise).
@@ -25,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .harness import PUPPET, PUPPET_DIRS, plain
+from .harness import PUPPET, PUPPET_DIRS, plain, run_group
 
 JAR = Path("/usr/share/puppetserver/puppetserver.jar")
 JAVA = "/usr/bin/java"
@@ -218,6 +218,5 @@ class Agent:
             argv += ["--%sdir" % name, str(path)]
         env = dict(os.environ, HOME=str(self.base))
         env.update(self.env)
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env,
-                              start_new_session=True)
-        return done.returncode, plain(done.stdout + done.stderr)
+        code, out, err = run_group(argv, timeout, env=env)
+        return code, plain(out + err)

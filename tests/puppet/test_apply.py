@@ -30,7 +30,7 @@ from tests.runtime.processes import (
     wait_until)
 
 from .harness import (
-    EXAMPLES, MODULE, PUPPET, PuppetApply, changed_resources, exec_lines, facts_for_cli,
+    EXAMPLES, PUPPET, PuppetApply, changed_resources, cli, exec_lines, facts_for_cli,
     facts_yaml, hiera_yaml, make_root, plain, tree_of, write_json)
 
 pytestmark = [pytest.mark.puppet, pytest.mark.slow]
@@ -92,11 +92,10 @@ def test_staged_tree_is_the_clis_and_stays_converged(tmp_path, modules, wheelhou
     # The CLI the module installed, on the same hierarchy and facts, into another root.
     other = make_root(tmp_path / "other", inittab=True)
     facts = write_json(tmp_path / "facts.json", facts_for_cli("web01.example.com"))
-    cli = str(venv / "bin" / "runit-provision")
     for command in ("install-runtime", "apply"):
-        done = subprocess.run([cli, command, "--hiera", str(puppet.hiera), "--facts", str(facts),
-                               "--root", str(other)], capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stdout + done.stderr
+        code, out, err = cli(venv, command, "--hiera", puppet.hiera, "--facts", facts,
+                             "--root", other)
+        assert code == 0, out + err
     ours, theirs = tree_of(root, skip=[DATA_DIR]), tree_of(other)
     assert ours.keys() == theirs.keys()
     assert [path for path in ours if ours[path] != theirs[path]] == []
@@ -318,8 +317,9 @@ class LiveNode:
         modulepath (in a PID namespace: facter reads /proc/1/environ, which this sandbox denies
         otherwise)."""
         puppet = self.puppet
-        argv = ["unshare", "--pid", "--fork", "--mount-proc", PUPPET, "facts", "show",
-                "runit_services", "--render-as", "json", "--modulepath", str(puppet.modules)]
+        argv = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", PUPPET, "facts",
+                "show", "runit_services", "--render-as", "json", "--modulepath",
+                str(puppet.modules)]
         for name, path in puppet.dirs.items():
             argv += ["--%sdir" % name, str(path)]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=120,
