@@ -432,10 +432,15 @@ def test_wait_is_event_driven(pair):
     pair.start("svc")
     tree = pair.trees["ours"]
     status_file = tree.svdir / "svc" / "supervise" / "status"
-    for _ in range(3):
+    delays = []
+    for _ in range(5):
         code, out, _ = pair.sv("ours", "-w", "5", "up", "svc")
         returned = time.time()
         assert (code, out) == (0, "ok: run: svc: (pid N) Ns, normally down\n")
-        assert returned - status_file.stat().st_mtime < 0.05
+        delays.append(returned - status_file.stat().st_mtime)
         wait_older_than(pair, "svc")
         assert pair.sv("ours", "-w", "5", "down", "svc")[0] == 0
+    # From the status write to sv's exit (and the test seeing it): a polling sv (runit's polls
+    # every 420 ms) would show a median near 0.2 s; the median keeps one slow turn of a loaded
+    # machine from deciding.
+    assert sorted(delays)[2] < 0.1, delays
