@@ -115,7 +115,6 @@ class runit (
 
   # Where the data goes (its parameters only: runit::config can be declared before this class).
   contain runit::config
-  $config = $runit::config::staged_dir
 
   # package_file, fetched to a host path that the data then names (the CLI installs a runit
   # package from it, or the runtime from a wheel).

@@ -47,9 +47,12 @@ def struct_keys(name):
 
 @pytest.mark.puppet
 def test_everything_parses(puppet_installed, tmp_path):
-    done = subprocess.run([PUPPET, "parser", "validate", "--confdir", str(tmp_path),
-                           "--vardir", str(tmp_path)] + [str(path) for path in
-                                                         MANIFESTS + TYPES + EXAMPLES],
+    dirs = []
+    for name in ("conf", "code", "var", "log", "run"):
+        (tmp_path / name).mkdir()
+        dirs += ["--%sdir" % name, str(tmp_path / name)]
+    done = subprocess.run([PUPPET, "parser", "validate"] + dirs +
+                          [str(path) for path in MANIFESTS + TYPES + EXAMPLES],
                           capture_output=True, text=True, timeout=120,
                           env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, plain(done.stdout + done.stderr)
