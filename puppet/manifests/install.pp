@@ -31,7 +31,7 @@
 #   Default (module data): `/opt/runit-provision`.
 # @param python
 #   The interpreter that creates the virtualenv (`PYTHON -m venv`; Debian needs python3-venv).
-#   Default (module data): `/usr/bin/python3`.
+#   Default (module data): `/usr/bin/python3`; RHEL 8: `/usr/bin/python3.11` (its python3 is 3.6).
 # @param package_source
 #   What pip installs when `package_file` is not a wheel: a requirement (`runit-provision`,
 #   `runit-provision==0.1.0`), a path or a URL. With `==VERSION`, that version is kept.
