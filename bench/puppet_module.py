@@ -16,7 +16,9 @@ file (``--facts_terminus yaml``: no facter, the same for both sides), into a fre
   CLI renders (directories, files with content, mode, owner and group, links);
 * **agent-side overhead of the module** on a no-change run: Puppet's own "Applied catalog in"
   time (the transaction: the data files' checks and the exec's ``plan`` guard), and the whole
-  run's wall time less that of an empty manifest (Puppet's start and an empty compile).
+  run's wall time less that of an empty manifest (Puppet's start and an empty compile); plus
+  the ``runit_services`` fact, which facter runs on an agent (timed on its own here: the runs
+  take their facts from a file).
 
 Medians of ``--runs``. Needs root (owners) and puppet with Debian's stdlib module.
 Usage: ``.venv/bin/python bench/puppet_module.py [--runs N] [--services N] [--json FILE]
@@ -134,7 +136,7 @@ def module_side(scratch, count, runs, wheels, logoutput):
     (warm / "etc").mkdir(parents=True)
     settings(warm)
     node.apply("include runit\n", hiera)  # installs runit-provision into the virtualenv
-    firsts, noops, applied = [], [], []
+    firsts, noops, applied, facts = [], [], [], []
     for run in range(runs):
         root = scratch / ("module-%d" % run)
         (root / "etc").mkdir(parents=True)
@@ -143,8 +145,23 @@ def module_side(scratch, count, runs, wheels, logoutput):
         wall, inside = node.apply("include runit\n", hiera)
         noops.append(wall)
         applied.append(inside)
+        facts.append(fact_seconds(root))
     empty = statistics.median(node.apply("")[0] for _ in range(runs))
-    return statistics.median(firsts), statistics.median(noops), statistics.median(applied), empty
+    return (statistics.median(firsts), statistics.median(noops), statistics.median(applied),
+            empty, statistics.median(facts))
+
+
+def fact_seconds(root):
+    """Wall seconds of the runit_services fact as facter runs it (the module's facts.d script
+    and the ``status`` command class runit::apply wrote)."""
+    env = dict(os.environ, RUNIT_PROVISION_DIR=str(root / "etc" / "runit-provision"))
+    started = time.perf_counter()
+    done = subprocess.run([str(ROOT / "puppet" / "facts.d" / "runit_services.sh")],
+                          capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - started
+    if not done.stdout.startswith('{"runit_services": '):
+        raise SystemExit("the fact gave nothing:\n%s" % done.stderr)
+    return elapsed
 
 
 def file_resources_side(scratch, count, runs):
@@ -222,10 +239,10 @@ def main():
     scratch = Path(tempfile.mkdtemp(prefix="bench-puppet-module.", dir=args.dir))
     try:
         wheels = wheelhouse(scratch)
-        first, noop, applied, empty = module_side(scratch, args.services, args.runs, wheels,
-                                                  "true")
-        quiet_first, quiet_noop, _, _ = module_side(scratch, args.services, args.runs, wheels,
-                                                    "on_failure")
+        first, noop, applied, empty, fact = module_side(scratch, args.services, args.runs,
+                                                        wheels, "true")
+        quiet_first, quiet_noop, _, _, _ = module_side(scratch, args.services, args.runs, wheels,
+                                                       "on_failure")
         files_first, files_noop, paths = file_resources_side(scratch, args.services, args.runs)
     finally:
         shutil.rmtree(str(scratch), ignore_errors=True)
@@ -234,7 +251,7 @@ def main():
                "module_first_s": first, "module_noop_s": noop,
                "module_quiet_first_s": quiet_first, "module_quiet_noop_s": quiet_noop,
                "module_noop_applied_s": applied, "empty_manifest_s": empty,
-               "module_noop_overhead_s": overhead,
+               "module_noop_overhead_s": overhead, "fact_s": fact,
                "file_resources_first_s": files_first, "file_resources_noop_s": files_noop}
     print("puppet apply managing %d services (%d paths), medians of %d, in %s"
           % (args.services, paths, args.runs, args.dir or "a temp dir"))
@@ -251,11 +268,12 @@ def main():
         (noop - empty) / (files_noop - empty)))
     print("module's agent-side overhead, no-change run: %.2f s in the catalog's transaction "
           "(\"Applied catalog in\": the data files' checks and the plan guard), %.2f s over an "
-          "empty manifest's run; budget < %.1f s" % (applied, overhead, OVERHEAD_BUDGET))
+          "empty manifest's run; the runit_services fact %.2f s more (facter); budget < %.1f s"
+          % (applied, overhead, fact, OVERHEAD_BUDGET))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
     ok = (first - empty) / (files_first - empty) <= RATIO_BUDGET and \
-        (noop - empty) / (files_noop - empty) <= RATIO_BUDGET and overhead < OVERHEAD_BUDGET
+        (noop - empty) / (files_noop - empty) <= RATIO_BUDGET and overhead + fact < OVERHEAD_BUDGET
     return 0 if ok else 1
 
 
