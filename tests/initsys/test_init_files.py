@@ -39,7 +39,7 @@ def test_systemd_unit_and_its_enabling_link(root):
     unit = entries[systemd.UNIT_PATH]
     text = unit.content.decode()
     assert "ExecStart=%s -P /etc/service\n" % RUNSVDIR in text
-    assert "KillMode=mixed\nKillSignal=SIGTERM\n" in text
+    assert "KillMode=process\nKillSignal=SIGTERM\n" in text
     assert "Restart=always\n" in text and "TasksMax=infinity\n" in text
     assert "WantedBy=multi-user.target\n" in text
     assert entries[systemd.WANTS_PATH].target == systemd.UNIT_PATH
