@@ -152,8 +152,10 @@ def converge(config, opts, root, check, lock_timeout, runner=None, staging=None)
             result = None if check else job.execute(plan)
         finally:
             release_lock(lock)
-    # after prepare commands ran, the steps executed are those of the second answer
-    return answers[1 if plan.prepared and result is not None else 0], plan, result
+    # after prepare commands ran, the steps executed are those of the second answer (none when
+    # a prepare command failed: the first is what was asked)
+    again = plan.prepared and result is not None and len(answers) > 1
+    return answers[1 if again else 0], plan, result
 
 
 def _failed(exc):

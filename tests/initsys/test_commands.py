@@ -21,7 +21,7 @@ class Recorder:
         self.calls.append((tuple(argv), self.root.exists(systemd.UNIT_PATH)))
         effect = self.effects.get(argv[0])
         if effect is not None:
-            effect(self.root)
+            return effect(self.root) or Completed(argv, 0, "")
         return Completed(argv, 0, "")
 
 
@@ -86,3 +86,16 @@ def test_a_package_file_is_installed_first_then_the_host_is_asked_again(root):
     runner.calls.clear()
     _, plan, ran = converge(root, runner, config)
     assert plan.is_empty and ran == []
+
+
+def test_a_failed_package_install_stops_before_anything_is_written(root):
+    root.dpkg()
+    runner = Recorder(root, {"apt-get": lambda root: Completed(
+        ["apt-get"], 100, "E: Unable to locate package")})
+    config = make_config(init="systemd", runtime="system", package_file="runit-run.deb")
+    runtime, plan, result = converge_runtime(config, options(), str(root), False, 5.0,
+                                             runner=runner, staging=False)
+    assert "./runit-run.deb failed (exit 100)" in str(result.error)
+    assert "Unable to locate package" in str(result.error)
+    assert [argv[0] for argv, _ in runner.calls] == ["apt-get"] and result.done == []
+    assert runtime.runtime == "system" and not root.exists(systemd.WANTS_DIR)
