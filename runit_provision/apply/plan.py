@@ -419,8 +419,9 @@ class _Builder:
 
     def add_log(self, unit):
         """``log/`` made where a runsv serves the service without one: the logger starts only
-        with a new runsv (``cycle``; the service restarts once). Returns ``cycled`` when planned, ``pending`` when left for runsv's next start (a
-        no-op says why), None when no runsv serves it (the one that starts reads ``log/``)."""
+        with a new runsv (``cycle``; the service restarts once). Returns ``cycled`` when
+        planned, ``pending`` when left for runsv's next start (a no-op says why), None when
+        no runsv serves it (the one that starts reads ``log/``)."""
         live = self.obs.live_of(unit).main
         if not live.is_supervised:
             return None
