@@ -40,8 +40,9 @@ def remove_sandbox(path):
 
 def host_data(sandbox, path_env, runtime="python"):
     """One service per kind of drift the tests make (web with an env), a down one without a
-    logger, a disabled one, an absent one, a logger running as nobody, and root's own tree (root: the venv and the sandbox are not
-    reachable for nobody's tree; see tests/runtime/test_rendered_tree.py)."""
+    logger, a disabled one, an absent one, a logger running as nobody, and root's own tree
+    (root: the venv and the sandbox are not reachable for nobody's tree; see
+    tests/runtime/test_rendered_tree.py)."""
     services = {name: {"command": SLEEP} for name in ("web", "api", "db", "cache", "queue")}
     services["web"]["env"] = {"GREETING": "hi"}
     services.update({
