@@ -10,12 +10,22 @@ printf '#!/bin/sh\nsleep 0.3\nexit 1\n' >"$SVDIR"/svc/control/t
 chmod +x "$SVDIR"/svc/control/t
 start svc
 waitstat svc down
-i=0
-while [ "$(date +%N)" -gt 200000000 ] && [ $i -lt 300 ]; do i=$((i+1)); sleep 0.005; done
-printf u >"$SVDIR"/svc/supervise/control
-until [ "$(cat "$SVDIR"/svc/supervise/stat)" = run ] && [ -s "$SVDIR"/svc/supervise/pid ]; do :; done
-old=$(cat "$SVDIR"/svc/supervise/pid)
-sv restart svc >"$ctmp"/out; echo "restart rc=$?"
+# The whole scenario must fall within one second (the C sv's same-second quirk); a loaded
+# machine can push it over the boundary: then it is run again, and only the last run shows.
+attempt=0
+while :; do
+  attempt=$((attempt+1))
+  i=0
+  while [ "$(date +%N)" -gt 200000000 ] && [ $i -lt 300 ]; do i=$((i+1)); sleep 0.005; done
+  second=$(date +%s)
+  printf u >"$SVDIR"/svc/supervise/control
+  until [ "$(cat "$SVDIR"/svc/supervise/stat)" = run ] && [ -s "$SVDIR"/svc/supervise/pid ]; do :; done
+  old=$(cat "$SVDIR"/svc/supervise/pid)
+  sv restart svc >"$ctmp"/out; rc=$?
+  [ "$(date +%s)" = "$second" ] || [ $attempt -ge 5 ] && break
+  sv -w 5 down svc >/dev/null
+done
+echo "restart rc=$rc"
 sed 's/(pid [0-9]*)/(pid N)/; s/) [0-9]*s/) Ns/' "$ctmp"/out
 case "$(cat "$ctmp"/out)" in
   *"(pid $old)"*) echo "restart: ok with the old pid" ;;
