@@ -114,6 +114,11 @@ def test_a_million_lines_survive_restarts_kills_and_rotation(tmp_path, processes
 
     total = LINES * line
     wait_until(lambda: logged_bytes(main) >= total, timeout=30, what="every line logged")
+    # The last KILL can land after every line was written: the logger started after it then
+    # renames the unfinished current to @….u (crash recovery) while we read. Read once it is
+    # up and idle, with the directory in its final shape.
+    wait_until(lambda: logger_pid(service) and is_idle(logger_pid(service)), timeout=20,
+               what="the last logger up and idle")
     assert runsv.poll() is None
     files = old_files(main) + [main / "current"]
     assert len(files) > 30
