@@ -17,12 +17,13 @@ Every failure is one ``ProbeError`` (``errors.py``) whose text is sv's for the s
 keeps the errno, so sv prints runit's exact messages. The paths are relative to the *side's*
 directory (a service directory, or its ``log/``), itself relative to ``dir_fd`` if given.
 
-Stdlib only and cheap to import: ``sv status`` loads this module (SPEC §6).
+Stdlib only and cheap to import: ``sv status`` loads this module (SPEC §6), so it uses
+``posix`` rather than ``os`` (whose import is about 0.9 ms of sv's start; ``os`` re-exports
+these same functions) and joins its relative paths itself.
 """
 
 import errno
-import os
-import stat
+import posix
 
 from ..errors import ProbeError, ProtocolError
 from .layout import CONTROL_FIFO, DOWN, LOG_DIR, OK_FIFO, STATUS_FILE
@@ -30,7 +31,20 @@ from .status import STATUS_SIZE, status_from_bytes
 
 NOT_RUNNING = "runsv not running"
 # O_PATH needs search permission only, like runit's chdir(); O_RDONLY where there is none.
-_DIR_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | os.O_CLOEXEC
+_DIR_FLAGS = getattr(posix, "O_PATH", posix.O_RDONLY) | posix.O_DIRECTORY | posix.O_CLOEXEC
+_S_IFMT, _S_IFDIR = 0o170000, 0o040000  # stat.S_ISDIR's test, without importing stat
+
+
+def _join(directory, relative):
+    """``os.path.join`` for a relative second part (every path joined here is one).
+
+    >>> [_join(d, "supervise/ok") for d in (".", "log", "/srv/web/", "")]
+    ['./supervise/ok', 'log/supervise/ok', '/srv/web/supervise/ok', 'supervise/ok']
+    """
+    directory = posix.fspath(directory)
+    if not directory or directory.endswith("/"):
+        return directory + relative
+    return directory + "/" + relative
 
 
 def _failed(message, path, operation, exc):
@@ -50,13 +64,13 @@ def is_runsv_running(service_dir=".", dir_fd=None):
     its target, a probe never does).
     """
     try:
-        fd = os.open(os.path.join(service_dir, OK_FIFO), os.O_WRONLY | os.O_NONBLOCK,
+        fd = posix.open(_join(service_dir, OK_FIFO), posix.O_WRONLY | posix.O_NONBLOCK,
                      dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ENXIO:
             return False
         raise _failed("unable to open supervise/ok", OK_FIFO, "open", exc) from exc
-    os.close(fd)
+    posix.close(fd)
     return True
 
 
@@ -71,16 +85,16 @@ def read_status(service_dir=".", dir_fd=None):
     if not is_runsv_running(service_dir, dir_fd):
         raise _not_running(OK_FIFO)
     try:
-        fd = os.open(os.path.join(service_dir, STATUS_FILE), os.O_RDONLY | os.O_NONBLOCK,
+        fd = posix.open(_join(service_dir, STATUS_FILE), posix.O_RDONLY | posix.O_NONBLOCK,
                      dir_fd=dir_fd)
     except OSError as exc:
         raise _failed("unable to open supervise/status", STATUS_FILE, "open", exc) from exc
     try:
-        raw = os.read(fd, STATUS_SIZE)
+        raw = posix.read(fd, STATUS_SIZE)
     except OSError as exc:
         raise _failed("unable to read supervise/status", STATUS_FILE, "read", exc) from exc
     finally:
-        os.close(fd)
+        posix.close(fd)
     try:
         return status_from_bytes(raw)
     except ProtocolError:
@@ -98,19 +112,19 @@ def send_control(service_dir, commands, dir_fd=None):
     if isinstance(commands, str):
         commands = commands.encode("ascii")
     try:
-        fd = os.open(os.path.join(service_dir, CONTROL_FIFO), os.O_WRONLY | os.O_NONBLOCK,
+        fd = posix.open(_join(service_dir, CONTROL_FIFO), posix.O_WRONLY | posix.O_NONBLOCK,
                      dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ENXIO:
             raise _not_running(CONTROL_FIFO) from exc
         raise _failed("unable to open supervise/control", CONTROL_FIFO, "open", exc) from exc
     try:
-        written = os.write(fd, commands)
+        written = posix.write(fd, commands)
     except OSError as exc:
         raise _failed("unable to write to supervise/control", CONTROL_FIFO, "write",
                       exc) from exc
     finally:
-        os.close(fd)
+        posix.close(fd)
     if written != len(commands):
         raise ProbeError("unable to write to supervise/control", CONTROL_FIFO, "write")
 
@@ -166,7 +180,7 @@ def service_state(service_dir):
     non-blocking. Raises ProbeError only when ``service_dir`` itself cannot be opened.
     """
     try:
-        fd = os.open(service_dir, _DIR_FLAGS)
+        fd = posix.open(service_dir, _DIR_FLAGS)
     except OSError as exc:
         raise ProbeError("unable to change to service directory", ".", "open",
                          exc.errno or 0) from exc
@@ -174,7 +188,7 @@ def service_state(service_dir):
         main = _side_state(".", fd)
         log = _side_state(LOG_DIR, fd) if _is_dir(LOG_DIR, fd) else None
     finally:
-        os.close(fd)
+        posix.close(fd)
     return ServiceState(service_dir, main, log)
 
 
@@ -182,7 +196,7 @@ def is_normally_up(service_dir=".", dir_fd=None):
     """runsv's rule for a side's start (runsv.c): ``stat("down") != -1`` means want down,
     whatever else made the stat fail. runsv and ``service_state`` both decide by it."""
     try:
-        os.stat(os.path.join(service_dir, DOWN), dir_fd=dir_fd)
+        posix.stat(_join(service_dir, DOWN), dir_fd=dir_fd)
     except OSError:
         return True
     return False
@@ -201,6 +215,6 @@ def _side_state(side_dir, dir_fd):
 
 def _is_dir(path, dir_fd):
     try:
-        return stat.S_ISDIR(os.stat(path, dir_fd=dir_fd).st_mode)
+        return posix.stat(path, dir_fd=dir_fd).st_mode & _S_IFMT == _S_IFDIR
     except OSError:
         return False
