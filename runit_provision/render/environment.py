@@ -50,12 +50,28 @@ def packaged_templates():
                       % (package / "_templates", package.parent / "templates"))
 
 
+class _Environment(jinja2.Environment):
+    """Jinja2's Environment with templates' globals in a plain dict.
+
+    Jinja2 gives each template a ``ChainMap`` of its globals over the environment's, so that a
+    global set later reaches templates already loaded, and every render copies that ChainMap
+    into the new context: two thirds of the render of a small template (log/run.j2: 5.7 µs ->
+    1.9 µs; three renders per service). Our globals are Jinja2's defaults and never change
+    after ``make_environment``, so a dict of the same names and values renders the same."""
+
+    def make_globals(self, d):
+        return {**self.globals, **(d or {})}
+
+
 def make_environment(user_templates=None):
+    """The environment of one render. ``auto_reload=False``: templates do not change during a
+    render, so a template once loaded is not stat'ed again on each use (three per service)."""
     search = [str(user_templates)] if user_templates else []
     search.append(str(packaged_templates()))
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.FileSystemLoader(search), undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True, autoescape=False, trim_blocks=True, lstrip_blocks=True)
+        keep_trailing_newline=True, autoescape=False, trim_blocks=True, lstrip_blocks=True,
+        auto_reload=False)
     env.filters["sh"] = shell_quote
     env.filters["word"] = simple_word
     return env
