@@ -35,11 +35,16 @@ def build_parser(only=None):
 
 
 def main(argv=None):
+    """The ``runit-provision`` command; ``argv`` None: this process's arguments — main is the
+    program (the console script, ``python -m``), not a call from tests or other code."""
+    is_program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     # A run builds its data, tree, observation and plan once and keeps them to the end:
     # the cyclic collector has nothing to free, yet its passes over that growing heap were a
-    # tenth of an apply of 1000 services. Reference counting still frees everything else;
-    # the collector is back on when main returns (tests call it in-process).
+    # tenth of an apply of 1000 services. Reference counting still frees everything else.
+    # After a call the collector is on again as it was; after the program, everything the
+    # run built is frozen instead, so that the interpreter's last collection at exit does
+    # not walk it (20 ms of an apply of 200 services, 45 ms of 1000).
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -50,7 +55,9 @@ def main(argv=None):
             return 1
         return command_module(args.command).run(args)
     finally:
-        if was_enabled:
+        if is_program:
+            gc.freeze()
+        elif was_enabled:
             gc.enable()
 
 

@@ -45,11 +45,10 @@ class Lookup:
 class Hiera:
     """Data resolved like Puppet's hiera 5 for one set of facts. Build it with ``load()``."""
 
-    def __init__(self, levels, interpolator, facts, trusted, description):
+    def __init__(self, levels, interpolator, scope, description):
         self.levels = levels
         self.interpolator = interpolator
-        self.facts = facts
-        self.trusted = trusted
+        self.scope = scope  # facts.TopScope
         self.description = description
         self._files = {}
         self._options = None
@@ -57,6 +56,14 @@ class Hiera:
         interpolator.lookup = self._interpolated_lookup
 
     # public
+
+    @property
+    def facts(self):
+        return self.scope.facts
+
+    @property
+    def trusted(self):
+        return self.scope.trusted
 
     def lookup(self, key, merge=None):
         """Look ``key`` up; ``merge`` overrides lookup_options (a name or an options hash)."""

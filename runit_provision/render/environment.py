@@ -8,7 +8,7 @@ word: for a user's template where the output must stay in the canonical ``log/ru
 both ask ``protocol.logrun.is_simple_word``, the rule the schema and the runtime share.
 """
 
-from pathlib import Path
+import os.path
 
 import jinja2
 
@@ -42,12 +42,14 @@ def simple_word(value):
 
 
 def packaged_templates():
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "_templates", package.parent / "templates"):
-        if (candidate / "run.j2").is_file():
+    """The directory of the bundled templates (a path string)."""
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    candidates = (os.path.join(package, "_templates"),
+                  os.path.join(os.path.dirname(package), "templates"))
+    for candidate in candidates:
+        if os.path.isfile(os.path.join(candidate, "run.j2")):
             return candidate
-    raise RenderError("the packaged templates are missing (looked in %s and %s)"
-                      % (package / "_templates", package.parent / "templates"))
+    raise RenderError("the packaged templates are missing (looked in %s and %s)" % candidates)
 
 
 class _Environment(jinja2.Environment):
