@@ -24,7 +24,7 @@ PREFIX = "runit::"
 def runit_data(hiera):
     """``(data, origins)``: origins keyed from ``data`` (``("services", "web", "command")``)."""
     data, origins, spelled, problems = {}, {}, {}, []
-    legacy = hiera.lookup("runit")
+    legacy = hiera.lookup("runit", explain=False)
     if legacy.found and legacy.value is not None:
         if not isinstance(legacy.value, dict):
             raise DataError("%s: runit: expected a hash of settings, got %s"
@@ -39,7 +39,7 @@ def runit_data(hiera):
         if not (isinstance(key, str) and key.startswith(PREFIX)):
             continue
         name = key[len(PREFIX):]
-        found = hiera.lookup(key)
+        found = hiera.lookup(key, explain=False)
         if not found.found:
             continue
         where = found.origins.get(())
