@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 BENCHES = ("sv_startup.py", "runsv_respawn.py", "tree.py", "svlogd_throughput.py", "verify.py",
-           "apply.py")
+           "apply.py", "puppet_module.py")
 
 
 def main():

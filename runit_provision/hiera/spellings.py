@@ -8,7 +8,9 @@ normalised to one dict of top-level keys (``runtime``, ``package_file``, ``sv_di
 ``service_dir``, ``log_dir``, ``sv_timeout``, ``init``, ``users``, ``services``,
 ``defaults``). Every ``runit::<name>`` key present in any data file is read, known or not, so
 the schema sees (and can reject) a misspelt one. Other keys (other classes' data,
-``lookup_options``) are not ours and are left out.
+``lookup_options``) are not ours and are left out — among them ``runit::<class>::<param>``,
+the parameters of the Puppet module's other classes (``runit::install::venv_dir``,
+``runit::config::root``, puppet/REFERENCE.md), so one hierarchy serves the module and the CLI.
 
 One setting given in both spellings is a DataError naming both places: neither silently wins,
 since a hierarchy that mixes them (``runit.users`` in common.yaml, ``runit::users`` in a node
@@ -39,6 +41,8 @@ def runit_data(hiera):
         if not (isinstance(key, str) and key.startswith(PREFIX)):
             continue
         name = key[len(PREFIX):]
+        if "::" in name:
+            continue  # runit::<class>::<param>: a parameter of the Puppet module's classes
         found = hiera.lookup(key, explain=False)
         if not found.found:
             continue

@@ -5,17 +5,17 @@ Our unit, ``/etc/systemd/system/runit-provision-runsvdir.service``, enabled by i
 it too)::
 
     ExecStart=/usr/local/lib/runit-provision/bin/runsvdir -P /etc/service
-    KillMode=mixed            # stop: TERM to runsvdir alone, which brings its tree down
-    Restart=always            # (services, finish scripts, loggers drained, KILL after 7 s);
-    TimeoutStopSec=30         # then KILL for whatever is left in the cgroup — also after a
-    TasksMax=infinity         # crash of runsvdir, so no orphan outlives its tree
+    KillMode=process          # stop: TERM to runsvdir alone, which brings its tree down
+    Restart=always            # (services, finish scripts, loggers drained, KILL after 7 s,
+    TimeoutStopSec=30         # what it adopted ended); a crashed runsvdir's services live
+    TasksMax=infinity         # on, and the restarted one takes them over (adoption.py)
 
 ``KillMode=control-group`` would TERM every service at once, behind runsvdir's back (no
-ordered teardown, finish scripts racing their loggers); ``KillMode=process`` would leave a
-crashed tree's services running unsupervised, to be started a second time by the next
-runsvdir. With ``runtime: system`` the C runsvdir stops its tree on HUP and exits without
-waiting, so its unit sends HUP and leaves the runsvs to finish (``KillMode=process``, as
-Debian's ``runit.service``).
+ordered teardown, finish scripts racing their loggers); ``KillMode=mixed`` would KILL a
+crashed tree's services and loggers before the restart — what the runtime's take-over after a
+``kill -9`` exists to avoid. With ``runtime: system`` the C runsvdir stops its tree on HUP and
+exits without waiting, so its unit sends HUP and leaves the runsvs to finish
+(``KillMode=process``, as Debian's ``runit.service``).
 
 With ``runtime: system``, a distribution unit that already runs runsvdir on ``service_dir``
 (Debian's ``runit.service`` from runit-run, RHEL's ``runsvdir-start.service``) is preferred
@@ -60,8 +60,9 @@ def unit_text(runsvdir):
     ours = not runsvdir.system
     teardown = (
         "# runsvdir brings its whole tree down on TERM (services, finish scripts, loggers\n"
-        "# drained, KILL after 7 s): systemd signals it alone, then KILLs what is left.\n"
-        "KillMode=mixed\nKillSignal=SIGTERM\n" if ours else
+        "# drained, KILL after 7 s) and ends what it adopted: systemd signals it alone. If\n"
+        "# it dies, its services live on and the restarted runsvdir takes them over.\n"
+        "KillMode=process\nKillSignal=SIGTERM\n" if ours else
         "# runit's runsvdir stops its runsvs on HUP and exits at once; they finish alone.\n"
         "KillMode=process\nKillSignal=SIGHUP\nSuccessExitStatus=111\n")
     return ("# runit-provision: runsvdir on %(dir)s (written by runit-provision install-runtime;\n"

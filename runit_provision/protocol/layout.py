@@ -53,6 +53,11 @@ STATUS_FILE = SUPERVISE_DIR + "/" + STATUS
 STAT_FILE = SUPERVISE_DIR + "/" + STAT
 PID_FILE = SUPERVISE_DIR + "/" + PID
 
+# Ours, beside runit's (its tools ignore them): the FIFO between ./run and log/run, in the log's
+# supervise/, and the record of the process a side runs (runtime/supervision/adoption.py).
+LOG_PIPE = "pipe"
+PROCESS_RECORD = "process"
+
 # -- a log directory (svlogd) ----------------------------------------------------------------
 SVLOGD_CONFIG = "config"   # svlogd reads it at start and on HUP
 CURRENT = "current"        # being written: 0644 while open, 0744 once complete

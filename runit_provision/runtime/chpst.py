@@ -45,6 +45,7 @@ from .unix.pathexec import exec_search
 from .unix.scan import ULONG as _ULONG, scan_ulong
 from .unix.sgetopt import sgetopt
 from .unix.userspec import resolve_user
+from .unix.procname import show_program
 
 PROG = "chpst"  # runit's FATAL/WARNING prefix, whatever the personality
 
@@ -512,7 +513,9 @@ def _restore_signals():
 
 
 def main(argv=None):
-    argv = sys.argv if argv is None else argv
+    if argv is None:
+        argv = sys.argv
+        show_program(argv, "chpst")
     # Die of SIGINT like a C program (a wait for -l is interruptible), no KeyboardInterrupt;
     # an ignored SIGINT (a background job) stays ignored.
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:

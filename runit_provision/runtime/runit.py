@@ -38,6 +38,7 @@ import time
 from ..protocol.errstr import oserror_str
 from ..protocol.layout import RUNIT_DIR, runit_flag_paths
 from .unix.diag import write_line
+from .unix.procname import show_program
 from .supervision.loop import EventLoop
 from .supervision.spawn import Spawner
 
@@ -454,6 +455,8 @@ def _become_init():
 
 def main(argv=None):
     # runit takes no arguments and looks at none (argv is accepted for the house signature).
+    if argv is None:
+        show_program(sys.argv, "runit")
     if os.getpid() != 1:
         write_line(2, FATAL + "must be run as process no 1.")
         return 111

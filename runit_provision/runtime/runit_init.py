@@ -26,6 +26,7 @@ from ..protocol.layout import runit_flag_paths
 from .unix.diag import write_line
 from .unix.environ import original_environ
 from .unix.pathexec import find_program
+from .unix.procname import show_program
 
 VERSION = "$Id: f075d98bf7dd17c893021f9572cbb970cdad8dcf $"
 FATAL = "init: fatal: "
@@ -91,7 +92,9 @@ def exec_runit(environ):
 
 
 def main(argv=None):
-    argv = sys.argv if argv is None else argv
+    if argv is None:
+        argv = sys.argv
+        show_program(argv, "runit-init")
     progname = argv[0].rsplit("/", 1)[-1] if argv else "runit-init"
     if os.getpid() == 1:
         # The environment this process was exec'd with: under the C locale the interpreter

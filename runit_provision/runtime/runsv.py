@@ -10,13 +10,16 @@ import sys
 
 from ..errors import FatalError
 from .unix.diag import fatal
+from .unix.procname import show_program
 from .supervision.loop import EventLoop
 from .supervision.supervisor import Supervisor
 from .supervision.spawn import Spawner
 
 
 def main(argv=None):
-    argv = sys.argv if argv is None else argv
+    if argv is None:
+        argv = sys.argv
+        show_program(argv, "runsv")
     if len(argv) != 2:
         os.write(2, b"usage: runsv dir\n\n")
         return 1

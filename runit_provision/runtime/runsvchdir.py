@@ -18,6 +18,7 @@ import sys
 from ..errors import FatalError
 from ..protocol.errstr import oserror_str
 from .unix.diag import write_line
+from .unix.procname import show_program
 
 DEFAULT_RUNSVDIR = "/etc/runit/runsvdir"
 
@@ -101,7 +102,9 @@ class _BackOutFailed(FatalError):
 
 
 def main(argv=None):
-    argv = sys.argv if argv is None else argv
+    if argv is None:
+        argv = sys.argv
+        show_program(argv, "runsvchdir")
     progname = argv[0].rsplit("/", 1)[-1] if argv else "runsvchdir"
     if len(argv) < 2:
         os.write(2, ("usage: %s dir\n\n" % progname).encode("utf-8", "surrogateescape"))

@@ -19,6 +19,7 @@ import signal
 import sys
 
 from .unix.diag import warn
+from .unix.procname import show_program
 from .supervision.loop import EventLoop
 from .supervision.proctitle import MIN_LENGTH, ArgvInPlace, StatusArea, WholeTitle
 from .supervision.spawn import Spawner
@@ -58,7 +59,9 @@ def open_status_area(loop, label, argv, log):
 
 
 def main(argv=None):
-    argv = sys.argv if argv is None else argv
+    if argv is None:
+        argv = sys.argv
+        show_program(argv, "runsvdir")
     parsed = parse_args(argv[1:])
     if parsed is None:
         os.write(2, b"usage: runsvdir [-P] dir\n\n")  # strerr_die4x adds a newline to USAGE's

@@ -34,6 +34,7 @@ import time
 from ..errors import FatalError, ProbeError, UsageError
 from ..protocol import layout, probe
 from ..protocol.status import State, status_line
+from .unix.procname import show_program
 
 USAGE = " [-v] [-w sec] command service ..."
 USAGE_LSB = " [-w sec] command"
@@ -781,7 +782,9 @@ def run(argv, environ):
 
 
 def main(argv=None):
-    argv = sys.argv if argv is None else argv
+    if argv is None:
+        argv = sys.argv
+        show_program(argv, "sv")
     progname = argv[0].rsplit("/", 1)[-1] if argv else "sv"
     lsb = progname != "sv"
     try:

@@ -19,12 +19,15 @@ from .svlog.options import parse_args
 from .supervision.loop import EventLoop
 from .supervision.spawn import Spawner
 from .unix.diag import write_bytes
+from .unix.procname import show_program
 
 class StdinReader:
     """Feeds fd 0 to a Logger, reading only while its ``read_limit`` allows.
 
     A pipe or terminal is watched by the loop; a regular file or ``/dev/null`` (which epoll
-    refuses) is always readable, so it is read from zero-delay timers instead.
+    refuses) is always readable, so it is read from zero-delay timers instead. A pipe is read
+    by copy (svlog/peek.py): only whole lines are taken, and only once written, so a killed
+    svlogd leaves nothing half-taken — the next one finds every line it did not write.
     """
 
     def __init__(self, loop, logger, reporter, fd=0, closed=False):
@@ -37,6 +40,7 @@ class StdinReader:
         self._polled = None  # None: not yet known
         self._timer = None
         self._eof = False
+        self._taker = None
 
     def update(self):
         """Watch or stop watching fd 0 to match the logger's read limit."""
@@ -49,7 +53,9 @@ class StdinReader:
         if self._polled:
             self._schedule()
         elif wanted:
-            self.loop.add_reader(self.fd, self.read)
+            if self._taker is None:
+                self._taker = _taker_for(self.fd)
+            self.loop.add_reader(self.fd, self.read, edge=self._taker.reader is not None)
         else:
             self.loop.remove_reader(self.fd)
 
@@ -64,24 +70,31 @@ class StdinReader:
             self._schedule()
 
     def read(self):
-        limit = self.logger.read_limit
-        if limit <= 0 or self._eof:
-            return
-        try:
-            if self.closed:
-                raise OSError(errno.EBADF, "")
-            data = os.read(self.fd, limit)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            self.report.warn("unable to read standard input", exc)
-            data = b""
-        if data:
-            self.logger.feed(data)
-            return
-        self._eof = True
-        self.update()
-        self.logger.end_of_input()
+        while self.logger.read_limit > 0 and not self._eof:
+            try:
+                if self.closed:
+                    raise OSError(errno.EBADF, "")
+                if self._taker is not None:
+                    taken = self._taker.take(self.logger.read_limit, self.logger.feed)
+                else:
+                    data = os.read(self.fd, self.logger.read_limit)
+                    taken = "fed" if data else "eof"
+                    if data:
+                        self.logger.feed(data)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self.report.warn("unable to read standard input", exc)
+                taken = "eof"
+            if taken == "empty":
+                return
+            if taken == "eof":
+                self._eof = True
+                self.update()
+                self.logger.end_of_input()
+                return
+            if self._taker is None or self._taker.reader is None:
+                return  # level-triggered: the loop calls again while there is more
 
 
 def _hold_closed_stdin():
@@ -98,6 +111,16 @@ def _hold_closed_stdin():
     return True
 
 
+def _taker_for(fd):
+    """Whole lines by copy from a pipe (when tee(2) is there), plain reads otherwise."""
+    from .svlog.peek import LineTaker, is_available, scratch_pipe
+    try:
+        is_pipe = stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
+        is_pipe = False
+    return LineTaker(fd, scratch_pipe() if is_pipe and is_available() else None)
+
+
 def _is_pollable(fd):
     try:
         mode = os.fstat(fd).st_mode
@@ -108,7 +131,9 @@ def _is_pollable(fd):
 
 
 def main(argv=None):
-    argv = sys.argv if argv is None else argv
+    if argv is None:
+        argv = sys.argv
+        show_program(argv, "svlogd")
     try:
         options, names = parse_args(argv[1:])
     except UsageError as exc:

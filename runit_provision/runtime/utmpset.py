@@ -23,6 +23,7 @@ from ..errors import FatalError, UsageError
 from ..protocol.errstr import oserror_str
 from .unix.diag import write_bytes, write_line
 from .unix.sgetopt import sgetopt
+from .unix.procname import show_program
 
 UTMP_FILE = "/var/run/utmp"
 WTMP_FILE = "/var/log/wtmp"
@@ -147,7 +148,9 @@ def wtmp_logout(path, line, now):
 
 
 def main(argv=None):
-    argv = sys.argv if argv is None else argv
+    if argv is None:
+        argv = sys.argv
+        show_program(argv, "utmpset")
     progname = argv[0].rsplit("/", 1)[-1] if argv else "utmpset"
     try:
         wtmp, name = parse_args(argv[1:], progname)

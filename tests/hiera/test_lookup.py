@@ -253,6 +253,19 @@ def test_runit_data_one_setting_in_both_spellings_is_an_error(tmp_path):
     assert "data.yaml:2:3" in str(error.value)
 
 
+def test_runit_data_leaves_the_puppet_modules_other_classes_alone(tmp_path):
+    # runit::<class>::<param> keys are the Puppet module's (puppet/REFERENCE.md): one hierarchy
+    # serves the module and the CLI; a misspelt runit::<key> is still read (and refused).
+    write(tmp_path, {"data.yaml": """\
+        runit::services: {web: {command: /usr/bin/web}}
+        runit::config::root: /srv/image
+        runit::install::pip_options: [--no-index]
+        runit::sevices: {}
+        """})
+    data, _ = load(data=tmp_path / "data.yaml", facts=facts()).runit_data()
+    assert data == {"services": {"web": {"command": "/usr/bin/web"}}, "sevices": {}}
+
+
 def test_runit_data_across_a_hierarchy(tree):
     data, origins = load(hiera=tree / "hiera.yaml", facts=facts()).runit_data()
     assert data["services"]["web"]["env"] == {"PORT": "9090", "LANG": "C"}

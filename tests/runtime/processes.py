@@ -291,6 +291,21 @@ def blocked_on_flock(pid):
     return False
 
 
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
+def logger_host_of(tree_pid):
+    """The pid of a runsvdir tree's logger host (its child named svlogd), or 0."""
+    hosts = [pid for pid in children_of(tree_pid) if comm(pid) == "svlogd"]
+    assert len(hosts) <= 1, hosts
+    return hosts[0] if hosts else 0
+
+
 def cmdline(pid):
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as handle:

@@ -16,7 +16,7 @@ import pytest
 
 from ..conftest import C_RUNIT, has_c_runit, our_tool, require_c_runit
 from .processes import (
-    BASE_PATH, SH, children_of, cmdline, make_service, running_pid, status_record,
+    BASE_PATH, SH, children_of, cmdline, logger_host_of, make_service, running_pid, status_record,
     voluntary_switches, wait_until)
 
 pytestmark = pytest.mark.slow
@@ -63,13 +63,16 @@ def test_a_canonical_logger_runs_inside_the_tree(tree):
     current = service / "log" / "main" / "current"
     wait_until(lambda: current.exists() and numbers(current.read_text()) == list(range(1, 51)),
                what="50 lines logged")
-    # no svlogd process: the tree's only children are the service's
-    assert children_of(runsvdir.pid) == [running_pid(service)]
-    assert status_record(service / "log").pid == runsvdir.pid
+    # no svlogd process of its own: the logger runs in the tree's logger host, whose pid
+    # log/supervise/pid shows
+    host = logger_host_of(runsvdir.pid)
+    assert sorted(children_of(runsvdir.pid)) == sorted([running_pid(service), host])
+    assert cmdline(host) == ["svlogd", "(loggers of runsvdir %s)" % svdir]
+    assert status_record(service / "log").pid == host
     tools = [our_tool("sv")] + ([C_RUNIT["sv"]] if has_c_runit() else [])
     for tool in tools:
         out = sv("status", "web", svdir=svdir, tool=tool)
-        assert out.returncode == 0 and "; run: log: (pid %d) " % runsvdir.pid in out.stdout, out
+        assert out.returncode == 0 and "; run: log: (pid %d) " % host in out.stdout, out
     assert stat.S_IMODE(current.stat().st_mode) == 0o644  # open: not yet "complete"
     runsvdir.send_signal(signal.SIGTERM)
     assert runsvdir.wait(timeout=15) == 0
@@ -143,7 +146,7 @@ def test_sv_drives_the_hosted_logger_and_no_line_is_lost(tree):
             continue
         more_lines()
     assert any(name.endswith(".s") for name in os.listdir(str(logdir)))  # the alarm rotated
-    assert status_record(service / "log").pid == runsvdir.pid
+    assert status_record(service / "log").pid == logger_host_of(runsvdir.pid)
     assert sv("-w", "5", "down", "web", svdir=svdir).returncode == 0
     runsvdir.send_signal(signal.SIGTERM)
     assert runsvdir.wait(timeout=15) == 0
@@ -183,9 +186,11 @@ def test_a_logger_under_chpst_u_writes_as_that_user(tree):
     for name in ("current", "lock"):
         info = (logdir / name).stat()
         assert (info.st_uid, info.st_gid) == (nobody.pw_uid, nobody.pw_gid), name
-    assert children_of(runsvdir.pid) == [running_pid(service)]  # no chpst, no svlogd
-    # only file operations took the user's identity: the tree is still root throughout
-    status = open("/proc/%d/status" % runsvdir.pid).read()
+    host = logger_host_of(runsvdir.pid)
+    assert sorted(children_of(runsvdir.pid)) == sorted([running_pid(service), host])
+    assert children_of(host) == []  # no chpst, no svlogd
+    # only file operations took the user's identity: the host is still root throughout
+    status = open("/proc/%d/status" % host).read()
     assert re.search(r"^Uid:\t0\t0\t0\t0$", status, re.M), status
     assert re.search(r"^Gid:\t0\t0\t0\t0$", status, re.M), status
 
@@ -241,7 +246,8 @@ def test_an_idle_tree_of_hosted_loggers_does_not_wake(tree):
         current = service / "log" / "main" / "current"
         wait_until(lambda: current.exists() and numbers(current.read_text()) == [1, 2, 3])
     time.sleep(0.3)  # let the loggers' last writes settle
-    before = voluntary_switches(runsvdir.pid)
+    pids = (runsvdir.pid, logger_host_of(runsvdir.pid))  # the tree and its logger host
+    before = [voluntary_switches(pid) for pid in pids]
     time.sleep(2)  # the idle window being measured
-    assert voluntary_switches(runsvdir.pid) - before == 0
+    assert [voluntary_switches(pid) for pid in pids] == before
 

@@ -35,9 +35,9 @@ def test_control_during_backoff_starts_one_run(runsv, tmp_path, processes, durin
     group = processes.start([runsv, "svc"], cwd=str(tmp_path), env={"PATH": BASE_PATH},
                             output=str(tmp_path / "runsv.out"))
     # The first ./run has exited: runsv is down, wants up, and waits out the back-off.
-    wait_until(lambda: (service / "crashed").exists()
-               and (service / "supervise" / "stat").read_text() == "down\n",
-               what="first run crashed")
+    stat_file = service / "supervise" / "stat"
+    wait_until(lambda: (service / "crashed").exists() and stat_file.exists()
+               and stat_file.read_text() == "down\n", what="first run crashed")
     assert not (service / "starts").exists()
     send_control(service, during_backoff)
     wait_until(lambda: (service / "starts").exists(), what="restart after back-off")

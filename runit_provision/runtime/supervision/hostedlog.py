@@ -137,25 +137,21 @@ def _find_program(name):
 
 
 # -- the decision, for the tree ------------------------------------------------------------------
-def host_if_canonical(loop, spawner, log_fd, pipe_fd, on_exit):
-    """A started HostedLogger for the service's ``log/run`` (``log_fd``), or None when it must
-    be exec'd: not executable, not the canonical form, a user chpst would reject, or svlogd
-    arguments svlogd would reject (their messages are the real tools' to print)."""
+def hostable(log_fd):
+    """The LogRun of the service's ``log/run`` (``log_fd``) when the tree can run it itself,
+    or None when it must be exec'd: not executable, not the canonical form, a user chpst would
+    reject, or svlogd arguments svlogd would reject (their messages are the real tools')."""
     from ...errors import UsageError
+    from ..svlog.options import parse_args
 
     canonical = log_run_from_bytes(_read_executable(RUN, log_fd))
-    if canonical is None:
-        return None
-    identity = identity_for(canonical)
-    if identity is None:
+    if canonical is None or identity_for(canonical) is None:
         return None
     try:
-        hosted = HostedLogger(loop, spawner, log_fd, pipe_fd, canonical, identity,
-                              spawner.stderr_fd, on_exit)
+        parse_args(canonical.args)
     except UsageError:
         return None
-    hosted.start()
-    return hosted
+    return canonical
 
 
 def _read_executable(name, dir_fd, limit=4096):
@@ -175,42 +171,47 @@ def _read_executable(name, dir_fd, limit=4096):
         os.close(fd)
 
 
-# -- the logger as a process, to the Side -----------------------------------------------------
+# -- one logger, in the logger host (loghost.py) -------------------------------------------------
 class HostedLogger:
-    """One hosted svlogd: reads ``pipe_fd`` into the engine; ``signal()`` for what runsv sends.
+    """One hosted svlogd: reads its pipe into the engine; ``signal()`` for what runsv sends.
 
-    ``on_exit(wait_status)`` is called once, from the loop, when the engine has finished — with
-    an exit status (0, or 111 when no directory is usable) or the signal that ended it.
+    The pipe (``pipe_fd``, non-blocking) is read edge-triggered, through a PeekReader when
+    ``scratch`` is given: only whole lines are taken, and only once written (svlog/peek.py).
+    ``on_exit(wait_status)`` is called once, from the loop, when the engine has finished — an
+    exit status (0, or 111 when no directory is usable) or the signal that ended it.
     """
 
     def __init__(self, loop, spawner, base_fd, pipe_fd, canonical, identity, stderr_fd,
-                 on_exit):
-        from ..svlog.logdir import Reporter
+                 scratch, on_exit):
         from ..svlog.engine import Logger
+        from ..svlog.logdir import Reporter
         from ..svlog.options import parse_args
-        self.pid = os.getpid()  # the process the logger runs in, for supervise/pid
+        from ..svlog.peek import LineTaker
         self.loop = loop
         self.pipe_fd = pipe_fd
         self.identity = identity
         self.on_exit = on_exit
-        options, names = parse_args(canonical.args)  # UsageError: not hostable (caller)
+        self.taker = LineTaker(pipe_fd, scratch)
+        options, names = parse_args(canonical.args)
         if canonical.user is not None:
             spawner = _ChpstSpawner(spawner, canonical.chpst, canonical.user)
         self.logger = Logger(_IdentityLoop(loop, identity), spawner, names, options,
                              Reporter(stderr_fd, options.verbose),
-                             on_flow=self._update_reading, on_exit=self._engine_exited,
+                             on_flow=self._flow_changed, on_exit=self._engine_exited,
                              base_fd=base_fd)
-        self._reading = False
         self._stopped = False   # SIGSTOP: no reading until SIGCONT
         self._ended_by = 0      # the signal that ends it, if any
+        self._at_eof = False
         self._done = False
+        self._read_due = None
 
     def start(self):
         with self.identity:
             if not self.logger.start():
                 self._engine_exited(self.logger.exit_code)
                 return
-        self._update_reading()
+        self.loop.add_reader(self.pipe_fd, self._read, edge=True)
+        self._flow_changed()
 
     def signal(self, signum):
         if self._done:
@@ -229,41 +230,55 @@ class HostedLogger:
             elif signum in _ENDING and not self._ended_by:
                 self._ended_by = signum
                 self.logger.end_of_input()
-        self._update_reading()
+        self._flow_changed()
 
-    def _update_reading(self):
-        wanted = (not self._done and not self._stopped and not self._ended_by
-                  and self.logger.read_limit > 0)
-        if wanted != self._reading:
-            self._reading = wanted
-            if wanted:
-                self.loop.add_reader(self.pipe_fd, self._read)
-            else:
-                self.loop.remove_reader(self.pipe_fd)
+    def end_of_tree(self):
+        """The tree is gone: take the whole lines there are, leave the rest in the pipe for
+        the next logger, and finish."""
+        if self._done:
+            return
+        self._read()
+        with self.identity:
+            self.logger.terminate()
+        self._flow_changed()
+
+    def _may_read(self):
+        return (not self._done and not self._stopped and not self._ended_by
+                and not self._at_eof and self.logger.read_limit > 0)
+
+    def _flow_changed(self):
+        """read_limit or a flag changed: data already in the pipe raises no new edge, so
+        read it on the next turn of the loop (never from inside the engine's call)."""
+        if self._may_read() and self._read_due is None:
+            def due():
+                self._read_due = None
+                self._read()
+            self._read_due = self.loop.call_later(0, due)
 
     def _read(self):
-        limit = self.logger.read_limit
-        if limit <= 0:
-            self._update_reading()
-            return
-        try:
-            data = os.read(self.pipe_fd, limit)
-        except (BlockingIOError, InterruptedError):
-            return
-        with self.identity:
-            if data:
-                self.logger.feed(data)
-            else:  # every writer is gone: the service has exited for good
-                self._reading = False
-                self.loop.remove_reader(self.pipe_fd)
+        while self._may_read():
+            if not self._read_once():
+                return
+
+    def _read_once(self):
+        """One chunk into the engine; False when there is nothing (more) to take now."""
+        taken = self.taker.take(self.logger.read_limit, self._feed)
+        if taken == "eof":  # every writer is gone: the service has exited for good
+            self._at_eof = True
+            self.loop.remove_reader(self.pipe_fd)
+            with self.identity:
                 self.logger.end_of_input()
-        self._update_reading()
+        return taken == "fed"
+
+    def _feed(self, data):
+        with self.identity:
+            self.logger.feed(data)
 
     def _engine_exited(self, code):
         if self._done:
             return
         self._done = True
-        self._update_reading()
+        self.loop.remove_reader(self.pipe_fd)
         wait_status = self._ended_by if self._ended_by else (code or 0) << 8
         # Reported from the loop, as a reaped child would be, never from inside a Side call.
-        self.loop.call_later(0, lambda: self.on_exit(self.pid, wait_status))
+        self.loop.call_later(0, lambda: self.on_exit(wait_status))

@@ -1,19 +1,26 @@
 """runtime: the event loop every supervisor runs on — fds, signals, child exits, timers.
 
 One loop hosts any number of services (runsv hosts one, runsvdir a whole tree). It sleeps in
-``select`` with no timeout unless a timer is due, so an idle supervisor never wakes up.
+``epoll_wait`` with no timeout unless a timer is due, so an idle supervisor never wakes up.
 Signals arrive through ``signal.set_wakeup_fd`` and are handled between events, never inside
 a signal handler; SIGCHLD drains ``waitpid(-1, WNOHANG)`` and hands each exit to the callback
-registered for that pid.
+registered for that pid. A process that is not our child — one a tree re-adopted after its
+predecessor was killed — is watched through a pidfd, which becomes readable when it exits.
+
+Readers are level-triggered unless asked otherwise: an edge-triggered reader is called when new
+data arrives, so one that leaves data in place on purpose (a logger that consumes only whole
+lines) is not called again until more comes.
 """
 
 import errno
 import heapq
 import itertools
 import os
-import selectors
+import select
 import signal
 import time
+
+_READ = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR
 
 
 class Timer:
@@ -36,7 +43,9 @@ class EventLoop:
         # handle_error(exc): a tree of services must survive a bug hit by one of them, so a
         # host may take exceptions raised by callbacks instead of letting them end the loop.
         self.handle_error = handle_error
-        self._selector = selectors.DefaultSelector()
+        self._epoll = select.epoll()
+        self._readers = {}  # fd -> callback
+        self._processes = {}  # pid -> [pidfd, [callbacks]]: processes that are not our children
         self._timers = []
         self._sequence = itertools.count()
         self._children = {}
@@ -45,15 +54,17 @@ class EventLoop:
         self._running = False
 
     # -- registration -------------------------------------------------------------------
-    def add_reader(self, fd, callback):
-        """``callback()`` whenever ``fd`` is readable."""
-        self._selector.register(fd, selectors.EVENT_READ, callback)
+    def add_reader(self, fd, callback, edge=False):
+        """``callback()`` whenever ``fd`` is readable (``edge``: whenever new data arrives)."""
+        self._epoll.register(fd, _READ | (select.EPOLLET if edge else 0))
+        self._readers[fd] = callback
 
     def remove_reader(self, fd):
-        try:
-            self._selector.unregister(fd)
-        except (KeyError, ValueError):
-            pass
+        if self._readers.pop(fd, None) is not None:
+            try:
+                self._epoll.unregister(fd)
+            except (OSError, ValueError):
+                pass  # closed already: the kernel dropped it with the last descriptor
 
     def call_later(self, delay, callback):
         timer = Timer(self.monotonic() + max(0.0, delay), callback)
@@ -63,6 +74,28 @@ class EventLoop:
     def watch_child(self, pid, callback):
         """``callback(pid, wait_status)`` once, when child ``pid`` exits."""
         self._children[pid] = callback
+
+    def is_watched(self, pid):
+        """True while a callback waits for child ``pid``."""
+        return pid in self._children
+
+    def watch_process(self, pid, callback):
+        """``callback(pid)`` once, when process ``pid`` — not necessarily our child — has
+        exited (its exit status is its parent's to know). ``OSError`` if ``pid`` is gone or
+        pidfds are not supported (Linux < 5.3)."""
+        entry = self._processes.get(pid)
+        if entry is None:
+            fd = os.pidfd_open(pid)
+            entry = self._processes[pid] = [fd, []]
+            self.add_reader(fd, lambda: self._process_exited(pid))
+        entry[1].append(callback)
+
+    def _process_exited(self, pid):
+        fd, callbacks = self._processes.pop(pid)
+        self.remove_reader(fd)
+        os.close(fd)
+        for callback in callbacks:
+            self._call(callback, pid)
 
     def add_signal_handler(self, signum, callback):
         """``callback()`` from the loop (not from the handler) each time ``signum`` arrives."""
@@ -87,9 +120,12 @@ class EventLoop:
         self._running = True
         self.reap()
         while self._running:
-            events = self._selector.select(self._timeout())
-            for key, _ in events:
-                self._call(key.data)
+            timeout = self._timeout()
+            events = self._epoll.poll(-1 if timeout is None else timeout)
+            for fd, _ in events:
+                callback = self._readers.get(fd)
+                if callback is not None:  # an earlier callback of this batch removed it
+                    self._call(callback)
                 if not self._running:
                     break
             self._run_due_timers()
@@ -112,7 +148,10 @@ class EventLoop:
             os.close(self._wakeup_r)
             os.close(self._wakeup_w)
             self._wakeup_r = self._wakeup_w = -1
-        self._selector.close()
+        for fd, _ in self._processes.values():
+            os.close(fd)
+        self._processes.clear()
+        self._epoll.close()
 
     def _timeout(self):
         while self._timers and self._timers[0][2].cancelled:

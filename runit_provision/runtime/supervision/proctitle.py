@@ -23,6 +23,8 @@ exec'd and a warning says so.
 
 import os
 
+from ..unix.procname import argv_bounds
+
 DOT_SECONDS = 900.0  # runsvdir.c: a '.' every 900 s
 KEEP = 5  # "log: " — the first five characters are never scrolled
 MIN_LENGTH = 7  # runsvdir: "log must have at least seven characters."
@@ -61,13 +63,16 @@ class ArgvInPlace:
     def for_last_argument(cls, argument):
         """The writer for ``argument`` (bytes), which must be argv's last string; or None."""
         try:
-            start, end = _argv_bounds()
+            start, end = argv_bounds()
         except (OSError, ValueError, IndexError):
             return None
         import ctypes
-        address = end - len(argument) - 1
-        if address < start or ctypes.string_at(address, len(argument) + 1) != argument + b"\0":
+        # After show_runit_name the freed bytes are NULs at the end: the argument is the last
+        # string before them.
+        body = ctypes.string_at(start, end - start).rstrip(b"\0")
+        if not (body == argument or body.endswith(b"\0" + argument)):
             return None
+        address = start + len(body) - len(argument)
         return cls(address + KEEP, len(argument) - KEEP)
 
     def show(self, area):
@@ -91,13 +96,6 @@ class WholeTitle:
 
     def show(self, area):
         self._setproctitle(self._prefix + area.decode("utf-8", "replace"))
-
-
-def _argv_bounds():
-    with open("/proc/self/stat", "rb") as handle:
-        fields = handle.read().rsplit(b") ", 1)[1].split()
-    # fields[0] is field 3 (state); arg_start and arg_end are fields 48 and 49 (proc(5)).
-    return int(fields[45]), int(fields[46])
 
 
 # -- the area on a loop ---------------------------------------------------------------------------

@@ -45,7 +45,15 @@ _SIGNALS = {
 
 
 def finish_arguments(wait_status):
-    """``./finish`` gets run's exit code (-1 if killed) and the low byte of the wait status."""
+    """``./finish`` gets run's exit code (-1 if killed) and the low byte of the wait status;
+    ``-1 0`` when the status cannot be known (None: a process adopted from a supervisor that
+    was killed, or one that ended while nobody supervised it — adoption.py).
+
+    >>> finish_arguments(3 << 8), finish_arguments(9), finish_arguments(None)
+    (['3', '0'], ['-1', '9'], ['-1', '0'])
+    """
+    if wait_status is None:
+        return ["-1", "0"]
     code = "-1" if os.WIFSIGNALED(wait_status) else str(os.WEXITSTATUS(wait_status))
     return [code, str(wait_status & 0xFF)]
 
@@ -83,6 +91,21 @@ class Side:
 
     def write_status(self):
         self.host.write_status(self, self.status(), self.want.value)
+
+    # -- taking over from a supervisor that was killed (adoption.py) ---------------------
+    def adopt(self, pid, state, stamp_ns, paused, term):
+        """A live process of our predecessor's becomes ours: it runs ``state`` since
+        ``stamp_ns``. Its exit arrives as ``child_exited(pid, None)``."""
+        self.pid, self.state, self.stamp_ns = pid, state, stamp_ns
+        self.paused, self.term = paused, term
+
+    def inherit_lost(self, state, stamp_ns, paused):
+        """Our predecessor's process ended unseen while it was in ``state``: go on as if its
+        exit had just been seen (``./finish -1 0``, then want decides)."""
+        self.stamp_ns, self.paused = stamp_ns, paused
+        if state in (State.RUN, State.FINISH):
+            self.state = state
+            self._process_exited(None)
 
     # -- events ---------------------------------------------------------------------------
     def control(self, byte):

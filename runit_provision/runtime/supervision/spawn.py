@@ -1,14 +1,17 @@
 """runtime: starting child processes without forking the interpreter.
 
 ``posix_spawn`` (vfork underneath) is what keeps restarts fast in a large tree: forking a
-Python process copies its page tables, spawning does not. The child gets default signal
-dispositions and an empty mask — Python ignores SIGPIPE and SIGXFSZ, and ignored signals
-survive ``exec``, which would change how a service behaves under us versus the C runsv.
+Python process copies its page tables, spawning does not. The child gets every signal at its
+default and an empty mask, as a child of the C runsv does — Python ignores SIGPIPE and SIGXFSZ,
+glibc's posix_spawn ignores its internal signals 32 and 33, and ignored signals survive
+``exec``. ``unix.spawnc`` calls the C library's posix_spawn so that all of them are reset;
+where it cannot (another C library), ``os.posix_spawn`` resets all but 32 and 33.
 """
 
 import os
 import signal
 
+from ..unix import spawnc
 from ..unix.environ import original_environ
 
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
@@ -22,12 +25,14 @@ def _default_signals():
 class Spawner:
     """Starts ``argv`` with a working directory given as a directory fd.
 
-    posix_spawn has no chdir action in Python, so the spawner switches the process's own cwd
+    The C library's posix_spawn changes to that directory in the child. ``os.posix_spawn``
+    has no such action, so on the fallback path the spawner switches the process's own cwd
     around the call (the loop is single-threaded) and returns to where it was.
     """
 
     def __init__(self, stderr_fd=None):
-        self._home_fd = os.open(".", _DIR_FLAGS)
+        self._clean = spawnc.is_available()
+        self._home_fd = None if self._clean else os.open(".", _DIR_FLAGS)
         # runsvdir with a log area: its own fd 2 is the area's pipe, children get this one.
         self._stderr_fd = stderr_fd
         self._sigdef = _default_signals()
@@ -55,12 +60,16 @@ class Spawner:
         if self._stderr_fd is not None:
             actions.append((os.POSIX_SPAWN_DUP2, self._stderr_fd, 2))
         actions.extend((os.POSIX_SPAWN_DUP2, source, target) for source, target in extra_fds)
+        environ = self._environ if env is None else env
+        if self._clean:
+            return spawnc.posix_spawn_clean(argv[0], argv, environ,
+                                            [action[1:] for action in actions], cwd_fd,
+                                            new_session)
         if cwd_fd is not None:
             os.fchdir(cwd_fd)
         try:
-            return os.posix_spawn(argv[0], argv, self._environ if env is None else env,
-                                  file_actions=actions, setsigdef=self._sigdef,
-                                  setsigmask=(), setsid=new_session)
+            return os.posix_spawn(argv[0], argv, environ, file_actions=actions,
+                                  setsigdef=self._sigdef, setsigmask=(), setsid=new_session)
         finally:
             if cwd_fd is not None:
                 os.fchdir(self._home_fd)

@@ -10,11 +10,12 @@ import fcntl
 import os
 import stat
 
-from ...errors import FatalError
+from ...errors import FatalError, ProtocolError
 from ...protocol.layout import (CONTROL, LOCK, NEW_SUFFIX, OK, PID, STAT, STATUS,
                                 SUPERVISE_DIR)
-from ...protocol.status import Status, stat_text, status_to_bytes
+from ...protocol.status import State, Status, stat_text, status_from_bytes, status_to_bytes
 from ..unix.diag import with_errstr
+from .adoption import PROCESS, Record, boot_id, record_bytes, record_from_bytes, starttime_of
 
 _NEW_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_TRUNC | os.O_CREAT
 
@@ -62,7 +63,6 @@ class SuperviseFiles:
         self._warn = warn
         self.lock_fd = -1
         self.control_fd = -1
-        self._control_writer_fd = -1
         self._ok_fd = -1
         self._last_pid_written = None
 
@@ -110,10 +110,11 @@ class SuperviseFiles:
             raise _fatal("unable to open %ssupervise/%s" % (self.prefix, name), exc) from exc
 
     def open_control(self):
-        """Create and open ``control``: a reader, plus a spare writer so it never sees EOF."""
+        """Create and open ``control`` read-write: a reader that is its own writer, so it never
+        sees EOF when a client closes. (runsv holds a reader and a spare writer: two
+        descriptors where one does, and a tree holds these for every service.)"""
         self._make_fifo(CONTROL)
-        self.control_fd = self._open(CONTROL, os.O_RDONLY)
-        self._control_writer_fd = self._open(CONTROL, os.O_WRONLY)
+        self.control_fd = self._open(CONTROL, os.O_RDWR)
 
     def make_ok(self):
         """Create ``ok`` (runit's fatal errors come here, before anything is started)."""
@@ -125,11 +126,37 @@ class SuperviseFiles:
 
     def close(self):
         """Release everything; clients see ``runsv not running`` from here on."""
-        for name in ("_ok_fd", "control_fd", "_control_writer_fd", "lock_fd"):
+        for name in ("_ok_fd", "control_fd", "lock_fd"):
             fd = getattr(self, name)
             if fd >= 0:
                 os.close(fd)
                 setattr(self, name, -1)
+
+    # -- what a predecessor left (adoption.py) ----------------------------------------------
+    def read_inherited(self):
+        """``(record, status)`` as the last supervisor left them (None where absent or bad)."""
+        return (_parsed(self._read(PROCESS), record_from_bytes),
+                _parsed(self._read(STATUS), _status_or_none))
+
+    def remove_record(self):
+        """A clean exit: no successor must take anything over from us."""
+        try:
+            os.unlink(self._path(PROCESS), dir_fd=self.base_fd)
+        except OSError:
+            pass
+
+    def _read(self, name):
+        try:
+            fd = os.open(self._path(name), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC,
+                         dir_fd=self.base_fd)
+        except OSError:
+            return None
+        try:
+            return os.read(fd, 512)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
 
     def _write_new(self, name, data):
         new = self._path(name + NEW_SUFFIX)
@@ -151,13 +178,29 @@ class SuperviseFiles:
             self._warn("unable to rename %s%s to %s" % (self.prefix, new, name), exc)
 
     def write(self, status, want_word):
-        """Write pid (when it changed), stat, then status — runsv's order."""
+        """Write pid (when it changed), stat, then status — runsv's order. Our ``process``
+        record goes first, so a successor never finds a pid without knowing its process."""
         if status.pid != self._last_pid_written:
+            what = "finish" if status.state == State.FINISH else "run"
+            starttime = (starttime_of(status.pid) or 0) if status.pid else 0
+            self._write_new(PROCESS, record_bytes(Record(status.pid, starttime, boot_id(),
+                                                         what)))
             self._write_new(PID, b"%d\n" % status.pid if status.pid else b"")
             self._last_pid_written = status.pid
         self._write_new(STAT, stat_text(status.state, status.paused, status.term,
                                           want_word).encode("ascii"))
         self._write_new(STATUS, status_to_bytes(status))
+
+
+def _parsed(data, parse):
+    return None if data is None else parse(data)
+
+
+def _status_or_none(data):
+    try:
+        return status_from_bytes(data)
+    except ProtocolError:  # a bad format is as good as no status here
+        return None
 
 
 __all__ = ["SuperviseFiles", "make_supervise_dir", "Status"]

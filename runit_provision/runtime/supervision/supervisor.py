@@ -2,8 +2,14 @@
 
 This is runsv's body without its ``main()``: ``runsv DIR`` hosts one Supervisor on an EventLoop;
 the runsvdir tree hosts many on one loop. The Supervisor is the host the Side state machines
-act through: it owns the directory fds, the pipe between ``./run`` and ``log/run`` (held for
-life, so neither side's restart loses what is in it), the control FIFOs and the status files.
+act through: it owns the directory fds, the pipe between ``./run`` and ``log/run``, the control
+FIFOs and the status files.
+
+The pipe is a FIFO, ``log/supervise/pipe`` (ours; runit's tools ignore it), and ``./run`` gets
+it read-write as its stdout, as this supervisor holds it: so it outlives any one process — a
+killed supervisor or logger costs neither a SIGPIPE to the service nor a line in the pipe, and
+a new supervisor or logger opens it again by name. On start-up a Supervisor takes over what a
+killed predecessor left (``adoption.py``).
 """
 
 import errno
@@ -14,13 +20,15 @@ import time
 
 from ...errors import FatalError
 from ..unix.diag import fatal as print_fatal, warn as print_warn, with_errstr
-from ...protocol.layout import CONTROL_DIR, FINISH, LOG_DIR
+from ...protocol.layout import CONTROL_DIR, FINISH, LOG_DIR, LOG_PIPE
 from ...protocol.probe import is_normally_up
 from ...protocol.status import State
+from .adoption import UNKNOWN_EXIT, boot_id, inheritance, starttime_of
 from .side import Side, Want
 from .supervise import SuperviseFiles, make_supervise_dir
 
 _READ_CHUNK = 64
+_PIPE_PATH = "supervise/" + LOG_PIPE
 # O_PATH: like runit's chdir(), this needs search permission only, not read permission.
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 
@@ -34,7 +42,7 @@ class SystemClock:
 
 class Supervisor:
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
-                 on_exit=None, new_session=False, host_loggers=False):
+                 on_exit=None, new_session=False, log_host=None):
         self.loop = loop
         self.directory = directory
         self.spawner = spawner
@@ -42,12 +50,13 @@ class Supervisor:
         self.label = label if label is not None else "runsv " + directory
         self.on_exit = on_exit  # called once, after x/TERM brought everything down
         self.new_session = new_session  # runsvdir -P: each service in its own session
-        self.host_loggers = host_loggers  # a canonical log/run runs in this process (hostedlog)
-        self._hosted_log = None
+        self.log_host = log_host  # a tree's LogHost: canonical log/runs run there (loghost.py)
+        self._hosted_key = None  # the key of our logger in the host, while it runs there
         self.dir_fd = self.log_fd = -1
         self.main = self.log = None
         self._files = {}
-        self._pipe_r = self._pipe_w = -1
+        self._pipe_w = -1  # the log pipe, read-write: ./run's stdout, kept open for life
+        self._pipe_r = -1  # a reader held only when the pipe is not a FIFO (reopened by name)
         self._exited = False
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
@@ -66,11 +75,14 @@ class Supervisor:
             log_files = self._files[self.log] = SuperviseFiles(self.log_fd, "log/", self.warn)
             make_supervise_dir(self.log_fd, "log/")
             log_files.take_lock(blocking=True)
+            self._open_log_pipe()
         for side, files in self._files.items():
             files.open_control()
             self.loop.add_reader(files.control_fd, self._control_reader(side, files))
         for files in self._files.values():
             files.make_ok()
+        for side, files in self._files.items():
+            self._inherit(side, files)
 
     def _initial_want(self, fd):
         return Want.UP if is_normally_up(dir_fd=fd) else Want.DOWN
@@ -88,7 +100,56 @@ class Supervisor:
         except OSError as exc:
             raise FatalError(with_errstr("unable to open log", exc)) from exc
         self.log = Side(self, is_log=True, want=self._initial_want(self.log_fd))
-        self._pipe_r, self._pipe_w = os.pipe2(os.O_CLOEXEC)
+
+    def _open_log_pipe(self):
+        """The FIFO ``log/supervise/pipe``, held read-write: ``./run``'s stdout, and a writer
+        for as long as we want the logger to wait for more (closed when the service is gone
+        for good, so that the logger sees EOF). ``log/run`` gets a read-only end, opened by
+        name when it starts. Where a FIFO cannot be made (a file system without them), an
+        anonymous pipe, as runsv's, with the warning."""
+        try:
+            try:
+                os.mkfifo(_PIPE_PATH, 0o600, dir_fd=self.log_fd)
+            except FileExistsError:
+                pass
+            if not stat.S_ISFIFO(os.stat(_PIPE_PATH, dir_fd=self.log_fd).st_mode):
+                raise FatalError("log/%s exists but is not a fifo" % _PIPE_PATH)
+            self._pipe_w = os.open(_PIPE_PATH, os.O_RDWR | os.O_CLOEXEC, dir_fd=self.log_fd)
+        except OSError as exc:
+            self.warn("unable to open log/%s, using a pipe that dies with this process"
+                      % _PIPE_PATH, exc)
+            self._close_fd("_pipe_w")
+            self._pipe_r, self._pipe_w = os.pipe2(os.O_CLOEXEC)
+
+    def _log_reader(self):
+        """A read-only end of the log pipe for a logger starting now: the caller closes it."""
+        if self._pipe_r >= 0:
+            return os.dup(self._pipe_r)
+        # A writer is held (ours), so opening the reading end does not wait.
+        return os.open(_PIPE_PATH, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.log_fd)
+
+    def _inherit(self, side, files):
+        """Take over what a killed predecessor left on this side (adoption.py)."""
+        record, status = files.read_inherited()
+        found = inheritance(record, status, boot_id(), starttime_of)
+        if found.kind == "fresh":
+            return
+        stamp_ns = self.clock.time_ns()
+        paused = term = False
+        if status is not None:
+            side.want = Want.UP if status.want == "u" else Want.DOWN
+            stamp_ns = status.seconds * 1_000_000_000 + status.nanoseconds
+            paused, term = status.paused, status.term
+        if found.kind == "adopt":
+            try:
+                self.loop.watch_process(found.pid, lambda pid: side.child_exited(pid,
+                                                                                  UNKNOWN_EXIT))
+            except OSError:
+                found = None  # gone between the check and the watch: lost after all
+            else:
+                side.adopt(found.pid, found.state, stamp_ns, paused, term)
+                return
+        side.inherit_lost(State.RUN if found is None else found.state, stamp_ns, paused)
 
     def _control_reader(self, side, files):
         def read_control():
@@ -162,8 +223,9 @@ class Supervisor:
 
     def _finish(self):
         self._exited = True
-        for side in self._files:
+        for side, files in self._files.items():
             side.abandon()  # a log waiting out its back-off must not start on closed fds
+            files.remove_record()  # a clean exit: nothing for a successor to take over
         self.close()
         if self.on_exit is not None:
             self.on_exit(self)
@@ -207,9 +269,9 @@ class Supervisor:
         self._files[side].write(status, want_word)
 
     def kill(self, pid, signum):
-        hosted = self._hosted_log
-        if hosted is not None and pid == hosted.pid:
-            hosted.signal(signum)  # never os.kill: the hosted logger's pid is our own
+        if self._hosted_key is not None and self.log is not None and pid == self.log.pid:
+            # Never os.kill: the host's pid runs every logger of the tree.
+            self.log_host.signal(pid, self._hosted_key, signum)
         else:
             self.spawner.kill(pid, signum)
 
@@ -229,13 +291,18 @@ class Supervisor:
         return True
 
     def spawn(self, side, argv):
-        if side is self.log and self.host_loggers and argv == ["./run"]:
-            hosted = self._host_logger()
-            if hosted is not None:
-                return hosted.pid
+        if side is self.log and self.log_host is not None and argv == ["./run"]:
+            from .hostedlog import hostable
+            canonical = hostable(self.log_fd)
+            if canonical is not None:
+                return self._host_logger(canonical)
         if side is self.log:
-            pid = self.spawner.spawn(argv, cwd_fd=self.log_fd, stdin_fd=self._pipe_r,
-                                     new_session=self.new_session)
+            reader = self._log_reader()
+            try:
+                pid = self.spawner.spawn(argv, cwd_fd=self.log_fd, stdin_fd=reader,
+                                         new_session=self.new_session)
+            finally:
+                os.close(reader)
         else:
             pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
                                      stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
@@ -243,18 +310,19 @@ class Supervisor:
         self.loop.watch_child(pid, side.child_exited)
         return pid
 
-    def _host_logger(self):
-        """Run ``log/run`` inside this process if it is the canonical svlogd form (see
-        ``hostedlog``); None when it must be exec'd."""
-        from .hostedlog import host_if_canonical
-
+    def _host_logger(self, canonical):
+        """Run the canonical ``log/run`` in the tree's logger host; the host's pid."""
         def exited(pid, wait_status):
-            self._hosted_log = None
+            self._hosted_key = None
             self.log.child_exited(pid, wait_status)
 
-        self._hosted_log = host_if_canonical(self.loop, self.spawner, self.log_fd, self._pipe_r,
-                                             exited)
-        return self._hosted_log
+        def open_fds():
+            if self.log_fd < 0:
+                raise OSError(errno.EBADF, "the service is gone")
+            return self.log_fd, self._log_reader()
+
+        self._hosted_key, pid = self.log_host.start(open_fds, canonical, exited)
+        return pid
 
     def start_hook(self, letter):
         """Start ``control/<letter>`` if it exists and is user-executable; its pid, or 0."""

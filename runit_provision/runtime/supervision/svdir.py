@@ -10,22 +10,26 @@ is seen), SIGALRM as in Debian, and a 1 s retry only while some service could no
 """
 
 import os
-import resource
 import signal
 import stat
 
 from ...errors import FatalError
 from ..unix.diag import fatal as print_fatal, warn as print_warn
+from ..unix.fdlimit import ensure_fd_room, open_fd_count, soft_fd_limit
+from .loghost import LogHost
 from .supervisor import Supervisor, SystemClock
 
 RETRY_SECONDS = 1.0  # runsvdir restarts a runsv that exited at its next scan, about 1 s later
 POLL_SECONDS = 5.0  # runsvdir's scan interval: used only when inotify is unavailable
 STOP_GRACE_SECONDS = 7.0  # TERM/HUP: how long services get before KILL (sv's default wait)
 
-# Descriptors one service holds at most: per side the directory, lock, control (twice) and ok,
-# plus the log pipe. A tree of a few hundred needs more than the usual soft limit of 1024.
-FDS_PER_SERVICE = 12
-FD_SPARE = 64  # inotify, the loop, status writes, hooks' pipes
+# Descriptors one service holds at most: per side its directory, lock, control and ok, plus the
+# log pipe (9), and one more while its logger starts. A tree of a hundred logged services
+# fits in the common limit of 1024; the loggers' own descriptors are the logger host's.
+FDS_PER_SERVICE = 10
+# Always kept free, so running services stay controllable and their status current: status
+# writes, control hooks, a scan, a logger starting, pidfds of adopted processes.
+FD_RESERVE = 32
 
 _DIR_EVENTS = None  # filled lazily from inotify constants (ctypes is imported only when needed)
 
@@ -57,8 +61,11 @@ class SvDir:
         self._stopping = False
         self._grace_over = False
         self._orphans = set()  # adopted pids being ended during stop()
+        self._waiting_for_fds = False  # a service waits for descriptors to be freed
         self._inotify = None
         self._watches = {}
+        self.log_host = LogHost(loop, spawner.stderr_fd, label)
+        self.log_host.on_reaped = self._end_orphans  # a stopping tree waits for its hosts
 
     # -- scanning -----------------------------------------------------------------------------
     def start(self):
@@ -86,6 +93,7 @@ class SvDir:
             return
         seen = set()
         needs_retry = False
+        self._waiting_for_fds = False
         for name in names:
             if name.startswith("."):
                 continue
@@ -113,10 +121,20 @@ class SvDir:
             self._schedule_retry(POLL_SECONDS)
 
     def _start_service(self, entry, path):
-        ensure_fd_room(FDS_PER_SERVICE * (len(self.entries) + len(self._retiring)) + FD_SPARE)
+        """Supervise ``path``; False when it must be tried again in a second."""
+        if not self._has_fd_room():
+            # Said once; tried again when descriptors are freed (a service retired or
+            # exited) or at a rescan, never on a timer: waiting costs nothing.
+            self._waiting_for_fds = True
+            message = ("not enough file descriptors to supervise it now (limit %d): it "
+                       "starts when some are freed" % soft_fd_limit())
+            if message != entry.failure:
+                entry.failure = message
+                print_warn("runsv " + entry.name, message)
+            return True
         service = Supervisor(self.loop, path, self.spawner, clock=self.clock,
-                          label="runsv " + entry.name, on_exit=self._service_exited,
-                          new_session=self.new_sessions, host_loggers=True)
+                             label="runsv " + entry.name, on_exit=self._service_exited,
+                             new_session=self.new_sessions, log_host=self.log_host)
         try:
             service.open()
         except FatalError as exc:
@@ -130,6 +148,14 @@ class SvDir:
         service.start()
         return True
 
+    def _has_fd_room(self):
+        """Room for one more service beside the reserve: the soft limit is raised (never past
+        the hard one) for an estimate first; only near the hard limit are fds counted."""
+        estimate = FDS_PER_SERVICE * (len(self.entries) + len(self._retiring) + 1) + FD_RESERVE
+        if ensure_fd_room(estimate + FD_RESERVE):
+            return True
+        return open_fd_count() + FDS_PER_SERVICE + FD_RESERVE <= soft_fd_limit()
+
     def _retire(self, entry):
         service = entry.service
         if service is not None:
@@ -137,6 +163,8 @@ class SvDir:
             service.terminate()
 
     def _service_exited(self, service):
+        if self._waiting_for_fds and not self._stopping:
+            self.loop.call_later(0, self.scan)  # its descriptors are free: room for another
         if service in self._retiring:
             self._retiring.discard(service)
         else:
@@ -218,20 +246,27 @@ class SvDir:
         if self._retry_timer is not None:
             self._retry_timer.cancel()
             self._retry_timer = None
-        for entry in self.entries.values():
-            self._retire(entry)
+        # Every service counts as retiring before the first is told to exit: one that is down
+        # exits at once, and the tree must not look "empty" while the others still run.
+        retiring = [entry for entry in self.entries.values() if entry.service is not None]
         self.entries.clear()
+        self._retiring.update(entry.service for entry in retiring)
         self._kill_timer = self.loop.call_later(STOP_GRACE_SECONDS, self._kill_remaining)
+        for entry in retiring:
+            entry.service.terminate()
         self._check_empty()
 
     def _kill_remaining(self):
         self._grace_over = True
         for service in list(self._retiring):
             service.kill_all()
+        for pid in self.log_host.pids:
+            self.spawner.kill(pid, signal.SIGKILL)
         self._end_orphans()
 
     def _check_empty(self):
         if self._stopping and not self._retiring:
+            self.log_host.close()  # every logger has ended: the host exits
             self._end_orphans()
 
     def _end_orphans(self):
@@ -245,6 +280,8 @@ class SvDir:
         if not self._stopping or self._retiring:
             return
         for pid in children_of_self():
+            if self.loop.is_watched(pid) and pid not in self._orphans:
+                continue  # someone's process (a hosted logger's helper): its owner reaps it
             is_new = pid not in self._orphans
             if is_new:
                 self._orphans.add(pid)
@@ -254,7 +291,7 @@ class SvDir:
             elif is_new:
                 self.spawner.kill(pid, signal.SIGTERM)
                 self.spawner.kill(pid, signal.SIGCONT)
-        if not self._orphans:
+        if not self._orphans and not self.log_host.pids:
             self._finish_stop()
 
     def _orphan_exited(self, pid, _wait_status):
@@ -275,22 +312,6 @@ class SvDir:
 
 def _identity(info):
     return (info.st_dev, info.st_ino)
-
-
-def ensure_fd_room(needed):
-    """Raise the soft RLIMIT_NOFILE (never beyond the hard one) so ``needed`` fds fit.
-
-    Raised on demand and by doubling, so a small tree keeps the limit it was started with;
-    services inherit the raised limit (``chpst -o`` sets their own).
-    """
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY or needed <= soft:
-        return
-    target = max(needed, 2 * soft)
-    if hard != resource.RLIM_INFINITY:
-        target = min(target, hard)
-    if target > soft:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def children_of_self():

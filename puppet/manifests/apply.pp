@@ -1,0 +1,122 @@
+# @summary Runs runit-provision on the node: install-runtime, then apply, each only when its check says something would change.
+#
+# Runs runit-provision on the node: `install-runtime`, then `apply`, each only when its own
+# check says something would change.
+#
+# `runit-provision apply` is one `exec`, subscribed to the data files and guarded by
+# `runit-provision plan` (`unless`; plan exits 0 when nothing would change, 2 when something
+# would, 1 on an error). So a Puppet run
+#
+# * reports a change only when the node differs from the data (a data change, or a file edited
+#   by hand, which is put back);
+# * shows what the CLI did, one line per path and restart (`logoutput`);
+# * fails with the CLI's message when the data is bad (`FILE:LINE:COLUMN: key.path: problem`,
+#   the file being the node's `data.yaml`) or a step fails;
+# * under `--noop`, says the exec would have run.
+#
+# The runtime (`runit-provision install-runtime`: the bundled runsvdir, sv, svlogd… and the link
+# of runsvdir into init, as the data's `runtime` and `init` say) is converged first the same
+# way, guarded by `install-runtime --check`.
+#
+# It also writes `status` into the data directory: `runit-provision status --json` of this data,
+# which the module's `runit_services` fact reports.
+#
+# @example Quieter agents, a longer wait for slow hosts
+#   runit::apply::logoutput: on_failure
+#   runit::apply::wait: 30
+#
+# @param manage_runtime
+#   Run `runit-provision install-runtime` (`false`: the runtime or the host's runit is managed
+#   otherwise).
+#   Default (module data): `true`.
+# @param profile_d
+#   Where the SVDIR snippet for users' login shells goes (`none`: nowhere).
+#   Default (module data): `/etc/profile.d`.
+# @param wait
+#   Seconds to wait for runsv to take up a newly linked service (`--wait`).
+#   Default (module data): `15`.
+# @param lock_timeout
+#   Seconds to wait for another runit-provision apply to finish (`--lock-timeout`).
+#   Default (module data): `60`.
+# @param timeout
+#   The execs' timeout, in seconds.
+#   Default (module data): `600`.
+# @param logoutput
+#   Show the CLI's lines in the agent's output: `true`, `on_failure` or `false`.
+#   Default (module data): `true`.
+# @param manage_fact
+#   Write the `status` command the `runit_services` fact runs.
+#   Default (module data): `true`.
+# @param sv
+#   The `sv` that `runit::restart` runs. Default: the virtualenv's with `runtime: python`,
+#   `system_sv` with `system`.
+#   Default (module data): `undef`.
+# @param system_sv
+#   Where the host's runit package puts `sv` (module data per OS family).
+#   Default (module data): `/usr/bin/sv`; RedHat family: `/sbin/sv`.
+class runit::apply (
+  Boolean $manage_runtime,
+  Variant[Stdlib::Unixpath, Enum['none']] $profile_d,
+  Numeric $wait,
+  Numeric $lock_timeout,
+  Integer[1] $timeout,
+  Variant[Boolean, Enum['on_failure']] $logoutput,
+  Boolean $manage_fact,
+  Optional[Stdlib::Unixpath] $sv,
+  Stdlib::Unixpath $system_sv,
+) {
+  $cli = $runit::install::cli
+  $root = $runit::config::root
+  $data_files = [File[$runit::config::hiera_yaml], File[$runit::config::data_yaml]]
+  $path = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
+  $runtime = pick($runit::settings['runtime'], 'python')
+  $sv_command = pick($sv, $runtime ? {
+      'system' => $system_sv,
+      default  => "${runit::install::venv_dir}/bin/sv",
+  })
+
+  $data_args = $root ? {
+    undef   => ['--hiera', $runit::config::hiera_yaml],
+    default => ['--hiera', $runit::config::hiera_yaml, '--root', $root],
+  }
+  $job_args = $data_args + ['--wait', String($wait), '--lock-timeout', String($lock_timeout),
+    '--profile-d', $profile_d]
+
+  if $manage_runtime {
+    exec { 'runit-provision install-runtime':
+      command   => [$cli, 'install-runtime'] + $data_args,
+      unless    => [[$cli, 'install-runtime', '--check'] + $data_args],
+      path      => $path,
+      logoutput => $logoutput,
+      timeout   => $timeout,
+      subscribe => $data_files,
+      before    => Exec['runit-provision apply'],
+    }
+  }
+
+  exec { 'runit-provision apply':
+    command   => [$cli, 'apply'] + $job_args,
+    unless    => [[$cli, 'plan'] + $job_args],
+    path      => $path,
+    logoutput => $logoutput,
+    timeout   => $timeout,
+    subscribe => $data_files,
+  }
+
+  if $manage_fact {
+    $words = [$cli, 'status', '--json'] + $data_args
+    $status = @("STATUS"/$)
+      #!/bin/sh
+      # Written by Puppet (class runit): runit-provision status of the services this node's
+      # data declares, as JSON (the module's runit_services fact runs it).
+      exec ${words.map |$word| { shell_escape($word) }.join(' ')} "\$@"
+      | STATUS
+    file { "${runit::config::staged_dir}/status":
+      ensure  => file,
+      owner   => 'root',
+      group   => 'root',
+      mode    => '0700',
+      content => $status,
+    }
+  }
+}

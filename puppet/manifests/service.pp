@@ -1,0 +1,111 @@
+# @summary A service declared in a manifest: its data joins the node's runit data; notifying it restarts the service.
+#
+# A service declared in a manifest: its data joins the node's runit data (deep-merged over
+# hiera's service of the same name), and `notify => Runit::Service[NAME]` restarts it.
+#
+# Each parameter is a key of the data format's service (Runit::ServiceSpec), with the same meaning
+# as in hiera. The service's data is written to `service-NAME.yaml` in the data directory;
+# `runit-provision apply` converges it with the rest of the node's data in the same run. A
+# declaration that goes away removes the data, not the service: to remove the service, declare
+# it `ensure => absent` (runit-provision stops, unlinks and removes it).
+#
+# @example
+#   runit::service { 'worker':
+#     command => ['/usr/local/bin/worker', '--queue', 'default'],
+#     user    => 'app',
+#     env     => { 'QUEUE_URL' => 'redis://127.0.0.1:6379/0' },
+#     log     => { 'timestamps' => 'iso', 'num' => 20 },
+#   }
+#   file { '/etc/worker.conf':
+#     content => $worker_conf,
+#     notify  => Runit::Service['worker'],   # restarted after the change (if it runs)
+#   }
+#
+# @param command A command (argv), rendered as `exec chpst … COMMAND`. One of command, run.
+# @param run A whole run script instead of command.
+# @param user chpst -u: the user the command runs as.
+# @param group chpst -u USER:GROUP.
+# @param owner Put the service into this login's tree (one of the data's users).
+# @param env `env/NAME` files, read by chpst -e (undef: the variable is unset).
+# @param cwd The working directory.
+# @param umask A quoted octal umask ('0027').
+# @param nice chpst -n.
+# @param limits chpst's resource limits (Runit::Limits).
+# @param finish The finish script.
+# @param check A readiness check (Runit::Check).
+# @param control letter => script (`control/LETTER`).
+# @param down `true`: a `down` file (not started automatically).
+# @param enabled `false`: built in sv_dir, not linked into service_dir.
+# @param ensure `absent`: stopped, unlinked and removed.
+# @param restart_on_change `false`: runit-provision does not restart it when run or env change.
+# @param needs Services that must be up first (a bounded `sv -w T start` guard in run).
+# @param log `false`, or the logger's settings (Runit::Log).
+# @param template A user template for run (relative to the data directory: `templates/NAME`,
+#   see runit::config::templates).
+define runit::service (
+  Optional[Runit::Command] $command = undef,
+  Optional[String[1]] $run = undef,
+  Optional[Runit::Login] $user = undef,
+  Optional[Runit::Login] $group = undef,
+  Optional[Runit::Login] $owner = undef,
+  Optional[Runit::Env] $env = undef,
+  Optional[Stdlib::Unixpath] $cwd = undef,
+  Optional[Pattern[/\A0?[0-7]{3}\z/]] $umask = undef,
+  Optional[Integer[-20, 19]] $nice = undef,
+  Optional[Runit::Limits] $limits = undef,
+  Optional[String[1]] $finish = undef,
+  Optional[Runit::Check] $check = undef,
+  Optional[Hash[Pattern[/\A[udoxtkpchaiq12]\z/], String[1]]] $control = undef,
+  Optional[Boolean] $down = undef,
+  Optional[Boolean] $enabled = undef,
+  Optional[Enum['present', 'absent']] $ensure = undef,
+  Optional[Boolean] $restart_on_change = undef,
+  Optional[Array[Runit::Servicename]] $needs = undef,
+  Optional[Runit::Log] $log = undef,
+  Optional[String[1]] $template = undef,
+) {
+  assert_type(Runit::Servicename, $title) |$expected, $actual| {
+    fail("runit::service[${title}]: not a service name (one path component: letters, digits, _@%+,=: then also . and -)")
+  }
+  include runit
+
+  $values = {
+    'command'           => $command,
+    'run'               => $run,
+    'user'              => $user,
+    'group'             => $group,
+    'owner'             => $owner,
+    'env'               => $env,
+    'cwd'               => $cwd,
+    'umask'             => $umask,
+    'nice'              => $nice,
+    'limits'            => $limits,
+    'finish'            => $finish,
+    'check'             => $check,
+    'control'           => $control,
+    'down'              => $down,
+    'enabled'           => $enabled,
+    'ensure'            => $ensure,
+    'restart_on_change' => $restart_on_change,
+    'needs'             => $needs,
+    'log'               => $log,
+    'template'          => $template,
+  }.filter |$key, $value| { $value =~ NotUndef }
+  $data = runit::escape({ 'runit::services' => { $title => $values } })
+
+  file { "${runit::config::staged_dir}/service-${title}.yaml":
+    ensure    => file,
+    owner     => 'root',
+    group     => 'root',
+    mode      => '0600',
+    show_diff => false,  # env values may be secrets
+    content   => "# Written by Puppet: runit::service[${title}]\n${to_yaml($data)}",
+    notify    => Exec['runit-provision apply'],
+  }
+
+  if $ensure != 'absent' {
+    runit::restart { $title:
+      owner => $owner,
+    }
+  }
+}

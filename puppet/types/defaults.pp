@@ -1,0 +1,27 @@
+# @summary runit::defaults: keys merged under every service (a service's own keys win).
+#
+# `runit::defaults`: keys merged under every service (a service's own keys win; `env`, `limits`,
+# `control` and `log` hashes are merged key by key).
+#
+# Every key of Runit::ServiceSpec but those that belong to one service: `command`, `run`,
+# `needs`, `template`, `owner`.
+#
+# @example
+#   { 'umask' => '0022', 'log' => { 'timestamps' => 'tai64n', 'size' => 1000000, 'num' => 10 } }
+type Runit::Defaults = Struct[{
+  user              => Optional[Runit::Login],
+  group             => Optional[Runit::Login],
+  env               => Optional[Runit::Env],
+  cwd               => Optional[Stdlib::Unixpath],
+  umask             => Optional[Pattern[/\A0?[0-7]{3}\z/]],
+  nice              => Optional[Integer[-20, 19]],
+  limits            => Optional[Runit::Limits],
+  finish            => Optional[String[1]],
+  check             => Optional[Runit::Check],
+  control           => Optional[Hash[Pattern[/\A[udoxtkpchaiq12]\z/], String[1]]],
+  down              => Optional[Boolean],
+  enabled           => Optional[Boolean],
+  ensure            => Optional[Enum['present', 'absent']],
+  restart_on_change => Optional[Boolean],
+  log               => Optional[Runit::Log],
+}]

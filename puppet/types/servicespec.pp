@@ -1,0 +1,39 @@
+# @summary One service of the data format, every key runit-provision reads, typed.
+#
+# One service of the data format (`runit::services`, a user's `services`, `runit::service`): the
+# keys runit-provision reads, each typed.
+#
+# Puppet checks the shape here; runit-provision checks the rest (exactly one of `command`
+# and `run`, `needs` cycles, values that would need shell) and names the line and column of
+# the data file it was given.
+#
+# @example
+#   {
+#     'command' => '/usr/local/bin/web --port 8080',
+#     'user'    => 'www-data',
+#     'env'     => { 'PORT' => '8080' },
+#     'check'   => { 'http' => 'http://127.0.0.1:8080/health' },
+#     'log'     => { 'timestamps' => 'iso', 'num' => 20 },
+#   }
+type Runit::ServiceSpec = Struct[{
+  command           => Optional[Runit::Command],
+  run               => Optional[String[1]],
+  user              => Optional[Runit::Login],
+  group             => Optional[Runit::Login],
+  owner             => Optional[Runit::Login],
+  env               => Optional[Runit::Env],
+  cwd               => Optional[Stdlib::Unixpath],
+  umask             => Optional[Pattern[/\A0?[0-7]{3}\z/]],
+  nice              => Optional[Integer[-20, 19]],
+  limits            => Optional[Runit::Limits],
+  finish            => Optional[String[1]],
+  check             => Optional[Runit::Check],
+  control           => Optional[Hash[Pattern[/\A[udoxtkpchaiq12]\z/], String[1]]],
+  down              => Optional[Boolean],
+  enabled           => Optional[Boolean],
+  ensure            => Optional[Enum['present', 'absent']],
+  restart_on_change => Optional[Boolean],
+  needs             => Optional[Array[Runit::Servicename]],
+  log               => Optional[Runit::Log],
+  template          => Optional[String[1]],
+}]

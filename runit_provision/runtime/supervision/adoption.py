@@ -1,0 +1,170 @@
+"""runtime/supervision: taking over from a supervisor that was killed — which processes are ours.
+
+runit's runsv survives ``kill -9 runsvdir``; in our runtime the supervisor of a whole tree is
+one process, so its death must not cost the services: a supervisor that starts over finds what
+its predecessor left and takes the live processes back (docs/runsvdir.md "Faults").
+
+The record. Next to runit's files, each side's ``supervise/`` holds our own ``process``
+(written ``process.new`` then renamed, like runsv's files)::
+
+    4321 987654 5b1c…-boot-id run      PID, start time, boot, what runs (run or finish)
+                                       (empty: supervised, nothing running)
+
+STARTTIME is field 22 of ``/proc/PID/stat`` (clock ticks after boot) and BOOTID the kernel's
+``/proc/sys/kernel/random/boot_id``: with the pid they name one process for good — a recycled
+pid has another start time, a reboot another boot id. A supervisor that exits cleanly removes
+the file; finding one therefore means the last supervisor here died.
+
+What a new supervisor does with it (``inheritance``, pure):
+
+- no record, or one from another boot: a fresh start, runit's rule (``down`` decides want);
+- the recorded process is alive: it is **adopted** — state, stamp, want, paused and TERM flag
+  come from ``supervise/status``, and its exit is seen through a pidfd;
+- the recorded process is gone: it ended while nobody supervised it. It goes through the path
+  of a process that exited — ``./finish`` if there is one, then want decides — with an exit
+  status nobody can know (its parent was init): ``./finish`` gets ``-1 0``, the one pair a real
+  exit never gives (-1 means "killed by a signal", 0 "no signal").
+
+The exit status of an adopted process is unknown too (waitpid is for parents only): the same
+``-1 0``.
+"""
+
+import os
+
+from ...protocol.layout import PROCESS_RECORD, SUPERVISE_DIR
+from ...protocol.status import State
+
+PROCESS = PROCESS_RECORD
+RECORD_PATH = SUPERVISE_DIR + "/" + PROCESS
+UNKNOWN_EXIT = None  # a wait status nobody can know (Side and finish_arguments accept it)
+
+_boot_id = None
+
+
+class Record:
+    """One line of ``supervise/process``: ``pid`` (0: nothing runs), ``starttime``, ``boot_id``
+    and ``what`` ("run" or "finish")."""
+
+    __slots__ = ("pid", "starttime", "boot_id", "what")
+
+    def __init__(self, pid, starttime=0, boot_id="", what="run"):
+        self.pid, self.starttime, self.boot_id, self.what = pid, starttime, boot_id, what
+
+    def __eq__(self, other):
+        return isinstance(other, Record) and (self.pid, self.starttime, self.boot_id,
+                                              self.what) == (other.pid, other.starttime,
+                                                             other.boot_id, other.what)
+
+    def __repr__(self):
+        return "Record(%d, %d, %r, %r)" % (self.pid, self.starttime, self.boot_id, self.what)
+
+
+def record_bytes(record):
+    """The file's content for ``record``.
+
+    >>> record_bytes(Record(42, 1234, "b00t", "finish"))
+    b'42 1234 b00t finish\\n'
+    >>> record_bytes(Record(0, boot_id="b00t"))
+    b'0 0 b00t run\\n'
+    """
+    return b"%d %d %s %s\n" % (record.pid, record.starttime, record.boot_id.encode("ascii"),
+                               record.what.encode("ascii"))
+
+
+def record_from_bytes(data):
+    """The Record of a file's bytes; None for anything malformed (treated as no record).
+
+    >>> record_from_bytes(b"42 1234 b00t run\\n")
+    Record(42, 1234, 'b00t', 'run')
+    >>> record_from_bytes(b"garbage\\n") is None
+    True
+    """
+    fields = data.split()
+    if len(fields) != 4 or not fields[0].isdigit() or not fields[1].isdigit():
+        return None
+    what = fields[3].decode("ascii", "replace")
+    if what not in ("run", "finish"):
+        return None
+    return Record(int(fields[0]), int(fields[1]), fields[2].decode("ascii", "replace"), what)
+
+
+# -- the decision (pure) ------------------------------------------------------------------------
+class Fresh:
+    """Start as runit does: no process, want from the ``down`` file."""
+
+    kind = "fresh"
+
+
+class Adopt:
+    """Take over the live ``pid``: it runs ``state`` (RUN or FINISH) since ``stamp``."""
+
+    kind = "adopt"
+
+    def __init__(self, pid, state, status):
+        self.pid, self.state, self.status = pid, state, status
+
+
+class Lost:
+    """The recorded process ended while nobody supervised it (``state`` it was in)."""
+
+    kind = "lost"
+
+    def __init__(self, state, status):
+        self.state, self.status = state, status
+
+
+def inheritance(record, status, boot_id, starttime_of):
+    """What a starting supervisor inherits: Fresh, Adopt or Lost.
+
+    ``record``: the Record found (None: no file), ``status``: the decoded ``supervise/status``
+    (None: none or malformed), ``starttime_of(pid)``: the live process's start time, or None
+    when it is gone (or a zombie).
+
+    >>> from runit_provision.protocol.status import Status
+    >>> running = Status(1700000000, 0, 42, False, "u", False, State.RUN)
+    >>> inheritance(None, running, "b", lambda pid: 7).kind
+    'fresh'
+    >>> inheritance(Record(42, 7, "b"), running, "b", lambda pid: 7).kind
+    'adopt'
+    >>> inheritance(Record(42, 7, "b"), running, "b", lambda pid: 8).kind   # pid recycled
+    'lost'
+    >>> inheritance(Record(42, 7, "old boot"), running, "b", lambda pid: 7).kind
+    'fresh'
+    >>> inheritance(Record(0, 0, "b"), running, "b", lambda pid: None).kind  # nothing ran
+    'lost'
+    """
+    if record is None or record.boot_id != boot_id:
+        return Fresh()
+    state = State.FINISH if record.what == "finish" else State.RUN
+    if record.pid and starttime_of(record.pid) == record.starttime:
+        return Adopt(record.pid, state, status)
+    if record.pid == 0:
+        # Supervised with nothing running (down, or between a crash and its restart): keep
+        # the want it had; nothing to finish.
+        return Lost(State.DOWN, status)
+    return Lost(state, status)
+
+
+# -- the facts, from /proc ------------------------------------------------------------------------
+def boot_id():
+    """This boot's id (the kernel's random boot_id), read once."""
+    global _boot_id
+    if _boot_id is None:
+        try:
+            with open("/proc/sys/kernel/random/boot_id") as handle:
+                _boot_id = handle.read().strip()
+        except OSError:
+            _boot_id = "unknown"
+    return _boot_id
+
+
+def starttime_of(pid):
+    """Field 22 of ``/proc/PID/stat``, or None when ``pid`` is gone or a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] in (b"Z", b"X"):  # field 3: exited, not yet reaped
+        return None
+    return int(fields[19])

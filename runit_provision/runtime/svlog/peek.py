@@ -1,0 +1,138 @@
+"""runtime/svlog: reading a log pipe without taking what is not yet written.
+
+A logger that reads a chunk and is then killed loses the chunk: it was taken from the pipe but
+never reached the log. Here the pipe is read with ``tee(2)``, which copies what it holds into a
+scratch pipe without consuming it; the logger writes the whole lines of that copy and only then
+consumes exactly those bytes. An unfinished last line stays in the pipe — the next read, or the
+next logger after a kill, sees it whole. Nothing a logger took is ever lost with it (a kill
+between the write and the consume can only write those lines twice).
+
+The pipe must be non-blocking and watched edge-triggered: data left in it on purpose must not
+wake the loop again until more arrives. ``tee`` is called in the C library; where it is
+missing, ``is_available()`` is False and the host reads the plain way.
+"""
+
+import errno
+import os
+
+SPLICE_F_NONBLOCK = 2
+_tee = None
+
+
+def _load_tee():
+    global _tee
+    if _tee is None:
+        import ctypes
+
+        from ..unix.libc import libc
+
+        try:
+            function = libc()["tee"]
+        except AttributeError:
+            _tee = False
+            return None
+        function.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_size_t, ctypes.c_uint)
+        function.restype = ctypes.c_ssize_t
+        _tee = (function, ctypes)
+    return _tee or None
+
+
+def is_available():
+    return _load_tee() is not None
+
+
+class PeekReader:
+    """Reads the pipe ``fd`` (non-blocking) by copy: ``peek`` then ``consume``.
+
+    One scratch pipe serves every reader of a process (``scratch``: its (read, write) fds,
+    both non-blocking); it is empty between calls.
+    """
+
+    def __init__(self, fd, scratch):
+        self.fd = fd
+        self.scratch_r, self.scratch_w = scratch
+
+    def peek(self, limit):
+        """Up to ``limit`` bytes from the head of the pipe, left in it: ``None`` when it is
+        empty (more may come), ``b""`` at end of input (empty, and no writer left)."""
+        function, ctypes = _load_tee()
+        copied = function(self.fd, self.scratch_w, limit, SPLICE_F_NONBLOCK)
+        if copied < 0:
+            number = ctypes.get_errno()
+            if number == errno.EAGAIN:
+                return None
+            if number == errno.EINTR:
+                return self.peek(limit)
+            raise OSError(number, os.strerror(number))
+        if copied == 0:
+            return b""
+        chunks = []
+        while copied:
+            chunk = os.read(self.scratch_r, copied)
+            chunks.append(chunk)
+            copied -= len(chunk)
+        return b"".join(chunks)
+
+    def consume(self, count):
+        """Take ``count`` bytes — ones ``peek`` has shown — out of the pipe."""
+        while count:
+            taken = len(os.read(self.fd, count))
+            if not taken:
+                raise OSError(errno.EIO, "pipe shorter than what was peeked")
+            count -= taken
+
+
+GIANT_LINE = 32 * 1024  # an unfinished line this long is taken in pieces (a pipe holds 64 KiB)
+
+
+class LineTaker:
+    """Moves a pipe's content into a logger, as whole lines when it can.
+
+    ``take(limit, feed)`` feeds at most ``limit`` bytes and returns what happened: ``"fed"``,
+    ``"empty"`` (nothing to take now: wait for the pipe's next edge), or ``"eof"``. With a
+    PeekReader only whole lines are taken, and consumed only after ``feed`` returned; an
+    unfinished line is left in the pipe unless it is giant, the logger wants one byte at a
+    time (svlogd finishing a line after TERM), or no writer is left. Without one, plain reads.
+    """
+
+    def __init__(self, fd, scratch=None):
+        self.fd = fd
+        self.reader = None if scratch is None else PeekReader(fd, scratch)
+
+    def take(self, limit, feed):
+        if self.reader is None:
+            try:
+                data = os.read(self.fd, limit)
+            except (BlockingIOError, InterruptedError):
+                return "empty"
+            if not data:
+                return "eof"
+            feed(data)
+            return "fed"
+        data = self.reader.peek(limit)
+        if data is None:
+            return "empty"
+        if not data:
+            return "eof"
+        if limit > 1:
+            cut = data.rfind(b"\n") + 1
+            if cut:
+                data = data[:cut]
+            elif len(data) < GIANT_LINE and not is_hung_up(self.fd):
+                return "empty"  # an unfinished line waits in the pipe for its newline
+        feed(data)
+        self.reader.consume(len(data))
+        return "fed"
+
+
+def is_hung_up(fd):
+    """True when no writer is left on the pipe ``fd`` (what is in it is all there will be)."""
+    import select
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return any(events & select.POLLHUP for _, events in poller.poll(0))
+
+
+def scratch_pipe():
+    """A scratch pipe for PeekReaders (non-blocking, close-on-exec)."""
+    return os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)

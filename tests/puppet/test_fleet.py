@@ -1,0 +1,161 @@
+"""A fleet: Debian's puppetserver on 127.0.0.1 (one per test session), the module in its
+production environment, per-node hiera (``nodes/%{trusted.certname}.yaml``: hiera-examples'
+web01, app01 and legacy01), and three agents with those certnames, each converging its own
+sandbox root to its own data. A second round changes nothing; a change to one node's data
+changes that node only; the nodes' ``runit_services`` facts reach the server.
+
+Agents of a round run in parallel. The wheel each node installs comes from the server's
+``files`` mount (``runit::package_file``, as the original module took its RPM), its
+dependencies from the session's wheelhouse (``--no-index``).
+"""
+
+import os
+import shutil
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import yaml
+
+from runit_provision import __version__
+from tests.conftest import IN_CI
+
+from .harness import EXAMPLES, MODULE, exec_lines, hiera_yaml, make_root
+from .server import NEEDS, Agent, PuppetServer
+
+pytestmark = [pytest.mark.puppet, pytest.mark.slow]
+
+NODES = ("web01.example.com", "app01.example.com", "legacy01.example.com")
+
+
+class Fleet:
+    """The server, its environment's data (a copy of hiera-examples/data, free to change),
+    and one agent per node with a sandbox root."""
+
+    def __init__(self, base, server, wheelhouse):
+        self.base, self.server = base, server
+        self.data = server.environment / "data"
+        self.agents = {}
+        wheels, wheel = wheelhouse
+        shutil.copy(str(wheel), str(server.files / wheel.name))
+        shutil.copy(str(EXAMPLES / "data" / "templates" / "run-with-ulimit.j2"),
+                    str(server.files / "run-with-ulimit.j2"))
+        (server.files / "runit-2.1.1-6.el6.x86_64.rpm").write_bytes(b"an RPM for legacy01\n")
+        shutil.copytree(str(EXAMPLES / "data"), str(self.data))
+        (server.environment / "modules" / "runit").symlink_to(MODULE)
+        (server.environment / "modules" / "stdlib").symlink_to(
+            "/usr/share/puppet/modules/stdlib")
+        (server.environment / "manifests" / "site.pp").write_text("node default {\n"
+                                                                   "  include runit\n}\n")
+        test_level = self.data / "test-nodes" / "%{trusted.certname}.yaml"
+        (server.environment / "hiera.yaml").write_text(
+            hiera_yaml(test_level, examples=server.environment).replace(
+                "datadir: %s/data" % server.environment, "datadir: data"))
+        (self.data / "test-nodes").mkdir()
+        for certname in NODES:
+            node = base / "nodes" / certname
+            root = make_root(node / "root", inittab=True)
+            settings = textwrap.dedent("""\
+                runit::config::root: {root}
+                runit::config::cache_dir: {node}/cache
+                runit::config::templates:
+                  run-with-ulimit.j2: {{source: "puppet:///files/run-with-ulimit.j2"}}
+                runit::install::venv_dir: {node}/venv
+                runit::install::package_source: runit-provision=={version}
+                runit::install::pip_options: [--no-index, --find-links, {wheels}]
+                """).format(root=root, node=node, version=__version__, wheels=wheels)
+            if certname != "legacy01.example.com":  # legacy01's package_file is its RPM
+                settings += "runit::package_file: %s\n" % wheel.name
+            (self.data / "test-nodes" / (certname + ".yaml")).write_text(settings)
+            self.agents[certname] = Agent(node / "agent", server, certname, env={
+                "RUNIT_PROVISION_DIR": str(root / "etc" / "runit-provision")})
+
+    def root(self, certname):
+        return self.base / "nodes" / certname / "root"
+
+    def round(self):
+        """Every agent once, in parallel: {certname: (exit code, output)}."""
+        with ThreadPoolExecutor(max_workers=len(self.agents)) as pool:
+            futures = {name: pool.submit(agent.run) for name, agent in self.agents.items()}
+            return {name: future.result() for name, future in futures.items()}
+
+
+@pytest.fixture(scope="session")
+def fleet(puppet_installed, wheelhouse, tmp_path_factory):
+    missing = sorted({package for path, package in NEEDS.items() if not os.path.exists(path)})
+    if missing:
+        message = "not installed: %s" % ", ".join(missing)
+        if IN_CI:
+            pytest.fail("CI=true but " + message)
+        pytest.skip(message)
+    base = tmp_path_factory.mktemp("fleet")
+    server = PuppetServer(base / "server")
+    fleet = Fleet(base, server, wheelhouse)
+    server.start()
+    try:
+        server.wait_ready()
+        yield fleet
+    finally:
+        server.stop()
+
+
+def test_fleet_converges_each_node_to_its_own_data(fleet):
+    first = fleet.round()
+    for certname, (code, output) in first.items():
+        assert code == 2, "%s:\n%s" % (certname, output)
+        assert "Applied: " in "\n".join(exec_lines(output)), output
+
+    web01, app01, legacy01 = (fleet.root(name) for name in NODES)
+    assert "--workers 8" in (web01 / "etc/sv/web/run").read_text()
+    assert (web01 / "etc/sv/runsvdir-alice/run").exists()
+    assert (app01 / "home/deploy/sv/api/run").exists()
+    assert not (app01 / "etc/service/web").exists()  # app01: web enabled: false
+    assert (app01 / "etc/sv/web/run").exists()
+    for login in ("apprun1", "apprun2"):
+        assert (legacy01 / "etc/service" / ("runsvdir-" + login)).is_symlink()
+    assert "--workers 8" not in (legacy01 / "etc/sv/web/run").read_text()
+    # The wheel came from the server's files mount; legacy01's package_file is its RPM.
+    wheel = "runit_provision-%s-py3-none-any.whl" % __version__
+    assert (fleet.base / "nodes/web01.example.com/cache" / wheel).exists()
+    assert (fleet.base / "nodes/legacy01.example.com/cache/runit-2.1.1-6.el6.x86_64.rpm").exists()
+
+    second = fleet.round()
+    for certname, (code, output) in second.items():
+        assert code == 0, "%s:\n%s" % (certname, output)
+
+    # The fact reached the server with the second run's facts.
+    facts = fleet.server.node_facts("web01.example.com")
+    services = {row["service"]: row for row in facts["runit_services"]["services"]}
+    assert {"web", "cache", "db-proxy", "node-exporter", "runsvdir-alice"} <= set(services)
+    assert services["web"]["path"] == "/etc/sv/web"
+
+    # One node's data changes: that node changes, and only that file of it.
+    node_file = fleet.data / "nodes" / "app01.example.com.yaml"
+    data = yaml.safe_load(node_file.read_text())
+    data["runit::services"]["api"]["env"]["RAILS_ENV"] = "staging"
+    node_file.write_text(yaml.safe_dump(data))
+    before = {name: tree_text(fleet.root(name)) for name in NODES}
+    third = fleet.round()
+    assert third["web01.example.com"][0] == 0, third["web01.example.com"][1]
+    assert third["legacy01.example.com"][0] == 0, third["legacy01.example.com"][1]
+    code, output = third["app01.example.com"]
+    assert code == 2, output
+    changed = [line for line in exec_lines(output) if line[:2] in ("+ ", "~ ", "- ")]
+    assert changed == ["~ /home/deploy/sv/api/env/RAILS_ENV (content)"], output
+    after = {name: tree_text(fleet.root(name)) for name in NODES}
+    assert after["web01.example.com"] == before["web01.example.com"]
+    assert after["legacy01.example.com"] == before["legacy01.example.com"]
+    differ = [path for path in after["app01.example.com"]
+              if after["app01.example.com"][path] != before["app01.example.com"].get(path)]
+    assert sorted(differ) == ["/etc/runit-provision/data.yaml", "/home/deploy/sv/api/env/RAILS_ENV"]
+
+
+def tree_text(root):
+    """{path: content or link target} of every file and link under root."""
+    found = {}
+    for directory, _, names in os.walk(str(root)):
+        for name in names:
+            path = os.path.join(directory, name)
+            key = path[len(str(root)):]
+            found[key] = os.readlink(path) if os.path.islink(path) else open(path, "rb").read()
+    return found

@@ -1,0 +1,109 @@
+"""Fault tier: a tree at its descriptor limit keeps every running service controllable.
+
+runit spreads a tree's descriptors over a runsv per service; ours holds them in one process, so
+it must count: 9 per logged service (the loggers' own are the logger host's), a reserve kept
+free for status writes, hooks, scans and loggers starting, and a service that does not fit
+waits — said once, started when descriptors are freed.
+"""
+
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ..conftest import C_RUNIT, our_tool
+from .processes import (
+    BASE_PATH, SH, kill_pids, make_service, process_group_members, processes_under,
+    running_pid, status_record, wait_until)
+
+pytestmark = pytest.mark.slow
+
+
+def start_tree(impl, svdir, nofile, stderr):
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+    bin_dir = Path(our_tool("sv")).parent if impl == "ours" else Path(C_RUNIT["svlogd"]).parent
+    runsvdir = our_tool("runsvdir") if impl == "ours" else C_RUNIT["runsvdir"]
+    return subprocess.Popen([runsvdir, str(svdir)], start_new_session=True, preexec_fn=limit,
+                            env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)},
+                            stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)
+
+
+def stop_tree(proc, tmp_path):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
+    kill_pids(process_group_members(proc.pid))
+    proc.wait()
+    kill_pids(processes_under(tmp_path))
+
+
+def logged(svdir, name):
+    service = make_service(svdir, name, run=SH + 'echo "%s up"\nexec sleep 1000\n' % name,
+                           log_run=SH + "exec svlogd ./main\n")
+    (service / "log" / "main").mkdir()
+    return service
+
+
+def test_100_logged_services_under_a_limit_of_1024(impl, tmp_path):
+    """All of them run and log, and they stay controllable: sv restart works, status is
+    current (the C runit, with a runsv each, as the contrast)."""
+    svdir = tmp_path / "service"
+    services = [logged(svdir, "s%03d" % i) for i in range(100)]
+    with open(tmp_path / "tree.err", "wb") as err:
+        proc = start_tree(impl, svdir, 1024, err)
+    try:
+        for service in services:
+            wait_until(lambda s=service: (s / "log" / "main" / "current").exists()
+                       and (s / "log" / "main" / "current").read_text().endswith(
+                           "%s up\n" % s.name),
+                       timeout=30, what="%s logged" % service.name)
+        sv = our_tool("sv") if impl == "ours" else C_RUNIT["sv"]
+        for service in services[::20]:
+            before = running_pid(service)
+            out = subprocess.run([sv, "-w", "10", "restart", str(service)],
+                                 capture_output=True, text=True, timeout=30)
+            assert out.returncode == 0, out.stdout + out.stderr
+            # (the C sv says ok before the new process runs: wait for it)
+            wait_until(lambda s=service: running_pid(s) not in (0, before), what="restarted")
+            assert status_record(service).pid == running_pid(service)
+    finally:
+        stop_tree(proc, tmp_path)
+    errors = (tmp_path / "tree.err").read_text()
+    assert "unable" not in errors and "file descriptors" not in errors, errors
+
+
+def test_a_service_that_does_not_fit_waits_and_starts_when_room_appears(tmp_path):
+    svdir = tmp_path / "service"
+    services = [logged(svdir, "s%03d" % i) for i in range(30)]
+    err_path = tmp_path / "tree.err"
+    with open(err_path, "wb") as err:
+        proc = start_tree("ours", svdir, 256, err)
+    try:
+        def running():
+            return [s for s in services if running_pid(s)]
+        wait_until(lambda: len(running()) >= 15, timeout=30, what="the first services up")
+        waiting = lambda: re.findall(  # noqa: E731
+            r"runsv (s\d+): warning: not enough file descriptors", err_path.read_text())
+        wait_until(lambda: waiting(), timeout=10, what="the shortage said")
+        fitted = running()
+        assert len(fitted) + len(set(waiting())) == 30
+        assert len(waiting()) == len(set(waiting()))  # once each, not every second
+        for service in fitted:  # running services stay controllable at the limit
+            assert status_record(service).pid == running_pid(service)
+        out = subprocess.run([our_tool("sv"), "-w", "10", "restart", str(fitted[0])],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stdout
+        for service in fitted[:12]:  # room appears: the waiting ones start, no timer needed
+            shutil.move(str(service), str(tmp_path / ("gone-" + service.name)))
+        wait_until(lambda: all(running_pid(s) for s in services if s.exists()), timeout=20,
+                   what="the waiting services started")
+    finally:
+        stop_tree(proc, tmp_path)

@@ -1,0 +1,252 @@
+"""Fault tier: a runtime process killed with SIGKILL — the tree, its logger host, runsv — and
+started again loses nothing and doubles nothing.
+
+The goal (better than runit's, whose runsv has the same flaw when killed): after ``kill -9`` of
+any runtime process and a restart, no service runs twice, no process is left unsupervised, no
+log line is lost, and services that were running keep running — taken over, not restarted.
+Writers print numbered lines as fast as the pipe takes them, so the kill lands while the tree
+or the host is busy; every line must then be in the log once, in order.
+"""
+
+import os
+import re
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ..conftest import our_tool
+from .processes import (
+    BASE_PATH, SH, is_runsv_up, kill_pids, logger_host_of, make_service, process_group_members,
+    processes_under, running_pid, start_time, status_record, wait_until)
+
+pytestmark = pytest.mark.slow
+
+LINES = 20000
+# Numbered lines at full speed, then idle: the pipe is full most of the time while they flow.
+WRITER = SH + 'i=0\nwhile [ $i -lt %d ]; do i=$((i+1)); echo "line $i"; done\nexec sleep 1000\n'
+
+
+def tree_env():
+    return {"PATH": "%s:%s" % (Path(our_tool("sv")).parent, BASE_PATH)}
+
+
+class Tree:
+    """One runsvdir on ``svdir``, started and restarted; every process ended at the end."""
+
+    def __init__(self, svdir):
+        self.svdir = svdir
+        self.proc = None
+        self.started = []
+
+    def start(self):
+        self.proc = subprocess.Popen([our_tool("runsvdir"), str(self.svdir)],
+                                     start_new_session=True, env=tree_env(),
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        self.started.append(self.proc)
+        return self.proc
+
+    def end(self):
+        for proc in self.started:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    kill_pids(process_group_members(proc.pid))
+                    proc.wait()
+        kill_pids(processes_under(self.svdir.parent))
+
+
+@pytest.fixture
+def tree(tmp_path):
+    started = Tree(tmp_path / "service")
+    started.svdir.mkdir()
+    yield started
+    started.end()
+
+
+def logged(svdir, name, hosted=True):
+    """A service writing LINES numbered lines, logged by svlogd (hosted in the tree, or
+    exec'd as a process when ``hosted`` is false)."""
+    words = "svlogd" if hosted else '"svlogd"'  # quotes: not the canonical form, exec'd
+    service = make_service(svdir, name, run=WRITER % LINES,
+                           log_run=SH + "exec %s ./main\n" % words)
+    (service / "log" / "main").mkdir()
+    (service / "log" / "main" / "config").write_text("s200000\nn100\n")
+    return service
+
+
+def numbers(service):
+    logdir = service / "log" / "main"
+    names = sorted(name for name in os.listdir(logdir) if name.startswith("@"))
+    text = "".join((logdir / name).read_text() for name in names + ["current"]
+                   if (logdir / name).exists())
+    return [int(n) for n in re.findall(r"^line (\d+)$", text, re.M)]
+
+
+def assert_every_line_once(service):
+    got = numbers(service)
+    assert got == list(range(1, LINES + 1)), (
+        "%s: %d lines, first gap or repeat at %s" % (service.name, len(got), next(
+            (i + 1 for i, n in enumerate(got) if n != i + 1), None)))
+
+
+def all_logged(services):
+    return all(len(numbers(service)) >= LINES for service in services)
+
+
+def instances(service):
+    """Top processes running in the service's directory (a child of one is part of it): one
+    instance of ./run means one pid here."""
+    inside = {pid for pid in processes_under(service)
+              if os.readlink("/proc/%d/cwd" % pid) == str(service)}
+    return {pid for pid in inside if parent_of(pid) not in inside}
+
+
+def parent_of(pid):
+    with open("/proc/%d/stat" % pid, "rb") as handle:
+        return int(handle.read().rsplit(b")", 1)[1].split()[1])
+
+
+def test_kill_9_of_the_tree_under_load_loses_and_doubles_nothing(tree):
+    hosted = [logged(tree.svdir, "h%d" % i) for i in range(5)]
+    execd = [logged(tree.svdir, "x%d" % i, hosted=False) for i in range(3)]
+    plain = [make_service(tree.svdir, "p%d" % i, run=SH + "exec sleep 1000\n")
+             for i in range(5)]
+    everything = hosted + execd + plain
+    first = tree.start()
+    for service in everything:
+        wait_until(lambda: running_pid(service), timeout=15, what="%s running" % service.name)
+    wait_until(lambda: all(len(numbers(s)) > 100 for s in hosted + execd), timeout=15,
+               what="lines flowing")
+    before = {service.name: (running_pid(service), start_time(running_pid(service)))
+              for service in everything}
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    tree.start()
+    for service in everything:
+        # taken over, not restarted: the same process (same pid and start time)
+        wait_until(lambda: status_record(service) is not None and running_pid(service),
+                   timeout=15, what="%s supervised again" % service.name)
+        pid = running_pid(service)
+        assert (pid, start_time(pid)) == before[service.name], service.name
+        assert instances(service) == {pid}, service.name
+    wait_until(lambda: all_logged(hosted + execd), timeout=60, what="every line logged")
+    for service in hosted + execd:
+        assert_every_line_once(service)
+    # nothing unsupervised: after the new tree's TERM, nothing is left in the tree's directory
+    tree.proc.send_signal(signal.SIGTERM)
+    assert tree.proc.wait(timeout=15) == 0
+    wait_until(lambda: not processes_under(tree.svdir.parent), timeout=10,
+               what="every process gone after TERM")
+
+
+def test_a_service_that_ended_while_no_tree_ran_goes_through_finish(tree):
+    """Its exit status is unknowable (its parent was init): ./finish gets -1 0."""
+    service = make_service(tree.svdir, "once",
+                           run=SH + "[ -e ran ] && exec sleep 1000\ntouch ran\nexec sleep 1000\n",
+                           finish=SH + 'echo "finish $1 $2" >>finished\n')
+    first = tree.start()
+    pid = wait_until(lambda: running_pid(service), what="running")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    kill_pids([pid])
+    wait_until(lambda: start_time(pid) is None, what="the orphan gone")
+    tree.start()
+    wait_until(lambda: (service / "finished").exists(), what="./finish run")
+    assert (service / "finished").read_text() == "finish -1 0\n"
+    new = wait_until(lambda: running_pid(service), what="started again (want up)")
+    assert new != pid
+
+
+def test_an_adopted_process_that_exits_goes_through_finish(tree):
+    service = make_service(tree.svdir, "adopted", run=SH + "exec sleep 1000\n",
+                           finish=SH + 'echo "finish $1 $2" >>finished\n')
+    first = tree.start()
+    pid = wait_until(lambda: running_pid(service), what="running")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    tree.start()
+    wait_until(lambda: running_pid(service) == pid, what="adopted")
+    kill_pids([pid])
+    wait_until(lambda: (service / "finished").exists(), what="./finish run")
+    assert (service / "finished").read_text() == "finish -1 0\n"
+    assert wait_until(lambda: running_pid(service), what="restarted") != pid
+
+
+def test_a_down_service_stays_down_after_the_tree_is_killed(tree):
+    """As under runit, where runsv (which keeps want) survives its runsvdir."""
+    service = make_service(tree.svdir, "stopped", run=SH + "exec sleep 1000\n")
+    first = tree.start()
+    wait_until(lambda: running_pid(service), what="running")
+    out = subprocess.run([our_tool("sv"), "-w", "5", "down", str(service)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    tree.start()
+    wait_until(lambda: is_runsv_up(service), what="supervised again")
+    out = subprocess.run([our_tool("sv"), "status", str(service)], capture_output=True,
+                         text=True)
+    assert re.match(r"down: \S+: \d+s, normally up\n", out.stdout), out.stdout
+
+
+@pytest.mark.parametrize("kill_what", ["logger host", "exec'd svlogd"])
+def test_kill_9_of_a_logger_under_load_loses_nothing(tree, kill_what):
+    hosted = kill_what == "logger host"
+    services = [logged(tree.svdir, "s%d" % i, hosted=hosted) for i in range(3)]
+    tree.start()
+    wait_until(lambda: all(len(numbers(s)) > 200 for s in services), timeout=15,
+               what="lines flowing")
+    services_before = {s.name: running_pid(s) for s in services}
+    for round_ in range(3):
+        victim = status_record(services[0] / "log").pid
+        if hosted:
+            assert victim == logger_host_of(tree.proc.pid)
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: running_pid(services[0] / "log") not in (0, victim), timeout=15,
+                   what="the logger started again (round %d)" % round_)
+    wait_until(lambda: all_logged(services), timeout=60, what="every line logged")
+    for service in services:
+        # A kill between a write and the consume that follows it (svlog/peek.py) makes the
+        # next logger write that chunk again: lines may repeat, as one replayed block per
+        # kill, never go missing or out of order.
+        got, replayed, high = [], 0, 0
+        for number in numbers(service):
+            if number <= high:
+                replayed += 1
+                continue
+            got.append(number)
+            high = number
+        assert got == list(range(1, LINES + 1)), service.name
+        assert replayed <= 3 * 65536 // len("line 00000\n"), service.name  # a pipeful a kill
+        assert running_pid(service) == services_before[service.name]  # never touched
+
+
+def test_kill_9_of_runsv_and_a_new_runsv_takes_over(tmp_path):
+    service = logged(tmp_path, "svc", hosted=False)
+    started = []
+    try:
+        for _ in range(2):
+            proc = subprocess.Popen([our_tool("runsv"), str(service)], start_new_session=True,
+                                    env=tree_env(), stdin=subprocess.DEVNULL)
+            started.append(proc)
+            pid = wait_until(lambda: running_pid(service), what="running")
+            if len(started) == 1:
+                before = (pid, start_time(pid))
+                wait_until(lambda: len(numbers(service)) > 100, what="lines flowing")
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+        assert (pid, start_time(pid)) == before
+        assert instances(service) - {proc.pid} == {pid}  # runsv's own cwd is the service
+        wait_until(lambda: len(numbers(service)) >= LINES, timeout=60, what="every line")
+        assert_every_line_once(service)
+    finally:
+        for proc in started:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=15)
+        kill_pids(processes_under(tmp_path))
