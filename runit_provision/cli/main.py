@@ -16,6 +16,9 @@ from .. import __version__
 COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "plan",
             "apply": "apply", "status": "status", "verify": "verify",
             "install-runtime": "install_runtime"}
+# Long conversations — a runtime started and waited on, ssh sessions to hosts — whose garbage
+# the cyclic collector should go on freeing (see main).
+COLLECTING = ("demo", "verify")
 
 
 def command_module(name):
@@ -53,6 +56,8 @@ def main(argv=None):
         if args.command is None:
             parser.print_help(sys.stderr)
             return 1
+        if args.command in COLLECTING and was_enabled:
+            gc.enable()
         return command_module(args.command).run(args)
     finally:
         if is_program:
