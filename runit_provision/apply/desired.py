@@ -50,10 +50,13 @@ class ServiceUnit:
 class Desired:
     """The desired tree (``entries``: Tree), its ``units`` (in apply order: the system tree
     with each ``runsvdir-<login>`` first, then each user's services), ``homes`` (login ->
-    home), the sv timeout and the runtime, and ``commands`` (initsys's, run after converging)."""
+    home), the sv timeout and the runtime, ``commands`` and ``notes`` (initsys's), and
+    ``late``: the paths of initsys's entries, in the order it gives them (``in_order``)."""
 
-    def __init__(self, tree, units, homes, sv_timeout, runtime, commands=(), notes=()):
+    def __init__(self, tree, units, homes, sv_timeout, runtime, commands=(), notes=(),
+                 late=()):
         self.tree = tree
+        self.late = list(late)
         self.units = units
         self.homes = homes
         self.sv_timeout = sv_timeout
@@ -66,6 +69,14 @@ class Desired:
             self._units_by_path[unit.path] = unit
             for path, role in unit_paths(unit):
                 self._roles[path] = (unit, role)
+
+    def in_order(self):
+        """The entries in the order their steps go within a phase: by path, then the init
+        room's in the order it gives them (``late``: the version's files before the switch
+        ``current``, the switch before the tool links that lead to it)."""
+        late = set(self.late)
+        entries = [entry for entry in self.tree if entry.path not in late]
+        return entries + [self.tree[path] for path in self.late]
 
     def role_of(self, path):
         """``(unit, role)`` for a path of a unit — role ``run``, ``env``, ``log/run``,
@@ -174,4 +185,18 @@ def desired_state(config, tree, only=None, profile_dir="/etc/profile.d", extra_e
         entries.add(entry)
     units = service_units(config, only)
     homes = {login: user.home for login, user in config.users.items()}
-    return Desired(entries, units, homes, config.sv_timeout, config.runtime, commands, notes)
+    return Desired(entries, units, homes, config.sv_timeout, config.runtime, commands, notes,
+                   late=_paths_once(extra_entries))
+
+
+def runtime_state(config, entries, commands=(), notes=()):
+    """The Desired of the runtime and its link into init alone (``install-runtime``): the
+    init room's entries, commands and notes, and no service."""
+    return Desired(Tree(entries), [], {}, config.sv_timeout, config.runtime, commands, notes,
+                   late=_paths_once(entries))
+
+
+def _paths_once(entries):
+    seen = set()
+    return [entry.path for entry in entries
+            if not (entry.path in seen or seen.add(entry.path))]

@@ -14,17 +14,13 @@ someone else's file linked in — and is replaced whole.
 """
 
 import errno
-import os
 import stat
 
-from ..errors import ProtocolError, UnsafePathError
-from ..protocol.layout import (
-    CHECK, CONTROL_DIR, DOWN, ENV_DIR, FINISH, LOG_DIR, OK, RUN, STATUS, SUPERVISE_DIR)
-from ..protocol.status import STATUS_SIZE, status_from_bytes
+from ..errors import ProbeError, UnsafePathError
+from ..protocol.layout import CONTROL_DIR, ENV_DIR, LOG_DIR, SIDE_NAMES, SUPERVISE_DIR
+from ..protocol.probe import is_supervised_despite, read_status_at
 from .fsroot import is_temp_name
 
-# runit's names in a service directory (and in log/) that the applier renders and so owns
-OWNED_NAMES = (RUN, FINISH, CHECK, DOWN)
 _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
 
 
@@ -188,13 +184,13 @@ def observe(desired, fs, probe=None):
 def _scopes(unit):
     """The directories of ``unit`` where undeclared runit names are purged, with the names
     that count (None: every name)."""
-    top = OWNED_NAMES + (CONTROL_DIR,) + ((ENV_DIR,) if unit.has_env else ())
+    top = SIDE_NAMES + ((ENV_DIR,) if unit.has_env else ())  # log/: drop_log's
     scopes = {unit.path: top, unit.path + "/" + CONTROL_DIR: None}
     if unit.has_env:
         scopes[unit.path + "/" + ENV_DIR] = None
     if unit.has_log:
         log = unit.path + "/" + LOG_DIR
-        scopes.update({log: OWNED_NAMES + (CONTROL_DIR,), log + "/" + CONTROL_DIR: None})
+        scopes.update({log: SIDE_NAMES, log + "/" + CONTROL_DIR: None})
     return scopes
 
 
@@ -339,28 +335,15 @@ def _live(probe, unit):
 
 
 def probe_side(fs, path):
-    """A side's SideLive, read as sv reads it — the ``supervise/ok`` probe (a writer's
-    non-blocking open: ENXIO = no runsv), then one read of ``supervise/status`` — but reached
-    through ``fs`` (no planted link followed) with ``O_NOFOLLOW`` on the FIFO and the file, so
-    a user's tree can never make the applier open something else. Never writes or blocks."""
+    """A side's SideLive, read as sv reads it — the ``supervise/ok`` probe, then one read of
+    ``supervise/status`` (``protocol.probe.read_status_at``) — with ``supervise/`` reached
+    through ``fs`` (no planted link followed on the way) and nothing in it followed, so a
+    user's tree can never make the applier open something else. Never writes or blocks."""
     try:
         supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
-        fd = os.open(OK, os.O_WRONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     dir_fd=supervise)
     except (OSError, UnsafePathError):
-        return NOT_SUPERVISED  # ENXIO: no runsv; ENOENT: none ever ran here
+        return NOT_SUPERVISED  # none ever ran here, or not reachable safely
     try:
-        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
-            return NOT_SUPERVISED
-    finally:
-        os.close(fd)
-    try:
-        fd = os.open(STATUS, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     dir_fd=supervise)
-        try:
-            status = status_from_bytes(os.read(fd, STATUS_SIZE))
-        finally:
-            os.close(fd)
-    except (OSError, ProtocolError):
-        return SideLive(True)  # supervised, state unreadable
-    return SideLive(True, status)
+        return SideLive(True, read_status_at(supervise))
+    except ProbeError as exc:  # ENXIO: no runsv; supervised, status unreadable
+        return SideLive(True) if is_supervised_despite(exc) else NOT_SUPERVISED

@@ -13,12 +13,14 @@ The order of ``steps`` is the order of execution (``converge`` and ``activate`` 
    ``down`` file included, is complete before anything links it; then other links;
 2. undeclared files removed (files, then directories, deepest first);
 3. the system tree's links (each ``runsvdir-<login>`` among them), then a ``wait`` until runsv
-   reads their ``supervise/ok``; 4. the users' links, then their ``wait``;
+   reads their ``supervise/ok`` — and for a service linked before that no runsv serves;
+   4. the users' links, then their ``wait``;
 5. restarts and HUPs (the restart matrix, below);
-6. disabled services unlinked and stopped; a dropped logger's side; absent services unlinked,
-   stopped and removed;
+6. disabled services unlinked and stopped; a logger added or dropped where runsv runs (a new
+   runsv: unlink, exit, link again, wait); absent services unlinked, stopped and removed;
 7. initsys's other commands, once what they follow changed (or always, when they follow
    nothing); one that precedes paths goes right before the first step changing one of them.
+   Under ``--root`` none runs: each that would is a no-op saying so (``STAGED_COMMAND``).
 
 Restart matrix (README "Converging a host"): ``run`` or ``env/*`` changed -> ``sv -w T
 restart`` the service; ``log/run`` changed -> restart its log; the log ``config`` changed ->
@@ -33,6 +35,10 @@ import posixpath
 from ..errors import ApplyError
 
 KIND_NAMES = {"other": "special file (FIFO, socket or device)", "symlink": "symbolic link"}
+STAGED_COMMAND = "--root: no command is run"
+WAIT_REASON = "runsv reads supervise/ok"
+UNSERVED_REASON = "linked, but no runsv serves it"
+LOG = "log"
 STEP_PHASES = ("prepare", "files", "links", "purge", "system links", "user links",
                "restarts", "teardown", "commands")
 
@@ -153,7 +159,7 @@ class _Builder:
     # -- the whole plan ------------------------------------------------------------------
     def build(self):
         self.refuse_unsafe()
-        for entry in self.desired.tree:
+        for entry in self.desired.in_order():
             if self.is_refused(entry.path):
                 continue
             unit, role = self.desired.role_of(entry.path)
@@ -378,16 +384,57 @@ class _Builder:
             if not self.obs.is_staging:
                 self.wait(unit)
             return
-        self.restarts(unit)
+        if self.obs.is_staging:
+            self.restarts(unit)
+            return
+        added = self.add_log(unit) if unit.path + "/" + LOG in self.created else None
+        if added != "cycled":  # a new runsv starts the service with everything new
+            self.restarts(unit)
+        if added is None:
+            self.unserved(unit)
 
-    def wait(self, unit):
+    def wait(self, unit, reason=WAIT_REASON):
         phase = "user links" if unit.login is not None else "system links"
         steps = self.phases[phase]
-        if steps and steps[-1].action == "wait":
+        if steps and steps[-1].action == "wait" and steps[-1].reasons == [reason]:
             steps[-1].units.append(unit)
         else:
-            steps.append(Step("wait", phase, "service", ["runsv reads supervise/ok"],
-                              units=[unit]))
+            steps.append(Step("wait", phase, "service", [reason], units=[unit]))
+
+    def unserved(self, unit):
+        """A service linked as the data says that no runsv serves (a wait that timed out, a
+        runsvdir stopped or not yet started, a logger that never came up): wait for it again,
+        as after linking — a timeout fails the apply naming the likely cause — unless the
+        user's whole tree was stopped by hand (``sv down runsvdir-LOGIN``)."""
+        live = self.obs.live_of(unit)
+        if live.main.is_supervised and (live.log.is_supervised or not unit.has_log):
+            return
+        if unit.login is not None:
+            tree = next((other for other in self.desired.units
+                         if other.for_login == unit.login), None)
+            side = self.obs.live_of(tree).main if tree is not None else None
+            if side is not None and side.is_supervised and not side.is_want_up:
+                self.noops.append(NoChange(unit.label, "no runsv serves it: %s is down by "
+                                                       "hand (not waited for)" % tree.name))
+                return
+        self.wait(unit, UNSERVED_REASON)
+
+    def add_log(self, unit):
+        """``log/`` made where a runsv serves the service without one: the logger starts only
+        with a new runsv (``cycle``; the service restarts once). Returns ``cycled`` when
+        planned, ``pending`` when left for runsv's next start (a no-op says why), None when
+        no runsv serves it (the one that starts reads ``log/``)."""
+        live = self.obs.live_of(unit).main
+        if not live.is_supervised:
+            return None
+        held = self.held_back(unit, live)
+        if held is None:
+            self.cycle(unit, "logger added: runsv starts a logger only at its start",
+                       ["main"])
+            return "cycled"
+        self.noops.append(NoChange(unit.label, "logger added; it starts when runsv next "
+                                               "starts (%s)" % held))
+        return "pending"
 
     def was_linked(self, unit):
         actual = self.obs.actual(unit.link)
@@ -403,7 +450,9 @@ class _Builder:
         if roles & {"run", "env"}:
             self.restart(unit, "main", live.main, "restart",
                          "run changed" if "run" in roles else "env changed")
-        if "log/run" in roles:
+        if unit.path + "/" + LOG in self.created:
+            pass  # a new logger: whichever runsv starts it reads the new files
+        elif "log/run" in roles:
             self.restart(unit, "log", live.log, "restart", "log/run changed")
         elif "log/config" in roles:
             self.restart(unit, "log", live.log, "hup", "log config changed")
@@ -478,9 +527,9 @@ class _Builder:
             self.noops.append(NoChange(unit.label, "absent" if remove else "not linked"))
 
     def drop_log(self, unit):
-        """``log: false`` where a ``log/`` is left: remove it — after stopping runsv when its
-        log side runs (runsv reads ``log/`` only at its start; runsvdir restarts it)."""
-        path = unit.path + "/log"
+        """``log: false`` where a ``log/`` is left: remove it — through a new runsv when one
+        serves its log side (``cycle``)."""
+        path = unit.path + "/" + LOG
         actual = self.obs.actual(path)
         if actual.kind != "directory":
             return
@@ -488,16 +537,47 @@ class _Builder:
         if not (live.log.is_supervised and not self.obs.is_staging):
             self.removal("purge", path, actual, ["log: false"])
             return
-        if not unit.restart_on_change:
-            self.noops.append(NoChange(unit.label, "log: false; log/ stays until runsv "
-                                                   "restarts (restart_on_change: false)"))
+        held = self.held_back(unit, live.main)
+        if held is not None:
+            self.noops.append(NoChange(unit.label, "log: false; log/ stays until runsv next "
+                                                   "starts (%s)" % held))
             return
-        self.exit_step(unit, "log: false: runsv restarts without a logger", ["main", "log"])
-        self.phases["teardown"].append(Step("remove", path, "tree", ["log: false"], unit=unit))
-        self.touched.add(path)
-        if self.was_linked(unit):
-            self.phases["teardown"].append(Step("wait", "teardown", "service",
-                                                ["runsv reads supervise/ok"], units=[unit]))
+        self.cycle(unit, "log: false: runsv restarts without a logger", ["main", "log"],
+                   remove=(path, "log: false"))
+
+    def held_back(self, unit, main):
+        """Why runsv may not be replaced now (None: it may): ``restart_on_change: false``, or
+        a service stopped by hand without a ``down`` file — a new runsv would start it."""
+        if not unit.restart_on_change:
+            return "restart_on_change: false"
+        if not unit.is_down and main.is_supervised and not main.is_want_up:
+            return "down by hand: a new runsv would start it"
+        return None
+
+    def cycle(self, unit, reason, sides, remove=None):
+        """A new runsv for ``unit`` — the only way to add or drop its logger: runsv looks for
+        ``log/`` once, at its start (runsv.c), and hands the service the log pipe as its
+        stdout when it execs it, so the service restarts once, whatever the runtime.
+
+        In order: unlink (runsvdir stops that runsv, and starts no other while ``log/``
+        changes — after a bare ``sv exit`` the C runsvdir starts a new runsv at once, racing
+        the change and ``sv -w``), ``sv exit`` it and wait until it is gone, remove ``log/``
+        (``remove``: path and reason), link again, wait until the new runsv serves it. Not
+        linked as the data says: the exit and the removal only."""
+        teardown = self.phases["teardown"]
+        link = self.desired.tree.get(unit.link)
+        relink = link is not None and self.was_linked(unit)
+        if relink:
+            teardown.append(Step("remove", unit.link, "symlink", [reason], unit=unit))
+        self.exit_step(unit, reason, sides)
+        if remove is not None:
+            teardown.append(Step("remove", remove[0], "tree", [remove[1]], unit=unit))
+            self.touched.add(remove[0])
+        if relink:
+            uid, gid = self.want_ids(link, link.path)
+            teardown.append(Step("create", unit.link, "symlink", [reason], entry=link,
+                                 unit=unit, uid=uid, gid=gid))
+            teardown.append(Step("wait", "teardown", "service", [WAIT_REASON], units=[unit]))
 
     # -- commands --------------------------------------------------------------------------
     def commands(self):
@@ -511,22 +591,31 @@ class _Builder:
             before = list(getattr(command, "before", ()) or ())
             after = list(getattr(command, "after", ()) or ())
             step = Step("run", label, "command", [command.reason], argv=list(command.argv))
-            if self.obs.is_staging:
-                self.noops.append(NoChange(label, "--root: no command is run"))
-            elif getattr(command, "prepare", False):
-                self.phases["prepare"].append(step)
+            if getattr(command, "prepare", False):
+                where = self.phases["prepare"], None
             elif before:
-                self.insert_before(step, set(before), label)
+                where = self.place_before(set(before))
+                if where is None:
+                    self.noops.append(NoChange(label, "nothing it precedes changes"))
+                    continue
             elif after and not any(path in self.touched for path in after):
                 self.noops.append(NoChange(label, "nothing it follows changed"))
+                continue
             else:
-                self.phases["commands"].append(step)
+                where = self.phases["commands"], None
+            if self.obs.is_staging:  # it would run: say so, and that it does not
+                self.noops.append(NoChange(label, STAGED_COMMAND))
+            elif where[1] is None:
+                where[0].append(step)
+            else:
+                where[0].insert(where[1], step)
 
-    def insert_before(self, step, paths, label):
+    def place_before(self, paths):
+        """``(phase's steps, index)`` of the first step that changes one of ``paths``, or
+        None."""
         for phase in STEP_PHASES:
             steps = self.phases[phase]
             for index, other in enumerate(steps):
                 if other.action in ("create", "change", "remove") and other.path in paths:
-                    steps.insert(index, step)
-                    return
-        self.noops.append(NoChange(label, "nothing it precedes changes"))
+                    return steps, index
+        return None

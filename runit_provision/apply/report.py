@@ -61,7 +61,10 @@ def summary(plan):
     counts = plan.counts()
     up_to_date = sum(1 for noop in plan.noops if noop.reason == "up to date")
     if not counts:
-        return "No changes: %d paths up to date." % up_to_date
+        waits = sum(len(step.units) for step in plan.steps if step.action == "wait")
+        return "No changes: %d paths up to date%s." % (up_to_date, "" if not waits else
+                                                        "; %d service%s to wait for" % (
+                                                            waits, "" if waits == 1 else "s"))
     parts = []
     for action, word in (("create", "to create"), ("change", "to change"),
                          ("remove", "to remove")):

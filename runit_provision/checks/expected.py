@@ -21,22 +21,26 @@ service (``web``; a user's as ``~alice/app``; the user's tree supervisor ``runsv
     runs as LOGIN    ``runsvdir-<login>``'s process is the user's
     absent           ``ensure: absent``: neither the link nor the directory is there
 
-and per tree ``directories`` (sv_dir, service_dir, a user's ``~/logs``), and ``runtime``:
-``tools installed`` (the runit programs the rendered scripts call, on the host's PATH, ours
-for ``runtime: python``) and ``linked into init`` (see ``init_checks``).
+and per tree ``directories`` (sv_dir, service_dir, a user's ``~/logs``), and ``runtime``
+(``runtime_checks``): ``tools installed`` (the runit programs the rendered scripts call, on the
+host's PATH, ours for ``runtime: python``); unless ``init: none``, ``installed`` (every path
+``install-runtime`` and ``apply`` put there: the version's files and ``.pyc``, the launchers,
+``current``, the tools' links) and ``linked into init`` (the unit and its link, the inittab
+line, the upstart job, runit's stages) — both from the init room's own answer for the host.
+
+A staged tree (``verify --root``) is read under its directory, owners from its own passwd and
+group; nothing runs there, so the supervision checks and the PATH are left out.
 """
 
 import difflib
 import posixpath
 
 from ..model import log_directory
+from ..protocol.layout import SERVICE_NAMES, SIDE_NAMES
 from ..render.servicedir import Place
 from ..render.users import user_place
 
 RUNIT_TOOLS = ("runsvdir", "runsv", "sv", "svlogd", "chpst")
-# Names in a service directory (or its log/) that runsv acts on: one the data does not declare
-# changes what runs. Anything else there (notes, a core file) is not verify's business.
-RUNSV_NAMES = ("run", "finish", "check", "down", "log", "control")
 KIND_NAMES = {"f": "a file", "d": "a directory", "l": "a symlink", "p": "a FIFO",
               "s": "a socket", "c": "a character device", "b": "a block device"}
 ENTRY_KINDS = {"file": "f", "directory": "d", "symlink": "l"}
@@ -62,10 +66,23 @@ class Check:
 
 
 class Expectations:
-    """The ``request`` that reads everything the ``checks`` look at, in one go."""
+    """The ``request`` that reads everything the ``checks`` look at, in one go; ``root``: a
+    staged tree to read it under, ``accounts`` its owners (``accounts.Accounts``), or None."""
 
-    def __init__(self, request, checks):
+    def __init__(self, request, checks, root=None, accounts=None):
         self.request, self.checks = request, checks
+        self.root, self.accounts = root, accounts
+
+
+class Unknown:
+    """The runtime's checks cannot be derived: ``reason``; ``is_error`` makes them fail (the
+    init room refused the data for this host), else they are skipped (a remote host: the init
+    room reads files where it runs)."""
+
+    __slots__ = ("reason", "is_error")
+
+    def __init__(self, reason, is_error=False):
+        self.reason, self.is_error = reason, is_error
 
 
 class Unit:
@@ -79,18 +96,25 @@ class Unit:
             setattr(self, name, fields.get(name))
 
 
-def expectations(config, tree, only=None):
+def expectations(config, tree, only=None, runtime=None, root=None, accounts=None):
     """The checks of ``config`` as rendered into ``tree`` (``render(config)``), and the
-    request that covers them; ``only``: service names, as ``render --only`` takes them."""
+    request that covers them; ``only``: service names, as ``render --only`` takes them.
+
+    ``runtime``: the init room's answer for the host (``initsys.Runtime``: entries and the
+    ``linked`` paths among them), an ``Unknown``, or None (``init: none``: nothing of it is
+    checked). ``root``: a staged tree's directory (``verify --root``), read with
+    ``accounts``' owners; nothing is expected to run there."""
     from .snapshot import Request
 
     request, checks = Request(), []
+    staged = root is not None
     wanted = set(only) if only else None
     system = Place(config.sv_dir, config.service_dir, config.log_dir)
     checks += directory_checks("system", [config.sv_dir, config.service_dir], tree, request)
     for name in sorted(config.services):
         if wanted is None or name in wanted:
-            checks += service_checks(config.services[name], system, None, tree, request)
+            checks += service_checks(config.services[name], system, None, tree, request,
+                                     staged)
     for login in sorted(config.users):
         user = config.users[login]
         place = user_place(user)
@@ -102,16 +126,16 @@ def expectations(config, tree, only=None):
             checks += unit_checks(Unit(
                 label=supervisor, base=posixpath.join(config.sv_dir, supervisor),
                 link=posixpath.join(config.service_dir, supervisor), enabled=True, down=False,
-                logdir=user.log_dir, log_user=logger, runs_as=login), tree, request)
+                logdir=user.log_dir, log_user=logger, runs_as=login), tree, request, staged)
         for name in sorted(user.services):
             if wanted is None or name in wanted:
-                checks += service_checks(user.services[name], place, user, tree, request)
-    checks += runtime_checks(config, request)
-    checks += init_checks(config, request)
-    return Expectations(request, checks)
+                checks += service_checks(user.services[name], place, user, tree, request,
+                                         staged)
+    checks += runtime_checks(config, request, runtime, staged)
+    return Expectations(request, checks, root, accounts)
 
 
-def service_checks(service, place, user, tree, request):
+def service_checks(service, place, user, tree, request, staged=False):
     label = service.name if user is None else "~%s/%s" % (user.login, service.name)
     base = posixpath.join(place.sv_dir, service.name)
     link = posixpath.join(place.service_dir, service.name)
@@ -126,11 +150,12 @@ def service_checks(service, place, user, tree, request):
     return unit_checks(Unit(
         label=label, base=base, link=link, enabled=service.enabled, down=service.down,
         logdir=log_directory(service, place.log_dir), log_user=log_user,
-        tree_login=user.login if user is not None else None), tree, request)
+        tree_login=user.login if user is not None else None), tree, request, staged)
 
 
-def unit_checks(unit, tree, request):
-    """The checks of one service (``Unit``) and what they need in ``request``."""
+def unit_checks(unit, tree, request, staged=False):
+    """The checks of one service (``Unit``) and what they need in ``request``; ``staged``: a
+    tree where nothing runs (its files, link and log directory only)."""
     entries = [entry for entry in tree if entry.kind in ("file", "directory") and (
         entry.path == unit.base or entry.path.startswith(unit.base + "/")
         or (unit.logdir is not None and entry.path in (unit.logdir, unit.logdir + "/config")))]
@@ -146,25 +171,28 @@ def unit_checks(unit, tree, request):
             "%s: linked, but the service is enabled: false" % unit.link
         ] if snapshot.node(unit.link).exists else []))
         return checks
-    request.side(unit.link)
     checks.append(Check(unit.label, "linked", lambda snapshot: link_problems(
         unit.link, link_entry.target if link_entry is not None else unit.base, snapshot)))
-    if unit.tree_login is not None:
-        request.login(unit.tree_login)
-    checks.append(Check(unit.label, "supervised", lambda snapshot: supervised_problems(
-        unit, snapshot)))
-    if not unit.down:
-        checks.append(Check(unit.label, "running", lambda snapshot: running_problems(
-            unit.label, unit.link, snapshot)))
+    if not staged:
+        request.side(unit.link)
+        if unit.tree_login is not None:
+            request.login(unit.tree_login)
+        checks.append(Check(unit.label, "supervised", lambda snapshot: supervised_problems(
+            unit, snapshot)))
+        if not unit.down:
+            checks.append(Check(unit.label, "running", lambda snapshot: running_problems(
+                unit.label, unit.link, snapshot)))
     if unit.logdir is not None:
-        checks.append(Check(unit.label, "logger running", lambda snapshot: running_problems(
-            unit.label + "/log", unit.link + "/log", snapshot, logger=True)))
+        if not staged:
+            checks.append(Check(unit.label, "logger running", lambda snapshot:
+                                running_problems(unit.label + "/log", unit.link + "/log",
+                                                 snapshot, logger=True)))
         ask_identity(unit.log_user, request)
         for ancestor in ancestors(unit.logdir):
             request.stat(ancestor)
         checks.append(Check(unit.label, "log dir writable", lambda snapshot: writable_problems(
             unit.logdir, unit.log_user, snapshot)))
-    if unit.runs_as is not None:
+    if unit.runs_as is not None and not staged:
         request.login(unit.runs_as)
         checks.append(Check(unit.label, "runs as " + unit.runs_as,
                             lambda snapshot: runs_as_problems(unit, snapshot)))
@@ -182,14 +210,7 @@ def directory_checks(group, paths, tree, request):
 
 # -- the checks' tests: (…, snapshot) -> problems ----------------------------------------------
 def files_problems(entries, base, tree, snapshot):
-    problems, missing = [], []
-    for entry in entries:
-        if any(entry.path.startswith(directory + "/") for directory in missing):
-            continue  # said once, for the directory
-        found = entry_problems(entry, snapshot)
-        if not snapshot.node(entry.path).exists:
-            missing.append(entry.path)
-        problems += found
+    problems = entries_problems(entries, snapshot)
     for directory in (base, base + "/log", base + "/control", base + "/env"):
         if directory not in tree or not snapshot.node(directory).kind == "d":
             continue
@@ -197,7 +218,10 @@ def files_problems(entries, base, tree, snapshot):
             path = directory + "/" + name
             if path in tree:
                 continue
-            if directory in (base, base + "/log") and name not in RUNSV_NAMES:
+            # what runsv acts on (protocol.layout): one the data does not declare changes
+            # what runs, and the applier purges it
+            if (directory == base and name not in SERVICE_NAMES) or (
+                    directory == base + "/log" and name not in SIDE_NAMES):
                 continue
             problems.append("%s: not in the data (%s)" % (path, _acts_on(directory, base, name)))
     return problems
@@ -213,9 +237,28 @@ def _acts_on(directory, base, name):
     return "runsv runs it"
 
 
+def entries_problems(entries, snapshot):
+    """Every entry against the host, a missing directory said once (not for each path below
+    it)."""
+    problems, missing = [], []
+    for entry in entries:
+        if any(entry.path.startswith(directory + "/") for directory in missing):
+            continue  # said once, for the directory
+        found = entry_problems(entry, snapshot)
+        if entry.kind != "absent" and not snapshot.node(entry.path).exists:
+            missing.append(entry.path)
+        problems += found
+    return problems
+
+
 def entry_problems(entry, snapshot):
-    """A rendered File or Directory against the host's Node."""
+    """A rendered File, Directory, Symlink or Absent against the host's Node."""
     node = snapshot.node(entry.path)
+    if entry.kind == "absent":
+        return ["%s: still there (%s)" % (entry.path, KIND_NAMES.get(node.kind, node.kind))
+                ] if node.exists else []
+    if entry.kind == "symlink":
+        return link_problems(entry.path, entry.target, snapshot)
     if not node.exists:
         return ["%s: missing (%s)" % (entry.path, node.error)]
     want = ENTRY_KINDS[entry.kind]
@@ -385,7 +428,35 @@ def runs_as_problems(unit, snapshot):
 
 
 # -- the runtime and init ----------------------------------------------------------------------
-def runtime_checks(config, request):
+def runtime_checks(config, request, runtime=None, staged=False):
+    """``tools installed`` (not for a staged tree: its PATH is nobody's yet), and unless ``init:
+    none`` (init and the runtime started by it are somebody else's, README "init: none") the
+    init room's answer as two checks: ``installed`` and ``linked into init``."""
+    checks = [] if staged else [tools_check(config, request)]
+    if config.init == "none" or runtime is None:
+        return checks
+    init_name = "linked into init (init: %s)" % getattr(runtime, "init", config.init)
+    if isinstance(runtime, Unknown):
+        if runtime.is_error:
+            return checks + [Check("runtime", init_name,
+                                   lambda snapshot: [runtime.reason])]
+        return checks + [Check("runtime", name, skip=runtime.reason)
+                         for name in ("installed", init_name)]
+    linked = set(runtime.linked)
+    installed = [entry for entry in runtime.entries if entry.path not in linked]
+    link = [entry for entry in runtime.entries if entry.path in linked]
+    for entry in runtime.entries:
+        request.stat(entry.path)
+    ask_owners([entry for entry in runtime.entries if entry.kind != "absent"], request)
+    if installed:  # runtime: system installs nothing of ours
+        checks.append(Check("runtime", "installed (runtime %s)" % runtime.version,
+                            lambda snapshot: entries_problems(installed, snapshot)))
+    checks.append(Check("runtime", init_name, lambda snapshot: entries_problems(
+        link, snapshot)))
+    return checks
+
+
+def tools_check(config, request):
     for tool in RUNIT_TOOLS:
         request.which(tool)
 
@@ -401,21 +472,7 @@ def runtime_checks(config, request):
                 problems.append("%s: %s is a compiled program, not runit-provision's "
                                 "(runtime: python)" % (tool, command.path))
         return problems
-    return [Check("runtime", "tools installed", test)]
-
-
-def init_checks(config, request):
-    """HOOK (initsys): that the runtime is linked into init as ``init`` says.
-
-    What ``install-runtime`` installs for each init (a systemd unit, an inittab line, a runit
-    service, an upstart job) belongs to ``runit_provision/initsys/``, which has not landed yet;
-    until it does, this check is reported as skipped, never as passed. ``init: none`` declares
-    that init is left alone: nothing to check.
-    """
-    if config.init == "none":
-        return []
-    return [Check("runtime", "linked into init (init: %s)" % config.init,
-                  skip="not checked yet: initsys has not landed (runit_provision/initsys/)")]
+    return Check("runtime", "tools installed", test)
 
 
 # -- what the checks need -----------------------------------------------------------------------

@@ -66,6 +66,7 @@ except ImportError:  # not a POSIX host: owners stay numbers
 LIMIT = 256 * 1024  # a file bigger than this is compared by hash, not shown in a diff
 HEAD = 64
 _PRINTABLE = frozenset(range(0x21, 0x7F)) - frozenset(b"%")
+_PRINTABLE_BYTES = bytes(sorted(_PRINTABLE))
 _KINDS = ((stat.S_ISREG, "f"), (stat.S_ISDIR, "d"), (stat.S_ISLNK, "l"), (stat.S_ISFIFO, "p"),
           (stat.S_ISSOCK, "s"), (stat.S_ISCHR, "c"), (stat.S_ISBLK, "b"))
 
@@ -80,6 +81,8 @@ def field(value):
         return b"="
     if value in (b"-", b"="):
         return ("%%%02X" % value[0]).encode("ascii")
+    if not value.translate(None, _PRINTABLE_BYTES):
+        return value  # the usual case (hex, names, paths): no byte to quote, no loop over them
     return b"".join(bytes([byte]) if byte in _PRINTABLE else ("%%%02X" % byte).encode("ascii")
                     for byte in value)
 

@@ -31,6 +31,7 @@ MAX_COMMAND = 100 * 1024
 END = "RUNIT_PROVISION_REQUEST"
 FALLBACK = 97  # the python command's exit status on a host without a usable python3
 VERBS = ("stat", "walk", "side", "tree", "login", "group", "which")
+PATH_VERBS = ("stat", "walk", "side", "tree")
 
 
 class Request:
@@ -72,13 +73,16 @@ class Request:
     def __len__(self):
         return len(self._items)
 
-    def lines(self):
+    def lines(self, root=None):
         """The request as ``(directory, line)`` pairs: paths relative to their parent
-        directory, grouped by it (``materialized`` puts an ``in DIR`` line before each group)."""
+        directory, grouped by it (``materialized`` puts an ``in DIR`` line before each group).
+        ``root``: a staged tree's directory, put in front of every absolute path."""
         keyed = []
         for (verb, argument), order in self._items.items():
             parent, name = "", argument
-            if verb in ("stat", "walk", "side", "tree"):
+            if verb in PATH_VERBS and root and argument.startswith("/"):
+                argument = root.rstrip("/") + argument if argument != "/" else root
+            if verb in PATH_VERBS:
                 parent, name = posixpath.split(argument.rstrip("/") or "/")
                 if not name or name.startswith("~") or not parent:
                     parent, name = "", argument
@@ -134,19 +138,20 @@ def probe_command(lines, python=True):
 _PROBERS = weakref.WeakKeyDictionary()  # host -> "sh" once it turned out to have no python3
 
 
-def take_snapshot(host, request, python=True):
+def take_snapshot(host, request, python=True, root=None):
     """The ``Snapshot`` of ``request`` on a testinfra ``host``: one ``host.run`` (a request
     beyond ``MAX_COMMAND`` takes more). python3's probe unless the host has none (learnt once
     per host: its command exits ``FALLBACK``) or ``python=False``; then sh's.
-    VerifyError when the probe fails or answers nonsense."""
+    ``root``: a staged tree (``verify --root``) — every path is read under it and the
+    snapshot keeps the final paths. VerifyError when the probe fails or answers nonsense."""
     use_python = python and _PROBERS.get(host) != "sh"
     build = python_command if use_python else sh_command
-    snapshot = Snapshot()
-    for lines in pieces(request.lines(), lambda lines: len(build(lines)) <= MAX_COMMAND):
+    snapshot = Snapshot(root)
+    for lines in pieces(request.lines(root), lambda lines: len(build(lines)) <= MAX_COMMAND):
         result = host.run(build(lines))
         if use_python and result.rc == FALLBACK:
             _PROBERS[host] = "sh"
-            return take_snapshot(host, request, python=False)
+            return take_snapshot(host, request, python=False, root=root)
         if result.rc != 0:
             raise VerifyError("reading the host failed (exit %d): %s"
                               % (result.rc, (result.stderr or result.stdout).strip()[-2000:]))
@@ -232,9 +237,12 @@ class Command:
 class Snapshot:
     """What one request saw: ``nodes`` and ``sides`` by path (as requested), ``logins``,
     ``groups`` (gid or None) and ``commands`` by name, ``listed`` directories, the host's clock
-    ``now`` and the ``prober`` (python or sh)."""
+    ``now`` and the ``prober`` (python or sh). ``root``: the staged tree the paths were read
+    under; records name them by their final paths (``use_accounts`` then gives the tree's own
+    owners)."""
 
-    def __init__(self):
+    def __init__(self, root=None):
+        self.root = root.rstrip("/") if root and root.rstrip("/") else None
         self.now = None
         self.prober = None
         self.nodes = {}
@@ -278,6 +286,40 @@ class Snapshot:
                 self._children.setdefault(parent, []).append(name)
         return sorted(self._children.get(path.rstrip("/") or "/", []))
 
+    def final(self, path):
+        """The final path of a path read under ``root`` (one outside it is kept as it is)."""
+        if self.root is None or path is None:
+            return path
+        if path == self.root:
+            return "/"
+        return path[len(self.root):] if path.startswith(self.root + "/") else path
+
+    def use_accounts(self, accounts):
+        """Owners as a staged tree has them: ``logins`` and ``groups`` from ``accounts`` (the
+        tree's own passwd and group, ``accounts.Accounts``) instead of the host's, and each
+        node's owner and group named by them."""
+        by_gid = {}
+        for group in accounts.groups:
+            by_gid.setdefault(group.gid, group.name)
+        names = {group.name: group.gid for group in reversed(accounts.groups)}
+        for login in list(self.logins):
+            entry = accounts.logins.get(login)
+            if entry is None:
+                self.logins[login] = Identity(login, None, None, None, None)
+                continue
+            gids = [entry.gid] + [group.gid for group in accounts.groups
+                                  if login in group.members and group.gid != entry.gid]
+            self.logins[login] = Identity(login, entry.uid, entry.gid, tuple(gids), entry.home)
+        for name in list(self.groups):
+            self.groups[name] = names.get(name)
+        by_uid = {}
+        for entry in accounts.logins.values():
+            by_uid.setdefault(entry.uid, entry.name)
+        for node in self.nodes.values():
+            if node.exists:
+                node.user, node.group = by_uid.get(node.uid), by_gid.get(node.gid)
+        return self
+
     # -- parsing ------------------------------------------------------------------------------
     def add_output(self, data):
         for number, line in enumerate(data.split(b"\n"), 1):
@@ -302,22 +344,25 @@ class Snapshot:
         self.now, self.prober = float(now), prober
 
     def _record_E(self, kind, mode, uid, gid, user, group, path):
+        path = self.final(path)
         self.nodes[path] = Node(path, kind=kind, mode=int(mode, 8), uid=int(uid), gid=int(gid),
                                 user=user, group=group)
 
     def _record_X(self, error, path):
+        path = self.final(path)
         self.nodes[path] = Node(path, error=error)
 
     def _record_L(self, target, realpath, path):
-        node = self.nodes[path]
-        node.target, node.realpath = target, realpath
+        node = self.nodes[self.final(path)]
+        node.target, node.realpath = target, self.final(realpath)
 
     def _record_C(self, size, content, sha256, path):
-        node = self.nodes[path]
+        node = self.nodes[self.final(path)]
         node.size, node.sha256 = int(size), sha256
         node.content = _hex_bytes(content, path)
 
     def _record_S(self, ok, down, status, pid, stat, proc_uid, sup_uid, sup_mode, path):
+        path = self.final(path)
         self.sides[path] = Side(
             path, ok=ok, is_normally_up=down != "1", _raw_status=status,
             pid_file=_hex_bytes(pid, path, True), stat_text=_hex_bytes(stat, path, True),
@@ -325,7 +370,7 @@ class Snapshot:
             supervise_mode=None if sup_mode is None else int(sup_mode, 8))
 
     def _record_V(self, line, name, path):
-        self._sv_lines.append((line, name, path))
+        self._sv_lines.append((line, name, self.final(path)))
 
     def _record_U(self, uid, gid, gids, home, login):
         self.logins[login] = Identity(login, _int(uid), _int(gid),
@@ -333,7 +378,7 @@ class Snapshot:
                                       tuple(int(g) for g in gids.split(",") if g), home)
 
     def _record_D(self, path):
-        self.listed.add(path)
+        self.listed.add(self.final(path))
 
     def _record_G(self, gid, name):
         self.groups[name] = _int(gid)

@@ -42,7 +42,10 @@ def verify_host(host, expectations, host_id="local", python=True):
     """
     start = time.monotonic()
     try:
-        snapshot = take_snapshot(host, expectations.request, python=python)
+        snapshot = take_snapshot(host, expectations.request, python=python,
+                                 root=expectations.root)
+        if expectations.accounts is not None:
+            snapshot.use_accounts(expectations.accounts)
     except (VerifyError, RuntimeError, OSError) as exc:  # testinfra's ssh raises RuntimeError
         message = "cannot read %s: %s" % (host_id, exc)
         return [Outcome(check, host_id, error=message) for check in expectations.checks]

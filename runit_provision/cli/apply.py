@@ -6,8 +6,8 @@ observe again. Exit codes: ``apply`` 0 (converged, whether or not anything chang
 carries ``changed``) or 1 (an error, a refused user); ``plan``/``--check`` 0 (nothing would
 change), 2 (changes pending) or 1 (an error).
 
-Here too is the one call into the init room (``runtime_part``): only when the data's ``init``
-is not ``none``.
+The runtime's installation and its link into init come from the init room
+(``cli/runtime_part.py``), planned and converged with the services — unless ``init: none``.
 """
 
 import argparse
@@ -19,12 +19,12 @@ from ..apply.fsroot import FsRoot
 from ..apply.identities import identities_from_tables
 from ..apply.job import Job
 from ..apply.lock import release_lock, take_lock
-from ..apply.observe import observe_path
 from ..apply.report import report_json
 from ..apply.runner import SubprocessRunner, sv_command
 from ..errors import ApplyError, ProvisionError
 from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
 from .output import print_json, print_plan, print_result
+from .runtime_part import runtime_part
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 ROOT_HELP = ("staging: write every path under DIR (contents keep the final paths), take users "
@@ -166,28 +166,3 @@ def _accounts_file(path, root, name):
     if root is not None and os.path.exists(os.path.join(root, "etc", name)):
         return os.path.join(root, "etc", name)
     return None
-
-
-def runtime_part(config, root, fs):
-    """``(entries, commands, notes)`` for the runtime's installation and its link into init.
-
-    THE CALL SITE OF THE INIT ROOM: ``initsys.desired_runtime(config, root, observe)`` —
-    ``observe(path, kind="file")`` reads under root through FsRoot, read-only, and returns an
-    ``apply.observe.Actual`` (``kind``, ``content``…) — gives ``entries`` (render.tree entries,
-    planned and converged like rendered ones), ``commands`` (``argv``, ``reason`` and when:
-    ``prepare``, ``before``, ``after``, or always) and ``notes``. ``init: none`` asks nothing
-    of it (tests, the demo, containers)."""
-    if config.init == "none":
-        return (), (), ()
-    try:
-        from .. import initsys
-    except ImportError as exc:
-        raise ApplyError("init: %s needs the initsys room (install-runtime), which this build "
-                         "does not have; set init: none to leave init alone" % config.init
-                         ) from exc
-
-    def observe(path, kind="file"):
-        return observe_path(fs, path, kind)
-
-    part = initsys.desired_runtime(config, root, observe)
-    return list(part.entries), list(part.commands), list(getattr(part, "notes", ()))

@@ -8,24 +8,37 @@ remove, ``↻`` a command and why), then done — unless ``--check``. The data i
 something would change; 1 on an error (message on stderr, nothing changed by the step that
 failed).
 
-Converged through ``runtime_converge`` for now (INTERIM, until ``apply/`` is on main).
+Converged through the applier's one path (``apply/job.py``: observe, plan, execute exactly that
+plan, observe again — the second plan must be empty), with the init room's answer as the
+whole desired state (``apply.desired.runtime_state``): the same atomic writes, the same phases
+for initsys's commands (``prepare`` first, then the host asked again; ``before`` right before
+the first step changing one of their paths; ``after`` once one changed), the same lock as
+``apply``. The lines printed are this command's own: the runtime's files folded into one line.
 """
 
 import argparse
 import json
 import os
 import sys
+from types import SimpleNamespace
 
 from ..accounts import NO_ACCOUNTS
+from ..apply.desired import runtime_state
+from ..apply.fsroot import FsRoot
+from ..apply.job import Job
+from ..apply.lock import release_lock, take_lock
+from ..apply.plan import STAGED_COMMAND
+from ..apply.runner import SubprocessRunner
 from ..errors import ProvisionError
-from ..initsys import desired_runtime, options
+from ..initsys import options
 from ..initsys.records import (
     DEFAULT_BIN_DIR, DEFAULT_PREFIX, DEFAULT_SBIN_DIR, DEFAULT_SV_LINKS)
 from ..model import INITS, RUNTIMES
 from ..protocol.logrun import is_simple_word
 from ..schema import config_from_data
-from . import runtime_converge
+from .apply import identities_for
 from .inputs import config_from_args
+from .runtime_part import ask_initsys
 
 DESCRIPTION = """\
 Install the pure-Python runit runtime self-contained under --prefix (one directory per
@@ -80,6 +93,8 @@ def add_parser(sub):
     parser.add_argument("--check", action="store_true",
                         help="show what would change and exit 2 if anything would")
     parser.add_argument("--json", action="store_true", help="the result as JSON")
+    parser.add_argument("--lock-timeout", metavar="SECONDS", type=float, default=60.0,
+                        help="how long to wait for an apply that holds the lock (default 60)")
     return parser
 
 
@@ -94,68 +109,141 @@ def run(args):
         opts = options(prefix=args.prefix, python=args.python, init=args.init,
                        runtime=args.runtime, uninstall=args.uninstall, bin_dir=args.bin_dir,
                        sbin_dir=args.sbin_dir, sv_links=args.sv_links, source=args.source)
-        def ask():
-            return desired_runtime(config, args.root, options=opts)
-        if args.check:
-            runtime, ran = ask(), []
-            plan = runtime_converge.plan_of(runtime.entries, runtime.commands, args.root)
-        else:
-            runtime, plan, ran = runtime_converge.converge_runtime(ask, args.root)
+        runtime, plan, result = converge(config, opts, args.root, args.check,
+                                         args.lock_timeout)
     except (ProvisionError, OSError) as exc:
-        sys.stderr.write("runit-provision install-runtime: %s\n" % exc)
-        return 1
-    changed = bool(plan.actions or plan.commands)
+        return _failed(exc)
+    shown = Shown(runtime, plan, result, args.check)
     if args.json:
-        _show_json(runtime, plan, ran, args)
+        _show_json(shown, args)
     else:
-        _show(runtime, plan, ran, args)
-    return 2 if args.check and changed else 0
+        _show(shown)
+    if result is not None and result.error is not None:
+        return _failed(result.error)
+    return 2 if args.check and shown.changed else 0
+
+
+def is_staging(root):
+    """``--root`` other than this host's ``/``: nothing started, no command run."""
+    return os.path.realpath(root) != "/"
+
+
+def converge(config, opts, root, check, lock_timeout, runner=None, staging=None):
+    """The runtime part alone through the applier's one path: ``(runtime, plan, result)`` —
+    the init room's answer the executed steps came from, the plan made first, and the
+    ``job.Result`` (None with ``check``). ``runner``: the commands' runner (tests give a fake
+    one); ``staging``: whether commands are left out (default: ``root`` is not ``/``)."""
+    staging = is_staging(root) if staging is None else staging
+    answers = []
+
+    def desire(fs):
+        runtime = ask_initsys(config, root, fs, opts)
+        answers.append(runtime)
+        return runtime_state(config, runtime.entries, runtime.commands, runtime.notes)
+
+    with FsRoot(root) as fs:
+        lock = None
+        try:
+            lock = take_lock(fs, config.sv_dir, lock_timeout, exclusive=not check)
+            job = Job(desire, fs, identities=identities_for(SimpleNamespace(
+                passwd=None, group=None, root=root if staging else None)),
+                runner=runner or SubprocessRunner(), is_staging=staging)
+            plan = job.plan()
+            result = None if check else job.execute(plan)
+        finally:
+            release_lock(lock)
+    # after prepare commands ran, the steps executed are those of the second answer (none when
+    # a prepare command failed: the first is what was asked)
+    again = plan.prepared and result is not None and len(answers) > 1
+    return answers[1 if again else 0], plan, result
+
+
+def _failed(exc):
+    sys.stderr.write("runit-provision install-runtime: %s\n" % exc)
+    return 1
 
 
 def _config(args):
+    args.passwd = args.group = None
     if args.data is None and args.hiera is None:
         return config_from_data({}, {}, NO_ACCOUNTS)
-    args.passwd = args.group = None
     return config_from_args(args)
 
 
-def _show(runtime, plan, ran, args):
+class Shown:
+    """What this command prints of the plan (``--check``) or of what was done: ``actions``
+    ([(symbol, verb, step)] of paths), ``commands`` ([(Command, state)]: ``planned``, ``ran``,
+    ``staged`` — it would run, but not under ``--root`` — or ``not run``: the converge stopped
+    before it), ``notes``, and ``changed``."""
+
+    def __init__(self, runtime, plan, result, check):
+        self.runtime = runtime
+        by_label = {" ".join(cmd.argv): cmd for cmd in runtime.commands}
+        if result is None:
+            steps, state = plan.steps, "planned"
+        else:
+            steps, state = [step for step, _ in result.done], "ran"
+        self.actions = [(SYMBOLS[step.action], step.action, step) for step in steps
+                        if step.action in SYMBOLS]
+        self.commands = [(by_label[step.path], state) for step in steps
+                         if step.action == "run" and step.path in by_label]
+        if result is not None and result.error is not None:
+            done = {step.path for step in steps}
+            self.commands += [(by_label[step.path], "not run") for step in plan.steps
+                              if step.action == "run" and step.path in by_label
+                              and step.path not in done]
+        self.commands += [(by_label[noop.path], "staged") for noop in plan.noops
+                          if noop.reason == STAGED_COMMAND and noop.path in by_label]
+        self.notes = list(runtime.notes)
+        self.kinds = {entry.path: entry.kind for entry in runtime.entries}
+        counted = ("ran", "planned", "staged") if check else ("ran",)
+        self.changed = bool(self.actions) or any(state in counted
+                                                 for _, state in self.commands)
+
+    def kind_of(self, step):
+        """What the init room says the path is (``absent`` for what it removes), else the
+        step's own kind (a parent directory made on the way)."""
+        return self.kinds.get(step.path, step.kind)
+
+
+def _show(shown):
     out = sys.stdout
+    runtime = shown.runtime
     version_dir = "%s/%s/" % (runtime.prefix, runtime.version)
-    inside = [a for a in plan.actions if runtime.version and a.entry.path.startswith(version_dir)]
+    inside = [action for action in shown.actions
+              if runtime.version and action[2].path.startswith(version_dir)]
     if inside:
-        verbs = sorted({a.verb for a in inside})
+        verbs = sorted({verb for _, verb, _ in inside})
         out.write("%s %s (the runtime %s: %d paths to %s)\n" % (
             SYMBOLS[verbs[0]] if len(verbs) == 1 else "~", version_dir, runtime.version,
             len(inside), "/".join(verbs)))
-    for action in plan.actions:
-        if action not in inside:
-            entry = action.entry
-            extra = " -> %s" % entry.target if entry.kind == "symlink" else ""
-            out.write("%s %s%s\n" % (action.symbol, entry.path, extra))
-    live = os.path.realpath(args.root) == "/"
-    for cmd in [c for c in ran if c not in plan.commands] + plan.commands:
-        state = "" if (cmd in ran or args.check) else (
-            "  [not run: --root]" if not live else "  [not run]")
-        out.write("\u21bb %s  (%s)%s\n" % (" ".join(cmd.argv), cmd.reason, state))
-    for note in runtime.notes:
+    for symbol, _, step in shown.actions:
+        if (symbol, _, step) not in inside:
+            extra = " -> %s" % step.entry.target if step.kind == "symlink" and step.entry \
+                else ""
+            out.write("%s %s%s\n" % (symbol, step.path, extra))
+    for cmd, state in shown.commands:
+        out.write("\u21bb %s  (%s)%s\n" % (" ".join(cmd.argv), cmd.reason, {
+            "staged": "  [not run: --root]", "not run": "  [not run]"}.get(state, "")))
+    for note in shown.notes:
         out.write("note: %s\n" % note)
-    if not plan.actions and not plan.commands:
+    if not shown.actions and not shown.commands:
         out.write("nothing to do: the runtime%s is installed and linked (init: %s)\n"
                   % (" " + runtime.version if runtime.version else "", runtime.init))
 
 
-def _show_json(runtime, plan, ran, args):
+def _show_json(shown, args):
+    runtime = shown.runtime
     json.dump({
-        "changed": bool(plan.actions or (ran if not args.check else plan.commands)),
+        "changed": shown.changed,
         "check": args.check,
         "root": args.root,
         "runtime": runtime.runtime, "init": runtime.init, "version": runtime.version,
         "prefix": runtime.prefix,
-        "actions": [{"path": a.entry.path, "kind": a.entry.kind, "action": a.verb}
-                    for a in plan.actions],
-        "commands": [{"argv": list(cmd.argv), "reason": cmd.reason, "ran": cmd in ran}
-                     for cmd in [c for c in ran if c not in plan.commands] + plan.commands],
-        "notes": runtime.notes,
+        "actions": [{"path": step.path, "kind": shown.kind_of(step), "action": verb}
+                    for _, verb, step in shown.actions],
+        "commands": [{"argv": list(cmd.argv), "reason": cmd.reason, "ran": state == "ran"}
+                     for cmd, state in shown.commands],
+        "notes": shown.notes,
     }, sys.stdout, indent=1, sort_keys=True)
     sys.stdout.write("\n")

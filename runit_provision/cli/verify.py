@@ -19,15 +19,20 @@ from xml.etree import ElementTree
 
 from ..errors import ProvisionError
 from ..render import render
-from .inputs import ACCOUNTS_HELP, add_input_arguments, config_from_args
+from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
 
 DESCRIPTION = """\
 Verify hosts against the data: every declared service exists with the rendered files,
 contents, modes and owners; is linked or not as declared; is supervised; is up unless down;
 its logger is up and its log directory writable by the logger's user; every user's
 runsvdir-<login> is up and runs as the user; absent services are gone; the runit tools are
-installed. Each host is read in one command (python3 on the host when it has one, else sh
-and sv). Exit 0 when every check passed, 1 otherwise."""
+installed, and (unless init: none) the runtime is installed and linked into init as
+install-runtime and apply would make it. Each host is read in one command (python3 on the
+host when it has one, else sh and sv). Exit 0 when every check passed, 1 otherwise."""
+
+ROOT_HELP = ("a staged tree (an image): every path is read under DIR, owners from "
+             "DIR/etc/passwd and DIR/etc/group; nothing runs there, so supervision is not "
+             "checked")
 
 EPILOG = """\
 hosts: testinfra host specs, comma-separated or repeated: local:// (the default),
@@ -42,7 +47,7 @@ def add_parser(sub):
     parser = sub.add_parser("verify", help="check hosts against the data (testinfra)",
                             description=DESCRIPTION, epilog=EPILOG,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_input_arguments(parser)
+    add_input_arguments(parser, root_help=ROOT_HELP)
     parser.add_argument("--hosts", metavar="SPEC", action="append",
                         help="testinfra host specs (comma-separated; default local://)")
     parser.add_argument("--templates", metavar="DIR", help="templates overriding the bundled ones")
@@ -66,14 +71,16 @@ def run(args):
     from ..checks.expected import expectations
     from ..checks.verify import verify_host
 
+    specs = [spec for value in (args.hosts or ["local://"]) for spec in value.split(",") if spec]
     try:
-        config = config_from_args(args)
+        config, accounts = inputs_from_args(args)
         tree = render(config, templates=args.templates, only=args.only)
     except ProvisionError as exc:
         sys.stderr.write("%s\n" % exc)
         return 1
-    expected = expectations(config, tree, only=args.only)
-    specs = [spec for value in (args.hosts or ["local://"]) for spec in value.split(",") if spec]
+    expected = expectations(config, tree, only=args.only,
+                            runtime=runtime_expected(config, args.root, specs),
+                            root=args.root, accounts=accounts if args.root else None)
     try:
         hosts = testinfra.get_hosts(specs)
     except (RuntimeError, ValueError) as exc:
@@ -91,8 +98,26 @@ def run(args):
         sys.stdout.write("\n")
     else:
         sys.stdout.write(text_report(outcomes, seconds, len(hosts) > 1, args.verbose,
-                                     source=args.hiera or args.data))
+                                     source=args.hiera or args.data, root=args.root))
     return 0 if all(outcome.status in ("passed", "skipped") for outcome in outcomes) else 1
+
+
+def runtime_expected(config, root, specs):
+    """The init room's answer the runtime's checks come from: for this host or the staged
+    ``root`` (the room reads files where it runs, so a remote host's checks are skipped), an
+    ``Unknown`` that fails when the room refuses the data here, None for ``init: none``."""
+    from ..checks.expected import Unknown
+    from .runtime_part import ask_initsys, is_runtime_managed
+
+    if not is_runtime_managed(config):
+        return None
+    if any(spec.split("://", 1)[0] != "local" for spec in specs):
+        return Unknown("not checked on a remote host: the init room reads the host's files "
+                       "where it runs (verify on the host itself, or against a --root)")
+    try:
+        return ask_initsys(config, root or "/")
+    except ProvisionError as exc:
+        return Unknown(str(exc), is_error=True)
 
 
 # -- reports ------------------------------------------------------------------------------------
@@ -125,7 +150,7 @@ def ruler(text, char="=", width=None):
 LETTERS = {"passed": ".", "failed": "F", "skipped": "s", "error": "E"}
 
 
-def text_report(outcomes, seconds, with_host, verbose, source=None):
+def text_report(outcomes, seconds, with_host, verbose, source=None, root=None):
     """pytest's terminal report: progress, FAILURES with every problem, a short summary."""
     lines = [ruler("runit-provision verify")]
     hosts = []
@@ -134,6 +159,9 @@ def text_report(outcomes, seconds, with_host, verbose, source=None):
             hosts.append(outcome.host)
     lines.append("hosts: %s; data: %s; %d checks" % (", ".join(hosts), source,
                                                       len(outcomes)))
+    if root is not None:
+        lines.append("--root %s: a staged tree — files, links, owners and the runtime; "
+                     "nothing runs there" % root)
     lines.append("")
     for host in hosts:
         mine = [outcome for outcome in outcomes if outcome.host == host]

@@ -55,16 +55,19 @@ def desired_runtime(config, root="/", observe=None, query=None, options=None):
         installed = Installed(view, PackageDB(view, query or run_query), config, opts, init)
         runsvdir, start, version = installed.runsvdir, installed.start_script, installed.version
         part = Part(installed.entries_before_init(), [], installed.notes + notes)
-        part += _link(view, init, runsvdir, start, config)
-        part += Part(installed.entries_after_init(), [], [])
+        link = _link(view, init, runsvdir, start, config)
+        part += link + Part(installed.entries_after_init(), [], [])
     else:
         runsvdir, prepare = _system_runsvdir(view, config)
         start, version = posixpath.join(opts.prefix, START_SCRIPT), None
         part = Part([], prepare, notes)
+        link = NOTHING
         if init in ("sysvinit", "upstart"):
-            part += Part([File(start, start_script(runsvdir), 0o755)], [], [])
-        part += _link(view, init, runsvdir, start, config)
-    return Runtime(part.entries, part.commands, part.notes, runtime, init, version, opts.prefix)
+            link += Part([File(start, start_script(runsvdir), 0o755)], [], [])
+        link += _link(view, init, runsvdir, start, config)
+        part += link
+    return Runtime(part.entries, part.commands, part.notes, runtime, init, version, opts.prefix,
+                   tuple(entry.path for entry in link.entries))
 
 
 def _init_of(view, choice):
@@ -118,5 +121,7 @@ def _system_runsvdir(view, config):
 def _uninstall(view, config, opts, runtime):
     part = (systemd.unlink(view) + inittab.unlink(view, config.service_dir)
             + upstart.unlink(view) + stages.unlink(view, config.sv_dir))
+    linked = tuple(entry.path for entry in part.entries)
     part += Part(uninstall_entries(view, opts), [], [])
-    return Runtime(part.entries, part.commands, part.notes, runtime, "none", None, opts.prefix)
+    return Runtime(part.entries, part.commands, part.notes, runtime, "none", None, opts.prefix,
+                   linked)

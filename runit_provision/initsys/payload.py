@@ -13,6 +13,7 @@ hashes the source (the installed tree is converged as a whole; an edited ``.py``
 that the next install reverts, together with its ``.pyc``).
 """
 
+import functools
 import importlib.util
 import marshal
 import os
@@ -110,9 +111,11 @@ def version_of(sources):
     return match.group(1)
 
 
+@functools.lru_cache(maxsize=256)
 def pyc_bytes(source, filename):
     """The unchecked hash-based ``.pyc`` (PEP 552) of ``source`` compiled as ``filename``:
-    magic, flags, the source's SipHash, the marshalled code — deterministic."""
+    magic, flags, the source's SipHash, the marshalled code — deterministic, so compiled once
+    per process (apply asks the init room again after converging, verify once more)."""
     code = compile(source, filename, "exec", dont_inherit=True, optimize=0)
     return (importlib.util.MAGIC_NUMBER + _UNCHECKED_HASH
             + importlib.util.source_hash(source) + marshal.dumps(code))

@@ -38,7 +38,8 @@ def command(argv, reason, after=(), before=(), prepare=False):
     return Command(tuple(argv), reason, tuple(after) or tuple(before), tuple(before), prepare)
 
 
-class Runtime(namedtuple("Runtime", "entries commands notes runtime init version prefix")):
+class Runtime(namedtuple("Runtime", "entries commands notes runtime init version prefix "
+                                    "linked")):
     """What ``desired_runtime`` answers.
 
     ``entries``: the tree entries, in converge order; ``commands``: ``Command``s in the order
@@ -46,7 +47,8 @@ class Runtime(namedtuple("Runtime", "entries commands notes runtime init version
     alone and why (a package-owned ``/usr/bin/sv``); ``runtime``: ``python`` or ``system``;
     ``init``: the init system linked (``systemd``, ``sysvinit``, ``upstart``, ``runit``,
     ``none``), after ``auto`` was resolved; ``version``: the runtime version installed (None
-    for ``runtime: system``); ``prefix``: where it is installed.
+    for ``runtime: system``); ``prefix``: where it is installed; ``linked``: the paths of
+    ``entries`` that link ``runsvdir`` into init (the others install the runtime).
     """
 
     __slots__ = ()

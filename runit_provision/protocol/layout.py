@@ -32,6 +32,14 @@ ENV_DIR = "env"
 LOG_DIR = "log"
 SUPERVISE_DIR = "supervise"
 
+# The names in a side's directory (a service directory, or its log/) that runsv acts on:
+# ./run, ./finish, ./check (sv check), ./down at its start, control/<c> hooks — and in a
+# service directory log/, a second side. Whoever renders a side owns them: an applier purges
+# one the data does not declare, a check flags it; anything else there (notes, a core file) is
+# neither's business. (env/ is chpst -e's, owned only where the data declares env.)
+SIDE_NAMES = (RUN, FINISH, CHECK, DOWN, CONTROL_DIR)
+SERVICE_NAMES = SIDE_NAMES + (LOG_DIR,)
+
 # runsv's control/<c> hooks: the letters runsv looks a hook up for (runsv.c ctrl()).
 CONTROL_LETTERS = "udoxtkpchaiq12"
 

@@ -10,8 +10,9 @@ the control send, each done exactly as runit's ``sv.c`` does it (reference §1.3
 * control (``send_control``): ``supervise/control`` opened write-only and non-blocking (a FIFO
   without a reader would block the writer forever; ENXIO = no runsv), the bytes in ONE
   ``write()``;
-* ``service_state``: both sides of a service directory read in one go, for the applier and
-  the checks.
+* ``service_state``: both sides of a service directory read in one go, for ``status`` and
+  the checks; ``read_status_at``: one side whose ``supervise/`` the caller already opened, no
+  link followed in it — the applier's, which never follows a link a user planted.
 
 Every failure is one ``ProbeError`` (``errors.py``) whose text is sv's for the step and which
 keeps the errno, so sv prints runit's exact messages. The paths are relative to the *side's*
@@ -26,13 +27,14 @@ import errno
 import posix
 
 from ..errors import ProbeError, ProtocolError
-from .layout import CONTROL_FIFO, DOWN, LOG_DIR, OK_FIFO, STATUS_FILE
+from .layout import CONTROL_FIFO, DOWN, LOG_DIR, OK, OK_FIFO, STATUS, STATUS_FILE
 from .status import STATUS_SIZE, status_from_bytes
 
 NOT_RUNNING = "runsv not running"
 # O_PATH needs search permission only, like runit's chdir(); O_RDONLY where there is none.
 _DIR_FLAGS = getattr(posix, "O_PATH", posix.O_RDONLY) | posix.O_DIRECTORY | posix.O_CLOEXEC
-_S_IFMT, _S_IFDIR = 0o170000, 0o040000  # stat.S_ISDIR's test, without importing stat
+# stat's S_ISDIR and S_ISFIFO tests, without importing stat
+_S_IFMT, _S_IFDIR, _S_IFIFO = 0o170000, 0o040000, 0o010000
 
 
 def _join(directory, relative):
@@ -56,6 +58,10 @@ def _not_running(fifo):
     return ProbeError(NOT_RUNNING, fifo, "open", errno.ENXIO, is_not_running=True)
 
 
+# The applier's variant (``read_status_at``) adds these: nothing in supervise/ is followed.
+_NO_LINKS = posix.O_NOFOLLOW | posix.O_CLOEXEC
+
+
 def is_runsv_running(service_dir=".", dir_fd=None):
     """True if a runsv holds ``supervise/ok``, False on ENXIO (no reader).
 
@@ -63,14 +69,22 @@ def is_runsv_running(service_dir=".", dir_fd=None):
     when no runsv ever ran here (or ``supervise`` is a dangling symlink: only runsv creates
     its target, a probe never does).
     """
+    return _is_up(_join(service_dir, OK_FIFO), dir_fd, 0)
+
+
+def _is_up(ok_path, dir_fd, flags):
     try:
-        fd = posix.open(_join(service_dir, OK_FIFO), posix.O_WRONLY | posix.O_NONBLOCK,
-                     dir_fd=dir_fd)
+        fd = posix.open(ok_path, posix.O_WRONLY | posix.O_NONBLOCK | flags, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ENXIO:
             return False
         raise _failed("unable to open supervise/ok", OK_FIFO, "open", exc) from exc
-    posix.close(fd)
+    try:
+        if flags and posix.fstat(fd).st_mode & _S_IFMT != _S_IFIFO:
+            # a file planted as ok opens for writing too: only runsv's FIFO says it is there
+            raise ProbeError("unable to open supervise/ok: not a FIFO", OK_FIFO, "open")
+    finally:
+        posix.close(fd)
     return True
 
 
@@ -82,11 +96,24 @@ def read_status(service_dir=".", dir_fd=None):
     ``unable to read supervise/status: bad format`` (errno 0: a short read, or a state byte
     runsv never writes).
     """
-    if not is_runsv_running(service_dir, dir_fd):
+    return _read_status(_join(service_dir, OK_FIFO),
+                        _join(service_dir, STATUS_FILE), dir_fd, 0)
+
+
+def read_status_at(supervise_fd):
+    """``read_status`` of a side whose ``supervise/`` directory is open as ``supervise_fd``
+    (the applier walks to it by descriptors, trusting only root's links), following nothing
+    in it: ``ok`` and ``status`` are opened ``O_NOFOLLOW`` relative to it, and an ``ok`` that
+    is not a FIFO is a ProbeError — a user's tree can never make the caller open something
+    else. The same ProbeErrors as ``read_status`` otherwise."""
+    return _read_status(OK, STATUS, supervise_fd, _NO_LINKS)
+
+
+def _read_status(ok_path, status_path, dir_fd, flags):
+    if not _is_up(ok_path, dir_fd, flags):
         raise _not_running(OK_FIFO)
     try:
-        fd = posix.open(_join(service_dir, STATUS_FILE), posix.O_RDONLY | posix.O_NONBLOCK,
-                     dir_fd=dir_fd)
+        fd = posix.open(status_path, posix.O_RDONLY | posix.O_NONBLOCK | flags, dir_fd=dir_fd)
     except OSError as exc:
         raise _failed("unable to open supervise/status", STATUS_FILE, "open", exc) from exc
     try:
@@ -113,7 +140,7 @@ def send_control(service_dir, commands, dir_fd=None):
         commands = commands.encode("ascii")
     try:
         fd = posix.open(_join(service_dir, CONTROL_FIFO), posix.O_WRONLY | posix.O_NONBLOCK,
-                     dir_fd=dir_fd)
+                        dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ENXIO:
             raise _not_running(CONTROL_FIFO) from exc
@@ -207,10 +234,14 @@ def _side_state(side_dir, dir_fd):
     try:
         status = read_status(side_dir, dir_fd)
     except ProbeError as exc:
-        # A runsv is there if the ok probe passed and a later step failed.
-        is_supervised = exc.path != OK_FIFO and not exc.is_not_running
-        return SideState(is_supervised, None, exc, normally_up)
+        return SideState(is_supervised_despite(exc), None, exc, normally_up)
     return SideState(True, status, None, normally_up)
+
+
+def is_supervised_despite(exc):
+    """Whether a runsv is there although reading the status failed with ProbeError ``exc``:
+    the ``ok`` probe passed and a later step failed."""
+    return exc.path != OK_FIFO and not exc.is_not_running
 
 
 def _is_dir(path, dir_fd):

@@ -5,9 +5,6 @@ The examples say ``init: auto``; the init room's part is a fake here (no entries
 so what is checked is the applier's own idempotency on realistic data.
 """
 
-import sys
-import types
-
 import pytest
 
 from runit_provision.cli.main import main
@@ -41,14 +38,11 @@ developers:x:2000:alice
 @pytest.fixture
 def no_init(monkeypatch):
     class Part:
-        entries = ()
-        commands = ()
+        entries = commands = notes = ()
 
-    fake = types.ModuleType("runit_provision.initsys")
-    fake.desired_runtime = lambda config, root, observe: Part()
-    monkeypatch.setitem(sys.modules, "runit_provision.initsys", fake)
-    import runit_provision
-    monkeypatch.setattr(runit_provision, "initsys", fake, raising=False)
+    from runit_provision import initsys
+
+    monkeypatch.setattr(initsys, "desired_runtime", lambda config, root, observe: Part())
 
 
 @pytest.mark.parametrize("node", ["web01", "app01", "legacy01"])

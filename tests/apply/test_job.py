@@ -93,7 +93,10 @@ def test_apply_then_nothing_to_do(host):
         ["batch", "log", "log", "runsvdir-alice", "web"], ["log", "notebook"]]
     assert not [name for name in os.listdir(str(host.path("etc/sv/web")))
                 if name.startswith(".")]  # no temp file left
-    assert host.apply(data_text(host.base)).done == []
+    # nothing changes again; the fake host has no runsv, so the links are waited for again
+    again = host.apply(data_text(host.base))
+    assert not again.changed and [(step.action, step.reasons) for step, _ in again.done] == [
+        ("wait", ["linked, but no runsv serves it"])] * 2
 
 
 def test_a_change_restarts_through_sv_and_a_failure_fails_the_apply(host):

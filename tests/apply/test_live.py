@@ -49,7 +49,11 @@ class LiveTree:
         self.service_dir.mkdir()
         self.bin = make_bin_dir(tmp_path / ("bin-" + impl), impl)
         self.data = tmp_path / "data.yaml"
-        runsvdir = our_tool("runsvdir") if impl == "ours" else C_RUNIT["runsvdir"]
+        self.proc = None
+        self.start()
+
+    def start(self):
+        runsvdir = our_tool("runsvdir") if self.impl == "ours" else C_RUNIT["runsvdir"]
         self.proc = subprocess.Popen(
             [runsvdir, str(self.service_dir)], start_new_session=True,
             env={"PATH": "%s:%s" % (self.bin, BASE_PATH)}, stdin=subprocess.DEVNULL,
@@ -65,8 +69,11 @@ class LiveTree:
         return argv
 
     def stop(self):
-        kill_pids(set(process_group_members(self.proc.pid)) | set(descendants(self.proc.pid)))
-        self.proc.wait()
+        if self.proc is not None:
+            kill_pids(set(process_group_members(self.proc.pid))
+                      | set(descendants(self.proc.pid)))
+            self.proc.wait()
+            self.proc = None
         kill_pids(processes_under(self.tmp))
 
 
@@ -167,7 +174,6 @@ def _read(path):
         return ""
 
 
-
 def test_a_users_tree_comes_up_after_its_runsvdir(live, capsys):
     """runsvdir-root is linked and waited for first, then root's own service in ~/service:
     the apply returns only when the inner tree's runsv serves it. (USER root, as in
@@ -189,3 +195,49 @@ def test_a_users_tree_comes_up_after_its_runsvdir(live, capsys):
     wait_until(lambda: "app up" in _read(home / "logs" / "app" / "current"), timeout=15,
                what="the user's service logging")
     assert (home / "sv" / "app" / "run").stat().st_uid == 0
+
+
+def test_a_linked_service_no_runsv_serves_is_waited_for_again(live, capsys):
+    """A link that is right but that no runsv serves (runsvdir stopped, a wait that timed
+    out): plan shows the wait, apply waits again and fails naming the cause — it used to say
+    there was nothing to do — and once a runsvdir runs, apply succeeds."""
+    run_apply(live, capsys, {"web": {"command": ["sh", "-c", "exec sleep 1000"]}})
+    live.stop()  # the tree, its runsvs and services gone; the link stays
+    argv = live.apply({"web": {"command": ["sh", "-c", "exec sleep 1000"]}})
+    argv[argv.index("--wait") + 1] = "1"
+    plan = [arg for arg in argv if arg != "--json"]
+    plan[0] = "plan"
+    assert main(plan) == 0  # nothing would change on disk …
+    out = capsys.readouterr().out
+    assert "\u2026 wait for web (linked, but no runsv serves it)\n" in out
+    assert out.endswith("paths up to date; 1 service to wait for.\n")
+    assert main(argv) == 1  # … but apply waits, and says why it gave up
+    report = json.loads(capsys.readouterr().out)
+    assert "no runsvdir seems to run on %s" % live.service_dir in report["msg"]
+    live.start()
+    run_apply(live, capsys, {"web": {"command": ["sh", "-c", "exec sleep 1000"]}})
+    assert is_runsv_up(live.sv_dir / "web")
+
+
+def test_a_logger_added_then_dropped_on_a_running_service(live, capsys):
+    """log added where runsv runs without one: sv exit, runsvdir starts a new runsv that
+    reads log/ — the service restarts once and its lines reach the new logger; log: false
+    again takes the logger away the same way (runsv reads log/ only at its start)."""
+    talker = {"command": ["sh", "-c", "while :; do echo talking; sleep 0.2; done"]}
+    sv = live.sv_dir
+    run_apply(live, capsys, {"talker": dict(talker, log=False)})
+    first = wait_until(lambda: running_pid(sv / "talker"), what="talker running")
+    report = run_apply(live, capsys, {"talker": talker})
+    assert restarts(report) == [("talker", "exit")]
+    assert is_runsv_up(sv / "talker" / "log")  # served when apply returns
+    wait_until(lambda: "talking" in _read(live.tmp / "log" / "talker" / "current"),
+               what="the new logger's lines")
+    second = wait_until(lambda: running_pid(sv / "talker"), what="talker running again")
+    assert second != first
+    report = run_apply(live, capsys, {"talker": dict(talker, log=False)})
+    assert restarts(report) == [("talker", "exit")]
+    assert not (sv / "talker" / "log").exists()
+    assert wait_until(lambda: running_pid(sv / "talker"), what="talker without a logger") \
+        not in (first, second)
+    assert main(live.apply({"talker": dict(talker, log=False)})) == 0
+    assert json.loads(capsys.readouterr().out)["changed"] is False

@@ -9,8 +9,8 @@ A case::
     before: |            # data the host was converged to (absent: an empty host)
     edits:               # then changed by hand: chmod/write/remove/symlink/mkdir/chown/nlink
       - {chmod: /etc/sv/web/run, mode: 0644}
-    live:                # side directory -> run | down | finish | STATE/WANT (run/down)
-      /etc/sv/web: run
+    live:                # side directory -> run | down | finish | STATE/WANT (run/down) | none
+      /etc/sv/web: run   # (its log/ runs too unless given; a side not given has no runsv)
     staging: false       # --root: nothing probed, started or run
     commands:            # initsys's: {argv, reason, after, before, prepare}
     extra_entries:       # initsys's: {directory: P} | {file: P, content} | {symlink: P, target}
@@ -86,10 +86,15 @@ def apply_edit(fs, edit):
 
 
 def probe_of(case):
+    """The live states of the case; a service side given without its log side has its logger
+    running (one runsv serves both), unless the log side is given too."""
     states = {}
     for path, text in (case.get("live") or {}).items():
         state, _, want = str(text).partition("/")
         states[path] = side(None if state == "none" else state, want or "up")
+    for path in list(states):
+        if not path.endswith("/log") and states[path].is_supervised:
+            states.setdefault(path + "/log", side("run"))
     return live_probe(states)
 
 

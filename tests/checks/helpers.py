@@ -1,6 +1,6 @@
-"""Shared by the checks tests: a sandbox other users can reach, the data of a small host, its
-rendered tree put on disk with owners (the applier's stand-in until ``apply`` lands), and
-supervision faked in-process for the pure tier.
+"""Shared by the checks tests: a sandbox other users can reach, the data of a small host put on
+disk by ``runit-provision apply`` (what verify checks is what apply made), and supervision
+faked in-process for the pure tier.
 
 Every path is relocated under the sandbox through the data (``sv_dir``, ``service_dir``,
 ``log_dir``, the user's ``home``); nothing touches the host's /etc, /home, users or init.
@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from runit_provision.accounts import NO_ACCOUNTS
-from runit_provision.cli.render import write_tree
+from runit_provision.cli.main import main
 from runit_provision.protocol.status import State, Status, status_to_bytes
 from runit_provision.render import render
 
@@ -39,13 +39,15 @@ def remove_sandbox(path):
 
 
 def host_data(sandbox, path_env, runtime="python"):
-    """One service per kind of drift the tests make, a down one, a disabled one, an absent one,
-    a logger running as nobody, and root's own tree (root: the venv and the sandbox are not
-    reachable for nobody's tree; see tests/runtime/test_rendered_tree.py)."""
+    """One service per kind of drift the tests make (web with an env), a down one without a
+    logger, a disabled one, an absent one, a logger running as nobody, and root's own tree
+    (root: the venv and the sandbox are not reachable for nobody's tree; see
+    tests/runtime/test_rendered_tree.py)."""
     services = {name: {"command": SLEEP} for name in ("web", "api", "db", "cache", "queue")}
+    services["web"]["env"] = {"GREETING": "hi"}
     services.update({
         "mailer": {"command": SLEEP, "log": {"user": "nobody"}},
-        "worker": {"command": SLEEP, "down": True},
+        "worker": {"command": SLEEP, "down": True, "log": False},
         "spare": {"command": SLEEP, "enabled": False},
         "old": {"command": SLEEP, "ensure": "absent"},
     })
@@ -66,18 +68,14 @@ def config_of(sandbox, data):
     return config_from_file(data_file, NO_ACCOUNTS), data_file
 
 
-def put_on_disk(tree, sandbox):
-    """The tree at its final paths, with the owners and groups the applier gives (group None:
-    the owner's primary group), links last."""
-    for entry in tree:
-        assert entry.path.startswith(str(sandbox) + "/"), entry.path
+def apply_data(data_file, sandbox, staged=False):
+    """``runit-provision apply`` of the data, its profile snippet kept in the sandbox; the
+    users' homes made first (apply never creates homes). ``staged``: ``--root /`` — written
+    in place, nothing waited for or started (no runsvdir runs in the pure tier)."""
     (sandbox / "home").mkdir(exist_ok=True)
-    write_tree(tree, "/")
-    for entry in tree:
-        if entry.kind in ("file", "directory", "symlink"):
-            account = pwd.getpwnam(entry.owner)
-            gid = grp.getgrnam(entry.group).gr_gid if entry.group else account.pw_gid
-            os.lchown(entry.path, account.pw_uid, gid)
+    argv = ["apply", "--data", str(data_file), "--profile-d", str(sandbox / "profile.d")]
+    code = main(argv + (["--root", "/"] if staged else []))
+    assert code == 0, "apply failed (exit %s)" % code
 
 
 def rendered(sandbox, data):
@@ -135,6 +133,53 @@ def drift_files(sandbox):
     (old / "run").write_text("#!/bin/sh\nexec sleep 1000\n")
     (old / "run").chmod(0o755)
     (sandbox / "service" / "old").symlink_to(old)
+
+
+def plant_strays(sandbox):
+    """Files runsv (or chpst -e) would act on that the data does not declare, and a group the
+    data leaves to the applier changed by hand — what verify flags and apply puts back."""
+    for path, text in (("sv/web/down", ""), ("sv/web/finish", "#!/bin/sh\n"),
+                       ("sv/web/env/EXTRA", "1\n"), ("sv/api/check", "#!/bin/sh\n"),
+                       ("sv/db/control/t", "#!/bin/sh\n"), ("sv/worker/log/run", "#!/bin/sh\n"),
+                       ("home/sv/app/finish", "#!/bin/sh\n")):
+        target = sandbox / path
+        target.parent.mkdir(exist_ok=True)
+        target.write_text(text)
+        target.chmod(0o755)
+    for path in NEITHERS:
+        target = sandbox / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("an admin's\n")
+    os.lchown(str(sandbox / "sv" / "cache" / "run"), -1, grp.getgrnam("nogroup").gr_gid)
+    # log: {user: nobody} leaves the group open: the owner's primary group, for both
+    os.lchown(str(sandbox / "log" / "mailer" / "config"), -1, 0)
+
+
+# What runsv never acts on: neither flagged by verify nor purged by apply.
+NEITHERS = ("sv/api/notes", "sv/api/log/log/run", "sv/api/log/notes")
+
+
+# check id -> every problem it reports (a path relative to the sandbox is prefixed with it)
+STRAY_FAILURES = {
+    "web::files": ["{sandbox}/sv/web/down: not in the data (the service is normally down)",
+                   "{sandbox}/sv/web/env/EXTRA: not in the data (chpst -e sets it)",
+                   "{sandbox}/sv/web/finish: not in the data (runsv runs it)"],
+    "api::files": ["{sandbox}/sv/api/check: not in the data (runsv runs it)"],
+    "db::files": ["{sandbox}/sv/db/control: not in the data (runsv runs it)"],
+    "cache::files": ["{sandbox}/sv/cache/run: owned by root:nogroup, want root:root"],
+    "worker::files": ["{sandbox}/sv/worker/log: not in the data (runsv starts a logger "
+                      "from it)"],
+    "mailer::files": ["{sandbox}/log/mailer/config: owned by nobody:root, want nobody:(gid "
+                      "65534, nobody's group)"],
+    "~root/app::files": ["{sandbox}/home/sv/app/finish: not in the data (runsv runs it)"],
+}
+
+
+def assert_strays_reported(outcomes, sandbox):
+    found = {outcome.check.nodeid: sorted(outcome.problems) for outcome in outcomes
+             if outcome.status not in ("passed", "skipped")}
+    assert found == {nodeid: sorted(problem.format(sandbox=sandbox) for problem in problems)
+                     for nodeid, problems in STRAY_FAILURES.items()}, found
 
 
 # check id -> what its first problem says (a path relative to the sandbox is prefixed with it)

@@ -1,5 +1,7 @@
-"""A live host for the slow tiers: ``host_data``'s tree on disk under a sandbox, supervised by
-a real runsvdir — ours or the C one — with PATH holding that implementation's tools."""
+"""A live host for the slow tiers: a real runsvdir — ours or the C one — on a sandbox's service
+directory, and ``host_data`` applied to it by ``runit-provision apply`` (in place: the links
+waited for until runsv serves them, as on a host), with PATH holding that implementation's
+tools."""
 
 import contextlib
 import subprocess
@@ -10,7 +12,7 @@ from ..conftest import make_bin_dir
 from ..runtime.processes import (
     BASE_PATH, descendants, is_runsv_up, kill_pids, process_group_members, processes_under,
     run_sv, running_pid, wait_until)
-from .helpers import host_data, put_on_disk, rendered
+from .helpers import apply_data, host_data, rendered
 
 
 class LiveHost:
@@ -26,12 +28,18 @@ class LiveHost:
         self.proc = None
 
     def start(self):
-        put_on_disk(self.tree, self.sandbox)
+        """runsvdir first, on the empty service directory (as init starts it on a host), then
+        the apply."""
+        self.service_dir.mkdir(exist_ok=True)
         self.proc = subprocess.Popen(
             [self.runsvdir, str(self.service_dir)], env={"PATH": self.path},
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)
+        self.apply()
         return self
+
+    def apply(self):
+        apply_data(self.data_file, self.sandbox)
 
     def wait_all_up(self):
         sides = [self.service_dir / name for name in ("web", "api", "db", "cache", "queue",

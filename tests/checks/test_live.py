@@ -19,7 +19,8 @@ from runit_provision.checks.verify import verify_host
 from runit_provision.cli.main import main
 
 from ..runtime.processes import normalise, running_pid, wait_until
-from .helpers import assert_drift_reported, drift_files, failures
+from .helpers import (NEITHERS, assert_drift_reported, assert_strays_reported, drift_files,
+                      failures, plant_strays)
 from .live import local_host, running
 from .test_readme import readme_plugin_example
 
@@ -34,8 +35,8 @@ def live(request, sandbox, which_tool, monkeypatch):
         yield host
 
 
-def test_correct_then_drifted(live, sandbox):
-    expected = expectations(live.config, live.tree)
+def wait_passing(expected, complaint):
+    """Until verify passes (runsv takes a moment to start what apply linked or restarted)."""
     last = {}
 
     def passes():
@@ -44,7 +45,12 @@ def test_correct_then_drifted(live, sandbox):
     try:
         wait_until(passes, timeout=20, what="verify passing")
     except AssertionError:
-        raise AssertionError("a correct tree does not pass: %r" % last["failures"])
+        raise AssertionError("%s: %r" % (complaint, last["failures"]))
+
+
+def test_correct_then_drifted(live, sandbox):
+    expected = expectations(live.config, live.tree)
+    wait_passing(expected, "a correct tree does not pass")
     # the sh probe (sv does the probe) agrees on the correct tree
     assert failures(verify_host(local_host(), expected, python=False)) == {}
 
@@ -53,6 +59,23 @@ def test_correct_then_drifted(live, sandbox):
     live.kill_the_user_tree()
     assert_drift_reported(verify_host(local_host(), expected), sandbox)
     assert_drift_reported(verify_host(local_host(), expected, python=False), sandbox)
+
+
+def test_what_verify_flags_apply_puts_back_on_a_live_tree(live, sandbox, capsys):
+    """apply made the tree, verify passes; undeclared runsv files and a group changed by
+    hand fail verify, apply purges and puts back (web restarted: an env/ file went), and
+    verify passes again — the same agreement as the pure tier's, with runsv really there."""
+    expected = expectations(live.config, live.tree)
+    wait_passing(expected, "a correct tree does not pass")
+    web = running_pid(sandbox / "service" / "web")
+    plant_strays(sandbox)
+    assert_strays_reported(verify_host(local_host(), expected), sandbox)
+    capsys.readouterr()
+    live.apply()
+    assert "\u21bb web: restart (env changed)" in capsys.readouterr().out
+    wait_passing(expected, "not put back")
+    assert running_pid(sandbox / "service" / "web") not in (None, web)
+    assert all((sandbox / path).exists() for path in NEITHERS)
 
 
 def test_the_cli_on_a_live_tree(live, sandbox, capsys, tmp_path):

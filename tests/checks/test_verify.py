@@ -1,8 +1,9 @@
 """verify over a host whose supervision is faked in-process (``FakeRunsv``): the checks, the
 reading of the host by both probes (python3's and sh's, which asks sv), and the CLI's reports.
 
-The tree is rendered from the data and put on disk with its owners; every enabled side gets a
-``supervise/`` whose ``ok`` this process holds open, as a runsv would. The real supervisors
+The data is put on disk by ``runit-provision apply --root /`` (in place; nothing started, as
+no runsvdir runs here); every enabled side gets a ``supervise/`` whose ``ok`` this process
+holds open, as a runsv would. The real supervisors
 (ours and the C runit) are test_live.py's.
 """
 
@@ -20,8 +21,9 @@ from runit_provision.protocol.status import State
 
 from ..conftest import OUR_BIN
 from ..runtime.processes import BASE_PATH
-from .helpers import (DRIFT_FAILURES, FakeRunsv, assert_drift_reported, drift_files, failures,
-                      host_data, put_on_disk, rendered)
+from .helpers import (DRIFT_FAILURES, FakeRunsv, apply_data, assert_drift_reported,
+                      assert_strays_reported, drift_files, failures, host_data, NEITHERS,
+                      plant_strays, rendered)
 
 PROBES = ["python", "sh"]
 
@@ -37,14 +39,15 @@ def host(monkeypatch):
 def faked(sandbox):
     """The host of ``host_data``, on disk, every enabled side served (down ones down)."""
     config, tree, data_file = rendered(sandbox, host_data(sandbox, BASE_PATH))
-    put_on_disk(tree, sandbox)
+    apply_data(data_file, sandbox, staged=True)
     runsv = FakeRunsv()
     for name, service in config.services.items():
         if service.enabled and service.ensure == "present":
             side = sandbox / "service" / name
             runsv.serve(side, State.DOWN if service.down else State.RUN,
                         "d" if service.down else "u")
-            runsv.serve(side / "log")
+            if service.log is not False:
+                runsv.serve(side / "log")
     for side in (sandbox / "service" / "runsvdir-root", sandbox / "home" / "service" / "app"):
         runsv.serve(side)
         runsv.serve(side / "log")
@@ -78,6 +81,21 @@ def test_each_drift_fails_naming_the_service_and_what(faked, host, sandbox, prob
     changed = next(o for o in outcomes if o.check.nodeid == "api::files").problems[0]
     assert changed.splitlines()[1:] == ["--- data", "+++ host", "@@ -3 +3,2 @@",
                                         changed.splitlines()[4], "+# edited by hand"]
+
+
+@pytest.mark.parametrize("probe", PROBES)
+def test_what_verify_flags_apply_puts_back(faked, host, sandbox, probe):
+    """verify and apply agree: every undeclared file runsv would act on that verify flags,
+    apply purges (inside the service directories it owns; env/ because env is declared), and
+    a group the data leaves open is the owner's primary group for both."""
+    config, tree, data_file, _ = faked
+    plant_strays(sandbox)
+    assert_strays_reported(verify_host(host, expectations(config, tree),
+                                       python=probe == "python"), sandbox)
+    apply_data(data_file, sandbox, staged=True)
+    assert failures(verify_host(host, expectations(config, tree),
+                                python=probe == "python")) == {}
+    assert all((sandbox / path).exists() for path in NEITHERS)
 
 
 def test_every_drift_kind_is_one_check(sandbox):
@@ -155,15 +173,6 @@ def test_verify_cli_bad_data_and_unreadable_host(sandbox, host, capsys):
     assert code == 1 and "ERROR system::directories[" not in out  # one host: no [host] suffix
     assert "ERROR system::directories - cannot read ssh://nonexistent.invalid" in out
 
-
-def test_init_is_skipped_until_initsys_lands(sandbox, host):
-    config, tree, _ = rendered(sandbox, {"runit": {"sv_dir": str(sandbox / "sv"),
-                                                   "init": "auto"}})
-    expected = expectations(config, tree)
-    init = [check for check in expected.checks if check.name.startswith("linked into init")]
-    assert len(init) == 1 and "initsys" in init[0].skip
-    outcome = [o for o in verify_host(host, expected) if o.check is init[0]][0]
-    assert outcome.status == "skipped"
 
 
 def test_host_run_count_is_one_per_host(faked, host):

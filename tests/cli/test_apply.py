@@ -7,8 +7,7 @@ import fcntl
 import gc
 import json
 import os
-import sys
-import types
+from types import SimpleNamespace
 
 import pytest
 
@@ -186,8 +185,9 @@ def test_init_other_than_none_asks_the_init_room(staged, capsys, monkeypatch):
     asked = []
 
     class Part:
+        notes = ["init: systemd (as given)"]
         entries = [File("/etc/systemd/system/runit-provision.service", "[Unit]\n", 0o644)]
-        commands = [types.SimpleNamespace(argv=["systemctl", "daemon-reload"],
+        commands = [SimpleNamespace(argv=["systemctl", "daemon-reload"],
                                           reason="the unit changed",
                                           after=["/etc/systemd/system/runit-provision.service"])]
 
@@ -195,11 +195,9 @@ def test_init_other_than_none_asks_the_init_room(staged, capsys, monkeypatch):
         asked.append((config.init, root_dir, observe("/etc/systemd/system/none").kind))
         return Part()
 
-    fake = types.ModuleType("runit_provision.initsys")
-    fake.desired_runtime = desired_runtime
-    monkeypatch.setitem(sys.modules, "runit_provision.initsys", fake)
-    import runit_provision
-    monkeypatch.setattr(runit_provision, "initsys", fake, raising=False)
+    from runit_provision import initsys
+
+    monkeypatch.setattr(initsys, "desired_runtime", desired_runtime)
     assert main(args("plan", root, data)) == 2
     out = capsys.readouterr().out
     assert "+ /etc/systemd/system/runit-provision.service (file 0644)\n" in out
@@ -207,14 +205,34 @@ def test_init_other_than_none_asks_the_init_room(staged, capsys, monkeypatch):
     assert asked == [("systemd", str(root), "missing")]
 
 
-def test_a_build_without_the_init_room_says_so(staged, capsys, monkeypatch):
+def test_init_none_leaves_the_runtime_and_init_alone(staged, capsys, monkeypatch):
+    """init: none: apply writes neither the runtime's installation nor a link into init, and
+    does not even ask the init room; install-runtime --init none installs the runtime without
+    linking it, and apply leaves that installation as it is."""
     root, data = staged
-    data.write_text(DATA.replace("runit::init: none", "runit::init: auto"))
-    import runit_provision
-    monkeypatch.setitem(sys.modules, "runit_provision.initsys", None)  # import fails
-    monkeypatch.delattr(runit_provision, "initsys", raising=False)
-    assert main(args("plan", root, data)) == 1
-    assert "init: auto needs the initsys room" in capsys.readouterr().err
+    from runit_provision import initsys
+
+    desired_runtime = initsys.desired_runtime
+
+    def asked(*args, **kwargs):
+        raise AssertionError("the init room was asked")
+
+    monkeypatch.setattr(initsys, "desired_runtime", asked)
+    assert main(args("apply", root, data)) == 0
+    assert sorted(os.listdir(str(root))) == ["etc", "home", "var"]
+    assert sorted(os.listdir(str(root / "etc"))) == ["group", "passwd", "service", "sv"]
+    monkeypatch.setattr(initsys, "desired_runtime", desired_runtime)
+    (root / "var" / "lib" / "dpkg").mkdir(parents=True)
+    (root / "var" / "lib" / "dpkg" / "status").write_text("")
+    capsys.readouterr()
+    assert main(["install-runtime", "--data", str(data), "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "+ /usr/local/lib/runit-provision/current -> " in out
+    assert "+ /usr/local/bin/sv -> /usr/local/lib/runit-provision/bin/sv" in out
+    assert "/etc/systemd" not in out and "inittab" not in out and "/etc/runit" not in out
+    assert sorted(os.listdir(str(root / "etc"))) == ["group", "passwd", "service", "sv"]
+    monkeypatch.setattr(initsys, "desired_runtime", asked)
+    assert main(args("plan", root, data)) == 0  # the installation is not apply's business
 
 
 def test_status_under_root_lists_every_service_and_exits_3(staged, capsys):

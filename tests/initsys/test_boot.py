@@ -2,11 +2,13 @@
 boot, and ``runit-init 0`` brings it all down cleanly.
 
 The host is a staging root built the way a provisioning run builds one: the original
-puppet-runit module's data (one ``runit`` hash, ``users: [apprun1, apprun2]``) rendered and
-converged under ``--root`` with owners from the root's ``/etc/passwd`` — through the interim
-converge of ``install-runtime`` until ``apply`` is on main — then ``install-runtime --root``
-with ``init: runit``: the runtime under ``/usr/local``, ``/sbin/runit`` and ``/sbin/runit-init``,
-and our stages 1-3 (there were none).
+puppet-runit module's data (one ``runit`` hash, ``users: [apprun1, apprun2]``, ``init:
+runit``) and one ``runit-provision apply --root`` — owners from the root's ``/etc/passwd``, the
+services and both users' trees, the runtime under ``/usr/local`` with ``/sbin/runit`` and
+``/sbin/runit-init``, and our stages 1-3 (there were none) — then ``plan --root`` says
+nothing is left to do. The launchers start the interpreter the init room chose (this
+Python's release: the root's ``/usr/bin/python3`` when it is one, else this interpreter's own
+executable, whose prefix the boot then mounts too).
 
 It boots in ``unshare --pid --fork --mount-proc``: process 1 of the namespace mounts the
 host's ``/usr/bin``, ``/usr/lib`` (and ``/usr/lib64``) and ``/dev`` into the root, a fresh
@@ -20,16 +22,13 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 
 import pytest
 
-from runit_provision.accounts import accounts_from_text
 from runit_provision.cli.main import main
-from runit_provision.cli.runtime_converge import execute, plan_of
 from runit_provision.hiera import load
 from runit_provision.initsys import launchers
-from runit_provision.render import render
-from runit_provision.schema import config_from_data
 
 from ..runtime.processes import BASE_PATH, children_of, cmdline, running_pid, wait_until
 from ..runtime.test_runit import Boot, gone, needs_namespaces, ns_pids
@@ -86,7 +85,7 @@ exec env -i /usr/sbin/chroot "$root" /usr/local/sbin/runit-init
 
 
 def build_host(root, tmp_path):
-    """The staging root: accounts, the services converged, the runtime installed."""
+    """The staging root: accounts and homes (apply never creates them), then one apply."""
     for folder in ("etc", "dev", "proc", "run", "tmp", "usr/sbin", "var/lib/dpkg/info"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     for top in ("bin", "lib", "lib64", "sbin"):
@@ -96,6 +95,10 @@ def build_host(root, tmp_path):
             (root / folder.lstrip("/")).mkdir(parents=True, exist_ok=True)
     (root / "etc" / "passwd").write_text(PASSWD)
     (root / "etc" / "group").write_text(GROUP)
+    for login, uid in (("apprun1", 2001), ("apprun2", 2002)):
+        home = root / "home" / login
+        home.mkdir(parents=True)
+        os.chown(str(home), uid, uid)
     if os.path.exists("/etc/ld.so.cache"):
         shutil.copy("/etc/ld.so.cache", str(root / "etc" / "ld.so.cache"))
     # The root's package database says what its /usr/bin (the host's, mounted) holds.
@@ -103,14 +106,23 @@ def build_host(root, tmp_path):
     (root / "var/lib/dpkg/info/runit.list").write_text("/usr/bin/sv\n")
     data = tmp_path / "data.yaml"
     data.write_text(DATA)
-    raw, origins = load(data=str(data)).runit_data()
-    config = config_from_data(raw, origins, accounts_from_text(PASSWD, GROUP))
-    # what apply will do (interim): the rendered tree, owners from the root's passwd
-    tree = render(config)
-    execute(plan_of(list(tree), [], str(root)), str(root))
-    assert main(["install-runtime", "--data", str(data), "--root", str(root),
-                 "--python", "/usr/bin/python3"]) == 0
-    return config
+    argv = ["--data", str(data), "--root", str(root)]
+    assert main(["apply"] + argv) == 0
+    assert main(["plan"] + argv) == 0  # converged: nothing left to do
+
+
+def interpreter_binds(root):
+    """What the boot mounts besides BINDS: the prefix of the interpreter the launchers start
+    when it is not under /usr (this Python's own, from pyenv or a build: its directory is
+    made in the root as a mount point)."""
+    shebang = (root / "usr/local/lib/runit-provision/bin/runit").read_text().split("\n")[0]
+    interpreter = shebang[2:].split()[0]
+    if interpreter.startswith("/usr/"):
+        return []
+    prefix = os.path.realpath(sys.base_prefix)
+    assert interpreter.startswith(prefix + "/"), (interpreter, prefix)
+    (root / prefix.lstrip("/")).mkdir(parents=True, exist_ok=True)
+    return [prefix]
 
 
 class HostBoot(Boot):
@@ -121,8 +133,6 @@ class HostBoot(Boot):
         for tool in ("chroot", "env"):
             if shutil.which(tool, path=BASE_PATH) is None:
                 pytest.skip("%s(1) is needed" % tool)
-        if not os.path.exists("/usr/bin/python3"):
-            pytest.skip("the launchers start /usr/bin/python3")
         self.dir = tmp_path
         self.root = tmp_path / "root"
         self.etc = self.root / "etc" / "runit"  # the console names it /etc/runit already
@@ -132,7 +142,7 @@ class HostBoot(Boot):
 
     def start(self):
         self._console_fd = os.open(str(self.console), os.O_RDONLY | os.O_NONBLOCK)
-        binds = [d for d in BINDS if os.path.isdir(d)]
+        binds = [d for d in BINDS if os.path.isdir(d)] + interpreter_binds(self.root)
         argv = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--propagation",
                 "private", "/bin/sh", "-c", PREPARE, "sh", str(self.root),
                 str(self.console)] + binds

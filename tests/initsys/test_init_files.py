@@ -73,10 +73,12 @@ def test_systemd_analyze_verify_finds_nothing_to_say(root, runtime_kind, tmp_pat
     shutil.copytree(units, str(root.at(units)), symlinks=True)
     if runtime_kind == "system":
         root.file("/usr/bin/runsvdir", "#!/bin/sh\n", 0o755)
-    from runit_provision.cli.runtime_converge import execute, plan_of
-    runtime = root.runtime(make_config(init="systemd", runtime=runtime_kind,
-                                       service_dir="/srv/50%-service"))
-    execute(plan_of(runtime.entries, runtime.commands, str(root)), str(root))
+    from runit_provision.cli.install_runtime import converge
+    from runit_provision.initsys import options
+    _, _, result = converge(make_config(init="systemd", runtime=runtime_kind,
+                                        service_dir="/srv/50%-service"),
+                            options(), str(root), False, 5.0)  # install-runtime, staged
+    assert result.error is None, result.error
     unit = root.read(systemd.UNIT_PATH)
     assert "/srv/50%%-service" in unit  # a specifier would be expanded otherwise
     done = subprocess.run(["systemd-analyze", "verify", "--man=no", "--root=%s" % root,

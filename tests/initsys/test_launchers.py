@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from runit_provision.cli.runtime_converge import execute, plan_of
+from runit_provision.cli.install_runtime import converge
 from runit_provision.initsys import desired_runtime, launchers, options
 
 from ..runtime.processes import RUN_SLEEP, Processes, make_service, running_pid, wait_until
@@ -36,10 +36,12 @@ class Installed:
     def install(self, source=None):
         opts = options(prefix=self.prefix, bin_dir=str(self.bin), sbin_dir=str(self.sbin),
                        sv_links=(), source=source, init="none")
-        runtime = desired_runtime(make_config(init="none"), "/", options=opts)
+        config = make_config(init="none", sv_dir=str(self.base / "sv"))  # the lock: base's
+        runtime = desired_runtime(config, "/", options=opts)
         outside = [e.path for e in runtime.entries if not e.path.startswith(str(self.base))]
         assert outside == [] and runtime.commands == []
-        execute(plan_of(runtime.entries, runtime.commands, "/"), "/")
+        runtime, _, result = converge(config, opts, "/", False, 5.0)  # install-runtime's
+        assert result.error is None, result.error
         return runtime
 
     def tool(self, name):

@@ -270,3 +270,55 @@ def test_normally_up_is_runsvs_rule(tmp_path):
     assert probe.is_normally_up(str(tmp_path))
     (tmp_path / layout.DOWN).mkdir()  # anything stat() finds, even a directory
     assert not probe.is_normally_up(str(tmp_path))
+
+
+# -- read_status_at: the applier's variant, from supervise/'s descriptor, no link followed ----
+def supervise_fd(fake):
+    return os.open(str(fake.supervise), os.O_RDONLY | os.O_DIRECTORY)
+
+
+def at(fake, call=probe.read_status_at):
+    fd = supervise_fd(fake)
+    try:
+        return call(fd)
+    finally:
+        os.close(fd)
+
+
+def test_read_status_at_reads_a_live_side_as_read_status_does(side):
+    fake = side()
+    assert at(fake) == probe.read_status(str(fake.path)) == RUNNING
+    fake.drop(layout.OK_FIFO)
+    error = failure(at, fake)
+    assert error.is_not_running and str(error) == probe.NOT_RUNNING
+    assert not probe.is_supervised_despite(error)
+
+
+def test_read_status_at_follows_no_link_planted_in_supervise(side, tmp_path):
+    """ok or status replaced by a link (to a FIFO someone else reads, to a file of theirs):
+    never opened through it — read_status, sv's, would follow it."""
+    elsewhere = side("elsewhere")
+    fake = side()
+    (fake.path / layout.OK_FIFO).unlink()
+    (fake.path / layout.OK_FIFO).symlink_to(elsewhere.path / layout.OK_FIFO)
+    assert probe.read_status(str(fake.path)) == RUNNING  # sv follows it
+    error = failure(at, fake)
+    assert (str(error), error.errno) == ("unable to open supervise/ok", errno.ELOOP)
+    assert not probe.is_supervised_despite(error)
+    second = side("second")
+    (second.path / layout.STATUS_FILE).unlink()
+    secret = tmp_path / "secret"
+    secret.write_bytes(status_to_bytes(RUNNING))
+    (second.path / layout.STATUS_FILE).symlink_to(secret)
+    error = failure(at, second)
+    assert (str(error), error.errno) == ("unable to open supervise/status", errno.ELOOP)
+    assert probe.is_supervised_despite(error)  # the ok probe passed: a runsv is there
+
+
+def test_read_status_at_takes_only_a_fifo_for_ok(side):
+    fake = side(alive=False)
+    (fake.path / layout.OK_FIFO).unlink()
+    (fake.path / layout.OK_FIFO).write_bytes(b"")  # a writable file opens for writing too
+    error = failure(at, fake)
+    assert str(error) == "unable to open supervise/ok: not a FIFO"
+    assert not probe.is_supervised_despite(error)

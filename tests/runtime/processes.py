@@ -300,8 +300,9 @@ def comm(pid):
 
 
 def logger_host_of(tree_pid):
-    """The pid of a runsvdir tree's logger host (its child named svlogd), or 0."""
-    hosts = [pid for pid in children_of(tree_pid) if comm(pid) == "svlogd"]
+    """The pid of the stand-in a runsvdir tree's hosted loggers show in log/supervise/pid
+    (its child whose argv[0] is svlogd), or 0."""
+    hosts = [pid for pid in children_of(tree_pid) if cmdline(pid)[:1] == ["svlogd"]]
     assert len(hosts) <= 1, hosts
     return hosts[0] if hosts else 0
 

@@ -63,11 +63,11 @@ def test_a_canonical_logger_runs_inside_the_tree(tree):
     current = service / "log" / "main" / "current"
     wait_until(lambda: current.exists() and numbers(current.read_text()) == list(range(1, 51)),
                what="50 lines logged")
-    # no svlogd process of its own: the logger runs in the tree's logger host, whose pid
-    # log/supervise/pid shows
+    # no svlogd process of its own: the logger runs in the tree; log/supervise/pid shows the
+    # tree's stand-in for its loggers
     host = logger_host_of(runsvdir.pid)
     assert sorted(children_of(runsvdir.pid)) == sorted([running_pid(service), host])
-    assert cmdline(host) == ["svlogd", "(loggers of runsvdir %s)" % svdir]
+    assert cmdline(host) == ["svlogd", "-s", "(loggers of runsvdir %s)" % svdir]
     assert status_record(service / "log").pid == host
     tools = [our_tool("sv")] + ([C_RUNIT["sv"]] if has_c_runit() else [])
     for tool in tools:
@@ -189,8 +189,8 @@ def test_a_logger_under_chpst_u_writes_as_that_user(tree):
     host = logger_host_of(runsvdir.pid)
     assert sorted(children_of(runsvdir.pid)) == sorted([running_pid(service), host])
     assert children_of(host) == []  # no chpst, no svlogd
-    # only file operations took the user's identity: the host is still root throughout
-    status = open("/proc/%d/status" % host).read()
+    # only file operations took the user's identity: the tree is still root throughout
+    status = open("/proc/%d/status" % runsvdir.pid).read()
     assert re.search(r"^Uid:\t0\t0\t0\t0$", status, re.M), status
     assert re.search(r"^Gid:\t0\t0\t0\t0$", status, re.M), status
 
@@ -246,7 +246,7 @@ def test_an_idle_tree_of_hosted_loggers_does_not_wake(tree):
         current = service / "log" / "main" / "current"
         wait_until(lambda: current.exists() and numbers(current.read_text()) == [1, 2, 3])
     time.sleep(0.3)  # let the loggers' last writes settle
-    pids = (runsvdir.pid, logger_host_of(runsvdir.pid))  # the tree and its logger host
+    pids = (runsvdir.pid, logger_host_of(runsvdir.pid))  # the tree and its loggers' stand-in
     before = [voluntary_switches(pid) for pid in pids]
     time.sleep(2)  # the idle window being measured
     assert [voluntary_switches(pid) for pid in pids] == before

@@ -1,331 +1,182 @@
-"""runtime/supervision: the logger host — one process, forked from the tree, running its loggers.
+"""runtime/supervision: the tree's hosted loggers, and the process that stands for them.
 
-A runsvdir tree runs every canonical ``log/run`` (hostedlog.py) on the svlogd engine instead of
-exec'ing an svlogd per service. They run here, in a second process, not in the tree itself:
+A runsvdir tree runs every canonical ``log/run`` (hostedlog.py) on the svlogd engine, on its
+own loop, instead of exec'ing an svlogd per service. ``log/supervise/pid`` must still name a
+process that behaves as an svlogd under the signals people and monitoring tools send to that
+pid — and never takes the tree, or any service, down. That process is a stand-in: one small
+``/bin/sh`` per tree (``ps``: ``svlogd -s (loggers of runsvdir DIR)``, a few hundred kB where a
+second Python process would cost megabytes), which turns each signal it traps into a byte on a
+pipe to the tree; the tree acts on every hosted logger as an svlogd would act on itself:
 
-- ``log/supervise/pid`` names a process that behaves as an svlogd under the signals people and
-  monitoring tools send it — TERM: every hosted logger ends and is started again; HUP: reopen;
-  ALRM: rotate; KILL: the host dies and its loggers start again, losing nothing (svlog/peek.py);
-  STOP/CONT — and never touches a service. (An svlogd each would cost a process per service;
-  the host is one fork of the tree, its pages shared.)
-- The tree can die (kill -9, the OOM killer) without the loggers: the host notices its end of
-  the channel close, writes the whole lines its pipes hold, leaves the rest there and exits;
-  the next tree takes the pipes over.
+    TERM, INT, QUIT, USR1, USR2   the stand-in exits; each logger ends (TERM: cleanly) and is
+                                  started again, with a new stand-in, by its supervisor
+    HUP                           each logger reopens its directories and re-reads config
+    ALRM                          each logger rotates
+    KILL                          the stand-in dies: each logger ends at once and is started
+                                  again (nothing is lost: loggers take only what they wrote)
+    STOP, CONT                    the stand-in stops and continues (seen as a child's stop):
+                                  the loggers stop reading, and read again
 
-The channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields separated by NUL:
-
-    tree -> host   start KEY CHPST USER ARG…  + fds (the service's log/ directory, its pipe)
-                   signal KEY SIGNUM
-    host -> tree   exited KEY WAIT_STATUS
-                   bye                        (the host exits: the next start forks a new one)
-
-The tree side is ``LogHost``; the host side is ``serve``, which never returns.
+When the tree goes (exits, or is killed), the stand-in reads EOF on the pipe the tree holds and
+exits: nothing is left behind. A tree that cannot start one (no ``/bin/sh``) execs its loggers.
 """
 
-import gc
 import os
 import signal
 
 from ..unix.diag import warn
-from ..unix.fdlimit import ensure_fd_room
-from ..unix.procname import show_runit_name
-from .loop import EventLoop
-from .spawn import Spawner
 
-_MESSAGE_MAX = 65536
-_FDS_PER_LOGGER = 8
-_MAX_FDS = 2
-_HOST_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM, signal.SIGINT, signal.SIGQUIT,
-                 signal.SIGUSR1, signal.SIGUSR2)
+STAND_IN_SHELL = "/bin/sh"
+# read(1) returns non-zero when a trapped signal interrupts it (dash: 1, bash: >128): "got"
+# tells that apart from EOF, which means the tree is gone.
+_SCRIPT = b"""got=
+trap 'got=1; printf T >&3; exit 0' TERM
+trap 'got=1; printf I >&3; exit 0' INT
+trap 'got=1; printf Q >&3; exit 0' QUIT
+trap 'got=1; printf 1 >&3; exit 0' USR1
+trap 'got=1; printf 2 >&3; exit 0' USR2
+trap 'got=1; printf H >&3' HUP
+trap 'got=1; printf A >&3' ALRM
+while :; do got=; read -r _ <&4 || [ -n "$got" ] || exit 0; done
+"""
+_SIGNALS = {b"T": signal.SIGTERM, b"I": signal.SIGINT, b"Q": signal.SIGQUIT,
+            b"1": signal.SIGUSR1, b"2": signal.SIGUSR2, b"H": signal.SIGHUP,
+            b"A": signal.SIGALRM}
 
 
-def _encode(*fields):
-    return b"\0".join(os.fsencode(str(field)) for field in fields)
+def _above(fd, highest):
+    """``fd``, or a close-on-exec copy above ``highest`` (the original closed)."""
+    if fd > highest:
+        return fd
+    import fcntl
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, highest + 1)
+    os.close(fd)
+    return moved
 
 
-def _decode(data):
-    return [os.fsdecode(field) for field in data.split(b"\0")]
+class _StandIn:
+    """One stand-in process: its pid, the pipe its signals come through, the loggers it
+    stands for (HostedLoggers), and the pipe whose EOF tells it the tree is gone."""
 
-
-# -- the tree's side ------------------------------------------------------------------------------
-class _Process:
-    """One forked host: its channel and the loggers it runs (key -> on_exit)."""
-
-    def __init__(self, pid, channel):
-        self.pid, self.channel = pid, channel
-        self.loggers = {}
-        self.accepting = True
+    def __init__(self, pid, signals_fd, alive_fd):
+        self.pid, self.signals_fd, self.alive_fd = pid, signals_fd, alive_fd
+        self.loggers = set()
 
 
 class LogHost:
-    """The tree's logger host: forked when a logger first needs it, forked again once it is
-    ending or dead (an ending host finishes its loggers while the new one takes the next).
+    """The hosted loggers of one tree and their stand-in (started when first needed, started
+    anew once the last one ended or died). ``stand_in()`` gives the pid a hosted logger's
+    ``log/supervise/pid`` shows (0 when none can be started), ``attach``/``detach`` tell it
+    which loggers it stands for."""
 
-    ``start(log_fd, pipe_fd, canonical, on_exit)`` returns ``(key, pid)`` — the pid is what
-    ``log/supervise/pid`` shows — and later calls ``on_exit(pid, wait_status)`` once.
-    """
-
-    def __init__(self, loop, stderr_fd, label):
+    def __init__(self, loop, spawner, label):
         self.loop = loop
-        self.stderr_fd = stderr_fd
+        self.spawner = spawner
         self.label = label
+        self.scratch = None  # the scratch pipe every hosted logger's PeekReader shares
         self._current = None
-        self._processes = {}  # pid -> _Process
-        self._next_key = 0
-        self.on_reaped = None  # called after a host process has been reaped
+        self._stand_ins = {}  # pid -> _StandIn, until reaped
+        self.on_reaped = None  # called after a stand-in has been reaped (a stopping tree waits)
 
     @property
     def pids(self):
-        """Every host process not yet reaped."""
-        return set(self._processes)
+        """Every stand-in not yet reaped."""
+        return set(self._stand_ins)
 
-    def start(self, open_fds, canonical, on_exit):
-        """Start one logger in the host (forking one first if none accepts).
+    def scratch_pipe(self):
+        """The scratch pipe for reading by copy, or None where tee(2) is missing."""
+        if self.scratch is None:
+            from ..svlog.peek import is_available, scratch_pipe
+            self.scratch = scratch_pipe() if is_available() else False
+        return self.scratch or None
 
-        ``open_fds()`` gives ``(log_fd, pipe_fd)`` to pass — the service's ``log/`` directory
-        (borrowed) and a reading end of its pipe (ours, closed once sent). It is called when
-        the host is told, on the next turn of the loop: the caller writes the logger's status
-        first, so no line is logged before ``log/supervise`` says it runs (as with a process,
-        which cannot write before it is spawned and recorded), and no descriptor is held
-        meanwhile (a tree starting a hundred loggers at once must not hold two each)."""
+    def stand_in(self):
+        """The pid of the stand-in for a logger starting now (started if needed), or 0."""
         if self._current is None:
-            self._current = self._fork()
-        process = self._current
-        self._next_key += 1
-        key = self._next_key
-        fields = ["start", key, canonical.chpst or "", canonical.user or ""] + canonical.args
-        process.loggers[key] = on_exit
+            self._current = self._start()
+        return 0 if self._current is None else self._current.pid
 
-        def send():
-            import socket
-            if process.channel is None or key not in process.loggers:
-                return  # the host died first: its reaping reports this logger
-            try:
-                log_fd, pipe_fd = open_fds()
-            except OSError as exc:
-                warn(self.label, "unable to open the log pipe for the logger host", exc)
-                process.loggers.pop(key)(process.pid, 111 << 8)  # as a logger that failed
-                return
-            try:
-                socket.send_fds(process.channel, [_encode(*fields)], [log_fd, pipe_fd])
-            except OSError as exc:
-                warn(self.label, "unable to reach the logger host", exc)
-            finally:
-                os.close(pipe_fd)
-        self.loop.call_later(0, send)
-        return key, process.pid
+    def attach(self, pid, logger):
+        stand_in = self._stand_ins.get(pid)
+        if stand_in is not None:
+            stand_in.loggers.add(logger)
 
-    def signal(self, pid, key, signum):
-        process = self._processes.get(pid)
-        if process is not None and process.channel is not None and key in process.loggers:
-            try:
-                process.channel.send(_encode("signal", key, int(signum)))
-            except OSError as exc:
-                warn(self.label, "unable to reach the logger host", exc)
+    def detach(self, pid, logger):
+        stand_in = self._stand_ins.get(pid)
+        if stand_in is not None:
+            stand_in.loggers.discard(logger)
 
     def close(self):
-        """The tree is done with its loggers: each host, its channel closed, exits."""
+        """The tree is done: every stand-in sees EOF and exits."""
         self._current = None
-        for process in self._processes.values():
-            self._close_channel(process)
+        for stand_in in self._stand_ins.values():
+            self._close_alive(stand_in)
 
-    def _fork(self):
-        import socket
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        pid = os.fork()
-        if pid == 0:  # the host: never returns
-            ours.close()
-            serve(theirs.detach(), self.stderr_fd, self.label)
-        theirs.close()
-        ours.setblocking(False)
-        process = self._processes[pid] = _Process(pid, ours)
-        self.loop.add_reader(ours.fileno(), lambda: self._receive(process))
-        self.loop.watch_child(pid, lambda _pid, status: self._reaped(process, status))
-        return process
-
-    def _receive(self, process):
-        """Every message waiting on ``process``'s channel."""
-        while process.channel is not None:
-            try:
-                data = process.channel.recv(_MESSAGE_MAX)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                data = b""
-            if not data:  # the host has exited: its reaping reports what it still had
-                self._close_channel(process)
-                return
-            fields = _decode(data)
-            if fields[0] == "exited":
-                on_exit = process.loggers.pop(int(fields[1]), None)
-                if on_exit is not None:
-                    on_exit(process.pid, int(fields[2]))
-            elif fields[0] == "bye":
-                self._retire(process)
-
-    def _retire(self, process):
-        """``process`` takes no new loggers: the next start forks another host."""
-        process.accepting = False
-        if self._current is process:
-            self._current = None
-
-    def _close_channel(self, process):
-        self._retire(process)
-        if process.channel is not None:
-            self.loop.remove_reader(process.channel.fileno())
-            process.channel.close()
-            process.channel = None
-
-    def _reaped(self, process, wait_status):
-        self._receive(process)  # exits it reported just before it went
-        self._close_channel(process)
-        del self._processes[process.pid]
-        loggers, process.loggers = process.loggers, {}
-        for on_exit in loggers.values():
-            on_exit(process.pid, wait_status)
-        if self.on_reaped is not None:
-            self.on_reaped()
-
-
-# -- the host's side ------------------------------------------------------------------------------
-def serve(channel_fd, stderr_fd, label):
-    """Run the logger host in this (just forked) process; exits the process, never returns."""
-    code = 111
-    try:
-        code = _Host(channel_fd, stderr_fd, label).run()
-    except BaseException as exc:  # noqa: BLE001 — said, then this process ends
-        warn("svlogd (%s)" % label, "fatal: %s: %s" % (type(exc).__name__, exc))
-    finally:
-        os._exit(code)
-
-
-def _close_all_but(keep):
-    """Close every descriptor but ``keep`` (and 0, 1, 2)."""
-    low = 0
-    for fd in sorted(set(keep) | {0, 1, 2}):
-        if low < fd:  # closerange(n, n) would close everything from n (close_range's ~0)
-            os.closerange(low, fd)
-        low = fd + 1
-    os.closerange(low, max(low, os.sysconf("SC_OPEN_MAX")))
-
-
-class _Host:
-    def __init__(self, channel_fd, stderr_fd, label):
-        # Whatever the tree held is not ours: control and ok FIFOs (a reader on ok would make a
-        # dead tree look alive to sv), its log pipes' write ends, epoll, inotify. Our own
-        # messages go where the loggers' go (the tree's fd 2 may be its status area).
-        os.dup2(stderr_fd, 2)
-        _close_all_but({channel_fd})
-        stderr_fd = 2
-        signal.set_wakeup_fd(-1)
-        for signum in _HOST_SIGNALS + (signal.SIGCHLD,):
-            signal.signal(signum, signal.SIG_DFL)
-        gc.freeze()  # the tree's objects stay shared pages: the collector never touches them
-        show_runit_name("svlogd", ["(loggers of %s)" % label], replace=True)
-        import socket
-        self.channel = socket.socket(fileno=channel_fd)
-        self.stderr_fd = stderr_fd
-        self.label = label
-        self.loop = EventLoop(handle_error=self._internal_error)
-        self.spawner = Spawner(stderr_fd=stderr_fd)
-        from ..svlog.peek import is_available, scratch_pipe
-        self.scratch = scratch_pipe() if is_available() else None
-        self.loggers = {}  # key -> (HostedLogger, [fds])
-        self.ending = False  # TERM, or the tree is gone: exit once the loggers are done
-
-    def run(self):
-        self.loop.add_reader(self.channel.fileno(), self._receive)
-        for signum in _HOST_SIGNALS:
-            self.loop.add_signal_handler(signum, lambda signum=signum: self._signalled(signum))
-        self.loop.run()
-        return 0
-
-    def _internal_error(self, exc):
-        warn("svlogd (%s)" % self.label, "internal error, continuing: %s: %s"
-             % (type(exc).__name__, exc))
-
-    # -- from the tree ------------------------------------------------------------------------
-    def _receive(self):
-        import socket
+    # -- the process ----------------------------------------------------------------------------
+    def _start(self):
+        script_r, script_w = os.pipe2(os.O_CLOEXEC)
+        signals_r, signals_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        alive_r, alive_w = os.pipe2(os.O_CLOEXEC)
+        # the child's 0, 3 and 4 are dup2'ed from these: none may be one of those numbers
+        script_r, signals_w, alive_r = (_above(fd, 4) for fd in (script_r, signals_w, alive_r))
         try:
-            data, fds, _flags, _address = socket.recv_fds(self.channel, _MESSAGE_MAX, _MAX_FDS)
+            os.write(script_w, _SCRIPT)
+            os.close(script_w)
+            pid = self.spawner.spawn(
+                [STAND_IN_SHELL, "-s", "(loggers of %s)" % self.label], argv0="svlogd",
+                stdin_fd=script_r, extra_fds=((signals_w, 3), (alive_r, 4)))
+        except OSError as exc:
+            warn(self.label, "unable to start the loggers' stand-in, running svlogd instead",
+                 exc)
+            for fd in (signals_r, alive_w):
+                os.close(fd)
+            return None
+        finally:
+            for fd in (script_r, signals_w, alive_r):
+                os.close(fd)
+        stand_in = self._stand_ins[pid] = _StandIn(pid, signals_r, alive_w)
+        self.loop.add_reader(signals_r, lambda: self._signalled(stand_in))
+        self.loop.watch_child(pid, lambda _pid, status: self._reaped(stand_in, status),
+                              on_stop=lambda: self._each(stand_in, signal.SIGSTOP),
+                              on_continue=lambda: self._each(stand_in, signal.SIGCONT))
+        return stand_in
+
+    def _signalled(self, stand_in):
+        try:
+            data = os.read(stand_in.signals_fd, 64)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError:
-            data, fds = b"", []
-        if not data:
-            self._tree_gone()
-            return
-        fields = _decode(data)
-        if fields[0] == "start" and len(fds) == 2:
-            self._start(int(fields[1]), fields[2] or None, fields[3] or None, fields[4:], *fds)
-        elif fields[0] == "signal" and int(fields[1]) in self.loggers:
-            self.loggers[int(fields[1])][0].signal(int(fields[2]))
-        else:
-            for fd in fds:
-                os.close(fd)
+        for index in range(len(data)):
+            signum = _SIGNALS.get(data[index:index + 1])
+            if signum is None:
+                continue
+            if signum not in (signal.SIGHUP, signal.SIGALRM):
+                self._retire(stand_in)  # it exits: the next logger gets a new one
+            self._each(stand_in, signum)
 
-    def _start(self, key, chpst, user, args, log_fd, pipe_fd):
-        from ...protocol.logrun import LogRun
-        from .hostedlog import HostedLogger, identity_for
-        # A logger holds its log directory, the pipe, and per directory its own fd, lock and
-        # current: raise the soft limit ahead (the host has its own, apart from the tree's).
-        ensure_fd_room(_FDS_PER_LOGGER * (len(self.loggers) + 1) + 32)
-        canonical = LogRun(chpst, user, args)
-        # A description of our own, non-blocking: the tree's is blocking for exec'd loggers.
-        own = os.open("/proc/self/fd/%d" % pipe_fd, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        os.close(pipe_fd)
-        identity = identity_for(canonical)
-        if identity is None:  # the tree decided it is hostable; a user removed since then
-            self._report(key, 111 << 8, [log_fd, own])
-            return
-        logger = HostedLogger(self.loop, self.spawner, log_fd, own, canonical, identity,
-                              self.stderr_fd, self.scratch,
-                              lambda status: self._logger_exited(key, status))
-        self.loggers[key] = (logger, [log_fd, own])
-        logger.start()
-
-    def _logger_exited(self, key, wait_status):
-        _logger, fds = self.loggers.pop(key, (None, []))
-        self._report(key, wait_status, fds)
-        if self.ending and not self.loggers:
-            self._exit()
-
-    def _report(self, key, wait_status, fds):
-        for fd in fds:
-            os.close(fd)
-        try:
-            self.channel.send(_encode("exited", key, wait_status))
-        except OSError:
-            pass  # the tree is gone: its successor finds our exit through the pidfd
-
-    # -- ending -------------------------------------------------------------------------------
-    def _tree_gone(self):
-        """The tree closed its end (it exited, or was killed): whole lines out, then exit."""
-        self.loop.remove_reader(self.channel.fileno())
-        self.ending = True
-        if not self.loggers:
-            self._exit()
-            return
-        for logger, _fds in list(self.loggers.values()):
-            logger.end_of_tree()
-
-    def _signalled(self, signum):
-        """A signal to log/supervise/pid: every hosted logger reacts as an svlogd would."""
-        if signum in (signal.SIGHUP, signal.SIGALRM):
-            for logger, _fds in list(self.loggers.values()):
-                logger.signal(signum)
-            return
-        self.ending = True  # TERM, INT, QUIT, USR1, USR2 end an svlogd: they end the host
-        try:
-            self.channel.send(_encode("bye"))
-        except OSError:
-            pass
-        if not self.loggers:
-            self._exit()
-            return
-        for logger, _fds in list(self.loggers.values()):
+    def _each(self, stand_in, signum):
+        for logger in list(stand_in.loggers):
             logger.signal(signum)
 
-    def _exit(self):
-        self.loop.stop()
+    def _retire(self, stand_in):
+        if self._current is stand_in:
+            self._current = None
+
+    def _close_alive(self, stand_in):
+        if stand_in.alive_fd >= 0:
+            os.close(stand_in.alive_fd)
+            stand_in.alive_fd = -1
+
+    def _reaped(self, stand_in, wait_status):
+        self._signalled(stand_in)  # what it said just before it went
+        self._retire(stand_in)
+        self._close_alive(stand_in)
+        self.loop.remove_reader(stand_in.signals_fd)
+        os.close(stand_in.signals_fd)
+        del self._stand_ins[stand_in.pid]
+        if os.WIFSIGNALED(wait_status):
+            # killed (KILL, or a signal it could not trap): its loggers end as an svlogd
+            # killed by that signal would — at once, nothing they took lost
+            self._each(stand_in, os.WTERMSIG(wait_status))
+        if self.on_reaped is not None:
+            self.on_reaped()

@@ -49,6 +49,7 @@ class EventLoop:
         self._timers = []
         self._sequence = itertools.count()
         self._children = {}
+        self._stops = {}  # pid -> (on_stop, on_continue): children whose stops are watched
         self._signal_callbacks = {}
         self._wakeup_r = self._wakeup_w = -1
         self._running = False
@@ -71,9 +72,12 @@ class EventLoop:
         heapq.heappush(self._timers, (timer.when, next(self._sequence), timer))
         return timer
 
-    def watch_child(self, pid, callback):
-        """``callback(pid, wait_status)`` once, when child ``pid`` exits."""
+    def watch_child(self, pid, callback, on_stop=None, on_continue=None):
+        """``callback(pid, wait_status)`` once, when child ``pid`` exits; ``on_stop()`` and
+        ``on_continue()`` each time it is stopped or continued (SIGSTOP, SIGCONT)."""
         self._children[pid] = callback
+        if on_stop is not None or on_continue is not None:
+            self._stops[pid] = (on_stop or _nothing, on_continue or _nothing)
 
     def is_watched(self, pid):
         """True while a callback waits for child ``pid``."""
@@ -186,12 +190,40 @@ class EventLoop:
             try:
                 pid, wait_status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                break
             if pid == 0:
-                return
+                break
             callback = self._children.pop(pid, None)
+            self._stops.pop(pid, None)
             if callback is not None:
                 self._call(callback, pid, wait_status)
+        for pid, (on_stop, on_continue) in list(self._stops.items()):
+            self._reap_stops(pid, on_stop, on_continue)
+
+    def _reap_stops(self, pid, on_stop, on_continue):
+        """Stops and continues of one watched child (waitpid(-1) above reports neither)."""
+        while True:
+            try:
+                found, wait_status = os.waitpid(pid, os.WNOHANG | os.WUNTRACED | os.WCONTINUED)
+            except ChildProcessError:
+                self._stops.pop(pid, None)
+                return
+            if found == 0:
+                return
+            if os.WIFSTOPPED(wait_status):
+                self._call(on_stop)
+            elif os.WIFCONTINUED(wait_status):
+                self._call(on_continue)
+            else:  # it exited just now: as above
+                self._stops.pop(pid, None)
+                callback = self._children.pop(pid, None)
+                if callback is not None:
+                    self._call(callback, pid, wait_status)
+                return
+
+
+def _nothing():
+    pass
 
 
 def _note_signal(signum, frame):

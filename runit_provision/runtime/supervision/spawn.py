@@ -45,12 +45,13 @@ class Spawner:
         return 2 if self._stderr_fd is None else self._stderr_fd
 
     def spawn(self, argv, cwd_fd=None, stdin_fd=None, stdout_fd=None, new_session=False,
-              env=None, extra_fds=()):
+              env=None, extra_fds=(), argv0=None):
         """Start a child and return its pid; OSError if it could not be started or exec'd.
 
         ``extra_fds``: ``(source, target)`` pairs dup2'ed after stdin/stdout (svlogd's
         processor gets ``state`` on fd 4 and ``newstate`` on fd 5); sources must not be
-        any of the targets.
+        any of the targets. ``argv0``: what the child sees as ``argv[0]`` (``argv[0]`` is
+        then only the path executed).
         """
         actions = []
         if stdin_fd is not None:
@@ -61,14 +62,17 @@ class Spawner:
             actions.append((os.POSIX_SPAWN_DUP2, self._stderr_fd, 2))
         actions.extend((os.POSIX_SPAWN_DUP2, source, target) for source, target in extra_fds)
         environ = self._environ if env is None else env
+        path = argv[0]
+        if argv0 is not None:
+            argv = [argv0] + list(argv[1:])
         if self._clean:
-            return spawnc.posix_spawn_clean(argv[0], argv, environ,
+            return spawnc.posix_spawn_clean(path, argv, environ,
                                             [action[1:] for action in actions], cwd_fd,
                                             new_session)
         if cwd_fd is not None:
             os.fchdir(cwd_fd)
         try:
-            return os.posix_spawn(argv[0], argv, environ, file_actions=actions,
+            return os.posix_spawn(path, argv, environ, file_actions=actions,
                                   setsigdef=self._sigdef, setsigmask=(), setsid=new_session)
         finally:
             if cwd_fd is not None:

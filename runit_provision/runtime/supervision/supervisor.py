@@ -50,8 +50,8 @@ class Supervisor:
         self.label = label if label is not None else "runsv " + directory
         self.on_exit = on_exit  # called once, after x/TERM brought everything down
         self.new_session = new_session  # runsvdir -P: each service in its own session
-        self.log_host = log_host  # a tree's LogHost: canonical log/runs run there (loghost.py)
-        self._hosted_key = None  # the key of our logger in the host, while it runs there
+        self.log_host = log_host  # a tree's LogHost: canonical log/runs run here (loghost.py)
+        self._hosted = None  # our HostedLogger, while the log side runs one
         self.dir_fd = self.log_fd = -1
         self.main = self.log = None
         self._files = {}
@@ -122,9 +122,10 @@ class Supervisor:
             self._pipe_r, self._pipe_w = os.pipe2(os.O_CLOEXEC)
 
     def _log_reader(self):
-        """A read-only end of the log pipe for a logger starting now: the caller closes it."""
+        """A read-only end of the log pipe for a logger starting now, a description of its
+        own (its blocking mode is the logger's): the caller closes it."""
         if self._pipe_r >= 0:
-            return os.dup(self._pipe_r)
+            return os.open("/proc/self/fd/%d" % self._pipe_r, os.O_RDONLY | os.O_CLOEXEC)
         # A writer is held (ours), so opening the reading end does not wait.
         return os.open(_PIPE_PATH, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.log_fd)
 
@@ -269,9 +270,9 @@ class Supervisor:
         self._files[side].write(status, want_word)
 
     def kill(self, pid, signum):
-        if self._hosted_key is not None and self.log is not None and pid == self.log.pid:
-            # Never os.kill: the host's pid runs every logger of the tree.
-            self.log_host.signal(pid, self._hosted_key, signum)
+        if self._hosted is not None and self.log is not None and pid == self.log.pid:
+            # Never os.kill: that pid is the stand-in for every logger of the tree.
+            self._hosted.signal(signum)
         else:
             self.spawner.kill(pid, signum)
 
@@ -294,8 +295,9 @@ class Supervisor:
         if side is self.log and self.log_host is not None and argv == ["./run"]:
             from .hostedlog import hostable
             canonical = hostable(self.log_fd)
-            if canonical is not None:
-                return self._host_logger(canonical)
+            pid = self._host_logger(canonical) if canonical is not None else 0
+            if pid:
+                return pid
         if side is self.log:
             reader = self._log_reader()
             try:
@@ -311,17 +313,27 @@ class Supervisor:
         return pid
 
     def _host_logger(self, canonical):
-        """Run the canonical ``log/run`` in the tree's logger host; the host's pid."""
-        def exited(pid, wait_status):
-            self._hosted_key = None
+        """Run the canonical ``log/run`` on our loop (hostedlog.py); the pid of the tree's
+        stand-in for it (loghost.py), or 0 when it must be exec'd after all."""
+        from .hostedlog import HostedLogger, identity_for
+        pid = self.log_host.stand_in()
+        if not pid:
+            return 0
+        reader = self._log_reader()
+        os.set_blocking(reader, False)
+
+        def exited(wait_status):
+            self.log_host.detach(pid, hosted)
+            os.close(reader)
+            self._hosted = None
             self.log.child_exited(pid, wait_status)
 
-        def open_fds():
-            if self.log_fd < 0:
-                raise OSError(errno.EBADF, "the service is gone")
-            return self.log_fd, self._log_reader()
-
-        self._hosted_key, pid = self.log_host.start(open_fds, canonical, exited)
+        hosted = HostedLogger(self.loop, self.spawner, self.log_fd, reader, canonical,
+                              identity_for(canonical), self.spawner.stderr_fd,
+                              self.log_host.scratch_pipe(), exited)
+        self._hosted = hosted
+        self.log_host.attach(pid, hosted)
+        hosted.start()
         return pid
 
     def start_hook(self, letter):

@@ -24,9 +24,8 @@ POLL_SECONDS = 5.0  # runsvdir's scan interval: used only when inotify is unavai
 STOP_GRACE_SECONDS = 7.0  # TERM/HUP: how long services get before KILL (sv's default wait)
 
 # Descriptors one service holds at most: per side its directory, lock, control and ok, plus the
-# log pipe (9), and one more while its logger starts. A tree of a hundred logged services
-# fits in the common limit of 1024; the loggers' own descriptors are the logger host's.
-FDS_PER_SERVICE = 10
+# log pipe (9); a hosted logger's reading end, and its log directory, lock and current (4).
+FDS_PER_SERVICE = 13
 # Always kept free, so running services stay controllable and their status current: status
 # writes, control hooks, a scan, a logger starting, pidfds of adopted processes.
 FD_RESERVE = 32
@@ -64,7 +63,7 @@ class SvDir:
         self._waiting_for_fds = False  # a service waits for descriptors to be freed
         self._inotify = None
         self._watches = {}
-        self.log_host = LogHost(loop, spawner.stderr_fd, label)
+        self.log_host = LogHost(loop, spawner, label)
         self.log_host.on_reaped = self._end_orphans  # a stopping tree waits for its hosts
 
     # -- scanning -----------------------------------------------------------------------------
