@@ -47,8 +47,9 @@ class _Record:
     __slots__ = ()
 
     def __init__(self, **values):
+        fill, take = object.__setattr__, values.pop
         for name in self.__slots__:
-            object.__setattr__(self, name, values.pop(name, None))
+            fill(self, name, take(name, None))
         if values:
             raise TypeError("unknown fields: %s" % ", ".join(sorted(values)))
 

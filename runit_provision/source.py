@@ -100,25 +100,38 @@ def load_yaml_with_origins(path, text=None):
     return data, origins
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _scalar(node, loader):
+    """A key or scalar node's value: a string's is its text (what the constructor's
+    ``construct_yaml_str`` returns), taken here without a call into it per node — most of a
+    data file is strings; anything else goes through the constructor (YAML 1.1's types)."""
+    if node.tag == _STR_TAG and node.id == "scalar":
+        return node.value
+    return loader.construct_object(node, deep=True)
+
+
 def _plain(node, path, file, origins, loader):
     """A composed node -> plain Python, recording each key's and item's position."""
-    import yaml
-
-    if isinstance(node, yaml.MappingNode):
+    node_id = node.id
+    if node_id == "scalar":
+        return _scalar(node, loader)
+    if node_id == "mapping":
         loader.flatten_mapping(node)  # "<<" merge keys, as the constructor would
         plain = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _scalar(key_node, loader)
             key_text = key if isinstance(key, (str, int, bool)) or key is None else str(key)
             mark = key_node.start_mark
             origins[path + (key_text,)] = Origin(file, mark.line + 1, mark.column + 1)
             plain[key_text] = _plain(value_node, path + (key_text,), file, origins, loader)
         return plain
-    if isinstance(node, yaml.SequenceNode):
+    if node_id == "sequence":
         items = []
         for index, item_node in enumerate(node.value):
             mark = item_node.start_mark
             origins[path + (index,)] = Origin(file, mark.line + 1, mark.column + 1)
             items.append(_plain(item_node, path + (index,), file, origins, loader))
         return items
-    return loader.construct_object(node, deep=True)  # scalars: YAML 1.1 types
+    return loader.construct_object(node, deep=True)

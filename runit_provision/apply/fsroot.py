@@ -84,10 +84,12 @@ class FsRoot:
         return self._dir(path)[0]
 
     def _dir(self, path):
-        path = "/" + path.strip("/") if path.strip("/") else "/"
-        if path == "/":
-            return self._root
-        found = self._cache.get(path)
+        found = self._cache.get(path)  # keys are clean paths, as callers mostly give them
+        if found is None:
+            path = "/" + path.strip("/") if path.strip("/") else "/"
+            if path == "/":
+                return self._root
+            found = self._cache.get(path)
         if found is not None:
             self._cache.move_to_end(path)
             return found
@@ -402,7 +404,10 @@ def _read_regular(name, dir_fd):
 def _read_all(fd, size):
     """Everything in ``fd``: one read says "all of it" by coming back short."""
     want = size + 1
-    chunks = [os.read(fd, want)]
+    first = os.read(fd, want)
+    if len(first) < want:
+        return first
+    chunks = [first]
     while len(chunks[-1]) == want:  # it grew since the stat
         chunks.append(os.read(fd, 65536))
         want = 65536

@@ -163,10 +163,16 @@ def observe(desired, fs, probe=None):
         else:
             present = _observe_directory(fs, tree, directory, names, scope, paths, extras)
         if present is not None:
-            missing.update(_join(directory, name) for name in _answered(names, scope)
-                           if name not in present)
+            prefix = directory.rstrip("/") + "/"
+            for name in _answered(names, scope):
+                if name not in present:
+                    missing.add(prefix + name)
+    above = set()  # the parents already looked at: most paths share theirs
     for path in kinds:
-        _observe_parents(fs, tree, paths, path)
+        parent = path.rsplit("/", 1)[0]
+        if parent not in above:
+            above.add(parent)
+            _observe_parents(fs, tree, paths, path)
     live = {}
     if probe is not None:
         for unit in desired.units:
@@ -193,15 +199,14 @@ def _observe_directory(fs, tree, directory, names, scope, paths, extras):
     ``directory`` is a purge scope (``scope``: the runit names that count, or None for every
     name) — its undeclared names, all from one listing."""
     if scope is _NO_SCOPE:
-        purged = None
+        wanted = names.__contains__
     elif scope is None:
-        purged = lambda name: True  # noqa: E731
+        wanted = _every_name
     else:
-        purged = lambda name: name in scope or is_temp_name(name)  # noqa: E731
+        wanted = lambda name: name in names or name in scope or is_temp_name(name)  # noqa: E731
     try:
-        found = fs.scan(directory, lambda name: name in names or (
-            purged is not None and purged(name)),
-            read=[name for name, kind in names.items() if kind == "file"])
+        found = fs.scan(directory, wanted,
+                        read=[name for name, kind in names.items() if kind == "file"])
     except FileNotFoundError:
         found = {}
     except UnsafePathError as exc:
@@ -212,8 +217,9 @@ def _observe_directory(fs, tree, directory, names, scope, paths, extras):
         for name in names:
             paths[_join(directory, name)] = _error(fs, _join(directory, name), exc)
         return None
+    prefix = directory.rstrip("/") + "/"  # _join's, once for the directory
     for name, kind in names.items():
-        path = _join(directory, name)
+        path = prefix + name
         item = found.get(name)
         if item is None:
             paths[path] = MISSING
@@ -221,12 +227,17 @@ def _observe_directory(fs, tree, directory, names, scope, paths, extras):
             paths[path] = Actual.from_stat(item[0], content=item[1])
         else:
             paths[path] = _actual(fs, path, kind, item[0])
-    if purged is not None:
+    if scope is not _NO_SCOPE:
         for name, (info, _) in found.items():
-            path = _join(directory, name)
-            if name not in names and path not in tree:
-                extras[path] = Actual.from_stat(info)
+            if name not in names:
+                path = prefix + name
+                if path not in tree:
+                    extras[path] = Actual.from_stat(info)
     return found
+
+
+def _every_name(name):
+    return True
 
 
 def _answered(names, scope):

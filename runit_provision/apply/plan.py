@@ -178,6 +178,8 @@ class _Builder:
         self.commands()
 
     def is_refused(self, path):
+        if not self.refusals:  # the common case: no user refused, no path to look up
+            return False
         login = self.desired.login_of(path)
         return login is not None and login in self.refusals
 

@@ -15,7 +15,6 @@ like terraform or pyinfra::
 their reasons and ``diff`` as a list of ``{before_header, after_header, before, after}``.
 """
 
-import difflib
 
 SYMBOLS = {"create": "+", "change": "~", "remove": "-", "restart": "↻", "hup": "↻",
            "exit": "↻", "run": "$", "wait": "…", "noop": "="}
@@ -110,6 +109,8 @@ def diff_text(step, show_secrets=False):
     diff = step_diff(step, show_secrets)
     if diff is None or diff["before"] == diff["after"]:
         return ""
+    import difflib  # only --diff shows diffs
+
     lines = difflib.unified_diff(diff["before"].splitlines(True), diff["after"].splitlines(True),
                                  diff["before_header"], diff["after_header"])
     text = ""

@@ -11,8 +11,6 @@ to this interpreter (a virtualenv's or the installed runtime's launcher), else r
 """
 
 import os
-import shutil
-import subprocess
 import sys
 
 SYSTEM_SV = ("/usr/bin/sv", "/sbin/sv", "/usr/sbin/sv")
@@ -34,6 +32,8 @@ class SubprocessRunner:
     """Runs commands as child processes, output captured, stdin from /dev/null."""
 
     def run(self, argv, timeout=None, run_as=None):
+        import subprocess  # here: an apply with nothing to run (--root, a no-op) never needs it
+
         kwargs = {}
         if run_as is not None and os.geteuid() == 0 and run_as[0] != 0:
             kwargs = dict(user=run_as[0], group=run_as[1], extra_groups=[])
@@ -54,6 +54,8 @@ def sv_command(runtime):
         for path in SYSTEM_SV:
             if os.access(path, os.X_OK):
                 return [path]
+        import shutil
+
         return [shutil.which("sv") or "sv"]
     beside = os.path.join(os.path.dirname(sys.executable), "sv")
     if os.access(beside, os.X_OK) and _is_script(beside):

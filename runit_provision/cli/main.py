@@ -7,6 +7,7 @@ lookup's imports); ``--help`` and a missing or unknown command load them all.
 """
 
 import argparse
+import gc
 import importlib
 import sys
 
@@ -15,6 +16,9 @@ from .. import __version__
 COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "plan",
             "apply": "apply", "status": "status", "verify": "verify",
             "install-runtime": "install_runtime"}
+# Long conversations — a runtime started and waited on, ssh sessions to hosts — whose garbage
+# the cyclic collector should go on freeing (see main).
+COLLECTING = ("demo", "verify")
 
 
 def command_module(name):
@@ -34,13 +38,32 @@ def build_parser(only=None):
 
 
 def main(argv=None):
+    """The ``runit-provision`` command; ``argv`` None: this process's arguments — main is the
+    program (the console script, ``python -m``), not a call from tests or other code."""
+    is_program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return 1
-    return command_module(args.command).run(args)
+    # A run builds its data, tree, observation and plan once and keeps them to the end:
+    # the cyclic collector has nothing to free, yet its passes over that growing heap were a
+    # tenth of an apply of 1000 services. Reference counting still frees everything else.
+    # After a call the collector is on again as it was; after the program, everything the
+    # run built is frozen instead, so that the interpreter's last collection at exit does
+    # not walk it (20 ms of an apply of 200 services, 45 ms of 1000).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return 1
+        if args.command in COLLECTING and was_enabled:
+            gc.enable()
+        return command_module(args.command).run(args)
+    finally:
+        if is_program:
+            gc.freeze()
+        elif was_enabled:
+            gc.enable()
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ import os
 
 from ..errors import DataError
 from .config import read_levels, single_file_levels
-from .facts import host_facts, load_facts_file, trusted_of
+from .facts import TopScope, load_facts_file
 from .interpolation import Interpolator
 from .lookup import Hiera, Lookup
 
@@ -61,18 +61,14 @@ def load(hiera=None, data=None, facts=None):
     if (hiera is None) == (data is None):
         raise DataError("give either a hiera.yaml (--hiera FILE) or a data file (--data FILE)")
     if facts is None:
-        facts_dict, given_trusted, source = host_facts(), None, "facts of this host"
+        scope, source = TopScope(), "facts of this host"  # gathered if asked for
     elif isinstance(facts, dict):
         facts_dict = dict(facts)
-        given_trusted = facts_dict.pop("trusted", None)
+        scope = TopScope(facts_dict, facts_dict.pop("trusted", None))
         source = "facts given"
     else:
-        facts_dict, given_trusted = load_facts_file(facts)
+        scope = TopScope(*load_facts_file(facts))
         source = "facts from %s" % os.path.abspath(str(facts))
-    trusted = trusted_of(facts_dict, given_trusted)
-    scope = dict(facts_dict)
-    scope["facts"] = facts_dict
-    scope["trusted"] = trusted
     interpolator = Interpolator(scope, facts_source=source)
     if hiera is not None:
         levels = read_levels(hiera, interpolator)
@@ -80,4 +76,4 @@ def load(hiera=None, data=None, facts=None):
     else:
         levels = single_file_levels(data)
         description = "data %s" % os.path.abspath(str(data))
-    return Hiera(levels, interpolator, facts_dict, trusted, description)
+    return Hiera(levels, interpolator, scope, description)

@@ -10,7 +10,6 @@ accepted and ignored as ``yaml_data`` takes none. Globs follow Ruby's ``Dir.glob
 ``?``, ``[…]``, ``**/`` and ``{a,b}``; matches are sorted, directories skipped.
 """
 
-import glob as globbing
 import os
 import re
 
@@ -143,6 +142,8 @@ def _check_backend(name, path, fail):
 
 def expand_glob(pattern):
     """Ruby's ``Pathname.glob``: braces expanded, each alternative's matches sorted, no dirs."""
+    import glob as globbing  # only hierarchies with glob levels need it
+
     found = []
     for alternative in _braces(pattern):
         for path in sorted(globbing.glob(alternative, recursive=True)):

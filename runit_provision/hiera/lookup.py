@@ -45,11 +45,10 @@ class Lookup:
 class Hiera:
     """Data resolved like Puppet's hiera 5 for one set of facts. Build it with ``load()``."""
 
-    def __init__(self, levels, interpolator, facts, trusted, description):
+    def __init__(self, levels, interpolator, scope, description):
         self.levels = levels
         self.interpolator = interpolator
-        self.facts = facts
-        self.trusted = trusted
+        self.scope = scope  # facts.TopScope
         self.description = description
         self._files = {}
         self._options = None
@@ -58,12 +57,23 @@ class Hiera:
 
     # public
 
-    def lookup(self, key, merge=None):
-        """Look ``key`` up; ``merge`` overrides lookup_options (a name or an options hash)."""
-        explain = []
+    @property
+    def facts(self):
+        return self.scope.facts
+
+    @property
+    def trusted(self):
+        return self.scope.trusted
+
+    def lookup(self, key, merge=None, explain=True):
+        """Look ``key`` up; ``merge`` overrides lookup_options (a name or an options hash).
+        ``explain=False``: no explanation (``Lookup.explain`` is empty) — its lines show the
+        data found as JSON, a dump of the whole value at each level."""
+        lines = [] if explain else _Dropped()
         used = []
-        found = self._lookup(key, merge, explain, used)
+        found = self._lookup(key, merge, lines, used)
         merge_text = used[0] if used else ""
+        explain = lines if explain else []
         if found is NOT_FOUND:
             return Lookup(key, False, None, {}, merge_text, explain)
         value, origins = found
@@ -118,7 +128,7 @@ class Hiera:
             if found is None:
                 explain.append("  sub-key %s not found" % ".".join(map(str, segments[1:])))
                 return NOT_FOUND
-        explain.append("  Merged result: %s" % _shown(found[0]))
+        _note_value(explain, "  Merged result: %s", (), found[0])
         return found
 
     def _search(self, root, strategy, explain):
@@ -143,7 +153,7 @@ class Hiera:
                     explain.append("      No such key: %r" % root)
                     return NOT_FOUND
                 found = self.interpolator.value((data[root], origins[root]), key_path=(root,))
-                explain.append("      Found key: %r value: %s" % (root, _shown(found[0])))
+                _note_value(explain, "      Found key: %r value: %s", (root,), found[0])
                 return found
             return search_location
 
@@ -191,7 +201,7 @@ class Hiera:
             raise DataError("recursive lookup: %s" % " -> ".join(self._active + [key]))
         self._active.append(key)
         try:
-            found = self._lookup(key, None, [])
+            found = self._lookup(key, None, _Dropped())
         finally:
             self._active.pop()
         return None if found is NOT_FOUND else found
@@ -217,6 +227,22 @@ class Hiera:
 def _shown(value):
     """A value in an explanation: JSON, as puppet's explain shows data."""
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class _Dropped(list):
+    """The explanation of a lookup nobody reads: its lines go nowhere."""
+
+    __slots__ = ()
+
+    def append(self, line):
+        pass
+
+
+def _note_value(explain, text, args, value):
+    """``text % (args + (JSON of value,))`` into ``explain``, the JSON made only if the
+    line is kept."""
+    if type(explain) is not _Dropped:
+        explain.append(text % (args + (_shown(value),)))
 
 
 def _nothing(explain):

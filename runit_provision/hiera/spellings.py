@@ -26,7 +26,7 @@ PREFIX = "runit::"
 def runit_data(hiera):
     """``(data, origins)``: origins keyed from ``data`` (``("services", "web", "command")``)."""
     data, origins, spelled, problems = {}, {}, {}, []
-    legacy = hiera.lookup("runit")
+    legacy = hiera.lookup("runit", explain=False)
     if legacy.found and legacy.value is not None:
         if not isinstance(legacy.value, dict):
             raise DataError("%s: runit: expected a hash of settings, got %s"
@@ -43,7 +43,7 @@ def runit_data(hiera):
         name = key[len(PREFIX):]
         if "::" in name:
             continue  # runit::<class>::<param>: a parameter of the Puppet module's classes
-        found = hiera.lookup(key)
+        found = hiera.lookup(key, explain=False)
         if not found.found:
             continue
         where = found.origins.get(())

@@ -14,7 +14,7 @@ Example, a running service (pid 9894), from docs/runit-protocol.md §10::
 
 from ..errors import ProtocolError
 
-# Import cost: ``sv status`` loads this module on a budget of 1.5x a bare interpreter start
+# Import cost: ``sv status`` loads this module on a budget of 1.2x a bare interpreter start
 # (docs/sv.md). enum, typing and collections would cost ~8 ms, struct (and tai64, which loads it)
 # ~0.3 ms; so State and Status below stand in for an IntEnum and a NamedTuple (behaving like
 # them in every way this project uses), decoding uses int.from_bytes, and only the encoder,

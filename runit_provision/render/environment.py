@@ -8,7 +8,7 @@ word: for a user's template where the output must stay in the canonical ``log/ru
 both ask ``protocol.logrun.is_simple_word``, the rule the schema and the runtime share.
 """
 
-from pathlib import Path
+import os.path
 
 import jinja2
 
@@ -42,20 +42,38 @@ def simple_word(value):
 
 
 def packaged_templates():
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "_templates", package.parent / "templates"):
-        if (candidate / "run.j2").is_file():
+    """The directory of the bundled templates (a path string)."""
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    candidates = (os.path.join(package, "_templates"),
+                  os.path.join(os.path.dirname(package), "templates"))
+    for candidate in candidates:
+        if os.path.isfile(os.path.join(candidate, "run.j2")):
             return candidate
-    raise RenderError("the packaged templates are missing (looked in %s and %s)"
-                      % (package / "_templates", package.parent / "templates"))
+    raise RenderError("the packaged templates are missing (looked in %s and %s)" % candidates)
+
+
+class _Environment(jinja2.Environment):
+    """Jinja2's Environment with templates' globals in a plain dict.
+
+    Jinja2 gives each template a ``ChainMap`` of its globals over the environment's, so that a
+    global set later reaches templates already loaded, and every render copies that ChainMap
+    into the new context: two thirds of the render of a small template (log/run.j2: 5.7 µs ->
+    1.9 µs; three renders per service). Our globals are Jinja2's defaults and never change
+    after ``make_environment``, so a dict of the same names and values renders the same."""
+
+    def make_globals(self, d):
+        return {**self.globals, **(d or {})}
 
 
 def make_environment(user_templates=None):
+    """The environment of one render. ``auto_reload=False``: templates do not change during a
+    render, so a template once loaded is not stat'ed again on each use (three per service)."""
     search = [str(user_templates)] if user_templates else []
     search.append(str(packaged_templates()))
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.FileSystemLoader(search), undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True, autoescape=False, trim_blocks=True, lstrip_blocks=True)
+        keep_trailing_newline=True, autoescape=False, trim_blocks=True, lstrip_blocks=True,
+        auto_reload=False)
     env.filters["sh"] = shell_quote
     env.filters["word"] = simple_word
     return env

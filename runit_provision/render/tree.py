@@ -7,6 +7,10 @@ same data always gives the same tree, byte for byte.
 
 from ..errors import RenderError
 
+# How a frozen entry's slots are filled (its own __setattr__ refuses). Each constructor calls
+# it once per field: a rendering makes ten entries per service.
+_fill = object.__setattr__
+
 
 class Entry:
     """A frozen entry of the tree: built whole, never changed (assignment raises)."""
@@ -16,7 +20,7 @@ class Entry:
 
     def _set(self, **fields):
         for name, value in fields.items():
-            object.__setattr__(self, name, value)
+            _fill(self, name, value)
 
     def __setattr__(self, name, value):
         raise AttributeError("%s is frozen: build a new one instead of setting %s"
@@ -50,7 +54,11 @@ class File(Entry):
     def __init__(self, path, content, mode=0o644, owner="root", group="root"):
         if isinstance(content, str):
             content = content.encode("utf-8")
-        self._set(path=path, content=content, mode=mode, owner=owner, group=group)
+        _fill(self, "path", path)
+        _fill(self, "content", content)
+        _fill(self, "mode", mode)
+        _fill(self, "owner", owner)
+        _fill(self, "group", group)
 
 
 class Directory(Entry):
@@ -59,7 +67,10 @@ class Directory(Entry):
     kind = "directory"
 
     def __init__(self, path, mode=0o755, owner="root", group="root"):
-        self._set(path=path, mode=mode, owner=owner, group=group)
+        _fill(self, "path", path)
+        _fill(self, "mode", mode)
+        _fill(self, "owner", owner)
+        _fill(self, "group", group)
 
 
 class Symlink(Entry):
@@ -70,7 +81,11 @@ class Symlink(Entry):
     kind = "symlink"
 
     def __init__(self, path, target, owner="root", group="root"):
-        self._set(path=path, target=target, mode=0o777, owner=owner, group=group)
+        _fill(self, "path", path)
+        _fill(self, "target", target)
+        _fill(self, "mode", 0o777)
+        _fill(self, "owner", owner)
+        _fill(self, "group", group)
 
 
 class Absent(Entry):
@@ -90,6 +105,9 @@ class Tree:
     __slots__ = ("_entries",)
 
     def __init__(self, entries=()):
+        if isinstance(entries, Tree):
+            self._entries = dict(entries._entries)  # checked when they were added there
+            return
         self._entries = {}
         for entry in entries:
             self.add(entry)

@@ -6,8 +6,6 @@ where they were written::
     data/common.yaml:12:7: services.web.comand: unknown key (did you mean 'command'?)
 """
 
-import difflib
-
 from ..errors import DataError
 from ..source import key_path_text, origin_of
 
@@ -46,5 +44,7 @@ class Problems:
 
 
 def _suggestion(key, known):
+    import difflib  # only bad data needs a suggestion
+
     close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
     return " (did you mean %r?)" % close[0] if close else " (known keys: %s)" % ", ".join(known)

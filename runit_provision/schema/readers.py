@@ -8,7 +8,6 @@ checked with ``protocol.logrun.is_simple_word``, the rule the generator and the 
 """
 
 import re
-import shlex
 
 from ..protocol.logrun import is_simple_word
 from ..source import type_name
@@ -144,6 +143,8 @@ class Readers:
                                         "for a literal %r quote it or give the words as a list"
                                   % (shell, shell))
                 return None
+            import shlex  # only a command given as one string is split
+
             try:
                 words = shlex.split(value, comments=False, posix=True)
             except ValueError as exc:

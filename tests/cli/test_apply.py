@@ -4,6 +4,7 @@ secrets, ``--json`` (Ansible's contract), ``--only``, the lock, the init room's 
 bad input — each with a clear message and nothing written."""
 
 import fcntl
+import gc
 import json
 import os
 from types import SimpleNamespace
@@ -40,6 +41,22 @@ def staged(tmp_path):
 
 def args(command, root, data, *extra):
     return [command, "--data", str(data), "--root", str(root)] + list(extra)
+
+
+def test_a_call_leaves_the_cyclic_collector_as_it_found_it(staged):
+    # main pauses the collector for its run (SPEC 6: apply's speed); a caller's stays on,
+    # and only main as the program (argv None) freezes what it built
+    root, data = staged
+    frozen = gc.get_freeze_count()
+    assert gc.isenabled()
+    assert main(args("apply", root, data)) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    gc.disable()
+    try:
+        assert main(args("plan", root, data)) == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_plan_apply_plan_exit_codes_and_lines(staged, capsys):
