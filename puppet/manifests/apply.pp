@@ -79,8 +79,9 @@ class runit::apply (
     undef   => ['--hiera', $runit::config::hiera_yaml],
     default => ['--hiera', $runit::config::hiera_yaml, '--root', $root],
   }
-  $job_args = $data_args + ['--wait', String($wait), '--lock-timeout', String($lock_timeout),
-    '--profile-d', $profile_d]
+  # --brief: a new service directory is one line of the agent's output, not one per file.
+  $job_args = $data_args + ['--brief', '--wait', String($wait), '--lock-timeout',
+    String($lock_timeout), '--profile-d', $profile_d]
 
   if $manage_runtime {
     exec { 'runit-provision install-runtime':

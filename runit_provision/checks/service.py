@@ -6,13 +6,14 @@ runit backend, and its module table is a closed dict (``testinfra/modules/__init
 service is read in ONE ``host.run`` at its first property (``snapshot.py``), a whole tree in one
 too; ``refresh()`` reads again. Supervision is sv's own test, run on the host: a runsv — or
 our runsvdir, which has no runsv processes — holds ``supervise/ok`` open for reading; a FIFO
-that merely exists proves nothing. Nothing here looks for ``runsv NAME`` processes.
+that merely exists proves nothing. Nothing here looks for ``runsv NAME`` processes. With
+testinfra's ``host``::
 
->>> web = RunitService(host, "web")
->>> web.is_linked, web.is_supervised, web.is_running, web.log.is_running
-(True, True, True, True)
->>> web.status_line
-'run: web: (pid 9894) 12s'
+    web = RunitService(host, "web")
+    web.is_linked, web.is_supervised, web.is_running, web.log.is_running
+    # -> (True, True, True, True)
+    web.status_line
+    # -> 'run: web: (pid 9894) 12s'
 """
 
 import posixpath

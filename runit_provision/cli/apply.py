@@ -60,6 +60,10 @@ def add_job_arguments(parser):
     parser.add_argument("--json", action="store_true",
                         help="print Ansible's result as JSON instead of lines")
     parser.add_argument("--diff", action="store_true", help="show unified diffs of text files")
+    parser.add_argument("--brief", action="store_true",
+                        help="one line for a new directory, with a count of what it holds, "
+                             "instead of one per path (Puppet's exec output: every line is a "
+                             "log message)")
     parser.add_argument("--show-secrets", action="store_true",
                         help="show env/ values in diffs (masked otherwise)")
     parser.add_argument("--wait", metavar="SECONDS", type=float, default=15.0,
@@ -109,7 +113,7 @@ def run_job(args, check):
             if check:
                 return _checked(args, plan, root)
             if not args.json:
-                print_plan(plan, args.diff, args.show_secrets)
+                print_plan(plan, args.diff, args.show_secrets, brief=args.brief)
             result = job.execute(plan)
         except (ProvisionError, OSError) as exc:
             return _failed(args, command, exc)
@@ -127,7 +131,7 @@ def _checked(args, plan, root):
         print_json(report_json(plan, check_mode=True, show_secrets=args.show_secrets,
                                root=root))
     else:
-        print_plan(plan, args.diff, args.show_secrets)
+        print_plan(plan, args.diff, args.show_secrets, brief=args.brief)
         for login, message in sorted(plan.refusals.items()):
             sys.stderr.write("runit-provision plan: %s: refused: %s\n" % (login, message))
     if plan.refusals:

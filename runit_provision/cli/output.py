@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-from ..apply.report import diff_text, plan_lines, step_line, summary
+from ..apply.report import diff_text, folded_steps, plan_lines, step_line, summary
 
 COLOURS = {"+": "32", "~": "33", "-": "31", "↻": "36", "$": "35", "=": "2", "!": "1;31",
            "…": "2", "ok": "32", "bad": "31", "dim": "2", "head": "1"}
@@ -38,15 +38,20 @@ def print_json(document, stream=None):
     stream.write("\n")
 
 
-def print_plan(plan, diff=False, show_secrets=False, stream=None):
+def print_plan(plan, diff=False, show_secrets=False, stream=None, brief=False):
     """Every step (with its diff when asked), the skipped restarts, refusals, a summary —
     written in one go: a plan of 200 new services is 1800 lines, and an unbuffered stdout
-    (PYTHONUNBUFFERED) would make each one a write of its own."""
+    (PYTHONUNBUFFERED) would make each one a write of its own. ``brief``: what a new
+    directory holds is counted on its line instead of listed (the summary still counts it)."""
     stream = stream or sys.stdout
     out = io.StringIO()
     painter = Painter(stream, out)
-    for step in plan.steps:
-        painter.line(*step_line(step))
+    shown = folded_steps(plan.steps) if brief else [(step, 0) for step in plan.steps]
+    for step, folded in shown:
+        symbol, text = step_line(step)
+        if folded:
+            text += ", and %d path%s in it" % (folded, "" if folded == 1 else "s")
+        painter.line(symbol, text)
         text = diff_text(step, show_secrets) if diff else ""
         for line in text.splitlines():
             key = "head" if line.startswith(("+++", "---")) else \

@@ -114,7 +114,7 @@ _BY_NUMBER = _build()
 def error_str(number):
     """runit's text for an errno value.
 
-    >>> error_str(errno.ENOENT)
+    >>> error_str(2)  # ENOENT
     'file does not exist'
     """
     return _BY_NUMBER.get(number, "unknown error")

@@ -78,6 +78,24 @@ def test_plan_apply_plan_exit_codes_and_lines(staged, capsys):
     assert capsys.readouterr().out.endswith("Nothing to do.\n")
 
 
+def test_brief_counts_what_a_new_service_directory_holds(staged, capsys):
+    """One line for a new service directory (and its log directory) instead of one per path;
+    changes inside existing ones are still listed path by path, and the summary counts all."""
+    root, data = staged
+    assert main(args("plan", root, data, "--brief")) == 2
+    out = capsys.readouterr().out
+    assert "+ /etc/sv/web (directory 0755), and 6 paths in it\n" in out
+    assert "+ /var/log/web (directory 0755), and 1 path in it\n" in out
+    assert "/etc/sv/web/run" not in out
+    assert out.endswith("Plan: 17 to create, 0 to change, 0 to remove, 0 service actions; "
+                        "0 up to date.\n")
+    assert main(args("apply", root, data)) == 0
+    (root / "etc/sv/web/run").write_text("#!/bin/sh\nexec true\n")
+    capsys.readouterr()
+    assert main(args("plan", root, data, "--brief")) == 2
+    assert "~ /etc/sv/web/run (content)\n" in capsys.readouterr().out
+
+
 def test_drift_is_planned_then_reverted_and_diffs_mask_env(staged, capsys):
     root, data = staged
     assert main(args("apply", root, data)) == 0
