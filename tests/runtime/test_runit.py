@@ -214,6 +214,15 @@ def standard_stages(boot):
         make_service(boot.svdir, name, run=RUN)
 
 
+def members_once_sleeping(boot, count):
+    """The namespace's members once ``count`` of them are ``sleep 1000``, else None.
+
+    runsv records a service's pid when it forks; the run script execs sleep a moment later.
+    """
+    members = boot.members()
+    return members if sum(cmdline(pid) == ["sleep", "1000"] for pid in members) == count else None
+
+
 def gone(members):
     """True once none of ``members`` ({pid: start time}) exists any more, not even a zombie."""
     return all(proc_start(pid) != started for pid, started in members.items())
@@ -241,8 +250,7 @@ def test_boot_runsvdir_then_runit_init_0_halts_and_nothing_survives(boot, flavou
     standard_stages(one)
     one.start()
     one.services_running("a", "b", "c")
-    members = one.members()
-    assert sum(cmdline(pid) == ["sleep", "1000"] for pid in members) == 3
+    members = wait_until(lambda: members_once_sleeping(one, 3), what="three sleeps running")
     one.runit_init("0")
     assert one.end() == -signal.SIGINT  # power off/halt
     assert one.transcript() == HALT
