@@ -54,7 +54,7 @@ class StdinReader:
             self._schedule()
         elif wanted:
             if self._taker is None:
-                self._taker = _taker_for(self.fd)
+                self._taker = _taker_for(self.fd, self.loop.call_later, self.read)
             self.loop.add_reader(self.fd, self.read, edge=self._taker.reader is not None)
         else:
             self.loop.remove_reader(self.fd)
@@ -111,14 +111,15 @@ def _hold_closed_stdin():
     return True
 
 
-def _taker_for(fd):
+def _taker_for(fd, call_later, wake):
     """Whole lines by copy from a pipe (when tee(2) is there), plain reads otherwise."""
     from .svlog.peek import LineTaker, is_available, scratch_pipe
     try:
         is_pipe = stat.S_ISFIFO(os.fstat(fd).st_mode)
     except OSError:
         is_pipe = False
-    return LineTaker(fd, scratch_pipe() if is_pipe and is_available() else None)
+    return LineTaker(fd, scratch_pipe() if is_pipe and is_available() else None,
+                     call_later, wake)
 
 
 def _is_pollable(fd):

@@ -56,6 +56,20 @@ def sv(*args, svdir, tool=None):
                           capture_output=True, text=True, timeout=30)
 
 
+def test_a_service_writing_more_than_the_pipe_holds_at_once_is_logged_whole(tree, tmp_path):
+    """One write() of 2 MB (``cat``), a line cut at every 64 KiB: the hosted logger must not
+    wait for an edge that Linux raises only when the write ends (svlog/peek.py)."""
+    svdir, start = tree
+    text = "".join("line %d %s\n" % (n, "x" * 80) for n in range(1, 20001))
+    (tmp_path / "input").write_text(text)
+    service = logged_service(svdir, "cat", SH + 'cat "%s"\nexec sleep 1000\n'
+                             % (tmp_path / "input"))
+    start()
+    logdir = service / "log" / "main"
+    wait_until(lambda: len(log_text(logdir)) == len(text), timeout=20, what="2 MB logged")
+    assert log_text(logdir) == text  # in two files: svlogd rotates at 1 MB by default
+
+
 def test_a_canonical_logger_runs_inside_the_tree(tree):
     svdir, start = tree
     service = logged_service(svdir, "web", lines_of(50))

@@ -1,6 +1,7 @@
 """svlogd's pure pieces: options, rotation decisions, names, pruning, chunk → stamped lines."""
 
 import doctest
+import os
 
 import pytest
 
@@ -14,6 +15,9 @@ from runit_provision.runtime.svlog.logdir import (full_disk_victim, plan_write, 
 from runit_provision.runtime.svlog.engine import (Stamper, render_plain, render_selected,
                                                replace_block, replacement_table)
 from runit_provision.runtime.svlog.options import USAGE, VERSION, parse_args
+from runit_provision.runtime.svlog.peek import (RECHECK_DELAYS, LineTaker, is_available,
+                                             scratch_pipe)
+from runit_provision.runtime.supervision.loop import Timer
 
 
 @pytest.mark.parametrize("module", [logdir, logstream, svlog_options, svlogd])
@@ -232,3 +236,61 @@ def test_picking_whole_lists_equals_the_line_by_line_path():
         fast = render_selected(block, b"H ", config, 10, True, None, fast_alerts, False)
         assert fast[0] == slow[0]
         assert [text for _, text in fast_alerts] == [text for _, text in slow_alerts]
+
+
+# -- reading a pipe by copy (svlog/peek.py) ----------------------------------------------------
+class Timers:
+    """call_later's stand-in: the delays asked for, each fired by hand."""
+
+    def __init__(self):
+        self.pending, self.asked = [], []
+
+    def call_later(self, delay, callback):
+        timer = Timer(delay, callback)
+        self.pending.append(timer)
+        self.asked.append(delay)
+        return timer
+
+    def fire(self):
+        timer = self.pending.pop(0)
+        if not timer.cancelled:
+            timer.callback()
+
+
+@pytest.fixture
+def pipe_taker():
+    if not is_available():
+        pytest.skip("no tee(2) in this C library")
+    read_fd, write_fd = os.pipe2(os.O_NONBLOCK)
+    scratch = scratch_pipe()
+    timers, fed, wakes = Timers(), [], []
+    taker = LineTaker(read_fd, scratch, timers.call_later, lambda: wakes.append(1))
+    yield taker, write_fd, timers, fed, wakes
+    for fd in (read_fd, write_fd) + scratch:
+        os.close(fd)
+
+
+def test_an_unfinished_line_is_rechecked_then_taken_as_it_is(pipe_taker):
+    taker, write_fd, timers, fed, wakes = pipe_taker
+    os.write(write_fd, b"one\ntwo\nthr")
+    assert taker.take(4096, fed.append) == "fed" and fed == [b"one\ntwo\n"]
+    for _ in RECHECK_DELAYS:
+        assert taker.take(4096, fed.append) == "empty"
+        assert taker.take(4096, fed.append) == "empty"  # an edge meanwhile asks nothing more
+        timers.fire()
+    assert timers.asked == list(RECHECK_DELAYS) and len(wakes) == len(RECHECK_DELAYS)
+    assert taker.take(4096, fed.append) == "fed" and fed[-1] == b"thr"  # the pipe is empty
+    assert taker.take(4096, fed.append) == "empty" and not timers.pending
+
+
+def test_the_rest_of_the_line_arriving_ends_the_rechecks(pipe_taker):
+    taker, write_fd, timers, fed, wakes = pipe_taker
+    os.write(write_fd, b"half")
+    assert taker.take(4096, fed.append) == "empty"
+    timers.fire()
+    assert taker.take(4096, fed.append) == "empty"
+    os.write(write_fd, b" a line\nnext")
+    assert taker.take(4096, fed.append) == "fed" and fed == [b"half a line\n"]
+    assert all(timer.cancelled for timer in timers.pending)
+    assert taker.take(4096, fed.append) == "empty"  # "next": its rechecks start from the first
+    assert timers.asked[-1] == timers.asked[0]

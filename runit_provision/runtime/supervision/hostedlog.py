@@ -191,7 +191,7 @@ class HostedLogger:
         self.pipe_fd = pipe_fd
         self.identity = identity
         self.on_exit = on_exit
-        self.taker = LineTaker(pipe_fd, scratch)
+        self.taker = LineTaker(pipe_fd, scratch, loop.call_later, self._read)
         options, names = parse_args(canonical.args)
         if canonical.user is not None:
             spawner = _ChpstSpawner(spawner, canonical.chpst, canonical.user)

@@ -10,6 +10,15 @@ between the write and the consume can only write those lines twice).
 The pipe must be non-blocking and watched edge-triggered: data left in it on purpose must not
 wake the loop again until more arrives. ``tee`` is called in the C library; where it is
 missing, ``is_available()`` is False and the host reads the plain way.
+
+An edge is not always coming, though: Linux wakes a pipe's reader in the middle of a write
+only if the pipe was empty (``pipe_write`` in fs/pipe.c). A writer whose one ``write()``
+fills the pipe while an unfinished line waits in it — ``cat`` of a big file, a service that
+writes more than 64 KiB at once — raises no edge until that write has finished, and it never
+finishes: both would wait forever. So an unfinished line left in the pipe is looked at again
+after each of ``RECHECK_DELAYS``; after the last it is taken as it is, which empties the pipe
+(any write wakes the reader again). Only a line whose writer stops in its middle for longer
+than that can be lost with a killed logger — as with runit's svlogd, which takes it at once.
 """
 
 import errno
@@ -83,21 +92,29 @@ class PeekReader:
 
 
 GIANT_LINE = 32 * 1024  # an unfinished line this long is taken in pieces (a pipe holds 64 KiB)
+# Seconds before each new look at an unfinished line left in the pipe (about 40 ms in all);
+# the first is the loop's next turn, time enough for a writer on another CPU to refill it.
+RECHECK_DELAYS = (0, 0.0005, 0.002, 0.008, 0.03)
 
 
 class LineTaker:
     """Moves a pipe's content into a logger, as whole lines when it can.
 
     ``take(limit, feed)`` feeds at most ``limit`` bytes and returns what happened: ``"fed"``,
-    ``"empty"`` (nothing to take now: wait for the pipe's next edge), or ``"eof"``. With a
-    PeekReader only whole lines are taken, and consumed only after ``feed`` returned; an
-    unfinished line is left in the pipe unless it is giant, the logger wants one byte at a
-    time (svlogd finishing a line after TERM), or no writer is left. Without one, plain reads.
+    ``"empty"`` (nothing to take now: wait for the pipe's next edge, or for ``wake``), or
+    ``"eof"``. With a PeekReader only whole lines are taken, and consumed only after ``feed``
+    returned; an unfinished line is left in the pipe unless it is giant, the logger wants one
+    byte at a time (svlogd finishing a line after TERM), no writer is left, or it is still
+    unfinished after the rechecks: ``wake()`` is called from ``call_later`` for each (the
+    caller takes again when it may read). Without a PeekReader, plain reads.
     """
 
-    def __init__(self, fd, scratch=None):
+    def __init__(self, fd, scratch=None, call_later=None, wake=None):
         self.fd = fd
         self.reader = None if scratch is None else PeekReader(fd, scratch)
+        self._call_later, self._wake = call_later, wake
+        self._rechecks = 0      # of the unfinished line now waiting in the pipe
+        self._recheck = None    # the timer of the next one
 
     def take(self, limit, feed):
         if self.reader is None:
@@ -111,6 +128,7 @@ class LineTaker:
             return "fed"
         data = self.reader.peek(limit)
         if data is None:
+            self._forget_unfinished()
             return "empty"
         if not data:
             return "eof"
@@ -118,11 +136,34 @@ class LineTaker:
             cut = data.rfind(b"\n") + 1
             if cut:
                 data = data[:cut]
-            elif len(data) < GIANT_LINE and not is_hung_up(self.fd):
+            elif (len(data) < GIANT_LINE and not is_hung_up(self.fd)
+                  and self._wait_for_the_rest()):
                 return "empty"  # an unfinished line waits in the pipe for its newline
+        self._forget_unfinished()
         feed(data)
         self.reader.consume(len(data))
         return "fed"
+
+    def _wait_for_the_rest(self):
+        """True while an unfinished line may wait in the pipe (a recheck is due), False once
+        the rechecks are spent (take it as it is)."""
+        if self._recheck is not None:
+            return True
+        if self._rechecks == len(RECHECK_DELAYS) or self._call_later is None:
+            return False
+        self._recheck = self._call_later(RECHECK_DELAYS[self._rechecks], self._recheck_due)
+        self._rechecks += 1
+        return True
+
+    def _recheck_due(self):
+        self._recheck = None
+        self._wake()
+
+    def _forget_unfinished(self):
+        self._rechecks = 0
+        if self._recheck is not None:
+            self._recheck.cancel()
+            self._recheck = None
 
 
 def is_hung_up(fd):
