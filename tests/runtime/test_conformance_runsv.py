@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from runit_provision.runtime.unix.inotify import IN_MOVED_TO, Inotify
+from runit_provision.runtime.unix.inotify import IN_CLOSE_WRITE, IN_MOVED_TO, Inotify
 
 from ..conftest import C_RUNIT, our_tool, require_c_runit
 from .processes import (
@@ -417,7 +417,8 @@ def test_write_order_and_pid_file(runsv, tmp_path, processes):
     supervise = service / "supervise"
     pid_inode = (supervise / "pid").stat().st_ino
     with Inotify() as watcher:
-        watcher.add_watch(str(supervise), IN_MOVED_TO)
+        # runit's files arrive by rename; our process record is written in place
+        watcher.add_watch(str(supervise), IN_MOVED_TO | IN_CLOSE_WRITE)
         send_control(service, b"p")
         wait_stat(service, "run, paused\n", group)
         send_control(service, b"c")
@@ -429,7 +430,8 @@ def test_write_order_and_pid_file(runsv, tmp_path, processes):
         names = []
         deadline = time.monotonic() + 10
         while names.count("status") < 5 and time.monotonic() < deadline:
-            names += [name for _, _, _, name in watcher.read_events()]
+            names += [name for _, mask, _, name in watcher.read_events()
+                      if mask & IN_MOVED_TO or name == "process"]
             time.sleep(0.01)
     # p, c; t: TERM flag; reaped: down (pid empty); started: run (new pid). Ours records the
     # process (adoption.py) just before each pid: runit's order, with one file of ours first.

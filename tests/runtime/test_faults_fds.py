@@ -122,9 +122,11 @@ def test_a_service_that_does_not_fit_waits_and_starts_when_room_appears(tmp_path
         wait_until(lambda: len(running()) >= 15, timeout=30, what="the first services up")
         waiting = lambda: re.findall(  # noqa: E731
             r"runsv (s\d+): warning: not enough file descriptors", err_path.read_text())
-        wait_until(lambda: waiting(), timeout=10, what="the shortage said")
+        # every service either runs or was said not to fit (a loaded machine may still be
+        # starting some of those that fit when the shortage is first said)
+        wait_until(lambda: len(running()) + len(set(waiting())) == 30, timeout=20,
+                   what="each service running or its shortage said")
         fitted = running()
-        assert len(fitted) + len(set(waiting())) == 30
         assert len(waiting()) == len(set(waiting()))  # once each, not every second
         for service in fitted:  # running services stay controllable at the limit
             assert status_record(service).pid == running_pid(service)

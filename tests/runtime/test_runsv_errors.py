@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import require_c_runit
+from ..conftest import our_tool, require_c_runit
 from .processes import (
     BASE_PATH, RUN_SLEEP, SH, cmdline, decode_side, is_runsv_up, make_service, read_bytes,
     send_control, status_record, wait_until, write_file)
@@ -192,6 +192,23 @@ def test_supervise_dangling_symlinks(runsv, tmp_path, processes):
     send_control(service, b"x")
     assert group.wait(10) == 0
     assert group.output() == ""
+
+
+def test_a_link_planted_as_our_process_record_is_replaced_not_followed(tmp_path, processes):
+    """``supervise/process`` is written in place (no rename: ext4 flushes on one), but never
+    through a link someone put there: the link is replaced as runsv's ``.new`` files replace."""
+    service = make_service(tmp_path, "svc")
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    (service / "supervise").mkdir(mode=0o700)
+    (service / "supervise" / "process").symlink_to(victim)
+    group = start_runsv(processes, our_tool("runsv"), tmp_path)
+    pid = wait_running(service, group).pid
+    record = service / "supervise" / "process"
+    assert not record.is_symlink() and record.read_text().split()[0] == str(pid)
+    assert victim.read_text() == "precious\n"
+    send_control(service, b"x")
+    assert group.wait(10) == 0
 
 
 # -- the control FIFO ---------------------------------------------------------------------------

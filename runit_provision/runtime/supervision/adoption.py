@@ -4,8 +4,10 @@ runit's runsv survives ``kill -9 runsvdir``; in our runtime the supervisor of a 
 one process, so its death must not cost the services: a supervisor that starts over finds what
 its predecessor left and takes the live processes back (docs/runsvdir.md "Faults").
 
-The record. Next to runit's files, each side's ``supervise/`` holds our own ``process``
-(written ``process.new`` then renamed, like runsv's files)::
+The record. Next to runit's files, each side's ``supervise/`` holds our own ``process``, one
+line padded to ``RECORD_WIDTH`` and written in place (not ``.new`` then renamed like runsv's
+files: it is written at every start, and on ext4 a rename over a file flushes its data first,
+about a millisecond; only a successor reads it, once this supervisor is gone)::
 
     4321 987654 5b1c…-boot-id run      PID, start time, boot, what runs (run or finish)
                                        (empty: supervised, nothing running)
@@ -59,16 +61,21 @@ class Record:
         return "Record(%d, %d, %r, %r)" % (self.pid, self.starttime, self.boot_id, self.what)
 
 
-def record_bytes(record):
-    """The file's content for ``record``.
+RECORD_WIDTH = 96  # bytes: pid, start time (20 digits at most), a 36-byte boot id, what
 
-    >>> record_bytes(Record(42, 1234, "b00t", "finish"))
-    b'42 1234 b00t finish\\n'
-    >>> record_bytes(Record(0, boot_id="b00t"))
-    b'0 0 b00t run\\n'
+
+def record_bytes(record):
+    """The file's content for ``record``: always ``RECORD_WIDTH`` bytes, so that writing it
+    over a longer one leaves nothing of that behind.
+
+    >>> record_bytes(Record(42, 1234, "b00t", "finish")).rstrip()
+    b'42 1234 b00t finish'
+    >>> len(record_bytes(Record(0, boot_id="b00t"))), record_bytes(Record(0))[-1:]
+    (96, b'\\n')
     """
-    return b"%d %d %s %s\n" % (record.pid, record.starttime, record.boot_id.encode("ascii"),
-                               record.what.encode("ascii"))
+    line = b"%d %d %s %s" % (record.pid, record.starttime, record.boot_id.encode("ascii"),
+                            record.what.encode("ascii"))
+    return line[:RECORD_WIDTH - 1].ljust(RECORD_WIDTH - 1) + b"\n"
 
 
 def record_from_bytes(data):

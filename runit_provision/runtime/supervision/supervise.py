@@ -18,6 +18,7 @@ from ..unix.diag import with_errstr
 from .adoption import PROCESS, Record, boot_id, record_bytes, record_from_bytes, starttime_of
 
 _NEW_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_TRUNC | os.O_CREAT
+_IN_PLACE_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_CREAT | os.O_NOFOLLOW
 
 
 def _fatal(message, exc=None):
@@ -177,14 +178,30 @@ class SuperviseFiles:
         except OSError as exc:
             self._warn("unable to rename %s%s to %s" % (self.prefix, new, name), exc)
 
+    def _write_in_place(self, name, data):
+        """Overwrite ``name`` from its start (no truncation: ``data`` is as long as what it
+        replaces) — one open, one write, no rename. Whatever is not a plain file of ours
+        there (a link, a directory) is replaced the ``.new`` way instead."""
+        try:
+            fd = os.open(self._path(name), _IN_PLACE_FLAGS, 0o644, dir_fd=self.base_fd)
+        except OSError:
+            self._write_new(name, data)
+            return
+        try:
+            os.write(fd, data)
+        except OSError as exc:
+            self._warn("unable to write %s%s" % (self.prefix, self._path(name)), exc)
+        finally:
+            os.close(fd)
+
     def write(self, status, want_word):
         """Write pid (when it changed), stat, then status — runsv's order. Our ``process``
         record goes first, so a successor never finds a pid without knowing its process."""
         if status.pid != self._last_pid_written:
             what = "finish" if status.state == State.FINISH else "run"
             starttime = (starttime_of(status.pid) or 0) if status.pid else 0
-            self._write_new(PROCESS, record_bytes(Record(status.pid, starttime, boot_id(),
-                                                         what)))
+            self._write_in_place(PROCESS, record_bytes(Record(status.pid, starttime,
+                                                              boot_id(), what)))
             self._write_new(PID, b"%d\n" % status.pid if status.pid else b"")
             self._last_pid_written = status.pid
         self._write_new(STAT, stat_text(status.state, status.paused, status.term,
