@@ -39,6 +39,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from apply import manifest as file_resources  # noqa: E402  one file resource a path
 
 RATIO_BUDGET = 0.2
 OVERHEAD_BUDGET = 1.0
@@ -181,34 +184,10 @@ def file_resources_side(scratch, count, runs):
         root = scratch / ("files-%d" % run)
         (root / "var" / "log").mkdir(parents=True)  # what the host has (the module's side
         (root / "etc").mkdir()                       # makes them through the CLI)
-        manifest = file_manifest(tree, root)
+        manifest = file_resources(tree, root)
         firsts.append(node.apply(manifest)[0])
         noops.append(node.apply(manifest)[0])
     return statistics.median(firsts), statistics.median(noops), len(list(tree))
-
-
-def puppet_string(text):
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def file_manifest(tree, root):
-    """One ``file`` resource per entry of the rendered tree, under ``root``."""
-    resources = []
-    for entry in tree:
-        path = puppet_string(str(root) + entry.path)
-        owner, group = entry.owner or "root", entry.group or "root"
-        if entry.kind == "directory":
-            resources.append("file { %s: ensure => directory, mode => '%04o', owner => '%s', "
-                             "group => '%s' }" % (path, entry.mode, owner, group))
-        elif entry.kind == "file":
-            resources.append("file { %s: ensure => file, mode => '%04o', owner => '%s', "
-                             "group => '%s', content => %s }"
-                             % (path, entry.mode, owner, group,
-                                puppet_string(entry.content.decode())))
-        elif entry.kind == "symlink":
-            resources.append("file { %s: ensure => link, target => %s }"
-                             % (path, puppet_string(entry.target)))
-    return "\n".join(resources) + "\n"
 
 
 def wheelhouse(scratch):
