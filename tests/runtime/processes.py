@@ -280,6 +280,21 @@ def kill_pids(pids):
             pass
 
 
+def end_tree(proc, root, timeout=20):
+    """End a supervision tree started in a session of its own (``proc``): TERM, then KILL to
+    what is left of its process group, then to every process still working under ``root``
+    (services of a C runsvdir, which leaves its runsvs running on TERM)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    kill_pids(process_group_members(proc.pid))
+    proc.wait()
+    kill_pids(processes_under(root))
+
+
 def blocked_on_flock(pid):
     """Whether ``pid`` waits for a flock() (a ``->`` line of /proc/locks)."""
     with open("/proc/locks") as handle:

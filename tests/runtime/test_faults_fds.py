@@ -6,11 +6,9 @@ reserve kept free for status writes, hooks, scans and loggers starting, and a se
 not fit waits — said once, started when descriptors are freed.
 """
 
-import os
 import re
 import resource
 import shutil
-import signal
 import subprocess
 from pathlib import Path
 
@@ -18,8 +16,7 @@ import pytest
 
 from ..conftest import C_RUNIT, our_tool
 from .processes import (
-    BASE_PATH, SH, kill_pids, make_service, process_group_members, processes_under,
-    running_pid, status_record, wait_until)
+    BASE_PATH, SH, end_tree, make_service, running_pid, status_record, wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -32,17 +29,6 @@ def start_tree(impl, svdir, nofile, stderr):
     return subprocess.Popen([runsvdir, str(svdir)], start_new_session=True, preexec_fn=limit,
                             env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)},
                             stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)
-
-
-def stop_tree(proc, tmp_path):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        pass
-    kill_pids(process_group_members(proc.pid))
-    proc.wait()
-    kill_pids(processes_under(tmp_path))
 
 
 def logged(svdir, name):
@@ -68,7 +54,7 @@ def test_100_logged_services_under_a_soft_limit_of_1024(impl, tmp_path):
                        timeout=30, what="%s logged" % service.name)
         assert_controllable(impl, services[::20])
     finally:
-        stop_tree(proc, tmp_path)
+        end_tree(proc, tmp_path)
     errors = (tmp_path / "tree.err").read_text()
     assert "unable" not in errors and "file descriptors" not in errors, errors
 
@@ -107,7 +93,7 @@ def test_100_logged_services_under_a_hard_limit_of_1024(tmp_path):
         assert_controllable("ours", running[::15])
         assert "unable" not in err_path.read_text()
     finally:
-        stop_tree(proc, tmp_path)
+        end_tree(proc, tmp_path)
 
 
 def test_a_service_that_does_not_fit_waits_and_starts_when_room_appears(tmp_path):
@@ -140,4 +126,4 @@ def test_a_service_that_does_not_fit_waits_and_starts_when_room_appears(tmp_path
         wait_until(lambda: all(running_pid(s) for s in services if s.exists()), timeout=20,
                    what="the waiting services started")
     finally:
-        stop_tree(proc, tmp_path)
+        end_tree(proc, tmp_path)

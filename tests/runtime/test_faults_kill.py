@@ -18,7 +18,7 @@ import pytest
 
 from ..conftest import our_tool
 from .processes import (
-    BASE_PATH, SH, is_runsv_up, kill_pids, logger_host_of, make_service, process_group_members,
+    BASE_PATH, SH, end_tree, is_runsv_up, kill_pids, logger_host_of, make_service,
     processes_under, running_pid, start_time, status_record, wait_until)
 
 pytestmark = pytest.mark.slow
@@ -50,14 +50,7 @@ class Tree:
 
     def end(self):
         for proc in self.started:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    kill_pids(process_group_members(proc.pid))
-                    proc.wait()
-        kill_pids(processes_under(self.svdir.parent))
+            end_tree(proc, self.svdir.parent, timeout=15)
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ import pytest
 
 from ..conftest import C_RUNIT, our_tool
 from .processes import (
-    BASE_PATH, SH, kill_pids, make_service, process_group_members, processes_under,
-    running_pid, status_record, wait_until)
+    BASE_PATH, SH, end_tree, make_service, process_group_members, running_pid, status_record,
+    wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -54,14 +54,7 @@ def logged_tree(impl, tmp_path):
                 os.kill(pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
-        proc.send_signal(signal.SIGTERM)  # ours: the whole tree down; C: runsvdir only
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
-        kill_pids(process_group_members(proc.pid))
-        proc.wait()
-        kill_pids(processes_under(tmp_path))
+        end_tree(proc, tmp_path, timeout=15)  # ours: the whole tree down; C: runsvdir only
 
 
 def numbers(service):
