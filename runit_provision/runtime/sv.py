@@ -34,7 +34,7 @@ import time
 from ..errors import FatalError, ProbeError, UsageError
 from ..protocol import layout, probe
 from ..protocol.status import State, status_line
-from .unix.procname import show_program
+from .unix.procname import fsencode, show_program
 
 USAGE = " [-v] [-w sec] command service ..."
 USAGE_LSB = " [-w sec] command"
@@ -269,7 +269,7 @@ def lsb_status_code(printed):
 def usage_text(progname):
     """sv's usage text; a name other than ``sv`` is an LSB init script and gets that form."""
     text = USAGE_LSB if progname != "sv" else USAGE
-    return b"usage: " + _fsencode(progname) + text.encode() + b"\n\n"
+    return b"usage: " + fsencode(progname) + text.encode() + b"\n\n"
 
 
 def parse_args(args, progname):
@@ -343,7 +343,7 @@ class Session:
 
     def flush(self, text=""):
         self._stdout.append(text)
-        data = _fsencode("".join(self._stdout))
+        data = fsencode("".join(self._stdout))
         self._stdout = []
         _write_all(1, data)
 
@@ -371,7 +371,7 @@ class Session:
 
     @staticmethod
     def stderr(text):
-        _write_all(2, _fsencode(text))
+        _write_all(2, fsencode(text))
 
     # -- the working directory
 
@@ -702,11 +702,6 @@ def error_str(number):
     from ..protocol.errstr import error_str as lookup
 
     return lookup(number)
-
-
-def _fsencode(text):
-    """``os.fsencode`` without ``os``."""
-    return text.encode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
 
 
 def _environ():

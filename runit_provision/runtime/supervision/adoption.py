@@ -33,11 +33,8 @@ The exit status of an adopted process is unknown too (waitpid is for parents onl
 
 import os
 
-from ...protocol.layout import PROCESS_RECORD, SUPERVISE_DIR
 from ...protocol.status import State
 
-PROCESS = PROCESS_RECORD
-RECORD_PATH = SUPERVISE_DIR + "/" + PROCESS
 UNKNOWN_EXIT = None  # a wait status nobody can know (Side and finish_arguments accept it)
 
 _boot_id = None
@@ -51,11 +48,6 @@ class Record:
 
     def __init__(self, pid, starttime=0, boot_id="", what="run"):
         self.pid, self.starttime, self.boot_id, self.what = pid, starttime, boot_id, what
-
-    def __eq__(self, other):
-        return isinstance(other, Record) and (self.pid, self.starttime, self.boot_id,
-                                              self.what) == (other.pid, other.starttime,
-                                                             other.boot_id, other.what)
 
     def __repr__(self):
         return "Record(%d, %d, %r, %r)" % (self.pid, self.starttime, self.boot_id, self.what)

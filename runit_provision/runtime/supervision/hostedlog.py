@@ -232,16 +232,6 @@ class HostedLogger:
                 self.logger.end_of_input()
         self._flow_changed()
 
-    def end_of_tree(self):
-        """The tree is gone: take the whole lines there are, leave the rest in the pipe for
-        the next logger, and finish."""
-        if self._done:
-            return
-        self._read()
-        with self.identity:
-            self.logger.terminate()
-        self._flow_changed()
-
     def _may_read(self):
         return (not self._done and not self._stopped and not self._ended_by
                 and not self._at_eof and self.logger.read_limit > 0)

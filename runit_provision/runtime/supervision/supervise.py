@@ -11,11 +11,11 @@ import os
 import stat
 
 from ...errors import FatalError, ProtocolError
-from ...protocol.layout import (CONTROL, LOCK, NEW_SUFFIX, OK, PID, STAT, STATUS,
-                                SUPERVISE_DIR)
+from ...protocol.layout import (CONTROL, LOCK, NEW_SUFFIX, OK, PID, PROCESS_RECORD, STAT,
+                                STATUS, SUPERVISE_DIR)
 from ...protocol.status import State, Status, stat_text, status_from_bytes, status_to_bytes
 from ..unix.diag import with_errstr
-from .adoption import PROCESS, Record, boot_id, record_bytes, record_from_bytes, starttime_of
+from .adoption import Record, boot_id, record_bytes, record_from_bytes, starttime_of
 
 _NEW_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_TRUNC | os.O_CREAT
 _IN_PLACE_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_CREAT | os.O_NOFOLLOW
@@ -136,13 +136,13 @@ class SuperviseFiles:
     # -- what a predecessor left (adoption.py) ----------------------------------------------
     def read_inherited(self):
         """``(record, status)`` as the last supervisor left them (None where absent or bad)."""
-        return (_parsed(self._read(PROCESS), record_from_bytes),
+        return (_parsed(self._read(PROCESS_RECORD), record_from_bytes),
                 _parsed(self._read(STATUS), _status_or_none))
 
     def remove_record(self):
         """A clean exit: no successor must take anything over from us."""
         try:
-            os.unlink(self._path(PROCESS), dir_fd=self.base_fd)
+            os.unlink(self._path(PROCESS_RECORD), dir_fd=self.base_fd)
         except OSError:
             pass
 
@@ -200,7 +200,7 @@ class SuperviseFiles:
         if status.pid != self._last_pid_written:
             what = "finish" if status.state == State.FINISH else "run"
             starttime = (starttime_of(status.pid) or 0) if status.pid else 0
-            self._write_in_place(PROCESS, record_bytes(Record(status.pid, starttime,
+            self._write_in_place(PROCESS_RECORD, record_bytes(Record(status.pid, starttime,
                                                               boot_id(), what)))
             self._write_new(PID, b"%d\n" % status.pid if status.pid else b"")
             self._last_pid_written = status.pid

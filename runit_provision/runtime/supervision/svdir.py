@@ -163,7 +163,7 @@ class SvDir:
 
     def _service_exited(self, service):
         if self._waiting_for_fds and not self._stopping:
-            self.loop.call_later(0, self.scan)  # its descriptors are free: room for another
+            self._schedule_retry(0)  # its descriptors are free: room for another
         if service in self._retiring:
             self._retiring.discard(service)
         else:

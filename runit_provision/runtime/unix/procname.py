@@ -56,15 +56,13 @@ def show_program(argv, tool):
     show_runit_name(name, argv[1:])
 
 
-def show_runit_name(name, args, replace=False):
+def show_runit_name(name, args):
     """Show this process as ``name`` with ``args`` (its own arguments, without argv[0]).
 
-    ``replace``: whatever the area holds now (a forked process shows its parent's arguments),
-    as much of ``name`` and ``args`` as fits. Best effort and silent: a kernel without
-    ``/proc/self/mem`` writes, or an area that does not hold ``args`` where expected, leaves
-    the process as it was.
+    Best effort and silent: a kernel without ``/proc/self/mem`` writes, or an area that does
+    not hold ``args`` where expected, leaves the process as it was.
     """
-    encoded = _fsencode(name)
+    encoded = fsencode(name)
     try:
         with open("/proc/self/comm", "wb") as handle:
             handle.write(encoded.rsplit(b"/", 1)[-1][:_COMM_MAX])
@@ -77,12 +75,7 @@ def show_runit_name(name, args, replace=False):
         return
     try:
         area = posix.pread(fd, end - start, start)
-        words = [_fsencode(arg) for arg in args]
-        if replace:
-            shown = b"".join(word + b"\0" for word in [encoded] + words)[:len(area) - 1]
-            shown += b"\0" * (len(area) - len(shown))
-        else:
-            shown = renamed_area(area, encoded, words)
+        shown = renamed_area(area, encoded, [fsencode(arg) for arg in args])
         if shown is not None and shown != area:
             posix.pwrite(fd, shown, start)
     except OSError:
@@ -91,6 +84,6 @@ def show_runit_name(name, args, replace=False):
         posix.close(fd)
 
 
-def _fsencode(text):
+def fsencode(text):
     """``os.fsencode`` of a str, without ``os``."""
     return text.encode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
