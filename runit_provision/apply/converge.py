@@ -101,8 +101,7 @@ class Converger:
             raise ApplyError("cannot sync: %s" % exc.strerror) from exc
 
     def message(self, step, exc):
-        what = {"create": "create", "change": "change", "remove": "remove"}[step.action]
-        text = "cannot %s %s: %s" % (what, self.fs.host_path(step.path), exc.strerror)
+        text = "cannot %s %s: %s" % (step.action, self.fs.host_path(step.path), exc.strerror)
         if step.kind == "file" and step.action != "remove":
             text += "; no file was replaced (every file is as it was before this step)"
         return text

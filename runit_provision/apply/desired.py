@@ -91,7 +91,9 @@ class Desired:
             unit = self._units_by_path.get(parent)
             if unit is not None:
                 top = path[len(parent) + 1:].split("/", 1)[0]
-                return unit, top if top in ("env", "control") else "other"
+                found = unit, top if top in ("env", "control") else "other"
+                self._roles[path] = found  # the plan asks again for each step
+                return found
         return None, None
 
     def login_of(self, path):

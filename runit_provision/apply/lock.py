@@ -13,7 +13,6 @@ import errno
 import fcntl
 import os
 import signal
-import threading
 import time
 
 from ..errors import LockError
@@ -82,6 +81,7 @@ def _flock(fd, operation, timeout):
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
                 raise _TimedOut() from None
             raise
+    import threading  # only when the lock is taken: not on every plan's start-up path
     if threading.current_thread() is not threading.main_thread():
         _poll(fd, operation, timeout)  # signals reach the main thread only
         return

@@ -82,7 +82,7 @@ def add_parser(sub):
     parser.add_argument("--python", metavar="PATH",
                         help="the interpreter the launchers start (default: the system's "
                              "python3 of this Python's release)")
-    parser.add_argument("--init", choices=("auto",) + tuple(i for i in INITS if i != "auto"),
+    parser.add_argument("--init", choices=INITS,
                         help="override the data's init")
     parser.add_argument("--runtime", choices=RUNTIMES, help="override the data's runtime")
     parser.add_argument("--source", metavar="PATH",

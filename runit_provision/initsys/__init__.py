@@ -21,6 +21,7 @@ their .pyc), ``launchers``, ``packages`` (who owns a path; installing ``package_
 
 import posixpath
 
+from .. import model
 from ..errors import InstallError
 from ..render.tree import File
 from . import detect, inittab, stages, systemd, upstart
@@ -29,12 +30,13 @@ from .install import Installed, uninstall_entries
 from .link import NOTHING, Part
 from .packages import PackageDB, package_install_command, run_query
 from .records import Command, Options, Runtime, command, options
+from .records import options as default_options
 from .runsvdir import (
     START_SCRIPT, SYSTEM_RUNSVDIRS, Runsvdir, scanned_dir, start_script, system_runsvdir)
 
 __all__ = ["desired_runtime", "Runtime", "Command", "Options", "options"]
 
-INITS = ("systemd", "sysvinit", "upstart", "runit", "none")
+INITS = model.INITS[1:]  # what "auto" may detect, and none
 
 
 def desired_runtime(config, root="/", observe=None, query=None, options=None):
@@ -44,7 +46,7 @@ def desired_runtime(config, root="/", observe=None, query=None, options=None):
     ``query(argv) -> (code, stdout)`` runs a read-only package query (rpm's; default: run it);
     ``options``: an ``Options`` (``install-runtime``'s choices; default: the data's).
     """
-    opts = options or globals()["options"]()
+    opts = options or default_options()
     view = HostView(root, observe)
     runtime = opts.runtime or config.runtime
     if opts.uninstall:
