@@ -18,6 +18,7 @@ testinfra's ``host``::
 
 import posixpath
 
+from ..protocol.probe import NOT_RUNNING
 from ..protocol.status import State, status_line
 from .snapshot import Request, take_snapshot
 
@@ -144,7 +145,7 @@ class RunitSide:
         if status is None:
             if not self.error:
                 return None
-            word = "fail" if self.error == "runsv not running" else "warning"
+            word = "fail" if self.error == NOT_RUNNING else "warning"
             return "%s: %s: %s" % (word, self.name, self.error)
         return status_line(self.name, status, int(self._host_now()), self.is_normally_up)
 

@@ -21,6 +21,7 @@ from urllib.parse import unquote_to_bytes
 
 from ..errors import ProtocolError, VerifyError
 from ..protocol.errstr import error_str
+from ..protocol.probe import NOT_RUNNING
 from ..protocol.status import Status, status_from_bytes
 from .svstatus import parts_from_sv_line
 
@@ -111,8 +112,13 @@ def pieces(pairs, fits):
     return pieces(pairs[:half], fits) + pieces(pairs[half:], fits)
 
 
+_PROGRAMS = {}
+
+
 def probe_program(name):
-    return (HERE / name).read_text(encoding="ascii")
+    if name not in _PROGRAMS:
+        _PROGRAMS[name] = (HERE / name).read_text(encoding="ascii")
+    return _PROGRAMS[name]
 
 
 def python_command(lines):
@@ -147,8 +153,15 @@ def take_snapshot(host, request, python=True, root=None):
     use_python = python and _PROBERS.get(host) != "sh"
     build = python_command if use_python else sh_command
     snapshot = Snapshot(root)
-    for lines in pieces(request.lines(root), lambda lines: len(build(lines)) <= MAX_COMMAND):
-        result = host.run(build(lines))
+    built = {}  # id(lines) -> (lines, command): each command made once (zlib, quoting)
+
+    def fits(lines):
+        built[id(lines)] = lines, build(lines)
+        return len(built[id(lines)][1]) <= MAX_COMMAND
+
+    for lines in pieces(request.lines(root), fits):
+        command = built[id(lines)][1] if id(lines) in built else build(lines)
+        result = host.run(command)
         if use_python and result.rc == FALLBACK:
             _PROBERS[host] = "sh"
             return take_snapshot(host, request, python=False, root=root)
@@ -440,7 +453,7 @@ def _resolve_probed(side):
         if side.ok.startswith("cd:"):
             side.error = "unable to change to service directory: %s" % _errno_text(side.ok[3:])
         elif side.ok == "ENXIO":
-            side.error = "runsv not running"
+            side.error = NOT_RUNNING
         else:
             side.error = "unable to open supervise/ok: %s" % _errno_text(side.ok)
         return

@@ -17,6 +17,7 @@ broken ``sv`` into a passing check.
 """
 
 from ..errors import VerifyError
+from ..protocol.probe import NOT_RUNNING
 from ..protocol.status import State
 
 _STATES = {"down": State.DOWN, "run": State.RUN, "finish": State.FINISH}
@@ -35,7 +36,7 @@ class SvPart:
                  term=False, message=None):
         self.state, self.pid, self.elapsed, self.normally = state, pid, elapsed, normally
         self.paused, self.want, self.term, self.message = paused, want, term, message
-        self.is_not_running = message == "runsv not running"
+        self.is_not_running = message == NOT_RUNNING
 
     def __repr__(self):
         if self.message is not None:
