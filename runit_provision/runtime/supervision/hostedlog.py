@@ -138,20 +138,22 @@ def _find_program(name):
 
 # -- the decision, for the tree ------------------------------------------------------------------
 def hostable(log_fd):
-    """The LogRun of the service's ``log/run`` (``log_fd``) when the tree can run it itself,
-    or None when it must be exec'd: not executable, not the canonical form, a user chpst would
-    reject, or svlogd arguments svlogd would reject (their messages are the real tools')."""
+    """``(canonical, identity)`` — the LogRun of the service's ``log/run`` (``log_fd``) and
+    the identity its logger takes — when the tree can run it itself, or None when it must be
+    exec'd: not executable, not the canonical form, a user chpst would reject, or svlogd
+    arguments svlogd would reject (their messages are the real tools')."""
     from ...errors import UsageError
     from ..svlog.options import parse_args
 
     canonical = log_run_from_bytes(_read_executable(RUN, log_fd))
-    if canonical is None or identity_for(canonical) is None:
+    identity = None if canonical is None else identity_for(canonical)
+    if identity is None:
         return None
     try:
         parse_args(canonical.args)
     except UsageError:
         return None
-    return canonical
+    return canonical, identity
 
 
 def _read_executable(name, dir_fd, limit=4096):

@@ -294,8 +294,8 @@ class Supervisor:
     def spawn(self, side, argv):
         if side is self.log and self.log_host is not None and argv == ["./run"]:
             from .hostedlog import hostable
-            canonical = hostable(self.log_fd)
-            pid = self._host_logger(canonical) if canonical is not None else 0
+            found = hostable(self.log_fd)
+            pid = self._host_logger(*found) if found is not None else 0
             if pid:
                 return pid
         if side is self.log:
@@ -312,10 +312,10 @@ class Supervisor:
         self.loop.watch_child(pid, side.child_exited)
         return pid
 
-    def _host_logger(self, canonical):
-        """Run the canonical ``log/run`` on our loop (hostedlog.py); the pid of the tree's
-        stand-in for it (loghost.py), or 0 when it must be exec'd after all."""
-        from .hostedlog import HostedLogger, identity_for
+    def _host_logger(self, canonical, identity):
+        """Run the canonical ``log/run`` on our loop (hostedlog.py) as ``identity``; the pid
+        of the tree's stand-in for it (loghost.py), or 0 when it must be exec'd after all."""
+        from .hostedlog import HostedLogger
         pid = self.log_host.stand_in()
         if not pid:
             return 0
@@ -329,7 +329,7 @@ class Supervisor:
             self.log.child_exited(pid, wait_status)
 
         hosted = HostedLogger(self.loop, self.spawner, self.log_fd, reader, canonical,
-                              identity_for(canonical), self.spawner.stderr_fd,
+                              identity, self.spawner.stderr_fd,
                               self.log_host.scratch_pipe(), exited)
         self._hosted = hosted
         self.log_host.attach(pid, hosted)
