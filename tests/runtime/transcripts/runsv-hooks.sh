@@ -1,8 +1,9 @@
 # control/<c> hooks (runit's own check): t exiting 1 still TERMs, i exiting 0 suppresses
 # SIGINT; u runs before every start; d after a stop; hook output goes to runsv's stdout.
+. "${0%/*}"/supervise-lib.inc
 waitstat() {
   i=0
-  while [ "$(cat "$1"/supervise/stat 2>/dev/null)" != "$2" ]; do
+  until [ "$(cat "$1"/supervise/stat 2>/dev/null)" = "$2" ] && settled "$1"; do
     i=$((i+1)); if [ $i -gt 1000 ]; then echo "timeout: $1: want '$2'"; return 1; fi
     sleep 0.01
   done

@@ -1,7 +1,8 @@
 # A service with a logger: the pipe, x ignored on the log's FIFO, exit after the logger's EOF.
+. "${0%/*}"/supervise-lib.inc
 waitstat() {
   i=0
-  while [ "$(cat "$1"/supervise/stat 2>/dev/null)" != "$2" ]; do
+  until [ "$(cat "$1"/supervise/stat 2>/dev/null)" = "$2" ] && settled "$1"; do
     i=$((i+1)); if [ $i -gt 1000 ]; then echo "timeout: $1: want '$2'"; return 1; fi
     sleep 0.01
   done
