@@ -8,6 +8,8 @@ enabled and runsv wants it up — or, with no runsv, when nothing marks it down;
 service that is not running is what makes ``status`` exit 3 (LSB's "not running").
 """
 
+from ..errors import UnsafePathError
+from ..protocol.probe import is_normally_up
 from .observe import probe_side
 
 
@@ -74,10 +76,7 @@ def service_statuses(desired, fs, now, probe=None):
 
 
 def side_status(fs, path, now, probe):
-    try:
-        normally_up = fs.lstat(path + "/down") is None
-    except OSError:
-        normally_up = True
+    normally_up = side_is_normally_up(fs, path)
     live = probe(path)
     if not live.is_supervised:
         return SideStatus("not supervised", is_normally_up=normally_up)
@@ -87,3 +86,13 @@ def side_status(fs, path, now, probe):
     return SideStatus(live.state, status.pid, max(0, now - status.seconds),
                       "up" if status.want == "u" else "down", normally_up,
                       bool(status.paused))
+
+
+def side_is_normally_up(fs, path):
+    """runsv's rule (``protocol.probe.is_normally_up``: ``stat``, so a ``down`` link counts by
+    what it points at and a dangling one does not), with the side's directory reached through
+    ``fs``; a side that cannot be reached has nothing marking it down."""
+    try:
+        return is_normally_up(".", dir_fd=fs.dir_fd(path))
+    except (OSError, UnsafePathError):
+        return True

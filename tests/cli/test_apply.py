@@ -270,3 +270,25 @@ def test_status_under_root_lists_every_service_and_exits_3(staged, capsys):
         "running": False, "log": None,
         "main": {"state": "not supervised", "pid": None, "uptime": None, "want": None,
                  "normally": "up", "paused": False}}
+
+
+def test_status_reads_a_down_link_as_runsv_does(staged, capsys):
+    # runsv stats ``down`` at its start: a link counts by what it points at, and a dangling one
+    # marks nothing down (a plain lstat would call both "normally down").
+    root, data = staged
+    assert main(args("apply", root, data)) == 0
+    db, web = root / "etc" / "sv" / "db", root / "etc" / "sv" / "web"
+    (db / "down.target").write_text("")
+    os.symlink("down.target", str(db / "down"))
+    os.symlink("down.missing", str(web / "down"))
+
+    def normally():
+        capsys.readouterr()
+        main(["status", "--data", str(data), "--root", str(root), "--json"])
+        return {row["service"]: row["main"]["normally"]
+                for row in json.loads(capsys.readouterr().out)["services"]}
+
+    assert normally() == {"db": "down", "web": "up"}
+    (db / "down.target").unlink()
+    (web / "down.missing").write_text("")
+    assert normally() == {"db": "up", "web": "down"}
