@@ -76,4 +76,4 @@ def load(hiera=None, data=None, facts=None):
     else:
         levels = single_file_levels(data)
         description = "data %s" % os.path.abspath(str(data))
-    return Hiera(levels, interpolator, scope, description)
+    return Hiera(levels, interpolator, description)

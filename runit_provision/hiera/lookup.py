@@ -45,10 +45,9 @@ class Lookup:
 class Hiera:
     """Data resolved like Puppet's hiera 5 for one set of facts. Build it with ``load()``."""
 
-    def __init__(self, levels, interpolator, scope, description):
+    def __init__(self, levels, interpolator, description):
         self.levels = levels
         self.interpolator = interpolator
-        self.scope = scope  # facts.TopScope
         self.description = description
         self._files = {}
         self._options = None
@@ -56,14 +55,6 @@ class Hiera:
         interpolator.lookup = self._interpolated_lookup
 
     # public
-
-    @property
-    def facts(self):
-        return self.scope.facts
-
-    @property
-    def trusted(self):
-        return self.scope.trusted
 
     def lookup(self, key, merge=None, explain=True):
         """Look ``key`` up; ``merge`` overrides lookup_options (a name or an options hash).
