@@ -78,16 +78,13 @@ class Job:
             return login is not None
 
         converger = Converger(self.fs, on_unsafe)
-        activator = Activator(self.fs, self.runner, desired, self.wait_seconds, self.waiter,
-                              self.probe)
         steps = plan.steps
         if plan.prepared:
             steps = self._prepared(plan, result)
             if steps is None:
                 return result
-            desired = self.desired
-            activator = Activator(self.fs, self.runner, desired, self.wait_seconds,
-                                  self.waiter, self.probe)
+            desired = self.desired  # the second look's
+        activator = self._activator(desired)
         for step in steps:
             login = _login_of(desired, step)
             if login is not None and login in result.refusals:
@@ -127,12 +124,15 @@ class Job:
                                                               for step in left[:5])))
         return result
 
+    def _activator(self, desired):
+        return Activator(self.fs, self.runner, desired, self.wait_seconds, self.waiter,
+                         self.probe)
+
     def _prepared(self, plan, result):
         """Run the plan's ``prepare`` commands (initsys's: a package installed), then look at
         the host again: the steps of that new plan, its own prepare commands left out, are
         what remains to do (None when a prepare command failed)."""
-        activator = Activator(self.fs, self.runner, self.desired, self.wait_seconds,
-                              self.waiter, self.probe)
+        activator = self._activator(self.desired)
         for step in plan.prepared:
             try:
                 result.done.append((step, activator.execute(step)))

@@ -106,7 +106,7 @@ def run_job(args, check):
         lock = None
         try:
             lock = take_lock(fs, config.sv_dir, args.lock_timeout, exclusive=not check)
-            job = Job(desire, fs, identities=identities_for(args), runner=SubprocessRunner(),
+            job = Job(desire, fs, identities=identities_for(args.passwd, args.group, args.root), runner=SubprocessRunner(),
                       sv=sv_command(config.runtime), wait_seconds=args.wait,
                       is_staging=is_staging)
             plan = job.plan()
@@ -150,16 +150,16 @@ def _failed(args, command, exc):
     return EXIT_ERROR
 
 
-def identities_for(args):
-    """Owner names -> numbers: from --passwd/--group, else DIR/etc/passwd and DIR/etc/group
-    under --root, else this host's databases; None without root (owners cannot be set, so
-    they are not managed)."""
+def identities_for(passwd=None, group=None, root=None):
+    """Owner names -> numbers: from the ``passwd``/``group`` files (--passwd/--group), else
+    ROOT/etc/passwd and ROOT/etc/group, else this host's databases; None when not run as
+    root (owners cannot be set, so they are not managed)."""
     if os.geteuid() != 0:
         return None
     from ..accounts import groups_from_file, logins_from_file
 
-    passwd = _accounts_file(args.passwd, args.root, "passwd")
-    group = _accounts_file(args.group, args.root, "group")
+    passwd = _accounts_file(passwd, root, "passwd")
+    group = _accounts_file(group, root, "group")
     return identities_from_tables(None if passwd is None else logins_from_file(passwd),
                                   None if group is None else groups_from_file(group))
 

@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import sys
-from types import SimpleNamespace
 
 from ..accounts import NO_ACCOUNTS
 from ..apply.desired import runtime_state
@@ -145,9 +144,8 @@ def converge(config, opts, root, check, lock_timeout, runner=None, staging=None)
         lock = None
         try:
             lock = take_lock(fs, config.sv_dir, lock_timeout, exclusive=not check)
-            job = Job(desire, fs, identities=identities_for(SimpleNamespace(
-                passwd=None, group=None, root=root if staging else None)),
-                runner=runner or SubprocessRunner(), is_staging=staging)
+            job = Job(desire, fs, identities=identities_for(root=root if staging else None),
+                      runner=runner or SubprocessRunner(), is_staging=staging)
             plan = job.plan()
             result = None if check else job.execute(plan)
         finally:
