@@ -32,7 +32,7 @@ from .packages import PackageDB, package_install_command, run_query
 from .records import Command, Options, Runtime, command, options
 from .records import options as default_options
 from .runsvdir import (
-    START_SCRIPT, SYSTEM_RUNSVDIRS, Runsvdir, scanned_dir, start_script, system_runsvdir)
+    START_SCRIPT, SYSTEM_RUNSVDIRS, Runsvdir, runs_runsvdir_on, start_script, system_runsvdir)
 
 __all__ = ["desired_runtime", "Runtime", "Command", "Options", "options"]
 
@@ -85,22 +85,12 @@ def _link(view, init, runsvdir, start_script, config):
         return systemd.link(view, runsvdir)
     if init == "sysvinit":
         return inittab.link(view, runsvdir, start_script,
-                            lambda process: _scans(view, process, runsvdir.service_dir))
+                            lambda process: runs_runsvdir_on(view, process, runsvdir.service_dir))
     if init == "upstart":
         return upstart.link(view, runsvdir, start_script)
     if init == "runit":
         return stages.link(view, runsvdir, config.sv_dir)
     return NOTHING
-
-
-def _scans(view, process, service_dir):
-    """True if an init entry's ``process`` runs runsvdir on ``service_dir`` (itself, or the
-    script it names)."""
-    scanned = scanned_dir(process)
-    if scanned is None:
-        program = process.split()[0] if process.split() else ""
-        scanned = scanned_dir(view.text(program) or "") if program.startswith("/") else None
-    return scanned is not None and view.same_place(scanned, service_dir)
 
 
 def _system_runsvdir(view, config):

@@ -37,16 +37,21 @@ class Runsvdir(namedtuple("Runsvdir", "path service_dir system")):
     def argv(self, status_area=False):
         return [self.path, "-P", self.service_dir] + ([STATUS_AREA] if status_area else [])
 
+    def shell_lines(self):
+        """How a start-up script runs it: the lines after the comments, ``PATH`` set and
+        the environment otherwise emptied, runit's status area in argv."""
+        return ("PATH=%s\n"
+                "exec env - PATH=\"$PATH\" %s\n"
+                % (DEFAULT_PATH,
+                   " ".join(shlex.quote(word) for word in self.argv(status_area=True))))
+
 
 def start_script(runsvdir):
     """The text of ``PREFIX/runsvdir-start``."""
     return ("#!/bin/sh\n"
             "# runit-provision: runsvdir on %s, as init starts it (inittab, upstart).\n"
             "# Written by runit-provision install-runtime; a change here is reverted.\n"
-            "PATH=%s\n"
-            "exec env - PATH=\"$PATH\" %s\n"
-            % (runsvdir.service_dir, DEFAULT_PATH,
-               " ".join(shlex.quote(word) for word in runsvdir.argv(status_area=True))))
+            % runsvdir.service_dir + runsvdir.shell_lines())
 
 
 def scanned_dir(script):
@@ -84,6 +89,18 @@ def _expanded(word, assignments):
         value = assignments.get(match.group(1))
         return None if value is None else value.strip("'\"")
     return word if word.startswith("/") else None
+
+
+def runs_runsvdir_on(view, command, service_dir):
+    """True if ``command`` — an inittab entry's process, a unit's ExecStart — runs runsvdir
+    on ``service_dir``: itself, or through the script its program names (as Debian's unit
+    runs ``/etc/runit/2``)."""
+    scanned = scanned_dir(command)
+    if scanned is None:
+        words = command.split()
+        program = words[0] if words else ""
+        scanned = scanned_dir(view.text(program) or "") if program.startswith("/") else None
+    return scanned is not None and view.same_place(scanned, service_dir)
 
 
 def system_runsvdir(view):

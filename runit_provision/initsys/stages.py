@@ -43,9 +43,7 @@ CONTROL_T = ("#!/bin/sh\n"
 def stage_2_text(runsvdir):
     return (HEAD % "2"
             + "# runsvdir on %s for as long as the system runs.\n" % runsvdir.service_dir
-            + "PATH=%s\n" % DEFAULT_PATH
-            + "exec env - PATH=\"$PATH\" %s\n"
-            % " ".join(shlex.quote(word) for word in runsvdir.argv(status_area=True)))
+            + runsvdir.shell_lines())
 
 
 def stage_path(name):

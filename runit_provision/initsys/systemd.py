@@ -29,7 +29,7 @@ from ..model import DEFAULT_PATH
 from ..render.tree import Absent, Symlink
 from .link import NOTHING, Part, changed, owned_file, removal
 from .records import command
-from .runsvdir import scanned_dir
+from .runsvdir import runs_runsvdir_on
 
 UNIT = "runit-provision-runsvdir.service"
 UNIT_DIR = "/etc/systemd/system"
@@ -131,16 +131,9 @@ def distro_unit(view, runsvdir):
 
 
 def _scans(view, unit_path, service_dir):
-    """True if the unit at ``unit_path`` runs runsvdir on ``service_dir`` (directly or through
-    the script its ExecStart names, as Debian's runs ``/etc/runit/2``)."""
-    match = re.search(r"^ExecStart=[-@+!:]*(\S+)(.*)$", view.text(unit_path) or "", re.MULTILINE)
-    if match is None:
-        return False
-    program, rest = match.group(1), match.group(2)
-    scanned = scanned_dir(program + rest)
-    if scanned is None:
-        scanned = scanned_dir(view.text(program) or "")
-    return scanned is not None and view.same_place(scanned, service_dir)
+    """True if the unit at ``unit_path`` runs runsvdir on ``service_dir``."""
+    match = re.search(r"^ExecStart=[-@+!:]*(\S+.*)$", view.text(unit_path) or "", re.MULTILINE)
+    return match is not None and runs_runsvdir_on(view, match.group(1), service_dir)
 
 
 def _distro(view, name, path):
