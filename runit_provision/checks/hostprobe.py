@@ -31,15 +31,15 @@ the empty string. Paths are printed as requested (``~alice/service/web``, not th
     L TARGET REALPATH PATH             a link: its target and the path it resolves to (or -);
                                        a directory asked for by stat or tree: - and its realpath
     C SIZE HEX SHA256 PATH             a regular file: its bytes in hex up to LIMIT, else the hash
-    S OK DOWN STATUS PID STAT PROCUID SUPUID SUPMODE PATH
+    S OK DOWN STATUS PROCUID SUPUID PATH
                                        a side, as sv sees it: OK is ``up`` when a runsv holds
                                        supervise/ok (the O_WRONLY|O_NONBLOCK open), else the
                                        errno's name (ENXIO: runsv not running; cd:ERRNO: the
                                        directory itself cannot be entered); DOWN 1 when
-                                       PATH/down exists; STATUS, PID, STAT the hex of those
-                                       supervise/ files (read only when OK is up) or an errno;
+                                       PATH/down exists (runsv's stat); STATUS the hex of
+                                       supervise/status (read only when OK is up) or an errno;
                                        PROCUID the owner of /proc/PID of the status' pid;
-                                       SUPUID, SUPMODE: supervise/ itself (links followed)
+                                       SUPUID the owner of supervise/ (links followed)
     V LINE NAME PATH                   (sh only) ``sv status NAME``'s line: sh cannot open a
                                        FIFO without blocking, so sv does the probe there
     U UID GID GIDS HOME LOGIN          GIDS comma-separated; ``U - - - - LOGIN`` when unknown
@@ -211,20 +211,16 @@ class Probe:
         except OSError as exc:
             ok = "cd:" + errno_name(exc)
         down = "1" if _stat_ok(real + b"/down") else "0"  # runsv: stat("down") != -1
-        status = pid_text = stat_text = proc_uid = None
+        status = proc_uid = None
         if ok == "up":
             status = read_once(real + b"/supervise/status", 20)
-            pid_text = read_once(real + b"/supervise/pid", 32)
-            stat_text = read_once(real + b"/supervise/stat", 128)
             if isinstance(status, bytes) and len(status) == 20 and status[19] != 0:
                 proc_uid = process_owner(int.from_bytes(status[12:16], "little"))
         try:
-            info = os.stat(real + b"/supervise")
-            sup_uid, sup_mode = info.st_uid, "%o" % stat.S_IMODE(info.st_mode)
+            sup_uid = os.stat(real + b"/supervise").st_uid
         except OSError:
-            sup_uid = sup_mode = None
-        self.record(b"S", ok, down, _hex(status), _hex(pid_text), _hex(stat_text), proc_uid,
-                    sup_uid, sup_mode, shown)
+            sup_uid = None
+        self.record(b"S", ok, down, _hex(status), proc_uid, sup_uid, shown)
 
     def tree(self, shown, real):
         for name, child_shown, child_real in self.listing(shown, real, resolve=True):

@@ -104,8 +104,8 @@ side_record() {  # SHOWN REAL
   [ -e "$2/down" ] && down=1
   printf 'S ? %s ' "$down"
   if [ -e "$2/supervise/status" ]; then
-    # the status record; pid and stat (text for people, no check reads them) are left out
-    hexof "$2/supervise/status" 20; printf ' - - '
+    # the status record, and the owner of the process in supervise/pid
+    hexof "$2/supervise/status" 20; printf ' '
     pid= owner=
     [ -r "$2/supervise/pid" ] && read -r pid < "$2/supervise/pid"
     if [ -n "$pid" ] && [ -r "/proc/$pid/status" ]; then
@@ -115,9 +115,9 @@ side_record() {  # SHOWN REAL
     fi
     printf '%s ' "${owner:--}"
   else
-    printf '%s' '- - - - '
+    printf '%s' '- - '
   fi
-  sup=$(stat -L -c '%u %a' "$2/supervise" 2>/dev/null) || sup='- -'
+  sup=$(stat -L -c '%u' "$2/supervise" 2>/dev/null) || sup=-
   printf '%s ' "$sup"; pct "$1"; printf '\n'
 }
 

@@ -203,16 +203,14 @@ class Side:
 
     ``is_supervised``: a runsv (or our tree) holds ``supervise/ok`` — True, False, or None when
     the host could not tell (no python3 and no sv). ``status``: the decoded ``supervise/status``
-    (``protocol.status.Status``), else sv's line turned into one (``status_source`` says
-    which: ``supervise/status`` or ``sv status``), else None and ``error`` says why in sv's
-    words. ``is_normally_up``: no ``down`` file. ``pid_file``/``stat_text``: supervise/pid and
-    stat; ``process_uid``: the owner of the status' running pid; ``supervise_uid`` and
-    ``supervise_mode``: of ``supervise/`` itself.
+    (``protocol.status.Status``), else sv's line turned into one, else None and ``error``
+    says why in sv's words. ``is_normally_up``: no ``down`` file (runsv's stat).
+    ``process_uid``: the owner of the status' running pid; ``supervise_uid``: the owner of
+    ``supervise/`` itself.
     """
 
-    __slots__ = ("path", "ok", "is_supervised", "is_normally_up", "status", "status_source",
-                 "error", "pid_file", "stat_text", "process_uid", "supervise_uid",
-                 "supervise_mode", "_raw_status")
+    __slots__ = ("path", "ok", "is_supervised", "is_normally_up", "status", "error",
+                 "process_uid", "supervise_uid", "_raw_status")
 
     def __init__(self, path, **fields):
         self.path = path
@@ -374,13 +372,10 @@ class Snapshot:
         node.size, node.sha256 = int(size), sha256
         node.content = _hex_bytes(content, path)
 
-    def _record_S(self, ok, down, status, pid, stat, proc_uid, sup_uid, sup_mode, path):
+    def _record_S(self, ok, down, status, proc_uid, sup_uid, path):
         path = self.final(path)
-        self.sides[path] = Side(
-            path, ok=ok, is_normally_up=down != "1", _raw_status=status,
-            pid_file=_hex_bytes(pid, path, True), stat_text=_hex_bytes(stat, path, True),
-            process_uid=_int(proc_uid), supervise_uid=_int(sup_uid),
-            supervise_mode=None if sup_mode is None else int(sup_mode, 8))
+        self.sides[path] = Side(path, ok=ok, is_normally_up=down != "1", _raw_status=status,
+                                process_uid=_int(proc_uid), supervise_uid=_int(sup_uid))
 
     def _record_V(self, line, name, path):
         self._sv_lines.append((line, name, self.final(path)))
@@ -409,7 +404,7 @@ class Snapshot:
         return self
 
 
-_ARITY = {b"H": 3, b"E": 7, b"X": 2, b"L": 3, b"C": 4, b"S": 9, b"V": 3, b"U": 5, b"G": 2,
+_ARITY = {b"H": 3, b"E": 7, b"X": 2, b"L": 3, b"C": 4, b"S": 6, b"V": 3, b"U": 5, b"G": 2,
           b"W": 3, b"D": 1}
 
 
@@ -463,7 +458,6 @@ def _resolve_probed(side):
         side.error = "unable to open supervise/status: %s" % _errno_text(raw or "EIO")
         return
     side.status, side.error = _status_or_error(raw, side.path)
-    side.status_source = "supervise/status" if side.status is not None else None
 
 
 def _status_or_error(raw_hex, path):
@@ -499,12 +493,7 @@ def _resolve_from_sv(snapshot, line, name, path):
         side.ok, side.is_supervised = "up", True
         status, _ = _status_or_error(side._raw_status, side_path) \
             if side._raw_status and not _is_errno(side._raw_status) else (None, None)
-        if status is None:
-            status = _status_from_part(part, snapshot.now)
-            side.status_source = "sv status"
-        else:
-            side.status_source = "supervise/status"
-        side.status = status
+        side.status = _status_from_part(part, snapshot.now) if status is None else status
 
 
 def _status_from_part(part, now):
