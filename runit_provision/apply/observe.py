@@ -17,7 +17,7 @@ import errno
 import stat
 
 from ..errors import ProbeError, UnsafePathError
-from ..protocol.layout import CONTROL_DIR, ENV_DIR, LOG_DIR, SIDE_NAMES, SUPERVISE_DIR
+from ..protocol.layout import LOG_DIR, SUPERVISE_DIR, acted_on
 from ..protocol.probe import is_supervised_despite, read_status_at
 from .fsroot import is_temp_name
 
@@ -183,14 +183,9 @@ def observe(desired, fs, probe=None):
 
 def _scopes(unit):
     """The directories of ``unit`` where undeclared runit names are purged, with the names
-    that count (None: every name)."""
-    top = SIDE_NAMES + ((ENV_DIR,) if unit.has_env else ())  # log/: drop_log's
-    scopes = {unit.path: top, unit.path + "/" + CONTROL_DIR: None}
-    if unit.has_env:
-        scopes[unit.path + "/" + ENV_DIR] = None
-    if unit.has_log:
-        log = unit.path + "/" + LOG_DIR
-        scopes.update({log: SIDE_NAMES, log + "/" + CONTROL_DIR: None})
+    that count (None: every name): ``layout.acted_on``, but for ``log/`` — drop_log's."""
+    scopes = acted_on(unit.path, unit.has_log, unit.has_env)
+    scopes[unit.path] = tuple(name for name in scopes[unit.path] if name != LOG_DIR)
     return scopes
 
 

@@ -36,7 +36,7 @@ import difflib
 import posixpath
 
 from ..model import log_directory
-from ..protocol.layout import SERVICE_NAMES, SIDE_NAMES
+from ..protocol.layout import ENV_DIR, LOG_DIR, acted_on
 from ..render.servicedir import Place
 from ..render.users import user_place
 
@@ -211,17 +211,15 @@ def directory_checks(group, paths, tree, request):
 # -- the checks' tests: (…, snapshot) -> problems ----------------------------------------------
 def files_problems(entries, base, tree, snapshot):
     problems = entries_problems(entries, snapshot)
-    for directory in (base, base + "/log", base + "/control", base + "/env"):
+    scopes = acted_on(base, base + "/" + LOG_DIR in tree, base + "/" + ENV_DIR in tree)
+    for directory, counted in scopes.items():
         if directory not in tree or not snapshot.node(directory).kind == "d":
             continue
         for name in snapshot.children(directory):
             path = directory + "/" + name
-            if path in tree:
-                continue
-            # what runsv acts on (protocol.layout): one the data does not declare changes
-            # what runs, and the applier purges it
-            if (directory == base and name not in SERVICE_NAMES) or (
-                    directory == base + "/log" and name not in SIDE_NAMES):
+            # what runsv acts on: one the data does not declare changes what runs, and the
+            # applier purges it
+            if path in tree or (counted is not None and name not in counted):
                 continue
             problems.append("%s: not in the data (%s)" % (path, _acts_on(directory, base, name)))
     return problems

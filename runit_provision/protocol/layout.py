@@ -43,6 +43,27 @@ SERVICE_NAMES = SIDE_NAMES + (LOG_DIR,)
 # runsv's control/<c> hooks: the letters runsv looks a hook up for (runsv.c ctrl()).
 CONTROL_LETTERS = "udoxtkpchaiq12"
 
+
+def acted_on(service, has_log, has_env):
+    """The directories of the service directory ``service`` whose entries runsv (or chpst
+    -e) acts on, each with the names that count there (None: every name): the ones an
+    applier purges when the data does not declare them, and a check flags.
+
+    >>> sorted(acted_on("/etc/sv/web", has_log=True, has_env=False).items())  # doctest: +NORMALIZE_WHITESPACE
+    [('/etc/sv/web', ('run', 'finish', 'check', 'down', 'control', 'log')),
+     ('/etc/sv/web/control', None),
+     ('/etc/sv/web/log', ('run', 'finish', 'check', 'down', 'control')),
+     ('/etc/sv/web/log/control', None)]
+    """
+    top = SERVICE_NAMES + ((ENV_DIR,) if has_env else ())
+    scopes = {service: top, service + "/" + CONTROL_DIR: None}
+    if has_env:
+        scopes[service + "/" + ENV_DIR] = None
+    if has_log:
+        log = service + "/" + LOG_DIR
+        scopes.update({log: SIDE_NAMES, log + "/" + CONTROL_DIR: None})
+    return scopes
+
 # -- supervise/, as runsv writes it (runit-protocol.md §1.2); the same under log/supervise/ ----
 LOCK = "lock"          # flock'ed for runsv's lifetime
 CONTROL = "control"    # FIFO: one-byte commands in
