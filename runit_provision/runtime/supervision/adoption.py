@@ -34,6 +34,7 @@ The exit status of an adopted process is unknown too (waitpid is for parents onl
 import os
 
 from ...protocol.status import State
+from ..unix.procstat import stat_fields
 
 UNKNOWN_EXIT = None  # a wait status nobody can know (Side and finish_arguments accept it)
 
@@ -160,10 +161,9 @@ def boot_id():
 def starttime_of(pid):
     """Field 22 of ``/proc/PID/stat``, or None when ``pid`` is gone or a zombie."""
     try:
-        with open("/proc/%d/stat" % pid, "rb") as handle:
-            fields = handle.read().rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
+        fields = stat_fields(pid)
+    except (OSError, ValueError):
         return None
-    if fields[0] in (b"Z", b"X"):  # field 3: exited, not yet reaped
+    if fields[3 - 3] in (b"Z", b"X"):  # exited, not yet reaped
         return None
-    return int(fields[19])
+    return int(fields[22 - 3])

@@ -16,6 +16,7 @@ import stat
 from ...errors import FatalError
 from ..unix.diag import fatal as print_fatal, warn as print_warn
 from ..unix.fdlimit import ensure_fd_room, open_fd_count, soft_fd_limit
+from ..unix.procstat import stat_fields
 from .loghost import LogHost
 from .supervisor import Supervisor, SystemClock
 
@@ -326,9 +327,8 @@ def children_of_self():
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                with open("/proc/%s/stat" % entry, "rb") as handle:
-                    if int(handle.read().rsplit(b")", 1)[1].split()[1]) == pid:
-                        children.append(int(entry))
+                if int(stat_fields(entry)[4 - 3]) == pid:  # field 4: the parent
+                    children.append(int(entry))
             except (OSError, IndexError, ValueError):
                 continue
     return children

@@ -16,15 +16,16 @@ its own copy of argv and never reads the area again.
 import posix
 import sys
 
+from .procstat import stat_fields
+
 _COMM_MAX = 15  # TASK_COMM_LEN - 1
 
 
 def argv_bounds():
     """``(arg_start, arg_end)`` of this process's argument area (``/proc/self/stat`` fields
     48 and 49, Linux 3.5)."""
-    with open("/proc/self/stat", "rb") as handle:
-        fields = handle.read().rsplit(b")", 1)[1].split()
-    return int(fields[45]), int(fields[46])
+    fields = stat_fields()
+    return int(fields[48 - 3]), int(fields[49 - 3])
 
 
 def renamed_area(area, name, args):
