@@ -53,11 +53,14 @@ class StdinReader:
         if self._polled:
             self._schedule()
         elif wanted:
-            if self._taker is None:
-                self._taker = _taker_for(self.fd, self.loop.call_later, self.read)
-            self.loop.add_reader(self.fd, self.read, edge=self._taker.reader is not None)
+            self.loop.add_reader(self.fd, self.read, edge=self._line_taker().reader is not None)
         else:
             self.loop.remove_reader(self.fd)
+
+    def _line_taker(self):
+        if self._taker is None:
+            self._taker = _taker_for(self.fd, self.loop.call_later, self.read)
+        return self._taker
 
     def _schedule(self):
         if self._watching and self._timer is None:
@@ -74,13 +77,7 @@ class StdinReader:
             try:
                 if self.closed:
                     raise OSError(errno.EBADF, "")
-                if self._taker is not None:
-                    taken = self._taker.take(self.logger.read_limit, self.logger.feed)
-                else:
-                    data = os.read(self.fd, self.logger.read_limit)
-                    taken = "fed" if data else "eof"
-                    if data:
-                        self.logger.feed(data)
+                taken = self._line_taker().take(self.logger.read_limit, self.logger.feed)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -93,7 +90,7 @@ class StdinReader:
                 self.update()
                 self.logger.end_of_input()
                 return
-            if self._taker is None or self._taker.reader is None:
+            if self._taker.reader is None:
                 return  # level-triggered: the loop calls again while there is more
 
 
