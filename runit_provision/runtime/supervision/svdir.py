@@ -25,10 +25,11 @@ POLL_SECONDS = 5.0  # runsvdir's scan interval: used only when inotify is unavai
 STOP_GRACE_SECONDS = 7.0  # TERM/HUP: how long services get before KILL (sv's default wait)
 
 # Descriptors one service holds at most: per side its directory, lock, control and ok, plus the
-# log pipe (9); a hosted logger's reading end, and its log directory, lock and current (4).
-FDS_PER_SERVICE = 13
+# log pipe (9); a hosted logger's reading end, and its log directory, lock and current (4); the
+# pidfd of each side's adopted process after a predecessor was killed (2).
+FDS_PER_SERVICE = 15
 # Always kept free, so running services stay controllable and their status current: status
-# writes, control hooks, a scan, a logger starting, pidfds of adopted processes.
+# writes, control hooks, a scan, a logger starting.
 FD_RESERVE = 32
 
 _DIR_EVENTS = None  # filled lazily from inotify constants (ctypes is imported only when needed)
@@ -152,7 +153,7 @@ class SvDir:
         """Room for one more service beside the reserve: the soft limit is raised (never past
         the hard one) for an estimate first; only near the hard limit are fds counted."""
         estimate = FDS_PER_SERVICE * (len(self.entries) + len(self._retiring) + 1) + FD_RESERVE
-        if ensure_fd_room(estimate + FD_RESERVE):
+        if ensure_fd_room(estimate):
             return True
         return open_fd_count() + FDS_PER_SERVICE + FD_RESERVE <= soft_fd_limit()
 
