@@ -43,13 +43,16 @@ class HostView:
         self.root = root = root or "/"
         self.is_live = os.path.realpath(root) == "/"
         self._observe = observe or read_under(root)
+        self._contents = {}  # path -> bytes or None: a unit file is asked for up to 3 times
 
     def read(self, path):
-        """The bytes of the file at ``path``, or None."""
-        found = self._observe(path)
-        if found is None or isinstance(found, bytes):
-            return found
-        return found.content if getattr(found, "kind", None) == "file" else None
+        """The bytes of the file at ``path``, or None (read once for the view's life)."""
+        if path not in self._contents:
+            found = self._observe(path)
+            if found is not None and not isinstance(found, bytes):
+                found = found.content if getattr(found, "kind", None) == "file" else None
+            self._contents[path] = found
+        return self._contents[path]
 
     def text(self, path):
         data = self.read(path)
