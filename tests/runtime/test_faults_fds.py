@@ -1,9 +1,10 @@
 """Fault tier: a tree at its descriptor limit keeps every running service controllable.
 
 runit spreads a tree's descriptors over a runsv per service; ours holds them in one process, so
-it must count: up to 13 per logged service (its supervisor's 9 and its hosted logger's), a
-reserve kept free for status writes, hooks, scans and loggers starting, and a service that does
-not fit waits — said once, started when descriptors are freed.
+it must count: up to 15 per logged service (its supervisor's 9, its hosted logger's 4, and the
+pidfds of processes adopted from a killed predecessor), a reserve kept free for status writes,
+hooks, scans and loggers starting, and a service that does not fit waits — said once, started
+when descriptors are freed.
 """
 
 import re
@@ -31,6 +32,23 @@ def start_tree(impl, svdir, nofile, stderr):
                             stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr)
 
 
+def logged_tree(tmp_path, count, nofile, impl="ours"):
+    """``count`` logged services under ``impl``'s tree started at the ``nofile`` limits:
+    ``(services, the tree's Popen, the file its messages go to)``."""
+    svdir = tmp_path / "service"
+    services = [logged(svdir, "s%03d" % i) for i in range(count)]
+    err_path = tmp_path / "tree.err"
+    with open(err_path, "wb") as err:
+        proc = start_tree(impl, svdir, nofile, err)
+    return services, proc, err_path
+
+
+def said_not_to_fit(err_path):
+    """The services the tree has said do not fit, once per saying."""
+    return re.findall(r"runsv (s\d+): warning: not enough file descriptors",
+                      err_path.read_text())
+
+
 def logged(svdir, name):
     service = make_service(svdir, name, run=SH + 'echo "%s up"\nexec sleep 1000\n' % name,
                            log_run=SH + "exec svlogd ./main\n")
@@ -42,10 +60,7 @@ def test_100_logged_services_under_a_soft_limit_of_1024(impl, tmp_path):
     """All of them run and log, and stay controllable: sv restart works, status is current.
     The C runit spreads its descriptors over a runsv each; ours raises its soft limit (the
     hard limit is systemd's default for services, 524288; 4096 here)."""
-    svdir = tmp_path / "service"
-    services = [logged(svdir, "s%03d" % i) for i in range(100)]
-    with open(tmp_path / "tree.err", "wb") as err:
-        proc = start_tree(impl, svdir, (1024, 4096), err)
+    services, proc, _ = logged_tree(tmp_path, 100, (1024, 4096), impl)
     try:
         for service in services:
             wait_until(lambda s=service: (s / "log" / "main" / "current").exists()
@@ -75,14 +90,9 @@ def test_100_logged_services_under_a_hard_limit_of_1024(tmp_path):
     """What fits beside the reserve runs, stays controllable and logs; the rest wait, said
     once each — nothing fails half-way (the status writes, scans, sv and loggers that broke
     when the tree used every descriptor)."""
-    svdir = tmp_path / "service"
-    services = [logged(svdir, "s%03d" % i) for i in range(100)]
-    err_path = tmp_path / "tree.err"
-    with open(err_path, "wb") as err:
-        proc = start_tree("ours", svdir, (1024, 1024), err)
+    services, proc, err_path = logged_tree(tmp_path, 100, (1024, 1024))
     try:
-        waiting = lambda: re.findall(  # noqa: E731
-            r"runsv (s\d+): warning: not enough file descriptors", err_path.read_text())
+        waiting = lambda: said_not_to_fit(err_path)  # noqa: E731
         wait_until(lambda: len([s for s in services if running_pid(s)]) + len(waiting())
                    == 100, timeout=30, what="every service running or waiting")
         running = [s for s in services if running_pid(s)]
@@ -97,17 +107,12 @@ def test_100_logged_services_under_a_hard_limit_of_1024(tmp_path):
 
 
 def test_a_service_that_does_not_fit_waits_and_starts_when_room_appears(tmp_path):
-    svdir = tmp_path / "service"
-    services = [logged(svdir, "s%03d" % i) for i in range(30)]
-    err_path = tmp_path / "tree.err"
-    with open(err_path, "wb") as err:
-        proc = start_tree("ours", svdir, (256, 256), err)
+    services, proc, err_path = logged_tree(tmp_path, 30, (256, 256))
     try:
         def running():
             return [s for s in services if running_pid(s)]
         wait_until(lambda: len(running()) >= 15, timeout=30, what="the first services up")
-        waiting = lambda: re.findall(  # noqa: E731
-            r"runsv (s\d+): warning: not enough file descriptors", err_path.read_text())
+        waiting = lambda: said_not_to_fit(err_path)  # noqa: E731
         # every service either runs or was said not to fit (a loaded machine may still be
         # starting some of those that fit when the shortage is first said)
         wait_until(lambda: len(running()) + len(set(waiting())) == 30, timeout=20,
