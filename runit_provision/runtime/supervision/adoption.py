@@ -162,8 +162,7 @@ def starttime_of(pid):
     """Field 22 of ``/proc/PID/stat``, or None when ``pid`` is gone or a zombie."""
     try:
         fields = stat_fields(pid)
-    except (OSError, ValueError):
+        state, starttime = fields[3 - 3], int(fields[22 - 3])
+    except (OSError, ValueError, IndexError):
         return None
-    if fields[3 - 3] in (b"Z", b"X"):  # exited, not yet reaped
-        return None
-    return int(fields[22 - 3])
+    return None if state in (b"Z", b"X") else starttime  # Z, X: exited, not yet reaped
