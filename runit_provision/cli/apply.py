@@ -106,9 +106,10 @@ def run_job(args, check):
         lock = None
         try:
             lock = take_lock(fs, config.sv_dir, args.lock_timeout, exclusive=not check)
-            job = Job(desire, fs, identities=identities_for(args.passwd, args.group, args.root), runner=SubprocessRunner(),
-                      sv=sv_command(config.runtime), wait_seconds=args.wait,
-                      is_staging=is_staging)
+            job = Job(desire, fs,
+                      identities=identities_for(args.passwd, args.group, args.root),
+                      runner=SubprocessRunner(), sv=sv_command(config.runtime),
+                      wait_seconds=args.wait, is_staging=is_staging)
             plan = job.plan()
             if check:
                 return _checked(args, plan, root)

@@ -49,7 +49,8 @@ def acted_on(service, has_log, has_env):
     -e) acts on, each with the names that count there (None: every name): the ones an
     applier purges when the data does not declare them, and a check flags.
 
-    >>> sorted(acted_on("/etc/sv/web", has_log=True, has_env=False).items())  # doctest: +NORMALIZE_WHITESPACE
+    >>> scopes = acted_on("/etc/sv/web", has_log=True, has_env=False)
+    >>> sorted(scopes.items())  # doctest: +NORMALIZE_WHITESPACE
     [('/etc/sv/web', ('run', 'finish', 'check', 'down', 'control', 'log')),
      ('/etc/sv/web/control', None),
      ('/etc/sv/web/log', ('run', 'finish', 'check', 'down', 'control')),
