@@ -41,6 +41,9 @@ sys.path.insert(0, str(ROOT))
 RATIO_BUDGET = 25.0
 NOOP_1000_BUDGET = 0.5
 PUPPET = shutil.which("puppet") or "/usr/bin/puppet"
+# Scratch --NAMEdir for every Puppet run; ssl and public too, which Debian's puppet keeps in
+# /var/lib/puppet/ssl and /var/cache/puppet/public whatever --vardir says.
+PUPPET_DIRS = ("conf", "code", "var", "log", "run", "ssl", "public")
 
 
 def data_text(count):
@@ -123,7 +126,7 @@ def puppet(scratch, data, runs):
         site = scratch / ("site-%d.pp" % run)
         site.write_text(manifest(tree, root))
         dirs = []
-        for name in ("conf", "code", "var", "log", "run"):
+        for name in PUPPET_DIRS:
             directory = scratch / ("puppet-%d-%s" % (run, name))
             (directory / "state").mkdir(parents=True)  # puppet apply does not always make it
             dirs += ["--%sdir" % name, str(directory)]

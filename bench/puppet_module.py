@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from apply import PUPPET_DIRS  # noqa: E402
 from apply import manifest as file_resources  # noqa: E402  one file resource a path
 
 RATIO_BUDGET = 0.2
@@ -74,7 +75,7 @@ class Node:
     def __init__(self, scratch, name):
         self.scratch = scratch / name
         self.dirs = {}
-        for part in ("conf", "code", "var", "log", "run"):
+        for part in PUPPET_DIRS:
             self.dirs[part] = self.scratch / part
             self.dirs[part].mkdir(parents=True)
         (self.dirs["var"] / "state").mkdir()

@@ -30,7 +30,10 @@ EXAMPLES = ROOT / "hiera-examples"
 # Where Debian installs Forge modules (puppetlabs-stdlib: puppet-module-puppetlabs-stdlib).
 SYSTEM_MODULES = Path("/usr/share/puppet/modules")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-PUPPET_DIRS = ("conf", "code", "var", "log", "run")
+# Each passed as --NAMEdir. ssl and public too: Debian's puppet keeps them in
+# /var/lib/puppet/ssl and /var/cache/puppet/public whatever --vardir says, so without them
+# every run would write the machine's own (and parallel agents would share one ssl.lock).
+PUPPET_DIRS = ("conf", "code", "var", "log", "run", "ssl", "public")
 
 # A sandbox root's accounts: every login and group hiera-examples and the tests name.
 PASSWD = """\

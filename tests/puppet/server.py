@@ -9,8 +9,8 @@ without the script (which hard-codes /etc/puppet): ``java … -jar puppetserver.
 --bootstrap-config …``, with a small heap and a quick JIT (measured here: ready in ~16–25 s,
 ~520 MB). One server per test session; ``stop()`` ends it by its process group.
 
-An agent: ``puppet agent --test`` with its own --confdir/--vardir/--codedir/--logdir/--rundir and
-HOME, run in a PID namespace (facter reads /proc/1/environ, which this sandbox denies otherwise).
+An agent: ``puppet agent --test`` with its own --confdir/--vardir/--codedir/--logdir/--rundir/
+--ssldir/--publicdir and HOME, run in a PID namespace (facter reads /proc/1/environ, which this sandbox denies otherwise).
 Nothing outside the temp dir is written.
 """
 
@@ -112,6 +112,8 @@ class PuppetServer:
             [main]
             certname = puppet.test
             server = 127.0.0.1
+            ssldir = {base}/ssl
+            cadir = {base}/ca
             keylength = 2048
             environment_timeout = 0
             basemodulepath = {base}/code/modules

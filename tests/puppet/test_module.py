@@ -17,7 +17,7 @@ from runit_provision import __version__, model
 from runit_provision.schema.services import PER_SERVICE
 
 from .conftest import require
-from .harness import MODULE, PUPPET, PUPPET_LINT, plain
+from .harness import MODULE, PUPPET, PUPPET_DIRS, PUPPET_LINT, plain
 
 # Debian's puppet-strings (puppet strings generate)
 GEMSPECS = "/usr/share/rubygems-integration/all/specifications"
@@ -48,7 +48,7 @@ def struct_keys(name):
 @pytest.mark.puppet
 def test_everything_parses(puppet_installed, tmp_path):
     dirs = []
-    for name in ("conf", "code", "var", "log", "run"):
+    for name in PUPPET_DIRS:
         (tmp_path / name).mkdir()
         dirs += ["--%sdir" % name, str(tmp_path / name)]
     done = subprocess.run([PUPPET, "parser", "validate"] + dirs +
@@ -199,7 +199,7 @@ def test_escape_keeps_hieras_hands_off(modules, tmp_path):
     manifest.write_text("notice(to_json(runit::escape({'a%{b}' => ['x%{y}', 1, true], "
                         "'n' => {'m' => 'z%%{'}, 'u' => undef})))\n")
     argv = [PUPPET, "apply", "--modulepath", str(modules), str(manifest)]
-    for name in ("conf", "code", "var", "log", "run"):
+    for name in PUPPET_DIRS:
         (tmp_path / name).mkdir()
         argv += ["--%sdir" % name, str(tmp_path / name)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120,
