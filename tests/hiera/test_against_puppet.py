@@ -187,8 +187,10 @@ def write_tree(root, files):
 def puppet_lookup(scratch, hiera_yaml, facts, node, key, merge):
     """The value ``puppet lookup`` gives (NOT_FOUND when it finds none, PuppetError when it
     fails)."""
+    # Debian's puppet keeps ssldir and publicdir in fixed places whatever --vardir says:
+    # without them here, parallel lookups wrote the machine's and raced on its ssl.lock.
     dirs = []
-    for name in ("conf", "code", "var", "log", "run"):
+    for name in ("conf", "code", "var", "log", "run", "ssl", "public"):
         (scratch / name).mkdir(parents=True)
         dirs += ["--%sdir" % name, str(scratch / name)]
     command = [PUPPET, "lookup", *dirs, "--hiera_config", str(hiera_yaml), "--facts",

@@ -315,11 +315,24 @@ def comm(pid):
 
 
 def logger_host_of(tree_pid):
-    """The pid of the stand-in a runsvdir tree's hosted loggers show in log/supervise/pid
-    (its child whose argv[0] is svlogd), or 0."""
-    hosts = [pid for pid in children_of(tree_pid) if cmdline(pid)[:1] == ["svlogd"]]
+    """The pid of the stand-in a runsvdir tree's own hosted loggers show in log/supervise/pid
+    (its child shown as ``svlogd -s (loggers of …)``), or 0."""
+    hosts = [pid for pid in children_of(tree_pid) if cmdline(pid)[:2] == ["svlogd", "-s"]]
     assert len(hosts) <= 1, hosts
     return hosts[0] if hosts else 0
+
+
+def identity_hosts_of(tree_pid):
+    """The pids of a tree's identity hosts — the processes running the loggers of another
+    identity (its children shown as ``svlogd (loggers of … as USER)``)."""
+    return sorted(pid for pid in children_of(tree_pid)
+                  if cmdline(pid)[:1] == ["svlogd"] and cmdline(pid)[1:2] != ["-s"])
+
+
+def proc_status(pid):
+    """``/proc/PID/status`` as {field: [values]}."""
+    with open("/proc/%d/status" % pid) as handle:
+        return {line.split(":")[0]: line.split()[1:] for line in handle if ":" in line}
 
 
 def cmdline(pid):

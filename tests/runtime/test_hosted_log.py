@@ -184,31 +184,6 @@ def test_config_is_reread_on_restart_and_hup(tree):
                what="the prefix after a restart")
 
 
-def test_a_logger_under_chpst_u_writes_as_that_user(tree):
-    try:
-        nobody = pwd.getpwnam("nobody")
-    except KeyError:
-        pytest.skip("no user nobody")
-    svdir, start = tree
-    service = logged_service(svdir, "web", lines_of(5),
-                             log_run=SH + "exec chpst -u nobody svlogd ./main\n")
-    logdir = service / "log" / "main"
-    os.chown(str(logdir), nobody.pw_uid, nobody.pw_gid)
-    runsvdir = start()
-    wait_until(lambda: (logdir / "current").exists() and
-               numbers((logdir / "current").read_text()) == [1, 2, 3, 4, 5])
-    for name in ("current", "lock"):
-        info = (logdir / name).stat()
-        assert (info.st_uid, info.st_gid) == (nobody.pw_uid, nobody.pw_gid), name
-    host = logger_host_of(runsvdir.pid)
-    assert sorted(children_of(runsvdir.pid)) == sorted([running_pid(service), host])
-    assert children_of(host) == []  # no chpst, no svlogd
-    # only file operations took the user's identity: the tree is still root throughout
-    status = open("/proc/%d/status" % runsvdir.pid).read()
-    assert re.search(r"^Uid:\t0\t0\t0\t0$", status, re.M), status
-    assert re.search(r"^Gid:\t0\t0\t0\t0$", status, re.M), status
-
-
 def test_a_hosted_logger_gets_the_users_permissions(tree, tmp_path):
     """A directory the user cannot write: the same refusal as a real chpst -u + svlogd."""
     try:

@@ -1,23 +1,28 @@
-"""runtime: a service's canonical logger, run inside the runsvdir tree instead of exec'd.
+"""runtime: a service's canonical logger, run by the runsvdir tree instead of exec'd.
 
 A canonical ``log/run`` (``protocol/logrun.py``: ``exec [chpst -u USER[:GROUP...]] svlogd
-ARGS`` in simple words only) is run by the tree: the svlogd engine (``svlog.engine.Logger``) reads the log pipe on the tree's own loop.
-Its directories are opened relative to ``log/``, svlogd's cwd under runsv; with ``chpst -u``
-every file operation runs under the user's identity (``setfsuid``/``setfsgid`` and exactly the
-groups chpst would set, switched around each call into the engine), so files, owners, modes
-and messages are those of a real ``chpst -u USER svlogd``; processors run through that chpst.
+ARGS`` in simple words only) is run by the tree on the svlogd engine (``svlog.engine.Logger``)
+instead of as a process. Its directories are opened relative to ``log/``, svlogd's cwd under
+runsv, so files, modes and messages are those of a real svlogd.
 
-To ``sv`` it is still a log service: ``log/supervise`` is written as for a process, with the
-tree's pid (the logger lives in that process). Signals sent to it become engine calls:
-TERM finishes the line being read and exits, HUP reopens, ALRM rotates, STOP/CONT stop and
-resume reading; KILL, INT, QUIT, USR1 and USR2 — which would end a real svlogd — end it at
-once without losing anything it has read (an unfinished line is written with a newline), and
-it exits "killed by" that signal. Nothing read from the pipe is ever dropped; what was not
-read stays in the pipe for the next start, as with a real svlogd.
+Where it runs depends on who it runs as (``identity_for``):
 
-Anything else — another form, an unknown user, a usage error, ``chpst -u`` to another user
-when the tree is not root — runs as a process, exactly as before, so its errors are the real
-tools' own.
+- the tree's own identity (no ``chpst -u``, or one naming the tree's own user and group): on
+  the tree's loop, ``log/supervise/pid`` showing the tree's stand-in (loghost.py);
+- anyone else, in a tree run by root: in a process that has wholly become that identity
+  (identityhost.py) — never in root's process, whose opens in a directory the user controls
+  could be made to block on a FIFO, read through a magic link what the user may not, or
+  grow without bound (docs/security.md);
+- anything else — another form, an unknown user, a usage error, ``chpst -u`` to another user
+  when the tree is not root — runs as a process, exactly as before, so its errors are the
+  real tools' own.
+
+To ``sv`` it is still a log service: ``log/supervise`` is written as for a process. Signals
+sent to it become engine calls: TERM finishes the line being read and exits, HUP reopens,
+ALRM rotates, STOP/CONT stop and resume reading; KILL, INT, QUIT, USR1 and USR2 — which would
+end a real svlogd — end it at once without losing anything it has read (an unfinished line is
+written with a newline), and it exits "killed by" that signal. Nothing read from the pipe is
+ever dropped; what was not read stays in the pipe for the next start, as with a real svlogd.
 """
 
 import os
@@ -27,58 +32,44 @@ from ...protocol.layout import RUN
 from ...protocol.logrun import log_run_from_bytes
 
 _ENDING = (signal.SIGKILL, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+_RUN_LIMIT = 4096  # bytes of log/run read to decide: a canonical one is a few lines
 
 
-# -- the user's identity, for file operations -------------------------------------------------
-class FsIdentity:
-    """Context manager: file operations as ``uid`` with exactly ``gids`` (chpst -u's groups).
+class Identity(tuple):
+    """Another identity a logger runs as: ``uid`` and ``gids`` (chpst -u's groups, the
+    primary one first)."""
 
-    setfsuid/setfsgid change only the ids used for file access and creation (the kernel drops
-    the file capabilities with a non-zero fsuid); the supplementary groups are process-wide,
-    so they are set for the duration and restored. The tree is one thread: nothing else runs
-    meanwhile.
-    """
+    __slots__ = ()
 
-    def __init__(self, uid, gids):
-        from ..unix.libc import libc
+    def __new__(cls, uid, gids):
+        return tuple.__new__(cls, (uid, tuple(gids)))
 
-        self._setfsuid, self._setfsgid = libc().setfsuid, libc().setfsgid
-        self.uid, self.gids = uid, list(gids)
-        self._saved = []  # a stack: the engine may be entered again from inside a call
-
-    def __enter__(self):
-        groups = os.getgroups()
-        os.setgroups(self.gids)  # while the fsuid is still ours: it needs CAP_SETGID
-        self._saved.append((self._setfsgid(self.gids[0]), self._setfsuid(self.uid), groups))
-        return self
-
-    def __exit__(self, *exc_info):
-        fsgid, fsuid, groups = self._saved.pop()
-        self._setfsuid(fsuid)  # first: back to our own capabilities
-        self._setfsgid(fsgid)
-        os.setgroups(groups)
-        return False
+    uid = property(lambda self: self[0])
+    gids = property(lambda self: self[1])
 
 
-class _AsIs:
-    """The tree's own identity: no switching."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return False
+OWN = "own"  # the tree's own identity: run on the tree's loop
 
 
-def identity_for(canonical, resolve_user=None):
-    """The FsIdentity a hosted logger needs, ``_AsIs()``, or None if it cannot be hosted.
+def identity_for(canonical, resolve_user=None, own=None):
+    """Who the logger of ``canonical`` runs as: ``OWN``, an ``Identity`` (a tree run by root
+    runs it in a process of that identity), or None (it must be exec'd).
 
     ``resolve_user(spec)`` gives (uid, gids) or raises (an unknown user: let the real chpst
-    say so); by default chpst's own ``-u`` resolution. Only root can take another identity;
-    a tree that is not root hosts loggers whose ``chpst -u`` names itself.
+    say so); by default chpst's own ``-u`` resolution. ``own``: (euid, egid, groups) of the
+    tree, by default this process's.
+
+    >>> resolve = {"root": (0, [0]), "log": (101, [4])}.__getitem__
+    >>> from runit_provision.protocol.logrun import LogRun
+    >>> def who(user, own):
+    ...     return identity_for(LogRun("chpst", user, ["."]), resolve, own)
+    >>> who(None, (0, 0, [0])), who("root", (0, 0, [0])), who("log", (0, 0, [0]))
+    ('own', 'own', (101, (4,)))
+    >>> who("log", (101, 4, [])), who("root", (101, 4, [])), who("nobody", (0, 0, []))
+    ('own', None, None)
     """
     if canonical.user is None:
-        return _AsIs()
+        return OWN
     if resolve_user is None:
         from ..unix.userspec import resolve_user as resolve
 
@@ -88,60 +79,24 @@ def identity_for(canonical, resolve_user=None):
         uid, gids = resolve_user(canonical.user)
     except Exception:  # noqa: BLE001 — whatever chpst would fail on, chpst must say
         return None
-    if os.geteuid() == 0:
-        return FsIdentity(uid, gids)
-    if uid == os.geteuid() and gids == [os.getegid()]:
-        return _AsIs()
+    euid, egid, groups = own if own is not None else (os.geteuid(), os.getegid(),
+                                                      os.getgroups())
+    if uid == euid and list(gids) == [egid] and set(groups) <= {egid}:
+        return OWN
+    if euid == 0:
+        return Identity(uid, gids)
+    if uid == euid and list(gids) == [egid]:
+        return OWN  # ourselves, with groups chpst would drop: nothing to gain by a process
     return None
-
-
-class _IdentityLoop:
-    """The tree's loop as the engine sees it: every callback runs under the identity."""
-
-    def __init__(self, loop, identity):
-        self._loop, self._identity = loop, identity
-        self.monotonic = loop.monotonic
-
-    def _wrap(self, callback):
-        def call(*args):
-            with self._identity:
-                return callback(*args)
-        return call
-
-    def call_later(self, delay, callback):
-        return self._loop.call_later(delay, self._wrap(callback))
-
-    def watch_child(self, pid, callback):
-        self._loop.watch_child(pid, self._wrap(callback))
-
-
-class _ChpstSpawner:
-    """Processors of a ``chpst -u`` logger run through that chpst, as under a real svlogd."""
-
-    def __init__(self, spawner, chpst, user):
-        self._spawner, self._prefix = spawner, [_find_program(chpst), "-u", user]
-        self.kill = spawner.kill
-
-    def spawn(self, argv, **kwargs):
-        return self._spawner.spawn(self._prefix + list(argv), **kwargs)
-
-
-def _find_program(name):
-    """``name`` on the PATH log/run's shell would search: the tree's original environment's
-    (the interpreter's own may differ, see ``unix.environ``)."""
-    from ..unix.environ import original_environ
-    from ..unix.pathexec import find_program
-
-    found = find_program(name, original_environ().get("PATH", "/usr/bin:/bin"))
-    return found or name  # posix_spawn fails on it: the processor's start failure is reported
 
 
 # -- the decision, for the tree ------------------------------------------------------------------
 def hostable(log_fd):
     """``(canonical, identity)`` — the LogRun of the service's ``log/run`` (``log_fd``) and
-    the identity its logger takes — when the tree can run it itself, or None when it must be
-    exec'd: not executable, not the canonical form, a user chpst would reject, or svlogd
-    arguments svlogd would reject (their messages are the real tools')."""
+    who its logger runs as (``identity_for``: OWN or an Identity) — when the tree can run it
+    itself, or None when it must be exec'd: not executable, not the canonical form, a user
+    chpst would reject, or svlogd arguments svlogd would reject (their messages are the real
+    tools')."""
     from ...errors import UsageError
     from ..svlog.options import parse_args
 
@@ -156,15 +111,17 @@ def hostable(log_fd):
     return canonical, identity
 
 
-def _read_executable(name, dir_fd, limit=4096):
-    """The first ``limit`` bytes of a user-executable file, or b"" (runsv would exec it)."""
+def _read_executable(name, dir_fd, limit=_RUN_LIMIT):
+    """The first ``limit`` bytes of a user-executable regular file, or b"" (runsv would exec
+    it). Never blocks: a FIFO planted as ``log/run`` is not read, only exec'd (and fails)."""
     import stat
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
     except OSError:
         return b""
     try:
-        if not os.fstat(fd).st_mode & stat.S_IXUSR:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode) or not mode & stat.S_IXUSR:
             return b""
         return os.read(fd, limit)
     except OSError:
@@ -173,9 +130,13 @@ def _read_executable(name, dir_fd, limit=4096):
         os.close(fd)
 
 
-# -- one logger, in the logger host (loghost.py) -------------------------------------------------
+# -- one logger, on the tree's loop or in an identity's host ---------------------------------------
 class HostedLogger:
     """One hosted svlogd: reads its pipe into the engine; ``signal()`` for what runsv sends.
+
+    It does its file operations as the process it runs in: the tree for the tree's own
+    identity, an identity host (identityhost.py) for anyone else's — processors run as that
+    process, as under a real svlogd.
 
     The pipe (``pipe_fd``, non-blocking) is read edge-triggered, through a PeekReader when
     ``scratch`` is given: only whole lines are taken, and only once written (svlog/peek.py).
@@ -183,22 +144,17 @@ class HostedLogger:
     exit status (0, or 111 when no directory is usable) or the signal that ended it.
     """
 
-    def __init__(self, loop, spawner, base_fd, pipe_fd, canonical, identity, stderr_fd,
-                 scratch, on_exit):
+    def __init__(self, loop, spawner, base_fd, pipe_fd, args, stderr_fd, scratch, on_exit):
         from ..svlog.engine import Logger
         from ..svlog.logdir import Reporter
         from ..svlog.options import parse_args
         from ..svlog.peek import LineTaker
         self.loop = loop
         self.pipe_fd = pipe_fd
-        self.identity = identity
         self.on_exit = on_exit
         self.taker = LineTaker(pipe_fd, scratch, loop.call_later, self._read)
-        options, names = parse_args(canonical.args)
-        if canonical.user is not None:
-            spawner = _ChpstSpawner(spawner, canonical.chpst, canonical.user)
-        self.logger = Logger(_IdentityLoop(loop, identity), spawner, names, options,
-                             Reporter(stderr_fd, options.verbose),
+        options, names = parse_args(args)
+        self.logger = Logger(loop, spawner, names, options, Reporter(stderr_fd, options.verbose),
                              on_flow=self._flow_changed, on_exit=self._engine_exited,
                              base_fd=base_fd)
         self._stopped = False   # SIGSTOP: no reading until SIGCONT
@@ -208,30 +164,28 @@ class HostedLogger:
         self._read_due = None
 
     def start(self):
-        with self.identity:
-            if not self.logger.start():
-                self._engine_exited(self.logger.exit_code)
-                return
+        if not self.logger.start():
+            self._engine_exited(self.logger.exit_code)
+            return
         self.loop.add_reader(self.pipe_fd, self._read, edge=True)
         self._flow_changed()
 
     def signal(self, signum):
         if self._done:
             return
-        with self.identity:
-            if signum == signal.SIGTERM:
-                self.logger.terminate()
-            elif signum == signal.SIGHUP:
-                self.logger.reopen()
-            elif signum == signal.SIGALRM:
-                self.logger.rotate()
-            elif signum == signal.SIGSTOP:
-                self._stopped = True
-            elif signum == signal.SIGCONT:
-                self._stopped = False
-            elif signum in _ENDING and not self._ended_by:
-                self._ended_by = signum
-                self.logger.end_of_input()
+        if signum == signal.SIGTERM:
+            self.logger.terminate()
+        elif signum == signal.SIGHUP:
+            self.logger.reopen()
+        elif signum == signal.SIGALRM:
+            self.logger.rotate()
+        elif signum == signal.SIGSTOP:
+            self._stopped = True
+        elif signum == signal.SIGCONT:
+            self._stopped = False
+        elif signum in _ENDING and not self._ended_by:
+            self._ended_by = signum
+            self.logger.end_of_input()
         self._flow_changed()
 
     def _may_read(self):
@@ -254,17 +208,12 @@ class HostedLogger:
 
     def _read_once(self):
         """One chunk into the engine; False when there is nothing (more) to take now."""
-        taken = self.taker.take(self.logger.read_limit, self._feed)
+        taken = self.taker.take(self.logger.read_limit, self.logger.feed)
         if taken == "eof":  # every writer is gone: the service has exited for good
             self._at_eof = True
             self.loop.remove_reader(self.pipe_fd)
-            with self.identity:
-                self.logger.end_of_input()
+            self.logger.end_of_input()
         return taken == "fed"
-
-    def _feed(self, data):
-        with self.identity:
-            self.logger.feed(data)
 
     def _engine_exited(self, code):
         if self._done:

@@ -19,12 +19,16 @@ pipe to the tree; the tree acts on every hosted logger as an svlogd would act on
 
 When the tree goes (exits, or is killed), the stand-in reads EOF on the pipe the tree holds and
 exits: nothing is left behind. A tree that cannot start one (no ``/bin/sh``) execs its loggers.
+
+The stand-in stands only for loggers of the tree's own identity. Those of anyone else run in a
+process of that identity (``apart``, identityhost.py), whose pid is their own.
 """
 
 import os
 import signal
 
 from ..unix.diag import warn
+from .identityhost import IdentityHosts
 
 STAND_IN_SHELL = "/bin/sh"
 # read(1) returns non-zero when a trapped signal interrupts it (dash: 1, bash: >128): "got"
@@ -76,12 +80,18 @@ class LogHost:
         self.scratch = None  # the scratch pipe every hosted logger's PeekReader shares
         self._current = None
         self._stand_ins = {}  # pid -> _StandIn, until reaped
-        self.on_reaped = None  # called after a stand-in has been reaped (a stopping tree waits)
+        self.on_reaped = None  # called after a stand-in or a host has been reaped
+        self.apart = IdentityHosts(loop, spawner.stderr_fd, label)
+        self.apart.on_reaped = self._host_reaped
 
     @property
     def pids(self):
-        """Every stand-in not yet reaped."""
-        return set(self._stand_ins)
+        """Every stand-in and identity host not yet reaped."""
+        return set(self._stand_ins) | self.apart.pids
+
+    def _host_reaped(self):
+        if self.on_reaped is not None:
+            self.on_reaped()
 
     def scratch_pipe(self):
         """The scratch pipe for reading by copy, or None where tee(2) is missing."""
@@ -107,10 +117,11 @@ class LogHost:
             stand_in.loggers.discard(logger)
 
     def close(self):
-        """The tree is done: every stand-in sees EOF and exits."""
+        """The tree is done: every stand-in and identity host sees EOF and exits."""
         self._current = None
         for stand_in in self._stand_ins.values():
             self._close_alive(stand_in)
+        self.apart.close()
 
     # -- the process ----------------------------------------------------------------------------
     def _start(self):

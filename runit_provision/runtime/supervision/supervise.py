@@ -17,7 +17,7 @@ from ...protocol.status import State, Status, stat_text, status_from_bytes, stat
 from ..unix.diag import with_errstr
 from .adoption import Record, boot_id, record_bytes, record_from_bytes, starttime_of
 
-_NEW_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_TRUNC | os.O_CREAT
+_NEW_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_TRUNC | os.O_CREAT | os.O_NOFOLLOW
 _IN_PLACE_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_CREAT | os.O_NOFOLLOW
 
 
@@ -80,7 +80,8 @@ class SuperviseFiles:
         """flock ``supervise/lock``; runsv takes the service's non-blocking, the log's blocking."""
         try:
             self.lock_fd = os.open(self._path(LOCK),
-                                   os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK,
+                                   os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK
+                                   | os.O_NOFOLLOW,
                                    0o600, dir_fd=self.base_fd)
         except OSError as exc:
             raise _fatal("unable to open %ssupervise/lock" % self.prefix, exc) from exc
@@ -148,7 +149,8 @@ class SuperviseFiles:
 
     def _read(self, name):
         try:
-            fd = os.open(self._path(name), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC,
+            fd = os.open(self._path(name), os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
+                         | os.O_CLOEXEC,
                          dir_fd=self.base_fd)
         except OSError:
             return None

@@ -51,7 +51,8 @@ class Supervisor:
         self.on_exit = on_exit  # called once, after x/TERM brought everything down
         self.new_session = new_session  # runsvdir -P: each service in its own session
         self.log_host = log_host  # a tree's LogHost: canonical log/runs run here (loghost.py)
-        self._hosted = None  # our HostedLogger, while the log side runs one
+        self._hosted = None  # our HostedLogger, while the log side runs one on the tree's loop
+        self._apart = None  # (pid, key) while it runs in another identity's host
         self.dir_fd = self.log_fd = -1
         self.main = self.log = None
         self._files = {}
@@ -270,11 +271,16 @@ class Supervisor:
         self._files[side].write(status, want_word)
 
     def kill(self, pid, signum):
-        if self._hosted is not None and self.log is not None and pid == self.log.pid:
-            # Never os.kill: that pid is the stand-in for every logger of the tree.
-            self._hosted.signal(signum)
-        else:
-            self.spawner.kill(pid, signum)
+        if self.log is not None and pid == self.log.pid:
+            # Never os.kill a hosted logger's pid: it is shared (the tree's stand-in, or an
+            # identity's host running other loggers too).
+            if self._hosted is not None:
+                self._hosted.signal(signum)
+                return
+            if self._apart is not None:
+                self.log_host.apart.signal(self._apart[0], self._apart[1], signum)
+                return
+        self.spawner.kill(pid, signum)
 
     def warn(self, message, exc=None):
         print_warn(self.label, message, exc)
@@ -313,9 +319,12 @@ class Supervisor:
         return pid
 
     def _host_logger(self, canonical, identity):
-        """Run the canonical ``log/run`` on our loop (hostedlog.py) as ``identity``; the pid
-        of the tree's stand-in for it (loghost.py), or 0 when it must be exec'd after all."""
-        from .hostedlog import HostedLogger
+        """Run the canonical ``log/run`` as the tree's own (hostedlog.OWN) on our loop, or as
+        another identity in that identity's host; the pid its ``log/supervise/pid`` shows,
+        or 0 when it must be exec'd after all."""
+        from .hostedlog import OWN, HostedLogger
+        if identity is not OWN:
+            return self._host_apart(canonical, identity)
         pid = self.log_host.stand_in()
         if not pid:
             return 0
@@ -328,12 +337,29 @@ class Supervisor:
             self._hosted = None
             self.log.child_exited(pid, wait_status)
 
-        hosted = HostedLogger(self.loop, self.spawner, self.log_fd, reader, canonical,
-                              identity, self.spawner.stderr_fd,
-                              self.log_host.scratch_pipe(), exited)
+        hosted = HostedLogger(self.loop, self.spawner, self.log_fd, reader, canonical.args,
+                              self.spawner.stderr_fd, self.log_host.scratch_pipe(), exited)
         self._hosted = hosted
         self.log_host.attach(pid, hosted)
         hosted.start()
+        return pid
+
+    def _host_apart(self, canonical, identity):
+        """The logger in ``identity``'s host (identityhost.py): it gets the ``log/``
+        directory and a reading end of the pipe of its own, non-blocking."""
+        def open_fds():
+            reader = self._log_reader()
+            os.set_blocking(reader, False)
+            return self.log_fd, reader
+
+        def exited(pid, wait_status):
+            self._apart = None
+            self.log.child_exited(pid, wait_status)
+
+        pid, key = self.log_host.apart.start(identity, canonical.user, canonical.args,
+                                             open_fds, exited)
+        if pid:
+            self._apart = (pid, key)
         return pid
 
     def start_hook(self, letter):

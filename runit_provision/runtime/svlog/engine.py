@@ -303,9 +303,11 @@ class Logger:
             self._emit([(line, self._partial_time)], True)
 
     def _hold_or_stream(self):
-        """An unfinished line waits for its newline, unless it outgrows every ``s``."""
-        hold = max([CHUNK] + [d.config.size_max for d in self.dirs if d.is_open])
-        if len(self._partial) > hold:
+        """An unfinished line waits for its newline up to ``len`` bytes (``-l``), as runit's
+        line buffer; then its head is written and the rest streamed. The bound is the
+        command line's, never ``config``'s ``s``: a logger's memory is not the log
+        directory's owner to set (docs/security.md)."""
+        if len(self._partial) > self.options.line_max:
             head, self._partial = bytes(self._partial), bytearray()
             self._streaming = self._emit([(head, self._partial_time)], False)
             self._is_streaming = True

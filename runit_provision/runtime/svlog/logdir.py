@@ -27,8 +27,14 @@ from ..unix.diag import with_errstr, write_line
 
 PAUSE_SECONDS = 3.0        # runit's pause before retrying a failed file-system operation
 PROCESSOR_BACKOFF = 1.0    # a processor that failed within this long is rerun after it
-_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC
-_TRUNC = os.O_WRONLY | os.O_TRUNC | os.O_CREAT | os.O_CLOEXEC
+# A log directory is its owner's: every open here is one that a planted FIFO cannot block
+# (O_NONBLOCK), that a planted link cannot redirect (O_NOFOLLOW: the directory itself may be a
+# link, the names in it may not), and whose input is a regular file read with a bound.
+_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+_TRUNC = os.O_WRONLY | os.O_TRUNC | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+_READ = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC
+CONFIG_MAX = 64 * 1024     # bytes of config read at most; a larger one is refused
 _HIGH_FD = 10              # processor fds are moved above 0–5 before being mapped onto them
 
 
@@ -55,6 +61,19 @@ class Reporter:
     def info(self, message):
         if self.verbose:
             self._say("info", message)
+
+
+def read_bounded(fd, limit):
+    """All of ``fd``'s bytes, if there are at most ``limit``; OSError(EFBIG) otherwise."""
+    chunks, size = [], 0
+    while True:
+        chunk = os.read(fd, limit + 1 - size)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise OSError(errno.EFBIG, "larger than %d bytes" % limit)
 
 
 # -- pure decisions -----------------------------------------------------------------------
@@ -234,14 +253,12 @@ class LogDir:
         ``config_parser(data, name)`` turns ``config`` into a LogConfig.
         """
         try:
-            dirfd = os.open(self.name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.base_fd)
+            dirfd = os.open(self.name, _DIR, dir_fd=self.base_fd)
         except OSError as exc:
-            self.report.warn("unable to open log directory: " + self.name, exc)
-            return False
-        if not stat.S_ISDIR(os.fstat(dirfd).st_mode):
-            os.close(dirfd)
-            self.report.warn("unable to change directory: " + self.name,
-                             OSError(errno.ENOTDIR, ""))
+            if exc.errno == errno.ENOTDIR:  # runit's chdir() fails there
+                self.report.warn("unable to change directory: " + self.name, exc)
+            else:
+                self.report.warn("unable to open log directory: " + self.name, exc)
             return False
         try:
             lockfd = os.open(SVLOGD_LOCK, _APPEND, 0o600, dir_fd=dirfd)
@@ -261,7 +278,7 @@ class LogDir:
         for message in self.config.warnings:
             self.report.warn(message)
         try:
-            st = os.stat(CURRENT, dir_fd=dirfd)
+            st = os.stat(CURRENT, dir_fd=dirfd, follow_symlinks=False)
         except FileNotFoundError:
             st = None
         except OSError as exc:
@@ -290,17 +307,28 @@ class LogDir:
         return True
 
     def _read_config(self):
-        def opener(path, flags):
-            return os.open(path, flags | os.O_CLOEXEC, dir_fd=self._dirfd)
-
+        """``config``'s bytes (b"" when there is none): a regular file of at most
+        ``CONFIG_MAX`` bytes, or a warning and b"" — never a read that blocks or has no end."""
         try:
-            with open(SVLOGD_CONFIG, "rb", opener=opener) as handle:
-                data = handle.read()
+            fd = os.open(SVLOGD_CONFIG, _READ & ~os.O_NOFOLLOW, dir_fd=self._dirfd)
         except FileNotFoundError:
             return b""
         except OSError as exc:
             self.report.warn("unable to read config: " + self.name, exc)
             return b""
+        try:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError(errno.EISDIR, "is a directory")  # runit's read() says so
+            if not stat.S_ISREG(mode):
+                self.report.warn("unable to read config: %s: not a regular file" % self.name)
+                return b""
+            data = read_bounded(fd, CONFIG_MAX)
+        except OSError as exc:
+            self.report.warn("unable to read config: " + self.name, exc)
+            return b""
+        finally:
+            os.close(fd)
         self.report.info("read: %s/config" % self.name)
         return data
 
@@ -524,7 +552,7 @@ class LogDir:
         while True:
             name = rotated_name(stamp, suffix)
             try:
-                os.stat(name, dir_fd=self._dirfd)
+                os.stat(name, dir_fd=self._dirfd, follow_symlinks=False)
             except FileNotFoundError:
                 self._last_name_ns = stamp
                 return name
@@ -589,7 +617,7 @@ class LogDir:
         self.report.info("processing: %s/%s.u" % (self.name, job.base))
         opened = []
         try:
-            opened.append(self._open_high(job.base + ".u", os.O_RDONLY | os.O_CLOEXEC, job))
+            opened.append(self._open_high(job.base + ".u", _READ, job, regular=True))
             opened.append(self._open_high(job.base + ".t", _TRUNC, job))
             opened.append(self._open_state(job))
             opened.append(self._open_high(NEWSTATE, _TRUNC, job))
@@ -613,19 +641,23 @@ class LogDir:
         self.loop.watch_child(job.pid, self._processor_exited)
 
     @staticmethod
-    def _open_high(name, flags, job):
+    def _open_high(name, flags, job, regular=False):
+        """``name`` opened above fd 5; ``regular``: refused unless a regular file (a FIFO or
+        a device planted as the processor's input is not its to read)."""
         fd = os.open(name, flags, 0o644, dir_fd=job.dirfd)
         try:
+            if regular and not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file: " + name)
             return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD)
         finally:
             os.close(fd)
 
     def _open_state(self, job):
         try:
-            return self._open_high(STATE, os.O_RDONLY | os.O_CLOEXEC, job)
+            return self._open_high(STATE, _READ, job, regular=True)
         except FileNotFoundError:
             os.close(os.open(STATE, _TRUNC, 0o644, dir_fd=job.dirfd))
-            return self._open_high(STATE, os.O_RDONLY | os.O_CLOEXEC, job)
+            return self._open_high(STATE, _READ, job, regular=True)
 
     def _rerun_processor(self):
         if self._job is not None and self._job.pid is None:

@@ -31,6 +31,9 @@ from .diag import with_errstr
 _O_PATH = getattr(os, "O_PATH", os.O_RDONLY)
 # runit's open_read(): O_RDONLY|O_NDELAY — a FIFO without a writer reads as empty.
 _O_READ = os.O_RDONLY | os.O_NONBLOCK
+# The longest value read: the kernel refuses a longer environment string at exec anyway
+# (MAX_ARG_STRLEN, 32 pages).
+VALUE_MAX = 128 * 1024
 
 
 def value_from_bytes(data):
@@ -54,19 +57,26 @@ def _first_line(data):
     return data.rstrip(b" \t").replace(b"\0", b"\n")
 
 
-def _read_file(name, dir_fd):
-    """The file's bytes, or ``None`` if it does not exist (openreadclose's ENOENT case)."""
+def _read_file(name, dir_fd, limit=VALUE_MAX):
+    """The file's bytes up to its first newline (all edir uses), or ``None`` if it does not
+    exist (openreadclose's ENOENT case). A first line longer than ``limit`` is an error
+    (EFBIG) — runit reads the whole file; a link to ``/dev/zero`` must not read for ever."""
     try:
         fd = os.open(name, _O_READ, dir_fd=dir_fd)
     except FileNotFoundError:
         return None
     try:
-        chunks = []
+        chunks, size = [], 0
         while True:
             chunk = os.read(fd, 65536)
             if not chunk:
                 return b"".join(chunks)
             chunks.append(chunk)
+            if b"\n" in chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > limit:
+                raise OSError(errno.EFBIG, "first line longer than %d bytes" % limit)
     finally:
         os.close(fd)
 

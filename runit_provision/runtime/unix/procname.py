@@ -57,11 +57,26 @@ def show_program(argv, tool):
     show_runit_name(name, argv[1:])
 
 
-def show_runit_name(name, args):
+def whole_area(area, name, args):
+    """The argument area showing ``name`` then ``args`` whatever it held before, cut to fit.
+
+    >>> shown = whole_area(b"python3\\0/x/runsvdir\\0/etc/service\\0", b"svlogd", [b"(a b)"])
+    >>> shown.rstrip(b"\\0"), len(shown)
+    (b'svlogd\\x00(a b)', 33)
+    >>> whole_area(b"py\\0x\\0", b"svlogd", [b"(a b)"])
+    b'svlog'
+    """
+    shown = b"".join(word + b"\0" for word in [name] + list(args))[:len(area)]
+    return shown + b"\0" * (len(area) - len(shown))
+
+
+def show_runit_name(name, args, whole=False):
     """Show this process as ``name`` with ``args`` (its own arguments, without argv[0]).
 
-    Best effort and silent: a kernel without ``/proc/self/mem`` writes, or an area that does
-    not hold ``args`` where expected, leaves the process as it was.
+    ``whole``: whatever the area held (a process forked from a tool, showing another one),
+    cut to the area's length. Best effort and silent: a kernel without ``/proc/self/mem``
+    writes, or an area that does not hold ``args`` where expected, leaves the process as it
+    was.
     """
     encoded = fsencode(name)
     try:
@@ -76,7 +91,8 @@ def show_runit_name(name, args):
         return
     try:
         area = posix.pread(fd, end - start, start)
-        shown = renamed_area(area, encoded, [fsencode(arg) for arg in args])
+        encoded_args = [fsencode(arg) for arg in args]
+        shown = (whole_area if whole else renamed_area)(area, encoded, encoded_args)
         if shown is not None and shown != area:
             posix.pwrite(fd, shown, start)
     except OSError:

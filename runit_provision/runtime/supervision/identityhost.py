@@ -1,0 +1,393 @@
+"""runtime/supervision: loggers of another identity — one process per identity, forked from the
+tree, that has wholly become that identity.
+
+A tree run by root runs its own canonical loggers on its loop (hostedlog.py). A logger whose
+``chpst -u`` names anyone else must not run there: its log directory, ``config``, rotated files
+and processor are that user's to plant, and root's process opening and parsing them — with only
+setfsuid between — can be made to block in ``open`` (a FIFO), to read through a magic link
+(``/proc/self/fd/N``) what the user may not, or to grow without bound (``config`` a link to
+``/dev/zero``). So each such identity gets a host of its own (docs/security.md):
+
+- forked from the tree when its first logger starts (its pages shared copy-on-write, the
+  collector's generations frozen so that it does not copy them by walking them), it closes
+  every descriptor of the tree but its channel, takes the identity — setgroups, setresgid,
+  setresuid: no capability is left — and is made not dumpable (it holds a copy of the tree's
+  memory: no ptrace, no ``/proc/PID/mem`` or ``environ`` for the user);
+- it runs that identity's loggers (HostedLogger, the same engine) on a loop of its own;
+  ``log/supervise/pid`` shows its pid, ``ps`` ``svlogd (loggers of runsvdir DIR as USER)``;
+- a signal sent to it acts on each of its loggers as on an svlogd: TERM, INT, QUIT, USR1,
+  USR2 end them (each is started again, in a new host), HUP reopens, ALRM rotates, KILL ends
+  them at once (they take only what they wrote: nothing is lost), STOP/CONT stop it. ``sv`` on
+  ``NAME/log`` reaches one logger, through the channel;
+- it exits when the tree closes the channel: once its last logger has ended, or when the tree
+  is gone (killed: each logger ends as after TERM, an unfinished line left in the pipe for the
+  next tree's).
+
+The channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields NUL-separated:
+
+    tree -> host   start KEY ARG...        + fds: the service's log/ directory, a reading end
+                                             of its pipe (non-blocking, a description its own)
+                   signal KEY SIGNUM
+    host -> tree   exited KEY WAIT_STATUS
+                   bye                     (ending on a signal: the next logger gets a new host)
+
+The tree reads what a host sends as it reads anything a user controls — strictly parsed,
+anything else ignored — and never waits for a host: one that does not take a message is
+killed, and its loggers start again in a new one. The tree's side is ``IdentityHosts``, the
+host's ``serve``.
+"""
+
+import os
+import signal
+
+from ..unix.diag import warn
+
+_MESSAGE_MAX = 4096
+_FDS_PER_LOGGER = 8  # its directory and pipe; per log directory its fd, lock, current
+_HOST_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM, signal.SIGINT, signal.SIGQUIT,
+                 signal.SIGUSR1, signal.SIGUSR2)
+_PR_SET_DUMPABLE = 4
+
+
+def _encode(*fields):
+    return b"\0".join(os.fsencode(str(field)) for field in fields)
+
+
+def exited_from_message(data):
+    """``(key, wait_status)`` of an ``exited`` message, ``"bye"``, or None for anything else
+    (a host runs as a user: what it sends is read as untrusted).
+
+    >>> exited_from_message(b"exited\\x003\\x00256"), exited_from_message(b"bye")
+    ((3, 256), 'bye')
+    >>> [exited_from_message(m) for m in (b"exited\\x00x\\x000", b"exited\\x001\\x0070000",
+    ...                                   b"exited\\x00-1\\x000", b"", b"start\\x001")]
+    [None, None, None, None, None]
+    """
+    if data == b"bye":
+        return "bye"
+    fields = data.split(b"\0")
+    if len(fields) != 3 or fields[0] != b"exited":
+        return None
+    key, status = fields[1], fields[2]
+    if not (key.isdigit() and status.isdigit() and len(key) < 20 and len(status) < 6):
+        return None
+    if int(status) > 0xFFFF:
+        return None
+    return int(key), int(status)
+
+
+# -- the tree's side ------------------------------------------------------------------------------
+class _Host:
+    """The tree's record of one host: its pid, identity, channel and loggers (key ->
+    on_exit)."""
+
+    __slots__ = ("pid", "identity", "channel", "loggers")
+
+    def __init__(self, pid, identity, channel):
+        self.pid, self.identity, self.channel = pid, identity, channel
+        self.loggers = {}
+
+
+class IdentityHosts:
+    """The tree's hosts, one per identity taking new loggers.
+
+    ``start(identity, user, args, open_fds, on_exit)`` gives ``(pid, key)`` — the pid is what
+    ``log/supervise/pid`` shows — and later calls ``on_exit(pid, wait_status)`` once.
+    """
+
+    def __init__(self, loop, stderr_fd, label):
+        self.loop = loop
+        self.stderr_fd = stderr_fd
+        self.label = label
+        self._hosts = {}       # pid -> _Host, until reaped
+        self._taking = {}      # identity -> _Host that takes new loggers
+        self._next_key = 0
+        self.on_reaped = None  # called after a host has been reaped (a stopping tree waits)
+
+    @property
+    def pids(self):
+        """Every host not yet reaped."""
+        return set(self._hosts)
+
+    def start(self, identity, user, args, open_fds, on_exit):
+        """Start one logger in ``identity``'s host (forked first if none takes it).
+
+        ``open_fds()`` gives ``(log_fd, pipe_fd)`` — the service's ``log/`` directory
+        (borrowed) and a reading end of its pipe (closed once sent). It is called on the next
+        turn of the loop: the caller writes the logger's status first, so no line is logged
+        before ``log/supervise`` says it runs, and no descriptor is held meanwhile.
+        ``(0, None)`` when no host can be started (the logger is exec'd instead)."""
+        host = self._taking.get(identity)
+        if host is None:
+            host = self._fork(identity, user)
+            if host is None:
+                return 0, None
+        self._next_key += 1
+        key = self._next_key
+        host.loggers[key] = on_exit
+        message = _encode("start", key, *args)
+        self.loop.call_later(0, lambda: self._send_start(host, key, message, open_fds))
+        return host.pid, key
+
+    def _send_start(self, host, key, message, open_fds):
+        import socket
+        if host.channel is None or key not in host.loggers:
+            return  # the host went first: its reaping reports this logger
+        try:
+            log_fd, pipe_fd = open_fds()
+        except OSError as exc:
+            warn(self.label, "unable to open the log pipe for the logger host", exc)
+            self._report(host, key, 111 << 8)
+            return
+        try:
+            socket.send_fds(host.channel, [message], [log_fd, pipe_fd])
+        except OSError as exc:
+            self._unreachable(host, exc)
+        finally:
+            os.close(pipe_fd)
+
+    def signal(self, pid, key, signum):
+        """``signum`` for one logger, as runsv would send it to an svlogd."""
+        host = self._hosts.get(pid)
+        if host is None or host.channel is None or key not in host.loggers:
+            return
+        try:
+            host.channel.send(_encode("signal", key, int(signum)))
+        except OSError as exc:
+            self._unreachable(host, exc)
+
+    def _unreachable(self, host, exc):
+        """A host that does not take a message (stopped, stuck, gone) is not waited for: it is
+        killed, and its reaping ends its loggers, which start again in a new host."""
+        warn(self.label, "the logger host of uid %d does not answer, killing it"
+             % host.identity.uid, exc)
+        self._close_channel(host)
+        try:
+            os.kill(host.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def close(self):
+        """The tree is done with its loggers: each host, its channel closed, exits."""
+        for host in list(self._hosts.values()):
+            self._close_channel(host)
+
+    def _fork(self, identity, user):
+        import socket
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            warn(self.label, "unable to fork a logger host, running svlogd instead", exc)
+            ours.close()
+            theirs.close()
+            return None
+        if pid == 0:  # the host: never returns
+            serve(theirs.fileno(), identity, self.stderr_fd,
+                  "(loggers of %s as %s)" % (self.label, user))
+        theirs.close()
+        ours.setblocking(False)
+        host = self._hosts[pid] = self._taking[identity] = _Host(pid, identity, ours)
+        self.loop.add_reader(ours.fileno(), lambda: self._receive(host))
+        self.loop.watch_child(pid, lambda _pid, status: self._reaped(host, status))
+        return host
+
+    def _receive(self, host):
+        """Every message waiting on ``host``'s channel."""
+        while host.channel is not None:
+            try:
+                data = host.channel.recv(_MESSAGE_MAX)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+            if not data:  # the host has gone: its reaping reports what it still had
+                self._close_channel(host)
+                return
+            message = exited_from_message(data)
+            if message == "bye":
+                self._stop_taking(host)
+            elif message is not None and message[0] in host.loggers:
+                self._report(host, *message)
+
+    def _report(self, host, key, wait_status):
+        on_exit = host.loggers.pop(key)
+        if not host.loggers:
+            self._close_channel(host)  # nothing left to run: it exits
+        on_exit(host.pid, wait_status)
+
+    def _stop_taking(self, host):
+        if self._taking.get(host.identity) is host:
+            del self._taking[host.identity]
+
+    def _close_channel(self, host):
+        self._stop_taking(host)
+        if host.channel is not None:
+            self.loop.remove_reader(host.channel.fileno())
+            host.channel.close()
+            host.channel = None
+
+    def _reaped(self, host, wait_status):
+        self._receive(host)  # what it reported just before it went
+        self._close_channel(host)
+        del self._hosts[host.pid]
+        loggers, host.loggers = host.loggers, {}
+        for on_exit in loggers.values():
+            on_exit(host.pid, wait_status)
+        if self.on_reaped is not None:
+            self.on_reaped()
+
+
+# -- the host's side ------------------------------------------------------------------------------
+def serve(channel_fd, identity, stderr_fd, title):
+    """Become ``identity`` and run its loggers in this (just forked) process; exits the
+    process, never returns."""
+    import gc
+    gc.freeze()  # first of all: the tree's objects stay shared pages, never walked by the collector
+    code = 111
+    try:
+        code = _Serving(channel_fd, identity, stderr_fd, title).run()
+    except BaseException as exc:  # noqa: BLE001 — said, then this process ends
+        warn("svlogd %s" % title, "fatal: %s: %s" % (type(exc).__name__, exc))
+    finally:
+        os._exit(code)
+
+
+def close_all_but(keep):
+    """Close every descriptor but ``keep`` (and 0, 1, 2)."""
+    low = 0
+    for fd in sorted(set(keep) | {0, 1, 2}):
+        if low < fd:
+            os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, max(low, os.sysconf("SC_OPEN_MAX")))
+
+
+def become(identity):
+    """Take ``identity`` for good: its groups, gid and uid (real, effective and saved — no
+    capability survives a uid that is not 0), and not dumpable."""
+    from ..unix.libc import errno_error, libc
+    uid, gids = identity
+    os.setgroups(list(gids))
+    os.setresgid(gids[0], gids[0], gids[0])
+    os.setresuid(uid, uid, uid)
+    if libc().prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise errno_error("prctl")
+    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gids[0],) * 3:
+        raise PermissionError("unable to become uid %d" % uid)
+
+
+class _Serving:
+    """The host's loop: the loggers the tree sends, the signals sent to this pid."""
+
+    def __init__(self, channel_fd, identity, stderr_fd, title):
+        import socket
+        from ..unix.procname import show_runit_name
+        from .loop import EventLoop
+        from .spawn import Spawner
+        # Nothing of the tree's survives here: its signal handlers and wakeup fd, and its
+        # descriptors — control and ok FIFOs (a reader on ok would make a dead tree look alive
+        # to sv), other services' pipes and directories, epoll, inotify.
+        signal.set_wakeup_fd(-1)
+        for signum in _HOST_SIGNALS + (signal.SIGCHLD,):
+            signal.signal(signum, signal.SIG_DFL)
+        if stderr_fd != 2:
+            os.dup2(stderr_fd, 2)  # where the loggers' messages go (fd 2 may be the tree's area)
+        close_all_but({channel_fd})
+        os.chdir("/")
+        show_runit_name("svlogd", [title], whole=True)
+        self.spawner = Spawner(stderr_fd=2)  # the environment as the tree was exec'd with
+        become(identity)
+        self.title = title
+        self.channel = socket.socket(fileno=channel_fd)
+        self.loop = EventLoop(handle_error=self._internal_error)
+        from ..svlog.peek import is_available, scratch_pipe
+        self.scratch = scratch_pipe() if is_available() else None
+        self.loggers = {}  # key -> (HostedLogger, [fds])
+        self.ending = 0    # the signal ending it (-1: the tree is gone): exit once all ended
+
+    def run(self):
+        self.loop.add_reader(self.channel.fileno(), self._receive)
+        for signum in _HOST_SIGNALS:
+            self.loop.add_signal_handler(signum, lambda signum=signum: self._signalled(signum))
+        self.loop.run()
+        return 0
+
+    def _internal_error(self, exc):
+        warn("svlogd %s" % self.title, "internal error, continuing: %s: %s"
+             % (type(exc).__name__, exc))
+
+    # -- from the tree ------------------------------------------------------------------------
+    def _receive(self):
+        import socket
+        try:
+            data, fds, _flags, _address = socket.recv_fds(self.channel, _MESSAGE_MAX, 2)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data, fds = b"", []
+        if not data:
+            self._tree_gone()
+            return
+        fields = data.split(b"\0")
+        if fields[0] == b"start" and len(fds) == 2:
+            self._start(int(fields[1]), [os.fsdecode(field) for field in fields[2:]], *fds)
+            return
+        for fd in fds:
+            os.close(fd)
+        if fields[0] == b"signal" and int(fields[1]) in self.loggers:
+            self.loggers[int(fields[1])][0].signal(int(fields[2]))
+
+    def _start(self, key, args, log_fd, pipe_fd):
+        from ..unix.fdlimit import ensure_fd_room
+        from .hostedlog import HostedLogger
+        if self.ending:  # on our way out: it starts again in the next host
+            self._report(key, max(self.ending, 0) or signal.SIGTERM, [log_fd, pipe_fd])
+            return
+        ensure_fd_room(_FDS_PER_LOGGER * (len(self.loggers) + 1) + 32)
+        logger = HostedLogger(self.loop, self.spawner, log_fd, pipe_fd, args, 2, self.scratch,
+                              lambda status: self._logger_exited(key, status))
+        self.loggers[key] = (logger, [log_fd, pipe_fd])
+        logger.start()
+
+    def _logger_exited(self, key, wait_status):
+        _logger, fds = self.loggers.pop(key, (None, []))
+        self._report(key, wait_status, fds)
+        if self.ending and not self.loggers:
+            self.loop.stop()
+
+    def _report(self, key, wait_status, fds):
+        for fd in fds:
+            os.close(fd)
+        try:
+            self.channel.send(_encode("exited", key, wait_status))
+        except OSError:
+            pass  # the tree is gone: its successor finds our exit through a pidfd
+
+    # -- ending -------------------------------------------------------------------------------
+    def _tree_gone(self):
+        """The tree closed its end — it has no logger left here, or it is gone (killed):
+        each logger ends as after TERM (an unfinished line stays in the pipe), then exit."""
+        self.loop.remove_reader(self.channel.fileno())
+        self._end(-1, signal.SIGTERM)
+
+    def _signalled(self, signum):
+        """A signal to log/supervise/pid: every logger here reacts as an svlogd would."""
+        if signum in (signal.SIGHUP, signal.SIGALRM):
+            for logger, _fds in list(self.loggers.values()):
+                logger.signal(signum)
+            return
+        try:
+            self.channel.send(b"bye")
+        except OSError:
+            pass
+        self._end(signum, signum)
+
+    def _end(self, reason, signum):
+        if not self.ending:
+            self.ending = reason
+        if not self.loggers:
+            self.loop.stop()
+            return
+        for logger, _fds in list(self.loggers.values()):
+            logger.signal(signum)
