@@ -18,8 +18,8 @@ from collections import namedtuple
 from .errors import DataError
 
 
-class Login(namedtuple("Login", "name uid gid home")):
-    """One passwd entry: login ``name``, ``uid``, primary ``gid``, ``home``."""
+class Login(namedtuple("Login", "name uid gid home shell", defaults=("/bin/sh",))):
+    """One passwd entry: login ``name``, ``uid``, primary ``gid``, ``home``, ``shell``."""
 
     __slots__ = ()
 
@@ -67,13 +67,14 @@ def logins_from_text(text):
     """``{login: Login}`` of passwd(5) text.
 
     >>> logins_from_text("root:x:0:0:root:/root:/bin/sh\\n+::::::\\nbad line\\n")
-    {'root': Login(name='root', uid=0, gid=0, home='/root')}
+    {'root': Login(name='root', uid=0, gid=0, home='/root', shell='/bin/sh')}
     """
     logins = {}
     for fields in _entries(text, 7):
         uid, gid = _number(fields[2]), _number(fields[3])
         if uid is not None and gid is not None:
-            logins.setdefault(fields[0], Login(fields[0], uid, gid, fields[5]))
+            logins.setdefault(fields[0], Login(fields[0], uid, gid, fields[5],
+                                               fields[6] or "/bin/sh"))
     return logins
 
 

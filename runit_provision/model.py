@@ -115,6 +115,13 @@ class Log(_Record):
 
 
 # -- the rule the schema and render share -----------------------------------------------------
+def user_environment(user):
+    """The environment a ``User``'s processes get from us — their tree (``runsvdir-<login>``'s
+    ``env/``) and every command the applier runs as them — and nothing of root's."""
+    return {"HOME": user.home, "USER": user.login, "LOGNAME": user.login, "PATH": user.path,
+            "SVDIR": user.service_dir}
+
+
 def log_directory(service, default_parent):
     """Where ``service`` logs: ``log.dir``, else ``default_parent/NAME`` (None: no logger).
 

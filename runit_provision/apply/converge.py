@@ -3,11 +3,15 @@
 ``Converger(fs).execute(step)`` does one ``create``/``change``/``remove`` step through
 ``FsRoot``: directories at once (mode and owner through their descriptor; a new directory
 exposes no file); files written to a temp name beside them and held back; before anything else
-happens (a link, a removal, a restart) ``flush()`` makes every held-back file durable with one
-``sync()`` and renames each into place, in plan order. So a file is always wholly old or
-wholly new: a write that fails (a full disk) discards every temp file and leaves the old files,
-and the next apply finishes the job. ``finish()`` makes the renames themselves durable. A link
-planted in a user's tree meanwhile drops only that user's held-back files (``on_unsafe``).
+happens (a link, a removal, a restart — ``is_held_back`` says which steps may come first)
+``flush()`` makes every held-back file durable with one ``sync()`` and renames each into place,
+in plan order. So a file is always wholly old or wholly new: a write that fails (a full disk)
+leaves the old file, and the next apply finishes the job. ``finish()`` makes the renames
+themselves durable.
+
+A failure in a user's part is that user's alone: ``on_failure(path, exc)`` (the job's) says
+whether it refuses only the user whose path it is — then ``discard(which)`` drops that user's
+held-back files and the rest goes on — or fails the apply.
 
 Every OSError becomes an ApplyError naming the path on the host, ``raise … from``.
 """
@@ -16,27 +20,35 @@ from ..errors import ApplyError, UnsafePathError
 
 
 class Converger:
-    """``on_unsafe(path, exc)``: a held-back file whose directory turned out to be reached
-    through a planted link when renaming; True when that refuses only its user (the file is
+    """``on_failure(path, exc)``: a held-back file could not be put in place when renaming
+    (a planted link, EPERM, ENOSPC…); True when that refuses only its user (the file is
     dropped, the rest goes on), False to fail the apply."""
 
-    def __init__(self, fs, on_unsafe=None):
+    def __init__(self, fs, on_failure=None):
         self.fs = fs
-        self.on_unsafe = on_unsafe or (lambda path, exc: False)
+        self.on_failure = on_failure or (lambda path, exc: False)
         self.pending = []  # files written to their temp name, waiting for flush()
 
+    @staticmethod
+    def is_held_back(step):
+        """Whether ``step`` may run while files written before it are still held back: a file
+        written (held back too), a directory made or changed (it exposes nothing)."""
+        if step.action == "remove":
+            return False
+        return step.kind == "directory" or (step.kind == "file"
+                                             and step.action in ("create", "change"))
+
     def execute(self, step):
-        """Do one file step (``create``, ``change``, ``remove``)."""
+        """Do one file step (``create``, ``change``, ``remove``); the caller has flushed the
+        held-back files first unless ``is_held_back(step)``. ApplyError (UnsafePathError for
+        a planted link) leaves every other held-back file pending."""
         fs = self.fs
         try:
             if step.kind == "file" and step.action != "remove":
                 entry = step.entry
                 fs.write_temp(step.path, entry.content, entry.mode, step.uid, step.gid)
                 self.pending.append(step.path)
-                return
-            if step.kind != "directory" or step.action == "remove":
-                self.flush()  # a link or a removal comes after the files before it
-            if step.action == "remove":
+            elif step.action == "remove":
                 if step.kind == "tree":
                     fs.remove_tree(step.path)
                 else:
@@ -51,9 +63,8 @@ class Converger:
             else:
                 raise ApplyError("%s: cannot %s a %s" % (step.path, step.action, step.kind))
         except UnsafePathError:
-            raise  # the job refuses that user; everyone else's files stay pending
+            raise
         except OSError as exc:
-            self.discard()
             raise ApplyError(self.message(step, exc)) from exc
 
     def flush(self):
@@ -70,17 +81,16 @@ class Converger:
         for index, path in enumerate(pending):
             try:
                 self.fs.rename_temp(path)
-            except UnsafePathError as exc:
+            except (OSError, UnsafePathError) as exc:
                 self.fs.discard_temp(path)
-                if not self.on_unsafe(path, exc):
+                error = exc if isinstance(exc, UnsafePathError) else ApplyError(
+                    "cannot rename into %s: %s" % (self.fs.host_path(path), exc.strerror))
+                if not self.on_failure(path, error):
                     self.pending = pending[index + 1:]
                     self.discard()
-                    raise
-            except OSError as exc:
-                self.pending = pending[index + 1:]
-                self.discard()
-                raise ApplyError("cannot rename into %s: %s" % (self.fs.host_path(path),
-                                                                 exc.strerror)) from exc
+                    if error is exc:
+                        raise
+                    raise error from exc
 
     def discard(self, which=None):
         """Remove the temp files not yet renamed (those ``which(path)`` accepts): their

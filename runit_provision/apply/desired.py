@@ -14,8 +14,9 @@ Pure: no disk, no clock.
 
 import posixpath
 
-from ..model import log_directory
+from ..model import log_directory, user_environment
 from ..render.tree import Absent, File, Tree
+from .owed import owed_path
 
 PROFILE_NAME = "runit-provision.sh"
 
@@ -51,14 +52,18 @@ class Desired:
     """The desired tree (``entries``: Tree), its ``units`` (in apply order: the system tree
     with each ``runsvdir-<login>`` first, then each user's services), ``homes`` (login ->
     home), the sv timeout and the runtime, ``commands`` and ``notes`` (initsys's), and
-    ``late``: the paths of initsys's entries, in the order it gives them (``in_order``)."""
+    ``late``: the paths of initsys's entries, in the order it gives them (``in_order``);
+    ``environments``: {login: the environment commands run as that user get, as their tree
+    does}; ``owed_file``: where restarts owed are written down (owed.py; None: nowhere)."""
 
     def __init__(self, tree, units, homes, sv_timeout, runtime, commands=(), notes=(),
-                 late=()):
+                 late=(), environments=None, owed_file=None):
         self.tree = tree
         self.late = list(late)
         self.units = units
         self.homes = homes
+        self.environments = environments or {}
+        self.owed_file = owed_file
         self.sv_timeout = sv_timeout
         self.runtime = runtime
         self.commands = list(commands)
@@ -174,6 +179,25 @@ def profile_snippet(config):
     return "\n".join(lines) + "\n"
 
 
+def default_profile_dir(config):
+    """Where the profile snippet goes unless told: ``etc/profile.d`` in the directory that
+    holds every path of the data — ``sv_dir``, ``service_dir``, ``log_dir`` and the users'
+    homes. That is ``/etc/profile.d`` for a host's data, and the sandbox's own for data that
+    relocates everything (a demo, a test): such a run never touches the host's ``/etc``.
+
+    >>> from types import SimpleNamespace as NS
+    >>> host = NS(sv_dir="/etc/sv", service_dir="/etc/service", log_dir="/var/log",
+    ...           users={"alice": NS(home="/home/alice")})
+    >>> sandbox = NS(sv_dir="/tmp/s/etc/sv", service_dir="/tmp/s/etc/service",
+    ...              log_dir="/tmp/s/var/log", users={"alice": NS(home="/tmp/s/home/alice")})
+    >>> default_profile_dir(host), default_profile_dir(sandbox)
+    ('/etc/profile.d', '/tmp/s/etc/profile.d')
+    """
+    paths = [config.sv_dir, config.service_dir, config.log_dir]
+    paths += [user.home for user in config.users.values()]
+    return posixpath.join(posixpath.commonpath(paths), "etc", "profile.d")
+
+
 def desired_state(config, tree, only=None, profile_dir="/etc/profile.d", extra_entries=(),
                   commands=(), notes=()):
     """The Desired of ``config`` rendered as ``tree``: the tree plus the profile snippet (in
@@ -188,7 +212,10 @@ def desired_state(config, tree, only=None, profile_dir="/etc/profile.d", extra_e
     units = service_units(config, only)
     homes = {login: user.home for login, user in config.users.items()}
     return Desired(entries, units, homes, config.sv_timeout, config.runtime, commands, notes,
-                   late=_paths_once(extra_entries))
+                   late=_paths_once(extra_entries),
+                   environments={login: user_environment(user) for login, user
+                                 in config.users.items()},
+                   owed_file=owed_path(config.sv_dir))
 
 
 def runtime_state(config, entries, commands=(), notes=()):

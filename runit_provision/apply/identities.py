@@ -15,13 +15,14 @@ class Identities:
     """``logins``: {name: (uid, gid)}, or None to ask this host; ``groups``: {name: gid}, or
     None to ask this host. Each database comes from one source, never a mix."""
 
-    def __init__(self, logins=None, groups=None):
+    def __init__(self, logins=None, groups=None, shells=None):
         self._ask_user = logins is None
         self._ask_group = groups is None
         self.logins = {"root": (0, 0)}
         self.logins.update(logins or {})
         self.groups = {"root": 0}
         self.groups.update(groups or {})
+        self.shells = dict(shells or {})  # login -> login shell, where known
 
     def user(self, name):
         """``(uid, primary gid)`` of login ``name``; KeyError if unknown."""
@@ -31,6 +32,14 @@ class Identities:
         if found is None:
             raise KeyError(name)
         return found
+
+    def shell(self, name):
+        """The login shell of ``name`` (passwd's last field), ``/bin/sh`` where none is
+        known."""
+        found = self.shells.get(name)
+        if found is None and self._ask_user:
+            found = self.shells[name] = _host_shell(name)
+        return found or "/bin/sh"
 
     def gid(self, name):
         """The gid of group ``name``; KeyError if unknown."""
@@ -51,14 +60,16 @@ class Identities:
 def identities_from_tables(passwd_logins=None, groups=None):
     """Identities from ``accounts``' tables: ``{name: Login}`` of a passwd file and the Groups
     of a group file (None: that database is this host's)."""
-    logins = None if passwd_logins is None else {
-        login.name: (login.uid, login.gid) for login in passwd_logins.values()}
+    logins = shells = None
+    if passwd_logins is not None:
+        logins = {login.name: (login.uid, login.gid) for login in passwd_logins.values()}
+        shells = {login.name: login.shell for login in passwd_logins.values()}
     gids = None
     if groups is not None:
         gids = {}
         for group in groups:
             gids.setdefault(group.name, group.gid)
-    return Identities(logins, gids)
+    return Identities(logins, gids, shells)
 
 
 def _host_user(name):
@@ -67,6 +78,13 @@ def _host_user(name):
     except KeyError:
         return None
     return entry.pw_uid, entry.pw_gid
+
+
+def _host_shell(name):
+    try:
+        return pwd.getpwnam(name).pw_shell
+    except KeyError:
+        return None
 
 
 def _host_group(name):

@@ -1,23 +1,29 @@
 """apply: the one path — observe the host once, plan, (show), execute exactly that plan,
 observe again and require an empty plan.
 
-``Job.plan()`` observes and plans; the caller shows the plan; ``Job.execute(plan)`` runs its
-steps in order — file steps through ``Converger``, runit steps through ``Activator`` — and
-then plans again: anything left is an error ("not converged"), never silently accepted. A
-link a user plants while the apply runs is met by the same refusal as one found while
-observing: that user's remaining steps are skipped, everything else goes on. Any other error
-stops the apply at its step; what was done so far is in the Result, every file wholly old or
-wholly new, and the next apply finishes the job.
+``Job.plan()`` observes and plans; the caller shows the plan; ``Job.execute(plan)`` writes
+down the restarts the plan owes (owed.py: none is lost if the apply stops before doing them),
+runs its steps in order — file steps through ``Converger``, runit steps through
+``Activator`` — and then plans again: anything left is an error ("not converged"), never
+silently accepted.
+
+A user's part fails alone: whatever goes wrong with a step of a user's (a link planted while
+the apply runs, a directory where a file goes, EPERM, ENOSPC, a command that fails) refuses
+that user — their remaining steps are skipped, their held-back files dropped, the reason kept
+in ``Result.refusals`` — and everything else goes on. Any other error stops the apply at its
+step; what was done so far is in the Result, every file wholly old or wholly new, and the
+next apply finishes the job — restarts included.
 
 Effects go through seams: ``fs`` (FsRoot), ``runner`` (commands), ``waiter`` and ``probe``
 (runsv's liveness) — the unit tier gives fakes, the real tier real processes.
 """
 
-from ..errors import ApplyError, UnsafePathError
+from ..errors import ApplyError
 from .activate import Activator
 from .converge import Converger
 from .observe import observe, probe_side
-from .plan import plan as make_plan
+from .owed import OwedLedger
+from .plan import OWED_ACTIONS, plan as make_plan, step_login
 
 FILE_ACTIONS = ("create", "change", "remove")
 
@@ -71,41 +77,54 @@ class Job:
             result.refusals.setdefault(login, str(exc))
             converger.discard(lambda path: desired.login_of(path) == login)
 
-        def on_unsafe(path, exc):
+        def on_failure(path, exc):
             login = desired.login_of(path)
             if login is not None:
                 refuse(login, exc)
             return login is not None
 
-        converger = Converger(self.fs, on_unsafe)
-        steps = plan.steps
+        def fail(step, exc):
+            result.failed, result.error = step, exc
+            converger.discard()
+            return result
+
+        converger = Converger(self.fs, on_failure)
+        steps, owing = plan.steps, plan
         if plan.prepared:
-            steps = self._prepared(plan, result)
-            if steps is None:
+            owing = self._prepared(plan, result)
+            if owing is None:
                 return result
+            steps = [step for step in owing.steps if step not in owing.prepared]
             desired = self.desired  # the second look's
+        ledger = OwedLedger(self.fs, desired.owed_file, owing.owed, owing.owed_before)
+        try:
+            ledger.write_down()
+        except (OSError, ApplyError) as exc:
+            result.error = ApplyError("cannot write down the restarts this apply owes, so "
+                                      "nothing was changed: %s" % _reason(exc))
+            return result
         activator = self._activator(desired)
         for step in steps:
-            login = _login_of(desired, step)
+            login = step_login(desired, step)
             if login is not None and login in result.refusals:
                 continue
+            try:
+                if not converger.is_held_back(step):
+                    converger.flush()
+            except ApplyError as exc:  # a file outside users' parts: the apply stops
+                return fail(step, exc)
             try:
                 if step.action in FILE_ACTIONS:
                     converger.execute(step)
                     result.done.append((step, None))
                 else:
-                    converger.flush()
                     result.done.append((step, activator.execute(step)))
-            except UnsafePathError as exc:
-                if login is None:
-                    result.failed, result.error = step, exc
-                    converger.discard()
-                    return result
-                refuse(login, exc)
+                    if step.action in OWED_ACTIONS:
+                        ledger.done(step.action, step.argv[-1])
             except ApplyError as exc:
-                result.failed, result.error = step, exc
-                converger.discard()
-                return result
+                if login is None:
+                    return fail(step, exc)
+                refuse(login, exc)
         if not plan.steps:
             result.after = plan  # nothing was done: the first look is the last
             return result
@@ -116,7 +135,7 @@ class Job:
             result.error = exc
             return result
         left = [step for step in result.after.changes
-                if _login_of(desired, step) not in result.refusals]
+                if step_login(desired, step) not in result.refusals]
         if left:
             result.error = ApplyError("not converged: a second plan still has %d step(s): %s"
                                       % (len(left), "; ".join("%s %s" % (step.action,
@@ -130,8 +149,8 @@ class Job:
 
     def _prepared(self, plan, result):
         """Run the plan's ``prepare`` commands (initsys's: a package installed), then look at
-        the host again: the steps of that new plan, its own prepare commands left out, are
-        what remains to do (None when a prepare command failed)."""
+        the host again: the plan of that second look — its steps but for its own prepare
+        commands are what remains to do — or None when a prepare command failed."""
         activator = self._activator(self.desired)
         for step in plan.prepared:
             try:
@@ -141,14 +160,8 @@ class Job:
                 return None
         again = self.plan()
         result.refusals.update(again.refusals)
-        return [step for step in again.steps if step not in again.prepared]
+        return again
 
 
-def _login_of(desired, step):
-    if step.unit is not None:
-        return step.unit.login or step.unit.for_login
-    if step.action == "wait":
-        units = step.units
-        return units[0].login if units and all(unit.login == units[0].login
-                                               for unit in units) else None
-    return desired.login_of(step.path)
+def _reason(exc):
+    return "%s: %s" % (exc.filename, exc.strerror) if isinstance(exc, OSError) else str(exc)

@@ -20,6 +20,7 @@ from ..errors import ProbeError, UnsafePathError
 from ..protocol.layout import LOG_DIR, SUPERVISE_DIR, acted_on
 from ..protocol.probe import is_supervised_despite, read_status_at
 from .fsroot import is_temp_name
+from .owed import owed_from_text
 
 _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
 
@@ -113,13 +114,15 @@ class Live:
 
 class Observation:
     """``paths``: {path: Actual}; ``extras``: {path: Actual} to purge; ``live``: {unit path:
-    Live}; ``is_staging``: nothing runs (``--root``), so nothing was probed."""
+    Live}; ``is_staging``: nothing runs (``--root``), so nothing was probed; ``owed``: the
+    restarts an earlier apply wrote down and did not do (owed.py)."""
 
-    def __init__(self, paths=None, extras=None, live=None, is_staging=False):
+    def __init__(self, paths=None, extras=None, live=None, is_staging=False, owed=()):
         self.paths = paths or {}
         self.extras = extras or {}
         self.live = live or {}
         self.is_staging = is_staging
+        self.owed = list(owed)
 
     def actual(self, path):
         return self.paths.get(path, MISSING)
@@ -174,11 +177,25 @@ def observe(desired, fs, probe=None):
             above.add(parent)
             _observe_parents(fs, tree, paths, path)
     live = {}
+    owed = ()
     if probe is not None:
         for unit in desired.units:
             if paths.get(unit.path, MISSING).kind == "directory":
                 live[unit.path] = _live(probe, unit)
-    return Observation(paths, extras, live, is_staging=probe is None)
+        owed = read_owed(fs, desired.owed_file)
+    return Observation(paths, extras, live, is_staging=probe is None, owed=owed)
+
+
+def read_owed(fs, path):
+    """The restarts written down at ``path`` (owed.py); none when there is no such file (or
+    no path: a staged root restarts nothing)."""
+    if path is None:
+        return []
+    try:
+        content, _ = fs.read_file(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [] if content is None else owed_from_text(content.decode("utf-8", "replace"))
 
 
 def _scopes(unit):

@@ -33,6 +33,8 @@ its reason. Only content counts: a mode or owner put back is not a reason to res
 import posixpath
 
 from ..errors import ApplyError
+from .owed import Owed
+from .runner import RunAs
 
 KIND_NAMES = {"other": "special file (FIFO, socket or device)", "symlink": "symbolic link"}
 STAGED_COMMAND = "--root: no command is run"
@@ -41,6 +43,8 @@ UNSERVED_REASON = "linked, but no runsv serves it"
 LOG = "log"
 STEP_PHASES = ("prepare", "files", "links", "purge", "system links", "user links",
                "restarts", "teardown", "commands")
+OWED_ACTIONS = ("restart", "hup")
+OWED_REASON = " (owed: an earlier apply stopped before it)"
 
 
 class Step:
@@ -90,11 +94,14 @@ class NoChange:
 
 class Plan:
     """``steps`` in execution order, ``noops``, ``refusals`` ({login: message}); ``prepared``:
-    the first steps, initsys's ``prepare`` commands, after which the host is looked at again."""
+    the first steps, initsys's ``prepare`` commands, after which the host is looked at again;
+    ``owed``: the restarts to write down before the first step (owed.py) — this plan's, and
+    those of refused users an earlier apply left — and ``owed_before``: what was written."""
 
-    def __init__(self, steps, noops, refusals, prepared=()):
+    def __init__(self, steps, noops, refusals, prepared=(), owed=(), owed_before=()):
         self.steps, self.noops, self.refusals = steps, noops, refusals
         self.prepared = list(prepared)
+        self.owed, self.owed_before = list(owed), list(owed_before)
 
     @property
     def changes(self):
@@ -126,7 +133,28 @@ def plan(desired, observation, identities=None, sv=("sv",)):
     steps = []
     for phase in STEP_PHASES:
         steps += builder.phases[phase]
-    return Plan(steps, builder.noops, builder.refusals, builder.phases["prepare"])
+    if builder.refusals:  # a user refused half-way through: none of their steps
+        steps = [step for step in steps if step_login(desired, step) not in builder.refusals]
+    return Plan(steps, builder.noops, builder.refusals, builder.phases["prepare"],
+                owed=owed_by(steps) + builder.owed_kept, owed_before=observation.owed)
+
+
+def step_login(desired, step):
+    """The user whose part ``step`` is (None: the system's), refused with that user."""
+    if step.unit is not None:
+        return step.unit.login or step.unit.for_login
+    if step.action == "wait":
+        units = step.units
+        return units[0].login if units and all(unit.login == units[0].login
+                                               for unit in units) else None
+    return desired.login_of(step.path)
+
+
+def owed_by(steps):
+    """The restarts and HUPs among ``steps``, as the Owed entries written down before the
+    first of them runs (owed.py)."""
+    return [Owed(step.action, step.argv[-1], step.path, step.reasons[0])
+            for step in steps if step.action in OWED_ACTIONS]
 
 
 def _first_causes(problems):
@@ -155,6 +183,10 @@ class _Builder:
         self.touched = set()  # every path a step creates, changes or removes
         self.created = set()
         self.id_cache = {}  # (owner, group) -> (uid, gid)
+        self.owed = {}  # (target, side) -> Owed an earlier apply wrote down and did not do
+        for entry in observation.owed:
+            self.owed[entry.target] = entry
+        self.owed_kept = []  # owed by refused users: written down again, for a later apply
 
     # -- the whole plan ------------------------------------------------------------------
     def build(self):
@@ -176,6 +208,7 @@ class _Builder:
             if not self.is_refused(unit.path):
                 self.unit(unit)
         self.commands()
+        self.owed_left()
 
     def is_refused(self, path):
         if not self.refusals:  # the common case: no user refused, no path to look up
@@ -186,6 +219,15 @@ class _Builder:
     def refuse(self, login, message):
         self.refusals.setdefault(login, message)
 
+    def problem(self, path, message):
+        """What cannot be applied at ``path``: in a user's part, that user is refused (the
+        rest goes on); anywhere else it stops the apply."""
+        login = self.desired.login_of(path) if path is not None else None
+        if login is not None:
+            self.refuse(login, message)
+        else:
+            self.problems.append((path, message))
+
     def refuse_unsafe(self):
         """A link someone else planted, or a missing home, refuses that user; anything
         unsafe or unreadable outside users' trees is a problem for the whole apply."""
@@ -195,13 +237,8 @@ class _Builder:
                                    "homes)" % home)
         for path in sorted(self.obs.paths):
             actual = self.obs.paths[path]
-            if actual.kind not in ("unsafe", "error"):
-                continue
-            login = self.desired.login_of(path)
-            if login is not None and actual.kind == "unsafe":
-                self.refuse(login, actual.error)
-            else:
-                self.problems.append((path, actual.error))
+            if actual.kind in ("unsafe", "error"):
+                self.problem(path, actual.error)
 
     # -- files, directories, links -------------------------------------------------------
     def want_ids(self, entry, path):
@@ -245,8 +282,8 @@ class _Builder:
             return None  # refuse_unsafe reported it
         if entry.kind == "directory":
             if kind != "directory":
-                self.problems.append((entry.path, "%s is a %s where a directory should be; "
-                                      "move it away" % (entry.path, KIND_NAMES.get(kind, kind))))
+                self.problem(entry.path, "%s is a %s where a directory should be; "
+                             "move it away" % (entry.path, KIND_NAMES.get(kind, kind)))
                 return None
             if actual.target is not None:
                 self.noops.append(NoChange(entry.path, "a link to the directory %s: left as it "
@@ -254,8 +291,8 @@ class _Builder:
                 return None
         elif entry.kind == "file":
             if kind == "directory":
-                self.problems.append((entry.path, "%s is a directory where a file should be; "
-                                      "move it away" % entry.path))
+                self.problem(entry.path, "%s is a directory where a file should be; "
+                             "move it away" % entry.path)
                 return None
             if kind != "file":
                 return ["was a %s%s" % (KIND_NAMES.get(kind, kind),
@@ -266,8 +303,8 @@ class _Builder:
                 reasons.append("content")
         elif entry.kind == "symlink":
             if kind == "directory":
-                self.problems.append((entry.path, "%s is a directory where a link to %s should "
-                                      "be; move it away" % (entry.path, entry.target)))
+                self.problem(entry.path, "%s is a directory where a link to %s should "
+                             "be; move it away" % (entry.path, entry.target))
                 return None
             if kind != "symlink":
                 return ["was a %s" % kind]
@@ -447,15 +484,35 @@ class _Builder:
     def restarts(self, unit):
         roles = self.changed.get(unit.path, set())
         live = self.obs.live_of(unit)
+        owed_main = self.owed.pop(unit.path, None)
+        owed_log = self.owed.pop(unit.path + "/" + LOG, None)
         if roles & {"run", "env"}:
             self.restart(unit, "main", live.main, "restart",
                          "run changed" if "run" in roles else "env changed")
+        elif owed_main is not None:
+            self.restart(unit, "main", live.main, "restart", owed_main.reason + OWED_REASON)
         if unit.path + "/" + LOG in self.created:
             pass  # a new logger: whichever runsv starts it reads the new files
         elif "log/run" in roles:
             self.restart(unit, "log", live.log, "restart", "log/run changed")
+        elif owed_log is not None and owed_log.action == "restart":
+            self.restart(unit, "log", live.log, "restart", owed_log.reason + OWED_REASON)
         elif "log/config" in roles:
             self.restart(unit, "log", live.log, "hup", "log config changed")
+        elif owed_log is not None:
+            self.restart(unit, "log", live.log, "hup", owed_log.reason + OWED_REASON)
+
+    def owed_left(self):
+        """Restarts an earlier apply wrote down that no service of this plan took: a refused
+        user's are kept for a later apply; any other is no longer owed (its service went, or
+        is new, or was replaced) — said as a no-op."""
+        for target, entry in sorted(self.owed.items()):
+            login = self.desired.login_of(target)
+            if login is not None and login in self.refusals:
+                self.owed_kept.append(entry)
+            else:
+                self.noops.append(NoChange(entry.label, "%s owed (%s): no longer needed"
+                                           % (entry.action, entry.reason)))
 
     def restart(self, unit, side, live, command, reason):
         label = unit.label + ("/log" if side == "log" else "")
@@ -486,16 +543,19 @@ class _Builder:
                                             run_as=self.run_as(unit)))
 
     def run_as(self, unit):
-        """A user's services are driven as that user: sv never follows a link they planted
-        with root's rights."""
+        """A user's services are driven as that user — sv never follows a link they planted
+        with root's rights — in that user's clean environment, never root's."""
         if unit.login is None or self.ids is None:
             return None
         try:
-            return self.ids.user(unit.login)
+            uid, gid = self.ids.user(unit.login)
         except KeyError:
             self.problems.append((None, "%s: login %r is not known on this host" % (
                 unit.label, unit.login)))
             return None
+        environ = dict(self.desired.environments.get(unit.login, {}))
+        environ["SHELL"] = self.ids.shell(unit.login)
+        return RunAs(uid, gid, environ)
 
     def exit_step(self, unit, reason, sides):
         targets = [unit.path] + ([unit.path + "/log"] if "log" in sides else [])

@@ -2,8 +2,11 @@
 
 A runner has one method, ``run(argv, timeout=None, run_as=None) -> Completed``; the unit tier
 passes a fake that records argv and answers from a script, the real tier this
-``SubprocessRunner``. ``run_as`` is ``(uid, gid)``: the command runs as that user with no
-supplementary groups (a user's services are driven as the user, never with root's rights).
+``SubprocessRunner``. ``run_as`` is a ``RunAs``: the command runs as that user with no
+supplementary groups (a user's services are driven as the user, never with root's rights), in
+that user's environment alone (``PATH``, ``HOME``, ``USER``, ``LOGNAME``, ``SHELL``,
+``SVDIR``) — nothing of root's: the process is the user's, and so is its
+``/proc/PID/environ``.
 
 ``sv_command(runtime)`` is the sv that drives the tree ``runtime`` names: ``system`` -> the
 host's runit (``/usr/bin/sv``, or ``/sbin/sv`` of the RPM); ``python`` -> ours, installed next
@@ -14,6 +17,19 @@ import os
 import sys
 
 SYSTEM_SV = ("/usr/bin/sv", "/sbin/sv", "/usr/sbin/sv")
+
+
+class RunAs(tuple):
+    """Who a command runs as: ``uid``, ``gid`` and its whole ``environ`` (a dict)."""
+
+    __slots__ = ()
+
+    def __new__(cls, uid, gid, environ):
+        return tuple.__new__(cls, (uid, gid, environ))
+
+    uid = property(lambda self: self[0])
+    gid = property(lambda self: self[1])
+    environ = property(lambda self: self[2])
 
 
 class Completed:
@@ -35,8 +51,10 @@ class SubprocessRunner:
         import subprocess  # here: an apply with nothing to run (--root, a no-op) never needs it
 
         kwargs = {}
-        if run_as is not None and os.geteuid() == 0 and run_as[0] != 0:
-            kwargs = dict(user=run_as[0], group=run_as[1], extra_groups=[])
+        if run_as is not None:
+            kwargs = dict(env=run_as.environ, cwd="/")
+            if os.geteuid() == 0 and run_as.uid != 0:
+                kwargs.update(user=run_as.uid, group=run_as.gid, extra_groups=[])
         try:
             proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, timeout=timeout, **kwargs)

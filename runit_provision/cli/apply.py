@@ -14,7 +14,7 @@ import argparse
 import os
 import sys
 
-from ..apply.desired import desired_state
+from ..apply.desired import default_profile_dir, desired_state
 from ..apply.fsroot import FsRoot
 from ..apply.identities import identities_from_tables
 from ..apply.job import Job
@@ -70,9 +70,11 @@ def add_job_arguments(parser):
                         help="how long to wait for runsv to serve a new link (default 15)")
     parser.add_argument("--lock-timeout", metavar="SECONDS", type=float, default=60.0,
                         help="how long to wait for another apply to finish (default 60)")
-    parser.add_argument("--profile-d", metavar="DIR", default="/etc/profile.d",
-                        help="where the SVDIR snippet for users' login shells goes "
-                             "(default /etc/profile.d; 'none': nowhere)")
+    parser.add_argument("--profile-d", metavar="DIR",
+                        help="where the SVDIR snippet for users' login shells goes ('none': "
+                             "nowhere; default: etc/profile.d in the directory holding every "
+                             "path of the data — /etc/profile.d on a host, the sandbox's own "
+                             "for data that relocates everything)")
 
 
 def run(args):
@@ -95,7 +97,8 @@ def run_job(args, check):
         fs = FsRoot(root)
     except ApplyError as exc:
         return _failed(args, command, exc)
-    profile_dir = None if args.profile_d == "none" else args.profile_d
+    profile_dir = (None if args.profile_d == "none" else args.profile_d
+                   or default_profile_dir(config))
 
     def desire(fs):
         entries, commands, notes = runtime_part(config, root, fs)

@@ -88,7 +88,8 @@ def host_accounts(logins):
             entry = pwd.getpwnam(login)
         except KeyError:
             continue
-        known[login] = Login(login, entry.pw_uid, entry.pw_gid, entry.pw_dir)
+        known[login] = Login(login, entry.pw_uid, entry.pw_gid, entry.pw_dir,
+                             entry.pw_shell or "/bin/sh")
         for gid in os.getgrouplist(login, entry.pw_gid):
             try:
                 name = grp.getgrgid(gid).gr_name

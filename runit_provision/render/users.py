@@ -11,7 +11,7 @@ linked into ``~/service``, everything owned by the user.
 
 import posixpath
 
-from ..model import Log
+from ..model import Log, user_environment
 from .environment import render_template
 from .servicedir import Place, env_file_content, log_entries, service_entries
 from .tree import Directory, File, Symlink
@@ -28,8 +28,7 @@ def runsvdir_service_entries(user, config, env):
     base = posixpath.join(config.sv_dir, name)
     userspec = ":".join([user.login] + list(user.groups))
     lock = posixpath.join(user.service_dir, ".runsvdir.lock")
-    environment = {"HOME": user.home, "USER": user.login, "LOGNAME": user.login,
-                   "PATH": user.path, "SVDIR": user.service_dir}
+    environment = user_environment(user)
     entries = [
         Directory(base),
         File(base + "/run", render_template(env, "user/run.j2", {

@@ -21,10 +21,10 @@ from runit_provision.render import render
 
 from ..pipeline import config_from_text
 
-IDENTITIES = Identities({"root": (0, 0), "alice": (1000, 1000), "www": (33, 33),
-                         "log": (90, 90)},
-                        {"root": 0, "alice": 1000, "www": 33, "staff": 50, "adm": 4,
-                         "log": 90})
+IDENTITIES = Identities({"root": (0, 0), "alice": (1000, 1000), "bob": (1001, 1001),
+                         "www": (33, 33), "log": (90, 90)},
+                        {"root": 0, "alice": 1000, "bob": 1001, "www": 33, "staff": 50,
+                         "adm": 4, "log": 90})
 
 
 def desired_from_text(text, profile_dir=None, only=None, extra_entries=(), commands=()):

@@ -119,7 +119,14 @@ def test_users_services_are_driven_as_the_user(host):
     host.live.update({notebook: side("run")})
     assert host.apply(data_text(host.base).replace("/usr/bin/notebook",
                                                    "/usr/bin/notebook2")).is_ok
-    assert host.runner.calls[-1] == (["sv", "-w", "7", "restart", notebook], (1000, 1000))
+    argv, run_as = host.runner.calls[-1]
+    assert argv == ["sv", "-w", "7", "restart", notebook]
+    home = str(host.path("home/alice"))
+    assert (run_as.uid, run_as.gid) == (1000, 1000)
+    assert run_as.environ == {  # the user's own, nothing of root's
+        "HOME": home, "USER": "alice", "LOGNAME": "alice", "SHELL": "/bin/sh",
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "SVDIR": home + "/service"}
 
 
 def test_absent_is_stopped_and_removed_and_an_exit_whose_runsv_left_is_fine(host):

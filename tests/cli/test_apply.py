@@ -292,3 +292,23 @@ def test_status_reads_a_down_link_as_runsv_does(staged, capsys):
     (db / "down.target").unlink()
     (web / "down.missing").write_text("")
     assert normally() == {"db": "up", "web": "down"}
+
+
+def test_the_profile_snippet_follows_data_that_relocates_everything(tmp_path, capsys):
+    """No --root, every path of the data in one directory (a sandbox): the SVDIR snippet is
+    planned in that directory's etc/profile.d, never in the host's /etc."""
+    sandbox = tmp_path / "sandbox"
+    (sandbox / "home" / "alice").mkdir(parents=True)
+    passwd, group = tmp_path / "passwd", tmp_path / "group"
+    passwd.write_text(PASSWD)
+    group.write_text(GROUP)
+    data = tmp_path / "data.yaml"
+    data.write_text("runit::init: none\nrunit::sv_dir: {0}/etc/sv\nrunit::service_dir: "
+                    "{0}/etc/service\nrunit::log_dir: {0}/var/log\nrunit::users:\n  alice:\n"
+                    "    home: {0}/home/alice\n".format(sandbox))
+    assert main(["plan", "--data", str(data), "--passwd", str(passwd), "--group", str(group),
+                 "--json"]) == 2
+    paths = [action["path"] for action in json.loads(capsys.readouterr().out)["actions"]
+             if action["action"] != "wait"]
+    assert str(sandbox / "etc/profile.d/runit-provision.sh") in paths
+    assert not [path for path in paths if not path.startswith(str(sandbox))]

@@ -123,7 +123,7 @@ def test_accounts_from_root(tmp_path, capsys):
     (root / "etc/passwd").write_text(PASSWD)
     (root / "etc/group").write_text(GROUP)
     run, home = rendered_user_tree(tmp_path, capsys, "--root", str(root))
-    assert "exec chpst -u alice:alice:dev -e ./env -L /srv/alice/service/" in run
+    assert "chpst -u alice:alice:dev -e ./env -L /srv/alice/service/" in run
     assert home == "/srv/alice\n"
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == [
         "etc", "etc/group", "etc/passwd"]  # nothing written under --root
@@ -134,7 +134,7 @@ def test_accounts_from_files(tmp_path, capsys):
     (tmp_path / "group").write_text(GROUP.replace("dev:x:1600:alice", "ops:x:1700:alice"))
     run, home = rendered_user_tree(tmp_path, capsys, "--passwd", str(tmp_path / "passwd"),
                                    "--group", str(tmp_path / "group"))
-    assert "exec chpst -u alice:alice:ops " in run and home == "/srv/alice\n"
+    assert " chpst -u alice:alice:ops " in run and home == "/srv/alice\n"
 
 
 def test_an_unreadable_accounts_file_is_an_error(tmp_path, capsys):

@@ -127,8 +127,8 @@ runit::services:
 """)
     base = "/etc/sv/runsvdir-alice"
     assert text_of(tree, base + "/run") == (
-        "#!/bin/sh\nexec 2>&1\nexec chpst -u alice:alice:adm:staff -e ./env "
-        "-L /home/alice/service/.runsvdir.lock runsvdir /home/alice/service\n")
+        "#!/bin/sh\nexec 2>&1\nexec env -i PATH=\"$PATH\" chpst -u alice:alice:adm:staff "
+        "-e ./env -L /home/alice/service/.runsvdir.lock runsvdir /home/alice/service\n")
     assert text_of(tree, base + "/control/t").endswith("\nexec sv -v h .\n")
     env = {p.rsplit("/", 1)[1]: value_from_bytes(tree[p].content)
            for p in tree.paths() if p.startswith(base + "/env/")}

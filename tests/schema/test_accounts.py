@@ -37,9 +37,9 @@ def test_doctests():
 
 def test_parsing_as_the_c_library_reads():
     found = accounts_from_text(PASSWD, GROUP)
-    assert found.logins == {"root": Login("root", 0, 0, "/root"),
-                            "alice": Login("alice", 1000, 1000, "/home/alice"),
-                            "www": Login("www", 33, 33, "/var/www")}
+    assert found.logins == {"root": Login("root", 0, 0, "/root", "/bin/bash"),
+                            "alice": Login("alice", 1000, 1000, "/home/alice", "/bin/sh"),
+                            "www": Login("www", 33, 33, "/var/www", "/usr/sbin/nologin")}
     assert found.groups[4] == Group("adm", 4, ("syslog", "alice"))
     assert found.home_of("alice") == "/home/alice" and found.home_of("bob") is None
 

@@ -1,0 +1,116 @@
+"""apply: restarts owed — written down before the first write, so that none is ever lost.
+
+If an apply changes a service's files and stops before restarting it — a refusal, a crash,
+``kill -9``, a full disk — the files are new and the process is old, and the next plan, seeing
+the files up to date, would restart nothing: the restart would be lost for good. So the
+restarts and HUPs a plan owes are written to ``SV_DIR/.pending-restarts`` — atomically and
+durably, before the first step changes anything — and each is struck off once done. The next
+plan reads them back and owes them again, with their reasons (the restart matrix decides, as
+for any restart: a service that is no longer running needs none). runsvdir skips dot names.
+
+One line per owed command, its fields separated by a tab (→ here) — ``ACTION TARGET LABEL
+REASON``::
+
+    restart→/etc/sv/web→web→run changed
+    hup→/home/alice/sv/app/log→alice/app/log→log config changed
+
+The text is pure (``owed_text``, ``owed_from_text``); ``OwedLedger`` writes it through FsRoot
+for the Job, and observe.py reads it back.
+"""
+
+import posixpath
+
+OWED_NAME = ".pending-restarts"
+ACTIONS = ("restart", "hup")
+
+
+class Owed(tuple):
+    """One owed command: ``action`` (restart or hup), ``target`` (the side's directory, a final
+    path), ``label`` (as messages name it) and ``reason``."""
+
+    __slots__ = ()
+
+    def __new__(cls, action, target, label, reason):
+        return tuple.__new__(cls, (action, target, label, reason))
+
+    action = property(lambda self: self[0])
+    target = property(lambda self: self[1])
+    label = property(lambda self: self[2])
+    reason = property(lambda self: self[3])
+
+
+def owed_path(sv_dir):
+    """Where the restarts owed for the tree of ``sv_dir`` are written down."""
+    return posixpath.join(sv_dir, OWED_NAME)
+
+
+def owed_text(owed):
+    """The file's text for ``owed`` (an iterable of Owed).
+
+    >>> owed_text([Owed("restart", "/etc/sv/web", "web", "run changed")])
+    'restart\\t/etc/sv/web\\tweb\\trun changed\\n'
+    """
+    return "".join("\t".join(entry) + "\n" for entry in owed)
+
+
+def owed_from_text(text):
+    """The Owed entries of the file's text; a line that is not one (a torn or edited file) is
+    skipped: a restart owed is a service's, never a command to run from the file.
+
+    >>> owed_from_text("restart\\t/etc/sv/web\\tweb\\trun changed\\nrm -rf /\\n"
+    ...                "hup\\trelative\\tx\\ty\\n")
+    [('restart', '/etc/sv/web', 'web', 'run changed')]
+    """
+    found = []
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if (len(fields) == 4 and fields[0] in ACTIONS and fields[1].startswith("/")
+                and all(fields)):
+            found.append(Owed(*fields))
+    return found
+
+
+class OwedLedger:
+    """The file at ``path`` kept true while a plan runs: ``write_down()`` before the first step
+    (atomic and durable: temp file, sync, rename, sync), ``done(step)`` after each restart or
+    HUP (atomic; not synced — a crash that loses it costs one restart more, never one less),
+    and the file removed once nothing is owed."""
+
+    def __init__(self, fs, path, owed, before):
+        self.fs, self.path = fs, path
+        self.owed, self.before = list(owed), list(before)
+
+    def write_down(self):
+        """Record what this plan owes (OSError, or ApplyError for an unsafe path, if it
+        cannot: then nothing may be changed)."""
+        if self.path is None or self.owed == self.before:
+            return
+        self._write(durable=True)
+
+    def done(self, action, target):
+        """``action`` on ``target`` has been done: struck off."""
+        entry = next((entry for entry in self.owed
+                      if (entry.action, entry.target) == (action, target)), None)
+        if entry is None or self.path is None:
+            return
+        self.owed.remove(entry)
+        try:
+            self._write(durable=False)
+        except OSError:
+            pass  # the next apply restarts it once more: harmless, and nothing is lost
+
+    def _write(self, durable):
+        if not self.owed:
+            try:
+                self.fs.remove(self.path)
+            except FileNotFoundError:
+                pass
+            self.before = []
+            return
+        self.fs.write_temp(self.path, owed_text(self.owed).encode("utf-8"), 0o600)
+        if durable:
+            self.fs.sync()
+        self.fs.rename_temp(self.path)
+        if durable:
+            self.fs.sync()
+        self.before = list(self.owed)

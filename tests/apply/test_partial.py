@@ -1,0 +1,154 @@
+"""A user's part fails alone, and no restart is ever lost (issue 16, "Nothing in a home undoes
+anyone else's apply"): the one path on a real file system with a fake runner, waiter and probe,
+as ``test_job.py``. What a user plants in their own tree refuses that user — one reason,
+naming the path — while root's services and every other user's converge and restart; and the
+restarts an apply owes are written down before its first write, so that one stopped half-way
+(a refusal, a failure, a kill) leaves them for the next apply, which does them."""
+
+import os
+
+import pytest
+
+from runit_provision.apply.owed import OWED_NAME, owed_from_text
+
+from .helpers import fake_waiter, side
+from .test_job import Host
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="owners are set: needs root")
+
+
+def data(base, greeting="hello", extra=""):
+    return """
+runit::sv_dir: {base}/etc/sv
+runit::service_dir: {base}/etc/service
+runit::log_dir: {base}/var/log
+runit::services:
+  web: {{command: /usr/bin/web, env: {{GREETING: "{greeting}"}}}}
+{extra}
+runit::users:
+  alice:
+    home: {base}/home/alice
+    services:
+      notebook: {{command: /usr/bin/notebook, env: {{GREETING: "{greeting}"}}}}
+  bob:
+    home: {base}/home/bob
+    services:
+      worker: {{command: /usr/bin/worker, env: {{GREETING: "{greeting}"}}}}
+""".format(base=base, greeting=greeting, extra=extra)
+
+
+@pytest.fixture
+def host(tmp_path):
+    host = Host(tmp_path)
+    (host.base / "home" / "bob").mkdir()
+    os.chown(str(host.base / "home" / "bob"), 1001, 1001)
+    yield host
+    host.fs.close()
+
+
+def running(host):
+    """Every service of the data runs (the fake probe)."""
+    for path in ("etc/sv/web", "home/alice/sv/notebook", "home/bob/sv/worker",
+                 "etc/sv/runsvdir-alice", "etc/sv/runsvdir-bob"):
+        host.live[str(host.path(path))] = side("run")
+        host.live[str(host.path(path)) + "/log"] = side("run")
+
+
+def restarted(host):
+    return [argv[-1] for argv, _ in host.runner.calls if "restart" in argv]
+
+
+def owed_file(host):
+    path = host.path("etc/sv") / OWED_NAME
+    return owed_from_text(path.read_text()) if path.exists() else []
+
+
+def plant_as(uid, path):
+    """What a user does in their own home: a directory with something in it."""
+    path.mkdir(parents=True)
+    (path / "x").write_text("mine\n")
+    for item in (path, path / "x"):
+        os.chown(str(item), uid, uid)
+
+
+def test_a_directory_a_user_planted_refuses_that_user_alone(host):
+    """``~/sv/notebook/finish/`` with a file in it, where apply purges: alice is refused,
+    naming the path and why; web and bob's worker get their files and their restarts."""
+    assert host.apply(data(host.base)).is_ok
+    running(host)
+    plant_as(1000, host.path("home/alice/sv/notebook/finish"))
+    result = host.apply(data(host.base, greeting="changed"))
+    assert result.error is None and not result.is_ok  # partial: exit 1
+    assert list(result.refusals) == ["alice"]
+    finish = str(host.path("home/alice/sv/notebook/finish"))
+    assert result.refusals["alice"].startswith("cannot remove %s: " % finish)
+    assert sorted(restarted(host)) == sorted([str(host.path("etc/sv/web")),
+                                              str(host.path("home/bob/sv/worker"))])
+    for path in ("etc/sv/web", "home/bob/sv/worker"):
+        assert host.path(path + "/env/GREETING").read_text() == "changed\n"
+    # alice's restart is owed: written down, done by the apply after she tidies up
+    notebook = str(host.path("home/alice/sv/notebook"))
+    assert [(entry.action, entry.target) for entry in owed_file(host)] == [
+        ("restart", notebook)]
+    host.runner.calls.clear()
+    (host.path("home/alice/sv/notebook/finish/x")).unlink()
+    result = host.apply(data(host.base, greeting="changed"))
+    assert result.is_ok, result.refusals
+    assert restarted(host) == [notebook]
+    assert owed_file(host) == []
+    assert not (host.path("etc/sv") / OWED_NAME).exists()
+
+
+def test_a_restart_owed_by_an_apply_that_failed_before_it_is_done_by_the_next(host):
+    """A new service no runsv takes up stops the apply at its wait — after web's env is
+    written, before web's restart. The next apply restarts web, saying why."""
+    assert host.apply(data(host.base)).is_ok
+    running(host)
+    stuck = host.job(data(host.base, greeting="changed",
+                          extra="  late: {command: /usr/bin/late, log: false}"))
+    stuck.waiter = fake_waiter([str(host.path("etc/sv/late"))])
+    result = stuck.execute(stuck.plan())
+    assert result.error is not None and "late" in str(result.error)
+    assert restarted(host) == []
+    web = str(host.path("etc/sv/web"))
+    assert web in [entry.target for entry in owed_file(host)]
+    job = host.job(data(host.base, greeting="changed",
+                        extra="  late: {command: /usr/bin/late, log: false}"))
+    plan = job.plan()
+    owed = [step for step in plan.steps if step.action == "restart" and step.path == "web"]
+    assert [step.reasons for step in owed] == [
+        ["env changed (owed: an earlier apply stopped before it)"]]
+    assert job.execute(plan).is_ok
+    assert web in restarted(host) and owed_file(host) == []
+
+
+def test_a_restart_owed_to_a_service_no_longer_running_is_dropped_with_a_reason(host):
+    assert host.apply(data(host.base)).is_ok
+    web = str(host.path("etc/sv/web"))
+    (host.path("etc/sv") / OWED_NAME).write_text(
+        "restart\t%s\tweb\tenv changed\nhup\t/nowhere/log\tgone/log\tlog config changed\n"
+        % web)
+    host.live[web] = side("down", want="down")
+    job = host.job(data(host.base))
+    plan = job.plan()
+    assert [step for step in plan.steps if step.action == "restart"] == []
+    reasons = {noop.path: noop.reason for noop in plan.noops}
+    assert reasons["web"] == ("env changed (owed: an earlier apply stopped before it); no "
+                              "restart: not running (down)")
+    assert reasons["gone/log"] == "hup owed (log config changed): no longer needed"
+    assert job.execute(plan).is_ok
+    assert owed_file(host) == []
+
+
+def test_a_refused_users_owed_restart_is_kept_for_later(host):
+    assert host.apply(data(host.base)).is_ok
+    running(host)
+    notebook = str(host.path("home/alice/sv/notebook"))
+    (host.path("etc/sv") / OWED_NAME).write_text(
+        "restart\t%s\talice/notebook\tenv changed\n" % notebook)
+    (host.path("home/alice/sv")).rename(host.path("home/alice/sv-away"))
+    os.symlink(str(host.path("home/alice/sv-away")), str(host.path("home/alice/sv")))
+    os.lchown(str(host.path("home/alice/sv")), 1000, 1000)  # a link alice planted
+    result = host.apply(data(host.base))
+    assert list(result.refusals) == ["alice"] and restarted(host) == []
+    assert [entry.target for entry in owed_file(host)] == [notebook]
