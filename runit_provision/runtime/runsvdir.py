@@ -19,6 +19,7 @@ import signal
 import sys
 
 from .unix.diag import warn
+from .unix.fdinherit import close_inherited_on_exec
 from .unix.procname import show_program
 from .supervision.loop import EventLoop
 from .supervision.proctitle import MIN_LENGTH, ArgvInPlace, StatusArea, WholeTitle
@@ -69,6 +70,7 @@ def main(argv=None):
     new_sessions, directory, log = parsed
     label = "runsvdir " + directory
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    close_inherited_on_exec()  # chpst -L's lock of a user's tree is the tree's, not its services'
 
     def report_internal_error(exc):
         # One service's trouble must not take the tree (and every service) down with it.

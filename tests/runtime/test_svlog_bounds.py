@@ -108,3 +108,24 @@ def test_a_link_planted_as_current_is_not_written_through(tmp_path, messages):
     assert target.read_bytes() == b""
     assert "svlogd: pausing: unable to open current: %s: symbolic link loop" % logdir \
         in messages.read_text()
+
+
+def test_a_link_planted_as_a_file_due_for_processing_is_skipped_once(tmp_path, messages):
+    """Each ``@….u`` linked to ``/proc/self/fd/N`` (the logger's own descriptors) with a processor
+    configured: never read, said once, no retry loop."""
+    logdir = tmp_path / "log"
+    logdir.mkdir()
+    (logdir / "config").write_text("!cat\n")
+    planted = logdir / "@400000006553f10a00000000.u"
+    os.symlink("/proc/self/fd/0", str(planted))
+    os.symlink("/proc/self/fd/1", str(logdir / "@400000006553f10a00000001.u"))
+    loop = Loop()
+    options, names = parse_args([str(logdir)])
+    with open(str(messages), "ab") as handle:
+        logger = Logger(loop, None, names, options, Reporter(handle.fileno()))
+        assert logger.start()
+    assert loop.timers == [] or all(delay == 0 for delay, _ in loop.timers)  # no rerun due
+    text = messages.read_text()
+    assert text.count("unable to open input for processor") == 2  # each once, then done
+    assert not logger.dirs[0].is_processing
+    assert "symbolic link loop" in text and os.path.islink(str(planted))

@@ -625,10 +625,13 @@ class LogDir:
                 ["/bin/sh", "-c", job.command], cwd_fd=job.dirfd, stdin_fd=opened[0],
                 stdout_fd=opened[1], extra_fds=((opened[2], 4), (opened[3], 5)))
         except OSError as exc:
-            if exc.errno == errno.ENOENT and not opened:
+            if not opened and exc.errno in (errno.ENOENT, errno.ELOOP, errno.EINVAL):
+                # gone, or a link or no regular file (planted): not for the processor to
+                # read, and no retry would change that — said once, skipped
                 self.report.warn("unable to open input for processor: %s/%s.u"
                                  % (self.name, job.base), exc)
                 self._forget_job()
+                self._start_next_processor()
                 return
             self.report.warn("unable to run processor: " + self.name, exc)
             job.pid = None
