@@ -1,12 +1,12 @@
 """Fixtures of the security tier: one namespace with the scratch users per module, a fresh
-sandbox per test, for our runtime and the C runit side by side."""
+sandbox per test, for our runtime and the C runit side by side (``impl``, tests/conftest.py)."""
 
 import os
 import shutil
 
 import pytest
 
-from ..conftest import IN_CI, require_c_runit
+from ..conftest import IN_CI
 from .sandbox import Namespace, Sandbox
 
 
@@ -21,13 +21,6 @@ def namespace():
     found = Namespace()
     yield found
     found.close()
-
-
-@pytest.fixture(params=["ours", pytest.param("c", marks=pytest.mark.interop)])
-def impl(request):
-    if request.param == "c":
-        require_c_runit()
-    return request.param
 
 
 @pytest.fixture
