@@ -119,6 +119,19 @@ def test_f1_a_fifo_stalls_nothing_of_roots_on_a_hup(sandbox, plant):
     assert_apprun2_logging(sandbox)
 
 
+def test_f1_a_routine_apply_putting_the_fifo_right_stalls_nothing(sandbox):
+    """The tree logger's ``config`` is the data's: apply replaces the FIFO and HUPs the
+    logger — reading nothing through it on the way (its reads never block)."""
+    sandbox.up()
+    sandbox.as_user("apprun1", "rm logs/runsvdir/config; mkfifo logs/runsvdir/config")
+    report = sandbox.apply()
+    config = sandbox.home("apprun1") / "logs" / "runsvdir" / "config"
+    assert ("change", str(config)) in [(item["action"], item["path"])
+                                       for item in report["actions"]]
+    assert stat.S_ISREG(os.lstat(str(config)).st_mode)
+    assert_root_answers(sandbox)
+
+
 def test_f1_a_fifo_planted_before_boot_stalls_nothing(sandbox):
     sandbox.up()
     sandbox.as_user("apprun1", "rm -f logs/runsvdir/config; mkfifo logs/runsvdir/config")
