@@ -5,8 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ("sv_startup.py", "runsv_respawn.py", "tree.py", "svlogd_throughput.py", "verify.py",
-           "apply.py", "puppet_module.py")
+BENCHES = ("sv_startup.py", "runsv_respawn.py", "tree.py", "user_trees.py",
+           "svlogd_throughput.py", "verify.py", "apply.py", "puppet_module.py")
 
 
 def main():

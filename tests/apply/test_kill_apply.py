@@ -58,6 +58,11 @@ def apply_killed_before(live, change, step):
     return False
 
 
+def last_line(path):
+    lines = _read(path).splitlines()
+    return lines[-1] if lines else ""
+
+
 def apply_ok(live, capsys, change):
     code = main(live.apply(change))
     report = json.loads(capsys.readouterr().out)
@@ -72,7 +77,7 @@ def test_a_kill_at_any_step_loses_no_restart(live, capsys):
     step = 0
     while True:
         web = wait_until(lambda: running_pid(sv / "web"), what="web running")
-        wait_until(lambda: "A: tick" in _read(log / "worker" / "current").rsplit("\n", 3)[-2],
+        wait_until(lambda: "A: tick" in last_line(log / "worker" / "current"),
                    what="worker logging with the old prefix")
         if not apply_killed_before(live, change, step):
             break

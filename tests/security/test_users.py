@@ -201,7 +201,7 @@ def test_f6_a_flood_into_a_crowded_log_dir_costs_root_nothing(sandbox):
     sandbox.up()
     quiet = assert_root_answers(sandbox)
     sandbox.as_user("apprun1", "cd logs/runsvdir && printf 's4096\\nn5\\n' > config && "
-                    "seq 1 50000 | sed 's/^/junk./' | xargs touch", timeout=120)
+                    "seq 1 20000 | sed 's/^/junk./' | xargs touch", timeout=120)
     hup_trees_logger(sandbox)
     flooding_service(sandbox, "apprun1", "exec yes flood")
     logdir = sandbox.home("apprun1") / "logs" / "runsvdir"

@@ -289,9 +289,10 @@ class Supervisor:
         print_fatal(self.label, message, exc)
 
     def has_finish(self):
-        # runsv checks that ./finish can be opened for reading, not that it is executable.
+        # runsv checks that ./finish can be opened for reading, not that it is executable;
+        # never waiting for a writer (a FIFO there, in a user's tree, must not stall it).
         try:
-            fd = os.open(FINISH, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.dir_fd)
+            fd = os.open(FINISH, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self.dir_fd)
         except OSError:
             return False
         os.close(fd)
