@@ -10,6 +10,7 @@ import pwd
 import re
 import signal
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -199,3 +200,31 @@ def test_processors_run_as_the_user(tree):
 def numbers_or_text(logdir, text):
     current = logdir / "current"
     return current.exists() and text in current.read_text()
+
+
+def test_the_host_runs_where_the_user_cannot_read_the_installation(tree, tmp_path):
+    """The runtime from a copy of the package the user cannot read (a virtualenv under /root,
+    0700): the host imports what it needs before it becomes the user."""
+    import shutil
+    import sys
+    nobody = account("nobody")
+    hidden = tmp_path / "hidden"
+    hidden.mkdir(mode=0o700)
+    package = Path(__import__("runit_provision").__file__).parent
+    shutil.copytree(str(package), str(hidden / "runit_provision"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    svdir, _start = tree
+    web = logged_as(svdir, "web", nobody)
+    program = ("import sys; sys.path.insert(0, %r); "
+               "from runit_provision.runtime.runsvdir import main; "
+               "sys.exit(main(['runsvdir', %r]))" % (str(hidden), str(svdir)))
+    proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", program], start_new_session=True,
+                            env={"PATH": os.environ["PATH"]}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: len(numbers(log_text(web / "log" / "main"))) > 3,
+                   what="the logger running as nobody")
+        assert proc_status(log_pid(web))["Uid"] == [str(nobody.pw_uid)] * 4
+    finally:
+        proc.terminate()
+        proc.wait(20)

@@ -277,6 +277,21 @@ def become(identity):
         raise PermissionError("unable to become uid %d" % uid)
 
 
+def preload():
+    """Import now whatever the host may import later: the identity it takes may not read this
+    installation (a virtualenv under /root, mode 0700), and an import after ``become`` would
+    end the host."""
+    import ctypes  # noqa: F401  (peek, libc)
+    import ipaddress  # noqa: F401  (a config's IPv6 UDP target)
+    import select  # noqa: F401  (peek)
+    import socket  # noqa: F401  (the channel, UDP targets)
+    from ..svlog import config, engine, logdir, options, peek  # noqa: F401
+    from ..unix import fdlimit  # noqa: F401
+    from ..unix.libc import libc
+    from . import hostedlog  # noqa: F401
+    libc()
+
+
 class _Serving:
     """The host's loop: the loggers the tree sends, the signals sent to this pid."""
 
@@ -297,12 +312,13 @@ class _Serving:
         os.chdir("/")
         show_runit_name("svlogd", [title], whole=True)
         self.spawner = Spawner(stderr_fd=2)  # the environment as the tree was exec'd with
+        preload()
+        from ..svlog.peek import is_available, scratch_pipe
+        self.scratch = scratch_pipe() if is_available() else None
         become(identity)
         self.title = title
         self.channel = socket.socket(fileno=channel_fd)
         self.loop = EventLoop(handle_error=self._internal_error)
-        from ..svlog.peek import is_available, scratch_pipe
-        self.scratch = scratch_pipe() if is_available() else None
         self.loggers = {}  # key -> (HostedLogger, [fds])
         self.ending = 0    # the signal ending it (-1: the tree is gone): exit once all ended
 
