@@ -30,6 +30,10 @@ from ..errors import ApplyError, UnsafePathError
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+# The most of a file read to compare it: the files the applier writes are scripts and values;
+# a larger one (a user's, planted) is not read — and so replaced whole — never read without
+# an end (a file that keeps growing, a sparse terabyte).
+READ_LIMIT = 1 << 20
 TEMP_SUFFIX = ".runit-provision.tmp"
 MAX_LINKS = 40  # the kernel's own limit on links in one lookup
 CACHE_SIZE = 128
@@ -189,7 +193,7 @@ class FsRoot:
             return None, os.stat(name, dir_fd=self.dir_fd(parent), follow_symlinks=False)
         try:
             info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
+            if not stat.S_ISREG(info.st_mode) or info.st_size > READ_LIMIT:
                 return None, info
             return _read_all(fd, info.st_size), info
         finally:
@@ -394,7 +398,7 @@ def _read_regular(name, dir_fd):
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return None
-        if info.st_nlink != 1:
+        if info.st_nlink != 1 or info.st_size > READ_LIMIT:
             return info, None
         return info, _read_all(fd, info.st_size)
     finally:
@@ -402,14 +406,18 @@ def _read_regular(name, dir_fd):
 
 
 def _read_all(fd, size):
-    """Everything in ``fd``: one read says "all of it" by coming back short."""
+    """Everything in ``fd`` (one read says "all of it" by coming back short), or None once it
+    has grown past ``READ_LIMIT`` since the stat."""
     want = size + 1
     first = os.read(fd, want)
     if len(first) < want:
         return first
-    chunks = [first]
+    chunks, total = [first], len(first)
     while len(chunks[-1]) == want:  # it grew since the stat
+        if total > READ_LIMIT:
+            return None
         chunks.append(os.read(fd, 65536))
+        total += len(chunks[-1])
         want = 65536
     return b"".join(chunks)
 

@@ -19,7 +19,7 @@ import stat
 from ..errors import ProbeError, UnsafePathError
 from ..protocol.layout import LOG_DIR, SUPERVISE_DIR, acted_on
 from ..protocol.probe import is_supervised_despite, read_status_at
-from .fsroot import is_temp_name
+from .fsroot import READ_LIMIT, is_temp_name
 from .owed import owed_from_text
 
 _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
@@ -322,6 +322,8 @@ def _observe_file(fs, path):
     except FileNotFoundError:
         return MISSING
     if content is None:
+        if stat.S_ISREG(info.st_mode):  # too large to be read: replaced whole
+            return Actual.from_stat(info, error="larger than %d bytes" % READ_LIMIT)
         target = fs.readlink(path) if stat.S_ISLNK(info.st_mode) else None
         return Actual.from_stat(info, target=target)
     if info.st_nlink > 1:

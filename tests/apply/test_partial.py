@@ -152,3 +152,22 @@ def test_a_refused_users_owed_restart_is_kept_for_later(host):
     result = host.apply(data(host.base))
     assert list(result.refusals) == ["alice"] and restarted(host) == []
     assert [entry.target for entry in owed_file(host)] == [notebook]
+
+
+def test_a_huge_file_planted_where_apply_writes_is_replaced_unread(host):
+    """A sparse 4 GiB ``run`` in alice's tree: apply neither reads it (root reading without
+    an end is a user's lever on root's memory) nor refuses — it is replaced whole."""
+    assert host.apply(data(host.base)).is_ok
+    run = host.path("home/alice/sv/notebook/run")
+    expected = run.read_bytes()
+    run.unlink()
+    with open(str(run), "wb") as handle:
+        handle.truncate(4 << 30)
+    os.chown(str(run), 1000, 1000)
+    job = host.job(data(host.base))
+    plan = job.plan()
+    [step] = [step for step in plan.steps if step.path == str(run)]
+    assert (step.action, step.reasons) == ("change", ["larger than 1048576 bytes: replaced "
+                                                      "whole"])
+    assert job.execute(plan).is_ok
+    assert run.read_bytes() == expected
