@@ -14,11 +14,11 @@ import sys
 from .. import __version__
 
 COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "plan",
-            "apply": "apply", "status": "status", "verify": "verify",
+            "apply": "apply", "status": "status", "logs": "logs", "verify": "verify",
             "install-runtime": "install_runtime"}
 # Long conversations — a runtime started and waited on, ssh sessions to hosts — whose garbage
 # the cyclic collector should go on freeing (see main).
-COLLECTING = ("demo", "verify")
+COLLECTING = ("demo", "verify", "logs")
 
 
 def command_module(name):
@@ -51,7 +51,11 @@ def main(argv=None):
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
+        chosen = argv[0] if argv and argv[0] in COMMANDS else None
+        if chosen is not None:
+            # a command whose values may start with "-" (logs --since -1h) joins them first
+            argv = getattr(command_module(chosen), "prepare_argv", list)(argv)
+        parser = build_parser(chosen)
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help(sys.stderr)

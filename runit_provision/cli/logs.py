@@ -1,0 +1,367 @@
+"""cli: ``runit-provision logs`` — the svlogd logs of the declared services (or of any log
+directory) as one time-ordered view: selected, merged, formatted, followed (docs/logs.md).
+
+Exit codes: 0 when everything selected was read; 1 when something could not be (an unreadable
+directory, a rotated file that cannot be decoded — each said once on stderr, the rest still
+shown — or bad data, at its file:line:column); 2 on bad usage.
+"""
+
+import argparse
+import os
+import re
+import signal
+import sys
+
+from ..errors import ProvisionError
+from .inputs import ACCOUNTS_HELP
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+KIND_OF_TIMESTAMPS = {"none": "none", "tai64n": "tai64n", "human": "human", "iso": "iso"}
+DEFAULT_FOLLOW_LINES = 10
+
+DESCRIPTION = """\
+The svlogd logs of the services the data declares — system services, each user's
+runsvdir-LOGIN and their services — or of any log directory (--dir), as one stream ordered by
+time: rotated files (@….s/.u, processed ones unpacked) oldest first, then current, every
+service's lines interleaved. TAI64N (-t), -tt and -ttt stamps are read and shown in local time
+(--utc: UTC); lines without a stamp are placed by their file's time, shown as a bound (≤).
+
+SERVICE: a system service (web), a user's tree (runsvdir-alice), a user's service (~alice/app
+or alice/app); --user alice selects all of alice's. Default: every declared service with a log.
+
+TIME (--since, --until): 'YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]', 'HH:MM[:SS]' (today), 'now',
+'today', 'yesterday', '-90s', '-15m', '-2h', '-3d', '-1w' (before now), or '@' and a TAI64N
+label.
+
+Exit codes: 0 everything selected was read; 1 something could not be (each said on stderr,
+the rest shown) or bad data; 2 bad usage."""
+
+
+TIME_OPTIONS = ("-S", "--since", "-U", "--until")
+
+
+def prepare_argv(argv):
+    """``--since -1h`` as ``--since=-1h``: argparse takes a value starting with "-" for an
+    option, journalctl's users type it so.
+
+    >>> prepare_argv(["logs", "--since", "-1h", "-U", "-5m", "web"])
+    ['logs', '--since=-1h', '-U=-5m', 'web']
+    """
+    fixed, index = [], 0
+    while index < len(argv):
+        word = argv[index]
+        if word in TIME_OPTIONS and index + 1 < len(argv) and argv[index + 1][:1] in "-+":
+            fixed.append(word + "=" + argv[index + 1])
+            index += 2
+            continue
+        fixed.append(word)
+        index += 1
+    return fixed
+
+
+def add_parser(sub):
+    parser = sub.add_parser("logs", help="the services' svlogd logs as one time-ordered view",
+                            description=DESCRIPTION, epilog=ACCOUNTS_HELP,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("services", nargs="*", metavar="SERVICE", help="which services")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", metavar="FILE", help="one YAML data file")
+    source.add_argument("--hiera", metavar="FILE", help="a hiera.yaml (v5)")
+    source.add_argument("--dir", metavar="LOGDIR", nargs="+",
+                        help="svlogd directories, without data (named by their paths)")
+    parser.add_argument("--facts", metavar="FILE", help="facts (YAML/JSON) instead of the host's")
+    parser.add_argument("--root", metavar="DIR", help="read the logs under DIR (a staged root)")
+    parser.add_argument("--passwd", metavar="FILE", help="a passwd(5) file to take logins from")
+    parser.add_argument("--group", metavar="FILE", help="a group(5) file to take groups from")
+    parser.add_argument("--user", metavar="LOGIN", action="append", default=[],
+                        help="every service of LOGIN's tree (again for more users)")
+    parser.add_argument("-o", "--output", choices=("short", "cat", "json"), default="short",
+                        help="short: time, service and line (default); cat: the line only; "
+                             "json: one object a line")
+    parser.add_argument("--utc", action="store_true", help="times in UTC, not local time")
+    parser.add_argument("-S", "--since", metavar="TIME", help="lines stamped at TIME or later")
+    parser.add_argument("-U", "--until", metavar="TIME", help="lines stamped at TIME or earlier")
+    parser.add_argument("-n", "--lines", metavar="N", type=_count,
+                        help="the last N lines of the selection (with -f: before following; "
+                             "default there 10)")
+    parser.add_argument("-g", "--grep", metavar="PATTERN",
+                        help="lines whose text (after the stamp) matches PATTERN (a Python "
+                             "regular expression)")
+    parser.add_argument("-r", "--reverse", action="store_true", help="newest first")
+    parser.add_argument("-f", "--follow", action="store_true",
+                        help="go on printing lines as they are written, through rotations, "
+                             "until interrupted")
+    return parser
+
+
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError("expected a number of lines, got %r" % text)
+    return value
+
+
+def run(args):
+    from ..logs.timespec import TimeError, key_of_time
+
+    stderr = sys.stderr
+    try:
+        since = key_of_time(args.since) if args.since else None
+        until = key_of_time(args.until) if args.until else None
+        pattern = re.compile(os.fsencode(args.grep)) if args.grep else None
+    except (TimeError, re.error) as exc:
+        stderr.write("runit-provision logs: %s\n" % exc)
+        return EXIT_USAGE
+    if args.follow and args.reverse:
+        stderr.write("runit-provision logs: --follow and --reverse do not go together\n")
+        return EXIT_USAGE
+    try:
+        sources = _sources(args)
+    except _Usage as exc:
+        stderr.write("runit-provision logs: %s\n" % exc)
+        return EXIT_USAGE
+    except ProvisionError as exc:
+        stderr.write("runit-provision logs: %s\n" % exc)
+        return EXIT_ERROR
+    return _show(args, sources, since, until, pattern)
+
+
+class _Usage(Exception):
+    pass
+
+
+# -- which logs ---------------------------------------------------------------------------------
+def _sources(args):
+    from ..logs.view import Source
+
+    if args.dir:
+        if args.services or args.user:
+            raise _Usage("--dir names the directories itself: no SERVICE or --user with it")
+        return [Source(path.rstrip("/") or "/", os.path.abspath(path)) for path in args.dir]
+    from ..apply.desired import desired_state
+    from ..render.tree import Tree
+    from .inputs import inputs_from_args
+
+    config, _ = inputs_from_args(args)
+    units = [unit for unit in desired_state(config, Tree(), profile_dir=None).units
+             if unit.log_dir is not None]
+    chosen = _chosen(units, args.services, args.user)
+    opener = _safe_opener(args.root)
+    return [Source(unit.label, unit.log_dir, tree=unit.login or unit.for_login,
+                   kind=_kind(config, unit), opener=opener) for unit in chosen]
+
+
+def _chosen(units, names, users):
+    """The units ``names`` and ``users`` select, in the data's order; all when none."""
+    if not names and not users:
+        return units
+    by_label = {unit.label: unit for unit in units}
+    wanted = set()
+    for name in names:
+        label = name[1:] if name.startswith("~") else name
+        if label not in by_label:
+            raise _Usage("no service %r with a log in the data" % name)
+        wanted.add(label)
+    for login in users:
+        mine = [unit.label for unit in units if unit.login == login]
+        if not mine and ("runsvdir-" + login) not in by_label:
+            raise _Usage("no user %r with a tree in the data" % login)
+        wanted.update(mine)
+    return [unit for unit in units if unit.label in wanted]
+
+
+def _kind(config, unit):
+    """The stamps the data says the unit's svlogd writes."""
+    if unit.for_login is not None:
+        return "human"  # runsvdir-LOGIN's logger: svlogd -tt (render/users.py)
+    services = config.services if unit.login is None else config.users[unit.login].services
+    service = services.get(unit.name)
+    if service is None or not service.log:
+        return None
+    return KIND_OF_TIMESTAMPS.get(service.log.timestamps or "human")
+
+
+def _safe_opener(root):
+    """Opens a log directory one component at a time (apply's FsRoot): a link is followed
+    only when root or the reader owns it — so root reading a user's logs never follows a link
+    the user planted out of their home."""
+    from ..apply.fsroot import FsRoot
+
+    fs = FsRoot(root or "/")
+
+    def opener(path):
+        from ..errors import UnsafePathError
+        try:
+            return os.dup(fs.dir_fd(path))
+        except UnsafePathError as exc:
+            raise OSError(0, str(exc)) from exc
+    return opener
+
+
+# -- showing ------------------------------------------------------------------------------------
+def _show(args, sources, since, until, pattern):
+    from ..logs.formats import Formatter
+    from ..logs.view import ReadProblem, merged
+
+    formatter = Formatter(args.output, utc=args.utc)
+    out = sys.stdout.buffer
+    failed = []
+
+    def problem(text):
+        if text not in failed:
+            failed.append(text)
+            sys.stderr.write("runit-provision logs: %s\n" % text)
+            sys.stderr.flush()
+
+    def write(chunk):
+        if pattern is not None:
+            chunk = _matching(chunk, pattern)
+        if len(chunk):
+            out.write(formatter.chunk(chunk))
+
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `logs -f | head`: end quietly
+    follower = None
+    try:
+        if args.follow:
+            from ..logs.follow import Follower
+            follower = Follower(sources)
+            points = follower.start_points()
+        streams = []
+        for source in sources:
+            try:
+                streams.append((source, _selection(args, source, since, until,
+                                                   points.get(source) if follower else None)))
+            except ReadProblem as exc:
+                problem("%s: %s" % (source.label, exc))
+        count = _count_of(args, since)
+        chunks = merged(_checked(streams, problem))
+        if count is not None:
+            chunks = _first(chunks, count) if args.reverse else _last_of(chunks, count)
+        for chunk in chunks:
+            write(chunk)
+        _report_problems(sources, problem)
+        out.flush()
+        if follower is not None:
+            write_all(follower.poll_all(), write)
+            out.flush()
+            while True:
+                write_all(follower.wait(), write)
+                out.flush()
+                _report_problems(sources, problem)
+    except KeyboardInterrupt:
+        pass
+    except BrokenPipeError:
+        return EXIT_OK
+    finally:
+        if follower is not None:
+            follower.close()
+    _report_problems(sources, problem)
+    try:
+        out.flush()
+    except BrokenPipeError:
+        pass
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def write_all(chunks, write):
+    for chunk in chunks:
+        write(chunk)
+
+
+def _count_of(args, since):
+    """How many lines to show at most (None: all): -n, or 10 before following."""
+    if args.lines is None and args.follow and since is None:
+        return DEFAULT_FOLLOW_LINES
+    return args.lines
+
+
+def _first(chunks, count):
+    """The first ``count`` lines of a stream of Merged chunks."""
+    from ..logs.view import Merged
+    for chunk in chunks:
+        if count <= 0:
+            return
+        if len(chunk) > count:
+            chunk = Merged(chunk.lines[:count], chunk.sources[:count], chunk.keys[:count],
+                           chunk.exact[:count], chunk.files[:count])
+        count -= len(chunk)
+        yield chunk
+
+
+def _last_of(chunks, count):
+    """The last ``count`` lines of a stream of Merged chunks (held: ``count`` lines)."""
+    import collections
+    from ..logs.view import Merged
+    held, total = collections.deque(), 0
+    for chunk in chunks:
+        held.append(chunk)
+        total += len(chunk)
+        while held and total - len(held[0]) >= count:
+            total -= len(held.popleft())
+    if held and total > count:
+        drop = total - count
+        first = held[0]
+        held[0] = Merged(first.lines[drop:], first.sources[drop:], first.keys[drop:],
+                         first.exact[drop:], first.files[drop:])
+    return list(held) if count else []
+
+
+def _selection(args, source, since, until, stop_at):
+    """The batches of ``source`` the options select, in the order they are shown."""
+    count = _count_of(args, since)
+    if count is not None:
+        return _tail_of(source, count, since, until, stop_at, args.reverse)
+    if args.reverse:
+        return source.reversed_batches(since, until)
+    return source.batches(since, until, stop_at=stop_at)
+
+
+def _tail_of(source, count, since, until, stop_at, reverse):
+    if stop_at is not None:  # followed: the last lines before where the follower goes on
+        from ..logs.view import _last
+        batches = _last(list(source.batches(since, until, stop_at=stop_at)), count) \
+            if count else []
+    else:
+        batches = source.tail(count, since, until) if count else []
+    if reverse:
+        from ..logs.view import Batch
+        flipped = []
+        for batch in reversed(batches):
+            negated = [-key for key in reversed(batch.keys)]
+            flipped.append(Batch(batch.lines[::-1], batch.keys[::-1], negated,
+                                 None if batch.stamped is None else batch.stamped[::-1],
+                                 batch.file, batch.kind))
+        return flipped
+    return batches
+
+
+def _checked(streams, problem):
+    """The streams, each wrapped so that a source that cannot be read says so and yields
+    nothing more."""
+    from ..logs.view import ReadProblem
+
+    def guarded(source, batches):
+        try:
+            yield from batches
+        except ReadProblem as exc:
+            problem("%s: %s" % (source.label, exc))
+    return [(source, guarded(source, batches)) for source, batches in streams]
+
+
+def _report_problems(sources, problem):
+    for source in sources:
+        for text in source.problems:
+            problem("%s: %s" % (source.label, text))
+
+
+def _matching(chunk, pattern):
+    from ..logs.formats import text_of
+    from ..logs.view import Merged
+    keep = [index for index, (line, stamped) in enumerate(zip(chunk.lines, chunk.exact))
+            if pattern.search(text_of(line, stamped))]
+    return Merged([chunk.lines[i] for i in keep], [chunk.sources[i] for i in keep],
+                  [chunk.keys[i] for i in keep], [chunk.exact[i] for i in keep],
+                  [chunk.files[i] for i in keep])

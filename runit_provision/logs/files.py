@@ -1,0 +1,191 @@
+"""logs: one svlogd directory's files, in the order svlogd wrote them, read as plain lines.
+
+svlogd keeps ``current`` and rotated files named ``@`` + TAI64N of the rotation + ``.s``
+(``.u`` while a processor is due; ``.t`` is a processor's unfinished output, never a log), so
+the names alone order them — ``@….s``/``.u`` oldest first, then ``current`` — and bound their
+lines in time: every line of ``@T.s`` was stamped before T (a stamp is taken when a line is
+read, the rotation comes after it is written). A processor (``!gzip``, ``!xz``…) rewrites a
+rotated file in place of the original: such a file is recognised by its content (the
+compressor's magic bytes), never by its name, and read through the matching decompressor.
+
+Every open is of a file in a directory someone else may own: non-blocking (a FIFO planted as
+``current`` cannot stall the view), a link refused where a log file is expected.
+"""
+
+import errno
+import os
+import stat
+
+from .stamps import label_key
+
+CURRENT = "current"
+_OPEN = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC
+BLOCK = 1 << 20
+
+# magic bytes -> the stdlib module that reads such a stream
+_COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "lzma"))
+
+
+class LogFile:
+    """One file of a log directory: its ``name``, the ``end`` key its lines come before (the
+    rotation's, from the name; None for ``current``)."""
+
+    __slots__ = ("name", "end")
+
+    def __init__(self, name, end):
+        self.name, self.end = name, end
+
+    @property
+    def is_current(self):
+        return self.end is None
+
+    def __repr__(self):
+        return "LogFile(%r)" % self.name
+
+
+class DecodeError(Exception):
+    """A rotated file a processor wrote that cannot be read back (a truncated gzip…)."""
+
+
+def open_directory(path):
+    """A descriptor of log directory ``path`` (links to it followed, as svlogd does; never a
+    FIFO's blocking open)."""
+    return os.open(path, _DIR)
+
+
+def log_files(dir_fd):
+    """The files of the directory, oldest first: rotated ones by name, then ``current``."""
+    rotated, has_current = [], False
+    for name in os.listdir(dir_fd):
+        if name == CURRENT:
+            has_current = True
+            continue
+        end = label_key(name)
+        if end is not None:
+            rotated.append(LogFile(name, end))
+    rotated.sort(key=lambda item: item.name)
+    if has_current:
+        rotated.append(LogFile(CURRENT, None))
+    return rotated
+
+
+def open_log(dir_fd, name):
+    """``(raw fd, reader)`` for file ``name``: the reader has ``read(n)`` (a decompressing one
+    for a processor's output) and ``seekable`` says whether it is the plain file. OSError for
+    a file that is gone, a link, or no regular file."""
+    fd = os.open(name, _OPEN, dir_fd=dir_fd)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", name)
+        head = os.pread(fd, 6, 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    for magic, module in _COMPRESSED:
+        if head.startswith(magic):
+            return fd, _Decompressing(fd, module, name)
+    return fd, _Plain(fd)
+
+
+class _Plain:
+    seekable = True
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def read(self, size):
+        return os.read(self.fd, size)
+
+
+class _Decompressing:
+    """A compressed file read as its plain lines; its errors as DecodeError."""
+
+    seekable = False
+
+    def __init__(self, fd, module, name):
+        import importlib
+        self.name = name
+        self._file = importlib.import_module(module).open(os.fdopen(os.dup(fd), "rb"), "rb")
+
+    def read(self, size):
+        try:
+            return self._file.read(size)
+        except (OSError, EOFError, ValueError) as exc:
+            raise DecodeError("%s: %s" % (self.name, exc or "truncated")) from exc
+
+    def close(self):
+        self._file.close()
+
+
+def blocks(reader, start=0, size=BLOCK, stop=None):
+    """The file's bytes from ``start`` (up to ``stop``, a plain file's offset) in blocks of
+    whole lines (the last block may end without a newline: a line still being written, or
+    cut)."""
+    if stop is not None and reader.seekable:
+        yield from _blocks_between(reader.fd, start, stop, size)
+        return
+    if start and reader.seekable:
+        os.lseek(reader.fd, start, os.SEEK_SET)
+    elif start:
+        skip = start
+        while skip:
+            data = reader.read(min(skip, size))
+            if not data:
+                return
+            skip -= len(data)
+    rest = b""
+    while True:
+        data = reader.read(size)
+        if not data:
+            if rest:
+                yield rest
+            return
+        data = rest + data if rest else data
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            yield data[:cut] if cut < len(data) else data
+            rest = data[cut:]
+        else:
+            rest = data
+
+
+def _blocks_between(fd, start, stop, size):
+    rest = b""
+    while start < stop:
+        data = os.pread(fd, min(size, stop - start), start)
+        if not data:
+            break
+        start += len(data)
+        data = rest + data if rest else data
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            yield data[:cut] if cut < len(data) else data
+            rest = data[cut:]
+        else:
+            rest = data
+    if rest:
+        yield rest
+
+
+def blocks_backward(fd, size=BLOCK):
+    """A plain file's whole lines from its end, in blocks: each block's lines in file order,
+    the blocks last first. The file's last line may lack its newline."""
+    end = os.fstat(fd).st_size
+    rest = b""
+    while end > 0:
+        start = max(0, end - size)
+        data = os.pread(fd, end - start, start) + rest
+        end = start
+        if start == 0:
+            yield data
+            return
+        cut = data.find(b"\n") + 1
+        if cut == 0:
+            rest = data
+            continue
+        rest = data[:cut]
+        if cut < len(data):
+            yield data[cut:]
+    if rest:
+        yield rest

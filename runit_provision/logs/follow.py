@@ -1,0 +1,234 @@
+"""logs: following svlogd directories as they grow — ``logs -f`` — event-driven, through
+rotation, with no line lost, repeated or reordered.
+
+For each source the follower holds ``current`` open and reads it from where the view stopped
+(``start_points``: the inode and offset the historical read is cut at). inotify on the
+directory wakes it: a write (``IN_MODIFY``) — read on to the end, whole lines only; a rename
+or a new file — svlogd rotated: ``current`` has become ``@….s`` (or ``.u``) under the same
+inode, so the held descriptor is read to its end first (the last line, whole or not, is the
+file's), then the new ``current`` is opened and read from its start. A processor rewriting
+the rotated file later changes nothing: the descriptor holds the original inode. A logger
+killed and started again renames a crashed ``current`` to ``@….u`` the same way. A directory
+that does not exist yet is waited for through a watch on its nearest existing parent.
+
+Nothing is read on a timer: the process sleeps in ``select`` on the inotify descriptor.
+"""
+
+import os
+import select
+
+from ..runtime.unix import inotify
+from .files import CURRENT, LogFile
+from .stamps import KINDS, key_from_ns, kind_of
+from .view import Batch, _bulk, merged
+
+_DIR_EVENTS = ("IN_MODIFY", "IN_CREATE", "IN_MOVED_FROM", "IN_MOVED_TO", "IN_DELETE",
+               "IN_CLOSE_WRITE", "IN_DELETE_SELF", "IN_MOVE_SELF")
+_PARENT_EVENTS = ("IN_CREATE", "IN_MOVED_TO", "IN_DELETE_SELF", "IN_MOVE_SELF")
+_READ = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+_CHUNK = 1 << 20
+
+
+def _mask(names):
+    mask = 0
+    for name in names:
+        mask |= getattr(inotify, name)
+    return mask
+
+
+class _Tail:
+    """Where one source is read: its directory, the ``current`` held (descriptor, inode),
+    the offset read to, an unfinished last line, and the last key (what an unstamped line
+    inherits)."""
+
+    __slots__ = ("source", "dir_fd", "fd", "inode", "offset", "partial", "last", "kind",
+                 "top")
+
+    def __init__(self, source):
+        self.source, self.dir_fd, self.fd, self.inode = source, None, None, None
+        self.offset, self.partial, self.last, self.top = 0, b"", None, None
+        self.kind = source.kind if source.kind in KINDS else None
+
+
+class Follower:
+    """Follows ``sources``: ``start_points()`` for the historical read, then ``wait()`` for
+    Merged chunks of new lines, in time order within each wake-up."""
+
+    def __init__(self, sources):
+        self.inotify = inotify.Inotify()
+        self.tails = [_Tail(source) for source in sources]
+        self._watches = {}  # wd -> _Tail (its directory, or a parent it waits in)
+        for tail in self.tails:
+            self._watch(tail)
+            self._open_current(tail, at_end=True)
+
+    def close(self):
+        for tail in self.tails:
+            for fd in (tail.fd, tail.dir_fd):
+                if fd is not None:
+                    os.close(fd)
+        self.inotify.close()
+
+    # -- set-up ---------------------------------------------------------------------------
+    def _watch(self, tail):
+        """A watch on the source's directory — through the descriptor opened for it, so
+        that a link planted on the way is refused as the view refuses it — or on its nearest
+        existing parent until it appears."""
+        try:
+            tail.dir_fd = tail.source.opener(tail.source.path)
+        except FileNotFoundError:
+            parent = os.path.dirname(tail.source.path.rstrip("/"))
+            while parent and parent != "/" and not os.path.isdir(parent):
+                parent = os.path.dirname(parent)
+            try:
+                self._watches[self.inotify.add_watch(parent or "/",
+                                                     _mask(_PARENT_EVENTS))] = tail
+            except OSError:
+                pass
+            return
+        except OSError as exc:
+            tail.source._problem("%s: %s" % (tail.source.path, exc.strerror or exc))
+            return
+        wd = self.inotify.add_watch("/proc/self/fd/%d" % tail.dir_fd, _mask(_DIR_EVENTS))
+        self._watches[wd] = tail
+
+    def _open_current(self, tail, at_end):
+        """Hold ``current`` (at its last whole line when ``at_end``); False if there is none."""
+        if tail.dir_fd is None:
+            return False
+        try:
+            fd = os.open(CURRENT, _READ, dir_fd=tail.dir_fd)
+        except OSError:
+            return False
+        info = os.fstat(fd)
+        tail.fd, tail.inode, tail.partial = fd, info.st_ino, b""
+        tail.offset = _last_line_end(fd, info.st_size) if at_end else 0
+        return True
+
+    def start_points(self):
+        """{source: (inode, offset)}: where the historical read of each source must stop
+        (``Source.batches(stop_at=…)``) for the follower to go on without a gap or a repeat;
+        no entry for a source with no ``current`` yet (read all of it)."""
+        return {tail.source: (tail.inode, tail.offset) for tail in self.tails
+                if tail.fd is not None}
+
+    # -- following ------------------------------------------------------------------------
+    def wait(self, timeout=None):
+        """Sleep until something changes; the Merged chunks of the new lines (maybe none)."""
+        ready, _, _ = select.select([self.inotify.fd], [], [], timeout)
+        if not ready:
+            return []
+        touched = []
+        for wd, _mask_value, _cookie, _name in self.inotify.read_events():
+            tail = self._watches.get(wd)
+            if tail is None:  # the queue overflowed (wd -1): look at every source
+                touched = list(self.tails)
+                break
+            if tail not in touched:
+                touched.append(tail)
+        streams = []
+        for tail in touched:
+            batches = self._advance(tail)
+            if batches:
+                streams.append((tail.source, batches))
+        return list(merged(streams))
+
+    def poll_all(self):
+        """Read every source on (after the historical read, before the first wait)."""
+        streams = []
+        for tail in self.tails:
+            batches = self._advance(tail)
+            if batches:
+                streams.append((tail.source, batches))
+        return list(merged(streams))
+
+    def _advance(self, tail):
+        """Whatever the source has that was not read: the held file to its end, then each
+        newer ``current``."""
+        if tail.dir_fd is None:
+            self._watch(tail)
+            if tail.dir_fd is None:
+                return []
+            return self._from_start(tail)  # a directory that appeared: all of it is new
+        found = []
+        while True:
+            if tail.fd is None:
+                if not self._open_current(tail, at_end=False):
+                    return found
+            found += self._read_on(tail)
+            try:
+                now = os.stat(CURRENT, dir_fd=tail.dir_fd, follow_symlinks=False).st_ino
+            except OSError:
+                now = None
+            if now == tail.inode or now is None:
+                return found
+            found += self._read_on(tail, final=True)  # rotated: the rest of it is whole
+            os.close(tail.fd)
+            tail.fd = None
+
+    def _from_start(self, tail):
+        if not self._open_current(tail, at_end=False):
+            return []
+        return self._read_on(tail)
+
+    def _read_on(self, tail, final=False):
+        batches = []
+        while True:
+            data = os.pread(tail.fd, _CHUNK, tail.offset)
+            if not data:
+                break
+            tail.offset += len(data)
+            data = tail.partial + data if tail.partial else data
+            cut = data.rfind(b"\n") + 1
+            tail.partial = data[cut:]
+            if cut:
+                batches.append(self._batch(tail, data[:cut]))
+        if final and tail.partial:
+            batches.append(self._batch(tail, tail.partial + b"\n"))
+            tail.partial = b""
+        return batches
+
+    def _batch(self, tail, block):
+        lines = block.split(b"\n")
+        lines.pop()
+        if tail.kind is None and tail.source.kind != "none":
+            tail.kind = next((kind for kind in map(kind_of, lines[:20]) if kind), None)
+        stamped = None
+        if tail.kind is None:
+            now = key_from_ns(os.fstat(tail.fd).st_mtime_ns)
+            keys = [now] * len(lines)
+            stamped = [False] * len(lines)
+        else:
+            keys = _bulk(tail.kind).keys(lines)
+            if None in keys:
+                stamped = [key is not None for key in keys]
+                last = tail.last if tail.last is not None else key_from_ns(
+                    os.fstat(tail.fd).st_mtime_ns)
+                for index, key in enumerate(keys):
+                    if key is None:
+                        keys[index] = last
+                    else:
+                        last = key
+        tail.last = keys[-1]
+        merge = []
+        top = tail.top
+        for key in keys:
+            top = key if top is None or key > top else top
+            merge.append(top)
+        tail.top = top
+        return Batch(lines, keys, merge, stamped, LogFile(CURRENT, None), tail.kind)
+
+
+def _last_line_end(fd, size):
+    """The offset just after the last newline at or before ``size`` (0 if none)."""
+    if size == 0:
+        return 0
+    start = size
+    while start > 0:
+        begin = max(0, start - 65536)
+        data = os.pread(fd, start - begin, begin)
+        cut = data.rfind(b"\n")
+        if cut >= 0:
+            return begin + cut + 1
+        start = begin
+    return 0

@@ -1,0 +1,100 @@
+"""logs: a stream's lines as the output formats write them — ``short`` (time, service, text;
+journalctl's), ``cat`` (the text only) and ``json`` (one object per line). Pure: bytes in,
+bytes out; the CLI writes them.
+
+``short``::
+
+    Nov 23 10:05:15.398270 web: listening on :8080
+    Nov 23 10:05:16.001200 alice/app: started
+   ≤Nov 23 09:00:00.000000 batch: a line of a file written without stamps
+
+A time with ``≤`` is a bound, not a stamp: the line has none (svlogd without ``-t``), and
+the time is the end of its file (the rotation, or ``current``'s last write) or of the line
+before it.
+"""
+
+import json
+import time
+
+from .stamps import WIDTH, ns_from_key
+
+FORMATS = ("short", "cat", "json")
+_INEXACT = "\u2264".encode()
+
+
+def text_of(line, stamped):
+    """The line without its svlogd stamp."""
+    return line[WIDTH + 1:] if stamped else line
+
+
+class Formatter:
+    """``chunk(merged) -> bytes`` for one format, local time or ``utc``."""
+
+    def __init__(self, kind="short", utc=False):
+        self.kind, self.utc = kind, utc
+        self._seconds = {}
+        self._convert = time.gmtime if utc else time.localtime
+
+    def chunk(self, merged):
+        if self.kind == "cat":
+            return self._cat(merged)
+        if self.kind == "json":
+            return self._json(merged)
+        return self._short(merged)
+
+    def _cat(self, merged):
+        width = WIDTH + 1
+        exact = merged.exact
+        if all(exact):
+            lines = [line[width:] for line in merged.lines]
+        else:
+            lines = [line[width:] if stamped else line
+                     for line, stamped in zip(merged.lines, exact)]
+        return b"\n".join(lines) + b"\n" if lines else b""
+
+    def _short(self, merged):
+        out = []
+        labels = {}
+        clock = self.clock
+        for line, source, key, stamped in zip(merged.lines, merged.sources, merged.keys,
+                                              merged.exact):
+            label = labels.get(source)
+            if label is None:
+                label = labels[source] = b" " + source.label.encode() + b": "
+            if stamped:
+                out.append(clock(key) + label + line[WIDTH + 1:])
+            else:
+                out.append(_INEXACT + clock(key) + label + line)
+        return b"\n".join(out) + b"\n" if out else b""
+
+    def clock(self, key):
+        """``Nov 23 10:05:15.398270`` of a key."""
+        seconds = (key >> 32)
+        found = self._seconds.get(seconds)
+        if found is None:
+            unix = ns_from_key(seconds << 32) // 1_000_000_000
+            found = self._seconds[seconds] = time.strftime(
+                "%b %d %H:%M:%S", self._convert(unix)).encode()
+        return found + b".%06d" % ((key & 0xFFFFFFFF) // 1000)
+
+    def iso(self, key):
+        time_ns = ns_from_key(key)
+        seconds, nanos = divmod(time_ns, 1_000_000_000)
+        moment = self._convert(seconds)
+        offset = moment.tm_gmtoff if not self.utc else 0
+        sign = "+" if offset >= 0 else "-"
+        return "%s.%06d%s%02d:%02d" % (time.strftime("%Y-%m-%dT%H:%M:%S", moment),
+                                      nanos // 1000, sign, abs(offset) // 3600,
+                                      abs(offset) % 3600 // 60)
+
+    def _json(self, merged):
+        out = []
+        for line, source, key, stamped, item in zip(merged.lines, merged.sources, merged.keys,
+                                                    merged.exact, merged.files):
+            out.append(json.dumps({
+                "time": self.iso(key), "exact": stamped,
+                "stamp": line[:WIDTH].decode("ascii") if stamped else None,
+                "service": source.label, "tree": source.tree,
+                "line": text_of(line, stamped).decode("utf-8", "replace"),
+                "file": source.path.rstrip("/") + "/" + item.name}).encode())
+        return b"\n".join(out) + b"\n" if out else b""

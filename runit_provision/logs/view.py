@@ -1,0 +1,474 @@
+"""logs: the selected lines of many svlogd directories as one stream, ordered by time.
+
+A ``Source`` is one service's log directory. ``Source.batches()`` reads its files in svlogd's
+order — ``@….s``/``.u`` oldest first, then ``current`` — as ``Batch``es of whole lines with
+their keys (stamps.py); ``merged`` interleaves the batches of many sources by time.
+
+Ordering. Each line's own stamp is what is shown and what ``--since``/``--until`` select by,
+but a source is merged by its running maximum of stamps (``merge keys``): a clock stepped
+back inside a file keeps that file's lines in the order they were written, and none is
+dropped. Equal times keep the sources' order, then file order. Lines with no stamp (svlogd
+without ``-t``, or one line without in a stamped file) take the time before them — for a
+whole unstamped file, the bound its name gives (``@T.s``: every line before T; ``current``:
+its last write) — and are marked inexact.
+
+Selection is cheap where it can be: a file whose name says it ended before ``since`` is not
+opened; in the first file that may hold the start, the start is found by bisection on the
+stamps (and checked: if any earlier line of that file is stamped later — the clock stepped
+back — the file is read from its start); ``--until`` stops at the first file that begins
+after it. ``tail(n)`` reads each source from its end.
+
+Streaming: memory holds a batch per source, never the selection.
+"""
+
+import bisect
+import itertools
+import os
+import re
+
+from .files import (DecodeError, LogFile, blocks, blocks_backward, log_files, open_directory,
+                    open_log)
+from .stamps import HUMAN, ISO, KINDS, TAI64N, WIDTH, BulkKeys, kind_of, key_from_ns
+
+_STAMP_PATTERNS = {
+    TAI64N: re.compile(rb"(?m)^@[0-9a-f]{24}(?= )"),
+    HUMAN: re.compile(rb"(?m)^\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d\.\d{5}(?= )"),
+    ISO: re.compile(rb"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{5}(?= )"),
+}
+
+
+class Batch:
+    """Whole lines of one file of one source: ``lines`` (bytes, stamp included, no newline),
+    ``keys`` (each line's own time, or the time it inherits), ``merge`` (the running maximum
+    the source is merged by), ``exact`` (False: some keys are inherited — which ones,
+    ``stamped`` says per line), ``file`` (the LogFile) and ``kind`` (its stamps')."""
+
+    __slots__ = ("lines", "keys", "merge", "stamped", "file", "kind")
+
+    def __init__(self, lines, keys, merge, stamped, file, kind):
+        self.lines, self.keys, self.merge = lines, keys, merge
+        self.stamped, self.file, self.kind = stamped, file, kind
+
+
+class ReadProblem(Exception):
+    """A source, or one of its files, could not be read: the message says which and why."""
+
+
+class Source:
+    """One log directory: ``label`` (how the view names it), ``path`` (the directory, a final
+    path), ``tree`` (the login whose tree it is, or None), ``opener(path)`` (gives a directory
+    descriptor; by default a plain non-blocking open), ``kind`` (its stamps, when the data
+    says: one of stamps.KINDS, "none", or None to find out from each file)."""
+
+    def __init__(self, label, path, tree=None, kind=None, opener=None):
+        self.label, self.path, self.tree, self.kind = label, path, tree, kind
+        self.opener = opener or open_directory
+        self.problems = []  # what could not be read, said once each
+
+    def __repr__(self):
+        return "Source(%r)" % self.label
+
+    # -- the files -----------------------------------------------------------------------
+    def open(self):
+        """``(dir_fd, [LogFile])``; ReadProblem when the directory cannot be read."""
+        try:
+            dir_fd = self.opener(self.path)
+        except FileNotFoundError:
+            return None, []
+        except (OSError, ValueError) as exc:
+            raise ReadProblem("%s: %s" % (self.path, _why(exc))) from exc
+        try:
+            return dir_fd, log_files(dir_fd)
+        except OSError as exc:
+            os.close(dir_fd)
+            raise ReadProblem("%s: %s" % (self.path, _why(exc))) from exc
+
+    def batches(self, since=None, until=None, stop_at=None):
+        """Every line from ``since`` (a key) to ``until``, file by file, in Batches.
+        ``stop_at``: ``(inode, offset)`` — the file with that inode is read up to that offset
+        and is the last (a follower reads on from there: follow.py)."""
+        dir_fd, files = self.open()
+        if dir_fd is None:
+            return
+        try:
+            start = _first_file(files, since)
+            state = _Running(files[start - 1].end if start else None)
+            for item in files[start:]:
+                if until is not None and state.lower is not None and state.lower > until:
+                    return
+                stopped = []
+                yield from self._file_batches(dir_fd, item, since, until, state,
+                                              stop_at=stop_at, stopped=stopped)
+                if stopped:
+                    return
+                state.lower = item.end
+        finally:
+            os.close(dir_fd)
+
+    def reversed_batches(self, since=None, until=None):
+        """The selected lines newest first: Batches whose lines run backwards, merged by
+        ``merged`` as they come (their merge keys are negated: time runs down)."""
+        dir_fd, files = self.open()
+        if dir_fd is None:
+            return
+        try:
+            top = None
+            for item in reversed(files):
+                if since is not None and item.end is not None and item.end < since:
+                    return
+                for batch in self._file_batches(dir_fd, item, since, until, _Running(None),
+                                                backward=True):
+                    lines, keys = batch.lines[::-1], batch.keys[::-1]
+                    stamped = None if batch.stamped is None else batch.stamped[::-1]
+                    negated = [-key for key in keys]
+                    merge = list(itertools.accumulate(negated, max, initial=top))[1:] \
+                        if top is not None else list(itertools.accumulate(negated, max))
+                    top = merge[-1]
+                    yield Batch(lines, keys, merge, stamped, batch.file, batch.kind)
+        finally:
+            os.close(dir_fd)
+
+    def _file_batches(self, dir_fd, item, since, until, state, backward=False, stop_at=None,
+                      stopped=None):
+        """The file's selected lines in Batches (from its end, the last first, when
+        ``backward``); with ``stop_at`` (inode, offset), that file only up to the offset, and
+        ``stopped`` gets an entry."""
+        try:
+            fd, reader = open_log(dir_fd, item.name)
+        except FileNotFoundError:
+            return  # rotated away or pruned since the listing
+        except OSError as exc:
+            self._problem("%s/%s: %s" % (self.path, item.name, _why(exc)))
+            return
+        try:
+            info = os.fstat(fd)
+            limit = None
+            if stop_at is not None and info.st_ino == stop_at[0]:
+                limit = stop_at[1]
+                stopped.append(item)
+            bound = item.end if item.end is not None else key_from_ns(info.st_mtime_ns)
+            kind, head = self._kind_of_file(reader, fd)
+            if backward and reader.seekable:
+                source = blocks_backward(fd)
+            elif head:
+                source = itertools.chain(head, blocks(reader))
+            else:
+                offset = 0
+                if since is not None and kind in KINDS and reader.seekable:
+                    offset = _start_offset(fd, kind, since)
+                source = blocks(reader, offset, stop=limit)
+            pieces = (self._batch(block, item, kind, bound, state, since, until)
+                      for block in source)
+            if backward and not reader.seekable:  # a compressed file: whole, then reversed
+                pieces = reversed(list(pieces))
+            for batch in pieces:
+                if batch is not None:
+                    yield batch
+        except DecodeError as exc:
+            self._problem(str(exc))
+        finally:
+            _close(reader)
+            os.close(fd)
+
+    def _kind_of_file(self, reader, fd):
+        """The file's stamps — the data's, or those of its first stamped line among its
+        first lines — and, for a compressed file, the block read to tell (to read again)."""
+        if self.kind in KINDS:
+            return self.kind, ()
+        if self.kind == "none":
+            return None, ()
+        if reader.seekable:
+            head, first = (), os.pread(fd, 65536, 0)
+        else:
+            first = next(blocks(reader), b"")
+            head = (first,) if first else ()
+        for line in first.split(b"\n", 20)[:20]:
+            kind = kind_of(line)
+            if kind is not None:
+                return kind, head
+        return None, head
+
+    def _batch(self, block, item, kind, bound, state, since, until):
+        lines = block.split(b"\n")
+        if lines[-1] == b"":
+            lines.pop()
+        if not lines:
+            return None
+        stamped = None
+        if kind is None:
+            keys = [bound] * len(lines)
+            stamped = [False] * len(lines)
+        else:
+            keys = _bulk(kind).keys(lines)
+            if None in keys:
+                stamped = [key is not None for key in keys]
+                last = state.last if state.last is not None else (
+                    state.lower if state.lower is not None else bound)
+                for index, key in enumerate(keys):
+                    if key is None:
+                        keys[index] = last
+                    else:
+                        last = key
+            state.last = keys[-1]
+        merge = state.merge_keys(keys)
+        if since is None and until is None:
+            return Batch(lines, keys, merge, stamped, item, kind)
+        keep = [index for index, key in enumerate(keys)
+                if (since is None or key >= since) and (until is None or key <= until)]
+        if len(keep) == len(keys):
+            return Batch(lines, keys, merge, stamped, item, kind)
+        if not keep:
+            return None
+        return Batch([lines[i] for i in keep], [keys[i] for i in keep],
+                     [merge[i] for i in keep],
+                     None if stamped is None else [stamped[i] for i in keep], item, kind)
+
+    def _problem(self, message):
+        if message not in self.problems:
+            self.problems.append(message)
+
+    # -- from the end ----------------------------------------------------------------------
+    def tail(self, count, since=None, until=None):
+        """The last ``count`` selected lines, as Batches in file order (oldest first)."""
+        dir_fd, files = self.open()
+        if dir_fd is None:
+            return []
+        found, have = [], 0
+        try:
+            for item in reversed(files):
+                if since is not None and item.end is not None and item.end < since:
+                    break
+                for batch in self._file_batches(dir_fd, item, since, until, _Running(None),
+                                                backward=True):
+                    found.append(batch)
+                    have += len(batch.lines)
+                    if have >= count:
+                        break
+                if have >= count:
+                    break
+        finally:
+            os.close(dir_fd)
+        found.reverse()
+        kept = _last(found, count)
+        state = _Running(None)  # merge keys again, in file order across the pieces
+        for batch in kept:
+            batch.merge = state.merge_keys(batch.keys)
+        return kept
+
+
+class _Running:
+    """A source's state across its files: the file's lower bound (the previous file's end),
+    the last key (what an unstamped line inherits) and the running maximum (merge keys)."""
+
+    __slots__ = ("lower", "last", "top")
+
+    def __init__(self, lower):
+        self.lower, self.last, self.top = lower, None, None
+
+    def merge_keys(self, keys):
+        if self.top is None:
+            merge = list(itertools.accumulate(keys, max))
+        else:
+            merge = list(itertools.accumulate(keys, max, initial=self.top))[1:]
+        self.top = merge[-1]
+        return merge
+
+
+_BULK = {}
+
+
+def _bulk(kind):
+    found = _BULK.get(kind)
+    if found is None:
+        found = _BULK[kind] = BulkKeys(kind)
+    return found
+
+
+def _first_file(files, since):
+    """The index of the first file that may hold a line from ``since`` on: every line of a
+    rotated ``@T`` file was stamped before T."""
+    if since is None:
+        return 0
+    ends = [item.end for item in files if item.end is not None]
+    return bisect.bisect_left(ends, since)
+
+
+def _start_offset(fd, kind, since):
+    """Where the lines from ``since`` on begin in a plain stamped file: a bisection on the
+    stamps; 0 when an earlier line is stamped at or after ``since`` (a clock stepped back)."""
+    size = os.fstat(fd).st_size
+    low, high = 0, size
+    while high - low > 4096:
+        middle = (low + high) // 2
+        line_start, key = _line_at(fd, kind, middle, size)
+        if line_start is None or key is None or key >= since:
+            high = middle
+        else:
+            low = line_start + 1
+    # from ``low`` on, the first line at or after since; check that nothing before it is
+    start = _line_start_at_or_after(fd, low)
+    if start and _latest_before(fd, kind, start) >= _stamp_bytes(kind, since):
+        return 0
+    return start
+
+
+def _line_at(fd, kind, offset, size):
+    """``(start, key)`` of the first whole line starting after ``offset``."""
+    data = os.pread(fd, 8192, offset)
+    cut = data.find(b"\n") + 1 if offset else 0
+    if offset and cut == 0:
+        return None, None
+    line = data[cut:data.find(b"\n", cut) if data.find(b"\n", cut) >= 0 else len(data)]
+    return offset + cut, _key(kind, line)
+
+
+def _key(kind, line):
+    return _bulk(kind).keys([line])[0]
+
+
+def _line_start_at_or_after(fd, offset):
+    if offset == 0:
+        return 0
+    data = os.pread(fd, 65536, offset - 1)
+    cut = data.find(b"\n")
+    return offset + cut if cut >= 0 else offset
+
+
+def _latest_before(fd, kind, end):
+    """The latest stamp (bytes, sortable within one kind) of the lines before ``end``."""
+    data = os.pread(fd, end, 0)
+    stamps = _STAMP_PATTERNS[kind].findall(data)
+    return max(stamps) if stamps else b""
+
+
+def _stamp_bytes(kind, key):
+    """The stamp text of ``key`` in ``kind`` (sortable like the file's own)."""
+    from .stamps import ns_from_key
+    if kind == TAI64N:
+        return b"@%024x" % key
+    import time
+    time_ns = ns_from_key(key)
+    seconds, nanos = divmod(time_ns, 1_000_000_000)
+    separator = "_" if kind == HUMAN else "T"
+    return (time.strftime("%Y-%m-%d" + separator + "%H:%M:%S", time.gmtime(seconds))
+            + ".%05d" % (nanos // 10000)).encode()
+
+
+def _last(batches, count):
+    """The last ``count`` lines of ``batches`` (file order), as Batches."""
+    total = sum(len(batch.lines) for batch in batches)
+    drop = max(0, total - count)
+    kept = []
+    for batch in batches:
+        if drop >= len(batch.lines):
+            drop -= len(batch.lines)
+            continue
+        if drop:
+            batch = Batch(batch.lines[drop:], batch.keys[drop:], batch.merge[drop:],
+                          batch.stamped[drop:] if batch.stamped is not None else None,
+                          batch.file, batch.kind)
+            drop = 0
+        kept.append(batch)
+    return kept
+
+
+def _close(reader):
+    close = getattr(reader, "close", None)
+    if close is not None:
+        close()
+
+
+def _why(exc):
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc)
+
+
+# -- many sources as one stream ------------------------------------------------------------
+class Merged:
+    """Lines of several sources in time order: ``lines`` (bytes), ``sources`` (the Source of
+    each), ``keys``, ``exact`` (per line) and ``files`` (the LogFile of each)."""
+
+    __slots__ = ("lines", "sources", "keys", "exact", "files")
+
+    def __init__(self, lines, sources, keys, exact, files):
+        self.lines, self.sources, self.keys = lines, sources, keys
+        self.exact, self.files = exact, files
+
+    def __len__(self):
+        return len(self.lines)
+
+
+def as_merged(source, batch):
+    count = len(batch.lines)
+    exact = [True] * count if batch.stamped is None else batch.stamped
+    return Merged(batch.lines, [source] * count, batch.keys, exact, [batch.file] * count)
+
+
+def merged(streams):
+    """Merge ``streams`` — (source, iterator of its Batches) pairs, in the order equal times
+    keep — into Merged chunks, in time order by each source's merge keys."""
+    heads = []
+    for order, (source, batches) in enumerate(streams):
+        state = _Head(order, source, batches)
+        if state.load():
+            heads.append(state)
+    while heads:
+        if len(heads) == 1:
+            head = heads[0]
+            while True:
+                yield head.take_all()
+                if not head.load():
+                    return
+        bound = min(head.batch.merge[-1] for head in heads)
+        lines, sources, keys, exact, files, merge = [], [], [], [], [], []
+        for head in heads:
+            head.take_until(bound, lines, sources, keys, exact, files, merge)
+        order = sorted(range(len(merge)), key=merge.__getitem__)
+        yield Merged([lines[i] for i in order], [sources[i] for i in order],
+                     [keys[i] for i in order], [exact[i] for i in order],
+                     [files[i] for i in order])
+        heads = [head for head in heads if head.has_more() or head.load()]
+
+
+class _Head:
+    """One source's place in a merge: its current Batch and how far it was taken."""
+
+    __slots__ = ("order", "source", "batches", "batch", "position")
+
+    def __init__(self, order, source, batches):
+        self.order, self.source, self.batches = order, source, iter(batches)
+        self.batch, self.position = None, 0
+
+    def load(self):
+        for batch in self.batches:
+            if batch.lines:
+                self.batch, self.position = batch, 0
+                return True
+        self.batch = None
+        return False
+
+    def has_more(self):
+        return self.batch is not None and self.position < len(self.batch.lines)
+
+    def take_all(self):
+        batch, start = self.batch, self.position
+        self.position = len(batch.lines)
+        count = len(batch.lines) - start
+        exact = [True] * count if batch.stamped is None else batch.stamped[start:]
+        return Merged(batch.lines[start:], [self.source] * count, batch.keys[start:], exact,
+                      [batch.file] * count)
+
+    def take_until(self, bound, lines, sources, keys, exact, files, merge):
+        batch, start = self.batch, self.position
+        end = bisect.bisect_right(batch.merge, bound, start)
+        if end == start:
+            return
+        count = end - start
+        lines.extend(batch.lines[start:end])
+        keys.extend(batch.keys[start:end])
+        merge.extend(batch.merge[start:end])
+        sources.extend([self.source] * count)
+        files.extend([batch.file] * count)
+        exact.extend([True] * count if batch.stamped is None else batch.stamped[start:end])
+        self.position = end
