@@ -24,9 +24,10 @@ class Converger:
     (a planted link, EPERM, ENOSPC…); True when that refuses only its user (the file is
     dropped, the rest goes on), False to fail the apply."""
 
-    def __init__(self, fs, on_failure=None):
+    def __init__(self, fs, on_failure=None, is_refused=None):
         self.fs = fs
         self.on_failure = on_failure or (lambda path, exc: False)
+        self.is_refused = is_refused or (lambda path: False)  # its user refused meanwhile
         self.pending = []  # files written to their temp name, waiting for flush()
 
     @staticmethod
@@ -79,6 +80,9 @@ class Converger:
             self.discard()
             raise ApplyError("cannot sync the files written: %s" % exc.strerror) from exc
         for index, path in enumerate(pending):
+            if self.is_refused(path):  # refused by a failure earlier in this flush
+                self.fs.discard_temp(path)
+                continue
             try:
                 self.fs.rename_temp(path)
             except (OSError, UnsafePathError) as exc:

@@ -182,8 +182,9 @@ def profile_snippet(config):
 def default_profile_dir(config):
     """Where the profile snippet goes unless told: ``etc/profile.d`` in the directory that
     holds every path of the data — ``sv_dir``, ``service_dir``, ``log_dir`` and the users'
-    homes. That is ``/etc/profile.d`` for a host's data, and the sandbox's own for data that
-    relocates everything (a demo, a test): such a run never touches the host's ``/etc``.
+    homes. That is ``/etc/profile.d`` for a host's data (and whenever that directory is ``/``
+    or a top-level one such as ``/etc``), and the sandbox's own for data that relocates
+    everything (a demo, a test): such a run never touches the host's ``/etc``.
 
     >>> from types import SimpleNamespace as NS
     >>> host = NS(sv_dir="/etc/sv", service_dir="/etc/service", log_dir="/var/log",
@@ -192,10 +193,16 @@ def default_profile_dir(config):
     ...              log_dir="/tmp/s/var/log", users={"alice": NS(home="/tmp/s/home/alice")})
     >>> default_profile_dir(host), default_profile_dir(sandbox)
     ('/etc/profile.d', '/tmp/s/etc/profile.d')
+    >>> default_profile_dir(NS(sv_dir="/etc/sv", service_dir="/etc/service", log_dir="/etc/log",
+    ...                        users={}))
+    '/etc/profile.d'
     """
     paths = [config.sv_dir, config.service_dir, config.log_dir]
     paths += [user.home for user in config.users.values()]
-    return posixpath.join(posixpath.commonpath(paths), "etc", "profile.d")
+    common = posixpath.commonpath(paths)
+    if common.count("/") < 2:  # "/", or one system directory (/etc, /var…): the host's
+        return "/etc/profile.d"
+    return posixpath.join(common, "etc", "profile.d")
 
 
 def desired_state(config, tree, only=None, profile_dir="/etc/profile.d", extra_entries=(),

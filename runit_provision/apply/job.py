@@ -88,7 +88,8 @@ class Job:
             converger.discard()
             return result
 
-        converger = Converger(self.fs, on_failure)
+        converger = Converger(self.fs, on_failure,
+                              lambda path: desired.login_of(path) in result.refusals)
         steps, owing = plan.steps, plan
         if plan.prepared:
             owing = self._prepared(plan, result)

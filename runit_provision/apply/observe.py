@@ -68,12 +68,13 @@ MISSING = Actual("missing")
 
 class SideLive:
     """One side (the service or its log) as runsv shows it: ``is_supervised`` (a runsv
-    holds ``supervise/ok``) and ``status`` (the decoded ``supervise/status``, or None)."""
+    holds ``supervise/ok``), ``status`` (the decoded ``supervise/status``, or None) and
+    ``was_seen`` (a ``supervise/`` exists: some runsv took this side up, now or before)."""
 
-    __slots__ = ("is_supervised", "status")
+    __slots__ = ("is_supervised", "status", "was_seen")
 
-    def __init__(self, is_supervised=False, status=None):
-        self.is_supervised, self.status = is_supervised, status
+    def __init__(self, is_supervised=False, status=None, was_seen=True):
+        self.is_supervised, self.status, self.was_seen = is_supervised, status, was_seen
 
     @property
     def state(self):
@@ -98,6 +99,7 @@ class SideLive:
 
 
 NOT_SUPERVISED = SideLive()
+NEVER_SUPERVISED = SideLive(was_seen=False)  # no supervise/: no runsv ever took it up
 
 
 class Live:
@@ -355,8 +357,10 @@ def probe_side(fs, path):
     user's tree can never make the applier open something else. Never writes or blocks."""
     try:
         supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
+    except FileNotFoundError:
+        return NEVER_SUPERVISED  # no runsv ever took this side up
     except (OSError, UnsafePathError):
-        return NOT_SUPERVISED  # none ever ran here, or not reachable safely
+        return NOT_SUPERVISED  # not reachable safely
     try:
         return SideLive(True, read_status_at(supervise))
     except ProbeError as exc:  # ENXIO: no runsv; supervised, status unreadable

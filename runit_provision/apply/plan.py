@@ -424,7 +424,7 @@ class _Builder:
         if self.obs.is_staging:
             self.restarts(unit)
             return
-        added = self.add_log(unit) if unit.path + "/" + LOG in self.created else None
+        added = self.add_log(unit) if self.log_awaits_runsv(unit) else None
         if added != "cycled":  # a new runsv starts the service with everything new
             self.restarts(unit)
         if added is None:
@@ -433,7 +433,9 @@ class _Builder:
     def wait(self, unit, reason=WAIT_REASON):
         phase = "user links" if unit.login is not None else "system links"
         steps = self.phases[phase]
-        if steps and steps[-1].action == "wait" and steps[-1].reasons == [reason]:
+        # one wait per user's tree: a tree that never comes up refuses its user alone
+        if steps and steps[-1].action == "wait" and steps[-1].reasons == [reason] \
+                and steps[-1].units[0].login == unit.login:
             steps[-1].units.append(unit)
         else:
             steps.append(Step("wait", phase, "service", [reason], units=[unit]))
@@ -455,6 +457,16 @@ class _Builder:
                                                        "hand (not waited for)" % tree.name))
                 return
         self.wait(unit, UNSERVED_REASON)
+
+    def log_awaits_runsv(self, unit):
+        """``log/`` made now — or made by an earlier apply that stopped before giving the
+        service a new runsv: a runsv serves the service, and no runsv ever took the log side
+        up (no ``log/supervise/``: runsv looks for ``log/`` once, at its start)."""
+        if unit.path + "/" + LOG in self.created:
+            return True
+        live = self.obs.live_of(unit)
+        return (unit.has_log and live.main.is_supervised and not live.log.was_seen
+                and self.obs.actual(unit.path + "/" + LOG).kind == "directory")
 
     def add_log(self, unit):
         """``log/`` made where a runsv serves the service without one: the logger starts only

@@ -44,8 +44,15 @@ class Completed:
         return "Completed(%r, %r, %r)" % (self.argv, self.returncode, self.output)
 
 
+OUTPUT_MAX = 64 * 1024  # bytes of a command's output kept; the rest is read and dropped
+
+
 class SubprocessRunner:
-    """Runs commands as child processes, output captured, stdin from /dev/null."""
+    """Runs commands as child processes, each in a session of its own, stdin from /dev/null,
+    stdout and stderr captured — at most ``OUTPUT_MAX`` bytes kept (a user's ``./check``
+    that sv runs can write without end: it must not fill root's memory), the rest read and
+    dropped so that the command never blocks on a full pipe. At the timeout the command's
+    whole process group is killed."""
 
     def run(self, argv, timeout=None, run_as=None):
         import subprocess  # here: an apply with nothing to run (--root, a no-op) never needs it
@@ -56,14 +63,57 @@ class SubprocessRunner:
             if os.geteuid() == 0 and run_as.uid != 0:
                 kwargs.update(user=run_as.uid, group=run_as.gid, extra_groups=[])
         try:
-            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, timeout=timeout, **kwargs)
-        except subprocess.TimeoutExpired as exc:
-            output = (exc.output or b"").decode("utf-8", "replace")
-            return Completed(argv, None, output + "(no answer within %ss)" % timeout)
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, start_new_session=True, **kwargs)
         except OSError as exc:
             return Completed(argv, 127, "%s: %s" % (argv[0], exc.strerror))
-        return Completed(argv, proc.returncode, proc.stdout.decode("utf-8", "replace"))
+        with proc:
+            kept, dropped, finished = _read_capped(proc, timeout)
+            if not finished:
+                _kill_group(proc)
+        output = kept.decode("utf-8", "replace")
+        if dropped:
+            output += "\n(%d more bytes of output not kept)" % dropped
+        if not finished:
+            return Completed(argv, None, output + "(no answer within %ss)" % timeout)
+        return Completed(argv, proc.returncode, output)
+
+
+def _read_capped(proc, timeout):
+    """``(kept bytes, bytes dropped, finished)``: the output up to OUTPUT_MAX, until EOF and
+    the process's exit, or until ``timeout`` seconds have passed."""
+    import select
+    import time
+    deadline = None if timeout is None else time.monotonic() + timeout
+    fd = proc.stdout.fileno()
+    kept, dropped = bytearray(), 0
+    while True:
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            return bytes(kept), dropped, False
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            return bytes(kept), dropped, False
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        room = OUTPUT_MAX - len(kept)
+        kept += chunk[:max(room, 0)]
+        dropped += len(chunk) - min(len(chunk), max(room, 0))
+    try:  # every writer has closed: the command ends now, or at the deadline
+        proc.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
+    except Exception:  # noqa: BLE001 — subprocess.TimeoutExpired, without importing it here
+        return bytes(kept), dropped, False
+    return bytes(kept), dropped, True
+
+
+def _kill_group(proc):
+    import signal
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
 
 
 def sv_command(runtime):

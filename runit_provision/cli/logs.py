@@ -9,7 +9,6 @@ shown — or bad data, at its file:line:column); 2 on bad usage.
 import argparse
 import os
 import re
-import signal
 import sys
 
 from ..errors import ProvisionError
@@ -222,7 +221,6 @@ def _show(args, sources, since, until, pattern):
         if len(chunk):
             out.write(formatter.chunk(chunk))
 
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `logs -f | head`: end quietly
     follower = None
     try:
         if args.follow:
@@ -253,7 +251,8 @@ def _show(args, sources, since, until, pattern):
                 _report_problems(sources, problem)
     except KeyboardInterrupt:
         pass
-    except BrokenPipeError:
+    except BrokenPipeError:  # `logs -f | head`: the reader is done, and so are we
+        _stdout_gone()
         return EXIT_OK
     finally:
         if follower is not None:
@@ -262,8 +261,19 @@ def _show(args, sources, since, until, pattern):
     try:
         out.flush()
     except BrokenPipeError:
-        pass
+        _stdout_gone()
     return EXIT_ERROR if failed else EXIT_OK
+
+
+def _stdout_gone():
+    """Standard output's reader has gone: what is left unwritten goes nowhere (else the
+    interpreter's own last flush complains on stderr)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass
 
 
 def write_all(chunks, write):

@@ -16,6 +16,7 @@ Nothing is read on a timer: the process sleeps in ``select`` on the inotify desc
 
 import os
 import select
+import time
 
 from ..runtime.unix import inotify
 from .files import CURRENT, LogFile
@@ -38,16 +39,19 @@ def _mask(names):
 
 class _Tail:
     """Where one source is read: its directory, the ``current`` held (descriptor, inode),
-    the offset read to, an unfinished last line, and the last key (what an unstamped line
-    inherits)."""
+    the offset read to, an unfinished last line, the last key (what an unstamped line
+    inherits), and ``base``: the label of the newest rotated file read before the held one
+    (every rotated file with a later label is the held one, once svlogd rotates it — found
+    by its inode — or newer than it)."""
 
     __slots__ = ("source", "dir_fd", "fd", "inode", "offset", "partial", "last", "kind",
-                 "top")
+                 "top", "base")
 
     def __init__(self, source):
         self.source, self.dir_fd, self.fd, self.inode = source, None, None, None
         self.offset, self.partial, self.last, self.top = 0, b"", None, None
         self.kind = source.kind if source.kind in KINDS else None
+        self.base = ""
 
 
 class Follower:
@@ -92,18 +96,31 @@ class Follower:
         wd = self.inotify.add_watch("/proc/self/fd/%d" % tail.dir_fd, _mask(_DIR_EVENTS))
         self._watches[wd] = tail
 
-    def _open_current(self, tail, at_end):
-        """Hold ``current`` (at its last whole line when ``at_end``); False if there is none."""
+    def _open_current(self, tail, at_end, base=None):
+        """Hold ``current`` — at its last whole line when ``at_end`` (the historical read
+        covers what is before it) — and return the batches of the files rotated while it was
+        being opened (older than it: read first); None when there is no ``current``."""
         if tail.dir_fd is None:
-            return False
+            return None
+        if base is None:
+            base = max(_labels(tail.dir_fd), default="")
         try:
             fd = os.open(CURRENT, _READ, dir_fd=tail.dir_fd)
         except OSError:
-            return False
+            tail.base = base
+            return None
         info = os.fstat(fd)
         tail.fd, tail.inode, tail.partial = fd, info.st_ino, b""
         tail.offset = _last_line_end(fd, info.st_size) if at_end else 0
-        return True
+        older = [label for label in _labels(tail.dir_fd)
+                 if label > base and _inode_of(tail.dir_fd, label) != tail.inode]
+        tail.base = max(older, default=base)
+        if at_end:
+            return []  # the historical read, cut at this file, has read them
+        found = []
+        for label in older:
+            found += self._whole(tail, label)
+        return found
 
     def start_points(self):
         """{source: (inode, offset)}: where the historical read of each source must stop
@@ -143,33 +160,65 @@ class Follower:
         return list(merged(streams))
 
     def _advance(self, tail):
-        """Whatever the source has that was not read: the held file to its end, then each
-        newer ``current``."""
+        """Whatever the source has that was not read: the held file to its end; if svlogd
+        rotated it, each file rotated after it (held by nobody: read whole, by name), then
+        the new ``current``."""
         if tail.dir_fd is None:
             self._watch(tail)
             if tail.dir_fd is None:
                 return []
             return self._from_start(tail)  # a directory that appeared: all of it is new
-        found = []
-        while True:
-            if tail.fd is None:
-                if not self._open_current(tail, at_end=False):
-                    return found
-            found += self._read_on(tail)
-            try:
-                now = os.stat(CURRENT, dir_fd=tail.dir_fd, follow_symlinks=False).st_ino
-            except OSError:
-                now = None
-            if now == tail.inode or now is None:
-                return found
+        if tail.fd is None:
+            return self._from_start(tail)
+        found = self._read_on(tail)
+        while _current_inode(tail.dir_fd) not in (tail.inode, None):
             found += self._read_on(tail, final=True)  # rotated: the rest of it is whole
             os.close(tail.fd)
             tail.fd = None
+            later = [label for label in _labels(tail.dir_fd) if label > tail.base]
+            own = next((label for label in later
+                        if _inode_of(tail.dir_fd, label) == tail.inode), None)
+            if own is None and later:  # processed into a new file already: the first one
+                own = later[0]
+            for label in later:
+                if own is not None and label > own:
+                    found += self._whole(tail, label)
+            opened = self._open_current(tail, at_end=False, base=max(later, default=tail.base))
+            if opened is None:
+                return found
+            found += opened + self._read_on(tail)
+        return found
+
+    def _whole(self, tail, label):
+        """A rotated file no descriptor of ours held, by its label (whichever of ``.s`` and
+        ``.u`` is there; a processor's output is read by content)."""
+        from .files import open_log
+        from .view import _close
+        for suffix in (".s", ".u"):
+            try:
+                fd, reader = open_log(tail.dir_fd, label + suffix)
+            except OSError:
+                continue
+            try:
+                data = b"".join(iter(lambda: reader.read(_CHUNK), b""))
+            except Exception as exc:  # noqa: BLE001 — a broken file is said, the rest goes on
+                tail.source._problem("%s/%s%s: %s" % (tail.source.path, label, suffix, exc))
+                return []
+            finally:
+                _close(reader)
+                os.close(fd)
+            if data and not data.endswith(b"\n"):
+                data += b"\n"
+            return [self._batch(tail, data)] if data else []
+        tail.source._problem("%s/%s: rotated and gone before it could be read (pruned)"
+                             % (tail.source.path, label))
+        return []
 
     def _from_start(self, tail):
-        if not self._open_current(tail, at_end=False):
+        opened = self._open_current(tail, at_end=False, base=tail.base)
+        if opened is None:
             return []
-        return self._read_on(tail)
+        return opened + self._read_on(tail)
 
     def _read_on(self, tail, final=False):
         batches = []
@@ -195,15 +244,14 @@ class Follower:
             tail.kind = next((kind for kind in map(kind_of, lines[:20]) if kind), None)
         stamped = None
         if tail.kind is None:
-            now = key_from_ns(os.fstat(tail.fd).st_mtime_ns)
+            now = key_from_ns(time.time_ns())
             keys = [now] * len(lines)
             stamped = [False] * len(lines)
         else:
             keys = _bulk(tail.kind).keys(lines)
             if None in keys:
                 stamped = [key is not None for key in keys]
-                last = tail.last if tail.last is not None else key_from_ns(
-                    os.fstat(tail.fd).st_mtime_ns)
+                last = tail.last if tail.last is not None else key_from_ns(time.time_ns())
                 for index, key in enumerate(keys):
                     if key is None:
                         keys[index] = last
@@ -217,6 +265,29 @@ class Follower:
             merge.append(top)
         tail.top = top
         return Batch(lines, keys, merge, stamped, LogFile(CURRENT, None), tail.kind)
+
+
+def _labels(dir_fd):
+    """The labels (``@`` + 24 hex digits) of the rotated files, oldest first."""
+    return sorted({name[:25] for name in os.listdir(dir_fd)
+                   if len(name) == 27 and name[0] == "@" and name[25:] in (".s", ".u")})
+
+
+def _inode_of(dir_fd, label):
+    """The inode of the rotated file ``label`` (``.u`` or ``.s``), or None."""
+    for suffix in (".u", ".s"):
+        try:
+            return os.stat(label + suffix, dir_fd=dir_fd, follow_symlinks=False).st_ino
+        except OSError:
+            continue
+    return None
+
+
+def _current_inode(dir_fd):
+    try:
+        return os.stat(CURRENT, dir_fd=dir_fd, follow_symlinks=False).st_ino
+    except OSError:
+        return None
 
 
 def _last_line_end(fd, size):

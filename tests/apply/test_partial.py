@@ -171,3 +171,39 @@ def test_a_huge_file_planted_where_apply_writes_is_replaced_unread(host):
                                                       "whole"])
     assert job.execute(plan).is_ok
     assert run.read_bytes() == expected
+
+
+def test_a_users_tree_that_never_comes_up_refuses_that_user_alone(host):
+    """alice's new service is never taken up (her tree is stopped, say): her wait times out
+    and refuses her; bob's wait and root's restart still happen."""
+    from runit_provision.apply.observe import NOT_SUPERVISED
+    assert host.apply(data(host.base)).is_ok
+    running(host)
+    text = data(host.base, greeting="changed").replace(
+        "      notebook:", "      extra: {command: /usr/bin/extra}\n      notebook:").replace(
+        "      worker:", "      more: {command: /usr/bin/more}\n      worker:")
+    alice_extra = str(host.path("home/alice/sv/extra"))
+    job = host.job(text)
+    job.waiter = fake_waiter([alice_extra, alice_extra + "/log"])
+    plan = job.plan()
+    waits = [[unit.label for unit in step.units] for step in plan.steps if step.action == "wait"]
+    assert ["alice/extra"] in waits and ["bob/more"] in waits
+    result = job.execute(plan)
+    assert result.error is None and list(result.refusals) == ["alice"]
+    assert "alice/extra" in result.refusals["alice"]
+    assert str(host.path("etc/sv/web")) in restarted(host)
+    assert NOT_SUPERVISED.was_seen
+
+
+def test_a_logger_added_by_an_apply_killed_before_the_new_runsv_is_finished_by_the_next(host):
+    """log/ written, the apply killed before it gave the service a new runsv: runsv serves
+    the service and never took a log side up (no log/supervise/). The next plan gives it the
+    new runsv (the cycle), instead of waiting for ever for a logger runsv will never start."""
+    from runit_provision.apply.observe import NEVER_SUPERVISED
+    assert host.apply(data(host.base)).is_ok
+    web = str(host.path("etc/sv/web"))
+    host.live.update({web: side("run"), web + "/log": NEVER_SUPERVISED})
+    plan = host.job(data(host.base)).plan()
+    cycle = [(step.action, step.path) for step in plan.steps if step.unit is not None
+             and step.unit.name == "web"]
+    assert ("exit", "web") in cycle and ("create", str(host.path("etc/service/web"))) in cycle

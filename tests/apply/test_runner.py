@@ -37,3 +37,20 @@ def test_a_command_run_as_root_keeps_the_environment_it_was_given(monkeypatch):
     monkeypatch.setenv("SECRET_TOKEN", "s3cr3t")
     done = SubprocessRunner().run(["/bin/sh", "-c", 'echo "$SECRET_TOKEN"'])
     assert done.output == "s3cr3t\n"
+
+
+def test_endless_output_is_kept_to_a_bound_and_a_command_past_its_time_is_killed_whole():
+    """A user's ./check (sv runs it) writing without end: root's apply keeps 64 KiB of it,
+    reads and drops the rest, and at the timeout kills the command's whole process group."""
+    from runit_provision.apply.runner import OUTPUT_MAX
+    done = SubprocessRunner().run(["/bin/sh", "-c", "head -c 50000000 /dev/zero; echo end"],
+                                  timeout=60)
+    assert done.returncode == 0
+    assert done.output.startswith("\0" * 100) and len(done.output) < OUTPUT_MAX + 100
+    assert done.output.endswith("(%d more bytes of output not kept)"
+                                % (50000000 + 4 - OUTPUT_MAX))
+    import time
+    started = time.monotonic()
+    done = SubprocessRunner().run(["/bin/sh", "-c", "sleep 1000 & cat /dev/zero"], timeout=1)
+    assert done.returncode is None and done.output.endswith("(no answer within 1s)")
+    assert time.monotonic() - started < 10

@@ -183,18 +183,26 @@ def test_term_brings_the_tree_and_its_hosts_down(tree):
     assert status_record(web / "log").pid == 0
 
 
-def test_processors_run_as_the_user(tree):
+def test_processors_run_as_the_user_with_the_users_environment_and_descriptors(tree):
+    """Nothing of root's reaches a processor: not the tree's environment (a token), not a
+    descriptor the host was sent (another service's pipe, root's log/ directory)."""
     nobody = account("nobody")
     svdir, start = tree
     web = logged_as(svdir, "web", nobody, run=SH + "echo one\necho two\nexec sleep 1000\n")
-    (web / "log" / "main" / "config").write_text("!id -u >&2; cat\n")
+    (web / "log" / "main" / "config").write_text(
+        "!id -u >&2; env >&2; ls /proc/self/fd >&2; echo done >&2; cat\n")
     errors = web.parent.parent / "stderr"
     with open(str(errors), "wb") as handle:
-        start(stderr=handle)
+        start(stderr=handle, env={"PATH": os.environ["PATH"], "SECRET_TOKEN": "s3cr3t"})
     wait_until(lambda: numbers_or_text(web / "log" / "main", "one"))
     assert sv("alarm", str(web / "log"), svdir=svdir).returncode == 0
-    wait_until(lambda: re.search(r"^%d$" % nobody.pw_uid, errors.read_text(), re.M),
-               what="the processor's uid on stderr")
+    wait_until(lambda: "done" in errors.read_text(), what="the processor's report")
+    report = errors.read_text()
+    assert re.search(r"^%d$" % nobody.pw_uid, report, re.M)
+    assert "s3cr3t" not in report and re.search(r"^USER=nobody$", report, re.M)
+    fds = sorted(int(item) for item in re.findall(r"^(\d+)$", report, re.M)
+                 if int(item) != nobody.pw_uid)
+    assert fds == [0, 1, 2, 3, 4, 5]  # stdin, stdout, stderr, ls's own, state, newstate
 
 
 def numbers_or_text(logdir, text):

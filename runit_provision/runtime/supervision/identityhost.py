@@ -42,7 +42,7 @@ import signal
 
 from ..unix.diag import warn
 
-_MESSAGE_MAX = 4096
+_MESSAGE_MAX = 65536  # a start message: log/run's arguments, read up to 4 KiB
 _FDS_PER_LOGGER = 8  # its directory and pipe; per log directory its fd, lock, current
 _HOST_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM, signal.SIGINT, signal.SIGQUIT,
                  signal.SIGUSR1, signal.SIGUSR2)
@@ -81,11 +81,12 @@ class _Host:
     """The tree's record of one host: its pid, identity, channel and loggers (key ->
     on_exit)."""
 
-    __slots__ = ("pid", "identity", "channel", "loggers")
+    __slots__ = ("pid", "identity", "channel", "loggers", "unsent")
 
     def __init__(self, pid, identity, channel):
         self.pid, self.identity, self.channel = pid, identity, channel
         self.loggers = {}
+        self.unsent = {}  # key -> signals runsv sent before the logger's start went out
 
 
 class IdentityHosts:
@@ -125,6 +126,7 @@ class IdentityHosts:
         self._next_key += 1
         key = self._next_key
         host.loggers[key] = on_exit
+        host.unsent[key] = []
         message = _encode("start", key, *args)
         self.loop.call_later(0, lambda: self._send_start(host, key, message, open_fds))
         return host.pid, key
@@ -141,6 +143,8 @@ class IdentityHosts:
             return
         try:
             socket.send_fds(host.channel, [message], [log_fd, pipe_fd])
+            for signum in host.unsent.pop(key, ()):  # sent in their order, after the start
+                host.channel.send(_encode("signal", key, int(signum)))
         except OSError as exc:
             self._unreachable(host, exc)
         finally:
@@ -150,6 +154,9 @@ class IdentityHosts:
         """``signum`` for one logger, as runsv would send it to an svlogd."""
         host = self._hosts.get(pid)
         if host is None or host.channel is None or key not in host.loggers:
+            return
+        if key in host.unsent:  # its start has not gone out yet: the signal follows it
+            host.unsent[key].append(signum)
             return
         try:
             host.channel.send(_encode("signal", key, int(signum)))
@@ -211,6 +218,7 @@ class IdentityHosts:
                 self._report(host, *message)
 
     def _report(self, host, key, wait_status):
+        host.unsent.pop(key, None)
         on_exit = host.loggers.pop(key)
         if not host.loggers:
             self._close_channel(host)  # nothing left to run: it exits
@@ -263,6 +271,20 @@ def close_all_but(keep):
     os.closerange(low, max(low, os.sysconf("SC_OPEN_MAX")))
 
 
+def user_environ(uid):
+    """What a process of ``uid`` gets from a logger host: its own passwd entry's HOME, USER,
+    LOGNAME and SHELL, and a PATH — nothing of the tree's environment."""
+    import pwd
+    environ = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
+    try:
+        entry = pwd.getpwuid(uid)
+    except KeyError:
+        return environ
+    environ.update(HOME=entry.pw_dir, USER=entry.pw_name, LOGNAME=entry.pw_name,
+                   SHELL=entry.pw_shell or "/bin/sh")
+    return environ
+
+
 def become(identity):
     """Take ``identity`` for good: its groups, gid and uid (real, effective and saved — no
     capability survives a uid that is not 0), and not dumpable."""
@@ -308,10 +330,19 @@ class _Serving:
             signal.signal(signum, signal.SIG_DFL)
         if stderr_fd != 2:
             os.dup2(stderr_fd, 2)  # where the loggers' messages go (fd 2 may be the tree's area)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1):  # the tree's: a reader of its stdout must not wait for this process
+            os.dup2(null, fd)
+        os.close(null)
         close_all_but({channel_fd})
         os.chdir("/")
         show_runit_name("svlogd", [title], whole=True)
-        self.spawner = Spawner(stderr_fd=2)  # the environment as the tree was exec'd with
+        # Processors run as the user with the user's environment, never the tree's (root's).
+        self.spawner = Spawner(stderr_fd=2, environ=user_environ(identity.uid))
+        import resource
+        # No core file of this copy of root's memory, whatever core_pattern and
+        # suid_dumpable say: the user may signal it to death.
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         preload()
         from ..svlog.peek import is_available, scratch_pipe
         self.scratch = scratch_pipe() if is_available() else None
@@ -337,13 +368,20 @@ class _Serving:
     def _receive(self):
         import socket
         try:
-            data, fds, _flags, _address = socket.recv_fds(self.channel, _MESSAGE_MAX, 2)
+            data, fds, flags, _address = socket.recv_fds(self.channel, _MESSAGE_MAX, 2)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
-            data, fds = b"", []
+            data, fds, flags = b"", [], 0
+        for fd in fds:  # received descriptors are inheritable: no processor may get them
+            os.set_inheritable(fd, False)
         if not data:
             self._tree_gone()
+            return
+        if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
+            for fd in fds:
+                os.close(fd)
+            warn("svlogd %s" % self.title, "a message from the tree was cut, ignored")
             return
         fields = data.split(b"\0")
         if fields[0] == b"start" and len(fds) == 2:

@@ -30,14 +30,15 @@ class Spawner:
     around the call (the loop is single-threaded) and returns to where it was.
     """
 
-    def __init__(self, stderr_fd=None):
+    def __init__(self, stderr_fd=None, environ=None):
         self._clean = spawnc.is_available()
         self._home_fd = None if self._clean else os.open(".", _DIR_FLAGS)
         # runsvdir with a log area: its own fd 2 is the area's pipe, children get this one.
         self._stderr_fd = stderr_fd
         self._sigdef = _default_signals()
-        # runsv's own environment as exec'd, without what the interpreter added (PEP 538).
-        self._environ = original_environ()
+        # runsv's own environment as exec'd, without what the interpreter added (PEP 538) —
+        # or the one given (a logger host's processors: the user's, never root's).
+        self._environ = original_environ() if environ is None else environ
 
     @property
     def stderr_fd(self):

@@ -1,0 +1,72 @@
+"""svlogd's stamps as keys, and journalctl's times — pure."""
+
+import time
+
+import pytest
+
+from runit_provision.logs.stamps import (
+    HUMAN, ISO, TAI64N, BulkKeys, key_from_ns, key_of, kind_of, label_key, ns_from_key)
+from runit_provision.logs.timespec import TimeError, key_of_time
+
+from .helpers import line
+
+
+@pytest.mark.parametrize("kind", [TAI64N, HUMAN, ISO])
+def test_each_kind_reads_back_the_time_it_was_written_at(kind):
+    seconds = 1_700_000_000.98765
+    written = line(kind, seconds, "text").encode().rstrip(b"\n")
+    assert kind_of(written) == kind
+    assert abs(ns_from_key(key_of(kind, written)) - seconds * 1e9) < 10_000
+
+
+def test_keys_of_every_kind_order_as_the_times_do():
+    times = [1_700_000_000.5, 1_700_000_000.50001, 1_700_000_001.0, 1_800_000_000.25]
+    for earlier, later in zip(times, times[1:]):
+        for first in (TAI64N, HUMAN, ISO):
+            for second in (TAI64N, HUMAN, ISO):
+                a = key_of(first, line(first, earlier, "x").encode())
+                b = key_of(second, line(second, later, "x").encode())
+                assert a < b, (first, second, earlier, later)
+
+
+@pytest.mark.parametrize("kind", [TAI64N, HUMAN, ISO])
+def test_bulk_keys_equal_line_by_line_keys_bad_lines_included(kind):
+    lines = [line(kind, 1_700_000_000 + index * 37.123, "l%d" % index).encode().rstrip(b"\n")
+             for index in range(5000)]
+    lines[10] = b"no stamp at all"
+    lines[20] = b""
+    lines[30] = lines[31][:25]  # a stamp and nothing after it, not even the space
+    lines[40] = b"2023-13-40_25:61:61.00000 not a date"
+    expected = [key_of(kind, item) for item in lines]
+    assert [expected[index] for index in (10, 20, 30, 40)] == [None] * 4
+    assert BulkKeys(kind).keys(lines) == expected
+
+
+def test_rotated_names_give_their_keys():
+    assert label_key("@400000006553f10a3ade6964.s") == 0x400000006553f10a3ade6964
+    assert label_key("@400000006553f10a3ade6964.u") == 0x400000006553f10a3ade6964
+    assert [label_key(name) for name in ("current", "@400000006553f10a3ade6964.t",
+                                         "@400000006553f10a3ade696.s", "lock")] == [None] * 4
+
+
+def test_times_as_journalctl_takes_them():
+    now = 1_700_000_000 * 10**9
+    assert key_of_time("-1h", now) == key_from_ns(now - 3600 * 10**9)
+    assert key_of_time("-90s", now) == key_from_ns(now - 90 * 10**9)
+    assert key_of_time("+2d", now) == key_from_ns(now + 2 * 86400 * 10**9)
+    assert key_of_time("now", now) == key_from_ns(now)
+    midnight = time.mktime(time.localtime(now // 10**9)[:3] + (0, 0, 0, 0, 0, -1))
+    assert key_of_time("today", now) == key_from_ns(int(midnight) * 10**9)
+    assert key_of_time("yesterday", now) == key_from_ns(int(midnight - 86400) * 10**9) \
+        or time.daylight  # a day may be 23 or 25 hours long where clocks change
+    exact = time.mktime((2023, 11, 14, 22, 13, 20, 0, 0, -1))
+    assert key_of_time("2023-11-14 22:13:20.5") == key_from_ns(int(exact) * 10**9 + 5 * 10**8)
+    assert key_of_time("2023-11-14T22:13:20") == key_from_ns(int(exact) * 10**9)
+    assert key_of_time("2023-11-14") == key_from_ns(
+        int(time.mktime((2023, 11, 14, 0, 0, 0, 0, 0, -1))) * 10**9)
+
+
+@pytest.mark.parametrize("text", ["yesterdayish", "2023-11-14 25", "-1y", "@4000", "12"])
+def test_a_time_that_is_not_one_says_what_is_accepted(text):
+    with pytest.raises(TimeError, match="not a"):
+        key_of_time(text)

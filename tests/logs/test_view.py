@@ -1,0 +1,201 @@
+"""The view over log directories written by hand (helpers.LogDir): order, merging, selection,
+and what cannot be read — through the ``logs`` verb, in-process. No process is started."""
+
+import gzip
+import json
+import os
+
+import pytest
+
+from runit_provision.cli.main import main
+from runit_provision.logs.stamps import key_from_ns
+from runit_provision.logs.view import Source, merged
+
+from .helpers import BASE, LogDir, stamp
+
+
+def logs(capsysbinary, *args):
+    code = main(["logs"] + [str(arg) for arg in args])
+    captured = capsysbinary.readouterr()
+    return code, captured.out.decode(), captured.err.decode()
+
+
+def texts(output):
+    return output.splitlines()
+
+
+def test_files_oldest_first_then_current_every_line_once(tmp_path, capsysbinary):
+    web = LogDir(tmp_path / "web")
+    for index in range(30):
+        web.add("line %d" % index, BASE + index)
+        if index % 7 == 6:
+            web.rotate(BASE + index + 0.5)
+    code, out, err = logs(capsysbinary, "--dir", web.path, "-o", "cat")
+    assert (code, err) == (0, "")
+    assert texts(out) == ["line %d" % index for index in range(30)]
+
+
+def test_services_interleave_by_time_and_equal_times_keep_the_services_order(
+        tmp_path, capsysbinary):
+    first, second = LogDir(tmp_path / "a", "tai64n"), LogDir(tmp_path / "b", "human")
+    for index in range(10):
+        first.add("a%d" % index, BASE + index)
+        second.add("b%d" % index, BASE + index)  # the same time: a before b, always
+        second.add("b%d.5" % index, BASE + index + 0.5)
+    code, out, _ = logs(capsysbinary, "--dir", first.path, second.path, "-o", "cat")
+    expected = []
+    for index in range(10):
+        expected += ["a%d" % index, "b%d" % index, "b%d.5" % index]
+    assert code == 0 and texts(out) == expected
+    _, out, _ = logs(capsysbinary, "--dir", second.path, first.path, "-o", "cat")
+    assert texts(out)[:2] == ["b0", "a0"]
+
+
+def test_a_clock_stepped_back_drops_no_line_and_keeps_the_files_order(tmp_path, capsysbinary):
+    stepped, steady = LogDir(tmp_path / "stepped"), LogDir(tmp_path / "steady")
+    for index, at in enumerate([10, 20, 30, 5, 15, 25]):
+        stepped.add("s%d" % index, BASE + at)
+    for at in (12, 22, 32):
+        steady.add("t%d" % at, BASE + at)
+    _, out, _ = logs(capsysbinary, "--dir", stepped.path, steady.path, "-o", "cat")
+    got = texts(out)
+    assert sorted(got) == sorted(["s%d" % index for index in range(6)] + ["t12", "t22", "t32"])
+    assert [item for item in got if item[0] == "s"] == ["s%d" % index for index in range(6)]
+    # --since by each line's own stamp: the step's lines before 12 are out, the rest in
+    since = stamp("tai64n", BASE + 12)
+    _, out, _ = logs(capsysbinary, "--dir", stepped.path, "--since", since, "-o", "cat")
+    assert texts(out) == ["s1", "s2", "s4", "s5"]
+
+
+def test_since_exactly_on_a_file_boundary_and_until(tmp_path, capsysbinary):
+    web = LogDir(tmp_path / "web")
+    for index in range(100):
+        web.add("line %d" % index, BASE + index)
+        if index in (39, 69):
+            web.rotate(BASE + index + 1)  # the name says: every line before BASE+index+1
+    boundary = stamp("tai64n", BASE + 40)
+    _, out, _ = logs(capsysbinary, "--dir", web.path, "--since", boundary, "-o", "cat")
+    assert texts(out) == ["line %d" % index for index in range(40, 100)]
+    until = stamp("tai64n", BASE + 70)
+    _, out, _ = logs(capsysbinary, "--dir", web.path, "--since", boundary, "--until", until,
+                     "-o", "cat")
+    assert texts(out) == ["line %d" % index for index in range(40, 71)]
+
+
+def test_since_in_a_large_file_is_found_by_bisection(tmp_path, capsysbinary):
+    web = LogDir(tmp_path / "web", "human")
+    with open(str(web.current), "w") as handle:
+        for index in range(50000):
+            handle.write("%s line %d\n" % (stamp("human", BASE + index), index))
+    since = stamp("tai64n", BASE + 49990)
+    _, out, _ = logs(capsysbinary, "--dir", web.path, "--since", since, "-o", "cat")
+    assert texts(out) == ["line %d" % index for index in range(49990, 50000)]
+
+
+def test_last_lines_reverse_and_grep(tmp_path, capsysbinary):
+    web, db = LogDir(tmp_path / "web"), LogDir(tmp_path / "db")
+    for index in range(50):
+        (web if index % 2 else db).add("n%d" % index, BASE + index)
+        if index % 9 == 8:
+            web.rotate(BASE + index + 0.5)
+    _, out, _ = logs(capsysbinary, "--dir", web.path, db.path, "-n", "5", "-o", "cat")
+    assert texts(out) == ["n45", "n46", "n47", "n48", "n49"]
+    _, out, _ = logs(capsysbinary, "--dir", web.path, db.path, "-n", "3", "-r", "-o", "cat")
+    assert texts(out) == ["n49", "n48", "n47"]
+    _, out, _ = logs(capsysbinary, "--dir", web.path, db.path, "-r", "-o", "cat")
+    assert texts(out) == ["n%d" % index for index in reversed(range(50))]
+    _, out, _ = logs(capsysbinary, "--dir", web.path, db.path, "--grep", "^n1[0-3]$",
+                     "-o", "cat")
+    assert texts(out) == ["n10", "n11", "n12", "n13"]
+
+
+def test_short_and_json(tmp_path, capsysbinary):
+    web = LogDir(tmp_path / "web")
+    web.add("hello", BASE + 0.25)
+    _, out, _ = logs(capsysbinary, "--dir", web.path, "--utc")
+    assert out == "Nov 14 22:13:20.250000 %s: hello\n" % web.path
+    _, out, _ = logs(capsysbinary, "--dir", web.path, "--utc", "-o", "json")
+    record = json.loads(out)
+    assert record == {"time": "2023-11-14T22:13:20.250000+00:00", "exact": True,
+                      "stamp": stamp("tai64n", BASE + 0.25), "service": str(web.path),
+                      "tree": None, "line": "hello", "file": str(web.path / "current")}
+
+
+def test_lines_without_stamps_are_placed_by_their_files_time_and_say_so(tmp_path,
+                                                                        capsysbinary):
+    plain, stamped = LogDir(tmp_path / "plain", kind=None), LogDir(tmp_path / "stamped")
+    plain.add("old", 0)
+    plain.rotate(BASE + 5)
+    stamped.add("first", BASE + 1)
+    stamped.add("after the rotation", BASE + 6)
+    _, out, _ = logs(capsysbinary, "--dir", plain.path, stamped.path, "--utc")
+    assert texts(out) == [
+        "Nov 14 22:13:21.000000 %s: first" % stamped.path,
+        "\u2264Nov 14 22:13:25.000000 %s: old" % plain.path,
+        "Nov 14 22:13:26.000000 %s: after the rotation" % stamped.path]
+    # a line without a stamp in a stamped file takes the time of the line before it
+    with open(str(stamped.current), "a") as handle:
+        handle.write("no stamp here\n")
+    _, out, _ = logs(capsysbinary, "--dir", stamped.path, "--utc")
+    assert texts(out)[-1] == "\u2264Nov 14 22:13:26.000000 %s: no stamp here" % stamped.path
+
+
+def test_compressed_files_are_read_by_content_and_a_broken_one_is_skipped(tmp_path,
+                                                                          capsysbinary):
+    web = LogDir(tmp_path / "web")
+    web.add("one", BASE + 1)
+    web.rotate(BASE + 1.5, gzip_it=True)
+    web.add("two", BASE + 2)
+    broken = web.rotate(BASE + 2.5, gzip_it=True)
+    broken.write_bytes(broken.read_bytes()[:-12])  # truncated
+    web.add("three", BASE + 3)
+    code, out, err = logs(capsysbinary, "--dir", web.path, "-o", "cat")
+    assert code == 1
+    assert texts(out)[0] == "one" and texts(out)[-1] == "three"
+    assert err.count("\n") == 1 and broken.name in err
+
+
+def test_a_huge_line_and_binary_garbage_pass_through(tmp_path, capsysbinary):
+    web = LogDir(tmp_path / "web")
+    huge = "x" * (1 << 20)
+    web.add(huge, BASE + 1)
+    garbage = bytes(range(256)).replace(b"\n", b"")
+    with open(str(web.current), "ab") as handle:
+        handle.write(stamp("tai64n", BASE + 2).encode() + b" " + garbage + b"\n")
+    assert main(["logs", "--dir", str(web.path), "-o", "cat"]) == 0
+    out = capsysbinary.readouterr().out
+    assert out == huge.encode() + b"\n" + garbage + b"\n"
+    assert main(["logs", "--dir", str(web.path), "-o", "json"]) == 0
+    records = [json.loads(item) for item in capsysbinary.readouterr().out.splitlines()]
+    assert records[0]["line"] == huge and len(records[1]["line"]) == 255
+
+
+def test_an_unreadable_directory_is_one_line_and_exit_1_the_rest_shown(tmp_path, capsysbinary):
+    web = LogDir(tmp_path / "web")
+    web.add("readable", BASE)
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", path)
+    sources = [Source("secret", "/nowhere", opener=refuse), Source("web", str(web.path))]
+    from runit_provision.logs.view import ReadProblem
+    with pytest.raises(ReadProblem, match="/nowhere: permission denied"):
+        list(sources[0].batches())
+    chunks = list(merged([(sources[1], sources[1].batches())]))
+    assert chunks[0].lines[0].endswith(b" readable")
+
+
+def test_keys_bound_a_file_without_stamps_by_its_name(tmp_path):
+    plain = LogDir(tmp_path / "plain", kind=None)
+    plain.add("x", 0)
+    plain.rotate(BASE + 5)
+    source = Source("plain", str(plain.path))
+    [batch] = [batch for batch in source.batches() if batch.lines]
+    assert batch.keys == [key_from_ns((BASE + 5) * 10**9)] and batch.stamped == [False]
+
+
+def test_gzip_helper_is_real_gzip(tmp_path):
+    web = LogDir(tmp_path / "web")
+    web.add("x", BASE)
+    rotated = web.rotate(BASE + 1, gzip_it=True)
+    assert gzip.decompress(rotated.read_bytes()).endswith(b" x\n") and os.path.exists(
+        str(web.current))
