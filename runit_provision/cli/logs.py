@@ -330,12 +330,7 @@ def _selection(args, source, since, until, stop_at):
 
 
 def _tail_of(source, count, since, until, stop_at, reverse):
-    if stop_at is not None:  # followed: the last lines before where the follower goes on
-        from ..logs.view import _last
-        batches = _last(list(source.batches(since, until, stop_at=stop_at)), count) \
-            if count else []
-    else:
-        batches = source.tail(count, since, until) if count else []
+    batches = source.tail(count, since, until, stop_at=stop_at) if count else []
     if reverse:
         from ..logs.view import Batch
         flipped = []

@@ -168,10 +168,10 @@ def _blocks_between(fd, start, stop, size):
         yield rest
 
 
-def blocks_backward(fd, size=BLOCK):
-    """A plain file's whole lines from its end, in blocks: each block's lines in file order,
-    the blocks last first. The file's last line may lack its newline."""
-    end = os.fstat(fd).st_size
+def blocks_backward(fd, size=BLOCK, end=None):
+    """A plain file's whole lines from its end (or from ``end``), in blocks: each block's
+    lines in file order, the blocks last first. The file's last line may lack its newline."""
+    end = os.fstat(fd).st_size if end is None else end
     rest = b""
     while end > 0:
         start = max(0, end - size)

@@ -21,7 +21,7 @@ import time
 from ..runtime.unix import inotify
 from .files import CURRENT, LogFile
 from .stamps import KINDS, key_from_ns, kind_of
-from .view import Batch, _bulk, merged
+from .view import Batch, StartPoint, _bulk, merged
 
 _DIR_EVENTS = ("IN_MODIFY", "IN_CREATE", "IN_MOVED_FROM", "IN_MOVED_TO", "IN_DELETE",
                "IN_CLOSE_WRITE", "IN_DELETE_SELF", "IN_MOVE_SELF")
@@ -40,18 +40,19 @@ def _mask(names):
 class _Tail:
     """Where one source is read: its directory, the ``current`` held (descriptor, inode),
     the offset read to, an unfinished last line, the last key (what an unstamped line
-    inherits), and ``base``: the label of the newest rotated file read before the held one
-    (every rotated file with a later label is the held one, once svlogd rotates it — found
-    by its inode — or newer than it)."""
+    inherits); ``floor``: the newest rotated label when following began (the historical
+    read's), and ``done``: the later labels already read (or the held file's, once svlogd
+    rotated it) — any other later label is a file nobody read yet. A set, not a bound: a
+    listing taken while svlogd renames may miss an entry, and the next one shows it."""
 
     __slots__ = ("source", "dir_fd", "fd", "inode", "offset", "partial", "last", "kind",
-                 "top", "base")
+                 "top", "floor", "done")
 
     def __init__(self, source):
         self.source, self.dir_fd, self.fd, self.inode = source, None, None, None
         self.offset, self.partial, self.last, self.top = 0, b"", None, None
         self.kind = source.kind if source.kind in KINDS else None
-        self.base = ""
+        self.floor, self.done = "", set()
 
 
 class Follower:
@@ -96,38 +97,50 @@ class Follower:
         wd = self.inotify.add_watch("/proc/self/fd/%d" % tail.dir_fd, _mask(_DIR_EVENTS))
         self._watches[wd] = tail
 
-    def _open_current(self, tail, at_end, base=None):
-        """Hold ``current`` — at its last whole line when ``at_end`` (the historical read
-        covers what is before it) — and return the batches of the files rotated while it was
-        being opened (older than it: read first); None when there is no ``current``."""
+    def _open_current(self, tail, at_end):
+        """Hold ``current`` — at its last whole line when ``at_end`` (following begins: the
+        historical read covers what is before it) — and return the batches of the files
+        rotated before it that nobody read (read first: they are older); None when there is
+        no ``current``."""
         if tail.dir_fd is None:
             return None
-        if base is None:
-            base = max(_labels(tail.dir_fd), default="")
+        if at_end:
+            tail.floor = max(_labels(tail.dir_fd), default="")
         try:
             fd = os.open(CURRENT, _READ, dir_fd=tail.dir_fd)
         except OSError:
-            tail.base = base
             return None
         info = os.fstat(fd)
         tail.fd, tail.inode, tail.partial = fd, info.st_ino, b""
         tail.offset = _last_line_end(fd, info.st_size) if at_end else 0
-        older = [label for label in _labels(tail.dir_fd)
-                 if label > base and _inode_of(tail.dir_fd, label) != tail.inode]
-        tail.base = max(older, default=base)
+        # the files rotated before the one just opened; if it has been rotated already, those
+        # after it are newer: read after it, once its rotation is seen
+        unread, older = self._unread(tail), []
+        for label in unread:
+            if _inode_of(tail.dir_fd, label) == tail.inode:
+                break
+            older.append(label)
+        tail.done.update(older)
+        unread = older
         if at_end:
-            return []  # the historical read, cut at this file, has read them
+            return []  # rotated while it was opened: the historical read takes them
         found = []
-        for label in older:
+        for label in unread:
             found += self._whole(tail, label)
         return found
 
+    def _unread(self, tail):
+        return [label for label in _labels(tail.dir_fd)
+                if label > tail.floor and label not in tail.done]
+
     def start_points(self):
-        """{source: (inode, offset)}: where the historical read of each source must stop
-        (``Source.batches(stop_at=…)``) for the follower to go on without a gap or a repeat;
-        no entry for a source with no ``current`` yet (read all of it)."""
-        return {tail.source: (tail.inode, tail.offset) for tail in self.tails
-                if tail.fd is not None}
+        """{source: StartPoint}: where the historical read of each source stops
+        (``Source.batches(stop_at=…)``) for the follower to go on without a gap or a repeat:
+        the rotated files up to the newest older than the held ``current``, then that file,
+        through the follower's own descriptor, up to where the follower begins."""
+        return {tail.source: StartPoint(tail.fd, tail.inode if tail.fd is not None else None,
+                                        tail.offset, max([tail.floor] + list(tail.done)))
+                for tail in self.tails if tail.dir_fd is not None}
 
     # -- following ------------------------------------------------------------------------
     def wait(self, timeout=None):
@@ -173,21 +186,27 @@ class Follower:
         found = self._read_on(tail)
         while _current_inode(tail.dir_fd) not in (tail.inode, None):
             found += self._read_on(tail, final=True)  # rotated: the rest of it is whole
+            own = self._own_label(tail)
+            if own is not None:
+                tail.done.add(own)
             os.close(tail.fd)
             tail.fd = None
-            later = [label for label in _labels(tail.dir_fd) if label > tail.base]
-            own = next((label for label in later
-                        if _inode_of(tail.dir_fd, label) == tail.inode), None)
-            if own is None and later:  # processed into a new file already: the first one
-                own = later[0]
-            for label in later:
-                if own is not None and label > own:
-                    found += self._whole(tail, label)
-            opened = self._open_current(tail, at_end=False, base=max(later, default=tail.base))
+            opened = self._open_current(tail, at_end=False)
             if opened is None:
                 return found
             found += opened + self._read_on(tail)
         return found
+
+    def _own_label(self, tail):
+        """The label the held file was rotated to: found by its inode (listings taken while
+        svlogd renames may miss it: looked for again); a processor may have replaced it by
+        its output already — then it is the oldest unread label."""
+        for _ in range(3):
+            unread = self._unread(tail)
+            for label in unread:
+                if _inode_of(tail.dir_fd, label) == tail.inode:
+                    return label
+        return unread[0] if unread else None
 
     def _whole(self, tail, label):
         """A rotated file no descriptor of ours held, by its label (whichever of ``.s`` and
@@ -215,7 +234,7 @@ class Follower:
         return []
 
     def _from_start(self, tail):
-        opened = self._open_current(tail, at_end=False, base=tail.base)
+        opened = self._open_current(tail, at_end=False)
         if opened is None:
             return []
         return opened + self._read_on(tail)

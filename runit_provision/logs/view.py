@@ -85,22 +85,22 @@ class Source:
 
     def batches(self, since=None, until=None, stop_at=None):
         """Every line from ``since`` (a key) to ``until``, file by file, in Batches.
-        ``stop_at``: ``(inode, offset)`` — the file with that inode is read up to that offset
-        and is the last (a follower reads on from there: follow.py)."""
+        ``stop_at``: a follower's ``StartPoint`` (follow.py) — the rotated files up to its
+        label, then the file it holds, through its descriptor, up to its offset; nothing
+        newer (that is the follower's)."""
         dir_fd, files = self.open()
         if dir_fd is None:
             return
         try:
+            if stop_at is not None:
+                files = _before_follower(dir_fd, files, stop_at)
             start = _first_file(files, since)
             state = _Running(files[start - 1].end if start else None)
             for item in files[start:]:
                 if until is not None and state.lower is not None and state.lower > until:
                     return
-                stopped = []
                 yield from self._file_batches(dir_fd, item, since, until, state,
-                                              stop_at=stop_at, stopped=stopped)
-                if stopped:
-                    return
+                                              stop_at=stop_at)
                 state.lower = item.end
         finally:
             os.close(dir_fd)
@@ -128,13 +128,16 @@ class Source:
         finally:
             os.close(dir_fd)
 
-    def _file_batches(self, dir_fd, item, since, until, state, backward=False, stop_at=None,
-                      stopped=None):
+    def _file_batches(self, dir_fd, item, since, until, state, backward=False, stop_at=None):
         """The file's selected lines in Batches (from its end, the last first, when
-        ``backward``); with ``stop_at`` (inode, offset), that file only up to the offset, and
-        ``stopped`` gets an entry."""
+        ``backward``); the file a follower holds (``item is stop_at.held``) through its
+        descriptor, up to its offset."""
         try:
-            fd, reader = open_log(dir_fd, item.name)
+            if stop_at is not None and item is stop_at.held:
+                fd = os.dup(stop_at.fd)
+                reader = _Held(fd)
+            else:
+                fd, reader = open_log(dir_fd, item.name)
         except FileNotFoundError:
             return  # rotated away or pruned since the listing
         except OSError as exc:
@@ -142,14 +145,11 @@ class Source:
             return
         try:
             info = os.fstat(fd)
-            limit = None
-            if stop_at is not None and info.st_ino == stop_at[0]:
-                limit = stop_at[1]
-                stopped.append(item)
+            limit = stop_at.offset if stop_at is not None and item is stop_at.held else None
             bound = item.end if item.end is not None else key_from_ns(info.st_mtime_ns)
             kind, head = self._kind_of_file(reader, fd)
             if backward and reader.seekable:
-                source = blocks_backward(fd)
+                source = blocks_backward(fd, end=limit)
             elif head:
                 source = itertools.chain(head, blocks(reader))
             else:
@@ -228,18 +228,21 @@ class Source:
             self.problems.append(message)
 
     # -- from the end ----------------------------------------------------------------------
-    def tail(self, count, since=None, until=None):
-        """The last ``count`` selected lines, as Batches in file order (oldest first)."""
+    def tail(self, count, since=None, until=None, stop_at=None):
+        """The last ``count`` selected lines, as Batches in file order (oldest first);
+        ``stop_at`` as for ``batches``."""
         dir_fd, files = self.open()
         if dir_fd is None:
             return []
         found, have = [], 0
         try:
+            if stop_at is not None:
+                files = _before_follower(dir_fd, files, stop_at)
             for item in reversed(files):
                 if since is not None and item.end is not None and item.end < since:
                     break
                 for batch in self._file_batches(dir_fd, item, since, until, _Running(None),
-                                                backward=True):
+                                                backward=True, stop_at=stop_at):
                     found.append(batch)
                     have += len(batch.lines)
                     if have >= count:
@@ -282,6 +285,47 @@ def _bulk(kind):
     if found is None:
         found = _BULK[kind] = BulkKeys(kind)
     return found
+
+
+def _before_follower(dir_fd, files, stop_at):
+    """The files a historical read takes when a follower goes on at ``stop_at``: the rotated
+    ones up to its label (but the held one), then the held one — read through the follower's
+    descriptor, never found by name: a listing taken while svlogd renames it may miss it."""
+    kept = [item for item in files if not item.is_current and item.name[:25] <= stop_at.label
+            and not _is_inode(dir_fd, item.name, stop_at.inode)]
+    if stop_at.fd is not None:
+        kept.append(stop_at.held)
+    return kept
+
+
+class StartPoint:
+    """Where a follower goes on (follow.py): the rotated files up to ``label`` are before it;
+    the file it holds — ``fd``, ``inode`` (None: it holds none yet) — is read by the
+    historical view up to ``offset``."""
+
+    __slots__ = ("fd", "inode", "offset", "label", "held")
+
+    def __init__(self, fd, inode, offset, label):
+        self.fd, self.inode, self.offset, self.label = fd, inode, offset, label
+        self.held = LogFile("current", None)
+
+
+class _Held:
+    seekable = True
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def read(self, size):
+        return os.read(self.fd, size)
+
+
+def _is_inode(dir_fd, name, inode):
+    try:
+        return inode is not None and os.stat(name, dir_fd=dir_fd,
+                                             follow_symlinks=False).st_ino == inode
+    except OSError:
+        return False
 
 
 def _first_file(files, since):
