@@ -85,10 +85,12 @@ def open_log(dir_fd, name):
     for magic, module in _COMPRESSED:
         if head.startswith(magic):
             return fd, _Decompressing(fd, module, name)
-    return fd, _Plain(fd)
+    return fd, PlainReader(fd)
 
 
-class _Plain:
+class PlainReader:
+    """A plain file read through its descriptor."""
+
     seekable = True
 
     def __init__(self, fd):

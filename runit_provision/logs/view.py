@@ -26,8 +26,8 @@ import itertools
 import os
 import re
 
-from .files import (DecodeError, LogFile, blocks, blocks_backward, log_files, open_directory,
-                    open_log)
+from .files import (DecodeError, LogFile, PlainReader, blocks, blocks_backward, log_files,
+                    open_directory, open_log)
 from .stamps import HUMAN, ISO, KINDS, TAI64N, WIDTH, BulkKeys, kind_of, key_from_ns
 
 _STAMP_PATTERNS = {
@@ -135,7 +135,7 @@ class Source:
         try:
             if stop_at is not None and item is stop_at.held:
                 fd = os.dup(stop_at.fd)
-                reader = _Held(fd)
+                reader = PlainReader(fd)
             else:
                 fd, reader = open_log(dir_fd, item.name)
         except FileNotFoundError:
@@ -308,16 +308,6 @@ class StartPoint:
     def __init__(self, fd, inode, offset, label):
         self.fd, self.inode, self.offset, self.label = fd, inode, offset, label
         self.held = LogFile("current", None)
-
-
-class _Held:
-    seekable = True
-
-    def __init__(self, fd):
-        self.fd = fd
-
-    def read(self, size):
-        return os.read(self.fd, size)
 
 
 def _is_inode(dir_fd, name, inode):
