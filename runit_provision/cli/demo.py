@@ -141,8 +141,8 @@ def run_demo(keep=False):
         wait_running(box, 10)
         heading("2. runit-provision status")
         main(["status"] + box.inputs())
-        heading("3. a few log lines (svlogd's current files)")
-        show_logs(box)
+        heading("3. runit-provision logs -n 10 — the services' logs as one view, by time")
+        show_logs(box, 10, wait_for=("reporter", "web answered"))
         heading("4. the data changes: %s -> %s" % (EDITED_FROM, EDITED_TO))
         with open(node_file) as handle:
             text = handle.read()
@@ -157,7 +157,7 @@ def run_demo(keep=False):
         heading("6. runit-provision apply — again: nothing to do")
         if main(["apply"] + box.job_options()) != 0:
             return 1
-        show_log(box, "ticker", 2, wait_for=EDITED_TO.split(": ", 1)[1])
+        show_logs(box, 2, ["ticker"], wait_for=("ticker", EDITED_TO.split(": ", 1)[1]))
         code = 0 if plan_code == 2 else 1
     finally:
         if keep:
@@ -201,29 +201,30 @@ def wait_running(box, seconds):
     return False
 
 
-def show_logs(box):
-    show_log(box, "ticker", 3)
-    show_log(box, "setup", 1)
-    show_log(box, "reporter", 2)
-    show_log(box, "clock", 2, directory=os.path.join(box.dir, "home", "logs", "clock"))
+def show_logs(box, count, services=(), wait_for=None, seconds=5.0):
+    """``runit-provision logs -n COUNT [SERVICE…]`` on the sandbox's data — once the last
+    line of ``wait_for``'s service (service, text) says that text, or ``seconds`` passed."""
+    from .main import main
 
-
-def show_log(box, name, count, directory=None, wait_for=None, seconds=5.0):
-    current = os.path.join(directory or os.path.join(box.dir, "var", "log", name), "current")
-    deadline = time.monotonic() + seconds
-    lines = []
-    while time.monotonic() < deadline:
-        try:
-            with open(current) as handle:
-                lines = handle.read().splitlines()
-        except OSError:
-            lines = []
-        if len(lines) >= count and (wait_for is None or wait_for in lines[-1]):
-            break
-        time.sleep(0.05)
-    say("%s:" % os.path.relpath(current, box.dir))
-    for line in lines[-count:] or ["(nothing yet)"]:
-        say("    " + line)
+    if wait_for is not None:
+        name, text = wait_for
+        current = os.path.join(box.dir, "var", "log", name, "current")
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                with open(current) as handle:
+                    found = handle.read()
+            except OSError:
+                found = ""
+            lines = found.splitlines()
+            if lines and text in lines[-1]:
+                break
+            time.sleep(0.05)
+    argv = ["logs", "-n", str(count)] + list(services) + box.inputs()
+    say("$ runit-provision %s" % " ".join(["logs", "-n", str(count)] + list(services)))
+    sys.stdout.flush()
+    main(argv)
+    sys.stdout.flush()
 
 
 def heading(text):

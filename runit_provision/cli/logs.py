@@ -147,10 +147,17 @@ def _sources(args):
     config, _ = inputs_from_args(args)
     units = [unit for unit in desired_state(config, Tree(), profile_dir=None).units
              if unit.log_dir is not None]
-    chosen = _chosen(units, args.services, args.user)
-    opener = _safe_opener(args.root)
+    return sources_of(config, _chosen(units, args.services, args.user), args.root)
+
+
+def sources_of(config, units, root=None):
+    """A Source for each of ``units`` (with a log) of ``config``: its log directory, opened
+    as a reader of a user's tree must (``_safe_opener``), and the stamps its data says."""
+    from ..logs.view import Source
+    opener = _safe_opener(root)
     return [Source(unit.label, unit.log_dir, tree=unit.login or unit.for_login,
-                   kind=_kind(config, unit), opener=opener) for unit in chosen]
+                   kind=_kind(config, unit), opener=opener)
+            for unit in units if unit.log_dir is not None]
 
 
 def _chosen(units, names, users):

@@ -31,6 +31,9 @@ def add_parser(sub):
                                           "DIR/etc/passwd)")
     parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--logs", metavar="N", type=int, default=0,
+                        help="the last N lines of each service's log under the table "
+                             "(runit-provision logs: docs/logs.md)")
     return parser
 
 
@@ -46,11 +49,44 @@ def run(args):
         sys.stderr.write("runit-provision status: %s\n" % exc)
         return EXIT_ERROR
     stopped = [row.label for row in rows if row.is_wanted and not row.is_running]
+    logs = last_lines(config, desired.units, args.logs, args.root) if args.logs > 0 else {}
     if args.json:
-        print_json({"services": [row.as_json() for row in rows], "not_running": stopped})
+        services = [row.as_json() for row in rows]
+        for service in services:
+            if service["service"] in logs:
+                service["logs"] = [line.decode("utf-8", "replace")
+                                   for line in logs[service["service"]].splitlines()]
+        print_json({"services": services, "not_running": stopped})
     else:
         print_table(rows)
+        for row in rows:
+            if logs.get(row.label):
+                sys.stdout.write("\n%s:\n" % row.label)
+                sys.stdout.flush()
+                sys.stdout.buffer.write(b"".join(b"  " + line + b"\n"
+                                                 for line in logs[row.label].splitlines()))
+                sys.stdout.buffer.flush()
     return EXIT_NOT_RUNNING if stopped else EXIT_OK
+
+
+def last_lines(config, units, count, root):
+    """{label: the last ``count`` lines of its log, formatted as ``logs`` shows them (time,
+    text)}; a log that cannot be read says so in its place."""
+    from ..logs.formats import Formatter
+    from ..logs.view import ReadProblem, as_merged
+    from .logs import sources_of
+    formatter = Formatter("short", labels=False)
+    found = {}
+    for source in sources_of(config, units, root):
+        try:
+            text = b"".join(formatter.chunk(as_merged(source, batch))
+                            for batch in source.tail(count))
+        except ReadProblem as exc:
+            text = b"(unreadable: %s)\n" % str(exc).encode()
+        for problem in source.problems:
+            text += b"(%s)\n" % problem.encode()
+        found[source.label] = text
+    return found
 
 
 def print_table(rows, stream=None):

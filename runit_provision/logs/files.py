@@ -21,7 +21,7 @@ from .stamps import label_key
 CURRENT = "current"
 _OPEN = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC
-BLOCK = 1 << 20
+BLOCK = 1 << 18  # a block per service in a merge: 20 services hold ~5 MiB of lines
 
 # magic bytes -> the stdlib module that reads such a stream
 _COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "lzma"))

@@ -30,8 +30,8 @@ def text_of(line, stamped):
 class Formatter:
     """``chunk(merged) -> bytes`` for one format, local time or ``utc``."""
 
-    def __init__(self, kind="short", utc=False):
-        self.kind, self.utc = kind, utc
+    def __init__(self, kind="short", utc=False, labels=True):
+        self.kind, self.utc, self.labels = kind, utc, labels
         self._seconds = {}
         self._convert = time.gmtime if utc else time.localtime
 
@@ -60,7 +60,8 @@ class Formatter:
                                               merged.exact):
             label = labels.get(source)
             if label is None:
-                label = labels[source] = b" " + source.label.encode() + b": "
+                label = labels[source] = (b" " + source.label.encode() + b": " if self.labels
+                                          else b" ")
             if stamped:
                 out.append(clock(key) + label + line[WIDTH + 1:])
             else:

@@ -312,3 +312,21 @@ def test_the_profile_snippet_follows_data_that_relocates_everything(tmp_path, ca
              if action["action"] != "wait"]
     assert str(sandbox / "etc/profile.d/runit-provision.sh") in paths
     assert not [path for path in paths if not path.startswith(str(sandbox))]
+
+
+def test_status_shows_the_last_lines_of_each_log(staged, capsys):
+    root, data = staged
+    assert main(args("apply", root, data)) == 0
+    capsys.readouterr()
+    current = root / "var" / "log" / "web" / "current"
+    current.write_text("".join("@4000000065540000000000%02x line %d\n" % (index, index)
+                               for index in range(5)))
+    assert main(["status", "--data", str(data), "--root", str(root), "--logs", "2"]) == 3
+    out = capsys.readouterr().out
+    assert out.split("\nweb:\n", 1)[1].splitlines()[0].endswith(" line 3")
+    assert out.rstrip().endswith(" line 4")
+    assert main(["status", "--data", str(data), "--root", str(root), "--logs", "1",
+                 "--json"]) == 3
+    report = json.loads(capsys.readouterr().out)
+    web = next(item for item in report["services"] if item["service"] == "web")
+    assert len(web["logs"]) == 1 and web["logs"][0].endswith(" line 4")

@@ -16,8 +16,9 @@ import time
 
 import pytest
 
+from ..conftest import OUR_BIN
 from ..runtime.processes import (
-    process_group_members, proc_status, running_pid, stat_fields, wait_until)
+    BASE_PATH, process_group_members, proc_status, running_pid, stat_fields, wait_until)
 from .sandbox import SECRET
 
 pytestmark = pytest.mark.slow
@@ -291,3 +292,34 @@ def test_f5_no_variable_of_roots_reaches_a_users_process(sandbox):
         with open("/proc/%d/environ" % pid, "rb") as handle:
             environ = handle.read()
         assert b"token-0b7e" not in environ and b"HOME=/root" not in environ, environ
+
+
+# -- logs: a user's own, and nobody else's -------------------------------------------------------
+def logs_as(sandbox, user, *args):
+    return sandbox.ns.run([OUR_BIN / "runit-provision", "logs", "--data",
+                           sandbox.base / "data.yaml", "-o", "cat"] + list(args), user=user,
+                          env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)})
+
+
+def test_logs_a_user_reads_their_own_tree_and_no_one_elses(sandbox):
+    sandbox.up()
+    mine = sandbox.home("apprun1") / "logs" / "web1" / "current"
+    wait_until(lambda: "apprun1 line 3" in _text(mine), what="apprun1 logging")
+    own = logs_as(sandbox, "apprun1", "--user", "apprun1")
+    assert own.returncode == 0, own.stderr
+    assert SECRET["apprun1"] in own.stdout and "apprun1 line 3" in own.stdout
+    other = logs_as(sandbox, "apprun2", "~apprun1/web1")
+    assert other.returncode == 1 and other.stdout == ""
+    assert other.stderr.strip().splitlines() == [
+        "runit-provision logs: apprun1/web1: %s: permission denied"
+        % (sandbox.home("apprun1") / "logs" / "web1")]
+
+
+def test_logs_run_by_root_never_follow_a_link_a_user_planted(sandbox):
+    sandbox.up()
+    sandbox.as_user("apprun1", "mv logs/web1 logs/web1.real && ln -s %s logs/web1"
+                    % sandbox.path("var/log/rootsvc"))
+    shown = logs_as(sandbox, None, "~apprun1/web1", "runsvdir-apprun1")
+    assert shown.returncode == 1
+    assert SECRET["root"] not in shown.stdout and "root line" not in shown.stdout
+    assert "apprun1/web1: " in shown.stderr and "Traceback" not in shown.stderr
