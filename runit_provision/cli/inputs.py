@@ -18,11 +18,8 @@ from ..accounts import Accounts, Group, Login, groups_from_file, logins_from_fil
 from ..hiera import load
 from ..schema import config_from_data
 from ..schema.logins import check_logins_exist
+from .helptext import ACCOUNTS_HELP  # noqa: F401 (the commands that read inputs show it)
 
-ACCOUNTS_HELP = """\
-accounts: the logins and groups users' trees are rendered with (a user's home and groups,
-when the data does not give them) come from --passwd FILE and --group FILE; else, with
---root DIR, from DIR/etc/passwd and DIR/etc/group where those exist; else from this host."""
 
 
 ROOT_HELP = ("take accounts from DIR/etc/passwd and DIR/etc/group where they exist (nothing "

@@ -12,7 +12,7 @@ import re
 import sys
 
 from ..errors import ProvisionError
-from .inputs import ACCOUNTS_HELP
+from .helptext import ACCOUNTS_HELP
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 KIND_OF_TIMESTAMPS = {"none": "none", "tai64n": "tai64n", "human": "human", "iso": "iso"}
@@ -238,7 +238,9 @@ def _show(args, sources, since, until, pattern):
         for source in sources:
             try:
                 streams.append((source, _selection(args, source, since, until,
-                                                   points.get(source) if follower else None)))
+                                                   points.get(source) if follower else None,
+                                                   timed=len(sources) > 1
+                                                   or args.output != "cat")))
             except ReadProblem as exc:
                 problem("%s: %s" % (source.label, exc))
         count = _count_of(args, since)
@@ -326,14 +328,17 @@ def _last_of(chunks, count):
     return list(held) if count else []
 
 
-def _selection(args, source, since, until, stop_at):
-    """The batches of ``source`` the options select, in the order they are shown."""
+def _selection(args, source, since, until, stop_at, timed=True):
+    """The batches of ``source`` the options select, in the order they are shown;
+    ``timed=False``: the view shows no times and merges nothing (their keys go unread where
+    nothing else needs them)."""
     count = _count_of(args, since)
     if count is not None:
         return _tail_of(source, count, since, until, stop_at, args.reverse)
     if args.reverse:
         return source.reversed_batches(since, until)
-    return source.batches(since, until, stop_at=stop_at)
+    return source.batches(since, until, stop_at=stop_at,
+                          timed=timed or since is not None or until is not None)
 
 
 def _tail_of(source, count, since, until, stop_at, reverse):

@@ -14,11 +14,13 @@ before it.
 """
 
 import json
+import operator
 import time
 
 from .stamps import WIDTH, ns_from_key
 
 FORMATS = ("short", "cat", "json")
+_TEXT = operator.itemgetter(slice(WIDTH + 1, None))  # a stamped line's text, in C
 _INEXACT = "\u2264".encode()
 
 
@@ -43,14 +45,13 @@ class Formatter:
         return self._short(merged)
 
     def _cat(self, merged):
+        if not merged.lines:
+            return b""
+        if merged.all_exact:
+            return b"\n".join(map(_TEXT, merged.lines)) + b"\n"
         width = WIDTH + 1
-        exact = merged.exact
-        if all(exact):
-            lines = [line[width:] for line in merged.lines]
-        else:
-            lines = [line[width:] if stamped else line
-                     for line, stamped in zip(merged.lines, exact)]
-        return b"\n".join(lines) + b"\n" if lines else b""
+        return b"\n".join([line[width:] if stamped else line
+                           for line, stamped in zip(merged.lines, merged.exact)]) + b"\n"
 
     def _short(self, merged):
         out = []

@@ -22,6 +22,7 @@ Streaming: memory holds a batch per source, never the selection.
 """
 
 import bisect
+import functools
 import itertools
 import os
 import re
@@ -83,11 +84,14 @@ class Source:
             os.close(dir_fd)
             raise ReadProblem("%s: %s" % (self.path, _why(exc))) from exc
 
-    def batches(self, since=None, until=None, stop_at=None):
+    def batches(self, since=None, until=None, stop_at=None, timed=True):
         """Every line from ``since`` (a key) to ``until``, file by file, in Batches.
         ``stop_at``: a follower's ``StartPoint`` (follow.py) — the rotated files up to its
         label, then the file it holds, through its descriptor, up to its offset; nothing
-        newer (that is the follower's)."""
+        newer (that is the follower's). ``timed=False`` (no ``since``/``until``): Batches
+        without keys — which lines are stamped, but not when — for a view of this source
+        alone that shows no times (its order is the files' order)."""
+        assert timed or (since is None and until is None)
         dir_fd, files = self.open()
         if dir_fd is None:
             return
@@ -100,7 +104,7 @@ class Source:
                 if until is not None and state.lower is not None and state.lower > until:
                     return
                 yield from self._file_batches(dir_fd, item, since, until, state,
-                                              stop_at=stop_at)
+                                              stop_at=stop_at, timed=timed)
                 state.lower = item.end
         finally:
             os.close(dir_fd)
@@ -128,7 +132,8 @@ class Source:
         finally:
             os.close(dir_fd)
 
-    def _file_batches(self, dir_fd, item, since, until, state, backward=False, stop_at=None):
+    def _file_batches(self, dir_fd, item, since, until, state, backward=False, stop_at=None,
+                      timed=True):
         """The file's selected lines in Batches (from its end, the last first, when
         ``backward``); the file a follower holds (``item is stop_at.held``) through its
         descriptor, up to its offset."""
@@ -157,7 +162,7 @@ class Source:
                 if since is not None and kind in KINDS and reader.seekable:
                     offset = _start_offset(fd, kind, since)
                 source = blocks(reader, offset, stop=limit)
-            pieces = (self._batch(block, item, kind, bound, state, since, until)
+            pieces = (self._batch(block, item, kind, bound, state, since, until, timed)
                       for block in source)
             if backward and not reader.seekable:  # a compressed file: whole, then reversed
                 pieces = reversed(list(pieces))
@@ -188,12 +193,15 @@ class Source:
                 return kind, head
         return None, head
 
-    def _batch(self, block, item, kind, bound, state, since, until):
+    def _batch(self, block, item, kind, bound, state, since, until, timed=True):
         lines = block.split(b"\n")
         if lines[-1] == b"":
             lines.pop()
         if not lines:
             return None
+        if not timed:
+            stamped = [False] * len(lines) if kind is None else _bulk(kind).stamped(lines)
+            return Batch(lines, None, None, stamped, item, kind)
         stamped = None
         if kind is None:
             keys = [bound] * len(lines)
@@ -269,6 +277,9 @@ class _Running:
         self.lower, self.last, self.top = lower, None, None
 
     def merge_keys(self, keys):
+        if (self.top is None or keys[0] >= self.top) and keys == sorted(keys):
+            self.top = keys[-1]  # the clock ran forward: the keys are their own maximum
+            return keys
         if self.top is None:
             merge = list(itertools.accumulate(keys, max))
         else:
@@ -421,57 +432,106 @@ def _why(exc):
 # -- many sources as one stream ------------------------------------------------------------
 class Merged:
     """Lines of several sources in time order: ``lines`` (bytes), ``sources`` (the Source of
-    each), ``keys``, ``exact`` (per line) and ``files`` (the LogFile of each)."""
+    each), ``keys``, ``exact`` (per line), ``files`` (the LogFile of each) and ``all_exact``.
 
-    __slots__ = ("lines", "sources", "keys", "exact", "files")
+    A chunk ``merged`` yields is built lazily: its lines are put in order as it is made, the
+    other lists only when a format asks for them (``-o cat`` never does) — each is sorted by
+    the same merge keys, stably, so equal times keep the sources' order, then file order."""
+
+    __slots__ = ("lines", "sources", "keys", "exact", "files", "all_exact", "_parts", "_merge")
 
     def __init__(self, lines, sources, keys, exact, files):
         self.lines, self.sources, self.keys = lines, sources, keys
         self.exact, self.files = exact, files
+        self.all_exact = all(exact)
+        self._parts = self._merge = None
+
+    @classmethod
+    def of_parts(cls, parts, merge=None):
+        """The lines of ``parts`` — ``(source, batch, start, end)`` — in the order of their
+        ``merge`` keys (None: they are in order already)."""
+        chunk = cls.__new__(cls)
+        chunk._parts, chunk._merge = parts, merge
+        if len(parts) == 1:
+            _, batch, start, end = parts[0]
+            chunk.lines = batch.lines[start:end] if start or end < len(batch.lines) \
+                else batch.lines
+        else:
+            chunk.lines = chunk._ordered([line for _, batch, start, end in parts
+                                          for line in batch.lines[start:end]])
+        chunk.all_exact = all(batch.stamped is None for _, batch, _, _ in parts)
+        return chunk
 
     def __len__(self):
         return len(self.lines)
 
+    def __getattr__(self, name):  # sources, keys, exact, files: made on first use
+        if name not in ("sources", "keys", "exact", "files") or self._parts is None:
+            raise AttributeError(name)
+        found = []
+        for source, batch, start, end in self._parts:
+            count = end - start
+            if name == "sources":
+                found.extend([source] * count)
+            elif name == "files":
+                found.extend([batch.file] * count)
+            elif name == "keys":
+                found.extend(batch.keys[start:end])
+            else:
+                found.extend([True] * count if batch.stamped is None
+                             else batch.stamped[start:end])
+        found = self._ordered(found)
+        setattr(self, name, found)
+        return found
+
+    def _ordered(self, items):
+        """``items`` sorted as the lines are: by the merge keys, stably (a key function that
+        hands out the keys one by one, in the order ``sort`` asks — the items' own order)."""
+        if self._merge is not None:
+            items.sort(key=functools.partial(next, iter(self._merge)))
+        return items
+
 
 def as_merged(source, batch):
-    count = len(batch.lines)
-    exact = [True] * count if batch.stamped is None else batch.stamped
-    return Merged(batch.lines, [source] * count, batch.keys, exact, [batch.file] * count)
+    return Merged.of_parts([(source, batch, 0, len(batch.lines))])
 
 
 def merged(streams):
     """Merge ``streams`` — (source, iterator of its Batches) pairs, in the order equal times
-    keep — into Merged chunks, in time order by each source's merge keys."""
+    keep — into Merged chunks, in time order by each source's merge keys.
+
+    A chunk is what every source holds up to the least of their batches' last merge keys
+    (the bound): nothing later can come before it."""
     heads = []
-    for order, (source, batches) in enumerate(streams):
-        state = _Head(order, source, batches)
+    for source, batches in streams:
+        state = _Head(source, batches)
         if state.load():
             heads.append(state)
     while heads:
         if len(heads) == 1:
             head = heads[0]
             while True:
-                yield head.take_all()
+                yield Merged.of_parts([head.take(len(head.batch.lines))])
                 if not head.load():
                     return
         bound = min(head.batch.merge[-1] for head in heads)
-        lines, sources, keys, exact, files, merge = [], [], [], [], [], []
+        parts, merge = [], []
         for head in heads:
-            head.take_until(bound, lines, sources, keys, exact, files, merge)
-        order = sorted(range(len(merge)), key=merge.__getitem__)
-        yield Merged([lines[i] for i in order], [sources[i] for i in order],
-                     [keys[i] for i in order], [exact[i] for i in order],
-                     [files[i] for i in order])
+            end = bisect.bisect_right(head.batch.merge, bound, head.position)
+            if end > head.position:
+                merge.extend(head.batch.merge[head.position:end])
+                parts.append(head.take(end))
+        yield Merged.of_parts(parts, merge if len(parts) > 1 else None)
         heads = [head for head in heads if head.has_more() or head.load()]
 
 
 class _Head:
     """One source's place in a merge: its current Batch and how far it was taken."""
 
-    __slots__ = ("order", "source", "batches", "batch", "position")
+    __slots__ = ("source", "batches", "batch", "position")
 
-    def __init__(self, order, source, batches):
-        self.order, self.source, self.batches = order, source, iter(batches)
+    def __init__(self, source, batches):
+        self.source, self.batches = source, iter(batches)
         self.batch, self.position = None, 0
 
     def load(self):
@@ -485,24 +545,8 @@ class _Head:
     def has_more(self):
         return self.batch is not None and self.position < len(self.batch.lines)
 
-    def take_all(self):
-        batch, start = self.batch, self.position
-        self.position = len(batch.lines)
-        count = len(batch.lines) - start
-        exact = [True] * count if batch.stamped is None else batch.stamped[start:]
-        return Merged(batch.lines[start:], [self.source] * count, batch.keys[start:], exact,
-                      [batch.file] * count)
-
-    def take_until(self, bound, lines, sources, keys, exact, files, merge):
-        batch, start = self.batch, self.position
-        end = bisect.bisect_right(batch.merge, bound, start)
-        if end == start:
-            return
-        count = end - start
-        lines.extend(batch.lines[start:end])
-        keys.extend(batch.keys[start:end])
-        merge.extend(batch.merge[start:end])
-        sources.extend([self.source] * count)
-        files.extend([batch.file] * count)
-        exact.extend([True] * count if batch.stamped is None else batch.stamped[start:end])
+    def take(self, end):
+        """The part of the batch from where it was taken to ``end``."""
+        part = (self.source, self.batch, self.position, end)
         self.position = end
+        return part

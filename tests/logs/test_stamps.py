@@ -70,3 +70,32 @@ def test_times_as_journalctl_takes_them():
 def test_a_time_that_is_not_one_says_what_is_accepted(text):
     with pytest.raises(TimeError, match="not a"):
         key_of_time(text)
+
+
+@pytest.mark.parametrize("kind", [HUMAN, ISO])
+def test_bulk_keys_read_each_separator_as_key_of_does(kind):
+    good = line(kind, 1_700_000_000.5, "text").encode().rstrip(b"\n")
+    lines = [good]
+    for index in (4, 7, 10, 13, 16, 19, 25):  # each separator, and the space after the stamp
+        lines.append(good[:index] + b"x" + good[index + 1:])
+    lines += [good[:25], good[:17] + b"99" + good[19:], good[:5] + b"13" + good[7:]]
+    lines += [good] * 3000  # past the size where bulk reading pays
+    assert BulkKeys(kind).keys(lines) == [key_of(kind, item) for item in lines]
+
+
+@pytest.mark.parametrize("kind", [TAI64N, HUMAN, ISO])
+def test_which_lines_are_stamped_is_told_as_keys_would(kind):
+    good = [line(kind, 1_700_000_000 + index * 37.123, "l%d" % index).encode().rstrip(b"\n")
+            for index in range(300)]
+    assert BulkKeys(kind).stamped(good) is None
+    for bad in (b"no stamp at all", b"", good[3][:25], good[3][:24] + b"x" + good[3][25:],
+                b"2023-13-14_22:13:20.98765 a month 13", b"2023-00-14_22:13:20.98765 x",
+                b"0000-11-14_22:13:20.98765 the year 0", b"2023-20-14_22:13:20.98765 x",
+                b"2023-11-14T22:13:20.98765 the other separator",
+                b"2023-11-14_22:13:20.98765 the other separator",
+                b"@400000006553f10a3ade696g x", b"@400000006553F10A3ADE6964 upper case"):
+        lines = good[:150] + [bad] + good[150:]
+        expected = [key_of(kind, item) is not None for item in lines]
+        found = BulkKeys(kind).stamped(lines)
+        assert (found or [True] * len(lines)) == expected, bad
+        assert found is None or not all(found)  # None: every line is

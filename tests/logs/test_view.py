@@ -199,3 +199,25 @@ def test_gzip_helper_is_real_gzip(tmp_path):
     rotated = web.rotate(BASE + 1, gzip_it=True)
     assert gzip.decompress(rotated.read_bytes()).endswith(b" x\n") and os.path.exists(
         str(web.current))
+
+
+@pytest.mark.parametrize("kind", ["tai64n", "human", "iso"])
+def test_one_service_shown_without_times_is_the_merged_view_of_it(tmp_path, capsysbinary, kind):
+    # one directory with -o cat reads no keys (files.py order is the view's order); the same
+    # directory beside an empty one goes through the merge: the two must agree line for line
+    web = LogDir(tmp_path / "web", kind=kind)
+    for index in range(3000):
+        web.add("line %d" % index, BASE + index * 0.5 - (50 if index == 1500 else 0))
+        if index == 1000:
+            web.rotate(BASE + index * 0.5 + 0.1)
+    with open(str(web.current), "ab") as handle:
+        handle.write(b"no stamp here\n2023-13-14_22:13:20.98765 a month 13\nshort\n\n")
+        handle.write(stamp(kind, BASE + 9000).encode() + b" after them\n")
+    _, alone, _ = logs(capsysbinary, "--dir", web.path, "-o", "cat")
+    _, beside, _ = logs(capsysbinary, "--dir", web.path, tmp_path / "empty", "-o", "cat")
+    assert alone == beside
+    shown = texts(alone)
+    assert shown[:3] == ["line 0", "line 1", "line 2"] and shown[1500] == "line 1500"
+    assert shown[-5:] == ["no stamp here", "2023-13-14_22:13:20.98765 a month 13", "short", "",
+                          "after them"]
+    assert len(shown) == 3005
