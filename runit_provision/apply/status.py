@@ -8,27 +8,60 @@ enabled and runsv wants it up — or, with no runsv, when nothing marks it down;
 service that is not running is what makes ``status`` exit 3 (LSB's "not running").
 """
 
-from ..errors import UnsafePathError
-from ..protocol.probe import is_normally_up
+from ..errors import ProbeError, UnsafePathError
+from ..protocol.layout import SUPERVISE_DIR
+from ..protocol.probe import is_normally_up, read_status_at
+from ..protocol.tally import CRASH_LOOP, read_tally_at
 from .observe import probe_side
+
+UNKNOWN = "unknown"
 
 
 class SideStatus:
     """One side: ``state`` (``run``, ``down``, ``finish``, ``not supervised``), ``pid``,
     ``uptime`` (seconds in that state, or None), ``want`` (``up``, ``down`` or None),
-    ``is_normally_up`` (no ``down`` file), ``is_paused``."""
+    ``is_normally_up`` (no ``down`` file), ``is_paused``, ``tally`` (our runtime's account of
+    starts and deaths, protocol/tally.py; None: unknown — C runit keeps none) and ``now_ns``
+    (when it was read)."""
 
-    __slots__ = ("state", "pid", "uptime", "want", "is_normally_up", "is_paused")
+    __slots__ = ("state", "pid", "uptime", "want", "is_normally_up", "is_paused", "tally",
+                 "now_ns")
 
     def __init__(self, state, pid=0, uptime=None, want=None, is_normally_up=True,
-                 is_paused=False):
+                 is_paused=False, tally=None, now_ns=0):
         self.state, self.pid, self.uptime, self.want = state, pid, uptime, want
         self.is_normally_up, self.is_paused = is_normally_up, is_paused
+        self.tally, self.now_ns = tally, now_ns
+
+    @property
+    def deaths_in_window(self):
+        """Deaths within the crash-loop window (CRASH_LOOP's seconds); None: unknown."""
+        return None if self.tally is None else self.tally.deaths_within(CRASH_LOOP[1],
+                                                                           self.now_ns)
+
+    @property
+    def is_crash_looping(self):
+        """None when unknown."""
+        found = self.deaths_in_window
+        return None if found is None else found >= CRASH_LOOP[0]
 
     def as_json(self):
-        return {"state": self.state, "pid": self.pid or None, "uptime": self.uptime,
-                "want": self.want, "normally": "up" if self.is_normally_up else "down",
-                "paused": self.is_paused}
+        found = {"state": self.state, "pid": self.pid or None, "uptime": self.uptime,
+                 "want": self.want, "normally": "up" if self.is_normally_up else "down",
+                 "paused": self.is_paused}
+        tally = self.tally
+        if tally is None:
+            found.update(starts=UNKNOWN, deaths=UNKNOWN, last_exit=UNKNOWN,
+                         deaths_in_window=UNKNOWN, crash_looping=UNKNOWN)
+            return found
+        last = tally.last_exit
+        if last is not None:
+            last = dict(last, at=tally.died_at_ns / 1e9,
+                        ran=None if tally.ran_ns is None else tally.ran_ns / 1e9)
+        found.update(starts=tally.starts, deaths=tally.deaths, last_exit=last,
+                     deaths_in_window=self.deaths_in_window, window=CRASH_LOOP[1],
+                     crash_looping=self.is_crash_looping)
+        return found
 
 
 class ServiceStatus:
@@ -62,8 +95,12 @@ class ServiceStatus:
 
 def service_statuses(desired, fs, now, probe=None):
     """A ServiceStatus for each present unit of ``desired``, in its order; ``now``: unix
-    seconds; ``probe``: ``probe_side``'s signature (tests give a fake)."""
-    probe = probe or (lambda path: probe_side(fs, path))
+    seconds; ``probe``: ``probe_side``'s signature (tests give a fake; then no tally is
+    read)."""
+    if probe is None:
+        def probe(path):
+            return probe_side(fs, path)
+        probe.reads_tally = True
     rows = []
     for unit in desired.units:
         if unit.is_absent:
@@ -83,9 +120,34 @@ def side_status(fs, path, now, probe):
     status = live.status
     if status is None:
         return SideStatus("unknown", is_normally_up=normally_up)
-    return SideStatus(live.state, status.pid, max(0, now - status.seconds),
+    tally = None
+    if getattr(probe, "reads_tally", False):
+        status, tally = side_tally(fs, path, status)
+    return SideStatus(status.state.name.lower(), status.pid, max(0, now - status.seconds),
                       "up" if status.want == "u" else "down", normally_up,
-                      bool(status.paused))
+                      bool(status.paused), tally, now * 1_000_000_000)
+
+
+def side_tally(fs, path, status):
+    """``(status, tally)``: the side's Tally when it is our runtime's account of what
+    ``status`` shows (its pid is status's), else None — no file (C runit), or one another
+    runsv left. The tally is written before the status, so a status read again after a
+    tally that does not match it catches up with it."""
+    try:
+        supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
+    except (OSError, UnsafePathError):
+        return status, None
+    for _ in range(3):
+        tally = read_tally_at(supervise)
+        if tally is None:
+            return status, None
+        if tally.pid == status.pid:
+            return status, tally
+        try:
+            status = read_status_at(supervise)
+        except ProbeError:
+            return status, None
+    return status, None
 
 
 def side_is_normally_up(fs, path):

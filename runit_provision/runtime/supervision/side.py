@@ -23,6 +23,7 @@ import signal
 
 from ...protocol.status import State, Status
 from ...protocol.tai64 import runit_stamp
+from ...protocol.tally import Tally
 
 BACKOFF_SECONDS = 1.0  # runsv: a ./run that lived less than this waits this long to restart
 FORK_RETRY_SECONDS = 5.0
@@ -71,6 +72,7 @@ class Side:
         self.pid = 0
         self.stamp_ns = host.time_ns()  # what status shows: run start, or when it went down
         self.wait_status = 0  # of the last ./run, for ./finish's arguments
+        self.tally = Tally()  # starts and deaths (protocol/tally.py); the host persists it
         self._started_at = None  # monotonic, of the last ./run start
         self._restart_at = None  # monotonic; a start before this waits (back-off)
         self._start_timer = None  # a start postponed by back-off or a failed fork
@@ -101,11 +103,12 @@ class Side:
 
     def inherit_lost(self, state, stamp_ns, paused):
         """Our predecessor's process ended unseen while it was in ``state``: go on as if its
-        exit had just been seen (``./finish -1 0``, then want decides)."""
+        exit had just been seen (``./finish -1 0``, then want decides) — a death whose end and
+        length nobody knows."""
         self.stamp_ns, self.paused = stamp_ns, paused
         if state in (State.RUN, State.FINISH):
             self.state = state
-            self._process_exited(None)
+            self._process_exited(None, seen=False)
 
     # -- events ---------------------------------------------------------------------------
     def control(self, byte):
@@ -269,15 +272,21 @@ class Side:
             self.stamp_ns = now_ns
             self._started_at = self.host.monotonic()
             self.state = State.RUN
+            self.tally.started(pid)
+        else:
+            self.tally.pid = pid
         self.pid = pid
         self.paused = False
         self.term = False
 
-    def _process_exited(self, wait_status):
+    def _process_exited(self, wait_status, seen=True):
+        """Our process ended (``seen``: we, or an adopted process's watch, saw it end)."""
         was_finish = self.state == State.FINISH
         self.pid = 0
         self.term = False
+        self.tally.pid = 0
         if not was_finish:
+            self.tally.died(wait_status, self.host.time_ns(), self._ran_ns() if seen else None)
             self.wait_status = wait_status
             if not self.is_log and self.host.has_finish():
                 self.state = State.FINISH
@@ -291,6 +300,13 @@ class Side:
         else:
             self._restart_at = None
         self.write_status()
+
+    def _ran_ns(self):
+        """How long the ./run that just ended ran: by the monotonic clock when we started it,
+        else (adopted) since the stamp its supervisor left."""
+        if self._started_at is not None:
+            return max(0, int((self.host.monotonic() - self._started_at) * 1e9))
+        return max(0, self.host.time_ns() - self.stamp_ns)
 
     # -- hooks ------------------------------------------------------------------------------
     def _custom(self, letter, then):

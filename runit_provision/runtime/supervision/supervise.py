@@ -14,6 +14,7 @@ from ...errors import FatalError, ProtocolError
 from ...protocol.layout import (CONTROL, LOCK, NEW_SUFFIX, OK, PID, PROCESS_RECORD, STAT,
                                 STATUS, SUPERVISE_DIR)
 from ...protocol.status import State, Status, stat_text, status_from_bytes, status_to_bytes
+from ...protocol.tally import TALLY, WIDTH as TALLY_WIDTH, tally_bytes, tally_from_bytes
 from ..unix.diag import with_errstr
 from .adoption import Record, boot_id, record_bytes, record_from_bytes, starttime_of
 
@@ -66,6 +67,7 @@ class SuperviseFiles:
         self.control_fd = -1
         self._ok_fd = -1
         self._last_pid_written = None
+        self._tally_written = None  # (pid, starts, deaths) of the tally last written
 
     @property
     def has_written(self):
@@ -140,6 +142,17 @@ class SuperviseFiles:
         return (_parsed(self._read(PROCESS_RECORD), record_from_bytes),
                 _parsed(self._read(STATUS), _status_or_none))
 
+    def read_tally(self):
+        """The Tally a supervisor before us left (None: none, or not a whole one)."""
+        return _parsed(self._read(TALLY, TALLY_WIDTH), tally_from_bytes)
+
+    def write_tally(self, tally):
+        """Write ``supervise/tally`` in place when a start or a death changed it."""
+        mark = (tally.pid, tally.starts, tally.deaths)
+        if mark != self._tally_written:
+            self._write_in_place(TALLY, tally_bytes(tally))
+            self._tally_written = mark
+
     def remove_record(self):
         """A clean exit: no successor must take anything over from us."""
         try:
@@ -147,7 +160,7 @@ class SuperviseFiles:
         except OSError:
             pass
 
-    def _read(self, name):
+    def _read(self, name, size=512):
         try:
             fd = os.open(self._path(name), os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
                          | os.O_CLOEXEC,
@@ -155,7 +168,7 @@ class SuperviseFiles:
         except OSError:
             return None
         try:
-            return os.read(fd, 512)
+            return os.read(fd, size)
         except OSError:
             return None
         finally:

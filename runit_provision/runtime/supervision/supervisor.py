@@ -83,6 +83,7 @@ class Supervisor:
         for files in self._files.values():
             files.make_ok()
         for side, files in self._files.items():
+            side.tally = files.read_tally() or side.tally  # the counts go on across supervisors
             self._inherit(side, files)
 
     def _initial_want(self, fd):
@@ -135,6 +136,7 @@ class Supervisor:
         record, status = files.read_inherited()
         found = inheritance(record, status, boot_id(), starttime_of)
         if found.kind == "fresh":
+            side.tally.pid = 0  # nothing of a predecessor's runs: the counts alone go on
             return
         stamp_ns = self.clock.time_ns()
         paused = term = False
@@ -268,7 +270,9 @@ class Supervisor:
         return self.loop.call_later(delay, callback)
 
     def write_status(self, side, status, want_word):
-        self._files[side].write(status, want_word)
+        files = self._files[side]
+        files.write_tally(side.tally)  # before status: who sees the new status sees its count
+        files.write(status, want_word)
 
     def kill(self, pid, signum):
         if self.log is not None and pid == self.log.pid:

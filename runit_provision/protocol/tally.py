@@ -1,0 +1,182 @@
+"""protocol: ``supervise/tally`` — our runtime's account of a side's starts and deaths.
+
+runit keeps no history: ``supervise/status`` says what runs now and since when, nothing of
+why it stopped or how often. Our runsv keeps, per side (the service, its log), one more file
+beside runit's, which the C tools never open (``sv`` reads ``ok``, ``control``, ``status``;
+runsv writes only its own):
+
+    tally 1 pid=4321 starts=12 deaths=11 exit=3 core=0 at=1700000000.123456789
+    ran=0.021000000 recent=0,1002,2004 crc=1c291ca3
+
+- ``pid``: what ``status`` shows running (``./run``, or ``./finish`` after it), 0 when
+  nothing runs — a reader trusts the tally only when this matches ``supervise/status``
+  (a tally left by our runtime under a C runsv that took the directory over is stale);
+- ``starts``, ``deaths``: of ``./run`` (``log/run``), since the directory was first supervised
+  by our runtime (a supervisor killed and started again carries them on);
+- the last death: ``exit=CODE`` or ``signal=N`` (``core=1`` when it dumped core) or
+  ``exit=unknown`` (it ended while no supervisor watched it, or was adopted: nobody could
+  wait for it), ``at`` (unix time), ``ran`` (seconds it had run; ``unknown`` likewise);
+  ``exit=none at=0`` before the first death;
+- ``recent``: the last ``RECENT`` deaths, as milliseconds before ``at``, newest first — a
+  crash loop is so many of them within a window.
+
+It is written in place at a start and at a death (one ``pwrite`` of ``WIDTH`` bytes, padded
+with spaces; no rename, which on ext4 flushes the new file's data first and would cost the
+respawn path a millisecond). ``crc`` (CRC-32 of everything before `` crc=``) lets a reader that
+caught a write half done tell, and read again.
+"""
+
+import binascii
+import os
+
+from .layout import SUPERVISE_DIR
+
+TALLY = "tally"
+TALLY_FILE = SUPERVISE_DIR + "/" + TALLY
+WIDTH = 1024      # bytes on disk, newline included
+RECENT = 64       # deaths remembered: a loop under runsv's 1 s back-off dies ~60 times a minute
+CRASH_LOOP = (5, 60)  # deaths, within seconds: "crash-looping" (systemd's StartLimitBurst)
+_NS = 1_000_000_000
+
+
+class Tally:
+    """A side's account (see the module). ``exit_status``: the last death's wait status
+    (None: unknown; ``died_at_ns`` 0 when there was none); ``ran_ns``: None when unknown."""
+
+    __slots__ = ("pid", "starts", "deaths", "exit_status", "died_at_ns", "ran_ns", "recent_ns")
+
+    def __init__(self, pid=0, starts=0, deaths=0, exit_status=None, died_at_ns=0, ran_ns=None,
+                 recent_ns=()):
+        self.pid, self.starts, self.deaths = pid, starts, deaths
+        self.exit_status, self.died_at_ns, self.ran_ns = exit_status, died_at_ns, ran_ns
+        self.recent_ns = tuple(recent_ns)  # unix ns of the last deaths, newest first
+
+    def __eq__(self, other):
+        return isinstance(other, Tally) and all(
+            getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    def __repr__(self):
+        return "Tally(%s)" % ", ".join("%s=%r" % (name, getattr(self, name))
+                                       for name in self.__slots__)
+
+    # -- what happened (the runtime) --------------------------------------------------------
+    def started(self, pid):
+        self.pid = pid
+        self.starts += 1
+
+    def died(self, exit_status, now_ns, ran_ns):
+        """``./run`` ended: ``exit_status`` its wait status (None: unknown), ``ran_ns`` how
+        long it ran (None: unknown)."""
+        self.pid = 0
+        self.deaths += 1
+        self.exit_status, self.died_at_ns, self.ran_ns = exit_status, now_ns, ran_ns
+        self.recent_ns = ((now_ns,) + self.recent_ns)[:RECENT]
+
+    # -- what it means (readers) -------------------------------------------------------------
+    def deaths_within(self, seconds, now_ns):
+        """How many of the remembered deaths were in the last ``seconds`` (at most RECENT)."""
+        since = now_ns - seconds * _NS
+        return sum(1 for moment in self.recent_ns if moment >= since)
+
+    def is_crash_looping(self, now_ns, deaths=CRASH_LOOP[0], within=CRASH_LOOP[1]):
+        return self.deaths_within(within, now_ns) >= deaths
+
+    @property
+    def last_exit(self):
+        """``{"code": N}``, ``{"signal": N, "core": bool}``, ``{"unknown": True}`` or None
+        (never died) — the last death's end, as JSON shows it."""
+        if not self.died_at_ns:
+            return None
+        status = self.exit_status
+        if status is None:
+            return {"unknown": True}
+        if status & 0x7F:
+            return {"signal": status & 0x7F, "core": bool(status & 0x80)}
+        return {"code": (status >> 8) & 0xFF}
+
+
+def tally_bytes(tally):
+    """The file's ``WIDTH`` bytes for ``tally``.
+
+    >>> data = tally_bytes(Tally(42, 3, 2, 3 << 8, 1_700_000_000_123_456_789, 21_000_000,
+    ...                          (1_700_000_000_123_456_789, 1_699_999_999_000_000_000)))
+    >>> data[:data.index(b" crc=")].decode()
+    'tally 1 pid=42 starts=3 deaths=2 exit=3 core=0 at=1700000000.123456789 ran=0.021000000 recent=0,1123'
+    >>> back = tally_from_bytes(data)
+    >>> len(data), back.exit_status == 3 << 8, back.recent_ns[1] == 1_699_999_999_000_456_789
+    (1024, True, True)
+    """
+    status = tally.exit_status
+    if not tally.died_at_ns:
+        end = b"exit=none core=0"
+    elif status is None:
+        end = b"exit=unknown core=0"
+    elif status & 0x7F:
+        end = b"signal=%d core=%d" % (status & 0x7F, 1 if status & 0x80 else 0)
+    else:
+        end = b"exit=%d core=0" % ((status >> 8) & 0xFF)
+    recent = b",".join(b"%d" % ((tally.died_at_ns - moment) // 1_000_000)
+                       for moment in tally.recent_ns)
+    body = b"tally 1 pid=%d starts=%d deaths=%d %s at=%s ran=%s recent=%s" % (
+        tally.pid, tally.starts, tally.deaths, end, _seconds(tally.died_at_ns),
+        b"unknown" if tally.ran_ns is None else _seconds(tally.ran_ns), recent)
+    line = body + b" crc=%08x" % binascii.crc32(body)
+    return line.ljust(WIDTH - 1) + b"\n"
+
+
+def tally_from_bytes(data):
+    """The Tally of a file's bytes; None when it is not one whole (a torn or foreign file).
+    The recent deaths come back to the millisecond."""
+    line = data.rstrip(b" \n")
+    body, _, crc = line.rpartition(b" crc=")
+    try:
+        if int(crc, 16) != binascii.crc32(body):
+            return None
+        fields = body.split(b" ")
+        if fields[:2] != [b"tally", b"1"]:
+            return None
+        values = dict(field.split(b"=", 1) for field in fields[2:])
+        died_at_ns = _nanoseconds(values[b"at"])
+        if b"signal" in values:
+            status = int(values[b"signal"]) | (0x80 if values[b"core"] == b"1" else 0)
+        elif values[b"exit"] in (b"unknown", b"none"):
+            status = None
+        else:
+            status = int(values[b"exit"]) << 8
+        recent = tuple(died_at_ns - int(item) * 1_000_000
+                       for item in values[b"recent"].split(b",") if item)
+        ran = None if values[b"ran"] == b"unknown" else _nanoseconds(values[b"ran"])
+        return Tally(int(values[b"pid"]), int(values[b"starts"]), int(values[b"deaths"]),
+                     status, died_at_ns, ran, recent[:RECENT])
+    except (KeyError, ValueError):
+        return None
+
+
+def read_tally_at(supervise_fd, tries=3):
+    """The Tally in ``supervise/`` (open as ``supervise_fd``; nothing in it followed), read
+    again when a write was caught half done; None when there is none or never a whole one."""
+    for _ in range(tries):
+        try:
+            fd = os.open(TALLY, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         dir_fd=supervise_fd)
+        except OSError:
+            return None
+        try:
+            data = os.read(fd, WIDTH)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        found = tally_from_bytes(data)
+        if found is not None:
+            return found
+    return None
+
+
+def _seconds(ns):
+    return b"%d.%09d" % divmod(ns, _NS)
+
+
+def _nanoseconds(text):
+    whole, _, fraction = text.partition(b".")
+    return int(whole) * _NS + int(fraction.ljust(9, b"0")[:9] or b"0")
