@@ -97,22 +97,23 @@ def service_statuses(desired, fs, now, probe=None):
     """A ServiceStatus for each present unit of ``desired``, in its order; ``now``: unix
     seconds; ``probe``: ``probe_side``'s signature (tests give a fake; then no tally is
     read)."""
-    if probe is None:
-        def probe(path):
-            return probe_side(fs, path)
-        probe.reads_tally = True
+    with_tally = probe is None
+    probe = probe or (lambda path: probe_side(fs, path))
     rows = []
     for unit in desired.units:
         if unit.is_absent:
             continue
-        main = side_status(fs, unit.path, now, probe)
-        log = side_status(fs, unit.path + "/log", now, probe) if unit.has_log else None
+        main = side_status(fs, unit.path, now, probe, with_tally)
+        log = side_status(fs, unit.path + "/log", now, probe, with_tally) \
+            if unit.has_log else None
         rows.append(ServiceStatus(unit.label, unit.path, unit.login or unit.for_login,
                                   unit.is_enabled, main, log))
     return rows
 
 
-def side_status(fs, path, now, probe):
+def side_status(fs, path, now, probe, with_tally=True):
+    """The SideStatus of the side at ``path``; ``with_tally``: read our runtime's account
+    too (``side_tally``)."""
     normally_up = side_is_normally_up(fs, path)
     live = probe(path)
     if not live.is_supervised:
@@ -121,7 +122,7 @@ def side_status(fs, path, now, probe):
     if status is None:
         return SideStatus("unknown", is_normally_up=normally_up)
     tally = None
-    if getattr(probe, "reads_tally", False):
+    if with_tally:
         status, tally = side_tally(fs, path, status)
     return SideStatus(status.state.name.lower(), status.pid, max(0, now - status.seconds),
                       "up" if status.want == "u" else "down", normally_up,

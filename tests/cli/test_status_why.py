@@ -1,0 +1,55 @@
+"""``status``'s line under a service that is not running as wanted — pure, from made-up
+sides (tests/runtime/test_tally.py reads real ones)."""
+
+from runit_provision.apply.status import ServiceStatus, SideStatus
+from runit_provision.cli.status import why_not_running
+from runit_provision.protocol.tally import Tally
+
+NOW = 1_700_000_000 * 10**9
+
+
+def row(state, tally, want="up", enabled=True):
+    return ServiceStatus("web", "/etc/sv/web", None, enabled,
+                         SideStatus(state, 0 if state != "run" else 42, 0, want, True, False,
+                                    tally, NOW), None)
+
+
+def died(times, status=3 << 8, ran=20_000_000):
+    tally = Tally()
+    for moment in sorted(times):
+        tally.started(7)
+        tally.died(status, moment, ran)
+    return tally
+
+
+def test_a_crash_loop_says_how_many_deaths_and_the_last_exit():
+    tally = died([NOW - index * 10**9 for index in range(37)])
+    assert why_not_running(row("down", tally)) == \
+        "crash-looping: 37 deaths in 60 s, last exit 3 after 0.02 s"
+    # up at this instant, but dying: still said
+    assert why_not_running(row("run", tally)).startswith("crash-looping: 37 deaths")
+
+
+def test_one_death_by_a_signal_with_a_core():
+    tally = died([NOW - 5 * 10**9], status=11 | 0x80, ran=7500 * 10**9)
+    assert why_not_running(row("down", tally)) == \
+        "last exit signal 11 (SEGV), core dumped after 2h05m (1 death in 60 s)"
+
+
+def test_old_deaths_leave_the_window_and_a_running_service_says_nothing():
+    tally = died([NOW - 3600 * 10**9 - index * 10**9 for index in range(10)])
+    assert why_not_running(row("run", tally)) is None
+    assert why_not_running(row("down", tally)) == "last exit 3 after 0.02 s (0 deaths in 60 s)"
+
+
+def test_unknown_where_no_account_is_kept_and_nothing_for_what_is_not_wanted():
+    assert why_not_running(row("down", None)) == \
+        "last exit unknown (no account of exits: not our runtime)"
+    assert why_not_running(row("down", died([NOW]), want="down")) is None
+    assert why_not_running(row("down", died([NOW]), enabled=False)) is None
+    assert why_not_running(row("not supervised", None)) is None
+    lost = Tally()
+    lost.started(7)
+    lost.died(None, NOW, None)
+    assert why_not_running(row("down", lost)) == \
+        "last exit unknown after an unknown time (1 death in 60 s)"
