@@ -14,7 +14,8 @@ import sys
 from .. import __version__
 
 COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "plan",
-            "apply": "apply", "status": "status", "logs": "logs", "verify": "verify",
+            "apply": "apply", "status": "status", "logs": "logs", "metrics": "metrics",
+            "verify": "verify",
             "install-runtime": "install_runtime"}
 # Long conversations — a runtime started and waited on, ssh sessions to hosts — whose garbage
 # the cyclic collector should go on freeing (see main).

@@ -39,14 +39,20 @@ def add_parser(sub):
     return parser
 
 
+def read_rows(args):
+    """``(config, desired, rows)``: the declared services of the inputs and what each is
+    doing (apply/status.py); ProvisionError or OSError when they cannot be read."""
+    from ..render.tree import Tree
+
+    config, _ = inputs_from_args(args)
+    with FsRoot(args.root or "/") as fs:
+        desired = desired_state(config, Tree(), only=args.only, profile_dir=None)
+        return config, desired, service_statuses(desired, fs, int(time.time()))
+
+
 def run(args):
     try:
-        config, _ = inputs_from_args(args)
-        with FsRoot(args.root or "/") as fs:
-            from ..render.tree import Tree
-
-            desired = desired_state(config, Tree(), only=args.only, profile_dir=None)
-            rows = service_statuses(desired, fs, int(time.time()))
+        config, desired, rows = read_rows(args)
     except (ProvisionError, OSError) as exc:
         sys.stderr.write("runit-provision status: %s\n" % exc)
         return EXIT_ERROR

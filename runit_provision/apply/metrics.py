@@ -1,0 +1,94 @@
+"""apply: ``status``'s rows as Prometheus metrics — the text exposition format (0.0.4), as
+node_exporter's textfile collector reads it. Pure: rows in, text out.
+
+One family per fact, labelled ``service`` and ``tree`` (``system``, or the login whose tree it
+is); the log side has families of its own (``runit_service_log_*``), so that
+``runit_service_up == 0`` alerts on services, not on their loggers. What our runtime's
+account knows (deaths, starts, the last exit, crash-looping: protocol/tally.py) is left out
+for a side it does not cover — absent, never a made-up 0 (C runit keeps no account).
+"""
+
+from ..protocol.tally import CRASH_LOOP
+
+SYSTEM_TREE = "system"
+
+# (suffix, type, help): every family, in the order written
+FAMILIES = (
+    ("supervised", "gauge", "1 when a runsv supervises the side."),
+    ("up", "gauge", "1 when the side's process runs (state run)."),
+    ("desired", "gauge", "1 when runsv wants the side up."),
+    ("normally_up", "gauge", "1 when no down file marks the side normally down."),
+    ("since_timestamp_seconds", "gauge",
+     "Unix time the side entered its state (supervise/status)."),
+    ("starts_total", "counter", "Starts of ./run (our runtime's account)."),
+    ("deaths_total", "counter", "Deaths of ./run (our runtime's account)."),
+    ("last_exit_code", "gauge", "Exit code of the last death (absent after a signal)."),
+    ("last_exit_signal", "gauge", "Signal that ended the last death (0: it exited)."),
+    ("last_exit_timestamp_seconds", "gauge", "Unix time of the last death."),
+    ("crash_looping", "gauge",
+     "1 when the side died %d times or more in the last %d seconds." % CRASH_LOOP),
+)
+
+
+def exposition(rows):
+    """The text of every family for ``rows`` (apply/status.ServiceStatus), log sides after
+    services; families with no sample are left out."""
+    out = []
+    for prefix, side_of in (("runit_service_", _main), ("runit_service_log_", _log)):
+        samples = {suffix: [] for suffix, _, _ in FAMILIES}
+        for row in rows:
+            side = side_of(row)
+            if side is None:
+                continue
+            labels = '{service="%s",tree="%s"}' % (_escape(row.label),
+                                                   _escape(row.tree or SYSTEM_TREE))
+            for suffix, value in _values(side):
+                samples[suffix].append("%s%s%s %s" % (prefix, suffix, labels, value))
+        for suffix, kind, text in FAMILIES:
+            if samples[suffix]:
+                out.append("# HELP %s%s %s" % (prefix, suffix, text))
+                out.append("# TYPE %s%s %s" % (prefix, suffix, kind))
+                out.extend(samples[suffix])
+    return "\n".join(out) + "\n" if out else ""
+
+
+def _main(row):
+    return row.main
+
+
+def _log(row):
+    return row.log
+
+
+def _values(side):
+    """``(suffix, value)`` of one side (apply/status.SideStatus)."""
+    supervised = side.state not in ("not supervised",)
+    yield "supervised", _flag(supervised)
+    yield "up", _flag(side.state == "run")
+    if side.want is not None:
+        yield "desired", _flag(side.want == "up")
+    yield "normally_up", _flag(side.is_normally_up)
+    if supervised and side.uptime is not None and side.now_ns:
+        yield "since_timestamp_seconds", "%d" % (side.now_ns // 1_000_000_000 - side.uptime)
+    tally = side.tally
+    if tally is None:
+        return
+    yield "starts_total", "%d" % tally.starts
+    yield "deaths_total", "%d" % tally.deaths
+    last = tally.last_exit
+    if last is not None and "unknown" not in last:
+        if "code" in last:
+            yield "last_exit_code", "%d" % last["code"]
+        yield "last_exit_signal", "%d" % last.get("signal", 0)
+    if last is not None:
+        yield "last_exit_timestamp_seconds", "%.3f" % (tally.died_at_ns / 1e9)
+    yield "crash_looping", _flag(side.is_crash_looping)
+
+
+def _flag(value):
+    return "1" if value else "0"
+
+
+def _escape(text):
+    """A label value as the format quotes it: backslash, double quote and newline escaped."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

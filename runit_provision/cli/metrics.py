@@ -1,0 +1,67 @@
+"""cli: ``runit-provision metrics`` — what ``status`` reads, as Prometheus metrics
+(apply/metrics.py), on standard output or written atomically for node_exporter's textfile
+collector (docs/failures.md)."""
+
+import argparse
+import os
+import sys
+import tempfile
+
+from ..errors import ProvisionError
+from .helptext import ACCOUNTS_HELP
+
+EXIT_OK, EXIT_ERROR = 0, 1
+TEXTFILE = "runit.prom"
+
+
+def add_parser(sub):
+    from .inputs import add_input_arguments
+
+    parser = sub.add_parser(
+        "metrics", help="every declared service's state and deaths as Prometheus metrics",
+        description="Every declared service (system and users') as Prometheus metrics "
+                    "(runit_service_*, runit_service_log_*; labels service and tree), on "
+                    "standard output, or written atomically to DIR/%s for node_exporter's "
+                    "textfile collector." % TEXTFILE,
+        epilog=ACCOUNTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_input_arguments(parser, root_help="read the trees under DIR (users from "
+                                          "DIR/etc/passwd)")
+    parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
+    parser.add_argument("--textfile", metavar="DIR",
+                        help="write DIR/%s (a new file renamed over the old: the collector "
+                             "never reads half of one)" % TEXTFILE)
+    return parser
+
+
+def run(args):
+    from ..apply.metrics import exposition
+    from .status import read_rows
+
+    try:
+        _, _, rows = read_rows(args)
+        text = exposition(rows)
+        if args.textfile:
+            write_atomically(args.textfile, TEXTFILE, text.encode("utf-8"))
+        else:
+            sys.stdout.write(text)
+    except (ProvisionError, OSError) as exc:
+        sys.stderr.write("runit-provision metrics: %s\n" % exc)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def write_atomically(directory, name, data):
+    """``directory/name`` replaced whole: written as a hidden temporary file in the same
+    directory (node_exporter skips names not ending in ``.prom``), then renamed."""
+    fd, temporary = tempfile.mkstemp(prefix="." + name + ".", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, 0o644)
+        os.rename(temporary, os.path.join(directory, name))
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,161 @@
+"""``runit-provision metrics`` on a live tree of our runtime: a crash loop and a steady service
+as Prometheus metrics, checked by Prometheus' own ``promtool check metrics`` and served by
+node_exporter's real textfile collector (on 127.0.0.1). Pure cases of the format too."""
+
+import json
+import os
+import socket
+import subprocess
+import urllib.request
+
+import pytest
+import yaml
+
+from runit_provision.apply.metrics import exposition
+from runit_provision.apply.status import ServiceStatus, SideStatus
+from runit_provision.cli.main import main
+from runit_provision.protocol.tally import Tally
+
+from ..conftest import make_bin_dir, our_tool
+from ..runtime.processes import (
+    BASE_PATH, descendants, kill_pids, process_group_members, processes_under, wait_until)
+
+PROMTOOL = "/usr/bin/promtool"
+NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
+NOW = 1_700_000_000
+
+
+def needs(path):
+    if not os.path.exists(path):
+        if os.environ.get("CI") == "true":
+            pytest.fail("%s is not installed (CI installs it: .ci/run)" % path)
+        pytest.skip("%s is not installed" % path)
+
+
+# -- the format, pure ---------------------------------------------------------------------------
+def test_families_labels_and_what_is_left_out_without_an_account():
+    tally = Tally()
+    for moment in range(6):
+        tally.started(9)
+        tally.died(11 | 0x80, (NOW - 10 + moment) * 10**9, 10**7)
+    rows = [
+        ServiceStatus("web", "/etc/sv/web", None, True,
+                      SideStatus("down", 0, 3, "up", True, False, tally, NOW * 10**9),
+                      SideStatus("run", 12, 100, "up", True, False, None, NOW * 10**9)),
+        ServiceStatus('odd"name', "/home/a/sv/x", "alice", True,
+                      SideStatus("not supervised"), None)]
+    text = exposition(rows)
+    assert 'runit_service_up{service="web",tree="system"} 0\n' in text
+    assert 'runit_service_deaths_total{service="web",tree="system"} 6\n' in text
+    assert 'runit_service_last_exit_signal{service="web",tree="system"} 11\n' in text
+    assert 'runit_service_crash_looping{service="web",tree="system"} 1\n' in text
+    assert 'runit_service_since_timestamp_seconds{service="web",tree="system"} %d\n' % (
+        NOW - 3) in text
+    assert "runit_service_last_exit_code{" not in text  # a signal, not an exit
+    assert 'runit_service_log_up{service="web",tree="system"} 1\n' in text
+    assert "runit_service_log_deaths_total" not in text  # no account: absent, not 0
+    assert 'runit_service_supervised{service="odd\\"name",tree="alice"} 0\n' in text
+    assert text.count("# TYPE runit_service_deaths_total counter\n") == 1
+    assert exposition([]) == ""
+
+
+# -- a live tree ----------------------------------------------------------------------------------
+@pytest.fixture
+def live(tmp_path):
+    service_dir = tmp_path / "service"
+    service_dir.mkdir()
+    data = tmp_path / "data.yaml"
+    data.write_text(yaml.safe_dump({"runit": {
+        "runtime": "python", "init": "none", "sv_dir": str(tmp_path / "sv"),
+        "service_dir": str(service_dir), "log_dir": str(tmp_path / "log"), "sv_timeout": 10,
+        "services": {"crashy": {"command": ["sh", "-c", "echo dying; exit 3"]},
+                     "steady": {"command": ["sleep", "1000"]}}}}))
+    bin_dir = make_bin_dir(tmp_path / "bin", "ours")
+    tree = subprocess.Popen([our_tool("runsvdir"), str(service_dir)], start_new_session=True,
+                            env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        assert main(["apply", "--data", str(data), "--wait", "20", "--profile-d", "none"]) == 0
+        yield data
+    finally:
+        kill_pids(set(process_group_members(tree.pid)) | set(descendants(tree.pid)))
+        tree.wait()
+        kill_pids(processes_under(tmp_path))
+
+
+def metrics_of(data, capsys, *extra):
+    capsys.readouterr()
+    code = main(["metrics", "--data", str(data)] + list(extra))
+    return code, capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_crash_loop_as_metrics_promtool_and_node_exporter_agree(live, tmp_path, capsys):
+    needs(PROMTOOL)
+    needs(NODE_EXPORTER)
+    wait_until(lambda: 'runit_service_crash_looping{service="crashy",tree="system"} 1' in
+               metrics_of(live, capsys)[1], timeout=30, what="crashy crash-looping")
+    code, text = metrics_of(live, capsys)
+    assert code == 0
+    assert 'runit_service_last_exit_code{service="crashy",tree="system"} 3\n' in text
+    assert 'runit_service_up{service="steady",tree="system"} 1\n' in text
+    assert 'runit_service_deaths_total{service="steady",tree="system"} 0\n' in text
+    assert 'runit_service_log_up{service="crashy",tree="system"} 1\n' in text
+    checked = subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode(),
+                             capture_output=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # the textfile, served by node_exporter's own collector
+    textfile = tmp_path / "textfile"
+    textfile.mkdir()
+    assert metrics_of(live, capsys, "--textfile", str(textfile))[0] == 0
+    assert sorted(os.listdir(str(textfile))) == ["runit.prom"]
+    port = free_port()
+    exporter = subprocess.Popen(
+        [NODE_EXPORTER, "--web.listen-address=127.0.0.1:%d" % port,
+         "--collector.disable-defaults", "--collector.textfile",
+         "--collector.textfile.directory=%s" % textfile], start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        served = wait_until(lambda: scrape(port), timeout=20, what="node_exporter serving")
+    finally:
+        exporter.kill()
+        exporter.wait()
+    assert 'runit_service_up{service="steady",tree="system"} 1' in served
+    assert 'runit_service_crash_looping{service="crashy",tree="system"} 1' in served
+    assert "node_textfile_scrape_error 0" in served
+
+
+@pytest.mark.slow
+def test_status_json_and_metrics_tell_the_same_story(live, capsys):
+    wait_until(lambda: 'runit_service_deaths_total{service="crashy",tree="system"} 2' in
+               metrics_of(live, capsys)[1] or 'crash_looping{service="crashy",tree="system"} 1'
+               in metrics_of(live, capsys)[1], timeout=30, what="two deaths")
+    capsys.readouterr()
+    assert main(["status", "--data", str(live), "--json"]) == 3
+    report = json.loads(capsys.readouterr().out)
+    crashy = [row for row in report["services"] if row["service"] == "crashy"][0]["main"]
+    assert crashy["deaths"] >= 2 and crashy["last_exit"]["code"] == 3
+    assert crashy["last_exit"]["ran"] < 1.0
+
+
+def test_a_textfile_directory_that_is_not_one_is_exit_1(tmp_path, capsys):
+    data = tmp_path / "data.yaml"
+    data.write_text(yaml.safe_dump({"runit": {"services": {}, "sv_dir": str(tmp_path / "sv"),
+                                              "service_dir": str(tmp_path / "service")}}))
+    code = main(["metrics", "--data", str(data), "--textfile", str(tmp_path / "nowhere")])
+    assert code == 1 and "runit-provision metrics:" in capsys.readouterr().err
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def scrape(port):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=2) as reply:
+            return reply.read().decode()
+    except OSError:
+        return None
