@@ -18,8 +18,9 @@
 # of runsvdir into init, as the data's `runtime` and `init` say) is converged first the same
 # way, guarded by `install-runtime --check`.
 #
-# It also writes `status` into the data directory: `runit-provision status --json` of this data,
-# which the module's `runit_services` fact reports.
+# It also writes `status` into the data directory: `runit-provision status --fact` of this data
+# (the values that stay the same while nothing changes), which the module's `runit_services`
+# fact reports.
 #
 # @example Quieter agents, a longer wait for slow hosts
 #   runit::apply::logoutput: on_failure
@@ -105,7 +106,7 @@ class runit::apply (
   }
 
   if $manage_fact {
-    $words = [$cli, 'status', '--json'] + $data_args
+    $words = [$cli, 'status', '--fact'] + $data_args
     $status = @("STATUS"/$)
       #!/bin/sh
       # Written by Puppet (class runit): runit-provision status of the services this node's

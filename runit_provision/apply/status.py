@@ -63,6 +63,17 @@ class SideStatus:
                      crash_looping=self.is_crash_looping)
         return found
 
+    def as_fact(self):
+        """What the Puppet fact carries: only values that stay the same between two agent
+        runs while nothing happens — no pid, no uptime, no time; the deaths in buckets
+        (``fact_deaths``), the last exit as a word (``fact_exit``)."""
+        tally = self.tally
+        return {"state": self.state, "want": self.want,
+                "normally": "up" if self.is_normally_up else "down", "paused": self.is_paused,
+                "crash_looping": UNKNOWN if tally is None else self.is_crash_looping,
+                "last_exit": UNKNOWN if tally is None else fact_exit(tally.last_exit),
+                "deaths": UNKNOWN if tally is None else fact_deaths(tally.deaths)}
+
 
 class ServiceStatus:
     """A declared service: ``label``, ``path`` (its directory), ``tree`` (login or None),
@@ -91,6 +102,45 @@ class ServiceStatus:
                 "enabled": self.enabled, "wanted": self.is_wanted,
                 "running": self.is_running, "main": self.main.as_json(),
                 "log": self.log.as_json() if self.log is not None else None}
+
+    def as_fact(self):
+        """``as_json`` with each side's ``as_fact``: stable between agent runs."""
+        return {"service": self.label, "path": self.path, "tree": self.tree,
+                "enabled": self.enabled, "wanted": self.is_wanted,
+                "running": self.is_running, "main": self.main.as_fact(),
+                "log": self.log.as_fact() if self.log is not None else None}
+
+
+DEATH_BUCKETS = ((0, "0"), (1, "1"), (9, "2-9"), (99, "10-99"), (999, "100-999"))
+
+
+def fact_deaths(count):
+    """A death count as a bucket a fact can keep while a service dies now and then, and a
+    PQL query can match: ``0``, ``1``, ``2-9``, ``10-99``, ``100-999``, ``1000+``.
+
+    >>> [fact_deaths(count) for count in (0, 1, 2, 9, 10, 150, 5000)]
+    ['0', '1', '2-9', '2-9', '10-99', '100-999', '1000+']
+    """
+    for top, word in DEATH_BUCKETS:
+        if count <= top:
+            return word
+    return "1000+"
+
+
+def fact_exit(last):
+    """The last exit as a word: ``exit 3``, ``signal 9``, ``signal 11 (core)``, ``unknown``,
+    or ``none`` (never died).
+
+    >>> fact_exit({"code": 3}), fact_exit({"signal": 11, "core": True}), fact_exit(None)
+    ('exit 3', 'signal 11 (core)', 'none')
+    """
+    if last is None:
+        return "none"
+    if "code" in last:
+        return "exit %d" % last["code"]
+    if "signal" in last:
+        return "signal %d%s" % (last["signal"], " (core)" if last["core"] else "")
+    return UNKNOWN
 
 
 def service_statuses(desired, fs, now, probe=None):

@@ -33,6 +33,10 @@ def add_parser(sub):
                                           "DIR/etc/passwd)")
     parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--fact", action="store_true",
+                        help="print JSON of the values that stay the same while nothing "
+                             "changes (no pid, uptime or time; deaths in buckets): the "
+                             "Puppet module's runit_services fact")
     parser.add_argument("--logs", metavar="N", type=int, default=0,
                         help="the last N lines of each service's log under the table "
                              "(runit-provision logs: docs/logs.md)")
@@ -57,6 +61,9 @@ def run(args):
         sys.stderr.write("runit-provision status: %s\n" % exc)
         return EXIT_ERROR
     stopped = [row.label for row in rows if row.is_wanted and not row.is_running]
+    if args.fact:
+        print_json({"services": [row.as_fact() for row in rows], "not_running": stopped})
+        return EXIT_NOT_RUNNING if stopped else EXIT_OK
     logs = last_lines(config, desired.units, args.logs, args.root) if args.logs > 0 else {}
     if args.json:
         services = [row.as_json() for row in rows]

@@ -12,8 +12,10 @@ runsv writes only its own):
   nothing runs — a reader trusts the tally only when this matches ``supervise/status``
   (a tally left by our runtime under a C runsv that took the directory over is stale);
 - ``starts``, ``deaths``: of ``./run`` (``log/run``), since the directory was first supervised
-  by our runtime (a supervisor killed and started again carries them on);
-- the last death: ``exit=CODE`` or ``signal=N`` (``core=1`` when it dumped core) or
+  by our runtime (a supervisor killed and started again carries them on); a death is an end
+  nobody asked for — not one runsv brought about as told (``sv down``, ``restart``, ``kill``),
+  nor one while it was not wanted up;
+- the last end, asked for or not: ``exit=CODE`` or ``signal=N`` (``core=1`` when it dumped core) or
   ``exit=unknown`` (it ended while no supervisor watched it, or was adopted: nobody could
   wait for it), ``at`` (unix time), ``ran`` (seconds it had run; ``unknown`` likewise);
   ``exit=none at=0`` before the first death;
@@ -64,13 +66,15 @@ class Tally:
         self.pid = pid
         self.starts += 1
 
-    def died(self, exit_status, now_ns, ran_ns):
+    def died(self, exit_status, now_ns, ran_ns, asked=False):
         """``./run`` ended: ``exit_status`` its wait status (None: unknown), ``ran_ns`` how
-        long it ran (None: unknown)."""
+        long it ran (None: unknown); ``asked``: runsv stopped it as it was told (``sv down``,
+        ``restart``, ``kill``, want not up) — the last exit, but not a death."""
         self.pid = 0
-        self.deaths += 1
         self.exit_status, self.died_at_ns, self.ran_ns = exit_status, now_ns, ran_ns
-        self.recent_ns = ((now_ns,) + self.recent_ns)[:RECENT]
+        if not asked:
+            self.deaths += 1
+            self.recent_ns = ((now_ns,) + self.recent_ns)[:RECENT]
 
     # -- what it means (readers) -------------------------------------------------------------
     def deaths_within(self, seconds, now_ns):

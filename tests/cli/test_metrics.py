@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 import urllib.request
 
 import pytest
@@ -137,6 +138,24 @@ def test_status_json_and_metrics_tell_the_same_story(live, capsys):
     crashy = [row for row in report["services"] if row["service"] == "crashy"][0]["main"]
     assert crashy["deaths"] >= 2 and crashy["last_exit"]["code"] == 3
     assert crashy["last_exit"]["ran"] < 1.0
+
+
+@pytest.mark.slow
+def test_the_fact_stays_the_same_while_nothing_happens_and_a_death_changes_it(live, capsys):
+    def fact():
+        capsys.readouterr()
+        main(["status", "--data", str(live), "--fact"])
+        return capsys.readouterr().out
+    wait_until(lambda: '"crash_looping": true' in fact(), timeout=30, what="crashy looping")
+    steady = [row for row in json.loads(fact())["services"] if row["service"] == "steady"][0]
+    assert steady["main"] == {"state": "run", "want": "up", "normally": "up", "paused": False,
+                              "crash_looping": False, "last_exit": "none", "deaths": "0"}
+    crashy = [row for row in json.loads(fact())["services"] if row["service"] == "crashy"][0]
+    assert crashy["main"]["last_exit"] == "exit 3" and crashy["main"]["deaths"] == "2-9"
+    # a steady node: the same bytes a couple of seconds apart (uptimes have grown)
+    rows = [row for row in json.loads(fact())["services"] if row["service"] == "steady"]
+    time.sleep(2.1)  # the point of the test is that time passes; nothing is awaited
+    assert [row for row in json.loads(fact())["services"] if row["service"] == "steady"] == rows
 
 
 def test_a_textfile_directory_that_is_not_one_is_exit_1(tmp_path, capsys):

@@ -380,4 +380,7 @@ def test_live_changes_restart_only_what_changed(live):
     services = {row["service"]: row for row in live.facts()["services"]}
     assert set(services) == {"ticker", "steady", "worker"}
     assert services["worker"]["main"]["state"] == "run"
-    assert services["worker"]["main"]["pid"] == restarted["worker"]
+    assert services["worker"]["main"]["deaths"] == "0"  # restarted by sv: a stop, no death
+    assert "pid" not in services["worker"]["main"]  # nothing that changes run to run
+    # nothing happened: the fact is the same as an agent a moment later sees it
+    assert live.facts() == live.facts()

@@ -144,3 +144,22 @@ def test_a_torn_tally_is_read_again_and_garbage_is_none(tmp_path):
         assert read_tally_at(fd) is None  # a link is never followed
     finally:
         os.close(fd)
+
+
+def test_a_stop_runsv_was_asked_for_is_the_last_exit_but_no_death(tmp_path, started):
+    service = make_service(tmp_path / "service", "sleeper", run=RUN_SLEEP)
+    started.append((start([our_tool("runsvdir"), str(tmp_path / "service")]), tmp_path))
+    first = wait_until(lambda: running_pid(service), what="the service up")
+    sv = [our_tool("sv"), "-w", "10"]
+    assert subprocess.run(sv + ["restart", str(service)], env=tree_env(),
+                          capture_output=True, timeout=30).returncode == 0
+    wait_until(lambda: running_pid(service) not in (0, first), what="restarted")
+    assert subprocess.run(sv + ["kill", str(service)], env=tree_env(),
+                          capture_output=True, timeout=30).returncode == 0
+    wait_until(lambda: tally(service).starts == 3 and tally(service).pid, what="up again")
+    assert subprocess.run(sv + ["down", str(service)], env=tree_env(),
+                          capture_output=True, timeout=30).returncode == 0
+    found = wait_until(lambda: tally(service).pid == 0 and tally(service), what="down")
+    assert found.deaths == 0 and found.recent_ns == () and found.starts == 3
+    assert found.last_exit == {"signal": 15, "core": False}
+    assert status_of(service).is_crash_looping is False

@@ -73,6 +73,7 @@ class Side:
         self.stamp_ns = host.time_ns()  # what status shows: run start, or when it went down
         self.wait_status = 0  # of the last ./run, for ./finish's arguments
         self.tally = Tally()  # starts and deaths (protocol/tally.py); the host persists it
+        self._killed = False  # runsv SIGKILLed ./run as told (k): its end is no death
         self._started_at = None  # monotonic, of the last ./run start
         self._restart_at = None  # monotonic; a start before this waits (back-off)
         self._start_timer = None  # a start postponed by back-off or a failed fork
@@ -172,8 +173,12 @@ class Side:
 
     def _kill(self, letter):
         if self.pid:
-            self._unless_handled(letter, lambda: self.host.kill(self.pid, signal.SIGKILL))
+            self._unless_handled(letter, self._send_kill)
         # The reaper writes the real state as soon as the process is gone.
+
+    def _send_kill(self):
+        self._killed = True
+        self.host.kill(self.pid, signal.SIGKILL)
 
     def _pause(self, letter):
         self._signal_and_flag(letter, signal.SIGSTOP, paused=True)
@@ -282,11 +287,13 @@ class Side:
     def _process_exited(self, wait_status, seen=True):
         """Our process ended (``seen``: we, or an adopted process's watch, saw it end)."""
         was_finish = self.state == State.FINISH
+        asked = self.term or self._killed or self.want is not Want.UP
         self.pid = 0
-        self.term = False
+        self.term = self._killed = False
         self.tally.pid = 0
         if not was_finish:
-            self.tally.died(wait_status, self.host.time_ns(), self._ran_ns() if seen else None)
+            self.tally.died(wait_status, self.host.time_ns(), self._ran_ns() if seen else None,
+                            asked=asked)
             self.wait_status = wait_status
             if not self.is_log and self.host.has_finish():
                 self.state = State.FINISH
