@@ -26,7 +26,8 @@ TOP_KEYS = ("runtime", "package_file", "sv_dir", "service_dir", "log_dir", "sv_t
 USER_KEYS = ("home", "groups", "sv_dir", "service_dir", "log_dir", "path", "services")
 SERVICE_KEYS = ("command", "run", "user", "group", "owner", "env", "cwd", "umask", "nice",
                 "limits", "finish", "check", "control", "down", "enabled", "ensure",
-                "restart_on_change", "needs", "log", "template")
+                "restart_on_change", "restart", "needs", "log", "template")
+RESTART_KEYS = ("give_up_after", "within")
 LOG_KEYS = ("dir", "user", "timestamps", "size", "num", "min", "timeout", "processor", "udp",
             "udp_only", "prefix", "patterns", "line_length")
 # chpst's resource-limit options (docs/runit-protocol.md §5): key -> option letter
@@ -93,11 +94,13 @@ class User(_Record):
 
 
 class Service(_Record):
-    """One service directory. ``command`` is an argv (list of str) or None; scripts are text."""
+    """One service directory. ``command`` is an argv (list of str) or None; scripts are text.
+    ``restart``: None, or ``(give_up_after, within)`` — our runtime stops restarting a
+    service that died that many times within that many seconds (docs/failures.md)."""
 
     __slots__ = ("name", "command", "run", "user", "group", "owner", "env", "cwd", "umask",
                  "nice", "limits", "finish", "check", "control", "down", "enabled", "ensure",
-                 "restart_on_change", "needs", "log", "template")
+                 "restart_on_change", "restart", "needs", "log", "template")
 
 
 class Check(_Record):

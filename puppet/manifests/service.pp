@@ -38,6 +38,8 @@
 # @param enabled `false`: built in sv_dir, not linked into service_dir.
 # @param ensure `absent`: stopped, unlinked and removed.
 # @param restart_on_change `false`: runit-provision does not restart it when run or env change.
+# @param restart A give-up policy (`give_up_after` deaths `within` seconds: no more restarts
+#   until `sv up`; our runtime only).
 # @param needs Services that must be up first (a bounded `sv -w T start` guard in run).
 # @param log `false`, or the logger's settings (Runit::Log).
 # @param template A user template for run (relative to the data directory: `templates/NAME`,
@@ -60,6 +62,7 @@ define runit::service (
   Optional[Boolean] $enabled = undef,
   Optional[Enum['present', 'absent']] $ensure = undef,
   Optional[Boolean] $restart_on_change = undef,
+  Optional[Runit::Restart] $restart = undef,
   Optional[Array[Runit::Servicename]] $needs = undef,
   Optional[Runit::Log] $log = undef,
   Optional[String[1]] $template = undef,
@@ -87,6 +90,7 @@ define runit::service (
     'enabled'           => $enabled,
     'ensure'            => $ensure,
     'restart_on_change' => $restart_on_change,
+    'restart'           => $restart,
     'needs'             => $needs,
     'log'               => $log,
     'template'          => $template,

@@ -33,6 +33,7 @@ type Runit::ServiceSpec = Struct[{
   enabled           => Optional[Boolean],
   ensure            => Optional[Enum['present', 'absent']],
   restart_on_change => Optional[Boolean],
+  restart           => Optional[Runit::Restart],
   needs             => Optional[Array[Runit::Servicename]],
   log               => Optional[Runit::Log],
   template          => Optional[String[1]],

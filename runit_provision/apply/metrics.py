@@ -27,6 +27,7 @@ FAMILIES = (
     ("last_exit_timestamp_seconds", "gauge", "Unix time of the last death."),
     ("crash_looping", "gauge",
      "1 when the side died %d times or more in the last %d seconds." % CRASH_LOOP),
+    ("gave_up", "gauge", "1 when runsv stopped restarting it (its give-up policy)."),
 )
 
 
@@ -83,6 +84,7 @@ def _values(side):
     if last is not None:
         yield "last_exit_timestamp_seconds", "%.3f" % (tally.died_at_ns / 1e9)
     yield "crash_looping", _flag(side.is_crash_looping)
+    yield "gave_up", _flag(side.has_given_up)
 
 
 def _flag(value):

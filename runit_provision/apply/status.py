@@ -40,6 +40,11 @@ class SideStatus:
                                                                            self.now_ns)
 
     @property
+    def has_given_up(self):
+        """runsv stopped restarting it under its give-up policy (until ``sv up``)."""
+        return self.tally is not None and bool(self.tally.gave_up_ns)
+
+    @property
     def is_crash_looping(self):
         """None when unknown."""
         found = self.deaths_in_window
@@ -52,7 +57,7 @@ class SideStatus:
         tally = self.tally
         if tally is None:
             found.update(starts=UNKNOWN, deaths=UNKNOWN, last_exit=UNKNOWN,
-                         deaths_in_window=UNKNOWN, crash_looping=UNKNOWN)
+                         deaths_in_window=UNKNOWN, crash_looping=UNKNOWN, gave_up=UNKNOWN)
             return found
         last = tally.last_exit
         if last is not None:
@@ -60,7 +65,8 @@ class SideStatus:
                         ran=None if tally.ran_ns is None else tally.ran_ns / 1e9)
         found.update(starts=tally.starts, deaths=tally.deaths, last_exit=last,
                      deaths_in_window=self.deaths_in_window, window=CRASH_LOOP[1],
-                     crash_looping=self.is_crash_looping)
+                     crash_looping=self.is_crash_looping,
+                     gave_up=tally.gave_up_ns / 1e9 if tally.gave_up_ns else None)
         return found
 
     def as_fact(self):
@@ -71,6 +77,7 @@ class SideStatus:
         return {"state": self.state, "want": self.want,
                 "normally": "up" if self.is_normally_up else "down", "paused": self.is_paused,
                 "crash_looping": UNKNOWN if tally is None else self.is_crash_looping,
+                "gave_up": UNKNOWN if tally is None else self.has_given_up,
                 "last_exit": UNKNOWN if tally is None else fact_exit(tally.last_exit),
                 "deaths": UNKNOWN if tally is None else fact_deaths(tally.deaths)}
 
@@ -89,6 +96,8 @@ class ServiceStatus:
     def is_wanted(self):
         if not self.enabled:
             return False
+        if self.main.has_given_up:
+            return True  # runsv wants it down only because it gave up restarting it
         if self.main.want is not None:
             return self.main.want == "up"
         return self.main.is_normally_up

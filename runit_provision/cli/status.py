@@ -138,6 +138,8 @@ def why_not_running(row):
     looping = main.is_crash_looping
     if not looping and not (row.is_wanted and not row.is_running):
         return None
+    if main.has_given_up:
+        return "gave up restarting it: %s; sv up starts it again" % _deaths_and_last(main)
     if main.state == "not supervised":
         return None
     tally = main.tally
@@ -145,12 +147,22 @@ def why_not_running(row):
         return "last exit unknown (no account of exits: not our runtime)"
     if not tally.died_at_ns:
         return None
-    last = "last exit %s after %s" % (exit_text(tally.last_exit), _ran_text(tally.ran_ns))
-    count = main.deaths_in_window
-    deaths = "%d death%s in %d s" % (count, "" if count == 1 else "s", CRASH_LOOP[1])
     if looping:
-        return "crash-looping: %s, %s" % (deaths, last)
-    return "%s (%s)" % (last, deaths)
+        return "crash-looping: %s" % _deaths_and_last(main)
+    return "%s (%s)" % (_last(tally), _deaths(main))
+
+
+def _deaths(side):
+    count = side.deaths_in_window
+    return "%d death%s in %d s" % (count, "" if count == 1 else "s", CRASH_LOOP[1])
+
+
+def _last(tally):
+    return "last exit %s after %s" % (exit_text(tally.last_exit), _ran_text(tally.ran_ns))
+
+
+def _deaths_and_last(side):
+    return "%s, %s" % (_deaths(side), _last(side.tally))
 
 
 def exit_text(last):

@@ -87,6 +87,9 @@ PID_FILE = SUPERVISE_DIR + "/" + PID
 # supervise/, and the record of the process a side runs (runtime/supervision/adoption.py).
 LOG_PIPE = "pipe"
 PROCESS_RECORD = "process"
+# In the service directory, ours too (C runsv reads run, finish, down, log, control/ only):
+# "N W" — give up restarting after N deaths within W seconds (docs/failures.md).
+GIVE_UP = "give-up"
 
 # -- a log directory (svlogd) ----------------------------------------------------------------
 SVLOGD_CONFIG = "config"   # svlogd reads it at start and on HUP

@@ -20,7 +20,9 @@ runsv writes only its own):
   wait for it), ``at`` (unix time), ``ran`` (seconds it had run; ``unknown`` likewise);
   ``exit=none at=0`` before the first death;
 - ``recent``: the last ``RECENT`` deaths, as milliseconds before ``at``, newest first — a
-  crash loop is so many of them within a window.
+  crash loop is so many of them within a window;
+- ``gave_up`` (only when it did): when runsv stopped restarting the side under the service's
+  ``give-up`` policy (``N W``: N deaths within W seconds); ``sv up`` clears it.
 
 It is written in place at a start and at a death (one ``pwrite`` of ``WIDTH`` bytes, padded
 with spaces; no rename, which on ext4 flushes the new file's data first and would cost the
@@ -45,13 +47,15 @@ class Tally:
     """A side's account (see the module). ``exit_status``: the last death's wait status
     (None: unknown; ``died_at_ns`` 0 when there was none); ``ran_ns``: None when unknown."""
 
-    __slots__ = ("pid", "starts", "deaths", "exit_status", "died_at_ns", "ran_ns", "recent_ns")
+    __slots__ = ("pid", "starts", "deaths", "exit_status", "died_at_ns", "ran_ns", "recent_ns",
+                 "gave_up_ns")
 
     def __init__(self, pid=0, starts=0, deaths=0, exit_status=None, died_at_ns=0, ran_ns=None,
-                 recent_ns=()):
+                 recent_ns=(), gave_up_ns=0):
         self.pid, self.starts, self.deaths = pid, starts, deaths
         self.exit_status, self.died_at_ns, self.ran_ns = exit_status, died_at_ns, ran_ns
         self.recent_ns = tuple(recent_ns)  # unix ns of the last deaths, newest first
+        self.gave_up_ns = gave_up_ns  # when runsv gave up restarting it (0: it did not)
 
     def __eq__(self, other):
         return isinstance(other, Tally) and all(
@@ -124,6 +128,8 @@ def tally_bytes(tally):
     body = b"tally 1 pid=%d starts=%d deaths=%d %s at=%s ran=%s recent=%s" % (
         tally.pid, tally.starts, tally.deaths, end, _seconds(tally.died_at_ns),
         b"unknown" if tally.ran_ns is None else _seconds(tally.ran_ns), recent)
+    if tally.gave_up_ns:
+        body += b" gave_up=%s" % _seconds(tally.gave_up_ns)
     line = body + b" crc=%08x" % binascii.crc32(body)
     return line.ljust(WIDTH - 1) + b"\n"
 
@@ -150,8 +156,9 @@ def tally_from_bytes(data):
         recent = tuple(died_at_ns - int(item) * 1_000_000
                        for item in values[b"recent"].split(b",") if item)
         ran = None if values[b"ran"] == b"unknown" else _nanoseconds(values[b"ran"])
+        gave_up = _nanoseconds(values[b"gave_up"]) if b"gave_up" in values else 0
         return Tally(int(values[b"pid"]), int(values[b"starts"]), int(values[b"deaths"]),
-                     status, died_at_ns, ran, recent[:RECENT])
+                     status, died_at_ns, ran, recent[:RECENT], gave_up)
     except (KeyError, ValueError):
         return None
 

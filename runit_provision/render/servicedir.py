@@ -9,6 +9,7 @@ owned by the user, directories 0750). Scripts are 0755, ``env/`` files 0640 and 
 import posixpath
 
 from ..model import LIMITS, TIMESTAMPS, log_directory
+from ..protocol.layout import GIVE_UP
 from ..protocol.logrun import log_run_text
 from .environment import render_file_template, render_template
 from .tree import Absent, Directory, File, Symlink
@@ -77,6 +78,8 @@ def service_entries(service, place, config, env):
                                 0o640, **own))
     if service.down:
         entries.append(File(base + "/down", b"", 0o644, **own))
+    if service.restart is not None:
+        entries.append(File(base + "/" + GIVE_UP, b"%d %d\n" % service.restart, 0o644, **own))
     if service.log is not False:
         entries += log_entries(service.log, log_directory(service, place.log_dir), base, place,
                                env)

@@ -10,7 +10,8 @@ a user's tree) is dropped there, not an error.
 import os.path
 import re
 
-from ..model import CONTROL_LETTERS, LIMITS, SERVICE_KEYS, Log, Service
+from ..model import CONTROL_LETTERS, LIMITS, RESTART_KEYS, SERVICE_KEYS, Log, Service
+from ..protocol.tally import RECENT
 from ..source import origin_of, type_name
 from .check import read_check
 from .log import read_log
@@ -65,7 +66,7 @@ def build_service(name, values):
         enabled=values.get("enabled", True) is not False,
         ensure=values.get("ensure") or "present",
         restart_on_change=values.get("restart_on_change", True) is not False,
-        needs=values.get("needs") or [], log=log, template=values.get("template"))
+        restart=_restart_policy(values.get("restart")), needs=values.get("needs") or [], log=log, template=values.get("template"))
 
 
 def read_service_keys(read, path, raw, is_defaults=False):
@@ -141,7 +142,8 @@ def _one_service_checks(problems, path, values, own, tree_owner):
 
 
 def _merge(defaults, own):
-    """``defaults`` under ``own``: hashes (env, limits, control, log) merged, others replaced."""
+    """``defaults`` under ``own``: hashes (env, limits, control, log, restart) merged, others
+    replaced."""
     merged = dict(defaults)
     for key, value in own.items():
         base = merged.get(key)
@@ -201,6 +203,28 @@ def _read_limits(read, path, value):
     read.problems.check_keys(path, value, tuple(LIMITS))
     return {key: read.integer(path + (key,), item, 0)
             for key, item in value.items() if key in LIMITS}
+
+
+def _read_restart(read, path, value):
+    """``restart: {give_up_after: N, within: SECONDS}`` (within defaults to 60)."""
+    value = read.hash(path, value)
+    if value is None:
+        return None
+    read.problems.check_keys(path, value, RESTART_KEYS)
+    found = {}
+    if "give_up_after" in value:
+        found["give_up_after"] = read.integer(path + ("give_up_after",),
+                                              value["give_up_after"], 1, RECENT)
+    if "within" in value:
+        found["within"] = read.integer(path + ("within",), value["within"], 1, 86400)
+    return found
+
+
+def _restart_policy(value):
+    """``(give_up_after, within)`` of a merged ``restart`` hash, or None (no policy)."""
+    if not value or value.get("give_up_after") is None:
+        return None
+    return value["give_up_after"], value.get("within") or 60
 
 
 def _read_control(read, path, value):
@@ -263,6 +287,7 @@ _KEY_READERS = {
     "down": Readers.boolean,
     "enabled": Readers.boolean,
     "restart_on_change": Readers.boolean,
+    "restart": _read_restart,
     "ensure": lambda read, path, value: read.choice(path, value, ("present", "absent")),
     "needs": _read_needs,
     "log": read_log,

@@ -271,7 +271,7 @@ def test_status_under_root_lists_every_service_and_exits_3(staged, capsys):
         "main": {"state": "not supervised", "pid": None, "uptime": None, "want": None,
                  "normally": "up", "paused": False, "starts": "unknown", "deaths": "unknown",
                  "last_exit": "unknown", "deaths_in_window": "unknown",
-                 "crash_looping": "unknown"}}
+                 "crash_looping": "unknown", "gave_up": "unknown"}}
 
 
 def test_status_reads_a_down_link_as_runsv_does(staged, capsys):

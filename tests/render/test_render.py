@@ -248,3 +248,15 @@ def test_a_logger_that_cannot_be_canonical(tmp_path):
     tree = tree_from_text(text, templates=tmp_path)
     assert text_of(tree, "/etc/sv/runsvdir-host$/log/run") == (
         "#!/bin/sh\nexec chpst -u 'host$' svlogd -tt /home/host/logs/runsvdir\n")
+
+
+def test_a_give_up_policy_is_one_file_runsv_never_reads():
+    tree = tree_from_text("""
+runit::defaults:
+  restart: {within: 300}
+runit::services:
+  flaky: {command: x, restart: {give_up_after: 10}}
+  steady: {command: y}
+""")
+    assert tree["/etc/sv/flaky/give-up"] == File("/etc/sv/flaky/give-up", b"10 300\n", 0o644)
+    assert "/etc/sv/steady/give-up" not in tree  # a window alone is no policy

@@ -32,9 +32,10 @@ class FakeHost:
     makes the next spawn of that argv[0] raise like a failed exec.
     """
 
-    def __init__(self, clock=None, has_finish=False, hooks=()):
+    def __init__(self, clock=None, has_finish=False, hooks=(), give_up=None):
         self.clock = clock or FakeClock()
         self.finish = has_finish
+        self.give_up = give_up  # (deaths, within) as the service's give-up file says
         self.hooks = set(hooks)
         self.fail_exec = {}
         self.next_pid = 100
@@ -72,6 +73,9 @@ class FakeHost:
 
     def has_finish(self):
         return self.finish
+
+    def give_up_policy(self):
+        return self.give_up
 
     def spawn(self, side, argv):
         error = self.fail_exec.get(argv[0])

@@ -212,3 +212,29 @@ def test_log_side_ignores_x_and_hooks():
     assert host.last_status.want == "u" and host.kills == []
     side.control("d")
     assert host.hook_runs == [] and host.kills[0] == (101, signal.SIGTERM)
+
+
+def test_a_give_up_policy_stops_restarts_until_up():
+    side, host = started(give_up=(3, 60))
+    for death in range(3):
+        pid = host.spawned[-1][0]
+        host.clock.advance(2)  # past the back-off: each restart is at once
+        side.child_exited(pid, 1 << 8)
+        side.evaluate()
+    assert len(host.spawned) == 3  # the third death: no fourth start
+    assert side.want is Want.DOWN and side.tally.gave_up_ns and side.tally.deaths == 3
+    assert host.last_status.want == "d"
+    assert any("giving up: 3 deaths within 60 seconds" in str(item) for item in host.messages)
+    side.control("u")
+    assert len(host.spawned) == 4 and side.tally.gave_up_ns == 0 and side.want is Want.UP
+    assert side.tally.recent_ns == ()  # a fresh window: three more deaths to give up again
+
+
+def test_stops_that_were_asked_for_never_count_towards_giving_up():
+    side, host = started(give_up=(2, 60))
+    for _ in range(3):
+        host.clock.advance(2)
+        side.control("t")  # sv restart's TERM: the end was asked for
+        side.child_exited(host.spawned[-1][0], KILLED_BY_TERM)
+        side.evaluate()
+    assert side.want is Want.UP and side.tally.deaths == 0 and len(host.spawned) == 4

@@ -163,3 +163,22 @@ def test_a_stop_runsv_was_asked_for_is_the_last_exit_but_no_death(tmp_path, star
     assert found.deaths == 0 and found.recent_ns == () and found.starts == 3
     assert found.last_exit == {"signal": 15, "core": False}
     assert status_of(service).is_crash_looping is False
+
+
+def test_a_give_up_policy_leaves_a_crash_loop_down_until_sv_up(tmp_path, started):
+    service = make_service(tmp_path / "service", "crashy", run=SH + "exit 3\n")
+    (service / "give-up").write_text("3 60\n")
+    started.append((start([our_tool("runsvdir"), str(tmp_path / "service")]), tmp_path))
+    found = wait_until(lambda: tally(service) and tally(service).gave_up_ns and tally(service),
+                       timeout=20, what="the tree giving up")
+    assert found.deaths == 3 and found.starts == 3 and found.pid == 0
+    side = status_of(service)
+    assert side.want == "down" and side.has_given_up and side.as_json()["gave_up"]
+    sv = [our_tool("sv"), "-w", "10"]
+    done = subprocess.run(sv + ["up", str(service)], env=tree_env(), capture_output=True,
+                          timeout=30)
+    assert done.returncode in (0, 1)  # it dies again at once: sv -w may not see it up
+    # sv up: a fresh window — three more deaths before it gives up again
+    again = wait_until(lambda: tally(service).gave_up_ns and tally(service).starts == 6
+                       and tally(service), timeout=20, what="a second give-up")
+    assert again.deaths == 6 and len(again.recent_ns) == 3

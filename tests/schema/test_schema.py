@@ -232,3 +232,16 @@ def test_needs_across_trees_say_why():
                                         r"\(needs stay within one tree"):
         config_from_text("runit::users: [alice]\nrunit::services:\n  db: {command: x}\n"
                          "  app: {command: y, owner: alice, needs: [db]}\n")
+
+
+def test_a_give_up_policy_and_its_bounds():
+    config = config_from_text("runit::services: {web: {command: x, restart: "
+                              "{give_up_after: 5}}}\n")
+    assert config.services["web"].restart == (5, 60)
+    for bad, message in (("{give_up_after: 0}", r"restart.give_up_after: 0 is out of range"),
+                         ("{give_up_after: 65}", r"65 is out of range \(1..64\)"),
+                         ("{give_up_after: 3, within: 0}", r"restart.within: 0 is out of"),
+                         ("{give_up: 3}", r"restart.give_up: unknown key"),
+                         ("3", r"restart: expected a hash")):
+        with pytest.raises(DataError, match=message):
+            config_from_text("runit::services: {web: {command: x, restart: %s}}\n" % bad)

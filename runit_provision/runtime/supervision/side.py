@@ -142,6 +142,9 @@ class Side:
     # -- transitions ----------------------------------------------------------------------
     def _up(self, _):
         self.want = Want.UP
+        if self.tally.gave_up_ns:  # an operator's up ends a give-up, with a fresh window
+            self.tally.gave_up_ns = 0
+            self.tally.recent_ns = ()
         self.write_status()
         if not self.pid:
             self._start()
@@ -292,8 +295,10 @@ class Side:
         self.term = self._killed = False
         self.tally.pid = 0
         if not was_finish:
-            self.tally.died(wait_status, self.host.time_ns(), self._ran_ns() if seen else None,
-                            asked=asked)
+            now_ns = self.host.time_ns()
+            self.tally.died(wait_status, now_ns, self._ran_ns() if seen else None, asked=asked)
+            if not asked and not self.is_log:
+                self._maybe_give_up(now_ns)
             self.wait_status = wait_status
             if not self.is_log and self.host.has_finish():
                 self.state = State.FINISH
@@ -307,6 +312,20 @@ class Side:
         else:
             self._restart_at = None
         self.write_status()
+
+    def _maybe_give_up(self, now_ns):
+        """The service's ``give-up`` policy (N deaths within W seconds, s6-permafailon's
+        rule): met, runsv wants it down — no restart — until ``sv up``."""
+        policy = self.host.give_up_policy()
+        if policy is None:
+            return
+        deaths, within = policy
+        if self.tally.deaths_within(within, now_ns) >= deaths:
+            self.want = Want.DOWN
+            self._cancel_postponed_start()
+            self.tally.gave_up_ns = now_ns
+            self.host.warn("giving up: %d deaths within %d seconds (sv up starts it again)"
+                           % (deaths, within))
 
     def _ran_ns(self):
         """How long the ./run that just ended ran: by the monotonic clock when we started it,

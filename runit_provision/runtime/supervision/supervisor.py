@@ -20,7 +20,7 @@ import time
 
 from ...errors import FatalError
 from ..unix.diag import fatal as print_fatal, warn as print_warn, with_errstr
-from ...protocol.layout import CONTROL_DIR, FINISH, LOG_DIR, LOG_PIPE
+from ...protocol.layout import CONTROL_DIR, FINISH, GIVE_UP, LOG_DIR, LOG_PIPE
 from ...protocol.probe import is_normally_up
 from ...protocol.status import State
 from .adoption import UNKNOWN_EXIT, boot_id, inheritance, starttime_of
@@ -291,6 +291,29 @@ class Supervisor:
 
     def child_failed(self, message, exc):
         print_fatal(self.label, message, exc)
+
+    def give_up_policy(self):
+        """``(deaths, within)`` from the service's ``give-up`` file, read at each death (an
+        apply may change it at any time); None without one, or when it is not two numbers.
+        Never followed, never waited on, never more than 64 bytes."""
+        try:
+            fd = os.open(GIVE_UP, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         dir_fd=self.dir_fd)
+        except OSError:
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            words = os.read(fd, 64).split()
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        if len(words) != 2 or not all(word.isdigit() for word in words):
+            self.warn("./give-up is not two numbers (deaths, seconds): ignored")
+            return None
+        deaths, within = int(words[0]), int(words[1])
+        return (deaths, within) if deaths > 0 and within > 0 else None
 
     def has_finish(self):
         # runsv checks that ./finish can be opened for reading, not that it is executable;
