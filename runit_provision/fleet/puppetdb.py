@@ -1,0 +1,58 @@
+"""fleet: PuppetDB's query API over HTTP(S) — the one edge of the fleet room.
+
+``facts_named(url, name)`` asks ``/pdb/query/v4`` for one fact of every active node, with PQL
+(``facts[certname, value] { name = "…" }``), as ``puppet query`` does: plain HTTP on
+PuppetDB's cleartext port, or HTTPS with the agent's certificate, key and the CA (the same
+files ``puppet query`` takes from the agent's ``ssldir``). Standard library only.
+"""
+
+import json
+import ssl
+import urllib.error
+import urllib.request
+
+QUERY_PATH = "/pdb/query/v4"
+
+
+class PuppetDBError(Exception):
+    """PuppetDB could not be asked or did not answer with facts: the message says which."""
+
+
+def tls_context(cacert=None, cert=None, key=None):
+    """An SSLContext that trusts ``cacert`` (else the system's) and shows ``cert``/``key``."""
+    context = ssl.create_default_context(cafile=cacert)
+    if cert is not None:
+        context.load_cert_chain(cert, key)
+    return context
+
+
+def pql_of_fact(name):
+    """The PQL query of fact ``name`` on every active node.
+
+    >>> pql_of_fact("runit_services")
+    'facts[certname, value] { name = "runit_services" }'
+    """
+    return 'facts[certname, value] { name = %s }' % json.dumps(name)
+
+
+def facts_named(url, name, context=None, timeout=30.0):
+    """``{certname: value}`` of fact ``name``; PuppetDBError when PuppetDB cannot say."""
+    body = json.dumps({"query": pql_of_fact(name)}).encode()
+    request = urllib.request.Request(url.rstrip("/") + QUERY_PATH, data=body, method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as reply:
+            answer = json.load(reply)
+    except urllib.error.HTTPError as exc:
+        detail = exc.read(2000).decode("utf-8", "replace").strip()
+        raise PuppetDBError("%s%s: HTTP %d %s" % (url, QUERY_PATH, exc.code, detail)) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise PuppetDBError("%s: %s" % (url, reason)) from exc
+    except ValueError as exc:
+        raise PuppetDBError("%s%s: not JSON: %s" % (url, QUERY_PATH, exc)) from exc
+    if not isinstance(answer, list):
+        raise PuppetDBError("%s%s: expected a list of facts" % (url, QUERY_PATH))
+    return {row["certname"]: row.get("value") for row in answer
+            if isinstance(row, dict) and "certname" in row}

@@ -1,0 +1,77 @@
+"""fleet: the nodes' ``runit_services`` facts → rows of services that are not as wanted. Pure.
+
+A node's fact is what ``runit-provision status --fact`` printed there (the Puppet module's
+external fact): ``services`` (each with its ``main`` and ``log`` sides) and ``not_running``.
+Facter turns the CLI's JSON ``null`` into ``""``; both read as "none" here.
+"""
+
+UNKNOWN = "unknown"
+
+
+class Problem:
+    """One service of one node that is not as wanted: ``node``, ``service`` (its label),
+    ``state``, ``want``, ``why`` (crash-looping, gave up, not running, its log side…) and
+    ``last_exit`` and ``deaths`` as the fact words them."""
+
+    __slots__ = ("node", "service", "state", "want", "why", "last_exit", "deaths")
+
+    def __init__(self, node, service, state, want, why, last_exit, deaths):
+        self.node, self.service, self.state, self.want = node, service, state, want
+        self.why, self.last_exit, self.deaths = why, last_exit, deaths
+
+    def as_json(self):
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+def problems_of(facts):
+    """``facts``: ``{certname: runit_services value}`` → Problems, by node then service,
+    and the nodes whose fact is not one (``[(certname, why)]``)."""
+    found, unreadable = [], []
+    for node in sorted(facts):
+        value = facts[node]
+        if not isinstance(value, dict) or not isinstance(value.get("services"), list):
+            unreadable.append((node, "its runit_services fact is not what status --fact "
+                                     "prints"))
+            continue
+        not_running = set(value.get("not_running") or ())
+        for service in value["services"]:
+            if isinstance(service, dict):
+                problem = _problem(node, service, not_running)
+                if problem is not None:
+                    found.append(problem)
+    return found, unreadable
+
+
+def _problem(node, service, not_running):
+    label = str(service.get("service", "?"))
+    main = service.get("main") if isinstance(service.get("main"), dict) else {}
+    log = service.get("log") if isinstance(service.get("log"), dict) else None
+    reasons = []
+    if main.get("gave_up") is True:
+        reasons.append("gave up restarting it")
+    elif main.get("crash_looping") is True:
+        reasons.append("crash-looping")
+    if label in not_running and not reasons:
+        reasons.append("not running")
+    if log is not None and service.get("running") is True and log.get("state") not in (
+            "run", None) and log.get("want") == "up":
+        reasons.append("its logger is %s" % log.get("state"))
+    if log is not None and log.get("crash_looping") is True:
+        reasons.append("its logger is crash-looping")
+    if not reasons:
+        return None
+    return Problem(node, label, str(main.get("state") or UNKNOWN),
+                   str(main.get("want") or "-"), ", ".join(reasons),
+                   str(main.get("last_exit") or UNKNOWN), str(main.get("deaths") or UNKNOWN))
+
+
+COLUMNS = ("NODE", "SERVICE", "STATE", "WANT", "WHY", "LAST EXIT", "DEATHS")
+
+
+def table(problems):
+    """The rows' text, aligned, with a header (what ``fleet status`` prints)."""
+    lines = [COLUMNS] + [(p.node, p.service, p.state, p.want, p.why, p.last_exit, p.deaths)
+                         for p in problems]
+    widths = [max(len(line[index]) for line in lines) for index in range(len(COLUMNS))]
+    return "".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
+                   + "\n" for line in lines)
