@@ -62,7 +62,7 @@ define runit::service (
   Optional[Boolean] $enabled = undef,
   Optional[Enum['present', 'absent']] $ensure = undef,
   Optional[Boolean] $restart_on_change = undef,
-  Optional[Runit::Restart] $restart = undef,
+  Optional[Runit::RestartPolicy] $restart = undef,
   Optional[Array[Runit::Servicename]] $needs = undef,
   Optional[Runit::Log] $log = undef,
   Optional[String[1]] $template = undef,

@@ -23,6 +23,6 @@ type Runit::Defaults = Struct[{
   enabled           => Optional[Boolean],
   ensure            => Optional[Enum['present', 'absent']],
   restart_on_change => Optional[Boolean],
-  restart           => Optional[Runit::Restart],
+  restart           => Optional[Runit::RestartPolicy],
   log               => Optional[Runit::Log],
 }]

@@ -384,3 +384,26 @@ def test_live_changes_restart_only_what_changed(live):
     assert "pid" not in services["worker"]["main"]  # nothing that changes run to run
     # nothing happened: the fact is the same as an agent a moment later sees it
     assert live.facts() == live.facts()
+
+
+def test_runit_metrics_keeps_the_textfile_fresh(live):
+    t = live.t
+    (t / "textfile").mkdir()
+    (t / "test.yaml").write_text(live.settings + LIVE_DATA.format(t=t, mode="a"))
+    manifest = LIVE_MANIFEST.format(t=t, conf="one") + (
+        "class {{ 'runit::metrics': textfile_dir => '{t}/textfile', interval => 1 }}\n"
+        .format(t=t))
+    code, output = live.puppet.run(manifest)
+    assert code == 2, output
+    assert (t / "sv" / "runit-metrics" / "run").exists()
+    prom = t / "textfile" / "runit.prom"
+
+    def served():
+        text = prom.read_text() if prom.exists() else ""
+        return 'runit_service_up{service="runit-metrics",tree="system"} 1' in text and text
+    text = wait_until(served, timeout=60, what="runit-metrics writing the textfile")
+    assert 'runit_service_up{service="ticker",tree="system"} 1' in text
+    assert 'runit_service_deaths_total{service="ticker",tree="system"} 0' in text
+    code, output = live.puppet.run(manifest)
+    assert code == 0, output  # converged: the service's data does not change run to run
+

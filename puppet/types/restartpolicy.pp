@@ -6,7 +6,7 @@
 #
 # @example
 #   { 'give_up_after' => 10, 'within' => 60 }
-type Runit::Restart = Struct[{
+type Runit::RestartPolicy = Struct[{
   give_up_after => Integer[1, 64],
   within        => Optional[Integer[1, 86400]],
 }]
