@@ -44,3 +44,24 @@ def wheelhouse(puppet_installed, tmp_path_factory):
     """``(directory, wheel)``: this checkout's wheel and its dependencies', built once."""
     directory = tmp_path_factory.mktemp("wheelhouse")
     return directory, build_wheelhouse(directory)
+
+
+@pytest.fixture(scope="session")
+def puppet_stack(puppet_installed, tmp_path_factory):
+    """``(base, server, puppetdb)``: one Puppet server for the session, storing its agents'
+    facts and catalogs in one PuppetDB (puppet-terminus-puppetdb, HTTPS with the server's own
+    certificate), started once the server has made its CA."""
+    from .puppetdb import NEEDS as PUPPETDB_NEEDS, PuppetDB
+    from .server import NEEDS as SERVER_NEEDS, PuppetServer, free_port
+    require(dict(SERVER_NEEDS, **PUPPETDB_NEEDS))
+    base = tmp_path_factory.mktemp("fleet")
+    puppetdb = PuppetDB(base / "puppetdb", ssl_port=free_port())
+    server = PuppetServer(base / "server", puppetdb_port=puppetdb.ssl_port)
+    server.start()
+    try:
+        server.wait_ready()
+        puppetdb.start(ssl_files=server.ssl_files)
+        yield base, server, puppetdb
+    finally:
+        puppetdb.stop()
+        server.stop()

@@ -56,10 +56,12 @@ def as_postgres(argv, **options):
 class PuppetDB:
     """PostgreSQL and PuppetDB under ``base``; ``url`` once ``start()`` returned."""
 
-    def __init__(self, base):
+    def __init__(self, base, ssl_port=None):
         self.base = Path(base)
+        self.base.mkdir(parents=True, exist_ok=True)
         self.pg_port, self.port = free_port(), free_port()
         self.url = "http://127.0.0.1:%d" % self.port
+        self.ssl_port = ssl_port  # HTTPS too (``start(ssl_files=…)``): the terminus's way in
         self.proc = None
         # the postgres user must reach its cluster: not under pytest's root-only temp dirs
         self.pg_dir = Path(tempfile.mkdtemp(prefix="runit-provision-pg-"))
@@ -67,9 +69,10 @@ class PuppetDB:
         self.log = self.base / "puppetdb.log"
 
     # -- starting --------------------------------------------------------------------------
-    def start(self, timeout=120):
+    def start(self, timeout=120, ssl_files=None):
+        """``ssl_files``: ``(cert, key, ca)`` to serve HTTPS on ``ssl_port`` with."""
         self._start_postgres()
-        self._configure()
+        self._configure(ssl_files)
         self.proc = subprocess.Popen(
             [JAVA] + JAVA_ARGS + ["-cp", str(JAR), "clojure.main", "-m",
                                   "puppetlabs.puppetdb.core", "services", "--config",
@@ -102,19 +105,23 @@ class PuppetDB:
                                 "-c", sql])
             assert done.returncode == 0, done.stdout + done.stderr
 
-    def _configure(self):
+    def _configure(self, ssl_files=None):
         conf = self.base / "conf"
         (self.base / "vardir").mkdir()
         conf.mkdir()
         shutil.copy(str(PACKAGED_AUTH), str(conf / "auth.conf"))
         (self.base / "logback.xml").write_text(LOGBACK.format(log=self.log))
+        jetty = "host = 127.0.0.1\nport = %d\n" % self.port
+        if ssl_files is not None:
+            cert, key, ca = ssl_files
+            jetty += ("ssl-host = 127.0.0.1\nssl-port = %d\nssl-cert = %s\nssl-key = %s\n"
+                      "ssl-ca-cert = %s\n" % (self.ssl_port, cert, key, ca))
         (conf / "config.ini").write_text(
             "[global]\nvardir = %s\nlogging-config = %s\n"
             "[database]\nsubname = //127.0.0.1:%d/puppetdb\nusername = puppetdb\n"
-            "password = puppetdb\n"
-            "[jetty]\nhost = 127.0.0.1\nport = %d\n"
+            "password = puppetdb\n[jetty]\n%s"
             "[puppetdb]\ndisable-update-checking = true\n"
-            % (self.base / "vardir", self.base / "logback.xml", self.pg_port, self.port))
+            % (self.base / "vardir", self.base / "logback.xml", self.pg_port, jetty))
 
     def _answers(self):
         try:

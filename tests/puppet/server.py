@@ -47,9 +47,10 @@ class PuppetServer:
     """Debian's puppetserver under ``base`` (conf.d/, services.d/, conf/, code/, var/, run/,
     log/, files/); the production environment is ``code/environments/production``."""
 
-    def __init__(self, base, port=None):
+    def __init__(self, base, port=None, puppetdb_port=None):
         self.base = Path(base)
         self.port = port or free_port()
+        self.puppetdb_port = puppetdb_port  # facts and catalogs stored there (its terminus)
         self.proc = None
         self.environment = self.base / "code" / "environments" / "production"
         self.files = self.base / "files"
@@ -122,6 +123,16 @@ class PuppetServer:
             dns_alt_names = localhost,IP:127.0.0.1
             """).format(base=base))
         (base / "conf" / "fileserver.conf").write_text("[files]\n  path %s\n" % self.files)
+        if self.puppetdb_port is not None:
+            # puppet-terminus-puppetdb: facts to PuppetDB (cached as JSON, where node_facts
+            # reads them), catalogs through storeconfigs
+            with open(str(base / "conf" / "puppet.conf"), "a") as handle:
+                handle.write("storeconfigs = true\nstoreconfigs_backend = puppetdb\n")
+            (base / "conf" / "routes.yaml").write_text(
+                "server:\n  facts:\n    terminus: puppetdb\n    cache: json\n")
+            (base / "conf" / "puppetdb.conf").write_text(
+                "[main]\nserver_urls = https://127.0.0.1:%d\nsoft_write_failure = false\n"
+                % self.puppetdb_port)
 
     def start(self):
         out = open(str(self.base / "log" / "stdout"), "ab")
@@ -179,6 +190,14 @@ class PuppetServer:
                 return
             except subprocess.TimeoutExpired:
                 continue
+
+    @property
+    def ssl_files(self):
+        """``(cert, key, ca)``: the server's own certificate (127.0.0.1 among its names), key,
+        and the CA — what PuppetDB serves HTTPS with, and a client PuppetDB accepts."""
+        ssl_dir = self.base / "ssl"
+        return (ssl_dir / "certs" / "puppet.test.pem", ssl_dir / "private_keys" /
+                "puppet.test.pem", ssl_dir / "certs" / "ca.pem")
 
     def node_facts(self, certname):
         """The facts an agent last sent, as the server keeps them without PuppetDB, read the

@@ -2,13 +2,15 @@
 production environment, per-node hiera (``nodes/%{trusted.certname}.yaml``: hiera-examples'
 web01, app01 and legacy01), and three agents with those certnames, each converging its own
 sandbox root to its own data. A second round changes nothing; a change to one node's data
-changes that node only; the nodes' ``runit_services`` facts reach the server.
+changes that node only; the nodes' ``runit_services`` facts reach the server and, through its
+PuppetDB terminus, PuppetDB, where ``fleet status`` reads them over HTTPS.
 
 Agents of a round run in parallel. The wheel each node installs comes from the server's
 ``files`` mount (``runit::package_file``, as the original module took its RPM), its
 dependencies from the session's wheelhouse (``--no-index``).
 """
 
+import json
 import os
 import shutil
 import textwrap
@@ -18,10 +20,10 @@ import pytest
 import yaml
 
 from runit_provision import __version__
-from tests.conftest import IN_CI
+from runit_provision.cli.main import main
 
 from .harness import EXAMPLES, MODULE, exec_lines, hiera_yaml, make_root
-from .server import NEEDS, Agent, PuppetServer
+from .server import Agent
 
 pytestmark = [pytest.mark.puppet, pytest.mark.slow]
 
@@ -81,25 +83,14 @@ class Fleet:
 
 
 @pytest.fixture(scope="session")
-def fleet(puppet_installed, wheelhouse, tmp_path_factory):
-    missing = sorted({package for path, package in NEEDS.items() if not os.path.exists(path)})
-    if missing:
-        message = "not installed: %s" % ", ".join(missing)
-        if IN_CI:
-            pytest.fail("CI=true but " + message)
-        pytest.skip(message)
-    base = tmp_path_factory.mktemp("fleet")
-    server = PuppetServer(base / "server")
+def fleet(puppet_stack, wheelhouse):
+    base, server, puppetdb = puppet_stack
     fleet = Fleet(base, server, wheelhouse)
-    server.start()
-    try:
-        server.wait_ready()
-        yield fleet
-    finally:
-        server.stop()
+    fleet.puppetdb = puppetdb
+    return fleet
 
 
-def test_fleet_converges_each_node_to_its_own_data(fleet):
+def test_fleet_converges_each_node_to_its_own_data(fleet, capsys):
     first = fleet.round()
     for certname, (code, output) in first.items():
         assert code == 2, "%s:\n%s" % (certname, output)
@@ -128,6 +119,27 @@ def test_fleet_converges_each_node_to_its_own_data(fleet):
     services = {row["service"]: row for row in facts["runit_services"]["services"]}
     assert {"web", "cache", "db-proxy", "node-exporter", "runsvdir-alice"} <= set(services)
     assert services["web"]["path"] == "/etc/sv/web"
+    assert "pid" not in services["web"]["main"]  # the stable fact (status --fact)
+
+    # ... and PuppetDB, through the server's terminus; fleet status reads it over HTTPS with
+    # a certificate of the server's CA (the staged nodes run nothing: every service wanted is
+    # not running)
+    stored = fleet.puppetdb.wait_for_facts({
+        name: fleet.server.node_facts(name)["runit_services"] for name in NODES})
+    assert set(NODES) <= set(stored)  # (the session's PuppetDB may know other test nodes)
+    cert, key, ca = fleet.server.ssl_files
+    https = "https://127.0.0.1:%d" % fleet.puppetdb.ssl_port
+    assert main(["fleet", "status", "--puppetdb", https, "--cacert", str(ca), "--cert",
+                 str(cert), "--key", str(key), "--json"]) == 3
+    report = json.loads(capsys.readouterr().out)
+    ours = [row for row in report["not_as_wanted"] if row["node"] in NODES]
+    assert report["nodes"] >= 3 and report["unreadable"] == []
+    assert {row["node"] for row in ours} == set(NODES)
+    assert {row["why"] for row in ours} == {"not running"}
+    assert main(["fleet", "status", "--puppetdb", https, "--cacert", str(ca)]) == 1  # no cert
+    assert "fleet status:" in capsys.readouterr().err
+    catalogs = fleet.puppetdb.query('catalogs[certname] { }')
+    assert set(NODES) <= {row["certname"] for row in catalogs}
 
     # One node's data changes: that node changes, and only that file of it.
     node_file = fleet.data / "nodes" / "app01.example.com.yaml"
