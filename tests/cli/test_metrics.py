@@ -128,33 +128,30 @@ def test_a_crash_loop_as_metrics_promtool_and_node_exporter_agree(live, tmp_path
 
 
 @pytest.mark.slow
-def test_status_json_and_metrics_tell_the_same_story(live, capsys):
-    wait_until(lambda: 'runit_service_deaths_total{service="crashy",tree="system"} 2' in
-               metrics_of(live, capsys)[1] or 'crash_looping{service="crashy",tree="system"} 1'
-               in metrics_of(live, capsys)[1], timeout=30, what="two deaths")
-    capsys.readouterr()
-    assert main(["status", "--data", str(live), "--json"]) == 3
-    report = json.loads(capsys.readouterr().out)
-    crashy = [row for row in report["services"] if row["service"] == "crashy"][0]["main"]
-    assert crashy["deaths"] >= 2 and crashy["last_exit"]["code"] == 3
-    assert crashy["last_exit"]["ran"] < 1.0
-
-
-@pytest.mark.slow
-def test_the_fact_stays_the_same_while_nothing_happens_and_a_death_changes_it(live, capsys):
+def test_status_json_and_the_fact_tell_the_same_story(live, capsys):
+    # one live tree for both (each start waits for a crash loop: seconds of the suite)
     def fact():
         capsys.readouterr()
         main(["status", "--data", str(live), "--fact"])
         return capsys.readouterr().out
     wait_until(lambda: '"crash_looping": true' in fact(), timeout=30, what="crashy looping")
+    capsys.readouterr()
+    assert main(["status", "--data", str(live), "--json"]) == 3
+    report = json.loads(capsys.readouterr().out)
+    crashy = [row for row in report["services"] if row["service"] == "crashy"][0]["main"]
+    assert crashy["deaths"] >= 5 and crashy["last_exit"]["code"] == 3
+    assert crashy["last_exit"]["ran"] < 1.0 and crashy["crash_looping"] is True
+
     steady = [row for row in json.loads(fact())["services"] if row["service"] == "steady"][0]
     assert steady["main"] == {"state": "run", "want": "up", "normally": "up", "paused": False,
-                              "crash_looping": False, "last_exit": "none", "deaths": "0"}
+                              "crash_looping": False, "gave_up": False, "last_exit": "none",
+                              "deaths": "0"}
     crashy = [row for row in json.loads(fact())["services"] if row["service"] == "crashy"][0]
-    assert crashy["main"]["last_exit"] == "exit 3" and crashy["main"]["deaths"] == "2-9"
-    # a steady node: the same bytes a couple of seconds apart (uptimes have grown)
+    assert crashy["main"]["last_exit"] == "exit 3" and crashy["main"]["deaths"] in (
+        "2-9", "10-99")
+    # a steady node: the same bytes across a second boundary (its uptime has grown)
     rows = [row for row in json.loads(fact())["services"] if row["service"] == "steady"]
-    time.sleep(2.1)  # the point of the test is that time passes; nothing is awaited
+    time.sleep(1.1)  # the point of the test is that time passes; nothing is awaited
     assert [row for row in json.loads(fact())["services"] if row["service"] == "steady"] == rows
 
 
