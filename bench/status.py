@@ -7,10 +7,13 @@ run by our runsvdir; then, median of ``--runs``:
 
 a. ``runit-provision status --data F`` (the whole command) and ``status --fact``;
 b. in process, ``apply.status.service_statuses`` with the tally read and without it (what
-   ``status`` did before the account existed): the ratio is the account's cost. Budget
-   (issue 18): ≤ 1.2×.
+   ``status`` did before the account existed): the ratio is the account's cost;
+c. with ``--baseline DIR`` (a checkout of the code before the account, e.g. ``git worktree add
+   DIR 5ec107e``): the whole ``status`` command of this checkout and of DIR, each run as
+   ``python -S`` with its own source first on the path (the editable install's finder would
+   otherwise pick this checkout for both). Budget (issue 18): ≤ 1.2× today's.
 
-Usage: ``.venv/bin/python bench/status.py [--services N] [--runs N]``
+Usage: ``.venv/bin/python bench/status.py [--services N] [--runs N] [--baseline DIR]``
 """
 
 import argparse
@@ -46,10 +49,20 @@ def timed(function, runs):
     return statistics.median(times)
 
 
+def bare_status(source, data):
+    """``runit-provision status --data DATA`` with the package taken from ``source``."""
+    site = next((ROOT / ".venv" / "lib").glob("python3*/site-packages"))
+    code = ("import sys; sys.argv = ['runit-provision', 'status', '--data', %r]; "
+            "from runit_provision.cli.main import main; sys.exit(main())" % str(data))
+    subprocess.run([str(BIN / "python"), "-S", "-c", code], stdout=subprocess.DEVNULL,
+                   env={"PYTHONPATH": "%s:%s" % (source, site), "PATH": "/usr/bin:/bin"})
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--services", type=int, default=200)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--baseline", metavar="DIR")
     args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="bench-status-"))
     service_dir = scratch / "service"
@@ -78,6 +91,10 @@ def main(argv=None):
                                              stdout=subprocess.DEVNULL), args.runs)
         fact = timed(lambda: subprocess.run(cli + ["status", "--data", str(data), "--fact"],
                                             stdout=subprocess.DEVNULL), args.runs)
+        compared = None
+        if args.baseline:
+            compared = [timed(lambda source=source: bare_status(source, data), args.runs)
+                        for source in (ROOT, Path(args.baseline))]
         config = config_from_file(data)
         with FsRoot("/") as fs:
             desired = desired_state(config, Tree(), profile_dir=None)
@@ -105,6 +122,9 @@ def main(argv=None):
         with_tally * 1e3, without * 1e3, with_tally / without))
     print("| runit-provision status (whole command) | %.3f s | | | |" % whole)
     print("| runit-provision status --fact | %.3f s | | | |" % fact)
+    if compared:
+        print("| status, whole command, python -S | %.3f s | %.3f s (%s) | %.2fx | <= 1.2x |"
+              % (compared[0], compared[1], args.baseline, compared[0] / compared[1]))
     return 0
 
 

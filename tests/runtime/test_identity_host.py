@@ -136,7 +136,8 @@ def test_sv_reaches_one_logger_and_a_killed_host_loses_no_line(tree):
     first, second = logged_as(svdir, "one", nobody), logged_as(svdir, "two", nobody)
     runsvdir = start()
     host = log_pid(first)
-    services = [running_pid(first), running_pid(second)]
+    services = wait_until(lambda: (lambda pids: all(pids) and pids)(
+        [running_pid(first), running_pid(second)]), what="both services up")
     assert sv("alarm", str(first / "log"), svdir=svdir).returncode == 0
     wait_until(lambda: any(name.startswith("@") for name in os.listdir(str(first / "log" /
                                                                            "main"))),
