@@ -253,9 +253,9 @@ class ScenarioRun:
         self._record_state()
 
 
-def _run_scenario(name, impl, root):
+def _prepare_scenario(name, impl, root):
     runsv = C_RUNSV if impl == "c" else our_tool("runsv")
-    return ScenarioRun(name, SCENARIOS[name], runsv, root / impl).run()
+    return ScenarioRun(name, SCENARIOS[name], runsv, root / impl)
 
 
 @pytest.fixture(scope="module")
@@ -269,9 +269,12 @@ def transcripts(request, tmp_path_factory):
     root = tmp_path_factory.mktemp("interop")
     jobs = [(name, impl) for name in wanted for impl in ("c", "ours")]
     results = {}
+    # Every script is written before any thread forks: a script still open for writing in one
+    # thread while another forks is held by that child until its exec, and a runsv that execs
+    # the script then fails with ETXTBSY (seen once: "unable to start log/./run: text busy").
+    runs = {(name, impl): _prepare_scenario(name, impl, root) for name, impl in jobs}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-        futures = {pool.submit(_run_scenario, name, impl, root): (name, impl)
-                   for name, impl in jobs}
+        futures = {pool.submit(run.run): key for key, run in runs.items()}
         for future, key in futures.items():
             try:
                 results[key] = future.result()
