@@ -33,8 +33,9 @@ BOOTSTRAP = Path("/etc/puppetdb/bootstrap.cfg")
 PACKAGED_AUTH = Path("/etc/puppetdb/conf.d/auth.conf")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 JAVA = "/usr/bin/java"
+TERMINUS = Path("/usr/lib/ruby/vendor_ruby/puppet/indirector/facts/puppetdb.rb")
 NEEDS = {str(JAR): "puppetdb", str(BOOTSTRAP): "puppetdb", str(PG_BIN / "initdb"): "postgresql",
-         JAVA: "puppetdb (a Java runtime)"}
+         JAVA: "puppetdb (a Java runtime)", str(TERMINUS): "puppet-terminus-puppetdb"}
 JAVA_ARGS = ["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
 
 LOGBACK = """<configuration>
