@@ -229,10 +229,14 @@ def start_time(pid):
 
 
 def descendants(pid):
-    """Every pid below ``pid`` in the process tree, as /proc shows it now."""
+    """Every pid below ``pid`` in the process tree, as one reading of /proc shows it (one
+    scan, not one per process found: a tree of 1000 services took 20 s the other way)."""
+    by_parent = {}
+    for child, fields in _proc_stat_fields():
+        by_parent.setdefault(int(fields[1]), []).append(child)
     found, todo = [], [pid]
     while todo:
-        kids = children_of(todo.pop())
+        kids = by_parent.get(todo.pop(), [])
         found.extend(kids)
         todo.extend(kids)
     return found
