@@ -63,7 +63,7 @@ def _log(row):
 
 def _values(side):
     """``(suffix, value)`` of one side (apply/status.SideStatus)."""
-    supervised = side.state not in ("not supervised",)
+    supervised = side.state != "not supervised"
     yield "supervised", _flag(supervised)
     yield "up", _flag(side.state == "run")
     if side.want is not None:

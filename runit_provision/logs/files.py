@@ -136,29 +136,25 @@ def blocks(reader, start=0, size=BLOCK, stop=None):
             if not data:
                 return
             skip -= len(data)
-    rest = b""
-    while True:
-        data = reader.read(size)
-        if not data:
-            if rest:
-                yield rest
-            return
-        data = rest + data if rest else data
-        cut = data.rfind(b"\n") + 1
-        if cut:
-            yield data[:cut] if cut < len(data) else data
-            rest = data[cut:]
-        else:
-            rest = data
+    yield from _whole_lines(iter(lambda: reader.read(size), b""))
 
 
 def _blocks_between(fd, start, stop, size):
+    def chunks(start):
+        while start < stop:
+            data = os.pread(fd, min(size, stop - start), start)
+            if not data:
+                return
+            start += len(data)
+            yield data
+    yield from _whole_lines(chunks(start))
+
+
+def _whole_lines(chunks):
+    """``chunks`` of bytes cut after their last newline, the rest carried into the next; what
+    is left at the end (a line without its newline) last."""
     rest = b""
-    while start < stop:
-        data = os.pread(fd, min(size, stop - start), start)
-        if not data:
-            break
-        start += len(data)
+    for data in chunks:
         data = rest + data if rest else data
         cut = data.rfind(b"\n") + 1
         if cut:

@@ -21,7 +21,7 @@ import time
 from ..runtime.unix import inotify
 from .files import CURRENT, LogFile
 from .stamps import KINDS, key_from_ns, kind_of
-from .view import Batch, StartPoint, _bulk, merged
+from .view import Batch, StartPoint, _bulk, fill_unstamped, merged, running_max
 
 _DIR_EVENTS = ("IN_MODIFY", "IN_CREATE", "IN_MOVED_FROM", "IN_MOVED_TO", "IN_DELETE",
                "IN_CLOSE_WRITE", "IN_DELETE_SELF", "IN_MOVE_SELF")
@@ -269,20 +269,11 @@ class Follower:
         else:
             keys = _bulk(tail.kind).keys(lines)
             if None in keys:
-                stamped = [key is not None for key in keys]
-                last = tail.last if tail.last is not None else key_from_ns(time.time_ns())
-                for index, key in enumerate(keys):
-                    if key is None:
-                        keys[index] = last
-                    else:
-                        last = key
+                stamped = fill_unstamped(keys, tail.last if tail.last is not None
+                                         else key_from_ns(time.time_ns()))
         tail.last = keys[-1]
-        merge = []
-        top = tail.top
-        for key in keys:
-            top = key if top is None or key > top else top
-            merge.append(top)
-        tail.top = top
+        merge = running_max(keys, tail.top)
+        tail.top = merge[-1]
         return Batch(lines, keys, merge, stamped, LogFile(CURRENT, None), tail.kind)
 
 

@@ -209,14 +209,8 @@ class Source:
         else:
             keys = _bulk(kind).keys(lines)
             if None in keys:
-                stamped = [key is not None for key in keys]
-                last = state.last if state.last is not None else (
-                    state.lower if state.lower is not None else bound)
-                for index, key in enumerate(keys):
-                    if key is None:
-                        keys[index] = last
-                    else:
-                        last = key
+                stamped = fill_unstamped(keys, state.last if state.last is not None else (
+                    state.lower if state.lower is not None else bound))
             state.last = keys[-1]
         merge = state.merge_keys(keys)
         if since is None and until is None:
@@ -277,15 +271,31 @@ class _Running:
         self.lower, self.last, self.top = lower, None, None
 
     def merge_keys(self, keys):
-        if (self.top is None or keys[0] >= self.top) and keys == sorted(keys):
-            self.top = keys[-1]  # the clock ran forward: the keys are their own maximum
-            return keys
-        if self.top is None:
-            merge = list(itertools.accumulate(keys, max))
-        else:
-            merge = list(itertools.accumulate(keys, max, initial=self.top))[1:]
+        merge = running_max(keys, self.top)
         self.top = merge[-1]
         return merge
+
+
+def running_max(keys, top=None):
+    """The merge keys of ``keys`` (non-empty): the running maximum, from ``top`` on (the
+    maximum before them, or None)."""
+    if (top is None or keys[0] >= top) and keys == sorted(keys):
+        return keys  # the clock ran forward: the keys are their own maximum
+    if top is None:
+        return list(itertools.accumulate(keys, max))
+    return list(itertools.accumulate(keys, max, initial=top))[1:]
+
+
+def fill_unstamped(keys, last):
+    """Each line without a stamp (its key None) takes the time before it — ``last`` before
+    the first line; ``keys`` changed in place. Which lines were stamped, per line."""
+    stamped = [key is not None for key in keys]
+    for index, key in enumerate(keys):
+        if key is None:
+            keys[index] = last
+        else:
+            last = key
+    return stamped
 
 
 _BULK = {}
