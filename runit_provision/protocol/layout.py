@@ -97,7 +97,9 @@ CURRENT = "current"        # being written: 0644 while open, 0744 once complete
 SVLOGD_LOCK = "lock"       # flock'ed by svlogd (the same name as supervise/lock, elsewhere)
 STATE = "state"            # the processor's fd 4 …
 NEWSTATE = "newstate"      # … and fd 5, renamed to state once the processor succeeded
-SVLOGD_OWNED = (CURRENT, SVLOGD_LOCK, STATE, NEWSTATE)
+# Ours (runit's svlogd never reads it): the line a logger holds unfinished, for the next one.
+UNFINISHED = "unfinished"
+SVLOGD_OWNED = (CURRENT, SVLOGD_LOCK, STATE, NEWSTATE, UNFINISHED)
 ROTATED_HEX_DIGITS = 24  # "@" + 24 hex digits of TAI64N + ".s" or ".u": 27 characters
 
 # -- runit (PID 1) and runit-init (runit(8), runit-init(8)) ------------------------------------

@@ -110,13 +110,18 @@ def _hold_closed_stdin():
 
 def _taker_for(fd, call_later, wake):
     """Whole lines by copy from a pipe (when tee(2) is there), plain reads otherwise."""
-    from .svlog.peek import LineTaker, is_available, scratch_pipe
+    from .svlog.peek import LineTaker, scratch_pipe
+    return LineTaker(fd, scratch_pipe() if _is_peekable(fd) else None, call_later, wake)
+
+
+def _is_peekable(fd):
+    """fd is a pipe and tee(2) is there: it is read by copy — and only then does an svlogd
+    killed while it holds an unfinished line leave it to the next (svlog/unfinished.py)."""
+    from .svlog.peek import is_available
     try:
-        is_pipe = stat.S_ISFIFO(os.fstat(fd).st_mode)
+        return stat.S_ISFIFO(os.fstat(fd).st_mode) and is_available()
     except OSError:
-        is_pipe = False
-    return LineTaker(fd, scratch_pipe() if is_pipe and is_available() else None,
-                     call_later, wake)
+        return False
 
 
 def _is_pollable(fd):
@@ -152,7 +157,7 @@ def main(argv=None):
             reader.update()
 
     logger = Logger(loop, Spawner(), names, options, reporter, on_flow=flow,
-                    on_exit=lambda code: loop.stop())
+                    on_exit=lambda code: loop.stop(), keep_unfinished=_is_peekable(0))
     loop.add_signal_handler(signal.SIGTERM, logger.terminate)
     loop.add_signal_handler(signal.SIGHUP, logger.reopen)
     loop.add_signal_handler(signal.SIGALRM, logger.rotate)

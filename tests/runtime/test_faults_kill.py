@@ -244,3 +244,41 @@ def test_kill_9_of_runsv_and_a_new_runsv_takes_over(tmp_path):
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=15)
         kill_pids(processes_under(tmp_path))
+
+
+# A writer that stops in the middle of a line for longer than a logger waits for the rest
+# (svlog/peek.py), so the logger takes the half line; then the logger is killed.
+PAUSER = SH + 'printf "first half"\nwhile [ ! -e go ]; do sleep 0.02; done\n' \
+    'printf " second half\\n"\nexec sleep 1000\n'
+
+
+@pytest.mark.parametrize("kill_what", ["the tree", "the loggers' stand-in", "exec'd svlogd"])
+def test_a_half_line_held_by_a_killed_logger_is_finished_by_the_next(tree, kill_what):
+    hosted = kill_what != "exec'd svlogd"
+    words = "svlogd -tt" if hosted else '"svlogd" -tt'
+    service = make_service(tree.svdir, "pauser", run=PAUSER,
+                           log_run=SH + "exec %s ./main\n" % words)
+    logdir = service / "log" / "main"
+    logdir.mkdir()
+    tree.start()
+    wait_until(lambda: (logdir / "unfinished").exists(), timeout=15,
+               what="the half line taken and kept")
+    victim = tree.proc.pid if kill_what == "the tree" else status_record(service / "log").pid
+    os.kill(victim, signal.SIGKILL)
+    if kill_what == "the tree":
+        tree.proc.wait()
+        tree.start()
+    wait_until(lambda: running_pid(service / "log") not in (0, victim), timeout=15,
+               what="a new logger")
+    (service / "go").touch()
+    text = wait_until(lambda: "second" in all_text(logdir) and all_text(logdir), timeout=15,
+                      what="the line finished")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d\.\d{5} first half second half\n",
+                        text), text
+    assert not (logdir / "unfinished").exists()
+
+
+def all_text(logdir):
+    names = sorted(name for name in os.listdir(logdir) if name.startswith("@"))
+    return "".join((logdir / name).read_text() for name in names + ["current"]
+                   if (logdir / name).exists())

@@ -104,6 +104,9 @@ def test_the_user_cannot_read_the_hosts_memory_or_environment(tree):
     web = logged_as(svdir, "web", nobody)
     start(env={"PATH": os.environ["PATH"], "SECRET_TOKEN": "s3cr3t"})
     host = log_pid(web)
+    # The pid is shown once the host is forked; it becomes the user a moment later.
+    wait_until(lambda: proc_status(host)["Uid"] == [str(nobody.pw_uid)] * 4,
+               what="the host running as nobody")
     probe = subprocess.run(
         ["setpriv", "--reuid=%d" % nobody.pw_uid, "--regid=%d" % nobody.pw_gid,
          "--clear-groups", "sh", "-c",

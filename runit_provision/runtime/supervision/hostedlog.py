@@ -21,7 +21,7 @@ To ``sv`` it is still a log service: ``log/supervise`` is written as for a proce
 sent to it become engine calls: TERM finishes the line being read and exits, HUP reopens,
 ALRM rotates, STOP/CONT stop and resume reading; KILL, INT, QUIT, USR1 and USR2 — which would
 end a real svlogd — end it at once without losing anything it has read (an unfinished line is
-written with a newline), and it exits "killed by" that signal. Nothing read from the pipe is
+left to the next logger, svlog/unfinished.py), and it exits "killed by" that signal. Nothing read from the pipe is
 ever dropped; what was not read stays in the pipe for the next start, as with a real svlogd.
 """
 
@@ -156,7 +156,7 @@ class HostedLogger:
         options, names = parse_args(args)
         self.logger = Logger(loop, spawner, names, options, Reporter(stderr_fd, options.verbose),
                              on_flow=self._flow_changed, on_exit=self._engine_exited,
-                             base_fd=base_fd)
+                             base_fd=base_fd, keep_unfinished=self.taker.reader is not None)
         self._stopped = False   # SIGSTOP: no reading until SIGCONT
         self._ended_by = 0      # the signal that ends it, if any
         self._at_eof = False
@@ -185,7 +185,7 @@ class HostedLogger:
             self._stopped = False
         elif signum in _ENDING and not self._ended_by:
             self._ended_by = signum
-            self.logger.end_of_input()
+            self.logger.end_killed()
         self._flow_changed()
 
     def _may_read(self):

@@ -17,6 +17,7 @@ import time
 from ...protocol.tai64 import TAI_OFFSET, runit_stamp
 from .config import parse_config
 from .logdir import LogDir
+from .unfinished import Keeper, take_up
 
 CHUNK = 128 * 1024   # bytes per read; see docs/svlogd.md (larger than -b on purpose)
 _NL = b"\n"
@@ -187,7 +188,7 @@ class Logger:
     """
 
     def __init__(self, loop, spawner, names, options, reporter, on_flow=None, on_exit=None,
-                 clock=time.time_ns, base_fd=None):
+                 clock=time.time_ns, base_fd=None, keep_unfinished=False):
         self.loop = loop
         self.options = options
         self.report = reporter
@@ -202,6 +203,10 @@ class Logger:
                        if options.replace_char else None)
         self._partial = bytearray()
         self._partial_time = 0
+        # The unfinished line is mirrored to a file (svlog/unfinished.py) — for a host that
+        # reads its pipe by copy, where the line is only ever ours on a slow path.
+        self._keeper = None
+        self._keep_unfinished = keep_unfinished
         self._streaming = []          # dirs taking the rest of an over-long line, or []
         self._is_streaming = False
         self._terminating = False
@@ -221,8 +226,28 @@ class Logger:
             self.report.fatal("no functional log directories.")
             self._exit_code = 111
             return False
+        if self._keep_unfinished:
+            self._take_up_unfinished()
         self._changed()
         return True
+
+    def _first_open_dir_fd(self):
+        return next((d.dir_fd for d in self.dirs if d.is_open), -1)
+
+    def _take_up_unfinished(self):
+        """Start with the line an earlier logger on our directory left unfinished."""
+        dir_fd = self._first_open_dir_fd()
+        found = take_up(dir_fd, self.options.line_max) if dir_fd >= 0 else None
+        if found is None:
+            self._keeper = Keeper()
+            return
+        data, time_ns = found
+        self._partial, self._partial_time = bytearray(data), time_ns
+        self._keeper = Keeper(dir_fd, data, time_ns)
+
+    def _keep(self):
+        if self._keeper is not None:
+            self._keeper.keep(self._first_open_dir_fd(), self._partial, self._partial_time)
 
     @property
     def read_limit(self):
@@ -262,6 +287,7 @@ class Logger:
             self._emit(segments, True)
         if self._partial:
             self._hold_or_stream()
+        self._keep()
         if self._terminating and not self._line_open():
             self._finish()
         self._changed()
@@ -269,6 +295,14 @@ class Logger:
     def end_of_input(self):
         """EOF: an unfinished last line is completed with a newline (runit drops it)."""
         self._complete_line()
+        self._finish()
+
+    def end_killed(self):
+        """Ended by a signal that ends svlogd (KILL, INT, …): what was read is written; an
+        unfinished line is left in ``unfinished`` for the next logger to finish when one is
+        kept there (as a killed process's would be), else completed with a newline."""
+        if not (self._partial and self._keeper is not None and not self._is_streaming):
+            self._complete_line()
         self._finish()
 
     def rotate(self):
@@ -301,6 +335,7 @@ class Logger:
         elif self._partial:
             line, self._partial = bytes(self._partial) + _NL, bytearray()
             self._emit([(line, self._partial_time)], True)
+            self._keep()
 
     def _hold_or_stream(self):
         """An unfinished line waits for its newline up to ``len`` bytes (``-l``), as runit's

@@ -243,6 +243,11 @@ class LogDir:
         return bool(self._queue or self._steps)
 
     @property
+    def dir_fd(self):
+        """The open directory's fd (-1 when closed)."""
+        return self._dirfd
+
+    @property
     def is_processing(self):
         return self._job is not None or bool(self._backlog)
 

@@ -17,8 +17,9 @@ fills the pipe while an unfinished line waits in it — ``cat`` of a big file, a
 writes more than 64 KiB at once — raises no edge until that write has finished, and it never
 finishes: both would wait forever. So an unfinished line left in the pipe is looked at again
 after each of ``RECHECK_DELAYS``; after the last it is taken as it is, which empties the pipe
-(any write wakes the reader again). Only a line whose writer stops in its middle for longer
-than that can be lost with a killed logger — as with runit's svlogd, which takes it at once.
+(any write wakes the reader again). A line taken so is the logger's alone; the engine keeps
+it on disk until it is finished (unfinished.py), so a killed logger loses it no more than a
+line left in the pipe.
 """
 
 import errno
