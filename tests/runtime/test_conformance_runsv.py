@@ -436,10 +436,12 @@ def test_write_order_and_pid_file(runsv, tmp_path, processes):
                       if mask & IN_MOVED_TO or name == "process"]
             time.sleep(0.01)
     # p, c; t: TERM flag; reaped: down (pid empty); started: run (new pid). Ours records the
-    # process (adoption.py) just before each pid: runit's order, with one file of ours first.
+    # process (adoption.py) just before each pid — runit's order, with one file of ours
+    # first — and once more just before the spawn (a start under way).
     if runsv == our_tool("runsv"):
-        assert [names[i + 1] for i, name in enumerate(names) if name == "process"] \
-            == ["pid", "pid"], names
+        assert names == ["stat", "status", "stat", "status", "stat", "status",
+                         "process", "pid", "stat", "status",
+                         "process", "process", "pid", "stat", "status"], names
         names = [name for name in names if name != "process"]
     assert names == ["stat", "status", "stat", "status", "stat", "status",
                      "pid", "stat", "status", "pid", "stat", "status"], names

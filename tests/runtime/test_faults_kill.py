@@ -282,3 +282,106 @@ def all_text(logdir):
     names = sorted(name for name in os.listdir(logdir) if name.startswith("@"))
     return "".join((logdir / name).read_text() for name in names + ["current"]
                    if (logdir / name).exists())
+
+
+# -- a tree killed between a spawn and the record of its pid ----------------------------------
+# The kill lands in microseconds no test can aim at, so the test leaves what it leaves: a
+# process started in the directory and a record that says a start was under way (written
+# just before the spawn), the status as it was before it (down, want up).
+def leave_a_start_under_way(side_dir, what, since):
+    from runit_provision.protocol.status import State, Status, status_to_bytes
+    from runit_provision.runtime.supervision.adoption import (boot_id, record_bytes,
+                                                              starting_record)
+    supervise = side_dir / "supervise"
+    (supervise / "process").write_bytes(record_bytes(starting_record(what, int(since), boot_id())))
+    old = status_record(side_dir)
+    state = State.FINISH if what == "finish" else State.DOWN
+    (supervise / "status").write_bytes(status_to_bytes(
+        Status(old.seconds, old.nanoseconds, 0, False, "u", False, state)))
+
+
+def state_of(side_dir):
+    status = status_record(side_dir)
+    return None if status is None else status.state.name.lower()
+
+
+def pid_of(side_dir):
+    status = status_record(side_dir)
+    return 0 if status is None else status.pid
+
+
+def lines_of(path):
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_a_run_started_just_before_the_kill_is_adopted_not_started_twice(tree):
+    service = make_service(tree.svdir, "svc", run=SH + "echo run >>runs\nexec sleep 1000\n")
+    first = tree.start()
+    pid = wait_until(lambda: running_pid(service), what="running")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    leave_a_start_under_way(service, "run", start_time(pid))
+    tree.start()
+    wait_until(lambda: running_pid(service) == pid, what="the orphan adopted")
+    assert instances(service) == {pid}
+    assert lines_of(service / "runs") == ["run"]
+    kill_pids([pid])  # and it is supervised: its end goes through the exit path
+    wait_until(lambda: running_pid(service) not in (0, pid), what="restarted")
+    assert lines_of(service / "runs") == ["run", "run"]
+
+
+def test_a_start_under_way_that_never_happened_is_made(tree):
+    service = make_service(tree.svdir, "svc", run=SH + "echo run >>runs\nexec sleep 1000\n")
+    first = tree.start()
+    pid = wait_until(lambda: running_pid(service), what="running")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    kill_pids([pid])
+    wait_until(lambda: start_time(pid) is None, what="the orphan gone")
+    leave_a_start_under_way(service, "run", int(start_time(os.getpid())) + 10 ** 6)
+    tree.start()
+    new = wait_until(lambda: running_pid(service) not in (0, pid) and running_pid(service),
+                     what="started")
+    assert instances(service) == {new}
+
+
+def test_a_finish_started_just_before_the_kill_runs_once_then_run(tree):
+    service = make_service(
+        tree.svdir, "svc", run=SH + "echo run >>runs\n[ -e go ] && exec sleep 1000\nexit 3\n",
+        finish=SH + 'echo "finish $1 $2" >>finished\nwhile [ ! -e go ]; do sleep 0.02; done\n')
+    first = tree.start()
+    finishing = wait_until(lambda: state_of(service) == "finish" and pid_of(service),
+                           what="./finish running")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    leave_a_start_under_way(service, "finish", start_time(finishing))
+    tree.start()
+    wait_until(lambda: is_runsv_up(service), what="supervised again")
+    assert pid_of(service) == finishing and state_of(service) == "finish"
+    (service / "go").touch()
+    wait_until(lambda: state_of(service) == "run", what="./run again")
+    assert lines_of(service / "finished") == ["finish 3 0"]  # once: adopted, not run again
+    assert lines_of(service / "runs") == ["run", "run"]
+
+
+@pytest.mark.parametrize("record", ["finish due", "finish starting"])
+def test_a_finish_due_when_the_tree_was_killed_runs_once(tree, record):
+    """./run ended and was seen; the kill came before ./finish started (before or after the
+    record of the start under way)."""
+    service = make_service(tree.svdir, "svc", run=SH + "exec sleep 1000\n",
+                           finish=SH + 'echo "finish $1 $2" >>finished\n')
+    first = tree.start()
+    pid = wait_until(lambda: running_pid(service), what="running")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    kill_pids([pid])
+    wait_until(lambda: start_time(pid) is None, what="the orphan gone")
+    leave_a_start_under_way(service, "finish", int(start_time(os.getpid())) + 10 ** 6)
+    if record == "finish due":
+        from runit_provision.runtime.supervision.adoption import Record, boot_id, record_bytes
+        (service / "supervise" / "process").write_bytes(
+            record_bytes(Record(0, 0, boot_id(), "finish")))
+    tree.start()
+    wait_until(lambda: lines_of(service / "finished"), what="./finish run")
+    wait_until(lambda: running_pid(service) not in (0, pid), what="./run again")
+    assert lines_of(service / "finished") == ["finish -1 0"]

@@ -10,7 +10,10 @@ files: it is written at every start, and on ext4 a rename over a file flushes it
 about a millisecond; only a successor reads it, once this supervisor is gone)::
 
     4321 987654 5b1c…-boot-id run      PID, start time, boot, what runs (run or finish)
-                                       (empty: supervised, nothing running)
+    0 987650 5b1c…-boot-id starting-run   about to start ./run (or ./finish): no pid yet,
+                                       the start time is a lower bound for the one to come
+    0 0 5b1c…-boot-id finish           ./run ended and ./finish is due, not yet started
+                                       (run: supervised, nothing running)
 
 STARTTIME is field 22 of ``/proc/PID/stat`` (clock ticks after boot) and BOOTID the kernel's
 ``/proc/sys/kernel/random/boot_id``: with the pid they name one process for good — a recycled
@@ -25,7 +28,15 @@ What a new supervisor does with it (``inheritance``, pure):
 - the recorded process is gone: it ended while nobody supervised it. It goes through the path
   of a process that exited — ``./finish`` if there is one, then want decides — with an exit
   status nobody can know (its parent was init): ``./finish`` gets ``-1 0``, the one pair a real
-  exit never gives (-1 means "killed by a signal", 0 "no signal").
+  exit never gives (-1 means "killed by a signal", 0 "no signal");
+- ``./finish`` was due and not started: it is started (``-1 0``), once;
+- a start was under way (``starting-``): the supervisor was killed between the spawn and the
+  record of its pid. The process it started is looked for (``started_in``): one that started
+  in the side's directory since the record's start time, before this supervisor, and whose
+  parent is not among those (the top one; its children share its directory). Found, it is
+  adopted; not found, the start is done again — ``./run`` when want says so, ``./finish``
+  in any case. Without this a kill in those microseconds left ``./run`` running twice, or a
+  new ``./run`` beside an orphaned ``./finish``.
 
 The exit status of an adopted process is unknown too (waitpid is for parents only): the same
 ``-1 0``.
@@ -41,9 +52,13 @@ UNKNOWN_EXIT = None  # a wait status nobody can know (Side and finish_arguments 
 _boot_id = None
 
 
+_STARTING = "starting-"
+_WHATS = ("run", "finish", _STARTING + "run", _STARTING + "finish")
+
+
 class Record:
     """One line of ``supervise/process``: ``pid`` (0: nothing runs), ``starttime``, ``boot_id``
-    and ``what`` ("run" or "finish")."""
+    and ``what`` ("run" or "finish", "starting-run" or "starting-finish")."""
 
     __slots__ = ("pid", "starttime", "boot_id", "what")
 
@@ -52,6 +67,20 @@ class Record:
 
     def __repr__(self):
         return "Record(%d, %d, %r, %r)" % (self.pid, self.starttime, self.boot_id, self.what)
+
+    @property
+    def is_starting(self):
+        return self.what.startswith(_STARTING)
+
+    @property
+    def state(self):
+        """What runs, or was being started: State.RUN or State.FINISH."""
+        return State.FINISH if self.what.endswith("finish") else State.RUN
+
+
+def starting_record(what, starttime, boot):
+    """The record written just before ``what`` ("run" or "finish") is spawned."""
+    return Record(0, starttime, boot, _STARTING + what)
 
 
 RECORD_WIDTH = 96  # bytes: pid, start time (20 digits at most), a 36-byte boot id, what
@@ -83,7 +112,7 @@ def record_from_bytes(data):
     if len(fields) != 4 or not fields[0].isdigit() or not fields[1].isdigit():
         return None
     what = fields[3].decode("ascii", "replace")
-    if what not in ("run", "finish"):
+    if what not in _WHATS:
         return None
     return Record(int(fields[0]), int(fields[1]), fields[2].decode("ascii", "replace"), what)
 
@@ -113,12 +142,22 @@ class Lost:
         self.state, self.status = state, status
 
 
-def inheritance(record, status, boot_id, starttime_of):
-    """What a starting supervisor inherits: Fresh, Adopt or Lost.
+class FinishDue:
+    """``./run`` ended and ``./finish`` was not started: start it."""
+
+    kind = "finish-due"
+
+    def __init__(self, status):
+        self.status = status
+
+
+def inheritance(record, status, boot_id, starttime_of, started_since=lambda since: 0):
+    """What a starting supervisor inherits: Fresh, Adopt, Lost or FinishDue.
 
     ``record``: the Record found (None: no file), ``status``: the decoded ``supervise/status``
     (None: none or malformed), ``starttime_of(pid)``: the live process's start time, or None
-    when it is gone (or a zombie).
+    when it is gone (or a zombie); ``started_since(starttime)``: the pid of the process a
+    start under way had started (``started_in``), or 0.
 
     >>> from runit_provision.protocol.status import Status
     >>> running = Status(1700000000, 0, 42, False, "u", False, State.RUN)
@@ -132,16 +171,32 @@ def inheritance(record, status, boot_id, starttime_of):
     'fresh'
     >>> inheritance(Record(0, 0, "b"), running, "b", lambda pid: None).kind  # nothing ran
     'lost'
+    >>> inheritance(Record(0, 0, "b", "finish"), running, "b", lambda pid: None).kind
+    'finish-due'
+    >>> starting = starting_record("run", 7, "b")
+    >>> found = inheritance(starting, running, "b", lambda pid: 8, lambda since: 43)
+    >>> found.kind, found.pid, found.state
+    ('adopt', 43, <State.RUN: 1>)
+    >>> found = inheritance(starting, running, "b", lambda pid: None, lambda since: 0)
+    >>> found.kind, found.state                 # never started, or gone: start again
+    ('lost', <State.DOWN: 0>)
+    >>> inheritance(starting_record("finish", 7, "b"), running, "b", lambda pid: None).kind
+    'finish-due'
     """
     if record is None or record.boot_id != boot_id:
         return Fresh()
-    state = State.FINISH if record.what == "finish" else State.RUN
+    state = record.state
+    if record.is_starting:
+        pid = started_since(record.starttime)
+        if pid:
+            return Adopt(pid, state, status)
+        return FinishDue(status) if state == State.FINISH else Lost(State.DOWN, status)
     if record.pid and starttime_of(record.pid) == record.starttime:
         return Adopt(record.pid, state, status)
     if record.pid == 0:
-        # Supervised with nothing running (down, or between a crash and its restart): keep
-        # the want it had; nothing to finish.
-        return Lost(State.DOWN, status)
+        # Supervised with nothing running: down, or between a crash and its restart (keep
+        # the want it had), or with ./finish due.
+        return FinishDue(status) if state == State.FINISH else Lost(State.DOWN, status)
     return Lost(state, status)
 
 
@@ -166,3 +221,38 @@ def starttime_of(pid):
     except (OSError, ValueError, IndexError):
         return None
     return None if state in (b"Z", b"X") else starttime  # Z, X: exited, not yet reaped
+
+
+def boot_ticks():
+    """Clock ticks since boot now, as ``/proc/PID/stat``'s start time counts them (rounded
+    down: a lower bound for the start time of a process started from here on)."""
+    import time
+    return int(time.clock_gettime(time.CLOCK_BOOTTIME) * os.sysconf("SC_CLK_TCK"))
+
+
+def started_in(directory_fd, since, exclude=()):
+    """The pid of the process a killed supervisor had just started in the directory
+    ``directory_fd``: started at or after ``since`` (clock ticks after boot) and before this
+    process, with that directory as its cwd, and whose parent is not such a process too (the
+    earliest if several); 0 if there is none. Processes whose cwd we may not read (another
+    user's, for a tree that is not root) are not ours to find."""
+    here = os.fstat(directory_fd)
+    before = starttime_of(os.getpid()) or float("inf")
+    found = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) in exclude or int(name) == os.getpid():
+            continue
+        pid = int(name)
+        try:
+            fields = stat_fields(pid)
+            state, parent, starttime = fields[0], int(fields[1]), int(fields[22 - 3])
+            if state in (b"Z", b"X") or not since <= starttime <= before:
+                continue
+            cwd = os.stat("/proc/%d/cwd" % pid)
+        except (OSError, ValueError, IndexError):
+            continue
+        if (cwd.st_dev, cwd.st_ino) == (here.st_dev, here.st_ino):
+            found[pid] = (starttime, parent)
+    tops = sorted((starttime, pid) for pid, (starttime, parent) in found.items()
+                  if parent not in found)
+    return tops[0][1] if tops else 0

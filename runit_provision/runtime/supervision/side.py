@@ -111,6 +111,19 @@ class Side:
             self.state = state
             self._process_exited(None, seen=False)
 
+    def count_start(self, pid, state):
+        """The tally of a start our predecessor made and was killed before writing down."""
+        if state == State.RUN:
+            self.tally.started(pid)
+        else:
+            self.tally.pid = pid
+
+    def finish_due(self, stamp_ns, paused):
+        """Our predecessor saw ``./run`` end and was killed before ``./finish`` started: it
+        starts now (with ``-1 0``: the exit status went with the predecessor)."""
+        self.stamp_ns, self.paused = stamp_ns, paused
+        self.state, self.wait_status = State.FINISH, None
+
     # -- events ---------------------------------------------------------------------------
     def control(self, byte):
         """One control byte from the FIFO (or SIGTERM as ``x``); unknown bytes are ignored."""

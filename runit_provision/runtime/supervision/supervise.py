@@ -16,7 +16,8 @@ from ...protocol.layout import (CONTROL, LOCK, NEW_SUFFIX, OK, PID, PROCESS_RECO
 from ...protocol.status import State, Status, stat_text, status_from_bytes, status_to_bytes
 from ...protocol.tally import TALLY, WIDTH as TALLY_WIDTH, tally_bytes, tally_from_bytes
 from ..unix.diag import with_errstr
-from .adoption import Record, boot_id, record_bytes, record_from_bytes, starttime_of
+from .adoption import (Record, boot_id, boot_ticks, record_bytes, record_from_bytes,
+                       starting_record, starttime_of)
 
 _NEW_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_TRUNC | os.O_CREAT | os.O_NOFOLLOW
 _IN_PLACE_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_CREAT | os.O_NOFOLLOW
@@ -208,6 +209,15 @@ class SuperviseFiles:
             self._warn("unable to write %s%s" % (self.prefix, self._path(name)), exc)
         finally:
             os.close(fd)
+
+    def write_starting(self, what):
+        """Just before ``what`` ("run" or "finish") is spawned: a record that says so, with
+        a lower bound for its start time — a successor can then find the process if this
+        supervisor is killed before its pid is written (adoption.py). The next ``write``
+        writes the record again, whatever the pid."""
+        self._write_in_place(PROCESS_RECORD, record_bytes(starting_record(what, boot_ticks(),
+                                                                           boot_id())))
+        self._last_pid_written = -1
 
     def write(self, status, want_word):
         """Write pid (when it changed), stat, then status — runsv's order. Our ``process``

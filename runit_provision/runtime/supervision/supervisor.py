@@ -23,7 +23,7 @@ from ..unix.diag import fatal as print_fatal, warn as print_warn, with_errstr
 from ...protocol.layout import CONTROL_DIR, FINISH, GIVE_UP, LOG_DIR, LOG_PIPE
 from ...protocol.probe import is_normally_up
 from ...protocol.status import State
-from .adoption import UNKNOWN_EXIT, boot_id, inheritance, starttime_of
+from .adoption import UNKNOWN_EXIT, boot_id, inheritance, started_in, starttime_of
 from .side import Side, Want
 from .supervise import SuperviseFiles, make_supervise_dir
 
@@ -134,7 +134,9 @@ class Supervisor:
     def _inherit(self, side, files):
         """Take over what a killed predecessor left on this side (adoption.py)."""
         record, status = files.read_inherited()
-        found = inheritance(record, status, boot_id(), starttime_of)
+        side_fd = self.log_fd if side is self.log else self.dir_fd
+        found = inheritance(record, status, boot_id(), starttime_of,
+                            lambda since: started_in(side_fd, since, self._taken_pids()))
         if found.kind == "fresh":
             side.tally.pid = 0  # nothing of a predecessor's runs: the counts alone go on
             return
@@ -152,8 +154,17 @@ class Supervisor:
                 found = None  # gone between the check and the watch: lost after all
             else:
                 side.adopt(found.pid, found.state, stamp_ns, paused, term)
+                if record.is_starting:  # killed before it counted the start it made
+                    side.count_start(found.pid, found.state)
                 return
+        if found is not None and found.kind == "finish-due":
+            side.finish_due(stamp_ns, paused)
+            return
         side.inherit_lost(State.RUN if found is None else found.state, stamp_ns, paused)
+
+    def _taken_pids(self):
+        """The processes our sides have already taken over (never another side's)."""
+        return {side.pid for side in self._files if side.pid}
 
     def _control_reader(self, side, files):
         def read_control():
@@ -332,6 +343,7 @@ class Supervisor:
             pid = self._host_logger(*found) if found is not None else 0
             if pid:
                 return pid
+        self._files[side].write_starting("finish" if argv[0] == "./finish" else "run")
         if side is self.log:
             reader = self._log_reader()
             try:
