@@ -223,11 +223,19 @@ def starttime_of(pid):
     return None if state in (b"Z", b"X") else starttime  # Z, X: exited, not yet reaped
 
 
+_tick_ns = None
+
+
 def boot_ticks():
-    """Clock ticks since boot now, as ``/proc/PID/stat``'s start time counts them (rounded
-    down: a lower bound for the start time of a process started from here on)."""
+    """Clock ticks since boot now, as ``/proc/PID/stat``'s start time counts them (the
+    boot-time clock, rounded down): read before and after a spawn, they bound the child's start
+    time — equal, they are it, without a read of ``/proc`` (about 0.5 ms for a process that
+    has just exec'd)."""
+    global _tick_ns
     import time
-    return int(time.clock_gettime(time.CLOCK_BOOTTIME) * os.sysconf("SC_CLK_TCK"))
+    if _tick_ns is None:
+        _tick_ns = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+    return time.clock_gettime_ns(time.CLOCK_BOOTTIME) // _tick_ns
 
 
 def started_in(directory_fd, since, exclude=()):

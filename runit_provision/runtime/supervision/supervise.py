@@ -69,6 +69,8 @@ class SuperviseFiles:
         self._ok_fd = -1
         self._last_pid_written = None
         self._tally_written = None  # (pid, starts, deaths) of the tally last written
+        self._starting_ticks = -1  # boot_ticks() when the last spawn began
+        self._spawned = None  # (pid, its start time) of that spawn, when known without /proc
 
     @property
     def has_written(self):
@@ -215,16 +217,28 @@ class SuperviseFiles:
         a lower bound for its start time — a successor can then find the process if this
         supervisor is killed before its pid is written (adoption.py). The next ``write``
         writes the record again, whatever the pid."""
-        self._write_in_place(PROCESS_RECORD, record_bytes(starting_record(what, boot_ticks(),
-                                                                           boot_id())))
+        self._starting_ticks = boot_ticks()
+        self._write_in_place(PROCESS_RECORD, record_bytes(starting_record(
+            what, self._starting_ticks, boot_id())))
         self._last_pid_written = -1
+
+    def spawned(self, pid):
+        """``pid`` was spawned since ``write_starting``: its start time is known when the
+        clock did not tick in between."""
+        after = boot_ticks()
+        self._spawned = (pid, after) if after == self._starting_ticks else None
+
+    def _starttime(self, pid):
+        if self._spawned is not None and self._spawned[0] == pid:
+            return self._spawned[1]
+        return starttime_of(pid) or 0
 
     def write(self, status, want_word):
         """Write pid (when it changed), stat, then status — runsv's order. Our ``process``
         record goes first, so a successor never finds a pid without knowing its process."""
         if status.pid != self._last_pid_written:
             what = "finish" if status.state == State.FINISH else "run"
-            starttime = (starttime_of(status.pid) or 0) if status.pid else 0
+            starttime = self._starttime(status.pid) if status.pid else 0
             self._write_in_place(PROCESS_RECORD, record_bytes(Record(status.pid, starttime,
                                                               boot_id(), what)))
             self._write_new(PID, b"%d\n" % status.pid if status.pid else b"")

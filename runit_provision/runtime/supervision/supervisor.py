@@ -343,7 +343,8 @@ class Supervisor:
             pid = self._host_logger(*found) if found is not None else 0
             if pid:
                 return pid
-        self._files[side].write_starting("finish" if argv[0] == "./finish" else "run")
+        files = self._files[side]
+        files.write_starting("finish" if argv[0] == "./finish" else "run")
         if side is self.log:
             reader = self._log_reader()
             try:
@@ -355,6 +356,7 @@ class Supervisor:
             pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
                                      stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
                                      new_session=self.new_session)
+        files.spawned(pid)
         self.loop.watch_child(pid, side.child_exited)
         return pid
 
