@@ -102,14 +102,14 @@ class Side:
         self.pid, self.state, self.stamp_ns = pid, state, stamp_ns
         self.paused, self.term = paused, term
 
-    def inherit_lost(self, state, stamp_ns, paused):
+    def inherit_lost(self, state, stamp_ns, paused, counted=False):
         """Our predecessor's process ended unseen while it was in ``state``: go on as if its
         exit had just been seen (``./finish -1 0``, then want decides) — a death whose end and
-        length nobody knows."""
+        length nobody knows (``counted``: the predecessor's tally has it already)."""
         self.stamp_ns, self.paused = stamp_ns, paused
         if state in (State.RUN, State.FINISH):
             self.state = state
-            self._process_exited(None, seen=False)
+            self._process_exited(None, seen=False, counted=counted)
 
     def count_start(self, pid, state):
         """The tally of a start our predecessor made and was killed before writing down."""
@@ -300,8 +300,9 @@ class Side:
         self.paused = False
         self.term = False
 
-    def _process_exited(self, wait_status, seen=True):
-        """Our process ended (``seen``: we, or an adopted process's watch, saw it end)."""
+    def _process_exited(self, wait_status, seen=True, counted=False):
+        """Our process ended (``seen``: we, or an adopted process's watch, saw it end;
+        ``counted``: its end is in the tally already)."""
         was_finish = self.state == State.FINISH
         asked = self.term or self._killed or self.want is not Want.UP
         self.pid = 0
@@ -309,9 +310,11 @@ class Side:
         self.tally.pid = 0
         if not was_finish:
             now_ns = self.host.time_ns()
-            self.tally.died(wait_status, now_ns, self._ran_ns() if seen else None, asked=asked)
-            if not asked and not self.is_log:
-                self._maybe_give_up(now_ns)
+            if not counted:
+                self.tally.died(wait_status, now_ns, self._ran_ns() if seen else None,
+                                asked=asked)
+                if not asked and not self.is_log:
+                    self._maybe_give_up(now_ns)
             self.wait_status = wait_status
             if not self.is_log and self.host.has_finish():
                 self.state = State.FINISH

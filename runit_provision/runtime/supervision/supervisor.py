@@ -83,8 +83,9 @@ class Supervisor:
         for files in self._files.values():
             files.make_ok()
         for side, files in self._files.items():
-            side.tally = files.read_tally() or side.tally  # the counts go on across supervisors
-            self._inherit(side, files)
+            tally = files.read_tally()
+            side.tally = tally or side.tally  # the counts go on across supervisors
+            self._inherit(side, files, tally)
 
     def _initial_want(self, fd):
         return Want.UP if is_normally_up(dir_fd=fd) else Want.DOWN
@@ -131,8 +132,9 @@ class Supervisor:
         # A writer is held (ours), so opening the reading end does not wait.
         return os.open(_PIPE_PATH, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.log_fd)
 
-    def _inherit(self, side, files):
-        """Take over what a killed predecessor left on this side (adoption.py)."""
+    def _inherit(self, side, files, tally):
+        """Take over what a killed predecessor left on this side (adoption.py); ``tally``
+        as it left it (None: none)."""
         record, status = files.read_inherited()
         side_fd = self.log_fd if side is self.log else self.dir_fd
         found = inheritance(record, status, boot_id(), starttime_of,
@@ -160,7 +162,12 @@ class Supervisor:
         if found is not None and found.kind == "finish-due":
             side.finish_due(stamp_ns, paused)
             return
-        side.inherit_lost(State.RUN if found is None else found.state, stamp_ns, paused)
+        # The tally is written first at a death: one that no longer names the recorded
+        # process has counted its death already (the kill came before the record's write).
+        counted = (tally is not None and record is not None and record.pid != 0
+                   and tally.pid != record.pid)
+        side.inherit_lost(State.RUN if found is None else found.state, stamp_ns, paused,
+                          counted)
 
     def _taken_pids(self):
         """The processes our sides have already taken over (never another side's)."""

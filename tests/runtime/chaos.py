@@ -1,0 +1,465 @@
+"""A chaos soak: a tree of logged services under fire, then an account of what it survived.
+
+Twenty services, rendered by ``runit-provision apply`` and supervised by a runsvdir that a
+runsv keeps running (runit's stage 2), write numbered lines as fast as asked. A driver, for a
+given time, every 50–500 ms does one of: ``kill -9`` of the tree, of the tree's logger host,
+of a user's logger host, of a service, of a ``./finish``; an ``sv`` command; an apply of
+changed data (an environment value: a restart; a log prefix: a HUP). Then it stops, lets the
+tree settle and checks:
+
+- every service is up, exactly one instance of each (no orphan), no ``./finish`` left;
+- no service ever ran twice at once: each writer holds a lock for its life, and one that
+  finds it held says so (``violations``);
+- no line lost: every writer instance's lines ``NAME:PID:SEQ;`` are all in the logs, from 0
+  to its last (repeats are counted: a kill between a logger's write and its consume may
+  write a chunk twice, by design); some writers stop in the middle of a line for 60 ms;
+- the tally's deaths of each service equal the kills of its ``./run`` (ours);
+- the tree's RSS and descriptors, sampled each second, are flat.
+
+The same driver runs against the C runit (``impl="c"``: runsvdir, a runsv per service,
+svlogd processes, ``runtime: system``), where the same faults apply, for comparison: there a
+killed runsv is the tree's analogue. Used by ``tests/runtime/test_chaos.py`` (a short run)
+and ``bench/chaos.py`` (the long one, figures in docs/reliability.md).
+"""
+
+import collections
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from .processes import (BASE_PATH, descendants, is_runsv_up, kill_pids,
+                        process_group_members, processes_under, status_record, wait_until)
+
+NOBODY = "nobody"
+WRITER = r'''
+import fcntl, os, signal, sys, time
+name, locks, rate, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "pause"
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+lock = os.open(os.path.join(locks, name), os.O_RDWR | os.O_CREAT, 0o600)
+try:
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except BlockingIOError:
+    with open(os.path.join(locks, "violations"), "a") as out:
+        out.write("%s %d\n" % (name, os.getpid()))
+    fcntl.flock(lock, fcntl.LOCK_EX)
+head = b"%s:%d:" % (name.encode(), os.getpid())
+# What this instance has written, after each write: lines up to it must all be logged.
+progress = os.open(os.path.join(locks, "%s.%d" % (name, os.getpid())),
+                   os.O_WRONLY | os.O_CREAT, 0o600)
+burst, seq, stop = max(1, rate // 100), 0, os.path.join(locks, "stop")
+while not os.path.exists(stop):
+    if pause and (seq // burst) % 5 == 0:
+        line = head + b"%d;\n" % seq
+        os.write(1, line[:len(line) // 2])
+        time.sleep(0.06)   # longer than a logger waits for the rest of a line
+        os.write(1, line[len(line) // 2:])
+        os.pwrite(progress, b"%12d\n" % seq, 0)
+        seq += 1
+    os.write(1, b"".join(head + b"%d;\n" % n for n in range(seq, seq + burst)))
+    seq += burst
+    os.pwrite(progress, b"%12d\n" % (seq - 1), 0)
+    time.sleep(0.01)
+os.write(1, head + b"end;\n")
+signal.pause()
+'''
+LINE = re.compile(rb"(s\d\d):(\d+):(\d+|end);")
+
+
+def service_names():
+    """s00–s19: own loggers (00–09), a user's (10–13), writers that pause mid-line with
+    either (14–15, 16–17), and ./finish scripts (18–19)."""
+    return ["s%02d" % n for n in range(20)]
+
+
+def _kind(name):
+    n = int(name[1:])
+    return {"user_log": 10 <= n <= 13 or 16 <= n <= 17, "pause": 14 <= n <= 17,
+            "finish": n >= 18}
+
+
+class Soak:
+    def __init__(self, root, impl="ours", rate=1000, seed=1, tools=None):
+        self.root, self.impl, self.rate = Path(root), impl, rate
+        self.random = random.Random(seed)
+        self.tools = Path(tools)  # a directory of runit's tools for impl (make_bin_dir)
+        self.sv_dir, self.service_dir = self.root / "sv", self.root / "service"
+        self.log_dir, self.locks = self.root / "log", self.root / "locks"
+        self.stage2 = self.root / "stage2" / "tree"
+        for path in (self.sv_dir, self.service_dir, self.log_dir, self.locks, self.stage2):
+            path.mkdir(parents=True, exist_ok=True)
+        os.chmod(str(self.locks), 0o777)
+        (self.root / "writer.py").write_text(WRITER)
+        self.generation = collections.Counter()  # env GEN per service
+        self.prefix = {}
+        self.kills = collections.Counter()       # by category
+        self.run_kills = collections.Counter()   # ./run kills per service
+        self.unsupervised_kills = set()          # writers killed while no supervisor ran
+        self.commands = collections.Counter()
+        self.applies = collections.Counter()     # exit code -> count
+        self.samples = []                        # (t, rss kB, fds) of the tree
+        self.outer = None
+
+    # -- the tree -------------------------------------------------------------------------
+    def environ(self):
+        return {"PATH": "%s:%s" % (self.tools, BASE_PATH)}
+
+    def data(self):
+        services = {}
+        for name in service_names():
+            kind = _kind(name)
+            service = {"command": [sys.executable, "-S", str(self.root / "writer.py"), name,
+                                   str(self.locks), str(self.rate),
+                                   "pause" if kind["pause"] else "plain"],
+                       "env": {"GEN": str(self.generation[name])},
+                       # every file kept: the account reads them all
+                       "log": {"timestamps": "human", "num": 0}}
+            if name in self.prefix:
+                service["log"]["prefix"] = self.prefix[name]
+            if kind["user_log"]:
+                service["log"]["user"] = NOBODY
+            if kind["finish"]:
+                service["finish"] = "sleep 0.3"
+            services[name] = service
+        return {"runit": {"runtime": "python" if self.impl == "ours" else "system",
+                          "init": "none", "sv_dir": str(self.sv_dir),
+                          "service_dir": str(self.service_dir), "log_dir": str(self.log_dir),
+                          "sv_timeout": 10, "services": services}}
+
+    def apply(self, timeout=120):
+        data = self.root / "data.yaml"
+        data.write_text(yaml.safe_dump(self.data()))
+        tool = Path(sys.executable).parent / "runit-provision"
+        done = subprocess.run([str(tool), "apply", "--data", str(data), "--json", "--wait",
+                               "30", "--profile-d", "none"], env=dict(self.environ()),
+                              capture_output=True, text=True, timeout=timeout)
+        self.applies[done.returncode] += 1
+        return done
+
+    def start(self):
+        """The tree as runit's stage 2 runs it: runsvdir under a runsv, restarted when it
+        dies; then the first apply."""
+        run = self.stage2 / "run"
+        run.write_text("#!/bin/sh\nexec runsvdir %s\n" % self.service_dir)
+        run.chmod(0o755)
+        self.outer = subprocess.Popen([str(self.tools / "runsv"), str(self.stage2)],
+                                      start_new_session=True, env=self.environ(),
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+        wait_until(lambda: self.tree_pid(), timeout=15, what="the tree running")
+        first = self.apply()
+        assert first.returncode == 0, first.stdout + first.stderr
+        self.wait_all_up()
+
+    def tree_pid(self):
+        record = status_record(self.stage2)
+        return record.pid if record is not None and record.state.name == "RUN" else 0
+
+    def wait_all_up(self, timeout=60):
+        for name in service_names():
+            wait_until(lambda: self.run_pid(name), timeout=timeout, what=name + " up")
+
+    def run_pid(self, name, log=False):
+        side = self.sv_dir / name / ("log" if log else "")
+        record = status_record(side)
+        if record is None or record.state.name != "RUN":
+            return 0
+        return record.pid
+
+    def finish_pids(self):
+        found = []
+        for name in service_names():
+            record = status_record(self.sv_dir / name)
+            if record is not None and record.state.name == "FINISH" and record.pid:
+                found.append(record.pid)
+        return found
+
+    # -- the driver ------------------------------------------------------------------------
+    def drive(self, seconds):
+        deadline = time.monotonic() + seconds
+        next_sample = 0.0
+        while time.monotonic() < deadline:
+            if time.monotonic() >= next_sample:
+                self.sample()
+                next_sample = time.monotonic() + 1.0
+            time.sleep(self.random.uniform(0.05, 0.5))
+            self.act()
+
+    def act(self):
+        choice = self.random.choices(
+            ["tree", "logger host", "user's logger", "service", "finish", "sv", "apply"],
+            weights=[1, 1, 1, 2, 1, 2, 1])[0]
+        getattr(self, "_" + choice.replace(" ", "_").replace("'", ""))()
+
+    def _kill(self, category, pid):
+        if not pid:
+            return False
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return False
+        self.kills[category] += 1
+        return True
+
+    def _tree(self):
+        pid = self.tree_pid()
+        if self.impl == "c" and pid and self.random.random() < 0.5:
+            runsvs = [p for p in _children(pid)]
+            if runsvs:
+                self._kill("runsv", self.random.choice(runsvs))
+                return
+        self._kill("tree", pid)
+
+    def _logger_host(self):
+        name = self.random.choice([n for n in service_names() if not _kind(n)["user_log"]])
+        self._kill("logger host", self.run_pid(name, log=True))
+
+    def _users_logger(self):
+        name = self.random.choice([n for n in service_names() if _kind(n)["user_log"]])
+        self._kill("user's logger", self.run_pid(name, log=True))
+
+    def _service(self):
+        name = self.random.choice(service_names())
+        record = status_record(self.sv_dir / name)
+        if record is None or record.state.name != "RUN" or record.term or record.want != "u":
+            return
+        if not _is_writer(record.pid, name):
+            return
+        supervised = is_runsv_up(self.sv_dir / name)
+        if self._kill("service", record.pid):
+            self.run_kills[name] += 1
+            if not supervised:
+                # Nothing holds its log pipe but itself: what is in the pipe goes with it.
+                self.unsupervised_kills.add(record.pid)
+
+    def _finish(self):
+        pids = self.finish_pids()
+        if pids:
+            self._kill("finish", self.random.choice(pids))
+
+    def _sv(self):
+        name = self.random.choice(service_names())
+        command = self.random.choice(["restart", "term", "down-up", "hup log", "alarm log",
+                                      "once-up"])
+        self.commands[command] += 1
+        sv = str(self.tools / "sv")
+        target = str(self.sv_dir / name)
+        if command == "down-up":
+            steps = [["-w", "10", "down", target], ["-w", "10", "up", target]]
+        elif command == "once-up":
+            steps = [["-w", "10", "once", target], ["-w", "10", "up", target]]
+        elif command.endswith(" log"):
+            steps = [[command.split()[0], target + "/log"]]
+        else:
+            steps = [["-w", "10", command, target]]
+        for step in steps:
+            subprocess.run([sv] + step, env=self.environ(), capture_output=True, timeout=30)
+
+    def _apply(self):
+        name = self.random.choice(service_names())
+        if self.random.random() < 0.5:
+            self.generation[name] += 1
+        else:
+            self.prefix[name] = "g%d: " % self.random.randrange(1000)
+        self.apply()
+
+    def sample(self):
+        pid = self.tree_pid()
+        if not pid:
+            return
+        pids = [pid] + (_children(pid) if self.impl == "c" else [])
+        try:
+            rss = sum(_rss_kb(p) for p in pids)
+            fds = sum(len(os.listdir("/proc/%d/fd" % p)) for p in pids)
+        except OSError:
+            return
+        self.samples.append((time.monotonic(), rss, fds))
+
+    # -- the account ----------------------------------------------------------------------
+    def settle_and_stop_writers(self):
+        """Final apply, every service up, then each writer's last line, ``end``."""
+        last = self.apply()
+        self.wait_all_up()
+        wait_until(lambda: not self.finish_pids(), timeout=30, what="no ./finish running")
+        (self.locks / "stop").touch()
+        for name in service_names():
+            wait_until(lambda: b":end;" in self.logged(name), timeout=60,
+                       what="%s's last line logged" % name)
+        return last
+
+    def logged(self, name):
+        directory = self.log_dir / name
+        names = sorted(n for n in os.listdir(directory) if n.startswith("@"))
+        chunks = []
+        for entry in names + ["current"]:
+            try:
+                chunks.append((directory / entry).read_bytes())
+            except FileNotFoundError:
+                pass
+        return b"".join(chunks)
+
+    def written(self, name):
+        """{instance pid: the last line it wrote} from the writers' progress files."""
+        found = {}
+        for path in self.locks.glob(name + ".*"):
+            try:
+                found[int(path.suffix[1:])] = int(path.read_bytes() or b"-1")
+            except ValueError:
+                continue
+        return found
+
+    def unsupervised(self):
+        """Writers running that are not the recorded process of their service (a second
+        instance, an orphan), and ./finish scripts still running."""
+        supervised = {self.run_pid(name) for name in service_names()}
+        return sorted(set(_writers(self.root)) - supervised) + self.finish_pids()
+
+    def account(self):
+        """The figures (a dict) — see the module."""
+        lines = losses = repeats = lost_unsupervised = 0
+        lost_in = {}
+        for name in service_names():
+            seen = collections.defaultdict(list)
+            for found in LINE.finditer(self.logged(name)):
+                if found.group(1).decode() != name:
+                    continue
+                seq = found.group(3)
+                seen[int(found.group(2))].append(-1 if seq == b"end" else int(seq))
+            for instance in set(seen) | set(self.written(name)):
+                numbers = [n for n in seen.get(instance, ()) if n >= 0]
+                lines += len(numbers)
+                unique = set(numbers)
+                repeats += len(numbers) - len(unique)
+                last = max(max(unique, default=-1), self.written(name).get(instance, -1))
+                missing = last + 1 - len(unique)
+                if missing and instance in self.unsupervised_kills:
+                    lost_unsupervised += missing
+                elif missing:
+                    losses += missing
+                    lost_in[name] = lost_in.get(name, 0) + missing
+        violations = _read_lines(self.locks / "violations")
+        unsupervised = self.unsupervised()
+        instances = {name: len(_instances(self.sv_dir / name)) for name in service_names()}
+        deaths = {name: _tally_deaths(self.sv_dir / name) for name in service_names()}
+        return {
+            "impl": self.impl,
+            "kills": dict(self.kills), "kills_total": sum(self.kills.values()),
+            "sv_commands": sum(self.commands.values()),
+            "applies": {str(k): v for k, v in self.applies.items()},
+            "lines": lines, "lost": losses, "lost_in": lost_in, "repeated": repeats,
+            "lost_unsupervised": lost_unsupervised,
+            "kills_unsupervised": len(self.unsupervised_kills),
+            "double_runs": len(violations), "unsupervised": unsupervised,
+            "instances_not_one": {n: c for n, c in instances.items() if c != 1},
+            "tally_mismatch": {n: (deaths[n], self.run_kills[n]) for n in service_names()
+                               if deaths[n] is not None and deaths[n] != self.run_kills[n]},
+            "tree_rss_kb": _first_last(self.samples, 1),
+            "tree_fds": _first_last(self.samples, 2),
+        }
+
+    def stop(self):
+        """End everything this soak started, by process group and by directory."""
+        if self.outer is not None:
+            pids = set(process_group_members(self.outer.pid)) | set(
+                descendants(self.outer.pid))
+            kill_pids(pids)
+            self.outer.wait()
+            self.outer = None
+        kill_pids(processes_under(self.root))
+        wait_until(lambda: not _writers(self.root), timeout=15, what="every writer gone")
+
+
+# -- facts from /proc and the files ---------------------------------------------------------
+def _children(pid):
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open("/proc/%s/stat" % name, "rb") as handle:
+                    fields = handle.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(name))
+    return found
+
+
+def _rss_kb(pid):
+    with open("/proc/%d/status" % pid) as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _is_writer(pid, name):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as handle:
+            argv = handle.read().split(b"\0")
+    except OSError:
+        return False
+    return any(arg.endswith(b"writer.py") for arg in argv) and name.encode() in argv
+
+
+def _writers(root):
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % name, "rb") as handle:
+                    if (str(root) + "/writer.py").encode() in handle.read():
+                        found.append(int(name))
+            except OSError:
+                pass
+    return found
+
+
+def _instances(service):
+    """Top processes running in the service's directory (children of one are part of it)."""
+    inside = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            if os.readlink("/proc/%s/cwd" % name) != str(service):
+                continue
+            with open("/proc/%s/stat" % name, "rb") as handle:
+                inside[int(name)] = int(handle.read().rsplit(b")", 1)[1].split()[1])
+        except OSError:
+            continue
+    return {pid for pid, parent in inside.items() if parent not in inside}
+
+
+def _tally_deaths(service):
+    from runit_provision.protocol.tally import tally_from_bytes
+    try:
+        tally = tally_from_bytes((service / "supervise" / "tally").read_bytes())
+    except (OSError, ValueError):
+        return None
+    return None if tally is None else tally.deaths
+
+
+def _read_lines(path):
+    try:
+        return path.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def _first_last(samples, column):
+    """(max over the first fifth of the samples, max over the last fifth)."""
+    if len(samples) < 5:
+        return None
+    fifth = len(samples) // 5
+    return (max(s[column] for s in samples[:fifth]), max(s[column] for s in samples[-fifth:]))
+
+
+def report_json(figures):
+    return json.dumps(figures, indent=2, sort_keys=True)
