@@ -19,7 +19,10 @@ while :; do
   while [ "$(date +%N)" -gt 200000000 ] && [ $i -lt 300 ]; do i=$((i+1)); sleep 0.005; done
   second=$(date +%s)
   printf u >"$SVDIR"/svc/supervise/control
-  until [ "$(cat "$SVDIR"/svc/supervise/stat)" = run ] && [ -s "$SVDIR"/svc/supervise/pid ]; do :; done
+  # status too (what sv reads; runsv writes it last): an sv that read it a moment before
+  # would take the run being recorded for the new one
+  until [ "$(cat "$SVDIR"/svc/supervise/stat)" = run ] && [ -s "$SVDIR"/svc/supervise/pid ] &&
+      settled "$SVDIR"/svc; do :; done
   old=$(cat "$SVDIR"/svc/supervise/pid)
   sv restart svc >"$ctmp"/out; rc=$?
   [ "$(date +%s)" = "$second" ] || [ $attempt -ge 5 ] && break
