@@ -35,8 +35,9 @@ from pathlib import Path
 
 import yaml
 
-from .processes import (BASE_PATH, descendants, is_runsv_up, kill_pids,
-                        process_group_members, processes_under, status_record, wait_until)
+from .processes import (BASE_PATH, children_of, cmdline, descendants, is_runsv_up, kill_pids,
+                        proc_status, process_group_members, processes_under, status_record,
+                        wait_until)
 
 NOBODY = "nobody"
 WRITER = r'''
@@ -211,7 +212,7 @@ class Soak:
     def _tree(self):
         pid = self.tree_pid()
         if self.impl == "c" and pid and self.random.random() < 0.5:
-            runsvs = [p for p in _children(pid)]
+            runsvs = children_of(pid)
             if runsvs:
                 self._kill("runsv", self.random.choice(runsvs))
                 return
@@ -274,7 +275,7 @@ class Soak:
         pid = self.tree_pid()
         if not pid:
             return
-        pids = [pid] + (_children(pid) if self.impl == "c" else [])
+        pids = [pid] + (children_of(pid) if self.impl == "c" else [])
         try:
             rss = sum(_rss_kb(p) for p in pids)
             fds = sum(len(os.listdir("/proc/%d/fd" % p)) for p in pids)
@@ -377,48 +378,19 @@ class Soak:
 
 
 # -- facts from /proc and the files ---------------------------------------------------------
-def _children(pid):
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open("/proc/%s/stat" % name, "rb") as handle:
-                    fields = handle.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(name))
-    return found
-
-
 def _rss_kb(pid):
-    with open("/proc/%d/status" % pid) as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    return int(proc_status(pid)["VmRSS"][0])
 
 
 def _is_writer(pid, name):
-    try:
-        with open("/proc/%d/cmdline" % pid, "rb") as handle:
-            argv = handle.read().split(b"\0")
-    except OSError:
-        return False
-    return any(arg.endswith(b"writer.py") for arg in argv) and name.encode() in argv
+    argv = cmdline(pid)
+    return any(arg.endswith("writer.py") for arg in argv) and name in argv
 
 
 def _writers(root):
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open("/proc/%s/cmdline" % name, "rb") as handle:
-                    if (str(root) + "/writer.py").encode() in handle.read():
-                        found.append(int(name))
-            except OSError:
-                pass
-    return found
+    script = str(root / "writer.py")
+    return [pid for pid in (int(entry) for entry in os.listdir("/proc") if entry.isdigit())
+            if script in cmdline(pid)]
 
 
 def _instances(service):

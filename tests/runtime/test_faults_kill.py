@@ -114,6 +114,17 @@ def parent_of(pid):
         return int(handle.read().rsplit(b")", 1)[1].split()[1])
 
 
+def kill_the_tree_then_its_service(tree, service):
+    """Start the tree, kill it, then the service it ran (gone, unseen); the service's pid."""
+    first = tree.start()
+    pid = wait_until(lambda: running_pid(service), what="running")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    kill_pids([pid])
+    wait_until(lambda: start_time(pid) is None, what="the orphan gone")
+    return pid
+
+
 def test_kill_9_of_the_tree_under_load_loses_and_doubles_nothing(tree):
     hosted = [logged(tree.svdir, "h%d" % i) for i in range(5)]
     execd = [logged(tree.svdir, "x%d" % i, hosted=False) for i in range(3)]
@@ -154,12 +165,7 @@ def test_a_service_that_ended_while_no_tree_ran_goes_through_finish(tree):
     service = make_service(tree.svdir, "once",
                            run=SH + "[ -e ran ] && exec sleep 1000\ntouch ran\nexec sleep 1000\n",
                            finish=SH + 'echo "finish $1 $2" >>finished\n')
-    first = tree.start()
-    pid = wait_until(lambda: running_pid(service), what="running")
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    kill_pids([pid])
-    wait_until(lambda: start_time(pid) is None, what="the orphan gone")
+    pid = kill_the_tree_then_its_service(tree, service)
     tree.start()
     wait_until(lambda: (service / "finished").exists(), what="./finish run")
     assert (service / "finished").read_text() == "finish -1 0\n"
@@ -332,12 +338,7 @@ def test_a_run_started_just_before_the_kill_is_adopted_not_started_twice(tree):
 
 def test_a_start_under_way_that_never_happened_is_made(tree):
     service = make_service(tree.svdir, "svc", run=SH + "echo run >>runs\nexec sleep 1000\n")
-    first = tree.start()
-    pid = wait_until(lambda: running_pid(service), what="running")
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    kill_pids([pid])
-    wait_until(lambda: start_time(pid) is None, what="the orphan gone")
+    pid = kill_the_tree_then_its_service(tree, service)
     leave_a_start_under_way(service, "run", int(start_time(os.getpid())) + 10 ** 6)
     tree.start()
     new = wait_until(lambda: running_pid(service) not in (0, pid) and running_pid(service),
@@ -370,12 +371,7 @@ def test_a_finish_due_when_the_tree_was_killed_runs_once(tree, record):
     record of the start under way)."""
     service = make_service(tree.svdir, "svc", run=SH + "exec sleep 1000\n",
                            finish=SH + 'echo "finish $1 $2" >>finished\n')
-    first = tree.start()
-    pid = wait_until(lambda: running_pid(service), what="running")
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    kill_pids([pid])
-    wait_until(lambda: start_time(pid) is None, what="the orphan gone")
+    pid = kill_the_tree_then_its_service(tree, service)
     leave_a_start_under_way(service, "finish", int(start_time(os.getpid())) + 10 ** 6)
     if record == "finish due":
         from runit_provision.runtime.supervision.adoption import Record, boot_id, record_bytes
