@@ -35,9 +35,9 @@ from pathlib import Path
 
 import yaml
 
-from .processes import (BASE_PATH, children_of, cmdline, descendants, is_runsv_up, kill_pids,
-                        proc_status, process_group_members, processes_under, status_record,
-                        wait_until)
+from .processes import (BASE_PATH, children_of, cmdline, comm, descendants, is_runsv_up,
+                        kill_pids, proc_status, process_group_members, processes_under,
+                        status_record, wait_until)
 
 NOBODY = "nobody"
 WRITER = r'''
@@ -275,7 +275,11 @@ class Soak:
         pid = self.tree_pid()
         if not pid:
             return
-        pids = [pid] + (children_of(pid) if self.impl == "c" else [])
+        pids = [pid]
+        if self.impl == "c":
+            # runit's supervisors: runsvdir and every runsv (one whose runsvdir was killed
+            # lives on outside the next one)
+            pids += [p for p in processes_under(self.sv_dir) if comm(p) == "runsv"]
         try:
             rss = sum(_rss_kb(p) for p in pids)
             fds = sum(len(os.listdir("/proc/%d/fd" % p)) for p in pids)
