@@ -381,3 +381,14 @@ def test_a_finish_due_when_the_tree_was_killed_runs_once(tree, record):
     wait_until(lambda: lines_of(service / "finished"), what="./finish run")
     wait_until(lambda: running_pid(service) not in (0, pid), what="./run again")
     assert lines_of(service / "finished") == ["finish -1 0"]
+
+
+def test_a_finish_due_that_was_removed_since_is_not_run(tree):
+    service = make_service(tree.svdir, "svc", run=SH + "exec sleep 1000\n",
+                           finish=SH + 'echo "finish $1 $2" >>finished\n')
+    pid = kill_the_tree_then_its_service(tree, service)
+    leave_a_start_under_way(service, "finish", int(start_time(os.getpid())) + 10 ** 6)
+    (service / "finish").unlink()
+    tree.start()
+    wait_until(lambda: running_pid(service) not in (0, pid), what="./run again")
+    assert not (service / "finished").exists()

@@ -160,7 +160,8 @@ class Supervisor:
                     side.count_start(found.pid, found.state)
                 return
         if found is not None and found.kind == "finish-due":
-            side.finish_due(stamp_ns, paused)
+            if side is self.main and self.has_finish():  # (removed since: nothing to run)
+                side.finish_due(stamp_ns, paused)
             return
         # The tally is written first at a death: one that no longer names the recorded
         # process has counted its death already (the kill came before the record's write).
