@@ -383,7 +383,12 @@ class Soak:
 
 # -- facts from /proc and the files ---------------------------------------------------------
 def _rss_kb(pid):
-    return int(proc_status(pid)["VmRSS"][0])
+    """VmRSS in kB; OSError for a process that is gone or a zombie (a killed tree not yet
+    reaped has no memory to show)."""
+    values = proc_status(pid).get("VmRSS")
+    if not values:
+        raise ProcessLookupError(pid)
+    return int(values[0])
 
 
 def _is_writer(pid, name):
