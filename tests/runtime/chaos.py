@@ -35,9 +35,9 @@ from pathlib import Path
 
 import yaml
 
-from .processes import (BASE_PATH, children_of, cmdline, comm, descendants, is_runsv_up,
-                        kill_pids, proc_status, process_group_members, processes_under,
-                        status_record, wait_until)
+from .processes import (BASE_PATH, children_of, cmdline, comm, descendants, instances,
+                        is_runsv_up, kill_pids, proc_status, process_group_members,
+                        processes_under, status_record, wait_until)
 
 NOBODY = "nobody"
 WRITER = r'''
@@ -351,7 +351,7 @@ class Soak:
                     lost_in[name] = lost_in.get(name, 0) + missing
         violations = _read_lines(self.locks / "violations")
         unsupervised = self.unsupervised()
-        instances = {name: len(_instances(self.sv_dir / name)) for name in service_names()}
+        counts = {name: len(instances(self.sv_dir / name)) for name in service_names()}
         deaths = {name: _tally_deaths(self.sv_dir / name) for name in service_names()}
         return {
             "impl": self.impl,
@@ -362,7 +362,7 @@ class Soak:
             "lost_unsupervised": lost_unsupervised,
             "kills_unsupervised": len(self.unsupervised_kills),
             "double_runs": len(violations), "unsupervised": unsupervised,
-            "instances_not_one": {n: c for n, c in instances.items() if c != 1},
+            "instances_not_one": {n: c for n, c in counts.items() if c != 1},
             "tally_mismatch": {n: (deaths[n], self.run_kills[n]) for n in service_names()
                                if deaths[n] is not None and deaths[n] != self.run_kills[n]},
             "tree_rss_kb": _first_last(self.samples, 1),
@@ -400,22 +400,6 @@ def _writers(root):
     script = str(root / "writer.py")
     return [pid for pid in (int(entry) for entry in os.listdir("/proc") if entry.isdigit())
             if script in cmdline(pid)]
-
-
-def _instances(service):
-    """Top processes running in the service's directory (children of one are part of it)."""
-    inside = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            if os.readlink("/proc/%s/cwd" % name) != str(service):
-                continue
-            with open("/proc/%s/stat" % name, "rb") as handle:
-                inside[int(name)] = int(handle.read().rsplit(b")", 1)[1].split()[1])
-        except OSError:
-            continue
-    return {pid for pid, parent in inside.items() if parent not in inside}
 
 
 def _tally_deaths(service):

@@ -258,6 +258,20 @@ def processes_under(path):
     return pids
 
 
+def instances(service):
+    """Top processes running in the service's directory (a child of one is part of it): one
+    instance of ./run means one pid here."""
+    inside = {}
+    for pid in processes_under(service):
+        fields = stat_fields(pid)
+        try:
+            if fields is not None and os.readlink("/proc/%d/cwd" % pid) == str(service):
+                inside[pid] = int(fields[1])
+        except OSError:
+            continue
+    return {pid for pid, parent in inside.items() if parent not in inside}
+
+
 def running_pid(side_dir):
     """The pid of a side that runs under a live runsv, else 0."""
     record = status_record(side_dir)

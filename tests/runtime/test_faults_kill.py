@@ -18,7 +18,7 @@ import pytest
 
 from ..conftest import our_tool
 from .processes import (
-    BASE_PATH, SH, end_tree, is_runsv_up, kill_pids, logger_host_of, make_service,
+    BASE_PATH, SH, end_tree, instances, is_runsv_up, kill_pids, logger_host_of, make_service,
     processes_under, running_pid, start_time, status_record, wait_until)
 
 pytestmark = pytest.mark.slow
@@ -99,19 +99,6 @@ def assert_every_line(service, kills):
 
 def all_logged(services):
     return all(len(numbers(service)) >= LINES for service in services)
-
-
-def instances(service):
-    """Top processes running in the service's directory (a child of one is part of it): one
-    instance of ./run means one pid here."""
-    inside = {pid for pid in processes_under(service)
-              if os.readlink("/proc/%d/cwd" % pid) == str(service)}
-    return {pid for pid in inside if parent_of(pid) not in inside}
-
-
-def parent_of(pid):
-    with open("/proc/%d/stat" % pid, "rb") as handle:
-        return int(handle.read().rsplit(b")", 1)[1].split()[1])
 
 
 def kill_the_tree_then_its_service(tree, service):

@@ -43,6 +43,7 @@ The exit status of an adopted process is unknown too (waitpid is for parents onl
 """
 
 import os
+import time
 
 from ...protocol.status import State
 from ..unix.procstat import stat_fields
@@ -232,7 +233,6 @@ def boot_ticks():
     time — equal, they are it, without a read of ``/proc`` (about 0.5 ms for a process that
     has just exec'd)."""
     global _tick_ns
-    import time
     if _tick_ns is None:
         _tick_ns = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
     return time.clock_gettime_ns(time.CLOCK_BOOTTIME) // _tick_ns

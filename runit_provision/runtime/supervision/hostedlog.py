@@ -21,8 +21,9 @@ To ``sv`` it is still a log service: ``log/supervise`` is written as for a proce
 sent to it become engine calls: TERM finishes the line being read and exits, HUP reopens,
 ALRM rotates, STOP/CONT stop and resume reading; KILL, INT, QUIT, USR1 and USR2 — which would
 end a real svlogd — end it at once without losing anything it has read (an unfinished line is
-left to the next logger, svlog/unfinished.py), and it exits "killed by" that signal. Nothing read from the pipe is
-ever dropped; what was not read stays in the pipe for the next start, as with a real svlogd.
+left to the next logger, svlog/unfinished.py), and it exits "killed by" that signal. Nothing
+read from the pipe is ever dropped; what was not read stays in the pipe for the next start,
+as with a real svlogd.
 """
 
 import os

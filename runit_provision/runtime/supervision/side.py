@@ -112,7 +112,8 @@ class Side:
             self._process_exited(None, seen=False, counted=counted)
 
     def count_start(self, pid, state):
-        """The tally of a start our predecessor made and was killed before writing down."""
+        """A start in the tally: ``./run`` counts, ``./finish`` only shows its pid (also for
+        a start our predecessor made and was killed before writing down)."""
         if state == State.RUN:
             self.tally.started(pid)
         else:
@@ -293,9 +294,7 @@ class Side:
             self.stamp_ns = now_ns
             self._started_at = self.host.monotonic()
             self.state = State.RUN
-            self.tally.started(pid)
-        else:
-            self.tally.pid = pid
+        self.count_start(pid, State.FINISH if is_finish else State.RUN)
         self.pid = pid
         self.paused = False
         self.term = False
