@@ -340,6 +340,12 @@ def logger_host_of(tree_pid):
     return hosts[0] if hosts else 0
 
 
+def pipe_keepers_of(tree_pid):
+    """The pids of a runsvdir tree's log pipe keepers (pipekeeper.py): one while the tree
+    holds a log pipe, none before."""
+    return [pid for pid in children_of(tree_pid) if comm(pid) == "pipekeeper"]
+
+
 def identity_hosts_of(tree_pid):
     """The pids of a tree's identity hosts — the processes running the loggers of another
     identity (its children shown as ``svlogd (loggers of … as USER)``)."""

@@ -16,8 +16,8 @@ import pytest
 
 from ..conftest import C_RUNIT, has_c_runit, our_tool, require_c_runit
 from .processes import (
-    BASE_PATH, SH, children_of, cmdline, logger_host_of, make_service, running_pid, status_record,
-    voluntary_switches, wait_until)
+    BASE_PATH, SH, children_of, cmdline, logger_host_of, make_service, pipe_keepers_of,
+    running_pid, status_record, voluntary_switches, wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +80,9 @@ def test_a_canonical_logger_runs_inside_the_tree(tree):
     # no svlogd process of its own: the logger runs in the tree; log/supervise/pid shows the
     # tree's stand-in for its loggers
     host = logger_host_of(runsvdir.pid)
-    assert sorted(children_of(runsvdir.pid)) == sorted([running_pid(service), host])
+    keepers = pipe_keepers_of(runsvdir.pid)  # and the keeper of its pipe (pipekeeper.py)
+    assert len(keepers) == 1
+    assert sorted(children_of(runsvdir.pid)) == sorted([running_pid(service), host] + keepers)
     assert cmdline(host) == ["svlogd", "-s", "(loggers of runsvdir %s)" % svdir]
     assert status_record(service / "log").pid == host
     tools = [our_tool("sv")] + ([C_RUNIT["sv"]] if has_c_runit() else [])

@@ -42,7 +42,7 @@ class SystemClock:
 
 class Supervisor:
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
-                 on_exit=None, new_session=False, log_host=None):
+                 on_exit=None, new_session=False, log_host=None, pipe_keeper=None):
         self.loop = loop
         self.directory = directory
         self.spawner = spawner
@@ -51,6 +51,7 @@ class Supervisor:
         self.on_exit = on_exit  # called once, after x/TERM brought everything down
         self.new_session = new_session  # runsvdir -P: each service in its own session
         self.log_host = log_host  # a tree's LogHost: canonical log/runs run here (loghost.py)
+        self.pipe_keeper = pipe_keeper  # a tree's PipeKeeper: holds the log pipe if we die
         self._hosted = None  # our HostedLogger, while the log side runs one on the tree's loop
         self._apart = None  # (pid, key) while it runs in another identity's host
         self.dir_fd = self.log_fd = -1
@@ -118,6 +119,8 @@ class Supervisor:
             if not stat.S_ISFIFO(os.stat(_PIPE_PATH, dir_fd=self.log_fd).st_mode):
                 raise FatalError("log/%s exists but is not a fifo" % _PIPE_PATH)
             self._pipe_w = os.open(_PIPE_PATH, os.O_RDWR | os.O_CLOEXEC, dir_fd=self.log_fd)
+            if self.pipe_keeper is not None:
+                self.pipe_keeper.hold(self._pipe_w)
         except OSError as exc:
             self.warn("unable to open log/%s, using a pipe that dies with this process"
                       % _PIPE_PATH, exc)
@@ -242,7 +245,7 @@ class Supervisor:
             # Let the logger drain the pipe and see EOF; it is not restarted after that.
             log.want = Want.EXIT
             log.write_status()
-            self._close_fd("_pipe_w")  # the logger reads what is left, then sees EOF
+            self._close_pipe()  # the logger reads what is left, then sees EOF
 
     def _finish(self):
         self._exited = True
@@ -259,7 +262,7 @@ class Supervisor:
             if files.control_fd >= 0:
                 self.loop.remove_reader(files.control_fd)
             files.close()
-        self._close_fd("_pipe_w")
+        self._close_pipe()
         self._close_fd("_pipe_r")
         for fd in (self.dir_fd, self.log_fd):
             if fd >= 0:
@@ -271,6 +274,12 @@ class Supervisor:
         for side in (self.main, self.log):
             if side is not None and side.pid:
                 self.kill(side.pid, signal.SIGKILL)
+
+    def _close_pipe(self):
+        """Close our writer of the log pipe, the keeper's first (else no logger sees EOF)."""
+        if self._pipe_w >= 0 and self.pipe_keeper is not None:
+            self.pipe_keeper.release(self._pipe_w)
+        self._close_fd("_pipe_w")
 
     def _close_fd(self, name):
         fd = getattr(self, name)

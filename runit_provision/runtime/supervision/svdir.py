@@ -18,6 +18,7 @@ from ..unix.diag import fatal as print_fatal, warn as print_warn
 from ..unix.fdlimit import ensure_fd_room, open_fd_count, soft_fd_limit
 from ..unix.procstat import stat_fields
 from .loghost import LogHost
+from .pipekeeper import PipeKeeper
 from .supervisor import Supervisor, SystemClock
 
 RETRY_SECONDS = 1.0  # runsvdir restarts a runsv that exited at its next scan, about 1 s later
@@ -67,6 +68,8 @@ class SvDir:
         self._watches = {}
         self.log_host = LogHost(loop, spawner, label)
         self.log_host.on_reaped = self._end_orphans  # a stopping tree waits for its hosts
+        self.pipe_keeper = PipeKeeper(loop, self.directory, label)
+        self.pipe_keeper.on_reaped = self._end_orphans  # and for its keeper
 
     # -- scanning -----------------------------------------------------------------------------
     def start(self):
@@ -78,11 +81,12 @@ class SvDir:
         if self._stopping:
             return
         try:
-            identity = _identity(os.stat(self.directory))
+            directory = os.stat(self.directory)
         except OSError as exc:
             self.warn("unable to stat " + self.directory, exc)
             self._schedule_retry()
             return
+        identity = _identity(directory)
         if identity != self._identity:
             self._identity = identity
             self._watch_directory()
@@ -116,6 +120,8 @@ class SvDir:
                 needs_retry = True
         for key in [key for key in self.entries if key not in seen]:
             self._retire(self.entries.pop(key))
+        # Every pipe of the directory is held again: a killed predecessor's keeper may go.
+        self.pipe_keeper.take_over(directory)
         if needs_retry:
             self._schedule_retry()
         elif self._inotify is None:
@@ -135,7 +141,8 @@ class SvDir:
             return True
         service = Supervisor(self.loop, path, self.spawner, clock=self.clock,
                              label="runsv " + entry.name, on_exit=self._service_exited,
-                             new_session=self.new_sessions, log_host=self.log_host)
+                             new_session=self.new_sessions, log_host=self.log_host,
+                             pipe_keeper=self.pipe_keeper)
         try:
             service.open()
         except FatalError as exc:
@@ -268,6 +275,7 @@ class SvDir:
     def _check_empty(self):
         if self._stopping and not self._retiring:
             self.log_host.close()  # every logger has ended: the host exits
+            self.pipe_keeper.close()  # and nothing is left to keep
             self._end_orphans()
 
     def _end_orphans(self):
@@ -292,7 +300,7 @@ class SvDir:
             elif is_new:
                 self.spawner.kill(pid, signal.SIGTERM)
                 self.spawner.kill(pid, signal.SIGCONT)
-        if not self._orphans and not self.log_host.pids:
+        if not self._orphans and not self.log_host.pids and not self.pipe_keeper.pid:
             self._finish_stop()
 
     def _orphan_exited(self, pid, _wait_status):
