@@ -3,16 +3,18 @@
 Twenty services, rendered by ``runit-provision apply`` and supervised by a runsvdir that a
 runsv keeps running (runit's stage 2), write numbered lines as fast as asked. A driver, for a
 given time, every 50–500 ms does one of: ``kill -9`` of the tree, of the tree's logger host,
-of a user's logger host, of a service, of a ``./finish``; an ``sv`` command; an apply of
-changed data (an environment value: a restart; a log prefix: a HUP). Then it stops, lets the
-tree settle and checks:
+of a user's logger host, of the tree's log pipe keeper, of a service, of a ``./finish``; an
+``sv`` command; an apply of changed data (an environment value: a restart; a log prefix: a
+HUP). Then it stops, lets the tree settle and checks:
 
-- every service is up, exactly one instance of each (no orphan), no ``./finish`` left;
+- every service is up, exactly one instance of each (no orphan), no ``./finish`` left, one
+  pipe keeper (ours), that of the tree: none left behind by a killed tree;
 - no service ever ran twice at once: each writer holds a lock for its life, and one that
   finds it held says so (``violations``);
 - no line lost: every writer instance's lines ``NAME:PID:SEQ;`` are all in the logs, from 0
   to its last (repeats are counted: a kill between a logger's write and its consume may
   write a chunk twice, by design); some writers stop in the middle of a line for 60 ms;
+  those of writers killed while no supervisor ran are counted apart;
 - the tally's deaths of each service equal the kills of its ``./run`` (ours);
 - the tree's RSS and descriptors, sampled each second, are flat.
 
@@ -36,8 +38,8 @@ from pathlib import Path
 import yaml
 
 from .processes import (BASE_PATH, children_of, cmdline, comm, descendants, instances,
-                        is_runsv_up, kill_pids, proc_status, process_group_members,
-                        processes_under, status_record, wait_until)
+                        is_runsv_up, kill_pids, pipe_keepers_of, proc_status,
+                        process_group_members, processes_under, status_record, wait_until)
 
 NOBODY = "nobody"
 WRITER = r'''
@@ -195,8 +197,9 @@ class Soak:
 
     def act(self):
         choice = self.random.choices(
-            ["tree", "logger host", "user's logger", "service", "finish", "sv", "apply"],
-            weights=[1, 1, 1, 2, 1, 2, 1])[0]
+            ["tree", "logger host", "user's logger", "pipe keeper", "service", "finish", "sv",
+             "apply"],
+            weights=[1, 1, 1, 1, 2, 1, 2, 1])[0]
         getattr(self, "_" + choice.replace(" ", "_").replace("'", ""))()
 
     def _kill(self, category, pid):
@@ -217,6 +220,12 @@ class Soak:
                 self._kill("runsv", self.random.choice(runsvs))
                 return
         self._kill("tree", pid)
+
+    def _pipe_keeper(self):
+        pid = self.tree_pid()
+        keepers = pipe_keepers_of(pid) if pid else []  # the C runit has none
+        if keepers:
+            self._kill("pipe keeper", self.random.choice(keepers))
 
     def _logger_host(self):
         name = self.random.choice([n for n in service_names() if not _kind(n)["user_log"]])
@@ -326,6 +335,14 @@ class Soak:
         supervised = {self.run_pid(name) for name in service_names()}
         return sorted(set(_writers(self.root)) - supervised) + self.finish_pids()
 
+    def stray_keepers(self):
+        """Pipe keepers of this soak's trees that are not the current tree's."""
+        mine = "runsvdir %s)" % self.service_dir
+        current = set(pipe_keepers_of(self.tree_pid()))
+        return sorted(pid for pid in (int(e) for e in os.listdir("/proc") if e.isdigit())
+                      if comm(pid) == "pipekeeper" and mine in " ".join(cmdline(pid))
+                      and pid not in current)
+
     def account(self):
         """The figures (a dict) — see the module."""
         lines = losses = repeats = lost_unsupervised = 0
@@ -362,6 +379,7 @@ class Soak:
             "lost_unsupervised": lost_unsupervised,
             "kills_unsupervised": len(self.unsupervised_kills),
             "double_runs": len(violations), "unsupervised": unsupervised,
+            "stray_keepers": self.stray_keepers(),
             "instances_not_one": {n: c for n, c in counts.items() if c != 1},
             "tally_mismatch": {n: (deaths[n], self.run_kills[n]) for n in service_names()
                                if deaths[n] is not None and deaths[n] != self.run_kills[n]},
