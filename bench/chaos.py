@@ -2,13 +2,14 @@
 """bench: the chaos soak (tests/runtime/chaos.py) for minutes, side by side with the C runit.
 
 Twenty logged services, rendered by ``runit-provision apply``, under a runsvdir kept by a
-runsv; a driver ``kill -9``s the tree, its logger host, a user's logger host, services and
-``./finish`` scripts every 50–500 ms, runs ``sv`` commands and applies changed data. Then
-the account: lines written and lost, repeats, double runs, processes left unsupervised, the
-tally against the kills, the tree's RSS and descriptors first and last.
+runsv; a driver ``kill -9``s the tree, its logger host, a user's logger host, its pipe keeper,
+services and ``./finish`` scripts every 50–500 ms, runs ``sv`` commands and applies changed
+data. Then the account: lines written and lost, repeats, double runs, processes left
+unsupervised, the tally against the kills, the tree's RSS and descriptors first and last.
 
 The C runit (``--impl c``: runsvdir, runsv, svlogd, ``runtime: system``) takes the same
-faults; a killed runsv stands for a killed tree half the time (it is runit's supervisor).
+faults (it has no pipe keeper: that kill is skipped); a killed runsv stands for a killed tree
+half the time (it is runit's supervisor).
 
 Usage: ``.venv/bin/python bench/chaos.py [--seconds 600] [--impl ours|c|both] [--rate 1000]
 [--seed N]``. Prints one JSON account per implementation (docs/reliability.md).

@@ -10,7 +10,8 @@ import socket
 
 import pytest
 
-from runit_provision.runtime.supervision.pipekeeper import GRACE_SECONDS, keeper_name
+from runit_provision.runtime.supervision.loop import EventLoop
+from runit_provision.runtime.supervision.pipekeeper import GRACE_SECONDS, PipeKeeper, keeper_name
 
 from .processes import (
     SH, kill_pids, logger_host_of, make_service, pipe_keepers_of, running_pid, start_time,
@@ -205,3 +206,72 @@ def name_is_bound(name):
     with open("/proc/net/unix", "rb") as handle:
         return any(line.split()[-1] == shown for line in handle.read().splitlines()[1:]
                    if len(line.split()) > 7)
+
+
+def test_a_keeper_that_stops_reading_gets_every_pipe_once_it_reads_again(tmp_path):
+    """500 pipes handed over while the keeper is stopped: the socket fills, the rest waits in
+    the tree's queue (the loop never blocks), and all arrive after SIGCONT; releases of pipes
+    whose hold was still queued are never sent."""
+    loop = EventLoop()
+    keeper = PipeKeeper(loop, str(tmp_path), "test")
+    fifos = []
+    try:
+        first = os.open(make_fifo(tmp_path, 0), os.O_RDWR)
+        keeper.hold(first)
+        pid = keeper.pid
+        wait_until(lambda: held_fifos_of(pid, tmp_path) == {os.fstat(first).st_ino},
+                   what="the first pipe held")
+        os.kill(pid, signal.SIGSTOP)
+        fifos = [os.open(make_fifo(tmp_path, n), os.O_RDWR) for n in range(1, 500)]
+        for fd in fifos:
+            keeper.hold(fd)  # returns at once, full socket or not
+        assert keeper._queue, "the socket never filled: the test proves nothing"
+        for fd in fifos[-10:]:
+            keeper.release(fd)
+        os.kill(pid, signal.SIGCONT)
+        wanted = {os.fstat(fd).st_ino for fd in [first] + fifos[:-10]}
+        run_until(loop, lambda: held_fifos_of(pid, tmp_path) == wanted, "every pipe held")
+        keeper.close()
+        run_until(loop, lambda: not keeper.pid, "the keeper gone after goodbye")
+    finally:
+        if keeper.pid:
+            kill_pids([keeper.pid])
+            os.waitpid(keeper.pid, 0)
+        for fd in fifos:
+            os.close(fd)
+        loop.close()
+
+
+def make_fifo(directory, number):
+    path = os.path.join(str(directory), "pipe%d" % number)
+    os.mkfifo(path)
+    return path
+
+
+def held_fifos_of(pid, directory):
+    inodes = set()
+    fd_dir = "/proc/%d/fd" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            if os.readlink(os.path.join(fd_dir, fd)).startswith(str(directory) + "/pipe"):
+                inodes.add(os.stat(os.path.join(fd_dir, fd)).st_ino)
+        except OSError:
+            continue
+    return inodes
+
+
+def run_until(loop, predicate, what, timeout=10.0):
+    """Run ``loop`` until ``predicate()`` holds, checked every 20 ms."""
+    deadline = loop.monotonic() + timeout
+
+    def check():
+        if predicate():
+            loop.stop()
+        elif loop.monotonic() > deadline:
+            loop.stop()
+        else:
+            loop.call_later(0.02, check)
+
+    loop.call_later(0, check)
+    loop.run()
+    assert predicate(), "%s not met within %.1fs" % (what, timeout)

@@ -9,7 +9,8 @@ predecessor was killed — is watched through a pidfd, which becomes readable wh
 
 Readers are level-triggered unless asked otherwise: an edge-triggered reader is called when new
 data arrives, so one that leaves data in place on purpose (a logger that consumes only whole
-lines) is not called again until more comes.
+lines) is not called again until more comes. A writer (a sender whose socket was full) is
+called while its fd can be written, until it removes itself.
 """
 
 import errno
@@ -21,6 +22,7 @@ import signal
 import time
 
 _READ = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR
+_WRITE = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
 
 
 class Timer:
@@ -44,7 +46,7 @@ class EventLoop:
         # host may take exceptions raised by callbacks instead of letting them end the loop.
         self.handle_error = handle_error
         self._epoll = select.epoll()
-        self._readers = {}  # fd -> callback
+        self._handlers = {}  # fd -> callback, for readers and writers alike (an fd is one)
         self._processes = {}  # pid -> [pidfd, [callbacks]]: processes that are not our children
         self._timers = []
         self._sequence = itertools.count()
@@ -58,14 +60,22 @@ class EventLoop:
     def add_reader(self, fd, callback, edge=False):
         """``callback()`` whenever ``fd`` is readable (``edge``: whenever new data arrives)."""
         self._epoll.register(fd, _READ | (select.EPOLLET if edge else 0))
-        self._readers[fd] = callback
+        self._handlers[fd] = callback
+
+    def add_writer(self, fd, callback):
+        """``callback()`` whenever ``fd`` can be written, until ``remove_writer``: for a
+        sender that found its socket full. An fd is a reader or a writer, not both."""
+        self._epoll.register(fd, _WRITE)
+        self._handlers[fd] = callback
 
     def remove_reader(self, fd):
-        if self._readers.pop(fd, None) is not None:
+        if self._handlers.pop(fd, None) is not None:
             try:
                 self._epoll.unregister(fd)
             except (OSError, ValueError):
                 pass  # closed already: the kernel dropped it with the last descriptor
+
+    remove_writer = remove_reader
 
     def call_later(self, delay, callback):
         timer = Timer(self.monotonic() + max(0.0, delay), callback)
@@ -127,7 +137,7 @@ class EventLoop:
             timeout = self._timeout()
             events = self._epoll.poll(-1 if timeout is None else timeout)
             for fd, _ in events:
-                callback = self._readers.get(fd)
+                callback = self._handlers.get(fd)
                 if callback is not None:  # an earlier callback of this batch removed it
                     self._call(callback)
                 if not self._running:

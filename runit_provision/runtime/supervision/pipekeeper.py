@@ -27,8 +27,9 @@ taken, it connects: a keeper of the same uid whose tree is gone closes its liste
 ``SO_PEERCRED`` tells each side — is neither obeyed nor waited for. A keeper without the name
 still keeps its pipes; it only leaves after the grace period instead of at the hand-over.
 
-A keeper that dies or stops reading is replaced: the tree kills a keeper whose socket is full,
-starts a new one when the old one is reaped, and hands it every pipe again.
+A keeper that dies is replaced: the tree starts a new one when the old one is reaped, and
+hands it every pipe again. Messages that do not fit in the socket wait in the tree's queue
+(sent when there is room: the loop never blocks on the keeper).
 """
 
 import errno
@@ -43,6 +44,8 @@ from ..unix.diag import warn
 GRACE_SECONDS = 10.0  # a tree killed is restarted within about a second (runsv's back-off)
 ANSWER_SECONDS = 2.0  # how long a new keeper waits for a predecessor's answer
 RESTART_SECONDS = 1.0  # a keeper that died within this of its start is replaced after it
+BATCH = 64  # pipes per message (SCM_MAX_FD is 253)
+_MESSAGE_BYTES = 64 * 32  # a batch of keys, each "DEV:INO" (a name is shorter)
 NAME_PREFIX = b"\0runit-provision/pipe-keeper/"
 _HOLD, _RELEASE, _TAKE_OVER, _GOODBYE, _STILL_NEEDED = b"h", b"r", b"t", b"q", b"n"
 _CRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
@@ -66,8 +69,9 @@ def pipe_key(fd):
 
 class PipeKeeper:
     """The tree's side: starts the keeper, hands it pipes, says goodbye. ``pid`` is 0 while
-    none runs. Never blocks the tree's loop: the socket is non-blocking, and a keeper that
-    cannot take a message is replaced."""
+    none runs. Never blocks the tree's loop: messages wait in a queue while the socket is full
+    (a tree of a thousand services hands over a thousand pipes at once), holds are sent up to
+    ``BATCH`` to a message."""
 
     def __init__(self, loop, directory, label, grace=GRACE_SECONDS):
         self.loop = loop
@@ -78,6 +82,8 @@ class PipeKeeper:
         self.on_reaped = None  # called after the keeper has been reaped
         self._channel = None
         self._held = {}  # key -> the tree's own descriptor of the pipe (the supervisor's)
+        self._queue = []  # (kind, key, fd or None) not sent yet
+        self._waiting = False  # for room in the socket
         self._take_over = None  # the message naming the keeper, once the first scan is done
         self._closing = False
         self._started_at = 0.0
@@ -111,20 +117,21 @@ class PipeKeeper:
         self.pid = pid
         self._started_at = self.loop.monotonic()
         self.loop.watch_child(pid, self._reaped)
-        for key, fd in list(self._held.items()):
-            self._send(_HOLD + key, fd)
+        self._queue = [(_HOLD, key, fd) for key, fd in self._held.items()]
         if self._take_over is not None:
-            self._send(self._take_over)
+            self._queue.append((_TAKE_OVER, self._take_over, None))
+        self._flush()
 
     def hold(self, fd):
-        """Keep the pipe open on ``fd`` (the caller's own, which it keeps) in the keeper."""
+        """Keep the pipe open on ``fd`` (the caller's own, open until ``release``) in the
+        keeper."""
         try:
             key = pipe_key(fd)
         except OSError:
             return
         self._held[key] = fd
         if self.pid:
-            self._send(_HOLD + key, fd)
+            self._enqueue(_HOLD, key, fd)
         elif self._restart_timer is None:
             self.start()  # the first pipe (or the first since a keeper died young)
 
@@ -134,48 +141,73 @@ class PipeKeeper:
             key = pipe_key(fd)
         except OSError:
             return
-        if self._held.pop(key, None) is not None:
-            self._send(_RELEASE + key)
+        if self._held.pop(key, None) is None:
+            return
+        queued = [entry for entry in self._queue if entry[:2] == (_HOLD, key)]
+        if queued:
+            self._queue.remove(queued[0])  # never sent: its descriptor is about to close
+        else:
+            self._enqueue(_RELEASE, key)
 
     def take_over(self, directory_stat):
         """Every pipe of the tree's first scan of the directory (``directory_stat``) is held:
         a predecessor's keeper may go."""
         if self._take_over is None:
-            self._take_over = _TAKE_OVER + keeper_name(directory_stat)
-            self._send(self._take_over)
+            self._take_over = keeper_name(directory_stat)
+            self._enqueue(_TAKE_OVER, self._take_over)
 
     def close(self):
-        """The tree is stopping for good: the keeper exits (it is reaped as usual)."""
+        """The tree is stopping for good: the keeper exits (it is reaped as usual). What was
+        queued is dropped: the goodbye lets go of every pipe."""
         self._closing = True
         self._held.clear()
         if self._restart_timer is not None:
             self._restart_timer.cancel()
             self._restart_timer = None
-        self._send(_GOODBYE)
+        self._queue = [(_GOODBYE, b"", None)]
+        self._flush()
         self._close_channel()
 
     # -- the tree's end of the socket ---------------------------------------------------------
-    def _send(self, message, fd=None):
-        if self._channel is None:
-            return
-        try:
-            if fd is None:
-                self._channel.send(message)
-            else:
-                self._channel.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                                                   struct.pack("i", fd))])
-        except BlockingIOError:
-            # It does not read (stopped, or stuck): a new one gets every pipe once it is gone.
-            warn(self.label, "the log pipes' keeper does not answer, replacing it")
-            self._close_channel()
+    def _enqueue(self, kind, key, fd=None):
+        self._queue.append((kind, key, fd))
+        if len(self._queue) == 1:
+            self._flush()  # else a flush is under way or waits for room
+
+    def _flush(self):
+        while self._queue and self._channel is not None:
+            kind = self._queue[0][0]
+            batch = self._queue[:_leading(self._queue, kind, BATCH if kind != _TAKE_OVER else 1)]
+            message = kind + b"\n".join(key for _kind, key, _fd in batch)
+            fds = [fd for _kind, _key, fd in batch if fd is not None]
             try:
-                os.kill(self.pid, signal.SIGKILL)
+                if fds:
+                    self._channel.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                                       struct.pack("%di" % len(fds), *fds))])
+                else:
+                    self._channel.send(message)
+            except BlockingIOError:
+                self._wait_for_room()
+                return
             except OSError:
-                pass
-        except OSError:
-            self._close_channel()  # it died: reaped soon, and replaced then
+                self._close_channel()  # it died: reaped soon, and given everything again then
+                return
+            del self._queue[:len(batch)]
+        self._stop_waiting()
+
+    def _wait_for_room(self):
+        if self._channel is not None and not self._waiting:
+            self._waiting = True
+            self.loop.add_writer(self._channel.fileno(), self._flush)
+
+    def _stop_waiting(self):
+        if self._waiting:
+            self._waiting = False
+            if self._channel is not None:
+                self.loop.remove_writer(self._channel.fileno())
 
     def _close_channel(self):
+        self._stop_waiting()
         if self._channel is not None:
             self._channel.close()
             self._channel = None
@@ -183,6 +215,7 @@ class PipeKeeper:
     def _reaped(self, _pid, _wait_status):
         self.pid = 0
         self._close_channel()
+        self._queue = []
         if not self._closing and self._held:
             lived = self.loop.monotonic() - self._started_at
             delay = 0.0 if lived >= RESTART_SECONDS else RESTART_SECONDS
@@ -193,6 +226,21 @@ class PipeKeeper:
     def _restart(self):
         self._restart_timer = None
         self.start()
+
+
+def _leading(queue, kind, limit):
+    """How many of the first ``limit`` entries of ``queue`` are of ``kind``, in a row.
+
+    >>> _leading([(b"h",), (b"h",), (b"r",), (b"h",)], b"h", 64)
+    2
+    >>> _leading([(b"h",), (b"h",)], b"h", 1)
+    1
+    """
+    count = 0
+    limit = min(limit, len(queue))
+    while count < limit and queue[count][0] == kind:
+        count += 1
+    return count
 
 
 # -- the keeper process -------------------------------------------------------------------------
@@ -254,15 +302,17 @@ class _Keeper:
                 message, fds = self._receive()
                 if message is None:
                     return  # the tree is gone without a word: keep everything
-                kind, key = message[:1], message[1:]
+                kind, keys = message[:1], message[1:].split(b"\n")
                 if kind == _HOLD:
-                    self._drop(key)
-                    if fds:
-                        self.held[key] = fds.pop(0)
+                    for key in keys:
+                        self._drop(key)
+                        if fds:  # fewer than keys only when we ran out of descriptors
+                            self.held[key] = fds.pop(0)
                 elif kind == _RELEASE:
-                    self._drop(key)
+                    for key in keys:
+                        self._drop(key)
                 elif kind == _TAKE_OVER and self.listener is None:
-                    self.listener = take_name(key)
+                    self.listener = take_name(message[1:])
                     if self.listener is not None:
                         self.poller.register(self.listener.fileno(), select.POLLIN)
                 elif kind == _GOODBYE:
@@ -308,9 +358,10 @@ class _Keeper:
 
     def _receive(self):
         """One message and the descriptors it carried; (None, []) at EOF."""
-        size = socket.CMSG_SPACE(struct.calcsize("i") * 4)
+        size = socket.CMSG_SPACE(struct.calcsize("i") * BATCH)
         try:
-            data, ancillary, flags, _ = self.channel.recvmsg(256, size, socket.MSG_CMSG_CLOEXEC)
+            data, ancillary, flags, _ = self.channel.recvmsg(_MESSAGE_BYTES, size,
+                                                             socket.MSG_CMSG_CLOEXEC)
         except InterruptedError:
             return b"", []
         except OSError:
