@@ -263,11 +263,9 @@ def _become_keeper(channel_fd, label):
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM, signal.SIGINT,
                    signal.SIGCHLD, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(signum, signal.SIG_DFL)
-    for fd in (0, 1):
-        if fd != channel_fd:
-            os.close(fd)
-    os.closerange(3, channel_fd)
-    os.closerange(channel_fd + 1, 1 << 20)
+    for low, high in ((0, 2), (3, os.sysconf("SC_OPEN_MAX"))):  # no fd is at the limit
+        os.closerange(low, min(high, channel_fd))
+        os.closerange(max(low, channel_fd + 1), high)
     try:
         import resource
         _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
