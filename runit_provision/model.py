@@ -29,7 +29,9 @@ SERVICE_KEYS = ("command", "run", "user", "group", "owner", "env", "cwd", "umask
                 "restart_on_change", "restart", "needs", "log", "template")
 RESTART_KEYS = ("give_up_after", "within")
 LOG_KEYS = ("dir", "user", "timestamps", "size", "num", "min", "timeout", "processor", "udp",
-            "udp_only", "prefix", "patterns", "line_length")
+            "udp_only", "prefix", "patterns", "line_length", "run")
+# With ``run`` (a whole log/run, kept as written), ``dir`` only says where it logs.
+LOG_RUN_ALLOWS = ("run", "dir")
 # chpst's resource-limit options (docs/runit-protocol.md §5): key -> option letter
 LIMITS = {"nofile": "o", "nproc": "p", "mem": "m", "data": "d", "stack": "s", "core": "c",
           "cpu": "t", "fsize": "f", "rss": "r"}
@@ -111,10 +113,11 @@ class Check(_Record):
 
 
 class Log(_Record):
-    """svlogd for one service: ``dir`` (None = the tree's log_dir/NAME) and config values."""
+    """svlogd for one service: ``dir`` (None = the tree's log_dir/NAME) and config values;
+    or ``run``, a whole ``log/run`` script kept as written (``dir``: where it logs)."""
 
     __slots__ = ("dir", "user", "timestamps", "size", "num", "min", "timeout", "processor",
-                 "udp", "udp_only", "prefix", "patterns", "line_length")
+                 "udp", "udp_only", "prefix", "patterns", "line_length", "run")
 
 
 # -- the rule the schema and render share -----------------------------------------------------

@@ -6,7 +6,9 @@
 # `min`, `timeout`, `processor`, `udp` (`udp_only`: `U` instead of `u`), `prefix` and
 # `patterns` are the config's `s`, `n`, `N`, `t`, `!`, `u`/`U`, `p` and `+`/`-` lines;
 # `timestamps` is svlogd's `-t` (tai64n), `-tt` (human), `-ttt` (iso) or none;
-# `line_length` is `-l`.
+# `line_length` is `-l`. Or `run`: a whole `log/run` script, written as it is (what
+# `runit-provision import` keeps when a host's `log/run` is not the canonical form); with it
+# only `dir` may be given, and the script owns its log directory and config.
 #
 # @example
 #   { 'dir' => '/var/log/web', 'user' => 'log', 'timestamps' => 'iso', 'size' => 5000000,
@@ -27,5 +29,6 @@ type Runit::Log = Variant[
     prefix      => Optional[String],
     patterns    => Optional[Array[String[1]]],
     line_length => Optional[Integer[1]],
+    run         => Optional[String[1]],
   }],
 ]

@@ -128,8 +128,12 @@ def log_args(log, directory):
 
 def log_entries(log, directory, base, place, env, directory_mode=None):
     """``log/``, ``log/run`` (canonical form), the log ``directory`` (mode ``directory_mode``,
-    default the place's) and its svlogd config."""
+    default the place's) and its svlogd config. With ``log.run``: ``log/`` and that script,
+    as written — the directory and config are the script's."""
     own = dict(owner=place.owner, group=place.group)
+    if log.run is not None:
+        return [Directory(base + "/log", place.dir_mode, **own),
+                File(base + "/log/run", log.run, 0o755, **own)]
     user = log.user
     if place.tree_user is not None:
         user = None  # the user's tree already runs as the user

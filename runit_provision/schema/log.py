@@ -1,11 +1,13 @@
 """schema: a service's ``log`` — ``false``, the stock logger, or svlogd's settings (``dir``,
 ``user``, ``timestamps``, ``size``, ``num``, ``min``, ``timeout``, ``processor``, ``udp``,
 ``udp_only``, ``prefix``, ``patterns``, ``line_length``). ``dir`` and ``user`` are written
-into the canonical ``log/run``, so they must be simple words."""
+into the canonical ``log/run``, so they must be simple words. Or ``run``: a whole ``log/run``
+kept as written (what ``import`` finds that is not the canonical form), with ``dir`` at most:
+then the script owns its log directory and config, and nothing else is written."""
 
 import re
 
-from ..model import LOG_KEYS, TIMESTAMPS
+from ..model import LOG_KEYS, LOG_RUN_ALLOWS, TIMESTAMPS
 from ..source import type_name
 from .readers import is_account_name
 
@@ -25,6 +27,11 @@ def read_log(read, path, value):
         reader = _LOG_READERS.get(key)
         if reader is not None:
             out[key] = reader(read, path + (key,), item)
+    if "run" in value:
+        for key in sorted(set(value) - set(LOG_RUN_ALLOWS)):
+            read.problems.add(path + (key,), "log.run is the whole log/run, written as it is: "
+                                             "%s cannot go with it (only dir, where it logs)"
+                              % key)
     if out.get("udp_only") and not value.get("udp"):
         read.problems.add(path + ("udp_only",), "udp_only needs udp")
     return out
@@ -78,4 +85,5 @@ _LOG_READERS = {
     "udp_only": lambda read, path, value: read.boolean(path, value),
     "prefix": lambda read, path, value: read.text(path, value, empty=True),
     "patterns": _read_patterns,
+    "run": lambda read, path, value: read.script(path, value),
 }

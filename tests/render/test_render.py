@@ -260,3 +260,15 @@ runit::services:
 """)
     assert tree["/etc/sv/flaky/give-up"] == File("/etc/sv/flaky/give-up", b"10 300\n", 0o644)
     assert "/etc/sv/steady/give-up" not in tree  # a window alone is no policy
+
+
+def test_a_log_run_kept_as_written_is_all_that_is_written_of_the_logger():
+    """``log: {run: …}`` (what import keeps of a log/run that is not canonical): the script as
+    it is, 0755; no log directory, no config — the script owns them."""
+    script = ("#!/bin/sh\nchown _runit-log:adm '/var/log/runit/ssh'\n"
+              "exec chpst -u _runit-log svlogd -tt '/var/log/runit/ssh'\n")
+    tree = tree_from_text("runit::services:\n  ssh:\n    command: /usr/sbin/sshd -D\n"
+                          "    log:\n      dir: /var/log/runit/ssh\n      run: |\n"
+                          + "".join("        " + line + "\n" for line in script.splitlines()))
+    assert tree["/etc/sv/ssh/log/run"] == File("/etc/sv/ssh/log/run", script.encode(), 0o755)
+    assert not [path for path in tree.paths() if path.startswith("/var/log")]

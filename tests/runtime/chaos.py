@@ -105,6 +105,7 @@ class Soak:
         self.kills = collections.Counter()       # by category
         self.run_kills = collections.Counter()   # ./run kills per service
         self.unsupervised_kills = set()          # writers killed while no supervisor ran
+        self.events = []                         # (seconds since start, what, pid): kills
         self.commands = collections.Counter()
         self.applies = collections.Counter()     # exit code -> count
         self.samples = []                        # (t, rss kB, fds) of the tree
@@ -210,6 +211,7 @@ class Soak:
         except ProcessLookupError:
             return False
         self.kills[category] += 1
+        self.events.append((time.monotonic(), category, pid))
         return True
 
     def _tree(self):
@@ -343,10 +345,21 @@ class Soak:
                       if comm(pid) == "pipekeeper" and mine in " ".join(cmdline(pid))
                       and pid not in current)
 
+    def _before_kill_of(self, instance, missing):
+        """The kills in the 3 s before that of writer ``instance``, as ``-SECONDS what``."""
+        at = next((t for t, what, pid in self.events if pid == instance and what == "service"),
+                  None)
+        if at is None:
+            return {"missing": missing}
+        return {"missing": missing, "before": ["-%.3f %s" % (at - t, what)
+                                               for t, what, _pid in self.events
+                                               if at - 3 <= t < at]}
+
     def account(self):
         """The figures (a dict) — see the module."""
         lines = losses = repeats = lost_unsupervised = 0
         lost_in = {}
+        lost_how = []  # for a loss while no supervisor ran: the kills that led up to it
         for name in service_names():
             seen = collections.defaultdict(list)
             for found in LINE.finditer(self.logged(name)):
@@ -363,6 +376,7 @@ class Soak:
                 missing = last + 1 - len(unique)
                 if missing and instance in self.unsupervised_kills:
                     lost_unsupervised += missing
+                    lost_how.append(self._before_kill_of(instance, missing))
                 elif missing:
                     losses += missing
                     lost_in[name] = lost_in.get(name, 0) + missing
@@ -378,6 +392,7 @@ class Soak:
             "lines": lines, "lost": losses, "lost_in": lost_in, "repeated": repeats,
             "lost_unsupervised": lost_unsupervised,
             "kills_unsupervised": len(self.unsupervised_kills),
+            "lost_unsupervised_how": lost_how,
             "double_runs": len(violations), "unsupervised": unsupervised,
             "stray_keepers": self.stray_keepers(),
             "instances_not_one": {n: c for n, c in counts.items() if c != 1},

@@ -27,8 +27,8 @@ taken, it connects: a keeper of the same uid whose tree is gone closes its liste
 ``SO_PEERCRED`` tells each side — is neither obeyed nor waited for. A keeper without the name
 still keeps its pipes; it only leaves after the grace period instead of at the hand-over.
 
-A keeper that dies is replaced: the tree starts a new one when the old one is reaped, and
-hands it every pipe again. Messages that do not fit in the socket wait in the tree's queue
+A keeper that dies is replaced: the tree starts a new one as soon as the old one is reaped
+(a second later if it exited by itself just after its start), and hands it every pipe again. Messages that do not fit in the socket wait in the tree's queue
 (sent when there is room: the loop never blocks on the keeper).
 """
 
@@ -43,7 +43,7 @@ from ..unix.diag import warn
 
 GRACE_SECONDS = 10.0  # a tree killed is restarted within about a second (runsv's back-off)
 ANSWER_SECONDS = 2.0  # how long a new keeper waits for a predecessor's answer
-RESTART_SECONDS = 1.0  # a keeper that died within this of its start is replaced after it
+RESTART_SECONDS = 1.0  # a keeper that exited within this of its start is replaced after it
 BATCH = 64  # pipes per message (SCM_MAX_FD is 253)
 _MESSAGE_BYTES = 64 * 32  # a batch of keys, each "DEV:INO" (a name is shorter)
 NAME_PREFIX = b"\0runit-provision/pipe-keeper/"
@@ -212,13 +212,17 @@ class PipeKeeper:
             self._channel.close()
             self._channel = None
 
-    def _reaped(self, _pid, _wait_status):
+    def _reaped(self, _pid, wait_status):
         self.pid = 0
         self._close_channel()
         self._queue = []
         if not self._closing and self._held:
+            # Killed: replaced at once, for a tree killed next would leave its pipes to
+            # nobody. Only one that exited by itself straight after its start (it could not
+            # work) waits, so that it is not forked in a loop.
             lived = self.loop.monotonic() - self._started_at
-            delay = 0.0 if lived >= RESTART_SECONDS else RESTART_SECONDS
+            failed = os.WIFEXITED(wait_status) and lived < RESTART_SECONDS
+            delay = RESTART_SECONDS if failed else 0.0
             self._restart_timer = self.loop.call_later(delay, self._restart)
         if self.on_reaped is not None:
             self.on_reaped()
