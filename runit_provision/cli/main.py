@@ -15,7 +15,7 @@ from .. import __version__
 
 COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "plan",
             "apply": "apply", "status": "status", "logs": "logs", "metrics": "metrics",
-            "fleet": "fleet", "verify": "verify",
+            "fleet": "fleet", "verify": "verify", "import": "importing",
             "install-runtime": "install_runtime"}
 # Long conversations — a runtime started and waited on, ssh sessions to hosts — whose garbage
 # the cyclic collector should go on freeing (see main).

@@ -1,0 +1,224 @@
+"""cli: ``runit-provision import`` — a host's service directories -> data (docs/import.md).
+
+Reads (``importing.found``), proposes and confirms each service (``importing.assemble``),
+writes the YAML (``importing.emit``). Exit codes: 0 imported, and ``plan`` with the data would
+change nothing in what it covers; 2 imported, with changes ``plan`` would still make (listed
+in the YAML's comments and on stderr); 1 an error — every problem on stderr, nothing written.
+"""
+
+import argparse
+import collections
+import grp
+import os
+import posixpath
+import pwd
+import sys
+
+from ..accounts import groups_from_file, logins_from_file
+from ..apply.fsroot import FsRoot
+from ..protocol.layout import LOG_DIR, RUN
+from ..importing.assemble import DEFAULTS, Settings, service_data
+from ..importing.emit import SPELLINGS, document
+from ..importing.found import read_log_dir, read_service
+from ..importing.recognise import command_keys, log_keys
+
+DESCRIPTION = """\
+Turn existing runit service directories into data for runit-provision: what is written in
+the forms runit-provision renders is read back into keys (command, user, env, needs, log, …),
+anything else is kept exactly as written (run: |, finish: |, log: {run: |}). Every service is
+rendered again from the data and compared byte for byte with the host; what plan would still
+change (a mode, an owner, a file the data has no key for) is listed, with why.
+
+PATH is a service directory (it holds run) or a directory of them (/etc/sv); --service-dir
+imports the services linked there. Exit codes: 0 imported, plan would change nothing;
+2 imported, plan would change what is listed; 1 an error (nothing written)."""
+
+
+def add_parser(sub):
+    parser = sub.add_parser("import", help="turn existing service directories into data",
+                            description=DESCRIPTION,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("paths", metavar="PATH", nargs="*",
+                        help="a service directory, or a directory of them")
+    parser.add_argument("--service-dir", metavar="DIR",
+                        help="the directory of links that enable services (default "
+                             "/etc/service); with no PATH, import every service linked there")
+    parser.add_argument("--root", metavar="DIR", default="/",
+                        help="read the host under DIR (paths stay the host's)")
+    parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
+    parser.add_argument("--out", metavar="FILE", help="write the YAML to FILE (default stdout)")
+    parser.add_argument("--spelling", choices=SPELLINGS, default="runit",
+                        help="runit: {services: …} (default), or params: runit::services")
+    parser.add_argument("--passwd", metavar="FILE", help="a passwd(5) file to name owners by")
+    parser.add_argument("--group", metavar="FILE", help="a group(5) file to name groups by")
+    return parser
+
+
+def run(args):
+    problems = []
+    with FsRoot(args.root) as root:
+        bases, service_dir = service_directories(root, args, problems)
+        if problems:
+            return _fail(problems)
+        sv_dir = _common_parent(bases, problems)
+        if problems:
+            return _fail(problems)
+        founds = []
+        for base in bases:
+            try:
+                founds.append(read_service(root, base, posixpath.join(
+                    service_dir, posixpath.basename(base))))
+            except (OSError, ValueError) as exc:
+                problems.append("%s: %s" % (base, exc))
+        if problems:
+            return _fail(problems)
+        settings = tree_settings(founds, sv_dir, service_dir, args)
+        for found in founds:
+            run_text = found.file(LOG_DIR + "/" + RUN)
+            _keys, directory, _why = log_keys(run_text, None)
+            if directory is not None:
+                read_log_dir(root, found, directory)
+    services = []
+    changes = 0
+    for found in founds:
+        data, notes = service_data(found, settings)
+        if data is None:
+            problems += ["%s: %s" % (found.base, problem) for problem in notes.problems]
+            continue
+        services.append((found.name, data, notes))
+        changes += len(notes.changes)
+        for change in notes.changes:
+            sys.stderr.write("runit-provision import: %s: plan would change: %s\n"
+                             % (found.name, change))
+    if problems:
+        return _fail(problems)
+    header = ["runit-provision import of %s (%d services)" % (sv_dir, len(services))]
+    text = document(settings.data(), services, args.spelling, header)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            _write_atomically(args.out, text)
+        except OSError as exc:
+            return _fail(["cannot write %s: %s" % (args.out, exc)])
+    return 2 if changes else 0
+
+
+def service_directories(root, args, problems):
+    """The service directories to import (absolute, sorted by name) and the service dir."""
+    service_dir = (args.service_dir or DEFAULTS["service_dir"]).rstrip("/") or "/"
+    bases = []
+    if not args.paths:
+        if args.service_dir is None:
+            problems.append("name the service directories (PATH…) or --service-dir DIR")
+            return [], service_dir
+        for name, info in root.listdir(service_dir):
+            if name.startswith("."):
+                continue
+            path = posixpath.join(service_dir, name)
+            try:
+                target = root.readlink(path)
+            except OSError:
+                problems.append("%s is not a link: import its directory by its path" % path)
+                continue
+            bases.append(posixpath.normpath(posixpath.join(service_dir, target)))
+    for path in args.paths:
+        path = posixpath.normpath(posixpath.join("/", path))
+        if root.lstat(path + "/" + RUN) is not None:
+            bases.append(path)
+            continue
+        inner = [posixpath.join(path, name) for name, _info in root.listdir(path)
+                 if not name.startswith(".") and root.lstat(
+                     posixpath.join(path, name, RUN)) is not None]
+        if not inner:
+            problems.append("%s: neither a service directory (no run) nor a directory of "
+                            "them" % path)
+        bases += inner
+    if args.only:
+        bases = [base for base in bases if posixpath.basename(base) in args.only]
+        missing = sorted(set(args.only) - {posixpath.basename(base) for base in bases})
+        problems += ["--only %s: no such service" % name for name in missing]
+    names = collections.Counter(posixpath.basename(base) for base in bases)
+    problems += ["%s: two services of that name" % name for name, n in names.items() if n > 1]
+    return sorted(set(bases), key=posixpath.basename), service_dir
+
+
+def _common_parent(bases, problems):
+    parents = sorted({posixpath.dirname(base) for base in bases})
+    if len(parents) > 1:
+        problems.append("the services lie in %s: one sv_dir at a time (import each "
+                        "separately)" % ", ".join(parents))
+        return None
+    return parents[0] if parents else DEFAULTS["sv_dir"]
+
+
+def tree_settings(founds, sv_dir, service_dir, args):
+    """The settings the most services agree on: ``log_dir`` (the parent of most canonical
+    log directories named after their service) and ``sv_timeout`` (of most needs guards)."""
+    log_parents, timeouts = collections.Counter(), collections.Counter()
+    for found in founds:
+        _keys, directory, _why = log_keys(found.file(LOG_DIR + "/" + RUN), None)
+        if directory is not None and posixpath.basename(directory) == found.name:
+            log_parents[posixpath.dirname(directory)] += 1
+        text = found.file(RUN)
+        keys, _why = command_keys(text.decode("utf-8", "replace") if text else "", sv_dir,
+                                  None, found.base)
+        for timeout in (keys or {}).get("_timeouts", ()):
+            timeouts[timeout] += 1
+    log_dir = _most_common(log_parents, DEFAULTS["log_dir"])
+    timeout = _most_common(timeouts, str(DEFAULTS["sv_timeout"]))
+    users, groups = owner_names(founds, args)
+    return Settings(sv_dir, service_dir, log_dir, int(timeout) if timeout.isdigit() else 7,
+                    users, groups)
+
+
+def _most_common(counter, default):
+    if not counter:
+        return default
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0] != default, item[0]))[0][0]
+
+
+def owner_names(founds, args):
+    """{uid: login} and {gid: group} for the owners found: from --passwd/--group, else the
+    root's etc/passwd and etc/group, else the host's."""
+    uids, gids = set(), set()
+    for found in founds:
+        for entry in list(found.entries.values()) + list(found.log_entries.values()):
+            uids.add(entry.uid)
+            gids.add(entry.gid)
+    passwd = args.passwd or _in_root(args.root, "passwd")
+    group = args.group or _in_root(args.root, "group")
+    if passwd is not None:
+        users = {login.uid: name for name, login in logins_from_file(passwd).items()}
+    else:
+        users = {uid: _name(pwd.getpwuid, uid, "pw_name") for uid in uids}
+    if group is not None:
+        groups = {entry.gid: entry.name for entry in groups_from_file(group)}
+    else:
+        groups = {gid: _name(grp.getgrgid, gid, "gr_name") for gid in gids}
+    return users, groups
+
+
+def _in_root(root, name):
+    path = os.path.join(root, "etc", name)
+    return path if root not in (None, "/") and os.path.exists(path) else None
+
+
+def _name(lookup, number, field):
+    try:
+        return getattr(lookup(number), field)
+    except KeyError:
+        return str(number)
+
+
+def _write_atomically(path, text):
+    temporary = "%s.%d.tmp" % (path, os.getpid())
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def _fail(problems):
+    for problem in problems:
+        sys.stderr.write("runit-provision import: %s\n" % problem)
+    return 1

@@ -1,0 +1,302 @@
+"""importing: a ``Found`` service -> its data, confirmed by rendering it and comparing bytes.
+
+``service_data`` proposes keys file by file (``recognise``), renders the proposal with the
+tree's settings (``schema`` + ``render``, the same path ``apply`` takes) and compares every
+entry with what was found: a structured reading that does not give the same bytes is
+replaced by the file kept as written, and whatever the data cannot reproduce — a mode, an
+owner, a file runsv reads that the data has no key for — is listed as a change ``plan``
+would make, with the reason. Pure: the host was read into the ``Found`` already.
+"""
+
+import posixpath
+
+from .. import accounts as accounts_module
+from ..errors import DataError, RenderError
+from ..protocol.layout import (CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR, FINISH,
+                               GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG, acted_on)
+from .recognise import (Notes, command_keys, config_keys, env_value, give_up_keys, log_keys,
+                        script_changes, script_text)
+
+_FOUND_KIND = {"file": "file", "dir": "directory", "link": "symlink"}
+DEFAULTS = {"sv_dir": "/etc/sv", "service_dir": "/etc/service", "log_dir": "/var/log",
+            "sv_timeout": 7}
+
+
+class Settings:
+    """The tree's settings the services are rendered with, and the names of the host's
+    accounts (uid -> login, gid -> group) to compare owners by."""
+
+    def __init__(self, sv_dir, service_dir, log_dir, sv_timeout, user_names=None,
+                 group_names=None):
+        self.sv_dir, self.service_dir, self.log_dir = sv_dir, service_dir, log_dir
+        self.sv_timeout = sv_timeout
+        self.user_names = user_names or {0: "root"}
+        self.group_names = group_names or {0: "root"}
+
+    def data(self):
+        """The settings as top-level data keys, defaults left out."""
+        values = {"sv_dir": self.sv_dir, "service_dir": self.service_dir,
+                  "log_dir": self.log_dir, "sv_timeout": self.sv_timeout}
+        return {key: value for key, value in values.items() if DEFAULTS[key] != value}
+
+
+def service_data(found, settings):
+    """``(data, notes)`` for one service; ``data`` is None when it cannot be imported (the
+    reasons in ``notes.problems``)."""
+    notes = Notes()
+    run = found.entries.get(RUN)
+    text, why = script_text(run.content if run is not None and run.kind == "file" else None)
+    if text is None:
+        notes.problems.append("run: %s" % (why if run is not None else "there is none"))
+        return None, notes
+    data = {}
+    structured, why_not = command_keys(text, settings.sv_dir, settings.sv_timeout,
+                                       found.base)
+    env = _env(found, notes)
+    _scripts(found, data, notes)
+    _small_files(found, data, notes)
+    log = _log(found, settings, notes)
+    enabled = _enabled(found, settings, notes)
+    if structured is not None:
+        candidate = _with_command(structured, env, settings)
+        if candidate is None:
+            why_not = "needs guards with another timeout than sv_timeout, or -e without env/"
+        else:
+            data = dict(candidate, **data)
+    if "command" not in data:
+        data = dict({"run": text}, **data)
+        notes.verbatim["run"] = why_not
+        notes.changes += ["run: %s" % change for change in script_changes(text)]
+    if env is not None:
+        data["env"] = env
+    if log is not None:
+        data["log"] = log
+    if not enabled:
+        data["enabled"] = False
+    _confirm(found, data, settings, notes)
+    notes.recognised = [key for key in data
+                        if key not in notes.verbatim and key not in notes.scripts]
+    return data, notes
+
+
+# -- the proposals ----------------------------------------------------------------------------
+def _with_command(structured, env, settings):
+    keys = dict(structured)
+    timeouts = keys.pop("_timeouts", set())
+    uses_env = keys.pop("_uses_env", False)
+    if timeouts - {str(settings.sv_timeout)}:
+        return None
+    if uses_env != bool(env):
+        return None
+    ordered = {"command": keys.pop("command")}
+    for key in ("user", "group", "cwd", "umask", "nice", "limits", "needs"):
+        if key in keys:
+            ordered[key] = keys[key]
+    return ordered
+
+
+def _env(found, notes):
+    entry = found.entries.get(ENV_DIR)
+    if entry is None:
+        return None
+    if entry.kind != "dir":
+        notes.changes.append("env: a %s, not a directory: it would be replaced" % entry.kind)
+        return None
+    env = {}
+    for name in found.names_in(ENV_DIR):
+        item = found.entries[ENV_DIR + "/" + name]
+        try:
+            env[name] = env_value(name, item.content if item.kind == "file" else None)
+        except ValueError as exc:
+            notes.changes.append("env/%s would be removed: %s" % (name, exc))
+    return env
+
+
+def _scripts(found, data, notes):
+    for name in (FINISH, CHECK):
+        entry = found.entries.get(name)
+        if entry is None:
+            continue
+        text, why = script_text(entry.content if entry.kind == "file" else None)
+        if text is None:
+            notes.changes.append("%s would be removed: %s" % (name, why))
+            continue
+        data[name] = text
+        notes.scripts.append(name)
+        notes.changes += ["%s: %s" % (name, change) for change in script_changes(text)]
+    if found.entries.get(CONTROL_DIR) is not None:
+        control = {}
+        for letter in found.names_in(CONTROL_DIR):
+            entry = found.entries[CONTROL_DIR + "/" + letter]
+            if len(letter) != 1 or letter not in CONTROL_LETTERS:
+                notes.changes.append("control/%s would be removed: runsv knows no such hook"
+                                     % letter)
+                continue
+            text, why = script_text(entry.content if entry.kind == "file" else None)
+            if text is None:
+                notes.changes.append("control/%s would be removed: %s" % (letter, why))
+                continue
+            control[letter] = text
+            notes.changes += ["control/%s: %s" % (letter, change)
+                              for change in script_changes(text)]
+        if control:
+            data["control"] = control
+            notes.scripts.append("control")
+
+
+def _small_files(found, data, notes):
+    down = found.entries.get(DOWN)
+    if down is not None:
+        data["down"] = True
+        if down.kind != "file" or down.content:
+            notes.changes.append("down would be made an empty file")
+    give_up = found.entries.get(GIVE_UP)
+    if give_up is not None:
+        restart, why = give_up_keys(give_up.content)
+        if restart is None:
+            notes.changes.append("give-up would be removed: %s" % why)
+        else:
+            data["restart"] = restart
+
+
+def _log(found, settings, notes):
+    """The ``log`` value, False for none, None for the stock logger (nothing to say)."""
+    entry = found.entries.get(LOG_DIR)
+    if entry is None:
+        return False
+    run = found.entries.get(LOG_DIR + "/" + RUN)
+    if entry.kind != "dir" or run is None:
+        notes.changes.append("log/ would be removed: %s" % (
+            "not a directory" if entry.kind != "dir" else "it has no run"))
+        return False
+    default_dir = posixpath.join(settings.log_dir, found.name)
+    keys, directory, why = log_keys(run.content, default_dir)
+    if keys is not None and found.log_dir == directory:
+        config = found.log_entries.get(SVLOGD_CONFIG)
+        settings_keys, why = config_keys(config.content if config is not None
+                                         and config.kind == "file" else None)
+        if settings_keys is not None:
+            keys.update(settings_keys)
+            return keys or None
+        why = "svlogd's config in %s: %s" % (directory, why)
+    elif keys is not None:
+        why = "its log directory was not read"
+    text, text_why = script_text(run.content if run.kind == "file" else None)
+    if text is None:
+        notes.changes.append("log/run would be replaced by the stock logger: %s" % text_why)
+        return None
+    notes.verbatim["log"] = why
+    notes.changes += ["log/run: %s" % change for change in script_changes(text)]
+    return {"run": text}
+
+
+def _enabled(found, settings, notes):
+    link = found.link
+    expected = posixpath.join(settings.sv_dir, found.name)
+    if link is None:
+        return False
+    if link.kind != "link":
+        notes.changes.append("%s is a %s, not a link: the data makes a link"
+                             % (link.path, link.kind))
+    elif link.target != expected:
+        notes.changes.append("%s -> %s would point to %s" % (link.path, link.target, expected))
+    return True
+
+
+# -- the confirmation ---------------------------------------------------------------------------
+def rendered(name, data, settings):
+    """The entries the data of service ``name`` renders (``needs`` met by stand-ins)."""
+    from ..render import render
+    from ..schema import config_from_data
+    services = {dep: {"command": ["true"], "log": False} for dep in data.get("needs", ())}
+    services[name] = data
+    tree_data = dict(settings.data(), services=services)
+    config = config_from_data(tree_data, {}, accounts_module.NO_ACCOUNTS)
+    return render(config, only=[name])
+
+
+def _confirm(found, data, settings, notes):
+    """Render ``data``; where a structured reading gives other bytes, keep the file as
+    written instead; list every difference left."""
+    try:
+        tree = rendered(found.name, data, settings)
+    except (DataError, RenderError) as exc:
+        notes.problems.append("the data does not render: %s" % exc)
+        return
+    base = found.base
+    run = tree.get(base + "/" + RUN)
+    if "command" in data and (run is None or run.content != found.file(RUN)):
+        for key in ("command", "user", "group", "cwd", "umask", "nice", "limits", "needs"):
+            data.pop(key, None)
+        text = found.file(RUN).decode("utf-8")
+        data_run = {"run": text}
+        data_run.update(data)
+        data.clear()
+        data.update(data_run)
+        notes.verbatim["run"] = "the command form read back renders other bytes"
+        return _confirm(found, data, settings, notes)
+    log = data.get("log")
+    if isinstance(log, dict) and "run" not in log and not _log_matches(found, tree, base):
+        text, _ = script_text(found.file(LOG_DIR + "/" + RUN))
+        data["log"] = {"run": text}
+        notes.verbatim["log"] = "the canonical reading renders other bytes"
+        return _confirm(found, data, settings, notes)
+    notes.changes += _differences(found, tree, data, settings)
+    return None
+
+
+def _log_matches(found, tree, base):
+    run = tree.get(base + "/" + LOG_DIR + "/" + RUN)
+    if run is None or run.content != found.file(LOG_DIR + "/" + RUN):
+        return False
+    config = found.log_entries.get(SVLOGD_CONFIG)
+    rendered_config = tree.get((found.log_dir or "") + "/" + SVLOGD_CONFIG)
+    return (rendered_config is not None and config is not None
+            and config.content == rendered_config.content)
+
+
+def _differences(found, tree, data, settings):
+    """What ``plan`` would still change in what the service's data covers, and why."""
+    on_host = {found.base + ("/" + rel if rel else ""): entry
+               for rel, entry in found.entries.items()}
+    if found.link is not None:
+        on_host[found.link.path] = found.link
+    if found.log_dir is not None:
+        for rel, entry in found.log_entries.items():
+            on_host[found.log_dir + ("/" + rel if rel else "")] = entry
+    changes = []
+    for entry in tree:
+        if entry.path in (settings.sv_dir, settings.service_dir):
+            continue
+        have = on_host.get(entry.path)
+        label = entry.path
+        if have is None:
+            changes.append("%s would be created" % label)
+            continue
+        if entry.kind == "symlink":
+            continue  # said by _enabled
+        if _FOUND_KIND.get(have.kind, have.kind) != entry.kind:
+            changes.append("%s: a %s would replace the %s" % (label, entry.kind, have.kind))
+            continue
+        if entry.kind == "file" and entry.content != have.content:
+            changes.append("%s: its content would change" % label)
+        if have.mode != entry.mode:
+            changes.append("%s: mode %04o would become %04o" % (label, have.mode, entry.mode))
+        owner = settings.user_names.get(have.uid, str(have.uid))
+        group = settings.group_names.get(have.gid, str(have.gid))
+        if entry.owner is not None and owner != entry.owner:
+            changes.append("%s: owner %s would become %s" % (label, owner, entry.owner))
+        if entry.group is not None and group != entry.group:
+            changes.append("%s: group %s would become %s" % (label, group, entry.group))
+    scopes = acted_on(found.base, has_log=data.get("log") is not False,
+                      has_env="env" in data)
+    for directory, names in scopes.items():
+        relative = directory[len(found.base) + 1:] if directory != found.base else ""
+        present = found.names_in(relative) if relative else [
+            path for path in found.entries if path and "/" not in path]
+        for name in present:
+            path = directory + "/" + name
+            if (names is None or name in names) and path not in tree:
+                changes.append("%s would be removed (runsv reads it; the data has no key "
+                               "for it)" % path)
+    return changes

@@ -1,0 +1,90 @@
+"""importing: the imported data as YAML, with what the operator needs to know as comments.
+
+Either spelling (README "Data format"): ``runit: {services: …}`` or the class parameters
+``runit::services``. Scripts are literal blocks (``|``) where YAML allows one. Hiera
+interpolates ``%{…}`` in every string it reads, so a literal ``%{`` is written
+``%{literal('%')}{`` — the data reads back as exactly what was found. Pure.
+"""
+
+import yaml
+
+SPELLINGS = ("runit", "params")
+INTERPOLATION = "%{"
+ESCAPED = "%{literal('%')}{"
+
+
+def escaped(value):
+    """``value`` with every string's ``%{`` escaped for hiera, recursively.
+
+    >>> escaped({"run": "echo %{x}", "env": {"A": None}})
+    {'run': "echo %{literal('%')}{x}", 'env': {'A': None}}
+    """
+    if isinstance(value, str):
+        return value.replace(INTERPOLATION, ESCAPED)
+    if isinstance(value, dict):
+        return {key: escaped(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [escaped(item) for item in value]
+    return value
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings as literal blocks; keys in the order they were given."""
+
+
+def _represent_str(dumper, value):
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump(value, indent):
+    """``value`` as YAML, every line indented by ``indent`` spaces."""
+    text = yaml.dump(value, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=100)
+    pad = " " * indent
+    return "".join(pad + line if line.strip() else line for line in text.splitlines(True))
+
+
+def comment(lines, indent):
+    pad = " " * indent
+    return "".join("%s# %s\n" % (pad, line) for line in lines)
+
+
+def service_comment(name, notes):
+    """What was recognised, kept verbatim (and why), and what plan would still change."""
+    lines = []
+    lines.append("%s: recognised %s" % (name, ", ".join(notes.recognised) or "nothing"))
+    if notes.scripts:
+        lines.append("  scripts, kept as written: %s" % ", ".join(notes.scripts))
+    for key, why in notes.verbatim.items():
+        lines.append("  %s kept as written: %s" % ("log/run" if key == "log" else key, why))
+    for change in notes.changes:
+        lines.append("  plan would change: %s" % change)
+    return lines
+
+
+def document(settings_data, services, spelling, header=()):
+    """The YAML text: ``settings_data`` (top-level keys), ``services`` [(name, data, notes)]."""
+    if spelling not in SPELLINGS:
+        raise ValueError("spelling: runit or params, not %r" % spelling)
+    out = [comment(header, 0)] if header else []
+    if spelling == "runit":
+        out.append("runit:\n")
+        if settings_data:
+            out.append(dump(escaped(settings_data), 2))
+        out.append("  services:\n")
+        indent = 4
+    else:
+        for key, value in settings_data.items():
+            out.append(dump({"runit::" + key: escaped(value)}, 0))
+        out.append("runit::services:\n")
+        indent = 2
+    if not services:
+        out[-1] = out[-1].rstrip("\n") + " {}\n"
+    for name, data, notes in services:
+        out.append(comment(service_comment(name, notes), indent))
+        out.append(dump({name: escaped(data)}, indent))
+    return "".join(out)

@@ -1,0 +1,264 @@
+"""importing: one ``Found`` service -> its data, read back from the forms our renderer writes.
+
+Pure: no host, no clock. Each file is read into keys only where the reading is exact —
+``command_keys`` and ``log_keys`` propose, and ``importing.check`` renders the proposal and
+keeps it only if it gives the same bytes; anything else is kept as written (``run: |`` …).
+Every choice is noted for the operator (``Notes``), so the YAML says what was recognised and
+why the rest was kept verbatim.
+"""
+
+import posixpath
+import shlex
+
+from ..model import LIMITS, TIMESTAMPS
+from ..protocol.layout import (CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR, FINISH,
+                               GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG)
+from ..protocol.logrun import log_run_from_bytes
+
+_OPTION_OF_LIMIT = {"-" + letter: key for key, letter in LIMITS.items()}
+_TIMESTAMPS_OF_FLAG = {flag: name for name, flag in TIMESTAMPS.items()}
+ENV_NAME_FIRST = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+ENV_NAME_CHARS = ENV_NAME_FIRST + "0123456789"
+
+
+class Notes:
+    """What import says about one service: ``recognised`` keys, ``scripts`` (finish, check,
+    control: scripts are always kept as written), ``verbatim`` {key: why a file was kept as
+    written instead of read into keys}, ``changes`` (what ``plan`` would still change, and
+    why), ``problems`` (why it cannot be imported at all)."""
+
+    def __init__(self):
+        self.recognised = []
+        self.scripts = []
+        self.verbatim = {}
+        self.changes = []
+        self.problems = []
+
+
+# -- scripts ------------------------------------------------------------------------------------
+def script_text(content):
+    """``content`` as the text a script key holds, or (None, why) when the data cannot hold it
+    as it is: the schema keeps a script that starts with ``#!`` and ends with a newline,
+    UTF-8, with no control character but tab and newline."""
+    if content is None:
+        return None, "not a regular file of at most 1 MiB"
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    bad = sorted({char for char in text if char < " " and char not in "\t\n"} | (
+        {"\x7f"} if "\x7f" in text else set()))
+    if bad:
+        return None, "holds control characters (%s)" % ", ".join("%r" % c for c in bad)
+    if not text.strip():
+        return None, "blank"
+    return text, None
+
+
+def script_changes(text):
+    """What the schema would change in script ``text`` when it renders it: [] when nothing."""
+    changes = []
+    if not text.startswith("#!"):
+        changes.append("a #!/bin/sh line would be added (it has none)")
+    if not text.endswith("\n"):
+        changes.append("a newline would be added at its end")
+    return changes
+
+
+# -- run: the command form -------------------------------------------------------------------
+def command_keys(text, sv_dir, sv_timeout, base):
+    """The keys of a run script in the renderer's command form, or (None, why)::
+
+        #!/bin/sh
+        exec 2>&1
+        sv -w TIMEOUT start SV_DIR/DEP || exit 1      (each of needs)
+        umask NNNN
+        cd CWD || exit 1
+        exec [chpst -u U[:G] -e ENVDIR -n N -o … ] ARGV…
+
+    A proposal: ``check`` confirms it by rendering. ``sv_timeout`` None accepts any timeout
+    (the first pass, which collects them)."""
+    lines = text.split("\n")
+    if lines[-1] != "" or lines[:2] != ["#!/bin/sh", "exec 2>&1"]:
+        return None, "not the command form (#!/bin/sh, exec 2>&1, …, exec COMMAND)"
+    keys = {}
+    body = lines[2:-1]
+    try:
+        words = [shlex.split(line) for line in body]
+    except ValueError as exc:
+        return None, "a line sh would read differently: %s" % exc
+    needs, timeouts = [], set()
+    index = 0
+    while index < len(words) and words[index][:1] == ["sv"]:
+        guard = words[index]
+        if len(guard) != 8 or guard[1] != "-w" or guard[3] != "start" \
+                or guard[5:] != ["||", "exit", "1"] or posixpath.dirname(guard[4]) != sv_dir:
+            return None, "line %d is not a needs guard (sv -w N start %s/DEP || exit 1)" % (
+                index + 3, sv_dir)
+        timeouts.add(guard[2])
+        needs.append(posixpath.basename(guard[4]))
+        index += 1
+    if needs:
+        keys["needs"] = needs
+        keys["_timeouts"] = timeouts
+    if index < len(words) and words[index][:1] == ["umask"] and len(words[index]) == 2:
+        keys["umask"] = words[index][1]
+        index += 1
+    if index < len(words) and words[index][:1] == ["cd"]:
+        if len(words[index]) != 5 or words[index][2:] != ["||", "exit", "1"]:
+            return None, "line %d: a cd that is not 'cd DIR || exit 1'" % (index + 3)
+        keys["cwd"] = words[index][1]
+        index += 1
+    if index != len(words) - 1 or words[index][:1] != ["exec"] or len(words[index]) < 2:
+        return None, "line %d is not the last, exec COMMAND" % (index + 3)
+    argv = words[index][1:]
+    if argv[0] == "chpst":
+        argv = _chpst_keys(argv[1:], keys, base)
+        if argv is None:
+            return None, "chpst options other than -u -e -n and the limits, in that order"
+    if not argv:
+        return None, "no command after exec"
+    keys["command"] = argv
+    return keys, None
+
+
+def _chpst_keys(words, keys, base):
+    """Take chpst's options off ``words`` into ``keys``; the command left, or None."""
+    index = 0
+    limits = {}
+    while index + 1 < len(words) and words[index].startswith("-"):
+        option, value = words[index], words[index + 1]
+        if option == "-u" and not keys.get("user"):
+            user, _, group = value.partition(":")
+            keys["user"] = user
+            if group:
+                keys["group"] = group
+        elif option == "-e" and "_env_dir" not in keys:
+            keys["_env_dir"] = value
+        elif option == "-n" and "nice" not in keys:
+            keys["nice"] = _integer(value)
+        elif option in _OPTION_OF_LIMIT and _OPTION_OF_LIMIT[option] not in limits:
+            limits[_OPTION_OF_LIMIT[option]] = _integer(value)
+        else:
+            return None
+        index += 2
+    if limits:
+        keys["limits"] = limits
+    if any(value is None for value in [keys.get("nice", 0)] + list(limits.values())):
+        return None
+    env_dir = keys.pop("_env_dir", None)
+    if env_dir is not None:
+        expected = base + "/env" if "cwd" in keys else "./env"
+        if env_dir != expected:
+            return None
+        keys["_uses_env"] = True
+    return words[index:]
+
+
+def _integer(text):
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+# -- env/ ---------------------------------------------------------------------------------------
+def env_value(name, content):
+    """The value of ``env/NAME`` as data, or raise ValueError(why) when data cannot give
+    those bytes: chpst -e's file is empty (unset) or one line, newlines as NUL bytes."""
+    if not name or name[0] not in ENV_NAME_FIRST or name.strip(ENV_NAME_CHARS):
+        raise ValueError("not a variable name")
+    if content is None:
+        raise ValueError("not a regular file of at most 1 MiB")
+    if content == b"":
+        return None
+    if not content.endswith(b"\n") or b"\n" in content[:-1]:
+        raise ValueError("not one line ending in a newline")
+    try:
+        value = content[:-1].replace(b"\0", b"\n").decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8") from None
+    if value != value.rstrip(" \t"):
+        raise ValueError("ends in blanks (chpst drops them)")
+    if any(char < " " and char not in "\t\n" for char in value):
+        raise ValueError("holds control characters")
+    return value
+
+
+# -- log/run and svlogd's config ----------------------------------------------------------------
+def log_keys(content, log_dir_default):
+    """The log keys of a canonical ``log/run`` in the renderer's form — ``exec [chpst -u
+    USER] svlogd [-t|-tt|-ttt] [-l N] DIR`` — and the directory it logs to; or (None, None,
+    why). ``dir`` is left out when it is ``log_dir_default``."""
+    parsed = log_run_from_bytes(content or b"")
+    if parsed is None:
+        return None, None, "not the canonical form (#!/bin/sh, exec [chpst -u USER] svlogd …)"
+    args = list(parsed.args)
+    keys = {}
+    flag = args.pop(0) if args and args[0] in _TIMESTAMPS_OF_FLAG else None
+    if flag != "-tt":
+        keys["timestamps"] = _TIMESTAMPS_OF_FLAG[flag]
+    if args[:1] == ["-l"] and len(args) > 1 and args[1].isdigit():
+        keys["line_length"] = int(args[1])
+        del args[:2]
+    if len(args) != 1 or not args[0].startswith("/"):
+        return None, None, "svlogd's arguments are not [-t…] [-l N] and one absolute directory"
+    if parsed.user is not None:
+        keys["user"] = parsed.user
+    directory = args[0]
+    if directory != log_dir_default:
+        keys["dir"] = directory
+    return keys, directory, None
+
+
+def config_keys(content):
+    """svlogd's ``config`` as log keys, or (None, why); the renderer writes each setting once,
+    in a fixed order — ``check`` confirms the reading by rendering it."""
+    if content is None:
+        return None, "not a regular file of at most 1 MiB"
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "not UTF-8"
+    if text and not text.endswith("\n"):
+        return None, "its last line has no newline"
+    keys, patterns = {}, []
+    numbers = {"s": "size", "n": "num", "N": "min", "t": "timeout"}
+    for line in text.split("\n")[:-1]:
+        letter, value = line[:1], line[1:]
+        if letter in numbers and value.isdigit() and numbers[letter] not in keys:
+            keys[numbers[letter]] = int(value)
+        elif letter == "!" and value and "processor" not in keys:
+            keys["processor"] = value
+        elif letter in "uU" and value and "udp" not in keys:
+            keys["udp"] = value
+            if letter == "U":
+                keys["udp_only"] = True
+        elif letter == "p" and "prefix" not in keys:
+            keys["prefix"] = value
+        elif letter in "+-" or line[:2] in ("e+", "e-", "E+", "E-"):
+            patterns.append(line)
+        else:
+            return None, "line %r is not one the data writes" % line
+    if patterns:
+        keys["patterns"] = patterns
+    return keys, None
+
+
+# -- the small files ------------------------------------------------------------------------
+def give_up_keys(content):
+    """``give-up`` as ``restart``, or (None, why)."""
+    try:
+        words = (content or b"").decode("ascii").split()
+        after, within = int(words[0]), int(words[1])
+    except (UnicodeDecodeError, ValueError, IndexError):
+        return None, "not two numbers"
+    if content != b"%d %d\n" % (after, within):
+        return None, "not written as 'N W' and a newline"
+    return {"give_up_after": after, "within": within}, None
+
+
+SCRIPT_FILES = (FINISH, CHECK)
+SERVICE_FILES = (RUN, FINISH, CHECK, DOWN, GIVE_UP, CONTROL_DIR, ENV_DIR, LOG_DIR)
+__all__ = ["Notes", "command_keys", "env_value", "log_keys", "config_keys", "give_up_keys",
+           "script_text", "script_changes", "CONTROL_LETTERS", "SVLOGD_CONFIG"]
