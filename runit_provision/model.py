@@ -39,6 +39,7 @@ CHECK_KINDS = ("tcp", "http", "command")
 RUNTIMES = ("python", "system")
 INITS = ("auto", "systemd", "sysvinit", "upstart", "runit", "none")
 TIMESTAMPS = {"none": None, "tai64n": "-t", "human": "-tt", "iso": "-ttt"}
+USER_TREE_PREFIX = "runsvdir-"  # + a login: the system service that runs a user's tree
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 

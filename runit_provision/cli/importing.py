@@ -21,6 +21,7 @@ from ..importing.assemble import DEFAULTS, Settings, service_data
 from ..importing.emit import SPELLINGS, document
 from ..importing.found import read_log_dir, read_service
 from ..importing.recognise import command_keys, log_keys
+from ..model import USER_TREE_PREFIX
 
 DESCRIPTION = """\
 Turn existing runit service directories into data for runit-provision: what is written in
@@ -63,7 +64,13 @@ def run(args):
         sv_dir = _common_parent(bases, problems)
         if problems:
             return _fail(problems)
-        founds = []
+        founds, left_out = [], []
+        for base in list(bases):
+            name = posixpath.basename(base)
+            if name.startswith(USER_TREE_PREFIX):
+                left_out.append("%s: a user's tree (runit-provision's users:), not imported "
+                                "as a service" % name)
+                bases.remove(base)
         for base in bases:
             try:
                 founds.append(read_service(root, base, posixpath.join(
@@ -93,6 +100,9 @@ def run(args):
     if problems:
         return _fail(problems)
     header = ["runit-provision import of %s (%d services)" % (sv_dir, len(services))]
+    header += ["left out: %s" % why for why in left_out]
+    for why in left_out:
+        sys.stderr.write("runit-provision import: left out: %s\n" % why)
     text = document(settings.data(), services, args.spelling, header)
     if args.out is None:
         sys.stdout.write(text)
@@ -124,12 +134,11 @@ def service_directories(root, args, problems):
             bases.append(posixpath.normpath(posixpath.join(service_dir, target)))
     for path in args.paths:
         path = posixpath.normpath(posixpath.join("/", path))
-        if root.lstat(path + "/" + RUN) is not None:
-            bases.append(path)
+        try:
+            inner = _services_at(root, path)
+        except OSError as exc:
+            problems.append("%s: %s" % (path, exc.strerror or exc))
             continue
-        inner = [posixpath.join(path, name) for name, _info in root.listdir(path)
-                 if not name.startswith(".") and root.lstat(
-                     posixpath.join(path, name, RUN)) is not None]
         if not inner:
             problems.append("%s: neither a service directory (no run) nor a directory of "
                             "them" % path)
@@ -141,6 +150,15 @@ def service_directories(root, args, problems):
     names = collections.Counter(posixpath.basename(base) for base in bases)
     problems += ["%s: two services of that name" % name for name, n in names.items() if n > 1]
     return sorted(set(bases), key=posixpath.basename), service_dir
+
+
+def _services_at(root, path):
+    """``[path]`` if it is a service directory, else the service directories in it."""
+    if root.lstat(path + "/" + RUN) is not None:
+        return [path]
+    return [posixpath.join(path, name) for name, _info in root.listdir(path)
+            if not name.startswith(".") and root.lstat(posixpath.join(path, name, RUN))
+            is not None]
 
 
 def _common_parent(bases, problems):

@@ -166,8 +166,8 @@ def _log(found, settings, notes):
         return False
     run = found.entries.get(LOG_DIR + "/" + RUN)
     if entry.kind != "dir" or run is None:
-        notes.changes.append("log/ would be removed: %s" % (
-            "not a directory" if entry.kind != "dir" else "it has no run"))
+        notes.why_removed[LOG_DIR] = ("not a directory" if entry.kind != "dir"
+                                      else "it has no run")
         return False
     default_dir = posixpath.join(settings.log_dir, found.name)
     keys, directory, why = log_keys(run.content, default_dir)
@@ -241,7 +241,7 @@ def _confirm(found, data, settings, notes):
         data["log"] = {"run": text}
         notes.verbatim["log"] = "the canonical reading renders other bytes"
         return _confirm(found, data, settings, notes)
-    notes.changes += _differences(found, tree, data, settings)
+    notes.changes += _differences(found, tree, data, settings, notes)
     return None
 
 
@@ -255,7 +255,7 @@ def _log_matches(found, tree, base):
             and config.content == rendered_config.content)
 
 
-def _differences(found, tree, data, settings):
+def _differences(found, tree, data, settings, notes):
     """What ``plan`` would still change in what the service's data covers, and why."""
     on_host = {found.base + ("/" + rel if rel else ""): entry
                for rel, entry in found.entries.items()}
@@ -297,6 +297,7 @@ def _differences(found, tree, data, settings):
         for name in present:
             path = directory + "/" + name
             if (names is None or name in names) and path not in tree:
-                changes.append("%s would be removed (runsv reads it; the data has no key "
-                               "for it)" % path)
+                why = notes.why_removed.get(path[len(found.base) + 1:],
+                                            "runsv reads it; the data has no key for it")
+                changes.append("%s would be removed: %s" % (path, why))
     return changes

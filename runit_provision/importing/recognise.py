@@ -31,6 +31,7 @@ class Notes:
         self.recognised = []
         self.scripts = []
         self.verbatim = {}
+        self.why_removed = {}  # relative path -> why plan would remove it
         self.changes = []
         self.problems = []
 

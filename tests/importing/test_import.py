@@ -1,0 +1,236 @@
+"""``runit-provision import``: service directories -> data that renders them again.
+
+The promise (docs/import.md): on the host it was imported from, ``plan`` with the imported
+data changes nothing — or the import lists what it would change, and why. Tested on a host
+applied by the real ``apply`` (every key, both spellings), on Debian's ``runit-services``
+corpus as packaged and as ``runit-helper`` installs a service, and on bad input: a binary or
+missing run, a FIFO where a file should be, a link loop — every problem said, nothing written.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runit_provision.cli.main import main
+
+CORPUS = Path("/usr/share/runit/sv")  # Debian's runit-services
+PASSWD = ("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/nonexistent:/bin/false\n"
+          "www-data:x:33:33::/var/www:/bin/false\n")
+GROUP = "root:x:0:\nnogroup:x:65534:\nwww-data:x:33:\nadm:x:4:\n"
+APPLIED = """runit:
+  init: none
+  runtime: system
+  sv_timeout: 9
+  log_dir: /var/log/runit
+  services:
+    web:
+      command: /usr/local/bin/web --port 8080 --title "My Site"
+      user: www-data
+      group: adm
+      env: {PORT: 8080, MOTD: "two\\nlines", UNSET: null, EMPTY: ""}
+      cwd: /srv/my web
+      umask: "027"
+      nice: -5
+      limits: {nofile: 4096, core: 0, mem: 100000000}
+      needs: [cache]
+      finish: '[ "$1" = 0 ] || sleep 2 # 100%{literal("%")}{sure}'
+      control: {h: 'exec pkill -HUP -P "$(cat supervise/pid)"', "1": "echo one"}
+      restart: {give_up_after: 10, within: 30}
+      log: {user: "www-data:adm", timestamps: iso, size: 5000000, num: 20, min: 2,
+            timeout: 86400, processor: gzip, udp: "127.0.0.1:514", udp_only: true,
+            prefix: "web: ", patterns: ["-*DEBUG*", "+*"], line_length: 900}
+    cache: {command: [/usr/bin/redis-server, --port, "6379", "it's", ""], check: {tcp: 6379},
+            down: true, log: {dir: /srv/cache-log, timestamps: none}}
+    raw: {run: "exec sleep 100", log: {run: "#!/bin/sh\\nexec svlogd -tt ./main\\n"},
+          enabled: false}
+    quiet: {command: /bin/true, log: false, env: {}}
+"""
+HOST_KEYS = {"init": "none", "runtime": "system"}  # how the sandbox is run, not what import says
+
+
+@pytest.fixture
+def root(tmp_path):
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "passwd").write_text(PASSWD)
+    (root / "etc" / "group").write_text(GROUP)
+    return root
+
+
+def run_cli(*argv):
+    return main([str(arg) for arg in argv])
+
+
+def applied(root, tmp_path, text=APPLIED):
+    data = tmp_path / "applied.yaml"
+    data.write_text(text)
+    assert run_cli("apply", "--data", data, "--root", root, "--profile-d", "none") == 0
+    return data
+
+
+def with_host_keys(imported, tmp_path, spelling="runit"):
+    """The imported data and the sandbox's init and runtime, in one file."""
+    data = yaml.safe_load(imported.read_text())
+    if spelling == "runit":
+        data["runit"].update(HOST_KEYS)
+    else:
+        data.update({"runit::" + key: value for key, value in HOST_KEYS.items()})
+    merged = tmp_path / ("merged-%s.yaml" % spelling)
+    merged.write_text(yaml.safe_dump(data, sort_keys=False))
+    return merged
+
+
+@pytest.mark.parametrize("spelling", ["runit", "params"])
+def test_plan_after_importing_an_applied_host_changes_nothing(root, tmp_path, spelling, capsys):
+    applied(root, tmp_path)
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out,
+                   "--spelling", spelling) == 0, capsys.readouterr().err
+    text = out.read_text()
+    imported = yaml.safe_load(text)
+    services = imported["runit"]["services"] if spelling == "runit" else imported[
+        "runit::services"]
+    assert sorted(services) == ["cache", "quiet", "raw", "web"]
+    web = services["web"]
+    assert web["command"] == ["/usr/local/bin/web", "--port", "8080", "--title", "My Site"]
+    assert (web["user"], web["group"], web["cwd"], web["umask"], web["nice"]) == (
+        "www-data", "adm", "/srv/my web", "0027", -5)
+    assert web["limits"] == {"nofile": 4096, "core": 0, "mem": 100000000}
+    assert web["env"] == {"EMPTY": "", "MOTD": "two\nlines", "PORT": "8080", "UNSET": None}
+    assert web["log"]["udp_only"] is True and "dir" not in web["log"]
+    assert services["cache"]["log"] == {"timestamps": "none", "dir": "/srv/cache-log"}
+    assert services["raw"]["log"] == {"run": "#!/bin/sh\nexec svlogd -tt ./main\n"}
+    assert services["raw"]["enabled"] is False
+    assert services["quiet"] == {"command": ["/bin/true"], "env": {}, "log": False}
+    assert "%{literal('%')}{sure}" in web["finish"]  # hiera reads it back as 100%{sure}
+    assert "# web: recognised command, user, group" in text
+    merged = with_host_keys(out, tmp_path, spelling)
+    capsys.readouterr()
+    assert run_cli("plan", "--data", merged, "--root", root, "--profile-d", "none") == 0, (
+        capsys.readouterr().out)
+
+
+def test_what_the_data_cannot_say_is_listed_as_a_change(root, tmp_path, capsys):
+    applied(root, tmp_path)
+    sv = root / "etc" / "sv"
+    os.chmod(str(sv / "web" / "run"), 0o700)
+    (sv / "web" / "env" / "not-a-name").write_text("x\n")
+    (sv / "web" / "control" / "z").write_text("#!/bin/sh\n")
+    (sv / "cache" / "down").write_text("junk")
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 2
+    err = capsys.readouterr().err
+    assert "web: plan would change: /etc/sv/web/run: mode 0700 would become 0755" in err
+    assert "web: plan would change: env/not-a-name would be removed: not a variable name" in err
+    assert "web: plan would change: control/z would be removed: runsv knows no such hook" in err
+    assert "cache: plan would change: down would be made an empty file" in err
+    assert "plan would change: /etc/sv/web/run: mode 0700" in out.read_text()
+
+
+def test_a_run_file_the_data_cannot_hold_is_refused_and_nothing_is_written(root, tmp_path,
+                                                                           capsys):
+    sv = root / "etc" / "sv"
+    for name, make in (("binary", lambda p: p.write_bytes(b"\x7fELF\x02\x01\x01\0")),
+                       ("fifo", lambda p: os.mkfifo(str(p))),
+                       ("loop", lambda p: os.symlink("run", str(p)))):
+        (sv / name).mkdir(parents=True)
+        make(sv / name / "run")
+    (sv / "good").mkdir()
+    (sv / "good" / "run").write_text("#!/bin/sh\nexec sleep 1\n")
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 1
+    err = capsys.readouterr().err
+    assert "/etc/sv/binary: run: holds control characters" in err
+    assert "/etc/sv/fifo: run: not a regular file of at most 1 MiB" in err
+    assert "/etc/sv/loop: run: not a regular file of at most 1 MiB" in err
+    assert not out.exists()
+
+
+def test_bad_paths_are_said(root, tmp_path, capsys):
+    (root / "etc" / "sv" / "empty").mkdir(parents=True)
+    os.symlink("loop", str(root / "etc" / "loop"))
+    assert run_cli("import", "--root", root, "/etc/sv/empty", "/etc/loop", "/etc/none") == 1
+    err = capsys.readouterr().err
+    assert "/etc/sv/empty: neither a service directory (no run) nor a directory of them" in err
+    assert "/etc/loop: Too many levels of symbolic links" in err
+    assert "/etc/none: neither" in err
+    assert run_cli("import", "--root", root) == 1
+    assert "name the service directories" in capsys.readouterr().err
+
+
+def test_a_users_tree_is_left_out_and_said(root, tmp_path, capsys):
+    (root / "var" / "www").mkdir(parents=True)
+    applied(root, tmp_path, APPLIED.replace("  services:\n", "  users: {www-data: {home: "
+                                            "/var/www}}\n  services:\n", 1))
+    out = tmp_path / "imported.yaml"
+    run_cli("import", "--root", root, "/etc/sv", "--out", out)
+    assert "left out: runsvdir-www-data: a user's tree" in out.read_text()
+    assert "runsvdir-www-data:\n" not in out.read_text()
+
+
+def corpus_root(root):
+    if not CORPUS.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail("Debian's runit-services is not installed (.ci/run installs it)")
+        pytest.skip("Debian's runit-services is not installed")
+    shutil.copytree(str(CORPUS), str(root / "etc" / "sv"), symlinks=True)
+    return root
+
+
+def test_debians_runit_services_import_and_render_byte_for_byte(root, tmp_path, capsys):
+    """The 28 directories of runit-services as packaged: every script is kept as written
+    (they run through /lib/runit/invoke-run), and renders back to the same bytes; the only
+    changes listed are the empty log/ directories runit-helper fills in at install."""
+    corpus_root(root)
+    names = sorted(name for name in os.listdir(str(root / "etc" / "sv"))
+                   if (root / "etc" / "sv" / name / "run").exists())
+    assert len(names) >= 20
+    out = tmp_path / "imported.yaml"
+    code = run_cli("import", "--root", root, "/etc/sv", "--out", out)
+    err = capsys.readouterr().err
+    assert code in (0, 2), err
+    services = yaml.safe_load(out.read_text())["runit"]["services"]
+    assert sorted(services) == names
+    for line in err.splitlines():
+        assert "/log would be removed: it has no run" in line or " is a " in line \
+            or "would be created" in line or "would point to" in line, line
+    render_out = tmp_path / "rendered"
+    data = tmp_path / "imported-for-render.yaml"
+    data.write_text(out.read_text())
+    assert run_cli("render", "--data", data, "--out", render_out, "--passwd", root / "etc/passwd",
+                   "--group", root / "etc/group") == 0
+    for name in names:
+        for script in ("run", "finish", "check"):
+            original = root / "etc" / "sv" / name / script
+            if original.exists():
+                assert (render_out / "etc" / "sv" / name / script).read_bytes() == \
+                    original.read_bytes(), (name, script)
+
+
+def test_a_service_as_runit_helper_installs_it(root, tmp_path, capsys):
+    """Debian's /etc/sv/ssh after install: log/run chowns the log directory, then execs
+    svlogd on it quoted — kept as written, with the directory it logs to."""
+    service = root / "etc" / "sv" / "ssh"
+    (service / "log").mkdir(parents=True)
+    (service / ".meta").mkdir()
+    (service / ".meta" / "installed").write_text("")
+    os.symlink("/run/runit/supervise/ssh", str(service / "supervise"))
+    (service / "run").write_text("#!/usr/bin/env /lib/runit/invoke-run\nset -e\n"
+                                 'exec /usr/sbin/sshd -D -e $SSHD_OPTS\n')
+    (service / "log" / "run").write_text(
+        "#!/bin/sh\nchown _runit-log:adm '/var/log/runit/ssh'\nchmod 750 '/var/log/runit/ssh'\n"
+        "exec chpst -u _runit-log svlogd -tt '/var/log/runit/ssh'\n")
+    for path in (service / "run", service / "log" / "run"):
+        path.chmod(0o755)
+    (root / "etc" / "service").mkdir()
+    os.symlink("/etc/sv/ssh", str(root / "etc" / "service" / "ssh"))
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "--root", root, "--service-dir", "/etc/service", "--out", out) == 0, \
+        capsys.readouterr().err
+    ssh = yaml.safe_load(out.read_text())["runit"]["services"]["ssh"]
+    assert ssh["run"].startswith("#!/usr/bin/env /lib/runit/invoke-run\n")
+    assert ssh["log"]["run"].endswith("svlogd -tt '/var/log/runit/ssh'\n")
+    assert "enabled" not in ssh
