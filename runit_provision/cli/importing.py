@@ -17,7 +17,7 @@ import sys
 from ..accounts import groups_from_file, logins_from_file
 from ..apply.fsroot import FsRoot
 from ..protocol.layout import LOG_DIR, RUN
-from ..importing.assemble import DEFAULTS, Settings, service_data
+from ..importing.assemble import DEFAULTS, Settings, import_services
 from ..importing.emit import SPELLINGS, document
 from ..importing.found import read_log_dir, read_service
 from ..importing.recognise import command_keys, log_keys
@@ -87,8 +87,7 @@ def run(args):
                 read_log_dir(root, found, directory)
     services = []
     changes = 0
-    for found in founds:
-        data, notes = service_data(found, settings)
+    for found, data, notes in import_services(founds, settings):
         if data is None:
             problems += ["%s: %s" % (found.base, problem) for problem in notes.problems]
             continue

@@ -1,6 +1,6 @@
 """importing: a ``Found`` service -> its data, confirmed by rendering it and comparing bytes.
 
-``service_data`` proposes keys file by file (``recognise``), renders the proposal with the
+``import_services`` proposes keys file by file (``recognise``), renders the proposals with the
 tree's settings (``schema`` + ``render``, the same path ``apply`` takes) and compares every
 entry with what was found: a structured reading that does not give the same bytes is
 replaced by the file kept as written, and whatever the data cannot reproduce — a mode, an
@@ -17,6 +17,7 @@ from ..protocol.layout import (CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DI
 from .recognise import (Notes, command_keys, config_keys, env_value, give_up_keys, log_keys,
                         script_changes, script_text)
 
+COMMAND_KEYS = ("command", "user", "group", "cwd", "umask", "nice", "limits", "needs")
 _FOUND_KIND = {"file": "file", "dir": "directory", "link": "symlink"}
 DEFAULTS = {"sv_dir": "/etc/sv", "service_dir": "/etc/service", "log_dir": "/var/log",
             "sv_timeout": 7}
@@ -40,9 +41,41 @@ class Settings:
         return {key: value for key, value in values.items() if DEFAULTS[key] != value}
 
 
-def service_data(found, settings):
-    """``(data, notes)`` for one service; ``data`` is None when it cannot be imported (the
-    reasons in ``notes.problems``)."""
+def import_services(founds, settings):
+    """``[(found, data, notes)]``: each service proposed, then all confirmed by rendering
+    them together (one renderer: its templates compile once); ``data`` is None where a
+    service cannot be imported (the reasons in ``notes.problems``)."""
+    results = [(found,) + propose(found, settings) for found in founds]
+    ready = [(found, data, notes) for found, data, notes in results if data is not None]
+    for _attempt in range(3):  # a fallback changes a service once at most per file kind
+        try:
+            tree = rendered(ready, settings)
+        except (DataError, RenderError):
+            tree = None  # one service spoils the set: each is rendered alone instead
+        changed = False
+        for found, data, notes in ready:
+            try:
+                own = tree if tree is not None else rendered([(found, data, notes)], settings)
+            except (DataError, RenderError) as exc:
+                notes.problems.append("the data does not render: %s" % exc)
+                continue
+            changed = _fall_back(found, data, own, notes) or changed
+        if not changed:
+            break
+    for found, data, notes in ready:
+        if notes.problems:
+            continue
+        own = tree if tree is not None else rendered([(found, data, notes)], settings)
+        notes.changes += _differences(found, own, data, settings, notes)
+        notes.recognised = [key for key in data
+                            if key not in notes.verbatim and key not in notes.scripts]
+    return [(found, None if notes.problems else data, notes)
+            for found, data, notes in results]
+
+
+def propose(found, settings):
+    """``(data, notes)`` for one service as its files read, before the confirmation; ``data``
+    is None when it cannot be imported (the reasons in ``notes.problems``)."""
     notes = Notes()
     run = found.entries.get(RUN)
     text, why = script_text(run.content if run is not None and run.kind == "file" else None)
@@ -73,9 +106,6 @@ def service_data(found, settings):
         data["log"] = log
     if not enabled:
         data["enabled"] = False
-    _confirm(found, data, settings, notes)
-    notes.recognised = [key for key in data
-                        if key not in notes.verbatim and key not in notes.scripts]
     return data, notes
 
 
@@ -204,45 +234,38 @@ def _enabled(found, settings, notes):
 
 
 # -- the confirmation ---------------------------------------------------------------------------
-def rendered(name, data, settings):
-    """The entries the data of service ``name`` renders (``needs`` met by stand-ins)."""
+def rendered(services, settings):
+    """The tree the data of ``services`` [(found, data, notes)] renders, together; a
+    ``needs`` outside them is met by a stand-in."""
     from ..render import render
     from ..schema import config_from_data
-    services = {dep: {"command": ["true"], "log": False} for dep in data.get("needs", ())}
-    services[name] = data
-    tree_data = dict(settings.data(), services=services)
+    chosen = {found.name: data for found, data, _notes in services}
+    stand_ins = {dep: {"command": ["true"], "log": False}
+                 for data in chosen.values() for dep in data.get("needs", ())
+                 if dep not in chosen}
+    tree_data = dict(settings.data(), services=dict(stand_ins, **chosen))
     config = config_from_data(tree_data, {}, accounts_module.NO_ACCOUNTS)
-    return render(config, only=[name])
+    return render(config, only=sorted(chosen))
 
 
-def _confirm(found, data, settings, notes):
-    """Render ``data``; where a structured reading gives other bytes, keep the file as
-    written instead; list every difference left."""
-    try:
-        tree = rendered(found.name, data, settings)
-    except (DataError, RenderError) as exc:
-        notes.problems.append("the data does not render: %s" % exc)
-        return
+def _fall_back(found, data, tree, notes):
+    """Where a structured reading renders other bytes than were found, keep the file as
+    written instead; True when ``data`` changed."""
     base = found.base
     run = tree.get(base + "/" + RUN)
     if "command" in data and (run is None or run.content != found.file(RUN)):
-        for key in ("command", "user", "group", "cwd", "umask", "nice", "limits", "needs"):
-            data.pop(key, None)
-        text = found.file(RUN).decode("utf-8")
-        data_run = {"run": text}
-        data_run.update(data)
+        kept = {key: value for key, value in data.items() if key not in COMMAND_KEYS}
         data.clear()
-        data.update(data_run)
+        data.update(dict({"run": found.file(RUN).decode("utf-8")}, **kept))
         notes.verbatim["run"] = "the command form read back renders other bytes"
-        return _confirm(found, data, settings, notes)
+        return True
     log = data.get("log")
     if isinstance(log, dict) and "run" not in log and not _log_matches(found, tree, base):
         text, _ = script_text(found.file(LOG_DIR + "/" + RUN))
         data["log"] = {"run": text}
         notes.verbatim["log"] = "the canonical reading renders other bytes"
-        return _confirm(found, data, settings, notes)
-    notes.changes += _differences(found, tree, data, settings, notes)
-    return None
+        return True
+    return False
 
 
 def _log_matches(found, tree, base):
@@ -255,6 +278,20 @@ def _log_matches(found, tree, base):
             and config.content == rendered_config.content)
 
 
+def _own_entries(found, tree, data, settings):
+    """The entries of ``tree`` that are this service's: its directory, link and logger's."""
+    link = posixpath.join(settings.service_dir, found.name)
+    log = data.get("log")
+    log_dir = None
+    if log is not False and not (isinstance(log, dict) and "run" in log):
+        log_dir = (log or {}).get("dir") or posixpath.join(settings.log_dir, found.name)
+    for entry in tree:
+        path = entry.path
+        if path == link or path == found.base or path.startswith(found.base + "/") or (
+                log_dir is not None and (path == log_dir or path.startswith(log_dir + "/"))):
+            yield entry
+
+
 def _differences(found, tree, data, settings, notes):
     """What ``plan`` would still change in what the service's data covers, and why."""
     on_host = {found.base + ("/" + rel if rel else ""): entry
@@ -265,9 +302,7 @@ def _differences(found, tree, data, settings, notes):
         for rel, entry in found.log_entries.items():
             on_host[found.log_dir + ("/" + rel if rel else "")] = entry
     changes = []
-    for entry in tree:
-        if entry.path in (settings.sv_dir, settings.service_dir):
-            continue
+    for entry in _own_entries(found, tree, data, settings):
         have = on_host.get(entry.path)
         label = entry.path
         if have is None:
