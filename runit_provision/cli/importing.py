@@ -20,7 +20,8 @@ from ..protocol.layout import LOG_DIR, RUN
 from ..importing.assemble import DEFAULTS, Settings, import_services
 from ..importing.emit import SPELLINGS, document
 from ..importing.found import read_log_dir, read_service
-from ..importing.recognise import command_keys, log_keys
+from ..errors import ProvisionError
+from ..importing.recognise import Notes, command_keys, log_keys, user_tree_keys
 from ..model import USER_TREE_PREFIX
 
 DESCRIPTION = """\
@@ -64,13 +65,10 @@ def run(args):
         sv_dir = _common_parent(bases, problems)
         if problems:
             return _fail(problems)
-        founds, left_out = [], []
-        for base in list(bases):
-            name = posixpath.basename(base)
-            if name.startswith(USER_TREE_PREFIX):
-                left_out.append("%s: a user's tree (runit-provision's users:), not imported "
-                                "as a service" % name)
-                bases.remove(base)
+        founds = []
+        tree_bases = [base for base in bases
+                      if posixpath.basename(base).startswith(USER_TREE_PREFIX)]
+        bases = [base for base in bases if base not in tree_bases]
         for base in bases:
             try:
                 founds.append(read_service(root, base, posixpath.join(
@@ -80,29 +78,50 @@ def run(args):
         if problems:
             return _fail(problems)
         settings = tree_settings(founds, sv_dir, service_dir, args)
+        trees = {None: settings}
+        user_trees = []  # (found of runsvdir-LOGIN, notes)
+        for base in tree_bases:
+            why = read_user_tree(root, base, settings, trees, founds, user_trees)
+            if why is not None:  # not ours: a service like any other
+                sys.stderr.write("runit-provision import: %s: imported as a service: %s\n"
+                                 % (posixpath.basename(base), why))
+                try:
+                    founds.append(read_service(root, base, posixpath.join(
+                        service_dir, posixpath.basename(base))))
+                except (OSError, ValueError) as exc:
+                    problems.append("%s: %s" % (base, exc))
         for found in founds:
             run_text = found.file(LOG_DIR + "/" + RUN)
             _keys, directory, _why = log_keys(run_text, None)
             if directory is not None:
                 read_log_dir(root, found, directory)
-    services = []
+        if problems:
+            return _fail(problems)
+    services, users = [], {}
     changes = 0
-    for found, data, notes in import_services(founds, settings):
+    for found, notes in user_trees:
+        login = found.name[len(USER_TREE_PREFIX):]
+        users[login] = (trees[login].user, notes, [])
+    for found, data, notes in import_services(founds, trees, user_trees):
         if data is None:
             problems += ["%s: %s" % (found.base, problem) for problem in notes.problems]
             continue
-        services.append((found.name, data, notes))
+        (services if found.tree is None else users[found.tree][2]).append(
+            (found.name, data, notes))
+    for label, notes in [(name, notes) for name, _data, notes in services] + [
+            (USER_TREE_PREFIX + login, notes) for login, (_e, notes, _s) in users.items()] + [
+            (name, notes) for _e, _n, members in users.values() for name, _d, notes in members]:
+        problems += ["%s: %s" % (label, problem) for problem in notes.problems]
         changes += len(notes.changes)
         for change in notes.changes:
             sys.stderr.write("runit-provision import: %s: plan would change: %s\n"
-                             % (found.name, change))
+                             % (label, change))
     if problems:
         return _fail(problems)
-    header = ["runit-provision import of %s (%d services)" % (sv_dir, len(services))]
-    header += ["left out: %s" % why for why in left_out]
-    for why in left_out:
-        sys.stderr.write("runit-provision import: left out: %s\n" % why)
-    text = document(settings.data(), services, args.spelling, header)
+    header = ["runit-provision import of %s (%d services, %d users' trees)"
+              % (sv_dir, len(services), len(users))]
+    text = document(settings.data(), services, args.spelling, header,
+                    users=[(login,) + users[login] for login in sorted(users)])
     if args.out is None:
         sys.stdout.write(text)
     else:
@@ -111,6 +130,46 @@ def run(args):
         except OSError as exc:
             return _fail(["cannot write %s: %s" % (args.out, exc)])
     return 2 if changes else 0
+
+
+def read_user_tree(root, base, settings, trees, founds, user_trees):
+    """Read the user's tree that ``runsvdir-LOGIN`` at ``base`` runs: its entry into
+    ``trees``, its services into ``founds``; None, or why it is left out."""
+    try:
+        tree_found = read_service(root, base, posixpath.join(settings.service_dir,
+                                                             posixpath.basename(base)))
+    except (OSError, ValueError) as exc:
+        return str(exc)
+    keys, why = user_tree_keys(tree_found)
+    if keys is None:
+        return why
+    login, entry, service_dir, tree_log_dir = keys
+    read_log_dir(root, tree_found, tree_log_dir)
+    try:
+        targets = [root.readlink(posixpath.join(service_dir, name))
+                   for name, _info in root.listdir(service_dir) if not name.startswith(".")]
+        parents = {posixpath.dirname(posixpath.normpath(posixpath.join(service_dir, target)))
+                   for target in targets}
+        sv_dir = parents.pop() if len(parents) == 1 else entry["home"] + "/sv"
+        if sv_dir != entry["home"] + "/sv":
+            entry["sv_dir"] = sv_dir
+        bases = [posixpath.join(sv_dir, name) for name, _info in root.listdir(sv_dir)
+                 if not name.startswith(".")
+                 and root.lstat(posixpath.join(sv_dir, name, RUN)) is not None]
+        members = []
+        for member in bases:
+            found = read_service(root, member, posixpath.join(service_dir,
+                                                              posixpath.basename(member)))
+            found.tree = login
+            members.append(found)
+    except (OSError, ValueError, ProvisionError) as exc:
+        return "%s's tree could not be read: %s" % (login, exc)
+    founds += members
+    trees[login] = Settings(sv_dir, service_dir, posixpath.dirname(tree_log_dir),
+                            settings.sv_timeout, settings.user_names, settings.group_names,
+                            login=login, user=entry, user_log_dir=tree_log_dir)
+    user_trees.append((tree_found, Notes()))
+    return None
 
 
 def service_directories(root, args, problems):

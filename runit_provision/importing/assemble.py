@@ -12,6 +12,7 @@ import posixpath
 
 from .. import accounts as accounts_module
 from ..errors import DataError, RenderError
+from ..model import USER_TREE_PREFIX
 from ..protocol.layout import (CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR, FINISH,
                                GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG, acted_on)
 from .recognise import (Notes, command_keys, config_keys, env_value, give_up_keys, log_keys,
@@ -28,11 +29,14 @@ class Settings:
     accounts (uid -> login, gid -> group) to compare owners by."""
 
     def __init__(self, sv_dir, service_dir, log_dir, sv_timeout, user_names=None,
-                 group_names=None):
+                 group_names=None, login=None, user=None, user_log_dir=None):
         self.sv_dir, self.service_dir, self.log_dir = sv_dir, service_dir, log_dir
         self.sv_timeout = sv_timeout
         self.user_names = user_names or {0: "root"}
         self.group_names = group_names or {0: "root"}
+        self.login = login  # a user's tree: the login, and its entry's keys (no services)
+        self.user = user
+        self.user_log_dir = user_log_dir  # the log of runsvdir-LOGIN itself
 
     def data(self):
         """The settings as top-level data keys, defaults left out."""
@@ -41,21 +45,24 @@ class Settings:
         return {key: value for key, value in values.items() if DEFAULTS[key] != value}
 
 
-def import_services(founds, settings):
+def import_services(founds, trees, user_trees=()):
     """``[(found, data, notes)]``: each service proposed, then all confirmed by rendering
     them together (one renderer: its templates compile once); ``data`` is None where a
-    service cannot be imported (the reasons in ``notes.problems``)."""
-    results = [(found,) + propose(found, settings) for found in founds]
+    service cannot be imported (the reasons in ``notes.problems``). ``trees`` {None: the
+    system's Settings, login: a user tree's}; ``found.tree`` says whose a service is.
+    ``user_trees`` [(found, notes)]: the ``runsvdir-LOGIN`` services, compared with what
+    their users' entries render (their changes go to those notes)."""
+    results = [(found,) + propose(found, trees[found.tree]) for found in founds]
     ready = [(found, data, notes) for found, data, notes in results if data is not None]
     for _attempt in range(3):  # a fallback changes a service once at most per file kind
         try:
-            tree = rendered(ready, settings)
+            tree = rendered(ready, trees)
         except (DataError, RenderError):
             tree = None  # one service spoils the set: each is rendered alone instead
         changed = False
         for found, data, notes in ready:
             try:
-                own = tree if tree is not None else rendered([(found, data, notes)], settings)
+                own = tree if tree is not None else rendered([(found, data, notes)], trees)
             except (DataError, RenderError) as exc:
                 notes.problems.append("the data does not render: %s" % exc)
                 continue
@@ -65,10 +72,19 @@ def import_services(founds, settings):
     for found, data, notes in ready:
         if notes.problems:
             continue
-        own = tree if tree is not None else rendered([(found, data, notes)], settings)
-        notes.changes += _differences(found, own, data, settings, notes)
+        own = tree if tree is not None else rendered([(found, data, notes)], trees)
+        notes.changes += _differences(found, own, data, trees[found.tree], notes)
         notes.recognised = [key for key in data
                             if key not in notes.verbatim and key not in notes.scripts]
+    for found, notes in user_trees:
+        try:
+            own = tree if tree is not None else rendered([], trees)
+        except (DataError, RenderError) as exc:
+            notes.problems.append("the user's entry does not render: %s" % exc)
+            continue
+        login = found.name[len(USER_TREE_PREFIX):]
+        scope = {"env": {}, "control": {}, "log": {"dir": trees[login].user_log_dir}}
+        notes.changes += _differences(found, own, scope, trees[None], notes)
     return [(found, None if notes.problems else data, notes)
             for found, data, notes in results]
 
@@ -234,18 +250,28 @@ def _enabled(found, settings, notes):
 
 
 # -- the confirmation ---------------------------------------------------------------------------
-def rendered(services, settings):
-    """The tree the data of ``services`` [(found, data, notes)] renders, together; a
-    ``needs`` outside them is met by a stand-in."""
+def rendered(services, trees):
+    """The tree the data of ``services`` [(found, data, notes)] renders, together with every
+    user tree of ``trees``; a ``needs`` outside them is met by a stand-in."""
     from ..render import render
     from ..schema import config_from_data
-    chosen = {found.name: data for found, data, _notes in services}
-    stand_ins = {dep: {"command": ["true"], "log": False}
-                 for data in chosen.values() for dep in data.get("needs", ())
-                 if dep not in chosen}
-    tree_data = dict(settings.data(), services=dict(stand_ins, **chosen))
+    chosen = {}  # tree -> {name: data}
+    for found, data, _notes in services:
+        chosen.setdefault(found.tree, {})[found.name] = data
+    def with_stand_ins(members):
+        stand_ins = {dep: {"command": ["true"], "log": False}
+                     for data in members.values() for dep in data.get("needs", ())
+                     if dep not in members}
+        return dict(stand_ins, **members)
+    tree_data = dict(trees[None].data(), services=with_stand_ins(chosen.get(None, {})))
+    users = {login: dict(settings.user, services=with_stand_ins(chosen.get(login, {})))
+             for login, settings in trees.items() if login is not None}
+    if users:
+        tree_data["users"] = users
     config = config_from_data(tree_data, {}, accounts_module.NO_ACCOUNTS)
-    return render(config, only=sorted(chosen))
+    only = {name for members in chosen.values() for name in members}
+    only |= {USER_TREE_PREFIX + login for login in users}
+    return render(config, only=sorted(only))
 
 
 def _fall_back(found, data, tree, notes):

@@ -66,8 +66,9 @@ def service_comment(name, notes):
     return lines
 
 
-def document(settings_data, services, spelling, header=()):
-    """The YAML text: ``settings_data`` (top-level keys), ``services`` [(name, data, notes)]."""
+def document(settings_data, services, spelling, header=(), users=()):
+    """The YAML text: ``settings_data`` (top-level keys), ``services`` [(name, data, notes)],
+    ``users`` [(login, entry keys, notes, services)]."""
     if spelling not in SPELLINGS:
         raise ValueError("spelling: runit or params, not %r" % spelling)
     out = [comment(header, 0)] if header else []
@@ -75,16 +76,41 @@ def document(settings_data, services, spelling, header=()):
         out.append("runit:\n")
         if settings_data:
             out.append(dump(escaped(settings_data), 2))
+        if users:
+            out.append("  users:\n")
+            out += _users(users, 4)
         out.append("  services:\n")
         indent = 4
     else:
         for key, value in settings_data.items():
             out.append(dump({"runit::" + key: escaped(value)}, 0))
+        if users:
+            out.append("runit::users:\n")
+            out += _users(users, 2)
         out.append("runit::services:\n")
         indent = 2
     if not services:
         out[-1] = out[-1].rstrip("\n") + " {}\n"
+    out += _services(services, indent)
+    return "".join(out)
+
+
+def _services(services, indent):
+    out = []
     for name, data, notes in services:
         out.append(comment(service_comment(name, notes), indent))
         out.append(dump({name: escaped(data)}, indent))
-    return "".join(out)
+    return out
+
+
+def _users(users, indent):
+    out = []
+    for login, entry, notes, services in users:
+        lines = ["%s: a user's tree (runsvdir-%s), %d services" % (login, login,
+                                                                 len(services))]
+        lines += ["  plan would change: %s" % change for change in notes.changes]
+        out.append(comment(lines, indent))
+        out.append(dump({login: escaped(entry)}, indent).rstrip("\n") + "\n")
+        out.append(" " * (indent + 2) + "services:%s\n" % ("" if services else " {}"))
+        out += _services(services, indent + 4)
+    return out

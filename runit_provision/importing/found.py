@@ -38,6 +38,7 @@ class Found:
 
     def __init__(self, name, base, entries, link):
         self.name, self.base, self.entries, self.link = name, base, entries, link
+        self.tree = None  # the login whose tree it is in, None for the system's
         self.log_dir = None
         self.log_entries = {}
 

@@ -10,7 +10,7 @@ why the rest was kept verbatim.
 import posixpath
 import shlex
 
-from ..model import LIMITS, TIMESTAMPS
+from ..model import DEFAULT_PATH, LIMITS, TIMESTAMPS
 from ..protocol.layout import (CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR, FINISH,
                                GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG)
 from ..protocol.logrun import log_run_from_bytes
@@ -244,6 +244,51 @@ def config_keys(content):
     if patterns:
         keys["patterns"] = patterns
     return keys, None
+
+
+# -- runsvdir-LOGIN: a user's tree ----------------------------------------------------------
+def user_tree_keys(found):
+    """What the ``runsvdir-LOGIN`` service renders from a ``users:`` entry, read back:
+    ``(login, entry keys, service_dir, tree log_dir)``, or ``(None, why)``::
+
+        exec env -i PATH="$PATH" chpst -u LOGIN:G1:G2 -e ./env -L SERVICE_DIR/.runsvdir.lock \
+            runsvdir SERVICE_DIR
+    """
+    lines = (found.file(RUN) or b"").decode("utf-8", "replace").split("\n")
+    try:
+        words = shlex.split(lines[2]) if len(lines) == 4 and lines[:2] == [
+            "#!/bin/sh", "exec 2>&1"] and lines[3] == "" else []
+    except ValueError:
+        words = []
+    if len(words) != 13 or words[:5] != ["exec", "env", "-i", "PATH=$PATH", "chpst"] \
+            or words[5] != "-u" or words[7:9] != ["-e", "./env"] or words[9] != "-L" \
+            or words[11] != "runsvdir" or words[10] != words[12] + "/.runsvdir.lock":
+        return None, "its run is not the one runit-provision renders for a user's tree"
+    spec = words[6].split(":")
+    login, groups, service_dir = spec[0], spec[1:], words[12]
+    if found.name != "runsvdir-" + login:
+        return None, "it runs the tree of %s" % login
+    env = {}
+    for name in ("HOME", "PATH", "SVDIR"):
+        try:
+            env[name] = env_value(name, found.file(ENV_DIR + "/" + name))
+        except ValueError as exc:
+            return None, "env/%s: %s" % (name, exc)
+    if env["SVDIR"] != service_dir or not env["HOME"]:
+        return None, "env/SVDIR is not the directory it runs"
+    log, log_dir, why = log_keys(found.file(LOG_DIR + "/" + RUN), None)
+    if log is None:
+        return None, "log/run: %s" % why
+    entry = {"home": env["HOME"]}
+    if groups:
+        entry["groups"] = groups
+    if env["PATH"] != DEFAULT_PATH:
+        entry["path"] = env["PATH"]
+    if service_dir != env["HOME"] + "/service":
+        entry["service_dir"] = service_dir
+    if log_dir != env["HOME"] + "/logs/runsvdir":
+        entry["log_dir"] = log_dir
+    return (login, entry, service_dir, log_dir), None
 
 
 # -- the small files ------------------------------------------------------------------------

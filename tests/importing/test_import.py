@@ -161,14 +161,51 @@ def test_bad_paths_are_said(root, tmp_path, capsys):
     assert "name the service directories" in capsys.readouterr().err
 
 
-def test_a_users_tree_is_left_out_and_said(root, tmp_path, capsys):
+USER_TREE = APPLIED.replace("  services:\n", """  users:
+    www-data:
+      home: /var/www
+      path: /usr/bin:/bin
+      services:
+        notebook: {command: "/usr/bin/jupyter lab", env: {PORT: "8888"}}
+        once: {run: "exec true", log: false, enabled: false}
+  services:
+""", 1)
+
+
+def test_a_users_tree_imports_into_its_users_entry(root, tmp_path, capsys):
+    """runsvdir-LOGIN is read back into users: {LOGIN: …} and the user's ~/sv into its
+    services; plan with the result changes nothing, the tree's own service included."""
     (root / "var" / "www").mkdir(parents=True)
-    applied(root, tmp_path, APPLIED.replace("  services:\n", "  users: {www-data: {home: "
-                                            "/var/www}}\n  services:\n", 1))
+    applied(root, tmp_path, USER_TREE)
     out = tmp_path / "imported.yaml"
-    run_cli("import", "--root", root, "/etc/sv", "--out", out)
-    assert "left out: runsvdir-www-data: a user's tree" in out.read_text()
-    assert "runsvdir-www-data:\n" not in out.read_text()
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 0, \
+        capsys.readouterr().err
+    imported = yaml.safe_load(out.read_text())["runit"]
+    user = imported["users"]["www-data"]
+    assert (user["home"], user["path"], user["groups"]) == ("/var/www", "/usr/bin:/bin",
+                                                           ["www-data"])
+    assert user["services"]["notebook"]["command"] == ["/usr/bin/jupyter", "lab"]
+    assert user["services"]["once"] == {"run": "#!/bin/sh\nexec true\n", "log": False,
+                                        "enabled": False}
+    assert "runsvdir-www-data" not in imported["services"]
+    assert "# www-data: a user's tree (runsvdir-www-data), 2 services" in out.read_text()
+    merged = with_host_keys(out, tmp_path)
+    capsys.readouterr()
+    assert run_cli("plan", "--data", merged, "--root", root, "--profile-d", "none") == 0, (
+        capsys.readouterr().out)
+
+
+def test_a_tree_of_another_shape_is_imported_as_a_service(root, tmp_path, capsys):
+    service = root / "etc" / "sv" / "runsvdir-bob"
+    service.mkdir(parents=True)
+    (service / "run").write_text("#!/bin/sh\nexec chpst -u bob runsvdir /home/bob/service\n")
+    (service / "run").chmod(0o755)
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 0
+    assert ("runsvdir-bob: imported as a service: its run is not the one runit-provision "
+            "renders for a user's tree") in capsys.readouterr().err
+    bob = yaml.safe_load(out.read_text())["runit"]["services"]["runsvdir-bob"]
+    assert bob["run"] == "#!/bin/sh\nexec chpst -u bob runsvdir /home/bob/service\n"
 
 
 def corpus_root(root):
