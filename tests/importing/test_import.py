@@ -271,3 +271,23 @@ def test_a_service_as_runit_helper_installs_it(root, tmp_path, capsys):
     assert ssh["run"].startswith("#!/usr/bin/env /lib/runit/invoke-run\n")
     assert ssh["log"]["run"].endswith("svlogd -tt '/var/log/runit/ssh'\n")
     assert "enabled" not in ssh
+
+
+def test_a_link_a_user_planted_in_their_home_is_not_followed(root, tmp_path, capsys):
+    """The user swaps ~/sv for a link to a directory of root's: import follows no link of
+    theirs — their tree is not imported, and stderr says why."""
+    (root / "var" / "www").mkdir(parents=True)
+    applied(root, tmp_path, USER_TREE)
+    secret = root / "etc" / "secret-sv" / "stolen"
+    secret.mkdir(parents=True)
+    (secret / "run").write_text("#!/bin/sh\necho root's eyes only\n")
+    home_sv = root / "var" / "www" / "sv"
+    shutil.rmtree(str(home_sv))
+    os.symlink("/etc/secret-sv", str(home_sv))
+    os.lchown(str(home_sv), 33, 33)
+    out = tmp_path / "imported.yaml"
+    run_cli("import", "--root", root, "/etc/sv", "--out", out)
+    err = capsys.readouterr().err
+    assert "runsvdir-www-data: imported as a service: www-data's tree could not be read" in err
+    assert "not followed" in err
+    assert "root's eyes only" not in out.read_text()
