@@ -161,33 +161,34 @@ def _env(found, notes):
 def _scripts(found, data, notes):
     for name in (FINISH, CHECK):
         entry = found.entries.get(name)
-        if entry is None:
-            continue
-        text, why = script_text(entry.content if entry.kind == "file" else None)
-        if text is None:
-            notes.changes.append("%s would be removed: %s" % (name, why))
-            continue
-        data[name] = text
-        notes.scripts.append(name)
-        notes.changes += ["%s: %s" % (name, change) for change in script_changes(text)]
+        text = None if entry is None else _kept_script(name, entry, notes)
+        if text is not None:
+            data[name] = text
+            notes.scripts.append(name)
     if found.entries.get(CONTROL_DIR) is not None:
         control = {}
         for letter in found.names_in(CONTROL_DIR):
-            entry = found.entries[CONTROL_DIR + "/" + letter]
+            label = CONTROL_DIR + "/" + letter
             if len(letter) != 1 or letter not in CONTROL_LETTERS:
-                notes.changes.append("control/%s would be removed: runsv knows no such hook"
-                                     % letter)
+                notes.changes.append("%s would be removed: runsv knows no such hook" % label)
                 continue
-            text, why = script_text(entry.content if entry.kind == "file" else None)
-            if text is None:
-                notes.changes.append("control/%s would be removed: %s" % (letter, why))
-                continue
-            control[letter] = text
-            notes.changes += ["control/%s: %s" % (letter, change)
-                              for change in script_changes(text)]
+            text = _kept_script(label, found.entries[label], notes)
+            if text is not None:
+                control[letter] = text
         if control:
             data["control"] = control
             notes.scripts.append("control")
+
+
+def _kept_script(label, entry, notes):
+    """The text of script ``entry`` as the data keeps it — what the schema would change in
+    it noted — or None, noted as a file plan would remove."""
+    text, why = script_text(entry.content if entry.kind == "file" else None)
+    if text is None:
+        notes.changes.append("%s would be removed: %s" % (label, why))
+        return None
+    notes.changes += ["%s: %s" % (label, change) for change in script_changes(text)]
+    return text
 
 
 def _small_files(found, data, notes):
