@@ -26,7 +26,7 @@ TOP_KEYS = ("runtime", "package_file", "sv_dir", "service_dir", "log_dir", "sv_t
 USER_KEYS = ("home", "groups", "sv_dir", "service_dir", "log_dir", "path", "services")
 SERVICE_KEYS = ("command", "run", "user", "group", "owner", "env", "cwd", "umask", "nice",
                 "limits", "finish", "check", "control", "down", "enabled", "ensure",
-                "restart_on_change", "restart", "needs", "log", "template")
+                "restart_on_change", "restart", "needs", "log", "template", "adopt")
 RESTART_KEYS = ("give_up_after", "within")
 LOG_KEYS = ("dir", "user", "timestamps", "size", "num", "min", "timeout", "processor", "udp",
             "udp_only", "prefix", "patterns", "line_length", "run")
@@ -103,7 +103,7 @@ class Service(_Record):
 
     __slots__ = ("name", "command", "run", "user", "group", "owner", "env", "cwd", "umask",
                  "nice", "limits", "finish", "check", "control", "down", "enabled", "ensure",
-                 "restart_on_change", "restart", "needs", "log", "template")
+                 "restart_on_change", "restart", "needs", "log", "template", "adopt")
 
 
 class Check(_Record):

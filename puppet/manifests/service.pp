@@ -44,6 +44,8 @@
 # @param log `false`, or the logger's settings (Runit::Log).
 # @param template A user template for run (relative to the data directory: `templates/NAME`,
 #   see runit::config::templates).
+# @param adopt `true`: manage it even where a package installed the directory (Debian's
+#   runit-helper marks it with `.meta/`); left alone otherwise.
 define runit::service (
   Optional[Runit::Command] $command = undef,
   Optional[String[1]] $run = undef,
@@ -66,6 +68,7 @@ define runit::service (
   Optional[Array[Runit::Servicename]] $needs = undef,
   Optional[Runit::Log] $log = undef,
   Optional[String[1]] $template = undef,
+  Optional[Boolean] $adopt = undef,
 ) {
   assert_type(Runit::Servicename, $title) |$expected, $actual| {
     fail("runit::service[${title}]: not a service name (one path component: letters, digits, _@%+,=: then also . and -)")
@@ -94,6 +97,7 @@ define runit::service (
     'needs'             => $needs,
     'log'               => $log,
     'template'          => $template,
+    'adopt'             => $adopt,
   }.filter |$key, $value| { $value =~ NotUndef }
   $data = runit::escape({ 'runit::services' => { $title => $values } })
 

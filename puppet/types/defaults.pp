@@ -25,4 +25,5 @@ type Runit::Defaults = Struct[{
   restart_on_change => Optional[Boolean],
   restart           => Optional[Runit::RestartPolicy],
   log               => Optional[Runit::Log],
+  adopt             => Optional[Boolean],
 }]

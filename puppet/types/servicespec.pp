@@ -37,4 +37,5 @@ type Runit::ServiceSpec = Struct[{
   needs             => Optional[Array[Runit::Servicename]],
   log               => Optional[Runit::Log],
   template          => Optional[String[1]],
+  adopt             => Optional[Boolean],
 }]

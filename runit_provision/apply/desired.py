@@ -32,7 +32,8 @@ class ServiceUnit:
     """
 
     __slots__ = ("name", "label", "login", "for_login", "path", "link", "log_dir", "home",
-                 "has_env", "restart_on_change", "is_down", "is_enabled", "is_absent")
+                 "has_env", "restart_on_change", "is_down", "is_enabled", "is_absent",
+                 "adopts")
 
     def __init__(self, **fields):
         for name in self.__slots__:
@@ -157,7 +158,7 @@ def _unit(service, name, login, sv_dir, service_dir, log_parent, home):
         log_dir=log_directory(service, log_parent), home=home,
         has_env=service.env is not None, restart_on_change=service.restart_on_change is not False,
         is_down=bool(service.down), is_enabled=service.enabled is not False,
-        is_absent=service.ensure == "absent")
+        is_absent=service.ensure == "absent", adopts=bool(service.adopt))
 
 
 def profile_snippet(config):

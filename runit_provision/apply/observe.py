@@ -17,7 +17,7 @@ import errno
 import stat
 
 from ..errors import ProbeError, UnsafePathError
-from ..protocol.layout import LOG_DIR, SUPERVISE_DIR, acted_on
+from ..protocol.layout import LOG_DIR, PACKAGE_NAME, SUPERVISE_DIR, acted_on
 from ..protocol.probe import is_supervised_despite, read_status_at
 from .fsroot import READ_LIMIT, is_temp_name
 from .owed import owed_from_text
@@ -147,6 +147,8 @@ def observe(desired, fs, probe=None):
     for unit in desired.units:
         if not unit.is_enabled and not unit.is_absent:
             kinds.setdefault(unit.link, "symlink")
+        if not unit.adopts:  # a package's directory? (plan leaves it alone)
+            kinds.setdefault(unit.path + "/" + PACKAGE_NAME, "file")
         if unit.is_absent:
             continue
         if not unit.has_log:

@@ -33,6 +33,7 @@ its reason. Only content counts: a mode or owner put back is not a reason to res
 import posixpath
 
 from ..errors import ApplyError
+from ..protocol.layout import PACKAGE_META, PACKAGE_NAME
 from .owed import Owed
 from .runner import RunAs
 
@@ -191,10 +192,14 @@ class _Builder:
     # -- the whole plan ------------------------------------------------------------------
     def build(self):
         self.refuse_unsafe()
+        self.packaged = self.packaged_units()
         for entry in self.desired.in_order():
             if self.is_refused(entry.path):
                 continue
             unit, role = self.desired.role_of(entry.path)
+            if unit is not None and unit.path in self.packaged and role != "link":
+                self.left_alone(entry, unit)
+                continue
             if unit is not None and unit.is_absent:
                 continue  # the teardown below
             if entry.kind == "absent":
@@ -209,6 +214,46 @@ class _Builder:
                 self.unit(unit)
         self.commands()
         self.owed_left()
+
+    # -- a package's service directory (Debian's runit-helper: .meta/) -----------------------
+    def packaged_units(self):
+        """{unit path: what says a package owns it} for the units without ``adopt: true``
+        whose directory holds ``.meta/`` (dh-runit's mark; ``.meta/pkg`` names the package)."""
+        packaged = {}
+        for unit in self.desired.units:
+            if unit.adopts:
+                continue
+            meta = self.obs.actual(unit.path + "/" + PACKAGE_META)
+            if meta.kind != "directory":
+                continue
+            name = self.obs.actual(unit.path + "/" + PACKAGE_NAME).content
+            name = (name or b"").decode("utf-8", "replace").strip()
+            packaged[unit.path] = ("package %s" % name if name and name.isprintable()
+                                   else "a package (%s/%s/)" % (unit.path, PACKAGE_META))
+        return packaged
+
+    def in_package(self, path):
+        unit = self.desired.role_of(path)[0] if self.packaged else None
+        return unit is not None and unit.path in self.packaged
+
+    def left_alone(self, entry, unit):
+        """A path of a package's service directory: compared, never changed; what would
+        change is said, with how to take the directory over."""
+        actual = self.obs.actual(entry.path)
+        if entry.kind == "absent" or unit.is_absent:
+            reasons = ["ensure: absent"]
+        elif not actual.exists:
+            reasons = ["new"]
+        else:
+            reasons = self.differences(entry, actual, *self.want_ids(entry, entry.path))
+            if reasons is None:
+                return
+        if not reasons:
+            self.noops.append(NoChange(entry.path, "up to date"))
+            return
+        self.noops.append(NoChange(entry.path, "left alone (%s): owned by %s; adopt: true "
+                                               "manages it anyway" % (", ".join(reasons),
+                                                                      self.packaged[unit.path])))
 
     def is_refused(self, path):
         if not self.refusals:  # the common case: no user refused, no path to look up
@@ -396,7 +441,8 @@ class _Builder:
     # -- undeclared files ----------------------------------------------------------------
     def purge(self):
         extras = self.obs.extras
-        paths = [path for path in extras if not self.is_refused(path)]
+        paths = [path for path in extras
+                 if not self.is_refused(path) and not self.in_package(path)]
         files = sorted(path for path in paths if extras[path].kind != "directory")
         directories = sorted((path for path in paths if extras[path].kind == "directory"),
                              reverse=True)
@@ -410,12 +456,12 @@ class _Builder:
     # -- services: waits, restarts, teardown ---------------------------------------------
     def unit(self, unit):
         if unit.is_absent:
-            self.teardown(unit, "ensure: absent", remove=True)
+            self.teardown(unit, "ensure: absent", remove=unit.path not in self.packaged)
             return
         if not unit.is_enabled:
             self.teardown(unit, "enabled: false", remove=False)
             return
-        if not unit.has_log:
+        if not unit.has_log and unit.path not in self.packaged:
             self.drop_log(unit)
         if unit.link in self.touched or unit.path in self.created:
             if not self.obs.is_staging:

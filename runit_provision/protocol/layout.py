@@ -37,6 +37,12 @@ SUPERVISE_DIR = "supervise"
 # service directory log/, a second side. Whoever renders a side owns them: an applier purges
 # one the data does not declare, a check flags it; anything else there (notes, a core file) is
 # neither's business. (env/ is chpst -e's, owned only where the data declares env.)
+# Debian's runit integration (dh-runit's runit-helper) marks a service directory a package
+# installed with .meta/ (.meta/pkg: the package, where it says): apply leaves such a
+# directory alone unless the data says adopt: true.
+PACKAGE_META = ".meta"
+PACKAGE_NAME = PACKAGE_META + "/pkg"
+
 SIDE_NAMES = (RUN, FINISH, CHECK, DOWN, CONTROL_DIR)
 SERVICE_NAMES = SIDE_NAMES + (LOG_DIR,)
 

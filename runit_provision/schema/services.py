@@ -66,7 +66,8 @@ def build_service(name, values):
         enabled=values.get("enabled", True) is not False,
         ensure=values.get("ensure") or "present",
         restart_on_change=values.get("restart_on_change", True) is not False,
-        restart=_restart_policy(values.get("restart")), needs=values.get("needs") or [], log=log, template=values.get("template"))
+        restart=_restart_policy(values.get("restart")), needs=values.get("needs") or [], log=log,
+        template=values.get("template"), adopt=values.get("adopt") is True)
 
 
 def read_service_keys(read, path, raw, is_defaults=False):
@@ -287,6 +288,7 @@ _KEY_READERS = {
     "down": Readers.boolean,
     "enabled": Readers.boolean,
     "restart_on_change": Readers.boolean,
+    "adopt": Readers.boolean,
     "restart": _read_restart,
     "ensure": lambda read, path, value: read.choice(path, value, ("present", "absent")),
     "needs": _read_needs,
