@@ -12,6 +12,7 @@ import grp
 import os
 import posixpath
 import pwd
+import stat
 import sys
 
 from ..accounts import groups_from_file, logins_from_file
@@ -51,12 +52,20 @@ def add_parser(sub):
     parser.add_argument("--out", metavar="FILE", help="write the YAML to FILE (default stdout)")
     parser.add_argument("--spelling", choices=SPELLINGS, default="runit",
                         help="runit: {services: …} (default), or params: runit::services")
+    parser.add_argument("--systemd", metavar="UNIT", nargs="+",
+                        help="translate these systemd .service units (files, or names looked "
+                             "up in /etc/systemd/system, /run/systemd/system, "
+                             "/lib/systemd/system, /usr/lib/systemd/system) instead")
+    parser.add_argument("--sv-dir", metavar="DIR", default=DEFAULTS["sv_dir"],
+                        help="with --systemd: where the services will live (default /etc/sv)")
     parser.add_argument("--passwd", metavar="FILE", help="a passwd(5) file to name owners by")
     parser.add_argument("--group", metavar="FILE", help="a group(5) file to name groups by")
     return parser
 
 
 def run(args):
+    if args.systemd:
+        return run_systemd(args)
     problems = []
     with FsRoot(args.root) as root:
         bases, service_dir = service_directories(root, args, problems)
@@ -130,6 +139,173 @@ def run(args):
         except OSError as exc:
             return _fail(["cannot write %s: %s" % (args.out, exc)])
     return 2 if changes else 0
+
+
+UNIT_PATHS = ("/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system",
+              "/usr/lib/systemd/system")
+
+
+def run_systemd(args):
+    """``import --systemd UNIT…``: each unit translated (importing.systemd), the data
+    rendered together to be sure it is valid; refused units listed with their reasons."""
+    from ..importing.systemd import SUFFIX, UnitError, parse_unit, translate
+    problems, units, refused = [], [], []
+    with FsRoot(args.root) as root:
+        for given in args.systemd:
+            try:
+                found = read_unit(root, given)
+            except ValueError as exc:  # masked, not a file, not UTF-8: listed, not imported
+                refused.append((posixpath.basename(given), [str(exc)]))
+                continue
+            except (OSError, ProvisionError) as exc:
+                problems.append("%s: %s" % (given, exc))
+                continue
+            if found is None:
+                problems.append("%s: no such unit (looked in %s)" % (given,
+                                                                     ", ".join(UNIT_PATHS)))
+                continue
+            units.append(found)
+    if problems:
+        return _fail(problems)
+    names = {name[:-len(SUFFIX)] for name, _texts, _socket in units}
+    services = []
+    for name, texts, has_socket in units:
+        try:
+            unit = parse_unit(name, texts)
+        except UnitError as exc:
+            problems.append(str(exc))
+            continue
+        translation = translate(unit, names, args.sv_dir, has_socket)
+        if translation.data is None:
+            refused.append((name, translation.refusals))
+            continue
+        services.append(translation)
+    if problems:
+        return _fail(problems)
+    services, invalid = _valid(services, args.sv_dir)
+    refused += invalid
+    _drop_refused_needs(services)
+    for name, reasons in refused:
+        for reason in reasons:
+            sys.stderr.write("runit-provision import: %s refused: %s\n" % (name, reason))
+    header = ["runit-provision import --systemd: %d units translated, %d refused"
+              % (len(services), len(refused))]
+    header += ["refused %s: %s" % (name, reason) for name, reasons in refused
+               for reason in reasons]
+    listed = [(t.name, t.data, _systemd_notes(t)) for t in services]
+    settings_data = {"sv_dir": args.sv_dir} if args.sv_dir != DEFAULTS["sv_dir"] else {}
+    text = document(settings_data, listed, args.spelling, header)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            _write_atomically(args.out, text)
+        except OSError as exc:
+            return _fail(["cannot write %s: %s" % (args.out, exc)])
+    return 2 if refused else 0
+
+
+def read_unit(root, given):
+    """``(unit name, [(file, text)…] (the unit and its drop-ins), has a .socket)`` of a
+    unit given as a file or a name; None when no such unit is found."""
+    from ..importing.systemd import SUFFIX
+    if "/" in given:
+        path = posixpath.normpath(posixpath.join("/", given))
+        content = _unit_text(root, path)
+        name = posixpath.basename(given)
+        return name, [(given, content)], False
+    name = given if given.endswith(SUFFIX) else given + SUFFIX
+    base, at, rest = name.partition("@")
+    template = base + "@" + SUFFIX if at and rest != SUFFIX else None
+    for directory in UNIT_PATHS:
+        for candidate in (name, template):
+            if candidate is None:
+                continue
+            path = posixpath.join(directory, candidate)
+            if root.lstat(path) is None:
+                continue
+            texts = [(path, _unit_text(root, path))] + _drop_ins(root, candidate)
+            socket = any(root.lstat(posixpath.join(d, name[:-len(SUFFIX)] + ".socket"))
+                         is not None for d in UNIT_PATHS if root.lstat(d) is not None)
+            return name, texts, socket
+    return None
+
+
+def _unit_text(root, path, hops=5):
+    """The text of the unit file at ``path``; an alias (a link to another unit file, root's)
+    is followed; ValueError for a masked unit (a link to /dev/null) or anything else."""
+    info = root.lstat(path)
+    if info is not None and stat.S_ISLNK(info.st_mode):
+        target = root.readlink(path)
+        if target == "/dev/null":
+            raise ValueError("masked (a link to /dev/null)")
+        if info.st_uid != 0 or hops == 0:
+            raise ValueError("a link not followed (not root's, or too many)")
+        return _unit_text(root, posixpath.normpath(posixpath.join(posixpath.dirname(path),
+                                                                  target)), hops - 1)
+    content, _info = root.read_file(path)
+    if content is None:
+        raise ValueError("not a regular file")
+    return content.decode("utf-8")
+
+
+def _drop_ins(root, unit_file_name):
+    texts = []
+    for directory in UNIT_PATHS:
+        drop_dir = posixpath.join(directory, unit_file_name + ".d")
+        for entry, _info in root.listdir(drop_dir):
+            if entry.endswith(".conf"):
+                content, _ = root.read_file(posixpath.join(drop_dir, entry))
+                if content is not None:
+                    texts.append((posixpath.join(drop_dir, entry), content.decode("utf-8")))
+    return texts
+
+
+def _valid(services, sv_dir):
+    """The translations whose data the schema takes and renders, and [(name, [why])] of the
+    rest."""
+    from ..importing.assemble import Settings as _Settings
+    from ..render import render
+    from ..schema import config_from_data
+    from ..accounts import NO_ACCOUNTS
+    from ..errors import DataError, RenderError
+    good, bad = [], []
+    for translation in services:
+        data = dict(_Settings(sv_dir, DEFAULTS["service_dir"], DEFAULTS["log_dir"], 7).data(),
+                    services={translation.name: translation.data})
+        for dep in translation.data.get("needs", ()):
+            data["services"].setdefault(dep, {"command": ["true"]})
+        try:
+            render(config_from_data(data, {}, NO_ACCOUNTS), only=[translation.name])
+        except (DataError, RenderError) as exc:
+            bad.append((translation.name, ["the translation is not valid data: %s" % exc]))
+            continue
+        good.append(translation)
+    return good, bad
+
+
+def _drop_refused_needs(services):
+    """A need on a unit that was refused is no need: runsv would wait for it forever."""
+    kept = {translation.name for translation in services}
+    for translation in services:
+        needs = translation.data.get("needs")
+        if not needs:
+            continue
+        gone = [name for name in needs if name not in kept]
+        if gone:
+            translation.notes.append("not a need (refused): %s" % ", ".join(gone))
+            needs = [name for name in needs if name in kept]
+            if needs:
+                translation.data["needs"] = needs
+            else:
+                del translation.data["needs"]
+
+
+def _systemd_notes(translation):
+    notes = Notes()
+    notes.recognised = list(translation.data)
+    notes.said = list(translation.notes)
+    return notes
 
 
 def read_user_tree(root, base, settings, trees, founds, user_trees):

@@ -63,6 +63,7 @@ def service_comment(name, notes):
         lines.append("  %s kept as written: %s" % ("log/run" if key == "log" else key, why))
     for change in notes.changes:
         lines.append("  plan would change: %s" % change)
+    lines += ["  %s" % line for line in notes.said]
     return lines
 
 

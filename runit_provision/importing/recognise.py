@@ -32,6 +32,7 @@ class Notes:
         self.scripts = []
         self.verbatim = {}
         self.why_removed = {}  # relative path -> why plan would remove it
+        self.said = []  # anything else the operator should read
         self.changes = []
         self.problems = []
 

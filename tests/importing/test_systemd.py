@@ -1,0 +1,162 @@
+"""``runit-provision import --systemd``: units translated into data that validates and
+renders, or refused with file:line and a reason — never silently dropped. The corpus is
+every ``.service`` unit the Debian packages installed on the test machine ship."""
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runit_provision.cli.main import main
+from runit_provision.importing.systemd import (parse_command, parse_unit, specifiers_of,
+                                               translate)
+
+UNIT_DIR = Path("/lib/systemd/system")
+
+
+def unit_of(text, name="web.service"):
+    return parse_unit(name, [("/etc/systemd/system/" + name, text)])
+
+
+def test_a_simple_unit_becomes_keys():
+    unit = unit_of("""[Unit]
+Description=web
+[Service]
+ExecStart=/usr/bin/web --port 8080 "two words"
+User=www
+Group=adm
+Environment=PORT=8080 "GREETING=hello world"
+WorkingDirectory=/srv/web
+UMask=027
+Nice=5
+LimitNOFILE=4096
+LimitCORE=0
+Restart=always
+[Install]
+WantedBy=multi-user.target
+""")
+    result = translate(unit)
+    assert result.refusals == []
+    assert result.data == {"command": ["/usr/bin/web", "--port", "8080", "two words"],
+                           "user": "www", "group": "adm", "cwd": "/srv/web", "umask": "0027",
+                           "nice": 5, "limits": {"nofile": 4096, "core": 0},
+                           "env": {"PORT": "8080", "GREETING": "hello world"}}
+
+
+def test_what_needs_a_script_gets_one():
+    unit = unit_of("""[Service]
+Type=notify
+EnvironmentFile=-/etc/default/web
+ExecStartPre=/usr/bin/web --check
+ExecStartPre=-/bin/false
+ExecStart=@/usr/bin/web web-server $OPTS ${ONE}
+ExecReload=/bin/kill -HUP $MAINPID
+ExecStop=/usr/bin/web --stop
+User=www
+SupplementaryGroups=adm ssl-cert
+RuntimeDirectory=web
+Restart=on-failure
+""")
+    data = translate(unit).data
+    assert data["run"] == (
+        "#!/bin/sh\n# from web.service (runit-provision import --systemd)\nexec 2>&1\n"
+        "install -d -m 0755 -o www /run/web || exit 1\n"
+        "[ -r /etc/default/web ] && { set -a; . /etc/default/web; set +a; }\n"
+        "chpst -u www:adm:ssl-cert /usr/bin/web --check || exit $?\n"
+        "chpst -u www:adm:ssl-cert /bin/false\n"
+        'exec chpst -u www:adm:ssl-cert -b web-server /usr/bin/web $OPTS "${ONE}"\n')
+    assert data["control"]["h"].splitlines()[2:] == [
+        "MAINPID=$(cat supervise/pid)", "/bin/kill -HUP $MAINPID || exit $?",
+        "exit 0  # done: no HUP"]
+    assert data["control"]["t"].splitlines()[-1].startswith("exit 1")
+    assert data["finish"].splitlines()[-1] == '[ "$1" = 0 ] && exec sv down .'
+
+
+def test_oneshot_runs_once_and_can_remain():
+    unit = unit_of("[Service]\nType=oneshot\nExecStart=/bin/mount -a\nExecStart=/bin/true\n"
+                   "RemainAfterExit=yes\n")
+    run = translate(unit).data["run"].splitlines()
+    assert run[-3:] == ["/bin/mount -a || exit $?", "/bin/true || exit $?",
+                        "exec sleep infinity  # RemainAfterExit=yes: up until stopped"]
+    plain = translate(unit_of("[Service]\nType=oneshot\nExecStart=/bin/true\n")).data
+    assert plain["run"].splitlines()[-1] == "exit 0"
+    assert plain["finish"].endswith("exec sv down .\n")  # Restart=no: not started again
+
+
+def test_specifiers_of_a_template_instance():
+    assert specifiers_of("getty@tty1.service")["i"] == "tty1"
+    assert specifiers_of("systemd-fsck@dev-sda1.service")["I"] == "dev/sda1"
+    assert specifiers_of("systemd-fsck@dev-sda1.service")["f"] == "/dev/sda1"
+    command = parse_command("/sbin/agetty -o '-p -- \\\\u' %I $TERM", specifiers_of(
+        "getty@tty1.service"))
+    assert command.words[0] == [("text", "/sbin/agetty")]
+    assert command.words[2] == [("text", "-p -- \\u")]
+    assert command.words[3] == [("text", "tty1")]
+    assert command.has_variables
+
+
+def test_requires_on_an_imported_unit_is_a_need():
+    unit = unit_of("[Unit]\nRequires=db.service network.target\nWants=cache.service\n"
+                   "[Service]\nExecStart=/usr/bin/web\nRestart=always\n")
+    assert translate(unit, imported={"db"}).data["needs"] == ["db"]
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("[Service]\nType=forking\nExecStart=/usr/sbin/d\n",
+     "/etc/systemd/system/web.service:2: Type=forking: runit supervises a process in the "
+     "foreground"),
+    ("[Service]\nExecStart=/usr/bin/web\nPrivateTmp=yes\n",
+     "/etc/systemd/system/web.service:3: PrivateTmp=yes: runit has no equivalent"),
+    ("[Service]\nExecStart=+/usr/bin/web\n",
+     "/etc/systemd/system/web.service:2: ExecStart=+/usr/bin/web: the '+' prefix"),
+    ("[Service]\nExecStart=/usr/bin/web\nRestart=on-abnormal\n",
+     "/etc/systemd/system/web.service:3: Restart=on-abnormal"),
+    ("[Socket]\nListenStream=80\n", "/etc/systemd/system/web.service:2: [Socket]"),
+    ("[Service]\nExecStart=/usr/bin/web\nLimitNOFILE=infinity\n",
+     "LimitNOFILE=infinity: chpst sets a number"),
+])
+def test_what_runit_cannot_do_is_refused_with_file_and_line(text, reason):
+    result = translate(unit_of(text))
+    assert result.data is None
+    assert any(refusal.startswith(reason) or reason in refusal for refusal in result.refusals), \
+        result.refusals
+
+
+def test_continuation_lines_and_comments():
+    unit = unit_of("# a comment\n[Service]\n; another\nExecStart=/usr/bin/web \\\n"
+                   "  --port 80\n")
+    assert translate(unit).data["command"] == ["/usr/bin/web", "--port", "80"]
+
+
+def test_a_unit_with_a_syntax_error_writes_nothing(tmp_path, capsys):
+    bad = tmp_path / "bad.service"
+    bad.write_text("[Service\nExecStart=/bin/true\n")
+    out = tmp_path / "out.yaml"
+    assert main(["import", "--systemd", str(bad), "--out", str(out)]) == 1
+    assert "bad.service:1: a section header without its ]" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_every_unit_of_the_machine_imports_or_is_refused_with_a_reason(tmp_path, capsys):
+    units = sorted(str(path) for path in UNIT_DIR.glob("*.service"))
+    if len(units) < 50:
+        if os.environ.get("CI"):
+            pytest.fail("fewer than 50 units in %s: .ci/run installs the packages" % UNIT_DIR)
+        pytest.skip("no systemd unit corpus here")
+    out = tmp_path / "out.yaml"
+    code = main(["import", "--systemd"] + units + ["--out", str(out)])
+    err = capsys.readouterr().err
+    assert code in (0, 2), err
+    text = out.read_text()
+    translated, refused = [int(n) for n in
+                           text.splitlines()[0].split(": ")[1].replace(" units translated,",
+                                                                         "").split()[:2]]
+    assert translated + refused == len(units)
+    assert translated >= len(units) // 3
+    services = yaml.safe_load(text)["runit"]["services"]
+    assert len(services) == translated
+    refused_names = {line.split(" refused: ")[0].rsplit(" ", 1)[-1]
+                     for line in err.splitlines() if " refused: " in line}
+    assert len(refused_names) == refused  # each refused unit said, with its reasons
+    assert main(["render", "--data", str(out), "--out", str(tmp_path / "rendered")]) == 0
