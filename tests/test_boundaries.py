@@ -47,7 +47,8 @@ ALLOWED = {
     "fleet": {"errors"},
     # importing: proposals confirmed by the generator's own path (schema + render); the host
     # is read by the cli (through apply.fsroot) into importing.found's records
-    "importing": {"model", "schema", "render", "accounts", "protocol", "errors", "yaml"},
+    "importing": {"model", "schema", "render", "accounts", "protocol", "errors", "yaml",
+                  "ruamel"},
     "cli": {"*"},
     "version": set(),
 }

@@ -50,6 +50,11 @@ def add_parser(sub):
                         help="read the host under DIR (paths stay the host's)")
     parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
     parser.add_argument("--out", metavar="FILE", help="write the YAML to FILE (default stdout)")
+    parser.add_argument("--into", metavar="FILE",
+                        help="add the services to this hiera data file, the rest of it kept "
+                             "byte for byte (needs ruamel.yaml)")
+    parser.add_argument("--replace", action="store_true",
+                        help="with --into: replace services (and users) the file has already")
     parser.add_argument("--spelling", choices=SPELLINGS, default="runit",
                         help="runit: {services: …} (default), or params: runit::services")
     parser.add_argument("--systemd", metavar="UNIT", nargs="+",
@@ -129,15 +134,10 @@ def run(args):
         return _fail(problems)
     header = ["runit-provision import of %s (%d services, %d users' trees)"
               % (sv_dir, len(services), len(users))]
-    text = document(settings.data(), services, args.spelling, header,
-                    users=[(login,) + users[login] for login in sorted(users)])
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        try:
-            _write_atomically(args.out, text)
-        except OSError as exc:
-            return _fail(["cannot write %s: %s" % (args.out, exc)])
+    failed = _output(args, settings.data(), services, header,
+                     [(login,) + users[login] for login in sorted(users)])
+    if failed:
+        return failed
     return 2 if changes else 0
 
 
@@ -194,15 +194,36 @@ def run_systemd(args):
                for reason in reasons]
     listed = [(t.name, t.data, _systemd_notes(t)) for t in services]
     settings_data = {"sv_dir": args.sv_dir} if args.sv_dir != DEFAULTS["sv_dir"] else {}
-    text = document(settings_data, listed, args.spelling, header)
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        try:
-            _write_atomically(args.out, text)
-        except OSError as exc:
-            return _fail(["cannot write %s: %s" % (args.out, exc)])
+    failed = _output(args, settings_data, listed, header, [])
+    if failed:
+        return failed
     return 2 if refused else 0
+
+
+def _output(args, settings_data, services, header, users):
+    """Write the YAML (stdout, ``--out``) or merge it ``--into`` a file; an exit code on
+    failure (nothing written), else None."""
+    if args.into is not None:
+        from ..importing.into import MergeError, merge
+        try:
+            with open(args.into, encoding="utf-8") as handle:
+                original = handle.read()
+            text = merge(original, settings_data, services, users, args.spelling,
+                         replace=args.replace)
+        except (OSError, UnicodeDecodeError, MergeError) as exc:
+            return _fail(["--into %s: %s" % (args.into, exc)])
+        target = args.into
+    else:
+        text = document(settings_data, services, args.spelling, header, users=users)
+        target = args.out
+    if target is None:
+        sys.stdout.write(text)
+        return None
+    try:
+        _write_atomically(target, text)
+    except OSError as exc:
+        return _fail(["cannot write %s: %s" % (target, exc)])
+    return None
 
 
 def read_unit(root, given):

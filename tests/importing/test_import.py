@@ -333,3 +333,78 @@ def test_hand_written_recipes_are_kept_as_written_and_render_back(root, tmp_path
     for name, files in RECIPES.items():
         for relative, text in files.items():
             assert (rendered / "etc" / "sv" / name / relative).read_text() == text, name
+
+
+HIERA_FILE = """---
+# node data for web1: hand-edited, keep the comments!
+runit:
+  init: none         # a staged root
+  runtime: system
+  sv_timeout: 9      # said out loud
+  services:
+    # the front end
+    nginx:
+      command: "/usr/sbin/nginx -g 'daemon off;'"
+      env: {TZ: 'UTC'}
+lookup_options:
+  runit::services:
+    merge: deep
+"""
+
+
+def added_lines_only(before, after):
+    """True when ``after`` is ``before`` with lines inserted, and nothing else changed."""
+    remaining = iter(after.splitlines(True))
+    return all(any(line == other for other in remaining) for line in before.splitlines(True))
+
+
+def test_into_adds_the_services_and_keeps_the_file_byte_for_byte(root, tmp_path, capsys):
+    applied(root, tmp_path)
+    target = tmp_path / "web1.yaml"
+    target.write_text(HIERA_FILE)
+    assert run_cli("import", "--root", root, "/etc/sv", "--into", target) == 0, \
+        capsys.readouterr().err
+    merged = target.read_text()
+    assert added_lines_only(HIERA_FILE, merged)
+    assert "    # web: recognised command, user, group" in merged
+    data = yaml.safe_load(merged)["runit"]
+    assert sorted(data["services"]) == ["cache", "nginx", "quiet", "raw", "web"]
+    assert data["log_dir"] == "/var/log/runit"  # a setting the file lacked, added
+    capsys.readouterr()
+    assert run_cli("plan", "--data", target, "--root", root, "--profile-d", "none",
+                   "--only", "web", "cache", "quiet", "raw") == 0, capsys.readouterr().out
+
+
+def test_into_refuses_a_service_the_file_has_unless_replace(root, tmp_path, capsys):
+    applied(root, tmp_path)
+    target = tmp_path / "web1.yaml"
+    target.write_text(HIERA_FILE.replace("    nginx:", "    web:"))
+    assert run_cli("import", "--root", root, "/etc/sv", "--into", target) == 1
+    assert "service web is in the file already (--replace to replace it)" in \
+        capsys.readouterr().err
+    assert target.read_text() == HIERA_FILE.replace("    nginx:", "    web:")  # untouched
+    assert run_cli("import", "--root", root, "/etc/sv", "--into", target, "--replace") == 0
+    assert yaml.safe_load(target.read_text())["runit"]["services"]["web"]["user"] == "www-data"
+
+
+def test_into_a_file_in_the_params_spelling(root, tmp_path, capsys):
+    applied(root, tmp_path)
+    target = tmp_path / "web1.yaml"
+    original = ("runit::init: none\nrunit::runtime: system\nrunit::sv_timeout: 9\n"
+                "runit::log_dir: /var/log/runit\nrunit::services:\n  nginx:\n"
+                "    command: /usr/sbin/nginx  # the front end\n")
+    target.write_text(original)
+    assert run_cli("import", "--root", root, "/etc/sv", "--into", target) == 0, \
+        capsys.readouterr().err
+    assert added_lines_only(original, target.read_text())
+    assert "web" in yaml.safe_load(target.read_text())["runit::services"]
+
+
+def test_into_a_file_ruamel_would_rewrite_is_refused(root, tmp_path, capsys):
+    applied(root, tmp_path)
+    target = tmp_path / "odd.yaml"
+    odd = "runit:\n    services:   {}\n"  # a layout a round trip would change
+    target.write_text(odd)
+    assert run_cli("import", "--root", root, "/etc/sv", "--into", target) == 1
+    assert "would not come back byte for byte" in capsys.readouterr().err
+    assert target.read_text() == odd
