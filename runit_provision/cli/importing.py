@@ -46,6 +46,9 @@ def add_parser(sub):
     parser.add_argument("--service-dir", metavar="DIR",
                         help="the directory of links that enable services (default "
                              "/etc/service); with no PATH, import every service linked there")
+    parser.add_argument("--user", metavar="LOGIN",
+                        help="import LOGIN's own tree (~/service, or --service-dir) into "
+                             "users: {LOGIN: …}")
     parser.add_argument("--root", metavar="DIR", default="/",
                         help="read the host under DIR (paths stay the host's)")
     parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
@@ -71,6 +74,8 @@ def add_parser(sub):
 def run(args):
     if args.systemd:
         return run_systemd(args)
+    if args.user:
+        return run_user(args)
     problems = []
     with FsRoot(args.root) as root:
         bases, service_dir = service_directories(root, args, problems)
@@ -329,6 +334,79 @@ def _systemd_notes(translation):
     return notes
 
 
+def user_services(root, login, entry, service_dir):
+    """The Founds of the services of ``login``'s tree, and its sv_dir: where the links in
+    ``service_dir`` point (``entry``'s home/sv when they do not agree; ``entry`` gets
+    ``sv_dir`` when it is not the default)."""
+    targets = [root.readlink(posixpath.join(service_dir, name))
+               for name, _info in root.listdir(service_dir) if not name.startswith(".")]
+    parents = {posixpath.dirname(posixpath.normpath(posixpath.join(service_dir, target)))
+               for target in targets}
+    sv_dir = parents.pop() if len(parents) == 1 else entry["home"] + "/sv"
+    if sv_dir != entry["home"] + "/sv":
+        entry["sv_dir"] = sv_dir
+    members = []
+    for name, _info in root.listdir(sv_dir):
+        member = posixpath.join(sv_dir, name)
+        if name.startswith(".") or root.lstat(posixpath.join(member, RUN)) is None:
+            continue
+        found = read_service(root, member, posixpath.join(service_dir, name))
+        found.tree = login
+        members.append(found)
+    return members, sv_dir
+
+
+def run_user(args):
+    """``import --user LOGIN``: that user's tree (``~/service`` and where its links point)
+    into ``users: {LOGIN: {services: …}}``, whatever runs it."""
+    login = args.user
+    passwd = args.passwd or _in_root(args.root, "passwd")
+    try:
+        home = (logins_from_file(passwd)[login].home if passwd is not None
+                else pwd.getpwnam(login).pw_dir)
+    except KeyError:
+        return _fail(["--user %s: no such login%s" % (login, " in " + passwd if passwd
+                                                         else "")])
+    except ProvisionError as exc:
+        return _fail([str(exc)])
+    entry = {"home": home}
+    service_dir = (args.service_dir or home + "/service").rstrip("/")
+    if service_dir != home + "/service":
+        entry["service_dir"] = service_dir
+    with FsRoot(args.root) as root:
+        try:
+            members, sv_dir = user_services(root, login, entry, service_dir)
+        except (OSError, ValueError, ProvisionError) as exc:
+            return _fail(["%s's tree could not be read: %s" % (login, exc)])
+        if args.only:
+            members = [found for found in members if found.name in args.only]
+        for found in members:
+            _keys, directory, _why = log_keys(found.file(LOG_DIR + "/" + RUN), None)
+            if directory is not None:
+                read_log_dir(root, found, directory)
+    system = Settings(DEFAULTS["sv_dir"], DEFAULTS["service_dir"], DEFAULTS["log_dir"], 7)
+    users_names, group_names = owner_names(members, args)
+    trees = {None: system, login: Settings(
+        sv_dir, service_dir, home + "/logs", 7, users_names, group_names, login=login,
+        user=entry, user_log_dir=home + "/logs/runsvdir")}
+    problems, listed, changes = [], [], 0
+    for found, data, notes in import_services(members, trees):
+        if data is None:
+            problems += ["%s: %s" % (found.base, problem) for problem in notes.problems]
+            continue
+        listed.append((found.name, data, notes))
+        changes += len(notes.changes)
+        for change in notes.changes:
+            sys.stderr.write("runit-provision import: %s/%s: plan would change: %s\n"
+                             % (login, found.name, change))
+    if problems:
+        return _fail(problems)
+    header = ["runit-provision import --user %s: %s (%d services)" % (login, sv_dir,
+                                                                        len(listed))]
+    failed = _output(args, {}, [], header, [(login, entry, Notes(), listed)])
+    return failed or (2 if changes else 0)
+
+
 def read_user_tree(root, base, settings, trees, founds, user_trees):
     """Read the user's tree that ``runsvdir-LOGIN`` at ``base`` runs: its entry into
     ``trees``, its services into ``founds``; None, or why it is left out."""
@@ -343,22 +421,7 @@ def read_user_tree(root, base, settings, trees, founds, user_trees):
     login, entry, service_dir, tree_log_dir = keys
     read_log_dir(root, tree_found, tree_log_dir)
     try:
-        targets = [root.readlink(posixpath.join(service_dir, name))
-                   for name, _info in root.listdir(service_dir) if not name.startswith(".")]
-        parents = {posixpath.dirname(posixpath.normpath(posixpath.join(service_dir, target)))
-                   for target in targets}
-        sv_dir = parents.pop() if len(parents) == 1 else entry["home"] + "/sv"
-        if sv_dir != entry["home"] + "/sv":
-            entry["sv_dir"] = sv_dir
-        bases = [posixpath.join(sv_dir, name) for name, _info in root.listdir(sv_dir)
-                 if not name.startswith(".")
-                 and root.lstat(posixpath.join(sv_dir, name, RUN)) is not None]
-        members = []
-        for member in bases:
-            found = read_service(root, member, posixpath.join(service_dir,
-                                                              posixpath.basename(member)))
-            found.tree = login
-            members.append(found)
+        members, sv_dir = user_services(root, login, entry, service_dir)
     except (OSError, ValueError, ProvisionError) as exc:
         return "%s's tree could not be read: %s" % (login, exc)
     founds += members

@@ -408,3 +408,26 @@ def test_into_a_file_ruamel_would_rewrite_is_refused(root, tmp_path, capsys):
     assert run_cli("import", "--root", root, "/etc/sv", "--into", target) == 1
     assert "would not come back byte for byte" in capsys.readouterr().err
     assert target.read_text() == odd
+
+
+def test_user_imports_a_users_own_tree_whatever_runs_it(root, tmp_path, capsys):
+    """A tree runit-provision did not start (the Arch wiki's per-user runsvdir): --user
+    reads ~/service and where its links point."""
+    (root / "etc" / "passwd").write_text(PASSWD + "ann:x:1000:1000::/home/ann:/bin/sh\n")
+    home = root / "home" / "ann"
+    for name, run in (("notes", "#!/bin/sh\nexec 2>&1\nexec jupyter lab\n"),
+                      ("sync", "#!/bin/sh\nexec unison -repeat watch\n")):
+        (home / "sv" / name).mkdir(parents=True)
+        (home / "sv" / name / "run").write_text(run)
+        (home / "sv" / name / "run").chmod(0o755)
+    (home / "service").mkdir()
+    os.symlink("/home/ann/sv/notes", str(home / "service" / "notes"))
+    out = tmp_path / "imported.yaml"
+    code = run_cli("import", "--root", root, "--user", "ann", "--out", out)
+    assert code in (0, 2), capsys.readouterr().err
+    ann = yaml.safe_load(out.read_text())["runit"]["users"]["ann"]
+    assert ann["home"] == "/home/ann"
+    assert ann["services"]["notes"] == {"command": ["jupyter", "lab"], "log": False}
+    assert ann["services"]["sync"]["enabled"] is False
+    assert run_cli("import", "--root", root, "--user", "nobody-here") == 1
+    assert "--user nobody-here: no such login" in capsys.readouterr().err
