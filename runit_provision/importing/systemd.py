@@ -205,17 +205,13 @@ def split_words(text, specifiers, expand=True):
             quote = char
         elif char == quote:
             quote = None
-        elif char == "\\" and index + 1 < len(text):
-            nxt = text[index + 1]
-            if nxt not in _ESCAPES:
-                raise ValueError("an escape \\%s" % nxt)
-            current.append(_ESCAPES[nxt])
-            index += 1
-        elif char == "%" and index + 1 < len(text):
-            letter = text[index + 1]
-            if letter not in specifiers:
-                raise ValueError("the specifier %%%s" % letter)
-            current.append(specifiers[letter])
+        elif char in "\\%" and index + 1 < len(text):
+            # an escape (\n) or a specifier (%i): the next character, looked up
+            table, what = (_ESCAPES, "an escape \\") if char == "\\" else (specifiers,
+                                                                          "the specifier %")
+            if text[index + 1] not in table:
+                raise ValueError(what + text[index + 1])
+            current.append(table[text[index + 1]])
             index += 1
         elif char == "$" and expand and quote != "'" and index + 1 < len(text) and (
                 text[index + 1] == "{" or text[index + 1].isalpha() or text[index + 1] == "_"):

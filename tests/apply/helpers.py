@@ -206,3 +206,12 @@ def step_text(step):
 def noop_texts(plan, quiet=("up to date",)):
     return ["%s: %s" % (noop.path, noop.reason) for noop in plan.noops
             if noop.reason not in quiet]
+
+
+def staged_root(tmp_path, passwd="root:x:0:0:root:/root:/bin/sh\n", group="root:x:0:\n"):
+    """A --root DIR with its own etc/passwd and etc/group (what apply takes users from)."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "passwd").write_text(passwd)
+    (root / "etc" / "group").write_text(group)
+    return root

@@ -8,17 +8,14 @@ import pytest
 
 from runit_provision.cli.main import main
 
-PASSWD = "root:x:0:0:root:/root:/bin/sh\n"
-GROUP = "root:x:0:\n"
+from .helpers import staged_root
+
 PACKAGED_RUN = "#!/usr/bin/env /lib/runit/invoke-run\nexec cron -f\n"
 
 
 @pytest.fixture
 def root(tmp_path):
-    root = tmp_path / "root"
-    (root / "etc").mkdir(parents=True)
-    (root / "etc" / "passwd").write_text(PASSWD)
-    (root / "etc" / "group").write_text(GROUP)
+    root = staged_root(tmp_path)
     service = root / "etc" / "sv" / "cron"
     (service / ".meta").mkdir(parents=True)
     (service / ".meta" / "pkg").write_text("runit-services")

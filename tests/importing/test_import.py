@@ -16,6 +16,8 @@ import yaml
 
 from runit_provision.cli.main import main
 
+from ..apply.helpers import staged_root
+
 CORPUS = Path("/usr/share/runit/sv")  # Debian's runit-services
 PASSWD = ("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/nonexistent:/bin/false\n"
           "www-data:x:33:33::/var/www:/bin/false\n")
@@ -53,11 +55,7 @@ HOST_KEYS = {"init": "none", "runtime": "system"}  # how the sandbox is run, not
 
 @pytest.fixture
 def root(tmp_path):
-    root = tmp_path / "root"
-    (root / "etc").mkdir(parents=True)
-    (root / "etc" / "passwd").write_text(PASSWD)
-    (root / "etc" / "group").write_text(GROUP)
-    return root
+    return staged_root(tmp_path, PASSWD, GROUP)
 
 
 def run_cli(*argv):
