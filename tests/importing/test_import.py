@@ -429,3 +429,19 @@ def test_user_imports_a_users_own_tree_whatever_runs_it(root, tmp_path, capsys):
     assert ann["services"]["sync"]["enabled"] is False
     assert run_cli("import", "--root", root, "--user", "nobody-here") == 1
     assert "--user nobody-here: no such login" in capsys.readouterr().err
+
+
+def test_into_adds_a_users_tree_too(root, tmp_path, capsys):
+    (root / "var" / "www").mkdir(parents=True)
+    applied(root, tmp_path, USER_TREE)
+    target = tmp_path / "web1.yaml"
+    target.write_text(HIERA_FILE)
+    assert run_cli("import", "--root", root, "/etc/sv", "--into", target) == 0, \
+        capsys.readouterr().err
+    assert added_lines_only(HIERA_FILE, target.read_text())
+    user = yaml.safe_load(target.read_text())["runit"]["users"]["www-data"]
+    assert sorted(user["services"]) == ["notebook", "once"]
+    capsys.readouterr()
+    assert run_cli("plan", "--data", target, "--root", root, "--profile-d", "none",
+                   "--only", "runsvdir-www-data", "notebook", "once") == 0, \
+        capsys.readouterr().out
