@@ -42,12 +42,18 @@ def stat_is(side, text):
 
 
 def wait_stat(side, text, group=None):
+    """The status record once ``stat`` reads ``text`` and the record agrees with it: runsv
+    renames stat before status, so a reader in between would get the status before."""
+    state = text.split(",")[0].split()[0].upper()
+    want = "d" if "want down" in text else None
+
     def check():
         if group is not None and group.poll() is not None:
             raise AssertionError("runsv exited %s: %s" % (group.poll(), group.output()))
-        return stat_is(side, text) and status_record(side) is not None
-    wait_until(check, what="%s: stat %r" % (side, text))
-    return status_record(side)
+        record = status_record(side)
+        return (stat_is(side, text) and record is not None and record.state.name == state
+                and (want is None or record.want == want) and record)
+    return wait_until(check, what="%s: stat %r" % (side, text))
 
 
 def wait_running(side, group=None):
