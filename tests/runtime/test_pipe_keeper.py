@@ -275,3 +275,33 @@ def run_until(loop, predicate, what, timeout=10.0):
     loop.call_later(0, check)
     loop.run()
     assert predicate(), "%s not met within %.1fs" % (what, timeout)
+
+
+def test_a_stopped_keeper_is_killed_when_its_tree_stops(tmp_path):
+    """The goodbye cannot reach a stopped keeper whose socket is full: it is killed, not
+    left to keep released pipes for its grace period while the stopping tree waits."""
+    loop = EventLoop()
+    keeper = PipeKeeper(loop, str(tmp_path), "test")
+    fifos = []
+    try:
+        first = os.open(make_fifo(tmp_path, 0), os.O_RDWR)
+        fifos.append(first)
+        keeper.hold(first)
+        pid = keeper.pid
+        wait_until(lambda: held_fifos_of(pid, tmp_path), what="the first pipe held")
+        os.kill(pid, signal.SIGSTOP)
+        for n in range(1, 500):
+            fifos.append(os.open(make_fifo(tmp_path, n), os.O_RDWR))
+            keeper.hold(fifos[-1])
+        assert keeper._queue, "the socket never filled: the test proves nothing"
+        for fd in fifos:
+            keeper.release(fd)
+        keeper.close()
+        run_until(loop, lambda: not keeper.pid, "the keeper gone", timeout=GRACE_SECONDS / 2)
+    finally:
+        if keeper.pid:
+            kill_pids([keeper.pid])
+            os.waitpid(keeper.pid, 0)
+        for fd in fifos:
+            os.close(fd)
+        loop.close()

@@ -158,7 +158,9 @@ class PipeKeeper:
 
     def close(self):
         """The tree is stopping for good: the keeper exits (it is reaped as usual). What was
-        queued is dropped: the goodbye lets go of every pipe."""
+        queued is dropped: the goodbye lets go of every pipe. A keeper that cannot take the
+        goodbye (stopped, its socket full) is killed: it would take the EOF for a killed
+        tree and keep the pipes for its grace period, and the tree waits for it."""
         self._closing = True
         self._held.clear()
         if self._restart_timer is not None:
@@ -166,6 +168,12 @@ class PipeKeeper:
             self._restart_timer = None
         self._queue = [(_GOODBYE, b"", None)]
         self._flush()
+        if self._queue and self.pid:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        self._queue = []
         self._close_channel()
 
     # -- the tree's end of the socket ---------------------------------------------------------
