@@ -89,6 +89,13 @@ def test_a_kill_at_any_step_loses_no_restart(live, capsys):
         wait_until(lambda: "B: tick" in _read(log / "worker" / "current"),
                    what="worker's logger HUP'd after a kill before step %d" % step)
         assert not (sv / ".pending-restarts").exists()
+        changed = running_pid(sv / "web")
         apply_ok(live, capsys, before)  # back, for the next boundary
+        # ... and settled: the C sv may say ok before the restarted web runs, and a plan made
+        # while it starts has no restart of web to make (one boundary fewer).
+        wait_until(lambda: running_pid(sv / "web") not in (0, changed),
+                   what="web restarted with the old environment")
+        wait_until(lambda: last_line(log / "web" / "current").endswith("web says hello"),
+                   what="web logging with the old environment")
         step += 1
     assert step >= 4  # two files, a restart and a HUP: every boundary was tried
