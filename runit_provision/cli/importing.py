@@ -180,7 +180,7 @@ def run_systemd(args):
         except UnitError as exc:
             problems.append(str(exc))
             continue
-        translation = translate(unit, names, args.sv_dir, has_socket)
+        translation = translate(unit, names, has_socket)
         if translation.data is None:
             refused.append((name, translation.refusals))
             continue
@@ -290,14 +290,13 @@ def _drop_ins(root, unit_file_name):
 def _valid(services, sv_dir):
     """The translations whose data the schema takes and renders, and [(name, [why])] of the
     rest."""
-    from ..importing.assemble import Settings as _Settings
     from ..render import render
     from ..schema import config_from_data
     from ..accounts import NO_ACCOUNTS
     from ..errors import DataError, RenderError
     good, bad = [], []
     for translation in services:
-        data = dict(_Settings(sv_dir, DEFAULTS["service_dir"], DEFAULTS["log_dir"], 7).data(),
+        data = dict(Settings(sv_dir, DEFAULTS["service_dir"], DEFAULTS["log_dir"], 7).data(),
                     services={translation.name: translation.data})
         for dep in translation.data.get("needs", ()):
             data["services"].setdefault(dep, {"command": ["true"]})

@@ -11,8 +11,7 @@ import posixpath
 import shlex
 
 from ..model import DEFAULT_PATH, LIMITS, TIMESTAMPS
-from ..protocol.layout import (CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR, FINISH,
-                               GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG)
+from ..protocol.layout import ENV_DIR, LOG_DIR, RUN
 from ..protocol.logrun import log_run_from_bytes
 
 _OPTION_OF_LIMIT = {"-" + letter: key for key, letter in LIMITS.items()}
@@ -303,9 +302,3 @@ def give_up_keys(content):
     if content != b"%d %d\n" % (after, within):
         return None, "not written as 'N W' and a newline"
     return {"give_up_after": after, "within": within}, None
-
-
-SCRIPT_FILES = (FINISH, CHECK)
-SERVICE_FILES = (RUN, FINISH, CHECK, DOWN, GIVE_UP, CONTROL_DIR, ENV_DIR, LOG_DIR)
-__all__ = ["Notes", "command_keys", "env_value", "log_keys", "config_keys", "give_up_keys",
-           "script_text", "script_changes", "CONTROL_LETTERS", "SVLOGD_CONFIG"]

@@ -28,8 +28,6 @@ changes how the service runs which runit has no word for. Settings that only inf
 (``Description=``, ``Documentation=``, ordering, ``[Install]``) are ignored, said in the notes.
 """
 
-import posixpath
-
 from ..model import LIMITS
 
 SUFFIX = ".service"
@@ -281,15 +279,10 @@ def _unescape(text):
     return "".join(out)
 
 
-__all__ = ["Unit", "UnitError", "parse_unit", "parse_command", "split_words", "specifiers_of",
-           "shell_words", "LIMITS"]
-
-
 # -- the translation --------------------------------------------------------------------------
 class Translation:
     """``name``: the service's; ``data`` (None when refused); ``notes`` for the operator;
-    ``refusals``: what runit cannot do, each "file:line: KEY=VALUE: why"; ``env_files``:
-    the EnvironmentFile paths the run script reads."""
+    ``refusals``: what runit cannot do, each "file:line: KEY=VALUE: why"."""
 
     def __init__(self, name):
         self.name, self.data, self.notes, self.refusals = name, None, [], []
@@ -302,7 +295,7 @@ _RESTART_FINISH = {
 }
 
 
-def translate(unit, imported=(), sv_dir="/etc/sv", has_socket=False):
+def translate(unit, imported=(), has_socket=False):
     """The Translation of ``unit``; ``imported``: the service names imported with it (their
     Requires/Wants become needs); ``has_socket``: a NAME.socket unit exists beside it."""
     from ..render.environment import shell_quote
@@ -358,7 +351,7 @@ def translate(unit, imported=(), sv_dir="/etc/sv", has_socket=False):
     keys = _process_keys(unit, specifiers, refuse)
     if result.refusals:
         return result
-    data = _with_script(name, kind, starts, pre, keys, sv_dir, unit, shell_quote) \
+    data = _with_script(kind, starts, pre, keys, unit, shell_quote) \
         if (kind == "oneshot" or pre or keys["env_files"] or keys["groups"]
             or keys["runtime_dirs"] or keys["oom"] is not None
             or any(c.has_variables or c.ignore_failure or c.argv0 for c in starts)) \
@@ -477,7 +470,7 @@ def _structured(start, keys):
     return data
 
 
-def _with_script(name, kind, starts, pre, keys, sv_dir, unit, quote):
+def _with_script(kind, starts, pre, keys, unit, quote):
     """A run script for what the command form cannot say (ExecStartPre, EnvironmentFile,
     variables, supplementary groups, oneshot)."""
     lines = ["#!/bin/sh", "# from %s (runit-provision import --systemd)" % unit.name,

@@ -208,38 +208,51 @@ def name_is_bound(name):
                    if len(line.split()) > 7)
 
 
-def test_a_keeper_that_stops_reading_gets_every_pipe_once_it_reads_again(tmp_path):
-    """500 pipes handed over while the keeper is stopped: the socket fills, the rest waits in
-    the tree's queue (the loop never blocks), and all arrive after SIGCONT; releases of pipes
-    whose hold was still queued are never sent."""
+@pytest.fixture
+def keeper_here(tmp_path):
+    """A PipeKeeper on a loop of this process, and the FIFOs a test opens (``fifos``): the
+    keeper killed and reaped, the FIFOs closed, at the end."""
     loop = EventLoop()
     keeper = PipeKeeper(loop, str(tmp_path), "test")
     fifos = []
-    try:
-        first = os.open(make_fifo(tmp_path, 0), os.O_RDWR)
-        keeper.hold(first)
-        pid = keeper.pid
-        wait_until(lambda: held_fifos_of(pid, tmp_path) == {os.fstat(first).st_ino},
-                   what="the first pipe held")
-        os.kill(pid, signal.SIGSTOP)
-        fifos = [os.open(make_fifo(tmp_path, n), os.O_RDWR) for n in range(1, 500)]
-        for fd in fifos:
-            keeper.hold(fd)  # returns at once, full socket or not
-        assert keeper._queue, "the socket never filled: the test proves nothing"
-        for fd in fifos[-10:]:
-            keeper.release(fd)
-        os.kill(pid, signal.SIGCONT)
-        wanted = {os.fstat(fd).st_ino for fd in [first] + fifos[:-10]}
-        run_until(loop, lambda: held_fifos_of(pid, tmp_path) == wanted, "every pipe held")
-        keeper.close()
-        run_until(loop, lambda: not keeper.pid, "the keeper gone after goodbye")
-    finally:
-        if keeper.pid:
-            kill_pids([keeper.pid])
-            os.waitpid(keeper.pid, 0)
-        for fd in fifos:
-            os.close(fd)
-        loop.close()
+    yield loop, keeper, fifos
+    if keeper.pid:
+        kill_pids([keeper.pid])
+        os.waitpid(keeper.pid, 0)
+    for fd in fifos:
+        os.close(fd)
+    loop.close()
+
+
+def fill_a_stopped_keeper(keeper, fifos, directory, count=500):
+    """Hand ``count`` pipes to the keeper, stopped after the first: its socket fills."""
+    fifos.append(os.open(make_fifo(directory, 0), os.O_RDWR))
+    keeper.hold(fifos[0])
+    pid = keeper.pid
+    wait_until(lambda: held_fifos_of(pid, directory) == {os.fstat(fifos[0]).st_ino},
+               what="the first pipe held")
+    os.kill(pid, signal.SIGSTOP)
+    for n in range(1, count):
+        fifos.append(os.open(make_fifo(directory, n), os.O_RDWR))
+        keeper.hold(fifos[-1])  # returns at once, full socket or not
+    assert keeper._queue, "the socket never filled: the test proves nothing"
+    return pid
+
+
+def test_a_keeper_that_stops_reading_gets_every_pipe_once_it_reads_again(tmp_path,
+                                                                         keeper_here):
+    """500 pipes handed over while the keeper is stopped: the socket fills, the rest waits in
+    the tree's queue (the loop never blocks), and all arrive after SIGCONT; releases of pipes
+    whose hold was still queued are never sent."""
+    loop, keeper, fifos = keeper_here
+    pid = fill_a_stopped_keeper(keeper, fifos, tmp_path)
+    for fd in fifos[-10:]:
+        keeper.release(fd)
+    os.kill(pid, signal.SIGCONT)
+    wanted = {os.fstat(fd).st_ino for fd in fifos[:-10]}
+    run_until(loop, lambda: held_fifos_of(pid, tmp_path) == wanted, "every pipe held")
+    keeper.close()
+    run_until(loop, lambda: not keeper.pid, "the keeper gone after goodbye")
 
 
 def make_fifo(directory, number):
@@ -277,31 +290,12 @@ def run_until(loop, predicate, what, timeout=10.0):
     assert predicate(), "%s not met within %.1fs" % (what, timeout)
 
 
-def test_a_stopped_keeper_is_killed_when_its_tree_stops(tmp_path):
+def test_a_stopped_keeper_is_killed_when_its_tree_stops(tmp_path, keeper_here):
     """The goodbye cannot reach a stopped keeper whose socket is full: it is killed, not
     left to keep released pipes for its grace period while the stopping tree waits."""
-    loop = EventLoop()
-    keeper = PipeKeeper(loop, str(tmp_path), "test")
-    fifos = []
-    try:
-        first = os.open(make_fifo(tmp_path, 0), os.O_RDWR)
-        fifos.append(first)
-        keeper.hold(first)
-        pid = keeper.pid
-        wait_until(lambda: held_fifos_of(pid, tmp_path), what="the first pipe held")
-        os.kill(pid, signal.SIGSTOP)
-        for n in range(1, 500):
-            fifos.append(os.open(make_fifo(tmp_path, n), os.O_RDWR))
-            keeper.hold(fifos[-1])
-        assert keeper._queue, "the socket never filled: the test proves nothing"
-        for fd in fifos:
-            keeper.release(fd)
-        keeper.close()
-        run_until(loop, lambda: not keeper.pid, "the keeper gone", timeout=GRACE_SECONDS / 2)
-    finally:
-        if keeper.pid:
-            kill_pids([keeper.pid])
-            os.waitpid(keeper.pid, 0)
-        for fd in fifos:
-            os.close(fd)
-        loop.close()
+    loop, keeper, fifos = keeper_here
+    fill_a_stopped_keeper(keeper, fifos, tmp_path)
+    for fd in fifos:
+        keeper.release(fd)
+    keeper.close()
+    run_until(loop, lambda: not keeper.pid, "the keeper gone", timeout=GRACE_SECONDS / 2)

@@ -28,15 +28,16 @@ taken, it connects: a keeper of the same uid whose tree is gone closes its liste
 still keeps its pipes; it only leaves after the grace period instead of at the hand-over.
 
 A keeper that dies is replaced: the tree starts a new one as soon as the old one is reaped
-(a second later if it exited by itself just after its start), and hands it every pipe again. Messages that do not fit in the socket wait in the tree's queue
-(sent when there is room: the loop never blocks on the keeper).
+(a second later if it exited by itself just after its start), and hands it every pipe again.
+Messages that do not fit in the socket wait in the tree's queue (sent when there is room: the
+loop never blocks on the keeper). ``socket`` is imported when a keeper is first needed, not at
+the tree's start-up.
 """
 
 import errno
 import os
 import select
 import signal
-import socket
 import struct
 
 from ..unix.diag import warn
@@ -90,6 +91,7 @@ class PipeKeeper:
         self._restart_timer = None
 
     def start(self):
+        import socket  # here, not at start-up: only a tree with log pipes needs it
         if self.pid or self._closing:
             return
         try:
@@ -183,6 +185,7 @@ class PipeKeeper:
             self._flush()  # else a flush is under way or waits for room
 
     def _flush(self):
+        import socket  # here, not at start-up: only a tree with log pipes needs it
         while self._queue and self._channel is not None:
             kind = self._queue[0][0]
             batch = self._queue[:_leading(self._queue, kind, BATCH if kind != _TAKE_OVER else 1)]
@@ -368,6 +371,7 @@ class _Keeper:
 
     def _receive(self):
         """One message and the descriptors it carried; (None, []) at EOF."""
+        import socket  # here, not at start-up: only a tree with log pipes needs it
         size = socket.CMSG_SPACE(struct.calcsize("i") * BATCH)
         try:
             data, ancillary, flags, _ = self.channel.recvmsg(_MESSAGE_BYTES, size,
@@ -405,6 +409,7 @@ def _poll(poller, timeout_ms):
 def take_name(name):
     """Our listener bound to ``name``, after telling an orphaned predecessor to go; or None
     when the name stays someone else's."""
+    import socket  # here, not at start-up: only a tree with log pipes needs it
     for _attempt in range(3):
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -422,6 +427,7 @@ def take_name(name):
 
 def tell_predecessor_to_go(name):
     """Knock on ``name``: True when its holder went (or nobody is there any more)."""
+    import socket  # here, not at start-up: only a tree with log pipes needs it
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as knock:
         knock.settimeout(ANSWER_SECONDS)
         try:
@@ -440,6 +446,7 @@ def tell_predecessor_to_go(name):
 
 def peer_uid(connection):
     """The uid of the process at the other end (at connect or listen time), or -1."""
+    import socket  # here, not at start-up: only a tree with log pipes needs it
     try:
         return _CRED.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                                   _CRED.size))[1]
