@@ -116,9 +116,13 @@ def test_types_follow_the_clis_vocabulary():
     assert struct_keys("limits") == list(model.LIMITS)
     check = (MODULE / "types" / "check.pp").read_text()
     assert re.findall(r"Struct\[\{ ([a-z]+) =>", check) == list(model.CHECK_KINDS)
-    control = re.search(r"control\s+=> Optional\[Hash\[Pattern\[/\\A\[([a-z0-9]+)\]",
-                        (MODULE / "types" / "servicespec.pp").read_text())
+    control = re.search(r"^type Runit::ControlLetters = Hash\[Pattern\[/\\A\[([a-z0-9]+)\]",
+                        (MODULE / "types" / "controlletters.pp").read_text(), re.M)
     assert sorted(control.group(1)) == sorted(model.CONTROL_LETTERS)
+    for name in ("servicespec", "defaults"):
+        text = (MODULE / "types" / (name + ".pp")).read_text()
+        assert re.search(r"^\s+control\s+=> Optional\[Runit::ControlLetters\],$", text, re.M)
+        assert re.search(r"^\s+umask\s+=> Optional\[Runit::Umask\],$", text, re.M)
 
 
 def test_runit_service_takes_every_service_key():
