@@ -52,10 +52,12 @@ class Step:
     """One thing to do. ``action``: ``create``, ``change``, ``remove`` (paths), ``restart``,
     ``hup``, ``exit`` (services, through ``argv``), ``wait`` (``units``), ``run`` (a command).
     ``kind``: what the path is or will be (``file``, ``directory``, ``symlink``, ``tree``) or
-    ``service``/``log``/``command``. ``reasons``: why, for people and ``--json``."""
+    ``service``/``log``/``command``. ``reasons``: why, for people and ``--json``.
+    ``is_unserved``: a wait for services linked before that no runsv serves — itself what is
+    out of order, so it is a pending change (a wait after a new link is not: the link is)."""
 
     __slots__ = ("action", "path", "kind", "reasons", "entry", "before", "after", "unit",
-                 "units", "argv", "is_secret", "mode", "uid", "gid", "run_as")
+                 "units", "argv", "is_secret", "mode", "uid", "gid", "run_as", "is_unserved")
 
     def __init__(self, action, path, kind, reasons, **fields):
         self.action, self.path, self.kind, self.reasons = action, path, kind, list(reasons)
@@ -65,13 +67,14 @@ class Step:
             raise TypeError("unknown fields: %s" % ", ".join(sorted(fields)))
         if self.units is None:
             self.units = []
+        self.is_unserved = bool(self.is_unserved)
         if self.mode is None and self.entry is not None:
             self.mode = self.entry.mode
 
     @property
     def is_change(self):
-        """Everything but a wait changes the host."""
-        return self.action != "wait"
+        """Everything but a wait after a new link changes the host, or is owed to it."""
+        return self.action != "wait" or bool(self.is_unserved)
 
     def __repr__(self):
         return "Step(%s %s: %s)" % (self.action, self.path, "; ".join(self.reasons))
@@ -476,15 +479,17 @@ class _Builder:
         if added is None:
             self.unserved(unit)
 
-    def wait(self, unit, reason=WAIT_REASON):
+    def wait(self, unit, is_unserved=False):
         phase = "user links" if unit.login is not None else "system links"
         steps = self.phases[phase]
         # one wait per user's tree: a tree that never comes up refuses its user alone
-        if steps and steps[-1].action == "wait" and steps[-1].reasons == [reason] \
+        if steps and steps[-1].action == "wait" and steps[-1].is_unserved == is_unserved \
                 and steps[-1].units[0].login == unit.login:
             steps[-1].units.append(unit)
         else:
-            steps.append(Step("wait", phase, "service", [reason], units=[unit]))
+            reason = UNSERVED_REASON if is_unserved else WAIT_REASON
+            steps.append(Step("wait", phase, "service", [reason], units=[unit],
+                              is_unserved=is_unserved))
 
     def unserved(self, unit):
         """A service linked as the data says that no runsv serves (a wait that timed out, a
@@ -502,7 +507,7 @@ class _Builder:
                 self.noops.append(NoChange(unit.label, "no runsv serves it: %s is down by "
                                                        "hand (not waited for)" % tree.name))
                 return
-        self.wait(unit, UNSERVED_REASON)
+        self.wait(unit, is_unserved=True)
 
     def log_awaits_runsv(self, unit):
         """``log/`` made now — or made by an earlier apply that stopped before giving the

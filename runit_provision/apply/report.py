@@ -100,10 +100,7 @@ def summary(plan):
     counts = plan.counts()
     up_to_date = sum(1 for noop in plan.noops if noop.reason == "up to date")
     if not counts:
-        waits = sum(len(step.units) for step in plan.steps if step.action == "wait")
-        return "No changes: %d paths up to date%s." % (up_to_date, "" if not waits else
-                                                        "; %d service%s to wait for" % (
-                                                            waits, "" if waits == 1 else "s"))
+        return "No changes: %d paths up to date." % up_to_date
     parts = []
     for action, word in (("create", "to create"), ("change", "to change"),
                          ("remove", "to remove")):
@@ -112,6 +109,9 @@ def summary(plan):
     parts.append("%d service action%s" % (services, "" if services == 1 else "s"))
     if counts.get("run"):
         parts.append("%d command%s" % (counts["run"], "" if counts["run"] == 1 else "s"))
+    unserved = sum(len(step.units) for step in plan.changes if step.action == "wait")
+    if unserved:
+        parts.append("%d service%s no runsv serves" % (unserved, "" if unserved == 1 else "s"))
     return "Plan: %s; %d up to date." % (", ".join(parts), up_to_date)
 
 

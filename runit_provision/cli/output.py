@@ -89,10 +89,10 @@ def print_result(result, stream=None):
     stream.flush()
 
 
-ACTION_ORDER = ("create", "change", "remove", "restart", "hup", "exit", "run")
+ACTION_ORDER = ("create", "change", "remove", "restart", "hup", "exit", "run", "wait")
 
 
 def _past(action):
     return {"create": "created", "change": "changed", "remove": "removed",
             "restart": "restarted", "hup": "HUP'd", "exit": "stopped",
-            "run": "command(s) run"}.get(action, action)
+            "run": "command(s) run", "wait": "served again (waited for)"}.get(action, action)

@@ -13,7 +13,9 @@ from .helptext import ACCOUNTS_HELP
 DESCRIPTION = """\
 Show what runit-provision apply would do, one line per path and action (+ create, ~ change,
 - remove, ↻ restart/HUP/stop with the reason), then the restarts it would skip and why.
-Nothing is changed. Exit codes: 0 nothing would change, 2 changes pending, 1 an error."""
+Nothing is changed. Exit codes: 0 nothing would change, 2 changes pending (a linked service
+that no runsv serves counts: apply would wait for it, and fail naming the likely cause), 1 an
+error."""
 
 
 def add_parser(sub):

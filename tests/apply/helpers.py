@@ -184,13 +184,17 @@ class FakeRunner:
         return Completed(argv, code, output)
 
 
-def fake_waiter(pending_sides=()):
-    """A waiter that reports ``pending_sides`` as never served, records what it waited for."""
+def fake_waiter(pending_sides=(), live=None):
+    """A waiter that reports ``pending_sides`` as never served, records what it waited for;
+    with ``live`` (a live_probe's states), the sides it saw served are served from then on."""
     waited = []
 
     def wait(fs, sides, timeout, probe):
         waited.append(list(sides))
-        return [side for side in sides if side in pending_sides]
+        if live is not None:
+            live.update((path, side("run")) for path in sides
+                        if path not in pending_sides and path not in live)
+        return [path for path in sides if path in pending_sides]
 
     wait.waited = waited
     return wait

@@ -71,10 +71,10 @@ class LiveTree:
     def stop(self):
         if self.proc is not None:
             kill_pids(set(process_group_members(self.proc.pid))
-                      | set(descendants(self.proc.pid)))
+                      | set(descendants(self.proc.pid)), wait=True)
             self.proc.wait()
             self.proc = None
-        kill_pids(processes_under(self.tmp))
+        kill_pids(processes_under(self.tmp), wait=True)
 
 
 @pytest.fixture(params=["ours", pytest.param("c", marks=pytest.mark.interop)])
@@ -199,18 +199,18 @@ def test_a_users_tree_comes_up_after_its_runsvdir(live, capsys):
 
 def test_a_linked_service_no_runsv_serves_is_waited_for_again(live, capsys):
     """A link that is right but that no runsv serves (runsvdir stopped, a wait that timed
-    out): plan shows the wait, apply waits again and fails naming the cause — it used to say
-    there was nothing to do — and once a runsvdir runs, apply succeeds."""
+    out): plan shows the wait as a pending change (exit 2, so Puppet's ``unless`` runs apply),
+    apply waits again and fails naming the cause, and once a runsvdir runs, apply succeeds."""
     run_apply(live, capsys, {"web": {"command": ["sh", "-c", "exec sleep 1000"]}})
     live.stop()  # the tree, its runsvs and services gone; the link stays
     argv = live.apply({"web": {"command": ["sh", "-c", "exec sleep 1000"]}})
     argv[argv.index("--wait") + 1] = "1"
     plan = [arg for arg in argv if arg != "--json"]
     plan[0] = "plan"
-    assert main(plan) == 0  # nothing would change on disk …
+    assert main(plan) == 2  # nothing would change on disk, but the service is not served …
     out = capsys.readouterr().out
     assert "\u2026 wait for web (linked, but no runsv serves it)\n" in out
-    assert out.endswith("paths up to date; 1 service to wait for.\n")
+    assert ", 1 service no runsv serves; 9 up to date.\n" in out
     assert main(argv) == 1  # … but apply waits, and says why it gave up
     report = json.loads(capsys.readouterr().out)
     assert "no runsvdir seems to run on %s" % live.service_dir in report["msg"]

@@ -106,7 +106,7 @@ def test_a_restart_owed_by_an_apply_that_failed_before_it_is_done_by_the_next(ho
     running(host)
     stuck = host.job(data(host.base, greeting="changed",
                           extra="  late: {command: /usr/bin/late, log: false}"))
-    stuck.waiter = fake_waiter([str(host.path("etc/sv/late"))])
+    stuck.waiter = fake_waiter([str(host.path("etc/sv/late"))], live=host.live)
     result = stuck.execute(stuck.plan())
     assert result.error is not None and "late" in str(result.error)
     assert restarted(host) == []
@@ -184,7 +184,7 @@ def test_a_users_tree_that_never_comes_up_refuses_that_user_alone(host):
         "      worker:", "      more: {command: /usr/bin/more}\n      worker:")
     alice_extra = str(host.path("home/alice/sv/extra"))
     job = host.job(text)
-    job.waiter = fake_waiter([alice_extra, alice_extra + "/log"])
+    job.waiter = fake_waiter([alice_extra, alice_extra + "/log"], live=host.live)
     plan = job.plan()
     waits = [[unit.label for unit in step.units] for step in plan.steps if step.action == "wait"]
     assert ["alice/extra"] in waits and ["bob/more"] in waits

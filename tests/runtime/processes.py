@@ -289,13 +289,18 @@ def voluntary_switches(pid):
     raise AssertionError("no voluntary_ctxt_switches for %d" % pid)
 
 
-def kill_pids(pids):
-    """SIGKILL each pid; one that is already gone is fine."""
+def kill_pids(pids, wait=False):
+    """SIGKILL each pid; one that is already gone is fine. ``wait``: until each has exited
+    (a zombie has closed its descriptors: a runsv killed so no longer holds supervise/ok)."""
+    pids = list(pids)
     for pid in pids:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    if wait:
+        wait_until(lambda: all(stat_fields(pid) is None for pid in pids),
+                   what="pids %s gone" % pids)
 
 
 def end_tree(proc, root, timeout=20):
