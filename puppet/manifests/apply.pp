@@ -12,7 +12,8 @@
 # * shows what the CLI did, one line per path and restart (`logoutput`);
 # * fails with the CLI's message when the data is bad (`FILE:LINE:COLUMN: key.path: problem`,
 #   the file being the node's `data.yaml`) or a step fails;
-# * under `--noop`, says the exec would have run.
+# * under `--noop`, says the exec would have run — on a new node too, before runit-provision
+#   is installed (a guard finds no CLI: the exec would run).
 #
 # The runtime (`runit-provision install-runtime`: the bundled runsvdir, sv, svlogd… and the link
 # of runsvdir into init, as the data's `runtime` and `init` say) is converged first the same
@@ -84,10 +85,16 @@ class runit::apply (
   $job_args = $data_args + ['--brief', '--wait', String($wait), '--lock-timeout',
     String($lock_timeout), '--profile-d', $profile_d]
 
+  # A guard runs the CLI only where it is installed. A noop run on a new node evaluates the
+  # guards although runit::install's execs did not run: there a missing CLI is "would change"
+  # (`test -x` exits 1: the exec is reported as pending, or runs and says what is missing), not
+  # Puppet's "Could not find command", which failed the guard and skipped everything after it.
+  $if_installed = ['/bin/sh', '-c', 'test -x "$0" && exec "$0" "$@"', $cli]
+
   if $manage_runtime {
     exec { 'runit-provision install-runtime':
       command   => [$cli, 'install-runtime'] + $data_args,
-      unless    => [[$cli, 'install-runtime', '--check'] + $data_args],
+      unless    => [$if_installed + ['install-runtime', '--check'] + $data_args],
       path      => $path,
       logoutput => $logoutput,
       timeout   => $timeout,
@@ -98,7 +105,7 @@ class runit::apply (
 
   exec { 'runit-provision apply':
     command   => [$cli, 'apply'] + $job_args,
-    unless    => [[$cli, 'plan'] + $job_args],
+    unless    => [$if_installed + ['plan'] + $job_args],
     path      => $path,
     logoutput => $logoutput,
     timeout   => $timeout,
