@@ -1,13 +1,15 @@
-# @summary A restart handle: notify it and the service restarts (sv -w T try-restart), like Chef's notifiable runit_service.
+# @summary A restart handle: notify it and the service restarts (runit-provision restart --if-running NAME).
 #
-# A restart handle: notify it and the service is restarted (`sv -w T try-restart`), like Chef's
-# notifiable `runit_service`.
+# A restart handle: notify it and the service is restarted, like Chef's notifiable
+# `runit_service`. The module computes no runit path: it names the service, and
+# `runit-provision restart --if-running NAME` finds it in the node's data (its directory, the
+# runtime's `sv`, the data's `sv_timeout`) and runs `sv -w TIMEOUT try-restart` on it.
 #
 # `runit::service` declares one for its service; declare one yourself for a service that comes
 # from hiera data. The restart runs after `runit-provision apply` in the same Puppet run, only
 # when notified (`refreshonly`), and only if the service is running (`try-restart`: a service
-# that is down, or normally down, is left down). A user's service is restarted as that user.
-# Under a staging root nothing runs.
+# that is down, or normally down, is left down). A user's service is restarted as that user
+# (the CLI drops to the user for `sv`). Under a staging root nothing runs.
 #
 # @example Restart web when its configuration file changes
 #   runit::restart { 'web': }
@@ -23,48 +25,32 @@
 #   }
 #
 # @param service
-#   The service's name (its directory in the service directory). Default: the title.
+#   The service's name in the data. Default: the title.
 # @param owner
 #   The login whose tree the service is in (`owner:` in the data, or `users.LOGIN.services`);
 #   undef for the system tree.
-# @param service_dir
-#   The directory the service is linked in. Default: the data's `service_dir` (system tree), or
-#   the user's `service_dir`, `home/service`, or `~LOGIN/service`.
 # @param timeout
-#   `sv -w`: seconds to wait for the service to be up again. Default: the data's `sv_timeout`,
-#   else 7.
+#   `sv -w`: seconds to wait for the service to be up again. Default: the data's `sv_timeout`
+#   (the CLI reads it), else 7.
 define runit::restart (
   Runit::Servicename $service = $title,
   Optional[Runit::Login] $owner = undef,
-  Optional[Stdlib::Unixpath] $service_dir = undef,
   Optional[Integer[1, 3600]] $timeout = undef,
 ) {
   include runit
 
-  $settings = $runit::settings
-  $wait = String(pick($timeout, $settings['sv_timeout'], 7))
-  $sv = $runit::apply::sv_command
-
   if $runit::config::root =~ Undef {
-    if $owner =~ Undef {
-      $dir = pick($service_dir, $settings['service_dir'], '/etc/service')
-      $command = [$sv, '-w', $wait, 'try-restart', "${dir}/${service}"]
-    } else {
-      $user = $settings.dig('users', $owner)
-      $user_dir = $user ? {
-        Hash    => pick($user['service_dir'], $user['home'].then |$home| { "${home}/service" }, '~'),
-        default => '~',
-      }
-      $dir = pick($service_dir, $user_dir)
-      $command = $dir ? {
-        '~'     => ['/bin/sh', '-c', 'eval "cd ~$3/service" && exec "$0" -w "$1" try-restart "./$2"',
-          $sv, $wait, $service, $owner],
-        default => [$sv, '-w', $wait, 'try-restart', "${dir}/${service}"],
-      }
+    $name_in_data = $owner ? {
+      undef   => $service,
+      default => "${owner}/${service}",
+    }
+    $wait = $timeout ? {
+      undef   => [],
+      default => ['--timeout', String($timeout)],
     }
     exec { "runit::restart ${title}":
-      command     => $command,
-      user        => $owner,
+      command     => [$runit::install::cli, 'restart', '--if-running', '--hiera',
+        $runit::config::hiera_yaml] + $wait + [$name_in_data],
       refreshonly => true,
       logoutput   => true,
       require     => Exec['runit-provision apply'],

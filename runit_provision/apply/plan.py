@@ -611,14 +611,12 @@ class _Builder:
         if unit.login is None or self.ids is None:
             return None
         try:
-            uid, gid = self.ids.user(unit.login)
+            return RunAs.of_login(self.ids, unit.login,
+                                  self.desired.environments.get(unit.login, {}))
         except KeyError:
             self.problems.append((None, "%s: login %r is not known on this host" % (
                 unit.label, unit.login)))
             return None
-        environ = dict(self.desired.environments.get(unit.login, {}))
-        environ["SHELL"] = self.ids.shell(unit.login)
-        return RunAs(uid, gid, environ)
 
     def exit_step(self, unit, reason, sides):
         targets = [unit.path] + ([unit.path + "/log"] if "log" in sides else [])

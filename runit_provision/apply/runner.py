@@ -31,6 +31,13 @@ class RunAs(tuple):
     gid = property(lambda self: self[1])
     environ = property(lambda self: self[2])
 
+    @classmethod
+    def of_login(cls, ids, login, environ):
+        """``login`` as ``ids`` (Identities) know it, in ``environ`` (the clean environment
+        their tree gives commands) with their own shell; KeyError for an unknown login."""
+        uid, gid = ids.user(login)
+        return cls(uid, gid, dict(environ, SHELL=ids.shell(login)))
+
 
 class Completed:
     """What a command did: ``argv``, ``returncode``, ``output`` (stdout and stderr, text)."""

@@ -1,7 +1,8 @@
 """cli: the ``runit-provision`` command; the only room that prints and picks exit codes.
 
-One module per subcommand (``cli/<verb>.py``, with ``add_parser(sub)`` and ``run(args)``), one
-table of them here; ``cli/inputs.py`` is what the data-driven ones share. A subcommand's module
+One module per subcommand (``cli/<verb>.py``, with ``add_parser(sub)`` and ``run(args)``; one
+module may own a family of verbs, as ``control.py`` does restart, start and stop), one table of
+them here; ``cli/inputs.py`` is what the data-driven ones share. A subcommand's module
 is imported only when it is asked for (``runit-provision apply`` never loads the demo's or
 lookup's imports); ``--help`` and a missing or unknown command load them all.
 """
@@ -16,7 +17,8 @@ from .. import __version__
 COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "plan",
             "apply": "apply", "status": "status", "logs": "logs", "metrics": "metrics",
             "fleet": "fleet", "verify": "verify", "import": "importing",
-            "install-runtime": "install_runtime"}
+            "install-runtime": "install_runtime", "restart": "control", "start": "control",
+            "stop": "control"}
 # Long conversations — a runtime started and waited on, ssh sessions to hosts — whose garbage
 # the cyclic collector should go on freeing (see main).
 COLLECTING = ("demo", "verify", "logs")
@@ -33,8 +35,9 @@ def build_parser(only=None):
         description="runit services from hiera data, and a pure-Python runit runtime.")
     parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in ([only] if only else COMMANDS):
-        command_module(name).add_parser(sub)
+    # a module may own several commands (restart, start, stop): it adds them all, once
+    for module in dict.fromkeys(COMMANDS[name] for name in ([only] if only else COMMANDS)):
+        importlib.import_module("." + module, __package__).add_parser(sub)
     return parser
 
 

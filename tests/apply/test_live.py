@@ -241,3 +241,47 @@ def test_a_logger_added_then_dropped_on_a_running_service(live, capsys):
         not in (first, second)
     assert main(live.apply({"talker": dict(talker, log=False)})) == 0
     assert json.loads(capsys.readouterr().out)["changed"] is False
+
+
+def test_restart_start_and_stop_by_the_datas_name(live, capsys):
+    """``runit-provision restart|start|stop NAME``: the service found by its name in the data
+    (its directory, the runtime's sv, sv_timeout), a user's by LOGIN/NAME; --if-running leaves
+    a down service down; an unknown or absent name is an error naming what is declared; under
+    --root nothing runs."""
+    home = live.tmp / "home"
+    home.mkdir()
+    argv = live.apply({"web": {"command": ["sh", "-c", "exec sleep 1000"]},
+                       "lazy": {"command": ["sleep", "1000"], "down": True},
+                       "gone": {"ensure": "absent"}})
+    data = yaml.safe_load(live.data.read_text())
+    data["runit"]["users"] = {"root": {
+        "home": str(home), "groups": ["root"], "path": "%s:%s" % (live.bin, BASE_PATH),
+        "services": {"app": {"command": ["sh", "-c", "exec sleep 1000"], "log": False}}}}
+    live.data.write_text(yaml.safe_dump(data))
+    code = main(argv)
+    assert code == 0, json.loads(capsys.readouterr().out)["msg"]
+    sv, data_args = live.sv_dir, ["--data", str(live.data)]
+    app = home / "sv" / "app"
+    before = {"web": running_pid(sv / "web"), "app": wait_until(lambda: running_pid(app))}
+
+    assert main(["restart"] + data_args + ["web", "root/app"]) == 0
+    assert "ok: run: %s" % (sv / "web") in capsys.readouterr().out
+    for name, side in (("web", sv / "web"), ("app", app)):
+        assert running_pid(side) not in (0, before[name]), name
+    assert main(["restart", "--if-running"] + data_args + ["lazy"]) == 0
+    assert not running_pid(sv / "lazy")  # down stays down
+    assert main(["stop"] + data_args + ["web"]) == 0
+    assert not running_pid(sv / "web")
+    assert main(["start", "--timeout", "5"] + data_args + ["web"]) == 0
+    assert running_pid(sv / "web")
+    capsys.readouterr()
+
+    assert main(["restart"] + data_args + ["nosuch"]) == 1
+    err = capsys.readouterr().err
+    assert "nosuch: no such service in the data (declared: " in err and "root/app" in err
+    assert main(["stop"] + data_args + ["gone"]) == 1
+    assert "gone: the data says ensure: absent" in capsys.readouterr().err
+    pid = running_pid(sv / "web")
+    assert main(["restart", "--root", str(live.tmp / "staged")] + data_args + ["web"]) == 0
+    assert capsys.readouterr().out.endswith("restart %s\n" % (sv / "web"))
+    assert running_pid(sv / "web") == pid

@@ -1,0 +1,123 @@
+"""cli: ``runit-provision restart | start | stop NAME…`` — a declared service driven through sv,
+found by the name the data gives it.
+
+The data says where each service lives (``service_dir``, a user's tree), which runtime's sv
+drives it and how long sv waits (``sv_timeout``): a caller names the service — ``web``,
+``alice/notebook``, ``runsvdir-alice`` — and computes no runit path. A user's service is driven
+as that user, in their tree's clean environment (as apply restarts it): sv never follows a
+link they planted with root's rights. The Puppet module's ``runit::restart`` calls
+``restart --if-running``.
+
+Exit codes: 0 sv did it for every name; 1 an error — data that does not load, a name the data
+does not declare (or declares absent or disabled), sv failing or timing out (its output says
+which). Under ``--root`` nothing is run: the sv command lines are printed.
+"""
+
+import argparse
+import sys
+import textwrap
+
+from ..apply.runner import RunAs, SubprocessRunner, sv_command
+from ..errors import ProvisionError
+from .apply import identities_for
+from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
+
+EXIT_OK, EXIT_ERROR = 0, 1
+# (sv's command, with --if-running); sv's own words: try-restart restarts only what runs
+VERBS = {"restart": ("restart", "try-restart"), "start": ("start", None),
+         "stop": ("stop", None)}
+HELP = {"restart": "restart declared services (sv -w TIMEOUT restart)",
+        "start": "start declared services (sv -w TIMEOUT start)",
+        "stop": "stop declared services (sv -w TIMEOUT stop)"}
+ROOT_HELP = "staging: run nothing, print the sv command lines (accounts from DIR/etc/passwd)"
+# sv waits up to -w seconds itself; the runner's own limit only catches an sv that hangs
+RUNNER_GRACE = 10.0
+
+
+def add_parser(sub):
+    for verb in VERBS:
+        parser = sub.add_parser(
+            verb, help=HELP[verb],
+            description=textwrap.fill(
+                "%s%s. NAME as the data names it: web, alice/notebook (a user's service), "
+                "runsvdir-alice (a user's tree). The service directory, the runtime's sv and "
+                "its timeout come from the data; a user's service is driven as that user. "
+                "Exit codes: 0 done, 1 an error (an unknown name, sv failed or timed out)."
+                % (HELP[verb][0].upper(), HELP[verb][1:]), 95),
+            epilog=ACCOUNTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        add_input_arguments(parser, root_help=ROOT_HELP)
+        parser.add_argument("names", metavar="NAME", nargs="+", help="a declared service")
+        parser.add_argument("--timeout", metavar="SECONDS", type=int,
+                            help="sv -w: how long to wait (default: the data's sv_timeout)")
+        if VERBS[verb][1] is not None:
+            parser.add_argument("--if-running", action="store_true",
+                                help="only a service that runs is restarted; one that is "
+                                     "down stays down (sv try-restart: what a Puppet "
+                                     "refresh wants)")
+    return parser
+
+
+def run(args):
+    command = "runit-provision %s" % args.command
+    try:
+        config, desired = _declared(args)
+        units = [_unit_named(desired, name) for name in args.names]
+    except (ProvisionError, OSError) as exc:
+        sys.stderr.write("%s: %s\n" % (command, exc))
+        return EXIT_ERROR
+    always, if_running = VERBS[args.command]
+    verb = if_running if getattr(args, "if_running", False) else always
+    timeout = args.timeout if args.timeout is not None else desired.sv_timeout
+    ids = identities_for(args.passwd, args.group, args.root)
+    runner = SubprocessRunner()
+    failed = 0
+    for unit in units:
+        argv = sv_command(config.runtime) + ["-w", str(timeout), verb, unit.path]
+        if args.root is not None:
+            sys.stdout.write("would run: %s\n" % " ".join(argv))
+            continue
+        try:
+            run_as = _run_as(ids, desired, unit)
+        except KeyError:
+            sys.stderr.write("%s: %s: login %r is not known on this host\n"
+                             % (command, unit.label, unit.login))
+            failed += 1
+            continue
+        done = runner.run(argv, timeout=timeout + RUNNER_GRACE, run_as=run_as)
+        sys.stdout.write(done.output)
+        if done.returncode != 0:
+            sys.stderr.write("%s: %s: sv %s failed (exit %s)\n"
+                             % (command, unit.label, verb, done.returncode))
+            failed += 1
+    sys.stdout.flush()
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def _declared(args):
+    """``(config, desired)``: the inputs' services, as status reads them (no tree rendered)."""
+    from ..apply.desired import desired_state
+    from ..render.tree import Tree
+
+    config, _ = inputs_from_args(args, logins_must_exist=True)
+    return config, desired_state(config, Tree(), profile_dir=None)
+
+
+def _unit_named(desired, name):
+    """The declared, present and enabled unit called ``name``; ProvisionError otherwise."""
+    units = {unit.label: unit for unit in desired.units}
+    unit = units.get(name)
+    if unit is None:
+        known = ", ".join(sorted(units)) or "none"
+        raise ProvisionError("%s: no such service in the data (declared: %s)" % (name, known))
+    if unit.is_absent:
+        raise ProvisionError("%s: the data says ensure: absent" % name)
+    if not unit.is_enabled:
+        raise ProvisionError("%s: the data says enabled: false (not linked)" % name)
+    return unit
+
+
+def _run_as(ids, desired, unit):
+    """A user's service is driven as that user (None: as this process)."""
+    if unit.login is None or ids is None:
+        return None
+    return RunAs.of_login(ids, unit.login, desired.environments.get(unit.login, {}))
