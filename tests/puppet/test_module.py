@@ -76,8 +76,20 @@ def test_metadata():
     author, _, name = metadata["name"].partition("-")
     assert author and name == "runit"
     assert metadata["version"] == __version__
-    for key in ("author", "summary", "license", "source", "operatingsystem_support"):
+    for key in ("author", "summary", "license", "operatingsystem_support"):
         assert metadata[key]
+    # metadata-json-lint requires source; the project has no public home, so it is Puppet's own
+    # default (""), and the optional URLs are left out rather than made up.
+    assert metadata["source"] == ""
+    assert "project_page" not in metadata and "issues_url" not in metadata
+    assert "example." not in json.dumps(metadata)
+    # Every platform the module's data names is declared supported.
+    supported = {entry["operatingsystem"] for entry in metadata["operatingsystem_support"]}
+    for data in (MODULE / "data" / "os").glob("*.yaml"):
+        assert data.stem in supported, data
+    families = {"Debian": {"Debian", "Ubuntu"}, "RedHat": {"RedHat", "Rocky"}}
+    for data in (MODULE / "data").glob("*-*.yaml"):
+        assert families[data.stem.split("-")[0]] & supported, data
     assert [dep["name"] for dep in metadata["dependencies"]] == ["puppetlabs/stdlib"]
     puppet = [req for req in metadata["requirements"] if req["name"] == "puppet"]
     assert puppet and ">= 7" in puppet[0]["version_requirement"]
