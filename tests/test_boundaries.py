@@ -1,4 +1,4 @@
-"""The rooms and who may import whom (the README's Layout), checked two ways.
+"""The rooms and who may import whom (docs/layout.md), checked two ways.
 
 Statically: every import statement of every module (function-level ones too) is read with
 ``ast`` and its target checked against ``ALLOWED``. At run time: each runtime and protocol

@@ -163,7 +163,7 @@ def test_the_system_tree(runit_tree):
 
 
 def test_the_pytest_plugin_as_the_readme_shows_it(live, sandbox, tmp_path):
-    """A user's own suite: the README's conftest.py and tests (root's tree for alice's, as the
+    """A user's own suite: docs/verify.md's conftest.py and tests (root's tree for alice's, as the
     sandbox holds it), the system tree's paths in pytest.ini."""
     conftest, tests = readme_plugin_example()
     users = 'runit_tree(user="root", service_dir=%r)' % str(sandbox / "home" / "service")

@@ -1,5 +1,6 @@
-"""The README's verify section: its CI job's command line is one the CLI accepts, its sample
-report is the shape the CLI prints, and its Python examples are what test_live.py runs."""
+"""docs/verify.md (once the README's verify section): its CI job's command line is one the CLI
+accepts, its sample report is the shape the CLI prints, and its Python examples are what
+test_live.py runs."""
 
 import re
 import shlex
@@ -12,9 +13,7 @@ from ..conftest import ROOT
 
 
 def section():
-    text = (ROOT / "README.md").read_text()
-    start = text.index("## Verifying hosts")
-    return text[start:text.index("\n## ", start + 1)]
+    return (ROOT / "docs" / "verify.md").read_text()
 
 
 def blocks(language):
@@ -40,7 +39,7 @@ def test_the_sample_report_has_the_cli_shape():
 
 
 def readme_plugin_example():
-    """(conftest.py, test module) of the README."""
+    """(conftest.py, test module) of docs/verify.md."""
     conftest, tests = blocks("python")[:2]
     return conftest, tests
 

@@ -1,7 +1,7 @@
 """Golden transcripts: the same script must give the same output on our tools and the C runit.
 
 ``NAME.out`` is the expectation for both; ``NAME.c.out`` / ``NAME.ours.out``, when present,
-record a deliberate difference (each one is listed in the README).
+record a deliberate difference (each one is listed in docs/compatibility.md).
 
 Every transcript runs in a PID namespace and a scratch directory of its own, and most of its
 time is spent waiting (runsv's 1 s back-off, whole-second ages, ``sv -w`` timeouts): they are
