@@ -1,0 +1,25 @@
+# frozen_string_literal: true
+
+require 'spec_helper'
+
+describe 'Runit::ServiceSpec' do
+  it 'allows every key of the data format' do
+    is_expected.to allow_values(
+      {}, { 'command' => '/usr/local/bin/web' }, { 'run' => "#!/bin/sh\nexec web\n", 'owner' => 'alice' },
+      { 'command' => ['/usr/local/bin/web'], 'user' => 'www-data', 'group' => 'www-data', 'env' => { 'PORT' => '8080' },
+        'cwd' => '/srv/web', 'umask' => '0027', 'nice' => -5, 'limits' => { 'nofile' => 4096 },
+        'finish' => "#!/bin/sh\n", 'check' => { 'tcp' => 8080 }, 'control' => { 't' => "#!/bin/sh\n" }, 'down' => false,
+        'enabled' => true, 'ensure' => 'present', 'restart_on_change' => true, 'restart' => { 'give_up_after' => 3 },
+        'needs' => ['db'], 'log' => { 'num' => 10 }, 'template' => 'templates/run.j2', 'adopt' => true }
+    )
+  end
+
+  # Puppet checks the shape; "exactly one of command and run" is the CLI's (a file:line:col message).
+  it 'refuses unknown keys and badly typed values', :aggregate_failures do
+    [
+      { 'comand' => '/bin/true' }, { 'umask' => 22 }, { 'nice' => 20 }, { 'needs' => ['../db'] },
+      { 'ensure' => 'running' }, { 'cwd' => 'srv' }, { 'control' => { 'z' => 'x' } }, { 'user' => 'a b' },
+      { 'log' => 'yes' }, { 'down' => 'true' },
+    ].each { |value| is_expected.not_to allow_value(value) }
+  end
+end
