@@ -21,7 +21,8 @@ from .harness import MODULE, SYSTEM_MODULES
 RAKE = shutil.which("rake") or "/usr/bin/rake"
 GEMSPECS = "/usr/share/rubygems-integration/all/specifications"
 # Debian packages: what .ci/run installs for this test.
-GEMS = {"rspec-puppet": "ruby-rspec-puppet", "puppetlabs_spec_helper": "ruby-puppetlabs-spec-helper"}
+GEMS = {"rspec-puppet": "ruby-rspec-puppet",
+        "puppetlabs_spec_helper": "ruby-puppetlabs-spec-helper"}
 
 
 def installed_gems():
