@@ -280,7 +280,7 @@ def test_run_not_executable(impl, runsv, tmp_path, processes):
     elapsed = time.monotonic() - sent
     assert rc == 0
     gaps = [b - a for a, b in zip(times, times[1:])]
-    assert all(0.8 < gap < 1.8 for gap in gaps), gaps
+    assert all(0.8 < gap < 3.0 for gap in gaps), gaps  # ~1 s: not 0, not 5 (a loaded CI: 1.9)
     fields = decode_side(service)
     assert (fields["state"], fields["want"], fields["pid"]) == ("down", "d", "no")
     assert group.output() == message * 3
