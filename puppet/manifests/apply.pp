@@ -49,13 +49,6 @@
 # @param manage_fact
 #   Write the `status` command the `runit_services` fact runs.
 #   Default (module data): `true`.
-# @param sv
-#   The `sv` that `runit::restart` runs. Default: the virtualenv's with `runtime: python`,
-#   `system_sv` with `system`.
-#   Default (module data): `undef`.
-# @param system_sv
-#   Where the host's runit package puts `sv` (module data per OS family).
-#   Default (module data): `/usr/bin/sv`; RedHat family: `/sbin/sv`.
 class runit::apply (
   Boolean $manage_runtime,
   Variant[Stdlib::Unixpath, Enum['none']] $profile_d,
@@ -64,18 +57,11 @@ class runit::apply (
   Integer[1] $timeout,
   Variant[Boolean, Enum['on_failure']] $logoutput,
   Boolean $manage_fact,
-  Optional[Stdlib::Unixpath] $sv,
-  Stdlib::Unixpath $system_sv,
 ) {
   $cli = $runit::install::cli
   $root = $runit::config::root
   $data_files = [File[$runit::config::hiera_yaml], File[$runit::config::data_yaml]]
   $path = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']
-  $runtime = pick($runit::settings['runtime'], 'python')
-  $sv_command = pick($sv, $runtime ? {
-      'system' => $system_sv,
-      default  => "${runit::install::venv_dir}/bin/sv",
-  })
 
   $data_args = $root ? {
     undef   => ['--hiera', $runit::config::hiera_yaml],
