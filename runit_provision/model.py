@@ -1,10 +1,11 @@
-"""model: the typed shape of runit data (README "Data format"), shared by every room — records, vocabulary.
+"""model: the typed shape of runit data (docs/data-format.md), shared by every room — records,
+vocabulary.
 
 ``schema/`` builds these records from data and checks them; ``render/`` (and the applier) read
 them. They are frozen: a record is built whole, once, and assignment afterwards raises. Here
 too is the one rule both sides need, where a service logs (``log_directory``). Stdlib only.
 
-Decisions (README "Data format"):
+Decisions (docs/data-format.md):
 - ``command`` is an argv, not shell: a string is split like a POSIX shell splits words
   (``shlex``), and every word is quoted again when rendered. Shell belongs in ``run``.
 - A ``run``/``finish``/``check``/``control`` script is verbatim shell; ``#!/bin/sh`` is added

@@ -1,6 +1,6 @@
 # @summary The whole data format: every top-level key of runit-provision's data, typed.
 #
-# The whole data format: every top-level key of runit-provision's data (README "Data format"),
+# The whole data format: every top-level key of runit-provision's data (docs/data-format.md),
 # as class `runit` takes them one by one and as the original module's `runit:` hash gives them
 # at once.
 #

@@ -1,4 +1,4 @@
-"""apply: the applier — a rendered tree -> a plan -> a converged host (README "plan and apply").
+"""apply: the applier — a rendered tree -> a plan -> a converged host (docs/apply.md).
 
 ``desired`` (tree + what the data says about each service) -> ``observe`` (the host, read once,
 through ``fsroot``) -> ``plan`` (pure: steps and no-ops with reasons) -> ``job`` (executes

@@ -5,9 +5,9 @@ about it that files alone do not say.
 ``runsvdir-<login>`` and the users' own), a ``ServiceUnit``: where its directory, link and log
 directory are, whose tree it is in, and the data's answers to the questions the plan asks — is
 ``env`` declared (purge ``env/`` only then), ``restart_on_change``, ``down``, ``enabled``,
-``ensure``. ``role_of(path)`` says what a changed path means for the restart matrix (README
-"plan and apply"). The profile snippet that gives users' login shells ``SVDIR`` is added
-here: it is not a service file, and the renderer knows nothing of ``/etc/profile.d``.
+``ensure``. ``role_of(path)`` says what a changed path means for the restart matrix
+(docs/apply.md). The profile snippet that gives users' login shells ``SVDIR`` is added here:
+it is not a service file, and the renderer knows nothing of ``/etc/profile.d``.
 
 Pure: no disk, no clock.
 """

@@ -22,7 +22,7 @@ The order of ``steps`` is the order of execution (``converge`` and ``activate`` 
    nothing); one that precedes paths goes right before the first step changing one of them.
    Under ``--root`` none runs: each that would is a no-op saying so (``STAGED_COMMAND``).
 
-Restart matrix (README "Converging a host"): ``run`` or ``env/*`` changed -> ``sv -w T
+Restart matrix (docs/apply.md): ``run`` or ``env/*`` changed -> ``sv -w T
 restart`` the service; ``log/run`` changed -> restart its log; the log ``config`` changed ->
 ``sv hup`` the log; ``finish``, ``check``, ``control/*``, ``down`` -> nothing. Only for a
 service that was linked and running before, want up, not ``down: true``, with

@@ -428,7 +428,7 @@ def runs_as_problems(unit, snapshot):
 # -- the runtime and init ----------------------------------------------------------------------
 def runtime_checks(config, request, runtime=None, staged=False):
     """``tools installed`` (not for a staged tree: its PATH is nobody's yet), and unless ``init:
-    none`` (init and the runtime started by it are somebody else's, README "init: none") the
+    none`` (init and the runtime started by it are somebody else's, docs/apply.md "init: none") the
     init room's answer as two checks: ``installed`` and ``linked into init``."""
     checks = [] if staged else [tools_check(config, request)]
     if config.init == "none" or runtime is None:

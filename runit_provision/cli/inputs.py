@@ -6,8 +6,8 @@ Facts and accounts are inputs gathered here, at the edge: the host's, or files g
 command line, so that the same data, facts and accounts always give the same tree.
 
 Accounts, one database at a time: ``--passwd FILE`` / ``--group FILE``; else, with
-``--root DIR``, ``DIR/etc/passwd`` / ``DIR/etc/group`` when it exists (the ``--root`` of the README,
-as ``useradd --root``); else the host's, through ``pwd``/``grp``.
+``--root DIR``, ``DIR/etc/passwd`` / ``DIR/etc/group`` when it exists (``--root`` in
+docs/apply.md, as ``useradd --root``); else the host's, through ``pwd``/``grp``.
 """
 
 import grp

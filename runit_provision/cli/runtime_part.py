@@ -6,7 +6,7 @@ through the applier's ``FsRoot`` (read-only: no link a user planted is followed)
 an ``apply.observe.Actual``. The applier plans and converges the answer like rendered files
 (``apply/job.py``: observe, plan, execute, observe again); ``verify`` turns it into checks.
 
-What ``init: none`` means here (README "init: none"): init — and so the runtime started by
+What ``init: none`` means here (docs/apply.md "init: none"): init — and so the runtime started by
 it — is somebody else's. ``apply`` then asks nothing of the init room: neither the runtime's
 installation nor a link into init is converged (the demo, tests and containers run the
 runtime they bring, and never write ``/usr/local``); ``install-runtime --init none`` is the

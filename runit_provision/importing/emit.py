@@ -1,6 +1,6 @@
 """importing: the imported data as YAML, with what the operator needs to know as comments.
 
-Either spelling (README "Data format"): ``runit: {services: …}`` or the class parameters
+Either spelling (docs/data-format.md): ``runit: {services: …}`` or the class parameters
 ``runit::services``. Scripts are literal blocks (``|``) where YAML allows one. Hiera
 interpolates ``%{…}`` in every string it reads, so a literal ``%{`` is written
 ``%{literal('%')}{`` — the data reads back as exactly what was found. Pure.

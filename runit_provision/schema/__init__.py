@@ -1,7 +1,7 @@
 """schema: the runit data and the accounts -> a validated, frozen ``model.Config``.
 
 ``config_from_data(data, origins, accounts)`` takes what ``hiera`` gives (``Hiera.runit_data()``:
-ONE plain dict of top-level keys in either spelling (README "Data format"), and the origins of its key
+ONE plain dict of top-level keys in either spelling (docs/data-format.md), and the origins of its key
 paths) and the logins and groups of ``runit_provision.accounts``; it returns a ``Config`` or
 raises one ``DataError`` listing every problem, one line each::
 

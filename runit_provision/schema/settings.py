@@ -1,4 +1,4 @@
-"""schema: the top-level settings (README "Data format") — ``runtime``, ``package_file``, ``sv_dir``,
+"""schema: the top-level settings (docs/data-format.md) — ``runtime``, ``package_file``, ``sv_dir``,
 ``service_dir``, ``log_dir``, ``sv_timeout``, ``init`` — each typed, or its default."""
 
 from ..model import INITS, RUNTIMES, TOP_KEYS

@@ -1,5 +1,5 @@
-"""A runsvdir nested in a service: the per-user pattern (``runit::users`` in the README's data
-format; docs/runit-protocol.md §9.5).
+"""A runsvdir nested in a service: the per-user pattern (``runit::users`` in the data format,
+docs/data-format.md; docs/runit-protocol.md §9.5).
 
 A system service ``runsvdir-USER`` runs ``exec chpst -u USER runsvdir HOME/service``; the
 user's tree holds ``web`` (with a logger) and ``worker``, each ``exec sleep 1000``. Stopping
