@@ -72,6 +72,8 @@ def run(args):
     from ..checks.verify import verify_host
 
     specs = [spec for value in (args.hosts or ["local://"]) for spec in value.split(",") if spec]
+    if args.root is not None:  # the checks read paths as ROOT + path: a relative one read "/"
+        args.root = os.path.abspath(args.root)  # as "img/" and missed it
     try:
         config, accounts = inputs_from_args(args)
         tree = render(config, templates=args.templates, only=args.only)

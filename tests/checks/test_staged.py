@@ -124,6 +124,18 @@ def test_init_none_checks_neither_the_installation_nor_init(tmp_path, capsys):
     assert code == 0 and not [nodeid for nodeid in statuses if nodeid.startswith("runtime::")]
 
 
+def test_a_relative_root_verifies_as_its_absolute_path(tmp_path, capsys, monkeypatch):
+    """--root image/ reads the same paths as --root /abs/image (the log directory's writable
+    check once read "/" as "image/" and failed with "/ is missing")."""
+    root = staged_root(tmp_path)
+    data = tmp_path / "data.yaml"
+    data.write_text("runit::init: none\nrunit::services:\n  web: {command: /usr/bin/web}\n")
+    assert main(["apply", "--data", str(data), "--root", str(root)]) == 0
+    monkeypatch.chdir(tmp_path)
+    code, _, problems = verified(["--data", str(data), "--root", "root/"], capsys)
+    assert (code, problems) == (0, {})
+
+
 def test_a_remote_host_skips_the_runtime_and_a_refusal_fails(tmp_path):
     from runit_provision.checks.expected import Unknown, expectations
     from runit_provision.cli.verify import runtime_expected
