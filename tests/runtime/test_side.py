@@ -162,7 +162,8 @@ def test_kill_during_finish_does_not_rerun_finish():
     assert host.kills[-1] == (finish_pid, signal.SIGKILL)
     side.child_exited(finish_pid, signal.SIGKILL)
     states = [status.state for status, _ in host.statuses]
-    assert states[-2:] == [State.DOWN, State.RUN]  # down, then want up restarts ./run
+    # want up restarts ./run at once: from finish to run on disk (no "down" written between)
+    assert states[-2:] == [State.FINISH, State.RUN]
     assert sum(1 for _, argv in host.spawned if argv[0] == "./finish") == 1
 
 
@@ -238,3 +239,36 @@ def test_stops_that_were_asked_for_never_count_towards_giving_up():
         side.child_exited(host.spawned[-1][0], KILLED_BY_TERM)
         side.evaluate()
     assert side.want is Want.UP and side.tally.deaths == 0 and len(host.spawned) == 4
+
+
+def _states(host):
+    return [(status.state, status.pid) for status, _ in host.statuses]
+
+
+def test_a_restart_at_once_goes_from_run_to_run_on_disk():
+    """A death restarted at once (want up, no ./finish, past the back-off) writes the new
+    run only: runsv's fork writes the new pid while the child execs, and six files on that
+    path (pid, stat, status, twice) were most of our respawn time. Every other death writes
+    "down" first: a back-off, a control/u hook that runs first, a spawn that fails."""
+    side, host = started()
+    host.clock.advance(2)
+    side.child_exited(101, KILLED_BY_TERM)
+    assert _states(host)[-2:] == [(State.RUN, 101), (State.RUN, 102)]
+    assert side.tally.deaths == 1 and side.tally.starts == 2  # the death is still counted
+
+    side.child_exited(102, KILLED_BY_TERM)  # lived less than 1 s: the back-off
+    assert _states(host)[-1] == (State.DOWN, 0)
+
+    side, host = started(hooks={"u"})
+    host.clock.advance(2)
+    hook_pid, _ = host.hook_runs[-1]
+    side.child_exited(hook_pid, 0)
+    run_pid = host.spawned[-1][0]
+    side.child_exited(run_pid, KILLED_BY_TERM)
+    assert _states(host)[-1] == (State.DOWN, 0)  # while control/u runs
+
+    side, host = started()
+    host.clock.advance(2)
+    host.fail_exec["./run"] = EACCES
+    side.child_exited(101, KILLED_BY_TERM)
+    assert _states(host)[-1] == (State.DOWN, 0)

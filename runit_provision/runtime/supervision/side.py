@@ -80,6 +80,9 @@ class Side:
         self._hook_pid = 0
         self._hook_then = None
         self._queued = collections.deque()
+        # a death whose "down" is not written yet: the restart right after it writes "run"
+        # (see child_exited)
+        self._down_unwritten = False
 
     # -- observation --------------------------------------------------------------------
     @property
@@ -93,6 +96,7 @@ class Side:
                       self.term, self.state)
 
     def write_status(self):
+        self._down_unwritten = False
         self.host.write_status(self, self.status(), self.want.value)
 
     # -- taking over from a supervisor that was killed (adoption.py) ---------------------
@@ -143,8 +147,15 @@ class Side:
         elif self.is_busy:
             self._queued.append(lambda: self.child_exited(pid, wait_status))
         elif pid == self.pid:
-            self._process_exited(wait_status)
+            # A ./run that is restarted at once (want up, no ./finish, no back-off) goes
+            # from run to run on disk: "down" and then "run" would be six files written
+            # (pid, stat, status, twice) on the path from a death to its restart, where
+            # runsv's fork writes the new pid while the child execs. A start that does not
+            # follow at once (a control/u hook, a failed spawn) writes "down" right after.
+            self._process_exited(wait_status, deferred=True)
             self._settle()
+            if self._down_unwritten:
+                self.write_status()
 
     def evaluate(self):
         """runsv's loop head: start what should run (want up, or a ./finish to run)."""
@@ -299,9 +310,10 @@ class Side:
         self.paused = False
         self.term = False
 
-    def _process_exited(self, wait_status, seen=True, counted=False):
+    def _process_exited(self, wait_status, seen=True, counted=False, deferred=False):
         """Our process ended (``seen``: we, or an adopted process's watch, saw it end;
-        ``counted``: its end is in the tally already)."""
+        ``counted``: its end is in the tally already; ``deferred``: the caller writes the
+        status after the restart that follows at once, if any — see child_exited)."""
         was_finish = self.state == State.FINISH
         asked = self.term or self._killed or self.want is not Want.UP
         self.pid = 0
@@ -326,7 +338,10 @@ class Side:
             self._restart_at = now + BACKOFF_SECONDS
         else:
             self._restart_at = None
-        self.write_status()
+        if deferred and self.want is Want.UP and self._restart_at is None:
+            self._down_unwritten = True
+        else:
+            self.write_status()
 
     def _maybe_give_up(self, now_ns):
         """The service's ``give-up`` policy (N deaths within W seconds, s6-permafailon's
