@@ -13,7 +13,7 @@ run the logger on its own loop instead of exec'ing it, with the same effect
 
 Three rooms share this rule: the generator writes ``log/run`` with ``log_run_text`` (and
 refuses data that is not simple words), the schema asks ``is_simple_word`` of every
-value that ends up there, and the runtime's ``hostedlog`` reads a ``log/run`` back with
+value that ends up there, and the runtime's ``hostedlogger`` reads a ``log/run`` back with
 ``log_run_from_bytes``. Stdlib only, and no ``re``: the runtime pays for this at start-up.
 """
 

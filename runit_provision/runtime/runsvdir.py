@@ -1,7 +1,7 @@
 """runtime: ``runsvdir [-P] dir [log]`` — supervise every service of a directory, in one process.
 
 Unlike runit's runsvdir, which forks a runsv per service, the whole tree runs on one event loop
-(``supervision.svdir.SvDir``), each service writing the ``supervise/`` files a runsv would. Signals:
+(``supervision.servicetree.ServiceTree``), each service writing the ``supervise/`` files a runsv would. Signals:
 
 - TERM: the whole tree comes down — every service as by ``x`` (TERM, CONT, finish, loggers
   drained), KILL after a grace period — then exit 0. (runit's runsvdir exits at once and leaves
@@ -24,7 +24,7 @@ from .unix.procname import show_program
 from .supervision.loop import EventLoop
 from .supervision.proctitle import MIN_LENGTH, ArgvInPlace, StatusArea, WholeTitle
 from .supervision.spawn import Spawner
-from .supervision.svdir import SvDir, become_subreaper
+from .supervision.servicetree import ServiceTree, become_subreaper
 
 
 def parse_args(args):
@@ -82,7 +82,7 @@ def main(argv=None):
         become_subreaper()
     except OSError as exc:
         warn(label, "unable to become a child subreaper", exc)
-    tree = SvDir(loop, directory, Spawner(stderr_fd=children_stderr), label,
+    tree = ServiceTree(loop, directory, Spawner(stderr_fd=children_stderr), label,
                 new_sessions=new_sessions, on_empty=loop.stop)
     exit_code = [0]
 

@@ -72,7 +72,7 @@ class Readers:
         return None
 
     def word(self, path, value, what="a simple word"):
-        """A value written unquoted into a canonical log/run (hostedlog's simple words)."""
+        """A value written unquoted into a canonical log/run (hostedlogger's simple words)."""
         value = self.text(path, value)
         if value is None:
             return None

@@ -1,7 +1,7 @@
 """runtime/supervision: loggers of another identity — one process per identity, forked from the
 tree, that has wholly become that identity.
 
-A tree run by root runs its own canonical loggers on its loop (hostedlog.py). A logger whose
+A tree run by root runs its own canonical loggers on its loop (hostedlogger.py). A logger whose
 ``chpst -u`` names anyone else must not run there: its log directory, ``config``, rotated files
 and processor are that user's to plant, and root's process opening and parsing them — with only
 setfsuid between — can be made to block in ``open`` (a FIFO), to read through a magic link
@@ -310,7 +310,7 @@ def preload():
     from ..svlog import config, engine, logdir, options, peek  # noqa: F401
     from ..unix import fdlimit  # noqa: F401
     from ..unix.libc import libc
-    from . import hostedlog  # noqa: F401
+    from . import hostedlogger  # noqa: F401
     libc()
 
 
@@ -394,7 +394,7 @@ class _Serving:
 
     def _start(self, key, args, log_fd, pipe_fd):
         from ..unix.fdlimit import ensure_fd_room
-        from .hostedlog import HostedLogger
+        from .hostedlogger import HostedLogger
         if self.ending:  # on our way out: it starts again in the next host
             self._report(key, max(self.ending, 0) or signal.SIGTERM, [log_fd, pipe_fd])
             return

@@ -25,7 +25,7 @@ from ...protocol.probe import is_normally_up
 from ...protocol.status import State
 from .adoption import UNKNOWN_EXIT, boot_id, inheritance, started_in, starttime_of
 from .side import Side, Want
-from .supervise import SuperviseFiles, make_supervise_dir
+from .supervisefiles import SuperviseFiles, make_supervise_dir
 
 _READ_CHUNK = 64
 _PIPE_PATH = "supervise/" + LOG_PIPE
@@ -50,7 +50,7 @@ class Supervisor:
         self.label = label if label is not None else "runsv " + directory
         self.on_exit = on_exit  # called once, after x/TERM brought everything down
         self.new_session = new_session  # runsvdir -P: each service in its own session
-        self.log_host = log_host  # a tree's LogHost: canonical log/runs run here (loghost.py)
+        self.log_host = log_host  # a tree's LogHost: canonical log/runs run here (logstandin.py)
         self.pipe_keeper = pipe_keeper  # a tree's PipeKeeper: holds the log pipe if we die
         self._hosted = None  # our HostedLogger, while the log side runs one on the tree's loop
         self._apart = None  # (pid, key) while it runs in another identity's host
@@ -355,7 +355,7 @@ class Supervisor:
 
     def spawn(self, side, argv):
         if side is self.log and self.log_host is not None and argv == ["./run"]:
-            from .hostedlog import hostable
+            from .hostedlogger import hostable
             found = hostable(self.log_fd)
             pid = self._host_logger(*found) if found is not None else 0
             if pid:
@@ -378,10 +378,10 @@ class Supervisor:
         return pid
 
     def _host_logger(self, canonical, identity):
-        """Run the canonical ``log/run`` as the tree's own (hostedlog.OWN) on our loop, or as
+        """Run the canonical ``log/run`` as the tree's own (hostedlogger.OWN) on our loop, or as
         another identity in that identity's host; the pid its ``log/supervise/pid`` shows,
         or 0 when it must be exec'd after all."""
-        from .hostedlog import OWN, HostedLogger
+        from .hostedlogger import OWN, HostedLogger
         if identity is not OWN:
             return self._host_apart(canonical, identity)
         pid = self.log_host.stand_in()

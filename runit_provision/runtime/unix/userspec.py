@@ -1,7 +1,7 @@
 """runtime: runit's user specs — ``user[:group...]``, ``:uid:gid...`` — resolved to ids.
 
 Shared by chpst (``-u``/``-U`` and its personalities) and the runsvdir tree, which resolves the
-``chpst -u`` of a canonical ``log/run`` to host that logger (``hostedlog``). Facts from runit's
+``chpst -u`` of a canonical ``log/run`` to host that logger (``hostedlogger``). Facts from runit's
 uidgid.c and chpst.c.
 """
 

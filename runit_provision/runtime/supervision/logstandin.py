@@ -1,6 +1,6 @@
 """runtime/supervision: the tree's hosted loggers, and the process that stands for them.
 
-A runsvdir tree runs every canonical ``log/run`` (hostedlog.py) on the svlogd engine, on its
+A runsvdir tree runs every canonical ``log/run`` (hostedlogger.py) on the svlogd engine, on its
 own loop, instead of exec'ing an svlogd per service. ``log/supervise/pid`` must still name a
 process that behaves as an svlogd under the signals people and monitoring tools send to that
 pid — and never takes the tree, or any service, down. That process is a stand-in: one small

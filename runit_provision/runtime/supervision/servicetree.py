@@ -17,7 +17,7 @@ from ...errors import FatalError
 from ..unix.diag import fatal as print_fatal, warn as print_warn
 from ..unix.fdlimit import ensure_fd_room, open_fd_count, soft_fd_limit
 from ..unix.procstat import stat_fields
-from .loghost import LogHost
+from .logstandin import LogHost
 from .pipekeeper import PipeKeeper
 from .supervisor import Supervisor, SystemClock
 
@@ -45,7 +45,7 @@ class _Entry:
         self.failure = None  # the last start failure reported, so a retry does not repeat it
 
 
-class SvDir:
+class ServiceTree:
     def __init__(self, loop, directory, spawner, label, new_sessions=False, clock=SystemClock(),
                  on_empty=None):
         self.loop = loop

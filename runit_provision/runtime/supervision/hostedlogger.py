@@ -8,7 +8,7 @@ runsv, so files, modes and messages are those of a real svlogd.
 Where it runs depends on who it runs as (``identity_for``):
 
 - the tree's own identity (no ``chpst -u``, or one naming the tree's own user and group): on
-  the tree's loop, ``log/supervise/pid`` showing the tree's stand-in (loghost.py);
+  the tree's loop, ``log/supervise/pid`` showing the tree's stand-in (logstandin.py);
 - anyone else, in a tree run by root: in a process that has wholly become that identity
   (identityhost.py) — never in root's process, whose opens in a directory the user controls
   could be made to block on a FIFO, read through a magic link what the user may not, or
