@@ -15,13 +15,11 @@ import os
 import sys
 
 from ..apply.desired import default_profile_dir, desired_state
-from ..apply.fsroot import FsRoot
 from ..apply.identities import identities_from_tables
-from ..apply.job import Job
-from ..apply.lock import release_lock, take_lock
 from ..apply.report import report_json
 from ..apply.runner import SubprocessRunner, sv_command
-from ..errors import ApplyError, ProvisionError
+from ..apply.session import converge
+from ..errors import ProvisionError
 from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
 from .output import print_json, print_plan, print_result
 from .runtime_part import runtime_part
@@ -92,11 +90,6 @@ def run_job(args, check):
     except ProvisionError as exc:
         return _failed(args, command, exc)
     root = args.root or "/"
-    is_staging = args.root is not None
-    try:
-        fs = FsRoot(root)
-    except ApplyError as exc:
-        return _failed(args, command, exc)
     profile_dir = (None if args.profile_d == "none" else args.profile_d
                    or default_profile_dir(config))
 
@@ -105,24 +98,19 @@ def run_job(args, check):
         return desired_state(config, tree, only=args.only, profile_dir=profile_dir,
                              extra_entries=entries, commands=commands, notes=notes)
 
-    with fs:
-        lock = None
-        try:
-            lock = take_lock(fs, config.sv_dir, args.lock_timeout, exclusive=not check)
-            job = Job(desire, fs,
-                      identities=identities_for(args.passwd, args.group, args.root),
-                      runner=SubprocessRunner(), sv=sv_command(config.runtime),
-                      wait_seconds=args.wait, is_staging=is_staging)
-            plan = job.plan()
-            if check:
-                return _checked(args, plan, root)
-            if not args.json:
-                print_plan(plan, args.diff, args.show_secrets, brief=args.brief)
-            result = job.execute(plan)
-        except (ProvisionError, OSError) as exc:
-            return _failed(args, command, exc)
-        finally:
-            release_lock(lock)
+    def show(plan):
+        if not check and not args.json:
+            print_plan(plan, args.diff, args.show_secrets, brief=args.brief)
+
+    try:
+        plan, result = converge(args.root, desire, config.sv_dir, check, args.lock_timeout,
+                                identities=identities_for(args.passwd, args.group, args.root),
+                                runner=SubprocessRunner(), sv=sv_command(config.runtime),
+                                wait_seconds=args.wait, on_plan=show)
+    except (ProvisionError, OSError) as exc:
+        return _failed(args, command, exc)
+    if check:
+        return _checked(args, plan, root)
     if args.json:
         print_json(report_json(plan, result, show_secrets=args.show_secrets, root=root))
     else:

@@ -8,8 +8,8 @@ remove, ``↻`` a command and why), then done — unless ``--check``. The data i
 something would change; 1 on an error (message on stderr, nothing changed by the step that
 failed).
 
-Converged through the applier's one path (``apply/job.py``: observe, plan, execute exactly that
-plan, observe again — the second plan must be empty), with the init room's answer as the
+Converged through the applier's one path (``apply/session.py``, as ``apply``: the root, the
+lock, then ``apply/job.py``: observe, plan, execute exactly that plan, observe again — the second plan must be empty), with the init room's answer as the
 whole desired state (``apply.desired.runtime_state``): the same atomic writes, the same phases
 for initsys's commands (``prepare`` first, then the host asked again; ``before`` right before
 the first step changing one of their paths; ``after`` once one changed), the same lock as
@@ -18,16 +18,13 @@ the first step changing one of their paths; ``after`` once one changed), the sam
 
 import argparse
 import json
-import os
 import sys
 
 from ..accounts import NO_ACCOUNTS
 from ..apply.desired import runtime_state
-from ..apply.fsroot import FsRoot
-from ..apply.job import Job
-from ..apply.lock import release_lock, take_lock
 from ..apply.plan import STAGED_COMMAND
 from ..apply.runner import SubprocessRunner
+from ..apply.session import converge as converge_host, is_staging
 from ..errors import ProvisionError
 from ..initsys import options
 from ..initsys.records import (
@@ -65,7 +62,7 @@ def add_parser(sub):
                                                        "service_dir, sv_dir, package_file)")
     source.add_argument("--hiera", metavar="FILE", help="a hiera.yaml (v5)")
     parser.add_argument("--facts", metavar="FILE", help="facts (YAML/JSON) instead of the host's")
-    parser.add_argument("--root", metavar="DIR", default="/",
+    parser.add_argument("--root", metavar="DIR",
                         help="stage under DIR: paths under it, final paths in the files, "
                              "nothing started")
     parser.add_argument("--prefix", metavar="DIR", default=DEFAULT_PREFIX,
@@ -114,7 +111,7 @@ def run(args):
         return _failed(exc)
     shown = Shown(runtime, plan, result, args.check)
     if args.json:
-        _show_json(shown, args)
+        _show_json(shown, args, None if result is None else result.error)
     else:
         _show(shown)
     if result is not None and result.error is not None:
@@ -122,34 +119,23 @@ def run(args):
     return 2 if args.check and shown.changed else 0
 
 
-def is_staging(root):
-    """``--root`` other than this host's ``/``: nothing started, no command run."""
-    return os.path.realpath(root) != "/"
-
-
 def converge(config, opts, root, check, lock_timeout, runner=None, staging=None):
-    """The runtime part alone through the applier's one path: ``(runtime, plan, result)`` —
-    the init room's answer the executed steps came from, the plan made first, and the
-    ``job.Result`` (None with ``check``). ``runner``: the commands' runner (tests give a fake
-    one); ``staging``: whether commands are left out (default: ``root`` is not ``/``)."""
+    """The runtime part alone through the applier's one path (``apply.session``):
+    ``(runtime, plan, result)`` — the init room's answer the executed steps came from, the
+    plan made first, and the ``job.Result`` (None with ``check``). ``root``: ``--root``
+    (None: the host); ``runner``: the commands' runner (tests give a fake one); ``staging``:
+    whether commands are left out (default: a ``root`` was given, as for ``apply``)."""
     staging = is_staging(root) if staging is None else staging
     answers = []
 
     def desire(fs):
-        runtime = ask_initsys(config, root, fs, opts)
+        runtime = ask_initsys(config, root or "/", fs, opts)
         answers.append(runtime)
         return runtime_state(config, runtime.entries, runtime.commands, runtime.notes)
 
-    with FsRoot(root) as fs:
-        lock = None
-        try:
-            lock = take_lock(fs, config.sv_dir, lock_timeout, exclusive=not check)
-            job = Job(desire, fs, identities=identities_for(root=root if staging else None),
-                      runner=runner or SubprocessRunner(), is_staging=staging)
-            plan = job.plan()
-            result = None if check else job.execute(plan)
-        finally:
-            release_lock(lock)
+    plan, result = converge_host(root, desire, config.sv_dir, check, lock_timeout,
+                                 identities=identities_for(root=root if staging else None),
+                                 runner=runner or SubprocessRunner(), staging=staging)
     # after prepare commands ran, the steps executed are those of the second answer (none when
     # a prepare command failed: the first is what was asked)
     again = plan.prepared and result is not None and len(answers) > 1
@@ -230,12 +216,25 @@ def _show(shown):
                   % (" " + runtime.version if runtime.version else "", runtime.init))
 
 
-def _show_json(shown, args):
+def _summary(shown):
+    """One line, as apply's ``msg``: what was (or would be) done."""
+    if not shown.actions and not shown.commands:
+        return "nothing to do"
+    return "%d path(s) to %s, %d command(s)" % (
+        len(shown.actions), "/".join(sorted({verb for _, verb, _ in shown.actions})) or "change",
+        len(shown.commands))
+
+
+def _show_json(shown, args, error=None):
+    """``apply --json``'s shape (Ansible's: ``changed``, ``failed``, ``check_mode``, ``msg``,
+    ``root``, ``actions`` of path, kind and action), with the runtime's own fields."""
     runtime = shown.runtime
     json.dump({
         "changed": shown.changed,
-        "check": args.check,
-        "root": args.root,
+        "failed": error is not None,
+        "check_mode": args.check,
+        "msg": str(error) if error is not None else _summary(shown),
+        "root": args.root or "/",
         "runtime": runtime.runtime, "init": runtime.init, "version": runtime.version,
         "prefix": runtime.prefix,
         "actions": [{"path": step.path, "kind": shown.kind_of(step), "action": verb}

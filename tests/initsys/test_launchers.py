@@ -40,7 +40,7 @@ class Installed:
         runtime = desired_runtime(config, "/", options=opts)
         outside = [e.path for e in runtime.entries if not e.path.startswith(str(self.base))]
         assert outside == [] and runtime.commands == []
-        runtime, _, result = converge(config, opts, "/", False, 5.0)  # install-runtime's
+        runtime, _, result = converge(config, opts, None, False, 5.0)  # install-runtime's
         assert result.error is None, result.error
         return runtime
 
