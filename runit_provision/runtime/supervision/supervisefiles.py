@@ -233,16 +233,22 @@ class SuperviseFiles:
             return self._spawned[1]
         return starttime_of(pid) or 0
 
-    def write(self, status, want_word):
-        """Write pid (when it changed), stat, then status — runsv's order. Our ``process``
-        record goes first, so a successor never finds a pid without knowing its process."""
+    def write(self, status, want_word, tally=None):
+        """Write pid (when it changed), stat, then status — runsv's order — with our own
+        files between: the ``process`` record of the new pid (a successor adopts by the
+        record, never by ``pid``; until it is written, the ``starting`` record written before
+        the spawn lets it find the process), and the ``tally`` before status, so that who
+        sees the new status sees its count. The pid goes first: it is what a waiting ``sv``
+        and a restart's latency look for."""
         if status.pid != self._last_pid_written:
             what = "finish" if status.state == State.FINISH else "run"
+            self._write_new(PID, b"%d\n" % status.pid if status.pid else b"")
             starttime = self._starttime(status.pid) if status.pid else 0
             self._write_in_place(PROCESS_RECORD, record_bytes(Record(status.pid, starttime,
                                                               boot_id(), what)))
-            self._write_new(PID, b"%d\n" % status.pid if status.pid else b"")
             self._last_pid_written = status.pid
+        if tally is not None:
+            self.write_tally(tally)
         self._write_new(STAT, stat_text(status.state, status.paused, status.term,
                                           want_word).encode("ascii"))
         self._write_new(STATUS, status_to_bytes(status))

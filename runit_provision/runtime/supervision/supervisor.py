@@ -298,9 +298,7 @@ class Supervisor:
         return self.loop.call_later(delay, callback)
 
     def write_status(self, side, status, want_word):
-        files = self._files[side]
-        files.write_tally(side.tally)  # before status: who sees the new status sees its count
-        files.write(status, want_word)
+        self._files[side].write(status, want_word, side.tally)
 
     def kill(self, pid, signum):
         if self.log is not None and pid == self.log.pid:
