@@ -7,7 +7,8 @@ from pathlib import Path
 
 BENCHES = ("sv_startup.py", "runsv_respawn.py", "tree.py", "user_trees.py",
            "svlogd_throughput.py", "logs.py", "verify.py", "apply.py", "puppet_module.py",
-           "fleet.py", "status.py", "chaos.py")  # chaos.py: 10 minutes each, ours and C
+           "puppet_catalog.py", "fleet.py", "status.py", "import.py",
+           "chaos.py")  # chaos.py: 10 minutes each, ours and C
 
 
 def main():

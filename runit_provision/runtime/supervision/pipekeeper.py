@@ -185,6 +185,8 @@ class PipeKeeper:
             self._flush()  # else a flush is under way or waits for room
 
     def _flush(self):
+        if self._channel is None:
+            return  # no keeper (yet): a tree without log pipes never loads socket
         import socket  # here, not at start-up: only a tree with log pipes needs it
         while self._queue and self._channel is not None:
             kind = self._queue[0][0]
