@@ -14,6 +14,22 @@ end
 
 require 'puppetlabs_spec_helper/module_spec_helper'
 
+# Each of { parameter => a value its type refuses } fails the catalog naming that parameter;
+# `with` holds the other parameters the class or define needs.
+module RejectsBadParameters
+  def it_rejects_each(bad_values, with: {})
+    bad_values.each do |param, value|
+      context "with #{param} => #{value.inspect}" do
+        let(:params) { with.merge(param => value) }
+
+        it { is_expected.to compile.and_raise_error(%r{parameter '#{param}'}) }
+      end
+    end
+  end
+end
+
+RSpec.configure { |c| c.extend RejectsBadParameters }
+
 METADATA = JSON.parse(File.read(File.expand_path('../metadata.json', __dir__)))
 
 # os.family as facter 4 derives it from os-release's ID_LIKE or ID (Facter::Util::Facts): Void

@@ -50,20 +50,14 @@ describe 'runit::config' do
     it { is_expected.to contain_file("#{DATA_DIR}/templates/log.j2").with(source: 'puppet:///modules/profile/log.j2', mode: '0600') }
   end
 
-  {
+  it_rejects_each({
     dir: 'etc/runit-provision',
     root: 'srv/images',
     cache_dir: '',
     file_source: '',
     templates: { '../run.j2' => 'x' },
     os_settings: { 'runtime' => 'bundled' },
-  }.each do |param, value|
-    context "with #{param} => #{value.inspect}" do
-      let(:params) { { param => value } }
-
-      it { is_expected.to compile.and_raise_error(%r{parameter '#{param}'}) }
-    end
-  end
+  })
 
   context 'with a template given by neither content nor a source' do
     let(:params) { { templates: { 'run.j2' => { 'content' => 'x' } } } }

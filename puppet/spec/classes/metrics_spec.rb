@@ -26,13 +26,7 @@ describe 'runit::metrics' do
     end
   end
 
-  { textfile_dir: 'var/lib/prometheus', interval: 0 }.each do |param, value|
-    context "with #{param} => #{value.inspect}" do
-      let(:params) { { param => value } }
-
-      it { is_expected.to compile.and_raise_error(%r{parameter '#{param}'}) }
-    end
-  end
+  it_rejects_each({ textfile_dir: 'var/lib/prometheus', interval: 0 })
 
   context 'with an interval over an hour' do
     let(:params) { { interval: 3601 } }

@@ -113,7 +113,7 @@ describe 'runit' do
     end
   end
 
-  {
+  it_rejects_each({
     runtime: 'bundled',
     package_file: '',
     sv_dir: 'etc/sv',
@@ -122,13 +122,7 @@ describe 'runit' do
     users: ['Not A Login'],
     services: { '../escape' => { 'command' => '/bin/true' } },
     defaults: { 'command' => '/bin/true' },
-  }.each do |param, value|
-    context "with #{param} => #{value.inspect}" do
-      let(:params) { { param => value } }
-
-      it { is_expected.to compile.and_raise_error(%r{parameter '#{param}'}) }
-    end
-  end
+  })
 
   context 'with a service of an unknown key' do
     let(:params) { { services: { 'web' => { 'comand' => '/usr/local/bin/web' } } } }

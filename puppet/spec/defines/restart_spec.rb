@@ -64,13 +64,7 @@ describe 'runit::restart' do
     it { is_expected.to compile.and_raise_error(%r{parameter 'service'}) }
   end
 
-  { service: '../web', owner: 'Not A Login', timeout: 0 }.each do |param, value|
-    context "with #{param} => #{value.inspect}" do
-      let(:params) { { param => value } }
-
-      it { is_expected.to compile.and_raise_error(%r{parameter '#{param}'}) }
-    end
-  end
+  it_rejects_each({ service: '../web', owner: 'Not A Login', timeout: 0 })
 
   context 'with a timeout over an hour' do
     let(:params) { { timeout: 3601 } }

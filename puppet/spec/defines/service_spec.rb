@@ -62,7 +62,7 @@ describe 'runit::service' do
     it { is_expected.to compile.and_raise_error(%r{runit::service\[a/b\]: not a service name}) }
   end
 
-  {
+  it_rejects_each({
     umask: 22,
     nice: 20,
     control: { 'z' => "#!/bin/sh\n" },
@@ -73,13 +73,7 @@ describe 'runit::service' do
     log: { 'timestamps' => 'always' },
     ensure: 'stopped',
     user: 'Not A Login',
-  }.each do |param, value|
-    context "with #{param} => #{value.inspect}" do
-      let(:params) { { command: '/bin/true', param => value } }
-
-      it { is_expected.to compile.and_raise_error(%r{parameter '#{param}'}) }
-    end
-  end
+  }, with: { command: '/bin/true' })
 
   context 'with a parameter the data format does not have' do
     let(:params) { { command: '/bin/true', comand: '/bin/true' } }

@@ -56,17 +56,11 @@ describe 'runit::user' do
     it { is_expected.to compile.and_raise_error(%r{runit::user\[k burdis\]: not a login name}) }
   end
 
-  {
+  it_rejects_each({
     home: 'home/kburdis',
     groups: [],
     group: 'Not A Group',
     services: { '../x' => { 'command' => '/bin/true' } },
     path: '',
-  }.each do |param, value|
-    context "with #{param} => #{value.inspect}" do
-      let(:params) { { param => value } }
-
-      it { is_expected.to compile.and_raise_error(%r{parameter '#{param}'}) }
-    end
-  end
+  })
 end
