@@ -15,6 +15,8 @@ Pure: no disk, no clock.
 import posixpath
 
 from ..model import log_directory, user_environment
+from ..protocol.layout import (
+    CHECK, CONTROL_DIR, DOWN, ENV_DIR, FINISH, LOG_DIR, RUN, SVLOGD_CONFIG)
 from ..render.tree import Absent, File, Tree
 from .owed import owed_path
 
@@ -115,13 +117,13 @@ class Desired:
 
 def unit_paths(unit):
     """The paths of ``unit`` the restart matrix and the messages care about, with roles."""
-    paths = [(unit.path, "dir"), (unit.link, "link"), (unit.path + "/run", "run"),
-             (unit.path + "/finish", "finish"), (unit.path + "/check", "check"),
-             (unit.path + "/down", "down"), (unit.path + "/log", "log"),
-             (unit.path + "/log/run", "log/run"), (unit.path + "/env", "env"),
-             (unit.path + "/control", "control")]
+    base, log = unit.path + "/", unit.path + "/" + LOG_DIR + "/"
+    paths = [(unit.path, "dir"), (unit.link, "link"), (base + RUN, "run"),
+             (base + FINISH, "finish"), (base + CHECK, "check"), (base + DOWN, "down"),
+             (base + LOG_DIR, "log"), (log + RUN, "log/run"), (base + ENV_DIR, "env"),
+             (base + CONTROL_DIR, "control")]
     if unit.log_dir is not None:
-        paths += [(unit.log_dir, "log dir"), (unit.log_dir + "/config", "log/config")]
+        paths += [(unit.log_dir, "log dir"), (unit.log_dir + "/" + SVLOGD_CONFIG, "log/config")]
     return paths
 
 

@@ -20,6 +20,7 @@ import posixpath
 import shlex
 
 from ..model import DEFAULT_PATH
+from ..protocol.layout import CONTROL_DIR, RUN
 from ..render.tree import Absent, Directory, File, Symlink
 from .link import NOTHING, Part, is_ours, removal
 from .runsvdir import scanned_dir
@@ -70,7 +71,7 @@ def unlink(view, sv_dir):
     notes = (["runit's stages were ours and are removed: this host no longer boots with runit"]
              if entries else [])
     service = posixpath.join(sv_dir, NESTED)
-    run = posixpath.join(service, "run")
+    run = posixpath.join(service, RUN)
     if is_ours(view, run):
         stage_2 = view.text(stage_path("2")) or ""
         scanned = scanned_dir(stage_2)
@@ -78,7 +79,7 @@ def unlink(view, sv_dir):
             link_path = posixpath.join(scanned, NESTED)
             if view.readlink(link_path) == service:
                 entries.append(Absent(link_path))
-        entries += removal(view, run) + removal(view, posixpath.join(service, "control", "t"))
+        entries += removal(view, run) + removal(view, posixpath.join(service, CONTROL_DIR, "t"))
     return Part(entries, [], notes)
 
 
@@ -103,8 +104,9 @@ def _nested(runsvdir, sv_dir, scanned):
            "exec env - PATH=%s %s\n"
            % (runsvdir.service_dir, scanned, shlex.quote(DEFAULT_PATH),
               " ".join(shlex.quote(word) for word in runsvdir.argv())))
-    entries = [Directory(service), File(service + "/run", run, 0o755),
-               Directory(service + "/control"), File(service + "/control/t", CONTROL_T, 0o755),
+    entries = [Directory(service), File(posixpath.join(service, RUN), run, 0o755),
+               Directory(posixpath.join(service, CONTROL_DIR)),
+               File(posixpath.join(service, CONTROL_DIR, "t"), CONTROL_T, 0o755),
                Symlink(posixpath.join(scanned, NESTED), service)]
     return Part(entries, [], ["runit's stage 2 scans %s, not %s: %s runs a runsvdir on %s "
                               "inside it" % (scanned, runsvdir.service_dir, NESTED,
