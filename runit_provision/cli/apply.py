@@ -11,16 +11,14 @@ The runtime's installation and its link into init come from the init room
 """
 
 import argparse
-import os
 import sys
 
 from ..apply.desired import default_profile_dir, desired_state
-from ..apply.identities import identities_from_tables
 from ..apply.report import report_json
 from ..apply.runner import SubprocessRunner, sv_command
 from ..apply.session import converge
 from ..errors import ProvisionError
-from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
+from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
 from .output import print_json, print_plan, print_result
 from .runtime_part import runtime_part
 
@@ -140,25 +138,3 @@ def _failed(args, command, exc):
     sys.stderr.write("runit-provision %s: %s\n" % (command, message)
                      if "\n" not in message else "%s\n" % message)
     return EXIT_ERROR
-
-
-def identities_for(passwd=None, group=None, root=None):
-    """Owner names -> numbers: from the ``passwd``/``group`` files (--passwd/--group), else
-    ROOT/etc/passwd and ROOT/etc/group, else this host's databases; None when not run as
-    root (owners cannot be set, so they are not managed)."""
-    if os.geteuid() != 0:
-        return None
-    from ..accounts import groups_from_file, logins_from_file
-
-    passwd = _accounts_file(passwd, root, "passwd")
-    group = _accounts_file(group, root, "group")
-    return identities_from_tables(None if passwd is None else logins_from_file(passwd),
-                                  None if group is None else groups_from_file(group))
-
-
-def _accounts_file(path, root, name):
-    if path is not None:
-        return path
-    if root is not None and os.path.exists(os.path.join(root, "etc", name)):
-        return os.path.join(root, "etc", name)
-    return None

@@ -19,8 +19,7 @@ import textwrap
 
 from ..apply.runner import RunAs, SubprocessRunner, sv_command
 from ..errors import ProvisionError
-from .apply import identities_for
-from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
+from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
 
 EXIT_OK, EXIT_ERROR = 0, 1
 # (sv's command, with --if-running); sv's own words: try-restart restarts only what runs

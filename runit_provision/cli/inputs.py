@@ -97,6 +97,20 @@ def host_accounts(logins):
     return Accounts(known, tuple(groups[gid] for gid in sorted(groups)))
 
 
+def identities_for(passwd=None, group=None, root=None):
+    """Owner names -> numbers for the applier's chown, from the same sources as the accounts
+    above (``_given``: the option's file, else ROOT/etc/NAME); None when not run as root
+    (owners cannot be set, so they are not managed)."""
+    if os.geteuid() != 0:
+        return None
+    from ..apply.identities import identities_from_tables
+
+    passwd = _given(passwd, root, "passwd")
+    group = _given(group, root, "group")
+    return identities_from_tables(None if passwd is None else logins_from_file(passwd),
+                                  None if group is None else groups_from_file(group))
+
+
 def _given(path, root, name):
     """The file a database comes from: the option's, else ROOT/etc/NAME if it exists."""
     if path is not None:

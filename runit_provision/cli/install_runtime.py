@@ -32,8 +32,7 @@ from ..initsys.records import (
 from ..model import INITS, RUNTIMES
 from ..protocol.logrun import is_simple_word
 from ..schema import config_from_data
-from .apply import identities_for
-from .inputs import config_from_args
+from .inputs import config_from_args, identities_for
 from .runtime_part import ask_initsys
 
 DESCRIPTION = """\
