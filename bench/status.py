@@ -36,7 +36,7 @@ from runit_provision.apply.desired import desired_state  # noqa: E402
 from runit_provision.apply.fsroot import FsRoot  # noqa: E402
 from runit_provision.apply.status import service_statuses  # noqa: E402
 from runit_provision.apply import status as status_module  # noqa: E402
-from runit_provision.render.tree import Tree  # noqa: E402
+from runit_provision.model.tree import Tree  # noqa: E402
 from tests.pipeline import config_from_file  # noqa: E402
 
 

@@ -37,9 +37,9 @@ ALLOWED = {
     "schema": {"model", "accounts", "source", "protocol", "errors"},
     "render": {"model", "protocol", "errors", "jinja2"},
     # runtime.unix: the OS helpers at the bottom (inotify for the wait for runsv, libc's syncfs)
-    "apply": {"model", "render", "protocol", "errors", "runtime.unix"},
-    # render: only render.tree, the entries every room exchanges (test below)
-    "initsys": {"model", "render", "protocol", "errors"},
+    # model.tree: the entries every room exchanges; nothing of the generator (render) itself
+    "apply": {"model", "protocol", "errors", "runtime.unix"},
+    "initsys": {"model", "protocol", "errors"},
     "checks": {"model", "render", "protocol", "errors", "testinfra", "pytest"},
     # runtime.unix: inotify, for following; the files themselves are read by logs alone
     "logs": {"protocol", "errors", "runtime.unix"},
@@ -156,9 +156,9 @@ def test_the_import_matrix():
 def test_the_matrix_sees_relative_and_function_level_imports(tmp_path):
     """The checker itself: a relative import inside a function is found and resolved."""
     sample = tmp_path / "mod.py"
-    sample.write_text("def f():\n    from ...render import tree\n    from . import inotify\n")
+    sample.write_text("def f():\n    from ...model import tree\n    from . import inotify\n")
     found = imports_of("runit_provision.runtime.unix.mod", sample)
-    assert ("runit_provision.render.tree", 2) in found
+    assert ("runit_provision.model.tree", 2) in found
     assert ("runit_provision.runtime.unix.inotify", 3) in found
 
 
@@ -201,20 +201,10 @@ def test_runtime_and_protocol_load_nothing_heavy(module):
     assert not bad, "%s pulls in %s" % (module, bad)
 
 
-# -- initsys: the entries of render.tree and nothing of the generator --------------------------
-def test_initsys_takes_only_the_tree_from_render():
-    found = []
-    for module, path in modules():
-        if room_of(module) == "initsys":
-            found += ["%s:%d %s" % (path.name, line, target) for target, line in
-                      imports_of(module, path)
-                      if room_of(target) == "render" and target != PACKAGE + ".render.tree"]
-    assert found == []
-
-
-def test_initsys_loads_no_jinja2_or_yaml():
+# -- initsys: the entries of model.tree and nothing of the generator --------------------------
+def test_initsys_loads_no_jinja2_yaml_or_renderer():
     loaded = loaded_after_import(PACKAGE + ".initsys")
     bad = sorted(name for name in loaded
                  if name.split(".")[0] in ("jinja2", "yaml")
-                 or name.startswith(PACKAGE + ".render.") and name != PACKAGE + ".render.tree")
+                 or name.startswith(PACKAGE + ".render"))
     assert not bad, "runit_provision.initsys pulls in %s" % bad

@@ -17,7 +17,7 @@ import posixpath
 from ..model import log_directory, user_environment
 from ..protocol.layout import (
     CHECK, CONTROL_DIR, DOWN, ENV_DIR, FINISH, LOG_DIR, RUN, SVLOGD_CONFIG)
-from ..render.tree import Absent, File, Tree
+from ..model.tree import Absent, File, Tree
 from .owed import owed_path
 
 PROFILE_NAME = "runit-provision.sh"

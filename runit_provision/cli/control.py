@@ -95,7 +95,7 @@ def run(args):
 def _declared(args):
     """``(config, desired)``: the inputs' services, as status reads them (no tree rendered)."""
     from ..apply.desired import desired_state
-    from ..render.tree import Tree
+    from ..model.tree import Tree
 
     config, _ = inputs_from_args(args, logins_must_exist=True)
     return config, desired_state(config, Tree(), profile_dir=None)

@@ -141,7 +141,7 @@ def _sources(args):
             raise _Usage("--dir names the directories itself: no SERVICE or --user with it")
         return [Source(path.rstrip("/") or "/", os.path.abspath(path)) for path in args.dir]
     from ..apply.desired import desired_state
-    from ..render.tree import Tree
+    from ..model.tree import Tree
     from .inputs import inputs_from_args
 
     config, _ = inputs_from_args(args)

@@ -46,7 +46,7 @@ def add_parser(sub):
 def read_rows(args):
     """``(config, desired, rows)``: the declared services of the inputs and what each is
     doing (apply/status.py); ProvisionError or OSError when they cannot be read."""
-    from ..render.tree import Tree
+    from ..model.tree import Tree
 
     config, _ = inputs_from_args(args)
     with FsRoot(args.root or "/") as fs:

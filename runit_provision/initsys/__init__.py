@@ -10,7 +10,7 @@
 * ``init``: ``runsvdir`` on ``service_dir`` linked into systemd, sysvinit's inittab, upstart,
   or runit's own stage 2 (``auto``: detected, ``detect.py``; ``none``: init left alone).
 
-The answer (``records.Runtime``) holds ``render.tree`` entries with final paths, commands with
+The answer (``records.Runtime``) holds ``model.tree`` entries with final paths, commands with
 their triggers, and notes. The applier converges the entries (under ``--root`` when given) and
 runs the commands (never under ``--root``); ``install-runtime`` does that for this part alone.
 Modules by job: ``hostview`` (the read-only view of the root), ``payload`` (the files and
@@ -23,7 +23,7 @@ import posixpath
 
 from .. import model
 from ..errors import InstallError
-from ..render.tree import File
+from ..model.tree import File
 from . import detect, inittab, stages, systemd, upstart
 from .hostview import HostView
 from .install import Installed, uninstall_entries

@@ -15,7 +15,7 @@ text with our line added, replaced or (``--uninstall``) removed, every other lin
 import re
 
 from ..errors import InstallError
-from ..render.tree import File
+from ..model.tree import File
 from .link import NOTHING, Part
 from .records import command
 

@@ -21,7 +21,7 @@ removed.
 import posixpath
 import re
 
-from ..render.tree import Absent, Directory, File, Symlink
+from ..model.tree import Absent, Directory, File, Symlink
 from . import launchers, payload
 from .link import is_ours
 from .packages import UNKNOWN

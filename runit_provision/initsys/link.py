@@ -4,7 +4,7 @@ the one rule they share for a file that is ours to write or remove.
 
 from collections import namedtuple
 
-from ..render.tree import Absent, File
+from ..model.tree import Absent, File
 
 
 class Part(namedtuple("Part", "entries commands notes")):

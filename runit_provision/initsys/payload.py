@@ -23,7 +23,7 @@ import sys
 import zipfile
 
 from ..errors import InstallError
-from ..render.tree import Directory, File
+from ..model.tree import Directory, File
 
 PACKAGE = "runit_provision"
 # What the runtime needs, relative to the package directory: files and whole sub-packages.
@@ -39,7 +39,7 @@ def is_runtime_file(relative):
 
     >>> [is_runtime_file(p) for p in ("errors.py", "runtime/sv.py", "protocol/layout.py")]
     [True, True, True]
-    >>> [is_runtime_file(p) for p in ("render/tree.py", "runtime/__pycache__/sv.pyc",
+    >>> [is_runtime_file(p) for p in ("render/users.py", "runtime/__pycache__/sv.pyc",
     ...                               "cli/main.py", "runtime/notes.txt")]
     [False, False, False, False]
     """

@@ -1,7 +1,7 @@
 """initsys: the records the room hands out — the options it takes, the commands it asks for,
 and the whole answer (``Runtime``) that the applier converges.
 
-Entries are ``render.tree`` entries with their final absolute paths; the applier writes them
+Entries are ``model.tree`` entries with their final absolute paths; the applier writes them
 (under ``--root`` when given) in the order given — directories, files, then links, ``current``
 last — and runs the commands, never under ``--root``.
 """

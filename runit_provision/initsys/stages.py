@@ -21,7 +21,7 @@ import shlex
 
 from ..model import DEFAULT_PATH
 from ..protocol.layout import CONTROL_DIR, RUN
-from ..render.tree import Absent, Directory, File, Symlink
+from ..model.tree import Absent, Directory, File, Symlink
 from .link import NOTHING, Part, is_ours, removal
 from .runsvdir import scanned_dir
 

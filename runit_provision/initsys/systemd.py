@@ -26,7 +26,7 @@ import posixpath
 import re
 
 from ..model import DEFAULT_PATH
-from ..render.tree import Absent, Symlink
+from ..model.tree import Absent, Symlink
 from .link import NOTHING, Part, changed, owned_file, removal
 from .records import command
 from .runsvdir import runs_runsvdir_on

@@ -3,12 +3,11 @@
 No writes, no clock, no environment, no subprocess: the same Config (and templates) always
 gives the same Tree, byte for byte. Only the applier (and ``render --out``) writes it.
 
-The generator (and with it Jinja2) is imported when ``render()`` is first called, so that
-``render.tree`` — the entries every room exchanges — loads nothing but the standard library
-(``initsys`` builds the runtime's entries with it and must not pull in Jinja2).
+The entries of the tree are ``model.tree``'s, shared by every room. The generator (and with it
+Jinja2) is imported when ``render()`` is first called.
 """
 
-from .tree import Absent, Directory, File, Symlink, Tree
+from ..model.tree import Absent, Directory, File, Symlink, Tree
 
 __all__ = ["render", "Tree", "File", "Directory", "Symlink", "Absent"]
 

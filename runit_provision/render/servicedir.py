@@ -12,7 +12,7 @@ from ..model import LIMITS, TIMESTAMPS, log_directory
 from ..protocol.layout import GIVE_UP
 from ..protocol.logrun import log_run_text
 from .environment import render_file_template, render_template
-from .tree import Absent, Directory, File, Symlink
+from ..model.tree import Absent, Directory, File, Symlink
 
 
 class Place:

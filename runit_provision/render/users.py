@@ -14,7 +14,7 @@ import posixpath
 from ..model import Log, user_environment
 from .environment import render_template
 from .servicedir import Place, env_file_content, log_entries, service_entries
-from .tree import Directory, File, Symlink
+from ..model.tree import Directory, File, Symlink
 
 
 def user_place(user):

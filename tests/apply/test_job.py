@@ -225,7 +225,7 @@ def snapshot(base):
 def test_a_prepare_command_runs_first_and_the_host_is_looked_at_again(host):
     import types
 
-    from runit_provision.render.tree import File
+    from runit_provision.model.tree import File
 
     installed = []
     text = data_text(host.base, users=False)

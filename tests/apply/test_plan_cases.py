@@ -33,7 +33,7 @@ from runit_provision.apply.observe import observe
 from runit_provision.apply.plan import plan
 from runit_provision.errors import ApplyError
 from runit_provision.render import render
-from runit_provision.render.tree import Directory, File, Symlink
+from runit_provision.model.tree import Directory, File, Symlink
 
 from ..pipeline import config_from_text
 from .helpers import (IDENTITIES, MemoryFs, Node, desired_from_text, live_probe, noop_texts,

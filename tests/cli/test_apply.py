@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from runit_provision.cli.main import main
-from runit_provision.render.tree import File
+from runit_provision.model.tree import File
 
 DATA = """\
 runit::init: none

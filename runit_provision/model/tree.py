@@ -1,4 +1,4 @@
-"""render: the in-memory tree a rendering produces — files, directories, links, removals.
+"""model: the in-memory tree a rendering produces — files, directories, links, removals.
 
 Pure data: nothing here touches the disk. Paths are the final absolute paths on the host
 (``--root`` only changes where the applier writes them). Iteration is sorted by path, so the

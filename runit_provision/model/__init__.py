@@ -19,9 +19,11 @@ Decisions (docs/data-format.md):
   takes the primary group at run time. The applier checks that they exist.
 """
 
-from .protocol.layout import CONTROL_LETTERS
+from ..protocol.layout import CONTROL_LETTERS
 
 # -- vocabulary -------------------------------------------------------------------------------
+# The data's keys, each list written once: the records' fields below are derived from them, and
+# the Puppet module's types are checked against them (tests/puppet/test_module.py).
 TOP_KEYS = ("runtime", "package_file", "sv_dir", "service_dir", "log_dir", "sv_timeout",
             "init", "users", "services", "defaults")
 USER_KEYS = ("home", "groups", "sv_dir", "service_dir", "log_dir", "path", "services")
@@ -81,8 +83,7 @@ class _Record:
 class Config(_Record):
     """The whole data: system services (``services``) and users with their trees."""
 
-    __slots__ = ("runtime", "package_file", "sv_dir", "service_dir", "log_dir", "sv_timeout",
-                 "init", "users", "services", "defaults")
+    __slots__ = TOP_KEYS
 
 
 class User(_Record):
@@ -93,8 +94,7 @@ class User(_Record):
     ``primary_group``: the group files in the tree get, or None (the applier's choice).
     """
 
-    __slots__ = ("login", "home", "groups", "primary_group", "sv_dir", "service_dir",
-                 "log_dir", "path", "services")
+    __slots__ = ("login", "primary_group") + USER_KEYS
 
 
 class Service(_Record):
@@ -102,9 +102,7 @@ class Service(_Record):
     ``restart``: None, or ``(give_up_after, within)`` — our runtime stops restarting a
     service that died that many times within that many seconds (docs/failures.md)."""
 
-    __slots__ = ("name", "command", "run", "user", "group", "owner", "env", "cwd", "umask",
-                 "nice", "limits", "finish", "check", "control", "down", "enabled", "ensure",
-                 "restart_on_change", "restart", "needs", "log", "template", "adopt")
+    __slots__ = ("name",) + SERVICE_KEYS
 
 
 class Check(_Record):
@@ -118,8 +116,7 @@ class Log(_Record):
     """svlogd for one service: ``dir`` (None = the tree's log_dir/NAME) and config values;
     or ``run``, a whole ``log/run`` script kept as written (``dir``: where it logs)."""
 
-    __slots__ = ("dir", "user", "timestamps", "size", "num", "min", "timeout", "processor",
-                 "udp", "udp_only", "prefix", "patterns", "line_length", "run")
+    __slots__ = LOG_KEYS
 
 
 # -- the rule the schema and render share -----------------------------------------------------
