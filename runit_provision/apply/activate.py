@@ -18,7 +18,9 @@ import select
 import time
 
 from ..errors import CommandError, WaitTimeout
+from ..protocol.layout import SUPERVISE_DIR
 from .observe import probe_side
+from .steps import Action, WaitStep
 
 RECHECK_SECONDS = 0.5
 WATCH_MASK_NAMES = ("IN_CREATE", "IN_MOVED_TO", "IN_OPEN", "IN_ATTRIB", "IN_DELETE_SELF")
@@ -35,15 +37,16 @@ class Activator:
         self.waiter = waiter or wait_supervised
 
     def execute(self, step):
-        """Do one step; returns the Completed of a command (None for a wait)."""
-        if step.action == "wait":
+        """Do one WaitStep, ServiceStep or CommandStep; returns the Completed of a command
+        (None for a wait)."""
+        if isinstance(step, WaitStep):
             self.wait(step.units)
             return None
-        timeout = self.desired.sv_timeout + 10 if step.action != "run" else None
+        timeout = self.desired.sv_timeout + 10 if step.action is not Action.RUN else None
         done = self.runner.run(step.argv, timeout=timeout, run_as=step.run_as)
         if done.returncode == 0:
             return done
-        if step.action == "exit" and not any(
+        if step.action is Action.EXIT and not any(
                 self.probe(path).is_supervised for path in step.argv[-2:]
                 if path.startswith("/")):
             return done  # runsv went away on its own (runsvdir saw the link vanish)
@@ -52,11 +55,7 @@ class Activator:
             step.argv, done.returncode)
 
     def wait(self, units):
-        sides = []
-        for unit in units:
-            sides.append(unit.path)
-            if unit.has_log:
-                sides.append(unit.path + "/log")
+        sides = [path for unit in units for path in unit.side_paths()]
         pending = self.waiter(self.fs, sides, self.wait_seconds, self.probe)
         if pending:
             raise WaitTimeout(diagnosis(self.fs, self.desired, units, pending,
@@ -83,7 +82,7 @@ def wait_supervised(fs, sides, timeout, probe):
         while True:
             if watcher is not None:
                 for side in pending:
-                    for directory in (side, side + "/supervise"):
+                    for directory in (side, side + "/" + SUPERVISE_DIR):
                         if directory not in watched:
                             try:
                                 watcher.add_watch(fs.host_path(directory), mask)
@@ -108,7 +107,7 @@ def diagnosis(fs, desired, units, pending, seconds, probe):
     """Why ``pending`` sides are not served after ``seconds``: the likely cause, per tree."""
     lines = []
     for unit in units:
-        missing = [side for side in pending if side in (unit.path, unit.path + "/log")]
+        missing = [side for side in pending if side in unit.side_paths()]
         if not missing:
             continue
         if unit.path not in missing:

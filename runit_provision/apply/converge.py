@@ -1,9 +1,10 @@
 """apply: the file steps of a plan, executed — directories, files, links, removals.
 
-``Converger(fs).execute(step)`` does one ``create``/``change``/``remove`` step through
+``Converger(fs).execute(step)`` does one ``PathStep`` (create, change, remove) through
 ``FsRoot``: directories at once (mode and owner through their descriptor; a new directory
 exposes no file); files written to a temp name beside them and held back; before anything else
-happens (a link, a removal, a restart — ``is_held_back`` says which steps may come first)
+happens (a link, a removal, a restart — ``PathStep.exposes_nothing`` says which steps may
+come first)
 ``flush()`` makes every held-back file durable with one ``sync()`` and renames each into place,
 in plan order. So a file is always wholly old or wholly new: a write that fails (a full disk)
 leaves the old file, and the next apply finishes the job. ``finish()`` makes the renames
@@ -17,6 +18,7 @@ Every OSError becomes an ApplyError naming the path on the host, ``raise … fro
 """
 
 from ..errors import ApplyError, UnsafePathError
+from .steps import Action
 
 
 class Converger:
@@ -30,32 +32,23 @@ class Converger:
         self.is_refused = is_refused or (lambda path: False)  # its user refused meanwhile
         self.pending = []  # files written to their temp name, waiting for flush()
 
-    @staticmethod
-    def is_held_back(step):
-        """Whether ``step`` may run while files written before it are still held back: a file
-        written (held back too), a directory made or changed (it exposes nothing)."""
-        if step.action == "remove":
-            return False
-        return step.kind == "directory" or (step.kind == "file"
-                                             and step.action in ("create", "change"))
-
     def execute(self, step):
-        """Do one file step (``create``, ``change``, ``remove``); the caller has flushed the
-        held-back files first unless ``is_held_back(step)``. ApplyError (UnsafePathError for
-        a planted link) leaves every other held-back file pending."""
+        """Do one PathStep; the caller has flushed the held-back files first unless
+        ``step.exposes_nothing``. ApplyError (UnsafePathError for a planted link) leaves every
+        other held-back file pending."""
         fs = self.fs
         try:
-            if step.kind == "file" and step.action != "remove":
+            if step.writes_file:
                 entry = step.entry
                 fs.write_temp(step.path, entry.content, entry.mode, step.uid, step.gid)
                 self.pending.append(step.path)
-            elif step.action == "remove":
+            elif step.action is Action.REMOVE:
                 if step.kind == "tree":
                     fs.remove_tree(step.path)
                 else:
                     fs.remove(step.path)
             elif step.kind == "directory":
-                if step.action == "create":
+                if step.action is Action.CREATE:
                     fs.make_dir(step.path, step.mode, step.uid, step.gid)
                 else:
                     fs.set_dir_attributes(step.path, step.mode, step.uid, step.gid)
@@ -116,7 +109,7 @@ class Converger:
 
     def message(self, step, exc):
         text = "cannot %s %s: %s" % (step.action, self.fs.host_path(step.path), exc.strerror)
-        if step.kind == "file" and step.action != "remove":
+        if step.writes_file:
             text += "; no file was replaced (every file is as it was before this step)"
         return text
 

@@ -12,15 +12,35 @@ it is not a service file, and the renderer knows nothing of ``/etc/profile.d``.
 Pure: no disk, no clock.
 """
 
+import enum
 import posixpath
 
-from ..model import log_directory, user_environment
+from ..model import USER_TREE_PREFIX, log_directory, user_environment
 from ..protocol.layout import (
     CHECK, CONTROL_DIR, DOWN, ENV_DIR, FINISH, LOG_DIR, RUN, SVLOGD_CONFIG)
 from ..model.tree import Absent, File, Tree
 from .owed import owed_path
 
 PROFILE_NAME = "runit-provision.sh"
+
+
+class Role(enum.Enum):
+    """What a path is to its service: the restart matrix (plan's services planner) and the
+    messages ask. The values are the names the docs use."""
+
+    DIR = "dir"  # the service directory
+    LINK = "link"  # its link in the directory runsvdir scans
+    RUN = "run"
+    FINISH = "finish"
+    CHECK = "check"
+    DOWN = "down"
+    LOG = "log"  # log/
+    LOG_RUN = "log/run"
+    ENV = "env"  # env/ and every file in it
+    CONTROL = "control"  # control/ and every file in it
+    LOG_DIR = "log dir"  # svlogd's directory
+    LOG_CONFIG = "log/config"  # svlogd's config in it
+    OTHER = "other"  # anything else in the service directory
 
 
 class ServiceUnit:
@@ -46,6 +66,21 @@ class ServiceUnit:
     @property
     def has_log(self):
         return self.log_dir is not None
+
+    @property
+    def log_path(self):
+        """The directory of its log side, ``log/`` in the service directory."""
+        return self.path + "/" + LOG_DIR
+
+    @property
+    def log_label(self):
+        """How messages name its log side (``web/log``)."""
+        return self.label + "/" + LOG_DIR
+
+    def side_paths(self):
+        """The directories of the sides a runsv serves: the service, and ``log/`` when it
+        logs."""
+        return [self.path, self.log_path] if self.has_log else [self.path]
 
     def __repr__(self):
         return "ServiceUnit(%s)" % self.label
@@ -87,9 +122,7 @@ class Desired:
         return entries + [self.tree[path] for path in self.late]
 
     def role_of(self, path):
-        """``(unit, role)`` for a path of a unit — role ``run``, ``env``, ``log/run``,
-        ``log/config``, ``finish``, ``check``, ``control``, ``down``, ``link``, ``dir``, ``log``,
-        ``log dir`` or ``other`` — or ``(None, None)``."""
+        """``(unit, Role)`` for a path of a unit, or ``(None, None)``."""
         found = self._roles.get(path)
         if found is not None:
             return found
@@ -99,7 +132,7 @@ class Desired:
             unit = self._units_by_path.get(parent)
             if unit is not None:
                 top = path[len(parent) + 1:].split("/", 1)[0]
-                found = unit, top if top in ("env", "control") else "other"
+                found = unit, _INSIDE_ROLES.get(top, Role.OTHER)
                 self._roles[path] = found  # the plan asks again for each step
                 return found
         return None, None
@@ -115,15 +148,19 @@ class Desired:
         return None
 
 
+_INSIDE_ROLES = {ENV_DIR: Role.ENV, CONTROL_DIR: Role.CONTROL}  # a path below these has its role
+
+
 def unit_paths(unit):
     """The paths of ``unit`` the restart matrix and the messages care about, with roles."""
-    base, log = unit.path + "/", unit.path + "/" + LOG_DIR + "/"
-    paths = [(unit.path, "dir"), (unit.link, "link"), (base + RUN, "run"),
-             (base + FINISH, "finish"), (base + CHECK, "check"), (base + DOWN, "down"),
-             (base + LOG_DIR, "log"), (log + RUN, "log/run"), (base + ENV_DIR, "env"),
-             (base + CONTROL_DIR, "control")]
+    base, log = unit.path + "/", unit.log_path + "/"
+    paths = [(unit.path, Role.DIR), (unit.link, Role.LINK), (base + RUN, Role.RUN),
+             (base + FINISH, Role.FINISH), (base + CHECK, Role.CHECK), (base + DOWN, Role.DOWN),
+             (unit.log_path, Role.LOG), (log + RUN, Role.LOG_RUN), (base + ENV_DIR, Role.ENV),
+             (base + CONTROL_DIR, Role.CONTROL)]
     if unit.log_dir is not None:
-        paths += [(unit.log_dir, "log dir"), (unit.log_dir + "/" + SVLOGD_CONFIG, "log/config")]
+        paths += [(unit.log_dir, Role.LOG_DIR),
+                  (unit.log_dir + "/" + SVLOGD_CONFIG, Role.LOG_CONFIG)]
     return paths
 
 
@@ -136,7 +173,7 @@ def service_units(config, only=None):
                                config.service_dir, config.log_dir, None))
     for login in sorted(config.users):
         user = config.users[login]
-        name = "runsvdir-" + login
+        name = USER_TREE_PREFIX + login
         if only is None or name in only:
             units.append(ServiceUnit(
                 name=name, label=name, login=None, path=posixpath.join(config.sv_dir, name),

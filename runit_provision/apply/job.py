@@ -23,9 +23,8 @@ from .activate import Activator
 from .converge import Converger
 from .observe import observe, probe_side
 from .owed import OwedLedger
-from .plan import OWED_ACTIONS, plan as make_plan, step_login
-
-FILE_ACTIONS = ("create", "change", "remove")
+from .plan import plan as make_plan, step_login
+from .steps import PathStep, ServiceStep
 
 
 class Result:
@@ -59,6 +58,7 @@ class Job:
         self.desire, self.fs, self.identities = desire, fs, identities
         self.runner, self.sv, self.wait_seconds = runner, list(sv), wait_seconds
         self.waiter = waiter
+        self.is_staging = is_staging
         self.probe = None if is_staging else (probe or (lambda path: probe_side(fs, path)))
         self.desired = None
 
@@ -66,7 +66,7 @@ class Job:
         """Observe the host once and plan."""
         self.desired = self.desire(self.fs)
         observation = observe(self.desired, self.fs, self.probe)
-        return make_plan(self.desired, observation, self.identities, self.sv)
+        return make_plan(self.desired, observation, self.identities, self.sv, self.is_staging)
 
     def execute(self, plan):
         """Execute ``plan`` step by step, then plan again (``Result.after``)."""
@@ -109,19 +109,20 @@ class Job:
             login = step_login(desired, step)
             if login is not None and login in result.refusals:
                 continue
+            is_path = isinstance(step, PathStep)
             try:
-                if not converger.is_held_back(step):
+                if not (is_path and step.exposes_nothing):
                     converger.flush()
             except ApplyError as exc:  # a file outside users' parts: the apply stops
                 return fail(step, exc)
             try:
-                if step.action in FILE_ACTIONS:
+                if is_path:
                     converger.execute(step)
                     result.done.append((step, None))
                 else:
                     result.done.append((step, activator.execute(step)))
-                    if step.action in OWED_ACTIONS:
-                        ledger.done(step.action, step.argv[-1])
+                    if isinstance(step, ServiceStep) and step.is_owed:
+                        ledger.done(step.action.value, step.target)
             except ApplyError as exc:
                 if login is None:
                     return fail(step, exc)

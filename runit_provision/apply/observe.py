@@ -19,6 +19,7 @@ import stat
 from ..errors import ProbeError, UnsafePathError
 from ..protocol.layout import LOG_DIR, PACKAGE_NAME, SUPERVISE_DIR, acted_on
 from ..protocol.probe import is_supervised_despite, read_status_at
+from ..protocol.status import State
 from .fsroot import READ_LIMIT, is_temp_name
 from .owed import owed_from_text
 
@@ -91,7 +92,7 @@ class SideLive:
 
     @property
     def is_running(self):
-        return self.is_supervised and self.state == "run"
+        return self.is_supervised and self.status is not None and self.status.state == State.RUN
 
     def __repr__(self):
         return "SideLive(supervised=%r, state=%r, want_up=%r, pid=%r)" % (
@@ -116,14 +117,13 @@ class Live:
 
 class Observation:
     """``paths``: {path: Actual}; ``extras``: {path: Actual} to purge; ``live``: {unit path:
-    Live}; ``is_staging``: nothing runs (``--root``), so nothing was probed; ``owed``: the
-    restarts an earlier apply wrote down and did not do (owed.py)."""
+    Live} (empty when nothing was probed: ``--root``); ``owed``: the restarts an earlier apply
+    wrote down and did not do (owed.py)."""
 
-    def __init__(self, paths=None, extras=None, live=None, is_staging=False, owed=()):
+    def __init__(self, paths=None, extras=None, live=None, owed=()):
         self.paths = paths or {}
         self.extras = extras or {}
         self.live = live or {}
-        self.is_staging = is_staging
         self.owed = list(owed)
 
     def actual(self, path):
@@ -187,7 +187,7 @@ def observe(desired, fs, probe=None):
             if paths.get(unit.path, MISSING).kind == "directory":
                 live[unit.path] = _live(probe, unit)
         owed = read_owed(fs, desired.owed_file)
-    return Observation(paths, extras, live, is_staging=probe is None, owed=owed)
+    return Observation(paths, extras, live, owed=owed)
 
 
 def read_owed(fs, path):

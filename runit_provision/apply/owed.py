@@ -20,8 +20,10 @@ for the Job, and observe.py reads it back.
 
 import posixpath
 
+from .steps import OWED_ACTIONS
+
 OWED_NAME = ".pending-restarts"
-ACTIONS = ("restart", "hup")
+ACTIONS = tuple(action.value for action in OWED_ACTIONS)
 
 
 class Owed(tuple):

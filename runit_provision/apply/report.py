@@ -15,10 +15,10 @@ like terraform or pyinfra::
 their reasons and ``diff`` as a list of ``{before_header, after_header, before, after}``.
 """
 
+from .steps import SERVICE_ACTIONS, Action, CommandStep, PathStep, ServiceStep, WaitStep
 
-SYMBOLS = {"create": "+", "change": "~", "remove": "-", "restart": "↻", "hup": "↻",
-           "exit": "↻", "run": "$", "wait": "…", "noop": "="}
-SERVICE_ACTIONS = ("restart", "hup", "exit")
+SYMBOLS = {Action.CREATE: "+", Action.CHANGE: "~", Action.REMOVE: "-", Action.RESTART: "↻",
+           Action.HUP: "↻", Action.EXIT: "↻", Action.RUN: "$", Action.WAIT: "…", "noop": "="}
 QUIET_REASONS = ("up to date", "absent", "not linked")
 
 
@@ -26,20 +26,20 @@ def step_line(step):
     """``(symbol, text)`` of one step."""
     symbol = SYMBOLS[step.action]
     reasons = "; ".join(step.reasons)
-    if step.action in SERVICE_ACTIONS:
+    if isinstance(step, ServiceStep):
         return symbol, "%s: %s (%s)" % (step.path, step.action, reasons)
-    if step.action == "wait":
+    if isinstance(step, WaitStep):
         return symbol, "wait for %s (%s)" % (", ".join(unit.label for unit in step.units),
                                              reasons)
-    if step.action == "run":
+    if isinstance(step, CommandStep):
         return symbol, "%s (%s)" % (step.path, reasons)
-    if step.action == "remove":
+    if step.action is Action.REMOVE:
         return symbol, "%s (%s: %s)" % (step.path, step.kind, reasons)
     if step.kind == "symlink":
         what = "-> %s" % step.entry.target
-        return symbol, "%s %s%s" % (step.path, what, "" if step.action == "create"
+        return symbol, "%s %s%s" % (step.path, what, "" if step.action is Action.CREATE
                                     else " (%s)" % reasons)
-    if step.action == "create":
+    if step.action is Action.CREATE:
         return symbol, "%s (%s %04o)" % (step.path, step.kind, step.mode)
     return symbol, "%s (%s)" % (step.path, reasons)
 
@@ -60,7 +60,7 @@ def folded_steps(steps):
     >>> [(step.path, folded) for step, folded in folded_steps(steps)]
     [('/etc/sv/web', 2), ('/var/log/web', 1), ('/etc/sv/db/run', 0)]
     """
-    created = {step.path for step in steps if step.action == "create"
+    created = {step.path for step in steps if step.action == Action.CREATE
                and step.kind == "directory"}
     folded, kept = {}, []
     for step in steps:
@@ -69,13 +69,13 @@ def folded_steps(steps):
             kept.append(step)
         else:
             folded[home] = folded.get(home, 0) + 1
-    return [(step, folded.get(step.path, 0) if step.action == "create" else 0)
+    return [(step, folded.get(step.path, 0) if step.action == Action.CREATE else 0)
             for step in kept]
 
 
 def _fold_target(step, created):
-    unit = getattr(step, "unit", None)
-    if step.action != "create" or unit is None:
+    unit = step.unit
+    if step.action != Action.CREATE or unit is None:
         return None
     for directory in (unit.path, unit.log_dir):
         if directory in created and step.path.startswith(directory + "/"):
@@ -87,7 +87,7 @@ def plan_lines(plan, show_waits=True):
     """``[(symbol, text)]``: every step, then the no-ops worth reading (a restart skipped and
     why), then nothing for what is up to date."""
     lines = [step_line(step) for step in plan.steps
-             if show_waits or step.action != "wait"]
+             if show_waits or step.action is not Action.WAIT]
     lines += [(SYMBOLS["noop"], "%s: %s" % (noop.path, noop.reason)) for noop in plan.noops
               if noop.reason not in QUIET_REASONS]
     lines += [("!", "%s: refused: %s" % (login, message))
@@ -102,14 +102,14 @@ def summary(plan):
     if not counts:
         return "No changes: %d paths up to date." % up_to_date
     parts = []
-    for action, word in (("create", "to create"), ("change", "to change"),
-                         ("remove", "to remove")):
-        parts.append("%d %s" % (counts.get(action, 0), word))
+    for action in (Action.CREATE, Action.CHANGE, Action.REMOVE):
+        parts.append("%d to %s" % (counts.get(action, 0), action))
     services = sum(counts.get(action, 0) for action in SERVICE_ACTIONS)
     parts.append("%d service action%s" % (services, "" if services == 1 else "s"))
-    if counts.get("run"):
-        parts.append("%d command%s" % (counts["run"], "" if counts["run"] == 1 else "s"))
-    unserved = sum(len(step.units) for step in plan.changes if step.action == "wait")
+    commands = counts.get(Action.RUN, 0)
+    if commands:
+        parts.append("%d command%s" % (commands, "" if commands == 1 else "s"))
+    unserved = sum(len(step.units) for step in plan.changes if isinstance(step, WaitStep))
     if unserved:
         parts.append("%d service%s no runsv serves" % (unserved, "" if unserved == 1 else "s"))
     return "Plan: %s; %d up to date." % (", ".join(parts), up_to_date)
@@ -131,15 +131,18 @@ def shown_content(content, is_secret, show_secrets, other=None):
 
 def step_diff(step, show_secrets=False):
     """``{before_header, after_header, before, after}`` of a file step, or None."""
-    if step.kind != "file" and not (step.action == "remove" and step.before is not None):
+    if not isinstance(step, PathStep):
+        return None
+    is_removal = step.action is Action.REMOVE
+    if step.kind != "file" and not (is_removal and step.before is not None):
         return None
     before = shown_content(step.before, step.is_secret, show_secrets)
-    after = "" if step.action == "remove" else shown_content(step.after, step.is_secret,
-                                                             show_secrets, step.before)
+    after = "" if is_removal else shown_content(step.after, step.is_secret, show_secrets,
+                                                step.before)
     if before == after and step.before == step.after:
         return None  # a mode or owner put back: nothing to show
-    return {"before_header": step.path if step.action != "create" else "/dev/null",
-            "after_header": step.path if step.action != "remove" else "/dev/null",
+    return {"before_header": step.path if step.action is not Action.CREATE else "/dev/null",
+            "after_header": step.path if not is_removal else "/dev/null",
             "before": before, "after": after}
 
 
@@ -159,16 +162,16 @@ def diff_text(step, show_secrets=False):
 
 
 def step_json(step):
-    item = {"action": step.action, "path": step.path, "kind": step.kind,
+    item = {"action": step.action.value, "path": step.path, "kind": step.kind,
             "reasons": list(step.reasons),
             "service": step.unit.label if step.unit is not None else None}
-    if step.action == "wait":
+    if isinstance(step, WaitStep):
         item["services"] = [unit.label for unit in step.units]
-    if step.argv is not None:
+    elif isinstance(step, (ServiceStep, CommandStep)):
         item["argv"] = list(step.argv)
-    if step.action in ("create", "change") and step.kind in ("file", "directory"):
+    elif step.action is not Action.REMOVE and step.kind in ("file", "directory"):
         item["mode"] = "%04o" % step.mode
-    if step.kind == "symlink" and step.entry is not None:
+    elif step.kind == "symlink" and step.entry is not None:
         item["target"] = step.entry.target
     return item
 
@@ -186,10 +189,10 @@ def report_json(plan, result=None, check_mode=False, show_secrets=False, root="/
         "root": root,
         "msg": str(failure) if failure is not None else summary(plan),
         "actions": [step_json(step) for step in steps],
-        "restarts": [{"service": step.path, "command": step.action,
-                      "side": "log" if step.kind == "log" else "service",
-                      "reason": "; ".join(step.reasons), "argv": list(step.argv)}
-                     for step in steps if step.action in SERVICE_ACTIONS],
+        "restarts": [{"service": step.path, "command": step.action.value,
+                      "side": step.side.value, "reason": "; ".join(step.reasons),
+                      "argv": list(step.argv)}
+                     for step in steps if isinstance(step, ServiceStep)],
         "noops": [{"path": noop.path, "reason": noop.reason} for noop in plan.noops],
         "refusals": refusals,
         "diff": [diff for diff in (step_diff(step, show_secrets) for step in steps)

@@ -23,8 +23,10 @@ import sys
 from ..accounts import NO_ACCOUNTS
 from ..apply.desired import runtime_state
 from ..apply.plan import STAGED_COMMAND
+from ..apply.report import SYMBOLS
 from ..apply.runner import SubprocessRunner
 from ..apply.session import converge as converge_host, is_staging
+from ..apply.steps import CommandStep, PathStep
 from ..errors import ProvisionError
 from ..initsys import options
 from ..initsys.records import (
@@ -48,9 +50,6 @@ was left alone is said in a note. --root DIR stages everything under DIR (final 
 the files, no command run).
 
 exit codes: 0 done or nothing to do; 2 with --check when something would change; 1 error."""
-
-SYMBOLS = {"create": "+", "change": "~", "remove": "-"}
-
 
 def add_parser(sub):
     parser = sub.add_parser("install-runtime", help="install the runtime and link it into init",
@@ -166,14 +165,14 @@ class Shown:
             steps, state = plan.steps, "planned"
         else:
             steps, state = [step for step, _ in result.done], "ran"
-        self.actions = [(SYMBOLS[step.action], step.action, step) for step in steps
-                        if step.action in SYMBOLS]
+        self.actions = [(SYMBOLS[step.action], step.action.value, step) for step in steps
+                        if isinstance(step, PathStep)]
         self.commands = [(by_label[step.path], state) for step in steps
-                         if step.action == "run" and step.path in by_label]
+                         if isinstance(step, CommandStep) and step.path in by_label]
         if result is not None and result.error is not None:
             done = {step.path for step in steps}
             self.commands += [(by_label[step.path], "not run") for step in plan.steps
-                              if step.action == "run" and step.path in by_label
+                              if isinstance(step, CommandStep) and step.path in by_label
                               and step.path not in done]
         self.commands += [(by_label[noop.path], "staged") for noop in plan.noops
                           if noop.reason == STAGED_COMMAND and noop.path in by_label]

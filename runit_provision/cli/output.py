@@ -10,6 +10,7 @@ import os
 import sys
 
 from ..apply.report import diff_text, folded_steps, plan_lines, step_line, summary
+from ..apply.steps import Action
 
 COLOURS = {"+": "32", "~": "33", "-": "31", "↻": "36", "$": "35", "=": "2", "!": "1;31",
            "…": "2", "ok": "32", "bad": "31", "dim": "2", "head": "1"}
@@ -79,7 +80,7 @@ def print_result(result, stream=None):
     for login, message in sorted(result.refusals.items()):
         sys.stderr.write("runit-provision: %s: refused: %s\n" % (login, message))
     if counts:
-        done = ", ".join("%d %s" % (counts[action], _past(action)) for action in ACTION_ORDER
+        done = ", ".join("%d %s" % (counts[action], PAST[action]) for action in PAST
                          if action in counts)
         stream.write("%s %s.\n" % (painter.paint("ok" if result.is_ok else "bad",
                                                  "Applied:" if result.is_ok
@@ -89,10 +90,7 @@ def print_result(result, stream=None):
     stream.flush()
 
 
-ACTION_ORDER = ("create", "change", "remove", "restart", "hup", "exit", "run", "wait")
-
-
-def _past(action):
-    return {"create": "created", "change": "changed", "remove": "removed",
-            "restart": "restarted", "hup": "HUP'd", "exit": "stopped",
-            "run": "command(s) run", "wait": "served again (waited for)"}.get(action, action)
+# what was done, in the order "Applied:" lists it
+PAST = {Action.CREATE: "created", Action.CHANGE: "changed", Action.REMOVE: "removed",
+        Action.RESTART: "restarted", Action.HUP: "HUP'd", Action.EXIT: "stopped",
+        Action.RUN: "command(s) run", Action.WAIT: "served again (waited for)"}

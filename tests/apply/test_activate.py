@@ -100,8 +100,7 @@ def test_the_activator_raises_the_diagnosis():
     fs = MemoryFs()
     activator = Activator(fs, FakeRunner(), desired, 2.0,
                           waiter=fake_waiter(["/etc/sv/web"]), probe=lambda path: NOT_SUPERVISED)
-    from runit_provision.apply.plan import Step
+    from runit_provision.apply.steps import Phase, WaitStep
     with pytest.raises(WaitTimeout) as caught:
-        activator.execute(Step("wait", "system links", "service", ["x"],
-                               units=units(desired, "web", "cache")))
+        activator.execute(WaitStep(Phase.SYSTEM_LINKS, units(desired, "web", "cache"), "x"))
     assert str(caught.value).startswith("web: no runsv took up /etc/service/web within 2s")

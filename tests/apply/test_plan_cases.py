@@ -123,7 +123,8 @@ def plan_of(case):
                                                for item in case.get("extra_entries", [])])
     staging = case.get("staging", False)
     observation = observe(desired, fs, None if staging else probe_of(case))
-    return plan(desired, observation, IDENTITIES if case.get("owners", True) else None)
+    return plan(desired, observation, IDENTITIES if case.get("owners", True) else None,
+                is_staging=staging)
 
 
 @pytest.mark.parametrize("path", sorted(CASES.glob("*.yaml")), ids=lambda path: path.stem)

@@ -7,11 +7,11 @@ import fcntl
 import gc
 import json
 import os
-from types import SimpleNamespace
 
 import pytest
 
 from runit_provision.cli.main import main
+from runit_provision.initsys.records import command
 from runit_provision.model.tree import File
 
 DATA = """\
@@ -205,9 +205,8 @@ def test_init_other_than_none_asks_the_init_room(staged, capsys, monkeypatch):
     class Part:
         notes = ["init: systemd (as given)"]
         entries = [File("/etc/systemd/system/runit-provision.service", "[Unit]\n", 0o644)]
-        commands = [SimpleNamespace(argv=["systemctl", "daemon-reload"],
-                                          reason="the unit changed",
-                                          after=["/etc/systemd/system/runit-provision.service"])]
+        commands = [command(["systemctl", "daemon-reload"], "the unit changed",
+                            after=["/etc/systemd/system/runit-provision.service"])]
 
     def desired_runtime(config, root_dir, observe):
         asked.append((config.init, root_dir, observe("/etc/systemd/system/none").kind))

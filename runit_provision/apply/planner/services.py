@@ -1,0 +1,286 @@
+"""apply: the planner's services — waits for runsv, the restart matrix, teardown, loggers added
+or dropped, and restarts an earlier apply owed.
+
+``ServicesPlanner(draft).plan(unit)`` decides, for one declared service after the files
+planner has run, from facts only (``draft.touched``, ``draft.created``, ``draft.changed``
+and the live state observed):
+
+* a service linked or made now: a ``WaitStep`` until runsv serves it (one per tree);
+* the restart matrix (docs/apply.md): ``run`` or ``env/*`` changed -> ``sv -w T restart``;
+  ``log/run`` changed -> restart the log; the log ``config`` changed -> ``sv hup`` the log;
+  anything else -> nothing. Only for a service that was linked and running before, want up,
+  not ``down: true``, with ``restart_on_change`` on, and never under ``--root``; every
+  restart skipped is a no-op with its reason;
+* ``enabled: false`` / ``ensure: absent``: unlink, ``sv exit``, remove;
+* a logger added or dropped where a runsv runs: a new runsv (``cycle``);
+* a service linked before that no runsv serves: a wait that is itself a pending change.
+"""
+
+import enum
+import posixpath
+
+from ..desired import Role
+from ..steps import Action, PathStep, Phase, ServiceStep, Side, WaitStep
+
+WAIT_REASON = "runsv reads supervise/ok"
+UNSERVED_REASON = "linked, but no runsv serves it"
+OWED_REASON = " (owed: an earlier apply stopped before it)"
+
+
+class LogAdded(enum.Enum):
+    """What adding a logger to a served service takes."""
+
+    CYCLED = "a new runsv now: it starts the logger"
+    PENDING = "left for runsv's next start"
+    UNSERVED = "no runsv serves it: the one that starts reads log/"
+
+
+class ServicesPlanner:
+    def __init__(self, draft):
+        self.draft = draft
+        self.desired, self.obs = draft.desired, draft.obs
+        self.owed = {entry.target: entry for entry in self.obs.owed}  # not yet taken
+        self.owed_kept = []  # owed by refused users: written down again, for a later apply
+
+    def plan(self, unit):
+        draft = self.draft
+        if unit.is_absent:
+            self.teardown(unit, "ensure: absent", remove=unit.path not in draft.packaged)
+            return
+        if not unit.is_enabled:
+            self.teardown(unit, "enabled: false", remove=False)
+            return
+        if not unit.has_log and unit.path not in draft.packaged:
+            self.drop_log(unit)
+        if unit.link in draft.touched or unit.path in draft.created:
+            if not draft.is_staging:
+                self.wait(unit)
+            return
+        if draft.is_staging:
+            self.restarts(unit)
+            return
+        added = self.add_log(unit) if self.log_awaits_runsv(unit) else None
+        if added is not LogAdded.CYCLED:  # a new runsv starts the service with everything new
+            self.restarts(unit)
+        if added is None:
+            self.unserved(unit)
+
+    # -- waits --------------------------------------------------------------------------------
+    def wait(self, unit, is_unserved=False):
+        """Wait for ``unit`` after the links of its tree: one wait per tree, so that a tree
+        that never comes up refuses its user alone."""
+        phase = Phase.USER_LINKS if unit.login is not None else Phase.SYSTEM_LINKS
+        steps = self.draft.phases[phase]
+        last = steps[-1] if steps else None
+        if (isinstance(last, WaitStep) and last.is_unserved == is_unserved
+                and last.units[0].login == unit.login):
+            last.units.append(unit)
+        else:
+            self.draft.add(phase, WaitStep(phase, [unit], UNSERVED_REASON if is_unserved
+                                           else WAIT_REASON, is_unserved))
+
+    def unserved(self, unit):
+        """A service linked as the data says that no runsv serves (a wait that timed out, a
+        runsvdir stopped or not yet started, a logger that never came up): wait for it again,
+        as after linking — a timeout fails the apply naming the likely cause — unless the
+        user's whole tree was stopped by hand (``sv down runsvdir-LOGIN``)."""
+        live = self.obs.live_of(unit)
+        if live.main.is_supervised and (live.log.is_supervised or not unit.has_log):
+            return
+        if unit.login is not None:
+            tree = next((other for other in self.desired.units
+                         if other.for_login == unit.login), None)
+            side = self.obs.live_of(tree).main if tree is not None else None
+            if side is not None and side.is_supervised and not side.is_want_up:
+                self.draft.noop(unit.label, "no runsv serves it: %s is down by hand (not "
+                                            "waited for)" % tree.name)
+                return
+        self.wait(unit, is_unserved=True)
+
+    # -- loggers added or dropped -----------------------------------------------------------
+    def log_awaits_runsv(self, unit):
+        """``log/`` made now — or made by an earlier apply that stopped before giving the
+        service a new runsv: a runsv serves the service, and no runsv ever took the log side
+        up (no ``log/supervise/``: runsv looks for ``log/`` once, at its start)."""
+        if unit.log_path in self.draft.created:
+            return True
+        live = self.obs.live_of(unit)
+        return (unit.has_log and live.main.is_supervised and not live.log.was_seen
+                and self.obs.actual(unit.log_path).kind == "directory")
+
+    def add_log(self, unit):
+        """``log/`` made where a runsv serves the service without one: the logger starts only
+        with a new runsv (``cycle``; the service restarts once). A LogAdded, or None when no
+        runsv serves it (the one that starts reads ``log/``)."""
+        live = self.obs.live_of(unit).main
+        if not live.is_supervised:
+            return None
+        held = self.held_back(unit, live)
+        if held is None:
+            self.cycle(unit, "logger added: runsv starts a logger only at its start",
+                       [Side.MAIN])
+            return LogAdded.CYCLED
+        self.draft.noop(unit.label, "logger added; it starts when runsv next starts (%s)"
+                        % held)
+        return LogAdded.PENDING
+
+    def drop_log(self, unit):
+        """``log: false`` where a ``log/`` is left: remove it — through a new runsv when one
+        serves its log side (``cycle``)."""
+        draft = self.draft
+        path = unit.log_path
+        actual = self.obs.actual(path)
+        if actual.kind != "directory":
+            return
+        live = self.obs.live_of(unit)
+        if not (live.log.is_supervised and not draft.is_staging):
+            draft.removal(Phase.PURGE, path, actual, ["log: false"])
+            return
+        held = self.held_back(unit, live.main)
+        if held is not None:
+            draft.noop(unit.label, "log: false; log/ stays until runsv next starts (%s)" % held)
+            return
+        self.cycle(unit, "log: false: runsv restarts without a logger", [Side.MAIN, Side.LOG],
+                   remove=(path, "log: false"))
+
+    def held_back(self, unit, main):
+        """Why runsv may not be replaced now (None: it may): ``restart_on_change: false``, or
+        a service stopped by hand without a ``down`` file — a new runsv would start it."""
+        if not unit.restart_on_change:
+            return "restart_on_change: false"
+        if not unit.is_down and main.is_supervised and not main.is_want_up:
+            return "down by hand: a new runsv would start it"
+        return None
+
+    def cycle(self, unit, reason, sides, remove=None):
+        """A new runsv for ``unit`` — the only way to add or drop its logger: runsv looks for
+        ``log/`` once, at its start (runsv.c), and hands the service the log pipe as its
+        stdout when it execs it, so the service restarts once, whatever the runtime.
+
+        In order: unlink (runsvdir stops that runsv, and starts no other while ``log/``
+        changes — after a bare ``sv exit`` the C runsvdir starts a new runsv at once, racing
+        the change and ``sv -w``), ``sv exit`` it and wait until it is gone, remove ``log/``
+        (``remove``: path and reason), link again, wait until the new runsv serves it. Not
+        linked as the data says: the exit and the removal only."""
+        draft = self.draft
+        link = self.desired.tree.get(unit.link)
+        relink = link is not None and self.was_linked(unit)
+        if relink:
+            draft.add(Phase.TEARDOWN, PathStep(Action.REMOVE, unit.link, "symlink", [reason],
+                                               unit=unit))
+        self.exit(unit, reason, sides)
+        if remove is not None:
+            draft.add(Phase.TEARDOWN, PathStep(Action.REMOVE, remove[0], "tree", [remove[1]],
+                                               unit=unit))
+            draft.touch(remove[0])
+        if relink:
+            uid, gid = draft.want_ids(link, link.path)
+            draft.add(Phase.TEARDOWN, PathStep(Action.CREATE, unit.link, "symlink", [reason],
+                                               unit=unit, entry=link, uid=uid, gid=gid))
+            draft.add(Phase.TEARDOWN, WaitStep(Phase.TEARDOWN, [unit], WAIT_REASON))
+
+    # -- the restart matrix -----------------------------------------------------------------
+    def restarts(self, unit):
+        roles = self.draft.changed.get(unit.path, ())
+        live = self.obs.live_of(unit)
+        owed_main = self.owed.pop(unit.path, None)
+        owed_log = self.owed.pop(unit.log_path, None)
+        if Role.RUN in roles or Role.ENV in roles:
+            self.restart(unit, Side.MAIN, live.main, Action.RESTART,
+                         "run changed" if Role.RUN in roles else "env changed")
+        elif owed_main is not None:
+            self.restart(unit, Side.MAIN, live.main, Action.RESTART,
+                         owed_main.reason + OWED_REASON)
+        if unit.log_path in self.draft.created:
+            pass  # a new logger: whichever runsv starts it reads the new files
+        elif Role.LOG_RUN in roles:
+            self.restart(unit, Side.LOG, live.log, Action.RESTART, "log/run changed")
+        elif owed_log is not None and owed_log.action == Action.RESTART:
+            self.restart(unit, Side.LOG, live.log, Action.RESTART,
+                         owed_log.reason + OWED_REASON)
+        elif Role.LOG_CONFIG in roles:
+            self.restart(unit, Side.LOG, live.log, Action.HUP, "log config changed")
+        elif owed_log is not None:
+            self.restart(unit, Side.LOG, live.log, Action.HUP, owed_log.reason + OWED_REASON)
+
+    def restart(self, unit, side, live, action, reason):
+        is_log = side is Side.LOG
+        label = unit.log_label if is_log else unit.label
+        skip = self.why_not_restarted(unit, live)
+        if skip is not None:
+            self.draft.noop(label, "%s; no %s: %s" % (reason, action.value, skip))
+            return
+        target = unit.log_path if is_log else unit.path
+        argv = self.draft.sv + (["-w", str(self.desired.sv_timeout), "restart", target]
+                                if action is Action.RESTART else ["hup", target])
+        self.draft.add(Phase.RESTARTS, ServiceStep(action, label, side, [reason], unit, argv,
+                                                   self.draft.run_as(unit)))
+
+    def why_not_restarted(self, unit, live):
+        """Why a side that needs a restart gets none (None: it gets one)."""
+        if self.draft.is_staging:
+            return "--root: nothing is started"
+        if not unit.restart_on_change:
+            return "restart_on_change: false"
+        if unit.is_down:
+            return "down: true (apply never starts it)"
+        if not self.was_linked(unit):
+            return "not linked before: runsv starts it"
+        if not live.is_supervised:
+            return "not supervised (no runsv)"
+        if not live.is_running:
+            return "not running (%s)" % (live.state or "state unknown")
+        if not live.is_want_up:
+            return "want down"
+        return None
+
+    def was_linked(self, unit):
+        actual = self.obs.actual(unit.link)
+        if actual.kind != "symlink":
+            return False
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(unit.link),
+                                                   actual.target))
+        return target == posixpath.normpath(unit.path)
+
+    def owed_left(self):
+        """Restarts an earlier apply wrote down that no service of this plan took: a refused
+        user's are kept for a later apply; any other is no longer owed (its service went, or
+        is new, or was replaced) — said as a no-op."""
+        for target, entry in sorted(self.owed.items()):
+            login = self.desired.login_of(target)
+            if login is not None and login in self.draft.refusals:
+                self.owed_kept.append(entry)
+            else:
+                self.draft.noop(entry.label, "%s owed (%s): no longer needed"
+                                % (entry.action, entry.reason))
+
+    # -- teardown ---------------------------------------------------------------------------
+    def exit(self, unit, reason, sides):
+        """``sv exit`` the service (and its log side, when ``sides`` has it)."""
+        targets = [unit.path] + ([unit.log_path] if Side.LOG in sides else [])
+        argv = self.draft.sv + ["-v", "-w", str(self.desired.sv_timeout), "exit"] + targets
+        self.draft.add(Phase.TEARDOWN, ServiceStep(Action.EXIT, unit.label, Side.MAIN, [reason],
+                                                   unit, argv, self.draft.run_as(unit)))
+
+    def teardown(self, unit, reason, remove):
+        """Unlink, stop (``sv exit`` the service and its log), and for ``ensure: absent``
+        remove the directory."""
+        draft = self.draft
+        link = self.obs.actual(unit.link)
+        if link.exists and (remove or self.was_linked(unit)):
+            draft.add(Phase.TEARDOWN, PathStep(Action.REMOVE, unit.link, "tree" if link.kind ==
+                                               "directory" else link.kind, [reason], unit=unit))
+            draft.touch(unit.link)
+        elif link.exists:
+            draft.noop(unit.link, "not a link to %s: left alone" % unit.path)
+        live = self.obs.live_of(unit)
+        if live.main.is_supervised or live.log.is_supervised:
+            self.exit(unit, reason, [Side.MAIN] + ([Side.LOG] if live.log.is_supervised
+                                                   else []))
+        base = self.obs.actual(unit.path)
+        if remove and base.exists:
+            draft.add(Phase.TEARDOWN, PathStep(Action.REMOVE, unit.path, "tree", [reason],
+                                               unit=unit))
+            draft.touch(unit.path)
+        if not (link.exists or base.exists and remove or live.main.is_supervised):
+            draft.noop(unit.label, "absent" if remove else "not linked")
