@@ -50,8 +50,11 @@ class Result:
 
 
 class Job:
-    """``desire(fs) -> Desired`` is called for each plan (initsys reads the host through
-    ``fs``); ``staging``: ``--root`` — nothing is probed, started or run."""
+    """``desire(fs) -> Desired``: what the host should hold (initsys reads the host through
+    ``fs`` to say its part). It is asked once, and once more only after initsys's
+    ``prepare`` commands changed the host (a package installed); every other look — the one
+    after executing — plans against the same Desired, so "converged" means converged to what
+    was shown. ``staging``: ``--root`` — nothing is probed, started or run."""
 
     def __init__(self, desire, fs, identities=None, runner=None, sv=("sv",),
                  wait_seconds=15.0, waiter=None, probe=None, is_staging=False):
@@ -63,8 +66,9 @@ class Job:
         self.desired = None
 
     def plan(self):
-        """Observe the host once and plan."""
-        self.desired = self.desire(self.fs)
+        """Observe the host once and plan (asking ``desire`` first, the first time)."""
+        if self.desired is None:
+            self.desired = self.desire(self.fs)
         observation = observe(self.desired, self.fs, self.probe)
         return make_plan(self.desired, observation, self.identities, self.sv, self.is_staging)
 
@@ -160,6 +164,7 @@ class Job:
             except ApplyError as exc:
                 result.failed, result.error = step, exc
                 return None
+        self.desired = None  # the host changed under initsys: ask it again
         again = self.plan()
         result.refusals.update(again.refusals)
         return again

@@ -253,3 +253,22 @@ def test_a_prepare_command_runs_first_and_the_host_is_looked_at_again(host):
     assert result.done[0][0].path == "rpm -i runit.rpm"
     assert open(extra).read() == "yes\n"  # planned only once the host was looked at again
     assert result.after.is_empty
+
+
+def test_the_desired_state_is_asked_once_per_converge(host):
+    """The look after executing plans against the Desired that was shown: initsys is not
+    asked again (it would read the host it just changed); only a prepare command, which
+    changes what initsys sees, makes it ask again (the test above)."""
+    text = data_text(host.base)
+    asked = []
+
+    def desire(fs):
+        asked.append(fs)
+        return desired_from_text(text)
+
+    job = Job(desire, host.fs, identities=IDENTITIES, runner=host.runner, sv=["sv"],
+              waiter=host.waiter, probe=live_probe(host.live))
+    result = job.execute(job.plan())
+    assert result.is_ok, result.error
+    assert not result.plan.is_empty and result.after.is_empty
+    assert len(asked) == 1
