@@ -31,6 +31,8 @@ ALLOWED = {
     "runtime.program": {"runtime.supervision", "runtime.svlog", "runtime.unix", "protocol",
                         "errors"},
     "source": {"errors", "yaml"},
+    # accounts: the records and parsers (pure), the databases a command reads (a file's table
+    # or the host's) and host.py, the one module asking the host's (test_one_module_asks_nss)
     "accounts": {"errors"},
     "hiera": {"source", "errors", "yaml"},
     "model": {"protocol", "errors"},
@@ -168,6 +170,20 @@ def test_sub_package_inits_are_empty():
         assert init.read_text().strip() == "", init
     for room in ("protocol", "cli"):
         assert (PACKAGE_DIR / room / "__init__.py").read_text().strip() == "", room
+
+
+# The host's account databases (NSS) are asked in one module; the runtime's programs and
+# verify's probe (checks/hostprobe.py, sent to the host it reads) are programs of their own.
+ASKS_NSS = {"runit_provision.accounts.host", "runit_provision.checks.hostprobe"}
+
+
+def test_one_module_asks_nss():
+    """Who imports pwd or grp, or calls getgrouplist, outside the runtime."""
+    found = {module for module, path in modules()
+             if not room_of(module).startswith("runtime")
+             and ({target for target, _ in imports_of(module, path)} & {"pwd", "grp"}
+                  or "getgrouplist" in path.read_text())}
+    assert found == ASKS_NSS
 
 
 # -- at run time: what importing a runtime module really loads ---------------------------------

@@ -4,6 +4,8 @@
 through ``fsroot``) -> ``plan`` (pure: steps and no-ops with reasons) -> ``job`` (executes
 exactly the plan: ``converge`` writes, ``activate`` waits for runsv and runs ``sv`` through a
 ``runner``; then plans again). ``report`` turns plans and results into lines, diffs and JSON;
-``lock`` keeps applies apart; ``status`` reads what the declared services are doing;
-``identities`` maps owner names to numbers. Knows nothing of YAML or Jinja2.
+``lock`` keeps applies apart; ``status`` reads what the declared services are doing. Owner
+names become numbers through the ``identities`` the cli hands in (``accounts.databases``'s
+``ids_of``, ``user``, ``gid``, ``shell``), never by asking the host here. Knows nothing of
+YAML or Jinja2.
 """

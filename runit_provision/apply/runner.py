@@ -33,8 +33,9 @@ class RunAs(tuple):
 
     @classmethod
     def of_login(cls, ids, login, environ):
-        """``login`` as ``ids`` (Identities) know it, in ``environ`` (the clean environment
-        their tree gives commands) with their own shell; KeyError for an unknown login."""
+        """``login`` as ``ids`` (``accounts.databases.Databases``) know it, in ``environ``
+        (the clean environment their tree gives commands) with their own shell; KeyError for
+        an unknown login."""
         uid, gid = ids.user(login)
         return cls(uid, gid, dict(environ, SHELL=ids.shell(login)))
 

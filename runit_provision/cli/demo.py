@@ -15,7 +15,6 @@ leaves it running and says how to stop it.
 """
 
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -25,6 +24,8 @@ import tempfile
 import time
 
 import yaml
+
+from ..accounts import host
 
 EDITED_FROM = "GREETING: hello from the ticker"
 EDITED_TO = "GREETING: hello again, after an edit"
@@ -72,7 +73,7 @@ class Sandbox:
         self.hiera = os.path.join(self.dir, "hiera")
         shutil.copytree(example_dir(), self.hiera)
         self.bin = tools_dir()
-        self.login = pwd.getpwuid(os.geteuid()).pw_name
+        self.login = host.login_name(os.geteuid())
         with open(os.path.join(example_dir(), "facts", "demo.yaml")) as handle:
             facts = yaml.safe_load(handle)
         facts.update(sandbox=self.dir, login=self.login, port=free_port(),

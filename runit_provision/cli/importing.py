@@ -8,14 +8,11 @@ in the YAML's comments and on stderr); 1 an error — every problem on stderr, n
 
 import argparse
 import collections
-import grp
 import os
 import posixpath
-import pwd
 import stat
 import sys
 
-from ..accounts import groups_from_file, logins_from_file
 from ..apply.fsroot import FsRoot
 from ..protocol.layout import LOG_DIR, RUN
 from ..importing.assemble import DEFAULTS, Settings, import_services
@@ -24,6 +21,7 @@ from ..importing.found import read_log_dir, read_service
 from ..errors import ProvisionError
 from ..importing.recognise import Notes, command_keys, log_keys, user_tree_keys
 from ..model import USER_TREE_PREFIX
+from .inputs import databases_for
 
 DESCRIPTION = """\
 Turn existing runit service directories into data for runit-provision: what is written in
@@ -49,8 +47,8 @@ def add_parser(sub):
     parser.add_argument("--user", metavar="LOGIN",
                         help="import LOGIN's own tree (~/service, or --service-dir) into "
                              "users: {LOGIN: …}")
-    parser.add_argument("--root", metavar="DIR", default="/",
-                        help="read the host under DIR (paths stay the host's)")
+    parser.add_argument("--root", metavar="DIR",
+                        help="read the host under DIR (default /; paths stay the host's)")
     parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
     parser.add_argument("--out", metavar="FILE", help="write the YAML to FILE (default stdout)")
     parser.add_argument("--into", metavar="FILE",
@@ -66,8 +64,10 @@ def add_parser(sub):
                              "/lib/systemd/system, /usr/lib/systemd/system) instead")
     parser.add_argument("--sv-dir", metavar="DIR", default=DEFAULTS["sv_dir"],
                         help="with --systemd: where the services will live (default /etc/sv)")
-    parser.add_argument("--passwd", metavar="FILE", help="a passwd(5) file to name owners by")
-    parser.add_argument("--group", metavar="FILE", help="a group(5) file to name groups by")
+    parser.add_argument("--passwd", metavar="FILE", help="a passwd(5) file to name owners by "
+                        "(else DIR/etc/passwd under --root where it exists, else the host's)")
+    parser.add_argument("--group", metavar="FILE", help="a group(5) file to name groups by "
+                        "(else DIR/etc/group under --root where it exists, else the host's)")
     return parser
 
 
@@ -77,7 +77,7 @@ def run(args):
     if args.user:
         return run_user(args)
     problems = []
-    with FsRoot(args.root) as root:
+    with FsRoot(args.root or "/") as root:
         bases, service_dir = service_directories(root, args, problems)
         if problems:
             return _fail(problems)
@@ -155,7 +155,7 @@ def run_systemd(args):
     rendered together to be sure it is valid; refused units listed with their reasons."""
     from ..importing.systemd import SUFFIX, UnitError, parse_unit, translate
     problems, units, refused = [], [], []
-    with FsRoot(args.root) as root:
+    with FsRoot(args.root or "/") as root:
         for given in args.systemd:
             try:
                 found = read_unit(root, given)
@@ -359,20 +359,20 @@ def run_user(args):
     """``import --user LOGIN``: that user's tree (``~/service`` and where its links point)
     into ``users: {LOGIN: {services: …}}``, whatever runs it."""
     login = args.user
-    passwd = args.passwd or _in_root(args.root, "passwd")
     try:
-        home = (logins_from_file(passwd)[login].home if passwd is not None
-                else pwd.getpwnam(login).pw_dir)
-    except KeyError:
-        return _fail(["--user %s: no such login%s" % (login, " in " + passwd if passwd
-                                                         else "")])
+        databases = databases_for(args.passwd, args.group, args.root)
     except ProvisionError as exc:
         return _fail([str(exc)])
+    account = databases.passwd.login(login)
+    if account is None:
+        where = databases.passwd.path
+        return _fail(["--user %s: no such login%s" % (login, " in " + where if where else "")])
+    home = account.home
     entry = {"home": home}
     service_dir = (args.service_dir or home + "/service").rstrip("/")
     if service_dir != home + "/service":
         entry["service_dir"] = service_dir
-    with FsRoot(args.root) as root:
+    with FsRoot(args.root or "/") as root:
         try:
             members, sv_dir = user_services(root, login, entry, service_dir)
         except (OSError, ValueError, ProvisionError) as exc:
@@ -384,7 +384,7 @@ def run_user(args):
             if directory is not None:
                 read_log_dir(root, found, directory)
     system = Settings(DEFAULTS["sv_dir"], DEFAULTS["service_dir"], DEFAULTS["log_dir"], 7)
-    users_names, group_names = owner_names(members, args)
+    users_names, group_names = owner_names(members, databases)
     trees = {None: system, login: Settings(
         sv_dir, service_dir, home + "/logs", 7, users_names, group_names, login=login,
         user=entry, user_log_dir=home + "/logs/runsvdir")}
@@ -502,7 +502,7 @@ def tree_settings(founds, sv_dir, service_dir, args):
             timeouts[timeout] += 1
     log_dir = _most_common(log_parents, DEFAULTS["log_dir"])
     timeout = _most_common(timeouts, str(DEFAULTS["sv_timeout"]))
-    users, groups = owner_names(founds, args)
+    users, groups = owner_names(founds, databases_for(args.passwd, args.group, args.root))
     return Settings(sv_dir, service_dir, log_dir, int(timeout) if timeout.isdigit() else 7,
                     users, groups)
 
@@ -513,37 +513,15 @@ def _most_common(counter, default):
     return sorted(counter.items(), key=lambda item: (-item[1], item[0] != default, item[0]))[0][0]
 
 
-def owner_names(founds, args):
-    """{uid: login} and {gid: group} for the owners found: from --passwd/--group, else the
-    root's etc/passwd and etc/group, else the host's."""
+def owner_names(founds, databases):
+    """{uid: login} and {gid: group} for the owners found, from ``databases``
+    (``cli/inputs.databases_for``: the accounts every command reads)."""
     uids, gids = set(), set()
     for found in founds:
         for entry in list(found.entries.values()) + list(found.log_entries.values()):
             uids.add(entry.uid)
             gids.add(entry.gid)
-    passwd = args.passwd or _in_root(args.root, "passwd")
-    group = args.group or _in_root(args.root, "group")
-    if passwd is not None:
-        users = {login.uid: name for name, login in logins_from_file(passwd).items()}
-    else:
-        users = {uid: _name(pwd.getpwuid, uid, "pw_name") for uid in uids}
-    if group is not None:
-        groups = {entry.gid: entry.name for entry in groups_from_file(group)}
-    else:
-        groups = {gid: _name(grp.getgrgid, gid, "gr_name") for gid in gids}
-    return users, groups
-
-
-def _in_root(root, name):
-    path = os.path.join(root, "etc", name)
-    return path if root not in (None, "/") and os.path.exists(path) else None
-
-
-def _name(lookup, number, field):
-    try:
-        return getattr(lookup(number), field)
-    except KeyError:
-        return str(number)
+    return databases.passwd.names(uids), databases.group.names(gids)
 
 
 def _write_atomically(path, text):

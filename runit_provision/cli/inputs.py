@@ -5,16 +5,18 @@ The path every such subcommand takes: ``hiera.load(hiera=… or data=…, facts=
 Facts and accounts are inputs gathered here, at the edge: the host's, or files given on the
 command line, so that the same data, facts and accounts always give the same tree.
 
-Accounts, one database at a time: ``--passwd FILE`` / ``--group FILE``; else, with
-``--root DIR``, ``DIR/etc/passwd`` / ``DIR/etc/group`` when it exists (``--root`` in
-docs/apply.md, as ``useradd --root``); else the host's, through ``pwd``/``grp``.
+Accounts, one database at a time — the one rule of every command that reads them (render,
+plan, apply, status, verify, logs, restart/start/stop, install-runtime, import):
+``--passwd FILE`` / ``--group FILE``; else, with ``--root DIR`` (``/`` included),
+``DIR/etc/passwd`` / ``DIR/etc/group`` when it exists (``--root`` in docs/apply.md,
+as ``useradd --root``); else the host's (``accounts.host``, NSS). ``databases_for`` applies it;
+the ``accounts.databases.Databases`` it gives answers rendering, chown and import alike.
 """
 
-import grp
 import os
-import pwd
 
-from ..accounts import Accounts, Group, Login, groups_from_file, logins_from_file
+from ..accounts import groups_from_file, logins_from_file
+from ..accounts.databases import Databases, GroupTable, HostGroup, HostPasswd, PasswdTable
 from ..hiera import load
 from ..schema import config_from_data
 from ..schema.logins import check_logins_exist
@@ -54,17 +56,9 @@ def inputs_from_args(args, logins_must_exist=False):
 
 
 def accounts_from_args(args, logins=()):
-    """The Accounts the command line names, each database from its own source; the host's
-    are asked only about ``logins`` (the users the data names)."""
-    passwd = _given(args.passwd, args.root, "passwd")
-    group = _given(args.group, args.root, "group")
-    known = logins_from_file(passwd) if passwd is not None else None
-    groups = groups_from_file(group) if group is not None else None
-    if known is None or groups is None:
-        host = host_accounts(logins)
-        known = host.logins if known is None else known
-        groups = host.groups if groups is None else groups
-    return Accounts(known, groups)
+    """The Accounts the command line names; the host's are asked only about ``logins`` (the
+    users the data names)."""
+    return databases_for(args.passwd, args.group, args.root).accounts(logins)
 
 
 def logins_named(data):
@@ -76,43 +70,29 @@ def logins_named(data):
     return []
 
 
-def host_accounts(logins):
-    """This host's entries for ``logins``, through the C library (NSS): one ``getpwnam`` and
-    one ``getgrouplist`` each, never a listing of every account (which LDAP hosts refuse)."""
-    known, groups = {}, {}
-    for login in logins:
-        try:
-            entry = pwd.getpwnam(login)
-        except KeyError:
-            continue
-        known[login] = Login(login, entry.pw_uid, entry.pw_gid, entry.pw_dir,
-                             entry.pw_shell or "/bin/sh")
-        for gid in os.getgrouplist(login, entry.pw_gid):
-            try:
-                name = grp.getgrgid(gid).gr_name
-            except KeyError:
-                continue
-            members = groups.get(gid, Group(name, gid, ())).members
-            groups[gid] = Group(name, gid, members + (login,))
-    return Accounts(known, tuple(groups[gid] for gid in sorted(groups)))
-
-
 def identities_for(passwd=None, group=None, root=None):
-    """Owner names -> numbers for the applier's chown, from the same sources as the accounts
-    above (``_given``: the option's file, else ROOT/etc/NAME); None when not run as root
-    (owners cannot be set, so they are not managed)."""
+    """The databases the applier's chown and its commands run as a user ask (owner names ->
+    numbers), the same as the accounts'; None when not run as root (owners cannot be set, so
+    they are not managed)."""
     if os.geteuid() != 0:
         return None
-    from ..apply.identities import identities_from_tables
-
-    passwd = _given(passwd, root, "passwd")
-    group = _given(group, root, "group")
-    return identities_from_tables(None if passwd is None else logins_from_file(passwd),
-                                  None if group is None else groups_from_file(group))
+    return databases_for(passwd, group, root)
 
 
-def _given(path, root, name):
-    """The file a database comes from: the option's, else ROOT/etc/NAME if it exists."""
+def databases_for(passwd=None, group=None, root=None):
+    """The passwd and group Databases of the options ``--passwd``, ``--group`` and ``--root``
+    (None: not given), each by the rule above; a file is read here (DataError if it cannot
+    be)."""
+    path = database_file(passwd, root, "passwd")
+    passwd_db = HostPasswd() if path is None else PasswdTable(logins_from_file(path), path)
+    path = database_file(group, root, "group")
+    group_db = HostGroup() if path is None else GroupTable(groups_from_file(path), path)
+    return Databases(passwd_db, group_db)
+
+
+def database_file(path, root, name):
+    """The file database ``name`` comes from: the option's ``path``, else ROOT/etc/NAME if it
+    exists; None: the host's."""
     if path is not None:
         return path
     if root is not None:

@@ -10,9 +10,10 @@ nodes, following links above a path only when root owns them, as FsRoot does.
 import os
 import stat
 
+from runit_provision.accounts import groups_from_text, logins_from_text
+from runit_provision.accounts.databases import Databases, GroupTable, PasswdTable
 from runit_provision.apply.desired import desired_state
 from runit_provision.apply.fsroot import FsRoot
-from runit_provision.apply.identities import Identities
 from runit_provision.apply.observe import NOT_SUPERVISED, SideLive
 from runit_provision.apply.runner import Completed
 from runit_provision.errors import UnsafePathError
@@ -21,10 +22,12 @@ from runit_provision.render import render
 
 from ..pipeline import config_from_text
 
-IDENTITIES = Identities({"root": (0, 0), "alice": (1000, 1000), "bob": (1001, 1001),
-                         "www": (33, 33), "log": (90, 90)},
-                        {"root": 0, "alice": 1000, "bob": 1001, "www": 33, "staff": 50,
-                         "adm": 4, "log": 90})
+IDENTITIES = Databases(
+    PasswdTable(logins_from_text("root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:\n"
+                                 "bob:x:1001:1001::/home/bob:\nwww:x:33:33::/var/www:\n"
+                                 "log:x:90:90::/var/log:\n")),
+    GroupTable(groups_from_text("root:x:0:\nalice:x:1000:\nbob:x:1001:\nwww:x:33:\n"
+                                "staff:x:50:\nadm:x:4:\nlog:x:90:\n")))
 
 
 def desired_from_text(text, profile_dir=None, only=None, extra_entries=(), commands=()):

@@ -1,9 +1,11 @@
 """accounts: the logins and groups a tree is rendered for — an input, as facts are.
 
-Room-neutral and pure: ``accounts_from_text`` parses passwd(5) and group(5) text
-(``logins_from_file`` and ``groups_from_file`` read one file each). Which files — or the host's
-own databases, through ``pwd``/``grp`` — is decided by ``cli/`` alone, which hands the record
-to the schema: the same data, facts and accounts always give the same tree. ::
+This module is pure and room-neutral: the records (``Login``, ``Group``, ``Accounts``) and the
+parsers of passwd(5) and group(5) text (``accounts_from_text``; ``logins_from_file`` and
+``groups_from_file`` read one file each). ``databases`` answers from one passwd and one group
+database — a file's table or the host's — and ``host`` is the one module that asks the host's
+(NSS, through ``pwd``/``grp``). Which database a command reads is decided by ``cli/`` alone
+(``cli/inputs.databases_for``): the same data, facts and accounts always give the same tree. ::
 
     alice:x:1000:1000:Alice:/home/alice:/bin/sh    passwd: login:password:uid:gid:gecos:home:shell
     adm:x:4:syslog,alice                           group:  name:password:gid:member,member…
@@ -15,7 +17,7 @@ entries and lines without the fields or with a non-numeric id. As ``getpwnam`` a
 
 from collections import namedtuple
 
-from .errors import DataError
+from ..errors import DataError
 
 
 class Login(namedtuple("Login", "name uid gid home shell", defaults=("/bin/sh",))):

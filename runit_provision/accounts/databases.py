@@ -1,0 +1,144 @@
+"""accounts: the passwd and group databases a command reads, and what every room asks of them.
+
+``Databases(passwd, group)``: each database from one source, never a mix — a file's table
+(``PasswdTable``, ``GroupTable``) or this host's (``HostPasswd``, ``HostGroup``, through
+``host``). Which one is ``cli/inputs.databases_for``'s rule alone. The same object answers
+the renderer (``accounts``: the Accounts a tree is rendered with), the applier's chown and the
+commands it runs as a user (``ids_of``, ``user``, ``gid``, ``shell``: names -> numbers) and
+import (each database's ``names``: numbers -> names).
+
+A table answers whole: the file is the accounts of the tree it belongs to. The host is asked
+only about what the command names, one name or number at a time, and each answer is kept.
+"""
+
+import functools
+
+from . import Accounts, host
+
+
+class PasswdTable:
+    """A passwd file's ``{login: Login}`` (``logins_from_file``); ``path``, for messages."""
+
+    def __init__(self, logins, path=None):
+        self.table, self.path = logins, path
+        self._names = {}
+        for entry in logins.values():  # as getpwuid: the first entry of a uid
+            self._names.setdefault(entry.uid, entry.name)
+
+    def login(self, name):
+        """The Login of ``name``, or None."""
+        return self.table.get(name)
+
+    def logins(self, names):
+        """``{login: Login}``: the whole table, whatever ``names`` are asked about."""
+        return self.table
+
+    def names(self, uids):
+        """``{uid: login}``: the whole table, whatever ``uids`` are asked about."""
+        return self._names
+
+
+class HostPasswd:
+    """This host's passwd database (NSS)."""
+
+    path = None
+
+    def __init__(self):
+        self.login = functools.lru_cache(maxsize=None)(host.login)  # a name's Login, or None
+
+    def logins(self, names):
+        """``{login: Login}`` of those of ``names`` the host knows."""
+        return _known({name: self.login(name) for name in names})
+
+    def names(self, uids):
+        """``{uid: login}`` of those of ``uids`` the host knows."""
+        return _known({uid: host.login_name(uid) for uid in uids})
+
+
+class GroupTable:
+    """A group file's Groups in file order (``groups_from_file``); ``path``, for messages."""
+
+    def __init__(self, groups, path=None):
+        self.table, self.path = groups, path
+        self._gids, self._names = {}, {}
+        for group in groups:  # as getgrnam and getgrgid: the first entry wins
+            self._gids.setdefault(group.name, group.gid)
+            self._names.setdefault(group.gid, group.name)
+
+    def gid(self, name):
+        """The gid of group ``name``, or None."""
+        return self._gids.get(name)
+
+    def groups_of(self, logins):
+        """Every Group of the table, whatever ``logins`` are asked about."""
+        return self.table
+
+    def names(self, gids):
+        """``{gid: group}``: the whole table, whatever ``gids`` are asked about."""
+        return self._names
+
+
+class HostGroup:
+    """This host's group database (NSS)."""
+
+    path = None
+
+    def __init__(self):
+        self.gid = functools.lru_cache(maxsize=None)(host.group_gid)  # a group's gid, or None
+
+    def groups_of(self, logins):
+        """The Groups the Logins ``logins`` are in, each listing those of them in it."""
+        return host.groups_of(logins)
+
+    def names(self, gids):
+        """``{gid: group}`` of those of ``gids`` the host knows."""
+        return _known({gid: host.group_name(gid) for gid in gids})
+
+
+class Databases:
+    """``passwd`` (a PasswdTable or HostPasswd) and ``group`` (a GroupTable or HostGroup);
+    login and group ``root`` are 0 where a database does not list them."""
+
+    def __init__(self, passwd, group):
+        self.passwd, self.group = passwd, group
+
+    def accounts(self, logins=()):
+        """The Accounts a tree is rendered with: a table whole, the host's entries of
+        ``logins`` (the users the data names) and the groups they are in."""
+        known = self.passwd.logins(logins)
+        return Accounts(known, self.group.groups_of([known[name] for name in logins
+                                                     if name in known]))
+
+    def user(self, name):
+        """``(uid, primary gid)`` of login ``name``; KeyError if unknown."""
+        entry = self.passwd.login(name)
+        if entry is not None:
+            return entry.uid, entry.gid
+        if name == "root":
+            return 0, 0
+        raise KeyError(name)
+
+    def shell(self, name):
+        """The login shell of ``name`` (passwd's last field), ``/bin/sh`` where none is
+        known."""
+        entry = self.passwd.login(name)
+        return "/bin/sh" if entry is None else entry.shell
+
+    def gid(self, name):
+        """The gid of group ``name``; KeyError if unknown."""
+        found = self.group.gid(name)
+        if found is not None:
+            return found
+        if name == "root":
+            return 0
+        raise KeyError(name)
+
+    def ids_of(self, owner, group):
+        """``(uid, gid)`` for an entry's ``owner`` and ``group`` names: None owner is root;
+        None group is the owner's primary group. KeyError names the unknown one."""
+        uid, primary = self.user(owner or "root")
+        return uid, primary if group is None else self.gid(group)
+
+
+def _known(answers):
+    return {key: value for key, value in answers.items() if value is not None}
