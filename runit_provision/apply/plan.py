@@ -43,7 +43,7 @@ __all__ = ["plan", "step_login", "owed_by", "Plan", "NoChange", "STAGED_COMMAND"
 def plan(desired, observation, identities=None, sv=("sv",), is_staging=False):
     """The Plan that takes the host from ``observation`` to ``desired``.
 
-    ``identities``: owner names -> numbers (``identities.Identities``); None leaves owners
+    ``identities``: owner names -> numbers (``accounts.databases.Databases``); None leaves owners
     alone (an apply without root cannot chown). ``sv``: the argv that runs sv.
     ``is_staging``: ``--root`` — nothing was probed, and nothing is started or run (each
     restart and command skipped is a no-op saying so). ApplyError lists the problems that
