@@ -5,11 +5,11 @@ Paths are the tree's final paths (``/etc/sv/web/run``). ``FsRoot(root)`` finds t
 ``root`` (``/`` on a host, ``DIR`` with ``--root``) by walking from root's descriptor: each
 directory is opened relative to its parent with ``O_NOFOLLOW`` (openat). A symbolic link on
 the way is followed only when root or the applier itself owns it — ``/etc/service ->
-/var/service``, made by the admin or a package — and its target is resolved under root too, so
-no path leaves root. A link owned by anyone else (a user's ``~/sv -> /etc`` in their home) is
-refused with ``UnsafePathError``: nothing is ever read or written through it. The last component
-of a path is never followed: it is examined with ``lstat``, replaced by ``rename``, removed with
-``unlinkat``.
+/var/service``, made by the admin or a package — and its target is resolved under root too (an
+absolute target from root, ``..`` never above it), so no path leaves root. A link owned by
+anyone else (a user's ``~/sv -> /etc`` in their home) is refused with ``UnsafePathError``:
+nothing is ever read or written through it. The last component of a path is never followed: it
+is examined with ``lstat``, replaced by ``rename``, removed with ``unlinkat``.
 
 Writes are atomic: a file is written to a temp name in its own directory (``O_EXCL``,
 ``O_NOFOLLOW``), given its mode and owner through its descriptor, and renamed into place only
@@ -49,8 +49,13 @@ def is_temp_name(name):
 
 
 def split(path):
-    """``/etc/sv/web`` -> ``("/etc/sv", "web")``; the root has no parent."""
+    """``/etc/sv/web`` -> ``("/etc/sv", "web")``; the root has no parent. UnsafePathError for
+    ``.`` or ``..`` last: an entry is named, never a way up (``/..`` would be above the root).
+    """
     parent, _, name = path.rstrip("/").rpartition("/")
+    if name in (".", ".."):
+        raise UnsafePathError("%s: a path ending in %s names no entry under the root"
+                              % (path, name))
     return parent or "/", name
 
 
@@ -97,8 +102,8 @@ class FsRoot:
         if found is not None:
             self._cache.move_to_end(path)
             return found
-        parent, name = split(path)
-        parent_fd, parent_real = self._dir(parent)
+        parent, _, name = path.rpartition("/")  # a step, ".." too: _step keeps it under root
+        parent_fd, parent_real = self._dir(parent or "/")
         found = self._step(parent_fd, parent_real, name, [MAX_LINKS], path)
         self._cache[path] = found
         while len(self._cache) > CACHE_SIZE:
@@ -108,7 +113,10 @@ class FsRoot:
 
     def _step(self, fd, real, name, hops, wanted):
         """A new descriptor for directory ``name`` in ``fd`` (real path ``real``), following
-        a trusted link; ``(fd, real parts)``."""
+        a trusted link; ``(fd, real parts)``. ``..`` never goes above the root."""
+        if name in (".", ".."):
+            real = real if name == "." else real[:-1]
+            return self._open_real(real), real
         try:
             return os.open(name, DIR_FLAGS, dir_fd=fd), real + (name,)
         except OSError as exc:
@@ -127,14 +135,10 @@ class FsRoot:
         start, current = (self._root[0], ()) if target.startswith("/") else (fd, real)
         current_fd = os.dup(start)  # ours to close, whatever the walk below does
         for part in target.split("/"):
-            if part in ("", "."):
+            if not part:
                 continue
             try:
-                if part == "..":  # never above the root
-                    current = current[:-1]
-                    next_fd = self._open_real(current)
-                else:
-                    next_fd, current = self._step(current_fd, current, part, hops, wanted)
+                next_fd, current = self._step(current_fd, current, part, hops, wanted)
             finally:
                 os.close(current_fd)
             current_fd = next_fd

@@ -48,6 +48,15 @@ def test_dot_dot_in_a_link_never_leaves_the_root(root, tmp_path):
         assert fs.lstat("/etc/escape/secret") is None
 
 
+def test_dot_dot_in_a_path_never_leaves_the_root(root, tmp_path):
+    (tmp_path / "secret").write_text("no")
+    with FsRoot(str(root)) as fs:
+        assert fs.lstat("/../secret") is None  # ROOT/secret: ".." stops at the root
+        assert [name for name, _ in fs.listdir("/../..")] == ["etc", "home"]
+        with pytest.raises(UnsafePathError, match="names no entry"):
+            fs.remove_tree("/etc/..")  # never the directory above
+
+
 @needs_root
 def test_a_link_owned_by_someone_else_is_refused(root, tmp_path):
     (tmp_path / "target").mkdir()
