@@ -9,7 +9,13 @@ the way is followed only when root or the applier itself owns it — ``/etc/serv
 absolute target from root, ``..`` never above it), so no path leaves root. A link owned by
 anyone else (a user's ``~/sv -> /etc`` in their home) is refused with ``UnsafePathError``:
 nothing is ever read or written through it. The last component of a path is never followed: it
-is examined with ``lstat``, replaced by ``rename``, removed with ``unlinkat``.
+is examined with ``lstat``, read with ``O_NOFOLLOW | O_NONBLOCK`` (a bounded read, never
+blocked on a FIFO), replaced by ``rename``, removed with ``unlinkat``; ``resolve()`` says where
+a path leads, by the same rules, for a reader that asks.
+
+The one way any room reaches a host's files under a root: the applier writes through it; the
+init room's read-only view (``initsys/hostview.py``, handed an ``FsRoot`` by its caller),
+``status``, ``logs`` and ``import`` read through it.
 
 Writes are atomic: a file is written to a temp name in its own directory (``O_EXCL``,
 ``O_NOFOLLOW``), given its mode and owner through its descriptor, and renamed into place only
@@ -206,6 +212,43 @@ class FsRoot:
     def readlink(self, path):
         parent, name = split(path)
         return os.readlink(name, dir_fd=self.dir_fd(parent))
+
+    def resolve(self, path):
+        """``path`` with every link on it followed, the last component's too: ``realpath`` as
+        a ``chroot`` into root sees it — an absolute target starts again at root, ``..`` stops
+        there. What does not exist is kept as written. Links are followed as the walk follows
+        them: only trusted ones (UnsafePathError), at most ``MAX_LINKS`` (OSError ELOOP).
+
+        Debian's ``/etc/service`` -> ``runit/runsvdir/current`` ->
+        ``/etc/runit/runsvdir/default`` resolves to ``/etc/runit/runsvdir/default``.
+        """
+        pending = path.split("/")[::-1]  # a stack: a link's target goes on top
+        done = "/"  # no link in it: each component was looked at
+        hops = MAX_LINKS
+        while pending:
+            part = pending.pop()
+            if part in ("", "."):
+                continue
+            if part == "..":
+                done = split(done)[0]
+                continue
+            candidate = done.rstrip("/") + "/" + part
+            try:
+                info = self.lstat(candidate)
+            except NotADirectoryError:  # below a file: no such entry
+                info = None
+            if info is None or not stat.S_ISLNK(info.st_mode):
+                done = candidate
+                continue
+            self.check_link_owner(candidate, info)
+            hops -= 1
+            if hops < 0:
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), self.host_path(path))
+            target = self.readlink(candidate)
+            if target.startswith("/"):
+                done = "/"
+            pending += target.split("/")[::-1]
+        return done
 
     def scan(self, path, wanted, read=()):
         """``{name: (lstat, content)}`` of the entries of directory ``path`` that
