@@ -41,6 +41,8 @@ ALLOWED = {
     # runtime.unix: the OS helpers at the bottom (inotify for the wait for runsv, libc's syncfs)
     # model.tree: the entries every room exchanges; nothing of the generator (render) itself
     "apply": {"model", "protocol", "errors", "runtime.unix"},
+    # initsys reads the host through the FsRoot its caller hands it (duck-typed), never apply's
+    # code: one view of the host, and the applier stays out of the room
     "initsys": {"model", "protocol", "errors"},
     "checks": {"model", "render", "protocol", "errors", "testinfra", "pytest"},
     # runtime.unix: inotify, for following; the files themselves are read by logs alone

@@ -5,11 +5,17 @@ Paths are the tree's final paths (``/etc/sv/web/run``). ``FsRoot(root)`` finds t
 ``root`` (``/`` on a host, ``DIR`` with ``--root``) by walking from root's descriptor: each
 directory is opened relative to its parent with ``O_NOFOLLOW`` (openat). A symbolic link on
 the way is followed only when root or the applier itself owns it — ``/etc/service ->
-/var/service``, made by the admin or a package — and its target is resolved under root too, so
-no path leaves root. A link owned by anyone else (a user's ``~/sv -> /etc`` in their home) is
-refused with ``UnsafePathError``: nothing is ever read or written through it. The last component
-of a path is never followed: it is examined with ``lstat``, replaced by ``rename``, removed with
-``unlinkat``.
+/var/service``, made by the admin or a package — and its target is resolved under root too (an
+absolute target from root, ``..`` never above it), so no path leaves root. A link owned by
+anyone else (a user's ``~/sv -> /etc`` in their home) is refused with ``UnsafePathError``:
+nothing is ever read or written through it. The last component of a path is never followed: it
+is examined with ``lstat``, read with ``O_NOFOLLOW | O_NONBLOCK`` (a bounded read, never
+blocked on a FIFO), replaced by ``rename``, removed with ``unlinkat``; ``resolve()`` says where
+a path leads, by the same rules, for a reader that asks.
+
+The one way any room reaches a host's files under a root: the applier writes through it; the
+init room's read-only view (``initsys/hostview.py``, handed an ``FsRoot`` by its caller),
+``status``, ``logs`` and ``import`` read through it.
 
 Writes are atomic: a file is written to a temp name in its own directory (``O_EXCL``,
 ``O_NOFOLLOW``), given its mode and owner through its descriptor, and renamed into place only
@@ -49,8 +55,13 @@ def is_temp_name(name):
 
 
 def split(path):
-    """``/etc/sv/web`` -> ``("/etc/sv", "web")``; the root has no parent."""
+    """``/etc/sv/web`` -> ``("/etc/sv", "web")``; the root has no parent. UnsafePathError for
+    ``.`` or ``..`` last: an entry is named, never a way up (``/..`` would be above the root).
+    """
     parent, _, name = path.rstrip("/").rpartition("/")
+    if name in (".", ".."):
+        raise UnsafePathError("%s: a path ending in %s names no entry under the root"
+                              % (path, name))
     return parent or "/", name
 
 
@@ -97,8 +108,8 @@ class FsRoot:
         if found is not None:
             self._cache.move_to_end(path)
             return found
-        parent, name = split(path)
-        parent_fd, parent_real = self._dir(parent)
+        parent, _, name = path.rpartition("/")  # a step, ".." too: _step keeps it under root
+        parent_fd, parent_real = self._dir(parent or "/")
         found = self._step(parent_fd, parent_real, name, [MAX_LINKS], path)
         self._cache[path] = found
         while len(self._cache) > CACHE_SIZE:
@@ -108,7 +119,10 @@ class FsRoot:
 
     def _step(self, fd, real, name, hops, wanted):
         """A new descriptor for directory ``name`` in ``fd`` (real path ``real``), following
-        a trusted link; ``(fd, real parts)``."""
+        a trusted link; ``(fd, real parts)``. ``..`` never goes above the root."""
+        if name in (".", ".."):
+            real = real if name == "." else real[:-1]
+            return self._open_real(real), real
         try:
             return os.open(name, DIR_FLAGS, dir_fd=fd), real + (name,)
         except OSError as exc:
@@ -127,14 +141,10 @@ class FsRoot:
         start, current = (self._root[0], ()) if target.startswith("/") else (fd, real)
         current_fd = os.dup(start)  # ours to close, whatever the walk below does
         for part in target.split("/"):
-            if part in ("", "."):
+            if not part:
                 continue
             try:
-                if part == "..":  # never above the root
-                    current = current[:-1]
-                    next_fd = self._open_real(current)
-                else:
-                    next_fd, current = self._step(current_fd, current, part, hops, wanted)
+                next_fd, current = self._step(current_fd, current, part, hops, wanted)
             finally:
                 os.close(current_fd)
             current_fd = next_fd
@@ -202,6 +212,43 @@ class FsRoot:
     def readlink(self, path):
         parent, name = split(path)
         return os.readlink(name, dir_fd=self.dir_fd(parent))
+
+    def resolve(self, path):
+        """``path`` with every link on it followed, the last component's too: ``realpath`` as
+        a ``chroot`` into root sees it — an absolute target starts again at root, ``..`` stops
+        there. What does not exist is kept as written. Links are followed as the walk follows
+        them: only trusted ones (UnsafePathError), at most ``MAX_LINKS`` (OSError ELOOP).
+
+        Debian's ``/etc/service`` -> ``runit/runsvdir/current`` ->
+        ``/etc/runit/runsvdir/default`` resolves to ``/etc/runit/runsvdir/default``.
+        """
+        pending = path.split("/")[::-1]  # a stack: a link's target goes on top
+        done = "/"  # no link in it: each component was looked at
+        hops = MAX_LINKS
+        while pending:
+            part = pending.pop()
+            if part in ("", "."):
+                continue
+            if part == "..":
+                done = split(done)[0]
+                continue
+            candidate = done.rstrip("/") + "/" + part
+            try:
+                info = self.lstat(candidate)
+            except NotADirectoryError:  # below a file: no such entry
+                info = None
+            if info is None or not stat.S_ISLNK(info.st_mode):
+                done = candidate
+                continue
+            self.check_link_owner(candidate, info)
+            hops -= 1
+            if hops < 0:
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), self.host_path(path))
+            target = self.readlink(candidate)
+            if target.startswith("/"):
+                done = "/"
+            pending += target.split("/")[::-1]
+        return done
 
     def scan(self, path, wanted, read=()):
         """``{name: (lstat, content)}`` of the entries of directory ``path`` that

@@ -310,7 +310,7 @@ def _observe_parents(fs, tree, paths, path):
 
 def observe_path(fs, path, kind):
     """The Actual at ``path``, read as an entry of ``kind`` needs (a file's content, a link's
-    target, a directory through a trusted link); for single paths (initsys reads with it)."""
+    target, a directory through a trusted link); for single paths (the undeclared parents)."""
     try:
         info = fs.lstat(path)
     except UnsafePathError as exc:

@@ -92,7 +92,7 @@ def run_job(args, check):
                    or default_profile_dir(config))
 
     def desire(fs):
-        entries, commands, notes = runtime_part(config, root, fs)
+        entries, commands, notes = runtime_part(config, fs)
         return desired_state(config, tree, only=args.only, profile_dir=profile_dir,
                              extra_entries=entries, commands=commands, notes=notes)
 

@@ -127,7 +127,7 @@ def converge(config, opts, root, check, lock_timeout, runner=None, staging=None)
     answers = []
 
     def desire(fs):
-        runtime = ask_initsys(config, root or "/", fs, opts)
+        runtime = ask_initsys(config, fs, opts)
         answers.append(runtime)
         return runtime_state(config, runtime.entries, runtime.commands, runtime.notes)
 

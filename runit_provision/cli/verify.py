@@ -109,7 +109,7 @@ def runtime_expected(config, root, specs):
     ``root`` (the room reads files where it runs, so a remote host's checks are skipped), an
     ``Unknown`` that fails when the room refuses the data here, None for ``init: none``."""
     from ..checks.expected import Unknown
-    from .runtime_part import ask_initsys, is_runtime_managed
+    from .runtime_part import ask_initsys_at, is_runtime_managed
 
     if not is_runtime_managed(config):
         return None
@@ -117,7 +117,7 @@ def runtime_expected(config, root, specs):
         return Unknown("not checked on a remote host: the init room reads the host's files "
                        "where it runs (verify on the host itself, or against a --root)")
     try:
-        return ask_initsys(config, root or "/")
+        return ask_initsys_at(config, root or "/")
     except ProvisionError as exc:
         return Unknown(str(exc), is_error=True)
 

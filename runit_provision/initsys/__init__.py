@@ -1,7 +1,8 @@
 """initsys: the runtime's installation and its link into init — what the host should hold.
 
-``desired_runtime(config, root, observe)`` answers, without writing or starting anything, what
-``runtime`` and ``init`` of the data ask for on the host seen under ``root``:
+``desired_runtime(config, fs)`` answers, without writing or starting anything, what ``runtime``
+and ``init`` of the data ask for on the host seen under ``fs``'s root (an ``apply.fsroot.FsRoot``
+the caller opened; the room only reads through it, ``hostview.py``):
 
 * ``runtime: python``: the stdlib-only runtime installed self-contained under a prefix, with
   a launcher per tool and links where runit's users look (``install.py``);
@@ -13,10 +14,11 @@
 The answer (``records.Runtime``) holds ``model.tree`` entries with final paths, commands with
 their triggers, and notes. The applier converges the entries (under ``--root`` when given) and
 runs the commands (never under ``--root``); ``install-runtime`` does that for this part alone.
-Modules by job: ``hostview`` (the read-only view of the root), ``payload`` (the files and
-their .pyc), ``launchers``, ``packages`` (who owns a path; installing ``package_file``),
-``install`` (versions, switch, links), ``runsvdir`` (the command line and start script),
-``detect``, and one module per init: ``systemd``, ``inittab``, ``upstart``, ``stages``.
+Modules by job: ``hostview`` (the read-only view of the root, on ``fs``), ``payload`` (the
+files and their .pyc), ``launchers``, ``packages`` (who owns a path; installing
+``package_file``), ``install`` (versions, switch, links), ``runsvdir`` (the command line and
+start script), ``detect``, and one module per init: ``systemd``, ``inittab``, ``upstart``,
+``stages``.
 """
 
 import posixpath
@@ -39,15 +41,15 @@ __all__ = ["desired_runtime", "Runtime", "Command", "Options", "options"]
 INITS = model.INITS[1:]  # what "auto" may detect, and none
 
 
-def desired_runtime(config, root="/", observe=None, query=None, options=None):
-    """The ``Runtime`` the host under ``root`` should have for ``config``.
+def desired_runtime(config, fs, query=None, options=None):
+    """The ``Runtime`` the host under ``fs``'s root should have for ``config``.
 
-    ``observe(path) -> bytes | None`` reads a file under ``root`` (default: read it);
+    ``fs``: an ``FsRoot`` on the root (``/`` for this host), read only;
     ``query(argv) -> (code, stdout)`` runs a read-only package query (rpm's; default: run it);
     ``options``: an ``Options`` (``install-runtime``'s choices; default: the data's).
     """
     opts = options or default_options()
-    view = HostView(root, observe)
+    view = HostView(fs)
     runtime = opts.runtime or config.runtime
     if opts.uninstall:
         return _uninstall(view, config, opts, runtime)

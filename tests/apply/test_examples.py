@@ -42,7 +42,7 @@ def no_init(monkeypatch):
 
     from runit_provision import initsys
 
-    monkeypatch.setattr(initsys, "desired_runtime", lambda config, root, observe: Part())
+    monkeypatch.setattr(initsys, "desired_runtime", lambda config, fs: Part())
 
 
 @pytest.mark.parametrize("node", ["web01", "app01", "legacy01"])

@@ -1,6 +1,7 @@
 """FsRoot: paths under one root, walked by descriptor; root's links followed, anyone else's
 refused; nothing leaves the root; writes atomic; removals never follow a link."""
 
+import errno
 import os
 
 import pytest
@@ -48,6 +49,39 @@ def test_dot_dot_in_a_link_never_leaves_the_root(root, tmp_path):
         assert fs.lstat("/etc/escape/secret") is None
 
 
+def test_dot_dot_in_a_path_never_leaves_the_root(root, tmp_path):
+    (tmp_path / "secret").write_text("no")
+    with FsRoot(str(root)) as fs:
+        assert fs.lstat("/../secret") is None  # ROOT/secret: ".." stops at the root
+        assert [name for name, _ in fs.listdir("/../..")] == ["etc", "home"]
+        with pytest.raises(UnsafePathError, match="names no entry"):
+            fs.remove_tree("/etc/..")  # never the directory above
+
+
+def test_resolve_is_realpath_in_a_chroot(root):
+    # Debian: /etc/service -> runit/runsvdir/current -> /etc/runit/runsvdir/default
+    (root / "etc" / "runit" / "runsvdir" / "default").mkdir(parents=True)
+    os.symlink("/etc/runit/runsvdir/default", str(root / "etc/runit/runsvdir/current"))
+    os.symlink("runit/runsvdir/current", str(root / "etc" / "service"))
+    os.symlink("/proc/1", str(root / "etc" / "escape"))
+    os.symlink("../../../..", str(root / "etc" / "up"))
+    with FsRoot(str(root)) as fs:
+        assert fs.resolve("/etc/service") == "/etc/runit/runsvdir/default"
+        assert fs.resolve("/etc/service/web/run") == "/etc/runit/runsvdir/default/web/run"
+        assert fs.resolve("/etc/escape") == "/proc/1"  # inside the root, though missing
+        assert fs.resolve("/etc/up/home") == "/home"
+        assert fs.resolve("/etc/sv/../none/../..//home/./alice") == "/home/alice"
+
+
+def test_resolve_stops_at_a_loop(root):
+    os.symlink("b", str(root / "a"))
+    os.symlink("a", str(root / "b"))
+    with FsRoot(str(root)) as fs:
+        with pytest.raises(OSError) as caught:
+            fs.resolve("/a/x")
+        assert caught.value.errno == errno.ELOOP
+
+
 @needs_root
 def test_a_link_owned_by_someone_else_is_refused(root, tmp_path):
     (tmp_path / "target").mkdir()
@@ -61,6 +95,8 @@ def test_a_link_owned_by_someone_else_is_refused(root, tmp_path):
             caught.value)
         with pytest.raises(UnsafePathError):
             fs.make_dir("/home/alice/sv/web", 0o750)
+        with pytest.raises(UnsafePathError):
+            fs.resolve("/home/alice/sv")
     assert not (tmp_path / "target" / "web").exists()
 
 

@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 
 from runit_provision.accounts import NO_ACCOUNTS
+from runit_provision.apply.fsroot import FsRoot
 from runit_provision.initsys import desired_runtime, options
+from runit_provision.initsys.hostview import HostView
 from runit_provision.schema import config_from_data
 
 
@@ -19,6 +21,7 @@ class Root:
 
     def __init__(self, path):
         self.path = Path(path)
+        self._opened = []  # FsRoots, closed by the fixture
 
     def __str__(self):
         return str(self.path)
@@ -59,13 +62,28 @@ class Root:
     def exists(self, path):
         return os.path.lexists(str(self.at(path)))
 
+    def fs(self):
+        """An ``FsRoot`` on this root, as the caller of the init room opens one."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._opened.append(FsRoot(str(self.path)))
+        return self._opened[-1]
+
+    def view(self, observe=None):
+        return HostView(self.fs(), observe)
+
     def runtime(self, config=None, **opts):
-        return desired_runtime(config or make_config(), str(self.path), options=options(**opts))
+        return desired_runtime(config or make_config(), self.fs(), options=options(**opts))
+
+    def close(self):
+        for fs in self._opened:
+            fs.close()
 
 
 @pytest.fixture
 def root(tmp_path):
-    return Root(tmp_path / "root")
+    found = Root(tmp_path / "root")
+    yield found
+    found.close()
 
 
 def by_path(runtime):

@@ -2,6 +2,7 @@
 
 import doctest
 import importlib
+import os
 import pkgutil
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 import runit_provision.initsys as initsys
 from runit_provision.errors import InstallError
 from runit_provision.initsys.detect import detect_init
+from runit_provision.apply.fsroot import FsRoot
 from runit_provision.initsys.hostview import HostView
 from runit_provision.initsys.packages import UNKNOWN, PackageDB, aliases, package_install_command
 
@@ -24,7 +26,7 @@ def test_links_resolve_inside_the_root(root):
     root.dir("/etc/runit/runsvdir/default")
     root.link("/etc/runit/runsvdir/current", "/etc/runit/runsvdir/default")
     root.link("/etc/service", "runit/runsvdir/current")
-    view = HostView(str(root))
+    view = root.view()
     assert view.resolve("/etc/service") == "/etc/runit/runsvdir/default"
     assert view.is_dir("/etc/service")
     assert view.same_place("/etc/service", "/etc/runit/runsvdir/default")
@@ -37,7 +39,35 @@ def test_links_resolve_inside_the_root(root):
 def test_a_link_loop_resolves_to_none(root):
     root.link("/a", "b")
     root.link("/b", "a")
-    assert HostView(str(root)).resolve("/a/x") is None
+    assert root.view().resolve("/a/x") is None
+
+
+def test_two_loops_are_not_one_place(root):
+    root.link("/a", "b")
+    root.link("/b", "a")
+    assert not root.view().same_place("/a/x", "/b/y")
+
+
+def test_the_view_reads_as_the_applier_does(root):
+    # a FIFO is not waited on, a link is not read through, an absolute target stays inside
+    root.dir("/etc")
+    os.mkfifo(str(root.at("/etc/inittab")))
+    root.link("/etc/hostname", "/etc/passwd")  # this machine has one; the root has none
+    view = root.view()
+    assert view.read("/etc/inittab") is None and view.lexists("/etc/inittab")
+    assert view.read("/etc/hostname") is None and not view.is_file("/etc/hostname")
+    assert view.readlink("/etc/hostname") == "/etc/passwd"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="gives a link to another user")
+def test_a_link_someone_else_owns_is_not_followed(root):
+    root.file("/var/service/web/run", "#!/bin/sh\n")
+    root.link("/etc/service", "/var/service")
+    os.lchown(str(root.at("/etc/service")), 1000, 1000)
+    view = root.view()
+    assert view.is_link("/etc/service") and view.readlink("/etc/service") == "/var/service"
+    assert view.resolve("/etc/service") is None and not view.is_dir("/etc/service")
+    assert view.listdir("/etc/service") == [] and not view.lexists("/etc/service/web")
 
 
 # -- init: auto --------------------------------------------------------------------------------
@@ -51,20 +81,20 @@ def test_a_link_loop_resolves_to_none(root):
 ])
 def test_auto_under_a_root_goes_by_the_installed_files(root, build, expected):
     build(root)
-    assert detect_init(HostView(str(root)))[0] == expected
+    assert detect_init(root.view())[0] == expected
 
 
 def test_auto_finds_nothing_and_says_what_to_do(root):
     root.dir("/etc")
     with pytest.raises(InstallError, match="init: none to leave init alone"):
-        detect_init(HostView(str(root)))
+        detect_init(root.view())
 
 
 class LiveView(HostView):
     """The running-host rules on a fake root (is_live forced)."""
 
     def __init__(self, root):
-        super().__init__(str(root))
+        super().__init__(root.fs())
         self.is_live = True
 
 
@@ -77,7 +107,7 @@ class LiveView(HostView):
 ])
 def test_auto_on_the_running_host_goes_by_process_1(root, build, expected):
     build(root)
-    assert detect_init(LiveView(root.path))[0] == expected
+    assert detect_init(LiveView(root))[0] == expected
 
 
 def test_a_container_with_runit_installed_but_not_running_is_not_runit(root):
@@ -85,13 +115,13 @@ def test_a_container_with_runit_installed_but_not_running_is_not_runit(root):
     root.file("/proc/1/comm", "process_api\n")
     root.file("/etc/runit/2", "#!/bin/sh\n", 0o755)
     with pytest.raises(InstallError, match="found no init system on this host"):
-        detect_init(LiveView(root.path))
+        detect_init(LiveView(root))
 
 
 # -- packages ----------------------------------------------------------------------------------
 def test_merged_usr_aliases(root):
     root.merged_usr()
-    view = HostView(str(root))
+    view = root.view()
     assert aliases(view, "/usr/sbin/runit") == ["/sbin/runit", "/usr/sbin/runit"]
     assert aliases(view, "/bin/sv") == ["/bin/sv", "/usr/bin/sv"]
     assert aliases(view, "/usr/local/bin/sv") == ["/usr/local/bin/sv"]
@@ -102,7 +132,7 @@ def test_dpkg_ownership_through_aliases_and_diversions(root):
     root.dpkg(runit=["/.", "/usr/bin", "/usr/bin/sv", "/sbin/runit"],
               **{"coreutils:amd64": ["/usr/bin/env"]})
     root.file("/var/lib/dpkg/diversions", "/usr/bin/chpst\n/usr/bin/chpst.real\nlocal-pkg\n")
-    db = PackageDB(HostView(str(root)))
+    db = PackageDB(root.view())
     assert db.known
     assert db.owner("/usr/bin/sv") == "runit"
     assert db.owner("/usr/sbin/runit") == "runit"  # listed as /sbin/runit
@@ -119,17 +149,17 @@ def test_rpm_is_asked_through_the_query_seam(root):
     def query(argv):
         asked.append(argv)
         return (0, "runit\n") if argv[-1] == "/sbin/sv" else (1, "")
-    db = PackageDB(HostView(str(root)), query)
+    db = PackageDB(root.view(), query)
     assert db.known and db.owner("/sbin/sv") == "runit"
     assert asked == [["rpm", "--root", str(root), "-qf", "--queryformat", "%{NAME}\\n",
                       "/sbin/sv"]]
     assert db.owner("/usr/bin/sv") is None  # missing: nothing to ask
-    assert PackageDB(HostView(str(root)), lambda argv: (127, "")).owner("/sbin/sv") == UNKNOWN
+    assert PackageDB(root.view(), lambda argv: (127, "")).owner("/sbin/sv") == UNKNOWN
 
 
 def test_no_database_is_known_as_such(root):
     root.dir("/etc")
-    assert not PackageDB(HostView(str(root))).known
+    assert not PackageDB(root.view()).known
 
 
 @pytest.mark.parametrize("package_file, tools, argv", [
@@ -143,12 +173,12 @@ def test_no_database_is_known_as_such(root):
 def test_package_install_command(root, package_file, tools, argv):
     for tool in tools:
         root.file(tool, "", 0o755)
-    assert package_install_command(HostView(str(root)), package_file) == argv
+    assert package_install_command(root.view(), package_file) == argv
 
 
 def test_a_package_file_of_unknown_kind_is_refused(root):
     with pytest.raises(InstallError, match="not a .deb or an .rpm"):
-        package_install_command(HostView(str(root)), "runit.tar.gz")
+        package_install_command(root.view(), "runit.tar.gz")
 
 
 class Actual:
@@ -161,10 +191,11 @@ class Actual:
 def test_observe_may_answer_bytes_or_the_appliers_records(root):
     answers = {"/a": b"bytes", "/b": Actual("file", b"record"), "/c": Actual("symlink"),
                "/d": Actual("missing"), "/e": None}
-    view = HostView(str(root), answers.get)
+    view = root.view(answers.get)
     assert [view.read(p) for p in sorted(answers)] == [b"bytes", b"record", None, None, None]
 
 
-def test_no_root_is_the_running_host():
-    view = HostView(None)
-    assert view.root == "/" and view.is_live
+def test_the_root_slash_is_the_running_host():
+    with FsRoot("/") as fs:
+        view = HostView(fs)
+        assert view.root == "/" and view.is_live

@@ -314,13 +314,12 @@ def test_init_none_leaves_init_alone(root):
     ("4242\n", []),                                 # it runs: nothing
 ])
 def test_on_the_running_host_start_follows_the_units_cgroup(root, procs, expected):
-    from runit_provision.initsys.hostview import HostView
     from runit_provision.initsys.runsvdir import Runsvdir
     runsvdir = Runsvdir(RUNSVDIR, "/etc/service", system=False)
     root.file(systemd.UNIT_PATH, systemd.unit_text(runsvdir))
     root.link(systemd.WANTS_PATH, systemd.UNIT_PATH)
     root.file(systemd.CGROUP_PROCS[0] % systemd.UNIT, procs)
-    view = HostView(str(root))
+    view = root.view()
     view.is_live = True
     part = systemd.link(view, runsvdir)
     assert [c.argv for c in part.commands if not c.after] == expected

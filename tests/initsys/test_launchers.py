@@ -14,6 +14,7 @@ import threading
 
 import pytest
 
+from runit_provision.apply.fsroot import FsRoot
 from runit_provision.cli.install_runtime import converge
 from runit_provision.initsys import desired_runtime, launchers, options
 
@@ -37,7 +38,8 @@ class Installed:
         opts = options(prefix=self.prefix, bin_dir=str(self.bin), sbin_dir=str(self.sbin),
                        sv_links=(), source=source, init="none")
         config = make_config(init="none", sv_dir=str(self.base / "sv"))  # the lock: base's
-        runtime = desired_runtime(config, "/", options=opts)
+        with FsRoot("/") as fs:
+            runtime = desired_runtime(config, fs, options=opts)
         outside = [e.path for e in runtime.entries if not e.path.startswith(str(self.base))]
         assert outside == [] and runtime.commands == []
         runtime, _, result = converge(config, opts, None, False, 5.0)  # install-runtime's
