@@ -13,18 +13,16 @@ PyYAML (its C composer) gives the positions and YAML 1.1's types, as Puppet read
 imported only when a file is read.
 """
 
+from collections import namedtuple
 
-class Origin(tuple):
+
+class Origin(namedtuple("Origin", "file line column")):
     """(file, line, column), 1-based, as an editor shows them."""
 
     __slots__ = ()
 
     def __new__(cls, file, line, column):
-        return tuple.__new__(cls, (str(file), int(line), int(column)))
-
-    file = property(lambda self: self[0])
-    line = property(lambda self: self[1])
-    column = property(lambda self: self[2])
+        return super().__new__(cls, str(file), int(line), int(column))
 
     def __str__(self):
         return "%s:%d:%d" % self

@@ -15,6 +15,7 @@ someone else's file linked in — and is replaced whole.
 
 import errno
 import stat
+from collections import namedtuple
 
 from ..errors import ProbeError, UnsafePathError
 from ..protocol.layout import LOG_DIR, PACKAGE_NAME, SUPERVISE_DIR, acted_on
@@ -26,7 +27,8 @@ from .owed import owed_from_text
 _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
 
 
-class Actual(tuple):
+class Actual(namedtuple("Actual", "kind mode uid gid content target error",
+                        defaults=(None,) * 6)):
     """What is at one path: ``kind`` is ``missing``, ``file``, ``directory``, ``symlink``,
     ``other`` (a FIFO, a device…), ``unsafe`` (reached only through a link someone else owns)
     or ``error`` (``error`` says why). ``content`` is a file's bytes (None if not read),
@@ -34,19 +36,6 @@ class Actual(tuple):
     link's target. A tuple: a plan of 1000 services makes ten thousand of them."""
 
     __slots__ = ()
-    _fields = ("kind", "mode", "uid", "gid", "content", "target", "error")
-
-    def __new__(cls, kind, mode=None, uid=None, gid=None, content=None, target=None,
-                error=None):
-        return tuple.__new__(cls, (kind, mode, uid, gid, content, target, error))
-
-    kind = property(lambda self: self[0])
-    mode = property(lambda self: self[1])
-    uid = property(lambda self: self[2])
-    gid = property(lambda self: self[3])
-    content = property(lambda self: self[4])
-    target = property(lambda self: self[5])
-    error = property(lambda self: self[6])
 
     @classmethod
     def from_stat(cls, info, content=None, target=None, error=None):

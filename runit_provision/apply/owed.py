@@ -19,6 +19,7 @@ for the Job, and observe.py reads it back.
 """
 
 import posixpath
+from collections import namedtuple
 
 from .steps import OWED_ACTIONS
 
@@ -26,19 +27,11 @@ OWED_NAME = ".pending-restarts"
 ACTIONS = tuple(action.value for action in OWED_ACTIONS)
 
 
-class Owed(tuple):
+class Owed(namedtuple("Owed", "action target label reason")):
     """One owed command: ``action`` (restart or hup), ``target`` (the side's directory, a final
     path), ``label`` (as messages name it) and ``reason``."""
 
     __slots__ = ()
-
-    def __new__(cls, action, target, label, reason):
-        return tuple.__new__(cls, (action, target, label, reason))
-
-    action = property(lambda self: self[0])
-    target = property(lambda self: self[1])
-    label = property(lambda self: self[2])
-    reason = property(lambda self: self[3])
 
 
 def owed_path(sv_dir):
@@ -61,7 +54,7 @@ def owed_from_text(text):
 
     >>> owed_from_text("restart\\t/etc/sv/web\\tweb\\trun changed\\nrm -rf /\\n"
     ...                "hup\\trelative\\tx\\ty\\n")
-    [('restart', '/etc/sv/web', 'web', 'run changed')]
+    [Owed(action='restart', target='/etc/sv/web', label='web', reason='run changed')]
     """
     found = []
     for line in text.splitlines():

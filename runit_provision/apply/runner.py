@@ -15,21 +15,15 @@ to this interpreter (a virtualenv's or the installed runtime's launcher), else r
 
 import os
 import sys
+from collections import namedtuple
 
 SYSTEM_SV = ("/usr/bin/sv", "/sbin/sv", "/usr/sbin/sv")
 
 
-class RunAs(tuple):
+class RunAs(namedtuple("RunAs", "uid gid environ")):
     """Who a command runs as: ``uid``, ``gid`` and its whole ``environ`` (a dict)."""
 
     __slots__ = ()
-
-    def __new__(cls, uid, gid, environ):
-        return tuple.__new__(cls, (uid, gid, environ))
-
-    uid = property(lambda self: self[0])
-    gid = property(lambda self: self[1])
-    environ = property(lambda self: self[2])
 
     @classmethod
     def of_login(cls, ids, login, environ):

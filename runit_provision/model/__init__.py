@@ -20,6 +20,7 @@ Decisions (docs/data-format.md):
 """
 
 from ..protocol.layout import CONTROL_LETTERS
+from .record import Record
 
 # -- vocabulary -------------------------------------------------------------------------------
 # The data's keys, each list written once: the records' fields below are derived from them, and
@@ -47,46 +48,13 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 # -- the records ------------------------------------------------------------------------------
-class _Record:
-    """A frozen slotted record: keyword construction (missing fields are None), equality and
-    repr by fields; assigning a field after construction raises ``AttributeError``."""
-
-    __slots__ = ()
-
-    def __init__(self, **values):
-        fill, take = object.__setattr__, values.pop
-        for name in self.__slots__:
-            fill(self, name, take(name, None))
-        if values:
-            raise TypeError("unknown fields: %s" % ", ".join(sorted(values)))
-
-    def __setattr__(self, name, value):
-        raise AttributeError("%s is frozen: build a new one instead of setting %s"
-                             % (type(self).__name__, name))
-
-    def __delattr__(self, name):
-        self.__setattr__(name, None)
-
-    def _fields(self):
-        return tuple(getattr(self, name) for name in self.__slots__)
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self._fields() == other._fields()
-
-    __hash__ = None  # fields hold lists and dicts
-
-    def __repr__(self):
-        return "%s(%s)" % (type(self).__name__, ", ".join(
-            "%s=%r" % (name, getattr(self, name)) for name in self.__slots__))
-
-
-class Config(_Record):
+class Config(Record):
     """The whole data: system services (``services``) and users with their trees."""
 
     __slots__ = TOP_KEYS
 
 
-class User(_Record):
+class User(Record):
     """One login with a ``runsvdir-<login>`` system service and a tree of its own.
 
     ``groups``: the groups ``chpst -u`` sets (first = primary); empty when unknown at render
@@ -97,7 +65,7 @@ class User(_Record):
     __slots__ = ("login", "primary_group") + USER_KEYS
 
 
-class Service(_Record):
+class Service(Record):
     """One service directory. ``command`` is an argv (list of str) or None; scripts are text.
     ``restart``: None, or ``(give_up_after, within)`` — our runtime stops restarting a
     service that died that many times within that many seconds (docs/failures.md)."""
@@ -105,14 +73,14 @@ class Service(_Record):
     __slots__ = ("name",) + SERVICE_KEYS
 
 
-class Check(_Record):
+class Check(Record):
     """``kind``: ``script`` (``value`` = text), ``tcp`` (``value`` = (host, port)), ``http``
     (URL) or ``command`` (argv)."""
 
     __slots__ = ("kind", "value")
 
 
-class Log(_Record):
+class Log(Record):
     """svlogd for one service: ``dir`` (None = the tree's log_dir/NAME) and config values;
     or ``run``, a whole ``log/run`` script kept as written (``dir``: where it logs)."""
 

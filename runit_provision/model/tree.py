@@ -6,41 +6,13 @@ same data always gives the same tree, byte for byte.
 """
 
 from ..errors import RenderError
+from .record import Frozen, fill as _fill
 
-# How a frozen entry's slots are filled (its own __setattr__ refuses). Each constructor calls
-# it once per field: a rendering makes ten entries per service.
-_fill = object.__setattr__
-
-
-class Entry:
+class Entry(Frozen):
     """A frozen entry of the tree: built whole, never changed (assignment raises)."""
 
     __slots__ = ("path", "mode", "owner", "group")
     kind = "entry"
-
-    def _set(self, **fields):
-        for name, value in fields.items():
-            _fill(self, name, value)
-
-    def __setattr__(self, name, value):
-        raise AttributeError("%s is frozen: build a new one instead of setting %s"
-                             % (type(self).__name__, name))
-
-    def __delattr__(self, name):
-        self.__setattr__(name, None)
-
-    def _key(self):
-        return tuple(getattr(self, name) for name in self._fields)
-
-    def __eq__(self, other):
-        return type(self) is type(other) and self._key() == other._key()
-
-    def __hash__(self):
-        return hash(self._key())
-
-    def __repr__(self):
-        return "%s(%s)" % (type(self).__name__, ", ".join(
-            "%s=%r" % (name, getattr(self, name)) for name in self._fields))
 
 
 class File(Entry):
@@ -96,7 +68,10 @@ class Absent(Entry):
     kind = "absent"
 
     def __init__(self, path):
-        self._set(path=path, mode=None, owner=None, group=None)
+        _fill(self, "path", path)
+        _fill(self, "mode", None)
+        _fill(self, "owner", None)
+        _fill(self, "group", None)
 
 
 class Tree:
