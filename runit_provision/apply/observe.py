@@ -141,7 +141,7 @@ def observe(desired, fs, probe=None):
         if unit.is_absent:
             continue
         if not unit.has_log:
-            kinds.setdefault(unit.path + "/" + LOG_DIR, "directory")
+            kinds.setdefault(unit.log_path, "directory")
         scopes.update(_scopes(unit))
     wanted = {}
     for path, kind in kinds.items():
@@ -336,7 +336,7 @@ def _observe_linked_dir(fs, path, info):
 
 def _live(probe, unit):
     main = probe(unit.path)
-    log = probe(unit.path + "/" + LOG_DIR) if unit.has_log or main.is_supervised else \
+    log = probe(unit.log_path) if unit.has_log or main.is_supervised else \
         NOT_SUPERVISED
     return Live(main, log)
 

@@ -163,7 +163,7 @@ def service_statuses(desired, fs, now, probe=None):
         if unit.is_absent:
             continue
         main = side_status(fs, unit.path, now, probe, with_tally)
-        log = side_status(fs, unit.path + "/log", now, probe, with_tally) \
+        log = side_status(fs, unit.log_path, now, probe, with_tally) \
             if unit.has_log else None
         rows.append(ServiceStatus(unit.label, unit.path, unit.login or unit.for_login,
                                   unit.is_enabled, main, log))

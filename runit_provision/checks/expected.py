@@ -35,8 +35,8 @@ group; nothing runs there, so the supervision checks and the PATH are left out.
 import difflib
 import posixpath
 
-from ..model import log_directory
-from ..protocol.layout import ENV_DIR, LOG_DIR, acted_on
+from ..model import USER_TREE_PREFIX, log_directory
+from ..protocol.layout import DOWN, ENV_DIR, LOG_DIR, SVLOGD_CONFIG, acted_on, path_in
 from ..render.servicedir import Place
 from ..render.users import user_place
 
@@ -120,7 +120,7 @@ def expectations(config, tree, only=None, runtime=None, root=None, accounts=None
         place = user_place(user)
         checks += directory_checks("~" + login, [user.sv_dir, user.service_dir,
                                                  posixpath.dirname(user.log_dir)], tree, request)
-        supervisor = "runsvdir-" + login
+        supervisor = USER_TREE_PREFIX + login
         if wanted is None or supervisor in wanted:
             logger = login + (":" + user.primary_group if user.primary_group else "")
             checks += unit_checks(Unit(
@@ -156,12 +156,13 @@ def service_checks(service, place, user, tree, request, staged=False):
 def unit_checks(unit, tree, request, staged=False):
     """The checks of one service (``Unit``) and what they need in ``request``; ``staged``: a
     tree where nothing runs (its files, link and log directory only)."""
+    log_config = path_in(unit.logdir, SVLOGD_CONFIG) if unit.logdir is not None else None
     entries = [entry for entry in tree if entry.kind in ("file", "directory") and (
         entry.path == unit.base or entry.path.startswith(unit.base + "/")
-        or (unit.logdir is not None and entry.path in (unit.logdir, unit.logdir + "/config")))]
+        or (unit.logdir is not None and entry.path in (unit.logdir, log_config)))]
     request.walk(unit.base).stat(unit.link)
     if unit.logdir is not None:
-        request.stat(unit.logdir).stat(unit.logdir + "/config")
+        request.stat(unit.logdir).stat(log_config)
     ask_owners(entries, request)
     checks = [Check(unit.label, "files", lambda snapshot: files_problems(
         entries, unit.base, tree, snapshot))]
@@ -184,9 +185,8 @@ def unit_checks(unit, tree, request, staged=False):
                 unit.label, unit.link, snapshot)))
     if unit.logdir is not None:
         if not staged:
-            checks.append(Check(unit.label, "logger running", lambda snapshot:
-                                running_problems(unit.label + "/log", unit.link + "/log",
-                                                 snapshot, logger=True)))
+            checks.append(Check(unit.label, "logger running", lambda snapshot: running_problems(
+                unit.label + "/" + LOG_DIR, path_in(unit.link, LOG_DIR), snapshot, logger=True)))
         ask_identity(unit.log_user, request)
         for ancestor in ancestors(unit.logdir):
             request.stat(ancestor)
@@ -211,7 +211,7 @@ def directory_checks(group, paths, tree, request):
 # -- the checks' tests: (…, snapshot) -> problems ----------------------------------------------
 def files_problems(entries, base, tree, snapshot):
     problems = entries_problems(entries, snapshot)
-    scopes = acted_on(base, base + "/" + LOG_DIR in tree, base + "/" + ENV_DIR in tree)
+    scopes = acted_on(base, path_in(base, LOG_DIR) in tree, path_in(base, ENV_DIR) in tree)
     for directory, counted in scopes.items():
         if directory not in tree or not snapshot.node(directory).kind == "d":
             continue
@@ -226,11 +226,11 @@ def files_problems(entries, base, tree, snapshot):
 
 
 def _acts_on(directory, base, name):
-    if directory == base + "/env":
+    if directory == path_in(base, ENV_DIR):
         return "chpst -e sets it"
-    if name == "log":
+    if name == LOG_DIR:
         return "runsv starts a logger from it"
-    if name == "down":
+    if name == DOWN:
         return "the service is normally down"
     return "runsv runs it"
 

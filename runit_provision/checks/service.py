@@ -18,7 +18,7 @@ testinfra's ``host``::
 
 import posixpath
 
-from ..protocol.layout import LOG_DIR, RUN
+from ..protocol.layout import LOG_DIR, RUN, path_in
 from ..protocol.probe import NOT_RUNNING
 from ..protocol.status import State, status_line
 from .snapshot import Request, take_snapshot
@@ -179,7 +179,7 @@ class RunitService(RunitSide, _ReadOnce):
         request = request if request is not None else Request()
         request.stat(self.link_path).side(self.link_path)
         if self.directory != self.link_path:
-            request.stat(self.sv_dir).stat(self.directory).stat(self.directory + "/" + RUN)
+            request.stat(self.sv_dir).stat(self.directory).stat(path_in(self.directory, RUN))
             request.side(self.directory)
         return request
 
@@ -195,9 +195,9 @@ class RunitService(RunitSide, _ReadOnce):
     @property
     def is_installed(self):
         """The service directory exists with a ``run`` (InSpec's ``be_installed``)."""
-        run = self.snapshot.node(self.directory.rstrip("/") + "/" + RUN)
+        run = self.snapshot.node(path_in(self.directory, RUN))
         if run.error == "unread":  # read through the link (a RunitTree's services)
-            run = self.snapshot.node(self.link_path.rstrip("/") + "/" + RUN)
+            run = self.snapshot.node(path_in(self.link_path, RUN))
         return run.exists
 
     @property
@@ -226,7 +226,7 @@ class RunitService(RunitSide, _ReadOnce):
         True
         """
         base = self.link_path if self.snapshot.node(self.link_path).exists else self.directory
-        side = self.snapshot.side(base.rstrip("/") + "/" + LOG_DIR)
+        side = self.snapshot.side(path_in(base, LOG_DIR))
         return None if side is None else RunitSide("log", side, self.snapshot.now)
 
 

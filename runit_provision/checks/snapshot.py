@@ -21,6 +21,7 @@ from urllib.parse import unquote_to_bytes
 
 from ..errors import ProtocolError, VerifyError
 from ..protocol.errstr import error_str
+from ..protocol.layout import LOG_DIR, path_in
 from ..protocol.probe import NOT_RUNNING
 from ..protocol.status import Status, status_from_bytes
 from .svstatus import parts_from_sv_line
@@ -471,7 +472,7 @@ def _resolve_from_sv(snapshot, line, name, path):
     """sh's probe: sv did the probe; its line says who is supervised, the bytes say the rest
     (sv's line becomes the Status where the bytes cannot be read)."""
     if line is None:  # no sv on a host without python3: nobody could tell
-        for side_path in (path, path.rstrip("/") + "/log"):
+        for side_path in (path, path_in(path, LOG_DIR)):
             side = snapshot.sides.get(side_path)
             if side is not None:
                 side.error = "cannot tell: the host has neither python3 nor sv"
@@ -480,7 +481,7 @@ def _resolve_from_sv(snapshot, line, name, path):
     main, log = parts_from_sv_line(first_line, name)
     if log is None and main.message is not None:
         log = main  # sv stops at the service's failed probe: one runsv serves both sides
-    for side_path, part in ((path, main), (path.rstrip("/") + "/log", log)):
+    for side_path, part in ((path, main), (path_in(path, LOG_DIR), log)):
         side = snapshot.sides.get(side_path)
         if side is None or part is None:
             continue

@@ -17,6 +17,7 @@ broken ``sv`` into a passing check.
 """
 
 from ..errors import VerifyError
+from ..protocol.layout import LOG_DIR, path_in
 from ..protocol.probe import NOT_RUNNING
 from ..protocol.status import State
 
@@ -65,7 +66,7 @@ def parts_from_sv_line(line, name):
     if rest:
         if not rest.startswith("; "):
             raise VerifyError("not an sv status line for %s: %r" % (name, line))
-        log, rest = _part(rest[2:], "log", name.rstrip("/") + "/log", line)
+        log, rest = _part(rest[2:], "log", path_in(name, LOG_DIR), line)
         if rest:
             raise VerifyError("not an sv status line for %s: %r" % (name, line))
     return main, log

@@ -205,11 +205,12 @@ def wait_running(box, seconds):
 def show_logs(box, count, services=(), wait_for=None, seconds=5.0):
     """``runit-provision logs -n COUNT [SERVICE…]`` on the sandbox's data — once the last
     line of ``wait_for``'s service (service, text) says that text, or ``seconds`` passed."""
+    from ..protocol.layout import CURRENT
     from .main import main
 
     if wait_for is not None:
         name, text = wait_for
-        current = os.path.join(box.dir, "var", "log", name, "current")
+        current = os.path.join(box.dir, "var", "log", name, CURRENT)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:

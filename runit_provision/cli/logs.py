@@ -162,6 +162,7 @@ def sources_of(config, units, root=None):
 
 def _chosen(units, names, users):
     """The units ``names`` and ``users`` select, in the data's order; all when none."""
+    from ..model import USER_TREE_PREFIX
     if not names and not users:
         return units
     by_label = {unit.label: unit for unit in units}
@@ -173,7 +174,7 @@ def _chosen(units, names, users):
         wanted.add(label)
     for login in users:
         mine = [unit.label for unit in units if unit.login == login]
-        if not mine and ("runsvdir-" + login) not in by_label:
+        if not mine and (USER_TREE_PREFIX + login) not in by_label:
             raise _Usage("no user %r with a tree in the data" % login)
         wanted.update(mine)
     return [unit for unit in units if unit.label in wanted]

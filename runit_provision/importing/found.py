@@ -10,7 +10,7 @@ devices stat'ed only. ``supervise/`` is runsv's and is skipped, as are svlogd's 
 
 import stat
 
-from ..protocol.layout import LOG_DIR, SUPERVISE_DIR
+from ..protocol.layout import LOG_DIR, SUPERVISE_DIR, SVLOGD_CONFIG, path_in
 
 MAX_ENTRIES = 1000  # per service directory: a directory holding more is not a service
 MAX_DEPTH = 3       # run, log/run, env/X, control/X: nothing we read lies deeper
@@ -110,7 +110,7 @@ def read_service(root, base, link_path):
 def read_log_dir(root, found, directory):
     """Fill in ``found``'s logger directory and its ``config`` (absent ones stay absent)."""
     found.log_dir = directory
-    for relative, path in (("", directory), ("config", directory + "/config")):
+    for relative, path in (("", directory), (SVLOGD_CONFIG, path_in(directory, SVLOGD_CONFIG))):
         try:
             entry = read_entry(root, path, relative)
         except OSError:

@@ -10,8 +10,8 @@ why the rest was kept verbatim.
 import posixpath
 import shlex
 
-from ..model import DEFAULT_PATH, LIMITS, TIMESTAMPS
-from ..protocol.layout import ENV_DIR, LOG_DIR, RUN
+from ..model import DEFAULT_PATH, LIMITS, TIMESTAMPS, USER_TREE_PREFIX
+from ..protocol.layout import ENV_DIR, LOG_DIR, RUN, path_in
 from ..protocol.logrun import log_run_from_bytes
 
 _OPTION_OF_LIMIT = {"-" + letter: key for key, letter in LIMITS.items()}
@@ -149,7 +149,7 @@ def _chpst_keys(words, keys, base):
         return None
     env_dir = keys.pop("_env_dir", None)
     if env_dir is not None:
-        expected = base + "/env" if "cwd" in keys else "./env"
+        expected = path_in(base if "cwd" in keys else ".", ENV_DIR)
         if env_dir != expected:
             return None
         keys["_uses_env"] = True
@@ -266,7 +266,7 @@ def user_tree_keys(found):
         return None, "its run is not the one runit-provision renders for a user's tree"
     spec = words[6].split(":")
     login, groups, service_dir = spec[0], spec[1:], words[12]
-    if found.name != "runsvdir-" + login:
+    if found.name != USER_TREE_PREFIX + login:
         return None, "it runs the tree of %s" % login
     env = {}
     for name in ("HOME", "PATH", "SVDIR"):

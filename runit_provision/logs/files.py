@@ -16,9 +16,9 @@ import errno
 import os
 import stat
 
+from ..protocol.layout import CURRENT
 from .stamps import label_key
 
-CURRENT = "current"
 _OPEN = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC
 BLOCK = 1 << 18  # a block per service in a merge: 20 services hold ~5 MiB of lines

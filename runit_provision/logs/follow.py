@@ -18,8 +18,9 @@ import os
 import select
 import time
 
+from ..protocol.layout import CURRENT
 from ..runtime.unix import inotify
-from .files import CURRENT, LogFile
+from .files import LogFile
 from .stamps import KINDS, key_from_ns, kind_of
 from .view import Batch, StartPoint, _bulk, fill_unstamped, merged, running_max
 

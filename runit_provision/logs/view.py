@@ -27,6 +27,7 @@ import itertools
 import os
 import re
 
+from ..protocol.layout import CURRENT
 from .files import (DecodeError, LogFile, PlainReader, blocks, blocks_backward, log_files,
                     open_directory, open_log)
 from .stamps import HUMAN, ISO, KINDS, TAI64N, WIDTH, BulkKeys, kind_of, key_from_ns
@@ -328,7 +329,7 @@ class StartPoint:
 
     def __init__(self, fd, inode, offset, label):
         self.fd, self.inode, self.offset, self.label = fd, inode, offset, label
-        self.held = LogFile("current", None)
+        self.held = LogFile(CURRENT, None)
 
 
 def _is_inode(dir_fd, name, inode):

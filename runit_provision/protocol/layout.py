@@ -50,6 +50,19 @@ SERVICE_NAMES = SIDE_NAMES + (LOG_DIR,)
 CONTROL_LETTERS = "udoxtkpchaiq12"
 
 
+def path_in(directory, *names):
+    """The path of the entry ``names`` (one name per level) below ``directory``: a service
+    directory, its ``log/``, a log directory. A trailing "/" on ``directory`` (sv takes
+    ``/etc/service/web/``) is not doubled.
+
+    >>> path_in("/etc/sv/web", LOG_DIR, RUN), path_in("/etc/service/web/", LOG_DIR)
+    ('/etc/sv/web/log/run', '/etc/service/web/log')
+    >>> path_in("/var/log/web", SVLOGD_CONFIG), path_in("/etc/sv/web", CONTROL_DIR, "t")
+    ('/var/log/web/config', '/etc/sv/web/control/t')
+    """
+    return "/".join((directory.rstrip("/"),) + names)
+
+
 def acted_on(service, has_log, has_env):
     """The directories of the service directory ``service`` whose entries runsv (or chpst
     -e) acts on, each with the names that count there (None: every name): the ones an

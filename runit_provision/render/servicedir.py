@@ -9,7 +9,8 @@ owned by the user, directories 0750). Scripts are 0755, ``env/`` files 0640 and 
 import posixpath
 
 from ..model import LIMITS, TIMESTAMPS, log_directory
-from ..protocol.layout import GIVE_UP
+from ..protocol.layout import (
+    CHECK, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG, path_in)
 from ..protocol.logrun import log_run_text
 from .environment import render_file_template, render_template
 from ..model.tree import Absent, Directory, File, Symlink
@@ -61,25 +62,25 @@ def service_entries(service, place, config, env):
     def script(path, text, mode=0o755):
         entries.append(File(path, text, mode, **own))
 
-    script(base + "/run", run_script(service, place, config, env, base))
+    script(path_in(base, RUN), run_script(service, place, config, env, base))
     if service.finish is not None:
-        script(base + "/finish", render_template(env, "script.j2", {"text": service.finish}))
+        script(path_in(base, FINISH), render_template(env, "script.j2", {"text": service.finish}))
     if service.check is not None:
-        script(base + "/check", check_script(service.check, env))
+        script(path_in(base, CHECK), check_script(service.check, env))
     if service.control:
-        entries.append(Directory(base + "/control", place.dir_mode, **own))
+        entries.append(Directory(path_in(base, CONTROL_DIR), place.dir_mode, **own))
         for letter in sorted(service.control):
-            script(base + "/control/" + letter,
+            script(path_in(base, CONTROL_DIR, letter),
                    render_template(env, "script.j2", {"text": service.control[letter]}))
     if service.env is not None:
-        entries.append(Directory(base + "/env", place.dir_mode, **own))
+        entries.append(Directory(path_in(base, ENV_DIR), place.dir_mode, **own))
         for name in sorted(service.env):
-            entries.append(File(base + "/env/" + name, env_file_content(service.env[name]),
+            entries.append(File(path_in(base, ENV_DIR, name), env_file_content(service.env[name]),
                                 0o640, **own))
     if service.down:
-        entries.append(File(base + "/down", b"", 0o644, **own))
+        entries.append(File(path_in(base, DOWN), b"", 0o644, **own))
     if service.restart is not None:
-        entries.append(File(base + "/" + GIVE_UP, b"%d %d\n" % service.restart, 0o644, **own))
+        entries.append(File(path_in(base, GIVE_UP), b"%d %d\n" % service.restart, 0o644, **own))
     if service.log is not False:
         entries += log_entries(service.log, log_directory(service, place.log_dir), base, place,
                                env)
@@ -95,7 +96,7 @@ def run_script(service, place, config, env, base):
         "service": service, "config": config, "command": service.command,
         "script_head": None, "script_body": None, "needs": needs,
         "sv_timeout": config.sv_timeout, "umask": service.umask, "cwd": cwd,
-        "chpst": chpst_words(service, base + "/env" if cwd is not None else "./env"),
+        "chpst": chpst_words(service, path_in(base if cwd is not None else ".", ENV_DIR)),
     }
     if service.run is not None:
         head, _, body = service.run.partition("\n")
@@ -132,8 +133,8 @@ def log_entries(log, directory, base, place, env, directory_mode=None):
     as written — the directory and config are the script's."""
     own = dict(owner=place.owner, group=place.group)
     if log.run is not None:
-        return [Directory(base + "/log", place.dir_mode, **own),
-                File(base + "/log/run", log.run, 0o755, **own)]
+        return [Directory(path_in(base, LOG_DIR), place.dir_mode, **own),
+                File(path_in(base, LOG_DIR, RUN), log.run, 0o755, **own)]
     user = log.user
     if place.tree_user is not None:
         user = None  # the user's tree already runs as the user
@@ -147,11 +148,11 @@ def log_entries(log, directory, base, place, env, directory_mode=None):
     except ValueError as exc:  # an error only where a template writes it: a user's may quote
         log_run = env.undefined(hint="%s: no canonical log/run" % exc, name="log_run")
     return [
-        Directory(base + "/log", place.dir_mode, **own),
-        File(base + "/log/run", render_template(env, "log/run.j2", {
+        Directory(path_in(base, LOG_DIR), place.dir_mode, **own),
+        File(path_in(base, LOG_DIR, RUN), render_template(env, "log/run.j2", {
             "log_run": log_run, "user": user, "args": args}), 0o755, **own),
         Directory(directory, directory_mode or place.dir_mode, owner=log_owner,
                   group=log_group),
-        File(directory + "/config", render_template(env, "log/config.j2", {"log": log}),
+        File(path_in(directory, SVLOGD_CONFIG), render_template(env, "log/config.j2", {"log": log}),
              0o644, owner=log_owner, group=log_group),
     ]

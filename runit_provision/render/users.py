@@ -11,7 +11,8 @@ linked into ``~/service``, everything owned by the user.
 
 import posixpath
 
-from ..model import Log, user_environment
+from ..model import USER_TREE_PREFIX, Log, user_environment
+from ..protocol.layout import CONTROL_DIR, ENV_DIR, RUN, path_in
 from .environment import render_template
 from .servicedir import Place, env_file_content, log_entries, service_entries
 from ..model.tree import Directory, File, Symlink
@@ -24,23 +25,24 @@ def user_place(user):
 
 
 def runsvdir_service_entries(user, config, env):
-    name = "runsvdir-" + user.login
+    name = USER_TREE_PREFIX + user.login
     base = posixpath.join(config.sv_dir, name)
     userspec = ":".join([user.login] + list(user.groups))
     lock = posixpath.join(user.service_dir, ".runsvdir.lock")
     environment = user_environment(user)
     entries = [
         Directory(base),
-        File(base + "/run", render_template(env, "user/run.j2", {
+        File(path_in(base, RUN), render_template(env, "user/run.j2", {
             "user": user, "userspec": userspec, "lock": lock,
             "service_dir": user.service_dir}), 0o755),
-        Directory(base + "/control"),
-        File(base + "/control/t", render_template(env, "user/control-t.j2", {"user": user}),
-             0o755),
-        Directory(base + "/env"),
+        Directory(path_in(base, CONTROL_DIR)),
+        File(path_in(base, CONTROL_DIR, "t"),
+             render_template(env, "user/control-t.j2", {"user": user}), 0o755),
+        Directory(path_in(base, ENV_DIR)),
     ]
     for key in sorted(environment):
-        entries.append(File(base + "/env/" + key, env_file_content(environment[key]), 0o640))
+        entries.append(File(path_in(base, ENV_DIR, key), env_file_content(environment[key]),
+                            0o640))
     # the tree's own log, written by the user into ~/logs/runsvdir
     logger = Log(timestamps="human", user=user.login + (":" + user.primary_group
                                                         if user.primary_group else ""))
@@ -55,7 +57,7 @@ def user_entries(user, config, env, only=None):
     own = dict(owner=user.login, group=user.primary_group)
     entries = [Directory(user.sv_dir, 0o750, **own), Directory(user.service_dir, 0o750, **own),
                Directory(posixpath.dirname(user.log_dir), 0o750, **own)]
-    if only is None or "runsvdir-" + user.login in only:
+    if only is None or USER_TREE_PREFIX + user.login in only:
         entries += runsvdir_service_entries(user, config, env)
     for name in sorted(user.services):
         if only is None or name in only:

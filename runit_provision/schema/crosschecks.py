@@ -1,13 +1,13 @@
 """schema: the checks across services — names unique per tree, ``needs`` within one tree and
 without cycles, and one svlogd per log directory."""
 
-from ..model import log_directory
+from ..model import USER_TREE_PREFIX, log_directory
 from ..source import key_path_text
 
 
 def check_names(problems, services, logins):
     """A name is used once per tree; ``runsvdir-<login>`` is taken in the system tree."""
-    seen = {(None, "runsvdir-" + login): ("users",) for login in logins}
+    seen = {(None, USER_TREE_PREFIX + login): ("users",) for login in logins}
     for tree, name, path, _ in services:
         if (tree, name) in seen:
             problems.add(path, "%s is defined twice in %s (also at %s)" % (

@@ -16,19 +16,17 @@ import pytest
 
 from runit_provision.cli.main import main
 
+from ..apply.helpers import staged_root
 from ..apply.test_examples import EXAMPLES, GROUP, PASSWD
 
 PREFIX = "/usr/local/lib/runit-provision"
 HOMES = ("alice", "bob", "deploy", "apprun", "apprun1", "apprun2")
 
 
-def staged_root(tmp_path):
+def image_root(tmp_path):
     """A root as an image build has it before provisioning: accounts, homes, an inittab (so
     ``init: auto`` finds sysvinit) and an empty package database."""
-    root = tmp_path / "root"
-    (root / "etc").mkdir(parents=True)
-    (root / "etc" / "passwd").write_text(PASSWD)
-    (root / "etc" / "group").write_text(GROUP)
+    root = staged_root(tmp_path, passwd=PASSWD, group=GROUP)
     (root / "etc" / "inittab").write_text("id:2:initdefault:\n")
     (root / "var" / "lib" / "dpkg").mkdir(parents=True)
     (root / "var" / "lib" / "dpkg" / "status").write_text("")
@@ -54,7 +52,7 @@ def verified(argv, capsys):
 
 @pytest.mark.parametrize("node", ["web01", "app01", "legacy01"])
 def test_apply_then_verify_passes_on_every_example_node(tmp_path, capsys, node):
-    root = staged_root(tmp_path)
+    root = image_root(tmp_path)
     argv = node_args(root, node)
     assert main(["apply"] + argv) == 0, capsys.readouterr().err
     code, statuses, problems = verified(argv, capsys)
@@ -65,7 +63,7 @@ def test_apply_then_verify_passes_on_every_example_node(tmp_path, capsys, node):
 
 
 def test_drift_in_a_staged_tree_fails_and_apply_puts_it_back(tmp_path, capsys):
-    root = staged_root(tmp_path)
+    root = image_root(tmp_path)
     argv = node_args(root, "web01")
     assert main(["apply"] + argv) == 0
     code, statuses, _ = verified(argv, capsys)
@@ -97,7 +95,7 @@ def test_drift_in_a_staged_tree_fails_and_apply_puts_it_back(tmp_path, capsys):
 def test_install_runtime_then_apply_verify_with_systemd(tmp_path, capsys):
     """The image recipe: install-runtime --root with the data, apply --root, verify --root;
     the unit's wants link removed by hand is what verify names."""
-    root = staged_root(tmp_path)
+    root = image_root(tmp_path)
     (root / "etc" / "inittab").unlink()
     data = tmp_path / "data.yaml"
     data.write_text("runit::init: systemd\nrunit::services:\n  web: {command: /usr/bin/web}\n")
@@ -115,7 +113,7 @@ def test_install_runtime_then_apply_verify_with_systemd(tmp_path, capsys):
 
 
 def test_init_none_checks_neither_the_installation_nor_init(tmp_path, capsys):
-    root = staged_root(tmp_path)
+    root = image_root(tmp_path)
     data = tmp_path / "data.yaml"
     data.write_text("runit::init: none\nrunit::services:\n  web: {command: /usr/bin/web}\n")
     argv = ["--data", str(data), "--root", str(root)]
@@ -127,7 +125,7 @@ def test_init_none_checks_neither_the_installation_nor_init(tmp_path, capsys):
 def test_a_relative_root_verifies_as_its_absolute_path(tmp_path, capsys, monkeypatch):
     """--root image/ reads the same paths as --root /abs/image (the log directory's writable
     check once read "/" as "image/" and failed with "/ is missing")."""
-    root = staged_root(tmp_path)
+    root = image_root(tmp_path)
     data = tmp_path / "data.yaml"
     data.write_text("runit::init: none\nrunit::services:\n  web: {command: /usr/bin/web}\n")
     assert main(["apply", "--data", str(data), "--root", str(root)]) == 0

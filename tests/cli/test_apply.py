@@ -14,6 +14,8 @@ from runit_provision.cli.main import main
 from runit_provision.initsys.records import command
 from runit_provision.model.tree import File
 
+from ..apply.helpers import staged_root
+
 DATA = """\
 runit::init: none
 runit::services:
@@ -29,10 +31,7 @@ GROUP = "root:x:0:\nalice:x:1000:\n"
 @pytest.fixture
 def staged(tmp_path):
     """A --root DIR with its own passwd and group, and a data file."""
-    root = tmp_path / "root"
-    (root / "etc").mkdir(parents=True)
-    (root / "etc" / "passwd").write_text(PASSWD)
-    (root / "etc" / "group").write_text(GROUP)
+    root = staged_root(tmp_path, passwd=PASSWD, group=GROUP)
     (root / "home" / "alice").mkdir(parents=True)
     data = tmp_path / "data.yaml"
     data.write_text(DATA)
