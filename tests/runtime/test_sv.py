@@ -2,8 +2,9 @@
 
 Every scenario builds two identical service trees (two SVDIRs). The C sv drives one, ours the
 other; both trees are supervised by the same runsv implementation — the C runsv, and ours as
-well (``runsv_impl``). Outputs are compared after normalising pids, elapsed seconds and the
-SVDIR path. Deliberate differences (docs/sv.md) are asserted as differences.
+well: each test runs under both at once (``under_both_runsvs``), on twin trees of its own.
+Outputs are compared after normalising pids, elapsed seconds and the SVDIR path. Deliberate
+differences (docs/sv.md) are asserted as differences.
 
 Every runsv is started in its own session and ended by process group in a finalizer; every
 wait is a condition polled against a deadline.
@@ -129,18 +130,6 @@ def our_runsv_available():
     return (OUR_BIN / "runsv").exists()
 
 
-@pytest.fixture(params=["c-runsv", "our-runsv"])
-def runsv_impl(request):
-    require_c_runit()  # the C sv is the reference in every test here
-    if request.param == "c-runsv":
-        return C_RUNSV
-    if not our_runsv_available():
-        if IN_CI:
-            pytest.fail("our runsv cannot be imported or is not installed")
-        pytest.skip("our runsv is not there yet")
-    return str(OUR_BIN / "runsv")
-
-
 class Pair:
     """The same trees twice: ``c`` is driven by the C sv, ``ours`` by ours."""
 
@@ -195,11 +184,38 @@ class Pair:
             tree.stop()
 
 
-@pytest.fixture
-def pair(tmp_path, runsv_impl):
-    made = Pair(tmp_path, runsv_impl)
-    yield made
-    made.stop()
+def runsvs():
+    """``[(label, runsv)]``: the C runsv, the reference, and ours."""
+    require_c_runit()  # the C sv is the reference in every test here
+    found = [("c-runsv", C_RUNSV)]
+    if our_runsv_available():
+        found.append(("our-runsv", str(OUR_BIN / "runsv")))
+    elif IN_CI:
+        pytest.fail("our runsv cannot be imported or is not installed")
+    return found
+
+
+def under_both_runsvs(test):
+    """``test(pair)`` run under the C runsv and under ours at the same time, each on twin
+    trees of its own. The tests mostly wait — sv's ``-w`` timeouts, runsv's 1 s back-off —
+    and the two waits overlap (the module took 100 s one runsv after the other). A failure
+    says which runsv it happened under; every runsv is ended, whatever happened."""
+    def run(tmp_path):
+        pairs = [(label, Pair(tmp_path / label, runsv)) for label, runsv in runsvs()]
+        try:
+            with concurrent.futures.ThreadPoolExecutor(len(pairs)) as pool:
+                futures = [(label, pool.submit(test, pair)) for label, pair in pairs]
+            for label, future in futures:
+                error = future.exception()
+                if error is not None:
+                    error.add_note("under %s" % label)
+                    raise error
+        finally:
+            for _, pair in pairs:
+                pair.stop()
+
+    run.__name__, run.__qualname__, run.__doc__ = test.__name__, test.__qualname__, test.__doc__
+    return run
 
 
 def wait_stat(pair, name, text):
@@ -217,6 +233,7 @@ def wait_older_than(pair, name, seconds=1.1):
 
 
 # -- status -------------------------------------------------------------------------------
+@under_both_runsvs
 def test_status(pair):
     pair.add("plain")
     pair.add("logged", log_run=LOG_RUN)
@@ -244,6 +261,7 @@ def test_status(pair):
     assert pair.same("status", "normally-down")[1] == "run: normally-down: (pid N) Ns, normally down\n"
 
 
+@under_both_runsvs
 def test_status_errors(pair):
     pair.add("svc", log_run=LOG_RUN)
     pair.start("svc")
@@ -269,6 +287,7 @@ def test_status_errors(pair):
 
 
 # -- control commands ---------------------------------------------------------------------
+@under_both_runsvs
 def test_signal_commands_keep_the_process(pair):
     pair.add("svc")
     pair.start("svc")
@@ -281,6 +300,7 @@ def test_signal_commands_keep_the_process(pair):
     assert {impl: tree.pid("svc") for impl, tree in pair.trees.items()} == pids
 
 
+@under_both_runsvs
 def test_up_down_once_term_kill_exit(pair):
     pair.add("svc", log_run=LOG_RUN)
     pair.start("svc")
@@ -307,6 +327,7 @@ def test_up_down_once_term_kill_exit(pair):
     assert pair.same("-v", "exit", "svc") == (0, "ok: svc: runsv not running\n", "")
 
 
+@under_both_runsvs
 def test_timeouts_and_kill(pair):
     pair.add("stubborn", run=RUN_IGNORING_TERM)
     pair.start("stubborn")
@@ -335,6 +356,7 @@ def test_timeouts_and_kill(pair):
         wait_until(lambda: not is_runsv_up(tree.svdir / "stubborn"), what="runsv exit")
 
 
+@under_both_runsvs
 def test_several_services_count_failures(pair):
     pair.add("a")
     pair.add("b", run=RUN_IGNORING_TERM)
@@ -348,6 +370,7 @@ def test_several_services_count_failures(pair):
                    "timeout: run: b: (pid N) Ns, want down, got TERM\n")
 
 
+@under_both_runsvs
 def test_check_script(pair):
     pair.add("svc", check=SH + "test -e ../../ready\n")
     pair.start("svc")
@@ -357,6 +380,7 @@ def test_check_script(pair):
     assert pair.same("-w", "1", "up", "svc") == (0, "ok: run: svc: (pid N) Ns\n", "")
 
 
+@under_both_runsvs
 def test_check_honours_want(pair):
     # runit 2.3.0 behaviour: ``check`` of a service that wants down waits for down. The C sv
     # (2.1.2) runs ./check of whatever runs and says ok (docs/sv.md).
@@ -370,6 +394,7 @@ def test_check_honours_want(pair):
         1, "timeout: run: svc: (pid N) Ns, want down\n", "")
 
 
+@under_both_runsvs
 def test_usage(pair):
     usage = "usage: sv [-v] [-w sec] command service ...\n\n"
     assert pair.same() == (100, "", usage)
@@ -383,6 +408,7 @@ def test_usage(pair):
 
 
 # -- LSB mode -----------------------------------------------------------------------------
+@under_both_runsvs
 def test_lsb_mode(pair):
     pair.add("web")
     pair.start("web")
@@ -403,6 +429,7 @@ def test_lsb_mode(pair):
         1, "fail: nope: unable to change to service directory: file does not exist\n", "")
 
 
+@under_both_runsvs
 def test_lsb_status_reports_the_service_not_its_log(pair):
     pair.add("web", log_run=LOG_RUN, down=True)
     pair.start("web")
@@ -413,6 +440,7 @@ def test_lsb_status_reports_the_service_not_its_log(pair):
 
 
 # -- our fixes and waits, on real runsv -----------------------------------------------------
+@under_both_runsvs
 def test_restart_never_reports_the_old_pid(pair):
     pair.add("svc")
     pair.start("svc")
@@ -427,6 +455,7 @@ def test_restart_never_reports_the_old_pid(pair):
         assert int(reported.group(1)) == tree.pid("svc") != old, (out, old)
 
 
+@under_both_runsvs
 def test_wait_is_event_driven(pair):
     # control/u runs before every start, so the run status is written ~0.3 s after sv sent u,
     # while sv is already waiting.
