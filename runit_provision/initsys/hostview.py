@@ -19,17 +19,12 @@ UNREACHABLE = (OSError, UnsafePathError)  # no such path, a loop, an untrusted l
 
 
 class HostView:
-    """The root of ``fs`` (``/`` for the running host) seen through read-only calls.
+    """The root of ``fs`` (``/`` for the running host) seen through read-only calls."""
 
-    ``observe(path)``, when given, answers file contents instead of ``fs`` (tests): bytes or
-    None, or a record whose ``kind`` is ``file`` and ``content`` its bytes
-    (``apply.observe.Actual``)."""
-
-    def __init__(self, fs, observe=None):
+    def __init__(self, fs):
         self.root = fs.root
         self.is_live = os.path.realpath(fs.root) == "/"
         self._fs = fs
-        self._observe = observe
         self._contents = {}  # path -> bytes or None: a unit file is asked for up to 3 times
 
     def read(self, path):
@@ -40,15 +35,10 @@ class HostView:
         return self._contents[path]
 
     def _read(self, path):
-        if self._observe is None:
-            try:
-                return self._fs.read_file(path)[0]
-            except UNREACHABLE:
-                return None
-        found = self._observe(path)
-        if found is None or isinstance(found, bytes):
-            return found
-        return found.content if getattr(found, "kind", None) == "file" else None
+        try:
+            return self._fs.read_file(path)[0]
+        except UNREACHABLE:
+            return None
 
     def text(self, path):
         data = self.read(path)

@@ -68,8 +68,8 @@ class Root:
         self._opened.append(FsRoot(str(self.path)))
         return self._opened[-1]
 
-    def view(self, observe=None):
-        return HostView(self.fs(), observe)
+    def view(self):
+        return HostView(self.fs())
 
     def runtime(self, config=None, **opts):
         return desired_runtime(config or make_config(), self.fs(), options=options(**opts))

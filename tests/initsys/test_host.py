@@ -181,20 +181,6 @@ def test_a_package_file_of_unknown_kind_is_refused(root):
         package_install_command(root.view(), "runit.tar.gz")
 
 
-class Actual:
-    """The shape of apply.observe.Actual: what the applier's observe returns."""
-
-    def __init__(self, kind, content=None):
-        self.kind, self.content = kind, content
-
-
-def test_observe_may_answer_bytes_or_the_appliers_records(root):
-    answers = {"/a": b"bytes", "/b": Actual("file", b"record"), "/c": Actual("symlink"),
-               "/d": Actual("missing"), "/e": None}
-    view = root.view(answers.get)
-    assert [view.read(p) for p in sorted(answers)] == [b"bytes", b"record", None, None, None]
-
-
 def test_the_root_slash_is_the_running_host():
     with FsRoot("/") as fs:
         view = HostView(fs)
