@@ -74,7 +74,7 @@ class Draft:
 
     # -- identities -------------------------------------------------------------------------
     def want_ids(self, entry, path):
-        """``(uid, gid)`` an entry's owner and group name (``(None, None)``: owners are left
+        """``(uid, gid)`` of an entry's owner and group names (``(None, None)``: owners are left
         alone, or a name is unknown — a problem at ``path``)."""
         if self.ids is None:
             return None, None
