@@ -1,33 +1,37 @@
 #!/usr/bin/env python3
-"""bench: memory of per-user trees — 2 users with 20 logged services each, under the C runit and
-ours, side by side (issue 16: loggers of another identity run in a process of that identity).
+"""bench: memory and start of per-user trees — U users with S logged services each, under the C
+runit, s6 and ours, side by side in one run (issue 29; SPEC §6 "per-user trees").
 
 The host is the security tier's sandbox (``tests/security/sandbox.py``): a private mount
-namespace with two scratch users (uids 61001, 61002), relocated data applied by the real
-``runit-provision apply`` under root's tree — our runsvdir, or the C one with
-``runtime: system``. The data: one root service, and for each user 20 services ``sleep
-100000``, each logged (``svlogd -tt`` into ``~/logs/NAME``), plus the user's
-``runsvdir-LOGIN``, logged as the user into ``~/logs/runsvdir``.
+namespace with U scratch users (uids 61001 on), one root service and, for each user, S services
+``sleep 100000``, each logged into ``~/logs/NAME``, plus the user's own tree, logged as the user
+into ``~/logs/runsvdir``:
 
-What is measured, for one implementation at a time (PSS shares pages with whoever maps them),
-after every service runs and a settling pause: the sum of PSS and USS
-(``/proc/PID/smaps_rollup``) of every supervision process of root's tree's session — every
-process that is not a ``sleep``:
+* C runit and ours: the data applied by the real ``runit-provision apply`` under root's tree —
+  the C ``runsvdir`` (``runtime: system``) or ours. Each user's tree is the system service
+  ``runsvdir-LOGIN`` (``chpst -u LOGIN … runsvdir ~/service``), its log ``svlogd`` as the user;
+* s6 (Debian's ``s6``): the same layout written by hand — root's ``s6-svscan`` with a service
+  ``s6-svscan-LOGIN`` per user (``s6-setuidgid LOGIN s6-svscan ~/service``, its log
+  ``s6-setuidgid LOGIN s6-log t ~/logs/runsvdir``), each user service with an ``s6-log t``.
 
-* C runit: root's runsvdir, a runsv per service (1 + 2 ``runsvdir-LOGIN``), an svlogd each
-  (root's as root, the users' trees' as the users), each user's runsvdir, a runsv and an
-  svlogd per user service — 1 + 3 + 3 + 2 + 2 × 40 processes;
-* ours: root's tree, its loggers' stand-in, one logger host per user (forked from the tree,
-  then wholly the user: ``svlogd (loggers of … as LOGIN)``), each user's tree (it hosts its
-  services' loggers) and its stand-in.
+What is measured, for one implementation and one size at a time (PSS shares pages with whoever
+maps them), once every service runs and a settling pause has passed: PSS and USS
+(``/proc/PID/smaps_rollup``) of every supervision process — every process below root's
+supervisor or in its session that is not a ``sleep``. The per-user slope is the least-squares
+slope of the totals over the user counts at the first service count. "start" is the time from
+starting root's supervisor on an applied, stopped host (every process ended, the files left) to
+every ``sleep`` running.
 
-Usage: ``.venv/bin/python bench/user_trees.py [--services N] [--settle SECONDS] [--json FILE]``
-(needs root, unshare, nsenter, setpriv).
+Usage: ``.venv/bin/python bench/user_trees.py [--users 1 10 40] [--services 3 20] [--impls c s6
+ours] [--settle SECONDS] [--json FILE]`` (needs root, unshare, nsenter, setpriv). By default the
+four sizes of issue 29's table: 1×3, 10×3, 40×3 and 10×20.
 """
 
 import argparse
 import json
 import os
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,10 +39,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.runtime.processes import process_group_members, running_pid, wait_until  # noqa: E402
-from tests.security.sandbox import USERS, Namespace, Sandbox  # noqa: E402
+from tests.runtime.processes import (  # noqa: E402
+    BASE_PATH, descendants, kill_pids, processes_under, running_pid, wait_until)
+from tests.security.sandbox import Namespace, Sandbox, scratch_users  # noqa: E402
 
 SLEEP = {"command": ["sleep", "100000"]}
+S6 = {"svscan": "/usr/bin/s6-svscan", "log": "/usr/bin/s6-log",
+      "setuidgid": "/usr/bin/s6-setuidgid"}
+DEFAULT_SIZES = ((1, 3), (10, 3), (40, 3), (10, 20))
 
 
 def memory_kb(pid):
@@ -57,66 +65,275 @@ def memory_kb(pid):
             "uss": values.get("Private_Clean", 0) + values.get("Private_Dirty", 0)}
 
 
-def comm(pid):
+def _read(path):
     try:
-        with open("/proc/%d/comm" % pid) as handle:
-            return handle.read().strip()
+        with open(path, "rb") as handle:
+            return handle.read()
     except OSError:
         return None
 
 
-def measure(namespace, impl, services, settle):
-    sandbox = Sandbox(namespace, impl)
+def kind_of(pid):
+    """What a supervision process is, for the per-process table: its comm, and for trees
+    whether root's or a user's (by uid)."""
+    comm = (_read("/proc/%d/comm" % pid) or b"?").decode().strip()
+    words = (_read("/proc/%d/cmdline" % pid) or b"").split(b"\0")
+    status = (_read("/proc/%d/status" % pid) or b"").decode()
+    uid = next((line.split()[1] for line in status.splitlines() if line.startswith("Uid:")),
+               "?")
+    who = "root" if uid == "0" else "user"
+    if words and words[0].startswith(b"svlogd") and len(words) > 1 \
+            and words[1].startswith(b"-s"):
+        comm = "stand-in"
+    return "%s (%s)" % (comm, who)
+
+
+def session_of(pid):
+    fields = (_read("/proc/%d/stat" % pid) or b"").rsplit(b")", 1)[-1].split()
+    return int(fields[3]) if len(fields) > 3 else None  # field 6: the session
+
+
+def supervision_processes(root_pid):
+    """Every process below ``root_pid`` or in its session, but the services (``sleep``)."""
+    session = session_of(root_pid)
+    pids = set(descendants(root_pid)) | {root_pid}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and session is not None and session_of(int(entry)) == session:
+            pids.add(int(entry))
+    return sorted(pid for pid in pids
+                  if (_read("/proc/%d/comm" % pid) or b"sleep").strip() != b"sleep")
+
+
+def sleeps_under(base):
+    return [pid for pid in processes_under(base)
+            if (_read("/proc/%d/comm" % pid) or b"").strip() == b"sleep"]
+
+
+# -- the C runit and ours: the real apply ---------------------------------------------------------
+class Applied:
+    """A sandbox of ``users`` × ``services`` applied under root's tree (``impl``: c or ours)."""
+
+    def __init__(self, namespace, impl, users, services):
+        self.sandbox = Sandbox(namespace, impl)
+        self.sandbox.services = {"rootsvc": dict(SLEEP)}
+        self.sandbox.user_services = {login: {"s%02d" % index: dict(SLEEP)
+                                              for index in range(services)}
+                                      for login in users}
+        self.base = self.sandbox.base
+        self.expected = 1 + len(users) * services
+
+    def up(self):
+        self.sandbox.start_tree()
+        self.sandbox.apply()
+        for side in self.sandbox.all_sides():
+            wait_until(lambda side=side: running_pid(side), timeout=120, what=str(side))
+        return self.sandbox.tree.pid
+
+    def stop_all(self):
+        tree = self.sandbox.tree
+        kill_pids(set(descendants(tree.pid)) | {tree.pid} | processes_under(self.base))
+        tree.wait()
+        wait_until(lambda: not processes_under(self.base), timeout=60, what="all gone")
+
+    def start(self):
+        return self.sandbox.start_tree().pid
+
+    def close(self):
+        self.sandbox.close()
+
+
+# -- s6: the same layout, by hand -----------------------------------------------------------------
+def _script(path, text, owner=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + text)
+    path.chmod(0o755)
+    if owner is not None:
+        os.chown(str(path), owner, owner)
+
+
+class S6Host:
+    """Root's ``s6-svscan`` with one ``s6-svscan-LOGIN`` per user, every service logged."""
+
+    def __init__(self, namespace, users, services):
+        self.ns = namespace
+        self.base = Path(tempfile_dir("rp-s6-"))
+        self.base.chmod(0o755)
+        (self.base / "home").mkdir()
+        (self.base / "home").chmod(0o755)
+        self.scan = self.base / "scan"
+        self.expected = 1 + len(users) * services
+        self.proc = None
+        _script(self.scan / "rootsvc" / "run", "exec sleep 100000\n")
+        _script(self.scan / "rootsvc" / "log" / "run",
+                "exec %s t %s\n" % (S6["log"], self.base / "log" / "rootsvc"))
+        (self.base / "log").mkdir()
+        for login in users:
+            uid = namespace.users[login]
+            home = self.base / "home" / login
+            for sub in ("", "service", "logs", "logs/runsvdir"):
+                (home / sub).mkdir(exist_ok=True)
+                os.chown(str(home / sub), uid, uid)
+            home.chmod(0o750)
+            name = "s6-svscan-" + login
+            _script(self.scan / name / "run", "exec 2>&1\nexec %s %s %s %s\n"
+                    % (S6["setuidgid"], login, S6["svscan"], home / "service"))
+            _script(self.scan / name / "log" / "run", "exec %s %s %s t %s\n"
+                    % (S6["setuidgid"], login, S6["log"], home / "logs" / "runsvdir"))
+            for index in range(services):
+                service = home / "service" / ("s%02d" % index)
+                _script(service / "run", "exec sleep 100000\n", uid)
+                _script(service / "log" / "run", "exec %s t %s\n"
+                        % (S6["log"], home / "logs" / ("s%02d" % index)), uid)
+                for directory in (service, service / "log"):
+                    os.chown(str(directory), uid, uid)
+        subprocess.run(["chown", "-R", "%d:%d" % (0, 0), str(self.scan)], check=True)
+
+    def start(self):
+        env = {"PATH": BASE_PATH}
+        self.proc = self.ns.start([S6["svscan"], self.scan], env, self.base / "svscan.out")
+        return self.proc.pid
+
+    def up(self):
+        pid = self.start()
+        wait_until(lambda: len(sleeps_under(self.base)) >= self.expected, timeout=120,
+                   what="every s6 service running")
+        return pid
+
+    def stop_all(self):
+        kill_pids(set(descendants(self.proc.pid)) | {self.proc.pid} | processes_under(self.base))
+        self.proc.wait()
+        wait_until(lambda: not processes_under(self.base), timeout=60, what="all gone")
+        for supervise in list(self.base.rglob("supervise")) + list(self.scan.glob(".s6-svscan")):
+            shutil.rmtree(str(supervise), ignore_errors=True)
+
+    def close(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.stop_all()
+        shutil.rmtree(str(self.base), ignore_errors=True)
+
+
+def tempfile_dir(prefix):
+    import tempfile
+    return tempfile.mkdtemp(prefix=prefix)
+
+
+# -- one measurement ------------------------------------------------------------------------------
+def measure(namespace, impl, users, services, settle):
+    logins = list(namespace.users)[:users]
+    host = (S6Host(namespace, logins, services) if impl == "s6"
+            else Applied(namespace, impl, logins, services))
     try:
-        sandbox.services = {"rootsvc": dict(SLEEP)}
-        sandbox.user_services = {login: {"s%02d" % index: dict(SLEEP)
-                                         for index in range(services)} for login in USERS}
-        sandbox.start_tree()
-        started = time.monotonic()
-        sandbox.apply()
-        for side in sandbox.all_sides():
-            wait_until(lambda side=side: running_pid(side), timeout=60, what=str(side))
-        up = time.monotonic() - started
+        root_pid = host.up()
+        wait_until(lambda: len(sleeps_under(host.base)) >= host.expected, timeout=120,
+                   what="every service running")
         time.sleep(settle)
-        pids = [pid for pid in process_group_members(sandbox.tree.pid)
-                if comm(pid) not in (None, "sleep")]
-        total = {"pss": 0, "uss": 0}
-        for pid in pids:
-            for key, value in memory_kb(pid).items():
-                total[key] += value
-        total.update(processes=len(pids), apply_to_all_running=up)
-        return total
+        processes = []
+        for pid in supervision_processes(root_pid):
+            found = memory_kb(pid)
+            found.update(pid=pid, kind=kind_of(pid))
+            processes.append(found)
+        host.stop_all()
+        started = time.monotonic()
+        host.start()
+        wait_until(lambda: len(sleeps_under(host.base)) >= host.expected, timeout=120,
+                   interval=0.005, what="every service running again")
+        start_seconds = time.monotonic() - started
+        return {"pss": sum(p["pss"] for p in processes), "uss": sum(p["uss"] for p in processes),
+                "processes": processes, "start_seconds": start_seconds}
     finally:
-        sandbox.close()
+        host.close()
+
+
+def slope(points):
+    """Least-squares slope of (x, y) points.
+
+    >>> slope([(1, 2.0), (10, 20.0), (40, 80.0)])
+    2.0
+    """
+    count = len(points)
+    mean_x = sum(x for x, _ in points) / count
+    mean_y = sum(y for _, y in points) / count
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread if spread else 0.0
+
+
+def installed(impl):
+    if impl == "c":
+        return os.access("/usr/bin/runsvdir", os.X_OK)
+    if impl == "s6":
+        return all(os.access(path, os.X_OK) for path in S6.values())
+    return True
+
+
+def helper_table(processes):
+    """kind -> (count, USS min, USS max, PSS sum) in kB."""
+    table = {}
+    for process in processes:
+        entry = table.setdefault(process["kind"], [0, None, 0, 0])
+        entry[0] += 1
+        entry[1] = process["uss"] if entry[1] is None else min(entry[1], process["uss"])
+        entry[2] = max(entry[2], process["uss"])
+        entry[3] += process["pss"]
+    return table
+
+
+def report(results, sizes, impls):
+    mb = 1024.0
+    print("PSS of every supervision process, MB (processes); start = root's supervisor started "
+          "on an applied host -> every service running")
+    print("%-8s" % "U x S" + "".join("%26s" % impl for impl in impls) + "%10s" % "ours/C")
+    for users, services in sizes:
+        row = "%-8s" % ("%dx%d" % (users, services))
+        for impl in impls:
+            found = results.get(impl, {}).get("%dx%d" % (users, services))
+            row += "%26s" % ("not installed" if found is None else "%.2f (%d) start %.2fs" % (
+                found["pss"] / mb, len(found["processes"]), found["start_seconds"]))
+        ours = results.get("ours", {}).get("%dx%d" % (users, services))
+        c = results.get("c", {}).get("%dx%d" % (users, services))
+        row += "%10s" % ("%.2fx" % (ours["pss"] / c["pss"]) if ours and c else "-")
+        print(row)
+    first = sizes[0][1]
+    line = "%-8s" % "slope"
+    for impl in impls:
+        points = [(users, found["pss"] / mb) for key, found in results.get(impl, {}).items()
+                  for users, services in [map(int, key.split("x"))] if services == first]
+        line += "%26s" % ("%.2f MB/user (S=%d)" % (slope(points), first) if len(points) > 1
+                          else "-")
+    print(line)
+    for impl in impls:
+        for key, found in results.get(impl, {}).items():
+            print("\n%s %s, per kind: count, USS min-max kB, PSS sum kB" % (impl, key))
+            for kind, (count, low, high, pss) in sorted(helper_table(found["processes"]).items()):
+                print("  %-28s %4d %8d-%-8d %8d" % (kind, count, low, high, pss))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--services", type=int, default=20, help="services per user")
+    parser.add_argument("--users", type=int, nargs="+", help="user counts")
+    parser.add_argument("--services", type=int, nargs="+", help="logged services per user")
+    parser.add_argument("--impls", nargs="+", default=["c", "s6", "ours"])
     parser.add_argument("--settle", type=float, default=3.0, help="seconds before measuring")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("needs root (a namespace with scratch users)")
         return 1
-    namespace = Namespace()
+    if args.users or args.services:
+        sizes = [(users, services) for services in (args.services or [3])
+                 for users in (args.users or [1, 10])]
+    else:
+        sizes = list(DEFAULT_SIZES)
+    impls = [impl for impl in args.impls if installed(impl) or print(impl + ": not installed")]
+    namespace = Namespace(scratch_users(max(users for users, _ in sizes)))
     results = {}
     try:
-        for impl in ("c", "ours"):
-            if impl == "c" and not os.access("/usr/bin/runsvdir", os.X_OK):
-                print("C runit: not installed")
-                continue
-            results[impl] = measure(namespace, impl, args.services, args.settle)
+        for users, services in sizes:
+            for impl in impls:
+                results.setdefault(impl, {})["%dx%d" % (users, services)] = measure(
+                    namespace, impl, users, services, args.settle)
     finally:
         namespace.close()
-    print("2 users x %d logged services (+ 1 root service), every supervision process:"
-          % args.services)
-    print("%-8s %10s %10s %10s" % ("", "PSS MB", "USS MB", "processes"))
-    for impl, found in results.items():
-        print("%-8s %10.2f %10.2f %10d" % (impl, found["pss"] / 1024, found["uss"] / 1024,
-                                           found["processes"]))
-    if "c" in results and "ours" in results:
-        print("ours / C: PSS %.2fx" % (results["ours"]["pss"] / results["c"]["pss"]))
+    report(results, sizes, args.impls)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0

@@ -72,14 +72,21 @@ def closed_ancestors(paths):
     return found
 
 
-class Namespace:
-    """A private mount namespace with the scratch accounts; ``run``/``start`` inside it."""
+def scratch_users(count):
+    """``count`` scratch accounts for a bench: login -> uid, from uid 61001 on."""
+    return {"rpuser%d" % index: 61001 + index for index in range(count)}
 
-    def __init__(self):
+
+class Namespace:
+    """A private mount namespace with the scratch accounts (``users``: login -> uid, by default
+    ``USERS``); ``run``/``start`` inside it."""
+
+    def __init__(self, users=None):
+        self.users = dict(USERS if users is None else users)
         self.scratch = tempfile.mkdtemp(prefix="rp-ns-")
         passwd = Path("/etc/passwd").read_text()
         group = Path("/etc/group").read_text()
-        for login, uid in USERS.items():
+        for login, uid in self.users.items():
             passwd += "%s:x:%d:%d::/nonexistent:/bin/sh\n" % (login, uid, uid)
             group += "%s:x:%d:\n" % (login, uid)
         Path(self.scratch, "passwd").write_text(passwd)
@@ -101,7 +108,7 @@ class Namespace:
         ids, their groups only, no capability — a real unprivileged process."""
         if user is None:
             return self.prefix + [str(a) for a in argv]
-        uid = USERS[user]
+        uid = self.users[user]
         return self.prefix + ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
                               "--init-groups", "--inh-caps=-all", "--"] + [str(a) for a in argv]
 
@@ -144,7 +151,7 @@ class Sandbox:
         self.sv_dir = self.base / "etc" / "sv"
         self.service_dir = self.base / "etc" / "service"
         self.service_dir.mkdir(parents=True)
-        for login, uid in USERS.items():
+        for login, uid in namespace.users.items():
             home = self.home(login)
             home.mkdir(parents=True)
             os.chown(str(home), uid, uid)
