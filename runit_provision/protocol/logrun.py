@@ -81,19 +81,15 @@ def log_run_from_bytes(text):
     >>> log_run_from_bytes(b"#!/bin/sh\\nexec svlogd -tt \\"$LOGDIR\\"\\n") is None
     True
     """
-    lines = text.split(b"\n")
-    if not _is_sh_shebang(lines[0]):
-        return None
-    commands = [line.strip() for line in lines[1:]]
-    commands = [line for line in commands if line and not line.startswith(b"#")]
-    if len(commands) != 1:
+    commands = sh_commands(text)
+    if commands is None or len(commands) != 1:
         return None
     words = commands[0].split()
     if words[:1] != [b"exec"] or not all(is_simple_word(word) for word in words):
         return None
     words = [word.decode("ascii") for word in words[1:]]
     chpst = user = None
-    if words and _basename(words[0]) == "chpst":
+    if words and basename(words[0]) == "chpst":
         chpst, words = words[0], words[1:]
         if words[:1] == ["-u"] and len(words) > 1:
             user, words = words[1], words[2:]
@@ -101,9 +97,27 @@ def log_run_from_bytes(text):
             user, words = words[0][2:], words[1:]
         else:
             return None
-    if not words or _basename(words[0]) != "svlogd":
+    if not words or basename(words[0]) != "svlogd":
         return None
     return LogRun(chpst, user, words[1:])
+
+
+def sh_commands(text):
+    """The command lines of a ``#!/bin/sh`` script's bytes (blank and ``#`` lines dropped,
+    each stripped), or None when it is not one.
+
+    >>> sh_commands(b"#!/bin/sh\\n# a comment\\n\\n  exec x  \\n"), sh_commands(b"exec x\\n")
+    ([b'exec x'], None)
+    """
+    lines = text.split(b"\n")
+    if not _is_sh_shebang(lines[0]):
+        return None
+    commands = [line.strip() for line in lines[1:]]
+    return [line for line in commands if line and not line.startswith(b"#")]
+
+
+def basename(word):
+    return word.rsplit("/", 1)[-1]
 
 
 def _is_sh_shebang(line):
@@ -112,6 +126,3 @@ def _is_sh_shebang(line):
         return False
     return line[2:].lstrip(b" \t").rstrip(b" \t") == b"/bin/sh"
 
-
-def _basename(word):
-    return word.rsplit("/", 1)[-1]

@@ -26,7 +26,6 @@ service start.
 """
 
 import errno
-import fcntl
 import os
 import resource
 import sys
@@ -39,13 +38,13 @@ except ImportError:  # pragma: no cover - other interpreters
 from ..errors import FatalError, UsageError
 from ..protocol.errstr import error_str
 from .unix.diag import fatal, warn, with_errstr, write_bytes
-from .unix.edir import read_envdir
 from .unix.environ import original_environ
 from .unix.pathexec import exec_search
 from .unix.scan import ULONG as _ULONG, scan_ulong
 from .unix.sgetopt import sgetopt
-from .unix.userspec import resolve_user
 from .unix.procname import show_program
+from .unix.procstate import LockFailed, environment_for_exec, read_env_dir, set_user, take_lock
+from .unix.userspec import resolve_user
 
 PROG = "chpst"  # runit's FATAL/WARNING prefix, whatever the personality
 
@@ -312,16 +311,16 @@ def apply_plan(plan, environ=None):
         if plan.env_user is not None:
             changes.extend(step_env_user(plan.env_user, plan.user_extended))
         if plan.set_user is not None:
-            step_set_user(plan.set_user, plan.user_extended)
+            set_user(plan.set_user, plan.user_extended)
         if plan.lock is not None:
-            step_lock(plan.lock, plan.lock_wait)
+            take_lock(plan.lock, plan.lock_wait)
         for fd in plan.close_fds:
             step_close(fd)
         step_limits(plan.limits)
     except FatalError as exc:
         fatal(PROG, str(exc))
         return 111
-    except _LockFailed as exc:
+    except LockFailed as exc:
         if plan.lock_quiet:
             return 0
         fatal(PROG, str(exc))
@@ -338,8 +337,11 @@ def apply_plan(plan, environ=None):
     return 111
 
 
-class _LockFailed(Exception):
-    """The lock could not be opened or taken; ``str()`` is runit's message."""
+def step_envdir(plan):
+    def warning(message):
+        warn(PROG, message)
+
+    return read_env_dir(plan.env_dir, plan.env_dir_lenient, warning if plan.verbose else None)
 
 
 def step_setsid():
@@ -347,20 +349,6 @@ def step_setsid():
         os.setsid()
     except OSError:
         pass  # runit ignores setsid()'s result: a group leader just stays in its session
-
-
-def step_envdir(plan):
-    # edir() first opens the working directory to come back to; keep that failure mode.
-    try:
-        os.close(os.open(".", os.O_RDONLY | os.O_NONBLOCK))
-    except OSError as exc:
-        raise FatalError(with_errstr("unable to open current working directory", exc)) from exc
-
-    def warning(message):
-        warn(PROG, message)
-
-    return read_envdir(plan.env_dir, skip_directories=plan.env_dir_lenient,
-                       warn=warning if plan.verbose else None)
 
 
 def step_chroot(root):
@@ -395,30 +383,6 @@ def step_nice(increment):
 def step_env_user(spec, extended):
     uid, gids = resolve_user(spec, extended)
     return [("GID", str(gids[0])), ("UID", str(uid))]
-
-
-def step_set_user(spec, extended):
-    uid, gids = resolve_user(spec, extended)
-    for call, argument, what in ((os.setgroups, gids, "setgroups"), (os.setgid, gids[0], "setgid"),
-                                 (os.setuid, uid, "setuid")):
-        try:
-            call(argument)
-        except OSError as exc:
-            raise FatalError(with_errstr("unable to %s" % what, exc)) from exc
-        except OverflowError as exc:
-            raise FatalError("unable to %s: %s" % (what, error_str(errno.EINVAL))) from exc
-
-
-def step_lock(path, wait):
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_APPEND | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise _LockFailed(with_errstr("unable to open lock: %s" % path, exc)) from exc
-    os.set_inheritable(fd, True)  # the program holds the lock: the fd must survive exec
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        raise _LockFailed(with_errstr("unable to lock: %s" % path, exc)) from exc
 
 
 def step_close(fd):
@@ -457,28 +421,6 @@ def _limit_message(message, exc):
     # The resource module turns EPERM and EINVAL into ValueErrors with its own text.
     number = errno.EPERM if "raise maximum" in str(exc) else errno.EINVAL
     return "%s: %s" % (message, error_str(number))
-
-
-def environment_for_exec(environ, changes):
-    """runit's pathexec_env_run(): the program's environment, in runit's order.
-
-    Each change ``(name, value or None)`` becomes the string ``name[=value]``; its key is the
-    text before the first ``=``. The first entry with that key is removed by moving the last
-    entry into its place, then the change is appended when it carries a ``=``. (So an envdir
-    file named ``K=V`` holding ``x`` sets ``K`` to ``V=x``, and an empty one sets ``K`` to ``V``.)
-    """
-    entries = list(environ.items())
-    for name, value in changes:
-        text = name if value is None else name + "=" + value
-        key, equals, rest = text.partition("=")
-        for index, (existing, _) in enumerate(entries):
-            if existing == key:
-                entries[index] = entries[-1]
-                entries.pop()
-                break
-        if equals:
-            entries.append((key, rest))
-    return dict(entries)
 
 
 def exec_program(program, argv, env, path):

@@ -15,16 +15,11 @@ diagnostics scroll through it; services keep runsvdir's original stderr.
 """
 
 import os
-import signal
 import sys
 
-from .unix.diag import warn
 from .unix.fdinherit import close_inherited_on_exec
 from .unix.procname import show_program
-from .supervision.loop import EventLoop
-from .supervision.proctitle import MIN_LENGTH, ArgvInPlace, StatusArea, WholeTitle
-from .supervision.spawn import Spawner
-from .supervision.servicetree import ServiceTree, become_subreaper
+from .supervision.treeprocess import run_tree
 
 
 def parse_args(args):
@@ -42,23 +37,6 @@ def parse_args(args):
     return new_sessions, args[0], (args[1] if len(args) > 1 else None)
 
 
-def open_status_area(loop, label, argv, log):
-    """Make ``log`` runit's status area; return the stderr children get, or None if disabled."""
-    encoded = os.fsencode(log)
-    if len(encoded) < MIN_LENGTH:
-        warn(label, "log must have at least seven characters.")
-        display = None
-    else:
-        display = ArgvInPlace.for_last_argument(encoded) or WholeTitle.for_argv(argv)
-        if display is None:
-            warn(label, "unable to find the log argument in argv, and setproctitle is not "
-                        "installed")
-    if display is None:
-        warn(label, "log service disabled.")
-        return None
-    return StatusArea(loop, encoded, display).open()
-
-
 def main(argv=None):
     if argv is None:
         argv = sys.argv
@@ -68,36 +46,9 @@ def main(argv=None):
         os.write(2, b"usage: runsvdir [-P] dir\n\n")  # strerr_die4x adds a newline to USAGE's
         return 1
     new_sessions, directory, log = parsed
-    label = "runsvdir " + directory
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
     close_inherited_on_exec()  # chpst -L's lock of a user's tree is the tree's, not its services'
-
-    def report_internal_error(exc):
-        # One service's trouble must not take the tree (and every service) down with it.
-        warn(label, "internal error, continuing: %s: %s" % (type(exc).__name__, exc))
-
-    loop = EventLoop(handle_error=report_internal_error)
-    children_stderr = None if log is None else open_status_area(loop, label, argv, log)
-    try:
-        become_subreaper()
-    except OSError as exc:
-        warn(label, "unable to become a child subreaper", exc)
-    tree = ServiceTree(loop, directory, Spawner(stderr_fd=children_stderr), label,
-                new_sessions=new_sessions, on_empty=loop.stop)
-    exit_code = [0]
-
-    def stop_with(code):
-        def handler():
-            exit_code[0] = code
-            tree.stop()
-        return handler
-
-    loop.add_signal_handler(signal.SIGTERM, stop_with(0))
-    loop.add_signal_handler(signal.SIGHUP, stop_with(111))
-    loop.add_signal_handler(signal.SIGALRM, tree.forced_rescan)
-    tree.start()
-    loop.run()
-    return exit_code[0]
+    return run_tree(directory, "runsvdir " + directory, new_sessions=new_sessions, argv=argv,
+                    log=log)
 
 
 if __name__ == "__main__":

@@ -346,9 +346,9 @@ def logger_host_of(tree_pid):
 
 
 def pipe_keepers_of(tree_pid):
-    """The pids of a runsvdir tree's log pipe keepers (pipekeeper.py): one while the tree
-    holds a log pipe, none before."""
-    return [pid for pid in children_of(tree_pid) if comm(pid) == "pipekeeper"]
+    """The pids of a runsvdir tree's log pipe keepers (pipekeeper.py, its children shown as
+    ``pipekeeper -s (log pipes of …)``): one while the tree holds a log pipe, none before."""
+    return [pid for pid in children_of(tree_pid) if cmdline(pid)[:2] == ["pipekeeper", "-s"]]
 
 
 def identity_hosts_of(tree_pid):

@@ -1,17 +1,19 @@
 """Fault tier: the pipe keeper (runtime/supervision/pipekeeper.py) — a tree's log pipes outlive
 a ``kill -9`` of the tree and of a service while no tree runs, and the keeper itself leaves no
-trace: gone when its tree stops, gone when a successor takes over, replaced when killed, and
-neither stalled nor sent away by a user who squats or knocks on its name.
+trace: gone when its tree stops, gone after its grace period when its tree was killed,
+replaced when killed, renewed without a pipe its tree let go, and with nothing to connect to.
 """
 
 import os
 import signal
-import socket
+import stat
+import time
 
 import pytest
 
 from runit_provision.runtime.supervision.loop import EventLoop
-from runit_provision.runtime.supervision.pipekeeper import GRACE_SECONDS, PipeKeeper, keeper_name
+from runit_provision.runtime.supervision.pipekeeper import GRACE_SECONDS, PipeKeeper
+from runit_provision.runtime.supervision.spawn import Spawner
 
 from .processes import (
     SH, kill_pids, logger_host_of, make_service, pipe_keepers_of, running_pid, start_time,
@@ -64,10 +66,7 @@ def test_lines_a_service_wrote_while_no_tree_ran_are_logged_after_it_was_killed(
     second = tree.start()
     wait_until(lambda: len(numbers(service)) >= LINES, timeout=15, what="every line logged")
     assert numbers(service) == list(range(1, LINES + 1))
-    # The successor holds the pipes: the old keeper went at the hand-over, well before its
-    # grace period was up; the new tree has one keeper.
-    wait_until(lambda: gone(old_keeper), timeout=GRACE_SECONDS / 2, what="the old keeper gone")
-    assert len(pipe_keepers_of(second.pid)) == 1
+    assert len(pipe_keepers_of(second.pid)) == 1  # the old one lingers out its grace period
 
 
 def test_a_stopped_tree_waits_for_its_keeper(tree):
@@ -97,7 +96,11 @@ def test_a_killed_keeper_is_replaced_and_given_every_pipe(tree):
 def held_fifos(pid):
     inodes = set()
     fd_dir = "/proc/%d/fd" % pid
-    for fd in os.listdir(fd_dir):
+    try:
+        fds = os.listdir(fd_dir)
+    except FileNotFoundError:
+        return inodes  # gone
+    for fd in fds:
         try:
             target = os.readlink(os.path.join(fd_dir, fd))
             if target.startswith("/") and target.endswith("/supervise/pipe"):
@@ -122,137 +125,42 @@ def test_a_service_retired_while_its_pipe_is_kept_still_drains_its_logger(tree):
     wait_until(lambda: not (hidden / "supervise" / "pid").exists()
                or (hidden / "supervise" / "pid").read_text() == "", timeout=15,
                what="the service retired")
-    wait_until(lambda: inode not in held_fifos(keeper), what="the pipe let go")
+    # a keeper holding nothing is not renewed: the old one is killed, none replaces it
+    wait_until(lambda: all(inode not in held_fifos(pid) for pid in pipe_keepers_of(first.pid)),
+               what="the pipe let go")
+    wait_until(lambda: gone(keeper), what="the old keeper gone")
     assert "hello" in (hidden / "log" / "main" / "current").read_text()
 
 
-@pytest.fixture
-def nobody_process():
-    """Run a function in a child process as nobody; the child is killed at the end."""
-    started = []
 
-    def run(function):
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover — the child
-            try:
-                os.close(read_end)
-                os.setgroups([])
-                os.setgid(65534)
-                os.setuid(65534)
-                function(write_end)
-            finally:
-                os._exit(0)
-        os.close(write_end)
-        started.append(pid)
-        assert os.read(read_end, 1) == b"r", "the child did not get ready"
-        os.close(read_end)
-        return pid
-
-    yield run
-    kill_pids(started)
-    for pid in started:
-        os.waitpid(pid, 0)
-
-
-def test_a_user_squatting_the_keepers_name_neither_stalls_nor_disarms_the_tree(
-        tree, nobody_process):
-    name = keeper_name(os.stat(tree.svdir))
-
-    def squat(ready):
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(name)
-        listener.listen(8)
-        os.write(ready, b"r")
-        held = []
-        while True:  # accept, answer nothing, hold every connection open
-            held.append(listener.accept()[0])
-
-    nobody_process(squat)
-    service = hosted_writer(tree.svdir)
+def test_a_keeper_holds_nothing_but_its_pipes_and_listens_nowhere(tree):
+    """Nothing to connect to, nothing to send it: its descriptors are the script, the tree's
+    stdout and stderr, the tree's liveness pipe and the log pipes — no socket."""
+    services = [hosted_writer(tree.svdir, "w%d" % i) for i in range(2)]
     first = tree.start()
-    wait_until(lambda: numbers(service) == [1], timeout=5, what="line 1 logged (no stall)")
+    for service in services:
+        wait_until(lambda: numbers(service) == [1], what="%s logging" % service.name)
     keeper = the_keeper_of(first.pid)
-    inode = os.stat(service / "log" / "supervise" / "pipe").st_ino
-    wait_until(lambda: inode in held_fifos(keeper), what="the pipe kept all the same")
-
-
-def test_a_user_knocking_on_an_orphaned_keeper_does_not_send_it_away(tree, nobody_process):
-    service = hosted_writer(tree.svdir)
-    first = tree.start()
-    wait_until(lambda: numbers(service) == [1], what="line 1 logged")
-    keeper = the_keeper_of(first.pid)
-    name = keeper_name(os.stat(tree.svdir))
-    wait_until(lambda: name_is_bound(name), what="the keeper's name bound")
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-
-    def knock(ready):  # ready only if told "still needed"; the fixture checks the byte
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(5)
-            sock.connect(name)
-            os.write(ready, b"r" if sock.recv(1) == b"n" else b"x")
-
-    nobody_process(knock)
-    assert not gone(keeper)
-    second = tree.start()
-    wait_until(lambda: gone(keeper), timeout=GRACE_SECONDS / 2, what="handed over")
-    assert len(pipe_keepers_of(second.pid)) == 1
-
-
-def name_is_bound(name):
-    """Whether ``name`` (abstract) is bound: /proc/net/unix lists it with a leading @."""
-    shown = b"@" + name[1:]
-    with open("/proc/net/unix", "rb") as handle:
-        return any(line.split()[-1] == shown for line in handle.read().splitlines()[1:]
-                   if len(line.split()) > 7)
+    kinds = [os.stat("/proc/%d/fd/%s" % (keeper, fd)).st_mode
+             for fd in os.listdir("/proc/%d/fd" % keeper)]
+    assert not [mode for mode in kinds if stat.S_ISSOCK(mode)]
+    assert len(held_fifos(keeper)) == 2
 
 
 @pytest.fixture
 def keeper_here(tmp_path):
-    """A PipeKeeper on a loop of this process, and the FIFOs a test opens (``fifos``): the
-    keeper killed and reaped, the FIFOs closed, at the end."""
+    """A PipeKeeper (grace 1 s) on a loop of this process, and the FIFOs a test opens
+    (``fifos``): every keeper killed and reaped, the FIFOs closed, at the end."""
     loop = EventLoop()
-    keeper = PipeKeeper(loop, str(tmp_path), "test")
+    keeper = PipeKeeper(loop, Spawner(), "test", str(tmp_path), grace=1)
     fifos = []
     yield loop, keeper, fifos
-    if keeper.pid:
-        kill_pids([keeper.pid])
-        os.waitpid(keeper.pid, 0)
+    kill_pids(keeper.pids)
+    for pid in keeper.pids:
+        os.waitpid(pid, 0)
     for fd in fifos:
         os.close(fd)
     loop.close()
-
-
-def fill_a_stopped_keeper(keeper, fifos, directory, count=500):
-    """Hand ``count`` pipes to the keeper, stopped after the first: its socket fills."""
-    fifos.append(os.open(make_fifo(directory, 0), os.O_RDWR))
-    keeper.hold(fifos[0])
-    pid = keeper.pid
-    wait_until(lambda: held_fifos_of(pid, directory) == {os.fstat(fifos[0]).st_ino},
-               what="the first pipe held")
-    os.kill(pid, signal.SIGSTOP)
-    for n in range(1, count):
-        fifos.append(os.open(make_fifo(directory, n), os.O_RDWR))
-        keeper.hold(fifos[-1])  # returns at once, full socket or not
-    assert keeper._queue, "the socket never filled: the test proves nothing"
-    return pid
-
-
-def test_a_keeper_that_stops_reading_gets_every_pipe_once_it_reads_again(tmp_path,
-                                                                         keeper_here):
-    """500 pipes handed over while the keeper is stopped: the socket fills, the rest waits in
-    the tree's queue (the loop never blocks), and all arrive after SIGCONT; releases of pipes
-    whose hold was still queued are never sent."""
-    loop, keeper, fifos = keeper_here
-    pid = fill_a_stopped_keeper(keeper, fifos, tmp_path)
-    for fd in fifos[-10:]:
-        keeper.release(fd)
-    os.kill(pid, signal.SIGCONT)
-    wanted = {os.fstat(fd).st_ino for fd in fifos[:-10]}
-    run_until(loop, lambda: held_fifos_of(pid, tmp_path) == wanted, "every pipe held")
-    keeper.close()
-    run_until(loop, lambda: not keeper.pid, "the keeper gone after goodbye")
 
 
 def make_fifo(directory, number):
@@ -290,12 +198,55 @@ def run_until(loop, predicate, what, timeout=10.0):
     assert predicate(), "%s not met within %.1fs" % (what, timeout)
 
 
-def test_a_stopped_keeper_is_killed_when_its_tree_stops(tmp_path, keeper_here):
-    """The goodbye cannot reach a stopped keeper whose socket is full: it is killed, not
-    left to keep released pipes for its grace period while the stopping tree waits."""
+def test_one_keeper_for_a_batch_of_pipes_then_renewed_without_a_released_one(tmp_path,
+                                                                             keeper_here):
+    """500 pipes held in one turn of the loop make one keeper; a release makes a new one
+    without that pipe, and the old one is killed only once the new one runs."""
     loop, keeper, fifos = keeper_here
-    fill_a_stopped_keeper(keeper, fifos, tmp_path)
-    for fd in fifos:
+    for n in range(500):
+        fifos.append(os.open(make_fifo(tmp_path, n), os.O_RDWR | os.O_CLOEXEC))
+        keeper.hold(fifos[-1])
+    assert not keeper.pid  # nothing spawned inside the turn
+    wanted = {os.fstat(fd).st_ino for fd in fifos}
+    run_until(loop, lambda: keeper.pid and held_fifos_of(keeper.pid, tmp_path) == wanted,
+              "every pipe held")
+    first = keeper.pid
+    assert keeper.pids == {first}
+    for fd in fifos[-10:]:
         keeper.release(fd)
+    wanted = {os.fstat(fd).st_ino for fd in fifos[:-10]}
+    run_until(loop, lambda: keeper.pid != first and keeper.pids == {keeper.pid},
+              "renewed, the old keeper reaped")
+    assert held_fifos_of(keeper.pid, tmp_path) == wanted
     keeper.close()
-    run_until(loop, lambda: not keeper.pid, "the keeper gone", timeout=GRACE_SECONDS / 2)
+    run_until(loop, lambda: not keeper.pids, "every keeper gone after close")
+
+
+def test_a_keeper_whose_tree_is_gone_holds_its_pipes_for_its_grace_period(tmp_path,
+                                                                         keeper_here):
+    """What a killed tree leaves: the keeper reads EOF on its liveness pipe, holds every pipe
+    for its grace period (1 s here), then exits — no longer."""
+    loop, keeper, fifos = keeper_here
+    fifos.append(os.open(make_fifo(tmp_path, 0), os.O_RDWR | os.O_CLOEXEC))
+    keeper.hold(fifos[0])
+    run_until(loop, lambda: keeper.pid and held_fifos_of(keeper.pid, tmp_path), "held")
+    pid = keeper.pid
+    os.close(keeper._current.alive_fd)  # as the kernel does when the tree dies
+    keeper._current.alive_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    gone_at = time.monotonic() + 5
+    while os.waitpid(pid, os.WNOHANG)[0] == 0:
+        assert time.monotonic() < gone_at, "the keeper of a dead tree never left"
+        time.sleep(0.02)
+    keeper._keepers.clear()
+    keeper._current = None
+
+
+def test_a_keeper_killed_is_replaced_at_once(tmp_path, keeper_here):
+    loop, keeper, fifos = keeper_here
+    fifos.append(os.open(make_fifo(tmp_path, 0), os.O_RDWR | os.O_CLOEXEC))
+    keeper.hold(fifos[0])
+    run_until(loop, lambda: keeper.pid and held_fifos_of(keeper.pid, tmp_path), "held")
+    first = keeper.pid
+    os.kill(first, signal.SIGKILL)
+    run_until(loop, lambda: keeper.pid not in (0, first)
+              and held_fifos_of(keeper.pid, tmp_path), "replaced", timeout=GRACE_SECONDS)

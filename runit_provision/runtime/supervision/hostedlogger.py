@@ -101,7 +101,7 @@ def hostable(log_fd):
     from ...errors import UsageError
     from ..svlog.options import parse_args
 
-    canonical = log_run_from_bytes(_read_executable(RUN, log_fd))
+    canonical = log_run_from_bytes(read_executable(RUN, log_fd))
     identity = None if canonical is None else identity_for(canonical)
     if identity is None:
         return None
@@ -112,7 +112,7 @@ def hostable(log_fd):
     return canonical, identity
 
 
-def _read_executable(name, dir_fd, limit=_RUN_LIMIT):
+def read_executable(name, dir_fd, limit=_RUN_LIMIT):
     """The first ``limit`` bytes of a user-executable regular file, or b"" (runsv would exec
     it). Never blocks: a FIFO planted as ``log/run`` is not read, only exec'd (and fails)."""
     import stat

@@ -73,7 +73,7 @@ class LogHost:
     ``log/supervise/pid`` shows (0 when none can be started), ``attach``/``detach`` tell it
     which loggers it stands for."""
 
-    def __init__(self, loop, spawner, label):
+    def __init__(self, loop, spawner, label, forks=None, on_ready=None):
         self.loop = loop
         self.spawner = spawner
         self.label = label
@@ -81,7 +81,8 @@ class LogHost:
         self._current = None
         self._stand_ins = {}  # pid -> _StandIn, until reaped
         self.on_reaped = None  # called after a stand-in or a host has been reaped
-        self.apart = IdentityHosts(loop, spawner.stderr_fd, label)
+        self.on_stand_in = None  # called with the pid of each new current stand-in, 0 when none
+        self.apart = IdentityHosts(loop, spawner.stderr_fd, label, forks, on_ready)
         self.apart.on_reaped = self._host_reaped
 
     @property
@@ -104,6 +105,12 @@ class LogHost:
         """The pid of the stand-in for a logger starting now (started if needed), or 0."""
         if self._current is None:
             self._current = self._start()
+            if self._current is not None and self.on_stand_in is not None:
+                self.on_stand_in(self._current.pid)
+        return self.current_pid()
+
+    def current_pid(self):
+        """The pid of the stand-in loggers get now, 0 while there is none."""
         return 0 if self._current is None else self._current.pid
 
     def attach(self, pid, logger):
@@ -172,6 +179,8 @@ class LogHost:
     def _retire(self, stand_in):
         if self._current is stand_in:
             self._current = None
+            if self.on_stand_in is not None:
+                self.on_stand_in(0)
 
     def _close_alive(self, stand_in):
         if stand_in.alive_fd >= 0:

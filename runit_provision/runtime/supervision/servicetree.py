@@ -17,6 +17,7 @@ from ...errors import FatalError
 from ..unix.diag import fatal as print_fatal, warn as print_warn
 from ..unix.fdlimit import ensure_fd_room, open_fd_count, soft_fd_limit
 from ..unix.procstat import stat_fields
+from .forkserver import ForkServer
 from .logstandin import LogHost
 from .pipekeeper import PipeKeeper
 from .supervisor import Supervisor, SystemClock
@@ -47,7 +48,7 @@ class _Entry:
 
 class ServiceTree:
     def __init__(self, loop, directory, spawner, label, new_sessions=False, clock=SystemClock(),
-                 on_empty=None):
+                 on_empty=None, may_fork=False):
         self.loop = loop
         self.directory = os.path.abspath(directory)
         self.spawner = spawner
@@ -66,9 +67,15 @@ class ServiceTree:
         self._waiting_for_fds = False  # a service waits for descriptors to be freed
         self._inotify = None
         self._watches = {}
-        self.log_host = LogHost(loop, spawner, label)
+        # Root's tree forks users' trees and logger hosts through a fork server; it must be
+        # their subreaper (``may_fork``) to reap them. Any other tree execs those instead.
+        self.forks = None
+        if may_fork and os.geteuid() == 0:
+            self.forks = ForkServer(loop, spawner, label)
+            self.forks.on_reaped = self._end_orphans  # a stopping tree waits for it
+        self.log_host = LogHost(loop, spawner, label, self.forks, self.wake_waiting)
         self.log_host.on_reaped = self._end_orphans  # a stopping tree waits for its hosts
-        self.pipe_keeper = PipeKeeper(loop, self.directory, label)
+        self.pipe_keeper = PipeKeeper(loop, spawner, label, self.directory)
         self.pipe_keeper.on_reaped = self._end_orphans  # and for its keeper
 
     # -- scanning -----------------------------------------------------------------------------
@@ -120,8 +127,6 @@ class ServiceTree:
                 needs_retry = True
         for key in [key for key in self.entries if key not in seen]:
             self._retire(self.entries.pop(key))
-        # Every pipe of the directory is held again: a killed predecessor's keeper may go.
-        self.pipe_keeper.take_over(directory)
         if needs_retry:
             self._schedule_retry()
         elif self._inotify is None:
@@ -142,7 +147,8 @@ class ServiceTree:
         service = Supervisor(self.loop, path, self.spawner, clock=self.clock,
                              label="runsv " + entry.name, on_exit=self._service_exited,
                              new_session=self.new_sessions, log_host=self.log_host,
-                             pipe_keeper=self.pipe_keeper)
+                             pipe_keeper=self.pipe_keeper, forks=self.forks,
+                             wake=self.wake_waiting)
         try:
             service.open()
         except FatalError as exc:
@@ -192,6 +198,13 @@ class ServiceTree:
                 self._retry_timer = None
                 self.scan()
             self._retry_timer = self.loop.call_later(delay, retry)
+
+    def wake_waiting(self):
+        """A helper some service waited for (its fork server, a user tree's stand-in) may be
+        ready: every service tries what it deferred (side.NotYet)."""
+        for entry in list(self.entries.values()):
+            if entry.service is not None:
+                entry.service.host_ready()
 
     def forced_rescan(self):
         """SIGALRM (Debian): write a TAI64N label to ``DIR/.forced-rescan`` and rescan."""
@@ -268,14 +281,17 @@ class ServiceTree:
         self._grace_over = True
         for service in list(self._retiring):
             service.kill_all()
-        for pid in self.log_host.pids:
-            self.spawner.kill(pid, signal.SIGKILL)
+        for pid in self.log_host.pids | self.pipe_keeper.pids | {self.forks and self.forks.pid}:
+            if pid:
+                self.spawner.kill(pid, signal.SIGKILL)
         self._end_orphans()
 
     def _check_empty(self):
         if self._stopping and not self._retiring:
             self.log_host.close()  # every logger has ended: the host exits
             self.pipe_keeper.close()  # and nothing is left to keep
+            if self.forks is not None:
+                self.forks.close()  # nothing is left to fork
             self._end_orphans()
 
     def _end_orphans(self):
@@ -300,7 +316,9 @@ class ServiceTree:
             elif is_new:
                 self.spawner.kill(pid, signal.SIGTERM)
                 self.spawner.kill(pid, signal.SIGCONT)
-        if not self._orphans and not self.log_host.pids and not self.pipe_keeper.pid:
+        forking = self.forks is not None and self.forks.pid
+        if (not self._orphans and not self.log_host.pids and not self.pipe_keeper.pids
+                and not forking):
             self._finish_stop()
 
     def _orphan_exited(self, pid, _wait_status):

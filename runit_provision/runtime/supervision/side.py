@@ -29,6 +29,11 @@ BACKOFF_SECONDS = 1.0  # runsv: a ./run that lived less than this waits this lon
 FORK_RETRY_SECONDS = 5.0
 
 
+class NotYet(Exception):
+    """The host cannot start the process now (a helper it starts it through is not ready);
+    it calls the side's ``host_ready()`` once it can."""
+
+
 class Want(enum.Enum):
     UP = "up"
     DOWN = "down"
@@ -77,6 +82,7 @@ class Side:
         self._started_at = None  # monotonic, of the last ./run start
         self._restart_at = None  # monotonic; a start before this waits (back-off)
         self._start_timer = None  # a start postponed by back-off or a failed fork
+        self._deferred = None  # argv of a spawn the host could not make yet (NotYet)
         self._hook_pid = 0
         self._hook_then = None
         self._queued = collections.deque()
@@ -159,10 +165,17 @@ class Side:
 
     def evaluate(self):
         """runsv's loop head: start what should run (want up, or a ./finish to run)."""
-        if self.is_busy or self.pid or self._start_timer is not None:
+        if self.is_busy or self.pid or self._start_timer is not None or self._deferred:
             return
         if self.want is Want.UP or self.state == State.FINISH:
             self._start()
+
+    def host_ready(self):
+        """The host can make the spawn it deferred (NotYet): made now, if still wanted."""
+        if self._deferred is not None and not self.pid:
+            argv, self._deferred = self._deferred, None
+            self._spawn(argv)
+            self._settle()
 
     # -- transitions ----------------------------------------------------------------------
     def _up(self, _):
@@ -275,6 +288,7 @@ class Side:
         self._cancel_postponed_start()
 
     def _cancel_postponed_start(self):
+        self._deferred = None
         if self._start_timer is not None:
             self._start_timer.cancel()
             self._start_timer = None
@@ -283,6 +297,9 @@ class Side:
         is_finish = argv[0] == "./finish"
         try:
             pid = self.host.spawn(self, argv)
+        except NotYet:
+            self._deferred = argv  # the host calls host_ready(); status stays as it is
+            return
         except OSError as exc:
             if exc.errno in (errno.EAGAIN, errno.ENOMEM):
                 self.host.warn("unable to fork, sleeping", exc)

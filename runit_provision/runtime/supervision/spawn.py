@@ -41,6 +41,11 @@ class Spawner:
         self._environ = original_environ() if environ is None else environ
 
     @property
+    def environ(self):
+        """The environment children get (a dict nobody may change)."""
+        return self._environ
+
+    @property
     def stderr_fd(self):
         """The stderr children get (a hosted logger writes its messages there too)."""
         return 2 if self._stderr_fd is None else self._stderr_fd

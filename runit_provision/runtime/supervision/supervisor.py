@@ -24,13 +24,28 @@ from ...protocol.layout import CONTROL_DIR, FINISH, GIVE_UP, LOG_DIR, LOG_PIPE
 from ...protocol.probe import is_normally_up
 from ...protocol.status import State
 from .adoption import UNKNOWN_EXIT, boot_id, inheritance, started_in, starttime_of
-from .side import Side, Want
+from .side import NotYet, Side, Want
 from .supervisefiles import SuperviseFiles, make_supervise_dir
 
 _READ_CHUNK = 64
 _PIPE_PATH = "supervise/" + LOG_PIPE
 # O_PATH: like runit's chdir(), this needs search permission only, not read permission.
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+def hosts_identity(tree, logger):
+    """Whether a user tree running as ``tree`` (an Identity) may run a logger of ``logger``:
+    the same user and primary group, and no group the tree does not have (a tree runs with
+    all of the user's groups, its log as ``user:group``).
+
+    >>> from runit_provision.runtime.supervision.hostedlogger import Identity
+    >>> tree = Identity(1000, [1000, 4, 27])
+    >>> [hosts_identity(tree, Identity(*ids)) for ids in ((1000, [1000]), (1000, [1000, 4]),
+    ...                                                    (1000, [4]), (1001, [1000]))]
+    [True, True, False, False]
+    """
+    return (tree.uid == logger.uid and tree.gids[:1] == logger.gids[:1]
+            and set(logger.gids) <= set(tree.gids))
 
 
 class SystemClock:
@@ -42,7 +57,8 @@ class SystemClock:
 
 class Supervisor:
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
-                 on_exit=None, new_session=False, log_host=None, pipe_keeper=None):
+                 on_exit=None, new_session=False, log_host=None, pipe_keeper=None, forks=None,
+                 wake=None):
         self.loop = loop
         self.directory = directory
         self.spawner = spawner
@@ -52,8 +68,12 @@ class Supervisor:
         self.new_session = new_session  # runsvdir -P: each service in its own session
         self.log_host = log_host  # a tree's LogHost: canonical log/runs run here (logstandin.py)
         self.pipe_keeper = pipe_keeper  # a tree's PipeKeeper: holds the log pipe if we die
+        self.forks = forks  # a tree's ForkServer: a canonical user tree's run is forked there
+        self.wake = wake  # the tree's: every supervisor that waits (NotYet) tries again
         self._hosted = None  # our HostedLogger, while the log side runs one on the tree's loop
-        self._apart = None  # (pid, key) while it runs in another identity's host
+        self._apart = None  # (host pid, key) while it runs in another identity's host
+        self._forks_tree = False  # ./run is a canonical user tree (usertree.py), read at open
+        self._tree = None  # (pid, Identity) of the user tree ./run runs as, while it runs
         self.dir_fd = self.log_fd = -1
         self.main = self.log = None
         self._files = {}
@@ -87,6 +107,9 @@ class Supervisor:
             tally = files.read_tally()
             side.tally = tally or side.tally  # the counts go on across supervisors
             self._inherit(side, files, tally)
+        if self.forks is not None:
+            from .usertree import tree_run
+            self._forks_tree = tree_run(self.dir_fd) is not None
 
     def _initial_want(self, fd):
         return Want.UP if is_normally_up(dir_fd=fd) else Want.DOWN
@@ -226,10 +249,20 @@ class Supervisor:
         """After every event: runsv's loop head, then its exit check (log first, as runit)."""
         if self._exited:
             return
+        if self._forks_tree:
+            # The user tree first: the logger of its output runs in it (usertree.py).
+            self.main.evaluate()
         if self.log is not None:
             self.log.evaluate()
         self.main.evaluate()
         self._maybe_exit()
+
+    def host_ready(self):
+        """A helper a side waited for (NotYet) may be ready: each such side tries again."""
+        if self._exited:
+            return
+        for side in self._files:
+            side.host_ready()
 
     def _maybe_exit(self):
         main = self.main
@@ -352,7 +385,13 @@ class Supervisor:
         return True
 
     def spawn(self, side, argv):
+        if side is self.main and argv == ["./run"] and self.forks is not None:
+            pid = self._fork_tree()
+            if pid:
+                return pid
         if side is self.log and self.log_host is not None and argv == ["./run"]:
+            if self._forks_tree and self.main.want is Want.UP and not self.main.pid:
+                raise NotYet()  # its tree first: the logger runs in it (host_ready follows)
             from .hostedlogger import hostable
             found = hostable(self.log_fd)
             pid = self._host_logger(*found) if found is not None else 0
@@ -402,8 +441,9 @@ class Supervisor:
         return pid
 
     def _host_apart(self, canonical, identity):
-        """The logger in ``identity``'s host (identityhost.py): it gets the ``log/``
-        directory and a reading end of the pipe of its own, non-blocking."""
+        """The logger in ``identity``'s host (identityhost.py) — the user tree ``./run`` runs,
+        when it runs as that identity — : it gets the ``log/`` directory and a reading end of
+        the pipe of its own, non-blocking."""
         def open_fds():
             reader = self._log_reader()
             os.set_blocking(reader, False)
@@ -413,10 +453,61 @@ class Supervisor:
             self._apart = None
             self.log.child_exited(pid, wait_status)
 
-        pid, key = self.log_host.apart.start(identity, canonical.user, canonical.args,
-                                             open_fds, exited)
+        hosts = self.log_host.apart
+        if self._tree is not None and hosts_identity(self._tree[1], identity):
+            pid, key = hosts.start_in_tree(self._tree[0], canonical.args, open_fds, exited)
+            if pid:
+                self._apart = (self._tree[0], key)
+                return pid
+        pid, key = hosts.start(identity, canonical.user, canonical.args, open_fds, exited)
         if pid:
             self._apart = (pid, key)
+        return pid
+
+    def _fork_tree(self):
+        """A canonical user tree's ``./run`` (usertree.py) forked through the tree's fork
+        server instead of exec'd: the pid, or 0 when it must be exec'd after all (another
+        script, a user chpst would refuse, no fork server). NotYet while the server starts."""
+        import socket
+        from ..unix.userspec import resolve_user
+        from .forkserver import NotReady
+        from .hostedlogger import Identity
+        from .usertree import tree_run, tree_request
+        found = tree_run(self.dir_fd)
+        if found is None:
+            return 0
+        try:
+            uid, gids = resolve_user(found.user, True)
+        except Exception:  # noqa: BLE001 — whatever chpst would fail on, chpst must say
+            return 0
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        output = self._pipe_w if self._pipe_w >= 0 else 1
+        fields, fds = tree_request(found, self.spawner.environ, self.new_session,
+                                   self.dir_fd, output, theirs.fileno())
+        self._files[self.main].write_starting("run")
+        try:
+            pid = self.forks.fork(b"tree", fields, fds)
+        except NotReady:
+            ours.close()
+            if self.wake is not None:
+                self.forks.on_ready.append(self.wake)
+            raise NotYet() from None
+        except OSError as exc:
+            self.warn("unable to fork the user tree, running ./run instead", exc)
+            ours.close()
+            return 0
+        finally:
+            theirs.close()
+        self._files[self.main].spawned(pid)
+        self._tree = (pid, Identity(uid, gids))
+        self.log_host.apart.add_tree(pid, self._tree[1], ours)
+
+        def exited(pid, wait_status):
+            self._tree = None
+            self.main.child_exited(pid, wait_status)
+        self.loop.watch_child(pid, exited)
+        if self.log is not None:
+            self.loop.call_later(0, self.host_ready)  # its logger waited for it
         return pid
 
     def start_hook(self, letter):

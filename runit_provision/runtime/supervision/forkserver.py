@@ -1,0 +1,298 @@
+"""runtime/supervision: the fork server — a small, clean Python process from which a tree run by
+root forks the processes that become another identity: users' trees and logger hosts.
+
+A process forked from the running tree keeps a private copy of every page the tree writes after
+the fork (3–4 MB, even for a tree of one service), and it carries a copy of whatever the tree
+had read. The fork server is exec'd instead (``python -S -I``, an empty environment), when a
+tree first needs it: it imports what its children run, freezes the collector's generations so
+that no collection walks (and so copies) them, and then only waits on its socket. Its children
+share its pages, and they do not change under them: the server writes nothing between forks.
+
+Each child is forked twice — the server forks, that child forks the helper and exits — so the
+helper is re-parented to the nearest subreaper, the tree (``servicetree.become_subreaper``): it
+is the tree's child, reaped by the tree's loop, as a spawned process would be. The server
+answers only once the middle child is gone, so the tree knows the pid of its new child before
+the child can be reaped.
+
+The channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields NUL-separated:
+
+    tree -> server   KIND FIELD...            + the descriptors the child needs
+    server -> tree   ready                    (once, when the server can fork)
+                     pid PID | error ERRNO    (one answer to each request)
+
+Kinds (``_CHILDREN``): ``host`` — a logger host of another identity (identityhost.serve);
+``tree`` — a user's tree (usertree.run). The tree waits for each answer (a fork, a few hundred
+microseconds), never more than ``ANSWER_SECONDS``: a server that does not answer in time is
+killed, and what asked is started the old way (exec'd). The tree's side is ``ForkServer``,
+the server's ``serve``.
+"""
+
+import errno
+import os
+import signal
+import sys
+
+from ..unix.diag import warn
+
+ANSWER_SECONDS = 5.0  # a fork answers in well under a millisecond; a loaded machine is slow
+RESTART_SECONDS = 1.0  # a server that died this soon after its start is not restarted at once
+_MESSAGE_MAX = 65536
+_MAX_FDS = 8
+CHANNEL_FD = 3  # where the server finds its end of the channel
+TITLE_ROOM = 512  # bytes of argument area its children may show their own names in
+
+
+class ForkServer:
+    """The tree's side: starts the server when first asked, forks through it.
+
+    ``fork(kind, fields, fds)`` gives the pid of the new child of the tree, or raises
+    ``NotReady`` (the server is starting: ``on_ready`` callbacks run once it can fork) or
+    OSError (it cannot: the caller starts its process the old way)."""
+
+    def __init__(self, loop, spawner, label):
+        self.loop = loop
+        self.spawner = spawner
+        self.label = label
+        self.pid = 0
+        self.on_ready = []  # called once each, when the server is ready (then cleared)
+        self.on_reaped = None  # called after the server has been reaped (a stopping tree waits)
+        self._channel = None
+        self._ready = False
+        self._closing = False
+        self._started_at = 0.0
+        self._not_before = 0.0  # no restart before this (monotonic) after a quick death
+
+    def fork(self, kind, fields, fds):
+        if self._closing:
+            raise OSError(errno.ESHUTDOWN, "the tree is stopping")
+        if not self._ready:
+            self._start()
+            raise NotReady()
+        return self._ask(kind, fields, fds)
+
+    def close(self):
+        """The tree stops: the server sees its channel close and exits (it is reaped)."""
+        self._closing = True
+        self.on_ready = []
+        self._drop_channel()
+
+    # -- the server process -----------------------------------------------------------------
+    def _start(self):
+        if self.pid or self.loop.monotonic() < self._not_before:
+            if not self.pid:  # too soon after a death: the asker waits for the retry
+                self.loop.call_later(self._not_before - self.loop.monotonic(), self._start)
+            return
+        import socket
+        import fcntl
+        tree_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # above the number it is to take in the child: a source must not be a target
+        server_fd = fcntl.fcntl(server_end.fileno(), fcntl.F_DUPFD_CLOEXEC, CHANNEL_FD + 1)
+        server_end.close()
+        try:
+            argv = [sys.executable, "-S", "-I", "-c", _boot_code(), "x" * TITLE_ROOM]
+            self.pid = self.spawner.spawn(argv, extra_fds=[(server_fd, CHANNEL_FD)], env={})
+        except OSError as exc:
+            warn(self.label, "unable to start the fork server, starting processes instead", exc)
+            tree_end.close()
+            self._not_before = self.loop.monotonic() + RESTART_SECONDS
+            self._fail_waiting()
+            return
+        finally:
+            os.close(server_fd)
+        tree_end.setblocking(False)
+        self._channel = tree_end
+        self._started_at = self.loop.monotonic()
+        self.loop.add_reader(tree_end.fileno(), self._on_ready_message)
+        self.loop.watch_child(self.pid, self._reaped)
+
+    def _on_ready_message(self):
+        try:
+            data = self._channel.recv(64)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        self.loop.remove_reader(self._channel.fileno())
+        if data != b"ready":  # it could not start: reaped soon, its askers started the old way
+            self._drop_channel()
+            self._fail_waiting()
+            return
+        self._channel.setblocking(True)
+        self._ready = True
+        waiting, self.on_ready = self.on_ready, []
+        for callback in waiting:
+            callback()
+
+    def _fail_waiting(self):
+        """Whoever waits for the server tries again: it finds it unavailable (OSError) for
+        ``RESTART_SECONDS`` and starts its process the old way."""
+        waiting, self.on_ready = self.on_ready, []
+        for callback in waiting:
+            callback()
+
+    def _ask(self, kind, fields, fds):
+        import select
+        import socket
+        message = b"\0".join([kind] + [os.fsencode(str(field)) for field in fields])
+        try:
+            socket.send_fds(self._channel, [message], fds)
+            poller = select.poll()
+            poller.register(self._channel.fileno(), select.POLLIN)
+            if not poller.poll(ANSWER_SECONDS * 1000):
+                raise OSError(errno.ETIMEDOUT, "the fork server did not answer")
+            answer = self._channel.recv(64)
+        except OSError as exc:
+            self._give_up(exc)
+            raise
+        words = answer.split(b"\0")
+        if len(words) == 2 and words[0] == b"pid" and words[1].isdigit():
+            return int(words[1])
+        if len(words) == 2 and words[0] == b"error" and words[1].isdigit():
+            number = int(words[1])
+            raise OSError(number, os.strerror(number))
+        exc = OSError(errno.EPROTO, "the fork server answered %r" % answer[:40])
+        self._give_up(exc)
+        raise exc
+
+    def _give_up(self, exc):
+        warn(self.label, "the fork server does not answer, killing it", exc)
+        self._drop_channel()
+        if self.pid:
+            self.spawner.kill(self.pid, signal.SIGKILL)
+
+    def _drop_channel(self):
+        self._ready = False
+        if self._channel is not None:
+            self.loop.remove_reader(self._channel.fileno())
+            self._channel.close()
+            self._channel = None
+
+    def _reaped(self, _pid, _wait_status):
+        self.pid = 0
+        self._drop_channel()
+        if self.loop.monotonic() - self._started_at < RESTART_SECONDS:
+            self._not_before = self.loop.monotonic() + RESTART_SECONDS
+        if self.on_ready:  # someone still waits for a server: the next one
+            self._start()
+        if self.on_reaped is not None:
+            self.on_reaped()
+
+
+class NotReady(Exception):
+    """The fork server is starting: ask again from an ``on_ready`` callback."""
+
+
+def _boot_code():
+    """What the server's ``python -S -I -c`` runs: this very package, whatever ``sys.path``
+    the tree had (a virtualenv's site-packages, the launcher's ``current`` link)."""
+    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))))
+    return ("import sys; sys.path.insert(0, %r); "
+            "from runit_provision.runtime.supervision.forkserver import serve; serve()"
+            % package)
+
+
+# -- the server ------------------------------------------------------------------------------------
+def serve():
+    """The server's whole life: prepare, say ready, fork on request until the channel closes."""
+    import gc
+    import socket
+    from ..unix.procname import show_runit_name
+    from .identityhost import close_all_but
+    close_all_but({CHANNEL_FD})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    show_runit_name("forkserver", ["(forks for a runsvdir tree)"], whole=True)
+    channel = socket.socket(fileno=CHANNEL_FD)
+    try:
+        _preload()
+    except Exception as exc:  # noqa: BLE001 — said; the tree starts its processes the old way
+        warn("forkserver", "unable to prepare: %s: %s" % (type(exc).__name__, exc))
+        os._exit(111)
+    gc.collect()
+    gc.freeze()  # from here on the children's pages stay shared: no collection walks them
+    channel.send(b"ready")
+    while True:
+        try:
+            data, fds, _flags, _address = socket.recv_fds(channel, _MESSAGE_MAX, _MAX_FDS)
+        except InterruptedError:
+            continue
+        except OSError:
+            os._exit(0)
+        if not data:
+            os._exit(0)  # the tree is gone (or done): so are we
+        fields = data.split(b"\0")
+        answer = _fork_child(fields[0], [os.fsdecode(field) for field in fields[1:]], fds)
+        for fd in fds:
+            os.close(fd)
+        try:
+            channel.send(answer)
+        except OSError:
+            os._exit(0)
+
+
+def _preload():
+    """Import now what every child runs: a child that has become a user may not be able to
+    read this installation (a virtualenv under /root), and its imports would be its own
+    pages, not shared ones."""
+    from . import identityhost, usertree  # noqa: F401
+    identityhost.preload()
+    usertree.preload()
+
+
+def _fork_child(kind, fields, fds):
+    """Fork the child ``kind`` twice (it becomes the tree's child); the answer to send."""
+    run = _CHILDREN.get(kind)
+    if run is None:
+        return b"error\0%d" % errno.EINVAL
+    read_end, write_end = os.pipe()
+    try:
+        middle = os.fork()
+    except OSError as exc:
+        os.close(read_end)
+        os.close(write_end)
+        return b"error\0%d" % (exc.errno or errno.EAGAIN)
+    if middle == 0:  # pragma: no cover — the middle child: fork, say the pid, go
+        code = 0
+        try:
+            os.close(read_end)
+            try:
+                pid = os.fork()
+            except OSError as exc:
+                os.write(write_end, b"error\0%d" % (exc.errno or errno.EAGAIN))
+                os._exit(0)
+            if pid == 0:
+                os.close(write_end)
+                os.close(CHANNEL_FD)
+                run(fields, fds)  # never returns
+            os.write(write_end, b"pid\0%d" % pid)
+        except BaseException as exc:  # noqa: BLE001 — nothing may escape into the server's loop
+            warn("forkserver", "unable to start a %s: %s: %s"
+                 % (os.fsdecode(kind), type(exc).__name__, exc))
+            code = 111
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    answer = b""
+    while True:
+        chunk = os.read(read_end, 64)
+        if not chunk:
+            break
+        answer += chunk
+    os.close(read_end)
+    os.waitpid(middle, 0)
+    return answer or b"error\0%d" % errno.ECHILD
+
+
+def _run_host(fields, fds):
+    from .hostedlogger import Identity
+    from .identityhost import serve as serve_host
+    uid, gids, title = int(fields[0]), [int(gid) for gid in fields[1].split(",")], fields[2]
+    serve_host(fds[0], Identity(uid, gids), fds[1], title)
+
+
+def _run_tree(fields, fds):
+    from .usertree import run
+    run(fields, fds)
+
+
+_CHILDREN = {b"host": _run_host, b"tree": _run_tree}
