@@ -85,6 +85,8 @@ def kind_of(pid):
     if words and words[0].startswith(b"svlogd") and len(words) > 1 \
             and words[1].startswith(b"-s"):
         comm = "stand-in"
+    elif words and words[0] == b"pipekeeper":
+        comm = "pipekeeper"
     return "%s (%s)" % (comm, who)
 
 

@@ -205,6 +205,8 @@ def serve():
     channel = socket.socket(fileno=CHANNEL_FD)
     try:
         _preload()
+        if os.environ.get("RP_WARM") != "0":
+            _warm_up()
     except Exception as exc:  # noqa: BLE001 — said; the tree starts its processes the old way
         warn("forkserver", "unable to prepare: %s: %s" % (type(exc).__name__, exc))
         os._exit(111)
@@ -220,6 +222,8 @@ def serve():
             os._exit(0)
         if not data:
             os._exit(0)  # the tree is gone (or done): so are we
+        for fd in fds:  # received descriptors are inheritable: no child's child may get them
+            os.set_inheritable(fd, False)
         fields = data.split(b"\0")
         answer = _fork_child(fields[0], [os.fsdecode(field) for field in fields[1:]], fds)
         for fd in fds:
@@ -237,6 +241,35 @@ def _preload():
     from . import identityhost, usertree  # noqa: F401
     identityhost.preload()
     usertree.preload()
+
+
+def _warm_up():
+    """Run, once, here, what every child runs first: a small tree of one logged service, started
+    and stopped. The interpreter rewrites a function's code the first times it runs it, and
+    fills caches: done here, that happens once in pages the children share, not in each."""
+    import shutil
+    import tempfile
+    from .loop import EventLoop
+    from .servicetree import ServiceTree
+    from .spawn import Spawner
+    base = tempfile.mkdtemp(prefix="runit-provision-warm-up-")
+    try:
+        service = os.path.join(base, "w")
+        os.makedirs(os.path.join(service, "log", "main"))
+        for path, text in (("run", "exec sleep 100\n"), ("log/run", "exec svlogd ./main\n")):
+            with open(os.path.join(service, path), "w") as handle:
+                handle.write("#!/bin/sh\n" + text)
+            os.chmod(os.path.join(service, path), 0o755)
+        loop = EventLoop()
+        tree = ServiceTree(loop, base, Spawner(stderr_fd=2, environ={"PATH": "/usr/bin:/bin"}),
+                           "warm-up", on_empty=loop.stop)
+        tree.start()
+        loop.call_later(0.05, tree.stop)
+        loop.run()
+        loop.close()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
 
 
 def _fork_child(kind, fields, fds):

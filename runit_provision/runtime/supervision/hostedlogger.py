@@ -189,6 +189,12 @@ class HostedLogger:
             self.logger.end_killed()
         self._flow_changed()
 
+    def drain(self):
+        """Write the whole lines the pipe holds now, from outside the loop (the process is
+        about to end: a line it wrote itself must not wait for a next logger that may never
+        come, at a shutdown). An unfinished line stays in the pipe."""
+        self._read()
+
     def _may_read(self):
         return (not self._done and not self._stopped and not self._ended_by
                 and not self._at_eof and self.logger.read_limit > 0)

@@ -95,6 +95,15 @@ def exited_from_message(data):
     return int(key), int(status)
 
 
+def parent_of(pid):
+    """The parent pid of ``pid`` (field 4 of /proc/PID/stat), or 0 when it is gone."""
+    from ..unix.procstat import stat_fields
+    try:
+        return int(stat_fields(str(pid))[4 - 3])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 # -- the tree's side ------------------------------------------------------------------------------
 class _Host:
     """The tree's record of one host: its pid, identity, channel and loggers (key ->
@@ -284,7 +293,9 @@ class IdentityHosts:
             elif message is None:
                 continue
             elif message[0] == "stand-in":
-                if host.is_tree:
+                # shown in log/supervise/pid, where sv and a successor tree may signal it: it
+                # must be the user tree's own child, whatever the tree says
+                if host.is_tree and (not message[1] or parent_of(message[1]) == host.pid):
                     host.stand_in, host.asked = message[1], False
                     if host.stand_in and self.on_ready is not None:
                         self.on_ready()
@@ -491,6 +502,11 @@ class LoggerServing:
             self.channel.send(_encode("exited", key, wait_status))
         except OSError:
             pass  # the tree is gone: its successor finds our exit through a pidfd
+
+    def drain(self):
+        """The process is ending: each logger writes what its pipe holds now."""
+        for logger, _fds, _stand_in in list(self.loggers.values()):
+            logger.drain()
 
     def each(self, signum):
         for logger, _fds, _stand_in in list(self.loggers.values()):

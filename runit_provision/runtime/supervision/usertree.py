@@ -50,11 +50,26 @@ def tree_request(found, environ, new_session, dir_fd, output_fd, channel_fd):
     return fields, [dir_fd, output_fd, channel_fd]
 
 
+# What the runtime imports when it first needs it (a module's import deferred to its first
+# use keeps the tools' start fast) — here all at once: a tree that has become a user may not
+# be allowed to read this installation (an interpreter or a virtualenv under /root, 0700).
+_STDLIB = ("ctypes", "errno", "fcntl", "grp", "ipaddress", "pwd", "resource", "select",
+           "socket", "stat", "struct")
+_ROOMS = ("protocol", "runtime.supervision", "runtime.svlog", "runtime.unix")
+
+
 def preload():
-    """Import what the tree runs (the fork server does it before it forks)."""
-    from ...errors import FatalError  # noqa: F401
-    from ..unix import procstate  # noqa: F401
-    from . import treeprocess  # noqa: F401
+    """Import every module a tree may import later (the fork server does it before it forks)."""
+    import importlib
+    package = __name__.split(".")[0]
+    base = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for name in _STDLIB:
+        importlib.import_module(name)
+    for room in _ROOMS:
+        for entry in sorted(os.listdir(os.path.join(base, *room.split(".")))):
+            if entry.endswith(".py") and entry != "__init__.py":
+                importlib.import_module("%s.%s.%s" % (package, room, entry[:-3]))
+    importlib.import_module(package + ".errors")
 
 
 def run(fields, fds):
@@ -105,6 +120,10 @@ def _run(fields, fds):
 
     code = run_tree(directory, label, environ=environ, children_stderr=_own_stderr(),
                     serve_parent=serve_parent)
+    for each in serving:
+        # Our last words are in the pipe we log ourselves: written before we go, for at a
+        # shutdown nobody reads that pipe after us.
+        each.drain()
     return code
 
 

@@ -1,0 +1,232 @@
+"""Users' trees forked in-process (runtime/supervision/usertree.py, forkserver.py): a tree run by
+root runs the canonical ``runsvdir-LOGIN/run`` (``protocol/treerun.py``) in a process forked
+from its fork server — one process of the user's identity, not env, chpst and an interpreter —
+which also runs the tree's logger of its own output.
+
+Real processes: our runsvdir as root, the user's tree as ``nobody``. The interpreter may live
+under /root (0700): a forked tree never execs it, nor imports anything once it is the user.
+Every wait has a deadline; the fixture ends whatever a case leaves.
+"""
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ..conftest import OUR_BIN, our_tool
+from .processes import (
+    BASE_PATH, SH, children_of, cmdline, comm, descendants, kill_pids, make_service,
+    process_group_members, proc_status, processes_under, running_pid, start_time, wait_until,
+    write_file)
+from .test_hosted_log import COUNTER, log_text, numbers, sv
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(os.geteuid() != 0, reason="a tree run by root")]
+
+OUTER = "runsvdir-nobody"
+# The user's tree's own output: a line to stderr at start and when told to stop.
+NOISY = SH + 'echo "noisy starts" >&2\ntrap \'echo "noisy stops" >&2; exit 0\' TERM\n' \
+             'while :; do sleep 0.05; done\n'
+
+
+def nobody():
+    try:
+        return pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user nobody")
+
+
+class UserTree:
+    """Root's tree (``svdir``) with ``runsvdir-nobody`` over ``home/service``, in a directory
+    every user can pass (pytest's tmp_path is root's alone)."""
+
+    def __init__(self):
+        self.user = nobody()
+        self.base = Path(tempfile.mkdtemp(prefix="rp-usertree-"))
+        self.base.chmod(0o755)
+        self.svdir = self.base / "service"
+        self.home = self.base / "home"
+        self.user_tree = self.home / "service"
+        self.outer = self.svdir / OUTER
+        self.output_log = self.home / "logs" / "runsvdir"
+        self.proc = None
+
+    def build(self, run=None):
+        lock = self.user_tree / ".runsvdir.lock"
+        run = run or (SH + 'exec 2>&1\nexec env -i PATH="$PATH" chpst -u nobody -e ./env '
+                      "-L %s runsvdir %s\n" % (lock, self.user_tree))
+        make_service(self.svdir, OUTER, run=run,
+                     log_run=SH + "exec chpst -u nobody svlogd -tt %s\n" % self.output_log)
+        write_file(self.outer / "env" / "HOME", str(self.home) + "\n")
+        web = make_service(self.user_tree, "web", run=COUNTER,
+                           log_run=SH + "exec svlogd ./main\n")
+        (web / "log" / "main").mkdir()
+        make_service(self.user_tree, "noisy", run=NOISY)
+        self.output_log.mkdir(parents=True)
+        subprocess.run(["chown", "-R", "nobody:%d" % self.user.pw_gid, str(self.home)],
+                       check=True)
+        return web
+
+    def start(self, env=None):
+        environ = {"PATH": "%s:%s" % (OUR_BIN, BASE_PATH)}
+        environ.update(env or {})
+        self.proc = subprocess.Popen([our_tool("runsvdir"), str(self.svdir)], env=environ,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        return self.proc
+
+    def tree_pid(self):
+        """The user's tree, once it runs and shows its name."""
+        return wait_until(lambda: running_pid(self.outer) if cmdline(running_pid(self.outer))
+                          == ["runsvdir", str(self.user_tree)] else 0,
+                          timeout=20, what="the user's tree running")
+
+    def close(self):
+        if self.proc is not None:
+            kill_pids(set(process_group_members(self.proc.pid)) | set(descendants(self.proc.pid)))
+            self.proc.wait()
+        kill_pids(processes_under(self.base))
+        wait_until(lambda: not processes_under(self.base), timeout=30,
+                   what="every process of the test gone")
+        shutil.rmtree(str(self.base), ignore_errors=True)
+
+
+@pytest.fixture
+def user_tree():
+    found = UserTree()
+    yield found
+    found.close()
+
+
+def as_nobody(script):
+    user = nobody()
+    return subprocess.run(["setpriv", "--reuid=%d" % user.pw_uid, "--regid=%d" % user.pw_gid,
+                           "--clear-groups", "sh", "-c", script], capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_the_users_tree_is_one_forked_process_of_the_user(user_tree):
+    web = user_tree.build()
+    root = user_tree.start()
+    tree = user_tree.tree_pid()
+    user = user_tree.user
+    # the tree's child, no env, chpst or interpreter exec'd in between
+    assert tree in children_of(root.pid)
+    assert comm(tree) == "runsvdir"
+    status = proc_status(tree)
+    assert status["Uid"] == [str(user.pw_uid)] * 4
+    assert status["Gid"] == [str(user.pw_gid)] * 4
+    assert int(status["CapEff"][0], 16) == 0 and int(status["CapPrm"][0], 16) == 0
+    # its services run as the user, under it
+    service = wait_until(lambda: running_pid(web), what="web running")
+    assert service in children_of(tree)
+    assert proc_status(service)["Uid"] == [str(user.pw_uid)] * 4
+    wait_until(lambda: numbers(log_text(web / "log" / "main"))[:3] == [1, 2, 3],
+               what="web logging")
+    # the tree's own output is logged as the user, by the tree itself: the pid shown is its
+    # loggers' stand-in, a child of the tree — no logger host, no svlogd
+    wait_until(lambda: "noisy starts" in log_text(user_tree.output_log),
+               what="the tree's output logged")
+    stand_in = running_pid(user_tree.outer / "log")
+    assert stand_in in children_of(tree)
+    assert cmdline(stand_in)[:2] == ["svlogd", "-s"]
+    assert running_pid(web / "log") == stand_in
+    info = (user_tree.output_log / "current").stat()
+    assert (info.st_uid, info.st_gid) == (user.pw_uid, user.pw_gid)
+    # the lock against a second tree is the tree's
+    probe = as_nobody("exec flock -n %s true" % (user_tree.user_tree / ".runsvdir.lock"))
+    assert probe.returncode != 0
+    # one Python process of the user's, beside two shells: the stand-in and its pipe keeper
+    services = {running_pid(web), running_pid(user_tree.user_tree / "noisy")}
+    services |= {pid for service in services for pid in descendants(service)}
+    theirs = sorted(cmdline(pid)[0] for pid in descendants(root.pid)
+                    if proc_status(pid).get("Uid", [""])[0] == str(user.pw_uid)
+                    and pid not in services)
+    assert theirs == ["pipekeeper", "runsvdir", "svlogd"], theirs
+
+
+def test_the_user_cannot_read_anything_of_roots_through_their_processes(user_tree):
+    """Every process of the user's identity under root's tree: the tree itself is not
+    dumpable (its memory, environment and descriptors are root's to read); the rest (the
+    stand-in, the pipe keeper, the services) hold nothing of root's."""
+    user_tree.build()
+    root = user_tree.start(env={"SECRET_TOKEN": "s3cr3t-4d2e"})
+    tree = user_tree.tree_pid()
+    wait_until(lambda: running_pid(user_tree.outer / "log"), what="the tree's logger")
+    probe = as_nobody("cat /proc/%d/environ; head -c1 /proc/%d/mem; ls /proc/%d/fd; "
+                      "kill -0 %d && echo signalled" % (tree, tree, tree, tree))
+    assert probe.stdout.strip() == "signalled", probe
+    assert probe.stderr.count("Permission denied") == 3, probe.stderr
+    uid = str(user_tree.user.pw_uid)
+    theirs = [pid for pid in descendants(root.pid)
+              if proc_status(pid).get("Uid", [""])[0] == uid and pid != tree]
+    assert theirs
+    for pid in theirs:
+        probe = as_nobody("cat /proc/%d/environ; ls -l /proc/%d/fd" % (pid, pid))
+        assert "s3cr3t" not in probe.stdout, cmdline(pid)
+        assert "socket:" not in probe.stdout, (cmdline(pid), probe.stdout)
+
+
+def test_restart_down_up_and_kill_of_the_users_tree(user_tree):
+    web = user_tree.build()
+    user_tree.start()
+    first = user_tree.tree_pid()
+    wait_until(lambda: len(numbers(log_text(web / "log" / "main"))) > 5, what="web logging")
+    out = sv("-w", "15", "restart", OUTER, svdir=user_tree.svdir)
+    assert out.returncode == 0 and out.stdout.startswith("ok: run: %s" % OUTER), out
+    second = user_tree.tree_pid()
+    assert second != first and start_time(first) is None
+    # the tree drained its own output before it went: the stop's line is logged
+    wait_until(lambda: "noisy stops" in log_text(user_tree.output_log),
+               what="the tree's last output logged")
+    out = sv("-w", "15", "down", OUTER, svdir=user_tree.svdir)
+    assert out.returncode == 0, out
+    assert not [pid for pid in processes_under(user_tree.home)], "the user's tree left a process"
+    out = sv("-w", "15", "up", OUTER, svdir=user_tree.svdir)
+    assert out.returncode == 0, out
+    third = user_tree.tree_pid()
+    service = wait_until(lambda: running_pid(web), what="web running again")
+    os.kill(third, signal.SIGKILL)
+    fourth = wait_until(lambda: running_pid(user_tree.outer) not in (0, third)
+                        and user_tree.tree_pid(), timeout=20, what="a new tree")
+    # the new tree took the running service over, and no line of it was lost
+    assert running_pid(web) == service
+    count = len(numbers(log_text(web / "log" / "main")))
+    wait_until(lambda: len(numbers(log_text(web / "log" / "main"))) > count + 10,
+               what="more lines")
+    got = numbers(log_text(web / "log" / "main"))
+    got = got[len(got) - 1 - got[::-1].index(1):]  # since web's start after the up
+    assert got == list(range(1, len(got) + 1)), "a line lost or repeated"
+    assert fourth in children_of(user_tree.proc.pid)
+
+
+def test_a_killed_fork_server_is_started_again_when_next_needed(user_tree):
+    user_tree.build()
+    root = user_tree.start()
+    first = user_tree.tree_pid()
+    servers = [pid for pid in children_of(root.pid) if cmdline(pid)[:1] == ["forkserver"]]
+    assert len(servers) == 1
+    kill_pids(servers)
+    out = sv("-w", "15", "restart", OUTER, svdir=user_tree.svdir)
+    assert out.returncode == 0, out
+    second = user_tree.tree_pid()
+    assert second != first
+    again = [pid for pid in children_of(root.pid) if cmdline(pid)[:1] == ["forkserver"]]
+    assert len(again) == 1 and again != servers
+
+
+def test_root_stopping_ends_every_process_and_logs_the_trees_last_words(user_tree):
+    user_tree.build()
+    root = user_tree.start()
+    user_tree.tree_pid()
+    wait_until(lambda: "noisy starts" in log_text(user_tree.output_log), what="logging")
+    everything = set(descendants(root.pid))
+    root.send_signal(signal.SIGTERM)
+    assert root.wait(timeout=30) == 0
+    assert not [pid for pid in everything if start_time(pid) is not None]
+    assert "noisy stops" in log_text(user_tree.output_log)
