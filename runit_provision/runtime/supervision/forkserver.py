@@ -29,7 +29,11 @@ the server's ``serve``.
 
 import errno
 import os
-import signal
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
 import sys
 
 from ..unix.diag import warn

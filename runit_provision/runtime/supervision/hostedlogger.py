@@ -27,7 +27,11 @@ as with a real svlogd.
 """
 
 import os
-import signal
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
 
 from ...protocol.layout import RUN
 from ...protocol.logrun import log_run_from_bytes

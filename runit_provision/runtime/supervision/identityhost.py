@@ -48,7 +48,11 @@ host's ``serve``.
 """
 
 import os
-import signal
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
 
 from ..unix.diag import warn
 from .forkserver import NotReady
@@ -413,13 +417,14 @@ class LoggerServing:
     its pid acts on each of its loggers), a user's tree its stand-in (``stand_ins``, its
     LogHost: ``attach``/``detach`` and the pid of the stand-in loggers get now)."""
 
-    def __init__(self, loop, channel, spawner, scratch, title, stand_ins=None):
+    def __init__(self, loop, channel, spawner, scratch, title, stand_ins=None, stderr_fd=2):
         self.loop = loop
         self.channel = channel
         self.spawner = spawner
         self.scratch = scratch
         self.title = title
         self.stand_ins = stand_ins
+        self.stderr_fd = stderr_fd  # where the loggers' messages go: the tree's stderr
         self.loggers = {}  # key -> (HostedLogger, [fds], its stand-in's pid or 0)
 
     def open(self):
@@ -475,7 +480,8 @@ class LoggerServing:
             self._report(key, refused, [log_fd, pipe_fd])
             return
         ensure_fd_room(_FDS_PER_LOGGER * (len(self.loggers) + 1) + 32)
-        logger = HostedLogger(self.loop, self.spawner, log_fd, pipe_fd, args, 2, self.scratch,
+        logger = HostedLogger(self.loop, self.spawner, log_fd, pipe_fd, args, self.stderr_fd,
+                              self.scratch,
                               lambda status: self._logger_exited(key, status))
         self.loggers[key] = (logger, [log_fd, pipe_fd], stand_in)
         if self.stand_ins is not None:

@@ -25,7 +25,11 @@ process of that identity (``apart``, identityhost.py), whose pid is their own.
 """
 
 import os
-import signal
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
 
 from ..unix.diag import warn
 from .identityhost import IdentityHosts

@@ -18,7 +18,11 @@ import heapq
 import itertools
 import os
 import select
-import signal
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
 import time
 
 _READ = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR

@@ -32,7 +32,11 @@ it. Trees run as a user (a user's own tree) keep theirs the same way, as that us
 """
 
 import os
-import signal
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
 
 from ..unix.diag import warn
 

@@ -10,7 +10,11 @@ is seen), SIGALRM as in Debian, and a 1 s retry only while some service could no
 """
 
 import os
-import signal
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
 import stat
 
 from ...errors import FatalError

@@ -19,7 +19,11 @@ import collections
 import enum
 import errno
 import os
-import signal
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
 
 from ...protocol.status import State, Status
 from ...protocol.tai64 import runit_stamp

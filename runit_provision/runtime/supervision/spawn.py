@@ -9,7 +9,11 @@ where it cannot (another C library), ``os.posix_spawn`` resets all but 32 and 33
 """
 
 import os
-import signal
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
 
 from ..unix import spawnc
 from ..unix.environ import original_environ

@@ -14,7 +14,11 @@ killed predecessor left (``adoption.py``).
 
 import errno
 import os
-import signal
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
 import stat
 import time
 
@@ -483,7 +487,7 @@ class Supervisor:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         output = self._pipe_w if self._pipe_w >= 0 else 1
         fields, fds = tree_request(found, self.spawner.environ, self.new_session,
-                                   self.dir_fd, output, theirs.fileno())
+                                   self.dir_fd, output, theirs.fileno(), self.spawner.stderr_fd)
         self._files[self.main].write_starting("run")
         try:
             pid = self.forks.fork(b"tree", fields, fds)

@@ -7,7 +7,11 @@ ALRM (Debian) forces a rescan; INT has its default action.
 """
 
 import os
-import signal
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
 
 from ..unix.diag import warn
 from .loop import EventLoop

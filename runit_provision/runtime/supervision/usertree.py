@@ -42,12 +42,14 @@ def tree_run(dir_fd):
     return tree_run_from_bytes(read_executable("run", dir_fd, _RUN_LIMIT))
 
 
-def tree_request(found, environ, new_session, dir_fd, output_fd, channel_fd):
-    """The fork server's ``tree`` request for ``found`` (a TreeRun): (fields, fds)."""
+def tree_request(found, environ, new_session, dir_fd, output_fd, channel_fd, stderr_fd):
+    """The fork server's ``tree`` request for ``found`` (a TreeRun): (fields, fds).
+    ``stderr_fd``: where the tree's loggers of the user's identity say what goes wrong, as a
+    logger host of that identity would (the tree's stderr, or its status area)."""
     path = environ.get("PATH", DEFAULT_PATH)
     fields = [found.user, found.env_dir, found.lock, found.directory, path,
               "1" if new_session else "0"]
-    return fields, [dir_fd, output_fd, channel_fd]
+    return fields, [dir_fd, output_fd, channel_fd, stderr_fd]
 
 
 # What the runtime imports when it first needs it (a module's import deferred to its first
@@ -91,13 +93,13 @@ def _run(fields, fds):
     from .identityhost import close_all_but
     from .treeprocess import run_tree
     user, env_dir, lock, directory, path, new_session = fields
-    dir_fd, output_fd, channel_fd = fds
+    dir_fd, output_fd, channel_fd, parent_stderr = fds
     os.fchdir(dir_fd)
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
     if new_session == "1":
         os.setsid()
-    close_all_but({channel_fd})
+    close_all_but({channel_fd, parent_stderr})
     # Named while /proc/self is still ours to write: a process that is not dumpable has its
     # /proc files owned by root.
     show_runit_name("runsvdir", [directory], whole=True)
@@ -116,7 +118,7 @@ def _run(fields, fds):
     serving = []
 
     def serve_parent(loop, tree):
-        serving.append(_serve_parent(loop, tree, channel_fd, label))
+        serving.append(_serve_parent(loop, tree, channel_fd, parent_stderr, label))
 
     code = run_tree(directory, label, environ=environ, children_stderr=_own_stderr(),
                     serve_parent=serve_parent)
@@ -147,13 +149,14 @@ def _own_stderr():
     return children
 
 
-def _serve_parent(loop, tree, channel_fd, label):
-    """The tree's loggers of our identity, on our loop, shown by our loggers' stand-in."""
+def _serve_parent(loop, tree, channel_fd, stderr_fd, label):
+    """The tree's loggers of our identity, on our loop, shown by our loggers' stand-in; what
+    they say goes where the tree's own loggers' messages go."""
     import socket
     from .identityhost import LoggerServing
     serving = LoggerServing(loop, socket.socket(fileno=channel_fd), tree.spawner,
                             tree.log_host.scratch_pipe(), "(loggers of %s)" % label,
-                            stand_ins=tree.log_host)
+                            stand_ins=tree.log_host, stderr_fd=stderr_fd)
     tree.log_host.on_stand_in = serving.say_stand_in
     serving.open()
     return serving
