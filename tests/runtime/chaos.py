@@ -1,11 +1,12 @@
 """A chaos soak: a tree of logged services under fire, then an account of what it survived.
 
 Twenty services, rendered by ``runit-provision apply`` and supervised by a runsvdir that a
-runsv keeps running (runit's stage 2), write numbered lines as fast as asked. A driver, for a
-given time, every 50–500 ms does one of: ``kill -9`` of the tree, of the tree's logger host,
-of a user's logger host, of the tree's log pipe keeper, of a service, of a ``./finish``; an
-``sv`` command; an apply of changed data (an environment value: a restart; a log prefix: a
-HUP). Then it stops, lets the tree settle and checks:
+runsv keeps running (runit's stage 2), and four more in a user's tree (``runsvdir-nobody``,
+where ``/usr/bin/python3`` can run them as the user), write numbered lines as fast as asked. A
+driver, for a given time, every 50–500 ms does one of: ``kill -9`` of the tree, of the tree's
+logger host, of a user's logger host, of a log pipe keeper, of the user's tree, of a service,
+of a ``./finish``; an ``sv`` command; an apply of changed data (an environment value: a
+restart; a log prefix: a HUP). Then it stops, lets the tree settle and checks:
 
 - every service is up, exactly one instance of each (no orphan), no ``./finish`` left, one
   pipe keeper (ours), that of the tree: none left behind by a killed tree;
@@ -42,6 +43,9 @@ from .processes import (BASE_PATH, children_of, cmdline, comm, descendants, inst
                         process_group_members, processes_under, status_record, wait_until)
 
 NOBODY = "nobody"
+# The users' writers run as NOBODY: the interpreter must be one they may run (a virtualenv's
+# may live under /root).
+USER_PYTHON = "/usr/bin/python3"
 WRITER = r'''
 import fcntl, os, signal, sys, time
 name, locks, rate, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "pause"
@@ -73,19 +77,30 @@ while not os.path.exists(stop):
 os.write(1, head + b"end;\n")
 signal.pause()
 '''
-LINE = re.compile(rb"(s\d\d):(\d+):(\d+|end);")
+LINE = re.compile(rb"([su]\d\d):(\d+):(\d+|end);")
 
 
-def service_names():
+def system_names():
     """s00–s19: own loggers (00–09), a user's (10–13), writers that pause mid-line with
     either (14–15, 16–17), and ./finish scripts (18–19)."""
     return ["s%02d" % n for n in range(20)]
 
 
+def user_names():
+    """u00–u03: the user's tree's own, u03 pausing mid-line — where the user may run Python."""
+    return ["u%02d" % n for n in range(4)] if os.access(USER_PYTHON, os.X_OK) else []
+
+
+def service_names():
+    return system_names() + user_names()
+
+
 def _kind(name):
+    if name.startswith("u"):
+        return {"user_log": False, "pause": name == "u03", "finish": False, "user": True}
     n = int(name[1:])
     return {"user_log": 10 <= n <= 13 or 16 <= n <= 17, "pause": 14 <= n <= 17,
-            "finish": n >= 18}
+            "finish": n >= 18, "user": False}
 
 
 class Soak:
@@ -95,6 +110,12 @@ class Soak:
         self.tools = Path(tools)  # a directory of runit's tools for impl (make_bin_dir)
         self.sv_dir, self.service_dir = self.root / "sv", self.root / "service"
         self.log_dir, self.locks = self.root / "log", self.root / "locks"
+        self.home = self.root / "home"  # the user's: ~/sv, ~/service, ~/logs
+        if user_names():
+            import pwd
+            self.home.mkdir(mode=0o750, parents=True)
+            entry = pwd.getpwnam(NOBODY)
+            os.chown(str(self.home), entry.pw_uid, entry.pw_gid)
         self.stage2 = self.root / "stage2" / "tree"
         for path in (self.sv_dir, self.service_dir, self.log_dir, self.locks, self.stage2):
             path.mkdir(parents=True, exist_ok=True)
@@ -115,11 +136,18 @@ class Soak:
     def environ(self):
         return {"PATH": "%s:%s" % (self.tools, BASE_PATH)}
 
+    def service_dir_of(self, name):
+        return (self.home / "sv" if _kind(name)["user"] else self.sv_dir) / name
+
+    def log_dir_of(self, name):
+        return (self.home / "logs" if _kind(name)["user"] else self.log_dir) / name
+
     def data(self):
-        services = {}
+        services, users = {}, {}
         for name in service_names():
             kind = _kind(name)
-            service = {"command": [sys.executable, "-S", str(self.root / "writer.py"), name,
+            python = USER_PYTHON if kind["user"] else sys.executable
+            service = {"command": [python, "-S", str(self.root / "writer.py"), name,
                                    str(self.locks), str(self.rate),
                                    "pause" if kind["pause"] else "plain"],
                        "env": {"GEN": str(self.generation[name])},
@@ -131,11 +159,18 @@ class Soak:
                 service["log"]["user"] = NOBODY
             if kind["finish"]:
                 service["finish"] = "sleep 0.3"
-            services[name] = service
-        return {"runit": {"runtime": "python" if self.impl == "ours" else "system",
-                          "init": "none", "sv_dir": str(self.sv_dir),
-                          "service_dir": str(self.service_dir), "log_dir": str(self.log_dir),
-                          "sv_timeout": 10, "services": services}}
+            if kind["user"]:
+                users.setdefault(NOBODY, {"home": str(self.home), "services": {}})
+                users[NOBODY]["services"][name] = service
+            else:
+                services[name] = service
+        found = {"runit": {"runtime": "python" if self.impl == "ours" else "system",
+                           "init": "none", "sv_dir": str(self.sv_dir),
+                           "service_dir": str(self.service_dir), "log_dir": str(self.log_dir),
+                           "sv_timeout": 10, "services": services}}
+        if users:
+            found["runit"]["users"] = users
+        return found
 
     def apply(self, timeout=120):
         data = self.root / "data.yaml"
@@ -171,7 +206,7 @@ class Soak:
             wait_until(lambda: self.run_pid(name), timeout=timeout, what=name + " up")
 
     def run_pid(self, name, log=False):
-        side = self.sv_dir / name / ("log" if log else "")
+        side = self.service_dir_of(name) / ("log" if log else "")
         record = status_record(side)
         if record is None or record.state.name != "RUN":
             return 0
@@ -180,7 +215,7 @@ class Soak:
     def finish_pids(self):
         found = []
         for name in service_names():
-            record = status_record(self.sv_dir / name)
+            record = status_record(self.service_dir_of(name))
             if record is not None and record.state.name == "FINISH" and record.pid:
                 found.append(record.pid)
         return found
@@ -198,9 +233,9 @@ class Soak:
 
     def act(self):
         choice = self.random.choices(
-            ["tree", "logger host", "user's logger", "pipe keeper", "service", "finish", "sv",
-             "apply"],
-            weights=[1, 1, 1, 1, 2, 1, 2, 1])[0]
+            ["tree", "logger host", "user's logger", "pipe keeper", "user's tree", "service",
+             "finish", "sv", "apply"],
+            weights=[1, 1, 1, 1, 1 if user_names() else 0, 2, 1, 2, 1])[0]
         getattr(self, "_" + choice.replace(" ", "_").replace("'", ""))()
 
     def _kill(self, category, pid):
@@ -226,25 +261,35 @@ class Soak:
     def _pipe_keeper(self):
         pid = self.tree_pid()
         keepers = pipe_keepers_of(pid) if pid else []  # the C runit has none
+        users = self.users_tree_pid()
+        keepers += pipe_keepers_of(users) if users else []
         if keepers:
             self._kill("pipe keeper", self.random.choice(keepers))
 
+    def users_tree_pid(self):
+        record = status_record(self.sv_dir / ("runsvdir-" + NOBODY))
+        return record.pid if record is not None and record.state.name == "RUN" else 0
+
+    def _users_tree(self):
+        self._kill("user's tree", self.users_tree_pid())
+
     def _logger_host(self):
-        name = self.random.choice([n for n in service_names() if not _kind(n)["user_log"]])
+        name = self.random.choice([n for n in system_names() if not _kind(n)["user_log"]])
         self._kill("logger host", self.run_pid(name, log=True))
 
     def _users_logger(self):
-        name = self.random.choice([n for n in service_names() if _kind(n)["user_log"]])
+        name = self.random.choice([n for n in service_names()
+                                   if _kind(n)["user_log"] or _kind(n)["user"]])
         self._kill("user's logger", self.run_pid(name, log=True))
 
     def _service(self):
         name = self.random.choice(service_names())
-        record = status_record(self.sv_dir / name)
+        record = status_record(self.service_dir_of(name))
         if record is None or record.state.name != "RUN" or record.term or record.want != "u":
             return
         if not _is_writer(record.pid, name):
             return
-        supervised = is_runsv_up(self.sv_dir / name)
+        supervised = is_runsv_up(self.service_dir_of(name))
         if self._kill("service", record.pid):
             self.run_kills[name] += 1
             if not supervised:
@@ -262,7 +307,7 @@ class Soak:
                                       "once-up"])
         self.commands[command] += 1
         sv = str(self.tools / "sv")
-        target = str(self.sv_dir / name)
+        target = str(self.service_dir_of(name))
         if command == "down-up":
             steps = [["-w", "10", "down", target], ["-w", "10", "up", target]]
         elif command == "once-up":
@@ -275,7 +320,9 @@ class Soak:
             subprocess.run([sv] + step, env=self.environ(), capture_output=True, timeout=30)
 
     def _apply(self):
-        name = self.random.choice(service_names())
+        # a user's service restarted by apply is restarted by `sv` run as the user, which
+        # needs an sv the user may run (this test's lives in a virtualenv under /root)
+        name = self.random.choice(system_names())
         if self.random.random() < 0.5:
             self.generation[name] += 1
         else:
@@ -287,6 +334,8 @@ class Soak:
         if not pid:
             return
         pids = [pid]
+        if self.impl == "ours" and self.users_tree_pid():
+            pids.append(self.users_tree_pid())  # forked: one of ours too
         if self.impl == "c":
             # runit's supervisors: runsvdir and every runsv (one whose runsvdir was killed
             # lives on outside the next one)
@@ -311,7 +360,7 @@ class Soak:
         return last
 
     def logged(self, name):
-        directory = self.log_dir / name
+        directory = self.log_dir_of(name)
         names = sorted(n for n in os.listdir(directory) if n.startswith("@"))
         chunks = []
         for entry in names + ["current"]:
@@ -338,12 +387,15 @@ class Soak:
         return sorted(set(_writers(self.root)) - supervised) + self.finish_pids()
 
     def stray_keepers(self):
-        """Pipe keepers of this soak's trees that are not the current tree's."""
-        mine = "runsvdir %s)" % self.service_dir
+        """Pipe keepers of this soak's trees that are not the current trees' (a keeper of a
+        killed tree holds its pipes for its grace period as a ``sleep``, then goes)."""
+        mine = ("runsvdir %s)" % self.service_dir, "runsvdir %s)" % (self.home / "service"))
         current = set(pipe_keepers_of(self.tree_pid()))
+        if self.users_tree_pid():
+            current |= set(pipe_keepers_of(self.users_tree_pid()))
         return sorted(pid for pid in (int(e) for e in os.listdir("/proc") if e.isdigit())
-                      if comm(pid) == "pipekeeper" and mine in " ".join(cmdline(pid))
-                      and pid not in current)
+                      if cmdline(pid)[:2] == ["pipekeeper", "-s"]
+                      and cmdline(pid)[-1].endswith(mine) and pid not in current)
 
     def _before_kill_of(self, instance, missing):
         """The kills in the 3 s before that of writer ``instance``, as ``-SECONDS what``."""
@@ -382,8 +434,8 @@ class Soak:
                     lost_in[name] = lost_in.get(name, 0) + missing
         violations = _read_lines(self.locks / "violations")
         unsupervised = self.unsupervised()
-        counts = {name: len(instances(self.sv_dir / name)) for name in service_names()}
-        deaths = {name: _tally_deaths(self.sv_dir / name) for name in service_names()}
+        counts = {name: len(instances(self.service_dir_of(name))) for name in service_names()}
+        deaths = {name: _tally_deaths(self.service_dir_of(name)) for name in service_names()}
         return {
             "impl": self.impl,
             "kills": dict(self.kills), "kills_total": sum(self.kills.values()),

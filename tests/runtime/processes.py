@@ -303,6 +303,19 @@ def kill_pids(pids, wait=False):
                    what="pids %s gone" % pids)
 
 
+def end_processes_under(path, timeout=60.0):
+    """SIGKILL every process working under ``path`` until none is left, each round killing
+    what appeared since (a supervisor killed between two readings may have started one), with
+    a deadline that holds on a loaded machine: a killed process in uninterruptible sleep (a
+    write to a busy disk) takes its time to go."""
+    def gone():
+        found = processes_under(path)
+        kill_pids(found)
+        return not found
+    wait_until(gone, timeout=timeout, interval=0.05,
+               what="every process under %s gone" % path)
+
+
 def end_tree(proc, root, timeout=20):
     """End a supervision tree started in a session of its own (``proc``): TERM, then KILL to
     what is left of its process group, then to every process still working under ``root``

@@ -20,9 +20,9 @@ import pytest
 
 from ..conftest import OUR_BIN, our_tool
 from .processes import (
-    BASE_PATH, SH, children_of, cmdline, comm, descendants, kill_pids, make_service,
-    process_group_members, proc_status, processes_under, running_pid, start_time, wait_until,
-    write_file)
+    BASE_PATH, SH, children_of, cmdline, comm, descendants, end_processes_under, kill_pids,
+    make_service, process_group_members, proc_status, processes_under, running_pid, start_time,
+    wait_until, write_file)
 from .test_hosted_log import COUNTER, log_text, numbers, sv
 
 pytestmark = [pytest.mark.slow,
@@ -90,9 +90,7 @@ class UserTree:
         if self.proc is not None:
             kill_pids(set(process_group_members(self.proc.pid)) | set(descendants(self.proc.pid)))
             self.proc.wait()
-        kill_pids(processes_under(self.base))
-        wait_until(lambda: not processes_under(self.base), timeout=30,
-                   what="every process of the test gone")
+        end_processes_under(self.base)
         shutil.rmtree(str(self.base), ignore_errors=True)
 
 
@@ -195,7 +193,7 @@ def test_restart_down_up_and_kill_of_the_users_tree(user_tree):
     fourth = wait_until(lambda: running_pid(user_tree.outer) not in (0, third)
                         and user_tree.tree_pid(), timeout=20, what="a new tree")
     # the new tree took the running service over, and no line of it was lost
-    assert running_pid(web) == service
+    assert wait_until(lambda: running_pid(web), what="web supervised again") == service
     count = len(numbers(log_text(web / "log" / "main")))
     wait_until(lambda: len(numbers(log_text(web / "log" / "main"))) > count + 10,
                what="more lines")

@@ -28,7 +28,7 @@ import yaml
 
 from ..conftest import C_RUNIT, OUR_BIN, ROOT, make_bin_dir
 from ..runtime.processes import (
-    BASE_PATH, descendants, kill_pids, process_group_members, processes_under, running_pid,
+    BASE_PATH, descendants, end_processes_under, kill_pids, process_group_members, running_pid,
     wait_until)
 
 USERS = {"apprun1": 61001, "apprun2": 61002}
@@ -246,7 +246,5 @@ class Sandbox:
         if self.tree is not None:
             kill_pids(set(process_group_members(self.tree.pid)) | set(descendants(self.tree.pid)))
             self.tree.wait()
-        kill_pids(processes_under(self.base))
-        wait_until(lambda: not processes_under(self.base), timeout=10,
-                   what="every process of the sandbox gone")
+        end_processes_under(self.base)
         shutil.rmtree(str(self.base), ignore_errors=True)
