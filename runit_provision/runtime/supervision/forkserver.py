@@ -39,7 +39,8 @@ import sys
 from ..unix.diag import warn
 
 ANSWER_SECONDS = 5.0  # a fork answers in well under a millisecond; a loaded machine is slow
-RESTART_SECONDS = 1.0  # a server that died this soon after its start is not restarted at once
+BROKEN_SECONDS = 60.0  # after a server could not start: how long processes start the old way
+READY_SECONDS = 30.0  # its start (an interpreter, imports, a throwaway tree) on a loaded machine
 _MESSAGE_MAX = 65536
 _MAX_FDS = 8
 CHANNEL_FD = 3  # where the server finds its end of the channel
@@ -50,27 +51,33 @@ class ForkServer:
     """The tree's side: starts the server when first asked, forks through it.
 
     ``fork(kind, fields, fds)`` gives the pid of the new child of the tree, or raises
-    ``NotReady`` (the server is starting: ``on_ready`` callbacks run once it can fork) or
-    OSError (it cannot: the caller starts its process the old way)."""
+    ``NotReady`` (the server is starting: ``on_ready`` callbacks run once it can fork, or
+    once it failed) or OSError (it cannot: the caller starts its process the old way). A
+    server that could not start (it died before it said ready) is not tried again for
+    ``BROKEN_SECONDS``: meanwhile everything is started the old way."""
 
     def __init__(self, loop, spawner, label):
         self.loop = loop
         self.spawner = spawner
         self.label = label
         self.pid = 0
-        self.on_ready = []  # called once each, when the server is ready (then cleared)
+        self.on_ready = []  # called once each, when the server is ready or failed (cleared)
         self.on_reaped = None  # called after the server has been reaped (a stopping tree waits)
         self._channel = None
         self._ready = False
         self._closing = False
-        self._started_at = 0.0
-        self._not_before = 0.0  # no restart before this (monotonic) after a quick death
+        self._broken_until = 0.0  # monotonic: until then, no server (a start failed)
+        self._ready_timer = None
 
     def fork(self, kind, fields, fds):
         if self._closing:
             raise OSError(errno.ESHUTDOWN, "the tree is stopping")
+        if self.loop.monotonic() < self._broken_until:
+            raise OSError(errno.EAGAIN, "the fork server could not start")
         if not self._ready:
             self._start()
+            if self.loop.monotonic() < self._broken_until:
+                raise OSError(errno.EAGAIN, "the fork server could not start")
             raise NotReady()
         return self._ask(kind, fields, fds)
 
@@ -82,12 +89,10 @@ class ForkServer:
 
     # -- the server process -----------------------------------------------------------------
     def _start(self):
-        if self.pid or self.loop.monotonic() < self._not_before:
-            if not self.pid:  # too soon after a death: the asker waits for the retry
-                self.loop.call_later(self._not_before - self.loop.monotonic(), self._start)
-            return
-        import socket
+        if self.pid:
+            return  # starting
         import fcntl
+        import socket
         tree_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         # above the number it is to take in the child: a source must not be a target
         server_fd = fcntl.fcntl(server_end.fileno(), fcntl.F_DUPFD_CLOEXEC, CHANNEL_FD + 1)
@@ -96,18 +101,22 @@ class ForkServer:
             argv = [sys.executable, "-S", "-I", "-c", _boot_code(), "x" * TITLE_ROOM]
             self.pid = self.spawner.spawn(argv, extra_fds=[(server_fd, CHANNEL_FD)], env={})
         except OSError as exc:
-            warn(self.label, "unable to start the fork server, starting processes instead", exc)
             tree_end.close()
-            self._not_before = self.loop.monotonic() + RESTART_SECONDS
-            self._fail_waiting()
+            self._broken(exc)
             return
         finally:
             os.close(server_fd)
         tree_end.setblocking(False)
         self._channel = tree_end
-        self._started_at = self.loop.monotonic()
         self.loop.add_reader(tree_end.fileno(), self._on_ready_message)
         self.loop.watch_child(self.pid, self._reaped)
+        self._ready_timer = self.loop.call_later(READY_SECONDS, self._too_slow)
+
+    def _too_slow(self):
+        """Not ready in time: killed (its reaping says it is broken)."""
+        self._ready_timer = None
+        if self.pid and not self._ready:
+            self.spawner.kill(self.pid, signal.SIGKILL)
 
     def _on_ready_message(self):
         try:
@@ -117,19 +126,25 @@ class ForkServer:
         except OSError:
             data = b""
         self.loop.remove_reader(self._channel.fileno())
-        if data != b"ready":  # it could not start: reaped soon, its askers started the old way
+        if data != b"ready":  # it could not start (it said why): its reaping follows
             self._drop_channel()
-            self._fail_waiting()
             return
         self._channel.setblocking(True)
         self._ready = True
-        waiting, self.on_ready = self.on_ready, []
-        for callback in waiting:
-            callback()
+        if self._ready_timer is not None:
+            self._ready_timer.cancel()
+            self._ready_timer = None
+        self._wake_waiting()
 
-    def _fail_waiting(self):
-        """Whoever waits for the server tries again: it finds it unavailable (OSError) for
-        ``RESTART_SECONDS`` and starts its process the old way."""
+    def _broken(self, exc=None):
+        """A server could not start: processes are started the old way for a while."""
+        warn(self.label, "unable to start the fork server, starting processes the old way "
+             "for %d s" % BROKEN_SECONDS, exc)
+        self._broken_until = self.loop.monotonic() + BROKEN_SECONDS
+        self._wake_waiting()
+
+    def _wake_waiting(self):
+        """Whoever waits for the server asks again: it is ready, or it is broken (OSError)."""
         waiting, self.on_ready = self.on_ready, []
         for callback in waiting:
             callback()
@@ -173,11 +188,13 @@ class ForkServer:
 
     def _reaped(self, _pid, _wait_status):
         self.pid = 0
+        was_ready = self._ready
+        if self._ready_timer is not None:
+            self._ready_timer.cancel()
+            self._ready_timer = None
         self._drop_channel()
-        if self.loop.monotonic() - self._started_at < RESTART_SECONDS:
-            self._not_before = self.loop.monotonic() + RESTART_SECONDS
-        if self.on_ready:  # someone still waits for a server: the next one
-            self._start()
+        if not was_ready and not self._closing:
+            self._broken()
         if self.on_reaped is not None:
             self.on_reaped()
 
@@ -209,11 +226,13 @@ def serve():
     channel = socket.socket(fileno=CHANNEL_FD)
     try:
         _preload()
-        if os.environ.get("RP_WARM") != "0":
-            _warm_up()
     except Exception as exc:  # noqa: BLE001 — said; the tree starts its processes the old way
         warn("forkserver", "unable to prepare: %s: %s" % (type(exc).__name__, exc))
         os._exit(111)
+    try:
+        _warm_up()
+    except Exception as exc:  # noqa: BLE001 — a cost, not a failure (a read-only /tmp)
+        warn("forkserver", "unable to warm up, going on: %s: %s" % (type(exc).__name__, exc))
     gc.collect()
     gc.freeze()  # from here on the children's pages stay shared: no collection walks them
     channel.send(b"ready")
