@@ -56,11 +56,11 @@ def loop():
 def asked_then_refused(loop, server):
     woken = []
     with pytest.raises(NotReady):
-        server.fork(b"host", ["x"], [])
+        server.request(b"host", ["x"], [], None)
     server.on_ready.append(lambda: woken.append(True))
     run_until(loop, lambda: woken)
     with pytest.raises(OSError) as refused:
-        server.fork(b"host", ["x"], [])
+        server.request(b"host", ["x"], [], None)
     assert refused.value.errno == errno.EAGAIN
     return woken
 

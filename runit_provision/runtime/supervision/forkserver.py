@@ -21,12 +21,13 @@ The channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields NU
                      pid PID | error ERRNO    (one answer to each request)
 
 Kinds (``_CHILDREN``): ``host`` — a logger host of another identity (identityhost.serve);
-``tree`` — a user's tree (usertree.run). The tree waits for each answer (a fork, a few hundred
-microseconds), never more than ``ANSWER_SECONDS``: a server that does not answer in time is
-killed, and what asked is started the old way (exec'd). The tree's side is ``ForkServer``,
-the server's ``serve``.
+``tree`` — a user's tree (usertree.run). The tree never waits for an answer: what asked waits
+(side.NotYet) and is called back from the loop; a server that does not answer within
+``ANSWER_SECONDS`` is killed, and what asked is started the old way (exec'd). The tree's side
+is ``ForkServer``, the server's ``serve``.
 """
 
+import collections
 import errno
 import os
 
@@ -50,11 +51,13 @@ TITLE_ROOM = 512  # bytes of argument area its children may show their own names
 class ForkServer:
     """The tree's side: starts the server when first asked, forks through it.
 
-    ``fork(kind, fields, fds)`` gives the pid of the new child of the tree, or raises
-    ``NotReady`` (the server is starting: ``on_ready`` callbacks run once it can fork, or
-    once it failed) or OSError (it cannot: the caller starts its process the old way). A
-    server that could not start (it died before it said ready) is not tried again for
-    ``BROKEN_SECONDS``: meanwhile everything is started the old way."""
+    ``request(kind, fields, fds, done)`` asks for a child and returns at once; ``done(pid)``
+    — the new child of the tree — or ``done(OSError)`` is called from the loop once the
+    server has answered. It raises ``NotReady`` while the server starts (``on_ready``
+    callbacks run once it can fork, or once it failed) and OSError when there is none to ask
+    (the caller starts its process the old way). A server that could not start (it died
+    before it said ready) is not tried again for ``BROKEN_SECONDS``; one that does not answer
+    within ``ANSWER_SECONDS`` is killed, and whatever it had not answered fails."""
 
     def __init__(self, loop, spawner, label):
         self.loop = loop
@@ -65,11 +68,13 @@ class ForkServer:
         self.on_reaped = None  # called after the server has been reaped (a stopping tree waits)
         self._channel = None
         self._ready = False
+        self._said_ready = False  # the server running (or last run) said it was ready
         self._closing = False
         self._broken_until = 0.0  # monotonic: until then, no server (a start failed)
-        self._ready_timer = None
+        self._timer = None  # its start, or the oldest request not answered, is too slow then
+        self._pending = collections.deque()  # done callbacks, in the order of the requests
 
-    def fork(self, kind, fields, fds):
+    def request(self, kind, fields, fds, done):
         if self._closing:
             raise OSError(errno.ESHUTDOWN, "the tree is stopping")
         if self.loop.monotonic() < self._broken_until:
@@ -79,13 +84,23 @@ class ForkServer:
             if self.loop.monotonic() < self._broken_until:
                 raise OSError(errno.EAGAIN, "the fork server could not start")
             raise NotReady()
-        return self._ask(kind, fields, fds)
+        import socket
+        message = b"\0".join([kind] + [os.fsencode(str(field)) for field in fields])
+        try:
+            socket.send_fds(self._channel, [message], fds)
+        except OSError as exc:  # its socket full or gone: it is not keeping up
+            self._give_up(exc)
+            raise
+        self._pending.append(done)
+        if self._timer is None:
+            self._timer = self.loop.call_later(ANSWER_SECONDS, self._too_slow)
 
     def close(self):
         """The tree stops: the server sees its channel close and exits (it is reaped)."""
         self._closing = True
         self.on_ready = []
         self._drop_channel()
+        self._fail_pending(OSError(errno.ESHUTDOWN, "the tree is stopping"))
 
     # -- the server process -----------------------------------------------------------------
     def _start(self):
@@ -108,33 +123,46 @@ class ForkServer:
             os.close(server_fd)
         tree_end.setblocking(False)
         self._channel = tree_end
-        self.loop.add_reader(tree_end.fileno(), self._on_ready_message)
+        self._said_ready = False
+        self.loop.add_reader(tree_end.fileno(), self._receive)
         self.loop.watch_child(self.pid, self._reaped)
-        self._ready_timer = self.loop.call_later(READY_SECONDS, self._too_slow)
+        self._timer = self.loop.call_later(READY_SECONDS, self._too_slow)
 
     def _too_slow(self):
-        """Not ready in time: killed (its reaping says it is broken)."""
-        self._ready_timer = None
-        if self.pid and not self._ready:
+        """Not ready, or not answering, in time: killed (its reaping fails what waited)."""
+        self._timer = None
+        if self.pid:
+            warn(self.label, "the fork server does not answer, killing it")
             self.spawner.kill(self.pid, signal.SIGKILL)
 
-    def _on_ready_message(self):
-        try:
-            data = self._channel.recv(64)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        self.loop.remove_reader(self._channel.fileno())
-        if data != b"ready":  # it could not start (it said why): its reaping follows
-            self._drop_channel()
-            return
-        self._channel.setblocking(True)
-        self._ready = True
-        if self._ready_timer is not None:
-            self._ready_timer.cancel()
-            self._ready_timer = None
-        self._wake_waiting()
+    def _receive(self):
+        """Its messages: ``ready``, then one answer to each request, in their order."""
+        while self._channel is not None:
+            try:
+                data = self._channel.recv(64)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                data = b""
+            if not data:  # gone: its reaping says what that means
+                self._drop_channel()
+                return
+            if not self._ready:
+                if data == b"ready":
+                    self._ready = self._said_ready = True
+                    self._restart_timer()
+                    self._wake_waiting()
+                continue
+            if self._pending:
+                done = self._pending.popleft()
+                self._restart_timer()
+                done(answer_from_message(data))
+
+    def _restart_timer(self):
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = (self.loop.call_later(ANSWER_SECONDS, self._too_slow) if self._pending
+                       else None)
 
     def _broken(self, exc=None):
         """A server could not start: processes are started the old way for a while."""
@@ -149,32 +177,8 @@ class ForkServer:
         for callback in waiting:
             callback()
 
-    def _ask(self, kind, fields, fds):
-        import select
-        import socket
-        message = b"\0".join([kind] + [os.fsencode(str(field)) for field in fields])
-        try:
-            socket.send_fds(self._channel, [message], fds)
-            poller = select.poll()
-            poller.register(self._channel.fileno(), select.POLLIN)
-            if not poller.poll(ANSWER_SECONDS * 1000):
-                raise OSError(errno.ETIMEDOUT, "the fork server did not answer")
-            answer = self._channel.recv(64)
-        except OSError as exc:
-            self._give_up(exc)
-            raise
-        words = answer.split(b"\0")
-        if len(words) == 2 and words[0] == b"pid" and words[1].isdigit():
-            return int(words[1])
-        if len(words) == 2 and words[0] == b"error" and words[1].isdigit():
-            number = int(words[1])
-            raise OSError(number, os.strerror(number))
-        exc = OSError(errno.EPROTO, "the fork server answered %r" % answer[:40])
-        self._give_up(exc)
-        raise exc
-
     def _give_up(self, exc):
-        warn(self.label, "the fork server does not answer, killing it", exc)
+        warn(self.label, "the fork server does not take a request, killing it", exc)
         self._drop_channel()
         if self.pid:
             self.spawner.kill(self.pid, signal.SIGKILL)
@@ -186,17 +190,39 @@ class ForkServer:
             self._channel.close()
             self._channel = None
 
+    def _fail_pending(self, exc):
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        pending, self._pending = self._pending, collections.deque()
+        for done in pending:
+            done(exc)
+
     def _reaped(self, _pid, _wait_status):
         self.pid = 0
-        was_ready = self._ready
-        if self._ready_timer is not None:
-            self._ready_timer.cancel()
-            self._ready_timer = None
         self._drop_channel()
-        if not was_ready and not self._closing:
+        self._fail_pending(OSError(errno.EPIPE, "the fork server is gone"))
+        if not self._said_ready and not self._closing:
             self._broken()
         if self.on_reaped is not None:
             self.on_reaped()
+
+
+def answer_from_message(data):
+    """A server's answer: the pid, or an OSError.
+
+    >>> answer_from_message(b"pid\\x004242"), answer_from_message(b"error\\x0011").errno
+    (4242, 11)
+    >>> answer_from_message(b"what").errno == errno.EPROTO
+    True
+    """
+    words = data.split(b"\0")
+    if len(words) == 2 and words[0] == b"pid" and words[1].isdigit():
+        return int(words[1])
+    if len(words) == 2 and words[0] == b"error" and words[1].isdigit():
+        number = int(words[1])
+        return OSError(number, os.strerror(number))
+    return OSError(errno.EPROTO, "the fork server answered %r" % data[:40])
 
 
 class NotReady(Exception):

@@ -149,6 +149,8 @@ class IdentityHosts:
         self.on_ready = on_ready  # something that waited (NotYet) may be tried again
         self._hosts = {}       # pid -> _Host, until reaped (a user's tree: until it goes)
         self._taking = {}      # identity -> _Host that takes new loggers
+        self._forking = {}     # identity -> True while the fork server makes its host
+        self._refused = {}     # identity -> when the fork server could not make its host
         self._next_key = 0
         self.on_reaped = None  # called after a host has been reaped (a stopping tree waits)
 
@@ -166,9 +168,11 @@ class IdentityHosts:
         before ``log/supervise`` says it runs, and no descriptor is held meanwhile."""
         host = self._taking.get(identity)
         if host is None:
-            host = self._fork(identity, user)
-            if host is None:
-                return 0, None
+            refused = self._refused.get(identity)
+            if refused is not None and self.loop.monotonic() - refused < 1.0:
+                return 0, None  # the answer just came: "no" — exec'd this time
+            self._fork(identity, user)  # NotYet, or None: exec'd
+            return 0, None
         return host.pid, self._start_in(host, args, open_fds, on_exit)
 
     def start_in_tree(self, pid, args, open_fds, on_exit):
@@ -252,14 +256,19 @@ class IdentityHosts:
             self._close_channel(host)
 
     def _fork(self, identity, user):
+        """The host taking ``identity``'s loggers, asked of the fork server: NotYet until it
+        answers (``on_ready`` then), None when there is none (the logger is exec'd)."""
         import socket
         if self.forks is None:
             return None
+        if identity in self._forking:
+            raise NotYet()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         title = "(loggers of %s as %s)" % (self.label, user)
         try:
-            pid = self.forks.fork(b"host", [identity.uid, ",".join(map(str, identity.gids)),
-                                            title], [theirs.fileno(), self.stderr_fd])
+            self.forks.request(b"host", [identity.uid, ",".join(map(str, identity.gids)),
+                                         title], [theirs.fileno(), self.stderr_fd],
+                               lambda answer: self._forked(identity, ours, answer))
         except NotReady:
             ours.close()
             if self.on_ready is not None:
@@ -271,11 +280,31 @@ class IdentityHosts:
             return None
         finally:
             theirs.close()
-        ours.setblocking(False)
-        host = self._hosts[pid] = self._taking[identity] = _Host(pid, identity, ours)
-        self.loop.add_reader(ours.fileno(), lambda: self._receive(host))
-        self.loop.watch_child(pid, lambda _pid, status: self._reaped(host, status))
-        return host
+        self._forking[identity] = True
+        raise NotYet()
+
+    def _forked(self, identity, ours, answer):
+        """The fork server's answer: the host takes loggers from now on (the loggers that
+        waited for it come at once: ``on_ready``), or it could not be made (they are exec'd
+        for a while: ``_refused``)."""
+        del self._forking[identity]
+        if isinstance(answer, OSError):
+            warn(self.label, "unable to fork a logger host, running svlogd instead", answer)
+            ours.close()
+            self._refused[identity] = self.loop.monotonic()
+        else:
+            ours.setblocking(False)
+            host = self._hosts[answer] = self._taking[identity] = _Host(answer, identity, ours)
+            self.loop.add_reader(ours.fileno(), lambda: self._receive(host))
+            self.loop.watch_child(answer, lambda _pid, status: self._reaped(host, status))
+            self.loop.call_later(0, lambda: self._close_if_idle(host))
+        if self.on_ready is not None:
+            self.on_ready()
+
+    def _close_if_idle(self, host):
+        """A host nobody came for (the logger that asked was stopped meanwhile) exits."""
+        if not host.loggers:
+            self._close_channel(host)
 
     def _receive(self, host):
         """Every message waiting on ``host``'s channel."""

@@ -26,6 +26,8 @@ except ImportError:  # pragma: no cover - other interpreters
 import time
 
 _READ = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR
+UNCLAIMED_SECONDS = 5.0
+UNCLAIMED_MAX = 256
 _WRITE = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
 
 
@@ -55,6 +57,7 @@ class EventLoop:
         self._timers = []
         self._sequence = itertools.count()
         self._children = {}
+        self._unclaimed = {}  # pid -> (when, wait_status) of an exit nobody watched yet
         self._stops = {}  # pid -> (on_stop, on_continue): children whose stops are watched
         self._signal_callbacks = {}
         self._wakeup_r = self._wakeup_w = -1
@@ -88,10 +91,28 @@ class EventLoop:
 
     def watch_child(self, pid, callback, on_stop=None, on_continue=None):
         """``callback(pid, wait_status)`` once, when child ``pid`` exits; ``on_stop()`` and
-        ``on_continue()`` each time it is stopped or continued (SIGSTOP, SIGCONT)."""
+        ``on_continue()`` each time it is stopped or continued (SIGSTOP, SIGCONT). A child
+        reaped a moment before it was watched (a process the fork server made, whose pid came
+        after its end) is handed over from the loop's next turn."""
+        found = self._unclaimed.pop(pid, None)
+        if found is not None:
+            self.call_later(0, lambda: callback(pid, found[1]))
+            return
         self._children[pid] = callback
         if on_stop is not None or on_continue is not None:
             self._stops[pid] = (on_stop or _nothing, on_continue or _nothing)
+
+    def _keep_unclaimed(self, pid, wait_status):
+        """An exit nobody watched: an orphan the tree reaps as a subreaper, or a child whose
+        watch comes a moment later. Kept ``UNCLAIMED_SECONDS``, at most ``UNCLAIMED_MAX``:
+        long enough for the one, never long enough to be mistaken for a reused pid's."""
+        now = self.monotonic()
+        for old in [old for old, (when, _) in self._unclaimed.items()
+                    if now - when > UNCLAIMED_SECONDS]:
+            del self._unclaimed[old]
+        if len(self._unclaimed) >= UNCLAIMED_MAX:
+            del self._unclaimed[next(iter(self._unclaimed))]
+        self._unclaimed[pid] = (now, wait_status)
 
     def is_watched(self, pid):
         """True while a callback waits for child ``pid``."""
@@ -211,6 +232,8 @@ class EventLoop:
             self._stops.pop(pid, None)
             if callback is not None:
                 self._call(callback, pid, wait_status)
+            else:
+                self._keep_unclaimed(pid, wait_status)
         for pid, (on_stop, on_continue) in list(self._stops.items()):
             self._reap_stops(pid, on_stop, on_continue)
 

@@ -174,6 +174,11 @@ class Side:
         if self.want is Want.UP or self.state == State.FINISH:
             self._start()
 
+    @property
+    def is_deferred(self):
+        """A spawn waits for the host (NotYet)."""
+        return self._deferred is not None
+
     def host_ready(self):
         """The host can make the spawn it deferred (NotYet): made now, if still wanted."""
         if self._deferred is not None and not self.pid:

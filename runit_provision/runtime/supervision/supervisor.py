@@ -52,6 +52,16 @@ def hosts_identity(tree, logger):
             and set(logger.gids) <= set(tree.gids))
 
 
+class _TreeRequest:
+    """A user tree asked of the fork server: the tree's end of its channel, its identity, and
+    the answer (a pid or an OSError) once it came."""
+
+    __slots__ = ("channel", "identity", "answer")
+
+    def __init__(self, channel, identity):
+        self.channel, self.identity, self.answer = channel, identity, None
+
+
 class SystemClock:
     """The real clocks; tests pass a fake with the same two methods."""
 
@@ -78,6 +88,8 @@ class Supervisor:
         self._apart = None  # (host pid, key) while it runs in another identity's host
         self._forks_tree = False  # ./run is a canonical user tree (usertree.py), read at open
         self._tree = None  # (pid, Identity) of the user tree ./run runs as, while it runs
+        self._tree_request = None  # a _TreeRequest the fork server has not answered, or whose
+        #                            answer the main side has not taken up yet
         self.dir_fd = self.log_fd = -1
         self.main = self.log = None
         self._files = {}
@@ -471,12 +483,19 @@ class Supervisor:
     def _fork_tree(self):
         """A canonical user tree's ``./run`` (usertree.py) forked through the tree's fork
         server instead of exec'd: the pid, or 0 when it must be exec'd after all (another
-        script, a user chpst would refuse, no fork server). NotYet while the server starts."""
+        script, a user chpst would refuse, no fork server). The request goes out and NotYet is
+        raised; its answer calls the side back (``host_ready``), which comes here again."""
         import socket
         from ..unix.userspec import resolve_user
         from .forkserver import NotReady
         from .hostedlogger import Identity
         from .usertree import tree_run, tree_request
+        request = self._tree_request
+        if request is not None:
+            if request.answer is None:
+                raise NotYet()
+            self._tree_request = None
+            return self._tree_forked(request)
         found = tree_run(self.dir_fd)
         if found is None:
             return 0
@@ -488,9 +507,11 @@ class Supervisor:
         output = self._pipe_w if self._pipe_w >= 0 else 1
         fields, fds = tree_request(found, self.spawner.environ, self.new_session,
                                    self.dir_fd, output, theirs.fileno(), self.spawner.stderr_fd)
+        request = _TreeRequest(ours, Identity(uid, gids))
         self._files[self.main].write_starting("run")
         try:
-            pid = self.forks.fork(b"tree", fields, fds)
+            self.forks.request(b"tree", fields, fds,
+                               lambda answer: self._tree_answered(request, answer))
         except NotReady:
             ours.close()
             if self.wake is not None:
@@ -502,9 +523,31 @@ class Supervisor:
             return 0
         finally:
             theirs.close()
+        self._tree_request = request
+        raise NotYet()
+
+    def _tree_answered(self, request, answer):
+        if request is self._tree_request and not self._exited and self.main.is_deferred:
+            request.answer = answer
+            self.main.host_ready()  # takes it up: spawn -> _fork_tree -> _tree_forked
+            return
+        # Nobody waits for it any more (sv d meanwhile, the service gone): it goes.
+        if request is self._tree_request:
+            self._tree_request = None
+        request.channel.close()
+        if not isinstance(answer, OSError):
+            self.spawner.kill(answer, signal.SIGKILL)
+
+    def _tree_forked(self, request):
+        answer = request.answer
+        if isinstance(answer, OSError):
+            self.warn("unable to fork the user tree, running ./run instead", answer)
+            request.channel.close()
+            return 0
+        pid = answer
         self._files[self.main].spawned(pid)
-        self._tree = (pid, Identity(uid, gids))
-        self.log_host.apart.add_tree(pid, self._tree[1], ours)
+        self._tree = (pid, request.identity)
+        self.log_host.apart.add_tree(pid, request.identity, request.channel)
 
         def exited(pid, wait_status):
             self._tree = None
