@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.runtime.processes import (  # noqa: E402
-    BASE_PATH, descendants, kill_pids, processes_under, running_pid, wait_until)
+    BASE_PATH, descendants, end_processes_under, kill_pids, processes_under, running_pid,
+    wait_until)
 from tests.security.sandbox import Namespace, Sandbox, scratch_users  # noqa: E402
 
 SLEEP = {"command": ["sleep", "100000"]}
@@ -135,7 +136,7 @@ class Applied:
         tree = self.sandbox.tree
         kill_pids(set(descendants(tree.pid)) | {tree.pid} | processes_under(self.base))
         tree.wait()
-        wait_until(lambda: not processes_under(self.base), timeout=60, what="all gone")
+        end_processes_under(self.base)
 
     def start(self):
         return self.sandbox.start_tree().pid
@@ -204,7 +205,7 @@ class S6Host:
     def stop_all(self):
         kill_pids(set(descendants(self.proc.pid)) | {self.proc.pid} | processes_under(self.base))
         self.proc.wait()
-        wait_until(lambda: not processes_under(self.base), timeout=60, what="all gone")
+        end_processes_under(self.base)
         for supervise in list(self.base.rglob("supervise")) + list(self.scan.glob(".s6-svscan")):
             shutil.rmtree(str(supervise), ignore_errors=True)
 

@@ -47,6 +47,7 @@ killed, and its loggers start again in a new one. The tree's side is ``IdentityH
 host's ``serve``.
 """
 
+import errno
 import os
 
 try:
@@ -114,7 +115,7 @@ class _Host:
     (on_exit, the pid shown)). A user's tree (``is_tree``) shows its ``stand_in``."""
 
     __slots__ = ("pid", "identity", "channel", "loggers", "unsent", "is_tree", "stand_in",
-                 "asked")
+                 "asked", "waiting")
 
     def __init__(self, pid, identity, channel, is_tree=False):
         self.pid, self.identity, self.channel = pid, identity, channel
@@ -123,6 +124,7 @@ class _Host:
         self.is_tree = is_tree
         self.stand_in = 0  # a user's tree: the stand-in it said it shows, 0 while none
         self.asked = False  # a user's tree was asked for a stand-in and has not answered
+        self.waiting = []  # wake of each logger waiting for that stand-in
 
     @property
     def shown(self):
@@ -134,22 +136,21 @@ class IdentityHosts:
     server (forkserver.py) — and the users' trees it forked, each a host for its own
     identity's loggers.
 
-    ``start(identity, user, args, open_fds, on_exit)`` and ``start_in_tree(pid, args,
-    open_fds, on_exit)`` give ``(pid, key)`` — the pid is what ``log/supervise/pid`` shows —
-    and later call ``on_exit(pid, wait_status)`` once; ``(0, None)`` when the logger must be
-    exec'd instead; NotYet while the fork server or a user's tree's stand-in is not ready
-    (``on_ready()`` is called once it is).
+    ``start(identity, user, args, open_fds, on_exit, wake)`` and ``start_in_tree(pid, args,
+    open_fds, on_exit, wake)`` give ``(pid, key)`` — the pid is what ``log/supervise/pid``
+    shows — and later call ``on_exit(pid, wait_status)`` once; ``(0, None)`` when the logger
+    must be exec'd instead; NotYet while the fork server, a host or a user's tree's stand-in
+    is not ready: ``wake()`` is called once (what waited tries again, and nothing else does).
     """
 
-    def __init__(self, loop, stderr_fd, label, forks=None, on_ready=None):
+    def __init__(self, loop, stderr_fd, label, forks=None):
         self.loop = loop
         self.stderr_fd = stderr_fd
         self.label = label
         self.forks = forks  # the tree's ForkServer, or None: loggers are exec'd instead
-        self.on_ready = on_ready  # something that waited (NotYet) may be tried again
         self._hosts = {}       # pid -> _Host, until reaped (a user's tree: until it goes)
         self._taking = {}      # identity -> _Host that takes new loggers
-        self._forking = {}     # identity -> True while the fork server makes its host
+        self._forking = {}     # identity -> [wake] of those waiting for the host being made
         self._refused = {}     # identity -> when the fork server could not make its host
         self._next_key = 0
         self.on_reaped = None  # called after a host has been reaped (a stopping tree waits)
@@ -159,7 +160,7 @@ class IdentityHosts:
         """Every logger host not yet reaped (users' trees are their services' to wait for)."""
         return {pid for pid, host in self._hosts.items() if not host.is_tree}
 
-    def start(self, identity, user, args, open_fds, on_exit):
+    def start(self, identity, user, args, open_fds, on_exit, wake):
         """Start one logger in ``identity``'s host (forked first if none takes it).
 
         ``open_fds()`` gives ``(log_fd, pipe_fd)`` — the service's ``log/`` directory
@@ -171,16 +172,17 @@ class IdentityHosts:
             refused = self._refused.get(identity)
             if refused is not None and self.loop.monotonic() - refused < 1.0:
                 return 0, None  # the answer just came: "no" — exec'd this time
-            self._fork(identity, user)  # NotYet, or None: exec'd
+            self._fork(identity, user, wake)  # NotYet, or None: exec'd
             return 0, None
         return host.pid, self._start_in(host, args, open_fds, on_exit)
 
-    def start_in_tree(self, pid, args, open_fds, on_exit):
+    def start_in_tree(self, pid, args, open_fds, on_exit, wake):
         """Start one logger in the user's tree ``pid`` (add_tree), shown by its stand-in."""
         host = self._hosts.get(pid)
         if host is None or not host.is_tree or host.channel is None:
             return 0, None
         if not host.stand_in:
+            host.waiting.append(wake)
             if not host.asked:
                 host.asked = True
                 self._send(host, _encode("stand-in"))
@@ -255,13 +257,14 @@ class IdentityHosts:
         for host in list(self._hosts.values()):
             self._close_channel(host)
 
-    def _fork(self, identity, user):
+    def _fork(self, identity, user, wake):
         """The host taking ``identity``'s loggers, asked of the fork server: NotYet until it
-        answers (``on_ready`` then), None when there is none (the logger is exec'd)."""
+        answers (``wake`` then), None when there is none (the logger is exec'd)."""
         import socket
         if self.forks is None:
             return None
         if identity in self._forking:
+            self._forking[identity].append(wake)
             raise NotYet()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         title = "(loggers of %s as %s)" % (self.label, user)
@@ -271,8 +274,7 @@ class IdentityHosts:
                                lambda answer: self._forked(identity, ours, answer))
         except NotReady:
             ours.close()
-            if self.on_ready is not None:
-                self.forks.on_ready.append(self.on_ready)
+            self.forks.on_ready.append(wake)
             raise NotYet() from None
         except OSError as exc:
             warn(self.label, "unable to fork a logger host, running svlogd instead", exc)
@@ -280,16 +282,17 @@ class IdentityHosts:
             return None
         finally:
             theirs.close()
-        self._forking[identity] = True
+        self._forking[identity] = [wake]
         raise NotYet()
 
     def _forked(self, identity, ours, answer):
         """The fork server's answer: the host takes loggers from now on (the loggers that
-        waited for it come at once: ``on_ready``), or it could not be made (they are exec'd
-        for a while: ``_refused``)."""
-        del self._forking[identity]
+        waited for it come at once), or it could not be made (they are exec'd for a while:
+        ``_refused``)."""
+        waiting = self._forking.pop(identity)
         if isinstance(answer, OSError):
-            warn(self.label, "unable to fork a logger host, running svlogd instead", answer)
+            if answer.errno != errno.ESHUTDOWN:  # not when the tree is stopping
+                warn(self.label, "unable to fork a logger host, running svlogd instead", answer)
             ours.close()
             self._refused[identity] = self.loop.monotonic()
         else:
@@ -298,8 +301,8 @@ class IdentityHosts:
             self.loop.add_reader(ours.fileno(), lambda: self._receive(host))
             self.loop.watch_child(answer, lambda _pid, status: self._reaped(host, status))
             self.loop.call_later(0, lambda: self._close_if_idle(host))
-        if self.on_ready is not None:
-            self.on_ready()
+        for wake in waiting:
+            wake()
 
     def _close_if_idle(self, host):
         """A host nobody came for (the logger that asked was stopped meanwhile) exits."""
@@ -330,8 +333,10 @@ class IdentityHosts:
                 # must be the user tree's own child, whatever the tree says
                 if host.is_tree and (not message[1] or parent_of(message[1]) == host.pid):
                     host.stand_in, host.asked = message[1], False
-                    if host.stand_in and self.on_ready is not None:
-                        self.on_ready()
+                    if host.stand_in:
+                        waiting, host.waiting = host.waiting, []
+                        for wake in waiting:
+                            wake()
             elif message[0] in host.loggers:
                 self._report(host, *message)
 
@@ -357,6 +362,9 @@ class IdentityHosts:
         """A user's tree has gone (its process ends its loggers with it): each ends as killed."""
         if self._hosts.get(host.pid) is host:
             del self._hosts[host.pid]
+        waiting, host.waiting = host.waiting, []
+        for wake in waiting:
+            self.loop.call_later(0, wake)  # it will not say a stand-in: start elsewhere
         loggers, host.loggers = host.loggers, {}
         for on_exit, shown in loggers.values():
             on_exit(shown, signal.SIGKILL)

@@ -77,7 +77,7 @@ class LogHost:
     ``log/supervise/pid`` shows (0 when none can be started), ``attach``/``detach`` tell it
     which loggers it stands for."""
 
-    def __init__(self, loop, spawner, label, forks=None, on_ready=None):
+    def __init__(self, loop, spawner, label, forks=None):
         self.loop = loop
         self.spawner = spawner
         self.label = label
@@ -86,7 +86,7 @@ class LogHost:
         self._stand_ins = {}  # pid -> _StandIn, until reaped
         self.on_reaped = None  # called after a stand-in or a host has been reaped
         self.on_stand_in = None  # called with the pid of each new current stand-in, 0 when none
-        self.apart = IdentityHosts(loop, spawner.stderr_fd, label, forks, on_ready)
+        self.apart = IdentityHosts(loop, spawner.stderr_fd, label, forks)
         self.apart.on_reaped = self._host_reaped
 
     @property

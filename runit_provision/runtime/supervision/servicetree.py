@@ -69,6 +69,7 @@ class ServiceTree:
         self._grace_over = False
         self._orphans = set()  # adopted pids being ended during stop()
         self._waiting_for_fds = False  # a service waits for descriptors to be freed
+        self._begun = []
         self._inotify = None
         self._watches = {}
         # Root's tree forks users' trees and logger hosts through a fork server; it must be
@@ -77,7 +78,7 @@ class ServiceTree:
         if may_fork and os.geteuid() == 0:
             self.forks = ForkServer(loop, spawner, label)
             self.forks.on_reaped = self._end_orphans  # a stopping tree waits for it
-        self.log_host = LogHost(loop, spawner, label, self.forks, self.wake_waiting)
+        self.log_host = LogHost(loop, spawner, label, self.forks)
         self.log_host.on_reaped = self._end_orphans  # a stopping tree waits for its hosts
         self.pipe_keeper = PipeKeeper(loop, spawner, label, self.directory)
         self.pipe_keeper.on_reaped = self._end_orphans  # and for its keeper
@@ -110,6 +111,7 @@ class ServiceTree:
         seen = set()
         needs_retry = False
         self._waiting_for_fds = False
+        self._begun = []  # services begun in this scan, shown once it is done
         for name in names:
             if name.startswith("."):
                 continue
@@ -129,6 +131,9 @@ class ServiceTree:
             entry.name = name  # a rename keeps the service, only its label changes
             if entry.service is None and not self._start_service(entry, path):
                 needs_retry = True
+        begun, self._begun = self._begun, []
+        for service in begun:
+            service.show()
         for key in [key for key in self.entries if key not in seen]:
             self._retire(self.entries.pop(key))
         if needs_retry:
@@ -151,8 +156,7 @@ class ServiceTree:
         service = Supervisor(self.loop, path, self.spawner, clock=self.clock,
                              label="runsv " + entry.name, on_exit=self._service_exited,
                              new_session=self.new_sessions, log_host=self.log_host,
-                             pipe_keeper=self.pipe_keeper, forks=self.forks,
-                             wake=self.wake_waiting)
+                             pipe_keeper=self.pipe_keeper, forks=self.forks)
         try:
             service.open()
         except FatalError as exc:
@@ -163,7 +167,8 @@ class ServiceTree:
             return False
         entry.service = service
         entry.failure = None
-        service.start()
+        service.begin()
+        self._begun.append(service)
         return True
 
     def _has_fd_room(self):
@@ -202,13 +207,6 @@ class ServiceTree:
                 self._retry_timer = None
                 self.scan()
             self._retry_timer = self.loop.call_later(delay, retry)
-
-    def wake_waiting(self):
-        """A helper some service waited for (its fork server, a user tree's stand-in) may be
-        ready: every service tries what it deferred (side.NotYet)."""
-        for entry in list(self.entries.values()):
-            if entry.service is not None:
-                entry.service.host_ready()
 
     def forced_rescan(self):
         """SIGALRM (Debian): write a TAI64N label to ``DIR/.forced-rescan`` and rescan."""

@@ -71,8 +71,7 @@ class SystemClock:
 
 class Supervisor:
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
-                 on_exit=None, new_session=False, log_host=None, pipe_keeper=None, forks=None,
-                 wake=None):
+                 on_exit=None, new_session=False, log_host=None, pipe_keeper=None, forks=None):
         self.loop = loop
         self.directory = directory
         self.spawner = spawner
@@ -83,10 +82,10 @@ class Supervisor:
         self.log_host = log_host  # a tree's LogHost: canonical log/runs run here (logstandin.py)
         self.pipe_keeper = pipe_keeper  # a tree's PipeKeeper: holds the log pipe if we die
         self.forks = forks  # a tree's ForkServer: a canonical user tree's run is forked there
-        self.wake = wake  # the tree's: every supervisor that waits (NotYet) tries again
         self._hosted = None  # our HostedLogger, while the log side runs one on the tree's loop
         self._apart = None  # (host pid, key) while it runs in another identity's host
         self._forks_tree = False  # ./run is a canonical user tree (usertree.py), read at open
+        self._log_waits_for_tree = False  # the log side waits for that tree to run
         self._tree = None  # (pid, Identity) of the user tree ./run runs as, while it runs
         self._tree_request = None  # a _TreeRequest the fork server has not answered, or whose
         #                            answer the main side has not taken up yet
@@ -237,7 +236,17 @@ class Supervisor:
         1000-service tree saves 3000 file writes); one that does not is written before ``ok``
         exists, as runsv does. Either way a client that finds runsv up reads a current status.
         """
+        self.begin()
+        self.show()
+
+    def begin(self):
+        """Start whatever wants to run (a user tree asked of the fork server goes out here)."""
         self.settle()
+
+    def show(self):
+        """Write what was not written yet, then open ``ok``: a tree begins every new service
+        of a scan before it shows any (the status writes are the slow part of a start, and a
+        user tree it asks for runs meanwhile)."""
         for side, files in self._files.items():
             if not files.has_written:
                 side.write_status()
@@ -266,8 +275,13 @@ class Supervisor:
         if self._exited:
             return
         if self._forks_tree:
-            # The user tree first: the logger of its output runs in it (usertree.py).
+            # The user tree first: the logger of its output runs in it (usertree.py); a
+            # logger that waited for it goes on once it runs, or will not run.
             self.main.evaluate()
+            if self._log_waits_for_tree and (self.main.pid or self.main.want is Want.DOWN):
+                # From the loop, not from inside this settle (a spawn settles again).
+                self._log_waits_for_tree = False
+                self.loop.call_later(0, self.host_ready)
         if self.log is not None:
             self.log.evaluate()
         self.main.evaluate()
@@ -407,7 +421,8 @@ class Supervisor:
                 return pid
         if side is self.log and self.log_host is not None and argv == ["./run"]:
             if self._forks_tree and self.main.want is Want.UP and not self.main.pid:
-                raise NotYet()  # its tree first: the logger runs in it (host_ready follows)
+                self._log_waits_for_tree = True  # settle() wakes it once the tree runs
+                raise NotYet()  # its tree first: the logger runs in it
             from .hostedlogger import hostable
             found = hostable(self.log_fd)
             pid = self._host_logger(*found) if found is not None else 0
@@ -471,11 +486,13 @@ class Supervisor:
 
         hosts = self.log_host.apart
         if self._tree is not None and hosts_identity(self._tree[1], identity):
-            pid, key = hosts.start_in_tree(self._tree[0], canonical.args, open_fds, exited)
+            pid, key = hosts.start_in_tree(self._tree[0], canonical.args, open_fds, exited,
+                                           self.host_ready)
             if pid:
                 self._apart = (self._tree[0], key)
                 return pid
-        pid, key = hosts.start(identity, canonical.user, canonical.args, open_fds, exited)
+        pid, key = hosts.start(identity, canonical.user, canonical.args, open_fds, exited,
+                               self.host_ready)
         if pid:
             self._apart = (pid, key)
         return pid
@@ -514,8 +531,7 @@ class Supervisor:
                                lambda answer: self._tree_answered(request, answer))
         except NotReady:
             ours.close()
-            if self.wake is not None:
-                self.forks.on_ready.append(self.wake)
+            self.forks.on_ready.append(self.host_ready)
             raise NotYet() from None
         except OSError as exc:
             self.warn("unable to fork the user tree, running ./run instead", exc)
@@ -553,8 +569,6 @@ class Supervisor:
             self._tree = None
             self.main.child_exited(pid, wait_status)
         self.loop.watch_child(pid, exited)
-        if self.log is not None:
-            self.loop.call_later(0, self.host_ready)  # its logger waited for it
         return pid
 
     def start_hook(self, letter):
