@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Respawn latency of runsv: a running service is SIGKILLed; how long until the new one runs?
 
-Measured side by side for the C runsv (when installed) and ours, as the time from ``kill`` to
-``supervise/pid`` naming a new pid (runsv writes pid before stat and status). Each ./run lives
-more than 1 s first, so runit's back-off is not what is measured. Prints medians and p90 in ms
-and our ratios to the C runsv's (the budget: p90 at most 1.2x).
+Measured side by side for the C runsv (when installed) and ours, interleaved — each round
+kills one side's service then the other's, the order alternating round by round, so that load
+lands on both — as the time from ``kill`` to ``supervise/pid`` naming a new pid (runsv writes
+pid before stat and status). Each ./run lives more than 1 s first, so runit's back-off is not
+what is measured. Prints medians and p90 in ms and our ratios to the C runsv's (the budget:
+p90 at most 1.2x).
 Usage: ``python bench/runsv_respawn.py [ROUNDS]``.
 """
 
@@ -39,26 +41,48 @@ def wait_for(predicate, seconds, interval=0.0002):
     raise RuntimeError("timed out")
 
 
-def measure(runsv, rounds, workdir):
-    service = workdir / Path(runsv).parent.name.replace("/", "_")
-    service.mkdir()
-    (service / "run").write_text("#!/bin/sh\nexec sleep 1000\n")
-    (service / "run").chmod(0o755)
-    proc = subprocess.Popen([runsv, str(service)], start_new_session=True)
-    samples = []
+class Supervised:
+    """One runsv (``runsv``) over a ``sleep`` service in ``workdir``."""
+
+    def __init__(self, runsv, workdir):
+        self.service = workdir / "service"
+        self.service.mkdir(parents=True)
+        (self.service / "run").write_text("#!/bin/sh\nexec sleep 1000\n")
+        (self.service / "run").chmod(0o755)
+        self.proc = subprocess.Popen([runsv, str(self.service)], start_new_session=True)
+        self.pid = wait_for(lambda: read_pid(self.service), 10)
+        self.samples = []
+
+    def respawn(self):
+        """SIGKILL the service; milliseconds until supervise/pid names the next one."""
+        start = time.perf_counter()
+        os.kill(self.pid, signal.SIGKILL)
+        pid = self.pid
+        self.pid = wait_for(lambda: (lambda p: p if p and p != pid else 0)(read_pid(self.service)),
+                            10)
+        self.samples.append((time.perf_counter() - start) * 1000)
+
+    def close(self):
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+
+def measure(runsvs, rounds, workdir):
+    """Interleaved: each round kills every runsv's service in turn (the order alternating),
+    so that whatever load the machine has lands on each side alike."""
+    sides = []
     try:
-        pid = wait_for(lambda: read_pid(service), 10)
-        for _ in range(rounds):
-            time.sleep(1.1)  # the run must outlive runit's 1 s back-off window
-            start = time.perf_counter()
-            os.kill(pid, signal.SIGKILL)
-            new = wait_for(lambda: (lambda p: p if p and p != pid else 0)(read_pid(service)), 10)
-            samples.append((time.perf_counter() - start) * 1000)
-            pid = new
+        for name, runsv in runsvs:
+            sides.append((name, Supervised(runsv, workdir / name)))
+        for number in range(rounds):
+            time.sleep(1.1)  # every run must outlive runit's 1 s back-off window
+            order = sides if number % 2 == 0 else sides[::-1]
+            for _name, side in order:
+                side.respawn()
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    return samples
+        for _name, side in sides:
+            side.close()
+    return [(name, side.samples) for name, side in sides]
 
 
 def p90(samples):
@@ -69,13 +93,10 @@ def p90(samples):
 def main(argv):
     rounds = int(argv[1]) if len(argv) > 1 else 15
     workdir = Path(tempfile.mkdtemp(prefix="bench-respawn."))
+    runsvs = [("C runsv", C_RUNSV)] if os.access(C_RUNSV, os.X_OK) else []
+    runsvs.append(("our runsv", OUR_RUNSV))
     try:
-        rows = []
-        if os.access(C_RUNSV, os.X_OK):
-            (workdir / "c").mkdir()
-            rows.append(("C runsv", measure(C_RUNSV, rounds, workdir / "c")))
-        (workdir / "ours").mkdir()
-        rows.append(("our runsv", measure(OUR_RUNSV, rounds, workdir / "ours")))
+        rows = measure(runsvs, rounds, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     base, base_p90 = statistics.median(rows[0][1]), p90(rows[0][1])

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -228,3 +229,25 @@ def test_root_stopping_ends_every_process_and_logs_the_trees_last_words(user_tre
     assert root.wait(timeout=30) == 0
     assert not [pid for pid in everything if start_time(pid) is not None]
     assert "noisy stops" in log_text(user_tree.output_log)
+
+
+def catches_term(pid):
+    """Whether ``pid`` has its SIGTERM handler (``SigCgt`` of /proc/PID/status)."""
+    return bool(int(proc_status(pid).get("SigCgt", ["0"])[0], 16) & (1 << (signal.SIGTERM - 1)))
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.2])
+def test_a_stop_while_the_fork_server_starts_or_answers_ends_everything_cleanly(user_tree,
+                                                                               delay):
+    """TERM at any moment of a start — the fork server not ready, its answer in flight, the
+    tree's logger waiting for the tree — ends every process, and starts nothing on the way."""
+    user_tree.build()
+    root = user_tree.start()
+    wait_until(lambda: catches_term(root.pid), what="the tree taking TERM")
+    time.sleep(delay)  # a moment of the start, not a condition: any moment must do
+    root.send_signal(signal.SIGTERM)
+    assert root.wait(timeout=30) == 0
+    output = root.stdout.read().decode()
+    assert "not open" not in output and "internal error" not in output, output
+    wait_until(lambda: not processes_under(user_tree.base), timeout=15,
+               what="nothing left of the start")
