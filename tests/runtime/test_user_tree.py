@@ -122,14 +122,14 @@ def test_the_users_tree_is_one_forked_process_of_the_user(user_tree):
     assert status["Gid"] == [str(user.pw_gid)] * 4
     assert int(status["CapEff"][0], 16) == 0 and int(status["CapPrm"][0], 16) == 0
     # its services run as the user, under it
-    service = wait_until(lambda: running_pid(web), what="web running")
+    service = wait_until(lambda: running_pid(web), timeout=30, what="web running")
     assert service in children_of(tree)
     assert proc_status(service)["Uid"] == [str(user.pw_uid)] * 4
-    wait_until(lambda: numbers(log_text(web / "log" / "main"))[:3] == [1, 2, 3],
+    wait_until(lambda: numbers(log_text(web / "log" / "main"))[:3] == [1, 2, 3], timeout=30,
                what="web logging")
     # the tree's own output is logged as the user, by the tree itself: the pid shown is its
     # loggers' stand-in, a child of the tree — no logger host, no svlogd
-    wait_until(lambda: "noisy starts" in log_text(user_tree.output_log),
+    wait_until(lambda: "noisy starts" in log_text(user_tree.output_log), timeout=30,
                what="the tree's output logged")
     stand_in = running_pid(user_tree.outer / "log")
     assert stand_in in children_of(tree)

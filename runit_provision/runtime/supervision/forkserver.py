@@ -27,7 +27,6 @@ Kinds (``_CHILDREN``): ``host`` — a logger host of another identity (identityh
 is ``ForkServer``, the server's ``serve``.
 """
 
-import collections
 import errno
 import os
 
@@ -72,7 +71,7 @@ class ForkServer:
         self._closing = False
         self._broken_until = 0.0  # monotonic: until then, no server (a start failed)
         self._timer = None  # its start, or the oldest request not answered, is too slow then
-        self._pending = collections.deque()  # done callbacks, in the order of the requests
+        self._pending = []  # done callbacks, in the order of the requests
 
     def request(self, kind, fields, fds, done):
         if self._closing:
@@ -154,7 +153,7 @@ class ForkServer:
                     self._wake_waiting()
                 continue
             if self._pending:
-                done = self._pending.popleft()
+                done = self._pending.pop(0)
                 self._restart_timer()
                 done(answer_from_message(data))
 
@@ -194,7 +193,7 @@ class ForkServer:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        pending, self._pending = self._pending, collections.deque()
+        pending, self._pending = self._pending, []
         for done in pending:
             done(exc)
 

@@ -15,8 +15,6 @@ Deliberate fixes over runit 2.1.2 (see docs/runtime.md):
 - hooks run without blocking the loop: while one runs, this side queues its other events.
 """
 
-import collections
-import enum
 import errno
 import os
 
@@ -38,14 +36,29 @@ class NotYet(Exception):
     it calls the side's ``host_ready()`` once it can."""
 
 
-class Want(enum.Enum):
-    UP = "up"
-    DOWN = "down"
-    EXIT = "exit"
+class Want:
+    """runsv's want: ``Want.UP``, ``Want.DOWN``, ``Want.EXIT`` (three instances, compared by
+    identity, with ``value`` as the word ``supervise/`` shows). Not an ``enum.Enum``: importing
+    ``enum`` is about 0.4 MB of every tree.
+
+    >>> Want.UP.value, Want.EXIT.status_byte, Want.DOWN
+    ('up', 'd', Want.DOWN)
+    """
+
+    __slots__ = ("value", "name")
+
+    def __init__(self, value):
+        self.value, self.name = value, value.upper()
 
     @property
     def status_byte(self):
         return "u" if self is Want.UP else "d"  # runit writes want exit as 'd'
+
+    def __repr__(self):
+        return "Want." + self.name
+
+
+Want.UP, Want.DOWN, Want.EXIT = Want("up"), Want("down"), Want("exit")
 
 
 _SIGNALS = {
@@ -89,7 +102,7 @@ class Side:
         self._deferred = None  # argv of a spawn the host could not make yet (NotYet)
         self._hook_pid = 0
         self._hook_then = None
-        self._queued = collections.deque()
+        self._queued = []  # events that wait for a running hook (a few at most)
         # a death whose "down" is not written yet: the restart right after it writes "run"
         # (see child_exited)
         self._down_unwritten = False
@@ -409,7 +422,7 @@ class Side:
         self._hook_then = None
         then(os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0)
         while self._queued and not self.is_busy:
-            self._queued.popleft()()
+            self._queued.pop(0)()
         self._settle()
 
     def _settle(self):

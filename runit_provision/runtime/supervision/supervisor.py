@@ -502,11 +502,7 @@ class Supervisor:
         server instead of exec'd: the pid, or 0 when it must be exec'd after all (another
         script, a user chpst would refuse, no fork server). The request goes out and NotYet is
         raised; its answer calls the side back (``host_ready``), which comes here again."""
-        import socket
-        from ..unix.userspec import resolve_user
-        from .forkserver import NotReady
-        from .hostedlogger import Identity
-        from .usertree import tree_run, tree_request
+        from .usertree import tree_run
         request = self._tree_request
         if request is not None:
             if request.answer is None:
@@ -515,7 +511,13 @@ class Supervisor:
             return self._tree_forked(request)
         found = tree_run(self.dir_fd)
         if found is None:
-            return 0
+            return 0  # (what only users' trees need is imported below: a system service's
+            #            tree pays nothing for it)
+        import socket
+        from ..unix.userspec import resolve_user
+        from .forkserver import NotReady
+        from .hostedlogger import Identity
+        from .usertree import tree_request
         try:
             uid, gids = resolve_user(found.user, True)
         except Exception:  # noqa: BLE001 — whatever chpst would fail on, chpst must say

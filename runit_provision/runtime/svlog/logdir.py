@@ -14,7 +14,6 @@ and is retried 3 s later from where it stopped, so nothing is lost; while anythi
 the directory ``is_busy`` and its host stops reading input (backpressure to the service).
 """
 
-import collections
 import errno
 import fcntl
 import os
@@ -228,8 +227,10 @@ class LogDir:
         self.size = 0
         self._dirfd = self._lockfd = self._fd = -1
         self._at_line_start = True
-        self._queue = collections.deque()
-        self._steps = collections.deque()
+        # Lists, not deques: an empty deque holds a block of 64 slots (about 0.6 kB), and a
+        # tree has two of these for every logger; they hold a few entries at most.
+        self._queue = []
+        self._steps = []
         self._retry = None
         self._age_timer = None
         self._job = None
@@ -414,13 +415,13 @@ class LogDir:
                 except OSError as exc:
                     self._pause(message, exc)
                     return
-                self._steps.popleft()
+                self._steps.pop(0)
                 continue
             if not self._queue:
                 return
             item = self._queue[0]
             if item is _ROTATE:
-                self._queue.popleft()
+                self._queue.pop(0)
                 if self.size:
                     self._steps.extend(self._rotation_steps())
                 continue
@@ -441,7 +442,7 @@ class LogDir:
                     self._queue[0] = joined[written:]
                     self._wrote(written, joined[written - 1] if written else None)
                 else:
-                    self._queue.popleft()
+                    self._queue.pop(0)
                     self._wrote(written, data[-1][-1])
                 return True
             data = self._queue[0] = b"".join(data)  # near a rotation: decide by lines
@@ -457,7 +458,7 @@ class LogDir:
             if written < len(data):
                 self._queue[0] = data[written:]
             else:
-                self._queue.popleft()
+                self._queue.pop(0)
             if written < count:
                 return True  # a short write: plan again for the rest
         if rotate:
@@ -501,7 +502,7 @@ class LogDir:
                     self.report.warn("unable to unlink oldest logfile: " + self.name,
                                      unlink_exc)
         if self._fd < 0:
-            self._steps.appendleft((self._open_current, "unable to open current"))
+            self._steps.insert(0, (self._open_current, "unable to open current"))
         self._pause("unable to write to current", exc)
         return False
 
@@ -689,10 +690,10 @@ class LogDir:
             else:
                 self._spawn_processor()
             return
-        self._steps.appendleft((self._processed_state, "unable to rename state"))
-        self._steps.appendleft((self._processed_input, ""))
-        self._steps.appendleft((self._processed_mode, "unable to set mode of processed"))
-        self._steps.appendleft((self._processed_rename, "unable to rename processed"))
+        self._steps.insert(0, (self._processed_state, "unable to rename state"))
+        self._steps.insert(0, (self._processed_input, ""))
+        self._steps.insert(0, (self._processed_mode, "unable to set mode of processed"))
+        self._steps.insert(0, (self._processed_rename, "unable to rename processed"))
         self._drain()
 
     def _processed_rename(self):
