@@ -37,31 +37,6 @@ _PIPE_PATH = "supervise/" + LOG_PIPE
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 
 
-def hosts_identity(tree, logger):
-    """Whether a user tree running as ``tree`` (an Identity) may run a logger of ``logger``:
-    the same user and primary group, and no group the tree does not have (a tree runs with
-    all of the user's groups, its log as ``user:group``).
-
-    >>> from runit_provision.runtime.supervision.hostedlogger import Identity
-    >>> tree = Identity(1000, [1000, 4, 27])
-    >>> [hosts_identity(tree, Identity(*ids)) for ids in ((1000, [1000]), (1000, [1000, 4]),
-    ...                                                    (1000, [4]), (1001, [1000]))]
-    [True, True, False, False]
-    """
-    return (tree.uid == logger.uid and tree.gids[:1] == logger.gids[:1]
-            and set(logger.gids) <= set(tree.gids))
-
-
-class _TreeRequest:
-    """A user tree asked of the fork server: the tree's end of its channel, its identity, and
-    the answer (a pid or an OSError) once it came."""
-
-    __slots__ = ("channel", "identity", "answer")
-
-    def __init__(self, channel, identity):
-        self.channel, self.identity, self.answer = channel, identity, None
-
-
 class SystemClock:
     """The real clocks; tests pass a fake with the same two methods."""
 
@@ -84,11 +59,8 @@ class Supervisor:
         self.forks = forks  # a tree's ForkServer: a canonical user tree's run is forked there
         self._hosted = None  # our HostedLogger, while the log side runs one on the tree's loop
         self._apart = None  # (host pid, key) while it runs in another identity's host
-        self._forks_tree = False  # ./run is a canonical user tree (usertree.py), read at open
+        self._user_tree = None  # usertree.UserTreeFork, in a tree that forks users' trees
         self._log_waits_for_tree = False  # the log side waits for that tree to run
-        self._tree = None  # (pid, Identity) of the user tree ./run runs as, while it runs
-        self._tree_request = None  # a _TreeRequest the fork server has not answered, or whose
-        #                            answer the main side has not taken up yet
         self.dir_fd = self.log_fd = -1
         self.main = self.log = None
         self._files = {}
@@ -123,8 +95,8 @@ class Supervisor:
             side.tally = tally or side.tally  # the counts go on across supervisors
             self._inherit(side, files, tally)
         if self.forks is not None:
-            from .usertree import tree_run
-            self._forks_tree = tree_run(self.dir_fd) is not None
+            from .usertree import UserTreeFork
+            self._user_tree = UserTreeFork(self)
 
     def _initial_want(self, fd):
         return Want.UP if is_normally_up(dir_fd=fd) else Want.DOWN
@@ -274,7 +246,7 @@ class Supervisor:
         """After every event: runsv's loop head, then its exit check (log first, as runit)."""
         if self._exited:
             return
-        if self._forks_tree:
+        if self._user_tree is not None and self._user_tree.is_first:
             # The user tree first: the logger of its output runs in it (usertree.py); a
             # logger that waited for it goes on once it runs, or will not run.
             self.main.evaluate()
@@ -350,6 +322,19 @@ class Supervisor:
             os.close(fd)
             setattr(self, name, -1)
 
+    # -- what a user tree's fork (usertree.UserTreeFork) reads ------------------------------------
+    @property
+    def is_open(self):
+        return not self._exited
+
+    @property
+    def main_files(self):
+        return self._files[self.main]
+
+    def output_fd(self):
+        """``./run``'s stdout: the log pipe, or the tree's own without a logger."""
+        return self._pipe_w if self._pipe_w >= 0 else 1
+
     # -- the host interface Side acts through ------------------------------------------------
     def time_ns(self):
         return self.clock.time_ns()
@@ -415,12 +400,13 @@ class Supervisor:
         return True
 
     def spawn(self, side, argv):
-        if side is self.main and argv == ["./run"] and self.forks is not None:
-            pid = self._fork_tree()
+        if side is self.main and argv == ["./run"] and self._user_tree is not None:
+            pid = self._user_tree.spawn()
             if pid:
                 return pid
         if side is self.log and self.log_host is not None and argv == ["./run"]:
-            if self._forks_tree and self.main.want is Want.UP and not self.main.pid:
+            if (self._user_tree is not None and self._user_tree.is_first
+                    and self.main.want is Want.UP and not self.main.pid):
                 self._log_waits_for_tree = True  # settle() wakes it once the tree runs
                 raise NotYet()  # its tree first: the logger runs in it
             from .hostedlogger import hostable
@@ -473,7 +459,7 @@ class Supervisor:
 
     def _host_apart(self, canonical, identity):
         """The logger in ``identity``'s host (identityhost.py) — the user tree ``./run`` runs,
-        when it runs as that identity — : it gets the ``log/`` directory and a reading end of
+        when it runs as that identity (usertree.py) — : it gets the ``log/`` directory and a reading end of
         the pipe of its own, non-blocking."""
         def open_fds():
             reader = self._log_reader()
@@ -485,92 +471,17 @@ class Supervisor:
             self.log.child_exited(pid, wait_status)
 
         hosts = self.log_host.apart
-        if self._tree is not None and hosts_identity(self._tree[1], identity):
-            pid, key = hosts.start_in_tree(self._tree[0], canonical.args, open_fds, exited,
+        tree = self._user_tree.running_as(identity) if self._user_tree is not None else 0
+        if tree:
+            pid, key = hosts.start_in_tree(tree, canonical.args, open_fds, exited,
                                            self.host_ready)
             if pid:
-                self._apart = (self._tree[0], key)
+                self._apart = (tree, key)
                 return pid
         pid, key = hosts.start(identity, canonical.user, canonical.args, open_fds, exited,
                                self.host_ready)
         if pid:
             self._apart = (pid, key)
-        return pid
-
-    def _fork_tree(self):
-        """A canonical user tree's ``./run`` (usertree.py) forked through the tree's fork
-        server instead of exec'd: the pid, or 0 when it must be exec'd after all (another
-        script, a user chpst would refuse, no fork server). The request goes out and NotYet is
-        raised; its answer calls the side back (``host_ready``), which comes here again."""
-        from .usertree import tree_run
-        request = self._tree_request
-        if request is not None:
-            if request.answer is None:
-                raise NotYet()
-            self._tree_request = None
-            return self._tree_forked(request)
-        found = tree_run(self.dir_fd)
-        if found is None:
-            return 0  # (what only users' trees need is imported below: a system service's
-            #            tree pays nothing for it)
-        import socket
-        from ..unix.userspec import resolve_user
-        from .forkserver import NotReady
-        from .hostedlogger import Identity
-        from .usertree import tree_request
-        try:
-            uid, gids = resolve_user(found.user, True)
-        except Exception:  # noqa: BLE001 — whatever chpst would fail on, chpst must say
-            return 0
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        output = self._pipe_w if self._pipe_w >= 0 else 1
-        fields, fds = tree_request(found, self.spawner.environ, self.new_session,
-                                   self.dir_fd, output, theirs.fileno(), self.spawner.stderr_fd)
-        request = _TreeRequest(ours, Identity(uid, gids))
-        self._files[self.main].write_starting("run")
-        try:
-            self.forks.request(b"tree", fields, fds,
-                               lambda answer: self._tree_answered(request, answer))
-        except NotReady:
-            ours.close()
-            self.forks.on_ready.append(self.host_ready)
-            raise NotYet() from None
-        except OSError as exc:
-            self.warn("unable to fork the user tree, running ./run instead", exc)
-            ours.close()
-            return 0
-        finally:
-            theirs.close()
-        self._tree_request = request
-        raise NotYet()
-
-    def _tree_answered(self, request, answer):
-        if request is self._tree_request and not self._exited and self.main.is_deferred:
-            request.answer = answer
-            self.main.host_ready()  # takes it up: spawn -> _fork_tree -> _tree_forked
-            return
-        # Nobody waits for it any more (sv d meanwhile, the service gone): it goes.
-        if request is self._tree_request:
-            self._tree_request = None
-        request.channel.close()
-        if not isinstance(answer, OSError):
-            self.spawner.kill(answer, signal.SIGKILL)
-
-    def _tree_forked(self, request):
-        answer = request.answer
-        if isinstance(answer, OSError):
-            self.warn("unable to fork the user tree, running ./run instead", answer)
-            request.channel.close()
-            return 0
-        pid = answer
-        self._files[self.main].spawned(pid)
-        self._tree = (pid, request.identity)
-        self.log_host.apart.add_tree(pid, request.identity, request.channel)
-
-        def exited(pid, wait_status):
-            self._tree = None
-            self.main.child_exited(pid, wait_status)
-        self.loop.watch_child(pid, exited)
         return pid
 
     def start_hook(self, letter):

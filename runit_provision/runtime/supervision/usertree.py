@@ -26,6 +26,11 @@ Services get the pipe as it was, blocking, as under runit.
 
 import os
 
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
+
 from ...protocol.treerun import tree_run_from_bytes
 from ..unix.diag import fatal, warn
 
@@ -60,6 +65,133 @@ _STDLIB = ("ctypes", "errno", "fcntl", "grp", "ipaddress", "pwd", "resource", "s
 _ROOMS = ("protocol", "runtime.supervision", "runtime.svlog", "runtime.unix")
 
 
+# -- the tree's side: a service whose ./run is a user tree ------------------------------------------
+def hosts_identity(tree, logger):
+    """Whether a user tree running as ``tree`` (an Identity) may run a logger of ``logger``:
+    the same user and primary group, and no group the tree does not have (a tree runs with
+    all of the user's groups, its log as ``user:group``).
+
+    >>> from runit_provision.runtime.supervision.hostedlogger import Identity
+    >>> tree = Identity(1000, [1000, 4, 27])
+    >>> [hosts_identity(tree, Identity(*ids)) for ids in ((1000, [1000]), (1000, [1000, 4]),
+    ...                                                    (1000, [4]), (1001, [1000]))]
+    [True, True, False, False]
+    """
+    return (tree.uid == logger.uid and tree.gids[:1] == logger.gids[:1]
+            and set(logger.gids) <= set(tree.gids))
+
+
+class _Request:
+    """A user tree asked of the fork server: the tree's end of its channel, its identity, and
+    the answer (a pid or an OSError) once it came."""
+
+    __slots__ = ("channel", "identity", "answer")
+
+    def __init__(self, channel, identity):
+        self.channel, self.identity, self.answer = channel, identity, None
+
+
+class UserTreeFork:
+    """A supervisor's side of a service whose ``./run`` is a canonical user tree: the request to
+    the fork server, its answer, the child taken up as the main side's process, and which
+    identity it runs as (its loggers of that identity run in it)."""
+
+    def __init__(self, supervisor):
+        self.supervisor = supervisor
+        # ./run was canonical when the supervisor opened: its tree starts before its log, whose
+        # logger runs in it. (Each start reads ./run again: a rewritten one is forked or not.)
+        self.is_first = tree_run(supervisor.dir_fd) is not None
+        self.running = None  # (pid, Identity) while it runs
+        self._request = None  # asked of the fork server, not taken up yet
+
+    def running_as(self, identity):
+        """The pid of the running tree when it may host a logger of ``identity``, else 0."""
+        if self.running is not None and hosts_identity(self.running[1], identity):
+            return self.running[0]
+        return 0
+
+    def spawn(self):
+        """The main side's start: the pid, 0 when ``./run`` must be exec'd after all (another
+        script now, a user chpst would refuse, no fork server), or NotYet: the request went out
+        (or waits for the server), and its answer calls the side back, which comes here again."""
+        from .side import NotYet
+        request = self._request
+        if request is not None:
+            if request.answer is None:
+                raise NotYet()
+            self._request = None
+            return self._taken_up(request)
+        found = tree_run(self.supervisor.dir_fd)
+        if found is None:
+            return 0
+        return self._ask(found)
+
+    def _ask(self, found):
+        import socket
+        from ..unix.userspec import resolve_user
+        from .forkserver import NotReady
+        from .hostedlogger import Identity
+        from .side import NotYet
+        supervisor = self.supervisor
+        try:
+            uid, gids = resolve_user(found.user, True)
+        except Exception:  # noqa: BLE001 — whatever chpst would fail on, chpst must say
+            return 0
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        spawner = supervisor.spawner
+        fields, fds = tree_request(found, spawner.environ, supervisor.new_session,
+                                   supervisor.dir_fd, supervisor.output_fd(), theirs.fileno(),
+                                   spawner.stderr_fd)
+        request = _Request(ours, Identity(uid, gids))
+        supervisor.main_files.write_starting("run")
+        try:
+            supervisor.forks.request(b"tree", fields, fds,
+                                     lambda answer: self._answered(request, answer))
+        except NotReady:
+            ours.close()
+            supervisor.forks.on_ready.append(supervisor.host_ready)
+            raise NotYet() from None
+        except OSError as exc:
+            supervisor.warn("unable to fork the user tree, running ./run instead", exc)
+            ours.close()
+            return 0
+        finally:
+            theirs.close()
+        self._request = request
+        raise NotYet()
+
+    def _answered(self, request, answer):
+        supervisor = self.supervisor
+        if request is self._request and supervisor.is_open and supervisor.main.is_deferred:
+            request.answer = answer
+            supervisor.main.host_ready()  # takes it up: spawn -> _taken_up
+            return
+        # Nobody waits for it any more (sv d meanwhile, the service gone): it goes.
+        if request is self._request:
+            self._request = None
+        request.channel.close()
+        if not isinstance(answer, OSError):
+            supervisor.spawner.kill(answer, signal.SIGKILL)
+
+    def _taken_up(self, request):
+        supervisor = self.supervisor
+        answer = request.answer
+        if isinstance(answer, OSError):
+            supervisor.warn("unable to fork the user tree, running ./run instead", answer)
+            request.channel.close()
+            return 0
+        supervisor.main_files.spawned(answer)
+        self.running = (answer, request.identity)
+        supervisor.log_host.apart.add_tree(answer, request.identity, request.channel)
+
+        def exited(pid, wait_status):
+            self.running = None
+            supervisor.main.child_exited(pid, wait_status)
+        supervisor.loop.watch_child(answer, exited)
+        return answer
+
+
+# -- the forked child ---------------------------------------------------------------------------
 def preload():
     """Import every module a tree may import later (the fork server does it before it forks)."""
     import importlib
