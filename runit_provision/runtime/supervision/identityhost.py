@@ -8,11 +8,11 @@ setfsuid between — can be made to block in ``open`` (a FIFO), to read through 
 (``/proc/self/fd/N``) what the user may not, or to grow without bound (``config`` a link to
 ``/dev/zero``). So each such identity gets a host of its own (docs/security.md):
 
-- forked from the tree when its first logger starts (its pages shared copy-on-write, the
-  collector's generations frozen so that it does not copy them by walking them), it closes
-  every descriptor of the tree but its channel, takes the identity — setgroups, setresgid,
-  setresuid: no capability is left — and is made not dumpable (it holds a copy of the tree's
-  memory: no ptrace, no ``/proc/PID/mem`` or ``environ`` for the user);
+- forked from the tree's fork server (forkserver.py: a clean interpreter, its pages shared
+  copy-on-write, its collector frozen) when its first logger starts, it closes every
+  descriptor but its channel, takes the identity — setgroups, setresgid, setresuid: no
+  capability is left — and is made not dumpable (no ptrace, no ``/proc/PID/mem`` or
+  ``environ`` for the user);
 - it runs that identity's loggers (HostedLogger, the same engine) on a loop of its own;
   ``log/supervise/pid`` shows its pid, ``ps`` ``svlogd (loggers of runsvdir DIR as USER)``;
 - a signal sent to it acts on each of its loggers as on an svlogd: TERM, INT, QUIT, USR1,
