@@ -40,10 +40,16 @@ def logged_service(svdir, name, run, log_run=LOG_RUN, config=None):
 
 
 def log_text(logdir):
-    """Every rotated file in order, then current."""
+    """Every rotated file in order, then current (a file a rotation renames between the
+    listing and the read is left out: the caller polls again)."""
     names = sorted(name for name in os.listdir(str(logdir)) if name.startswith("@"))
-    return "".join((logdir / name).read_text() for name in names + ["current"]
-                   if (logdir / name).exists())
+    texts = []
+    for name in names + ["current"]:
+        try:
+            texts.append((logdir / name).read_text())
+        except FileNotFoundError:
+            continue
+    return "".join(texts)
 
 
 def numbers(text):

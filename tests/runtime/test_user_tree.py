@@ -82,10 +82,15 @@ class UserTree:
         return self.proc
 
     def tree_pid(self):
-        """The user's tree, once it runs and shows its name."""
-        return wait_until(lambda: running_pid(self.outer) if cmdline(running_pid(self.outer))
-                          == ["runsvdir", str(self.user_tree)] else 0,
-                          timeout=20, what="the user's tree running")
+        """The user's tree, once it runs as the user (it shows its name a moment before it
+        becomes the user: /proc/self is not its own to write after)."""
+        def found():
+            pid = running_pid(self.outer)
+            if cmdline(pid) == ["runsvdir", str(self.user_tree)] \
+                    and uid_of(pid) == str(self.user.pw_uid):
+                return pid
+            return 0
+        return wait_until(found, timeout=30, what="the user's tree running as the user")
 
     def close(self):
         if self.proc is not None:
@@ -100,6 +105,15 @@ def user_tree():
     found = UserTree()
     yield found
     found.close()
+
+
+def uid_of(pid):
+    """The real uid of ``pid`` as text, or None once it is gone (a service's own ``sleep``
+    comes and goes)."""
+    try:
+        return proc_status(pid).get("Uid", [None])[0]
+    except OSError:
+        return None
 
 
 def as_nobody(script):
@@ -141,11 +155,10 @@ def test_the_users_tree_is_one_forked_process_of_the_user(user_tree):
     probe = as_nobody("exec flock -n %s true" % (user_tree.user_tree / ".runsvdir.lock"))
     assert probe.returncode != 0
     # one Python process of the user's, beside two shells: the stand-in and its pipe keeper
+    # (the tree's children but its services; theirs come and go: a service's own `sleep`)
     services = {running_pid(web), running_pid(user_tree.user_tree / "noisy")}
-    services |= {pid for service in services for pid in descendants(service)}
-    theirs = sorted(cmdline(pid)[0] for pid in descendants(root.pid)
-                    if proc_status(pid).get("Uid", [""])[0] == str(user.pw_uid)
-                    and pid not in services)
+    theirs = sorted(cmdline(pid)[0] for pid in [tree] + children_of(tree)
+                    if pid not in services)
     assert theirs == ["pipekeeper", "runsvdir", "svlogd"], theirs
 
 
@@ -162,8 +175,7 @@ def test_the_user_cannot_read_anything_of_roots_through_their_processes(user_tre
     assert probe.stdout.strip() == "signalled", probe
     assert probe.stderr.count("Permission denied") == 3, probe.stderr
     uid = str(user_tree.user.pw_uid)
-    theirs = [pid for pid in descendants(root.pid)
-              if proc_status(pid).get("Uid", [""])[0] == uid and pid != tree]
+    theirs = [pid for pid in descendants(root.pid) if uid_of(pid) == uid and pid != tree]
     assert theirs
     for pid in theirs:
         probe = as_nobody("cat /proc/%d/environ; ls -l /proc/%d/fd" % (pid, pid))
