@@ -258,6 +258,10 @@ def test_status(pair):
     # A service with a down file, started anyway; the same with want down and got TERM.
     pair.same("up", "normally-down")
     wait_stat(pair, "normally-down", "run\n")
+    # runit's runsv writes stat before status: wait for what sv reads, on both trees
+    for impl in pair.trees:
+        wait_until(lambda impl=impl: pair.sv(impl, "status", "normally-down")[1].startswith(
+            "run:"), what="normally-down's status run (%s)" % impl)
     assert pair.same("status", "normally-down")[1] == "run: normally-down: (pid N) Ns, normally down\n"
 
 
