@@ -29,6 +29,15 @@ from .supervisor import Supervisor, SystemClock
 RETRY_SECONDS = 1.0  # runsvdir restarts a runsv that exited at its next scan, about 1 s later
 POLL_SECONDS = 5.0  # runsvdir's scan interval: used only when inotify is unavailable
 STOP_GRACE_SECONDS = 7.0  # TERM/HUP: how long services get before KILL (sv's default wait)
+# A nested tree (a user's) gets this much longer: its own KILL after 7 s and its loggers' drain
+# come first, so its services' last lines are not lost to a race between the two KILLs.
+NESTED_TREE_EXTRA_SECONDS = 3.0
+# After the last KILL, loggers drain what their pipes hold. A process outside our reach that
+# still holds a pipe (a user can pass a descriptor to anything) would make that wait endless:
+# after this long the tree ends anyway, so TERM and HUP always finish within
+# STOP_GRACE_SECONDS + NESTED_TREE_EXTRA_SECONDS + DRAIN_SECONDS.
+DRAIN_SECONDS = 3.0
+ORPHAN_SWEEP_SECONDS = 0.25  # after the grace, how often the tree looks for newly adopted orphans
 
 # Descriptors one service holds at most: per side its directory, lock, control and ok, plus the
 # log pipe (9); a hosted logger's reading end, and its log directory, lock and current (4); the
@@ -65,7 +74,9 @@ class ServiceTree:
         self._identity = None  # (dev, ino) of the directory itself at the last scan
         self._retry_timer = None
         self._kill_timer = None
+        self._sweep_timer = None
         self._stopping = False
+        self._finished = False  # stopped: on_empty called
         self._grace_over = False
         self._orphans = set()  # adopted pids being ended during stop()
         self._waiting_for_fds = False  # a service waits for descriptors to be freed
@@ -282,13 +293,48 @@ class ServiceTree:
         self._check_empty()
 
     def _kill_remaining(self):
+        """The grace is over: KILL every service but nested trees, which get a little longer
+        to end their own; then whatever anyone left behind."""
         self._grace_over = True
+        nested = [service for service in self._retiring if service.runs_a_tree]
         for service in list(self._retiring):
-            service.kill_all()
+            if service not in nested:
+                service.kill_all()
         for pid in self.log_host.pids | self.pipe_keeper.pids | {self.forks and self.forks.pid}:
             if pid:
                 self.spawner.kill(pid, signal.SIGKILL)
+        if nested:
+            self._kill_timer = self.loop.call_later(NESTED_TREE_EXTRA_SECONDS,
+                                                    self._kill_nested)
+        else:
+            self._kill_timer = self.loop.call_later(DRAIN_SECONDS, self._give_up_draining)
+        self._sweep_orphans()
+
+    def _kill_nested(self):
+        for service in list(self._retiring):
+            service.kill_all()
+        self._kill_timer = self.loop.call_later(DRAIN_SECONDS, self._give_up_draining)
         self._end_orphans()
+
+    def _sweep_orphans(self):
+        """After the grace, look for orphans now and then: a KILLed nested tree's services and
+        a KILLed orphan's children are re-parented to us without any exit of ours to say so,
+        and one of them holding a logger's pipe would keep that logger from its EOF."""
+        self._sweep_timer = None
+        self._end_orphans()
+        if self._stopping and not self._finished:
+            self._sweep_timer = self.loop.call_later(ORPHAN_SWEEP_SECONDS, self._sweep_orphans)
+
+    def _give_up_draining(self):
+        """Something beyond our reach holds a pipe: KILL what is left and end the tree now
+        (what a successor finds, it takes over, as after a crash)."""
+        self._kill_timer = None
+        self.warn("ending with %d service(s) not down after the kill" % len(self._retiring)
+                  if self._retiring else "ending with orphans left behind")
+        for service in list(self._retiring):
+            service.kill_all()
+        self._end_orphans()
+        self._finish_stop()
 
     def _check_empty(self):
         if self._stopping and not self._retiring:
@@ -299,18 +345,21 @@ class ServiceTree:
             self._end_orphans()
 
     def _end_orphans(self):
-        """Once every service is down, end whatever else is still our child, then finish.
+        """End whatever else is still our child, then finish once everything is down.
 
         As a subreaper the tree adopts what its services leave behind: a daemon that forked
         away from its ``run``, or the services of a nested tree whose runsvdir had to be
-        KILLed. They get TERM and CONT, and KILL once the grace period is over; each one's
-        exit looks again, since its own orphans are adopted in turn.
+        KILLed — a user's processes among them. Once every service is down they get TERM and
+        CONT, and KILL once the grace period is over; after the grace they are KILLed at once,
+        whether the services are down or not (one may hold a logger's pipe, and that logger's
+        drain is what the tree waits for). Each one's exit looks again, since its own orphans
+        are adopted in turn.
         """
-        if not self._stopping or self._retiring:
+        if not self._stopping or (self._retiring and not self._grace_over):
             return
         for pid in children_of_self():
             if self.loop.is_watched(pid) and pid not in self._orphans:
-                continue  # someone's process (a hosted logger's helper): its owner reaps it
+                continue  # someone's process (a service, a hosted logger's helper): its owner's
             is_new = pid not in self._orphans
             if is_new:
                 self._orphans.add(pid)
@@ -321,8 +370,8 @@ class ServiceTree:
                 self.spawner.kill(pid, signal.SIGTERM)
                 self.spawner.kill(pid, signal.SIGCONT)
         forking = self.forks is not None and self.forks.pid
-        if (not self._orphans and not self.log_host.pids and not self.pipe_keeper.pids
-                and not forking):
+        if (not self._retiring and not self._orphans and not self.log_host.pids
+                and not self.pipe_keeper.pids and not forking):
             self._finish_stop()
 
     def _orphan_exited(self, pid, _wait_status):
@@ -330,9 +379,12 @@ class ServiceTree:
         self._end_orphans()
 
     def _finish_stop(self):
-        if self._kill_timer is not None:
-            self._kill_timer.cancel()
-            self._kill_timer = None
+        self._finished = True
+        for name in ("_kill_timer", "_sweep_timer"):
+            timer = getattr(self, name)
+            if timer is not None:
+                timer.cancel()
+                setattr(self, name, None)
         if self.on_empty is not None:
             callback, self.on_empty = self.on_empty, None
             callback()

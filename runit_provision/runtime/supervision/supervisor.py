@@ -322,6 +322,11 @@ class Supervisor:
             os.close(fd)
             setattr(self, name, -1)
 
+    @property
+    def runs_a_tree(self):
+        """Whether ``./run`` is a user's tree, forked (its tree gets longer to stop its own)."""
+        return self._user_tree is not None and self._user_tree.is_first
+
     # -- what a user tree's fork (usertree.UserTreeFork) reads ------------------------------------
     @property
     def is_open(self):
@@ -356,6 +361,12 @@ class Supervisor:
                 self._hosted.signal(signum)
                 return
             if self._apart is not None:
+                if signum == signal.SIGCONT:
+                    # runsv CONTs the svlogd it stops: here the logger's host (an identity's
+                    # host, a user's tree) and its stand-in, which the user may have stopped;
+                    # else the message waits in the channel and `sv -w` times out.
+                    for process in {pid, self._apart[0]}:
+                        self.spawner.kill(process, signal.SIGCONT)
                 self.log_host.apart.signal(self._apart[0], self._apart[1], signum)
                 return
         self.spawner.kill(pid, signum)
