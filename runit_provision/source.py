@@ -10,7 +10,9 @@ dict keyed by key path — a tuple of mapping keys and list indexes:
                                 ("runit", "users", 1)       -> common.yaml:2:22
 
 PyYAML (its C composer) gives the positions and YAML 1.1's types, as Puppet reads them; it is
-imported only when a file is read.
+imported only when a file is read. A file is read within two bounds, on its size and on what
+its aliases copy (``MAX_DATA_FILE_BYTES``, ``MAX_ALIAS_COPIES``): a file written to take the
+host's memory is a clear error.
 """
 
 from collections import namedtuple
@@ -63,28 +65,49 @@ def origin_of(origins, path):
         path = path[:-1]
 
 
+# A data file is read whole, then composed by PyYAML's C composer, before anything counts it:
+# its size is the only bound that holds before the cost is paid, so it is checked first, on
+# at most this many bytes read. Real hiera data are far smaller — Wikimedia's common.yaml,
+# of one of the largest public Puppet trees, is ~100 KB; ours are a few KB — and a big site
+# splits its data by a glob (services.d/*.yaml). At this bound a realistic file (~20 bytes a
+# value) loads in ~2 s and ~130 MB, and the densest YAML (2 bytes a value) in ~4 s and
+# ~0.6 GB: past it the cost is no longer harmless, while a file near it is surely generated.
+MAX_DATA_FILE_BYTES = 2 * 1024 * 1024
+
+# PyYAML composes an alias as the very node it names, so 342 bytes of nested aliases (nine
+# levels of nine, the "billion laughs") are a graph of a few dozen nodes that becomes 387
+# million values — and as many origins — once copied into plain data (``plan`` went past
+# 7.9 GB in 70 s before this bound). So aliases and merge keys may copy at most this many values into one file: each
+# value of a copied subtree counts (a nested one once per copy), as does each key a merge
+# brings in. Where aliases are used for what they are for — ``<<: *defaults`` under 500
+# services of a ~15-value base is ~7 500 — this is 25 times more than that; reached, it
+# costs ~0.4 s and ~70 MB. Puppet's Psych keeps aliases as shared objects and never copies.
+MAX_ALIAS_COPIES = 200_000
+
+
 def load_yaml_with_origins(path, text=None):
     """``(data, origins)`` of one YAML file; ``DataError`` (with file:line:col) if malformed.
 
     ``text`` replaces reading ``path`` (tests); ``path`` is still what origins name.
     YAML 1.1, as Puppet's hiera reads it (Ruby's Psych): ``yes``/``no``/``on``/``off`` are
     booleans and ``0640`` is octal. PyYAML's C composer gives every node's position.
+    Bounded: a file of more than ``MAX_DATA_FILE_BYTES`` is refused before it is parsed, and
+    aliases or merge keys that copy more than ``MAX_ALIAS_COPIES`` values are refused at the
+    alias that goes past the bound.
     """
     import yaml
 
     from .errors import DataError
 
-    if text is None:
-        try:
-            with open(str(path), encoding="utf-8") as handle:
-                text = handle.read()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DataError("%s: cannot read: %s" % (path, exc)) from exc
+    text = _bounded_text(path, text)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     origins = {}
+    copies = _Copies(MAX_ALIAS_COPIES)
     try:
         node = loader.get_single_node()
-        data = None if node is None else _plain(node, (), str(path), origins, loader)
+        data = None if node is None else _plain(node, (), str(path), origins, loader, copies)
+    except _TooManyCopies as exc:
+        raise DataError(_too_many_copies_message(path, text, exc)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = Origin(path, mark.line + 1, mark.column + 1) if mark else path
@@ -98,7 +121,35 @@ def load_yaml_with_origins(path, text=None):
     return data, origins
 
 
+def _bounded_text(path, text):
+    """The text of ``path`` (or ``text``, given), refused past ``MAX_DATA_FILE_BYTES`` — read
+    no further than one byte past the bound, so a huge file (or ``/dev/zero``) costs nothing."""
+    from .errors import DataError
+
+    if text is None:
+        try:
+            with open(str(path), "rb") as handle:
+                raw = handle.read(MAX_DATA_FILE_BYTES + 1)
+        except OSError as exc:
+            raise DataError("%s: cannot read: %s" % (path, exc)) from exc
+    else:
+        raw = text.encode("utf-8", "surrogatepass")
+    if len(raw) > MAX_DATA_FILE_BYTES:
+        raise DataError(
+            "%s: too big for a data file: more than %d bytes (%d MiB), the bound on one file "
+            "— split it (a hiera level can glob: services.d/*.yaml)"
+            % (path, MAX_DATA_FILE_BYTES, MAX_DATA_FILE_BYTES // (1024 * 1024)))
+    if text is None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DataError("%s: cannot read: %s" % (path, exc)) from exc
+    return text
+
+
 _STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"
 
 
 def _scalar(node, loader):
@@ -110,26 +161,176 @@ def _scalar(node, loader):
     return loader.construct_object(node, deep=True)
 
 
-def _plain(node, path, file, origins, loader):
-    """A composed node -> plain Python, recording each key's and item's position."""
+class _TooManyCopies(Exception):
+    """Aliases or merge keys went past the bound: ``node`` is the node copied (an alias's
+    target), ``holder`` the node whose text holds the alias and ``path`` where the copy went."""
+
+    def __init__(self, node, holder, path):
+        super().__init__(path)
+        self.path = path
+        self.node = node
+        self.holder = holder
+
+
+class _Copies:
+    """How many more values aliases and merge keys may copy into one file, and which
+    collections were converted once already (an alias's target is the very node it names:
+    met again, it is being copied)."""
+
+    __slots__ = ("left", "seen")
+
+    def __init__(self, bound):
+        self.left = bound
+        self.seen = set()
+
+    def spend(self, count, node, holder, path):
+        self.left -= count
+        if self.left < 0:
+            raise _TooManyCopies(node, holder, path)
+
+
+def _plain(node, path, file, origins, loader, copies, holder=None, copying=None):
+    """A composed node -> plain Python, recording each key's and item's position.
+
+    ``holder``: the collection node whose text holds ``node``. ``copying``: None, or
+    ``(target, holder, path)`` of the alias being copied here — every value converted under
+    it is spent from ``copies``."""
     node_id = node.id
+    if copying is not None:
+        copies.spend(1, *copying)
     if node_id == "scalar":
         return _scalar(node, loader)
+    if copying is None:
+        if id(node) in copies.seen:  # met again: the target of an alias, copied from here
+            copying = (node, holder, path)
+            copies.spend(1, *copying)
+        else:
+            copies.seen.add(id(node))
     if node_id == "mapping":
-        loader.flatten_mapping(node)  # "<<" merge keys, as the constructor would
+        _flatten_merges(node, path, copies)
         plain = {}
         for key_node, value_node in node.value:
             key = _scalar(key_node, loader)
             key_text = key if isinstance(key, (str, int, bool)) or key is None else str(key)
             mark = key_node.start_mark
             origins[path + (key_text,)] = Origin(file, mark.line + 1, mark.column + 1)
-            plain[key_text] = _plain(value_node, path + (key_text,), file, origins, loader)
+            plain[key_text] = _plain(value_node, path + (key_text,), file, origins, loader,
+                                     copies, node, copying)
         return plain
     if node_id == "sequence":
         items = []
         for index, item_node in enumerate(node.value):
             mark = item_node.start_mark
             origins[path + (index,)] = Origin(file, mark.line + 1, mark.column + 1)
-            items.append(_plain(item_node, path + (index,), file, origins, loader))
+            items.append(_plain(item_node, path + (index,), file, origins, loader, copies,
+                                node, copying))
         return items
     return loader.construct_object(node, deep=True)
+
+
+def _flatten_merges(node, path, copies):
+    """Replace a mapping's ``<<`` merge keys by the pairs they bring in, as Ruby's Psych
+    reads them: in the merge key's place (so a key after ``<<`` wins over a merged one, and a
+    merged one over a key before), the first of a list of mappings winning over the later.
+    Every pair brought in is spent from ``copies`` — before the list grows — so merges of
+    merges cannot multiply past the bound. (PyYAML's ``flatten_mapping`` would put merged
+    pairs before every own key, and its 6.0.4 lets a later mapping of a list win.)"""
+    if not any(key_node.tag == _MERGE_TAG or key_node.tag == _VALUE_TAG
+               for key_node, _ in node.value):
+        return
+    pairs = []
+    for key_node, value_node in node.value:
+        if key_node.tag == _VALUE_TAG:  # "=": a plain key, as PyYAML's constructor reads it
+            key_node.tag = _STR_TAG
+        if key_node.tag != _MERGE_TAG:
+            pairs.append((key_node, value_node))
+            continue
+        if value_node.id == "mapping":
+            sources = [value_node]
+        elif value_node.id == "sequence":
+            sources = list(reversed(value_node.value))  # later ones first: the first wins
+        else:
+            sources = ()
+            _refuse_merge(node, "a mapping or list of mappings", value_node)
+        for source in sources:
+            if source.id != "mapping":
+                _refuse_merge(node, "a mapping", source)
+            _flatten_merges(source, path, copies)
+            copies.spend(len(source.value), source, node, path + (key_node.value,))
+            pairs.extend(source.value)
+    node.value = pairs
+
+
+def _refuse_merge(node, expected, found):
+    from yaml.constructor import ConstructorError
+
+    raise ConstructorError("while constructing a mapping", node.start_mark,
+                           "expected %s for merging, but found %s" % (expected, found.id),
+                           found.start_mark)
+
+
+def _too_many_copies_message(path, text, exc):
+    """Where the copying went past ``MAX_ALIAS_COPIES``: the alias's own file:line:col, else
+    (the alias is not in its holder's text: it came in by a merge key) its target's."""
+    alias = _alias_token(text, exc.node, exc.holder, _aliases_before(exc))
+    if alias is not None:
+        mark = alias.start_mark
+        where = "%s: %s: the alias *%s" % (Origin(path, mark.line + 1, mark.column + 1),
+                                           key_path_text(exc.path), alias.value)
+    else:
+        mark = exc.node.start_mark
+        where = "%s: %s: an alias of this" % (Origin(path, mark.line + 1, mark.column + 1),
+                                              key_path_text(exc.path))
+    return ("%s copies too much: aliases and merge keys may copy at most %d values into one "
+            "data file (an alias bomb?); write the data out, or alias less"
+            % (where, MAX_ALIAS_COPIES))
+
+
+def _aliases_before(exc):
+    """How many aliases of ``exc.node`` its holder holds before the one copied: its earlier
+    items (or values) that are that very node, less the node's own definition if there."""
+    holder, target, last = exc.holder, exc.node, exc.path[-1] if exc.path else None
+    if holder is None:
+        return 0
+    if holder.id == "sequence" and isinstance(last, int):
+        earlier = holder.value[:last]
+    else:
+        earlier = []
+        for key_node, value_node in holder.value:
+            if key_node.value == last:
+                break
+            earlier.append(value_node)
+    count = sum(1 for entry in earlier if entry is target)
+    if holder.start_mark.index <= target.start_mark.index < holder.end_mark.index:
+        count -= 1  # defined in the holder: an anchor there, not an alias
+    return max(count, 0)
+
+
+def _alias_token(text, target, holder, skip):
+    """The ``*NAME`` token naming ``target``'s anchor inside ``holder``'s text, the first
+    after ``skip`` others, or None. Composed nodes keep no anchors or aliases, so the text is
+    scanned again — once, for this message only."""
+    import yaml
+
+    if holder is None:
+        return None
+    scanner = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    anchor = None
+    try:
+        while scanner.check_token():
+            token = scanner.get_token()
+            index = token.start_mark.index
+            if index >= holder.end_mark.index and anchor is not None:
+                return None
+            if isinstance(token, yaml.AnchorToken) and index == target.start_mark.index:
+                anchor = token.value
+            elif (isinstance(token, yaml.AliasToken) and token.value == anchor
+                  and index >= holder.start_mark.index):
+                if not skip:
+                    return token
+                skip -= 1
+    except yaml.YAMLError:
+        return None
+    finally:
+        scanner.dispose()
+    return None

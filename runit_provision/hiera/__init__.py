@@ -33,7 +33,8 @@ Public API (stable; ``cli/`` calls exactly this, and hands ``runit_data()`` to t
     schema.config_from_data(data, origins, accounts)   # -> model.Config (cli/ does this)
 
 Every problem is a ``runit_provision.errors.DataError`` whose message names file:line:column
-(and the key path where there is one): malformed YAML, a bad hiera.yaml, an interpolation of
+(and the key path where there is one): malformed YAML, a file past the bounds of
+``source.py`` (2 MiB, 200 000 values copied by aliases), a bad hiera.yaml, an interpolation of
 an unknown fact (never an empty string), a bad merge option.
 
 Modules: ``facts`` (host facts, facts files), ``config`` (hiera.yaml -> levels), ``interpolation``

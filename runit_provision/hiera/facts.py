@@ -20,6 +20,7 @@ import os
 import time
 
 from ..errors import DataError
+from ..source import load_yaml_with_origins
 
 # /etc/os-release ID -> (facter's os.name, os.family)
 _OS_NAMES = {
@@ -141,16 +142,10 @@ def host_facts():
 
 
 def load_facts_file(path):
-    """``(facts, trusted_or_None)`` from a YAML/JSON facts file; DataError if unusable."""
-    import yaml
+    """``(facts, trusted_or_None)`` from a YAML/JSON facts file; DataError if unusable.
 
-    try:
-        with open(str(path), encoding="utf-8") as handle:
-            data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except OSError as exc:
-        raise DataError("%s: cannot read facts: %s" % (path, exc)) from exc
-    except yaml.YAMLError as exc:
-        raise DataError("%s: malformed facts file: %s" % (path, exc)) from exc
+    Read as data files are, with their bounds (size, aliases: ``source``)."""
+    data, _ = load_yaml_with_origins(path)
     if data is None:
         data = {}
     if (isinstance(data, dict) and isinstance(data.get("values"), dict)

@@ -141,6 +141,28 @@ CORNERS = {
                       decimal: 1.5, text: "yes", quoted_mode: "0640"}
             """,
     },
+    # Anchors, aliases and merge keys, as Psych reads them: a key after "<<" wins over a
+    # merged one, a merged one over a key before it, the first of a list of mappings over
+    # the later ones (PyYAML 6.0.4 lets the later win; source._flatten_merges does not).
+    "aliases": {
+        "hiera.yaml": """\
+            version: 5
+            hierarchy:
+              - {name: common, path: common.yaml}
+            """,
+        "data/common.yaml": """\
+            base: &base {user: www-data, nice: 5, log: &log {size: 100, num: 3}}
+            extra: &extra {user: other-user, cwd: /srv, nice: 9}
+            services:
+              web: {<<: *base, command: web}
+              api: {nice: 1, <<: [*base, *extra], command: api}
+              db: {<<: *extra, log: *log, listens: [*log, *log]}
+              cron:
+                <<: {command: cron-job, user: first}
+                user: own
+              nested: {<<: {<<: *extra, cwd: /inner}, user: outer}
+            """,
+    },
 }
 
 # (case id, hiera.yaml, facts file, node, key, merge options for both sides)
@@ -174,6 +196,7 @@ CORNER_CASES = [
     ("interpolation-keys", "interpolation", "keyed", None),
     ("interpolation-nested", "interpolation", "nested", None),
     ("yaml11-scalars", "yaml11", "scalars", None),
+    ("aliases-merge-keys", "aliases", "services", None),
 ]
 
 

@@ -1,8 +1,12 @@
 """Where data came from: positions of every key path, for errors that name file:line:column."""
 
+import re
+
 import pytest
 
+from runit_provision import source
 from runit_provision.errors import DataError
+from runit_provision.hiera.facts import load_facts_file
 from runit_provision.source import Origin, key_path_text, load_yaml_with_origins, origin_of
 
 DATA = """\
@@ -45,3 +49,113 @@ def test_malformed_yaml_names_the_position():
 def test_unreadable_file(tmp_path):
     with pytest.raises(DataError, match="cannot read"):
         load_yaml_with_origins(tmp_path / "missing.yaml")
+
+
+# Bounds (docs/hiera.md#bounds-on-a-data-file): a data file's size, and what its aliases copy.
+
+def billion_laughs(indent=""):
+    """Nine levels of nine aliases: 342 bytes that copy into 387 million values."""
+    lines = [indent + 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for previous, name in zip("abcdefgh", "bcdefghi"):
+        lines.append(indent + "%s: &%s [%s]" % (name, name, ",".join(["*" + previous] * 9)))
+    return "\n".join(lines) + "\n"
+
+
+def test_a_billion_laughs_under_any_key_is_refused_at_its_alias():
+    text = "runit::services:\n  web: {command: /bin/true}\nunused:\n" + billion_laughs("  ")
+    with pytest.raises(DataError) as caught:
+        load_yaml_with_origins("common.yaml", text=text)
+    # f: &f [*e,*e,…] is line 9; the bound runs out in its second copy of e
+    assert str(caught.value) == (
+        "common.yaml:9:13: unused.f[1]: the alias *e copies too much: aliases and merge keys "
+        "may copy at most 200000 values into one data file (an alias bomb?); write the data "
+        "out, or alias less")
+
+
+def test_merge_keys_of_merge_keys_are_bounded_too():
+    lines = ["a: &a {k0: 1, k1: 1, k2: 1, k3: 1, k4: 1, k5: 1, k6: 1, k7: 1, k8: 1}"]
+    for previous, name in zip("abcdefgh", "bcdefghi"):
+        lines.append("%s: &%s {<<: [%s]}" % (name, name, ", ".join(["*" + previous] * 9)))
+    with pytest.raises(DataError, match=r"^m\.yaml:\d+:\d+: \w\.<<: the alias \*\w copies too "
+                                        r"much: .* at most 200000 values"):
+        load_yaml_with_origins("m.yaml", text="\n".join(lines) + "\n")
+
+
+def test_copies_up_to_the_bound_load_and_one_more_is_refused(monkeypatch):
+    monkeypatch.setattr(source, "MAX_ALIAS_COPIES", 8)
+    # each *a copies the list and its 3 items: 4 values
+    data, _ = load_yaml_with_origins("b.yaml", text="a: &a [1, 2, 3]\nb: [*a, *a]\n")
+    assert data == {"a": [1, 2, 3], "b": [[1, 2, 3], [1, 2, 3]]}
+    with pytest.raises(DataError, match=r"^b\.yaml:2:13: b\[2\]: the alias \*a copies too "
+                                        r"much: .* at most 8 values"):
+        load_yaml_with_origins("b.yaml", text="a: &a [1, 2, 3]\nb: [*a, *a, *a]\n")
+
+
+def test_a_merge_brought_in_from_another_mapping_names_its_target(monkeypatch):
+    """The alias that went past the bound is in the merged mapping's text, not in the
+    holder's: the message names where the copied node is defined."""
+    # base's *l copies 4 values, web's "<<" 1 pair, then web.log (that *l again) 1 too many
+    monkeypatch.setattr(source, "MAX_ALIAS_COPIES", 5)
+    with pytest.raises(DataError, match=r"^x\.yaml:1:4: web\.log: an alias of this copies "
+                                        r"too much"):
+        load_yaml_with_origins("x.yaml", text="l: &l [1, 2, 3]\nbase: &base {log: *l}\n"
+                                              "web: {<<: *base}\n")
+
+
+def test_five_hundred_services_merging_a_base_load_with_their_origins():
+    lines = ["base: &base", "  user: www-data", "  nice: 5",
+             "  log: &log {size: 1000000, num: 10, timestamps: iso}", "services:"]
+    for number in range(500):
+        lines += ["  svc%03d:" % number, "    <<: *base",
+                  "    command: /usr/local/bin/svc --port %d" % (8000 + number)]
+    lines += ["  last: {<<: *base, nice: 1, log: *log}"]
+    data, origins = load_yaml_with_origins("big.yaml", text="\n".join(lines) + "\n")
+    assert len(data["services"]) == 501
+    assert data["services"]["svc499"] == {
+        "user": "www-data", "nice": 5, "command": "/usr/local/bin/svc --port 8499",
+        "log": {"size": 1000000, "num": 10, "timestamps": "iso"}}
+    # a merged key is where the base says it; an own key where the service says it
+    assert origins[("services", "svc499", "nice")] == Origin("big.yaml", 3, 3)
+    assert origins[("services", "svc499", "log", "num")] == Origin("big.yaml", 4, 29)
+    assert origins[("services", "svc499", "command")] == Origin("big.yaml", 1505, 5)
+    assert origins[("services", "last", "nice")] == Origin("big.yaml", 1506, 21)
+
+
+def test_merge_keys_read_as_psych_reads_them():
+    """In place: a key after "<<" wins over a merged one, a merged one over a key before it;
+    of a list of mappings the first wins (tests/hiera/test_against_puppet.py: the same
+    against puppet lookup)."""
+    data, _ = load_yaml_with_origins("m.yaml", text=(
+        "a: &a {x: from-a, y: from-a}\nb: &b {x: from-b, z: from-b}\n"
+        "after: {<<: *a, x: own}\nbefore: {x: own, <<: *a}\nlisted: {<<: [*a, *b]}\n"))
+    assert data["after"] == {"x": "own", "y": "from-a"}
+    assert data["before"] == {"x": "from-a", "y": "from-a"}
+    assert data["listed"] == {"x": "from-a", "y": "from-a", "z": "from-b"}
+
+
+@pytest.mark.parametrize("text, found", [("a: {<<: 5}\n", "scalar"),
+                                         ("a: {<<: [{x: 1}, [2]]}\n", "sequence")])
+def test_a_merge_of_something_else_than_mappings_names_its_place(text, found):
+    with pytest.raises(DataError, match=r"^m\.yaml:1:\d+: malformed YAML: expected a mapping"
+                                        r".* for merging, but found %s" % found):
+        load_yaml_with_origins("m.yaml", text=text)
+
+
+def test_a_file_past_the_size_bound_is_refused_before_it_is_parsed(tmp_path):
+    at_bound = tmp_path / "at-bound.yaml"
+    at_bound.write_bytes(b"a: 1\n" + b"#" * (source.MAX_DATA_FILE_BYTES - 6) + b"\n")
+    assert load_yaml_with_origins(at_bound)[0] == {"a": 1}
+    past = tmp_path / "past.yaml"
+    past.write_bytes(at_bound.read_bytes() + b"[")  # malformed too: not parsed
+    with pytest.raises(DataError, match=r"^%s: too big for a data file: more than 2097152 "
+                                        r"bytes \(2 MiB\)" % re.escape(str(past))):
+        load_yaml_with_origins(past)
+    with pytest.raises(DataError, match="too big for a data file"):
+        load_yaml_with_origins("/dev/zero")  # endless: only the bound is read
+
+
+def test_a_facts_file_has_the_same_bounds(tmp_path):
+    facts = tmp_path / "facts.yaml"
+    facts.write_text(billion_laughs())
+    with pytest.raises(DataError, match=r"facts\.yaml:\d+:\d+: f\[1\]: the alias \*e"):
+        load_facts_file(facts)
