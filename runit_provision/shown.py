@@ -34,9 +34,12 @@ nl\nfake: line bad\xffname
 café \\ \u009b31m
 
 **Lines of text** (``shown_line``, ``shown_text``, ``shown_lines``: a line a service logged,
-a line of a file in a diff, a command's output quoted in an error) are escaped the same way but keep tabs and backslashes as they are: they stay
-readable (a shell script's ``\`` at the end of a line, a JSON log's ``\"``) and cannot act on
-the terminal — but are not unambiguous (``logs --raw`` gives the bytes).
+a line of a file in a diff, a command's output quoted in an error) have escaped, in the same
+forms, what a terminal acts on — the controls as ``journalctl`` judges them: C0 but the tab,
+DEL, C1 — and the bytes that are not UTF-8; every other character is kept as written,
+backslashes too: they stay readable (a shell script's ``\`` at a line's end, a JSON log's
+``\"``) and cannot act on the terminal, but are not unambiguous (``logs --raw`` gives the
+bytes).
 
 **JSON** (``json_text``) carries every string exactly: JSON's own escapes for control
 characters, an undecodable byte as the lone surrogate ``\udcHH`` that ``os.fsdecode`` gave it
@@ -46,14 +49,21 @@ printed.
 """
 
 import json
+import re
 
 _NAMED = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-# the bytes a line of ASCII text keeps as they are: tab, then the space to the tilde
-_INERT_ASCII = bytes([9]) + bytes(range(32, 127))
+# what a line of text has escaped: C0 but the tab, DEL and C1, and surrogates (a byte that
+# is not UTF-8, PEP 383's, or a lone one)
+_TEXT_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+# the bytes lines of ASCII text keep as they are: tab, newline, the space to the tilde; and of
+# UTF-8 text, the bytes above too (its C1 controls are \xc2\x80 to \xc2\x9f)
+_TEXT_ASCII = b"\t\n" + bytes(range(0x20, 0x7f))
+_TEXT_BYTES = _TEXT_ASCII + bytes(range(0x80, 0x100))
+_C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
 
 
 def _escape(char):
-    """The escape of one character ``shown_name`` does not show as itself."""
+    """The escape of one character that is not shown as itself."""
     named = _NAMED.get(char)
     if named is not None:
         return named
@@ -90,16 +100,15 @@ def shown_bytes(data):
 
 
 def shown_line(text):
-    r"""A line of someone's text as one printable line: escaped as ``shown_name`` escapes,
-    but tabs and backslashes kept.
+    r"""A line of someone's text as one line a terminal does not act on: its controls but
+    the tab, and its undecodable bytes, escaped; the rest as written.
 
-    >>> shown_line("a\tb \\ \x1b[2J\r")
-    'a\tb \\ \\x1b[2J\\r'
+    >>> shown_line("a\tb \\ \x1b[2J\r \u2028")
+    'a\tb \\ \\x1b[2J\\r \u2028'
     """
-    if text.replace("\t", " ").isprintable():
+    if _TEXT_UNSAFE.search(text) is None:
         return text
-    return "".join(char if char.isprintable() or char in "\t\\" else _escape(char)
-                   for char in text)
+    return _TEXT_UNSAFE.sub(lambda match: _escape(match.group()), text)
 
 
 def shown_text(text):
@@ -114,24 +123,23 @@ def shown_text(text):
 
 
 def shown_lines(data):
-    r"""Lines of bytes (``\\n``-separated: a chunk of a log) as UTF-8 bytes, each line as
-    ``shown_line`` shows it; ``data`` itself when no line needs it (the usual case, checked
-    in C).
+    r"""Lines of bytes (``\n``-separated: a chunk of a log) as UTF-8 bytes, each line as
+    ``shown_line`` shows it; ``data`` itself when no line needs it — the usual case, found
+    in a pass or three of C over the bytes (a log read whole costs a few per cent more).
 
     >>> shown_lines(b"ok\tline\n\x1b[2J\xff\n")
     b'ok\tline\n\\x1b[2J\\xff\n'
     """
     if data.isascii():
-        if not data.translate(None, _INERT_ASCII + b"\n"):
+        if not data.translate(None, _TEXT_ASCII):
             return data
-    else:
+    elif not data.translate(None, _TEXT_BYTES) and not (
+            b"\xc2" in data and _C1_UTF8.search(data)):
         try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        if text is not None and all(
-                line.isprintable() for line in text.replace("\t", " ").split("\n")):
+            data.decode("utf-8")
             return data
+        except UnicodeDecodeError:
+            pass
     return b"\n".join(shown_line(line.decode("utf-8", "surrogateescape")).encode("utf-8")
                       for line in data.split(b"\n"))
 

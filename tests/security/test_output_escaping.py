@@ -34,6 +34,7 @@ NAMES = (ESC, NEWLINE, UNDECODABLE, CSI, LONG)
 FORBIDDEN = [bytes([byte]) for byte in range(32) if byte not in (9, 10)] + [
     b"\x7f"] + [b"\xc2" + bytes([byte]) for byte in range(0x80, 0xa0)]
 LOG_LINE = b"log \x1b]0;PWNED\x07\x1b[2J\x9b\xffend"
+DECODED = LOG_LINE.decode("utf-8", "replace")  # the line in JSON: logs -o json's own rule
 
 
 @pytest.fixture
@@ -75,14 +76,14 @@ def assert_printable(output, label):
 
 
 def assert_names_on_lines(output, env, label):
-    """Each planted name shown escaped, whole, on one line (the forged one never starts a
-    line of its own)."""
+    """Each planted name shown escaped, whole, on one line after its directory ``env``; the
+    line a newline would forge starts no line (nor a comment line) of its own."""
     text = output.decode("utf-8")
     lines = text.splitlines()
     for name in NAMES:
-        escaped = shown_name(os.fsdecode(name))
+        escaped = "%s/%s" % (env, shown_name(os.fsdecode(name)))
         assert any(escaped in line for line in lines), (label, escaped, text[:3000])
-    assert not any(line.startswith("fake: line") for line in lines), (label, text)
+    assert not any(line.lstrip("# ").startswith("fake: line") for line in lines), (label, text)
 
 
 def json_of(output, label):
@@ -104,7 +105,7 @@ def test_n7_plan_and_apply_show_a_homes_names_escaped_and_json_exactly(sandbox):
     env = sandbox.home("apprun1") / "sv" / "web1" / "env"
     plant(sandbox)
 
-    plan = as_root(sandbox, "plan")
+    plan = as_root(sandbox, "plan", "--diff")  # each name on its line and its diff's headers
     assert plan.returncode == 2, plan.stderr
     assert_printable(plan.stdout + plan.stderr, "plan")
     assert_names_on_lines(plan.stdout, env, "plan")
@@ -131,6 +132,28 @@ def test_n7_plan_and_apply_show_a_homes_names_escaped_and_json_exactly(sandbox):
             if item["action"] == "remove"} == planted_paths(env)
 
 
+def test_n7_a_refusal_naming_a_planted_directory_is_one_escaped_line(sandbox):
+    """A non-empty directory named with an escape sequence and a newline where apply purges:
+    apprun1 is refused (F4) with a message naming it — on one line of root's stderr,
+    escaped; exact in --json."""
+    sandbox.up()
+    name = ESC + b"\n" + NEWLINE
+    script = 'mkdir "$(printf \'%s\')" && : > "$(printf \'%s\')"' % (
+        printf_script(b"sv/web1/env/" + name), printf_script(b"sv/web1/env/" + name + b"/x"))
+    sandbox.as_user("apprun1", script)
+    path = os.fsdecode(os.fsencode(sandbox.home("apprun1") / "sv" / "web1" / "env") + b"/"
+                       + name)
+    applied = as_root(sandbox, "apply", "--wait", "30")
+    assert applied.returncode == 1
+    assert_printable(applied.stdout + applied.stderr, "apply")
+    refused = [line for line in applied.stderr.decode("utf-8").splitlines()
+               if "refused" in line]
+    assert len(refused) == 1 and refused[0].startswith("runit-provision: apprun1: refused: ")
+    assert shown_name(path) in refused[0], refused
+    report = json_of(as_root(sandbox, "apply", "--json", "--wait", "30").stdout, "apply --json")
+    assert list(report["refusals"]) == ["apprun1"] and path in report["refusals"]["apprun1"]
+
+
 def test_n7_verify_shows_a_homes_names_escaped(sandbox):
     sandbox.up()
     env = sandbox.home("apprun1") / "sv" / "web1" / "env"
@@ -143,8 +166,9 @@ def test_n7_verify_shows_a_homes_names_escaped(sandbox):
     assert_printable(found_json.stdout, "verify --json")
     problems = [problem for check in json_of(found_json.stdout, "verify --json")["checks"]
                 for problem in check["problems"]]
-    for name in NAMES:
-        assert any(shown_name(os.fsdecode(name)) in problem for problem in problems), name
+    for name in NAMES:  # a problem is a message for people: the escaped form
+        shown = "%s/%s: not in the data" % (env, shown_name(os.fsdecode(name)))
+        assert any(problem.startswith(shown) for problem in problems), (shown, problems)
 
 
 # -- what a user's service writes: status --logs and logs ---------------------------------------
@@ -162,7 +186,9 @@ def test_n7_status_and_logs_show_a_users_log_lines_escaped_unless_raw(sandbox):
     assert escaped in status.stdout
     status_json = as_root(sandbox, "status", "--json", "--logs", "1000")
     assert_printable(status_json.stdout, "status --json")
-    json_of(status_json.stdout, "status --json")
+    web1 = next(service for service in json_of(status_json.stdout, "status --json")["services"]
+                if service["service"] == "apprun1/web1")
+    assert any(line.endswith(DECODED) for line in web1["logs"]), web1["logs"]
 
     for output in ("short", "cat"):
         logs = as_root(sandbox, "logs", "-o", output, "--user", "apprun1")
@@ -171,14 +197,14 @@ def test_n7_status_and_logs_show_a_users_log_lines_escaped_unless_raw(sandbox):
         assert escaped in logs.stdout
     logs_json = as_root(sandbox, "logs", "-o", "json", "--user", "apprun1")
     assert_printable(logs_json.stdout, "logs -o json")
-    for line in logs_json.stdout.splitlines():
-        json_of(line, "logs -o json")
+    lines = [json_of(line, "logs -o json")["line"] for line in logs_json.stdout.splitlines()]
+    assert DECODED in lines
     raw = as_root(sandbox, "logs", "-o", "cat", "--raw", "--user", "apprun1")
     assert raw.returncode == 0, raw.stderr
     assert LOG_LINE + b"\n" in raw.stdout
 
 
-
+# -- import ------------------------------------------------------------------------------------
 def test_n7_import_of_a_users_tree_comments_their_names_escaped(sandbox):
     """The names go into the YAML's comments and stderr: escaped, a newline of theirs
     writes no data after the comment."""
