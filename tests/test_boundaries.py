@@ -23,6 +23,8 @@ RUNTIME_ENGINES = ("supervision", "svlog", "unix")
 # room -> the rooms it may import (itself always). Third-party packages are listed by name.
 ALLOWED = {
     "errors": set(),
+    # shown: how text from outside (a name in a home, a logged line) is shown; pure, stdlib
+    "shown": set(),
     "protocol": {"errors"},
     "runtime.unix": {"protocol", "errors"},
     "runtime.svlog": {"runtime.unix", "protocol", "errors"},
@@ -40,19 +42,19 @@ ALLOWED = {
     "render": {"model", "protocol", "errors", "jinja2"},
     # runtime.unix: the OS helpers at the bottom (inotify for the wait for runsv, libc's syncfs)
     # model.tree: the entries every room exchanges; nothing of the generator (render) itself
-    "apply": {"model", "protocol", "errors", "runtime.unix"},
+    "apply": {"model", "protocol", "errors", "runtime.unix", "shown"},
     # initsys reads the host through the FsRoot its caller hands it (duck-typed), never apply's
     # code: one view of the host, and the applier stays out of the room
     "initsys": {"model", "protocol", "errors"},
-    "checks": {"model", "render", "protocol", "errors", "testinfra", "pytest"},
+    "checks": {"model", "render", "protocol", "errors", "shown", "testinfra", "pytest"},
     # runtime.unix: inotify, for following; the files themselves are read by logs alone
-    "logs": {"protocol", "errors", "runtime.unix"},
+    "logs": {"protocol", "errors", "runtime.unix", "shown"},
     # fleet: PuppetDB over HTTP (urllib) and the rows of its facts; nothing of the host
     "fleet": {"errors"},
     # importing: proposals confirmed by the generator's own path (schema + render); the host
     # is read by the cli (through apply.fsroot) into importing.found's records
-    "importing": {"model", "schema", "render", "accounts", "protocol", "errors", "yaml",
-                  "ruamel"},
+    "importing": {"model", "schema", "render", "accounts", "protocol", "errors", "shown",
+                  "yaml", "ruamel"},
     "cli": {"*"},
     "version": set(),
 }

@@ -9,12 +9,15 @@ like terraform or pyinfra::
     ↻ web: restart (run changed)
     = db-proxy: run changed; no restart: restart_on_change: false
 
-``diff_text`` gives unified diffs of text files; values under ``env/`` are masked unless
-``show_secrets``. ``report_json`` is Ansible's result contract: ``changed``, ``failed``,
+Every line is safe to print: a name from a user's home (``\x1b]0;…``, a newline, a byte that
+is not UTF-8) is shown escaped (``shown.shown_name``), each line of a diff as a line of text
+(``shown.shown_line``). ``diff_text`` gives unified diffs of text files; values under ``env/``
+are masked unless ``show_secrets``. ``report_json`` is Ansible's result contract: ``changed``, ``failed``,
 ``msg``, the ``actions`` (each with its path and reasons), the ``restarts``, the ``noops`` with
 their reasons and ``diff`` as a list of ``{before_header, after_header, before, after}``.
 """
 
+from ..shown import shown_line, shown_name
 from .steps import SERVICE_ACTIONS, Action, CommandStep, PathStep, ServiceStep, WaitStep
 
 SYMBOLS = {Action.CREATE: "+", Action.CHANGE: "~", Action.REMOVE: "-", Action.RESTART: "↻",
@@ -23,7 +26,13 @@ QUIET_REASONS = ("up to date", "absent", "not linked")
 
 
 def step_line(step):
-    """``(symbol, text)`` of one step."""
+    """``(symbol, text)`` of one step, the text one printable line (``shown_name``: a path,
+    a link's target or a reason may come from a home)."""
+    symbol, text = _step_text(step)
+    return symbol, shown_name(text)
+
+
+def _step_text(step):
     symbol = SYMBOLS[step.action]
     reasons = "; ".join(step.reasons)
     if isinstance(step, ServiceStep):
@@ -88,11 +97,16 @@ def plan_lines(plan, show_waits=True):
     why), then nothing for what is up to date."""
     lines = [step_line(step) for step in plan.steps
              if show_waits or step.action is not Action.WAIT]
-    lines += [(SYMBOLS["noop"], "%s: %s" % (noop.path, noop.reason)) for noop in plan.noops
-              if noop.reason not in QUIET_REASONS]
-    lines += [("!", "%s: refused: %s" % (login, message))
+    lines += [(SYMBOLS["noop"], shown_name("%s: %s" % (noop.path, noop.reason)))
+              for noop in plan.noops if noop.reason not in QUIET_REASONS]
+    lines += [("!", refusal_line(login, message))
               for login, message in sorted(plan.refusals.items())]
     return lines
+
+
+def refusal_line(login, message):
+    """``LOGIN: refused: WHY``, one printable line (the why names a path in the home)."""
+    return shown_name("%s: refused: %s" % (login, message))
 
 
 def summary(plan):
@@ -153,12 +167,28 @@ def diff_text(step, show_secrets=False):
         return ""
     import difflib  # only --diff shows diffs
 
-    lines = difflib.unified_diff(diff["before"].splitlines(True), diff["after"].splitlines(True),
-                                 diff["before_header"], diff["after_header"])
+    lines = difflib.unified_diff(_lines(diff["before"]), _lines(diff["after"]),
+                                 shown_name(diff["before_header"]),
+                                 shown_name(diff["after_header"]))
     text = ""
     for line in lines:
-        text += line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+        if line.endswith("\n"):
+            text += shown_line(line[:-1]) + "\n"
+        else:
+            text += shown_line(line) + "\n\\ No newline at end of file\n"
     return text
+
+
+def _lines(text):
+    r"""The lines of ``text``, each with its newline: split at newlines alone (a CR, a form
+    feed or a U+2028 in a line is shown in it, escaped, not taken for the line's end).
+
+    >>> _lines("a\r\nb\x0cc\nd")
+    ['a\r\n', 'b\x0cc\n', 'd']
+    """
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
 
 
 def step_json(step):

@@ -39,6 +39,7 @@ from ..model import USER_TREE_PREFIX, log_directory
 from ..protocol.layout import DOWN, ENV_DIR, LOG_DIR, SVLOGD_CONFIG, acted_on, path_in
 from ..render.servicedir import Place
 from ..render.users import user_place
+from ..shown import shown_line, shown_name
 
 RUNIT_TOOLS = ("runsvdir", "runsv", "sv", "svlogd", "chpst")
 KIND_NAMES = {"f": "a file", "d": "a directory", "l": "a symlink", "p": "a FIFO",
@@ -221,7 +222,10 @@ def files_problems(entries, base, tree, snapshot):
             # applier purges it
             if path in tree or (counted is not None and name not in counted):
                 continue
-            problems.append("%s: not in the data (%s)" % (path, _acts_on(directory, base, name)))
+            # a name a user chose: shown escaped (an escape sequence, a newline, a byte that
+            # is not UTF-8 — docs/security.md, N7)
+            problems.append("%s: not in the data (%s)" % (shown_name(path),
+                                                          _acts_on(directory, base, name)))
     return problems
 
 
@@ -278,10 +282,9 @@ def content_problems(entry, node):
     if node.content is not None:
         if node.content == entry.content:
             return []
-        diff = list(difflib.unified_diff(
-            entry.content.decode("utf-8", "replace").splitlines(),
-            node.content.decode("utf-8", "replace").splitlines(),
-            "data", "host", lineterm="", n=1))
+        # each line shown as text, safe to print: the host's file may be a user's
+        diff = list(difflib.unified_diff(_shown_lines(entry.content), _shown_lines(node.content),
+                                         "data", "host", lineterm="", n=1))
         if len(diff) > DIFF_LINES:
             diff = diff[:DIFF_LINES] + ["... (%d more lines)" % (len(diff) - DIFF_LINES)]
         return ["%s: content differs from the data\n%s" % (entry.path, "\n".join(diff))]
@@ -292,6 +295,10 @@ def content_problems(entry, node):
         return ["%s: content differs from the data (%d bytes, want %d)"
                 % (entry.path, node.size, len(entry.content))]
     return []
+
+
+def _shown_lines(content):
+    return [shown_line(line) for line in content.decode("utf-8", "replace").splitlines()]
 
 
 def owner_problem(entry, node, snapshot):
@@ -317,7 +324,7 @@ def link_problems(link, target, snapshot):
     if node.kind != "l":
         return ["%s: is %s, not a link to %s" % (link, KIND_NAMES.get(node.kind), target)]
     if node.target != target:
-        return ["%s: links to %s, want %s" % (link, node.target, target)]
+        return ["%s: links to %s, want %s" % (link, shown_name(node.target), target)]
     return []
 
 

@@ -14,10 +14,11 @@ import argparse
 import sys
 
 from ..apply.desired import default_profile_dir, desired_state
-from ..apply.report import report_json
+from ..apply.report import refusal_line, report_json
 from ..apply.runner import SubprocessRunner, sv_command
 from ..apply.session import converge
 from ..errors import ProvisionError
+from ..shown import shown_name, shown_text
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
 from .output import print_json, print_plan, print_result
 from .runtime_part import runtime_part
@@ -123,18 +124,22 @@ def _checked(args, plan, root):
     else:
         print_plan(plan, args.diff, args.show_secrets, brief=args.brief)
         for login, message in sorted(plan.refusals.items()):
-            sys.stderr.write("runit-provision plan: %s: refused: %s\n" % (login, message))
+            sys.stderr.write("runit-provision plan: %s\n" % refusal_line(login, message))
     if plan.refusals:
         return EXIT_ERROR
     return EXIT_OK if plan.is_empty else EXIT_CHANGES
 
 
 def _failed(args, command, exc):
-    message = str(exc)
+    """The error said (JSON's ``msg`` exact, the text's safe to print: a file name is one
+    escaped line, a message of several lines — every problem of the data — keeps them)."""
+    message = shown = str(exc)
     if isinstance(exc, OSError) and not isinstance(exc, ProvisionError):
         message = "%s: %s" % (exc.filename or "", exc.strerror)
+        shown = "%s: %s" % (shown_name(str(exc.filename or "")), exc.strerror)
     if args.json:
         print_json({"changed": False, "failed": True, "msg": message})
-    sys.stderr.write("runit-provision %s: %s\n" % (command, message)
-                     if "\n" not in message else "%s\n" % message)
+    shown = shown_text(shown)
+    sys.stderr.write("runit-provision %s: %s\n" % (command, shown)
+                     if "\n" not in shown else "%s\n" % shown)
     return EXIT_ERROR

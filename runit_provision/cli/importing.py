@@ -21,6 +21,7 @@ from ..importing.found import read_log_dir, read_service
 from ..errors import ProvisionError
 from ..importing.recognise import Notes, command_keys, log_keys, user_tree_keys
 from ..model import USER_TREE_PREFIX
+from ..shown import shown_name
 from .inputs import databases_for
 
 DESCRIPTION = """\
@@ -102,8 +103,7 @@ def run(args):
         for base in tree_bases:
             why = read_user_tree(root, base, settings, trees, founds, user_trees)
             if why is not None:  # not ours: a service like any other
-                sys.stderr.write("runit-provision import: %s: imported as a service: %s\n"
-                                 % (posixpath.basename(base), why))
+                _say("%s: imported as a service: %s" % (posixpath.basename(base), why))
                 try:
                     founds.append(read_service(root, base, posixpath.join(
                         service_dir, posixpath.basename(base))))
@@ -133,8 +133,7 @@ def run(args):
         problems += ["%s: %s" % (label, problem) for problem in notes.problems]
         changes += len(notes.changes)
         for change in notes.changes:
-            sys.stderr.write("runit-provision import: %s: plan would change: %s\n"
-                             % (label, change))
+            _say("%s: plan would change: %s" % (label, change))
     if problems:
         return _fail(problems)
     header = ["runit-provision import of %s (%d services, %d users' trees)"
@@ -192,7 +191,7 @@ def run_systemd(args):
     _drop_refused_needs(services)
     for name, reasons in refused:
         for reason in reasons:
-            sys.stderr.write("runit-provision import: %s refused: %s\n" % (name, reason))
+            _say("%s refused: %s" % (name, reason))
     header = ["runit-provision import --systemd: %d units translated, %d refused"
               % (len(services), len(refused))]
     header += ["refused %s: %s" % (name, reason) for name, reasons in refused
@@ -396,8 +395,7 @@ def run_user(args):
         listed.append((found.name, data, notes))
         changes += len(notes.changes)
         for change in notes.changes:
-            sys.stderr.write("runit-provision import: %s/%s: plan would change: %s\n"
-                             % (login, found.name, change))
+            _say("%s/%s: plan would change: %s" % (login, found.name, change))
     if problems:
         return _fail(problems)
     header = ["runit-provision import --user %s: %s (%d services)" % (login, sv_dir,
@@ -533,5 +531,11 @@ def _write_atomically(path, text):
 
 def _fail(problems):
     for problem in problems:
-        sys.stderr.write("runit-provision import: %s\n" % problem)
+        _say(problem)
     return 1
+
+
+def _say(message):
+    """One line on stderr, escaped: it names what was found on the host (docs/security.md,
+    N7)."""
+    sys.stderr.write("runit-provision import: %s\n" % shown_name(message))

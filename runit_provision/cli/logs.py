@@ -12,6 +12,7 @@ import re
 import sys
 
 from ..errors import ProvisionError
+from ..shown import shown_name
 from .helptext import ACCOUNTS_HELP
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -78,6 +79,11 @@ def add_parser(sub):
                         help="short: time, service and line (default); cat: the line only; "
                              "json: one object a line")
     parser.add_argument("--utc", action="store_true", help="times in UTC, not local time")
+    parser.add_argument("--raw", action="store_true",
+                        help="short and cat: each line's bytes as written (by default its "
+                             "control characters but the tab, and bytes that are not UTF-8, "
+                             "are shown escaped, \\x1b: what a service logs cannot act on "
+                             "the terminal)")
     parser.add_argument("-S", "--since", metavar="TIME", help="lines stamped at TIME or later")
     parser.add_argument("-U", "--until", metavar="TIME", help="lines stamped at TIME or earlier")
     parser.add_argument("-n", "--lines", metavar="N", type=_count,
@@ -213,14 +219,15 @@ def _show(args, sources, since, until, pattern):
     from ..logs.formats import Formatter
     from ..logs.view import ReadProblem, merged
 
-    formatter = Formatter(args.output, utc=args.utc)
+    formatter = Formatter(args.output, utc=args.utc, raw=args.raw)
     out = sys.stdout.buffer
     failed = []
 
     def problem(text):
         if text not in failed:
             failed.append(text)
-            sys.stderr.write("runit-provision logs: %s\n" % text)
+            # a file name in a log directory is a user's choice: shown escaped
+            sys.stderr.write("runit-provision logs: %s\n" % shown_name(text))
             sys.stderr.flush()
 
     def write(chunk):

@@ -1,16 +1,19 @@
 """cli: how plans, results and status tables are printed — the only place with colour.
 
 Colour (ANSI) only when the stream is a terminal and ``NO_COLOR`` is not set
-(https://no-color.org); JSON is printed as one document, sorted keys.
+(https://no-color.org); JSON is printed as one document, sorted keys, valid UTF-8 whatever
+names it carries (``shown.json_text``). Every line of text is safe to print: what comes from
+a home is shown escaped (``shown.py``; the report's lines are so already).
 """
 
 import io
-import json
 import os
 import sys
 
-from ..apply.report import diff_text, folded_steps, plan_lines, step_line, summary
+from ..apply.report import (
+    diff_text, folded_steps, plan_lines, refusal_line, step_line, summary)
 from ..apply.steps import Action
+from ..shown import json_text, shown_text
 
 COLOURS = {"+": "32", "~": "33", "-": "31", "↻": "36", "$": "35", "=": "2", "!": "1;31",
            "…": "2", "ok": "32", "bad": "31", "dim": "2", "head": "1"}
@@ -35,8 +38,7 @@ class Painter:
 
 def print_json(document, stream=None):
     stream = stream or sys.stdout
-    json.dump(document, stream, indent=1, sort_keys=True, ensure_ascii=False)
-    stream.write("\n")
+    stream.write(json_text(document, indent=1, sort_keys=True) + "\n")
 
 
 def print_plan(plan, diff=False, show_secrets=False, stream=None, brief=False):
@@ -76,9 +78,9 @@ def print_result(result, stream=None):
     if result.error is not None:
         where = "" if result.failed is None else " at %s" % step_line(result.failed)[1]
         sys.stderr.write("runit-provision: %s%s: %s\n" % (
-            painter.paint("!", "failed"), where, result.error))
+            painter.paint("!", "failed"), where, shown_text(str(result.error))))
     for login, message in sorted(result.refusals.items()):
-        sys.stderr.write("runit-provision: %s: refused: %s\n" % (login, message))
+        sys.stderr.write("runit-provision: %s\n" % refusal_line(login, message))
     if counts:
         done = ", ".join("%d %s" % (counts[action], PAST[action]) for action in PAST
                          if action in counts)

@@ -15,6 +15,7 @@ from ..apply.fsroot import FsRoot
 from ..apply.status import service_statuses
 from ..protocol.tally import CRASH_LOOP
 from ..errors import ProvisionError
+from ..shown import shown_name, shown_text
 from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
 from .output import Painter, print_json
 
@@ -58,13 +59,14 @@ def run(args):
     try:
         config, desired, rows = read_rows(args)
     except (ProvisionError, OSError) as exc:
-        sys.stderr.write("runit-provision status: %s\n" % exc)
+        sys.stderr.write("runit-provision status: %s\n" % shown_text(str(exc)))
         return EXIT_ERROR
     stopped = [row.label for row in rows if row.is_wanted and not row.is_running]
     if args.fact:
         print_json({"services": [row.as_fact() for row in rows], "not_running": stopped})
         return EXIT_NOT_RUNNING if stopped else EXIT_OK
-    logs = last_lines(config, desired.units, args.logs, args.root) if args.logs > 0 else {}
+    logs = (last_lines(config, desired.units, args.logs, args.root, raw=args.json)
+            if args.logs > 0 else {})
     if args.json:
         services = [row.as_json() for row in rows]
         for service in services:
@@ -84,22 +86,23 @@ def run(args):
     return EXIT_NOT_RUNNING if stopped else EXIT_OK
 
 
-def last_lines(config, units, count, root):
+def last_lines(config, units, count, root, raw=False):
     """{label: the last ``count`` lines of its log, formatted as ``logs`` shows them (time,
-    text)}; a log that cannot be read says so in its place."""
+    text; escaped unless ``raw``: for JSON, which escapes them itself)}; a log that cannot
+    be read says so in its place."""
     from ..logs.formats import Formatter
     from ..logs.view import ReadProblem, as_merged
     from .logs import sources_of
-    formatter = Formatter("short", labels=False)
+    formatter = Formatter("short", labels=False, raw=raw)
     found = {}
     for source in sources_of(config, units, root):
         try:
             text = b"".join(formatter.chunk(as_merged(source, batch))
                             for batch in source.tail(count))
         except ReadProblem as exc:
-            text = b"(unreadable: %s)\n" % str(exc).encode()
+            text = b"(unreadable: %s)\n" % shown_name(str(exc)).encode()
         for problem in source.problems:
-            text += b"(%s)\n" % problem.encode()
+            text += b"(%s)\n" % shown_name(problem).encode()
         found[source.label] = text
     return found
 

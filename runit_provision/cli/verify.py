@@ -9,7 +9,6 @@ or the data is bad.
 """
 
 import argparse
-import json
 import os
 import shutil
 import socket
@@ -20,6 +19,7 @@ from xml.etree import ElementTree
 from ..errors import ProvisionError
 from ..render import render
 from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
+from .output import print_json
 
 DESCRIPTION = """\
 Verify hosts against the data: every declared service exists with the rendered files,
@@ -96,8 +96,7 @@ def run(args):
     if args.junitxml:
         write_junitxml(args.junitxml, outcomes, seconds)
     if args.json:
-        json.dump(json_report(outcomes, seconds), sys.stdout, indent=1, sort_keys=True)
-        sys.stdout.write("\n")
+        print_json(json_report(outcomes, seconds))
     else:
         sys.stdout.write(text_report(outcomes, seconds, len(hosts) > 1, args.verbose,
                                      source=args.hiera or args.data, root=args.root))

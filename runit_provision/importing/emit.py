@@ -3,10 +3,14 @@
 Either spelling (docs/data-format.md): ``runit: {services: …}`` or the class parameters
 ``runit::services``. Scripts are literal blocks (``|``) where YAML allows one. Hiera
 interpolates ``%{…}`` in every string it reads, so a literal ``%{`` is written
-``%{literal('%')}{`` — the data reads back as exactly what was found. Pure.
+``%{literal('%')}{`` — the data reads back as exactly what was found. A comment is one line
+of printable text (``shown.shown_name``): a name from the host — a file a user put in their
+``env/`` — can neither end it and write data after it, nor act on a terminal. Pure.
 """
 
 import yaml
+
+from ..shown import shown_name
 
 SPELLINGS = ("runit", "params")
 INTERPOLATION = "%{"
@@ -49,8 +53,13 @@ def dump(value, indent):
 
 
 def comment(lines, indent):
+    r"""Each line a comment, escaped.
+
+    >>> print(comment(["env/nl\nfake: line would be removed"], 2), end="")
+      # env/nl\nfake: line would be removed
+    """
     pad = " " * indent
-    return "".join("%s# %s\n" % (pad, line) for line in lines)
+    return "".join("%s# %s\n" % (pad, shown_name(line)) for line in lines)
 
 
 def service_comment(name, notes):

@@ -15,6 +15,7 @@ refused, named, unless ``replace``; a tree setting that differs from the import'
 
 import io
 
+from ..shown import shown_name
 from .emit import escaped, service_comment
 
 
@@ -107,8 +108,9 @@ def _add(place, key, items, replace, problems, yaml):
                             % (key[:-1], name))
             continue
         target[name] = _round_trip_value(escaped(data))
-        target.yaml_set_comment_before_after_key(name, before="\n".join(lines),
-                                                 indent=place.indent + 2)
+        # each line of the comment escaped: it names what was found on the host (emit.comment)
+        target.yaml_set_comment_before_after_key(
+            name, before="\n".join(shown_name(line) for line in lines), indent=place.indent + 2)
 
 
 def _round_trip_value(value):

@@ -11,12 +11,18 @@ bytes out; the CLI writes them.
 A time with ``≤`` is a bound, not a stamp: the line has none (svlogd without ``-t``), and
 the time is the end of its file (the rotation, or ``current``'s last write) or of the line
 before it.
+
+``short`` and ``cat`` show each line as text that cannot act on a terminal: its control
+characters (but the tab) and its bytes that are not UTF-8 escaped, ``\x1b`` (``shown.py``) —
+a line a user's service wrote is printed on root's terminal too. ``raw`` writes the bytes as
+they are (``logs --raw``); ``json`` escapes them as JSON does (its lines are ASCII).
 """
 
 import json
 import operator
 import time
 
+from ..shown import shown_lines
 from .stamps import WIDTH, ns_from_key
 
 FORMATS = ("short", "cat", "json")
@@ -30,19 +36,19 @@ def text_of(line, stamped):
 
 
 class Formatter:
-    """``chunk(merged) -> bytes`` for one format, local time or ``utc``."""
+    """``chunk(merged) -> bytes`` for one format, local time or ``utc``; ``raw``: the lines'
+    bytes as they are, not escaped."""
 
-    def __init__(self, kind="short", utc=False, labels=True):
-        self.kind, self.utc, self.labels = kind, utc, labels
+    def __init__(self, kind="short", utc=False, labels=True, raw=False):
+        self.kind, self.utc, self.labels, self.raw = kind, utc, labels, raw
         self._seconds = {}
         self._convert = time.gmtime if utc else time.localtime
 
     def chunk(self, merged):
-        if self.kind == "cat":
-            return self._cat(merged)
         if self.kind == "json":
             return self._json(merged)
-        return self._short(merged)
+        out = self._cat(merged) if self.kind == "cat" else self._short(merged)
+        return out if self.raw else shown_lines(out)
 
     def _cat(self, merged):
         if not merged.lines:

@@ -18,6 +18,7 @@ from runit_provision.checks.expected import expectations
 from runit_provision.checks.verify import verify_host
 from runit_provision.cli.main import main
 from runit_provision.protocol.status import State
+from runit_provision.shown import shown_name
 
 from ..conftest import OUR_BIN
 from ..runtime.processes import BASE_PATH
@@ -188,3 +189,40 @@ def test_host_run_count_is_one_per_host(faked, host):
     outcomes = verify_host(Counting(), expectations(config, tree))
     assert failures(outcomes) == {} and Counting.runs == 1
     assert os.getpid()  # the fake supervision's pid is this process
+
+
+# -- names from outside, safe to print (docs/security.md, N7) ------------------------------------
+PLANTED = [b"esc\x1b]0;PWNED\x07\x1b[2Jx", b"nl\nfake: line", b"bad\xffname", b"csi\xc2\x9bm"]
+
+
+@pytest.mark.parametrize("probe", ["auto", "sh"])
+def test_names_and_lines_from_the_host_are_shown_escaped(faked, host, capsys, sandbox, tmp_path,
+                                                          probe):
+    """Each planted name on one line, escaped, in the text, JSON and JUnit XML; the host's
+    lines of a content diff with their control characters escaped."""
+    _, _, data_file, _ = faked
+    env = os.fsencode(sandbox / "sv" / "web" / "env")
+    for name in PLANTED:
+        open(os.path.join(env, name), "wb").close()
+    run = sandbox / "sv" / "db" / "run"
+    run.write_bytes(run.read_bytes() + b"# \x1b]0;PWNED\x07\n")
+    junit = tmp_path / "verify.xml"
+    assert main(["verify", "--data", str(data_file), "--probe", probe, "--only", "web", "db",
+                 "--junitxml", str(junit)]) == 1
+    out = capsys.readouterr().out
+    lines = out.split("\n")
+    for name in PLANTED:
+        path = "%s/sv/web/env/%s" % (sandbox, shown_name(os.fsdecode(name)))
+        assert "%s: not in the data (chpst -e sets it)" % path in lines, (path, out)
+    assert "+# \\x1b]0;PWNED\\x07" in lines
+    assert all(line.isprintable() for line in lines), out
+    problems = [problem for case in ElementTree.parse(str(junit)).getroot().iter("failure")
+                for problem in case.text.split("\n")]
+    assert "+# \\x1b]0;PWNED\\x07" in problems
+    assert main(["verify", "--data", str(data_file), "--probe", probe, "--only", "web", "db",
+                 "--json"]) == 1
+    text = capsys.readouterr().out
+    text.encode("utf-8")
+    report = json.loads(text)
+    shown = [problem for check in report["checks"] for problem in check["problems"]]
+    assert len([problem for problem in shown if "not in the data" in problem]) == len(PLANTED)

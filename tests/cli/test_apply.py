@@ -13,6 +13,7 @@ import pytest
 from runit_provision.cli.main import main
 from runit_provision.initsys.records import command
 from runit_provision.model.tree import File
+from runit_provision.shown import shown_name
 
 from ..apply.helpers import staged_root
 
@@ -330,3 +331,37 @@ def test_status_shows_the_last_lines_of_each_log(staged, capsys):
     report = json.loads(capsys.readouterr().out)
     web = next(item for item in report["services"] if item["service"] == "web")
     assert len(web["logs"]) == 1 and web["logs"][0].endswith(" line 4")
+
+
+# -- names from outside, safe to print (docs/security.md, N7) ------------------------------------
+PLANTED = [b"esc\x1b]0;PWNED\x07\x1b[2Jx", b"nl\nfake: line", b"bad\xffname", b"csi\xc2\x9bm"]
+
+
+def test_planted_names_targets_and_contents_are_shown_escaped_and_json_exact(staged, capsys):
+    root, data = staged
+    assert main(args("apply", root, data)) == 0
+    control = os.fsencode(root / "etc/sv/web/control")
+    os.mkdir(control)
+    for name in PLANTED:
+        open(os.path.join(control, name), "wb").close()
+    (root / "etc/sv/web/run").write_bytes(b"#!/bin/sh\nexec web \x1b[2J\tnow\n")
+    link = root / "etc/service/web"
+    link.unlink()
+    os.symlink(b"/etc/sv/\x1b[31mweb", os.fsencode(link))
+    capsys.readouterr()
+    assert main(args("plan", root, data, "--diff")) == 2
+    lines = capsys.readouterr().out.split("\n")
+    for name in PLANTED:
+        shown = "- /etc/sv/web/control/%s (file: not declared)" % shown_name(os.fsdecode(name))
+        assert shown in lines, (shown, lines)
+    assert "    -exec web \\x1b[2J\tnow" in lines  # a line of text: its tab kept
+    assert ("~ /etc/service/web -> /etc/sv/web (target /etc/sv/\\x1b[31mweb -> /etc/sv/web)"
+            in lines)
+    assert all(line.replace("\t", " ").isprintable() for line in lines), lines
+    assert main(args("plan", root, data, "--json")) == 2
+    text = capsys.readouterr().out
+    text.encode("utf-8")  # no surrogate left: valid UTF-8
+    report = json.loads(text)
+    removed = {item["path"] for item in report["actions"] if item["action"] == "remove"}
+    assert removed >= {"/etc/sv/web/control/" + os.fsdecode(name) for name in PLANTED}
+    assert all(line.isprintable() for line in text.split("\n"))

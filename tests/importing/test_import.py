@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from runit_provision.cli.main import main
+from runit_provision.shown import shown_name
 
 from ..apply.helpers import staged_root
 
@@ -445,3 +446,36 @@ def test_into_adds_a_users_tree_too(root, tmp_path, capsys):
     assert run_cli("plan", "--data", target, "--root", root, "--profile-d", "none",
                    "--only", "runsvdir-www-data", "notebook", "once") == 0, \
         capsys.readouterr().out
+
+
+# -- names from outside, safe to print (docs/security.md, N7) ------------------------------------
+PLANTED = [b"esc\x1b]0;PWNED\x07\x1b[2Jx", b"nl\nfake: line", b"bad\xffname"]
+
+
+@pytest.mark.parametrize("into", [False, True])
+def test_names_found_are_commented_escaped_and_write_no_data(root, tmp_path, capsys, into):
+    """An env/ file named with a newline, an escape sequence or a byte that is not UTF-8:
+    each listed escaped on one comment line and one stderr line, and the YAML holds only
+    what was imported (with --out, and merged --into a file)."""
+    applied(root, tmp_path)
+    env = os.fsencode(root / "etc" / "sv" / "web" / "env")
+    for name in PLANTED:
+        with open(os.path.join(env, name), "wb") as handle:
+            handle.write(b"x\n")
+    out = tmp_path / "imported.yaml"
+    if into:
+        out.write_text(HIERA_FILE)
+    assert run_cli("import", "--root", root, "/etc/sv", "--into" if into else "--out",
+                   out) == 2
+    err = capsys.readouterr().err
+    text = out.read_bytes().decode("utf-8")  # strict
+    for name in PLANTED:
+        said = "env/%s would be removed: not a variable name" % shown_name(os.fsdecode(name))
+        assert "runit-provision import: web: plan would change: %s\n" % said in err
+        assert any(line.lstrip().startswith("#") and said in line
+                   for line in text.splitlines()), said
+    for line in (text + err).splitlines():
+        assert line.isprintable(), line
+    data = yaml.safe_load(text)
+    assert "fake" not in data and "fake" not in data["runit"]
+    assert sorted(data["runit"]["services"]["web"]["env"]) == ["EMPTY", "MOTD", "PORT", "UNSET"]

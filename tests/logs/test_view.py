@@ -10,6 +10,7 @@ import pytest
 from runit_provision.cli.main import main
 from runit_provision.logs.stamps import key_from_ns
 from runit_provision.logs.view import Source, merged
+from runit_provision.shown import shown_line
 
 from .helpers import BASE, LogDir, stamp
 
@@ -156,15 +157,21 @@ def test_compressed_files_are_read_by_content_and_a_broken_one_is_skipped(tmp_pa
 
 
 def test_a_huge_line_and_binary_garbage_pass_through(tmp_path, capsysbinary):
+    """Whole, one line each: escaped by default (nothing acts on the terminal), the bytes as
+    written with --raw."""
     web = LogDir(tmp_path / "web")
     huge = "x" * (1 << 20)
     web.add(huge, BASE + 1)
     garbage = bytes(range(256)).replace(b"\n", b"")
     with open(str(web.current), "ab") as handle:
         handle.write(stamp("tai64n", BASE + 2).encode() + b" " + garbage + b"\n")
-    assert main(["logs", "--dir", str(web.path), "-o", "cat"]) == 0
+    assert main(["logs", "--dir", str(web.path), "-o", "cat", "--raw"]) == 0
     out = capsysbinary.readouterr().out
     assert out == huge.encode() + b"\n" + garbage + b"\n"
+    assert main(["logs", "--dir", str(web.path), "-o", "cat"]) == 0
+    out = capsysbinary.readouterr().out
+    assert out == (huge + "\n" + shown_line(os.fsdecode(garbage)) + "\n").encode()
+    assert out.decode("ascii").split("\n")[1].startswith(r"\x00\x01") and out.count(b"\n") == 2
     assert main(["logs", "--dir", str(web.path), "-o", "json"]) == 0
     records = [json.loads(item) for item in capsysbinary.readouterr().out.splitlines()]
     assert records[0]["line"] == huge and len(records[1]["line"]) == 255

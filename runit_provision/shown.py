@@ -1,0 +1,173 @@
+r"""How text from outside is shown — a name in a user's home, a link's target, a file's
+content, a line a service logged — so that, printed, it cannot act on the terminal (an
+escape sequence, a bell), forge a line (a newline), or make JSON invalid UTF-8 (a byte that
+is not UTF-8). Room-neutral and pure: every room that makes text for people (apply's report,
+verify's problems, import's comments, the logs' formats) and the CLI's JSON go through it.
+
+**Names** (``shown_name``: a path, a name, a message naming one) take one printable line,
+unambiguous — no two strings are shown alike, and the form gives the string back:
+
+=============  ================================================================================
+``\\``         a backslash
+``\n`` ``\r``  newline, carriage return
+``\t``         tab
+``\xHH``       a control character below U+0020, or DEL (U+007F); or a byte 0x80–0xFF that
+               is not UTF-8 (``os.fsdecode`` keeps it as U+DC80–U+DCFF, PEP 383) — the two
+               ranges cannot meet
+``\uHHHH``     any other character ``str.isprintable()`` refuses: C1 controls U+0080–U+009F
+               (the one-character CSI U+009B among them), format characters (bidirectional
+               overrides, zero-width joiners), line and paragraph separators, spaces other
+               than U+0020, surrogates, private use, unassigned
+``\UHHHHHHHH`` the same above U+FFFF
+=============  ================================================================================
+
+Everything else — letters of every script, marks, symbols, the space — is itself. As GNU
+``ls --quoting-style=escape`` and Python's ``repr`` (which writes U+009B ``\x9b``: here
+``\xHH`` above 0x7F is always a byte, never a character).
+
+>>> import os
+>>> print(shown_name("esc\x1b]0;PWNED\x07\x1b[2Jx"))
+esc\x1b]0;PWNED\x07\x1b[2Jx
+>>> print(shown_name("nl\nfake: line"), shown_name(os.fsdecode(b"bad\xffname")))
+nl\nfake: line bad\xffname
+>>> print(shown_name("café \\ \u009b31m"))
+café \\ \u009b31m
+
+**Lines of text** (``shown_line``, ``shown_text``, ``shown_lines``: a line a service logged,
+a line of a file in a diff, a command's output quoted in an error) have escaped, in the same
+forms, what a terminal acts on — the controls as ``journalctl`` judges them: C0 but the tab,
+DEL, C1 — and the bytes that are not UTF-8; every other character is kept as written,
+backslashes too: they stay readable (a shell script's ``\`` at a line's end, a JSON log's
+``\"``) and cannot act on the terminal, but are not unambiguous (``logs --raw`` gives the
+bytes).
+
+**JSON** (``json_text``) carries every string exactly: JSON's own escapes for control
+characters, an undecodable byte as the lone surrogate ``\udcHH`` that ``os.fsdecode`` gave it
+(``os.fsencode`` of the value read back gives the name's bytes), and every character
+``shown_name`` would escape written ``\uHHHH`` — the text is valid UTF-8, and inert when
+printed.
+"""
+
+import json
+import re
+
+_NAMED = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# what a line of text has escaped: C0 but the tab, DEL and C1, and surrogates (a byte that
+# is not UTF-8, PEP 383's, or a lone one)
+_TEXT_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+# the bytes lines of ASCII text keep as they are: tab, newline, the space to the tilde; and of
+# UTF-8 text, the bytes above too (its C1 controls are \xc2\x80 to \xc2\x9f)
+_TEXT_ASCII = b"\t\n" + bytes(range(0x20, 0x7f))
+_TEXT_BYTES = _TEXT_ASCII + bytes(range(0x80, 0x100))
+_C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
+
+
+def _escape(char):
+    """The escape of one character that is not shown as itself."""
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    if code < 0x80 or 0xDC80 <= code <= 0xDCFF:
+        return "\\x%02x" % (code & 0xFF)  # a control character, or PEP 383's byte
+    if code <= 0xFFFF:
+        return "\\u%04x" % code
+    return "\\U%08x" % code
+
+
+def shown_name(text):
+    r"""``text`` (a str, maybe holding undecodable bytes as PEP 383 surrogates) as one
+    printable line, unambiguous (the module's table).
+
+    >>> shown_name("web")
+    'web'
+    >>> print(shown_name("a\tb\\c\u2028\U000e0001"))
+    a\tb\\c\u2028\U000e0001
+    """
+    if text.isprintable() and "\\" not in text:
+        return text  # the usual name: nothing to do, checked in C
+    return "".join(char if char.isprintable() and char != "\\" else _escape(char)
+                   for char in text)
+
+
+def shown_bytes(data):
+    r"""A name given as bytes (a file name, a link's target) as ``shown_name`` shows it.
+
+    >>> print(shown_bytes(b"bad\xffname"))
+    bad\xffname
+    """
+    return shown_name(data.decode("utf-8", "surrogateescape"))
+
+
+def shown_line(text):
+    r"""A line of someone's text as one line a terminal does not act on: its controls but
+    the tab, and its undecodable bytes, escaped; the rest as written.
+
+    >>> shown_line("a\tb \\ \x1b[2J\r \u2028")
+    'a\tb \\ \\x1b[2J\\r \u2028'
+    """
+    if _TEXT_UNSAFE.search(text) is None:
+        return text
+    return _TEXT_UNSAFE.sub(lambda match: _escape(match.group()), text)
+
+
+def shown_text(text):
+    r"""Lines of text (a message of ours quoting a command's output): each line as
+    ``shown_line`` shows it, the newlines between them kept.
+
+    >>> print(shown_text("sv: failed\nwarning: \x1b[2Jcheck said so"))
+    sv: failed
+    warning: \x1b[2Jcheck said so
+    """
+    return "\n".join(shown_line(line) for line in text.split("\n"))
+
+
+def shown_lines(data):
+    r"""Lines of bytes (``\n``-separated: a chunk of a log) as UTF-8 bytes, each line as
+    ``shown_line`` shows it; ``data`` itself when no line needs it — the usual case, found
+    in a pass or three of C over the bytes (a log read whole costs a few per cent more).
+
+    >>> shown_lines(b"ok\tline\n\x1b[2J\xff\n")
+    b'ok\tline\n\\x1b[2J\\xff\n'
+    """
+    if data.isascii():
+        if not data.translate(None, _TEXT_ASCII):
+            return data
+    elif not data.translate(None, _TEXT_BYTES) and not (
+            b"\xc2" in data and _C1_UTF8.search(data)):
+        try:
+            data.decode("utf-8")
+            return data
+        except UnicodeDecodeError:
+            pass
+    return b"\n".join(shown_line(line.decode("utf-8", "surrogateescape")).encode("utf-8")
+                      for line in data.split(b"\n"))
+
+
+def _json_escape(char):
+    code = ord(char)
+    if code <= 0xFFFF:
+        return "\\u%04x" % code
+    code -= 0x10000  # JSON's \u escapes are UTF-16: a surrogate pair
+    return "\\u%04x\\u%04x" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF))
+
+
+def json_text(document, indent=None, sort_keys=False):
+    r"""``document`` as JSON text: valid UTF-8, inert on a terminal, every string exact
+    (the module's docstring).
+
+    >>> import os
+    >>> print(json_text({"path": os.fsdecode(b"bad\xff\x1b\xc2\x9b"), "name": "café"}))
+    {"path": "bad\udcff\u001b\u009b", "name": "café"}
+    >>> json.loads(json_text(["\udcff"]).encode("utf-8").decode("utf-8")) == ["\udcff"]
+    True
+    """
+    text = json.dumps(document, indent=indent, sort_keys=sort_keys, ensure_ascii=False)
+    if all(line.isprintable() for line in text.split("\n")):
+        return text
+    # outside its strings JSON is ASCII and newlines (indent): every character left to
+    # escape is in a string, where \uHHHH means the same
+    return "\n".join(line if line.isprintable() else
+                     "".join(char if char.isprintable() else _json_escape(char)
+                             for char in line)
+                     for line in text.split("\n"))
