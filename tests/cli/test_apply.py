@@ -157,7 +157,8 @@ def test_only_limits_the_plan_to_the_services_named(staged, capsys):
 
 def test_a_second_apply_refuses_after_the_lock_timeout(staged, capsys):
     root, data = staged
-    held = os.open(str(root / "etc"), os.O_RDONLY | os.O_DIRECTORY)
+    lock = root / "etc" / ".runit-provision.lock"
+    held = os.open(str(lock), os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         fcntl.flock(held, fcntl.LOCK_EX)  # another apply, as far as flock can tell
         assert main(args("apply", root, data, "--lock-timeout", "0.2")) == 1
@@ -165,9 +166,23 @@ def test_a_second_apply_refuses_after_the_lock_timeout(staged, capsys):
     finally:
         os.close(held)
     assert capsys.readouterr().err == 2 * (
-        "runit-provision %s: another runit-provision apply holds the lock on %s/etc; gave up "
-        "after 0.2s (--lock-timeout)\n") % ("apply", root, "plan", root)
+        "runit-provision %s: another runit-provision apply holds the lock %s; gave up "
+        "after 0.2s (--lock-timeout)\n") % ("apply", lock, "plan", lock)
     assert not (root / "etc" / "sv" / "web").exists()
+    assert main(args("apply", root, data)) == 0  # the lock left by a killed apply: taken over
+    assert not lock.exists()  # and removed with the lock
+
+
+def test_an_apply_leaves_no_lock_file_and_locks_no_directory(staged, capsys):
+    root, data = staged
+    held = os.open(str(root / "etc"), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)  # what anyone who can read /etc can do
+        assert main(args("apply", root, data, "--lock-timeout", "0")) == 0
+    finally:
+        os.close(held)
+    assert (root / "etc" / "sv" / "web" / "run").exists()
+    assert sorted(os.listdir(str(root / "etc"))) == ["group", "passwd", "service", "sv"]
 
 
 @pytest.mark.parametrize("text, message", [
