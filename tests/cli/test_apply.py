@@ -284,7 +284,28 @@ def test_status_under_root_lists_every_service_and_exits_3(staged, capsys):
         "main": {"state": "not supervised", "pid": None, "uptime": None, "want": None,
                  "normally": "up", "paused": False, "starts": "unknown", "deaths": "unknown",
                  "last_exit": "unknown", "deaths_in_window": "unknown",
-                 "crash_looping": "unknown", "gave_up": "unknown"}}
+                 "crash_looping": "unknown", "gave_up": "unknown"}, "owed": []}
+
+
+def test_status_shows_the_restarts_an_apply_owes(staged, capsys):
+    root, data = staged
+    assert main(args("apply", root, data)) == 0
+    (root / "etc/sv/.pending-restarts").write_text(
+        "restart\t/etc/sv/web\tweb\tenv changed\nhup\t/etc/sv/web/log\tweb/log\t"
+        "log config changed\n")
+    capsys.readouterr()
+    assert main(["status", "--data", str(data), "--root", str(root)]) == 3
+    assert capsys.readouterr().out == (
+        "SERVICE  STATE           PID  UPTIME  NORMALLY  WANT  LOG\n"
+        "db       not supervised  -    -       up        -     -\n"
+        "web      not supervised  -    -       up        -     not supervised\n"
+        "  web: restart owed (env changed): the next runit-provision apply does it\n"
+        "  web/log: hup owed (log config changed): the next runit-provision apply does it\n")
+    assert main(["status", "--data", str(data), "--root", str(root), "--json"]) == 3
+    web = json.loads(capsys.readouterr().out)["services"][1]
+    assert web["owed"] == [
+        {"action": "restart", "target": "/etc/sv/web", "reason": "env changed"},
+        {"action": "hup", "target": "/etc/sv/web/log", "reason": "log config changed"}]
 
 
 def test_status_reads_a_down_link_as_runsv_does(staged, capsys):
