@@ -12,15 +12,17 @@
 * ``restart``/``hup``/``exit``/``run``: the step's argv through the runner (as the user for a
   user's services); a failure fails the apply with the command's own output. An ``exit`` whose
   runsv is gone anyway (runsvdir stops the runsv of a link that vanished) is not a failure.
+  A restart or HUP of a side whose state cannot be told (``observe.probe_side``: its status
+  made a FIFO, its ``ok`` a file) is not sent: it fails, and stays owed.
 """
 
 import select
 import time
 
-from ..errors import CommandError, WaitTimeout
+from ..errors import ApplyError, CommandError, WaitTimeout
 from ..protocol.layout import SUPERVISE_DIR
 from .observe import probe_side
-from .steps import Action, WaitStep
+from .steps import Action, ServiceStep, WaitStep
 
 RECHECK_SECONDS = 0.5
 WATCH_MASK_NAMES = ("IN_CREATE", "IN_MOVED_TO", "IN_OPEN", "IN_ATTRIB", "IN_DELETE_SELF")
@@ -42,6 +44,8 @@ class Activator:
         if isinstance(step, WaitStep):
             self.wait(step.units)
             return None
+        if isinstance(step, ServiceStep) and step.is_owed:
+            self.check_state_known(step)
         timeout = self.desired.sv_timeout + 10 if step.action is not Action.RUN else None
         done = self.runner.run(step.argv, timeout=timeout, run_as=step.run_as)
         if done.returncode == 0:
@@ -53,6 +57,17 @@ class Activator:
         raise CommandError("%s failed (exit %s): %s" % (
             " ".join(step.argv), done.returncode, done.output.strip() or "no output"),
             step.argv, done.returncode)
+
+    def check_state_known(self, step):
+        """ApplyError, before sv, when whether the side of a restart or HUP runs cannot be
+        told (planned so, or become so since): the step stays owed (owed.py) — a restart
+        sent blind could start what was stopped by hand, and sv's ``-w`` could not see it
+        done anyway."""
+        unknown = self.probe(step.target).unknown
+        if unknown is not None:
+            raise ApplyError("%s: %s not done, owed to the next apply: whether %s runs "
+                             "cannot be told (%s)" % (step.path, step.action.value,
+                                                      self.fs.host_path(step.target), unknown))
 
     def wait(self, units):
         sides = [path for unit in units for path in unit.side_paths()]

@@ -18,7 +18,8 @@ import stat
 from collections import namedtuple
 
 from ..errors import ProbeError, UnsafePathError
-from ..protocol.layout import LOG_DIR, PACKAGE_NAME, SUPERVISE_DIR, acted_on
+from ..protocol.errstr import error_str
+from ..protocol.layout import LOG_DIR, OK_FIFO, PACKAGE_NAME, SUPERVISE_DIR, acted_on
 from ..protocol.probe import is_supervised_despite, read_status_at
 from ..protocol.status import State
 from .fsroot import READ_LIMIT, is_temp_name
@@ -58,13 +59,16 @@ MISSING = Actual("missing")
 
 class SideLive:
     """One side (the service or its log) as runsv shows it: ``is_supervised`` (a runsv
-    holds ``supervise/ok``), ``status`` (the decoded ``supervise/status``, or None) and
-    ``was_seen`` (a ``supervise/`` exists: some runsv took this side up, now or before)."""
+    holds ``supervise/ok``), ``status`` (the decoded ``supervise/status``, or None),
+    ``was_seen`` (a ``supervise/`` exists: some runsv took this side up, now or before) and
+    ``unknown``: why it cannot be told whether the side runs (None: it can) — a status that
+    cannot be read, an ``ok`` that is not a FIFO, a ``supervise/`` not reached safely."""
 
-    __slots__ = ("is_supervised", "status", "was_seen")
+    __slots__ = ("is_supervised", "status", "was_seen", "unknown")
 
-    def __init__(self, is_supervised=False, status=None, was_seen=True):
+    def __init__(self, is_supervised=False, status=None, was_seen=True, unknown=None):
         self.is_supervised, self.status, self.was_seen = is_supervised, status, was_seen
+        self.unknown = unknown
 
     @property
     def state(self):
@@ -84,8 +88,9 @@ class SideLive:
         return self.is_supervised and self.status is not None and self.status.state == State.RUN
 
     def __repr__(self):
-        return "SideLive(supervised=%r, state=%r, want_up=%r, pid=%r)" % (
-            self.is_supervised, self.state, self.is_want_up, self.pid)
+        return "SideLive(supervised=%r, state=%r, want_up=%r, pid=%r%s)" % (
+            self.is_supervised, self.state, self.is_want_up, self.pid,
+            "" if self.unknown is None else ", unknown=%r" % self.unknown)
 
 
 NOT_SUPERVISED = SideLive()
@@ -345,14 +350,26 @@ def probe_side(fs, path):
     """A side's SideLive, read as sv reads it — the ``supervise/ok`` probe, then one read of
     ``supervise/status`` (``protocol.probe.read_status_at``) — with ``supervise/`` reached
     through ``fs`` (no planted link followed on the way) and nothing in it followed, so a
-    user's tree can never make the applier open something else. Never writes or blocks."""
+    user's tree can never make the applier open something else. Never writes or blocks.
+
+    Not supervised, as sv says: no ``supervise/``, an ``ok`` without a reader (ENXIO) or
+    without a name. Anything else that fails leaves the state ``unknown`` (a side whose
+    owner made ``status`` a FIFO or ``ok`` a file may run or not): a restart it needs is
+    owed until it can be told (planner/services.py)."""
     try:
         supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
     except FileNotFoundError:
         return NEVER_SUPERVISED  # no runsv ever took this side up
-    except (OSError, UnsafePathError):
-        return NOT_SUPERVISED  # not reachable safely
+    except (OSError, UnsafePathError) as exc:
+        return SideLive(unknown="%s/ not reached safely: %s" % (SUPERVISE_DIR, _why(exc)))
     try:
         return SideLive(True, read_status_at(supervise))
-    except ProbeError as exc:  # ENXIO: no runsv; supervised, status unreadable
-        return SideLive(True) if is_supervised_despite(exc) else NOT_SUPERVISED
+    except ProbeError as exc:
+        if exc.is_not_running or (exc.path == OK_FIFO and exc.errno == errno.ENOENT):
+            return NOT_SUPERVISED
+        reason = str(exc) + (": " + error_str(exc.errno) if exc.errno else "")
+        return SideLive(is_supervised_despite(exc), unknown=reason)
+
+
+def _why(exc):
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

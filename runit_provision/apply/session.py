@@ -24,10 +24,10 @@ def is_staging(root):
 def converge(root, desire, sv_dir, check, lock_timeout, identities=None, runner=None,
              sv=("sv",), wait_seconds=15.0, on_plan=None, staging=None):
     """``(plan, result)``: the plan made first and the ``job.Result`` of executing it (None
-    when ``check``). ``sv_dir``: whose parent is locked; ``identities``: owners to set (None:
-    left alone); ``runner``: commands' runner; ``staging``: the rule above unless given (a
-    test's temporary root treated as a live host). ApplyError, LockError or OSError when the
-    root cannot be opened, the lock not taken or the plan not made."""
+    when ``check``). ``sv_dir``: whose parent holds the lock (``lock.py``); ``identities``:
+    owners to set (None: left alone); ``runner``: commands' runner; ``staging``: the rule above
+    unless given (a test's temporary root treated as a live host). ApplyError, LockError or
+    OSError when the root cannot be opened, the lock not taken or the plan not made."""
     staging = is_staging(root) if staging is None else staging
     with FsRoot(root or "/") as fs:
         lock = None

@@ -5,14 +5,16 @@ services) both sides are read from their ``supervise/`` files the way sv reads t
 ``supervise/ok`` probe, then ``supervise/status``; ``observe.probe_side``), through ``FsRoot``,
 and the ``down`` files say whether a side is normally up. A service is *wanted* when it is
 enabled and runsv wants it up — or, with no runsv, when nothing marks it down; a wanted
-service that is not running is what makes ``status`` exit 3 (LSB's "not running").
+service that is not running is what makes ``status`` exit 3 (LSB's "not running"). A side
+whose state cannot be told (its status or ``ok`` made unreadable) is ``unknown``; each row
+carries the restarts an apply owes it (``SV_DIR/.pending-restarts``, apply/owed.py).
 """
 
-from ..errors import ProbeError, UnsafePathError
+from ..errors import ApplyError, ProbeError, UnsafePathError
 from ..protocol.layout import SUPERVISE_DIR
 from ..protocol.probe import is_normally_up, read_status_at
 from ..protocol.tally import CRASH_LOOP, read_tally_at
-from .observe import probe_side
+from .observe import probe_side, read_owed
 
 UNKNOWN = "unknown"
 
@@ -84,13 +86,15 @@ class SideStatus:
 
 class ServiceStatus:
     """A declared service: ``label``, ``path`` (its directory), ``tree`` (login or None),
-    ``enabled``, ``main`` and ``log`` (SideStatus; ``log`` None without a logger)."""
+    ``enabled``, ``main`` and ``log`` (SideStatus; ``log`` None without a logger) and
+    ``owed``: the restarts and HUPs an apply wrote down for it and has not done yet
+    (``owed.Owed``; apply/owed.py)."""
 
-    __slots__ = ("label", "path", "tree", "enabled", "main", "log")
+    __slots__ = ("label", "path", "tree", "enabled", "main", "log", "owed")
 
-    def __init__(self, label, path, tree, enabled, main, log):
+    def __init__(self, label, path, tree, enabled, main, log, owed=()):
         self.label, self.path, self.tree, self.enabled = label, path, tree, enabled
-        self.main, self.log = main, log
+        self.main, self.log, self.owed = main, log, list(owed)
 
     @property
     def is_wanted(self):
@@ -110,7 +114,9 @@ class ServiceStatus:
         return {"service": self.label, "path": self.path, "tree": self.tree,
                 "enabled": self.enabled, "wanted": self.is_wanted,
                 "running": self.is_running, "main": self.main.as_json(),
-                "log": self.log.as_json() if self.log is not None else None}
+                "log": self.log.as_json() if self.log is not None else None,
+                "owed": [{"action": entry.action, "target": entry.target,
+                          "reason": entry.reason} for entry in self.owed]}
 
     def as_fact(self):
         """``as_json`` with each side's ``as_fact``: stable between agent runs."""
@@ -158,6 +164,7 @@ def service_statuses(desired, fs, now, probe=None):
     read)."""
     with_tally = probe is None
     probe = probe or (lambda path: probe_side(fs, path))
+    owed = owed_by_target(fs, desired.owed_file)
     rows = []
     for unit in desired.units:
         if unit.is_absent:
@@ -166,8 +173,22 @@ def service_statuses(desired, fs, now, probe=None):
         log = side_status(fs, unit.log_path, now, probe, with_tally) \
             if unit.has_log else None
         rows.append(ServiceStatus(unit.label, unit.path, unit.login or unit.for_login,
-                                  unit.is_enabled, main, log))
+                                  unit.is_enabled, main, log,
+                                  owed.get(unit.path, []) + owed.get(unit.log_path, [])))
     return rows
+
+
+def owed_by_target(fs, path):
+    """{side directory: [Owed]} of what an apply wrote down at ``path`` and has not done;
+    empty when it cannot be read here (root's file, 0600, read by another account)."""
+    try:
+        entries = read_owed(fs, path)
+    except (OSError, ApplyError):
+        return {}
+    found = {}
+    for entry in entries:
+        found.setdefault(entry.target, []).append(entry)
+    return found
 
 
 def side_status(fs, path, now, probe, with_tally=True):
@@ -175,11 +196,13 @@ def side_status(fs, path, now, probe, with_tally=True):
     too (``side_tally``)."""
     normally_up = side_is_normally_up(fs, path)
     live = probe(path)
+    if live.unknown is not None:  # its status or ok made unreadable: it may run or not
+        return SideStatus(UNKNOWN, is_normally_up=normally_up)
     if not live.is_supervised:
         return SideStatus("not supervised", is_normally_up=normally_up)
     status = live.status
     if status is None:
-        return SideStatus("unknown", is_normally_up=normally_up)
+        return SideStatus(UNKNOWN, is_normally_up=normally_up)
     tally = None
     if with_tally:
         status, tally = side_tally(fs, path, status)

@@ -122,7 +122,8 @@ def print_table(rows, stream=None):
         marks.append("ok" if row.is_running else "bad" if row.is_wanted else "dim")
     widths = [max(len(line[index]) for line in table) for index in range(len(COLUMNS))]
     notes = [None] + [why_not_running(row) for row in rows]
-    for line, mark, note in zip(table, marks, notes):
+    owed = [()] + [row.owed for row in rows]
+    for line, mark, note, entries in zip(table, marks, notes, owed):
         cells = [cell.ljust(width) for cell, width in zip(line, widths)]
         text = "  ".join(cells).rstrip()
         stream.write((painter.paint("head", text) if mark is None else
@@ -130,7 +131,15 @@ def print_table(rows, stream=None):
                      + "\n")
         if note:
             stream.write("  " + painter.paint(mark, note) + "\n")
+        for entry in entries:
+            stream.write("  " + painter.paint("bad", owed_line(entry)) + "\n")
     stream.flush()
+
+
+def owed_line(entry):
+    """The line that says an apply owes a side a restart or a HUP (apply/owed.py)."""
+    return "%s: %s owed (%s): the next runit-provision apply does it" % (
+        entry.label, entry.action, entry.reason)
 
 
 def why_not_running(row):

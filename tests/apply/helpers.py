@@ -169,6 +169,16 @@ def side(state="run", want="up", pid=None):
     return SideLive(True, Status(1700000000, 0, pid, False, want[0], False, state_value))
 
 
+STATUS_UNREADABLE = "unable to read supervise/status: bad format"
+OK_NOT_A_FIFO = "unable to open supervise/ok: not a FIFO"
+
+
+def unknown_side(reason=STATUS_UNREADABLE):
+    """A SideLive whose state cannot be told: its status unreadable behind a live ``ok``
+    (supervised), or its ``ok`` not a FIFO (no runsv can be told of)."""
+    return SideLive(reason != OK_NOT_A_FIFO, unknown=reason)
+
+
 def live_probe(states):
     """A probe answering from {side directory: SideLive}; anything else has no runsv."""
     return lambda path: states.get(path, NOT_SUPERVISED)

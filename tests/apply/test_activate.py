@@ -8,8 +8,10 @@ import pytest
 
 from runit_provision.apply.activate import Activator, diagnosis, wait_supervised
 from runit_provision.apply.fsroot import FsRoot
-from runit_provision.apply.observe import NOT_SUPERVISED
-from runit_provision.errors import WaitTimeout
+from runit_provision.apply.observe import NOT_SUPERVISED, probe_side
+from runit_provision.apply.steps import Action, ServiceStep, Side
+from runit_provision.errors import ApplyError, WaitTimeout
+from runit_provision.protocol.status import State, Status, status_to_bytes
 
 from .helpers import FakeRunner, MemoryFs, desired_from_text, fake_waiter, live_probe, side
 
@@ -104,3 +106,76 @@ def test_the_activator_raises_the_diagnosis():
     with pytest.raises(WaitTimeout) as caught:
         activator.execute(WaitStep(Phase.SYSTEM_LINKS, units(desired, "web", "cache"), "x"))
     assert str(caught.value).startswith("web: no runsv took up /etc/service/web within 2s")
+
+
+def runsv_with_status(service, status):
+    """A side as runsv leaves it — ``ok`` a FIFO this test reads (runsv holding it) — with
+    ``status`` made by ``status(path)``; the reader's descriptor."""
+    supervise = os.path.join(service, "supervise")
+    os.makedirs(supervise)
+    os.mkfifo(os.path.join(supervise, "ok"))
+    status(os.path.join(supervise, "status"))
+    return os.open(os.path.join(supervise, "ok"), os.O_RDONLY | os.O_NONBLOCK)
+
+
+def write_status(path):
+    with open(path, "wb") as handle:  # runsv's 20 bytes: running, want up
+        handle.write(status_to_bytes(Status(1700000000, 0, 4242, False, "u", False, State.RUN)))
+
+
+@pytest.mark.parametrize("plant, supervised, unknown", [
+    (os.mkfifo, True, "unable to read supervise/status: bad format"),
+    (lambda path: os.symlink("/etc/passwd", path), True,
+     "unable to open supervise/status: symbolic link loop"),
+    (write_status, True, None),
+])
+def test_a_status_its_owner_made_unreadable_leaves_the_state_unknown(tmp_path, plant,
+                                                                    supervised, unknown):
+    reader = runsv_with_status(str(tmp_path / "web"), plant)
+    try:
+        with FsRoot("/") as fs:
+            live = probe_side(fs, str(tmp_path / "web"))
+    finally:
+        os.close(reader)
+    assert (live.is_supervised, live.unknown) == (supervised, unknown)
+
+
+@pytest.mark.parametrize("ok, unknown", [
+    ("file", "unable to open supervise/ok: not a FIFO"),
+    ("link", "unable to open supervise/ok: symbolic link loop"),
+    ("fifo", None),  # no reader: no runsv, as sv says
+    ("missing", None),  # none ever made: no runsv
+])
+def test_an_ok_that_is_not_runsvs_leaves_the_state_unknown(tmp_path, ok, unknown):
+    supervise = tmp_path / "web" / "supervise"
+    supervise.mkdir(parents=True)
+    write_status(str(supervise / "status"))
+    if ok == "file":
+        (supervise / "ok").write_text("")
+    elif ok == "link":
+        (supervise / "ok").symlink_to(tmp_path / "elsewhere")
+    elif ok == "fifo":
+        os.mkfifo(str(supervise / "ok"))
+    with FsRoot("/") as fs:
+        live = probe_side(fs, str(tmp_path / "web"))
+    assert (live.is_supervised, live.unknown) == (False, unknown)
+
+
+def test_a_restart_is_not_sent_to_a_side_whose_state_cannot_be_told(tmp_path):
+    web = str(tmp_path / "web")
+    reader = runsv_with_status(web, os.mkfifo)
+    runner = FakeRunner()
+    desired = desired_from_text(DATA)
+    try:
+        with FsRoot("/") as fs:
+            activator = Activator(fs, runner, desired)
+            step = ServiceStep(Action.RESTART, "web", Side.MAIN, ["env changed"], None,
+                               ["sv", "-w", "7", "restart", web])
+            with pytest.raises(ApplyError) as caught:
+                activator.execute(step)
+    finally:
+        os.close(reader)
+    assert str(caught.value) == (
+        "web: restart not done, owed to the next apply: whether %s runs cannot be told "
+        "(unable to read supervise/status: bad format)" % web)
+    assert runner.calls == []

@@ -14,7 +14,8 @@ from runit_provision.apply.fsroot import FsRoot
 from runit_provision.apply.job import Job
 from runit_provision.errors import ApplyError
 
-from .helpers import IDENTITIES, FakeRunner, desired_from_text, fake_waiter, live_probe, side
+from .helpers import (IDENTITIES, OK_NOT_A_FIFO, STATUS_UNREADABLE, FakeRunner,
+                      desired_from_text, fake_waiter, live_probe, side, unknown_side)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="owners are set: needs root")
 
@@ -272,3 +273,33 @@ def test_the_desired_state_is_asked_once_per_converge(host):
     assert result.is_ok, result.error
     assert not result.plan.is_empty and result.after.is_empty
     assert len(asked) == 1
+
+
+@pytest.mark.parametrize("reason", [STATUS_UNREADABLE, OK_NOT_A_FIFO])
+def test_a_restart_whose_state_cannot_be_told_is_owed_until_it_can(host, reason):
+    """alice made notebook's status a FIFO (or its ok a file): apply cannot tell whether it
+    runs. Its restart is not sent blind, nor dropped: alice is refused, the restart stays
+    written down, each plan owes it, and the first apply that can tell does it."""
+    assert host.apply(data_text(host.base)).is_ok
+    notebook = str(host.path("home/alice/sv/notebook"))
+    web = str(host.path("etc/sv/web"))
+    host.live.update({notebook: unknown_side(reason), web: side("run")})
+    changed = data_text(host.base, greeting="two").replace("/usr/bin/notebook",
+                                                           "/usr/bin/notebook2")
+    result = host.apply(changed)
+    assert result.refusals == {"alice": (
+        "alice/notebook: restart not done, owed to the next apply: whether %s runs cannot be "
+        "told (%s)" % (notebook, reason))}
+    assert [argv[-1] for argv, _ in host.runner.calls] == [web]  # root's restart went on
+    owed = host.path("etc/sv/.pending-restarts")
+    assert owed.read_text() == "restart\t%s\talice/notebook\trun changed\n" % notebook
+    plan = host.job(changed).plan()  # still unknown: still owed, a change pending
+    assert [(step.path, step.reasons) for step in plan.changes] == [
+        ("alice/notebook", ["run changed (owed: an earlier apply stopped before it)",
+                            "state unknown: " + reason])]
+    assert not host.apply(changed).is_ok and owed.exists()
+    host.live[notebook] = side("run")  # alice put her status back
+    result = host.apply(changed)
+    assert result.is_ok, result.refusals
+    assert host.runner.calls[-1][0] == ["sv", "-w", "7", "restart", notebook]
+    assert not owed.exists() and host.job(changed).plan().is_empty

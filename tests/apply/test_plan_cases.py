@@ -11,6 +11,7 @@ A case::
       - {chmod: /etc/sv/web/run, mode: 0644}
     live:                # side directory -> run | down | finish | STATE/WANT (run/down) | none
       /etc/sv/web: run   # (its log/ runs too unless given; a side not given has no runsv)
+                         # | unknown (status unreadable) | unknown-ok (ok not a FIFO)
     staging: false       # --root: nothing probed, started or run
     commands:            # initsys's: {argv, reason, after, before, prepare}
     extra_entries:       # initsys's: {directory: P} | {file: P, content} | {symlink: P, target}
@@ -36,10 +37,11 @@ from runit_provision.render import render
 from runit_provision.model.tree import Directory, File, Symlink
 
 from ..pipeline import config_from_text
-from .helpers import (IDENTITIES, MemoryFs, Node, desired_from_text, live_probe, noop_texts,
-                      side, step_text)
+from .helpers import (IDENTITIES, OK_NOT_A_FIFO, STATUS_UNREADABLE, MemoryFs, Node,
+                      desired_from_text, live_probe, noop_texts, side, step_text, unknown_side)
 
 CASES = Path(__file__).parent / "cases"
+UNKNOWN = {"unknown": STATUS_UNREADABLE, "unknown-ok": OK_NOT_A_FIFO}
 
 
 def load_case(path):
@@ -91,6 +93,9 @@ def probe_of(case):
     states = {}
     for path, text in (case.get("live") or {}).items():
         state, _, want = str(text).partition("/")
+        if state in UNKNOWN:
+            states[path] = unknown_side(UNKNOWN[state])
+            continue
         states[path] = side(None if state == "none" else state, want or "up")
     for path in list(states):
         if not path.endswith("/log") and states[path].is_supervised:

@@ -158,7 +158,8 @@ def test_only_limits_the_plan_to_the_services_named(staged, capsys):
 
 def test_a_second_apply_refuses_after_the_lock_timeout(staged, capsys):
     root, data = staged
-    held = os.open(str(root / "etc"), os.O_RDONLY | os.O_DIRECTORY)
+    lock = root / "etc" / ".runit-provision.lock"
+    held = os.open(str(lock), os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         fcntl.flock(held, fcntl.LOCK_EX)  # another apply, as far as flock can tell
         assert main(args("apply", root, data, "--lock-timeout", "0.2")) == 1
@@ -166,9 +167,23 @@ def test_a_second_apply_refuses_after_the_lock_timeout(staged, capsys):
     finally:
         os.close(held)
     assert capsys.readouterr().err == 2 * (
-        "runit-provision %s: another runit-provision apply holds the lock on %s/etc; gave up "
-        "after 0.2s (--lock-timeout)\n") % ("apply", root, "plan", root)
+        "runit-provision %s: another runit-provision apply holds the lock %s; gave up "
+        "after 0.2s (--lock-timeout)\n") % ("apply", lock, "plan", lock)
     assert not (root / "etc" / "sv" / "web").exists()
+    assert main(args("apply", root, data)) == 0  # the lock left by a killed apply: taken over
+    assert not lock.exists()  # and removed with the lock
+
+
+def test_an_apply_leaves_no_lock_file_and_locks_no_directory(staged, capsys):
+    root, data = staged
+    held = os.open(str(root / "etc"), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)  # what anyone who can read /etc can do
+        assert main(args("apply", root, data, "--lock-timeout", "0")) == 0
+    finally:
+        os.close(held)
+    assert (root / "etc" / "sv" / "web" / "run").exists()
+    assert sorted(os.listdir(str(root / "etc"))) == ["group", "passwd", "service", "sv"]
 
 
 @pytest.mark.parametrize("text, message", [
@@ -270,7 +285,28 @@ def test_status_under_root_lists_every_service_and_exits_3(staged, capsys):
         "main": {"state": "not supervised", "pid": None, "uptime": None, "want": None,
                  "normally": "up", "paused": False, "starts": "unknown", "deaths": "unknown",
                  "last_exit": "unknown", "deaths_in_window": "unknown",
-                 "crash_looping": "unknown", "gave_up": "unknown"}}
+                 "crash_looping": "unknown", "gave_up": "unknown"}, "owed": []}
+
+
+def test_status_shows_the_restarts_an_apply_owes(staged, capsys):
+    root, data = staged
+    assert main(args("apply", root, data)) == 0
+    (root / "etc/sv/.pending-restarts").write_text(
+        "restart\t/etc/sv/web\tweb\tenv changed\nhup\t/etc/sv/web/log\tweb/log\t"
+        "log config changed\n")
+    capsys.readouterr()
+    assert main(["status", "--data", str(data), "--root", str(root)]) == 3
+    assert capsys.readouterr().out == (
+        "SERVICE  STATE           PID  UPTIME  NORMALLY  WANT  LOG\n"
+        "db       not supervised  -    -       up        -     -\n"
+        "web      not supervised  -    -       up        -     not supervised\n"
+        "  web: restart owed (env changed): the next runit-provision apply does it\n"
+        "  web/log: hup owed (log config changed): the next runit-provision apply does it\n")
+    assert main(["status", "--data", str(data), "--root", str(root), "--json"]) == 3
+    web = json.loads(capsys.readouterr().out)["services"][1]
+    assert web["owed"] == [
+        {"action": "restart", "target": "/etc/sv/web", "reason": "env changed"},
+        {"action": "hup", "target": "/etc/sv/web/log", "reason": "log config changed"}]
 
 
 def test_status_reads_a_down_link_as_runsv_does(staged, capsys):

@@ -194,14 +194,15 @@ class Sandbox:
                           "log_dir": str(self.base / "var" / "log"), "sv_timeout": 7,
                           "services": self.services, "users": users}}
 
-    def apply(self, env=None, check=True):
-        """``runit-provision apply --json`` inside the namespace, as root; the report."""
+    def apply(self, env=None, check=True, args=()):
+        """``runit-provision apply --json`` inside the namespace, as root (``args``: more
+        options); the report."""
         data = self.base / "data.yaml"
         data.write_text(yaml.safe_dump(self.data()))
         environ = {"PATH": "%s:%s" % (self.bin, BASE_PATH)}
         environ.update(env or {})
         done = self.ns.run([OUR_BIN / "runit-provision", "apply", "--data", data, "--json",
-                            "--wait", "30"], env=environ, timeout=120)
+                            "--wait", "30"] + list(args), env=environ, timeout=120)
         report = json.loads(done.stdout)
         if check:
             assert done.returncode == 0, (report.get("msg"), report.get("refusals"),

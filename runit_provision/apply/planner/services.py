@@ -10,7 +10,9 @@ and the live state observed):
   ``log/run`` changed -> restart the log; the log ``config`` changed -> ``sv hup`` the log;
   anything else -> nothing. Only for a service that was linked and running before, want up,
   not ``down: true``, with ``restart_on_change`` on, and never under ``--root``; every
-  restart skipped is a no-op with its reason;
+  restart skipped is a no-op with its reason. A side whose state cannot be told (a status
+  its owner made unreadable) may run: its restart is planned — owed, never dropped — and
+  done only once the state can be told;
 * ``enabled: false`` / ``ensure: absent``: unlink, ``sv exit``, remove;
 * a logger added or dropped where a runsv runs: a new runsv (``cycle``);
 * a service linked before that no runsv serves: a wait that is itself a pending change.
@@ -25,6 +27,9 @@ from ..steps import Action, PathStep, Phase, ServiceStep, Side, WaitStep
 WAIT_REASON = "runsv reads supervise/ok"
 UNSERVED_REASON = "linked, but no runsv serves it"
 OWED_REASON = " (owed: an earlier apply stopped before it)"
+# A side whose state cannot be told (observe.probe_side) may run: its restart is planned, so
+# written down as owed, and done only once its state can be told (activate.py).
+UNKNOWN_REASON = "state unknown: %s"
 
 
 class LogAdded(enum.Enum):
@@ -86,6 +91,10 @@ class ServicesPlanner:
         user's whole tree was stopped by hand (``sv down runsvdir-LOGIN``)."""
         live = self.obs.live_of(unit)
         if live.main.is_supervised and (live.log.is_supervised or not unit.has_log):
+            return
+        unknown = live.main.unknown or (live.log.unknown if unit.has_log else None)
+        if unknown is not None:  # a wait for what cannot be told would only time out
+            self.draft.noop(unit.label, "state unknown (%s): not waited for" % unknown)
             return
         if unit.login is not None:
             tree = next((other for other in self.desired.units
@@ -213,7 +222,8 @@ class ServicesPlanner:
         target = unit.log_path if is_log else unit.path
         argv = self.draft.sv + (["-w", str(self.desired.sv_timeout), "restart", target]
                                 if action is Action.RESTART else ["hup", target])
-        self.draft.add(Phase.RESTARTS, ServiceStep(action, label, side, [reason], unit, argv,
+        reasons = [reason] if live.unknown is None else [reason, UNKNOWN_REASON % live.unknown]
+        self.draft.add(Phase.RESTARTS, ServiceStep(action, label, side, reasons, unit, argv,
                                                    self.draft.run_as(unit)))
 
     def why_not_restarted(self, unit, live):
@@ -226,6 +236,8 @@ class ServicesPlanner:
             return "down: true (apply never starts it)"
         if not self.was_linked(unit):
             return "not linked before: runsv starts it"
+        if live.unknown is not None:
+            return None  # it may run: owed (written down) until its state can be told
         if not live.is_supervised:
             return "not supervised (no runsv)"
         if not live.is_running:
