@@ -35,6 +35,7 @@ No walk recurses: a tree is removed by an iterative walk down, by descriptor.
 
 import collections
 import errno
+import itertools
 import os
 import stat
 
@@ -278,11 +279,14 @@ class FsRoot:
         fd = self.dir_fd(path)
         found = {}
         with os.scandir(fd) as scan:
-            for count, entry in enumerate(scan, 1):
-                if limit is not None and count > limit:
+            entries = scan
+            if limit is not None:  # counted before any is looked at: nothing spent on a crowd
+                entries = list(itertools.islice(scan, limit + 1))
+                if len(entries) > limit:
                     raise LimitError("%s holds more than %d entries: not read further (the "
                                      "most the applier reads of a directory of a user's)"
                                      % (self.host_path(path), limit))
+            for entry in entries:
                 name = entry.name
                 if not wanted(name):
                     continue
