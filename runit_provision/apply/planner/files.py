@@ -11,8 +11,8 @@ problem: the user's refusal in a user's part, else the apply's.
 import posixpath
 
 from ...protocol.layout import PACKAGE_META, PACKAGE_NAME
-from ..fsroot import temp_name
 from ..desired import Role
+from ..fsroot import temp_name
 from ..steps import Action, PathStep, Phase
 
 KIND_NAMES = {"other": "special file (FIFO, socket or device)", "symlink": "symbolic link"}
