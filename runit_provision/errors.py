@@ -82,6 +82,12 @@ class UnsafePathError(ApplyError):
         self.login = login
 
 
+class LimitError(ApplyError):
+    """A directory in a user's part holds more entries, or a tree to remove is deeper, than
+    the applier reads (``apply/fsroot.py``: ``MAX_ENTRIES``, ``MAX_DEPTH``): that user is
+    refused, nothing more of it is read."""
+
+
 class LockError(ApplyError):
     """Another apply held the lock for longer than ``--lock-timeout``."""
 

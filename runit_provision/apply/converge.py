@@ -12,12 +12,16 @@ themselves durable.
 
 A failure in a user's part is that user's alone: ``on_failure(path, exc)`` (the job's) says
 whether it refuses only the user whose path it is — then ``discard(which)`` drops that user's
-held-back files and the rest goes on — or fails the apply.
+held-back files and the rest goes on — or fails the apply. A tree removed in a user's part
+(``is_users(path)``) is bounded: at most ``fsroot.MAX_ENTRIES`` entries, ``LimitError``
+beyond. A removal whose path is gone already is done: what it wanted holds (a stale temp file
+that a write of this apply took over).
 
 Every OSError becomes an ApplyError naming the path on the host, ``raise … from``.
 """
 
 from ..errors import ApplyError, UnsafePathError
+from .fsroot import MAX_ENTRIES
 from .steps import Action
 
 
@@ -26,10 +30,11 @@ class Converger:
     (a planted link, EPERM, ENOSPC…); True when that refuses only its user (the file is
     dropped, the rest goes on), False to fail the apply."""
 
-    def __init__(self, fs, on_failure=None, is_refused=None):
+    def __init__(self, fs, on_failure=None, is_refused=None, is_users=None):
         self.fs = fs
         self.on_failure = on_failure or (lambda path, exc: False)
         self.is_refused = is_refused or (lambda path: False)  # its user refused meanwhile
+        self.is_users = is_users or (lambda path: False)  # in a user's part: bounded
         self.pending = []  # files written to their temp name, waiting for flush()
 
     def execute(self, step):
@@ -44,9 +49,10 @@ class Converger:
                 self.pending.append(step.path)
             elif step.action is Action.REMOVE:
                 if step.kind == "tree":
-                    fs.remove_tree(step.path)
+                    fs.remove_tree(step.path, MAX_ENTRIES if self.is_users(step.path)
+                                   else None)
                 else:
-                    fs.remove(step.path)
+                    _remove_if_there(fs, step.path)
             elif step.kind == "directory":
                 if step.action is Action.CREATE:
                     fs.make_dir(step.path, step.mode, step.uid, step.gid)
@@ -113,3 +119,10 @@ class Converger:
             text += "; no file was replaced (every file is as it was before this step)"
         return text
 
+
+def _remove_if_there(fs, path):
+    """Remove ``path``; gone already is what the removal wants."""
+    try:
+        fs.remove(path)
+    except FileNotFoundError:
+        pass

@@ -25,14 +25,21 @@ them is renamed, as a per-file fsync would guarantee, for the price of one barri
 
 Opened directories are kept in a small LRU cache (a plan of 1000 services opens each directory
 once); a descriptor handed out is used at once, before the next call.
+
+The work a home can ask of it is bounded (``MAX_ENTRIES``, ``MAX_DEPTH``, below): a caller
+reading a user's directory says so (``scan(limit=)``, ``remove_tree(max_entries=)``, or
+``lookup``, which reads none of a directory's other entries), and beyond a bound gets
+``LimitError`` — that user's refusal — never a crash or an apply that grows with the home.
+No walk recurses: a tree is removed by an iterative walk down, by descriptor.
 """
 
 import collections
 import errno
+import itertools
 import os
 import stat
 
-from ..errors import ApplyError, UnsafePathError
+from ..errors import ApplyError, LimitError, UnsafePathError
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -43,6 +50,18 @@ READ_LIMIT = 1 << 20
 TEMP_SUFFIX = ".runit-provision.tmp"
 MAX_LINKS = 40  # the kernel's own limit on links in one lookup
 CACHE_SIZE = 128
+# The most entries read from one directory of a user's part (their service directories,
+# ``env/``, ``control/``, ``log/``), and from a whole tree removed there (a retired service,
+# a dropped ``log/``). Those hold runit's names and the data's variables — tens of entries;
+# thousands are planted: 400 000 empty files in ``env/`` cost an apply 522 MB and 400 000
+# lines of output, one planned removal each. Beyond it the user is refused, nothing more read.
+MAX_ENTRIES = 10000
+# The deepest tree removed, the top directory counted: each level holds a descriptor (two,
+# with its listing's) until everything below it is gone — a walk that never climbs back
+# through "..", which a user could have moved elsewhere meanwhile. A service directory is
+# three deep (log/supervise/status); 1500 levels are planted, and would exhaust the
+# process's descriptors (1024 by default) where they once exhausted Python's recursion.
+MAX_DEPTH = 64
 
 
 def temp_name(name):
@@ -250,16 +269,24 @@ class FsRoot:
             pending += target.split("/")[::-1]
         return done
 
-    def scan(self, path, wanted, read=()):
+    def scan(self, path, wanted, read=(), limit=None):
         """``{name: (lstat, content)}`` of the entries of directory ``path`` that
         ``wanted(name)`` accepts: one listing, each stat relative to the directory's descriptor
         (opened once). ``content`` is the bytes of the names in ``read`` that are regular files
         with no other hard link, read there too; None for the rest. FileNotFoundError when
-        ``path`` does not exist."""
+        ``path`` does not exist; LimitError once the listing has more than ``limit`` entries,
+        wanted or not (None: no bound)."""
         fd = self.dir_fd(path)
         found = {}
         with os.scandir(fd) as scan:
-            for entry in scan:
+            entries = scan
+            if limit is not None:  # counted before any is looked at: nothing spent on a crowd
+                entries = list(itertools.islice(scan, limit + 1))
+                if len(entries) > limit:
+                    raise LimitError("%s holds more than %d entries: not read further (the "
+                                     "most the applier reads of a directory of a user's)"
+                                     % (self.host_path(path), limit))
+            for entry in entries:
                 name = entry.name
                 if not wanted(name):
                     continue
@@ -271,6 +298,22 @@ class FsRoot:
                     found[name] = (entry.stat(follow_symlinks=False), None)
                 except FileNotFoundError:
                     found.pop(name, None)
+        return found
+
+    def lookup(self, path, names, read=()):
+        """What ``scan`` gives for ``names`` in directory ``path``, each looked up by name:
+        none of the directory's other entries is read, however many it holds (a user's
+        home, their log directory). FileNotFoundError when ``path`` does not exist."""
+        fd = self.dir_fd(path)
+        found = {}
+        for name in names:
+            try:
+                info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            item = _read_regular(name, fd) if name in read and stat.S_ISREG(info.st_mode) \
+                else None
+            found[name] = (info, None) if item is None else item
         return found
 
     def listdir(self, path):
@@ -375,13 +418,16 @@ class FsRoot:
         else:
             os.unlink(name, dir_fd=parent_fd)
 
-    def remove_tree(self, path):
-        """Remove ``path`` and everything below it, links removed and never followed."""
+    def remove_tree(self, path, max_entries=None):
+        """Remove ``path`` and everything below it, links removed and never followed: a walk
+        down by descriptor, at most ``MAX_DEPTH`` directories deep, reading at most
+        ``max_entries`` entries in all (None: no bound). LimitError beyond either: what was
+        removed is gone, the rest is left."""
         parent, name = split(path)
         self._forget(path)
         parent_fd = self.dir_fd(parent)
         self._note_device(parent, parent_fd)
-        _remove_below(parent_fd, name)
+        _remove_below(parent_fd, name, self.host_path(path), max_entries)
 
     def sync(self):
         """Make every write so far durable: one syncfs(2) per file system written to."""
@@ -469,7 +515,10 @@ def _read_all(fd, size):
     return b"".join(chunks)
 
 
-def _remove_below(parent_fd, name):
+def _remove_below(parent_fd, name, shown, max_entries):
+    """Remove ``name`` in ``parent_fd`` (``shown``: its path, for messages) and everything
+    below it, depth first without recursion: a stack of the directories being emptied, each
+    opened relative to the one above it (``O_NOFOLLOW``), read while its entries go."""
     try:
         info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
     except FileNotFoundError:
@@ -477,13 +526,54 @@ def _remove_below(parent_fd, name):
     if not stat.S_ISDIR(info.st_mode):
         os.unlink(name, dir_fd=parent_fd)
         return
-    fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+    stack = [_Emptied(parent_fd, name)]
+    read = 0
     try:
-        for child in os.listdir(fd):
-            _remove_below(fd, child)
+        while stack:
+            level = stack[-1]
+            entry = next(level.entries, None)
+            if entry is None:
+                stack.pop().close()
+                os.rmdir(level.name, dir_fd=level.parent_fd)
+                continue
+            read += 1
+            if max_entries is not None and read > max_entries:
+                raise LimitError("cannot remove %s: more than %d entries in it (the most the "
+                                 "applier removes of a user's); the rest is left"
+                                 % (shown, max_entries))
+            if not entry.is_dir(follow_symlinks=False):
+                os.unlink(entry.name, dir_fd=level.fd)
+            elif len(stack) < MAX_DEPTH:
+                stack.append(_Emptied(level.fd, entry.name))
+            else:
+                raise LimitError("cannot remove %s: more than %d directories deep (the "
+                                 "deepest tree the applier removes); the rest is left"
+                                 % (shown, MAX_DEPTH))
     finally:
-        os.close(fd)
-    os.rmdir(name, dir_fd=parent_fd)
+        for level in stack:
+            level.close()
+
+
+class _Emptied:
+    """One directory of a tree being removed: its descriptor, opened relative to its
+    parent's, and the listing being read."""
+
+    __slots__ = ("parent_fd", "name", "fd", "entries")
+
+    def __init__(self, parent_fd, name):
+        self.parent_fd, self.name = parent_fd, name
+        self.fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+        try:
+            self.entries = os.scandir(self.fd)
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def close(self):
+        if self.fd >= 0:
+            self.entries.close()
+            os.close(self.fd)
+            self.fd = -1
 
 
 def _syncfs(fd):

@@ -8,9 +8,10 @@ runs its steps in order — file steps through ``Converger``, runit steps throug
 silently accepted.
 
 A user's part fails alone: whatever goes wrong with a step of a user's (a link planted while
-the apply runs, a directory where a file goes, EPERM, ENOSPC, a command that fails) refuses
-that user — their remaining steps are skipped, their held-back files dropped, the reason kept
-in ``Result.refusals`` — and everything else goes on. Any other error stops the apply at its
+the apply runs, a directory where a file goes, EPERM, ENOSPC, a command that fails, a tree too
+deep to remove, any exception at all) refuses that user — their remaining steps are skipped,
+their held-back files dropped, the reason kept in ``Result.refusals`` — and everything else
+goes on. Any other error stops the apply at its
 step; what was done so far is in the Result, every file wholly old or wholly new, and the
 next apply finishes the job — restarts included.
 
@@ -24,6 +25,7 @@ from .converge import Converger
 from .observe import observe, probe_side
 from .owed import OwedLedger
 from .plan import plan as make_plan, step_login
+from .planner.draft import unexpected
 from .steps import PathStep, ServiceStep
 
 
@@ -93,7 +95,8 @@ class Job:
             return result
 
         converger = Converger(self.fs, on_failure,
-                              lambda path: desired.login_of(path) in result.refusals)
+                              lambda path: desired.login_of(path) in result.refusals,
+                              lambda path: desired.login_of(path) is not None)
         steps, owing = plan.steps, plan
         if plan.prepared:
             owing = self._prepared(plan, result)
@@ -131,6 +134,12 @@ class Job:
                 if login is None:
                     return fail(step, exc)
                 refuse(login, exc)
+            except Exception as exc:  # noqa: BLE001 — whatever a home makes fail refuses its user
+                if login is None:
+                    raise
+                refuse(login, "cannot %s %s: %s" % (
+                    step.action, self.fs.host_path(step.path) if is_path else step.path,
+                    unexpected(exc)))
         if not plan.steps:
             result.after = plan  # nothing was done: the first look is the last
             return result

@@ -11,18 +11,25 @@ svlogd's files) are never listed as extras, so the plan can never touch them.
 Each file is read once, through ``FsRoot`` (no link a user planted is followed: such a path
 is observed as ``unsafe``). A regular file with other hard links is not read — it may be
 someone else's file linked in — and is replaced whole.
+
+A user's part costs a bounded look, whatever the home holds: a directory of theirs where
+nothing is purged (the home, ``~/sv``, ``~/logs/NAME``) is never listed — the paths wanted
+there are looked up by name — and one that is listed (a service directory, ``env/``,
+``control/``, ``log/``) is read up to ``fsroot.MAX_ENTRIES`` entries. A directory beyond that,
+or any error met reading one of a user's directories, is a problem at that directory
+(``Observation.problems``): that user's refusal, never the apply's.
 """
 
 import errno
 import stat
 from collections import namedtuple
 
-from ..errors import ProbeError, UnsafePathError
+from ..errors import LimitError, ProbeError, UnsafePathError
 from ..protocol.errstr import error_str
 from ..protocol.layout import LOG_DIR, OK_FIFO, PACKAGE_NAME, SUPERVISE_DIR, acted_on
 from ..protocol.probe import is_supervised_despite, read_status_at
 from ..protocol.status import State
-from .fsroot import READ_LIMIT, is_temp_name
+from .fsroot import MAX_ENTRIES, READ_LIMIT, is_temp_name
 from .owed import owed_from_text
 
 _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
@@ -112,13 +119,15 @@ class Live:
 class Observation:
     """``paths``: {path: Actual}; ``extras``: {path: Actual} to purge; ``live``: {unit path:
     Live} (empty when nothing was probed: ``--root``); ``owed``: the restarts an earlier apply
-    wrote down and did not do (owed.py)."""
+    wrote down and did not do (owed.py); ``problems``: [(directory, why)] of the directories
+    in users' parts that could not be read (too many entries, an error)."""
 
-    def __init__(self, paths=None, extras=None, live=None, owed=()):
+    def __init__(self, paths=None, extras=None, live=None, owed=(), problems=()):
         self.paths = paths or {}
         self.extras = extras or {}
         self.live = live or {}
         self.owed = list(owed)
+        self.problems = list(problems)
 
     def actual(self, path):
         return self.paths.get(path, MISSING)
@@ -152,7 +161,7 @@ def observe(desired, fs, probe=None):
     for path, kind in kinds.items():
         parent, _, name = path.rpartition("/")
         wanted.setdefault(parent or "/", {})[name] = kind
-    paths, extras = {}, {}
+    paths, extras, problems = {}, {}, []
     missing = set()  # directories a listing of their parent showed absent: never opened
     for directory in sorted(set(wanted) | set(scopes)):
         names = wanted.get(directory, {})
@@ -161,8 +170,11 @@ def observe(desired, fs, probe=None):
             for name in names:
                 paths[_join(directory, name)] = MISSING
             present = {}
-        else:
+        elif desired.login_of(directory) is None:
             present = _observe_directory(fs, tree, directory, names, scope, paths, extras)
+        else:
+            present = _observe_users_directory(fs, tree, directory, names, scope, paths,
+                                               extras, problems)
         if present is not None:
             prefix = directory.rstrip("/") + "/"
             for name in _answered(names, scope):
@@ -181,7 +193,7 @@ def observe(desired, fs, probe=None):
             if paths.get(unit.path, MISSING).kind == "directory":
                 live[unit.path] = _live(probe, unit)
         owed = read_owed(fs, desired.owed_file)
-    return Observation(paths, extras, live, owed=owed)
+    return Observation(paths, extras, live, owed=owed, problems=problems)
 
 
 def read_owed(fs, path):
@@ -204,19 +216,42 @@ def _scopes(unit):
     return scopes
 
 
-def _observe_directory(fs, tree, directory, names, scope, paths, extras):
+def _observe_users_directory(fs, tree, directory, names, scope, paths, extras, problems):
+    """``_observe_directory`` bounded, for a directory of a user's part: what cannot be read
+    there — too many entries (LimitError), or any error at all — is a problem at
+    ``directory`` (that user's refusal) and an ``error`` Actual for each of ``names``."""
+    try:
+        return _observe_directory(fs, tree, directory, names, scope, paths, extras,
+                                  is_users=True)
+    except LimitError as exc:
+        why = str(exc)
+    except Exception as exc:  # noqa: BLE001 — whatever a home makes fail refuses its user
+        why = "cannot read %s: %s: %s" % (fs.host_path(directory), type(exc).__name__, exc)
+    problems.append((directory, why))
+    for name in names:
+        paths[_join(directory, name)] = Actual("error", error=why)
+    return None
+
+
+def _observe_directory(fs, tree, directory, names, scope, paths, extras, is_users=False):
     """The Actual of each of ``names`` (name -> kind) in ``directory``, and — when
     ``directory`` is a purge scope (``scope``: the runit names that count, or None for every
-    name) — its undeclared names, all from one listing."""
+    name) — its undeclared names, all from one listing. In a user's part (``is_users``) a
+    listing reads at most MAX_ENTRIES entries (LimitError beyond), and a directory with no
+    scope is not listed: its ``names`` are looked up one by one."""
     if scope is _NO_SCOPE:
         wanted = names.__contains__
     elif scope is None:
         wanted = _every_name
     else:
         wanted = lambda name: name in names or name in scope or is_temp_name(name)  # noqa: E731
+    read = [name for name, kind in names.items() if kind == "file"]
     try:
-        found = fs.scan(directory, wanted,
-                        read=[name for name, kind in names.items() if kind == "file"])
+        if is_users and scope is _NO_SCOPE:
+            found = fs.lookup(directory, names, read=read)
+        else:
+            found = fs.scan(directory, wanted, read=read,
+                            limit=MAX_ENTRIES if is_users else None)
     except FileNotFoundError:
         found = {}
     except UnsafePathError as exc:

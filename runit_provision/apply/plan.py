@@ -54,7 +54,8 @@ def plan(desired, observation, identities=None, sv=("sv",), is_staging=False):
     services = ServicesPlanner(draft)
     for unit in desired.units:
         if not draft.is_refused(unit.path):
-            services.plan(unit)
+            with draft.users_part(unit.path):
+                services.plan(unit)
     CommandsPlanner(draft).plan()
     services.owed_left()
     if draft.problems:

@@ -3,8 +3,9 @@
 step for comparing plans.
 
 ``MemoryFs`` answers the read side of ``apply.fsroot.FsRoot`` — ``lstat``, ``read_file``,
-``readlink``, ``listdir``, ``dir_stat``, ``check_link_owner``, ``host_path`` — from a dict of
-nodes, following links above a path only when root owns them, as FsRoot does.
+``readlink``, ``scan``, ``lookup``, ``listdir``, ``dir_stat``, ``check_link_owner``,
+``host_path`` — from a dict of nodes, following links above a path only when root owns them,
+as FsRoot does.
 """
 
 import os
@@ -16,7 +17,7 @@ from runit_provision.apply.desired import desired_state
 from runit_provision.apply.fsroot import FsRoot
 from runit_provision.apply.observe import NOT_SUPERVISED, SideLive
 from runit_provision.apply.runner import Completed
-from runit_provision.errors import UnsafePathError
+from runit_provision.errors import LimitError, UnsafePathError
 from runit_provision.protocol.status import State, Status
 from runit_provision.render import render
 
@@ -142,17 +143,24 @@ class MemoryFs:
     def readlink(self, path):
         return self._node(path).target
 
-    def scan(self, path, wanted, read=()):
+    def scan(self, path, wanted, read=(), limit=None):
         real = self._resolve_dir(path)
         prefix = real.rstrip("/") + "/"
-        found = {}
+        found, count = {}, 0
         for key, node in self.nodes.items():
             name = key[len(prefix):]
-            if key.startswith(prefix) and "/" not in name and wanted(name):
-                content = node.content if (name in read and node.kind == "file"
-                                           and node.nlink == 1) else None
-                found[name] = (node.stat(), content)
+            if key.startswith(prefix) and "/" not in name:
+                count += 1
+                if limit is not None and count > limit:
+                    raise LimitError("%s holds more than %d entries" % (path, limit))
+                if wanted(name):
+                    content = node.content if (name in read and node.kind == "file"
+                                               and node.nlink == 1) else None
+                    found[name] = (node.stat(), content)
         return found
+
+    def lookup(self, path, names, read=()):
+        return self.scan(path, set(names).__contains__, read)
 
     listdir = FsRoot.listdir  # the real one, over this scan
 

@@ -3,11 +3,12 @@ refused; nothing leaves the root; writes atomic; removals never follow a link.""
 
 import errno
 import os
+import subprocess
 
 import pytest
 
-from runit_provision.apply.fsroot import FsRoot, temp_name
-from runit_provision.errors import UnsafePathError
+from runit_provision.apply.fsroot import MAX_DEPTH, FsRoot, temp_name
+from runit_provision.errors import LimitError, UnsafePathError
 
 OTHER_UID = 1000
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="gives files to another user")
@@ -165,6 +166,92 @@ def test_remove_tree_removes_links_never_their_targets(root, tmp_path):
     with FsRoot(str(root)) as fs:
         fs.remove_tree("/etc/sv/old")
     assert not service.exists() and (keep / "file").read_text() == "mine"
+
+
+def nest(top, depth, leaf="x"):
+    """``depth`` directories ``d``, each in the last, below ``top`` (each made relative to
+    the one above: the whole path is longer than a path may be), a file ``leaf`` at the
+    bottom."""
+    top.mkdir(parents=True, exist_ok=True)
+    fd = os.open(str(top), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=fd)
+            below = os.open("d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = below
+        os.close(os.open(leaf, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd))
+    finally:
+        os.close(fd)
+
+
+def open_descriptors():
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize("depth", [1500, 5000])
+def test_remove_tree_walks_down_without_recursion_and_refuses_a_planted_depth(root, depth):
+    old = root / "etc" / "sv" / "old"
+    nest(old / "deep", depth)
+    (old / "run").write_text("x")
+    descriptors = open_descriptors()
+    try:
+        with FsRoot(str(root)) as fs:
+            with pytest.raises(LimitError) as caught:
+                fs.remove_tree("/etc/sv/old")
+        assert open_descriptors() == descriptors  # every level's closed
+        assert str(caught.value) == (
+            "cannot remove %s: more than %d directories deep (the deepest tree the applier "
+            "removes); the rest is left" % (old, MAX_DEPTH))
+        assert (old / "deep" / "d").is_dir()
+    finally:
+        subprocess.run(["rm", "-rf", str(old)], check=True)  # GNU rm: no recursion either
+
+
+def test_remove_tree_removes_a_tree_as_deep_as_it_may_be(root):
+    old = root / "etc" / "sv" / "old"
+    nest(old, MAX_DEPTH - 1)  # old itself is the first level
+    for index in range(3):
+        nest(old / ("wide%d" % index), 2)
+    with FsRoot(str(root)) as fs:
+        fs.remove_tree("/etc/sv/old")
+    assert os.listdir(str(root / "etc" / "sv")) == []
+
+
+def test_remove_tree_reads_at_most_max_entries(root):
+    old = root / "etc" / "sv" / "old"
+    (old / "env").mkdir(parents=True)
+    for index in range(30):
+        (old / "env" / ("V%d" % index)).write_text("x")
+    with FsRoot(str(root)) as fs:
+        with pytest.raises(LimitError, match="more than 20 entries in it"):
+            fs.remove_tree("/etc/sv/old", max_entries=20)
+        assert old.is_dir()
+        fs.remove_tree("/etc/sv/old", max_entries=31)  # env and its 30 files
+    assert not old.exists()
+
+
+def test_scan_reads_at_most_its_limit_of_entries(root):
+    for index in range(11):
+        (root / "etc" / "sv" / ("f%d" % index)).write_text("x")
+    with FsRoot(str(root)) as fs:
+        assert len(fs.scan("/etc/sv", lambda name: name == "f1", limit=11)) == 1
+        with pytest.raises(LimitError) as caught:
+            fs.scan("/etc/sv", lambda name: False, limit=10)  # wanted or not: every entry
+    assert str(caught.value).startswith("%s holds more than 10 entries" % (root / "etc/sv"))
+
+
+def test_lookup_reads_the_names_asked_and_nothing_else(root):
+    sv = root / "etc" / "sv"
+    (sv / "config").write_text("s100\n")
+    os.mkfifo(str(sv / "fifo"))
+    os.symlink("/etc/passwd", str(sv / "link"))
+    with FsRoot(str(root)) as fs:
+        found = fs.lookup("/etc/sv", ["config", "fifo", "link", "missing"],
+                          read=["config", "fifo", "link"])
+    assert sorted(found) == ["config", "fifo", "link"]
+    assert found["config"][1] == b"s100\n"
+    assert found["fifo"][1] is None and found["link"][1] is None  # neither opened for reading
 
 
 def test_many_directories_stay_within_the_descriptor_cache(root):

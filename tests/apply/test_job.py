@@ -6,16 +6,19 @@ is refused for that user only."""
 
 import errno
 import os
+import subprocess
 
 import pytest
 
-from runit_provision.apply import fsroot
-from runit_provision.apply.fsroot import FsRoot
+from runit_provision.apply import fsroot, observe as observe_module
+from runit_provision.apply.fsroot import MAX_DEPTH, FsRoot
 from runit_provision.apply.job import Job
+from runit_provision.apply.planner.services import ServicesPlanner
 from runit_provision.errors import ApplyError
 
 from .helpers import (IDENTITIES, OK_NOT_A_FIFO, STATUS_UNREADABLE, FakeRunner,
                       desired_from_text, fake_waiter, live_probe, side, unknown_side)
+from .test_fsroot import nest
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="owners are set: needs root")
 
@@ -303,3 +306,124 @@ def test_a_restart_whose_state_cannot_be_told_is_owed_until_it_can(host, reason)
     assert result.is_ok, result.refusals
     assert host.runner.calls[-1][0] == ["sv", "-w", "7", "restart", notebook]
     assert not owed.exists() and host.job(changed).plan().is_empty
+# -- nothing in a home crashes an apply (issue 30: N2, N4, N8) ------------------------------------
+def test_a_temp_file_an_interrupted_apply_left_is_taken_over_by_the_next(host):
+    assert host.apply(data_text(host.base)).is_ok
+    web = str(host.path("etc/sv/web"))
+    host.live.update({web: side("run"), web + "/log": side("run")})
+    # an apply stopped between writing run's temp file and renaming it
+    host.path("etc/sv/web/.run.runit-provision.tmp").write_text("half a file")
+    result = host.apply(data_text(host.base, run="/usr/bin/web2"))
+    assert result.is_ok, result.error
+    assert host.runner.calls[-1] == (["sv", "-w", "7", "restart", web], None)
+    assert host.path("etc/sv/web/run").read_text().endswith("/usr/bin/web2\n")
+    assert [name for name in os.listdir(web) if name.startswith(".")] == []
+    assert result.after.is_empty
+
+
+def test_a_removal_of_what_is_gone_already_is_done(host):
+    assert host.apply(data_text(host.base)).is_ok
+    finish = host.path("etc/sv/web/finish")
+    finish.write_text("exit 0\n")
+    job = host.job(data_text(host.base))
+    plan = job.plan()
+    assert [(step.action, step.path) for step in plan.steps] == [("remove", str(finish))]
+    finish.unlink()  # gone between the plan and its execution
+    result = job.execute(plan)
+    assert result.is_ok, result.error
+
+
+def test_a_users_directory_of_too_many_entries_refuses_that_user_alone(host, monkeypatch):
+    monkeypatch.setattr(observe_module, "MAX_ENTRIES", 50)
+    assert host.apply(data_text(host.base)).is_ok
+    control = host.path("home/alice/sv/notebook/control")
+    control.mkdir()
+    for index in range(51):
+        (control / ("c%d" % index)).write_text("")
+    result = host.apply(data_text(host.base, greeting="changed"))
+    assert result.refusals == {"alice": "%s holds more than 50 entries: not read further (the "
+                                        "most the applier reads of a directory of a user's)"
+                                        % control}
+    assert result.error is None and not result.is_ok
+    assert [step.path for step, _ in result.done] == [  # web's change, and its restart
+        str(host.path("etc/sv/web/env/GREETING")), "web"]
+    assert len(os.listdir(str(control))) == 51  # nothing of alice's touched
+
+
+def test_a_users_home_and_log_directory_are_looked_up_not_listed(host, monkeypatch):
+    monkeypatch.setattr(observe_module, "MAX_ENTRIES", 50)
+    assert host.apply(data_text(host.base)).is_ok
+    for directory in ("home/alice", "home/alice/logs/notebook"):
+        for index in range(60):
+            host.path(directory + "/junk%d" % index).write_text("")
+    result = host.apply(data_text(host.base, greeting="changed"))
+    assert result.is_ok, (result.error, result.refusals)
+    assert result.after.is_empty
+
+
+def test_a_users_tree_too_deep_to_remove_refuses_that_user_alone(host):
+    assert host.apply(data_text(host.base)).is_ok
+    notebook = host.path("home/alice/sv/notebook")
+    nest(notebook / "deep", 1500)
+    text = data_text(host.base, greeting="changed").replace(
+        "notebook: {command: /usr/bin/notebook}", "notebook: {ensure: absent}")
+    try:
+        for _ in range(2):  # and the next apply: the same refusal, no crash
+            result = host.apply(text)
+            assert result.refusals == {"alice": (
+                "cannot remove %s: more than %d directories deep (the deepest tree the "
+                "applier removes); the rest is left" % (notebook, MAX_DEPTH))}
+            assert result.error is None
+            assert host.path("etc/sv/web/env/GREETING").read_text() == "changed\n"
+    finally:
+        subprocess.run(["rm", "-rf", str(notebook)], check=True)
+    assert host.apply(text).is_ok
+
+
+def test_any_exception_in_a_users_part_refuses_that_user_alone(host, monkeypatch):
+    """An error no one raised on purpose — where the applier reads a user's directory, plans
+    their service or writes their files — refuses that user; the system's goes on. In the
+    system's part it is raised: a bug, shown as one."""
+    assert host.apply(data_text(host.base)).is_ok
+    notebook = str(host.path("home/alice/sv/notebook"))
+    real_scan, real_write = host.fs.scan, host.fs.write_temp
+
+    def scan(path, *args, **kwargs):
+        if path == notebook:
+            raise RuntimeError("read went wrong")
+        return real_scan(path, *args, **kwargs)
+
+    def write_temp(path, *args, **kwargs):
+        if path.startswith(notebook + "/") or path.endswith("/web/run"):
+            raise RecursionError("maximum recursion depth exceeded")
+        return real_write(path, *args, **kwargs)
+
+    monkeypatch.setattr(host.fs, "scan", scan)
+    result = host.apply(data_text(host.base, greeting="read"))
+    assert result.refusals == {"alice": "cannot read %s: RuntimeError: read went wrong"
+                                        % notebook}
+    assert host.path("etc/sv/web/env/GREETING").read_text() == "read\n"
+    monkeypatch.setattr(host.fs, "scan", real_scan)
+
+    real_restarts = ServicesPlanner.restarts
+
+    def plan_badly(self, unit):
+        if unit.login == "alice":
+            raise KeyError(unit.name)
+        return real_restarts(self, unit)
+
+    monkeypatch.setattr(ServicesPlanner, "restarts", plan_badly)
+    result = host.apply(data_text(host.base, greeting="planned").replace(
+        "/usr/bin/notebook", "/usr/bin/notebook2"))
+    assert result.refusals == {"alice": "cannot plan %s: KeyError: 'notebook'" % notebook}
+    assert host.path("etc/sv/web/env/GREETING").read_text() == "planned\n"
+    monkeypatch.undo()
+
+    monkeypatch.setattr(host.fs, "write_temp", write_temp)
+    result = host.apply(data_text(host.base, greeting="written").replace(
+        "/usr/bin/notebook", "/usr/bin/notebook3"))
+    assert result.refusals == {"alice": "cannot change %s/run: RecursionError: maximum "
+                                        "recursion depth exceeded" % notebook}
+    assert host.path("etc/sv/web/env/GREETING").read_text() == "written\n"
+    with pytest.raises(RecursionError):  # the system's part
+        host.apply(data_text(host.base, run="/usr/bin/web2"))

@@ -7,6 +7,8 @@ the apply, the users refused, and the facts the later parts decide by — which 
 content ``changed`` (the restart matrix).
 """
 
+import contextlib
+
 from ..runner import RunAs
 from ..steps import Action, NoChange, PathStep, Phase
 
@@ -63,6 +65,18 @@ class Draft:
     def refuse(self, login, message):
         self.refusals.setdefault(login, message)
 
+    @contextlib.contextmanager
+    def users_part(self, path):
+        """Planning ``path``: any exception raised meanwhile refuses the user whose part it is
+        (their steps so far dropped with them: ``plan``), and is raised for the system's."""
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 — whatever a home makes fail refuses its user
+            login = self.desired.login_of(path)
+            if login is None:
+                raise
+            self.refuse(login, "cannot plan %s: %s" % (path, unexpected(exc)))
+
     def problem(self, path, message):
         """What cannot be applied at ``path``: in a user's part, that user is refused (the
         rest goes on); anywhere else it stops the apply."""
@@ -103,3 +117,8 @@ class Draft:
             self.problems.append((None, "%s: login %r is not known on this host" % (
                 unit.label, unit.login)))
             return None
+
+
+def unexpected(exc):
+    """An exception no one raised on purpose, for a refusal: its type and what it says."""
+    return "%s: %s" % (type(exc).__name__, exc)

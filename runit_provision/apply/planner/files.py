@@ -12,6 +12,7 @@ import posixpath
 
 from ...protocol.layout import PACKAGE_META, PACKAGE_NAME
 from ..desired import Role
+from ..fsroot import temp_name
 from ..steps import Action, PathStep, Phase
 
 KIND_NAMES = {"other": "special file (FIFO, socket or device)", "symlink": "symbolic link"}
@@ -44,18 +45,22 @@ class FilesPlanner:
         for entry in self.desired.in_order():
             if draft.is_refused(entry.path):
                 continue
-            unit, role = self.desired.role_of(entry.path)
-            if unit is not None and unit.path in draft.packaged and role is not Role.LINK:
-                self.left_alone(entry, unit)
-            elif unit is not None and unit.is_absent:
-                continue  # the services planner's teardown
-            elif entry.kind == "absent":
-                self.absent_entry(entry)
-            elif entry.kind == "symlink" and role is Role.LINK:
-                self.link(entry, unit)
-            else:
-                self.entry(entry, unit, role)
+            with draft.users_part(entry.path):
+                self.plan_entry(entry)
         self.purge()
+
+    def plan_entry(self, entry):
+        unit, role = self.desired.role_of(entry.path)
+        if unit is not None and unit.path in self.draft.packaged and role is not Role.LINK:
+            self.left_alone(entry, unit)
+        elif unit is not None and unit.is_absent:
+            return  # the services planner's teardown
+        elif entry.kind == "absent":
+            self.absent_entry(entry)
+        elif entry.kind == "symlink" and role is Role.LINK:
+            self.link(entry, unit)
+        else:
+            self.entry(entry, unit, role)
 
     # -- refusals ---------------------------------------------------------------------------
     def refuse_unsafe(self):
@@ -66,6 +71,8 @@ class FilesPlanner:
             if paths.get(home) is not None and not paths[home].exists:
                 draft.refuse(login, "home %s does not exist (apply never creates accounts or "
                                     "homes)" % home)
+        for directory, message in self.obs.problems:  # a user's directory not read
+            draft.problem(directory, message)
         for path in sorted(paths):
             actual = paths[path]
             if actual.kind in ("unsafe", "error"):
@@ -251,16 +258,34 @@ class FilesPlanner:
     # -- undeclared files -------------------------------------------------------------------
     def purge(self):
         """What the applier owns and the data no longer declares: files, then directories,
-        deepest first."""
+        deepest first. A temp file an interrupted apply left beside a file this plan writes
+        is that write's: it takes the temp name over (``FsRoot.write_temp``) and renames it
+        into place."""
         draft, extras = self.draft, self.obs.extras
+        taken_over = self.temps_written()
         paths = [path for path in extras
                  if not draft.is_refused(path) and not self.in_package(path)]
         files = sorted(path for path in paths if extras[path].kind != "directory")
         directories = sorted((path for path in paths if extras[path].kind == "directory"),
                              reverse=True)
         for path in files:
+            if path in taken_over:
+                draft.noop(path, "left by an interrupted apply: the write of %s takes it "
+                                 "over" % taken_over[path])
+                continue
             self.draft.removal(Phase.PURGE, path, extras[path], [NOT_DECLARED])
         for path in directories:
             draft.add(Phase.PURGE, PathStep(Action.REMOVE, path, "directory", [NOT_DECLARED],
                                             unit=self.desired.role_of(path)[0]))
             draft.touch(path)
+
+    def temps_written(self):
+        """{temp path: the path written through it} for the files and links this plan
+        writes."""
+        found = {}
+        for phase in (Phase.FILES, Phase.LINKS):
+            for step in self.draft.phases[phase]:
+                if step.action is not Action.REMOVE and step.kind in ("file", "symlink"):
+                    parent, name = posixpath.split(step.path)
+                    found[posixpath.join(parent, temp_name(name))] = step.path
+        return found
