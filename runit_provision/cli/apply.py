@@ -81,7 +81,7 @@ def run_job(args, check):
     """Plan, and unless ``check``, apply; print; the exit code."""
     command = "plan" if check else "apply"
     try:
-        config, _ = inputs_from_args(args, logins_must_exist=True)
+        config, _ = inputs_from_args(args, accounts_must_exist=True)
         from ..render import render
 
         tree = render(config, templates=args.templates, only=args.only)
