@@ -105,6 +105,8 @@ def run_job(args, check):
                                 identities=identities_for(args.passwd, args.group, args.root),
                                 runner=SubprocessRunner(), sv=sv_command(config.runtime),
                                 wait_seconds=args.wait, on_plan=show)
+    except BrokenPipeError:
+        raise  # the plan could not be shown, and nothing was changed: cli/main's rule
     except (ProvisionError, OSError) as exc:
         return _failed(args, command, exc)
     if check:
