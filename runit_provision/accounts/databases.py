@@ -4,8 +4,10 @@
 (``PasswdTable``, ``GroupTable``) or this host's (``HostPasswd``, ``HostGroup``, through
 ``host``). Which one is ``cli/inputs.databases_for``'s rule alone. The same object answers
 the renderer (``accounts``: the Accounts a tree is rendered with), the applier's chown and the
-commands it runs as a user (``ids_of``, ``user``, ``gid``, ``shell``: names -> numbers) and
-import (each database's ``names``: numbers -> names).
+commands it runs as a user (``ids_of``, ``user``, ``gid``, ``shell``: names -> numbers),
+import (each database's ``names``: numbers -> names) and the applier's check that the accounts
+the data names exist (``has_user``, ``has_group``; each database's ``listed`` for a "did you
+mean" and ``source`` for the message).
 
 A table answers whole: the file is the accounts of the tree it belongs to. The host is asked
 only about what the command names, one name or number at a time, and each answer is kept.
@@ -37,11 +39,20 @@ class PasswdTable:
         """``{uid: login}``: the whole table, whatever ``uids`` are asked about."""
         return self._names
 
+    def listed(self):
+        """Every login of the table."""
+        return sorted(self.table)
+
+    @property
+    def source(self):
+        return str(self.path) if self.path is not None else "the passwd given"
+
 
 class HostPasswd:
     """This host's passwd database (NSS)."""
 
     path = None
+    source = "this host's passwd"
 
     def __init__(self):
         self.login = functools.lru_cache(maxsize=None)(host.login)  # a name's Login, or None
@@ -53,6 +64,11 @@ class HostPasswd:
     def names(self, uids):
         """``{uid: login}`` of those of ``uids`` the host knows."""
         return _known({uid: host.login_name(uid) for uid in uids})
+
+    def listed(self):
+        """The logins of the local /etc/passwd only (``host.local_logins``): NSS is asked one
+        name at a time."""
+        return host.local_logins()
 
 
 class GroupTable:
@@ -77,11 +93,20 @@ class GroupTable:
         """``{gid: group}``: the whole table, whatever ``gids`` are asked about."""
         return self._names
 
+    def listed(self):
+        """Every group of the table."""
+        return sorted(self._gids)
+
+    @property
+    def source(self):
+        return str(self.path) if self.path is not None else "the group file given"
+
 
 class HostGroup:
     """This host's group database (NSS)."""
 
     path = None
+    source = "this host's groups"
 
     def __init__(self):
         self.gid = functools.lru_cache(maxsize=None)(host.group_gid)  # a group's gid, or None
@@ -93,6 +118,10 @@ class HostGroup:
     def names(self, gids):
         """``{gid: group}`` of those of ``gids`` the host knows."""
         return _known({gid: host.group_name(gid) for gid in gids})
+
+    def listed(self):
+        """The groups of the local /etc/group only (``host.local_groups``)."""
+        return host.local_groups()
 
 
 class Databases:
@@ -117,6 +146,14 @@ class Databases:
         if name == "root":
             return 0, 0
         raise KeyError(name)
+
+    def has_user(self, name):
+        """Whether login ``name`` is known (``root`` always is, as for ``user``)."""
+        return name == "root" or self.passwd.login(name) is not None
+
+    def has_group(self, name):
+        """Whether group ``name`` is known (``root`` always is, as for ``gid``)."""
+        return name == "root" or self.group.gid(name) is not None
 
     def shell(self, name):
         """The login shell of ``name`` (passwd's last field), ``/bin/sh`` where none is

@@ -4,13 +4,18 @@ The one module outside the runtime (whose programs start on their own) and verif
 (``checks/hostprobe.py``, run on the host verified) that asks them. One name or one number at a
 time — ``getpwnam``, ``getpwuid``, ``getgrnam``, ``getgrgid``, ``getgrouplist`` — never a
 listing of every account, which LDAP hosts refuse. Whatever the host does not know is None.
+Only for a "did you mean" after a name was not found are names listed, and then from the local
+files alone (``/etc/passwd``, ``/etc/group``: NSS's ``files``), never through NSS.
 """
 
 import grp
 import os
 import pwd
 
-from . import Group, Login
+from ..errors import DataError
+from . import Group, Login, groups_from_file, logins_from_file
+
+PASSWD_FILE, GROUP_FILE = "/etc/passwd", "/etc/group"
 
 
 def login(name):
@@ -50,6 +55,24 @@ def groups_of(logins):
             members = groups.get(gid, Group(name, gid, ())).members
             groups[gid] = Group(name, gid, members + (entry.name,))
     return tuple(groups[gid] for gid in sorted(groups))
+
+
+def local_logins():
+    """The logins of the local ``/etc/passwd`` (none if it cannot be read): the names a "did
+    you mean" is drawn from."""
+    try:
+        return sorted(logins_from_file(PASSWD_FILE))
+    except DataError:
+        return []
+
+
+def local_groups():
+    """The groups of the local ``/etc/group`` (none if it cannot be read), as
+    ``local_logins``."""
+    try:
+        return sorted({group.name for group in groups_from_file(GROUP_FILE)})
+    except DataError:
+        return []
 
 
 def _entry(lookup, key):

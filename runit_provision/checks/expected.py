@@ -19,6 +19,8 @@ service (``web``; a user's as ``~alice/app``; the user's tree supervisor ``runsv
     log dir writable by the logger's user (chpst -u's identity: the user and its group, or the
                      groups given), every directory above it searchable
     runs as LOGIN    ``runsvdir-<login>``'s process is the user's
+    run-as accounts  the service's ``user`` (and ``group``) exist on the host: chpst -u fails
+                     at every start for an unknown one
     absent           ``ensure: absent``: neither the link nor the directory is there
 
 and per tree ``directories`` (sv_dir, service_dir, a user's ``~/logs``), and ``runtime``
@@ -148,10 +150,16 @@ def service_checks(service, place, user, tree, request, staged=False):
     log_user = service.log.user if service.log is not False else None
     if user is not None:  # a user's services run as the user, with the tree's groups
         log_user = ":".join([user.login] + list(user.groups))
-    return unit_checks(Unit(
+    checks = unit_checks(Unit(
         label=label, base=base, link=link, enabled=service.enabled, down=service.down,
         logdir=log_directory(service, place.log_dir), log_user=log_user,
         tree_login=user.login if user is not None else None), tree, request, staged)
+    if service.user is not None:
+        run_as = service.user + (":" + service.group if service.group else "")
+        ask_identity(run_as, request)
+        checks.append(Check(label, "run-as accounts", lambda snapshot: run_as_problems(
+            label, run_as, snapshot)))
+    return checks
 
 
 def unit_checks(unit, tree, request, staged=False):
@@ -417,6 +425,13 @@ def identity_of(user_spec, snapshot):
     gids = gids or [identity.gid]
     return identity.uid, gids, "%s (uid %d, gids %s)" % (
         user_spec, identity.uid, ",".join(str(g) for g in gids)), None
+
+
+def run_as_problems(label, user_spec, snapshot):
+    """A service's ``chpst -u USER[:GROUP]``: an account the host lacks makes chpst fail at
+    every start (``chpst: fatal: unknown user/group``)."""
+    missing = identity_of(user_spec, snapshot)[3]
+    return ["%s: chpst -u %s: %s" % (label, user_spec, missing)] if missing else []
 
 
 def runs_as_problems(unit, snapshot):

@@ -82,7 +82,7 @@ def run_job(args, check):
     """Plan, and unless ``check``, apply; print; the exit code."""
     command = "plan" if check else "apply"
     try:
-        config, _ = inputs_from_args(args, logins_must_exist=True)
+        config, _ = inputs_from_args(args, accounts_must_exist=True)
         from ..render import render
 
         tree = render(config, templates=args.templates, only=args.only)
@@ -106,6 +106,8 @@ def run_job(args, check):
                                 identities=identities_for(args.passwd, args.group, args.root),
                                 runner=SubprocessRunner(), sv=sv_command(config.runtime),
                                 wait_seconds=args.wait, on_plan=show)
+    except BrokenPipeError:
+        raise  # the plan could not be shown, and nothing was changed: cli/main's rule
     except (ProvisionError, OSError) as exc:
         return _failed(args, command, exc)
     if check:

@@ -97,7 +97,7 @@ def _declared(args):
     from ..apply.desired import desired_state
     from ..model.tree import Tree
 
-    config, _ = inputs_from_args(args, logins_must_exist=True)
+    config, _ = inputs_from_args(args, accounts_must_exist=True)
     return config, desired_state(config, Tree(), profile_dir=None)
 
 

@@ -24,7 +24,7 @@ def add_parser(sub):
                     "wanted, crash-looping, given up, or with a logger down — from PuppetDB's "
                     "query API (the runit_services fact the Puppet module's agents send). "
                     "Exit 3 when there is one, 0 when none, 1 when PuppetDB cannot be asked.")
-    status.add_argument("--puppetdb", metavar="URL", required=True,
+    status.add_argument("--puppetdb", metavar="URL", required=True, type=puppetdb_url,
                         help="PuppetDB's base URL: http://127.0.0.1:8080, or "
                              "https://puppetdb.example.com:8081 with --cert/--key/--cacert")
     status.add_argument("--cacert", metavar="FILE",
@@ -38,6 +38,16 @@ def add_parser(sub):
     status.add_argument("--timeout", metavar="SECONDS", type=float, default=30.0,
                         help="how long to wait for PuppetDB (default 30)")
     return parser
+
+
+def puppetdb_url(text):
+    """``--puppetdb``: a base URL with its scheme, else bad usage (exit 2) saying the form."""
+    from ..fleet.puppetdb import url_problem
+
+    problem = url_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text
 
 
 def run(args):

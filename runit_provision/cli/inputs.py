@@ -19,7 +19,7 @@ from ..accounts import groups_from_file, logins_from_file
 from ..accounts.databases import Databases, GroupTable, HostGroup, HostPasswd, PasswdTable
 from ..hiera import load
 from ..schema import config_from_data
-from ..schema.logins import check_logins_exist
+from ..schema.accounts import check_accounts_exist
 from .helptext import ACCOUNTS_HELP  # noqa: F401 (the commands that read inputs show it)
 
 
@@ -44,14 +44,17 @@ def config_from_args(args):
     return inputs_from_args(args)[0]
 
 
-def inputs_from_args(args, logins_must_exist=False):
-    """``(config, accounts)`` of the command line; with ``logins_must_exist`` (apply, plan,
-    status) a login of ``users`` that the accounts lack is a DataError at its file:line:col."""
+def inputs_from_args(args, accounts_must_exist=False):
+    """``(config, accounts)`` of the command line; with ``accounts_must_exist`` (plan, apply,
+    restart/start/stop, verify of the accounts' own host) a login of ``users`` or a run-as
+    identity (a service's ``user``/``group``, a log's ``user``, a user's ``groups``) that the
+    accounts lack is a DataError at its file:line:col (``schema/accounts.py``)."""
     data, origins = load(hiera=args.hiera, data=args.data, facts=args.facts).runit_data()
-    accounts = accounts_from_args(args, logins_named(data))
+    databases = databases_for(args.passwd, args.group, args.root)
+    accounts = databases.accounts(logins_named(data))
     config = config_from_data(data, origins, accounts)
-    if logins_must_exist:
-        check_logins_exist(data, origins, accounts)
+    if accounts_must_exist:
+        check_accounts_exist(data, origins, config, databases)
     return config, accounts
 
 

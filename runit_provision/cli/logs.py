@@ -268,29 +268,12 @@ def _show(args, sources, since, until, pattern):
                 _report_problems(sources, problem)
     except KeyboardInterrupt:
         pass
-    except BrokenPipeError:  # `logs -f | head`: the reader is done, and so are we
-        _stdout_gone()
-        return EXIT_OK
-    finally:
+    finally:  # `logs -f | head`: a closed output ends the follow (cli/main's rule)
         if follower is not None:
             follower.close()
     _report_problems(sources, problem)
-    try:
-        out.flush()
-    except BrokenPipeError:
-        _stdout_gone()
+    out.flush()
     return EXIT_ERROR if failed else EXIT_OK
-
-
-def _stdout_gone():
-    """Standard output's reader has gone: what is left unwritten goes nowhere (else the
-    interpreter's own last flush complains on stderr)."""
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
-        os.close(null)
-    except (OSError, ValueError):
-        pass
 
 
 def write_all(chunks, write):

@@ -5,11 +5,19 @@ module may own a family of verbs, as ``control.py`` does restart, start and stop
 them here; ``cli/inputs.py`` is what the data-driven ones share. A subcommand's module
 is imported only when it is asked for (``runit-provision apply`` never loads the demo's or
 lookup's imports); ``--help`` and a missing or unknown command load them all.
+
+One rule for a closed standard output, for every verb (``status | head``): when its reader
+has gone, the command stops at its next write, as a C program SIGPIPE ends would, prints
+nothing more and exits 141 (128 + SIGPIPE, what a shell shows for such a program), never 0:
+what was cut may have been the bad news. ``apply`` prints its plan before it changes anything,
+so one whose plan cannot be shown changes nothing.
 """
 
 import argparse
 import gc
 import importlib
+import os
+import select
 import sys
 
 from .. import __version__
@@ -22,6 +30,7 @@ COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "pla
 # Long conversations — a runtime started and waited on, ssh sessions to hosts — whose garbage
 # the cyclic collector should go on freeing (see main).
 COLLECTING = ("demo", "verify", "logs")
+EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE (docs/exit-codes.md)
 
 
 def command_module(name):
@@ -66,12 +75,41 @@ def main(argv=None):
             return 1
         if args.command in COLLECTING and was_enabled:
             gc.enable()
-        return command_module(args.command).run(args)
+        code = command_module(args.command).run(args)
+        sys.stdout.flush()  # what is still buffered meets a closed pipe here, not at exit
+        return code
+    except BrokenPipeError:
+        if not is_output_closed():
+            raise  # another pipe (a child's): a fault of ours, not the reader's choice
+        if is_program:
+            discard_output()
+        return EXIT_OUTPUT_CLOSED
     finally:
         if is_program:
             gc.freeze()
         elif was_enabled:
             gc.enable()
+
+
+def is_output_closed():
+    """Whether standard output's reader has gone: poll(2) reports POLLERR on a pipe without
+    readers (POLLHUP on a socket shut down)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (OSError, ValueError):  # no file descriptor (a test's captured output)
+        return False
+
+
+def discard_output():
+    """Standard output to /dev/null: what the interpreter still holds for it is flushed there
+    at exit, instead of failing again with "Exception ignored … BrokenPipeError"."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, sys.stdout.fileno())
+    finally:
+        os.close(null)
 
 
 if __name__ == "__main__":

@@ -44,24 +44,35 @@ def run(args):
             write_atomically(args.textfile, TEXTFILE, text.encode("utf-8"))
         else:
             sys.stdout.write(text)
+    except BrokenPipeError:
+        raise  # a closed output: cli/main's rule
     except (ProvisionError, OSError) as exc:
-        sys.stderr.write("runit-provision metrics: %s\n" % exc)
+        sys.stderr.write("runit-provision metrics: %s\n" % (
+            "%s: %s" % (exc.filename, exc.strerror)
+            if isinstance(exc, OSError) and exc.filename else exc))
         return EXIT_ERROR
     return EXIT_OK
 
 
 def write_atomically(directory, name, data):
     """``directory/name`` replaced whole: written as a hidden temporary file in the same
-    directory (node_exporter skips names not ending in ``.prom``), then renamed."""
-    fd, temporary = tempfile.mkstemp(prefix="." + name + ".", dir=directory)
+    directory (node_exporter skips names not ending in ``.prom``), then renamed. An OSError
+    names ``directory`` when no file can be made there (missing, not writable), else
+    ``directory/name``: never the temporary file, which nobody sees."""
+    try:
+        fd, temporary = tempfile.mkstemp(prefix="." + name + ".", dir=directory)
+    except OSError as exc:  # its message would name the temporary file, never seen
+        raise OSError(exc.errno, exc.strerror, directory) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.chmod(temporary, 0o644)
         os.rename(temporary, os.path.join(directory, name))
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(temporary)
         except OSError:
             pass
+        if isinstance(exc, OSError):  # named by the file it was for, not the temporary one
+            raise OSError(exc.errno, exc.strerror, os.path.join(directory, name)) from exc
         raise

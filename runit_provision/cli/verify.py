@@ -75,7 +75,8 @@ def run(args):
     if args.root is not None:  # the checks read paths as ROOT + path: a relative one read "/"
         args.root = os.path.abspath(args.root)  # as "img/" and missed it
     try:
-        config, accounts = inputs_from_args(args)
+        config, accounts = inputs_from_args(args, accounts_must_exist=is_accounts_host(
+            args, specs))
         tree = render(config, templates=args.templates, only=args.only)
     except ProvisionError as exc:
         sys.stderr.write("%s\n" % exc)
@@ -101,6 +102,15 @@ def run(args):
         sys.stdout.write(text_report(outcomes, seconds, len(hosts) > 1, args.verbose,
                                      source=args.hiera or args.data, root=args.root))
     return 0 if all(outcome.status in ("passed", "skipped") for outcome in outcomes) else 1
+
+
+def is_accounts_host(args, specs):
+    """Whether the accounts the data is read with are those of the hosts verified — a staged
+    tree's, files given on purpose, or this host's for ``local://`` — so that an account the
+    data names and they lack is bad data, at its file:line:col (as for plan and apply). A
+    remote host's accounts are its own: its ``run-as accounts`` checks ask it."""
+    return (args.root is not None or args.passwd is not None or args.group is not None
+            or all(spec.split("://", 1)[0] == "local" for spec in specs))
 
 
 def runtime_expected(config, root, specs):

@@ -18,6 +18,33 @@ class PuppetDBError(Exception):
     """PuppetDB could not be asked or did not answer with facts: the message says which."""
 
 
+def url_problem(url):
+    """Why ``url`` is not a PuppetDB base URL (``http://HOST[:PORT]`` or ``https://…``, a
+    path prefix allowed), or None when it is one.
+
+    >>> url_problem("http://127.0.0.1:8080"), url_problem("https://pdb.example.com:8081/x")
+    (None, None)
+    >>> url_problem("puppetdb.example.com")
+    "'puppetdb.example.com' has no scheme: give http://HOST:8080 or https://HOST:8081"
+    >>> url_problem("ftp://pdb")
+    "'ftp://pdb': PuppetDB is asked over http:// or https://"
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # a port that is not a number raises here
+    except ValueError as exc:
+        return "%r is not a URL: %s" % (url, exc)
+    if not parts.scheme or "://" not in url:
+        return "%r has no scheme: give http://HOST:8080 or https://HOST:8081" % (url,)
+    if parts.scheme not in ("http", "https"):
+        return "%r: PuppetDB is asked over http:// or https://" % (url,)
+    if not parts.hostname:
+        return "%r names no host: give http://HOST:8080 or https://HOST:8081" % (url,)
+    return None
+
+
 def tls_context(cacert=None, cert=None, key=None):
     """An SSLContext that trusts ``cacert`` (else the system's) and shows ``cert``/``key``."""
     context = ssl.create_default_context(cafile=cacert)

@@ -14,7 +14,7 @@ import os
 import re
 
 from ..errors import DataError
-from ..source import Origin, key_path_text, load_yaml_with_origins
+from ..source import Origin, key_path_text, load_yaml_with_origins, type_name
 
 LOCATION_KEYS = ("path", "paths", "glob", "globs")
 UNSUPPORTED = ("lookup_key", "data_dig", "hiera3_backend", "v4_data_hash", "uri", "uris",
@@ -59,7 +59,8 @@ def read_levels(config_path, interpolator):
         return DataError("%s: %s: %s" % (where, key_path_text(path), message))
 
     if not isinstance(config, dict):
-        raise DataError("%s: hiera.yaml must be a hash" % Origin(config_path, 1, 1))
+        raise DataError("%s: hiera.yaml must be a hash, not %s"
+                        % (Origin(config_path, 1, 1), type_name(config)))
     if config.get("version") != 5:
         raise fail(("version",), "only hiera.yaml version 5 is supported (got %r)"
                    % (config.get("version"),))

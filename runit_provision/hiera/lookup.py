@@ -12,7 +12,7 @@ import json
 import re
 
 from ..errors import DataError
-from ..source import Origin, load_yaml_with_origins
+from ..source import Origin, load_yaml_with_origins, type_name
 from .annotated import under
 from .interpolation import split_key
 from .merge import NOT_FOUND, strategy_from
@@ -205,8 +205,8 @@ class Hiera:
             if data is None:
                 data = {}
             if not isinstance(data, dict):
-                raise DataError("%s: a data file must be a hash of keys to values"
-                                % Origin(path, 1, 1))
+                raise DataError("%s: a data file must be a hash of keys to values, not %s"
+                                % (Origin(path, 1, 1), type_name(data)))
             by_key = {key: {} for key in data}
             for key_path, origin in origins.items():
                 if key_path:

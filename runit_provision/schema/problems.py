@@ -44,7 +44,16 @@ class Problems:
 
 
 def _suggestion(key, known):
+    return did_you_mean(str(key), known) or " (known keys: %s)" % ", ".join(known)
+
+
+def did_you_mean(word, known, form=" (did you mean %r?)"):
+    """``form`` with the name of ``known`` closest to ``word``, or "" when none is close.
+
+    >>> did_you_mean("comand", ["command", "run"]), did_you_mean("xyz", ["command"])
+    (" (did you mean 'command'?)", '')
+    """
     import difflib  # only bad data needs a suggestion
 
-    close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-    return " (did you mean %r?)" % close[0] if close else " (known keys: %s)" % ", ".join(known)
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return form % (close[0],) if close else ""

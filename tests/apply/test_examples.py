@@ -21,6 +21,10 @@ deploy:x:1002:1002::/home/deploy:/bin/sh
 apprun:x:1003:1003::/home/apprun:/bin/sh
 apprun1:x:1004:1004::/home/apprun1:/bin/sh
 apprun2:x:1005:1005::/home/apprun2:/bin/sh
+www-data:x:33:33::/var/www:/usr/sbin/nologin
+apache:x:48:48::/usr/share/httpd:/sbin/nologin
+redis:x:999:999::/var/lib/redis:/usr/sbin/nologin
+nobody:x:65534:65534::/nonexistent:/usr/sbin/nologin
 """
 GROUP = """\
 root:x:0:
@@ -32,6 +36,10 @@ apprun:x:1003:
 apprun1:x:1004:
 apprun2:x:1005:
 developers:x:2000:alice
+www-data:x:33:
+apache:x:48:
+redis:x:999:
+nogroup:x:65534:
 """
 
 

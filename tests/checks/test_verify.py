@@ -7,6 +7,7 @@ holds open, as a runsv would. The real supervisors
 (ours and the C runit) are test_live.py's.
 """
 
+import grp
 import json
 import os
 from xml.etree import ElementTree
@@ -24,7 +25,7 @@ from ..conftest import OUR_BIN
 from ..runtime.processes import BASE_PATH
 from .helpers import (DRIFT_FAILURES, FakeRunsv, apply_data, assert_drift_reported,
                       assert_strays_reported, drift_files, failures, host_data, NEITHERS,
-                      plant_strays, rendered)
+                      plant_strays, rendered, SLEEP)
 
 PROBES = ["python", "sh"]
 
@@ -97,6 +98,27 @@ def test_what_verify_flags_apply_puts_back(faked, host, sandbox, probe):
     assert failures(verify_host(host, expectations(config, tree),
                                 python=probe == "python")) == {}
     assert all((sandbox / path).exists() for path in NEITHERS)
+
+
+@pytest.mark.parametrize("probe", PROBES)
+def test_a_services_run_as_accounts_are_asked_of_the_host_verified(sandbox, host, probe):
+    """A remote host's accounts are its own (verify reads them there, not the data's
+    ``--passwd``): ``chpst -u`` of a user or group the host lacks fails, naming it."""
+    data = host_data(sandbox, BASE_PATH)
+    data["runit"]["services"] = {
+        "known": {"command": SLEEP, "user": "nobody", "group": grp.getgrgid(0).gr_name},
+        "typo": {"command": SLEEP, "user": "nobdy-not-here"},
+        "badgroup": {"command": SLEEP, "user": "nobody", "group": "nogrup-not-here"}}
+    config, tree, _ = rendered(sandbox, data)
+    outcomes = verify_host(host, expectations(config, tree), python=probe == "python")
+    found = {outcome.check.nodeid: outcome for outcome in outcomes
+             if outcome.check.name == "run-as accounts"}
+    assert found["known::run-as accounts"].status == "passed"
+    assert found["typo::run-as accounts"].problems == [
+        "typo: chpst -u nobdy-not-here: user nobdy-not-here does not exist on the host"]
+    assert found["badgroup::run-as accounts"].problems == [
+        "badgroup: chpst -u nobody:nogrup-not-here: group nogrup-not-here does not exist on "
+        "the host"]
 
 
 def test_every_drift_kind_is_one_check(sandbox):
