@@ -88,6 +88,8 @@ class FsRoot:
     """The file system under ``root``, reached as described above. Use as a context manager
     (or call ``close()``): it holds directory descriptors."""
 
+    read_limit = READ_LIMIT  # the most ``read_file`` reads (import says so of a larger file)
+
     def __init__(self, root="/", trusted_uids=None):
         self.root = os.path.abspath(root)
         self.trusted_uids = frozenset({0, os.geteuid()} if trusted_uids is None

@@ -3,7 +3,9 @@
 Reads (``importing.found``), proposes and confirms each service (``importing.assemble``),
 writes the YAML (``importing.emit``). Exit codes: 0 imported, and ``plan`` with the data would
 change nothing in what it covers; 2 imported, with changes ``plan`` would still make (listed
-in the YAML's comments and on stderr); 1 an error — every problem on stderr, nothing written.
+in the YAML's comments and on stderr); 1 an error — every problem on stderr, nothing written
+(an ``--into`` refusal included). ``--into`` says on stderr every top-level key it added or
+changed.
 """
 
 import argparse
@@ -17,7 +19,7 @@ from ..apply.fsroot import FsRoot
 from ..protocol.layout import LOG_DIR, RUN
 from ..importing.assemble import DEFAULTS, Settings, import_services
 from ..importing.emit import SPELLINGS, document
-from ..importing.found import read_log_dir, read_service
+from ..importing.found import read_log_dir, read_service, unread_why
 from ..errors import ProvisionError
 from ..importing.recognise import Notes, command_keys, log_keys, user_tree_keys
 from ..model import USER_TREE_PREFIX
@@ -32,8 +34,10 @@ rendered again from the data and compared byte for byte with the host; what plan
 change (a mode, an owner, a file the data has no key for) is listed, with why.
 
 PATH is a service directory (it holds run) or a directory of them (/etc/sv); --service-dir
-imports the services linked there. Exit codes: 0 imported, plan would change nothing;
-2 imported, plan would change what is listed; 1 an error (nothing written)."""
+imports the services linked there. --into FILE says every top-level key it adds or changes
+(on stderr) and adds no sv_dir, service_dir or log_dir (each moves every service of the node)
+unless --relocate. Exit codes: 0 imported, plan would change nothing; 2 imported, plan would
+change what is listed; 1 an error or an --into refusal (nothing written)."""
 
 
 def add_parser(sub):
@@ -57,6 +61,10 @@ def add_parser(sub):
                              "byte for byte (needs ruamel.yaml)")
     parser.add_argument("--replace", action="store_true",
                         help="with --into: replace services (and users) the file has already")
+    parser.add_argument("--relocate", action="store_true",
+                        help="with --into: add sv_dir, service_dir or log_dir where the file "
+                             "has none (each moves every service of the node; refused "
+                             "without it)")
     parser.add_argument("--spelling", choices=SPELLINGS, default="runit",
                         help="runit: {services: …} (default), or params: runit::services")
     parser.add_argument("--systemd", metavar="UNIT", nargs="+",
@@ -65,10 +73,12 @@ def add_parser(sub):
                              "/lib/systemd/system, /usr/lib/systemd/system) instead")
     parser.add_argument("--sv-dir", metavar="DIR", default=DEFAULTS["sv_dir"],
                         help="with --systemd: where the services will live (default /etc/sv)")
-    parser.add_argument("--passwd", metavar="FILE", help="a passwd(5) file to name owners by "
-                        "(else DIR/etc/passwd under --root where it exists, else the host's)")
-    parser.add_argument("--group", metavar="FILE", help="a group(5) file to name groups by "
-                        "(else DIR/etc/group under --root where it exists, else the host's)")
+    parser.add_argument("--passwd", metavar="FILE", help="a passwd(5) file to compare owners "
+                        "by, as plan does (else DIR/etc/passwd under --root where it exists, "
+                        "else the host's)")
+    parser.add_argument("--group", metavar="FILE", help="a group(5) file to compare groups "
+                        "by, as plan does (else DIR/etc/group under --root where it exists, "
+                        "else the host's)")
     return parser
 
 
@@ -78,6 +88,10 @@ def run(args):
     if args.user:
         return run_user(args)
     problems = []
+    try:
+        databases = databases_for(args.passwd, args.group, args.root)
+    except ProvisionError as exc:
+        return _fail([str(exc)])
     with FsRoot(args.root or "/") as root:
         bases, service_dir = service_directories(root, args, problems)
         if problems:
@@ -97,7 +111,7 @@ def run(args):
                 problems.append("%s: %s" % (base, exc))
         if problems:
             return _fail(problems)
-        settings = tree_settings(founds, sv_dir, service_dir, args)
+        settings = tree_settings(founds, sv_dir, service_dir, databases)
         trees = {None: settings}
         user_trees = []  # (found of runsvdir-LOGIN, notes)
         for base in tree_bases:
@@ -205,17 +219,20 @@ def run_systemd(args):
 
 
 def _output(args, settings_data, services, header, users):
-    """Write the YAML (stdout, ``--out``) or merge it ``--into`` a file; an exit code on
-    failure (nothing written), else None."""
+    """Write the YAML (stdout, ``--out``) or merge it ``--into`` a file, then say on stderr
+    every top-level key the merge added or changed; an exit code on failure (nothing
+    written), else None."""
+    said = []
     if args.into is not None:
         from ..importing.into import MergeError, merge
         try:
             with open(args.into, encoding="utf-8") as handle:
                 original = handle.read()
-            text = merge(original, settings_data, services, users, args.spelling,
-                         replace=args.replace)
+            text, said = merge(original, settings_data, services, users, args.spelling,
+                               replace=args.replace, relocate=args.relocate)
         except (OSError, UnicodeDecodeError, MergeError) as exc:
-            return _fail(["--into %s: %s" % (args.into, exc)])
+            return _fail(["--into %s: %s" % (args.into, problem)
+                          for problem in getattr(exc, "problems", [exc])])
         target = args.into
     else:
         text = document(settings_data, services, args.spelling, header, users=users)
@@ -227,6 +244,8 @@ def _output(args, settings_data, services, header, users):
         _write_atomically(target, text)
     except OSError as exc:
         return _fail(["cannot write %s: %s" % (target, exc)])
+    for line in said:
+        _say("--into %s: %s" % (target, line))
     return None
 
 
@@ -268,9 +287,9 @@ def _unit_text(root, path, hops=5):
             raise ValueError("a link not followed (not root's, or too many)")
         return _unit_text(root, posixpath.normpath(posixpath.join(posixpath.dirname(path),
                                                                   target)), hops - 1)
-    content, _info = root.read_file(path)
+    content, info = root.read_file(path)
     if content is None:
-        raise ValueError("not a regular file")
+        raise ValueError(unread_why(info, root.read_limit))
     return content.decode("utf-8")
 
 
@@ -382,10 +401,10 @@ def run_user(args):
             _keys, directory, _why = log_keys(found.file(LOG_DIR + "/" + RUN), None)
             if directory is not None:
                 read_log_dir(root, found, directory)
-    system = Settings(DEFAULTS["sv_dir"], DEFAULTS["service_dir"], DEFAULTS["log_dir"], 7)
-    users_names, group_names = owner_names(members, databases)
+    system = Settings(DEFAULTS["sv_dir"], DEFAULTS["service_dir"], DEFAULTS["log_dir"], 7,
+                      databases)
     trees = {None: system, login: Settings(
-        sv_dir, service_dir, home + "/logs", 7, users_names, group_names, login=login,
+        sv_dir, service_dir, home + "/logs", 7, databases, login=login,
         user=entry, user_log_dir=home + "/logs/runsvdir")}
     problems, listed, changes = [], [], 0
     for found, data, notes in import_services(members, trees):
@@ -423,8 +442,8 @@ def read_user_tree(root, base, settings, trees, founds, user_trees):
         return "%s's tree could not be read: %s" % (login, exc)
     founds += members
     trees[login] = Settings(sv_dir, service_dir, posixpath.dirname(tree_log_dir),
-                            settings.sv_timeout, settings.user_names, settings.group_names,
-                            login=login, user=entry, user_log_dir=tree_log_dir)
+                            settings.sv_timeout, settings.databases, login=login, user=entry,
+                            user_log_dir=tree_log_dir)
     user_trees.append((tree_found, Notes()))
     return None
 
@@ -485,9 +504,10 @@ def _common_parent(bases, problems):
     return parents[0] if parents else DEFAULTS["sv_dir"]
 
 
-def tree_settings(founds, sv_dir, service_dir, args):
+def tree_settings(founds, sv_dir, service_dir, databases):
     """The settings the most services agree on: ``log_dir`` (the parent of most canonical
-    log directories named after their service) and ``sv_timeout`` (of most needs guards)."""
+    log directories named after their service) and ``sv_timeout`` (of most needs guards);
+    owners are compared through ``databases`` (``databases_for``: plan's accounts)."""
     log_parents, timeouts = collections.Counter(), collections.Counter()
     for found in founds:
         _keys, directory, _why = log_keys(found.file(LOG_DIR + "/" + RUN), None)
@@ -500,26 +520,14 @@ def tree_settings(founds, sv_dir, service_dir, args):
             timeouts[timeout] += 1
     log_dir = _most_common(log_parents, DEFAULTS["log_dir"])
     timeout = _most_common(timeouts, str(DEFAULTS["sv_timeout"]))
-    users, groups = owner_names(founds, databases_for(args.passwd, args.group, args.root))
     return Settings(sv_dir, service_dir, log_dir, int(timeout) if timeout.isdigit() else 7,
-                    users, groups)
+                    databases)
 
 
 def _most_common(counter, default):
     if not counter:
         return default
     return sorted(counter.items(), key=lambda item: (-item[1], item[0] != default, item[0]))[0][0]
-
-
-def owner_names(founds, databases):
-    """{uid: login} and {gid: group} for the owners found, from ``databases``
-    (``cli/inputs.databases_for``: the accounts every command reads)."""
-    uids, gids = set(), set()
-    for found in founds:
-        for entry in list(found.entries.values()) + list(found.log_entries.values()):
-            uids.add(entry.uid)
-            gids.add(entry.gid)
-    return databases.passwd.names(uids), databases.group.names(gids)
 
 
 def _write_atomically(path, text):

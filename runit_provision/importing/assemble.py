@@ -5,7 +5,9 @@ tree's settings (``schema`` + ``render``, the same path ``apply`` takes) and com
 entry with what was found: a structured reading that does not give the same bytes is
 replaced by the file kept as written, and whatever the data cannot reproduce — a mode, an
 owner, a file runsv reads that the data has no key for — is listed as a change ``plan``
-would make, with the reason. Pure: the host was read into the ``Found`` already.
+would make, with the reason. Owners are compared as ``plan`` compares them: the names rendered
+turned into numbers by the ``Databases`` every command reads (``Databases.ids_of``). Pure but
+for those databases: the host was read into the ``Found`` already.
 """
 
 import posixpath
@@ -15,6 +17,7 @@ from ..errors import DataError, RenderError
 from ..model import USER_TREE_PREFIX
 from ..protocol.layout import (CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR, FINISH,
                                GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG, acted_on)
+from .found import bytes_of
 from .recognise import (Notes, command_keys, config_keys, env_value, give_up_keys, log_keys,
                         script_changes, script_text)
 
@@ -25,15 +28,15 @@ DEFAULTS = {"sv_dir": "/etc/sv", "service_dir": "/etc/service", "log_dir": "/var
 
 
 class Settings:
-    """The tree's settings the services are rendered with, and the names of the host's
-    accounts (uid -> login, gid -> group) to compare owners by."""
+    """The tree's settings the services are rendered with, and the ``databases``
+    (``accounts.databases.Databases``, of ``cli/inputs.databases_for``) that turn the owner
+    names rendered into numbers, as ``plan`` does; None: owners are not compared."""
 
-    def __init__(self, sv_dir, service_dir, log_dir, sv_timeout, user_names=None,
-                 group_names=None, login=None, user=None, user_log_dir=None):
+    def __init__(self, sv_dir, service_dir, log_dir, sv_timeout, databases=None,
+                 login=None, user=None, user_log_dir=None):
         self.sv_dir, self.service_dir, self.log_dir = sv_dir, service_dir, log_dir
         self.sv_timeout = sv_timeout
-        self.user_names = user_names or {0: "root"}
-        self.group_names = group_names or {0: "root"}
+        self.databases = databases
         self.login = login  # a user's tree: the login, and its entry's keys (no services)
         self.user = user
         self.user_log_dir = user_log_dir  # the log of runsvdir-LOGIN itself
@@ -94,9 +97,9 @@ def propose(found, settings):
     is None when it cannot be imported (the reasons in ``notes.problems``)."""
     notes = Notes()
     run = found.entries.get(RUN)
-    text, why = script_text(run.content if run is not None and run.kind == "file" else None)
+    text, why = script_text(*bytes_of(run))
     if text is None:
-        notes.problems.append("run: %s" % (why if run is not None else "there is none"))
+        notes.problems.append("run: %s" % why)
         return None, notes
     data = {}
     structured, why_not = command_keys(text, settings.sv_dir, settings.sv_timeout,
@@ -152,7 +155,7 @@ def _env(found, notes):
     for name in found.names_in(ENV_DIR):
         item = found.entries[ENV_DIR + "/" + name]
         try:
-            env[name] = env_value(name, item.content if item.kind == "file" else None)
+            env[name] = env_value(name, *bytes_of(item))
         except ValueError as exc:
             notes.changes.append("env/%s would be removed: %s" % (name, exc))
     return env
@@ -183,7 +186,7 @@ def _scripts(found, data, notes):
 def _kept_script(label, entry, notes):
     """The text of script ``entry`` as the data keeps it — what the schema would change in
     it noted — or None, noted as a file plan would remove."""
-    text, why = script_text(entry.content if entry.kind == "file" else None)
+    text, why = script_text(*bytes_of(entry))
     if text is None:
         notes.changes.append("%s would be removed: %s" % (label, why))
         return None
@@ -199,7 +202,7 @@ def _small_files(found, data, notes):
             notes.changes.append("down would be made an empty file")
     give_up = found.entries.get(GIVE_UP)
     if give_up is not None:
-        restart, why = give_up_keys(give_up.content)
+        restart, why = give_up_keys(*bytes_of(give_up))
         if restart is None:
             notes.changes.append("give-up would be removed: %s" % why)
         else:
@@ -219,16 +222,14 @@ def _log(found, settings, notes):
     default_dir = posixpath.join(settings.log_dir, found.name)
     keys, directory, why = log_keys(run.content, default_dir)
     if keys is not None and found.log_dir == directory:
-        config = found.log_entries.get(SVLOGD_CONFIG)
-        settings_keys, why = config_keys(config.content if config is not None
-                                         and config.kind == "file" else None)
+        settings_keys, why = config_keys(*found.read_log(SVLOGD_CONFIG))
         if settings_keys is not None:
             keys.update(settings_keys)
             return keys or None
         why = "svlogd's config in %s: %s" % (directory, why)
     elif keys is not None:
         why = "its log directory was not read"
-    text, text_why = script_text(run.content if run.kind == "file" else None)
+    text, text_why = script_text(*bytes_of(run))
     if text is None:
         notes.changes.append("log/run would be replaced by the stock logger: %s" % text_why)
         return None
@@ -288,7 +289,7 @@ def _fall_back(found, data, tree, notes):
         return True
     log = data.get("log")
     if isinstance(log, dict) and "run" not in log and not _log_matches(found, tree, base):
-        text, _ = script_text(found.file(LOG_DIR + "/" + RUN))
+        text, _ = script_text(*found.read(LOG_DIR + "/" + RUN))
         data["log"] = {"run": text}
         notes.verbatim["log"] = "the canonical reading renders other bytes"
         return True
@@ -319,6 +320,36 @@ def _own_entries(found, tree, data, settings):
             yield entry
 
 
+def _owner_change(label, have, entry, databases):
+    """What plan would change of ``have``'s owner to give it ``entry``'s: ``[]`` or one line.
+    The names rendered are turned into numbers by ``Databases.ids_of`` — plan's own rule
+    (``apply/planner/draft.want_ids``): no owner is root, no group the owner's primary one —
+    and the numbers compared; names are only shown, never compared."""
+    if databases is None:
+        return []
+    try:
+        want = databases.ids_of(entry.owner, entry.group)
+    except KeyError as exc:
+        name = exc.args[0]
+        is_owner = name == (entry.owner or "root") and databases.passwd.login(name) is None
+        database = databases.passwd if is_owner else databases.group
+        return ["%s: %s %r is not known (%s): plan would stop" % (
+            label, "owner" if is_owner else "group", name,
+            database.path or "the host's %s" % ("passwd" if is_owner else "group"))]
+    if (have.uid, have.gid) == want:
+        return []
+    return ["%s: owner %s would become %s" % (label, _ids_shown(databases, have.uid, have.gid),
+                                               _ids_shown(databases, *want))]
+
+
+def _ids_shown(databases, uid, gid):
+    """``33:33 (www-data:www-data)``: the numbers, and the names the databases give them (0 is
+    root where they do not list it, as for ``ids_of``)."""
+    login = databases.passwd.names([uid]).get(uid, "root" if uid == 0 else "?")
+    group = databases.group.names([gid]).get(gid, "root" if gid == 0 else "?")
+    return "%d:%d (%s:%s)" % (uid, gid, login, group)
+
+
 def _differences(found, tree, data, settings, notes):
     """What ``plan`` would still change in what the service's data covers, and why."""
     on_host = {found.base + ("/" + rel if rel else ""): entry
@@ -344,12 +375,7 @@ def _differences(found, tree, data, settings, notes):
             changes.append("%s: its content would change" % label)
         if have.mode != entry.mode:
             changes.append("%s: mode %04o would become %04o" % (label, have.mode, entry.mode))
-        owner = settings.user_names.get(have.uid, str(have.uid))
-        group = settings.group_names.get(have.gid, str(have.gid))
-        if entry.owner is not None and owner != entry.owner:
-            changes.append("%s: owner %s would become %s" % (label, owner, entry.owner))
-        if entry.group is not None and group != entry.group:
-            changes.append("%s: group %s would become %s" % (label, group, entry.group))
+        changes += _owner_change(label, have, entry, settings.databases)
     scopes = acted_on(found.base, has_log=data.get("log") is not False,
                       has_env="env" in data)
     for directory, names in scopes.items():

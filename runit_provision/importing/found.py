@@ -10,6 +10,7 @@ devices stat'ed only. ``supervise/`` is runsv's and is skipped, as are svlogd's 
 
 import stat
 
+from ..errors import ProvisionError
 from ..protocol.layout import LOG_DIR, SUPERVISE_DIR, SVLOGD_CONFIG, path_in
 
 MAX_ENTRIES = 1000  # per service directory: a directory holding more is not a service
@@ -19,13 +20,14 @@ MAX_DEPTH = 3       # run, log/run, env/X, control/X: nothing we read lies deepe
 class FoundEntry:
     """One entry: ``kind`` is file, dir, link or other (a FIFO, a socket, a device);
     ``content`` the bytes of a regular file (None when it is larger than FsRoot reads);
-    ``target`` a link's."""
+    ``target`` a link's; ``unread`` why there is no ``content`` (``unread_why``)."""
 
-    __slots__ = ("path", "kind", "mode", "uid", "gid", "content", "target")
+    __slots__ = ("path", "kind", "mode", "uid", "gid", "content", "target", "unread")
 
-    def __init__(self, path, kind, mode, uid, gid, content=None, target=None):
+    def __init__(self, path, kind, mode, uid, gid, content=None, target=None, unread=None):
         self.path, self.kind, self.mode, self.uid, self.gid = path, kind, mode, uid, gid
         self.content, self.target = content, target
+        self.unread = unread
 
     def __repr__(self):
         return "FoundEntry(%r, %r, %o)" % (self.path, self.kind, self.mode)
@@ -41,17 +43,64 @@ class Found:
         self.tree = None  # the login whose tree it is in, None for the system's
         self.log_dir = None
         self.log_entries = {}
+        self.log_unread = {}  # relative path -> why it could not be reached
 
     def file(self, path):
         """The bytes of regular file ``path``, or None."""
         entry = self.entries.get(path)
         return entry.content if entry is not None and entry.kind == "file" else None
 
+    def read(self, path):
+        """``bytes_of`` the entry at ``path``: its bytes, or why there are none."""
+        return bytes_of(self.entries.get(path))
+
+    def read_log(self, path):
+        """``bytes_of`` the entry at ``path`` in the logger's directory (``config``)."""
+        if path in self.log_unread:
+            return None, self.log_unread[path]
+        return bytes_of(self.log_entries.get(path))
+
     def names_in(self, directory):
         """The entries directly in ``directory`` (a relative path), sorted."""
         prefix = directory + "/"
         return sorted(path[len(prefix):] for path in self.entries
                       if path.startswith(prefix) and "/" not in path[len(prefix):])
+
+
+_TYPE_NAMES = ((stat.S_ISDIR, "a directory"), (stat.S_ISLNK, "a symbolic link"),
+               (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def unread_why(info, limit):
+    """Why import has no bytes of the file whose stat is ``info``: another type of file, or
+    more than the ``limit`` bytes the root reads (``FsRoot.read_limit``).
+
+    >>> import os
+    >>> unread_why(os.stat_result((0o100644,) + (0,) * 5 + (2000000, 0, 0, 0)), 1 << 20)
+    'larger than 1 MiB (2000000 bytes)'
+    >>> unread_why(os.stat_result((0o010644,) + (0,) * 9), 1 << 20)
+    'not a regular file (a FIFO)'
+    """
+    if stat.S_ISREG(info.st_mode):
+        return "larger than %s (%d bytes)" % (_size(limit), info.st_size)
+    names = [name for is_type, name in _TYPE_NAMES if is_type(info.st_mode)]
+    return "not a regular file (%s)" % (names[0] if names else "of an unknown type")
+
+
+def _size(count):
+    return "%d MiB" % (count >> 20) if count % (1 << 20) == 0 else "%d bytes" % count
+
+
+def bytes_of(entry):
+    """``(content, None)`` of a FoundEntry that is a regular file read whole, or ``(None,
+    why)`` there is nothing to read: ``missing`` (``entry`` is None), not a regular file, or
+    too large — the one place that says which (docs/import.md)."""
+    if entry is None:
+        return None, "missing"
+    if entry.content is None:
+        return None, entry.unread or "not a regular file"
+    return entry.content, None
 
 
 def _kind(info):
@@ -69,14 +118,15 @@ def read_entry(root, path, relative):
     info = root.lstat(path)
     if info is None:
         return None
-    kind = _kind(info)
     content = target = None
-    if kind == "file":
-        content, info = root.read_file(path)
-    elif kind == "link":
+    if _kind(info) == "file":
+        content, info = root.read_file(path)  # its fstat (or, swapped to a link, its lstat)
+    kind = _kind(info)
+    if kind == "link":
         target = root.readlink(path)
+    unread = None if content is not None else unread_why(info, root.read_limit)
     return FoundEntry(relative, kind, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid,
-                      content, target)
+                      content, target, unread)
 
 
 def read_service(root, base, link_path):
@@ -108,12 +158,15 @@ def read_service(root, base, link_path):
 
 
 def read_log_dir(root, found, directory):
-    """Fill in ``found``'s logger directory and its ``config`` (absent ones stay absent)."""
+    """Fill in ``found``'s logger directory and its ``config`` (absent ones stay absent; one
+    that cannot be reached — a path through a file, a link not followed — is said why)."""
     found.log_dir = directory
     for relative, path in (("", directory), (SVLOGD_CONFIG, path_in(directory, SVLOGD_CONFIG))):
         try:
             entry = read_entry(root, path, relative)
-        except OSError:
-            entry = None
+        except (OSError, ProvisionError) as exc:
+            found.log_unread[relative] = "cannot be read: %s" % (
+                getattr(exc, "strerror", None) or exc)
+            continue
         if entry is not None:
             found.log_entries[relative] = entry

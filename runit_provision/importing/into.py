@@ -11,6 +11,10 @@ back identical (a layout ruamel would rewrite) is refused, and the operator impo
 Either spelling: ``runit: {services: …}`` or ``runit::services``, as the file already has it
 (``spelling`` when it has neither). A service (or a user) that the file already has is
 refused, named, unless ``replace``; a tree setting that differs from the import's is refused.
+A relocation the file lacks (``sv_dir``, ``service_dir``, ``log_dir``) is refused unless
+``relocate``: a node's file reaches every service of the node, the ones other levels of the
+hierarchy give it included, and each of these settings moves them all. Every key added or
+changed is returned, for the operator to read.
 """
 
 import io
@@ -20,12 +24,27 @@ from .emit import escaped, service_comment
 
 
 class MergeError(ValueError):
-    """Why the merge was refused; nothing is written."""
+    """Why the merge was refused — ``problems``, one line each; nothing is written."""
+
+    def __init__(self, *problems):
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
-def merge(text, settings_data, services, users, spelling, replace=False):
-    """``text`` (the file's) with the imported services, users and settings added: the new
-    text. ``services`` [(name, data, notes)]; ``users`` [(login, entry, notes, services)]."""
+# The settings that move what every service of the node has: added only when asked.
+RELOCATIONS = {
+    "sv_dir": "every service directory of the node would move there",
+    "service_dir": "every service of the node would be enabled there instead",
+    "log_dir": "the logs of every service of the node without a log dir of its own would "
+               "move there",
+}
+
+
+def merge(text, settings_data, services, users, spelling, replace=False, relocate=False):
+    """``(new text, said)``: ``text`` (the file's) with the imported services, users and
+    settings added, and a line for every top-level key added or changed (``added
+    runit.sv_dir: /srv/sv``, ``changed runit.services: added web; replaced cron``).
+    ``services`` [(name, data, notes)]; ``users`` [(login, entry, notes, services)]."""
     try:
         from ruamel.yaml import YAML
         from ruamel.yaml.util import load_yaml_guess_indent
@@ -45,16 +64,16 @@ def merge(text, settings_data, services, users, spelling, replace=False):
     if document is None:
         raise MergeError("the file is empty: import to --out instead")
     place = _place(document, spelling)
-    problems = []
-    _settings(place, settings_data, problems)
+    problems, said = [], []
+    _settings(place, settings_data, relocate, problems, said)
     _add(place, "services", [(name, data, service_comment(name, notes))
-                             for name, data, notes in services], replace, problems, yaml)
+                             for name, data, notes in services], replace, problems, said)
     _add(place, "users", [(login, dict(entry, services={
         name: data for name, data, _notes in members}), ["%s: a user's tree" % login])
-                          for login, entry, _notes, members in users], replace, problems, yaml)
+                          for login, entry, _notes, members in users], replace, problems, said)
     if problems:
-        raise MergeError("; ".join(problems))
-    return _dumped(yaml, document)
+        raise MergeError(*problems)
+    return _dumped(yaml, document), said
 
 
 class _Place:
@@ -69,6 +88,10 @@ class _Place:
     def set(self, key, value):
         self.mapping[self.prefix + key] = value
 
+    def label(self, key):
+        """The key as the operator looks it up: ``runit.sv_dir`` or ``runit::sv_dir``."""
+        return (self.prefix or "runit.") + key
+
 
 def _place(document, spelling):
     from ruamel.yaml.comments import CommentedMap
@@ -82,35 +105,50 @@ def _place(document, spelling):
     return _Place(document["runit"], "", 2)
 
 
-def _settings(place, settings_data, problems):
+def _settings(place, settings_data, relocate, problems, said):
     for key, value in settings_data.items():
         have = place.get(key)
         if have is None:
+            if key in RELOCATIONS and not relocate:
+                problems.append("%s: %s would be added, and %s (the services other levels of "
+                                "the hierarchy give it too): --relocate to add it"
+                                % (place.label(key), value, RELOCATIONS[key]))
+                continue
             place.set(key, value)
+            said.append("added %s: %s" % (place.label(key), value))
         elif have != value:
             problems.append("%s is %s in the file, %s in what was imported" % (key, have, value))
 
 
-def _add(place, key, items, replace, problems, yaml):
+def _add(place, key, items, replace, problems, said):
     from ruamel.yaml.comments import CommentedMap
     if not items:
         return
     target = place.get(key)
-    if target is None:
+    is_new = target is None
+    if is_new:
         target = CommentedMap()
         place.set(key, target)
     if not isinstance(target, dict):
         problems.append("%s in the file is not a hash" % key)
         return
+    added, replaced = [], []
     for name, data, lines in items:
         if name in target and not replace:
             problems.append("%s %s is in the file already (--replace to replace it)"
                             % (key[:-1], name))
             continue
+        (replaced if name in target else added).append(name)
         target[name] = _round_trip_value(escaped(data))
         # each line of the comment escaped: it names what was found on the host (emit.comment)
         target.yaml_set_comment_before_after_key(
             name, before="\n".join(shown_name(line) for line in lines), indent=place.indent + 2)
+    if is_new:
+        said.append("added %s: %s" % (place.label(key), ", ".join(added)))
+    elif added or replaced:
+        said.append("changed %s: %s" % (place.label(key), "; ".join(
+            "%s %s" % (verb, ", ".join(names))
+            for verb, names in (("added", added), ("replaced", replaced)) if names)))
 
 
 def _round_trip_value(value):

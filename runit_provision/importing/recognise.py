@@ -37,12 +37,13 @@ class Notes:
 
 
 # -- scripts ------------------------------------------------------------------------------------
-def script_text(content):
+def script_text(content, unread):
     """``content`` as the text a script key holds, or (None, why) when the data cannot hold it
     as it is: the schema keeps a script that starts with ``#!`` and ends with a newline,
-    UTF-8, with no control character but tab and newline."""
+    UTF-8, with no control character but tab and newline. ``content`` None: there was none to
+    read, for the reason ``unread`` (``found.bytes_of``)."""
     if content is None:
-        return None, "not a regular file of at most 1 MiB"
+        return None, unread
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
@@ -164,13 +165,14 @@ def _integer(text):
 
 
 # -- env/ ---------------------------------------------------------------------------------------
-def env_value(name, content):
+def env_value(name, content, unread):
     """The value of ``env/NAME`` as data, or raise ValueError(why) when data cannot give
-    those bytes: chpst -e's file is empty (unset) or one line, newlines as NUL bytes."""
+    those bytes: chpst -e's file is empty (unset) or one line, newlines as NUL bytes.
+    ``content`` None: there was none to read, for the reason ``unread``."""
     if not name or name[0] not in ENV_NAME_FIRST or name.strip(ENV_NAME_CHARS):
         raise ValueError("not a variable name")
     if content is None:
-        raise ValueError("not a regular file of at most 1 MiB")
+        raise ValueError(unread)
     if content == b"":
         return None
     if not content.endswith(b"\n") or b"\n" in content[:-1]:
@@ -212,11 +214,12 @@ def log_keys(content, log_dir_default):
     return keys, directory, None
 
 
-def config_keys(content):
+def config_keys(content, unread):
     """svlogd's ``config`` as log keys, or (None, why); the renderer writes each setting once,
-    in a fixed order — ``check`` confirms the reading by rendering it."""
+    in a fixed order — ``check`` confirms the reading by rendering it. ``content`` None: there
+    was none to read, for the reason ``unread``."""
     if content is None:
-        return None, "not a regular file of at most 1 MiB"
+        return None, unread
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
@@ -271,7 +274,7 @@ def user_tree_keys(found):
     env = {}
     for name in ("HOME", "PATH", "SVDIR"):
         try:
-            env[name] = env_value(name, found.file(ENV_DIR + "/" + name))
+            env[name] = env_value(name, *found.read(ENV_DIR + "/" + name))
         except ValueError as exc:
             return None, "env/%s: %s" % (name, exc)
     if env["SVDIR"] != service_dir or not env["HOME"]:
@@ -292,8 +295,11 @@ def user_tree_keys(found):
 
 
 # -- the small files ------------------------------------------------------------------------
-def give_up_keys(content):
-    """``give-up`` as ``restart``, or (None, why)."""
+def give_up_keys(content, unread):
+    """``give-up`` as ``restart``, or (None, why); ``content`` None: none to read, because
+    ``unread``."""
+    if content is None:
+        return None, unread
     try:
         words = (content or b"").decode("ascii").split()
         after, within = int(words[0]), int(words[1])

@@ -79,22 +79,25 @@ def test_the_data_commands_read_their_options_through_the_rule(tmp_path):
 
 
 def test_import_names_owners_by_the_same_rule(tmp_path, capsys):
-    """import: the option's file, else ROOT/etc/NAME; its default (no --root) is the host."""
-    root = staged(tmp_path, "staged:x:%d:%d::/:\n" % (os.geteuid(), os.getegid()),
-                  "staged-group:x:%d:\n" % os.getegid())
+    """import: the option's file, else ROOT/etc/NAME; its default (no --root) is the host.
+    Owners are compared by number, as plan compares them: the names only say them."""
+    root = staged(tmp_path, "staged:x:4000:4000::/:\n", "staged-group:x:4000:\n")
     (root / "etc" / "sv" / "web").mkdir(parents=True)
-    (root / "etc" / "sv" / "web" / "run").write_text("#!/bin/sh\nexec sleep 1\n")
+    run = root / "etc" / "sv" / "web" / "run"
+    run.write_text("#!/bin/sh\nexec sleep 1\n")
+    os.chown(str(run), 4000, 4000)
     given = tmp_path / "given-passwd"
-    given.write_text("given:x:%d:0::/:\n" % os.geteuid())
+    given.write_text("given:x:4000:0::/:\n")
 
     def changes(*options):
         assert main(["import", "--root", str(root), "/etc/sv", "--out", str(tmp_path / "out")]
                     + list(options)) == 2
         return capsys.readouterr().err
 
-    assert "run: owner staged would become root" in changes()
-    assert "run: group staged-group would become root" in changes()
-    assert "run: owner given would become root" in changes("--passwd", str(given))
+    assert "run: owner 4000:4000 (staged:staged-group) would become 0:0 (root:root)" in \
+        changes()
+    assert "run: owner 4000:4000 (given:staged-group) would become 0:0 (root:root)" in \
+        changes("--passwd", str(given))
     assert main(["import", "--root", str(root), "--user", "alice"]) == 1
     assert "no such login in %s/etc/passwd" % root in capsys.readouterr().err
     args = build_parser("import").parse_args(["import", "/etc/sv"])

@@ -143,8 +143,8 @@ def test_a_run_file_the_data_cannot_hold_is_refused_and_nothing_is_written(root,
     assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 1
     err = capsys.readouterr().err
     assert "/etc/sv/binary: run: holds control characters" in err
-    assert "/etc/sv/fifo: run: not a regular file of at most 1 MiB" in err
-    assert "/etc/sv/loop: run: not a regular file of at most 1 MiB" in err
+    assert "/etc/sv/fifo: run: not a regular file (a FIFO)" in err
+    assert "/etc/sv/loop: run: not a regular file (a symbolic link)" in err
     assert not out.exists()
 
 
@@ -340,6 +340,7 @@ runit:
   init: none         # a staged root
   runtime: system
   sv_timeout: 9      # said out loud
+  log_dir: /var/log/runit
   services:
     # the front end
     nginx:
@@ -358,18 +359,23 @@ def added_lines_only(before, after):
 
 
 def test_into_adds_the_services_and_keeps_the_file_byte_for_byte(root, tmp_path, capsys):
+    """A log_dir the file lacks moves nginx's logs too: added with --relocate, and said (the
+    refusal without it: tests/importing/test_import_truth.py)."""
     applied(root, tmp_path)
     target = tmp_path / "web1.yaml"
-    target.write_text(HIERA_FILE)
-    assert run_cli("import", "--root", root, "/etc/sv", "--into", target) == 0, \
-        capsys.readouterr().err
+    original = HIERA_FILE.replace("  log_dir: /var/log/runit\n", "")
+    target.write_text(original)
+    assert run_cli("import", "--root", root, "/etc/sv", "--into", target, "--relocate") == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "runit-provision import: --into %s: %s" % (target, said) for said in (
+            "added runit.log_dir: /var/log/runit",
+            "changed runit.services: added cache, quiet, raw, web")]
     merged = target.read_text()
-    assert added_lines_only(HIERA_FILE, merged)
+    assert added_lines_only(original, merged)
     assert "    # web: recognised command, user, group" in merged
     data = yaml.safe_load(merged)["runit"]
     assert sorted(data["services"]) == ["cache", "nginx", "quiet", "raw", "web"]
     assert data["log_dir"] == "/var/log/runit"  # a setting the file lacked, added
-    capsys.readouterr()
     assert run_cli("plan", "--data", target, "--root", root, "--profile-d", "none",
                    "--only", "web", "cache", "quiet", "raw") == 0, capsys.readouterr().out
 
