@@ -158,7 +158,10 @@ def test_a_reader_that_stops_after_one_line(tmp_path):
         assert proc.stdout.readline() == b"{\n"
         proc.stdout.close()  # head -1 is done
         err = proc.stderr.read()
-        assert (proc.wait(timeout=120), err) == (141, b"")
+        # 141 when a write after the close fails; the plan's own verdict (2) when the close
+        # cut the last write short, which Python reports as complete (docs/exit-codes.md):
+        # which one depends on the timing, never a traceback
+        assert (proc.wait(timeout=120) in (141, 2), err) == (True, b"")
     finally:
         if proc.poll() is None:
             proc.kill()
