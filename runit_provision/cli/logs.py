@@ -96,7 +96,7 @@ def add_parser(sub):
                              "the terminal)")
     parser.add_argument("-S", "--since", metavar="TIME", help="lines stamped at TIME or later")
     parser.add_argument("-U", "--until", metavar="TIME", help="lines stamped at TIME or earlier")
-    parser.add_argument("-n", "--lines", metavar="N", type=_count,
+    parser.add_argument("-n", "--lines", metavar="N", type=line_count,
                         help="the last N lines of the selection, --grep's matches included "
                              "(with -f: before following; default there 10)")
     parser.add_argument("-g", "--grep", metavar="PATTERN",
@@ -109,7 +109,8 @@ def add_parser(sub):
     return parser
 
 
-def _count(text):
+def line_count(text):
+    """A number of lines (argparse's type): 0 or more."""
     try:
         value = int(text)
     except ValueError:
