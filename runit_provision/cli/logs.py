@@ -13,6 +13,7 @@ import sys
 
 from ..errors import ProvisionError
 from ..shown import shown_name
+from .default_data import HIERA_HELP, reads_data
 from .helptext import ACCOUNTS_HELP
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -70,9 +71,9 @@ def add_parser(sub):
     parser.add_argument("-u", "--unit", dest="units", metavar="SERVICE", action="append",
                         default=[], help="a service, as SERVICE (journalctl's -u; again for "
                                          "more)")
-    source = parser.add_mutually_exclusive_group(required=True)
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--data", metavar="FILE", help="one YAML data file")
-    source.add_argument("--hiera", metavar="FILE", help="a hiera.yaml (v5)")
+    source.add_argument("--hiera", metavar="FILE", help=HIERA_HELP)
     source.add_argument("--dir", metavar="LOGDIR", nargs="+", action="extend",
                         help="svlogd directories, without data (named by their paths; again "
                              "for more)")
@@ -88,6 +89,7 @@ def add_parser(sub):
     # after -o: its default ("short") is the one argparse keeps for the shared dest
     parser.add_argument("--json", dest="output", action="store_const", const="json",
                         help="the same as -o json (as every other command's --json)")
+    reads_data(parser)
     parser.add_argument("--utc", action="store_true", help="times in UTC, not local time")
     parser.add_argument("--raw", action="store_true",
                         help="short and cat: each line's bytes as written (by default its "
