@@ -18,10 +18,10 @@ import pytest
 import yaml
 
 from ..apply.helpers import staged_root
-from ..conftest import OUR_BIN, make_bin_dir, our_tool
+from ..conftest import OUR_BIN, make_bin_dir
 from ..logs.helpers import BASE, line
-from ..runtime.processes import (
-    BASE_PATH, descendants, kill_pids, process_group_members, processes_under, wait_until)
+from ..runtime.conftest import tree  # noqa: F401 (a runsvdir ended in any case)
+from ..runtime.processes import BASE_PATH, wait_until
 
 PROGRAM = str(OUR_BIN / "runit-provision")
 DATA = """\
@@ -108,11 +108,10 @@ def test_logs_n_changes_the_count_and_0_hides(staged):
 
 # -- item 10, live: the reason under a service that dies ------------------------------------------
 @pytest.fixture
-def live(tmp_path):
+def live(tmp_path, tree):
     """Our runtime's runsvdir over a tree applied from data: ``api`` dies at once, saying why;
     ``steady`` runs and says it is ready."""
-    service_dir = tmp_path / "service"
-    service_dir.mkdir()
+    service_dir, start = tree
     data = tmp_path / "data.yaml"
     data.write_text(yaml.safe_dump({"runit": {
         "runtime": "python", "init": "none", "sv_dir": str(tmp_path / "sv"),
@@ -122,18 +121,11 @@ def live(tmp_path):
                                             "exit 1"]},
             "steady": {"command": ["sh", "-c", "echo ready; exec sleep 1000"]}}}}))
     bin_dir = make_bin_dir(tmp_path / "bin", "ours")
-    tree = subprocess.Popen([our_tool("runsvdir"), str(service_dir)], start_new_session=True,
-                            env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)},
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        code, out, err = run("apply", "--data", data, "--wait", "20", "--profile-d", "none")
-        assert code in (0, 1), out + err  # apply may say api did not stay up
-        yield data
-    finally:
-        kill_pids(set(process_group_members(tree.pid)) | set(descendants(tree.pid)))
-        tree.wait()
-        kill_pids(processes_under(tmp_path))
+    start(env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)}, stdin=subprocess.DEVNULL,
+          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    code, out, err = run("apply", "--data", data, "--wait", "20", "--profile-d", "none")
+    assert code in (0, 1), out + err  # apply may say api did not stay up
+    return data
 
 
 @pytest.mark.slow
