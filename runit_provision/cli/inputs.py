@@ -1,8 +1,8 @@
 """cli: what a data-driven subcommand reads — data, facts and accounts — into a ``Config``.
 
-The path every such subcommand takes (its ``--data``/``--hiera``, or the default data
-``cli/main`` filled in: ``cli/default_data.py``): ``hiera.load(hiera=… or data=…, facts=…)`` ->
-``runit_data()`` (both spellings of the data format) -> ``schema.config_from_data`` with the accounts.
+The path every such subcommand takes (its ``--data``/``--hiera``, or the default data that
+``cli/main`` filled in: ``cli/default_data.py``): ``hiera.load(hiera=… or data=…,
+facts=…)`` -> ``runit_data()`` (both spellings of the data format) -> ``schema.config_from_data`` with the accounts.
 Facts and accounts are inputs gathered here, at the edge: the host's, or files given on the
 command line, so that the same data, facts and accounts always give the same tree.
 

@@ -5,9 +5,9 @@ converged on its own: shown one line per path and command (``+`` create, ``~`` c
 remove, ``↻`` a command and why), then done — unless ``--check``. The data is optional: without
 ``--data``/``--hiera`` and without default data (``$RUNIT_PROVISION_HIERA``, the Puppet
 module's hiera.yaml: cli/default_data.py) the defaults hold (``runtime: python``, ``init:
-auto``, ``service_dir: /etc/service``). Exit codes: 0 done or nothing to do; with ``--check`` 2 when
-something would change; 1 on an error (message on stderr, nothing changed by the step that
-failed).
+auto``, ``service_dir: /etc/service``). Exit codes: 0 done or nothing to do; with
+``--check`` 2 when something would change; 1 on an error (message on stderr, nothing changed
+by the step that failed).
 
 Converged through the applier's one path (``apply/session.py``, as ``apply``: the root, the
 lock, then ``apply/job.py``: observe, plan, execute exactly that plan, observe again — the second plan must be empty), with the init room's answer as the

@@ -29,7 +29,8 @@ service's lines interleaved. TAI64N (-t), -tt and -ttt stamps are read and shown
 
 SERVICE: a system service (web), a user's tree (runsvdir-alice), a user's service (~alice/app
 or alice/app), given as is or with -u (journalctl's); --user alice selects all of alice's.
-Names, -u, --user and --dir add up. Default: every declared service with a log.
+Names, -u and --user add up (so does --dir, again). Default: every declared service with a
+log.
 
 --grep selects before -n counts: -g ERROR -n 4 is the last 4 lines that match.
 

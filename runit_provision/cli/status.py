@@ -86,9 +86,10 @@ def run(args):
     if args.fact:
         print_json({"services": [row.as_fact() for row in rows], "not_running": stopped})
         return EXIT_NOT_RUNNING if stopped else EXIT_OK
-    logs = last_lines(config, units_with_logs_shown(desired.units, rows, args.logs),
-                      DEFAULT_LOG_LINES if args.logs is None else args.logs, args.root,
-                      raw=args.json)
+    shown = units_with_logs_shown(desired.units, rows, args.logs)
+    # none to show (all as wanted, or --logs 0): the log readers are not even imported
+    logs = last_lines(config, shown, DEFAULT_LOG_LINES if args.logs is None else args.logs,
+                      args.root, raw=args.json) if shown else {}
     if args.json:
         services = [row.as_json() for row in rows]
         for service in services:
