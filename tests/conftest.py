@@ -93,3 +93,15 @@ def which_tool():
 def pytest_report_header(config):
     return "our tools: %s; C runit: %s; CI=%s" % (
         OUR_BIN, "installed" if has_c_runit() else "absent", IN_CI)
+
+
+@pytest.fixture(autouse=True)
+def no_default_data(monkeypatch):
+    """No test reads this machine's default data (cli/default_data.py): not a
+    $RUNIT_PROVISION_HIERA of the shell running the tests (nor in the commands they start), not
+    /etc/runit-provision/hiera.yaml in-process (--root DIR's DIR/etc/… stays).
+    tests/cli/test_default_data.py sets both."""
+    from runit_provision.cli import default_data
+    monkeypatch.delenv(default_data.HIERA_VARIABLE, raising=False)
+    monkeypatch.setattr(default_data, "DEFAULT_HIERA",
+                        "/nonexistent/runit-provision-tests/hiera.yaml")

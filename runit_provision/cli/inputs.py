@@ -1,7 +1,8 @@
 """cli: what a data-driven subcommand reads — data, facts and accounts — into a ``Config``.
 
-The path every such subcommand takes: ``hiera.load(hiera=… or data=…, facts=…)`` ->
-``runit_data()`` (both spellings of the data format) -> ``schema.config_from_data`` with the accounts.
+The path every such subcommand takes (its ``--data``/``--hiera``, or the default data that
+``cli/main`` filled in: ``cli/default_data.py``): ``hiera.load(hiera=… or data=…,
+facts=…)`` -> ``runit_data()`` (both spellings of the data format) -> ``schema.config_from_data`` with the accounts.
 Facts and accounts are inputs gathered here, at the edge: the host's, or files given on the
 command line, so that the same data, facts and accounts always give the same tree.
 
@@ -20,6 +21,7 @@ from ..accounts.databases import Databases, GroupTable, HostGroup, HostPasswd, P
 from ..hiera import load
 from ..schema import config_from_data
 from ..schema.accounts import check_accounts_exist
+from .default_data import HIERA_HELP, reads_data
 from .helptext import ACCOUNTS_HELP  # noqa: F401 (the commands that read inputs show it)
 
 
@@ -29,10 +31,12 @@ ROOT_HELP = ("take accounts from DIR/etc/passwd and DIR/etc/group where they exi
 
 
 def add_input_arguments(parser, root_help=ROOT_HELP):
-    """--data/--hiera (one of them), --facts, --root, --passwd, --group."""
-    source = parser.add_mutually_exclusive_group(required=True)
+    """--data/--hiera (at most one of them; none: the default, cli/default_data.py), --facts,
+    --root, --passwd, --group."""
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--data", metavar="FILE", help="one YAML data file")
-    source.add_argument("--hiera", metavar="FILE", help="a hiera.yaml (v5)")
+    source.add_argument("--hiera", metavar="FILE", help=HIERA_HELP)
+    reads_data(parser)
     parser.add_argument("--facts", metavar="FILE", help="facts (YAML/JSON) instead of the host's")
     parser.add_argument("--root", metavar="DIR", help=root_help)
     parser.add_argument("--passwd", metavar="FILE", help="a passwd(5) file to take logins from")

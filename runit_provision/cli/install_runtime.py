@@ -3,10 +3,11 @@
 The part of ``apply`` that ``runtime`` and ``init`` describe (``initsys.desired_runtime``),
 converged on its own: shown one line per path and command (``+`` create, ``~`` change, ``-``
 remove, ``↻`` a command and why), then done — unless ``--check``. The data is optional: without
-``--data``/``--hiera`` the defaults hold (``runtime: python``, ``init: auto``,
-``service_dir: /etc/service``). Exit codes: 0 done or nothing to do; with ``--check`` 2 when
-something would change; 1 on an error (message on stderr, nothing changed by the step that
-failed).
+``--data``/``--hiera`` and without default data (``$RUNIT_PROVISION_HIERA``, the Puppet
+module's hiera.yaml: cli/default_data.py) the defaults hold (``runtime: python``, ``init:
+auto``, ``service_dir: /etc/service``). Exit codes: 0 done or nothing to do; with
+``--check`` 2 when something would change; 1 on an error (message on stderr, nothing changed
+by the step that failed).
 
 Converged through the applier's one path (``apply/session.py``, as ``apply``: the root, the
 lock, then ``apply/job.py``: observe, plan, execute exactly that plan, observe again — the second plan must be empty), with the init room's answer as the
@@ -34,6 +35,7 @@ from ..initsys.records import (
 from ..model import INITS, RUNTIMES
 from ..protocol.logrun import is_simple_word
 from ..schema import config_from_data
+from .default_data import HIERA_HELP, reads_data
 from .inputs import config_from_args, identities_for
 from .runtime_part import ask_initsys
 
@@ -58,7 +60,8 @@ def add_parser(sub):
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--data", metavar="FILE", help="one YAML data file (runtime, init, "
                                                        "service_dir, sv_dir, package_file)")
-    source.add_argument("--hiera", metavar="FILE", help="a hiera.yaml (v5)")
+    source.add_argument("--hiera", metavar="FILE", help=HIERA_HELP)
+    reads_data(parser, needed=False)
     parser.add_argument("--facts", metavar="FILE", help="facts (YAML/JSON) instead of the host's")
     parser.add_argument("--root", metavar="DIR",
                         help="stage under DIR: paths under it, final paths in the files, "

@@ -13,6 +13,7 @@ import sys
 
 from ..errors import ProvisionError
 from ..shown import shown_name
+from .default_data import HIERA_HELP, reads_data
 from .helptext import ACCOUNTS_HELP
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -27,7 +28,11 @@ service's lines interleaved. TAI64N (-t), -tt and -ttt stamps are read and shown
 (--utc: UTC); lines without a stamp are placed by their file's time, shown as a bound (≤).
 
 SERVICE: a system service (web), a user's tree (runsvdir-alice), a user's service (~alice/app
-or alice/app); --user alice selects all of alice's. Default: every declared service with a log.
+or alice/app), given as is or with -u (journalctl's); --user alice selects all of alice's.
+Names, -u and --user add up (so does --dir, again). Default: every declared service with a
+log.
+
+--grep selects before -n counts: -g ERROR -n 4 is the last 4 lines that match.
 
 TIME (--since, --until): 'YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]', 'HH:MM[:SS]' (today), 'now',
 'today', 'yesterday', '-90s', '-15m', '-2h', '-3d', '-1w' (before now), or '@' and a TAI64N
@@ -64,11 +69,15 @@ def add_parser(sub):
                             description=DESCRIPTION, epilog=ACCOUNTS_HELP,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("services", nargs="*", metavar="SERVICE", help="which services")
-    source = parser.add_mutually_exclusive_group(required=True)
+    parser.add_argument("-u", "--unit", dest="units", metavar="SERVICE", action="append",
+                        default=[], help="a service, as SERVICE (journalctl's -u; again for "
+                                         "more)")
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--data", metavar="FILE", help="one YAML data file")
-    source.add_argument("--hiera", metavar="FILE", help="a hiera.yaml (v5)")
-    source.add_argument("--dir", metavar="LOGDIR", nargs="+",
-                        help="svlogd directories, without data (named by their paths)")
+    source.add_argument("--hiera", metavar="FILE", help=HIERA_HELP)
+    source.add_argument("--dir", metavar="LOGDIR", nargs="+", action="extend",
+                        help="svlogd directories, without data (named by their paths; again "
+                             "for more)")
     parser.add_argument("--facts", metavar="FILE", help="facts (YAML/JSON) instead of the host's")
     parser.add_argument("--root", metavar="DIR", help="read the logs under DIR (a staged root)")
     parser.add_argument("--passwd", metavar="FILE", help="a passwd(5) file to take logins from")
@@ -78,6 +87,10 @@ def add_parser(sub):
     parser.add_argument("-o", "--output", choices=("short", "cat", "json"), default="short",
                         help="short: time, service and line (default); cat: the line only; "
                              "json: one object a line")
+    # after -o: its default ("short") is the one argparse keeps for the shared dest
+    parser.add_argument("--json", dest="output", action="store_const", const="json",
+                        help="the same as -o json (as every other command's --json)")
+    reads_data(parser)
     parser.add_argument("--utc", action="store_true", help="times in UTC, not local time")
     parser.add_argument("--raw", action="store_true",
                         help="short and cat: each line's bytes as written (by default its "
@@ -86,12 +99,12 @@ def add_parser(sub):
                              "the terminal)")
     parser.add_argument("-S", "--since", metavar="TIME", help="lines stamped at TIME or later")
     parser.add_argument("-U", "--until", metavar="TIME", help="lines stamped at TIME or earlier")
-    parser.add_argument("-n", "--lines", metavar="N", type=_count,
-                        help="the last N lines of the selection (with -f: before following; "
-                             "default there 10)")
+    parser.add_argument("-n", "--lines", metavar="N", type=line_count,
+                        help="the last N lines of the selection, --grep's matches included "
+                             "(with -f: before following; default there 10)")
     parser.add_argument("-g", "--grep", metavar="PATTERN",
                         help="lines whose text (after the stamp) matches PATTERN (a Python "
-                             "regular expression)")
+                             "regular expression), selected before -n counts")
     parser.add_argument("-r", "--reverse", action="store_true", help="newest first")
     parser.add_argument("-f", "--follow", action="store_true",
                         help="go on printing lines as they are written, through rotations, "
@@ -99,7 +112,8 @@ def add_parser(sub):
     return parser
 
 
-def _count(text):
+def line_count(text):
+    """A number of lines (argparse's type): 0 or more."""
     try:
         value = int(text)
     except ValueError:
@@ -143,9 +157,10 @@ def _sources(args):
     from ..logs.view import Source
 
     if args.dir:
-        if args.services or args.user:
-            raise _Usage("--dir names the directories itself: no SERVICE or --user with it")
-        return [Source(path.rstrip("/") or "/", os.path.abspath(path)) for path in args.dir]
+        if args.services or args.units or args.user:
+            raise _Usage("--dir names the directories itself: no SERVICE, -u or --user with "
+                         "it")
+        return [Source(path.rstrip("/") or "/", full) for full, path in _once(args.dir).items()]
     from ..apply.desired import desired_state
     from ..model.tree import Tree
     from .inputs import inputs_from_args
@@ -153,7 +168,16 @@ def _sources(args):
     config, _ = inputs_from_args(args)
     units = [unit for unit in desired_state(config, Tree(), profile_dir=None).units
              if unit.log_dir is not None]
-    return sources_of(config, _chosen(units, args.services, args.user), args.root)
+    return sources_of(config, _chosen(units, args.services + args.units, args.user), args.root)
+
+
+def _once(paths):
+    """{absolute path: the path as given} of each directory, once, in the order first named:
+    a directory named twice is one source (its lines shown once)."""
+    found = {}
+    for path in paths:
+        found.setdefault(os.path.abspath(path), path)
+    return found
 
 
 def sources_of(config, units, root=None):
@@ -231,10 +255,11 @@ def _show(args, sources, since, until, pattern):
             sys.stderr.flush()
 
     def write(chunk):
-        if pattern is not None:
-            chunk = _matching(chunk, pattern)
         if len(chunk):
             out.write(formatter.chunk(chunk))
+
+    def write_new(chunk):  # the follower's lines: --grep's selection is made here
+        write(chunk if pattern is None else _matching(chunk, pattern))
 
     follower = None
     try:
@@ -248,7 +273,7 @@ def _show(args, sources, since, until, pattern):
                 streams.append((source, _selection(args, source, since, until,
                                                    points.get(source) if follower else None,
                                                    timed=len(sources) > 1
-                                                   or args.output != "cat")))
+                                                   or args.output != "cat", match=pattern)))
             except ReadProblem as exc:
                 problem("%s: %s" % (source.label, exc))
         count = _count_of(args, since)
@@ -260,10 +285,10 @@ def _show(args, sources, since, until, pattern):
         _report_problems(sources, problem)
         out.flush()
         if follower is not None:
-            write_all(follower.poll_all(), write)
+            write_all(follower.poll_all(), write_new)
             out.flush()
             while True:
-                write_all(follower.wait(), write)
+                write_all(follower.wait(), write_new)
                 out.flush()
                 _report_problems(sources, problem)
     except KeyboardInterrupt:
@@ -319,21 +344,21 @@ def _last_of(chunks, count):
     return list(held) if count else []
 
 
-def _selection(args, source, since, until, stop_at, timed=True):
+def _selection(args, source, since, until, stop_at, timed=True, match=None):
     """The batches of ``source`` the options select, in the order they are shown;
     ``timed=False``: the view shows no times and merges nothing (their keys go unread where
-    nothing else needs them)."""
+    nothing else needs them); ``match``: --grep's pattern, applied before -n counts."""
     count = _count_of(args, since)
     if count is not None:
-        return _tail_of(source, count, since, until, stop_at, args.reverse)
+        return _tail_of(source, count, since, until, stop_at, args.reverse, match)
     if args.reverse:
-        return source.reversed_batches(since, until)
+        return source.reversed_batches(since, until, match=match)
     return source.batches(since, until, stop_at=stop_at,
-                          timed=timed or since is not None or until is not None)
+                          timed=timed or since is not None or until is not None, match=match)
 
 
-def _tail_of(source, count, since, until, stop_at, reverse):
-    batches = source.tail(count, since, until, stop_at=stop_at) if count else []
+def _tail_of(source, count, since, until, stop_at, reverse, match=None):
+    batches = source.tail(count, since, until, stop_at=stop_at, match=match) if count else []
     if reverse:
         from ..logs.view import Batch
         flipped = []

@@ -2,8 +2,10 @@
 
 Prints the value as YAML (``--- value``) or JSON (``--json``); ``--explain`` prints every
 level and path searched, what each held and the merge used, then the files that gave the
-result. Exit 0 when found, 1 when not found or on a data error (message on stderr); with
-``--explain``, 0 unless there is an error, as ``puppet lookup --explain``.
+result. Without ``--hiera``/``--data``, the default data (cli/default_data.py). Exit 0 when
+found, 1 when not found or on a data error (message on stderr), 2 on bad usage (no data given
+and none by default included); with ``--explain``, 0 unless there is an error, as ``puppet
+lookup --explain``.
 """
 
 import json
@@ -13,6 +15,7 @@ import yaml
 
 from ..errors import DataError
 from ..hiera import load
+from .default_data import HIERA_HELP, reads_data
 
 MERGES = ("first", "unique", "hash", "deep")
 
@@ -31,8 +34,9 @@ def add_parser(sub):
     parser.add_argument("--explain", action="store_true",
                         help="show each level and path searched and where the value came from")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--hiera", metavar="FILE", help="a hiera.yaml (version 5)")
+    source.add_argument("--hiera", metavar="FILE", help=HIERA_HELP)
     source.add_argument("--data", metavar="FILE", help="a single YAML data file")
+    reads_data(parser)
     parser.add_argument("--facts", metavar="FILE",
                         help="a YAML or JSON facts file instead of this host's facts")
     parser.add_argument("--json", action="store_true", help="print JSON instead of YAML")

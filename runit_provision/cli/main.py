@@ -2,9 +2,11 @@
 
 One module per subcommand (``cli/<verb>.py``, with ``add_parser(sub)`` and ``run(args)``; one
 module may own a family of verbs, as ``control.py`` does restart, start and stop), one table of
-them here; ``cli/inputs.py`` is what the data-driven ones share. A subcommand's module
-is imported only when it is asked for (``runit-provision apply`` never loads the demo's or
-lookup's imports); ``--help`` and a missing or unknown command load them all.
+them here; ``cli/inputs.py`` is what the data-driven ones share, and the data they read when
+the command line names none is filled in here, by one rule (``cli/default_data.py``). A
+subcommand's module is imported only when it is asked for (``runit-provision apply`` never
+loads the demo's or lookup's imports); ``--help`` and a missing or unknown command load them
+all.
 
 One rule for a closed standard output, for every verb (``status | head``): when its reader
 has gone, the command stops at its next write, as a C program SIGPIPE ends would, prints
@@ -21,6 +23,7 @@ import select
 import sys
 
 from .. import __version__
+from .default_data import fill_in_data
 
 COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "plan",
             "apply": "apply", "status": "status", "logs": "logs", "metrics": "metrics",
@@ -47,6 +50,7 @@ def build_parser(only=None):
     # a module may own several commands (restart, start, stop): it adds them all, once
     for module in dict.fromkeys(COMMANDS[name] for name in ([only] if only else COMMANDS)):
         importlib.import_module("." + module, __package__).add_parser(sub)
+    parser.commands = sub.choices  # each command's parser: a usage error prints its usage
     return parser
 
 
@@ -73,6 +77,9 @@ def main(argv=None):
         if args.command is None:
             parser.print_help(sys.stderr)
             return 1
+        problem = fill_in_data(args)  # no --data/--hiera: the default (cli/default_data.py)
+        if problem is not None:
+            parser.commands[args.command].error(problem)  # its usage line, exit 2
         if args.command in COLLECTING and was_enabled:
             gc.enable()
         code = command_module(args.command).run(args)

@@ -1,5 +1,7 @@
-"""cli: ``runit-provision status`` — every declared service (system and users'), as runsv
-shows it: state, pid, uptime, normally up/down, want, and its log side.
+"""cli: ``runit-provision status [NAME…]`` — every declared service (system and users'), or
+those named, as runsv shows it: state, pid, uptime, normally up/down, want, and its log side;
+under the table, the last lines of the log of each service that is not as wanted (the reason
+is usually there: ``fatal: db unreachable``), as ``systemctl status`` shows them.
 
 A table on a terminal (coloured when it is one), ``--json`` for machines. Exit codes as LSB's
 ``status``: 3 when a wanted service is not running, 0 otherwise, 1 on an error.
@@ -17,19 +19,30 @@ from ..protocol.tally import CRASH_LOOP
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
 from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
+from .logs import line_count
 from .output import Painter, print_json
 
 EXIT_OK, EXIT_ERROR, EXIT_NOT_RUNNING = 0, 1, 3
+DEFAULT_LOG_LINES = 10  # under each service not as wanted, without --logs (systemctl's -n)
 COLUMNS = ("SERVICE", "STATE", "PID", "UPTIME", "NORMALLY", "WANT", "LOG")
+
+
+DESCRIPTION = """\
+Every declared service (system and users'), or those named, with its state, pid, uptime,
+normally up/down, want and its log side, read from the supervise files. Under the table, the
+last %d lines of the log of each service that is not as wanted (--logs N: N lines of every
+one listed; --logs 0: none). Exit 3 when a wanted service is not running (LSB), 0 otherwise.
+
+NAME: as --only's (both add up): status web is status --only web.""" % DEFAULT_LOG_LINES
 
 
 def add_parser(sub):
     parser = sub.add_parser(
         "status", help="what every declared service is doing",
-        description="Every declared service (system and users') with its state, pid, uptime, "
-                    "normally up/down, want and its log side, read from the supervise files. "
-                    "Exit 3 when a wanted service is not running (LSB), 0 otherwise.",
+        description=DESCRIPTION,
         epilog=ACCOUNTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help="only these services (as --only; both add up)")
     add_input_arguments(parser, root_help="read the trees under DIR (users from "
                                           "DIR/etc/passwd)")
     parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
@@ -38,9 +51,10 @@ def add_parser(sub):
                         help="print JSON of the values that stay the same while nothing "
                              "changes (no pid, uptime or time; deaths in buckets): the "
                              "Puppet module's runit_services fact")
-    parser.add_argument("--logs", metavar="N", type=int, default=0,
-                        help="the last N lines of each service's log under the table "
-                             "(runit-provision logs: docs/logs.md)")
+    parser.add_argument("--logs", metavar="N", type=line_count, default=None,
+                        help="the last N lines of every listed service's log under the table "
+                             "(default: the last %d under each service not as wanted; 0: "
+                             "none; runit-provision logs: docs/logs.md)" % DEFAULT_LOG_LINES)
     return parser
 
 
@@ -51,8 +65,15 @@ def read_rows(args):
 
     config, _ = inputs_from_args(args)
     with FsRoot(args.root or "/") as fs:
-        desired = desired_state(config, Tree(), only=args.only, profile_dir=None)
+        desired = desired_state(config, Tree(), only=names_chosen(args), profile_dir=None)
         return config, desired, service_statuses(desired, fs, int(time.time()))
+
+
+def names_chosen(args):
+    """The services the command line names — ``status NAME…`` and ``--only NAME…`` (metrics:
+    ``--only`` alone), one list for the one selection rule ``--only`` has; None: all."""
+    names = list(getattr(args, "names", None) or []) + list(args.only or [])
+    return names or None
 
 
 def run(args):
@@ -65,8 +86,10 @@ def run(args):
     if args.fact:
         print_json({"services": [row.as_fact() for row in rows], "not_running": stopped})
         return EXIT_NOT_RUNNING if stopped else EXIT_OK
-    logs = (last_lines(config, desired.units, args.logs, args.root, raw=args.json)
-            if args.logs > 0 else {})
+    shown = units_with_logs_shown(desired.units, rows, args.logs)
+    # none to show (all as wanted, or --logs 0): the log readers are not even imported
+    logs = last_lines(config, shown, DEFAULT_LOG_LINES if args.logs is None else args.logs,
+                      args.root, raw=args.json) if shown else {}
     if args.json:
         services = [row.as_json() for row in rows]
         for service in services:
@@ -84,6 +107,23 @@ def run(args):
                                                  for line in logs[row.label].splitlines()))
                 sys.stdout.buffer.flush()
     return EXIT_NOT_RUNNING if stopped else EXIT_OK
+
+
+def units_with_logs_shown(units, rows, count):
+    """The units whose last log lines are shown: with ``--logs N`` (``count``), every one
+    listed (none for 0); without, those not as wanted."""
+    if count == 0:
+        return []
+    if count is None:
+        labels = {row.label for row in rows if is_not_as_wanted(row)}
+        return [unit for unit in units if unit.label in labels]
+    return units
+
+
+def is_not_as_wanted(row):
+    """What the table marks red and explains under a row: a wanted service that does not
+    run, or one that keeps dying while it does (crash-looping)."""
+    return (row.is_wanted and not row.is_running) or row.main.is_crash_looping is True
 
 
 def last_lines(config, units, count, root, raw=False):

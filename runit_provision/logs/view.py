@@ -16,7 +16,9 @@ Selection is cheap where it can be: a file whose name says it ended before ``sin
 opened; in the first file that may hold the start, the start is found by bisection on the
 stamps (and checked: if any earlier line of that file is stamped later — the clock stepped
 back — the file is read from its start); ``--until`` stops at the first file that begins
-after it. ``tail(n)`` reads each source from its end.
+after it. ``tail(n)`` reads each source from its end. A ``match`` (``--grep``) selects lines
+by their text as they are read, before any counting: ``tail(n, match=…)`` is the last n lines
+that match, as journalctl's ``-g`` with ``-n``.
 
 Streaming: memory holds a batch per source, never the selection.
 """
@@ -85,13 +87,14 @@ class Source:
             os.close(dir_fd)
             raise ReadProblem("%s: %s" % (self.path, _why(exc))) from exc
 
-    def batches(self, since=None, until=None, stop_at=None, timed=True):
+    def batches(self, since=None, until=None, stop_at=None, timed=True, match=None):
         """Every line from ``since`` (a key) to ``until``, file by file, in Batches.
         ``stop_at``: a follower's ``StartPoint`` (follow.py) — the rotated files up to its
         label, then the file it holds, through its descriptor, up to its offset; nothing
         newer (that is the follower's). ``timed=False`` (no ``since``/``until``): Batches
         without keys — which lines are stamped, but not when — for a view of this source
-        alone that shows no times (its order is the files' order)."""
+        alone that shows no times (its order is the files' order). ``match``: a compiled
+        pattern a line's text (after its stamp) must contain, or None."""
         assert timed or (since is None and until is None)
         dir_fd, files = self.open()
         if dir_fd is None:
@@ -105,12 +108,12 @@ class Source:
                 if until is not None and state.lower is not None and state.lower > until:
                     return
                 yield from self._file_batches(dir_fd, item, since, until, state,
-                                              stop_at=stop_at, timed=timed)
+                                              stop_at=stop_at, timed=timed, match=match)
                 state.lower = item.end
         finally:
             os.close(dir_fd)
 
-    def reversed_batches(self, since=None, until=None):
+    def reversed_batches(self, since=None, until=None, match=None):
         """The selected lines newest first: Batches whose lines run backwards, merged by
         ``merged`` as they come (their merge keys are negated: time runs down)."""
         dir_fd, files = self.open()
@@ -122,7 +125,7 @@ class Source:
                 if since is not None and item.end is not None and item.end < since:
                     return
                 for batch in self._file_batches(dir_fd, item, since, until, _Running(None),
-                                                backward=True):
+                                                backward=True, match=match):
                     lines, keys = batch.lines[::-1], batch.keys[::-1]
                     stamped = None if batch.stamped is None else batch.stamped[::-1]
                     negated = [-key for key in keys]
@@ -134,7 +137,7 @@ class Source:
             os.close(dir_fd)
 
     def _file_batches(self, dir_fd, item, since, until, state, backward=False, stop_at=None,
-                      timed=True):
+                      timed=True, match=None):
         """The file's selected lines in Batches (from its end, the last first, when
         ``backward``); the file a follower holds (``item is stop_at.held``) through its
         descriptor, up to its offset."""
@@ -165,6 +168,8 @@ class Source:
                 source = blocks(reader, offset, stop=limit)
             pieces = (self._batch(block, item, kind, bound, state, since, until, timed)
                       for block in source)
+            if match is not None:
+                pieces = (matching(batch, match) for batch in pieces if batch is not None)
             if backward and not reader.seekable:  # a compressed file: whole, then reversed
                 pieces = reversed(list(pieces))
             for batch in pieces:
@@ -231,9 +236,9 @@ class Source:
             self.problems.append(message)
 
     # -- from the end ----------------------------------------------------------------------
-    def tail(self, count, since=None, until=None, stop_at=None):
+    def tail(self, count, since=None, until=None, stop_at=None, match=None):
         """The last ``count`` selected lines, as Batches in file order (oldest first);
-        ``stop_at`` as for ``batches``."""
+        ``stop_at`` and ``match`` as for ``batches``."""
         dir_fd, files = self.open()
         if dir_fd is None:
             return []
@@ -245,7 +250,7 @@ class Source:
                 if since is not None and item.end is not None and item.end < since:
                     break
                 for batch in self._file_batches(dir_fd, item, since, until, _Running(None),
-                                                backward=True, stop_at=stop_at):
+                                                backward=True, stop_at=stop_at, match=match):
                     found.append(batch)
                     have += len(batch.lines)
                     if have >= count:
@@ -408,6 +413,27 @@ def _stamp_bytes(kind, key):
     separator = "_" if kind == HUMAN else "T"
     return (time.strftime("%Y-%m-%d" + separator + "%H:%M:%S", time.gmtime(seconds))
             + ".%05d" % (nanos // 10000)).encode()
+
+
+def matching(batch, pattern):
+    """The lines of ``batch`` whose text — after the stamp, on a stamped line — ``pattern``
+    finds, as a Batch; None when none does (``logs --grep``)."""
+    # the text sliced off, not searched from an offset: "^" anchors at the text's start
+    lines, stamped, start = batch.lines, batch.stamped, WIDTH + 1
+    if stamped is None:  # every line stamped
+        keep = [index for index, line in enumerate(lines) if pattern.search(line[start:])]
+    else:
+        keep = [index for index, (line, has_stamp) in enumerate(zip(lines, stamped))
+                if pattern.search(line[start:] if has_stamp else line)]
+    if len(keep) == len(lines):
+        return batch
+    if not keep:
+        return None
+
+    def kept(items):
+        return None if items is None else [items[index] for index in keep]
+    return Batch(kept(lines), kept(batch.keys), kept(batch.merge), kept(stamped), batch.file,
+                 batch.kind)
 
 
 def _last(batches, count):
