@@ -143,7 +143,7 @@ def print_table(rows, stream=None):
             stream.write("  " + painter.paint(mark, note) + "\n")
         for entry in entries:
             stream.write("  " + painter.paint("bad", owed_line(entry)) + "\n")
-    for item in getattr(rows, "unread", ()):
+    for item in getattr(rows, "unread", ()):  # apply/status.Rows; a plain list has none
         stream.write(painter.paint("bad", unread_line(item)) + "\n")
     stream.flush()
 
@@ -152,8 +152,8 @@ def notes_of(row):
     """The lines under a row: its "not in the data" mark, why its state was not read, why it
     is not running as wanted — each safe to print (a name from a home is escaped)."""
     found = [shown_name(row.mark)] if row.mark else []
-    if row.note:
-        found.append(shown_name(row.note))
+    if row.note:  # it says why better than an exit nobody could read
+        return found + [shown_name(row.note)]
     why = why_not_running(row)
     if why:
         found.append(why)
