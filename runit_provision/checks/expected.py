@@ -26,12 +26,13 @@ service (``web``; a user's as ``~alice/app``; the user's tree supervisor ``runsv
 and, found on the host (``Expectations.found_in``), for every other entry of the service
 directories the data names — linked by hand, or left behind — a check ``running (not in the
 data)``: it runs, unless a ``down`` file marks it normally down (runsv's rule, what status
-calls "as wanted"); and per tree ``directories`` (sv_dir, service_dir, a user's ``~/logs``), and ``runtime``
-(``runtime_checks``): ``tools installed`` (the runit programs the rendered scripts call, on the
-host's PATH, ours for ``runtime: python``); unless ``init: none``, ``installed`` (every path
-``install-runtime`` and ``apply`` put there: the version's files and ``.pyc``, the launchers,
-``current``, the tools' links) and ``linked into init`` (the unit and its link, the inittab
-line, the upstart job, runit's stages) — both from the init room's own answer for the host.
+calls "as wanted"); and per tree ``directories`` (sv_dir, service_dir, a user's ``~/logs``),
+and ``runtime`` (``runtime_checks``): ``tools installed`` (the runit programs the rendered
+scripts call, on the host's PATH, ours for ``runtime: python``); unless ``init: none``,
+``installed`` (every path ``install-runtime`` and ``apply`` put there: the version's files
+and ``.pyc``, the launchers, ``current``, the tools' links) and ``linked into init`` (the unit
+and its link, the inittab line, the upstart job, runit's stages) — both from the init room's
+own answer for the host.
 
 A staged tree (``verify --root``) is read under its directory, owners from its own passwd and
 group; nothing runs there, so the supervision checks and the PATH are left out.
