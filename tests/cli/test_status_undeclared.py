@@ -149,6 +149,16 @@ def test_under_root_a_planted_name_is_escaped_and_a_crowd_is_one_line(tmp_path, 
     assert code == 3  # no runsvdir here: wanted up, not running
     assert "alice/evil\\x1b[2J\\nfake\\xff  not supervised" in out
     assert "\x1b" not in out and "fake\\xff (apply leaves it alone)" in out
+    (root / "etc/service/gone").symlink_to("/opt/nowhere")
+    code, out = run(capsys, "status", "--data", str(data), "--root", str(root))
+    lines = out.splitlines()
+    gone = next(index for index, line in enumerate(lines) if line.startswith("gone "))
+    assert lines[gone].split() == ["gone", "not", "supervised", "-", "-", "up", "-", "-"]
+    assert lines[gone + 1:gone + 3] == [
+        "  not in the data: /etc/service/gone (apply leaves it alone)",
+        "  leads nowhere: /opt/nowhere"]
+    assert "last exit" not in out
+    (root / "etc/service/gone").unlink()
     code, out = run(capsys, "status", "--data", str(data), "--root", str(root), "--json")
     row = json.loads(out)["services"][-1]
     assert row["service"] == "alice/" + planted and row["declared"] is False
