@@ -92,11 +92,15 @@ class Desired:
     home), the sv timeout and the runtime, ``commands`` and ``notes`` (initsys's), and
     ``late``: the paths of initsys's entries, in the order it gives them (``in_order``);
     ``environments``: {login: the environment commands run as that user get, as their tree
-    does}; ``owed_file``: where restarts owed are written down (owed.py; None: nowhere)."""
+    does}; ``owed_file``: where restarts owed are written down (owed.py; None: nowhere);
+    ``service_dirs``: {login (None: the system's): the service directory runsvdir scans}, each
+    listed for what the data does not declare (supervised.py; empty: none is, as with
+    ``--only``)."""
 
     def __init__(self, tree, units, homes, sv_timeout, runtime, commands=(), notes=(),
-                 late=(), environments=None, owed_file=None):
+                 late=(), environments=None, owed_file=None, service_dirs=None):
         self.tree = tree
+        self.service_dirs = dict(service_dirs or {})
         self.late = list(late)
         self.units = units
         self.homes = homes
@@ -262,7 +266,15 @@ def desired_state(config, tree, only=None, profile_dir="/etc/profile.d", extra_e
                    late=_paths_once(extra_entries),
                    environments={login: user_environment(user) for login, user
                                  in config.users.items()},
-                   owed_file=owed_path(config.sv_dir))
+                   owed_file=owed_path(config.sv_dir),
+                   service_dirs=service_directories(config) if only is None else {})
+
+
+def service_directories(config):
+    """{login (None: the system's): the service directory its runsvdir scans}."""
+    found = {None: config.service_dir}
+    found.update((login, user.service_dir) for login, user in config.users.items())
+    return found
 
 
 def runtime_state(config, entries, commands=(), notes=()):

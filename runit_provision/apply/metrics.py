@@ -1,14 +1,19 @@
 """apply: ``status``'s rows as Prometheus metrics — the text exposition format (0.0.4), as
 node_exporter's textfile collector reads it. Pure: rows in, text out.
 
-One family per fact, labelled ``service`` and ``tree`` (``system``, or the login whose tree it
-is); the log side has families of its own (``runit_service_log_*``), so that
-``runit_service_up == 0`` alerts on services, not on their loggers. What our runtime's
-account knows (deaths, starts, the last exit, crash-looping: protocol/tally.py) is left out
-for a side it does not cover — absent, never a made-up 0 (C runit keeps no account).
+One family per fact, labelled ``service``, ``tree`` (``system``, or the login whose tree it
+is) and ``declared`` (``true``; ``false`` for a service linked in a service directory that the
+data does not declare — every sample has all three, so that a series keeps its labels when
+such a service comes or goes); the log side has families of its own
+(``runit_service_log_*``), so that ``runit_service_up == 0`` alerts on services, not on
+their loggers. What our runtime's account knows (deaths, starts, the last exit,
+crash-looping: protocol/tally.py) is left out for a side it does not cover — absent, never a
+made-up 0 (C runit keeps no account). A name found in a home is shown as
+``shown.shown_name`` shows it (a label value is UTF-8 text).
 """
 
 from ..protocol.tally import CRASH_LOOP
+from ..shown import shown_name
 
 SYSTEM_TREE = "system"
 
@@ -41,8 +46,9 @@ def exposition(rows):
             side = side_of(row)
             if side is None:
                 continue
-            labels = '{service="%s",tree="%s"}' % (_escape(row.label),
-                                                   _escape(row.tree or SYSTEM_TREE))
+            labels = '{service="%s",tree="%s",declared="%s"}' % (
+                _escape(shown_name(row.label)), _escape(row.tree or SYSTEM_TREE),
+                "true" if row.declared else "false")
             for suffix, value in _values(side):
                 samples[suffix].append("%s%s%s %s" % (prefix, suffix, labels, value))
         for suffix, kind, text in FAMILIES:

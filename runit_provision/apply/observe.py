@@ -15,7 +15,8 @@ someone else's file linked in — and is replaced whole.
 A user's part costs a bounded look, whatever the home holds: a directory of theirs where
 nothing is purged (the home, ``~/sv``, ``~/logs/NAME``) is never listed — the paths wanted
 there are looked up by name — and one that is listed (a service directory, ``env/``,
-``control/``, ``log/``) is read up to ``fsroot.MAX_ENTRIES`` entries. A directory beyond that,
+``control/``, ``log/``) is read up to ``fsroot.MAX_ENTRIES`` entries — a user's service
+directory too, once, for what the data does not declare (supervised.py: left alone). A directory beyond that,
 or any error met reading one of a user's directories, is a problem at that directory
 (``Observation.problems``): that user's refusal, never the apply's.
 """
@@ -31,6 +32,7 @@ from ..protocol.probe import is_supervised_despite, read_status_at
 from ..protocol.status import State
 from .fsroot import MAX_ENTRIES, READ_LIMIT, is_temp_name
 from .owed import owed_from_text
+from .supervised import undeclared as list_undeclared
 
 _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
 
@@ -120,14 +122,19 @@ class Observation:
     """``paths``: {path: Actual}; ``extras``: {path: Actual} to purge; ``live``: {unit path:
     Live} (empty when nothing was probed: ``--root``); ``owed``: the restarts an earlier apply
     wrote down and did not do (owed.py); ``problems``: [(directory, why)] of the directories
-    in users' parts that could not be read (too many entries, an error)."""
+    in users' parts that could not be read (too many entries, an error); ``undeclared``: the
+    entries of the service directories that the data does not declare, and ``unread``: the
+    service directories that could not be listed for them (supervised.py) — left alone
+    either way."""
 
-    def __init__(self, paths=None, extras=None, live=None, owed=(), problems=()):
+    def __init__(self, paths=None, extras=None, live=None, owed=(), problems=(),
+                 undeclared=(), unread=()):
         self.paths = paths or {}
         self.extras = extras or {}
         self.live = live or {}
         self.owed = list(owed)
         self.problems = list(problems)
+        self.undeclared, self.unread = list(undeclared), list(unread)
 
     def actual(self, path):
         return self.paths.get(path, MISSING)
@@ -193,7 +200,9 @@ def observe(desired, fs, probe=None):
             if paths.get(unit.path, MISSING).kind == "directory":
                 live[unit.path] = _live(probe, unit)
         owed = read_owed(fs, desired.owed_file)
-    return Observation(paths, extras, live, owed=owed, problems=problems)
+    undeclared, unread = list_undeclared(desired, fs)
+    return Observation(paths, extras, live, owed=owed, problems=problems,
+                       undeclared=undeclared, unread=unread)
 
 
 def read_owed(fs, path):

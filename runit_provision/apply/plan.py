@@ -58,6 +58,7 @@ def plan(desired, observation, identities=None, sv=("sv",), is_staging=False):
                 services.plan(unit)
     CommandsPlanner(draft).plan()
     services.owed_left()
+    services.undeclared_left()
     if draft.problems:
         raise ApplyError("\n".join(_first_causes(draft.problems)))
     steps = [step for phase in Phase for step in draft.phases[phase]]

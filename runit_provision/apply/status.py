@@ -8,13 +8,19 @@ enabled and runsv wants it up — or, with no runsv, when nothing marks it down;
 service that is not running is what makes ``status`` exit 3 (LSB's "not running"). A side
 whose state cannot be told (its status or ``ok`` made unreadable) is ``unknown``; each row
 carries the restarts an apply owes it (``SV_DIR/.pending-restarts``, apply/owed.py).
+
+After the declared services come the ones the data does not declare (``declared`` False):
+every other entry of the service directories the data names, linked by hand or left behind
+(supervised.py), read the same way. runsv's own rule says what is wanted of one: up unless a
+``down`` file marks it normally down.
 """
 
 from ..errors import ApplyError, ProbeError, UnsafePathError
-from ..protocol.layout import SUPERVISE_DIR
+from ..protocol.layout import LOG_DIR, SUPERVISE_DIR
 from ..protocol.probe import is_normally_up, read_status_at
 from ..protocol.tally import CRASH_LOOP, read_tally_at
 from .observe import probe_side, read_owed
+from .supervised import LEFT_ALONE, is_still_owned, undeclared
 
 UNKNOWN = "unknown"
 
@@ -85,19 +91,26 @@ class SideStatus:
 
 
 class ServiceStatus:
-    """A declared service: ``label``, ``path`` (its directory), ``tree`` (login or None),
-    ``enabled``, ``main`` and ``log`` (SideStatus; ``log`` None without a logger) and
-    ``owed``: the restarts and HUPs an apply wrote down for it and has not done yet
-    (``owed.Owed``; apply/owed.py)."""
+    """A supervised service: ``label``, ``path`` (its directory; for one the data does not
+    declare, its entry in the service directory), ``tree`` (login or None), ``enabled``,
+    ``main`` and ``log`` (SideStatus; ``log`` None without a logger), ``owed``: the restarts
+    and HUPs an apply wrote down for it and has not done yet (``owed.Owed``; apply/owed.py),
+    ``declared``: whether the data declares it, and ``note``: why its state was not read
+    (None: it was)."""
 
-    __slots__ = ("label", "path", "tree", "enabled", "main", "log", "owed")
+    __slots__ = ("label", "path", "tree", "enabled", "main", "log", "owed", "declared",
+                 "note")
 
-    def __init__(self, label, path, tree, enabled, main, log, owed=()):
+    def __init__(self, label, path, tree, enabled, main, log, owed=(), declared=True,
+                 note=None):
         self.label, self.path, self.tree, self.enabled = label, path, tree, enabled
         self.main, self.log, self.owed = main, log, list(owed)
+        self.declared, self.note = declared, note
 
     @property
     def is_wanted(self):
+        if not self.declared:  # runsv's rule: up unless a down file says otherwise
+            return self.main.is_normally_up
         if not self.enabled:
             return False
         if self.main.has_given_up:
@@ -110,8 +123,16 @@ class ServiceStatus:
     def is_running(self):
         return self.main.state == "run"
 
+    @property
+    def mark(self):
+        """The line that marks a service the data does not declare (None for one it does)."""
+        if self.declared:
+            return None
+        return "not in the data: %s (%s)" % (self.path, LEFT_ALONE)
+
     def as_json(self):
         return {"service": self.label, "path": self.path, "tree": self.tree,
+                "declared": self.declared, "note": self.note,
                 "enabled": self.enabled, "wanted": self.is_wanted,
                 "running": self.is_running, "main": self.main.as_json(),
                 "log": self.log.as_json() if self.log is not None else None,
@@ -121,6 +142,7 @@ class ServiceStatus:
     def as_fact(self):
         """``as_json`` with each side's ``as_fact``: stable between agent runs."""
         return {"service": self.label, "path": self.path, "tree": self.tree,
+                "declared": self.declared, "note": self.note,
                 "enabled": self.enabled, "wanted": self.is_wanted,
                 "running": self.is_running, "main": self.main.as_fact(),
                 "log": self.log.as_fact() if self.log is not None else None}
@@ -158,14 +180,24 @@ def fact_exit(last):
     return UNKNOWN
 
 
+class Rows(list):
+    """The ServiceStatus rows, and ``unread``: the service directories that could not be
+    listed (supervised.Unread) — what runs there cannot be told."""
+
+    def __init__(self, rows=(), unread=()):
+        list.__init__(self, rows)
+        self.unread = list(unread)
+
+
 def service_statuses(desired, fs, now, probe=None):
-    """A ServiceStatus for each present unit of ``desired``, in its order; ``now``: unix
-    seconds; ``probe``: ``probe_side``'s signature (tests give a fake; then no tally is
+    """Rows: a ServiceStatus for each present unit of ``desired``, in its order, then one for
+    each entry of its service directories the data does not declare (supervised.py); ``now``:
+    unix seconds; ``probe``: ``probe_side``'s signature (tests give a fake; then no tally is
     read)."""
     with_tally = probe is None
     probe = probe or (lambda path: probe_side(fs, path))
     owed = owed_by_target(fs, desired.owed_file)
-    rows = []
+    rows = Rows()
     for unit in desired.units:
         if unit.is_absent:
             continue
@@ -175,7 +207,39 @@ def service_statuses(desired, fs, now, probe=None):
         rows.append(ServiceStatus(unit.label, unit.path, unit.login or unit.for_login,
                                   unit.is_enabled, main, log,
                                   owed.get(unit.path, []) + owed.get(unit.log_path, [])))
+    entries, rows.unread = undeclared(desired, fs)
+    rows.extend(undeclared_status(fs, entry, now, probe, with_tally) for entry in entries)
     return rows
+
+
+def undeclared_status(fs, entry, now, probe, with_tally=True):
+    """The ServiceStatus of an entry the data does not declare (supervised.Undeclared): read
+    where it leads, as a declared one is; a link that leads nowhere is not supervised, one
+    not followed is ``unknown`` — and wanted, as neither can be told to be down."""
+    note = entry.why
+    if entry.side is not None and not is_still_owned(fs, entry):
+        note = "not read: %s is no longer its link's owner's" % entry.side
+    if note is not None:
+        main = SideStatus("not supervised" if entry.is_dangling else UNKNOWN)
+        return ServiceStatus(entry.label, entry.path, entry.login, True, main, None,
+                             declared=False, note=note)
+    main = side_status(fs, entry.side, now, probe, with_tally)
+    log_path = entry.side + "/" + LOG_DIR
+    log = side_status(fs, log_path, now, probe, with_tally) \
+        if has_log_side(fs, log_path) else None
+    return ServiceStatus(entry.label, entry.path, entry.login, True, main, log,
+                         declared=False)
+
+
+def has_log_side(fs, path):
+    """runsv's test for a logger: ``log`` is (or leads to) a directory. One that is not
+    reached safely counts (its state is then ``unknown``)."""
+    try:
+        return fs.dir_stat(path) is not None
+    except NotADirectoryError:
+        return False
+    except (OSError, UnsafePathError):
+        return True
 
 
 def owed_by_target(fs, path):

@@ -23,12 +23,16 @@ service (``web``; a user's as ``~alice/app``; the user's tree supervisor ``runsv
                      at every start for an unknown one
     absent           ``ensure: absent``: neither the link nor the directory is there
 
-and per tree ``directories`` (sv_dir, service_dir, a user's ``~/logs``), and ``runtime``
-(``runtime_checks``): ``tools installed`` (the runit programs the rendered scripts call, on the
-host's PATH, ours for ``runtime: python``); unless ``init: none``, ``installed`` (every path
-``install-runtime`` and ``apply`` put there: the version's files and ``.pyc``, the launchers,
-``current``, the tools' links) and ``linked into init`` (the unit and its link, the inittab
-line, the upstart job, runit's stages) — both from the init room's own answer for the host.
+and, found on the host (``Expectations.found_in``), for every other entry of the service
+directories the data names — linked by hand, or left behind — a check ``running (not in the
+data)``: it runs, unless a ``down`` file marks it normally down (runsv's rule, what status
+calls "as wanted"); and per tree ``directories`` (sv_dir, service_dir, a user's ``~/logs``),
+and ``runtime`` (``runtime_checks``): ``tools installed`` (the runit programs the rendered
+scripts call, on the host's PATH, ours for ``runtime: python``); unless ``init: none``,
+``installed`` (every path ``install-runtime`` and ``apply`` put there: the version's files
+and ``.pyc``, the launchers, ``current``, the tools' links) and ``linked into init`` (the unit
+and its link, the inittab line, the upstart job, runit's stages) — both from the init room's
+own answer for the host.
 
 A staged tree (``verify --root``) is read under its directory, owners from its own passwd and
 group; nothing runs there, so the supervision checks and the PATH are left out.
@@ -70,11 +74,19 @@ class Check:
 
 class Expectations:
     """The ``request`` that reads everything the ``checks`` look at, in one go; ``root``: a
-    staged tree to read it under, ``accounts`` its owners (``accounts.Accounts``), or None."""
+    staged tree to read it under, ``accounts`` its owners (``accounts.Accounts``), or None;
+    ``finders``: ``snapshot -> [Check]`` for checks of what is only known once the host is
+    read (``found_in``)."""
 
-    def __init__(self, request, checks, root=None, accounts=None):
+    def __init__(self, request, checks, root=None, accounts=None, finders=()):
         self.request, self.checks = request, checks
         self.root, self.accounts = root, accounts
+        self.finders = list(finders)
+
+    def found_in(self, snapshot):
+        """The checks of what the host holds beyond the data (its services not in the
+        data)."""
+        return [check for finder in self.finders for check in finder(snapshot)]
 
 
 class Unknown:
@@ -109,11 +121,18 @@ def expectations(config, tree, only=None, runtime=None, root=None, accounts=None
     ``accounts``' owners; nothing is expected to run there."""
     from .snapshot import Request
 
-    request, checks = Request(), []
+    request, checks, finders = Request(), [], []
     staged = root is not None
     wanted = set(only) if only else None
     system = Place(config.sv_dir, config.service_dir, config.log_dir)
     checks += directory_checks("system", [config.sv_dir, config.service_dir], tree, request)
+    if wanted is None and not staged:  # nothing runs in a staged tree
+        finders.append(undeclared_finder(None, config.service_dir, set(config.services) | {
+            USER_TREE_PREFIX + login for login in config.users}, request))
+        for login in sorted(config.users):
+            user = config.users[login]
+            finders.append(undeclared_finder(login, user.service_dir, set(user.services),
+                                             request))
     for name in sorted(config.services):
         if wanted is None or name in wanted:
             checks += service_checks(config.services[name], system, None, tree, request,
@@ -135,7 +154,61 @@ def expectations(config, tree, only=None, runtime=None, root=None, accounts=None
                 checks += service_checks(user.services[name], place, user, tree, request,
                                          staged)
     checks += runtime_checks(config, request, runtime, staged)
-    return Expectations(request, checks, root, accounts)
+    return Expectations(request, checks, root, accounts, finders)
+
+
+def undeclared_finder(login, service_dir, declared, request):
+    """What finds, in a read of the host, the services of ``service_dir`` (``login``'s tree;
+    None: the system's) that are none of the ``declared`` names: runsvdir's view — the
+    entries that are, or lead to, a directory, no dot-names (the probe's ``tree``) — and a
+    link that leads nowhere, which runsvdir warns about at every scan."""
+    request.tree(service_dir)
+    group = "system" if login is None else "~" + login
+
+    def find(snapshot):
+        node = snapshot.node(service_dir)
+        if not node.exists:
+            return []  # the directories check says so
+        if service_dir not in snapshot.listed:
+            return [Check(group, "services not in the data", lambda snapshot: [
+                "%s: not listed (unreadable, or more than %d entries): what runs there "
+                "cannot be told" % (service_dir, UNDECLARED_LIMIT)])]
+        checks = []
+        for name in snapshot.children(service_dir):
+            path = path_in(service_dir, name)
+            if name.startswith(".") or name in declared or not _is_runsvdir_entry(
+                    path, snapshot):
+                continue
+            label = shown_name(name if login is None else "~%s/%s" % (login, name))
+            checks.append(Check(label, "running (not in the data)",
+                                lambda snapshot, label=label, path=path: undeclared_problems(
+                                    label, path, snapshot)))
+        return checks
+    return find
+
+
+UNDECLARED_LIMIT = 10000  # hostprobe.TREE_LIMIT (the probe is a program of its own)
+
+
+def _is_runsvdir_entry(path, snapshot):
+    """A directory or a link to one (the probe read its side), or a link to nothing."""
+    if snapshot.side(path) is not None:
+        return True
+    node = snapshot.node(path)
+    return node.kind == "l" and node.realpath is None
+
+
+def undeclared_problems(label, path, snapshot):
+    """A service the data does not declare is as wanted when it runs, or when a ``down``
+    file marks it normally down (runsv's rule: then it is up only if someone said so)."""
+    side = snapshot.side(path)
+    if side is None:
+        return ["%s: not in the data, and links to %s, which does not exist" % (
+            label, shown_name(snapshot.node(path).target or "?"))]
+    if not side.is_normally_up:
+        return []
+    return ["%s (not in the data)" % problem
+            for problem in running_problems(label, path, snapshot)]
 
 
 def service_checks(service, place, user, tree, request, staged=False):

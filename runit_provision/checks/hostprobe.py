@@ -15,7 +15,9 @@ directory of the last ``in`` line; a leading ``~login`` is that login's home::
     stat PATH     the path itself (lstat): E or X; L for a link or a directory; C for a file
     walk PATH     stat PATH and, for a directory, everything below it (not supervise/'s contents)
     side PATH     S for the service directory PATH, and for PATH/log if that is a directory
-    tree PATH     stat PATH, then stat and side every entry of it (and stat its run)
+    tree PATH     stat PATH (a directory, or a link to one), then stat and side every entry
+                  of it but dot-names (and stat its run); python's probe lists none beyond
+                  TREE_LIMIT entries
     login NAME    U
     group NAME    G
     which NAME    W
@@ -65,6 +67,9 @@ except ImportError:  # not a POSIX host: owners stay numbers
 
 LIMIT = 256 * 1024  # a file bigger than this is compared by hash, not shown in a diff
 HEAD = 64
+# The most entries of a tree's directory read (apply's own bound on a directory of a user's,
+# apply/fsroot.MAX_ENTRIES): a crowd planted in a home costs a look, not a side each.
+TREE_LIMIT = 10000
 _PRINTABLE = frozenset(range(0x21, 0x7F)) - frozenset(b"%")
 _PRINTABLE_BYTES = bytes(sorted(_PRINTABLE))
 _KINDS = ((stat.S_ISREG, "f"), (stat.S_ISDIR, "d"), (stat.S_ISLNK, "l"), (stat.S_ISFIFO, "p"),
@@ -175,14 +180,21 @@ class Probe:
         data = b"".join(chunks).hex() if total <= LIMIT else None
         self.record(b"C", total, data, digest.hexdigest(), shown)
 
-    def listing(self, shown, real, resolve=False):
-        """stat a directory, then (name, shown, real) of each entry; D once listed."""
+    def listing(self, shown, real, resolve=False, limit=None):
+        """stat a directory, then (name, shown, real) of each entry; D once listed. With
+        ``resolve``, a link to a directory is listed too (``/etc/service`` is one on Debian);
+        beyond ``limit`` entries nothing is (no D: the reader says it was not listed)."""
         info = self.stat(shown, real, resolve)
-        if info is None or not stat.S_ISDIR(info.st_mode):
+        if info is None:
+            return
+        if not stat.S_ISDIR(info.st_mode) and not (
+                resolve and stat.S_ISLNK(info.st_mode) and os.path.isdir(real)):
             return
         try:
             names = sorted(os.listdir(real))
         except OSError:
+            return
+        if limit is not None and len(names) > limit:
             return
         self.record(b"D", shown)
         for name in names:
@@ -223,7 +235,8 @@ class Probe:
         self.record(b"S", ok, down, _hex(status), proc_uid, sup_uid, shown)
 
     def tree(self, shown, real):
-        for name, child_shown, child_real in self.listing(shown, real, resolve=True):
+        for name, child_shown, child_real in self.listing(shown, real, resolve=True,
+                                                          limit=TREE_LIMIT):
             if name.startswith(b"."):
                 continue  # runsvdir skips dot-names
             self.stat(child_shown, child_real)

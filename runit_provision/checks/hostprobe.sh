@@ -129,9 +129,9 @@ side() {  # SHOWN REAL
   printf ' '; pct "$2"; printf ' '; pct "$1"; printf '\n'
 }
 
-tree() {  # SHOWN REAL
+tree() {  # SHOWN REAL (a directory, or a link to one: /etc/service on Debian)
   entry "$1" "$2" resolve || return 0
-  [ "$kind" = d ] || return 0
+  [ "$kind" = d ] || { [ "$kind" = l ] && [ -d "$2" ]; } || return 0
   [ -r "$2" ] && [ -x "$2" ] && { printf 'D '; pct "$1"; printf '\n'; }
   for child in "$2"/*; do
     [ -e "$child" ] || [ -h "$child" ] || continue

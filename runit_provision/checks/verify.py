@@ -51,7 +51,7 @@ def verify_host(host, expectations, host_id="local", python=True):
         return [Outcome(check, host_id, error=message) for check in expectations.checks]
     read_seconds = time.monotonic() - start
     outcomes = []
-    for check in expectations.checks:
+    for check in expectations.checks + expectations.found_in(snapshot):
         if check.skip is not None:
             outcomes.append(Outcome(check, host_id, skipped=check.skip))
             continue

@@ -18,9 +18,10 @@ def add_parser(sub):
     from .inputs import add_input_arguments
 
     parser = sub.add_parser(
-        "metrics", help="every declared service's state and deaths as Prometheus metrics",
-        description="Every declared service (system and users') as Prometheus metrics "
-                    "(runit_service_*, runit_service_log_*; labels service and tree), on "
+        "metrics", help="every supervised service's state and deaths as Prometheus metrics",
+        description="Every declared service (system and users'), and every other one linked "
+                    "in their service directories, as Prometheus metrics (runit_service_*, "
+                    "runit_service_log_*; labels service, tree and declared), on "
                     "standard output, or written atomically to DIR/%s for node_exporter's "
                     "textfile collector." % TEXTFILE,
         epilog=ACCOUNTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -35,11 +36,13 @@ def add_parser(sub):
 
 def run(args):
     from ..apply.metrics import exposition
-    from .status import read_rows
+    from .status import read_rows, unread_line
 
     try:
         _, _, rows = read_rows(args)
         text = exposition(rows)
+        for item in rows.unread:  # nothing to measure there: said, not hidden
+            sys.stderr.write("runit-provision metrics: %s\n" % unread_line(item))
         if args.textfile:
             write_atomically(args.textfile, TEXTFILE, text.encode("utf-8"))
         else:

@@ -1,10 +1,12 @@
-"""cli: ``runit-provision status [NAME…]`` — every declared service (system and users'), or
+"""cli: ``runit-provision status [NAME…]`` — every supervised service (the data's, system and
+users', and what else is linked in their service directories, marked "not in the data"), or
 those named, as runsv shows it: state, pid, uptime, normally up/down, want, and its log side;
-under the table, the last lines of the log of each service that is not as wanted (the reason
-is usually there: ``fatal: db unreachable``), as ``systemctl status`` shows them.
+under the table, the last lines of the log of each declared service that is not as wanted (the
+reason is usually there: ``fatal: db unreachable``), as ``systemctl status`` shows them.
 
 A table on a terminal (coloured when it is one), ``--json`` for machines. Exit codes as LSB's
-``status``: 3 when a wanted service is not running, 0 otherwise, 1 on an error.
+``status``: 3 when a wanted service is not running — declared or not — or a service directory
+cannot be listed, 0 otherwise, 1 on an error.
 """
 
 import argparse
@@ -29,16 +31,18 @@ COLUMNS = ("SERVICE", "STATE", "PID", "UPTIME", "NORMALLY", "WANT", "LOG")
 
 DESCRIPTION = """\
 Every declared service (system and users'), or those named, with its state, pid, uptime,
-normally up/down, want and its log side, read from the supervise files. Under the table, the
-last %d lines of the log of each service that is not as wanted (--logs N: N lines of every
-one listed; --logs 0: none). Exit 3 when a wanted service is not running (LSB), 0 otherwise.
+normally up/down, want and its log side, read from the supervise files; then every other
+service linked in their service directories, marked "not in the data" (wanted up unless a down
+file says otherwise). Under the table, the last %d lines of the log of each declared service
+that is not as wanted (--logs N: N lines of every one listed; --logs 0: none). Exit 3 when a
+wanted service is not running (LSB), declared or not, 0 otherwise.
 
 NAME: as --only's (both add up): status web is status --only web.""" % DEFAULT_LOG_LINES
 
 
 def add_parser(sub):
     parser = sub.add_parser(
-        "status", help="what every declared service is doing",
+        "status", help="what every supervised service is doing",
         description=DESCRIPTION,
         epilog=ACCOUNTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", metavar="NAME",
@@ -83,9 +87,13 @@ def run(args):
         sys.stderr.write("runit-provision status: %s\n" % shown_text(str(exc)))
         return EXIT_ERROR
     stopped = [row.label for row in rows if row.is_wanted and not row.is_running]
+    unread = [{"tree": item.login, "path": item.path, "why": item.why}
+              for item in rows.unread]
+    verdict = EXIT_NOT_RUNNING if stopped or unread else EXIT_OK
     if args.fact:
-        print_json({"services": [row.as_fact() for row in rows], "not_running": stopped})
-        return EXIT_NOT_RUNNING if stopped else EXIT_OK
+        print_json({"services": [row.as_fact() for row in rows], "not_running": stopped,
+                    "unread": unread})
+        return verdict
     shown = units_with_logs_shown(desired.units, rows, args.logs)
     # none to show (all as wanted, or --logs 0): the log readers are not even imported
     logs = last_lines(config, shown, DEFAULT_LOG_LINES if args.logs is None else args.logs,
@@ -96,7 +104,7 @@ def run(args):
             if service["service"] in logs:
                 service["logs"] = [line.decode("utf-8", "replace")
                                    for line in logs[service["service"]].splitlines()]
-        print_json({"services": services, "not_running": stopped})
+        print_json({"services": services, "not_running": stopped, "unread": unread})
     else:
         print_table(rows)
         for row in rows:
@@ -106,7 +114,7 @@ def run(args):
                 sys.stdout.buffer.write(b"".join(b"  " + line + b"\n"
                                                  for line in logs[row.label].splitlines()))
                 sys.stdout.buffer.flush()
-    return EXIT_NOT_RUNNING if stopped else EXIT_OK
+    return verdict
 
 
 def units_with_logs_shown(units, rows, count):
@@ -156,24 +164,45 @@ def print_table(rows, stream=None):
         main = row.main
         state = main.state if row.enabled else "disabled" + (
             "" if main.state == "not supervised" else " (%s)" % main.state)
-        table.append((row.label, state, str(main.pid) if main.pid else "-",
+        table.append((row.label if row.declared else shown_name(row.label), state,
+                      str(main.pid) if main.pid else "-",
                       _duration(main.uptime), "up" if main.is_normally_up else "down",
                       main.want or "-", _log_text(row.log)))
         marks.append("ok" if row.is_running else "bad" if row.is_wanted else "dim")
     widths = [max(len(line[index]) for line in table) for index in range(len(COLUMNS))]
-    notes = [None] + [why_not_running(row) for row in rows]
+    notes = [()] + [notes_of(row) for row in rows]
     owed = [()] + [row.owed for row in rows]
-    for line, mark, note, entries in zip(table, marks, notes, owed):
+    for line, mark, lines, entries in zip(table, marks, notes, owed):
         cells = [cell.ljust(width) for cell, width in zip(line, widths)]
         text = "  ".join(cells).rstrip()
         stream.write((painter.paint("head", text) if mark is None else
                       painter.paint(mark, cells[0]) + "  " + "  ".join(cells[1:]).rstrip())
                      + "\n")
-        if note:
+        for note in lines:
             stream.write("  " + painter.paint(mark, note) + "\n")
         for entry in entries:
             stream.write("  " + painter.paint("bad", owed_line(entry)) + "\n")
+    for item in getattr(rows, "unread", ()):  # apply/status.Rows; a plain list has none
+        stream.write(painter.paint("bad", unread_line(item)) + "\n")
     stream.flush()
+
+
+def notes_of(row):
+    """The lines under a row: its "not in the data" mark, why its state was not read, why it
+    is not running as wanted — each safe to print (a name from a home is escaped)."""
+    found = [shown_name(row.mark)] if row.mark else []
+    if row.note:  # it says why better than an exit nobody could read
+        return found + [shown_name(row.note)]
+    why = why_not_running(row)
+    if why:
+        found.append(why)
+    return found
+
+
+def unread_line(item):
+    """The line for a service directory that could not be listed (apply/supervised.py)."""
+    return shown_name("%s: not listed, what runs there cannot be told: %s" % (
+        "system" if item.login is None else item.login, item.why))
 
 
 def owed_line(entry):

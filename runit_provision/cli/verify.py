@@ -25,7 +25,9 @@ DESCRIPTION = """\
 Verify hosts against the data: every declared service exists with the rendered files,
 contents, modes and owners; is linked or not as declared; is supervised; is up unless down;
 its logger is up and its log directory writable by the logger's user; every user's
-runsvdir-<login> is up and runs as the user; absent services are gone; the runit tools are
+runsvdir-<login> is up and runs as the user; absent services are gone; every other service
+linked in those service directories (not in the data) runs unless a down file marks it
+normally down; the runit tools are
 installed, and (unless init: none) the runtime is installed and linked into init as
 install-runtime and apply would make it. Each host is read in one command (python3 on the
 host when it has one, else sh and sv). Exit 0 when every check passed, 1 otherwise."""

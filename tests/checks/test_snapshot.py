@@ -186,6 +186,21 @@ def test_python_and_sh_see_the_same(odd_dir, host):
     assert by_python.commands["no-such-command"].path is None
 
 
+def test_a_tree_behind_a_link_is_listed_by_both_probes(odd_dir, host):
+    """``tree`` of a link to a directory (Debian's ``/etc/service``) lists what it leads to,
+    as runsvdir, started on the link, would scan it; dot-names are not read."""
+    (odd_dir.parent / "linked").symlink_to(odd_dir)
+    (odd_dir / ".hidden").mkdir()
+    request = Request().tree(str(odd_dir.parent / "linked"))
+    by_python = take_snapshot(host, request, python=True)
+    by_sh = take_snapshot(host, request, python=False)
+    assert comparable(by_python)[:2] == comparable(by_sh)[:2]
+    linked = str(odd_dir.parent / "linked")
+    assert linked in by_python.listed
+    assert by_python.children(linked) == ["dead", "web"]
+    assert by_python.side(linked + "/web").is_supervised
+
+
 @pytest.fixture
 def bin_without_python(odd_dir, monkeypatch):
     """A PATH of the tools the sh probe uses, without python3 (and sv only if asked)."""

@@ -121,6 +121,61 @@ def test_a_services_run_as_accounts_are_asked_of_the_host_verified(sandbox, host
         "the host"]
 
 
+@pytest.mark.parametrize("probe", PROBES)
+def test_services_not_in_the_data_are_found_and_judged_by_runsvs_rule(faked, host, sandbox,
+                                                                      probe):
+    """Every other entry of the service directories runsvdir would run is one check, found on
+    the host: it runs, or a down file marks it normally down; a link to nothing fails (runsvdir
+    warns about it at every scan); no check for a dot-name, a file or a link to a file."""
+    config, tree, _, runsv = faked
+    by_hand = sandbox / "by-hand"
+    for name in ("handy", "dead", "resting", "mine"):
+        (by_hand / name).mkdir(parents=True)
+    (by_hand / "resting" / "down").write_text("")
+    service = sandbox / "service"
+    for name in ("handy", "dead", "resting"):
+        (service / name).symlink_to(by_hand / name)
+    runsv.serve(service / "handy")
+    (service / "gone").symlink_to(by_hand / "nowhere")
+    (service / ".hidden").symlink_to(by_hand / "dead")
+    (service / "notes").write_text("a file\n")
+    (service / "tonotes").symlink_to("notes")
+    (sandbox / "home" / "service" / "mine").symlink_to(by_hand / "mine")  # a user's tree
+    outcomes = verify_host(host, expectations(config, tree), python=probe == "python")
+    found = {outcome.check.nodeid: outcome for outcome in outcomes
+             if outcome.check.name == "running (not in the data)"}
+    assert sorted(found) == ["dead::running (not in the data)",
+                             "gone::running (not in the data)",
+                             "handy::running (not in the data)",
+                             "resting::running (not in the data)",
+                             "~root/mine::running (not in the data)"]
+    assert [found[name].status for name in sorted(found)] == [
+        "failed", "failed", "passed", "passed", "failed"]
+    assert found["gone::running (not in the data)"].problems == [
+        "gone: not in the data, and links to %s, which does not exist" % (by_hand / "nowhere")]
+    assert found["dead::running (not in the data)"].problems[0].startswith("dead: not running")
+    assert failures(outcomes).keys() == {name for name in found
+                                         if found[name].status == "failed"}
+    # --only: what is asked for, nothing found beyond it
+    only = verify_host(host, expectations(config, tree, only=["web"]), python=probe == "python")
+    assert not [outcome for outcome in only if "not in the data" in outcome.check.name]
+
+
+def test_a_service_directory_that_cannot_be_listed_is_a_failed_check(sandbox, host):
+    from runit_provision.checks import hostprobe
+
+    config, tree, _ = rendered(sandbox, host_data(sandbox, BASE_PATH))
+    (sandbox / "service").mkdir()
+    for index in range(hostprobe.TREE_LIMIT + 1):
+        (sandbox / "service" / ("s%05d" % index)).mkdir()
+    outcomes = verify_host(host, expectations(config, tree))
+    (unlisted,) = [outcome for outcome in outcomes
+                   if outcome.check.nodeid == "system::services not in the data"]
+    assert unlisted.problems == [
+        "%s: not listed (unreadable, or more than %d entries): what runs there cannot be "
+        "told" % (sandbox / "service", hostprobe.TREE_LIMIT)]
+
+
 def test_every_drift_kind_is_one_check(sandbox):
     """The drift table names each kind the issue lists once at least."""
     kinds = {nodeid.split("::")[1] for nodeid in DRIFT_FAILURES}

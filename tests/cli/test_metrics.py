@@ -44,18 +44,27 @@ def test_families_labels_and_what_is_left_out_without_an_account():
                       SideStatus("down", 0, 3, "up", True, False, tally, NOW * 10**9),
                       SideStatus("run", 12, 100, "up", True, False, None, NOW * 10**9)),
         ServiceStatus('odd"name', "/home/a/sv/x", "alice", True,
-                      SideStatus("not supervised"), None)]
+                      SideStatus("not supervised"), None),
+        # not in the data: a name found in a home, shown as status shows it (UTF-8 text)
+        ServiceStatus("alice/by\nhand\udcff", "/home/a/service/by\nhand\udcff", "alice", True,
+                      SideStatus("run", 7, 5, "up", True, False, None, NOW * 10**9), None,
+                      declared=False)]
     text = exposition(rows)
-    assert 'runit_service_up{service="web",tree="system"} 0\n' in text
-    assert 'runit_service_deaths_total{service="web",tree="system"} 6\n' in text
-    assert 'runit_service_last_exit_signal{service="web",tree="system"} 11\n' in text
-    assert 'runit_service_crash_looping{service="web",tree="system"} 1\n' in text
-    assert 'runit_service_since_timestamp_seconds{service="web",tree="system"} %d\n' % (
-        NOW - 3) in text
+    system = 'service="web",tree="system",declared="true"'
+    assert 'runit_service_up{%s} 0\n' % system in text
+    assert 'runit_service_deaths_total{%s} 6\n' % system in text
+    assert 'runit_service_last_exit_signal{%s} 11\n' % system in text
+    assert 'runit_service_crash_looping{%s} 1\n' % system in text
+    assert 'runit_service_since_timestamp_seconds{%s} %d\n' % (system, NOW - 3) in text
     assert "runit_service_last_exit_code{" not in text  # a signal, not an exit
-    assert 'runit_service_log_up{service="web",tree="system"} 1\n' in text
+    assert 'runit_service_log_up{%s} 1\n' % system in text
     assert "runit_service_log_deaths_total" not in text  # no account: absent, not 0
-    assert 'runit_service_supervised{service="odd\\"name",tree="alice"} 0\n' in text
+    assert 'runit_service_supervised{service="odd\\"name",tree="alice",declared="true"} 0\n' \
+        in text
+    # shown_name's escapes (by\nhand\xff), then the format's own (a backslash doubled)
+    assert ('runit_service_up{service="alice/by\\\\nhand\\\\xff",tree="alice",'
+            'declared="false"} 1\n') in text
+    text.encode("utf-8")  # what the textfile is written as: no lone surrogate left
     assert text.count("# TYPE runit_service_deaths_total counter\n") == 1
     assert exposition([]) == ""
 
@@ -95,14 +104,17 @@ def metrics_of(data, capsys, *extra):
 def test_a_crash_loop_as_metrics_promtool_and_node_exporter_agree(live, tmp_path, capsys):
     needs(PROMTOOL)
     needs(NODE_EXPORTER)
-    wait_until(lambda: 'runit_service_crash_looping{service="crashy",tree="system"} 1' in
+    wait_until(lambda: 'runit_service_crash_looping{service="crashy",tree="system",'
+               'declared="true"} 1' in
                metrics_of(live, capsys)[1], timeout=30, what="crashy crash-looping")
     code, text = metrics_of(live, capsys)
     assert code == 0
-    assert 'runit_service_last_exit_code{service="crashy",tree="system"} 3\n' in text
-    assert 'runit_service_up{service="steady",tree="system"} 1\n' in text
-    assert 'runit_service_deaths_total{service="steady",tree="system"} 0\n' in text
-    assert 'runit_service_log_up{service="crashy",tree="system"} 1\n' in text
+    crashy, steady = ('service="%s",tree="system",declared="true"' % name
+                      for name in ("crashy", "steady"))
+    assert 'runit_service_last_exit_code{%s} 3\n' % crashy in text
+    assert 'runit_service_up{%s} 1\n' % steady in text
+    assert 'runit_service_deaths_total{%s} 0\n' % steady in text
+    assert 'runit_service_log_up{%s} 1\n' % crashy in text
     checked = subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode(),
                              capture_output=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -122,8 +134,10 @@ def test_a_crash_loop_as_metrics_promtool_and_node_exporter_agree(live, tmp_path
     finally:
         exporter.kill()
         exporter.wait()
-    assert 'runit_service_up{service="steady",tree="system"} 1' in served
-    assert 'runit_service_crash_looping{service="crashy",tree="system"} 1' in served
+    # node_exporter serves the labels sorted by name
+    assert 'runit_service_up{declared="true",service="steady",tree="system"} 1' in served
+    assert ('runit_service_crash_looping{declared="true",service="crashy",tree="system"} 1'
+            in served)
     assert "node_textfile_scrape_error 0" in served
 
 

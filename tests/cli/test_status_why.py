@@ -53,3 +53,25 @@ def test_unknown_where_no_account_is_kept_and_nothing_for_what_is_not_wanted():
     lost.died(None, NOW, None)
     assert why_not_running(row("down", lost)) == \
         "last exit unknown after an unknown time (1 death in 60 s)"
+
+
+def test_a_service_not_in_the_data_is_marked_and_its_note_says_why_it_was_not_read():
+    from runit_provision.cli.status import notes_of
+
+    refused = ServiceStatus("alice/peek", "/home/alice/service/peek", "alice", True,
+                            SideStatus("unknown"), None, declared=False,
+                            note="not read: a link of uid 1000's to a directory of uid 0's")
+    assert refused.is_wanted and notes_of(refused) == [
+        "not in the data: /home/alice/service/peek (apply leaves it alone)",
+        "not read: a link of uid 1000's to a directory of uid 0's"]  # no "last exit unknown"
+    dying = ServiceStatus("flappy", "/etc/service/fl\x1bappy", None, True,
+                          SideStatus("down", 0, 0, "up", True, False,
+                                     died([NOW - 10**9]), NOW), None, declared=False)
+    assert notes_of(dying) == [
+        "not in the data: /etc/service/fl\\x1bappy (apply leaves it alone)",
+        "last exit 3 after 0.02 s (1 death in 60 s)"]
+    resting = ServiceStatus("resting", "/etc/service/resting", None, True,
+                            SideStatus("down", 0, 0, "down", False, False, None, NOW), None,
+                            declared=False)
+    assert not resting.is_wanted and notes_of(resting) == [
+        "not in the data: /etc/service/resting (apply leaves it alone)"]

@@ -15,7 +15,8 @@ and the live state observed):
   done only once the state can be told;
 * ``enabled: false`` / ``ensure: absent``: unlink, ``sv exit``, remove;
 * a logger added or dropped where a runsv runs: a new runsv (``cycle``);
-* a service linked before that no runsv serves: a wait that is itself a pending change.
+* a service linked before that no runsv serves: a wait that is itself a pending change;
+* what the service directories hold that the data does not declare: left alone, said.
 """
 
 import enum
@@ -265,6 +266,17 @@ class ServicesPlanner:
             else:
                 self.draft.noop(entry.label, "%s owed (%s): no longer needed"
                                 % (entry.action, entry.reason))
+
+    def undeclared_left(self):
+        """What is linked in the service directories and the data does not declare
+        (supervised.py): listed as left alone — apply neither starts, stops nor removes
+        what it was not given."""
+        for entry in self.obs.undeclared:
+            self.draft.noop(entry.path, "not in the data: left alone%s" % (
+                "" if entry.why is None else " (%s)" % entry.why))
+        for item in self.obs.unread:
+            self.draft.noop(item.path, "not listed for what the data does not declare: %s"
+                            % item.why)
 
     # -- teardown ---------------------------------------------------------------------------
     def exit(self, unit, reason, sides):
