@@ -7,7 +7,8 @@ them — and the one rule by which a name on a command line names them (docs/nam
 positional names and ``--only`` follow:
 
 * ``NAME``: the system tree's service ``NAME`` (``runsvdir-LOGIN`` is one: a user's tree);
-* ``LOGIN/NAME``, or ``~LOGIN/NAME``: user ``LOGIN``'s service ``NAME``;
+* ``LOGIN/NAME``, or ``~LOGIN/NAME`` (or ``HOME/NAME``, what a shell makes of it unquoted):
+  user ``LOGIN``'s service ``NAME``;
 * a bare ``NAME`` the system tree has not, but one user's tree has: that service; more than
   one user's: ambiguous, an error naming each;
 * anything else: an error, with the names it may have meant (``difflib``) — never an empty
@@ -158,7 +159,7 @@ alice/app, bob/app (name one as LOGIN/NAME)
     runit_provision.errors.ServiceNameError: no service '~bob/notse' in the data (did you \
 mean bob/notes?)
     """
-    login, bare = _parts(name)
+    login, bare = _parts(units, name)
     if login is not None:
         found = [unit for unit in units if unit.login == login and unit.name == bare]
     else:
@@ -173,12 +174,22 @@ mean bob/notes?)
     raise ServiceNameError("no service %r in the data (%s)" % (name, _hint(units, name)))
 
 
-def _parts(name):
-    """``(login, name)`` of a name as typed: ``(None, NAME)`` for a bare one.
+def _parts(units, name):
+    """``(login, name)`` of a name as typed: ``(None, NAME)`` for a bare one. An absolute
+    ``HOME/NAME`` in a user's home is ``~LOGIN/NAME`` as a shell expands it unquoted.
 
-    >>> _parts("web"), _parts("alice/app"), _parts("~alice/app"), _parts("~alice")
-    ((None, 'web'), ('alice', 'app'), ('alice', 'app'), (None, '~alice'))
+    >>> units = [ServiceUnit(name="app", login="alice", home="/home/alice")]
+    >>> [_parts(units, name) for name in ("web", "alice/app", "~alice/app", "~alice",
+    ...                                   "/home/alice/app", "/home/alice/sv/app")]
+    [(None, 'web'), ('alice', 'app'), ('alice', 'app'), (None, '~alice'), ('alice', 'app'), (None, '/home/alice/sv/app')]
     """
+    if name.startswith(SEPARATOR):
+        for unit in units:
+            home = (unit.home or "").rstrip(SEPARATOR) + SEPARATOR
+            rest = name[len(home):]
+            if unit.home and name.startswith(home) and rest and SEPARATOR not in rest:
+                return unit.login, rest
+        return None, name
     typed = name[len(USER_MARK):] if name.startswith(USER_MARK) and SEPARATOR in name else name
     login, separator, bare = typed.partition(SEPARATOR)
     return (login, bare) if separator else (None, name)
@@ -206,7 +217,7 @@ def _hint(units, name):
     """What ``name`` may have meant: for a login, how to name their units; else the labels
     close to it (for ``LOGIN/NAME``, ``NAME`` in other trees first); else what is
     declared."""
-    login, bare = _parts(name)
+    login, bare = _parts(units, name)
     typed = bare if login is None else label_of(login, bare)
     logins = {unit.login or unit.for_login for unit in units} - {None}
     if login is None and typed.lstrip(USER_MARK) in logins:

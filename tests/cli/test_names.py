@@ -3,10 +3,10 @@ the real CLI, on a staged ``--root`` (nothing started, no sv run).
 
 Each verb that takes names — ``--only`` (plan, apply, status, metrics, verify, render) or
 positional ones (logs, restart, start, stop) — takes a user's service as ``alice/notes``,
-``~alice/notes`` and, when only one user's tree has it, ``notes``, and selects exactly it; a
-bare name two users have is ambiguous (exit 1, naming both); a name the data does not declare
-is exit 1 with "did you mean", never an empty success. Every label a verb prints is accepted
-back.
+``~alice/notes`` (``/home/alice/notes`` once a shell expanded it) and, when only one user's
+tree has it, ``notes``, and selects exactly it; a bare name two users have is ambiguous (exit
+1, naming both); a name the data does not declare is exit 1 with "did you mean", never an
+empty success. Every label a verb prints is accepted back.
 """
 
 import json
@@ -42,7 +42,8 @@ GROUP = "root:x:0:\nalice:x:1000:\nbob:x:1001:\n"
 ONLY_VERBS = ("plan", "apply", "status", "metrics", "verify", "render")
 POSITIONAL_VERBS = ("logs", "restart", "start", "stop")
 VERBS = ONLY_VERBS + POSITIONAL_VERBS
-SPELLINGS = ("alice/notes", "~alice/notes", "notes")
+SPELLINGS = ("alice/notes", "~alice/notes", "/home/alice/notes", "notes")  # the third: the
+# second unquoted, as a shell expands it
 
 
 @pytest.fixture

@@ -52,6 +52,7 @@ def test_every_declared_unit_in_apply_order_with_its_label(config):
     ("~alice/web", "alice/web"),
     ("alice/notes", "alice/notes"),
     ("~alice/notes", "alice/notes"),
+    ("/home/alice/notes", "alice/notes"),  # ~alice/notes unquoted, as the shell expands it
     ("notes", "alice/notes"),  # only alice's tree has it
     ("bob/app", "bob/app"),
     ("~bob/app", "bob/app"),
@@ -81,6 +82,7 @@ def test_a_bare_name_of_several_users_is_ambiguous_and_names_each(config):
     ("notse", "did you mean alice/notes?"),  # a user's by its bare name
     ("alice/ntoes", "did you mean alice/notes or alice/web or alice/app?"),
     ("~alise/notes", "did you mean alice/notes or alice/web?"),
+    ("/home/alice/ntoes", "did you mean alice/notes or alice/web or alice/app?"),
     ("runsvdir-alcie", "did you mean runsvdir-alice or runsvdir-bob?"),
     ("bob/web", "did you mean web or alice/web?"),  # the name in the other trees first
     ("carol/app", "did you mean alice/app or bob/app?"),
