@@ -81,28 +81,21 @@ def run(verb, staged, capsys, *names):
 
 
 # -- a wrong name: exit 1, and what it may have meant ---------------------------------------
+WRONG = {  # names (after a good one) -> what every verb says, exit 1, nothing on stdout
+    "unknown": (["web", "wrokr"], "no service 'wrokr' in the data (did you mean worker?)"),
+    "ambiguous": (["app"], "'app' is a service of more than one user: alice/app, bob/app "
+                           "(name one as LOGIN/NAME)"),
+    "a login": (["~alice"], "no service '~alice' in the data (alice is a user: runsvdir-alice "
+                            "is their tree, alice/NAME one of their services)"),
+}
+
+
+@pytest.mark.parametrize("wrong", sorted(WRONG))
 @pytest.mark.parametrize("verb", VERBS)
-def test_an_unknown_name_is_exit_1_with_did_you_mean(staged, capsys, verb):
-    code, out, err = run(verb, staged, capsys, "web", "wrokr")
-    assert (code, out) == (1, "")
-    assert err == ("runit-provision %s: no service 'wrokr' in the data (did you mean "
-                   "worker?)\n" % verb)
-
-
-@pytest.mark.parametrize("verb", VERBS)
-def test_a_bare_name_two_users_have_is_ambiguous_and_names_both(staged, capsys, verb):
-    code, out, err = run(verb, staged, capsys, "app")
-    assert (code, out) == (1, "")
-    assert err == ("runit-provision %s: 'app' is a service of more than one user: alice/app, "
-                   "bob/app (name one as LOGIN/NAME)\n" % verb)
-
-
-@pytest.mark.parametrize("verb", VERBS)
-def test_a_login_alone_says_how_to_name_its_services(staged, capsys, verb):
-    code, _, err = run(verb, staged, capsys, "~alice")
-    assert code == 1 and err.endswith(
-        "no service '~alice' in the data (alice is a user: runsvdir-alice is their tree, "
-        "alice/NAME one of their services)\n")
+def test_a_wrong_name_is_exit_1_saying_what_it_may_have_meant(staged, capsys, verb, wrong):
+    names, message = WRONG[wrong]
+    assert run(verb, staged, capsys, *names) == (1, "", "runit-provision %s: %s\n"
+                                                  % (verb, message))
 
 
 def test_plan_json_says_the_wrong_name(staged, capsys):
