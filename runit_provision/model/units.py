@@ -179,9 +179,10 @@ def _parts(units, name):
     ``HOME/NAME`` in a user's home is ``~LOGIN/NAME`` as a shell expands it unquoted.
 
     >>> units = [ServiceUnit(name="app", login="alice", home="/home/alice")]
-    >>> [_parts(units, name) for name in ("web", "alice/app", "~alice/app", "~alice",
-    ...                                   "/home/alice/app", "/home/alice/sv/app")]
-    [(None, 'web'), ('alice', 'app'), ('alice', 'app'), (None, '~alice'), ('alice', 'app'), (None, '/home/alice/sv/app')]
+    >>> [_parts(units, name) for name in ("web", "alice/app", "~alice/app", "~alice")]
+    [(None, 'web'), ('alice', 'app'), ('alice', 'app'), (None, '~alice')]
+    >>> [_parts(units, name) for name in ("/home/alice/app", "/home/alice/sv/app")]
+    [('alice', 'app'), (None, '/home/alice/sv/app')]
     """
     if name.startswith(SEPARATOR):
         for unit in units:

@@ -268,7 +268,7 @@ class ServicesPlanner:
         kept for a later apply (written down again): one whose service a selection
         (``--only``) left out, whose user is refused, or that a refused user's step took."""
         for entry in self.owed_taken:
-            if self.is_refused(entry.target):
+            if self.draft.is_refused(entry.target):
                 self.owed_kept.append(entry)
         left_out = {side for unit in self.desired.left_out
                     for side in (unit.path, unit.log_path)}
@@ -277,16 +277,12 @@ class ServicesPlanner:
             if target in left_out:
                 self.owed_kept.append(entry)
                 self.draft.noop(entry.label, owed + ": kept for an apply that selects it")
-            elif self.is_refused(target):
+            elif self.draft.is_refused(target):
                 self.owed_kept.append(entry)
             else:
-                self.draft.noop(entry.label, "%s: struck off: %s" % (owed, self.gone(target)))
+                self.draft.noop(entry.label, "%s: struck off: %s" % (owed, self.why_gone(target)))
 
-    def is_refused(self, target):
-        login = self.desired.login_of(target)
-        return login is not None and login in self.draft.refusals
-
-    def gone(self, target):
+    def why_gone(self, target):
         """Why a side an earlier apply owed a restart has no process of the old files left
         to restart (owed_left: it is not planned, and its user not refused)."""
         unit, _ = self.desired.role_of(target)
