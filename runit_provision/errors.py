@@ -107,6 +107,11 @@ class WaitTimeout(ApplyError):
     likely cause."""
 
 
+class ServiceNameError(ProvisionError):
+    """A name on a command line (a verb's NAME, ``--only``) that names no declared service, or
+    more than one (``model/units.py``: the one name rule)."""
+
+
 class InstallError(ProvisionError):
     """The runtime cannot be installed or linked into init as asked: no init system found,
     ``runtime: system`` with no runit on the host, a package file of an unknown kind, …"""

@@ -1,13 +1,15 @@
 """apply: what the host should be — the rendered tree, and what the applier needs to know
 about it that files alone do not say.
 
-``desired_state(config, tree)`` gathers, for every declared service directory (system ones, each
-``runsvdir-<login>`` and the users' own), a ``ServiceUnit``: where its directory, link and log
-directory are, whose tree it is in, and the data's answers to the questions the plan asks — is
-``env`` declared (purge ``env/`` only then), ``restart_on_change``, ``down``, ``enabled``,
-``ensure``. ``role_of(path)`` says what a changed path means for the restart matrix
-(docs/apply.md). The profile snippet that gives users' login shells ``SVDIR`` is added here:
-it is not a service file, and the renderer knows nothing of ``/etc/profile.d``.
+``desired_state(config, tree)`` gathers the declared units (``model/units.py``: for every
+declared service directory — system ones, each ``runsvdir-<login>`` and the users' own — a
+``ServiceUnit``: where its directory, link and log directory are, whose tree it is in, and the
+data's answers to the questions the plan asks — is ``env`` declared (purge ``env/`` only
+then), ``restart_on_change``, ``down``, ``enabled``, ``ensure``), those ``--only`` selects and
+those it leaves out (an owed restart of theirs is kept: planner/services.py). ``role_of(path)``
+says what a changed path means for the restart matrix (docs/apply.md). The profile snippet
+that gives users' login shells ``SVDIR`` is added here: it is not a service file, and the
+renderer knows nothing of ``/etc/profile.d``.
 
 Pure: no disk, no clock.
 """
@@ -15,10 +17,10 @@ Pure: no disk, no clock.
 import enum
 import posixpath
 
-from ..model import USER_TREE_PREFIX, log_directory, user_environment
-from ..protocol.layout import (
-    CHECK, CONTROL_DIR, DOWN, ENV_DIR, FINISH, LOG_DIR, RUN, SVLOGD_CONFIG)
+from ..model import user_environment
 from ..model.tree import Absent, File, Tree
+from ..model.units import declared_units
+from ..protocol.layout import CHECK, CONTROL_DIR, DOWN, ENV_DIR, FINISH, RUN, SVLOGD_CONFIG
 from .owed import owed_path
 
 PROFILE_NAME = "runit-provision.sh"
@@ -43,49 +45,6 @@ class Role(enum.Enum):
     OTHER = "other"  # anything else in the service directory
 
 
-class ServiceUnit:
-    """One declared service directory, as the applier sees it.
-
-    ``label``: how messages name it (``web``, ``alice/notebook``); ``login``: the user whose
-    tree it is in (None: the system tree); ``for_login``: the user a ``runsvdir-<login>``
-    runs the tree of (it is refused with that user); ``path``: its directory in sv_dir;
-    ``link``: where it is linked (the directory runsvdir scans); ``log_dir``: svlogd's
-    directory (None: no logger); ``home``: the user's home (None for the system tree).
-    """
-
-    __slots__ = ("name", "label", "login", "for_login", "path", "link", "log_dir", "home",
-                 "has_env", "restart_on_change", "is_down", "is_enabled", "is_absent",
-                 "adopts")
-
-    def __init__(self, **fields):
-        for name in self.__slots__:
-            setattr(self, name, fields.pop(name, None))
-        if fields:
-            raise TypeError("unknown fields: %s" % ", ".join(sorted(fields)))
-
-    @property
-    def has_log(self):
-        return self.log_dir is not None
-
-    @property
-    def log_path(self):
-        """The directory of its log side, ``log/`` in the service directory."""
-        return self.path + "/" + LOG_DIR
-
-    @property
-    def log_label(self):
-        """How messages name its log side (``web/log``)."""
-        return self.label + "/" + LOG_DIR
-
-    def side_paths(self):
-        """The directories of the sides a runsv serves: the service, and ``log/`` when it
-        logs."""
-        return [self.path, self.log_path] if self.has_log else [self.path]
-
-    def __repr__(self):
-        return "ServiceUnit(%s)" % self.label
-
-
 class Desired:
     """The desired tree (``entries``: Tree), its ``units`` (in apply order: the system tree
     with each ``runsvdir-<login>`` first, then each user's services), ``homes`` (login ->
@@ -95,14 +54,16 @@ class Desired:
     does}; ``owed_file``: where restarts owed are written down (owed.py; None: nowhere);
     ``service_dirs``: {login (None: the system's): the service directory runsvdir scans}, each
     listed for what the data does not declare (supervised.py; empty: none is, as with
-    ``--only``)."""
+    ``--only``); ``left_out``: the declared units a selection (``--only``) left out of
+    ``units``."""
 
     def __init__(self, tree, units, homes, sv_timeout, runtime, commands=(), notes=(),
-                 late=(), environments=None, owed_file=None, service_dirs=None):
+                 late=(), environments=None, owed_file=None, service_dirs=None, left_out=()):
         self.tree = tree
         self.service_dirs = dict(service_dirs or {})
         self.late = list(late)
         self.units = units
+        self.left_out = list(left_out)
         self.homes = homes
         self.environments = environments or {}
         self.owed_file = owed_file
@@ -169,39 +130,13 @@ def unit_paths(unit):
 
 
 def service_units(config, only=None):
-    """Every declared service directory of ``config`` as a ServiceUnit, in apply order."""
-    units = []
-    for name in sorted(config.services):
-        if only is None or name in only:
-            units.append(_unit(config.services[name], name, None, config.sv_dir,
-                               config.service_dir, config.log_dir, None))
-    for login in sorted(config.users):
-        user = config.users[login]
-        name = USER_TREE_PREFIX + login
-        if only is None or name in only:
-            units.append(ServiceUnit(
-                name=name, label=name, login=None, path=posixpath.join(config.sv_dir, name),
-                link=posixpath.join(config.service_dir, name), log_dir=user.log_dir,
-                home=None, has_env=True, restart_on_change=True, is_down=False,
-                is_enabled=True, is_absent=False, for_login=login))
-    for login in sorted(config.users):
-        user = config.users[login]
-        for name in sorted(user.services):
-            if only is None or name in only:
-                units.append(_unit(user.services[name], name, login, user.sv_dir,
-                                   user.service_dir, posixpath.dirname(user.log_dir),
-                                   user.home))
-    return units
-
-
-def _unit(service, name, login, sv_dir, service_dir, log_parent, home):
-    return ServiceUnit(
-        name=name, label=name if login is None else login + "/" + name, login=login,
-        path=posixpath.join(sv_dir, name), link=posixpath.join(service_dir, name),
-        log_dir=log_directory(service, log_parent), home=home,
-        has_env=service.env is not None, restart_on_change=service.restart_on_change is not False,
-        is_down=bool(service.down), is_enabled=service.enabled is not False,
-        is_absent=service.ensure == "absent", adopts=bool(service.adopt))
+    """The declared units of ``config`` (model/units.py) that ``only`` selects — labels, as
+    ``units.labels_named`` gives them (None: all) — and those it leaves out, in apply order."""
+    units = declared_units(config)
+    if only is None:
+        return units, []
+    return ([unit for unit in units if unit.label in only],
+            [unit for unit in units if unit.label not in only])
 
 
 def profile_snippet(config):
@@ -252,7 +187,8 @@ def default_profile_dir(config):
 def desired_state(config, tree, only=None, profile_dir="/etc/profile.d", extra_entries=(),
                   commands=(), notes=()):
     """The Desired of ``config`` rendered as ``tree``: the tree plus the profile snippet (in
-    ``profile_dir``; None: none) and ``extra_entries`` (initsys's), and every ServiceUnit."""
+    ``profile_dir``; None: none) and ``extra_entries`` (initsys's), and every ServiceUnit —
+    those ``only`` selects (labels, ``model.units.labels_named``'s; None: all)."""
     entries = Tree(tree)
     if profile_dir is not None and only is None:
         path = posixpath.join(profile_dir, PROFILE_NAME)
@@ -260,14 +196,15 @@ def desired_state(config, tree, only=None, profile_dir="/etc/profile.d", extra_e
         entries.add(File(path, text, 0o644) if text is not None else Absent(path))
     for entry in extra_entries:
         entries.add(entry)
-    units = service_units(config, only)
+    units, left_out = service_units(config, only)
     homes = {login: user.home for login, user in config.users.items()}
     return Desired(entries, units, homes, config.sv_timeout, config.runtime, commands, notes,
                    late=_paths_once(extra_entries),
                    environments={login: user_environment(user) for login, user
                                  in config.users.items()},
                    owed_file=owed_path(config.sv_dir),
-                   service_dirs=service_directories(config) if only is None else {})
+                   service_dirs=service_directories(config) if only is None else {},
+                   left_out=left_out)
 
 
 def service_directories(config):

@@ -6,7 +6,10 @@ the files up to date, would restart nothing: the restart would be lost for good.
 restarts and HUPs a plan owes are written to ``SV_DIR/.pending-restarts`` — atomically and
 durably, before the first step changes anything — and each is struck off once done. The next
 plan reads them back and owes them again, with their reasons (the restart matrix decides, as
-for any restart: a service that is no longer running needs none). runsvdir skips dot names.
+for any restart: a service that is no longer running needs none). One is struck off only when
+it was done or its service is gone (planner/services.py): a plan that does not look at its
+service — ``--only`` left it out, its user is refused — writes it down again. runsvdir skips
+dot names.
 
 One line per owed command, its fields separated by a tab (→ here) — ``ACTION TARGET LABEL
 REASON``::

@@ -78,7 +78,7 @@ def step_login(desired, step):
 def owed_by(steps):
     """The restarts and HUPs among ``steps``, as the Owed entries written down before the
     first of them runs (owed.py)."""
-    return [Owed(step.action.value, step.target, step.path, step.reasons[0])
+    return [Owed(step.action.value, step.target, step.path, step.cause)
             for step in steps if isinstance(step, ServiceStep) and step.is_owed]
 
 

@@ -153,13 +153,15 @@ class ServiceStep(Step):
     """``sv`` on one service: ``action`` restart, hup or exit; ``side``: the side it is for
     (an exit may name both); ``argv``: the whole sv command line, its last word the side's
     directory (``target``); ``run_as``: the user's identity (runner.RunAs) for a user's
-    service, or None."""
+    service, or None; ``cause``: why it is owed, as written down (owed.py) — the first reason,
+    or for a restart an earlier apply owed, that apply's own (its reasons say it is owed)."""
 
-    __slots__ = ("side", "argv", "run_as")
+    __slots__ = ("side", "argv", "run_as", "cause")
 
-    def __init__(self, action, label, side, reasons, unit, argv, run_as=None):
+    def __init__(self, action, label, side, reasons, unit, argv, run_as=None, cause=None):
         Step.__init__(self, action, label, reasons, unit)
         self.side, self.argv, self.run_as = side, list(argv), run_as
+        self.cause = cause if cause is not None else self.reasons[0]
 
     @property
     def kind(self):

@@ -4,7 +4,7 @@ rendered ``Tree``, the very inputs the applier converges from.
 ``expectations(config, tree)`` gives one ``Request`` that covers every check (a host is read
 once, ``snapshot.py``) and the checks, each a pure function of the ``Snapshot`` that returns the
 problems it finds (none: it passes), every problem naming the path and what is wrong. Per
-service (``web``; a user's as ``~alice/app``; the user's tree supervisor ``runsvdir-alice``):
+service (``web``; a user's as ``alice/app``; the user's tree supervisor ``runsvdir-alice``):
 
     files            every rendered file and directory (content, mode, owner, group), and no
                      file runsv would act on that the data does not declare (a stale ``down``,
@@ -42,6 +42,7 @@ import difflib
 import posixpath
 
 from ..model import USER_TREE_PREFIX, log_directory
+from ..model.units import label_of
 from ..protocol.layout import DOWN, ENV_DIR, LOG_DIR, SVLOGD_CONFIG, acted_on, path_in
 from ..render.servicedir import Place
 from ..render.users import user_place
@@ -55,7 +56,7 @@ DIFF_LINES = 20
 
 
 class Check:
-    """One check: ``group`` (the service, ``~login/name``, a tree or ``runtime``), ``name``;
+    """One check: ``group`` (the service, ``login/name``, a tree or ``runtime``), ``name``;
     ``test(snapshot)`` returns the problems found, one line each (a content diff may follow its
     line); ``skip``: why the check cannot run yet, or None."""
 
@@ -113,7 +114,8 @@ class Unit:
 
 def expectations(config, tree, only=None, runtime=None, root=None, accounts=None):
     """The checks of ``config`` as rendered into ``tree`` (``render(config)``), and the
-    request that covers them; ``only``: service names, as ``render --only`` takes them.
+    request that covers them; ``only``: the labels of the services checked, as ``render``
+    takes them (``model.units.labels_named``; None: all).
 
     ``runtime``: the init room's answer for the host (``initsys.Runtime``: entries and the
     ``linked`` paths among them), an ``Unknown``, or None (``init: none``: nothing of it is
@@ -123,7 +125,7 @@ def expectations(config, tree, only=None, runtime=None, root=None, accounts=None
 
     request, checks, finders = Request(), [], []
     staged = root is not None
-    wanted = set(only) if only else None
+    wanted = only
     system = Place(config.sv_dir, config.service_dir, config.log_dir)
     checks += directory_checks("system", [config.sv_dir, config.service_dir], tree, request)
     if wanted is None and not staged:  # nothing runs in a staged tree
@@ -150,7 +152,7 @@ def expectations(config, tree, only=None, runtime=None, root=None, accounts=None
                 link=posixpath.join(config.service_dir, supervisor), enabled=True, down=False,
                 logdir=user.log_dir, log_user=logger, runs_as=login), tree, request, staged)
         for name in sorted(user.services):
-            if wanted is None or name in wanted:
+            if wanted is None or label_of(login, name) in wanted:
                 checks += service_checks(user.services[name], place, user, tree, request,
                                          staged)
     checks += runtime_checks(config, request, runtime, staged)
@@ -212,7 +214,7 @@ def undeclared_problems(label, path, snapshot):
 
 
 def service_checks(service, place, user, tree, request, staged=False):
-    label = service.name if user is None else "~%s/%s" % (user.login, service.name)
+    label = label_of(None if user is None else user.login, service.name)
     base = posixpath.join(place.sv_dir, service.name)
     link = posixpath.join(place.service_dir, service.name)
     if service.ensure == "absent":

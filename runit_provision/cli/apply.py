@@ -18,7 +18,9 @@ from ..apply.report import refusal_line, report_json
 from ..apply.runner import SubprocessRunner, sv_command
 from ..apply.session import converge
 from ..errors import ProvisionError
+from ..model.units import labels_named
 from ..shown import shown_name, shown_text
+from .helptext import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
 from .output import print_json, print_plan, print_result
 from .runtime_part import runtime_part
@@ -52,8 +54,7 @@ def add_job_arguments(parser):
     """What plan and apply both take."""
     add_input_arguments(parser, root_help=ROOT_HELP)
     parser.add_argument("--templates", metavar="DIR", help="templates overriding the bundled ones")
-    parser.add_argument("--only", metavar="NAME", nargs="+",
-                        help="only these services (system ones, runsvdir-LOGIN, users' ones)")
+    parser.add_argument("--only", metavar="NAME", nargs="+", help=ONLY_HELP)
     parser.add_argument("--json", action="store_true",
                         help="print Ansible's result as JSON instead of lines")
     parser.add_argument("--diff", action="store_true", help="show unified diffs of text files")
@@ -83,9 +84,10 @@ def run_job(args, check):
     command = "plan" if check else "apply"
     try:
         config, _ = inputs_from_args(args, accounts_must_exist=True)
+        only = labels_named(config, args.only)
         from ..render import render
 
-        tree = render(config, templates=args.templates, only=args.only)
+        tree = render(config, templates=args.templates, only=only)
     except ProvisionError as exc:
         return _failed(args, command, exc)
     root = args.root or "/"
@@ -94,7 +96,7 @@ def run_job(args, check):
 
     def desire(fs):
         entries, commands, notes = runtime_part(config, fs)
-        return desired_state(config, tree, only=args.only, profile_dir=profile_dir,
+        return desired_state(config, tree, only=only, profile_dir=profile_dir,
                              extra_entries=entries, commands=commands, notes=notes)
 
     def show(plan):

@@ -1,12 +1,12 @@
 """cli: ``runit-provision restart | start | stop NAME…`` — a declared service driven through sv,
-found by the name the data gives it.
+found by the name the data gives it (the one name rule: model/units.py, docs/names.md).
 
 The data says where each service lives (``service_dir``, a user's tree), which runtime's sv
 drives it and how long sv waits (``sv_timeout``): a caller names the service — ``web``,
-``alice/notebook``, ``runsvdir-alice`` — and computes no runit path. A user's service is driven
-as that user, in their tree's clean environment (as apply restarts it): sv never follows a
-link they planted with root's rights. The Puppet module's ``runit::restart`` calls
-``restart --if-running``.
+``alice/notebook`` (or ``~alice/notebook``), ``runsvdir-alice`` — and computes no runit path.
+A user's service is driven as that user, in their tree's clean environment (as apply restarts
+it): sv never follows a link they planted with root's rights. The Puppet module's
+``runit::restart`` calls ``restart --if-running``.
 
 Exit codes: 0 sv did it for every name; 1 an error — data that does not load, a name the data
 does not declare (or declares absent or disabled), sv failing or timing out (its output says
@@ -19,6 +19,9 @@ import textwrap
 
 from ..apply.runner import RunAs, SubprocessRunner, sv_command
 from ..errors import ProvisionError
+from ..model import user_environment
+from ..model.units import declared_units, units_named
+from .helptext import NAME_RULE
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -38,11 +41,11 @@ def add_parser(sub):
         parser = sub.add_parser(
             verb, help=HELP[verb],
             description=textwrap.fill(
-                "%s%s. NAME as the data names it: web, alice/notebook (a user's service), "
-                "runsvdir-alice (a user's tree). The service directory, the runtime's sv and "
-                "its timeout come from the data; a user's service is driven as that user. "
-                "Exit codes: 0 done, 1 an error (an unknown name, sv failed or timed out)."
-                % (HELP[verb][0].upper(), HELP[verb][1:]), 95),
+                "%s%s. NAME as the data names it: %s. The service directory, the runtime's "
+                "sv and its timeout come from the data; a user's service is driven as that "
+                "user. Exit codes: 0 done, 1 an error (an unknown or ambiguous name, sv "
+                "failed or timed out)." % (HELP[verb][0].upper(), HELP[verb][1:], NAME_RULE),
+                95),
             epilog=ACCOUNTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
         add_input_arguments(parser, root_help=ROOT_HELP)
         parser.add_argument("names", metavar="NAME", nargs="+", help="a declared service")
@@ -59,14 +62,14 @@ def add_parser(sub):
 def run(args):
     command = "runit-provision %s" % args.command
     try:
-        config, desired = _declared(args)
-        units = [_unit_named(desired, name) for name in args.names]
+        config, _ = inputs_from_args(args, accounts_must_exist=True)
+        units = [_drivable(unit) for unit in units_named(declared_units(config), args.names)]
     except (ProvisionError, OSError) as exc:
         sys.stderr.write("%s: %s\n" % (command, exc))
         return EXIT_ERROR
     always, if_running = VERBS[args.command]
     verb = if_running if getattr(args, "if_running", False) else always
-    timeout = args.timeout if args.timeout is not None else desired.sv_timeout
+    timeout = args.timeout if args.timeout is not None else config.sv_timeout
     ids = identities_for(args.passwd, args.group, args.root)
     runner = SubprocessRunner()
     failed = 0
@@ -76,7 +79,7 @@ def run(args):
             sys.stdout.write("would run: %s\n" % " ".join(argv))
             continue
         try:
-            run_as = _run_as(ids, desired, unit)
+            run_as = _run_as(ids, config, unit)
         except KeyError:
             sys.stderr.write("%s: %s: login %r is not known on this host\n"
                              % (command, unit.label, unit.login))
@@ -92,31 +95,18 @@ def run(args):
     return EXIT_ERROR if failed else EXIT_OK
 
 
-def _declared(args):
-    """``(config, desired)``: the inputs' services, as status reads them (no tree rendered)."""
-    from ..apply.desired import desired_state
-    from ..model.tree import Tree
-
-    config, _ = inputs_from_args(args, accounts_must_exist=True)
-    return config, desired_state(config, Tree(), profile_dir=None)
-
-
-def _unit_named(desired, name):
-    """The declared, present and enabled unit called ``name``; ProvisionError otherwise."""
-    units = {unit.label: unit for unit in desired.units}
-    unit = units.get(name)
-    if unit is None:
-        known = ", ".join(sorted(units)) or "none"
-        raise ProvisionError("%s: no such service in the data (declared: %s)" % (name, known))
+def _drivable(unit):
+    """``unit``, when the data has it present and enabled; ProvisionError otherwise."""
     if unit.is_absent:
-        raise ProvisionError("%s: the data says ensure: absent" % name)
+        raise ProvisionError("%s: the data says ensure: absent" % unit.label)
     if not unit.is_enabled:
-        raise ProvisionError("%s: the data says enabled: false (not linked)" % name)
+        raise ProvisionError("%s: the data says enabled: false (not linked)" % unit.label)
     return unit
 
 
-def _run_as(ids, desired, unit):
-    """A user's service is driven as that user (None: as this process)."""
+def _run_as(ids, config, unit):
+    """A user's service is driven as that user, in their tree's environment (None: as this
+    process)."""
     if unit.login is None or ids is None:
         return None
-    return RunAs.of_login(ids, unit.login, desired.environments.get(unit.login, {}))
+    return RunAs.of_login(ids, unit.login, user_environment(config.users[unit.login]))

@@ -27,10 +27,10 @@ time: rotated files (@….s/.u, processed ones unpacked) oldest first, then curr
 service's lines interleaved. TAI64N (-t), -tt and -ttt stamps are read and shown in local time
 (--utc: UTC); lines without a stamp are placed by their file's time, shown as a bound (≤).
 
-SERVICE: a system service (web), a user's tree (runsvdir-alice), a user's service (~alice/app
-or alice/app), given as is or with -u (journalctl's); --user alice selects all of alice's.
-Names, -u and --user add up (so does --dir, again). Default: every declared service with a
-log.
+SERVICE: a system service (web), a user's tree (runsvdir-alice), a user's service (alice/app
+or ~alice/app; a bare app when only one user's tree has it), given as is or with -u
+(journalctl's); --user alice selects all of alice's. Names, -u and --user add up (so does
+--dir, again). Default: every declared service with a log.
 
 --grep selects before -n counts: -g ERROR -n 4 is the last 4 lines that match.
 
@@ -39,7 +39,8 @@ TIME (--since, --until): 'YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]', 'HH:MM[:SS]' (today
 label.
 
 Exit codes: 0 everything selected was read; 1 something could not be (each said on stderr,
-the rest shown) or bad data; 2 bad usage."""
+the rest shown), bad data, or a SERVICE the data does not declare (or without a log); 2 bad
+usage."""
 
 
 TIME_OPTIONS = ("-S", "--since", "-U", "--until")
@@ -161,14 +162,12 @@ def _sources(args):
             raise _Usage("--dir names the directories itself: no SERVICE, -u or --user with "
                          "it")
         return [Source(path.rstrip("/") or "/", full) for full, path in _once(args.dir).items()]
-    from ..apply.desired import desired_state
-    from ..model.tree import Tree
+    from ..model.units import declared_units
     from .inputs import inputs_from_args
 
     config, _ = inputs_from_args(args)
-    units = [unit for unit in desired_state(config, Tree(), profile_dir=None).units
-             if unit.log_dir is not None]
-    return sources_of(config, _chosen(units, args.services + args.units, args.user), args.root)
+    return sources_of(config, _chosen(declared_units(config), args.services + args.units,
+                                      args.user), args.root)
 
 
 def _once(paths):
@@ -191,20 +190,24 @@ def sources_of(config, units, root=None):
 
 
 def _chosen(units, names, users):
-    """The units ``names`` and ``users`` select, in the data's order; all when none."""
+    """The units with a log that ``names`` (the one name rule: model/units.py) and ``users``
+    select, in the data's order; all when none. ServiceNameError for a name the data does not
+    declare, or declares without a log."""
+    from ..errors import ServiceNameError
     from ..model import USER_TREE_PREFIX
+    from ..model.units import units_named
     if not names and not users:
-        return units
-    by_label = {unit.label: unit for unit in units}
+        return [unit for unit in units if unit.log_dir is not None]
     wanted = set()
-    for name in names:
-        label = name[1:] if name.startswith("~") else name
-        if label not in by_label:
-            raise _Usage("no service %r with a log in the data" % name)
-        wanted.add(label)
+    for unit in units_named(units, names):
+        if unit.log_dir is None:
+            raise ServiceNameError("%s has no log in the data (%s)" % (
+                unit.label, "ensure: absent" if unit.is_absent else "log: false"))
+        wanted.add(unit.label)
+    labels = {unit.label for unit in units}
     for login in users:
-        mine = [unit.label for unit in units if unit.login == login]
-        if not mine and (USER_TREE_PREFIX + login) not in by_label:
+        mine = [unit.label for unit in units if unit.login == login and unit.log_dir]
+        if not mine and (USER_TREE_PREFIX + login) not in labels:
             raise _Usage("no user %r with a tree in the data" % login)
         wanted.update(mine)
     return [unit for unit in units if unit.label in wanted]

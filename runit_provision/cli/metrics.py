@@ -8,7 +8,7 @@ import sys
 import tempfile
 
 from ..errors import ProvisionError
-from .helptext import ACCOUNTS_HELP
+from .helptext import ACCOUNTS_HELP, ONLY_HELP
 
 EXIT_OK, EXIT_ERROR = 0, 1
 TEXTFILE = "runit.prom"
@@ -27,7 +27,7 @@ def add_parser(sub):
         epilog=ACCOUNTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_input_arguments(parser, root_help="read the trees under DIR (users from "
                                           "DIR/etc/passwd)")
-    parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
+    parser.add_argument("--only", metavar="NAME", nargs="+", help=ONLY_HELP)
     parser.add_argument("--textfile", metavar="DIR",
                         help="write DIR/%s (a new file renamed over the old: the collector "
                              "never reads half of one)" % TEXTFILE)

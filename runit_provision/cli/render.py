@@ -13,9 +13,11 @@ import os
 import posixpath
 import sys
 
-from ..errors import ProvisionError
+from ..errors import ProvisionError, ServiceNameError
+from ..model.units import labels_named
 from ..protocol.layout import SUPERVISE_DIR
 from ..render import render
+from .helptext import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, config_from_args
 
 
@@ -36,7 +38,7 @@ def add_parser(sub):
     add_input_arguments(parser)
     parser.add_argument("--templates", metavar="DIR", help="templates overriding the bundled ones")
     parser.add_argument("--out", metavar="DIR", required=True, help="write the tree under DIR")
-    parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
+    parser.add_argument("--only", metavar="NAME", nargs="+", help=ONLY_HELP)
     parser.add_argument("--json", action="store_true", help="list the entries as JSON")
     return parser
 
@@ -44,7 +46,10 @@ def add_parser(sub):
 def run(args):
     try:
         config = config_from_args(args)
-        tree = render(config, templates=args.templates, only=args.only)
+        tree = render(config, templates=args.templates, only=labels_named(config, args.only))
+    except ServiceNameError as exc:
+        sys.stderr.write("runit-provision render: %s\n" % exc)
+        return 1
     except ProvisionError as exc:
         sys.stderr.write("%s\n" % exc)
         return 1

@@ -20,6 +20,7 @@ from ..apply.status import service_statuses
 from ..protocol.tally import CRASH_LOOP
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
+from .helptext import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
 from .logs import line_count
 from .output import Painter, print_json
@@ -49,7 +50,7 @@ def add_parser(sub):
                         help="only these services (as --only; both add up)")
     add_input_arguments(parser, root_help="read the trees under DIR (users from "
                                           "DIR/etc/passwd)")
-    parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
+    parser.add_argument("--only", metavar="NAME", nargs="+", help=ONLY_HELP)
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--fact", action="store_true",
                         help="print JSON of the values that stay the same while nothing "
@@ -66,16 +67,18 @@ def read_rows(args):
     """``(config, desired, rows)``: the declared services of the inputs and what each is
     doing (apply/status.py); ProvisionError or OSError when they cannot be read."""
     from ..model.tree import Tree
+    from ..model.units import labels_named
 
     config, _ = inputs_from_args(args)
+    only = labels_named(config, names_chosen(args))
     with FsRoot(args.root or "/") as fs:
-        desired = desired_state(config, Tree(), only=names_chosen(args), profile_dir=None)
+        desired = desired_state(config, Tree(), only=only, profile_dir=None)
         return config, desired, service_statuses(desired, fs, int(time.time()))
 
 
 def names_chosen(args):
     """The services the command line names — ``status NAME…`` and ``--only NAME…`` (metrics:
-    ``--only`` alone), one list for the one selection rule ``--only`` has; None: all."""
+    ``--only`` alone), one list for the one name rule (model/units.py); None: all."""
     names = list(getattr(args, "names", None) or []) + list(args.only or [])
     return names or None
 

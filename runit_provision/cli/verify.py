@@ -16,8 +16,10 @@ import sys
 import time
 from xml.etree import ElementTree
 
-from ..errors import ProvisionError
+from ..errors import ProvisionError, ServiceNameError
+from ..model.units import labels_named
 from ..render import render
+from .helptext import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
 from .output import print_json
 
@@ -53,7 +55,7 @@ def add_parser(sub):
     parser.add_argument("--hosts", metavar="SPEC", action="append",
                         help="testinfra host specs (comma-separated; default local://)")
     parser.add_argument("--templates", metavar="DIR", help="templates overriding the bundled ones")
-    parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
+    parser.add_argument("--only", metavar="NAME", nargs="+", help=ONLY_HELP)
     parser.add_argument("--junitxml", metavar="FILE", help="also write a JUnit XML report")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--probe", choices=("auto", "sh"), default="auto",
@@ -79,11 +81,15 @@ def run(args):
     try:
         config, accounts = inputs_from_args(args, accounts_must_exist=is_accounts_host(
             args, specs))
-        tree = render(config, templates=args.templates, only=args.only)
+        only = labels_named(config, args.only)
+        tree = render(config, templates=args.templates, only=only)
+    except ServiceNameError as exc:
+        sys.stderr.write("runit-provision verify: %s\n" % exc)
+        return 1
     except ProvisionError as exc:
         sys.stderr.write("%s\n" % exc)
         return 1
-    expected = expectations(config, tree, only=args.only,
+    expected = expectations(config, tree, only=only,
                             runtime=runtime_expected(config, args.root, specs),
                             root=args.root, accounts=accounts if args.root else None)
     try:

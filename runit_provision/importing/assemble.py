@@ -15,6 +15,7 @@ import posixpath
 from .. import accounts as accounts_module
 from ..errors import DataError, RenderError
 from ..model import USER_TREE_PREFIX
+from ..model.units import label_of
 from ..protocol.layout import (CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR, FINISH,
                                GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG, acted_on)
 from .found import bytes_of
@@ -271,9 +272,9 @@ def rendered(services, trees):
     if users:
         tree_data["users"] = users
     config = config_from_data(tree_data, {}, accounts_module.NO_ACCOUNTS)
-    only = {name for members in chosen.values() for name in members}
+    only = {label_of(tree, name) for tree, members in chosen.items() for name in members}
     only |= {USER_TREE_PREFIX + login for login in users}
-    return render(config, only=sorted(only))
+    return render(config, only=only)
 
 
 def _fall_back(found, data, tree, notes):

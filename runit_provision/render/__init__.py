@@ -14,7 +14,8 @@ __all__ = ["render", "Tree", "File", "Directory", "Symlink", "Absent"]
 
 def render(config, templates=None, only=None):
     """The Tree of ``config``; ``templates``: a user template directory overriding ours;
-    ``only``: service names (system services, ``runsvdir-<login>``, users' services)."""
+    ``only``: the labels of the services to render (``model.units.labels_named``'s: ``web``,
+    ``runsvdir-alice``, ``alice/app``; None: all)."""
     from .environment import make_environment
     from .servicedir import Place, service_entries
     from .users import user_entries

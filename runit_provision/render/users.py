@@ -16,6 +16,7 @@ from ..protocol.layout import CONTROL_DIR, ENV_DIR, RUN, path_in
 from .environment import render_template
 from .servicedir import Place, env_file_content, log_entries, service_entries
 from ..model.tree import Directory, File, Symlink
+from ..model.units import label_of
 
 
 def user_place(user):
@@ -60,6 +61,6 @@ def user_entries(user, config, env, only=None):
     if only is None or USER_TREE_PREFIX + user.login in only:
         entries += runsvdir_service_entries(user, config, env)
     for name in sorted(user.services):
-        if only is None or name in only:
+        if only is None or label_of(user.login, name) in only:
             entries += service_entries(user.services[name], place, config, env)
     return entries

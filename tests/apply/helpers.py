@@ -17,6 +17,7 @@ from runit_provision.apply.desired import desired_state
 from runit_provision.apply.fsroot import FsRoot
 from runit_provision.apply.observe import NOT_SUPERVISED, SideLive
 from runit_provision.apply.runner import Completed
+from runit_provision.model.units import labels_named
 from runit_provision.errors import LimitError, UnsafePathError
 from runit_provision.protocol.status import State, Status
 from runit_provision.render import render
@@ -32,7 +33,9 @@ IDENTITIES = Databases(
 
 
 def desired_from_text(text, profile_dir=None, only=None, extra_entries=(), commands=()):
+    """``only``: names as a verb's ``--only`` takes them (model/units.py)."""
     config = config_from_text(text)
+    only = labels_named(config, only)
     return desired_state(config, render(config, only=only), only=only, profile_dir=profile_dir,
                          extra_entries=extra_entries, commands=commands)
 

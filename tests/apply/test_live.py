@@ -279,7 +279,8 @@ def test_restart_start_and_stop_by_the_datas_name(live, capsys):
 
     assert main(["restart"] + data_args + ["nosuch"]) == 1
     err = capsys.readouterr().err
-    assert "nosuch: no such service in the data (declared: " in err and "root/app" in err
+    assert err == ("runit-provision restart: no service 'nosuch' in the data (declared: "
+                   "gone, lazy, web, runsvdir-root, root/app)\n")
     assert main(["stop"] + data_args + ["gone"]) == 1
     assert "gone: the data says ensure: absent" in capsys.readouterr().err
     pid = running_pid(sv / "web")

@@ -9,9 +9,10 @@ import os
 
 import pytest
 
+from runit_provision.apply.job import Job
 from runit_provision.apply.owed import OWED_NAME, owed_from_text
 
-from .helpers import fake_waiter, side
+from .helpers import IDENTITIES, desired_from_text, fake_waiter, live_probe, side
 from .test_job import Host
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="owners are set: needs root")
@@ -135,7 +136,8 @@ def test_a_restart_owed_to_a_service_no_longer_running_is_dropped_with_a_reason(
     reasons = {noop.path: noop.reason for noop in plan.noops}
     assert reasons["web"] == ("env changed (owed: an earlier apply stopped before it); no "
                               "restart: not running (down)")
-    assert reasons["gone/log"] == "hup owed (log config changed): no longer needed"
+    assert reasons["gone/log"] == ("hup owed (log config changed): struck off: its service is "
+                                  "no longer in the data")
     assert job.execute(plan).is_ok
     assert owed_file(host) == []
 
@@ -207,3 +209,76 @@ def test_a_logger_added_by_an_apply_killed_before_the_new_runsv_is_finished_by_t
     cycle = [(step.action, step.path) for step in plan.steps if step.unit is not None
              and step.unit.name == "web"]
     assert ("exit", "web") in cycle and ("create", str(host.path("etc/service/web"))) in cycle
+
+
+def apply_only(host, text, only):
+    """An apply of ``text`` with ``--only`` ``only`` (names as the verbs take them)."""
+    job = Job(lambda fs: desired_from_text(text, only=only), host.fs, identities=IDENTITIES,
+              runner=host.runner, sv=["sv"], waiter=host.waiter, probe=live_probe(host.live))
+    return job.execute(job.plan())
+
+
+def test_an_owed_restart_is_struck_off_only_once_done_whatever_the_selection(host):
+    """alice's restart fails (sv exits 1): alice is refused, the restart owed. An apply that
+    names her service in any spelling retries it (and keeps it, as written, while it fails);
+    one whose selection leaves it out keeps it, saying so; the first apply once sv works does
+    it, once."""
+    assert host.apply(data(host.base)).is_ok
+    running(host)
+    notebook = str(host.path("home/alice/sv/notebook"))
+    host.runner.answers["-w 7 restart " + notebook] = (1, "fail: notebook: unable to open "
+                                                          "supervise/control: access denied")
+    result = host.apply(data(host.base, greeting="two"))
+    assert list(result.refusals) == ["alice"]
+    owed = [("restart", notebook, "alice/notebook", "env changed")]
+    assert owed_file(host) == owed
+    for spelling in ("alice/notebook", "~alice/notebook", "notebook"):
+        host.runner.calls.clear()
+        result = apply_only(host, data(host.base, greeting="two"), [spelling])
+        assert restarted(host) == [notebook] and list(result.refusals) == ["alice"], spelling
+        assert owed_file(host) == owed, spelling  # written down as it was, not "owed (owed…)"
+    for other in ("web", "runsvdir-alice", "bob/worker", "worker"):
+        host.runner.calls.clear()
+        plan = Job(lambda fs: desired_from_text(data(host.base, greeting="two"), only=[other]),
+                   host.fs, identities=IDENTITIES, runner=host.runner, sv=["sv"],
+                   waiter=host.waiter, probe=live_probe(host.live)).plan()
+        assert ("alice/notebook", "restart owed (env changed): kept for an apply that selects "
+                "it") in [(noop.path, noop.reason) for noop in plan.noops], other
+        assert apply_only(host, data(host.base, greeting="two"), [other]).is_ok, other
+        assert restarted(host) == [] and owed_file(host) == owed, other
+    del host.runner.answers["-w 7 restart " + notebook]
+    host.runner.calls.clear()
+    assert host.apply(data(host.base, greeting="two")).is_ok
+    assert restarted(host) == [notebook] and owed_file(host) == []
+    assert host.apply(data(host.base, greeting="two")).is_ok
+    assert restarted(host) == [notebook]  # once
+
+
+def test_an_owed_restart_of_a_service_gone_is_struck_off_with_why(host):
+    """A service no longer in the data, or removed now (ensure: absent), or stopped now
+    (enabled: false): nothing of its old files runs to restart."""
+    assert host.apply(data(host.base)).is_ok
+    running(host)
+    worker = str(host.path("home/bob/sv/worker"))
+    web = str(host.path("etc/sv/web"))
+    notebook = str(host.path("home/alice/sv/notebook"))
+    (host.path("etc/sv") / OWED_NAME).write_text(
+        "restart\t%s\tweb\tenv changed\nrestart\t%s\talice/notebook\tenv changed\n"
+        "restart\t%s\tbob/worker\tenv changed\nhup\t%s/log\tbob/worker/log\tlog config changed\n"
+        % (web, notebook, worker, worker))
+    text = data(host.base).replace('notebook: {command: /usr/bin/notebook, env: '
+                                   '{GREETING: "hello"}}', "notebook: {ensure: absent}")
+    text = text.replace("      worker: {command: /usr/bin/worker,",
+                        "      worker: {enabled: false, command: /usr/bin/worker,")
+    text = text.replace('  web: {command: /usr/bin/web, env: {GREETING: "hello"}}\n', "")
+    plan = host.job(text).plan()
+    reasons = {noop.path: noop.reason for noop in plan.noops}
+    assert reasons["web"] == ("restart owed (env changed): struck off: its service is no "
+                              "longer in the data")
+    assert reasons["alice/notebook"] == ("restart owed (env changed): struck off: its service "
+                                         "is removed (ensure: absent)")
+    assert reasons["bob/worker"] == ("restart owed (env changed): struck off: its service is "
+                                     "stopped (enabled: false)")
+    assert reasons["bob/worker/log"] == ("hup owed (log config changed): struck off: its "
+                                         "service is stopped (enabled: false)")
+    assert plan.owed == []

@@ -16,6 +16,7 @@ A case::
     commands:            # initsys's: {argv, reason, after, before, prepare}
     extra_entries:       # initsys's: {directory: P} | {file: P, content} | {symlink: P, target}
     owners: true         # manage owners (as root)
+    only: [NAME, ...]    # --only, names as the verbs take them (model/units.py)
     data: |              # the data applied now
     expect:
       steps: [...]       # step_text of every step, in order
@@ -23,6 +24,7 @@ A case::
       up_to_date: 12     # optional
       refusals: {login: words the message contains}
       problem: words     # ApplyError expected, containing these words
+      owed: [...]        # optional: what the plan writes down as owed, ACTION LABEL (REASON)
 """
 
 from pathlib import Path
@@ -123,6 +125,7 @@ def extra_entry(item):
 def plan_of(case):
     fs = host_of(case)
     desired = desired_from_text(case["data"], profile_dir=case.get("profile_dir"),
+                                only=case.get("only"),
                                 commands=[Command(**item) for item in case.get("commands", [])],
                                 extra_entries=[extra_entry(item)
                                                for item in case.get("extra_entries", [])])
@@ -144,6 +147,9 @@ def test_case(path):
     result = plan_of(case)
     assert [step_text(step) for step in result.steps] == expect.get("steps", [])
     assert noop_texts(result) == expect.get("noops", [])
+    if "owed" in expect:
+        assert ["%s %s (%s)" % (entry.action, entry.label, entry.reason)
+                for entry in result.owed] == expect["owed"]
     if "up_to_date" in expect:
         assert sum(noop.reason == "up to date" for noop in result.noops) == expect["up_to_date"]
     refusals = expect.get("refusals", {})

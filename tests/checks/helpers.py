@@ -171,7 +171,7 @@ STRAY_FAILURES = {
                       "from it)"],
     "mailer::files": ["{sandbox}/log/mailer/config: owned by nobody:root, want nobody:(gid "
                       "65534, nobody's group)"],
-    "~root/app::files": ["{sandbox}/home/sv/app/finish: not in the data (runsv runs it)"],
+    "root/app::files": ["{sandbox}/home/sv/app/finish: not in the data (runsv runs it)"],
 }
 
 
@@ -198,11 +198,11 @@ DRIFT_FAILURES = {
     "runsvdir-root::running": "runsvdir-root: not running: down: {sandbox}/service/"
                               "runsvdir-root: ",
     "runsvdir-root::runs as root": "runsvdir-root: not running, so not as root",
-    "~root/app::supervised": "~root/app: not supervised: runsv not running (is runsvdir-root "
-                             "running?)",
-    "~root/app::running": "~root/app: not running: not supervised: runsv not running",
-    "~root/app::logger running": "~root/app/log: not running: not supervised: runsv not "
-                                 "running",
+    "root/app::supervised": "root/app: not supervised: runsv not running (is runsvdir-root "
+                            "running?)",
+    "root/app::running": "root/app: not running: not supervised: runsv not running",
+    "root/app::logger running": "root/app/log: not running: not supervised: runsv not "
+                                "running",
 }
 
 

@@ -66,7 +66,7 @@ def test_a_correct_host_passes(faked, host, probe):
     assert "web::running" in ids and "worker::supervised" in ids
     assert "worker::running" not in ids  # down: normally down is not "never up"
     assert "spare::not linked" in ids and "old::absent" in ids
-    assert "runsvdir-root::runs as root" in ids and "~root/app::logger running" in ids
+    assert "runsvdir-root::runs as root" in ids and "root/app::logger running" in ids
 
 
 @pytest.mark.parametrize("probe", PROBES)
@@ -196,7 +196,7 @@ def test_verify_cli_passes_with_exit_0(faked, host, capsys, tmp_path):
     suite = ElementTree.parse(str(junit)).getroot().find("testsuite")
     assert suite.get("failures") == "0" and int(suite.get("tests")) > 30
     names = {(case.get("classname"), case.get("name")) for case in suite.iter("testcase")}
-    assert ("local.web", "running") in names and ("local.~root/app", "supervised") in names
+    assert ("local.web", "running") in names and ("local.root/app", "supervised") in names
 
 
 def test_verify_cli_fails_with_exit_1_and_names_the_drift(faked, host, capsys, sandbox,

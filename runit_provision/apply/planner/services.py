@@ -16,6 +16,8 @@ and the live state observed):
 * ``enabled: false`` / ``ensure: absent``: unlink, ``sv exit``, remove;
 * a logger added or dropped where a runsv runs: a new runsv (``cycle``);
 * a service linked before that no runsv serves: a wait that is itself a pending change;
+* the restarts an earlier apply owed (owed.py) that no step takes: struck off only when their
+  service is gone, kept when this plan does not look at it (``--only``, a refused user);
 * what the service directories hold that the data does not declare: left alone, said.
 """
 
@@ -46,7 +48,8 @@ class ServicesPlanner:
         self.draft = draft
         self.desired, self.obs = draft.desired, draft.obs
         self.owed = {entry.target: entry for entry in self.obs.owed}  # not yet taken
-        self.owed_kept = []  # owed by refused users: written down again, for a later apply
+        self.owed_taken = []  # taken by the restart matrix of a service planned
+        self.owed_kept = []  # not done by this plan: written down again, for a later apply
 
     def plan(self, unit):
         draft = self.draft
@@ -195,27 +198,31 @@ class ServicesPlanner:
         live = self.obs.live_of(unit)
         owed_main = self.owed.pop(unit.path, None)
         owed_log = self.owed.pop(unit.log_path, None)
+        self.owed_taken += [entry for entry in (owed_main, owed_log) if entry is not None]
         if Role.RUN in roles or Role.ENV in roles:
             self.restart(unit, Side.MAIN, live.main, Action.RESTART,
                          "run changed" if Role.RUN in roles else "env changed")
         elif owed_main is not None:
-            self.restart(unit, Side.MAIN, live.main, Action.RESTART,
-                         owed_main.reason + OWED_REASON)
+            self.restart(unit, Side.MAIN, live.main, Action.RESTART, owed_main.reason,
+                         is_owed=True)
         if unit.log_path in self.draft.created:
             pass  # a new logger: whichever runsv starts it reads the new files
         elif Role.LOG_RUN in roles:
             self.restart(unit, Side.LOG, live.log, Action.RESTART, "log/run changed")
         elif owed_log is not None and owed_log.action == Action.RESTART:
-            self.restart(unit, Side.LOG, live.log, Action.RESTART,
-                         owed_log.reason + OWED_REASON)
+            self.restart(unit, Side.LOG, live.log, Action.RESTART, owed_log.reason,
+                         is_owed=True)
         elif Role.LOG_CONFIG in roles:
             self.restart(unit, Side.LOG, live.log, Action.HUP, "log config changed")
         elif owed_log is not None:
-            self.restart(unit, Side.LOG, live.log, Action.HUP, owed_log.reason + OWED_REASON)
+            self.restart(unit, Side.LOG, live.log, Action.HUP, owed_log.reason, is_owed=True)
 
-    def restart(self, unit, side, live, action, reason):
+    def restart(self, unit, side, live, action, cause, is_owed=False):
+        """``action`` on a side of ``unit`` for ``cause`` — ``is_owed``: an earlier apply's,
+        which its reasons say, and which is written down again as it was (owed.py)."""
         is_log = side is Side.LOG
         label = unit.log_label if is_log else unit.label
+        reason = cause + OWED_REASON if is_owed else cause
         skip = self.why_not_restarted(unit, live)
         if skip is not None:
             self.draft.noop(label, "%s; no %s: %s" % (reason, action.value, skip))
@@ -225,7 +232,7 @@ class ServicesPlanner:
                                 if action is Action.RESTART else ["hup", target])
         reasons = [reason] if live.unknown is None else [reason, UNKNOWN_REASON % live.unknown]
         self.draft.add(Phase.RESTARTS, ServiceStep(action, label, side, reasons, unit, argv,
-                                                   self.draft.run_as(unit)))
+                                                   self.draft.run_as(unit), cause=cause))
 
     def why_not_restarted(self, unit, live):
         """Why a side that needs a restart gets none (None: it gets one)."""
@@ -256,16 +263,41 @@ class ServicesPlanner:
         return target == posixpath.normpath(unit.path)
 
     def owed_left(self):
-        """Restarts an earlier apply wrote down that no service of this plan took: a refused
-        user's are kept for a later apply; any other is no longer owed (its service went, or
-        is new, or was replaced) — said as a no-op."""
+        """What becomes of the restarts an earlier apply wrote down that no step of this plan
+        does. One is struck off only when its service is gone — no longer in the data, torn
+        down, or started anew by a runsv this plan gives it — said as a no-op. Any other is
+        kept for a later apply (written down again): one whose service a selection
+        (``--only``) left out, whose user is refused, or that a refused user's step took."""
+        for entry in self.owed_taken:
+            if self.draft.is_refused(entry.target):
+                self.owed_kept.append(entry)
+        left_out = {side for unit in self.desired.left_out
+                    for side in (unit.path, unit.log_path)}
         for target, entry in sorted(self.owed.items()):
-            login = self.desired.login_of(target)
-            if login is not None and login in self.draft.refusals:
+            owed = "%s owed (%s)" % (entry.action, entry.reason)
+            if target in left_out:
+                self.owed_kept.append(entry)
+                self.draft.noop(entry.label, owed + ": kept for an apply that selects it")
+            elif self.draft.is_refused(target):
                 self.owed_kept.append(entry)
             else:
-                self.draft.noop(entry.label, "%s owed (%s): no longer needed"
-                                % (entry.action, entry.reason))
+                self.draft.noop(entry.label, "%s: struck off: %s" % (owed, self.why_gone(target)))
+
+    def why_gone(self, target):
+        """Why a side an earlier apply owed a restart has no process of the old files left
+        to restart (owed_left: it is not planned, and its user not refused)."""
+        unit, _ = self.desired.role_of(target)
+        if unit is None:
+            return "its service is no longer in the data"
+        if unit.is_absent:
+            return "its service is removed (ensure: absent)"
+        if not unit.is_enabled:
+            return "its service is stopped (enabled: false)"
+        if target == unit.log_path and not unit.has_log:
+            return "its logger is removed (log: false)"
+        if unit.path in self.draft.created or unit.link in self.draft.touched:
+            return "its directory or link is made anew: runsv starts it with the new files"
+        return "a new runsv starts it with the new files"
 
     def undeclared_left(self):
         """What is linked in the service directories and the data does not declare

@@ -1,0 +1,246 @@
+"""model: the declared units — every service directory the data declares, as every verb lists
+them — and the one rule by which a name on a command line names them (docs/names.md).
+
+``declared_units(config)``: a ``ServiceUnit`` for each system service, each user's tree
+(``runsvdir-<login>``, a system service) and each user's service, in apply order.
+``units_named(units, names)``: the units a list of names names, by the one rule every verb's
+positional names and ``--only`` follow:
+
+* ``NAME``: the system tree's service ``NAME`` (``runsvdir-LOGIN`` is one: a user's tree);
+* ``LOGIN/NAME``, or ``~LOGIN/NAME`` (or ``HOME/NAME``, what a shell makes of it unquoted):
+  user ``LOGIN``'s service ``NAME``;
+* a bare ``NAME`` the system tree has not, but one user's tree has: that service; more than
+  one user's: ambiguous, an error naming each;
+* anything else: an error, with the names it may have meant (``difflib``) — never an empty
+  selection.
+
+A unit's ``label`` is how every verb prints it, one of the forms accepted: ``web``,
+``runsvdir-alice``, ``alice/app``. Pure: no disk.
+"""
+
+import posixpath
+
+from ..errors import ServiceNameError
+from ..protocol.layout import LOG_DIR
+from . import USER_TREE_PREFIX, log_directory
+
+USER_MARK = "~"  # ~LOGIN/NAME: the shell's spelling of a user's, accepted as LOGIN/NAME
+SEPARATOR = "/"
+MAX_LISTED = 12  # declared names listed when nothing is close to a name
+
+
+class ServiceUnit:
+    """One declared service directory, as the verbs see it.
+
+    ``name``: its directory's name; ``label``: how messages name it (``web``,
+    ``runsvdir-alice``, ``alice/notebook``: ``label_of``); ``login``: the user whose tree it
+    is in (None: the system tree); ``for_login``: the user a ``runsvdir-<login>`` runs the
+    tree of (it is refused with that user); ``path``: its directory in sv_dir; ``link``: where
+    it is linked (the directory runsvdir scans); ``log_dir``: svlogd's directory (None: no
+    logger); ``home``: the user's home (None for the system tree). The rest are the data's
+    answers the applier asks: ``has_env``, ``restart_on_change``, ``is_down``, ``is_enabled``,
+    ``is_absent``, ``adopts``.
+    """
+
+    __slots__ = ("name", "label", "login", "for_login", "path", "link", "log_dir", "home",
+                 "has_env", "restart_on_change", "is_down", "is_enabled", "is_absent",
+                 "adopts")
+
+    def __init__(self, **fields):
+        for name in self.__slots__:
+            setattr(self, name, fields.pop(name, None))
+        if fields:
+            raise TypeError("unknown fields: %s" % ", ".join(sorted(fields)))
+
+    @property
+    def has_log(self):
+        return self.log_dir is not None
+
+    @property
+    def log_path(self):
+        """The directory of its log side, ``log/`` in the service directory."""
+        return self.path + "/" + LOG_DIR
+
+    @property
+    def log_label(self):
+        """How messages name its log side (``web/log``)."""
+        return self.label + "/" + LOG_DIR
+
+    def side_paths(self):
+        """The directories of the sides a runsv serves: the service, and ``log/`` when it
+        logs."""
+        return [self.path, self.log_path] if self.has_log else [self.path]
+
+    def __repr__(self):
+        return "ServiceUnit(%s)" % self.label
+
+
+def label_of(login, name):
+    """How a service is printed: ``name`` in the system tree, ``login/name`` in a user's.
+
+    >>> label_of(None, "web"), label_of(None, "runsvdir-alice"), label_of("alice", "app")
+    ('web', 'runsvdir-alice', 'alice/app')
+    """
+    return name if login is None else login + SEPARATOR + name
+
+
+def declared_units(config):
+    """Every declared service directory of ``config`` as a ServiceUnit, in apply order: the
+    system services, each ``runsvdir-<login>``, then each user's services."""
+    units = [_unit(config.services[name], name, None, config.sv_dir, config.service_dir,
+                   config.log_dir, None)
+             for name in sorted(config.services)]
+    for login in sorted(config.users):
+        user = config.users[login]
+        name = USER_TREE_PREFIX + login
+        units.append(ServiceUnit(
+            name=name, label=name, login=None, path=posixpath.join(config.sv_dir, name),
+            link=posixpath.join(config.service_dir, name), log_dir=user.log_dir,
+            home=None, has_env=True, restart_on_change=True, is_down=False,
+            is_enabled=True, is_absent=False, for_login=login))
+    for login in sorted(config.users):
+        user = config.users[login]
+        units += [_unit(user.services[name], name, login, user.sv_dir, user.service_dir,
+                        posixpath.dirname(user.log_dir), user.home)
+                  for name in sorted(user.services)]
+    return units
+
+
+def _unit(service, name, login, sv_dir, service_dir, log_parent, home):
+    return ServiceUnit(
+        name=name, label=label_of(login, name), login=login,
+        path=posixpath.join(sv_dir, name), link=posixpath.join(service_dir, name),
+        log_dir=log_directory(service, log_parent), home=home,
+        has_env=service.env is not None, restart_on_change=service.restart_on_change is not False,
+        is_down=bool(service.down), is_enabled=service.enabled is not False,
+        is_absent=service.ensure == "absent", adopts=bool(service.adopt))
+
+
+# -- the one name rule ----------------------------------------------------------------------
+def units_named(units, names):
+    """The units of ``units`` that ``names`` name (the rule above), in the order named, each
+    once. ServiceNameError for the first name that names none, or more than one."""
+    found = []
+    for name in names:
+        unit = unit_named(units, name)
+        if unit not in found:
+            found.append(unit)
+    return found
+
+
+def labels_named(config, names):
+    """The labels of ``config``'s units that ``names`` name (``--only``), or None when no name
+    is given (everything). ServiceNameError as ``units_named``."""
+    if not names:
+        return None
+    return frozenset(unit.label for unit in units_named(declared_units(config), names))
+
+
+def unit_named(units, name):
+    """The one unit of ``units`` that ``name`` names; ServiceNameError otherwise.
+
+    >>> def unit(login, name, tree=None):
+    ...     return ServiceUnit(name=name, login=login, label=label_of(login, name),
+    ...                        for_login=tree)
+    >>> units = [unit(None, "web"), unit(None, "runsvdir-alice", tree="alice"),
+    ...          unit("alice", "app"), unit("alice", "web"), unit("bob", "app"),
+    ...          unit("bob", "notes")]
+    >>> [unit_named(units, name).label for name in ("web", "alice/web", "~alice/web",
+    ...                                             "notes", "runsvdir-alice")]
+    ['web', 'alice/web', 'alice/web', 'bob/notes', 'runsvdir-alice']
+    >>> unit_named(units, "app")
+    Traceback (most recent call last):
+    ...
+    runit_provision.errors.ServiceNameError: 'app' is a service of more than one user: \
+alice/app, bob/app (name one as LOGIN/NAME)
+    >>> unit_named(units, "~bob/notse")
+    Traceback (most recent call last):
+    ...
+    runit_provision.errors.ServiceNameError: no service '~bob/notse' in the data (did you \
+mean bob/notes?)
+    """
+    login, bare = _parts(units, name)
+    if login is not None:
+        found = [unit for unit in units if unit.login == login and unit.name == bare]
+    else:
+        found = [unit for unit in units if unit.login is None and unit.name == bare]
+        if not found:
+            found = [unit for unit in units if unit.login is not None and unit.name == bare]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise ServiceNameError("%r is a service of more than one user: %s (name one as "
+                               "LOGIN/NAME)" % (name, ", ".join(unit.label for unit in found)))
+    raise ServiceNameError("no service %r in the data (%s)" % (name, _hint(units, name)))
+
+
+def _parts(units, name):
+    """``(login, name)`` of a name as typed: ``(None, NAME)`` for a bare one. An absolute
+    ``HOME/NAME`` in a user's home is ``~LOGIN/NAME`` as a shell expands it unquoted.
+
+    >>> units = [ServiceUnit(name="app", login="alice", home="/home/alice")]
+    >>> [_parts(units, name) for name in ("web", "alice/app", "~alice/app", "~alice")]
+    [(None, 'web'), ('alice', 'app'), ('alice', 'app'), (None, '~alice')]
+    >>> [_parts(units, name) for name in ("/home/alice/app", "/home/alice/sv/app")]
+    [('alice', 'app'), (None, '/home/alice/sv/app')]
+    """
+    if name.startswith(SEPARATOR):
+        for unit in units:
+            home = (unit.home or "").rstrip(SEPARATOR) + SEPARATOR
+            rest = name[len(home):]
+            if unit.home and name.startswith(home) and rest and SEPARATOR not in rest:
+                return unit.login, rest
+        return None, name
+    typed = name[len(USER_MARK):] if name.startswith(USER_MARK) and SEPARATOR in name else name
+    login, separator, bare = typed.partition(SEPARATOR)
+    return (login, bare) if separator else (None, name)
+
+
+def _close_to(typed, forms, count=3, cutoff=0.6):
+    """The ``count`` forms closest to ``typed``, best first: difflib's ratio, taken both ways
+    (it is not symmetric: ``wrokr`` is 0.73 like ``worker``, ``worker`` 0.55 like ``wrokr``,
+    and a transposition is the commonest typo).
+
+    >>> _close_to("wrokr", ["web", "worker", "old"])
+    ['worker']
+    """
+    import difflib  # only when a name is wrong
+
+    def score(form):
+        return max(difflib.SequenceMatcher(None, typed, form).ratio(),
+                   difflib.SequenceMatcher(None, form, typed).ratio())
+
+    scored = sorted(((score(form), form) for form in forms), key=lambda item: -item[0])
+    return [form for value, form in scored[:count] if value >= cutoff]
+
+
+def _hint(units, name):
+    """What ``name`` may have meant: for a login, how to name their units; else the labels
+    close to it (for ``LOGIN/NAME``, ``NAME`` in other trees first); else what is
+    declared."""
+    login, bare = _parts(units, name)
+    typed = bare if login is None else label_of(login, bare)
+    logins = {unit.login or unit.for_login for unit in units} - {None}
+    if login is None and typed.lstrip(USER_MARK) in logins:
+        user = typed.lstrip(USER_MARK)
+        return ("%s is a user: %s%s is their tree, %s/NAME one of their services"
+                % (user, USER_TREE_PREFIX, user, user))
+    # a typed form -> the label it would be: every label, and a user's service by its name
+    forms = {}
+    for unit in units:
+        forms.setdefault(unit.label, unit.label)
+        if unit.login is not None:
+            forms.setdefault(unit.name, unit.label)
+    # LOGIN/NAME: NAME in the other trees first (the user is likely wrong, not the name)
+    close = [unit.label for unit in units if login is not None and unit.name == bare][:3]
+    for form in _close_to(typed, forms):
+        if forms[form] not in close:
+            close.append(forms[form])
+    if close:
+        return "did you mean %s?" % " or ".join(close)
+    labels = [unit.label for unit in units]
+    if not labels:
+        return "it declares no service"
+    more = len(labels) - MAX_LISTED
+    return "declared: %s%s" % (", ".join(labels[:MAX_LISTED]),
+                               ", and %d more" % more if more > 0 else "")
