@@ -108,6 +108,7 @@ def apply_measured(sandbox):
 
 
 # -- N2: a planted depth where apply removes a tree -------------------------------------------
+@pytest.mark.parametrize("impl", ["ours"])  # the applier's walk: the runtime plays no part
 @pytest.mark.parametrize("retire,depth", [("absent", 5000), ("log-false", 1500)])
 def test_n2_a_planted_depth_refuses_apprun1_alone_in_this_apply_and_the_next(sandbox, retire,
                                                                               depth):
@@ -181,6 +182,7 @@ def test_n4_a_crowded_directory_refuses_apprun1_in_one_line_at_a_bounded_cost(sa
 
 
 # -- N8: a temp file an interrupted apply left ------------------------------------------------
+@pytest.mark.parametrize("impl", ["ours"])  # the applier's temp files: no runtime's part
 def test_n8_a_temp_file_left_by_an_interrupted_apply_is_taken_over_and_restarts_follow(sandbox):
     """An apply stopped between writing ``env/GREETING``'s temp file and renaming it (in root's
     part and in apprun2's). Was: the next apply wrote through the temp, renamed it into place,

@@ -159,6 +159,7 @@ def staging_root(sandbox):
 
 
 # -- N3: no lock an unprivileged account can take --------------------------------------------
+@pytest.mark.parametrize("impl", ["ours"])  # the apply lock: no runtime's part
 def test_n3_apprun1_holding_every_path_it_can_open_holds_no_apply_off(sandbox):
     sandbox.up()
     root, staged = staging_root(sandbox)
@@ -192,6 +193,7 @@ def test_n3_apprun1_holding_every_path_it_can_open_holds_no_apply_off(sandbox):
     assert not any(lock.exists() for lock in locks)  # each let go and removed
 
 
+@pytest.mark.parametrize("impl", ["ours"])  # the apply lock: no runtime's part
 def test_n3_a_plan_by_apprun1_reads_without_roots_lock_and_holds_nothing_off(sandbox):
     from runit_provision.apply.fsroot import FsRoot
     from runit_provision.apply.lock import release_lock, take_lock
@@ -209,6 +211,7 @@ def test_n3_a_plan_by_apprun1_reads_without_roots_lock_and_holds_nothing_off(san
     assert plan.returncode in (0, 1, 2), plan.stderr
 
 
+@pytest.mark.parametrize("impl", ["ours"])  # the apply lock: no runtime's part
 def test_n3_a_lock_file_apprun1_plants_is_refused_at_once(sandbox):
     sandbox.up()
     etc = sandbox.path("etc")
