@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: test test-fast demo bench clean
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -rs
+	$(BIN)/python -m pytest -q -rs --durations=25
 
 # Every pure test: no real processes, no C runit, no Puppet (the cost markers in pyproject.toml).
 test-fast: $(STAMP)

@@ -179,8 +179,8 @@ def run_demo(keep=False):
 
 
 def wait_running(box, seconds):
-    """Until every wanted service runs (the web's check passed, the users' tree up), or
-    ``seconds`` pass."""
+    """Until every wanted service runs (the web's check passed, the users' tree up) and every
+    one-shot is done, or ``seconds`` pass."""
     from ..apply.desired import desired_state
     from ..apply.fsroot import FsRoot
     from ..apply.status import service_statuses
@@ -194,7 +194,10 @@ def wait_running(box, seconds):
     with FsRoot("/") as fs:
         while time.monotonic() < deadline:
             rows = service_statuses(desired, fs, int(time.time()))
+            # wanted ones running and logging, one-shots (setup: once) done, so the status
+            # shown next is the steady one whatever the machine's speed
             if all(row.is_running for row in rows if row.is_wanted) and \
+                    not any(row.is_running for row in rows if not row.is_wanted) and \
                     all(row.log is None or row.log.state == "run" for row in rows
                         if row.is_running):
                 return True

@@ -400,10 +400,11 @@ def test_runit_metrics_keeps_the_textfile_fresh(live):
 
     def served():
         text = prom.read_text() if prom.exists() else ""
-        return 'runit_service_up{service="runit-metrics",tree="system"} 1' in text and text
+        up = 'runit_service_up{service="runit-metrics",tree="system",declared="true"} 1'
+        return up in text and text
     text = wait_until(served, timeout=60, what="runit-metrics writing the textfile")
-    assert 'runit_service_up{service="ticker",tree="system"} 1' in text
-    assert 'runit_service_deaths_total{service="ticker",tree="system"} 0' in text
+    assert 'runit_service_up{service="ticker",tree="system",declared="true"} 1' in text
+    assert 'runit_service_deaths_total{service="ticker",tree="system",declared="true"} 0' in text
     code, output = live.puppet.run(manifest)
     assert code == 0, output  # converged: the service's data does not change run to run
 
