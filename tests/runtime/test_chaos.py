@@ -1,4 +1,4 @@
-"""The chaos soak, short (60 s; ``bench/chaos.py`` runs it for 10 minutes, docs/reliability.md):
+"""The chaos soak, short (30 s; ``bench/chaos.py`` runs it for 10 minutes, docs/reliability.md):
 a tree of logged services under kills, sv commands and applies comes out with every service
 up, none ever run twice, nothing unsupervised, no line lost, the tally equal to the kills and
 the tree's RSS and descriptors flat. Our runtime only: under the C runit the same faults lose
@@ -15,7 +15,7 @@ from .chaos import Soak, report_json
 
 pytestmark = pytest.mark.slow
 
-SECONDS = 60
+SECONDS = 30  # the suite's share of CI's time; the ten-minute soak is the bench's
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def soak():
     shutil.rmtree(str(root), ignore_errors=True)
 
 
-def test_a_minute_of_chaos_loses_nothing_and_doubles_nothing(soak):
+def test_half_a_minute_of_chaos_loses_nothing_and_doubles_nothing(soak):
     soak.start()
     soak.drive(SECONDS)
     last = soak.settle_and_stop_writers()
