@@ -17,6 +17,7 @@ from ..apply.desired import default_profile_dir, desired_state
 from ..apply.report import refusal_line, report_json
 from ..apply.runner import SubprocessRunner, sv_command
 from ..apply.session import converge
+from ..apply.steps import Side
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
@@ -24,6 +25,7 @@ from .output import print_json, print_plan, print_result
 from .runtime_part import runtime_part
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+LOG_LINES = 10  # under a started service that did not stay up, as status shows them
 ROOT_HELP = ("staging: write every path under DIR (contents keep the final paths), take users "
              "from DIR/etc/passwd and DIR/etc/group, start nothing, call no sv")
 
@@ -112,11 +114,40 @@ def run_job(args, check):
         return _failed(args, command, exc)
     if check:
         return _checked(args, plan, root)
+    logs = last_log_lines(result.not_up)
     if args.json:
-        print_json(report_json(plan, result, show_secrets=args.show_secrets, root=root))
+        print_json(report_json(plan, result, show_secrets=args.show_secrets, root=root,
+                               logs=logs))
     else:
-        print_result(result)
+        print_result(result, logs=logs)
     return EXIT_OK if result.is_ok else EXIT_ERROR
+
+
+def last_log_lines(not_up, count=LOG_LINES):
+    """{side path: [the last ``count`` lines of its log, as text]} of each service side
+    (not a log side: its own output is not in its log) among ``not_up`` that has a logger;
+    a log that cannot be read says why in its place. Read through FsRoot — a link in a
+    user's tree is followed only when root or the user owns it — and ``logs.last``
+    (bounded, no link, no other hard links)."""
+    wanted = [item.watched for item in not_up
+              if item.watched.side is Side.MAIN and item.watched.unit.has_log]
+    if not wanted:
+        return {}
+    from ..apply.fsroot import FsRoot
+    from ..errors import UnsafePathError
+    from ..logs.last import last_lines
+    found = {}
+    with FsRoot("/") as fs:  # a watch runs on the host itself: never under --root
+        for watched in wanted:
+            log_dir = watched.unit.log_dir
+            try:
+                lines = [line.decode("utf-8", "surrogateescape")
+                         for line in last_lines(fs.dir_fd(log_dir), count)]
+            except (OSError, UnsafePathError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                lines = ["(%s: unreadable: %s)" % (log_dir, why)]
+            found[watched.path] = lines or ["(%s: nothing logged)" % log_dir]
+    return found
 
 
 def _checked(args, plan, root):
