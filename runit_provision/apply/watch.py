@@ -20,7 +20,8 @@ beyond the watch, and ``status`` tells it (crash-looping, gave up).
 A side **died** when, since the apply began:
 
 * our runtime's tally (protocol/tally.py, read only when it matches the status) counts a
-  death — an end runsv was not told to bring about (a restart's own stop is not one);
+  death — an end runsv was not told to bring about (a restart's own stop is not one), and
+  one its runsv saw (``deaths_since``);
 * or, with no tally (the C runit keeps none: the status alone), the status says it ended:
   ``finish`` (``./finish`` runs only after ``./run``) or ``down, want up`` for more than
   ``START_GRACE`` — stamped after the apply began (an older stamp is an earlier runsv's,
@@ -190,9 +191,16 @@ def _undecided(now, is_last):
 
 
 def deaths_since(tally, began):
-    """The deaths the tally remembers since unix time ``began`` (protocol/tally.RECENT)."""
+    """The deaths the tally remembers since unix time ``began`` (protocol/tally.RECENT) — but
+    for a last death nobody saw (its run's length unknown): a runsv that starts finds its
+    predecessor's run ended unseen and counts that death then (supervision/side.py,
+    ``inherit_lost``), after a tree was killed — a death before this apply's start, not of a
+    run it started, whose runsv sees it end."""
     since = int(began * _NS)
-    return sum(1 for moment in tally.recent_ns if moment >= since)
+    found = sum(1 for moment in tally.recent_ns if moment >= since)
+    if found and tally.ran_ns is None and tally.died_at_ns >= since:
+        found -= 1
+    return found
 
 
 def watch(sides, look, seconds, began, clock=time.time, sleep=time.sleep):

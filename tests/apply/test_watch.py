@@ -1,0 +1,192 @@
+"""The watch after an apply's steps (apply/watch.py), its pure parts: which sides a step
+started, what one look at a side says (our runtime's tally, or the C runit's status alone),
+and the loop — driven by a fake clock, so that a healthy side costs two looks and the watch
+ends as soon as every side is decided, or at ``--wait``. The real processes: test_live.py."""
+
+import pytest
+
+from runit_provision.apply.observe import NOT_SUPERVISED, SideLive
+from runit_provision.apply.steps import Action, Phase, ServiceStep, Side, WaitStep
+from runit_provision.apply.watch import (
+    START_GRACE, STAYED_UP, Outcome, Watched, judge, started_sides, watch)
+from runit_provision.protocol.status import State, Status
+from runit_provision.protocol.tally import Tally
+
+from .helpers import desired_from_text
+
+NS = 1_000_000_000
+BEGAN, ASKED = 1000.0, 1000.2  # the apply began; the step that started the side ended
+
+
+def status(state, since, pid=None, want="u"):
+    pid = (0 if state == "down" else 42) if pid is None else pid
+    return SideLive(True, Status(int(since), round(since % 1 * NS), pid, False, want, False,
+                                 {"down": State.DOWN, "run": State.RUN,
+                                  "finish": State.FINISH}[state]))
+
+
+def tally(*deaths, pid=42, exit_code=3):
+    """A tally that remembers ``deaths`` (unix seconds, newest first)."""
+    moments = [round(moment * NS) for moment in deaths]
+    return Tally(pid, len(deaths) + 1, len(deaths), exit_code << 8 if deaths else None,
+                 moments[0] if moments else 0, 10_000_000 if deaths else None, moments)
+
+
+# (what is seen, tally, now, the outcome)
+CASES = [
+    ("up for STAYED_UP", status("run", 1000.1), None, 1000.1 + STAYED_UP, Outcome.UP),
+    ("running since before the apply (a restart the C sv saw done early)",
+     status("run", 900), None, 1000.3, Outcome.UP),
+    ("running, too young yet", status("run", 1000.1), None, 1000.3, Outcome.PENDING),
+    ("a later run than the one started: it ended (the C runit's view)",
+     status("run", ASKED + START_GRACE + 0.5), None, ASKED + 2, Outcome.DIED),
+    ("a later run, but our tally counts no death: someone restarted it, not a death",
+     status("run", ASKED + 1.5), tally(), ASKED + 2.1, Outcome.UP),
+    ("our tally counts a death since the apply began, though it runs again",
+     status("run", 1001.3), tally(1000.25), 1001.4, Outcome.DIED),
+    ("a death before the apply began is not this apply's",
+     status("run", 1000.1), tally(999.0), 1000.1 + STAYED_UP, Outcome.UP),
+    ("down, want up, since the apply began, for longer than START_GRACE: it ended",
+     status("down", 1000.3), None, 1000.3 + START_GRACE, Outcome.DIED),
+    ("down, want up, a moment ago: runsv's own first status, or a death — wait",
+     status("down", 1000.3), None, 1000.4, Outcome.PENDING),
+    ("down, want up, stamped before the apply: an earlier runsv's status",
+     status("down", 990), None, 1001, Outcome.PENDING),
+    ("down, want up, our tally counts no death: starting, or cannot start — wait",
+     status("down", 1000.3), tally(pid=0), 1002, Outcome.PENDING),
+    ("./finish runs: ./run ended", status("finish", 1000.25, pid=77), None, 1000.3,
+     Outcome.DIED),
+    ("wanted down since (sv down)", status("down", 1000.3, want="d"), None, 1000.4,
+     Outcome.STOPPED),
+    ("no runsv serves it any more", NOT_SUPERVISED, None, 1000.4, Outcome.GONE),
+    ("its state cannot be told", SideLive(True, unknown="unable to read supervise/status"),
+     None, 1000.4, Outcome.PENDING),
+]
+
+
+@pytest.mark.parametrize("live, found, now, outcome",
+                         [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_one_look(live, found, now, outcome):
+    assert judge(live, found, now, BEGAN, ASKED)[0] is outcome
+
+
+@pytest.mark.parametrize("live, found, now, last", [
+    (status("run", 1000.1), None, 1000.2, Outcome.UP),  # --wait shorter than STAYED_UP
+    (status("down", 990), None, 1001, Outcome.NOT_UP),
+    (status("down", 1000.3), tally(pid=0), 1002, Outcome.NOT_UP),
+    (SideLive(True, unknown="unable to read supervise/status"), None, 1001, Outcome.NOT_UP),
+])
+def test_the_last_look_decides(live, found, now, last):
+    assert judge(live, found, now, BEGAN, ASKED, is_last=True)[0] is last
+
+
+def test_a_pending_side_is_looked_at_again_when_a_look_can_decide():
+    assert judge(status("run", 1000.1), None, 1000.2, BEGAN, ASKED) == (
+        Outcome.PENDING, pytest.approx(1000.1 + STAYED_UP))
+    assert judge(status("down", 1000.3), None, 1000.4, BEGAN, ASKED) == (
+        Outcome.PENDING, pytest.approx(1000.3 + START_GRACE))
+
+
+DATA = """
+runit::services:
+  web: {command: /usr/bin/web}
+  lazy: {command: /usr/bin/lazy, down: true}
+  bare: {command: /usr/bin/bare, log: false}
+"""
+
+
+def test_the_sides_a_step_started():
+    units = {unit.label: unit for unit in desired_from_text(DATA).units}
+    wait = WaitStep(Phase.SYSTEM_LINKS, [units["web"], units["lazy"], units["bare"]], "new")
+    assert [(item.label, item.side, item.asked) for item in started_sides(wait, 5.0)] == [
+        ("web", Side.MAIN, 5.0), ("web/log", Side.LOG, 5.0), ("bare", Side.MAIN, 5.0)]
+    web = units["web"]
+    restart = ServiceStep(Action.RESTART, "web/log", Side.LOG, ["log/run changed"], web,
+                          ["sv", "-w", "7", "restart", web.log_path])
+    assert [(item.label, item.path) for item in started_sides(restart, 6.0)] == [
+        ("web/log", web.log_path)]
+    for action in (Action.HUP, Action.EXIT):  # a HUP or a stop starts nothing
+        step = ServiceStep(action, "web", Side.MAIN, ["x"], web, ["sv", action.value, web.path])
+        assert started_sides(step, 6.0) == []
+
+
+class Host:
+    """A fake clock and the sides' states as functions of time: ``looks`` records each look."""
+
+    def __init__(self, states, now=BEGAN + 0.3):
+        self.now, self.states, self.looks, self.slept = now, states, [], []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        assert seconds >= 0
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
+
+    def look(self, path):
+        self.looks.append((path, round(self.now, 3)))
+        return self.states[path](self.now), None
+
+
+def watched(*paths):
+    return [Watched(None, Side.MAIN, path, path.strip("/"), ASKED) for path in paths]
+
+
+def test_a_healthy_side_costs_two_looks_and_the_watch_ends_when_its_run_is_old_enough():
+    host = Host({"/web": lambda now: status("run", ASKED)})
+    assert watch(watched("/web"), host.look, 15, BEGAN, host.clock, host.sleep) == []
+    assert host.looks == [("/web", 1000.3), ("/web", ASKED + STAYED_UP)]
+    assert host.now == pytest.approx(ASKED + STAYED_UP)
+
+
+def test_a_death_is_reported_at_once_and_the_others_still_watched():
+    def crashing(now):  # died at 1000.25, in back-off since
+        return status("down", 1000.25)
+    host = Host({"/web": lambda now: status("run", ASKED), "/crash": crashing},
+                now=1000.25 + START_GRACE)
+    found = watch(watched("/crash", "/web"), host.look, 15, BEGAN, host.clock, host.sleep)
+    assert [(item.label, item.outcome) for item in found] == [("crash", Outcome.DIED)]
+    assert [path for path, _ in host.looks] == ["/crash", "/web"]  # web was up 0.55 s already
+    assert found[0].last_exit == "unknown" and found[0].deaths is None
+
+
+def test_the_watch_ends_at_the_wait_and_reports_what_never_came_up():
+    host = Host({"/stuck": lambda now: status("down", 990)})  # no status of its runsv yet
+    found = watch(watched("/stuck"), host.look, 2.0, BEGAN, host.clock, host.sleep)
+    assert [(item.label, item.outcome) for item in found] == [("stuck", Outcome.NOT_UP)]
+    assert host.now == pytest.approx(1000.3 + 2.0)
+    assert found[0].seconds == pytest.approx(2.0)
+    assert max(host.slept) <= 0.1 + 1e-9  # looked at again every RECHECK
+
+
+def test_a_wait_of_zero_is_one_look():
+    host = Host({"/web": lambda now: status("run", ASKED)})
+    assert watch(watched("/web"), host.look, 0, BEGAN, host.clock, host.sleep) == []
+    assert len(host.looks) == 1 and host.slept == []
+
+
+def test_nothing_started_is_nothing_watched():
+    host = Host({})
+    assert watch([], host.look, 15, BEGAN, host.clock, host.sleep) == []
+    assert host.looks == [] and host.slept == []
+
+
+def test_the_tally_gives_deaths_and_the_last_exit():
+    host = Host({"/web": lambda now: status("down", 1000.26)})
+    host.look = lambda path: (status("down", 1000.26), tally(1000.26, 1000.24, 990.0, pid=0))
+    found = watch(watched("/web"), host.look, 15, BEGAN, host.clock, host.sleep)
+    assert found[0].outcome is Outcome.DIED and found[0].deaths == 2
+    assert found[0].last_exit == {"code": 3} and found[0].ran == pytest.approx(0.01)
+
+
+def test_a_death_nobody_saw_is_not_of_a_run_the_apply_started():
+    """A runsv that starts (its tree was killed and started again) finds the run of its
+    predecessor ended unseen and counts that death then: no exit, no length — not a death of
+    a run this apply started. Later deaths, seen, count."""
+    unseen = Tally(42, 2, 1, None, round(1000.25 * NS), None, (round(1000.25 * NS),))
+    assert judge(status("run", 1000.3), unseen, 1000.3 + STAYED_UP, BEGAN, ASKED)[0] \
+        is Outcome.UP
+    seen = Tally(0, 3, 2, 3 << 8, round(1000.4 * NS), 5_000_000,
+                 (round(1000.4 * NS), round(1000.25 * NS)))
+    assert judge(status("down", 1000.4), seen, 1000.45, BEGAN, ASKED)[0] is Outcome.DIED
