@@ -148,8 +148,9 @@ class Job:
                     converger.execute(step)
                     result.done.append((step, None))
                 else:
+                    started = time.time()
                     result.done.append((step, activator.execute(step)))
-                    result.watched += started_sides(step, time.time())
+                    result.watched += started_sides(step, began, started, time.time())
                     if isinstance(step, ServiceStep) and step.is_owed:
                         ledger.done(step.action.value, step.target)
             except ApplyError as exc:

@@ -248,7 +248,8 @@ def _state_text(live):
 
 def not_up_json(item, log=None):
     """``--json``'s record of a side that is not up: what the line says, as fields;
-    ``log``: its last log lines (text), or None when none were read."""
+    ``log``: its last log lines (bytes; JSON has them as ``status --json`` and ``logs -o
+    json`` do: a byte that is not UTF-8 as U+FFFD), or None when none were read."""
     live = item.live
     status = live.status if live.unknown is None else None
     return {"service": item.watched.unit.label, "side": item.watched.side.value,
@@ -258,7 +259,7 @@ def not_up_json(item, log=None):
             "want": None if status is None else ("up" if status.want == "u" else "down"),
             "deaths": item.deaths, "last_exit": item.last_exit, "ran": item.ran,
             "watched_seconds": round(item.seconds, 3), "why": not_up_line(item),
-            "log": log}
+            "log": None if log is None else [line.decode("utf-8", "replace") for line in log]}
 
 
 def not_up_summary(items):
@@ -271,7 +272,7 @@ def not_up_summary(items):
 def report_json(plan, result=None, check_mode=False, show_secrets=False, root="/", error=None,
                 logs=None):
     """Ansible's result for a plan (``check_mode``) or an executed ``result``; ``logs``:
-    {side path: its last log lines} of the sides not up."""
+    {side path: its last log lines (bytes)} of the sides not up."""
     steps = plan.steps if result is None else [step for step, _ in result.done]
     refusals = dict(plan.refusals if result is None else result.refusals)
     failure = error if error is not None else (result.error if result is not None else None)

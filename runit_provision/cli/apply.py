@@ -124,7 +124,7 @@ def run_job(args, check):
 
 
 def last_log_lines(not_up, count=LOG_LINES):
-    """{side path: [the last ``count`` lines of its log, as text]} of each service side
+    """{side path: [the last ``count`` lines of its log, bytes]} of each service side
     (not a log side: its own output is not in its log) among ``not_up`` that has a logger;
     a log that cannot be read says why in its place. Read through FsRoot — a link in a
     user's tree is followed only when root or the user owns it — and ``logs.last``
@@ -141,12 +141,11 @@ def last_log_lines(not_up, count=LOG_LINES):
         for watched in wanted:
             log_dir = watched.unit.log_dir
             try:
-                lines = [line.decode("utf-8", "surrogateescape")
-                         for line in last_lines(fs.dir_fd(log_dir), count)]
+                lines = last_lines(fs.dir_fd(log_dir), count)
             except (OSError, UnsafePathError) as exc:
                 why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                lines = ["(%s: unreadable: %s)" % (log_dir, why)]
-            found[watched.path] = lines or ["(%s: nothing logged)" % log_dir]
+                lines = [("(%s/current unreadable: %s)" % (log_dir, why)).encode()]
+            found[watched.path] = lines or [("(%s: nothing logged)" % log_dir).encode()]
     return found
 
 

@@ -70,7 +70,7 @@ def print_plan(plan, diff=False, show_secrets=False, stream=None, brief=False):
 
 def print_result(result, stream=None, logs=None):
     """After an execution: what was done, or where it stopped; then, on stderr, each side it
-    started that did not stay up, with its last log lines (``logs``: {side path: [text]})."""
+    started that did not stay up, with its last log lines (``logs``: {side path: [bytes]})."""
     stream = stream or sys.stdout
     painter = Painter(stream)
     counts = {}
@@ -105,7 +105,7 @@ def print_not_up(items, logs, stream=None):
     for item in items:
         out.write("runit-provision apply: %s\n" % painter.paint("!", not_up_line(item)))
         for line in logs.get(item.watched.path) or ():
-            out.write("    %s\n" % shown_line(line))
+            out.write("    %s\n" % shown_line(line.decode("utf-8", "surrogateescape")))
     out.write("runit-provision apply: %s\n" % not_up_summary(items))
     stream.write(out.getvalue())
     stream.flush()

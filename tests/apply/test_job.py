@@ -44,6 +44,19 @@ runit::users:
     return text
 
 
+class RecordingWatcher:
+    """watch.watch's seam: records the sides it is given (and the bound), and reports the
+    sides named in ``dead`` as died."""
+
+    def __init__(self, dead=()):
+        self.dead, self.calls = dead, []
+
+    def __call__(self, sides, look, seconds, began):
+        self.calls.append(([item.label for item in sides], seconds))
+        return [NotUp(item, Outcome.DIED, look(item.path)[0], None, None, 0.5)
+                for item in sides if item.label in self.dead]
+
+
 class Host:
     """A tmp dir as the host: the data's paths live under it (relocated, not --root)."""
 
@@ -57,6 +70,9 @@ class Host:
         self.waiter = fake_waiter(live=self.live)
 
     def job(self, text, **kwargs):
+        # the fake live states do not change when a restart is sent: what the apply
+        # started is watched by a watcher that finds it up, unless a test gives its own
+        kwargs.setdefault("watcher", RecordingWatcher())
         return Job(lambda fs: desired_from_text(text), self.fs, identities=IDENTITIES,
                    runner=self.runner, sv=["sv"], waiter=self.waiter,
                    probe=live_probe(self.live), **kwargs)
@@ -277,19 +293,6 @@ def test_the_desired_state_is_asked_once_per_converge(host):
     assert result.is_ok, result.error
     assert not result.plan.is_empty and result.after.is_empty
     assert len(asked) == 1
-
-
-class RecordingWatcher:
-    """watch.watch's seam: records the sides it is given (and the bound), and reports the
-    sides named in ``dead`` as died."""
-
-    def __init__(self, dead=()):
-        self.dead, self.calls = dead, []
-
-    def __call__(self, sides, look, seconds, began):
-        self.calls.append(([item.label for item in sides], seconds))
-        return [NotUp(item, Outcome.DIED, look(item.path)[0], None, None, 0.5)
-                for item in sides if item.label in self.dead]
 
 
 def test_what_the_steps_started_is_watched_and_a_side_not_up_fails_the_result(host):

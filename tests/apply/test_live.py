@@ -346,7 +346,7 @@ def test_a_restart_into_a_run_that_dies_fails_the_apply_and_json_says_which(live
         return
     assert restarts(report) == [("api", "restart"), ("web", "restart")], report["msg"]
     assert sorted(report["watched"]) == ["api", "web"]
-    assert report["msg"] == "1 service started did not stay up: web"
+    assert report["msg"] == "1 service started did not stay up: web", report["not_up"]
     [item] = report["not_up"]
     assert (item["service"], item["side"], item["outcome"], item["want"]) == (
         "web", "service", "died", "up")

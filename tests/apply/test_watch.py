@@ -8,7 +8,7 @@ import pytest
 from runit_provision.apply.observe import NOT_SUPERVISED, SideLive
 from runit_provision.apply.steps import Action, Phase, ServiceStep, Side, WaitStep
 from runit_provision.apply.watch import (
-    START_GRACE, STAYED_UP, Outcome, Watched, judge, started_sides, watch)
+    RECHECK, START_GRACE, STAYED_UP, Look, Outcome, Watched, judge, started_sides, watch)
 from runit_provision.protocol.status import State, Status
 from runit_provision.protocol.tally import Tally
 
@@ -16,13 +16,17 @@ from .helpers import desired_from_text
 
 NS = 1_000_000_000
 BEGAN, ASKED = 1000.0, 1000.2  # the apply began; the step that started the side ended
+NEW = Watched(None, Side.MAIN, "/sv/web", "web", BEGAN, ASKED, is_new=True)  # a wait's
+RESTARTED = Watched(None, Side.MAIN, "/sv/web", "web", 1000.1, ASKED, is_new=False)
 
 
 def status(state, since, pid=None, want="u"):
     pid = (0 if state == "down" else 42) if pid is None else pid
     return SideLive(True, Status(int(since), round(since % 1 * NS), pid, False, want, False,
-                                 {"down": State.DOWN, "run": State.RUN,
-                                  "finish": State.FINISH}[state]))
+                                 STATES[state]))
+
+
+STATES = {"down": State.DOWN, "run": State.RUN, "finish": State.FINISH}
 
 
 def tally(*deaths, pid=42, exit_code=3):
@@ -32,59 +36,91 @@ def tally(*deaths, pid=42, exit_code=3):
                  moments[0] if moments else 0, 10_000_000 if deaths else None, moments)
 
 
-# (what is seen, tally, now, the outcome)
+def seen(state, since):
+    return Look(STATES[state], since)
+
+
+# (what is seen, its tally, the side, what an earlier look saw, now, the outcome)
 CASES = [
-    ("up for STAYED_UP", status("run", 1000.1), None, 1000.1 + STAYED_UP, Outcome.UP),
-    ("running since before the apply (a restart the C sv saw done early)",
-     status("run", 900), None, 1000.3, Outcome.UP),
-    ("running, too young yet", status("run", 1000.1), None, 1000.3, Outcome.PENDING),
-    ("a later run than the one started: it ended (the C runit's view)",
-     status("run", ASKED + START_GRACE + 0.5), None, ASKED + 2, Outcome.DIED),
+    ("up for STAYED_UP", status("run", 1000.1), None, NEW, None, 1000.1 + STAYED_UP,
+     Outcome.UP),
+    ("running, too young yet", status("run", 1000.1), None, NEW, None, 1000.3,
+     Outcome.PENDING),
+    ("a new runsv's run begun later than it could start the first: a rerun",
+     status("run", ASKED + START_GRACE + 0.5), None, NEW, None, ASKED + 2, Outcome.DIED),
     ("a later run, but our tally counts no death: someone restarted it, not a death",
-     status("run", ASKED + 1.5), tally(), ASKED + 2.1, Outcome.UP),
+     status("run", ASKED + 1.5), tally(), NEW, None, ASKED + 2.1, Outcome.UP),
     ("our tally counts a death since the apply began, though it runs again",
-     status("run", 1001.3), tally(1000.25), 1001.4, Outcome.DIED),
+     status("run", 1001.3), tally(1000.25), NEW, None, 1001.4, Outcome.DIED),
     ("a death before the apply began is not this apply's",
-     status("run", 1000.1), tally(999.0), 1000.1 + STAYED_UP, Outcome.UP),
-    ("down, want up, since the apply began, for longer than START_GRACE: it ended",
-     status("down", 1000.3), None, 1000.3 + START_GRACE, Outcome.DIED),
-    ("down, want up, a moment ago: runsv's own first status, or a death — wait",
-     status("down", 1000.3), None, 1000.4, Outcome.PENDING),
+     status("run", 1000.1), tally(999.0), NEW, None, 1000.1 + STAYED_UP, Outcome.UP),
+    ("a new runsv's down, want up, since the apply, past START_GRACE: it ended",
+     status("down", 1000.3), None, NEW, None, 1000.3 + START_GRACE, Outcome.DIED),
+    ("a new runsv's down, want up, a moment ago: its own first status, or a death — wait",
+     status("down", 1000.3), None, NEW, None, 1000.4, Outcome.PENDING),
     ("down, want up, stamped before the apply: an earlier runsv's status",
-     status("down", 990), None, 1001, Outcome.PENDING),
+     status("down", 990), None, NEW, None, 1001, Outcome.PENDING),
     ("down, want up, our tally counts no death: starting, or cannot start — wait",
-     status("down", 1000.3), tally(pid=0), 1002, Outcome.PENDING),
-    ("./finish runs: ./run ended", status("finish", 1000.25, pid=77), None, 1000.3,
-     Outcome.DIED),
-    ("wanted down since (sv down)", status("down", 1000.3, want="d"), None, 1000.4,
-     Outcome.STOPPED),
-    ("no runsv serves it any more", NOT_SUPERVISED, None, 1000.4, Outcome.GONE),
+     status("down", 1000.3), tally(pid=0), NEW, None, 1002, Outcome.PENDING),
+    ("./finish of a run begun since: ./run ended", status("finish", 1000.25, pid=77), None,
+     NEW, None, 1000.3, Outcome.DIED),
+    ("wanted down since (sv down)", status("down", 1000.3, want="d"), None, NEW, None,
+     1000.4, Outcome.STOPPED),
+    ("no runsv serves it any more", NOT_SUPERVISED, None, NEW, None, 1000.4, Outcome.GONE),
     ("its state cannot be told", SideLive(True, unknown="unable to read supervise/status"),
-     None, 1000.4, Outcome.PENDING),
+     None, NEW, None, 1000.4, Outcome.PENDING),
+    # a restart, under the C runit: the status alone, look after look
+    ("the old run still: the C sv said ok before runsv acted — wait",
+     status("run", 900), None, RESTARTED, None, 1000.3, Outcome.PENDING),
+    ("the old run's ./finish", status("finish", 900, pid=77), None, RESTARTED, None, 1000.3,
+     Outcome.PENDING),
+    ("down since the restart: runsv's back-off after stopping a young run — wait",
+     status("down", 1000.15), None, RESTARTED, None, 1000.9, Outcome.PENDING),
+    ("down past runsv's back-off: it is not started again",
+     status("down", 1000.15), None, RESTARTED, seen("down", 1000.15), 1001.7,
+     Outcome.NOT_UP),
+    ("the new run, up STAYED_UP", status("run", 1001.15), None, RESTARTED,
+     seen("down", 1000.15), 1001.15 + STAYED_UP, Outcome.UP),
+    ("a run begun 1 s after the restart is not a rerun: runsv's back-off",
+     status("run", 1001.15), None, RESTARTED, None, 1001.7, Outcome.UP),
+    ("down again since the down seen: a run began and ended between the looks",
+     status("down", 1001.16), None, RESTARTED, seen("down", 1000.15), 1001.2, Outcome.DIED),
+    ("the run seen ended", status("down", 1001.2), None, RESTARTED, seen("run", 1001.15),
+     1001.25, Outcome.DIED),
+    ("the run seen was followed by another", status("run", 1002.3), None, RESTARTED,
+     seen("run", 1001.15), 1002.4, Outcome.DIED),
+    ("the run seen is in ./finish", status("finish", 1001.15, pid=77), None, RESTARTED,
+     seen("run", 1001.15), 1001.3, Outcome.DIED),
+    ("with our tally, a change of stamp without a death is none (a restart's back-off)",
+     status("run", 1001.15), tally(), RESTARTED, seen("down", 1000.15), 1001.7, Outcome.UP),
 ]
 
 
-@pytest.mark.parametrize("live, found, now, outcome",
+@pytest.mark.parametrize("live, found, watched, before, now, outcome",
                          [case[1:] for case in CASES], ids=[case[0] for case in CASES])
-def test_one_look(live, found, now, outcome):
-    assert judge(live, found, now, BEGAN, ASKED)[0] is outcome
+def test_one_look(live, found, watched, before, now, outcome):
+    assert judge(live, found, now, watched, BEGAN, before)[0] is outcome
 
 
-@pytest.mark.parametrize("live, found, now, last", [
-    (status("run", 1000.1), None, 1000.2, Outcome.UP),  # --wait shorter than STAYED_UP
-    (status("down", 990), None, 1001, Outcome.NOT_UP),
-    (status("down", 1000.3), tally(pid=0), 1002, Outcome.NOT_UP),
-    (SideLive(True, unknown="unable to read supervise/status"), None, 1001, Outcome.NOT_UP),
+@pytest.mark.parametrize("live, found, watched, now, last", [
+    (status("run", 1000.1), None, NEW, 1000.2, Outcome.UP),  # --wait shorter than STAYED_UP
+    (status("down", 990), None, NEW, 1001, Outcome.NOT_UP),
+    (status("down", 1000.3), tally(pid=0), NEW, 1002, Outcome.NOT_UP),
+    (SideLive(True, unknown="unable to read supervise/status"), None, NEW, 1001,
+     Outcome.NOT_UP),
+    (status("run", 900), None, RESTARTED, 1015, Outcome.NOT_RESTARTED),  # it ignored TERM
 ])
-def test_the_last_look_decides(live, found, now, last):
-    assert judge(live, found, now, BEGAN, ASKED, is_last=True)[0] is last
+def test_the_last_look_decides(live, found, watched, now, last):
+    assert judge(live, found, now, watched, BEGAN, is_last=True)[0] is last
 
 
 def test_a_pending_side_is_looked_at_again_when_a_look_can_decide():
-    assert judge(status("run", 1000.1), None, 1000.2, BEGAN, ASKED) == (
+    assert judge(status("run", 1000.1), None, 1000.2, NEW, BEGAN)[:2] == (
         Outcome.PENDING, pytest.approx(1000.1 + STAYED_UP))
-    assert judge(status("down", 1000.3), None, 1000.4, BEGAN, ASKED) == (
+    assert judge(status("down", 1000.3), None, 1000.4, NEW, BEGAN)[:2] == (
         Outcome.PENDING, pytest.approx(1000.3 + START_GRACE))
+    assert judge(status("down", 1000.15), None, 1000.4, RESTARTED, BEGAN)[:2] == (
+        Outcome.PENDING, pytest.approx(1000.4 + RECHECK))
 
 
 DATA = """
@@ -98,16 +134,19 @@ runit::services:
 def test_the_sides_a_step_started():
     units = {unit.label: unit for unit in desired_from_text(DATA).units}
     wait = WaitStep(Phase.SYSTEM_LINKS, [units["web"], units["lazy"], units["bare"]], "new")
-    assert [(item.label, item.side, item.asked) for item in started_sides(wait, 5.0)] == [
-        ("web", Side.MAIN, 5.0), ("web/log", Side.LOG, 5.0), ("bare", Side.MAIN, 5.0)]
+    assert [(item.label, item.side, item.since, item.asked, item.is_new)
+            for item in started_sides(wait, 1.0, 4.0, 5.0)] == [
+        ("web", Side.MAIN, 1.0, 5.0, True), ("web/log", Side.LOG, 1.0, 5.0, True),
+        ("bare", Side.MAIN, 1.0, 5.0, True)]
     web = units["web"]
     restart = ServiceStep(Action.RESTART, "web/log", Side.LOG, ["log/run changed"], web,
                           ["sv", "-w", "7", "restart", web.log_path])
-    assert [(item.label, item.path) for item in started_sides(restart, 6.0)] == [
-        ("web/log", web.log_path)]
+    assert [(item.label, item.path, item.since, item.asked, item.is_new)
+            for item in started_sides(restart, 1.0, 5.5, 6.0)] == [
+        ("web/log", web.log_path, 5.5, 6.0, False)]
     for action in (Action.HUP, Action.EXIT):  # a HUP or a stop starts nothing
         step = ServiceStep(action, "web", Side.MAIN, ["x"], web, ["sv", action.value, web.path])
-        assert started_sides(step, 6.0) == []
+        assert started_sides(step, 1.0, 5.5, 6.0) == []
 
 
 class Host:
@@ -129,8 +168,9 @@ class Host:
         return self.states[path](self.now), None
 
 
-def watched(*paths):
-    return [Watched(None, Side.MAIN, path, path.strip("/"), ASKED) for path in paths]
+def watched(*paths, is_new=True):
+    return [Watched(None, Side.MAIN, path, path.strip("/"), BEGAN if is_new else 1000.1,
+                    ASKED, is_new) for path in paths]
 
 
 def test_a_healthy_side_costs_two_looks_and_the_watch_ends_when_its_run_is_old_enough():
@@ -185,8 +225,37 @@ def test_a_death_nobody_saw_is_not_of_a_run_the_apply_started():
     predecessor ended unseen and counts that death then: no exit, no length — not a death of
     a run this apply started. Later deaths, seen, count."""
     unseen = Tally(42, 2, 1, None, round(1000.25 * NS), None, (round(1000.25 * NS),))
-    assert judge(status("run", 1000.3), unseen, 1000.3 + STAYED_UP, BEGAN, ASKED)[0] \
+    assert judge(status("run", 1000.3), unseen, 1000.3 + STAYED_UP, NEW, BEGAN)[0] \
         is Outcome.UP
-    seen = Tally(0, 3, 2, 3 << 8, round(1000.4 * NS), 5_000_000,
-                 (round(1000.4 * NS), round(1000.25 * NS)))
-    assert judge(status("down", 1000.4), seen, 1000.45, BEGAN, ASKED)[0] is Outcome.DIED
+    later = Tally(0, 3, 2, 3 << 8, round(1000.4 * NS), 5_000_000,
+                  (round(1000.4 * NS), round(1000.25 * NS)))
+    assert judge(status("down", 1000.4), later, 1000.45, NEW, BEGAN)[0] is Outcome.DIED
+
+
+def test_a_restart_of_a_young_run_waits_out_runsvs_back_off_and_is_up():
+    """The C sv said ok on the old run; runsv stops it, pauses a second (the run was younger
+    than that), starts the new one: up, no death — looked at every RECHECK meanwhile."""
+    def states(now):
+        if now < 1000.3:
+            return status("run", 999.8)  # the old run, begun 0.5 s before the restart
+        if now < 1001.3:
+            return status("down", 1000.3)
+        return status("run", 1001.3, pid=43)
+    host = Host({"/web": states})
+    assert watch(watched("/web", is_new=False), host.look, 15, BEGAN, host.clock,
+                 host.sleep) == []
+    assert host.now == pytest.approx(1001.3 + STAYED_UP, abs=RECHECK)
+
+
+def test_a_restart_into_a_run_that_dies_at_once_is_seen_between_two_downs():
+    """The new run lives a millisecond, unseen; the down stamps before and after it differ."""
+    def states(now):
+        if now < 1000.3:
+            return status("run", 999.8)
+        if now < 1001.3:
+            return status("down", 1000.3)  # the restart's stop, then runsv's back-off
+        return status("down", 1001.301)  # the new run ended at once; back-off again
+    host = Host({"/web": states})
+    [found] = watch(watched("/web", is_new=False), host.look, 15, BEGAN, host.clock,
+                    host.sleep)
+    assert found.outcome is Outcome.DIED and host.now < 1001.3 + 2 * RECHECK
