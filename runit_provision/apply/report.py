@@ -221,6 +221,9 @@ def not_up_line(item):
     elif outcome is Outcome.NOT_UP:
         text = "not running %.1f s after it was started (%s)" % (item.seconds,
                                                                _state_text(item.live))
+    elif outcome is Outcome.NOT_RESTARTED:
+        text = ("not restarted: the run from before the restart still runs %.1f s later "
+                "(%s; does it ignore TERM?)" % (item.seconds, _state_text(item.live)))
     else:
         text = "died since it was started: %s; now %s" % (_ended_text(item),
                                                          _state_text(item.live))
@@ -254,7 +257,8 @@ def not_up_json(item, log=None):
     status = live.status if live.unknown is None else None
     return {"service": item.watched.unit.label, "side": item.watched.side.value,
             "label": item.label, "path": item.watched.path, "outcome": item.outcome.value,
-            "state": live.state if live.unknown is None else "unknown",
+            "state": ("unknown" if live.unknown is not None else live.state
+                      or "not supervised"),
             "pid": status.pid or None if status is not None else None,
             "want": None if status is None else ("up" if status.want == "u" else "down"),
             "deaths": item.deaths, "last_exit": item.last_exit, "ran": item.ran,

@@ -6,9 +6,10 @@ ends as soon as every side is decided, or at ``--wait``. The real processes: tes
 import pytest
 
 from runit_provision.apply.observe import NOT_SUPERVISED, SideLive
+from runit_provision.apply.report import not_up_json, not_up_line, not_up_summary
 from runit_provision.apply.steps import Action, Phase, ServiceStep, Side, WaitStep
 from runit_provision.apply.watch import (
-    RECHECK, START_GRACE, STAYED_UP, Look, Outcome, Watched, judge, started_sides, watch)
+    RECHECK, START_GRACE, STAYED_UP, Look, NotUp, Outcome, Watched, judge, started_sides, watch)
 from runit_provision.protocol.status import State, Status
 from runit_provision.protocol.tally import Tally
 
@@ -259,3 +260,47 @@ def test_a_restart_into_a_run_that_dies_at_once_is_seen_between_two_downs():
     [found] = watch(watched("/web", is_new=False), host.look, 15, BEGAN, host.clock,
                     host.sleep)
     assert found.outcome is Outcome.DIED and host.now < 1001.3 + 2 * RECHECK
+
+
+# -- how the report says it (apply/report.py) --------------------------------------------------
+def not_up(outcome, live, found=None, deaths=None, label="web", seconds=15.0):
+    unit = next(unit for unit in desired_from_text(DATA).units if unit.label == "web")
+    return NotUp(Watched(unit, Side.MAIN, "/etc/sv/web", label, BEGAN, ASKED, False), outcome,
+                 live, found, deaths, seconds)
+
+
+@pytest.mark.parametrize("item, line", [
+    (not_up(Outcome.DIED, status("down", 1000.3), tally(1000.3, 1000.29, pid=0), 2),
+     "web: died since it was started: 2 deaths, last exit 3 after 0.01 s; now down, want up"),
+    (not_up(Outcome.DIED, status("down", 1000.3)),
+     "web: died since it was started: last exit unknown (no account of exits: not our "
+     "runtime); now down, want up"),
+    (not_up(Outcome.STOPPED, status("down", 1000.3, want="d")),
+     "web: stopped since it was started (down, want down)"),
+    (not_up(Outcome.GONE, NOT_SUPERVISED),
+     "web: no runsv serves it any more (its runsv went away since it was started)"),
+    (not_up(Outcome.NOT_UP, SideLive(True, unknown="unable to read supervise/status")),
+     "web: not running 15.0 s after it was started (state unknown: unable to read "
+     "supervise/status)"),
+    (not_up(Outcome.NOT_RESTARTED, status("run", 900, pid=42)),
+     "web: not restarted: the run from before the restart still runs 15.0 s later (run (pid "
+     "42), want up; does it ignore TERM?)"),
+    (not_up(Outcome.GONE, NOT_SUPERVISED, label="alice/\x1b]0;x\x07"),
+     "alice/\\x1b]0;x\\x07: no runsv serves it any more (its runsv went away since it was "
+     "started)"),
+])
+def test_the_line_that_says_why(item, line):
+    assert not_up_line(item) == line
+
+
+def test_the_json_record_names_the_side_and_carries_its_log_lines():
+    item = not_up(Outcome.DIED, status("down", 1000.3), tally(1000.3, pid=0), 1)
+    assert not_up_json(item, [b"Nov 25 01:02:03.000000 fatal \xff"]) == {
+        "service": "web", "side": "service", "label": "web", "path": "/etc/sv/web",
+        "outcome": "died", "state": "down", "pid": None, "want": "up", "deaths": 1,
+        "last_exit": {"code": 3}, "ran": 0.01, "watched_seconds": 15.0,
+        "why": not_up_line(item), "log": ["Nov 25 01:02:03.000000 fatal \ufffd"]}
+    gone = not_up_json(not_up(Outcome.GONE, NOT_SUPERVISED))
+    assert (gone["state"], gone["want"], gone["last_exit"], gone["log"]) == (
+        "not supervised", None, "unknown", None)
+    assert not_up_summary([item, item]) == "2 services started did not stay up: web, web"
