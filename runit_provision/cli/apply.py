@@ -2,9 +2,10 @@
 ``--check`` it only plans (``runit-provision plan``).
 
 The one path (``apply/job.py``): observe once, plan, print the plan, execute exactly it,
-observe again. Exit codes: ``apply`` 0 (converged, whether or not anything changed; ``--json``
-carries ``changed``) or 1 (an error, a refused user); ``plan``/``--check`` 0 (nothing would
-change), 2 (changes pending) or 1 (an error).
+observe again, watch what it started (apply/watch.py). Exit codes: ``apply`` 0 (converged,
+whether or not anything changed; ``--json`` carries ``changed``) or 1 (an error, a refused
+user, a service it started that did not stay up — each said with its last exit and last log
+lines); ``plan``/``--check`` 0 (nothing would change), 2 (changes pending) or 1 (an error).
 
 The runtime's installation and its link into init come from the init room
 (``cli/runtime_part.py``), planned and converged with the services — unless ``init: none``.
@@ -34,10 +35,14 @@ Converge this host to the data: service directories written atomically and compl
 they are linked, undeclared runit files purged inside the service directories, drift put back,
 services restarted as the restart matrix says (run or env/* changed -> sv -w T restart;
 log/run -> restart the log; log config -> HUP it), a bounded wait until runsv serves each new
-link, absent services stopped and removed, users' trees (runsvdir-<login> first).
+link, absent services stopped and removed, users' trees (runsvdir-<login> first). Then what
+it started or restarted is watched until each run is half a second old (--wait at most): a
+service that died, stopped or never came up is said on stderr with its last exit and its last
+log lines (--json: not_up).
 
 Exit codes: 0 converged (or, with --check, nothing would change), 2 with --check: changes
-pending, 1 an error (the message says which step, and every file is wholly old or new)."""
+pending, 1 an error (the message says which step, and every file is wholly old or new), or a
+service it started that did not stay up."""
 
 
 def add_parser(sub):
@@ -66,7 +71,8 @@ def add_job_arguments(parser):
     parser.add_argument("--show-secrets", action="store_true",
                         help="show env/ values in diffs (masked otherwise)")
     parser.add_argument("--wait", metavar="SECONDS", type=float, default=15.0,
-                        help="how long to wait for runsv to serve a new link (default 15)")
+                        help="how long to wait for runsv to serve a new link, and at most "
+                             "how long to watch what apply started (default 15)")
     parser.add_argument("--lock-timeout", metavar="SECONDS", type=float, default=60.0,
                         help="how long to wait for another apply to finish (default 60)")
     parser.add_argument("--profile-d", metavar="DIR",
@@ -114,7 +120,7 @@ def run_job(args, check):
         return _failed(args, command, exc)
     if check:
         return _checked(args, plan, root)
-    logs = last_log_lines(result.not_up)
+    logs = last_log_lines(result.not_up, root)
     if args.json:
         print_json(report_json(plan, result, show_secrets=args.show_secrets, root=root,
                                logs=logs))
@@ -123,7 +129,7 @@ def run_job(args, check):
     return EXIT_OK if result.is_ok else EXIT_ERROR
 
 
-def last_log_lines(not_up, count=LOG_LINES):
+def last_log_lines(not_up, root, count=LOG_LINES):
     """{side path: [the last ``count`` lines of its log, bytes]} of each service side
     (not a log side: its own output is not in its log) among ``not_up`` that has a logger;
     a log that cannot be read says why in its place. Read through FsRoot — a link in a
@@ -137,7 +143,7 @@ def last_log_lines(not_up, count=LOG_LINES):
     from ..errors import UnsafePathError
     from ..logs.last import last_lines
     found = {}
-    with FsRoot("/") as fs:  # a watch runs on the host itself: never under --root
+    with FsRoot(root) as fs:
         for watched in wanted:
             log_dir = watched.unit.log_dir
             try:
