@@ -98,7 +98,8 @@ class Watched:
 class NotUp:
     """A watched side that did not stay up: ``watched``, ``outcome``, ``live`` (SideLive:
     its last look), ``tally`` (our runtime's account, or None), ``deaths`` (since the apply
-    began; None: unknown — no tally) and ``seconds`` (how long the watch ran)."""
+    began; None: unknown — no tally) and ``seconds`` (how long it had been watched when it
+    was decided)."""
 
     __slots__ = ("watched", "outcome", "live", "tally", "deaths", "seconds")
 
@@ -283,12 +284,9 @@ def watch(sides, look, seconds, began, clock=time.time, sleep=time.sleep):
             if outcome is not Outcome.UP:
                 decided[index] = NotUp(watched, outcome, live, tally,
                                        None if tally is None else deaths_since(tally, began),
-                                       0.0)
+                                       clock() - start)
         if pending:
             sleep(max(0.0, min(min(pending.values()), deadline) - clock()))
-    ended = clock() - start
-    for item in decided.values():
-        item.seconds = ended
     return [decided[index] for index in sorted(decided)]
 
 
