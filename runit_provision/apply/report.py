@@ -216,8 +216,6 @@ def not_up_line(item):
     outcome = item.outcome
     if outcome is Outcome.GONE:
         text = "no runsv serves it any more (its runsv went away since it was started)"
-    elif outcome is Outcome.STOPPED:
-        text = "stopped since it was started (%s)" % _state_text(item.live)
     elif outcome is Outcome.NOT_UP:
         text = "not running %.1f s after it was started (%s)" % (item.seconds,
                                                                _state_text(item.live))

@@ -17,28 +17,35 @@ one that did not): every apply that starts something pays for the watch, and the
 it starts sets the price — half a second, not a second. A run that dies later is beyond the
 watch; ``status`` tells it (crash-looping, gave up).
 
-A side **died** when, since the apply began:
+A run that ended is not the end of the watch: runit's way to wait for what a service needs
+is a ``run`` that exits until it is up (``needs``: ``sv -w T start DEP || exit 1``) and
+runsv starting it again a second later. So a side that **died** is one that, since the apply
+began, has ended as often as ``status`` calls crash-looping (protocol/tally.CRASH_LOOP: 5,
+some five seconds under runsv's back-off), or has ended at least once and is not up when the
+watch ends. Its ends are counted:
 
-* our runtime's tally (protocol/tally.py, read only when it matches the status) counts a
-  death that its runsv saw (``deaths_since``) — an end runsv was not told to bring about (a
-  restart's own stop is not one);
-* or, with no tally (the C runit keeps none: the status alone, remembered look by look),
-  the status shows an end: ``finish`` of a run begun since it was asked for (``./finish``
-  runs only after ``./run``); a run seen, then any other stamp; a ``down`` seen, then a
-  later ``down`` (a run began and ended between the looks); for a new runsv — which starts
-  its run at once and has no back-off before it — ``down, want up`` stamped since the apply
-  began for longer than ``START_GRACE`` (longer than the moment between runsv's first status
-  and its start), or a run begun more than ``START_GRACE`` after the wait for it ended (the
-  first run ended, and runsv started another). A restarted side may rightly show ``down``
-  for up to a second (runsv's back-off after stopping a run younger than that) and the C
-  ``sv -w restart`` may say ok before runsv acted (it accepts the old run): so a restarted
-  side is looked at every ``RECHECK`` until a run begun since the restart is up.
+* from our runtime's tally (protocol/tally.py, read only when it matches the status): the
+  deaths since the apply began that its runsv saw (``deaths_since``) — ends runsv was not
+  told to bring about (a restart's own stop is none);
+* or, with no tally (the C runit keeps none: the status alone, remembered look by look,
+  ``Memory``), each end the status shows, once: ``finish`` of a run begun since it was asked
+  for (``./finish`` runs only after ``./run``); a run seen, then any other stamp; a
+  ``down`` seen, then a later ``down`` (a run began and ended between the looks); for a new
+  runsv — which starts its run at once and has no back-off before it — ``down, want up``
+  stamped since the apply began for longer than ``START_GRACE`` (longer than the moment
+  between runsv's first status and its start), or a run begun more than ``START_GRACE`` after
+  the wait for it ended (the first run ended, and runsv started another). A restarted side
+  may rightly show ``down`` for up to a second (runsv's back-off after stopping a run younger
+  than that) and the C ``sv -w restart`` may say ok before runsv acted (it accepts the old
+  run): so a restarted side is looked at every ``RECHECK`` until a run begun since the
+  restart is up.
 
-Every other end is reported as it is: **stopped** (wanted down: ``sv down`` since),
-**gone** (no runsv serves it any more), **not restarted** (the run from before the restart
-still runs when the watch ends — one that ignores TERM), **not up** (not running: its state
-unreadable, never written, or ``down`` past runsv's back-off). Each report carries what the
-side says of its last exit: the tally's (code or signal, and how long the run lasted), or
+A side **stopped** since (want down: ``sv down`` by an operator, or a one-shot's own) is as
+wanted, as ``status`` judges it. Every other end is reported as it is: **gone** (no runsv
+serves it any more), **not restarted** (the run from before the restart still runs when the
+watch ends — one that ignores TERM), **not up** (not running, and never seen to end: its
+state unreadable, never written, or ``down`` past runsv's back-off). Each report carries what
+the side says of its last exit: the tally's (code or signal, and how long the run lasted), or
 the status alone (``unknown``).
 
 The watch ends once every side is decided, or after ``seconds`` (``--wait``): a healthy new
@@ -52,6 +59,7 @@ import enum
 import time
 
 from ..protocol.status import State
+from ..protocol.tally import CRASH_LOOP
 from .observe import SideLive
 from .status import side_tally
 from .steps import Action, ServiceStep, Side, WaitStep
@@ -71,7 +79,7 @@ class Outcome(enum.Enum):
 
     UP = "up"  # stayed up
     DIED = "died"  # ended since it was started (a death, whether runsv restarted it yet)
-    STOPPED = "stopped"  # wanted down since (sv down)
+    STOPPED = "stopped"  # wanted down since (sv down; a one-shot's own): as wanted
     GONE = "gone"  # no runsv serves it any more
     NOT_RESTARTED = "not restarted"  # the run from before the restart still runs
     NOT_UP = "not up"  # not running
@@ -150,8 +158,7 @@ def started_sides(step, began, started, ended):
 
 class Look:
     """One side's state as one look saw it: ``state`` (State), ``since`` (unix time of its
-    stamp). ``seen``, the last look of a run or ``down`` begun since the side was asked for,
-    is what the next look compares with (the C runit's status keeps no history)."""
+    stamp)."""
 
     __slots__ = ("state", "since")
 
@@ -166,81 +173,105 @@ class Look:
         return "Look(%s, %.3f)" % (self.state.name, self.since)
 
 
-def judge(live, tally, now, watched, began, seen=None, is_last=False):
-    """``(Outcome, when, seen)``: what one look at ``watched`` says — ``live`` (SideLive)
-    and ``tally`` (None: none, or not the status's) at unix time ``now``; the apply began at
-    ``began``; ``seen``: the Look earlier looks remembered (None: none yet); ``is_last``: the
-    watch ends with this look. ``when``: for PENDING, the unix time to look again.
+class Memory:
+    """What earlier looks at a side saw, for the next (the C runit's status keeps no
+    history): ``last``, the last Look of a run or ``down`` begun since the side was asked
+    for (None: none yet); ``ends``, how many ends of runs the looks have seen; ``ended``, the
+    stamp of the last end counted (so that one end is counted once)."""
+
+    __slots__ = ("last", "ends", "ended")
+
+    def __init__(self, last=None, ends=0, ended=None):
+        self.last, self.ends, self.ended = last, ends, ended
+
+    def __repr__(self):
+        return "Memory(%r, ends=%d)" % (self.last, self.ends)
+
+
+def judge(live, tally, now, watched, began, memory, is_last=False):
+    """``(Outcome, when)``: what one look at ``watched`` says — ``live`` (SideLive) and
+    ``tally`` (None: none, or not the status's) at unix time ``now``; the apply began at
+    ``began``; ``memory`` (Memory) is what earlier looks saw, brought up to date by this one;
+    ``is_last``: the watch ends with this look. ``when``: for PENDING, the unix time to look
+    again.
 
     >>> from runit_provision.protocol.status import Status
     >>> def side(state, since, pid=7, want="u"):
     ...     return SideLive(True, Status(since, 0, pid, 0, want, 0, state))
     >>> new = Watched(None, None, "/sv/web", "web", since=99, asked=100, is_new=True)
-    >>> judge(side(State.RUN, 100), None, 100.2, new, 99)[:2]  # up 0.2 s: look again at 0.5
+    >>> judge(side(State.RUN, 100), None, 100.2, new, 99, Memory())  # up 0.2 s: look at 0.5
     (<Outcome.PENDING: 'pending'>, 100.5)
-    >>> judge(side(State.RUN, 100), None, 100.5, new, 99)[0]
+    >>> judge(side(State.RUN, 100), None, 100.5, new, 99, Memory())[0]
     <Outcome.UP: 'up'>
-    >>> judge(side(State.RUN, 101.5), None, 102, new, 99)[0]  # begun 1.5 s after: a rerun
-    <Outcome.DIED: 'died'>
-    >>> judge(side(State.DOWN, 100, pid=0), None, 100.5, new, 99)[0]  # down since it started
-    <Outcome.DIED: 'died'>
+    >>> memory = Memory()  # down since it started, for longer than a new runsv's first status
+    >>> judge(side(State.DOWN, 100, pid=0), None, 100.5, new, 99, memory), memory.ends
+    ((<Outcome.PENDING: 'pending'>, 100.6), 1)
     """
     if live.unknown is not None or (live.is_supervised and live.status is None):
-        return _undecided(now, is_last, seen)
+        return _pending(now + RECHECK, is_last, memory)
     if not live.is_supervised:
-        return Outcome.GONE, None, seen
-    if tally is not None and deaths_since(tally, began):
-        return Outcome.DIED, None, seen
+        return Outcome.GONE, None
     status = live.status
-    look = Look(status.state, status.seconds + status.nanoseconds / _NS)
     if status.want != "u":
-        return Outcome.STOPPED, None, seen
+        return Outcome.STOPPED, None  # sv down since: by an operator, or a one-shot's own
+    look = Look(status.state, status.seconds + status.nanoseconds / _NS)
     is_ours = look.since >= watched.since  # begun (or ended) since it was asked for
-    if tally is None and seen is not None and look != seen and (
-            seen.state == State.RUN or look.state != State.RUN):
-        return Outcome.DIED, None, seen  # the run seen ended; or one began and ended
+    if tally is not None:
+        memory.ends = deaths_since(tally, began)
+    else:
+        _count_ends(look, is_ours, now, watched, memory)
     if is_ours:
-        seen = look
+        memory.last = look
+    if memory.ends >= CRASH_LOOP[0]:
+        return Outcome.DIED, None  # crash-looping, as status says it
     if look.state == State.RUN:
-        return _running(look, is_ours, tally, now, watched, is_last, seen)
-    if not is_ours or tally is not None:
-        # a status from before (an earlier runsv's; the old run's, in ./finish, while a
-        # restart goes on), or not running without a death (starting; runsv's back-off
-        # after stopping a young run): look again
-        return _undecided(now, is_last, seen)
-    if look.state == State.FINISH:
-        return Outcome.DIED, None, seen  # ./finish runs only after ./run ended
-    age = now - look.since
-    if watched.is_new:
-        # down, want up, since the apply began: a new runsv's own first status (a moment
-        # before it starts ./run), or ./run ended and runsv waits out its back-off
-        if age >= START_GRACE:
-            return Outcome.DIED, None, seen
-        return _pending(look.since + START_GRACE, is_last, seen)
-    if age >= BACK_OFF + START_GRACE:  # past runsv's back-off, and not started again
-        return Outcome.NOT_UP, None, seen
-    return _pending(now + RECHECK, is_last, seen)
+        return _running(look, is_ours, now, watched, is_last, memory)
+    if (is_ours and tally is None and not watched.is_new and look.state == State.DOWN
+            and now - look.since >= BACK_OFF + START_GRACE):
+        return Outcome.NOT_UP, None  # past runsv's back-off, and not started again
+    when = now + RECHECK
+    if is_ours and watched.is_new and tally is None and not memory.ends:
+        when = look.since + START_GRACE  # a new runsv's first status, or a death: then
+    return _pending(when, is_last, memory)
 
 
-def _running(look, is_ours, tally, now, watched, is_last, seen):
+def _count_ends(look, is_ours, now, watched, memory):
+    """Count in ``memory`` the end of a run that ``look`` shows, from the status alone (the
+    module's list), each once."""
+    last = memory.last
+    ended = None
+    if last is not None and look != last and (last.state == State.RUN
+                                              or look.state != State.RUN):
+        ended = look.since  # the run seen ended; or one began and ended between the looks
+    elif is_ours and look.state == State.FINISH:
+        ended = look.since  # ./finish runs only after ./run ended
+    elif (is_ours and watched.is_new and look.state == State.DOWN
+          and now - look.since >= START_GRACE):
+        ended = look.since  # longer than a new runsv's first status: a run ended
+    elif (watched.is_new and look.state == State.RUN and not memory.ends
+          and look.since > watched.asked + START_GRACE):
+        ended = look.since  # a new runsv's first run ended; this is a rerun
+    if ended is not None and ended != memory.ended:
+        memory.ends += 1
+        memory.ended = ended
+
+
+def _running(look, is_ours, now, watched, is_last, memory):
     if not is_ours and not watched.is_new:
         # the run from before the restart: runsv has not acted on it yet (the C sv says
         # ok on the old run), or the run ignored TERM
-        return (Outcome.NOT_RESTARTED, None, seen) if is_last else (
-            Outcome.PENDING, now + RECHECK, seen)
-    if tally is None and watched.is_new and look.since > watched.asked + START_GRACE:
-        return Outcome.DIED, None, seen  # a new runsv's first run ended; this is a rerun
-    if is_last or now - look.since >= STAYED_UP:
-        return Outcome.UP, None, seen
-    return Outcome.PENDING, look.since + STAYED_UP, seen
+        return (Outcome.NOT_RESTARTED, None) if is_last else (Outcome.PENDING, now + RECHECK)
+    if now - look.since >= STAYED_UP:
+        return Outcome.UP, None  # after ends, too: runsv's way to wait for what it needs
+    if is_last:
+        return (Outcome.DIED if memory.ends else Outcome.UP), None
+    return Outcome.PENDING, look.since + STAYED_UP
 
 
-def _pending(when, is_last, seen):
-    return (Outcome.NOT_UP, None, seen) if is_last else (Outcome.PENDING, when, seen)
-
-
-def _undecided(now, is_last, seen):
-    return _pending(now + RECHECK, is_last, seen)
+def _pending(when, is_last, memory):
+    if not is_last:
+        return Outcome.PENDING, when
+    return (Outcome.DIED if memory.ends else Outcome.NOT_UP), None
 
 
 def deaths_since(tally, began):
@@ -259,13 +290,13 @@ def deaths_since(tally, began):
 def watch(sides, look, seconds, began, clock=time.time, sleep=time.sleep):
     """``[NotUp]``: the ``sides`` (Watched) that did not stay up, in their order — each looked
     at through ``look`` until decided, or until ``seconds`` have passed (then once more, the
-    last look)."""
+    last look). A side stopped since (want down) is as wanted: not one of them."""
     if not sides:
         return []
     start = clock()
     deadline = start + seconds
     pending = {index: start for index in range(len(sides))}  # index -> when to look next
-    seen = {}
+    memories = [Memory() for _ in sides]
     decided = {}
     while pending:
         now = clock()
@@ -273,17 +304,16 @@ def watch(sides, look, seconds, began, clock=time.time, sleep=time.sleep):
         for index, when in sorted(pending.items()):
             if when > now and not is_last:
                 continue
-            watched = sides[index]
+            watched, memory = sides[index], memories[index]
             live, tally = look(watched.path)
-            outcome, later, seen[index] = judge(live, tally, clock(), watched, began,
-                                                seen.get(index), is_last)
+            outcome, later = judge(live, tally, clock(), watched, began, memory, is_last)
             if outcome is Outcome.PENDING:
                 pending[index] = later
                 continue
             del pending[index]
-            if outcome is not Outcome.UP:
+            if outcome not in (Outcome.UP, Outcome.STOPPED):
                 decided[index] = NotUp(watched, outcome, live, tally,
-                                       None if tally is None else deaths_since(tally, began),
+                                       memory.ends if tally is not None else None,
                                        clock() - start)
         if pending:
             sleep(max(0.0, min(min(pending.values()), deadline) - clock()))

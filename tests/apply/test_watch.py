@@ -1,7 +1,9 @@
 """The watch after an apply's steps (apply/watch.py), its pure parts: which sides a step
-started, what one look at a side says (our runtime's tally, or the C runit's status alone),
-and the loop — driven by a fake clock, so that a healthy side costs two looks and the watch
-ends as soon as every side is decided, or at ``--wait``. The real processes: test_live.py."""
+started, what one look at a side says (our runtime's tally, or the C runit's status alone,
+look after look), and the loop — driven by a fake clock, so that a healthy side costs two
+looks, a run that fails until what it needs is up is up, a crash loop is reported once it
+died as often as ``status`` calls crash-looping, and the watch ends as soon as every side is
+decided, or at ``--wait``. The real processes: test_live.py."""
 
 import pytest
 
@@ -9,7 +11,8 @@ from runit_provision.apply.observe import NOT_SUPERVISED, SideLive
 from runit_provision.apply.report import not_up_json, not_up_line, not_up_summary
 from runit_provision.apply.steps import Action, Phase, ServiceStep, Side, WaitStep
 from runit_provision.apply.watch import (
-    RECHECK, START_GRACE, STAYED_UP, Look, NotUp, Outcome, Watched, judge, started_sides, watch)
+    RECHECK, START_GRACE, STAYED_UP, Look, Memory, NotUp, Outcome, Watched, judge, started_sides,
+    watch)
 from runit_provision.protocol.status import State, Status
 from runit_provision.protocol.tally import Tally
 
@@ -37,90 +40,109 @@ def tally(*deaths, pid=42, exit_code=3):
                  moments[0] if moments else 0, 10_000_000 if deaths else None, moments)
 
 
-def seen(state, since):
-    return Look(STATES[state], since)
+def seen(state, since, ends=0):
+    """A Memory whose last look saw ``state`` since ``since``."""
+    return Memory(Look(STATES[state], since), ends, None)
 
 
-# (what is seen, its tally, the side, what an earlier look saw, now, the outcome)
+# (what is seen, its tally, the side, what earlier looks saw, now, the outcome, ends counted)
 CASES = [
     ("up for STAYED_UP", status("run", 1000.1), None, NEW, None, 1000.1 + STAYED_UP,
-     Outcome.UP),
+     Outcome.UP, 0),
     ("running, too young yet", status("run", 1000.1), None, NEW, None, 1000.3,
-     Outcome.PENDING),
-    ("a new runsv's run begun later than it could start the first: a rerun",
-     status("run", ASKED + START_GRACE + 0.5), None, NEW, None, ASKED + 2, Outcome.DIED),
+     Outcome.PENDING, 0),
+    ("a new runsv's run begun later than it could start the first: a rerun, up",
+     status("run", ASKED + START_GRACE + 0.5), None, NEW, None, ASKED + 2, Outcome.UP, 1),
     ("a later run, but our tally counts no death: someone restarted it, not a death",
-     status("run", ASKED + 1.5), tally(), NEW, None, ASKED + 2.1, Outcome.UP),
-    ("our tally counts a death since the apply began, though it runs again",
-     status("run", 1001.3), tally(1000.25), NEW, None, 1001.4, Outcome.DIED),
+     status("run", ASKED + 1.5), tally(), NEW, None, ASKED + 2.1, Outcome.UP, 0),
+    ("our tally counts a death since the apply began; it runs again, young",
+     status("run", 1001.3), tally(1000.25), NEW, None, 1001.4, Outcome.PENDING, 1),
     ("a death before the apply began is not this apply's",
-     status("run", 1000.1), tally(999.0), NEW, None, 1000.1 + STAYED_UP, Outcome.UP),
+     status("run", 1000.1), tally(999.0), NEW, None, 1000.1 + STAYED_UP, Outcome.UP, 0),
+    ("as many deaths as status calls crash-looping", status("down", 1004.3),
+     tally(1004.3, 1003.3, 1002.3, 1001.3, 1000.3, pid=0), NEW, None, 1004.4, Outcome.DIED, 5),
     ("a new runsv's down, want up, since the apply, past START_GRACE: it ended",
-     status("down", 1000.3), None, NEW, None, 1000.3 + START_GRACE, Outcome.DIED),
+     status("down", 1000.3), None, NEW, None, 1000.3 + START_GRACE, Outcome.PENDING, 1),
     ("a new runsv's down, want up, a moment ago: its own first status, or a death — wait",
-     status("down", 1000.3), None, NEW, None, 1000.4, Outcome.PENDING),
+     status("down", 1000.3), None, NEW, None, 1000.4, Outcome.PENDING, 0),
     ("down, want up, stamped before the apply: an earlier runsv's status",
-     status("down", 990), None, NEW, None, 1001, Outcome.PENDING),
+     status("down", 990), None, NEW, None, 1001, Outcome.PENDING, 0),
     ("down, want up, our tally counts no death: starting, or cannot start — wait",
-     status("down", 1000.3), tally(pid=0), NEW, None, 1002, Outcome.PENDING),
+     status("down", 1000.3), tally(pid=0), NEW, None, 1002, Outcome.PENDING, 0),
     ("./finish of a run begun since: ./run ended", status("finish", 1000.25, pid=77), None,
-     NEW, None, 1000.3, Outcome.DIED),
-    ("wanted down since (sv down)", status("down", 1000.3, want="d"), None, NEW, None,
-     1000.4, Outcome.STOPPED),
-    ("no runsv serves it any more", NOT_SUPERVISED, None, NEW, None, 1000.4, Outcome.GONE),
+     NEW, None, 1000.3, Outcome.PENDING, 1),
+    ("wanted down since (sv down; a one-shot's own)", status("down", 1000.3, want="d"), None,
+     NEW, None, 1000.4, Outcome.STOPPED, 0),
+    ("no runsv serves it any more", NOT_SUPERVISED, None, NEW, None, 1000.4, Outcome.GONE, 0),
     ("its state cannot be told", SideLive(True, unknown="unable to read supervise/status"),
-     None, NEW, None, 1000.4, Outcome.PENDING),
+     None, NEW, None, 1000.4, Outcome.PENDING, 0),
     # a restart, under the C runit: the status alone, look after look
     ("the old run still: the C sv said ok before runsv acted — wait",
-     status("run", 900), None, RESTARTED, None, 1000.3, Outcome.PENDING),
+     status("run", 900), None, RESTARTED, None, 1000.3, Outcome.PENDING, 0),
     ("the old run's ./finish", status("finish", 900, pid=77), None, RESTARTED, None, 1000.3,
-     Outcome.PENDING),
+     Outcome.PENDING, 0),
     ("down since the restart: runsv's back-off after stopping a young run — wait",
-     status("down", 1000.15), None, RESTARTED, None, 1000.9, Outcome.PENDING),
+     status("down", 1000.15), None, RESTARTED, None, 1000.9, Outcome.PENDING, 0),
     ("down past runsv's back-off: it is not started again",
      status("down", 1000.15), None, RESTARTED, seen("down", 1000.15), 1001.7,
-     Outcome.NOT_UP),
+     Outcome.NOT_UP, 0),
     ("the new run, up STAYED_UP", status("run", 1001.15), None, RESTARTED,
-     seen("down", 1000.15), 1001.15 + STAYED_UP, Outcome.UP),
+     seen("down", 1000.15), 1001.15 + STAYED_UP, Outcome.UP, 0),
     ("a run begun 1 s after the restart is not a rerun: runsv's back-off",
-     status("run", 1001.15), None, RESTARTED, None, 1001.7, Outcome.UP),
+     status("run", 1001.15), None, RESTARTED, None, 1001.7, Outcome.UP, 0),
     ("down again since the down seen: a run began and ended between the looks",
-     status("down", 1001.16), None, RESTARTED, seen("down", 1000.15), 1001.2, Outcome.DIED),
+     status("down", 1001.16), None, RESTARTED, seen("down", 1000.15), 1001.2,
+     Outcome.PENDING, 1),
     ("the run seen ended", status("down", 1001.2), None, RESTARTED, seen("run", 1001.15),
-     1001.25, Outcome.DIED),
+     1001.25, Outcome.PENDING, 1),
     ("the run seen was followed by another", status("run", 1002.3), None, RESTARTED,
-     seen("run", 1001.15), 1002.4, Outcome.DIED),
+     seen("run", 1001.15), 1002.4, Outcome.PENDING, 1),
     ("the run seen is in ./finish", status("finish", 1001.15, pid=77), None, RESTARTED,
-     seen("run", 1001.15), 1001.3, Outcome.DIED),
+     seen("run", 1001.15), 1001.3, Outcome.PENDING, 1),
+    ("the fifth end seen: crash-looping", status("down", 1005.2), None, RESTARTED,
+     seen("run", 1005.15, ends=4), 1005.25, Outcome.DIED, 5),
     ("with our tally, a change of stamp without a death is none (a restart's back-off)",
-     status("run", 1001.15), tally(), RESTARTED, seen("down", 1000.15), 1001.7, Outcome.UP),
+     status("run", 1001.15), tally(), RESTARTED, seen("down", 1000.15), 1001.7, Outcome.UP,
+     0),
 ]
 
 
-@pytest.mark.parametrize("live, found, watched, before, now, outcome",
+@pytest.mark.parametrize("live, found, watched, before, now, outcome, ends",
                          [case[1:] for case in CASES], ids=[case[0] for case in CASES])
-def test_one_look(live, found, watched, before, now, outcome):
-    assert judge(live, found, now, watched, BEGAN, before)[0] is outcome
+def test_one_look(live, found, watched, before, now, outcome, ends):
+    memory = before or Memory()
+    assert judge(live, found, now, watched, BEGAN, memory)[0] is outcome
+    assert memory.ends == ends
 
 
-@pytest.mark.parametrize("live, found, watched, now, last", [
-    (status("run", 1000.1), None, NEW, 1000.2, Outcome.UP),  # --wait shorter than STAYED_UP
-    (status("down", 990), None, NEW, 1001, Outcome.NOT_UP),
-    (status("down", 1000.3), tally(pid=0), NEW, 1002, Outcome.NOT_UP),
-    (SideLive(True, unknown="unable to read supervise/status"), None, NEW, 1001,
+def test_an_end_is_counted_once_however_often_it_is_seen():
+    memory = Memory()
+    for now in (1000.9, 1001.0, 1001.1):
+        judge(status("down", 1000.3), None, now, NEW, BEGAN, memory)
+    assert memory.ends == 1
+
+
+@pytest.mark.parametrize("live, found, watched, before, now, last", [
+    (status("run", 1000.1), None, NEW, None, 1000.2, Outcome.UP),  # --wait < STAYED_UP
+    (status("run", 1001.3), None, NEW, seen("down", 1000.3, ends=1), 1001.4, Outcome.DIED),
+    (status("down", 1001.3), None, NEW, seen("run", 1001.2, ends=2), 1001.4, Outcome.DIED),
+    (status("down", 990), None, NEW, None, 1001, Outcome.NOT_UP),
+    (status("down", 1000.3), tally(pid=0), NEW, None, 1002, Outcome.NOT_UP),
+    (SideLive(True, unknown="unable to read supervise/status"), None, NEW, None, 1001,
      Outcome.NOT_UP),
-    (status("run", 900), None, RESTARTED, 1015, Outcome.NOT_RESTARTED),  # it ignored TERM
+    (status("run", 900), None, RESTARTED, None, 1015, Outcome.NOT_RESTARTED),  # ignored TERM
 ])
-def test_the_last_look_decides(live, found, watched, now, last):
-    assert judge(live, found, now, watched, BEGAN, is_last=True)[0] is last
+def test_the_last_look_decides(live, found, watched, before, now, last):
+    assert judge(live, found, now, watched, BEGAN, before or Memory(), is_last=True)[0] \
+        is last
 
 
 def test_a_pending_side_is_looked_at_again_when_a_look_can_decide():
-    assert judge(status("run", 1000.1), None, 1000.2, NEW, BEGAN)[:2] == (
+    assert judge(status("run", 1000.1), None, 1000.2, NEW, BEGAN, Memory()) == (
         Outcome.PENDING, pytest.approx(1000.1 + STAYED_UP))
-    assert judge(status("down", 1000.3), None, 1000.4, NEW, BEGAN)[:2] == (
+    assert judge(status("down", 1000.3), None, 1000.4, NEW, BEGAN, Memory()) == (
         Outcome.PENDING, pytest.approx(1000.3 + START_GRACE))
-    assert judge(status("down", 1000.15), None, 1000.4, RESTARTED, BEGAN)[:2] == (
+    assert judge(status("down", 1000.15), None, 1000.4, RESTARTED, BEGAN, Memory()) == (
         Outcome.PENDING, pytest.approx(1000.4 + RECHECK))
 
 
@@ -181,15 +203,44 @@ def test_a_healthy_side_costs_two_looks_and_the_watch_ends_when_its_run_is_old_e
     assert host.now == pytest.approx(ASKED + STAYED_UP)
 
 
-def test_a_death_is_reported_at_once_and_the_others_still_watched():
-    def crashing(now):  # died at 1000.25, in back-off since
-        return status("down", 1000.25)
-    host = Host({"/web": lambda now: status("run", ASKED), "/crash": crashing},
-                now=1000.25 + START_GRACE)
+def crash_loop(start, ran=0.01):
+    """A run begun at ``start`` that ends after ``ran`` seconds, again and again, runsv
+    waiting a second after each end (its back-off)."""
+    def states(now):
+        cycles = int((now - start) // (1 + ran)) if now >= start else 0
+        begun = start + cycles * (1 + ran)
+        if now < begun + ran:
+            return status("run", begun)
+        return status("down", begun + ran)
+    return states
+
+
+def test_a_crash_loop_is_reported_once_it_died_as_often_as_status_calls_crash_looping():
+    host = Host({"/crash": crash_loop(1000.25), "/web": lambda now: status("run", ASKED)})
     found = watch(watched("/crash", "/web"), host.look, 15, BEGAN, host.clock, host.sleep)
     assert [(item.label, item.outcome) for item in found] == [("crash", Outcome.DIED)]
-    assert [path for path, _ in host.looks] == ["/crash", "/web"]  # web was up 0.55 s already
     assert found[0].last_exit == "unknown" and found[0].deaths is None
+    assert 1000.25 + 4 < host.now < 1000.25 + 5.5  # five ends, a second apart
+    assert found[0].seconds == pytest.approx(host.now - 1000.3)
+
+
+def test_a_run_that_fails_until_what_it_needs_is_up_is_up():
+    """runit's way to wait for a dependency (``needs``: ``sv -w T start dep || exit 1``):
+    the run exits until what it needs runs; runsv starts it again a second later."""
+    def states(now):
+        if now < 1001.26:
+            return crash_loop(1000.25)(now)  # twice
+        return status("run", 1002.27)
+    host = Host({"/app": states})
+    assert watch(watched("/app"), host.look, 15, BEGAN, host.clock, host.sleep) == []
+    assert host.now == pytest.approx(1002.27 + STAYED_UP, abs=RECHECK)
+
+
+def test_a_one_shot_that_stops_itself_is_as_wanted():
+    def states(now):
+        return status("run", 1000.25) if now < 1000.4 else status("down", 1000.4, want="d")
+    host = Host({"/setup": states})
+    assert watch(watched("/setup"), host.look, 15, BEGAN, host.clock, host.sleep) == []
 
 
 def test_the_watch_ends_at_the_wait_and_reports_what_never_came_up():
@@ -216,7 +267,7 @@ def test_nothing_started_is_nothing_watched():
 def test_the_tally_gives_deaths_and_the_last_exit():
     host = Host({"/web": lambda now: status("down", 1000.26)})
     host.look = lambda path: (status("down", 1000.26), tally(1000.26, 1000.24, 990.0, pid=0))
-    found = watch(watched("/web"), host.look, 15, BEGAN, host.clock, host.sleep)
+    found = watch(watched("/web"), host.look, 3, BEGAN, host.clock, host.sleep)
     assert found[0].outcome is Outcome.DIED and found[0].deaths == 2
     assert found[0].last_exit == {"code": 3} and found[0].ran == pytest.approx(0.01)
 
@@ -226,11 +277,14 @@ def test_a_death_nobody_saw_is_not_of_a_run_the_apply_started():
     predecessor ended unseen and counts that death then: no exit, no length — not a death of
     a run this apply started. Later deaths, seen, count."""
     unseen = Tally(42, 2, 1, None, round(1000.25 * NS), None, (round(1000.25 * NS),))
-    assert judge(status("run", 1000.3), unseen, 1000.3 + STAYED_UP, NEW, BEGAN)[0] \
+    memory = Memory()
+    assert judge(status("run", 1000.3), unseen, 1000.3 + STAYED_UP, NEW, BEGAN, memory)[0] \
         is Outcome.UP
+    assert memory.ends == 0
     later = Tally(0, 3, 2, 3 << 8, round(1000.4 * NS), 5_000_000,
                   (round(1000.4 * NS), round(1000.25 * NS)))
-    assert judge(status("down", 1000.4), later, 1000.45, NEW, BEGAN)[0] is Outcome.DIED
+    judge(status("down", 1000.4), later, 1000.45, NEW, BEGAN, memory)
+    assert memory.ends == 2
 
 
 def test_a_restart_of_a_young_run_waits_out_runsvs_back_off_and_is_up():
@@ -249,17 +303,17 @@ def test_a_restart_of_a_young_run_waits_out_runsvs_back_off_and_is_up():
 
 
 def test_a_restart_into_a_run_that_dies_at_once_is_seen_between_two_downs():
-    """The new run lives a millisecond, unseen; the down stamps before and after it differ."""
+    """The new runs live a millisecond, unseen; the down stamps between them differ."""
     def states(now):
         if now < 1000.3:
             return status("run", 999.8)
         if now < 1001.3:
             return status("down", 1000.3)  # the restart's stop, then runsv's back-off
-        return status("down", 1001.301)  # the new run ended at once; back-off again
+        return crash_loop(1001.3, ran=0.001)(now)
     host = Host({"/web": states})
     [found] = watch(watched("/web", is_new=False), host.look, 15, BEGAN, host.clock,
                     host.sleep)
-    assert found.outcome is Outcome.DIED and host.now < 1001.3 + 2 * RECHECK
+    assert found.outcome is Outcome.DIED and host.now < 1001.3 + 5.5
 
 
 # -- how the report says it (apply/report.py) --------------------------------------------------
@@ -275,8 +329,6 @@ def not_up(outcome, live, found=None, deaths=None, label="web", seconds=15.0):
     (not_up(Outcome.DIED, status("down", 1000.3)),
      "web: died since it was started: last exit unknown (no account of exits: not our "
      "runtime); now down, want up"),
-    (not_up(Outcome.STOPPED, status("down", 1000.3, want="d")),
-     "web: stopped since it was started (down, want down)"),
     (not_up(Outcome.GONE, NOT_SUPERVISED),
      "web: no runsv serves it any more (its runsv went away since it was started)"),
     (not_up(Outcome.NOT_UP, SideLive(True, unknown="unable to read supervise/status")),
