@@ -176,13 +176,16 @@ class Look:
 class Memory:
     """What earlier looks at a side saw, for the next (the C runit's status keeps no
     history): ``last``, the last Look of a run or ``down`` begun since the side was asked
-    for (None: none yet); ``ends``, how many ends of runs the looks have seen; ``ended``, the
-    stamp of the last end counted (so that one end is counted once)."""
+    for (None: none yet); ``ends``, how many ends of runs the looks have seen (the tally's
+    deaths, under our runtime); ``ended``, the stamp of the last end counted (so that one end
+    is counted once); ``tally``, the last Tally seen — once there is one, the side is our
+    runtime's, and a look that could not match the tally with the status (it read the two
+    while runsv wrote them) counts nothing from the status alone."""
 
-    __slots__ = ("last", "ends", "ended")
+    __slots__ = ("last", "ends", "ended", "tally")
 
-    def __init__(self, last=None, ends=0, ended=None):
-        self.last, self.ends, self.ended = last, ends, ended
+    def __init__(self, last=None, ends=0, ended=None, tally=None):
+        self.last, self.ends, self.ended, self.tally = last, ends, ended, tally
 
     def __repr__(self):
         return "Memory(%r, ends=%d)" % (self.last, self.ends)
@@ -217,8 +220,10 @@ def judge(live, tally, now, watched, began, memory, is_last=False):
     look = Look(status.state, status.seconds + status.nanoseconds / _NS)
     is_ours = look.since >= watched.since  # begun (or ended) since it was asked for
     if tally is not None:
+        memory.tally = tally
         memory.ends = deaths_since(tally, began)
-    else:
+    status_only = memory.tally is None
+    if status_only:
         _count_ends(look, is_ours, now, watched, memory)
     if is_ours:
         memory.last = look
@@ -226,11 +231,11 @@ def judge(live, tally, now, watched, began, memory, is_last=False):
         return Outcome.DIED, None  # crash-looping, as status says it
     if look.state == State.RUN:
         return _running(look, is_ours, now, watched, is_last, memory)
-    if (is_ours and tally is None and not watched.is_new and look.state == State.DOWN
+    if (is_ours and status_only and not watched.is_new and look.state == State.DOWN
             and now - look.since >= BACK_OFF + START_GRACE):
         return Outcome.NOT_UP, None  # past runsv's back-off, and not started again
     when = now + RECHECK
-    if is_ours and watched.is_new and tally is None and not memory.ends:
+    if is_ours and watched.is_new and status_only and not memory.ends:
         when = look.since + START_GRACE  # a new runsv's first status, or a death: then
     return _pending(when, is_last, memory)
 
@@ -307,13 +312,14 @@ def watch(sides, look, seconds, began, clock=time.time, sleep=time.sleep):
             watched, memory = sides[index], memories[index]
             live, tally = look(watched.path)
             outcome, later = judge(live, tally, clock(), watched, began, memory, is_last)
+            tally = memory.tally  # the last one seen, if this look could not match it
             if outcome is Outcome.PENDING:
                 pending[index] = later
                 continue
             del pending[index]
             if outcome not in (Outcome.UP, Outcome.STOPPED):
                 decided[index] = NotUp(watched, outcome, live, tally,
-                                       memory.ends if tally is not None else None,
+                                       None if tally is None else memory.ends,
                                        clock() - start)
         if pending:
             sleep(max(0.0, min(min(pending.values()), deadline) - clock()))

@@ -356,3 +356,20 @@ def test_the_json_record_names_the_side_and_carries_its_log_lines():
     assert (gone["state"], gone["want"], gone["last_exit"], gone["log"]) == (
         "not supervised", None, "unknown", None)
     assert not_up_summary([item, item]) == "2 services started did not stay up: web, web"
+
+
+def test_once_a_tally_was_seen_a_look_without_it_counts_nothing_from_the_status():
+    """Under our runtime a look may read the tally and the status while runsv writes them and
+    not match them (side_tally gives none): the status alone would count an end the tally
+    does not."""
+    memory = Memory()
+    judge(status("run", 1000.2), tally(), 1000.3, NEW, BEGAN, memory)
+    assert judge(status("down", 1000.35), None, 1000.9, NEW, BEGAN, memory)[0] \
+        is Outcome.PENDING
+    assert memory.ends == 0 and memory.tally is not None
+    host = Host({})
+    looks = iter([(status("down", 1000.26), tally(1000.26, pid=0))]
+                 + [(status("down", 1000.26), None)] * 100)
+    host.look = lambda path: next(looks)
+    [found] = watch(watched("/web"), host.look, 2, BEGAN, host.clock, host.sleep)
+    assert (found.outcome, found.deaths, found.last_exit) == (Outcome.DIED, 1, {"code": 3})
