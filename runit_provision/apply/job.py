@@ -5,7 +5,9 @@ observe again and require an empty plan.
 down the restarts the plan owes (owed.py: none is lost if the apply stops before doing them),
 runs its steps in order — file steps through ``Converger``, runit steps through
 ``Activator`` — and then plans again: anything left is an error ("not converged"), never
-silently accepted.
+silently accepted. Then it watches what it started or restarted (watch.py) for a bounded
+moment — ``--wait`` at most — and each side that did not stay up is in ``Result.not_up``:
+the apply did what it was asked, and yet the host is not as wanted.
 
 A user's part fails alone: whatever goes wrong with a step of a user's (a link planted while
 the apply runs, a directory where a file goes, EPERM, ENOSPC, a command that fails, a tree too
@@ -16,8 +18,11 @@ step; what was done so far is in the Result, every file wholly old or wholly new
 next apply finishes the job — restarts included.
 
 Effects go through seams: ``fs`` (FsRoot), ``runner`` (commands), ``waiter`` and ``probe``
-(runsv's liveness) — the unit tier gives fakes, the real tier real processes.
+(runsv's liveness), ``watcher`` (watch.watch's signature) — the unit tier gives fakes, the
+real tier real processes.
 """
+
+import time
 
 from ..errors import ApplyError
 from .activate import Activator
@@ -27,12 +32,15 @@ from .owed import OwedLedger
 from .plan import plan as make_plan, step_login
 from .planner.draft import unexpected
 from .steps import PathStep, ServiceStep
+from .watch import look_side, started_sides, watch
 
 
 class Result:
     """What an execution did: ``plan`` (the one executed), ``done`` ([(step, Completed or
     None)]), ``failed`` (the step that failed, or None) and ``error`` (its ApplyError),
-    ``refusals`` ({login: message}), ``after`` (the plan made after executing)."""
+    ``refusals`` ({login: message}), ``after`` (the plan made after executing),
+    ``watched`` (the sides it started, watch.Watched) and ``not_up`` (those of them that did
+    not stay up, watch.NotUp)."""
 
     def __init__(self, plan):
         self.plan = plan
@@ -41,9 +49,17 @@ class Result:
         self.error = None
         self.refusals = dict(plan.refusals)
         self.after = None
+        self.watched = []
+        self.not_up = []
 
     @property
     def is_ok(self):
+        return self.error is None and not self.refusals and not self.not_up
+
+    @property
+    def is_done(self):
+        """Every step done (none failed, no user refused) — whether or not what it started
+        stayed up."""
         return self.error is None and not self.refusals
 
     @property
@@ -59,12 +75,16 @@ class Job:
     was shown. ``staging``: ``--root`` — nothing is probed, started or run."""
 
     def __init__(self, desire, fs, identities=None, runner=None, sv=("sv",),
-                 wait_seconds=15.0, waiter=None, probe=None, is_staging=False):
+                 wait_seconds=15.0, waiter=None, probe=None, is_staging=False, watcher=None):
         self.desire, self.fs, self.identities = desire, fs, identities
         self.runner, self.sv, self.wait_seconds = runner, list(sv), wait_seconds
         self.waiter = waiter
+        self.watcher = watcher or watch
         self.is_staging = is_staging
         self.probe = None if is_staging else (probe or (lambda path: probe_side(fs, path)))
+        # our runtime's tally is read beside the probe's status, unless a test's probe fakes it
+        self.look = None if is_staging else (
+            lambda path: look_side(fs, path, self.probe, with_tally=probe is None))
         self.desired = None
 
     def plan(self):
@@ -78,6 +98,7 @@ class Job:
         """Execute ``plan`` step by step, then plan again (``Result.after``)."""
         result = Result(plan)
         desired = self.desired
+        began = time.time()
 
         def refuse(login, exc):
             result.refusals.setdefault(login, str(exc))
@@ -127,7 +148,9 @@ class Job:
                     converger.execute(step)
                     result.done.append((step, None))
                 else:
+                    started = time.time()
                     result.done.append((step, activator.execute(step)))
+                    result.watched += started_sides(step, began, started, time.time())
                     if isinstance(step, ServiceStep) and step.is_owed:
                         ledger.done(step.action.value, step.target)
             except ApplyError as exc:
@@ -156,7 +179,16 @@ class Job:
                                       % (len(left), "; ".join("%s %s" % (step.action,
                                                                           step.path)
                                                               for step in left[:5])))
+            return result
+        self._watch(result, began)
         return result
+
+    def _watch(self, result, began):
+        """Watch the sides the steps started (but those of refused users): ``not_up``."""
+        result.watched = [item for item in result.watched
+                          if (item.unit.login or item.unit.for_login) not in result.refusals]
+        if self.look is not None:
+            result.not_up = self.watcher(result.watched, self.look, self.wait_seconds, began)
 
     def _activator(self, desired):
         return Activator(self.fs, self.runner, desired, self.wait_seconds, self.waiter,

@@ -14,11 +14,14 @@ is not UTF-8) is shown escaped (``shown.shown_name``), each line of a diff as a 
 (``shown.shown_line``). ``diff_text`` gives unified diffs of text files; values under ``env/``
 are masked unless ``show_secrets``. ``report_json`` is Ansible's result contract: ``changed``, ``failed``,
 ``msg``, the ``actions`` (each with its path and reasons), the ``restarts``, the ``noops`` with
-their reasons and ``diff`` as a list of ``{before_header, after_header, before, after}``.
+their reasons and ``diff`` as a list of ``{before_header, after_header, before, after}``; of
+an executed result, also what it ``watched`` and which of it is ``not_up`` (watch.py).
 """
 
 from ..shown import shown_line, shown_name
+from .status import fact_exit
 from .steps import SERVICE_ACTIONS, Action, CommandStep, PathStep, ServiceStep, WaitStep
+from .watch import Outcome
 
 SYMBOLS = {Action.CREATE: "+", Action.CHANGE: "~", Action.REMOVE: "-", Action.RESTART: "↻",
            Action.HUP: "↻", Action.EXIT: "↻", Action.RUN: "$", Action.WAIT: "…", "noop": "="}
@@ -206,8 +209,72 @@ def step_json(step):
     return item
 
 
-def report_json(plan, result=None, check_mode=False, show_secrets=False, root="/", error=None):
-    """Ansible's result for a plan (``check_mode``) or an executed ``result``."""
+def not_up_line(item):
+    """One printable line saying why a side the apply started is not up (watch.NotUp):
+    ``broken: died since it was started: 2 deaths, last exit 3 after 0.01 s; now down, want
+    up``."""
+    outcome = item.outcome
+    if outcome is Outcome.GONE:
+        text = "no runsv serves it any more (its runsv went away since it was started)"
+    elif outcome is Outcome.NOT_UP:
+        text = "not running %.1f s after it was started (%s)" % (item.seconds,
+                                                               _state_text(item.live))
+    elif outcome is Outcome.NOT_RESTARTED:
+        text = ("not restarted: the run from before the restart still runs %.1f s later "
+                "(%s; does it ignore TERM?)" % (item.seconds, _state_text(item.live)))
+    else:
+        text = "died since it was started: %s; now %s" % (_ended_text(item),
+                                                         _state_text(item.live))
+    return shown_name("%s: %s" % (item.label, text))
+
+
+def _ended_text(item):
+    if item.tally is None:
+        return "last exit unknown (no account of exits: not our runtime)"
+    deaths = "%d death%s" % (item.deaths, "" if item.deaths == 1 else "s")
+    ran = item.ran
+    return "%s, last %s%s" % (deaths, fact_exit(item.last_exit),
+                              "" if ran is None else " after %.2f s" % ran)
+
+
+def _state_text(live):
+    if live.unknown is not None:
+        return "state unknown: %s" % live.unknown
+    if live.status is None:
+        return "not supervised"
+    status = live.status
+    text = live.state + (" (pid %d)" % status.pid if status.pid else "")
+    return "%s, want %s" % (text, "up" if status.want == "u" else "down")
+
+
+def not_up_json(item, log=None):
+    """``--json``'s record of a side that is not up: what the line says, as fields;
+    ``log``: its last log lines (bytes; JSON has them as ``status --json`` and ``logs -o
+    json`` do: a byte that is not UTF-8 as U+FFFD), or None when none were read."""
+    live = item.live
+    status = live.status if live.unknown is None else None
+    return {"service": item.watched.unit.label, "side": item.watched.side.value,
+            "label": item.label, "path": item.watched.path, "outcome": item.outcome.value,
+            "state": ("unknown" if live.unknown is not None else live.state
+                      or "not supervised"),
+            "pid": status.pid or None if status is not None else None,
+            "want": None if status is None else ("up" if status.want == "u" else "down"),
+            "deaths": item.deaths, "last_exit": item.last_exit, "ran": item.ran,
+            "watched_seconds": round(item.seconds, 3), "why": not_up_line(item),
+            "log": None if log is None else [line.decode("utf-8", "replace") for line in log]}
+
+
+def not_up_summary(items):
+    """The one line that says which started services did not stay up."""
+    return "%d service%s started did not stay up: %s" % (
+        len(items), "" if len(items) == 1 else "s",
+        ", ".join(shown_name(item.label) for item in items))
+
+
+def report_json(plan, result=None, check_mode=False, show_secrets=False, root="/", error=None,
+                logs=None):
+    """Ansible's result for a plan (``check_mode``) or an executed ``result``; ``logs``:
+    {side path: its last log lines (bytes)} of the sides not up."""
     steps = plan.steps if result is None else [step for step, _ in result.done]
     refusals = dict(plan.refusals if result is None else result.refusals)
     failure = error if error is not None else (result.error if result is not None else None)
@@ -230,4 +297,13 @@ def report_json(plan, result=None, check_mode=False, show_secrets=False, root="/
     }
     if result is not None and result.failed is not None:
         report["failed_step"] = step_json(result.failed)
+    if result is not None:
+        logs = logs or {}
+        report["watched"] = [item.label for item in result.watched]
+        report["not_up"] = [not_up_json(item, logs.get(item.watched.path))
+                            for item in result.not_up]
+        if result.not_up:
+            report["failed"] = True
+            if failure is None:
+                report["msg"] = not_up_summary(result.not_up)
     return report

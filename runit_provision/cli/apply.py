@@ -2,9 +2,10 @@
 ``--check`` it only plans (``runit-provision plan``).
 
 The one path (``apply/job.py``): observe once, plan, print the plan, execute exactly it,
-observe again. Exit codes: ``apply`` 0 (converged, whether or not anything changed; ``--json``
-carries ``changed``) or 1 (an error, a refused user); ``plan``/``--check`` 0 (nothing would
-change), 2 (changes pending) or 1 (an error).
+observe again, watch what it started (apply/watch.py). Exit codes: ``apply`` 0 (converged,
+whether or not anything changed; ``--json`` carries ``changed``) or 1 (an error, a refused
+user, a service it started that did not stay up — each said with its last exit and last log
+lines); ``plan``/``--check`` 0 (nothing would change), 2 (changes pending) or 1 (an error).
 
 The runtime's installation and its link into init come from the init room
 (``cli/runtime_part.py``), planned and converged with the services — unless ``init: none``.
@@ -17,6 +18,7 @@ from ..apply.desired import default_profile_dir, desired_state
 from ..apply.report import refusal_line, report_json
 from ..apply.runner import SubprocessRunner, sv_command
 from ..apply.session import converge
+from ..apply.steps import Side
 from ..errors import ProvisionError
 from ..model.units import labels_named
 from ..shown import shown_name, shown_text
@@ -26,6 +28,7 @@ from .output import print_json, print_plan, print_result
 from .runtime_part import runtime_part
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+LOG_LINES = 10  # under a started service that did not stay up, as status shows them
 ROOT_HELP = ("staging: write every path under DIR (contents keep the final paths), take users "
              "from DIR/etc/passwd and DIR/etc/group, start nothing, call no sv")
 
@@ -34,10 +37,14 @@ Converge this host to the data: service directories written atomically and compl
 they are linked, undeclared runit files purged inside the service directories, drift put back,
 services restarted as the restart matrix says (run or env/* changed -> sv -w T restart;
 log/run -> restart the log; log config -> HUP it), a bounded wait until runsv serves each new
-link, absent services stopped and removed, users' trees (runsvdir-<login> first).
+link, absent services stopped and removed, users' trees (runsvdir-<login> first). Then what
+it started or restarted is watched until each run is half a second old (--wait at most): a
+service that died (crash-looping, or not up after dying) or never came up is said on stderr
+with its last exit and its last log lines (--json: not_up).
 
 Exit codes: 0 converged (or, with --check, nothing would change), 2 with --check: changes
-pending, 1 an error (the message says which step, and every file is wholly old or new)."""
+pending, 1 an error (the message says which step, and every file is wholly old or new), or a
+service it started that did not stay up."""
 
 
 def add_parser(sub):
@@ -65,7 +72,8 @@ def add_job_arguments(parser):
     parser.add_argument("--show-secrets", action="store_true",
                         help="show env/ values in diffs (masked otherwise)")
     parser.add_argument("--wait", metavar="SECONDS", type=float, default=15.0,
-                        help="how long to wait for runsv to serve a new link (default 15)")
+                        help="how long to wait for runsv to serve a new link, and at most "
+                             "how long to watch what apply started (default 15)")
     parser.add_argument("--lock-timeout", metavar="SECONDS", type=float, default=60.0,
                         help="how long to wait for another apply to finish (default 60)")
     parser.add_argument("--profile-d", metavar="DIR",
@@ -114,11 +122,39 @@ def run_job(args, check):
         return _failed(args, command, exc)
     if check:
         return _checked(args, plan, root)
+    logs = last_log_lines(result.not_up, root)
     if args.json:
-        print_json(report_json(plan, result, show_secrets=args.show_secrets, root=root))
+        print_json(report_json(plan, result, show_secrets=args.show_secrets, root=root,
+                               logs=logs))
     else:
-        print_result(result)
+        print_result(result, logs=logs)
     return EXIT_OK if result.is_ok else EXIT_ERROR
+
+
+def last_log_lines(not_up, root, count=LOG_LINES):
+    """{side path: [the last ``count`` lines of its log, bytes]} of each service side
+    (not a log side: its own output is not in its log) among ``not_up`` that has a logger;
+    a log that cannot be read says why in its place. Read through FsRoot — a link in a
+    user's tree is followed only when root or the user owns it — and ``logs.last``
+    (bounded, no link, no other hard links)."""
+    wanted = [item.watched for item in not_up
+              if item.watched.side is Side.MAIN and item.watched.unit.has_log]
+    if not wanted:
+        return {}
+    from ..apply.fsroot import FsRoot
+    from ..errors import UnsafePathError
+    from ..logs.last import last_lines
+    found = {}
+    with FsRoot(root) as fs:
+        for watched in wanted:
+            log_dir = watched.unit.log_dir
+            try:
+                lines = last_lines(fs.dir_fd(log_dir), count)
+            except (OSError, UnsafePathError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                lines = [("(%s/current unreadable: %s)" % (log_dir, why)).encode()]
+            found[watched.path] = lines or [("(%s: nothing logged)" % log_dir).encode()]
+    return found
 
 
 def _checked(args, plan, root):

@@ -11,9 +11,10 @@ import os
 import sys
 
 from ..apply.report import (
-    diff_text, folded_steps, plan_lines, refusal_line, step_line, summary)
+    diff_text, folded_steps, not_up_line, not_up_summary, plan_lines, refusal_line, step_line,
+    summary)
 from ..apply.steps import Action
-from ..shown import json_text, shown_text
+from ..shown import json_text, shown_line, shown_text
 
 COLOURS = {"+": "32", "~": "33", "-": "31", "↻": "36", "$": "35", "=": "2", "!": "1;31",
            "…": "2", "ok": "32", "bad": "31", "dim": "2", "head": "1"}
@@ -67,8 +68,9 @@ def print_plan(plan, diff=False, show_secrets=False, stream=None, brief=False):
     stream.flush()
 
 
-def print_result(result, stream=None):
-    """After an execution: what was done, or where it stopped."""
+def print_result(result, stream=None, logs=None):
+    """After an execution: what was done, or where it stopped; then, on stderr, each side it
+    started that did not stay up, with its last log lines (``logs``: {side path: [bytes]})."""
     stream = stream or sys.stdout
     painter = Painter(stream)
     counts = {}
@@ -85,10 +87,27 @@ def print_result(result, stream=None):
         done = ", ".join("%d %s" % (counts[action], PAST[action]) for action in PAST
                          if action in counts)
         stream.write("%s %s.\n" % (painter.paint("ok" if result.is_ok else "bad",
-                                                 "Applied:" if result.is_ok
+                                                 "Applied:" if result.is_done
                                                  else "Done before stopping:"), done))
     elif result.is_ok:
         stream.write("Nothing to do.\n")
+    stream.flush()
+    if result.not_up:
+        print_not_up(result.not_up, logs or {})
+
+
+def print_not_up(items, logs, stream=None):
+    """Each side not up — its line, its last log lines indented — then the summary, in one
+    write to stderr (where the apply's other failures go)."""
+    stream = stream or sys.stderr
+    painter = Painter(stream)
+    out = io.StringIO()
+    for item in items:
+        out.write("runit-provision apply: %s\n" % painter.paint("!", not_up_line(item)))
+        for line in logs.get(item.watched.path) or ():
+            out.write("    %s\n" % shown_line(line.decode("utf-8", "surrogateescape")))
+    out.write("runit-provision apply: %s\n" % not_up_summary(items))
+    stream.write(out.getvalue())
     stream.flush()
 
 

@@ -14,6 +14,7 @@ from runit_provision.apply import fsroot, observe as observe_module
 from runit_provision.apply.fsroot import MAX_DEPTH, FsRoot
 from runit_provision.apply.job import Job
 from runit_provision.apply.planner.services import ServicesPlanner
+from runit_provision.apply.watch import NotUp, Outcome
 from runit_provision.errors import ApplyError
 
 from .helpers import (IDENTITIES, OK_NOT_A_FIFO, STATUS_UNREADABLE, FakeRunner,
@@ -43,6 +44,19 @@ runit::users:
     return text
 
 
+class RecordingWatcher:
+    """watch.watch's seam: records the sides it is given (and the bound), and reports the
+    sides named in ``dead`` as died."""
+
+    def __init__(self, dead=()):
+        self.dead, self.calls = dead, []
+
+    def __call__(self, sides, look, seconds, began):
+        self.calls.append(([item.label for item in sides], seconds))
+        return [NotUp(item, Outcome.DIED, look(item.path)[0], None, None, 0.5)
+                for item in sides if item.label in self.dead]
+
+
 class Host:
     """A tmp dir as the host: the data's paths live under it (relocated, not --root)."""
 
@@ -56,6 +70,9 @@ class Host:
         self.waiter = fake_waiter(live=self.live)
 
     def job(self, text, **kwargs):
+        # the fake live states do not change when a restart is sent: what the apply
+        # started is watched by a watcher that finds it up, unless a test gives its own
+        kwargs.setdefault("watcher", RecordingWatcher())
         return Job(lambda fs: desired_from_text(text), self.fs, identities=IDENTITIES,
                    runner=self.runner, sv=["sv"], waiter=self.waiter,
                    probe=live_probe(self.live), **kwargs)
@@ -276,6 +293,49 @@ def test_the_desired_state_is_asked_once_per_converge(host):
     assert result.is_ok, result.error
     assert not result.plan.is_empty and result.after.is_empty
     assert len(asked) == 1
+
+
+def test_what_the_steps_started_is_watched_and_a_side_not_up_fails_the_result(host):
+    """The sides the waits and restarts started — not a ``down: true`` service's — are
+    watched within ``--wait``; one that died makes the result not ok, though every step was
+    done. Nothing started, nothing watched."""
+    watcher = RecordingWatcher(dead=("web",))
+    job = host.job(data_text(host.base), watcher=watcher, wait_seconds=3)
+    result = job.execute(job.plan())
+    assert watcher.calls == [(["web", "web/log", "runsvdir-alice", "runsvdir-alice/log",
+                               "alice/notebook", "alice/notebook/log"], 3)]
+    assert [item.label for item in result.watched] == watcher.calls[0][0]
+    assert [item.label for item in result.not_up] == ["web"]
+    assert result.is_done and not result.is_ok and result.error is None
+    web = str(host.path("etc/sv/web"))
+    host.live.update({web: side("run"), web + "/log": side("run")})
+    job = host.job(data_text(host.base, greeting="changed"), watcher=watcher)
+    result = job.execute(job.plan())
+    assert watcher.calls[-1] == (["web"], 15.0) and result.not_up[0].label == "web"
+    job = host.job(data_text(host.base, greeting="changed"), watcher=watcher)
+    result = job.execute(job.plan())
+    assert result.is_ok and result.watched == [] and len(watcher.calls) == 2
+
+
+def test_a_refused_users_sides_are_not_watched(host, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    watcher = RecordingWatcher()
+    job = host.job(data_text(host.base), watcher=watcher)
+    plan = job.plan()
+    planted = host.path("home/alice/sv")
+    planted.symlink_to(outside)  # alice, between the plan and its execution
+    os.lchown(str(planted), 1000, 1000)
+    result = job.execute(plan)
+    assert list(result.refusals) == ["alice"]
+    assert watcher.calls == [(["web", "web/log"], 15.0)]  # runsvdir-alice is hers too
+
+
+def test_a_staged_apply_watches_nothing(host):
+    watcher = RecordingWatcher()
+    job = host.job(data_text(host.base), watcher=watcher, is_staging=True)
+    result = job.execute(job.plan())
+    assert result.is_ok and watcher.calls == [] and result.not_up == []
 
 
 @pytest.mark.parametrize("reason", [STATUS_UNREADABLE, OK_NOT_A_FIFO])

@@ -287,3 +287,94 @@ def test_restart_start_and_stop_by_the_datas_name(live, capsys):
     assert main(["restart", "--root", str(live.tmp / "staged")] + data_args + ["web"]) == 0
     assert capsys.readouterr().out.endswith("restart %s\n" % (sv / "web"))
     assert running_pid(sv / "web") == pid
+
+
+DYING = ["sh", "-c", "printf 'fatal: db unreachable \\033]0;PWNED\\007\\n'; exit 3"]
+
+
+def test_a_new_service_that_dies_at_once_fails_the_apply(live, capsys):
+    """Issue 31 item 5: a new service whose run exits at once is served and linked — and
+    reported, with its last exit (our tally's; the C runit keeps none) and its last log
+    lines, escaped; the apply exits 1. What stayed up is not reported; a ``down: true``
+    service is not watched (nothing starts it)."""
+    argv = [arg for arg in live.apply({
+        "web": {"command": ["sh", "-c", "exec sleep 1000"]},
+        "broken": {"command": DYING},
+        "lazy": {"command": DYING, "down": True}}) if arg != "--json"]
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert "Applied: " in out  # every step was done …
+    lines = err.splitlines()  # … and one service did not stay up
+    assert lines[0].startswith("runit-provision apply: broken: died since it was started: ")
+    if live.impl == "ours":
+        assert ", last exit 3 after " in lines[0]
+    else:
+        assert "last exit unknown (no account of exits: not our runtime)" in lines[0]
+    assert lines[1].startswith("    ") and lines[1].endswith(
+        " fatal: db unreachable \\x1b]0;PWNED\\x07")  # the log's line, as logs shows it
+    assert lines[-1] == "runit-provision apply: 1 service started did not stay up: broken"
+    assert "web" not in err and "lazy" not in err
+    assert running_pid(live.sv_dir / "web")
+
+
+def test_a_restart_into_a_run_that_dies_fails_the_apply_and_json_says_which(live, capsys):
+    """A restart (env changed) whose new run exits: ``--json`` has ``failed``, the
+    ``watched`` sides and ``not_up`` with the service's outcome, last exit and log lines
+    (JSON-exact); the other restarted service, which stayed up, is watched and not listed.
+    The C sv's ``-w restart`` waits for the new run itself (sv_timeout) and mostly never
+    sees one that lives a few milliseconds: then the apply fails at that step, as before —
+    exit 1 either way."""
+    up = ["sh", "-c", 'case "$MODE" in ok*) exec sleep 1000; esac; echo "bad mode $MODE"; '
+                      'exit 4']
+    services = {"web": {"command": up, "env": {"MODE": "ok"}},
+                "api": {"command": up, "env": {"MODE": "ok"}}}
+    report = run_apply(live, capsys, services)
+    assert sorted(report["watched"]) == ["api", "api/log", "web", "web/log"]
+    assert report["not_up"] == []
+    wait_until(lambda: running_pid(live.sv_dir / "web"), what="web running")
+    services["web"]["env"]["MODE"] = "broken"
+    services["api"]["env"]["MODE"] = "ok, again"
+    argv = live.apply(services)
+    data = yaml.safe_load(live.data.read_text())
+    data["runit"]["sv_timeout"] = 2  # the C sv's wait for a run that never stays
+    live.data.write_text(yaml.safe_dump(data))
+    code = main(argv)
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["failed"] is True, report["msg"]
+    if "failed_step" in report:  # the C sv gave up waiting (its own timeout)
+        assert live.impl == "c" and report["failed_step"]["path"] == "web", report["msg"]
+        assert "restart %s failed (exit 1): timeout: " % (live.sv_dir / "web") in report["msg"]
+        return
+    assert restarts(report) == [("api", "restart"), ("web", "restart")], report["msg"]
+    assert sorted(report["watched"]) == ["api", "web"]
+    assert report["msg"] == "1 service started did not stay up: web", report["not_up"]
+    [item] = report["not_up"]
+    assert (item["service"], item["side"], item["outcome"], item["want"]) == (
+        "web", "service", "died", "up")
+    assert item["path"] == str(live.sv_dir / "web")
+    if live.impl == "ours":
+        assert item["last_exit"] == {"code": 4} and item["deaths"] >= 1
+    else:
+        assert item["last_exit"] == "unknown" and item["deaths"] is None
+    assert item["log"][-1].endswith(" bad mode broken")
+    assert item["why"].startswith("web: died since it was started: ")
+
+
+def test_a_users_service_that_dies_is_reported_by_its_label(live, capsys):
+    """A user's new service that exits at once (USER root, as above): reported as
+    LOGIN/NAME with its log lines, read from the user's log directory."""
+    home = live.tmp / "home"
+    home.mkdir()
+    argv = live.apply({})
+    data = yaml.safe_load(live.data.read_text())
+    data["runit"]["users"] = {"root": {
+        "home": str(home), "groups": ["root"], "path": "%s:%s" % (live.bin, BASE_PATH),
+        "services": {"app": {"command": DYING}}}}
+    live.data.write_text(yaml.safe_dump(data))
+    code = main(argv)
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1, report["msg"]
+    assert [(item["service"], item["outcome"]) for item in report["not_up"]] == [
+        ("root/app", "died")]
+    assert "runsvdir-root" in report["watched"] and "root/app" in report["watched"]
+    assert report["not_up"][0]["log"][-1].endswith(" fatal: db unreachable \x1b]0;PWNED\x07")

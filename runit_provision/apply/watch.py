@@ -1,0 +1,337 @@
+"""apply: after the steps, what the apply started or restarted — did it come up, and stay up?
+
+runsv starts a service whether or not its ``run`` can work: a new service whose ``run``
+exits at once is served, linked and "applied". So the job watches, for a bounded moment,
+every side it started — each side of a service whose link it made or waited for again (a
+new runsv starts it; not one declared ``down``: nothing starts it), and each side it
+restarted (``sv -w restart``; a HUP starts nothing) — and reports each that is not up.
+
+**Stayed up** means: running — a run begun since the apply asked for it — ``STAYED_UP``
+(half a second) after that run began, or when the watch ends if ``--wait`` is shorter. It is
+the cheapest look that sees a start that does not work: runsv shows a run that ended within
+its first second as ``down, want up`` for a whole second after the death (its back-off,
+runit-protocol §1.4), so one look at the run's half-second mark sees every death before it —
+an ``exec`` that fails, a ``chpst`` that cannot find its user, a program that rejects its
+configuration at once. Not a whole second (runsv's own line between a run that started and
+one that did not): every apply that starts something pays for the watch, and the last run
+it starts sets the price — half a second, not a second. A run that dies later is beyond the
+watch; ``status`` tells it (crash-looping, gave up).
+
+A run that ended is not the end of the watch: runit's way to wait for what a service needs
+is a ``run`` that exits until it is up (``needs``: ``sv -w T start DEP || exit 1``) and
+runsv starting it again a second later. So a side that **died** is one that, since the apply
+began, has ended as often as ``status`` calls crash-looping (protocol/tally.CRASH_LOOP: 5,
+some five seconds under runsv's back-off), or has ended at least once and is not up when the
+watch ends. Its ends are counted:
+
+* from our runtime's tally (protocol/tally.py, read only when it matches the status): the
+  deaths since the apply began that its runsv saw (``deaths_since``) — ends runsv was not
+  told to bring about (a restart's own stop is none);
+* or, with no tally (the C runit keeps none: the status alone, remembered look by look,
+  ``Memory``), each end the status shows, once: ``finish`` of a run begun since it was asked
+  for (``./finish`` runs only after ``./run``); a run seen, then any other stamp; a
+  ``down`` seen, then a later ``down`` (a run began and ended between the looks); for a new
+  runsv — which starts its run at once and has no back-off before it — ``down, want up``
+  stamped since the apply began for longer than ``START_GRACE`` (longer than the moment
+  between runsv's first status and its start), or a run begun more than ``START_GRACE`` after
+  the wait for it ended (the first run ended, and runsv started another). A restarted side
+  may rightly show ``down`` for up to a second (runsv's back-off after stopping a run younger
+  than that) and the C ``sv -w restart`` may say ok before runsv acted (it accepts the old
+  run): so a restarted side is looked at every ``RECHECK`` until a run begun since the
+  restart is up.
+
+A side **stopped** since (want down: ``sv down`` by an operator, or a one-shot's own) is as
+wanted, as ``status`` judges it. Every other end is reported as it is: **gone** (no runsv
+serves it any more), **not restarted** (the run from before the restart still runs when the
+watch ends — one that ignores TERM), **not up** (not running, and never seen to end: its
+state unreadable, never written, or ``down`` past runsv's back-off). Each report carries what
+the side says of its last exit: the tally's (code or signal, and how long the run lasted), or
+the status alone (``unknown``).
+
+The watch ends once every side is decided, or after ``seconds`` (``--wait``): a healthy new
+side costs two looks — one at once, one when its run is ``STAYED_UP`` old — and the apply
+waits at most until the last run it started is that old. ``look(path) -> (SideLive, Tally
+or None)`` reads a side (``look_side``), ``clock`` is unix time, ``sleep`` waits: the seams
+the unit tier drives.
+"""
+
+import enum
+import time
+
+from ..protocol.status import State
+from ..protocol.tally import CRASH_LOOP
+from .observe import SideLive
+from .status import side_tally
+from .steps import Action, ServiceStep, Side, WaitStep
+
+STAYED_UP = 0.5  # seconds a run must last to count as started (the module says why)
+# seconds a new runsv may take to start its run: it writes "down, want up" at its own start
+# and the run's status right after forking it — a moment, unless a control/u hook runs
+# first (runit-protocol §1.2, §1.4)
+START_GRACE = 0.5
+BACK_OFF = 1.0  # runsv's pause before restarting a run that lasted less than this
+RECHECK = 0.1  # seconds between looks at a side that is not running yet
+_NS = 1_000_000_000
+
+
+class Outcome(enum.Enum):
+    """What the watch found of one side; the value is the word ``--json`` shows."""
+
+    UP = "up"  # stayed up
+    DIED = "died"  # ended since it was started (a death, whether runsv restarted it yet)
+    STOPPED = "stopped"  # wanted down since (sv down; a one-shot's own): as wanted
+    GONE = "gone"  # no runsv serves it any more
+    NOT_RESTARTED = "not restarted"  # the run from before the restart still runs
+    NOT_UP = "not up"  # not running
+    PENDING = "pending"  # not decided yet
+
+
+class Watched:
+    """A side the apply started: ``unit``, ``side`` (Side), ``path`` (its directory),
+    ``label`` (``web``, ``web/log``), ``since`` (unix time from which a run is one the apply
+    asked for: the apply's start for a new runsv — its link was made in it — the restart's
+    start for a restart), ``asked`` (when the step that started it ended) and ``is_new``
+    (a new runsv starts it: a wait's)."""
+
+    __slots__ = ("unit", "side", "path", "label", "since", "asked", "is_new")
+
+    def __init__(self, unit, side, path, label, since, asked, is_new):
+        self.unit, self.side, self.path, self.label = unit, side, path, label
+        self.since, self.asked, self.is_new = since, asked, is_new
+
+    def __repr__(self):
+        return "Watched(%s)" % self.label
+
+
+class NotUp:
+    """A watched side that did not stay up: ``watched``, ``outcome``, ``live`` (SideLive:
+    its last look), ``tally`` (our runtime's account, or None), ``deaths`` (since the apply
+    began; None: unknown — no tally) and ``seconds`` (how long it had been watched when it
+    was decided)."""
+
+    __slots__ = ("watched", "outcome", "live", "tally", "deaths", "seconds")
+
+    def __init__(self, watched, outcome, live, tally, deaths, seconds):
+        self.watched, self.outcome, self.live, self.tally = watched, outcome, live, tally
+        self.deaths, self.seconds = deaths, seconds
+
+    @property
+    def label(self):
+        return self.watched.label
+
+    @property
+    def last_exit(self):
+        """The tally's ``last_exit`` (``{"code": N}``, ``{"signal": N, "core": bool}``,
+        ``{"unknown": True}``), None when it never ended, ``"unknown"`` without a tally."""
+        return "unknown" if self.tally is None else self.tally.last_exit
+
+    @property
+    def ran(self):
+        """Seconds the last run lasted (None: unknown, or it never ended)."""
+        tally = self.tally
+        if tally is None or not tally.died_at_ns or tally.ran_ns is None:
+            return None
+        return tally.ran_ns / _NS
+
+    def __repr__(self):
+        return "NotUp(%s: %s)" % (self.label, self.outcome.value)
+
+
+def started_sides(step, began, started, ended):
+    """The sides ``step`` started — a wait's services but those declared down, each with its
+    log side; a restart's side; nothing for any other step. ``began``: when the apply began;
+    ``started``, ``ended``: when the step did (unix times)."""
+    if isinstance(step, WaitStep):
+        found = []
+        for unit in step.units:
+            if unit.is_down:
+                continue  # down: true — runsv serves it, nothing starts it
+            found.append(Watched(unit, Side.MAIN, unit.path, unit.label, began, ended, True))
+            if unit.has_log:
+                found.append(Watched(unit, Side.LOG, unit.log_path, unit.log_label, began,
+                                     ended, True))
+        return found
+    if isinstance(step, ServiceStep) and step.action is Action.RESTART:
+        return [Watched(step.unit, step.side, step.target, step.path, started, ended, False)]
+    return []
+
+
+class Look:
+    """One side's state as one look saw it: ``state`` (State), ``since`` (unix time of its
+    stamp)."""
+
+    __slots__ = ("state", "since")
+
+    def __init__(self, state, since):
+        self.state, self.since = state, since
+
+    def __eq__(self, other):
+        return isinstance(other, Look) and (self.state, self.since) == (other.state,
+                                                                         other.since)
+
+    def __repr__(self):
+        return "Look(%s, %.3f)" % (self.state.name, self.since)
+
+
+class Memory:
+    """What earlier looks at a side saw, for the next (the C runit's status keeps no
+    history): ``last``, the last Look of a run or ``down`` begun since the side was asked
+    for (None: none yet); ``ends``, how many ends of runs the looks have seen (the tally's
+    deaths, under our runtime); ``ended``, the stamp of the last end counted (so that one end
+    is counted once); ``tally``, the last Tally seen — once there is one, the side is our
+    runtime's, and a look that could not match the tally with the status (it read the two
+    while runsv wrote them) counts nothing from the status alone."""
+
+    __slots__ = ("last", "ends", "ended", "tally")
+
+    def __init__(self, last=None, ends=0, ended=None, tally=None):
+        self.last, self.ends, self.ended, self.tally = last, ends, ended, tally
+
+    def __repr__(self):
+        return "Memory(%r, ends=%d)" % (self.last, self.ends)
+
+
+def judge(live, tally, now, watched, began, memory, is_last=False):
+    """``(Outcome, when)``: what one look at ``watched`` says — ``live`` (SideLive) and
+    ``tally`` (None: none, or not the status's) at unix time ``now``; the apply began at
+    ``began``; ``memory`` (Memory) is what earlier looks saw, brought up to date by this one;
+    ``is_last``: the watch ends with this look. ``when``: for PENDING, the unix time to look
+    again.
+
+    >>> from runit_provision.protocol.status import Status
+    >>> def side(state, since, pid=7, want="u"):
+    ...     return SideLive(True, Status(since, 0, pid, 0, want, 0, state))
+    >>> new = Watched(None, None, "/sv/web", "web", since=99, asked=100, is_new=True)
+    >>> judge(side(State.RUN, 100), None, 100.2, new, 99, Memory())  # up 0.2 s: look at 0.5
+    (<Outcome.PENDING: 'pending'>, 100.5)
+    >>> judge(side(State.RUN, 100), None, 100.5, new, 99, Memory())[0]
+    <Outcome.UP: 'up'>
+    >>> memory = Memory()  # down since it started, for longer than a new runsv's first status
+    >>> judge(side(State.DOWN, 100, pid=0), None, 100.5, new, 99, memory), memory.ends
+    ((<Outcome.PENDING: 'pending'>, 100.6), 1)
+    """
+    if live.unknown is not None or (live.is_supervised and live.status is None):
+        return _pending(now + RECHECK, is_last, memory)
+    if not live.is_supervised:
+        return Outcome.GONE, None
+    status = live.status
+    if status.want != "u":
+        return Outcome.STOPPED, None  # sv down since: by an operator, or a one-shot's own
+    look = Look(status.state, status.seconds + status.nanoseconds / _NS)
+    is_ours = look.since >= watched.since  # begun (or ended) since it was asked for
+    if tally is not None:
+        memory.tally = tally
+        memory.ends = deaths_since(tally, began)
+    status_only = memory.tally is None
+    if status_only:
+        _count_ends(look, is_ours, now, watched, memory)
+    if is_ours:
+        memory.last = look
+    if memory.ends >= CRASH_LOOP[0]:
+        return Outcome.DIED, None  # crash-looping, as status says it
+    if look.state == State.RUN:
+        return _running(look, is_ours, now, watched, is_last, memory)
+    if (is_ours and status_only and not watched.is_new and look.state == State.DOWN
+            and now - look.since >= BACK_OFF + START_GRACE):
+        return Outcome.NOT_UP, None  # past runsv's back-off, and not started again
+    when = now + RECHECK
+    if is_ours and watched.is_new and status_only and not memory.ends:
+        when = look.since + START_GRACE  # a new runsv's first status, or a death: then
+    return _pending(when, is_last, memory)
+
+
+def _count_ends(look, is_ours, now, watched, memory):
+    """Count in ``memory`` the end of a run that ``look`` shows, from the status alone (the
+    module's list), each once."""
+    last = memory.last
+    ended = None
+    if last is not None and look != last and (last.state == State.RUN
+                                              or look.state != State.RUN):
+        ended = look.since  # the run seen ended; or one began and ended between the looks
+    elif is_ours and look.state == State.FINISH:
+        ended = look.since  # ./finish runs only after ./run ended
+    elif (is_ours and watched.is_new and look.state == State.DOWN
+          and now - look.since >= START_GRACE):
+        ended = look.since  # longer than a new runsv's first status: a run ended
+    elif (watched.is_new and look.state == State.RUN and not memory.ends
+          and look.since > watched.asked + START_GRACE):
+        ended = look.since  # a new runsv's first run ended; this is a rerun
+    if ended is not None and ended != memory.ended:
+        memory.ends += 1
+        memory.ended = ended
+
+
+def _running(look, is_ours, now, watched, is_last, memory):
+    if not is_ours and not watched.is_new:
+        # the run from before the restart: runsv has not acted on it yet (the C sv says
+        # ok on the old run), or the run ignored TERM
+        return (Outcome.NOT_RESTARTED, None) if is_last else (Outcome.PENDING, now + RECHECK)
+    if now - look.since >= STAYED_UP:
+        return Outcome.UP, None  # after ends, too: runsv's way to wait for what it needs
+    if is_last:
+        return (Outcome.DIED if memory.ends else Outcome.UP), None
+    return Outcome.PENDING, look.since + STAYED_UP
+
+
+def _pending(when, is_last, memory):
+    if not is_last:
+        return Outcome.PENDING, when
+    return (Outcome.DIED if memory.ends else Outcome.NOT_UP), None
+
+
+def deaths_since(tally, began):
+    """The deaths the tally remembers since unix time ``began`` (protocol/tally.RECENT) — but
+    for a last death nobody saw (its run's length unknown): a runsv that starts finds its
+    predecessor's run ended unseen and counts that death then (supervision/side.py,
+    ``inherit_lost``), after a tree was killed — a death before this apply's start, not of a
+    run it started, whose runsv sees it end."""
+    since = int(began * _NS)
+    found = sum(1 for moment in tally.recent_ns if moment >= since)
+    if found and tally.ran_ns is None and tally.died_at_ns >= since:
+        found -= 1
+    return found
+
+
+def watch(sides, look, seconds, began, clock=time.time, sleep=time.sleep):
+    """``[NotUp]``: the ``sides`` (Watched) that did not stay up, in their order — each looked
+    at through ``look`` until decided, or until ``seconds`` have passed (then once more, the
+    last look). A side stopped since (want down) is as wanted: not one of them."""
+    if not sides:
+        return []
+    start = clock()
+    deadline = start + seconds
+    pending = {index: start for index in range(len(sides))}  # index -> when to look next
+    memories = [Memory() for _ in sides]
+    decided = {}
+    while pending:
+        now = clock()
+        is_last = now >= deadline
+        for index, when in sorted(pending.items()):
+            if when > now and not is_last:
+                continue
+            watched, memory = sides[index], memories[index]
+            live, tally = look(watched.path)
+            outcome, later = judge(live, tally, clock(), watched, began, memory, is_last)
+            tally = memory.tally  # the last one seen, if this look could not match it
+            if outcome is Outcome.PENDING:
+                pending[index] = later
+                continue
+            del pending[index]
+            if outcome not in (Outcome.UP, Outcome.STOPPED):
+                decided[index] = NotUp(watched, outcome, live, tally,
+                                       None if tally is None else memory.ends,
+                                       clock() - start)
+        if pending:
+            sleep(max(0.0, min(min(pending.values()), deadline) - clock()))
+    return [decided[index] for index in sorted(decided)]
+
+
+def look_side(fs, path, probe, with_tally=True):
+    """``(SideLive, Tally or None)`` of the side at ``path``: ``probe`` (observe.probe_side's
+    signature), and our runtime's tally when it is the account of the status read
+    (apply/status.side_tally reads the status again when they differ)."""
+    live = probe(path)
+    if not with_tally or live.status is None or live.unknown is not None:
+        return live, None
+    status, tally = side_tally(fs, path, live.status)
+    return (live if status is live.status else SideLive(True, status)), tally
