@@ -17,7 +17,7 @@ import pytest
 from ..conftest import C_RUNIT, has_c_runit, our_tool
 from .processes import (
     BASE_PATH, SH, children_of, cmdline, is_runsv_up, make_service, normalise,
-    process_group_members, running_pid, voluntary_switches, wait_until)
+    process_group_members, running_pid, status_record, voluntary_switches, wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -372,3 +372,29 @@ def test_term_also_ends_what_services_left_behind(tree, tmp_path):
     runsvdir.send_signal(signal.SIGTERM)
     assert runsvdir.wait(timeout=15) == 0
     assert not os.path.exists("/proc/%d" % daemon), "the daemon outlived the tree"
+
+
+def test_a_run_that_asks_sv_about_its_own_service_at_once_finds_runsv_there(tree, impl):
+    """Forty services whose ``./run`` first says ``sv down .`` (a one-shot's idiom; a ``needs``
+    guard asks about another service the same way): runsv opens ``ok`` before it starts
+    ``./run``, so none may hear ``runsv not running``, however many a scan starts at once."""
+    svdir, start = tree
+    sv = our_tool("sv") if impl == "ours" else C_RUNIT["sv"]
+    asked = svdir.parent / "asked"
+    names = ["s%02d" % index for index in range(40)]
+    for name in names:
+        run = '%s down . >>%s 2>&1 || echo "%s failed" >>%s\nexec sleep 1000\n' % (
+            sv, asked, name, asked)
+        make_service(svdir, name, run=SH + run)
+    start(runsvdir=our_tool("runsvdir") if impl == "ours" else C_RUNIT["runsvdir"])
+
+    def all_down():
+        records = [status_record(svdir / name) for name in names]
+        return all(record is not None and record.want == "d" and record.pid == 0
+                   for record in records)
+    def what_sv_said():
+        return asked.read_text() if asked.exists() else ""
+    try:
+        wait_until(all_down, timeout=30, what="every service down by its own sv down")
+    finally:
+        assert what_sv_said() == ""

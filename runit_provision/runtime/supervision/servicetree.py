@@ -188,8 +188,9 @@ class ServiceTree:
         estimate = FDS_PER_SERVICE * (len(self.entries) + len(self._retiring) + 1) + FD_RESERVE
         if ensure_fd_room(estimate):
             return True
-        # A service begun in this scan opens its ok FIFOs (one a side) once the scan is done.
-        pending = 2 * len(self._begun)
+        # A service begun in this scan opens the ok FIFOs it has not opened yet (a side that
+        # started has: just before its start) once the scan is done.
+        pending = sum(service.unopened_oks for service in self._begun)
         return open_fd_count() + pending + FDS_PER_SERVICE + FD_RESERVE <= soft_fd_limit()
 
     def _retire(self, entry):

@@ -68,6 +68,7 @@ class SuperviseFiles:
         self.control_fd = -1
         self._ok_fd = -1
         self._last_pid_written = None
+        self.found_down = False  # the status a predecessor left said down (supervisor._inherit)
         self._tally_written = None  # (pid, starts, deaths) of the tally last written
         self._starting_ticks = -1  # boot_ticks() when the last spawn began
         self._spawned = None  # (pid, its start time) of that spawn, when known without /proc
@@ -130,6 +131,14 @@ class SuperviseFiles:
     def open_ok(self):
         """Hold a reader on ``ok`` for life: clients' proof that we run."""
         self._ok_fd = self._open(OK, os.O_RDONLY)
+
+    @property
+    def is_ok_open(self):
+        return self._ok_fd >= 0
+
+    def write_status_only(self, status):
+        """``status`` alone (what ``sv`` reads), before ``ok`` opens at a side's first start."""
+        self._write_new(STATUS, status_to_bytes(status))
 
     def close(self):
         """Release everything; clients see ``runsv not running`` from here on."""

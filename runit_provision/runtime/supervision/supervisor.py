@@ -149,6 +149,7 @@ class Supervisor:
         """Take over what a killed predecessor left on this side (adoption.py); ``tally``
         as it left it (None: none)."""
         record, status = files.read_inherited()
+        files.found_down = status is not None and status.state == State.DOWN and not status.pid
         side_fd = self.log_fd if side is self.log else self.dir_fd
         found = inheritance(record, status, boot_id(), starttime_of,
                             lambda since: started_in(side_fd, since, self._taken_pids()))
@@ -212,13 +213,14 @@ class Supervisor:
         self.show()
 
     def begin(self):
-        """Start whatever wants to run (a user tree asked of the fork server goes out here)."""
+        """Start whatever wants to run (a user tree asked of the fork server goes out here;
+        each side's ``ok`` is opened just before its first start: ``spawn``)."""
         self.settle()
 
     def show(self):
         """Write what was not written yet, then open ``ok``: a tree begins every new service
-        of a scan before it shows any (the status writes are the slow part of a start, and a
-        user tree it asks for runs meanwhile)."""
+        of a scan before it shows the rest (the status writes are the slow part of a start,
+        and a user tree it asks for runs meanwhile)."""
         for side, files in self._files.items():
             if not files.has_written:
                 side.write_status()
@@ -226,7 +228,7 @@ class Supervisor:
             self._open_ok(files)
 
     def _open_ok(self, files):
-        if self._exited:
+        if self._exited or files.is_ok_open:
             return
         try:
             files.open_ok()
@@ -323,6 +325,11 @@ class Supervisor:
             setattr(self, name, -1)
 
     @property
+    def unopened_oks(self):
+        """How many of this service's ``ok`` FIFOs ``show`` has yet to open."""
+        return sum(1 for files in self._files.values() if not files.is_ok_open)
+
+    @property
     def runs_a_tree(self):
         """Whether ``./run`` is a user's tree, forked (its tree gets longer to stop its own)."""
         return self._user_tree is not None and self._user_tree.is_first
@@ -410,7 +417,21 @@ class Supervisor:
         os.close(fd)
         return True
 
+    def _open_ok_before_start(self, side):
+        """runsv's order at a side's first start: a status on disk, ``ok`` open, then the
+        process — so a ``./run`` that asks ``sv`` about itself at once (``sv down .``), or a
+        ``needs`` guard of another service asking about this one, finds runsv there. The
+        status is written first only when none on disk says "down" already (a new service, or
+        one a crash left "run"): the start writes it again a moment later anyway."""
+        files = self._files[side]
+        if files.is_ok_open or self._exited:
+            return
+        if not files.has_written and not files.found_down:
+            files.write_status_only(side.status())
+        self._open_ok(files)
+
     def spawn(self, side, argv):
+        self._open_ok_before_start(side)
         if side is self.main and argv == ["./run"] and self._user_tree is not None:
             pid = self._user_tree.spawn()
             if pid:
@@ -469,9 +490,9 @@ class Supervisor:
         return pid
 
     def _host_apart(self, canonical, identity):
-        """The logger in ``identity``'s host (identityhost.py) — the user tree ``./run`` runs,
-        when it runs as that identity (usertree.py) — : it gets the ``log/`` directory and a reading end of
-        the pipe of its own, non-blocking."""
+        """The logger in ``identity``'s host (identityhost.py), or in the user tree ``./run``
+        runs when it runs as that identity (usertree.py): it gets the ``log/`` directory and a
+        reading end of the pipe of its own, non-blocking."""
         def open_fds():
             reader = self._log_reader()
             os.set_blocking(reader, False)
