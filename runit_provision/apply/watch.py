@@ -57,6 +57,7 @@ the unit tier drives.
 
 import enum
 import time
+from collections import namedtuple
 
 from ..protocol.status import State
 from ..protocol.tally import CRASH_LOOP
@@ -156,21 +157,11 @@ def started_sides(step, began, started, ended):
     return []
 
 
-class Look:
+class Look(namedtuple("Look", "state since")):
     """One side's state as one look saw it: ``state`` (State), ``since`` (unix time of its
     stamp)."""
 
-    __slots__ = ("state", "since")
-
-    def __init__(self, state, since):
-        self.state, self.since = state, since
-
-    def __eq__(self, other):
-        return isinstance(other, Look) and (self.state, self.since) == (other.state,
-                                                                         other.since)
-
-    def __repr__(self):
-        return "Look(%s, %.3f)" % (self.state.name, self.since)
+    __slots__ = ()
 
 
 class Memory:
