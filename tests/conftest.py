@@ -1,6 +1,7 @@
 """Shared fixtures: where our tools and the C runit live, and real-process hygiene."""
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -105,3 +106,22 @@ def no_default_data(monkeypatch):
     monkeypatch.delenv(default_data.HIERA_VARIABLE, raising=False)
     monkeypatch.setattr(default_data, "DEFAULT_HIERA",
                         "/nonexistent/runit-provision-tests/hiera.yaml")
+
+
+@pytest.fixture(autouse=True)
+def host_devices_intact():
+    """No test may break the machine's /dev/null (a bind of /dev left mounted under a root
+    that a clean-up then empties, an atomic write told to replace it…): every later test that
+    runs a shell would fail as a user with 'cannot create /dev/null', far from the cause. The
+    test that broke it fails here, by name, and the device is made again for the rest."""
+    yield
+    info = os.lstat(os.devnull)
+    if stat.S_ISCHR(info.st_mode) and info.st_rdev == os.makedev(1, 3):
+        return
+    try:
+        os.unlink(os.devnull)
+        os.mknod(os.devnull, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        os.chmod(os.devnull, 0o666)
+    except OSError as exc:
+        pytest.fail("this test broke %s, which could not be made again: %s" % (os.devnull, exc))
+    pytest.fail("this test broke %s (it was mode %o); made again" % (os.devnull, info.st_mode))
