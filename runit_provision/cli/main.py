@@ -73,7 +73,7 @@ def main(argv=None):
             # a command whose values may start with "-" (logs --since -1h) joins them first
             argv = getattr(command_module(chosen), "prepare_argv", list)(argv)
         parser = build_parser(chosen)
-        args = parser.parse_args(argv)
+        args = parse_command_line(parser, argv, chosen)
         if args.command is None:
             parser.print_help(sys.stderr)
             return 1
@@ -96,6 +96,19 @@ def main(argv=None):
             gc.freeze()
         elif was_enabled:
             gc.enable()
+
+
+def parse_command_line(parser, argv, chosen):
+    """The arguments of ``argv``; a command's names may come before and after its options
+    (``logs web -n 5 db``, as journalctl and systemctl take them), which argparse's plain
+    parse refuses once an option has ended the positionals."""
+    if chosen is None:
+        return parser.parse_args(argv)
+    command = parser.commands[chosen]
+    try:
+        return command.parse_intermixed_args(argv[1:], argparse.Namespace(command=chosen))
+    except TypeError:  # a command of commands (fleet status): argparse cannot intermix those
+        return parser.parse_args(argv)
 
 
 def is_output_closed():

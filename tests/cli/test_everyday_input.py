@@ -271,3 +271,21 @@ def test_the_rule_is_documented_with_its_code():
     page = (ROOT / "docs" / "exit-codes.md").read_text()
     assert main_module.EXIT_OUTPUT_CLOSED == 141
     assert "**141, every command: standard output was closed" in page
+
+
+# -- names before and after options ---------------------------------------------------------------
+def test_names_may_come_before_and_after_options(tmp_path):
+    """``logs a -n 5 b`` and ``status a --logs 5 b``, as journalctl and systemctl take them:
+    argparse's plain parse said "unrecognized arguments: b" (exit 2)."""
+    data = relocated(tmp_path, "  a: {command: sleep 100}\n  b: {command: sleep 100}\n")
+    logs = tmp_path / "live" / "log"
+    for name in ("a", "b"):
+        (logs / name).mkdir(parents=True)
+        (logs / name / "current").write_text("%s says hello\n" % name)
+    code, out, err = run("logs", "--data", data, "a", "-n", "5", "b", "-o", "cat")
+    assert (code, err) == (0, "") and sorted(out.splitlines()) == ["a says hello",
+                                                                    "b says hello"]
+    code, out, err = run("status", "--data", data, "a", "--logs", "0", "b")
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["a", "b"], (out, err)
+    code, _, err = run("logs", "--data", data, "a", "--bogus", "b")
+    assert code == 2 and "runit-provision logs: error: unrecognized arguments: --bogus" in err
