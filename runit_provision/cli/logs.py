@@ -244,6 +244,7 @@ def _safe_opener(root):
 # -- showing ------------------------------------------------------------------------------------
 def _show(args, sources, since, until, pattern):
     from ..logs.formats import Formatter
+    from ..logs.selection import first_of, guarded, last_of, matching
     from ..logs.view import ReadProblem, merged
 
     formatter = Formatter(args.output, utc=args.utc, raw=args.raw)
@@ -262,7 +263,7 @@ def _show(args, sources, since, until, pattern):
             out.write(formatter.chunk(chunk))
 
     def write_new(chunk):  # the follower's lines: --grep's selection is made here
-        write(chunk if pattern is None else _matching(chunk, pattern))
+        write(chunk if pattern is None else matching(chunk, pattern))
 
     follower = None
     try:
@@ -280,9 +281,9 @@ def _show(args, sources, since, until, pattern):
             except ReadProblem as exc:
                 problem("%s: %s" % (source.label, exc))
         count = _count_of(args, since)
-        chunks = merged(_checked(streams, problem))
+        chunks = merged(guarded(streams, problem))
         if count is not None:
-            chunks = _first(chunks, count) if args.reverse else _last_of(chunks, count)
+            chunks = first_of(chunks, count) if args.reverse else last_of(chunks, count)
         for chunk in chunks:
             write(chunk)
         _report_problems(sources, problem)
@@ -316,88 +317,14 @@ def _count_of(args, since):
     return args.lines
 
 
-def _first(chunks, count):
-    """The first ``count`` lines of a stream of Merged chunks."""
-    from ..logs.view import Merged
-    for chunk in chunks:
-        if count <= 0:
-            return
-        if len(chunk) > count:
-            chunk = Merged(chunk.lines[:count], chunk.sources[:count], chunk.keys[:count],
-                           chunk.exact[:count], chunk.files[:count])
-        count -= len(chunk)
-        yield chunk
-
-
-def _last_of(chunks, count):
-    """The last ``count`` lines of a stream of Merged chunks (held: ``count`` lines)."""
-    import collections
-    from ..logs.view import Merged
-    held, total = collections.deque(), 0
-    for chunk in chunks:
-        held.append(chunk)
-        total += len(chunk)
-        while held and total - len(held[0]) >= count:
-            total -= len(held.popleft())
-    if held and total > count:
-        drop = total - count
-        first = held[0]
-        held[0] = Merged(first.lines[drop:], first.sources[drop:], first.keys[drop:],
-                         first.exact[drop:], first.files[drop:])
-    return list(held) if count else []
-
-
 def _selection(args, source, since, until, stop_at, timed=True, match=None):
-    """The batches of ``source`` the options select, in the order they are shown;
-    ``timed=False``: the view shows no times and merges nothing (their keys go unread where
-    nothing else needs them); ``match``: --grep's pattern, applied before -n counts."""
-    count = _count_of(args, since)
-    if count is not None:
-        return _tail_of(source, count, since, until, stop_at, args.reverse, match)
-    if args.reverse:
-        return source.reversed_batches(since, until, match=match)
-    return source.batches(since, until, stop_at=stop_at,
-                          timed=timed or since is not None or until is not None, match=match)
-
-
-def _tail_of(source, count, since, until, stop_at, reverse, match=None):
-    batches = source.tail(count, since, until, stop_at=stop_at, match=match) if count else []
-    if reverse:
-        from ..logs.view import Batch
-        flipped = []
-        for batch in reversed(batches):
-            negated = [-key for key in reversed(batch.keys)]
-            flipped.append(Batch(batch.lines[::-1], batch.keys[::-1], negated,
-                                 None if batch.stamped is None else batch.stamped[::-1],
-                                 batch.file, batch.kind))
-        return flipped
-    return batches
-
-
-def _checked(streams, problem):
-    """The streams, each wrapped so that a source that cannot be read says so and yields
-    nothing more."""
-    from ..logs.view import ReadProblem
-
-    def guarded(source, batches):
-        try:
-            yield from batches
-        except ReadProblem as exc:
-            problem("%s: %s" % (source.label, exc))
-    return [(source, guarded(source, batches)) for source, batches in streams]
+    """The batches of ``source`` the options select, in the order they are shown."""
+    from ..logs.selection import selected
+    return selected(source, since, until, _count_of(args, since), args.reverse, stop_at,
+                    timed=timed, match=match)
 
 
 def _report_problems(sources, problem):
     for source in sources:
         for text in source.problems:
             problem("%s: %s" % (source.label, text))
-
-
-def _matching(chunk, pattern):
-    from ..logs.formats import text_of
-    from ..logs.view import Merged
-    keep = [index for index, (line, stamped) in enumerate(zip(chunk.lines, chunk.exact))
-            if pattern.search(text_of(line, stamped))]
-    return Merged([chunk.lines[i] for i in keep], [chunk.sources[i] for i in keep],
-                  [chunk.keys[i] for i in keep], [chunk.exact[i] for i in keep],
-                  [chunk.files[i] for i in keep])
