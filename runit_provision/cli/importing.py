@@ -149,6 +149,8 @@ def run(args):
         changes += len(notes.changes)
         for change in notes.changes:
             _say("%s: plan would change: %s" % (label, change))
+        for line in notes.not_carried:
+            _say("%s: not carried (apply leaves it as it is): %s" % (label, line))
     if problems:
         return _fail(problems)
     for what, why in refused:

@@ -18,9 +18,10 @@ from ..model import USER_TREE_PREFIX
 from ..model.units import label_of
 from ..protocol.layout import (CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR, FINISH,
                                GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG, acted_on)
+from .carried import carried, instance_of
 from .found import bytes_of
 from .recognise import (Notes, command_keys, config_keys, env_value, give_up_keys, log_keys,
-                        script_changes, script_text)
+                        hand_written_needs, script_changes, script_text, vlogger_tag)
 
 COMMAND_KEYS = ("command", "user", "group", "cwd", "umask", "nice", "limits", "needs")
 _FOUND_KIND = {"file": "file", "dir": "directory", "link": "symlink"}
@@ -78,8 +79,8 @@ def import_services(founds, trees, user_trees=()):
             continue
         own = tree if tree is not None else rendered([(found, data, notes)], trees)
         notes.changes += _differences(found, own, data, trees[found.tree], notes)
-        notes.recognised = [key for key in data
-                            if key not in notes.verbatim and key not in notes.scripts]
+        notes.recognised = [key for key in data if key not in notes.verbatim
+                            and key not in notes.scripts and key not in notes.carried]
     for found, notes in user_trees:
         try:
             own = tree if tree is not None else rendered([], trees)
@@ -98,13 +99,22 @@ def propose(found, settings):
     is None when it cannot be imported (the reasons in ``notes.problems``)."""
     notes = Notes()
     run = found.entries.get(RUN)
-    text, why = script_text(*bytes_of(run))
-    if text is None:
-        notes.problems.append("run: %s" % why)
-        return None, notes
+    text = structured = None
+    if run is not None and run.kind == "link":
+        if run.dangling is not None:  # runsv would exec nothing, once a second
+            notes.problems.append("run: %s" % run.dangling)
+            return None, notes
+        generic = instance_of(found, run.target, settings.sv_dir)
+        notes.said.append("run is a link to %s%s" % (run.target, (
+            ": an instance of the generic service %s" % generic) if generic else ""))
+    else:
+        text, why = script_text(*bytes_of(run))
+        if text is None:
+            notes.problems.append("run: %s" % why)
+            return None, notes
+        structured, why_not = command_keys(text, settings.sv_dir, settings.sv_timeout,
+                                           found.base)
     data = {}
-    structured, why_not = command_keys(text, settings.sv_dir, settings.sv_timeout,
-                                       found.base)
     env = _env(found, notes)
     _scripts(found, data, notes)
     _small_files(found, data, notes)
@@ -116,17 +126,34 @@ def propose(found, settings):
             why_not = "needs guards with another timeout than sv_timeout, or -e without env/"
         else:
             data = dict(candidate, **data)
-    if "command" not in data:
+    if "command" not in data and text is not None:
         data = dict({"run": text}, **data)
         notes.verbatim["run"] = why_not
+        guarded = hand_written_needs(text)
+        if guarded:
+            notes.said.append("needs %s: by hand-written sv guards in run (kept as written; "
+                              "needs: [%s] writes runit-provision's own)"
+                              % (", ".join(guarded), ", ".join(guarded)))
         notes.changes += ["run: %s" % change for change in script_changes(text)]
     if env is not None:
         data["env"] = env
     if log is not None:
         data["log"] = log
+    _carried(found, data, notes, has_log=log is not False)
     if not enabled:
         data["enabled"] = False
     return data, notes
+
+
+def _carried(found, data, notes, has_log):
+    """``conf``, ``files`` and ``links`` into ``data``; what cannot be carried noted."""
+    found_carried = carried(found, has_log)
+    for key, value in (("conf", found_carried.conf), ("files", found_carried.files),
+                       ("links", found_carried.links)):
+        if value:
+            data[key] = value
+            notes.carried.append(key)
+    notes.not_carried += found_carried.not_carried
 
 
 # -- the proposals ----------------------------------------------------------------------------
@@ -165,6 +192,8 @@ def _env(found, notes):
 def _scripts(found, data, notes):
     for name in (FINISH, CHECK):
         entry = found.entries.get(name)
+        if entry is not None and entry.kind == "link":
+            continue  # carried as the link it is (carried.py)
         text = None if entry is None else _kept_script(name, entry, notes)
         if text is not None:
             data[name] = text
@@ -220,6 +249,11 @@ def _log(found, settings, notes):
         notes.why_removed[LOG_DIR] = ("not a directory" if entry.kind != "dir"
                                       else "it has no run")
         return False
+    if run.kind == "link":
+        return None  # the logger is the link's (carried.py: links: {log/run: …})
+    vlogger = vlogger_tag(run.content)
+    if vlogger is not None:
+        notes.said.append("log/run is vlogger (to syslog, tag %s): kept as written" % vlogger)
     default_dir = posixpath.join(settings.log_dir, found.name)
     keys, directory, why = log_keys(run.content, default_dir)
     if keys is not None and found.log_dir == directory:

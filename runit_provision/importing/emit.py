@@ -68,11 +68,15 @@ def service_comment(name, notes):
     lines.append("%s: recognised %s" % (name, ", ".join(notes.recognised) or "nothing"))
     if notes.scripts:
         lines.append("  scripts, kept as written: %s" % ", ".join(notes.scripts))
+    if notes.carried:
+        lines.append("  carried as they are: %s" % ", ".join(notes.carried))
     for key, why in notes.verbatim.items():
         lines.append("  %s kept as written: %s" % ("log/run" if key == "log" else key, why))
     for change in notes.changes:
         lines.append("  plan would change: %s" % change)
     lines += ["  %s" % line for line in notes.said]
+    lines += ["  not carried (apply leaves it as it is): %s" % line
+              for line in notes.not_carried]
     return lines
 
 
