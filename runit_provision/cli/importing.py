@@ -75,6 +75,10 @@ def add_parser(sub):
                         help="translate these systemd .service units (files, or names looked "
                              "up in /etc/systemd/system, /run/systemd/system, "
                              "/lib/systemd/system, /usr/lib/systemd/system) instead")
+    parser.add_argument("--drop-unsupported", action="store_true",
+                        help="with --systemd: drop a setting runit has no word for "
+                             "(PrivateTmp=, MemoryMax=, ExecStartPost=, …), written as a "
+                             "comment beside the service, instead of refusing the unit")
     parser.add_argument("--sv-dir", metavar="DIR", default=DEFAULTS["sv_dir"],
                         help="with --systemd: where the services will live (default /etc/sv)")
     parser.add_argument("--passwd", metavar="FILE", help="a passwd(5) file to compare owners "
@@ -203,7 +207,8 @@ def run_systemd(args):
         except UnitError as exc:
             problems.append(str(exc))
             continue
-        translation = translate(unit, names, has_socket)
+        translation = translate(unit, names, has_socket,
+                                drop_unsupported=args.drop_unsupported)
         if translation.data is None:
             refused.append((name, translation.refusals))
             continue
@@ -216,6 +221,11 @@ def run_systemd(args):
     for name, reasons in refused:
         for reason in reasons:
             _say("%s refused: %s" % (name, reason))
+    dropped = 0
+    for translation in services:
+        dropped += len(translation.dropped)
+        for line in translation.dropped:
+            _say("%s: dropped (--drop-unsupported): %s" % (translation.name, line))
     header = ["runit-provision import --systemd: %d units translated, %d refused"
               % (len(services), len(refused))]
     header += ["refused %s: %s" % (name, reason) for name, reasons in refused
@@ -225,7 +235,7 @@ def run_systemd(args):
     failed = _output(args, settings_data, listed, header, [])
     if failed:
         return failed
-    return 2 if refused else 0
+    return 2 if refused or dropped else 0
 
 
 def _output(args, settings_data, services, header, users):
@@ -357,7 +367,8 @@ def _drop_refused_needs(services):
 def _systemd_notes(translation):
     notes = Notes()
     notes.recognised = list(translation.data)
-    notes.said = list(translation.notes)
+    notes.said = list(translation.notes) + ["dropped (--drop-unsupported): %s" % line
+                                            for line in translation.dropped]
     return notes
 
 
