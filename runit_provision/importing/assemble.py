@@ -21,7 +21,8 @@ from ..protocol.layout import (CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DI
 from .carried import carried, instance_of
 from .found import bytes_of
 from .recognise import (Notes, command_keys, config_keys, env_value, give_up_keys, log_keys,
-                        hand_written_needs, script_changes, script_text, vlogger_tag)
+                        hand_written_needs, script_changes, script_needs, script_text,
+                        vlogger_tag)
 
 COMMAND_KEYS = ("command", "user", "group", "cwd", "umask", "nice", "limits", "needs")
 _FOUND_KIND = {"file": "file", "dir": "directory", "link": "symlink"}
@@ -59,6 +60,7 @@ def import_services(founds, trees, user_trees=()):
     their users' entries render (their changes go to those notes)."""
     results = [(found,) + propose(found, trees[found.tree]) for found in founds]
     ready = [(found, data, notes) for found, data, notes in results if data is not None]
+    _guards_on_disabled(ready)
     for _attempt in range(3):  # a fallback changes a service once at most per file kind
         try:
             tree = rendered(ready, trees)
@@ -127,9 +129,12 @@ def propose(found, settings):
         else:
             data = dict(candidate, **data)
     if "command" not in data and text is not None:
-        data = dict({"run": text}, **data)
+        needs, script = script_needs(text, settings.sv_dir, settings.sv_timeout)
+        data = dict({"run": script}, **data)
+        if needs:
+            data["needs"] = needs
         notes.verbatim["run"] = why_not
-        guarded = hand_written_needs(text)
+        guarded = hand_written_needs(script)
         if guarded:
             notes.said.append("needs %s: by hand-written sv guards in run (kept as written; "
                               "needs: [%s] writes runit-provision's own)"
@@ -157,6 +162,21 @@ def _carried(found, data, notes, has_log):
 
 
 # -- the proposals ----------------------------------------------------------------------------
+def _guards_on_disabled(ready):
+    """A run script's guards read as ``needs`` on a service imported disabled: the data
+    would be refused (a need must be started), so the run is kept whole, as written."""
+    disabled = {(found.tree, found.name) for found, data, _ in ready
+                if data.get("enabled") is False}
+    for found, data, notes in ready:
+        needs = data.get("needs") if "run" in data else None
+        if needs and any((found.tree, dep) in disabled for dep in needs):
+            data["run"] = found.file(RUN).decode("utf-8")
+            del data["needs"]
+            notes.verbatim["run"] = ("its guards wait for %s, imported disabled (needs "
+                                     "would be refused)" % ", ".join(needs))
+
+
+
 def _with_command(structured, env, settings):
     keys = dict(structured)
     timeouts = keys.pop("_timeouts", set())
@@ -316,6 +336,11 @@ def _fall_back(found, data, tree, notes):
     written instead; True when ``data`` changed."""
     base = found.base
     run = tree.get(base + "/" + RUN)
+    if "run" in data and "needs" in data and (run is None or run.content != found.file(RUN)):
+        data["run"] = found.file(RUN).decode("utf-8")
+        del data["needs"]
+        notes.verbatim["run"] = "its needs guards read back render other bytes"
+        return True
     if "command" in data and (run is None or run.content != found.file(RUN)):
         kept = {key: value for key, value in data.items() if key not in COMMAND_KEYS}
         data.clear()

@@ -9,7 +9,7 @@ leaves those as they are. Pure: the host was read into the ``Found`` already.
 """
 
 from ..protocol.layout import (CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP,
-                               LOG_DIR, RUN, SUPERVISE_DIR)
+                               LOG_DIR, RUN, SUPERVISE_DIR, SVLOGD_OWNED)
 from ..schema.files import CONTROL_CHARS, DEFAULT_FILE_MODE, LINKABLE
 
 # Written by the keys of their own (run, finish, … — recognise and assemble read them).
@@ -30,10 +30,14 @@ def carried(found, has_log):
     file in ``log/`` can be carried)."""
     out = Carried()
     entries = found.entries
+    # svlogd's own directories (a log/run's ./main): its output, never data
+    logs = sorted({path.rsplit("/", 1)[0] for path in entries
+                   if "/" in path and path.rsplit("/", 1)[1] in SVLOGD_OWNED})
+    out.not_carried += ["%s/: svlogd's log directory" % path for path in logs]
     for path in sorted(entries):
         entry = entries[path]
         parts = path.split("/")
-        if not path:
+        if not path or any(path == log or path.startswith(log + "/") for log in logs):
             continue
         if entry.kind == "link" and path in LINKABLE:
             out.links[path] = entry.target

@@ -217,6 +217,31 @@ def log_keys(content, log_dir_default):
     return keys, directory, None
 
 
+def script_needs(text, sv_dir, sv_timeout):
+    r"""``(needs, the script without them)`` of a run script for /bin/sh whose first lines
+    are the guards the renderer writes after its ``#!`` line (``sv -w TIMEOUT start
+    SV_DIR/DEP || exit 1``), or ``([], text)``: a proposal, confirmed by rendering.
+
+    >>> script_needs("#!/bin/sh\nsv -w 7 start /etc/sv/dbus || exit 1\nexec nm\n",
+    ...              "/etc/sv", 7)
+    (['dbus'], '#!/bin/sh\nexec nm\n')
+    """
+    lines = text.split("\n")
+    if lines[0] != "#!/bin/sh":
+        return [], text
+    needs = []
+    for line in lines[1:]:
+        words = line.split(" ")
+        if len(words) != 8 or words[:4] != ["sv", "-w", str(sv_timeout), "start"] \
+                or words[5:] != ["||", "exit", "1"] \
+                or posixpath.dirname(words[4]) != sv_dir.rstrip("/"):
+            break
+        needs.append(posixpath.basename(words[4]))
+    if not needs or len(set(needs)) != len(needs):
+        return [], text
+    return needs, "\n".join(lines[:1] + lines[1 + len(needs):])
+
+
 _GUARD = re.compile(r"\A\s*sv\s+(?:-w\s*\d+\s+)?(?:check|start|status)\s+([\w@.:+,=%-]+)"
                     r"\s*(?:>\s*/dev/null\s*)?(?:2>&1\s*)?\|\|\s*exit(?:\s+\d+)?\s*\Z")
 

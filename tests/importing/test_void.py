@@ -193,3 +193,37 @@ def test_what_cannot_be_carried_is_named_and_the_rest_imported(host, tmp_path, c
     assert sorted(services) == sorted(VOID)
     assert "conf" not in services["bgpd"]
     assert "# refused /etc/sv/gone" in out.read_text()
+
+
+def test_a_run_scripts_guards_in_the_renderers_form_are_read_as_needs(host, tmp_path, capsys):
+    """``sv -w 7 start /etc/sv/dbus || exit 1`` right after ``#!/bin/sh`` is what ``needs``
+    writes into a run script: read back as ``needs: [dbus]`` (confirmed by rendering); Void's
+    own ``sv check dbus`` guard is kept as written and said; a guard with another timeout
+    than the tree's is kept as written."""
+    sv = host / "etc" / "sv"
+    for name, run in (("nm", "#!/bin/sh\nsv -w 7 start /etc/sv/dbus || exit 1\n"
+                             "exec NetworkManager -n\n"),
+                      ("slow", "#!/bin/sh\nsv -w 30 start /etc/sv/dbus || exit 1\n"
+                               "exec slow\n")):
+        (sv / name).mkdir()
+        (sv / name / "run").write_text(run)
+        (sv / name / "run").chmod(0o755)
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "--root", host, "/etc/sv", "--out", out) == 0, \
+        capsys.readouterr().err
+    services = yaml.safe_load(out.read_text())["runit"]["services"]
+    assert "needs" not in services["nm"]  # dbus is not enabled: needs would be refused
+    assert "nm: recognised" in out.read_text() and "imported disabled" in out.read_text()
+    for name in ("dbus", "nm", "slow", "NetworkManager"):
+        os.symlink("/etc/sv/" + name, str(host / "etc" / "service" / name))
+    assert run_cli("import", "--root", host, "/etc/sv", "--out", out) == 0, \
+        capsys.readouterr().err
+    services = yaml.safe_load(out.read_text())["runit"]["services"]
+    assert services["nm"]["needs"] == ["dbus"]
+    assert services["nm"]["run"] == "#!/bin/sh\nexec NetworkManager -n\n"
+    assert "needs" not in services["slow"] and "sv -w 30" in services["slow"]["run"]
+    assert "needs" not in services["NetworkManager"]
+    merged = with_host_keys(out, tmp_path)
+    capsys.readouterr()
+    assert run_cli("plan", "--data", merged, "--root", host, "--profile-d", "none") == 0, \
+        capsys.readouterr().out
