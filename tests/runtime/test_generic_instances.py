@@ -3,9 +3,10 @@ runsvdir and under ours.
 
 ``agetty-generic/run`` takes the instance from its directory's name (``tty=${PWD##*-}``) and
 sources ``./conf``; ``agetty-tty1`` and ``agetty-tty2`` are directories whose ``run`` is a link
-to it (``links: {run: …}``), each with a ``conf`` of its own, and ``supervise`` a link into a
-run directory (``/run/runit/supervise.NAME`` on Void). The data is rendered with its final
-paths under tmp_path, then supervised: each instance says its own tty and its own conf.
+to it (``links: {run: …}``), each with a ``conf`` of its own, and ``supervise`` a dangling
+link into a run directory (``/run/runit/supervise.NAME`` on Void; runsv makes its target).
+The data is rendered with its final paths under tmp_path, then supervised: each instance
+says its own tty and its own conf.
 """
 
 import os
@@ -58,8 +59,9 @@ def test_instances_of_a_generic_service_run_with_their_own_name_and_conf(tree, t
     write_tree(render(config_from_file(data, NO_ACCOUNTS)), "/")
     for name in ("agetty-tty1", "agetty-tty2"):
         assert os.readlink(str(tmp_path / "sv" / name / "run")).endswith("agetty-generic/run")
+        # dangling, as on a booted Void: runsv makes the link's target (runsv.c, 2.1.2)
         supervise = tmp_path / "run" / "runit" / ("supervise." + name)
-        supervise.mkdir(parents=True)
+        supervise.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(str(supervise), str(tmp_path / "sv" / name / "supervise"))
     start(runsvdir=runsvdir, env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)})
     sv = which_tool(impl, "sv")
