@@ -35,6 +35,14 @@ def escaped(value):
 class _Dumper(yaml.SafeDumper):
     """Multi-line strings as literal blocks; keys in the order they were given."""
 
+    def analyze_scalar(self, scalar):
+        """PyYAML's analysis, a tab counted as the blank it is: YAML keeps a tab inside a
+        literal block as written (only indentation must be spaces), and shell scripts are
+        full of them — without this, every such script would be one double-quoted line."""
+        analysis = super().analyze_scalar(scalar.replace("\t", " "))
+        analysis.scalar = scalar
+        return analysis
+
 
 def _represent_str(dumper, value):
     style = "|" if "\n" in value else None

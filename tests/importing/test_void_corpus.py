@@ -81,6 +81,9 @@ def test_void_runit_services_import_whole_and_render_back(tmp_path, capsys, monk
     assert sorted(services) == names
     assert shapes(services) == {"services": 15, "command": 0, "run kept as written": 2,
                                 "run a link": 13, "conf carried": 5, "conf a link": 8}
+    # scripts indented with tabs are literal blocks still, read back as written
+    assert "    agetty-generic:\n      run: |\n        #!/bin/sh\n" in text
+    assert "\n        \t# busybox\n" in text
     # agetty-hvc0's run links to agetty-serial's, itself a link to agetty-generic's
     assert text.count(": an instance of the generic service agetty-generic\n") == 8
     assert text.count(": an instance of the generic service agetty-serial\n") == 5
