@@ -46,6 +46,12 @@
 #   see runit::config::templates).
 # @param adopt `true`: manage it even where a package installed the directory (Debian's
 #   runit-helper marks it with `.meta/`); left alone otherwise.
+# @param conf The file its run script sources (`[ -r conf ] && . ./conf`), byte for byte: a
+#   string (0644), or `{ content, mode }`.
+# @param files Other files of the service directory, by relative path: a string or
+#   `{ content, mode }`.
+# @param links Entries that are symbolic links, by relative path, to their target
+#   (`{ 'run' => '/etc/sv/agetty-generic/run' }`: an instance of a generic service).
 define runit::service (
   Optional[Runit::Command] $command = undef,
   Optional[String[1]] $run = undef,
@@ -69,6 +75,9 @@ define runit::service (
   Optional[Runit::Log] $log = undef,
   Optional[String[1]] $template = undef,
   Optional[Boolean] $adopt = undef,
+  Optional[Variant[String, Struct[{ content => String, Optional[mode] => Pattern[/\A0?[0-7]{3}\z/] }]]] $conf = undef,
+  Optional[Hash[String[1], Variant[String, Struct[{ content => String, Optional[mode] => Pattern[/\A0?[0-7]{3}\z/] }]]]] $files = undef,
+  Optional[Hash[String[1], String[1]]] $links = undef,
 ) {
   assert_type(Runit::Servicename, $title) |$expected, $actual| {
     fail("runit::service[${title}]: not a service name (one path component: letters, digits, _@%+,=: then also . and -)")
@@ -98,6 +107,9 @@ define runit::service (
     'log'               => $log,
     'template'          => $template,
     'adopt'             => $adopt,
+    'conf'              => $conf,
+    'files'             => $files,
+    'links'             => $links,
   }.filter |$key, $value| { $value =~ NotUndef }
   $data = runit::escape({ 'runit::services' => { $title => $values } })
 

@@ -26,4 +26,7 @@ type Runit::Defaults = Struct[{
   restart           => Optional[Runit::RestartPolicy],
   log               => Optional[Runit::Log],
   adopt             => Optional[Boolean],
+  conf              => Optional[Variant[String, Struct[{ content => String, Optional[mode] => Pattern[/\A0?[0-7]{3}\z/] }]]],
+  files             => Optional[Hash[String[1], Variant[String, Struct[{ content => String, Optional[mode] => Pattern[/\A0?[0-7]{3}\z/] }]]]],
+  links             => Optional[Hash[String[1], String[1]]],
 }]

@@ -38,4 +38,7 @@ type Runit::ServiceSpec = Struct[{
   log               => Optional[Runit::Log],
   template          => Optional[String[1]],
   adopt             => Optional[Boolean],
+  conf              => Optional[Variant[String, Struct[{ content => String, Optional[mode] => Pattern[/\A0?[0-7]{3}\z/] }]]],
+  files             => Optional[Hash[String[1], Variant[String, Struct[{ content => String, Optional[mode] => Pattern[/\A0?[0-7]{3}\z/] }]]]],
+  links             => Optional[Hash[String[1], String[1]]],
 }]

@@ -20,7 +20,8 @@ import posixpath
 from ..model import user_environment
 from ..model.tree import Absent, File, Tree
 from ..model.units import declared_units
-from ..protocol.layout import CHECK, CONTROL_DIR, DOWN, ENV_DIR, FINISH, RUN, SVLOGD_CONFIG
+from ..protocol.layout import (CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, RUN,
+                               SVLOGD_CONFIG)
 from .owed import owed_path
 
 PROFILE_NAME = "runit-provision.sh"
@@ -40,6 +41,7 @@ class Role(enum.Enum):
     LOG_RUN = "log/run"
     ENV = "env"  # env/ and every file in it
     CONTROL = "control"  # control/ and every file in it
+    CONF = "conf"  # what a run script sources (Void's convention): a change restarts
     LOG_DIR = "log dir"  # svlogd's directory
     LOG_CONFIG = "log/config"  # svlogd's config in it
     OTHER = "other"  # anything else in the service directory
@@ -122,7 +124,7 @@ def unit_paths(unit):
     paths = [(unit.path, Role.DIR), (unit.link, Role.LINK), (base + RUN, Role.RUN),
              (base + FINISH, Role.FINISH), (base + CHECK, Role.CHECK), (base + DOWN, Role.DOWN),
              (unit.log_path, Role.LOG), (log + RUN, Role.LOG_RUN), (base + ENV_DIR, Role.ENV),
-             (base + CONTROL_DIR, Role.CONTROL)]
+             (base + CONTROL_DIR, Role.CONTROL), (base + CONF, Role.CONF)]
     if unit.log_dir is not None:
         paths += [(unit.log_dir, Role.LOG_DIR),
                   (unit.log_dir + "/" + SVLOGD_CONFIG, Role.LOG_CONFIG)]

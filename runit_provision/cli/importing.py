@@ -3,8 +3,10 @@
 Reads (``importing.found``), proposes and confirms each service (``importing.assemble``),
 writes the YAML (``importing.emit``). Exit codes: 0 imported, and ``plan`` with the data would
 change nothing in what it covers; 2 imported, with changes ``plan`` would still make (listed
-in the YAML's comments and on stderr); 1 an error — every problem on stderr, nothing written
-(an ``--into`` refusal included). ``--into`` says on stderr every top-level key it added or
+in the YAML's comments and on stderr); 3 imported and written, but some directories were
+refused (each named on stderr with its reason, and in the YAML's header); 1 an error — every
+problem on stderr, nothing written (an ``--into`` refusal included, and a run where every
+directory was refused). PATHs are the shell's: relative ones from the current directory. ``--into`` says on stderr every top-level key it added or
 changed.
 """
 
@@ -33,11 +35,13 @@ anything else is kept exactly as written (run: |, finish: |, log: {run: |}). Eve
 rendered again from the data and compared byte for byte with the host; what plan would still
 change (a mode, an owner, a file the data has no key for) is listed, with why.
 
-PATH is a service directory (it holds run) or a directory of them (/etc/sv); --service-dir
-imports the services linked there. --into FILE says every top-level key it adds or changes
+PATH is a service directory (it holds run) or a directory of them (/etc/sv), relative to
+the current directory as the shell means it (with --root: the host's path, or relative from a
+current directory inside DIR); --service-dir imports the services linked there. --into FILE says every top-level key it adds or changes
 (on stderr) and adds no sv_dir, service_dir or log_dir (each moves every service of the node)
 unless --relocate. Exit codes: 0 imported, plan would change nothing; 2 imported, plan would
-change what is listed; 1 an error or an --into refusal (nothing written)."""
+change what is listed; 3 imported and written, but some directories were refused (each
+named on stderr with why); 1 an error or an --into refusal (nothing written)."""
 
 
 def add_parser(sub):
@@ -71,6 +75,10 @@ def add_parser(sub):
                         help="translate these systemd .service units (files, or names looked "
                              "up in /etc/systemd/system, /run/systemd/system, "
                              "/lib/systemd/system, /usr/lib/systemd/system) instead")
+    parser.add_argument("--drop-unsupported", action="store_true",
+                        help="with --systemd: drop a setting runit has no word for "
+                             "(PrivateTmp=, MemoryMax=, ExecStartPost=, …), written as a "
+                             "comment beside the service, instead of refusing the unit")
     parser.add_argument("--sv-dir", metavar="DIR", default=DEFAULTS["sv_dir"],
                         help="with --systemd: where the services will live (default /etc/sv)")
     parser.add_argument("--passwd", metavar="FILE", help="a passwd(5) file to compare owners "
@@ -92,8 +100,9 @@ def run(args):
         databases = databases_for(args.passwd, args.group, args.root)
     except ProvisionError as exc:
         return _fail([str(exc)])
+    refused = []  # (what, why): a directory left out, the rest imported (exit 3)
     with FsRoot(args.root or "/") as root:
-        bases, service_dir = service_directories(root, args, problems)
+        bases, service_dir = service_directories(root, args, problems, refused)
         if problems:
             return _fail(problems)
         sv_dir = _common_parent(bases, problems)
@@ -108,9 +117,7 @@ def run(args):
                 founds.append(read_service(root, base, posixpath.join(
                     service_dir, posixpath.basename(base))))
             except (OSError, ValueError) as exc:
-                problems.append("%s: %s" % (base, exc))
-        if problems:
-            return _fail(problems)
+                refused.append((base, str(exc)))
         settings = tree_settings(founds, sv_dir, service_dir, databases)
         trees = {None: settings}
         user_trees = []  # (found of runsvdir-LOGIN, notes)
@@ -122,14 +129,12 @@ def run(args):
                     founds.append(read_service(root, base, posixpath.join(
                         service_dir, posixpath.basename(base))))
                 except (OSError, ValueError) as exc:
-                    problems.append("%s: %s" % (base, exc))
+                    refused.append((base, str(exc)))
         for found in founds:
             run_text = found.file(LOG_DIR + "/" + RUN)
             _keys, directory, _why = log_keys(run_text, None)
             if directory is not None:
                 read_log_dir(root, found, directory)
-        if problems:
-            return _fail(problems)
     services, users = [], {}
     changes = 0
     for found, notes in user_trees:
@@ -137,7 +142,7 @@ def run(args):
         users[login] = (trees[login].user, notes, [])
     for found, data, notes in import_services(founds, trees, user_trees):
         if data is None:
-            problems += ["%s: %s" % (found.base, problem) for problem in notes.problems]
+            refused += [(found.base, problem) for problem in notes.problems]
             continue
         (services if found.tree is None else users[found.tree][2]).append(
             (found.name, data, notes))
@@ -148,17 +153,26 @@ def run(args):
         changes += len(notes.changes)
         for change in notes.changes:
             _say("%s: plan would change: %s" % (label, change))
+        for line in notes.not_carried:
+            _say("%s: not carried (apply leaves it as it is): %s" % (label, line))
     if problems:
         return _fail(problems)
-    header = ["runit-provision import of %s (%d services, %d users' trees)"
-              % (sv_dir, len(services), len(users))]
+    for what, why in refused:
+        _say("refused %s: %s" % (what, why))
+    if refused and not services and not users:
+        return _fail(["nothing imported: every directory was refused (above); nothing "
+                      "written"])
+    header = ["runit-provision import of %s (%d services, %d users' trees, %d refused)"
+              % (sv_dir, len(services), len(users), len({what for what, _ in refused}))]
+    header += ["refused %s: %s" % (what, why) for what, why in refused]
     failed = _output(args, settings.data(), services, header,
                      [(login,) + users[login] for login in sorted(users)])
     if failed:
         return failed
-    return 2 if changes else 0
+    return SOME_REFUSED if refused else 2 if changes else 0
 
 
+SOME_REFUSED = 3  # imported and written, but some directories were refused (each said)
 UNIT_PATHS = ("/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system",
               "/usr/lib/systemd/system")
 
@@ -193,7 +207,8 @@ def run_systemd(args):
         except UnitError as exc:
             problems.append(str(exc))
             continue
-        translation = translate(unit, names, has_socket)
+        translation = translate(unit, names, has_socket,
+                                drop_unsupported=args.drop_unsupported)
         if translation.data is None:
             refused.append((name, translation.refusals))
             continue
@@ -206,6 +221,11 @@ def run_systemd(args):
     for name, reasons in refused:
         for reason in reasons:
             _say("%s refused: %s" % (name, reason))
+    dropped = 0
+    for translation in services:
+        dropped += len(translation.dropped)
+        for line in translation.dropped:
+            _say("%s: dropped (--drop-unsupported): %s" % (translation.name, line))
     header = ["runit-provision import --systemd: %d units translated, %d refused"
               % (len(services), len(refused))]
     header += ["refused %s: %s" % (name, reason) for name, reasons in refused
@@ -215,7 +235,7 @@ def run_systemd(args):
     failed = _output(args, settings_data, listed, header, [])
     if failed:
         return failed
-    return 2 if refused else 0
+    return 2 if refused or dropped else 0
 
 
 def _output(args, settings_data, services, header, users):
@@ -347,7 +367,8 @@ def _drop_refused_needs(services):
 def _systemd_notes(translation):
     notes = Notes()
     notes.recognised = list(translation.data)
-    notes.said = list(translation.notes)
+    notes.said = list(translation.notes) + ["dropped (--drop-unsupported): %s" % line
+                                            for line in translation.dropped]
     return notes
 
 
@@ -448,8 +469,11 @@ def read_user_tree(root, base, settings, trees, founds, user_trees):
     return None
 
 
-def service_directories(root, args, problems):
-    """The service directories to import (absolute, sorted by name) and the service dir."""
+def service_directories(root, args, problems, refused, cwd=None):
+    """The service directories to import (the host's absolute paths, sorted by name) and the
+    service dir. A PATH that holds no service is ``refused`` [(path, why)], the rest go on;
+    what makes the whole set wrong (two services of one name, --only of none) is one of the
+    ``problems``."""
     service_dir = (args.service_dir or DEFAULTS["service_dir"]).rstrip("/") or "/"
     bases = []
     if not args.paths:
@@ -466,16 +490,20 @@ def service_directories(root, args, problems):
                 problems.append("%s is not a link: import its directory by its path" % path)
                 continue
             bases.append(posixpath.normpath(posixpath.join(service_dir, target)))
-    for path in args.paths:
-        path = posixpath.normpath(posixpath.join("/", path))
+    for given in args.paths:
+        try:
+            path = host_path(given, args.root, cwd or os.getcwd())
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
         try:
             inner = _services_at(root, path)
         except OSError as exc:
-            problems.append("%s: %s" % (path, exc.strerror or exc))
+            refused.append((path, exc.strerror or str(exc)))
             continue
         if not inner:
-            problems.append("%s: neither a service directory (no run) nor a directory of "
-                            "them" % path)
+            refused.append((path, "neither a service directory (no run) nor a directory of "
+                                  "them"))
         bases += inner
     if args.only:
         bases = [base for base in bases if posixpath.basename(base) in args.only]
@@ -484,6 +512,34 @@ def service_directories(root, args, problems):
     names = collections.Counter(posixpath.basename(base) for base in bases)
     problems += ["%s: two services of that name" % name for name, n in names.items() if n > 1]
     return sorted(set(bases), key=posixpath.basename), service_dir
+
+
+def host_path(given, root_dir, cwd):
+    """PATH as the host's absolute path, as the shell means it: an absolute one as it is, a
+    relative one from ``cwd``. With ``--root DIR`` a path is the host's (``/etc/sv`` is
+    ``DIR/etc/sv``); a relative one is taken from ``cwd`` too, which must then lie inside
+    ``DIR`` (ValueError otherwise: where it points is not the host's).
+
+    >>> host_path("sv/nginx", None, "/home/ann/void")
+    '/home/ann/void/sv/nginx'
+    >>> host_path("/etc/sv/", "/mnt/web1", "/tmp")
+    '/etc/sv'
+    >>> host_path("../sv", "/mnt/web1", "/mnt/web1/etc/service")
+    '/etc/sv'
+    """
+    if given.startswith("/"):
+        return posixpath.normpath(given)
+    here = posixpath.normpath(posixpath.join(cwd, given))
+    if root_dir is None:
+        return here
+    top = os.path.realpath(root_dir)
+    if top == "/":
+        return here
+    if here != top and not here.startswith(top + "/"):
+        raise ValueError("%s: a relative PATH with --root is taken from the current directory, "
+                         "and %s is not inside %s: give the host's path (/etc/sv/NAME)"
+                         % (given, here, top))
+    return "/" + here[len(top):].lstrip("/")
 
 
 def _services_at(root, path):

@@ -18,9 +18,11 @@ from ..model import USER_TREE_PREFIX
 from ..model.units import label_of
 from ..protocol.layout import (CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR, FINISH,
                                GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG, acted_on)
+from .carried import carried, instance_of
 from .found import bytes_of
 from .recognise import (Notes, command_keys, config_keys, env_value, give_up_keys, log_keys,
-                        script_changes, script_text)
+                        hand_written_needs, script_changes, script_needs, script_text,
+                        vlogger_tag)
 
 COMMAND_KEYS = ("command", "user", "group", "cwd", "umask", "nice", "limits", "needs")
 _FOUND_KIND = {"file": "file", "dir": "directory", "link": "symlink"}
@@ -58,6 +60,7 @@ def import_services(founds, trees, user_trees=()):
     their users' entries render (their changes go to those notes)."""
     results = [(found,) + propose(found, trees[found.tree]) for found in founds]
     ready = [(found, data, notes) for found, data, notes in results if data is not None]
+    _guards_on_disabled(ready)
     for _attempt in range(3):  # a fallback changes a service once at most per file kind
         try:
             tree = rendered(ready, trees)
@@ -78,8 +81,8 @@ def import_services(founds, trees, user_trees=()):
             continue
         own = tree if tree is not None else rendered([(found, data, notes)], trees)
         notes.changes += _differences(found, own, data, trees[found.tree], notes)
-        notes.recognised = [key for key in data
-                            if key not in notes.verbatim and key not in notes.scripts]
+        notes.recognised = [key for key in data if key not in notes.verbatim
+                            and key not in notes.scripts and key not in notes.carried]
     for found, notes in user_trees:
         try:
             own = tree if tree is not None else rendered([], trees)
@@ -98,13 +101,22 @@ def propose(found, settings):
     is None when it cannot be imported (the reasons in ``notes.problems``)."""
     notes = Notes()
     run = found.entries.get(RUN)
-    text, why = script_text(*bytes_of(run))
-    if text is None:
-        notes.problems.append("run: %s" % why)
-        return None, notes
+    text = structured = None
+    if run is not None and run.kind == "link":
+        if run.dangling is not None:  # runsv would exec nothing, once a second
+            notes.problems.append("run: %s" % run.dangling)
+            return None, notes
+        generic = instance_of(found, run.target, settings.sv_dir)
+        notes.said.append("run is a link to %s%s" % (run.target, (
+            ": an instance of the generic service %s" % generic) if generic else ""))
+    else:
+        text, why = script_text(*bytes_of(run))
+        if text is None:
+            notes.problems.append("run: %s" % why)
+            return None, notes
+        structured, why_not = command_keys(text, settings.sv_dir, settings.sv_timeout,
+                                           found.base)
     data = {}
-    structured, why_not = command_keys(text, settings.sv_dir, settings.sv_timeout,
-                                       found.base)
     env = _env(found, notes)
     _scripts(found, data, notes)
     _small_files(found, data, notes)
@@ -116,20 +128,55 @@ def propose(found, settings):
             why_not = "needs guards with another timeout than sv_timeout, or -e without env/"
         else:
             data = dict(candidate, **data)
-    if "command" not in data:
-        data = dict({"run": text}, **data)
+    if "command" not in data and text is not None:
+        needs, script = script_needs(text, settings.sv_dir, settings.sv_timeout)
+        data = dict({"run": script}, **data)
+        if needs:
+            data["needs"] = needs
         notes.verbatim["run"] = why_not
+        guarded = hand_written_needs(script)
+        if guarded:
+            notes.said.append("needs %s: by hand-written sv guards in run (kept as written; "
+                              "needs: [%s] writes runit-provision's own)"
+                              % (", ".join(guarded), ", ".join(guarded)))
         notes.changes += ["run: %s" % change for change in script_changes(text)]
     if env is not None:
         data["env"] = env
     if log is not None:
         data["log"] = log
+    _carried(found, data, notes, has_log=log is not False)
     if not enabled:
         data["enabled"] = False
     return data, notes
 
 
+def _carried(found, data, notes, has_log):
+    """``conf``, ``files`` and ``links`` into ``data``; what cannot be carried noted."""
+    found_carried = carried(found, has_log)
+    for key, value in (("conf", found_carried.conf), ("files", found_carried.files),
+                       ("links", found_carried.links)):
+        if value:
+            data[key] = value
+            notes.carried.append(key)
+    notes.not_carried += found_carried.not_carried
+
+
 # -- the proposals ----------------------------------------------------------------------------
+def _guards_on_disabled(ready):
+    """A run script's guards read as ``needs`` on a service imported disabled: the data
+    would be refused (a need must be started), so the run is kept whole, as written."""
+    disabled = {(found.tree, found.name) for found, data, _ in ready
+                if data.get("enabled") is False}
+    for found, data, notes in ready:
+        needs = data.get("needs") if "run" in data else None
+        if needs and any((found.tree, dep) in disabled for dep in needs):
+            data["run"] = found.file(RUN).decode("utf-8")
+            del data["needs"]
+            notes.verbatim["run"] = ("its guards wait for %s, imported disabled (needs "
+                                     "would be refused)" % ", ".join(needs))
+
+
+
 def _with_command(structured, env, settings):
     keys = dict(structured)
     timeouts = keys.pop("_timeouts", set())
@@ -165,6 +212,8 @@ def _env(found, notes):
 def _scripts(found, data, notes):
     for name in (FINISH, CHECK):
         entry = found.entries.get(name)
+        if entry is not None and entry.kind == "link":
+            continue  # carried as the link it is (carried.py)
         text = None if entry is None else _kept_script(name, entry, notes)
         if text is not None:
             data[name] = text
@@ -220,6 +269,11 @@ def _log(found, settings, notes):
         notes.why_removed[LOG_DIR] = ("not a directory" if entry.kind != "dir"
                                       else "it has no run")
         return False
+    if run.kind == "link":
+        return None  # the logger is the link's (carried.py: links: {log/run: …})
+    vlogger = vlogger_tag(run.content)
+    if vlogger is not None:
+        notes.said.append("log/run is vlogger (to syslog, tag %s): kept as written" % vlogger)
     default_dir = posixpath.join(settings.log_dir, found.name)
     keys, directory, why = log_keys(run.content, default_dir)
     if keys is not None and found.log_dir == directory:
@@ -282,6 +336,11 @@ def _fall_back(found, data, tree, notes):
     written instead; True when ``data`` changed."""
     base = found.base
     run = tree.get(base + "/" + RUN)
+    if "run" in data and "needs" in data and (run is None or run.content != found.file(RUN)):
+        data["run"] = found.file(RUN).decode("utf-8")
+        del data["needs"]
+        notes.verbatim["run"] = "its needs guards read back render other bytes"
+        return True
     if "command" in data and (run is None or run.content != found.file(RUN)):
         kept = {key: value for key, value in data.items() if key not in COMMAND_KEYS}
         data.clear()

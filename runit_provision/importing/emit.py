@@ -35,6 +35,14 @@ def escaped(value):
 class _Dumper(yaml.SafeDumper):
     """Multi-line strings as literal blocks; keys in the order they were given."""
 
+    def analyze_scalar(self, scalar):
+        """PyYAML's analysis, a tab counted as the blank it is: YAML keeps a tab inside a
+        literal block as written (only indentation must be spaces), and shell scripts are
+        full of them — without this, every such script would be one double-quoted line."""
+        analysis = super().analyze_scalar(scalar.replace("\t", " "))
+        analysis.scalar = scalar
+        return analysis
+
 
 def _represent_str(dumper, value):
     style = "|" if "\n" in value else None
@@ -68,11 +76,15 @@ def service_comment(name, notes):
     lines.append("%s: recognised %s" % (name, ", ".join(notes.recognised) or "nothing"))
     if notes.scripts:
         lines.append("  scripts, kept as written: %s" % ", ".join(notes.scripts))
+    if notes.carried:
+        lines.append("  carried as they are: %s" % ", ".join(notes.carried))
     for key, why in notes.verbatim.items():
         lines.append("  %s kept as written: %s" % ("log/run" if key == "log" else key, why))
     for change in notes.changes:
         lines.append("  plan would change: %s" % change)
     lines += ["  %s" % line for line in notes.said]
+    lines += ["  not carried (apply leaves it as it is): %s" % line
+              for line in notes.not_carried]
     return lines
 
 

@@ -22,12 +22,14 @@ class FoundEntry:
     ``content`` the bytes of a regular file (None when it is larger than FsRoot reads);
     ``target`` a link's; ``unread`` why there is no ``content`` (``unread_why``)."""
 
-    __slots__ = ("path", "kind", "mode", "uid", "gid", "content", "target", "unread")
+    __slots__ = ("path", "kind", "mode", "uid", "gid", "content", "target", "unread",
+                 "dangling")
 
     def __init__(self, path, kind, mode, uid, gid, content=None, target=None, unread=None):
         self.path, self.kind, self.mode, self.uid, self.gid = path, kind, mode, uid, gid
         self.content, self.target = content, target
         self.unread = unread
+        self.dangling = None  # a link: why it does not reach a regular file (None: it does)
 
     def __repr__(self):
         return "FoundEntry(%r, %r, %o)" % (self.path, self.kind, self.mode)
@@ -125,8 +127,27 @@ def read_entry(root, path, relative):
     if kind == "link":
         target = root.readlink(path)
     unread = None if content is not None else unread_why(info, root.read_limit)
-    return FoundEntry(relative, kind, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid,
-                      content, target, unread)
+    entry = FoundEntry(relative, kind, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid,
+                       content, target, unread)
+    if kind == "link":
+        entry.dangling = _dangling(root, path, target)
+    return entry
+
+
+def _dangling(root, path, target):
+    """Why the link at ``path`` reaches no regular file (runsv would exec nothing), or None.
+    Followed as the applier follows links: only root's, at most a few."""
+    try:
+        final = root.resolve(path)
+        info = root.lstat(final)
+    except (OSError, ProvisionError) as exc:
+        return "a link to %s, which does not resolve: %s" % (
+            target, getattr(exc, "strerror", None) or exc)
+    if info is None:
+        return "a link to %s, which does not resolve: no such file" % target
+    if not stat.S_ISREG(info.st_mode):
+        return "a link to %s, %s" % (target, unread_why(info, root.read_limit))
+    return None
 
 
 def read_service(root, base, link_path):

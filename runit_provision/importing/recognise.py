@@ -8,6 +8,7 @@ why the rest was kept verbatim.
 """
 
 import posixpath
+import re
 import shlex
 
 from ..model import DEFAULT_PATH, LIMITS, TIMESTAMPS, USER_TREE_PREFIX
@@ -32,6 +33,8 @@ class Notes:
         self.verbatim = {}
         self.why_removed = {}  # relative path -> why plan would remove it
         self.said = []  # anything else the operator should read
+        self.carried = []  # conf, files, links: carried as they are (carried.py)
+        self.not_carried = []  # entries the data cannot hold, and why: apply leaves them
         self.changes = []
         self.problems = []
 
@@ -212,6 +215,79 @@ def log_keys(content, log_dir_default):
     if directory != log_dir_default:
         keys["dir"] = directory
     return keys, directory, None
+
+
+def script_needs(text, sv_dir, sv_timeout):
+    r"""``(needs, the script without them)`` of a run script for /bin/sh whose first lines
+    are the guards the renderer writes after its ``#!`` line (``sv -w TIMEOUT start
+    SV_DIR/DEP || exit 1``), or ``([], text)``: a proposal, confirmed by rendering.
+
+    >>> script_needs("#!/bin/sh\nsv -w 7 start /etc/sv/dbus || exit 1\nexec nm\n",
+    ...              "/etc/sv", 7)
+    (['dbus'], '#!/bin/sh\nexec nm\n')
+    """
+    lines = text.split("\n")
+    if lines[0] != "#!/bin/sh":
+        return [], text
+    needs = []
+    for line in lines[1:]:
+        words = line.split(" ")
+        if len(words) != 8 or words[:4] != ["sv", "-w", str(sv_timeout), "start"] \
+                or words[5:] != ["||", "exit", "1"] \
+                or posixpath.dirname(words[4]) != sv_dir.rstrip("/"):
+            break
+        needs.append(posixpath.basename(words[4]))
+    if not needs or len(set(needs)) != len(needs):
+        return [], text
+    return needs, "\n".join(lines[:1] + lines[1 + len(needs):])
+
+
+_GUARD = re.compile(r"\A\s*sv\s+(?:-w\s*\d+\s+)?(?:check|start|status)\s+([\w@.:+,=%-]+)"
+                    r"\s*(?:>\s*/dev/null\s*)?(?:2>&1\s*)?\|\|\s*exit(?:\s+\d+)?\s*\Z")
+
+
+def hand_written_needs(text):
+    r"""The services a run script's own guards wait for — ``sv check dbus >/dev/null ||
+    exit 1`` (Void's form; ``start``, ``status`` and ``-w N`` too) — in order, or [].
+
+    >>> hand_written_needs("#!/bin/sh\nsv check dbus >/dev/null || exit 1\nexec nm\n")
+    ['dbus']
+    >>> hand_written_needs("#!/bin/sh\nsv -w7 c postgresql || exit 1\n")
+    []
+    """
+    names = []
+    for line in text.split("\n"):
+        match = _GUARD.match(line)
+        if match and posixpath.basename(match.group(1)) not in names:
+            names.append(posixpath.basename(match.group(1)))
+    return names
+
+
+def vlogger_tag(content):
+    r"""The tag of a ``log/run`` that runs Void's ``vlogger`` (to syslog, not svlogd), or None::
+
+        #!/bin/sh
+        exec vlogger -t NAME -p daemon     (-t and -p in any order, or none)
+
+    >>> vlogger_tag(b"#!/bin/sh\nexec vlogger -t sshd -p daemon\n")
+    'sshd'
+    >>> vlogger_tag(b"#!/bin/sh\nexec vlogger -p auth\n"), vlogger_tag(b"exec svlogd .\n")
+    ('', None)
+    """
+    lines = (content or b"").decode("utf-8", "replace").split("\n")
+    body = [line for line in lines[1:] if line.strip()]
+    if not lines[0].startswith("#!") or len(body) != 1:
+        return None
+    try:
+        words = shlex.split(body[0])
+    except ValueError:
+        return None
+    if words[:2] != ["exec", "vlogger"]:
+        return None
+    options = dict(zip(words[2::2], words[3::2]))
+    if len(words) % 2 or set(options) - {"-t", "-p"}:
+        return None
+    return options.get("-t", "")
 
 
 def config_keys(content, unread):

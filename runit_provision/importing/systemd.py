@@ -26,6 +26,13 @@ Refused: ``Type=forking``, activation by socket, timer or path, cgroup-only sett
 sandboxing (``PrivateTmp=``, ``ProtectSystem=``, ``MemoryMax=``, …), and anything else that
 changes how the service runs which runit has no word for. Settings that only inform systemd
 (``Description=``, ``Documentation=``, ordering, ``[Install]``) are ignored, said in the notes.
+
+Lenient (``drop_unsupported``, ``import --systemd --drop-unsupported``): a setting runit has
+no word for — sandboxing, cgroups, another section, ``ExecStartPost=``, ``Restart=on-abnormal``,
+a ``Limit*=infinity`` — is dropped instead of refusing the unit, each listed in ``dropped``
+with its ``file:line`` (written as a comment beside the service). What would run another
+program, or none, stays a refusal: ``Type=forking``, no or several ``ExecStart``, a command
+or value that cannot be read.
 """
 
 from ..model import LIMITS
@@ -286,6 +293,7 @@ class Translation:
 
     def __init__(self, name):
         self.name, self.data, self.notes, self.refusals = name, None, [], []
+        self.dropped = []  # with drop_unsupported: the settings left out, "file:line: …"
 
 
 _RESTART_FINISH = {
@@ -295,13 +303,15 @@ _RESTART_FINISH = {
 }
 
 
-def translate(unit, imported=(), has_socket=False):
+def translate(unit, imported=(), has_socket=False, drop_unsupported=False):
     """The Translation of ``unit``; ``imported``: the service names imported with it (their
-    Requires/Wants become needs); ``has_socket``: a NAME.socket unit exists beside it."""
+    Requires/Wants become needs); ``has_socket``: a NAME.socket unit exists beside it;
+    ``drop_unsupported``: what runit has no word for is dropped (listed), not refused."""
     from ..render.environment import shell_quote
     name = unit.name[:-len(SUFFIX)] if unit.name.endswith(SUFFIX) else unit.name
     result = Translation(name)
     refuse = result.refusals.append
+    unsupported = result.dropped.append if drop_unsupported else refuse
     specifiers = specifiers_of(unit.name)
     if has_socket:
         result.notes.append("%s.socket exists beside it: if that socket is what is enabled, "
@@ -312,11 +322,12 @@ def translate(unit, imported=(), has_socket=False):
         if section in INFORMATIVE:
             ignored.append(key)
         elif section != "Service":
-            refuse("%s: [%s]: runit has no %s units" % (where, section, section.lower()))
+            unsupported("%s: [%s] %s=%s: runit has no %s units" % (
+                where, section, key, value, section.lower()))
         elif key in SERVICE_INFORMATIVE:
             ignored.append(key)
         elif key not in SERVICE_TRANSLATED:
-            refuse("%s: %s=%s: runit has no equivalent" % (where, key, value))
+            unsupported("%s: %s=%s: runit has no equivalent" % (where, key, value))
     kind = unit.value("Service", "Type", "simple")
     if kind == "forking":
         refuse("%s: Type=forking: runit supervises a process in the foreground; run the "
@@ -326,8 +337,9 @@ def translate(unit, imported=(), has_socket=False):
         refuse("%s: Type=%s: unknown" % (unit.where("Service", "Type"), kind))
     restart = unit.value("Service", "Restart", "no")
     if restart not in _RESTART_FINISH and restart != "always":
-        refuse("%s: Restart=%s: runit restarts always, or not (finish)" % (
+        unsupported("%s: Restart=%s: runit restarts always, or not (finish)" % (
             unit.where("Service", "Restart"), restart))
+        restart = "always"  # dropped: runit's own way
 
     def commands(key):
         found = []
@@ -340,15 +352,15 @@ def translate(unit, imported=(), has_socket=False):
 
     starts, pre = commands("ExecStart"), commands("ExecStartPre")
     stops, reloads = commands("ExecStop"), commands("ExecReload")
-    if unit.values("Service", "ExecStartPost"):
-        refuse("%s: ExecStartPost: runit has no 'after the start' (a check script runs "
-               "until the service is ready, but not a command after it)"
-               % unit.where("Service", "ExecStartPost"))
+    for value, where in unit.values("Service", "ExecStartPost"):
+        unsupported("%s: ExecStartPost=%s: runit has no 'after the start' (a check script "
+                    "runs until the service is ready, but not a command after it)"
+                    % (where, value))
     if not starts:
         refuse("%s: no ExecStart" % unit.name)
     elif len(starts) > 1 and kind != "oneshot":
         refuse("%s: several ExecStart lines outside Type=oneshot" % unit.name)
-    keys = _process_keys(unit, specifiers, refuse)
+    keys = _process_keys(unit, specifiers, refuse, unsupported)
     if result.refusals:
         return result
     data = _with_script(kind, starts, pre, keys, unit, shell_quote) \
@@ -381,7 +393,7 @@ def translate(unit, imported=(), has_socket=False):
     return result
 
 
-def _process_keys(unit, specifiers, refuse):
+def _process_keys(unit, specifiers, refuse, unsupported):
     """User, groups, environment, directory, umask, nice and limits of the unit."""
     keys = {"user": unit.value("Service", "User"), "group": unit.value("Service", "Group"),
             "groups": [], "env": {}, "env_files": [], "cwd": None, "umask": None,
@@ -440,7 +452,7 @@ def _process_keys(unit, specifiers, refuse):
         soft = value.split(":")[0]
         number = _size(soft)
         if number is None:
-            refuse("%s: %s=%s: chpst sets a number (not infinity)" % (
+            unsupported("%s: %s=%s: chpst sets a number (not infinity)" % (
                 unit.where("Service", systemd_key), systemd_key, value))
         else:
             keys["limits"][key] = number

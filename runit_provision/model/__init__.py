@@ -30,7 +30,8 @@ TOP_KEYS = ("runtime", "package_file", "sv_dir", "service_dir", "log_dir", "sv_t
 USER_KEYS = ("home", "groups", "sv_dir", "service_dir", "log_dir", "path", "services")
 SERVICE_KEYS = ("command", "run", "user", "group", "owner", "env", "cwd", "umask", "nice",
                 "limits", "finish", "check", "control", "down", "enabled", "ensure",
-                "restart_on_change", "restart", "needs", "log", "template", "adopt")
+                "restart_on_change", "restart", "needs", "log", "template", "adopt", "conf",
+                "files", "links")
 RESTART_KEYS = ("give_up_after", "within")
 LOG_KEYS = ("dir", "user", "timestamps", "size", "num", "min", "timeout", "processor", "udp",
             "udp_only", "prefix", "patterns", "line_length", "run")
@@ -68,7 +69,9 @@ class User(Record):
 class Service(Record):
     """One service directory. ``command`` is an argv (list of str) or None; scripts are text.
     ``restart``: None, or ``(give_up_after, within)`` — our runtime stops restarting a
-    service that died that many times within that many seconds (docs/failures.md)."""
+    service that died that many times within that many seconds (docs/failures.md).
+    ``conf``: None or ``(text, mode)``; ``files``: {relative path: (text, mode)}; ``links``:
+    {relative path: target} — a ``links["run"]`` stands for the run script."""
 
     __slots__ = ("name",) + SERVICE_KEYS
 

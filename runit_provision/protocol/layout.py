@@ -110,6 +110,10 @@ PROCESS_RECORD = "process"
 # "N W" — give up restarting after N deaths within W seconds (docs/failures.md).
 GIVE_UP = "give-up"
 
+# Not runit's: the file a run script sources, Void Linux's convention (``[ -r conf ] && .
+# ./conf``); the data's ``conf`` key writes it, and apply restarts the service when it changes.
+CONF = "conf"
+
 # -- a log directory (svlogd) ----------------------------------------------------------------
 SVLOGD_CONFIG = "config"   # svlogd reads it at start and on HUP
 CURRENT = "current"        # being written: 0644 while open, 0744 once complete

@@ -10,7 +10,8 @@ import posixpath
 
 from ..model import LIMITS, TIMESTAMPS, log_directory
 from ..protocol.layout import (
-    CHECK, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG, path_in)
+    CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG,
+    path_in)
 from ..protocol.logrun import log_run_text
 from .environment import render_file_template, render_template
 from ..model.tree import Absent, Directory, File, Symlink
@@ -62,7 +63,8 @@ def service_entries(service, place, config, env):
     def script(path, text, mode=0o755):
         entries.append(File(path, text, mode, **own))
 
-    script(path_in(base, RUN), run_script(service, place, config, env, base))
+    if RUN not in service.links:
+        script(path_in(base, RUN), run_script(service, place, config, env, base))
     if service.finish is not None:
         script(path_in(base, FINISH), render_template(env, "script.j2", {"text": service.finish}))
     if service.check is not None:
@@ -81,11 +83,35 @@ def service_entries(service, place, config, env):
         entries.append(File(path_in(base, DOWN), b"", 0o644, **own))
     if service.restart is not None:
         entries.append(File(path_in(base, GIVE_UP), b"%d %d\n" % service.restart, 0o644, **own))
-    if service.log is not False:
+    if service.log is not False and LOG_DIR + "/" + RUN in service.links:
+        entries.append(Directory(path_in(base, LOG_DIR), place.dir_mode, **own))
+    elif service.log is not False:
         entries += log_entries(service.log, log_directory(service, place.log_dir), base, place,
                                env)
+    entries += other_entries(service, base, place)
     if service.enabled:
         entries.append(Symlink(link, base, **own))
+    return entries
+
+
+def other_entries(service, base, place):
+    """``conf``, ``files`` and ``links``: written as they are (content and mode, a link's
+    target), each with the directories it lies in."""
+    own = dict(owner=place.owner, group=place.group)
+    entries = []
+    if service.conf is not None:
+        text, mode = service.conf
+        entries.append(File(path_in(base, CONF), text, mode, **own))
+    for name, (text, mode) in sorted(service.files.items()):
+        entries.append(File(path_in(base, *name.split("/")), text, mode, **own))
+    for name, target in sorted(service.links.items()):
+        entries.append(Symlink(path_in(base, *name.split("/")), target, **own))
+    parents = {name.rsplit("/", 1)[0] for name in list(service.files) + list(service.links)
+               if "/" in name}
+    for parent in sorted(parents):
+        parts = parent.split("/")
+        for depth in range(1, len(parts) + 1):
+            entries.append(Directory(path_in(base, *parts[:depth]), place.dir_mode, **own))
     return entries
 
 

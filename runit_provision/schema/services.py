@@ -14,6 +14,7 @@ from ..model import CONTROL_LETTERS, LIMITS, RESTART_KEYS, SERVICE_KEYS, Log, Se
 from ..protocol.tally import RECENT
 from ..source import origin_of, type_name
 from .check import read_check
+from .files import check_links_and_keys, read_conf, read_files, read_links
 from .log import read_log
 from .readers import Readers
 
@@ -67,7 +68,9 @@ def build_service(name, values):
         ensure=values.get("ensure") or "present",
         restart_on_change=values.get("restart_on_change", True) is not False,
         restart=_restart_policy(values.get("restart")), needs=values.get("needs") or [], log=log,
-        template=values.get("template"), adopt=values.get("adopt") is True)
+        template=values.get("template"), adopt=values.get("adopt") is True,
+        conf=values.get("conf"), files=values.get("files") or {},
+        links=values.get("links") or {})
 
 
 def read_service_keys(read, path, raw, is_defaults=False):
@@ -116,11 +119,26 @@ def _tree_of(problems, path, owner, tree, logins):
 def _one_service_checks(problems, path, values, own, tree_owner):
     """Checks across the keys of one merged service; ``own``: the keys it wrote itself."""
     absent = values.get("ensure") == "absent"
+    check_links_and_keys(problems, path, values, own)
+    run_link = "run" in (values.get("links") or {})
     has = [key for key in ("command", "run") if key in values]  # None: already reported
     if len(has) == 2:
         problems.add(path, "give either command or run, not both")
-    elif not has and "template" not in values and not absent:
+    elif not has and "template" not in values and not absent and not run_link:
         problems.add(path, "needs command or run (exactly one)")
+    if run_link:
+        for key in PROCESS_STATE:
+            if key not in own:
+                values.pop(key, None)
+        mine = [key for key in PROCESS_STATE + ("needs",) if values.get(key) not in (None, {},
+                                                                                    [])]
+        if mine:
+            problems.add(path, "%s: not with links.run (the linked run sets its own process "
+                               "state, and no guard can be written into it)" % ", ".join(mine))
+    if values.get("log") is False and any(name.startswith("log/")
+                                          for name in values.get("files") or {}):
+        problems.add(path + ("files",), "a file in log/ with log: false (runsv would run a "
+                                        "log/ without run)")
     if values.get("run") is not None:
         for key in PROCESS_STATE:
             if key not in own:
@@ -294,4 +312,7 @@ _KEY_READERS = {
     "needs": _read_needs,
     "log": read_log,
     "template": _read_template,
+    "conf": read_conf,
+    "files": read_files,
+    "links": read_links,
 }

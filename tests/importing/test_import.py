@@ -129,23 +129,64 @@ def test_what_the_data_cannot_say_is_listed_as_a_change(root, tmp_path, capsys):
     assert "plan would change: /etc/sv/web/run: mode 0700" in out.read_text()
 
 
-def test_a_run_file_the_data_cannot_hold_is_refused_and_nothing_is_written(root, tmp_path,
-                                                                           capsys):
+def test_a_run_file_the_data_cannot_hold_is_refused_loudly_and_the_rest_written(root, tmp_path,
+                                                                                capsys):
+    """A binary, a FIFO, a link loop, a dangling link and a directory where run should be:
+    each directory named with its reason on stderr and in the header; the good one written;
+    exit 3. With only refused ones: exit 1, nothing written."""
     sv = root / "etc" / "sv"
     for name, make in (("binary", lambda p: p.write_bytes(b"\x7fELF\x02\x01\x01\0")),
                        ("fifo", lambda p: os.mkfifo(str(p))),
-                       ("loop", lambda p: os.symlink("run", str(p)))):
+                       ("loop", lambda p: os.symlink("run", str(p))),
+                       ("dangling", lambda p: os.symlink("../gone/run", str(p))),
+                       ("dir", lambda p: p.mkdir())):
         (sv / name).mkdir(parents=True)
         make(sv / name / "run")
     (sv / "good").mkdir()
     (sv / "good" / "run").write_text("#!/bin/sh\nexec sleep 1\n")
     out = tmp_path / "imported.yaml"
-    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 1
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 3
     err = capsys.readouterr().err
-    assert "/etc/sv/binary: run: holds control characters" in err
-    assert "/etc/sv/fifo: run: not a regular file (a FIFO)" in err
-    assert "/etc/sv/loop: run: not a regular file (a symbolic link)" in err
+    assert "refused /etc/sv/binary: run: holds control characters" in err
+    assert "refused /etc/sv/fifo: run: not a regular file (a FIFO)" in err
+    assert "refused /etc/sv/dir: run: not a regular file (a directory)" in err
+    assert "refused /etc/sv/dangling: run: a link to ../gone/run, which does not resolve: " \
+        "no such file" in err
+    assert "refused /etc/sv/loop: run: a link to run, which does not resolve: Too many " \
+        "levels of symbolic links" in err
+    text = out.read_text()
+    assert "# refused /etc/sv/fifo: run: not a regular file (a FIFO)" in text
+    assert list(yaml.safe_load(text)["runit"]["services"]) == ["good"]
+    shutil.rmtree(str(sv / "good"))
+    out.unlink()
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 1
+    assert "nothing imported: every directory was refused" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_relative_paths_are_the_shells(root, tmp_path, capsys, monkeypatch):
+    """`import sv/*` from the directory holding sv/: paths from the current directory; with
+    --root, from a current directory inside the root, else refused with why."""
+    for name in ("a", "b"):
+        (tmp_path / "void" / "sv" / name).mkdir(parents=True)
+        (tmp_path / "void" / "sv" / name / "run").write_text("#!/bin/sh\nexec sleep 1\n")
+        (tmp_path / "void" / "sv" / name / "run").chmod(0o755)
+    monkeypatch.chdir(tmp_path / "void")
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "sv/a", "sv/b", "--out", out) == 0, capsys.readouterr().err
+    data = yaml.safe_load(out.read_text())["runit"]
+    assert sorted(data["services"]) == ["a", "b"]
+    assert data["sv_dir"] == os.path.realpath(str(tmp_path / "void" / "sv"))
+    (root / "etc" / "sv" / "c").mkdir(parents=True)
+    (root / "etc" / "sv" / "c" / "run").write_text("#!/bin/sh\nexec sleep 1\n")
+    monkeypatch.chdir(root / "etc")
+    assert run_cli("import", "--root", root, "sv/c", "--out", out) == 2, \
+        capsys.readouterr().err
+    assert list(yaml.safe_load(out.read_text())["runit"]["services"]) == ["c"]
+    monkeypatch.chdir(tmp_path / "void")
+    assert run_cli("import", "--root", root, "sv/a") == 1
+    assert "a relative PATH with --root is taken from the current directory" in \
+        capsys.readouterr().err
 
 
 def test_bad_paths_are_said(root, tmp_path, capsys):
@@ -232,6 +273,7 @@ def test_debians_runit_services_import_and_render_byte_for_byte(root, tmp_path, 
     assert sorted(services) == names
     for line in err.splitlines():
         assert "/log would be removed: it has no run" in line or " is a " in line \
+            or "not carried (apply leaves it as it is): .meta/: a dot-name" in line \
             or "would be created" in line or "would point to" in line, line
     render_out = tmp_path / "rendered"
     data = tmp_path / "imported-for-render.yaml"

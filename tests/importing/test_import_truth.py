@@ -237,8 +237,13 @@ def test_a_log_config_import_cannot_read_is_said_as_it_is(tmp_path, capsys, make
     ("gone", None, "run: missing"),
     ("fifo", lambda path: os.mkfifo(str(path)), "run: not a regular file (a FIFO)"),
     ("dir", lambda path: path.mkdir(), "run: not a regular file (a directory)"),
-    ("loop", lambda path: os.symlink("run", str(path)), "run: not a regular file (a symbolic "
-                                                         "link)"),
+    ("loop", lambda path: os.symlink("run", str(path)), "run: a link to run, which does not "
+                                                         "resolve: Too many levels of symbolic "
+                                                         "links"),
+    ("dangling", lambda path: os.symlink("/etc/sv/gone/run", str(path)),
+     "run: a link to /etc/sv/gone/run, which does not resolve: no such file"),
+    ("to-a-dir", lambda path: os.symlink("/etc", str(path)),
+     "run: a link to /etc, not a regular file (a directory)"),
     ("big", lambda path: path.write_bytes(b"#!/bin/sh\n" + b"#" * (1 << 20)),
      "run: larger than 1 MiB (1048586 bytes)"),
 ])

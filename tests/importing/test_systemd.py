@@ -123,6 +123,56 @@ def test_what_runit_cannot_do_is_refused_with_file_and_line(text, reason):
         result.refusals
 
 
+LENIENT = """[Unit]
+Description=web
+[Service]
+ExecStart=/usr/bin/web --port 8080
+User=www
+PrivateTmp=yes
+ProtectSystem=strict
+MemoryMax=1G
+ExecStartPost=/usr/bin/web-ready
+LimitNOFILE=infinity
+Restart=on-abnormal
+"""
+
+
+def test_drop_unsupported_translates_the_rest_and_comments_each_dropped(tmp_path, capsys):
+    """Lenient: each setting runit has no word for is dropped with its file:line — in the
+    Translation, on stderr and as a comment beside the service — the rest translated (exit
+    2); without it the unit stays refused; what would run another program stays refused."""
+    result = translate(unit_of(LENIENT), drop_unsupported=True)
+    assert result.refusals == []
+    assert result.data == {"command": ["/usr/bin/web", "--port", "8080"], "user": "www"}
+    where = "/etc/systemd/system/web.service"
+    assert result.dropped == [
+        "%s:6: PrivateTmp=yes: runit has no equivalent" % where,
+        "%s:7: ProtectSystem=strict: runit has no equivalent" % where,
+        "%s:8: MemoryMax=1G: runit has no equivalent" % where,
+        "%s:11: Restart=on-abnormal: runit restarts always, or not (finish)" % where,
+        "%s:9: ExecStartPost=/usr/bin/web-ready: runit has no 'after the start' (a check "
+        "script runs until the service is ready, but not a command after it)" % where,
+        "%s:10: LimitNOFILE=infinity: chpst sets a number (not infinity)" % where]
+    unit_file = tmp_path / "web.service"
+    unit_file.write_text(LENIENT)
+    out = tmp_path / "out.yaml"
+    assert main(["import", "--systemd", str(unit_file), "--out", str(out)]) == 2
+    assert "web.service refused: %s:6: PrivateTmp=yes" % unit_file in capsys.readouterr().err
+    assert yaml.safe_load(out.read_text())["runit"]["services"] == {}
+    assert main(["import", "--systemd", str(unit_file), "--drop-unsupported",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "web: dropped (--drop-unsupported): %s:8: MemoryMax=1G" % unit_file in err
+    text = out.read_text()
+    assert "    #   dropped (--drop-unsupported): %s:6: PrivateTmp=yes: runit has no " \
+           "equivalent\n" % unit_file in text
+    assert yaml.safe_load(text)["runit"]["services"]["web"]["user"] == "www"
+    assert main(["render", "--data", str(out), "--out", str(tmp_path / "rendered")]) == 0
+    forking = translate(unit_of("[Service]\nType=forking\nExecStart=/usr/sbin/d\n"
+                                "PrivateTmp=yes\n"), drop_unsupported=True)
+    assert forking.data is None and "Type=forking" in forking.refusals[0]
+
+
 def test_continuation_lines_and_comments():
     unit = unit_of("# a comment\n[Service]\n; another\nExecStart=/usr/bin/web \\\n"
                    "  --port 80\n")
@@ -160,3 +210,9 @@ def test_every_unit_of_the_machine_imports_or_is_refused_with_a_reason(tmp_path,
                      for line in err.splitlines() if " refused: " in line}
     assert len(refused_names) == refused  # each refused unit said, with its reasons
     assert main(["render", "--data", str(out), "--out", str(tmp_path / "rendered")]) == 0
+    lenient = tmp_path / "lenient.yaml"
+    assert main(["import", "--systemd"] + units + ["--drop-unsupported", "--out",
+                                                   str(lenient)]) == 2
+    more = len(yaml.safe_load(lenient.read_text())["runit"]["services"])
+    assert more > translated  # what was refused only for a setting runit has no word for
+    assert main(["render", "--data", str(lenient), "--out", str(tmp_path / "lenient")]) == 0

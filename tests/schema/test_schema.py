@@ -222,6 +222,27 @@ runit::services:
     assert config.services["gone"].ensure == "absent"
 
 
+def test_conf_files_and_links_merge_through_defaults():
+    """``files`` and ``links`` are hashes: merged with defaults' key by key; ``conf`` is
+    replaced whole; process state only defaults gave yields to an instance's
+    ``links.run``."""
+    config = config_from_text("""
+runit::defaults:
+  umask: "0022"
+  conf: "A=1\\n"
+  files: {README: "shared\\n", NOTES: {content: "", mode: "0600"}}
+  links: {check: /etc/sv/generic/check}
+runit::services:
+  generic: {run: "exec sleep 1", conf: {content: "B=2\\n", mode: "0640"}}
+  tty1: {links: {run: ../generic/run}, files: {README: "mine\\n"}}
+""")
+    generic, tty1 = config.services["generic"], config.services["tty1"]
+    assert generic.conf == ("B=2\n", 0o640) and tty1.conf == ("A=1\n", 0o644)
+    assert tty1.files == {"README": ("mine\n", 0o644), "NOTES": ("", 0o600)}
+    assert tty1.links == {"check": "/etc/sv/generic/check", "run": "../generic/run"}
+    assert tty1.umask is None and generic.umask is None
+
+
 def test_a_run_scripts_own_process_state_is_an_error():
     with pytest.raises(DataError, match=r"services.s: umask: only with command"):
         config_from_text("runit::services: {s: {run: x, umask: '0022'}}\n")

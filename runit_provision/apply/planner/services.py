@@ -199,9 +199,10 @@ class ServicesPlanner:
         owed_main = self.owed.pop(unit.path, None)
         owed_log = self.owed.pop(unit.log_path, None)
         self.owed_taken += [entry for entry in (owed_main, owed_log) if entry is not None]
-        if Role.RUN in roles or Role.ENV in roles:
+        if Role.RUN in roles or Role.ENV in roles or Role.CONF in roles:
             self.restart(unit, Side.MAIN, live.main, Action.RESTART,
-                         "run changed" if Role.RUN in roles else "env changed")
+                         "run changed" if Role.RUN in roles else
+                         "env changed" if Role.ENV in roles else "conf changed")
         elif owed_main is not None:
             self.restart(unit, Side.MAIN, live.main, Action.RESTART, owed_main.reason,
                          is_owed=True)
