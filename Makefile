@@ -6,8 +6,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: test test-fast demo bench clean
 
+# Two workers: most tests wait on real processes, and the tests that share something of the
+# machine run in one worker, one after another (docs/testing.md#parallel). WORKERS=0: serial.
+WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -rs --durations=25
+	$(BIN)/python -m pytest -q -rs --durations=25 -n $(WORKERS) --dist loadgroup
 
 # Every pure test: no real processes, no C runit, no Puppet (the cost markers in pyproject.toml).
 test-fast: $(STAMP)

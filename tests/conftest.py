@@ -125,3 +125,20 @@ def host_devices_intact():
     except OSError as exc:
         pytest.fail("this test broke %s, which could not be made again: %s" % (os.devnull, exc))
     pytest.fail("this test broke %s (it was mode %o); made again" % (os.devnull, info.st_mode))
+
+
+# What the machine has only one of: its tests run in one worker, one after another, when the
+# suite runs in parallel (`make test`: pytest-xdist's --dist loadgroup) — the session's Puppet
+# server and PuppetDB (and the Ruby-heavy lookups beside them), and the security tier's users
+# apprun1 and apprun2, whose processes its tests look for by uid.
+SERIAL_GROUPS = (("tests/puppet/", "puppet"), ("tests/hiera/test_against_puppet.py", "puppet"),
+                 ("tests/security/", "users"), ("tests/cli/test_owed_restarts.py", "users"))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (without xdist: unused marks)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        group = next((name for prefix, name in SERIAL_GROUPS if path.startswith(prefix)), None)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))

@@ -259,7 +259,7 @@ def all_cases(tmp):
     return cases
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once, even when a parallel run's worker interleaves modules
 def puppet_answers(tmp_path_factory):
     if not os.access(PUPPET, os.X_OK):
         if IN_CI:

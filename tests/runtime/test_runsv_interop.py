@@ -63,7 +63,10 @@ SCENARIOS = {
             "-v once svc", "status svc", "up svc", "@want svc u", "-v pause svc", "status svc",
             "-v pause svc", "-v cont svc", "kill svc", "status svc", "-v check svc",
             "-v stop svc", "-v check svc", "status svc", "@newsec svc", "-v once svc",
-            "status svc", "start svc", "@want svc u", "-v exit svc", "status svc", "up svc",
+            # sv start waits for "run", not for want up: from "run, want down" its line
+            # races runsv's read of the 'u' (either runsv, on a busy machine) — so up first
+            "status svc", "up svc", "@want svc u", "start svc", "-v exit svc", "status svc",
+            "up svc",
             "-v exit svc",
         ]),
     "restarts": dict(

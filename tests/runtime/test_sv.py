@@ -20,8 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from runit_provision.protocol.status import stat_text
+
 from ..conftest import IN_CI, OUR_BIN, require_c_runit
-from .processes import wait_until
+from .processes import status_record, wait_until
 from .transcript import normalise
 
 C_SV = "/usr/bin/sv"
@@ -219,8 +221,18 @@ def under_both_runsvs(test):
 
 
 def wait_stat(pair, name, text):
+    """Until ``supervise/stat`` says ``text`` and so does the binary ``status`` that sv reads:
+    runsv writes one file after the other, and on a busy machine an sv run between the two
+    writes read the state before (a test failed so, under the C runsv)."""
+    words = {"u": "up", "d": "down", "x": "exit"}
+
+    def status_says(tree):
+        record = status_record(tree.svdir / name)
+        return record is not None and stat_text(record.state, record.paused, record.term,
+                                                words.get(record.want)) == text
     for tree in pair.trees.values():
-        wait_until(lambda: tree.stat(name) == text, what="%s: stat %r" % (name, text))
+        wait_until(lambda: tree.stat(name) == text and status_says(tree),
+                   what="%s: stat and status %r" % (name, text))
 
 
 def wait_older_than(pair, name, seconds=1.1):

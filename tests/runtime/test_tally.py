@@ -169,7 +169,9 @@ def test_a_give_up_policy_leaves_a_crash_loop_down_until_sv_up(tmp_path, started
     service = make_service(tmp_path / "service", "crashy", run=SH + "exit 3\n")
     (service / "give-up").write_text("3 60\n")
     started.append((start([our_tool("runsvdir"), str(tmp_path / "service")]), tmp_path))
-    found = wait_until(lambda: tally(service) and tally(service).gave_up_ns and tally(service),
+    # the tally and the status are two files, written one after the other: both, then
+    found = wait_until(lambda: tally(service) and tally(service).gave_up_ns
+                       and status_of(service).want == "down" and tally(service),
                        timeout=20, what="the tree giving up")
     assert found.deaths == 3 and found.starts == 3 and found.pid == 0
     side = status_of(service)
