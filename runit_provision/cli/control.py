@@ -1,4 +1,4 @@
-"""cli: ``runit-provision restart | start | stop NAME…`` — a declared service driven through sv,
+"""cli: ``runit-provision restart | start | stop | once | hup | term NAME…`` — a declared service driven through sv,
 found by the name the data gives it (the one name rule: model/units.py, docs/names.md).
 
 The data says where each service lives (``service_dir``, a user's tree), which runtime's sv
@@ -27,10 +27,14 @@ from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_f
 EXIT_OK, EXIT_ERROR = 0, 1
 # (sv's command, with --if-running); sv's own words: try-restart restarts only what runs
 VERBS = {"restart": ("restart", "try-restart"), "start": ("start", None),
-         "stop": ("stop", None)}
+         "stop": ("stop", None), "once": ("once", None), "hup": ("hup", None),
+         "term": ("term", None)}
 HELP = {"restart": "restart declared services (sv -w TIMEOUT restart)",
         "start": "start declared services (sv -w TIMEOUT start)",
-        "stop": "stop declared services (sv -w TIMEOUT stop)"}
+        "stop": "stop declared services (sv -w TIMEOUT stop)",
+        "once": "start declared services once, not again when they exit (sv once)",
+        "hup": "send declared services SIGHUP (sv hup)",
+        "term": "send declared services SIGTERM (sv term: runsv starts it again if up)"}
 ROOT_HELP = "staging: run nothing, print the sv command lines (accounts from DIR/etc/passwd)"
 # sv waits up to -w seconds itself; the runner's own limit only catches an sv that hangs
 RUNNER_GRACE = 10.0
