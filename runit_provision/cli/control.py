@@ -14,9 +14,11 @@ which). Under ``--root`` nothing is run: the sv command lines are printed.
 """
 
 import argparse
+import os
 import sys
 import textwrap
 
+from ..apply.runnable import fix_for, why_not_runnable
 from ..apply.runner import RunAs, SubprocessRunner, sv_command
 from ..errors import ProvisionError
 from ..model import user_environment
@@ -89,6 +91,11 @@ def run(args):
                              % (command, unit.label, unit.login))
             failed += 1
             continue
+        blocked = _not_runnable(argv, run_as)
+        if blocked is not None:
+            sys.stderr.write("%s: %s: %s\n" % (command, unit.label, blocked))
+            failed += 1
+            continue
         done = runner.run(argv, timeout=timeout + RUNNER_GRACE, run_as=run_as)
         sys.stdout.write(done.output)
         if done.returncode != 0:
@@ -106,6 +113,18 @@ def _drivable(unit):
     if not unit.is_enabled:
         raise ProvisionError("%s: the data says enabled: false (not linked)" % unit.label)
     return unit
+
+
+def _not_runnable(argv, run_as):
+    """Why the user ``run_as`` names cannot run this sv (apply.runnable), or None — said
+    before sv is started, with the fix, rather than sv's "Permission denied" (exit 126/127)."""
+    if run_as is None or run_as.uid == 0 or os.geteuid() != 0:
+        return None
+    found = why_not_runnable(argv, run_as.uid, run_as.gid)
+    if found is None:
+        return None
+    path, why = found
+    return "the user cannot run %s (%s: %s). Fix: %s" % (argv[0], path, why, fix_for(path))
 
 
 def _run_as(ids, config, unit):

@@ -114,13 +114,14 @@ def _closed_venv(base):
     return closed, python
 
 
-def _cli(sandbox, python, verb):
+def _cli(sandbox, python, verb, names=()):
     data = sandbox.base / "data.yaml"
     import yaml
     data.write_text(yaml.safe_dump(sandbox.data()))
+    options = ["--wait", "30"] if verb in ("plan", "apply") else []
     return sandbox.ns.run(
         [python, "-c", "import sys; from runit_provision.cli.main import main; sys.exit(main())",
-         verb, "--data", data, "--wait", "30"],
+         verb, "--data", data] + options + list(names),
         env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)}, timeout=120)
 
 
@@ -141,6 +142,13 @@ def test_plan_and_apply_refuse_an_sv_the_user_cannot_run(sandbox):
         assert "nothing was changed" in said and "install-runtime" in said, said
     # Nothing written: the user's env file is the old one, and web1 was not restarted.
     assert (web1 / "env" / "GREETING").read_text() == "one\n"
+    assert running_pid(web1) == before
+    # runit-provision restart of the user's service says the same, before sv is started
+    done = _cli(sandbox, python, "restart", ["apprun1/web1"])
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "apprun1/web1: the user cannot run %s (%s: not searchable" % (
+        closed / "bin" / "sv", closed) in done.stderr, done.stderr
+    assert "Permission denied" not in done.stdout + done.stderr
     assert running_pid(web1) == before
 
     closed.chmod(0o711)  # the fix the message names: every user may pass it
