@@ -226,17 +226,17 @@ def _require_runnable_by_users(steps):
     root switches to the user (runner.SubprocessRunner); anyone else runs sv as themselves."""
     if os.geteuid() != 0:
         return
-    judged = {}
+    runnable = set()  # (sv, uid, gid) judged runnable: each is judged once
     for step in steps:
-        run_as = getattr(step, "run_as", None)
-        if run_as is None or run_as.uid == 0 or not isinstance(step, ServiceStep):
+        run_as = step.run_as if isinstance(step, ServiceStep) else None
+        if run_as is None or run_as.uid == 0:
             continue
         key = (step.argv[0], run_as.uid, run_as.gid)
-        if key not in judged:
-            judged[key] = why_not_runnable(step.argv, run_as.uid, run_as.gid)
-            found = judged[key]
-            if found is not None:
-                path, why = found
-                raise ApplyError(
-                    "%s: user %s cannot run %s (%s: %s); nothing was changed. Fix: %s"
-                    % (step.path, step.login, step.argv[0], path, why, fix_for(path)))
+        if key in runnable:
+            continue
+        found = why_not_runnable(step.argv, run_as.uid, run_as.gid)
+        if found is not None:
+            path, why = found
+            raise ApplyError("%s: user %s cannot run %s (%s: %s); nothing was changed. Fix: %s"
+                             % (step.path, step.login, step.argv[0], path, why, fix_for(path)))
+        runnable.add(key)
