@@ -12,8 +12,16 @@
 # * shows what the CLI did, one line per path and restart (`logoutput`);
 # * fails with the CLI's message when the data is bad (`FILE:LINE:COLUMN: key.path: problem`,
 #   the file being the node's `data.yaml`) or a step fails;
-# * under `--noop`, says the exec would have run — on a new node too, before runit-provision
-#   is installed (a guard finds no CLI: the exec would run).
+# * under `--noop`, says what the plan would do: the exec's event is the plan's own lines
+#   (`would apply: ~ /etc/sv/web/env/PORT (content); ↻ web: restart (env changed); Plan: …
+#   (noop)`), each also logged on its own line — on a new node too, before runit-provision is
+#   installed (a guard finds no CLI: the exec would run, and says only that);
+# * in a real run, the event says what apply did (`applied: …`): the report, and PuppetDB's
+#   events, say which paths changed and which services restarted, and why.
+#
+# The exec is the module's contract (`Exec['runit-provision apply']`, notified by
+# `runit::service` and `runit::user`); its provider `runit_provision` is the posix provider,
+# running the same commands the same way, whose events carry the CLI's lines (`show_plan`).
 #
 # The runtime (`runit-provision install-runtime`: the bundled runsvdir, sv, svlogd… and the link
 # of runsvdir into init, as the data's `runtime` and `init` say) is converged first the same
@@ -49,6 +57,11 @@
 # @param manage_fact
 #   Write the `status` command the `runit_services` fact runs.
 #   Default (module data): `true`.
+# @param show_plan
+#   The apply exec's events say the CLI's lines — the plan's under `--noop`, apply's in a real
+#   run — through the exec provider `runit_provision` (`false`: Puppet's posix provider, whose
+#   events say only `executed successfully` and `current_value 'notrun', should be ['0']`).
+#   Default (module data): `true`.
 class runit::apply (
   Boolean $manage_runtime,
   Variant[Stdlib::Unixpath, Enum['none']] $profile_d,
@@ -57,6 +70,7 @@ class runit::apply (
   Integer[1] $timeout,
   Variant[Boolean, Enum['on_failure']] $logoutput,
   Boolean $manage_fact,
+  Boolean $show_plan,
 ) {
   $cli = $runit::install::cli
   $root = $runit::config::root
@@ -89,6 +103,10 @@ class runit::apply (
     }
   }
 
+  $provider = $show_plan ? {
+    true    => 'runit_provision',
+    default => 'posix',
+  }
   exec { 'runit-provision apply':
     command   => [$cli, 'apply'] + $job_args,
     unless    => [$if_installed + ['plan'] + $job_args],
@@ -96,6 +114,7 @@ class runit::apply (
     logoutput => $logoutput,
     timeout   => $timeout,
     subscribe => $data_files,
+    provider  => $provider,
   }
 
   if $manage_fact {

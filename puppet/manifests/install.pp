@@ -27,7 +27,9 @@
 #
 # @param venv_dir
 #   The virtualenv runit-provision is installed into; its `bin/` holds `runit-provision`, `sv`
-#   and the other runit tools.
+#   and the other runit tools. Every user must be able to run its `sv` (users' services are
+#   driven by it, as the user): the execs run with umask 0022, and the path must not pass
+#   through a directory others cannot search (not under `/root`).
 #   Default (module data): `/opt/runit-provision`.
 # @param python
 #   The interpreter that creates the virtualenv (`PYTHON -m venv`; Debian needs python3-venv).
@@ -71,9 +73,12 @@ class runit::install (
   }
 
   if $manage_package {
+    # umask 0022: the virtualenv is every user's to run — a user's services are driven by its
+    # sv run as that user (an agent started with umask 0077 would leave it root's alone).
     exec { 'runit-provision virtualenv':
       command => [$python, '-m', 'venv', $venv_dir],
       creates => "${venv_dir}/bin/python",
+      umask   => '0022',
     }
 
     $wheel = ($runtime == 'python' and $package_path =~ Pattern[/\.whl\z/]) ? {
@@ -100,6 +105,7 @@ class runit::install (
       command => ["${venv_dir}/bin/python", '-m', 'pip', 'install', '--quiet',
         '--disable-pip-version-check'] + $pip_options + [$requirement],
       timeout => 600,
+      umask   => '0022',
       require => Exec['runit-provision virtualenv'],
       *       => $guard,
     }

@@ -22,6 +22,7 @@ Effects go through seams: ``fs`` (FsRoot), ``runner`` (commands), ``waiter`` and
 real tier real processes.
 """
 
+import os
 import time
 
 from ..errors import ApplyError
@@ -31,6 +32,7 @@ from .observe import observe, probe_side
 from .owed import OwedLedger
 from .plan import plan as make_plan, step_login
 from .planner.draft import unexpected
+from .runnable import fix_for, why_not_runnable
 from .steps import PathStep, ServiceStep
 from .watch import look_side, started_sides, watch
 
@@ -92,7 +94,10 @@ class Job:
         if self.desired is None:
             self.desired = self.desire(self.fs)
         observation = observe(self.desired, self.fs, self.probe)
-        return make_plan(self.desired, observation, self.identities, self.sv, self.is_staging)
+        plan = make_plan(self.desired, observation, self.identities, self.sv, self.is_staging)
+        if not self.is_staging:
+            _require_runnable_by_users(plan.steps)
+        return plan
 
     def execute(self, plan):
         """Execute ``plan`` step by step, then plan again (``Result.after``)."""
@@ -213,3 +218,25 @@ class Job:
 
 def _reason(exc):
     return "%s: %s" % (exc.filename, exc.strerror) if isinstance(exc, OSError) else str(exc)
+
+
+def _require_runnable_by_users(steps):
+    """ApplyError, before anything is written, when a user's sv step names an sv that user
+    cannot run (runnable.py): it would fail at its turn, after that user's files changed. Only
+    root switches to the user (runner.SubprocessRunner); anyone else runs sv as themselves."""
+    if os.geteuid() != 0:
+        return
+    runnable = set()  # (sv, uid, gid) judged runnable: each is judged once
+    for step in steps:
+        run_as = step.run_as if isinstance(step, ServiceStep) else None
+        if run_as is None or run_as.uid == 0:
+            continue
+        key = (step.argv[0], run_as.uid, run_as.gid)
+        if key in runnable:
+            continue
+        found = why_not_runnable(step.argv, run_as.uid, run_as.gid)
+        if found is not None:
+            path, why = found
+            raise ApplyError("%s: user %s cannot run %s (%s: %s); nothing was changed. Fix: %s"
+                             % (step.path, step.login, step.argv[0], path, why, fix_for(path)))
+        runnable.add(key)

@@ -1,4 +1,4 @@
-"""cli: ``runit-provision restart | start | stop NAME…`` — a declared service driven through sv,
+"""cli: ``runit-provision restart | start | stop | once | hup | term NAME…`` — a declared service driven through sv,
 found by the name the data gives it (the one name rule: model/units.py, docs/names.md).
 
 The data says where each service lives (``service_dir``, a user's tree), which runtime's sv
@@ -14,9 +14,11 @@ which). Under ``--root`` nothing is run: the sv command lines are printed.
 """
 
 import argparse
+import os
 import sys
 import textwrap
 
+from ..apply.runnable import fix_for, why_not_runnable
 from ..apply.runner import RunAs, SubprocessRunner, sv_command
 from ..errors import ProvisionError
 from ..model import user_environment
@@ -27,10 +29,14 @@ from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_f
 EXIT_OK, EXIT_ERROR = 0, 1
 # (sv's command, with --if-running); sv's own words: try-restart restarts only what runs
 VERBS = {"restart": ("restart", "try-restart"), "start": ("start", None),
-         "stop": ("stop", None)}
+         "stop": ("stop", None), "once": ("once", None), "hup": ("hup", None),
+         "term": ("term", None)}
 HELP = {"restart": "restart declared services (sv -w TIMEOUT restart)",
         "start": "start declared services (sv -w TIMEOUT start)",
-        "stop": "stop declared services (sv -w TIMEOUT stop)"}
+        "stop": "stop declared services (sv -w TIMEOUT stop)",
+        "once": "start declared services once, not again when they exit (sv once)",
+        "hup": "send declared services SIGHUP (sv hup)",
+        "term": "send declared services SIGTERM (sv term: runsv starts it again if up)"}
 ROOT_HELP = "staging: run nothing, print the sv command lines (accounts from DIR/etc/passwd)"
 # sv waits up to -w seconds itself; the runner's own limit only catches an sv that hangs
 RUNNER_GRACE = 10.0
@@ -85,6 +91,11 @@ def run(args):
                              % (command, unit.label, unit.login))
             failed += 1
             continue
+        blocked = _not_runnable(argv, run_as)
+        if blocked is not None:
+            sys.stderr.write("%s: %s: %s\n" % (command, unit.label, blocked))
+            failed += 1
+            continue
         done = runner.run(argv, timeout=timeout + RUNNER_GRACE, run_as=run_as)
         sys.stdout.write(done.output)
         if done.returncode != 0:
@@ -102,6 +113,18 @@ def _drivable(unit):
     if not unit.is_enabled:
         raise ProvisionError("%s: the data says enabled: false (not linked)" % unit.label)
     return unit
+
+
+def _not_runnable(argv, run_as):
+    """Why the user ``run_as`` names cannot run this sv (apply.runnable), or None — said
+    before sv is started, with the fix, rather than sv's "Permission denied" (exit 126/127)."""
+    if run_as is None or run_as.uid == 0 or os.geteuid() != 0:
+        return None
+    found = why_not_runnable(argv, run_as.uid, run_as.gid)
+    if found is None:
+        return None
+    path, why = found
+    return "the user cannot run %s (%s: %s). Fix: %s" % (argv[0], path, why, fix_for(path))
 
 
 def _run_as(ids, config, unit):

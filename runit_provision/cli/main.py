@@ -29,7 +29,7 @@ COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "pla
             "apply": "apply", "status": "status", "logs": "logs", "metrics": "metrics",
             "fleet": "fleet", "verify": "verify", "import": "importing",
             "install-runtime": "install_runtime", "restart": "control", "start": "control",
-            "stop": "control"}
+            "stop": "control", "once": "control", "hup": "control", "term": "control"}
 # Long conversations — a runtime started and waited on, ssh sessions to hosts — whose garbage
 # the cyclic collector should go on freeing (see main).
 COLLECTING = ("demo", "verify", "logs")

@@ -134,8 +134,28 @@ def interpreter(view, explicit=None):
         if _release_of(view, candidate) == wanted and view.is_executable(candidate):
             return candidate, None
     own = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
-    return own, ("no %s of the system found as %s; the launchers start %s"
-                 % (wanted, " or ".join(SYSTEM_PYTHONS), own))
+    closed = _closed_to_others(own)
+    return own, ("no %s of the system found as %s; the launchers start %s%s"
+                 % (wanted, " or ".join(SYSTEM_PYTHONS), own,
+                    "" if closed is None else
+                    " — which only root can run (%s is not searchable by others): users' "
+                    "sv would fail with Permission denied; give --python PATH of a python%s "
+                    "every user can run" % (closed, wanted[6:])))
+
+
+def _closed_to_others(path):
+    """The first directory on the way to ``path`` (on this host: the interpreter running
+    this) that others may not search, or None. The launchers are every user's (0755 under a
+    0755 prefix); the interpreter they name must be too — pyenv's under /root is not."""
+    parts = path.split("/")[1:-1]
+    for index in range(len(parts)):
+        directory = "/" + "/".join(parts[:index + 1])
+        try:
+            if not os.stat(directory).st_mode & 0o001:
+                return directory
+        except OSError:
+            return directory
+    return None
 
 
 def _release_of(view, path):

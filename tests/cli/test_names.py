@@ -2,7 +2,7 @@
 the real CLI, on a staged ``--root`` (nothing started, no sv run).
 
 Each verb that takes names — ``--only`` (plan, apply, status, metrics, verify, render) or
-positional ones (logs, restart, start, stop) — takes a user's service as ``alice/notes``,
+positional ones (logs, restart, start, stop, once, hup, term) — takes a user's service as ``alice/notes``,
 ``~alice/notes`` (``/home/alice/notes`` once a shell expanded it) and, when only one user's
 tree has it, ``notes``, and selects exactly it; a bare name two users have is ambiguous (exit
 1, naming both); a name the data does not declare is exit 1 with "did you mean", never an
@@ -40,7 +40,7 @@ PASSWD = ("root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh
           "bob:x:1001:1001::/home/bob:/bin/sh\n")
 GROUP = "root:x:0:\nalice:x:1000:\nbob:x:1001:\n"
 ONLY_VERBS = ("plan", "apply", "status", "metrics", "verify", "render")
-POSITIONAL_VERBS = ("logs", "restart", "start", "stop")
+POSITIONAL_VERBS = ("logs", "restart", "start", "stop", "once", "hup", "term")
 VERBS = ONLY_VERBS + POSITIONAL_VERBS
 SPELLINGS = ("alice/notes", "~alice/notes", "/home/alice/notes", "notes")  # the third: the
 # second unquoted, as a shell expands it
@@ -139,7 +139,9 @@ EXPECTED = {
     "status": {"alice/notes"}, "metrics": {"alice/notes"}, "verify": {"alice/notes"},
     "render": {"home/alice/sv/notes/run", "home/alice/sv/notes/log/run"},
     "logs": {"alice/notes"}, "restart": {"/home/alice/sv/notes"},
-    "start": {"/home/alice/sv/notes"}, "stop": {"/home/alice/sv/notes"}}
+    "start": {"/home/alice/sv/notes"}, "stop": {"/home/alice/sv/notes"},
+    "once": {"/home/alice/sv/notes"}, "hup": {"/home/alice/sv/notes"},
+    "term": {"/home/alice/sv/notes"}}
 EXIT = {"plan": 2, "status": 3, "verify": 1}  # verify: alice/notes's run is gone
 
 

@@ -127,7 +127,8 @@ class PuppetServer:
             # puppet-terminus-puppetdb: facts to PuppetDB (cached as JSON, where node_facts
             # reads them), catalogs through storeconfigs
             with open(str(base / "conf" / "puppet.conf"), "a") as handle:
-                handle.write("storeconfigs = true\nstoreconfigs_backend = puppetdb\n")
+                handle.write("storeconfigs = true\nstoreconfigs_backend = puppetdb\n"
+                             "reports = puppetdb\n")  # the agents' reports too (issue 33)
             (base / "conf" / "routes.yaml").write_text(
                 "server:\n  facts:\n    terminus: puppetdb\n    cache: json\n")
             (base / "conf" / "puppetdb.conf").write_text(
@@ -227,14 +228,14 @@ class Agent:
         for path in self.dirs.values():
             path.mkdir(parents=True, exist_ok=True)
 
-    def run(self, timeout=600):
+    def run(self, timeout=600, args=()):
         """``(exit code, plain output)`` with ``--detailed-exitcodes``: 0 no change, 2 changes,
-        4/6 failures."""
+        4/6 failures; ``args``: more options (``--noop``)."""
         argv = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", PUPPET, "agent",
                 "--test",
                 "--detailed-exitcodes", "--color", "false", "--server", "127.0.0.1",
                 "--serverport", str(self.server.port), "--certname", self.certname,
-                "--keylength", "2048"]
+                "--keylength", "2048"] + list(args)
         for name, path in self.dirs.items():
             argv += ["--%sdir" % name, str(path)]
         env = dict(os.environ, HOME=str(self.base))

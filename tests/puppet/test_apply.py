@@ -108,14 +108,23 @@ def test_staged_tree_is_the_clis_and_stays_converged(tmp_path, modules, wheelhou
     run.write_text(run.read_text() + "# edited by hand\n")
     (root / "etc/sv/cache/check").chmod(0o644)
     code, output = puppet.run("include runit\n", "--noop")  # reported, not done
-    assert "Exec[runit-provision apply]/returns: current_value 'notrun', should be ['0'] (noop)" \
-        in output, output
+    # The event is the plan's own lines (the exec's provider runit_provision), each of them
+    # also a line of the output; a real run's event is apply's lines.
+    event = [line.split("/returns: ", 1)[1] for line in output.splitlines()
+             if "Exec[runit-provision apply]/returns: would apply: " in line]
+    assert len(event) == 1 and event[0].endswith(" (noop)"), output
+    assert "~ /etc/sv/web/run (content); " in event[0], event
+    assert "Plan: " in event[0], event
+    assert "~ /etc/sv/web/run (content)" in exec_lines(output), output
     assert run.read_text().endswith("# edited by hand\n")
     code, output = puppet.run("include runit\n")
     assert code == 2, output
     assert changed_resources(output) == ["Exec[runit-provision apply]"]
     lines = exec_lines(output)
     assert "~ /etc/sv/web/run (content)" in lines, lines
+    applied = [line for line in lines if line.startswith("applied: ")]
+    assert len(applied) == 1 and "~ /etc/sv/web/run (content); " in applied[0], lines
+    assert "Applied: " in applied[0], lines
     assert any(line.startswith("~ /etc/sv/cache/check") for line in lines), lines
     assert tree_of(root, skip=[DATA_DIR]) == theirs
     code, output = puppet.run("include runit\n")
@@ -362,6 +371,9 @@ def test_live_changes_restart_only_what_changed(live):
     assert [line for line in lines if line[:2] in ("+ ", "~ ", "- ")] == [
         "~ %s/sv/ticker/env/MODE (content)" % t], lines
     assert any("restart" in line and "ticker" in line for line in lines), lines
+    # the run's event (the report's, PuppetDB's) says the restart and its reason
+    applied = [line for line in lines if line.startswith("applied: ")]
+    assert len(applied) == 1 and "ticker: restart (env changed)" in applied[0], lines
     after = wait_until(lambda: live.pids()["ticker"] not in (0, before["ticker"]) and live.pids(),
                        timeout=30, what="ticker restarted")
     assert after["steady"] == before["steady"] and after["worker"] == before["worker"]

@@ -23,6 +23,7 @@ from runit_provision import __version__
 from runit_provision.cli.main import main
 
 from .harness import EXAMPLES, MODULE, exec_lines, hiera_yaml, make_root
+from ..runtime.processes import wait_until
 from .server import Agent
 
 pytestmark = [pytest.mark.puppet, pytest.mark.slow]
@@ -160,6 +161,67 @@ def test_fleet_converges_each_node_to_its_own_data(fleet, capsys):
     differ = [path for path in after["app01.example.com"]
               if after["app01.example.com"][path] != before["app01.example.com"].get(path)]
     assert sorted(differ) == ["/etc/runit-provision/data.yaml", "/home/deploy/sv/api/env/RAILS_ENV"]
+
+
+def test_noop_shows_the_plan_and_puppetdb_keeps_what_changed(fleet):
+    """Issue 33: ``puppet agent --noop`` after drift says the plan's lines in the apply exec's
+    event; a real run's event says apply's lines, and PuppetDB (the server's report processor)
+    answers PQL about them: which nodes changed which paths in their last run."""
+    certname = "web01.example.com"
+    agent, root = fleet.agents[certname], fleet.root(certname)
+    node_file = fleet.data / "nodes" / (certname + ".yaml")
+    original = node_file.read_text()
+    code, output = agent.run()  # converged (the first test may have done it already)
+    assert code in (0, 2), output
+    try:
+        run = root / "etc/sv/web/run"
+        run.write_text(run.read_text() + "# edited by hand\n")
+        code, output = agent.run(args=["--noop"])
+        assert code == 0, output  # Puppet 7: noop events are no changes (PUP-686)
+        marker = "Exec[runit-provision apply]/returns: would apply: "
+        events = [line.split(marker, 1)[1] for line in output.splitlines() if marker in line]
+        # (Puppet adds " (corrective)": the drift undone is a corrective change)
+        assert len(events) == 1 and " (noop)" in events[0], output
+        assert "~ /etc/sv/web/run (content); " in events[0] and "Plan: " in events[0], events
+        # the restart with its reason (a staged node starts nothing, and the plan says so)
+        assert "= web: run changed; no restart: --root: nothing is started" in events[0]
+        assert run.read_text().endswith("# edited by hand\n")  # nothing done
+
+        data = yaml.safe_load(original)
+        data["runit::services"]["web"]["env"]["WORKERS"] = "8"
+        node_file.write_text(yaml.safe_dump(data))
+        code, output = agent.run()
+        assert code == 2, output
+        assert (root / "etc/sv/web/env/WORKERS").read_text() == "8\n"
+
+        pql = ('events[certname, status, message] { certname = "%s" and resource_type = "Exec" '
+               'and resource_title = "runit-provision apply" and latest_report? = true }'
+               % certname)
+        found = []
+
+        def stored():
+            found[:] = fleet.puppetdb.query(pql)
+            return found
+        wait_until(stored, timeout=60, interval=0.2, what="the report in PuppetDB")
+        # the exec's own event, and the refresh the data file's change queued (nothing left
+        # to do by then: the guard's plan is empty)
+        applied = [row for row in found if row["message"].startswith("applied: ")]
+        assert len(applied) == 1 and applied[0]["status"] == "success", found
+        assert {row["message"] for row in found} - {applied[0]["message"]} <= {
+            "Triggered 'refresh' from 1 event"}, found
+        message = applied[0]["message"]
+        assert "Applied: " in message, message
+        assert "/etc/sv/web/env/WORKERS (file" in message, message
+        assert "~ /etc/sv/web/run (content)" in message, message
+        # "which nodes changed web's run in their last run": a regular expression on events
+        nodes = fleet.puppetdb.query(
+            'events[certname] { resource_title = "runit-provision apply" and '
+            'message ~ "/etc/sv/web/run \\\\(content\\\\)" and latest_report? = true }')
+        assert certname in {row["certname"] for row in nodes}, nodes
+    finally:
+        node_file.write_text(original)
+        code, output = agent.run()
+        assert code in (0, 2), output
 
 
 def tree_text(root):

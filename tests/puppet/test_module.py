@@ -91,8 +91,13 @@ def test_metadata():
     for data in (MODULE / "data").glob("*-*.yaml"):
         assert families[data.stem.split("-")[0]] & supported, data
     assert [dep["name"] for dep in metadata["dependencies"]] == ["puppetlabs/stdlib"]
-    puppet = [req for req in metadata["requirements"] if req["name"] == "puppet"]
-    assert puppet and ">= 7" in puppet[0]["version_requirement"]
+    ranges = {req["name"]: req["version_requirement"] for req in metadata["requirements"]}
+    assert ">= 7" in ranges["puppet"]
+    # OpenVox (the community continuation of Puppet) is declared with the same range: the
+    # agents are the same code, and a module declaring only puppet is refused by OpenVox's
+    # tooling that checks requirements.
+    assert ranges["openvox"] == ranges["puppet"]
+    assert set(ranges) == {"puppet", "openvox"}
 
 
 def test_module_data_is_hiera_5():

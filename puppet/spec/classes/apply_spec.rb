@@ -29,6 +29,7 @@ describe 'runit::apply' do
         command: [CLI, 'apply'] + job,
         unless: [if_installed + ['plan'] + job],
         logoutput: true, timeout: 600,
+        provider: 'runit_provision',
       ).that_subscribes_to(data_files)
     end
 
@@ -65,6 +66,7 @@ describe 'runit::apply' do
       is_expected.to contain_exec('runit-provision apply').with(
         command: [cli, 'apply'] + HIERA + ['--brief', '--wait', '30', '--lock-timeout', '5', '--profile-d', 'none'],
         logoutput: 'on_failure',
+        provider: 'posix',
       )
     end
   end

@@ -20,7 +20,7 @@ describe 'runit::install' do
 
       it "makes the virtualenv with #{python}" do
         is_expected.to contain_exec('runit-provision virtualenv')
-          .with(command: [python, '-m', 'venv', venv], creates: "#{venv}/bin/python")
+          .with(command: [python, '-m', 'venv', venv], creates: "#{venv}/bin/python", umask: '0022')
       end
     end
   end
@@ -28,7 +28,7 @@ describe 'runit::install' do
   context 'with the module data' do
     it 'installs runit-provision from pip, once' do
       is_expected.to contain_exec('runit-provision pip install')
-        .with(command: pip + ['runit-provision'], creates: CLI)
+        .with(command: pip + ['runit-provision'], creates: CLI, umask: '0022')
         .that_requires('Exec[runit-provision virtualenv]')
     end
     it { is_expected.not_to contain_package('runit') }
