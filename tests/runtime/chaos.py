@@ -38,6 +38,8 @@ from pathlib import Path
 
 import yaml
 
+from runit_provision.runtime.supervision.pipekeeper import GRACE_SECONDS as KEEPER_GRACE_SECONDS
+
 from .processes import (BASE_PATH, children_of, cmdline, comm, descendants, instances,
                         is_runsv_up, kill_pids, pipe_keepers_of, proc_status,
                         process_group_members, processes_under, status_record, wait_until)
@@ -386,16 +388,26 @@ class Soak:
         supervised = {self.run_pid(name) for name in service_names()}
         return sorted(set(_writers(self.root)) - supervised) + self.finish_pids()
 
-    def stray_keepers(self):
-        """Pipe keepers of this soak's trees that are not the current trees' (a keeper of a
-        killed tree holds its pipes for its grace period as a ``sleep``, then goes)."""
+    def stray_keepers(self, within=KEEPER_GRACE_SECONDS + 5):
+        """Pipe keepers of this soak's trees that are not the current trees' and stay so for
+        ``within`` seconds (a keeper of a killed tree holds its pipes for its grace period as
+        a ``sleep``, then goes; a keeper being renewed overlaps its successor for a moment,
+        longer on a busy machine)."""
         mine = ("runsvdir %s)" % self.service_dir, "runsvdir %s)" % (self.home / "service"))
-        current = set(pipe_keepers_of(self.tree_pid()))
-        if self.users_tree_pid():
-            current |= set(pipe_keepers_of(self.users_tree_pid()))
-        return sorted(pid for pid in (int(e) for e in os.listdir("/proc") if e.isdigit())
-                      if cmdline(pid)[:2] == ["pipekeeper", "-s"]
-                      and cmdline(pid)[-1].endswith(mine) and pid not in current)
+
+        def strays():
+            current = set(pipe_keepers_of(self.tree_pid()))
+            if self.users_tree_pid():
+                current |= set(pipe_keepers_of(self.users_tree_pid()))
+            return sorted(pid for pid in (int(e) for e in os.listdir("/proc") if e.isdigit())
+                          if cmdline(pid)[:2] == ["pipekeeper", "-s"]
+                          and cmdline(pid)[-1].endswith(mine) and pid not in current)
+        deadline = time.monotonic() + within
+        found = strays()
+        while found and time.monotonic() < deadline:
+            time.sleep(0.1)
+            found = [pid for pid in strays() if pid in found]  # the same ones, still there
+        return found
 
     def _before_kill_of(self, instance, missing):
         """The kills in the 3 s before that of writer ``instance``, as ``-SECONDS what``."""
