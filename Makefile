@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 WORKERS ?= 2
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -rs --durations=25 -n $(WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q -rs --durations=25 -n $(WORKERS)
 
 # Every pure test: no real processes, no C runit, no Puppet (the cost markers in pyproject.toml).
 test-fast: $(STAMP)

@@ -127,18 +127,33 @@ def host_devices_intact():
     pytest.fail("this test broke %s (it was mode %o); made again" % (os.devnull, info.st_mode))
 
 
-# What the machine has only one of: its tests run in one worker, one after another, when the
-# suite runs in parallel (`make test`: pytest-xdist's --dist loadgroup) — the session's Puppet
-# server and PuppetDB (and the Ruby-heavy lookups beside them), and the security tier's users
-# apprun1 and apprun2, whose processes its tests look for by uid.
+# How a parallel run (`make test`: pytest-xdist, two workers) shares out the tests: a test file
+# is one unit, run whole by one worker (its module's fixtures made once); and what the machine
+# has only one of is one unit — the session's Puppet server and PuppetDB (and the Ruby-heavy
+# lookups beside them), the security tier's users apprun1 and apprun2, whose processes its tests
+# look for by uid. The largest units go first.
 SERIAL_GROUPS = (("tests/puppet/", "puppet"), ("tests/hiera/test_against_puppet.py", "puppet"),
                  ("tests/security/", "users"), ("tests/cli/test_owed_restarts.py", "users"))
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (without xdist: unused marks)
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        path = item.nodeid.split("::")[0]
-        group = next((name for prefix, name in SERIAL_GROUPS if path.startswith(prefix)), None)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+def unit_of(nodeid):
+    """The unit of work a test belongs to: its group's name, or its file.
+
+    >>> unit_of("tests/security/test_users.py::test_f1[ours]")
+    'users'
+    >>> unit_of("tests/cli/test_apply.py::test_plan")
+    'tests/cli/test_apply.py'
+    """
+    path = nodeid.split("::")[0]
+    return next((name for prefix, name in SERIAL_GROUPS if path.startswith(prefix)), path)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    # xdist's own loadgroup reads a mark it then writes into each nodeid, which pytest 9's
+    # nodes no longer take (Node.nodeid is _id): the groups were silently ignored
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFileAndGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return unit_of(nodeid)
+    return ByFileAndGroup(config, log)
