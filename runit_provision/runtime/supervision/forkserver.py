@@ -294,13 +294,15 @@ def _preload():
 def _warm_up():
     """Run, once, here, what every child runs first: a small tree of one logged service, started
     and stopped. The interpreter rewrites a function's code the first times it runs it, and
-    fills caches: done here, that happens once in pages the children share, not in each."""
-    import shutil
-    import tempfile
+    fills caches: done here, that happens once in pages the children share, not in each.
+
+    Its scratch directory is made with ``os`` alone: ``tempfile`` and ``shutil`` would import
+    ``random``, whose hook after every fork reseeds its generator in each child (about 90 kB of
+    every user's tree: the generator's state and the code that fills it)."""
     from .loop import EventLoop
     from .servicetree import ServiceTree
     from .spawn import Spawner
-    base = tempfile.mkdtemp(prefix="runit-provision-warm-up-")
+    base = _scratch_directory()
     try:
         service = os.path.join(base, "w")
         os.makedirs(os.path.join(service, "log", "main"))
@@ -316,8 +318,42 @@ def _warm_up():
         loop.run()
         loop.close()
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        _remove_tree(base)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+
+
+def _scratch_directory():
+    """A new directory of ours (0700) under /tmp, named unguessably: made by
+    this very call, so nothing in it is anybody else's."""
+    parent = "/tmp" if os.path.isdir("/tmp") else os.getcwd()
+    while True:
+        path = os.path.join(parent, "runit-provision-warm-up-" + os.urandom(6).hex())
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        return path
+
+
+def _remove_tree(path):
+    """``shutil.rmtree`` for a directory we made and alone may write in: entries removed
+    where they are (a link is removed, never followed); what cannot be removed stays."""
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        entries = []
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _remove_tree(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError:
+            pass
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
 
 
 def _fork_child(kind, fields, fds):
