@@ -45,6 +45,11 @@ _MESSAGE_MAX = 65536
 _MAX_FDS = 8
 CHANNEL_FD = 3  # where the server finds its end of the channel
 TITLE_ROOM = 512  # bytes of argument area its children may show their own names in
+# The C library's allocator, read at the server's start and inherited by every child: one arena
+# (a child is one thread), freed memory at the top of the heap given back from 64 kB, no padding
+# when the heap grows — each user's tree keeps about 50 kB fewer pages of its own.
+_SERVER_ENVIRON = {"MALLOC_ARENA_MAX": "1", "MALLOC_TRIM_THRESHOLD_": "65536",
+                   "MALLOC_TOP_PAD_": "0"}
 
 
 class ForkServer:
@@ -113,7 +118,8 @@ class ForkServer:
         server_end.close()
         try:
             argv = [sys.executable, "-S", "-I", "-c", _boot_code(), "x" * TITLE_ROOM]
-            self.pid = self.spawner.spawn(argv, extra_fds=[(server_fd, CHANNEL_FD)], env={})
+            self.pid = self.spawner.spawn(argv, extra_fds=[(server_fd, CHANNEL_FD)],
+                                          env=_SERVER_ENVIRON)
         except OSError as exc:
             tree_end.close()
             self._broken(exc)
