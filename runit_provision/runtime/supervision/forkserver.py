@@ -3,9 +3,10 @@ root forks the processes that become another identity: users' trees and logger h
 
 A process forked from the running tree keeps a private copy of every page the tree writes after
 the fork (3–4 MB, even for a tree of one service), and it carries a copy of whatever the tree
-had read. The fork server is exec'd instead (``python -S -I``, an empty environment), when a
-tree first needs it: it imports what its children run, freezes the collector's generations so
-that no collection walks (and so copies) them, and then only waits on its socket. Its children
+had read. The fork server is exec'd instead (``python -S -I``, an environment of the C
+allocator's settings alone: ``_SERVER_ENVIRON``), when a tree first needs it: it imports what
+its children run, runs a throwaway tree of a few services, freezes the collector's generations
+so that no collection walks (and so copies) them, and then only waits on its socket. Its children
 share its pages, and they do not change under them: the server writes nothing between forks.
 
 Each child is forked twice — the server forks, that child forks the helper and exits — so the
