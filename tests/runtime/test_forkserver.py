@@ -4,6 +4,9 @@ never an endless wait. Real processes stand in for the server; the loop is this 
 """
 
 import errno
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -80,3 +83,40 @@ def test_a_server_that_never_says_ready_is_killed_and_its_askers_woken(loop, mon
         asked_then_refused(loop, server)
     finally:
         kill_pids(spawner.pids)
+
+
+def test_the_prepared_server_holds_nothing_that_runs_again_in_each_child(tmp_path):
+    """What the server imports and warms up leaves no hook that runs after every fork in each
+    child (``random`` reseeds itself there: 0.2 MB of every user's tree), and its warm-up's
+    scratch directory is gone — a real server's preparation, in a fresh ``python -S -I``."""
+    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(forkserver.__file__)))))
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "from runit_provision.runtime.supervision import forkserver\n"
+            "forkserver._preload(); forkserver._warm_up()\n"
+            "print(' '.join(sorted(sys.modules)))\n" % package)
+    done = subprocess.run([sys.executable, "-S", "-I", "-c", code], capture_output=True,
+                          text=True, timeout=60, env={},
+                          cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    modules = set(done.stdout.split())
+    assert "runit_provision.runtime.supervision.usertree" in modules
+    assert modules & {"random", "tempfile", "shutil", "threading", "logging"} == set()
+
+
+def test_the_warm_up_scratch_is_removed_without_following_links(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kept").write_text("kept\n")
+    scratch, other = forkserver._scratch_directory(), forkserver._scratch_directory()
+    os.rmdir(other)
+    try:
+        assert other != scratch
+        assert os.stat(scratch).st_mode & 0o777 == 0o700
+        os.makedirs(os.path.join(scratch, "w", "log", "main"))
+        os.symlink(str(outside), os.path.join(scratch, "w", "link"))
+        os.symlink(str(outside / "kept"), os.path.join(scratch, "w", "log", "file-link"))
+    finally:
+        forkserver._remove_tree(scratch)
+    assert not os.path.lexists(scratch)
+    assert (outside / "kept").read_text() == "kept\n"

@@ -183,6 +183,26 @@ def test_the_user_cannot_read_anything_of_roots_through_their_processes(user_tre
         assert "socket:" not in probe.stdout, (cmdline(pid), probe.stdout)
 
 
+def test_a_service_of_the_forked_tree_gets_env_i_path_and_the_envdir_alone(user_tree):
+    """What ``env -i PATH="$PATH" chpst -e ./env`` gives: the tree's PATH and the envdir's
+    variables — nothing of root's environment, nothing of the fork server's own (the C
+    allocator's settings it is started with)."""
+    user_tree.build()
+    shown = make_service(user_tree.user_tree, "shown",
+                         run=SH + "env > ./environ.new && mv ./environ.new ./environ\n"
+                                  "exec sleep 100000\n")
+    subprocess.run(["chown", "-R", "nobody:%d" % user_tree.user.pw_gid, str(shown)], check=True)
+    user_tree.start(env={"SECRET_TOKEN": "s3cr3t-4d2e"})
+    user_tree.tree_pid()
+    environ_file = shown / "environ"
+    wait_until(environ_file.exists, timeout=30, what="the service's environment written")
+    names = {line.split("=", 1)[0] for line in environ_file.read_text().splitlines()}
+    assert {"PATH", "HOME"} <= names
+    # what a shell adds of its own, and nothing else
+    assert names - {"PATH", "HOME", "PWD", "SHLVL", "_", "OLDPWD"} == set(), names
+    assert "PATH=%s:%s\n" % (OUR_BIN, BASE_PATH) in environ_file.read_text()
+
+
 def test_restart_down_up_and_kill_of_the_users_tree(user_tree):
     web = user_tree.build()
     user_tree.start()
