@@ -48,7 +48,6 @@ characters, an undecodable byte as the lone surrogate ``\udcHH`` that ``os.fsdec
 printed.
 """
 
-import json
 import re
 
 _NAMED = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -156,12 +155,14 @@ def json_text(document, indent=None, sort_keys=False):
     r"""``document`` as JSON text: valid UTF-8, inert on a terminal, every string exact
     (the module's docstring).
 
-    >>> import os
+    >>> import json, os
     >>> print(json_text({"path": os.fsdecode(b"bad\xff\x1b\xc2\x9b"), "name": "café"}))
     {"path": "bad\udcff\u001b\u009b", "name": "café"}
     >>> json.loads(json_text(["\udcff"]).encode("utf-8").decode("utf-8")) == ["\udcff"]
     True
     """
+    import json  # here: the views that print no JSON (logs, status) do not load it
+
     text = json.dumps(document, indent=indent, sort_keys=sort_keys, ensure_ascii=False)
     if all(line.isprintable() for line in text.split("\n")):
         return text

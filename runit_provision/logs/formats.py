@@ -18,7 +18,6 @@ a line a user's service wrote is printed on root's terminal too. ``raw`` writes 
 they are (``logs --raw``); ``json`` escapes them as JSON does (its lines are ASCII).
 """
 
-import json
 import operator
 import time
 
@@ -96,6 +95,8 @@ class Formatter:
                                       abs(offset) % 3600 // 60)
 
     def _json(self, merged):
+        import json  # here: short and cat (the everyday views) do not load it
+
         out = []
         for line, source, key, stamped, item in zip(merged.lines, merged.sources, merged.keys,
                                                     merged.exact, merged.files):
