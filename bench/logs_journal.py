@@ -176,6 +176,10 @@ def main(argv=None):
     if JOURNALCTL is None or not os.access(JOURNAL_REMOTE, os.X_OK):
         print("journalctl or %s: not installed" % JOURNAL_REMOTE)
         return 0
+    # the package's bytecode as an installation has it (pip compiles it): a stale .pyc of a
+    # file just edited, with PYTHONDONTWRITEBYTECODE set, is compiled again at every start
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "runit_provision")],
+                   stdout=subprocess.DEVNULL, check=True)
     results = {}
     for megabytes in ((200, 1024) if args.big else (200,)):
         base = Path(args.set) / ("%dmb" % megabytes)
