@@ -19,7 +19,8 @@ a. the last hour of all 20: ``logs --dir … --since -1h`` / ``journalctl --sinc
 b. one service's last 10 lines: ``logs --dir svc03 -n 10`` / ``journalctl -n 10 -u svc03``,
    and ``logs -n 10 svc03`` and ``status svc03`` as an operator types them (``--data``
    declaring the 20, ``--root`` holding their logs; nothing supervised: ``status`` says so);
-c. the full merged view of all 20, ``-o cat`` both;
+c. one service's whole log (``logs --dir svc03 -o cat`` / ``journalctl -u svc03 -o cat``)
+   and the full merged view of all 20, ``-o cat`` both;
 d. the interpreter floor ``python3 -S -I -c pass`` (the interpreter the virtualenv runs) and the virtualenv's
    ``python -c pass`` (what pip's console script starts with: ``site``).
 
@@ -141,7 +142,9 @@ def measure(base, runs):
                         "tail_journal": journal + ["-n", "10", "-u", "svc03"],
                         "floor": [FLOOR, "-S", "-I", "-c", "pass"],
                         "venv_python": [str(BIN / "python"), "-c", "pass"]}, max(runs, 15)))
-    found.update(timed({"merge_ours": ours + ["logs", "--dir"] + dirs + ["-o", "cat"],
+    found.update(timed({"one_ours": ours + ["logs", "--dir", dirs[3], "-o", "cat"],
+                        "one_journal": journal + ["-u", "svc03", "-o", "cat"],
+                        "merge_ours": ours + ["logs", "--dir"] + dirs + ["-o", "cat"],
                         "merge_journal": journal + ["-o", "cat"]}, runs))
     return found
 
@@ -149,6 +152,7 @@ def measure(base, runs):
 ROWS = (("--since -1h, 20 services", "since_ours", "since_journal"),
         ("-n 10 of one service (--dir / -u)", "tail_ours", "tail_journal"),
         ("logs -n 10 svc03 --data", "tail_name_ours", "tail_journal"),
+        ("one service's whole log, -o cat (--dir / -u)", "one_ours", "one_journal"),
         ("full merge, -o cat", "merge_ours", "merge_journal"))
 
 
