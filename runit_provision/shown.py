@@ -48,13 +48,20 @@ characters, an undecodable byte as the lone surrogate ``\udcHH`` that ``os.fsdec
 printed.
 """
 
-import json
+import functools
 import re
 
 _NAMED = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-# what a line of text has escaped: C0 but the tab, DEL and C1, and surrogates (a byte that
-# is not UTF-8, PEP 383's, or a lone one)
-_TEXT_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+@functools.lru_cache(maxsize=None)
+def _text_unsafe():
+    """What a line of text has escaped: C0 but the tab, DEL and C1, and surrogates (a byte
+    that is not UTF-8, PEP 383's, or a lone one). Compiled on first use: half a millisecond
+    of every command's start, most of which never show a line of someone's text."""
+    return re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 # the bytes lines of ASCII text keep as they are: tab, newline, the space to the tilde; and of
 # UTF-8 text, the bytes above too (its C1 controls are \xc2\x80 to \xc2\x9f)
 _TEXT_ASCII = b"\t\n" + bytes(range(0x20, 0x7f))
@@ -106,9 +113,10 @@ def shown_line(text):
     >>> shown_line("a\tb \\ \x1b[2J\r \u2028")
     'a\tb \\ \\x1b[2J\\r \u2028'
     """
-    if _TEXT_UNSAFE.search(text) is None:
+    unsafe = _text_unsafe()
+    if unsafe.search(text) is None:
         return text
-    return _TEXT_UNSAFE.sub(lambda match: _escape(match.group()), text)
+    return unsafe.sub(lambda match: _escape(match.group()), text)
 
 
 def shown_text(text):
@@ -156,12 +164,14 @@ def json_text(document, indent=None, sort_keys=False):
     r"""``document`` as JSON text: valid UTF-8, inert on a terminal, every string exact
     (the module's docstring).
 
-    >>> import os
+    >>> import json, os
     >>> print(json_text({"path": os.fsdecode(b"bad\xff\x1b\xc2\x9b"), "name": "café"}))
     {"path": "bad\udcff\u001b\u009b", "name": "café"}
     >>> json.loads(json_text(["\udcff"]).encode("utf-8").decode("utf-8")) == ["\udcff"]
     True
     """
+    import json  # here: the views that print no JSON (logs, status) do not load it
+
     text = json.dumps(document, indent=indent, sort_keys=sort_keys, ensure_ascii=False)
     if all(line.isprintable() for line in text.split("\n")):
         return text

@@ -125,14 +125,11 @@ def line_count(text):
 
 
 def run(args):
-    from ..logs.timespec import TimeError, key_of_time
-
     stderr = sys.stderr
     try:
-        since = key_of_time(args.since) if args.since else None
-        until = key_of_time(args.until) if args.until else None
+        since, until = _times(args)
         pattern = re.compile(os.fsencode(args.grep)) if args.grep else None
-    except (TimeError, re.error) as exc:
+    except (_Usage, re.error) as exc:
         stderr.write("runit-provision logs: %s\n" % exc)
         return EXIT_USAGE
     if args.follow and args.reverse:
@@ -151,6 +148,19 @@ def run(args):
 
 class _Usage(Exception):
     pass
+
+
+def _times(args):
+    """The keys of --since and --until (None: not given). logs.timespec is imported only
+    when one is: ``logs -n 10 web`` starts without it."""
+    if not args.since and not args.until:
+        return None, None
+    from ..logs.timespec import TimeError, key_of_time
+    try:
+        return (key_of_time(args.since) if args.since else None,
+                key_of_time(args.until) if args.until else None)
+    except TimeError as exc:
+        raise _Usage(str(exc)) from exc
 
 
 # -- which logs ---------------------------------------------------------------------------------

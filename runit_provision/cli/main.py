@@ -19,7 +19,6 @@ import argparse
 import gc
 import importlib
 import os
-import select
 import sys
 
 from .. import __version__
@@ -114,6 +113,8 @@ def parse_command_line(parser, argv, chosen):
 def is_output_closed():
     """Whether standard output's reader has gone: poll(2) reports POLLERR on a pipe without
     readers (POLLHUP on a socket shut down)."""
+    import select  # here: needed only once the output has failed
+
     try:
         poller = select.poll()
         poller.register(sys.stdout.fileno(), select.POLLOUT)

@@ -8,7 +8,6 @@ layers (of which only the global one exists here) — the nesting matters for ``
 the knockouts of ``deep``. A dotted key (``runit::services.web``) merges the root key, then digs.
 """
 
-import json
 import re
 
 from ..errors import DataError
@@ -217,6 +216,8 @@ class Hiera:
 
 def _shown(value):
     """A value in an explanation: JSON, as puppet's explain shows data."""
+    import json  # here: only an explanation (lookup --explain) loads it
+
     return json.dumps(value, ensure_ascii=False, default=str)
 
 

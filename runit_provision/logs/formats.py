@@ -18,7 +18,6 @@ a line a user's service wrote is printed on root's terminal too. ``raw`` writes 
 they are (``logs --raw``); ``json`` escapes them as JSON does (its lines are ASCII).
 """
 
-import json
 import operator
 import time
 
@@ -62,28 +61,36 @@ class Formatter:
     def _short(self, merged):
         out = []
         labels = {}
-        clock = self.clock
+        seconds_of, second = self._seconds.get, self._second
+        width = WIDTH + 1
         for line, source, key, stamped in zip(merged.lines, merged.sources, merged.keys,
                                               merged.exact):
             label = labels.get(source)
             if label is None:
                 label = labels[source] = (b" " + source.label.encode() + b": " if self.labels
                                           else b" ")
+            # clock() inline: a line's time is its second's text (cached) and its µs
+            seconds = key >> 32
             if stamped:
-                out.append(clock(key) + label + line[WIDTH + 1:])
+                out.append(b"%s.%06d%s%s" % (seconds_of(seconds) or second(seconds),
+                                             (key & 0xFFFFFFFF) // 1000, label, line[width:]))
             else:
-                out.append(_INEXACT + clock(key) + label + line)
+                out.append(b"%s%s.%06d%s%s" % (_INEXACT, seconds_of(seconds) or second(seconds),
+                                               (key & 0xFFFFFFFF) // 1000, label, line))
         return b"\n".join(out) + b"\n" if out else b""
 
     def clock(self, key):
         """``Nov 23 10:05:15.398270`` of a key."""
-        seconds = (key >> 32)
-        found = self._seconds.get(seconds)
-        if found is None:
-            unix = ns_from_key(seconds << 32) // 1_000_000_000
-            found = self._seconds[seconds] = time.strftime(
-                "%b %d %H:%M:%S", self._convert(unix)).encode()
-        return found + b".%06d" % ((key & 0xFFFFFFFF) // 1000)
+        seconds = key >> 32
+        return (self._seconds.get(seconds) or self._second(seconds)) + \
+            b".%06d" % ((key & 0xFFFFFFFF) // 1000)
+
+    def _second(self, seconds):
+        """``Nov 23 10:05:15`` of a key's seconds, kept for the next line of that second."""
+        unix = ns_from_key(seconds << 32) // 1_000_000_000
+        found = self._seconds[seconds] = time.strftime(
+            "%b %d %H:%M:%S", self._convert(unix)).encode()
+        return found
 
     def iso(self, key):
         time_ns = ns_from_key(key)
@@ -96,6 +103,8 @@ class Formatter:
                                       abs(offset) % 3600 // 60)
 
     def _json(self, merged):
+        import json  # here: short and cat (the everyday views) do not load it
+
         out = []
         for line, source, key, stamped, item in zip(merged.lines, merged.sources, merged.keys,
                                                     merged.exact, merged.files):

@@ -34,11 +34,20 @@ from .files import (DecodeError, LogFile, PlainReader, blocks, blocks_backward, 
                     open_directory, open_log)
 from .stamps import HUMAN, ISO, KINDS, TAI64N, WIDTH, BulkKeys, kind_of, key_from_ns
 
+# a stamp at a line's start, by kind (compiled on first use: the tail of one file needs none)
 _STAMP_PATTERNS = {
-    TAI64N: re.compile(rb"(?m)^@[0-9a-f]{24}(?= )"),
-    HUMAN: re.compile(rb"(?m)^\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d\.\d{5}(?= )"),
-    ISO: re.compile(rb"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{5}(?= )"),
+    TAI64N: rb"@[0-9a-f]{24}(?= )",
+    HUMAN: rb"\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d\.\d{5}(?= )",
+    ISO: rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{5}(?= )",
 }
+
+
+@functools.lru_cache(maxsize=None)
+def _stamp_patterns(kind):
+    """(the first line's stamp, every later line's): the later ones searched after a newline,
+    a literal found as one (memchr), where "(?m)^" is tried at every byte — 3x the time over a
+    1 MB current."""
+    return re.compile(_STAMP_PATTERNS[kind]), re.compile(b"\n(" + _STAMP_PATTERNS[kind] + b")")
 
 
 class Batch:
@@ -398,7 +407,17 @@ def _line_start_at_or_after(fd, offset):
 def _latest_before(fd, kind, end):
     """The latest stamp (bytes, sortable within one kind) of the lines before ``end``."""
     data = os.pread(fd, end, 0)
-    stamps = _STAMP_PATTERNS[kind].findall(data)
+    first_line, later_lines = _stamp_patterns(kind)
+    # The greatest line, when it is stamped, has the latest stamp: stamps are of one width
+    # and sort as the lines do (split and max in C: 0.6x the search below, line by line)
+    greatest = max(data.split(b"\n"))
+    if first_line.match(greatest):
+        return greatest[:WIDTH]
+    # a greater line without a stamp ("zz…", or "@…" in a -tt file): every stamp, searched
+    stamps = later_lines.findall(data)
+    first = first_line.match(data)
+    if first is not None:
+        stamps.append(first.group())
     return max(stamps) if stamps else b""
 
 

@@ -1,14 +1,42 @@
 """svlogd's stamps as keys, and journalctl's times — pure."""
 
+import calendar
+import itertools
+import random
 import time
 
 import pytest
 
 from runit_provision.logs.stamps import (
-    HUMAN, ISO, TAI64N, BulkKeys, key_from_ns, key_of, kind_of, label_key, ns_from_key)
+    HUMAN, ISO, TAI64N, BulkKeys, key_from_ns, key_of, kind_of, label_key, ns_from_key,
+    unix_seconds)
 from runit_provision.logs.timespec import TimeError, key_of_time
 
 from .helpers import line
+
+
+def fields_or_refusal(function, fields):
+    try:
+        return function(*fields)
+    except ValueError:
+        return "refused"
+
+
+def test_unix_seconds_is_calendar_timegm_every_field_in_and_out_of_range():
+    """What a -tt/-ttt stamp's digits can say: years 0000–9999, the other fields 00–99 —
+    the same seconds as calendar.timegm (which the start-up no longer imports), and the
+    same refusals (a month 00 or 13–99, the year 0)."""
+    years = (0, 1, 2, 4, 99, 100, 400, 1600, 1900, 1969, 1970, 2000, 2023, 2024, 2100, 9999)
+    chosen = list(itertools.product(years, range(100), (0, 1, 28, 29, 30, 31, 99),
+                                    ((0, 0, 0), (23, 59, 60), (99, 99, 99))))
+    picked = random.Random(31)
+    chosen += [(picked.randrange(10000), picked.randrange(100), picked.randrange(100),
+                (picked.randrange(100), picked.randrange(100), picked.randrange(100)))
+               for _ in range(20000)]
+    for year, month, day, clock in chosen:
+        fields = (year, month, day) + clock
+        assert fields_or_refusal(unix_seconds, fields) == \
+            fields_or_refusal(lambda *parts: calendar.timegm(parts), fields), fields
 
 
 @pytest.mark.parametrize("kind", [TAI64N, HUMAN, ISO])

@@ -93,6 +93,33 @@ def test_since_in_a_large_file_is_found_by_bisection(tmp_path, capsysbinary):
     assert texts(out) == ["line %d" % index for index in range(49990, 50000)]
 
 
+@pytest.mark.parametrize("kind", ["tai64n", "human", "iso"])
+@pytest.mark.parametrize("late", [0, 700])
+@pytest.mark.parametrize("unstamped", [None, "zz no stamp", "@ no stamp either"])
+def test_since_in_a_large_file_finds_an_earlier_line_stamped_after_it(
+        tmp_path, capsysbinary, kind, late, unstamped):
+    """A clock stepped back inside ``current``: the bisection lands after the step, yet an
+    earlier line — the first of the file, or one in its middle — is stamped after --since;
+    the view then reads the file from its start, each line by its own stamp. An earlier
+    line without a stamp that sorts after every stamp changes nothing (it takes the time of
+    the line before it)."""
+    web = LogDir(tmp_path / "web", kind)
+
+    def write(lines):
+        with open(str(web.current), "w") as handle:
+            for index, at in enumerate(lines):
+                handle.write("%s line %d\n" % (stamp(kind, at), index))
+                if index == 300 and unstamped:
+                    handle.write(unstamped + "\n")
+    write([BASE + 1990 if index == late else BASE + index for index in range(2000)])
+    since = stamp(kind, BASE + 1980)
+    _, out, _ = logs(capsysbinary, "--dir", web.path, "--since", since, "-o", "cat")
+    assert texts(out) == ["line %d" % late] + ["line %d" % index for index in range(1980, 2000)]
+    write([BASE + index for index in range(2000)])  # the same, steady: from the bisection on
+    _, out, _ = logs(capsysbinary, "--dir", web.path, "--since", since, "-o", "cat")
+    assert texts(out) == ["line %d" % index for index in range(1980, 2000)]
+
+
 def test_last_lines_reverse_and_grep(tmp_path, capsysbinary):
     web, db = LogDir(tmp_path / "web"), LogDir(tmp_path / "db")
     for index in range(50):

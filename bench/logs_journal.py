@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""bench: ``runit-provision logs`` side by side with ``journalctl`` on the same lines (issue
+31 §3) — what a user would pick instead.
+
+The lines (made once per size, kept in ``--set DIR``, remade when older than ``--fresh``
+minutes so that the last hour holds lines): 20 services, each an svlogd directory rotated
+every 1 MB (files named by their rotation time, then ``current``), lines of ~100 bytes
+spread evenly over the week before the set was made, even-numbered services stamped TAI64N
+(``-t``), odd ones ``-tt``; the same lines, in time order, written into a journal by Debian's
+``systemd-journal-remote`` from journal export format (``__REALTIME_TIMESTAMP``,
+``_SYSTEMD_UNIT=svcNN.service``, ``SYSLOG_IDENTIFIER``, ``MESSAGE``: the line after its
+stamp), read with ``journalctl --file 'DIR/*.journal'``.
+
+Figures, medians of ``--runs`` runs, each a whole command with its start-up, output to
+/dev/null, ours and journalctl's interleaved run by run — wall time, and CPU time (user +
+system of the command, which others' load on the machine moves much less):
+
+a. the last hour of all 20: ``logs --dir … --since -1h`` / ``journalctl --since -1h``;
+b. one service's last 10 lines: ``logs --dir svc03 -n 10`` / ``journalctl -n 10 -u svc03``,
+   and ``logs -n 10 svc03`` and ``status svc03`` as an operator types them (``--data``
+   declaring the 20, ``--root`` holding their logs; nothing supervised: ``status`` says so);
+c. one service's whole log (``logs --dir svc03 -o cat`` / ``journalctl -u svc03 -o cat``)
+   and the full merged view of all 20, ``-o cat`` both;
+d. the interpreter floor ``python3 -S -I -c pass`` (the interpreter the virtualenv runs) and the virtualenv's
+   ``python -c pass`` (what pip's console script starts with: ``site``).
+
+Sizes: ``200`` MB always, ``--big`` adds the 1 GB set (building it — lines and journal — takes
+several minutes on a loaded 2-core machine; the full merge of 1 GB is timed ``--runs`` times
+too).
+
+Usage: ``.venv/bin/python bench/logs_journal.py [--set DIR] [--runs N] [--big] [--json FILE]``
+"""
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+TAI = (1 << 62) + 10
+SERVICES, ROTATE, LINE = 20, 1 << 20, 100
+JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
+JOURNALCTL = shutil.which("journalctl")
+SPAN = 7 * 86400
+# the interpreter the virtualenv runs, itself (python3 on PATH may be a wrapper: pyenv's shim)
+FLOOR = os.path.realpath(str(BIN / "python"))
+
+
+def make_set(base, megabytes, fresh_minutes):
+    """The svlogd directories under ``base/logs`` (``var/log/svcNN``: the data's
+    default log_dir under ``--root base``) and
+    the journal under ``base/journal``, remade when older than ``fresh_minutes``."""
+    marker = base / ".complete"
+    if marker.exists() and time.time() - marker.stat().st_mtime < fresh_minutes * 60:
+        return
+    shutil.rmtree(str(base), ignore_errors=True)
+    logs, journal = base / "var" / "log", base / "journal"
+    journal.mkdir(parents=True)
+    remote = subprocess.Popen([JOURNAL_REMOTE, "-o", str(journal / "all.journal"), "-"],
+                              stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    now = time.time()
+    count = (megabytes << 20) // SERVICES // LINE
+    step = SPAN / count
+    chunks = [[] for _ in range(SERVICES)]
+    sizes = [0] * SERVICES
+    for index in range(SERVICES):
+        (logs / ("svc%02d" % index)).mkdir(parents=True)
+    export = []
+    for number in range(count):
+        for index in range(SERVICES):
+            moment = now - SPAN + step * number + index * 1e-4
+            if index % 2 == 0:
+                stamp = "@%016x%08x" % (int(moment) + TAI, int(moment % 1 * 1e9))
+            else:
+                stamp = time.strftime("%Y-%m-%d_%H:%M:%S", time.gmtime(moment)) + \
+                    ".%05d" % int(moment % 1 * 1e5)
+            text = "service %02d line %d some text to fill a line to about a hundred b" % (
+                index, number)
+            line = "%s %s\n" % (stamp, text)
+            chunks[index].append(line)
+            sizes[index] += len(line)
+            if sizes[index] >= ROTATE:
+                name = "@%016x%08x.s" % (int(moment) + TAI, int(moment % 1 * 1e9) + 1)
+                (logs / ("svc%02d" % index) / name).write_text("".join(chunks[index]))
+                chunks[index], sizes[index] = [], 0
+            export.append("__REALTIME_TIMESTAMP=%d\n_SYSTEMD_UNIT=svc%02d.service\n"
+                          "SYSLOG_IDENTIFIER=svc%02d\nMESSAGE=%s\n\n" % (
+                              int(moment * 1e6), index, index, text))
+        if len(export) >= 20000:
+            remote.stdin.write("".join(export).encode())
+            export = []
+    remote.stdin.write("".join(export).encode())
+    remote.stdin.close()
+    if remote.wait() != 0:
+        raise RuntimeError("systemd-journal-remote exited %d" % remote.returncode)
+    for index in range(SERVICES):
+        (logs / ("svc%02d" % index) / "current").write_text("".join(chunks[index]))
+    (base / "data.yaml").write_text("runit::services:\n" + "".join(
+        "  svc%02d:\n    command: sleep 1000\n    log:\n      timestamps: %s\n" % (
+            index, "tai64n" if index % 2 == 0 else "human") for index in range(SERVICES)))
+    marker.write_text("")
+
+
+def timed(commands, runs):
+    """Each command's median wall time (output to /dev/null), run by run interleaved, and
+    under ``NAME_cpu`` its median CPU time (user + system, the children's usage): on a machine others
+    load, the wall time carries their work, the CPU time mostly not."""
+    wall = {name: [] for name in commands}
+    cpu = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wall[name].append(time.perf_counter() - started)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[name].append(after.ru_utime + after.ru_stime - before.ru_utime
+                             - before.ru_stime)
+    found = {name: statistics.median(values) for name, values in wall.items()}
+    found.update({name + "_cpu": statistics.median(values) for name, values in cpu.items()})
+    return found
+
+
+def measure(base, runs):
+    logs_dir = base / "var" / "log"
+    dirs = [str(logs_dir / ("svc%02d" % index)) for index in range(SERVICES)]
+    ours = [str(BIN / "runit-provision")]
+    journal = [JOURNALCTL, "--file", str(base / "journal" / "*.journal"), "--no-pager"]
+    data = ["--data", str(base / "data.yaml"), "--root", str(base)]
+    found = timed({"since_ours": ours + ["logs", "--dir"] + dirs + ["--since", "-1h"],
+                   "since_journal": journal + ["--since", "-1h"]}, runs)
+    found.update(timed({"tail_ours": ours + ["logs", "--dir", dirs[3], "-n", "10"],
+                        "tail_name_ours": ours + ["logs", "-n", "10", "svc03"] + data,
+                        "status_ours": ours + ["status", "svc03"] + data,
+                        "tail_journal": journal + ["-n", "10", "-u", "svc03"],
+                        "floor": [FLOOR, "-S", "-I", "-c", "pass"],
+                        "venv_python": [str(BIN / "python"), "-c", "pass"]}, max(runs, 15)))
+    found.update(timed({"one_ours": ours + ["logs", "--dir", dirs[3], "-o", "cat"],
+                        "one_journal": journal + ["-u", "svc03", "-o", "cat"],
+                        "merge_ours": ours + ["logs", "--dir"] + dirs + ["-o", "cat"],
+                        "merge_journal": journal + ["-o", "cat"]}, runs))
+    return found
+
+
+ROWS = (("--since -1h, 20 services", "since_ours", "since_journal"),
+        ("-n 10 of one service (--dir / -u)", "tail_ours", "tail_journal"),
+        ("logs -n 10 svc03 --data", "tail_name_ours", "tail_journal"),
+        ("one service's whole log, -o cat (--dir / -u)", "one_ours", "one_journal"),
+        ("full merge, -o cat", "merge_ours", "merge_journal"))
+
+
+def report(size, found):
+    print("# %s: whole commands, median wall time (median CPU time)" % size)
+    print("| figure | ours | journalctl | ours / journalctl | ours / floor |")
+    print("|---|---|---|---|---|")
+
+    def pair(name):
+        return "%.1f (%.1f) ms" % (found[name] * 1e3, found[name + "_cpu"] * 1e3)
+
+    def ratio(top, bottom):
+        return "%.2fx (%.2fx)" % (found[top] / found[bottom],
+                                  found[top + "_cpu"] / found[bottom + "_cpu"])
+    for title, ours, theirs in ROWS:
+        print("| %s | %s | %s | %s | %s |" % (title, pair(ours), pair(theirs),
+                                              ratio(ours, theirs), ratio(ours, "floor")))
+    print("| status svc03 --data | %s | | | %s |" % (pair("status_ours"),
+                                                     ratio("status_ours", "floor")))
+    print("| floor python3 -S -I -c pass / venv python -c pass | %s / %s | | | |" % (
+        pair("floor"), pair("venv_python")))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", default="/tmp/runit-provision-bench-journal")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--big", action="store_true", help="the 1 GB set too")
+    parser.add_argument("--fresh", type=float, default=30,
+                        help="minutes a set stays usable (its last hour must hold lines)")
+    parser.add_argument("--json", metavar="FILE")
+    args = parser.parse_args(argv)
+    if JOURNALCTL is None or not os.access(JOURNAL_REMOTE, os.X_OK):
+        print("journalctl or %s: not installed" % JOURNAL_REMOTE)
+        return 0
+    # the package's bytecode as an installation has it (pip compiles it): a stale .pyc of a
+    # file just edited, with PYTHONDONTWRITEBYTECODE set, is compiled again at every start
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "runit_provision")],
+                   stdout=subprocess.DEVNULL, check=True)
+    results = {}
+    for megabytes in ((200, 1024) if args.big else (200,)):
+        base = Path(args.set) / ("%dmb" % megabytes)
+        started = time.perf_counter()
+        make_set(base, megabytes, args.fresh)
+        print("# set %s ready in %.0f s" % (base, time.perf_counter() - started), flush=True)
+        results[megabytes] = measure(base, args.runs)
+        report("%d MB" % megabytes, results[megabytes])
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
