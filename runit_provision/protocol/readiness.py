@@ -1,0 +1,140 @@
+"""protocol: readiness — the service directory's ``ready`` file, systemd's notify messages,
+and the ``supervise/readiness`` record our runsv writes beside runit's files.
+
+Three pure parts, each with sample input:
+
+- ``ready`` (in the service directory, ours; C runsv never reads it): one line, a kind and
+  ``key=value`` words — ``notify`` (systemd's protocol on a ``NOTIFY_SOCKET``) with
+  ``access=main`` (the default, systemd's ``NotifyAccess=main``) or ``access=all``.
+- a notify datagram: newline-separated ``NAME=value`` assignments (sd_notify(3)).
+- ``supervise/readiness``: ``key value`` lines, written ``.new`` then renamed, for our ``sv``,
+  ``status`` and metrics (docs/readiness.md). The 20-byte ``status`` is never touched.
+"""
+
+from collections import namedtuple
+
+KINDS = ("notify",)
+ACCESS = ("main", "all")
+MESSAGE_MAX = 4096  # a longer datagram is refused whole (sd_notify messages are a few lines)
+STATUS_TEXT_MAX = 256  # of STATUS=, what the record keeps (systemd shows a line, too)
+
+# What a service is, as far as readiness goes. ``starting``: ./run runs and has not said
+# READY=1; ``ready``; ``reloading`` (RELOADING=1 until the next READY=1); ``stopping``
+# (STOPPING=1); ``down``: nothing runs.
+STATES = ("starting", "ready", "reloading", "stopping", "down")
+
+ReadySpec = namedtuple("ReadySpec", "kind access")
+ReadySpec.__doc__ = "What a service's ``ready`` file declares."
+
+
+class BadReady(ValueError):
+    """A ``ready`` file that says something we do not know (the message says what)."""
+
+
+def ready_spec_from_bytes(data):
+    """The ``ready`` file's one line as a ReadySpec; BadReady when it is not one.
+
+    >>> ready_spec_from_bytes(b"notify\\n")
+    ReadySpec(kind='notify', access='main')
+    >>> ready_spec_from_bytes(b"notify access=all\\n")
+    ReadySpec(kind='notify', access='all')
+    >>> ready_spec_from_bytes(b"poll")
+    Traceback (most recent call last):
+    ...
+    runit_provision.protocol.readiness.BadReady: unknown kind 'poll' (notify)
+    """
+    words = data.decode("ascii", "replace").split()
+    if not words:
+        raise BadReady("empty")
+    kind, options = words[0], {}
+    if kind not in KINDS:
+        raise BadReady("unknown kind %r (%s)" % (kind, ", ".join(KINDS)))
+    for word in words[1:]:
+        key, sep, value = word.partition("=")
+        if not sep or key in options:
+            raise BadReady("%r is not a key=value word given once" % word)
+        options[key] = value
+    access = options.pop("access", "main")
+    if access not in ACCESS:
+        raise BadReady("access=%s: not one of %s" % (access, ", ".join(ACCESS)))
+    if options:
+        raise BadReady("unknown option %s" % ", ".join(sorted(options)))
+    return ReadySpec(kind, access)
+
+
+def ready_spec_bytes(spec):
+    """The ``ready`` file for ``spec`` (what the renderer writes).
+
+    >>> ready_spec_bytes(ReadySpec("notify", "all"))
+    b'notify access=all\\n'
+    >>> ready_spec_from_bytes(ready_spec_bytes(ReadySpec("notify", "main")))
+    ReadySpec(kind='notify', access='main')
+    """
+    words = [spec.kind]
+    if spec.access != "main":
+        words.append("access=" + spec.access)
+    return (" ".join(words) + "\n").encode("ascii")
+
+
+def notify_assignments(data):
+    """A notify datagram as ``{NAME: value}``; lines that are not ``NAME=value`` with a name
+    of capitals, digits and ``_`` are dropped (systemd ignores them too); the last of a name
+    given twice counts.
+
+    >>> notify_assignments(b"READY=1\\nSTATUS=Accepting connections\\n\\ngarbage\\n")
+    {'READY': '1', 'STATUS': 'Accepting connections'}
+    >>> notify_assignments(b"MAINPID=42\\nx=1\\n\\xff=2")
+    {'MAINPID': '42'}
+    """
+    found = {}
+    for line in data.split(b"\n"):
+        name, sep, value = line.partition(b"=")
+        if not sep or not name or name.strip(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"):
+            continue
+        found[name.decode("ascii")] = value.decode("utf-8", "replace")
+    return found
+
+
+Readiness = namedtuple("Readiness", "state pid started_ns ready_ns status mainpid refused")
+Readiness.__doc__ = """One service's readiness, as ``supervise/readiness`` holds it: ``pid`` of
+the ``./run`` it is about, when it started and (0 until then) became ready, the last ``STATUS=``
+text, the ``MAINPID=`` it gave (0: none) and how many messages were refused since it started."""
+
+_FIELDS = ("state", "pid", "started", "ready", "mainpid", "refused", "status")
+
+
+def readiness_bytes(readiness):
+    """The record as written; ``status`` last, as it is free text (newlines made spaces).
+
+    >>> readiness_bytes(Readiness("ready", 41, 1_700_000_000_000_000_001, 1_700_000_000_5,
+    ...                           "up\\nnow", 0, 2)).decode()
+    'state ready\\npid 41\\nstarted 1700000000000000001\\nready 17000000005\\nmainpid 0\\nrefused 2\\nstatus up now\\n'
+    """
+    status = " ".join(readiness.status.splitlines())[:STATUS_TEXT_MAX]
+    values = (readiness.state, readiness.pid, readiness.started_ns, readiness.ready_ns,
+              readiness.mainpid, readiness.refused, status)
+    return "".join("%s %s\n" % pair for pair in zip(_FIELDS, values)).encode("utf-8")
+
+
+def readiness_from_bytes(data):
+    """The record back, or None when it is not a whole one (a file from elsewhere).
+
+    >>> record = Readiness("starting", 7, 5, 0, "", 9, 0)
+    >>> readiness_from_bytes(readiness_bytes(record)) == record
+    True
+    >>> readiness_from_bytes(b"state ready\\n") is None
+    True
+    """
+    values = {}
+    for line in data.decode("utf-8", "replace").split("\n"):
+        key, _, value = line.partition(" ")
+        if key:
+            values[key] = value
+    try:
+        if values["state"] not in STATES:
+            return None
+        return Readiness(values["state"], int(values["pid"]), int(values["started"]),
+                         int(values["ready"]), values.get("status", ""),
+                         int(values["mainpid"]), int(values["refused"]))
+    except (KeyError, ValueError):
+        return None
