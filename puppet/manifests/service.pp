@@ -46,6 +46,8 @@
 #   see runit::config::templates).
 # @param adopt `true`: manage it even where a package installed the directory (Debian's
 #   runit-helper marks it with `.meta/`); left alone otherwise.
+# @param ready `notify`: the service says when it is ready (sd_notify `READY=1`), and `needs`
+#   and `sv -w start` wait for it (Runit::Readiness).
 define runit::service (
   Optional[Runit::Command] $command = undef,
   Optional[String[1]] $run = undef,
@@ -69,6 +71,7 @@ define runit::service (
   Optional[Runit::Log] $log = undef,
   Optional[String[1]] $template = undef,
   Optional[Boolean] $adopt = undef,
+  Optional[Runit::Readiness] $ready = undef,
 ) {
   assert_type(Runit::Servicename, $title) |$expected, $actual| {
     fail("runit::service[${title}]: not a service name (one path component: letters, digits, _@%+,=: then also . and -)")
@@ -98,6 +101,7 @@ define runit::service (
     'log'               => $log,
     'template'          => $template,
     'adopt'             => $adopt,
+    'ready'             => $ready,
   }.filter |$key, $value| { $value =~ NotUndef }
   $data = runit::escape({ 'runit::services' => { $title => $values } })
 

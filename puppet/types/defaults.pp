@@ -26,4 +26,5 @@ type Runit::Defaults = Struct[{
   restart           => Optional[Runit::RestartPolicy],
   log               => Optional[Runit::Log],
   adopt             => Optional[Boolean],
+  ready             => Optional[Runit::Readiness],
 }]

@@ -38,4 +38,5 @@ type Runit::ServiceSpec = Struct[{
   log               => Optional[Runit::Log],
   template          => Optional[String[1]],
   adopt             => Optional[Boolean],
+  ready             => Optional[Runit::Readiness],
 }]

@@ -30,7 +30,7 @@ TOP_KEYS = ("runtime", "package_file", "sv_dir", "service_dir", "log_dir", "sv_t
 USER_KEYS = ("home", "groups", "sv_dir", "service_dir", "log_dir", "path", "services")
 SERVICE_KEYS = ("command", "run", "user", "group", "owner", "env", "cwd", "umask", "nice",
                 "limits", "finish", "check", "control", "down", "enabled", "ensure",
-                "restart_on_change", "restart", "needs", "log", "template", "adopt")
+                "restart_on_change", "restart", "needs", "log", "template", "adopt", "ready")
 RESTART_KEYS = ("give_up_after", "within")
 LOG_KEYS = ("dir", "user", "timestamps", "size", "num", "min", "timeout", "processor", "udp",
             "udp_only", "prefix", "patterns", "line_length", "run")
@@ -40,6 +40,7 @@ LOG_RUN_ALLOWS = ("run", "dir")
 LIMITS = {"nofile": "o", "nproc": "p", "mem": "m", "data": "d", "stack": "s", "core": "c",
           "cpu": "t", "fsize": "f", "rss": "r"}
 CHECK_KINDS = ("tcp", "http", "command")
+READY_KINDS = ("notify", "check")  # ready: notify | check | {notify: {access: main|all}}
 RUNTIMES = ("python", "system")
 INITS = ("auto", "systemd", "sysvinit", "upstart", "runit", "none")
 TIMESTAMPS = {"none": None, "tai64n": "-t", "human": "-tt", "iso": "-ttt"}
@@ -68,7 +69,9 @@ class User(Record):
 class Service(Record):
     """One service directory. ``command`` is an argv (list of str) or None; scripts are text.
     ``restart``: None, or ``(give_up_after, within)`` — our runtime stops restarting a
-    service that died that many times within that many seconds (docs/failures.md)."""
+    service that died that many times within that many seconds (docs/failures.md).
+    ``ready``: None (ready once up, or once ``check`` passes), or a
+    ``protocol.readiness.ReadySpec`` — the service says when it is ready (docs/readiness.md)."""
 
     __slots__ = ("name",) + SERVICE_KEYS
 

@@ -10,7 +10,8 @@ a user's tree) is dropped there, not an error.
 import os.path
 import re
 
-from ..model import CONTROL_LETTERS, LIMITS, RESTART_KEYS, SERVICE_KEYS, Log, Service
+from ..model import CONTROL_LETTERS, LIMITS, READY_KINDS, RESTART_KEYS, SERVICE_KEYS, Log, Service
+from ..protocol.readiness import ACCESS, ReadySpec
 from ..protocol.tally import RECENT
 from ..source import origin_of, type_name
 from .check import read_check
@@ -67,7 +68,8 @@ def build_service(name, values):
         ensure=values.get("ensure") or "present",
         restart_on_change=values.get("restart_on_change", True) is not False,
         restart=_restart_policy(values.get("restart")), needs=values.get("needs") or [], log=log,
-        template=values.get("template"), adopt=values.get("adopt") is True)
+        template=values.get("template"), adopt=values.get("adopt") is True,
+        ready=_ready_spec(values.get("ready")))
 
 
 def read_service_keys(read, path, raw, is_defaults=False):
@@ -140,6 +142,22 @@ def _one_service_checks(problems, path, values, own, tree_owner):
                          % (tree_owner, tree_owner))
     if values.get("group") is not None and values.get("user") is None:
         problems.add(path + ("group",), "group needs user (chpst -u USER:GROUP)")
+    _ready_checks(problems, path, values, own)
+
+
+def _ready_checks(problems, path, values, own):
+    """``ready: check`` needs a ``check``; ``ready: notify`` renders its own, so a service's
+    own ``check`` and a ``notify`` it wrote exclude each other (a ``notify`` from defaults
+    gives way to the service's ``check``)."""
+    kind = (values.get("ready") or {}).get("kind")
+    if kind == "check" and values.get("check") is None and "check" not in own:
+        problems.add(path + ("ready",), "ready: check needs a check (the script sv polls)")
+    elif kind == "notify" and values.get("check") is not None:
+        if "ready" not in own:
+            values.pop("ready")
+        else:
+            problems.add(path + ("ready",), "ready: notify renders its own check: give "
+                                            "check or ready: notify, not both")
 
 
 def _merge(defaults, own):
@@ -228,6 +246,45 @@ def _restart_policy(value):
     return value["give_up_after"], value.get("within") or 60
 
 
+def _read_ready(read, path, value):
+    """``ready: notify | check`` or ``{notify: {access: main|all}}`` -> ``{kind, access}``
+    (a hash, so that ``defaults`` merge under a service's own)."""
+    if isinstance(value, str):
+        if value in READY_KINDS:
+            return {"kind": value}
+        read.problems.add(path, "expected one of %s, or {notify: {access: main|all}}, got %r"
+                          % (", ".join(READY_KINDS), value))
+        return None
+    value = read.hash(path, value)
+    if value is None:
+        return None
+    read.problems.check_keys(path, value, ("notify",))
+    if "notify" not in value:
+        if not value:  # an unknown key is reported by check_keys already
+            read.problems.add(path, "a readiness hash has notify")
+        return None
+    options = value["notify"]
+    if options is None:
+        return {"kind": "notify"}
+    options = read.hash(path + ("notify",), options)
+    if options is None:
+        return None
+    read.problems.check_keys(path + ("notify",), options, ("access",))
+    found = {"kind": "notify"}
+    if "access" in options:
+        access = read.choice(path + ("notify", "access"), options["access"], ACCESS)
+        if access is not None:
+            found["access"] = access
+    return found
+
+
+def _ready_spec(value):
+    """The ReadySpec of a merged ``ready`` (None: nothing beyond up, or today's check)."""
+    if not value or value.get("kind") != "notify":
+        return None
+    return ReadySpec("notify", value.get("access") or "main")
+
+
 def _read_control(read, path, value):
     value = read.hash(path, value)
     if value is None:
@@ -294,4 +351,5 @@ _KEY_READERS = {
     "needs": _read_needs,
     "log": read_log,
     "template": _read_template,
+    "ready": _read_ready,
 }

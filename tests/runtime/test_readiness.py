@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 
@@ -17,8 +18,9 @@ import pytest
 from runit_provision.protocol.readiness import readiness_from_bytes
 
 from ..conftest import our_tool
-from .processes import (C_SV, SH, make_service, read_bytes, run_sv, voluntary_switches,
-                        wait_until, write_file)
+from .processes import (BASE_PATH, C_RUNSVDIR, C_SV, SH, children_of, comm, end_tree,
+                        make_service, read_bytes, run_sv, voluntary_switches, wait_until,
+                        write_file)
 
 pytestmark = pytest.mark.slow
 
@@ -186,3 +188,102 @@ def test_a_ready_service_idles_without_waking(tmp_path, processes):
     assert voluntary_switches(runsv.pid) - before == 0
     os.kill(runsv.pid, signal.SIGTERM)
     runsv.wait(20)
+
+
+GATED_SENDER = """
+import os, pathlib, select, socket, sys, time
+gate = pathlib.Path(sys.argv[1])
+while not gate.exists():
+    time.sleep(0.02)
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+address = os.environ["NOTIFY_SOCKET"]
+sock.sendto(b"READY=1\\nSTATUS=serving", "\\0" + address[1:])
+time.sleep(1000)
+"""
+
+
+@pytest.mark.interop
+def test_under_the_c_runsv_needs_waits_for_ready_through_the_rendered_check(tmp_path,
+                                                                            processes):
+    """runtime: system — the C runsvdir, runsv and sv: the relay in db's ./run records
+    readiness, web's needs guard (the C sv -w start) polls db's rendered check, and web's
+    command starts only after db said READY=1."""
+    if not os.path.exists(C_SV):
+        pytest.skip("the C runit is not installed")
+    gate, marker = tmp_path / "gate", tmp_path / "web-started"
+    (tmp_path / "sender.py").write_text(GATED_SENDER)
+    data = tmp_path / "data.yaml"
+    data.write_text(
+        "runit::runtime: system\nrunit::sv_dir: %(root)s/sv\nrunit::service_dir: %(root)s/service\n"
+        "runit::sv_timeout: 60\nrunit::defaults: {log: false}\nrunit::services:\n"
+        "  db: {command: [%(python)s, %(root)s/sender.py, %(gate)s], ready: notify}\n"
+        "  web: {command: [/bin/sh, -c, 'touch %(marker)s; exec sleep 1000'], needs: [db]}\n"
+        % dict(root=tmp_path, python=sys.executable, gate=gate, marker=marker))
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "runit_provision.cli.main", "render", "--data",
+                           str(data), "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rendered = out / str(tmp_path).lstrip("/")
+    shutil.move(str(rendered / "sv"), str(tmp_path / "sv"))
+    shutil.move(str(rendered / "service"), str(tmp_path / "service"))
+    env = {"PATH": "%s:%s" % (BASE_PATH, os.path.dirname(our_tool("runsv")))}  # C sv first
+    tree = processes.start([C_RUNSVDIR, tmp_path / "service"], env=env,
+                           output=tmp_path / "tree.out")
+    try:
+        db, web = tmp_path / "sv" / "db", tmp_path / "sv" / "web"
+        wait_until(lambda: in_state(db, "starting"), what="db starting (the relay ran)")
+        # web's guard is polling db's check: the C sv runs as a child of web's ./run
+        wait_until(lambda: read_bytes(web / "supervise" / "pid") not in (None, b"")
+                   and any(comm(child) == "sv" for child in children_of(
+                       int(read_bytes(web / "supervise" / "pid")))), what="web's guard")
+        assert not marker.exists()
+        output, code = run_sv(["-w", "1", "check", str(db)], tmp_path)
+        assert code != 0, output
+        gate.write_text("")
+        wait_until(marker.exists, timeout=30, what="web started")
+        record = readiness(db)
+        assert record.state == "ready" and record.status == "serving"
+        assert marker.stat().st_mtime_ns >= record.ready_ns
+        output, code = run_sv(["-w", "5", "check", str(db)], tmp_path)
+        assert code == 0, output
+    finally:
+        end_tree(tree.proc, tmp_path)
+
+
+@pytest.mark.parametrize("verb", ["start", "restart"])
+def test_our_sv_w_waits_for_ready_and_wakes_on_it(tmp_path, processes, verb):
+    """``sv -w start|restart`` of a service that declares readiness ends when it says
+    READY=1 — woken by the record's rename, running no ./check — and not before."""
+    gate = tmp_path / "gate"
+    (tmp_path / "sender.py").write_text(GATED_SENDER)
+    service = notify_service(tmp_path, "svc", "exec %s %s %s\n"
+                             % (sys.executable, tmp_path / "sender.py", gate), ready="notify\n")
+    if verb == "start":
+        write_file(service / "down", "")
+    start_runsv(processes, service, tmp_path)
+    wait_until(lambda: (service / "supervise" / "ok").exists(), what="runsv up")
+    if verb == "restart":
+        wait_until(lambda: in_state(service, "starting"), what="the first run")
+        gate.write_text("")
+        wait_until(lambda: in_state(service, "ready"), what="the first run ready")
+        gate.unlink()
+    first = readiness(service)
+    env = {"PATH": BASE_PATH, "SVDIR": str(tmp_path)}
+    waiting = subprocess.Popen([our_tool("sv"), "-w", "30", verb, str(service)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: in_state(service, "starting")
+                   and (first is None or readiness(service).pid != first.pid),
+                   what="the new run starting")
+        assert waiting.poll() is None  # up, not ready: sv still waits
+        gate.write_text("")
+        output, _ = waiting.communicate(timeout=30)
+        ended_ns = time.time_ns()
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+    assert waiting.returncode == 0 and output.startswith(b"ok: run: "), output
+    record = readiness(service)
+    assert record.state == "ready"
+    assert (ended_ns - record.ready_ns) / 1e9 < 2.0  # woken, not polled (bench/ measures)

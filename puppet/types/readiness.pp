@@ -1,0 +1,15 @@
+# @summary How a service says it is ready: systemd's notify protocol, or its check.
+#
+# `notify`: the service sends `READY=1` on `NOTIFY_SOCKET` (sd_notify, `systemd-notify
+# --ready`); `sv -w start`, `needs` guards and apply's wait wait for it. `access` is systemd's
+# `NotifyAccess=`: `main` (the default) hears only the service's main process, `all` its
+# children too. `check`: ready once the service's `check` passes (as without this key).
+#
+# @example
+#   'notify'
+# @example
+#   { 'notify' => { 'access' => 'all' } }
+type Runit::Readiness = Variant[
+  Enum['notify', 'check'],
+  Struct[{ notify => Optional[Struct[{ access => Optional[Enum['main', 'all']] }]] }],
+]
