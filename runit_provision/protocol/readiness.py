@@ -11,7 +11,10 @@ Three pure parts, each with sample input:
   ``status`` and metrics (docs/readiness.md). The 20-byte ``status`` is never touched.
 """
 
+import os
 from collections import namedtuple
+
+from .layout import READINESS
 
 KINDS = ("notify",)
 ACCESS = ("main", "all")
@@ -138,3 +141,20 @@ def readiness_from_bytes(data):
                          int(values["mainpid"]), int(values["refused"]))
     except (KeyError, ValueError):
         return None
+
+
+def read_readiness_at(supervise_fd):
+    """The Readiness in ``supervise/`` (open as ``supervise_fd``; nothing in it followed,
+    never waited on, at most 4 KiB); None when there is none or it is not a whole one (it is
+    renamed into place: a reader never sees half of one)."""
+    try:
+        fd = os.open(READINESS, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     dir_fd=supervise_fd)
+    except OSError:
+        return None
+    try:
+        return readiness_from_bytes(os.read(fd, 4096))
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
