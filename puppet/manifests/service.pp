@@ -48,6 +48,10 @@
 #   runit-helper marks it with `.meta/`); left alone otherwise.
 # @param ready `notify`: the service says when it is ready (sd_notify `READY=1`), and `needs`
 #   and `sv -w start` wait for it (Runit::Readiness).
+# @param ready_timeout With `ready: notify`: not ready within this many seconds is a failed
+#   start (TERM, restarted, counted).
+# @param watchdog With `ready: notify`: a service that sends no `WATCHDOG=1` for this many
+#   seconds is killed (ABRT) and restarted, counted as a death (`WATCHDOG_USEC` is set).
 define runit::service (
   Optional[Runit::Command] $command = undef,
   Optional[String[1]] $run = undef,
@@ -72,6 +76,8 @@ define runit::service (
   Optional[String[1]] $template = undef,
   Optional[Boolean] $adopt = undef,
   Optional[Runit::Readiness] $ready = undef,
+  Optional[Integer[1, 86400]] $ready_timeout = undef,
+  Optional[Integer[1, 86400]] $watchdog = undef,
 ) {
   assert_type(Runit::Servicename, $title) |$expected, $actual| {
     fail("runit::service[${title}]: not a service name (one path component: letters, digits, _@%+,=: then also . and -)")
@@ -102,6 +108,8 @@ define runit::service (
     'template'          => $template,
     'adopt'             => $adopt,
     'ready'             => $ready,
+    'ready_timeout'     => $ready_timeout,
+    'watchdog'          => $watchdog,
   }.filter |$key, $value| { $value =~ NotUndef }
   $data = runit::escape({ 'runit::services' => { $title => $values } })
 

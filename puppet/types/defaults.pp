@@ -27,4 +27,6 @@ type Runit::Defaults = Struct[{
   log               => Optional[Runit::Log],
   adopt             => Optional[Boolean],
   ready             => Optional[Runit::Readiness],
+  ready_timeout     => Optional[Integer[1, 86400]],
+  watchdog          => Optional[Integer[1, 86400]],
 }]

@@ -39,4 +39,6 @@ type Runit::ServiceSpec = Struct[{
   template          => Optional[String[1]],
   adopt             => Optional[Boolean],
   ready             => Optional[Runit::Readiness],
+  ready_timeout     => Optional[Integer[1, 86400]],
+  watchdog          => Optional[Integer[1, 86400]],
 }]

@@ -214,6 +214,8 @@ def readiness_line(side):
     if found is None:
         return None
     said = (": " + shown_name(found.status)) if found.status else ""
+    if found.failed:  # runsv ended this run or the last one: ready_timeout, watchdog
+        said += " (runsv ended a run: %s)" % found.failed
     if found.state == "starting":
         waited = max(0, side.now_ns - found.started_ns) / 1e9 if side.now_ns else 0
         return "not ready after %s%s" % (_ran_text(int(waited * 1e9)), said)

@@ -30,7 +30,8 @@ TOP_KEYS = ("runtime", "package_file", "sv_dir", "service_dir", "log_dir", "sv_t
 USER_KEYS = ("home", "groups", "sv_dir", "service_dir", "log_dir", "path", "services")
 SERVICE_KEYS = ("command", "run", "user", "group", "owner", "env", "cwd", "umask", "nice",
                 "limits", "finish", "check", "control", "down", "enabled", "ensure",
-                "restart_on_change", "restart", "needs", "log", "template", "adopt", "ready")
+                "restart_on_change", "restart", "needs", "log", "template", "adopt", "ready",
+                "ready_timeout", "watchdog")
 RESTART_KEYS = ("give_up_after", "within")
 LOG_KEYS = ("dir", "user", "timestamps", "size", "num", "min", "timeout", "processor", "udp",
             "udp_only", "prefix", "patterns", "line_length", "run")
@@ -71,7 +72,8 @@ class Service(Record):
     ``restart``: None, or ``(give_up_after, within)`` — our runtime stops restarting a
     service that died that many times within that many seconds (docs/failures.md).
     ``ready``: None (ready once up, or once ``check`` passes), or a
-    ``protocol.readiness.ReadySpec`` — the service says when it is ready (docs/readiness.md)."""
+    ``protocol.readiness.ReadySpec`` — the service says when it is ready (docs/readiness.md),
+    with ``ready_timeout`` and ``watchdog`` in it (the keys of the same names: 0 for none)."""
 
     __slots__ = ("name",) + SERVICE_KEYS
 

@@ -5,7 +5,9 @@ Three pure parts, each with sample input:
 
 - ``ready`` (in the service directory, ours; C runsv never reads it): one line, a kind and
   ``key=value`` words — ``notify`` (systemd's protocol on a ``NOTIFY_SOCKET``) with
-  ``access=main`` (the default, systemd's ``NotifyAccess=main``) or ``access=all``.
+  ``access=main`` (the default, systemd's ``NotifyAccess=main``) or ``access=all``,
+  ``timeout=SECONDS`` (not ready by then: a failed start) and ``watchdog=SECONDS`` (no
+  ``WATCHDOG=1`` for that long: killed).
 - a notify datagram: newline-separated ``NAME=value`` assignments (sd_notify(3)).
 - ``supervise/readiness``: ``key value`` lines, written ``.new`` then renamed, for our ``sv``,
   ``status`` and metrics (docs/readiness.md). The 20-byte ``status`` is never touched.
@@ -26,8 +28,10 @@ STATUS_TEXT_MAX = 256  # of STATUS=, what the record keeps (systemd shows a line
 # (STOPPING=1); ``down``: nothing runs.
 STATES = ("starting", "ready", "reloading", "stopping", "down")
 
-ReadySpec = namedtuple("ReadySpec", "kind access")
-ReadySpec.__doc__ = "What a service's ``ready`` file declares."
+ReadySpec = namedtuple("ReadySpec", "kind access timeout watchdog", defaults=(0, 0))
+ReadySpec.__doc__ = """What a service's ``ready`` file declares; ``timeout`` and ``watchdog``
+in whole seconds, 0 for none."""
+SECONDS_MAX = 86400
 
 
 class BadReady(ValueError):
@@ -38,9 +42,9 @@ def ready_spec_from_bytes(data):
     """The ``ready`` file's one line as a ReadySpec; BadReady when it is not one.
 
     >>> ready_spec_from_bytes(b"notify\\n")
-    ReadySpec(kind='notify', access='main')
-    >>> ready_spec_from_bytes(b"notify access=all\\n")
-    ReadySpec(kind='notify', access='all')
+    ReadySpec(kind='notify', access='main', timeout=0, watchdog=0)
+    >>> ready_spec_from_bytes(b"notify access=all timeout=30 watchdog=10\\n")
+    ReadySpec(kind='notify', access='all', timeout=30, watchdog=10)
     >>> ready_spec_from_bytes(b"poll")
     Traceback (most recent call last):
     ...
@@ -49,10 +53,25 @@ def ready_spec_from_bytes(data):
     words = data.decode("ascii", "replace").split()
     if not words:
         raise BadReady("empty")
-    kind, options = words[0], {}
+    kind = words[0]
     if kind not in KINDS:
         raise BadReady("unknown kind %r (%s)" % (kind, ", ".join(KINDS)))
-    for word in words[1:]:
+    return ReadySpec(kind, *ready_options(words[1:]))
+
+
+def ready_options(words):
+    """``(access, timeout, watchdog)`` of ``key=value`` words (the ``ready`` file's after its
+    kind, and ``notify-relay``'s arguments); BadReady when one is not known or not right.
+
+    >>> ready_options(["watchdog=5"])
+    ('main', 0, 5)
+    >>> ready_options(["timeout=0"])
+    Traceback (most recent call last):
+    ...
+    runit_provision.protocol.readiness.BadReady: timeout=0: not a number of seconds (1..86400)
+    """
+    options = {}
+    for word in words:
         key, sep, value = word.partition("=")
         if not sep or key in options:
             raise BadReady("%r is not a key=value word given once" % word)
@@ -60,9 +79,18 @@ def ready_spec_from_bytes(data):
     access = options.pop("access", "main")
     if access not in ACCESS:
         raise BadReady("access=%s: not one of %s" % (access, ", ".join(ACCESS)))
+    seconds = [_seconds(key, options.pop(key, None)) for key in ("timeout", "watchdog")]
     if options:
         raise BadReady("unknown option %s" % ", ".join(sorted(options)))
-    return ReadySpec(kind, access)
+    return (access, *seconds)
+
+
+def _seconds(key, value):
+    if value is None:
+        return 0
+    if not value.isdigit() or not 1 <= int(value) <= SECONDS_MAX:
+        raise BadReady("%s=%s: not a number of seconds (1..%d)" % (key, value, SECONDS_MAX))
+    return int(value)
 
 
 def ready_spec_bytes(spec):
@@ -70,13 +98,23 @@ def ready_spec_bytes(spec):
 
     >>> ready_spec_bytes(ReadySpec("notify", "all"))
     b'notify access=all\\n'
-    >>> ready_spec_from_bytes(ready_spec_bytes(ReadySpec("notify", "main")))
-    ReadySpec(kind='notify', access='main')
+    >>> spec = ReadySpec("notify", "main", 30, 10)
+    >>> ready_spec_from_bytes(ready_spec_bytes(spec)) == spec
+    True
     """
-    words = [spec.kind]
-    if spec.access != "main":
-        words.append("access=" + spec.access)
-    return (" ".join(words) + "\n").encode("ascii")
+    return (" ".join([spec.kind] + ready_option_words(spec)) + "\n").encode("ascii")
+
+
+def ready_option_words(spec):
+    """The ``key=value`` words of ``spec`` that differ from the defaults.
+
+    >>> ready_option_words(ReadySpec("notify", "all", 0, 10))
+    ['access=all', 'watchdog=10']
+    """
+    words = [] if spec.access == "main" else ["access=" + spec.access]
+    words += ["%s=%d" % (key, value) for key, value in (("timeout", spec.timeout),
+                                                        ("watchdog", spec.watchdog)) if value]
+    return words
 
 
 def notify_assignments(data):
@@ -98,24 +136,28 @@ def notify_assignments(data):
     return found
 
 
-Readiness = namedtuple("Readiness", "state pid started_ns ready_ns status mainpid refused")
+Readiness = namedtuple("Readiness",
+                       "state pid started_ns ready_ns status mainpid refused failed",
+                       defaults=("",))
 Readiness.__doc__ = """One service's readiness, as ``supervise/readiness`` holds it: ``pid`` of
 the ``./run`` it is about, when it started and (0 until then) became ready, the last ``STATUS=``
-text, the ``MAINPID=`` it gave (0: none) and how many messages were refused since it started."""
+text, the ``MAINPID=`` it gave (0: none), how many messages were refused since it started, and
+``failed``: why runsv killed it (``not ready after 30 s``, ``watchdog: …``; empty: it did not)."""
 
-_FIELDS = ("state", "pid", "started", "ready", "mainpid", "refused", "status")
+_FIELDS = ("state", "pid", "started", "ready", "mainpid", "refused", "failed", "status")
 
 
 def readiness_bytes(readiness):
     """The record as written; ``status`` last, as it is free text (newlines made spaces).
 
-    >>> readiness_bytes(Readiness("ready", 41, 1_700_000_000_000_000_001, 1_700_000_000_5,
-    ...                           "up\\nnow", 0, 2)).decode()
-    'state ready\\npid 41\\nstarted 1700000000000000001\\nready 17000000005\\nmainpid 0\\nrefused 2\\nstatus up now\\n'
+    >>> text = readiness_bytes(Readiness("ready", 41, 10, 15, "up\\nnow", 0, 2)).decode()
+    >>> text.split("\\n")
+    ['state ready', 'pid 41', 'started 10', 'ready 15', 'mainpid 0', 'refused 2', 'failed ', \
+'status up now', '']
     """
     status = " ".join(readiness.status.splitlines())[:STATUS_TEXT_MAX]
     values = (readiness.state, readiness.pid, readiness.started_ns, readiness.ready_ns,
-              readiness.mainpid, readiness.refused, status)
+              readiness.mainpid, readiness.refused, readiness.failed, status)
     return "".join("%s %s\n" % pair for pair in zip(_FIELDS, values)).encode("utf-8")
 
 
@@ -138,7 +180,8 @@ def readiness_from_bytes(data):
             return None
         return Readiness(values["state"], int(values["pid"]), int(values["started"]),
                          int(values["ready"]), values.get("status", ""),
-                         int(values["mainpid"]), int(values["refused"]))
+                         int(values["mainpid"]), int(values["refused"]),
+                         values.get("failed", ""))
     except (KeyError, ValueError):
         return None
 

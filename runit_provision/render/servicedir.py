@@ -12,7 +12,7 @@ from ..model import LIMITS, TIMESTAMPS, log_directory
 from ..protocol.layout import (
     CHECK, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, LOG_DIR, READY, RUN, SVLOGD_CONFIG,
     path_in)
-from ..protocol.readiness import ready_spec_bytes
+from ..protocol.readiness import ready_option_words, ready_spec_bytes
 from ..protocol.logrun import log_run_text
 from .environment import render_file_template, render_template
 from ..model.tree import Absent, Directory, File, Symlink
@@ -103,7 +103,8 @@ def run_script(service, place, config, env, base):
         "script_head": None, "script_body": None, "needs": needs,
         "sv_timeout": config.sv_timeout, "umask": service.umask, "cwd": cwd,
         "chpst": chpst_words(service, path_in(base if cwd is not None else ".", ENV_DIR)),
-        "notify_relay": notify_relay_access(service, config),
+        "notify_relay": notify_relay_words(service, config),
+        "watchdog_usec": service.ready.watchdog * 1_000_000 if service.ready else 0,
     }
     if service.run is not None:
         head, _, body = service.run.partition("\n")
@@ -113,12 +114,12 @@ def run_script(service, place, config, env, base):
     return render_template(env, "run.j2", context)
 
 
-def notify_relay_access(service, config):
-    """The access word ``notify-relay`` gets in ``./run`` (None: no relay). Only under the C
+def notify_relay_words(service, config):
+    """``notify-relay``'s words after the pid in ``./run`` (None: no relay). Only under the C
     runsv (``runtime: system``), which has no notify socket of its own; ours makes it."""
     if service.ready is None or config.runtime != "system":
         return None
-    return service.ready.access
+    return ready_option_words(service.ready)
 
 
 def check_script(check, env):

@@ -11,7 +11,7 @@ import os.path
 import re
 
 from ..model import CONTROL_LETTERS, LIMITS, READY_KINDS, RESTART_KEYS, SERVICE_KEYS, Log, Service
-from ..protocol.readiness import ACCESS, ReadySpec
+from ..protocol.readiness import ACCESS, SECONDS_MAX, ReadySpec
 from ..protocol.tally import RECENT
 from ..source import origin_of, type_name
 from .check import read_check
@@ -69,7 +69,9 @@ def build_service(name, values):
         restart_on_change=values.get("restart_on_change", True) is not False,
         restart=_restart_policy(values.get("restart")), needs=values.get("needs") or [], log=log,
         template=values.get("template"), adopt=values.get("adopt") is True,
-        ready=_ready_spec(values.get("ready")))
+        ready=_ready_spec(values.get("ready"), values.get("ready_timeout"),
+                          values.get("watchdog")),
+        ready_timeout=values.get("ready_timeout"), watchdog=values.get("watchdog"))
 
 
 def read_service_keys(read, path, raw, is_defaults=False):
@@ -148,16 +150,26 @@ def _one_service_checks(problems, path, values, own, tree_owner):
 def _ready_checks(problems, path, values, own):
     """``ready: check`` needs a ``check``; ``ready: notify`` renders its own, so a service's
     own ``check`` and a ``notify`` it wrote exclude each other (a ``notify`` from defaults
-    gives way to the service's ``check``)."""
+    gives way to the service's ``check``). ``ready_timeout`` and ``watchdog`` time what a
+    ``notify`` service says: elsewhere an error, or dropped when only ``defaults`` gave them."""
     kind = (values.get("ready") or {}).get("kind")
     if kind == "check" and values.get("check") is None and "check" not in own:
         problems.add(path + ("ready",), "ready: check needs a check (the script sv polls)")
     elif kind == "notify" and values.get("check") is not None:
         if "ready" not in own:
             values.pop("ready")
+            kind = None
         else:
             problems.add(path + ("ready",), "ready: notify renders its own check: give "
                                             "check or ready: notify, not both")
+    for key in ("ready_timeout", "watchdog"):
+        if values.get(key) is None or kind == "notify":
+            continue
+        if key not in own:
+            values.pop(key)  # a default for the services that declare notify
+        else:
+            problems.add(path + (key,), "%s needs ready: notify (it times what the service "
+                                        "says)" % key)
 
 
 def _merge(defaults, own):
@@ -278,11 +290,11 @@ def _read_ready(read, path, value):
     return found
 
 
-def _ready_spec(value):
+def _ready_spec(value, timeout, watchdog):
     """The ReadySpec of a merged ``ready`` (None: nothing beyond up, or today's check)."""
     if not value or value.get("kind") != "notify":
         return None
-    return ReadySpec("notify", value.get("access") or "main")
+    return ReadySpec("notify", value.get("access") or "main", timeout or 0, watchdog or 0)
 
 
 def _read_control(read, path, value):
@@ -352,4 +364,6 @@ _KEY_READERS = {
     "log": read_log,
     "template": _read_template,
     "ready": _read_ready,
+    "ready_timeout": lambda read, path, value: read.integer(path, value, 1, SECONDS_MAX),
+    "watchdog": lambda read, path, value: read.integer(path, value, 1, SECONDS_MAX),
 }

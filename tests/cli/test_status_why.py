@@ -95,6 +95,9 @@ def test_readiness_is_a_line_under_the_row_and_a_word_in_the_state():
     assert ready.main.as_fact()["ready"] == "ready"
     assert readiness_line(ready_row(Readiness("reloading", 42, NOW, NOW, "", 0, 0)).main) \
         == "reloading"
+    timed_out = Readiness("starting", 42, NOW, 0, "", 0, 0, "not ready after 90 s")
+    assert readiness_line(ready_row(timed_out).main) == \
+        "not ready after 0.00 s (runsv ended a run: not ready after 90 s)"
     # a side without readiness: its JSON and fact are as they were before readiness existed
     plain = row("run", None).main
     assert "readiness" not in plain.as_json() and "ready" not in plain.as_fact()

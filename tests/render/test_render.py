@@ -278,8 +278,9 @@ READY = """
 runit::runtime: %s
 runit::defaults:
   ready: notify
+  ready_timeout: 90
 runit::services:
-  db: {command: /usr/sbin/db, ready: {notify: {access: all}}}
+  db: {command: /usr/sbin/db, ready: {notify: {access: all}}, watchdog: 10}
   web: {run: "#!/bin/sh\\nexec web\\n", needs: [db]}
   probe: {command: /bin/probe, check: {tcp: 80}}
 """
@@ -289,8 +290,9 @@ def test_ready_notify_is_a_ready_file_and_a_check_that_reads_the_record():
     """Our runsv reads ``ready``; every sv waits on the ``check``; defaults merge (a service's
     own check wins over a default ``notify``). No relay under our runtime."""
     tree = tree_from_text(READY % "python")
-    assert tree["/etc/sv/db/ready"] == File("/etc/sv/db/ready", b"notify access=all\n", 0o644)
-    assert text_of(tree, "/etc/sv/web/ready") == "notify\n"
+    assert tree["/etc/sv/db/ready"] == File("/etc/sv/db/ready",
+                                            b"notify access=all timeout=90 watchdog=10\n", 0o644)
+    assert text_of(tree, "/etc/sv/web/ready") == "notify timeout=90\n"
     check = text_of(tree, "/etc/sv/db/check")
     assert "grep -cx -e 'state ready' -e \"pid $pid\" supervise/readiness" in check
     assert tree["/etc/sv/db/check"].mode == 0o755
@@ -301,8 +303,11 @@ def test_ready_notify_is_a_ready_file_and_a_check_that_reads_the_record():
 def test_ready_notify_under_the_c_runsv_renders_the_relay_before_the_daemon():
     tree = tree_from_text(READY % "system")
     assert text_of(tree, "/etc/sv/db/run") == (
-        "#!/bin/sh\nexec 2>&1\nNOTIFY_SOCKET=$(notify-relay $$ all) || exit 1\n"
-        "export NOTIFY_SOCKET\nexec /usr/sbin/db\n")
+        "#!/bin/sh\nexec 2>&1\n"
+        "NOTIFY_SOCKET=$(notify-relay $$ access=all timeout=90 watchdog=10) || exit 1\n"
+        "export NOTIFY_SOCKET\nWATCHDOG_USEC=10000000\nexport WATCHDOG_USEC\n"
+        "exec /usr/sbin/db\n")
     assert text_of(tree, "/etc/sv/web/run") == (
         "#!/bin/sh\nsv -w 7 start /etc/sv/db || exit 1\n"
-        "NOTIFY_SOCKET=$(notify-relay $$ main) || exit 1\nexport NOTIFY_SOCKET\nexec web\n")
+        "NOTIFY_SOCKET=$(notify-relay $$ timeout=90) || exit 1\nexport NOTIFY_SOCKET\n"
+        "exec web\n")

@@ -287,3 +287,43 @@ def test_our_sv_w_waits_for_ready_and_wakes_on_it(tmp_path, processes, verb):
     record = readiness(service)
     assert record.state == "ready"
     assert (ended_ns - record.ready_ns) / 1e9 < 2.0  # woken, not polled (bench/ measures)
+
+
+def deaths_of(service):
+    from runit_provision.protocol.tally import tally_from_bytes
+    tally = tally_from_bytes(read_bytes(service / "supervise" / "tally") or b"")
+    return None if tally is None else tally.deaths
+
+
+def test_not_ready_in_time_is_a_failed_start_killed_and_counted(tmp_path, processes):
+    """``timeout=1``: a service that never says READY=1 is sent TERM after a second, counted
+    as a death, restarted; the reason stays in the next run's record."""
+    service = notify_service(tmp_path, "svc", "exec sleep 1000\n", ready="notify timeout=1\n")
+    runsv = start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "starting"), what="starting")
+    first = readiness(service).pid
+    wait_until(lambda: readiness(service).pid != first and in_state(service, "starting"),
+               timeout=20, what="killed and restarted")
+    assert readiness(service).failed == "not ready after 1 s"
+    assert deaths_of(service) >= 1
+    wait_until(lambda: "not ready after 1 s: sending TERM" in runsv.output(), what="said")
+
+
+def test_a_watchdog_that_stops_is_killed_restarted_and_counted(tmp_path, processes):
+    """``watchdog=1``: WATCHDOG_USEC is set; pings keep it alive, silence gets ABRT."""
+    script = sender(tmp_path)
+    stop = tmp_path / "stop-pinging"
+    service = notify_service(tmp_path, "svc", (
+        "[ \"$WATCHDOG_USEC\" = 1000000 ] || exit 7\n"
+        "%s READY=1\n"
+        "while [ ! -e %s ]; do %s WATCHDOG=1; sleep 0.2; done\n"
+        "exec sleep 1000\n") % (script, stop, script), ready="notify access=all watchdog=1\n")
+    start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "ready"), what="ready")
+    first = readiness(service)
+    time.sleep(2.5)  # the window itself, 2.5 watchdog periods: what we measure
+    assert readiness(service).pid == first.pid and deaths_of(service) == 0  # alive, pinged
+    stop.write_text("")
+    wait_until(lambda: readiness(service).pid != first.pid, timeout=20, what="the watchdog")
+    assert readiness(service).failed == "watchdog: no WATCHDOG=1 for 1 s"
+    assert deaths_of(service) >= 1  # (the next run pings no more either)

@@ -24,6 +24,11 @@ import sys
 
 import _socket
 
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
+
 from ...protocol.layout import READINESS
 from ...protocol.readiness import (MESSAGE_MAX, Readiness, notify_assignments,
                                    readiness_bytes)
@@ -33,6 +38,7 @@ _FDS_MAX = 16  # of SCM_RIGHTS per datagram: more are closed by the kernel (MSG_
 _ANCILLARY = _socket.CMSG_SPACE(12) + _socket.CMSG_SPACE(4 * _FDS_MAX)
 _ANCESTRY_MAX = 64  # parents walked to find the service's process (access=all)
 _FLAGS = _socket.MSG_DONTWAIT | _socket.MSG_CMSG_CLOEXEC
+KILL_AFTER_SECONDS = 5.0  # a process that outlives the TERM (or ABRT) it failed with: KILL
 
 
 def process_ids(pid):
@@ -86,17 +92,28 @@ class NotifyChannel:
     """The socket and the readiness record of one service (its main side only).
 
     ``files``: the side's SuperviseFiles (the record is written beside its status);
-    ``clock``: ``time_ns()``; ``on_change(readiness)``: called after a batch changed it."""
+    ``clock``: ``time_ns()``; ``on_change(readiness)``: called after a batch changed it;
+    ``kill(pid, signum)``: how a start that failed (``timeout=``, ``watchdog=``) is ended.
 
-    def __init__(self, loop, files, clock, warn, on_change=None):
+    A ``timeout`` is a timer while the service starts, a ``watchdog`` one while it runs, reset
+    by each ``WATCHDOG=1`` (systemd's ``TimeoutStartSec=`` and ``WatchdogSec=``): when one
+    fires the service is sent TERM (not ready) or ABRT (watchdog), KILL 5 s later if it is
+    still there, and the reason stays in the record (``failed``) through the restart that
+    follows. A service with neither has no timer at all."""
+
+    def __init__(self, loop, files, clock, warn, on_change=None, kill=None):
         self.loop = loop
         self.files = files
         self.clock = clock
         self.warn = warn
         self.on_change = on_change
+        self.kill = kill
         self.access = "main"
+        self.spec = None
         self.readiness = Readiness("down", 0, 0, 0, "", 0, 0)
         self._written = None
+        self._timers = {}  # "timeout", "watchdog", "kill" -> the loop's Timer
+        self._failed = ""  # why we ended the last run, for the next one's record
         self._sock = _socket.socket(_socket.AF_UNIX,
                                     _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC
                                     | _socket.SOCK_NONBLOCK)
@@ -110,23 +127,76 @@ class NotifyChannel:
         loop.add_reader(self._sock.fileno(), self._receive)
 
     # -- the service's life, as the supervisor sees it ---------------------------------------
-    def started(self, pid, access):
-        """``./run`` started as ``pid``: starting, nothing said yet."""
-        self.access = access
-        self.readiness = Readiness("starting", pid, self.clock.time_ns(), 0, "", 0, 0)
+    def started(self, pid, spec):
+        """``./run`` started as ``pid`` under ``spec`` (a ReadySpec): starting, nothing said
+        yet; the reason the last run was ended, if we ended it."""
+        self._cancel_timers()
+        self.spec, self.access = spec, spec.access
+        self.readiness = Readiness("starting", pid, self.clock.time_ns(), 0, "", 0, 0,
+                                   self._failed)
+        self._failed = ""
         self._write()
+        if spec.timeout:
+            self._timers["timeout"] = self.loop.call_later(spec.timeout, self._not_ready)
+        if spec.watchdog:
+            self._arm_watchdog()
 
     def observe(self, pid, is_running):
         """The side's status changed: its process ended (or is not ``./run`` any more)."""
         if self.readiness.state != "down" and (not is_running or pid != self.readiness.pid):
+            self._cancel_timers()
             self.readiness = self.readiness._replace(state="down")
             self._write()
 
     def close(self):
         """The supervisor is done with the service (or it no longer declares ``notify``)."""
         self.observe(0, False)
+        self._cancel_timers()
         self.loop.remove_reader(self._sock.fileno())
         self._sock.close()
+
+    # -- timers ------------------------------------------------------------------------------
+    def _not_ready(self):
+        self._timers.pop("timeout", None)
+        if self.readiness.state == "starting":
+            self._fail("not ready after %d s" % self.spec.timeout, signal.SIGTERM)
+
+    def _arm_watchdog(self):
+        self._cancel_timer("watchdog")
+        self._timers["watchdog"] = self.loop.call_later(self.spec.watchdog, self._starved)
+
+    def _starved(self):
+        self._timers.pop("watchdog", None)
+        if self.readiness.state != "down":
+            self._fail("watchdog: no WATCHDOG=1 for %d s" % self.spec.watchdog,
+                       signal.SIGABRT)
+
+    def _fail(self, reason, signum):
+        """End the run for ``reason`` (it counts as a death: runsv did not ask for it)."""
+        pid = self.readiness.pid
+        self._cancel_timers()
+        self._failed = reason
+        self.readiness = self.readiness._replace(failed=reason)
+        self._write()
+        self.warn("%s: sending %s" % (reason, "TERM" if signum == signal.SIGTERM else "ABRT"))
+        if self.kill is None:
+            return
+        self.kill(pid, signum)
+
+        def still_there():
+            self._timers.pop("kill", None)
+            if self.readiness.pid == pid and self.readiness.state != "down":
+                self.kill(pid, signal.SIGKILL)
+        self._timers["kill"] = self.loop.call_later(KILL_AFTER_SECONDS, still_there)
+
+    def _cancel_timer(self, name):
+        timer = self._timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _cancel_timers(self):
+        for name in list(self._timers):
+            self._cancel_timer(name)
 
     # -- messages ---------------------------------------------------------------------------
     def _receive(self):
@@ -168,6 +238,11 @@ class NotifyChannel:
     def _apply(self, said):
         record = self.readiness
         changes = {}
+        if said.get("WATCHDOG") == "1" and "watchdog" in self._timers:
+            self._arm_watchdog()
+        elif said.get("WATCHDOG") == "trigger" and self.spec and self.spec.watchdog:
+            self._fail("watchdog: the service asked (WATCHDOG=trigger)", signal.SIGABRT)
+            return
         if "STATUS" in said:
             changes["status"] = said["STATUS"]
         if said.get("MAINPID", "").isdigit() and int(said["MAINPID"]) > 1:
@@ -179,6 +254,7 @@ class NotifyChannel:
         elif said.get("READY") == "1" and record.state in ("starting", "reloading"):
             changes["state"] = "ready"
             changes["ready_ns"] = self.clock.time_ns()
+            self._cancel_timer("timeout")
         if changes:
             self.readiness = record._replace(**changes)
 

@@ -449,11 +449,14 @@ class Supervisor:
             from .notify import NotifyChannel
             try:
                 self._notify = NotifyChannel(self.loop, self._files[self.main], self.clock,
-                                             self.warn)
+                                             self.warn, kill=self.spawner.kill)
             except OSError as exc:
                 self.warn("unable to make the notify socket", exc)
                 return None
-        return dict(self.spawner.environ, NOTIFY_SOCKET=self._notify.address)
+        env = dict(self.spawner.environ, NOTIFY_SOCKET=self._notify.address)
+        if spec.watchdog:  # sd_watchdog_enabled(3); no WATCHDOG_PID: the pid is not known yet
+            env["WATCHDOG_USEC"] = str(spec.watchdog * 1_000_000)
+        return env
 
     def _close_notify(self):
         if self._notify is not None:
@@ -515,7 +518,7 @@ class Supervisor:
                                      stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
                                      new_session=self.new_session, env=env)
             if env is not None:
-                self._notify.started(pid, spec.access)
+                self._notify.started(pid, spec)
         files.spawned(pid)
         self.loop.watch_child(pid, side.child_exited)
         return pid
