@@ -41,7 +41,7 @@ LOG_RUN_ALLOWS = ("run", "dir")
 LIMITS = {"nofile": "o", "nproc": "p", "mem": "m", "data": "d", "stack": "s", "core": "c",
           "cpu": "t", "fsize": "f", "rss": "r"}
 CHECK_KINDS = ("tcp", "http", "command")
-READY_KINDS = ("notify", "check")  # ready: notify | check | {notify: {access: main|all}}
+READY_KINDS = ("notify", "check")  # or {notify: {access: main|all}}, {fd: N}
 RUNTIMES = ("python", "system")
 INITS = ("auto", "systemd", "sysvinit", "upstart", "runit", "none")
 TIMESTAMPS = {"none": None, "tai64n": "-t", "human": "-tt", "iso": "-ttt"}

@@ -4,7 +4,8 @@ and the ``supervise/readiness`` record our runsv writes beside runit's files.
 Three pure parts, each with sample input:
 
 - ``ready`` (in the service directory, ours; C runsv never reads it): one line, a kind and
-  ``key=value`` words — ``notify`` (systemd's protocol on a ``NOTIFY_SOCKET``) with
+  ``key=value`` words — ``fd=N`` (s6's notification-fd: a newline on descriptor N means
+  ready) or ``notify`` (systemd's protocol on a ``NOTIFY_SOCKET``) with
   ``access=main`` (the default, systemd's ``NotifyAccess=main``) or ``access=all``,
   ``timeout=SECONDS`` (not ready by then: a failed start) and ``watchdog=SECONDS`` (no
   ``WATCHDOG=1`` for that long: killed).
@@ -18,7 +19,8 @@ from collections import namedtuple
 
 from .layout import READINESS
 
-KINDS = ("notify",)
+KINDS = ("notify", "fd")
+FD_MIN, FD_MAX = 3, 1023  # s6's notification-fd: never stdin, stdout or stderr
 ACCESS = ("main", "all")
 MESSAGE_MAX = 4096  # a longer datagram is refused whole (sd_notify messages are a few lines)
 STATUS_TEXT_MAX = 256  # of STATUS=, what the record keeps (systemd shows a line, too)
@@ -28,9 +30,10 @@ STATUS_TEXT_MAX = 256  # of STATUS=, what the record keeps (systemd shows a line
 # (STOPPING=1); ``down``: nothing runs.
 STATES = ("starting", "ready", "reloading", "stopping", "down")
 
-ReadySpec = namedtuple("ReadySpec", "kind access timeout watchdog", defaults=(0, 0))
+ReadySpec = namedtuple("ReadySpec", "kind access timeout watchdog fd", defaults=(0, 0, 0))
 ReadySpec.__doc__ = """What a service's ``ready`` file declares; ``timeout`` and ``watchdog``
-in whole seconds, 0 for none."""
+in whole seconds, 0 for none; ``fd``: for kind ``fd`` (s6's notification-fd), the descriptor
+``./run`` writes a newline to when it is ready."""
 SECONDS_MAX = 86400
 
 
@@ -42,18 +45,28 @@ def ready_spec_from_bytes(data):
     """The ``ready`` file's one line as a ReadySpec; BadReady when it is not one.
 
     >>> ready_spec_from_bytes(b"notify\\n")
-    ReadySpec(kind='notify', access='main', timeout=0, watchdog=0)
+    ReadySpec(kind='notify', access='main', timeout=0, watchdog=0, fd=0)
     >>> ready_spec_from_bytes(b"notify access=all timeout=30 watchdog=10\\n")
-    ReadySpec(kind='notify', access='all', timeout=30, watchdog=10)
+    ReadySpec(kind='notify', access='all', timeout=30, watchdog=10, fd=0)
+    >>> ready_spec_from_bytes(b"fd=3 timeout=9")
+    ReadySpec(kind='fd', access='main', timeout=9, watchdog=0, fd=3)
     >>> ready_spec_from_bytes(b"poll")
     Traceback (most recent call last):
     ...
-    runit_provision.protocol.readiness.BadReady: unknown kind 'poll' (notify)
+    runit_provision.protocol.readiness.BadReady: unknown kind 'poll' (notify, fd)
     """
     words = data.decode("ascii", "replace").split()
     if not words:
         raise BadReady("empty")
     kind = words[0]
+    if kind.startswith("fd="):
+        number = kind[3:]
+        if not number.isdigit() or not FD_MIN <= int(number) <= FD_MAX:
+            raise BadReady("%s: not a descriptor from %d to %d" % (kind, FD_MIN, FD_MAX))
+        access, timeout, watchdog = ready_options(words[1:])
+        if watchdog or access != "main":
+            raise BadReady("fd=: only timeout= goes with it")
+        return ReadySpec("fd", "main", timeout, 0, int(number))
     if kind not in KINDS:
         raise BadReady("unknown kind %r (%s)" % (kind, ", ".join(KINDS)))
     return ReadySpec(kind, *ready_options(words[1:]))
@@ -101,8 +114,11 @@ def ready_spec_bytes(spec):
     >>> spec = ReadySpec("notify", "main", 30, 10)
     >>> ready_spec_from_bytes(ready_spec_bytes(spec)) == spec
     True
+    >>> ready_spec_bytes(ReadySpec("fd", "main", 0, 0, 3))
+    b'fd=3\\n'
     """
-    return (" ".join([spec.kind] + ready_option_words(spec)) + "\n").encode("ascii")
+    kind = "fd=%d" % spec.fd if spec.kind == "fd" else spec.kind
+    return (" ".join([kind] + ready_option_words(spec)) + "\n").encode("ascii")
 
 
 def ready_option_words(spec):

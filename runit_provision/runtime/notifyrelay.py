@@ -46,6 +46,7 @@ def main(argv=None):
     try:
         files = SuperviseFiles(os.open(".", _DIR_FLAGS), "", _warn)
         channel = NotifyChannel(loop, files, SystemClock(), _warn, kill=_kill)
+        address = channel.socket_address()
         loop.watch_process(pid, lambda _: _ended(loop, channel))
     except (OSError, FatalError) as exc:
         fatal(LABEL, "unable to relay readiness", exc)
@@ -54,7 +55,7 @@ def main(argv=None):
     if not spec.watchdog:  # the watchdog needs the socket for as long as the service runs
         channel.on_change = lambda readiness: readiness.state == "ready" and loop.stop()
     if _detached():
-        os.write(1, channel.address.encode("ascii") + b"\n")
+        os.write(1, address.encode("ascii") + b"\n")
         return 0
     _quiet()
     loop.run()

@@ -11,7 +11,7 @@ import os.path
 import re
 
 from ..model import CONTROL_LETTERS, LIMITS, READY_KINDS, RESTART_KEYS, SERVICE_KEYS, Log, Service
-from ..protocol.readiness import ACCESS, SECONDS_MAX, ReadySpec
+from ..protocol.readiness import ACCESS, FD_MAX, FD_MIN, SECONDS_MAX, ReadySpec
 from ..protocol.tally import RECENT
 from ..source import origin_of, type_name
 from .check import read_check
@@ -155,21 +155,21 @@ def _ready_checks(problems, path, values, own):
     kind = (values.get("ready") or {}).get("kind")
     if kind == "check" and values.get("check") is None and "check" not in own:
         problems.add(path + ("ready",), "ready: check needs a check (the script sv polls)")
-    elif kind == "notify" and values.get("check") is not None:
+    elif kind in ("notify", "fd") and values.get("check") is not None:
         if "ready" not in own:
             values.pop("ready")
             kind = None
         else:
-            problems.add(path + ("ready",), "ready: notify renders its own check: give "
-                                            "check or ready: notify, not both")
-    for key in ("ready_timeout", "watchdog"):
-        if values.get(key) is None or kind == "notify":
+            problems.add(path + ("ready",), "ready: %s renders its own check: give check or "
+                                            "ready, not both" % kind)
+    for key, kinds in (("ready_timeout", ("notify", "fd")), ("watchdog", ("notify",))):
+        if values.get(key) is None or kind in kinds:
             continue
         if key not in own:
             values.pop(key)  # a default for the services that declare notify
         else:
-            problems.add(path + (key,), "%s needs ready: notify (it times what the service "
-                                        "says)" % key)
+            problems.add(path + (key,), "%s needs ready: %s (it times what the service "
+                                        "says)" % (key, " or ".join(kinds)))
 
 
 def _merge(defaults, own):
@@ -259,21 +259,25 @@ def _restart_policy(value):
 
 
 def _read_ready(read, path, value):
-    """``ready: notify | check`` or ``{notify: {access: main|all}}`` -> ``{kind, access}``
-    (a hash, so that ``defaults`` merge under a service's own)."""
+    """``ready: notify | check``, ``{notify: {access: main|all}}`` or ``{fd: N}`` (s6's
+    notification-fd) -> ``{kind, access | fd}`` (a hash, so that ``defaults`` merge under a
+    service's own)."""
     if isinstance(value, str):
         if value in READY_KINDS:
             return {"kind": value}
-        read.problems.add(path, "expected one of %s, or {notify: {access: main|all}}, got %r"
-                          % (", ".join(READY_KINDS), value))
+        read.problems.add(path, "expected one of %s, {notify: {access: main|all}} or "
+                                "{fd: N}, got %r" % (", ".join(READY_KINDS), value))
         return None
     value = read.hash(path, value)
     if value is None:
         return None
-    read.problems.check_keys(path, value, ("notify",))
-    if "notify" not in value:
-        if not value:  # an unknown key is reported by check_keys already
-            read.problems.add(path, "a readiness hash has notify")
+    read.problems.check_keys(path, value, ("notify", "fd"))
+    if "fd" in value and "notify" not in value:
+        number = read.integer(path + ("fd",), value["fd"], FD_MIN, FD_MAX)
+        return None if number is None else {"kind": "fd", "fd": number}
+    if ("notify" in value) == ("fd" in value):
+        if value.get("notify") is not None or "fd" in value or not value:
+            read.problems.add(path, "a readiness hash has notify or fd, one of them")
         return None
     options = value["notify"]
     if options is None:
@@ -292,8 +296,10 @@ def _read_ready(read, path, value):
 
 def _ready_spec(value, timeout, watchdog):
     """The ReadySpec of a merged ``ready`` (None: nothing beyond up, or today's check)."""
-    if not value or value.get("kind") != "notify":
+    if not value or value.get("kind") not in ("notify", "fd"):
         return None
+    if value["kind"] == "fd":
+        return ReadySpec("fd", "main", timeout or 0, 0, value["fd"])
     return ReadySpec("notify", value.get("access") or "main", timeout or 0, watchdog or 0)
 
 

@@ -311,3 +311,14 @@ def test_ready_notify_under_the_c_runsv_renders_the_relay_before_the_daemon():
         "#!/bin/sh\nsv -w 7 start /etc/sv/db || exit 1\n"
         "NOTIFY_SOCKET=$(notify-relay $$ timeout=90) || exit 1\nexport NOTIFY_SOCKET\n"
         "exec web\n")
+
+
+def test_ready_fd_is_s6s_notification_fd_and_only_under_our_runsv():
+    tree = tree_from_text("runit::services:\n  web: {command: /usr/bin/web, ready: {fd: 4},"
+                          " ready_timeout: 30}\n")
+    assert text_of(tree, "/etc/sv/web/ready") == "fd=4 timeout=30\n"
+    assert "supervise/readiness" in text_of(tree, "/etc/sv/web/check")
+    with pytest.raises(Exception, match=r"services.web.ready: ready: \{fd: N\} needs runtime: "
+                                        r"python"):
+        tree_from_text("runit::runtime: system\nrunit::services:\n"
+                       "  web: {command: /usr/bin/web, ready: {fd: 4}}\n")

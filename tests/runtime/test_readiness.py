@@ -327,3 +327,33 @@ def test_a_watchdog_that_stops_is_killed_restarted_and_counted(tmp_path, process
     wait_until(lambda: readiness(service).pid != first.pid, timeout=20, what="the watchdog")
     assert readiness(service).failed == "watchdog: no WATCHDOG=1 for 1 s"
     assert deaths_of(service) >= 1  # (the next run pings no more either)
+
+
+def test_s6_notification_fd_a_newline_means_ready(tmp_path, processes):
+    """``fd=5`` (s6's notification-fd): ./run gets a pipe as descriptor 5; a newline on it
+    means ready; our sv -w start waits for it. A restart gets a new pipe."""
+    gate = tmp_path / "gate"
+    service = notify_service(tmp_path, "svc", (
+        "[ -w /dev/fd/5 ] || exit 7\n"  # the descriptor is there, writable
+        "while [ ! -e %s ]; do sleep 0.02; done\n"
+        "printf 'up\\n' >&5\nexec 5>&-\nexec sleep 1000\n") % gate, ready="fd=5\n")
+    start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "starting"), what="starting")
+    env = {"PATH": BASE_PATH, "SVDIR": str(tmp_path)}
+    waiting = subprocess.Popen([our_tool("sv"), "-w", "30", "start", str(service)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: waiting.poll() is None, what="sv waiting")
+        assert readiness(service).state == "starting"
+        gate.write_text("")
+        output, _ = waiting.communicate(timeout=30)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+    assert waiting.returncode == 0 and output.startswith(b"ok: run: "), output
+    first = readiness(service)
+    assert first.state == "ready"
+    run_sv(["restart", str(service)], tmp_path)
+    wait_until(lambda: readiness(service).pid != first.pid and in_state(service, "ready"),
+               what="ready again after a restart")

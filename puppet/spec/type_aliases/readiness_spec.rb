@@ -6,12 +6,12 @@ describe 'Runit::Readiness' do
   it do
     is_expected.to allow_values('notify', 'check',
                                 { 'notify' => { 'access' => 'main' } },
-                                { 'notify' => { 'access' => 'all' } })
+                                { 'notify' => { 'access' => 'all' } }, { 'fd' => 3 })
   end
 
   it 'refuses unknown kinds and access words', :aggregate_failures do
     [
-      'poll', '', { 'fd' => 3 }, { 'notify' => { 'access' => 'some' } },
+      'poll', '', { 'fd' => 2 }, { 'notify' => { 'access' => 'some' } },
       { 'notify' => { 'timeout' => 3 } },
     ].each { |value| is_expected.not_to allow_value(value) }
   end

@@ -1,4 +1,9 @@
-"""runtime: one service's ``NOTIFY_SOCKET`` — systemd's readiness protocol, served on the loop.
+"""runtime: one service's readiness channel — systemd's ``NOTIFY_SOCKET``, or s6's
+notification fd — served on the loop.
+
+s6's notification-fd (``ready`` = ``fd=N``): ``./run`` gets the writing end of a pipe as
+descriptor N; a newline on it means ready (s6-supervise's rule), after which, or at EOF, the
+pipe is closed. Only the service holds that end: no sender to judge.
 
 A service whose ``ready`` file says ``notify`` gets a datagram socket of its own, bound to an
 abstract address the kernel picks (``@`` and five hex digits: no path to make, to clean up or
@@ -114,23 +119,37 @@ class NotifyChannel:
         self._written = None
         self._timers = {}  # "timeout", "watchdog", "kill" -> the loop's Timer
         self._failed = ""  # why we ended the last run, for the next one's record
-        self._sock = _socket.socket(_socket.AF_UNIX,
-                                    _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC
-                                    | _socket.SOCK_NONBLOCK)
-        try:
-            self._sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_PASSCRED, 1)
-            self._sock.bind(b"")  # autobind: the kernel picks a free abstract name
-        except OSError:
-            self._sock.close()
-            raise
-        self.address = "@" + self._sock.getsockname()[1:].decode("ascii")
-        loop.add_reader(self._sock.fileno(), self._receive)
+        self._sock = None  # made at the first start with kind notify
+        self.address = None
+        self._pipe = -1  # kind fd: the reading end of this run's notification pipe
+
+    def socket_address(self):
+        """``NOTIFY_SOCKET``'s value, the socket made on first use (OSError if it cannot)."""
+        if self._sock is None:
+            sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC
+                                  | _socket.SOCK_NONBLOCK)
+            try:
+                sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_PASSCRED, 1)
+                sock.bind(b"")  # autobind: the kernel picks a free abstract name
+            except OSError:
+                sock.close()
+                raise
+            self._sock = sock
+            self.address = "@" + sock.getsockname()[1:].decode("ascii")
+            self.loop.add_reader(sock.fileno(), self._receive)
+        return self.address
 
     # -- the service's life, as the supervisor sees it ---------------------------------------
-    def started(self, pid, spec):
+    def started(self, pid, spec, pipe=None):
         """``./run`` started as ``pid`` under ``spec`` (a ReadySpec): starting, nothing said
-        yet; the reason the last run was ended, if we ended it."""
+        yet; the reason the last run was ended, if we ended it. ``pipe``: kind fd's reading
+        end (ours now)."""
         self._cancel_timers()
+        self._close_pipe()
+        if pipe is not None:
+            os.set_blocking(pipe, False)
+            self._pipe = pipe
+            self.loop.add_reader(pipe, self._read_pipe)
         self.spec, self.access = spec, spec.access
         self.readiness = Readiness("starting", pid, self.clock.time_ns(), 0, "", 0, 0,
                                    self._failed)
@@ -145,15 +164,42 @@ class NotifyChannel:
         """The side's status changed: its process ended (or is not ``./run`` any more)."""
         if self.readiness.state != "down" and (not is_running or pid != self.readiness.pid):
             self._cancel_timers()
+            self._close_pipe()
             self.readiness = self.readiness._replace(state="down")
             self._write()
 
     def close(self):
-        """The supervisor is done with the service (or it no longer declares ``notify``)."""
+        """The supervisor is done with the service (or it no longer declares readiness)."""
         self.observe(0, False)
         self._cancel_timers()
-        self.loop.remove_reader(self._sock.fileno())
-        self._sock.close()
+        self._close_pipe()
+        if self._sock is not None:
+            self.loop.remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+
+    # -- s6's notification fd -----------------------------------------------------------------
+    def _read_pipe(self):
+        """A newline means ready (s6-supervise's rule); then, or at EOF, the pipe is done."""
+        try:
+            data = os.read(self._pipe, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if b"\n" in data and self.readiness.state == "starting":
+            self._apply({"READY": "1"})
+            self._write()
+            if self.on_change is not None:
+                self.on_change(self.readiness)
+        if not data or b"\n" in data:
+            self._close_pipe()
+
+    def _close_pipe(self):
+        if self._pipe >= 0:
+            self.loop.remove_reader(self._pipe)
+            os.close(self._pipe)
+            self._pipe = -1
 
     # -- timers ------------------------------------------------------------------------------
     def _not_ready(self):

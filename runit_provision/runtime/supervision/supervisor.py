@@ -68,7 +68,7 @@ class Supervisor:
         self._pipe_w = -1  # the log pipe, read-write: ./run's stdout, kept open for life
         self._pipe_r = -1  # a reader held only when the pipe is not a FIFO (reopened by name)
         self._exited = False
-        self._notify = None  # notify.NotifyChannel, while ./run declares `ready: notify`
+        self._notify = None  # notify.NotifyChannel, while ./run declares readiness
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
     def open(self):
@@ -436,27 +436,37 @@ class Supervisor:
             self.warn("./ready: %s: ignored" % exc)
             return None
 
-    def _notify_env(self, spec):
-        """``./run``'s environment with ``NOTIFY_SOCKET`` when ``spec`` asks for it (the
-        socket is made at the first such start and kept across restarts); None: the
-        spawner's own. A service that stopped declaring it loses its socket and record."""
-        if spec is None or spec.kind != "notify":
+    def _readiness_for(self, spec):
+        """``(env, extra_fds, reader)`` for a ``./run`` under ``spec``: ``env`` with
+        ``NOTIFY_SOCKET`` (None: the spawner's own), ``extra_fds`` with s6's notification fd
+        (the writing end of a pipe as descriptor N; the caller closes our copy), ``reader``
+        its reading end (None without). The channel is made at the first start that declares
+        readiness and kept across restarts; a service that stopped declaring it loses it and
+        its record."""
+        if spec is None:
             if self._notify is not None:
                 self._close_notify()
                 self._files[self.main].remove_named(READINESS)
-            return None
+            return None, (), None
         if self._notify is None:
             from .notify import NotifyChannel
-            try:
-                self._notify = NotifyChannel(self.loop, self._files[self.main], self.clock,
-                                             self.warn, kill=self.spawner.kill)
-            except OSError as exc:
-                self.warn("unable to make the notify socket", exc)
-                return None
-        env = dict(self.spawner.environ, NOTIFY_SOCKET=self._notify.address)
+            self._notify = NotifyChannel(self.loop, self._files[self.main], self.clock,
+                                         self.warn, kill=self.spawner.kill)
+        try:
+            if spec.kind == "fd":
+                reader, writer = os.pipe2(os.O_CLOEXEC)
+                if writer == spec.fd:  # a source must not be a target (spawn.py)
+                    moved = os.dup(writer)
+                    os.close(writer)
+                    writer = moved
+                return None, ((writer, spec.fd),), reader
+            env = dict(self.spawner.environ, NOTIFY_SOCKET=self._notify.socket_address())
+        except OSError as exc:
+            self.warn("unable to make the readiness channel", exc)
+            return None, (), None
         if spec.watchdog:  # sd_watchdog_enabled(3); no WATCHDOG_PID: the pid is not known yet
             env["WATCHDOG_USEC"] = str(spec.watchdog * 1_000_000)
-        return env
+        return env, (), None
 
     def _close_notify(self):
         if self._notify is not None:
@@ -513,12 +523,21 @@ class Supervisor:
                 os.close(reader)
         else:
             spec = self._ready_spec() if argv == ["./run"] else None
-            env = self._notify_env(spec)
-            pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
-                                     stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
-                                     new_session=self.new_session, env=env)
-            if env is not None:
-                self._notify.started(pid, spec)
+            env, extra_fds, reader = self._readiness_for(spec)
+            try:
+                pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
+                                         stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
+                                         new_session=self.new_session, env=env,
+                                         extra_fds=extra_fds)
+            except OSError:
+                if reader is not None:
+                    os.close(reader)
+                raise
+            finally:
+                for writer, _ in extra_fds:
+                    os.close(writer)  # ./run's alone: its end is EOF once it is gone
+            if env is not None or reader is not None:
+                self._notify.started(pid, spec, reader)
         files.spawned(pid)
         self.loop.watch_child(pid, side.child_exited)
         return pid
