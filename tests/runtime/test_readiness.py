@@ -357,3 +357,19 @@ def test_s6_notification_fd_a_newline_means_ready(tmp_path, processes):
     run_sv(["restart", str(service)], tmp_path)
     wait_until(lambda: readiness(service).pid != first.pid and in_state(service, "ready"),
                what="ready again after a restart")
+
+
+def test_finish_keeps_the_channel_and_the_reason(tmp_path, processes):
+    """A run ended for not being ready, then ./finish: the record stays (down, with why),
+    and the next run gets the same socket and the reason."""
+    service = notify_service(tmp_path, "svc", "echo \"$NOTIFY_SOCKET\" >> %s\nexec sleep 1000\n"
+                             % (tmp_path / "sockets"), ready="notify timeout=1\n")
+    write_file(service / "finish", SH + "sleep 0.3\n", 0o755)
+    start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "starting"), what="starting")
+    first = readiness(service).pid
+    wait_until(lambda: readiness(service) is not None and readiness(service).pid != first
+               and in_state(service, "starting"), timeout=20, what="the next run")
+    assert readiness(service).failed == "not ready after 1 s"
+    sockets = (tmp_path / "sockets").read_text().split()
+    assert len(sockets) >= 2 and len(set(sockets)) == 1

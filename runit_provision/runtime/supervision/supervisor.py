@@ -522,8 +522,10 @@ class Supervisor:
             finally:
                 os.close(reader)
         else:
-            spec = self._ready_spec() if argv == ["./run"] else None
-            env, extra_fds, reader = self._readiness_for(spec)
+            spec, env, extra_fds, reader = None, None, (), None
+            if argv == ["./run"]:  # ./finish has no say in readiness, nor takes the channel
+                spec = self._ready_spec()
+                env, extra_fds, reader = self._readiness_for(spec)
             try:
                 pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
                                          stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
