@@ -1,6 +1,7 @@
-"""``status``, ``--json`` and ``metrics`` of a live tree of our runtime where a service says
-when it is ready (``ready: notify``), applied through the real CLI: not ready while it starts
-(and its dependent's ``needs`` guard waits), then ready with its latency and ``STATUS=`` text."""
+"""``apply``'s wait, ``status``, ``--json`` and ``metrics`` of a live tree of our runtime where
+a service says when it is ready (``ready: notify``), applied through the real CLI: not ready
+while it starts (apply's wait times out naming it, its dependent's ``needs`` guard waits), then
+ready with its latency and ``STATUS=`` text."""
 
 import json
 import subprocess
@@ -55,7 +56,11 @@ def test_status_and_metrics_show_starting_then_ready(tmp_path, capsys):
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
-        main(["apply", "--data", str(data), "--wait", "20", "--profile-d", "none"])
+        # apply's bounded wait for a newly linked service ends when it is ready: db is not
+        capsys.readouterr()
+        code = main(["apply", "--data", str(data), "--wait", "3", "--profile-d", "none"])
+        said = capsys.readouterr()
+        assert code != 0 and "db: not ready within 3s: starting: replaying" in said.err, said
         wait_until(lambda: (status_json(data, capsys)[1]["db"]["main"].get("readiness") or {})
                    .get("status") == "replaying", timeout=30, what="db starting")
         _, rows = status_json(data, capsys)
