@@ -18,7 +18,7 @@ import pytest
 from runit_provision.protocol.readiness import readiness_from_bytes
 
 from ..conftest import our_tool
-from .processes import (BASE_PATH, C_RUNSVDIR, C_SV, SH, children_of, comm, end_tree,
+from .processes import (BASE_PATH, C_RUNSV, C_RUNSVDIR, C_SV, SH, children_of, comm, end_tree,
                         make_service, read_bytes, run_sv, voluntary_switches, wait_until,
                         write_file)
 
@@ -373,3 +373,24 @@ def test_finish_keeps_the_channel_and_the_reason(tmp_path, processes):
     assert readiness(service).failed == "not ready after 1 s"
     sockets = (tmp_path / "sockets").read_text().split()
     assert len(sockets) >= 2 and len(set(sockets)) == 1
+
+
+@pytest.mark.interop
+def test_notify_relay_under_the_c_runsv_ends_a_start_that_is_not_ready(tmp_path, processes):
+    """``./run`` as rendered for ``runtime: system`` with ``ready_timeout: 1``: the relay's
+    process sends TERM after a second and records why; the C runsv restarts the service."""
+    if not os.path.exists(C_RUNSV):
+        pytest.skip("the C runit is not installed")
+    service = make_service(tmp_path, "svc", run=SH + (
+        "NOTIFY_SOCKET=$(notify-relay $$ timeout=1) || exit 1\nexport NOTIFY_SOCKET\n"
+        "exec sleep 1000\n"))
+    env = {"PATH": "%s:%s" % (BASE_PATH, os.path.dirname(our_tool("runsv")))}
+    processes.start([C_RUNSV, service], env=env, output=tmp_path / "runsv.out")
+    wait_until(lambda: in_state(service, "starting"), what="the relay's record")
+    first = readiness(service).pid
+    wait_until(lambda: readiness(service) is not None
+               and readiness(service).failed == "not ready after 1 s", timeout=20,
+               what="the relay's timeout")
+    wait_until(lambda: read_bytes(service / "supervise" / "pid") not in (None, b"")
+               and int(read_bytes(service / "supervise" / "pid")) != first, timeout=20,
+               what="restarted by the C runsv")
