@@ -52,6 +52,12 @@
 #   `{ content, mode }`.
 # @param links Entries that are symbolic links, by relative path, to their target
 #   (`{ 'run' => '/etc/sv/agetty-generic/run' }`: an instance of a generic service).
+# @param ready `notify`: the service says when it is ready (sd_notify `READY=1`), and `needs`
+#   and `sv -w start` wait for it (Runit::Readiness).
+# @param ready_timeout With `ready: notify`: not ready within this many seconds is a failed
+#   start (TERM, restarted, counted).
+# @param watchdog With `ready: notify`: a service that sends no `WATCHDOG=1` for this many
+#   seconds is killed (ABRT) and restarted, counted as a death (`WATCHDOG_USEC` is set).
 define runit::service (
   Optional[Runit::Command] $command = undef,
   Optional[String[1]] $run = undef,
@@ -78,6 +84,9 @@ define runit::service (
   Optional[Variant[String, Struct[{ content => String, Optional[mode] => Pattern[/\A0?[0-7]{3}\z/] }]]] $conf = undef,
   Optional[Hash[String[1], Variant[String, Struct[{ content => String, Optional[mode] => Pattern[/\A0?[0-7]{3}\z/] }]]]] $files = undef,
   Optional[Hash[String[1], String[1]]] $links = undef,
+  Optional[Runit::Readiness] $ready = undef,
+  Optional[Integer[1, 86400]] $ready_timeout = undef,
+  Optional[Integer[1, 86400]] $watchdog = undef,
 ) {
   assert_type(Runit::Servicename, $title) |$expected, $actual| {
     fail("runit::service[${title}]: not a service name (one path component: letters, digits, _@%+,=: then also . and -)")
@@ -110,6 +119,9 @@ define runit::service (
     'conf'              => $conf,
     'files'             => $files,
     'links'             => $links,
+    'ready'             => $ready,
+    'ready_timeout'     => $ready_timeout,
+    'watchdog'          => $watchdog,
   }.filter |$key, $value| { $value =~ NotUndef }
   $data = runit::escape({ 'runit::services' => { $title => $values } })
 

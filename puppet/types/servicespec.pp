@@ -41,4 +41,7 @@ type Runit::ServiceSpec = Struct[{
   conf              => Optional[Variant[String, Struct[{ content => String, Optional[mode] => Pattern[/\A0?[0-7]{3}\z/] }]]],
   files             => Optional[Hash[String[1], Variant[String, Struct[{ content => String, Optional[mode] => Pattern[/\A0?[0-7]{3}\z/] }]]]],
   links             => Optional[Hash[String[1], String[1]]],
+  ready             => Optional[Runit::Readiness],
+  ready_timeout     => Optional[Integer[1, 86400]],
+  watchdog          => Optional[Integer[1, 86400]],
 }]

@@ -2,7 +2,9 @@
 
 ``Activator.execute(step)`` does one ``wait``, ``restart``, ``hup``, ``exit`` or ``run`` step:
 
-* ``wait``: until runsv really serves each newly linked directory — a writer's non-blocking
+* ``wait``: until runsv really serves each newly linked directory — and, for one that declares
+  readiness, until it said it is ready (``wait_ready``; docs/readiness.md), within the same
+  ``--wait`` — a writer's non-blocking
   open of ``supervise/ok`` succeeds (the liveness probe sv uses; a FIFO that merely exists may
   be stale, Chef #166) — and its ``log/supervise/ok``. Event-driven: inotify on each directory
   and its ``supervise/`` wakes the wait when runsv creates or opens ``ok``; a re-check every
@@ -19,8 +21,9 @@
 import select
 import time
 
-from ..errors import ApplyError, CommandError, WaitTimeout
+from ..errors import ApplyError, CommandError, UnsafePathError, WaitTimeout
 from ..protocol.layout import SUPERVISE_DIR
+from ..protocol.status import State
 from .observe import probe_side
 from .steps import Action, ServiceStep, WaitStep
 
@@ -70,11 +73,20 @@ class Activator:
                                                       self.fs.host_path(step.target), unknown))
 
     def wait(self, units):
+        started = time.monotonic()
         sides = [path for unit in units for path in unit.side_paths()]
         pending = self.waiter(self.fs, sides, self.wait_seconds, self.probe)
         if pending:
             raise WaitTimeout(diagnosis(self.fs, self.desired, units, pending,
                                         self.wait_seconds, self.probe))
+        ready = [unit for unit in units if unit.waits_ready and not unit.is_down]
+        if ready:
+            left = max(0.0, self.wait_seconds - (time.monotonic() - started))
+            late = wait_ready(self.fs, ready, left, self.probe)
+            if late:
+                raise WaitTimeout("\n".join(
+                    "%s: not ready within %gs: %s (docs/readiness.md)"
+                    % (unit.label, self.wait_seconds, why) for unit, why in late))
 
 
 def wait_supervised(fs, sides, timeout, probe):
@@ -116,6 +128,61 @@ def wait_supervised(fs, sides, timeout, probe):
     finally:
         if watcher is not None:
             watcher.close()
+
+
+def wait_ready(fs, units, timeout, probe):
+    """Wait until every unit (each declares readiness) runs and said it is ready
+    (``supervise/readiness`` about the pid that runs: docs/readiness.md), or ``timeout``
+    seconds pass; ``(unit, why)`` of each that did not ([] when all did). Woken by the record's
+    rename in ``supervise/``; a look every half second covers what events cannot show."""
+    deadline = time.monotonic() + timeout
+    try:
+        from ..runtime.unix import inotify
+        watcher = inotify.Inotify()
+    except OSError:
+        watcher = None
+    watched = set()
+    try:
+        while True:
+            late = [(unit, why) for unit, why in ((unit, not_ready(fs, unit, probe))
+                                                   for unit in units) if why]
+            remaining = deadline - time.monotonic()
+            if not late or remaining <= 0:
+                return late
+            units = [unit for unit, _ in late]
+            if watcher is None:
+                time.sleep(min(remaining, 0.05))
+                continue
+            for unit in units:
+                if unit.path not in watched:
+                    try:
+                        watcher.add_watch(fs.host_path(unit.path + "/" + SUPERVISE_DIR),
+                                          inotify.IN_MOVED_TO)
+                        watched.add(unit.path)
+                    except OSError:
+                        pass
+            select.select([watcher.fd], [], [], min(remaining, RECHECK_SECONDS))
+            watcher.read_events()
+    finally:
+        if watcher is not None:
+            watcher.close()
+
+
+def not_ready(fs, unit, probe):
+    """Why ``unit`` is not ready yet (None: it is)."""
+    from ..protocol.readiness import read_readiness_at
+    status = probe(unit.path).status
+    if status is None or status.state != State.RUN or not status.pid:
+        return "not running"
+    try:
+        found = read_readiness_at(fs.dir_fd(unit.path + "/" + SUPERVISE_DIR))
+    except (OSError, UnsafePathError):
+        found = None
+    if found is None or found.pid != status.pid:
+        return "nothing recorded for pid %d yet" % status.pid
+    if found.state == "ready":
+        return None
+    return found.state + (": " + found.status if found.status else "")
 
 
 def diagnosis(fs, desired, units, pending, seconds, probe):

@@ -33,6 +33,9 @@ FAMILIES = (
     ("crash_looping", "gauge",
      "1 when the side died %d times or more in the last %d seconds." % CRASH_LOOP),
     ("gave_up", "gauge", "1 when runsv stopped restarting it (its give-up policy)."),
+    ("ready", "gauge", "1 when the running process said READY=1 (ready: notify), 0 while it "
+                       "starts, reloads or stops; absent when it declares no readiness."),
+    ("ready_latency_seconds", "gauge", "Seconds from the start of ./run to its READY=1."),
 )
 
 
@@ -77,6 +80,10 @@ def _values(side):
     yield "normally_up", _flag(side.is_normally_up)
     if supervised and side.uptime is not None and side.now_ns:
         yield "since_timestamp_seconds", "%d" % (side.now_ns // 1_000_000_000 - side.uptime)
+    if side.is_ready is not None:
+        yield "ready", _flag(side.is_ready)
+        if side.ready_latency is not None:
+            yield "ready_latency_seconds", "%.3f" % side.ready_latency
     tally = side.tally
     if tally is None:
         return

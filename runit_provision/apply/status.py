@@ -18,6 +18,7 @@ every other entry of the service directories the data names, linked by hand or l
 from ..errors import ApplyError, ProbeError, UnsafePathError
 from ..protocol.layout import LOG_DIR, SUPERVISE_DIR
 from ..protocol.probe import is_normally_up, read_status_at
+from ..protocol.readiness import read_readiness_at
 from ..protocol.tally import CRASH_LOOP, read_tally_at
 from .observe import probe_side, read_owed
 from .supervised import LEFT_ALONE, is_still_owned, undeclared
@@ -29,17 +30,41 @@ class SideStatus:
     """One side: ``state`` (``run``, ``down``, ``finish``, ``not supervised``), ``pid``,
     ``uptime`` (seconds in that state, or None), ``want`` (``up``, ``down`` or None),
     ``is_normally_up`` (no ``down`` file), ``is_paused``, ``tally`` (our runtime's account of
-    starts and deaths, protocol/tally.py; None: unknown — C runit keeps none) and ``now_ns``
-    (when it was read)."""
+    starts and deaths, protocol/tally.py; None: unknown — C runit keeps none), ``now_ns``
+    (when it was read) and ``readiness`` (what the running process said of its readiness,
+    protocol/readiness.py; None: it declares none, or nothing runs)."""
 
     __slots__ = ("state", "pid", "uptime", "want", "is_normally_up", "is_paused", "tally",
-                 "now_ns")
+                 "now_ns", "readiness")
 
     def __init__(self, state, pid=0, uptime=None, want=None, is_normally_up=True,
-                 is_paused=False, tally=None, now_ns=0):
+                 is_paused=False, tally=None, now_ns=0, readiness=None):
         self.state, self.pid, self.uptime, self.want = state, pid, uptime, want
         self.is_normally_up, self.is_paused = is_normally_up, is_paused
-        self.tally, self.now_ns = tally, now_ns
+        self.tally, self.now_ns, self.readiness = tally, now_ns, readiness
+
+    @property
+    def is_ready(self):
+        """None when it declares no readiness (or nothing runs), else whether it said
+        ``READY=1`` (and is not reloading or stopping)."""
+        return None if self.readiness is None else self.readiness.state == "ready"
+
+    @property
+    def ready_latency(self):
+        """Seconds from ``./run``'s start to its ``READY=1``; None until then."""
+        found = self.readiness
+        if found is None or not found.ready_ns:
+            return None
+        return max(0, found.ready_ns - found.started_ns) / 1e9
+
+    def readiness_json(self):
+        found = self.readiness
+        if found is None:
+            return None
+        return {"state": found.state, "ready": self.is_ready, "latency": self.ready_latency,
+                "ready_at": found.ready_ns / 1e9 if found.ready_ns else None,
+                "started_at": found.started_ns / 1e9, "status": found.status,
+                "mainpid": found.mainpid or None, "refused": found.refused}
 
     @property
     def deaths_in_window(self):
@@ -66,7 +91,7 @@ class SideStatus:
         if tally is None:
             found.update(starts=UNKNOWN, deaths=UNKNOWN, last_exit=UNKNOWN,
                          deaths_in_window=UNKNOWN, crash_looping=UNKNOWN, gave_up=UNKNOWN)
-            return found
+            return self._with_readiness(found)
         last = tally.last_exit
         if last is not None:
             last = dict(last, at=tally.died_at_ns / 1e9,
@@ -75,6 +100,13 @@ class SideStatus:
                      deaths_in_window=self.deaths_in_window, window=CRASH_LOOP[1],
                      crash_looping=self.is_crash_looping,
                      gave_up=tally.gave_up_ns / 1e9 if tally.gave_up_ns else None)
+        return self._with_readiness(found)
+
+    def _with_readiness(self, found):
+        """``readiness`` only for a side that declares it: every other side's JSON is as it
+        was before readiness existed."""
+        if self.readiness is not None:
+            found["readiness"] = self.readiness_json()
         return found
 
     def as_fact(self):
@@ -82,12 +114,17 @@ class SideStatus:
         runs while nothing happens — no pid, no uptime, no time; the deaths in buckets
         (``fact_deaths``), the last exit as a word (``fact_exit``)."""
         tally = self.tally
-        return {"state": self.state, "want": self.want,
+        return self._with_ready_word({"state": self.state, "want": self.want,
                 "normally": "up" if self.is_normally_up else "down", "paused": self.is_paused,
                 "crash_looping": UNKNOWN if tally is None else self.is_crash_looping,
                 "gave_up": UNKNOWN if tally is None else self.has_given_up,
                 "last_exit": UNKNOWN if tally is None else fact_exit(tally.last_exit),
-                "deaths": UNKNOWN if tally is None else fact_deaths(tally.deaths)}
+                "deaths": UNKNOWN if tally is None else fact_deaths(tally.deaths)})
+
+    def _with_ready_word(self, found):
+        if self.readiness is not None:
+            found["ready"] = self.readiness.state  # starting, ready, reloading, stopping
+        return found
 
 
 class ServiceStatus:
@@ -267,12 +304,29 @@ def side_status(fs, path, now, probe, with_tally=True):
     status = live.status
     if status is None:
         return SideStatus(UNKNOWN, is_normally_up=normally_up)
-    tally = None
+    tally = readiness = None
     if with_tally:
         status, tally = side_tally(fs, path, status)
+        readiness = side_readiness(fs, path, status)
     return SideStatus(status.state.name.lower(), status.pid, max(0, now - status.seconds),
                       "up" if status.want == "u" else "down", normally_up,
-                      bool(status.paused), tally, now * 1_000_000_000)
+                      bool(status.paused), tally, now * 1_000_000_000, readiness)
+
+
+def side_readiness(fs, path, status):
+    """What the process ``status`` shows said of its readiness (supervise/readiness, written
+    by our runsv or by notify-relay under the C one), or None: no record, or one about
+    another process (an earlier run, or this one before the record caught up)."""
+    if not status.pid or status.state.name != "RUN":
+        return None
+    try:
+        supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
+    except (OSError, UnsafePathError):
+        return None
+    found = read_readiness_at(supervise)
+    if found is None or found.pid != status.pid or found.state == "down":
+        return None
+    return found
 
 
 def side_tally(fs, path, status):

@@ -105,7 +105,7 @@ class Unit:
     """A service as verify sees it: where it lives and what it should look like."""
 
     __slots__ = ("label", "base", "link", "enabled", "down", "logdir", "log_user", "tree_login",
-                 "runs_as")
+                 "runs_as", "ready")
 
     def __init__(self, **fields):
         for name in self.__slots__:
@@ -228,7 +228,8 @@ def service_checks(service, place, user, tree, request, staged=False):
     checks = unit_checks(Unit(
         label=label, base=base, link=link, enabled=service.enabled, down=service.down,
         logdir=log_directory(service, place.log_dir), log_user=log_user,
-        tree_login=user.login if user is not None else None), tree, request, staged)
+        tree_login=user.login if user is not None else None,
+        ready=service.ready is not None), tree, request, staged)
     if service.user is not None:
         run_as = service.user + (":" + service.group if service.group else "")
         ask_identity(run_as, request)
@@ -267,6 +268,9 @@ def unit_checks(unit, tree, request, staged=False):
         if not unit.down:
             checks.append(Check(unit.label, "running", lambda snapshot: running_problems(
                 unit.label, unit.link, snapshot)))
+            if unit.ready:
+                checks.append(Check(unit.label, "ready", lambda snapshot: ready_problems(
+                    unit.label, unit.link, snapshot)))
     if unit.logdir is not None:
         if not staged:
             checks.append(Check(unit.label, "logger running", lambda snapshot: running_problems(
@@ -447,6 +451,25 @@ def running_problems(label, side_dir, snapshot, logger=False):
         return ["%s: not running: %s" % (label, status_line(
             side_dir, side.status, int(snapshot.now or 0), side.is_normally_up))]
     return []
+
+
+def ready_problems(label, side_dir, snapshot):
+    """A running service that declares readiness must have said it is ready
+    (``supervise/readiness``, docs/readiness.md); one that does not run is ``running``'s."""
+    side = snapshot.side(side_dir)
+    if side is None or not side.is_supervised or side.status is None \
+            or side.status.state.name != "RUN":
+        return []
+    found = side.readiness
+    if found is None:
+        return ["%s: not ready: nothing recorded for pid %d (its readiness is declared: is "
+                "it run by runit-provision's runsv, or by a ./run with notify-relay?)"
+                % (label, side.status.pid)]
+    if found.state == "ready":
+        return []
+    waited = max(0, int(snapshot.now or 0) - found.started_ns // 1_000_000_000)
+    said = (": " + found.status) if found.status else ""
+    return ["%s: not ready: %s for %d s%s" % (label, found.state, waited, said)]
 
 
 def writable_problems(logdir, user_spec, snapshot):

@@ -48,6 +48,8 @@ the empty string. Paths are printed as requested (``~alice/service/web``, not th
     G GID NAME                         a group; ``G - NAME`` when unknown
     W PATH HEAD NAME                   the command NAME on $PATH and the hex of its first bytes
     D PATH                             a directory whose every entry was reported (walk, tree)
+    R HEX PATH                         after S, when PATH/supervise/readiness exists (a service
+                                       that declares readiness): its bytes in hex, at most 4096
 """
 
 import base64
@@ -70,6 +72,7 @@ HEAD = 64
 # The most entries of a tree's directory read (apply's own bound on a directory of a user's,
 # apply/fsroot.MAX_ENTRIES): a crowd planted in a home costs a look, not a side each.
 TREE_LIMIT = 10000
+READINESS_LIMIT = 4096  # of supervise/readiness (our runsv's record, docs/readiness.md)
 _PRINTABLE = frozenset(range(0x21, 0x7F)) - frozenset(b"%")
 _PRINTABLE_BYTES = bytes(sorted(_PRINTABLE))
 _KINDS = ((stat.S_ISREG, "f"), (stat.S_ISDIR, "d"), (stat.S_ISLNK, "l"), (stat.S_ISFIFO, "p"),
@@ -233,6 +236,10 @@ class Probe:
         except OSError:
             sup_uid = None
         self.record(b"S", ok, down, _hex(status), proc_uid, sup_uid, shown)
+        if ok == "up" and _stat_ok(real + b"/supervise/readiness"):
+            readiness = read_once(real + b"/supervise/readiness", READINESS_LIMIT)
+            if isinstance(readiness, bytes):
+                self.record(b"R", _hex(readiness), shown)
 
     def tree(self, shown, real):
         for name, child_shown, child_real in self.listing(shown, real, resolve=True,

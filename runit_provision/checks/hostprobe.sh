@@ -119,6 +119,9 @@ side_record() {  # SHOWN REAL
   fi
   sup=$(stat -L -c '%u' "$2/supervise" 2>/dev/null) || sup=-
   printf '%s ' "$sup"; pct "$1"; printf '\n'
+  if [ -f "$2/supervise/readiness" ] && [ -r "$2/supervise/readiness" ]; then
+    printf 'R '; hexof "$2/supervise/readiness" 4096; printf ' '; pct "$1"; printf '\n'
+  fi
 }
 
 side() {  # SHOWN REAL

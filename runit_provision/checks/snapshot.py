@@ -207,11 +207,12 @@ class Side:
     (``protocol.status.Status``), else sv's line turned into one, else None and ``error``
     says why in sv's words. ``is_normally_up``: no ``down`` file (runsv's stat).
     ``process_uid``: the owner of the status' running pid; ``supervise_uid``: the owner of
-    ``supervise/`` itself.
+    ``supervise/`` itself; ``readiness``: what the running process said of its readiness
+    (``supervise/readiness``, docs/readiness.md), None when nothing about it is recorded.
     """
 
     __slots__ = ("path", "ok", "is_supervised", "is_normally_up", "status", "error",
-                 "process_uid", "supervise_uid", "_raw_status")
+                 "process_uid", "supervise_uid", "readiness", "_raw_status", "_raw_readiness")
 
     def __init__(self, path, **fields):
         self.path = path
@@ -378,6 +379,11 @@ class Snapshot:
         self.sides[path] = Side(path, ok=ok, is_normally_up=down != "1", _raw_status=status,
                                 process_uid=_int(proc_uid), supervise_uid=_int(sup_uid))
 
+    def _record_R(self, readiness, path):
+        side = self.sides.get(self.final(path))
+        if side is not None:
+            side._raw_readiness = readiness
+
     def _record_V(self, line, name, path):
         self._sv_lines.append((line, name, self.final(path)))
 
@@ -402,11 +408,13 @@ class Snapshot:
                 _resolve_probed(side)
         for line, name, path in self._sv_lines:
             _resolve_from_sv(self, line, name, path)
+        for side in self.sides.values():
+            side.readiness = _readiness_of(side)
         return self
 
 
 _ARITY = {b"H": 3, b"E": 7, b"X": 2, b"L": 3, b"C": 4, b"S": 6, b"V": 3, b"U": 5, b"G": 2,
-          b"W": 3, b"D": 1}
+          b"W": 3, b"D": 1, b"R": 2}
 
 
 def _decoded(value):
@@ -459,6 +467,22 @@ def _resolve_probed(side):
         side.error = "unable to open supervise/status: %s" % _errno_text(raw or "EIO")
         return
     side.status, side.error = _status_or_error(raw, side.path)
+
+
+def _readiness_of(side):
+    """The side's readiness record (protocol/readiness.py) when it is about the process its
+    status shows; None otherwise (none declared, or about another run)."""
+    raw = side._raw_readiness
+    if raw is None or _is_errno(raw) or side.status is None or not side.status.pid:
+        return None
+    from ..protocol.readiness import readiness_from_bytes
+    try:
+        found = readiness_from_bytes(bytes.fromhex(raw))
+    except ValueError:
+        return None
+    if found is None or found.pid != side.status.pid or found.state == "down":
+        return None
+    return found
 
 
 def _status_or_error(raw_hex, path):

@@ -167,6 +167,8 @@ def print_table(rows, stream=None):
         main = row.main
         state = main.state if row.enabled else "disabled" + (
             "" if main.state == "not supervised" else " (%s)" % main.state)
+        if main.readiness is not None:
+            state += ", " + main.readiness.state  # run, ready / run, starting
         table.append((row.label if row.declared else shown_name(row.label), state,
                       str(main.pid) if main.pid else "-",
                       _duration(main.uptime), "up" if main.is_normally_up else "down",
@@ -199,7 +201,29 @@ def notes_of(row):
     why = why_not_running(row)
     if why:
         found.append(why)
+    readiness = readiness_line(row.main)
+    if readiness:
+        found.append(readiness)
     return found
+
+
+def readiness_line(side):
+    """The line under a service that declares readiness: ``not ready after 31 s`` while it
+    starts, then what it last said (``STATUS=``) — escaped, as the service wrote it."""
+    found = side.readiness
+    if found is None:
+        return None
+    said = (": " + shown_name(found.status)) if found.status else ""
+    if found.failed:  # runsv ended this run or the last one: ready_timeout, watchdog
+        said += " (runsv ended a run: %s)" % found.failed
+    if found.state == "starting":
+        waited = max(0, side.now_ns - found.started_ns) / 1e9 if side.now_ns else 0
+        return "not ready after %s%s" % (_ran_text(int(waited * 1e9)), said)
+    if found.state == "ready":
+        latency = side.ready_latency
+        return ("ready after %s" % _ran_text(int(latency * 1e9)) if latency is not None
+                else "ready") + said
+    return found.state + said
 
 
 def unread_line(item):

@@ -17,6 +17,9 @@ What runit can express is translated (docs/import.md, "From systemd units"):
   ``Limit*`` (chpst's limits);
 - ``Type=simple|exec|notify|notify-reload|idle|dbus`` run in the foreground as they are;
   ``Type=oneshot`` runs its commands once (``RemainAfterExit=yes``: then stays up);
+  ``Type=notify`` also says when it is ready: ``ready: notify`` (``NotifyAccess=all`` ->
+  ``access: all``), with ``TimeoutStartSec=`` -> ``ready_timeout`` and ``WatchdogSec=`` ->
+  ``watchdog`` (docs/readiness.md);
 - ``Restart=always`` is runit's way; ``no``, ``on-failure``, ``on-success`` become a
   ``finish`` that says ``sv down`` when runit must not start it again;
 - ``Requires=``/``Wants=`` on other units imported with it -> ``needs``;
@@ -386,11 +389,85 @@ def translate(unit, imported=(), has_socket=False, drop_unsupported=False):
              if dep.endswith(SUFFIX) and dep[:-len(SUFFIX)] in imported]
     if needs:
         data["needs"] = list(dict.fromkeys(needs))
+    if kind in ("notify", "notify-reload"):
+        ignored = [key for key in ignored if key not in _READINESS_KEYS]
+        _readiness(unit, kind, data, result.notes, refuse)
+        if result.refusals:
+            result.data = None
+            return result
     if ignored:
         result.notes.append("ignored (systemd's own: ordering, documentation, timeouts, "
                             "install): %s" % ", ".join(sorted(set(ignored))))
     result.data = data
     return result
+
+
+_READINESS_KEYS = ("NotifyAccess", "TimeoutStartSec", "TimeoutSec", "WatchdogSec")
+_SPAN_UNITS = {"us": 1e-6, "usec": 1e-6, "ms": 1e-3, "msec": 1e-3, "s": 1, "sec": 1,
+               "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60, "minutes": 60,
+               "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400,
+               "days": 86400}
+
+
+def _readiness(unit, kind, data, notes, refuse):
+    """``Type=notify``'s readiness as data: ``ready`` (``NotifyAccess=``), ``ready_timeout``
+    (``TimeoutStartSec=``, else ``TimeoutSec=``) and ``watchdog`` (``WatchdogSec=``); 0 or
+    ``infinity`` is none (systemd's default start timeout of 90 s is not carried over)."""
+    access = unit.value("Service", "NotifyAccess", "main")
+    if access == "none":
+        notes.append("NotifyAccess=none: systemd ignores its notifications, so it is not "
+                     "imported as ready: notify")
+        return
+    if access not in ("main", "all", "exec"):
+        refuse("%s: NotifyAccess=%s: unknown" % (unit.where("Service", "NotifyAccess"),
+                                                 access))
+        return
+    if access == "exec":
+        notes.append("NotifyAccess=exec: imported as access: all (its children too)")
+        access = "all"
+    data["ready"] = "notify" if access == "main" else {"notify": {"access": "all"}}
+    if kind == "notify-reload":
+        notes.append("Type=notify-reload: imported as notify (a reload is ExecReload's "
+                     "control/h, not a signal runsv sends)")
+    timeout_key = "TimeoutStartSec" if unit.values("Service", "TimeoutStartSec") \
+        else "TimeoutSec"
+    for key, target in ((timeout_key, "ready_timeout"), ("WatchdogSec", "watchdog")):
+        value = unit.value("Service", key, None)
+        if value is None:
+            continue
+        try:
+            seconds = time_span_seconds(value)
+        except ValueError as exc:
+            refuse("%s: %s=%s: %s" % (unit.where("Service", key), key, value, exc))
+            continue
+        if seconds:
+            data[target] = seconds
+
+
+def time_span_seconds(text):
+    """systemd's time span (systemd.time(7)) as whole seconds, rounded up; 0 for ``0`` or
+    ``infinity`` (none). ValueError when it is not one, or longer than a day.
+
+    >>> [time_span_seconds(t) for t in ("90", "1min 30s", "2m", "500ms", "infinity", "0")]
+    [90, 90, 120, 1, 0, 0]
+    """
+    import math
+    import re
+    text = text.strip()
+    if text in ("infinity", "0", ""):
+        return 0
+    total = 0.0
+    parts = re.findall(r"\s*([0-9.]+)\s*([a-z]*)", text)
+    if not parts or "".join(number + name for number, name in parts) != text.replace(" ", ""):
+        raise ValueError("not a time span")
+    for number, name in parts:
+        if name and name not in _SPAN_UNITS:
+            raise ValueError("unknown unit %r" % name)
+        total += float(number) * _SPAN_UNITS.get(name or "s")
+    seconds = math.ceil(total)
+    if seconds > 86400:
+        raise ValueError("longer than a day: runsv's timers take 1 to 86400 seconds")
+    return seconds
 
 
 def _process_keys(unit, specifiers, refuse, unsupported):

@@ -56,6 +56,7 @@ TOOLS = {
     "runsvdir": ("runsvdir", "bin"),
     "sv": ("sv", "bin"),
     "svlogd": ("svlogd", "bin"),
+    "notify-relay": ("notifyrelay", "bin"),
     "runit": ("runit", "sbin"),
     "runit-init": ("runit_init", "sbin"),
     "runsvchdir": ("runsvchdir", "sbin"),

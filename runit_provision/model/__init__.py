@@ -31,7 +31,7 @@ USER_KEYS = ("home", "groups", "sv_dir", "service_dir", "log_dir", "path", "serv
 SERVICE_KEYS = ("command", "run", "user", "group", "owner", "env", "cwd", "umask", "nice",
                 "limits", "finish", "check", "control", "down", "enabled", "ensure",
                 "restart_on_change", "restart", "needs", "log", "template", "adopt", "conf",
-                "files", "links")
+                "files", "links", "ready", "ready_timeout", "watchdog")
 RESTART_KEYS = ("give_up_after", "within")
 LOG_KEYS = ("dir", "user", "timestamps", "size", "num", "min", "timeout", "processor", "udp",
             "udp_only", "prefix", "patterns", "line_length", "run")
@@ -41,6 +41,7 @@ LOG_RUN_ALLOWS = ("run", "dir")
 LIMITS = {"nofile": "o", "nproc": "p", "mem": "m", "data": "d", "stack": "s", "core": "c",
           "cpu": "t", "fsize": "f", "rss": "r"}
 CHECK_KINDS = ("tcp", "http", "command")
+READY_KINDS = ("notify", "check")  # or {notify: {access: main|all}}, {fd: N}
 RUNTIMES = ("python", "system")
 INITS = ("auto", "systemd", "sysvinit", "upstart", "runit", "none")
 TIMESTAMPS = {"none": None, "tai64n": "-t", "human": "-tt", "iso": "-ttt"}
@@ -71,7 +72,10 @@ class Service(Record):
     ``restart``: None, or ``(give_up_after, within)`` — our runtime stops restarting a
     service that died that many times within that many seconds (docs/failures.md).
     ``conf``: None or ``(text, mode)``; ``files``: {relative path: (text, mode)}; ``links``:
-    {relative path: target} — a ``links["run"]`` stands for the run script."""
+    {relative path: target} — a ``links["run"]`` stands for the run script.
+    ``ready``: None (ready once up, or once ``check`` passes), or a
+    ``protocol.readiness.ReadySpec`` — the service says when it is ready (docs/readiness.md),
+    with ``ready_timeout`` and ``watchdog`` in it (the keys of the same names: 0 for none)."""
 
     __slots__ = ("name",) + SERVICE_KEYS
 

@@ -39,12 +39,13 @@ class ServiceUnit:
     it is linked (the directory runsvdir scans); ``log_dir``: svlogd's directory (None: no
     logger); ``home``: the user's home (None for the system tree). The rest are the data's
     answers the applier asks: ``has_env``, ``restart_on_change``, ``is_down``, ``is_enabled``,
-    ``is_absent``, ``adopts``.
+    ``is_absent``, ``adopts``, ``waits_ready`` (it declares readiness: apply's wait for it
+    ends when it is ready, docs/readiness.md).
     """
 
     __slots__ = ("name", "label", "login", "for_login", "path", "link", "log_dir", "home",
                  "has_env", "restart_on_change", "is_down", "is_enabled", "is_absent",
-                 "adopts")
+                 "adopts", "waits_ready")
 
     def __init__(self, **fields):
         for name in self.__slots__:
@@ -113,7 +114,8 @@ def _unit(service, name, login, sv_dir, service_dir, log_parent, home):
         log_dir=log_directory(service, log_parent), home=home,
         has_env=service.env is not None, restart_on_change=service.restart_on_change is not False,
         is_down=bool(service.down), is_enabled=service.enabled is not False,
-        is_absent=service.ensure == "absent", adopts=bool(service.adopt))
+        is_absent=service.ensure == "absent", adopts=bool(service.adopt),
+        waits_ready=service.ready is not None)
 
 
 # -- the one name rule ----------------------------------------------------------------------

@@ -106,9 +106,13 @@ PID_FILE = SUPERVISE_DIR + "/" + PID
 # supervise/, and the record of the process a side runs (runtime/supervision/adoption.py).
 LOG_PIPE = "pipe"
 PROCESS_RECORD = "process"
+# A service that declares readiness: is it ready, and what it last said (protocol/readiness.py).
+READINESS = "readiness"
 # In the service directory, ours too (C runsv reads run, finish, down, log, control/ only):
 # "N W" — give up restarting after N deaths within W seconds (docs/failures.md).
 GIVE_UP = "give-up"
+# "notify [access=main|all]": how the service says it is ready (docs/readiness.md).
+READY = "ready"
 
 # Not runit's: the file a run script sources, Void Linux's convention (``[ -r conf ] && .
 # ./conf``); the data's ``conf`` key writes it, and apply restarts the service when it changes.

@@ -10,8 +10,9 @@ import posixpath
 
 from ..model import LIMITS, TIMESTAMPS, log_directory
 from ..protocol.layout import (
-    CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG,
-    path_in)
+    CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, LOG_DIR, READY, RUN,
+    SVLOGD_CONFIG, path_in)
+from ..protocol.readiness import ready_option_words, ready_spec_bytes
 from ..protocol.logrun import log_run_text
 from .environment import render_file_template, render_template
 from ..model.tree import Absent, Directory, File, Symlink
@@ -69,6 +70,10 @@ def service_entries(service, place, config, env):
         script(path_in(base, FINISH), render_template(env, "script.j2", {"text": service.finish}))
     if service.check is not None:
         script(path_in(base, CHECK), check_script(service.check, env))
+    if service.ready is not None:
+        # our runsv reads `ready`; the check is what every sv (the C one too) waits on
+        entries.append(File(path_in(base, READY), ready_spec_bytes(service.ready), 0o644, **own))
+        script(path_in(base, CHECK), render_template(env, "check/ready.j2", {}))
     if service.control:
         entries.append(Directory(path_in(base, CONTROL_DIR), place.dir_mode, **own))
         for letter in sorted(service.control):
@@ -123,6 +128,8 @@ def run_script(service, place, config, env, base):
         "script_head": None, "script_body": None, "needs": needs,
         "sv_timeout": config.sv_timeout, "umask": service.umask, "cwd": cwd,
         "chpst": chpst_words(service, path_in(base if cwd is not None else ".", ENV_DIR)),
+        "notify_relay": notify_relay_words(service, config),
+        "watchdog_usec": service.ready.watchdog * 1_000_000 if service.ready else 0,
     }
     if service.run is not None:
         head, _, body = service.run.partition("\n")
@@ -130,6 +137,14 @@ def run_script(service, place, config, env, base):
     if service.template is not None:
         return render_file_template(env, service.template, context)
     return render_template(env, "run.j2", context)
+
+
+def notify_relay_words(service, config):
+    """``notify-relay``'s words after the pid in ``./run`` (None: no relay). Only under the C
+    runsv (``runtime: system``), which has no notify socket of its own; ours makes it."""
+    if service.ready is None or config.runtime != "system":
+        return None
+    return ready_option_words(service.ready)
 
 
 def check_script(check, env):

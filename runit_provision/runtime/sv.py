@@ -529,6 +529,9 @@ class Session:
         ran = []
 
         def check():
+            verdict = readiness_verdict(status)
+            if verdict is not None:
+                return verdict  # no process, and inotify says when it changes
             ran.append(True)
             return self.run_check_script(item.name)
 
@@ -663,11 +666,38 @@ def classify_event(mask, name):
         return "gone"
     if name == layout.STATUS and mask & (ino.IN_MOVED_TO | ino.IN_CLOSE_WRITE | ino.IN_DELETE):
         return "status"
+    if name == layout.READINESS and mask & ino.IN_MOVED_TO:
+        return "status"  # the service said READY=1 (docs/readiness.md)
     if name == layout.OK and mask & (ino.IN_CLOSE_NOWRITE | ino.IN_DELETE):
         return "exit"
     if name == layout.LOCK and mask & ino.IN_CLOSE_WRITE:
         return "exit"
     return None
+
+
+def readiness_verdict(status):
+    """Whether the ``./run`` that ``status`` shows said ``READY=1``, from
+    ``supervise/readiness`` (cwd: the service) — None when no record is about that process
+    (none declared, or not yet written for it: ``./check`` decides, as in runit).
+    Never followed, never waited on, at most 4 KiB."""
+    if not status.pid:
+        return None
+    try:
+        fd = posix.open(layout.SUPERVISE_DIR + "/" + layout.READINESS,
+                        posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW | posix.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        data = posix.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        posix.close(fd)
+    from ..protocol.readiness import readiness_from_bytes
+    record = readiness_from_bytes(data)
+    if record is None or record.pid != status.pid or record.state == "down":
+        return None
+    return record.state == "ready"
 
 
 def _watch_mask(acts):

@@ -15,7 +15,7 @@ give the same Config.
 
 from ..model import Config
 from ..source import type_name
-from .crosschecks import check_log_dirs, check_names, check_needs
+from .crosschecks import check_log_dirs, check_names, check_needs, check_ready_runtime
 from .problems import Problems
 from .readers import Readers
 from .services import build_service, read_defaults, read_services
@@ -48,6 +48,7 @@ def config_from_data(data, origins, accounts):
 
     config = _built(read, settings, defaults, user_entries, services, accounts)
     check_log_dirs(problems, config, services)
+    check_ready_runtime(problems, config, services)
     problems.raise_if_any()
     return config
 

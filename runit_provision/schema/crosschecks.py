@@ -106,3 +106,15 @@ def _cycles(graph):
         if node not in state:
             visit(node, [])
     return found
+
+
+def check_ready_runtime(problems, config, services):
+    """``ready: {fd: N}`` needs our runsv: the C runsv cannot hand ``./run`` a descriptor
+    (``notify`` works under both: ``notify-relay``, docs/readiness.md)."""
+    if config.runtime != "system":
+        return
+    for _tree, _name, path, values in services:
+        if (values.get("ready") or {}).get("kind") == "fd":
+            problems.add(path + ("ready",), "ready: {fd: N} needs runtime: python (the C "
+                                            "runsv gives ./run no notification descriptor; "
+                                            "ready: notify works with both)")

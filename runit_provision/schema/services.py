@@ -10,7 +10,8 @@ a user's tree) is dropped there, not an error.
 import os.path
 import re
 
-from ..model import CONTROL_LETTERS, LIMITS, RESTART_KEYS, SERVICE_KEYS, Log, Service
+from ..model import CONTROL_LETTERS, LIMITS, READY_KINDS, RESTART_KEYS, SERVICE_KEYS, Log, Service
+from ..protocol.readiness import ACCESS, FD_MAX, FD_MIN, SECONDS_MAX, ReadySpec
 from ..protocol.tally import RECENT
 from ..source import origin_of, type_name
 from .check import read_check
@@ -70,7 +71,10 @@ def build_service(name, values):
         restart=_restart_policy(values.get("restart")), needs=values.get("needs") or [], log=log,
         template=values.get("template"), adopt=values.get("adopt") is True,
         conf=values.get("conf"), files=values.get("files") or {},
-        links=values.get("links") or {})
+        links=values.get("links") or {},
+        ready=_ready_spec(values.get("ready"), values.get("ready_timeout"),
+                          values.get("watchdog")),
+        ready_timeout=values.get("ready_timeout"), watchdog=values.get("watchdog"))
 
 
 def read_service_keys(read, path, raw, is_defaults=False):
@@ -158,6 +162,32 @@ def _one_service_checks(problems, path, values, own, tree_owner):
                          % (tree_owner, tree_owner))
     if values.get("group") is not None and values.get("user") is None:
         problems.add(path + ("group",), "group needs user (chpst -u USER:GROUP)")
+    _ready_checks(problems, path, values, own)
+
+
+def _ready_checks(problems, path, values, own):
+    """``ready: check`` needs a ``check``; ``ready: notify`` renders its own, so a service's
+    own ``check`` and a ``notify`` it wrote exclude each other (a ``notify`` from defaults
+    gives way to the service's ``check``). ``ready_timeout`` and ``watchdog`` time what a
+    ``notify`` service says: elsewhere an error, or dropped when only ``defaults`` gave them."""
+    kind = (values.get("ready") or {}).get("kind")
+    if kind == "check" and values.get("check") is None and "check" not in own:
+        problems.add(path + ("ready",), "ready: check needs a check (the script sv polls)")
+    elif kind in ("notify", "fd") and values.get("check") is not None:
+        if "ready" not in own:
+            values.pop("ready")
+            kind = None
+        else:
+            problems.add(path + ("ready",), "ready: %s renders its own check: give check or "
+                                            "ready, not both" % kind)
+    for key, kinds in (("ready_timeout", ("notify", "fd")), ("watchdog", ("notify",))):
+        if values.get(key) is None or kind in kinds:
+            continue
+        if key not in own:
+            values.pop(key)  # a default for the services that declare notify
+        else:
+            problems.add(path + (key,), "%s needs ready: %s (it times what the service "
+                                        "says)" % (key, " or ".join(kinds)))
 
 
 def _merge(defaults, own):
@@ -246,6 +276,51 @@ def _restart_policy(value):
     return value["give_up_after"], value.get("within") or 60
 
 
+def _read_ready(read, path, value):
+    """``ready: notify | check``, ``{notify: {access: main|all}}`` or ``{fd: N}`` (s6's
+    notification-fd) -> ``{kind, access | fd}`` (a hash, so that ``defaults`` merge under a
+    service's own)."""
+    if isinstance(value, str):
+        if value in READY_KINDS:
+            return {"kind": value}
+        read.problems.add(path, "expected one of %s, {notify: {access: main|all}} or "
+                                "{fd: N}, got %r" % (", ".join(READY_KINDS), value))
+        return None
+    value = read.hash(path, value)
+    if value is None:
+        return None
+    read.problems.check_keys(path, value, ("notify", "fd"))
+    if "fd" in value and "notify" not in value:
+        number = read.integer(path + ("fd",), value["fd"], FD_MIN, FD_MAX)
+        return None if number is None else {"kind": "fd", "fd": number}
+    if ("notify" in value) == ("fd" in value):
+        if value.get("notify") is not None or "fd" in value or not value:
+            read.problems.add(path, "a readiness hash has notify or fd, one of them")
+        return None
+    options = value["notify"]
+    if options is None:
+        return {"kind": "notify"}
+    options = read.hash(path + ("notify",), options)
+    if options is None:
+        return None
+    read.problems.check_keys(path + ("notify",), options, ("access",))
+    found = {"kind": "notify"}
+    if "access" in options:
+        access = read.choice(path + ("notify", "access"), options["access"], ACCESS)
+        if access is not None:
+            found["access"] = access
+    return found
+
+
+def _ready_spec(value, timeout, watchdog):
+    """The ReadySpec of a merged ``ready`` (None: nothing beyond up, or today's check)."""
+    if not value or value.get("kind") not in ("notify", "fd"):
+        return None
+    if value["kind"] == "fd":
+        return ReadySpec("fd", "main", timeout or 0, 0, value["fd"])
+    return ReadySpec("notify", value.get("access") or "main", timeout or 0, watchdog or 0)
+
+
 def _read_control(read, path, value):
     value = read.hash(path, value)
     if value is None:
@@ -315,4 +390,7 @@ _KEY_READERS = {
     "conf": read_conf,
     "files": read_files,
     "links": read_links,
+    "ready": _read_ready,
+    "ready_timeout": lambda read, path, value: read.integer(path, value, 1, SECONDS_MAX),
+    "watchdog": lambda read, path, value: read.integer(path, value, 1, SECONDS_MAX),
 }

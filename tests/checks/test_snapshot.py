@@ -275,3 +275,47 @@ def test_the_python_probe_is_python_3_5():
     assert imported <= {"base64", "errno", "grp", "hashlib", "os", "pwd", "stat", "sys",
                         "time", "zlib"}
     assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))
+
+
+def test_both_probes_read_readiness_and_verify_judges_it(sandbox, host):
+    """A side's ``supervise/readiness`` (docs/readiness.md) reaches the snapshot through
+    python's probe and sh's alike, only when it is about the running pid; the ``ready`` check
+    fails a running service that is still starting, or that nothing recorded."""
+    import time
+
+    from runit_provision.checks.expected import ready_problems
+    from runit_provision.protocol.readiness import Readiness, readiness_bytes
+
+    sides = {name: sandbox / "sv" / name for name in ("db", "cold", "stale", "plain")}
+    runsv = FakeRunsv()
+    try:
+        for side in sides.values():
+            side.mkdir(parents=True)
+            runsv.serve(side)
+        now_ns = time.time_ns()
+        pid = os.getpid()
+        records = {"db": Readiness("ready", pid, now_ns, now_ns, "serving", 0, 0),
+                   "cold": Readiness("starting", pid, now_ns - 31 * 10**9, 0, "replaying",
+                                     0, 0),
+                   "stale": Readiness("ready", pid + 1, now_ns, now_ns, "", 0, 0)}
+        for name, record in records.items():
+            (sides[name] / "supervise" / "readiness").write_bytes(readiness_bytes(record))
+        request = Request()
+        for side in sides.values():
+            request.side(str(side))
+        by_python = take_snapshot(host, request, python=True)
+        by_sh = take_snapshot(host, request, python=False)
+        for snapshot in (by_python, by_sh):
+            found = {name: snapshot.side(str(side)).readiness for name, side in sides.items()}
+            assert found == {"db": records["db"], "cold": records["cold"], "stale": None,
+                             "plain": None}
+            problems = {name: ready_problems(name, str(side), snapshot)
+                        for name, side in sides.items()}
+            assert problems["db"] == []
+            waited = int(snapshot.now) - records["cold"].started_ns // 10**9  # the host's clock
+            assert waited >= 31
+            assert problems["cold"] == ["cold: not ready: starting for %d s: replaying" % waited]
+            assert problems["stale"][0].startswith("stale: not ready: nothing recorded for "
+                                                   "pid %d" % pid)
+    finally:
+        runsv.close()

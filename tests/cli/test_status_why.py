@@ -75,3 +75,30 @@ def test_a_service_not_in_the_data_is_marked_and_its_note_says_why_it_was_not_re
                             declared=False)
     assert not resting.is_wanted and notes_of(resting) == [
         "not in the data: /etc/service/resting (apply leaves it alone)"]
+
+
+def test_readiness_is_a_line_under_the_row_and_a_word_in_the_state():
+    from runit_provision.cli.status import notes_of, readiness_line
+    from runit_provision.protocol.readiness import Readiness
+
+    def ready_row(record):
+        return ServiceStatus("db", "/etc/sv/db", None, True,
+                             SideStatus("run", 42, 31, "up", True, False, None, NOW, record),
+                             None)
+
+    starting = ready_row(Readiness("starting", 42, NOW - 31 * 10**9, 0, "replaying WAL", 0, 0))
+    assert notes_of(starting) == ["not ready after 31s: replaying WAL"]
+    assert starting.main.is_ready is False and starting.main.ready_latency is None
+    ready = ready_row(Readiness("ready", 42, NOW - 10**9, NOW - 6 * 10**8, "up\x1b", 0, 0))
+    assert readiness_line(ready.main) == "ready after 0.40 s: up\\x1b"
+    assert ready.main.as_json()["readiness"]["latency"] == 0.4
+    assert ready.main.as_fact()["ready"] == "ready"
+    assert readiness_line(ready_row(Readiness("reloading", 42, NOW, NOW, "", 0, 0)).main) \
+        == "reloading"
+    timed_out = Readiness("starting", 42, NOW, 0, "", 0, 0, "not ready after 90 s")
+    assert readiness_line(ready_row(timed_out).main) == \
+        "not ready after 0.00 s (runsv ended a run: not ready after 90 s)"
+    # a side without readiness: its JSON and fact are as they were before readiness existed
+    plain = row("run", None).main
+    assert "readiness" not in plain.as_json() and "ready" not in plain.as_fact()
+    assert plain.is_ready is None and readiness_line(plain) is None

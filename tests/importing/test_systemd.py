@@ -216,3 +216,33 @@ def test_every_unit_of_the_machine_imports_or_is_refused_with_a_reason(tmp_path,
     more = len(yaml.safe_load(lenient.read_text())["runit"]["services"])
     assert more > translated  # what was refused only for a setting runit has no word for
     assert main(["render", "--data", str(lenient), "--out", str(tmp_path / "lenient")]) == 0
+
+
+def test_type_notify_becomes_readiness_with_its_timeouts():
+    """Type=notify, NotifyAccess=, TimeoutStartSec=, WatchdogSec= are ready, ready_timeout and
+    watchdog (docs/readiness.md) — translated, no longer ignored — and the data validates."""
+    from ..pipeline import config_from_text
+
+    unit = unit_of("[Service]\nType=notify\nNotifyAccess=all\nExecStart=/usr/bin/web\n"
+                   "TimeoutStartSec=1min 30s\nWatchdogSec=500ms\nRestart=always\n")
+    result = translate(unit)
+    assert result.refusals == []
+    assert result.data == {"command": ["/usr/bin/web"], "ready": {"notify": {"access": "all"}},
+                           "ready_timeout": 90, "watchdog": 1}
+    service = config_from_text(yaml.safe_dump({"runit::services": {"web": result.data}})) \
+        .services["web"]
+    assert service.ready.access == "all" and service.ready.timeout == 90
+    plain = translate(unit_of("[Service]\nType=notify\nExecStart=/usr/bin/web\n"
+                              "TimeoutSec=infinity\nRestart=always\n"))
+    assert plain.data == {"command": ["/usr/bin/web"], "ready": "notify"}
+    ignored = translate(unit_of("[Service]\nType=notify\nNotifyAccess=none\n"
+                                "ExecStart=/usr/bin/web\nRestart=always\n"))
+    assert "ready" not in ignored.data
+    assert any("NotifyAccess=none" in note for note in ignored.notes)
+    bad = translate(unit_of("[Service]\nType=notify\nExecStart=/usr/bin/web\n"
+                            "WatchdogSec=soon\nRestart=always\n"))
+    assert bad.data is None and bad.refusals == [
+        "/etc/systemd/system/web.service:4: WatchdogSec=soon: not a time span"]
+    simple = translate(unit_of("[Service]\nExecStart=/usr/bin/web\nWatchdogSec=30\n"
+                               "Restart=always\n"))
+    assert "watchdog" not in simple.data  # without notify nothing feeds a watchdog: ignored

@@ -100,6 +100,7 @@ HARMLESS = {
     "svlogd": ([], 111, "usage: svlogd"),
     "runsvchdir": ([], 1, "usage: runsvchdir"),
     "utmpset": ([], 1, "usage: utmpset"),
+    "notify-relay": ([], 100, "usage: notify-relay"),
     "runit-init": ([], 0, "usage: runit-init"),  # no argument: never signals process 1
 }
 

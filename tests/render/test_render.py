@@ -272,3 +272,53 @@ def test_a_log_run_kept_as_written_is_all_that_is_written_of_the_logger():
                           + "".join("        " + line + "\n" for line in script.splitlines()))
     assert tree["/etc/sv/ssh/log/run"] == File("/etc/sv/ssh/log/run", script.encode(), 0o755)
     assert not [path for path in tree.paths() if path.startswith("/var/log")]
+
+
+READY = """
+runit::runtime: %s
+runit::defaults:
+  ready: notify
+  ready_timeout: 90
+runit::services:
+  db: {command: /usr/sbin/db, ready: {notify: {access: all}}, watchdog: 10}
+  web: {run: "#!/bin/sh\\nexec web\\n", needs: [db]}
+  probe: {command: /bin/probe, check: {tcp: 80}}
+"""
+
+
+def test_ready_notify_is_a_ready_file_and_a_check_that_reads_the_record():
+    """Our runsv reads ``ready``; every sv waits on the ``check``; defaults merge (a service's
+    own check wins over a default ``notify``). No relay under our runtime."""
+    tree = tree_from_text(READY % "python")
+    assert tree["/etc/sv/db/ready"] == File("/etc/sv/db/ready",
+                                            b"notify access=all timeout=90 watchdog=10\n", 0o644)
+    assert text_of(tree, "/etc/sv/web/ready") == "notify timeout=90\n"
+    check = text_of(tree, "/etc/sv/db/check")
+    assert "grep -cx -e 'state ready' -e \"pid $pid\" supervise/readiness" in check
+    assert tree["/etc/sv/db/check"].mode == 0o755
+    assert "/etc/sv/probe/ready" not in tree and "nc -z" in text_of(tree, "/etc/sv/probe/check")
+    assert "notify-relay" not in text_of(tree, "/etc/sv/db/run")
+
+
+def test_ready_notify_under_the_c_runsv_renders_the_relay_before_the_daemon():
+    tree = tree_from_text(READY % "system")
+    assert text_of(tree, "/etc/sv/db/run") == (
+        "#!/bin/sh\nexec 2>&1\n"
+        "NOTIFY_SOCKET=$(notify-relay $$ access=all timeout=90 watchdog=10) || exit 1\n"
+        "export NOTIFY_SOCKET\nWATCHDOG_USEC=10000000\nexport WATCHDOG_USEC\n"
+        "exec /usr/sbin/db\n")
+    assert text_of(tree, "/etc/sv/web/run") == (
+        "#!/bin/sh\nsv -w 7 start /etc/sv/db || exit 1\n"
+        "NOTIFY_SOCKET=$(notify-relay $$ timeout=90) || exit 1\nexport NOTIFY_SOCKET\n"
+        "exec web\n")
+
+
+def test_ready_fd_is_s6s_notification_fd_and_only_under_our_runsv():
+    tree = tree_from_text("runit::services:\n  web: {command: /usr/bin/web, ready: {fd: 4},"
+                          " ready_timeout: 30}\n")
+    assert text_of(tree, "/etc/sv/web/ready") == "fd=4 timeout=30\n"
+    assert "supervise/readiness" in text_of(tree, "/etc/sv/web/check")
+    with pytest.raises(Exception, match=r"services.web.ready: ready: \{fd: N\} needs runtime: "
+                                        r"python"):
+        tree_from_text("runit::runtime: system\nrunit::services:\n"
+                       "  web: {command: /usr/bin/web, ready: {fd: 4}}\n")

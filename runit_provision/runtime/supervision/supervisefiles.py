@@ -186,6 +186,17 @@ class SuperviseFiles:
         finally:
             os.close(fd)
 
+    def write_named(self, name, data):
+        """One of our own files beside runit's (``readiness``), the ``.new`` way."""
+        self._write_new(name, data)
+
+    def remove_named(self, name):
+        """One of our own files, no longer wanted."""
+        try:
+            os.unlink(self._path(name), dir_fd=self.base_fd)
+        except OSError:
+            pass
+
     def _write_new(self, name, data):
         new = self._path(name + NEW_SUFFIX)
         try:

@@ -24,7 +24,8 @@ import time
 
 from ...errors import FatalError
 from ..unix.diag import fatal as print_fatal, warn as print_warn, with_errstr
-from ...protocol.layout import CONTROL_DIR, FINISH, GIVE_UP, LOG_DIR, LOG_PIPE
+from ...protocol.layout import (CONTROL_DIR, FINISH, GIVE_UP, LOG_DIR, LOG_PIPE, READINESS,
+                                READY)
 from ...protocol.probe import is_normally_up
 from ...protocol.status import State
 from .adoption import UNKNOWN_EXIT, boot_id, inheritance, started_in, starttime_of
@@ -67,6 +68,7 @@ class Supervisor:
         self._pipe_w = -1  # the log pipe, read-write: ./run's stdout, kept open for life
         self._pipe_r = -1  # a reader held only when the pipe is not a FIFO (reopened by name)
         self._exited = False
+        self._notify = None  # notify.NotifyChannel, while ./run declares readiness
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
     def open(self):
@@ -295,6 +297,7 @@ class Supervisor:
 
     def close(self):
         """Release every descriptor (also after a failed ``open()``)."""
+        self._close_notify()
         for files in self._files.values():
             if files.control_fd >= 0:
                 self.loop.remove_reader(files.control_fd)
@@ -359,6 +362,8 @@ class Supervisor:
 
     def write_status(self, side, status, want_word):
         self._files[side].write(status, want_word, side.tally)
+        if side is self.main and self._notify is not None:
+            self._notify.observe(status.pid, status.state == State.RUN)
 
     def kill(self, pid, signum):
         if self.log is not None and pid == self.log.pid:
@@ -406,6 +411,67 @@ class Supervisor:
             return None
         deaths, within = int(words[0]), int(words[1])
         return (deaths, within) if deaths > 0 and within > 0 else None
+
+    def _ready_spec(self):
+        """What the service's ``ready`` file declares, read at each start of ``./run`` (an
+        apply may change it): a ReadySpec, or None (none, or one we cannot read — said).
+        Never followed, never waited on, never more than 256 bytes."""
+        try:
+            fd = os.open(READY, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         dir_fd=self.dir_fd)
+        except OSError:
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            data = os.read(fd, 256)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        from ...protocol.readiness import BadReady, ready_spec_from_bytes
+        try:
+            return ready_spec_from_bytes(data)
+        except BadReady as exc:
+            self.warn("./ready: %s: ignored" % exc)
+            return None
+
+    def _readiness_for(self, spec):
+        """``(env, extra_fds, reader)`` for a ``./run`` under ``spec``: ``env`` with
+        ``NOTIFY_SOCKET`` (None: the spawner's own), ``extra_fds`` with s6's notification fd
+        (the writing end of a pipe as descriptor N; the caller closes our copy), ``reader``
+        its reading end (None without). The channel is made at the first start that declares
+        readiness and kept across restarts; a service that stopped declaring it loses it and
+        its record."""
+        if spec is None:
+            if self._notify is not None:
+                self._close_notify()
+                self._files[self.main].remove_named(READINESS)
+            return None, (), None
+        if self._notify is None:
+            from .notify import NotifyChannel
+            self._notify = NotifyChannel(self.loop, self._files[self.main], self.clock,
+                                         self.warn, kill=self.spawner.kill)
+        try:
+            if spec.kind == "fd":
+                reader, writer = os.pipe2(os.O_CLOEXEC)
+                if writer == spec.fd:  # a source must not be a target (spawn.py)
+                    moved = os.dup(writer)
+                    os.close(writer)
+                    writer = moved
+                return None, ((writer, spec.fd),), reader
+            env = dict(self.spawner.environ, NOTIFY_SOCKET=self._notify.socket_address())
+        except OSError as exc:
+            self.warn("unable to make the readiness channel", exc)
+            return None, (), None
+        if spec.watchdog:  # sd_watchdog_enabled(3); no WATCHDOG_PID: the pid is not known yet
+            env["WATCHDOG_USEC"] = str(spec.watchdog * 1_000_000)
+        return env, (), None
+
+    def _close_notify(self):
+        if self._notify is not None:
+            self._notify.close()
+            self._notify = None
 
     def has_finish(self):
         # runsv checks that ./finish can be opened for reading, not that it is executable;
@@ -456,9 +522,24 @@ class Supervisor:
             finally:
                 os.close(reader)
         else:
-            pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
-                                     stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
-                                     new_session=self.new_session)
+            spec, env, extra_fds, reader = None, None, (), None
+            if argv == ["./run"]:  # ./finish has no say in readiness, nor takes the channel
+                spec = self._ready_spec()
+                env, extra_fds, reader = self._readiness_for(spec)
+            try:
+                pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
+                                         stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
+                                         new_session=self.new_session, env=env,
+                                         extra_fds=extra_fds)
+            except OSError:
+                if reader is not None:
+                    os.close(reader)
+                raise
+            finally:
+                for writer, _ in extra_fds:
+                    os.close(writer)  # ./run's alone: its end is EOF once it is gone
+            if env is not None or reader is not None:
+                self._notify.started(pid, spec, reader)
         files.spawned(pid)
         self.loop.watch_child(pid, side.child_exited)
         return pid

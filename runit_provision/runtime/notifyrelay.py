@@ -1,0 +1,102 @@
+"""runtime: ``notify-relay PID [WORD…]`` — readiness under the C runsv, which has no notify socket.
+
+A ``./run`` rendered for ``ready: notify`` with ``runtime: system`` begins
+
+    NOTIFY_SOCKET=$(notify-relay $$ [access=all] [timeout=N] [watchdog=N]) || exit 1
+    export NOTIFY_SOCKET
+
+Run in the service directory, this makes the socket our runsv would have made (notify.py, the
+same rules for who may speak), writes ``supervise/readiness`` "starting" for ``PID`` (the
+shell, which becomes the daemon by ``exec``), prints the socket's address and exits; a
+grandchild, detached (its parent exits at once, so the daemon never has a child of ours to
+reap), keeps the socket until ``PID`` says ``READY=1`` or exits, records it, and ends — the
+service costs a process only while it starts (for as long as it runs with ``watchdog=``, whose
+timer it keeps; ``timeout=`` ends a start that is not ready in time, as our runsv does). The rendered ``check`` reads the record, so the
+C ``sv -w start`` and the ``needs`` guards wait for readiness, polling it (docs/readiness.md).
+
+Exit codes: 0; 100 on usage; 111 when the socket cannot be made or ``PID`` is gone.
+"""
+
+import os
+import sys
+
+from ..errors import FatalError
+from ..protocol.readiness import BadReady, ReadySpec, ready_options
+from .unix.diag import fatal, warn
+from .supervision.loop import EventLoop
+from .supervision.supervisefiles import SuperviseFiles
+from .supervision.supervisor import SystemClock
+
+LABEL = "notify-relay"
+_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+def main(argv=None):
+    argv = sys.argv if argv is None else argv
+    try:
+        if len(argv) < 2 or not argv[1].isdigit():
+            raise BadReady("no pid")
+        spec = ReadySpec("notify", *ready_options(argv[2:]))
+    except BadReady:
+        os.write(2, b"usage: notify-relay pid [access=main|all] [timeout=N] [watchdog=N]\n")
+        return 100
+    pid = int(argv[1])
+    from .supervision.notify import NotifyChannel
+    loop = EventLoop()
+    try:
+        files = SuperviseFiles(os.open(".", _DIR_FLAGS), "", _warn)
+        channel = NotifyChannel(loop, files, SystemClock(), _warn, kill=_kill)
+        address = channel.socket_address()
+        loop.watch_process(pid, lambda _: _ended(loop, channel))
+    except (OSError, FatalError) as exc:
+        fatal(LABEL, "unable to relay readiness", exc)
+        return 111
+    channel.started(pid, spec)
+    if not spec.watchdog:  # the watchdog needs the socket for as long as the service runs
+        channel.on_change = lambda readiness: readiness.state == "ready" and loop.stop()
+    if _detached():
+        os.write(1, address.encode("ascii") + b"\n")
+        return 0
+    _quiet()
+    loop.run()
+    os._exit(0)
+
+
+def _detached():
+    """True in the caller (after the grandchild was made), False in the grandchild."""
+    child = os.fork()
+    if child:
+        os.waitpid(child, 0)
+        return True
+    if os.fork():
+        os._exit(0)
+    return False
+
+
+def _quiet():
+    """The grandchild holds none of the shell's descriptors: ``$(...)`` ends when its caller
+    exits, and the log pipe is the daemon's alone."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
+def _ended(loop, channel):
+    channel.observe(0, False)
+    loop.stop()
+
+
+def _kill(pid, signum):
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _warn(message, exc=None):
+    warn(LABEL, message, exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,327 @@
+"""runtime: one service's readiness channel — systemd's ``NOTIFY_SOCKET``, or s6's
+notification fd — served on the loop.
+
+s6's notification-fd (``ready`` = ``fd=N``): ``./run`` gets the writing end of a pipe as
+descriptor N; a newline on it means ready (s6-supervise's rule), after which, or at EOF, the
+pipe is closed. Only the service holds that end: no sender to judge.
+
+A service whose ``ready`` file says ``notify`` gets a datagram socket of its own, bound to an
+abstract address the kernel picks (``@`` and five hex digits: no path to make, to clean up or
+to outgrow ``sun_path``, in any directory a service's user can or cannot reach), passed as
+``NOTIFY_SOCKET``. What it says is recorded in ``supervise/readiness`` (protocol/readiness.py),
+never in runit's files.
+
+Anyone on the host can send to an abstract address, so every message is judged by its sender,
+as the kernel vouches for it (``SO_PASSCRED``: the pid comes from the kernel, never from the
+message): ``access=main`` takes only the process runsv started (or the ``MAINPID=`` it gave);
+``access=all`` also takes its descendants and whoever shares the process group or session it
+leads (a daemon that forked away from its shell). Everything else is refused and counted.
+
+Never blocking the loop: the socket is non-blocking; each wake-up reads at most
+``BATCH`` datagrams (a flood waits its turn behind the other services, level-triggered);
+datagrams longer than ``MESSAGE_MAX`` are refused whole; descriptors passed with a message
+(``sd_notify_barrier``'s ``BARRIER=1``) are closed at once, which is what the barrier waits
+for. The record is written once per batch, when it changed.
+"""
+
+import os
+import sys
+
+import _socket
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
+
+from ...protocol.layout import READINESS
+from ...protocol.readiness import (MESSAGE_MAX, Readiness, notify_assignments,
+                                   readiness_bytes)
+
+BATCH = 32
+_FDS_MAX = 16  # of SCM_RIGHTS per datagram: more are closed by the kernel (MSG_CTRUNC)
+_ANCILLARY = _socket.CMSG_SPACE(12) + _socket.CMSG_SPACE(4 * _FDS_MAX)
+_ANCESTRY_MAX = 64  # parents walked to find the service's process (access=all)
+_FLAGS = _socket.MSG_DONTWAIT | _socket.MSG_CMSG_CLOEXEC
+KILL_AFTER_SECONDS = 5.0  # a process that outlives the TERM (or ABRT) it failed with: KILL
+
+
+def process_ids(pid):
+    """``(ppid, pgrp, session)`` of ``pid`` from ``/proc/PID/stat``, or None when it is gone.
+
+    The command name (field 2) may hold anything, ``)`` too: fields are counted from the
+    last ``)``."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as stat_file:
+            data = stat_file.read(1024)
+    except OSError:
+        return None
+    fields = data[data.rfind(b")") + 2:].split()
+    try:
+        return int(fields[1]), int(fields[2]), int(fields[3])
+    except (IndexError, ValueError):
+        return None
+
+
+def may_notify(sender, main_pids, access, ids=process_ids):
+    """Whether ``sender`` speaks for a service whose main process is one of ``main_pids``.
+
+    >>> table = {30: (20, 20, 20), 20: (10, 20, 20), 50: (1, 20, 20), 60: (1, 60, 60)}
+    >>> [may_notify(p, {20}, "main", table.get) for p in (20, 30)]
+    [True, False]
+    >>> [may_notify(p, {20}, "all", table.get) for p in (20, 30, 50, 60, 70)]
+    [True, True, True, False, False]
+    """
+    if sender in main_pids:
+        return True
+    if access != "all":
+        return False
+    found = ids(sender)
+    if found is None:
+        return False
+    _, pgrp, session = found
+    if pgrp in main_pids or session in main_pids:
+        return True  # the group or session the service leads (it forked away, -P)
+    pid = sender
+    for _ in range(_ANCESTRY_MAX):
+        found = ids(pid)
+        if found is None or found[0] <= 1:
+            return False
+        pid = found[0]
+        if pid in main_pids:
+            return True
+    return False
+
+
+class NotifyChannel:
+    """The socket and the readiness record of one service (its main side only).
+
+    ``files``: the side's SuperviseFiles (the record is written beside its status);
+    ``clock``: ``time_ns()``; ``on_change(readiness)``: called after a batch changed it;
+    ``kill(pid, signum)``: how a start that failed (``timeout=``, ``watchdog=``) is ended.
+
+    A ``timeout`` is a timer while the service starts, a ``watchdog`` one while it runs, reset
+    by each ``WATCHDOG=1`` (systemd's ``TimeoutStartSec=`` and ``WatchdogSec=``): when one
+    fires the service is sent TERM (not ready) or ABRT (watchdog), KILL 5 s later if it is
+    still there, and the reason stays in the record (``failed``) through the restart that
+    follows. A service with neither has no timer at all."""
+
+    def __init__(self, loop, files, clock, warn, on_change=None, kill=None):
+        self.loop = loop
+        self.files = files
+        self.clock = clock
+        self.warn = warn
+        self.on_change = on_change
+        self.kill = kill
+        self.access = "main"
+        self.spec = None
+        self.readiness = Readiness("down", 0, 0, 0, "", 0, 0)
+        self._written = None
+        self._timers = {}  # "timeout", "watchdog", "kill" -> the loop's Timer
+        self._failed = ""  # why we ended the last run, for the next one's record
+        self._sock = None  # made at the first start with kind notify
+        self.address = None
+        self._pipe = -1  # kind fd: the reading end of this run's notification pipe
+
+    def socket_address(self):
+        """``NOTIFY_SOCKET``'s value, the socket made on first use (OSError if it cannot)."""
+        if self._sock is None:
+            sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC
+                                  | _socket.SOCK_NONBLOCK)
+            try:
+                sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_PASSCRED, 1)
+                sock.bind(b"")  # autobind: the kernel picks a free abstract name
+            except OSError:
+                sock.close()
+                raise
+            self._sock = sock
+            self.address = "@" + sock.getsockname()[1:].decode("ascii")
+            self.loop.add_reader(sock.fileno(), self._receive)
+        return self.address
+
+    # -- the service's life, as the supervisor sees it ---------------------------------------
+    def started(self, pid, spec, pipe=None):
+        """``./run`` started as ``pid`` under ``spec`` (a ReadySpec): starting, nothing said
+        yet; the reason the last run was ended, if we ended it. ``pipe``: kind fd's reading
+        end (ours now)."""
+        self._cancel_timers()
+        self._close_pipe()
+        if pipe is not None:
+            os.set_blocking(pipe, False)
+            self._pipe = pipe
+            self.loop.add_reader(pipe, self._read_pipe)
+        self.spec, self.access = spec, spec.access
+        self.readiness = Readiness("starting", pid, self.clock.time_ns(), 0, "", 0, 0,
+                                   self._failed)
+        self._failed = ""
+        self._write()
+        if spec.timeout:
+            self._timers["timeout"] = self.loop.call_later(spec.timeout, self._not_ready)
+        if spec.watchdog:
+            self._arm_watchdog()
+
+    def observe(self, pid, is_running):
+        """The side's status changed: its process ended (or is not ``./run`` any more)."""
+        if self.readiness.state != "down" and (not is_running or pid != self.readiness.pid):
+            self._cancel_timers()
+            self._close_pipe()
+            self.readiness = self.readiness._replace(state="down")
+            self._write()
+
+    def close(self):
+        """The supervisor is done with the service (or it no longer declares readiness)."""
+        self.observe(0, False)
+        self._cancel_timers()
+        self._close_pipe()
+        if self._sock is not None:
+            self.loop.remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+
+    # -- s6's notification fd -----------------------------------------------------------------
+    def _read_pipe(self):
+        """A newline means ready (s6-supervise's rule); then, or at EOF, the pipe is done."""
+        try:
+            data = os.read(self._pipe, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if b"\n" in data and self.readiness.state == "starting":
+            self._apply({"READY": "1"})
+            self._write()
+            if self.on_change is not None:
+                self.on_change(self.readiness)
+        if not data or b"\n" in data:
+            self._close_pipe()
+
+    def _close_pipe(self):
+        if self._pipe >= 0:
+            self.loop.remove_reader(self._pipe)
+            os.close(self._pipe)
+            self._pipe = -1
+
+    # -- timers ------------------------------------------------------------------------------
+    def _not_ready(self):
+        self._timers.pop("timeout", None)
+        if self.readiness.state == "starting":
+            self._fail("not ready after %d s" % self.spec.timeout, signal.SIGTERM)
+
+    def _arm_watchdog(self):
+        self._cancel_timer("watchdog")
+        self._timers["watchdog"] = self.loop.call_later(self.spec.watchdog, self._starved)
+
+    def _starved(self):
+        self._timers.pop("watchdog", None)
+        if self.readiness.state != "down":
+            self._fail("watchdog: no WATCHDOG=1 for %d s" % self.spec.watchdog,
+                       signal.SIGABRT)
+
+    def _fail(self, reason, signum):
+        """End the run for ``reason`` (it counts as a death: runsv did not ask for it)."""
+        pid = self.readiness.pid
+        self._cancel_timers()
+        self._failed = reason
+        self.readiness = self.readiness._replace(failed=reason)
+        self._write()
+        self.warn("%s: sending %s" % (reason, "TERM" if signum == signal.SIGTERM else "ABRT"))
+        if self.kill is None:
+            return
+        self.kill(pid, signum)
+
+        def still_there():
+            self._timers.pop("kill", None)
+            if self.readiness.pid == pid and self.readiness.state != "down":
+                self.kill(pid, signal.SIGKILL)
+        self._timers["kill"] = self.loop.call_later(KILL_AFTER_SECONDS, still_there)
+
+    def _cancel_timer(self, name):
+        timer = self._timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _cancel_timers(self):
+        for name in list(self._timers):
+            self._cancel_timer(name)
+
+    # -- messages ---------------------------------------------------------------------------
+    def _receive(self):
+        before = self.readiness
+        for _ in range(BATCH):
+            try:
+                data, ancillary, flags, _ = self._sock.recvmsg(MESSAGE_MAX + 1, _ANCILLARY,
+                                                               _FLAGS)
+            except BlockingIOError:
+                break
+            except InterruptedError:
+                continue
+            sender, fds = _credentials(ancillary)
+            if len(data) > MESSAGE_MAX or flags & _socket.MSG_TRUNC:
+                self._refuse()
+            elif self._is_from_service(sender):
+                self._apply(notify_assignments(data))
+            else:
+                self._refuse()
+            # Only now: a barrier's sender waits for this close, so it is still there (and
+            # its /proc entry with it) while it is judged above.
+            for fd in fds:
+                os.close(fd)
+        if self.readiness != before:
+            self._write()
+            if self.on_change is not None:
+                self.on_change(self.readiness)
+
+    def _is_from_service(self, sender):
+        record = self.readiness
+        if sender is None or record.state == "down":
+            return False
+        mains = {record.pid, record.mainpid} - {0}
+        return may_notify(sender, mains, self.access)
+
+    def _refuse(self):
+        self.readiness = self.readiness._replace(refused=self.readiness.refused + 1)
+
+    def _apply(self, said):
+        record = self.readiness
+        changes = {}
+        if said.get("WATCHDOG") == "1" and "watchdog" in self._timers:
+            self._arm_watchdog()
+        elif said.get("WATCHDOG") == "trigger" and self.spec and self.spec.watchdog:
+            self._fail("watchdog: the service asked (WATCHDOG=trigger)", signal.SIGABRT)
+            return
+        if "STATUS" in said:
+            changes["status"] = said["STATUS"]
+        if said.get("MAINPID", "").isdigit() and int(said["MAINPID"]) > 1:
+            changes["mainpid"] = int(said["MAINPID"])
+        if said.get("STOPPING") == "1":
+            changes["state"] = "stopping"
+        elif said.get("RELOADING") == "1":
+            changes["state"] = "reloading"
+        elif said.get("READY") == "1" and record.state in ("starting", "reloading"):
+            changes["state"] = "ready"
+            changes["ready_ns"] = self.clock.time_ns()
+            self._cancel_timer("timeout")
+        if changes:
+            self.readiness = record._replace(**changes)
+
+    def _write(self):
+        if self.readiness != self._written:
+            self.files.write_named(READINESS, readiness_bytes(self.readiness))
+            self._written = self.readiness
+
+
+def _credentials(ancillary):
+    """``(pid, fds)``: the pid the kernel vouches for (None without credentials) and every
+    descriptor passed along, for the caller to close (a barrier's pipe: closing it is the
+    answer)."""
+    sender, fds = None, []
+    for level, kind, data in ancillary:
+        if level != _socket.SOL_SOCKET:
+            continue
+        if kind == _socket.SCM_CREDENTIALS and len(data) >= 12:
+            sender = int.from_bytes(data[0:4], sys.byteorder, signed=True)
+        elif kind == _socket.SCM_RIGHTS:
+            usable = len(data) - len(data) % 4
+            fds.extend(int.from_bytes(data[offset:offset + 4], sys.byteorder, signed=True)
+                       for offset in range(0, usable, 4))
+    return sender, fds

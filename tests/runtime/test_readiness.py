@@ -1,0 +1,411 @@
+"""Readiness under our runsv: a service with ``ready`` = ``notify`` gets a NOTIFY_SOCKET, and
+what it says lands in ``supervise/readiness`` — from the real ``systemd-notify`` and from a
+Python sender — while what is not the service's is refused and nothing stalls runsv.
+
+The 20-byte ``status`` is runit's as ever: the C ``sv`` reads it beside us.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from runit_provision.protocol.readiness import readiness_from_bytes
+
+from ..conftest import our_tool
+from .processes import (BASE_PATH, C_RUNSV, C_RUNSVDIR, C_SV, SH, children_of, comm, end_tree,
+                        make_service, read_bytes, run_sv, voluntary_switches, wait_until,
+                        write_file)
+
+pytestmark = pytest.mark.slow
+
+NOTIFY_CLIENT = shutil.which("systemd-notify")
+SENDER = """
+# sd_notify(3) as a C daemon does it: one datagram of NAME=value lines, then
+# sd_notify_barrier(3): BARRIER=1 with a pipe's writing end, and wait until it is closed.
+import os, select, socket, sys
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+address = os.environ["NOTIFY_SOCKET"]
+address = "\\0" + address[1:] if address.startswith("@") else address
+sock.sendto("\\n".join(sys.argv[1:]).encode(), address)
+reader, writer = os.pipe()
+passed = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, writer.to_bytes(4, sys.byteorder))]
+sock.sendmsg([b"BARRIER=1"], passed, 0, address)
+os.close(writer)
+poller = select.poll()
+poller.register(reader, 0)
+poller.poll(5000)
+"""
+
+def readiness(service):
+    data = read_bytes(service / "supervise" / "readiness")
+    return None if data is None else readiness_from_bytes(data)
+
+
+def in_state(service, state, **fields):
+    record = readiness(service)
+    return (record is not None and record.state == state
+            and all(getattr(record, key) == value for key, value in fields.items()))
+
+
+def notify_service(parent, name, body, ready="notify access=all\n"):
+    service = make_service(parent, name, run=SH + body)
+    write_file(service / "ready", ready)
+    return service
+
+
+def start_runsv(processes, service, tmp_path):
+    return processes.start([our_tool("runsv"), service], output=tmp_path / "runsv.out")
+
+
+def sender(tmp_path):
+    path = tmp_path / "sender.py"
+    path.write_text(SENDER)
+    return "%s %s" % (sys.executable, path)
+
+
+@pytest.mark.skipif(NOTIFY_CLIENT is None, reason="systemd-notify is not installed")
+def test_systemd_notify_from_a_shell_service(tmp_path, processes):
+    """The real client: --status= while starting, then --ready with a status text; sv (C)
+    still reads runit's status as it always did."""
+    gate = tmp_path / "gate"
+    service = notify_service(tmp_path, "svc", (
+        "systemd-notify --status='warming up'\n"
+        "while [ ! -e %s ]; do sleep 0.02; done\n"
+        "systemd-notify --ready --status='Accepting connections'\n"
+        "exec sleep 1000\n") % gate)
+    runsv = start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "starting", status="warming up"), what="STATUS=")
+    record = readiness(service)
+    assert record.ready_ns == 0 and record.pid == int(read_bytes(
+        service / "supervise" / "pid"))
+    gate.write_text("")
+    wait_until(lambda: in_state(service, "ready", status="Accepting connections"),
+               what="READY=1")
+    record = readiness(service)
+    assert record.ready_ns >= record.started_ns and record.refused == 0
+    assert len(read_bytes(service / "supervise" / "status")) == 20
+    output, code = run_sv(["status", str(service)], tmp_path, sv=C_SV)
+    assert code == 0 and output.startswith("run: %s: (pid %d)" % (service, record.pid))
+    run_sv(["down", str(service)], tmp_path, sv=C_SV)
+    wait_until(lambda: in_state(service, "down"), what="down after sv down")
+    assert runsv.poll() is None
+
+
+@pytest.mark.skipif(NOTIFY_CLIENT is None, reason="systemd-notify is not installed")
+def test_access_main_refuses_a_child_and_takes_the_service_itself(tmp_path, processes):
+    """NotifyAccess=main: systemd-notify (a child of ./run) is refused and counted; the
+    process runsv started, once it execs a sender, is heard."""
+    service = notify_service(tmp_path, "svc", (
+        "systemd-notify --ready --status=child\n"
+        "exec %s READY=1 STATUS=main\n" % sender(tmp_path)), ready="notify\n")
+    start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "ready", status="main"), what="READY=1 from main")
+    assert readiness(service).refused >= 1
+
+
+def test_a_stranger_is_refused_and_floods_do_not_stall_runsv(tmp_path, processes):
+    """Another process (this test: not the service's) cannot notify for it; a flood, a 64 KiB
+    datagram and garbage cost runsv nothing it cannot serve around."""
+    service = notify_service(tmp_path, "svc", "exec sleep 1000\n")
+    start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "starting"), what="starting")
+    address = _address_of(service)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    sent = 0
+    for message in [b"READY=1"] * 2000 + [b"x" * 65536, b"\xff\xfe garbage", b"READY=1"]:
+        try:
+            sock.sendto(message, address)
+            sent += 1
+        except (BlockingIOError, OSError):
+            pass  # the queue is full: runsv reads at its pace, we do not wait
+    sock.close()
+    started = time.monotonic()
+    output, code = run_sv(["status", str(service)], tmp_path, sv=C_SV, timeout=10)
+    assert code == 0 and output.startswith("run:"), output
+    assert time.monotonic() - started < 5
+    wait_until(lambda: readiness(service).refused >= min(sent, 100), what="refusals counted")
+    assert readiness(service).state == "starting"
+
+
+def _address_of(service):
+    """The service's NOTIFY_SOCKET, from its environment (as the service sees it)."""
+    pid = int(read_bytes(service / "supervise" / "pid"))
+    environ = read_bytes("/proc/%d/environ" % pid).split(b"\0")
+    value = [entry for entry in environ if entry.startswith(b"NOTIFY_SOCKET=")][0]
+    name = value.split(b"=", 1)[1].decode()
+    assert name.startswith("@")
+    return "\0" + name[1:]
+
+
+def test_restart_starts_over_and_states_follow_the_messages(tmp_path, processes):
+    """RELOADING=1 then READY=1, STOPPING=1, MAINPID=; a restart is starting again, with
+    the new pid and nothing of the old run's status."""
+    script = sender(tmp_path)
+    service = notify_service(tmp_path, "svc", (
+        "%s READY=1 STATUS=one MAINPID=$$\n"
+        "trap '%s RELOADING=1; %s READY=1' HUP\n"
+        "trap '%s STOPPING=1; exit 0' TERM\n"
+        "while :; do sleep 0.05; done\n") % (script, script, script, script))
+    start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "ready", status="one"), what="ready")
+    first = readiness(service)
+    assert first.mainpid == first.pid
+    run_sv(["hup", str(service)], tmp_path)
+    wait_until(lambda: readiness(service).ready_ns > first.ready_ns, what="ready again")
+    run_sv(["restart", str(service)], tmp_path)
+    wait_until(lambda: readiness(service).pid not in (0, first.pid)
+               and readiness(service).state == "ready", what="ready after restart")
+    assert readiness(service).started_ns > first.started_ns
+
+
+def test_a_service_without_ready_has_no_socket_nor_record(tmp_path, processes):
+    service = make_service(tmp_path, "svc", run=SH + 'echo "[$NOTIFY_SOCKET]"\nexec sleep 1000\n')
+    write_file(service / "ready", "poll now\n")  # unknown: said, and ignored
+    runsv = start_runsv(processes, service, tmp_path)
+    wait_until(lambda: read_bytes(service / "supervise" / "pid") not in (None, b""))
+    wait_until(lambda: "./ready: unknown kind 'poll'" in runsv.output(), what="the warning")
+    assert readiness(service) is None
+    pid = int(read_bytes(service / "supervise" / "pid"))
+    environ = read_bytes("/proc/%d/environ" % pid)
+    assert b"NOTIFY_SOCKET=" not in environ
+
+
+def test_a_ready_service_idles_without_waking(tmp_path, processes):
+    service = notify_service(tmp_path, "svc", "%s READY=1\nexec sleep 1000\n"
+                             % sender(tmp_path))
+    runsv = start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "ready"), what="ready")
+    time.sleep(0.2)  # let start-up settle before the idle window opens
+    before = voluntary_switches(runsv.pid)
+    time.sleep(2)  # the idle window itself: what we measure, not a synchronisation
+    assert voluntary_switches(runsv.pid) - before == 0
+    os.kill(runsv.pid, signal.SIGTERM)
+    runsv.wait(20)
+
+
+GATED_SENDER = """
+import os, pathlib, select, socket, sys, time
+gate = pathlib.Path(sys.argv[1])
+while not gate.exists():
+    time.sleep(0.02)
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+address = os.environ["NOTIFY_SOCKET"]
+sock.sendto(b"READY=1\\nSTATUS=serving", "\\0" + address[1:])
+time.sleep(1000)
+"""
+
+
+@pytest.mark.interop
+def test_under_the_c_runsv_needs_waits_for_ready_through_the_rendered_check(tmp_path,
+                                                                            processes):
+    """runtime: system — the C runsvdir, runsv and sv: the relay in db's ./run records
+    readiness, web's needs guard (the C sv -w start) polls db's rendered check, and web's
+    command starts only after db said READY=1."""
+    if not os.path.exists(C_SV):
+        pytest.skip("the C runit is not installed")
+    gate, marker = tmp_path / "gate", tmp_path / "web-started"
+    (tmp_path / "sender.py").write_text(GATED_SENDER)
+    data = tmp_path / "data.yaml"
+    data.write_text(
+        "runit::runtime: system\nrunit::sv_dir: %(root)s/sv\nrunit::service_dir: %(root)s/service\n"
+        "runit::sv_timeout: 60\nrunit::defaults: {log: false}\nrunit::services:\n"
+        "  db: {command: [%(python)s, %(root)s/sender.py, %(gate)s], ready: notify}\n"
+        "  web: {command: [/bin/sh, -c, 'touch %(marker)s; exec sleep 1000'], needs: [db]}\n"
+        % dict(root=tmp_path, python=sys.executable, gate=gate, marker=marker))
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "runit_provision.cli.main", "render", "--data",
+                           str(data), "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rendered = out / str(tmp_path).lstrip("/")
+    shutil.move(str(rendered / "sv"), str(tmp_path / "sv"))
+    shutil.move(str(rendered / "service"), str(tmp_path / "service"))
+    env = {"PATH": "%s:%s" % (BASE_PATH, os.path.dirname(our_tool("runsv")))}  # C sv first
+    tree = processes.start([C_RUNSVDIR, tmp_path / "service"], env=env,
+                           output=tmp_path / "tree.out")
+    try:
+        db, web = tmp_path / "sv" / "db", tmp_path / "sv" / "web"
+        wait_until(lambda: in_state(db, "starting"), what="db starting (the relay ran)")
+        # web's guard is polling db's check: the C sv runs as a child of web's ./run
+        wait_until(lambda: read_bytes(web / "supervise" / "pid") not in (None, b"")
+                   and any(comm(child) == "sv" for child in children_of(
+                       int(read_bytes(web / "supervise" / "pid")))), what="web's guard")
+        assert not marker.exists()
+        output, code = run_sv(["-w", "1", "check", str(db)], tmp_path)
+        assert code != 0, output
+        gate.write_text("")
+        wait_until(marker.exists, timeout=30, what="web started")
+        record = readiness(db)
+        assert record.state == "ready" and record.status == "serving"
+        assert marker.stat().st_mtime_ns >= record.ready_ns
+        output, code = run_sv(["-w", "5", "check", str(db)], tmp_path)
+        assert code == 0, output
+    finally:
+        end_tree(tree.proc, tmp_path)
+
+
+@pytest.mark.parametrize("verb", ["start", "restart"])
+def test_our_sv_w_waits_for_ready_and_wakes_on_it(tmp_path, processes, verb):
+    """``sv -w start|restart`` of a service that declares readiness ends when it says
+    READY=1 — woken by the record's rename, running no ./check — and not before."""
+    gate = tmp_path / "gate"
+    (tmp_path / "sender.py").write_text(GATED_SENDER)
+    service = notify_service(tmp_path, "svc", "exec %s %s %s\n"
+                             % (sys.executable, tmp_path / "sender.py", gate), ready="notify\n")
+    if verb == "start":
+        write_file(service / "down", "")
+    start_runsv(processes, service, tmp_path)
+    wait_until(lambda: (service / "supervise" / "ok").exists(), what="runsv up")
+    if verb == "restart":
+        wait_until(lambda: in_state(service, "starting"), what="the first run")
+        gate.write_text("")
+        wait_until(lambda: in_state(service, "ready"), what="the first run ready")
+        gate.unlink()
+    first = readiness(service)
+    env = {"PATH": BASE_PATH, "SVDIR": str(tmp_path)}
+    waiting = subprocess.Popen([our_tool("sv"), "-w", "30", verb, str(service)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: in_state(service, "starting")
+                   and (first is None or readiness(service).pid != first.pid),
+                   what="the new run starting")
+        assert waiting.poll() is None  # up, not ready: sv still waits
+        gate.write_text("")
+        output, _ = waiting.communicate(timeout=30)
+        ended_ns = time.time_ns()
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+    assert waiting.returncode == 0 and output.startswith(b"ok: run: "), output
+    record = readiness(service)
+    assert record.state == "ready"
+    assert (ended_ns - record.ready_ns) / 1e9 < 2.0  # woken, not polled (bench/ measures)
+
+
+PINGER = """
+import os, socket, sys, time
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+address = "\\0" + os.environ["NOTIFY_SOCKET"][1:]
+sock.sendto(b"READY=1", address)
+while not os.path.exists(sys.argv[1]):
+    sock.sendto(b"WATCHDOG=1", address)
+    time.sleep(0.2)
+time.sleep(1000)
+"""
+
+
+def deaths_of(service):
+    from runit_provision.protocol.tally import tally_from_bytes
+    tally = tally_from_bytes(read_bytes(service / "supervise" / "tally") or b"")
+    return 0 if tally is None else tally.deaths
+
+
+def test_not_ready_in_time_is_a_failed_start_killed_and_counted(tmp_path, processes):
+    """``timeout=1``: a service that never says READY=1 is sent TERM after a second, counted
+    as a death, restarted; the reason stays in the next run's record."""
+    service = notify_service(tmp_path, "svc", "exec sleep 1000\n", ready="notify timeout=1\n")
+    runsv = start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "starting"), what="starting")
+    first = readiness(service).pid
+    wait_until(lambda: readiness(service).pid != first and in_state(service, "starting"),
+               timeout=20, what="killed and restarted")
+    assert readiness(service).failed == "not ready after 1 s"
+    # the new run's record is written at its spawn, the tally with its status just after
+    wait_until(lambda: deaths_of(service) >= 1, what="the death counted")
+    wait_until(lambda: "not ready after 1 s: sending TERM" in runsv.output(), what="said")
+
+
+def test_a_watchdog_that_stops_is_killed_restarted_and_counted(tmp_path, processes):
+    """``watchdog=1``: WATCHDOG_USEC is set; pings keep it alive, silence gets ABRT. The
+    service's own process pings (one interpreter: its pings keep time on a busy machine)."""
+    stop = tmp_path / "stop-pinging"
+    (tmp_path / "pinger.py").write_text(PINGER)
+    service = notify_service(tmp_path, "svc", (
+        "[ \"$WATCHDOG_USEC\" = 1000000 ] || exit 7\n"
+        "exec %s %s %s\n") % (sys.executable, tmp_path / "pinger.py", stop),
+        ready="notify watchdog=1\n")
+    start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "ready"), what="ready")
+    first = readiness(service)
+    time.sleep(2.5)  # the window itself, 2.5 watchdog periods: what we measure
+    assert readiness(service).pid == first.pid and deaths_of(service) == 0  # alive, pinged
+    stop.write_text("")
+    wait_until(lambda: readiness(service).pid != first.pid, timeout=20, what="the watchdog")
+    assert readiness(service).failed == "watchdog: no WATCHDOG=1 for 1 s"
+    wait_until(lambda: deaths_of(service) >= 1, what="the death counted")
+
+
+def test_s6_notification_fd_a_newline_means_ready(tmp_path, processes):
+    """``fd=5`` (s6's notification-fd): ./run gets a pipe as descriptor 5; a newline on it
+    means ready; our sv -w start waits for it. A restart gets a new pipe."""
+    gate = tmp_path / "gate"
+    service = notify_service(tmp_path, "svc", (
+        "[ -w /dev/fd/5 ] || exit 7\n"  # the descriptor is there, writable
+        "while [ ! -e %s ]; do sleep 0.02; done\n"
+        "printf 'up\\n' >&5\nexec 5>&-\nexec sleep 1000\n") % gate, ready="fd=5\n")
+    start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "starting"), what="starting")
+    env = {"PATH": BASE_PATH, "SVDIR": str(tmp_path)}
+    waiting = subprocess.Popen([our_tool("sv"), "-w", "30", "start", str(service)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: waiting.poll() is None, what="sv waiting")
+        assert readiness(service).state == "starting"
+        gate.write_text("")
+        output, _ = waiting.communicate(timeout=30)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+    assert waiting.returncode == 0 and output.startswith(b"ok: run: "), output
+    first = readiness(service)
+    assert first.state == "ready"
+    run_sv(["restart", str(service)], tmp_path)
+    wait_until(lambda: readiness(service).pid != first.pid and in_state(service, "ready"),
+               what="ready again after a restart")
+
+
+def test_finish_keeps_the_channel_and_the_reason(tmp_path, processes):
+    """A run ended for not being ready, then ./finish: the record stays (down, with why),
+    and the next run gets the same socket and the reason."""
+    service = notify_service(tmp_path, "svc", "echo \"$NOTIFY_SOCKET\" >> %s\nexec sleep 1000\n"
+                             % (tmp_path / "sockets"), ready="notify timeout=1\n")
+    write_file(service / "finish", SH + "sleep 0.3\n", 0o755)
+    start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "starting"), what="starting")
+    first = readiness(service).pid
+    wait_until(lambda: readiness(service) is not None and readiness(service).pid != first
+               and in_state(service, "starting"), timeout=20, what="the next run")
+    assert readiness(service).failed == "not ready after 1 s"
+    # the record is written at the spawn, before the new ./run echoes its socket
+    sockets = wait_until(lambda: (lambda found: found if len(found) >= 2 else None)(
+        (tmp_path / "sockets").read_text().split()), what="the second run's socket")
+    assert len(set(sockets)) == 1
+
+
+@pytest.mark.interop
+def test_notify_relay_under_the_c_runsv_ends_a_start_that_is_not_ready(tmp_path, processes):
+    """``./run`` as rendered for ``runtime: system`` with ``ready_timeout: 1``: the relay's
+    process sends TERM after a second and records why; the C runsv restarts the service."""
+    if not os.path.exists(C_RUNSV):
+        pytest.skip("the C runit is not installed")
+    service = make_service(tmp_path, "svc", run=SH + (
+        "NOTIFY_SOCKET=$(notify-relay $$ timeout=1) || exit 1\nexport NOTIFY_SOCKET\n"
+        "exec sleep 1000\n"))
+    env = {"PATH": "%s:%s" % (BASE_PATH, os.path.dirname(our_tool("runsv")))}
+    processes.start([C_RUNSV, service], env=env, output=tmp_path / "runsv.out")
+    wait_until(lambda: in_state(service, "starting"), what="the relay's record")
+    first = readiness(service).pid
+    wait_until(lambda: readiness(service) is not None
+               and readiness(service).failed == "not ready after 1 s", timeout=20,
+               what="the relay's timeout")
+    wait_until(lambda: read_bytes(service / "supervise" / "pid") not in (None, b"")
+               and int(read_bytes(service / "supervise" / "pid")) != first, timeout=20,
+               what="restarted by the C runsv")

@@ -1,0 +1,94 @@
+"""Debian's PostgreSQL under our runsvdir with ``ready: notify`` (it is built with systemd
+support: it sends READY=1 once it accepts connections) and a dependent whose ``needs`` guard
+waits for it, then runs ``psql -c 'select 1'``: it never fails, and it starts right after
+PostgreSQL's READY=1.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from runit_provision.protocol.readiness import readiness_from_bytes
+
+from ..conftest import make_bin_dir, our_tool
+from .processes import (BASE_PATH, SH, descendants, kill_pids, make_service,
+                        process_group_members, processes_under, read_bytes, wait_until,
+                        write_file)
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+pytestmark = pytest.mark.slow
+
+
+def as_postgres(argv):
+    return subprocess.run(["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
+                          + [str(arg) for arg in argv], capture_output=True, text=True,
+                          timeout=120)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def cluster():
+    if not (PG_BIN / "postgres").exists() or shutil.which("psql") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("PostgreSQL 15 is not installed")
+        pytest.skip("PostgreSQL 15 is not installed")
+    # the postgres user must reach its cluster: not under pytest's root-only temp dirs
+    pg_dir = Path(tempfile.mkdtemp(prefix="runit-provision-ready-pg-"))
+    try:
+        shutil.chown(str(pg_dir), "postgres", "postgres")
+        done = as_postgres([PG_BIN / "initdb", "-D", pg_dir / "data", "-U", "postgres",
+                            "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
+        assert done.returncode == 0, done.stdout + done.stderr
+        yield pg_dir
+    finally:
+        kill_pids(processes_under(pg_dir))
+        shutil.rmtree(str(pg_dir), ignore_errors=True)
+
+
+def test_a_dependent_of_postgresql_starts_once_it_is_ready_and_never_fails(tmp_path, cluster):
+    port = free_port()
+    sv_dir, service_dir = tmp_path / "sv", tmp_path / "service"
+    service_dir.mkdir()
+    result = tmp_path / "psql.out"
+    postgres = make_service(sv_dir, "postgres", run=SH + (
+        "exec 2>&1\nexec chpst -u postgres %s -D %s -c listen_addresses=127.0.0.1 -c port=%d "
+        "-c unix_socket_directories=%s -c fsync=off -c shared_buffers=16MB\n")
+        % (PG_BIN / "postgres", cluster / "data", port, cluster))
+    write_file(postgres / "ready", "notify\n")
+    app = make_service(sv_dir, "app", run=SH + (
+        "sv -w 60 start %s || exit 1\n"
+        "date +%%s%%N > %s.started\n"
+        "psql -h 127.0.0.1 -p %d -U postgres -tA -c 'select 1' >> %s 2>&1\n"
+        "echo \"rc=$?\" >> %s\n"
+        "exec sleep 1000\n") % (postgres, result, port, result, result))
+    for service in (postgres, app):
+        os.symlink(str(service), str(service_dir / service.name))
+    bin_dir = make_bin_dir(tmp_path / "bin", "ours")
+    tree = subprocess.Popen([our_tool("runsvdir"), str(service_dir)], start_new_session=True,
+                            env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)},
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: "rc=" in (read_bytes(result) or b"").decode(), timeout=90,
+                   what="the dependent's psql")
+        assert (read_bytes(result) or b"").decode() == "1\nrc=0\n"  # first try, no error
+        record = readiness_from_bytes(read_bytes(postgres / "supervise" / "readiness"))
+        assert record.state == "ready" and record.refused == 0
+        started_ns = int(read_bytes(Path("%s.started" % result)))
+        assert started_ns >= record.ready_ns
+        assert (started_ns - record.ready_ns) / 1e9 < 1.0  # woken, not polled 
+    finally:
+        kill_pids(set(process_group_members(tree.pid)) | set(descendants(tree.pid)))
+        tree.wait()
+        kill_pids(processes_under(tmp_path))
