@@ -90,7 +90,17 @@ def add_parser(sub):
     return parser
 
 
+EXIT_USAGE = 2  # argparse's: the command line is wrong
+
+
 def run(args):
+    if not args.into and (args.replace or args.relocate):
+        # they say how to merge into a file: without one they would be dropped unheard
+        given = [option for option, on in (("--replace", args.replace),
+                                           ("--relocate", args.relocate)) if on]
+        sys.stderr.write("runit-provision import: %s %s with --into FILE\n"
+                         % (" and ".join(given), "go" if len(given) > 1 else "goes"))
+        return EXIT_USAGE
     if args.systemd:
         return run_systemd(args)
     if args.user:

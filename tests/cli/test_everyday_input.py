@@ -289,3 +289,19 @@ def test_names_may_come_before_and_after_options(tmp_path):
     assert [line.split()[0] for line in out.splitlines()[1:]] == ["a", "b"], (out, err)
     code, _, err = run("logs", "--data", data, "a", "--bogus", "b")
     assert code == 2 and "runit-provision logs: error: unrecognized arguments: --bogus" in err
+
+
+def test_import_options_that_merge_into_a_file_need_the_file(tmp_path):
+    """``--relocate``/``--replace`` say how to merge into ``--into FILE``: without it they
+    were dropped without a word (exit 0, the YAML on stdout). Now: bad usage, nothing
+    printed on stdout."""
+    service = tmp_path / "sv" / "a"
+    service.mkdir(parents=True)
+    (service / "run").write_text("#!/bin/sh\nexec sleep 1\n")
+    (service / "run").chmod(0o755)
+    assert run("import", service, "--relocate") == (
+        2, "", "runit-provision import: --relocate goes with --into FILE\n")
+    assert run("import", service, "--replace", "--relocate") == (
+        2, "", "runit-provision import: --replace and --relocate go with --into FILE\n")
+    code, out, _ = run("import", service)
+    assert code == 0 and "services:" in out
