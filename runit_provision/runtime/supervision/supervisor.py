@@ -391,44 +391,41 @@ class Supervisor:
 
     def give_up_policy(self):
         """``(deaths, within)`` from the service's ``give-up`` file, read at each death (an
-        apply may change it at any time); None without one, or when it is not two numbers.
-        Never followed, never waited on, never more than 64 bytes."""
-        try:
-            fd = os.open(GIVE_UP, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
-                         dir_fd=self.dir_fd)
-        except OSError:
+        apply may change it at any time); None without one, or when it is not two numbers."""
+        data = self._small_file(GIVE_UP, 64)
+        if data is None:
             return None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            words = os.read(fd, 64).split()
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
+        words = data.split()
         if len(words) != 2 or not all(word.isdigit() for word in words):
             self.warn("./give-up is not two numbers (deaths, seconds): ignored")
             return None
         deaths, within = int(words[0]), int(words[1])
         return (deaths, within) if deaths > 0 and within > 0 else None
 
-    def _ready_spec(self):
-        """What the service's ``ready`` file declares, read at each start of ``./run`` (an
-        apply may change it): a ReadySpec, or None (none, or one we cannot read — said).
-        Never followed, never waited on, never more than 256 bytes."""
+    def _small_file(self, name, limit):
+        """The first ``limit`` bytes of the service directory's regular file ``name``, or
+        None (absent, unreadable, not a regular file). Never followed, never waited on: an
+        apply — or a user, in their tree — may put anything there."""
         try:
-            fd = os.open(READY, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
+            fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
                          dir_fd=self.dir_fd)
         except OSError:
             return None
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return None
-            data = os.read(fd, 256)
+            return os.read(fd, limit)
         except OSError:
             return None
         finally:
             os.close(fd)
+
+    def _ready_spec(self):
+        """What the service's ``ready`` file declares, read at each start of ``./run`` (an
+        apply may change it): a ReadySpec, or None (none, or one we cannot read — said)."""
+        data = self._small_file(READY, 256)
+        if data is None:
+            return None
         from ...protocol.readiness import BadReady, ready_spec_from_bytes
         try:
             return ready_spec_from_bytes(data)
