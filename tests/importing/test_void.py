@@ -139,28 +139,7 @@ def test_void_layout_imports_with_relative_paths_and_renders_back_byte_for_byte(
            "frr-generic" in text
     assert "log/run is vlogger (to syslog, tag nginx): kept as written" in text
     assert "needs dbus: by hand-written sv guards in run" in text
-    # render it back: every entry as it was, supervise (runsv's) aside
-    rendered = tmp_path / "rendered"
-    assert run_cli("render", "--data", out, "--out", rendered) == 0, capsys.readouterr().err
-    for name in names:
-        have = entries_of(host / "etc" / "sv" / name)
-        have.pop("supervise", None)
-        assert entries_of(rendered / "etc" / "sv" / name) == have, name
-    # plan on the host it came from: nothing to do
-    merged = with_host_keys(out, tmp_path)
-    capsys.readouterr()
-    assert run_cli("plan", "--data", merged, "--root", host, "--profile-d", "none") == 0, \
-        capsys.readouterr().out
-    # apply to an empty host, then the second plan is empty, and the tree is Void's
-    fresh = staged_root(tmp_path / "fresh", PASSWD, GROUP)
-    assert run_cli("apply", "--data", merged, "--root", fresh, "--profile-d", "none") == 0
-    capsys.readouterr()
-    assert run_cli("plan", "--data", merged, "--root", fresh, "--profile-d", "none") == 0, \
-        capsys.readouterr().out
-    for name in names:
-        have = entries_of(host / "etc" / "sv" / name)
-        have.pop("supervise", None)
-        assert entries_of(fresh / "etc" / "sv" / name) == have, name
+    assert_round_trip(out, host, names, tmp_path, capsys)
 
 
 def test_what_cannot_be_carried_is_named_and_the_rest_imported(host, tmp_path, capsys):
@@ -227,3 +206,29 @@ def test_a_run_scripts_guards_in_the_renderers_form_are_read_as_needs(host, tmp_
     capsys.readouterr()
     assert run_cli("plan", "--data", merged, "--root", host, "--profile-d", "none") == 0, \
         capsys.readouterr().out
+
+
+def assert_round_trip(out, host, names, tmp_path, capsys):
+    """The imported data ``out`` of ``host``'s ``names`` renders back every entry as it was
+    (supervise, runsv's, aside: a link into /run/runit on Void, never data); plan on the
+    host is empty; applied to an empty host, the second plan is empty and the tree is the
+    host's."""
+    rendered = tmp_path / "rendered"
+    assert run_cli("render", "--data", out, "--out", rendered) == 0, capsys.readouterr().err
+    for name in names:
+        have = entries_of(host / "etc" / "sv" / name)
+        have.pop("supervise", None)
+        assert entries_of(rendered / "etc" / "sv" / name) == have, name
+    merged = with_host_keys(out, tmp_path)
+    capsys.readouterr()
+    assert run_cli("plan", "--data", merged, "--root", host, "--profile-d", "none") == 0, \
+        capsys.readouterr().out
+    fresh = staged_root(tmp_path / "fresh", PASSWD, GROUP)
+    assert run_cli("apply", "--data", merged, "--root", fresh, "--profile-d", "none") == 0
+    capsys.readouterr()
+    assert run_cli("plan", "--data", merged, "--root", fresh, "--profile-d", "none") == 0, \
+        capsys.readouterr().out
+    for name in names:
+        have = entries_of(host / "etc" / "sv" / name)
+        have.pop("supervise", None)
+        assert entries_of(fresh / "etc" / "sv" / name) == have, name

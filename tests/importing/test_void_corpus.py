@@ -24,7 +24,7 @@ import tarfile
 import pytest
 import yaml
 
-from .test_void import PASSWD, GROUP, entries_of, run_cli, with_host_keys
+from .test_void import PASSWD, GROUP, assert_round_trip, run_cli
 from ..apply.helpers import staged_root
 
 COMMIT = "22a908018b4cb386d56f077e5497bf50adeaee75"
@@ -89,22 +89,4 @@ def test_void_runit_services_import_whole_and_render_back(tmp_path, capsys, monk
     # agetty-hvc0's run links to agetty-serial's, itself a link to agetty-generic's
     assert text.count(": an instance of the generic service agetty-generic\n") == 8
     assert text.count(": an instance of the generic service agetty-serial\n") == 5
-    rendered = tmp_path / "rendered"
-    assert run_cli("render", "--data", out, "--out", rendered) == 0, capsys.readouterr().err
-    for name in names:
-        have = entries_of(host / "etc" / "sv" / name)
-        have.pop("supervise", None)  # runsv's: a link into /run/runit on Void, never data
-        assert entries_of(rendered / "etc" / "sv" / name) == have, name
-    merged = with_host_keys(out, tmp_path)
-    capsys.readouterr()
-    assert run_cli("plan", "--data", merged, "--root", host, "--profile-d", "none") == 0, \
-        capsys.readouterr().out
-    fresh = staged_root(tmp_path / "fresh", PASSWD, GROUP)
-    assert run_cli("apply", "--data", merged, "--root", fresh, "--profile-d", "none") == 0
-    capsys.readouterr()
-    assert run_cli("plan", "--data", merged, "--root", fresh, "--profile-d", "none") == 0, \
-        capsys.readouterr().out
-    for name in names:
-        have = entries_of(host / "etc" / "sv" / name)
-        have.pop("supervise", None)
-        assert entries_of(fresh / "etc" / "sv" / name) == have, name
+    assert_round_trip(out, host, names, tmp_path, capsys)
