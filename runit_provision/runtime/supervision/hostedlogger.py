@@ -33,11 +33,9 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
-from ...protocol.layout import RUN
 from ...protocol.logrun import log_run_from_bytes
 
 _ENDING = (signal.SIGKILL, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
-_RUN_LIMIT = 4096  # bytes of log/run read to decide: a canonical one is a few lines
 
 
 class Identity(tuple):
@@ -96,16 +94,16 @@ def identity_for(canonical, resolve_user=None, own=None):
 
 
 # -- the decision, for the tree ------------------------------------------------------------------
-def hostable(log_fd):
-    """``(canonical, identity)`` — the LogRun of the service's ``log/run`` (``log_fd``) and
-    who its logger runs as (``identity_for``: OWN or an Identity) — when the tree can run it
-    itself, or None when it must be exec'd: not executable, not the canonical form, a user
-    chpst would reject, or svlogd arguments svlogd would reject (their messages are the real
-    tools')."""
+def hostable(log_run):
+    """``(canonical, identity)`` — the LogRun of the service's ``log/run`` (``log_run``: its
+    first bytes as ``servicedir.read_executable`` gives them) and who its logger runs as
+    (``identity_for``: OWN or an Identity) — when the tree can run it itself, or None when it
+    must be exec'd: not executable, not the canonical form, a user chpst would reject, or
+    svlogd arguments svlogd would reject (their messages are the real tools')."""
     from ...errors import UsageError
     from ..svlog.options import parse_args
 
-    canonical = log_run_from_bytes(read_executable(RUN, log_fd))
+    canonical = log_run_from_bytes(log_run)
     identity = None if canonical is None else identity_for(canonical)
     if identity is None:
         return None
@@ -114,25 +112,6 @@ def hostable(log_fd):
     except UsageError:
         return None
     return canonical, identity
-
-
-def read_executable(name, dir_fd, limit=_RUN_LIMIT):
-    """The first ``limit`` bytes of a user-executable regular file, or b"" (runsv would exec
-    it). Never blocks: a FIFO planted as ``log/run`` is not read, only exec'd (and fails)."""
-    import stat
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
-    except OSError:
-        return b""
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode) or not mode & stat.S_IXUSR:
-            return b""
-        return os.read(fd, limit)
-    except OSError:
-        return b""
-    finally:
-        os.close(fd)
 
 
 # -- one logger, on the tree's loop or in an identity's host ---------------------------------------

@@ -43,7 +43,7 @@ def tree_run(dir_fd):
     """The TreeRun of the service's ``./run`` (``dir_fd``: its directory), or None: not a
     user-executable regular file, or not the canonical form. Never blocks (a FIFO there is
     not read)."""
-    from .hostedlogger import read_executable
+    from .servicedir import read_executable
     return tree_run_from_bytes(read_executable("run", dir_fd, _RUN_LIMIT))
 
 
