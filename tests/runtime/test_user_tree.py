@@ -154,12 +154,18 @@ def test_the_users_tree_is_one_forked_process_of_the_user(user_tree):
     # the lock against a second tree is the tree's
     probe = as_nobody("exec flock -n %s true" % (user_tree.user_tree / ".runsvdir.lock"))
     assert probe.returncode != 0
-    # one Python process of the user's, beside two shells: the stand-in and its pipe keeper
-    # (the tree's children but its services; theirs come and go: a service's own `sleep`)
+    # one Python process of the user's (the agent), beside one shell: the stand-in (the agent's
+    # children but its services; theirs come and go: a service's own `sleep`). The user's log
+    # pipes are held by root's pipe keeper, with root's own.
     services = {running_pid(web), running_pid(user_tree.user_tree / "noisy")}
     theirs = sorted(cmdline(pid)[0] for pid in [tree] + children_of(tree)
                     if pid not in services)
-    assert theirs == ["pipekeeper", "runsvdir", "svlogd"], theirs
+    assert theirs == ["runsvdir", "svlogd"], theirs
+    keepers = [pid for pid in children_of(root.pid) if cmdline(pid)[:1] == ["pipekeeper"]]
+    assert len(keepers) == 1 and uid_of(keepers[0]) == "0"
+    held = {os.stat("/proc/%d/fd/%s" % (keepers[0], fd)).st_ino
+            for fd in os.listdir("/proc/%d/fd" % keepers[0])}
+    assert os.stat(web / "log" / "supervise" / "pipe").st_ino in held
 
 
 def test_the_user_cannot_read_anything_of_roots_through_their_processes(user_tree):

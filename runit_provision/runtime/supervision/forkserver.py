@@ -22,7 +22,7 @@ The channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields NU
                      pid PID | error ERRNO    (one answer to each request)
 
 Kinds (``_CHILDREN``): ``host`` — a logger host of another identity (identityhost.serve);
-``tree`` — a user's tree (usertree.run). The tree never waits for an answer: what asked waits
+``agent`` — a user's tree's agent (agent.run). The tree never waits for an answer: what asked waits
 (side.NotYet) and is called back from the loop; a server that does not answer within
 ``ANSWER_SECONDS`` is killed, and what asked is started the old way (exec'd). The tree's side
 is ``ForkServer``, the server's ``serve``.
@@ -294,13 +294,30 @@ def serve():
             os._exit(0)
 
 
+# What the runtime imports when it first needs it (a module's import deferred to its first
+# use keeps the tools' start fast) — here all at once: a child that has become a user may not be
+# allowed to read this installation (an interpreter or a virtualenv under /root, 0700).
+_STDLIB = ("ctypes", "errno", "fcntl", "grp", "ipaddress", "pwd", "resource", "select",
+           "socket", "stat", "struct")
+_ROOMS = ("protocol", "runtime.supervision", "runtime.svlog", "runtime.unix")
+
+
 def _preload():
     """Import now what every child runs: a child that has become a user may not be able to
     read this installation (a virtualenv under /root), and its imports would be its own
     pages, not shared ones."""
-    from . import identityhost, usertree  # noqa: F401
+    import importlib
+    from . import identityhost
     identityhost.preload()
-    usertree.preload()
+    package = __name__.split(".")[0]
+    base = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for name in _STDLIB:
+        importlib.import_module(name)
+    for room in _ROOMS:
+        for entry in sorted(os.listdir(os.path.join(base, *room.split(".")))):
+            if entry.endswith(".py") and entry != "__init__.py":
+                importlib.import_module("%s.%s.%s" % (package, room, entry[:-3]))
+    importlib.import_module(package + ".errors")
 
 
 def _warm_up():
@@ -421,9 +438,9 @@ def _run_host(fields, fds):
     serve_host(fds[0], Identity(uid, gids), fds[1], title)
 
 
-def _run_tree(fields, fds):
-    from .usertree import run
+def _run_agent(fields, fds):
+    from .agent import run
     run(fields, fds)
 
 
-_CHILDREN = {b"host": _run_host, b"tree": _run_tree}
+_CHILDREN = {b"host": _run_host, b"agent": _run_agent}

@@ -94,17 +94,18 @@ def identity_for(canonical, resolve_user=None, own=None):
 
 
 # -- the decision, for the tree ------------------------------------------------------------------
-def hostable(log_run):
+def hostable(log_run, own=None):
     """``(canonical, identity)`` — the LogRun of the service's ``log/run`` (``log_run``: its
     first bytes as ``servicedir.read_executable`` gives them) and who its logger runs as
     (``identity_for``: OWN or an Identity) — when the tree can run it itself, or None when it
     must be exec'd: not executable, not the canonical form, a user chpst would reject, or
-    svlogd arguments svlogd would reject (their messages are the real tools')."""
+    svlogd arguments svlogd would reject (their messages are the real tools'). ``own``:
+    the tree's identity (identity_for's), a user's for a user's tree supervised by root's."""
     from ...errors import UsageError
     from ..svlog.options import parse_args
 
     canonical = log_run_from_bytes(log_run)
-    identity = None if canonical is None else identity_for(canonical)
+    identity = None if canonical is None else identity_for(canonical, own=own)
     if identity is None:
         return None
     try:

@@ -176,8 +176,10 @@ class IdentityHosts:
             return 0, None
         return host.pid, self._start_in(host, args, open_fds, on_exit)
 
-    def start_in_tree(self, pid, args, open_fds, on_exit, wake):
-        """Start one logger in the user's tree ``pid`` (add_tree), shown by its stand-in."""
+    def start_in_tree(self, pid, args, open_fds, on_exit, wake, reopen=False):
+        """Start one logger in the user's tree ``pid`` (add_tree), shown by its stand-in.
+        ``reopen``: the pipe ``open_fds`` gives is the service's own, read-write (a FIFO of
+        the user's, which root never opens): the tree opens its logger's reading end."""
         host = self._hosts.get(pid)
         if host is None or not host.is_tree or host.channel is None:
             return 0, None
@@ -187,7 +189,7 @@ class IdentityHosts:
                 host.asked = True
                 self._send(host, _encode("stand-in"))
             raise NotYet()
-        return host.stand_in, self._start_in(host, args, open_fds, on_exit)
+        return host.stand_in, self._start_in(host, args, open_fds, on_exit, reopen)
 
     def add_tree(self, pid, identity, channel):
         """A user's tree the tree just forked, and the tree's end of its channel."""
@@ -195,12 +197,12 @@ class IdentityHosts:
         host = self._hosts[pid] = _Host(pid, identity, channel, is_tree=True)
         self.loop.add_reader(channel.fileno(), lambda: self._receive(host))
 
-    def _start_in(self, host, args, open_fds, on_exit):
+    def _start_in(self, host, args, open_fds, on_exit, reopen=False):
         self._next_key += 1
         key = self._next_key
         host.loggers[key] = (on_exit, host.shown)
         host.unsent[key] = []
-        message = _encode("start", key, host.stand_in, *args)
+        message = _encode("start-reopen" if reopen else "start", key, host.stand_in, *args)
         self.loop.call_later(0, lambda: self._send_start(host, key, message, open_fds))
         return key
 
@@ -395,6 +397,15 @@ def serve(channel_fd, identity, stderr_fd, title):
         os._exit(code)
 
 
+def _reading_end(pipe_fd):
+    """A reading end of the FIFO ``pipe_fd`` of its own (non-blocking), in place of it: a
+    logger must see EOF once the service is gone, so it may hold no writer."""
+    try:
+        return os.open("/proc/self/fd/%d" % pipe_fd, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    finally:
+        os.close(pipe_fd)
+
+
 def close_all_but(keep):
     """Close every descriptor but ``keep`` (and 0, 1, 2)."""
     low = 0
@@ -448,22 +459,6 @@ def preload():
     libc()
 
 
-def _was_cut(flags):
-    """Whether ``recvmsg``'s flags say a message or its descriptors were cut short.
-
-    >>> import socket
-    >>> _was_cut(int(socket.MSG_TRUNC)), _was_cut(int(socket.MSG_CTRUNC)), _was_cut(0)
-    (True, True, False)
-    """
-    return bool(flags & _CUT)
-
-
-# MSG_TRUNC | MSG_CTRUNC as a plain int: `socket`'s are enum flags, whose arithmetic runs enum's
-# Python code — and adds a member to a table the fork server's children share — in every
-# user's tree, about 40 kB of its own pages.
-_CUT = 0x20 | 0x08
-
-
 class LoggerServing:
     """The loggers a tree sends over a channel, run on a loop: a logger host's own, or a user's
     tree's (usertree.py). What differs is who stands for them: a host itself (every signal to
@@ -484,26 +479,24 @@ class LoggerServing:
         self.loop.add_reader(self.channel.fileno(), self._receive)
 
     def _receive(self):
-        import socket
+        from ..unix.seqpacket import receive
         try:
-            data, fds, flags, _address = socket.recv_fds(self.channel, _MESSAGE_MAX, 2)
+            data, fds, cut = receive(self.channel, _MESSAGE_MAX, 2)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError:
-            data, fds, flags = b"", [], 0
-        for fd in fds:  # received descriptors are inheritable: no processor may get them
-            os.set_inheritable(fd, False)
         if not data:
             self.loop.remove_reader(self.channel.fileno())
             self.tree_gone()
             return
-        if _was_cut(flags):
+        if cut:
             for fd in fds:
                 os.close(fd)
             warn("svlogd %s" % self.title, "a message from the tree was cut, ignored")
             return
         fields = data.split(b"\0")
-        if fields[0] == b"start" and len(fds) == 2 and len(fields) > 2:
+        if fields[0] in (b"start", b"start-reopen") and len(fds) == 2 and len(fields) > 2:
+            if fields[0] == b"start-reopen":
+                fds[1] = _reading_end(fds[1])
             self._start(int(fields[1]), int(fields[2]),
                         [os.fsdecode(field) for field in fields[3:]], *fds)
             return

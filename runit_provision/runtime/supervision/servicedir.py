@@ -72,12 +72,13 @@ class Opened:
     ends where no FIFO can be made), each side's files (``log`` None without a ``log/``
     directory), and runsv's warnings on the way."""
 
-    __slots__ = ("dir_fd", "log_fd", "pipe_w", "pipe_r", "main", "log", "warnings")
+    __slots__ = ("dir_fd", "log_fd", "pipe_w", "pipe_r", "main", "log", "warnings", "facts")
 
     def __init__(self, dir_fd=-1, log_fd=-1, pipe_w=-1, pipe_r=-1, main=None, log=None,
-                 warnings=()):
+                 warnings=(), facts=None):
         self.dir_fd, self.log_fd, self.pipe_w, self.pipe_r = dir_fd, log_fd, pipe_w, pipe_r
         self.main, self.log, self.warnings = main, log, list(warnings)
+        self.facts = facts  # read with it by an agent (read_facts), for root's supervisor
 
     @property
     def fds(self):

@@ -64,7 +64,8 @@ class _Entry:
 
 class ServiceTree:
     def __init__(self, loop, directory, spawner, label, new_sessions=False, clock=SystemClock(),
-                 on_empty=None, may_fork=False, io=LOCAL, scan_limit=None):
+                 on_empty=None, may_fork=False, io=LOCAL, scan_limit=None, helpers=None,
+                 stderr_fd=2):
         self.loop = loop
         self.directory = os.path.abspath(directory)
         self.spawner = spawner
@@ -92,9 +93,15 @@ class ServiceTree:
         self.scan_limit = scan_limit  # entries looked at, at most (None: all)
         self._inotify = None
         self._watches = {}
-        # Root's tree forks users' trees and logger hosts through a fork server; it must be
+        self.stderr_fd = stderr_fd  # where the tree's own messages go
+        # Root's tree forks users' agents and logger hosts through a fork server; it must be
         # their subreaper (``may_fork``) to reap them. Any other tree execs those instead.
         self.forks = None
+        if helpers is not None:
+            # A user's tree in root's (usertree.py): root's tree's loggers' host and pipe
+            # keeper serve it too, and are root's tree's to stop.
+            self.log_host, self.pipe_keeper = helpers
+            return
         if may_fork and os.geteuid() == 0:
             self.forks = ForkServer(loop, spawner, label)
             self.forks.on_reaped = self._end_orphans  # a stopping tree waits for it
@@ -183,7 +190,7 @@ class ServiceTree:
                        "starts when some are freed" % soft_fd_limit())
             if message != entry.failure:
                 entry.failure = message
-                print_warn("runsv " + entry.name, message)
+                print_warn("runsv " + entry.name, message, None, self.stderr_fd)
             return True
         service = self._new_supervisor(path, "runsv " + entry.name)
         result = []
@@ -193,10 +200,12 @@ class ServiceTree:
         return result[0] if result else True
 
     def _new_supervisor(self, path, label):
-        return Supervisor(self.loop, path, self.spawner, clock=self.clock, label=label,
-                          on_exit=self._service_exited, new_session=self.new_sessions,
-                          log_host=self.log_host, pipe_keeper=self.pipe_keeper,
-                          forks=self.forks, io=self.io)
+        service = Supervisor(self.loop, path, self.spawner, clock=self.clock, label=label,
+                             on_exit=self._service_exited, new_session=self.new_sessions,
+                             log_host=self.log_host, pipe_keeper=self.pipe_keeper,
+                             forks=self.forks, io=self.io)
+        service.stderr_fd = self.stderr_fd
+        return service
 
     def _opened(self, entry, service, found):
         """An open's result (servicedir.Opened, or FatalError): supervised from now on, or
@@ -212,7 +221,7 @@ class ServiceTree:
                 entry.failure = failure
                 for warning in getattr(found, "warnings", ()):
                     service.warn(warning)
-                print_fatal(service.label, failure)
+                print_fatal(service.label, failure, None, self.stderr_fd)
             if not self._scanning:
                 self._schedule_retry()
             return False
@@ -435,7 +444,7 @@ class ServiceTree:
             callback()
 
     def warn(self, message, exc=None):
-        print_warn(self.label, message, exc)
+        print_warn(self.label, message, exc, self.stderr_fd)
 
 
 def children_of_self():

@@ -38,6 +38,7 @@ class SuperviseFiles:
         self.control_fd = side.control_fd
         self._found = side
         self._ok_fd = -1
+        self._closed = False
         self._ok_asked = False  # an agent was asked to open ok and has not answered yet
         self._last_pid_written = None
         self.found_down = False  # the status a predecessor left said down (supervisor._inherit)
@@ -54,26 +55,28 @@ class SuperviseFiles:
     def _path(self, name):
         return SUPERVISE_DIR + "/" + name
 
-    def open_ok(self, opened=None):
-        """Hold a reader on ``ok`` for life: clients' proof that we run. FatalError (a
-        shortage of descriptors) to retry; ``opened()`` is called once it is held (through an
-        agent: later, once it answered)."""
+    def open_ok(self, done):
+        """Hold a reader on ``ok`` for life: clients' proof that we run. ``done(None)`` once
+        it is held (through an agent: once it answered), ``done(FatalError)`` when it could
+        not be opened (a shortage of descriptors: the caller retries)."""
         if self._ok_fd >= 0 or self._ok_asked:
             return
 
-        def done(found):
+        def answered(found):
             self._ok_asked = False
             if isinstance(found, FatalError):
-                raise found
-            self._ok_fd = found
-            if opened is not None:
-                opened()
+                done(found)
+            elif self._closed:
+                os.close(found)  # the side was closed while the agent opened it
+            else:
+                self._ok_fd = found
+                done(None)
         self._ok_asked = True
         try:
-            self.io.open_fifo(self.base_fd, self.prefix, OK, os.O_RDONLY, done)
-        except FatalError:
+            self.io.open_fifo(self.base_fd, self.prefix, OK, os.O_RDONLY, answered)
+        except FatalError as exc:
             self._ok_asked = False
-            raise
+            done(exc)
 
     @property
     def is_ok_open(self):
@@ -86,6 +89,7 @@ class SuperviseFiles:
 
     def close(self):
         """Release everything; clients see ``runsv not running`` from here on."""
+        self._closed = True
         for name in ("_ok_fd", "control_fd", "lock_fd"):
             fd = getattr(self, name)
             if fd >= 0:
@@ -141,6 +145,11 @@ class SuperviseFiles:
         self._write_in_place(PROCESS_RECORD, record_bytes(starting_record(
             what, self._starting_ticks, boot_id())))
         self._last_pid_written = -1
+
+    @property
+    def starting_ticks(self):
+        """boot_ticks() when the last spawn began (-1: none yet)."""
+        return self._starting_ticks
 
     def spawned(self, pid):
         """``pid`` was spawned since ``write_starting``: its start time is known when the

@@ -63,9 +63,10 @@ class Supervisor:
         self.forks = forks  # a tree's ForkServer: a canonical user tree's run is forked there
         self.io = io  # whose hands work the directory's files (localio.py, agentlink.py)
         self.facts = None  # what it reads of the directory while it runs (servicedir.Facts)
+        self.stderr_fd = 2  # where its messages go (a user's tree in root's: that tree's log)
         self._hosted = None  # our HostedLogger, while the log side runs one on the tree's loop
         self._apart = None  # (host pid, key) while it runs in another identity's host
-        self._user_tree = None  # usertree.UserTreeFork, in a tree that forks users' trees
+        self._user_tree = None  # usertree.UserTree, in a tree that supervises users' trees
         self._log_waits_for_tree = False  # the log side waits for that tree to run
         self.dir_fd = self.log_fd = -1
         self.main = self.log = None
@@ -112,8 +113,8 @@ class Supervisor:
             side.tally = tally or side.tally  # the counts go on across supervisors
             self._inherit(side, files, tally)
         if self.forks is not None:
-            from .usertree import UserTreeFork
-            self._user_tree = UserTreeFork(self)
+            from .usertree import UserTree
+            self._user_tree = UserTree(self)
 
     def _log_reader(self):
         """A read-only end of the log pipe for a logger starting now, a description of its
@@ -141,8 +142,7 @@ class Supervisor:
             paused, term = status.paused, status.term
         if found.kind == "adopt":
             try:
-                self.loop.watch_process(found.pid, lambda pid: side.child_exited(pid,
-                                                                                  UNKNOWN_EXIT))
+                self._watch_adopted(found.pid, side)
             except OSError:
                 found = None  # gone between the check and the watch: lost after all
             else:
@@ -160,6 +160,10 @@ class Supervisor:
                    and tally.pid != record.pid)
         side.inherit_lost(State.RUN if found is None else found.state, stamp_ns, paused,
                           counted)
+
+    def _watch_adopted(self, pid, side):
+        """Watch ``pid``, a process a predecessor started, to its end (OSError: gone)."""
+        self.loop.watch_process(pid, lambda pid: side.child_exited(pid, UNKNOWN_EXIT))
 
     def _control_reader(self, side, files):
         def read_control():
@@ -203,13 +207,15 @@ class Supervisor:
     def _open_ok(self, files):
         if self._exited or files.is_ok_open:
             return
-        try:
-            files.open_ok()
-        except FatalError as exc:
+
+        def opened(failure):
+            if failure is None or self._exited:
+                return
             # open() made and checked the FIFO: only a shortage of descriptors gets here, and
             # the service is already running — so keep it, and become visible once we can.
-            self.warn("%s, retrying" % exc)
+            self.warn("%s, retrying" % failure)
             self.loop.call_later(1.0, lambda: self._open_ok(files))
+        files.open_ok(opened)
 
     def terminate(self):
         """SIGTERM to runsv means exactly ``x`` (docs/runit-protocol.md §1.5)."""
@@ -221,6 +227,8 @@ class Supervisor:
         """After every event: runsv's loop head, then its exit check (log first, as runit)."""
         if self._exited:
             return
+        if self._user_tree is not None:
+            self._user_tree.settle()
         if self._user_tree is not None and self._user_tree.is_first:
             # The user tree first: the logger of its output runs in it (usertree.py); a
             # logger that waited for it goes on once it runs, or will not run.
@@ -245,6 +253,8 @@ class Supervisor:
         main = self.main
         if main.want is not Want.EXIT or main.pid or main.is_busy:
             return
+        if self._user_tree is not None and not self._user_tree.is_down:
+            return  # the user's services first (usertree.py): it settles us once they are
         if main.state != State.DOWN:
             return
         log = self.log
@@ -282,6 +292,8 @@ class Supervisor:
 
     def kill_all(self):
         """SIGKILL whatever still runs for this service: the last resort of a tree shutdown."""
+        if self._user_tree is not None:
+            self._user_tree.kill_all()
         for side in (self.main, self.log):
             if side is not None and side.pid:
                 self.kill(side.pid, signal.SIGKILL)
@@ -308,7 +320,7 @@ class Supervisor:
         """Whether ``./run`` is a user's tree, forked (its tree gets longer to stop its own)."""
         return self._user_tree is not None and self._user_tree.is_first
 
-    # -- what a user tree's fork (usertree.UserTreeFork) reads ------------------------------------
+    # -- what a user's tree (usertree.UserTree) reads -------------------------------------------
     @property
     def is_open(self):
         return not self._exited
@@ -337,6 +349,8 @@ class Supervisor:
             self._notify.observe(status.pid, status.state == State.RUN)
 
     def kill(self, pid, signum):
+        if self._user_tree is not None and self._user_tree.takes_signal(pid, signum):
+            return  # TERM, HUP: the user's tree comes down in our loop (usertree.py)
         if self.log is not None and pid == self.log.pid:
             # Never os.kill a hosted logger's pid: it is shared (the tree's stand-in, or an
             # identity's host running other loggers too).
@@ -355,10 +369,10 @@ class Supervisor:
         self.spawner.kill(pid, signum)
 
     def warn(self, message, exc=None):
-        print_warn(self.label, message, exc)
+        print_warn(self.label, message, exc, self.stderr_fd)
 
     def child_failed(self, message, exc):
-        print_fatal(self.label, message, exc)
+        print_fatal(self.label, message, exc, self.stderr_fd)
 
     def give_up_policy(self):
         """``(deaths, within)`` from the service's ``give-up`` file, read at each death (an
