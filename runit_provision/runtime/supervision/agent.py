@@ -15,9 +15,9 @@ It is forked from the fork server (forkserver.py): it closes every descriptor bu
 takes the user's identity for good (groups, gid, uid: no capability left), is not dumpable, and
 takes the tree's lock (``chpst -L``). To ``ps`` and ``pidof`` it is ``runsvdir DIR``, the pid
 ``runsvdir-LOGIN/supervise/pid`` shows: a signal to it reaches root as an event (TERM and HUP
-bring the user's tree down, ALRM rescans), as it would reach the runsvdir it stands for. It also
-hosts the tree's loggers of the user's identity (identityhost.LoggerServing), shown by their
-stand-in.
+bring the user's tree down, ALRM rescans), as it would reach the runsvdir it stands for. The
+user's loggers run in root's tree too; their file work — rendering each line, writing,
+rotating — is the agent's (agentlogs.py), as is starting their stand-in and processors.
 
 The messages are agentwire.py's. Requests are done one at a time in their order.
 """
@@ -32,9 +32,10 @@ except ImportError:  # pragma: no cover - other interpreters
 
 from ...errors import FatalError
 from ..unix.diag import warn
+from ..svlog.dirwork import Refused
 from ..unix.seqpacket import receive
+from . import agentlogs, servicedir
 from . import agentwire as wire
-from . import servicedir
 
 _MESSAGE_MAX = 256 * 1024
 _MAX_FDS = 16
@@ -46,10 +47,8 @@ FORCED_RESCAN = ".forced-rescan"
 def run(fields, fds):
     """The forked child's whole life (never returns): fields ``UID GIDS LOCK DIRECTORY
     NEW_SESSION [NAME=VALUE...]`` (the environment of the user's services), descriptors
-    ``CHANNEL OUTPUT LOGGERS MESSAGES`` — its channel to root, the stdout and stderr its
-    children get (the tree's log pipe), the channel root hosts the user's loggers here
-    through, and where those loggers' messages go (root's tree's stderr, as a runsvdir's
-    svlogds write to it)."""
+    ``CHANNEL OUTPUT`` — its channel to root, and the stdout and stderr its children get (the
+    tree's log pipe)."""
     code = 111
     try:
         code = Agent(fields, fds).run()
@@ -67,8 +66,7 @@ class Agent:
         from .loop import EventLoop
         from .spawn import Spawner
         uid, gids, lock, directory, new_session = fields[:5]
-        channel_fd, stderr_fd, loggers_fd, messages_fd = fds
-        self.messages_fd = fcntl_dupfd(messages_fd)  # before 0 to 2 are replaced
+        channel_fd, stderr_fd = fds
         self.directory = directory
         self.new_session = new_session == "1"
         self.environ = dict(item.split("=", 1) for item in fields[5:])
@@ -84,7 +82,7 @@ class Agent:
         os.close(null)
         os.dup2(stderr_fd, 1)
         os.dup2(stderr_fd, 2)
-        close_all_but({channel_fd, loggers_fd, self.messages_fd})
+        close_all_but({channel_fd})
         os.chdir("/")
         # Named while /proc/self is still ours to write: not dumpable, it is root's.
         show_runit_name("runsvdir", [directory], whole=True)
@@ -100,23 +98,6 @@ class Agent:
         self.spawner = Spawner(stderr_fd=_own_stderr(), environ=self.environ)
         self.children = {}  # pid -> True: started by request, its end is reported
         self._changed_due = None
-        self.loggers = self._serve_loggers(loggers_fd)
-
-    def _serve_loggers(self, loggers_fd):
-        import socket
-        from ..svlog.peek import is_available, scratch_pipe
-        from .identityhost import LoggerServing
-        from .logstandin import LogHost
-        label = "runsvdir " + self.directory
-        stand_ins = LogHost(self.loop, self.spawner, label)
-        serving = LoggerServing(self.loop, socket.socket(fileno=loggers_fd), self.spawner,
-                                scratch_pipe() if is_available() else None,
-                                "(loggers of %s)" % label, stand_ins=stand_ins,
-                                stderr_fd=self.messages_fd)
-        stand_ins.on_stand_in = serving.say_stand_in
-        serving.tree_gone = self.loop.stop
-        serving.open()
-        return serving
 
     def run(self):
         for signum in _EVENTS:
@@ -125,7 +106,6 @@ class Agent:
         self._watch_directory()
         self._send(wire.encode(b"r"))
         self.loop.run()
-        self.loggers.drain()
         return self.exit_code
 
     exit_code = 0
@@ -186,11 +166,19 @@ class Agent:
         try:
             fields = wire.decode(data) if not cut else None
             work = _WORK.get(fields[0]) if fields else None
-            if work is None:
+            if work is not None:
+                answer, out = work(self, fields[1:], fds)
+            elif fields[0] in agentlogs.KINDS:
+                answer, out = agentlogs.work(fields[0], fields[1:], fds)
+                answer = [b"="] + answer
+            else:
                 raise wire.BadMessage("unknown")
-            answer, out = work(self, fields[1:], fds)
         except wire.BadMessage as exc:
             answer, out = [b"!", b"bad", str(exc)], []
+        except Refused as exc:
+            answer, out = [b"!"] + agentlogs.refusal(exc), []
+        except (IndexError, ValueError) as exc:
+            answer, out = [b"!", b"bad", type(exc).__name__], []
         except FatalError as exc:
             answer, out = [b"!", b"fatal", str(exc)] + list(getattr(exc, "warnings", ())), []
         except OSError as exc:
@@ -277,11 +265,13 @@ class Agent:
         return [b"=", started_in(fds[0], since, exclude)], []
 
     def spawn(self, fields, fds):
-        """Start a process: fields ``NEW_SESSION ARGV0 N ARG... M NAME=VALUE... ROLES`` (no
-        environment: the tree's), one descriptor per role — ``cwd``, ``in``, ``out`` or the
-        number it becomes in the child. The answer: its pid, and a pidfd for root to signal
+        """Start a process: fields ``HOW ARGV0 N ARG... M NAME=VALUE... ROLES`` (no
+        environment: the tree's; HOW 1: in a session of its own, 2: its stops reported), one
+        descriptor per role — ``cwd``, ``in``, ``reopen`` (a FIFO to read from, opened again),
+        ``out`` or the number it becomes in the child. The answer: its pid, and a pidfd for root to signal
         it by (a pid this agent reaped may be another process's by the time root signals)."""
-        new_session, argv0 = fields[0] == b"1", os.fsdecode(fields[1]) or None
+        new_session, argv0 = fields[0] != b"0", os.fsdecode(fields[1]) or None
+        stops = fields[0] == b"2"  # its stops and continues are reported too (a stand-in)
         count = wire.number(fields[2], 4096)
         argv = [os.fsdecode(field) for field in fields[3:3 + count]]
         rest = fields[3 + count:]
@@ -312,7 +302,12 @@ class Agent:
             if reopened >= 0:
                 os.close(reopened)
         self.children[pid] = True
-        self.loop.watch_child(pid, self._child_exited)
+        if stops:
+            self.loop.watch_child(pid, self._child_exited,
+                                  on_stop=lambda: self._send(wire.encode(b"p", pid)),
+                                  on_continue=lambda: self._send(wire.encode(b"q", pid)))
+        else:
+            self.loop.watch_child(pid, self._child_exited)
         try:
             pidfd = os.pidfd_open(pid)
         except OSError:
@@ -350,12 +345,6 @@ def _bytes(field):
     if isinstance(field, str):
         return field.encode("utf-8", "surrogateescape")
     return field
-
-
-def fcntl_dupfd(fd):
-    """A close-on-exec copy of ``fd`` above 2 (0 to 2 are about to be replaced)."""
-    import fcntl
-    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
 
 
 def _own_stderr():

@@ -259,6 +259,16 @@ class AgentIO:
     def has_agent(self):
         return self.link is not None and self.link.is_open
 
+    def request(self, fields, fds=(), done=None, key=None):
+        """One piece of work for the agent (held while none runs): ``done(Answer)``, or
+        ``done(AgentGone)``."""
+        self._request(fields, fds, done, key)
+
+    def refuse(self, exc):
+        """The agent answered what it may not: killed (the next one is not trusted less)."""
+        if self.link is not None:
+            self.link.refuse(exc)
+
     # -- LocalIO's methods -----------------------------------------------------------------------
     def list_services(self, directory, done, limit=None):
         def answered(answer):
@@ -329,10 +339,12 @@ class AgentIO:
         self._request([b"started", since] + list(exclude), [dir_fd], answered)
 
     def spawn(self, argv, done, cwd_fd=None, stdin_fd=None, stdout_fd=None, new_session=False,
-              env=None, extra_fds=(), argv0=None, reopen_stdin=False):
+              env=None, extra_fds=(), argv0=None, reopen_stdin=False, stops=None):
         """Start ``argv`` as the user; ``done(pid)``, or ``done(OSError)`` (``AgentGone``: it
         may or may not have started). ``reopen_stdin``: ``stdin_fd`` is a FIFO the agent opens
-        again read-only for the child (a logger's own reading end)."""
+        again read-only for the child (a logger's own reading end). ``stops``: ``(on_stop,
+        on_continue)``, called each time the process is stopped and continued (its parent,
+        the agent, sees them)."""
         roles, fds = [], []
         for role, fd in (("cwd", cwd_fd), ("in", stdin_fd), ("out", stdout_fd)):
             if fd is not None:
@@ -342,7 +354,8 @@ class AgentIO:
             roles.append(str(target))
             fds.append(fd)
         env_items = [] if env is None else ["%s=%s" % item for item in env.items()]
-        fields = ([b"spawn", int(new_session), argv0 or b"", len(argv)] + list(argv)
+        how = 2 if stops is not None else int(new_session)
+        fields = ([b"spawn", how, argv0 or b"", len(argv)] + list(argv)
                   + [len(env_items)] + env_items + [",".join(roles)])
 
         def answered(answer):
@@ -362,8 +375,9 @@ class AgentIO:
                 self.link.refuse(wire.BadMessage(str(exc)))
                 done(AgentGone())
                 return
-            self._processes[pid] = _Process(self.loop, pid, answer.fds[0] if answer.fds else -1,
-                                            self)
+            process = self._processes[pid] = _Process(self.loop, pid,
+                                                      answer.fds[0] if answer.fds else -1, self)
+            process.stops = stops
             done(pid)
         self._request(fields, fds, answered)
 
@@ -407,6 +421,12 @@ class AgentIO:
         if pid in self._processes:
             self._ended(pid, wait_status)
 
+    def child_stopped(self, pid, stopped):
+        """An agent reports ``pid`` stopped (or continued): who asked to know is told."""
+        process = self._processes.get(pid)
+        if process is not None and process.stops is not None:
+            process.stops[0 if stopped else 1]()
+
     def _readable(self, process):
         """``process``'s pidfd says it has ended: an adopted one's end is known now; a child
         of an agent's waits for that agent's report, unless no agent is there to make it."""
@@ -440,11 +460,12 @@ class _Process:
     """A process an agent started (or root adopted): its pidfd, watched by root's loop — its
     end may come to root first (readable pidfd), its status from the agent that reaps it."""
 
-    __slots__ = ("loop", "pid", "pidfd", "io", "callback", "has_ended", "adopted")
+    __slots__ = ("loop", "pid", "pidfd", "io", "callback", "has_ended", "adopted", "stops")
 
     def __init__(self, loop, pid, pidfd, io):
         self.loop, self.pid, self.pidfd, self.io = loop, pid, pidfd, io
         self.callback = None
+        self.stops = None
         self.has_ended = False
         self.adopted = False
         if pidfd >= 0:

@@ -129,7 +129,9 @@ class HostedLogger:
     exit status (0, or 111 when no directory is usable) or the signal that ended it.
     """
 
-    def __init__(self, loop, spawner, base_fd, pipe_fd, args, stderr_fd, scratch, on_exit):
+    def __init__(self, loop, spawner, base_fd, pipe_fd, args, stderr_fd, scratch, on_exit,
+                 io=None):
+        from ..svlog.dirwork import LOCAL_LOGS
         from ..svlog.engine import Logger
         from ..svlog.logdir import Reporter
         from ..svlog.options import parse_args
@@ -139,9 +141,15 @@ class HostedLogger:
         self.on_exit = on_exit
         self.taker = LineTaker(pipe_fd, scratch, loop.call_later, self._read)
         options, names = parse_args(args)
+        io = io if io is not None else LOCAL_LOGS
+        # Written by an agent, a chunk is taken out of the pipe only once the agent wrote it
+        # (on_flow): a kill of root's tree before then leaves it in the pipe for the next.
+        self._defers = io.is_remote and self.taker.reader is not None
         self.logger = Logger(loop, spawner, names, options, Reporter(stderr_fd, options.verbose),
                              on_flow=self._flow_changed, on_exit=self._engine_exited,
-                             base_fd=base_fd, keep_unfinished=self.taker.reader is not None)
+                             base_fd=base_fd, keep_unfinished=self.taker.reader is not None,
+                             io=io)
+        self.needs = tuple  # the processes its work waits for (a user's agent): () here
         self._stopped = False   # SIGSTOP: no reading until SIGCONT
         self._ended_by = 0      # the signal that ends it, if any
         self._at_eof = False
@@ -199,7 +207,9 @@ class HostedLogger:
 
     def _read_once(self):
         """One chunk into the engine; False when there is nothing (more) to take now."""
-        taken = self.taker.take(self.logger.read_limit, self.logger.feed)
+        if self.taker.held:
+            self.taker.release()  # the engine wrote what it was fed last (it reads again)
+        taken = self.taker.take(self.logger.read_limit, self.logger.feed, hold=self._defers)
         if taken == "eof":  # every writer is gone: the service has exited for good
             self._at_eof = True
             self.loop.remove_reader(self.pipe_fd)
@@ -209,6 +219,8 @@ class HostedLogger:
     def _engine_exited(self, code):
         if self._done:
             return
+        if self.taker.held:
+            self.taker.release()  # an engine that ended wrote everything it was fed
         self._done = True
         self.loop.remove_reader(self.pipe_fd)
         wait_status = self._ended_by if self._ended_by else (code or 0) << 8

@@ -355,6 +355,12 @@ class Supervisor:
             # Never os.kill a hosted logger's pid: it is shared (the tree's stand-in, or an
             # identity's host running other loggers too).
             if self._hosted is not None:
+                if signum == signal.SIGCONT:
+                    # runsv CONTs the svlogd it stops: here whatever the logger's work waits
+                    # for — a user's agent (its file work) and the stand-in, which the user
+                    # may have stopped; else `sv -w` times out
+                    for process in self._hosted.needs():
+                        self.spawner.kill(process, signal.SIGCONT)
                 self._hosted.signal(signum)
                 return
             if self._apart is not None:
@@ -528,26 +534,29 @@ class Supervisor:
         return pid
 
     def _host_apart(self, canonical, identity):
-        """The logger in ``identity``'s host (identityhost.py), or in the user tree ``./run``
-        runs when it runs as that identity (usertree.py): it gets the ``log/`` directory and a
-        reading end of the pipe of its own, non-blocking."""
+        """The logger of another identity: on our loop with that user's agent doing its file
+        work, when ``./run`` runs a user's tree of that identity (usertree.py); else in
+        ``identity``'s host (identityhost.py), which gets the ``log/`` directory and a reading
+        end of the pipe of its own, non-blocking."""
         def open_fds():
             reader = self._log_reader()
             os.set_blocking(reader, False)
             return self.log_fd, reader
+
+        tree = self._user_tree.running_as(identity) if self._user_tree is not None else 0
+        if tree:
+            def ended(pid, wait_status):
+                self._hosted = None
+                self.log.child_exited(pid, wait_status)
+            pid, self._hosted = self._user_tree.host_logger(self, canonical, open_fds()[1],
+                                                            ended)
+            return pid
 
         def exited(pid, wait_status):
             self._apart = None
             self.log.child_exited(pid, wait_status)
 
         hosts = self.log_host.apart
-        tree = self._user_tree.running_as(identity) if self._user_tree is not None else 0
-        if tree:
-            pid, key = hosts.start_in_tree(tree, canonical.args, open_fds, exited,
-                                           self.host_ready)
-            if pid:
-                self._apart = (tree, key)
-                return pid
         pid, key = hosts.start(identity, canonical.user, canonical.args, open_fds, exited,
                                self.host_ready)
         if pid:

@@ -17,7 +17,9 @@ DIR``) runs, in root's tree, without an interpreter of the user's own doing the 
   loop, then the agent exits (0, or 111 after HUP, as runsvdir); a killed agent costs nothing
   that runs: the services go on, supervised, and the next agent takes the work up;
 - the user's loggers (``exec [chpst -u LOGIN] svlogd …``) and the logger of the tree's own
-  output run in the agent (identityhost.LoggerServing), shown by the user's stand-in.
+  output run on root's loop too, their file work the agent's (agentlogs.py: rendering each
+  line, writing, rotating, pruning — what a user can make costly is done at the user's
+  cost); they are shown by the user's stand-in, a ``/bin/sh`` the agent starts.
 
 What ``run`` would have done is done this way: the envdir read (root's own directory), the
 environment ``env -i PATH`` gives (the tree's ``PATH`` alone), the identity ``chpst -u`` gives
@@ -33,8 +35,11 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
+from ...errors import FatalError
 from ...protocol.layout import CONTROL_DIR, RUN
 from ...protocol.treerun import tree_run_from_bytes
+from ..unix.diag import warn
+from .logstandin import LogHost, stand_in_argv, stand_in_pipes
 from .servicedir import SnapshotFacts, read_executable
 from .servicetree import DRAIN_SECONDS, ServiceTree
 from .side import NotYet, Want
@@ -84,13 +89,13 @@ def user_environment(found, path, dir_fd):
 
 
 class _Asked:
-    """A fork server request for an agent: root's ends of its two channels, its identity, the
+    """A fork server request for an agent: root's end of its channel, its identity, the
     answer once it came."""
 
-    __slots__ = ("channel", "loggers", "identity", "found", "environ", "answer")
+    __slots__ = ("channel", "identity", "found", "environ", "answer")
 
-    def __init__(self, channel, loggers, identity, found, environ):
-        self.channel, self.loggers, self.identity = channel, loggers, identity
+    def __init__(self, channel, identity, found, environ):
+        self.channel, self.identity = channel, identity
         self.found, self.environ, self.answer = found, environ, None
 
 
@@ -105,6 +110,8 @@ class UserTree:
         self.is_first = tree_run(supervisor.dir_fd) is not None
         self.agent = None  # (pid, Identity) of the agent while it runs
         self.io = None  # the user's tree's AgentIO, from the first start
+        self.log_io = None  # its loggers' file work (agentlogs.AgentLogIO)
+        self.log_host = None  # its loggers' stand-in (UserLogHost)
         self.tree = None  # NestedTree while the user's services are supervised
         self.environ = None
         self.directory = None
@@ -154,30 +161,25 @@ class UserTree:
         except (FatalError, OSError, KeyError, ValueError):
             return 0  # whatever chpst would fail on, chpst must say
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        loggers, their_loggers = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        asked = _Asked(ours, loggers, Identity(uid, gids), found, environ)
+        asked = _Asked(ours, Identity(uid, gids), found, environ)
         fields = [uid, ",".join(map(str, gids)), found.lock, found.directory,
                   "1" if supervisor.new_session else "0"]
         fields += ["%s=%s" % item for item in environ.items()]
-        fds = [theirs.fileno(), supervisor.output_fd(), their_loggers.fileno(),
-               supervisor.spawner.stderr_fd]
+        fds = [theirs.fileno(), supervisor.output_fd()]
         supervisor.main_files.write_starting("run")
         try:
             supervisor.forks.request(b"agent", fields, fds,
                                      lambda answer: self._answered(asked, answer))
         except NotReady:
             ours.close()
-            loggers.close()
             supervisor.forks.on_ready.append(supervisor.host_ready)
             raise NotYet() from None
         except OSError as exc:
             supervisor.warn("unable to fork the user's agent, running ./run instead", exc)
             ours.close()
-            loggers.close()
             return 0
         finally:
             theirs.close()
-            their_loggers.close()
         self._asked = asked
         raise NotYet()
 
@@ -191,7 +193,6 @@ class UserTree:
         if asked is self._asked:
             self._asked = None
         asked.channel.close()
-        asked.loggers.close()
         if not isinstance(answer, OSError):
             supervisor.spawner.kill(answer, signal.SIGKILL)
 
@@ -202,7 +203,6 @@ class UserTree:
         if isinstance(answer, OSError):
             supervisor.warn("unable to fork the user's agent, running ./run instead", answer)
             asked.channel.close()
-            asked.loggers.close()
             return 0
         pid = answer
         supervisor.main_files.spawned(pid)
@@ -210,11 +210,13 @@ class UserTree:
         self.environ, self.directory = asked.environ, asked.found.directory
         label = "runsvdir " + self.directory
         if self.io is None:
+            from .agentlogs import AgentLogIO
             self.io = AgentIO(supervisor.loop, label)
+            self.log_io = AgentLogIO(self.io)
+            self.log_host = UserLogHost(self, label)
         self._link = AgentLink(supervisor.loop, asked.channel, pid, self._event,
                                self._agent_gone, label)
         self.io.attach(self._link)
-        supervisor.log_host.apart.add_tree(pid, asked.identity, asked.loggers)
 
         def exited(pid, wait_status):
             if self.agent is not None and self.agent[0] == pid:
@@ -255,9 +257,41 @@ class UserTree:
                     self.tree.scan()  # ALRM: the agent wrote .forced-rescan
             elif kind == b"c" and self.tree is not None:
                 self.tree.scan()
+            elif kind in (b"p", b"q"):
+                self.io.child_stopped(wire.number(fields[0], 1 << 31), kind == b"p")
         except (wire.BadMessage, IndexError) as exc:
             if self._link is not None:
                 self._link.refuse(wire.BadMessage(str(exc)))
+
+    def host_logger(self, supervisor, canonical, reader, exited):
+        """Run ``canonical`` (a LogRun of the user's identity) on root's loop for
+        ``supervisor``'s log side, its file work the agent's, shown by the user's stand-in:
+        ``(pid shown, HostedLogger)``, ``(0, None)`` when it is exec'd after all. ``reader``: a
+        reading end of its pipe (ours from now on). NotYet while the agent starts the
+        stand-in."""
+        from .hostedlogger import HostedLogger
+        try:
+            pid = self.log_host.stand_in(supervisor.host_ready)
+        except NotYet:
+            os.close(reader)
+            raise
+        if not pid:
+            os.close(reader)
+            return 0, None
+
+        def ended(wait_status):
+            self.log_host.detach(pid, hosted)
+            os.close(reader)
+            exited(pid, wait_status)
+        hosted = HostedLogger(supervisor.loop, _UserSpawner(self.io, self.environ, 2),
+                              supervisor.log_fd, reader, canonical.args,
+                              self.supervisor.spawner.stderr_fd, self.log_host.scratch_pipe(),
+                              ended, io=self.log_io)
+        hosted.needs = lambda: tuple(found for found in (self.agent and self.agent[0], pid)
+                                     if found)
+        self.log_host.attach(pid, hosted)
+        hosted.start()
+        return pid, hosted
 
     def takes_signal(self, pid, signum):
         """A signal the supervisor would send ``pid``: to the agent, TERM and HUP end the
@@ -312,6 +346,73 @@ class UserTree:
 
 
 # -- the user's tree, in root's loop ------------------------------------------------------------
+class UserLogHost(LogHost):
+    """The stand-in of the user's loggers (logstandin.py): the user's own ``/bin/sh``, started
+    by the agent — its child, which the user may signal as an svlogd of theirs; the signals
+    come to root's loop, where those loggers run. ``stand_in(wake)`` raises NotYet while the
+    agent starts it, and calls ``wake`` once it runs."""
+
+    RETRY_SECONDS = 1.0
+
+    def __init__(self, user_tree, label):
+        LogHost.__init__(self, user_tree.supervisor.loop, user_tree.supervisor.spawner, label)
+        self.user_tree = user_tree
+        self._asking = False
+        self._waiting = []
+        self._refused_at = None  # when the agent could not start one (loggers exec'd a while)
+
+    def stand_in(self, wake=None):
+        if self._current is not None:
+            return self._current.pid
+        if self._refused_at is not None \
+                and self.loop.monotonic() - self._refused_at < self.RETRY_SECONDS:
+            return 0
+        if wake is not None:
+            self._waiting.append(wake)
+        if not self._asking:
+            self._asking = True
+            self._ask()
+        raise NotYet()
+
+    def _ask(self):
+        io = self.user_tree.io
+        if not io.has_agent:
+            io.on_agent.append(self._ask)  # nothing of the user's starts without the agent
+            return
+        script_r, signals_r, signals_w, alive_r, alive_w = stand_in_pipes()
+        stops = [None, None]
+
+        def answered(pid):
+            self._asking = False
+            if isinstance(pid, OSError):
+                warn(self.label, "unable to start the loggers' stand-in, running svlogd instead",
+                     pid)
+                os.close(signals_r)
+                os.close(alive_w)
+                self._refused_at = self.loop.monotonic()
+            else:
+                self._refused_at = None
+                self._current = self._started(pid, signals_r, alive_w,
+                                              watch=lambda pid, reaped, on_stop, on_continue:
+                                              self._watch(pid, reaped, stops, on_stop,
+                                                          on_continue))
+            waiting, self._waiting = self._waiting, []
+            for wake in waiting:
+                self.loop.call_later(0, wake)
+        try:
+            io.spawn(stand_in_argv(self.label), answered, stdin_fd=script_r, argv0="svlogd",
+                     extra_fds=((signals_w, 3), (alive_r, 4)),
+                     stops=(lambda: stops[0] and stops[0](), lambda: stops[1] and stops[1]()))
+        finally:
+            for fd in (script_r, signals_w, alive_r):
+                os.close(fd)
+
+    def _watch(self, pid, reaped, stops, on_stop, on_continue):
+        stops[0], stops[1] = on_stop, on_continue
+        self.user_tree.io.watch(pid, reaped)
+
+
+
 class _UserSpawner:
     """What a supervisor of a user's service asks of its spawner beyond ``spawn`` (which goes
     to the agent): the environment the user's services get, where its loggers' messages go,
@@ -527,7 +628,7 @@ class RemoteSupervisor(Supervisor):
             return self._started(side, answer)
         self._open_ok_before_start(side)
         if side is self.log and argv == ["./run"]:
-            pid = self._host_in_agent()
+            pid = self._host_here()
             if pid:
                 return pid
         if not self.io.has_agent:
@@ -605,30 +706,36 @@ class RemoteSupervisor(Supervisor):
         self._ask_start(key, [name], cwd_fd=self.dir_fd,
                         stdout_fd=self._pipe_w if self._pipe_w >= 0 else None)
 
-    def _host_in_agent(self):
-        """The canonical ``log/run`` of the user's own identity, run in the agent (shown by the
-        user's stand-in): its pid shown; 0 when it must be started as a process; NotYet while
-        no agent (or no stand-in) is there."""
+    def _host_here(self):
+        """The canonical ``log/run`` of the user's own identity, run on root's loop with its
+        file work the agent's, shown by the user's stand-in: the pid shown; 0 when it must be
+        started as a process; NotYet while the agent starts the stand-in or opens the pipe."""
         from .hostedlogger import OWN, hostable
         user = self.user_tree.agent
-        own = (user[1].uid, user[1].gids[0], list(user[1].gids)) if user is not None else None
-        found = hostable(self.facts.log_run, own=own) if own is not None else None
         if user is None:
             self.io.on_agent.append(self.host_ready)
             raise NotYet()
+        identity = user[1]
+        found = hostable(self.facts.log_run, own=(identity.uid, identity.gids[0],
+                                                  list(identity.gids)))
         if found is None or found[1] is not OWN:
             return 0
-
-        def open_fds():
-            return self.log_fd, os.dup(self._pipe_w)
+        if not self.user_tree.log_host.stand_in(self.host_ready):
+            return 0
+        reader = self._asked_answer(("reader",))
+        if reader is None:  # a reading end of the user's FIFO, of its own: the agent opens it
+            asked = self._spawns[("reader",)] = _Spawn(None, lambda: self.loop.call_later(
+                0, self.host_ready))
+            self.io.open_fifo(self.log_fd, "log/", "pipe", os.O_RDONLY, asked.answered)
+            raise NotYet()
+        if isinstance(reader, FatalError):
+            self.warn(str(reader))
+            return 0
 
         def exited(pid, wait_status):
-            self._apart = None
+            self._hosted = None
             self._event(lambda: self.log.child_exited(pid, wait_status))
-        pid, key = self.log_host.apart.start_in_tree(user[0], found[0].args, open_fds, exited,
-                                                     self.host_ready, reopen=True)
-        if pid:
-            self._apart = (user[0], key)
+        pid, self._hosted = self.user_tree.host_logger(self, found[0], reader, exited)
         return pid
 
     def has_finish(self):
@@ -638,12 +745,21 @@ class RemoteSupervisor(Supervisor):
         Supervisor.close(self)
         for key, asked in self._spawns.items():
             if asked.answer is None:
-                asked.then = lambda asked=asked: self._unwanted(asked)
+                asked.then = lambda key=key, asked=asked: self._unwanted(key, asked)
+            else:
+                self._unwanted(key, asked)
+        self._spawns = {}
 
-    def _unwanted(self, asked):
-        """A start answered after this service was closed: nobody wants it — killed."""
-        if isinstance(asked.answer, int) and asked.answer:
-            self.io.signal(asked.answer, signal.SIGKILL)
+    def _unwanted(self, key, asked):
+        """What was asked for this service, answered after it closed: nobody wants it — a
+        process killed, a descriptor closed."""
+        answer = asked.answer
+        if isinstance(answer, OSError) or not answer:
+            return
+        if key == ("reader",):
+            os.close(answer)
+        elif not (isinstance(key, tuple) and key[0] == "lost"):
+            self.io.signal(answer, signal.SIGKILL)
 
 
 class _Later:
