@@ -336,10 +336,16 @@ class Agent:
             return [b"=", pid], []
 
     def bye(self, fields, fds):
-        """Root is done with this tree: exit with the code it gives (0 after TERM, 111
-        after HUP, as runsvdir), once the answer is out."""
+        """Root is done with this tree: the code to exit with (0 after TERM, 111 after HUP,
+        as runsvdir) once root closes the channel — until then the log side's last writes
+        still come (usertree.UserTree._send_away)."""
         self.exit_code = wire.number(fields[0], 256)
-        self.running = False
+        # Our copies of the tree's output — the log side's pipe — go, so that its logger sees
+        # its EOF once the user's processes have closed theirs, and ends.
+        null = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+        for fd in (1, 2, self.output):
+            os.dup2(null, fd, inheritable=fd != self.output)
+        os.close(null)
         return [b"="], []
 
 

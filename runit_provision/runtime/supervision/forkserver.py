@@ -272,6 +272,7 @@ def serve():
         warn("forkserver", "unable to warm up, going on: %s: %s" % (type(exc).__name__, exc))
     gc.collect()
     gc.freeze()  # from here on the children's pages stay shared: no collection walks them
+    tidy_allocators()  # once: again before each fork would copy ~300 kB of ours per child
     channel.send(b"ready")
     while True:
         try:
@@ -399,7 +400,6 @@ def _fork_child(kind, fields, fds):
     run = _CHILDREN.get(kind)
     if run is None:
         return b"error\0%d" % errno.EINVAL
-    tidy_allocators()
     read_end, write_end = os.pipe()
     try:
         middle = os.fork()

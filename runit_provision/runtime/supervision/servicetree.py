@@ -161,7 +161,7 @@ class ServiceTree:
                 entry = self.entries[key] = _Entry(name, key)
             entry.name = name  # a rename keeps the service, only its label changes
             if entry.service is None and not entry.opening \
-                    and not self._start_service(entry, os.path.join(self.directory, name)):
+                    and not self._start_guarded(entry, os.path.join(self.directory, name)):
                 needs_retry = True
         self._scanning = False
         begun, self._begun = self._begun, []
@@ -178,6 +178,19 @@ class ServiceTree:
         if identity != self._identity:
             self._identity = identity
             self._watch_directory()
+
+    def _start_guarded(self, entry, path):
+        """``_start_service``, where a bug of ours in one service's start is said and that
+        service tried again in a second: raised out of the scan, it would leave the scan
+        half done (``_scanning`` set, services begun but not shown) with no retry — the other
+        services of the directory never started."""
+        try:
+            return self._start_service(entry, path)
+        except Exception as exc:  # noqa: BLE001 — said; the scan goes on
+            entry.opening = False
+            self.warn("internal error starting %s, tried again in a second: %s: %s"
+                      % (entry.name, type(exc).__name__, exc))
+            return False
 
     def _start_service(self, entry, path):
         """Supervise ``path``; False when it must be tried again in a second (an agent's

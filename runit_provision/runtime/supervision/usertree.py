@@ -54,6 +54,12 @@ SCAN_LIMIT = 1000
 # most (runsv reads whatever comes; sv sends one or two bytes a command).
 CONTROL_BYTES_PER_SECOND = 256
 _READ_CHUNK = 64
+# An agent sent away (its tree is done) stays this long at most for the log side's last
+# writes: runsvdir-LOGIN/log's logger, on root's loop, writes the tree's last words through
+# it. Root's teardown TERMs that logger at once, and it ends in milliseconds; after ``sv down``
+# it keeps running (runsv keeps a log side up), and what it reads later waits in its pipe for
+# the next agent.
+LINGER_SECONDS = 3.0
 
 
 def tree_run(dir_fd):
@@ -117,6 +123,9 @@ class UserTree:
         self.directory = None
         self._asked = None  # asked of the fork server, not taken up yet
         self._link = None
+        self._hosted = set()  # loggers run through our io (host_logger) that have not ended
+        self._released = set()  # agents sent away: their end was the main side's already
+        self._linger_timer = None
         self._exit_code = 0  # the agent's, once root is done with the tree (HUP: 111)
         self._ending = 0  # the agent a TERM or HUP was for: it is sent away once all is down
 
@@ -206,6 +215,7 @@ class UserTree:
             return 0
         pid = answer
         supervisor.main_files.spawned(pid)
+        self._end_linger()  # the last agent's log work is this one's now
         self.agent = (pid, asked.identity)
         self.environ, self.directory = asked.environ, asked.found.directory
         label = "runsvdir " + self.directory
@@ -214,15 +224,17 @@ class UserTree:
             self.io = AgentIO(supervisor.loop, label)
             self.log_io = AgentLogIO(self.io)
             self.log_host = UserLogHost(self, label)
-        self._link = AgentLink(supervisor.loop, asked.channel, pid, self._event,
-                               self._agent_gone, label)
-        self.io.attach(self._link)
+        link = self._link = AgentLink(supervisor.loop, asked.channel, pid, self._event,
+                                      lambda: self._agent_gone(link), label)
+        self.io.attach(link)
 
         def exited(pid, wait_status):
+            link.close()
+            if pid in self._released:
+                self._released.discard(pid)  # its end was told when it was sent away
+                return
             if self.agent is not None and self.agent[0] == pid:
                 self.agent = None
-            if self._link is not None:
-                self._link.close()
             supervisor.main.child_exited(pid, wait_status)
         supervisor.loop.watch_child(pid, exited)
         if self.tree is None:
@@ -233,11 +245,12 @@ class UserTree:
             self.tree.scan()  # what changed while no agent ran
         return pid
 
-    def _agent_gone(self):
-        """The agent's channel closed (it ended, or it was killed, or refused): the work waits
-        for the next one."""
-        self._link = None
-        if self.io is not None:
+    def _agent_gone(self, link):
+        """An agent's channel closed (it ended, or it was killed, or refused, or root let it
+        go): the work waits for the next one."""
+        if self._link is link:
+            self._link = None
+        if self.io is not None and self.io.link is link:
             self.io.detach()
 
     def _event(self, kind, fields):
@@ -281,7 +294,16 @@ class UserTree:
 
         def ended(wait_status):
             self.log_host.detach(pid, hosted)
+            self._hosted.discard(hosted)
             os.close(reader)
+            if not self._hosted:
+                # The last of the user's loggers ended: their stand-in goes (a new one starts
+                # for the next), while an agent still runs to reap it — else it would outlive
+                # the tree, an orphan root's teardown waits its grace for; an agent sent away
+                # has written their last words, and goes too.
+                self.log_host.close()
+                if self.agent is None:
+                    self._end_linger()
             exited(pid, wait_status)
         hosted = HostedLogger(supervisor.loop, _UserSpawner(self.io, self.environ, 2),
                               supervisor.log_fd, reader, canonical.args,
@@ -290,6 +312,7 @@ class UserTree:
         hosted.needs = lambda: tuple(found for found in (self.agent and self.agent[0], pid)
                                      if found)
         self.log_host.attach(pid, hosted)
+        self._hosted.add(hosted)
         hosted.start()
         return pid, hosted
 
@@ -317,9 +340,33 @@ class UserTree:
             self.tree.stop()
 
     def _send_away(self):
-        """The agent a TERM or HUP was for exits with runsvdir's code."""
+        """The agent a TERM or HUP was for is done with: for the main side it exits now, with
+        runsvdir's code; the process stays a moment for the log side's last writes (it exits
+        with that code when root closes its channel)."""
         if self.agent is not None and self.agent[0] == self._ending and self._link is not None:
-            self._link.request([b"bye", self._exit_code])
+            pid, link, code = self.agent[0], self._link, self._exit_code
+            link.request([b"bye", code], done=lambda answer: self._said_bye(pid, link, code,
+                                                                             answer))
+
+    def _said_bye(self, pid, link, code, answer):
+        from .agentlink import AgentGone
+        if isinstance(answer, AgentGone) or self.agent is None or self.agent[0] != pid:
+            return  # it ended first: its exit is the main side's, reported by its watcher
+        self.agent = None
+        self._released.add(pid)
+        self.supervisor.main.child_exited(pid, code << 8)
+        if not self._hosted:
+            link.close()  # no logger writes through it
+            return
+        self._linger_timer = self.supervisor.loop.call_later(LINGER_SECONDS, self._end_linger)
+
+    def _end_linger(self):
+        """The agent sent away goes now: its channel closed, it exits."""
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
+        if self._link is not None and self.agent is None:
+            self._link.close()
 
     def settle(self):
         """The service wants its tree no more and no agent runs (it died meanwhile, or is in
@@ -399,12 +446,15 @@ class UserLogHost(LogHost):
             waiting, self._waiting = self._waiting, []
             for wake in waiting:
                 self.loop.call_later(0, wake)
+        # Its output is nothing's: the agent's children get the tree's log pipe, and a
+        # stand-in holding it would keep runsvdir-LOGIN/log's logger from its EOF.
+        null = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
         try:
-            io.spawn(stand_in_argv(self.label), answered, stdin_fd=script_r, argv0="svlogd",
-                     extra_fds=((signals_w, 3), (alive_r, 4)),
+            io.spawn(stand_in_argv(self.label), answered, stdin_fd=script_r, stdout_fd=null,
+                     argv0="svlogd", extra_fds=((null, 2), (signals_w, 3), (alive_r, 4)),
                      stops=(lambda: stops[0] and stops[0](), lambda: stops[1] and stops[1]()))
         finally:
-            for fd in (script_r, signals_w, alive_r):
+            for fd in (script_r, signals_w, alive_r, null):
                 os.close(fd)
 
     def _watch(self, pid, reaped, stops, on_stop, on_continue):
