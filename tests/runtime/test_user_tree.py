@@ -267,6 +267,10 @@ def test_root_stopping_ends_every_process_and_logs_the_trees_last_words(user_tre
     assert root.wait(timeout=30) == 0
     assert not [pid for pid in everything if start_time(pid) is not None]
     assert "noisy stops" in log_text(user_tree.output_log)
+    # Everything ended of itself: nothing waited for the grace and its KILL (a stand-in
+    # holding runsvdir-LOGIN/log's pipe once kept that logger from its EOF for 13 s).
+    output = root.stdout.read().decode()
+    assert "after the kill" not in output and "left behind" not in output, output
 
 
 def catches_term(pid):
