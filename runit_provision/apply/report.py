@@ -18,8 +18,8 @@ their reasons and ``diff`` as a list of ``{before_header, after_header, before, 
 an executed result, also what it ``watched`` and which of it is ``not_up`` (watch.py).
 """
 
+from ..protocol.tally import exit_text
 from ..shown import shown_line, shown_name
-from .status import fact_exit
 from .steps import SERVICE_ACTIONS, Action, CommandStep, PathStep, ServiceStep, WaitStep
 from .watch import Outcome
 
@@ -233,7 +233,7 @@ def _ended_text(item):
         return "last exit unknown (no account of exits: not our runtime)"
     deaths = "%d death%s" % (item.deaths, "" if item.deaths == 1 else "s")
     ran = item.ran
-    return "%s, last %s%s" % (deaths, fact_exit(item.last_exit),
+    return "%s, last %s%s" % (deaths, exit_text(item.last_exit),
                               "" if ran is None else " after %.2f s" % ran)
 
 

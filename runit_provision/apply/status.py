@@ -19,7 +19,7 @@ from ..errors import ApplyError, ProbeError, UnsafePathError
 from ..protocol.layout import LOG_DIR, SUPERVISE_DIR
 from ..protocol.probe import is_normally_up, read_status_at
 from ..protocol.readiness import read_readiness_at
-from ..protocol.tally import CRASH_LOOP, read_tally_at
+from ..protocol.tally import CRASH_LOOP, exit_text, read_tally_at
 from .observe import probe_side, read_owed
 from .supervised import LEFT_ALONE, is_still_owned, undeclared
 
@@ -112,13 +112,13 @@ class SideStatus:
     def as_fact(self):
         """What the Puppet fact carries: only values that stay the same between two agent
         runs while nothing happens — no pid, no uptime, no time; the deaths in buckets
-        (``fact_deaths``), the last exit as a word (``fact_exit``)."""
+        (``fact_deaths``), the last exit as a word (``tally.exit_text``, not named)."""
         tally = self.tally
         return self._with_ready_word({"state": self.state, "want": self.want,
                 "normally": "up" if self.is_normally_up else "down", "paused": self.is_paused,
                 "crash_looping": UNKNOWN if tally is None else self.is_crash_looping,
                 "gave_up": UNKNOWN if tally is None else self.has_given_up,
-                "last_exit": UNKNOWN if tally is None else fact_exit(tally.last_exit),
+                "last_exit": UNKNOWN if tally is None else exit_text(tally.last_exit, named=False),
                 "deaths": UNKNOWN if tally is None else fact_deaths(tally.deaths)})
 
     def _with_ready_word(self, found):
@@ -199,22 +199,6 @@ def fact_deaths(count):
         if count <= top:
             return word
     return "1000+"
-
-
-def fact_exit(last):
-    """The last exit as a word: ``exit 3``, ``signal 9``, ``signal 11 (core)``, ``unknown``,
-    or ``none`` (never died).
-
-    >>> fact_exit({"code": 3}), fact_exit({"signal": 11, "core": True}), fact_exit(None)
-    ('exit 3', 'signal 11 (core)', 'none')
-    """
-    if last is None:
-        return "none"
-    if "code" in last:
-        return "exit %d" % last["code"]
-    if "signal" in last:
-        return "signal %d%s" % (last["signal"], " (core)" if last["core"] else "")
-    return UNKNOWN
 
 
 class Rows(list):

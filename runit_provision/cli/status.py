@@ -10,14 +10,13 @@ cannot be listed, 0 otherwise, 1 on an error.
 """
 
 import argparse
-import signal
 import sys
 import time
 
 from ..apply.desired import desired_state
 from ..apply.fsroot import FsRoot
 from ..apply.status import service_statuses
-from ..protocol.tally import CRASH_LOOP
+from ..protocol.tally import CRASH_LOOP, exit_text
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
 from .helptext import ONLY_HELP
@@ -266,24 +265,11 @@ def _deaths(side):
 
 
 def _last(tally):
-    return "last exit %s after %s" % (exit_text(tally.last_exit), _ran_text(tally.ran_ns))
+    return "last %s after %s" % (exit_text(tally.last_exit), _ran_text(tally.ran_ns))
 
 
 def _deaths_and_last(side):
     return "%s, %s" % (_deaths(side), _last(side.tally))
-
-
-def exit_text(last):
-    """``3``, ``signal 9 (KILL)``, ``signal 11 (SEGV), core dumped``, ``unknown``."""
-    if "code" in last:
-        return "%d" % last["code"]
-    if "signal" in last:
-        try:
-            name = " (%s)" % signal.Signals(last["signal"]).name[3:]
-        except ValueError:
-            name = ""
-        return "signal %d%s%s" % (last["signal"], name, ", core dumped" if last["core"] else "")
-    return "unknown"
 
 
 def _ran_text(ran_ns):

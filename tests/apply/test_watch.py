@@ -326,6 +326,11 @@ def not_up(outcome, live, found=None, deaths=None, label="web", seconds=15.0):
 @pytest.mark.parametrize("item, line", [
     (not_up(Outcome.DIED, status("down", 1000.3), tally(1000.3, 1000.29, pid=0), 2),
      "web: died since it was started: 2 deaths, last exit 3 after 0.01 s; now down, want up"),
+    # a signal is worded as status words it (protocol/tally.exit_text): named, core dumped
+    (not_up(Outcome.DIED, status("down", 1000.3), Tally(0, 2, 1, 11 | 0x80, round(1000.3 * NS),
+                                                        10_000_000, [round(1000.3 * NS)]), 1),
+     "web: died since it was started: 1 death, last signal 11 (SEGV), core dumped after "
+     "0.01 s; now down, want up"),
     (not_up(Outcome.DIED, status("down", 1000.3)),
      "web: died since it was started: last exit unknown (no account of exits: not our "
      "runtime); now down, want up"),

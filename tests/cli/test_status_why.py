@@ -33,7 +33,7 @@ def test_a_crash_loop_says_how_many_deaths_and_the_last_exit():
 def test_one_death_by_a_signal_with_a_core():
     tally = died([NOW - 5 * 10**9], status=11 | 0x80, ran=7500 * 10**9)
     assert why_not_running(row("down", tally)) == \
-        "last exit signal 11 (SEGV), core dumped after 2h05m (1 death in 60 s)"
+        "last signal 11 (SEGV), core dumped after 2h05m (1 death in 60 s)"
 
 
 def test_old_deaths_leave_the_window_and_a_running_service_says_nothing():
