@@ -15,122 +15,82 @@ every other entry of the service directories the data names, linked by hand or l
 ``down`` file marks it normally down.
 """
 
-from ..errors import ApplyError, ProbeError, UnsafePathError
-from ..protocol.layout import LOG_DIR, SUPERVISE_DIR
-from ..protocol.probe import is_normally_up, read_status_at
-from ..protocol.readiness import read_readiness_at
-from ..protocol.tally import CRASH_LOOP, exit_text, read_tally_at
-from .observe import probe_side, read_owed
+from ..errors import ApplyError, UnsafePathError
+from ..protocol.layout import LOG_DIR
+from ..protocol.probe import SideState
+from ..protocol.tally import CRASH_LOOP, exit_text
+from .observe import NOT_SUPERVISED, probe_side, read_owed, read_side
 from .supervised import LEFT_ALONE, is_still_owned, undeclared
 
 UNKNOWN = "unknown"
 
 
-class SideStatus:
-    """One side: ``state`` (``run``, ``down``, ``finish``, ``not supervised``), ``pid``,
-    ``uptime`` (seconds in that state, or None), ``want`` (``up``, ``down`` or None),
-    ``is_normally_up`` (no ``down`` file), ``is_paused``, ``tally`` (our runtime's account of
-    starts and deaths, protocol/tally.py; None: unknown — C runit keeps none), ``now_ns``
-    (when it was read) and ``readiness`` (what the running process said of its readiness,
-    protocol/readiness.py; None: it declares none, or nothing runs)."""
+def side_json(side):
+    """``status --json``'s record of one side (protocol.probe.SideState): every derived word,
+    our runtime's account (``unknown`` where none is kept) and, for a side that declares it,
+    its readiness."""
+    found = {"state": side.state, "pid": side.pid or None, "uptime": side.uptime,
+             "want": side.want, "normally": side.normally,
+             "paused": bool(side.status.paused) if _is_read(side) else False}
+    tally = side.tally
+    if tally is None:
+        found.update(starts=UNKNOWN, deaths=UNKNOWN, last_exit=UNKNOWN,
+                     deaths_in_window=UNKNOWN, crash_looping=UNKNOWN, gave_up=UNKNOWN)
+        return _with_readiness(side, found)
+    last = tally.last_exit
+    if last is not None:
+        last = dict(last, at=tally.died_at_ns / 1e9,
+                    ran=None if tally.ran_ns is None else tally.ran_ns / 1e9)
+    found.update(starts=tally.starts, deaths=tally.deaths, last_exit=last,
+                 deaths_in_window=side.deaths_in_window, window=CRASH_LOOP[1],
+                 crash_looping=side.is_crash_looping,
+                 gave_up=tally.gave_up_ns / 1e9 if tally.gave_up_ns else None)
+    return _with_readiness(side, found)
 
-    __slots__ = ("state", "pid", "uptime", "want", "is_normally_up", "is_paused", "tally",
-                 "now_ns", "readiness")
 
-    def __init__(self, state, pid=0, uptime=None, want=None, is_normally_up=True,
-                 is_paused=False, tally=None, now_ns=0, readiness=None):
-        self.state, self.pid, self.uptime, self.want = state, pid, uptime, want
-        self.is_normally_up, self.is_paused = is_normally_up, is_paused
-        self.tally, self.now_ns, self.readiness = tally, now_ns, readiness
+def readiness_json(side):
+    found = side.readiness
+    if found is None:
+        return None
+    return {"state": found.state, "ready": side.is_ready, "latency": side.ready_latency,
+            "ready_at": found.ready_ns / 1e9 if found.ready_ns else None,
+            "started_at": found.started_ns / 1e9, "status": found.status,
+            "mainpid": found.mainpid or None, "refused": found.refused}
 
-    @property
-    def is_ready(self):
-        """None when it declares no readiness (or nothing runs), else whether it said
-        ``READY=1`` (and is not reloading or stopping)."""
-        return None if self.readiness is None else self.readiness.state == "ready"
 
-    @property
-    def ready_latency(self):
-        """Seconds from ``./run``'s start to its ``READY=1``; None until then."""
-        found = self.readiness
-        if found is None or not found.ready_ns:
-            return None
-        return max(0, found.ready_ns - found.started_ns) / 1e9
+def _with_readiness(side, found):
+    """``readiness`` only for a side that declares it: every other side's JSON is as it was
+    before readiness existed."""
+    if side.readiness is not None:
+        found["readiness"] = readiness_json(side)
+    return found
 
-    def readiness_json(self):
-        found = self.readiness
-        if found is None:
-            return None
-        return {"state": found.state, "ready": self.is_ready, "latency": self.ready_latency,
-                "ready_at": found.ready_ns / 1e9 if found.ready_ns else None,
-                "started_at": found.started_ns / 1e9, "status": found.status,
-                "mainpid": found.mainpid or None, "refused": found.refused}
 
-    @property
-    def deaths_in_window(self):
-        """Deaths within the crash-loop window (CRASH_LOOP's seconds); None: unknown."""
-        return None if self.tally is None else self.tally.deaths_within(CRASH_LOOP[1],
-                                                                           self.now_ns)
+def side_fact(side):
+    """What the Puppet fact carries of one side: only values that stay the same between two
+    agent runs while nothing happens — no pid, no uptime, no time; the deaths in buckets
+    (``fact_deaths``), the last exit as a word (``tally.exit_text``, not named)."""
+    tally = side.tally
+    found = {"state": side.state, "want": side.want, "normally": side.normally,
+             "paused": bool(side.status.paused) if _is_read(side) else False,
+             "crash_looping": UNKNOWN if tally is None else side.is_crash_looping,
+             "gave_up": UNKNOWN if tally is None else side.has_given_up,
+             "last_exit": UNKNOWN if tally is None else exit_text(tally.last_exit, named=False),
+             "deaths": UNKNOWN if tally is None else fact_deaths(tally.deaths)}
+    if side.readiness is not None:
+        found["ready"] = side.readiness.state  # starting, ready, reloading, stopping
+    return found
 
-    @property
-    def has_given_up(self):
-        """runsv stopped restarting it under its give-up policy (until ``sv up``)."""
-        return self.tally is not None and bool(self.tally.gave_up_ns)
 
-    @property
-    def is_crash_looping(self):
-        """None when unknown."""
-        found = self.deaths_in_window
-        return None if found is None else found >= CRASH_LOOP[0]
-
-    def as_json(self):
-        found = {"state": self.state, "pid": self.pid or None, "uptime": self.uptime,
-                 "want": self.want, "normally": "up" if self.is_normally_up else "down",
-                 "paused": self.is_paused}
-        tally = self.tally
-        if tally is None:
-            found.update(starts=UNKNOWN, deaths=UNKNOWN, last_exit=UNKNOWN,
-                         deaths_in_window=UNKNOWN, crash_looping=UNKNOWN, gave_up=UNKNOWN)
-            return self._with_readiness(found)
-        last = tally.last_exit
-        if last is not None:
-            last = dict(last, at=tally.died_at_ns / 1e9,
-                        ran=None if tally.ran_ns is None else tally.ran_ns / 1e9)
-        found.update(starts=tally.starts, deaths=tally.deaths, last_exit=last,
-                     deaths_in_window=self.deaths_in_window, window=CRASH_LOOP[1],
-                     crash_looping=self.is_crash_looping,
-                     gave_up=tally.gave_up_ns / 1e9 if tally.gave_up_ns else None)
-        return self._with_readiness(found)
-
-    def _with_readiness(self, found):
-        """``readiness`` only for a side that declares it: every other side's JSON is as it
-        was before readiness existed."""
-        if self.readiness is not None:
-            found["readiness"] = self.readiness_json()
-        return found
-
-    def as_fact(self):
-        """What the Puppet fact carries: only values that stay the same between two agent
-        runs while nothing happens — no pid, no uptime, no time; the deaths in buckets
-        (``fact_deaths``), the last exit as a word (``tally.exit_text``, not named)."""
-        tally = self.tally
-        return self._with_ready_word({"state": self.state, "want": self.want,
-                "normally": "up" if self.is_normally_up else "down", "paused": self.is_paused,
-                "crash_looping": UNKNOWN if tally is None else self.is_crash_looping,
-                "gave_up": UNKNOWN if tally is None else self.has_given_up,
-                "last_exit": UNKNOWN if tally is None else exit_text(tally.last_exit, named=False),
-                "deaths": UNKNOWN if tally is None else fact_deaths(tally.deaths)})
-
-    def _with_ready_word(self, found):
-        if self.readiness is not None:
-            found["ready"] = self.readiness.state  # starting, ready, reloading, stopping
-        return found
+def _is_read(side):
+    """Its status was read, and says what runs (not ``unknown``, not ``not supervised``)."""
+    return side.status is not None and side.state not in (UNKNOWN, "not supervised")
 
 
 class ServiceStatus:
     """A supervised service: ``label``, ``path`` (its directory; for one the data does not
     declare, its entry in the service directory), ``tree`` (login or None), ``enabled``,
-    ``main`` and ``log`` (SideStatus; ``log`` None without a logger), ``owed``: the restarts
+    ``main`` and ``log`` (protocol.probe.SideState; ``log`` None without a logger), ``owed``: the restarts
     and HUPs an apply wrote down for it and has not done yet (``owed.Owed``; apply/owed.py),
     ``declared``: whether the data declares it, and ``note``: why its state was not read
     (None: it was)."""
@@ -158,7 +118,7 @@ class ServiceStatus:
 
     @property
     def is_running(self):
-        return self.main.state == "run"
+        return self.main.is_running
 
     @property
     def mark(self):
@@ -171,8 +131,8 @@ class ServiceStatus:
         return {"service": self.label, "path": self.path, "tree": self.tree,
                 "declared": self.declared, "note": self.note,
                 "enabled": self.enabled, "wanted": self.is_wanted,
-                "running": self.is_running, "main": self.main.as_json(),
-                "log": self.log.as_json() if self.log is not None else None,
+                "running": self.is_running, "main": side_json(self.main),
+                "log": side_json(self.log) if self.log is not None else None,
                 "owed": [{"action": entry.action, "target": entry.target,
                           "reason": entry.reason} for entry in self.owed]}
 
@@ -181,8 +141,8 @@ class ServiceStatus:
         return {"service": self.label, "path": self.path, "tree": self.tree,
                 "declared": self.declared, "note": self.note,
                 "enabled": self.enabled, "wanted": self.is_wanted,
-                "running": self.is_running, "main": self.main.as_fact(),
-                "log": self.log.as_fact() if self.log is not None else None}
+                "running": self.is_running, "main": side_fact(self.main),
+                "log": side_fact(self.log) if self.log is not None else None}
 
 
 DEATH_BUCKETS = ((0, "0"), (1, "1"), (9, "2-9"), (99, "10-99"), (999, "100-999"))
@@ -241,7 +201,7 @@ def undeclared_status(fs, entry, now, probe, with_tally=True):
     if entry.side is not None and not is_still_owned(fs, entry):
         note = "not read: %s is no longer its link's owner's" % entry.side
     if note is not None:
-        main = SideStatus("not supervised" if entry.is_dangling else UNKNOWN)
+        main = NOT_SUPERVISED if entry.is_dangling else SideState(unknown=note)
         return ServiceStatus(entry.label, entry.path, entry.login, True, main, None,
                              declared=False, note=note)
     main = side_status(fs, entry.side, now, probe, with_tally)
@@ -277,69 +237,6 @@ def owed_by_target(fs, path):
 
 
 def side_status(fs, path, now, probe, with_tally=True):
-    """The SideStatus of the side at ``path``; ``with_tally``: read our runtime's account
-    too (``side_tally``)."""
-    normally_up = side_is_normally_up(fs, path)
-    live = probe(path)
-    if live.unknown is not None:  # its status or ok made unreadable: it may run or not
-        return SideStatus(UNKNOWN, is_normally_up=normally_up)
-    if not live.is_supervised:
-        return SideStatus("not supervised", is_normally_up=normally_up)
-    status = live.status
-    if status is None:
-        return SideStatus(UNKNOWN, is_normally_up=normally_up)
-    tally = readiness = None
-    if with_tally:
-        status, tally = side_tally(fs, path, status)
-        readiness = side_readiness(fs, path, status)
-    return SideStatus(status.state.name.lower(), status.pid, max(0, now - status.seconds),
-                      "up" if status.want == "u" else "down", normally_up,
-                      bool(status.paused), tally, now * 1_000_000_000, readiness)
-
-
-def side_readiness(fs, path, status):
-    """What the process ``status`` shows said of its readiness (supervise/readiness, written
-    by our runsv or by notify-relay under the C one), or None: no record, or one about
-    another process (an earlier run, or this one before the record caught up)."""
-    if not status.pid or status.state.name != "RUN":
-        return None
-    try:
-        supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
-    except (OSError, UnsafePathError):
-        return None
-    found = read_readiness_at(supervise)
-    if found is None or found.pid != status.pid or found.state == "down":
-        return None
-    return found
-
-
-def side_tally(fs, path, status):
-    """``(status, tally)``: the side's Tally when it is our runtime's account of what
-    ``status`` shows (its pid is status's), else None — no file (C runit), or one another
-    runsv left. The tally is written before the status, so a status read again after a
-    tally that does not match it catches up with it."""
-    try:
-        supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
-    except (OSError, UnsafePathError):
-        return status, None
-    for _ in range(3):
-        tally = read_tally_at(supervise)
-        if tally is None:
-            return status, None
-        if tally.pid == status.pid:
-            return status, tally
-        try:
-            status = read_status_at(supervise)
-        except ProbeError:
-            return status, None
-    return status, None
-
-
-def side_is_normally_up(fs, path):
-    """runsv's rule (``protocol.probe.is_normally_up``: ``stat``, so a ``down`` link counts by
-    what it points at and a dangling one does not), with the side's directory reached through
-    ``fs``; a side that cannot be reached has nothing marking it down."""
-    try:
-        return is_normally_up(".", dir_fd=fs.dir_fd(path))
-    except (OSError, UnsafePathError):
-        return True
+    """The SideState of the side at ``path`` (observe.read_side); ``with_tally``: read our
+    runtime's account too."""
+    return read_side(fs, path, now, probe, with_tally)
