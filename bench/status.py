@@ -6,7 +6,7 @@ The services (``sleep``, each with the stock logger) are declared in a data file
 run by our runsvdir; then, median of ``--runs``:
 
 a. ``runit-provision status --data F`` (the whole command) and ``status --fact``;
-b. in process, ``apply.status.service_statuses`` with the tally read and without it (what
+b. in process, ``health.status.service_statuses`` with the tally read and without it (what
    ``status`` did before the account existed): the ratio is the account's cost;
 c. with ``--baseline DIR`` (a checkout of the code before the account, e.g. ``git worktree add
    DIR 5ec107e``): the whole ``status`` command of this checkout and of DIR, each run as
@@ -34,8 +34,8 @@ BIN = ROOT / ".venv" / "bin"
 
 from runit_provision.apply.desired import desired_state  # noqa: E402
 from runit_provision.apply.fsroot import FsRoot  # noqa: E402
-from runit_provision.apply.status import service_statuses  # noqa: E402
-from runit_provision.apply import status as status_module  # noqa: E402
+from runit_provision.health.status import service_statuses  # noqa: E402
+from runit_provision.health import status as status_module  # noqa: E402
 from runit_provision.model.tree import Tree  # noqa: E402
 from tests.pipeline import config_from_file  # noqa: E402
 

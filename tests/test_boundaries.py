@@ -43,6 +43,9 @@ ALLOWED = {
     # runtime.unix: the OS helpers at the bottom (inotify for the wait for runsv, libc's syncfs)
     # model.tree: the entries every room exchanges; nothing of the generator (render) itself
     "apply": {"model", "protocol", "errors", "runtime.unix", "shown"},
+    # health: is it as wanted — it reads the host through the applier's readers (observe,
+    # supervised, fsroot's bounds) into protocol's one side type; the applier never asks it
+    "health": {"apply", "model", "protocol", "errors", "shown"},
     # initsys reads the host through the FsRoot its caller hands it (duck-typed), never apply's
     # code: one view of the host, and the applier stays out of the room
     "initsys": {"model", "protocol", "errors"},
@@ -195,7 +198,8 @@ FORBIDDEN_IN_RUNTIME = ("jinja2", "yaml", "ruamel", "testinfra", "runit_provisio
                         "runit_provision.hiera", "runit_provision.schema",
                         "runit_provision.model", "runit_provision.source",
                         "runit_provision.accounts",
-                        "runit_provision.apply", "runit_provision.cli",
+                        "runit_provision.apply", "runit_provision.health",
+                        "runit_provision.cli",
                         "runit_provision.checks")
 
 

@@ -183,7 +183,7 @@ def wait_running(box, seconds):
     one-shot is done, or ``seconds`` pass."""
     from ..apply.desired import desired_state
     from ..apply.fsroot import FsRoot
-    from ..apply.status import service_statuses
+    from ..health.status import service_statuses
     from ..model.tree import Tree
     from .inputs import config_from_args
     from .main import build_parser

@@ -15,7 +15,7 @@ import time
 
 from ..apply.desired import desired_state
 from ..apply.fsroot import FsRoot
-from ..apply.status import service_statuses
+from ..health.status import service_statuses
 from ..protocol.tally import CRASH_LOOP, exit_text
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
@@ -64,7 +64,7 @@ def add_parser(sub):
 
 def read_rows(args):
     """``(config, desired, rows)``: the declared services of the inputs and what each is
-    doing (apply/status.py); ProvisionError or OSError when they cannot be read."""
+    doing (health/status.py); ProvisionError or OSError when they cannot be read."""
     from ..model.tree import Tree
     from ..model.units import labels_named
 
@@ -186,7 +186,7 @@ def print_table(rows, stream=None):
             stream.write("  " + painter.paint(mark, note) + "\n")
         for entry in entries:
             stream.write("  " + painter.paint("bad", owed_line(entry)) + "\n")
-    for item in getattr(rows, "unread", ()):  # apply/status.Rows; a plain list has none
+    for item in getattr(rows, "unread", ()):  # health/status.Rows; a plain list has none
         stream.write(painter.paint("bad", unread_line(item)) + "\n")
     stream.flush()
 

@@ -1,7 +1,7 @@
 """What is supervised that the data does not declare (apply/supervised.py), read through the
 real FsRoot under a root: runsvdir's view of a service directory, a user's links followed only
 to their own directories, a crowd in a home a bounded look — and status's rows of them
-(apply/status.py): "as wanted" is runsv's rule, up unless a ``down`` file says otherwise."""
+(health/status.py): "as wanted" is runsv's rule, up unless a ``down`` file says otherwise."""
 
 import os
 import time
@@ -10,7 +10,7 @@ import pytest
 
 from runit_provision.apply import supervised
 from runit_provision.apply.fsroot import FsRoot
-from runit_provision.apply.status import service_statuses
+from runit_provision.health.status import service_statuses
 
 from .helpers import desired_from_text
 

@@ -12,8 +12,8 @@ import urllib.request
 import pytest
 import yaml
 
-from runit_provision.apply.metrics import exposition
-from runit_provision.apply.status import ServiceStatus
+from runit_provision.health.metrics import exposition
+from runit_provision.health.status import ServiceStatus
 from runit_provision.cli.main import main
 from runit_provision.protocol.tally import Tally
 

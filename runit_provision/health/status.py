@@ -1,4 +1,4 @@
-"""apply: what every declared service is doing — ``runit-provision status``'s rows.
+"""health: what every declared service is doing — ``runit-provision status``'s rows.
 
 For each ServiceUnit of the data (system services, each ``runsvdir-<login>``, the users'
 services) both sides are read from their ``supervise/`` files the way sv reads them (the
@@ -11,7 +11,7 @@ carries the restarts an apply owes it (``SV_DIR/.pending-restarts``, apply/owed.
 
 After the declared services come the ones the data does not declare (``declared`` False):
 every other entry of the service directories the data names, linked by hand or left behind
-(supervised.py), read the same way. runsv's own rule says what is wanted of one: up unless a
+(apply/supervised.py), read the same way. runsv's own rule says what is wanted of one: up unless a
 ``down`` file marks it normally down.
 """
 
@@ -19,8 +19,8 @@ from ..errors import ApplyError, UnsafePathError
 from ..protocol.layout import LOG_DIR
 from ..protocol.probe import SideState
 from ..protocol.tally import CRASH_LOOP, exit_text
-from .observe import NOT_SUPERVISED, probe_side, read_owed, read_side
-from .supervised import LEFT_ALONE, is_still_owned, undeclared
+from ..apply.observe import NOT_SUPERVISED, probe_side, read_owed, read_side
+from ..apply.supervised import LEFT_ALONE, is_still_owned, undeclared
 
 UNKNOWN = "unknown"
 
