@@ -165,7 +165,8 @@ def observe(desired, fs, probe=None):
             if paths.get(unit.path, MISSING).kind == "directory":
                 live[unit.path] = _live(probe, unit)
         owed = read_owed(fs, desired.owed_file)
-    undeclared, unread = list_undeclared(desired, fs)
+    undeclared, unread = list_undeclared(desired.service_dirs,
+                                         [unit.link for unit in desired.units], fs)
     return Observation(paths, extras, live, owed=owed, problems=problems,
                        undeclared=undeclared, unread=unread)
 

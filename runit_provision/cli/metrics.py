@@ -39,7 +39,7 @@ def run(args):
     from .status import read_rows, unread_line
 
     try:
-        _, _, rows = read_rows(args)
+        _, rows = read_rows(args)
         text = exposition(rows)
         for item in rows.unread:  # nothing to measure there: said, not hidden
             sys.stderr.write("runit-provision metrics: %s\n" % unread_line(item))

@@ -13,7 +13,6 @@ import argparse
 import sys
 import time
 
-from ..apply.desired import desired_state
 from ..apply.fsroot import FsRoot
 from ..health.status import service_statuses
 from ..protocol.tally import CRASH_LOOP, exit_text
@@ -63,16 +62,15 @@ def add_parser(sub):
 
 
 def read_rows(args):
-    """``(config, desired, rows)``: the declared services of the inputs and what each is
-    doing (health/status.py); ProvisionError or OSError when they cannot be read."""
-    from ..model.tree import Tree
+    """``(config, rows)``: the inputs' data and what each of its services — those named, or
+    all and what else is supervised — is doing (health/status.py); ProvisionError or OSError
+    when they cannot be read."""
     from ..model.units import labels_named
 
     config, _ = inputs_from_args(args)
-    only = labels_named(config, names_chosen(args))
+    labels = labels_named(config, names_chosen(args))
     with FsRoot(args.root or "/") as fs:
-        desired = desired_state(config, Tree(), only=only, profile_dir=None)
-        return config, desired, service_statuses(desired, fs, int(time.time()))
+        return config, service_statuses(config, fs, int(time.time()), labels)
 
 
 def names_chosen(args):
@@ -84,7 +82,7 @@ def names_chosen(args):
 
 def run(args):
     try:
-        config, desired, rows = read_rows(args)
+        config, rows = read_rows(args)
     except (ProvisionError, OSError) as exc:
         sys.stderr.write("runit-provision status: %s\n" % shown_text(str(exc)))
         return EXIT_ERROR
@@ -96,7 +94,7 @@ def run(args):
         print_json({"services": [row.as_fact() for row in rows], "not_running": stopped,
                     "unread": unread})
         return verdict
-    shown = units_with_logs_shown(desired.units, rows, args.logs)
+    shown = units_with_logs_shown(config, rows, args.logs)
     # none to show (all as wanted, or --logs 0): the log readers are not even imported
     logs = last_lines(config, shown, DEFAULT_LOG_LINES if args.logs is None else args.logs,
                       args.root, raw=args.json) if shown else {}
@@ -119,15 +117,15 @@ def run(args):
     return verdict
 
 
-def units_with_logs_shown(units, rows, count):
-    """The units whose last log lines are shown: with ``--logs N`` (``count``), every one
-    listed (none for 0); without, those not as wanted."""
+def units_with_logs_shown(config, rows, count):
+    """The declared units whose last log lines are shown: with ``--logs N`` (``count``),
+    every one listed (none for 0); without, those not as wanted."""
     if count == 0:
         return []
-    if count is None:
-        labels = {row.label for row in rows if is_not_as_wanted(row)}
-        return [unit for unit in units if unit.label in labels]
-    return units
+    from ..model.units import declared_units
+    labels = {row.label for row in rows if row.declared and (
+        count is not None or is_not_as_wanted(row))}
+    return [unit for unit in declared_units(config) if unit.label in labels]
 
 
 def is_not_as_wanted(row):

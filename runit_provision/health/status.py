@@ -1,7 +1,7 @@
 """health: what every declared service is doing — ``runit-provision status``'s rows.
 
-For each ServiceUnit of the data (system services, each ``runsvdir-<login>``, the users'
-services) both sides are read from their ``supervise/`` files the way sv reads them (the
+For each ServiceUnit of the data (model/units.py: system services, each ``runsvdir-<login>``,
+the users' services) both sides are read from their ``supervise/`` files the way sv reads them (the
 ``supervise/ok`` probe, then ``supervise/status``; ``observe.probe_side``), through ``FsRoot``,
 and the ``down`` files say whether a side is normally up. A service is *wanted* when it is
 enabled and runsv wants it up — or, with no runsv, when nothing marks it down; a wanted
@@ -15,12 +15,14 @@ every other entry of the service directories the data names, linked by hand or l
 ``down`` file marks it normally down.
 """
 
+from ..apply.observe import NOT_SUPERVISED, probe_side, read_owed, read_side
+from ..apply.owed import owed_path
+from ..apply.supervised import LEFT_ALONE, is_still_owned, undeclared
 from ..errors import ApplyError, UnsafePathError
+from ..model.units import selected_units, service_directories
 from ..protocol.layout import LOG_DIR
 from ..protocol.probe import SideState
 from ..protocol.tally import CRASH_LOOP, exit_text
-from ..apply.observe import NOT_SUPERVISED, probe_side, read_owed, read_side
-from ..apply.supervised import LEFT_ALONE, is_still_owned, undeclared
 
 UNKNOWN = "unknown"
 
@@ -170,26 +172,29 @@ class Rows(list):
         self.unread = list(unread)
 
 
-def service_statuses(desired, fs, now, probe=None):
-    """Rows: a ServiceStatus for each present unit of ``desired``, in its order, then one for
-    each entry of its service directories the data does not declare (supervised.py); ``now``:
-    unix seconds; ``probe``: ``probe_side``'s signature (tests give a fake; then no tally is
-    read)."""
+def service_statuses(config, fs, now, labels=None, probe=None):
+    """Rows: a ServiceStatus for each present declared unit of ``config`` that ``labels``
+    selects (model.units.labels_named's; None: all), in the data's order, then — for all of
+    them — one for each entry of its service directories the data does not declare
+    (supervised.py); ``now``: unix seconds; ``probe``: ``probe_side``'s signature (tests give
+    a fake; then no tally is read)."""
     with_tally = probe is None
     probe = probe or (lambda path: probe_side(fs, path))
-    owed = owed_by_target(fs, desired.owed_file)
+    owed = owed_by_target(fs, owed_path(config.sv_dir))
     rows = Rows()
-    for unit in desired.units:
+    units = selected_units(config, labels)
+    for unit in units:
         if unit.is_absent:
             continue
-        main = side_status(fs, unit.path, now, probe, with_tally)
-        log = side_status(fs, unit.log_path, now, probe, with_tally) \
-            if unit.has_log else None
+        main = read_side(fs, unit.path, now, probe, with_tally)
+        log = read_side(fs, unit.log_path, now, probe, with_tally) if unit.has_log else None
         rows.append(ServiceStatus(unit.label, unit.path, unit.login or unit.for_login,
                                   unit.is_enabled, main, log,
                                   owed.get(unit.path, []) + owed.get(unit.log_path, [])))
-    entries, rows.unread = undeclared(desired, fs)
-    rows.extend(undeclared_status(fs, entry, now, probe, with_tally) for entry in entries)
+    if labels is None:
+        entries, rows.unread = undeclared(service_directories(config),
+                                          [unit.link for unit in units], fs)
+        rows.extend(undeclared_status(fs, entry, now, probe, with_tally) for entry in entries)
     return rows
 
 
@@ -204,9 +209,9 @@ def undeclared_status(fs, entry, now, probe, with_tally=True):
         main = NOT_SUPERVISED if entry.is_dangling else SideState(unknown=note)
         return ServiceStatus(entry.label, entry.path, entry.login, True, main, None,
                              declared=False, note=note)
-    main = side_status(fs, entry.side, now, probe, with_tally)
+    main = read_side(fs, entry.side, now, probe, with_tally)
     log_path = entry.side + "/" + LOG_DIR
-    log = side_status(fs, log_path, now, probe, with_tally) \
+    log = read_side(fs, log_path, now, probe, with_tally) \
         if has_log_side(fs, log_path) else None
     return ServiceStatus(entry.label, entry.path, entry.login, True, main, log,
                          declared=False)
@@ -234,9 +239,3 @@ def owed_by_target(fs, path):
     for entry in entries:
         found.setdefault(entry.target, []).append(entry)
     return found
-
-
-def side_status(fs, path, now, probe, with_tally=True):
-    """The SideState of the side at ``path`` (observe.read_side); ``with_tally``: read our
-    runtime's account too."""
-    return read_side(fs, path, now, probe, with_tally)
