@@ -49,11 +49,14 @@ ALLOWED = {
     # initsys reads the host through the FsRoot its caller hands it (duck-typed), never apply's
     # code: one view of the host, and the applier stays out of the room
     "initsys": {"model", "protocol", "errors"},
-    "checks": {"model", "render", "protocol", "errors", "shown", "testinfra", "pytest"},
+    # checks: what runs is judged by health's one verdict (health/verdict.py, pure)
+    "checks": {"model", "render", "health", "protocol", "errors", "shown", "testinfra",
+               "pytest"},
     # runtime.unix: inotify, for following; the files themselves are read by logs alone
     "logs": {"protocol", "errors", "runtime.unix", "shown"},
-    # fleet: PuppetDB over HTTP (urllib) and the rows of its facts; nothing of the host
-    "fleet": {"errors"},
+    # fleet: PuppetDB over HTTP (urllib) and the rows of its facts, judged by health's one
+    # verdict (a pure module); nothing of the host
+    "fleet": {"health", "errors"},
     # importing: proposals confirmed by the generator's own path (schema + render); the host
     # is read by the cli (through apply.fsroot) into importing.found's records
     "importing": {"model", "schema", "render", "accounts", "protocol", "errors", "shown",

@@ -15,6 +15,7 @@ import time
 
 from ..apply.fsroot import FsRoot
 from ..health.status import service_statuses
+from ..health.verdict import CRASH_LOOPING, GAVE_UP
 from ..protocol.tally import CRASH_LOOP, exit_text
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
@@ -86,7 +87,7 @@ def run(args):
     except (ProvisionError, OSError) as exc:
         sys.stderr.write("runit-provision status: %s\n" % shown_text(str(exc)))
         return EXIT_ERROR
-    stopped = [row.label for row in rows if row.is_wanted and not row.is_running]
+    stopped = [row.label for row in rows if row.verdict.is_stopped]
     unread = [{"tree": item.login, "path": item.path, "why": item.why}
               for item in rows.unread]
     verdict = EXIT_NOT_RUNNING if stopped or unread else EXIT_OK
@@ -119,19 +120,14 @@ def run(args):
 
 def units_with_logs_shown(config, rows, count):
     """The declared units whose last log lines are shown: with ``--logs N`` (``count``),
-    every one listed (none for 0); without, those not as wanted."""
+    every one listed (none for 0); without, those the verdict finds wrong (not only their
+    logger: health/verdict.py)."""
     if count == 0:
         return []
     from ..model.units import declared_units
     labels = {row.label for row in rows if row.declared and (
-        count is not None or is_not_as_wanted(row))}
+        count is not None or row.verdict.is_service_wrong)}
     return [unit for unit in declared_units(config) if unit.label in labels]
-
-
-def is_not_as_wanted(row):
-    """What the table marks red and explains under a row: a wanted service that does not
-    run, or one that keeps dying while it does (crash-looping)."""
-    return (row.is_wanted and not row.is_running) or row.main.is_crash_looping is True
 
 
 def last_lines(config, units, count, root, raw=False):
@@ -239,12 +235,11 @@ def why_not_running(row):
     """The line under a service that is not running as wanted — or that keeps dying while
     it is: ``crash-looping: 37 deaths in 60 s, last exit 3 after 0.02 s`` — from our runtime's
     tally (``unknown`` under C runit, which keeps none); None when there is nothing to say."""
-    main = row.main
-    looping = main.is_crash_looping
-    if not looping and not (row.is_wanted and not row.is_running):
+    verdict, main = row.verdict, row.main
+    if not verdict.is_service_wrong:
         return None
-    if main.has_given_up:
-        return "gave up restarting it: %s; sv up starts it again" % _deaths_and_last(main)
+    if GAVE_UP in verdict.words:
+        return "%s: %s; sv up starts it again" % (GAVE_UP, _deaths_and_last(main))
     if main.state == "not supervised":
         return None
     tally = main.tally
@@ -252,8 +247,8 @@ def why_not_running(row):
         return "last exit unknown (no account of exits: not our runtime)"
     if not tally.died_at_ns:
         return None
-    if looping:
-        return "crash-looping: %s" % _deaths_and_last(main)
+    if CRASH_LOOPING in verdict.words:
+        return "%s: %s" % (CRASH_LOOPING, _deaths_and_last(main))
     return "%s (%s)" % (_last(tally), _deaths(main))
 
 

@@ -1,18 +1,19 @@
 """health: what every declared service is doing — ``runit-provision status``'s rows.
 
-For each ServiceUnit of the data (model/units.py: system services, each ``runsvdir-<login>``,
-the users' services) both sides are read from their ``supervise/`` files the way sv reads them (the
-``supervise/ok`` probe, then ``supervise/status``; ``observe.probe_side``), through ``FsRoot``,
-and the ``down`` files say whether a side is normally up. A service is *wanted* when it is
-enabled and runsv wants it up — or, with no runsv, when nothing marks it down; a wanted
-service that is not running is what makes ``status`` exit 3 (LSB's "not running"). A side
-whose state cannot be told (its status or ``ok`` made unreadable) is ``unknown``; each row
-carries the restarts an apply owes it (``SV_DIR/.pending-restarts``, apply/owed.py).
+For each ServiceUnit of the data (model/units.py: system services, each
+``runsvdir-<login>``, the users' services) both sides are read from their ``supervise/``
+files the way sv reads them (the ``supervise/ok`` probe, then ``supervise/status``;
+``apply/observe.read_side``), through ``FsRoot``, and the ``down`` files say whether a side
+is normally up. Each row is judged once, by the one verdict (verdict.py: *wanted* as runsv
+sees it; a wanted service that is not running is what makes ``status`` exit 3, LSB's "not
+running"). A side whose state cannot be told (its status or ``ok`` made unreadable) is
+``unknown``; each row carries the restarts an apply owes it (``SV_DIR/.pending-restarts``,
+apply/owed.py).
 
 After the declared services come the ones the data does not declare (``declared`` False):
 every other entry of the service directories the data names, linked by hand or left behind
-(apply/supervised.py), read the same way. runsv's own rule says what is wanted of one: up unless a
-``down`` file marks it normally down.
+(apply/supervised.py), read the same way. runsv's own rule says what is wanted of one: up
+unless a ``down`` file marks it normally down.
 """
 
 from ..apply.observe import NOT_SUPERVISED, probe_side, read_owed, read_side
@@ -22,9 +23,8 @@ from ..errors import ApplyError, UnsafePathError
 from ..model.units import selected_units, service_directories
 from ..protocol.layout import LOG_DIR
 from ..protocol.probe import SideState
-from ..protocol.tally import CRASH_LOOP, exit_text
-
-UNKNOWN = "unknown"
+from ..protocol.tally import CRASH_LOOP
+from .verdict import UNKNOWN, is_paused, is_wanted, side_words, verdict_of
 
 
 def side_json(side):
@@ -32,8 +32,7 @@ def side_json(side):
     our runtime's account (``unknown`` where none is kept) and, for a side that declares it,
     its readiness."""
     found = {"state": side.state, "pid": side.pid or None, "uptime": side.uptime,
-             "want": side.want, "normally": side.normally,
-             "paused": bool(side.status.paused) if _is_read(side) else False}
+             "want": side.want, "normally": side.normally, "paused": is_paused(side)}
     tally = side.tally
     if tally is None:
         found.update(starts=UNKNOWN, deaths=UNKNOWN, last_exit=UNKNOWN,
@@ -68,59 +67,38 @@ def _with_readiness(side, found):
     return found
 
 
-def side_fact(side):
-    """What the Puppet fact carries of one side: only values that stay the same between two
-    agent runs while nothing happens — no pid, no uptime, no time; the deaths in buckets
-    (``fact_deaths``), the last exit as a word (``tally.exit_text``, not named)."""
-    tally = side.tally
-    found = {"state": side.state, "want": side.want, "normally": side.normally,
-             "paused": bool(side.status.paused) if _is_read(side) else False,
-             "crash_looping": UNKNOWN if tally is None else side.is_crash_looping,
-             "gave_up": UNKNOWN if tally is None else side.has_given_up,
-             "last_exit": UNKNOWN if tally is None else exit_text(tally.last_exit, named=False),
-             "deaths": UNKNOWN if tally is None else fact_deaths(tally.deaths)}
-    if side.readiness is not None:
-        found["ready"] = side.readiness.state  # starting, ready, reloading, stopping
-    return found
-
-
-def _is_read(side):
-    """Its status was read, and says what runs (not ``unknown``, not ``not supervised``)."""
-    return side.status is not None and side.state not in (UNKNOWN, "not supervised")
-
-
 class ServiceStatus:
     """A supervised service: ``label``, ``path`` (its directory; for one the data does not
     declare, its entry in the service directory), ``tree`` (login or None), ``enabled``,
-    ``main`` and ``log`` (protocol.probe.SideState; ``log`` None without a logger), ``owed``: the restarts
-    and HUPs an apply wrote down for it and has not done yet (``owed.Owed``; apply/owed.py),
-    ``declared``: whether the data declares it, and ``note``: why its state was not read
-    (None: it was)."""
+    ``main`` and ``log`` (protocol.probe.SideState; ``log`` None without a logger),
+    ``owed``: the restarts and HUPs an apply wrote down for it and has not done yet
+    (``owed.Owed``; apply/owed.py), ``declared``: whether the data declares it, and
+    ``note``: why its state was not read (None: it was). ``verdict``: the one judgement of
+    it (verdict.py), made once."""
 
     __slots__ = ("label", "path", "tree", "enabled", "main", "log", "owed", "declared",
-                 "note")
+                 "note", "_verdict")
 
     def __init__(self, label, path, tree, enabled, main, log, owed=(), declared=True,
                  note=None):
         self.label, self.path, self.tree, self.enabled = label, path, tree, enabled
         self.main, self.log, self.owed = main, log, list(owed)
         self.declared, self.note = declared, note
+        self._verdict = None
 
     @property
     def is_wanted(self):
-        if not self.declared:  # runsv's rule: up unless a down file says otherwise
-            return self.main.is_normally_up
-        if not self.enabled:
-            return False
-        if self.main.has_given_up:
-            return True  # runsv wants it down only because it gave up restarting it
-        if self.main.want is not None:
-            return self.main.want == "up"
-        return self.main.is_normally_up
+        return is_wanted(self.main, self.declared, self.enabled)
 
     @property
     def is_running(self):
         return self.main.is_running
+
+    @property
+    def verdict(self):
+        if self._verdict is None:
+            self._verdict = verdict_of(self.is_wanted, self.main, self.log)
+        return self._verdict
 
     @property
     def mark(self):
@@ -133,34 +111,21 @@ class ServiceStatus:
         return {"service": self.label, "path": self.path, "tree": self.tree,
                 "declared": self.declared, "note": self.note,
                 "enabled": self.enabled, "wanted": self.is_wanted,
-                "running": self.is_running, "main": side_json(self.main),
+                "running": self.is_running, "verdict": self.verdict.word,
+                "main": side_json(self.main),
                 "log": side_json(self.log) if self.log is not None else None,
                 "owed": [{"action": entry.action, "target": entry.target,
                           "reason": entry.reason} for entry in self.owed]}
 
     def as_fact(self):
-        """``as_json`` with each side's ``as_fact``: stable between agent runs."""
+        """``as_json`` with each side's fact words (verdict.side_words): stable between agent
+        runs."""
         return {"service": self.label, "path": self.path, "tree": self.tree,
                 "declared": self.declared, "note": self.note,
                 "enabled": self.enabled, "wanted": self.is_wanted,
-                "running": self.is_running, "main": side_fact(self.main),
-                "log": side_fact(self.log) if self.log is not None else None}
-
-
-DEATH_BUCKETS = ((0, "0"), (1, "1"), (9, "2-9"), (99, "10-99"), (999, "100-999"))
-
-
-def fact_deaths(count):
-    """A death count as a bucket a fact can keep while a service dies now and then, and a
-    PQL query can match: ``0``, ``1``, ``2-9``, ``10-99``, ``100-999``, ``1000+``.
-
-    >>> [fact_deaths(count) for count in (0, 1, 2, 9, 10, 150, 5000)]
-    ['0', '1', '2-9', '2-9', '10-99', '100-999', '1000+']
-    """
-    for top, word in DEATH_BUCKETS:
-        if count <= top:
-            return word
-    return "1000+"
+                "running": self.is_running, "verdict": self.verdict.word,
+                "main": side_words(self.main),
+                "log": side_words(self.log) if self.log is not None else None}
 
 
 class Rows(list):

@@ -1,7 +1,8 @@
 """``status``'s line under a service that is not running as wanted — pure, from made-up
 sides (tests/runtime/test_tally.py reads real ones)."""
 
-from runit_provision.health.status import ServiceStatus, side_fact, side_json
+from runit_provision.health.status import ServiceStatus, side_json
+from runit_provision.health.verdict import side_words as side_fact
 from runit_provision.cli.status import why_not_running
 from runit_provision.protocol.tally import Tally
 

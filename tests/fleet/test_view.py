@@ -47,6 +47,21 @@ def test_what_is_not_as_wanted_and_why():
     assert lines[3].endswith("exit 3     10-99")
 
 
+def test_a_nodes_verdict_is_shown_as_the_node_words_it():
+    """A fact carries its node's verdict (health/verdict.py, as status --fact prints it): the
+    view shows those words; a fact without one (an older node's) is judged the same way
+    from its words, as the test above."""
+    looping = dict(service("api", side("run", looping=True), log=side("down")),
+                   verdict="crash-looping, its logger is down")
+    steady = dict(service("web", side()), verdict="as wanted")
+    problems, _ = problems_of({"a.example.com": fact(looping, steady)})
+    assert [(p.service, p.why) for p in problems] == [
+        ("api", "crash-looping, its logger is down")]
+    unjudged = service("api", side("run", looping=True), log=side("down"))
+    assert [p.why for p in problems_of({"b": fact(unjudged)})[0]] == [
+        "crash-looping, its logger is down"]
+
+
 def test_no_puppetdb_is_exit_1_and_half_a_client_certificate_is_exit_2(capsys):
     assert main(["fleet", "status", "--puppetdb", "http://127.0.0.1:9"]) == 1
     assert "127.0.0.1:9" in capsys.readouterr().err
