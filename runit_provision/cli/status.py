@@ -22,7 +22,7 @@ from ..shown import shown_name, shown_text
 from .helptext import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
 from .logs import line_count
-from .output import Painter, print_json
+from .output import print_json, print_table as output_table
 
 EXIT_OK, EXIT_ERROR, EXIT_NOT_RUNNING = 0, 1, 3
 DEFAULT_LOG_LINES = 10  # under each service not as wanted, without --logs (systemctl's -n)
@@ -152,10 +152,10 @@ def last_lines(config, units, count, root, raw=False):
 
 
 def print_table(rows, stream=None):
-    stream = stream or sys.stdout
-    painter = Painter(stream)
-    table = [COLUMNS]
-    marks = [None]
+    """The rows as one table (cli/output.print_table), each row's first cell marked — ok:
+    running, bad: wanted and not, dim: not wanted — with its notes and what an apply owes
+    it under it, then the service directories that could not be listed."""
+    table, marks, below = [], [], []
     for row in rows:
         main = row.main
         state = main.state if row.enabled else "disabled" + (
@@ -164,25 +164,15 @@ def print_table(rows, stream=None):
             state += ", " + main.readiness.state  # run, ready / run, starting
         table.append((row.label if row.declared else shown_name(row.label), state,
                       str(main.pid) if main.pid else "-",
-                      _duration(main.uptime), "up" if main.is_normally_up else "down",
-                      main.want or "-", _log_text(row.log)))
-        marks.append("ok" if row.is_running else "bad" if row.is_wanted else "dim")
-    widths = [max(len(line[index]) for line in table) for index in range(len(COLUMNS))]
-    notes = [()] + [notes_of(row) for row in rows]
-    owed = [()] + [row.owed for row in rows]
-    for line, mark, lines, entries in zip(table, marks, notes, owed):
-        cells = [cell.ljust(width) for cell, width in zip(line, widths)]
-        text = "  ".join(cells).rstrip()
-        stream.write((painter.paint("head", text) if mark is None else
-                      painter.paint(mark, cells[0]) + "  " + "  ".join(cells[1:]).rstrip())
-                     + "\n")
-        for note in lines:
-            stream.write("  " + painter.paint(mark, note) + "\n")
-        for entry in entries:
-            stream.write("  " + painter.paint("bad", owed_line(entry)) + "\n")
-    for item in getattr(rows, "unread", ()):  # health/status.Rows; a plain list has none
-        stream.write(painter.paint("bad", unread_line(item)) + "\n")
-    stream.flush()
+                      _duration(main.uptime), main.normally, main.want or "-",
+                      _log_text(row.log)))
+        mark = "ok" if row.is_running else "bad" if row.is_wanted else "dim"
+        marks.append(mark)
+        below.append([(mark, note) for note in notes_of(row)]
+                     + [("bad", owed_line(entry)) for entry in row.owed])
+    after = [("bad", unread_line(item))  # health/status.Rows; a plain list has none
+             for item in getattr(rows, "unread", ())]
+    output_table(COLUMNS, table, stream, marks, below, after)
 
 
 def notes_of(row):

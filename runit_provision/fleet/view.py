@@ -66,10 +66,7 @@ def _problem(node, service, not_running):
 COLUMNS = ("NODE", "SERVICE", "STATE", "WANT", "WHY", "LAST EXIT", "DEATHS")
 
 
-def table(problems):
-    """The rows' text, aligned, with a header (what ``fleet status`` prints)."""
-    lines = [COLUMNS] + [(p.node, p.service, p.state, p.want, p.why, p.last_exit, p.deaths)
-                         for p in problems]
-    widths = [max(len(line[index]) for line in lines) for index in range(len(COLUMNS))]
-    return "".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
-                   + "\n" for line in lines)
+def cells(problem):
+    """A Problem as the row ``fleet status`` prints under COLUMNS."""
+    return (problem.node, problem.service, problem.state, problem.want, problem.why,
+            problem.last_exit, problem.deaths)

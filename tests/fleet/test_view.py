@@ -2,8 +2,11 @@
 the CLI's exit codes where no PuppetDB is needed (tests/puppet/test_puppetdb.py asks a real
 one)."""
 
+import io
+
 from runit_provision.cli.main import main
-from runit_provision.fleet.view import problems_of, table
+from runit_provision.cli.output import print_table
+from runit_provision.fleet.view import COLUMNS, cells, problems_of
 
 
 def side(state="run", want="up", looping=False, gave_up=False, last="none", deaths="0"):
@@ -40,7 +43,9 @@ def test_what_is_not_as_wanted_and_why():
         ("b.example.com", "api", "crash-looping"),
         ("c.example.com", "web", "not running")]
     assert [node for node, _ in unreadable] == ["d.example.com"]
-    lines = table(problems).splitlines()
+    printed = io.StringIO()
+    print_table(COLUMNS, [cells(problem) for problem in problems], printed)
+    lines = printed.getvalue().splitlines()
     assert lines[0].split() == ["NODE", "SERVICE", "STATE", "WANT", "WHY", "LAST", "EXIT",
                                 "DEATHS"]
     assert lines[3].split()[:3] == ["b.example.com", "api", "down"]
