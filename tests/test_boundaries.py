@@ -39,6 +39,8 @@ ALLOWED = {
     "hiera": {"source", "errors", "yaml"},
     "model": {"protocol", "errors"},
     "schema": {"model", "accounts", "source", "protocol", "errors"},
+    # inputs: the one pipeline, data + facts + accounts -> Config (cli/inputs holds the options)
+    "inputs": {"hiera", "schema", "accounts", "errors"},
     "render": {"model", "protocol", "errors", "jinja2"},
     # runtime.unix: the OS helpers at the bottom (inotify for the wait for runsv, libc's syncfs)
     # model.tree: the entries every room exchanges; nothing of the generator (render) itself

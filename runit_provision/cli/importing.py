@@ -26,7 +26,7 @@ from ..errors import ProvisionError
 from ..importing.recognise import Notes, command_keys, log_keys, user_tree_keys
 from ..model import USER_TREE_PREFIX
 from ..shown import shown_name
-from .inputs import databases_for
+from ..accounts.databases import databases_for
 
 DESCRIPTION = """\
 Turn existing runit service directories into data for runit-provision: what is written in
