@@ -60,7 +60,7 @@ ALLOWED = {
     # verdict (a pure module); nothing of the host
     "fleet": {"health", "errors"},
     # importing: proposals confirmed by the generator's own path (schema + render); the host
-    # is read by the cli (through apply.fsroot) into importing.found's records
+    # is opened by the cli (apply.fsroot) and read through it here (host.py, found.py)
     "importing": {"model", "schema", "render", "accounts", "protocol", "errors", "shown",
                   "yaml", "ruamel"},
     "cli": {"*"},
