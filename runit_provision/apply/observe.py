@@ -387,16 +387,15 @@ def read_side(fs, path, now, probe=None, with_tally=True):
     a ``down`` file marks it normally down, and with ``with_tally`` our runtime's tally and
     readiness record of what the status shows; ``now``: unix seconds it is read at."""
     side = (probe or (lambda where: probe_side(fs, where)))(path)
-    changes = {"is_normally_up": side_is_normally_up(fs, path),
-               "now_ns": now * 1_000_000_000}
+    readiness = None
     if with_tally and side.unknown is None and side.status is not None:
-        status, changes["tally"] = side_tally(fs, path, side.status)
-        changes["status"] = status
-        changes["readiness"] = side_readiness(fs, path, status)
-    return side.replaced(**changes)
+        side = tallied(fs, path, side)
+        readiness = side_readiness(fs, path, side.status)
+    return side.replaced(is_normally_up=side_is_normally_up(fs, path), readiness=readiness,
+                         now_ns=now * 1_000_000_000)
 
 
-def with_tally(fs, path, side):
+def tallied(fs, path, side):
     """``side`` (probe_side's) with our runtime's tally when it is the account of the status
     read (``side_tally`` reads the status again when they differ)."""
     if side.status is None or side.unknown is not None:
