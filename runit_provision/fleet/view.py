@@ -54,8 +54,8 @@ def _problem(node, service, not_running):
     words = service.get("verdict")
     if not isinstance(words, str) or not words:  # the node's not_running: its stopped ones
         stopped = label in not_running
-        words = judge(dict(service, wanted=stopped, running=not stopped and service.get(
-            "running") is True)).word
+        words = judge(service, wanted=stopped,
+                      running=not stopped and service.get("running") is True).word
     if words == AS_WANTED:
         return None
     return Problem(node, label, str(main.get("state") or UNKNOWN),

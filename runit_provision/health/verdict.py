@@ -59,10 +59,11 @@ class Verdict(namedtuple("Verdict", "words is_stopped service_words")):
         return self.service_words > 0
 
 
-def judge(service):
+def judge(service, wanted=None, running=None):
     """The Verdict of one service in the fact's words: ``wanted``, ``running``, and its
     ``main`` and ``log`` sides' ``side_words`` (a side as Facter hands it back — ``""`` for
-    none — reads as none).
+    none — reads as none); ``wanted``, ``running``: taken instead of the service's own when
+    given (fleet status takes its node's ``not_running``).
 
     >>> judge({"wanted": True, "running": False, "main": {"crash_looping": True},
     ...        "log": {"state": "run"}}).word
@@ -78,8 +79,9 @@ def judge(service):
     main = main if isinstance(main, dict) else {}
     log = service.get("log")
     log = log if isinstance(log, dict) else None
-    running = service.get("running") is True
-    stopped = service.get("wanted") is True and not running
+    running = service.get("running") is True if running is None else running
+    wanted = service.get("wanted") is True if wanted is None else wanted
+    stopped = wanted and not running
     words = []
     if main.get("gave_up") is True:
         words.append(GAVE_UP)
