@@ -46,9 +46,10 @@ from ...protocol.tai64 import runit_stamp, tai64n_label
 from ..svlog.dirwork import Refused
 from ..unix import inotify
 from ..unix.diag import warn
+from ..unix.fsname import fsdecode
 from ..unix.libc import libc
 from ..unix.procname import show_runit_name
-from ..unix.seqpacket import receive
+from ..unix.seqpacket import receive, send
 from . import agentlogs, servicedir
 from . import agentwire as wire
 from .adoption import started_in
@@ -185,7 +186,7 @@ class Agent:
         try:
             watch = inotify.Inotify()
             self._watches = {watch.add_watch(self.directory, _DIR_EVENTS): None}
-            parent, base = os.path.split(self.directory)
+            parent, _, base = self.directory.rpartition("/")  # os.path.split's, for a path
             self._watches[watch.add_watch(parent or "/", _DIR_EVENTS)] = base
         except OSError as exc:
             self._internal_error(exc)
@@ -221,10 +222,7 @@ class Agent:
         try:
             for message in messages[:-1]:
                 self.channel.send(message)
-            if out:
-                socket.send_fds(self.channel, [messages[-1]], out)
-            else:
-                self.channel.send(messages[-1])
+            send(self.channel, messages[-1], out)
         except OSError:
             self.running = False
         finally:
@@ -240,7 +238,7 @@ class Agent:
     # -- the work, one function per kind of request ---------------------------------------------
     def list(self, fields, fds):
         limit = wire.number(fields[1]) if fields[1] else None
-        listing = servicedir.list_services(os.fsdecode(fields[0]), limit)
+        listing = servicedir.list_services(fsdecode(fields[0]), limit)
         answer = [b"=", listing.identity[0], listing.identity[1], int(listing.more)]
         for name, found in listing.entries:
             if isinstance(found, OSError):
@@ -252,7 +250,7 @@ class Agent:
     def open(self, fields, fds):
         """A service directory taken over (servicedir.open_service) and read (read_facts):
         its descriptors go to root; a mask says which of Opened.fds they are."""
-        opened = servicedir.open_service(os.fsdecode(fields[0]), started_in)
+        opened = servicedir.open_service(fsdecode(fields[0]), started_in)
         present = [fd for fd in opened.fds if fd >= 0]
         mask = b"".join(b"1" if fd >= 0 else b"0" for fd in opened.fds)
         answer = [b"=", mask, len(opened.warnings)] + list(opened.warnings)
@@ -273,17 +271,17 @@ class Agent:
     def write(self, fields, fds):
         how, path, prefix, data = fields
         write = servicedir.write_in_place if how == b"place" else servicedir.write_new
-        failed = write(fds[0], os.fsdecode(path), data, os.fsdecode(prefix))
+        failed = write(fds[0], fsdecode(path), data, fsdecode(prefix))
         if failed is None:
             return [b"="], []
         return [b"!", b"warn", failed[0], failed[1].errno or errno.EIO], []
 
     def remove(self, fields, fds):
-        servicedir.remove(fds[0], os.fsdecode(fields[0]))
+        servicedir.remove(fds[0], fsdecode(fields[0]))
         return [b"="], []
 
     def fifo(self, fields, fds):
-        prefix, name, flags = os.fsdecode(fields[0]), os.fsdecode(fields[1]), fields[2]
+        prefix, name, flags = fsdecode(fields[0]), fsdecode(fields[1]), fields[2]
         return [b"="], [servicedir.open_fifo(fds[0], prefix, name, wire.number(flags))]
 
     def started(self, fields, fds):
@@ -298,12 +296,12 @@ class Agent:
         ``out`` or the number it becomes in the child. The answer: its pid, and a pidfd for
         root to signal it by (a pid this agent reaped may be another process's by the time
         root signals)."""
-        how, argv0 = fields[0], os.fsdecode(fields[1]) or None
+        how, argv0 = fields[0], fsdecode(fields[1]) or None
         count = wire.number(fields[2], 4096)
-        argv = [os.fsdecode(field) for field in fields[3:3 + count]]
+        argv = [fsdecode(field) for field in fields[3:3 + count]]
         rest = fields[3 + count:]
         env_count = wire.number(rest[0], 4096)
-        env = dict(os.fsdecode(item).split("=", 1) for item in rest[1:1 + env_count]) \
+        env = dict(fsdecode(item).split("=", 1) for item in rest[1:1 + env_count]) \
             if env_count else self.environ
         roles = rest[1 + env_count].split(b",") if rest[1 + env_count] else []
         if len(roles) != len(fds) or not argv:

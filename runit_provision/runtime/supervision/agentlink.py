@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - other interpreters
     import signal
 
 from ...errors import FatalError
-from ..unix.seqpacket import receive
+from ..unix.seqpacket import receive, send
 from . import agentwire as wire
 from .servicedir import Facts, Listing, Opened, SideFiles
 
@@ -96,12 +96,8 @@ class AgentLink:
             self.loop.add_writer(self.channel.fileno(), self._flush)
 
     def _send(self, message, fds):
-        import socket
         try:
-            if fds:
-                socket.send_fds(self.channel, [message], list(fds))
-            else:
-                self.channel.send(message)
+            send(self.channel, message, fds)
         except (BlockingIOError, InterruptedError):
             return False
         except OSError:

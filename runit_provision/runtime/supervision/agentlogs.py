@@ -16,6 +16,7 @@ import os
 
 from ..svlog import dirwork
 from ..svlog.dirwork import Blocked, Opening, Refused
+from ..unix.fsname import fsdecode
 from . import agentwire as wire
 
 
@@ -48,7 +49,7 @@ def _open_args(base_fd, name, limit):
 
 def _open_work(fields, fds):
     limit = wire.number(fields[1]) if fields[1] else None
-    return (fds[0], os.fsdecode(fields[0]), limit)
+    return (fds[0], fsdecode(fields[0]), limit)
 
 
 def _open_answer(found):
@@ -120,7 +121,7 @@ KINDS = {
     b"lopen": (dirwork.open_log_dir, _open_args, _open_work, _open_answer, _open_decode),
     b"lname": (dirwork.fresh_name,
                lambda dir_fd, stamp, suffix: ([stamp, suffix], [dir_fd]),
-               lambda fields, fds: (fds[0], wire.number(fields[0]), os.fsdecode(fields[1])),
+               lambda fields, fds: (fds[0], wire.number(fields[0]), fsdecode(fields[1])),
                lambda found: ([found[0], found[1]], []), _name_decode),
     b"lcur": (dirwork.open_current, lambda dir_fd: ([], [dir_fd]),
               lambda fields, fds: (fds[0],), lambda fd: ([], [fd]), lambda f, fds: _fd(0, f, fds)),
@@ -141,19 +142,19 @@ KINDS = {
                                  b"", found[2]], [found[1]] if found[1] >= 0 else []),
                  _rendered_decode),
     b"lmv": (dirwork.rename, lambda dir_fd, old, new: ([old, new], [dir_fd]),
-             lambda fields, fds: (fds[0], os.fsdecode(fields[0]), os.fsdecode(fields[1])),
+             lambda fields, fds: (fds[0], fsdecode(fields[0]), fsdecode(fields[1])),
              lambda _: ([], []), lambda f, fds: None),
     b"lrm": (dirwork.unlink, lambda dir_fd, name: ([name], [dir_fd]),
-             lambda fields, fds: (fds[0], os.fsdecode(fields[0])), lambda _: ([], []),
+             lambda fields, fds: (fds[0], fsdecode(fields[0])), lambda _: ([], []),
              lambda f, fds: None),
     b"lchmod": (dirwork.chmod, lambda dir_fd, name, mode: ([name, mode], [dir_fd]),
-                lambda fields, fds: (fds[0], os.fsdecode(fields[0]),
+                lambda fields, fds: (fds[0], fsdecode(fields[0]),
                                      wire.number(fields[1], 1 << 16)),
                 lambda _: ([], []), lambda f, fds: None),
     b"lprune": (dirwork.prune,
                 lambda dir_fd, keep, protected: ([keep] + list(protected), [dir_fd]),
                 lambda fields, fds: (fds[0], wire.number(fields[0]),
-                                     [os.fsdecode(field) for field in fields[1:]]),
+                                     [fsdecode(field) for field in fields[1:]]),
                 lambda found: ([len(found[0])] + sum(([name, _errno_field(exc)]
                                                        for name, exc in found[0]), [])
                                + ([found[1][0], _errno_field(found[1][1])] if found[1]
@@ -162,17 +163,17 @@ KINDS = {
     b"lfree": (dirwork.free_space,
                lambda dir_fd, keep, protected: ([keep] + list(protected), [dir_fd]),
                lambda fields, fds: (fds[0], wire.number(fields[0]),
-                                    [os.fsdecode(field) for field in fields[1:]]),
+                                    [fsdecode(field) for field in fields[1:]]),
                lambda found: ([found[0], _errno_field(found[1])] if found else [b"", b""], []),
                _free_decode),
     b"lunproc": (dirwork.unprocessed,
                  lambda dir_fd, busy, limit: ([busy or b"", b"" if limit is None else limit],
                                               [dir_fd]),
-                 lambda fields, fds: (fds[0], os.fsdecode(fields[0]) or None,
+                 lambda fields, fds: (fds[0], fsdecode(fields[0]) or None,
                                       wire.number(fields[1], 4097) if fields[1] else 4096),
                  lambda names: (list(names), []), _names_decode),
     b"lproc": (dirwork.processor_files, lambda dir_fd, base: ([base], [dir_fd]),
-               lambda fields, fds: (fds[0], os.fsdecode(fields[0])),
+               lambda fields, fds: (fds[0], fsdecode(fields[0])),
                lambda opened: ([], list(opened)), _processor_decode),
     b"lkeep": (dirwork.keep_unfinished,
                lambda dir_fd, rewrite, content: ([int(rewrite), content], [dir_fd]),

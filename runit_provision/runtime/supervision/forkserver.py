@@ -94,10 +94,10 @@ class ForkServer:
             if self.loop.monotonic() < self._broken_until:
                 raise OSError(errno.EAGAIN, "the fork server could not start")
             raise NotReady()
-        import socket
+        from ..unix.seqpacket import send
         message = b"\0".join([kind] + [os.fsencode(str(field)) for field in fields])
         try:
-            socket.send_fds(self._channel, [message], fds)
+            send(self._channel, message, fds)
         except OSError as exc:  # its socket full or gone: it is not keeping up
             self._give_up(exc)
             raise
@@ -256,6 +256,7 @@ def serve():
     import gc
     import socket
     from ..unix.procname import show_runit_name
+    from ..unix.seqpacket import receive
     from .identityhost import close_all_but
     close_all_but({CHANNEL_FD})
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -276,15 +277,11 @@ def serve():
     channel.send(b"ready")
     while True:
         try:
-            data, fds, _flags, _address = socket.recv_fds(channel, _MESSAGE_MAX, _MAX_FDS)
+            data, fds, _cut = receive(channel, _MESSAGE_MAX, _MAX_FDS)  # fds: close-on-exec
         except InterruptedError:
             continue
-        except OSError:
-            os._exit(0)
         if not data:
-            os._exit(0)  # the tree is gone (or done): so are we
-        for fd in fds:  # received descriptors are inheritable: no child's child may get them
-            os.set_inheritable(fd, False)
+            os._exit(0)  # the tree is gone (or done), or its socket failed: so are we
         fields = data.split(b"\0")
         answer = _fork_child(fields[0], [os.fsdecode(field) for field in fields[1:]], fds)
         for fd in fds:

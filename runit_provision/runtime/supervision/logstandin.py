@@ -212,9 +212,10 @@ class LogHost:
         self.loop.remove_reader(stand_in.signals_fd)
         os.close(stand_in.signals_fd)
         del self._stand_ins[stand_in.pid]
-        if os.WIFSIGNALED(wait_status):
+        if wait_status is not None and os.WIFSIGNALED(wait_status):
             # killed (KILL, or a signal it could not trap): its loggers end as an svlogd
-            # killed by that signal would — at once, nothing they took lost
+            # killed by that signal would — at once, nothing they took lost. (None: an
+            # agent's child whose end the agent did not live to report — unknown.)
             self._each(stand_in, os.WTERMSIG(wait_status))
         if self.on_reaped is not None:
             self.on_reaped()

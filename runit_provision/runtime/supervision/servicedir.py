@@ -219,7 +219,7 @@ def make_supervise_dir(base_fd, prefix):
         if exc.errno in (errno.ENOENT, errno.EINVAL):
             return
         raise _fatal("unable to readlink ./%ssupervise" % prefix, exc) from exc
-    if not os.path.isabs(target):
+    if not target.startswith("/"):
         target = "/proc/self/fd/%d/%s" % (base_fd, target)
     try:
         os.mkdir(target, 0o700)
@@ -470,6 +470,13 @@ class Listing:
         self.identity, self.entries, self.more = identity, entries, more
 
 
+def _joined(directory, name):
+    """``os.path.join`` of a directory and an entry of its listing (never absolute), without
+    ``posixpath``'s code — deep-frozen in the interpreter's data, whose pages an agent would
+    copy (see unix/fsname.py)."""
+    return directory + name if directory.endswith("/") else directory + "/" + name
+
+
 def list_services(directory, limit=None):
     """The Listing of ``directory``; OSError when it cannot be looked at — with the
     directory's ``identity`` as an attribute when the stat passed and the read failed."""
@@ -488,7 +495,7 @@ def list_services(directory, limit=None):
             more = True
             break
         try:
-            found = os.stat(os.path.join(directory, name))
+            found = os.stat(_joined(directory, name))
         except OSError as exc:
             entries.append((name, exc))
             continue

@@ -12,6 +12,7 @@ a libc without the symbol); callers fall back to a short poll.
 import os
 import struct
 
+from .fsname import fsdecode, fsencode
 from .libc import errno_error, libc
 
 # <sys/inotify.h>
@@ -51,7 +52,7 @@ def events_from_bytes(data):
         offset += _HEADER.size
         raw_name = data[offset:offset + length].split(b"\0", 1)[0]
         offset += length
-        events.append((wd, mask, cookie, os.fsdecode(raw_name)))
+        events.append((wd, mask, cookie, fsdecode(raw_name)))
     return events
 
 
@@ -95,7 +96,7 @@ class Inotify:
 
     def add_watch(self, path, mask):
         """Watch ``path`` (relative paths resolve against the current directory); returns wd."""
-        wd = self._add_watch(self.fd, os.fsencode(path), mask)
+        wd = self._add_watch(self.fd, path if isinstance(path, bytes) else fsencode(path), mask)
         if wd < 0:
             raise self._last_oserror(path)
         return wd

@@ -14,8 +14,8 @@ its own copy of argv and never reads the area again.
 """
 
 import posix
-import sys
 
+from .fsname import fsencode
 from .procstat import stat_fields
 
 _COMM_MAX = 15  # TASK_COMM_LEN - 1
@@ -105,8 +105,3 @@ def show_runit_name(name, args, whole=False):
         pass
     finally:
         posix.close(fd)
-
-
-def fsencode(text):
-    """``os.fsencode`` of a str, without ``os``."""
-    return text.encode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())
