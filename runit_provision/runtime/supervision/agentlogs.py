@@ -263,10 +263,20 @@ class AgentLogIO:
             self.agent.refuse(wire.BadMessage(str(exc)))
             return OSError(errno.EPROTO, "the agent answered what it may not")
 
-    def send(self, function, *args):
+    def send(self, function, *args, done=None):
+        """``function(*args)`` by the agent, in order with the rest; ``done(outcome)`` when
+        it answered: True done, False failed, None the agent went first (maybe not done)."""
         kind = _KIND_OF[function]
         fields, fds = KINDS[kind][1](*args)
-        self.agent.request([kind] + list(fields), fds, None)
+        answered = None
+        if done is not None:
+            def answered(answer):
+                if isinstance(answer, OSError):
+                    done(None)
+                    return
+                answer.close()
+                done(bool(answer.ok))
+        self.agent.request([kind] + list(fields), fds, answered)
 
     def spawn(self, spawner, argv, done, cwd_fd=None, stdin_fd=None, stdout_fd=None,
               extra_fds=()):

@@ -364,12 +364,17 @@ class LocalLogIO:
         return work(*args)
 
     @staticmethod
-    def send(work, *args):
-        """``work(*args)`` whose result nobody waits for (errors ignored)."""
+    def send(work, *args, done=None):
+        """``work(*args)`` whose result nobody waits for (errors ignored); ``done(outcome)``
+        after it, when given: True done, False failed (None, through an agent: it went
+        first)."""
         try:
             work(*args)
+            outcome = True
         except OSError:
-            pass
+            outcome = False
+        if done is not None:
+            done(outcome)
 
     @staticmethod
     def spawn(spawner, argv, done, **options):

@@ -249,10 +249,24 @@ class Logger:
             if first is not None and first.unfinished is not None:
                 self.io.send(remove_unfinished, first.dir_fd)  # not one of ours, or too long
             self._keeper = Keeper(io=self.io)
+            self._keeper.on_settled = self._kept
             return
         data, time_ns = found
         self._partial, self._partial_time = bytearray(data), time_ns
         self._keeper = Keeper(first.dir_fd, data, time_ns, self.io)
+        self._keeper.on_settled = self._kept
+
+    def _kept(self, again):
+        """The agent answered every write of the unfinished line (``again``: it went before
+        one did; the line is written whole to the file once more)."""
+        if again and self._partial:
+            self._keep()
+        self._changed()
+
+    @property
+    def _keeping(self):
+        """A write of the unfinished line is with an agent, not answered yet."""
+        return self._keeper is not None and self._keeper.unconfirmed > 0
 
     def _keep(self):
         if self._keeper is not None:
@@ -446,7 +460,7 @@ class Logger:
             self.on_flow()
 
     def _advance(self):
-        if self._exit_code is not None or any(d.is_busy for d in self.dirs):
+        if self._exit_code is not None or self._keeping or any(d.is_busy for d in self.dirs):
             return
         if self._reopening is not None:
             # runit's logdirs_reopen: each directory closed, then opened, in order; a close
@@ -494,7 +508,8 @@ class Logger:
 
     def _compute_limit(self):
         if (self._exit_code is not None or self._finishing or self._reopen_wanted
-                or self._reopening is not None or any(d.is_busy for d in self.dirs)):
+                or self._reopening is not None or self._keeping
+                or any(d.is_busy for d in self.dirs)):
             return 0
         if self._terminating:
             return 1

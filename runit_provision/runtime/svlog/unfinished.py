@@ -78,6 +78,12 @@ class Keeper:
         self._saved_len = len(saved)
         self._time_ns = time_ns
         self._io = io if io is not None else LOCAL_LOGS
+        # Through an agent: the writes not answered yet. While there is one, the logger takes
+        # nothing more out of its pipe (its read_limit is 0) — the line's bytes leave the pipe
+        # only once they are in the file too, as they would locally; a write the agent did
+        # not live to answer is done again, whole (``on_settled(True)``), by the next one.
+        self.unconfirmed = 0
+        self.on_settled = None
 
     def keep(self, dir_fd, data, time_ns):
         if not data:
@@ -101,11 +107,21 @@ class Keeper:
         elif self._io.is_remote:
             # in order with the directory's other work; one that fails leaves a file the next
             # logger does not take for ours (decode), and that is all it costs
-            self._io.send(keep_unfinished, dir_fd, rewrite, content)
+            self.unconfirmed += 1
             self._saved_len = length
+            self._io.send(keep_unfinished, dir_fd, rewrite, content, done=self._answered)
         else:
             try:
                 keep_unfinished(dir_fd, rewrite, content)
                 self._saved_len = length
             except OSError:
                 self._saved_len = 0
+
+    def _answered(self, outcome):
+        """A remote write's end: True done, False failed (as a local one that fails: the
+        line is still held), None: the agent went before it answered — maybe not done."""
+        self.unconfirmed -= 1
+        if outcome is not True:
+            self._saved_len = 0  # the next keep rewrites the whole file
+        if self.on_settled is not None and not self.unconfirmed:
+            self.on_settled(outcome is None)
