@@ -253,7 +253,8 @@ def test_under_the_c_runsv_needs_waits_for_ready_through_the_rendered_check(tmp_
 @pytest.mark.parametrize("verb", ["start", "restart"])
 def test_our_sv_w_waits_for_ready_and_wakes_on_it(tmp_path, processes, verb):
     """``sv -w start|restart`` of a service that declares readiness ends when it says
-    READY=1 — woken by the record's rename, running no ./check — and not before."""
+    READY=1 — woken by the byte runsv writes into its FIFO after the record's rename, running
+    no ./check — and not before."""
     gate = tmp_path / "gate"
     (tmp_path / "sender.py").write_text(GATED_SENDER)
     service = notify_service(tmp_path, "svc", "exec %s %s %s\n"
@@ -276,6 +277,9 @@ def test_our_sv_w_waits_for_ready_and_wakes_on_it(tmp_path, processes, verb):
                    and (first is None or readiness(service).pid != first.pid),
                    what="the new run starting")
         assert waiting.poll() is None  # up, not ready: sv still waits
+        # … on a FIFO of its own in supervise/event/, which runsv writes to (no inotify)
+        wait_until(lambda: [name for name in os.listdir(str(service / "supervise" / "event"))
+                            if name.startswith("w.%d." % waiting.pid)], what="sv's FIFO")
         gate.write_text("")
         output, _ = waiting.communicate(timeout=30)
         ended_ns = time.time_ns()
@@ -287,6 +291,7 @@ def test_our_sv_w_waits_for_ready_and_wakes_on_it(tmp_path, processes, verb):
     record = readiness(service)
     assert record.state == "ready"
     assert (ended_ns - record.ready_ns) / 1e9 < 2.0  # woken, not polled (bench/ measures)
+    assert os.listdir(str(service / "supervise" / "event")) == ["ok"]  # sv's FIFO went with it
 
 
 PINGER = """

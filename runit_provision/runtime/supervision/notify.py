@@ -98,7 +98,8 @@ class NotifyChannel:
 
     ``files``: the side's SuperviseFiles (the record is written beside its status);
     ``clock``: ``time_ns()``; ``on_change(readiness)``: called after a batch changed it;
-    ``kill(pid, signum)``: how a start that failed (``timeout=``, ``watchdog=``) is ended.
+    ``kill(pid, signum)``: how a start that failed (``timeout=``, ``watchdog=``) is ended;
+    ``written()``: called after each write of the record (runsv wakes its waiters).
 
     A ``timeout`` is a timer while the service starts, a ``watchdog`` one while it runs, reset
     by each ``WATCHDOG=1`` (systemd's ``TimeoutStartSec=`` and ``WatchdogSec=``): when one
@@ -106,13 +107,14 @@ class NotifyChannel:
     still there, and the reason stays in the record (``failed``) through the restart that
     follows. A service with neither has no timer at all."""
 
-    def __init__(self, loop, files, clock, warn, on_change=None, kill=None):
+    def __init__(self, loop, files, clock, warn, on_change=None, kill=None, written=None):
         self.loop = loop
         self.files = files
         self.clock = clock
         self.warn = warn
         self.on_change = on_change
         self.kill = kill
+        self.written = written
         self.access = "main"
         self.spec = None
         self.readiness = Readiness("down", 0, 0, 0, "", 0, 0)
@@ -308,6 +310,8 @@ class NotifyChannel:
         if self.readiness != self._written:
             self.files.write_named(READINESS, readiness_bytes(self.readiness))
             self._written = self.readiness
+            if self.written is not None:
+                self.written()
 
 
 def _credentials(ancillary):

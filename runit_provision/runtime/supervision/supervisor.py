@@ -24,6 +24,8 @@ import time
 
 from ...errors import FatalError
 from ..unix.diag import fatal as print_fatal, warn as print_warn, with_errstr
+from ...protocol.eventdir import READINESS as POSTED_READINESS, STATUS as POSTED_STATUS
+from ...protocol.eventdir import EventPoster
 from ...protocol.layout import (CONTROL_DIR, FINISH, GIVE_UP, LOG_DIR, LOG_PIPE, READINESS,
                                 READY)
 from ...protocol.probe import is_normally_up
@@ -69,6 +71,7 @@ class Supervisor:
         self._pipe_r = -1  # a reader held only when the pipe is not a FIFO (reopened by name)
         self._exited = False
         self._notify = None  # notify.NotifyChannel, while ./run declares readiness
+        self._events = {}  # side -> its supervise/event/ (protocol/eventdir.py)
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
     def open(self):
@@ -92,6 +95,9 @@ class Supervisor:
             self.loop.add_reader(files.control_fd, self._control_reader(side, files))
         for files in self._files.values():
             files.make_ok()
+        for side in self._files:  # after ok: its mode is what event/ok takes
+            self._events[side] = EventPoster(self.log_fd if side is self.log else self.dir_fd)
+            self._events[side].open()
         for side, files in self._files.items():
             tally = files.read_tally()
             side.tally = tally or side.tally  # the counts go on across supervisors
@@ -302,6 +308,8 @@ class Supervisor:
             if files.control_fd >= 0:
                 self.loop.remove_reader(files.control_fd)
             files.close()
+        for events in self._events.values():
+            events.close()  # x, after ok is gone: a waiter woken now sees runsv gone
         self._close_pipe()
         self._close_fd("_pipe_r")
         for fd in (self.dir_fd, self.log_fd):
@@ -364,6 +372,13 @@ class Supervisor:
         self._files[side].write(status, want_word, side.tally)
         if side is self.main and self._notify is not None:
             self._notify.observe(status.pid, status.state == State.RUN)
+        self._post(side, POSTED_STATUS)
+
+    def _post(self, side, byte):
+        """Wake whoever waits on ``side`` (our sv, through supervise/event/)."""
+        events = self._events.get(side)
+        if events is not None:
+            events.post(byte)
 
     def kill(self, pid, signum):
         if self.log is not None and pid == self.log.pid:
@@ -447,8 +462,9 @@ class Supervisor:
             return None, (), None
         if self._notify is None:
             from .notify import NotifyChannel
-            self._notify = NotifyChannel(self.loop, self._files[self.main], self.clock,
-                                         self.warn, kill=self.spawner.kill)
+            self._notify = NotifyChannel(
+                self.loop, self._files[self.main], self.clock, self.warn, kill=self.kill,
+                written=lambda: self._post(self.main, POSTED_READINESS))
         try:
             if spec.kind == "fd":
                 reader, writer = os.pipe2(os.O_CLOEXEC)
