@@ -4,15 +4,18 @@ returns after DB sends READY=1.
 
 Two paths, interleaved round by round (the order alternating, so load lands on both):
 
-- **ours**: our runsv gives DB its NOTIFY_SOCKET; our ``sv`` reads ``supervise/readiness``
-  and is woken by its rename (docs/readiness.md);
+- **ours**: our runsv gives DB its NOTIFY_SOCKET; our ``sv`` reads ``supervise/readiness``,
+  woken by the byte runsv writes into sv's FIFO in ``supervise/event/`` after the record's
+  rename (docs/readiness.md, docs/sv.md);
 - **C**: the C runsv runs DB's ``./run`` as rendered for ``runtime: system`` (``notify-relay``
   first), and the C ``sv`` polls the rendered ``./check`` (the slower path).
 
 Each round restarts DB (its new run waits for a gate), starts the waiting ``sv``, lets it
 wait 100 ms, then opens the gate: DB stamps the time and sends READY=1; the sample is from
-that stamp to the waiting ``sv``'s exit. Prints p50 / p90 in ms and ours against C's (the
-budget: ours ≤ 5 ms p90). Usage: ``python bench/readiness.py [ROUNDS=30]``.
+that stamp to the waiting ``sv``'s exit (wall), and the CPU time of that ``sv`` (user +
+system, from ``wait4``: its ``./check`` processes included). Prints p50 / p90 in ms, ours
+against C's (the budget: ours ≤ 5 ms p90), and the load average before and after (the
+machine is shared). Usage: ``python bench/readiness.py [ROUNDS=30]``.
 
 ``--tree N [ROUNDS=3]``: what readiness costs a tree of our runsvdir — N ``sleep`` services
 with ``ready`` = ``notify`` (each gets its socket; none sends anything) against the same N
@@ -91,7 +94,9 @@ class Side:
         self.env = {"PATH": "%s:/usr/bin:/bin" % BIN}
         self.proc = subprocess.Popen([runsv, str(self.service)], start_new_session=True,
                                      env=self.env)
-        self.samples, self.said = [], []
+        self.samples, self.said, self.cpu = [], [], []
+        self.split = []  # READY=1 -> recorded, recorded -> sv's ok: line, ok: line -> exit
+        self.queued = []  # waiting for a CPU meanwhile: sv, runsv, this script
 
     def pid(self):
         try:
@@ -112,20 +117,29 @@ class Side:
         waiter = subprocess.Popen(self.sv + ["-w", "30", "start", str(self.service)],
                                   env=self.env, stdout=subprocess.PIPE)
         time.sleep(0.1)  # it waits: for C, it is polling ./check
+        queued = [run_delay(pid) for pid in (waiter.pid, self.proc.pid, "self")]
         self.gate.write_text("")
         waiter.stdout.readline()  # "ok: run: …": sv knows; its exit follows
         said = time.time_ns()
-        waiter.wait()
+        queued = [run_delay(waiter.pid) - queued[0], run_delay(self.proc.pid) - queued[1],
+                  queued[2]]
+        _, wait_status, usage = os.wait4(waiter.pid, 0)
         ended = time.time_ns()
+        queued[2] = run_delay("self") - queued[2]
+        self.queued.append([delay / 1e6 for delay in queued])
+        waiter.returncode = os.waitstatus_to_exitcode(wait_status)
         waiter.stdout.close()
+        self.cpu.append((usage.ru_utime + usage.ru_stime) * 1e3)
         self.said.append((said - int(self.stamp.read_text())) / 1e6)
         if waiter.returncode != 0:
             raise RuntimeError("%s: sv -w start failed" % self.name)
         self.samples.append((ended - int(self.stamp.read_text())) / 1e6)
+        stamp = int(self.stamp.read_text())
+        ready = int(record_of(self.service).get("ready", 0))
+        self.split.append(((ready - stamp) / 1e6, (said - ready) / 1e6, (ended - said) / 1e6))
         if os.environ.get("BENCH_DEBUG"):
-            ready = int(record_of(self.service).get("ready", 0))
-            print(self.name, "stamp->recorded %.2f ms, recorded->sv exit %.2f ms" % (
-                (ready - int(self.stamp.read_text())) / 1e6, (ended - ready) / 1e6))
+            print(self.name, "READY=1 -> recorded %.2f ms, -> ok: line %.2f ms, -> exit %.2f ms"
+                  % self.split[-1])
 
     def close(self):
         os.killpg(self.proc.pid, signal.SIGTERM)
@@ -134,6 +148,12 @@ class Side:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
+
+
+def run_delay(pid):
+    """Nanoseconds ``pid`` has spent runnable, waiting for a CPU (``/proc/PID/schedstat``)."""
+    with open("/proc/%s/schedstat" % pid) as schedstat:
+        return int(schedstat.read().split()[1])
 
 
 def percentile(samples, fraction):
@@ -220,6 +240,7 @@ def main():
         return tree_main(sys.argv[2:])
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
     workdir = Path(tempfile.mkdtemp(prefix="bench-readiness-"))
+    print("load average before: %.2f %.2f %.2f" % os.getloadavg())
     sides = []
     try:
         sides.append(Side("ours", str(BIN / "runsv"), OUR_SV, workdir))
@@ -230,15 +251,28 @@ def main():
                 side.round()
         for side in sides:
             print("%-5s ready -> sv -w start returned: p50 %.2f ms, p90 %.2f ms, max %.2f ms"
-                  " (%d rounds); -> its ok: line p50 %.2f ms, p90 %.2f ms" % (
+                  " (%d rounds); -> its ok: line p50 %.2f ms, p90 %.2f ms; sv's CPU p50"
+                  " %.2f ms, p90 %.2f ms" % (
                       side.name, statistics.median(side.samples),
                       percentile(side.samples, 0.9), max(side.samples), rounds,
-                      statistics.median(side.said), percentile(side.said, 0.9)))
+                      statistics.median(side.said), percentile(side.said, 0.9),
+                      statistics.median(side.cpu), percentile(side.cpu, 0.9)))
+        for side in sides:
+            print("%-5s where it goes, p50 / p90: READY=1 -> recorded %s; -> sv's ok: line %s;"
+                  " -> sv's exit %s" % ((side.name,) + tuple(
+                      "%.2f / %.2f ms" % (statistics.median(part), percentile(part, 0.9))
+                      for part in zip(*side.split))))
+            print("%-5s waiting for a CPU meanwhile, p50 / p90: sv (READY=1 -> ok: line) %s;"
+                  " runsv %s; this script (READY=1 -> sv reaped) %s" % ((side.name,) + tuple(
+                      "%.2f / %.2f ms" % (statistics.median(part), percentile(part, 0.9))
+                      for part in zip(*side.queued))))
         if len(sides) == 2:
             ours, c = sides
-            print("ours / C: p50 %.3fx, p90 %.3fx" % (
+            print("ours / C: wall p50 %.3fx, p90 %.3fx; CPU p50 %.3fx" % (
                 statistics.median(ours.samples) / statistics.median(c.samples),
-                percentile(ours.samples, 0.9) / percentile(c.samples, 0.9)))
+                percentile(ours.samples, 0.9) / percentile(c.samples, 0.9),
+                statistics.median(ours.cpu) / statistics.median(c.cpu)))
+        print("load average after: %.2f %.2f %.2f" % os.getloadavg())
         return 0
     finally:
         for side in sides:
