@@ -381,6 +381,9 @@ class Supervisor:
             events.post(byte)
 
     def kill(self, pid, signum):
+        if (self._notify is not None and pid == self.main.pid
+                and self._notify.signal_main(pid, signum)):
+            return  # to the MAINPID= process the service gave instead (notify.py)
         if self.log is not None and pid == self.log.pid:
             # Never os.kill a hosted logger's pid: it is shared (the tree's stand-in, or an
             # identity's host running other loggers too).
