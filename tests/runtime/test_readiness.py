@@ -20,7 +20,7 @@ from runit_provision.protocol.readiness import readiness_from_bytes
 from ..conftest import our_tool
 from .processes import (BASE_PATH, C_RUNSV, C_RUNSVDIR, C_SV, SH, children_of, comm, end_tree,
                         make_service, read_bytes, run_sv, voluntary_switches, wait_until,
-                        write_file)
+                        waiting, write_file)
 
 pytestmark = pytest.mark.slow
 
@@ -273,24 +273,17 @@ def test_our_sv_w_waits_for_ready_and_wakes_on_it(tmp_path, processes, verb):
         gate.unlink()
     first = readiness(service)
     env = {"PATH": BASE_PATH, "SVDIR": str(tmp_path)}
-    waiting = subprocess.Popen([our_tool("sv"), "-w", "30", verb, str(service)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
+    with waiting([our_tool("sv"), "-w", "30", verb, str(service)], env=env) as proc:
         wait_until(lambda: in_state(service, "starting")
                    and (first is None or readiness(service).pid != first.pid),
                    what="the new run starting")
-        assert waiting.poll() is None  # up, not ready: sv still waits
+        assert proc.poll() is None  # up, not ready: sv still waits
         # … on a FIFO of its own in supervise/event/, which runsv writes to (no inotify)
         wait_until(lambda: [name for name in os.listdir(str(service / "supervise" / "event"))
-                            if name.startswith("w.%d." % waiting.pid)], what="sv's FIFO")
+                            if name.startswith("w.%d." % proc.pid)], what="sv's FIFO")
         gate.write_text("")
-        output, _ = waiting.communicate(timeout=30)
-        ended_ns = time.time_ns()
-    finally:
-        if waiting.poll() is None:
-            waiting.kill()
-            waiting.wait()
-    assert waiting.returncode == 0 and output.startswith(b"ok: run: "), output
+    ended_ns = time.time_ns()
+    assert proc.returncode == 0 and proc.output.startswith(b"ok: run: "), proc.output
     record = readiness(service)
     assert record.state == "ready"
     assert (ended_ns - record.ready_ns) / 1e9 < 2.0  # woken, not polled (bench/ measures)
@@ -361,18 +354,11 @@ def test_s6_notification_fd_a_newline_means_ready(tmp_path, processes):
     start_runsv(processes, service, tmp_path)
     wait_until(lambda: in_state(service, "starting"), what="starting")
     env = {"PATH": BASE_PATH, "SVDIR": str(tmp_path)}
-    waiting = subprocess.Popen([our_tool("sv"), "-w", "30", "start", str(service)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: waiting.poll() is None, what="sv waiting")
+    with waiting([our_tool("sv"), "-w", "30", "start", str(service)], env=env) as proc:
+        wait_until(lambda: proc.poll() is None, what="sv waiting")
         assert readiness(service).state == "starting"
         gate.write_text("")
-        output, _ = waiting.communicate(timeout=30)
-    finally:
-        if waiting.poll() is None:
-            waiting.kill()
-            waiting.wait()
-    assert waiting.returncode == 0 and output.startswith(b"ok: run: "), output
+    assert proc.returncode == 0 and proc.output.startswith(b"ok: run: "), proc.output
     first = readiness(service)
     assert first.state == "ready"
     run_sv(["restart", str(service)], tmp_path)

@@ -11,12 +11,12 @@ the security tier's namespace (``sandbox.py``: apprun1, apprun2), each with a tr
 
 import os
 import stat
-import subprocess
 
 import pytest
 
 from ..conftest import OUR_BIN
-from ..runtime.processes import BASE_PATH, running_pid, wait_until
+from ..runtime.processes import BASE_PATH, running_pid, wait_until, waiting
+from ..runtime.test_readiness import SENDER
 
 pytestmark = pytest.mark.slow
 
@@ -30,22 +30,6 @@ sock.sendto(b"READY=1\\nSTATUS=web1 itself", "\\0" + os.environ["NOTIFY_SOCKET"]
 while True:
     time.sleep(1000)
 """
-# What apprun2 sends to web1's socket: sd_notify as a daemon does it, then a barrier, so that
-# it is still there while it is judged (it is refused for who it is, not for being gone).
-INTRUDER = """import os, select, socket, sys
-address = "\\0" + sys.argv[1]
-sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-sock.sendto(b"READY=1\\nSTATUS=apprun2 was here\\nMAINPID=%d" % os.getpid(), address)
-reader, writer = os.pipe()
-passed = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, writer.to_bytes(4, sys.byteorder))]
-sock.sendmsg([b"BARRIER=1"], passed, 0, address)
-os.close(writer)
-poller = select.poll()
-poller.register(reader, 0)
-print("barrier", poller.poll(5000))
-"""
-
-
 def readiness_of(side):
     from runit_provision.protocol.readiness import readiness_from_bytes
 
@@ -87,8 +71,14 @@ def test_another_user_cannot_notify_for_a_users_service(sandbox):
     address = notify_address(running_pid(web1))
     assert address.startswith("@")
     before = readiness_of(web1)
-    done = sandbox.ns.run(["/usr/bin/python3", "-c", INTRUDER, address[1:]], user="apprun2")
-    assert done.returncode == 0 and done.stdout.startswith("barrier"), done.stderr
+    # sd_notify as a daemon does it, then a barrier: apprun2's process is still there while
+    # it is judged (refused for who it is, not for being gone)
+    sender = sandbox.base / "sender.py"
+    sender.write_text(SENDER)
+    done = sandbox.ns.run(["/usr/bin/env", "NOTIFY_SOCKET=" + address, "/usr/bin/python3",
+                           sender, "READY=1", "STATUS=apprun2 was here",
+                           "MAINPID=%d" % before.pid], user="apprun2")
+    assert done.returncode == 0, done.stderr
     found = wait_until(lambda: (lambda record: record if record.refused > before.refused
                                 else None)(readiness_of(web1)), what="refused and counted")
     assert (found.state, found.status, found.mainpid, found.ready_ns) == (
@@ -121,19 +111,12 @@ def test_sv_waits_on_a_fifo_in_a_users_tree(sandbox, waiter):
         pytest.skip("supervise/event/ is our runsv's")
     gate, web1 = gated_web1(sandbox)
     user = None if waiter == "root" else "apprun1"
-    proc = subprocess.Popen(
-        sandbox.ns.argv([OUR_BIN / "sv", "-w", "30", "start", web1], user=user),
-        env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)}, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True)
-    try:
+    with waiting(sandbox.ns.argv([OUR_BIN / "sv", "-w", "30", "start", web1], user=user),
+                 env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)},
+                 start_new_session=True) as proc:
         fifos = wait_until(lambda: event_fifos(web1), what="sv's FIFO in event/")
         assert [(uid, mode) for _, uid, mode in fifos] == [(61001, 0o600)]
         assert proc.poll() is None  # web1 is not ready: sv waits
         gate.write_text("")
-        output, _ = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0 and output.startswith(b"ok: run: "), output
+    assert proc.returncode == 0 and proc.output.startswith(b"ok: run: "), proc.output
     assert event_fifos(web1) == []
