@@ -22,6 +22,11 @@ with ``ready`` = ``notify`` (each gets its socket; none sends anything) against 
 without, started alternately: the time from launching runsvdir to every ``supervise/stat``
 saying ``run``, and the tree's voluntary context switches over 10 s idle once all run
 (the budgets: ≤ 1.2× the start without, 0 wakeups).
+
+``--against BIN_DIR [N=1000] [ROUNDS=10]``: what this checkout's runsvdir costs a tree of N
+plain ``sleep`` services against another build's (``BIN_DIR/runsvdir``, e.g. a checkout of
+the commit before ``supervise/event/``), alternated round by round: launch → every
+``supervise/stat`` saying ``run``, medians.
 """
 
 import os
@@ -161,8 +166,9 @@ def percentile(samples, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def tree_round(workdir, count, ready):
-    """Seconds from launch to all N running, and the idle wakeups of the tree after."""
+def tree_round(workdir, count, ready, runsvdir=BIN / "runsvdir", idle=True):
+    """Seconds from launch to all N running, and the idle wakeups of the tree after (None
+    without ``idle``)."""
     root = workdir / ("ready" if ready else "plain")
     shutil.rmtree(str(root), ignore_errors=True)
     services = root / "service"
@@ -176,7 +182,7 @@ def tree_round(workdir, count, ready):
             (service / "ready").write_text("notify\n")
     stats = [services / name / "supervise" / "stat" for name in sorted(os.listdir(services))]
     started = time.monotonic()
-    proc = subprocess.Popen([str(BIN / "runsvdir"), str(services)], start_new_session=True,
+    proc = subprocess.Popen([str(runsvdir), str(services)], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         pending = list(stats)
@@ -185,6 +191,8 @@ def tree_round(workdir, count, ready):
             if pending:
                 time.sleep(0.01)
         elapsed = time.monotonic() - started
+        if not idle:
+            return elapsed, None
         time.sleep(1.0)  # settle before the idle window
         before = _switches(proc.pid)
         time.sleep(10.0)  # the idle window: what is measured
@@ -235,9 +243,35 @@ def tree_main(args):
     return 0
 
 
+def against_main(args):
+    other = Path(args[0]) / "runsvdir"
+    count = int(args[1]) if len(args) > 1 else 1000
+    rounds = int(args[2]) if len(args) > 2 else 10
+    workdir = Path(tempfile.mkdtemp(prefix="bench-readiness-against-"))
+    found = {"this": [], "other": []}
+    builds = [("this", BIN / "runsvdir"), ("other", other)]
+    print("load average before: %.2f %.2f %.2f" % os.getloadavg())
+    try:
+        for number in range(rounds):
+            for name, runsvdir in (builds if number % 2 == 0 else builds[::-1]):
+                found[name].append(tree_round(workdir, count, False, runsvdir, idle=False)[0])
+    finally:
+        shutil.rmtree(str(workdir), ignore_errors=True)
+    for name, runsvdir in builds:
+        print("%-5s %s, %d services: start %s s, median %.2f s" % (
+            name, runsvdir, count, " ".join("%.2f" % start for start in found[name]),
+            statistics.median(found[name])))
+    print("start, median: this / other %.3fx" % (
+        statistics.median(found["this"]) / statistics.median(found["other"])))
+    print("load average after: %.2f %.2f %.2f" % os.getloadavg())
+    return 0
+
+
 def main():
     if sys.argv[1:2] == ["--tree"]:
         return tree_main(sys.argv[2:])
+    if sys.argv[1:2] == ["--against"]:
+        return against_main(sys.argv[2:])
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
     workdir = Path(tempfile.mkdtemp(prefix="bench-readiness-"))
     print("load average before: %.2f %.2f %.2f" % os.getloadavg())

@@ -111,13 +111,17 @@ class EventPoster:
         return True
 
     def _make_listener(self, dfd):
-        """A new ``ok`` with a reader held (a killed predecessor's is replaced, whatever it
-        was), with ``supervise/ok``'s mode and group."""
+        """``ok`` with a reader held — a predecessor's FIFO of ours is taken over (a new one
+        costs an inode: a file system's slowest step here), anything else replaced — with
+        ``supervise/ok``'s mode and group, less any read bit but the owner's (no one else
+        may hold a reader: it would pass for ours once we are gone)."""
         try:
-            posix.unlink(LISTENER, dir_fd=dfd)
+            found = posix.stat(LISTENER, dir_fd=dfd, follow_symlinks=False)
+            if found.st_mode & _S_IFMT != _S_IFIFO or found.st_uid != posix.geteuid():
+                posix.unlink(LISTENER, dir_fd=dfd)
+                raise FileNotFoundError
         except FileNotFoundError:
-            pass
-        posix.mkfifo(LISTENER, 0o600, dir_fd=dfd)
+            posix.mkfifo(LISTENER, 0o600, dir_fd=dfd)
         fd = posix.open(LISTENER, posix.O_RDONLY | posix.O_NONBLOCK | _CLOEXEC, dir_fd=dfd)
         try:
             if not _is_fifo(fd):
@@ -126,7 +130,7 @@ class EventPoster:
                 ok = posix.stat(OK_FIFO, dir_fd=self.base_fd, follow_symlinks=False)
             except OSError:
                 return fd
-            posix.fchmod(fd, ok.st_mode & 0o666)
+            posix.fchmod(fd, ok.st_mode & 0o622)
             if ok.st_gid != posix.fstat(fd).st_gid:
                 try:
                     posix.fchown(fd, -1, ok.st_gid)

@@ -10,21 +10,23 @@ default SVDIR ``/etc/service/``), docs/runit-protocol.md §3. The pieces are kep
 * ``Session``: the effects — chdir into services, the status read and control send (through
   ``protocol/probe.py``, its ProbeError turned into sv's messages), ``./check``, stdout
   buffered and flushed where sv.c flushes, exit-code counting;
-* ``Session.wait``: the event-driven wait (inotify on each ``supervise/``, see ``inotify.py``).
+* ``Session.wait`` and ``_Wakers``: the event-driven wait — a FIFO of sv's own in each
+  ``supervise/event/`` that our runsv writes to (``protocol/eventdir.py``), else inotify on
+  each ``supervise/`` (``inotify.py``).
 
 Deliberate differences from the C sv are listed in ``docs/sv.md``: ``restart``/``term``/``kill``
 and ``once`` compare full TAI64N stamps and pids (never an ``ok:`` for the old process),
 ``check`` honours want (2.3.0), LSB ``status`` reports the service rather than its log, waits
-wake on inotify events instead of a 420 ms tick, a failed read of the log's status is not
-followed by a stale status line, and names with a trailing ``/`` are waited on where they were
-sent.
+wake on runsv's events (or inotify's) instead of a 420 ms tick, a failed read of the log's
+status is not followed by a stale status line, and names with a trailing ``/`` are waited on
+where they were sent.
 
 Import cost matters: ``sv status`` has a budget of 1.2x a bare interpreter start (SPEC §6,
 docs/sv.md), so this module loads only ``posix``, ``sys``, ``time`` and the protocol room —
 not ``os``, whose import (``_collections_abc``, ``posixpath``, its ``environ``) costs about
 0.9 ms, an eighth of the bare start; every call here is ``posix``'s own (``os`` re-exports
-them). ctypes/inotify, select and the check-script machinery are imported by the code paths
-that wait.
+them). select, the event directory, ctypes/inotify and the check-script machinery are
+imported by the code paths that wait.
 """
 
 import posix

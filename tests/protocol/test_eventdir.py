@@ -59,8 +59,9 @@ def test_open_makes_the_directory_and_a_held_listener(side, poster):
     os.close(probe)
 
 
-def test_the_listener_takes_ok_s_mode(side):
-    os.chmod(str(side / "supervise" / "ok"), 0o620)
+def test_the_listener_takes_ok_s_mode_but_no_one_else_may_read_it(side):
+    """Who may probe supervise/ok may probe event/ok; only its owner may hold a reader."""
+    os.chmod(str(side / "supervise" / "ok"), 0o664)
     fd = os.open(str(side), os.O_PATH | os.O_DIRECTORY)
     poster = eventdir.EventPoster(fd)
     try:
@@ -70,6 +71,20 @@ def test_the_listener_takes_ok_s_mode(side):
     finally:
         poster.close(post=False)
         os.close(fd)
+
+
+def test_a_new_runsv_takes_over_its_predecessor_s_listener(side, poster, monkeypatch):
+    """The FIFO is kept (a new one costs an inode); a waiter of the old runsv sees it go."""
+    before = (events(side) / eventdir.LISTENER).lstat().st_ino
+    waiter = waiter_in(side, monkeypatch)
+    poster.close()
+    assert poster.open()
+    assert (events(side) / eventdir.LISTENER).lstat().st_ino == before
+    assert os.read(waiter.fd, 4) == b"x"
+    waiter.close()
+    again = eventdir.subscribe()  # the new one serves
+    assert again is not None
+    again.close()
 
 
 def test_a_waiter_is_woken_by_each_post_and_removed_when_done(side, poster, monkeypatch):

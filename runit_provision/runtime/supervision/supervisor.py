@@ -95,9 +95,6 @@ class Supervisor:
             self.loop.add_reader(files.control_fd, self._control_reader(side, files))
         for files in self._files.values():
             files.make_ok()
-        for side in self._files:  # after ok: its mode is what event/ok takes
-            self._events[side] = EventPoster(self.log_fd if side is self.log else self.dir_fd)
-            self._events[side].open()
         for side, files in self._files.items():
             tally = files.read_tally()
             side.tally = tally or side.tally  # the counts go on across supervisors
@@ -234,6 +231,17 @@ class Supervisor:
                 side.write_status()
         for files in self._files.values():
             self._open_ok(files)
+        if not self._events:
+            # supervise/event/ once what a scan began is running: making it costs an inode or
+            # two, and only a waiter needs it (one that comes before waits as under the C runsv)
+            self._events = {side: EventPoster(self.log_fd if side is self.log else self.dir_fd)
+                            for side in self._files}
+            self.loop.call_later(0, self._open_events)
+
+    def _open_events(self):
+        if not self._exited:
+            for events in self._events.values():
+                events.open()
 
     def _open_ok(self, files):
         if self._exited or files.is_ok_open:
