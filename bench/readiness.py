@@ -15,7 +15,8 @@ wait 100 ms, then opens the gate: DB stamps the time and sends READY=1; the samp
 that stamp to the waiting ``sv``'s exit (wall), and the CPU time of that ``sv`` (user +
 system, from ``wait4``: its ``./check`` processes included). Prints p50 / p90 in ms, ours
 against C's (the budget: ours ≤ 5 ms p90), and the load average before and after (the
-machine is shared). Usage: ``python bench/readiness.py [ROUNDS=30]``.
+machine is shared). Usage: ``python bench/readiness.py [ROUNDS=30] [GATE_AFTER=0.1]``
+(GATE_AFTER: seconds between the waiting ``sv``'s start and READY=1).
 
 ``--tree N [ROUNDS=3]``: what readiness costs a tree of our runsvdir — N ``sleep`` services
 with ``ready`` = ``notify`` (each gets its socket; none sends anything) against the same N
@@ -109,7 +110,7 @@ class Side:
         except (OSError, ValueError):
             return 0
 
-    def round(self):
+    def round(self, gate_after=0.1):
         for path in (self.gate, self.stamp):
             if path.exists():
                 path.unlink()
@@ -121,7 +122,7 @@ class Side:
         wait_for(lambda: record_of(self.service).get("pid") == str(pid))
         waiter = subprocess.Popen(self.sv + ["-w", "30", "start", str(self.service)],
                                   env=self.env, stdout=subprocess.PIPE)
-        time.sleep(0.1)  # it waits: for C, it is polling ./check
+        time.sleep(gate_after)  # it waits: for C, it is polling ./check
         queued = [run_delay(pid) for pid in (waiter.pid, self.proc.pid, "self")]
         self.gate.write_text("")
         waiter.stdout.readline()  # "ok: run: …": sv knows; its exit follows
@@ -273,6 +274,7 @@ def main():
     if sys.argv[1:2] == ["--against"]:
         return against_main(sys.argv[2:])
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    gate_after = float(sys.argv[2]) if len(sys.argv) > 2 else 0.1
     workdir = Path(tempfile.mkdtemp(prefix="bench-readiness-"))
     print("load average before: %.2f %.2f %.2f" % os.getloadavg())
     sides = []
@@ -282,7 +284,7 @@ def main():
             sides.append(Side("C", C_RUNSV, [C_SV], workdir))
         for number in range(rounds):
             for side in (sides if number % 2 == 0 else sides[::-1]):
-                side.round()
+                side.round(gate_after)
         for side in sides:
             print("%-5s ready -> sv -w start returned: p50 %.2f ms, p90 %.2f ms, max %.2f ms"
                   " (%d rounds); -> its ok: line p50 %.2f ms, p90 %.2f ms; sv's CPU p50"
