@@ -58,6 +58,10 @@ CHECK_RETRY_FIRST, CHECK_RETRY_MAX = 0.02, 0.42
 EXIT_SETTLE_FIRST, EXIT_SETTLE_MAX, EXIT_SETTLE_FOR = 0.001, 0.032, 0.25
 FALLBACK_POLL = 0.02
 SAFETY_RECHECK = 0.42
+# A FIFO waiter holds three descriptors (its FIFO, event/ok, the directory); past this many,
+# services are watched through inotify, so that a wait on a thousand leaves room for the
+# status reads and ./check.
+FIFO_WAITERS_MAX = 128
 
 
 class Command:
@@ -660,7 +664,7 @@ class _Wakers:
     def add(self, item):
         from ..protocol.eventdir import subscribe
 
-        waiter = subscribe()
+        waiter = subscribe() if len(self.by_fd) < 2 * FIFO_WAITERS_MAX else None
         if waiter is not None:
             item.waiter = waiter
             self.by_fd[waiter.fd] = self.by_fd[waiter.listener] = item

@@ -449,6 +449,30 @@ def test_wait_wakes_on_runsv_s_post_without_inotify(fake, capfd, monkeypatch, sv
     assert os.listdir(str(service.supervise / "event")) == ["ok"]
 
 
+def test_past_its_fifo_waiters_sv_watches_through_inotify(fake, capfd, monkeypatch):
+    """Each FIFO waiter holds three descriptors: past FIFO_WAITERS_MAX services sv watches
+    the rest through inotify, and all end as soon as their status is written."""
+    monkeypatch.setattr(sv, "FIFO_WAITERS_MAX", 1)
+    services = [fake(name, pid=0, state=State.DOWN, want="d") for name in ("a", "b")]
+    posters = [posting(service) for service in services]
+    seen = []
+
+    def start():
+        for service, poster in zip(services, posters):
+            seen.append(len(os.listdir(str(service.supervise / "event"))))
+            service.set(pid=4242, want="u", age=0)
+            poster.post(b"s")
+
+    try:
+        code, out, lag = wait_through(capfd, start, "-w", "5", "up", "a", "b")
+    finally:
+        for poster in posters:
+            poster.close(post=False)
+    assert (code, ns(out)) == (0, "ok: run: a: (pid 4242) Ns\nok: run: b: (pid 4242) Ns\n")
+    assert lag < 0.05
+    assert seen == [2, 1]  # a: ok and sv's FIFO; b: ok alone
+
+
 @pytest.mark.parametrize("how", ["exit", "killed"])
 def test_runsv_leaving_wakes_the_wait(fake, capfd, monkeypatch, how):
     """runsv's exit: ok closed, then x posted and event/ok let go; killed, it posts nothing,
