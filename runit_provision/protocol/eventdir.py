@@ -67,23 +67,50 @@ def _close(fd):
 
 # -- runsv's end ---------------------------------------------------------------------------
 
+class _Listener:
+    """A reader held on an ``event/ok`` FIFO, and how many sides' ``event/ok`` name it."""
+
+    __slots__ = ("fd", "ident", "users")
+
+    def __init__(self, fd):
+        found = posix.fstat(fd)
+        self.fd, self.ident, self.users = fd, (found.st_dev, found.st_ino), 0
+
+    def is_held(self):
+        """Still the FIFO it was (a descriptor number is reused once closed)."""
+        try:
+            found = posix.fstat(self.fd)
+        except OSError:
+            return False
+        return (found.st_dev, found.st_ino) == self.ident
+
+
+# One reader for every side this process serves on a file system: each side's ``event/ok`` is
+# a hard link to the first one's FIFO, so that a tree holds one descriptor for its event
+# directories, not one a side. Keyed by the pid too: a child forked from a supervisor does not
+# serve its parent's directories.
+_LISTENERS = {}  # (pid, st_dev) -> _Listener
+
+
 class EventPoster:
     """One side's ``supervise/event/``, as its runsv keeps it.
 
     ``base_fd``: the side's directory (a service directory or its ``log/``). ``open()`` makes
-    the directory and its ``ok`` and holds ``ok``'s reader; ``post(byte)`` wakes every waiter;
-    ``close()`` posts ``x`` and lets ``ok`` go. Nothing here raises: a side whose events
-    cannot be kept (a read-only file system, a directory someone else owns) just has none,
-    and its waiters wait as they did before (inotify).
+    the directory and its ``ok`` — a link to the FIFO this process holds a reader on for every
+    side on that file system (its own FIFO where no link can be made) — ``post(byte)`` wakes
+    every waiter; ``close()`` posts ``x`` and lets ``ok`` go (removed while the reader serves
+    other sides: the directory must not look served). Nothing here raises: a side whose
+    events cannot be kept (a read-only file system, a directory someone else owns) just has
+    none, and its waiters wait as they did before (inotify).
     """
 
     def __init__(self, base_fd):
         self.base_fd = base_fd
-        self._listener = -1
+        self._listener = None
 
     @property
     def is_open(self):
-        return self._listener >= 0
+        return self._listener is not None
 
     def open(self):
         """Make or take over the directory and ``ok``; True when it posts from now on."""
@@ -101,7 +128,8 @@ class EventPoster:
                 return False  # not ours to serve (nor to chmod)
             if found.st_mode & 0o7777 != DIR_MODE:
                 posix.fchmod(dfd, DIR_MODE)  # mkdir's mode went through the umask
-            self._listener = self._make_listener(dfd)
+            self._listener = self._listen(dfd, (posix.getpid(), found.st_dev))
+            self._listener.users += 1
             self._sweep(dfd, startup=True)
         except OSError:
             self.close(post=False)
@@ -109,6 +137,19 @@ class EventPoster:
         finally:
             posix.close(dfd)
         return True
+
+    def _listen(self, dfd, key):
+        """The listener ``ok`` names: the process's on this file system, linked; else a FIFO
+        of its own (then the process's, if it had none)."""
+        shared = _LISTENERS.get(key)
+        if shared is not None and not shared.is_held():
+            shared = _LISTENERS.pop(key)  # (closed by a close we did not see: not ours now)
+        if shared is not None and _link(dfd, shared):
+            return shared
+        listener = _Listener(self._make_listener(dfd))
+        if shared is None or posix.fstat(shared.fd).st_nlink == 0:
+            _LISTENERS[key] = listener  # the first, or the old one's names are all gone
+        return listener
 
     def _make_listener(self, dfd):
         """``ok`` with a reader held — a predecessor's FIFO of ours is taken over (a new one
@@ -143,8 +184,10 @@ class EventPoster:
 
     def post(self, byte):
         """One byte into every waiter's FIFO: something changed (``STATUS``, ``READINESS``)."""
-        if self._listener < 0:
-            return
+        if self._listener is not None:
+            self._post(byte)
+
+    def _post(self, byte):
         try:
             dfd = posix.open(EVENT_DIR, _DIR_FLAGS, dir_fd=self.base_fd)
         except OSError:
@@ -190,14 +233,44 @@ class EventPoster:
             posix.close(fd)
 
     def close(self, post=True):
-        """runsv is leaving (``supervise/ok`` closed already): ``x`` to every waiter, and
-        ``ok`` without its reader — a waiter that holds it open sees that too (POLLERR)."""
-        if self._listener < 0:
+        """runsv is leaving this side (``supervise/ok`` closed already): ``x`` to every
+        waiter, and ``ok`` without its reader — a waiter that holds it open sees that too
+        (POLLERR) — or, while the reader serves other sides, without its link."""
+        listener, self._listener = self._listener, None
+        if listener is None:
             return
         if post:
-            self.post(EXIT)
-        _close(self._listener)
-        self._listener = -1
+            self._post(EXIT)
+        listener.users -= 1
+        if listener.users > 0:
+            try:
+                posix.unlink(EVENT_DIR + "/" + LISTENER, dir_fd=self.base_fd)
+            except OSError:
+                pass
+            return
+        for key, found in list(_LISTENERS.items()):
+            if found is listener:
+                del _LISTENERS[key]
+        if listener.is_held():
+            posix.close(listener.fd)
+
+
+def _link(dfd, listener):
+    """``ok`` in ``dfd`` as a link to ``listener``'s FIFO (already one: kept); False when
+    it cannot be (no /proc, another file system)."""
+    try:
+        try:
+            found = posix.stat(LISTENER, dir_fd=dfd, follow_symlinks=False)
+            if (found.st_dev, found.st_ino) == listener.ident:
+                return True
+            posix.unlink(LISTENER, dir_fd=dfd)
+        except FileNotFoundError:
+            pass
+        posix.link("/proc/self/fd/%d" % listener.fd, LISTENER, dst_dir_fd=dfd,
+                   follow_symlinks=True)
+    except OSError:
+        return False
+    return True
 
 
 def _remove_if_stale(dfd, entry):

@@ -274,3 +274,62 @@ def test_subscribe_reports_every_failure_as_none(side, poster, monkeypatch):
     assert eventdir.subscribe() is None
     monkeypatch.setattr(eventdir.posix, "mkfifo", real)
     assert os.listdir(str(events(side))) == [eventdir.LISTENER]
+
+
+@pytest.fixture
+def log_side(side):
+    """The service's log/ beside ``side``, with its own supervise/ and ok."""
+    log = side / "log"
+    (log / "supervise").mkdir(parents=True, mode=0o700)
+    os.mkfifo(str(log / "supervise" / "ok"), 0o600)
+    return log
+
+
+@pytest.mark.parametrize("link", ["linked", "another file system"])
+def test_one_reader_serves_every_side_of_a_process(side, log_side, poster, monkeypatch, link):
+    """Each side's event/ok is a link to one FIFO the process holds one reader on (a tree
+    holds one descriptor for all its event directories); where no link can be made, a side
+    has a listener of its own. A side that goes while the reader stays loses its link (it
+    must not look served); its waiters get x either way."""
+    if link == "another file system":
+        def cross_device(*args, **kwargs):
+            raise OSError(errno.EXDEV, "cross-device link")
+        monkeypatch.setattr(eventdir.posix, "link", cross_device)
+    fd = os.open(str(log_side), os.O_PATH | os.O_DIRECTORY)
+    log_poster = eventdir.EventPoster(fd)
+    try:
+        assert log_poster.open()
+        same = ((events(log_side) / eventdir.LISTENER).lstat().st_ino
+                == (events(side) / eventdir.LISTENER).lstat().st_ino)
+        assert same == (link == "linked")
+        waiter = waiter_in(log_side, monkeypatch)
+        log_poster.post(eventdir.STATUS)
+        assert os.read(waiter.fd, 4) == b"s"
+        log_poster.close()
+        assert os.read(waiter.fd, 4) == b"x"
+        assert (eventdir.LISTENER in os.listdir(str(events(log_side)))) == (not same)
+        waiter.close()
+        monkeypatch.chdir(side)
+        still = eventdir.subscribe()  # the service's side is served on
+        assert still is not None
+        still.close()
+    finally:
+        log_poster.close(post=False)
+        os.close(fd)
+
+
+def test_when_every_name_of_the_shared_fifo_is_gone_a_side_makes_its_own(side, log_side,
+                                                                           poster, monkeypatch):
+    """The directory of the side whose FIFO the others linked to was removed: a side opened
+    after that cannot link to it, and holds a FIFO of its own (which later sides share)."""
+    os.unlink(str(events(side) / eventdir.LISTENER))
+    fd = os.open(str(log_side), os.O_PATH | os.O_DIRECTORY)
+    log_poster = eventdir.EventPoster(fd)
+    try:
+        assert log_poster.open()
+        waiter = waiter_in(log_side, monkeypatch)
+        assert waiter is not None
+        waiter.close()
+    finally:
+        log_poster.close(post=False)
+        os.close(fd)

@@ -435,8 +435,8 @@ def test_event_directory_ours_left_does_not_disturb_the_c_runit(how, tmp_path, p
             assert rc == 0 and output.startswith("ok: "), (sv, verb, output)
     output, rc = run_sv(["status", "svc"], svdir)
     assert rc == 0 and normalise(output) == "run: svc: (pid N) Ns; run: log: (pid N) Ns\n"
-    for side in sides:
-        assert sorted(os.listdir(str(side / "supervise" / "event"))) == ["ok"]
+    for side in sides:  # no waiter left behind (the log's ok, a link, went with ours)
+        assert set(os.listdir(str(side / "supervise" / "event"))) <= {"ok"}
     assert (tmp_path / "c.out").read_text() == ""
 
 

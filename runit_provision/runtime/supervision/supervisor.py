@@ -316,8 +316,10 @@ class Supervisor:
             if files.control_fd >= 0:
                 self.loop.remove_reader(files.control_fd)
             files.close()
-        for events in self._events.values():
-            events.close()  # x, after ok is gone: a waiter woken now sees runsv gone
+        for events in reversed(list(self._events.values())):
+            # x, after ok is gone: a waiter woken now sees runsv gone. The log's first: the
+            # service's event/ok, the FIFO a successor takes over, is the one that stays.
+            events.close()
         self._close_pipe()
         self._close_fd("_pipe_r")
         for fd in (self.dir_fd, self.log_fd):
