@@ -14,8 +14,9 @@ The directory, ours (the C runsv and sv never look in it; docs/sv.md)::
       ok                 a FIFO runsv holds a reader on while it posts — as runit's
                          ``supervise/ok``: a waiter that can open it write-only knows its
                          events will come; ENXIO means no runsv of ours (the C runsv, or ours
-                         killed): wait as before. Its mode and group are ``supervise/ok``'s,
-                         so the same people may probe both
+                         killed): wait as before. Its mode and group are ``supervise/ok``'s
+                         (no read bit but the owner's), so the same people may probe both. In
+                         a tree every side's ``ok`` is a link to one FIFO: one reader for all
       w.PID.HEX          a waiter's FIFO, held open read-write by the waiter for as long as
                          it waits, then removed; runsv writes one byte into it per change
       .w.PID.HEX         one being made (runsv never opens these): a waiter makes its FIFO,
@@ -49,7 +50,7 @@ MAKING_STALE_SECONDS = 60  # a ``.w.`` left that long: its waiter was killed whi
 
 STATUS, READINESS, EXIT = b"s", b"r", b"x"
 
-_S_IFMT, _S_IFDIR, _S_IFIFO = 0o170000, 0o040000, 0o010000
+_S_IFMT, _S_IFIFO = 0o170000, 0o010000
 _CLOEXEC = posix.O_CLOEXEC | posix.O_NOFOLLOW
 _DIR_FLAGS = posix.O_RDONLY | posix.O_DIRECTORY | _CLOEXEC
 _PATH_FLAGS = getattr(posix, "O_PATH", posix.O_RDONLY) | posix.O_DIRECTORY | _CLOEXEC
