@@ -42,6 +42,7 @@ import socket
 import time
 
 from ...errors import FatalError
+from ...protocol.eventdir import READINESS, STATUS, EventPoster
 from ...protocol.tai64 import runit_stamp, tai64n_label
 from ..svlog.dirwork import Refused
 from ..unix import inotify
@@ -127,6 +128,7 @@ class Agent:
             signal.signal(signum, _nothing)
         self.epoll.register(self.wakeup_r, select.EPOLLIN)
         self.watched = {}  # pid -> whether its stops are reported: started by request
+        self.posters = {}  # (st_dev, st_ino) of a side's directory -> its EventPoster
         self.inotify = self._watch_directory()
         self.running = True
 
@@ -333,6 +335,40 @@ class Agent:
         except OSError:
             return [b"=", pid], []
 
+    # supervise/event/ (protocol/eventdir.py): the one thing kept between requests — a side's
+    # directory and the reader on its ok FIFO, for as long as root supervises the side
+    def evopen(self, fields, fds):
+        poster = self._poster(fds[0], make=True)
+        return [b"=", int(poster.is_open or poster.open())], []
+
+    def evpost(self, fields, fds):
+        if fields[0] not in (STATUS, READINESS):
+            raise wire.BadMessage("an event: %r" % fields[0])
+        poster = self._poster(fds[0])
+        if poster is not None:
+            poster.post(fields[0])
+        return [b"="], []
+
+    def evclose(self, fields, fds):
+        poster = self._poster(fds[0], forget=True)
+        if poster is not None:
+            poster.close(post=fields[0] == b"1")
+            os.close(poster.base_fd)
+        return [b"="], []
+
+    def _poster(self, base_fd, make=False, forget=False):
+        """The EventPoster of the directory ``base_fd`` names (a copy of each descriptor root
+        sends is a new number: the directory itself is the key)."""
+        found = os.fstat(base_fd)
+        key = (found.st_dev, found.st_ino)
+        if forget:
+            return self.posters.pop(key, None)
+        poster = self.posters.get(key)
+        if poster is None and make:
+            poster = self.posters[key] = EventPoster(
+                fcntl.fcntl(base_fd, fcntl.F_DUPFD_CLOEXEC, 5))
+        return poster
+
     def bye(self, fields, fds):
         """Root is done with this tree: the code to exit with (0 after TERM, 111 after HUP,
         as runsvdir) once root closes the channel — until then the log side's last writes
@@ -349,7 +385,8 @@ class Agent:
 
 _WORK = {b"list": Agent.list, b"open": Agent.open, b"facts": Agent.facts,
          b"write": Agent.write, b"remove": Agent.remove, b"fifo": Agent.fifo,
-         b"started": Agent.started, b"spawn": Agent.spawn, b"bye": Agent.bye}
+         b"started": Agent.started, b"spawn": Agent.spawn, b"bye": Agent.bye,
+         b"evopen": Agent.evopen, b"evpost": Agent.evpost, b"evclose": Agent.evclose}
 
 
 def handle(agent, data, fds, cut=False):
@@ -488,8 +525,11 @@ class _WarmUp:
         self.directory, self.output = directory, output
         self.environ = {"PATH": "/usr/bin:/bin"}
         self.watched = {}
+        self.posters = {}
         self.exit_code = 0
         self.running = True
+
+    _poster = Agent._poster
 
 
 def warm_up(base, rounds=10):
@@ -524,6 +564,9 @@ def warm_up(base, rounds=10):
             ask(b"write", b"place", b"supervise/process", b"", b"0" * 96, fds=[dir_fd])
             ask(b"remove", b"supervise/process", fds=[dir_fd])
             ask(b"fifo", b"", b"ok", os.O_RDONLY, fds=[dir_fd])
+            ask(b"evopen", fds=[dir_fd])
+            ask(b"evpost", STATUS, fds=[dir_fd])
+            ask(b"evclose", 1, fds=[dir_fd])
             _, spawned = ask(b"spawn", 0, b"", 1, b"./run", 0, b"cwd", fds=[dir_fd])
             _, found = ask(b"lopen", os.path.join(base, "log"), 100, fds=[log_fd])
             log_dir = found[0]

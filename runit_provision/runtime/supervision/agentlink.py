@@ -221,6 +221,7 @@ class AgentIO:
         self._processes = {}  # pid -> _Process: started through an agent, not yet ended
         self._early = {}  # pid -> wait status of a process that ended before it was watched
         self.on_agent = []  # called once each, when an agent is attached (waiting spawns)
+        self._posters = {}  # base_fd -> RemoteEvents open: each agent holds their readers
 
     # -- the agent -------------------------------------------------------------------------------
     def attach(self, link):
@@ -230,6 +231,8 @@ class AgentIO:
         for fields, fds, done, key in held:
             link.request(fields, fds, done, key)
             _close_all(fds)
+        for poster in self._posters.values():
+            poster.reopen()  # the last agent's readers went with it
         waiting, self.on_agent = self.on_agent, []
         for callback in waiting:
             callback()
@@ -311,6 +314,10 @@ class AgentIO:
 
     def remove(self, base_fd, path):
         self._request([b"remove", path], [base_fd], None, key=("file", base_fd, path))
+
+    def event_poster(self, base_fd):
+        """The side's ``supervise/event/``, kept by the agent (RemoteEvents)."""
+        return RemoteEvents(self, base_fd)
 
     # -- what only an agent is asked -------------------------------------------------------------
     def facts(self, dir_fd, log_fd, done):
@@ -450,6 +457,43 @@ class AgentIO:
         for _, fds, _, _ in self._held:
             _close_all(fds)
         self._held = []
+
+
+class RemoteEvents:
+    """protocol/eventdir.EventPoster's methods for a side of a user's tree, done by its agent:
+    the directory, its ``ok`` FIFO and the waiters' FIFOs are the user's, made and opened as
+    the user — root never makes nor opens a FIFO in a user's directory. The agent holds the
+    reader that says it posts; a new agent is asked to open again (its predecessor's reader
+    went with it: meanwhile waiters see no runsv of ours, and wait as under the C runsv).
+
+    A post goes out after every write asked before it (the agent does its requests in their
+    order) and replaces one not sent yet: the byte only wakes a waiter, who reads the files."""
+
+    __slots__ = ("io", "base_fd", "is_open")
+
+    def __init__(self, io, base_fd):
+        self.io, self.base_fd = io, base_fd
+        self.is_open = False
+
+    def open(self):
+        self.is_open = True
+        self.io._posters[self.base_fd] = self
+        self.reopen()
+        return True
+
+    def reopen(self):
+        self.io.request([b"evopen"], [self.base_fd])
+
+    def post(self, byte):
+        if self.is_open:
+            self.io.request([b"evpost", byte], [self.base_fd], key=("event", self.base_fd))
+
+    def close(self, post=True):
+        if not self.is_open:
+            return
+        self.is_open = False
+        self.io._posters.pop(self.base_fd, None)
+        self.io.request([b"evclose", int(post)], [self.base_fd])
 
 
 class _Process:

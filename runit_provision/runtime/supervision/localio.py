@@ -7,6 +7,7 @@ would call it once the agent answered: code written against one works with both.
 """
 
 from ...errors import FatalError
+from ...protocol.eventdir import EventPoster
 from . import servicedir
 
 
@@ -42,6 +43,11 @@ class LocalIO:
     @staticmethod
     def remove(base_fd, path):
         servicedir.remove(base_fd, path)
+
+    @staticmethod
+    def event_poster(base_fd):
+        """The side's ``supervise/event/`` (protocol/eventdir.py), kept by this process."""
+        return EventPoster(base_fd)
 
 
 def _answer(done, failure, work, *args):

@@ -42,8 +42,9 @@ ORPHAN_SWEEP_SECONDS = 0.25  # after the grace, how often the tree looks for new
 
 # Descriptors one service holds at most: per side its directory, lock, control and ok, plus the
 # log pipe (9); a hosted logger's reading end, and its log directory, lock and current (4); the
-# pidfd of each side's adopted process after a predecessor was killed (2).
-FDS_PER_SERVICE = 15
+# pidfd of each side's adopted process after a predecessor was killed (2); readiness's socket
+# or pipe, and the pidfd of its MAINPID= (2). (supervise/event/ok: one reader for the tree.)
+FDS_PER_SERVICE = 17
 # Always kept free, so running services stay controllable and their status current: status
 # writes, control hooks, a scan, a logger starting.
 FD_RESERVE = 32

@@ -24,6 +24,7 @@ import time
 
 from ...errors import FatalError
 from ..unix.diag import fatal as print_fatal, warn as print_warn, with_errstr
+from ...protocol.eventdir import READINESS as POSTED_READINESS, STATUS as POSTED_STATUS
 from ...protocol.layout import CONTROL_DIR, READINESS
 from ...protocol.status import State
 from .adoption import UNKNOWN_EXIT, boot_id, inheritance, started_in, starttime_of
@@ -75,6 +76,7 @@ class Supervisor:
         self._pipe_r = -1  # a reader held only when the pipe is not a FIFO (reopened by name)
         self._exited = False
         self._notify = None  # notify.NotifyChannel, while ./run declares readiness
+        self._events = {}  # side -> its supervise/event/ (protocol/eventdir.py)
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
     def open(self):
@@ -203,6 +205,17 @@ class Supervisor:
                 side.write_status()
         for files in self._files.values():
             self._open_ok(files)
+        if not self._events:
+            # supervise/event/ once what a scan began is running: making it costs an inode or
+            # two, and only a waiter needs it (one that comes before waits as under the C runsv)
+            self._events = {side: self.io.event_poster(
+                self.log_fd if side is self.log else self.dir_fd) for side in self._files}
+            self.loop.call_later(0, self._open_events)
+
+    def _open_events(self):
+        if not self._exited:
+            for events in self._events.values():
+                events.open()
 
     def _open_ok(self, files):
         if self._exited or files.is_ok_open:
@@ -283,6 +296,10 @@ class Supervisor:
             if files.control_fd >= 0:
                 self.loop.remove_reader(files.control_fd)
             files.close()
+        for events in reversed(list(self._events.values())):
+            # x, after ok is gone: a waiter woken now sees runsv gone. The log's first: the
+            # service's event/ok, the FIFO a successor takes over, is the one that stays.
+            events.close()
         self._close_pipe()
         self._close_fd("_pipe_r")
         for fd in (self.dir_fd, self.log_fd):
@@ -347,10 +364,20 @@ class Supervisor:
         self._files[side].write(status, want_word, side.tally)
         if side is self.main and self._notify is not None:
             self._notify.observe(status.pid, status.state == State.RUN)
+        self._post(side, POSTED_STATUS)
+
+    def _post(self, side, byte):
+        """Wake whoever waits on ``side`` (our sv, through supervise/event/)."""
+        events = self._events.get(side)
+        if events is not None:
+            events.post(byte)
 
     def kill(self, pid, signum):
         if self._user_tree is not None and self._user_tree.takes_signal(pid, signum):
             return  # TERM, HUP: the user's tree comes down in our loop (usertree.py)
+        if (self._notify is not None and pid == self.main.pid
+                and self._notify.signal_main(pid, signum)):
+            return  # to the MAINPID= process the service gave instead (notify.py)
         if self.log is not None and pid == self.log.pid:
             # Never os.kill a hosted logger's pid: it is shared (the tree's stand-in, or an
             # identity's host running other loggers too).
@@ -420,8 +447,9 @@ class Supervisor:
             return None, (), None
         if self._notify is None:
             from .notify import NotifyChannel
-            self._notify = NotifyChannel(self.loop, self._files[self.main], self.clock,
-                                         self.warn, kill=self.spawner.kill)
+            self._notify = NotifyChannel(
+                self.loop, self._files[self.main], self.clock, self.warn, kill=self.kill,
+                written=lambda: self._post(self.main, POSTED_READINESS))
         try:
             if spec.kind == "fd":
                 reader, writer = os.pipe2(os.O_CLOEXEC)
