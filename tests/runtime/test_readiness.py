@@ -28,7 +28,7 @@ NOTIFY_CLIENT = shutil.which("systemd-notify")
 SENDER = """
 # sd_notify(3) as a C daemon does it: one datagram of NAME=value lines, then
 # sd_notify_barrier(3): BARRIER=1 with a pipe's writing end, and wait until it is closed.
-import os, select, socket, sys
+import os, select, signal, socket, sys
 sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 address = os.environ["NOTIFY_SOCKET"]
 address = "\\0" + address[1:] if address.startswith("@") else address
@@ -40,8 +40,8 @@ os.close(writer)
 poller = select.poll()
 poller.register(reader, 0)
 poller.poll(5000)
-if os.environ.get("SENDER_STAYS"):  # a service's main process: it goes on running
-    select.select([], [], [])
+if os.environ.get("SENDER_STAYS"):
+    signal.pause()  # the service's main process from here on, until runsv ends it
 """
 
 def readiness(service):
@@ -101,12 +101,14 @@ def test_systemd_notify_from_a_shell_service(tmp_path, processes):
 
 @pytest.mark.skipif(NOTIFY_CLIENT is None, reason="systemd-notify is not installed")
 def test_access_main_refuses_a_child_and_takes_the_service_itself(tmp_path, processes):
-    """NotifyAccess=main: systemd-notify (a child of ./run) is refused and counted; the
-    process runsv started, once it execs a sender, is heard."""
+    """NotifyAccess=main: what systemd-notify (a child of ./run) sends under its own pid is
+    refused and counted (as root it claims its parent's pid for the status line, which the
+    kernel lets root do, but its BARRIER=1 goes out under its own); the process runsv started,
+    once it execs a sender, is heard. The sender stays: a service that exits is down and
+    restarted, and its ready state lasts only until then."""
     service = notify_service(tmp_path, "svc", (
         "systemd-notify --ready --status=child\n"
-        "exec env SENDER_STAYS=1 %s READY=1 STATUS=main\n" % sender(tmp_path)),
-        ready="notify\n")
+        "SENDER_STAYS=1 exec %s READY=1 STATUS=main\n" % sender(tmp_path)), ready="notify\n")
     start_runsv(processes, service, tmp_path)
     wait_until(lambda: in_state(service, "ready", status="main"), what="READY=1 from main")
     assert readiness(service).refused >= 1
