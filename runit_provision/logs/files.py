@@ -166,13 +166,17 @@ def _whole_lines(chunks):
         yield rest
 
 
-def blocks_backward(fd, size=BLOCK, end=None):
+def blocks_backward(fd, size=BLOCK, end=None, first=None):
     """A plain file's whole lines from its end (or from ``end``), in blocks: each block's
-    lines in file order, the blocks last first. The file's last line may lack its newline."""
+    lines in file order, the blocks last first. The file's last line may lack its newline.
+    ``first``: the first block's size, each next one twice the last, up to ``size`` (the last
+    few lines are read without reading a whole block)."""
     end = os.fstat(fd).st_size if end is None else end
     rest = b""
+    step = size if first is None else min(first, size)
     while end > 0:
-        start = max(0, end - size)
+        start = max(0, end - step)
+        step = min(step * 2, size)
         data = os.pread(fd, end - start, start) + rest
         end = start
         if start == 0:

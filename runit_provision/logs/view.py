@@ -23,31 +23,38 @@ that match, as journalctl's ``-g`` with ``-n``.
 Streaming: memory holds a batch per source, never the selection.
 """
 
-import bisect
-import functools
 import itertools
 import os
-import re
 
 from ..protocol.layout import CURRENT
 from .files import (DecodeError, LogFile, PlainReader, blocks, blocks_backward, log_files,
                     open_directory, open_log)
 from .stamps import HUMAN, ISO, KINDS, TAI64N, WIDTH, BulkKeys, kind_of, key_from_ns
 
-# a stamp at a line's start, by kind (compiled on first use: the tail of one file needs none)
+# a stamp at a line's start, by kind (compiled on first use — with ``re`` itself, a third of
+# a small view's start: the tail of one file needs none)
 _STAMP_PATTERNS = {
     TAI64N: rb"@[0-9a-f]{24}(?= )",
     HUMAN: rb"\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d\.\d{5}(?= )",
     ISO: rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{5}(?= )",
 }
+_COMPILED = {}
+# what a tail's first read allows for each line it wants (svlogd's default -l is 1000 bytes;
+# a longer line only takes another, larger read)
+_TAIL_LINE = 256
 
 
-@functools.lru_cache(maxsize=None)
 def _stamp_patterns(kind):
     """(the first line's stamp, every later line's): the later ones searched after a newline,
     a literal found as one (memchr), where "(?m)^" is tried at every byte — 3x the time over a
     1 MB current."""
-    return re.compile(_STAMP_PATTERNS[kind]), re.compile(b"\n(" + _STAMP_PATTERNS[kind] + b")")
+    found = _COMPILED.get(kind)
+    if found is None:
+        import re
+
+        found = _COMPILED[kind] = (re.compile(_STAMP_PATTERNS[kind]),
+                                   re.compile(b"\n(" + _STAMP_PATTERNS[kind] + b")"))
+    return found
 
 
 class Batch:
@@ -146,10 +153,11 @@ class Source:
             os.close(dir_fd)
 
     def _file_batches(self, dir_fd, item, since, until, state, backward=False, stop_at=None,
-                      timed=True, match=None):
+                      timed=True, match=None, first=None):
         """The file's selected lines in Batches (from its end, the last first, when
-        ``backward``); the file a follower holds (``item is stop_at.held``) through its
-        descriptor, up to its offset."""
+        ``backward``: ``first``, the size of the first block read, as ``blocks_backward``'s);
+        the file a follower holds (``item is stop_at.held``) through its descriptor, up to
+        its offset."""
         try:
             if stop_at is not None and item is stop_at.held:
                 fd = os.dup(stop_at.fd)
@@ -167,7 +175,7 @@ class Source:
             bound = item.end if item.end is not None else key_from_ns(info.st_mtime_ns)
             kind, head = self._kind_of_file(reader, fd)
             if backward and reader.seekable:
-                source = blocks_backward(fd, end=limit)
+                source = blocks_backward(fd, end=limit, first=first)
             elif head:
                 source = itertools.chain(head, blocks(reader))
             else:
@@ -259,7 +267,8 @@ class Source:
                 if since is not None and item.end is not None and item.end < since:
                     break
                 for batch in self._file_batches(dir_fd, item, since, until, _Running(None),
-                                                backward=True, stop_at=stop_at, match=match):
+                                                backward=True, stop_at=stop_at, match=match,
+                                                first=_TAIL_LINE * (count - have) + 1):
                     found.append(batch)
                     have += len(batch.lines)
                     if have >= count:
@@ -359,8 +368,10 @@ def _first_file(files, since):
     rotated ``@T`` file was stamped before T."""
     if since is None:
         return 0
+    from bisect import bisect_left  # here: a view of the last lines needs none
+
     ends = [item.end for item in files if item.end is not None]
-    return bisect.bisect_left(ends, since)
+    return bisect_left(ends, since)
 
 
 def _start_offset(fd, kind, since):
@@ -491,8 +502,9 @@ class Merged:
     each), ``keys``, ``exact`` (per line), ``files`` (the LogFile of each) and ``all_exact``.
 
     A chunk ``merged`` yields is built lazily: its lines are put in order as it is made, the
-    other lists only when a format asks for them (``-o cat`` never does) — each is sorted by
-    the same merge keys, stably, so equal times keep the sources' order, then file order."""
+    other lists only when a format asks for them (``-o cat`` never does) — each in the order
+    of the same merge keys, sorted stably, so equal times keep the sources' order, then file
+    order."""
 
     __slots__ = ("lines", "sources", "keys", "exact", "files", "all_exact", "_parts", "_merge")
 
@@ -513,8 +525,10 @@ class Merged:
             chunk.lines = batch.lines[start:end] if start or end < len(batch.lines) \
                 else batch.lines
         else:
-            chunk.lines = chunk._ordered([line for _, batch, start, end in parts
-                                          for line in batch.lines[start:end]])
+            lines = []
+            for _, batch, start, end in parts:
+                lines += batch.lines[start:end]
+            chunk.lines = chunk._ordered(lines)
         chunk.all_exact = all(batch.stamped is None for _, batch, _, _ in parts)
         return chunk
 
@@ -541,11 +555,20 @@ class Merged:
         return found
 
     def _ordered(self, items):
-        """``items`` sorted as the lines are: by the merge keys, stably (a key function that
-        hands out the keys one by one, in the order ``sort`` asks — the items' own order)."""
-        if self._merge is not None:
-            items.sort(key=functools.partial(next, iter(self._merge)))
-        return items
+        """``items`` in the order of the lines: by the merge keys, stably (the order is
+        found once, by sorting the positions by their keys, then taken by each list)."""
+        merge = self._merge
+        if merge is None:
+            return items
+        if type(merge) is not _Order:
+            merge = self._merge = _Order(sorted(range(len(merge)), key=merge.__getitem__))
+        return list(map(items.__getitem__, merge))
+
+
+class _Order(list):
+    """A chunk's positions in the order of its merge keys (``Merged._ordered``)."""
+
+    __slots__ = ()
 
 
 def as_merged(source, batch):
@@ -570,10 +593,12 @@ def merged(streams):
                 yield Merged.of_parts([head.take(len(head.batch.lines))])
                 if not head.load():
                     return
+        from bisect import bisect_right  # here: a view of one source needs none
+
         bound = min(head.batch.merge[-1] for head in heads)
         parts, merge = [], []
         for head in heads:
-            end = bisect.bisect_right(head.batch.merge, bound, head.position)
+            end = bisect_right(head.batch.merge, bound, head.position)
             if end > head.position:
                 merge.extend(head.batch.merge[head.position:end])
                 parts.append(head.take(end))
