@@ -16,11 +16,6 @@ the ``accounts.databases.Databases`` it gives answers rendering, chown and impor
 
 import os
 
-from ..accounts import groups_from_file, logins_from_file
-from ..accounts.databases import Databases, GroupTable, HostGroup, HostPasswd, PasswdTable
-from ..hiera import load
-from ..schema import config_from_data
-from ..schema.accounts import check_accounts_exist
 from .default_data import HIERA_HELP, reads_data
 from .helptext import ACCOUNTS_HELP  # noqa: F401 (the commands that read inputs show it)
 
@@ -53,13 +48,37 @@ def inputs_from_args(args, accounts_must_exist=False):
     restart/start/stop, verify of the accounts' own host) a login of ``users`` or a run-as
     identity (a service's ``user``/``group``, a log's ``user``, a user's ``groups``) that the
     accounts lack is a DataError at its file:line:col (``schema/accounts.py``)."""
-    data, origins = load(hiera=args.hiera, data=args.data, facts=args.facts).runit_data()
+    found = read_inputs(args, accounts_must_exist)
+    return found.config, found.accounts
+
+
+class Inputs:
+    """What the command line's inputs made — ``config``, ``accounts`` — and what went into
+    them: ``hiera`` (the Hiera read: its files, ``Hiera.consulted``), ``databases`` and
+    ``logins`` (the users the data names, whose accounts were asked). What
+    cli/cached_config.py keeps a Config by."""
+
+    def __init__(self, config, accounts, hiera, databases, logins):
+        self.config, self.accounts, self.hiera = config, accounts, hiera
+        self.databases, self.logins = databases, logins
+
+
+def read_inputs(args, accounts_must_exist=False):
+    """The Inputs of the command line (``inputs_from_args``)."""
+    # here, not at the top: a Config kept by cli/cached_config.py is read without YAML
+    from ..hiera import load
+    from ..schema import config_from_data
+    from ..schema.accounts import check_accounts_exist
+
+    hiera = load(hiera=args.hiera, data=args.data, facts=args.facts)
+    data, origins = hiera.runit_data()
     databases = databases_for(args.passwd, args.group, args.root)
-    accounts = databases.accounts(logins_named(data))
+    logins = logins_named(data)
+    accounts = databases.accounts(logins)
     config = config_from_data(data, origins, accounts)
     if accounts_must_exist:
         check_accounts_exist(data, origins, config, databases)
-    return config, accounts
+    return Inputs(config, accounts, hiera, databases, logins)
 
 
 def accounts_from_args(args, logins=()):
@@ -90,6 +109,9 @@ def databases_for(passwd=None, group=None, root=None):
     """The passwd and group Databases of the options ``--passwd``, ``--group`` and ``--root``
     (None: not given), each by the rule above; a file is read here (DataError if it cannot
     be)."""
+    from ..accounts import groups_from_file, logins_from_file
+    from ..accounts.databases import Databases, GroupTable, HostGroup, HostPasswd, PasswdTable
+
     path = database_file(passwd, root, "passwd")
     passwd_db = HostPasswd() if path is None else PasswdTable(logins_from_file(path), path)
     path = database_file(group, root, "group")

@@ -187,9 +187,9 @@ def _sources(args):
                          "it")
         return [Source(path.rstrip("/") or "/", full) for full, path in _once(args.dir).items()]
     from ..model.units import declared_units
-    from .inputs import inputs_from_args
+    from .cached_config import config_of
 
-    config, _ = inputs_from_args(args)
+    config = config_of(args)
     return sources_of(config, _chosen(declared_units(config), args.services + args.units,
                                       args.user), args.root)
 

@@ -9,7 +9,6 @@ A table on a terminal (coloured when it is one), ``--json`` for machines. Exit c
 cannot be listed, 0 otherwise, 1 on an error.
 """
 
-import argparse
 import signal
 import sys
 import time
@@ -21,7 +20,8 @@ from ..protocol.tally import CRASH_LOOP
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
 from .helptext import ONLY_HELP
-from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
+from .cached_config import config_of
+from .inputs import ACCOUNTS_HELP, add_input_arguments
 from .logs import line_count
 from .output import Painter, print_json
 
@@ -42,6 +42,8 @@ NAME: as --only's (both add up): status web is status --only web.""" % DEFAULT_L
 
 
 def add_parser(sub):
+    import argparse  # here: a plain command line is read without it (cli/quickparse.py)
+
     parser = sub.add_parser(
         "status", help="what every supervised service is doing",
         description=DESCRIPTION,
@@ -69,7 +71,7 @@ def read_rows(args):
     from ..model.tree import Tree
     from ..model.units import labels_named
 
-    config, _ = inputs_from_args(args)
+    config = config_of(args)
     only = labels_named(config, names_chosen(args))
     with FsRoot(args.root or "/") as fs:
         desired = desired_state(config, Tree(), only=only, profile_dir=None)
