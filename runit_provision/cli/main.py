@@ -32,6 +32,11 @@ COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "pla
 # the cyclic collector should go on freeing (see main).
 COLLECTING = ("demo", "verify", "logs")
 EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE (docs/exit-codes.md)
+# Views that read and print, and leave nothing for the interpreter's teardown (no files of
+# their own open for writing, no threads, no atexit): the program ends with _exit once their
+# output is flushed, as sv does (initsys/launchers.py) — the teardown was a tenth of their
+# budget (docs/design.md).
+EXIT_AT_ONCE = ("logs", "status")
 
 
 def command_module(name):
@@ -94,6 +99,9 @@ def main(argv=None):
             gc.enable()
         code = command_module(args.command).run(args)
         sys.stdout.flush()  # what is still buffered meets a closed pipe here, not at exit
+        if is_program and args.command in EXIT_AT_ONCE:
+            sys.stderr.flush()
+            os._exit(code)
         return code
     except BrokenPipeError:
         if not is_output_closed():

@@ -418,13 +418,13 @@ def _line_start_at_or_after(fd, offset):
 def _latest_before(fd, kind, end):
     """The latest stamp (bytes, sortable within one kind) of the lines before ``end``."""
     data = os.pread(fd, end, 0)
-    first_line, later_lines = _stamp_patterns(kind)
     # The greatest line, when it is stamped, has the latest stamp: stamps are of one width
     # and sort as the lines do (split and max in C: 0.6x the search below, line by line)
     greatest = max(data.split(b"\n"))
-    if first_line.match(greatest):
+    if kind_of(greatest) == kind:  # the shape _stamp_patterns' first finds, without re
         return greatest[:WIDTH]
     # a greater line without a stamp ("zz…", or "@…" in a -tt file): every stamp, searched
+    first_line, later_lines = _stamp_patterns(kind)
     stamps = later_lines.findall(data)
     first = first_line.match(data)
     if first is not None:
