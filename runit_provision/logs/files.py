@@ -21,7 +21,10 @@ from .stamps import label_key
 
 _OPEN = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC
-BLOCK = 1 << 18  # a block per service in a merge: 20 services hold ~5 MiB of lines
+# a block per service in a merge: 20 services hold ~1.3 MiB of lines, which the sort, the
+# order and the output's join walk while the processor's cache still holds them (256 KiB
+# blocks, ~5 MiB, were a tenth slower)
+BLOCK = 1 << 16
 
 # magic bytes -> the stdlib module that reads such a stream
 _COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "lzma"))

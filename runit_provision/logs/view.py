@@ -26,6 +26,11 @@ Streaming: memory holds a batch per source, never the selection.
 import itertools
 import os
 
+try:  # the C partial functools hands out, without the collections and more it imports
+    from _functools import partial as _partial
+except ImportError:  # another interpreter's
+    from functools import partial as _partial
+
 from ..protocol.layout import CURRENT
 from .files import (DecodeError, LogFile, PlainReader, blocks, blocks_backward, log_files,
                     open_directory, open_log)
@@ -502,9 +507,8 @@ class Merged:
     each), ``keys``, ``exact`` (per line), ``files`` (the LogFile of each) and ``all_exact``.
 
     A chunk ``merged`` yields is built lazily: its lines are put in order as it is made, the
-    other lists only when a format asks for them (``-o cat`` never does) — each in the order
-    of the same merge keys, sorted stably, so equal times keep the sources' order, then file
-    order."""
+    other lists only when a format asks for them (``-o cat`` never does) — each is sorted by
+    the same merge keys, stably, so equal times keep the sources' order, then file order."""
 
     __slots__ = ("lines", "sources", "keys", "exact", "files", "all_exact", "_parts", "_merge")
 
@@ -555,20 +559,11 @@ class Merged:
         return found
 
     def _ordered(self, items):
-        """``items`` in the order of the lines: by the merge keys, stably (the order is
-        found once, by sorting the positions by their keys, then taken by each list)."""
-        merge = self._merge
-        if merge is None:
-            return items
-        if type(merge) is not _Order:
-            merge = self._merge = _Order(sorted(range(len(merge)), key=merge.__getitem__))
-        return list(map(items.__getitem__, merge))
-
-
-class _Order(list):
-    """A chunk's positions in the order of its merge keys (``Merged._ordered``)."""
-
-    __slots__ = ()
+        """``items`` sorted as the lines are: by the merge keys, stably (a key function that
+        hands out the keys one by one, in the order ``sort`` asks — the items' own order)."""
+        if self._merge is not None:
+            items.sort(key=_partial(next, iter(self._merge)))
+        return items
 
 
 def as_merged(source, batch):
