@@ -38,7 +38,12 @@ Sizes: ``200`` MB always, ``--big`` adds the 1 GB set (building it — lines and
 several minutes on a loaded 2-core machine; the full merge of 1 GB is timed ``--runs`` times
 too).
 
-Usage: ``.venv/bin/python bench/logs_journal.py [--set DIR] [--runs N] [--big] [--json FILE]``
+With ``--baseline DIR`` (a checkout of an earlier commit: ``git archive COMMIT | tar -x -C
+DIR``), the daily views, ``--since`` and the full merge of that code are timed too, through a
+launcher of their own, interleaved with the others: a table of before and now.
+
+Usage: ``.venv/bin/python bench/logs_journal.py [--set DIR] [--runs N] [--big] [--json FILE]
+[--baseline DIR]``
 """
 
 import argparse
@@ -171,45 +176,73 @@ def kept_config(base, commands):
                        check=False)
 
 
-def measure(base, runs):
+def measure(base, runs, baseline=None):
+    """The figures of one set; ``baseline``: a checkout of the code before (its commands
+    ``*_before``, through a launcher of their own, interleaved with the others)."""
     logs_dir = base / "var" / "log"
     dirs = [str(logs_dir / ("svc%02d" % index)) for index in range(SERVICES)]
     ours = [str(BIN / "runit-provision")]
-    launcher = base / "launcher.py"
-    launcher.write_text(LAUNCHER % (str(ROOT), site_packages()))
-    fast = [FLOOR, "-S", "-I", str(launcher)]
+    fast = launcher_of(base / "launcher.py", ROOT)
     journal = [JOURNALCTL, "--file", str(base / "journal" / "*.journal"), "--no-pager"]
     data = ["--data", str(base / "data.yaml"), "--root", str(base)]
     tail_name, status = ["logs", "-n", "10", "svc03"] + data, ["status", "svc03"] + data
+    since = ["logs", "--dir"] + dirs + ["--since", "-1h"]
+    tail = ["logs", "--dir", dirs[3], "-n", "10"]
+    merge = ["logs", "--dir"] + dirs + ["-o", "cat"]
     kept_config(base, [fast + tail_name, fast + status])
-    found = timed({"since_ours": ours + ["logs", "--dir"] + dirs + ["--since", "-1h"],
-                   "since_journal": journal + ["--since", "-1h"]}, runs)
-    found.update(timed({"tail_ours": ours + ["logs", "--dir", dirs[3], "-n", "10"],
-                        "tail_fast": fast + ["logs", "--dir", dirs[3], "-n", "10"],
-                        "tail_name_ours": ours + tail_name,
-                        "tail_name_fast": fast + tail_name,
-                        "tail_name_uncached": (fast + tail_name, NO_CACHE),
-                        "status_ours": ours + status,
-                        "status_fast": fast + status,
-                        "status_uncached": (fast + status, NO_CACHE),
-                        "tail_journal": journal + ["-n", "10", "-u", "svc03"],
-                        "floor": [FLOOR, "-S", "-I", "-c", "pass"],
-                        "venv_python": [str(BIN / "python"), "-c", "pass"]}, max(runs, 15)))
-    found.update(timed({"one_ours": ours + ["logs", "--dir", dirs[3], "-o", "cat"],
-                        "one_journal": journal + ["-u", "svc03", "-o", "cat"],
-                        "merge_ours": ours + ["logs", "--dir"] + dirs + ["-o", "cat"],
-                        "merge_journal": journal + ["-o", "cat"]}, runs))
+    before = {}
+    if baseline is not None:
+        old = launcher_of(base / "launcher-before.py", baseline)
+        before = {"since": {"since_before": old + since},
+                  "short": {"tail_before": old + tail, "tail_name_before": old + tail_name,
+                            "status_before": old + status},
+                  "long": {"merge_before": old + merge}}
+    found = timed(dict({"since_ours": ours + since, "since_fast": fast + since,
+                        "since_journal": journal + ["--since", "-1h"]},
+                       **before.get("since", {})), runs)
+    found.update(timed(dict({"tail_ours": ours + tail,
+                             "tail_fast": fast + tail,
+                             "tail_name_ours": ours + tail_name,
+                             "tail_name_fast": fast + tail_name,
+                             "tail_name_uncached": (fast + tail_name, NO_CACHE),
+                             "status_ours": ours + status,
+                             "status_fast": fast + status,
+                             "status_uncached": (fast + status, NO_CACHE),
+                             "tail_journal": journal + ["-n", "10", "-u", "svc03"],
+                             "floor": [FLOOR, "-S", "-I", "-c", "pass"],
+                             "venv_python": [str(BIN / "python"), "-c", "pass"]},
+                            **before.get("short", {})), max(runs, 15)))
+    found.update(timed(dict({"one_ours": ours + ["logs", "--dir", dirs[3], "-o", "cat"],
+                             "one_journal": journal + ["-u", "svc03", "-o", "cat"],
+                             "merge_ours": ours + merge, "merge_fast": fast + merge,
+                             "merge_journal": journal + ["-o", "cat"]},
+                            **before.get("long", {})), runs))
     return found
 
 
+def launcher_of(path, checkout):
+    """The argv that starts ``runit-provision`` of ``checkout`` as an ``-S -I`` launcher
+    does (written to ``path``)."""
+    path.write_text(LAUNCHER % (str(checkout), site_packages()))
+    return [FLOOR, "-S", "-I", str(path)]
+
+
 ROWS = (("--since -1h, 20 services", "since_ours", "since_journal"),
+        ("the same, -S -I launcher", "since_fast", "since_journal"),
         ("-n 10 of one service (--dir / -u)", "tail_ours", "tail_journal"),
         ("the same, -S -I launcher", "tail_fast", "tail_journal"),
         ("logs -n 10 svc03 --data", "tail_name_ours", "tail_journal"),
         ("the same, -S -I launcher", "tail_name_fast", "tail_journal"),
         ("the same, -S -I launcher, no Config kept", "tail_name_uncached", "tail_journal"),
         ("one service's whole log, -o cat (--dir / -u)", "one_ours", "one_journal"),
-        ("full merge, -o cat", "merge_ours", "merge_journal"))
+        ("full merge, -o cat", "merge_ours", "merge_journal"),
+        ("the same, -S -I launcher", "merge_fast", "merge_journal"))
+# the code before (--baseline) and now, both through the -S -I launcher
+BEFORE_ROWS = (("--since -1h, 20 services", "since_before", "since_fast"),
+               ("logs --dir D -n 10", "tail_before", "tail_fast"),
+               ("logs -n 10 svc03 --data", "tail_name_before", "tail_name_fast"),
+               ("status svc03 --data", "status_before", "status_fast"),
+               ("full merge, -o cat", "merge_before", "merge_fast"))
 STATUS_ROWS = (("status svc03 --data", "status_ours"),
                ("the same, -S -I launcher", "status_fast"),
                ("the same, -S -I launcher, no Config kept", "status_uncached"))
@@ -233,6 +266,12 @@ def report(size, found):
         print("| %s | %s | | | %s |" % (title, pair(ours), ratio(ours, "floor")))
     print("| floor python3 -S -I -c pass / venv python -c pass | %s / %s | | | |" % (
         pair("floor"), pair("venv_python")))
+    if "tail_before" in found:
+        print("# %s: the code before (--baseline) and now, -S -I launcher" % size)
+        print("| figure | before | now | now / before |")
+        print("|---|---|---|---|")
+        for title, old, new in BEFORE_ROWS:
+            print("| %s | %s | %s | %s |" % (title, pair(old), pair(new), ratio(new, old)))
 
 
 def main(argv=None):
@@ -243,6 +282,9 @@ def main(argv=None):
     parser.add_argument("--fresh", type=float, default=30,
                         help="minutes a set stays usable (its last hour must hold lines)")
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="a checkout of the code before (git archive of a commit), timed "
+                             "beside this one")
     args = parser.parse_args(argv)
     if JOURNALCTL is None or not os.access(JOURNAL_REMOTE, os.X_OK):
         print("journalctl or %s: not installed" % JOURNAL_REMOTE)
@@ -261,7 +303,7 @@ def main(argv=None):
         started = time.perf_counter()
         make_set(base, megabytes, args.fresh)
         print("# set %s ready in %.0f s" % (base, time.perf_counter() - started), flush=True)
-        results[megabytes] = measure(base, args.runs)
+        results[megabytes] = measure(base, args.runs, args.baseline)
         report("%d MB" % megabytes, results[megabytes])
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
