@@ -6,7 +6,7 @@ The services (``sleep``, each with the stock logger) are declared in a data file
 run by our runsvdir; then, median of ``--runs``:
 
 a. ``runit-provision status --data F`` (the whole command) and ``status --fact``;
-b. in process, ``apply.status.service_statuses`` with the tally read and without it (what
+b. in process, ``health.status.service_statuses`` with the tally read and without it (what
    ``status`` did before the account existed): the ratio is the account's cost;
 c. with ``--baseline DIR`` (a checkout of the code before the account, e.g. ``git worktree add
    DIR 5ec107e``): the whole ``status`` command of this checkout and of DIR, each run as
@@ -32,11 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BIN = ROOT / ".venv" / "bin"
 
-from runit_provision.apply.desired import desired_state  # noqa: E402
 from runit_provision.apply.fsroot import FsRoot  # noqa: E402
-from runit_provision.apply.status import service_statuses  # noqa: E402
-from runit_provision.apply import status as status_module  # noqa: E402
-from runit_provision.model.tree import Tree  # noqa: E402
+from runit_provision.health.status import service_statuses  # noqa: E402
+from runit_provision.health import status as status_module  # noqa: E402
 from tests.pipeline import config_from_file  # noqa: E402
 
 
@@ -97,11 +95,10 @@ def main(argv=None):
                         for source in (ROOT, Path(args.baseline))]
         config = config_from_file(data)
         with FsRoot("/") as fs:
-            desired = desired_state(config, Tree(), profile_dir=None)
             now = int(time.time())
-            with_tally = timed(lambda: service_statuses(desired, fs, now), args.runs)
+            with_tally = timed(lambda: service_statuses(config, fs, now), args.runs)
             probe = status_module.probe_side
-            without = timed(lambda: service_statuses(desired, fs, now,
+            without = timed(lambda: service_statuses(config, fs, now,
                                                      probe=lambda path: probe(fs, path)),
                             args.runs)
     finally:

@@ -39,20 +39,28 @@ ALLOWED = {
     "hiera": {"source", "errors", "yaml"},
     "model": {"protocol", "errors"},
     "schema": {"model", "accounts", "source", "protocol", "errors"},
+    # inputs: the one pipeline, data + facts + accounts -> Config (cli/inputs holds the options)
+    "inputs": {"hiera", "schema", "accounts", "errors"},
     "render": {"model", "protocol", "errors", "jinja2"},
     # runtime.unix: the OS helpers at the bottom (inotify for the wait for runsv, libc's syncfs)
     # model.tree: the entries every room exchanges; nothing of the generator (render) itself
     "apply": {"model", "protocol", "errors", "runtime.unix", "shown"},
+    # health: is it as wanted — it reads the host through the applier's readers (observe,
+    # supervised, fsroot's bounds) into protocol's one side type; the applier never asks it
+    "health": {"apply", "model", "protocol", "errors", "shown"},
     # initsys reads the host through the FsRoot its caller hands it (duck-typed), never apply's
     # code: one view of the host, and the applier stays out of the room
     "initsys": {"model", "protocol", "errors"},
-    "checks": {"model", "render", "protocol", "errors", "shown", "testinfra", "pytest"},
+    # checks: what runs is judged by health's one verdict (health/verdict.py, pure)
+    "checks": {"model", "render", "health", "protocol", "errors", "shown", "testinfra",
+               "pytest"},
     # runtime.unix: inotify, for following; the files themselves are read by logs alone
     "logs": {"protocol", "errors", "runtime.unix", "shown"},
-    # fleet: PuppetDB over HTTP (urllib) and the rows of its facts; nothing of the host
-    "fleet": {"errors"},
+    # fleet: PuppetDB over HTTP (urllib) and the rows of its facts, judged by health's one
+    # verdict (a pure module); nothing of the host
+    "fleet": {"health", "errors"},
     # importing: proposals confirmed by the generator's own path (schema + render); the host
-    # is read by the cli (through apply.fsroot) into importing.found's records
+    # is opened by the cli (apply.fsroot) and read through it here (host.py, found.py)
     "importing": {"model", "schema", "render", "accounts", "protocol", "errors", "shown",
                   "yaml", "ruamel"},
     "cli": {"*"},
@@ -195,7 +203,8 @@ FORBIDDEN_IN_RUNTIME = ("jinja2", "yaml", "ruamel", "testinfra", "runit_provisio
                         "runit_provision.hiera", "runit_provision.schema",
                         "runit_provision.model", "runit_provision.source",
                         "runit_provision.accounts",
-                        "runit_provision.apply", "runit_provision.cli",
+                        "runit_provision.apply", "runit_provision.health",
+                        "runit_provision.cli",
                         "runit_provision.checks")
 
 

@@ -4,8 +4,8 @@ This module is pure and room-neutral: the records (``Login``, ``Group``, ``Accou
 parsers of passwd(5) and group(5) text (``accounts_from_text``; ``logins_from_file`` and
 ``groups_from_file`` read one file each). ``databases`` answers from one passwd and one group
 database — a file's table or the host's — and ``host`` is the one module that asks the host's
-(NSS, through ``pwd``/``grp``). Which database a command reads is decided by ``cli/`` alone
-(``cli/inputs.databases_for``): the same data, facts and accounts always give the same tree. ::
+(NSS, through ``pwd``/``grp``). Which database a command reads is decided by one rule,
+``databases.databases_for`` (the command line's options): the same data, facts and accounts always give the same tree. ::
 
     alice:x:1000:1000:Alice:/home/alice:/bin/sh    passwd: login:password:uid:gid:gecos:home:shell
     adm:x:4:syslog,alice                           group:  name:password:gid:member,member…

@@ -2,7 +2,7 @@
 
 ``Databases(passwd, group)``: each database from one source, never a mix — a file's table
 (``PasswdTable``, ``GroupTable``) or this host's (``HostPasswd``, ``HostGroup``, through
-``host``). Which one is ``cli/inputs.databases_for``'s rule alone. The same object answers
+``host``). Which one is ``databases_for``'s rule alone (below). The same object answers
 the renderer (``accounts``: the Accounts a tree is rendered with), the applier's chown and the
 commands it runs as a user (``ids_of``, ``user``, ``gid``, ``shell``: names -> numbers),
 import (each database's ``names``: numbers -> names) and the applier's check that the accounts
@@ -14,8 +14,9 @@ only about what the command names, one name or number at a time, and each answer
 """
 
 import functools
+import os
 
-from . import Accounts, host
+from . import Accounts, groups_from_file, host, logins_from_file
 
 
 class PasswdTable:
@@ -179,3 +180,30 @@ class Databases:
 
 def _known(answers):
     return {key: value for key, value in answers.items() if value is not None}
+
+
+# -- which databases: the one rule ------------------------------------------------------------
+def databases_for(passwd=None, group=None, root=None):
+    """The passwd and group Databases of the options ``--passwd``, ``--group`` and ``--root``
+    (None: not given), one database at a time — the one rule of every command that reads
+    accounts (render, plan, apply, status, verify, logs, restart…, install-runtime, import):
+    the option's file; else, with ``--root DIR`` (``/`` included), ``DIR/etc/passwd`` /
+    ``DIR/etc/group`` when it exists (as ``useradd --root``); else the host's (``host``, NSS).
+    A file is read here (DataError if it cannot be)."""
+    path = database_file(passwd, root, "passwd")
+    passwd_db = HostPasswd() if path is None else PasswdTable(logins_from_file(path), path)
+    path = database_file(group, root, "group")
+    group_db = HostGroup() if path is None else GroupTable(groups_from_file(path), path)
+    return Databases(passwd_db, group_db)
+
+
+def database_file(path, root, name):
+    """The file database ``name`` comes from: the option's ``path``, else ROOT/etc/NAME if it
+    exists; None: the host's."""
+    if path is not None:
+        return path
+    if root is not None:
+        candidate = os.path.join(root, "etc", name)
+        if os.path.exists(candidate):
+            return candidate
+    return None

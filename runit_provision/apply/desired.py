@@ -19,7 +19,7 @@ import posixpath
 
 from ..model import user_environment
 from ..model.tree import Absent, File, Tree
-from ..model.units import declared_units
+from ..model.units import declared_units, selected_units, service_directories
 from ..protocol.layout import (CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, RUN,
                                SVLOGD_CONFIG)
 from .owed import owed_path
@@ -134,11 +134,10 @@ def unit_paths(unit):
 def service_units(config, only=None):
     """The declared units of ``config`` (model/units.py) that ``only`` selects — labels, as
     ``units.labels_named`` gives them (None: all) — and those it leaves out, in apply order."""
-    units = declared_units(config)
+    units = selected_units(config, only)
     if only is None:
         return units, []
-    return ([unit for unit in units if unit.label in only],
-            [unit for unit in units if unit.label not in only])
+    return units, [unit for unit in declared_units(config) if unit.label not in only]
 
 
 def profile_snippet(config):
@@ -207,13 +206,6 @@ def desired_state(config, tree, only=None, profile_dir="/etc/profile.d", extra_e
                    owed_file=owed_path(config.sv_dir),
                    service_dirs=service_directories(config) if only is None else {},
                    left_out=left_out)
-
-
-def service_directories(config):
-    """{login (None: the system's): the service directory its runsvdir scans}."""
-    found = {None: config.service_dir}
-    found.update((login, user.service_dir) for login, user in config.users.items())
-    return found
 
 
 def runtime_state(config, entries, commands=(), notes=()):

@@ -26,10 +26,11 @@ import stat
 from collections import namedtuple
 
 from ..errors import LimitError, ProbeError, UnsafePathError
-from ..protocol.errstr import error_str
-from ..protocol.layout import LOG_DIR, OK_FIFO, PACKAGE_NAME, SUPERVISE_DIR, acted_on
-from ..protocol.probe import is_supervised_despite, read_status_at
-from ..protocol.status import State
+from ..protocol.layout import LOG_DIR, PACKAGE_NAME, SUPERVISE_DIR, acted_on
+from ..protocol.probe import (SideState, is_normally_up, is_supervised_despite, read_status_at,
+                              unknown_of)
+from ..protocol.readiness import read_readiness_at
+from ..protocol.tally import read_tally_at
 from .fsroot import MAX_ENTRIES, READ_LIMIT, is_temp_name
 from .owed import owed_from_text
 from .supervised import undeclared as list_undeclared
@@ -66,44 +67,8 @@ class Actual(namedtuple("Actual", "kind mode uid gid content target error",
 MISSING = Actual("missing")
 
 
-class SideLive:
-    """One side (the service or its log) as runsv shows it: ``is_supervised`` (a runsv
-    holds ``supervise/ok``), ``status`` (the decoded ``supervise/status``, or None),
-    ``was_seen`` (a ``supervise/`` exists: some runsv took this side up, now or before) and
-    ``unknown``: why it cannot be told whether the side runs (None: it can) — a status that
-    cannot be read, an ``ok`` that is not a FIFO, a ``supervise/`` not reached safely."""
-
-    __slots__ = ("is_supervised", "status", "was_seen", "unknown")
-
-    def __init__(self, is_supervised=False, status=None, was_seen=True, unknown=None):
-        self.is_supervised, self.status, self.was_seen = is_supervised, status, was_seen
-        self.unknown = unknown
-
-    @property
-    def state(self):
-        """``run``, ``down``, ``finish``, or None when unknown."""
-        return None if self.status is None else self.status.state.name.lower()
-
-    @property
-    def is_want_up(self):
-        return self.status is not None and self.status.want == "u"
-
-    @property
-    def pid(self):
-        return 0 if self.status is None else self.status.pid
-
-    @property
-    def is_running(self):
-        return self.is_supervised and self.status is not None and self.status.state == State.RUN
-
-    def __repr__(self):
-        return "SideLive(supervised=%r, state=%r, want_up=%r, pid=%r%s)" % (
-            self.is_supervised, self.state, self.is_want_up, self.pid,
-            "" if self.unknown is None else ", unknown=%r" % self.unknown)
-
-
-NOT_SUPERVISED = SideLive()
-NEVER_SUPERVISED = SideLive(was_seen=False)  # no supervise/: no runsv ever took it up
+NOT_SUPERVISED = SideState()
+NEVER_SUPERVISED = SideState(was_seen=False)  # no supervise/: no runsv ever took it up
 
 
 class Live:
@@ -144,7 +109,7 @@ class Observation:
 
 
 def observe(desired, fs, probe=None):
-    """The Observation of everything ``desired`` covers; ``probe(path) -> SideLive`` reads a
+    """The Observation of everything ``desired`` covers; ``probe(path) -> SideState`` reads a
     side's live state (``probe_side`` on ``fs``; None: nothing is probed, as under
     ``--root``).
 
@@ -200,7 +165,8 @@ def observe(desired, fs, probe=None):
             if paths.get(unit.path, MISSING).kind == "directory":
                 live[unit.path] = _live(probe, unit)
         owed = read_owed(fs, desired.owed_file)
-    undeclared, unread = list_undeclared(desired, fs)
+    undeclared, unread = list_undeclared(desired.service_dirs,
+                                         [unit.link for unit in desired.units], fs)
     return Observation(paths, extras, live, owed=owed, problems=problems,
                        undeclared=undeclared, unread=unread)
 
@@ -391,7 +357,7 @@ def _live(probe, unit):
 
 
 def probe_side(fs, path):
-    """A side's SideLive, read as sv reads it — the ``supervise/ok`` probe, then one read of
+    """A side's SideState, read as sv reads it — the ``supervise/ok`` probe, then one read of
     ``supervise/status`` (``protocol.probe.read_status_at``) — with ``supervise/`` reached
     through ``fs`` (no planted link followed on the way) and nothing in it followed, so a
     user's tree can never make the applier open something else. Never writes or blocks.
@@ -405,14 +371,85 @@ def probe_side(fs, path):
     except FileNotFoundError:
         return NEVER_SUPERVISED  # no runsv ever took this side up
     except (OSError, UnsafePathError) as exc:
-        return SideLive(unknown="%s/ not reached safely: %s" % (SUPERVISE_DIR, _why(exc)))
+        return SideState(unknown="%s/ not reached safely: %s" % (SUPERVISE_DIR, _why(exc)))
     try:
-        return SideLive(True, read_status_at(supervise))
+        return SideState(True, read_status_at(supervise))
     except ProbeError as exc:
-        if exc.is_not_running or (exc.path == OK_FIFO and exc.errno == errno.ENOENT):
+        unknown = unknown_of(exc)
+        if unknown is None:
             return NOT_SUPERVISED
-        reason = str(exc) + (": " + error_str(exc.errno) if exc.errno else "")
-        return SideLive(is_supervised_despite(exc), unknown=reason)
+        return SideState(is_supervised_despite(exc), error=exc, unknown=unknown)
+
+
+def read_side(fs, path, now, probe=None, with_tally=True):
+    """The whole SideState of the side at ``path`` — what ``status``, ``metrics`` and the
+    fact show: ``probe`` (``probe_side``'s signature; None: ``probe_side`` on ``fs``), whether
+    a ``down`` file marks it normally down, and with ``with_tally`` our runtime's tally and
+    readiness record of what the status shows; ``now``: unix seconds it is read at."""
+    side = (probe or (lambda where: probe_side(fs, where)))(path)
+    readiness = None
+    if with_tally and side.unknown is None and side.status is not None:
+        side = tallied(fs, path, side)
+        readiness = side_readiness(fs, path, side.status)
+    return side.replaced(is_normally_up=side_is_normally_up(fs, path), readiness=readiness,
+                         now_ns=now * 1_000_000_000)
+
+
+def tallied(fs, path, side):
+    """``side`` (probe_side's) with our runtime's tally when it is the account of the status
+    read (``side_tally`` reads the status again when they differ)."""
+    if side.status is None or side.unknown is not None:
+        return side
+    status, tally = side_tally(fs, path, side.status)
+    return side.replaced(status=status, tally=tally)
+
+
+def side_tally(fs, path, status):
+    """``(status, tally)``: the side's Tally when it is our runtime's account of what
+    ``status`` shows (its pid is status's), else None — no file (C runit), or one another
+    runsv left. The tally is written before the status, so a status read again after a
+    tally that does not match it catches up with it."""
+    try:
+        supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
+    except (OSError, UnsafePathError):
+        return status, None
+    for _ in range(3):
+        tally = read_tally_at(supervise)
+        if tally is None:
+            return status, None
+        if tally.pid == status.pid:
+            return status, tally
+        try:
+            status = read_status_at(supervise)
+        except ProbeError:
+            return status, None
+    return status, None
+
+
+def side_readiness(fs, path, status):
+    """What the process ``status`` shows said of its readiness (supervise/readiness, written
+    by our runsv or by notify-relay under the C one), or None: no record, or one about
+    another process (an earlier run, or this one before the record caught up)."""
+    if not status.pid or status.state.name != "RUN":
+        return None
+    try:
+        supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
+    except (OSError, UnsafePathError):
+        return None
+    found = read_readiness_at(supervise)
+    if found is None or found.pid != status.pid or found.state == "down":
+        return None
+    return found
+
+
+def side_is_normally_up(fs, path):
+    """runsv's rule (``protocol.probe.is_normally_up``: ``stat``, so a ``down`` link counts by
+    what it points at and a dangling one does not), with the side's directory reached through
+    ``fs``; a side that cannot be reached has nothing marking it down."""
+    try:
+        return is_normally_up(".", dir_fd=fs.dir_fd(path))
+    except (OSError, UnsafePathError):
+        return True
 
 
 def _why(exc):

@@ -18,8 +18,8 @@ their reasons and ``diff`` as a list of ``{before_header, after_header, before, 
 an executed result, also what it ``watched`` and which of it is ``not_up`` (watch.py).
 """
 
+from ..protocol.tally import exit_text
 from ..shown import shown_line, shown_name
-from .status import fact_exit
 from .steps import SERVICE_ACTIONS, Action, CommandStep, PathStep, ServiceStep, WaitStep
 from .watch import Outcome
 
@@ -233,7 +233,7 @@ def _ended_text(item):
         return "last exit unknown (no account of exits: not our runtime)"
     deaths = "%d death%s" % (item.deaths, "" if item.deaths == 1 else "s")
     ran = item.ran
-    return "%s, last %s%s" % (deaths, fact_exit(item.last_exit),
+    return "%s, last %s%s" % (deaths, exit_text(item.last_exit),
                               "" if ran is None else " after %.2f s" % ran)
 
 
@@ -242,9 +242,8 @@ def _state_text(live):
         return "state unknown: %s" % live.unknown
     if live.status is None:
         return "not supervised"
-    status = live.status
-    text = live.state + (" (pid %d)" % status.pid if status.pid else "")
-    return "%s, want %s" % (text, "up" if status.want == "u" else "down")
+    text = live.state + (" (pid %d)" % live.pid if live.pid else "")
+    return "%s, want %s" % (text, live.want)
 
 
 def not_up_json(item, log=None):
@@ -252,13 +251,9 @@ def not_up_json(item, log=None):
     ``log``: its last log lines (bytes; JSON has them as ``status --json`` and ``logs -o
     json`` do: a byte that is not UTF-8 as U+FFFD), or None when none were read."""
     live = item.live
-    status = live.status if live.unknown is None else None
     return {"service": item.watched.unit.label, "side": item.watched.side.value,
             "label": item.label, "path": item.watched.path, "outcome": item.outcome.value,
-            "state": ("unknown" if live.unknown is not None else live.state
-                      or "not supervised"),
-            "pid": status.pid or None if status is not None else None,
-            "want": None if status is None else ("up" if status.want == "u" else "down"),
+            "state": live.state, "pid": live.pid or None, "want": live.want,
             "deaths": item.deaths, "last_exit": item.last_exit, "ran": item.ran,
             "watched_seconds": round(item.seconds, 3), "why": not_up_line(item),
             "log": None if log is None else [line.decode("utf-8", "replace") for line in log]}

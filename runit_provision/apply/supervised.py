@@ -5,7 +5,8 @@ the data. ``status``, ``metrics`` and ``plan`` show them; nothing acts on them.
 
 runsvdir runs a runsv for each entry of its directory that is, or leads to, a directory, and
 skips dot-names and anything else (runsvdir.c; it warns about a link that leads nowhere, at
-every scan). ``undeclared(desired, fs)`` lists them by that rule, through ``FsRoot``:
+every scan). ``undeclared(service_dirs, links, fs)`` lists them by that rule, through
+``FsRoot``:
 
 * a user's service directory is read up to ``fsroot.MAX_ENTRIES`` entries, as apply reads a
   user's directories; beyond that, or any error, it is one ``Unread`` — never a crash, never
@@ -58,14 +59,15 @@ class Unread(namedtuple("Unread", "login path why")):
 NOWHERE = "leads nowhere"
 
 
-def undeclared(desired, fs):
-    """``(entries, unread)``: every Undeclared entry of ``desired.service_dirs`` (the system's
-    first, then the users' by login; each by name) and the directories that could not be
-    listed."""
-    declared = {unit.link for unit in desired.units}
+def undeclared(service_dirs, links, fs):
+    """``(entries, unread)``: every Undeclared entry of ``service_dirs`` ({login (None: the
+    system's): directory}, model.units.service_directories'; the system's first, then the
+    users' by login; each by name) that is none of the declared ``links``, and the
+    directories that could not be listed."""
+    declared = set(links)
     entries, unread = [], []
-    for login in sorted(desired.service_dirs, key=lambda login: (login is not None, login)):
-        directory = desired.service_dirs[login]
+    for login in sorted(service_dirs, key=lambda login: (login is not None, login)):
+        directory = service_dirs[login]
         try:
             found = fs.scan(directory, is_runsvdir_name,
                             limit=None if login is None else MAX_ENTRIES)

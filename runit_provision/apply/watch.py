@@ -50,9 +50,9 @@ the status alone (``unknown``).
 
 The watch ends once every side is decided, or after ``seconds`` (``--wait``): a healthy new
 side costs two looks — one at once, one when its run is ``STAYED_UP`` old — and the apply
-waits at most until the last run it started is that old. ``look(path) -> (SideLive, Tally
-or None)`` reads a side (``look_side``), ``clock`` is unix time, ``sleep`` waits: the seams
-the unit tier drives.
+waits at most until the last run it started is that old. ``look(path) -> SideState`` reads a
+side, with its tally when our runtime keeps one (``look_side``), ``clock`` is unix time,
+``sleep`` waits: the seams the unit tier drives.
 """
 
 import enum
@@ -61,8 +61,7 @@ from collections import namedtuple
 
 from ..protocol.status import State
 from ..protocol.tally import CRASH_LOOP
-from .observe import SideLive
-from .status import side_tally
+from .observe import tallied
 from .steps import Action, ServiceStep, Side, WaitStep
 
 STAYED_UP = 0.5  # seconds a run must last to count as started (the module says why)
@@ -105,7 +104,7 @@ class Watched:
 
 
 class NotUp:
-    """A watched side that did not stay up: ``watched``, ``outcome``, ``live`` (SideLive:
+    """A watched side that did not stay up: ``watched``, ``outcome``, ``live`` (SideState:
     its last look), ``tally`` (our runtime's account, or None), ``deaths`` (since the apply
     began; None: unknown — no tally) and ``seconds`` (how long it had been watched when it
     was decided)."""
@@ -183,15 +182,16 @@ class Memory:
 
 
 def judge(live, tally, now, watched, began, memory, is_last=False):
-    """``(Outcome, when)``: what one look at ``watched`` says — ``live`` (SideLive) and
+    """``(Outcome, when)``: what one look at ``watched`` says — ``live`` (SideState) and
     ``tally`` (None: none, or not the status's) at unix time ``now``; the apply began at
     ``began``; ``memory`` (Memory) is what earlier looks saw, brought up to date by this one;
     ``is_last``: the watch ends with this look. ``when``: for PENDING, the unix time to look
     again.
 
+    >>> from runit_provision.protocol.probe import SideState
     >>> from runit_provision.protocol.status import Status
     >>> def side(state, since, pid=7, want="u"):
-    ...     return SideLive(True, Status(since, 0, pid, 0, want, 0, state))
+    ...     return SideState(True, Status(since, 0, pid, 0, want, 0, state))
     >>> new = Watched(None, None, "/sv/web", "web", since=99, asked=100, is_new=True)
     >>> judge(side(State.RUN, 100), None, 100.2, new, 99, Memory())  # up 0.2 s: look at 0.5
     (<Outcome.PENDING: 'pending'>, 100.5)
@@ -301,8 +301,8 @@ def watch(sides, look, seconds, began, clock=time.time, sleep=time.sleep):
             if when > now and not is_last:
                 continue
             watched, memory = sides[index], memories[index]
-            live, tally = look(watched.path)
-            outcome, later = judge(live, tally, clock(), watched, began, memory, is_last)
+            live = look(watched.path)
+            outcome, later = judge(live, live.tally, clock(), watched, began, memory, is_last)
             tally = memory.tally  # the last one seen, if this look could not match it
             if outcome is Outcome.PENDING:
                 pending[index] = later
@@ -318,11 +318,8 @@ def watch(sides, look, seconds, began, clock=time.time, sleep=time.sleep):
 
 
 def look_side(fs, path, probe, with_tally=True):
-    """``(SideLive, Tally or None)`` of the side at ``path``: ``probe`` (observe.probe_side's
-    signature), and our runtime's tally when it is the account of the status read
-    (apply/status.side_tally reads the status again when they differ)."""
+    """The SideState of the side at ``path``: ``probe`` (observe.probe_side's signature), and
+    our runtime's tally when it is the account of the status read (observe.tallied reads
+    the status again when they differ)."""
     live = probe(path)
-    if not with_tally or live.status is None or live.unknown is not None:
-        return live, None
-    status, tally = side_tally(fs, path, live.status)
-    return (live if status is live.status else SideLive(True, status)), tally
+    return tallied(fs, path, live) if with_tally else live

@@ -26,7 +26,8 @@ service (``web``; a user's as ``alice/app``; the user's tree supervisor ``runsvd
 and, found on the host (``Expectations.found_in``), for every other entry of the service
 directories the data names — linked by hand, or left behind — a check ``running (not in the
 data)``: it runs, unless a ``down`` file marks it normally down (runsv's rule, what status
-calls "as wanted"); and per tree ``directories`` (sv_dir, service_dir, a user's ``~/logs``),
+calls "as wanted"). What runs is judged by the one verdict ``status`` and ``fleet status``
+judge by (health/verdict.py), wanted as the data says; and per tree ``directories`` (sv_dir, service_dir, a user's ``~/logs``),
 and ``runtime`` (``runtime_checks``): ``tools installed`` (the runit programs the rendered
 scripts call, on the host's PATH, ours for ``runtime: python``); unless ``init: none``,
 ``installed`` (every path ``install-runtime`` and ``apply`` put there: the version's files
@@ -41,6 +42,7 @@ group; nothing runs there, so the supervision checks and the PATH are left out.
 import difflib
 import posixpath
 
+from ..health.verdict import is_wanted, verdict_of
 from ..model import USER_TREE_PREFIX, log_directory
 from ..model.units import label_of
 from ..protocol.layout import DOWN, ENV_DIR, LOG_DIR, SVLOGD_CONFIG, acted_on, path_in
@@ -201,16 +203,17 @@ def _is_runsvdir_entry(path, snapshot):
 
 
 def undeclared_problems(label, path, snapshot):
-    """A service the data does not declare is as wanted when it runs, or when a ``down``
-    file marks it normally down (runsv's rule: then it is up only if someone said so)."""
+    """A service the data does not declare is judged as ``status`` judges it (the one
+    verdict, health/verdict.py): as wanted when it runs, or when a ``down`` file marks it
+    normally down (runsv's rule: then it is up only if someone said so)."""
     side = snapshot.side(path)
     if side is None:
         return ["%s: not in the data, and links to %s, which does not exist" % (
             label, shown_name(snapshot.node(path).target or "?"))]
-    if not side.is_normally_up:
+    if verdict_of(is_wanted(side, declared=False), side).is_as_wanted:
         return []
     return ["%s (not in the data)" % problem
-            for problem in running_problems(label, path, snapshot)]
+            for problem in side_problems(label, path, side, snapshot)]
 
 
 def service_checks(service, place, user, tree, request, staged=False):
@@ -438,19 +441,27 @@ def _why_not(unit):
 
 
 def running_problems(label, side_dir, snapshot, logger=False):
+    """A side the data wants up (a service not ``down``, its logger), judged by the one
+    verdict (health/verdict.py) with what the data wants; its problems say why not."""
     side = snapshot.side(side_dir)
     if side is None:
         return ["%s: no %s (%s is not a directory on the host)"
                 % (label, "logger" if logger else "service", side_dir)]
+    if verdict_of(True, side).is_as_wanted:
+        return []
+    return side_problems(label, side_dir, side, snapshot)
+
+
+def side_problems(label, side_dir, side, snapshot):
+    """Why a side that should run does not: not supervised, its state unknown, or what sv
+    would say of it."""
     if not side.is_supervised:
         return ["%s: not running: not supervised: %s" % (label, side.error)]
     if side.status is None:
         return ["%s: state unknown: %s" % (label, side.error)]
-    if side.status.state.name != "RUN":
-        from ..protocol.status import status_line
-        return ["%s: not running: %s" % (label, status_line(
-            side_dir, side.status, int(snapshot.now or 0), side.is_normally_up))]
-    return []
+    from ..protocol.status import status_line
+    return ["%s: not running: %s" % (label, status_line(
+        side_dir, side.status, int(snapshot.now or 0), side.is_normally_up))]
 
 
 def ready_problems(label, side_dir, snapshot):

@@ -22,7 +22,7 @@ from urllib.parse import unquote_to_bytes
 from ..errors import ProtocolError, VerifyError
 from ..protocol.errstr import error_str
 from ..protocol.layout import LOG_DIR, path_in
-from ..protocol.probe import NOT_RUNNING
+from ..protocol.probe import NOT_RUNNING, SideState
 from ..protocol.status import Status, status_from_bytes
 from .svstatus import parts_from_sv_line
 
@@ -199,25 +199,26 @@ class Node:
                                               self.group)
 
 
-class Side:
-    """One side (a service directory or its ``log/``) as sv sees it.
+class Side(SideState):
+    """One side (a service directory or its ``log/``) as the host's probe saw it: the one
+    side type (protocol.probe.SideState, whose words every check reads), with what only a
+    read of a remote host has — ``path``, ``ok`` (the probe's answer for ``supervise/ok``),
+    ``process_uid`` (the owner of the status' running pid), ``supervise_uid`` (the owner of
+    ``supervise/`` itself) — and the raw status and readiness bytes, decoded once every
+    record has arrived (``Snapshot.resolved``: sh's probe sends sv's line after them).
 
-    ``is_supervised``: a runsv (or our tree) holds ``supervise/ok`` — True, False, or None when
-    the host could not tell (no python3 and no sv). ``status``: the decoded ``supervise/status``
-    (``protocol.status.Status``), else sv's line turned into one, else None and ``error``
-    says why in sv's words. ``is_normally_up``: no ``down`` file (runsv's stat).
-    ``process_uid``: the owner of the status' running pid; ``supervise_uid``: the owner of
-    ``supervise/`` itself; ``readiness``: what the running process said of its readiness
-    (``supervise/readiness``, docs/readiness.md), None when nothing about it is recorded.
+    ``is_supervised`` is None until then, and stays None when the host could not tell (no
+    python3 and no sv); ``error`` says why there is no status, in sv's words.
     """
 
-    __slots__ = ("path", "ok", "is_supervised", "is_normally_up", "status", "error",
-                 "process_uid", "supervise_uid", "readiness", "_raw_status", "_raw_readiness")
+    __slots__ = ("path", "ok", "process_uid", "supervise_uid", "_raw_status",
+                 "_raw_readiness")
 
-    def __init__(self, path, **fields):
-        self.path = path
-        for name in self.__slots__[1:]:
-            setattr(self, name, fields.get(name))
+    def __init__(self, path, ok=None, is_normally_up=True, process_uid=None,
+                 supervise_uid=None, _raw_status=None):
+        SideState.__init__(self, None, is_normally_up=is_normally_up)
+        self.path, self.ok, self._raw_status, self._raw_readiness = path, ok, _raw_status, None
+        self.process_uid, self.supervise_uid = process_uid, supervise_uid
 
     def __repr__(self):
         return "Side(%r, supervised=%r, status=%r, error=%r)" % (
@@ -408,8 +409,10 @@ class Snapshot:
                 _resolve_probed(side)
         for line, name, path in self._sv_lines:
             _resolve_from_sv(self, line, name, path)
+        now_ns = int(self.now) * 1_000_000_000 if self.now is not None else 0
         for side in self.sides.values():
             side.readiness = _readiness_of(side)
+            side.now_ns = now_ns  # the host's clock: sv's uptimes
         return self
 
 

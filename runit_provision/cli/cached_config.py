@@ -2,8 +2,9 @@
 ``status NAME`` or ``logs NAME`` does not load YAML, resolve the hierarchy and check the data
 again each time (about 15 ms, twice the whole budget of such a view: docs/design.md).
 
-``config_of(args)`` is ``inputs.config_from_args(args)``, answered from the cache when it holds
-the same inputs unchanged. The cache is root's: ``/var/cache/runit-provision``
+``kept_config(args)`` is ``inputs.config_from_args(args)`` (the one pipeline,
+``runit_provision/inputs.py``), answered from the cache when it holds the same inputs
+unchanged. The cache is root's: ``/var/cache/runit-provision``
 (``$RUNIT_PROVISION_CACHE`` names another directory; set empty, none), one file per command
 line's inputs — ``--data``/``--hiera``, ``--facts``, ``--root``, ``--passwd``, ``--group``,
 as absolute paths — holding the Config as plain values (``marshal``) and what it was made of:
@@ -13,7 +14,7 @@ as absolute paths — holding the Config as plain values (``marshal``) and what 
   (found or not), the directory each glob level lists and every entry in it, the facts file,
   the passwd and group files the command line points at (found or not), and the code that
   reads and checks the data (hiera, schema, model, accounts, protocol, source, errors, this
-  module, ``cli/inputs``, PyYAML) — an upgrade or an edit is a change;
+  module, ``inputs``, PyYAML) — an upgrade or an edit is a change;
 * the accounts of the data's users, where they came from this host (NSS): asked again, and
   compared.
 
@@ -49,12 +50,12 @@ FORMAT = 1
 # the modules whose code makes a Config from the inputs (the cache's own included)
 MAKERS = ("runit_provision.hiera", "runit_provision.schema", "runit_provision.model",
           "runit_provision.accounts", "runit_provision.protocol", "runit_provision.source",
-          "runit_provision.errors", "runit_provision.cli.inputs", __name__, "yaml", "_yaml")
+          "runit_provision.errors", "runit_provision.inputs", __name__, "yaml", "_yaml")
 # how a value is kept: every tuple tagged, so a record cannot be taken for data
 _TUPLE, _RECORD, _READY = 0, 1, 2
 
 
-def config_of(args, environ=None):
+def kept_config(args, environ=None):
     """The validated Config of the command line's data, facts and accounts (DataError as
     ``inputs.config_from_args``'s), from the cache when it holds them as they are."""
     place = cache_directory(os.environ if environ is None else environ)
@@ -64,9 +65,10 @@ def config_of(args, environ=None):
         if config is not None:
             return config
     started = time.time_ns()
-    from .inputs import read_inputs
+    from ..inputs import read
 
-    found = read_inputs(args)
+    found = read(hiera=args.hiera, data=args.data, facts=args.facts, passwd=args.passwd,
+                 group=args.group, root=args.root)
     if place is not None:
         entry = _entry(key, args, found, started)
         if entry is not None:
@@ -186,7 +188,7 @@ def _stat(path):
 def _same_accounts(args, users):
     """Whether this host answers for the data's users as it did (``users``: the logins and
     the accounts they were given)."""
-    from .inputs import databases_for
+    from ..accounts.databases import databases_for
 
     logins, kept = users
     return _plain_accounts(databases_for(args.passwd, args.group, args.root)
@@ -246,7 +248,7 @@ class _Unkept(Exception):
 
 
 def _entry(key, args, found, started):
-    """The entry to keep for ``found`` (cli/inputs.Inputs), or None when it may not be
+    """The entry to keep for ``found`` (inputs.Inputs), or None when it may not be
     kept (see the module's docstring)."""
     import sys
 

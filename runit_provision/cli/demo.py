@@ -181,19 +181,17 @@ def run_demo(keep=False):
 def wait_running(box, seconds):
     """Until every wanted service runs (the web's check passed, the users' tree up) and every
     one-shot is done, or ``seconds`` pass."""
-    from ..apply.desired import desired_state
     from ..apply.fsroot import FsRoot
-    from ..apply.status import service_statuses
-    from ..model.tree import Tree
+    from ..health.status import service_statuses
     from .inputs import config_from_args
     from .main import build_parser
 
     args = build_parser().parse_args(["status"] + box.inputs())
-    desired = desired_state(config_from_args(args), Tree(), profile_dir=None)
+    config = config_from_args(args)
     deadline = time.monotonic() + seconds
     with FsRoot("/") as fs:
         while time.monotonic() < deadline:
-            rows = service_statuses(desired, fs, int(time.time()))
+            rows = service_statuses(config, fs, int(time.time()))
             # wanted ones running and logging, one-shots (setup: once) done, so the status
             # shown next is the steady one whatever the machine's speed
             if all(row.is_running for row in rows if row.is_wanted) and \

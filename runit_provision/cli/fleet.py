@@ -5,7 +5,7 @@ when PuppetDB cannot be asked (or a node's fact cannot be read), 2 on bad usage.
 import argparse
 import sys
 
-from .output import print_json
+from .output import print_json, print_table
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_AS_WANTED = 0, 1, 2, 3
 FACT = "runit_services"
@@ -52,7 +52,7 @@ def puppetdb_url(text):
 
 def run(args):
     from ..fleet.puppetdb import PuppetDBError, facts_named, tls_context
-    from ..fleet.view import problems_of, table
+    from ..fleet.view import COLUMNS, cells, problems_of
 
     if (args.cert is None) != (args.key is None):
         sys.stderr.write("runit-provision fleet status: --cert and --key go together\n")
@@ -71,7 +71,7 @@ def run(args):
         print_json({"nodes": len(facts), "not_as_wanted": [p.as_json() for p in problems],
                     "unreadable": [node for node, _ in unreadable]})
     elif problems:
-        sys.stdout.write(table(problems))
+        print_table(COLUMNS, [cells(problem) for problem in problems])
     else:
         sys.stdout.write("%d node%s: every service as wanted\n"
                          % (len(facts), "" if len(facts) == 1 else "s"))

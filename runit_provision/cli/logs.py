@@ -187,9 +187,9 @@ def _sources(args):
                          "it")
         return [Source(path.rstrip("/") or "/", full) for full, path in _once(args.dir).items()]
     from ..model.units import declared_units
-    from .cached_config import config_of
+    from .cached_config import kept_config
 
-    config = config_of(args)
+    config = kept_config(args)
     return sources_of(config, _chosen(declared_units(config), args.services + args.units,
                                       args.user), args.root)
 

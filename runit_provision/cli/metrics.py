@@ -1,5 +1,5 @@
 """cli: ``runit-provision metrics`` — what ``status`` reads, as Prometheus metrics
-(apply/metrics.py), on standard output or written atomically for node_exporter's textfile
+(health/metrics.py), on standard output or written atomically for node_exporter's textfile
 collector (docs/failures.md)."""
 
 import argparse
@@ -35,11 +35,11 @@ def add_parser(sub):
 
 
 def run(args):
-    from ..apply.metrics import exposition
+    from ..health.metrics import exposition
     from .status import read_rows, unread_line
 
     try:
-        _, _, rows = read_rows(args)
+        _, rows = read_rows(args)
         text = exposition(rows)
         for item in rows.unread:  # nothing to measure there: said, not hidden
             sys.stderr.write("runit-provision metrics: %s\n" % unread_line(item))

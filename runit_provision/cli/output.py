@@ -1,4 +1,5 @@
-"""cli: how plans, results and status tables are printed — the only place with colour.
+"""cli: how plans, results and tables are printed — the only place with colour, and the one
+table printer (``print_table``).
 
 Colour (ANSI) only when the stream is a terminal and ``NO_COLOR`` is not set
 (https://no-color.org); JSON is printed as one document, sorted keys, valid UTF-8 whatever
@@ -35,6 +36,36 @@ class Painter:
 
     def line(self, symbol, text):
         self.stream.write("%s %s\n" % (self.paint(symbol, symbol), text))
+
+
+def print_table(header, rows, stream=None, marks=None, below=None, after=()):
+    """One table, as every verb that prints one prints it (status, fleet status): columns
+    aligned two spaces apart, trailing spaces cut; on a terminal the header bold and each
+    row's first cell in the colour of its mark (``marks``: a key of COLOURS per row; None:
+    plain). ``below``: per row, the lines printed under it, indented, each ``(key, text)``;
+    ``after``: lines under the table, each ``(key, text)``. Cells and lines must be safe to
+    print already (``shown.py``). Written in one go."""
+    stream = stream or sys.stdout
+    painter = Painter(stream)
+    table = [tuple(header)] + [tuple(row) for row in rows]
+    widths = [max(len(line[index]) for line in table) for index in range(len(header))]
+    out = io.StringIO()
+    out.write(painter.paint("head", "  ".join(
+        cell.ljust(width) for cell, width in zip(header, widths)).rstrip()) + "\n")
+    for index, row in enumerate(table[1:]):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+        mark = marks[index] if marks is not None else None
+        if mark is None:
+            out.write("  ".join(cells).rstrip() + "\n")
+        else:
+            out.write(painter.paint(mark, cells[0]) + "  " + "  ".join(cells[1:]).rstrip()
+                      + "\n")
+        for key, text in (below[index] if below is not None else ()):
+            out.write("  " + painter.paint(key, text) + "\n")
+    for key, text in after:
+        out.write(painter.paint(key, text) + "\n")
+    stream.write(out.getvalue())
+    stream.flush()
 
 
 def print_json(document, stream=None):

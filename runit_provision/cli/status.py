@@ -9,21 +9,20 @@ A table on a terminal (coloured when it is one), ``--json`` for machines. Exit c
 cannot be listed, 0 otherwise, 1 on an error.
 """
 
-import signal
 import sys
 import time
 
-from ..apply.desired import desired_state
 from ..apply.fsroot import FsRoot
-from ..apply.status import service_statuses
-from ..protocol.tally import CRASH_LOOP
+from ..health.status import service_statuses
+from ..health.verdict import CRASH_LOOPING, GAVE_UP
+from ..protocol.tally import CRASH_LOOP, exit_text
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
 from .helptext import ONLY_HELP
-from .cached_config import config_of
+from .cached_config import kept_config
 from .inputs import ACCOUNTS_HELP, add_input_arguments
 from .logs import line_count
-from .output import Painter, print_json
+from .output import print_json, print_table as output_table
 
 EXIT_OK, EXIT_ERROR, EXIT_NOT_RUNNING = 0, 1, 3
 DEFAULT_LOG_LINES = 10  # under each service not as wanted, without --logs (systemctl's -n)
@@ -66,16 +65,15 @@ def add_parser(sub):
 
 
 def read_rows(args):
-    """``(config, desired, rows)``: the declared services of the inputs and what each is
-    doing (apply/status.py); ProvisionError or OSError when they cannot be read."""
-    from ..model.tree import Tree
+    """``(config, rows)``: the inputs' data and what each of its services — those named, or
+    all and what else is supervised — is doing (health/status.py); ProvisionError or OSError
+    when they cannot be read."""
     from ..model.units import labels_named
 
-    config = config_of(args)
-    only = labels_named(config, names_chosen(args))
+    config = kept_config(args)
+    labels = labels_named(config, names_chosen(args))
     with FsRoot(args.root or "/") as fs:
-        desired = desired_state(config, Tree(), only=only, profile_dir=None)
-        return config, desired, service_statuses(desired, fs, int(time.time()))
+        return config, service_statuses(config, fs, int(time.time()), labels)
 
 
 def names_chosen(args):
@@ -87,11 +85,11 @@ def names_chosen(args):
 
 def run(args):
     try:
-        config, desired, rows = read_rows(args)
+        config, rows = read_rows(args)
     except (ProvisionError, OSError) as exc:
         sys.stderr.write("runit-provision status: %s\n" % shown_text(str(exc)))
         return EXIT_ERROR
-    stopped = [row.label for row in rows if row.is_wanted and not row.is_running]
+    stopped = [row.label for row in rows if row.verdict.is_stopped]
     unread = [{"tree": item.login, "path": item.path, "why": item.why}
               for item in rows.unread]
     verdict = EXIT_NOT_RUNNING if stopped or unread else EXIT_OK
@@ -99,7 +97,7 @@ def run(args):
         print_json({"services": [row.as_fact() for row in rows], "not_running": stopped,
                     "unread": unread})
         return verdict
-    shown = units_with_logs_shown(desired.units, rows, args.logs)
+    shown = units_with_logs_shown(config, rows, args.logs)
     # none to show (all as wanted, or --logs 0): the log readers are not even imported
     logs = last_lines(config, shown, DEFAULT_LOG_LINES if args.logs is None else args.logs,
                       args.root, raw=args.json) if shown else {}
@@ -122,21 +120,16 @@ def run(args):
     return verdict
 
 
-def units_with_logs_shown(units, rows, count):
-    """The units whose last log lines are shown: with ``--logs N`` (``count``), every one
-    listed (none for 0); without, those not as wanted."""
+def units_with_logs_shown(config, rows, count):
+    """The declared units whose last log lines are shown: with ``--logs N`` (``count``),
+    every one listed (none for 0); without, those the verdict finds wrong (not only their
+    logger: health/verdict.py)."""
     if count == 0:
         return []
-    if count is None:
-        labels = {row.label for row in rows if is_not_as_wanted(row)}
-        return [unit for unit in units if unit.label in labels]
-    return units
-
-
-def is_not_as_wanted(row):
-    """What the table marks red and explains under a row: a wanted service that does not
-    run, or one that keeps dying while it does (crash-looping)."""
-    return (row.is_wanted and not row.is_running) or row.main.is_crash_looping is True
+    from ..model.units import declared_units
+    labels = {row.label for row in rows if row.declared and (
+        count is not None or row.verdict.is_service_wrong)}
+    return [unit for unit in declared_units(config) if unit.label in labels]
 
 
 def last_lines(config, units, count, root, raw=False):
@@ -161,10 +154,10 @@ def last_lines(config, units, count, root, raw=False):
 
 
 def print_table(rows, stream=None):
-    stream = stream or sys.stdout
-    painter = Painter(stream)
-    table = [COLUMNS]
-    marks = [None]
+    """The rows as one table (cli/output.print_table), each row's first cell marked — ok:
+    running, bad: wanted and not, dim: not wanted — with its notes and what an apply owes
+    it under it, then the service directories that could not be listed."""
+    table, marks, below = [], [], []
     for row in rows:
         main = row.main
         state = main.state if row.enabled else "disabled" + (
@@ -173,25 +166,15 @@ def print_table(rows, stream=None):
             state += ", " + main.readiness.state  # run, ready / run, starting
         table.append((row.label if row.declared else shown_name(row.label), state,
                       str(main.pid) if main.pid else "-",
-                      _duration(main.uptime), "up" if main.is_normally_up else "down",
-                      main.want or "-", _log_text(row.log)))
-        marks.append("ok" if row.is_running else "bad" if row.is_wanted else "dim")
-    widths = [max(len(line[index]) for line in table) for index in range(len(COLUMNS))]
-    notes = [()] + [notes_of(row) for row in rows]
-    owed = [()] + [row.owed for row in rows]
-    for line, mark, lines, entries in zip(table, marks, notes, owed):
-        cells = [cell.ljust(width) for cell, width in zip(line, widths)]
-        text = "  ".join(cells).rstrip()
-        stream.write((painter.paint("head", text) if mark is None else
-                      painter.paint(mark, cells[0]) + "  " + "  ".join(cells[1:]).rstrip())
-                     + "\n")
-        for note in lines:
-            stream.write("  " + painter.paint(mark, note) + "\n")
-        for entry in entries:
-            stream.write("  " + painter.paint("bad", owed_line(entry)) + "\n")
-    for item in getattr(rows, "unread", ()):  # apply/status.Rows; a plain list has none
-        stream.write(painter.paint("bad", unread_line(item)) + "\n")
-    stream.flush()
+                      _duration(main.uptime), main.normally, main.want or "-",
+                      _log_text(row.log)))
+        mark = "ok" if row.is_running else "bad" if row.is_wanted else "dim"
+        marks.append(mark)
+        below.append([(mark, note) for note in notes_of(row)]
+                     + [("bad", owed_line(entry)) for entry in row.owed])
+    after = [("bad", unread_line(item))  # health/status.Rows; a plain list has none
+             for item in getattr(rows, "unread", ())]
+    output_table(COLUMNS, table, stream, marks, below, after)
 
 
 def notes_of(row):
@@ -244,12 +227,11 @@ def why_not_running(row):
     """The line under a service that is not running as wanted — or that keeps dying while
     it is: ``crash-looping: 37 deaths in 60 s, last exit 3 after 0.02 s`` — from our runtime's
     tally (``unknown`` under C runit, which keeps none); None when there is nothing to say."""
-    main = row.main
-    looping = main.is_crash_looping
-    if not looping and not (row.is_wanted and not row.is_running):
+    verdict, main = row.verdict, row.main
+    if not verdict.is_service_wrong:
         return None
-    if main.has_given_up:
-        return "gave up restarting it: %s; sv up starts it again" % _deaths_and_last(main)
+    if GAVE_UP in verdict.words:
+        return "%s: %s; sv up starts it again" % (GAVE_UP, _deaths_and_last(main))
     if main.state == "not supervised":
         return None
     tally = main.tally
@@ -257,8 +239,8 @@ def why_not_running(row):
         return "last exit unknown (no account of exits: not our runtime)"
     if not tally.died_at_ns:
         return None
-    if looping:
-        return "crash-looping: %s" % _deaths_and_last(main)
+    if CRASH_LOOPING in verdict.words:
+        return "%s: %s" % (CRASH_LOOPING, _deaths_and_last(main))
     return "%s (%s)" % (_last(tally), _deaths(main))
 
 
@@ -268,24 +250,11 @@ def _deaths(side):
 
 
 def _last(tally):
-    return "last exit %s after %s" % (exit_text(tally.last_exit), _ran_text(tally.ran_ns))
+    return "last %s after %s" % (exit_text(tally.last_exit), _ran_text(tally.ran_ns))
 
 
 def _deaths_and_last(side):
     return "%s, %s" % (_deaths(side), _last(side.tally))
-
-
-def exit_text(last):
-    """``3``, ``signal 9 (KILL)``, ``signal 11 (SEGV), core dumped``, ``unknown``."""
-    if "code" in last:
-        return "%d" % last["code"]
-    if "signal" in last:
-        try:
-            name = " (%s)" % signal.Signals(last["signal"]).name[3:]
-        except ValueError:
-            name = ""
-        return "signal %d%s%s" % (last["signal"], name, ", core dumped" if last["core"] else "")
-    return "unknown"
 
 
 def _ran_text(ran_ns):

@@ -2,8 +2,11 @@
 
 A node's fact is what ``runit-provision status --fact`` printed there (the Puppet module's
 external fact): ``services`` (each with its ``main`` and ``log`` sides) and ``not_running``.
-Facter turns the CLI's JSON ``null`` into ``""``; both read as "none" here.
+Facter turns the CLI's JSON ``null`` into ``""``; both read as "none" here. Whether a
+service is as wanted is its node's verdict (health/verdict.py), which the fact carries.
 """
+
+from ..health.verdict import AS_WANTED, judge
 
 UNKNOWN = "unknown"
 
@@ -43,35 +46,27 @@ def problems_of(facts):
 
 
 def _problem(node, service, not_running):
+    """The Problem of one service of a node's fact, or None when it is as wanted: the words
+    its node judged it by (the fact's ``verdict``), or — in a fact an older node sent, which
+    carries none — the same verdict over the fact's words (health/verdict.py)."""
     label = str(service.get("service", "?"))
     main = service.get("main") if isinstance(service.get("main"), dict) else {}
-    log = service.get("log") if isinstance(service.get("log"), dict) else None
-    reasons = []
-    if main.get("gave_up") is True:
-        reasons.append("gave up restarting it")
-    elif main.get("crash_looping") is True:
-        reasons.append("crash-looping")
-    if label in not_running and not reasons:
-        reasons.append("not running")
-    if log is not None and service.get("running") is True and log.get("state") not in (
-            "run", None) and log.get("want") == "up":
-        reasons.append("its logger is %s" % log.get("state"))
-    if log is not None and log.get("crash_looping") is True:
-        reasons.append("its logger is crash-looping")
-    if not reasons:
+    words = service.get("verdict")
+    if not isinstance(words, str) or not words:  # the node's not_running: its stopped ones
+        stopped = label in not_running
+        words = judge(service, wanted=stopped,
+                      running=not stopped and service.get("running") is True).word
+    if words == AS_WANTED:
         return None
     return Problem(node, label, str(main.get("state") or UNKNOWN),
-                   str(main.get("want") or "-"), ", ".join(reasons),
+                   str(main.get("want") or "-"), words,
                    str(main.get("last_exit") or UNKNOWN), str(main.get("deaths") or UNKNOWN))
 
 
 COLUMNS = ("NODE", "SERVICE", "STATE", "WANT", "WHY", "LAST EXIT", "DEATHS")
 
 
-def table(problems):
-    """The rows' text, aligned, with a header (what ``fleet status`` prints)."""
-    lines = [COLUMNS] + [(p.node, p.service, p.state, p.want, p.why, p.last_exit, p.deaths)
-                         for p in problems]
-    widths = [max(len(line[index]) for line in lines) for index in range(len(COLUMNS))]
-    return "".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
-                   + "\n" for line in lines)
+def cells(problem):
+    """A Problem as the row ``fleet status`` prints under COLUMNS."""
+    return (problem.node, problem.service, problem.state, problem.want, problem.why,
+            problem.last_exit, problem.deaths)

@@ -1,6 +1,7 @@
 """importing: existing service directories -> data that renders them again, byte for byte.
 
-``runit-provision import`` (docs/import.md). Three steps, each its own module:
+``runit-provision import`` (docs/import.md): ``host`` runs the whole import of a tree, a
+user's tree or systemd units, in three steps, each its own module:
 
 - ``found``: read a host's service directories (under ``--root``, through ``apply.fsroot``'s
   descriptor walk: no link followed, no FIFO opened, every read bounded) into ``Found``

@@ -32,7 +32,7 @@ DEFAULTS = {"sv_dir": "/etc/sv", "service_dir": "/etc/service", "log_dir": "/var
 
 class Settings:
     """The tree's settings the services are rendered with, and the ``databases``
-    (``accounts.databases.Databases``, of ``cli/inputs.databases_for``) that turn the owner
+    (``accounts.databases.Databases``, of ``accounts.databases.databases_for``) that turn the owner
     names rendered into numbers, as ``plan`` does; None: owners are not compared."""
 
     def __init__(self, sv_dir, service_dir, log_dir, sv_timeout, databases=None,

@@ -3,7 +3,8 @@ them — and the one rule by which a name on a command line names them (docs/nam
 
 ``declared_units(config)``: a ``ServiceUnit`` for each system service, each user's tree
 (``runsvdir-<login>``, a system service) and each user's service, in apply order.
-``units_named(units, names)``: the units a list of names names, by the one rule every verb's
+``service_directories(config)``: the directories whose runsvdir runs them (and what else is
+linked there). ``units_named(units, names)``: the units a list of names names, by the one rule every verb's
 positional names and ``--only`` follow:
 
 * ``NAME``: the system tree's service ``NAME`` (``runsvdir-LOGIN`` is one: a user's tree);
@@ -105,6 +106,21 @@ def declared_units(config):
                         posixpath.dirname(user.log_dir), user.home)
                   for name in sorted(user.services)]
     return units
+
+
+def service_directories(config):
+    """{login (None: the system's): the service directory its runsvdir scans} — where every
+    verb looks for what is supervised beyond the declared units."""
+    found = {None: config.service_dir}
+    found.update((login, user.service_dir) for login, user in config.users.items())
+    return found
+
+
+def selected_units(config, labels=None):
+    """The declared units of ``config`` that ``labels`` selects (``labels_named``'s; None:
+    all), in the data's order."""
+    units = declared_units(config)
+    return units if labels is None else [unit for unit in units if unit.label in labels]
 
 
 def _unit(service, name, login, sv_dir, service_dir, log_parent, home):

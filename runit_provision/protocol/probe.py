@@ -10,9 +10,12 @@ the control send, each done exactly as runit's ``sv.c`` does it (reference §1.3
 * control (``send_control``): ``supervise/control`` opened write-only and non-blocking (a FIFO
   without a reader would block the writer forever; ENXIO = no runsv), the bytes in ONE
   ``write()``;
-* ``service_state``: both sides of a service directory read in one go, for ``status`` and
-  the checks; ``read_status_at``: one side whose ``supervise/`` the caller already opened, no
-  link followed in it — the applier's, which never follows a link a user planted.
+* ``service_state``: both sides of a service directory read in one go; ``read_status_at``:
+  one side whose ``supervise/`` the caller already opened, no link followed in it — the
+  applier's, which never follows a link a user planted;
+* ``SideState``: one side as a client reads it — the one side type of the project, whose
+  words (``state``, ``want``, ``is_running``, ``is_crash_looping``…) are derived here once and
+  read by status, metrics, the fact, verify and the applier alike.
 
 Every failure is one ``ProbeError`` (``errors.py``) whose text is sv's for the step and which
 keeps the errno, so sv prints runit's exact messages. The paths are relative to the *side's*
@@ -159,27 +162,140 @@ def send_control(service_dir, commands, dir_fd=None):
 # ---------------------------------------------------------------------------------------------
 # A whole service directory, read once (the applier's "is it up yet?", the checks' status).
 
-class SideState:
-    """One side — the service or its log — as a client sees it.
+_NS = 1_000_000_000
 
-    ``is_supervised``: a runsv holds its ``supervise/ok``. ``status``: the decoded record, or
-    None when it could not be read; ``error`` then says why (a ProbeError: ``runsv not
-    running``, ``unable to open supervise/ok: file does not exist`` for a directory no runsv
-    has served yet, …); ``is_supervised`` is then False unless the probe passed and a later
-    step failed. ``is_normally_up``: no ``down`` file, as runsv decides at its start.
+
+class SideState:
+    """One side — a service or its ``log/`` — as a client reads it: the one type every reader
+    of a side fills and every verb that shows or judges one reads, as s6's
+    ``s6_svstatus_t`` is (docs/design.md, "One home per concept"). ``service_state`` here,
+    the applier's reader through ``FsRoot`` (apply/observe.py: ``probe_side``, ``read_side``)
+    and verify's reading of a host (checks/snapshot.py) fill it; ``status``, ``metrics``, the
+    Puppet fact and ``fleet status`` (health/), verify's checks, and apply's plan and watch
+    read it.
+
+    What was read:
+
+    * ``is_supervised``: a runsv holds ``supervise/ok`` — True, False, or None when it could
+      not be told (verify's sh probe on a host without sv);
+    * ``status``: the decoded ``supervise/status`` (protocol.status.Status), or None;
+    * ``error``: why there is no status, in sv's words (a ProbeError, or its text), or None;
+    * ``unknown``: why it cannot be told whether the side runs (None: it can) — a status that
+      cannot be read, an ``ok`` that is not a FIFO, a ``supervise/`` not reached safely: it
+      may run or not (``unknown_of``);
+    * ``is_normally_up``: no ``down`` file, as runsv decides at its start;
+    * ``was_seen``: a ``supervise/`` exists — some runsv took this side up, now or before;
+    * ``tally``: our runtime's account of its starts and deaths (protocol/tally.py), when it
+      is the account of what ``status`` shows; None: none (the C runit keeps none), or not
+      read;
+    * ``readiness``: what the running process said of its readiness
+      (protocol/readiness.py); None: it declares none, or nothing runs;
+    * ``now_ns``: when it was read (unix ns; 0: not said) — uptimes and the crash-loop
+      window count from it.
+
+    What it means — each word derived here, once: ``state``, ``want``, ``is_want_up``,
+    ``pid``, ``is_running``, ``uptime``, ``normally``, ``is_ready``, ``ready_latency``,
+    ``deaths_in_window``, ``has_given_up``, ``is_crash_looping``.
     """
 
-    __slots__ = ("is_supervised", "status", "error", "is_normally_up")
+    __slots__ = ("is_supervised", "status", "error", "is_normally_up", "unknown", "was_seen",
+                 "tally", "readiness", "now_ns")
 
-    def __init__(self, is_supervised, status, error, is_normally_up):
-        self.is_supervised = is_supervised
-        self.status = status
-        self.error = error
-        self.is_normally_up = is_normally_up
+    def __init__(self, is_supervised=False, status=None, error=None, is_normally_up=True,
+                 unknown=None, was_seen=True, tally=None, readiness=None, now_ns=0):
+        self.is_supervised, self.status, self.error = is_supervised, status, error
+        self.is_normally_up, self.unknown, self.was_seen = is_normally_up, unknown, was_seen
+        self.tally, self.readiness, self.now_ns = tally, readiness, now_ns
+
+    def replaced(self, **changes):
+        """A copy with ``changes`` (the same fields as the constructor's)."""
+        fields = {name: getattr(self, name) for name in SideState.__slots__}
+        fields.update(changes)
+        return SideState(**fields)
+
+    @property
+    def state(self):
+        """``run``, ``down``, ``finish``; ``not supervised`` (no runsv: sv's ``runsv not
+        running``); ``unknown`` (it cannot be told)."""
+        if self.unknown is None:
+            if self.status is not None and self.is_supervised:
+                return self.status.state.name.lower()
+            if self.is_supervised is False:
+                return "not supervised"
+        return "unknown"
+
+    @property
+    def want(self):
+        """``up`` or ``down`` (what runsv was last asked for), None without a status."""
+        if self.status is None:
+            return None
+        return "up" if self.status.want == "u" else "down"
+
+    @property
+    def is_want_up(self):
+        return self.status is not None and self.status.want == "u"
+
+    @property
+    def pid(self):
+        """The pid ``status`` shows (``run``'s, or ``finish``'s), 0 for none."""
+        return 0 if self.status is None else self.status.pid
+
+    @property
+    def is_running(self):
+        return self.state == "run"
+
+    @property
+    def normally(self):
+        return "up" if self.is_normally_up else "down"
+
+    @property
+    def uptime(self):
+        """Seconds in its state when it was read (sv's ``12s``), None when unknown."""
+        if self.status is None or not self.now_ns or self.state == "unknown":
+            return None
+        return max(0, self.now_ns // _NS - self.status.seconds)
+
+    @property
+    def is_ready(self):
+        """None when it declares no readiness (or nothing runs), else whether it said
+        ``READY=1`` (and is not reloading or stopping)."""
+        return None if self.readiness is None else self.readiness.state == "ready"
+
+    @property
+    def ready_latency(self):
+        """Seconds from ``./run``'s start to its ``READY=1``; None until then."""
+        found = self.readiness
+        if found is None or not found.ready_ns:
+            return None
+        return max(0, found.ready_ns - found.started_ns) / 1e9
+
+    @property
+    def deaths_in_window(self):
+        """Deaths within the crash-loop window (tally.CRASH_LOOP's seconds); None: unknown
+        (no tally)."""
+        if self.tally is None:
+            return None
+        from .tally import CRASH_LOOP  # not on sv's path: sv shows no tally
+        return self.tally.deaths_within(CRASH_LOOP[1], self.now_ns)
+
+    @property
+    def has_given_up(self):
+        """runsv stopped restarting it under its give-up policy (until ``sv up``)."""
+        return self.tally is not None and bool(self.tally.gave_up_ns)
+
+    @property
+    def is_crash_looping(self):
+        """Whether it died tally.CRASH_LOOP's deaths within its window; None: unknown."""
+        found = self.deaths_in_window
+        if found is None:
+            return None
+        from .tally import CRASH_LOOP
+        return found >= CRASH_LOOP[0]
 
     def __repr__(self):
-        return "SideState(is_supervised=%r, status=%r, error=%r, is_normally_up=%r)" % (
-            self.is_supervised, self.status, self.error, self.is_normally_up)
+        return "SideState(supervised=%r, state=%r, want=%r, pid=%r%s)" % (
+            self.is_supervised, self.state, self.want, self.pid,
+            "" if self.unknown is None else ", unknown=%r" % self.unknown)
 
 
 class ServiceState:
@@ -234,7 +350,8 @@ def _side_state(side_dir, dir_fd):
     try:
         status = read_status(side_dir, dir_fd)
     except ProbeError as exc:
-        return SideState(is_supervised_despite(exc), None, exc, normally_up)
+        return SideState(is_supervised_despite(exc), None, exc, normally_up,
+                         unknown=unknown_of(exc))
     return SideState(True, status, None, normally_up)
 
 
@@ -242,6 +359,17 @@ def is_supervised_despite(exc):
     """Whether a runsv is there although reading the status failed with ProbeError ``exc``:
     the ``ok`` probe passed and a later step failed."""
     return exc.path != OK_FIFO and not exc.is_not_running
+
+
+def unknown_of(exc):
+    """Why a side whose status read failed with ProbeError ``exc`` cannot be told to run or
+    not — None when it is plainly not supervised, as sv says: ``ok`` without a reader
+    (ENXIO), or without a name (no runsv ever served it). Anything else (a status that
+    cannot be read, an ``ok`` made a file, no right to open it) may hide a running side."""
+    if exc.is_not_running or (exc.path == OK_FIFO and exc.errno == errno.ENOENT):
+        return None
+    from .errstr import error_str  # only on this path: sv prints its own message
+    return str(exc) + (": " + error_str(exc.errno) if exc.errno else "")
 
 
 def _is_dir(path, dir_fd):

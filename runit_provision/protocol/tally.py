@@ -103,6 +103,37 @@ class Tally:
         return {"code": (status >> 8) & 0xFF}
 
 
+def exit_text(last, named=True):
+    """A last exit (``Tally.last_exit``) in words — the one wording every reader uses.
+
+    ``named``: for a person (status's lines, apply's report): the signal's name and
+    ``core dumped``. Not named: the Puppet fact's word, the same on every platform and
+    between two agent runs (REFERENCE.md's ``runit_services``): the signal's number alone.
+
+    >>> [exit_text(last) for last in ({"code": 3}, {"signal": 9, "core": False},
+    ...                               {"signal": 11, "core": True}, {"unknown": True}, None)]
+    ['exit 3', 'signal 9 (KILL)', 'signal 11 (SEGV), core dumped', 'exit unknown', 'none']
+    >>> [exit_text(last, named=False) for last in ({"code": 3}, {"signal": 9, "core": False},
+    ...                                           {"signal": 11, "core": True}, {"unknown": True})]
+    ['exit 3', 'signal 9', 'signal 11 (core)', 'unknown']
+    """
+    if last is None:
+        return "none"
+    if "code" in last:
+        return "exit %d" % last["code"]
+    if "signal" not in last:
+        return "exit unknown" if named else "unknown"
+    number = last["signal"]
+    if not named:
+        return "signal %d%s" % (number, " (core)" if last["core"] else "")
+    import signal  # only where an exit is worded for a person
+    try:
+        name = " (%s)" % signal.Signals(number).name[3:]
+    except ValueError:
+        name = ""
+    return "signal %d%s%s" % (number, name, ", core dumped" if last["core"] else "")
+
+
 def tally_bytes(tally):
     """The file's ``WIDTH`` bytes for ``tally``.
 

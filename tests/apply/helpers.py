@@ -15,7 +15,8 @@ from runit_provision.accounts import groups_from_text, logins_from_text
 from runit_provision.accounts.databases import Databases, GroupTable, PasswdTable
 from runit_provision.apply.desired import desired_state
 from runit_provision.apply.fsroot import FsRoot
-from runit_provision.apply.observe import NOT_SUPERVISED, SideLive
+from runit_provision.apply.observe import NOT_SUPERVISED
+from runit_provision.protocol.probe import SideState
 from runit_provision.apply.runner import Completed
 from runit_provision.model.units import labels_named
 from runit_provision.errors import LimitError, UnsafePathError
@@ -172,12 +173,12 @@ class MemoryFs:
 
 
 def side(state="run", want="up", pid=None):
-    """A SideLive: ``state`` run/down/finish, or None for no runsv."""
+    """A SideState: ``state`` run/down/finish, or None for no runsv."""
     if state is None:
         return NOT_SUPERVISED
     state_value = {"down": State.DOWN, "run": State.RUN, "finish": State.FINISH}[state]
     pid = pid if pid is not None else (0 if state == "down" else 4242)
-    return SideLive(True, Status(1700000000, 0, pid, False, want[0], False, state_value))
+    return SideState(True, Status(1700000000, 0, pid, False, want[0], False, state_value))
 
 
 STATUS_UNREADABLE = "unable to read supervise/status: bad format"
@@ -185,13 +186,13 @@ OK_NOT_A_FIFO = "unable to open supervise/ok: not a FIFO"
 
 
 def unknown_side(reason=STATUS_UNREADABLE):
-    """A SideLive whose state cannot be told: its status unreadable behind a live ``ok``
+    """A SideState whose state cannot be told: its status unreadable behind a live ``ok``
     (supervised), or its ``ok`` not a FIFO (no runsv can be told of)."""
-    return SideLive(reason != OK_NOT_A_FIFO, unknown=reason)
+    return SideState(reason != OK_NOT_A_FIFO, unknown=reason)
 
 
 def live_probe(states):
-    """A probe answering from {side directory: SideLive}; anything else has no runsv."""
+    """A probe answering from {side directory: SideState}; anything else has no runsv."""
     return lambda path: states.get(path, NOT_SUPERVISED)
 
 

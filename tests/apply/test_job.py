@@ -53,7 +53,7 @@ class RecordingWatcher:
 
     def __call__(self, sides, look, seconds, began):
         self.calls.append(([item.label for item in sides], seconds))
-        return [NotUp(item, Outcome.DIED, look(item.path)[0], None, None, 0.5)
+        return [NotUp(item, Outcome.DIED, look(item.path), None, None, 0.5)
                 for item in sides if item.label in self.dead]
 
 

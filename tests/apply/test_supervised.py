@@ -1,7 +1,7 @@
 """What is supervised that the data does not declare (apply/supervised.py), read through the
 real FsRoot under a root: runsvdir's view of a service directory, a user's links followed only
 to their own directories, a crowd in a home a bounded look — and status's rows of them
-(apply/status.py): "as wanted" is runsv's rule, up unless a ``down`` file says otherwise."""
+(health/status.py): "as wanted" is runsv's rule, up unless a ``down`` file says otherwise."""
 
 import os
 import time
@@ -10,8 +10,10 @@ import pytest
 
 from runit_provision.apply import supervised
 from runit_provision.apply.fsroot import FsRoot
-from runit_provision.apply.status import service_statuses
+from runit_provision.health.status import service_statuses
+from runit_provision.model.units import declared_units, service_directories
 
+from ..pipeline import config_from_text
 from .helpers import desired_from_text
 
 ALICE = 1000
@@ -39,9 +41,16 @@ def root(tmp_path):
     return base
 
 
+def undeclared_of(data, fs):
+    """What ``supervised.undeclared`` finds beyond ``data``'s units, as status asks it."""
+    config = config_from_text(data)
+    return supervised.undeclared(service_directories(config),
+                                 [unit.link for unit in declared_units(config)], fs)
+
+
 def listed(base, data=DATA):
     with FsRoot(str(base)) as fs:
-        entries, unread = supervised.undeclared(desired_from_text(data), fs)
+        entries, unread = undeclared_of(data, fs)
     return {entry.label: (entry.side, entry.why) for entry in entries}, unread
 
 
@@ -63,7 +72,7 @@ def test_runsvdirs_view_of_the_system_tree(root):
                      "inplace": ("/etc/service/inplace", None)}
     assert unread == []
     with FsRoot(str(root)) as fs:
-        entries, _ = supervised.undeclared(desired_from_text(DATA), fs)
+        entries, _ = undeclared_of(DATA, fs)
     assert [entry.is_dangling for entry in entries] == [False, True, False]
 
 
@@ -72,7 +81,10 @@ def test_with_only_nothing_is_listed(root):
     with FsRoot(str(root)) as fs:
         desired = desired_from_text(DATA, only=["web"])
         assert desired.service_dirs == {}
-        assert supervised.undeclared(desired, fs) == ([], [])
+        assert supervised.undeclared(desired.service_dirs, [], fs) == ([], [])
+        rows = service_statuses(config_from_text(DATA), fs, int(time.time()),
+                                labels=frozenset(["web"]))
+        assert [row.label for row in rows] == ["web"] and rows.unread == []
 
 
 @needs_root
@@ -105,7 +117,7 @@ def test_a_directory_swapped_after_the_listing_is_not_read(root):
     (home / "service/mine").symlink_to("/home/alice/sv/mine")
     give(home / "service/mine", ALICE)
     with FsRoot(str(root)) as fs:
-        entries, _ = supervised.undeclared(desired_from_text(DATA), fs)
+        entries, _ = undeclared_of(DATA, fs)
         (entry,) = entries
         assert supervised.is_still_owned(fs, entry)
     (home / "sv/mine").rename(home / "sv/was-mine")
@@ -135,7 +147,7 @@ def test_status_rows_of_undeclared_services_and_what_is_wanted_of_them(root):
     (service / "resting/log").mkdir()
     (service / "gone").symlink_to("/opt/nowhere")
     with FsRoot(str(root)) as fs:
-        rows = service_statuses(desired_from_text(DATA), fs, int(time.time()))
+        rows = service_statuses(config_from_text(DATA), fs, int(time.time()))
     found = {row.label: row for row in rows}
     assert [row.label for row in rows] == ["web", "runsvdir-alice", "alice/notebook",
                                            "byhand", "gone", "resting"]

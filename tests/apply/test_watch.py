@@ -7,12 +7,13 @@ decided, or at ``--wait``. The real processes: test_live.py."""
 
 import pytest
 
-from runit_provision.apply.observe import NOT_SUPERVISED, SideLive
+from runit_provision.apply.observe import NOT_SUPERVISED
 from runit_provision.apply.report import not_up_json, not_up_line, not_up_summary
 from runit_provision.apply.steps import Action, Phase, ServiceStep, Side, WaitStep
 from runit_provision.apply.watch import (
     RECHECK, START_GRACE, STAYED_UP, Look, Memory, NotUp, Outcome, Watched, judge, started_sides,
     watch)
+from runit_provision.protocol.probe import SideState
 from runit_provision.protocol.status import State, Status
 from runit_provision.protocol.tally import Tally
 
@@ -26,7 +27,7 @@ RESTARTED = Watched(None, Side.MAIN, "/sv/web", "web", 1000.1, ASKED, is_new=Fal
 
 def status(state, since, pid=None, want="u"):
     pid = (0 if state == "down" else 42) if pid is None else pid
-    return SideLive(True, Status(int(since), round(since % 1 * NS), pid, False, want, False,
+    return SideState(True, Status(int(since), round(since % 1 * NS), pid, False, want, False,
                                  STATES[state]))
 
 
@@ -74,7 +75,7 @@ CASES = [
     ("wanted down since (sv down; a one-shot's own)", status("down", 1000.3, want="d"), None,
      NEW, None, 1000.4, Outcome.STOPPED, 0),
     ("no runsv serves it any more", NOT_SUPERVISED, None, NEW, None, 1000.4, Outcome.GONE, 0),
-    ("its state cannot be told", SideLive(True, unknown="unable to read supervise/status"),
+    ("its state cannot be told", SideState(True, unknown="unable to read supervise/status"),
      None, NEW, None, 1000.4, Outcome.PENDING, 0),
     # a restart, under the C runit: the status alone, look after look
     ("the old run still: the C sv said ok before runsv acted — wait",
@@ -128,7 +129,7 @@ def test_an_end_is_counted_once_however_often_it_is_seen():
     (status("down", 1001.3), None, NEW, seen("run", 1001.2, ends=2), 1001.4, Outcome.DIED),
     (status("down", 990), None, NEW, None, 1001, Outcome.NOT_UP),
     (status("down", 1000.3), tally(pid=0), NEW, None, 1002, Outcome.NOT_UP),
-    (SideLive(True, unknown="unable to read supervise/status"), None, NEW, None, 1001,
+    (SideState(True, unknown="unable to read supervise/status"), None, NEW, None, 1001,
      Outcome.NOT_UP),
     (status("run", 900), None, RESTARTED, None, 1015, Outcome.NOT_RESTARTED),  # ignored TERM
 ])
@@ -188,7 +189,7 @@ class Host:
 
     def look(self, path):
         self.looks.append((path, round(self.now, 3)))
-        return self.states[path](self.now), None
+        return self.states[path](self.now)
 
 
 def watched(*paths, is_new=True):
@@ -266,7 +267,8 @@ def test_nothing_started_is_nothing_watched():
 
 def test_the_tally_gives_deaths_and_the_last_exit():
     host = Host({"/web": lambda now: status("down", 1000.26)})
-    host.look = lambda path: (status("down", 1000.26), tally(1000.26, 1000.24, 990.0, pid=0))
+    host.look = lambda path: status("down", 1000.26).replaced(
+        tally=tally(1000.26, 1000.24, 990.0, pid=0))
     found = watch(watched("/web"), host.look, 3, BEGAN, host.clock, host.sleep)
     assert found[0].outcome is Outcome.DIED and found[0].deaths == 2
     assert found[0].last_exit == {"code": 3} and found[0].ran == pytest.approx(0.01)
@@ -326,12 +328,17 @@ def not_up(outcome, live, found=None, deaths=None, label="web", seconds=15.0):
 @pytest.mark.parametrize("item, line", [
     (not_up(Outcome.DIED, status("down", 1000.3), tally(1000.3, 1000.29, pid=0), 2),
      "web: died since it was started: 2 deaths, last exit 3 after 0.01 s; now down, want up"),
+    # a signal is worded as status words it (protocol/tally.exit_text): named, core dumped
+    (not_up(Outcome.DIED, status("down", 1000.3), Tally(0, 2, 1, 11 | 0x80, round(1000.3 * NS),
+                                                        10_000_000, [round(1000.3 * NS)]), 1),
+     "web: died since it was started: 1 death, last signal 11 (SEGV), core dumped after "
+     "0.01 s; now down, want up"),
     (not_up(Outcome.DIED, status("down", 1000.3)),
      "web: died since it was started: last exit unknown (no account of exits: not our "
      "runtime); now down, want up"),
     (not_up(Outcome.GONE, NOT_SUPERVISED),
      "web: no runsv serves it any more (its runsv went away since it was started)"),
-    (not_up(Outcome.NOT_UP, SideLive(True, unknown="unable to read supervise/status")),
+    (not_up(Outcome.NOT_UP, SideState(True, unknown="unable to read supervise/status")),
      "web: not running 15.0 s after it was started (state unknown: unable to read "
      "supervise/status)"),
     (not_up(Outcome.NOT_RESTARTED, status("run", 900, pid=42)),
@@ -368,8 +375,8 @@ def test_once_a_tally_was_seen_a_look_without_it_counts_nothing_from_the_status(
         is Outcome.PENDING
     assert memory.ends == 0 and memory.tally is not None
     host = Host({})
-    looks = iter([(status("down", 1000.26), tally(1000.26, pid=0))]
-                 + [(status("down", 1000.26), None)] * 100)
+    looks = iter([status("down", 1000.26).replaced(tally=tally(1000.26, pid=0))]
+                 + [status("down", 1000.26)] * 100)
     host.look = lambda path: next(looks)
     [found] = watch(watched("/web"), host.look, 2, BEGAN, host.clock, host.sleep)
     assert (found.outcome, found.deaths, found.last_exit) == (Outcome.DIED, 1, {"code": 3})

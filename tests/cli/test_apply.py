@@ -281,8 +281,8 @@ def test_status_under_root_lists_every_service_and_exits_3(staged, capsys):
     assert report["not_running"] == ["db", "web"]
     assert report["services"][0] == {
         "service": "db", "path": "/etc/sv/db", "tree": None, "declared": True, "note": None,
-        "enabled": True, "wanted": True, "running": False, "log": None,
-        "main": {"state": "not supervised", "pid": None, "uptime": None, "want": None,
+        "enabled": True, "wanted": True, "running": False, "verdict": "not running",
+        "log": None, "main": {"state": "not supervised", "pid": None, "uptime": None, "want": None,
                  "normally": "up", "paused": False, "starts": "unknown", "deaths": "unknown",
                  "last_exit": "unknown", "deaths_in_window": "unknown",
                  "crash_looping": "unknown", "gave_up": "unknown"}, "owed": []}

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from runit_provision import inputs as pipeline
 from runit_provision.accounts import host
 from runit_provision.cli import cached_config, inputs
 from runit_provision.cli.quickparse import Arguments
@@ -53,12 +54,12 @@ def cache(tmp_path, monkeypatch):
 def built(monkeypatch):
     """How many times the inputs were read (not answered from the cache)."""
     count = []
-    real = inputs.read_inputs
+    real = pipeline.read
 
-    def counted(args, *rest):
-        count.append(args)
-        return real(args, *rest)
-    monkeypatch.setattr(inputs, "read_inputs", counted)
+    def counted(*given, **named):
+        count.append(named)
+        return real(*given, **named)
+    monkeypatch.setattr(pipeline, "read", counted)
     return count
 
 
@@ -90,10 +91,10 @@ def rewrite(path, text):
 
 def test_a_kept_config_is_the_one_built(tmp_path, cache, built):
     args = data_files(tmp_path)
-    first = cached_config.config_of(args)
+    first = cached_config.kept_config(args)
     assert [path.name for path in cache.iterdir()] == [cached_config._name(
         cached_config._key(args))]
-    again = cached_config.config_of(args)
+    again = cached_config.kept_config(args)
     assert len(built) == 1  # the second came from the cache
     assert again == first == inputs.config_from_args(args) and again is not first
     web = again.services["web"]
@@ -108,7 +109,7 @@ def test_any_input_changed_is_read_again(tmp_path, cache, built, change):
     args = data_files(tmp_path)
     (tmp_path / "facts.yaml").write_text("hostname: web01\n")
     args.facts = str(tmp_path / "facts.yaml")
-    cached_config.config_of(args)
+    cached_config.kept_config(args)
     if change == "edit":
         (tmp_path / "data.yaml").write_text(DATA.replace("8080", "9090"))
     elif change == "same size":
@@ -119,7 +120,7 @@ def test_any_input_changed_is_read_again(tmp_path, cache, built, change):
         (tmp_path / "group").write_text(GROUP + "staff:x:50:alice\n")
     else:
         (tmp_path / "facts.yaml").write_text("hostname: web02\n")
-    found = cached_config.config_of(args)
+    found = cached_config.kept_config(args)
     assert len(built) == 2
     assert found == inputs.config_from_args(args)
     if change in ("edit", "same size"):
@@ -147,7 +148,7 @@ def hierarchy(tmp_path):
                                     "glob entry removed", "hiera.yaml"])
 def test_a_hierarchy_s_files_and_globs_count(tmp_path, cache, built, change):
     args, data = hierarchy(tmp_path)
-    assert sorted(cached_config.config_of(args).services) == ["a", "web"]
+    assert sorted(cached_config.kept_config(args).services) == ["a", "web"]
     assert len(list(cache.iterdir())) == 1  # kept
     if change == "level appears":
         (data / "node.yaml").write_text("runit::services:\n  n: {command: n}\n")
@@ -166,14 +167,14 @@ def test_a_hierarchy_s_files_and_globs_count(tmp_path, cache, built, change):
         (tmp_path / "hiera.yaml").write_text(text.replace("  - {name: parts, glob: "
                                                           "'service-*.yaml'}\n", ""))
         wanted = ["web"]
-    assert sorted(cached_config.config_of(args).services) == wanted
+    assert sorted(cached_config.kept_config(args).services) == wanted
     assert len(built) == 2
 
 
 def test_unchanged_inputs_are_not_read_again(tmp_path, cache, built):
     args, _ = hierarchy(tmp_path)
     for _ in range(3):
-        cached_config.config_of(args)
+        cached_config.kept_config(args)
     assert len(built) == 1
 
 
@@ -184,11 +185,11 @@ def test_the_host_s_accounts_are_asked_again(tmp_path, cache, built, monkeypatch
     monkeypatch.setattr(host, "login", lambda name: host.Login(
         name, 1000, 1000, homes[name], "/bin/sh") if name in homes else None)
     monkeypatch.setattr(host, "groups_of", lambda logins: ())
-    assert cached_config.config_of(args).users["alice"].home == "/home/alice"
-    assert cached_config.config_of(args).users["alice"].home == "/home/alice"
+    assert cached_config.kept_config(args).users["alice"].home == "/home/alice"
+    assert cached_config.kept_config(args).users["alice"].home == "/home/alice"
     assert len(built) == 1
     homes["alice"] = "/srv/alice"
-    assert cached_config.config_of(args).users["alice"].home == "/srv/alice"
+    assert cached_config.kept_config(args).users["alice"].home == "/srv/alice"
     assert len(built) == 2
 
 
@@ -198,21 +199,21 @@ def test_what_cannot_be_told_is_not_kept(tmp_path, cache, built, monkeypatch):
     (tmp_path / "hiera.yaml").write_text((tmp_path / "hiera.yaml").read_text().replace(
         "node.yaml", "nodes/%{facts.hostname}.yaml"))
     monkeypatch.setattr("runit_provision.hiera.facts.host_facts", lambda: {"hostname": "h"})
-    cached_config.config_of(args)
-    cached_config.config_of(args)
+    cached_config.kept_config(args)
+    cached_config.kept_config(args)
     assert len(built) == 2 and not list(cache.iterdir())
     # a glob with a wildcard above its last component
     (tmp_path / "hiera.yaml").write_text((tmp_path / "hiera.yaml").read_text().replace(
         "nodes/%{facts.hostname}.yaml", "node.yaml").replace("service-*", "*/service-*"))
-    cached_config.config_of(args)
+    cached_config.kept_config(args)
     assert len(built) == 3 and not list(cache.iterdir())
 
 
 def test_inputs_changed_just_before_are_not_kept(tmp_path, cache, built, monkeypatch):
     monkeypatch.setattr(cached_config, "RACY_NS", 3600 * 10 ** 9)
     args = data_files(tmp_path)
-    cached_config.config_of(args)
-    cached_config.config_of(args)
+    cached_config.kept_config(args)
+    cached_config.kept_config(args)
     assert len(built) == 2 and not list(cache.iterdir())
 
 
@@ -220,13 +221,13 @@ def test_bad_data_is_an_error_each_time(tmp_path, cache):
     (tmp_path / "data.yaml").write_text("runit::services:\n  web: {comand: web}\n")
     for _ in range(2):
         with pytest.raises(DataError, match="comand"):
-            cached_config.config_of(arguments(data=tmp_path / "data.yaml"))
+            cached_config.kept_config(arguments(data=tmp_path / "data.yaml"))
     assert not list(cache.iterdir())
 
 
 def kept_entry(tmp_path, cache):
     args = data_files(tmp_path)
-    cached_config.config_of(args)
+    cached_config.kept_config(args)
     (entry,) = cache.iterdir()
     return args, entry
 
@@ -252,7 +253,7 @@ def test_an_entry_not_root_s_alone_or_not_sound_is_not_trusted(tmp_path, cache, 
         other = arguments(data=tmp_path / "other.yaml")
         entry.write_bytes(entry.read_bytes().replace(
             os.fsencode(args.data), os.fsencode(other.data)))
-    found = cached_config.config_of(args)
+    found = cached_config.kept_config(args)
     assert len(built) == 2
     assert found == inputs.config_from_args(args)
 
@@ -269,7 +270,7 @@ def test_a_directory_others_can_write_is_not_used(tmp_path, cache, built, harm):
         os.chown(cache, 1000, 1000)
     try:
         assert cached_config.cache_directory(os.environ) is None
-        cached_config.config_of(args)
+        cached_config.kept_config(args)
         assert len(built) == 2
     finally:
         tmp_path.chmod(0o700)
@@ -278,15 +279,15 @@ def test_a_directory_others_can_write_is_not_used(tmp_path, cache, built, harm):
 def test_not_root_no_cache(tmp_path, cache, built, monkeypatch):
     args, _ = kept_entry(tmp_path, cache)
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
-    cached_config.config_of(args)
+    cached_config.kept_config(args)
     assert len(built) == 2
 
 
 def test_none_wanted(tmp_path, cache, built, monkeypatch):
     monkeypatch.setenv(cached_config.CACHE_VARIABLE, "")
     args = data_files(tmp_path)
-    cached_config.config_of(args)
-    cached_config.config_of(args)
+    cached_config.kept_config(args)
+    cached_config.kept_config(args)
     assert len(built) == 2 and not cache.exists()
 
 
@@ -295,7 +296,7 @@ def test_the_code_that_made_it_counts(tmp_path, cache):
     import marshal
     files = [path for path, _ in marshal.loads(entry.read_bytes())[2]]
     for module in ("schema/services.py", "hiera/lookup.py", "model/__init__.py",
-                   "cli/inputs.py", "cli/cached_config.py"):
+                   "inputs.py", "cli/cached_config.py"):
         assert any(path.endswith("/runit_provision/" + module) for path in files), module
     assert any("/yaml/" in path for path in files)
 
@@ -305,6 +306,6 @@ def test_at_most_so_many_entries(tmp_path, cache, monkeypatch):
     (tmp_path / "data.yaml").write_text(DATA)
     for number in range(5):
         (tmp_path / ("facts%d.yaml" % number)).write_text("a: %d\n" % number)
-        cached_config.config_of(arguments(data=tmp_path / "data.yaml",
+        cached_config.kept_config(arguments(data=tmp_path / "data.yaml",
                                           facts=tmp_path / ("facts%d.yaml" % number)))
     assert len(list(cache.iterdir())) == 3

@@ -1,6 +1,7 @@
-"""cli/inputs.py: where accounts come from — the one rule (``databases_for``) every command
-uses, import included — and what the databases it gives answer: the Accounts a tree is
-rendered with (the host's for exactly the logins the data names) and owner names -> ids."""
+"""cli/inputs.py and the pipeline (inputs.py): where accounts come from — the one rule
+(``accounts.databases.databases_for``) every command uses, import included — and what the
+databases it gives answer: the Accounts a tree is rendered with (the host's for exactly the
+logins the data names) and owner names -> ids."""
 
 import grp
 import os
@@ -9,8 +10,9 @@ import pwd
 import pytest
 
 from runit_provision.accounts.databases import (
-    Databases, GroupTable, HostGroup, HostPasswd, PasswdTable)
-from runit_provision.cli.inputs import accounts_from_args, databases_for, logins_named
+    Databases, GroupTable, HostGroup, HostPasswd, PasswdTable, databases_for)
+from runit_provision.cli.inputs import accounts_from_args
+from runit_provision.inputs import logins_named
 from runit_provision.cli.main import build_parser, main
 
 STAGED_PASSWD = "root:x:0:0::/staged/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/zsh\n"

@@ -12,12 +12,13 @@ import urllib.request
 import pytest
 import yaml
 
-from runit_provision.apply.metrics import exposition
-from runit_provision.apply.status import ServiceStatus, SideStatus
+from runit_provision.health.metrics import exposition
+from runit_provision.health.status import ServiceStatus
 from runit_provision.cli.main import main
 from runit_provision.protocol.tally import Tally
 
 from ..conftest import make_bin_dir, our_tool
+from ..sides import made_side
 from ..runtime.processes import (
     BASE_PATH, descendants, kill_pids, process_group_members, processes_under, wait_until)
 
@@ -41,13 +42,13 @@ def test_families_labels_and_what_is_left_out_without_an_account():
         tally.died(11 | 0x80, (NOW - 10 + moment) * 10**9, 10**7)
     rows = [
         ServiceStatus("web", "/etc/sv/web", None, True,
-                      SideStatus("down", 0, 3, "up", True, False, tally, NOW * 10**9),
-                      SideStatus("run", 12, 100, "up", True, False, None, NOW * 10**9)),
+                      made_side("down", 0, 3, "up", True, tally, NOW * 10**9),
+                      made_side("run", 12, 100, "up", True, None, NOW * 10**9)),
         ServiceStatus('odd"name', "/home/a/sv/x", "alice", True,
-                      SideStatus("not supervised"), None),
+                      made_side("not supervised"), None),
         # not in the data: a name found in a home, shown as status shows it (UTF-8 text)
         ServiceStatus("alice/by\nhand\udcff", "/home/a/service/by\nhand\udcff", "alice", True,
-                      SideStatus("run", 7, 5, "up", True, False, None, NOW * 10**9), None,
+                      made_side("run", 7, 5, "up", True, None, NOW * 10**9), None,
                       declared=False)]
     text = exposition(rows)
     system = 'service="web",tree="system",declared="true"'

@@ -1,17 +1,20 @@
 """``status``'s line under a service that is not running as wanted — pure, from made-up
 sides (tests/runtime/test_tally.py reads real ones)."""
 
-from runit_provision.apply.status import ServiceStatus, SideStatus
+from runit_provision.health.status import ServiceStatus, side_json
+from runit_provision.health.verdict import side_words as side_fact
 from runit_provision.cli.status import why_not_running
 from runit_provision.protocol.tally import Tally
+
+from ..sides import made_side
 
 NOW = 1_700_000_000 * 10**9
 
 
 def row(state, tally, want="up", enabled=True):
     return ServiceStatus("web", "/etc/sv/web", None, enabled,
-                         SideStatus(state, 0 if state != "run" else 42, 0, want, True, False,
-                                    tally, NOW), None)
+                         made_side(state, 0 if state != "run" else 42, 0, want, True, tally,
+                                   NOW), None)
 
 
 def died(times, status=3 << 8, ran=20_000_000):
@@ -33,7 +36,7 @@ def test_a_crash_loop_says_how_many_deaths_and_the_last_exit():
 def test_one_death_by_a_signal_with_a_core():
     tally = died([NOW - 5 * 10**9], status=11 | 0x80, ran=7500 * 10**9)
     assert why_not_running(row("down", tally)) == \
-        "last exit signal 11 (SEGV), core dumped after 2h05m (1 death in 60 s)"
+        "last signal 11 (SEGV), core dumped after 2h05m (1 death in 60 s)"
 
 
 def test_old_deaths_leave_the_window_and_a_running_service_says_nothing():
@@ -59,19 +62,18 @@ def test_a_service_not_in_the_data_is_marked_and_its_note_says_why_it_was_not_re
     from runit_provision.cli.status import notes_of
 
     refused = ServiceStatus("alice/peek", "/home/alice/service/peek", "alice", True,
-                            SideStatus("unknown"), None, declared=False,
+                            made_side("unknown"), None, declared=False,
                             note="not read: a link of uid 1000's to a directory of uid 0's")
     assert refused.is_wanted and notes_of(refused) == [
         "not in the data: /home/alice/service/peek (apply leaves it alone)",
         "not read: a link of uid 1000's to a directory of uid 0's"]  # no "last exit unknown"
     dying = ServiceStatus("flappy", "/etc/service/fl\x1bappy", None, True,
-                          SideStatus("down", 0, 0, "up", True, False,
-                                     died([NOW - 10**9]), NOW), None, declared=False)
+                          made_side("down", 0, 0, "up", True, died([NOW - 10**9]), NOW), None, declared=False)
     assert notes_of(dying) == [
         "not in the data: /etc/service/fl\\x1bappy (apply leaves it alone)",
         "last exit 3 after 0.02 s (1 death in 60 s)"]
     resting = ServiceStatus("resting", "/etc/service/resting", None, True,
-                            SideStatus("down", 0, 0, "down", False, False, None, NOW), None,
+                            made_side("down", 0, 0, "down", False, None, NOW), None,
                             declared=False)
     assert not resting.is_wanted and notes_of(resting) == [
         "not in the data: /etc/service/resting (apply leaves it alone)"]
@@ -83,7 +85,7 @@ def test_readiness_is_a_line_under_the_row_and_a_word_in_the_state():
 
     def ready_row(record):
         return ServiceStatus("db", "/etc/sv/db", None, True,
-                             SideStatus("run", 42, 31, "up", True, False, None, NOW, record),
+                             made_side("run", 42, 31, "up", True, None, NOW, record),
                              None)
 
     starting = ready_row(Readiness("starting", 42, NOW - 31 * 10**9, 0, "replaying WAL", 0, 0))
@@ -91,8 +93,8 @@ def test_readiness_is_a_line_under_the_row_and_a_word_in_the_state():
     assert starting.main.is_ready is False and starting.main.ready_latency is None
     ready = ready_row(Readiness("ready", 42, NOW - 10**9, NOW - 6 * 10**8, "up\x1b", 0, 0))
     assert readiness_line(ready.main) == "ready after 0.40 s: up\\x1b"
-    assert ready.main.as_json()["readiness"]["latency"] == 0.4
-    assert ready.main.as_fact()["ready"] == "ready"
+    assert side_json(ready.main)["readiness"]["latency"] == 0.4
+    assert side_fact(ready.main)["ready"] == "ready"
     assert readiness_line(ready_row(Readiness("reloading", 42, NOW, NOW, "", 0, 0)).main) \
         == "reloading"
     timed_out = Readiness("starting", 42, NOW, 0, "", 0, 0, "not ready after 90 s")
@@ -100,5 +102,5 @@ def test_readiness_is_a_line_under_the_row_and_a_word_in_the_state():
         "not ready after 0.00 s (runsv ended a run: not ready after 90 s)"
     # a side without readiness: its JSON and fact are as they were before readiness existed
     plain = row("run", None).main
-    assert "readiness" not in plain.as_json() and "ready" not in plain.as_fact()
+    assert "readiness" not in side_json(plain) and "ready" not in side_fact(plain)
     assert plain.is_ready is None and readiness_line(plain) is None

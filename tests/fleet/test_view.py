@@ -2,8 +2,11 @@
 the CLI's exit codes where no PuppetDB is needed (tests/puppet/test_puppetdb.py asks a real
 one)."""
 
+import io
+
 from runit_provision.cli.main import main
-from runit_provision.fleet.view import problems_of, table
+from runit_provision.cli.output import print_table
+from runit_provision.fleet.view import COLUMNS, cells, problems_of
 
 
 def side(state="run", want="up", looping=False, gave_up=False, last="none", deaths="0"):
@@ -40,11 +43,28 @@ def test_what_is_not_as_wanted_and_why():
         ("b.example.com", "api", "crash-looping"),
         ("c.example.com", "web", "not running")]
     assert [node for node, _ in unreadable] == ["d.example.com"]
-    lines = table(problems).splitlines()
+    printed = io.StringIO()
+    print_table(COLUMNS, [cells(problem) for problem in problems], printed)
+    lines = printed.getvalue().splitlines()
     assert lines[0].split() == ["NODE", "SERVICE", "STATE", "WANT", "WHY", "LAST", "EXIT",
                                 "DEATHS"]
     assert lines[3].split()[:3] == ["b.example.com", "api", "down"]
     assert lines[3].endswith("exit 3     10-99")
+
+
+def test_a_nodes_verdict_is_shown_as_the_node_words_it():
+    """A fact carries its node's verdict (health/verdict.py, as status --fact prints it): the
+    view shows those words; a fact without one (an older node's) is judged the same way
+    from its words, as the test above."""
+    looping = dict(service("api", side("run", looping=True), log=side("down")),
+                   verdict="crash-looping, its logger is down")
+    steady = dict(service("web", side()), verdict="as wanted")
+    problems, _ = problems_of({"a.example.com": fact(looping, steady)})
+    assert [(p.service, p.why) for p in problems] == [
+        ("api", "crash-looping, its logger is down")]
+    unjudged = service("api", side("run", looping=True), log=side("down"))
+    assert [p.why for p in problems_of({"b": fact(unjudged)})[0]] == [
+        "crash-looping, its logger is down"]
 
 
 def test_no_puppetdb_is_exit_1_and_half_a_client_certificate_is_exit_2(capsys):

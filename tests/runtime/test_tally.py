@@ -10,8 +10,8 @@ import time
 import pytest
 
 from runit_provision.apply.fsroot import FsRoot
-from runit_provision.apply.observe import probe_side
-from runit_provision.apply.status import side_status
+from runit_provision.apply.observe import read_side
+from runit_provision.health.status import side_json
 from runit_provision.protocol.tally import TALLY_FILE, read_tally_at, tally_from_bytes
 
 from ..conftest import our_tool
@@ -50,8 +50,7 @@ def tally(service):
 
 def status_of(service):
     with FsRoot("/") as fs:
-        return side_status(fs, str(service), int(time.time()),
-                           lambda path: probe_side(fs, path))
+        return read_side(fs, str(service), int(time.time()))
 
 
 def test_a_crash_loop_is_counted_with_its_exit_and_shown(tmp_path, started):
@@ -68,7 +67,7 @@ def test_a_crash_loop_is_counted_with_its_exit_and_shown(tmp_path, started):
     side = wait_until(lambda: (lambda s: s.tally is not None and s.tally.deaths >= 5 and s)(
         status_of(service)), timeout=15, what="five deaths, read as status reads them")
     assert side.is_crash_looping and side.deaths_in_window >= 5
-    shown = side.as_json()
+    shown = side_json(side)
     assert shown["crash_looping"] is True and shown["last_exit"]["code"] == 3
     assert shown["deaths"] >= 5 and shown["window"] == 60
 
@@ -128,7 +127,7 @@ def test_under_c_runsv_the_account_is_unknown_never_stale(tmp_path, started):
     assert os.path.exists(str(service / TALLY_FILE)) and tally(service).pid != pid
     side = status_of(service)
     assert side.state == "run" and side.pid == pid and side.tally is None
-    assert side.as_json()["deaths"] == "unknown" and side.is_crash_looping is None
+    assert side_json(side)["deaths"] == "unknown" and side.is_crash_looping is None
 
 
 def test_a_torn_tally_is_read_again_and_garbage_is_none(tmp_path):
@@ -175,7 +174,7 @@ def test_a_give_up_policy_leaves_a_crash_loop_down_until_sv_up(tmp_path, started
                        timeout=20, what="the tree giving up")
     assert found.deaths == 3 and found.starts == 3 and found.pid == 0
     side = status_of(service)
-    assert side.want == "down" and side.has_given_up and side.as_json()["gave_up"]
+    assert side.want == "down" and side.has_given_up and side_json(side)["gave_up"]
     sv = [our_tool("sv"), "-w", "10"]
     done = subprocess.run(sv + ["up", str(service)], env=tree_env(), capture_output=True,
                           timeout=30)

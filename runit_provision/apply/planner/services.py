@@ -250,7 +250,8 @@ class ServicesPlanner:
         if not live.is_supervised:
             return "not supervised (no runsv)"
         if not live.is_running:
-            return "not running (%s)" % (live.state or "state unknown")
+            return "not running (%s)" % (live.state if live.status is not None
+                                         else "state unknown")
         if not live.is_want_up:
             return "want down"
         return None

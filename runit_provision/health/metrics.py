@@ -1,4 +1,4 @@
-"""apply: ``status``'s rows as Prometheus metrics — the text exposition format (0.0.4), as
+"""health: ``status``'s rows as Prometheus metrics — the text exposition format (0.0.4), as
 node_exporter's textfile collector reads it. Pure: rows in, text out.
 
 One family per fact, labelled ``service``, ``tree`` (``system``, or the login whose tree it
@@ -40,7 +40,7 @@ FAMILIES = (
 
 
 def exposition(rows):
-    """The text of every family for ``rows`` (apply/status.ServiceStatus), log sides after
+    """The text of every family for ``rows`` (health/status.ServiceStatus), log sides after
     services; families with no sample are left out."""
     out = []
     for prefix, side_of in (("runit_service_", _main), ("runit_service_log_", _log)):
@@ -71,7 +71,7 @@ def _log(row):
 
 
 def _values(side):
-    """``(suffix, value)`` of one side (apply/status.SideStatus)."""
+    """``(suffix, value)`` of one side (health/status.SideStatus)."""
     supervised = side.state != "not supervised"
     yield "supervised", _flag(supervised)
     yield "up", _flag(side.state == "run")

@@ -1,0 +1,206 @@
+"""health: what every declared service is doing — ``runit-provision status``'s rows.
+
+For each ServiceUnit of the data (model/units.py: system services, each
+``runsvdir-<login>``, the users' services) both sides are read from their ``supervise/``
+files the way sv reads them (the ``supervise/ok`` probe, then ``supervise/status``;
+``apply/observe.read_side``), through ``FsRoot``, and the ``down`` files say whether a side
+is normally up. Each row is judged once, by the one verdict (verdict.py: *wanted* as runsv
+sees it; a wanted service that is not running is what makes ``status`` exit 3, LSB's "not
+running"). A side whose state cannot be told (its status or ``ok`` made unreadable) is
+``unknown``; each row carries the restarts an apply owes it (``SV_DIR/.pending-restarts``,
+apply/owed.py).
+
+After the declared services come the ones the data does not declare (``declared`` False):
+every other entry of the service directories the data names, linked by hand or left behind
+(apply/supervised.py), read the same way. runsv's own rule says what is wanted of one: up
+unless a ``down`` file marks it normally down.
+"""
+
+from ..apply.observe import NOT_SUPERVISED, probe_side, read_owed, read_side
+from ..apply.owed import owed_path
+from ..apply.supervised import LEFT_ALONE, is_still_owned, undeclared
+from ..errors import ApplyError, UnsafePathError
+from ..model.units import selected_units, service_directories
+from ..protocol.layout import LOG_DIR
+from ..protocol.probe import SideState
+from ..protocol.tally import CRASH_LOOP
+from .verdict import UNKNOWN, is_paused, is_wanted, side_words, verdict_of
+
+
+def side_json(side):
+    """``status --json``'s record of one side (protocol.probe.SideState): every derived word,
+    our runtime's account (``unknown`` where none is kept) and, for a side that declares it,
+    its readiness."""
+    found = {"state": side.state, "pid": side.pid or None, "uptime": side.uptime,
+             "want": side.want, "normally": side.normally, "paused": is_paused(side)}
+    tally = side.tally
+    if tally is None:
+        found.update(starts=UNKNOWN, deaths=UNKNOWN, last_exit=UNKNOWN,
+                     deaths_in_window=UNKNOWN, crash_looping=UNKNOWN, gave_up=UNKNOWN)
+        return _with_readiness(side, found)
+    last = tally.last_exit
+    if last is not None:
+        last = dict(last, at=tally.died_at_ns / 1e9,
+                    ran=None if tally.ran_ns is None else tally.ran_ns / 1e9)
+    found.update(starts=tally.starts, deaths=tally.deaths, last_exit=last,
+                 deaths_in_window=side.deaths_in_window, window=CRASH_LOOP[1],
+                 crash_looping=side.is_crash_looping,
+                 gave_up=tally.gave_up_ns / 1e9 if tally.gave_up_ns else None)
+    return _with_readiness(side, found)
+
+
+def readiness_json(side):
+    found = side.readiness
+    if found is None:
+        return None
+    return {"state": found.state, "ready": side.is_ready, "latency": side.ready_latency,
+            "ready_at": found.ready_ns / 1e9 if found.ready_ns else None,
+            "started_at": found.started_ns / 1e9, "status": found.status,
+            "mainpid": found.mainpid or None, "refused": found.refused}
+
+
+def _with_readiness(side, found):
+    """``readiness`` only for a side that declares it: every other side's JSON is as it was
+    before readiness existed."""
+    if side.readiness is not None:
+        found["readiness"] = readiness_json(side)
+    return found
+
+
+class ServiceStatus:
+    """A supervised service: ``label``, ``path`` (its directory; for one the data does not
+    declare, its entry in the service directory), ``tree`` (login or None), ``enabled``,
+    ``main`` and ``log`` (protocol.probe.SideState; ``log`` None without a logger),
+    ``owed``: the restarts and HUPs an apply wrote down for it and has not done yet
+    (``owed.Owed``; apply/owed.py), ``declared``: whether the data declares it, and
+    ``note``: why its state was not read (None: it was). ``verdict``: the one judgement of
+    it (verdict.py), made once."""
+
+    __slots__ = ("label", "path", "tree", "enabled", "main", "log", "owed", "declared",
+                 "note", "_verdict")
+
+    def __init__(self, label, path, tree, enabled, main, log, owed=(), declared=True,
+                 note=None):
+        self.label, self.path, self.tree, self.enabled = label, path, tree, enabled
+        self.main, self.log, self.owed = main, log, list(owed)
+        self.declared, self.note = declared, note
+        self._verdict = None
+
+    @property
+    def is_wanted(self):
+        return is_wanted(self.main, self.declared, self.enabled)
+
+    @property
+    def is_running(self):
+        return self.main.is_running
+
+    @property
+    def verdict(self):
+        if self._verdict is None:
+            self._verdict = verdict_of(self.is_wanted, self.main, self.log)
+        return self._verdict
+
+    @property
+    def mark(self):
+        """The line that marks a service the data does not declare (None for one it does)."""
+        if self.declared:
+            return None
+        return "not in the data: %s (%s)" % (self.path, LEFT_ALONE)
+
+    def as_json(self):
+        return {"service": self.label, "path": self.path, "tree": self.tree,
+                "declared": self.declared, "note": self.note,
+                "enabled": self.enabled, "wanted": self.is_wanted,
+                "running": self.is_running, "verdict": self.verdict.word,
+                "main": side_json(self.main),
+                "log": side_json(self.log) if self.log is not None else None,
+                "owed": [{"action": entry.action, "target": entry.target,
+                          "reason": entry.reason} for entry in self.owed]}
+
+    def as_fact(self):
+        """``as_json`` with each side's fact words (verdict.side_words): stable between agent
+        runs."""
+        return {"service": self.label, "path": self.path, "tree": self.tree,
+                "declared": self.declared, "note": self.note,
+                "enabled": self.enabled, "wanted": self.is_wanted,
+                "running": self.is_running, "verdict": self.verdict.word,
+                "main": side_words(self.main),
+                "log": side_words(self.log) if self.log is not None else None}
+
+
+class Rows(list):
+    """The ServiceStatus rows, and ``unread``: the service directories that could not be
+    listed (supervised.Unread) — what runs there cannot be told."""
+
+    def __init__(self, rows=(), unread=()):
+        list.__init__(self, rows)
+        self.unread = list(unread)
+
+
+def service_statuses(config, fs, now, labels=None, probe=None):
+    """Rows: a ServiceStatus for each present declared unit of ``config`` that ``labels``
+    selects (model.units.labels_named's; None: all), in the data's order, then — for all of
+    them — one for each entry of its service directories the data does not declare
+    (supervised.py); ``now``: unix seconds; ``probe``: ``probe_side``'s signature (tests give
+    a fake; then no tally is read)."""
+    with_tally = probe is None
+    probe = probe or (lambda path: probe_side(fs, path))
+    owed = owed_by_target(fs, owed_path(config.sv_dir))
+    rows = Rows()
+    units = selected_units(config, labels)
+    for unit in units:
+        if unit.is_absent:
+            continue
+        main = read_side(fs, unit.path, now, probe, with_tally)
+        log = read_side(fs, unit.log_path, now, probe, with_tally) if unit.has_log else None
+        rows.append(ServiceStatus(unit.label, unit.path, unit.login or unit.for_login,
+                                  unit.is_enabled, main, log,
+                                  owed.get(unit.path, []) + owed.get(unit.log_path, [])))
+    if labels is None:
+        entries, rows.unread = undeclared(service_directories(config),
+                                          [unit.link for unit in units], fs)
+        rows.extend(undeclared_status(fs, entry, now, probe, with_tally) for entry in entries)
+    return rows
+
+
+def undeclared_status(fs, entry, now, probe, with_tally=True):
+    """The ServiceStatus of an entry the data does not declare (supervised.Undeclared): read
+    where it leads, as a declared one is; a link that leads nowhere is not supervised, one
+    not followed is ``unknown`` — and wanted, as neither can be told to be down."""
+    note = entry.why
+    if entry.side is not None and not is_still_owned(fs, entry):
+        note = "not read: %s is no longer its link's owner's" % entry.side
+    if note is not None:
+        main = NOT_SUPERVISED if entry.is_dangling else SideState(unknown=note)
+        return ServiceStatus(entry.label, entry.path, entry.login, True, main, None,
+                             declared=False, note=note)
+    main = read_side(fs, entry.side, now, probe, with_tally)
+    log_path = entry.side + "/" + LOG_DIR
+    log = read_side(fs, log_path, now, probe, with_tally) \
+        if has_log_side(fs, log_path) else None
+    return ServiceStatus(entry.label, entry.path, entry.login, True, main, log,
+                         declared=False)
+
+
+def has_log_side(fs, path):
+    """runsv's test for a logger: ``log`` is (or leads to) a directory. One that is not
+    reached safely counts (its state is then ``unknown``)."""
+    try:
+        return fs.dir_stat(path) is not None
+    except NotADirectoryError:
+        return False
+    except (OSError, UnsafePathError):
+        return True
+
+
+def owed_by_target(fs, path):
+    """{side directory: [Owed]} of what an apply wrote down at ``path`` and has not done;
+    empty when it cannot be read here (root's file, 0600, read by another account)."""
+    try:
+        entries = read_owed(fs, path)
+    except (OSError, ApplyError):
+        return {}
+    found = {}
+    for entry in entries:
+        found.setdefault(entry.target, []).append(entry)
+    return found

@@ -1,0 +1,159 @@
+"""health: is it as wanted — the one verdict every verb judges a service by: ``status`` (its
+exit code, its red rows and the logs under them), the Puppet fact (its ``verdict`` and
+``not_running``), ``fleet status`` (a node's fact, judged on the node) and verify's checks of
+what runs. Pure: words in, words out.
+
+A service is judged in the words the fact carries of each side (``side_words``: ``state``,
+``want``, ``crash_looping``, ``gave_up``…, each derived once by protocol.probe.SideState), so
+that a fact from PuppetDB is judged as the node judged itself — and one from an older node,
+which carries no verdict, the same way (``judge``). What is wrong, in this order:
+
+    gave up restarting it        runsv stopped restarting it (its give-up policy)
+    crash-looping                it died tally.CRASH_LOOP's deaths within the window
+    not running                  it is wanted up and does not run (neither of the above)
+    its logger is STATE          it runs; its logger is wanted up and does not
+    its logger is crash-looping
+
+Nothing wrong: ``as wanted``. ``is_stopped`` — wanted up and not running, whatever else is
+said — is what makes ``status`` exit 3 (LSB's "not running") and fills the fact's
+``not_running``. What is *wanted* (``is_wanted``) is runsv's own view: up when runsv was last
+asked for up, when it gave up restarting it, or — with no runsv — when no ``down`` file marks
+it normally down; a service the data does not declare is wanted up unless a ``down`` file
+says otherwise; one the data disables, not at all. verify judges against the data instead
+(wanted up unless ``down: true``) through ``verdict_of``.
+"""
+
+from collections import namedtuple
+
+from ..protocol.tally import exit_text
+
+UNKNOWN = "unknown"
+AS_WANTED = "as wanted"
+GAVE_UP = "gave up restarting it"
+CRASH_LOOPING = "crash-looping"
+NOT_RUNNING = "not running"
+LOGGER_IS = "its logger is %s"
+LOGGER_CRASH_LOOPING = LOGGER_IS % CRASH_LOOPING
+
+
+class Verdict(namedtuple("Verdict", "words is_stopped service_words")):
+    """``words``: what is wrong, in the module's order (none: as wanted); ``is_stopped``:
+    wanted up and not running; ``service_words``: how many of ``words`` are of the service
+    itself (the rest are its logger's)."""
+
+    __slots__ = ()
+
+    @property
+    def word(self):
+        """``as wanted``, or what is wrong: ``crash-looping, its logger is down``."""
+        return ", ".join(self.words) or AS_WANTED
+
+    @property
+    def is_as_wanted(self):
+        return not self.words
+
+    @property
+    def is_service_wrong(self):
+        """Something is wrong with the service itself (not only its logger): what status
+        marks red and explains under the row."""
+        return self.service_words > 0
+
+
+def judge(service, wanted=None, running=None):
+    """The Verdict of one service in the fact's words: ``wanted``, ``running``, and its
+    ``main`` and ``log`` sides' ``side_words`` (a side as Facter hands it back — ``""`` for
+    none — reads as none); ``wanted``, ``running``: taken instead of the service's own when
+    given (fleet status takes its node's ``not_running``).
+
+    >>> judge({"wanted": True, "running": False, "main": {"crash_looping": True},
+    ...        "log": {"state": "run"}}).word
+    'crash-looping'
+    >>> found = judge({"wanted": True, "running": True, "main": {"crash_looping": False},
+    ...                "log": {"state": "down", "want": "up", "crash_looping": "unknown"}})
+    >>> found.word, found.is_stopped, found.is_service_wrong
+    ('its logger is down', False, False)
+    >>> judge({"wanted": False, "running": False, "main": {}, "log": ""}).word
+    'as wanted'
+    """
+    main = service.get("main")
+    main = main if isinstance(main, dict) else {}
+    log = service.get("log")
+    log = log if isinstance(log, dict) else None
+    running = service.get("running") is True if running is None else running
+    wanted = service.get("wanted") is True if wanted is None else wanted
+    stopped = wanted and not running
+    words = []
+    if main.get("gave_up") is True:
+        words.append(GAVE_UP)
+    elif main.get("crash_looping") is True:
+        words.append(CRASH_LOOPING)
+    if stopped and not words:
+        words.append(NOT_RUNNING)
+    mine = len(words)
+    if log is not None and running and log.get("state") not in ("run", None) \
+            and log.get("want") == "up":
+        words.append(LOGGER_IS % log.get("state"))
+    if log is not None and log.get("crash_looping") is True:
+        words.append(LOGGER_CRASH_LOOPING)
+    return Verdict(tuple(words), stopped, mine)
+
+
+def verdict_of(wanted, main, log=None):
+    """The Verdict of a service whose sides are read (protocol.probe.SideState; ``log``
+    None: no logger), wanted up or not (``wanted``): ``judge`` of their words."""
+    return judge({"wanted": wanted, "running": main.is_running, "main": side_words(main),
+                  "log": None if log is None else side_words(log)})
+
+
+def is_wanted(main, declared=True, enabled=True):
+    """Whether a service whose service side is ``main`` (a SideState) is wanted up, as runsv
+    sees it (the module says the rule); ``declared``: the data declares it; ``enabled``: it
+    does not say ``enabled: false``."""
+    if not declared:  # runsv's rule: up unless a down file says otherwise
+        return main.is_normally_up
+    if not enabled:
+        return False
+    if main.has_given_up:
+        return True  # runsv wants it down only because it gave up restarting it
+    if main.want is not None:
+        return main.want == "up"
+    return main.is_normally_up
+
+
+def side_words(side):
+    """What the Puppet fact carries of one side (a SideState), and what the verdict judges:
+    only words that stay the same between two agent runs while nothing happens — no pid, no
+    uptime, no time; the deaths in buckets (``fact_deaths``), the last exit as the fact words
+    it (protocol.tally.exit_text, not named); ``unknown`` where our runtime keeps no account
+    (the C runit); ``ready`` only for a side that declares readiness."""
+    tally = side.tally
+    found = {"state": side.state, "want": side.want, "normally": side.normally,
+             "paused": is_paused(side),
+             "crash_looping": UNKNOWN if tally is None else side.is_crash_looping,
+             "gave_up": UNKNOWN if tally is None else side.has_given_up,
+             "last_exit": UNKNOWN if tally is None else exit_text(tally.last_exit, named=False),
+             "deaths": UNKNOWN if tally is None else fact_deaths(tally.deaths)}
+    if side.readiness is not None:
+        found["ready"] = side.readiness.state  # starting, ready, reloading, stopping
+    return found
+
+
+def is_paused(side):
+    """``sv pause``d, as its status says (False where nothing was read)."""
+    return bool(side.status.paused) if side.state in ("run", "down", "finish") else False
+
+
+DEATH_BUCKETS = ((0, "0"), (1, "1"), (9, "2-9"), (99, "10-99"), (999, "100-999"))
+
+
+def fact_deaths(count):
+    """A death count as a bucket a fact can keep while a service dies now and then, and a
+    PQL query can match: ``0``, ``1``, ``2-9``, ``10-99``, ``100-999``, ``1000+``.
+
+    >>> [fact_deaths(count) for count in (0, 1, 2, 9, 10, 150, 5000)]
+    ['0', '1', '2-9', '2-9', '10-99', '100-999', '1000+']
+    """
+    for top, word in DEATH_BUCKETS:
+        if count <= top:
+            return word
+    return "1000+"

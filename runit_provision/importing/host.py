@@ -1,0 +1,490 @@
+"""importing: what ``runit-provision import`` reads of a host, and the whole import of it —
+a tree of service directories (``import_tree``: PATHs, or what a ``--service-dir`` links), a
+user's own tree (``import_user``) or systemd units (``import_units``) -> the data that renders
+them again, and what to say of it (``Imported``). The cli opens the host (``FsRoot`` under
+``--root``) and hands it in as ``root`` — read through it only (found.py) — then prints,
+writes and picks the exit code; nothing here prints or writes.
+"""
+
+import collections
+import os
+import posixpath
+import stat
+
+from ..errors import ProvisionError
+from ..model import USER_TREE_PREFIX
+from ..protocol.layout import LOG_DIR, RUN
+from .assemble import DEFAULTS, Settings, import_services
+from .found import read_log_dir, read_service, unread_why
+from .recognise import Notes, command_keys, log_keys, user_tree_keys
+
+UNIT_PATHS = ("/etc/systemd/system", "/run/systemd/system", "/lib/systemd/system",
+              "/usr/lib/systemd/system")
+
+
+class Imported:
+    """What an import made of the host: ``settings`` (the top-level keys it adds: sv_dir…),
+    ``services`` [(name, data, Notes)], ``users`` [(login, entry, Notes, [(name, data,
+    Notes)])], the YAML's ``header`` lines; ``said``: the lines to tell (stderr), in order;
+    ``problems``: what makes it fail — nothing is written then; ``refused``: the directories
+    or units left out, [(what, why)] (the rest is imported); ``changes``: how many changes
+    ``plan`` would still make; ``dropped``: settings ``--drop-unsupported`` dropped."""
+
+    def __init__(self):
+        self.settings, self.services, self.users, self.header = {}, [], [], []
+        self.said, self.problems, self.refused = [], [], []
+        self.changes = self.dropped = 0
+
+    def failed(self, problems):
+        self.problems += problems
+        return self
+
+
+def import_tree(root, paths, service_dir=None, only=None, databases=None, root_dir=None,
+                cwd=None):
+    """The import of the service directories at ``paths`` (the host's, as the shell means
+    them: ``host_path``; ``root_dir``: ``--root``), or — with none — of those linked in
+    ``service_dir``; ``only``: these names alone; owners compared through ``databases``
+    (``accounts.databases.databases_for``: plan's). A ``runsvdir-LOGIN`` of ours brings its
+    user's tree along (``users``)."""
+    imported = Imported()
+    problems, refused = imported.problems, imported.refused
+    bases, service_dir = service_directories(root, paths, service_dir, only, root_dir,
+                                             problems, refused, cwd)
+    if problems:
+        return imported
+    sv_dir = _common_parent(bases, problems)
+    if problems:
+        return imported
+    founds = []
+    tree_bases = [base for base in bases
+                  if posixpath.basename(base).startswith(USER_TREE_PREFIX)]
+    bases = [base for base in bases if base not in tree_bases]
+    for base in bases:
+        try:
+            founds.append(read_service(root, base, posixpath.join(
+                service_dir, posixpath.basename(base))))
+        except (OSError, ValueError) as exc:
+            refused.append((base, str(exc)))
+    settings = tree_settings(founds, sv_dir, service_dir, databases)
+    trees = {None: settings}
+    user_trees = []  # (found of runsvdir-LOGIN, notes)
+    for base in tree_bases:
+        why = read_user_tree(root, base, settings, trees, founds, user_trees)
+        if why is not None:  # not ours: a service like any other
+            imported.said.append("%s: imported as a service: %s" % (posixpath.basename(base),
+                                                                     why))
+            try:
+                founds.append(read_service(root, base, posixpath.join(
+                    service_dir, posixpath.basename(base))))
+            except (OSError, ValueError) as exc:
+                refused.append((base, str(exc)))
+    for found in founds:
+        run_text = found.file(LOG_DIR + "/" + RUN)
+        _keys, directory, _why = log_keys(run_text, None)
+        if directory is not None:
+            read_log_dir(root, found, directory)
+    services, users = imported.services, {}
+    for found, notes in user_trees:
+        login = found.name[len(USER_TREE_PREFIX):]
+        users[login] = (trees[login].user, notes, [])
+    for found, data, notes in import_services(founds, trees, user_trees):
+        if data is None:
+            refused += [(found.base, problem) for problem in notes.problems]
+            continue
+        (services if found.tree is None else users[found.tree][2]).append(
+            (found.name, data, notes))
+    for label, notes in [(name, notes) for name, _data, notes in services] + [
+            (USER_TREE_PREFIX + login, notes) for login, (_e, notes, _s) in users.items()] + [
+            (name, notes) for _e, _n, members in users.values() for name, _d, notes in members]:
+        problems += ["%s: %s" % (label, problem) for problem in notes.problems]
+        imported.changes += len(notes.changes)
+        imported.said += ["%s: plan would change: %s" % (label, change)
+                          for change in notes.changes]
+        imported.said += ["%s: not carried (apply leaves it as it is): %s" % (label, line)
+                          for line in notes.not_carried]
+    if problems:
+        return imported
+    imported.said += ["refused %s: %s" % (what, why) for what, why in refused]
+    if refused and not services and not users:
+        return imported.failed(["nothing imported: every directory was refused (above); "
+                                "nothing written"])
+    imported.header = ["runit-provision import of %s (%d services, %d users' trees, %d "
+                       "refused)" % (sv_dir, len(services), len(users),
+                                     len({what for what, _ in refused}))]
+    imported.header += ["refused %s: %s" % (what, why) for what, why in refused]
+    imported.settings = settings.data()
+    imported.users = [(login,) + users[login] for login in sorted(users)]
+    return imported
+
+
+def import_units(root, units, sv_dir=DEFAULTS["sv_dir"], drop_unsupported=False):
+    """The import of systemd ``units`` (files, or names looked up in UNIT_PATHS): each
+    translated (systemd.py), the data rendered together to be sure it is valid; a unit that
+    cannot be translated is refused with its reasons."""
+    from .systemd import SUFFIX, UnitError, parse_unit, translate
+    imported = Imported()
+    problems, found_units, refused = imported.problems, [], []
+    for given in units:
+        try:
+            found = read_unit(root, given)
+        except ValueError as exc:  # masked, not a file, not UTF-8: listed, not imported
+            refused.append((posixpath.basename(given), [str(exc)]))
+            continue
+        except (OSError, ProvisionError) as exc:
+            problems.append("%s: %s" % (given, exc))
+            continue
+        if found is None:
+            problems.append("%s: no such unit (looked in %s)" % (given, ", ".join(UNIT_PATHS)))
+            continue
+        found_units.append(found)
+    if problems:
+        return imported
+    names = {name[:-len(SUFFIX)] for name, _texts, _socket in found_units}
+    services = []
+    for name, texts, has_socket in found_units:
+        try:
+            unit = parse_unit(name, texts)
+        except UnitError as exc:
+            problems.append(str(exc))
+            continue
+        translation = translate(unit, names, has_socket, drop_unsupported=drop_unsupported)
+        if translation.data is None:
+            refused.append((name, translation.refusals))
+            continue
+        services.append(translation)
+    if problems:
+        return imported
+    services, invalid = _valid(services, sv_dir)
+    refused += invalid
+    _drop_refused_needs(services)
+    imported.refused = [(name, reason) for name, reasons in refused for reason in reasons]
+    imported.said += ["%s refused: %s" % (name, reason) for name, reason in imported.refused]
+    for translation in services:
+        imported.dropped += len(translation.dropped)
+        imported.said += ["%s: dropped (--drop-unsupported): %s" % (translation.name, line)
+                          for line in translation.dropped]
+    imported.header = ["runit-provision import --systemd: %d units translated, %d refused"
+                       % (len(services), len(refused))]
+    imported.header += ["refused %s: %s" % item for item in imported.refused]
+    imported.services = [(t.name, t.data, _systemd_notes(t)) for t in services]
+    imported.settings = {"sv_dir": sv_dir} if sv_dir != DEFAULTS["sv_dir"] else {}
+    return imported
+
+
+def import_user(root, login, databases, service_dir=None, only=None):
+    """The import of ``login``'s own tree (``~/service``, or ``service_dir``, and where its
+    links point) into ``users: {LOGIN: {services: …}}``, whatever runs it; ``databases``:
+    where the login is looked up and owners compared (``databases_for``)."""
+    imported = Imported()
+    account = databases.passwd.login(login)
+    if account is None:
+        where = databases.passwd.path
+        return imported.failed(["--user %s: no such login%s" % (
+            login, " in " + where if where else "")])
+    home = account.home
+    entry = {"home": home}
+    service_dir = (service_dir or home + "/service").rstrip("/")
+    if service_dir != home + "/service":
+        entry["service_dir"] = service_dir
+    try:
+        members, sv_dir = user_services(root, login, entry, service_dir)
+    except (OSError, ValueError, ProvisionError) as exc:
+        return imported.failed(["%s's tree could not be read: %s" % (login, exc)])
+    if only:
+        members = [found for found in members if found.name in only]
+    for found in members:
+        _keys, directory, _why = log_keys(found.file(LOG_DIR + "/" + RUN), None)
+        if directory is not None:
+            read_log_dir(root, found, directory)
+    system = Settings(DEFAULTS["sv_dir"], DEFAULTS["service_dir"], DEFAULTS["log_dir"], 7,
+                      databases)
+    trees = {None: system, login: Settings(
+        sv_dir, service_dir, home + "/logs", 7, databases, login=login,
+        user=entry, user_log_dir=home + "/logs/runsvdir")}
+    listed = []
+    for found, data, notes in import_services(members, trees):
+        if data is None:
+            imported.problems += ["%s: %s" % (found.base, problem)
+                                  for problem in notes.problems]
+            continue
+        listed.append((found.name, data, notes))
+        imported.changes += len(notes.changes)
+        imported.said += ["%s/%s: plan would change: %s" % (login, found.name, change)
+                          for change in notes.changes]
+    if imported.problems:
+        return imported
+    imported.header = ["runit-provision import --user %s: %s (%d services)"
+                       % (login, sv_dir, len(listed))]
+    imported.users = [(login, entry, Notes(), listed)]
+    return imported
+
+
+def service_directories(root, paths, service_dir, only, root_dir, problems, refused,
+                        cwd=None):
+    """The service directories to import (the host's absolute paths, sorted by name) and the
+    service dir: ``paths`` (as ``host_path`` takes them), or with none the links in
+    ``service_dir``. A PATH that holds no service is ``refused`` [(path, why)], the rest go
+    on; what makes the whole set wrong (two services of one name, ``only`` of none) is one of
+    the ``problems``."""
+    given_dir = service_dir
+    service_dir = (service_dir or DEFAULTS["service_dir"]).rstrip("/") or "/"
+    bases = []
+    if not paths:
+        if given_dir is None:
+            problems.append("name the service directories (PATH…) or --service-dir DIR")
+            return [], service_dir
+        for name, info in root.listdir(service_dir):
+            if name.startswith("."):
+                continue
+            path = posixpath.join(service_dir, name)
+            try:
+                target = root.readlink(path)
+            except OSError:
+                problems.append("%s is not a link: import its directory by its path" % path)
+                continue
+            bases.append(posixpath.normpath(posixpath.join(service_dir, target)))
+    for given in paths:
+        try:
+            path = host_path(given, root_dir, cwd or os.getcwd())
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
+        try:
+            inner = _services_at(root, path)
+        except OSError as exc:
+            refused.append((path, exc.strerror or str(exc)))
+            continue
+        if not inner:
+            refused.append((path, "neither a service directory (no run) nor a directory of "
+                                  "them"))
+        bases += inner
+    if only:
+        bases = [base for base in bases if posixpath.basename(base) in only]
+        missing = sorted(set(only) - {posixpath.basename(base) for base in bases})
+        problems += ["--only %s: no such service" % name for name in missing]
+    names = collections.Counter(posixpath.basename(base) for base in bases)
+    problems += ["%s: two services of that name" % name for name, n in names.items() if n > 1]
+    return sorted(set(bases), key=posixpath.basename), service_dir
+
+
+def host_path(given, root_dir, cwd):
+    """PATH as the host's absolute path, as the shell means it: an absolute one as it is, a
+    relative one from ``cwd``. With ``--root DIR`` a path is the host's (``/etc/sv`` is
+    ``DIR/etc/sv``); a relative one is taken from ``cwd`` too, which must then lie inside
+    ``DIR`` (ValueError otherwise: where it points is not the host's).
+
+    >>> host_path("sv/nginx", None, "/home/ann/void")
+    '/home/ann/void/sv/nginx'
+    >>> host_path("/etc/sv/", "/mnt/web1", "/tmp")
+    '/etc/sv'
+    >>> host_path("../sv", "/mnt/web1", "/mnt/web1/etc/service")
+    '/etc/sv'
+    """
+    if given.startswith("/"):
+        return posixpath.normpath(given)
+    here = posixpath.normpath(posixpath.join(cwd, given))
+    if root_dir is None:
+        return here
+    top = os.path.realpath(root_dir)
+    if top == "/":
+        return here
+    if here != top and not here.startswith(top + "/"):
+        raise ValueError("%s: a relative PATH with --root is taken from the current directory, "
+                         "and %s is not inside %s: give the host's path (/etc/sv/NAME)"
+                         % (given, here, top))
+    return "/" + here[len(top):].lstrip("/")
+
+
+def _services_at(root, path):
+    """``[path]`` if it is a service directory, else the service directories in it."""
+    if root.lstat(path + "/" + RUN) is not None:
+        return [path]
+    return [posixpath.join(path, name) for name, _info in root.listdir(path)
+            if not name.startswith(".") and root.lstat(posixpath.join(path, name, RUN))
+            is not None]
+
+
+def _common_parent(bases, problems):
+    parents = sorted({posixpath.dirname(base) for base in bases})
+    if len(parents) > 1:
+        problems.append("the services lie in %s: one sv_dir at a time (import each "
+                        "separately)" % ", ".join(parents))
+        return None
+    return parents[0] if parents else DEFAULTS["sv_dir"]
+
+
+def tree_settings(founds, sv_dir, service_dir, databases):
+    """The settings the most services agree on: ``log_dir`` (the parent of most canonical
+    log directories named after their service) and ``sv_timeout`` (of most needs guards);
+    owners are compared through ``databases`` (``databases_for``: plan's accounts)."""
+    log_parents, timeouts = collections.Counter(), collections.Counter()
+    for found in founds:
+        _keys, directory, _why = log_keys(found.file(LOG_DIR + "/" + RUN), None)
+        if directory is not None and posixpath.basename(directory) == found.name:
+            log_parents[posixpath.dirname(directory)] += 1
+        text = found.file(RUN)
+        keys, _why = command_keys(text.decode("utf-8", "replace") if text else "", sv_dir,
+                                  None, found.base)
+        for timeout in (keys or {}).get("_timeouts", ()):
+            timeouts[timeout] += 1
+    log_dir = _most_common(log_parents, DEFAULTS["log_dir"])
+    timeout = _most_common(timeouts, str(DEFAULTS["sv_timeout"]))
+    return Settings(sv_dir, service_dir, log_dir, int(timeout) if timeout.isdigit() else 7,
+                    databases)
+
+
+def _most_common(counter, default):
+    if not counter:
+        return default
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0] != default, item[0]))[0][0]
+
+
+def read_user_tree(root, base, settings, trees, founds, user_trees):
+    """Read the user's tree that ``runsvdir-LOGIN`` at ``base`` runs: its entry into
+    ``trees``, its services into ``founds``; None, or why it is left out."""
+    try:
+        tree_found = read_service(root, base, posixpath.join(settings.service_dir,
+                                                             posixpath.basename(base)))
+    except (OSError, ValueError) as exc:
+        return str(exc)
+    keys, why = user_tree_keys(tree_found)
+    if keys is None:
+        return why
+    login, entry, service_dir, tree_log_dir = keys
+    read_log_dir(root, tree_found, tree_log_dir)
+    try:
+        members, sv_dir = user_services(root, login, entry, service_dir)
+    except (OSError, ValueError, ProvisionError) as exc:
+        return "%s's tree could not be read: %s" % (login, exc)
+    founds += members
+    trees[login] = Settings(sv_dir, service_dir, posixpath.dirname(tree_log_dir),
+                            settings.sv_timeout, settings.databases, login=login, user=entry,
+                            user_log_dir=tree_log_dir)
+    user_trees.append((tree_found, Notes()))
+    return None
+
+
+def user_services(root, login, entry, service_dir):
+    """The Founds of the services of ``login``'s tree, and its sv_dir: where the links in
+    ``service_dir`` point (``entry``'s home/sv when they do not agree; ``entry`` gets
+    ``sv_dir`` when it is not the default)."""
+    targets = [root.readlink(posixpath.join(service_dir, name))
+               for name, _info in root.listdir(service_dir) if not name.startswith(".")]
+    parents = {posixpath.dirname(posixpath.normpath(posixpath.join(service_dir, target)))
+               for target in targets}
+    sv_dir = parents.pop() if len(parents) == 1 else entry["home"] + "/sv"
+    if sv_dir != entry["home"] + "/sv":
+        entry["sv_dir"] = sv_dir
+    members = []
+    for name, _info in root.listdir(sv_dir):
+        member = posixpath.join(sv_dir, name)
+        if name.startswith(".") or root.lstat(posixpath.join(member, RUN)) is None:
+            continue
+        found = read_service(root, member, posixpath.join(service_dir, name))
+        found.tree = login
+        members.append(found)
+    return members, sv_dir
+
+
+def read_unit(root, given):
+    """``(unit name, [(file, text)…] (the unit and its drop-ins), has a .socket)`` of a
+    unit given as a file or a name; None when no such unit is found."""
+    from .systemd import SUFFIX
+    if "/" in given:
+        path = posixpath.normpath(posixpath.join("/", given))
+        content = _unit_text(root, path)
+        name = posixpath.basename(given)
+        return name, [(given, content)], False
+    name = given if given.endswith(SUFFIX) else given + SUFFIX
+    base, at, rest = name.partition("@")
+    template = base + "@" + SUFFIX if at and rest != SUFFIX else None
+    for directory in UNIT_PATHS:
+        for candidate in (name, template):
+            if candidate is None:
+                continue
+            path = posixpath.join(directory, candidate)
+            if root.lstat(path) is None:
+                continue
+            texts = [(path, _unit_text(root, path))] + _drop_ins(root, candidate)
+            socket = any(root.lstat(posixpath.join(d, name[:-len(SUFFIX)] + ".socket"))
+                         is not None for d in UNIT_PATHS if root.lstat(d) is not None)
+            return name, texts, socket
+    return None
+
+
+def _unit_text(root, path, hops=5):
+    """The text of the unit file at ``path``; an alias (a link to another unit file, root's)
+    is followed; ValueError for a masked unit (a link to /dev/null) or anything else."""
+    info = root.lstat(path)
+    if info is not None and stat.S_ISLNK(info.st_mode):
+        target = root.readlink(path)
+        if target == "/dev/null":
+            raise ValueError("masked (a link to /dev/null)")
+        if info.st_uid != 0 or hops == 0:
+            raise ValueError("a link not followed (not root's, or too many)")
+        return _unit_text(root, posixpath.normpath(posixpath.join(posixpath.dirname(path),
+                                                                  target)), hops - 1)
+    content, info = root.read_file(path)
+    if content is None:
+        raise ValueError(unread_why(info, root.read_limit))
+    return content.decode("utf-8")
+
+
+def _drop_ins(root, unit_file_name):
+    texts = []
+    for directory in UNIT_PATHS:
+        drop_dir = posixpath.join(directory, unit_file_name + ".d")
+        for entry, _info in root.listdir(drop_dir):
+            if entry.endswith(".conf"):
+                content, _ = root.read_file(posixpath.join(drop_dir, entry))
+                if content is not None:
+                    texts.append((posixpath.join(drop_dir, entry), content.decode("utf-8")))
+    return texts
+
+
+def _valid(services, sv_dir):
+    """The translations whose data the schema takes and renders, and [(name, [why])] of the
+    rest."""
+    from ..accounts import NO_ACCOUNTS
+    from ..errors import DataError, RenderError
+    from ..render import render
+    from ..schema import config_from_data
+    good, bad = [], []
+    for translation in services:
+        data = dict(Settings(sv_dir, DEFAULTS["service_dir"], DEFAULTS["log_dir"], 7).data(),
+                    services={translation.name: translation.data})
+        for dep in translation.data.get("needs", ()):
+            data["services"].setdefault(dep, {"command": ["true"]})
+        try:
+            render(config_from_data(data, {}, NO_ACCOUNTS), only=[translation.name])
+        except (DataError, RenderError) as exc:
+            bad.append((translation.name, ["the translation is not valid data: %s" % exc]))
+            continue
+        good.append(translation)
+    return good, bad
+
+
+def _drop_refused_needs(services):
+    """A need on a unit that was refused is no need: runsv would wait for it forever."""
+    kept = {translation.name for translation in services}
+    for translation in services:
+        needs = translation.data.get("needs")
+        if not needs:
+            continue
+        gone = [name for name in needs if name not in kept]
+        if gone:
+            translation.notes.append("not a need (refused): %s" % ", ".join(gone))
+            needs = [name for name in needs if name in kept]
+            if needs:
+                translation.data["needs"] = needs
+            else:
+                del translation.data["needs"]
+
+
+def _systemd_notes(translation):
+    notes = Notes()
+    notes.recognised = list(translation.data)
+    notes.said = list(translation.notes) + ["dropped (--drop-unsupported): %s" % line
+                                            for line in translation.dropped]
+    return notes

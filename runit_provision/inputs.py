@@ -1,0 +1,62 @@
+"""inputs: what a data-driven verb reads — data, facts and accounts — into a ``Config``; the
+one pipeline every such verb takes (render, lookup's data, plan, apply, status, metrics, logs,
+restart…, verify, install-runtime), whatever prints it.
+
+``config_of(hiera=… or data=…, facts=…, passwd=…, group=…, root=…)``: ``hiera.load`` ->
+``runit_data()`` (both spellings of the data format) -> ``schema.config_from_data`` with the
+accounts of ``accounts.databases.databases_for`` (the one rule of where accounts come from),
+the host asked only about the logins the data names. Facts and accounts are inputs, like the
+data: the host's, or files given, so that the same data, facts and accounts always give the
+same tree.
+"""
+
+from .accounts.databases import databases_for
+from .hiera import load
+from .schema import config_from_data
+from .schema.accounts import check_accounts_exist
+
+
+def config_of(hiera=None, data=None, facts=None, passwd=None, group=None, root=None,
+              accounts_must_exist=False):
+    """``(config, accounts)`` of the data (a ``hiera.yaml``, or one data file), the facts
+    (None: the host's) and the accounts (``databases_for``'s rule); with
+    ``accounts_must_exist`` (plan, apply, restart…, verify of the accounts' own host) a login
+    of ``users`` or a run-as identity (a service's ``user``/``group``, a log's ``user``, a
+    user's ``groups``) that the accounts lack is a DataError at its file:line:col
+    (``schema/accounts.py``)."""
+    found = read(hiera, data, facts, passwd, group, root, accounts_must_exist)
+    return found.config, found.accounts
+
+
+class Inputs:
+    """What the inputs made — ``config``, ``accounts`` — and what went into them: ``hiera``
+    (the Hiera read: its files, ``Hiera.consulted``), ``databases`` and ``logins`` (the users
+    the data names, whose accounts were asked). What cli/cached_config.py keeps a Config
+    by."""
+
+    def __init__(self, config, accounts, hiera, databases, logins):
+        self.config, self.accounts, self.hiera = config, accounts, hiera
+        self.databases, self.logins = databases, logins
+
+
+def read(hiera=None, data=None, facts=None, passwd=None, group=None, root=None,
+         accounts_must_exist=False):
+    """The Inputs of ``config_of``'s arguments."""
+    resolved = load(hiera=hiera, data=data, facts=facts)
+    found, origins = resolved.runit_data()
+    databases = databases_for(passwd, group, root)
+    logins = logins_named(found)
+    accounts = databases.accounts(logins)
+    config = config_from_data(found, origins, accounts)
+    if accounts_must_exist:
+        check_accounts_exist(found, origins, config, databases)
+    return Inputs(config, accounts, resolved, databases, logins)
+
+
+def logins_named(data):
+    """The logins the data's ``users`` names (a list, or the keys of a hash); the schema
+    reports whatever else is wrong with it."""
+    users = data.get("users") if isinstance(data, dict) else None
+    if isinstance(users, (list, dict)):
+        return sorted({login for login in users if isinstance(login, str)})
+    return []

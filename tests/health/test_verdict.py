@@ -1,0 +1,107 @@
+"""The one verdict (health/verdict.py), pure: what is wrong with a service, in words, from the
+one side type — and the verbs that judge through it agree: status's row and its fact, fleet
+status judging a fact that carries no verdict, verify's check of what runs."""
+
+import pytest
+
+from runit_provision.checks.expected import running_problems, undeclared_problems
+from runit_provision.checks.snapshot import Side, Snapshot
+from runit_provision.health.status import ServiceStatus
+from runit_provision.health.verdict import (
+    AS_WANTED, CRASH_LOOPING, GAVE_UP, NOT_RUNNING, is_wanted, judge, verdict_of)
+from runit_provision.protocol.tally import Tally
+
+from ..sides import NOW, NS, made_side
+
+
+def dying(count, gave_up=False):
+    """A tally with ``count`` deaths in the last seconds (and given up, if so)."""
+    tally = Tally()
+    for index in range(count):
+        tally.started(7)
+        tally.died(3 << 8, NOW - (count - index) * NS, 20_000_000)
+    if gave_up:
+        tally.gave_up_ns = NOW
+    return tally
+
+
+RUN, DOWN = made_side("run", 42, 100), made_side("down", 0, 3)
+CASES = [
+    ("running", RUN, None, True, (), False),
+    ("down, wanted up", DOWN, None, True, (NOT_RUNNING,), True),
+    ("down, wanted down (sv down)", made_side("down", want="down"), None, False, (), False),
+    ("crash-looping while up this instant", made_side("run", 42, 0, tally=dying(6)), None,
+     True, (CRASH_LOOPING,), False),
+    ("crash-looping and down", made_side("down", tally=dying(6)), None, True,
+     (CRASH_LOOPING,), True),
+    ("gave up", made_side("down", want="down", tally=dying(6, gave_up=True)), None, True,
+     (GAVE_UP,), True),
+    ("a few deaths, running again", made_side("run", 42, 5, tally=dying(2)), None, True, (),
+     False),
+    ("its logger down", RUN, made_side("down", 0, 3), True, ("its logger is down",), False),
+    # no runsv serves the logger: nothing says it is wanted up (fleet status's rule)
+    ("its logger not supervised", RUN, made_side("not supervised"), True, (), False),
+    ("its logger crash-looping", RUN, made_side("run", 9, 0, tally=dying(5)), True,
+     ("its logger is crash-looping",), False),
+    ("down, and its logger down: the service is what is wrong", DOWN, made_side("down"),
+     True, (NOT_RUNNING,), True),
+    ("state unknown, wanted up", made_side("unknown"), None, True, (NOT_RUNNING,), True),
+]
+
+
+@pytest.mark.parametrize("main, log, wanted, words, stopped", [case[1:] for case in CASES],
+                         ids=[case[0] for case in CASES])
+def test_the_words_in_their_order(main, log, wanted, words, stopped):
+    verdict = verdict_of(wanted, main, log)
+    assert (verdict.words, verdict.is_stopped) == (words, stopped)
+    assert verdict.word == (", ".join(words) or AS_WANTED)
+
+
+def test_what_is_wanted_is_runsvs_view():
+    assert is_wanted(DOWN) and not is_wanted(made_side("down", want="down"))
+    assert is_wanted(made_side("down", want="down", tally=dying(6, gave_up=True)))
+    assert not is_wanted(RUN, enabled=False)
+    assert is_wanted(made_side("not supervised"))  # nothing marks it down
+    assert not is_wanted(made_side("not supervised", is_normally_up=False))
+    # not in the data: up unless a down file says otherwise, whatever runsv was told
+    assert not is_wanted(made_side("run", 42, want="up", is_normally_up=False),
+                         declared=False)
+
+
+@pytest.mark.parametrize("main, log", [case[1:3] for case in CASES],
+                         ids=[case[0] for case in CASES])
+def test_a_fact_is_judged_as_its_node_judged_it(main, log):
+    """fleet status judges a fact without a verdict (an older node's) from its words: the
+    same words status --fact wrote."""
+    row = ServiceStatus("web", "/etc/sv/web", None, True, main, log)
+    fact = row.as_fact()
+    without = {key: value for key, value in fact.items() if key != "verdict"}
+    assert judge(without).word == fact["verdict"] == row.verdict.word
+    assert row.as_json()["verdict"] == fact["verdict"]
+
+
+def host_with(side):
+    """A reading of a host (checks/snapshot.py) whose only side is ``side``'s state."""
+    snapshot = Snapshot()
+    snapshot.now = NOW / NS
+    found = Side("/etc/service/web", ok="up" if side.is_supervised else "ENXIO",
+                 is_normally_up=side.is_normally_up)
+    found.is_supervised, found.status = side.is_supervised, side.status
+    found.error = None if side.status is not None else "runsv not running"
+    snapshot.sides[found.path] = found
+    return snapshot
+
+
+@pytest.mark.parametrize("side", [RUN, DOWN, made_side("finish", 77), made_side("down",
+                                                                               want="down"),
+                                  made_side("not supervised")],
+                         ids=["run", "down", "finish", "sv down", "not supervised"])
+def test_verify_judges_what_runs_as_status_does(side):
+    """verify's ``running`` wants up what the data wants up — a service not ``down``, even
+    one an operator stopped — and finds it as wanted exactly when the verdict does; one not
+    in the data, as status judges it (runsv's want)."""
+    snapshot = host_with(side)
+    assert (running_problems("web", "/etc/service/web", snapshot) == []) == \
+        verdict_of(True, side).is_as_wanted
+    assert (undeclared_problems("web", "/etc/service/web", snapshot) == []) == \
+        verdict_of(is_wanted(side, declared=False), side).is_as_wanted
