@@ -4,21 +4,30 @@ returns after DB sends READY=1.
 
 Two paths, interleaved round by round (the order alternating, so load lands on both):
 
-- **ours**: our runsv gives DB its NOTIFY_SOCKET; our ``sv`` reads ``supervise/readiness``
-  and is woken by its rename (docs/readiness.md);
+- **ours**: our runsv gives DB its NOTIFY_SOCKET; our ``sv`` reads ``supervise/readiness``,
+  woken by the byte runsv writes into sv's FIFO in ``supervise/event/`` after the record's
+  rename (docs/readiness.md, docs/sv.md);
 - **C**: the C runsv runs DB's ``./run`` as rendered for ``runtime: system`` (``notify-relay``
   first), and the C ``sv`` polls the rendered ``./check`` (the slower path).
 
 Each round restarts DB (its new run waits for a gate), starts the waiting ``sv``, lets it
 wait 100 ms, then opens the gate: DB stamps the time and sends READY=1; the sample is from
-that stamp to the waiting ``sv``'s exit. Prints p50 / p90 in ms and ours against C's (the
-budget: ours ≤ 5 ms p90). Usage: ``python bench/readiness.py [ROUNDS=30]``.
+that stamp to the waiting ``sv``'s exit (wall), and the CPU time of that ``sv`` (user +
+system, from ``wait4``: its ``./check`` processes included). Prints p50 / p90 in ms, ours
+against C's (the budget: ours ≤ 5 ms p90), and the load average before and after (the
+machine is shared). Usage: ``python bench/readiness.py [ROUNDS=30] [GATE_AFTER=0.1]``
+(GATE_AFTER: seconds between the waiting ``sv``'s start and READY=1).
 
 ``--tree N [ROUNDS=3]``: what readiness costs a tree of our runsvdir — N ``sleep`` services
 with ``ready`` = ``notify`` (each gets its socket; none sends anything) against the same N
 without, started alternately: the time from launching runsvdir to every ``supervise/stat``
 saying ``run``, and the tree's voluntary context switches over 10 s idle once all run
 (the budgets: ≤ 1.2× the start without, 0 wakeups).
+
+``--against BIN_DIR [N=1000] [ROUNDS=10]``: what this checkout's runsvdir costs a tree of N
+plain ``sleep`` services against another build's (``BIN_DIR/runsvdir``, e.g. a checkout of
+the commit before ``supervise/event/``), alternated round by round: launch → every
+``supervise/stat`` saying ``run``, medians.
 """
 
 import os
@@ -91,7 +100,9 @@ class Side:
         self.env = {"PATH": "%s:/usr/bin:/bin" % BIN}
         self.proc = subprocess.Popen([runsv, str(self.service)], start_new_session=True,
                                      env=self.env)
-        self.samples, self.said = [], []
+        self.samples, self.said, self.cpu = [], [], []
+        self.split = []  # READY=1 -> recorded, recorded -> sv's ok: line, ok: line -> exit
+        self.queued = []  # waiting for a CPU meanwhile: sv, runsv, this script
 
     def pid(self):
         try:
@@ -99,7 +110,7 @@ class Side:
         except (OSError, ValueError):
             return 0
 
-    def round(self):
+    def round(self, gate_after=0.1):
         for path in (self.gate, self.stamp):
             if path.exists():
                 path.unlink()
@@ -111,21 +122,30 @@ class Side:
         wait_for(lambda: record_of(self.service).get("pid") == str(pid))
         waiter = subprocess.Popen(self.sv + ["-w", "30", "start", str(self.service)],
                                   env=self.env, stdout=subprocess.PIPE)
-        time.sleep(0.1)  # it waits: for C, it is polling ./check
+        time.sleep(gate_after)  # it waits: for C, it is polling ./check
+        queued = [run_delay(pid) for pid in (waiter.pid, self.proc.pid, "self")]
         self.gate.write_text("")
         waiter.stdout.readline()  # "ok: run: …": sv knows; its exit follows
         said = time.time_ns()
-        waiter.wait()
+        queued = [run_delay(waiter.pid) - queued[0], run_delay(self.proc.pid) - queued[1],
+                  queued[2]]
+        _, wait_status, usage = os.wait4(waiter.pid, 0)
         ended = time.time_ns()
+        queued[2] = run_delay("self") - queued[2]
+        self.queued.append([delay / 1e6 for delay in queued])
+        waiter.returncode = os.waitstatus_to_exitcode(wait_status)
         waiter.stdout.close()
+        self.cpu.append((usage.ru_utime + usage.ru_stime) * 1e3)
         self.said.append((said - int(self.stamp.read_text())) / 1e6)
         if waiter.returncode != 0:
             raise RuntimeError("%s: sv -w start failed" % self.name)
         self.samples.append((ended - int(self.stamp.read_text())) / 1e6)
+        stamp = int(self.stamp.read_text())
+        ready = int(record_of(self.service).get("ready", 0))
+        self.split.append(((ready - stamp) / 1e6, (said - ready) / 1e6, (ended - said) / 1e6))
         if os.environ.get("BENCH_DEBUG"):
-            ready = int(record_of(self.service).get("ready", 0))
-            print(self.name, "stamp->recorded %.2f ms, recorded->sv exit %.2f ms" % (
-                (ready - int(self.stamp.read_text())) / 1e6, (ended - ready) / 1e6))
+            print(self.name, "READY=1 -> recorded %.2f ms, -> ok: line %.2f ms, -> exit %.2f ms"
+                  % self.split[-1])
 
     def close(self):
         os.killpg(self.proc.pid, signal.SIGTERM)
@@ -136,13 +156,20 @@ class Side:
             self.proc.wait()
 
 
+def run_delay(pid):
+    """Nanoseconds ``pid`` has spent runnable, waiting for a CPU (``/proc/PID/schedstat``)."""
+    with open("/proc/%s/schedstat" % pid) as schedstat:
+        return int(schedstat.read().split()[1])
+
+
 def percentile(samples, fraction):
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def tree_round(workdir, count, ready):
-    """Seconds from launch to all N running, and the idle wakeups of the tree after."""
+def tree_round(workdir, count, ready, runsvdir=BIN / "runsvdir", idle=True):
+    """Seconds from launch to all N running, and the idle wakeups of the tree after (None
+    without ``idle``)."""
     root = workdir / ("ready" if ready else "plain")
     shutil.rmtree(str(root), ignore_errors=True)
     services = root / "service"
@@ -156,7 +183,7 @@ def tree_round(workdir, count, ready):
             (service / "ready").write_text("notify\n")
     stats = [services / name / "supervise" / "stat" for name in sorted(os.listdir(services))]
     started = time.monotonic()
-    proc = subprocess.Popen([str(BIN / "runsvdir"), str(services)], start_new_session=True,
+    proc = subprocess.Popen([str(runsvdir), str(services)], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         pending = list(stats)
@@ -165,6 +192,8 @@ def tree_round(workdir, count, ready):
             if pending:
                 time.sleep(0.01)
         elapsed = time.monotonic() - started
+        if not idle:
+            return elapsed, None
         time.sleep(1.0)  # settle before the idle window
         before = _switches(proc.pid)
         time.sleep(10.0)  # the idle window: what is measured
@@ -215,11 +244,39 @@ def tree_main(args):
     return 0
 
 
+def against_main(args):
+    other = Path(args[0]) / "runsvdir"
+    count = int(args[1]) if len(args) > 1 else 1000
+    rounds = int(args[2]) if len(args) > 2 else 10
+    workdir = Path(tempfile.mkdtemp(prefix="bench-readiness-against-"))
+    found = {"this": [], "other": []}
+    builds = [("this", BIN / "runsvdir"), ("other", other)]
+    print("load average before: %.2f %.2f %.2f" % os.getloadavg())
+    try:
+        for number in range(rounds):
+            for name, runsvdir in (builds if number % 2 == 0 else builds[::-1]):
+                found[name].append(tree_round(workdir, count, False, runsvdir, idle=False)[0])
+    finally:
+        shutil.rmtree(str(workdir), ignore_errors=True)
+    for name, runsvdir in builds:
+        print("%-5s %s, %d services: start %s s, median %.2f s" % (
+            name, runsvdir, count, " ".join("%.2f" % start for start in found[name]),
+            statistics.median(found[name])))
+    print("start, median: this / other %.3fx" % (
+        statistics.median(found["this"]) / statistics.median(found["other"])))
+    print("load average after: %.2f %.2f %.2f" % os.getloadavg())
+    return 0
+
+
 def main():
     if sys.argv[1:2] == ["--tree"]:
         return tree_main(sys.argv[2:])
+    if sys.argv[1:2] == ["--against"]:
+        return against_main(sys.argv[2:])
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    gate_after = float(sys.argv[2]) if len(sys.argv) > 2 else 0.1
     workdir = Path(tempfile.mkdtemp(prefix="bench-readiness-"))
+    print("load average before: %.2f %.2f %.2f" % os.getloadavg())
     sides = []
     try:
         sides.append(Side("ours", str(BIN / "runsv"), OUR_SV, workdir))
@@ -227,18 +284,31 @@ def main():
             sides.append(Side("C", C_RUNSV, [C_SV], workdir))
         for number in range(rounds):
             for side in (sides if number % 2 == 0 else sides[::-1]):
-                side.round()
+                side.round(gate_after)
         for side in sides:
             print("%-5s ready -> sv -w start returned: p50 %.2f ms, p90 %.2f ms, max %.2f ms"
-                  " (%d rounds); -> its ok: line p50 %.2f ms, p90 %.2f ms" % (
+                  " (%d rounds); -> its ok: line p50 %.2f ms, p90 %.2f ms; sv's CPU p50"
+                  " %.2f ms, p90 %.2f ms" % (
                       side.name, statistics.median(side.samples),
                       percentile(side.samples, 0.9), max(side.samples), rounds,
-                      statistics.median(side.said), percentile(side.said, 0.9)))
+                      statistics.median(side.said), percentile(side.said, 0.9),
+                      statistics.median(side.cpu), percentile(side.cpu, 0.9)))
+        for side in sides:
+            print("%-5s where it goes, p50 / p90: READY=1 -> recorded %s; -> sv's ok: line %s;"
+                  " -> sv's exit %s" % ((side.name,) + tuple(
+                      "%.2f / %.2f ms" % (statistics.median(part), percentile(part, 0.9))
+                      for part in zip(*side.split))))
+            print("%-5s waiting for a CPU meanwhile, p50 / p90: sv (READY=1 -> ok: line) %s;"
+                  " runsv %s; this script (READY=1 -> sv reaped) %s" % ((side.name,) + tuple(
+                      "%.2f / %.2f ms" % (statistics.median(part), percentile(part, 0.9))
+                      for part in zip(*side.queued))))
         if len(sides) == 2:
             ours, c = sides
-            print("ours / C: p50 %.3fx, p90 %.3fx" % (
+            print("ours / C: wall p50 %.3fx, p90 %.3fx; CPU p50 %.3fx" % (
                 statistics.median(ours.samples) / statistics.median(c.samples),
-                percentile(ours.samples, 0.9) / percentile(c.samples, 0.9)))
+                percentile(ours.samples, 0.9) / percentile(c.samples, 0.9),
+                statistics.median(ours.cpu) / statistics.median(c.cpu)))
+        print("load average after: %.2f %.2f %.2f" % os.getloadavg())
         return 0
     finally:
         for side in sides:

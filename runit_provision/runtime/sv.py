@@ -10,21 +10,23 @@ default SVDIR ``/etc/service/``), docs/runit-protocol.md §3. The pieces are kep
 * ``Session``: the effects — chdir into services, the status read and control send (through
   ``protocol/probe.py``, its ProbeError turned into sv's messages), ``./check``, stdout
   buffered and flushed where sv.c flushes, exit-code counting;
-* ``Session.wait``: the event-driven wait (inotify on each ``supervise/``, see ``inotify.py``).
+* ``Session.wait`` and ``_Wakers``: the event-driven wait — a FIFO of sv's own in each
+  ``supervise/event/`` that our runsv writes to (``protocol/eventdir.py``), else inotify on
+  each ``supervise/`` (``inotify.py``).
 
 Deliberate differences from the C sv are listed in ``docs/sv.md``: ``restart``/``term``/``kill``
 and ``once`` compare full TAI64N stamps and pids (never an ``ok:`` for the old process),
 ``check`` honours want (2.3.0), LSB ``status`` reports the service rather than its log, waits
-wake on inotify events instead of a 420 ms tick, a failed read of the log's status is not
-followed by a stale status line, and names with a trailing ``/`` are waited on where they were
-sent.
+wake on runsv's events (or inotify's) instead of a 420 ms tick, a failed read of the log's
+status is not followed by a stale status line, and names with a trailing ``/`` are waited on
+where they were sent.
 
 Import cost matters: ``sv status`` has a budget of 1.2x a bare interpreter start (SPEC §6,
 docs/sv.md), so this module loads only ``posix``, ``sys``, ``time`` and the protocol room —
 not ``os``, whose import (``_collections_abc``, ``posixpath``, its ``environ``) costs about
 0.9 ms, an eighth of the bare start; every call here is ``posix``'s own (``os`` re-exports
-them). ctypes/inotify, select and the check-script machinery are imported by the code paths
-that wait.
+them). select, the event directory, ctypes/inotify and the check-script machinery are
+imported by the code paths that wait.
 """
 
 import posix
@@ -56,6 +58,10 @@ CHECK_RETRY_FIRST, CHECK_RETRY_MAX = 0.02, 0.42
 EXIT_SETTLE_FIRST, EXIT_SETTLE_MAX, EXIT_SETTLE_FOR = 0.001, 0.032, 0.25
 FALLBACK_POLL = 0.02
 SAFETY_RECHECK = 0.42
+# A FIFO waiter holds three descriptors (its FIFO, event/ok, the directory); past this many,
+# services are watched through inotify, so that a wait on a thousand leaves room for the
+# status reads and ./check.
+FIFO_WAITERS_MAX = 128
 
 
 class Command:
@@ -301,16 +307,23 @@ def parse_args(args, progname):
 class _Pending:
     """A service still being waited for."""
 
-    __slots__ = ("name", "base", "wd", "due", "check_delay", "settle_delay", "settle_until")
+    __slots__ = ("name", "base", "wd", "waiter", "due", "check_delay", "settle_delay",
+                 "settle_until")
 
     def __init__(self, name, base):
         self.name = name
         self.base = base
-        self.wd = None
+        self.wd = None  # its inotify watch
+        self.waiter = None  # or its FIFO in supervise/event/ (protocol/eventdir.py)
         self.due = 0.0
         self.check_delay = CHECK_RETRY_FIRST
         self.settle_delay = EXIT_SETTLE_FIRST
         self.settle_until = 0.0
+
+    @property
+    def is_woken(self):
+        """Something will wake a wait for it (else it is polled)."""
+        return self.waiter is not None or self.wd is not None
 
 
 class _LsbExit(Exception):
@@ -557,15 +570,14 @@ class Session:
     def wait(self, pending):
         """Wait for every pending service; print ok/timeout/kill lines as each one ends.
 
-        The first look is taken at once, without inotify (most waits end there, and ctypes
-        costs a few ms). If anything is left, every pending ``supervise/`` gets a watch and is
-        looked at again straight away, so no change between the two looks is missed; after
-        that a service is looked at when an event names it, when its ./check retry is due,
-        or when the deadline passes.
+        The first look is taken at once, with nothing to wake on (most waits end there). If
+        anything is left, each pending service gets something to wake on (``_Wakers``: a FIFO
+        in ``supervise/event/`` where our runsv posts, else an inotify watch) and is looked at
+        again straight away, so no change between the two looks is missed; after that a
+        service is looked at when it is woken, when its ./check retry is due, or when the
+        deadline passes.
         """
-        watcher = None
-        mask = 0
-        by_wd = {}
+        wakers = None
         deadline = self.start_mono + self.wait_seconds
         first = True
         try:
@@ -581,10 +593,8 @@ class Session:
                         pending.remove(item)
                         self.leave()
                         continue
-                    if watcher is not None and item.wd is None:
-                        item.wd = _add_watch(watcher, mask)
-                        if item.wd is not None:
-                            by_wd.setdefault(item.wd, []).append(item)
+                    if wakers is not None and not item.is_woken:
+                        wakers.add(item)
                     result, ran_check = self.evaluate(item)
                     if result == 0 and expired:
                         self.time_out(item)
@@ -592,29 +602,27 @@ class Session:
                     self.leave()
                     if result != 0:
                         pending.remove(item)
+                        if wakers is not None:
+                            wakers.forget(item)
                     elif first:
-                        item.due = now  # looked at again once watched
+                        item.due = now  # looked at again once it can be woken
                     else:
-                        self._schedule(item, ran_check, watcher, time.monotonic())
+                        self._schedule(item, ran_check, time.monotonic())
                 if not pending:
                     break
                 if first:
                     first = False
-                    watcher = _open_watcher()
-                    if watcher is not None:
-                        mask = _watch_mask(self.command.acts)
+                    wakers = _Wakers(self.command.acts)
                     continue
                 now = time.monotonic()
                 timeout = max(0.0, min(min(item.due for item in pending), deadline + 0.001) - now)
-                if watcher is None:
-                    time.sleep(timeout)
-                else:
-                    self._receive(watcher, by_wd, pending, timeout)
+                wakers.wait(pending, timeout)
         finally:
-            if watcher is not None:
-                watcher.close()
+            if wakers is not None:
+                wakers.close()
 
-    def _schedule(self, item, ran_check, watcher, now):
+    @staticmethod
+    def _schedule(item, ran_check, now):
         if ran_check:
             # Status is ready but ./check is not; nothing on disk will say when it is.
             item.due = now + item.check_delay
@@ -624,31 +632,113 @@ class Session:
             # queued before the kernel drops the reader, so look again very soon.
             item.due = now + item.settle_delay
             item.settle_delay = min(item.settle_delay * 2, EXIT_SETTLE_MAX)
-        elif watcher is None or item.wd is None:
+        elif not item.is_woken:
             item.due = now + FALLBACK_POLL
         else:
             item.due = now + SAFETY_RECHECK
 
-    def _receive(self, watcher, by_wd, pending, timeout):
+
+class _Wakers:
+    """What a wait wakes on, per service (cwd: the service when ``add`` is called):
+
+    * a FIFO of its own in ``supervise/event/``, where our runsv writes a byte at each change
+      (protocol/eventdir.py), and that directory's ``ok`` held write-only, which reports
+      POLLERR when that runsv is gone — closing these costs nothing at sv's exit;
+    * else (the C runsv, or ours killed) an inotify watch on its ``supervise/``, the instance
+      made on first use (its teardown, at exit, waits for the kernel's grace period);
+    * else nothing: it is polled every ``FALLBACK_POLL``.
+    """
+
+    def __init__(self, acts):
         import select  # only waiting commands need it
 
-        ready, _, _ = select.select([watcher.fd], [], [], timeout)
-        if not ready:
+        self._select = select
+        self.acts = acts
+        self.poll = select.poll()
+        self.by_fd = {}  # a waiter's FIFO or listener -> the item
+        self.watcher = None
+        self._watcher_tried = False
+        self.mask = 0
+        self.by_wd = {}
+
+    def add(self, item):
+        from ..protocol.eventdir import subscribe
+
+        waiter = subscribe() if len(self.by_fd) < 2 * FIFO_WAITERS_MAX else None
+        if waiter is not None:
+            item.waiter = waiter
+            self.by_fd[waiter.fd] = self.by_fd[waiter.listener] = item
+            self.poll.register(waiter.fd, self._select.POLLIN)
+            self.poll.register(waiter.listener, 0)  # POLLERR only: runsv gone
             return
+        watcher = self._inotify()
+        if watcher is not None:
+            item.wd = _add_watch(watcher, self.mask)
+            if item.wd is not None:
+                self.by_wd.setdefault(item.wd, []).append(item)
+
+    def _inotify(self):
+        if not self._watcher_tried:
+            self._watcher_tried = True
+            self.watcher = _open_watcher()
+            if self.watcher is not None:
+                self.mask = _watch_mask(self.acts)
+                self.poll.register(self.watcher.fd, self._select.POLLIN)
+        return self.watcher
+
+    def forget(self, item):
+        """``item`` is done: its FIFO goes now (a runsv posting meanwhile skips it)."""
+        waiter = item.waiter
+        if waiter is not None:
+            item.waiter = None
+            for fd in (waiter.fd, waiter.listener):
+                self._unregister(fd)
+            waiter.close()
+
+    def _unregister(self, fd):
+        if self.by_fd.pop(fd, None) is not None:
+            self.poll.unregister(fd)
+
+    def wait(self, pending, timeout):
+        """Sleep until something wakes a pending service or ``timeout`` seconds pass; each
+        service woken is due now."""
+        found = self.poll.poll(timeout * 1000.0)
         now = time.monotonic()
-        for wd, mask, _cookie, name in watcher.read_events():
+        for fd, _ in found:
+            if self.watcher is not None and fd == self.watcher.fd:
+                self._inotify_events(pending, now)
+                continue
+            item = self.by_fd.get(fd)
+            if item is None:
+                continue
+            item.due = now
+            if fd == item.waiter.fd:
+                item.waiter.drain()
+            else:
+                # runsv is gone (or ours was killed): no more posts. Its listener would
+                # report this at every poll; the safety look stays.
+                self._unregister(fd)
+
+    def _inotify_events(self, pending, now):
+        for wd, mask, _cookie, name in self.watcher.read_events():
             kind = classify_event(mask, name)
             if kind is None:
                 continue
-            items = pending if kind == "all" else by_wd.get(wd, ())
+            items = pending if kind == "all" else self.by_wd.get(wd, ())
             for item in items:
                 item.due = now
                 if kind == "exit":
                     item.settle_until = now + EXIT_SETTLE_FOR
                     item.settle_delay = EXIT_SETTLE_FIRST
             if kind == "gone":
-                for item in by_wd.pop(wd, ()):
-                    item.wd = None  # re-added on the next evaluation
+                for item in self.by_wd.pop(wd, ()):
+                    item.wd = None  # watched again on the next evaluation
+
+    def close(self):
+        for item in list(self.by_fd.values()):
+            self.forget(item)
+        if self.watcher is not None:
+            self.watcher.close()
 
 
 def classify_event(mask, name):

@@ -4,6 +4,7 @@ Everything here starts real processes in their own session and ends them by proc
 every wait is a condition polled against a deadline, never a bare sleep.
 """
 
+import contextlib
 import errno
 import os
 import re
@@ -383,6 +384,21 @@ def cmdline(pid):
             return [part.decode("utf-8", "replace") for part in handle.read().split(b"\0") if part]
     except OSError:
         return []
+
+
+@contextlib.contextmanager
+def waiting(argv, timeout=30.0, **popen):
+    """``argv`` — a waiting ``sv -w …`` — started with its output piped: the block looks at it
+    while it waits and lets it go on; after the block ``proc.output`` is all it said (it is
+    killed if the block failed, or it outlived ``timeout``)."""
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen)
+    try:
+        yield proc
+        proc.output, _ = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def run_sv(args, svdir, sv=C_SV, timeout=30.0):

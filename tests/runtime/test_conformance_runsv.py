@@ -406,6 +406,11 @@ def test_fifos_are_held_open_and_ok_is_never_read(tmp_path, processes):
     # read-write (its own writer), where runsv holds a reader and a spare writer: fewer
     # descriptors for a tree that holds them for every service.
     assert held["ours"].pop("log/supervise/pipe") == ["rw"]
+    # … and a reader on supervise/event/ok (protocol/eventdir.py), never read: the log's
+    # event/ok is a link to it, one FIFO for both.
+    assert held["ours"].pop("supervise/event/ok") == ["rn"]
+    assert (os.stat(str(service / "supervise" / "event" / "ok")).st_ino
+            == os.stat(str(service / "log" / "supervise" / "event" / "ok")).st_ino)
     for name in ("supervise/control", "log/supervise/control"):
         assert held["ours"][name] == ["rwn"]
         held["ours"][name] = ["rn", "wn"]

@@ -20,7 +20,7 @@ from runit_provision.protocol.readiness import readiness_from_bytes
 from ..conftest import our_tool
 from .processes import (BASE_PATH, C_RUNSV, C_RUNSVDIR, C_SV, SH, children_of, comm, end_tree,
                         make_service, read_bytes, run_sv, voluntary_switches, wait_until,
-                        write_file)
+                        waiting, write_file)
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +28,7 @@ NOTIFY_CLIENT = shutil.which("systemd-notify")
 SENDER = """
 # sd_notify(3) as a C daemon does it: one datagram of NAME=value lines, then
 # sd_notify_barrier(3): BARRIER=1 with a pipe's writing end, and wait until it is closed.
-import os, select, socket, sys
+import os, select, signal, socket, sys
 sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 address = os.environ["NOTIFY_SOCKET"]
 address = "\\0" + address[1:] if address.startswith("@") else address
@@ -40,6 +40,8 @@ os.close(writer)
 poller = select.poll()
 poller.register(reader, 0)
 poller.poll(5000)
+if os.environ.get("SENDER_STAYS"):
+    signal.pause()  # the service's main process from here on, until runsv ends it
 """
 
 def readiness(service):
@@ -99,11 +101,14 @@ def test_systemd_notify_from_a_shell_service(tmp_path, processes):
 
 @pytest.mark.skipif(NOTIFY_CLIENT is None, reason="systemd-notify is not installed")
 def test_access_main_refuses_a_child_and_takes_the_service_itself(tmp_path, processes):
-    """NotifyAccess=main: systemd-notify (a child of ./run) is refused and counted; the
-    process runsv started, once it execs a sender, is heard."""
+    """NotifyAccess=main: what systemd-notify (a child of ./run) sends under its own pid is
+    refused and counted (as root it claims its parent's pid for the status line, which the
+    kernel lets root do, but its BARRIER=1 goes out under its own); the process runsv started,
+    once it execs a sender, is heard. The sender stays: a service that exits is down and
+    restarted, and its ready state lasts only until then."""
     service = notify_service(tmp_path, "svc", (
         "systemd-notify --ready --status=child\n"
-        "exec %s READY=1 STATUS=main\n" % sender(tmp_path)), ready="notify\n")
+        "SENDER_STAYS=1 exec %s READY=1 STATUS=main\n" % sender(tmp_path)), ready="notify\n")
     start_runsv(processes, service, tmp_path)
     wait_until(lambda: in_state(service, "ready", status="main"), what="READY=1 from main")
     assert readiness(service).refused >= 1
@@ -253,7 +258,8 @@ def test_under_the_c_runsv_needs_waits_for_ready_through_the_rendered_check(tmp_
 @pytest.mark.parametrize("verb", ["start", "restart"])
 def test_our_sv_w_waits_for_ready_and_wakes_on_it(tmp_path, processes, verb):
     """``sv -w start|restart`` of a service that declares readiness ends when it says
-    READY=1 — woken by the record's rename, running no ./check — and not before."""
+    READY=1 — woken by the byte runsv writes into its FIFO after the record's rename, running
+    no ./check — and not before."""
     gate = tmp_path / "gate"
     (tmp_path / "sender.py").write_text(GATED_SENDER)
     service = notify_service(tmp_path, "svc", "exec %s %s %s\n"
@@ -269,24 +275,21 @@ def test_our_sv_w_waits_for_ready_and_wakes_on_it(tmp_path, processes, verb):
         gate.unlink()
     first = readiness(service)
     env = {"PATH": BASE_PATH, "SVDIR": str(tmp_path)}
-    waiting = subprocess.Popen([our_tool("sv"), "-w", "30", verb, str(service)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
+    with waiting([our_tool("sv"), "-w", "30", verb, str(service)], env=env) as proc:
         wait_until(lambda: in_state(service, "starting")
                    and (first is None or readiness(service).pid != first.pid),
                    what="the new run starting")
-        assert waiting.poll() is None  # up, not ready: sv still waits
+        assert proc.poll() is None  # up, not ready: sv still waits
+        # … on a FIFO of its own in supervise/event/, which runsv writes to (no inotify)
+        wait_until(lambda: [name for name in os.listdir(str(service / "supervise" / "event"))
+                            if name.startswith("w.%d." % proc.pid)], what="sv's FIFO")
         gate.write_text("")
-        output, _ = waiting.communicate(timeout=30)
-        ended_ns = time.time_ns()
-    finally:
-        if waiting.poll() is None:
-            waiting.kill()
-            waiting.wait()
-    assert waiting.returncode == 0 and output.startswith(b"ok: run: "), output
+    ended_ns = time.time_ns()
+    assert proc.returncode == 0 and proc.output.startswith(b"ok: run: "), proc.output
     record = readiness(service)
     assert record.state == "ready"
     assert (ended_ns - record.ready_ns) / 1e9 < 2.0  # woken, not polled (bench/ measures)
+    assert os.listdir(str(service / "supervise" / "event")) == ["ok"]  # sv's FIFO went with it
 
 
 PINGER = """
@@ -353,18 +356,11 @@ def test_s6_notification_fd_a_newline_means_ready(tmp_path, processes):
     start_runsv(processes, service, tmp_path)
     wait_until(lambda: in_state(service, "starting"), what="starting")
     env = {"PATH": BASE_PATH, "SVDIR": str(tmp_path)}
-    waiting = subprocess.Popen([our_tool("sv"), "-w", "30", "start", str(service)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: waiting.poll() is None, what="sv waiting")
+    with waiting([our_tool("sv"), "-w", "30", "start", str(service)], env=env) as proc:
+        wait_until(lambda: proc.poll() is None, what="sv waiting")
         assert readiness(service).state == "starting"
         gate.write_text("")
-        output, _ = waiting.communicate(timeout=30)
-    finally:
-        if waiting.poll() is None:
-            waiting.kill()
-            waiting.wait()
-    assert waiting.returncode == 0 and output.startswith(b"ok: run: "), output
+    assert proc.returncode == 0 and proc.output.startswith(b"ok: run: "), proc.output
     first = readiness(service)
     assert first.state == "ready"
     run_sv(["restart", str(service)], tmp_path)
@@ -409,3 +405,137 @@ def test_notify_relay_under_the_c_runsv_ends_a_start_that_is_not_ready(tmp_path,
     wait_until(lambda: read_bytes(service / "supervise" / "pid") not in (None, b"")
                and int(read_bytes(service / "supervise" / "pid")) != first, timeout=20,
                what="restarted by the C runsv")
+
+
+# -- MAINPID=: the signals runsv sends for sv go to the main process the service named --------
+DAEMON = """
+# A daemon a shell ./run started: it names itself MAINPID= and says READY=1, notes each
+# signal it gets, ends on TERM (or, asked with USR2, by itself).
+import os, signal, socket, sys
+out = sys.argv[1]
+def note(signum, _frame):
+    with open(out, "a") as notes:
+        notes.write("daemon %s\\n" % signal.Signals(signum).name)
+    if signum in (signal.SIGTERM, signal.SIGUSR2):
+        os._exit(0)
+for signum in (signal.SIGHUP, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2):
+    signal.signal(signum, note)
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+sock.sendto(b"MAINPID=%d\\nREADY=1" % os.getpid(), "\\0" + os.environ["NOTIFY_SOCKET"][1:])
+while True:
+    signal.pause()
+"""
+# The shell notes what it gets too, and stays while the daemon runs (wait is interrupted by a
+# trapped signal: wait again), then sleeps on, so that a daemon that ended by itself leaves it.
+SHELL_RUN = """trap 'echo shell HUP >>%(out)s' HUP
+trap 'echo shell TERM >>%(out)s; exit 0' TERM
+%(python)s %(daemon)s %(out)s &
+daemon=$!
+while kill -0 $daemon 2>/dev/null; do wait $daemon; done
+[ -e %(out)s.stay ] || exit 0
+while :; do sleep 0.05; done
+"""
+
+
+def notes(path):
+    try:
+        return path.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def daemon_service(tmp_path, stay=False):
+    (tmp_path / "daemon.py").write_text(DAEMON)
+    out = tmp_path / "notes"
+    if stay:
+        (tmp_path / "notes.stay").write_text("")
+    return notify_service(tmp_path, "svc", SHELL_RUN % dict(
+        out=out, python=sys.executable, daemon=tmp_path / "daemon.py")), out
+
+
+def test_mainpid_takes_the_signals_sv_sends_and_pid_stays_run_s(tmp_path, processes):
+    """A shell ./run whose daemon says MAINPID=: ``sv hup`` and ``sv down`` (TERM) reach the
+    daemon, not the shell, which then ends on its own; supervise/pid and the C sv's status
+    show ./run throughout; the next run starts without a main process."""
+    service, out = daemon_service(tmp_path)
+    start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "ready"), what="READY=1")
+    record = readiness(service)
+    run_pid = int(read_bytes(service / "supervise" / "pid"))
+    assert record.pid == run_pid and record.mainpid not in (0, run_pid)
+    assert record.mainpid in children_of(run_pid)
+    output, code = run_sv(["status", str(service)], tmp_path, sv=C_SV)
+    assert code == 0 and output.startswith("run: %s: (pid %d)" % (service, run_pid)), output
+    run_sv(["hup", str(service)], tmp_path, sv=C_SV)
+    wait_until(lambda: "daemon SIGHUP" in notes(out), what="HUP at the daemon")
+    output, code = run_sv(["-w", "10", "down", str(service)], tmp_path, sv=our_tool("sv"))
+    assert code == 0, output
+    assert notes(out) == ["daemon SIGHUP", "daemon SIGTERM"]  # the shell got neither
+
+
+def test_mainpid_gone_gives_the_signals_back_to_run(tmp_path, processes):
+    """The daemon ends by itself while ./run stays: from then on runsv signals ./run."""
+    service, out = daemon_service(tmp_path, stay=True)
+    start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "ready"), what="READY=1")
+    mainpid = readiness(service).mainpid
+    os.kill(mainpid, signal.SIGUSR2)
+    wait_until(lambda: not os.path.exists("/proc/%d" % mainpid) or comm(mainpid) is None
+               or _is_zombie(mainpid), what="the daemon gone")
+    run_sv(["hup", str(service)], tmp_path, sv=C_SV)
+    wait_until(lambda: "shell HUP" in notes(out), what="HUP at the shell")
+    assert notes(out) == ["daemon SIGUSR2", "shell HUP"]
+
+
+def _is_zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_kill_reaches_both_the_main_process_and_run(tmp_path, processes):
+    service, out = daemon_service(tmp_path, stay=True)
+    start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "ready"), what="READY=1")
+    run_pid, mainpid = readiness(service).pid, readiness(service).mainpid
+    write_file(service / "down", "")
+    run_sv(["-w", "10", "kill", str(service)], tmp_path, sv=C_SV)
+    for pid in (run_pid, mainpid):
+        wait_until(lambda: _is_zombie(pid), what="pid %d killed" % pid)
+
+
+OUTSIDER_NAMER = """import os, signal, socket, sys, time
+address = "\\0" + os.environ["NOTIFY_SOCKET"][1:]
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+def said(signum, _frame):
+    sock.sendto(b"STATUS=got HUP", address)
+signal.signal(signal.SIGHUP, said)
+sock.sendto(b"MAINPID=%s\\nREADY=1" % sys.argv[1].encode(), address)
+while True:
+    signal.pause()
+"""
+
+
+@pytest.mark.parametrize("sender", ["nobody", "root"])
+def test_a_mainpid_outside_the_service_is_systemd_s_rule(tmp_path, processes, sender):
+    """MAINPID= naming a process that is not the service's: refused and counted from an
+    unprivileged sender (it would have runsv signal someone else's process), and ./run gets
+    ``sv hup``; taken from root, as systemd takes it, and the named process gets it."""
+    outsider = processes.start(["sleep", "1000"])
+    chpst = "chpst -u nobody " if sender == "nobody" else ""
+    service = notify_service(tmp_path, "svc", "exec %s/usr/bin/python3 -c '%s' %d\n" % (
+        chpst, OUTSIDER_NAMER, outsider.pid), ready="notify\n")
+    start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "ready"), what="READY=1")
+    record = readiness(service)
+    run_sv(["hup", str(service)], tmp_path, sv=C_SV)
+    if sender == "nobody":
+        assert (record.mainpid, record.refused) == (0, 1)
+        wait_until(lambda: in_state(service, "ready", status="got HUP"), what="HUP at ./run")
+        assert not _is_zombie(outsider.pid)
+    else:
+        assert (record.mainpid, record.refused) == (outsider.pid, 0)
+        wait_until(lambda: _is_zombie(outsider.pid), what="HUP at the named process")
+        assert readiness(service).status == ""

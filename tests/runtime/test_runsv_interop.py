@@ -20,7 +20,7 @@ import pytest
 
 from ..conftest import make_bin_dir, our_tool, require_c_runit
 from .processes import (
-    C_RUNSV, C_RUNSVDIR, RUN_SLEEP, SH, BASE_PATH, Processes, children_of, cmdline,
+    C_RUNSV, C_RUNSVDIR, C_SV, RUN_SLEEP, SH, BASE_PATH, Processes, children_of, cmdline,
     decode_side, describe_side, is_runsv_up, make_service, normalise, read_bytes, run_sv,
     status_record, wait_until)
 
@@ -398,6 +398,46 @@ def test_c_runsvdir_runs_our_runsv_from_path(tmp_path, processes):
     for side in sides[:3]:
         assert (side / "supervise" / "stat").read_text() == "down\n", side
         assert not is_runsv_up(side)
+
+
+# -- supervise/event/: ours, and nothing the C runit minds --------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["exit", "killed"])
+def test_event_directory_ours_left_does_not_disturb_the_c_runit(how, tmp_path, processes):
+    """A service our runsv served (and left, cleanly or killed) keeps its supervise/event/.
+    The C runsv takes it over as if it were not there; the C sv and ours drive it — ours
+    through its old wait (event/ok has no reader), leaving nothing in event/."""
+    require_c_runit()
+    svdir = tmp_path / "service"
+    service = make_service(svdir, "svc", run=RUN_SLEEP, log_run=LOG_CAT)
+    ours = processes.start([our_tool("runsv"), "svc"], cwd=str(svdir), env={"PATH": BASE_PATH},
+                           output=str(tmp_path / "ours.out"))
+    sides = (service, service / "log")
+    wait_until(lambda: all((status_record(side) or 0) and status_record(side).pid
+                           for side in sides), what="ours running")
+    for side in sides:
+        assert sorted(os.listdir(str(side / "supervise" / "event"))) == ["ok"]
+    if how == "exit":
+        output, rc = run_sv(["-w", "10", "exit", "svc"], svdir, sv=our_tool("sv"))
+        assert rc == 0, output
+    else:
+        left = [status_record(side).pid for side in sides]
+        os.killpg(ours.pid, signal.SIGKILL)
+        for pid in left:
+            wait_until(lambda: not _alive(pid), what="the killed tree's processes gone")
+    processes.start([C_RUNSV, "svc"], cwd=str(svdir), env={"PATH": BASE_PATH},
+                    output=str(tmp_path / "c.out"))
+    wait_until(lambda: all(is_runsv_up(side) and (status_record(side) or 0)
+                           and status_record(side).pid for side in sides), what="C runsv up")
+    for sv, verbs in ((C_SV, ("down", "up", "restart")), (our_tool("sv"), ("down", "up"))):
+        for verb in verbs:
+            output, rc = run_sv(["-w", "10", verb, "svc"], svdir, sv=sv)
+            assert rc == 0 and output.startswith("ok: "), (sv, verb, output)
+    output, rc = run_sv(["status", "svc"], svdir)
+    assert rc == 0 and normalise(output) == "run: svc: (pid N) Ns; run: log: (pid N) Ns\n"
+    for side in sides:  # no waiter left behind (the log's ok, a link, went with ours)
+        assert set(os.listdir(str(side / "supervise" / "event"))) <= {"ok"}
+    assert (tmp_path / "c.out").read_text() == ""
 
 
 # -- the log pipe: nothing lost, nothing doubled, EOF at the end ------------------------------

@@ -366,43 +366,128 @@ def later(seconds, action):
     return timer
 
 
-@pytest.mark.parametrize("watcher", ["inotify", "poll"])
-def test_wait_wakes_on_the_status_rename(fake, capfd, monkeypatch, watcher):
-    if watcher == "poll":
-        monkeypatch.setattr(sv, "_open_watcher", lambda: None)
-    service = fake("web", pid=0, state=State.DOWN, want="d")
-    written = []
+def wait_through(capfd, action, *args):
+    """``sv ARGS`` while ``action`` happens 0.3 s in: (code, output, seconds from the end of
+    the action to sv's return)."""
+    done = []
 
-    def start():
-        service.set(pid=4242, want="u", age=0)
-        written.append(time.monotonic())
+    def act():
+        action()
+        done.append(time.monotonic())
 
-    timer = later(0.3, start)
+    timer = later(0.3, act)
     try:
-        code, out, _ = run_sv(capfd, "-w", "5", "up", "web")
+        code, out, _ = run_sv(capfd, *args)
         returned = time.monotonic()
     finally:
         timer.join()
+    return code, out, returned - done[0]
+
+
+def posting(service):
+    """Our runsv's supervise/event/ on a fake service (protocol/eventdir.py): the poster."""
+    from runit_provision.protocol.eventdir import EventPoster
+
+    fd = os.open(str(service.path), os.O_PATH | os.O_DIRECTORY)
+    service.fds.append(fd)
+    poster = EventPoster(fd)
+    assert poster.open()
+    return poster
+
+
+def no_inotify(monkeypatch):
+    def refuse():
+        raise AssertionError("inotify used where runsv posts events")
+    monkeypatch.setattr(sv, "_open_watcher", refuse)
+
+
+@pytest.mark.parametrize("watcher", ["inotify", "poll", "stale event dir"])
+def test_wait_wakes_on_the_status_rename(fake, capfd, monkeypatch, watcher):
+    """Without our runsv's events: inotify, else a poll. A supervise/event/ left by a runsv
+    of ours that is gone (the C runsv serves now; its ok has no reader) is the same: sv
+    waits as before, and leaves nothing in event/."""
+    if watcher == "poll":
+        monkeypatch.setattr(sv, "_open_watcher", lambda: None)
+    service = fake("web", pid=0, state=State.DOWN, want="d")
+    if watcher == "stale event dir":
+        posting(service).close()
+    code, out, lag = wait_through(capfd, lambda: service.set(pid=4242, want="u", age=0),
+                                  "-w", "5", "up", "web")
     assert (code, ns(out)) == (0, "ok: run: web: (pid 4242) Ns\n")
-    assert returned - written[0] < 0.05
+    assert lag < 0.05
+    if watcher == "stale event dir":
+        assert os.listdir(str(service.supervise / "event")) == ["ok"]
 
 
 def test_exit_wait_ends_when_the_ok_reader_goes(fake, capfd):
     service = fake("web", want="u")
-    gone = []
-
-    def exit_runsv():
-        service.stop_runsv()
-        gone.append(time.monotonic())
-
-    timer = later(0.3, exit_runsv)
-    try:
-        code, out, _ = run_sv(capfd, "-w", "5", "exit", "web")
-        returned = time.monotonic()
-    finally:
-        timer.join()
+    code, out, lag = wait_through(capfd, service.stop_runsv, "-w", "5", "exit", "web")
     assert (code, out) == (0, "ok: web: runsv not running\n")
-    assert returned - gone[0] < 0.05
+    assert lag < 0.05
+
+
+def test_wait_wakes_on_runsv_s_post_without_inotify(fake, capfd, monkeypatch, svdir):
+    """Where our runsv keeps supervise/event/, sv waits on a FIFO of its own there, woken by
+    the byte runsv writes after the status; the FIFO is gone when sv is done."""
+    no_inotify(monkeypatch)
+    service = fake("web", pid=0, state=State.DOWN, want="d")
+    poster = posting(service)
+    seen = []
+
+    def start():
+        seen.extend(os.listdir(str(service.supervise / "event")))
+        service.set(pid=4242, want="u", age=0)
+        poster.post(b"s")
+
+    try:
+        code, out, lag = wait_through(capfd, start, "-w", "5", "up", "web")
+    finally:
+        poster.close(post=False)
+    assert (code, ns(out)) == (0, "ok: run: web: (pid 4242) Ns\n")
+    assert lag < 0.05
+    assert len(seen) == 2 and any(name.startswith("w.%d." % os.getpid()) for name in seen)
+    assert os.listdir(str(service.supervise / "event")) == ["ok"]
+
+
+def test_past_its_fifo_waiters_sv_watches_through_inotify(fake, capfd, monkeypatch):
+    """Each FIFO waiter holds three descriptors: past FIFO_WAITERS_MAX services sv watches
+    the rest through inotify, and all end as soon as their status is written."""
+    monkeypatch.setattr(sv, "FIFO_WAITERS_MAX", 1)
+    services = [fake(name, pid=0, state=State.DOWN, want="d") for name in ("a", "b")]
+    posters = [posting(service) for service in services]
+    seen = []
+
+    def start():
+        for service, poster in zip(services, posters):
+            seen.append(len(os.listdir(str(service.supervise / "event"))))
+            service.set(pid=4242, want="u", age=0)
+            poster.post(b"s")
+
+    try:
+        code, out, lag = wait_through(capfd, start, "-w", "5", "up", "a", "b")
+    finally:
+        for poster in posters:
+            poster.close(post=False)
+    assert (code, ns(out)) == (0, "ok: run: a: (pid 4242) Ns\nok: run: b: (pid 4242) Ns\n")
+    assert lag < 0.05
+    assert seen == [2, 1]  # a: ok and sv's FIFO; b: ok alone
+
+
+@pytest.mark.parametrize("how", ["exit", "killed"])
+def test_runsv_leaving_wakes_the_wait(fake, capfd, monkeypatch, how):
+    """runsv's exit: ok closed, then x posted and event/ok let go; killed, it posts nothing,
+    and its reader of event/ok going is what wakes sv."""
+    no_inotify(monkeypatch)
+    service = fake("web", want="u")
+    poster = posting(service)
+
+    def leave():
+        service.stop_runsv()
+        poster.close(post=how == "exit")
+
+    code, out, lag = wait_through(capfd, leave, "-w", "5", "exit", "web")
+    assert (code, out) == (0, "ok: web: runsv not running\n")
+    assert lag < 0.05
 
 
 def test_failing_check_is_retried_without_file_events(fake, capfd, svdir):

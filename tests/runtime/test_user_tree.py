@@ -154,12 +154,18 @@ def test_the_users_tree_is_one_forked_process_of_the_user(user_tree):
     # the lock against a second tree is the tree's
     probe = as_nobody("exec flock -n %s true" % (user_tree.user_tree / ".runsvdir.lock"))
     assert probe.returncode != 0
-    # one Python process of the user's, beside two shells: the stand-in and its pipe keeper
-    # (the tree's children but its services; theirs come and go: a service's own `sleep`)
+    # one Python process of the user's (the agent), beside one shell: the stand-in (the agent's
+    # children but its services; theirs come and go: a service's own `sleep`). The user's log
+    # pipes are held by root's pipe keeper, with root's own.
     services = {running_pid(web), running_pid(user_tree.user_tree / "noisy")}
     theirs = sorted(cmdline(pid)[0] for pid in [tree] + children_of(tree)
                     if pid not in services)
-    assert theirs == ["pipekeeper", "runsvdir", "svlogd"], theirs
+    assert theirs == ["runsvdir", "svlogd"], theirs
+    keepers = [pid for pid in children_of(root.pid) if cmdline(pid)[:1] == ["pipekeeper"]]
+    assert len(keepers) == 1 and uid_of(keepers[0]) == "0"
+    held = {os.stat("/proc/%d/fd/%s" % (keepers[0], fd)).st_ino
+            for fd in os.listdir("/proc/%d/fd" % keepers[0])}
+    assert os.stat(web / "log" / "supervise" / "pipe").st_ino in held
 
 
 def test_the_user_cannot_read_anything_of_roots_through_their_processes(user_tree):
@@ -211,7 +217,11 @@ def test_restart_down_up_and_kill_of_the_users_tree(user_tree):
     out = sv("-w", "15", "restart", OUTER, svdir=user_tree.svdir)
     assert out.returncode == 0 and out.stdout.startswith("ok: run: %s" % OUTER), out
     second = user_tree.tree_pid()
-    assert second != first and start_time(first) is None
+    assert second != first
+    # The agent sent away stays until root closes its channel — at once, when the next one is
+    # taken up — and the next one takes the tree's lock (chpst -L) only once it is gone: sv
+    # may wake in between (its event comes as the new pid is written), never two trees at work.
+    wait_until(lambda: start_time(first) is None, timeout=5, what="the last agent gone")
     # the tree drained its own output before it went: the stop's line is logged
     wait_until(lambda: "noisy stops" in log_text(user_tree.output_log),
                what="the tree's last output logged")
@@ -261,6 +271,10 @@ def test_root_stopping_ends_every_process_and_logs_the_trees_last_words(user_tre
     assert root.wait(timeout=30) == 0
     assert not [pid for pid in everything if start_time(pid) is not None]
     assert "noisy stops" in log_text(user_tree.output_log)
+    # Everything ended of itself: nothing waited for the grace and its KILL (a stand-in
+    # holding runsvdir-LOGIN/log's pipe once kept that logger from its EOF for 13 s).
+    output = root.stdout.read().decode()
+    assert "after the kill" not in output and "left behind" not in output, output
 
 
 def catches_term(pid):

@@ -33,11 +33,9 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
-from ...protocol.layout import RUN
 from ...protocol.logrun import log_run_from_bytes
 
 _ENDING = (signal.SIGKILL, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
-_RUN_LIMIT = 4096  # bytes of log/run read to decide: a canonical one is a few lines
 
 
 class Identity(tuple):
@@ -96,17 +94,18 @@ def identity_for(canonical, resolve_user=None, own=None):
 
 
 # -- the decision, for the tree ------------------------------------------------------------------
-def hostable(log_fd):
-    """``(canonical, identity)`` — the LogRun of the service's ``log/run`` (``log_fd``) and
-    who its logger runs as (``identity_for``: OWN or an Identity) — when the tree can run it
-    itself, or None when it must be exec'd: not executable, not the canonical form, a user
-    chpst would reject, or svlogd arguments svlogd would reject (their messages are the real
-    tools')."""
+def hostable(log_run, own=None):
+    """``(canonical, identity)`` — the LogRun of the service's ``log/run`` (``log_run``: its
+    first bytes as ``servicedir.read_executable`` gives them) and who its logger runs as
+    (``identity_for``: OWN or an Identity) — when the tree can run it itself, or None when it
+    must be exec'd: not executable, not the canonical form, a user chpst would reject, or
+    svlogd arguments svlogd would reject (their messages are the real tools'). ``own``:
+    the tree's identity (identity_for's), a user's for a user's tree supervised by root's."""
     from ...errors import UsageError
     from ..svlog.options import parse_args
 
-    canonical = log_run_from_bytes(read_executable(RUN, log_fd))
-    identity = None if canonical is None else identity_for(canonical)
+    canonical = log_run_from_bytes(log_run)
+    identity = None if canonical is None else identity_for(canonical, own=own)
     if identity is None:
         return None
     try:
@@ -114,25 +113,6 @@ def hostable(log_fd):
     except UsageError:
         return None
     return canonical, identity
-
-
-def read_executable(name, dir_fd, limit=_RUN_LIMIT):
-    """The first ``limit`` bytes of a user-executable regular file, or b"" (runsv would exec
-    it). Never blocks: a FIFO planted as ``log/run`` is not read, only exec'd (and fails)."""
-    import stat
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
-    except OSError:
-        return b""
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode) or not mode & stat.S_IXUSR:
-            return b""
-        return os.read(fd, limit)
-    except OSError:
-        return b""
-    finally:
-        os.close(fd)
 
 
 # -- one logger, on the tree's loop or in an identity's host ---------------------------------------
@@ -149,7 +129,9 @@ class HostedLogger:
     exit status (0, or 111 when no directory is usable) or the signal that ended it.
     """
 
-    def __init__(self, loop, spawner, base_fd, pipe_fd, args, stderr_fd, scratch, on_exit):
+    def __init__(self, loop, spawner, base_fd, pipe_fd, args, stderr_fd, scratch, on_exit,
+                 io=None):
+        from ..svlog.dirwork import LOCAL_LOGS
         from ..svlog.engine import Logger
         from ..svlog.logdir import Reporter
         from ..svlog.options import parse_args
@@ -159,9 +141,15 @@ class HostedLogger:
         self.on_exit = on_exit
         self.taker = LineTaker(pipe_fd, scratch, loop.call_later, self._read)
         options, names = parse_args(args)
+        io = io if io is not None else LOCAL_LOGS
+        # Written by an agent, a chunk is taken out of the pipe only once the agent wrote it
+        # (on_flow): a kill of root's tree before then leaves it in the pipe for the next.
+        self._defers = io.is_remote and self.taker.reader is not None
         self.logger = Logger(loop, spawner, names, options, Reporter(stderr_fd, options.verbose),
                              on_flow=self._flow_changed, on_exit=self._engine_exited,
-                             base_fd=base_fd, keep_unfinished=self.taker.reader is not None)
+                             base_fd=base_fd, keep_unfinished=self.taker.reader is not None,
+                             io=io)
+        self.needs = tuple  # the processes its work waits for (a user's agent): () here
         self._stopped = False   # SIGSTOP: no reading until SIGCONT
         self._ended_by = 0      # the signal that ends it, if any
         self._at_eof = False
@@ -219,7 +207,9 @@ class HostedLogger:
 
     def _read_once(self):
         """One chunk into the engine; False when there is nothing (more) to take now."""
-        taken = self.taker.take(self.logger.read_limit, self.logger.feed)
+        if self.taker.held:
+            self.taker.release()  # the engine wrote what it was fed last (it reads again)
+        taken = self.taker.take(self.logger.read_limit, self.logger.feed, hold=self._defers)
         if taken == "eof":  # every writer is gone: the service has exited for good
             self._at_eof = True
             self.loop.remove_reader(self.pipe_fd)
@@ -229,6 +219,8 @@ class HostedLogger:
     def _engine_exited(self, code):
         if self._done:
             return
+        if self.taker.held:
+            self.taker.release()  # an engine that ended wrote everything it was fed
         self._done = True
         self.loop.remove_reader(self.pipe_fd)
         wait_status = self._ended_by if self._ended_by else (code or 0) << 8

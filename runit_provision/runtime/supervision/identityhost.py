@@ -23,23 +23,16 @@ setfsuid between — can be made to block in ``open`` (a FIFO), to read through 
   is gone (killed: each logger ends as after TERM, an unfinished line left in the pipe for the
   next tree's).
 
-A user's tree forked by the tree (usertree.py) is a host too, for the loggers of its own
-identity — its own output's logger (``runsvdir-LOGIN/log``) runs in it, shown by the user
-tree's own stand-in (logstandin.py) rather than by its pid. The channel is a SOCK_SEQPACKET
-socket pair, one message per datagram, fields NUL-separated:
+A user's loggers, when their tree runs, are not a host's: root's tree runs them with the user's
+agent doing their file work (usertree.py, agentlogs.py). The channel is a SOCK_SEQPACKET socket
+pair, one message per datagram, fields NUL-separated:
 
-    tree -> host   start KEY STAND_IN ARG...   + fds: the service's log/ directory, a reading
-                                                 end of its pipe (non-blocking, its own)
+    tree -> host   start KEY ARG...           + fds: the service's log/ directory, a reading
+                                                end of its pipe (non-blocking, its own)
                    signal KEY SIGNUM
-                   stand-in                    (a user's tree: have a stand-in, and say which)
     host -> tree   exited KEY WAIT_STATUS
-                   bye                         (ending on a signal: the next logger gets a new
-                                                 host)
-                   stand-in PID                (a user's tree: its stand-in now; 0: none)
-
-STAND_IN is 0 for a logger host (its own pid is shown); for a user's tree, the stand-in the
-tree shows: a logger whose stand-in has gone meanwhile ends at once (exited, as by TERM) and
-is started again under the new one.
+                   bye                        (ending on a signal: the next logger gets a new
+                                                host)
 
 The tree reads what a host sends as it reads anything a user controls — strictly parsed,
 anything else ignored — and never waits for a host: one that does not take a message is
@@ -71,25 +64,19 @@ def _encode(*fields):
 
 
 def exited_from_message(data):
-    """``(key, wait_status)`` of an ``exited`` message, ``"bye"``, ``("stand-in", PID)``, or
-    None for anything else (a host runs as a user: what it sends is read as untrusted).
+    """``(key, wait_status)`` of an ``exited`` message, ``"bye"``, or None for anything else
+    (a host runs as a user: what it sends is read as untrusted).
 
     >>> exited_from_message(b"exited\\x003\\x00256"), exited_from_message(b"bye")
     ((3, 256), 'bye')
-    >>> exited_from_message(b"stand-in\\x004242"), exited_from_message(b"stand-in\\x00x")
-    (('stand-in', 4242), None)
     >>> [exited_from_message(m) for m in (b"exited\\x00x\\x000", b"exited\\x001\\x0070000",
-    ...                                   b"exited\\x00-1\\x000", b"", b"start\\x001")]
-    [None, None, None, None, None]
+    ...                                   b"exited\\x00-1\\x000", b"", b"start\\x001",
+    ...                                   b"stand-in\\x004242")]
+    [None, None, None, None, None, None]
     """
     if data == b"bye":
         return "bye"
     fields = data.split(b"\0")
-    if len(fields) == 2 and fields[0] == b"stand-in":
-        pid = fields[1]
-        if pid.isdigit() and len(pid) < 11 and int(pid) < 1 << 31:
-            return "stand-in", int(pid)
-        return None
     if len(fields) != 3 or fields[0] != b"exited":
         return None
     key, status = fields[1], fields[2]
@@ -100,47 +87,28 @@ def exited_from_message(data):
     return int(key), int(status)
 
 
-def parent_of(pid):
-    """The parent pid of ``pid`` (field 4 of /proc/PID/stat), or 0 when it is gone."""
-    from ..unix.procstat import stat_fields
-    try:
-        return int(stat_fields(str(pid))[4 - 3])
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
 # -- the tree's side ------------------------------------------------------------------------------
 class _Host:
     """The tree's record of one host: its pid, identity, channel and loggers (key ->
-    (on_exit, the pid shown)). A user's tree (``is_tree``) shows its ``stand_in``."""
+    on_exit)."""
 
-    __slots__ = ("pid", "identity", "channel", "loggers", "unsent", "is_tree", "stand_in",
-                 "asked", "waiting")
+    __slots__ = ("pid", "identity", "channel", "loggers", "unsent")
 
-    def __init__(self, pid, identity, channel, is_tree=False):
+    def __init__(self, pid, identity, channel):
         self.pid, self.identity, self.channel = pid, identity, channel
         self.loggers = {}
         self.unsent = {}  # key -> signals runsv sent before the logger's start went out
-        self.is_tree = is_tree
-        self.stand_in = 0  # a user's tree: the stand-in it said it shows, 0 while none
-        self.asked = False  # a user's tree was asked for a stand-in and has not answered
-        self.waiting = []  # wake of each logger waiting for that stand-in
-
-    @property
-    def shown(self):
-        return self.stand_in if self.is_tree else self.pid
 
 
 class IdentityHosts:
     """The tree's hosts, one per identity taking new loggers, forked through the tree's fork
-    server (forkserver.py) — and the users' trees it forked, each a host for its own
-    identity's loggers.
+    server (forkserver.py).
 
-    ``start(identity, user, args, open_fds, on_exit, wake)`` and ``start_in_tree(pid, args,
-    open_fds, on_exit, wake)`` give ``(pid, key)`` — the pid is what ``log/supervise/pid``
-    shows — and later call ``on_exit(pid, wait_status)`` once; ``(0, None)`` when the logger
-    must be exec'd instead; NotYet while the fork server, a host or a user's tree's stand-in
-    is not ready: ``wake()`` is called once (what waited tries again, and nothing else does).
+    ``start(identity, user, args, open_fds, on_exit, wake)`` gives ``(pid, key)`` — the pid is
+    what ``log/supervise/pid`` shows — and later calls ``on_exit(pid, wait_status)`` once;
+    ``(0, None)`` when the logger must be exec'd instead; NotYet while the fork server or a
+    host is not ready: ``wake()`` is called once (what waited tries again, and nothing else
+    does).
     """
 
     def __init__(self, loop, stderr_fd, label, forks=None):
@@ -148,7 +116,7 @@ class IdentityHosts:
         self.stderr_fd = stderr_fd
         self.label = label
         self.forks = forks  # the tree's ForkServer, or None: loggers are exec'd instead
-        self._hosts = {}       # pid -> _Host, until reaped (a user's tree: until it goes)
+        self._hosts = {}       # pid -> _Host, until reaped
         self._taking = {}      # identity -> _Host that takes new loggers
         self._forking = {}     # identity -> [wake] of those waiting for the host being made
         self._refused = {}     # identity -> when the fork server could not make its host
@@ -157,8 +125,8 @@ class IdentityHosts:
 
     @property
     def pids(self):
-        """Every logger host not yet reaped (users' trees are their services' to wait for)."""
-        return {pid for pid, host in self._hosts.items() if not host.is_tree}
+        """Every logger host not yet reaped."""
+        return set(self._hosts)
 
     def start(self, identity, user, args, open_fds, on_exit, wake):
         """Start one logger in ``identity``'s host (forked first if none takes it).
@@ -176,31 +144,12 @@ class IdentityHosts:
             return 0, None
         return host.pid, self._start_in(host, args, open_fds, on_exit)
 
-    def start_in_tree(self, pid, args, open_fds, on_exit, wake):
-        """Start one logger in the user's tree ``pid`` (add_tree), shown by its stand-in."""
-        host = self._hosts.get(pid)
-        if host is None or not host.is_tree or host.channel is None:
-            return 0, None
-        if not host.stand_in:
-            host.waiting.append(wake)
-            if not host.asked:
-                host.asked = True
-                self._send(host, _encode("stand-in"))
-            raise NotYet()
-        return host.stand_in, self._start_in(host, args, open_fds, on_exit)
-
-    def add_tree(self, pid, identity, channel):
-        """A user's tree the tree just forked, and the tree's end of its channel."""
-        channel.setblocking(False)
-        host = self._hosts[pid] = _Host(pid, identity, channel, is_tree=True)
-        self.loop.add_reader(channel.fileno(), lambda: self._receive(host))
-
     def _start_in(self, host, args, open_fds, on_exit):
         self._next_key += 1
         key = self._next_key
-        host.loggers[key] = (on_exit, host.shown)
+        host.loggers[key] = on_exit
         host.unsent[key] = []
-        message = _encode("start", key, host.stand_in, *args)
+        message = _encode("start", key, *args)
         self.loop.call_later(0, lambda: self._send_start(host, key, message, open_fds))
         return key
 
@@ -249,8 +198,6 @@ class IdentityHosts:
             os.kill(host.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        if host.is_tree:
-            self._tree_gone(host)
 
     def close(self):
         """The tree is done with its loggers: each host, its channel closed, exits."""
@@ -320,32 +267,19 @@ class IdentityHosts:
                 data = b""
             if not data:  # the host has gone: its reaping reports what it still had
                 self._close_channel(host)
-                if host.is_tree:
-                    self._tree_gone(host)
                 return
             message = exited_from_message(data)
             if message == "bye":
                 self._stop_taking(host)
-            elif message is None:
-                continue
-            elif message[0] == "stand-in":
-                # shown in log/supervise/pid, where sv and a successor tree may signal it: it
-                # must be the user tree's own child, whatever the tree says
-                if host.is_tree and (not message[1] or parent_of(message[1]) == host.pid):
-                    host.stand_in, host.asked = message[1], False
-                    if host.stand_in:
-                        waiting, host.waiting = host.waiting, []
-                        for wake in waiting:
-                            wake()
-            elif message[0] in host.loggers:
+            elif message is not None and message[0] in host.loggers:
                 self._report(host, *message)
 
     def _report(self, host, key, wait_status):
         host.unsent.pop(key, None)
-        on_exit, shown = host.loggers.pop(key)
-        if not host.loggers and not host.is_tree:
+        on_exit = host.loggers.pop(key)
+        if not host.loggers:
             self._close_channel(host)  # nothing left to run: it exits
-        on_exit(shown, wait_status)
+        on_exit(host.pid, wait_status)
 
     def _stop_taking(self, host):
         if self._taking.get(host.identity) is host:
@@ -358,24 +292,13 @@ class IdentityHosts:
             host.channel.close()
             host.channel = None
 
-    def _tree_gone(self, host):
-        """A user's tree has gone (its process ends its loggers with it): each ends as killed."""
-        if self._hosts.get(host.pid) is host:
-            del self._hosts[host.pid]
-        waiting, host.waiting = host.waiting, []
-        for wake in waiting:
-            self.loop.call_later(0, wake)  # it will not say a stand-in: start elsewhere
-        loggers, host.loggers = host.loggers, {}
-        for on_exit, shown in loggers.values():
-            on_exit(shown, signal.SIGKILL)
-
     def _reaped(self, host, wait_status):
         self._receive(host)  # what it reported just before it went
         self._close_channel(host)
         del self._hosts[host.pid]
         loggers, host.loggers = host.loggers, {}
-        for on_exit, shown in loggers.values():
-            on_exit(shown, wait_status)
+        for on_exit in loggers.values():
+            on_exit(host.pid, wait_status)
         if self.on_reaped is not None:
             self.on_reaped()
 
@@ -448,132 +371,9 @@ def preload():
     libc()
 
 
-def _was_cut(flags):
-    """Whether ``recvmsg``'s flags say a message or its descriptors were cut short.
-
-    >>> import socket
-    >>> _was_cut(int(socket.MSG_TRUNC)), _was_cut(int(socket.MSG_CTRUNC)), _was_cut(0)
-    (True, True, False)
-    """
-    return bool(flags & _CUT)
-
-
-# MSG_TRUNC | MSG_CTRUNC as a plain int: `socket`'s are enum flags, whose arithmetic runs enum's
-# Python code — and adds a member to a table the fork server's children share — in every
-# user's tree, about 40 kB of its own pages.
-_CUT = 0x20 | 0x08
-
-
-class LoggerServing:
-    """The loggers a tree sends over a channel, run on a loop: a logger host's own, or a user's
-    tree's (usertree.py). What differs is who stands for them: a host itself (every signal to
-    its pid acts on each of its loggers), a user's tree its stand-in (``stand_ins``, its
-    LogHost: ``attach``/``detach`` and the pid of the stand-in loggers get now)."""
-
-    def __init__(self, loop, channel, spawner, scratch, title, stand_ins=None, stderr_fd=2):
-        self.loop = loop
-        self.channel = channel
-        self.spawner = spawner
-        self.scratch = scratch
-        self.title = title
-        self.stand_ins = stand_ins
-        self.stderr_fd = stderr_fd  # where the loggers' messages go: the tree's stderr
-        self.loggers = {}  # key -> (HostedLogger, [fds], its stand-in's pid or 0)
-
-    def open(self):
-        self.loop.add_reader(self.channel.fileno(), self._receive)
-
-    def _receive(self):
-        import socket
-        try:
-            data, fds, flags, _address = socket.recv_fds(self.channel, _MESSAGE_MAX, 2)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data, fds, flags = b"", [], 0
-        for fd in fds:  # received descriptors are inheritable: no processor may get them
-            os.set_inheritable(fd, False)
-        if not data:
-            self.loop.remove_reader(self.channel.fileno())
-            self.tree_gone()
-            return
-        if _was_cut(flags):
-            for fd in fds:
-                os.close(fd)
-            warn("svlogd %s" % self.title, "a message from the tree was cut, ignored")
-            return
-        fields = data.split(b"\0")
-        if fields[0] == b"start" and len(fds) == 2 and len(fields) > 2:
-            self._start(int(fields[1]), int(fields[2]),
-                        [os.fsdecode(field) for field in fields[3:]], *fds)
-            return
-        for fd in fds:
-            os.close(fd)
-        if fields[0] == b"signal" and int(fields[1]) in self.loggers:
-            self.loggers[int(fields[1])][0].signal(int(fields[2]))
-        elif fields[0] == b"stand-in" and self.stand_ins is not None:
-            self.say_stand_in(self.stand_ins.stand_in())
-
-    def tree_gone(self):
-        """The tree closed its end (it is gone, or done with us). A user's tree goes on running
-        what it runs: the loggers are its own identity's, on pipes and files it holds."""
-
-    def say_stand_in(self, pid):
-        """A user's tree tells the tree which stand-in its loggers get now (0: none)."""
-        try:
-            self.channel.send(_encode("stand-in", pid))
-        except OSError:
-            pass  # the tree is gone
-
-    def _start(self, key, stand_in, args, log_fd, pipe_fd):
-        from ..unix.fdlimit import ensure_fd_room
-        from .hostedlogger import HostedLogger
-        refused = self.refuses(stand_in)
-        if refused:
-            self._report(key, refused, [log_fd, pipe_fd])
-            return
-        ensure_fd_room(_FDS_PER_LOGGER * (len(self.loggers) + 1) + 32)
-        logger = HostedLogger(self.loop, self.spawner, log_fd, pipe_fd, args, self.stderr_fd,
-                              self.scratch,
-                              lambda status: self._logger_exited(key, status))
-        self.loggers[key] = (logger, [log_fd, pipe_fd], stand_in)
-        if self.stand_ins is not None:
-            self.stand_ins.attach(stand_in, logger)
-        logger.start()
-
-    def refuses(self, stand_in):
-        """The wait status a logger starting now ends with at once (0: it may start): under a
-        stand-in that has gone meanwhile, as by TERM (started again under the next one)."""
-        if self.stand_ins is not None and stand_in != self.stand_ins.current_pid():
-            return signal.SIGTERM
-        return 0
-
-    def _logger_exited(self, key, wait_status):
-        logger, fds, stand_in = self.loggers.pop(key, (None, [], 0))
-        if self.stand_ins is not None and logger is not None:
-            self.stand_ins.detach(stand_in, logger)
-        self._report(key, wait_status, fds)
-
-    def _report(self, key, wait_status, fds):
-        for fd in fds:
-            os.close(fd)
-        try:
-            self.channel.send(_encode("exited", key, wait_status))
-        except OSError:
-            pass  # the tree is gone: its successor finds our exit through a pidfd
-
-    def drain(self):
-        """The process is ending: each logger writes what its pipe holds now."""
-        for logger, _fds, _stand_in in list(self.loggers.values()):
-            logger.drain()
-
-    def each(self, signum):
-        for logger, _fds, _stand_in in list(self.loggers.values()):
-            logger.signal(signum)
-
-
-class _Serving(LoggerServing):
-    """The host's process: the loggers the tree sends, the signals sent to this pid."""
+class _Serving:
+    """The host's process: the loggers the tree sends over the channel, run on a loop; the
+    signals sent to this pid — ``log/supervise/pid`` of each — act on each of them."""
 
     def __init__(self, channel_fd, identity, stderr_fd, title):
         import socket
@@ -596,21 +396,22 @@ class _Serving(LoggerServing):
         os.chdir("/")
         show_runit_name("svlogd", [title], whole=True)
         # Processors run as the user with the user's environment, never the tree's (root's).
-        spawner = Spawner(stderr_fd=2, environ=user_environ(identity.uid))
+        self.spawner = Spawner(stderr_fd=2, environ=user_environ(identity.uid))
         import resource
         # No core file: the user may signal it to death, and it holds what the tree sends.
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         preload()
         from ..svlog.peek import is_available, scratch_pipe
-        scratch = scratch_pipe() if is_available() else None
+        self.scratch = scratch_pipe() if is_available() else None
         become(identity)
-        loop = EventLoop(handle_error=self._internal_error)
-        LoggerServing.__init__(self, loop, socket.socket(fileno=channel_fd), spawner, scratch,
-                               title)
+        self.loop = EventLoop(handle_error=self._internal_error)
+        self.channel = socket.socket(fileno=channel_fd)
+        self.title = title
+        self.loggers = {}  # key -> (HostedLogger, [fds])
         self.ending = 0    # the signal ending it (-1: the tree is gone): exit once all ended
 
     def run(self):
-        self.open()
+        self.loop.add_reader(self.channel.fileno(), self._receive)
         for signum in _HOST_SIGNALS:
             self.loop.add_signal_handler(signum, lambda signum=signum: self._signalled(signum))
         self.loop.run()
@@ -620,25 +421,65 @@ class _Serving(LoggerServing):
         warn("svlogd %s" % self.title, "internal error, continuing: %s: %s"
              % (type(exc).__name__, exc))
 
-    def refuses(self, stand_in):
-        """On our way out: a logger sent now starts again in the next host."""
-        return (max(self.ending, 0) or signal.SIGTERM) if self.ending else 0
+    def _receive(self):
+        from ..unix.seqpacket import receive
+        try:
+            data, fds, cut = receive(self.channel, _MESSAGE_MAX, 2)
+        except (BlockingIOError, InterruptedError):
+            return
+        if not data:
+            self.loop.remove_reader(self.channel.fileno())
+            self._end(-1, signal.SIGTERM)  # the tree is gone, or done with us
+            return
+        if cut:
+            for fd in fds:
+                os.close(fd)
+            warn("svlogd %s" % self.title, "a message from the tree was cut, ignored")
+            return
+        fields = data.split(b"\0")
+        if fields[0] == b"start" and len(fds) == 2 and len(fields) > 1:
+            self._start(int(fields[1]), [os.fsdecode(field) for field in fields[2:]], *fds)
+            return
+        for fd in fds:
+            os.close(fd)
+        if fields[0] == b"signal" and int(fields[1]) in self.loggers:
+            self.loggers[int(fields[1])][0].signal(int(fields[2]))
+
+    def _start(self, key, args, log_fd, pipe_fd):
+        from ..unix.fdlimit import ensure_fd_room
+        from .hostedlogger import HostedLogger
+        if self.ending:  # on our way out: a logger sent now starts again in the next host
+            self._report(key, max(self.ending, 0) or signal.SIGTERM, [log_fd, pipe_fd])
+            return
+        ensure_fd_room(_FDS_PER_LOGGER * (len(self.loggers) + 1) + 32)
+        logger = HostedLogger(self.loop, self.spawner, log_fd, pipe_fd, args, 2, self.scratch,
+                              lambda status: self._logger_exited(key, status))
+        self.loggers[key] = (logger, [log_fd, pipe_fd])
+        logger.start()
 
     def _logger_exited(self, key, wait_status):
-        LoggerServing._logger_exited(self, key, wait_status)
+        _, fds = self.loggers.pop(key, (None, []))
+        self._report(key, wait_status, fds)
         if self.ending and not self.loggers:
             self.loop.stop()
 
-    # -- ending -------------------------------------------------------------------------------
-    def tree_gone(self):
-        """The tree closed its end — it has no logger left here, or it is gone (killed):
-        each logger ends as after TERM (an unfinished line stays in the pipe), then exit."""
-        self._end(-1, signal.SIGTERM)
+    def _report(self, key, wait_status, fds):
+        for fd in fds:
+            os.close(fd)
+        try:
+            self.channel.send(_encode("exited", key, wait_status))
+        except OSError:
+            pass  # the tree is gone: its successor finds our exit through a pidfd
 
+    def _each(self, signum):
+        for logger, _fds in list(self.loggers.values()):
+            logger.signal(signum)
+
+    # -- ending -------------------------------------------------------------------------------
     def _signalled(self, signum):
         """A signal to log/supervise/pid: every logger here reacts as an svlogd would."""
         if signum in (signal.SIGHUP, signal.SIGALRM):
-            self.each(signum)
+            self._each(signum)
             return
         try:
             self.channel.send(b"bye")
@@ -647,9 +488,11 @@ class _Serving(LoggerServing):
         self._end(signum, signum)
 
     def _end(self, reason, signum):
+        """Each logger ends as after ``signum`` (an unfinished line stays in the pipe), then
+        the host exits; ``reason``: the signal that ends it (-1: the tree is gone)."""
         if not self.ending:
             self.ending = reason
         if not self.loggers:
             self.loop.stop()
             return
-        self.each(signum)
+        self._each(signum)

@@ -21,7 +21,9 @@ When the tree goes (exits, or is killed), the stand-in reads EOF on the pipe the
 exits: nothing is left behind. A tree that cannot start one (no ``/bin/sh``) execs its loggers.
 
 The stand-in stands only for loggers of the tree's own identity. Those of anyone else run in a
-process of that identity (``apart``, identityhost.py), whose pid is their own.
+process of that identity (``apart``, identityhost.py), whose pid is their own — but a user's
+whose tree runs: they run here, their file work their agent's, shown by a stand-in of the
+user's (usertree.UserLogHost).
 """
 
 import os
@@ -50,6 +52,24 @@ while :; do got=; read -r _ <&4 || [ -n "$got" ] || exit 0; done
 _SIGNALS = {b"T": signal.SIGTERM, b"I": signal.SIGINT, b"Q": signal.SIGQUIT,
             b"1": signal.SIGUSR1, b"2": signal.SIGUSR2, b"H": signal.SIGHUP,
             b"A": signal.SIGALRM}
+
+
+def stand_in_argv(label):
+    """The stand-in's command line (``ps`` shows ``svlogd -s (loggers of LABEL)``)."""
+    return [STAND_IN_SHELL, "-s", "(loggers of %s)" % label]
+
+
+def stand_in_pipes():
+    """A stand-in's pipes — its script (written), its signals (root's end non-blocking), its
+    liveness: ``(script_r, signals_r, signals_w, alive_r, alive_w)``; the child's 0, 3 and 4
+    are dup2'ed from script_r, signals_w and alive_r, so none of those is one of them."""
+    script_r, script_w = os.pipe2(os.O_CLOEXEC)
+    signals_r, signals_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+    alive_r, alive_w = os.pipe2(os.O_CLOEXEC)
+    script_r, signals_w, alive_r = (_above(fd, 4) for fd in (script_r, signals_w, alive_r))
+    os.write(script_w, _SCRIPT)
+    os.close(script_w)
+    return script_r, signals_r, signals_w, alive_r, alive_w
 
 
 def _above(fd, highest):
@@ -85,7 +105,6 @@ class LogHost:
         self._current = None
         self._stand_ins = {}  # pid -> _StandIn, until reaped
         self.on_reaped = None  # called after a stand-in or a host has been reaped
-        self.on_stand_in = None  # called with the pid of each new current stand-in, 0 when none
         self.apart = IdentityHosts(loop, spawner.stderr_fd, label, forks)
         self.apart.on_reaped = self._host_reaped
 
@@ -109,8 +128,6 @@ class LogHost:
         """The pid of the stand-in for a logger starting now (started if needed), or 0."""
         if self._current is None:
             self._current = self._start()
-            if self._current is not None and self.on_stand_in is not None:
-                self.on_stand_in(self._current.pid)
         return self.current_pid()
 
     def current_pid(self):
@@ -136,17 +153,10 @@ class LogHost:
 
     # -- the process ----------------------------------------------------------------------------
     def _start(self):
-        script_r, script_w = os.pipe2(os.O_CLOEXEC)
-        signals_r, signals_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-        alive_r, alive_w = os.pipe2(os.O_CLOEXEC)
-        # the child's 0, 3 and 4 are dup2'ed from these: none may be one of those numbers
-        script_r, signals_w, alive_r = (_above(fd, 4) for fd in (script_r, signals_w, alive_r))
+        script_r, signals_r, signals_w, alive_r, alive_w = stand_in_pipes()
         try:
-            os.write(script_w, _SCRIPT)
-            os.close(script_w)
-            pid = self.spawner.spawn(
-                [STAND_IN_SHELL, "-s", "(loggers of %s)" % self.label], argv0="svlogd",
-                stdin_fd=script_r, extra_fds=((signals_w, 3), (alive_r, 4)))
+            pid = self.spawner.spawn(stand_in_argv(self.label), argv0="svlogd",
+                                     stdin_fd=script_r, extra_fds=((signals_w, 3), (alive_r, 4)))
         except OSError as exc:
             warn(self.label, "unable to start the loggers' stand-in, running svlogd instead",
                  exc)
@@ -156,11 +166,17 @@ class LogHost:
         finally:
             for fd in (script_r, signals_w, alive_r):
                 os.close(fd)
+        return self._started(pid, signals_r, alive_w)
+
+    def _started(self, pid, signals_r, alive_w, watch=None):
+        """A stand-in that runs: its signals read, its end and its stops watched (``watch``:
+        the loop's, or an agent's for one the agent started)."""
         stand_in = self._stand_ins[pid] = _StandIn(pid, signals_r, alive_w)
         self.loop.add_reader(signals_r, lambda: self._signalled(stand_in))
-        self.loop.watch_child(pid, lambda _pid, status: self._reaped(stand_in, status),
-                              on_stop=lambda: self._each(stand_in, signal.SIGSTOP),
-                              on_continue=lambda: self._each(stand_in, signal.SIGCONT))
+        (watch or self.loop.watch_child)(
+            pid, lambda _pid, status: self._reaped(stand_in, status),
+            on_stop=lambda: self._each(stand_in, signal.SIGSTOP),
+            on_continue=lambda: self._each(stand_in, signal.SIGCONT))
         return stand_in
 
     def _signalled(self, stand_in):
@@ -183,8 +199,6 @@ class LogHost:
     def _retire(self, stand_in):
         if self._current is stand_in:
             self._current = None
-            if self.on_stand_in is not None:
-                self.on_stand_in(0)
 
     def _close_alive(self, stand_in):
         if stand_in.alive_fd >= 0:
@@ -198,9 +212,10 @@ class LogHost:
         self.loop.remove_reader(stand_in.signals_fd)
         os.close(stand_in.signals_fd)
         del self._stand_ins[stand_in.pid]
-        if os.WIFSIGNALED(wait_status):
+        if wait_status is not None and os.WIFSIGNALED(wait_status):
             # killed (KILL, or a signal it could not trap): its loggers end as an svlogd
-            # killed by that signal would — at once, nothing they took lost
+            # killed by that signal would — at once, nothing they took lost. (None: an
+            # agent's child whose end the agent did not live to report — unknown.)
             self._each(stand_in, os.WTERMSIG(wait_status))
         if self.on_reaped is not None:
             self.on_reaped()

@@ -22,6 +22,19 @@ Never blocking the loop: the socket is non-blocking; each wake-up reads at most
 datagrams longer than ``MESSAGE_MAX`` are refused whole; descriptors passed with a message
 (``sd_notify_barrier``'s ``BARRIER=1``) are closed at once, which is what the barrier waits
 for. The record is written once per batch, when it changed.
+
+``MAINPID=N`` (systemd's rule: a process of the service — here a descendant of ``./run``, or
+one in the process group or session it leads, for want of a cgroup — or any process when the
+sender is root; never pid 1 or the supervisor itself) makes N the service's main process:
+its messages are heard as ``./run``'s, and the signals runsv sends for ``sv`` (``term``,
+``hup``, ``alarm``, ``interrupt``, ``quit``, ``1``, ``2``, ``pause``, ``cont``, and the TERM of
+``down`` and ``exit``), for a ``ready_timeout`` and for the ``watchdog`` go to N instead of
+``./run`` — as systemd's ``KillMode=mixed`` and ``systemctl kill --kill-whom=main`` do, and
+so that a shell that started the daemon and waits for it exits when the daemon does rather
+than leave it behind. ``kill`` (KILL) goes to both. N is held by a pidfd, so a pid reused
+after N is gone is never signalled; once N ends (its pidfd readable on the loop) the signals
+go to ``./run`` again. ``supervise/pid`` and ``status`` stay ``./run``'s: runit's tools and
+its restarts still see the process runsv started and reaps.
 """
 
 import os
@@ -98,7 +111,8 @@ class NotifyChannel:
 
     ``files``: the side's SuperviseFiles (the record is written beside its status);
     ``clock``: ``time_ns()``; ``on_change(readiness)``: called after a batch changed it;
-    ``kill(pid, signum)``: how a start that failed (``timeout=``, ``watchdog=``) is ended.
+    ``kill(pid, signum)``: how a start that failed (``timeout=``, ``watchdog=``) is ended;
+    ``written()``: called after each write of the record (runsv wakes its waiters).
 
     A ``timeout`` is a timer while the service starts, a ``watchdog`` one while it runs, reset
     by each ``WATCHDOG=1`` (systemd's ``TimeoutStartSec=`` and ``WatchdogSec=``): when one
@@ -106,13 +120,14 @@ class NotifyChannel:
     still there, and the reason stays in the record (``failed``) through the restart that
     follows. A service with neither has no timer at all."""
 
-    def __init__(self, loop, files, clock, warn, on_change=None, kill=None):
+    def __init__(self, loop, files, clock, warn, on_change=None, kill=None, written=None):
         self.loop = loop
         self.files = files
         self.clock = clock
         self.warn = warn
         self.on_change = on_change
         self.kill = kill
+        self.written = written
         self.access = "main"
         self.spec = None
         self.readiness = Readiness("down", 0, 0, 0, "", 0, 0)
@@ -122,6 +137,7 @@ class NotifyChannel:
         self._sock = None  # made at the first start with kind notify
         self.address = None
         self._pipe = -1  # kind fd: the reading end of this run's notification pipe
+        self._main_fd = -1  # a pidfd of the MAINPID= it gave, while that process runs
 
     def socket_address(self):
         """``NOTIFY_SOCKET``'s value, the socket made on first use (OSError if it cannot)."""
@@ -146,6 +162,7 @@ class NotifyChannel:
         end (ours now)."""
         self._cancel_timers()
         self._close_pipe()
+        self._forget_main()
         if pipe is not None:
             os.set_blocking(pipe, False)
             self._pipe = pipe
@@ -165,6 +182,7 @@ class NotifyChannel:
         if self.readiness.state != "down" and (not is_running or pid != self.readiness.pid):
             self._cancel_timers()
             self._close_pipe()
+            self._forget_main()
             self.readiness = self.readiness._replace(state="down")
             self._write()
 
@@ -173,6 +191,7 @@ class NotifyChannel:
         self.observe(0, False)
         self._cancel_timers()
         self._close_pipe()
+        self._forget_main()
         if self._sock is not None:
             self.loop.remove_reader(self._sock.fileno())
             self._sock.close()
@@ -196,10 +215,15 @@ class NotifyChannel:
             self._close_pipe()
 
     def _close_pipe(self):
-        if self._pipe >= 0:
-            self.loop.remove_reader(self._pipe)
-            os.close(self._pipe)
-            self._pipe = -1
+        self._drop_reader("_pipe")
+
+    def _drop_reader(self, name):
+        """Stop watching, and close, the descriptor held in attribute ``name`` (-1: none)."""
+        fd = getattr(self, name)
+        if fd >= 0:
+            self.loop.remove_reader(fd)
+            os.close(fd)
+            setattr(self, name, -1)
 
     # -- timers ------------------------------------------------------------------------------
     def _not_ready(self):
@@ -255,11 +279,11 @@ class NotifyChannel:
                 break
             except InterruptedError:
                 continue
-            sender, fds = _credentials(ancillary)
+            sender, uid, fds = _credentials(ancillary)
             if len(data) > MESSAGE_MAX or flags & _socket.MSG_TRUNC:
                 self._refuse()
             elif self._is_from_service(sender):
-                self._apply(notify_assignments(data))
+                self._apply(notify_assignments(data), uid)
             else:
                 self._refuse()
             # Only now: a barrier's sender waits for this close, so it is still there (and
@@ -281,7 +305,7 @@ class NotifyChannel:
     def _refuse(self):
         self.readiness = self.readiness._replace(refused=self.readiness.refused + 1)
 
-    def _apply(self, said):
+    def _apply(self, said, uid=None):
         record = self.readiness
         changes = {}
         if said.get("WATCHDOG") == "1" and "watchdog" in self._timers:
@@ -291,8 +315,11 @@ class NotifyChannel:
             return
         if "STATUS" in said:
             changes["status"] = said["STATUS"]
-        if said.get("MAINPID", "").isdigit() and int(said["MAINPID"]) > 1:
-            changes["mainpid"] = int(said["MAINPID"])
+        if "MAINPID" in said:
+            if self._take_main(said["MAINPID"], uid):
+                changes["mainpid"] = int(said["MAINPID"])
+            else:
+                changes["refused"] = record.refused + 1
         if said.get("STOPPING") == "1":
             changes["state"] = "stopping"
         elif said.get("RELOADING") == "1":
@@ -304,24 +331,78 @@ class NotifyChannel:
         if changes:
             self.readiness = record._replace(**changes)
 
+    # -- MAINPID= ---------------------------------------------------------------------------
+    def _take_main(self, text, uid):
+        """Make ``text`` (MAINPID='s value) the main process if systemd would; False if not."""
+        run = self.readiness.pid
+        if not text.isdigit() or int(text) <= 1 or int(text) == os.getpid():
+            return False  # no process, pid 1 (the manager, in systemd's words), or runsv
+        pid = int(text)
+        if pid == run:
+            self._forget_main()  # back to ./run itself
+            return True
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:
+            return False  # gone (or never was)
+        # Judged after the pidfd is open and found alive after the judgement: the process
+        # judged is the one the pidfd holds (a pid is reused only once its process is reaped).
+        try:
+            taken = ((uid == 0 or may_notify(pid, {run}, "all"))
+                     and _pidfd_signal(pidfd, 0))
+        except OSError:
+            taken = False
+        if not taken:
+            os.close(pidfd)
+            return False
+        self._forget_main()
+        self._main_fd = pidfd
+        # Readable once it ended: signals go to ./run again (the record keeps what was said).
+        self.loop.add_reader(pidfd, self._forget_main)
+        return True
+
+    def _forget_main(self):
+        self._drop_reader("_main_fd")
+
+    def signal_main(self, pid, signum):
+        """Send ``signum``, meant for ``./run`` (``pid``), to the ``MAINPID=`` process instead
+        if there is one; True when that is all there is to do (KILL: ``./run`` gets it too)."""
+        if self._main_fd < 0 or pid != self.readiness.pid or self.readiness.state == "down":
+            return False
+        try:
+            _pidfd_signal(self._main_fd, signum)
+        except OSError:  # ended and reaped since (its exit not yet read from the loop)
+            self._forget_main()
+            return False
+        return signum != signal.SIGKILL
+
     def _write(self):
         if self.readiness != self._written:
             self.files.write_named(READINESS, readiness_bytes(self.readiness))
             self._written = self.readiness
+            if self.written is not None:
+                self.written()
+
+
+def _pidfd_signal(pidfd, signum):
+    """True once sent (ProcessLookupError: the process is gone)."""
+    signal.pidfd_send_signal(pidfd, signum)
+    return True
 
 
 def _credentials(ancillary):
-    """``(pid, fds)``: the pid the kernel vouches for (None without credentials) and every
-    descriptor passed along, for the caller to close (a barrier's pipe: closing it is the
-    answer)."""
-    sender, fds = None, []
+    """``(pid, uid, fds)``: the pid and uid the kernel vouches for (None without
+    credentials) and every descriptor passed along, for the caller to close (a barrier's
+    pipe: closing it is the answer)."""
+    sender, uid, fds = None, None, []
     for level, kind, data in ancillary:
         if level != _socket.SOL_SOCKET:
             continue
         if kind == _socket.SCM_CREDENTIALS and len(data) >= 12:
             sender = int.from_bytes(data[0:4], sys.byteorder, signed=True)
+            uid = int.from_bytes(data[4:8], sys.byteorder)
         elif kind == _socket.SCM_RIGHTS:
             usable = len(data) - len(data) % 4
             fds.extend(int.from_bytes(data[offset:offset + 4], sys.byteorder, signed=True)
                        for offset in range(0, usable, 4))
-    return sender, fds
+    return sender, uid, fds

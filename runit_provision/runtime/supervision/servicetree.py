@@ -15,7 +15,6 @@ try:
     import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
 except ImportError:  # pragma: no cover - other interpreters
     import signal
-import stat
 
 from ...errors import FatalError
 from ..unix.diag import fatal as print_fatal, warn as print_warn
@@ -24,6 +23,8 @@ from ..unix.procstat import stat_fields
 from .forkserver import ForkServer
 from .logstandin import LogHost
 from .pipekeeper import PipeKeeper
+from .adoption import started_in
+from .localio import LOCAL
 from .supervisor import Supervisor, SystemClock
 
 RETRY_SECONDS = 1.0  # runsvdir restarts a runsv that exited at its next scan, about 1 s later
@@ -41,8 +42,9 @@ ORPHAN_SWEEP_SECONDS = 0.25  # after the grace, how often the tree looks for new
 
 # Descriptors one service holds at most: per side its directory, lock, control and ok, plus the
 # log pipe (9); a hosted logger's reading end, and its log directory, lock and current (4); the
-# pidfd of each side's adopted process after a predecessor was killed (2).
-FDS_PER_SERVICE = 15
+# pidfd of each side's adopted process after a predecessor was killed (2); readiness's socket
+# or pipe, and the pidfd of its MAINPID= (2). (supervise/event/ok: one reader for the tree.)
+FDS_PER_SERVICE = 17
 # Always kept free, so running services stay controllable and their status current: status
 # writes, control hooks, a scan, a logger starting.
 FD_RESERVE = 32
@@ -51,17 +53,20 @@ _DIR_EVENTS = None  # filled lazily from inotify constants (ctypes is imported o
 
 
 class _Entry:
-    __slots__ = ("name", "service", "failure")
+    __slots__ = ("name", "key", "service", "failure", "opening")
 
-    def __init__(self, name, service):
+    def __init__(self, name, key, service=None):
         self.name = name
+        self.key = key  # (device, inode)
         self.service = service
         self.failure = None  # the last start failure reported, so a retry does not repeat it
+        self.opening = False  # its directory is being opened (by an agent: an answer to come)
 
 
 class ServiceTree:
     def __init__(self, loop, directory, spawner, label, new_sessions=False, clock=SystemClock(),
-                 on_empty=None, may_fork=False):
+                 on_empty=None, may_fork=False, io=LOCAL, scan_limit=None, helpers=None,
+                 stderr_fd=2):
         self.loop = loop
         self.directory = os.path.abspath(directory)
         self.spawner = spawner
@@ -81,11 +86,23 @@ class ServiceTree:
         self._orphans = set()  # adopted pids being ended during stop()
         self._waiting_for_fds = False  # a service waits for descriptors to be freed
         self._begun = []
+        self._scanning = False  # inside a scan's loop over the entries
+        self._listing = False  # a look at the directory is under way
+        self._rescan = False  # the directory changed while it was looked at
+        self._said_crowded = False
+        self.io = io  # whose hands look at the directory and open services (localio.py)
+        self.scan_limit = scan_limit  # entries looked at, at most (None: all)
         self._inotify = None
         self._watches = {}
-        # Root's tree forks users' trees and logger hosts through a fork server; it must be
+        self.stderr_fd = stderr_fd  # where the tree's own messages go
+        # Root's tree forks users' agents and logger hosts through a fork server; it must be
         # their subreaper (``may_fork``) to reap them. Any other tree execs those instead.
         self.forks = None
+        if helpers is not None:
+            # A user's tree in root's (usertree.py): root's tree's loggers' host and pipe
+            # keeper serve it too, and are root's tree's to stop.
+            self.log_host, self.pipe_keeper = helpers
+            return
         if may_fork and os.geteuid() == 0:
             self.forks = ForkServer(loop, spawner, label)
             self.forks.on_reaped = self._end_orphans  # a stopping tree waits for it
@@ -103,45 +120,51 @@ class ServiceTree:
         """One pass over the directory: start new services, retire vanished ones."""
         if self._stopping:
             return
-        try:
-            directory = os.stat(self.directory)
-        except OSError as exc:
-            self.warn("unable to stat " + self.directory, exc)
+        if self._listing:
+            self._rescan = True  # a look is under way (an agent's): one more after it
+            return
+        self._listing = True
+        self.io.list_services(self.directory, self._scanned, limit=self.scan_limit)
+
+    def _scanned(self, listing):
+        """What one look at the directory found (servicedir.Listing), or the OSError."""
+        self._listing = False
+        if self._stopping:
+            return
+        if self._rescan:
+            self._rescan = False
+            self.loop.call_later(0, self.scan)  # things changed while we looked
+        if isinstance(listing, OSError):
+            identity = getattr(listing, "identity", None)
+            if identity is not None:
+                self._identified(identity)
+            what = "unable to stat " if identity is None else "unable to read directory "
+            self.warn(what + self.directory, listing)
             self._schedule_retry()
             return
-        identity = _identity(directory)
-        if identity != self._identity:
-            self._identity = identity
-            self._watch_directory()
-        try:
-            names = os.listdir(self.directory)
-        except OSError as exc:
-            self.warn("unable to read directory " + self.directory, exc)
-            self._schedule_retry()
-            return
+        self._identified(listing.identity)
+        if listing.more and not self._said_crowded:
+            self._said_crowded = True
+            self.warn("more than %d entries: the rest are not supervised" % self.scan_limit)
         seen = set()
         needs_retry = False
         self._waiting_for_fds = False
+        self._scanning = True
         self._begun = []  # services begun in this scan, shown once it is done
-        for name in names:
-            if name.startswith("."):
+        for name, found in listing.entries:
+            if isinstance(found, OSError):
+                self.warn("unable to stat " + name, found)
                 continue
-            path = os.path.join(self.directory, name)
-            try:
-                info = os.stat(path)
-            except OSError as exc:
-                self.warn("unable to stat " + name, exc)
-                continue
-            if not stat.S_ISDIR(info.st_mode):
-                continue
-            key = _identity(info)
+            key = found
             seen.add(key)
             entry = self.entries.get(key)
             if entry is None:
-                entry = self.entries[key] = _Entry(name, None)
+                entry = self.entries[key] = _Entry(name, key)
             entry.name = name  # a rename keeps the service, only its label changes
-            if entry.service is None and not self._start_service(entry, path):
+            if entry.service is None and not entry.opening \
+                    and not self._start_guarded(entry, os.path.join(self.directory, name)):
                 needs_retry = True
+        self._scanning = False
         begun, self._begun = self._begun, []
         for service in begun:
             service.show()
@@ -149,11 +172,30 @@ class ServiceTree:
             self._retire(self.entries.pop(key))
         if needs_retry:
             self._schedule_retry()
-        elif self._inotify is None:
+        elif self._inotify is None and not self.io.is_remote:
             self._schedule_retry(POLL_SECONDS)
 
+    def _identified(self, identity):
+        if identity != self._identity:
+            self._identity = identity
+            self._watch_directory()
+
+    def _start_guarded(self, entry, path):
+        """``_start_service``, where a bug of ours in one service's start is said and that
+        service tried again in a second: raised out of the scan, it would leave the scan
+        half done (``_scanning`` set, services begun but not shown) with no retry — the other
+        services of the directory never started."""
+        try:
+            return self._start_service(entry, path)
+        except Exception as exc:  # noqa: BLE001 — said; the scan goes on
+            entry.opening = False
+            self.warn("internal error starting %s, tried again in a second: %s: %s"
+                      % (entry.name, type(exc).__name__, exc))
+            return False
+
     def _start_service(self, entry, path):
-        """Supervise ``path``; False when it must be tried again in a second."""
+        """Supervise ``path``; False when it must be tried again in a second (an agent's
+        answer, which comes later, schedules that retry itself)."""
         if not self._has_fd_room():
             # Said once; tried again when descriptors are freed (a service retired or
             # exited) or at a rescan, never on a timer: waiting costs nothing.
@@ -162,24 +204,49 @@ class ServiceTree:
                        "starts when some are freed" % soft_fd_limit())
             if message != entry.failure:
                 entry.failure = message
-                print_warn("runsv " + entry.name, message)
+                print_warn("runsv " + entry.name, message, None, self.stderr_fd)
             return True
-        service = Supervisor(self.loop, path, self.spawner, clock=self.clock,
-                             label="runsv " + entry.name, on_exit=self._service_exited,
-                             new_session=self.new_sessions, log_host=self.log_host,
-                             pipe_keeper=self.pipe_keeper, forks=self.forks)
-        try:
-            service.open()
-        except FatalError as exc:
-            if str(exc) != entry.failure:  # retried every second: say it once, not each time
-                entry.failure = str(exc)
-                print_fatal(service.label, entry.failure)
-            service.close()
+        service = self._new_supervisor(path, "runsv " + entry.name)
+        result = []
+        entry.opening = True
+        self.io.open_service(path, lambda found: result.append(
+            self._opened(entry, service, found)), find_started=started_in)
+        return result[0] if result else True
+
+    def _new_supervisor(self, path, label):
+        service = Supervisor(self.loop, path, self.spawner, clock=self.clock, label=label,
+                             on_exit=self._service_exited, new_session=self.new_sessions,
+                             log_host=self.log_host, pipe_keeper=self.pipe_keeper,
+                             forks=self.forks, io=self.io)
+        service.stderr_fd = self.stderr_fd
+        return service
+
+    def _opened(self, entry, service, found):
+        """An open's result (servicedir.Opened, or FatalError): supervised from now on, or
+        said and tried again in a second; False for that retry."""
+        entry.opening = False
+        if self._stopping or self.entries.get(entry.key) is not entry:
+            if not isinstance(found, FatalError):
+                found.close()  # gone, or the tree stops, while the agent opened it
+            return True
+        if isinstance(found, FatalError):
+            failure = str(found)
+            if failure != entry.failure:  # retried every second: say it once, not each time
+                entry.failure = failure
+                for warning in getattr(found, "warnings", ()):
+                    service.warn(warning)
+                print_fatal(service.label, failure, None, self.stderr_fd)
+            if not self._scanning:
+                self._schedule_retry()
             return False
+        service.take_over(found)
         entry.service = service
         entry.failure = None
         service.begin()
-        self._begun.append(service)
+        if self._scanning:
+            self._begun.append(service)
+        else:
+            service.show()
         return True
 
     def _has_fd_room(self):
@@ -391,11 +458,7 @@ class ServiceTree:
             callback()
 
     def warn(self, message, exc=None):
-        print_warn(self.label, message, exc)
-
-
-def _identity(info):
-    return (info.st_dev, info.st_ino)
+        print_warn(self.label, message, exc, self.stderr_fd)
 
 
 def children_of_self():

@@ -29,6 +29,7 @@ from ...protocol.tally import Tally
 
 BACKOFF_SECONDS = 1.0  # runsv: a ./run that lived less than this waits this long to restart
 FORK_RETRY_SECONDS = 5.0
+_HOOK_ASKED = -1  # _hook_pid of a control/<c> hook the host could not start yet (NotYet)
 
 
 class NotYet(Exception):
@@ -102,6 +103,7 @@ class Side:
         self._deferred = None  # argv of a spawn the host could not make yet (NotYet)
         self._hook_pid = 0
         self._hook_then = None
+        self._hook_letter = None
         self._queued = []  # events that wait for a running hook (a few at most)
         # a death whose "down" is not written yet: the restart right after it writes "run"
         # (see child_exited)
@@ -193,7 +195,14 @@ class Side:
         return self._deferred is not None
 
     def host_ready(self):
-        """The host can make the spawn it deferred (NotYet): made now, if still wanted."""
+        """The host can make the spawn it deferred (NotYet): made now, if still wanted — a
+        ``control/<c>`` hook first, if one waited."""
+        if self._hook_pid == _HOOK_ASKED:
+            then, letter = self._hook_then, self._hook_letter
+            self._hook_pid, self._hook_then = 0, None
+            self._custom(letter, then)
+            self._run_queued()
+            return
         if self._deferred is not None and not self.pid:
             argv, self._deferred = self._deferred, None
             self._spawn(argv)
@@ -405,8 +414,14 @@ class Side:
 
     # -- hooks ------------------------------------------------------------------------------
     def _custom(self, letter, then):
-        """Run ``control/<letter>`` if it is executable; ``then(handled)`` afterwards."""
-        pid = 0 if self.is_log else self.host.start_hook(letter)
+        """Run ``control/<letter>`` if it is executable; ``then(handled)`` afterwards. A host
+        that cannot start it yet (NotYet) calls ``host_ready()`` when it can: meanwhile this
+        side is busy, its events wait."""
+        try:
+            pid = 0 if self.is_log else self.host.start_hook(letter)
+        except NotYet:
+            self._hook_pid, self._hook_then, self._hook_letter = _HOOK_ASKED, then, letter
+            return
         if not pid:
             then(False)
             return
@@ -421,6 +436,9 @@ class Side:
         self._hook_pid = 0
         self._hook_then = None
         then(os.WIFEXITED(wait_status) and os.WEXITSTATUS(wait_status) == 0)
+        self._run_queued()
+
+    def _run_queued(self):
         while self._queued and not self.is_busy:
             self._queued.pop(0)()
         self._settle()

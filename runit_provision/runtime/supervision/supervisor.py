@@ -24,18 +24,21 @@ import time
 
 from ...errors import FatalError
 from ..unix.diag import fatal as print_fatal, warn as print_warn, with_errstr
-from ...protocol.layout import (CONTROL_DIR, FINISH, GIVE_UP, LOG_DIR, LOG_PIPE, READINESS,
-                                READY)
-from ...protocol.probe import is_normally_up
+from ...protocol.eventdir import READINESS as POSTED_READINESS, STATUS as POSTED_STATUS
+from ...protocol.layout import CONTROL_DIR, READINESS
 from ...protocol.status import State
 from .adoption import UNKNOWN_EXIT, boot_id, inheritance, started_in, starttime_of
+from .localio import LOCAL
+from .servicedir import PIPE_PATH, LocalFacts
 from .side import NotYet, Side, Want
-from .supervisefiles import SuperviseFiles, make_supervise_dir
+from .supervisefiles import SuperviseFiles
 
 _READ_CHUNK = 64
-_PIPE_PATH = "supervise/" + LOG_PIPE
-# O_PATH: like runit's chdir(), this needs search permission only, not read permission.
-_DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+def _want(side_files):
+    """runsv's want at start: down when the side has a ``down`` file."""
+    return Want.UP if side_files.is_up else Want.DOWN
 
 
 class SystemClock:
@@ -47,7 +50,8 @@ class SystemClock:
 
 class Supervisor:
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
-                 on_exit=None, new_session=False, log_host=None, pipe_keeper=None, forks=None):
+                 on_exit=None, new_session=False, log_host=None, pipe_keeper=None, forks=None,
+                 io=LOCAL):
         self.loop = loop
         self.directory = directory
         self.spawner = spawner
@@ -58,9 +62,12 @@ class Supervisor:
         self.log_host = log_host  # a tree's LogHost: canonical log/runs run here (logstandin.py)
         self.pipe_keeper = pipe_keeper  # a tree's PipeKeeper: holds the log pipe if we die
         self.forks = forks  # a tree's ForkServer: a canonical user tree's run is forked there
+        self.io = io  # whose hands work the directory's files (localio.py, agentlink.py)
+        self.facts = None  # what it reads of the directory while it runs (servicedir.Facts)
+        self.stderr_fd = 2  # where its messages go (a user's tree in root's: that tree's log)
         self._hosted = None  # our HostedLogger, while the log side runs one on the tree's loop
         self._apart = None  # (host pid, key) while it runs in another identity's host
-        self._user_tree = None  # usertree.UserTreeFork, in a tree that forks users' trees
+        self._user_tree = None  # usertree.UserTree, in a tree that supervises users' trees
         self._log_waits_for_tree = False  # the log side waits for that tree to run
         self.dir_fd = self.log_fd = -1
         self.main = self.log = None
@@ -69,75 +76,47 @@ class Supervisor:
         self._pipe_r = -1  # a reader held only when the pipe is not a FIFO (reopened by name)
         self._exited = False
         self._notify = None  # notify.NotifyChannel, while ./run declares readiness
+        self._events = {}  # side -> its supervise/event/ (protocol/eventdir.py)
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
     def open(self):
-        """Take over the directory; FatalError carries runit's message."""
-        try:
-            self.dir_fd = os.open(self.directory, _DIR_FLAGS)
-        except OSError as exc:
-            raise FatalError(with_errstr("unable to change to directory", exc)) from exc
-        self.main = Side(self, is_log=False, want=self._initial_want(self.dir_fd))
-        self._open_log_dir()
-        main_files = self._files[self.main] = SuperviseFiles(self.dir_fd, "", self.warn)
-        make_supervise_dir(self.dir_fd, "")
-        main_files.take_lock(blocking=False)
-        if self.log is not None:
-            log_files = self._files[self.log] = SuperviseFiles(self.log_fd, "log/", self.warn)
-            make_supervise_dir(self.log_fd, "log/")
-            log_files.take_lock(blocking=True)
-            self._open_log_pipe()
+        """Take over the directory at once (a supervisor of its own directories); FatalError
+        carries runit's message, after the warnings runsv gave on its way there."""
+        found = []
+        self.io.open_service(self.directory, found.append, find_started=started_in)
+        if isinstance(found[0], FatalError):
+            for warning in getattr(found[0], "warnings", ()):
+                self.warn(warning)
+            raise found[0]
+        self.take_over(found[0])
+
+    def take_over(self, opened):
+        """Supervise what ``servicedir.open_service`` opened (servicedir.Opened): its
+        descriptors are ours from now on."""
+        for warning in opened.warnings:
+            self.warn(warning)
+        self.dir_fd, self.log_fd = opened.dir_fd, opened.log_fd
+        self._pipe_w, self._pipe_r = opened.pipe_w, opened.pipe_r
+        if self.facts is None:
+            self.facts = LocalFacts(self.dir_fd, self.log_fd)
+        self.main = Side(self, is_log=False, want=_want(opened.main))
+        self._files[self.main] = SuperviseFiles(self.dir_fd, "", self.warn, opened.main,
+                                                self.io)
+        if opened.log is not None:
+            self.log = Side(self, is_log=True, want=_want(opened.log))
+            self._files[self.log] = SuperviseFiles(self.log_fd, "log/", self.warn, opened.log,
+                                                   self.io)
+        if self._pipe_r < 0 and self._pipe_w >= 0 and self.pipe_keeper is not None:
+            self.pipe_keeper.hold(self._pipe_w)
         for side, files in self._files.items():
-            files.open_control()
             self.loop.add_reader(files.control_fd, self._control_reader(side, files))
-        for files in self._files.values():
-            files.make_ok()
         for side, files in self._files.items():
             tally = files.read_tally()
             side.tally = tally or side.tally  # the counts go on across supervisors
             self._inherit(side, files, tally)
         if self.forks is not None:
-            from .usertree import UserTreeFork
-            self._user_tree = UserTreeFork(self)
-
-    def _initial_want(self, fd):
-        return Want.UP if is_normally_up(dir_fd=fd) else Want.DOWN
-
-    def _open_log_dir(self):
-        try:
-            mode = os.stat(LOG_DIR, dir_fd=self.dir_fd).st_mode
-        except OSError:
-            return
-        if not stat.S_ISDIR(mode):
-            self.warn("./log: not a directory.")
-            return
-        try:
-            self.log_fd = os.open(LOG_DIR, _DIR_FLAGS, dir_fd=self.dir_fd)
-        except OSError as exc:
-            raise FatalError(with_errstr("unable to open log", exc)) from exc
-        self.log = Side(self, is_log=True, want=self._initial_want(self.log_fd))
-
-    def _open_log_pipe(self):
-        """The FIFO ``log/supervise/pipe``, held read-write: ``./run``'s stdout, and a writer
-        for as long as we want the logger to wait for more (closed when the service is gone
-        for good, so that the logger sees EOF). ``log/run`` gets a read-only end, opened by
-        name when it starts. Where a FIFO cannot be made (a file system without them), an
-        anonymous pipe, as runsv's, with the warning."""
-        try:
-            try:
-                os.mkfifo(_PIPE_PATH, 0o600, dir_fd=self.log_fd)
-            except FileExistsError:
-                pass
-            if not stat.S_ISFIFO(os.stat(_PIPE_PATH, dir_fd=self.log_fd).st_mode):
-                raise FatalError("log/%s exists but is not a fifo" % _PIPE_PATH)
-            self._pipe_w = os.open(_PIPE_PATH, os.O_RDWR | os.O_CLOEXEC, dir_fd=self.log_fd)
-            if self.pipe_keeper is not None:
-                self.pipe_keeper.hold(self._pipe_w)
-        except OSError as exc:
-            self.warn("unable to open log/%s, using a pipe that dies with this process"
-                      % _PIPE_PATH, exc)
-            self._close_fd("_pipe_w")
-            self._pipe_r, self._pipe_w = os.pipe2(os.O_CLOEXEC)
+            from .usertree import UserTree
+            self._user_tree = UserTree(self)
 
     def _log_reader(self):
         """A read-only end of the log pipe for a logger starting now, a description of its
@@ -145,16 +124,15 @@ class Supervisor:
         if self._pipe_r >= 0:
             return os.open("/proc/self/fd/%d" % self._pipe_r, os.O_RDONLY | os.O_CLOEXEC)
         # A writer is held (ours), so opening the reading end does not wait.
-        return os.open(_PIPE_PATH, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.log_fd)
+        return os.open(PIPE_PATH, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.log_fd)
 
     def _inherit(self, side, files, tally):
         """Take over what a killed predecessor left on this side (adoption.py); ``tally``
         as it left it (None: none)."""
         record, status = files.read_inherited()
         files.found_down = status is not None and status.state == State.DOWN and not status.pid
-        side_fd = self.log_fd if side is self.log else self.dir_fd
         found = inheritance(record, status, boot_id(), starttime_of,
-                            lambda since: started_in(side_fd, since, self._taken_pids()))
+                            lambda since: files.started)
         if found.kind == "fresh":
             side.tally.pid = 0  # nothing of a predecessor's runs: the counts alone go on
             return
@@ -166,8 +144,7 @@ class Supervisor:
             paused, term = status.paused, status.term
         if found.kind == "adopt":
             try:
-                self.loop.watch_process(found.pid, lambda pid: side.child_exited(pid,
-                                                                                  UNKNOWN_EXIT))
+                self._watch_adopted(found.pid, side)
             except OSError:
                 found = None  # gone between the check and the watch: lost after all
             else:
@@ -186,9 +163,9 @@ class Supervisor:
         side.inherit_lost(State.RUN if found is None else found.state, stamp_ns, paused,
                           counted)
 
-    def _taken_pids(self):
-        """The processes our sides have already taken over (never another side's)."""
-        return {side.pid for side in self._files if side.pid}
+    def _watch_adopted(self, pid, side):
+        """Watch ``pid``, a process a predecessor started, to its end (OSError: gone)."""
+        self.loop.watch_process(pid, lambda pid: side.child_exited(pid, UNKNOWN_EXIT))
 
     def _control_reader(self, side, files):
         def read_control():
@@ -228,17 +205,30 @@ class Supervisor:
                 side.write_status()
         for files in self._files.values():
             self._open_ok(files)
+        if not self._events:
+            # supervise/event/ once what a scan began is running: making it costs an inode or
+            # two, and only a waiter needs it (one that comes before waits as under the C runsv)
+            self._events = {side: self.io.event_poster(
+                self.log_fd if side is self.log else self.dir_fd) for side in self._files}
+            self.loop.call_later(0, self._open_events)
+
+    def _open_events(self):
+        if not self._exited:
+            for events in self._events.values():
+                events.open()
 
     def _open_ok(self, files):
         if self._exited or files.is_ok_open:
             return
-        try:
-            files.open_ok()
-        except FatalError as exc:
+
+        def opened(failure):
+            if failure is None or self._exited:
+                return
             # open() made and checked the FIFO: only a shortage of descriptors gets here, and
             # the service is already running — so keep it, and become visible once we can.
-            self.warn("%s, retrying" % exc)
+            self.warn("%s, retrying" % failure)
             self.loop.call_later(1.0, lambda: self._open_ok(files))
+        files.open_ok(opened)
 
     def terminate(self):
         """SIGTERM to runsv means exactly ``x`` (docs/runit-protocol.md §1.5)."""
@@ -250,6 +240,8 @@ class Supervisor:
         """After every event: runsv's loop head, then its exit check (log first, as runit)."""
         if self._exited:
             return
+        if self._user_tree is not None:
+            self._user_tree.settle()
         if self._user_tree is not None and self._user_tree.is_first:
             # The user tree first: the logger of its output runs in it (usertree.py); a
             # logger that waited for it goes on once it runs, or will not run.
@@ -274,6 +266,8 @@ class Supervisor:
         main = self.main
         if main.want is not Want.EXIT or main.pid or main.is_busy:
             return
+        if self._user_tree is not None and not self._user_tree.is_down:
+            return  # the user's services first (usertree.py): it settles us once they are
         if main.state != State.DOWN:
             return
         log = self.log
@@ -302,6 +296,10 @@ class Supervisor:
             if files.control_fd >= 0:
                 self.loop.remove_reader(files.control_fd)
             files.close()
+        for events in reversed(list(self._events.values())):
+            # x, after ok is gone: a waiter woken now sees runsv gone. The log's first: the
+            # service's event/ok, the FIFO a successor takes over, is the one that stays.
+            events.close()
         self._close_pipe()
         self._close_fd("_pipe_r")
         for fd in (self.dir_fd, self.log_fd):
@@ -311,6 +309,8 @@ class Supervisor:
 
     def kill_all(self):
         """SIGKILL whatever still runs for this service: the last resort of a tree shutdown."""
+        if self._user_tree is not None:
+            self._user_tree.kill_all()
         for side in (self.main, self.log):
             if side is not None and side.pid:
                 self.kill(side.pid, signal.SIGKILL)
@@ -337,7 +337,7 @@ class Supervisor:
         """Whether ``./run`` is a user's tree, forked (its tree gets longer to stop its own)."""
         return self._user_tree is not None and self._user_tree.is_first
 
-    # -- what a user tree's fork (usertree.UserTreeFork) reads ------------------------------------
+    # -- what a user's tree (usertree.UserTree) reads -------------------------------------------
     @property
     def is_open(self):
         return not self._exited
@@ -364,12 +364,30 @@ class Supervisor:
         self._files[side].write(status, want_word, side.tally)
         if side is self.main and self._notify is not None:
             self._notify.observe(status.pid, status.state == State.RUN)
+        self._post(side, POSTED_STATUS)
+
+    def _post(self, side, byte):
+        """Wake whoever waits on ``side`` (our sv, through supervise/event/)."""
+        events = self._events.get(side)
+        if events is not None:
+            events.post(byte)
 
     def kill(self, pid, signum):
+        if self._user_tree is not None and self._user_tree.takes_signal(pid, signum):
+            return  # TERM, HUP: the user's tree comes down in our loop (usertree.py)
+        if (self._notify is not None and pid == self.main.pid
+                and self._notify.signal_main(pid, signum)):
+            return  # to the MAINPID= process the service gave instead (notify.py)
         if self.log is not None and pid == self.log.pid:
             # Never os.kill a hosted logger's pid: it is shared (the tree's stand-in, or an
             # identity's host running other loggers too).
             if self._hosted is not None:
+                if signum == signal.SIGCONT:
+                    # runsv CONTs the svlogd it stops: here whatever the logger's work waits
+                    # for — a user's agent (its file work) and the stand-in, which the user
+                    # may have stopped; else `sv -w` times out
+                    for process in self._hosted.needs():
+                        self.spawner.kill(process, signal.SIGCONT)
                 self._hosted.signal(signum)
                 return
             if self._apart is not None:
@@ -384,15 +402,15 @@ class Supervisor:
         self.spawner.kill(pid, signum)
 
     def warn(self, message, exc=None):
-        print_warn(self.label, message, exc)
+        print_warn(self.label, message, exc, self.stderr_fd)
 
     def child_failed(self, message, exc):
-        print_fatal(self.label, message, exc)
+        print_fatal(self.label, message, exc, self.stderr_fd)
 
     def give_up_policy(self):
         """``(deaths, within)`` from the service's ``give-up`` file, read at each death (an
         apply may change it at any time); None without one, or when it is not two numbers."""
-        data = self._small_file(GIVE_UP, 64)
+        data = self.facts.give_up
         if data is None:
             return None
         words = data.split()
@@ -402,28 +420,10 @@ class Supervisor:
         deaths, within = int(words[0]), int(words[1])
         return (deaths, within) if deaths > 0 and within > 0 else None
 
-    def _small_file(self, name, limit):
-        """The first ``limit`` bytes of the service directory's regular file ``name``, or
-        None (absent, unreadable, not a regular file). Never followed, never waited on: an
-        apply — or a user, in their tree — may put anything there."""
-        try:
-            fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
-                         dir_fd=self.dir_fd)
-        except OSError:
-            return None
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
-            return os.read(fd, limit)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-
     def _ready_spec(self):
         """What the service's ``ready`` file declares, read at each start of ``./run`` (an
         apply may change it): a ReadySpec, or None (none, or one we cannot read — said)."""
-        data = self._small_file(READY, 256)
+        data = self.facts.ready
         if data is None:
             return None
         from ...protocol.readiness import BadReady, ready_spec_from_bytes
@@ -447,8 +447,9 @@ class Supervisor:
             return None, (), None
         if self._notify is None:
             from .notify import NotifyChannel
-            self._notify = NotifyChannel(self.loop, self._files[self.main], self.clock,
-                                         self.warn, kill=self.spawner.kill)
+            self._notify = NotifyChannel(
+                self.loop, self._files[self.main], self.clock, self.warn, kill=self.kill,
+                written=lambda: self._post(self.main, POSTED_READINESS))
         try:
             if spec.kind == "fd":
                 reader, writer = os.pipe2(os.O_CLOEXEC)
@@ -471,14 +472,7 @@ class Supervisor:
             self._notify = None
 
     def has_finish(self):
-        # runsv checks that ./finish can be opened for reading, not that it is executable;
-        # never waiting for a writer (a FIFO there, in a user's tree, must not stall it).
-        try:
-            fd = os.open(FINISH, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self.dir_fd)
-        except OSError:
-            return False
-        os.close(fd)
-        return True
+        return self.facts.finish
 
     def _open_ok_before_start(self, side):
         """runsv's order at a side's first start: a status on disk, ``ok`` open, then the
@@ -505,7 +499,7 @@ class Supervisor:
                 self._log_waits_for_tree = True  # settle() wakes it once the tree runs
                 raise NotYet()  # its tree first: the logger runs in it
             from .hostedlogger import hostable
-            found = hostable(self.log_fd)
+            found = hostable(self.facts.log_run)
             pid = self._host_logger(*found) if found is not None else 0
             if pid:
                 return pid
@@ -568,26 +562,29 @@ class Supervisor:
         return pid
 
     def _host_apart(self, canonical, identity):
-        """The logger in ``identity``'s host (identityhost.py), or in the user tree ``./run``
-        runs when it runs as that identity (usertree.py): it gets the ``log/`` directory and a
-        reading end of the pipe of its own, non-blocking."""
+        """The logger of another identity: on our loop with that user's agent doing its file
+        work, when ``./run`` runs a user's tree of that identity (usertree.py); else in
+        ``identity``'s host (identityhost.py), which gets the ``log/`` directory and a reading
+        end of the pipe of its own, non-blocking."""
         def open_fds():
             reader = self._log_reader()
             os.set_blocking(reader, False)
             return self.log_fd, reader
+
+        tree = self._user_tree.running_as(identity) if self._user_tree is not None else 0
+        if tree:
+            def ended(pid, wait_status):
+                self._hosted = None
+                self.log.child_exited(pid, wait_status)
+            pid, self._hosted = self._user_tree.host_logger(self, canonical, open_fds()[1],
+                                                            ended)
+            return pid
 
         def exited(pid, wait_status):
             self._apart = None
             self.log.child_exited(pid, wait_status)
 
         hosts = self.log_host.apart
-        tree = self._user_tree.running_as(identity) if self._user_tree is not None else 0
-        if tree:
-            pid, key = hosts.start_in_tree(tree, canonical.args, open_fds, exited,
-                                           self.host_ready)
-            if pid:
-                self._apart = (tree, key)
-                return pid
         pid, key = hosts.start(identity, canonical.user, canonical.args, open_fds, exited,
                                self.host_ready)
         if pid:
@@ -597,11 +594,10 @@ class Supervisor:
     def start_hook(self, letter):
         """Start ``control/<letter>`` if it exists and is user-executable; its pid, or 0."""
         name = CONTROL_DIR + "/" + letter
-        try:
-            mode = os.stat(name, dir_fd=self.dir_fd).st_mode
-        except OSError as exc:
-            if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
-                self.warn("unable to stat " + name, exc)
+        mode = self.facts.hook(letter)
+        if isinstance(mode, OSError):
+            if mode.errno not in (errno.ENOENT, errno.ENOTDIR):
+                self.warn("unable to stat " + name, mode)
             return 0
         if not mode & stat.S_IXUSR:
             return 0

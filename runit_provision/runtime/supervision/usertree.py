@@ -1,29 +1,33 @@
-"""runtime/supervision: a user's tree, forked in-process — what the canonical ``runsvdir-LOGIN/run``
-(``protocol/treerun.py``) does, without exec'ing ``env``, ``chpst`` and an interpreter.
+"""runtime/supervision: a user's tree, supervised by root's tree through the user's agent.
 
-A tree run by root that is about to run such a ``./run`` asks its fork server (forkserver.py)
-instead; the child it gets does, in this order, what the script would have done:
+A service whose ``./run`` is the generator's canonical ``runsvdir-LOGIN/run``
+(``protocol/treerun.py``: ``exec env -i PATH="$PATH" chpst -u LOGIN -e ./env -L LOCK runsvdir
+DIR``) runs, in root's tree, without an interpreter of the user's own doing the supervising:
 
-1. what runsv gives ``./run``: the service directory as its working directory, the log pipe as
-   its stdout and — ``exec 2>&1`` — its stderr, a session of its own under ``runsvdir -P``;
-   every other descriptor closed (its channel to the tree aside);
-2. ``env -i PATH="$PATH"``: an environment of the tree's ``PATH`` alone;
-3. ``chpst -u USER -e ENVDIR -L LOCK``, in chpst's order (unix/procstate.py): the envdir read,
-   then setgroups/setgid/setuid — no capability is left — then the lock taken (waited for);
-   and, as no exec'd program would be, not dumpable: nobody but root may read its memory;
-4. ``runsvdir DIR`` (treeprocess.py), shown to ``ps`` and ``pidof`` as ``runsvdir DIR``.
+- root's tree supervises ``DIR`` itself (``NestedTree``, ``RemoteSupervisor``): the scans, each
+  service's state machine (side.py), its control FIFOs and its processes' ends are root's work,
+  on root's loop;
+- everything that touches what the user controls is the work of the user's **agent**
+  (agent.py), forked from the fork server, wholly the user: it looks at ``DIR``, opens and
+  writes every file there, and starts the user's processes, as their parent and subreaper. Root
+  holds the descriptors it opened and hands them back with each piece of work (agentlink.py),
+  reads what it read strictly, and signals the processes it started by pidfd;
+- the agent's pid is ``runsvdir-LOGIN``'s ``supervise/pid``; ``ps`` shows it ``runsvdir DIR``.
+  TERM and HUP sent to it — by ``sv``, by anyone — bring the user's services down in root's
+  loop, then the agent exits (0, or 111 after HUP, as runsvdir); a killed agent costs nothing
+  that runs: the services go on, supervised, and the next agent takes the work up;
+- the user's loggers (``exec [chpst -u LOGIN] svlogd …``) and the logger of the tree's own
+  output run on root's loop too, their file work the agent's (agentlogs.py: rendering each
+  line, writing, rotating, pruning — what a user can make costly is done at the user's
+  cost); they are shown by the user's stand-in, a ``/bin/sh`` the agent starts.
 
-It is the tree's child (the fork server forks twice), its pid is ``supervise/pid``, and every
-signal acts on it as on an exec'd runsvdir. One process more than an exec'd tree would have: none.
-It also runs the tree's loggers of its identity (identityhost.LoggerServing) — its own output's
-logger, ``runsvdir-LOGIN/log`` (``chpst -u LOGIN svlogd ~/logs/runsvdir``) — shown by its own
-loggers' stand-in (logstandin.py), so that a user costs one Python process, not three.
-
-Its own messages go to the log pipe through a non-blocking description of it: the tree reads
-that pipe itself (its own logger), and a write that waited for itself to read would never end.
-Services get the pipe as it was, blocking, as under runit.
+What ``run`` would have done is done this way: the envdir read (root's own directory), the
+environment ``env -i PATH`` gives (the tree's ``PATH`` alone), the identity ``chpst -u`` gives
+(with all its groups), the lock ``-L`` takes (by the agent, as the user). Any other ``run`` —
+another template, a value that needs quoting, a user chpst cannot resolve — is exec'd.
 """
 
+import errno
 import os
 
 try:
@@ -31,41 +35,39 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
+from ...errors import FatalError
+from ...protocol.layout import CONTROL_DIR, RUN
 from ...protocol.treerun import tree_run_from_bytes
-from ..unix.diag import fatal, warn
+from ..unix.diag import warn
+from .logstandin import LogHost, stand_in_argv, stand_in_pipes
+from .servicedir import SnapshotFacts, read_executable
+from .servicetree import DRAIN_SECONDS, ServiceTree
+from .side import NotYet, Want
+from .supervisor import Supervisor
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # dash's, unset
 _RUN_LIMIT = 4096  # bytes of ./run read to decide: the canonical one is three lines
-_PR_SET_DUMPABLE = 4
+# runit's runsvdir takes 1000 services at most; a user's tree in root's is held to that, so that
+# a home full of directories costs root's tree no more than a thousand services do.
+SCAN_LIMIT = 1000
+# Control bytes a user's service may cost root's loop: its FIFO is read this much a second at
+# most (runsv reads whatever comes; sv sends one or two bytes a command).
+CONTROL_BYTES_PER_SECOND = 256
+_READ_CHUNK = 64
+# An agent sent away (its tree is done) stays this long at most for the log side's last
+# writes: runsvdir-LOGIN/log's logger, on root's loop, writes the tree's last words through
+# it. Root's teardown TERMs that logger at once, and it ends in milliseconds; after ``sv down``
+# it keeps running (runsv keeps a log side up), and what it reads later waits in its pipe for
+# the next agent.
+LINGER_SECONDS = 3.0
 
 
 def tree_run(dir_fd):
-    """The TreeRun of the service's ``./run`` (``dir_fd``: its directory), or None: not a
-    user-executable regular file, or not the canonical form. Never blocks (a FIFO there is
-    not read)."""
-    from .hostedlogger import read_executable
-    return tree_run_from_bytes(read_executable("run", dir_fd, _RUN_LIMIT))
+    """The TreeRun of the service's ``./run`` (``dir_fd``: its directory, root's own), or None:
+    not a user-executable regular file, or not the canonical form. Never blocks."""
+    return tree_run_from_bytes(read_executable(RUN, dir_fd, _RUN_LIMIT))
 
 
-def tree_request(found, environ, new_session, dir_fd, output_fd, channel_fd, stderr_fd):
-    """The fork server's ``tree`` request for ``found`` (a TreeRun): (fields, fds).
-    ``stderr_fd``: where the tree's loggers of the user's identity say what goes wrong, as a
-    logger host of that identity would (the tree's stderr, or its status area)."""
-    path = environ.get("PATH", DEFAULT_PATH)
-    fields = [found.user, found.env_dir, found.lock, found.directory, path,
-              "1" if new_session else "0"]
-    return fields, [dir_fd, output_fd, channel_fd, stderr_fd]
-
-
-# What the runtime imports when it first needs it (a module's import deferred to its first
-# use keeps the tools' start fast) — here all at once: a tree that has become a user may not
-# be allowed to read this installation (an interpreter or a virtualenv under /root, 0700).
-_STDLIB = ("ctypes", "errno", "fcntl", "grp", "ipaddress", "pwd", "resource", "select",
-           "socket", "stat", "struct")
-_ROOMS = ("protocol", "runtime.supervision", "runtime.svlog", "runtime.unix")
-
-
-# -- the tree's side: a service whose ./run is a user tree ------------------------------------------
 def hosts_identity(tree, logger):
     """Whether a user tree running as ``tree`` (an Identity) may run a logger of ``logger``:
     the same user and primary group, and no group the tree does not have (a tree runs with
@@ -81,46 +83,74 @@ def hosts_identity(tree, logger):
             and set(logger.gids) <= set(tree.gids))
 
 
-class _Request:
-    """A user tree asked of the fork server: the tree's end of its channel, its identity, and
-    the answer (a pid or an OSError) once it came."""
+def user_environment(found, path, dir_fd):
+    """The environment the user's services get: what ``env -i PATH="$PATH" chpst -e ENVDIR``
+    gives — ``PATH`` and the envdir (read here: it is in ``runsvdir-LOGIN``'s own directory,
+    root's). FatalError as chpst would fail."""
+    from ..unix.procstate import environment_for_exec
+    from ..unix.edir import read_envdir
+    env_dir = found.env_dir if os.path.isabs(found.env_dir) else \
+        "/proc/self/fd/%d/%s" % (dir_fd, found.env_dir)
+    return environment_for_exec({"PATH": path}, read_envdir(env_dir).items())
 
-    __slots__ = ("channel", "identity", "answer")
 
-    def __init__(self, channel, identity):
-        self.channel, self.identity, self.answer = channel, identity, None
+class _Asked:
+    """A fork server request for an agent: root's end of its channel, its identity, the
+    answer once it came."""
+
+    __slots__ = ("channel", "identity", "found", "environ", "answer")
+
+    def __init__(self, channel, identity, found, environ):
+        self.channel, self.identity = channel, identity
+        self.found, self.environ, self.answer = found, environ, None
 
 
-class UserTreeFork:
-    """A supervisor's side of a service whose ``./run`` is a canonical user tree: the request to
-    the fork server, its answer, the child taken up as the main side's process, and which
-    identity it runs as (its loggers of that identity run in it)."""
+class UserTree:
+    """A supervisor's side of a service whose ``./run`` is a canonical user tree: the agent it
+    runs as that service's process, and the user's services, supervised in our loop."""
 
     def __init__(self, supervisor):
         self.supervisor = supervisor
         # ./run was canonical when the supervisor opened: its tree starts before its log, whose
-        # logger runs in it. (Each start reads ./run again: a rewritten one is forked or not.)
+        # logger runs in its agent. (Each start reads ./run again: a rewritten one is exec'd.)
         self.is_first = tree_run(supervisor.dir_fd) is not None
-        self.running = None  # (pid, Identity) while it runs
-        self._request = None  # asked of the fork server, not taken up yet
+        self.agent = None  # (pid, Identity) of the agent while it runs
+        self.io = None  # the user's tree's AgentIO, from the first start
+        self.log_io = None  # its loggers' file work (agentlogs.AgentLogIO)
+        self.log_host = None  # its loggers' stand-in (UserLogHost)
+        self.tree = None  # NestedTree while the user's services are supervised
+        self.environ = None
+        self.directory = None
+        self._asked = None  # asked of the fork server, not taken up yet
+        self._link = None
+        self._hosted = set()  # loggers run through our io (host_logger) that have not ended
+        self._released = set()  # agents sent away: their end was the main side's already
+        self._linger_timer = None
+        self._exit_code = 0  # the agent's, once root is done with the tree (HUP: 111)
+        self._ending = 0  # the agent a TERM or HUP was for: it is sent away once all is down
+
+    @property
+    def is_down(self):
+        """None of the user's services is supervised."""
+        return self.tree is None
 
     def running_as(self, identity):
-        """The pid of the running tree when it may host a logger of ``identity``, else 0."""
-        if self.running is not None and hosts_identity(self.running[1], identity):
-            return self.running[0]
+        """The pid of the running agent when it may host a logger of ``identity``, else 0."""
+        if self.agent is not None and hosts_identity(self.agent[1], identity):
+            return self.agent[0]
         return 0
 
+    # -- the agent, as the service's process ------------------------------------------------------
     def spawn(self):
-        """The main side's start: the pid, 0 when ``./run`` must be exec'd after all (another
-        script now, a user chpst would refuse, no fork server), or NotYet: the request went out
-        (or waits for the server), and its answer calls the side back, which comes here again."""
-        from .side import NotYet
-        request = self._request
-        if request is not None:
-            if request.answer is None:
+        """The main side's start: the agent's pid, 0 when ``./run`` must be exec'd after all
+        (another script now, a user chpst would refuse, no fork server), or NotYet: the request
+        went out (or waits for the server), and its answer calls the side back."""
+        asked = self._asked
+        if asked is not None:
+            if asked.answer is None:
                 raise NotYet()
-            self._request = None
-            return self._taken_up(request)
+            self._asked = None
+            return self._taken_up(asked)
         found = tree_run(self.supervisor.dir_fd)
         if found is None:
             return 0
@@ -128,167 +158,675 @@ class UserTreeFork:
 
     def _ask(self, found):
         import socket
+        from ...errors import FatalError
         from ..unix.userspec import resolve_user
         from .forkserver import NotReady
         from .hostedlogger import Identity
-        from .side import NotYet
         supervisor = self.supervisor
         try:
             uid, gids = resolve_user(found.user, True)
-        except Exception:  # noqa: BLE001 — whatever chpst would fail on, chpst must say
-            return 0
+            environ = user_environment(found, supervisor.spawner.environ.get(
+                "PATH", DEFAULT_PATH), supervisor.dir_fd)
+        except (FatalError, OSError, KeyError, ValueError):
+            return 0  # whatever chpst would fail on, chpst must say
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        spawner = supervisor.spawner
-        fields, fds = tree_request(found, spawner.environ, supervisor.new_session,
-                                   supervisor.dir_fd, supervisor.output_fd(), theirs.fileno(),
-                                   spawner.stderr_fd)
-        request = _Request(ours, Identity(uid, gids))
+        asked = _Asked(ours, Identity(uid, gids), found, environ)
+        fields = [uid, ",".join(map(str, gids)), found.lock, found.directory,
+                  "1" if supervisor.new_session else "0"]
+        fields += ["%s=%s" % item for item in environ.items()]
+        fds = [theirs.fileno(), supervisor.output_fd()]
         supervisor.main_files.write_starting("run")
         try:
-            supervisor.forks.request(b"tree", fields, fds,
-                                     lambda answer: self._answered(request, answer))
+            supervisor.forks.request(b"agent", fields, fds,
+                                     lambda answer: self._answered(asked, answer))
         except NotReady:
             ours.close()
             supervisor.forks.on_ready.append(supervisor.host_ready)
             raise NotYet() from None
         except OSError as exc:
-            supervisor.warn("unable to fork the user tree, running ./run instead", exc)
+            supervisor.warn("unable to fork the user's agent, running ./run instead", exc)
             ours.close()
             return 0
         finally:
             theirs.close()
-        self._request = request
+        self._asked = asked
         raise NotYet()
 
-    def _answered(self, request, answer):
+    def _answered(self, asked, answer):
         supervisor = self.supervisor
-        if request is self._request and supervisor.is_open and supervisor.main.is_deferred:
-            request.answer = answer
+        if asked is self._asked and supervisor.is_open and supervisor.main.is_deferred:
+            asked.answer = answer
             supervisor.main.host_ready()  # takes it up: spawn -> _taken_up
             return
         # Nobody waits for it any more (sv d meanwhile, the service gone): it goes.
-        if request is self._request:
-            self._request = None
-        request.channel.close()
+        if asked is self._asked:
+            self._asked = None
+        asked.channel.close()
         if not isinstance(answer, OSError):
             supervisor.spawner.kill(answer, signal.SIGKILL)
 
-    def _taken_up(self, request):
+    def _taken_up(self, asked):
+        from .agentlink import AgentIO, AgentLink
         supervisor = self.supervisor
-        answer = request.answer
+        answer = asked.answer
         if isinstance(answer, OSError):
-            supervisor.warn("unable to fork the user tree, running ./run instead", answer)
-            request.channel.close()
+            supervisor.warn("unable to fork the user's agent, running ./run instead", answer)
+            asked.channel.close()
             return 0
-        supervisor.main_files.spawned(answer)
-        self.running = (answer, request.identity)
-        supervisor.log_host.apart.add_tree(answer, request.identity, request.channel)
+        pid = answer
+        supervisor.main_files.spawned(pid)
+        self._end_linger()  # the last agent's log work is this one's now
+        self.agent = (pid, asked.identity)
+        self.environ, self.directory = asked.environ, asked.found.directory
+        label = "runsvdir " + self.directory
+        if self.io is None:
+            from .agentlogs import AgentLogIO
+            self.io = AgentIO(supervisor.loop, label)
+            self.log_io = AgentLogIO(self.io)
+            self.log_host = UserLogHost(self, label)
+        link = self._link = AgentLink(supervisor.loop, asked.channel, pid, self._event,
+                                      lambda: self._agent_gone(link), label)
+        self.io.attach(link)
 
         def exited(pid, wait_status):
-            self.running = None
+            link.close()
+            if pid in self._released:
+                self._released.discard(pid)  # its end was told when it was sent away
+                return
+            if self.agent is not None and self.agent[0] == pid:
+                self.agent = None
             supervisor.main.child_exited(pid, wait_status)
-        supervisor.loop.watch_child(answer, exited)
-        return answer
+        supervisor.loop.watch_child(pid, exited)
+        if self.tree is None:
+            self._exit_code, self._ending = 0, 0
+            self.tree = NestedTree(self)
+            self.tree.start()
+        else:
+            self.tree.scan()  # what changed while no agent ran
+        return pid
+
+    def _agent_gone(self, link):
+        """An agent's channel closed (it ended, or it was killed, or refused, or root let it
+        go): the work waits for the next one."""
+        if self._link is link:
+            self._link = None
+        if self.io is not None and self.io.link is link:
+            self.io.detach()
+
+    def _event(self, kind, fields):
+        """What the agent tells of itself (agentwire.py)."""
+        from . import agentwire as wire
+        try:
+            if kind == b"x":
+                self.io.child_exited(wire.number(fields[0], 1 << 31),
+                                     wire.number(fields[1], 1 << 16))
+            elif kind == b"s":
+                signum = wire.number(fields[0], 65)
+                if signum == signal.SIGTERM:
+                    self._end(0)
+                elif signum == signal.SIGHUP:
+                    self._end(111)
+                elif self.tree is not None:
+                    self.tree.scan()  # ALRM: the agent wrote .forced-rescan
+            elif kind == b"c" and self.tree is not None:
+                self.tree.scan()
+            elif kind in (b"p", b"q"):
+                self.io.child_stopped(wire.number(fields[0], 1 << 31), kind == b"p")
+        except (wire.BadMessage, IndexError) as exc:
+            if self._link is not None:
+                self._link.refuse(wire.BadMessage(str(exc)))
+
+    def host_logger(self, supervisor, canonical, reader, exited):
+        """Run ``canonical`` (a LogRun of the user's identity) on root's loop for
+        ``supervisor``'s log side, its file work the agent's, shown by the user's stand-in:
+        ``(pid shown, HostedLogger)``, ``(0, None)`` when it is exec'd after all. ``reader``: a
+        reading end of its pipe (ours from now on). NotYet while the agent starts the
+        stand-in."""
+        from .hostedlogger import HostedLogger
+        try:
+            pid = self.log_host.stand_in(supervisor.host_ready)
+        except NotYet:
+            os.close(reader)
+            raise
+        if not pid:
+            os.close(reader)
+            return 0, None
+
+        def ended(wait_status):
+            self.log_host.detach(pid, hosted)
+            self._hosted.discard(hosted)
+            os.close(reader)
+            if not self._hosted:
+                # The last of the user's loggers ended: their stand-in goes (a new one starts
+                # for the next), while an agent still runs to reap it — else it would outlive
+                # the tree, an orphan root's teardown waits its grace for; an agent sent away
+                # has written their last words, and goes too.
+                self.log_host.close()
+                if self.agent is None:
+                    self._end_linger()
+            exited(pid, wait_status)
+        hosted = HostedLogger(supervisor.loop, _UserSpawner(self.io, self.environ, 2),
+                              supervisor.log_fd, reader, canonical.args,
+                              self.supervisor.spawner.stderr_fd, self.log_host.scratch_pipe(),
+                              ended, io=self.log_io)
+        hosted.needs = lambda: tuple(found for found in (self.agent and self.agent[0], pid)
+                                     if found)
+        self.log_host.attach(pid, hosted)
+        self._hosted.add(hosted)
+        hosted.start()
+        return pid, hosted
+
+    def takes_signal(self, pid, signum):
+        """A signal the supervisor would send ``pid``: to the agent, TERM and HUP end the
+        user's tree here (then the agent), as runsvdir ends on them; the rest reach it."""
+        if self.agent is None or self.agent[0] != pid:
+            return False
+        if signum == signal.SIGTERM:
+            self._end(0)
+            return True
+        if signum == signal.SIGHUP:
+            self._end(111)
+            return True
+        return False
+
+    def _end(self, code):
+        """runsvdir's TERM (0) or HUP (111): every service down, then the agent goes."""
+        if self.agent is not None:
+            self._ending = self.agent[0]
+        self._exit_code = code
+        if self.tree is None:
+            self._send_away()
+        else:
+            self.tree.stop()
+
+    def _send_away(self):
+        """The agent a TERM or HUP was for is done with: for the main side it exits now, with
+        runsvdir's code; the process stays a moment for the log side's last writes (it exits
+        with that code when root closes its channel)."""
+        if self.agent is not None and self.agent[0] == self._ending and self._link is not None:
+            pid, link, code = self.agent[0], self._link, self._exit_code
+            link.request([b"bye", code], done=lambda answer: self._said_bye(pid, link, code,
+                                                                             answer))
+
+    def _said_bye(self, pid, link, code, answer):
+        from .agentlink import AgentGone
+        if isinstance(answer, AgentGone) or self.agent is None or self.agent[0] != pid:
+            return  # it ended first: its exit is the main side's, reported by its watcher
+        self.agent = None
+        self._released.add(pid)
+        self.supervisor.main.child_exited(pid, code << 8)
+        if not self._hosted:
+            link.close()  # no logger writes through it
+            return
+        self._linger_timer = self.supervisor.loop.call_later(LINGER_SECONDS, self._end_linger)
+
+    def _end_linger(self):
+        """The agent sent away goes now: its channel closed, it exits."""
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
+        if self._link is not None and self.agent is None:
+            self._link.close()
+
+    def settle(self):
+        """The service wants its tree no more and no agent runs (it died meanwhile, or is in
+        its back-off): the user's services come down all the same."""
+        main = self.supervisor.main
+        if (self.tree is not None and not self.tree.is_stopping and main.want is not Want.UP
+                and not main.pid):
+            self.tree.stop()
+
+    def kill_all(self):
+        """The last resort of root's teardown: every process of the user's tree KILLed."""
+        if self.tree is not None:
+            self.tree.kill_all()
+
+    def _tree_down(self):
+        """The user's services are down (a TERM, a HUP, or the service stopped)."""
+        self.tree = None
+        self._send_away()
+        main = self.supervisor.main
+        if main.want is Want.UP and self.agent is not None and self.agent[0] != self._ending:
+            self.tree = NestedTree(self)  # a new agent came while the last tree ended
+            self.tree.start()
+        self.supervisor.loop.call_later(0, self.supervisor.settle)
 
 
-# -- the forked child ---------------------------------------------------------------------------
-def preload():
-    """Import every module a tree may import later (the fork server does it before it forks)."""
-    import importlib
-    package = __name__.split(".")[0]
-    base = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    for name in _STDLIB:
-        importlib.import_module(name)
-    for room in _ROOMS:
-        for entry in sorted(os.listdir(os.path.join(base, *room.split(".")))):
-            if entry.endswith(".py") and entry != "__init__.py":
-                importlib.import_module("%s.%s.%s" % (package, room, entry[:-3]))
-    importlib.import_module(package + ".errors")
+# -- the user's tree, in root's loop ------------------------------------------------------------
+class UserLogHost(LogHost):
+    """The stand-in of the user's loggers (logstandin.py): the user's own ``/bin/sh``, started
+    by the agent — its child, which the user may signal as an svlogd of theirs; the signals
+    come to root's loop, where those loggers run. ``stand_in(wake)`` raises NotYet while the
+    agent starts it, and calls ``wake`` once it runs."""
+
+    RETRY_SECONDS = 1.0
+
+    def __init__(self, user_tree, label):
+        LogHost.__init__(self, user_tree.supervisor.loop, user_tree.supervisor.spawner, label)
+        self.user_tree = user_tree
+        self._asking = False
+        self._waiting = []
+        self._refused_at = None  # when the agent could not start one (loggers exec'd a while)
+
+    def stand_in(self, wake=None):
+        if self._current is not None:
+            return self._current.pid
+        if self._refused_at is not None \
+                and self.loop.monotonic() - self._refused_at < self.RETRY_SECONDS:
+            return 0
+        if wake is not None:
+            self._waiting.append(wake)
+        if not self._asking:
+            self._asking = True
+            self._ask()
+        raise NotYet()
+
+    def _ask(self):
+        io = self.user_tree.io
+        if not io.has_agent:
+            io.on_agent.append(self._ask)  # nothing of the user's starts without the agent
+            return
+        script_r, signals_r, signals_w, alive_r, alive_w = stand_in_pipes()
+        stops = [None, None]
+
+        def answered(pid):
+            self._asking = False
+            if isinstance(pid, OSError):
+                warn(self.label, "unable to start the loggers' stand-in, running svlogd instead",
+                     pid)
+                os.close(signals_r)
+                os.close(alive_w)
+                self._refused_at = self.loop.monotonic()
+            else:
+                self._refused_at = None
+                self._current = self._started(pid, signals_r, alive_w,
+                                              watch=lambda pid, reaped, on_stop, on_continue:
+                                              self._watch(pid, reaped, stops, on_stop,
+                                                          on_continue))
+            waiting, self._waiting = self._waiting, []
+            for wake in waiting:
+                self.loop.call_later(0, wake)
+        # Its output is nothing's: the agent's children get the tree's log pipe, and a
+        # stand-in holding it would keep runsvdir-LOGIN/log's logger from its EOF.
+        null = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            io.spawn(stand_in_argv(self.label), answered, stdin_fd=script_r, stdout_fd=null,
+                     argv0="svlogd", extra_fds=((null, 2), (signals_w, 3), (alive_r, 4)),
+                     stops=(lambda: stops[0] and stops[0](), lambda: stops[1] and stops[1]()))
+        finally:
+            for fd in (script_r, signals_w, alive_r, null):
+                os.close(fd)
+
+    def _watch(self, pid, reaped, stops, on_stop, on_continue):
+        stops[0], stops[1] = on_stop, on_continue
+        self.user_tree.io.watch(pid, reaped)
 
 
-def run(fields, fds):
-    """The forked child's whole life (never returns)."""
-    code = 111
+
+class _UserSpawner:
+    """What a supervisor of a user's service asks of its spawner beyond ``spawn`` (which goes
+    to the agent): the environment the user's services get, where its loggers' messages go,
+    and signals — by pidfd to a process an agent started."""
+
+    def __init__(self, io, environ, stderr_fd):
+        self.io, self.environ, self.stderr_fd = io, environ, stderr_fd
+
+    def kill(self, pid, signum):
+        if self.io.knows(pid):
+            self.io.signal(pid, signum)
+            return
+        try:
+            os.kill(pid, signum)  # the agent, or its stand-in
+        except ProcessLookupError:
+            pass
+
+
+class NestedTree(ServiceTree):
+    """The user's services (``DIR``), supervised in root's loop through the agent: scans and
+    opens are the agent's (answered later), and so is watching ``DIR`` (its ``c`` events)."""
+
+    def __init__(self, user_tree):
+        supervisor = user_tree.supervisor
+        self.user_tree = user_tree
+        stderr_fd = _messages_fd(supervisor)
+        self._stderr_owned = stderr_fd if stderr_fd != supervisor.spawner.stderr_fd else -1
+        ServiceTree.__init__(
+            self, supervisor.loop, user_tree.directory,
+            _UserSpawner(user_tree.io, user_tree.environ, stderr_fd),
+            "runsvdir " + user_tree.directory, clock=supervisor.clock,
+            on_empty=self._emptied, io=user_tree.io, scan_limit=SCAN_LIMIT,
+            helpers=(supervisor.log_host, supervisor.pipe_keeper), stderr_fd=stderr_fd)
+
+    @property
+    def is_stopping(self):
+        return self._stopping
+
+    def start(self):
+        self.scan()  # the agent watches DIR: its "c" asks for the next scan
+
+    def _watch_directory(self):
+        pass  # the agent's (it can read DIR's parent: root need not)
+
+    def _new_supervisor(self, path, label):
+        return RemoteSupervisor(self, path, label)
+
+    def _check_empty(self):
+        if self._stopping and not self._retiring:
+            self._finish_stop()  # root's tree's helpers are its own to close
+
+    def _end_orphans(self):
+        pass  # the user's orphans are the agent's (its subreaper), or root's tree's to end
+
+    def _kill_remaining(self):
+        self._grace_over = True
+        for service in list(self._retiring):
+            service.kill_all()
+        self._kill_timer = self.loop.call_later(DRAIN_SECONDS, self._give_up_draining)
+
+    def _emptied(self):
+        if self._stderr_owned >= 0:
+            os.close(self._stderr_owned)
+            self._stderr_owned = -1
+        self.user_tree._tree_down()
+
+    def kill_all(self):
+        for service in list(self._retiring) + [entry.service for entry in self.entries.values()
+                                               if entry.service is not None]:
+            service.kill_all()
+
+
+
+def _messages_fd(supervisor):
+    """Where the user's tree's own messages go: a non-blocking description of its output's
+    log pipe (``runsvdir-LOGIN/log``, root's own FIFO), so that a full pipe never stops root's
+    loop; else root's tree's own stderr."""
+    pipe = supervisor.output_fd()
+    if pipe == 1:
+        return supervisor.spawner.stderr_fd
     try:
-        code = _run(fields, fds)
-    except BaseException as exc:  # noqa: BLE001 — said, then this process ends
-        warn("runsvdir", "fatal: %s: %s" % (type(exc).__name__, exc))
-    finally:
-        os._exit(code)
-
-
-def _run(fields, fds):
-    from ...errors import FatalError
-    from ..unix.procname import show_runit_name
-    from ..unix.procstate import LockFailed, environment_for_exec, read_env_dir, set_user, \
-        take_lock
-    from .identityhost import close_all_but
-    from .treeprocess import run_tree
-    user, env_dir, lock, directory, path, new_session = fields
-    dir_fd, output_fd, channel_fd, parent_stderr = fds
-    os.fchdir(dir_fd)
-    os.dup2(output_fd, 1)
-    os.dup2(output_fd, 2)
-    if new_session == "1":
-        os.setsid()
-    close_all_but({channel_fd, parent_stderr})
-    # Named while /proc/self is still ours to write: a process that is not dumpable has its
-    # /proc files owned by root.
-    show_runit_name("runsvdir", [directory], whole=True)
-    try:
-        changes = read_env_dir(env_dir)
-        set_user(user, True)
-        _not_dumpable()
-        take_lock(lock, True, inheritable=False)
-    except (FatalError, LockFailed) as exc:
-        fatal("chpst", str(exc))
-        return 111
-    environ = environment_for_exec({"PATH": path}, changes.items())
-    os.environ.clear()
-    os.environ.update(environ)
-    label = "runsvdir " + directory
-    serving = []
-
-    def serve_parent(loop, tree):
-        serving.append(_serve_parent(loop, tree, channel_fd, parent_stderr, label))
-
-    code = run_tree(directory, label, environ=environ, children_stderr=_own_stderr(),
-                    serve_parent=serve_parent)
-    for each in serving:
-        # Our last words are in the pipe we log ourselves: written before we go, for at a
-        # shutdown nobody reads that pipe after us.
-        each.drain()
-    return code
-
-
-def _not_dumpable():
-    from ..unix.libc import errno_error, libc
-    if libc().prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
-        raise errno_error("prctl")
-
-
-def _own_stderr():
-    """Keep the log pipe as it is for the services, and make our own fd 2 a non-blocking
-    description of it; the services' descriptor (close-on-exec, passed by the Spawner)."""
-    import fcntl
-    children = fcntl.fcntl(2, fcntl.F_DUPFD_CLOEXEC, 3)
-    try:
-        own = os.open("/proc/self/fd/%d" % children, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        return os.open("/proc/self/fd/%d" % pipe, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
-        return children  # a pipe we cannot open again: our fd 2 stays as it is
-    os.dup2(own, 2, inheritable=False)
-    os.close(own)
-    return children
+        return supervisor.spawner.stderr_fd
 
 
-def _serve_parent(loop, tree, channel_fd, stderr_fd, label):
-    """The tree's loggers of our identity, on our loop, shown by our loggers' stand-in; what
-    they say goes where the tree's own loggers' messages go."""
-    import socket
-    from .identityhost import LoggerServing
-    serving = LoggerServing(loop, socket.socket(fileno=channel_fd), tree.spawner,
-                            tree.log_host.scratch_pipe(), "(loggers of %s)" % label,
-                            stand_ins=tree.log_host, stderr_fd=stderr_fd)
-    tree.log_host.on_stand_in = serving.say_stand_in
-    serving.open()
-    return serving
+class _Spawn:
+    """A start asked of the agent and its answer (a pid or an OSError) once it came."""
+
+    __slots__ = ("argv", "answer", "then")
+
+    def __init__(self, argv, then):
+        self.argv, self.answer, self.then = argv, None, then
+
+    def answered(self, answer):
+        self.answer = answer
+        self.then()
+
+
+class RemoteSupervisor(Supervisor):
+    """A user's service supervised by root's tree: the state machines, the control FIFOs, the
+    status kept are ours; its files and processes the user's agent's.
+
+    What the supervisor reads of the directory (``./finish``, ``control/<c>``, ``give-up``,
+    ``ready``, ``log/run``) is read by the agent ahead of each event — a control byte, a
+    process's end, a timer — and the event is handled once it came (``_event``), in order."""
+
+    def __init__(self, tree, path, label):
+        Supervisor.__init__(self, tree.loop, path, tree.spawner, clock=tree.clock, label=label,
+                            on_exit=tree._service_exited, log_host=tree.log_host,
+                            pipe_keeper=tree.pipe_keeper, io=tree.io)
+        self.tree = tree
+        self.user_tree = tree.user_tree
+        self.facts = SnapshotFacts()
+        self.stderr_fd = tree.stderr_fd
+        self._batch = []  # events waiting for facts not asked yet
+        self._asked = None  # events the facts asked now will serve
+        self._spawns = {}  # what was asked of the agent to start: side or ("hook", c) -> _Spawn
+        self._control_allowance = {}  # control fd -> bytes it may still cost this second
+
+    def take_over(self, opened):
+        if opened.facts is not None:
+            self.facts.facts = opened.facts
+        Supervisor.take_over(self, opened)
+
+    # -- events, each once the agent has read the facts for it ---------------------------------
+    def _event(self, call):
+        self._batch.append(call)
+        if self._asked is None:
+            self._ask_facts()
+
+    def _ask_facts(self):
+        self._asked, self._batch = self._batch, []
+        self.io.facts(self.dir_fd, self.log_fd, self._facts_came)
+
+    def _facts_came(self, facts):
+        if facts is not None:
+            self.facts.facts = facts
+        calls, self._asked = self._asked, None
+        for call in calls:
+            call()
+        if self._batch:
+            self._ask_facts()
+
+    def call_later(self, delay, callback):
+        return _Later(self, delay, callback)
+
+    def _control_reader(self, side, files):
+        fd = files.control_fd
+
+        def read_control():
+            allowance = self._control_allowance.get(fd, CONTROL_BYTES_PER_SECOND)
+            try:
+                data = os.read(fd, min(_READ_CHUNK, allowance))
+            except OSError as exc:
+                if exc.errno == errno.EAGAIN:
+                    return
+                raise
+            if not data:
+                return
+            if fd not in self._control_allowance:
+                self.loop.call_later(1.0, lambda: self._refill(fd, read_control))
+            self._control_allowance[fd] = allowance - len(data)
+            if self._control_allowance[fd] <= 0:
+                self.loop.remove_reader(fd)  # the rest waits for the next second
+            self._event(lambda: [side.control(chr(byte)) for byte in data])
+        return read_control
+
+    def _refill(self, fd, reader):
+        spent = self._control_allowance.pop(fd, 0)
+        if spent <= 0 and not self._exited and fd in {files.control_fd
+                                                      for files in self._files.values()}:
+            self.loop.add_reader(fd, reader)
+
+    def _watch_adopted(self, pid, side):
+        self.io.adopt(pid, lambda pid, status: self._event(lambda: side.child_exited(pid,
+                                                                                      status)))
+
+    def _watch(self, pid, side):
+        self.io.watch(pid, lambda pid, status: self._event(lambda: side.child_exited(pid,
+                                                                                      status)))
+
+    # -- starting, through the agent -------------------------------------------------------------
+    def _asked_answer(self, key):
+        """The answer to a start asked under ``key``: None when nothing was asked, NotYet while
+        the agent has not answered."""
+        asked = self._spawns.get(key)
+        if asked is None:
+            return None
+        if asked.answer is None:
+            raise NotYet()
+        del self._spawns[key]
+        return asked.answer
+
+    def _ask_start(self, key, argv, **options):
+        asked = self._spawns[key] = _Spawn(argv, lambda: self.loop.call_later(
+            0, self.host_ready))
+        self.io.spawn(argv, asked.answered, **options)
+        raise NotYet()
+
+    def spawn(self, side, argv):
+        lost = self._asked_answer(("lost", side))
+        if lost:  # the start the last agent took with it had happened: that process is ours
+            try:
+                self._watch_adopted(lost, side)
+            except OSError:
+                pass  # gone since: start again
+            else:
+                self._files[side].spawned(lost)
+                return lost
+        answer = self._asked_answer(side)
+        if answer is not None:
+            return self._started(side, answer)
+        self._open_ok_before_start(side)
+        if side is self.log and argv == ["./run"]:
+            pid = self._host_here()
+            if pid:
+                return pid
+        if not self.io.has_agent:
+            self.io.on_agent.append(self.host_ready)  # nothing starts without the agent
+            raise NotYet()
+        files = self._files[side]
+        files.write_starting("finish" if argv[0] == "./finish" else "run")
+        if side is self.log:  # a logger of its own: it reads the pipe the agent opens for it
+            self._ask_start(side, argv, cwd_fd=self.log_fd, stdin_fd=self._pipe_w,
+                            reopen_stdin=True)
+        spec, env, extra_fds, reader = None, None, (), None
+        if argv == ["./run"]:  # ./finish has no say in readiness, nor takes the channel
+            spec = self._ready_spec()
+            env, extra_fds, reader = self._readiness_for(spec)
+        self._readiness = (spec, env, reader)
+        try:
+            self._ask_start(side, argv, cwd_fd=self.dir_fd,
+                            stdout_fd=self._pipe_w if self._pipe_w >= 0 else None, env=env,
+                            extra_fds=extra_fds)
+        finally:
+            for writer, _ in extra_fds:
+                os.close(writer)  # ./run's alone, once the agent has it
+
+    _readiness = (None, None, None)
+
+    def _started(self, side, answer):
+        """A start's answer: its pid (supervised from now on), or the OSError of a start that
+        failed. A start the agent took with it when it died may have happened: the next agent
+        looks for it (adoption.started_in) before anything is started again."""
+        from .agentlink import AgentGone
+        spec, env, reader = self._readiness if side is self.main else (None, None, None)
+        if side is self.main:
+            self._readiness = (None, None, None)
+        if isinstance(answer, AgentGone):
+            if reader is not None:
+                os.close(reader)
+            return self._look_for_lost(side)
+        if isinstance(answer, OSError):
+            if reader is not None:
+                os.close(reader)
+            raise answer
+        pid = answer
+        self._files[side].spawned(pid)
+        self._watch(pid, side)
+        if side is self.main and (env is not None or reader is not None):
+            self._notify.started(pid, spec, reader)
+        return pid
+
+    def _look_for_lost(self, side):
+        files = self._files[side]
+        asked = self._spawns[("lost", side)] = _Spawn(None, lambda: self.loop.call_later(
+            0, self.host_ready))
+        side_fd = self.log_fd if side is self.log else self.dir_fd
+        self.io.started(side_fd, max(files.starting_ticks, 0), (), asked.answered)
+        raise NotYet()
+
+    def start_hook(self, letter):
+        key = ("hook", letter)
+        answer = self._asked_answer(key)
+        name = CONTROL_DIR + "/" + letter
+        if answer is not None:
+            if isinstance(answer, OSError):
+                self.warn("unable to run " + name, answer)
+                return 0
+            self._watch(answer, self.main)
+            return answer
+        mode = self.facts.hook(letter)
+        if isinstance(mode, OSError):
+            if mode.errno not in (errno.ENOENT, errno.ENOTDIR):
+                self.warn("unable to stat " + name, mode)
+            return 0
+        import stat
+        if not mode & stat.S_IXUSR or not self.io.has_agent:
+            return 0
+        self._ask_start(key, [name], cwd_fd=self.dir_fd,
+                        stdout_fd=self._pipe_w if self._pipe_w >= 0 else None)
+
+    def _host_here(self):
+        """The canonical ``log/run`` of the user's own identity, run on root's loop with its
+        file work the agent's, shown by the user's stand-in: the pid shown; 0 when it must be
+        started as a process; NotYet while the agent starts the stand-in or opens the pipe."""
+        from .hostedlogger import OWN, hostable
+        user = self.user_tree.agent
+        if user is None:
+            self.io.on_agent.append(self.host_ready)
+            raise NotYet()
+        identity = user[1]
+        found = hostable(self.facts.log_run, own=(identity.uid, identity.gids[0],
+                                                  list(identity.gids)))
+        if found is None or found[1] is not OWN:
+            return 0
+        if not self.user_tree.log_host.stand_in(self.host_ready):
+            return 0
+        reader = self._asked_answer(("reader",))
+        if reader is None:  # a reading end of the user's FIFO, of its own: the agent opens it
+            asked = self._spawns[("reader",)] = _Spawn(None, lambda: self.loop.call_later(
+                0, self.host_ready))
+            self.io.open_fifo(self.log_fd, "log/", "pipe", os.O_RDONLY, asked.answered)
+            raise NotYet()
+        if isinstance(reader, FatalError):
+            self.warn(str(reader))
+            return 0
+
+        def exited(pid, wait_status):
+            self._hosted = None
+            self._event(lambda: self.log.child_exited(pid, wait_status))
+        pid, self._hosted = self.user_tree.host_logger(self, found[0], reader, exited)
+        return pid
+
+    def has_finish(self):
+        return self.facts.finish
+
+    def close(self):
+        Supervisor.close(self)
+        for key, asked in self._spawns.items():
+            if asked.answer is None:
+                asked.then = lambda key=key, asked=asked: self._unwanted(key, asked)
+            else:
+                self._unwanted(key, asked)
+        self._spawns = {}
+
+    def _unwanted(self, key, asked):
+        """What was asked for this service, answered after it closed: nobody wants it — a
+        process killed, a descriptor closed."""
+        answer = asked.answer
+        if isinstance(answer, OSError) or not answer:
+            return
+        if key == ("reader",):
+            os.close(answer)
+        elif not (isinstance(key, tuple) and key[0] == "lost"):
+            self.io.signal(answer, signal.SIGKILL)
+
+
+class _Later:
+    """A supervisor's timer whose callback, once due, waits for fresh facts like any event;
+    cancelled meanwhile, it does nothing."""
+
+    __slots__ = ("cancelled", "_timer", "when")
+
+    def __init__(self, supervisor, delay, callback):
+        self.cancelled = False
+
+        def due():
+            supervisor._event(lambda: None if self.cancelled else callback())
+        self._timer = supervisor.loop.call_later(delay, due)
+        self.when = self._timer.when
+
+    def cancel(self):
+        self.cancelled = True
+        self._timer.cancel()
+

@@ -16,7 +16,8 @@ import time
 
 from ...protocol.tai64 import TAI_OFFSET, runit_stamp
 from .config import parse_config
-from .logdir import LogDir
+from .dirwork import LOCAL_LOGS, remove_unfinished
+from .logdir import LogDir, Raw
 from .unfinished import Keeper, take_up
 
 CHUNK = 128 * 1024   # bytes per read; see docs/svlogd.md (larger than -b on purpose)
@@ -188,15 +189,16 @@ class Logger:
     """
 
     def __init__(self, loop, spawner, names, options, reporter, on_flow=None, on_exit=None,
-                 clock=time.time_ns, base_fd=None, keep_unfinished=False):
+                 clock=time.time_ns, base_fd=None, keep_unfinished=False, io=LOCAL_LOGS):
         self.loop = loop
         self.options = options
         self.report = reporter
         self.on_flow = on_flow or (lambda: None)
         self.on_exit = on_exit or (lambda code: None)
         self.clock = clock
+        self.io = io  # who does the directories' file work (dirwork.py)
         self.dirs = [LogDir(name, loop, spawner, reporter, options.line_max,
-                            self._changed, clock, base_fd) for name in names]
+                            self._changed, clock, base_fd, io) for name in names]
         self._senders = {}
         self._stamp = Stamper(options.timestamp) if options.timestamp else None
         self._table = (replacement_table(options.replace_char, options.replace_set)
@@ -214,6 +216,7 @@ class Logger:
         self._reopen_wanted = False
         self._reopening = None        # index of the next directory to reopen, during HUP
         self._reopened = False
+        self._starting = False        # the first opening (no close; unfinished taken up)
         self._exit_code = None
         self._limit = 0
         self._updating = False
@@ -221,33 +224,55 @@ class Logger:
 
     # -- host interface -------------------------------------------------------------------
     def start(self):
-        """Open every directory; False (after runit's fatal message) if none is usable."""
-        if not self._open_all():
-            self.report.fatal("no functional log directories.")
-            self._exit_code = 111
-            return False
+        """Open every directory; False (after runit's fatal message) if none is usable. A
+        directory an agent opens answers later: True then, and ``on_exit(111)`` comes if none
+        turns out usable."""
+        self._starting = True
+        self._reopening, self._reopened = 0, False
+        self._changed()
+        return self._exit_code != 111
+
+    def _started(self):
+        """Every directory opened (or refused): the unfinished line taken up."""
+        self._starting = False
         if self._keep_unfinished:
             self._take_up_unfinished()
-        self._changed()
-        return True
 
-    def _first_open_dir_fd(self):
-        return next((d.dir_fd for d in self.dirs if d.is_open), -1)
+    def _first_open_dir(self):
+        return next((d for d in self.dirs if d.is_open), None)
 
     def _take_up_unfinished(self):
         """Start with the line an earlier logger on our directory left unfinished."""
-        dir_fd = self._first_open_dir_fd()
-        found = take_up(dir_fd, self.options.line_max) if dir_fd >= 0 else None
+        first = self._first_open_dir()
+        found = None if first is None else take_up(first.unfinished, self.options.line_max)
         if found is None:
-            self._keeper = Keeper()
+            if first is not None and first.unfinished is not None:
+                self.io.send(remove_unfinished, first.dir_fd)  # not one of ours, or too long
+            self._keeper = Keeper(io=self.io)
+            self._keeper.on_settled = self._kept
             return
         data, time_ns = found
         self._partial, self._partial_time = bytearray(data), time_ns
-        self._keeper = Keeper(dir_fd, data, time_ns)
+        self._keeper = Keeper(first.dir_fd, data, time_ns, self.io)
+        self._keeper.on_settled = self._kept
+
+    def _kept(self, again):
+        """The agent answered every write of the unfinished line (``again``: it went before
+        one did; the line is written whole to the file once more)."""
+        if again and self._partial:
+            self._keep()
+        self._changed()
+
+    @property
+    def _keeping(self):
+        """A write of the unfinished line is with an agent, not answered yet."""
+        return self._keeper is not None and self._keeper.unconfirmed > 0
 
     def _keep(self):
         if self._keeper is not None:
-            self._keeper.keep(self._first_open_dir_fd(), self._partial, self._partial_time)
+            first = self._first_open_dir()
+            self._keeper.keep(-1 if first is None else first.dir_fd, self._partial,
+                              self._partial_time)
 
     @property
     def read_limit(self):
@@ -377,9 +402,13 @@ class Logger:
             config = logdir.config
             pieces = []
             selected = True
+            remote = self.io.is_remote
             for number, (block, stamp) in enumerate(stamped):
                 head = stamp + config.prefix if config.prefix else stamp
                 if config.is_plain:
+                    if remote:  # rendered by the directory owner's agent, at its cost
+                        logdir.write(Raw(head, block))
+                        continue
                     pieces.extend(render_plain(block, head, complete))
                     continue
                 mine = []
@@ -431,23 +460,31 @@ class Logger:
             self.on_flow()
 
     def _advance(self):
-        if self._exit_code is not None or any(d.is_busy for d in self.dirs):
+        if self._exit_code is not None or self._keeping or any(d.is_busy for d in self.dirs):
             return
         if self._reopening is not None:
             # runit's logdirs_reopen: each directory closed, then opened, in order; a close
-            # that pauses (say fsync fails) is resumed from here when it is done
+            # that pauses (say fsync fails) is resumed from here when it is done, and an open
+            # an agent makes from here when it answered
             while self._reopening < len(self.dirs):
                 logdir = self.dirs[self._reopening]
-                if logdir.is_open:
+                if logdir.is_open and not self._starting:
                     logdir.close()
                     if logdir.is_busy:
                         return
-                self._reopened = logdir.open(parse_config) or self._reopened
+                limit = self.options.line_max if self._starting and self._keep_unfinished \
+                    else None
+                opened = logdir.open(parse_config, limit)
+                if opened is None:
+                    return  # the agent's answer calls _changed again
+                self._reopened = opened or self._reopened
                 self._reopening += 1
             self._reopening = None
             if not self._reopened:
                 self.report.fatal("no functional log directories.")
                 self._exit(111)
+            elif self._starting:
+                self._started()
             return
         if self._reopen_wanted:
             self._reopen_wanted = False
@@ -462,13 +499,6 @@ class Logger:
                 logdir.close()
             self._again = True
 
-    def _open_all(self):
-        usable = False
-        for logdir in self.dirs:
-            if logdir.open(parse_config):
-                usable = True
-        return usable
-
     def _exit(self, code):
         self._exit_code = code
         for sender in self._senders.values():
@@ -478,7 +508,8 @@ class Logger:
 
     def _compute_limit(self):
         if (self._exit_code is not None or self._finishing or self._reopen_wanted
-                or self._reopening is not None or any(d.is_busy for d in self.dirs)):
+                or self._reopening is not None or self._keeping
+                or any(d.is_busy for d in self.dirs)):
             return 0
         if self._terminating:
             return 1

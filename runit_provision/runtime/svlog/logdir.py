@@ -12,29 +12,27 @@ Work is a queue: data to write, forced rotations, and *steps* (one file-system o
 each, with runit's message).  A step or a write that fails prints ``svlogd: pausing: …``
 and is retried 3 s later from where it stopped, so nothing is lost; while anything is queued
 the directory ``is_busy`` and its host stops reading input (backpressure to the service).
+
+The file work itself is dirwork.py's, through ``io``: done at once for a logger's own
+directories, by the directory owner's agent for a user's (a step then waits for its answers).
 """
 
 import errno
-import fcntl
 import os
 import stat
 import time
 
-from ...protocol.layout import CURRENT, NEWSTATE, STATE, SVLOGD_CONFIG, SVLOGD_LOCK
+from ...protocol.layout import CURRENT, NEWSTATE, STATE
 from ...protocol.tai64 import runit_stamp, tai64n_label
 from ..unix.diag import with_errstr, write_line
+from . import dirwork
+from .dirwork import CONFIG_MAX, LOCAL_LOGS, Blocked, Refused, read_bounded  # noqa: F401
 
 PAUSE_SECONDS = 3.0        # runit's pause before retrying a failed file-system operation
 PROCESSOR_BACKOFF = 1.0    # a processor that failed within this long is rerun after it
-# A log directory is its owner's: every open here is one that a planted FIFO cannot block
-# (O_NONBLOCK), that a planted link cannot redirect (O_NOFOLLOW: the directory itself may be a
-# link, the names in it may not), and whose input is a regular file read with a bound.
-_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
-_TRUNC = os.O_WRONLY | os.O_TRUNC | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
-_READ = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
-_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC
-CONFIG_MAX = 64 * 1024     # bytes of config read at most; a larger one is refused
-_HIGH_FD = 10              # processor fds are moved above 0–5 before being mapped onto them
+# crash leftovers a user's directory may queue for the processor at once (more wait for the
+# next open): the names come to root's process, which is not theirs to grow
+BACKLOG_MAX = 1000
 
 
 class Reporter:
@@ -60,19 +58,6 @@ class Reporter:
     def info(self, message):
         if self.verbose:
             self._say("info", message)
-
-
-def read_bounded(fd, limit):
-    """All of ``fd``'s bytes, if there are at most ``limit``; OSError(EFBIG) otherwise."""
-    chunks, size = [], 0
-    while True:
-        chunk = os.read(fd, limit + 1 - size)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            raise OSError(errno.EFBIG, "larger than %d bytes" % limit)
 
 
 # -- pure decisions -----------------------------------------------------------------------
@@ -113,6 +98,92 @@ def plan_write(data, size, size_max, line_max, at_line_start):
     if at_line_start and size:
         return 0, True
     return room, True
+
+
+def rendered_length(head, block):
+    """``len(dirwork.rendered(head, block))``, counted, not rendered.
+
+    >>> rendered_length(b"T ", b"a\\nb\\n"), rendered_length(b"T ", b"half"), rendered_length(b"", b"x")
+    (8, 6, 1)
+    """
+    if not head or not block:
+        return len(block) + (len(head) if block else 0)
+    heads = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+    return len(block) + heads * len(head)
+
+
+def _first_at(head, block, target):
+    """The first raw position whose byte lands at or after ``target`` once rendered (each
+    line behind ``head``): a binary search over counts, never a loop over lines."""
+    width = len(head)
+    low, high = 0, len(block)
+    while low < high:
+        middle = (low + high) // 2
+        if middle + width * (1 + block.count(b"\n", 0, middle)) >= target:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+def plan_write_raw(head, block, size, size_max, line_max, at_line_start):
+    """``plan_write`` of ``dirwork.rendered(head, block)``, in raw bytes: ``(count,
+    rotate)`` — how many bytes of ``block`` to render and write before a rotation. Decided
+    from counts alone: what a user's service logs is rendered by the user's agent, and root's
+    tree must not spend its time on each of its lines (docs/security.md).
+
+    >>> plan_write_raw(b"T ", b"ab\\ncd\\n", 0, 100, 10, True)
+    (6, False)
+    >>> plan_write_raw(b"T ", b"ab\\ncd\\nef\\n", 0, 16, 10, True)    # rendered: rotate after "cd"
+    (6, True)
+    """
+    width = len(head)
+    length = rendered_length(head, block)
+    if fits_whole(length, size, size_max, line_max):
+        return len(block), False
+    room = size_max - size
+    threshold = size_max - line_max if size_max > line_max else None
+    if threshold is not None:
+        start = _first_at(head, block, max(threshold - size - 1, 0))
+        newline = block.find(b"\n", start)
+        if newline >= 0:
+            end = newline + width * (1 + block.count(b"\n", 0, newline)) + 1
+            if 0 < end <= room:
+                return newline + 1, True
+    if room <= 0:
+        return 0, True
+    if length <= room:
+        return len(block), False
+    newline = block.rfind(b"\n", 0, _first_at(head, block, room))
+    if newline >= 0:
+        return newline + 1, True
+    if at_line_start and size:
+        return 0, True
+    return max(room - width, 1), True  # a line longer than a whole file: cut
+
+
+def raw_rest(raw, count):
+    """What is left of ``raw`` (a Raw) once ``count`` of its bytes are written: [] when
+    nothing is; the rest of a line cut in its middle goes without a head (it was given one).
+
+    >>> from runit_provision.runtime.svlog.logdir import Raw
+    >>> [(r.head, r.block) for r in raw_rest(Raw(b"T ", b"ab\\ncd\\n"), 3)]
+    [(b'T ', b'cd\\n')]
+    >>> [(r.head, r.block) for r in raw_rest(Raw(b"T ", b"abcdef\\ngh\\n"), 2)]
+    [(b'', b'cdef\\n'), (b'T ', b'gh\\n')]
+    """
+    block = raw.block
+    if count >= len(block):
+        return []
+    if not count:
+        return [raw]
+    if block[count - 1:count] == b"\n" or not raw.head:
+        return [Raw(raw.head, block[count:])]
+    newline = block.find(b"\n", count)
+    if newline < 0:
+        return [Raw(b"", block[count:])]
+    return [item for item in (Raw(b"", block[count:newline + 1]), Raw(raw.head, block[newline + 1:]))
+            if item.block]
 
 
 def fits_whole(length, size, size_max, line_max):
@@ -185,10 +256,6 @@ def full_disk_victim(names, keep_min, protected=()):
     return None
 
 
-class _Blocked(Exception):
-    """A step cannot run yet (a processor is still working); the queue waits for it."""
-
-
 class _Processor:
     """One run of the processor over ``@x.u``; holds its own directory fd across HUPs."""
 
@@ -205,15 +272,30 @@ class _Processor:
 _ROTATE = object()  # a forced rotation in the data queue (ALRM, age)
 
 
+class Raw:
+    """Lines for ``current`` not yet rendered: each line of ``block`` gets ``head`` (its
+    stamp, the config's prefix) where it is written — in the agent of a user's directory,
+    whose CPU it is (dirwork.rendered)."""
+
+    __slots__ = ("head", "block")
+
+    def __init__(self, head, block):
+        self.head, self.block = head, block
+
+    def __len__(self):
+        return rendered_length(self.head, self.block)
+
+
 class LogDir:
     """One log directory named ``name`` (as given on the command line), hosted on ``loop``.
 
     ``on_change()`` is called whenever ``is_busy`` may have changed.  ``line_max`` is svlogd's
-    ``-l``: runit rotates once a line leaves less than that much room.
+    ``-l``: runit rotates once a line leaves less than that much room. ``io``: who does the
+    file work (dirwork.LocalLogIO; a user's agent for a user's directory).
     """
 
     def __init__(self, name, loop, spawner, reporter, line_max=1000, on_change=None,
-                 clock=time.time_ns, base_fd=None):
+                 clock=time.time_ns, base_fd=None, io=LOCAL_LOGS):
         self.name = name
         self.base_fd = base_fd  # a relative name is opened from here (None: the cwd)
         self.loop = loop
@@ -222,9 +304,11 @@ class LogDir:
         self.line_max = line_max
         self.on_change = on_change or (lambda: None)
         self.clock = clock
+        self.io = io
         self.config = None
         self.is_open = False
         self.size = 0
+        self.unfinished = None  # ``unfinished``'s content found by the last open, when asked
         self._dirfd = self._lockfd = self._fd = -1
         self._at_line_start = True
         # Lists, not deques: an empty deque holds a block of 64 slots (about 0.6 kB), and a
@@ -236,6 +320,7 @@ class LogDir:
         self._job = None
         self._backlog = []        # crash-recovered .u files waiting for the processor
         self._last_name_ns = 0
+        self._resume_due = None
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -252,104 +337,92 @@ class LogDir:
     def is_processing(self):
         return self._job is not None or bool(self._backlog)
 
+    def _call(self, work, *args):
+        return self.io.call(self, self._resume_soon, work, *args)
+
+    def _resume_soon(self):
+        """An agent answered: the step it blocked is tried again, from the loop."""
+        if self._resume_due is None:
+            def due():
+                self._resume_due = None
+                self._drain()
+            self._resume_due = self.loop.call_later(0, due)
+
     # -- opening and closing ------------------------------------------------------------
-    def open(self, config_parser):
-        """Open as runit's ``logdir_open``; False (after a warning) if unusable.
+    def open(self, config_parser, unfinished_limit=None):
+        """Open as runit's ``logdir_open``; False (after a warning) if unusable, None while
+        an agent opens it (``on_change`` says when to ask again). ``unfinished_limit``:
+        read ``unfinished`` too (``self.unfinished``), up to that many bytes of line.
 
         ``config_parser(data, name)`` turns ``config`` into a LogConfig.
         """
+        self.io.attempt(self)
         try:
-            dirfd = os.open(self.name, _DIR, dir_fd=self.base_fd)
-        except OSError as exc:
-            if exc.errno == errno.ENOTDIR:  # runit's chdir() fails there
-                self.report.warn("unable to change directory: " + self.name, exc)
-            else:
-                self.report.warn("unable to open log directory: " + self.name, exc)
+            found = self.io.call(self, self.on_change, dirwork.open_log_dir, self.base_fd,
+                                 self.name, unfinished_limit)
+        except Blocked:
+            return None
+        except Refused as exc:
+            self.io.done(self)
+            self.report.warn(exc.message, exc.cause)
             return False
-        try:
-            lockfd = os.open(SVLOGD_LOCK, _APPEND, 0o600, dir_fd=dirfd)
-        except OSError as exc:
-            os.close(dirfd)
-            self.report.warn("unable to lock directory: " + self.name, exc)
-            return False
-        try:
-            fcntl.flock(lockfd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            os.close(lockfd)
-            os.close(dirfd)
-            self.report.warn("unable to lock directory: " + self.name, exc)
-            return False
-        self._dirfd, self._lockfd = dirfd, lockfd
-        self.config = config_parser(self._read_config(), self.name)
+        self.io.done(self)
+        self._dirfd, self._lockfd = found.dir_fd, found.lock_fd
+        for message, exc in found.config_problems:
+            self.report.warn(message, exc)
+        if found.config_read:
+            self.report.info("read: %s/config" % self.name)
+        self.config = config_parser(found.config, self.name)
         for message in self.config.warnings:
             self.report.warn(message)
-        try:
-            st = os.stat(CURRENT, dir_fd=dirfd, follow_symlinks=False)
-        except FileNotFoundError:
-            st = None
-        except OSError as exc:
-            self._release()
-            self.report.warn("unable to stat current: " + self.name, exc)
-            return False
+        self.unfinished = found.unfinished
         self.is_open = True
         self.size = 0
         self._at_line_start = True
-        appending = st is not None and not (st.st_size and not st.st_mode & stat.S_IXUSR)
-        if st is not None and not appending:
-            self._steps.append((self._recover_current, "unable to rename current"))
+        current = found.current
+        appending = current is not None and not (current[0] and not current[1] & stat.S_IXUSR)
+        if current is not None and not appending:
+            self._steps.extend(self._recovery_steps())
         else:
-            self.size = st.st_size if st is not None else 0
+            self.size = current[0] if current is not None else 0
         self._steps.append((self._open_current, "unable to open current"))
         self._steps.append((self._mode_current, "unable to set mode of current"))
         self._steps.append((lambda: self.report.info(
             "%s: %s/current" % ("append" if appending else "new", self.name)), ""))
         if self.config.processor:
             # runit leaves crash leftovers unprocessed (runit-protocol.md §9.10); we feed them in.
-            self._backlog = sorted(n[:25] for n in os.listdir(dirfd)
-                                   if is_old_file(n) and n.endswith(".u")
-                                   and (self._job is None or n[:25] != self._job.base))
+            self._steps.append((self._list_backlog, "unable to open directory"))
             self._steps.append((self._start_next_processor, "unable to run processor"))
         self._drain()
         return True
 
-    def _read_config(self):
-        """``config``'s bytes (b"" when there is none): a regular file of at most
-        ``CONFIG_MAX`` bytes, or a warning and b"" — never a read that blocks or has no end."""
-        try:
-            fd = os.open(SVLOGD_CONFIG, _READ & ~os.O_NOFOLLOW, dir_fd=self._dirfd)
-        except FileNotFoundError:
-            return b""
-        except OSError as exc:
-            self.report.warn("unable to read config: " + self.name, exc)
-            return b""
-        try:
-            mode = os.fstat(fd).st_mode
-            if stat.S_ISDIR(mode):
-                raise IsADirectoryError(errno.EISDIR, "is a directory")  # runit's read() says so
-            if not stat.S_ISREG(mode):
-                self.report.warn("unable to read config: %s: not a regular file" % self.name)
-                return b""
-            data = read_bounded(fd, CONFIG_MAX)
-        except OSError as exc:
-            self.report.warn("unable to read config: " + self.name, exc)
-            return b""
-        finally:
-            os.close(fd)
-        self.report.info("read: %s/config" % self.name)
-        return data
+    def _list_backlog(self):
+        busy = self._job.base if self._job is not None else None
+        self._backlog = self._call(dirwork.unprocessed, self._dirfd, busy,
+                                   BACKLOG_MAX if self.io.is_remote else None)
 
-    def _recover_current(self):
-        name = self._new_name("u")
-        os.rename(CURRENT, name, src_dir_fd=self._dirfd, dst_dir_fd=self._dirfd)
-        self._prune()
-        if self.config.processor:
-            self._backlog.append(name[:25])
+    def _recovery_steps(self):
+        """A ``current`` a crash left unfinished becomes ``@….u``, as runit's logdir_open."""
+        saved = {}
+
+        def name():
+            saved["name"] = self._new_name("u", saved)
+
+        def rename():
+            self._call(dirwork.rename, self._dirfd, CURRENT, saved["name"])
+
+        def backlog():
+            if self.config.processor:
+                self._backlog.append(saved["name"][:25])
+
+        return [(name, ""), (rename, "unable to rename current"), (self._prune, ""),
+                (backlog, "")]
 
     def _open_current(self):
-        self._fd = os.open(CURRENT, _APPEND, 0o600, dir_fd=self._dirfd)
+        self._fd = self._call(dirwork.open_current, self._dirfd)
 
     def _mode_current(self):
-        os.fchmod(self._fd, 0o644)
+        self._call(dirwork.set_mode, self._fd, 0o644)
         if self.size:
             self._arm_age()
 
@@ -366,11 +439,11 @@ class LogDir:
 
     def _sync_current(self):
         if self._fd >= 0:
-            os.fsync(self._fd)
+            self._call(dirwork.sync, self._fd)
 
     def _complete_current(self):
         if self._fd >= 0:
-            os.fchmod(self._fd, 0o744)
+            self._call(dirwork.set_mode, self._fd, 0o744)
             os.close(self._fd)
             self._fd = -1
 
@@ -386,8 +459,9 @@ class LogDir:
 
     # -- input ----------------------------------------------------------------------------
     def write(self, data):
-        """Queue bytes — or a list of non-empty buffers, written with one ``writev()`` —
-        for ``current``, and write what can be written now."""
+        """Queue bytes — a list of non-empty buffers, written with one ``writev()``, or
+        ``Raw`` lines to render where they are written — for ``current``, and write what can
+        be written now."""
         if data:
             self._queue.append(data)
             self._drain()
@@ -408,13 +482,16 @@ class LogDir:
         while True:
             if self._steps:
                 step, message = self._steps[0]
+                self.io.attempt(self)
                 try:
                     step()
-                except _Blocked:
+                except Blocked:
                     return
                 except OSError as exc:
+                    self.io.done(self)
                     self._pause(message, exc)
                     return
+                self.io.done(self)
                 self._steps.pop(0)
                 continue
             if not self._queue:
@@ -425,16 +502,24 @@ class LogDir:
                 if self.size:
                     self._steps.extend(self._rotation_steps())
                 continue
-            if not self._write_some(item):
+            self.io.attempt(self)
+            try:
+                going_on = self._write_some(item)
+            except Blocked:
+                return
+            self.io.done(self)
+            if not going_on:
                 return
 
     def _write_some(self, data):
         """Write a piece of the head of the queue; False when paused."""
+        if type(data) is Raw:
+            return self._write_raw(data)
         if type(data) is list:
             length = sum(map(len, data))
             if fits_whole(length, self.size, self.config.size_max, self.line_max):
                 try:
-                    written = self._write_current(os.writev, data)
+                    written = self._write_current(data)
                 except OSError as exc:
                     return self._write_failed(exc)
                 if written < length:
@@ -450,8 +535,7 @@ class LogDir:
                                    self._at_line_start)
         if count:
             try:
-                written = self._write_current(
-                    os.write, data[:count] if count < len(data) else data)
+                written = self._write_current(data[:count] if count < len(data) else data)
             except OSError as exc:
                 return self._write_failed(exc)
             self._wrote(written, data[written - 1] if written else None)
@@ -465,10 +549,42 @@ class LogDir:
             self._steps.extend(self._rotation_steps())
         return True
 
-    def _write_current(self, write, data):
-        if os.fstat(self._fd).st_nlink == 0:
-            self._replace_deleted_current()
-        return write(self._fd, data)
+    def _write_raw(self, raw):
+        """``Raw`` lines: as much as fits before a rotation, rendered and written by the
+        agent; what an error left unwritten goes back to the queue's head, rendered."""
+        count, rotate = plan_write_raw(raw.head, raw.block, self.size, self.config.size_max,
+                                       self.line_max, self._at_line_start)
+        if count:
+            piece = raw.block[:count] if count < len(raw.block) else raw.block
+            try:
+                written, new_fd, unwritten, number, last = self._call(
+                    dirwork.write_rendered, self._dirfd, self._fd, raw.head, piece)
+            except OSError as exc:
+                return self._write_failed(exc)
+            if new_fd >= 0:
+                self._replaced(new_fd)
+            self._queue[0:1] = ([unwritten] if unwritten else []) + raw_rest(raw, count)
+            self._wrote(written, last)
+            if number:
+                return self._write_failed(OSError(number, os.strerror(number)))
+        if rotate:
+            self._steps.extend(self._rotation_steps())
+        return True
+
+    def _write_current(self, data):
+        written, new_fd = self._call(dirwork.write_current, self._dirfd, self._fd, data)
+        if new_fd >= 0:
+            self._replaced(new_fd)
+        return written
+
+    def _replaced(self, new_fd):
+        """Someone removed ``current``: a new one was started rather than writing into the
+        void."""
+        self.report.warn("current was removed, starting a new one: " + self.name)
+        os.close(self._fd)
+        self._fd = new_fd
+        self.size = 0
+        self._cancel_age()
 
     def _wrote(self, count, last_byte):
         """Account for ``count`` bytes written, the last of them ``last_byte``."""
@@ -480,27 +596,16 @@ class LogDir:
         if last_byte is not None:
             self._at_line_start = last_byte == 10
 
-    def _replace_deleted_current(self):
-        """Someone removed ``current``: start a new one rather than write into the void."""
-        self.report.warn("current was removed, starting a new one: " + self.name)
-        os.close(self._fd)
-        self._fd = -1
-        self._fd = os.open(CURRENT, _APPEND, 0o600, dir_fd=self._dirfd)
-        os.fchmod(self._fd, 0o644)
-        self.size = 0
-        self._cancel_age()
-
     def _write_failed(self, exc):
         if exc.errno == errno.ENOSPC and self.config.keep_min < self.config.keep_max:
-            victim = full_disk_victim(self._listdir(), self.config.keep_min, self._protected())
-            if victim is not None:
+            freed = self._call(dirwork.free_space, self._dirfd, self.config.keep_min,
+                               sorted(self._protected()))
+            if freed is not None:
+                victim, failure = freed
                 self.report.warn("out of disk space, delete: %s/%s" % (self.name, victim))
-                try:
-                    os.unlink(victim, dir_fd=self._dirfd)
+                if failure is None:
                     return True  # retry at once
-                except OSError as unlink_exc:
-                    self.report.warn("unable to unlink oldest logfile: " + self.name,
-                                     unlink_exc)
+                self.report.warn("unable to unlink oldest logfile: " + self.name, failure)
         if self._fd < 0:
             self._steps.insert(0, (self._open_current, "unable to open current"))
         self._pause("unable to write to current", exc)
@@ -520,20 +625,20 @@ class LogDir:
 
         def wait_processor():
             if self._job is not None or self._backlog:
-                raise _Blocked()
+                raise Blocked()
 
         def name():
-            saved["name"] = self._new_name("u" if self.config.processor else "s")
+            saved["name"] = self._new_name("u" if self.config.processor else "s", saved)
 
         def rename():
             self.report.info("rename: %s/current %s %d" % (self.name, saved["name"], self.size))
-            os.rename(CURRENT, saved["name"], src_dir_fd=self._dirfd, dst_dir_fd=self._dirfd)
+            self._call(dirwork.rename, self._dirfd, CURRENT, saved["name"])
 
         def started():
             self.size = 0
             self._at_line_start = True
             self._cancel_age()
-            os.fchmod(self._fd, 0o644)
+            self._call(dirwork.set_mode, self._fd, 0o644)
 
         def process():
             if self.config.processor:
@@ -552,20 +657,14 @@ class LogDir:
             (process, ""),
         ]
 
-    def _new_name(self, suffix):
-        """A fresh, unused ``@…`` name (runit re-reads the clock until the name is free)."""
-        stamp = max(self.clock(), self._last_name_ns + 1000)
-        while True:
-            name = rotated_name(stamp, suffix)
-            try:
-                os.stat(name, dir_fd=self._dirfd, follow_symlinks=False)
-            except FileNotFoundError:
-                self._last_name_ns = stamp
-                return name
-            stamp += 1000
-
-    def _listdir(self):
-        return os.listdir(self._dirfd)
+    def _new_name(self, suffix, saved):
+        """A fresh, unused ``@…`` name: its stamp taken once for the step (a step tried
+        again asks for the same), the name the directory's first free one from it."""
+        if "stamp" not in saved:
+            saved["stamp"] = max(self.clock(), self._last_name_ns + 1000)
+        name, stamp = self._call(dirwork.fresh_name, self._dirfd, saved["stamp"], suffix)
+        self._last_name_ns = stamp
+        return name
 
     def _protected(self, also=None):
         names = set()
@@ -577,19 +676,16 @@ class LogDir:
         return names
 
     def _prune(self, just_rotated=None):
-        leftovers, oldest = prune_plan(self._listdir(), self.config.keep_max,
-                                       self._protected(just_rotated))
-        for name in leftovers:
-            try:
-                os.unlink(name, dir_fd=self._dirfd)
-            except OSError as exc:
-                self.report.warn("unable to unlink processor leftover: " + name, exc)
+        leftovers, oldest = self._call(dirwork.prune, self._dirfd, self.config.keep_max,
+                                       sorted(self._protected(just_rotated)))
+        for name, failure in leftovers:
+            if failure is not None:
+                self.report.warn("unable to unlink processor leftover: " + name, failure)
         if oldest is not None:
-            self.report.info("delete: %s/%s" % (self.name, oldest))
-            try:
-                os.unlink(oldest, dir_fd=self._dirfd)
-            except OSError as exc:
-                self.report.warn("unable to unlink oldest logfile: " + self.name, exc)
+            name, failure = oldest
+            self.report.info("delete: %s/%s" % (self.name, name))
+            if failure is not None:
+                self.report.warn("unable to unlink oldest logfile: " + self.name, failure)
 
     # -- age (t) ------------------------------------------------------------------------------
     def _arm_age(self):
@@ -620,18 +716,20 @@ class LogDir:
 
     def _spawn_processor(self):
         job = self._job
-        self.report.info("processing: %s/%s.u" % (self.name, job.base))
-        opened = []
+        if job is None:
+            return
+        if job.pid is None:
+            self.report.info("processing: %s/%s.u" % (self.name, job.base))
+        self.io.attempt(job)
         try:
-            opened.append(self._open_high(job.base + ".u", _READ, job, regular=True))
-            opened.append(self._open_high(job.base + ".t", _TRUNC, job))
-            opened.append(self._open_state(job))
-            opened.append(self._open_high(NEWSTATE, _TRUNC, job))
-            job.pid = self.spawner.spawn(
-                ["/bin/sh", "-c", job.command], cwd_fd=job.dirfd, stdin_fd=opened[0],
-                stdout_fd=opened[1], extra_fds=((opened[2], 4), (opened[3], 5)))
+            opened = self.io.call(job, self._spawn_processor, dirwork.processor_files,
+                                  job.dirfd, job.base)
+        except Blocked:
+            return
         except OSError as exc:
-            if not opened and exc.errno in (errno.ENOENT, errno.ELOOP, errno.EINVAL):
+            self.io.done(job)
+            if not getattr(exc, "opened", 0) and exc.errno in (errno.ENOENT, errno.ELOOP,
+                                                                errno.EINVAL):
                 # gone, or a link or no regular file (planted): not for the processor to
                 # read, and no retry would change that — said once, skipped
                 self.report.warn("unable to open input for processor: %s/%s.u"
@@ -643,30 +741,25 @@ class LogDir:
             job.pid = None
             self.loop.call_later(PROCESSOR_BACKOFF, self._rerun_processor)
             return
-        finally:
+        self.io.done(job)
+        job.pid = 0  # asked for
+
+        def spawned(pid):
             for fd in opened:
                 os.close(fd)
-        job.started = self.loop.monotonic()
-        self.loop.watch_child(job.pid, self._processor_exited)
-
-    @staticmethod
-    def _open_high(name, flags, job, regular=False):
-        """``name`` opened above fd 5; ``regular``: refused unless a regular file (a FIFO or
-        a device planted as the processor's input is not its to read)."""
-        fd = os.open(name, flags, 0o644, dir_fd=job.dirfd)
-        try:
-            if regular and not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise OSError(errno.EINVAL, "not a regular file: " + name)
-            return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD)
-        finally:
-            os.close(fd)
-
-    def _open_state(self, job):
-        try:
-            return self._open_high(STATE, _READ, job, regular=True)
-        except FileNotFoundError:
-            os.close(os.open(STATE, _TRUNC, 0o644, dir_fd=job.dirfd))
-            return self._open_high(STATE, _READ, job, regular=True)
+            if self._job is not job:
+                return
+            if isinstance(pid, OSError):
+                self.report.warn("unable to run processor: " + self.name, pid)
+                job.pid = None
+                self.loop.call_later(PROCESSOR_BACKOFF, self._rerun_processor)
+                return
+            job.pid = pid
+            job.started = self.loop.monotonic()
+            self.io.watch(self.loop, pid, self._processor_exited)
+        self.io.spawn(self.spawner, ["/bin/sh", "-c", job.command], spawned, cwd_fd=job.dirfd,
+                      stdin_fd=opened[0], stdout_fd=opened[1],
+                      extra_fds=((opened[2], 4), (opened[3], 5)))
 
     def _rerun_processor(self):
         if self._job is not None and self._job.pid is None:
@@ -678,12 +771,9 @@ class LogDir:
         if job is None or job.pid != pid:
             return
         job.pid = None
-        if os.waitstatus_to_exitcode(wait_status) != 0:
+        if wait_status is None or os.waitstatus_to_exitcode(wait_status) != 0:
             self.report.warn("processor failed, restart: " + self.name)
-            try:
-                os.unlink(job.base + ".t", dir_fd=job.dirfd)
-            except OSError:
-                pass
+            self.io.send(dirwork.unlink, job.dirfd, job.base + ".t")
             quick = self.loop.monotonic() - job.started < PROCESSOR_BACKOFF
             if quick:
                 self.loop.call_later(PROCESSOR_BACKOFF, self._rerun_processor)
@@ -698,20 +788,20 @@ class LogDir:
 
     def _processed_rename(self):
         job = self._job
-        os.rename(job.base + ".t", job.base + ".s", src_dir_fd=job.dirfd, dst_dir_fd=job.dirfd)
+        self._call(dirwork.rename, job.dirfd, job.base + ".t", job.base + ".s")
 
     def _processed_mode(self):
-        os.chmod(self._job.base + ".s", 0o744, dir_fd=self._job.dirfd)
+        self._call(dirwork.chmod, self._job.dirfd, self._job.base + ".s", 0o744)
 
     def _processed_input(self):
         try:
-            os.unlink(self._job.base + ".u", dir_fd=self._job.dirfd)
+            self._call(dirwork.unlink, self._job.dirfd, self._job.base + ".u")
         except OSError:
             self.report.warn("unable to unlink: %s/%s.u" % (self.name, self._job.base))
 
     def _processed_state(self):
         job = self._job
-        os.rename(NEWSTATE, STATE, src_dir_fd=job.dirfd, dst_dir_fd=job.dirfd)
+        self._call(dirwork.rename, job.dirfd, NEWSTATE, STATE)
         self.report.info("processed: %s/%s.s" % (self.name, job.base))
         self._forget_job()
         self._start_next_processor()

@@ -21,15 +21,8 @@ next logger write that line's beginning again — the same trade as peek.py's (t
 lost).
 """
 
-import os
-import stat
+from .dirwork import LOCAL_LOGS, keep_unfinished, remove_unfinished
 
-from ...protocol.layout import UNFINISHED
-
-# A directory's owner may plant anything here: no link followed, no FIFO waited on.
-_READ = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
-_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
-_REWRITE = _APPEND | os.O_TRUNC
 _STAMP_DIGITS = 20
 
 
@@ -56,25 +49,17 @@ def decode(content):
     return data, int(stamp)
 
 
-def take_up(dir_fd, limit):
-    """The unfinished line left in ``dir_fd`` by an earlier logger, ``(bytes, time_ns)``, or
-    None. A file that is not one of ours, or longer than ``limit`` bytes of line (the
-    logger's ``-l``: more would have been written as a cut line), is removed and ignored."""
-    try:
-        fd = os.open(UNFINISHED, _READ, dir_fd=dir_fd)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        content = os.read(fd, limit + _STAMP_DIGITS + 2)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    found = decode(content)
+def take_up(content, limit):
+    """The unfinished line an earlier logger left in ``content`` (the file's bytes, None when
+    there is none), ``(bytes, time_ns)``, or None: none, not one of ours, or longer than
+    ``limit`` bytes of line (the logger's ``-l``: more would have been written as a cut line)
+    — such a file the caller removes.
+
+    >>> take_up(b"42\\nhalf", 10), take_up(b"42\\nhalf", 3), take_up(None, 10)
+    ((b'half', 42), None, None)
+    """
+    found = None if content is None else decode(content)
     if found is None or len(found[0]) > limit:
-        _remove(dir_fd)
         return None
     return found
 
@@ -85,46 +70,58 @@ class Keeper:
     ``keep(dir_fd, data, time_ns)`` after every change of the line (``data`` empty: none is
     held). A line that only grew is appended to; any other change rewrites the file. Errors
     are ignored: the file is a safeguard against a kill, and the line itself is still held.
+    The file work is ``io``'s (dirwork.py): a user's agent's for a user's directory.
     """
 
-    def __init__(self, dir_fd=-1, saved=b"", time_ns=0):
+    def __init__(self, dir_fd=-1, saved=b"", time_ns=0, io=None):
         self._dir_fd = dir_fd
         self._saved_len = len(saved)
         self._time_ns = time_ns
+        self._io = io if io is not None else LOCAL_LOGS
+        # Through an agent: the writes not answered yet. While there is one, the logger takes
+        # nothing more out of its pipe (its read_limit is 0) — the line's bytes leave the pipe
+        # only once they are in the file too, as they would locally; a write the agent did
+        # not live to answer is done again, whole (``on_settled(True)``), by the next one.
+        self.unconfirmed = 0
+        self.on_settled = None
 
     def keep(self, dir_fd, data, time_ns):
         if not data:
             if self._saved_len:
                 self._saved_len = 0
-                _remove(self._dir_fd)
+                self._io.send(remove_unfinished, self._dir_fd)
             return
         if (dir_fd == self._dir_fd and time_ns == self._time_ns
                 and len(data) >= self._saved_len > 0):
             if len(data) > self._saved_len:
-                self._write(dir_fd, _APPEND, bytes(data[self._saved_len:]), len(data))
+                self._write(dir_fd, False, bytes(data[self._saved_len:]), len(data))
             return
         if self._saved_len and dir_fd != self._dir_fd:
-            _remove(self._dir_fd)  # the first usable directory changed (HUP)
+            self._io.send(remove_unfinished, self._dir_fd)  # the first usable one changed (HUP)
         self._dir_fd, self._time_ns = dir_fd, time_ns
-        self._write(dir_fd, _REWRITE, encode(bytes(data), time_ns), len(data))
+        self._write(dir_fd, True, encode(bytes(data), time_ns), len(data))
 
-    def _write(self, dir_fd, flags, content, length):
-        try:
-            fd = os.open(UNFINISHED, flags, 0o600, dir_fd=dir_fd)
-        except OSError:
+    def _write(self, dir_fd, rewrite, content, length):
+        if dir_fd < 0:
             self._saved_len = 0
-            return
-        try:
-            os.write(fd, content)
+        elif self._io.is_remote:
+            # in order with the directory's other work; one that fails leaves a file the next
+            # logger does not take for ours (decode), and that is all it costs
+            self.unconfirmed += 1
             self._saved_len = length
-        except OSError:
-            self._saved_len = 0
-        finally:
-            os.close(fd)
+            self._io.send(keep_unfinished, dir_fd, rewrite, content, done=self._answered)
+        else:
+            try:
+                keep_unfinished(dir_fd, rewrite, content)
+                self._saved_len = length
+            except OSError:
+                self._saved_len = 0
 
-
-def _remove(dir_fd):
-    try:
-        os.unlink(UNFINISHED, dir_fd=dir_fd)
-    except OSError:
-        pass  # gone already, or a directory closed or no longer ours to write
+    def _answered(self, outcome):
+        """A remote write's end: True done, False failed (as a local one that fails: the
+        line is still held), None: the agent went before it answered — maybe not done."""
+        self.unconfirmed -= 1
+        if outcome is not True:
+            self._saved_len = 0  # the next keep rewrites the whole file
+        if self.on_settled is not None and not self.unconfirmed:
+            self.on_settled(outcome is None)

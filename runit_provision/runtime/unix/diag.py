@@ -30,11 +30,12 @@ def write_bytes(fd, data):
         pass
 
 
-def warn(prefix, message, exc=None):
-    """``PREFIX: warning: MESSAGE[: ERRSTR]`` on stderr."""
-    write_line(2, "%s: warning: %s" % (prefix, with_errstr(message, exc)))
+def warn(prefix, message, exc=None, fd=2):
+    """``PREFIX: warning: MESSAGE[: ERRSTR]`` on stderr (or ``fd``)."""
+    write_line(fd, "%s: warning: %s" % (prefix, with_errstr(message, exc)))
 
 
-def fatal(prefix, message, exc=None):
-    """``PREFIX: fatal: MESSAGE[: ERRSTR]`` on stderr; the caller picks the exit code."""
-    write_line(2, "%s: fatal: %s" % (prefix, with_errstr(message, exc)))
+def fatal(prefix, message, exc=None, fd=2):
+    """``PREFIX: fatal: MESSAGE[: ERRSTR]`` on stderr (or ``fd``); the caller picks the exit
+    code."""
+    write_line(fd, "%s: fatal: %s" % (prefix, with_errstr(message, exc)))

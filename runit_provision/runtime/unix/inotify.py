@@ -12,6 +12,7 @@ a libc without the symbol); callers fall back to a short poll.
 import os
 import struct
 
+from .fsname import fsdecode, fsencode
 from .libc import errno_error, libc
 
 # <sys/inotify.h>
@@ -51,29 +52,40 @@ def events_from_bytes(data):
         offset += _HEADER.size
         raw_name = data[offset:offset + length].split(b"\0", 1)[0]
         offset += length
-        events.append((wd, mask, cookie, os.fsdecode(raw_name)))
+        events.append((wd, mask, cookie, fsdecode(raw_name)))
     return events
+
+
+_functions = None
+
+
+def _calls():
+    """The C library's inotify functions, with their argument types: our own function objects
+    (see libc()), made once — a process forked after they were (a user's agent) makes none."""
+    global _functions
+    if _functions is None:
+        import ctypes  # deferred: a few ms that only waiting commands should pay
+
+        handle = libc()
+        try:
+            made = (handle["inotify_init1"], handle["inotify_add_watch"],
+                    handle["inotify_rm_watch"])
+        except AttributeError as exc:
+            raise OSError(38, "inotify is not available in this libc") from exc  # ENOSYS
+        made[0].argtypes = [ctypes.c_int]
+        made[1].argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+        made[2].argtypes = [ctypes.c_int, ctypes.c_int]
+        for function in made:
+            function.restype = ctypes.c_int
+        _functions = made
+    return _functions
 
 
 class Inotify:
     """One non-blocking, close-on-exec inotify descriptor."""
 
     def __init__(self):
-        import ctypes  # deferred: a few ms that only waiting commands should pay
-
-        handle = libc()
-        try:  # our own function objects: argtypes are set below (see libc())
-            self._init1 = handle["inotify_init1"]
-            self._add_watch = handle["inotify_add_watch"]
-            self._rm_watch = handle["inotify_rm_watch"]
-        except AttributeError as exc:
-            raise OSError(38, "inotify is not available in this libc") from exc  # ENOSYS
-        self._init1.argtypes = [ctypes.c_int]
-        self._init1.restype = ctypes.c_int
-        self._add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
-        self._add_watch.restype = ctypes.c_int
-        self._rm_watch.argtypes = [ctypes.c_int, ctypes.c_int]
-        self._rm_watch.restype = ctypes.c_int
+        self._init1, self._add_watch, self._rm_watch = _calls()
         fd = self._init1(IN_CLOEXEC | IN_NONBLOCK)
         if fd < 0:
             raise self._last_oserror()
@@ -84,7 +96,7 @@ class Inotify:
 
     def add_watch(self, path, mask):
         """Watch ``path`` (relative paths resolve against the current directory); returns wd."""
-        wd = self._add_watch(self.fd, os.fsencode(path), mask)
+        wd = self._add_watch(self.fd, path if isinstance(path, bytes) else fsencode(path), mask)
         if wd < 0:
             raise self._last_oserror(path)
         return wd

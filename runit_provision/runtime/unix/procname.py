@@ -14,8 +14,8 @@ its own copy of argv and never reads the area again.
 """
 
 import posix
-import sys
 
+from .fsname import fsencode
 from .procstat import stat_fields
 
 _COMM_MAX = 15  # TASK_COMM_LEN - 1
@@ -80,10 +80,16 @@ def show_runit_name(name, args, whole=False):
     """
     encoded = fsencode(name)
     try:
-        with open("/proc/self/comm", "wb") as handle:
-            handle.write(encoded.rsplit(b"/", 1)[-1][:_COMM_MAX])
+        fd = posix.open("/proc/self/comm", posix.O_WRONLY | posix.O_CLOEXEC)
     except OSError:
         pass
+    else:
+        try:
+            posix.write(fd, encoded.rsplit(b"/", 1)[-1][:_COMM_MAX])
+        except OSError:
+            pass
+        finally:
+            posix.close(fd)
     try:
         start, end = argv_bounds()
         fd = posix.open("/proc/self/mem", posix.O_RDWR | posix.O_CLOEXEC)
@@ -99,8 +105,3 @@ def show_runit_name(name, args, whole=False):
         pass
     finally:
         posix.close(fd)
-
-
-def fsencode(text):
-    """``os.fsencode`` of a str, without ``os``."""
-    return text.encode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())

@@ -1,0 +1,592 @@
+"""runtime/supervision: a user's agent — the one process of a user's tree, as that user, that
+does the tree's file work and starts its processes while root's tree supervises them.
+
+A user's tree (``runsvdir-LOGIN`` with the generator's ``run``, usertree.py) is supervised by
+root's tree itself: its scans, its services' state machines, their control FIFOs, their
+loggers and the ends of their processes are root's work. Everything that touches what the user
+controls is the agent's: it looks at ``~/service``, opens and writes every file there
+(servicedir.py's functions, the same a supervisor of its own directories calls), renders and
+writes the user's logs (agentlogs.py), and starts the user's processes — so they are its
+children, and their orphans come to it (it is their subreaper), never to root. Root holds the
+descriptors the agent opened and hands them back with each piece of work; the agent keeps
+nothing between requests but its children, so a killed agent costs nothing that runs: the next
+one takes the work up.
+
+It is forked from the fork server (forkserver.py): it keeps no descriptor but its channel and
+its children's output, takes the user's identity for good (groups, gid, uid: no capability
+left), is not dumpable, and takes the tree's lock (``chpst -L``). To ``ps`` and ``pidof`` it is
+``runsvdir DIR``, the pid ``runsvdir-LOGIN/supervise/pid`` shows: a signal to it reaches root as
+an event (TERM and HUP bring the user's tree down, ALRM rescans), as it would reach the runsvdir
+it stands for.
+
+**Small on purpose.** Every page of the fork server's that this process writes becomes its own
+(copy on write), and CPython writes to every object it touches: what a user costs is, mostly,
+how much distinct code runs here. So the agent runs a loop of its own on epoll (no timers: it
+needs none), starts processes with ``fork`` and ``execve`` (the child's work is the child's
+pages), imports nothing once forked, and the server runs each kind of request here a few times
+before it forks (``warm_up``), so that the interpreter's rewrites of its code happen there.
+
+The messages are agentwire.py's; requests are done one at a time, in their order.
+"""
+
+import errno
+import fcntl
+import os
+import select
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
+import socket
+import time
+
+from ...errors import FatalError
+from ...protocol.eventdir import READINESS, STATUS, EventPoster
+from ...protocol.tai64 import runit_stamp, tai64n_label
+from ..svlog.dirwork import Refused
+from ..unix import inotify
+from ..unix.diag import warn
+from ..unix.fsname import fsdecode
+from ..unix.libc import libc
+from ..unix.procname import show_runit_name
+from ..unix.seqpacket import receive, send
+from . import agentlogs, servicedir
+from . import agentwire as wire
+from .adoption import started_in
+
+_MESSAGE_MAX = 256 * 1024
+_MAX_FDS = 16
+_EVENTS = (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM)
+_PR_SET_DUMPABLE = 4
+_PR_SET_CHILD_SUBREAPER = 36
+_WAIT = os.WNOHANG | os.WUNTRACED | os.WCONTINUED
+_DIR_EVENTS = (inotify.IN_CREATE | inotify.IN_DELETE | inotify.IN_MOVED_FROM
+               | inotify.IN_MOVED_TO | inotify.IN_DELETE_SELF | inotify.IN_MOVE_SELF
+               | inotify.IN_ATTRIB)
+FORCED_RESCAN = ".forced-rescan"
+_RESCAN_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_NOFOLLOW
+                 | os.O_CLOEXEC)
+
+
+def run(fields, fds):
+    """The forked child's whole life (never returns): fields ``UID GIDS LOCK DIRECTORY
+    NEW_SESSION [NAME=VALUE...]`` (the environment of the user's services), descriptors
+    ``CHANNEL OUTPUT`` — its channel to root, and the stdout and stderr its children get (the
+    tree's log pipe)."""
+    code = 111
+    try:
+        code = Agent(fields, fds).run()
+    except BaseException as exc:  # noqa: BLE001 — said, then this process ends
+        warn("runsvdir", "fatal: %s: %s" % (type(exc).__name__, exc))
+    finally:
+        os._exit(code)
+
+
+def _nothing(_signum, _frame):
+    """The Python-level handler: the C handler already wrote the signal to the wakeup fd."""
+
+
+class Agent:
+    exit_code = 0
+
+    def __init__(self, fields, fds):
+        uid, gids, lock, directory, new_session = fields[:5]
+        channel_fd, output_fd = fds
+        self.directory = directory
+        self.environ = dict(item.split("=", 1) for item in fields[5:])
+        if new_session == "1":
+            os.setsid()  # runsvdir -P: the tree leads a session of its own, as runsv's child
+        # What runsv gives ./run — the tree's output as stdout and (exec 2>&1) stderr — is what
+        # the user's processes get (``output``); stdin is /dev/null. Nothing else of the
+        # server's is kept (it holds nothing but its channel, closed already).
+        lifted = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 16) for fd in (channel_fd, output_fd)]
+        self.channel_fd, self.output = 3, 4
+        for source, target in zip(lifted, (3, 4)):
+            os.dup2(source, target, inheritable=False)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        os.dup2(self.output, 1)
+        own = os.open("/proc/self/fd/%d" % self.output,
+                      os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        os.dup2(own, 2)  # our own messages never wait on a pipe root's loggers of ours drain
+        os.closerange(5, os.sysconf("SC_OPEN_MAX"))
+        os.chdir("/")
+        # Named while /proc/self is still ours to write: not dumpable, it is root's.
+        show_runit_name("runsvdir", [directory], whole=True)
+        _become([int(uid)] + [int(gid) for gid in gids.split(",")])
+        self.lock_fd = _take_lock(lock) if lock else -1
+        if libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+            raise OSError(errno.EPERM, "unable to become a child subreaper")
+        self.channel = socket.socket(fileno=self.channel_fd)
+        self.epoll = select.epoll()
+        self.epoll.register(self.channel_fd, select.EPOLLIN)
+        self.wakeup_r, wakeup_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wakeup_w, warn_on_full_buffer=False)
+        for signum in _EVENTS + (signal.SIGCHLD,):
+            signal.signal(signum, _nothing)
+        self.epoll.register(self.wakeup_r, select.EPOLLIN)
+        self.watched = {}  # pid -> whether its stops are reported: started by request
+        self.posters = {}  # (st_dev, st_ino) of a side's directory -> its EventPoster
+        self.inotify = self._watch_directory()
+        self.running = True
+
+    def run(self):
+        self._send(wire.encode(b"r"))
+        channel, wakeup, watch = self.channel_fd, self.wakeup_r, self.inotify
+        while self.running:
+            try:
+                events = self.epoll.poll()
+            except InterruptedError:
+                continue
+            for fd, _ in events:
+                if fd == channel:
+                    self._receive()
+                elif fd == wakeup:
+                    self._signalled()
+                elif watch is not None and fd == watch.fileno():
+                    self._changed()
+        return self.exit_code
+
+    # -- events ---------------------------------------------------------------------------------
+    def _signalled(self):
+        try:
+            data = os.read(self.wakeup_r, 64)
+        except OSError:
+            return
+        for signum in set(data):
+            if signum == signal.SIGCHLD:
+                self._reap()
+            elif signum in _EVENTS:
+                if signum == signal.SIGALRM:
+                    _forced_rescan(self.directory)
+                self._send(wire.encode(b"s", signum))
+
+    def _reap(self):
+        """Every child that ended (reported when root started it; an orphan of theirs is
+        reaped and forgotten), and each stop and continue of one whose root asked for."""
+        while True:
+            try:
+                pid, wait_status = os.waitpid(-1, _WAIT)
+            except ChildProcessError:
+                return
+            if not pid:
+                return
+            stops = self.watched.get(pid)
+            if os.WIFSTOPPED(wait_status) or os.WIFCONTINUED(wait_status):
+                if stops:
+                    self._send(wire.encode(b"p" if os.WIFSTOPPED(wait_status) else b"q", pid))
+                continue
+            if stops is not None:
+                del self.watched[pid]
+                self._send(wire.encode(b"x", pid, wait_status))
+
+    def _watch_directory(self):
+        """inotify on the tree's directory and its name in its parent (runsvchdir swaps a link
+        there); None when there is none (root's scans then come only from its own causes)."""
+        try:
+            watch = inotify.Inotify()
+            self._watches = {watch.add_watch(self.directory, _DIR_EVENTS): None}
+            parent, _, base = self.directory.rpartition("/")  # os.path.split's, for a path
+            self._watches[watch.add_watch(parent or "/", _DIR_EVENTS)] = base
+        except OSError as exc:
+            self._internal_error(exc)
+            return None
+        self.epoll.register(watch.fileno(), select.EPOLLIN)
+        return watch
+
+    def _changed(self):
+        """A change of the directory: one ``c`` for root, however many events it was."""
+        relevant = False
+        for wd, _mask, _cookie, name in self.inotify.read_events():
+            only = self._watches.get(wd, "")
+            if only is None or only == name or wd not in self._watches:
+                relevant = True
+        if relevant:
+            self._send(wire.encode(b"c"))
+
+    def _internal_error(self, exc):
+        warn("runsvdir " + self.directory, "internal error, continuing: %s: %s"
+             % (type(exc).__name__, exc))
+
+    # -- requests -------------------------------------------------------------------------------
+    def _receive(self):
+        try:
+            data, fds, cut = receive(self.channel, _MESSAGE_MAX, _MAX_FDS)
+        except (BlockingIOError, InterruptedError):
+            return
+        if not data:
+            self.running = False  # root is gone, or done with us
+            return
+        answer, out = handle(self, data, fds, cut)
+        messages = wire.pieces(answer[0], [_bytes(field) for field in answer[1:]])
+        try:
+            for message in messages[:-1]:
+                self.channel.send(message)
+            send(self.channel, messages[-1], out)
+        except OSError:
+            self.running = False
+        finally:
+            for fd in out:
+                os.close(fd)
+
+    def _send(self, message):
+        try:
+            self.channel.send(message)
+        except OSError:
+            self.running = False
+
+    # -- the work, one function per kind of request ---------------------------------------------
+    def list(self, fields, fds):
+        limit = wire.number(fields[1]) if fields[1] else None
+        listing = servicedir.list_services(fsdecode(fields[0]), limit)
+        answer = [b"=", listing.identity[0], listing.identity[1], int(listing.more)]
+        for name, found in listing.entries:
+            if isinstance(found, OSError):
+                answer += [name, b"e", found.errno or errno.EIO, b""]
+            else:
+                answer += [name, b"d", found[0], found[1]]
+        return answer, []
+
+    def open(self, fields, fds):
+        """A service directory taken over (servicedir.open_service) and read (read_facts):
+        its descriptors go to root; a mask says which of Opened.fds they are."""
+        opened = servicedir.open_service(fsdecode(fields[0]), started_in)
+        present = [fd for fd in opened.fds if fd >= 0]
+        mask = b"".join(b"1" if fd >= 0 else b"0" for fd in opened.fds)
+        answer = [b"=", mask, len(opened.warnings)] + list(opened.warnings)
+        for side in (opened.main, opened.log):
+            if side is None:
+                answer.append(b"-")
+                continue
+            answer += [b"+", int(side.is_up), wire.to_optional(side.tally),
+                       wire.to_optional(side.record), wire.to_optional(side.status),
+                       side.started]
+        return answer + _facts_fields(servicedir.read_facts(opened.dir_fd, opened.log_fd)), \
+            present
+
+    def facts(self, fields, fds):
+        found = servicedir.read_facts(fds[0], fds[1] if len(fds) > 1 else -1)
+        return [b"="] + _facts_fields(found), []
+
+    def write(self, fields, fds):
+        how, path, prefix, data = fields
+        write = servicedir.write_in_place if how == b"place" else servicedir.write_new
+        failed = write(fds[0], fsdecode(path), data, fsdecode(prefix))
+        if failed is None:
+            return [b"="], []
+        return [b"!", b"warn", failed[0], failed[1].errno or errno.EIO], []
+
+    def remove(self, fields, fds):
+        servicedir.remove(fds[0], fsdecode(fields[0]))
+        return [b"="], []
+
+    def fifo(self, fields, fds):
+        prefix, name, flags = fsdecode(fields[0]), fsdecode(fields[1]), fields[2]
+        return [b"="], [servicedir.open_fifo(fds[0], prefix, name, wire.number(flags))]
+
+    def started(self, fields, fds):
+        since = wire.number(fields[0])
+        exclude = {wire.number(field) for field in fields[1:]}
+        return [b"=", started_in(fds[0], since, exclude)], []
+
+    def spawn(self, fields, fds):
+        """Start a process: fields ``HOW ARGV0 N ARG... M NAME=VALUE... ROLES`` (no
+        environment: the tree's; HOW 1: in a session of its own, 2: its stops reported), one
+        descriptor per role — ``cwd``, ``in``, ``reopen`` (a FIFO to read from, opened again),
+        ``out`` or the number it becomes in the child. The answer: its pid, and a pidfd for
+        root to signal it by (a pid this agent reaped may be another process's by the time
+        root signals)."""
+        how, argv0 = fields[0], fsdecode(fields[1]) or None
+        count = wire.number(fields[2], 4096)
+        argv = [fsdecode(field) for field in fields[3:3 + count]]
+        rest = fields[3 + count:]
+        env_count = wire.number(rest[0], 4096)
+        env = dict(fsdecode(item).split("=", 1) for item in rest[1:1 + env_count]) \
+            if env_count else self.environ
+        roles = rest[1 + env_count].split(b",") if rest[1 + env_count] else []
+        if len(roles) != len(fds) or not argv:
+            raise wire.BadMessage("roles and descriptors differ")
+        cwd, moves = None, {1: self.output, 2: self.output}
+        reopened = -1
+        for role, fd in zip(roles, fds):
+            if role == b"cwd":
+                cwd = fd
+            elif role == b"in":
+                moves[0] = fd
+            elif role == b"reopen":  # a logger's own reading end of the FIFO it is given
+                reopened = moves[0] = os.open("/proc/self/fd/%d" % fd,
+                                              os.O_RDONLY | os.O_CLOEXEC)
+            elif role == b"out":
+                moves[1] = fd
+            elif role.isdigit():
+                moves[int(role)] = fd
+            else:
+                raise wire.BadMessage("a role: %r" % role)
+        try:
+            pid = _spawn(argv, argv0, env, cwd, moves, how == b"1")
+        finally:
+            if reopened >= 0:
+                os.close(reopened)
+        self.watched[pid] = how == b"2"
+        try:
+            return [b"=", pid], [os.pidfd_open(pid)]
+        except OSError:
+            return [b"=", pid], []
+
+    # supervise/event/ (protocol/eventdir.py): the one thing kept between requests — a side's
+    # directory and the reader on its ok FIFO, for as long as root supervises the side
+    def evopen(self, fields, fds):
+        poster = self._poster(fds[0], make=True)
+        return [b"=", int(poster.is_open or poster.open())], []
+
+    def evpost(self, fields, fds):
+        if fields[0] not in (STATUS, READINESS):
+            raise wire.BadMessage("an event: %r" % fields[0])
+        poster = self._poster(fds[0])
+        if poster is not None:
+            poster.post(fields[0])
+        return [b"="], []
+
+    def evclose(self, fields, fds):
+        poster = self._poster(fds[0], forget=True)
+        if poster is not None:
+            poster.close(post=fields[0] == b"1")
+            os.close(poster.base_fd)
+        return [b"="], []
+
+    def _poster(self, base_fd, make=False, forget=False):
+        """The EventPoster of the directory ``base_fd`` names (a copy of each descriptor root
+        sends is a new number: the directory itself is the key)."""
+        found = os.fstat(base_fd)
+        key = (found.st_dev, found.st_ino)
+        if forget:
+            return self.posters.pop(key, None)
+        poster = self.posters.get(key)
+        if poster is None and make:
+            poster = self.posters[key] = EventPoster(
+                fcntl.fcntl(base_fd, fcntl.F_DUPFD_CLOEXEC, 5))
+        return poster
+
+    def bye(self, fields, fds):
+        """Root is done with this tree: the code to exit with (0 after TERM, 111 after HUP,
+        as runsvdir) once root closes the channel — until then the log side's last writes
+        still come (usertree.UserTree._send_away)."""
+        self.exit_code = wire.number(fields[0], 256)
+        # Our copies of the tree's output — the log side's pipe — go, so that its logger sees
+        # its EOF once the user's processes have closed theirs, and ends.
+        null = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+        for fd in (1, 2, self.output):
+            os.dup2(null, fd, inheritable=fd != self.output)
+        os.close(null)
+        return [b"="], []
+
+
+_WORK = {b"list": Agent.list, b"open": Agent.open, b"facts": Agent.facts,
+         b"write": Agent.write, b"remove": Agent.remove, b"fifo": Agent.fifo,
+         b"started": Agent.started, b"spawn": Agent.spawn, b"bye": Agent.bye,
+         b"evopen": Agent.evopen, b"evpost": Agent.evpost, b"evclose": Agent.evclose}
+
+
+def handle(agent, data, fds, cut=False):
+    """One request's answer — fields (the kind first) and descriptors to send — for
+    ``agent`` (an Agent; or, to warm up, anything with the same attributes). The received
+    descriptors are closed."""
+    try:
+        fields = wire.decode(data) if not cut else None
+        if fields is None:
+            raise wire.BadMessage("a message cut short")
+        work = _WORK.get(fields[0])
+        if work is not None:
+            return work(agent, fields[1:], fds)
+        if fields[0] not in agentlogs.KINDS:
+            raise wire.BadMessage("unknown")
+        answer, out = agentlogs.work(fields[0], fields[1:], fds)
+        return [b"="] + answer, out
+    except wire.BadMessage as exc:
+        return [b"!", b"bad", str(exc)], []
+    except Refused as exc:
+        return [b"!"] + agentlogs.refusal(exc), []
+    except (IndexError, ValueError) as exc:
+        return [b"!", b"bad", type(exc).__name__], []
+    except FatalError as exc:
+        return [b"!", b"fatal", str(exc)] + list(getattr(exc, "warnings", ())), []
+    except OSError as exc:
+        return [b"!", b"errno", exc.errno or errno.EIO], []
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _facts_fields(found):
+    """servicedir.Facts as fields (agentlink.facts_from reads them)."""
+    fields = [int(found.finish), len(found.hooks)]
+    for letter, mode in sorted(found.hooks.items()):
+        if isinstance(mode, OSError):
+            fields += [letter, b"e", mode.errno or errno.EIO]
+        else:
+            fields += [letter, b"m", mode]
+    return fields + [wire.to_optional(found.give_up), wire.to_optional(found.ready),
+                     found.log_run]
+
+
+def _bytes(field):
+    if isinstance(field, int):
+        return b"%d" % field
+    if isinstance(field, str):
+        return field.encode("utf-8", "surrogateescape")
+    return field
+
+
+# -- starting a process ----------------------------------------------------------------------------
+def _spawn(argv, argv0, env, cwd, moves, new_session):
+    """``fork`` and ``execve`` ``argv[0]`` (no PATH search, as runsv), with ``moves`` —
+    {target descriptor: source} — in place, in ``cwd`` (a directory descriptor), every signal
+    at its default and none blocked, as a child of the C runsv starts. The pid; OSError when
+    it could not be started or exec'd (the child said why, before it ended)."""
+    report_r, report_w = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover — the child: only system calls, then execve
+        try:
+            os.close(report_r)
+            signal.set_wakeup_fd(-1)
+            for signum in _EVENTS + (signal.SIGCHLD, signal.SIGPIPE, signal.SIGXFSZ):
+                signal.signal(signum, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, ())
+            if new_session:
+                os.setsid()
+            if cwd is not None:
+                os.fchdir(cwd)
+            # sources out of the way of the targets first, then each onto its target
+            high = max(list(moves) + [2]) + 1
+            lifted = {target: fcntl.fcntl(source, fcntl.F_DUPFD_CLOEXEC, high)
+                      for target, source in moves.items()}
+            for target, source in lifted.items():
+                os.dup2(source, target)
+            os.execve(argv[0], [argv0 or argv[0]] + argv[1:], env)
+        except OSError as exc:
+            os.write(report_w, b"%d" % (exc.errno or errno.EIO))
+        finally:
+            os._exit(111)
+    os.close(report_w)
+    try:
+        said = os.read(report_r, 16)  # nothing: the execve closed it
+    finally:
+        os.close(report_r)
+    if said:
+        os.waitpid(pid, 0)
+        number = int(said)
+        raise OSError(number, os.strerror(number))
+    return pid
+
+
+# -- becoming the user -----------------------------------------------------------------------------
+def _become(ids):
+    """The user's identity for good: its groups, gid and uid (real, effective and saved — no
+    capability survives a uid that is not 0), and not dumpable."""
+    uid, gids = ids[0], ids[1:]
+    os.setgroups(gids)
+    os.setresgid(gids[0], gids[0], gids[0])
+    os.setresuid(uid, uid, uid)
+    if libc().prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(errno.EPERM, "unable to be not dumpable")
+    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gids[0],) * 3:
+        raise PermissionError("unable to become uid %d" % uid)
+
+
+def _take_lock(path):
+    """``chpst -L``: the tree's lock, waited for (a tree of the user's own may hold it)."""
+    fd = os.open(path, os.O_WRONLY | os.O_NDELAY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def _forced_rescan(directory):
+    """SIGALRM (Debian's runsvdir): a TAI64N label in ``DIR/.forced-rescan``, as the user."""
+    try:
+        fd = os.open(os.path.join(directory, FORCED_RESCAN), _RESCAN_FLAGS, 0o644)
+    except OSError:
+        return
+    try:
+        os.write(fd, tai64n_label(*runit_stamp(time.time_ns())).encode("ascii"))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# -- the fork server's warm-up --------------------------------------------------------------------
+class _WarmUp:
+    """An agent's attributes, without a process: what ``handle`` needs."""
+
+    def __init__(self, directory, output):
+        self.directory, self.output = directory, output
+        self.environ = {"PATH": "/usr/bin:/bin"}
+        self.watched = {}
+        self.posters = {}
+        self.exit_code = 0
+        self.running = True
+
+    _poster = Agent._poster
+
+
+def warm_up(base, rounds=10):
+    """Run each kind of request an agent answers ``rounds`` times, here in the fork server, on
+    a scratch tree under ``base`` (the server's own): the interpreter rewrites a function's
+    code the first times it runs it (CPython 3.11 at its 8th call) — done here, that is in
+    pages every agent shares, not in each."""
+    tree = os.path.join(base, "service")
+    service = os.path.join(tree, "w")
+    os.makedirs(os.path.join(service, "log"))
+    os.makedirs(os.path.join(base, "log"))
+    for path in ("run", "log/run"):
+        with open(os.path.join(service, path), "w") as handle_:
+            handle_.write("#!/bin/sh\nexec true\n")
+        os.chmod(os.path.join(service, path), 0o755)
+    null = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+    agent = _WarmUp(tree, null)
+    held = []
+
+    def ask(*fields, fds=()):
+        answer, out = handle(agent, wire.encode(*fields), [os.dup(fd) for fd in fds])
+        wire.pieces(answer[0], [_bytes(field) for field in answer[1:]])
+        held.extend(out)
+        return answer, out
+    try:
+        for _ in range(rounds):
+            ask(b"list", tree, 1000)
+            _, opened = ask(b"open", service)
+            dir_fd, log_fd = opened[0], opened[1]
+            ask(b"facts", fds=[dir_fd, log_fd])
+            ask(b"write", b"new", b"supervise/stat", b"", b"run", fds=[dir_fd])
+            ask(b"write", b"place", b"supervise/process", b"", b"0" * 96, fds=[dir_fd])
+            ask(b"remove", b"supervise/process", fds=[dir_fd])
+            ask(b"fifo", b"", b"ok", os.O_RDONLY, fds=[dir_fd])
+            ask(b"evopen", fds=[dir_fd])
+            ask(b"evpost", STATUS, fds=[dir_fd])
+            ask(b"evclose", 1, fds=[dir_fd])
+            _, spawned = ask(b"spawn", 0, b"", 1, b"./run", 0, b"cwd", fds=[dir_fd])
+            _, found = ask(b"lopen", os.path.join(base, "log"), 100, fds=[log_fd])
+            log_dir = found[0]
+            _, current = ask(b"lcur", fds=[log_dir])
+            ask(b"lmode", 0o644, fds=[current[0]])
+            ask(b"lrender", b"@4000000000000000 ", b"a line\n" * 4, fds=[log_dir, current[0]])
+            ask(b"lwrite", b"a line\n", fds=[log_dir, current[0]])
+            ask(b"lsync", fds=[current[0]])
+            answer, _ = ask(b"lname", 1, b"s", fds=[log_dir])
+            ask(b"lmv", b"current", answer[1], fds=[log_dir])
+            ask(b"lprune", 1, fds=[log_dir])
+            ask(b"lkeep", 1, b"1\nhalf", fds=[log_dir])
+            ask(b"lunkeep", fds=[log_dir])
+            for fd in held:
+                os.close(fd)
+            held.clear()
+            for pid in list(agent.watched):
+                os.waitpid(pid, 0)
+            agent.watched.clear()
+    finally:
+        for fd in held:
+            os.close(fd)
+        os.close(null)

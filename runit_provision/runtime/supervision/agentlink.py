@@ -1,0 +1,656 @@
+"""runtime/supervision: root's side of a user's agent (agent.py) — the channel, and the ``io``
+the user's tree is supervised through.
+
+``AgentLink`` is one agent's channel: requests go out in order (a request that finds the socket
+full waits in a queue — root never blocks on a user's process), each answer goes to its
+request's callback, events (a child's end, a signal, a change of the tree's directory) to the
+link's owner. An agent that sends anything the protocol does not allow (agentwire.py) is killed.
+
+``AgentIO`` is what a user's tree and its supervisors work their files through instead of
+``localio.LOCAL``: the same methods, answered once the agent has done the work. It outlives
+any one agent: while none runs, what is asked waits (a state file written twice meanwhile is
+written once, the latest), and goes out to the next one. It also keeps the processes the
+agents started: their pidfds, by which root signals them, and whose ends it reports once, from
+whichever sees it first — the agent that reaped it, or root itself when a dead agent's children
+came to it.
+"""
+
+import errno
+import os
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
+
+from ...errors import FatalError
+from ..unix.seqpacket import receive, send
+from . import agentwire as wire
+from .servicedir import Facts, Listing, Opened, SideFiles
+
+_RECEIVE_MAX = 64 * 1024
+_MAX_FDS = 16
+_EVENT_KINDS = (b"x", b"s", b"c", b"r")
+
+
+class AgentGone(OSError):
+    """The agent ended (or was killed) before it answered."""
+
+    def __init__(self):
+        OSError.__init__(self, errno.EPIPE, "the agent is gone")
+
+
+class Answer:
+    """An agent's answer: ``ok`` (``=``) or not (``!``), its fields and descriptors."""
+
+    __slots__ = ("ok", "fields", "fds")
+
+    def __init__(self, ok, fields, fds):
+        self.ok, self.fields, self.fds = ok, fields, fds
+
+    def close(self):
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
+
+
+class AgentLink:
+    """Root's end of one agent's channel (``channel``: a SOCK_SEQPACKET socket)."""
+
+    def __init__(self, loop, channel, pid, on_event, on_gone, label):
+        self.loop = loop
+        self.channel = channel
+        self.pid = pid
+        self.on_event = on_event  # on_event(kind, fields)
+        self.on_gone = on_gone  # called once, when the channel is closed (by either side)
+        self.label = label
+        channel.setblocking(False)
+        self._waiting = []  # the callbacks of requests sent, in their order
+        self._outgoing = []  # (message, fds we own, done, key) the socket had no room for
+        self._pieces = []
+        self._piece_bytes = 0
+        self._writer = False
+        loop.add_reader(channel.fileno(), self._receive)
+
+    @property
+    def is_open(self):
+        return self.channel is not None
+
+    def request(self, fields, fds=(), done=None, key=None):
+        """Send one request; ``done(Answer)`` — or ``done(AgentGone)`` — once answered. A
+        request with a ``key`` replaces one with the same key that has not gone out yet."""
+        message = wire.encode(*fields)
+        if self.channel is None:
+            if done is not None:
+                done(AgentGone())
+            return
+        if not self._outgoing and self._send(message, fds):
+            self._waiting.append(done)
+            return
+        if key is not None:
+            _drop_keyed(self._outgoing, key)  # the latest goes last: the order of files kept
+        self._outgoing.append((message, [os.dup(fd) for fd in fds], done, key))
+        if not self._writer:
+            self._writer = True
+            self.loop.remove_reader(self.channel.fileno())
+            self.loop.add_writer(self.channel.fileno(), self._flush)
+
+    def _send(self, message, fds):
+        try:
+            send(self.channel, message, fds)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            self.loop.call_later(0, self.close)
+            return True  # its answer will be AgentGone, from close()
+        return True
+
+    def _flush(self):
+        """Room in the socket: what waited goes out, then answers are read again."""
+        while self._outgoing and self.channel is not None:
+            message, fds, done, _ = self._outgoing[0]
+            if not self._send(message, fds):
+                return
+            self._outgoing.pop(0)
+            _close_all(fds)
+            self._waiting.append(done)
+        if self.channel is not None and self._writer:
+            self._writer = False
+            self.loop.remove_writer(self.channel.fileno())
+            self.loop.add_reader(self.channel.fileno(), self._receive)
+            self._receive()
+
+    def _receive(self):
+        while self.channel is not None:
+            try:
+                data, fds, cut = receive(self.channel, _RECEIVE_MAX, _MAX_FDS)
+            except (BlockingIOError, InterruptedError):
+                return
+            if not data:
+                _close_all(fds)
+                self.close()
+                return
+            try:
+                if cut:  # never one of ours
+                    raise wire.BadMessage("a message cut short")
+                self._take(wire.decode(data), fds)
+            except wire.BadMessage as exc:
+                _close_all(fds)
+                self.refuse(exc)
+                return
+
+    def _take(self, fields, fds):
+        kind = fields[0]
+        if kind in _EVENT_KINDS:
+            _close_all(fds)
+            self.on_event(kind, fields[1:])
+            return
+        if kind == b"+":
+            if fds:
+                raise wire.BadMessage("descriptors with a piece")
+            self._pieces.extend(fields[1:])
+            self._piece_bytes += len(fields) + sum(map(len, fields))
+            if self._piece_bytes > wire.MAX_ANSWER:
+                raise wire.BadMessage("an answer too long")
+            return
+        if kind not in (b"=", b"!") or not self._waiting:
+            raise wire.BadMessage("an answer nobody asked for")
+        done = self._waiting.pop(0)
+        answer = Answer(kind == b"=", self._pieces + fields[1:], fds)
+        self._pieces, self._piece_bytes = [], 0
+        if done is None:
+            answer.close()
+            return
+        done(answer)
+
+    def refuse(self, exc):
+        """The agent sent what it may not: it is not trusted further — killed."""
+        from ..unix.diag import warn
+        warn(self.label, "the agent sent what it may not (%s), killing it" % exc)
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.close()
+
+    def close(self):
+        """Done with the agent (or it is gone): what waits for an answer gets AgentGone."""
+        if self.channel is None:
+            return
+        self.loop.remove_reader(self.channel.fileno())
+        self.channel.close()
+        self.channel = None
+        waiting, self._waiting = self._waiting, []
+        outgoing, self._outgoing = self._outgoing, []
+        for message, fds, done, _ in outgoing:
+            _close_all(fds)
+            waiting.append(done)
+        for done in waiting:
+            if done is not None:
+                done(AgentGone())
+        self.on_gone()
+
+
+def _close_all(fds):
+    for fd in fds:
+        os.close(fd)
+
+
+def _drop_keyed(queue, key):
+    """Drop from ``queue`` — of ``(message, fds, done, key)`` not sent yet — the one with
+    ``key`` (a file written again before the last write of it went out: only the newest is
+    written, after whatever was asked between)."""
+    for index, entry in enumerate(queue):
+        if entry[3] == key:
+            _close_all(entry[1])
+            del queue[index]
+            return
+
+
+# -- the io of a user's tree ----------------------------------------------------------------------
+class AgentIO:
+    """``localio.LocalIO``'s methods, done by the user's agent (whichever runs now)."""
+
+    is_remote = True
+
+    def __init__(self, loop, label):
+        self.loop = loop
+        self.label = label
+        self.link = None  # the current agent's AgentLink, None while none runs
+        self._held = []  # requests made while no agent runs: (fields, fds we own, done, key)
+        self._processes = {}  # pid -> _Process: started through an agent, not yet ended
+        self._early = {}  # pid -> wait status of a process that ended before it was watched
+        self.on_agent = []  # called once each, when an agent is attached (waiting spawns)
+        self._posters = {}  # base_fd -> RemoteEvents open: each agent holds their readers
+
+    # -- the agent -------------------------------------------------------------------------------
+    def attach(self, link):
+        """A new agent takes the work; what waited goes out to it, in its order."""
+        self.link = link
+        held, self._held = self._held, []
+        for fields, fds, done, key in held:
+            link.request(fields, fds, done, key)
+            _close_all(fds)
+        for poster in self._posters.values():
+            poster.reopen()  # the last agent's readers went with it
+        waiting, self.on_agent = self.on_agent, []
+        for callback in waiting:
+            callback()
+
+    def detach(self):
+        """The agent is gone: its children came to root's tree (its subreaper), so their ends
+        are root's to see; a process already ended whose end the agent did not report is
+        reported, its status unknown."""
+        self.link = None
+        for pid, process in list(self._processes.items()):
+            if process.has_ended:
+                self._ended(pid, _reaped_or_unknown(pid))
+
+    def _request(self, fields, fds=(), done=None, key=None):
+        if self.link is not None and self.link.is_open:
+            self.link.request(fields, fds, done, key)
+            return
+        if key is not None:
+            _drop_keyed(self._held, key)
+        self._held.append((fields, [os.dup(fd) for fd in fds], done, key))
+
+    @property
+    def has_agent(self):
+        return self.link is not None and self.link.is_open
+
+    def request(self, fields, fds=(), done=None, key=None):
+        """One piece of work for the agent (held while none runs): ``done(Answer)``, or
+        ``done(AgentGone)``."""
+        self._request(fields, fds, done, key)
+
+    def refuse(self, exc):
+        """The agent answered what it may not: killed (the next one is not trusted less)."""
+        if self.link is not None:
+            self.link.refuse(exc)
+
+    # -- LocalIO's methods -----------------------------------------------------------------------
+    def list_services(self, directory, done, limit=None):
+        def answered(answer):
+            done(_listing(answer))
+        self._request([b"list", directory, b"" if limit is None else limit], (), answered)
+
+    def open_service(self, directory, done, find_started=None):
+        def answered(answer):
+            done(_opened(answer))
+        self._request([b"open", directory], (), answered)
+
+    def open_fifo(self, base_fd, prefix, name, flags, done):
+        def answered(answer):
+            if isinstance(answer, OSError):
+                done(FatalError("unable to open %ssupervise/%s: the agent is gone"
+                                % (prefix, name)))
+            elif not answer.ok or len(answer.fds) != 1:
+                answer.close()
+                done(_failure(answer))
+            else:
+                done(answer.fds[0])
+        self._request([b"fifo", prefix, name, flags], [base_fd], answered)
+
+    def write_new(self, base_fd, path, data, prefix, warn):
+        self._write(b"new", base_fd, path, data, prefix, warn)
+
+    def write_in_place(self, base_fd, path, data, prefix, warn):
+        self._write(b"place", base_fd, path, data, prefix, warn)
+
+    def _write(self, how, base_fd, path, data, prefix, warn):
+        def answered(answer):
+            if isinstance(answer, OSError) or answer.ok:
+                return  # written, or the agent died: the next write of it comes anyway
+            try:
+                fields = answer.fields
+                message = wire.text(fields[1]) if fields[:1] == [b"warn"] else "unable to write"
+                number = wire.number(fields[2]) if len(fields) > 2 else errno.EIO
+            except wire.BadMessage as exc:
+                self.link.refuse(exc)
+                return
+            warn(message, OSError(number, os.strerror(number)))
+        self._request([b"write", how, path, prefix, data], [base_fd], answered,
+                      key=("file", base_fd, path))
+
+    def remove(self, base_fd, path):
+        self._request([b"remove", path], [base_fd], None, key=("file", base_fd, path))
+
+    def event_poster(self, base_fd):
+        """The side's ``supervise/event/``, kept by the agent (RemoteEvents)."""
+        return RemoteEvents(self, base_fd)
+
+    # -- what only an agent is asked -------------------------------------------------------------
+    def facts(self, dir_fd, log_fd, done):
+        """``done(Facts)``, or ``done(None)`` when no agent can read them now (the last ones
+        read stand)."""
+        if not self.has_agent:
+            done(None)
+            return
+
+        def answered(answer):
+            done(_facts(answer, self.link))
+        self._request([b"facts"], [dir_fd] + ([log_fd] if log_fd >= 0 else []), answered)
+
+    def started(self, dir_fd, since, exclude, done):
+        """The pid a lost spawn had started (adoption.started_in), or 0."""
+        def answered(answer):
+            try:
+                done(wire.number(answer.fields[0]) if not isinstance(answer, OSError)
+                     and answer.ok and answer.fields else 0)
+            except wire.BadMessage:
+                done(0)
+        self._request([b"started", since] + list(exclude), [dir_fd], answered)
+
+    def spawn(self, argv, done, cwd_fd=None, stdin_fd=None, stdout_fd=None, new_session=False,
+              env=None, extra_fds=(), argv0=None, reopen_stdin=False, stops=None):
+        """Start ``argv`` as the user; ``done(pid)``, or ``done(OSError)`` (``AgentGone``: it
+        may or may not have started). ``reopen_stdin``: ``stdin_fd`` is a FIFO the agent opens
+        again read-only for the child (a logger's own reading end). ``stops``: ``(on_stop,
+        on_continue)``, called each time the process is stopped and continued (its parent,
+        the agent, sees them)."""
+        roles, fds = [], []
+        for role, fd in (("cwd", cwd_fd), ("in", stdin_fd), ("out", stdout_fd)):
+            if fd is not None:
+                roles.append(role if role != "in" or not reopen_stdin else "reopen")
+                fds.append(fd)
+        for fd, target in extra_fds:
+            roles.append(str(target))
+            fds.append(fd)
+        env_items = [] if env is None else ["%s=%s" % item for item in env.items()]
+        how = 2 if stops is not None else int(new_session)
+        fields = ([b"spawn", how, argv0 or b"", len(argv)] + list(argv)
+                  + [len(env_items)] + env_items + [",".join(roles)])
+
+        def answered(answer):
+            if isinstance(answer, OSError):
+                done(answer)
+                return
+            try:
+                if not answer.ok:
+                    raise _failure(answer)
+                pid = wire.number(answer.fields[0], 1 << 31)
+            except OSError as exc:
+                answer.close()
+                done(exc)
+                return
+            except (wire.BadMessage, IndexError) as exc:
+                answer.close()
+                self.link.refuse(wire.BadMessage(str(exc)))
+                done(AgentGone())
+                return
+            process = self._processes[pid] = _Process(self.loop, pid,
+                                                      answer.fds[0] if answer.fds else -1, self)
+            process.stops = stops
+            done(pid)
+        self._request(fields, fds, answered)
+
+    def watch(self, pid, callback):
+        """``callback(pid, wait_status)`` once ``pid`` (started by an agent) has ended — from
+        the loop's next turn if it ended before it was watched (its end may come in the same
+        read as its start's answer)."""
+        if pid in self._early:
+            wait_status = self._early.pop(pid)
+            self.loop.call_later(0, lambda: callback(pid, wait_status))
+            return
+        process = self._processes.get(pid)
+        if process is not None:
+            process.callback = callback
+
+    def adopt(self, pid, callback):
+        """A process of the user's found running (a predecessor's): signalled and watched by
+        a pidfd of root's own, its end's status unknown (``callback(pid, None)``); OSError
+        when it is gone already."""
+        fd = os.pidfd_open(pid)
+        process = self._processes[pid] = _Process(self.loop, pid, fd, self)
+        process.callback = callback
+        process.adopted = True
+
+    def knows(self, pid):
+        """``pid`` is a process an agent started (or root adopted), not yet ended."""
+        return pid in self._processes
+
+    def signal(self, pid, signum):
+        """``signum`` to ``pid`` by its pidfd: never to a process that took its pid after it."""
+        process = self._processes.get(pid)
+        if process is None or process.pidfd < 0:
+            return
+        try:
+            signal.pidfd_send_signal(process.pidfd, signum)
+        except ProcessLookupError:
+            pass
+
+    def child_exited(self, pid, wait_status):
+        """An agent reports ``pid`` reaped."""
+        if pid in self._processes:
+            self._ended(pid, wait_status)
+
+    def child_stopped(self, pid, stopped):
+        """An agent reports ``pid`` stopped (or continued): who asked to know is told."""
+        process = self._processes.get(pid)
+        if process is not None and process.stops is not None:
+            process.stops[0 if stopped else 1]()
+
+    def _readable(self, process):
+        """``process``'s pidfd says it has ended: an adopted one's end is known now; a child
+        of an agent's waits for that agent's report, unless no agent is there to make it."""
+        process.has_ended = True
+        if process.adopted or not self.has_agent:
+            self._ended(process.pid, None if process.adopted else _reaped_or_unknown(
+                process.pid))
+
+    def _ended(self, pid, wait_status):
+        process = self._processes.pop(pid, None)
+        if process is None:
+            return
+        process.close()
+        if process.adopted:
+            wait_status = None
+        if process.callback is not None:
+            process.callback(pid, wait_status)
+        else:
+            self._early[pid] = wait_status  # its watch comes on this turn of the loop
+
+    def close(self):
+        for process in self._processes.values():
+            process.close()
+        self._processes.clear()
+        for _, fds, _, _ in self._held:
+            _close_all(fds)
+        self._held = []
+
+
+class RemoteEvents:
+    """protocol/eventdir.EventPoster's methods for a side of a user's tree, done by its agent:
+    the directory, its ``ok`` FIFO and the waiters' FIFOs are the user's, made and opened as
+    the user — root never makes nor opens a FIFO in a user's directory. The agent holds the
+    reader that says it posts; a new agent is asked to open again (its predecessor's reader
+    went with it: meanwhile waiters see no runsv of ours, and wait as under the C runsv).
+
+    A post goes out after every write asked before it (the agent does its requests in their
+    order) and replaces one not sent yet: the byte only wakes a waiter, who reads the files."""
+
+    __slots__ = ("io", "base_fd", "is_open")
+
+    def __init__(self, io, base_fd):
+        self.io, self.base_fd = io, base_fd
+        self.is_open = False
+
+    def open(self):
+        self.is_open = True
+        self.io._posters[self.base_fd] = self
+        self.reopen()
+        return True
+
+    def reopen(self):
+        self.io.request([b"evopen"], [self.base_fd])
+
+    def post(self, byte):
+        if self.is_open:
+            self.io.request([b"evpost", byte], [self.base_fd], key=("event", self.base_fd))
+
+    def close(self, post=True):
+        if not self.is_open:
+            return
+        self.is_open = False
+        self.io._posters.pop(self.base_fd, None)
+        self.io.request([b"evclose", int(post)], [self.base_fd])
+
+
+class _Process:
+    """A process an agent started (or root adopted): its pidfd, watched by root's loop — its
+    end may come to root first (readable pidfd), its status from the agent that reaps it."""
+
+    __slots__ = ("loop", "pid", "pidfd", "io", "callback", "has_ended", "adopted", "stops")
+
+    def __init__(self, loop, pid, pidfd, io):
+        self.loop, self.pid, self.pidfd, self.io = loop, pid, pidfd, io
+        self.callback = None
+        self.stops = None
+        self.has_ended = False
+        self.adopted = False
+        if pidfd >= 0:
+            loop.add_reader(pidfd, self._readable)
+        # Its parent gone (the agent), it is root's child: root's loop reaps it then.
+        loop.expect_child(pid, io._ended)
+
+    def _readable(self):
+        self.loop.remove_reader(self.pidfd)
+        self.io._readable(self)
+
+    def close(self):
+        self.loop.unwatch_child(self.pid)
+        if self.pidfd >= 0:
+            self.loop.remove_reader(self.pidfd)
+            os.close(self.pidfd)
+            self.pidfd = -1
+
+
+def _reaped_or_unknown(pid):
+    """The wait status of ``pid`` if it is root's child to reap now, else None (unknown)."""
+    try:
+        found, wait_status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None
+    return wait_status if found else None
+
+
+# -- answers -----------------------------------------------------------------------------------------
+def _failure(answer):
+    """The exception an agent's ``!`` answer stands for."""
+    fields = answer.fields
+    try:
+        if fields[:1] == [b"fatal"]:
+            exc = FatalError(wire.text(fields[1]))
+            exc.warnings = [wire.text(field) for field in fields[2:8]]
+            return exc
+        if fields[:1] == [b"errno"]:
+            number = wire.number(fields[1], 4096)
+            return OSError(number, os.strerror(number))
+    except (wire.BadMessage, IndexError):
+        pass
+    return OSError(errno.EPROTO, "the agent could not do it")
+
+
+def _listing(answer):
+    if isinstance(answer, OSError):
+        return answer
+    if not answer.ok:
+        return _failure(answer)
+    fields = answer.fields
+    try:
+        identity = (wire.number(fields[0]), wire.number(fields[1]))
+        more = fields[2] == b"1"
+        rest = fields[3:]
+        if len(rest) % 4:
+            raise wire.BadMessage("a listing's entries")
+        entries = []
+        for at in range(0, len(rest), 4):
+            name, kind, first, second = rest[at:at + 4]
+            if not name or b"/" in name or b"\0" in name or len(name) > 255:
+                raise wire.BadMessage("a name")
+            shown = os.fsdecode(name)
+            if kind == b"d":
+                entries.append((shown, (wire.number(first), wire.number(second))))
+            elif kind == b"e":
+                number = wire.number(first, 4096)
+                entries.append((shown, OSError(number, os.strerror(number))))
+            else:
+                raise wire.BadMessage("a listing's entry")
+    except wire.BadMessage as exc:
+        return OSError(errno.EPROTO, str(exc))
+    return Listing(identity, entries, more)
+
+
+def _opened(answer):
+    """The Opened an ``open`` answer carries (its descriptors ours from now on), or the
+    FatalError."""
+    if isinstance(answer, OSError):
+        return FatalError("unable to open the service: %s" % answer.strerror)
+    if not answer.ok:
+        answer.close()
+        failure = _failure(answer)
+        return failure if isinstance(failure, FatalError) else FatalError(str(failure))
+    fields, fds = answer.fields, list(answer.fds)
+    try:
+        mask = fields[0]
+        if len(mask) != 8 or mask.strip(b"01") or mask.count(b"1") != len(fds):
+            raise wire.BadMessage("the descriptors of an open")
+        held = [fds.pop(0) if flag == ord("1") else -1 for flag in mask]
+        count = wire.number(fields[1], 16)
+        warnings = [wire.text(field) for field in fields[2:2 + count]]
+        rest = fields[2 + count:]
+        sides = []
+        for _ in range(2):
+            if rest[:1] == [b"-"]:
+                sides.append(None)
+                rest = rest[1:]
+                continue
+            if rest[:1] != [b"+"]:
+                raise wire.BadMessage("a side of an open")
+            sides.append(SideFiles(is_up=rest[1] == b"1", tally=wire.optional(rest[2]),
+                                   record=wire.optional(rest[3]),
+                                   status=wire.optional(rest[4]),
+                                   started=wire.number(rest[5], 1 << 31)))
+            rest = rest[6:]
+        if sides[0] is None or any(len(side.record or b"") > 512 or len(side.status or b"") > 512
+                                   for side in sides if side):
+            raise wire.BadMessage("an open's sides")
+        facts = facts_from(rest)
+    except (wire.BadMessage, IndexError, ValueError) as exc:
+        answer.close()
+        return FatalError("unable to open the service: the agent answered %s" % exc)
+    opened = Opened(held[0], held[1], held[2], held[3], sides[0], sides[1], warnings, facts)
+    opened.main.lock_fd, opened.main.control_fd = held[4], held[5]
+    if opened.log is not None:
+        opened.log.lock_fd, opened.log.control_fd = held[6], held[7]
+    return opened
+
+
+def _facts(answer, link):
+    if isinstance(answer, OSError) or not answer.ok:
+        return None
+    try:
+        return facts_from(answer.fields)
+    except (wire.BadMessage, ValueError, IndexError) as exc:
+        link.refuse(wire.BadMessage(str(exc)))
+        return None
+
+
+def facts_from(fields):
+    """servicedir.Facts of an agent's fields (agent._facts_fields); BadMessage."""
+    finish = fields[0] == b"1"
+    count = wire.number(fields[1], 32)
+    hooks = {}
+    for at in range(2, 2 + 3 * count, 3):
+        letter, kind, value = fields[at:at + 3]
+        if len(letter) != 1 or not letter.isalnum():
+            raise wire.BadMessage("a hook")
+        if kind == b"m":
+            hooks[letter.decode()] = wire.number(value, 1 << 32)
+        else:
+            number = wire.number(value, 4096)
+            hooks[letter.decode()] = OSError(number, os.strerror(number))
+    rest = fields[2 + 3 * count:]
+    if len(rest) != 3 or len(rest[2]) > 4096:
+        raise wire.BadMessage("facts")
+    return Facts(finish, hooks, wire.optional(rest[0]), wire.optional(rest[1]), rest[2])

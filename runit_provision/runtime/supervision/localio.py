@@ -1,0 +1,62 @@
+"""runtime/supervision: a supervisor's file work on directories of its own identity, done at
+once — the ``io`` every supervisor, supervise/ writer and tree uses unless it supervises a
+user's tree from root's (then agentlink.AgentIO does the same work through that user's agent).
+
+Each method that gives a result calls ``done(result)`` before it returns, where an agent's
+would call it once the agent answered: code written against one works with both.
+"""
+
+from ...errors import FatalError
+from ...protocol.eventdir import EventPoster
+from . import servicedir
+
+
+class LocalIO:
+    """``servicedir``'s functions, called in this process."""
+
+    is_remote = False
+
+    @staticmethod
+    def list_services(directory, done, limit=None):
+        _answer(done, OSError, servicedir.list_services, directory, limit)
+
+    @staticmethod
+    def open_service(directory, done, find_started=None):
+        _answer(done, FatalError, servicedir.open_service, directory, find_started)
+
+    @staticmethod
+    def open_fifo(base_fd, prefix, name, flags, done):
+        done(servicedir.open_fifo(base_fd, prefix, name, flags))
+
+    @staticmethod
+    def write_new(base_fd, path, data, prefix, warn):
+        failed = servicedir.write_new(base_fd, path, data, prefix)
+        if failed is not None:
+            warn(*failed)
+
+    @staticmethod
+    def write_in_place(base_fd, path, data, prefix, warn):
+        failed = servicedir.write_in_place(base_fd, path, data, prefix)
+        if failed is not None:
+            warn(*failed)
+
+    @staticmethod
+    def remove(base_fd, path):
+        servicedir.remove(base_fd, path)
+
+    @staticmethod
+    def event_poster(base_fd):
+        """The side's ``supervise/event/`` (protocol/eventdir.py), kept by this process."""
+        return EventPoster(base_fd)
+
+
+def _answer(done, failure, work, *args):
+    """``done`` with what ``work(*args)`` gives, or with the ``failure`` it raised."""
+    try:
+        found = work(*args)
+    except failure as exc:
+        found = exc
+    done(found)
+
+
+LOCAL = LocalIO()

@@ -1,0 +1,125 @@
+"""Readiness across users (issue 34; docs/readiness.md, docs/sv.md): real unprivileged users in
+the security tier's namespace (``sandbox.py``: apprun1, apprun2), each with a tree of their own.
+
+- apprun2 cannot notify for apprun1's service: its datagrams to web1's NOTIFY_SOCKET (an
+  abstract address, which any process on the host can reach, and find in /proc/net/unix) are
+  refused and counted, whatever they say — READY=1, STATUS=, MAINPID= — under our runsv and
+  under the C runit (``notify-relay``) alike.
+- ``sv -w`` waits on a FIFO of its own in ``supervise/event/``: a user's sv in their own tree,
+  and root's sv on a user's service (its FIFO given to that user, whose runsv writes to it).
+"""
+
+import os
+import stat
+
+import pytest
+
+from ..conftest import OUR_BIN
+from ..runtime.processes import BASE_PATH, running_pid, wait_until, waiting
+from ..runtime.test_readiness import SENDER
+
+pytestmark = pytest.mark.slow
+
+# web1 says READY=1 once its gate exists (root makes it), and stays.
+GATED = """import os, pathlib, socket, sys, time
+gate = pathlib.Path(sys.argv[1])
+while not gate.exists():
+    time.sleep(0.02)
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+sock.sendto(b"READY=1\\nSTATUS=web1 itself", "\\0" + os.environ["NOTIFY_SOCKET"][1:])
+while True:
+    time.sleep(1000)
+"""
+def readiness_of(side):
+    from runit_provision.protocol.readiness import readiness_from_bytes
+
+    try:
+        return readiness_from_bytes((side / "supervise" / "readiness").read_bytes())
+    except FileNotFoundError:
+        return None
+
+
+def gated_web1(sandbox):
+    """web1 declares ``ready: notify`` and waits for its gate; the gate's path and web1's
+    directory."""
+    gate = sandbox.home("apprun1") / "gate"
+    sandbox.user_services["apprun1"]["web1"] = {
+        "command": ["/usr/bin/python3", "-c", GATED, str(gate)], "ready": "notify"}
+    relay = sandbox.bin / "notify-relay"
+    if not relay.exists():  # the C runit's tools, and ours installed beside them
+        relay.symlink_to(OUR_BIN / "notify-relay")
+    sandbox.start_tree()
+    # apply waits for a new service's readiness: web1's comes only with its gate (the C
+    # runsvdir may not even have taken web1 up within that second)
+    report = sandbox.apply(check=False, args=["--wait", "1"])
+    assert report["exit"] == 1 and list(report["refusals"]) == ["apprun1"], report
+    web1 = sandbox.home("apprun1") / "sv" / "web1"
+    wait_until(lambda: (lambda found: found is not None and found.state == "starting")(
+        readiness_of(web1)), timeout=20, what="web1 starting")
+    return gate, web1
+
+
+def notify_address(pid):
+    """The NOTIFY_SOCKET ``pid`` was given (read as root, as the test's own knowledge)."""
+    with open("/proc/%d/environ" % pid, "rb") as handle:
+        environ = handle.read().split(b"\0")
+    value = [entry for entry in environ if entry.startswith(b"NOTIFY_SOCKET=")][0]
+    return value.split(b"=", 1)[1].decode()
+
+
+def test_another_user_cannot_notify_for_a_users_service(sandbox):
+    gate, web1 = gated_web1(sandbox)
+    address = notify_address(running_pid(web1))
+    assert address.startswith("@")
+    before = readiness_of(web1)
+    # sd_notify as a daemon does it, then a barrier: apprun2's process is still there while
+    # it is judged (refused for who it is, not for being gone)
+    sender = sandbox.base / "sender.py"
+    sender.write_text(SENDER)
+    done = sandbox.ns.run(["/usr/bin/env", "NOTIFY_SOCKET=" + address, "/usr/bin/python3",
+                           sender, "READY=1", "STATUS=apprun2 was here",
+                           "MAINPID=%d" % before.pid], user="apprun2")
+    assert done.returncode == 0, done.stderr
+    # Two datagrams, each refused and counted: the message and its barrier. The record may
+    # show the first alone for a moment (written per batch, through apprun1's agent).
+    found = wait_until(lambda: (lambda record: record if record.refused >= before.refused + 2
+                                else None)(readiness_of(web1)), what="refused and counted")
+    assert (found.state, found.status, found.mainpid, found.ready_ns) == (
+        "starting", before.status, 0, 0)
+    assert found.pid == before.pid
+    # web1 itself is still heard.
+    gate.write_text("")
+    wait_until(lambda: readiness_of(web1).state == "ready", what="web1's own READY=1")
+    assert readiness_of(web1).status == "web1 itself"
+    assert readiness_of(web1).refused == found.refused
+
+
+def event_fifos(side):
+    """``(name, uid, mode)`` of the waiters' FIFOs in ``side``'s supervise/event/."""
+    directory = side / "supervise" / "event"
+    found = []
+    for name in os.listdir(str(directory)):
+        if name.startswith("w."):
+            made = os.lstat(str(directory / name))
+            found.append((name, made.st_uid, stat.S_IMODE(made.st_mode)))
+    return found
+
+
+@pytest.mark.parametrize("waiter", ["apprun1", "root"])
+def test_sv_waits_on_a_fifo_in_a_users_tree(sandbox, waiter):
+    """``sv -w start`` of web1 (it waits for READY=1): apprun1's sv in its own tree, or
+    root's, waits on a FIFO in web1's supervise/event/ that apprun1's runsv writes to — root's
+    given to apprun1 — and ends when web1 is ready, leaving nothing behind."""
+    if sandbox.impl != "ours":
+        pytest.skip("supervise/event/ is our runsv's")
+    gate, web1 = gated_web1(sandbox)
+    user = None if waiter == "root" else "apprun1"
+    with waiting(sandbox.ns.argv([OUR_BIN / "sv", "-w", "30", "start", web1], user=user),
+                 env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)},
+                 start_new_session=True) as proc:
+        fifos = wait_until(lambda: event_fifos(web1), what="sv's FIFO in event/")
+        assert [(uid, mode) for _, uid, mode in fifos] == [(61001, 0o600)]
+        assert proc.poll() is None  # web1 is not ready: sv waits
+        gate.write_text("")
+    assert proc.returncode == 0 and proc.output.startswith(b"ok: run: "), proc.output
+    assert event_fifos(web1) == []
