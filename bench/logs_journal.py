@@ -18,17 +18,32 @@ system of the command, which others' load on the machine moves much less):
 a. the last hour of all 20: ``logs --dir … --since -1h`` / ``journalctl --since -1h``;
 b. one service's last 10 lines: ``logs --dir svc03 -n 10`` / ``journalctl -n 10 -u svc03``,
    and ``logs -n 10 svc03`` and ``status svc03`` as an operator types them (``--data``
-   declaring the 20, ``--root`` holding their logs; nothing supervised: ``status`` says so);
+   declaring the 20, ``--root`` holding their logs; nothing supervised: ``status`` says so,
+   and shows the last 10 lines under it) — each through pip's console script
+   (``.venv/bin/runit-provision``, which starts with ``site``) and through a launcher that
+   starts the interpreter ``-S -I`` as install-runtime's do (a script written into the set's
+   directory: the checkout and the virtualenv's site-packages on ``sys.path``, then
+   ``main``); the data commands with the Config kept (cli/cached_config.py, the cache in
+   the set's directory, filled before the runs) and without (``RUNIT_PROVISION_CACHE``
+   empty);
 c. one service's whole log (``logs --dir svc03 -o cat`` / ``journalctl -u svc03 -o cat``)
    and the full merged view of all 20, ``-o cat`` both;
 d. the interpreter floor ``python3 -S -I -c pass`` (the interpreter the virtualenv runs) and the virtualenv's
    ``python -c pass`` (what pip's console script starts with: ``site``).
 
+The figures of (b) are also given as ratios to the floor: the budget of ``logs -n 10`` and
+``status NAME`` is 1.5x it, through the launcher (docs/design.md).
+
 Sizes: ``200`` MB always, ``--big`` adds the 1 GB set (building it — lines and journal — takes
 several minutes on a loaded 2-core machine; the full merge of 1 GB is timed ``--runs`` times
 too).
 
-Usage: ``.venv/bin/python bench/logs_journal.py [--set DIR] [--runs N] [--big] [--json FILE]``
+With ``--baseline DIR`` (a checkout of an earlier commit: ``git archive COMMIT | tar -x -C
+DIR``), the daily views, ``--since`` and the full merge of that code are timed too, through a
+launcher of their own, interleaved with the others: a table of before and now.
+
+Usage: ``.venv/bin/python bench/logs_journal.py [--set DIR] [--runs N] [--big] [--json FILE]
+[--baseline DIR]``
 """
 
 import argparse
@@ -108,17 +123,29 @@ def make_set(base, megabytes, fresh_minutes):
     marker.write_text("")
 
 
+LAUNCHER = """import sys
+sys.path[:0] = [%r, %r]
+from runit_provision.cli.main import main
+sys.exit(main())
+"""
+NO_CACHE = {"RUNIT_PROVISION_CACHE": ""}
+
+
 def timed(commands, runs):
     """Each command's median wall time (output to /dev/null), run by run interleaved, and
     under ``NAME_cpu`` its median CPU time (user + system, the children's usage): on a machine others
-    load, the wall time carries their work, the CPU time mostly not."""
+    load, the wall time carries their work, the CPU time mostly not. A command is an argv, or
+    ``(argv, {variable: value})`` run with those added to the environment."""
     wall = {name: [] for name in commands}
     cpu = {name: [] for name in commands}
     for _ in range(runs):
         for name, command in commands.items():
+            command, extra = command if isinstance(command, tuple) else (command, {})
+            env = dict(os.environ, **extra)
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
-            subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env=env)
             wall[name].append(time.perf_counter() - started)
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu[name].append(after.ru_utime + after.ru_stime - before.ru_utime
@@ -128,32 +155,97 @@ def timed(commands, runs):
     return found
 
 
-def measure(base, runs):
+def site_packages():
+    """The virtualenv's site-packages (Jinja2, PyYAML), as a launcher without ``site`` must
+    name it."""
+    return subprocess.run([str(BIN / "python"), "-c",
+                           "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def kept_config(base, commands):
+    """The cache filled for the data commands: their data must be older than what
+    cli/cached_config.py calls racy, then one run of each keeps the Config."""
+    from runit_provision.cli.cached_config import RACY_NS
+    info = (base / "data.yaml").stat()
+    wait = max(info.st_mtime_ns, info.st_ctime_ns) + RACY_NS - time.time_ns()
+    if wait > 0:
+        time.sleep(wait / 1e9 + 0.1)
+    for command in commands:
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       check=False)
+
+
+def measure(base, runs, baseline=None):
+    """The figures of one set; ``baseline``: a checkout of the code before (its commands
+    ``*_before``, through a launcher of their own, interleaved with the others)."""
     logs_dir = base / "var" / "log"
     dirs = [str(logs_dir / ("svc%02d" % index)) for index in range(SERVICES)]
     ours = [str(BIN / "runit-provision")]
+    fast = launcher_of(base / "launcher.py", ROOT)
     journal = [JOURNALCTL, "--file", str(base / "journal" / "*.journal"), "--no-pager"]
     data = ["--data", str(base / "data.yaml"), "--root", str(base)]
-    found = timed({"since_ours": ours + ["logs", "--dir"] + dirs + ["--since", "-1h"],
-                   "since_journal": journal + ["--since", "-1h"]}, runs)
-    found.update(timed({"tail_ours": ours + ["logs", "--dir", dirs[3], "-n", "10"],
-                        "tail_name_ours": ours + ["logs", "-n", "10", "svc03"] + data,
-                        "status_ours": ours + ["status", "svc03"] + data,
-                        "tail_journal": journal + ["-n", "10", "-u", "svc03"],
-                        "floor": [FLOOR, "-S", "-I", "-c", "pass"],
-                        "venv_python": [str(BIN / "python"), "-c", "pass"]}, max(runs, 15)))
-    found.update(timed({"one_ours": ours + ["logs", "--dir", dirs[3], "-o", "cat"],
-                        "one_journal": journal + ["-u", "svc03", "-o", "cat"],
-                        "merge_ours": ours + ["logs", "--dir"] + dirs + ["-o", "cat"],
-                        "merge_journal": journal + ["-o", "cat"]}, runs))
+    tail_name, status = ["logs", "-n", "10", "svc03"] + data, ["status", "svc03"] + data
+    since = ["logs", "--dir"] + dirs + ["--since", "-1h"]
+    tail = ["logs", "--dir", dirs[3], "-n", "10"]
+    merge = ["logs", "--dir"] + dirs + ["-o", "cat"]
+    kept_config(base, [fast + tail_name, fast + status])
+    before = {}
+    if baseline is not None:
+        old = launcher_of(base / "launcher-before.py", baseline)
+        before = {"since": {"since_before": old + since},
+                  "short": {"tail_before": old + tail, "tail_name_before": old + tail_name,
+                            "status_before": old + status},
+                  "long": {"merge_before": old + merge}}
+    found = timed(dict({"since_ours": ours + since, "since_fast": fast + since,
+                        "since_journal": journal + ["--since", "-1h"]},
+                       **before.get("since", {})), runs)
+    found.update(timed(dict({"tail_ours": ours + tail,
+                             "tail_fast": fast + tail,
+                             "tail_name_ours": ours + tail_name,
+                             "tail_name_fast": fast + tail_name,
+                             "tail_name_uncached": (fast + tail_name, NO_CACHE),
+                             "status_ours": ours + status,
+                             "status_fast": fast + status,
+                             "status_uncached": (fast + status, NO_CACHE),
+                             "tail_journal": journal + ["-n", "10", "-u", "svc03"],
+                             "floor": [FLOOR, "-S", "-I", "-c", "pass"],
+                             "venv_python": [str(BIN / "python"), "-c", "pass"]},
+                            **before.get("short", {})), max(runs, 15)))
+    found.update(timed(dict({"one_ours": ours + ["logs", "--dir", dirs[3], "-o", "cat"],
+                             "one_journal": journal + ["-u", "svc03", "-o", "cat"],
+                             "merge_ours": ours + merge, "merge_fast": fast + merge,
+                             "merge_journal": journal + ["-o", "cat"]},
+                            **before.get("long", {})), runs))
     return found
 
 
+def launcher_of(path, checkout):
+    """The argv that starts ``runit-provision`` of ``checkout`` as an ``-S -I`` launcher
+    does (written to ``path``)."""
+    path.write_text(LAUNCHER % (str(checkout), site_packages()))
+    return [FLOOR, "-S", "-I", str(path)]
+
+
 ROWS = (("--since -1h, 20 services", "since_ours", "since_journal"),
+        ("the same, -S -I launcher", "since_fast", "since_journal"),
         ("-n 10 of one service (--dir / -u)", "tail_ours", "tail_journal"),
+        ("the same, -S -I launcher", "tail_fast", "tail_journal"),
         ("logs -n 10 svc03 --data", "tail_name_ours", "tail_journal"),
+        ("the same, -S -I launcher", "tail_name_fast", "tail_journal"),
+        ("the same, -S -I launcher, no Config kept", "tail_name_uncached", "tail_journal"),
         ("one service's whole log, -o cat (--dir / -u)", "one_ours", "one_journal"),
-        ("full merge, -o cat", "merge_ours", "merge_journal"))
+        ("full merge, -o cat", "merge_ours", "merge_journal"),
+        ("the same, -S -I launcher", "merge_fast", "merge_journal"))
+# the code before (--baseline) and now, both through the -S -I launcher
+BEFORE_ROWS = (("--since -1h, 20 services", "since_before", "since_fast"),
+               ("logs --dir D -n 10", "tail_before", "tail_fast"),
+               ("logs -n 10 svc03 --data", "tail_name_before", "tail_name_fast"),
+               ("status svc03 --data", "status_before", "status_fast"),
+               ("full merge, -o cat", "merge_before", "merge_fast"))
+STATUS_ROWS = (("status svc03 --data", "status_ours"),
+               ("the same, -S -I launcher", "status_fast"),
+               ("the same, -S -I launcher, no Config kept", "status_uncached"))
 
 
 def report(size, found):
@@ -170,10 +262,16 @@ def report(size, found):
     for title, ours, theirs in ROWS:
         print("| %s | %s | %s | %s | %s |" % (title, pair(ours), pair(theirs),
                                               ratio(ours, theirs), ratio(ours, "floor")))
-    print("| status svc03 --data | %s | | | %s |" % (pair("status_ours"),
-                                                     ratio("status_ours", "floor")))
+    for title, ours in STATUS_ROWS:
+        print("| %s | %s | | | %s |" % (title, pair(ours), ratio(ours, "floor")))
     print("| floor python3 -S -I -c pass / venv python -c pass | %s / %s | | | |" % (
         pair("floor"), pair("venv_python")))
+    if "tail_before" in found:
+        print("# %s: the code before (--baseline) and now, -S -I launcher" % size)
+        print("| figure | before | now | now / before |")
+        print("|---|---|---|---|")
+        for title, old, new in BEFORE_ROWS:
+            print("| %s | %s | %s | %s |" % (title, pair(old), pair(new), ratio(new, old)))
 
 
 def main(argv=None):
@@ -184,6 +282,9 @@ def main(argv=None):
     parser.add_argument("--fresh", type=float, default=30,
                         help="minutes a set stays usable (its last hour must hold lines)")
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="a checkout of the code before (git archive of a commit), timed "
+                             "beside this one")
     args = parser.parse_args(argv)
     if JOURNALCTL is None or not os.access(JOURNAL_REMOTE, os.X_OK):
         print("journalctl or %s: not installed" % JOURNAL_REMOTE)
@@ -193,12 +294,16 @@ def main(argv=None):
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "runit_provision")],
                    stdout=subprocess.DEVNULL, check=True)
     results = {}
+    # the Config the data commands keep: in the sets' directory (root's, under sticky /tmp),
+    # not this host's /var/cache
+    cache = Path(args.set) / "config-cache"
+    os.environ["RUNIT_PROVISION_CACHE"] = str(cache)
     for megabytes in ((200, 1024) if args.big else (200,)):
         base = Path(args.set) / ("%dmb" % megabytes)
         started = time.perf_counter()
         make_set(base, megabytes, args.fresh)
         print("# set %s ready in %.0f s" % (base, time.perf_counter() - started), flush=True)
-        results[megabytes] = measure(base, args.runs)
+        results[megabytes] = measure(base, args.runs, args.baseline)
         report("%d MB" % megabytes, results[megabytes])
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

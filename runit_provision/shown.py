@@ -48,25 +48,30 @@ characters, an undecodable byte as the lone surrogate ``\udcHH`` that ``os.fsdec
 printed.
 """
 
-import functools
-import re
-
 _NAMED = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# What a line of text has escaped: C0 but the tab, DEL and C1, and surrogates (a byte that is
+# not UTF-8, PEP 383's, or a lone one).
+_TEXT_UNSAFE = "[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]"
+_C1_UTF8 = b"\xc2[\x80-\x9f]"  # UTF-8's C1 controls
+_COMPILED = {}
 
 
-@functools.lru_cache(maxsize=None)
-def _text_unsafe():
-    """What a line of text has escaped: C0 but the tab, DEL and C1, and surrogates (a byte
-    that is not UTF-8, PEP 383's, or a lone one). Compiled on first use: half a millisecond
-    of every command's start, most of which never show a line of someone's text."""
-    return re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+def _compiled(pattern):
+    """``pattern`` compiled on first use: ``re`` (with the enum and functools it imports) is
+    as much as a third of a small view's start, and most commands never show a line of
+    someone's text that needs it."""
+    found = _COMPILED.get(pattern)
+    if found is None:
+        import re
+
+        found = _COMPILED[pattern] = re.compile(pattern)
+    return found
 
 
 # the bytes lines of ASCII text keep as they are: tab, newline, the space to the tilde; and of
 # UTF-8 text, the bytes above too (its C1 controls are \xc2\x80 to \xc2\x9f)
 _TEXT_ASCII = b"\t\n" + bytes(range(0x20, 0x7f))
 _TEXT_BYTES = _TEXT_ASCII + bytes(range(0x80, 0x100))
-_C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
 
 
 def _escape(char):
@@ -113,7 +118,7 @@ def shown_line(text):
     >>> shown_line("a\tb \\ \x1b[2J\r \u2028")
     'a\tb \\ \\x1b[2J\\r \u2028'
     """
-    unsafe = _text_unsafe()
+    unsafe = _compiled(_TEXT_UNSAFE)
     if unsafe.search(text) is None:
         return text
     return unsafe.sub(lambda match: _escape(match.group()), text)
@@ -142,7 +147,7 @@ def shown_lines(data):
         if not data.translate(None, _TEXT_ASCII):
             return data
     elif not data.translate(None, _TEXT_BYTES) and not (
-            b"\xc2" in data and _C1_UTF8.search(data)):
+            b"\xc2" in data and _compiled(_C1_UTF8).search(data)):
         try:
             data.decode("utf-8")
             return data

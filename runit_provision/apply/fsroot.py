@@ -33,7 +33,6 @@ reading a user's directory says so (``scan(limit=)``, ``remove_tree(max_entries=
 No walk recurses: a tree is removed by an iterative walk down, by descriptor.
 """
 
-import collections
 import errno
 import itertools
 import os
@@ -99,7 +98,7 @@ class FsRoot:
         except OSError as exc:
             raise ApplyError("cannot open the root %s: %s" % (self.root, exc.strerror)) from exc
         self._root = (root_fd, ())
-        self._cache = collections.OrderedDict()
+        self._cache = {}  # path -> (fd, real path), least recently used first
         self._devices = {}  # st_dev -> a descriptor on that file system, for sync()
         self._noted = {}  # directory -> (uid, gid) a new entry there gets
         self._euid, self._egid = os.geteuid(), os.getegid()
@@ -127,14 +126,14 @@ class FsRoot:
                 return self._root
             found = self._cache.get(path)
         if found is not None:
-            self._cache.move_to_end(path)
+            self._cache[path] = self._cache.pop(path)  # the most recently used, last
             return found
         parent, _, name = path.rpartition("/")  # a step, ".." too: _step keeps it under root
         parent_fd, parent_real = self._dir(parent or "/")
         found = self._step(parent_fd, parent_real, name, [MAX_LINKS], path)
         self._cache[path] = found
         while len(self._cache) > CACHE_SIZE:
-            _, (fd, _) = self._cache.popitem(last=False)
+            fd, _ = self._cache.pop(next(iter(self._cache)))
             os.close(fd)
         return found
 

@@ -9,8 +9,6 @@ reads, import included (``accounts.databases.databases_for``).
 
 import os
 
-from ..accounts.databases import databases_for
-from ..inputs import config_of
 from .default_data import HIERA_HELP, reads_data
 from .helptext import ACCOUNTS_HELP  # noqa: F401 (the commands that read inputs show it)
 
@@ -41,6 +39,8 @@ def inputs_from_args(args, accounts_must_exist=False):
     """``(config, accounts)`` of the command line (``inputs.config_of``: with
     ``accounts_must_exist``, an account the data names and the accounts lack is a DataError
     at its file:line:col)."""
+    from ..inputs import config_of  # here: a Config cli/cached_config.py kept needs no YAML
+
     return config_of(hiera=args.hiera, data=args.data, facts=args.facts, passwd=args.passwd,
                      group=args.group, root=args.root, accounts_must_exist=accounts_must_exist)
 
@@ -48,6 +48,8 @@ def inputs_from_args(args, accounts_must_exist=False):
 def accounts_from_args(args, logins=()):
     """The Accounts the command line names; the host's are asked only about ``logins`` (the
     users the data names)."""
+    from ..accounts.databases import databases_for
+
     return databases_for(args.passwd, args.group, args.root).accounts(logins)
 
 
@@ -57,4 +59,7 @@ def identities_for(passwd=None, group=None, root=None):
     they are not managed)."""
     if os.geteuid() != 0:
         return None
+    from ..accounts.databases import databases_for
+
     return databases_for(passwd, group, root)
+

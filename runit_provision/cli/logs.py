@@ -6,15 +6,12 @@ directory, a rotated file that cannot be decoded — each said once on stderr, t
 shown — or bad data, at its file:line:column); 2 on bad usage.
 """
 
-import argparse
 import os
-import re
 import sys
 
 from ..errors import ProvisionError
 from ..shown import shown_name
 from .default_data import HIERA_HELP, reads_data
-from .helptext import ACCOUNTS_HELP
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 KIND_OF_TIMESTAMPS = {"none": "none", "tai64n": "tai64n", "human": "human", "iso": "iso"}
@@ -66,6 +63,10 @@ def prepare_argv(argv):
 
 
 def add_parser(sub):
+    import argparse  # here: a plain command line is read without it (cli/quickparse.py)
+
+    from .helptext import ACCOUNTS_HELP
+
     parser = sub.add_parser("logs", help="the services' svlogd logs as one time-ordered view",
                             description=DESCRIPTION, epilog=ACCOUNTS_HELP,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -120,6 +121,8 @@ def line_count(text):
     except ValueError:
         value = -1
     if value < 0:
+        import argparse
+
         raise argparse.ArgumentTypeError("expected a number of lines, got %r" % text)
     return value
 
@@ -128,8 +131,8 @@ def run(args):
     stderr = sys.stderr
     try:
         since, until = _times(args)
-        pattern = re.compile(os.fsencode(args.grep)) if args.grep else None
-    except (_Usage, re.error) as exc:
+        pattern = _pattern(args.grep) if args.grep else None
+    except _Usage as exc:
         stderr.write("runit-provision logs: %s\n" % exc)
         return EXIT_USAGE
     if args.follow and args.reverse:
@@ -148,6 +151,17 @@ def run(args):
 
 class _Usage(Exception):
     pass
+
+
+def _pattern(text):
+    """--grep's compiled pattern (``re`` is imported only for it); _Usage when it is not
+    one."""
+    import re
+
+    try:
+        return re.compile(os.fsencode(text))
+    except re.error as exc:
+        raise _Usage(str(exc)) from exc
 
 
 def _times(args):
@@ -173,9 +187,9 @@ def _sources(args):
                          "it")
         return [Source(path.rstrip("/") or "/", full) for full, path in _once(args.dir).items()]
     from ..model.units import declared_units
-    from .inputs import inputs_from_args
+    from .cached_config import kept_config
 
-    config, _ = inputs_from_args(args)
+    config = kept_config(args)
     return sources_of(config, _chosen(declared_units(config), args.services + args.units,
                                       args.user), args.root)
 

@@ -15,14 +15,13 @@ what was cut may have been the bad news. ``apply`` prints its plan before it cha
 so one whose plan cannot be shown changes nothing.
 """
 
-import argparse
 import gc
-import importlib
 import os
 import sys
 
 from .. import __version__
 from .default_data import fill_in_data
+from .quickparse import parse as quick_parse
 
 COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "plan",
             "apply": "apply", "status": "status", "logs": "logs", "metrics": "metrics",
@@ -33,14 +32,27 @@ COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "pla
 # the cyclic collector should go on freeing (see main).
 COLLECTING = ("demo", "verify", "logs")
 EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE (docs/exit-codes.md)
+# Views that read and print, and leave nothing for the interpreter's teardown (no files of
+# their own open for writing, no threads, no atexit): the program ends with _exit once their
+# output is flushed, as sv does (initsys/launchers.py) — the teardown was a tenth of their
+# budget (docs/design.md).
+EXIT_AT_ONCE = ("logs", "status")
 
 
 def command_module(name):
-    return importlib.import_module("." + COMMANDS[name], __package__)
+    return _module(COMMANDS[name])
+
+
+def _module(name):
+    """The module ``cli/<name>.py`` (``__import__``: importlib's import_module would load
+    importlib and warnings, a tenth of a millisecond of a daily view's start)."""
+    return __import__(__package__ + "." + name, fromlist=("run",))
 
 
 def build_parser(only=None):
     """The parser of every subcommand, or of ``only`` (a name in COMMANDS)."""
+    import argparse  # here: the daily views' plain command lines never load it (quickparse)
+
     parser = argparse.ArgumentParser(
         prog="runit-provision",
         description="runit services from hiera data, and a pure-Python runit runtime.")
@@ -48,7 +60,7 @@ def build_parser(only=None):
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # a module may own several commands (restart, start, stop): it adds them all, once
     for module in dict.fromkeys(COMMANDS[name] for name in ([only] if only else COMMANDS)):
-        importlib.import_module("." + module, __package__).add_parser(sub)
+        _module(module).add_parser(sub)
     parser.commands = sub.choices  # each command's parser: a usage error prints its usage
     return parser
 
@@ -68,21 +80,28 @@ def main(argv=None):
     gc.disable()
     try:
         chosen = argv[0] if argv and argv[0] in COMMANDS else None
+        args = parser = None
         if chosen is not None:
             # a command whose values may start with "-" (logs --since -1h) joins them first
             argv = getattr(command_module(chosen), "prepare_argv", list)(argv)
-        parser = build_parser(chosen)
-        args = parse_command_line(parser, argv, chosen)
+            args = quick_parse(chosen, argv[1:])  # None: not a plain command line
+        if args is None:
+            parser = build_parser(chosen)
+            args = parse_command_line(parser, argv, chosen)
         if args.command is None:
             parser.print_help(sys.stderr)
             return 1
         problem = fill_in_data(args)  # no --data/--hiera: the default (cli/default_data.py)
         if problem is not None:
+            parser = parser or build_parser(chosen)
             parser.commands[args.command].error(problem)  # its usage line, exit 2
         if args.command in COLLECTING and was_enabled:
             gc.enable()
         code = command_module(args.command).run(args)
         sys.stdout.flush()  # what is still buffered meets a closed pipe here, not at exit
+        if is_program and args.command in EXIT_AT_ONCE:
+            sys.stderr.flush()
+            os._exit(code)
         return code
     except BrokenPipeError:
         if not is_output_closed():
@@ -101,6 +120,8 @@ def parse_command_line(parser, argv, chosen):
     """The arguments of ``argv``; a command's names may come before and after its options
     (``logs web -n 5 db``, as journalctl and systemctl take them), which argparse's plain
     parse refuses once an option has ended the positionals."""
+    import argparse
+
     if chosen is None:
         return parser.parse_args(argv)
     command = parser.commands[chosen]

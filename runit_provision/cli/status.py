@@ -9,7 +9,6 @@ A table on a terminal (coloured when it is one), ``--json`` for machines. Exit c
 cannot be listed, 0 otherwise, 1 on an error.
 """
 
-import argparse
 import sys
 import time
 
@@ -20,7 +19,8 @@ from ..protocol.tally import CRASH_LOOP, exit_text
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
 from .helptext import ONLY_HELP
-from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
+from .cached_config import kept_config
+from .inputs import ACCOUNTS_HELP, add_input_arguments
 from .logs import line_count
 from .output import print_json, print_table as output_table
 
@@ -41,6 +41,8 @@ NAME: as --only's (both add up): status web is status --only web.""" % DEFAULT_L
 
 
 def add_parser(sub):
+    import argparse  # here: a plain command line is read without it (cli/quickparse.py)
+
     parser = sub.add_parser(
         "status", help="what every supervised service is doing",
         description=DESCRIPTION,
@@ -68,7 +70,7 @@ def read_rows(args):
     when they cannot be read."""
     from ..model.units import labels_named
 
-    config, _ = inputs_from_args(args)
+    config = kept_config(args)
     labels = labels_named(config, names_chosen(args))
     with FsRoot(args.root or "/") as fs:
         return config, service_statuses(config, fs, int(time.time()), labels)

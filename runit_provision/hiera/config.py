@@ -33,12 +33,14 @@ class Location:
 
 
 class Level:
-    """One hierarchy entry: its name, where it is declared, and its resolved locations."""
+    """One hierarchy entry: its name, where it is declared, its resolved locations and, for
+    a glob level, its patterns as resolved (``globs``)."""
 
-    def __init__(self, name, origin, locations):
+    def __init__(self, name, origin, locations, globs=()):
         self.name = name
         self.origin = origin
         self.locations = locations
+        self.globs = globs
 
 
 def single_file_levels(path):
@@ -122,17 +124,18 @@ def read_levels(config_path, interpolator):
                 isinstance(item, str) and item for item in declared):
             raise fail(at + (kind,), "must be a non-empty string%s"
                        % (" or a list of them" if kind in ("paths", "globs") else ""))
-        locations = []
+        locations, globs = [], []
         for number, original in enumerate(declared):
             path_key = at + (kind, number) if kind in ("paths", "globs") else at + (kind,)
             text = interpolator.text(original, origins.get(path_key), path_key)
             if kind in ("glob", "globs"):
+                globs.append(os.path.join(datadir, text))
                 locations.extend(Location(original, found, True)
-                                 for found in expand_glob(os.path.join(datadir, text)))
+                                 for found in expand_glob(globs[-1]))
             else:
                 full = os.path.normpath(os.path.join(datadir, text))
                 locations.append(Location(original, full, os.path.isfile(full)))
-        levels.append(Level(name, origins.get(at), locations))
+        levels.append(Level(name, origins.get(at), locations, globs))
     return levels
 
 
@@ -150,6 +153,25 @@ def expand_glob(pattern):
         for path in sorted(globbing.glob(alternative, recursive=True)):
             if not os.path.isdir(path) and path not in found:
                 found.append(os.path.normpath(path))
+    return found
+
+
+def glob_directories(pattern):
+    """The directories whose listings decide what ``expand_glob(pattern)`` finds, or None
+    when a wildcard (or ``**``) is above the pattern's last component: then any directory
+    below may count.
+
+    >>> glob_directories("/d/service-*.yaml"), glob_directories("/d/{a,b}/x-*.yaml")
+    (['/d'], ['/d/a', '/d/b'])
+    >>> glob_directories("/d/*/x.yaml") is None, glob_directories("/d/**/x.yaml") is None
+    (True, True)
+    """
+    found = []
+    for alternative in _braces(pattern):
+        directory = os.path.dirname(alternative)
+        if "**" in alternative or any(char in directory for char in "*?["):
+            return None
+        found.append(directory)
     return found
 
 

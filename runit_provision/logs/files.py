@@ -21,7 +21,10 @@ from .stamps import label_key
 
 _OPEN = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC
-BLOCK = 1 << 18  # a block per service in a merge: 20 services hold ~5 MiB of lines
+# a block per service in a merge: 20 services hold ~1.3 MiB of lines, which the sort, the
+# order and the output's join walk while the processor's cache still holds them (256 KiB
+# blocks, ~5 MiB, were a tenth slower)
+BLOCK = 1 << 16
 
 # magic bytes -> the stdlib module that reads such a stream
 _COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "lzma"))
@@ -166,13 +169,17 @@ def _whole_lines(chunks):
         yield rest
 
 
-def blocks_backward(fd, size=BLOCK, end=None):
+def blocks_backward(fd, size=BLOCK, end=None, first=None):
     """A plain file's whole lines from its end (or from ``end``), in blocks: each block's
-    lines in file order, the blocks last first. The file's last line may lack its newline."""
+    lines in file order, the blocks last first. The file's last line may lack its newline.
+    ``first``: the first block's size, each next one twice the last, up to ``size`` (the last
+    few lines are read without reading a whole block)."""
     end = os.fstat(fd).st_size if end is None else end
     rest = b""
+    step = size if first is None else min(first, size)
     while end > 0:
-        start = max(0, end - size)
+        start = max(0, end - step)
+        step = min(step * 2, size)
         data = os.pread(fd, end - start, start) + rest
         end = start
         if start == 0:

@@ -18,14 +18,12 @@ a line a user's service wrote is printed on root's terminal too. ``raw`` writes 
 they are (``logs --raw``); ``json`` escapes them as JSON does (its lines are ASCII).
 """
 
-import operator
 import time
 
 from ..shown import shown_lines
 from .stamps import WIDTH, ns_from_key
 
 FORMATS = ("short", "cat", "json")
-_TEXT = operator.itemgetter(slice(WIDTH + 1, None))  # a stamped line's text, in C
 _INEXACT = "\u2264".encode()
 
 
@@ -52,8 +50,10 @@ class Formatter:
     def _cat(self, merged):
         if not merged.lines:
             return b""
-        if merged.all_exact:
-            return b"\n".join(map(_TEXT, merged.lines)) + b"\n"
+        if merged.all_exact:  # every line's text after its stamp, sliced in C
+            from operator import itemgetter  # here: a view that shows times needs none
+
+            return b"\n".join(map(itemgetter(slice(WIDTH + 1, None)), merged.lines)) + b"\n"
         width = WIDTH + 1
         return b"\n".join([line[width:] if stamped else line
                            for line, stamped in zip(merged.lines, merged.exact)]) + b"\n"

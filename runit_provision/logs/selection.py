@@ -2,8 +2,6 @@
 ``-n`` lines (or the first, newest first), ``--grep``'s matches — on the Batches and Merged
 chunks of view.py, for every reader (the ``logs`` verb, ``status NAME``)."""
 
-import collections
-
 from .formats import text_of
 from .view import Batch, Merged, ReadProblem
 
@@ -36,18 +34,23 @@ def first_of(chunks, count):
 
 def last_of(chunks, count):
     """The last ``count`` lines of a stream of Merged chunks (held: ``count`` lines)."""
-    held, total = collections.deque(), 0
+    held, first, total = [], 0, 0  # held[first:]: the chunks kept
     for chunk in chunks:
         held.append(chunk)
         total += len(chunk)
-        while held and total - len(held[0]) >= count:
-            total -= len(held.popleft())
+        while first < len(held) and total - len(held[first]) >= count:
+            total -= len(held[first])
+            held[first] = None
+            first += 1
+        if first > 64 and first * 2 > len(held):
+            del held[:first]
+            first = 0
+    held = held[first:]
     if held and total > count:
-        drop = total - count
-        first = held[0]
-        held[0] = Merged(first.lines[drop:], first.sources[drop:], first.keys[drop:],
-                         first.exact[drop:], first.files[drop:])
-    return list(held) if count else []
+        drop, oldest = total - count, held[0]
+        held[0] = Merged(oldest.lines[drop:], oldest.sources[drop:], oldest.keys[drop:],
+                         oldest.exact[drop:], oldest.files[drop:])
+    return held if count else []
 
 
 def _tail_of(source, count, since, until, stop_at, reverse, match=None):

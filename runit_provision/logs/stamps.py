@@ -11,10 +11,8 @@ nanoseconds`` — exactly what the 24 hex digits of a TAI64N stamp read as one n
 line costs one ``int()``, and keys of every kind compare with each other. Pure.
 """
 
-import operator
-
-from ..protocol.tai64 import TAI_OFFSET
-
+TAI_OFFSET = (1 << 62) + 10  # = protocol.tai64.TAI_OFFSET (a test checks): not imported,
+# as protocol/status does not, for the start of a small view (tai64 loads struct)
 TAI64N, HUMAN, ISO = "tai64n", "human", "iso"
 KINDS = (TAI64N, HUMAN, ISO)
 WIDTH = 25   # every stamp; the line's text starts after it and one space
@@ -142,6 +140,8 @@ class BulkKeys:
     def __init__(self, kind):
         self.kind = kind
         self._minutes = {}
+        # the tables of -tt/-ttt stamps, made once a process reads one (not for a -t log)
+        self._tables = None if kind == TAI64N else _clock_tables()
 
     def keys(self, lines):
         """The keys of ``lines``."""
@@ -151,9 +151,10 @@ class BulkKeys:
             except ValueError:
                 return [key_of(TAI64N, line) for line in lines]
         minutes, minute = self._minutes.get, self._minute
+        seconds, cents, mills = self._tables
         try:  # one pass of small-table lookups; any line that is not a clean stamp: key_of
-            return [(minutes(line[:16]) or minute(line)) + _SECONDS[line[16:19]]
-                    + _CENTS[line[19:22]] + _MILLS[line[22:26]] for line in lines]
+            return [(minutes(line[:16]) or minute(line)) + seconds[line[16:19]]
+                    + cents[line[19:22]] + mills[line[22:26]] for line in lines]
         except (KeyError, TypeError):
             return [key_of(self.kind, line) for line in lines]
 
@@ -164,7 +165,9 @@ class BulkKeys:
         A stamp's shape is checked as one string (its digits turned to ``0``); the dates
         timegm refuses — a month outside 1–12, the year 0 — by columns of the joined stamps,
         as bits of big integers."""
-        stamps = b"".join(map(_STAMP, lines))
+        from operator import itemgetter  # here: a view that shows times never asks
+
+        stamps = b"".join(map(itemgetter(slice(0, _STAMPED)), lines))
         if len(stamps) == _STAMPED * len(lines):
             if self.kind == TAI64N:
                 if stamps.translate(_HEX_TO_ZERO) == _TAI64N_SHAPE * len(lines):
@@ -210,7 +213,6 @@ def _flags(chosen):
 
 
 _STAMPED = WIDTH + 1  # a stamp and its space
-_STAMP = operator.itemgetter(slice(0, _STAMPED))
 _HEX_TO_ZERO = bytes.maketrans(b"123456789abcdef", b"0" * 15)
 _DIGIT_TO_ZERO = bytes.maketrans(b"123456789", b"0" * 9)
 _TAI64N_SHAPE = b"@" + b"0" * 24 + b" "
@@ -226,6 +228,15 @@ def _is_minute(prefix, separator):
                                                    + prefix[11:13] + prefix[14:16])
 
 
-_SECONDS = {b":%02d" % value: value << 32 for value in range(100)}  # as timegm: 61 → +61 s
-_CENTS = {b".%02d" % value: value * 10_000_000 for value in range(100)}
-_MILLS = {b"%03d " % value: value * 10_000 for value in range(1000)}
+_CLOCK_TABLES = []
+
+
+def _clock_tables():
+    """``(seconds, cents, mills)``: the key of a stamp's ``:SS`` (as timegm's: 61 is +61 s),
+    ``.FF`` and ``FFF `` — made on first use, a tenth of a millisecond that a view of a -t
+    log never needs."""
+    if not _CLOCK_TABLES:
+        _CLOCK_TABLES.append(({b":%02d" % value: value << 32 for value in range(100)},
+                              {b".%02d" % value: value * 10_000_000 for value in range(100)},
+                              {b"%03d " % value: value * 10_000 for value in range(1000)}))
+    return _CLOCK_TABLES[0]

@@ -23,31 +23,43 @@ that match, as journalctl's ``-g`` with ``-n``.
 Streaming: memory holds a batch per source, never the selection.
 """
 
-import bisect
-import functools
 import itertools
 import os
-import re
+
+try:  # the C partial functools hands out, without the collections and more it imports
+    from _functools import partial as _partial
+except ImportError:  # another interpreter's
+    from functools import partial as _partial
 
 from ..protocol.layout import CURRENT
 from .files import (DecodeError, LogFile, PlainReader, blocks, blocks_backward, log_files,
                     open_directory, open_log)
 from .stamps import HUMAN, ISO, KINDS, TAI64N, WIDTH, BulkKeys, kind_of, key_from_ns
 
-# a stamp at a line's start, by kind (compiled on first use: the tail of one file needs none)
+# a stamp at a line's start, by kind (compiled on first use — with ``re`` itself, a third of
+# a small view's start: the tail of one file needs none)
 _STAMP_PATTERNS = {
     TAI64N: rb"@[0-9a-f]{24}(?= )",
     HUMAN: rb"\d{4}-\d\d-\d\d_\d\d:\d\d:\d\d\.\d{5}(?= )",
     ISO: rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{5}(?= )",
 }
+_COMPILED = {}
+# what a tail's first read allows for each line it wants (svlogd's default -l is 1000 bytes;
+# a longer line only takes another, larger read)
+_TAIL_LINE = 256
 
 
-@functools.lru_cache(maxsize=None)
 def _stamp_patterns(kind):
     """(the first line's stamp, every later line's): the later ones searched after a newline,
     a literal found as one (memchr), where "(?m)^" is tried at every byte — 3x the time over a
     1 MB current."""
-    return re.compile(_STAMP_PATTERNS[kind]), re.compile(b"\n(" + _STAMP_PATTERNS[kind] + b")")
+    found = _COMPILED.get(kind)
+    if found is None:
+        import re
+
+        found = _COMPILED[kind] = (re.compile(_STAMP_PATTERNS[kind]),
+                                   re.compile(b"\n(" + _STAMP_PATTERNS[kind] + b")"))
+    return found
 
 
 class Batch:
@@ -146,10 +158,11 @@ class Source:
             os.close(dir_fd)
 
     def _file_batches(self, dir_fd, item, since, until, state, backward=False, stop_at=None,
-                      timed=True, match=None):
+                      timed=True, match=None, first=None):
         """The file's selected lines in Batches (from its end, the last first, when
-        ``backward``); the file a follower holds (``item is stop_at.held``) through its
-        descriptor, up to its offset."""
+        ``backward``: ``first``, the size of the first block read, as ``blocks_backward``'s);
+        the file a follower holds (``item is stop_at.held``) through its descriptor, up to
+        its offset."""
         try:
             if stop_at is not None and item is stop_at.held:
                 fd = os.dup(stop_at.fd)
@@ -167,7 +180,7 @@ class Source:
             bound = item.end if item.end is not None else key_from_ns(info.st_mtime_ns)
             kind, head = self._kind_of_file(reader, fd)
             if backward and reader.seekable:
-                source = blocks_backward(fd, end=limit)
+                source = blocks_backward(fd, end=limit, first=first)
             elif head:
                 source = itertools.chain(head, blocks(reader))
             else:
@@ -259,7 +272,8 @@ class Source:
                 if since is not None and item.end is not None and item.end < since:
                     break
                 for batch in self._file_batches(dir_fd, item, since, until, _Running(None),
-                                                backward=True, stop_at=stop_at, match=match):
+                                                backward=True, stop_at=stop_at, match=match,
+                                                first=_TAIL_LINE * (count - have) + 1):
                     found.append(batch)
                     have += len(batch.lines)
                     if have >= count:
@@ -359,8 +373,10 @@ def _first_file(files, since):
     rotated ``@T`` file was stamped before T."""
     if since is None:
         return 0
+    from bisect import bisect_left  # here: a view of the last lines needs none
+
     ends = [item.end for item in files if item.end is not None]
-    return bisect.bisect_left(ends, since)
+    return bisect_left(ends, since)
 
 
 def _start_offset(fd, kind, since):
@@ -407,13 +423,13 @@ def _line_start_at_or_after(fd, offset):
 def _latest_before(fd, kind, end):
     """The latest stamp (bytes, sortable within one kind) of the lines before ``end``."""
     data = os.pread(fd, end, 0)
-    first_line, later_lines = _stamp_patterns(kind)
     # The greatest line, when it is stamped, has the latest stamp: stamps are of one width
     # and sort as the lines do (split and max in C: 0.6x the search below, line by line)
     greatest = max(data.split(b"\n"))
-    if first_line.match(greatest):
+    if kind_of(greatest) == kind:  # the shape _stamp_patterns' first finds, without re
         return greatest[:WIDTH]
     # a greater line without a stamp ("zz…", or "@…" in a -tt file): every stamp, searched
+    first_line, later_lines = _stamp_patterns(kind)
     stamps = later_lines.findall(data)
     first = first_line.match(data)
     if first is not None:
@@ -513,8 +529,10 @@ class Merged:
             chunk.lines = batch.lines[start:end] if start or end < len(batch.lines) \
                 else batch.lines
         else:
-            chunk.lines = chunk._ordered([line for _, batch, start, end in parts
-                                          for line in batch.lines[start:end]])
+            lines = []
+            for _, batch, start, end in parts:
+                lines += batch.lines[start:end]
+            chunk.lines = chunk._ordered(lines)
         chunk.all_exact = all(batch.stamped is None for _, batch, _, _ in parts)
         return chunk
 
@@ -544,7 +562,7 @@ class Merged:
         """``items`` sorted as the lines are: by the merge keys, stably (a key function that
         hands out the keys one by one, in the order ``sort`` asks — the items' own order)."""
         if self._merge is not None:
-            items.sort(key=functools.partial(next, iter(self._merge)))
+            items.sort(key=_partial(next, iter(self._merge)))
         return items
 
 
@@ -570,10 +588,12 @@ def merged(streams):
                 yield Merged.of_parts([head.take(len(head.batch.lines))])
                 if not head.load():
                     return
+        from bisect import bisect_right  # here: a view of one source needs none
+
         bound = min(head.batch.merge[-1] for head in heads)
         parts, merge = [], []
         for head in heads:
-            end = bisect.bisect_right(head.batch.merge, bound, head.position)
+            end = bisect_right(head.batch.merge, bound, head.position)
             if end > head.position:
                 merge.extend(head.batch.merge[head.position:end])
                 parts.append(head.take(end))

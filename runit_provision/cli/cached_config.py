@@ -1,0 +1,357 @@
+"""cli: the validated Config of a command line's inputs, kept between runs — so that a daily
+``status NAME`` or ``logs NAME`` does not load YAML, resolve the hierarchy and check the data
+again each time (about 15 ms, twice the whole budget of such a view: docs/design.md).
+
+``kept_config(args)`` is ``inputs.config_from_args(args)`` (the one pipeline,
+``runit_provision/inputs.py``), answered from the cache when it holds the same inputs
+unchanged. The cache is root's: ``/var/cache/runit-provision``
+(``$RUNIT_PROVISION_CACHE`` names another directory; set empty, none), one file per command
+line's inputs — ``--data``/``--hiera``, ``--facts``, ``--root``, ``--passwd``, ``--group``,
+as absolute paths — holding the Config as plain values (``marshal``) and what it was made of:
+
+* every file whose content went into it, each with its device, inode, size, mtime and ctime
+  (None: it did not exist) — the hiera.yaml or data file, every data file the hierarchy names
+  (found or not), the directory each glob level lists and every entry in it, the facts file,
+  the passwd and group files the command line points at (found or not), and the code that
+  reads and checks the data (hiera, schema, model, accounts, protocol, source, errors, this
+  module, ``inputs``, PyYAML) — an upgrade or an edit is a change;
+* the accounts of the data's users, where they came from this host (NSS): asked again, and
+  compared.
+
+It is used only when every one of those is as it was; any doubt rebuilds it. Not kept:
+
+* for a command not run as root (euid): nobody else writes where root reads, and a user's
+  run asks the data itself;
+* when the resolution asked this host's facts (an interpolation of ``%{facts…}`` without
+  ``--facts``): no file says when a host's name or addresses change;
+* when a glob level has a wildcard above its last component, or ``**``;
+* when an input changed less than ``RACY_NS`` before it was read: a file's times come from a
+  clock that ticks coarsely (a jiffy; a second or two on some file systems), so a change in
+  the same tick as the read would leave them as they were.
+
+Trust: the directory must be root's and writable by root alone (``0700`` when made here), and
+so must each directory above it (or be sticky, as ``/tmp``: then no one else can move it); an
+entry must be root's, a regular file with one link, writable by root alone, opened without
+following a link, at most ``MAX_BYTES``. Anything else is neither read nor written: the Config
+is built as without a cache. An entry is written to a new file and renamed over the old.
+"""
+
+import marshal
+import os
+import stat
+import time
+
+CACHE_DIR = "/var/cache/runit-provision"
+CACHE_VARIABLE = "RUNIT_PROVISION_CACHE"
+RACY_NS = 2_000_000_000  # FAT's mtime is 2 s coarse; ext3's and many others' 1 s
+MAX_BYTES = 8 << 20
+MAX_ENTRIES = 32  # one per command line's inputs; the oldest go beyond this
+FORMAT = 1
+# the modules whose code makes a Config from the inputs (the cache's own included)
+MAKERS = ("runit_provision.hiera", "runit_provision.schema", "runit_provision.model",
+          "runit_provision.accounts", "runit_provision.protocol", "runit_provision.source",
+          "runit_provision.errors", "runit_provision.inputs", __name__, "yaml", "_yaml")
+# how a value is kept: every tuple tagged, so a record cannot be taken for data
+_TUPLE, _RECORD, _READY = 0, 1, 2
+
+
+def kept_config(args, environ=None):
+    """The validated Config of the command line's data, facts and accounts (DataError as
+    ``inputs.config_from_args``'s), from the cache when it holds them as they are."""
+    place = cache_directory(os.environ if environ is None else environ)
+    key = _key(args)
+    if place is not None:
+        config = _kept(place, key, args)
+        if config is not None:
+            return config
+    started = time.time_ns()
+    from ..inputs import read
+
+    found = read(hiera=args.hiera, data=args.data, facts=args.facts, passwd=args.passwd,
+                 group=args.group, root=args.root)
+    if place is not None:
+        entry = _entry(key, args, found, started)
+        if entry is not None:
+            _keep(place, key, entry)
+    return found.config
+
+
+def cache_directory(environ):
+    """The cache's directory, or None: not root, none wanted, or one not root's alone."""
+    if os.geteuid() != 0:
+        return None
+    path = environ.get(CACHE_VARIABLE, CACHE_DIR)
+    if not path:
+        return None
+    path = os.path.abspath(path)
+    parent = os.path.dirname(path)
+    if not _is_roots_alone(parent, walk=True):
+        return None
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    return path if _is_roots_alone(path) else None
+
+
+def _is_roots_alone(path, walk=False):
+    """Whether directory ``path`` (not a link) is root's and only root may change what it
+    holds — with ``walk``, each directory above it too (a sticky one may be others')."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+        return False
+    while walk and path != "/":
+        path = os.path.dirname(path)
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return False
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or (
+                info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX):
+            return False
+    return True
+
+
+def _key(args):
+    """The command line's inputs, as absolute paths (None: not given)."""
+    return tuple(None if value is None else os.path.abspath(value)
+                 for value in (args.data, args.hiera, args.facts, args.root, args.passwd,
+                               args.group))
+
+
+def _name(key):
+    """The entry's file name: a hash of the key (FNV-1a, 64 bits; the key is checked
+    again inside)."""
+    found = 0xcbf29ce484222325
+    for byte in repr(key).encode("utf-8", "surrogateescape"):
+        found = ((found ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return "config-%016x" % found
+
+
+# -- reading --------------------------------------------------------------------------------------
+def _kept(place, key, args):
+    """The Config of the entry for ``key``, when it is there, trusted and still true."""
+    data = _read_trusted(place, _name(key))
+    if data is None:
+        return None
+    try:
+        entry = marshal.loads(data)
+        version, kept_key, files, users, fields, value = entry
+        if version != FORMAT or kept_key != key:
+            return None
+        if any(_stat(path) != seen for path, seen in files):
+            return None
+        if users is not None and not _same_accounts(args, users):
+            return None
+        return _decoded(value, fields)
+    except Exception:  # noqa: BLE001 — a damaged or older entry: built again, never trusted
+        return None
+
+
+def _read_trusted(place, name):
+    """The entry's bytes, when it is a regular file of root's alone with one link; None
+    otherwise."""
+    try:
+        fd = os.open(os.path.join(place, name),
+                     os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if (not stat.S_ISREG(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022
+                or info.st_nlink != 1 or info.st_size > MAX_BYTES):
+            return None
+        return os.read(fd, info.st_size + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _stat(path):
+    """What says a file changed: ``(device, inode, size, mtime, ctime)``; None when it does
+    not exist; ``()`` when it cannot be told (never equal to what was kept)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return ()
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+def _same_accounts(args, users):
+    """Whether this host answers for the data's users as it did (``users``: the logins and
+    the accounts they were given)."""
+    from ..accounts.databases import databases_for
+
+    logins, kept = users
+    return _plain_accounts(databases_for(args.passwd, args.group, args.root)
+                           .accounts(list(logins))) == kept
+
+
+def _plain_accounts(accounts):
+    """Accounts as plain values (marshal keeps no named tuples)."""
+    return ({name: tuple(login) for name, login in accounts.logins.items()},
+            tuple(tuple(group) for group in accounts.groups))
+
+
+def _decoded(value, fields):
+    """The Config of a kept value; the records' fields must be as kept (else ValueError)."""
+    from .. import model
+    from ..model.record import Record, fill
+
+    classes = {}
+    for name, kept in fields.items():
+        cls = _ready_spec() if name == "ReadySpec" else getattr(model, name)
+        if name != "ReadySpec" and not issubclass(cls, Record) or tuple(cls._fields) != kept:
+            raise ValueError("the fields of %s changed" % name)
+        classes[name] = cls
+
+    plain = (str, int, bool, float, bytes, type(None))
+
+    def decoded(item):  # a record's fields set as its constructor sets them (fill)
+        kind = type(item)
+        if kind is list:
+            return [part if type(part) in plain else decoded(part) for part in item]
+        if kind is dict:
+            return {decoded(name): part if type(part) in plain else decoded(part)
+                    for name, part in item.items()}
+        if kind is not tuple:
+            return item
+        if item[0] == _TUPLE:
+            return tuple(map(decoded, item[1:]))
+        cls = classes[item[1]]
+        if item[0] == _READY:
+            return cls(*map(decoded, item[2:]))
+        record = cls.__new__(cls)
+        for name, part in zip(cls._fields, item[2:]):
+            fill(record, name, part if type(part) in plain else decoded(part))
+        return record
+    return decoded(value)
+
+
+def _ready_spec():
+    from ..protocol.readiness import ReadySpec
+
+    return ReadySpec
+
+
+# -- writing --------------------------------------------------------------------------------------
+class _Unkept(Exception):
+    """A Config that is not to be kept (a value the encoding does not know)."""
+
+
+def _entry(key, args, found, started):
+    """The entry to keep for ``found`` (inputs.Inputs), or None when it may not be
+    kept (see the module's docstring)."""
+    import sys
+
+    files, directories, host_facts = found.hiera.consulted()
+    if host_facts or directories is None:
+        return None
+    paths = [path for path in key[:3] if path is not None] + files + directories
+    for directory in directories:
+        try:
+            paths.extend(os.path.join(directory, name) for name in sorted(os.listdir(directory)))
+        except OSError:
+            return None
+    root, passwd, group = key[3:]
+    paths.extend(path for path in (passwd, group) if path is not None)
+    if root is not None:
+        paths.extend(os.path.join(root, "etc", name) for name in ("passwd", "group"))
+    paths.extend(module.__file__ for name, module in sorted(sys.modules.items())
+                 if name.startswith(MAKERS) and getattr(module, "__file__", None))
+    seen = [(path, _stat(path)) for path in dict.fromkeys(paths)]
+    if any(info == () or (info is not None and max(info[3], info[4]) > started - RACY_NS)
+           for _, info in seen):
+        return None  # unreadable, or changed too recently to tell a later change
+    databases = found.databases
+    users = None
+    if found.logins and (databases.passwd.path is None or databases.group.path is None):
+        users = (tuple(found.logins), _plain_accounts(found.accounts))
+    fields = {}
+    try:
+        value = _encoded(found.config, fields)
+    except _Unkept:
+        return None
+    return (FORMAT, key, seen, users, fields, value)
+
+
+def _encoded(value, fields):
+    """``value`` as plain values marshal keeps: every tuple tagged; a model record as
+    ``(_RECORD, class, *fields)``, a ReadySpec as ``(_READY, "ReadySpec", *fields)``;
+    ``fields`` gets each class's fields. _Unkept for any other kind of value."""
+    from ..model.record import Record
+    from ..protocol.readiness import ReadySpec
+
+    def encoded(item):
+        kind = type(item)
+        if item is None or kind in (str, int, bool, float, bytes):
+            return item
+        if kind is list:
+            return [encoded(part) for part in item]
+        if kind is dict:
+            return {encoded(name): encoded(part) for name, part in item.items()}
+        if kind is tuple:
+            return (_TUPLE,) + tuple(encoded(part) for part in item)
+        if kind is ReadySpec:
+            fields["ReadySpec"] = tuple(ReadySpec._fields)
+            return (_READY, "ReadySpec") + tuple(encoded(part) for part in item)
+        if isinstance(item, Record) and getattr(_model(), kind.__name__, None) is kind:
+            fields[kind.__name__] = tuple(kind._fields)
+            return (_RECORD, kind.__name__) + tuple(encoded(getattr(item, name))
+                                                    for name in kind._fields)
+        raise _Unkept(kind.__name__)
+    return encoded(value)
+
+
+def _model():
+    from .. import model
+
+    return model
+
+
+def _keep(place, key, entry):
+    """Writes the entry (a new file renamed over the old); what cannot be written is not
+    kept, silently: the cache only saves time."""
+    name = _name(key)
+    temporary = os.path.join(place, ".%s.%d" % (name, os.getpid()))
+    try:
+        data = marshal.dumps(entry)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.rename(temporary, os.path.join(place, name))
+        _prune(place)
+    except (OSError, ValueError):
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+
+
+def _prune(place):
+    """At most MAX_ENTRIES entries: the least recently written go."""
+    entries = []
+    for name in os.listdir(place):
+        if name.startswith("config-"):
+            try:
+                entries.append((os.lstat(os.path.join(place, name)).st_mtime_ns, name))
+            except OSError:
+                pass
+    for _, name in sorted(entries)[:-MAX_ENTRIES]:
+        try:
+            os.unlink(os.path.join(place, name))
+        except OSError:
+            pass
