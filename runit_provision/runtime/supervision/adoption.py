@@ -243,8 +243,15 @@ def started_in(directory_fd, since, exclude=()):
     ``directory_fd``: started at or after ``since`` (clock ticks after boot) and before this
     process, with that directory as its cwd, and whose parent is not such a process too (the
     earliest if several); 0 if there is none. Processes whose cwd we may not read (another
-    user's, for a tree that is not root) are not ours to find."""
-    here = os.fstat(directory_fd)
+    user's, for a tree that is not root) are not ours to find.
+
+    A cwd is compared by the path the kernel names for it (``readlink``), never by a ``stat``
+    through ``/proc/PID/cwd``: that asks the file system the process is in — a user's FUSE
+    mount, whose daemon may never answer, would hold root's tree there."""
+    try:
+        here = os.readlink("/proc/self/fd/%d" % directory_fd)
+    except OSError:
+        return 0
     before = starttime_of(os.getpid()) or float("inf")
     found = {}
     for name in os.listdir("/proc"):
@@ -256,10 +263,10 @@ def started_in(directory_fd, since, exclude=()):
             state, parent, starttime = fields[0], int(fields[1]), int(fields[22 - 3])
             if state in (b"Z", b"X") or not since <= starttime <= before:
                 continue
-            cwd = os.stat("/proc/%d/cwd" % pid)
+            cwd = os.readlink("/proc/%d/cwd" % pid)
         except (OSError, ValueError, IndexError):
             continue
-        if (cwd.st_dev, cwd.st_ino) == (here.st_dev, here.st_ino):
+        if cwd == here:
             found[pid] = (starttime, parent)
     tops = sorted((starttime, pid) for pid, (starttime, parent) in found.items()
                   if parent not in found)
