@@ -24,10 +24,10 @@ for the Job, and observe.py reads it back.
 import posixpath
 from collections import namedtuple
 
-from .steps import OWED_ACTIONS
-
 OWED_NAME = ".pending-restarts"
-ACTIONS = tuple(action.value for action in OWED_ACTIONS)
+# The actions written down before the first write (steps.OWED_ACTIONS are these words): by
+# their words here, so that reading the ledger — status does, on every run — costs no enum.
+ACTIONS = ("restart", "hup")
 
 
 class Owed(namedtuple("Owed", "action target label reason")):

@@ -17,6 +17,8 @@ for people.
 
 import enum
 
+from .owed import ACTIONS as OWED_WORDS
+
 
 class Action(str, enum.Enum):
     """What a step does; the value is the word plans, reports and ``--json`` show."""
@@ -38,7 +40,7 @@ class Action(str, enum.Enum):
 
 PATH_ACTIONS = (Action.CREATE, Action.CHANGE, Action.REMOVE)
 SERVICE_ACTIONS = (Action.RESTART, Action.HUP, Action.EXIT)
-OWED_ACTIONS = (Action.RESTART, Action.HUP)  # written down before the first write (owed.py)
+OWED_ACTIONS = tuple(map(Action, OWED_WORDS))  # written down before the first write (owed.py)
 
 
 class Phase(enum.Enum):

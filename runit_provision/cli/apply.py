@@ -24,7 +24,8 @@ from ..model.units import labels_named
 from ..shown import shown_name, shown_text
 from .helptext import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
-from .output import print_json, print_plan, print_result
+from .output import print_plan, print_result
+from .table import print_json
 from .runtime_part import runtime_part
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2

@@ -5,7 +5,7 @@ when PuppetDB cannot be asked (or a node's fact cannot be read), 2 on bad usage.
 import argparse
 import sys
 
-from .output import print_json, print_table
+from .table import print_json, print_table
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_AS_WANTED = 0, 1, 2, 3
 FACT = "runit_services"

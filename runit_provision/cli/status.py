@@ -22,7 +22,7 @@ from .helptext import ONLY_HELP
 from .cached_config import kept_config
 from .inputs import ACCOUNTS_HELP, add_input_arguments
 from .logs import line_count
-from .output import print_json, print_table as output_table
+from .table import print_json, print_table as output_table
 
 EXIT_OK, EXIT_ERROR, EXIT_NOT_RUNNING = 0, 1, 3
 DEFAULT_LOG_LINES = 10  # under each service not as wanted, without --logs (systemctl's -n)

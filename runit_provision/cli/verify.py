@@ -21,7 +21,7 @@ from ..model.units import labels_named
 from ..render import render
 from .helptext import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
-from .output import print_json
+from .table import print_json
 
 DESCRIPTION = """\
 Verify hosts against the data: every declared service exists with the rendered files,

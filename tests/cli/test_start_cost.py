@@ -1,11 +1,16 @@
 """The daily views start light (their budget: 1.5x a bare interpreter's start, docs/design.md):
 ``logs -n 10`` of a log directory loads none of the heavy modules — argparse, re, enum,
-functools, collections, struct, YAML, the data pipeline. Checked in a fresh interpreter, as
-tests/protocol/test_import_cost.py checks ``sv status``."""
+functools, collections, struct, YAML, the data pipeline — and ``status NAME`` with its data
+kept (cli/cached_config.py) none of the data pipeline's nor the applier's plan and report.
+Checked in a fresh interpreter, as tests/protocol/test_import_cost.py checks ``sv status``."""
 
 import json
+import os
 import subprocess
 import sys
+import time
+
+import pytest
 
 from runit_provision.logs import stamps
 from runit_provision.protocol import tai64
@@ -24,18 +29,24 @@ sys.stderr.write("\\n" + json.dumps([code, sorted(set(sys.modules) - before)]))
 """
 
 
-def loaded_by(argv, tmp_path):
+STATUS_HEAVY = ("argparse", "enum", "yaml", "runit_provision.hiera", "runit_provision.schema",
+                "runit_provision.inputs", "runit_provision.apply.steps",
+                "runit_provision.apply.report", "runit_provision.cli.output")
+
+
+def loaded_by(argv, tmp_path, env=None):
     """The exit code of ``runit-provision ARGV`` run in a fresh interpreter without site, and
     the modules it loaded (json, the test's own, is loaded before it starts)."""
     result = subprocess.run([sys.executable, "-S", "-c", PROGRAM % (sys.path, argv)],
-                            capture_output=True, text=True, cwd=str(tmp_path))
+                            capture_output=True, text=True, cwd=str(tmp_path),
+                            env=None if env is None else dict(os.environ, **env))
     code, modules = json.loads(result.stderr.rsplit("\n", 1)[1])
     return code, result.stdout, set(modules)
 
 
-def heavy(modules):
+def heavy(modules, names=HEAVY):
     return sorted(name for name in modules
-                  if any(name == top or name.startswith(top + ".") for top in HEAVY))
+                  if any(name == top or name.startswith(top + ".") for top in names))
 
 
 def test_logs_of_a_directory_loads_nothing_heavy(tmp_path):
@@ -46,6 +57,27 @@ def test_logs_of_a_directory_loads_nothing_heavy(tmp_path):
     code, out, modules = loaded_by(["logs", "--dir", str(log), "-n", "3"], tmp_path)
     assert code == 0 and out.count("\n") == 3 and out.endswith("line 49\n"), out
     assert heavy(modules) == []
+
+
+def test_status_of_a_name_with_its_data_kept_loads_no_pipeline_nor_plan(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("the data is kept for root's runs only")
+    data = tmp_path / "data.yaml"
+    data.write_text("runit::services:\n  web:\n    command: sleep 1000\n")
+    (tmp_path / "root").mkdir()
+    cache = tmp_path / "cache"
+    env = {"RUNIT_PROVISION_CACHE": str(cache)}
+    argv = ["status", "web", "--data", str(data), "--root", str(tmp_path / "root")]
+    # kept once its inputs are 2 s old (a change within a file time's tick would not show)
+    deadline = time.monotonic() + 30
+    while not (cache.is_dir() and os.listdir(str(cache))):
+        assert time.monotonic() < deadline, "the data was never kept"
+        code, out, _ = loaded_by(argv, tmp_path, env)
+        assert code == 3 and "web" in out, out  # not supervised: not as wanted
+        time.sleep(0.25)  # a poll's pace, not a synchronisation: the loop's deadline holds
+    code, out, modules = loaded_by(argv, tmp_path, env)
+    assert code == 3 and "web" in out and "not supervised" in out, out
+    assert heavy(modules, STATUS_HEAVY) == []
 
 
 def test_the_stamps_offset_is_tai64s():

@@ -5,7 +5,7 @@ one)."""
 import io
 
 from runit_provision.cli.main import main
-from runit_provision.cli.output import print_table
+from runit_provision.cli.table import print_table
 from runit_provision.fleet.view import COLUMNS, cells, problems_of
 
 
