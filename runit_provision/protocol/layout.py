@@ -108,6 +108,9 @@ LOG_PIPE = "pipe"
 PROCESS_RECORD = "process"
 # A service that declares readiness: is it ready, and what it last said (protocol/readiness.py).
 READINESS = "readiness"
+# ``ready: {fd: N}`` under the C runsv: the FIFO ./run opens as descriptor N, whose reader is
+# notify-relay's (runtime/notifyrelay.py) — our runsv hands ./run a pipe instead.
+NOTIFICATION_FIFO = "notification-fifo"
 # In the service directory, ours too (C runsv reads run, finish, down, log, control/ only):
 # "N W" — give up restarting after N deaths within W seconds (docs/failures.md).
 GIVE_UP = "give-up"

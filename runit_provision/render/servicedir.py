@@ -141,10 +141,14 @@ def run_script(service, place, config, env, base):
 
 def notify_relay_words(service, config):
     """``notify-relay``'s words after the pid in ``./run`` (None: no relay). Only under the C
-    runsv (``runtime: system``), which has no notify socket of its own; ours makes it."""
+    runsv (``runtime: system``), which has no notify socket nor notification pipe of its own;
+    ours makes them."""
     if service.ready is None or config.runtime != "system":
         return None
-    return ready_option_words(service.ready)
+    words = ready_option_words(service.ready)
+    if service.ready.kind == "fd":
+        return ["fd=%d" % service.ready.fd] + words
+    return words
 
 
 def check_script(check, env):

@@ -14,20 +14,36 @@ service costs a process only while it starts (for as long as it runs with ``watc
 timer it keeps; ``timeout=`` ends a start that is not ready in time, as our runsv does). The rendered ``check`` reads the record, so the
 C ``sv -w start`` and the ``needs`` guards wait for readiness, polling it (docs/readiness.md).
 
-Exit codes: 0; 100 on usage; 111 when the socket cannot be made or ``PID`` is gone.
+s6's notification-fd (``ready: {fd: N}``) has the same relay: ``./run`` begins
+
+    notify-relay $$ fd=N [timeout=N] || exit 1
+    exec N<>supervise/notification-fifo
+
+— the relay makes that FIFO (anew each start, ``0600``), its grandchild holds a reader on it,
+and the shell opens it as descriptor N, which the daemon inherits by ``exec``: a newline
+written there is ready (s6-supervise's rule), recorded as our runsv records it. The shell
+opens it read-write, so the open never waits for a reader (a relay killed meanwhile leaves a
+FIFO no one reads: the daemon's newline sits in it, and the check keeps saying not ready).
+
+Exit codes: 0; 100 on usage; 111 when the socket or FIFO cannot be made or ``PID`` is gone.
 """
 
+import errno
 import os
+import stat
 import sys
 
 from ..errors import FatalError
-from ..protocol.readiness import BadReady, ReadySpec, ready_options
+from ..protocol.layout import NOTIFICATION_FIFO, SUPERVISE_DIR
+from ..protocol.readiness import BadReady, ReadySpec, ready_options, ready_spec_from_bytes
 from .unix.diag import fatal, warn
 from .supervision.loop import EventLoop
 from .supervision.supervisefiles import SuperviseFiles
 from .supervision.supervisor import SystemClock
 
 LABEL = "notify-relay"
+USAGE = b"usage: notify-relay pid [fd=N] [access=main|all] [timeout=N] [watchdog=N]\n"
+FIFO_PATH = SUPERVISE_DIR + "/" + NOTIFICATION_FIFO
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 
 
@@ -36,30 +52,59 @@ def main(argv=None):
     try:
         if len(argv) < 2 or not argv[1].isdigit():
             raise BadReady("no pid")
-        spec = ReadySpec("notify", *ready_options(argv[2:]))
+        spec = _spec_of(argv[2:])
     except BadReady:
-        os.write(2, b"usage: notify-relay pid [access=main|all] [timeout=N] [watchdog=N]\n")
+        os.write(2, USAGE)
         return 100
     pid = int(argv[1])
     from .supervision.notify import NotifyChannel
     loop = EventLoop()
+    reader = None
     try:
         files = SuperviseFiles(os.open(".", _DIR_FLAGS), "", _warn)
         channel = NotifyChannel(loop, files, SystemClock(), _warn, kill=_kill)
-        address = channel.socket_address()
+        if spec.kind == "fd":
+            reader, said = _fifo_reader(), b""
+        else:
+            said = channel.socket_address().encode("ascii") + b"\n"
         loop.watch_process(pid, lambda _: _ended(loop, channel))
     except (OSError, FatalError) as exc:
         fatal(LABEL, "unable to relay readiness", exc)
         return 111
-    channel.started(pid, spec)
+    channel.started(pid, spec, reader)
     if not spec.watchdog:  # the watchdog needs the socket for as long as the service runs
         channel.on_change = lambda readiness: readiness.state == "ready" and loop.stop()
     if _detached():
-        os.write(1, address.encode("ascii") + b"\n")
+        if reader is not None:
+            os.close(reader)  # the grandchild's alone
+        os.write(1, said)
         return 0
     _quiet()
     loop.run()
     os._exit(0)
+
+
+def _spec_of(words):
+    """The ReadySpec of the relay's words: ``fd=N [timeout=N]``, or notify's options."""
+    if words[:1] and words[0].startswith("fd="):
+        return ready_spec_from_bytes(" ".join(words).encode("ascii", "replace"))
+    return ReadySpec("notify", *ready_options(words))
+
+
+def _fifo_reader():
+    """``supervise/notification-fifo`` made anew (whatever was there: a FIFO of an earlier
+    start, or anything else, is replaced) and a reader on it — read-write, so that it never
+    reads an EOF: the relay ends when the service's process does."""
+    try:
+        os.unlink(FIFO_PATH)
+    except FileNotFoundError:
+        pass
+    os.mkfifo(FIFO_PATH, 0o600)
+    fd = os.open(FIFO_PATH, os.O_RDWR | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EEXIST, "%s is not the FIFO made" % FIFO_PATH)
+    return fd
 
 
 def _detached():

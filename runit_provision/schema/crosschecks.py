@@ -108,13 +108,20 @@ def _cycles(graph):
     return found
 
 
+SHELL_FD_MAX = 9  # a POSIX shell's redirections name descriptors 0 to 9 (dash: no more)
+
+
 def check_ready_runtime(problems, config, services):
-    """``ready: {fd: N}`` needs our runsv: the C runsv cannot hand ``./run`` a descriptor
-    (``notify`` works under both: ``notify-relay``, docs/readiness.md)."""
+    """``ready: {fd: N}`` under the C runsv: ``./run``'s shell opens descriptor N itself
+    (notify-relay's FIFO, docs/readiness.md), so N is one a POSIX shell can name, 3 to 9; our
+    runsv hands ./run any descriptor up to 1023."""
     if config.runtime != "system":
         return
     for _tree, _name, path, values in services:
-        if (values.get("ready") or {}).get("kind") == "fd":
-            problems.add(path + ("ready",), "ready: {fd: N} needs runtime: python (the C "
-                                            "runsv gives ./run no notification descriptor; "
-                                            "ready: notify works with both)")
+        ready = values.get("ready") or {}
+        if ready.get("kind") == "fd" and ready.get("fd", 0) > SHELL_FD_MAX:
+            problems.add(path + ("ready", "fd"),
+                         "ready: {fd: %d} with runtime: system: the C runsv gives ./run no "
+                         "descriptor, so its shell opens it, and a POSIX shell names 3 to %d "
+                         "only (runtime: python takes any up to 1023)"
+                         % (ready["fd"], SHELL_FD_MAX))

@@ -313,12 +313,21 @@ def test_ready_notify_under_the_c_runsv_renders_the_relay_before_the_daemon():
         "exec web\n")
 
 
-def test_ready_fd_is_s6s_notification_fd_and_only_under_our_runsv():
+def test_ready_fd_is_s6s_notification_fd_and_under_the_c_runsv_a_relayed_fifo():
     tree = tree_from_text("runit::services:\n  web: {command: /usr/bin/web, ready: {fd: 4},"
                           " ready_timeout: 30}\n")
     assert text_of(tree, "/etc/sv/web/ready") == "fd=4 timeout=30\n"
     assert "supervise/readiness" in text_of(tree, "/etc/sv/web/check")
-    with pytest.raises(Exception, match=r"services.web.ready: ready: \{fd: N\} needs runtime: "
-                                        r"python"):
+    assert "notify-relay" not in text_of(tree, "/etc/sv/web/run")
+    tree = tree_from_text("runit::runtime: system\nrunit::services:\n"
+                          "  web: {command: /usr/bin/web, ready: {fd: 4}, ready_timeout: 30}\n")
+    assert text_of(tree, "/etc/sv/web/run") == (
+        "#!/bin/sh\nexec 2>&1\n"
+        "notify-relay $$ fd=4 timeout=30 || exit 1\n"
+        "exec 4<>supervise/notification-fifo\n"
+        "exec /usr/bin/web\n")
+    # the shell opens it: a POSIX shell names descriptors up to 9 only
+    with pytest.raises(Exception, match=r"services.web.ready.fd: ready: \{fd: 12\} with "
+                                        r"runtime: system: .* 3 to 9 only"):
         tree_from_text("runit::runtime: system\nrunit::services:\n"
-                       "  web: {command: /usr/bin/web, ready: {fd: 4}}\n")
+                       "  web: {command: /usr/bin/web, ready: {fd: 12}}\n")

@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -207,23 +208,34 @@ time.sleep(1000)
 """
 
 
+# db of the test below, as each kind of readiness has it said: {gate} is the file it waits for
+DB_READY = {
+    "notify": "{command: [%(python)s, %(root)s/sender.py, %(gate)s], ready: notify}",
+    # s6's notification-fd: a newline on descriptor 3, which the relay's FIFO is
+    "fd": "{command: [/bin/sh, -c, 'while [ ! -e %(gate)s ]; do sleep 0.02; done; "
+          "echo >&3; exec 3>&-; exec sleep 1000'], ready: {fd: 3}}",
+}
+
+
 @pytest.mark.interop
+@pytest.mark.parametrize("kind", sorted(DB_READY))
 def test_under_the_c_runsv_needs_waits_for_ready_through_the_rendered_check(tmp_path,
-                                                                            processes):
+                                                                            processes, kind):
     """runtime: system — the C runsvdir, runsv and sv: the relay in db's ./run records
     readiness, web's needs guard (the C sv -w start) polls db's rendered check, and web's
-    command starts only after db said READY=1."""
+    command starts only after db said READY=1 (notify) or wrote its newline (fd)."""
     if not os.path.exists(C_SV):
         pytest.skip("the C runit is not installed")
     gate, marker = tmp_path / "gate", tmp_path / "web-started"
     (tmp_path / "sender.py").write_text(GATED_SENDER)
     data = tmp_path / "data.yaml"
+    values = dict(root=tmp_path, python=sys.executable, gate=gate, marker=marker)
     data.write_text(
         "runit::runtime: system\nrunit::sv_dir: %(root)s/sv\nrunit::service_dir: %(root)s/service\n"
         "runit::sv_timeout: 60\nrunit::defaults: {log: false}\nrunit::services:\n"
-        "  db: {command: [%(python)s, %(root)s/sender.py, %(gate)s], ready: notify}\n"
+        "  db: %(db)s\n"
         "  web: {command: [/bin/sh, -c, 'touch %(marker)s; exec sleep 1000'], needs: [db]}\n"
-        % dict(root=tmp_path, python=sys.executable, gate=gate, marker=marker))
+        % dict(values, db=DB_READY[kind] % values))
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-m", "runit_provision.cli.main", "render", "--data",
                            str(data), "--out", str(out)], capture_output=True, text=True)
@@ -247,7 +259,9 @@ def test_under_the_c_runsv_needs_waits_for_ready_through_the_rendered_check(tmp_
         gate.write_text("")
         wait_until(marker.exists, timeout=30, what="web started")
         record = readiness(db)
-        assert record.state == "ready" and record.status == "serving"
+        assert record.state == "ready" and record.status == ("serving" if kind == "notify"
+                                                             else "")
+        assert record.pid == int(read_bytes(db / "supervise" / "pid"))
         assert marker.stat().st_mtime_ns >= record.ready_ns
         output, code = run_sv(["-w", "5", "check", str(db)], tmp_path)
         assert code == 0, output
@@ -386,15 +400,24 @@ def test_finish_keeps_the_channel_and_the_reason(tmp_path, processes):
     assert len(set(sockets)) == 1
 
 
+RELAY_HEADS = {
+    "notify": "NOTIFY_SOCKET=$(notify-relay $$ timeout=1) || exit 1\nexport NOTIFY_SOCKET\n",
+    "fd": "notify-relay $$ fd=3 timeout=1 || exit 1\nexec 3<>supervise/notification-fifo\n",
+}
+
+
 @pytest.mark.interop
-def test_notify_relay_under_the_c_runsv_ends_a_start_that_is_not_ready(tmp_path, processes):
+@pytest.mark.parametrize("kind", sorted(RELAY_HEADS))
+def test_notify_relay_under_the_c_runsv_ends_a_start_that_is_not_ready(tmp_path, processes,
+                                                                       kind):
     """``./run`` as rendered for ``runtime: system`` with ``ready_timeout: 1``: the relay's
-    process sends TERM after a second and records why; the C runsv restarts the service."""
+    process sends TERM after a second and records why; the C runsv restarts the service.
+    (fd: whatever was at the FIFO's name is replaced by the relay's FIFO.)"""
     if not os.path.exists(C_RUNSV):
         pytest.skip("the C runit is not installed")
-    service = make_service(tmp_path, "svc", run=SH + (
-        "NOTIFY_SOCKET=$(notify-relay $$ timeout=1) || exit 1\nexport NOTIFY_SOCKET\n"
-        "exec sleep 1000\n"))
+    service = make_service(tmp_path, "svc", run=SH + RELAY_HEADS[kind] + "exec sleep 1000\n")
+    (service / "supervise").mkdir()
+    (service / "supervise" / "notification-fifo").write_text("planted\n")
     env = {"PATH": "%s:%s" % (BASE_PATH, os.path.dirname(our_tool("runsv")))}
     processes.start([C_RUNSV, service], env=env, output=tmp_path / "runsv.out")
     wait_until(lambda: in_state(service, "starting"), what="the relay's record")
@@ -405,6 +428,8 @@ def test_notify_relay_under_the_c_runsv_ends_a_start_that_is_not_ready(tmp_path,
     wait_until(lambda: read_bytes(service / "supervise" / "pid") not in (None, b"")
                and int(read_bytes(service / "supervise" / "pid")) != first, timeout=20,
                what="restarted by the C runsv")
+    if kind == "fd":
+        assert stat.S_ISFIFO(os.lstat(service / "supervise" / "notification-fifo").st_mode)
 
 
 # -- MAINPID=: the signals runsv sends for sv go to the main process the service named --------
