@@ -50,6 +50,7 @@ CHANNEL_FD = 3  # where the server finds its end of the channel
 # server's pages, not in each user's tree (one service: 0.1 MB more of every tree's own pages;
 # eight cost the server's start about 0.04 s; warming up several times over gains nothing more).
 WARM_UP_SERVICES = 8
+WARM_UP_SECONDS = 0.05  # at most: the warm-up tree is stopped once all of it runs
 TITLE_ROOM = 512  # bytes of argument area its children may show their own names in
 # The C library's allocator, read at the server's start and inherited by every child: one arena
 # (a child is one thread), freed memory at the top of the heap given back from 64 kB, no padding
@@ -348,7 +349,7 @@ def _warm_up():
         tree = ServiceTree(loop, base, Spawner(stderr_fd=2, environ={"PATH": "/usr/bin:/bin"}),
                            "warm-up", on_empty=loop.stop)
         tree.start()
-        loop.call_later(0.05, tree.stop)
+        _stop_once_running(loop, tree, deadline=loop.monotonic() + WARM_UP_SECONDS)
         loop.run()
         loop.close()
         from .agent import warm_up
@@ -356,6 +357,19 @@ def _warm_up():
     finally:
         _remove_tree(base)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+
+
+def _stop_once_running(loop, tree, deadline):
+    """``tree.stop()`` as soon as every service and logger of the warm-up runs (what a child
+    runs first is done by then), or at ``deadline``: the users' trees' start waits for it."""
+    supervisors = [entry.service for entry in tree.entries.values() if entry.service]
+    running = len(supervisors) == WARM_UP_SERVICES and all(
+        side.pid for supervisor in supervisors for side in (supervisor.main, supervisor.log)
+        if side is not None)
+    if running or loop.monotonic() >= deadline:
+        tree.stop()
+        return
+    loop.call_later(0.002, lambda: _stop_once_running(loop, tree, deadline))
 
 
 def _scratch_directory():
