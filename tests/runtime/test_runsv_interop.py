@@ -421,7 +421,9 @@ def test_event_directory_ours_left_does_not_disturb_the_c_runit(how, tmp_path, p
         output, rc = run_sv(["-w", "10", "exit", "svc"], svdir, sv=our_tool("sv"))
         assert rc == 0, output
     else:
-        left = [status_record(side).pid for side in sides]
+        # runsv too: the C runsv's lock waits for its end (a SIGKILLed group ends in any
+        # order: the children may be gone while runsv still holds supervise/lock)
+        left = [ours.pid] + [status_record(side).pid for side in sides]
         os.killpg(ours.pid, signal.SIGKILL)
         for pid in left:
             wait_until(lambda: not _alive(pid), what="the killed tree's processes gone")
