@@ -23,12 +23,12 @@ from ...protocol.layout import (CONTROL, CONTROL_DIR, DOWN, FINISH, GIVE_UP, LOC
                                 SUPERVISE_DIR)
 from ...protocol.tally import TALLY, WIDTH as TALLY_WIDTH
 from ..unix.diag import with_errstr
+from ..unix.smallread import read_small
 
 # O_PATH: like runit's chdir(), this needs search permission only, not read permission.
 DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 _NEW_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_TRUNC | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 _IN_PLACE_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-_READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 PIPE_PATH = SUPERVISE_DIR + "/" + LOG_PIPE
 RECORD_MAX = 512  # bytes of a side's process record and status read back
 LOG_RUN_MAX = 4096  # bytes of log/run read to decide whether the tree runs it (hostedlogger.py)
@@ -270,23 +270,6 @@ def open_fifo(base_fd, prefix, name, flags):
 
 
 # -- reads ------------------------------------------------------------------------------------------
-def read_small(base_fd, path, limit, regular=False):
-    """The first ``limit`` bytes of ``path``, or None: absent, unreadable, a link, or — with
-    ``regular`` — not a regular file. Never waits (a FIFO there is not waited on)."""
-    try:
-        fd = os.open(path, _READ_FLAGS, dir_fd=base_fd)
-    except OSError:
-        return None
-    try:
-        if regular and not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return os.read(fd, limit)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
 def read_executable(name, dir_fd, limit):
     """The first ``limit`` bytes of a user-executable regular file, or b"" (runsv would exec
     it). Never blocks: a FIFO planted there is not read, only exec'd (and fails). Links are

@@ -21,10 +21,10 @@ import stat
 
 from ...protocol.layout import (CURRENT, NEWSTATE, STATE, SVLOGD_CONFIG, SVLOGD_LOCK,
                                 UNFINISHED)
+from ..unix.smallread import READ_FLAGS as _READ, read_small
 
 _APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 _TRUNC = os.O_WRONLY | os.O_TRUNC | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
-_READ = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC
 CONFIG_MAX = 64 * 1024     # bytes of config read at most; a larger one is refused
 _HIGH_FD = 10              # processor fds are moved above 0–5 before being mapped onto them
@@ -88,8 +88,8 @@ def open_log_dir(base_fd, name, unfinished_limit=None):
         raise Refused("unable to stat current: " + name, exc) from exc
     opening.current = None if found is None else (found.st_size, found.st_mode)
     if unfinished_limit is not None:
-        opening.unfinished = _read_regular(dir_fd, UNFINISHED,
-                                           unfinished_limit + _STAMP_DIGITS + 2)
+        opening.unfinished = read_small(dir_fd, UNFINISHED,
+                                        unfinished_limit + _STAMP_DIGITS + 2, regular=True)
     return opening
 
 
@@ -130,21 +130,6 @@ def read_bounded(fd, limit):
         size += len(chunk)
         if size > limit:
             raise OSError(errno.EFBIG, "larger than %d bytes" % limit)
-
-
-def _read_regular(dir_fd, name, limit):
-    try:
-        fd = os.open(name, _READ, dir_fd=dir_fd)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return os.read(fd, limit)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 # -- current --------------------------------------------------------------------------------------
