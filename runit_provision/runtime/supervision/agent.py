@@ -338,36 +338,27 @@ class Agent:
     # supervise/event/ (protocol/eventdir.py): the one thing kept between requests — a side's
     # directory and the reader on its ok FIFO, for as long as root supervises the side
     def evopen(self, fields, fds):
-        poster = self._poster(fds[0], make=True)
+        key = _directory_key(fds[0])
+        poster = self.posters.get(key)
+        if poster is None:  # root's descriptor is closed after the request: a copy of ours
+            poster = self.posters[key] = EventPoster(
+                fcntl.fcntl(fds[0], fcntl.F_DUPFD_CLOEXEC, 5))
         return [b"=", int(poster.is_open or poster.open())], []
 
     def evpost(self, fields, fds):
         if fields[0] not in (STATUS, READINESS):
             raise wire.BadMessage("an event: %r" % fields[0])
-        poster = self._poster(fds[0])
+        poster = self.posters.get(_directory_key(fds[0]))
         if poster is not None:
             poster.post(fields[0])
         return [b"="], []
 
     def evclose(self, fields, fds):
-        poster = self._poster(fds[0], forget=True)
+        poster = self.posters.pop(_directory_key(fds[0]), None)
         if poster is not None:
             poster.close(post=fields[0] == b"1")
             os.close(poster.base_fd)
         return [b"="], []
-
-    def _poster(self, base_fd, make=False, forget=False):
-        """The EventPoster of the directory ``base_fd`` names (a copy of each descriptor root
-        sends is a new number: the directory itself is the key)."""
-        found = os.fstat(base_fd)
-        key = (found.st_dev, found.st_ino)
-        if forget:
-            return self.posters.pop(key, None)
-        poster = self.posters.get(key)
-        if poster is None and make:
-            poster = self.posters[key] = EventPoster(
-                fcntl.fcntl(base_fd, fcntl.F_DUPFD_CLOEXEC, 5))
-        return poster
 
     def bye(self, fields, fds):
         """Root is done with this tree: the code to exit with (0 after TERM, 111 after HUP,
@@ -417,6 +408,12 @@ def handle(agent, data, fds, cut=False):
     finally:
         for fd in fds:
             os.close(fd)
+
+
+def _directory_key(fd):
+    """The directory ``fd`` names, as a key: each descriptor root sends is a new number."""
+    found = os.fstat(fd)
+    return found.st_dev, found.st_ino
 
 
 def _facts_fields(found):
@@ -528,8 +525,6 @@ class _WarmUp:
         self.posters = {}
         self.exit_code = 0
         self.running = True
-
-    _poster = Agent._poster
 
 
 def warm_up(base, rounds=10):

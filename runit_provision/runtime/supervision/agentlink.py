@@ -319,6 +319,13 @@ class AgentIO:
         """The side's ``supervise/event/``, kept by the agent (RemoteEvents)."""
         return RemoteEvents(self, base_fd)
 
+    def keep_events(self, poster, kept):
+        """``poster`` is opened again for every new agent while ``kept``."""
+        if kept:
+            self._posters[poster.base_fd] = poster
+        else:
+            self._posters.pop(poster.base_fd, None)
+
     # -- what only an agent is asked -------------------------------------------------------------
     def facts(self, dir_fd, log_fd, done):
         """``done(Facts)``, or ``done(None)`` when no agent can read them now (the last ones
@@ -477,7 +484,7 @@ class RemoteEvents:
 
     def open(self):
         self.is_open = True
-        self.io._posters[self.base_fd] = self
+        self.io.keep_events(self, True)
         self.reopen()
         return True
 
@@ -492,7 +499,7 @@ class RemoteEvents:
         if not self.is_open:
             return
         self.is_open = False
-        self.io._posters.pop(self.base_fd, None)
+        self.io.keep_events(self, False)
         self.io.request([b"evclose", int(post)], [self.base_fd])
 
 
