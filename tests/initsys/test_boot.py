@@ -30,7 +30,8 @@ from runit_provision.cli.main import main
 from runit_provision.hiera import load
 from runit_provision.initsys import launchers
 
-from ..runtime.processes import BASE_PATH, children_of, cmdline, running_pid, wait_until
+from ..runtime.processes import (
+    BASE_PATH, children_of, cmdline, file_size, running_pid, wait_until)
 from ..runtime.test_runit import Boot, gone, needs_namespaces, ns_pids
 
 pytestmark = pytest.mark.slow
@@ -220,7 +221,7 @@ def test_runit_as_process_1_boots_the_host_tree_and_runit_init_0_halts_it(host, 
     assert [line.split(":")[0] for line in status.stdout.splitlines()] == ["run"] * 4, status
     # the logger writes as the ticker ticks
     current = host.root / "var" / "log" / "ticker" / "current"
-    wait_until(lambda: current.exists() and current.stat().st_size > 0, what="ticker's log")
+    wait_until(lambda: file_size(current) > 0, what="ticker's log")
 
     members = host.members()
     assert host.inside("runit-init", "0").returncode == 0

@@ -16,7 +16,7 @@ from runit_provision.protocol.tai64 import tai64n_label
 
 from ..conftest import our_tool, require_c_runit
 from ..runtime.processes import (
-    BASE_PATH, SH, Group, make_service, running_pid, wait_until)
+    BASE_PATH, SH, Group, file_size, make_service, running_pid, wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -105,15 +105,6 @@ def test_follow_at_full_speed_through_rotations(tmp_path, impl, processes):
     assert_same_lines(output.read_bytes(), data)
 
 
-def _size(path):
-    """``path``'s size, 0 while it is not there — ``current`` is renamed at each rotation
-    (every 4 kB here), so it may go between a look and a stat."""
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
 @pytest.mark.parametrize("impl", ["ours", pytest.param("c", marks=pytest.mark.interop)])
 def test_follow_across_a_logger_killed_and_started_again(tmp_path, impl, processes):
     """A service writes numbered lines without pause into its logger under our runsv; the
@@ -134,7 +125,7 @@ def test_follow_across_a_logger_killed_and_started_again(tmp_path, impl, process
     for _ in range(2):
         pid = wait_until(lambda: running_pid(service / "log"), what="the logger")
         # some lines in this logger's current — or none will come: the flood is over
-        wait_until(lambda: _size(logdir / "current") > 2000
+        wait_until(lambda: file_size(logdir / "current") > 2000
                    or _all_files(logdir).endswith(b"30000\n"), what="some lines")
         os.kill(pid, signal.SIGKILL)
         wait_until(lambda: running_pid(service / "log") not in (0, pid), what="a new logger")

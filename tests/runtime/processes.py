@@ -82,6 +82,15 @@ def read_bytes(path):
         return None
 
 
+def file_size(path):
+    """``path``'s size, 0 while it is not there — a logger renames ``current`` at each
+    rotation, so it may go between a look and a stat."""
+    try:
+        return Path(path).stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def decode_side(side_dir):
     """A side's ``supervise/`` as comparable fields: no stamps, pids reduced to present/absent."""
     supervise = Path(side_dir) / "supervise"

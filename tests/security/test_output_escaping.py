@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from ..conftest import OUR_BIN
-from ..runtime.processes import BASE_PATH, wait_until
+from ..runtime.processes import BASE_PATH, file_size, wait_until
 from runit_provision.shown import shown_line, shown_name
 
 pytestmark = pytest.mark.slow
@@ -175,7 +175,7 @@ def test_n7_verify_shows_a_homes_names_escaped(sandbox):
 def test_n7_status_and_logs_show_a_users_log_lines_escaped_unless_raw(sandbox):
     sandbox.up()
     current = sandbox.home("apprun1") / "logs" / "web1" / "current"
-    wait_until(lambda: current.exists() and current.stat().st_size > 0, what="web1 logging")
+    wait_until(lambda: file_size(current) > 0, what="web1 logging")
     script = "printf '%s\\n' >> logs/web1/current" % printf_script(LOG_LINE)
     sandbox.as_user("apprun1", script)
     escaped = shown_line(os.fsdecode(LOG_LINE)).encode()
