@@ -210,10 +210,11 @@ def undeclared_problems(label, path, snapshot):
     if side is None:
         return ["%s: not in the data, and links to %s, which does not exist" % (
             label, shown_name(snapshot.node(path).target or "?"))]
-    if verdict_of(is_wanted(side, declared=False), side).is_as_wanted:
+    verdict = verdict_of(is_wanted(side, declared=False), side)
+    if verdict.is_as_wanted:
         return []
     return ["%s (not in the data)" % problem
-            for problem in side_problems(label, path, side, snapshot)]
+            for problem in side_problems(label, path, side, snapshot, verdict)]
 
 
 def service_checks(service, place, user, tree, request, staged=False):
@@ -447,20 +448,23 @@ def running_problems(label, side_dir, snapshot, logger=False):
     if side is None:
         return ["%s: no %s (%s is not a directory on the host)"
                 % (label, "logger" if logger else "service", side_dir)]
-    if verdict_of(True, side).is_as_wanted:
+    verdict = verdict_of(True, side)
+    if verdict.is_as_wanted:
         return []
-    return side_problems(label, side_dir, side, snapshot)
+    return side_problems(label, side_dir, side, snapshot, verdict)
 
 
-def side_problems(label, side_dir, side, snapshot):
-    """Why a side that should run does not: not supervised, its state unknown, or what sv
-    would say of it."""
+def side_problems(label, side_dir, side, snapshot, verdict):
+    """Why a side is not as wanted (``verdict``, health/verdict.py): not supervised, its state
+    unknown, or the verdict's words — ``not running``, ``crash-looping`` (its account, read
+    from our runsv's ``supervise/tally``, says so even while it runs between two deaths) — and
+    what sv would say of it."""
     if not side.is_supervised:
         return ["%s: not running: not supervised: %s" % (label, side.error)]
     if side.status is None:
         return ["%s: state unknown: %s" % (label, side.error)]
     from ..protocol.status import status_line
-    return ["%s: not running: %s" % (label, status_line(
+    return ["%s: %s: %s" % (label, verdict.word, status_line(
         side_dir, side.status, int(snapshot.now or 0), side.is_normally_up))]
 
 

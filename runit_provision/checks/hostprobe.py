@@ -50,6 +50,10 @@ the empty string. Paths are printed as requested (``~alice/service/web``, not th
     D PATH                             a directory whose every entry was reported (walk, tree)
     R HEX PATH                         after S, when PATH/supervise/readiness exists (a service
                                        that declares readiness): its bytes in hex, at most 4096
+    A HEX PATH                         after S, when PATH/supervise/tally exists (our runsv's
+                                       account of starts and deaths, docs/failures.md): its
+                                       bytes in hex, at most 1024 -- without it a crash loop
+                                       caught between two deaths would look as wanted
 """
 
 import base64
@@ -73,6 +77,7 @@ HEAD = 64
 # apply/fsroot.MAX_ENTRIES): a crowd planted in a home costs a look, not a side each.
 TREE_LIMIT = 10000
 READINESS_LIMIT = 4096  # of supervise/readiness (our runsv's record, docs/readiness.md)
+TALLY_LIMIT = 1024  # of supervise/tally: one line of protocol/tally.WIDTH bytes
 _PRINTABLE = frozenset(range(0x21, 0x7F)) - frozenset(b"%")
 _PRINTABLE_BYTES = bytes(sorted(_PRINTABLE))
 _KINDS = ((stat.S_ISREG, "f"), (stat.S_ISDIR, "d"), (stat.S_ISLNK, "l"), (stat.S_ISFIFO, "p"),
@@ -240,6 +245,10 @@ class Probe:
             readiness = read_once(real + b"/supervise/readiness", READINESS_LIMIT)
             if isinstance(readiness, bytes):
                 self.record(b"R", _hex(readiness), shown)
+        if ok == "up" and _stat_ok(real + b"/supervise/tally"):
+            tally = read_once(real + b"/supervise/tally", TALLY_LIMIT)
+            if isinstance(tally, bytes):
+                self.record(b"A", _hex(tally), shown)
 
     def tree(self, shown, real):
         for name, child_shown, child_real in self.listing(shown, real, resolve=True,

@@ -122,6 +122,9 @@ side_record() {  # SHOWN REAL
   if [ -f "$2/supervise/readiness" ] && [ -r "$2/supervise/readiness" ]; then
     printf 'R '; hexof "$2/supervise/readiness" 4096; printf ' '; pct "$1"; printf '\n'
   fi
+  if [ -f "$2/supervise/tally" ] && [ -r "$2/supervise/tally" ]; then
+    printf 'A '; hexof "$2/supervise/tally" 1024; printf ' '; pct "$1"; printf '\n'
+  fi
 }
 
 side() {  # SHOWN REAL

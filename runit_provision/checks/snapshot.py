@@ -204,7 +204,7 @@ class Side(SideState):
     side type (protocol.probe.SideState, whose words every check reads), with what only a
     read of a remote host has — ``path``, ``ok`` (the probe's answer for ``supervise/ok``),
     ``process_uid`` (the owner of the status' running pid), ``supervise_uid`` (the owner of
-    ``supervise/`` itself) — and the raw status and readiness bytes, decoded once every
+    ``supervise/`` itself) — and the raw status, readiness and tally bytes, decoded once every
     record has arrived (``Snapshot.resolved``: sh's probe sends sv's line after them).
 
     ``is_supervised`` is None until then, and stays None when the host could not tell (no
@@ -212,12 +212,13 @@ class Side(SideState):
     """
 
     __slots__ = ("path", "ok", "process_uid", "supervise_uid", "_raw_status",
-                 "_raw_readiness")
+                 "_raw_readiness", "_raw_tally")
 
     def __init__(self, path, ok=None, is_normally_up=True, process_uid=None,
                  supervise_uid=None, _raw_status=None):
         SideState.__init__(self, None, is_normally_up=is_normally_up)
         self.path, self.ok, self._raw_status, self._raw_readiness = path, ok, _raw_status, None
+        self._raw_tally = None
         self.process_uid, self.supervise_uid = process_uid, supervise_uid
 
     def __repr__(self):
@@ -385,6 +386,11 @@ class Snapshot:
         if side is not None:
             side._raw_readiness = readiness
 
+    def _record_A(self, tally, path):
+        side = self.sides.get(self.final(path))
+        if side is not None:
+            side._raw_tally = tally
+
     def _record_V(self, line, name, path):
         self._sv_lines.append((line, name, self.final(path)))
 
@@ -412,12 +418,13 @@ class Snapshot:
         now_ns = int(self.now) * 1_000_000_000 if self.now is not None else 0
         for side in self.sides.values():
             side.readiness = _readiness_of(side)
+            side.tally = _tally_of(side)
             side.now_ns = now_ns  # the host's clock: sv's uptimes
         return self
 
 
 _ARITY = {b"H": 3, b"E": 7, b"X": 2, b"L": 3, b"C": 4, b"S": 6, b"V": 3, b"U": 5, b"G": 2,
-          b"W": 3, b"D": 1, b"R": 2}
+          b"W": 3, b"D": 1, b"R": 2, b"A": 2}
 
 
 def _decoded(value):
@@ -486,6 +493,19 @@ def _readiness_of(side):
     if found is None or found.pid != side.status.pid or found.state == "down":
         return None
     return found
+
+
+def _tally_of(side):
+    """The side's account of starts and deaths (protocol/tally.py), what status's verdict
+    reads to tell a crash loop; None where there is none whole (the C runit keeps none)."""
+    raw = side._raw_tally
+    if raw is None or _is_errno(raw) or not side.is_supervised:
+        return None
+    from ..protocol.tally import tally_from_bytes
+    try:
+        return tally_from_bytes(bytes.fromhex(raw))
+    except ValueError:
+        return None
 
 
 def _status_or_error(raw_hex, path):

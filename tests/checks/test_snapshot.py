@@ -319,3 +319,46 @@ def test_both_probes_read_readiness_and_verify_judges_it(sandbox, host):
                                                    "pid %d" % pid)
     finally:
         runsv.close()
+
+
+def test_both_probes_read_the_tally_and_verify_sees_a_crash_loop_between_deaths(sandbox, host):
+    """A side's ``supervise/tally`` (our runsv's account, docs/failures.md) reaches the
+    snapshot through python's probe and sh's alike, so verify's ``running`` judges as
+    ``status`` does: a service that runs right now but died 6 times in the last minute is
+    crash-looping, not as wanted — without the tally that was a false green."""
+    import time
+
+    from runit_provision.checks.expected import running_problems
+    from runit_provision.protocol.tally import Tally, tally_bytes
+
+    sides = {name: sandbox / "sv" / name for name in ("looping", "calm", "plain", "torn")}
+    runsv = FakeRunsv()
+    try:
+        for side in sides.values():
+            side.mkdir(parents=True)
+            runsv.serve(side)
+        now_ns = time.time_ns()
+        looping = Tally(os.getpid(), 7, 6, 1 << 8, now_ns - 10**9, 10**7,
+                        [now_ns - seconds * 10**9 for seconds in range(1, 7)])
+        calm = Tally(os.getpid(), 2, 1, 1 << 8, now_ns - 3600 * 10**9, 10**7,
+                     [now_ns - 3600 * 10**9])
+        (sides["looping"] / "supervise" / "tally").write_bytes(tally_bytes(looping))
+        (sides["calm"] / "supervise" / "tally").write_bytes(tally_bytes(calm))
+        torn = tally_bytes(looping).replace(b"deaths=6", b"deaths=9")  # a write caught half done
+        (sides["torn"] / "supervise" / "tally").write_bytes(torn)
+        request = Request()
+        for side in sides.values():
+            request.side(str(side))
+        for python in (True, False):
+            snapshot = take_snapshot(host, request, python=python)
+            found = {name: snapshot.side(str(side)).tally for name, side in sides.items()}
+            assert found["looping"].deaths == 6 and found["calm"].deaths == 1, found
+            assert found["plain"] is None and found["torn"] is None, found
+            problems = {name: running_problems(name, str(side), snapshot)
+                        for name, side in sides.items()}
+            assert problems["calm"] == problems["plain"] == problems["torn"] == [], problems
+            assert len(problems["looping"]) == 1, problems
+            assert problems["looping"][0].startswith(
+                "looping: crash-looping: run: %s: (pid %d)" % (sides["looping"], os.getpid()))
+    finally:
+        runsv.close()
