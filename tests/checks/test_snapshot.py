@@ -23,6 +23,25 @@ def host(monkeypatch):
     return testinfra.get_host("local://")
 
 
+@pytest.fixture
+def served_sides(sandbox):
+    """Makes service directories under the sandbox that a FakeRunsv serves (closed after the
+    test), and a Request for their sides: ``sides, request = served_sides("db", "plain")``."""
+    runsv = FakeRunsv()
+
+    def make(*names):
+        sides = {name: sandbox / "sv" / name for name in names}
+        request = Request()
+        for side in sides.values():
+            side.mkdir(parents=True)
+            runsv.serve(side)
+            request.side(str(side))
+        return sides, request
+
+    yield make
+    runsv.close()
+
+
 class Counting:
     """A host that counts its runs."""
 
@@ -277,7 +296,7 @@ def test_the_python_probe_is_python_3_5():
     assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))
 
 
-def test_both_probes_read_readiness_and_verify_judges_it(sandbox, host):
+def test_both_probes_read_readiness_and_verify_judges_it(served_sides, host):
     """A side's ``supervise/readiness`` (docs/readiness.md) reaches the snapshot through
     python's probe and sh's alike, only when it is about the running pid; the ``ready`` check
     fails a running service that is still starting, or that nothing recorded."""
@@ -286,42 +305,32 @@ def test_both_probes_read_readiness_and_verify_judges_it(sandbox, host):
     from runit_provision.checks.expected import ready_problems
     from runit_provision.protocol.readiness import Readiness, readiness_bytes
 
-    sides = {name: sandbox / "sv" / name for name in ("db", "cold", "stale", "plain")}
-    runsv = FakeRunsv()
-    try:
-        for side in sides.values():
-            side.mkdir(parents=True)
-            runsv.serve(side)
-        now_ns = time.time_ns()
-        pid = os.getpid()
-        records = {"db": Readiness("ready", pid, now_ns, now_ns, "serving", 0, 0),
-                   "cold": Readiness("starting", pid, now_ns - 31 * 10**9, 0, "replaying",
-                                     0, 0),
-                   "stale": Readiness("ready", pid + 1, now_ns, now_ns, "", 0, 0)}
-        for name, record in records.items():
-            (sides[name] / "supervise" / "readiness").write_bytes(readiness_bytes(record))
-        request = Request()
-        for side in sides.values():
-            request.side(str(side))
-        by_python = take_snapshot(host, request, python=True)
-        by_sh = take_snapshot(host, request, python=False)
-        for snapshot in (by_python, by_sh):
-            found = {name: snapshot.side(str(side)).readiness for name, side in sides.items()}
-            assert found == {"db": records["db"], "cold": records["cold"], "stale": None,
-                             "plain": None}
-            problems = {name: ready_problems(name, str(side), snapshot)
-                        for name, side in sides.items()}
-            assert problems["db"] == []
-            waited = int(snapshot.now) - records["cold"].started_ns // 10**9  # the host's clock
-            assert waited >= 31
-            assert problems["cold"] == ["cold: not ready: starting for %d s: replaying" % waited]
-            assert problems["stale"][0].startswith("stale: not ready: nothing recorded for "
-                                                   "pid %d" % pid)
-    finally:
-        runsv.close()
+    sides, request = served_sides("db", "cold", "stale", "plain")
+    now_ns = time.time_ns()
+    pid = os.getpid()
+    records = {"db": Readiness("ready", pid, now_ns, now_ns, "serving", 0, 0),
+               "cold": Readiness("starting", pid, now_ns - 31 * 10**9, 0, "replaying", 0, 0),
+               "stale": Readiness("ready", pid + 1, now_ns, now_ns, "", 0, 0)}
+    for name, record in records.items():
+        (sides[name] / "supervise" / "readiness").write_bytes(readiness_bytes(record))
+    by_python = take_snapshot(host, request, python=True)
+    by_sh = take_snapshot(host, request, python=False)
+    for snapshot in (by_python, by_sh):
+        found = {name: snapshot.side(str(side)).readiness for name, side in sides.items()}
+        assert found == {"db": records["db"], "cold": records["cold"], "stale": None,
+                         "plain": None}
+        problems = {name: ready_problems(name, str(side), snapshot)
+                    for name, side in sides.items()}
+        assert problems["db"] == []
+        waited = int(snapshot.now) - records["cold"].started_ns // 10**9  # the host's clock
+        assert waited >= 31
+        assert problems["cold"] == ["cold: not ready: starting for %d s: replaying" % waited]
+        assert problems["stale"][0].startswith("stale: not ready: nothing recorded for "
+                                               "pid %d" % pid)
 
 
-def test_both_probes_read_the_tally_and_verify_sees_a_crash_loop_between_deaths(sandbox, host):
+def test_both_probes_read_the_tally_and_verify_sees_a_crash_loop_between_deaths(served_sides,
+                                                                                 host):
     """A side's ``supervise/tally`` (our runsv's account, docs/failures.md) reaches the
     snapshot through python's probe and sh's alike, so verify's ``running`` judges as
     ``status`` does: a service that runs right now but died 6 times in the last minute is
@@ -331,34 +340,24 @@ def test_both_probes_read_the_tally_and_verify_sees_a_crash_loop_between_deaths(
     from runit_provision.checks.expected import running_problems
     from runit_provision.protocol.tally import Tally, tally_bytes
 
-    sides = {name: sandbox / "sv" / name for name in ("looping", "calm", "plain", "torn")}
-    runsv = FakeRunsv()
-    try:
-        for side in sides.values():
-            side.mkdir(parents=True)
-            runsv.serve(side)
-        now_ns = time.time_ns()
-        looping = Tally(os.getpid(), 7, 6, 1 << 8, now_ns - 10**9, 10**7,
-                        [now_ns - seconds * 10**9 for seconds in range(1, 7)])
-        calm = Tally(os.getpid(), 2, 1, 1 << 8, now_ns - 3600 * 10**9, 10**7,
-                     [now_ns - 3600 * 10**9])
-        (sides["looping"] / "supervise" / "tally").write_bytes(tally_bytes(looping))
-        (sides["calm"] / "supervise" / "tally").write_bytes(tally_bytes(calm))
-        torn = tally_bytes(looping).replace(b"deaths=6", b"deaths=9")  # a write caught half done
-        (sides["torn"] / "supervise" / "tally").write_bytes(torn)
-        request = Request()
-        for side in sides.values():
-            request.side(str(side))
-        for python in (True, False):
-            snapshot = take_snapshot(host, request, python=python)
-            found = {name: snapshot.side(str(side)).tally for name, side in sides.items()}
-            assert found["looping"].deaths == 6 and found["calm"].deaths == 1, found
-            assert found["plain"] is None and found["torn"] is None, found
-            problems = {name: running_problems(name, str(side), snapshot)
-                        for name, side in sides.items()}
-            assert problems["calm"] == problems["plain"] == problems["torn"] == [], problems
-            assert len(problems["looping"]) == 1, problems
-            assert problems["looping"][0].startswith(
-                "looping: crash-looping: run: %s: (pid %d)" % (sides["looping"], os.getpid()))
-    finally:
-        runsv.close()
+    sides, request = served_sides("looping", "calm", "plain", "torn")
+    now_ns = time.time_ns()
+    looping = Tally(os.getpid(), 7, 6, 1 << 8, now_ns - 10**9, 10**7,
+                    [now_ns - seconds * 10**9 for seconds in range(1, 7)])
+    calm = Tally(os.getpid(), 2, 1, 1 << 8, now_ns - 3600 * 10**9, 10**7,
+                 [now_ns - 3600 * 10**9])
+    (sides["looping"] / "supervise" / "tally").write_bytes(tally_bytes(looping))
+    (sides["calm"] / "supervise" / "tally").write_bytes(tally_bytes(calm))
+    torn = tally_bytes(looping).replace(b"deaths=6", b"deaths=9")  # a write caught half done
+    (sides["torn"] / "supervise" / "tally").write_bytes(torn)
+    for python in (True, False):
+        snapshot = take_snapshot(host, request, python=python)
+        found = {name: snapshot.side(str(side)).tally for name, side in sides.items()}
+        assert found["looping"].deaths == 6 and found["calm"].deaths == 1, found
+        assert found["plain"] is None and found["torn"] is None, found
+        problems = {name: running_problems(name, str(side), snapshot)
+                    for name, side in sides.items()}
+        assert problems["calm"] == problems["plain"] == problems["torn"] == [], problems
+        assert len(problems["looping"]) == 1, problems
+        assert problems["looping"][0].startswith(
+            "looping: crash-looping: run: %s: (pid %d)" % (sides["looping"], os.getpid()))
