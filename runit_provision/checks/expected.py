@@ -42,7 +42,7 @@ group; nothing runs there, so the supervision checks and the PATH are left out.
 import difflib
 import posixpath
 
-from ..health.verdict import is_wanted, verdict_of
+from ..health.verdict import NOT_READY, is_wanted, verdict_of
 from ..model import USER_TREE_PREFIX, log_directory
 from ..model.units import label_of
 from ..protocol.layout import DOWN, ENV_DIR, LOG_DIR, SVLOGD_CONFIG, acted_on, path_in
@@ -449,7 +449,7 @@ def running_problems(label, side_dir, snapshot, logger=False):
         return ["%s: no %s (%s is not a directory on the host)"
                 % (label, "logger" if logger else "service", side_dir)]
     verdict = verdict_of(True, side)
-    if verdict.is_as_wanted:
+    if set(verdict.words) <= {NOT_READY}:  # still starting: the ``ready`` check says so
         return []
     return side_problems(label, side_dir, side, snapshot, verdict)
 

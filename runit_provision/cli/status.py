@@ -14,7 +14,7 @@ import time
 
 from ..apply.fsroot import FsRoot
 from ..health.status import service_statuses
-from ..health.verdict import CRASH_LOOPING, GAVE_UP
+from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY
 from ..protocol.tally import CRASH_LOOP, exit_text
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
@@ -34,8 +34,9 @@ Every declared service (system and users'), or those named, with its state, pid,
 normally up/down, want and its log side, read from the supervise files; then every other
 service linked in their service directories, marked "not in the data" (wanted up unless a down
 file says otherwise). Under the table, the last %d lines of the log of each declared service
-that is not as wanted (--logs N: N lines of every one listed; --logs 0: none). Exit 3 when a
-wanted service is not running (LSB), declared or not, 0 otherwise.
+that is not as wanted (--logs N: N lines of every one listed; --logs 0: none). Exit 3 when
+anything listed is not as wanted, declared or not: a wanted service not running (LSB),
+crash-looping, still starting (readiness), its logger down, a restart owed; 0 otherwise.
 
 NAME: as --only's (both add up): status web is status --only web.""" % DEFAULT_LOG_LINES
 
@@ -92,7 +93,10 @@ def run(args):
     stopped = [row.label for row in rows if row.verdict.is_stopped]
     unread = [{"tree": item.login, "path": item.path, "why": item.why}
               for item in rows.unread]
-    verdict = EXIT_NOT_RUNNING if stopped or unread else EXIT_OK
+    # anything not as wanted, not only what does not run: a crash loop caught between two
+    # deaths, a service still starting, a logger down (health/verdict.py), a restart owed
+    wrong = unread or any(not row.verdict.is_as_wanted or row.owed for row in rows)
+    verdict = EXIT_NOT_RUNNING if wrong else EXIT_OK
     if args.fact:
         print_json({"services": [row.as_fact() for row in rows], "not_running": stopped,
                     "unread": unread})
@@ -228,8 +232,8 @@ def why_not_running(row):
     it is: ``crash-looping: 37 deaths in 60 s, last exit 3 after 0.02 s`` — from our runtime's
     tally (``unknown`` under C runit, which keeps none); None when there is nothing to say."""
     verdict, main = row.verdict, row.main
-    if not verdict.is_service_wrong:
-        return None
+    if not verdict.is_service_wrong or NOT_READY in verdict.words:
+        return None  # nothing, or readiness_line's to say
     if GAVE_UP in verdict.words:
         return "%s: %s; sv up starts it again" % (GAVE_UP, _deaths_and_last(main))
     if main.state == "not supervised":

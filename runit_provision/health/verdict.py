@@ -11,11 +11,14 @@ which carries no verdict, the same way (``judge``). What is wrong, in this order
     gave up restarting it        runsv stopped restarting it (its give-up policy)
     crash-looping                it died tally.CRASH_LOOP's deaths within the window
     not running                  it is wanted up and does not run (neither of the above)
+    not ready                    it runs, declares readiness (docs/readiness.md), and is still
+                                 starting: what systemd calls "activating"
     its logger is STATE          it runs; its logger is wanted up and does not
     its logger is crash-looping
 
-Nothing wrong: ``as wanted``. ``is_stopped`` — wanted up and not running, whatever else is
-said — is what makes ``status`` exit 3 (LSB's "not running") and fills the fact's
+Nothing wrong: ``as wanted``. Anything else makes ``status`` exit 3 (LSB's "not running";
+`systemctl is-active` is not 0 for a service activating or auto-restarting either).
+``is_stopped`` — wanted up and not running, whatever else is said — fills the fact's
 ``not_running``. What is *wanted* (``is_wanted``) is runsv's own view: up when runsv was last
 asked for up, when it gave up restarting it, or — with no runsv — when no ``down`` file marks
 it normally down; a service the data does not declare is wanted up unless a ``down`` file
@@ -32,6 +35,7 @@ AS_WANTED = "as wanted"
 GAVE_UP = "gave up restarting it"
 CRASH_LOOPING = "crash-looping"
 NOT_RUNNING = "not running"
+NOT_READY = "not ready"
 LOGGER_IS = "its logger is %s"
 LOGGER_CRASH_LOOPING = LOGGER_IS % CRASH_LOOPING
 
@@ -74,6 +78,8 @@ def judge(service, wanted=None, running=None):
     ('its logger is down', False, False)
     >>> judge({"wanted": False, "running": False, "main": {}, "log": ""}).word
     'as wanted'
+    >>> judge({"wanted": True, "running": True, "main": {"ready": "starting"}}).word
+    'not ready'
     """
     main = service.get("main")
     main = main if isinstance(main, dict) else {}
@@ -89,6 +95,8 @@ def judge(service, wanted=None, running=None):
         words.append(CRASH_LOOPING)
     if stopped and not words:
         words.append(NOT_RUNNING)
+    if running and not words and main.get("ready") == "starting":
+        words.append(NOT_READY)
     mine = len(words)
     if log is not None and running and log.get("state") not in ("run", None) \
             and log.get("want") == "up":
