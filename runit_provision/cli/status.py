@@ -22,7 +22,7 @@ from .helptext import ONLY_HELP
 from .cached_config import kept_config
 from .inputs import ACCOUNTS_HELP, add_input_arguments
 from .logs import line_count
-from .table import print_json, print_table as output_table
+from .table import duration, print_json, print_table as output_table
 
 EXIT_OK, EXIT_ERROR, EXIT_NOT_RUNNING = 0, 1, 3
 DEFAULT_LOG_LINES = 10  # under each service not as wanted, without --logs (systemctl's -n)
@@ -170,7 +170,7 @@ def print_table(rows, stream=None):
             state += ", " + main.readiness.state  # run, ready / run, starting
         table.append((row.label if row.declared else shown_name(row.label), state,
                       str(main.pid) if main.pid else "-",
-                      _duration(main.uptime), main.normally, main.want or "-",
+                      duration(main.uptime), main.normally, main.want or "-",
                       _log_text(row.log)))
         mark = "ok" if row.is_running else "bad" if row.is_wanted else "dim"
         marks.append(mark)
@@ -267,7 +267,7 @@ def _ran_text(ran_ns):
     seconds = ran_ns / 1e9
     if seconds < 10:
         return "%.2f s" % seconds
-    return _duration(int(seconds))
+    return duration(int(seconds))
 
 
 def _log_text(log):
@@ -275,17 +275,4 @@ def _log_text(log):
         return "-"
     if log.state != "run":
         return log.state
-    return "run (pid %d) %s" % (log.pid, _duration(log.uptime))
-
-
-def _duration(seconds):
-    """``12s``, ``5m03s``, ``2h05m``, ``3d04h`` (``-`` when unknown)."""
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return "%ds" % seconds
-    if seconds < 3600:
-        return "%dm%02ds" % divmod(seconds, 60)
-    if seconds < 86400:
-        return "%dh%02dm" % (seconds // 3600, seconds % 3600 // 60)
-    return "%dd%02dh" % (seconds // 86400, seconds % 86400 // 3600)
+    return "run (pid %d) %s" % (log.pid, duration(log.uptime))

@@ -70,3 +70,16 @@ def print_table(header, rows, stream=None, marks=None, below=None, after=()):
 def print_json(document, stream=None):
     stream = stream or sys.stdout
     stream.write(json_text(document, indent=1, sort_keys=True) + "\n")
+
+
+def duration(seconds):
+    """``12s``, ``5m03s``, ``2h05m``, ``3d04h`` (``-`` when unknown)."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return "%ds" % seconds
+    if seconds < 3600:
+        return "%dm%02ds" % divmod(seconds, 60)
+    if seconds < 86400:
+        return "%dh%02dm" % (seconds // 3600, seconds % 3600 // 60)
+    return "%dd%02dh" % (seconds // 86400, seconds % 86400 // 3600)

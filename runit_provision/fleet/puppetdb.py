@@ -1,7 +1,8 @@
 """fleet: PuppetDB's query API over HTTP(S) — the one edge of the fleet room.
 
 ``facts_named(url, name)`` asks ``/pdb/query/v4`` for one fact of every active node, with PQL
-(``facts[certname, value] { name = "…" }``), as ``puppet query`` does: plain HTTP on
+(``facts[certname, value] { name = "…" }``), and ``fact_times(url)`` when each node last sent
+its facts (``nodes[certname, facts_timestamp] {}``), as ``puppet query`` does: plain HTTP on
 PuppetDB's cleartext port, or HTTPS with the agent's certificate, key and the CA (the same
 files ``puppet query`` takes from the agent's ``ssldir``). Standard library only.
 """
@@ -64,7 +65,49 @@ def pql_of_fact(name):
 
 def facts_named(url, name, context=None, timeout=30.0):
     """``{certname: value}`` of fact ``name``; PuppetDBError when PuppetDB cannot say."""
-    body = json.dumps({"query": pql_of_fact(name)}).encode()
+    return {row["certname"]: row.get("value")
+            for row in _query(url, pql_of_fact(name), context, timeout)
+            if isinstance(row, dict) and "certname" in row}
+
+
+FACT_TIMES_PQL = "nodes[certname, facts_timestamp] {}"
+
+
+def fact_times(url, context=None, timeout=30.0):
+    """``{certname: unix seconds}``: when each active node's facts were last stored (a node
+    whose agent stopped keeps its last facts: their age is what tells); PuppetDBError when
+    PuppetDB cannot say. A node with no time, or one that is not ISO 8601, is left out."""
+    found = {}
+    for row in _query(url, FACT_TIMES_PQL, context, timeout):
+        if isinstance(row, dict) and "certname" in row:
+            moment = unix_seconds(row.get("facts_timestamp"))
+            if moment is not None:
+                found[row["certname"]] = moment
+    return found
+
+
+def unix_seconds(stamp):
+    """PuppetDB's ISO 8601 UTC time as unix seconds; None when it is not one.
+
+    >>> unix_seconds("2026-11-25T12:00:00.500Z"), unix_seconds(None), unix_seconds("soon")
+    (1795608000.5, None, None)
+    """
+    from datetime import datetime, timezone
+
+    if not isinstance(stamp, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _query(url, pql, context, timeout):
+    """PuppetDB's answer to ``pql``: a list of rows; PuppetDBError when it cannot say."""
+    body = json.dumps({"query": pql}).encode()
     request = urllib.request.Request(url.rstrip("/") + QUERY_PATH, data=body, method="POST",
                                      headers={"Content-Type": "application/json",
                                               "Accept": "application/json"})
@@ -82,6 +125,5 @@ def facts_named(url, name, context=None, timeout=30.0):
     except ValueError as exc:
         raise PuppetDBError("%s%s: not JSON: %s" % (url, QUERY_PATH, exc)) from exc
     if not isinstance(answer, list):
-        raise PuppetDBError("%s%s: expected a list of facts" % (url, QUERY_PATH))
-    return {row["certname"]: row.get("value") for row in answer
-            if isinstance(row, dict) and "certname" in row}
+        raise PuppetDBError("%s%s: expected a list of rows for %s" % (url, QUERY_PATH, pql))
+    return answer

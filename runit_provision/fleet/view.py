@@ -4,6 +4,10 @@ A node's fact is what ``runit-provision status --fact`` printed there (the Puppe
 external fact): ``services`` (each with its ``main`` and ``log`` sides) and ``not_running``.
 Facter turns the CLI's JSON ``null`` into ``""``; both read as "none" here. Whether a
 service is as wanted is its node's verdict (health/verdict.py), which the fact carries.
+
+A fact is as old as the node's last agent run that sent it: a node whose agent stopped keeps
+its last "as wanted" in PuppetDB for ever. ``stale_nodes`` names those whose facts are older
+than a bound, so that silence is never read as health.
 """
 
 from ..health.verdict import AS_WANTED, judge
@@ -61,6 +65,27 @@ def _problem(node, service, not_running):
     return Problem(node, label, str(main.get("state") or UNKNOWN),
                    str(main.get("want") or "-"), words,
                    str(main.get("last_exit") or UNKNOWN), str(main.get("deaths") or UNKNOWN))
+
+
+def stale_nodes(facts, times, now, after):
+    """The nodes of ``facts`` whose facts were stored more than ``after`` seconds before
+    ``now`` (``times``: ``{certname: unix seconds}``, puppetdb.fact_times), as ``[(certname,
+    age in whole seconds, or None when PuppetDB gave no time)]`` by node; none when ``after``
+    is 0.
+
+    >>> stale_nodes({"a": {}, "b": {}, "c": {}}, {"a": 100.0, "b": 3000.0}, 4000.0, 3600)
+    [('a', 3900), ('c', None)]
+    """
+    if not after:
+        return []
+    found = []
+    for node in sorted(facts):
+        moment = times.get(node)
+        if moment is None:
+            found.append((node, None))
+        elif now - moment > after:
+            found.append((node, int(now - moment)))
+    return found
 
 
 COLUMNS = ("NODE", "SERVICE", "STATE", "WANT", "WHY", "LAST EXIT", "DEATHS")

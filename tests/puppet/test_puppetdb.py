@@ -65,6 +65,15 @@ def test_fleet_status_and_the_documented_queries_against_puppetdb(puppetdb, live
     report = json.loads(capsys.readouterr().out)
     assert [row["node"] for row in report["not_as_wanted"] if row["node"] in facts] == [
         LOOPING]
+    assert not [row for row in report["stale"] if row["node"] in facts]  # stored just now
+
+    def stale_ours():
+        """Our nodes listed stale under a bound of 1 s (PuppetDB's facts_timestamp)."""
+        capsys.readouterr()
+        main(["fleet", "status", "--puppetdb", puppetdb.url, "--json", "--stale-after", "1"])
+        return {row["node"] for row in json.loads(capsys.readouterr().out)["stale"]} >= set(
+            facts)
+    wait_until(stale_ours, timeout=30, what="our nodes' facts older than 1 s, listed stale")
 
     # the docs' queries, about a node of ours where they name one
     queries = [query.replace("web01.example.com", LOOPING) for query in documented_queries()]
