@@ -23,7 +23,7 @@ import pytest
 from runit_provision.protocol.status import stat_text
 
 from ..conftest import IN_CI, OUR_BIN, require_c_runit
-from .processes import status_record, wait_until
+from .processes import comm, status_record, wait_until
 from .transcript import normalise
 
 C_SV = "/usr/bin/sv"
@@ -308,6 +308,10 @@ def test_signal_commands_keep_the_process(pair):
     pair.add("svc")
     pair.start("svc")
     pids = {impl: tree.pid("svc") for impl, tree in pair.trees.items()}
+    # the signals are ignored once ./run's shell has run its trap: it has when it became sleep
+    # (runsv knows the pid from the fork; on a busy machine the shell can still be starting)
+    wait_until(lambda: {comm(pid) for pid in pids.values()} == {"sleep"},
+               what="./run's trap set: sleep runs")
     for command in ("hup", "alarm", "interrupt", "quit", "1", "2", "reload"):
         assert pair.same("-v", command, "svc") == (0, "ok: run: svc: (pid N) Ns\n", "")
     assert pair.same("-v", "pause", "svc") == (0, "ok: run: svc: (pid N) Ns, paused\n", "")
