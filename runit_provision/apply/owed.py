@@ -22,7 +22,7 @@ for the Job, and observe.py reads it back.
 """
 
 import posixpath
-from collections import namedtuple
+from ..protocol.tuples import named_tuple
 
 OWED_NAME = ".pending-restarts"
 # The actions written down before the first write (steps.OWED_ACTIONS are these words): by
@@ -30,7 +30,7 @@ OWED_NAME = ".pending-restarts"
 ACTIONS = ("restart", "hup")
 
 
-class Owed(namedtuple("Owed", "action target label reason")):
+class Owed(named_tuple("Owed", "action target label reason")):
     """One owed command: ``action`` (restart or hup), ``target`` (the side's directory, a final
     path), ``label`` (as messages name it) and ``reason``."""
 

@@ -20,16 +20,16 @@ every scan). ``undeclared(service_dirs, links, fs)`` lists them by that rule, th
 
 import posixpath
 import stat
-from collections import namedtuple
 
 from ..errors import LimitError, UnsafePathError
+from ..protocol.tuples import named_tuple
 from .fsroot import MAX_ENTRIES
 
 LEFT_ALONE = "apply leaves it alone"
 
 
-class Undeclared(namedtuple("Undeclared", "login name path side why owner",
-                            defaults=(None,))):
+class Undeclared(named_tuple("Undeclared", "login name path side why owner",
+                             defaults=(None,))):
     """An entry of a service directory the data does not declare. ``login``: whose tree
     (None: the system's); ``path``: the entry; ``side``: the directory its state is read from
     (the entry, or where a user's link leads), None when it is not read — ``why`` says why
@@ -49,7 +49,7 @@ class Undeclared(namedtuple("Undeclared", "login name path side why owner",
         return self.side is None and self.why is not None and self.why.startswith(NOWHERE)
 
 
-class Unread(namedtuple("Unread", "login path why")):
+class Unread(named_tuple("Unread", "login path why")):
     """A service directory that could not be listed: ``login`` (None: the system's), its
     ``path``, ``why``."""
 
