@@ -21,8 +21,8 @@ The text is pure (``owed_text``, ``owed_from_text``); ``OwedLedger`` writes it t
 for the Job, and observe.py reads it back.
 """
 
-import posixpath
 from ..protocol.tuples import named_tuple
+from ..protocol.without_os import join
 
 OWED_NAME = ".pending-restarts"
 # The actions written down before the first write (steps.OWED_ACTIONS are these words): by
@@ -39,7 +39,7 @@ class Owed(named_tuple("Owed", "action target label reason")):
 
 def owed_path(sv_dir):
     """Where the restarts owed for the tree of ``sv_dir`` are written down."""
-    return posixpath.join(sv_dir, OWED_NAME)
+    return join(sv_dir, OWED_NAME)
 
 
 def owed_text(owed):

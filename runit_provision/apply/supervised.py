@@ -18,11 +18,11 @@ every scan). ``undeclared(service_dirs, links, fs)`` lists them by that rule, th
   another user's service can never make root show it in that user's tree.
 """
 
-import posixpath
 import stat
 
 from ..errors import LimitError, UnsafePathError
 from ..protocol.tuples import named_tuple
+from ..protocol.without_os import dirname
 from .fsroot import MAX_ENTRIES
 
 LEFT_ALONE = "apply leaves it alone"
@@ -108,7 +108,7 @@ def _entry(fs, login, name, path, info):
         side = path
         if info.st_uid not in fs.trusted_uids:  # FsRoot would refuse it: follow it here, once
             target = fs.readlink(path)
-            side = target if target.startswith("/") else posixpath.dirname(path) + "/" + target
+            side = target if target.startswith("/") else dirname(path) + "/" + target
         found = fs.dir_stat(side)
     except NotADirectoryError:
         return None  # a link to a file: runsvdir skips it too

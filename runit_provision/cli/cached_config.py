@@ -37,9 +37,11 @@ is built as without a cache. An entry is written to a new file and renamed over 
 """
 
 import marshal
-import os
+import posix
 import stat
 import time
+
+from ..protocol.without_os import abspath, dirname, environ as current_environ, join
 
 CACHE_DIR = "/var/cache/runit-provision"
 CACHE_VARIABLE = "RUNIT_PROVISION_CACHE"
@@ -60,7 +62,7 @@ _TUPLE, _RECORD, _READY, _LIST, _DICT = 0, 1, 2, 3, 4
 def kept_config(args, environ=None):
     """The validated Config of the command line's data, facts and accounts (DataError as
     ``inputs.config_from_args``'s), from the cache when it holds them as they are."""
-    place = cache_directory(os.environ if environ is None else environ)
+    place = cache_directory(current_environ() if environ is None else environ)
     key = _key(args)
     if place is not None:
         config = _kept(place, key, args)
@@ -80,17 +82,17 @@ def kept_config(args, environ=None):
 
 def cache_directory(environ):
     """The cache's directory, or None: not root, none wanted, or one not root's alone."""
-    if os.geteuid() != 0:
+    if posix.geteuid() != 0:
         return None
     path = environ.get(CACHE_VARIABLE, CACHE_DIR)
     if not path:
         return None
-    path = os.path.abspath(path)
-    parent = os.path.dirname(path)
+    path = abspath(path)
+    parent = dirname(path)
     if not _is_roots_alone(parent, walk=True):
         return None
     try:
-        os.mkdir(path, 0o700)
+        posix.mkdir(path, 0o700)
     except FileExistsError:
         pass
     except OSError:
@@ -102,15 +104,15 @@ def _is_roots_alone(path, walk=False):
     """Whether directory ``path`` (not a link) is root's and only root may change what it
     holds — with ``walk``, each directory above it too (a sticky one may be others')."""
     try:
-        info = os.lstat(path)
+        info = posix.lstat(path)
     except OSError:
         return False
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
         return False
     while walk and path != "/":
-        path = os.path.dirname(path)
+        path = dirname(path)
         try:
-            info = os.lstat(path)
+            info = posix.lstat(path)
         except OSError:
             return False
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or (
@@ -121,7 +123,7 @@ def _is_roots_alone(path, walk=False):
 
 def _key(args):
     """The command line's inputs, as absolute paths (None: not given)."""
-    return tuple(None if value is None else os.path.abspath(value)
+    return tuple(None if value is None else abspath(value)
                  for value in (args.data, args.hiera, args.facts, args.root, args.passwd,
                                args.group))
 
@@ -159,27 +161,27 @@ def _read_trusted(place, name):
     """The entry's bytes, when it is a regular file of root's alone with one link; None
     otherwise."""
     try:
-        fd = os.open(os.path.join(place, name),
-                     os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = posix.open(join(place, name),
+                     posix.O_RDONLY | posix.O_NOFOLLOW | posix.O_NONBLOCK | posix.O_CLOEXEC)
     except OSError:
         return None
     try:
-        info = os.fstat(fd)
+        info = posix.fstat(fd)
         if (not stat.S_ISREG(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022
                 or info.st_nlink != 1 or info.st_size > MAX_BYTES):
             return None
-        return os.read(fd, info.st_size + 1)
+        return posix.read(fd, info.st_size + 1)
     except OSError:
         return None
     finally:
-        os.close(fd)
+        posix.close(fd)
 
 
 def _stat(path):
     """What says a file changed: ``(device, inode, size, mtime, ctime)``; None when it does
     not exist; ``()`` when it cannot be told (never equal to what was kept)."""
     try:
-        info = os.stat(path)
+        info = posix.stat(path)
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
@@ -267,13 +269,13 @@ def _entry(key, args, found, started):
     paths = [path for path in key[:3] if path is not None] + files + directories
     for directory in directories:
         try:
-            paths.extend(os.path.join(directory, name) for name in sorted(os.listdir(directory)))
+            paths.extend(join(directory, name) for name in sorted(posix.listdir(directory)))
         except OSError:
             return None
     root, passwd, group = key[3:]
     paths.extend(path for path in (passwd, group) if path is not None)
     if root is not None:
-        paths.extend(os.path.join(root, "etc", name) for name in ("passwd", "group"))
+        paths.extend(join(root, "etc", name) for name in ("passwd", "group"))
     paths.extend(module.__file__ for name, module in sorted(sys.modules.items())
                  if name.startswith(MAKERS) and getattr(module, "__file__", None))
     seen = [(path, _stat(path)) for path in dict.fromkeys(paths)]
@@ -353,22 +355,22 @@ def _keep(place, key, entry):
     """Writes the entry (a new file renamed over the old); what cannot be written is not
     kept, silently: the cache only saves time."""
     name = _name(key)
-    temporary = os.path.join(place, ".%s.%d" % (name, os.getpid()))
+    temporary = join(place, ".%s.%d" % (name, posix.getpid()))
     try:
         data = marshal.dumps(entry)
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                     | os.O_CLOEXEC, 0o600)
+        fd = posix.open(temporary, posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL | posix.O_NOFOLLOW
+                     | posix.O_CLOEXEC, 0o600)
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[posix.write(fd, view):]
         finally:
-            os.close(fd)
-        os.rename(temporary, os.path.join(place, name))
+            posix.close(fd)
+        posix.rename(temporary, join(place, name))
         _prune(place)
     except (OSError, ValueError):
         try:
-            os.unlink(temporary)
+            posix.unlink(temporary)
         except OSError:
             pass
 
@@ -376,14 +378,14 @@ def _keep(place, key, entry):
 def _prune(place):
     """At most MAX_ENTRIES entries: the least recently written go."""
     entries = []
-    for name in os.listdir(place):
+    for name in posix.listdir(place):
         if name.startswith("config-"):
             try:
-                entries.append((os.lstat(os.path.join(place, name)).st_mtime_ns, name))
+                entries.append((posix.lstat(join(place, name)).st_mtime_ns, name))
             except OSError:
                 pass
     for _, name in sorted(entries)[:-MAX_ENTRIES]:
         try:
-            os.unlink(os.path.join(place, name))
+            posix.unlink(join(place, name))
         except OSError:
             pass

@@ -19,10 +19,9 @@ A unit's ``label`` is how every verb prints it, one of the forms accepted: ``web
 ``runsvdir-alice``, ``alice/app``. Pure: no disk.
 """
 
-import posixpath
-
 from ..errors import ServiceNameError
 from ..protocol.layout import LOG_DIR
+from ..protocol.without_os import dirname, join
 from . import USER_TREE_PREFIX, log_directory
 
 USER_MARK = "~"  # ~LOGIN/NAME: the shell's spelling of a user's, accepted as LOGIN/NAME
@@ -96,14 +95,14 @@ def declared_units(config):
         user = config.users[login]
         name = USER_TREE_PREFIX + login
         units.append(ServiceUnit(
-            name=name, label=name, login=None, path=posixpath.join(config.sv_dir, name),
-            link=posixpath.join(config.service_dir, name), log_dir=user.log_dir,
+            name=name, label=name, login=None, path=join(config.sv_dir, name),
+            link=join(config.service_dir, name), log_dir=user.log_dir,
             home=None, has_env=True, restart_on_change=True, is_down=False,
             is_enabled=True, is_absent=False, for_login=login))
     for login in sorted(config.users):
         user = config.users[login]
         units += [_unit(user.services[name], name, login, user.sv_dir, user.service_dir,
-                        posixpath.dirname(user.log_dir), user.home)
+                        dirname(user.log_dir), user.home)
                   for name in sorted(user.services)]
     return units
 
@@ -126,7 +125,7 @@ def selected_units(config, labels=None):
 def _unit(service, name, login, sv_dir, service_dir, log_parent, home):
     return ServiceUnit(
         name=name, label=label_of(login, name), login=login,
-        path=posixpath.join(sv_dir, name), link=posixpath.join(service_dir, name),
+        path=join(sv_dir, name), link=join(service_dir, name),
         log_dir=log_directory(service, log_parent), home=home,
         has_env=service.env is not None, restart_on_change=service.restart_on_change is not False,
         is_down=bool(service.down), is_enabled=service.enabled is not False,

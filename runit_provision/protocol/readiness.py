@@ -14,7 +14,7 @@ Three pure parts, each with sample input:
   ``status`` and metrics (docs/readiness.md). The 20-byte ``status`` is never touched.
 """
 
-import os
+import posix
 
 from .layout import READINESS
 from .tuples import named_tuple
@@ -207,13 +207,13 @@ def read_readiness_at(supervise_fd):
     never waited on, at most 4 KiB); None when there is none or it is not a whole one (it is
     renamed into place: a reader never sees half of one)."""
     try:
-        fd = os.open(READINESS, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
+        fd = posix.open(READINESS, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW | posix.O_CLOEXEC,
                      dir_fd=supervise_fd)
     except OSError:
         return None
     try:
-        return readiness_from_bytes(os.read(fd, 4096))
+        return readiness_from_bytes(posix.read(fd, 4096))
     except OSError:
         return None
     finally:
-        os.close(fd)
+        posix.close(fd)

@@ -298,7 +298,7 @@ def test_a_directory_others_can_write_is_not_used(tmp_path, cache, built, harm):
 
 def test_not_root_no_cache(tmp_path, cache, built, monkeypatch):
     args, _ = kept_entry(tmp_path, cache)
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(cached_config.posix, "geteuid", lambda: 1000)
     cached_config.kept_config(args)
     assert len(built) == 2
 
