@@ -47,11 +47,16 @@ class ServiceUnit:
                  "has_env", "restart_on_change", "is_down", "is_enabled", "is_absent",
                  "adopts", "waits_ready")
 
-    def __init__(self, **fields):
-        for name in self.__slots__:
-            setattr(self, name, fields.pop(name, None))
-        if fields:
-            raise TypeError("unknown fields: %s" % ", ".join(sorted(fields)))
+    # each field by name (a view lists every unit up to three times: a loop over **fields
+    # was half of that)
+    def __init__(self, *, name=None, label=None, login=None, for_login=None, path=None,
+                 link=None, log_dir=None, home=None, has_env=None, restart_on_change=None,
+                 is_down=None, is_enabled=None, is_absent=None, adopts=None, waits_ready=None):
+        self.name, self.label, self.login, self.for_login = name, label, login, for_login
+        self.path, self.link, self.log_dir, self.home = path, link, log_dir, home
+        self.has_env, self.restart_on_change, self.is_down = has_env, restart_on_change, is_down
+        self.is_enabled, self.is_absent, self.adopts = is_enabled, is_absent, adopts
+        self.waits_ready = waits_ready
 
     @property
     def has_log(self):
