@@ -40,7 +40,8 @@ too).
 
 With ``--baseline DIR`` (a checkout of an earlier commit: ``git archive COMMIT | tar -x -C
 DIR``), the daily views, ``--since`` and the full merge of that code are timed too, through a
-launcher of their own, interleaved with the others: a table of before and now.
+launcher of their own (and its kept Config in a cache of its own), interleaved with the others:
+a table of before and now.
 
 Usage: ``.venv/bin/python bench/logs_journal.py [--set DIR] [--runs N] [--big] [--json FILE]
 [--baseline DIR]``
@@ -164,16 +165,18 @@ def site_packages():
 
 
 def kept_config(base, commands):
-    """The cache filled for the data commands: their data must be older than what
-    cli/cached_config.py calls racy, then one run of each keeps the Config."""
+    """The cache filled for the data commands (argvs, or ``(argv, {variable: value})`` as in
+    ``timed``): their data must be older than what cli/cached_config.py calls racy, then one
+    run of each keeps the Config."""
     from runit_provision.cli.cached_config import RACY_NS
     info = (base / "data.yaml").stat()
     wait = max(info.st_mtime_ns, info.st_ctime_ns) + RACY_NS - time.time_ns()
     if wait > 0:
         time.sleep(wait / 1e9 + 0.1)
     for command in commands:
+        command, extra = command if isinstance(command, tuple) else (command, {})
         subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=False)
+                       env=dict(os.environ, **extra), check=False)
 
 
 def measure(base, runs, baseline=None):
@@ -193,9 +196,14 @@ def measure(base, runs, baseline=None):
     before = {}
     if baseline is not None:
         old = launcher_of(base / "launcher-before.py", baseline)
+        # the code before keeps its Config in a cache of its own: an entry of another format
+        # is not used but made again, and the two would remake each other's at every run
+        own = {"RUNIT_PROVISION_CACHE": os.environ["RUNIT_PROVISION_CACHE"] + "-before"}
+        kept_config(base, [(old + tail_name, own), (old + status, own)])
         before = {"since": {"since_before": old + since},
-                  "short": {"tail_before": old + tail, "tail_name_before": old + tail_name,
-                            "status_before": old + status},
+                  "short": {"tail_before": old + tail,
+                            "tail_name_before": (old + tail_name, own),
+                            "status_before": (old + status, own)},
                   "long": {"merge_before": old + merge}}
     found = timed(dict({"since_ours": ours + since, "since_fast": fast + since,
                         "since_journal": journal + ["--since", "-1h"]},
