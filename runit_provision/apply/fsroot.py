@@ -35,7 +35,7 @@ No walk recurses: a tree is removed by an iterative walk down, by descriptor.
 
 import errno
 import itertools
-import posix
+import posix  # not os, on the daily views' path: protocol/without_os.py says why
 import stat
 
 from ..errors import ApplyError, LimitError, UnsafePathError

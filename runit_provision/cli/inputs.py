@@ -7,7 +7,7 @@ data + facts + accounts -> Config) and to the one rule of which passwd and group
 reads, import included (``accounts.databases.databases_for``).
 """
 
-import posix
+import posix  # not os, on the daily views' path: protocol/without_os.py says why
 
 from .default_data import HIERA_HELP, reads_data
 from .helptext import ACCOUNTS_HELP  # noqa: F401 (the commands that read inputs show it)

@@ -16,7 +16,7 @@ so one whose plan cannot be shown changes nothing.
 """
 
 import gc
-import posix
+import posix  # not os, on the daily views' path: protocol/without_os.py says why
 import sys
 
 from .. import __version__

@@ -14,7 +14,7 @@ Every open is of a file in a directory someone else may own: non-blocking (a FIF
 
 import errno
 import io
-import posix
+import posix  # not os, on the daily views' path: protocol/without_os.py says why
 import stat
 
 from ..protocol.layout import CURRENT

@@ -24,7 +24,7 @@ Streaming: memory holds a batch per source, never the selection.
 """
 
 import itertools
-import posix
+import posix  # not os, on the daily views' path: protocol/without_os.py says why
 
 try:  # the C partial functools hands out, without the collections and more it imports
     from _functools import partial as _partial

@@ -14,7 +14,7 @@ Three pure parts, each with sample input:
   ``status`` and metrics (docs/readiness.md). The 20-byte ``status`` is never touched.
 """
 
-import posix
+import posix  # not os, on the daily views' path: protocol/without_os.py says why
 
 from .layout import READINESS
 from .tuples import named_tuple
@@ -207,8 +207,8 @@ def read_readiness_at(supervise_fd):
     never waited on, at most 4 KiB); None when there is none or it is not a whole one (it is
     renamed into place: a reader never sees half of one)."""
     try:
-        fd = posix.open(READINESS, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW | posix.O_CLOEXEC,
-                     dir_fd=supervise_fd)
+        fd = posix.open(READINESS, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW
+                        | posix.O_CLOEXEC, dir_fd=supervise_fd)
     except OSError:
         return None
     try:
