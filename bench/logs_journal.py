@@ -40,10 +40,13 @@ too).
 
 With ``--baseline DIR`` (a checkout of an earlier commit: ``git archive COMMIT | tar -x -C
 DIR``), the daily views, ``--since`` and the full merge of that code are timed too, through a
-launcher of their own, interleaved with the others: a table of before and now.
+launcher of their own (and its kept Config in a cache of its own), interleaved with the others:
+a table of before and now.
+
+With ``--views N``, only (b) and (d) are timed, N rounds: the start-cost budget alone.
 
 Usage: ``.venv/bin/python bench/logs_journal.py [--set DIR] [--runs N] [--big] [--json FILE]
-[--baseline DIR]``
+[--baseline DIR] [--views N]``
 """
 
 import argparse
@@ -164,21 +167,24 @@ def site_packages():
 
 
 def kept_config(base, commands):
-    """The cache filled for the data commands: their data must be older than what
-    cli/cached_config.py calls racy, then one run of each keeps the Config."""
+    """The cache filled for the data commands (argvs, or ``(argv, {variable: value})`` as in
+    ``timed``): their data must be older than what cli/cached_config.py calls racy, then one
+    run of each keeps the Config."""
     from runit_provision.cli.cached_config import RACY_NS
     info = (base / "data.yaml").stat()
     wait = max(info.st_mtime_ns, info.st_ctime_ns) + RACY_NS - time.time_ns()
     if wait > 0:
         time.sleep(wait / 1e9 + 0.1)
     for command in commands:
+        command, extra = command if isinstance(command, tuple) else (command, {})
         subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=False)
+                       env=dict(os.environ, **extra), check=False)
 
 
-def measure(base, runs, baseline=None):
+def measure(base, runs, baseline=None, views=None):
     """The figures of one set; ``baseline``: a checkout of the code before (its commands
-    ``*_before``, through a launcher of their own, interleaved with the others)."""
+    ``*_before``, through a launcher of their own, interleaved with the others); ``views``:
+    only the daily views (b) and the floors (d), that many rounds."""
     logs_dir = base / "var" / "log"
     dirs = [str(logs_dir / ("svc%02d" % index)) for index in range(SERVICES)]
     ours = [str(BIN / "runit-provision")]
@@ -193,25 +199,33 @@ def measure(base, runs, baseline=None):
     before = {}
     if baseline is not None:
         old = launcher_of(base / "launcher-before.py", baseline)
+        # the code before keeps its Config in a cache of its own: an entry of another format
+        # is not used but made again, and the two would remake each other's at every run
+        own = {"RUNIT_PROVISION_CACHE": os.environ["RUNIT_PROVISION_CACHE"] + "-before"}
+        kept_config(base, [(old + tail_name, own), (old + status, own)])
         before = {"since": {"since_before": old + since},
-                  "short": {"tail_before": old + tail, "tail_name_before": old + tail_name,
-                            "status_before": old + status},
+                  "short": {"tail_before": old + tail,
+                            "tail_name_before": (old + tail_name, own),
+                            "status_before": (old + status, own)},
                   "long": {"merge_before": old + merge}}
+    short = dict({"tail_ours": ours + tail,
+                  "tail_fast": fast + tail,
+                  "tail_name_ours": ours + tail_name,
+                  "tail_name_fast": fast + tail_name,
+                  "tail_name_uncached": (fast + tail_name, NO_CACHE),
+                  "status_ours": ours + status,
+                  "status_fast": fast + status,
+                  "status_uncached": (fast + status, NO_CACHE),
+                  "tail_journal": journal + ["-n", "10", "-u", "svc03"],
+                  "floor": [FLOOR, "-S", "-I", "-c", "pass"],
+                  "venv_python": [str(BIN / "python"), "-c", "pass"]},
+                 **before.get("short", {}))
+    if views:
+        return timed(short, views)
     found = timed(dict({"since_ours": ours + since, "since_fast": fast + since,
                         "since_journal": journal + ["--since", "-1h"]},
                        **before.get("since", {})), runs)
-    found.update(timed(dict({"tail_ours": ours + tail,
-                             "tail_fast": fast + tail,
-                             "tail_name_ours": ours + tail_name,
-                             "tail_name_fast": fast + tail_name,
-                             "tail_name_uncached": (fast + tail_name, NO_CACHE),
-                             "status_ours": ours + status,
-                             "status_fast": fast + status,
-                             "status_uncached": (fast + status, NO_CACHE),
-                             "tail_journal": journal + ["-n", "10", "-u", "svc03"],
-                             "floor": [FLOOR, "-S", "-I", "-c", "pass"],
-                             "venv_python": [str(BIN / "python"), "-c", "pass"]},
-                            **before.get("short", {})), max(runs, 15)))
+    found.update(timed(short, max(runs, 15)))
     found.update(timed(dict({"one_ours": ours + ["logs", "--dir", dirs[3], "-o", "cat"],
                              "one_journal": journal + ["-u", "svc03", "-o", "cat"],
                              "merge_ours": ours + merge, "merge_fast": fast + merge,
@@ -260,6 +274,8 @@ def report(size, found):
         return "%.2fx (%.2fx)" % (found[top] / found[bottom],
                                   found[top + "_cpu"] / found[bottom + "_cpu"])
     for title, ours, theirs in ROWS:
+        if ours not in found:
+            continue  # --views: the daily views alone
         print("| %s | %s | %s | %s | %s |" % (title, pair(ours), pair(theirs),
                                               ratio(ours, theirs), ratio(ours, "floor")))
     for title, ours in STATUS_ROWS:
@@ -268,10 +284,14 @@ def report(size, found):
         pair("floor"), pair("venv_python")))
     if "tail_before" in found:
         print("# %s: the code before (--baseline) and now, -S -I launcher" % size)
-        print("| figure | before | now | now / before |")
-        print("|---|---|---|---|")
+        print("| figure | before | now | now / before | before / floor | now / floor |")
+        print("|---|---|---|---|---|---|")
         for title, old, new in BEFORE_ROWS:
-            print("| %s | %s | %s | %s |" % (title, pair(old), pair(new), ratio(new, old)))
+            if old not in found:
+                continue
+            print("| %s | %s | %s | %s | %s | %s |" % (
+                title, pair(old), pair(new), ratio(new, old), ratio(old, "floor"),
+                ratio(new, "floor")))
 
 
 def main(argv=None):
@@ -281,6 +301,9 @@ def main(argv=None):
     parser.add_argument("--big", action="store_true", help="the 1 GB set too")
     parser.add_argument("--fresh", type=float, default=30,
                         help="minutes a set stays usable (its last hour must hold lines)")
+    parser.add_argument("--views", type=int, metavar="N",
+                        help="only the daily views (b) and the floors (d), N rounds: their "
+                             "start-cost budget, without the minutes of the rest")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--baseline", metavar="DIR",
                         help="a checkout of the code before (git archive of a commit), timed "
@@ -303,7 +326,7 @@ def main(argv=None):
         started = time.perf_counter()
         make_set(base, megabytes, args.fresh)
         print("# set %s ready in %.0f s" % (base, time.perf_counter() - started), flush=True)
-        results[megabytes] = measure(base, args.runs, args.baseline)
+        results[megabytes] = measure(base, args.runs, args.baseline, args.views)
         report("%d MB" % megabytes, results[megabytes])
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

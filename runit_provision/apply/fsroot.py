@@ -35,13 +35,14 @@ No walk recurses: a tree is removed by an iterative walk down, by descriptor.
 
 import errno
 import itertools
-import os
+import posix  # not os, on the daily views' path: protocol/without_os.py says why
 import stat
 
 from ..errors import ApplyError, LimitError, UnsafePathError
+from ..protocol.without_os import abspath
 
-DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+DIR_FLAGS = posix.O_RDONLY | posix.O_DIRECTORY | posix.O_NOFOLLOW | posix.O_CLOEXEC
+READ_FLAGS = posix.O_RDONLY | posix.O_NOFOLLOW | posix.O_NONBLOCK | posix.O_CLOEXEC
 # The most of a file read to compare it: the files the applier writes are scripts and values;
 # a larger one (a user's, planted) is not read — and so replaced whole — never read without
 # an end (a file that keeps growing, a sparse terabyte).
@@ -90,20 +91,20 @@ class FsRoot:
     read_limit = READ_LIMIT  # the most ``read_file`` reads (import says so of a larger file)
 
     def __init__(self, root="/", trusted_uids=None):
-        self.root = os.path.abspath(root)
-        self.trusted_uids = frozenset({0, os.geteuid()} if trusted_uids is None
+        self.root = abspath(root)
+        self.trusted_uids = frozenset({0, posix.geteuid()} if trusted_uids is None
                                       else trusted_uids)
         try:
-            root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            root_fd = posix.open(self.root, posix.O_RDONLY | posix.O_DIRECTORY | posix.O_CLOEXEC)
         except OSError as exc:
             raise ApplyError("cannot open the root %s: %s" % (self.root, exc.strerror)) from exc
         self._root = (root_fd, ())
         self._cache = {}  # path -> (fd, real path), least recently used first
         self._devices = {}  # st_dev -> a descriptor on that file system, for sync()
         self._noted = {}  # directory -> (uid, gid) a new entry there gets
-        self._euid, self._egid = os.geteuid(), os.getegid()
-        self._umask = os.umask(0o022)
-        os.umask(self._umask)
+        self._euid, self._egid = posix.geteuid(), posix.getegid()
+        self._umask = posix.umask(0o022)
+        posix.umask(self._umask)
 
     # -- names ---------------------------------------------------------------------------
     def host_path(self, path):
@@ -134,7 +135,7 @@ class FsRoot:
         self._cache[path] = found
         while len(self._cache) > CACHE_SIZE:
             fd, _ = self._cache.pop(next(iter(self._cache)))
-            os.close(fd)
+            posix.close(fd)
         return found
 
     def _step(self, fd, real, name, hops, wanted):
@@ -144,38 +145,38 @@ class FsRoot:
             real = real if name == "." else real[:-1]
             return self._open_real(real), real
         try:
-            return os.open(name, DIR_FLAGS, dir_fd=fd), real + (name,)
+            return posix.open(name, DIR_FLAGS, dir_fd=fd), real + (name,)
         except OSError as exc:
             if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
                 raise type(exc)(exc.errno, exc.strerror, self.host_path(wanted)) from None
         here = "/" + "/".join(real + (name,))
-        info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        info = posix.stat(name, dir_fd=fd, follow_symlinks=False)
         if not stat.S_ISLNK(info.st_mode):
-            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR),
+            raise NotADirectoryError(errno.ENOTDIR, posix.strerror(errno.ENOTDIR),
                                      self.host_path(here))
         self.check_link_owner(here, info)
         hops[0] -= 1
         if hops[0] < 0:
-            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), self.host_path(wanted))
-        target = os.readlink(name, dir_fd=fd)
+            raise OSError(errno.ELOOP, posix.strerror(errno.ELOOP), self.host_path(wanted))
+        target = posix.readlink(name, dir_fd=fd)
         start, current = (self._root[0], ()) if target.startswith("/") else (fd, real)
-        current_fd = os.dup(start)  # ours to close, whatever the walk below does
+        current_fd = posix.dup(start)  # ours to close, whatever the walk below does
         for part in target.split("/"):
             if not part:
                 continue
             try:
                 next_fd, current = self._step(current_fd, current, part, hops, wanted)
             finally:
-                os.close(current_fd)
+                posix.close(current_fd)
             current_fd = next_fd
         return current_fd, current
 
     def _open_real(self, parts):
         """A new descriptor for a real path (no links in it), walked from root."""
-        fd = os.dup(self._root[0])
+        fd = posix.dup(self._root[0])
         for part in parts:
-            next_fd = os.open(part, DIR_FLAGS, dir_fd=fd)
-            os.close(fd)
+            next_fd = posix.open(part, DIR_FLAGS, dir_fd=fd)
+            posix.close(fd)
             fd = next_fd
         return fd
 
@@ -191,7 +192,7 @@ class FsRoot:
         """Drop cached descriptors of ``path`` and below (it was removed or replaced)."""
         prefix = path.rstrip("/") + "/"
         for key in [key for key in self._cache if key.startswith(prefix) or key == path]:
-            os.close(self._cache.pop(key)[0])
+            posix.close(self._cache.pop(key)[0])
 
     # -- reading -------------------------------------------------------------------------
     def lstat(self, path):
@@ -199,7 +200,7 @@ class FsRoot:
         or a directory above it does not exist."""
         parent, name = split(path)
         try:
-            return os.stat(name, dir_fd=self.dir_fd(parent), follow_symlinks=False)
+            return posix.stat(name, dir_fd=self.dir_fd(parent), follow_symlinks=False)
         except FileNotFoundError:
             return None
 
@@ -207,7 +208,7 @@ class FsRoot:
         """``os.stat_result`` of directory ``path`` reached through trusted links, or None if
         it does not exist; NotADirectoryError when it is something else."""
         try:
-            return os.fstat(self.dir_fd(path))
+            return posix.fstat(self.dir_fd(path))
         except FileNotFoundError:
             return None
 
@@ -216,22 +217,22 @@ class FsRoot:
         regular file (never blocks on a FIFO, never follows a link)."""
         parent, name = split(path)
         try:
-            fd = os.open(name, READ_FLAGS, dir_fd=self.dir_fd(parent))
+            fd = posix.open(name, READ_FLAGS, dir_fd=self.dir_fd(parent))
         except OSError as exc:
             if exc.errno != errno.ELOOP:
                 raise
-            return None, os.stat(name, dir_fd=self.dir_fd(parent), follow_symlinks=False)
+            return None, posix.stat(name, dir_fd=self.dir_fd(parent), follow_symlinks=False)
         try:
-            info = os.fstat(fd)
+            info = posix.fstat(fd)
             if not stat.S_ISREG(info.st_mode) or info.st_size > READ_LIMIT:
                 return None, info
             return _read_all(fd, info.st_size), info
         finally:
-            os.close(fd)
+            posix.close(fd)
 
     def readlink(self, path):
         parent, name = split(path)
-        return os.readlink(name, dir_fd=self.dir_fd(parent))
+        return posix.readlink(name, dir_fd=self.dir_fd(parent))
 
     def resolve(self, path):
         """``path`` with every link on it followed, the last component's too: ``realpath`` as
@@ -263,7 +264,7 @@ class FsRoot:
             self.check_link_owner(candidate, info)
             hops -= 1
             if hops < 0:
-                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), self.host_path(path))
+                raise OSError(errno.ELOOP, posix.strerror(errno.ELOOP), self.host_path(path))
             target = self.readlink(candidate)
             if target.startswith("/"):
                 done = "/"
@@ -279,7 +280,7 @@ class FsRoot:
         wanted or not (None: no bound)."""
         fd = self.dir_fd(path)
         found = {}
-        with os.scandir(fd) as scan:
+        with posix.scandir(fd) as scan:
             entries = scan
             if limit is not None:  # counted before any is looked at: nothing spent on a crowd
                 entries = list(itertools.islice(scan, limit + 1))
@@ -309,7 +310,7 @@ class FsRoot:
         found = {}
         for name in names:
             try:
-                info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                info = posix.stat(name, dir_fd=fd, follow_symlinks=False)
             except FileNotFoundError:
                 continue
             item = _read_regular(name, fd) if name in read and stat.S_ISREG(info.st_mode) \
@@ -332,9 +333,9 @@ class FsRoot:
         parent_fd = self.dir_fd(parent)
         new_owner = self._note_device(parent, parent_fd)
         try:
-            os.mkdir(name, mode & 0o777, dir_fd=parent_fd)
+            posix.mkdir(name, mode & 0o777, dir_fd=parent_fd)
         except FileExistsError:
-            info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+            info = posix.stat(name, dir_fd=parent_fd, follow_symlinks=False)
             if stat.S_ISLNK(info.st_mode):  # planted since the plan looked
                 self.check_link_owner(path, info)
             raise
@@ -345,9 +346,9 @@ class FsRoot:
         """chmod/chown directory ``path`` through its own descriptor (never a link's target)."""
         fd = self.dir_fd(path)
         if uid is not None or gid is not None:
-            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+            posix.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
         if mode is not None:
-            os.fchmod(fd, mode)
+            posix.fchmod(fd, mode)
 
     def write_temp(self, path, content, mode, uid=None, gid=None):
         """Write ``content`` to the temp name beside ``path`` with ``mode`` and owner set;
@@ -356,38 +357,38 @@ class FsRoot:
         parent_fd = self.dir_fd(parent)
         new_owner = self._note_device(parent, parent_fd)
         temp = temp_name(name)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        flags = posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL | posix.O_NOFOLLOW | posix.O_CLOEXEC
         try:
-            fd = os.open(temp, flags, mode & 0o777, dir_fd=parent_fd)
+            fd = posix.open(temp, flags, mode & 0o777, dir_fd=parent_fd)
         except FileExistsError:  # left by an apply that died mid-way
-            os.unlink(temp, dir_fd=parent_fd)
-            fd = os.open(temp, flags, mode & 0o777, dir_fd=parent_fd)
+            posix.unlink(temp, dir_fd=parent_fd)
+            fd = posix.open(temp, flags, mode & 0o777, dir_fd=parent_fd)
         try:
             if self._needs_owner(new_owner, uid, gid):
-                os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
-                os.fchmod(fd, mode)  # chown clears set-id bits
+                posix.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+                posix.fchmod(fd, mode)  # chown clears set-id bits
             elif self._needs_mode(mode):
-                os.fchmod(fd, mode)
+                posix.fchmod(fd, mode)
             view = memoryview(content)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[posix.write(fd, view):]
         except BaseException:
-            os.close(fd)
+            posix.close(fd)
             self.discard_temp(path)
             raise
-        os.close(fd)
+        posix.close(fd)
 
     def discard_temp(self, path):
         parent, name = split(path)
         try:
-            os.unlink(temp_name(name), dir_fd=self.dir_fd(parent))
+            posix.unlink(temp_name(name), dir_fd=self.dir_fd(parent))
         except OSError:
             pass
 
     def rename_temp(self, path):
         parent, name = split(path)
         parent_fd = self.dir_fd(parent)
-        os.rename(temp_name(name), name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+        posix.rename(temp_name(name), name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
 
     def make_symlink(self, path, target, uid=None, gid=None):
         """Point ``path`` at ``target``: a link made under the temp name, renamed over
@@ -397,14 +398,14 @@ class FsRoot:
         new_owner = self._note_device(parent, parent_fd)
         temp = temp_name(name)
         try:
-            os.symlink(target, temp, dir_fd=parent_fd)
+            posix.symlink(target, temp, dir_fd=parent_fd)
         except FileExistsError:  # left by an apply that died mid-way
-            os.unlink(temp, dir_fd=parent_fd)
-            os.symlink(target, temp, dir_fd=parent_fd)
+            posix.unlink(temp, dir_fd=parent_fd)
+            posix.symlink(target, temp, dir_fd=parent_fd)
         if self._needs_owner(new_owner, uid, gid):
-            os.chown(temp, -1 if uid is None else uid, -1 if gid is None else gid,
+            posix.chown(temp, -1 if uid is None else uid, -1 if gid is None else gid,
                      dir_fd=parent_fd, follow_symlinks=False)
-        os.rename(temp, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+        posix.rename(temp, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
         self._forget(path)  # a cached walk through the old link leads elsewhere now
 
     def remove(self, path):
@@ -412,12 +413,12 @@ class FsRoot:
         parent, name = split(path)
         parent_fd = self.dir_fd(parent)
         self._note_device(parent, parent_fd)
-        info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+        info = posix.stat(name, dir_fd=parent_fd, follow_symlinks=False)
         self._forget(path)  # a directory, or a link a cached walk went through
         if stat.S_ISDIR(info.st_mode):
-            os.rmdir(name, dir_fd=parent_fd)
+            posix.rmdir(name, dir_fd=parent_fd)
         else:
-            os.unlink(name, dir_fd=parent_fd)
+            posix.unlink(name, dir_fd=parent_fd)
 
     def remove_tree(self, path, max_entries=None):
         """Remove ``path`` and everything below it, links removed and never followed: a walk
@@ -436,7 +437,7 @@ class FsRoot:
         self._noted = {}
         for device_fd in devices.values():
             _syncfs(device_fd)
-            os.close(device_fd)
+            posix.close(device_fd)
 
     def _note_device(self, directory, fd):
         """Remember a descriptor on the file system of ``directory`` (open as ``fd``), for
@@ -445,9 +446,9 @@ class FsRoot:
         found = self._noted.get(directory)
         if found is not None:
             return found
-        info = os.fstat(fd)
+        info = posix.fstat(fd)
         if info.st_dev not in self._devices:
-            self._devices[info.st_dev] = os.dup(fd)
+            self._devices[info.st_dev] = posix.dup(fd)
         found = self._noted[directory] = (
             self._euid, info.st_gid if info.st_mode & stat.S_ISGID else self._egid)
         return found
@@ -464,13 +465,13 @@ class FsRoot:
     # -- lifetime ------------------------------------------------------------------------
     def close(self):
         for fd, _ in self._cache.values():
-            os.close(fd)
+            posix.close(fd)
         self._cache.clear()
         for fd in self._devices.values():
-            os.close(fd)
+            posix.close(fd)
         self._devices = {}
         if self._root[0] >= 0:
-            os.close(self._root[0])
+            posix.close(self._root[0])
             self._root = (-1, ())
 
     def __enter__(self):
@@ -485,32 +486,32 @@ def _read_regular(name, dir_fd):
     its lstat (``O_NOFOLLOW``: it is no link) — or ``(fstat, None)`` when it has other hard
     links; None when it is no longer a regular file (swapped since the listing)."""
     try:
-        fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
+        fd = posix.open(name, READ_FLAGS, dir_fd=dir_fd)
     except OSError:
         return None
     try:
-        info = os.fstat(fd)
+        info = posix.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return None
         if info.st_nlink != 1 or info.st_size > READ_LIMIT:
             return info, None
         return info, _read_all(fd, info.st_size)
     finally:
-        os.close(fd)
+        posix.close(fd)
 
 
 def _read_all(fd, size):
     """Everything in ``fd`` (one read says "all of it" by coming back short), or None once it
     has grown past ``READ_LIMIT`` since the stat."""
     want = size + 1
-    first = os.read(fd, want)
+    first = posix.read(fd, want)
     if len(first) < want:
         return first
     chunks, total = [first], len(first)
     while len(chunks[-1]) == want:  # it grew since the stat
         if total > READ_LIMIT:
             return None
-        chunks.append(os.read(fd, 65536))
+        chunks.append(posix.read(fd, 65536))
         total += len(chunks[-1])
         want = 65536
     return b"".join(chunks)
@@ -521,11 +522,11 @@ def _remove_below(parent_fd, name, shown, max_entries):
     below it, depth first without recursion: a stack of the directories being emptied, each
     opened relative to the one above it (``O_NOFOLLOW``), read while its entries go."""
     try:
-        info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+        info = posix.stat(name, dir_fd=parent_fd, follow_symlinks=False)
     except FileNotFoundError:
         return
     if not stat.S_ISDIR(info.st_mode):
-        os.unlink(name, dir_fd=parent_fd)
+        posix.unlink(name, dir_fd=parent_fd)
         return
     stack = [_Emptied(parent_fd, name)]
     read = 0
@@ -535,7 +536,7 @@ def _remove_below(parent_fd, name, shown, max_entries):
             entry = next(level.entries, None)
             if entry is None:
                 stack.pop().close()
-                os.rmdir(level.name, dir_fd=level.parent_fd)
+                posix.rmdir(level.name, dir_fd=level.parent_fd)
                 continue
             read += 1
             if max_entries is not None and read > max_entries:
@@ -543,7 +544,7 @@ def _remove_below(parent_fd, name, shown, max_entries):
                                  "applier removes of a user's); the rest is left"
                                  % (shown, max_entries))
             if not entry.is_dir(follow_symlinks=False):
-                os.unlink(entry.name, dir_fd=level.fd)
+                posix.unlink(entry.name, dir_fd=level.fd)
             elif len(stack) < MAX_DEPTH:
                 stack.append(_Emptied(level.fd, entry.name))
             else:
@@ -563,28 +564,28 @@ class _Emptied:
 
     def __init__(self, parent_fd, name):
         self.parent_fd, self.name = parent_fd, name
-        self.fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+        self.fd = posix.open(name, DIR_FLAGS, dir_fd=parent_fd)
         try:
-            self.entries = os.scandir(self.fd)
+            self.entries = posix.scandir(self.fd)
         except BaseException:
-            os.close(self.fd)
+            posix.close(self.fd)
             raise
 
     def close(self):
         if self.fd >= 0:
             self.entries.close()
-            os.close(self.fd)
+            posix.close(self.fd)
             self.fd = -1
 
 
 def _syncfs(fd):
-    """syncfs(2) on the file system of ``fd``; os.sync() where libc lacks it."""
+    """syncfs(2) on the file system of ``fd``; posix.sync() where libc lacks it."""
     from ..runtime.unix.libc import libc
 
     try:
         call = libc()["syncfs"]
     except AttributeError:
-        os.sync()
+        posix.sync()
         return
     if call(fd) != 0:
-        os.sync()
+        posix.sync()

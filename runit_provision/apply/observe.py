@@ -23,7 +23,6 @@ or any error met reading one of a user's directories, is a problem at that direc
 
 import errno
 import stat
-from collections import namedtuple
 
 from ..errors import LimitError, ProbeError, UnsafePathError
 from ..protocol.layout import LOG_DIR, PACKAGE_NAME, SUPERVISE_DIR, acted_on
@@ -31,6 +30,7 @@ from ..protocol.probe import (SideState, is_normally_up, is_supervised_despite, 
                               unknown_of)
 from ..protocol.readiness import read_readiness_at
 from ..protocol.tally import read_tally_at
+from ..protocol.tuples import named_tuple
 from .fsroot import MAX_ENTRIES, READ_LIMIT, is_temp_name
 from .owed import owed_from_text
 from .supervised import undeclared as list_undeclared
@@ -38,8 +38,8 @@ from .supervised import undeclared as list_undeclared
 _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
 
 
-class Actual(namedtuple("Actual", "kind mode uid gid content target error",
-                        defaults=(None,) * 6)):
+class Actual(named_tuple("Actual", "kind mode uid gid content target error",
+                         defaults=(None,) * 6)):
     """What is at one path: ``kind`` is ``missing``, ``file``, ``directory``, ``symlink``,
     ``other`` (a FIFO, a device…), ``unsafe`` (reached only through a link someone else owns)
     or ``error`` (``error`` says why). ``content`` is a file's bytes (None if not read),

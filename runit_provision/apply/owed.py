@@ -21,8 +21,8 @@ The text is pure (``owed_text``, ``owed_from_text``); ``OwedLedger`` writes it t
 for the Job, and observe.py reads it back.
 """
 
-import posixpath
-from collections import namedtuple
+from ..protocol.tuples import named_tuple
+from ..protocol.without_os import join
 
 OWED_NAME = ".pending-restarts"
 # The actions written down before the first write (steps.OWED_ACTIONS are these words): by
@@ -30,7 +30,7 @@ OWED_NAME = ".pending-restarts"
 ACTIONS = ("restart", "hup")
 
 
-class Owed(namedtuple("Owed", "action target label reason")):
+class Owed(named_tuple("Owed", "action target label reason")):
     """One owed command: ``action`` (restart or hup), ``target`` (the side's directory, a final
     path), ``label`` (as messages name it) and ``reason``."""
 
@@ -39,7 +39,7 @@ class Owed(namedtuple("Owed", "action target label reason")):
 
 def owed_path(sv_dir):
     """Where the restarts owed for the tree of ``sv_dir`` are written down."""
-    return posixpath.join(sv_dir, OWED_NAME)
+    return join(sv_dir, OWED_NAME)
 
 
 def owed_text(owed):

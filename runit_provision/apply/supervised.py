@@ -18,18 +18,18 @@ every scan). ``undeclared(service_dirs, links, fs)`` lists them by that rule, th
   another user's service can never make root show it in that user's tree.
 """
 
-import posixpath
 import stat
-from collections import namedtuple
 
 from ..errors import LimitError, UnsafePathError
+from ..protocol.tuples import named_tuple
+from ..protocol.without_os import dirname
 from .fsroot import MAX_ENTRIES
 
 LEFT_ALONE = "apply leaves it alone"
 
 
-class Undeclared(namedtuple("Undeclared", "login name path side why owner",
-                            defaults=(None,))):
+class Undeclared(named_tuple("Undeclared", "login name path side why owner",
+                             defaults=(None,))):
     """An entry of a service directory the data does not declare. ``login``: whose tree
     (None: the system's); ``path``: the entry; ``side``: the directory its state is read from
     (the entry, or where a user's link leads), None when it is not read — ``why`` says why
@@ -49,7 +49,7 @@ class Undeclared(namedtuple("Undeclared", "login name path side why owner",
         return self.side is None and self.why is not None and self.why.startswith(NOWHERE)
 
 
-class Unread(namedtuple("Unread", "login path why")):
+class Unread(named_tuple("Unread", "login path why")):
     """A service directory that could not be listed: ``login`` (None: the system's), its
     ``path``, ``why``."""
 
@@ -108,7 +108,7 @@ def _entry(fs, login, name, path, info):
         side = path
         if info.st_uid not in fs.trusted_uids:  # FsRoot would refuse it: follow it here, once
             target = fs.readlink(path)
-            side = target if target.startswith("/") else posixpath.dirname(path) + "/" + target
+            side = target if target.startswith("/") else dirname(path) + "/" + target
         found = fs.dir_stat(side)
     except NotADirectoryError:
         return None  # a link to a file: runsvdir skips it too

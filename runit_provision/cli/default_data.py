@@ -22,7 +22,7 @@ Nothing found: bad usage (exit 2), the message saying where it looked; ``install
 whose data is optional, keeps its built-in defaults instead.
 """
 
-import os
+from ..protocol.without_os import environ as current_environ, exists, join
 
 HIERA_VARIABLE = "RUNIT_PROVISION_HIERA"
 # runit::config::dir's default (puppet/data/common.yaml) + the hiera.yaml it writes there
@@ -49,7 +49,7 @@ def fill_in_data(args, environ=None):
             or getattr(args, "dir", None):
         return None
     found, looked = default_hiera(getattr(args, "root", None),
-                                  os.environ if environ is None else environ)
+                                  current_environ() if environ is None else environ)
     if found is not None:
         args.hiera = found
         return None
@@ -73,7 +73,7 @@ def default_hiera(root, environ):
     if value:
         return value, []
     path = default_hiera_path(root)
-    if os.path.exists(path):
+    if exists(path):
         return path, []
     return None, ["$%s is %s" % (HIERA_VARIABLE, "empty" if value == "" else "not set"),
                   "%s does not exist" % path]
@@ -83,4 +83,4 @@ def default_hiera_path(root=None):
     """The Puppet module's hiera.yaml: under ``root`` when given, else this host's."""
     if root is None:
         return DEFAULT_HIERA
-    return os.path.join(root, PUPPET_HIERA.lstrip("/"))
+    return join(root, PUPPET_HIERA.lstrip("/"))

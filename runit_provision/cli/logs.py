@@ -6,10 +6,11 @@ directory, a rotated file that cannot be decoded — each said once on stderr, t
 shown — or bad data, at its file:line:column); 2 on bad usage.
 """
 
-import os
+import posix  # not os, on the daily views' path: protocol/without_os.py says why
 import sys
 
 from ..errors import ProvisionError
+from ..protocol.without_os import abspath, fsencode
 from ..shown import shown_name
 from .default_data import HIERA_HELP, reads_data
 
@@ -159,7 +160,7 @@ def _pattern(text):
     import re
 
     try:
-        return re.compile(os.fsencode(text))
+        return re.compile(fsencode(text))
     except re.error as exc:
         raise _Usage(str(exc)) from exc
 
@@ -199,7 +200,7 @@ def _once(paths):
     a directory named twice is one source (its lines shown once)."""
     found = {}
     for path in paths:
-        found.setdefault(os.path.abspath(path), path)
+        found.setdefault(abspath(path), path)
     return found
 
 
@@ -259,7 +260,7 @@ def _safe_opener(root):
     def opener(path):
         from ..errors import UnsafePathError
         try:
-            return os.dup(fs.dir_fd(path))
+            return posix.dup(fs.dir_fd(path))
         except UnsafePathError as exc:
             raise OSError(0, str(exc)) from exc
     return opener

@@ -16,7 +16,7 @@ so one whose plan cannot be shown changes nothing.
 """
 
 import gc
-import os
+import posix  # not os, on the daily views' path: protocol/without_os.py says why
 import sys
 
 from .. import __version__
@@ -101,7 +101,7 @@ def main(argv=None):
         sys.stdout.flush()  # what is still buffered meets a closed pipe here, not at exit
         if is_program and args.command in EXIT_AT_ONCE:
             sys.stderr.flush()
-            os._exit(code)
+            posix._exit(code)
         return code
     except BrokenPipeError:
         if not is_output_closed():
@@ -147,11 +147,11 @@ def is_output_closed():
 def discard_output():
     """Standard output to /dev/null: what the interpreter still holds for it is flushed there
     at exit, instead of failing again with "Exception ignored … BrokenPipeError"."""
-    null = os.open(os.devnull, os.O_WRONLY)
+    null = posix.open("/dev/null", posix.O_WRONLY)
     try:
-        os.dup2(null, sys.stdout.fileno())
+        posix.dup2(null, sys.stdout.fileno())
     finally:
-        os.close(null)
+        posix.close(null)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,7 @@ from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY
 from ..protocol.tally import CRASH_LOOP, exit_text
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
-from .helptext import ONLY_HELP
 from .cached_config import kept_config
-from .inputs import ACCOUNTS_HELP, add_input_arguments
-from .logs import line_count
 from .table import duration, print_json, print_table as output_table
 
 EXIT_OK, EXIT_ERROR, EXIT_NOT_RUNNING = 0, 1, 3
@@ -43,6 +40,10 @@ NAME: as --only's (both add up): status web is status --only web.""" % DEFAULT_L
 
 def add_parser(sub):
     import argparse  # here: a plain command line is read without it (cli/quickparse.py)
+
+    from .helptext import ONLY_HELP  # these, as argparse, only for the parser
+    from .inputs import ACCOUNTS_HELP, add_input_arguments
+    from .logs import line_count
 
     parser = sub.add_parser(
         "status", help="what every supervised service is doing",

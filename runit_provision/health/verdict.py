@@ -26,9 +26,8 @@ says otherwise; one the data disables, not at all. verify judges against the dat
 (wanted up unless ``down: true``) through ``verdict_of``.
 """
 
-from collections import namedtuple
-
 from ..protocol.tally import exit_text
+from ..protocol.tuples import named_tuple
 
 UNKNOWN = "unknown"
 AS_WANTED = "as wanted"
@@ -40,7 +39,7 @@ LOGGER_IS = "its logger is %s"
 LOGGER_CRASH_LOOPING = LOGGER_IS % CRASH_LOOPING
 
 
-class Verdict(namedtuple("Verdict", "words is_stopped service_words")):
+class Verdict(named_tuple("Verdict", "words is_stopped service_words")):
     """``words``: what is wrong, in the module's order (none: as wanted); ``is_stopped``:
     wanted up and not running; ``service_words``: how many of ``words`` are of the service
     itself (the rest are its logger's)."""

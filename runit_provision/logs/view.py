@@ -24,7 +24,7 @@ Streaming: memory holds a batch per source, never the selection.
 """
 
 import itertools
-import os
+import posix  # not os, on the daily views' path: protocol/without_os.py says why
 
 try:  # the C partial functools hands out, without the collections and more it imports
     from _functools import partial as _partial
@@ -105,7 +105,7 @@ class Source:
         try:
             return dir_fd, log_files(dir_fd)
         except OSError as exc:
-            os.close(dir_fd)
+            posix.close(dir_fd)
             raise ReadProblem("%s: %s" % (self.path, _why(exc))) from exc
 
     def batches(self, since=None, until=None, stop_at=None, timed=True, match=None):
@@ -132,7 +132,7 @@ class Source:
                                               stop_at=stop_at, timed=timed, match=match)
                 state.lower = item.end
         finally:
-            os.close(dir_fd)
+            posix.close(dir_fd)
 
     def reversed_batches(self, since=None, until=None, match=None):
         """The selected lines newest first: Batches whose lines run backwards, merged by
@@ -155,7 +155,7 @@ class Source:
                     top = merge[-1]
                     yield Batch(lines, keys, merge, stamped, batch.file, batch.kind)
         finally:
-            os.close(dir_fd)
+            posix.close(dir_fd)
 
     def _file_batches(self, dir_fd, item, since, until, state, backward=False, stop_at=None,
                       timed=True, match=None, first=None):
@@ -165,7 +165,7 @@ class Source:
         its offset."""
         try:
             if stop_at is not None and item is stop_at.held:
-                fd = os.dup(stop_at.fd)
+                fd = posix.dup(stop_at.fd)
                 reader = PlainReader(fd)
             else:
                 fd, reader = open_log(dir_fd, item.name)
@@ -175,7 +175,7 @@ class Source:
             self._problem("%s/%s: %s" % (self.path, item.name, _why(exc)))
             return
         try:
-            info = os.fstat(fd)
+            info = posix.fstat(fd)
             limit = stop_at.offset if stop_at is not None and item is stop_at.held else None
             bound = item.end if item.end is not None else key_from_ns(info.st_mtime_ns)
             kind, head = self._kind_of_file(reader, fd)
@@ -201,7 +201,7 @@ class Source:
             self._problem(str(exc))
         finally:
             _close(reader)
-            os.close(fd)
+            posix.close(fd)
 
     def _kind_of_file(self, reader, fd):
         """The file's stamps — the data's, or those of its first stamped line among its
@@ -211,7 +211,7 @@ class Source:
         if self.kind == "none":
             return None, ()
         if reader.seekable:
-            head, first = (), os.pread(fd, 65536, 0)
+            head, first = (), posix.pread(fd, 65536, 0)
         else:
             first = next(blocks(reader), b"")
             head = (first,) if first else ()
@@ -281,7 +281,7 @@ class Source:
                 if have >= count:
                     break
         finally:
-            os.close(dir_fd)
+            posix.close(dir_fd)
         found.reverse()
         kept = _last(found, count)
         state = _Running(None)  # merge keys again, in file order across the pieces
@@ -362,7 +362,7 @@ class StartPoint:
 
 def _is_inode(dir_fd, name, inode):
     try:
-        return inode is not None and os.stat(name, dir_fd=dir_fd,
+        return inode is not None and posix.stat(name, dir_fd=dir_fd,
                                              follow_symlinks=False).st_ino == inode
     except OSError:
         return False
@@ -382,7 +382,7 @@ def _first_file(files, since):
 def _start_offset(fd, kind, since):
     """Where the lines from ``since`` on begin in a plain stamped file: a bisection on the
     stamps; 0 when an earlier line is stamped at or after ``since`` (a clock stepped back)."""
-    size = os.fstat(fd).st_size
+    size = posix.fstat(fd).st_size
     low, high = 0, size
     while high - low > 4096:
         middle = (low + high) // 2
@@ -400,7 +400,7 @@ def _start_offset(fd, kind, since):
 
 def _line_at(fd, kind, offset, size):
     """``(start, key)`` of the first whole line starting after ``offset``."""
-    data = os.pread(fd, 8192, offset)
+    data = posix.pread(fd, 8192, offset)
     cut = data.find(b"\n") + 1 if offset else 0
     if offset and cut == 0:
         return None, None
@@ -415,14 +415,14 @@ def _key(kind, line):
 def _line_start_at_or_after(fd, offset):
     if offset == 0:
         return 0
-    data = os.pread(fd, 65536, offset - 1)
+    data = posix.pread(fd, 65536, offset - 1)
     cut = data.find(b"\n")
     return offset + cut if cut >= 0 else offset
 
 
 def _latest_before(fd, kind, end):
     """The latest stamp (bytes, sortable within one kind) of the lines before ``end``."""
-    data = os.pread(fd, end, 0)
+    data = posix.pread(fd, end, 0)
     # The greatest line, when it is stamped, has the latest stamp: stamps are of one width
     # and sort as the lines do (split and max in C: 0.6x the search below, line by line)
     greatest = max(data.split(b"\n"))

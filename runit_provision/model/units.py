@@ -19,10 +19,9 @@ A unit's ``label`` is how every verb prints it, one of the forms accepted: ``web
 ``runsvdir-alice``, ``alice/app``. Pure: no disk.
 """
 
-import posixpath
-
 from ..errors import ServiceNameError
 from ..protocol.layout import LOG_DIR
+from ..protocol.without_os import dirname, join
 from . import USER_TREE_PREFIX, log_directory
 
 USER_MARK = "~"  # ~LOGIN/NAME: the shell's spelling of a user's, accepted as LOGIN/NAME
@@ -48,11 +47,16 @@ class ServiceUnit:
                  "has_env", "restart_on_change", "is_down", "is_enabled", "is_absent",
                  "adopts", "waits_ready")
 
-    def __init__(self, **fields):
-        for name in self.__slots__:
-            setattr(self, name, fields.pop(name, None))
-        if fields:
-            raise TypeError("unknown fields: %s" % ", ".join(sorted(fields)))
+    # each field by name (a view lists every unit up to three times: a loop over **fields
+    # was half of that)
+    def __init__(self, *, name=None, label=None, login=None, for_login=None, path=None,
+                 link=None, log_dir=None, home=None, has_env=None, restart_on_change=None,
+                 is_down=None, is_enabled=None, is_absent=None, adopts=None, waits_ready=None):
+        self.name, self.label, self.login, self.for_login = name, label, login, for_login
+        self.path, self.link, self.log_dir, self.home = path, link, log_dir, home
+        self.has_env, self.restart_on_change, self.is_down = has_env, restart_on_change, is_down
+        self.is_enabled, self.is_absent, self.adopts = is_enabled, is_absent, adopts
+        self.waits_ready = waits_ready
 
     @property
     def has_log(self):
@@ -96,14 +100,14 @@ def declared_units(config):
         user = config.users[login]
         name = USER_TREE_PREFIX + login
         units.append(ServiceUnit(
-            name=name, label=name, login=None, path=posixpath.join(config.sv_dir, name),
-            link=posixpath.join(config.service_dir, name), log_dir=user.log_dir,
+            name=name, label=name, login=None, path=join(config.sv_dir, name),
+            link=join(config.service_dir, name), log_dir=user.log_dir,
             home=None, has_env=True, restart_on_change=True, is_down=False,
             is_enabled=True, is_absent=False, for_login=login))
     for login in sorted(config.users):
         user = config.users[login]
         units += [_unit(user.services[name], name, login, user.sv_dir, user.service_dir,
-                        posixpath.dirname(user.log_dir), user.home)
+                        dirname(user.log_dir), user.home)
                   for name in sorted(user.services)]
     return units
 
@@ -126,7 +130,7 @@ def selected_units(config, labels=None):
 def _unit(service, name, login, sv_dir, service_dir, log_parent, home):
     return ServiceUnit(
         name=name, label=label_of(login, name), login=login,
-        path=posixpath.join(sv_dir, name), link=posixpath.join(service_dir, name),
+        path=join(sv_dir, name), link=join(service_dir, name),
         log_dir=log_directory(service, log_parent), home=home,
         has_env=service.env is not None, restart_on_change=service.restart_on_change is not False,
         is_down=bool(service.down), is_enabled=service.enabled is not False,

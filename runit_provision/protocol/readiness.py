@@ -14,10 +14,10 @@ Three pure parts, each with sample input:
   ``status`` and metrics (docs/readiness.md). The 20-byte ``status`` is never touched.
 """
 
-import os
-from collections import namedtuple
+import posix  # not os, on the daily views' path: protocol/without_os.py says why
 
 from .layout import READINESS
+from .tuples import named_tuple
 
 KINDS = ("notify", "fd")
 FD_MIN, FD_MAX = 3, 1023  # s6's notification-fd: never stdin, stdout or stderr
@@ -30,7 +30,7 @@ STATUS_TEXT_MAX = 256  # of STATUS=, what the record keeps (systemd shows a line
 # (STOPPING=1); ``down``: nothing runs.
 STATES = ("starting", "ready", "reloading", "stopping", "down")
 
-ReadySpec = namedtuple("ReadySpec", "kind access timeout watchdog fd", defaults=(0, 0, 0))
+ReadySpec = named_tuple("ReadySpec", "kind access timeout watchdog fd", defaults=(0, 0, 0))
 ReadySpec.__doc__ = """What a service's ``ready`` file declares; ``timeout`` and ``watchdog``
 in whole seconds, 0 for none; ``fd``: for kind ``fd`` (s6's notification-fd), the descriptor
 ``./run`` writes a newline to when it is ready."""
@@ -152,9 +152,9 @@ def notify_assignments(data):
     return found
 
 
-Readiness = namedtuple("Readiness",
-                       "state pid started_ns ready_ns status mainpid refused failed",
-                       defaults=("",))
+Readiness = named_tuple("Readiness",
+                        "state pid started_ns ready_ns status mainpid refused failed",
+                        defaults=("",))
 Readiness.__doc__ = """One service's readiness, as ``supervise/readiness`` holds it: ``pid`` of
 the ``./run`` it is about, when it started and (0 until then) became ready, the last ``STATUS=``
 text, the ``MAINPID=`` it gave (0: none), how many messages were refused since it started, and
@@ -207,13 +207,13 @@ def read_readiness_at(supervise_fd):
     never waited on, at most 4 KiB); None when there is none or it is not a whole one (it is
     renamed into place: a reader never sees half of one)."""
     try:
-        fd = os.open(READINESS, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     dir_fd=supervise_fd)
+        fd = posix.open(READINESS, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW
+                        | posix.O_CLOEXEC, dir_fd=supervise_fd)
     except OSError:
         return None
     try:
-        return readiness_from_bytes(os.read(fd, 4096))
+        return readiness_from_bytes(posix.read(fd, 4096))
     except OSError:
         return None
     finally:
-        os.close(fd)
+        posix.close(fd)

@@ -36,6 +36,7 @@ import time
 from ..errors import FatalError, ProbeError, UsageError
 from ..protocol import layout, probe
 from ..protocol.status import State, status_line
+from ..protocol.without_os import environ as current_environ
 from .unix.procname import fsencode, show_program
 
 USAGE = " [-v] [-w sec] command service ..."
@@ -824,18 +825,6 @@ def error_str(number):
     return lookup(number)
 
 
-def _environ():
-    """The environment, as ``os.environ`` has it: ``os.environ`` itself once something has
-    loaded ``os`` (a caller may have changed it since the start), else the start-up
-    environment decoded as ``os`` would decode it, without paying for ``os``."""
-    loaded = sys.modules.get("os")
-    if loaded is not None:
-        return loaded.environ
-    encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
-    return {key.decode(encoding, errors): value.decode(encoding, errors)
-            for key, value in posix.environ.items()}
-
-
 def _write_all(fd, data):
     while data:
         try:
@@ -903,7 +892,7 @@ def main(argv=None):
     progname = argv[0].rsplit("/", 1)[-1] if argv else "sv"
     lsb = progname != "sv"
     try:
-        return run(argv, _environ())
+        return run(argv, current_environ())
     except UsageError as exc:
         _write_all(2, exc.text)
         return EXIT_USAGE_LSB if lsb else EXIT_USAGE

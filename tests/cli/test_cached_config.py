@@ -104,6 +104,26 @@ def test_a_kept_config_is_the_one_built(tmp_path, cache, built):
     assert again.users["alice"].home == "/home/alice"
 
 
+def test_only_what_holds_a_record_is_tagged_and_walked(tmp_path):
+    import marshal
+
+    config = inputs.config_from_args(data_files(tmp_path))
+    fields = {}
+    kept = cached_config._encoded(config, fields)
+    assert kept[:2] == (cached_config._RECORD, "Config")
+    services = kept[3][config._fields.index("services")]
+    assert services[0] == cached_config._DICT and set(services[1]) == set(config.services)
+    web = config.services["web"]
+    kept_web = services[2]["web"][3]
+    assert kept_web[web._fields.index("env")] is web.env  # plain: kept as it is
+    assert kept_web[web._fields.index("restart")] is web.restart
+    assert kept_web[web._fields.index("ready")][0] == cached_config._READY
+    assert cached_config._decoded(marshal.loads(marshal.dumps(kept)), fields) == config
+    short = kept[:3] + (kept[3][:-1],)  # a damaged entry: not trusted, built again
+    with pytest.raises(ValueError):
+        cached_config._decoded(short, fields)
+
+
 @pytest.mark.parametrize("change", ["edit", "same size", "passwd", "group", "facts"])
 def test_any_input_changed_is_read_again(tmp_path, cache, built, change):
     args = data_files(tmp_path)
@@ -278,7 +298,7 @@ def test_a_directory_others_can_write_is_not_used(tmp_path, cache, built, harm):
 
 def test_not_root_no_cache(tmp_path, cache, built, monkeypatch):
     args, _ = kept_entry(tmp_path, cache)
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(cached_config.posix, "geteuid", lambda: 1000)
     cached_config.kept_config(args)
     assert len(built) == 2
 

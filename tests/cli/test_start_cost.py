@@ -1,10 +1,14 @@
 """The daily views start light (their budget: 1.5x a bare interpreter's start, docs/design.md):
 ``logs -n 10`` of a log directory loads none of the heavy modules — argparse, re, enum,
-functools, collections, struct, YAML, the data pipeline — and ``status NAME`` with its data
-kept (cli/cached_config.py) none of the data pipeline's nor the applier's plan and report.
-Checked in a fresh interpreter, as tests/protocol/test_import_cost.py checks ``sv status``."""
+functools, collections, struct, YAML, the data pipeline, nor ``os`` (``posix`` and
+protocol/without_os.py stand in for it) — and ``logs NAME`` and ``status NAME`` with their data
+kept (cli/cached_config.py) none of the data pipeline's nor the applier's plan and report, no
+``collections`` (protocol/tuples.py makes their records) and no ``os``. Checked in a fresh
+interpreter, as tests/protocol/test_import_cost.py checks ``sv status``; the program reports
+without ``json`` (which loads ``re``, ``enum``, ``collections``…), so that nothing of these is
+loaded before it looks."""
 
-import json
+import ast
 import os
 import subprocess
 import sys
@@ -15,32 +19,39 @@ import pytest
 from runit_provision.logs import stamps
 from runit_provision.protocol import tai64
 
+# os: with _collections_abc and posixpath (which imports it) about 0.9 ms, a sixth of the
+# bare start; collections with operator, keyword and reprlib 1.4 ms (docs/logs.md)
+NO_OS = ("os", "posixpath", "genericpath", "_collections_abc")
 HEAVY = ("argparse", "re", "enum", "functools", "collections", "struct", "bisect", "operator",
          "importlib", "signal", "json", "yaml", "runit_provision.hiera",
-         "runit_provision.schema", "runit_provision.cli.inputs", "runit_provision.apply")
+         "runit_provision.schema", "runit_provision.cli.inputs",
+         "runit_provision.apply") + NO_OS
 
-PROGRAM = """import json, sys
+PROGRAM = """import sys
 sys.path[:0] = %r
 before = set(sys.modules)
 from runit_provision.cli.main import main
 code = main(%r)
 sys.stdout.flush()
-sys.stderr.write("\\n" + json.dumps([code, sorted(set(sys.modules) - before)]))
+sys.stderr.write("\\n" + repr([code, sorted(set(sys.modules) - before)]))
 """
 
 
 STATUS_HEAVY = ("argparse", "enum", "yaml", "runit_provision.hiera", "runit_provision.schema",
                 "runit_provision.inputs", "runit_provision.apply.steps",
-                "runit_provision.apply.report", "runit_provision.cli.output")
+                "runit_provision.apply.report", "runit_provision.cli.output", "re",
+                "functools", "collections", "operator", "keyword", "reprlib", "typing",
+                "dataclasses", "struct", "importlib", "json", "runit_provision.cli.inputs",
+                "runit_provision.cli.helptext") + NO_OS
 
 
 def loaded_by(argv, tmp_path, env=None):
     """The exit code of ``runit-provision ARGV`` run in a fresh interpreter without site, and
-    the modules it loaded (json, the test's own, is loaded before it starts)."""
+    the modules it loaded."""
     result = subprocess.run([sys.executable, "-S", "-c", PROGRAM % (sys.path, argv)],
                             capture_output=True, text=True, cwd=str(tmp_path),
                             env=None if env is None else dict(os.environ, **env))
-    code, modules = json.loads(result.stderr.rsplit("\n", 1)[1])
+    code, modules = ast.literal_eval(result.stderr.rsplit("\n", 1)[1])
     return code, result.stdout, set(modules)
 
 
@@ -59,25 +70,44 @@ def test_logs_of_a_directory_loads_nothing_heavy(tmp_path):
     assert heavy(modules) == []
 
 
-def test_status_of_a_name_with_its_data_kept_loads_no_pipeline_nor_plan(tmp_path):
+def kept_inputs(tmp_path):
+    """The command line's inputs (``--data``, ``--root``) and environment of a service with a
+    log of 50 lines, once its Config is kept — kept once the inputs are 2 s old (a change
+    within a file time's tick would not show)."""
     if os.geteuid() != 0:
         pytest.skip("the data is kept for root's runs only")
     data = tmp_path / "data.yaml"
     data.write_text("runit::services:\n  web:\n    command: sleep 1000\n")
-    (tmp_path / "root").mkdir()
+    log = tmp_path / "root" / "var" / "log" / "web"
+    log.mkdir(parents=True)
+    (log / "current").write_bytes(b"".join(b"@4000000065000000%08x line %d\n" % (n, n)
+                                           for n in range(50)))
     cache = tmp_path / "cache"
     env = {"RUNIT_PROVISION_CACHE": str(cache)}
-    argv = ["status", "web", "--data", str(data), "--root", str(tmp_path / "root")]
-    # kept once its inputs are 2 s old (a change within a file time's tick would not show)
+    inputs = ["--data", str(data), "--root", str(tmp_path / "root")]
     deadline = time.monotonic() + 30
     while not (cache.is_dir() and os.listdir(str(cache))):
         assert time.monotonic() < deadline, "the data was never kept"
-        code, out, _ = loaded_by(argv, tmp_path, env)
-        assert code == 3 and "web" in out, out  # not supervised: not as wanted
+        code, out, _ = loaded_by(["logs", "-n", "1", "web"] + inputs, tmp_path, env)
+        assert code == 0 and out.endswith("line 49\n"), out
         time.sleep(0.25)  # a poll's pace, not a synchronisation: the loop's deadline holds
-    code, out, modules = loaded_by(argv, tmp_path, env)
-    assert code == 3 and "web" in out and "not supervised" in out, out
+    return inputs, env
+
+
+def test_status_of_a_name_with_its_data_kept_loads_no_pipeline_nor_plan(tmp_path):
+    inputs, env = kept_inputs(tmp_path)
+    code, out, modules = loaded_by(["status", "web"] + inputs, tmp_path, env)
+    # not supervised: not as wanted, and its last lines under the table
+    assert code == 3 and "not supervised" in out and out.endswith("line 49\n"), out
     assert heavy(modules, STATUS_HEAVY) == []
+
+
+def test_logs_of_a_name_with_its_data_kept_loads_nothing_heavy(tmp_path):
+    inputs, env = kept_inputs(tmp_path)
+    code, out, modules = loaded_by(["logs", "-n", "3", "web"] + inputs, tmp_path, env)
+    assert code == 0 and out.count("\n") == 3 and out.endswith("line 49\n"), out
+    assert heavy(modules, HEAVY + STATUS_HEAVY) == ["runit_provision.apply",
+                                                    "runit_provision.apply.fsroot"]
 
 
 def test_the_stamps_offset_is_tai64s():

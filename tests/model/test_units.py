@@ -6,7 +6,7 @@ system service, a user's tree and a user's service; a bare name a user's tree al
 import pytest
 
 from runit_provision.errors import ProvisionError, ServiceNameError
-from runit_provision.model.units import declared_units, labels_named, units_named
+from runit_provision.model.units import ServiceUnit, declared_units, labels_named, units_named
 
 from ..pipeline import config_from_text
 
@@ -115,3 +115,12 @@ def test_no_service_at_all_says_so():
     with pytest.raises(ServiceNameError) as caught:
         named(config_from_text("runit::services: {}\n"), "web")
     assert str(caught.value) == "no service 'web' in the data (it declares no service)"
+
+
+def test_a_unit_takes_each_of_its_fields_by_name_and_no_other():
+    given = {name: "value of " + name for name in ServiceUnit.__slots__}
+    unit = ServiceUnit(**given)
+    assert {name: getattr(unit, name) for name in ServiceUnit.__slots__} == given
+    assert all(getattr(ServiceUnit(), name) is None for name in ServiceUnit.__slots__)
+    with pytest.raises(TypeError):
+        ServiceUnit(nmae="web")

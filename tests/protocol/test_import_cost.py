@@ -4,7 +4,7 @@ status.py stands in for enum/typing and decodes without struct; these tests pin 
 check that the stand-ins still behave as the IntEnum/NamedTuple they replace.
 """
 
-import json
+import ast
 import pickle
 import subprocess
 import sys
@@ -16,19 +16,22 @@ from runit_provision.protocol import tai64
 from runit_provision.protocol.status import State, Status
 
 HEAVY = ("enum", "typing", "collections", "struct", "re", "ctypes", "select", "subprocess",
-         "signal", "argparse", "dataclasses", "runit_provision.protocol.errstr",
+         "signal", "argparse", "dataclasses", "os", "posixpath", "_collections_abc",
+         "runit_provision.protocol.errstr",
          "runit_provision.runtime.unix.inotify", "runit_provision.runtime.unix.libc",
          # read only when there is an option or a number: "sv status NAME" has neither
          "runit_provision.runtime.unix.sgetopt", "runit_provision.runtime.unix.scan")
 
 
 def modules_loaded_by(statement):
-    code = ("import json, sys; before = set(sys.modules); %s; "
-            "print(json.dumps(sorted(set(sys.modules) - before)))" % statement)
+    """The modules ``statement`` loads in a fresh interpreter — reported with ``repr``, not
+    ``json``, whose own import (``re``, ``enum``, ``collections``…) would hide them."""
+    code = ("import sys; before = set(sys.modules); %s; "
+            "print(repr(sorted(set(sys.modules) - before)))" % statement)
     out = subprocess.run([sys.executable, "-S", "-c",
                           "import sys; sys.path[:0] = %r; exec(%r)" % (sys.path, code)],
                          check=True, capture_output=True, text=True).stdout
-    return set(json.loads(out))
+    return set(ast.literal_eval(out))
 
 
 @pytest.mark.parametrize("module", ["runit_provision.protocol.status",

@@ -1,0 +1,84 @@
+"""protocol: ``named_tuple`` — a tuple class with named fields, as ``collections.namedtuple``
+makes, for the small value records the daily views read (a ready file, an owed restart, a
+verdict…), without importing ``collections``.
+
+Importing ``collections`` (with the ``_collections_abc``, ``operator``, ``keyword`` and
+``reprlib`` it loads) costs about 1.4 ms, more than a quarter of a bare interpreter's start —
+the budget of ``status NAME`` is half of one (docs/design.md). What the project's records use
+of a named tuple is kept: fields by name and by position, unpacking, tuple equality, order and
+hashing, JSON as a list, ``_fields``, ``_field_defaults``, ``_make``, ``_replace``,
+``_asdict``, the ``Name(field=value, …)`` repr, pickling and copying; a subclass adds
+``__slots__ = ()`` and its methods as it would to a named tuple.
+
+>>> Point = named_tuple("Point", "x y", defaults=(0,))
+>>> Point(1), Point(1, 2) == (1, 2), Point(y=3, x=1)._replace(x=4)
+(Point(x=1, y=0), True, Point(x=4, y=3))
+>>> Point(1, 2, 3)
+Traceback (most recent call last):
+...
+TypeError: Point takes 2 fields, got 3
+>>> Point(z=1)
+Traceback (most recent call last):
+...
+TypeError: Point has no field 'z'
+"""
+
+import sys
+from _operator import itemgetter  # operator's C half: operator.py itself is a cost here
+
+_MISSING = object()
+
+
+def named_tuple(name, fields, defaults=()):
+    """A tuple class called ``name`` with ``fields`` (names separated by spaces), the last
+    ``len(defaults)`` of them defaulting to ``defaults``."""
+    fields = tuple(fields.split())
+    count = len(fields)
+    given = dict(zip(fields[count - len(defaults):], defaults))
+
+    def __new__(cls, *values, **named):
+        if not named and len(values) == count:
+            return tuple.__new__(cls, values)  # the usual call: every field, in order
+        if len(values) > count:
+            raise TypeError("%s takes %d fields, got %d" % (name, count, len(values)))
+        filled = dict(zip(fields, values))
+        for field, value in named.items():
+            if field not in given and field not in fields:
+                raise TypeError("%s has no field %r" % (name, field))
+            if field in filled:
+                raise TypeError("%s got %r twice" % (name, field))
+            filled[field] = value
+        found = tuple(filled.get(field, given.get(field, _MISSING)) for field in fields)
+        if _MISSING in found:
+            raise TypeError("%s misses %s" % (name, ", ".join(
+                field for field, value in zip(fields, found) if value is _MISSING)))
+        return tuple.__new__(cls, found)
+
+    def _make(cls, iterable):
+        values = tuple(iterable)
+        if len(values) != count:
+            raise TypeError("%s takes %d fields, got %d" % (name, count, len(values)))
+        return tuple.__new__(cls, values)
+
+    def _replace(self, **changes):
+        return type(self)(**dict(zip(fields, self), **changes))
+
+    def _asdict(self):
+        return dict(zip(fields, self))
+
+    def __repr__(self):
+        return "%s(%s)" % (type(self).__name__, ", ".join(
+            "%s=%r" % pair for pair in zip(fields, self)))
+
+    def __getnewargs__(self):
+        return tuple(self)
+
+    namespace = {"__slots__": (), "_fields": fields, "_field_defaults": given,
+                 "__new__": __new__, "_make": classmethod(_make), "_replace": _replace,
+                 "_asdict": _asdict, "__repr__": __repr__, "__getnewargs__": __getnewargs__,
+                 "__match_args__": fields,
+                 # the caller's module, as namedtuple gives it: pickle finds the class there
+                 "__module__": sys._getframe(1).f_globals.get("__name__", __name__)}
+    for index, field in enumerate(fields):
+        namespace[field] = property(itemgetter(index), doc="field %d" % index)
+    return type(name, (tuple,), namespace)

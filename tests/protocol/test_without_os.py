@@ -1,0 +1,55 @@
+"""protocol/without_os.py: the path names, environment and name bytes the daily views take
+without importing ``os`` are ``posixpath``'s and ``os``'s, on every shape of path."""
+
+import itertools
+import os
+import posixpath
+import subprocess
+import sys
+from pathlib import PurePosixPath
+
+import pytest
+
+from runit_provision.protocol import without_os
+
+PARTS = ("", "/", "//", "///", ".", "..", "a", "a/", "/a", "//a", "///a", "a/b", "a//b/",
+         "./a", "../a", "a/..", "a/../..", "/a/./b/../../c", "/..", "x/./", "~alice/app",
+         "caf\xe9", "bad\udcffname")
+
+
+@pytest.mark.parametrize("path", PARTS)
+def test_one_path_is_posixpath_s(path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert without_os.dirname(path) == posixpath.dirname(path)
+    assert without_os.normpath(path) == posixpath.normpath(path)
+    assert without_os.abspath(path) == posixpath.abspath(path)
+    assert without_os.join(path) == posixpath.join(path)
+    assert without_os.fsencode(path) == os.fsencode(path)
+
+
+def test_joins_are_posixpath_s():
+    for count in (2, 3):
+        for parts in itertools.product(PARTS, repeat=count):
+            assert without_os.join(*parts) == posixpath.join(*parts), parts
+    assert without_os.join(PurePosixPath("/etc/sv"), "web") == "/etc/sv/web"
+
+
+def test_exists_is_os_path_s(tmp_path):
+    (tmp_path / "file").write_text("")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    for name in ("file", "dangling", "nowhere", "file/below", "nul\0"):
+        assert without_os.exists(str(tmp_path / name)) == os.path.exists(str(tmp_path / name))
+
+
+def test_the_environment_is_os_environ_s():
+    assert without_os.environ() is os.environ  # os loaded (here it is): its own, as changed
+    program = ("import sys, posix; sys.path[:0] = %r\n"
+               "from runit_provision.protocol import without_os\n"
+               "found = without_os.environ()\n"
+               "assert 'os' not in sys.modules\n"
+               "import os\n"
+               "print(found == dict(os.environ))" % (sys.path,))
+    env = dict(os.environ, RUNIT_PROVISION_TEST="caf\xe9")
+    result = subprocess.run([sys.executable, "-S", "-c", program], env=env,
+                            capture_output=True, text=True, check=True)
+    assert result.stdout == "True\n"
