@@ -235,10 +235,13 @@ class Source:
             keys = [bound] * len(lines)
             stamped = [False] * len(lines)
         else:
-            keys = _bulk(kind).keys(lines)
-            if None in keys:
-                stamped = fill_unstamped(keys, state.last if state.last is not None else (
-                    state.lower if state.lower is not None else bound))
+            bulk = _bulk(kind)
+            keys = bulk.all_keys(lines)
+            if keys is None:  # some line without a stamp: read each alone, then look
+                keys = bulk.line_keys(lines)
+                if None in keys:
+                    stamped = fill_unstamped(keys, state.last if state.last is not None else (
+                        state.lower if state.lower is not None else bound))
             state.last = keys[-1]
         merge = state.merge_keys(keys)
         if since is None and until is None:

@@ -255,3 +255,27 @@ def test_one_service_shown_without_times_is_the_merged_view_of_it(tmp_path, caps
     assert shown[-5:] == ["no stamp here", "2023-13-14_22:13:20.98765 a month 13", "short", "",
                           "after them"]
     assert len(shown) == 3005
+
+
+def test_runs_across_files_and_blocks_interleave_with_an_unfinished_last_line(
+        tmp_path, capsysbinary):
+    """Runs of one service's lines (bursts) between the other's, across its rotated files and
+    the reader's blocks (64 KiB), and a ``current`` whose last line has no newline yet: every
+    line once, in time order, the unfinished one last."""
+    burst, steady = LogDir(tmp_path / "burst", "human"), LogDir(tmp_path / "steady")
+    expected = []
+    for second in range(200):
+        steady.add("steady %d" % second, BASE + second)
+        expected.append((BASE + second, 1, "steady %d" % second))
+        if second % 10 == 5:
+            for index in range(300):  # ~15 kB a burst: blocks end inside bursts
+                at = BASE + second + 0.1 + index * 1e-4
+                burst.add("burst %d.%d %s" % (second, index, "x" * 20), at)
+                expected.append((at, 0, "burst %d.%d %s" % (second, index, "x" * 20)))
+        if second in (60, 140):
+            burst.rotate(BASE + second + 0.5)
+    with open(str(steady.current), "a") as handle:
+        handle.write(stamp("tai64n", BASE + 500) + " unfinished")
+    expected.append((BASE + 500, 1, "unfinished"))
+    code, out, _ = logs(capsysbinary, "--dir", burst.path, steady.path, "-o", "cat")
+    assert code == 0 and texts(out) == [text for _, _, text in sorted(expected)]
