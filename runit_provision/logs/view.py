@@ -577,8 +577,12 @@ def merged(streams):
     """Merge ``streams`` — (source, iterator of its Batches) pairs, in the order equal times
     keep — into Merged chunks, in time order by each source's merge keys.
 
-    A chunk is what every source holds up to the least of their batches' last merge keys
-    (the bound): nothing later can come before it."""
+    A chunk is what every source holds before the least of their batches' last merge keys
+    (the bound): nothing later can come before it. The lines at the bound itself wait until
+    nothing before it is left, then come source by source — each source's through its next
+    batches while they go on at the bound (a file's last line and the next file's first
+    stamped alike): equal times keep the sources' order, then file order, across batches
+    and files too."""
     heads = []
     for source, batches in streams:
         state = _Head(source, batches)
@@ -591,15 +595,24 @@ def merged(streams):
                 yield Merged.of_parts([head.take(len(head.batch.lines))])
                 if not head.load():
                     return
-        from bisect import bisect_right  # here: a view of one source needs none
+        from bisect import bisect_left, bisect_right  # here: a view of one source needs none
 
         bound = min(head.batch.merge[-1] for head in heads)
         parts, merge = [], []
         for head in heads:
-            end = bisect_right(head.batch.merge, bound, head.position)
+            end = bisect_left(head.batch.merge, bound, head.position)
             if end > head.position:
                 merge.extend(head.batch.merge[head.position:end])
                 parts.append(head.take(end))
+        if not parts:  # only lines at the bound are left before it: in order as they are
+            for head in heads:
+                while True:
+                    end = bisect_right(head.batch.merge, bound, head.position)
+                    if end > head.position:
+                        parts.append(head.take(end))
+                    if head.has_more() or not head.load():
+                        break
+            merge = None
         yield Merged.of_parts(parts, merge if len(parts) > 1 else None)
         heads = [head for head in heads if head.has_more() or head.load()]
 

@@ -257,6 +257,28 @@ def test_one_service_shown_without_times_is_the_merged_view_of_it(tmp_path, caps
     assert len(shown) == 3005
 
 
+def test_equal_times_across_a_file_boundary_keep_the_services_order_then_the_files(
+        tmp_path, capsysbinary):
+    """A file's last line and the next file's first stamped alike, another service's line at
+    that time too: the first service's two lines, then the other's — as within one file
+    (the merge's bound falls between two batches there)."""
+    first, second = LogDir(tmp_path / "a", "tai64n"), LogDir(tmp_path / "b", "human")
+    first.add("a1", BASE + 1)
+    first.add("a2", BASE + 2)
+    first.rotate(BASE + 2.5)
+    first.add("a2 again, the next file", BASE + 2)
+    first.add("a3", BASE + 3)
+    second.add("b2", BASE + 2)
+    second.add("b3", BASE + 3)
+    code, out, _ = logs(capsysbinary, "--dir", first.path, second.path, "-o", "cat")
+    assert code == 0 and texts(out) == ["a1", "a2", "a2 again, the next file", "b2", "a3",
+                                        "b3"]
+    _, out, _ = logs(capsysbinary, "--dir", second.path, first.path, "-o", "cat")
+    assert texts(out) == ["a1", "b2", "a2", "a2 again, the next file", "b3", "a3"]
+    _, out, _ = logs(capsysbinary, "--dir", first.path, second.path, "-o", "cat", "-r")
+    assert texts(out) == ["a3", "b3", "a2 again, the next file", "a2", "b2", "a1"]
+
+
 def test_runs_across_files_and_blocks_interleave_with_an_unfinished_last_line(
         tmp_path, capsysbinary):
     """Runs of one service's lines (bursts) between the other's, across its rotated files and
