@@ -137,17 +137,15 @@ class BulkKeys:
     tables that stay in the processor's cache, where one of every time of day would not (that
     cost 1.4 µs a line inside a merge). The tables' entries carry the separators (``:SS``,
     ``.FF``, ``FFF `` with the space after the stamp), so a line they read is one ``kind_of``
-    takes; any other goes through ``key_of``. Once a process has read ``_MANY`` such lines (a
-    merge of whole logs, not a tail or the last hour), the seconds and the first two digits
-    are one table (``:SS.FF``, 10,000 entries, ~2 ms to make): a slice and a lookup fewer a
-    line, a fifth of a ``-tt`` key."""
+    takes; any other goes through ``key_of``. (One table of ``:SS.FF``, 10,000 entries, is
+    a slice and a lookup fewer a line — a fifth of a ``-tt`` key's instructions — but the
+    full merge of 200 MB took no less time with it, and it costs ~2 ms to make.)"""
 
     def __init__(self, kind):
         self.kind = kind
         self._minutes = {}
         # the tables of -tt/-ttt stamps, made once a process reads one (not for a -t log)
         self._tables = None if kind == TAI64N else _clock_tables()
-        self._read = 0  # -tt/-ttt lines read through the small tables
 
     def keys(self, lines):
         """The keys of ``lines``."""
@@ -168,15 +166,10 @@ class BulkKeys:
             except ValueError:
                 return None
         minutes, minute = self._minutes.get, self._minute
+        seconds, cents, mills = self._tables
         try:  # one pass of small-table lookups; any line that is not a clean stamp: None
-            if self._read < _MANY:
-                self._read += len(lines)
-                seconds, cents, mills = self._tables
-                return [(minutes(line[:16]) or minute(line)) + seconds[line[16:19]]
-                        + cents[line[19:22]] + mills[line[22:26]] for line in lines]
-            seconds_cents, mills = _merge_tables()
-            return [(minutes(line[:16]) or minute(line)) + seconds_cents[line[16:22]]
-                    + mills[line[22:26]] for line in lines]
+            return [(minutes(line[:16]) or minute(line)) + seconds[line[16:19]]
+                    + cents[line[19:22]] + mills[line[22:26]] for line in lines]
         except (KeyError, TypeError):
             return None
 
@@ -251,19 +244,6 @@ def _is_minute(prefix, separator):
 
 
 _CLOCK_TABLES = []
-_MERGE_TABLES = []
-_MANY = 50_000  # -tt lines a process reads before the seconds-and-hundredths table pays
-
-
-def _merge_tables():
-    """``(seconds_cents, mills)``: ``:SS.FF`` as one table (what ``:SS`` and ``.FF`` of
-    ``_clock_tables`` add up to), and ``FFF ``."""
-    if not _MERGE_TABLES:
-        seconds, cents, mills = _clock_tables()
-        _MERGE_TABLES.append(({second + cent: second_key + cent_key
-                               for second, second_key in seconds.items()
-                               for cent, cent_key in cents.items()}, mills))
-    return _MERGE_TABLES[0]
 
 
 def _clock_tables():

@@ -71,24 +71,18 @@ def test_bulk_keys_equal_line_by_line_keys_bad_lines_included(kind):
 
 
 @pytest.mark.parametrize("kind", [HUMAN, ISO])
-def test_a_merges_table_of_seconds_and_hundredths_reads_as_the_small_ones(kind):
-    """Past stamps._MANY lines a process reads ``:SS.FF`` through one table: the same keys,
-    a leap second's 60 and a line it cannot read included (then ``all_keys`` says None and
-    ``keys`` reads each alone)."""
-    from runit_provision.logs import stamps
-
+def test_all_keys_reads_every_line_or_says_none(kind):
+    """A leap second's 60 reads; a line without a stamp makes ``all_keys`` None, and
+    ``keys`` then reads each line alone."""
     lines = [line(kind, 1_700_000_000 + index * 0.98761, "l%d" % index).encode().rstrip(b"\n")
              for index in range(3000)]
-    leap = lines[7][:17] + b"60" + lines[7][19:]  # :60, as svlogd may write a leap second
-    lines[7] = leap
-    small, merging = BulkKeys(kind), BulkKeys(kind)
-    merging._read = stamps._MANY
+    lines[7] = lines[7][:17] + b"60" + lines[7][19:]  # :60, as svlogd may write a leap second
     expected = [key_of(kind, item) for item in lines]
-    assert small.all_keys(lines) == merging.all_keys(lines) == expected
-    assert merging._read == stamps._MANY and small._read == len(lines)
+    keys = BulkKeys(kind)
+    assert keys.all_keys(lines) == expected
     lines[20] = b"no stamp at all"
     expected[20] = None
-    assert merging.all_keys(lines) is None and merging.keys(lines) == expected
+    assert keys.all_keys(lines) is None and keys.keys(lines) == expected
 
 
 def test_all_keys_is_none_for_a_tai64n_line_that_does_not_read():
