@@ -577,12 +577,12 @@ def merged(streams):
     """Merge ``streams`` — (source, iterator of its Batches) pairs, in the order equal times
     keep — into Merged chunks, in time order by each source's merge keys.
 
-    A chunk is what every source holds before the least of their batches' last merge keys
-    (the bound): nothing later can come before it. The lines at the bound itself wait until
-    nothing before it is left, then come source by source — each source's through its next
-    batches while they go on at the bound (a file's last line and the next file's first
-    stamped alike): equal times keep the sources' order, then file order, across batches
-    and files too."""
+    A chunk is what every source holds up to the least of their batches' last merge keys
+    (the bound): nothing later can come before it. A source whose batch ends at the bound
+    may go on at it in its next batch (a file's last line and the next file's first stamped
+    alike): the sources after it then take only what is before the bound, and their lines
+    at it come in the next chunk, after that source's — equal times keep the sources' order,
+    then file order, across batches and files too."""
     heads = []
     for source, batches in streams:
         state = _Head(source, batches)
@@ -598,21 +598,14 @@ def merged(streams):
         from bisect import bisect_left, bisect_right  # here: a view of one source needs none
 
         bound = min(head.batch.merge[-1] for head in heads)
-        parts, merge = [], []
+        parts, merge, cut = [], [], bisect_right
         for head in heads:
-            end = bisect_left(head.batch.merge, bound, head.position)
+            end = cut(head.batch.merge, bound, head.position)
             if end > head.position:
                 merge.extend(head.batch.merge[head.position:end])
                 parts.append(head.take(end))
-        if not parts:  # only lines at the bound are left before it: in order as they are
-            for head in heads:
-                while True:
-                    end = bisect_right(head.batch.merge, bound, head.position)
-                    if end > head.position:
-                        parts.append(head.take(end))
-                    if head.has_more() or not head.load():
-                        break
-            merge = None
+            if end == len(head.batch.merge):  # it ended at the bound: the rest wait there
+                cut = bisect_left
         yield Merged.of_parts(parts, merge if len(parts) > 1 else None)
         heads = [head for head in heads if head.has_more() or head.load()]
 
