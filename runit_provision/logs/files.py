@@ -128,12 +128,10 @@ def blocks(reader, start=0, size=BLOCK, stop=None):
     """The file's bytes from ``start`` (up to ``stop``, a plain file's offset) in blocks of
     whole lines (the last block may end without a newline: a line still being written, or
     cut)."""
-    if stop is not None and reader.seekable:
-        yield from _blocks_between(reader.fd, start, stop, size)
+    if reader.seekable:
+        yield from _blocks_at(reader.fd, start, stop, size)
         return
-    if start and reader.seekable:
-        posix.lseek(reader.fd, start, io.SEEK_SET)
-    elif start:
+    if start:
         skip = start
         while skip:
             data = reader.read(min(skip, size))
@@ -143,15 +141,29 @@ def blocks(reader, start=0, size=BLOCK, stop=None):
     yield from _whole_lines(iter(lambda: reader.read(size), b""))
 
 
-def _blocks_between(fd, start, stop, size):
-    def chunks(start):
-        while start < stop:
-            data = posix.pread(fd, min(size, stop - start), start)
-            if not data:
-                return
-            start += len(data)
+def _blocks_at(fd, start, stop, size):
+    """A plain file's whole lines from ``start`` to ``stop`` (None: its end), each block read
+    where the last one's last whole line ended — the piece of a line after it is read again
+    with the next block, never copied in front of it (a copy of every block, a twentieth of
+    a merge's time)."""
+    want = size
+    while stop is None or start < stop:
+        data = posix.pread(fd, want if stop is None else min(want, stop - start), start)
+        if not data:
+            return
+        cut = data.rfind(b"\n") + 1
+        if cut == len(data):
             yield data
-    yield from _whole_lines(chunks(start))
+        elif cut:
+            yield data[:cut]
+        elif len(data) < want:  # the end of the file (or of stop): a line without newline
+            yield data
+            return
+        else:  # a line longer than the block: read more of it at once
+            want *= 2
+            continue
+        start += cut
+        want = size
 
 
 def _whole_lines(chunks):

@@ -53,10 +53,13 @@ class Formatter:
         if merged.all_exact:  # every line's text after its stamp, sliced in C
             from operator import itemgetter  # here: a view that shows times needs none
 
-            return b"\n".join(map(itemgetter(slice(WIDTH + 1, None)), merged.lines)) + b"\n"
-        width = WIDTH + 1
-        return b"\n".join([line[width:] if stamped else line
-                           for line, stamped in zip(merged.lines, merged.exact)]) + b"\n"
+            texts = list(map(itemgetter(slice(WIDTH + 1, None)), merged.lines))
+        else:
+            width = WIDTH + 1
+            texts = [line[width:] if stamped else line
+                     for line, stamped in zip(merged.lines, merged.exact)]
+        texts.append(b"")  # the last newline, joined: not a copy of the chunk to add it
+        return b"\n".join(texts)
 
     def _short(self, merged):
         out = []

@@ -235,10 +235,13 @@ class Source:
             keys = [bound] * len(lines)
             stamped = [False] * len(lines)
         else:
-            keys = _bulk(kind).keys(lines)
-            if None in keys:
-                stamped = fill_unstamped(keys, state.last if state.last is not None else (
-                    state.lower if state.lower is not None else bound))
+            bulk = _bulk(kind)
+            keys = bulk.all_keys(lines)
+            if keys is None:  # some line without a stamp: read each alone, then look
+                keys = bulk.line_keys(lines)
+                if None in keys:
+                    stamped = fill_unstamped(keys, state.last if state.last is not None else (
+                        state.lower if state.lower is not None else bound))
             state.last = keys[-1]
         merge = state.merge_keys(keys)
         if since is None and until is None:
@@ -575,7 +578,11 @@ def merged(streams):
     keep — into Merged chunks, in time order by each source's merge keys.
 
     A chunk is what every source holds up to the least of their batches' last merge keys
-    (the bound): nothing later can come before it."""
+    (the bound): nothing later can come before it. A source whose batch ends at the bound
+    may go on at it in its next batch (a file's last line and the next file's first stamped
+    alike): the sources after it then take only what is before the bound, and their lines
+    at it come in the next chunk, after that source's — equal times keep the sources' order,
+    then file order, across batches and files too."""
     heads = []
     for source, batches in streams:
         state = _Head(source, batches)
@@ -588,15 +595,17 @@ def merged(streams):
                 yield Merged.of_parts([head.take(len(head.batch.lines))])
                 if not head.load():
                     return
-        from bisect import bisect_right  # here: a view of one source needs none
+        from bisect import bisect_left, bisect_right  # here: a view of one source needs none
 
         bound = min(head.batch.merge[-1] for head in heads)
-        parts, merge = [], []
+        parts, merge, cut = [], [], bisect_right
         for head in heads:
-            end = bisect_right(head.batch.merge, bound, head.position)
+            end = cut(head.batch.merge, bound, head.position)
             if end > head.position:
                 merge.extend(head.batch.merge[head.position:end])
                 parts.append(head.take(end))
+            if end == len(head.batch.merge):  # it ended at the bound: the rest wait there
+                cut = bisect_left
         yield Merged.of_parts(parts, merge if len(parts) > 1 else None)
         heads = [head for head in heads if head.has_more() or head.load()]
 

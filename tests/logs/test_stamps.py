@@ -70,6 +70,30 @@ def test_bulk_keys_equal_line_by_line_keys_bad_lines_included(kind):
     assert BulkKeys(kind).keys(lines) == expected
 
 
+@pytest.mark.parametrize("kind", [HUMAN, ISO])
+def test_all_keys_reads_every_line_or_says_none(kind):
+    """A leap second's 60 reads; a line without a stamp makes ``all_keys`` None, and
+    ``keys`` then reads each line alone."""
+    lines = [line(kind, 1_700_000_000 + index * 0.98761, "l%d" % index).encode().rstrip(b"\n")
+             for index in range(3000)]
+    lines[7] = lines[7][:17] + b"60" + lines[7][19:]  # :60, as svlogd may write a leap second
+    expected = [key_of(kind, item) for item in lines]
+    keys = BulkKeys(kind)
+    assert keys.all_keys(lines) == expected
+    lines[20] = b"no stamp at all"
+    expected[20] = None
+    assert keys.all_keys(lines) is None and keys.keys(lines) == expected
+
+
+def test_all_keys_is_none_for_a_tai64n_line_that_does_not_read():
+    lines = [line(TAI64N, 1_700_000_000 + index, "x").encode().rstrip(b"\n")
+             for index in range(10)]
+    keys = BulkKeys(TAI64N)
+    assert keys.all_keys(lines) == [key_of(TAI64N, item) for item in lines]
+    lines[3] = b"@4000zzzz6553f10a3ade6964 not hex"
+    assert keys.all_keys(lines) is None and keys.keys(lines)[3] is None
+
+
 def test_rotated_names_give_their_keys():
     assert label_key("@400000006553f10a3ade6964.s") == 0x400000006553f10a3ade6964
     assert label_key("@400000006553f10a3ade6964.u") == 0x400000006553f10a3ade6964

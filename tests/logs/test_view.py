@@ -255,3 +255,49 @@ def test_one_service_shown_without_times_is_the_merged_view_of_it(tmp_path, caps
     assert shown[-5:] == ["no stamp here", "2023-13-14_22:13:20.98765 a month 13", "short", "",
                           "after them"]
     assert len(shown) == 3005
+
+
+def test_equal_times_across_a_file_boundary_keep_the_services_order_then_the_files(
+        tmp_path, capsysbinary):
+    """A file's last line and the next file's first stamped alike, another service's line at
+    that time too: the first service's two lines, then the other's — as within one file
+    (the merge's bound falls between two batches there)."""
+    first, second = LogDir(tmp_path / "a", "tai64n"), LogDir(tmp_path / "b", "human")
+    first.add("a1", BASE + 1)
+    first.add("a2", BASE + 2)
+    first.rotate(BASE + 2.5)
+    first.add("a2 again, the next file", BASE + 2)
+    first.add("a3", BASE + 3)
+    second.add("b2", BASE + 2)
+    second.add("b3", BASE + 3)
+    code, out, _ = logs(capsysbinary, "--dir", first.path, second.path, "-o", "cat")
+    assert code == 0 and texts(out) == ["a1", "a2", "a2 again, the next file", "b2", "a3",
+                                        "b3"]
+    _, out, _ = logs(capsysbinary, "--dir", second.path, first.path, "-o", "cat")
+    assert texts(out) == ["a1", "b2", "a2", "a2 again, the next file", "b3", "a3"]
+    _, out, _ = logs(capsysbinary, "--dir", first.path, second.path, "-o", "cat", "-r")
+    assert texts(out) == ["a3", "b3", "a2 again, the next file", "a2", "b2", "a1"]
+
+
+def test_runs_across_files_and_blocks_interleave_with_an_unfinished_last_line(
+        tmp_path, capsysbinary):
+    """Runs of one service's lines (bursts) between the other's, across its rotated files and
+    the reader's blocks (64 KiB), and a ``current`` whose last line has no newline yet: every
+    line once, in time order, the unfinished one last."""
+    burst, steady = LogDir(tmp_path / "burst", "human"), LogDir(tmp_path / "steady")
+    expected = []
+    for second in range(200):
+        steady.add("steady %d" % second, BASE + second)
+        expected.append((BASE + second, 1, "steady %d" % second))
+        if second % 10 == 5:
+            for index in range(300):  # ~15 kB a burst: blocks end inside bursts
+                at = BASE + second + 0.1 + index * 1e-4
+                burst.add("burst %d.%d %s" % (second, index, "x" * 20), at)
+                expected.append((at, 0, "burst %d.%d %s" % (second, index, "x" * 20)))
+        if second in (60, 140):
+            burst.rotate(BASE + second + 0.5)
+    with open(str(steady.current), "a") as handle:
+        handle.write(stamp("tai64n", BASE + 500) + " unfinished")
+    expected.append((BASE + 500, 1, "unfinished"))
+    code, out, _ = logs(capsysbinary, "--dir", burst.path, steady.path, "-o", "cat")
+    assert code == 0 and texts(out) == [text for _, _, text in sorted(expected)]
