@@ -15,7 +15,6 @@ from ..shown import shown_name
 from .default_data import HIERA_HELP, reads_data
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-KIND_OF_TIMESTAMPS = {"none": "none", "tai64n": "tai64n", "human": "human", "iso": "iso"}
 DEFAULT_FOLLOW_LINES = 10
 
 DESCRIPTION = """\
@@ -205,13 +204,10 @@ def _once(paths):
 
 
 def sources_of(config, units, root=None):
-    """A Source for each of ``units`` (with a log) of ``config``: its log directory, opened
-    as a reader of a user's tree must (``_safe_opener``), and the stamps its data says."""
-    from ..logs.view import Source
-    opener = _safe_opener(root)
-    return [Source(unit.label, unit.log_dir, tree=unit.login or unit.for_login,
-                   kind=_kind(config, unit), opener=opener)
-            for unit in units if unit.log_dir is not None]
+    """A Source for each of ``units`` (with a log) of ``config`` (logs/declared.py), its
+    directory opened as a reader of a user's tree must (``_safe_opener``)."""
+    from ..logs import declared
+    return declared.sources_of(config, units, _safe_opener(root))
 
 
 def _chosen(units, names, users):
@@ -236,17 +232,6 @@ def _chosen(units, names, users):
             raise _Usage("no user %r with a tree in the data" % login)
         wanted.update(mine)
     return [unit for unit in units if unit.label in wanted]
-
-
-def _kind(config, unit):
-    """The stamps the data says the unit's svlogd writes."""
-    if unit.for_login is not None:
-        return "human"  # runsvdir-LOGIN's logger: svlogd -tt (render/users.py)
-    services = config.services if unit.login is None else config.users[unit.login].services
-    service = services.get(unit.name)
-    if service is None or not service.log:
-        return None
-    return KIND_OF_TIMESTAMPS.get(service.log.timestamps or "human")
 
 
 def _safe_opener(root):

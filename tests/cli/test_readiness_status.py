@@ -76,7 +76,8 @@ def test_status_and_metrics_show_starting_then_ready(tmp_path, capsys):
         wait_until(marker.exists, timeout=30, what="web started after db was ready")
         code, rows = status_json(data, capsys)
         readiness = rows["db"]["main"]["readiness"]
-        assert code == 0 and readiness["state"] == "ready" and readiness["status"] == "serving"
+        assert code == 0 and readiness["state"] == "ready" and readiness["status"] == "serving", \
+            (code, {label: row["verdict"] for label, row in rows.items()}, readiness)
         assert 0 < readiness["latency"] < 60
         capsys.readouterr()
         assert main(["metrics", "--data", str(data)]) == 0

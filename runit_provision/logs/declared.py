@@ -1,0 +1,30 @@
+"""logs: the log sources of declared services — for each unit of the data with a log, its
+directory, the tree it belongs to and the stamps the data says its svlogd writes — for every
+reader (the ``logs`` verb, ``status``'s lines under a service). Pure: the data in, Sources
+out; how a directory is opened is the caller's (``opener``: root reading a user's logs opens
+them as apply's FsRoot does, never following a link the user planted).
+"""
+
+from .view import Source
+
+# The data's log ``timestamps`` → the stamps.KINDS a view reads (the same words today: kept as
+# a table so that a new word of the data is an error here, not a misread file)
+KIND_OF_TIMESTAMPS = {"none": "none", "tai64n": "tai64n", "human": "human", "iso": "iso"}
+
+
+def sources_of(config, units, opener=None):
+    """A Source for each of ``units`` (model.units, with a log) of ``config``."""
+    return [Source(unit.label, unit.log_dir, tree=unit.login or unit.for_login,
+                   kind=timestamps_of(config, unit), opener=opener)
+            for unit in units if unit.log_dir is not None]
+
+
+def timestamps_of(config, unit):
+    """The stamps the data says the unit's svlogd writes (None: found out from each file)."""
+    if unit.for_login is not None:
+        return "human"  # runsvdir-LOGIN's logger: svlogd -tt (render/users.py)
+    services = config.services if unit.login is None else config.users[unit.login].services
+    service = services.get(unit.name)
+    if service is None or not service.log:
+        return None
+    return KIND_OF_TIMESTAMPS.get(service.log.timestamps or "human")
