@@ -85,7 +85,10 @@ class ForkServer:
         self._timer = None  # its start, or the oldest request not answered, is too slow then
         self._pending = []  # done callbacks, in the order of the requests
 
-    def request(self, kind, fields, fds, done):
+    def check(self):
+        """Return when a request can go out now: NotReady while the server starts (started
+        here, if need be), OSError when there is none to ask — what ``request`` raises, for
+        a caller with work to do before it asks (done once, when the answer can come)."""
         if self._closing:
             raise OSError(errno.ESHUTDOWN, "the tree is stopping")
         if self.loop.monotonic() < self._broken_until:
@@ -95,6 +98,9 @@ class ForkServer:
             if self.loop.monotonic() < self._broken_until:
                 raise OSError(errno.EAGAIN, "the fork server could not start")
             raise NotReady()
+
+    def request(self, kind, fields, fds, done):
+        self.check()
         from ..unix.seqpacket import send
         message = b"\0".join([kind] + [os.fsencode(str(field)) for field in fields])
         try:

@@ -164,6 +164,16 @@ class UserTree:
         from .hostedlogger import Identity
         supervisor = self.supervisor
         try:
+            # Asked first: the user and the envdir are read once, when the server can fork
+            # (a tree's start asks before its server is ready).
+            supervisor.forks.check()
+        except NotReady:
+            supervisor.forks.on_ready.append(supervisor.host_ready)
+            raise NotYet() from None
+        except OSError as exc:
+            supervisor.warn("unable to fork the user's agent, running ./run instead", exc)
+            return 0
+        try:
             uid, gids = resolve_user(found.user, True)
             environ = user_environment(found, supervisor.spawner.environ.get(
                 "PATH", DEFAULT_PATH), supervisor.dir_fd)
@@ -179,11 +189,7 @@ class UserTree:
         try:
             supervisor.forks.request(b"agent", fields, fds,
                                      lambda answer: self._answered(asked, answer))
-        except NotReady:
-            ours.close()
-            supervisor.forks.on_ready.append(supervisor.host_ready)
-            raise NotYet() from None
-        except OSError as exc:
+        except OSError as exc:  # the server's socket failed: it is killed
             supervisor.warn("unable to fork the user's agent, running ./run instead", exc)
             ours.close()
             return 0
