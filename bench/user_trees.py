@@ -265,26 +265,31 @@ def measure_start(host):
 def timeline(root_pid, sleeps):
     """kind -> ``(start times, CPU ms)``: when each supervision process and service started,
     in ms after root's supervisor (``/proc/PID/stat`` field 22, in clock ticks: 10 ms on most
-    kernels), and the CPU time the kind's processes have used so far (fields 14 and 15)."""
+    kernels), and the CPU time the kind's processes have used so far (``/proc/PID/schedstat``,
+    in ns: a C runsv's is well below a tick)."""
     tick_ms = 1000.0 / os.sysconf("SC_CLK_TCK")
-    root_start = (ticks_of(root_pid) or [None])[0]
+    root_start = start_ticks(root_pid)
     found = {}
     for pid in set(supervision_processes(root_pid)) | set(sleeps):
-        ticks = ticks_of(pid)
+        ticks = start_ticks(pid)
         if ticks is not None and root_start is not None:
             kind = "service (sleep)" if pid in sleeps else kind_of(pid)
             times, cpu = found.get(kind, ([], 0.0))
-            times.append((ticks[0] - root_start) * tick_ms)
-            found[kind] = (times, cpu + ticks[1] * tick_ms)
+            times.append((ticks - root_start) * tick_ms)
+            found[kind] = (times, cpu + cpu_ns(pid) / 1e6)
     return {kind: (sorted(times), cpu) for kind, (times, cpu) in found.items()}
 
 
-def ticks_of(pid):
-    """``(start time, CPU time)`` of ``pid`` in clock ticks; None once it is gone."""
+def start_ticks(pid):
+    """When ``pid`` started, in clock ticks since boot; None once it is gone."""
     fields = (_read("/proc/%d/stat" % pid) or b"").rsplit(b")", 1)[-1].split()
-    if len(fields) <= 19:
-        return None
-    return int(fields[19]), int(fields[11]) + int(fields[12])  # fields 22, and 14 + 15
+    return int(fields[19]) if len(fields) > 19 else None  # field 22
+
+
+def cpu_ns(pid):
+    """The CPU time ``pid`` has used, in ns (0 once it is gone)."""
+    fields = (_read("/proc/%d/schedstat" % pid) or b"0").split()
+    return int(fields[0])
 
 
 def measure_size(namespace, impls, users, services, settle, rounds):
