@@ -22,9 +22,14 @@ slope of the totals over the user counts at the first service count. "start" is 
 starting root's supervisor on an applied, stopped host (every process ended, the files left) to
 every ``sleep`` running.
 
+The starts are measured ``--rounds`` times for each implementation, interleaved round by round
+(the machine's other load lands on every side alike), and the median is reported; ``--timeline``
+prints, for the median round, when each kind of process started (``/proc/PID/stat``'s start
+time, in clock ticks: 10 ms steps) — where a start's time goes.
+
 Usage: ``.venv/bin/python bench/user_trees.py [--users 1 10 40] [--services 3 20] [--impls c s6
-ours] [--settle SECONDS] [--json FILE]`` (needs root, unshare, nsenter, setpriv). By default the
-four sizes of issue 29's table: 1×3, 10×3, 40×3 and 10×20.
+ours] [--settle SECONDS] [--rounds N] [--timeline] [--json FILE]`` (needs root, unshare,
+nsenter, setpriv). By default the four sizes of issue 29's table: 1×3, 10×3, 40×3 and 10×20.
 """
 
 import argparse
@@ -221,30 +226,100 @@ def tempfile_dir(prefix):
 
 
 # -- one measurement ------------------------------------------------------------------------------
-def measure(namespace, impl, users, services, settle):
+def set_up(namespace, impl, users, services):
+    """The host of ``impl`` for one size, applied (or written), every process ended."""
     logins = list(namespace.users)[:users]
-    host = (S6Host(namespace, logins, services) if impl == "s6"
+    return (S6Host(namespace, logins, services) if impl == "s6"
             else Applied(namespace, impl, logins, services))
+
+
+def measure_memory(host, settle):
+    """PSS and USS of every supervision process once all runs; then every process ended."""
+    root_pid = host.up()
+    wait_until(lambda: len(sleeps_under(host.base)) >= host.expected, timeout=120,
+               what="every service running")
+    time.sleep(settle)
+    processes = []
+    for pid in supervision_processes(root_pid):
+        found = memory_kb(pid)
+        found.update(pid=pid, kind=kind_of(pid))
+        processes.append(found)
+    host.stop_all()
+    return {"pss": sum(p["pss"] for p in processes), "uss": sum(p["uss"] for p in processes),
+            "processes": processes, "starts": [], "timelines": []}
+
+
+def measure_start(host):
+    """Seconds from starting root's supervisor on the stopped host to every service running,
+    and when each process of the tree started (``timeline``); then every process ended."""
+    started = time.monotonic()
+    root_pid = host.start()
+    wait_until(lambda: len(sleeps_under(host.base)) >= host.expected, timeout=120,
+               interval=0.005, what="every service running again")
+    seconds = time.monotonic() - started
+    found = timeline(root_pid, sleeps_under(host.base))
+    host.stop_all()
+    return seconds, found
+
+
+def timeline(root_pid, sleeps):
+    """kind -> ``(start times, CPU ms)``: when each supervision process and service started,
+    in ms after root's supervisor (``/proc/PID/stat`` field 22, in clock ticks: 10 ms on most
+    kernels), and the CPU time the kind's processes have used so far (``/proc/PID/schedstat``,
+    in ns: a C runsv's is well below a tick)."""
+    tick_ms = 1000.0 / os.sysconf("SC_CLK_TCK")
+    root_start = start_ticks(root_pid)
+    found = {}
+    for pid in set(supervision_processes(root_pid)) | set(sleeps):
+        ticks = start_ticks(pid)
+        if ticks is not None and root_start is not None:
+            kind = "service (sleep)" if pid in sleeps else kind_of(pid)
+            times, cpu = found.get(kind, ([], 0.0))
+            times.append((ticks - root_start) * tick_ms)
+            found[kind] = (times, cpu + cpu_ns(pid) / 1e6)
+    return {kind: (sorted(times), cpu) for kind, (times, cpu) in found.items()}
+
+
+def start_ticks(pid):
+    """When ``pid`` started, in clock ticks since boot; None once it is gone."""
+    fields = (_read("/proc/%d/stat" % pid) or b"").rsplit(b")", 1)[-1].split()
+    return int(fields[19]) if len(fields) > 19 else None  # field 22
+
+
+def cpu_ns(pid):
+    """The CPU time ``pid`` has used, in ns (0 once it is gone)."""
+    fields = (_read("/proc/%d/schedstat" % pid) or b"0").split()
+    return int(fields[0])
+
+
+def measure_size(namespace, impls, users, services, settle, rounds):
+    """Memory of each implementation, one at a time; then ``rounds`` starts of each,
+    interleaved round by round (the machine's other load lands on every side alike)."""
+    hosts, results = {}, {}
     try:
-        root_pid = host.up()
-        wait_until(lambda: len(sleeps_under(host.base)) >= host.expected, timeout=120,
-                   what="every service running")
-        time.sleep(settle)
-        processes = []
-        for pid in supervision_processes(root_pid):
-            found = memory_kb(pid)
-            found.update(pid=pid, kind=kind_of(pid))
-            processes.append(found)
-        host.stop_all()
-        started = time.monotonic()
-        host.start()
-        wait_until(lambda: len(sleeps_under(host.base)) >= host.expected, timeout=120,
-                   interval=0.005, what="every service running again")
-        start_seconds = time.monotonic() - started
-        return {"pss": sum(p["pss"] for p in processes), "uss": sum(p["uss"] for p in processes),
-                "processes": processes, "start_seconds": start_seconds}
+        for impl in impls:
+            hosts[impl] = set_up(namespace, impl, users, services)
+            results[impl] = measure_memory(hosts[impl], settle)
+        for _ in range(rounds):
+            for impl in impls:
+                seconds, found = measure_start(hosts[impl])
+                results[impl]["starts"].append(seconds)
+                results[impl]["timelines"].append(found)
+        for found in results.values():
+            found["start_seconds"] = median(found["starts"])
     finally:
-        host.close()
+        for host in hosts.values():
+            host.close()
+    return results
+
+
+def median(values):
+    """>>> median([3, 1, 2]), median([4, 1, 2, 3])
+    (2, 2.5)
+    """
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def slope(points):
@@ -280,10 +355,10 @@ def helper_table(processes):
     return table
 
 
-def report(results, sizes, impls):
+def report(results, sizes, impls, show_timeline=False):
     mb = 1024.0
     print("PSS of every supervision process, MB (processes); start = root's supervisor started "
-          "on an applied host -> every service running")
+          "on an applied host -> every service running (the median of the rounds)")
     print("%-8s" % "U x S" + "".join("%26s" % impl for impl in impls) + "%10s" % "ours/C")
     for users, services in sizes:
         row = "%-8s" % ("%dx%d" % (users, services))
@@ -303,11 +378,36 @@ def report(results, sizes, impls):
         line += "%26s" % ("%.2f MB/user (S=%d)" % (slope(points), first) if len(points) > 1
                           else "-")
     print(line)
+    print("\nstart, s: median (min-max) of the rounds, interleaved")
+    for users, services in sizes:
+        key = "%dx%d" % (users, services)
+        print("%-8s" % key + "".join(
+            "%26s" % ("-" if key not in results.get(impl, {}) else "%.3f (%.3f-%.3f)" % (
+                results[impl][key]["start_seconds"], min(results[impl][key]["starts"]),
+                max(results[impl][key]["starts"]))) for impl in impls))
+    if show_timeline:
+        print_timelines(results, impls)
     for impl in impls:
         for key, found in results.get(impl, {}).items():
             print("\n%s %s, per kind: count, USS min-max kB, PSS sum kB" % (impl, key))
             for kind, (count, low, high, pss) in sorted(helper_table(found["processes"]).items()):
                 print("  %-28s %4d %8d-%-8d %8d" % (kind, count, low, high, pss))
+
+
+def print_timelines(results, impls):
+    """For the round of the median start: when each kind of process started."""
+    for impl in impls:
+        for key, found in results.get(impl, {}).items():
+            if not found["starts"]:
+                continue
+            middle = sorted(range(len(found["starts"])),
+                            key=found["starts"].__getitem__)[len(found["starts"]) // 2]
+            print("\n%s %s, start %.3f s: started, ms after root's supervisor: count, first, "
+                  "median, last; CPU ms used" % (impl, key, found["starts"][middle]))
+            for kind, (times, cpu) in sorted(found["timelines"][middle].items(),
+                                             key=lambda item: item[1][0][0]):
+                print("  %-28s %4d %6.0f %6.0f %6.0f %6.0f" % (
+                    kind, len(times), times[0], median(times), times[-1], cpu))
 
 
 def main(argv=None):
@@ -316,6 +416,10 @@ def main(argv=None):
     parser.add_argument("--services", type=int, nargs="+", help="logged services per user")
     parser.add_argument("--impls", nargs="+", default=["c", "s6", "ours"])
     parser.add_argument("--settle", type=float, default=3.0, help="seconds before measuring")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="starts of each implementation, interleaved round by round")
+    parser.add_argument("--timeline", action="store_true",
+                        help="when each kind of process started, ms after root's supervisor")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
@@ -331,12 +435,12 @@ def main(argv=None):
     results = {}
     try:
         for users, services in sizes:
-            for impl in impls:
-                results.setdefault(impl, {})["%dx%d" % (users, services)] = measure(
-                    namespace, impl, users, services, args.settle)
+            found = measure_size(namespace, impls, users, services, args.settle, args.rounds)
+            for impl, measured in found.items():
+                results.setdefault(impl, {})["%dx%d" % (users, services)] = measured
     finally:
         namespace.close()
-    report(results, sizes, args.impls)
+    report(results, sizes, args.impls, args.timeline)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0

@@ -93,7 +93,7 @@ def test_the_prepared_server_holds_nothing_that_runs_again_in_each_child(tmp_pat
         os.path.abspath(forkserver.__file__)))))
     code = ("import sys; sys.path.insert(0, %r)\n"
             "from runit_provision.runtime.supervision import forkserver\n"
-            "forkserver._preload(); forkserver._warm_up()\n"
+            "forkserver._preload(); forkserver._warm_up_agents(); forkserver._warm_up_tree()\n"
             "print(' '.join(sorted(sys.modules)))\n" % package)
     done = subprocess.run([sys.executable, "-S", "-I", "-c", code], capture_output=True,
                           text=True, timeout=60, env={},
@@ -120,3 +120,69 @@ def test_the_warm_up_scratch_is_removed_without_following_links(tmp_path):
         forkserver._remove_tree(scratch)
     assert not os.path.lexists(scratch)
     assert (outside / "kept").read_text() == "kept\n"
+
+
+def test_requests_that_came_together_are_taken_as_one_batch():
+    """A tree starting asks for all its users' agents at once: the server takes every request
+    waiting on its channel, not one per turn; an end of the channel is an empty batch."""
+    import socket
+    from runit_provision.runtime.unix.seqpacket import send
+    tree, server = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    read_end, write_end = os.pipe()
+    try:
+        send(tree, b"agent\0a", [write_end])
+        send(tree, b"host\0b\0c")
+        send(tree, b"agent\0d")
+        batch = forkserver._requests(server)
+        assert [fields for fields, _ in batch] == [[b"agent", b"a"], [b"host", b"b", b"c"],
+                                                   [b"agent", b"d"]]
+        assert [len(fds) for _, fds in batch] == [1, 0, 0]
+        os.close(batch[0][1][0])
+        assert server.getblocking()  # the next batch is waited for
+        tree.close()
+        assert forkserver._requests(server) == []
+    finally:
+        server.close()
+        tree.close()
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_each_child_of_a_batch_is_forked_with_only_its_own_descriptors(monkeypatch):
+    """One middle child forks every child of a batch, in order; each keeps its own request's
+    descriptors and none of the others' (a user's agent never holds another user's channel),
+    and a request of no known kind is refused in its place."""
+    def probe(fields, fds):
+        try:
+            os.fstat(forkserver.CHANNEL_FD)
+            channel_held = "channel-held"
+        except OSError:
+            channel_held = "channel-closed"
+        os.write(fds[0], (" ".join([fields[0], channel_held]
+                                   + sorted(os.listdir("/proc/self/fd")))).encode())
+        os._exit(0)
+
+    monkeypatch.setitem(forkserver._CHILDREN, b"probe", probe)
+    channel = os.open(os.devnull, os.O_RDONLY)
+    monkeypatch.setattr(forkserver, "CHANNEL_FD", channel)  # what each child closes
+    pipes = [os.pipe() for _ in range(3)]
+    batch = [([b"probe", b"first"], [pipes[0][1]]), ([b"what"], []),
+             ([b"probe", b"second"], [pipes[1][1]]), ([b"probe", b"third"], [pipes[2][1]])]
+    try:
+        answers = forkserver._fork_children(batch)
+        for _, write_end in pipes:
+            os.close(write_end)
+        said = []
+        for read_end, _ in pipes:
+            with os.fdopen(read_end, "rb") as reader:
+                said.append(reader.read().decode().split())
+    finally:
+        os.close(channel)
+    assert [answer.split(b"\0")[0] for answer in answers] == [b"pid", b"error", b"pid", b"pid"]
+    assert answers[1] == b"error\0%d" % errno.EINVAL
+    assert len({answer for answer in answers}) == 4  # a child each
+    for index, words in enumerate(said):
+        assert words[:2] == [("first", "second", "third")[index], "channel-closed"]
+        own = {str(pipes[index][1])}
+        others = {str(write_end) for other, (_, write_end) in enumerate(pipes) if other != index}
+        assert own <= set(words[2:]) and not others & set(words[2:]), words

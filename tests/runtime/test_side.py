@@ -272,3 +272,24 @@ def test_a_restart_at_once_goes_from_run_to_run_on_disk():
     host.fail_exec["./run"] = EACCES
     side.child_exited(101, KILLED_BY_TERM)
     assert _states(host)[-1] == (State.DOWN, 0)
+
+
+def test_a_lost_run_that_starts_again_at_once_writes_only_the_new_run():
+    """A process our predecessor started ended while nobody supervised it (adoption.py's
+    "lost"): as a death seen, a side that starts again at once writes "run" with the start,
+    not "down" just before — the death still counted. One that does not start again at once
+    (want down, ./finish to run) writes its state at once."""
+    side, host = make()
+    side.inherit_lost(State.RUN, 0, False)
+    assert host.statuses == []
+    side.evaluate()
+    assert _states(host) == [(State.RUN, 101)]
+    assert side.tally.deaths == 1 and side.tally.starts == 1
+
+    side, host = make(want=Want.DOWN)
+    side.inherit_lost(State.RUN, 0, False)
+    assert _states(host) == [(State.DOWN, 0)]
+
+    side, host = make(has_finish=True)
+    side.inherit_lost(State.RUN, 0, False)
+    assert _states(host) == [(State.FINISH, 0)]

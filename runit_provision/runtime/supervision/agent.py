@@ -271,12 +271,20 @@ class Agent:
         return [b"="] + _facts_fields(found), []
 
     def write(self, fields, fds):
-        how, path, prefix, data = fields
-        write = servicedir.write_in_place if how == b"place" else servicedir.write_new
-        failed = write(fds[0], fsdecode(path), data, fsdecode(prefix))
-        if failed is None:
-            return [b"="], []
-        return [b"!", b"warn", failed[0], failed[1].errno or errno.EIO], []
+        """Files of one directory, in their order: fields ``PREFIX (HOW PATH DATA)...`` —
+        HOW ``place`` (servicedir.write_in_place) or ``new`` (the ``.new`` way). The answer
+        says each that failed: its warning and errno."""
+        prefix, rest = fsdecode(fields[0]), fields[1:]
+        if not rest or len(rest) % 3:
+            raise wire.BadMessage("files to write")
+        failures = []
+        for at in range(0, len(rest), 3):
+            how, path, data = rest[at:at + 3]
+            write = servicedir.write_in_place if how == b"place" else servicedir.write_new
+            failed = write(fds[0], fsdecode(path), data, prefix)
+            if failed is not None:
+                failures += [failed[0], failed[1].errno or errno.EIO]
+        return ([b"!", b"warn"] + failures if failures else [b"="]), []
 
     def remove(self, fields, fds):
         servicedir.remove(fds[0], fsdecode(fields[0]))
@@ -555,8 +563,8 @@ def warm_up(base, rounds=10):
             _, opened = ask(b"open", service)
             dir_fd, log_fd = opened[0], opened[1]
             ask(b"facts", fds=[dir_fd, log_fd])
-            ask(b"write", b"new", b"supervise/stat", b"", b"run", fds=[dir_fd])
-            ask(b"write", b"place", b"supervise/process", b"", b"0" * 96, fds=[dir_fd])
+            ask(b"write", b"", b"new", b"supervise/stat", b"run", b"place",
+                b"supervise/process", b"0" * 96, fds=[dir_fd])
             ask(b"remove", b"supervise/process", fds=[dir_fd])
             ask(b"fifo", b"", b"ok", os.O_RDONLY, fds=[dir_fd])
             ask(b"evopen", fds=[dir_fd])

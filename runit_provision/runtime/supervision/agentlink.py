@@ -291,26 +291,30 @@ class AgentIO:
                 done(answer.fds[0])
         self._request([b"fifo", prefix, name, flags], [base_fd], answered)
 
-    def write_new(self, base_fd, path, data, prefix, warn):
-        self._write(b"new", base_fd, path, data, prefix, warn)
-
-    def write_in_place(self, base_fd, path, data, prefix, warn):
-        self._write(b"place", base_fd, path, data, prefix, warn)
-
-    def _write(self, how, base_fd, path, data, prefix, warn):
+    def write_files(self, base_fd, files, prefix, warn):
+        """LocalIO.write_files, one request for all of ``files`` (a side's state: pid, its
+        record, tally, stat, status). A request not sent yet for the same files of the same
+        directory is replaced by this one (the latest goes last)."""
         def answered(answer):
             if isinstance(answer, OSError) or answer.ok:
                 return  # written, or the agent died: the next write of it comes anyway
             try:
                 fields = answer.fields
-                message = wire.text(fields[1]) if fields[:1] == [b"warn"] else "unable to write"
-                number = wire.number(fields[2]) if len(fields) > 2 else errno.EIO
+                if fields[:1] != [b"warn"] or len(fields) % 2 == 0 \
+                        or len(fields) > 2 * len(files) + 1:
+                    raise wire.BadMessage("a write's failures")
+                failures = [(wire.text(fields[at]), wire.number(fields[at + 1], 4096))
+                            for at in range(1, len(fields), 2)]
             except wire.BadMessage as exc:
                 self.link.refuse(exc)
                 return
-            warn(message, OSError(number, os.strerror(number)))
-        self._request([b"write", how, path, prefix, data], [base_fd], answered,
-                      key=("file", base_fd, path))
+            for message, number in failures:
+                warn(message, OSError(number, os.strerror(number)))
+        fields = [b"write", prefix]
+        for in_place, path, data in files:
+            fields += [b"place" if in_place else b"new", path, data]
+        self._request(fields, [base_fd], answered,
+                      key=("file", base_fd) + tuple(path for _, path, _ in files))
 
     def remove(self, base_fd, path):
         self._request([b"remove", path], [base_fd], None, key=("file", base_fd, path))

@@ -29,16 +29,15 @@ class LocalIO:
         done(servicedir.open_fifo(base_fd, prefix, name, flags))
 
     @staticmethod
-    def write_new(base_fd, path, data, prefix, warn):
-        failed = servicedir.write_new(base_fd, path, data, prefix)
-        if failed is not None:
-            warn(*failed)
-
-    @staticmethod
-    def write_in_place(base_fd, path, data, prefix, warn):
-        failed = servicedir.write_in_place(base_fd, path, data, prefix)
-        if failed is not None:
-            warn(*failed)
+    def write_files(base_fd, files, prefix, warn):
+        """Each of ``files`` — ``(in place, path, data)`` — in its order: in place
+        (servicedir.write_in_place) or the ``.new`` way (servicedir.write_new); each failure
+        said through ``warn``."""
+        for in_place, path, data in files:
+            write = servicedir.write_in_place if in_place else servicedir.write_new
+            failed = write(base_fd, path, data, prefix)
+            if failed is not None:
+                warn(*failed)
 
     @staticmethod
     def remove(base_fd, path):

@@ -134,11 +134,14 @@ class Side:
     def inherit_lost(self, state, stamp_ns, paused, counted=False):
         """Our predecessor's process ended unseen while it was in ``state``: go on as if its
         exit had just been seen (``./finish -1 0``, then want decides) — a death whose end and
-        length nobody knows (``counted``: the predecessor's tally has it already)."""
+        length nobody knows (``counted``: the predecessor's tally has it already). A side
+        that starts again at once writes its status with that start, not "down" just before
+        (as a death seen, ``child_exited``): the supervisor's first ``show`` writes it if no
+        start came."""
         self.stamp_ns, self.paused = stamp_ns, paused
         if state in (State.RUN, State.FINISH):
             self.state = state
-            self._process_exited(None, seen=False, counted=counted)
+            self._process_exited(None, seen=False, counted=counted, deferred=True)
 
     def count_start(self, pid, state):
         """A start in the tally: ``./run`` counts, ``./finish`` only shows its pid (also for

@@ -111,13 +111,6 @@ class SuperviseFiles:
         """The pid a start under way had started when our predecessor was killed (0: none)."""
         return self._found.started
 
-    def write_tally(self, tally):
-        """Write ``supervise/tally`` in place when a start or a death changed it."""
-        mark = (tally.pid, tally.starts, tally.deaths)
-        if mark != self._tally_written:
-            self._write_in_place(TALLY, tally_bytes(tally))
-            self._tally_written = mark
-
     def remove_record(self):
         """A clean exit: no successor must take anything over from us."""
         self.io.remove(self.base_fd, self._path(PROCESS_RECORD))
@@ -131,10 +124,12 @@ class SuperviseFiles:
         self.io.remove(self.base_fd, self._path(name))
 
     def _write_new(self, name, data):
-        self.io.write_new(self.base_fd, self._path(name), data, self.prefix, self._warn)
+        self.io.write_files(self.base_fd, [(False, self._path(name), data)], self.prefix,
+                            self._warn)
 
     def _write_in_place(self, name, data):
-        self.io.write_in_place(self.base_fd, self._path(name), data, self.prefix, self._warn)
+        self.io.write_files(self.base_fd, [(True, self._path(name), data)], self.prefix,
+                            self._warn)
 
     def write_starting(self, what):
         """Just before ``what`` ("run" or "finish") is spawned: a record that says so, with
@@ -168,19 +163,27 @@ class SuperviseFiles:
         record, never by ``pid``; until it is written, the ``starting`` record written before
         the spawn lets it find the process), and the ``tally`` before status, so that who
         sees the new status sees its count. The pid goes first: it is what a waiting ``sv``
-        and a restart's latency look for."""
+        and a restart's latency look for. They are one piece of work for the io: one request
+        to a user's agent, not five."""
+        files = []  # (in place, name, data), in their order: one piece of work for the io
         if status.pid != self._last_pid_written:
             what = "finish" if status.state == State.FINISH else "run"
-            self._write_new(PID, b"%d\n" % status.pid if status.pid else b"")
+            files.append((False, PID, b"%d\n" % status.pid if status.pid else b""))
             starttime = self._starttime(status.pid) if status.pid else 0
-            self._write_in_place(PROCESS_RECORD, record_bytes(Record(status.pid, starttime,
-                                                              boot_id(), what)))
+            files.append((True, PROCESS_RECORD, record_bytes(Record(status.pid, starttime,
+                                                                    boot_id(), what))))
             self._last_pid_written = status.pid
         if tally is not None:
-            self.write_tally(tally)
-        self._write_new(STAT, stat_text(status.state, status.paused, status.term,
-                                          want_word).encode("ascii"))
-        self._write_new(STATUS, status_to_bytes(status))
+            mark = (tally.pid, tally.starts, tally.deaths)
+            if mark != self._tally_written:
+                files.append((True, TALLY, tally_bytes(tally)))
+                self._tally_written = mark
+        files.append((False, STAT, stat_text(status.state, status.paused, status.term,
+                                             want_word).encode("ascii")))
+        files.append((False, STATUS, status_to_bytes(status)))
+        self.io.write_files(self.base_fd, [(in_place, self._path(name), data)
+                                           for in_place, name, data in files],
+                            self.prefix, self._warn)
 
 
 def _parsed(data, parse):

@@ -201,7 +201,10 @@ class Supervisor:
         of a scan before it shows the rest (the status writes are the slow part of a start,
         and a user tree it asks for runs meanwhile)."""
         for side, files in self._files.items():
-            if not files.has_written:
+            # A side whose start waits for its host (a user's agent, a logger's stand-in) has
+            # a status on disk and ok open already (_open_ok_before_start): its start's
+            # answer writes the rest — "run", or "down" if it failed.
+            if not files.has_written and not (side.is_deferred and files.is_ok_open):
                 side.write_status()
         for files in self._files.values():
             self._open_ok(files)

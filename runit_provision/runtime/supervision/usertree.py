@@ -122,6 +122,7 @@ class UserTree:
         self.environ = None
         self.directory = None
         self._asked = None  # asked of the fork server, not taken up yet
+        self._prepared = None  # (TreeRun, uid, gids, environ) read while the server started
         self._link = None
         self._hosted = set()  # loggers run through our io (host_logger) that have not ended
         self._released = set()  # agents sent away: their end was the main side's already
@@ -163,12 +164,32 @@ class UserTree:
         from .forkserver import NotReady
         from .hostedlogger import Identity
         supervisor = self.supervisor
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None and prepared[0] == found:
+            uid, gids, environ = prepared[1:]
+        else:
+            try:
+                uid, gids = resolve_user(found.user, True)
+                environ = user_environment(found, supervisor.spawner.environ.get(
+                    "PATH", DEFAULT_PATH), supervisor.dir_fd)
+            except (FatalError, OSError, KeyError, ValueError):
+                return 0  # whatever chpst would fail on, chpst must say
         try:
-            uid, gids = resolve_user(found.user, True)
-            environ = user_environment(found, supervisor.spawner.environ.get(
-                "PATH", DEFAULT_PATH), supervisor.dir_fd)
-        except (FatalError, OSError, KeyError, ValueError):
-            return 0  # whatever chpst would fail on, chpst must say
+            supervisor.forks.check()
+        except NotReady:
+            # Read while the server starts, kept for the ask it wakes (a tree's start asks
+            # before its server is ready, and read the user and the envdir twice) — for that
+            # ask alone: a later start reads them again.
+            self._prepared = (found, uid, gids, environ)
+
+            def ready():
+                supervisor.host_ready()
+                self._prepared = None
+            supervisor.forks.on_ready.append(ready)
+            raise NotYet() from None
+        except OSError as exc:
+            supervisor.warn("unable to fork the user's agent, running ./run instead", exc)
+            return 0
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         asked = _Asked(ours, Identity(uid, gids), found, environ)
         fields = [uid, ",".join(map(str, gids)), found.lock, found.directory,
@@ -179,11 +200,7 @@ class UserTree:
         try:
             supervisor.forks.request(b"agent", fields, fds,
                                      lambda answer: self._answered(asked, answer))
-        except NotReady:
-            ours.close()
-            supervisor.forks.on_ready.append(supervisor.host_ready)
-            raise NotYet() from None
-        except OSError as exc:
+        except OSError as exc:  # the server's socket failed: it is killed
             supervisor.warn("unable to fork the user's agent, running ./run instead", exc)
             ours.close()
             return 0

@@ -1,0 +1,69 @@
+"""A side's state files as one piece of work (supervisefiles.SuperviseFiles.write): one
+``write_files`` call for pid, the process record, tally, stat and status — one request to a
+user's agent, not five — and the agent's ``write`` request doing each file in its order and
+saying each that failed (agent.py)."""
+
+import errno
+import os
+
+from runit_provision.protocol.status import State, Status
+from runit_provision.protocol.tally import Tally
+from runit_provision.runtime.supervision import agent
+from runit_provision.runtime.supervision import agentwire as wire
+from runit_provision.runtime.supervision.localio import LOCAL
+from runit_provision.runtime.supervision.supervisefiles import SuperviseFiles
+
+
+class RecordingIO:
+    """LOCAL's file work, and what each call asked."""
+
+    def __init__(self):
+        self.calls = []
+
+    def write_files(self, base_fd, files, prefix, warn):
+        self.calls.append([(in_place, path) for in_place, path, _ in files])
+        LOCAL.write_files(base_fd, files, prefix, warn)
+
+
+def test_a_state_write_is_one_piece_of_work_in_runsvs_order(tmp_path):
+    (tmp_path / "supervise").mkdir()
+    base = os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)
+    io = RecordingIO()
+    try:
+        files = SuperviseFiles(base, "", lambda *said: None, io=io)
+        tally = Tally()
+        tally.started(4242)
+        files.write(Status(1, 500, 4242, False, "u", False, State.RUN), "run", tally)
+        files.write(Status(2, 500, 4242, True, "u", False, State.RUN), "run", tally)
+    finally:
+        os.close(base)
+    assert io.calls == [
+        [(False, "supervise/pid"), (True, "supervise/process"), (True, "supervise/tally"),
+         (False, "supervise/stat"), (False, "supervise/status")],
+        [(False, "supervise/stat"), (False, "supervise/status")]]  # pid, tally unchanged
+    assert (tmp_path / "supervise" / "pid").read_text() == "4242\n"
+    assert (tmp_path / "supervise" / "stat").read_text() == "run, paused\n"
+
+
+def test_the_agent_writes_each_file_in_order_and_says_each_failure(tmp_path):
+    (tmp_path / "supervise").mkdir()
+    null = os.open(os.devnull, os.O_WRONLY)
+    worker = agent._WarmUp(str(tmp_path), null)
+
+    def ask(*fields):
+        return agent.handle(worker, wire.encode(*fields),
+                            [os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)])
+    try:
+        answer, _ = ask(b"write", b"", b"new", b"supervise/stat", b"run\n",
+                        b"place", b"supervise/process", b"0" * 8)
+        assert answer == [b"="]
+        answer, _ = ask(b"write", b"log/", b"new", b"nowhere/stat", b"x",
+                        b"new", b"supervise/stat", b"down\n", b"new", b"gone/status", b"y")
+        assert answer == [b"!", b"warn", "unable to open log/nowhere/stat.new", errno.ENOENT,
+                          "unable to open log/gone/status.new", errno.ENOENT]
+        answer, _ = ask(b"write", b"", b"new", b"supervise/stat")
+        assert answer[:2] == [b"!", b"bad"]
+    finally:
+        os.close(null)
+    assert (tmp_path / "supervise" / "stat").read_text() == "down\n"  # the one between
+    assert (tmp_path / "supervise" / "process").read_text() == "0" * 8
