@@ -11,15 +11,18 @@ share its pages, and they do not change under them: the server writes nothing be
 
 Each child is forked twice — the server forks, that child forks the helper and exits — so the
 helper is re-parented to the nearest subreaper, the tree (``servicetree.become_subreaper``): it
-is the tree's child, reaped by the tree's loop, as a spawned process would be. The server
-answers only once the middle child is gone, so the tree knows the pid of its new child before
-the child can be reaped.
+is the tree's child, reaped by the tree's loop, as a spawned process would be. The middle child
+reads the request, forks the helper and answers before it exits, so the tree knows the pid of
+its new child before the child can be reaped; the server itself only peeks at a request, forks
+and waits for the middle child (what it runs between two forks is copied into the child forked
+before: ``serve``).
 
 The channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields NUL-separated:
 
     tree -> server   KIND FIELD...            + the descriptors the child needs
     server -> tree   ready                    (once, when the server can fork)
-                     pid PID | error ERRNO    (one answer to each request)
+                     pid PID | error ERRNO    (one answer to each request, by the middle
+                                              child — by the server when that one died)
 
 Kinds (``_CHILDREN``): ``host`` — a logger host of another identity (identityhost.serve);
 ``agent`` — a user's tree's agent (agent.run). The tree never waits for an answer: what asked waits
@@ -38,6 +41,7 @@ except ImportError:  # pragma: no cover - other interpreters
 import sys
 
 from ..unix.diag import warn
+from ..unix.seqpacket import receive
 
 ANSWER_SECONDS = 5.0  # a fork answers in well under a millisecond; a loaded machine is slow
 BROKEN_SECONDS = 60.0  # after a server could not start: how long processes start the old way
@@ -45,6 +49,7 @@ READY_SECONDS = 30.0  # its start (an interpreter, imports, a throwaway tree) on
 _MESSAGE_MAX = 65536
 _MAX_FDS = 8
 CHANNEL_FD = 3  # where the server finds its end of the channel
+_MSG_PEEK = 0x02  # socket.MSG_PEEK, a plain int: `socket`'s are enum flags
 # The warm-up tree's logged services: CPython 3.11 rewrites a function's code for speed (its
 # "quickening") at its 8th call; a function run once per service is then rewritten here, in the
 # server's pages, not in each user's tree (one service: 0.1 MB more of every tree's own pages;
@@ -257,7 +262,6 @@ def serve():
     import gc
     import socket
     from ..unix.procname import show_runit_name
-    from ..unix.seqpacket import receive
     from .identityhost import close_all_but
     close_all_but({CHANNEL_FD})
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -276,21 +280,35 @@ def serve():
     gc.freeze()  # from here on the children's pages stay shared: no collection walks them
     tidy_allocators()  # once: again before each fork would copy ~300 kB of ours per child
     channel.send(b"ready")
+    # Between two forks the server runs as little Python as it can: every page it writes then
+    # is a page the child just forked keeps a copy of for good (the child shares the one from
+    # before the write). So the server only waits for a request (peeking at it: the 1-byte
+    # bytes is the interpreter's own), forks and waits for that child — the middle one, which
+    # reads the request itself, forks what was asked for, answers, and exits (``_middle``).
+    # Reading and parsing here cost each child about 40 pages of ours.
+    peek, fork, waitpid = channel.recv, os.fork, os.waitpid
     while True:
         try:
-            data, fds, _cut = receive(channel, _MESSAGE_MAX, _MAX_FDS)  # fds: close-on-exec
+            if not peek(1, _MSG_PEEK):
+                os._exit(0)  # the tree is gone (or done): so are we
+            middle = fork()
         except InterruptedError:
             continue
-        if not data:
-            os._exit(0)  # the tree is gone (or done), or its socket failed: so are we
-        fields = data.split(b"\0")
-        answer = _fork_child(fields[0], [os.fsdecode(field) for field in fields[1:]], fds)
-        for fd in fds:
-            os.close(fd)
-        try:
-            channel.send(answer)
-        except OSError:
-            os._exit(0)
+        except OSError as exc:
+            if exc.errno != errno.EAGAIN:
+                os._exit(0)  # its socket failed
+            _refuse(channel, exc.errno)  # no process to fork with: the request is answered
+            continue
+        if middle == 0:  # pragma: no cover — the middle child
+            _middle(channel)
+        while True:
+            try:
+                _pid, status = waitpid(middle, 0)
+                break
+            except InterruptedError:
+                continue
+        if status:  # it died before its answer (or after): one answer, for the tree
+            _answer(channel, b"error\0%d" % errno.ECHILD)
 
 
 # What the runtime imports when it first needs it (a module's import deferred to its first
@@ -406,48 +424,53 @@ def _remove_tree(path):
         pass
 
 
-def _fork_child(kind, fields, fds):
-    """Fork the child ``kind`` twice (it becomes the tree's child); the answer to send."""
-    run = _CHILDREN.get(kind)
-    if run is None:
-        return b"error\0%d" % errno.EINVAL
-    read_end, write_end = os.pipe()
+def _middle(channel):  # pragma: no cover — runs in the middle child, which always exits
+    """The middle child: read the request, fork the child it asks for (the grandchild, which
+    is re-parented to the tree once we exit), answer the tree with its pid, exit. Exits 0
+    once it has answered: the server answers for one that did not."""
+    code = 111
     try:
-        middle = os.fork()
-    except OSError as exc:
-        os.close(read_end)
-        os.close(write_end)
-        return b"error\0%d" % (exc.errno or errno.EAGAIN)
-    if middle == 0:  # pragma: no cover — the middle child: fork, say the pid, go
-        code = 0
-        try:
-            os.close(read_end)
+        data, fds, _cut = receive(channel, _MESSAGE_MAX, _MAX_FDS)  # fds: close-on-exec
+        if not data:
+            os._exit(0)  # the tree went between the peek and the read: nobody to answer
+        fields = data.split(b"\0")
+        run = _CHILDREN.get(fields[0])
+        if run is None:
+            answer = b"error\0%d" % errno.EINVAL
+        else:
             try:
                 pid = os.fork()
             except OSError as exc:
-                os.write(write_end, b"error\0%d" % (exc.errno or errno.EAGAIN))
-                os._exit(0)
-            if pid == 0:
-                os.close(write_end)
-                os.close(CHANNEL_FD)
-                run(fields, fds)  # never returns
-            os.write(write_end, b"pid\0%d" % pid)
-        except BaseException as exc:  # noqa: BLE001 — nothing may escape into the server's loop
-            warn("forkserver", "unable to start a %s: %s: %s"
-                 % (os.fsdecode(kind), type(exc).__name__, exc))
-            code = 111
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    answer = b""
-    while True:
-        chunk = os.read(read_end, 64)
-        if not chunk:
-            break
-        answer += chunk
-    os.close(read_end)
-    os.waitpid(middle, 0)
-    return answer or b"error\0%d" % errno.ECHILD
+                answer = b"error\0%d" % (exc.errno or errno.EAGAIN)
+            else:
+                if pid == 0:
+                    os.close(CHANNEL_FD)
+                    run([os.fsdecode(field) for field in fields[1:]], fds)  # never returns
+                answer = b"pid\0%d" % pid
+        channel.send(answer)
+        code = 0
+    except BaseException as exc:  # noqa: BLE001 — nothing may escape into the server's loop
+        warn("forkserver", "unable to start a child: %s: %s" % (type(exc).__name__, exc))
+    finally:
+        os._exit(code)
+
+
+def _refuse(channel, number):
+    """Take the waiting request off the channel and answer it with ``error NUMBER``."""
+    try:
+        _data, fds, _cut = receive(channel, _MESSAGE_MAX, _MAX_FDS)
+    except (BlockingIOError, InterruptedError):
+        return
+    for fd in fds:
+        os.close(fd)
+    _answer(channel, b"error\0%d" % number)
+
+
+def _answer(channel, message):
+    try:
+        channel.send(message)
+    except OSError:
+        os._exit(0)
 
 
 # -- what a child's first allocations cost ----------------------------------------------------------
