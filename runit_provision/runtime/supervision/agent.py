@@ -523,7 +523,7 @@ def _forced_rescan(directory):
 
 
 # -- the fork server's warm-up --------------------------------------------------------------------
-def warm_up(base, rounds=10):
+def warm_up(base, rounds=10, after_first=None):
     """Run an agent's loop here, in the fork server, on a scratch tree under ``base`` (the
     server's own), through a channel of our own: each kind of request ``rounds`` times, a
     signal, an end of a child and a change of the directory — everything an agent's loop does
@@ -531,8 +531,9 @@ def warm_up(base, rounds=10):
     (CPython 3.11 at its 8th call) and specializes each instruction for the types it meets:
     done here, on an ``Agent`` (its attributes set as ``__init__`` sets them), that is in pages
     every agent shares, and stays as it is in each — warmed up on another type, each agent
-    would rewrite the same code again, in pages of its own. The signals' handlers are left as
-    they were found."""
+    would rewrite the same code again, in pages of its own. ``after_first`` is called once the
+    first round is done (the server copies the code that round ran, before the rounds that
+    rewrite it). The signals' handlers are left as they were found."""
     tree = os.path.join(base, "service")
     service = os.path.join(tree, "w")
     os.makedirs(os.path.join(service, "log"))
@@ -564,7 +565,9 @@ def warm_up(base, rounds=10):
         agent.turn()
         return answer()
     try:
-        for _ in range(rounds):
+        for number in range(rounds):
+            if number == 1 and after_first is not None:
+                after_first()
             ask(b"list", tree, 1000)
             _, opened = ask(b"open", service)
             dir_fd, log_fd = opened[0], opened[1]
