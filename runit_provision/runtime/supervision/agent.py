@@ -122,8 +122,9 @@ class Agent:
             raise OSError(errno.EPERM, "unable to become a child subreaper")
         self._open_loop()
 
-    def _open_loop(self):
-        """The channel, the loop and the signals' wakeup: everything but the process."""
+    def _open_loop(self, quiet=False):
+        """The channel, the loop and the signals' wakeup: everything but the process
+        (``quiet``: no message when inotify cannot be had — the server's warm-up)."""
         self.channel = socket.socket(fileno=self.channel_fd)
         self.epoll = select.epoll()
         self.epoll.register(self.channel_fd, select.EPOLLIN)
@@ -134,7 +135,7 @@ class Agent:
         self.epoll.register(self.wakeup_r, select.EPOLLIN)
         self.watched = {}  # pid -> whether its stops are reported: started by request
         self.posters = {}  # (st_dev, st_ino) of a side's directory -> its EventPoster
-        self.inotify = self._watch_directory()
+        self.inotify = self._watch_directory(quiet)
         self.running = True
 
     def run(self):
@@ -191,7 +192,7 @@ class Agent:
                 del self.watched[pid]
                 self._send(wire.encode(b"x", pid, wait_status))
 
-    def _watch_directory(self):
+    def _watch_directory(self, quiet=False):
         """inotify on the tree's directory and its name in its parent (runsvchdir swaps a link
         there); None when there is none (root's scans then come only from its own causes)."""
         try:
@@ -200,7 +201,8 @@ class Agent:
             parent, _, base = self.directory.rpartition("/")  # os.path.split's, for a path
             self._watches[watch.add_watch(parent or "/", _DIR_EVENTS)] = base
         except OSError as exc:
-            self._internal_error(exc)
+            if not quiet:
+                self._internal_error(exc)
             return None
         self.epoll.register(watch.fileno(), select.EPOLLIN)
         return watch
@@ -548,7 +550,7 @@ def warm_up(base, rounds=10, after_first=None):
     agent = Agent.__new__(Agent)
     agent.directory, agent.environ = tree, {"PATH": "/usr/bin:/bin"}
     agent.channel_fd, agent.output, agent.lock_fd = theirs.detach(), null, -1
-    agent._open_loop()
+    agent._open_loop(quiet=True)
     held = []
 
     def answer():
