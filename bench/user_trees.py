@@ -28,13 +28,18 @@ prints, for the median round, when each kind of process started (``/proc/PID/sta
 time, in clock ticks: 10 ms steps) — where a start's time goes.
 
 Usage: ``.venv/bin/python bench/user_trees.py [--users 1 10 40] [--services 3 20] [--impls c s6
-ours] [--settle SECONDS] [--rounds N] [--timeline] [--json FILE]`` (needs root, unshare,
-nsenter, setpriv). By default the four sizes of issue 29's table: 1×3, 10×3, 40×3 and 10×20.
+ours] [--settle SECONDS] [--rounds N] [--timeline] [--log-every SECONDS --soak SECONDS] [--json
+FILE]`` (needs root, unshare, nsenter, setpriv). By default the four sizes of issue 29's table:
+1×3, 10×3, 40×3 and 10×20. ``--log-every``: each service writes a 60-byte line that often
+instead of sleeping (a ``sh`` loop, told from the supervision processes by its ``$0``);
+``--soak``: the USS of every supervision process is measured again after that long, to see what
+logging adds.
 """
 
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -50,6 +55,17 @@ from tests.runtime.processes import (  # noqa: E402
 from tests.security.sandbox import Namespace, Sandbox, scratch_users  # noqa: E402
 
 SLEEP = {"command": ["sleep", "100000"]}
+SERVICE_MARK = "user-trees-bench-service"  # the $0 of a logging service's sh loop
+
+
+def service_data(log_every=None):
+    """A user's service: ``sleep``, or a loop writing a line every ``log_every`` seconds."""
+    if not log_every:
+        return dict(SLEEP)
+    return {"command": ["/bin/sh", "-c", "while :; do echo a line of sixty bytes from service"
+                        " $$ of the bench; sleep %s; done" % log_every, SERVICE_MARK]}
+
+
 S6 = {"svscan": "/usr/bin/s6-svscan", "log": "/usr/bin/s6-log",
       "setuidgid": "/usr/bin/s6-setuidgid"}
 DEFAULT_SIZES = ((1, 3), (10, 3), (40, 3), (10, 20))
@@ -101,30 +117,41 @@ def session_of(pid):
     return int(fields[3]) if len(fields) > 3 else None  # field 6: the session
 
 
+def is_service(pid):
+    """A service of the bench's (``sleep``, or a logging loop), or gone."""
+    if (_read("/proc/%d/comm" % pid) or b"sleep").strip() == b"sleep":
+        return True
+    return SERVICE_MARK.encode() in (_read("/proc/%d/cmdline" % pid) or b"").split(b"\0")
+
+
 def supervision_processes(root_pid):
-    """Every process below ``root_pid`` or in its session, but the services (``sleep``)."""
+    """Every process below ``root_pid`` or in its session, but the services."""
     session = session_of(root_pid)
     pids = set(descendants(root_pid)) | {root_pid}
     for entry in os.listdir("/proc"):
         if entry.isdigit() and session is not None and session_of(int(entry)) == session:
             pids.add(int(entry))
-    return sorted(pid for pid in pids
-                  if (_read("/proc/%d/comm" % pid) or b"sleep").strip() != b"sleep")
+    return sorted(pid for pid in pids if not is_service(pid))
 
 
 def sleeps_under(base):
-    return [pid for pid in processes_under(base)
-            if (_read("/proc/%d/comm" % pid) or b"").strip() == b"sleep"]
+    """The services running under ``base`` (a logging loop's passing ``sleep`` aside)."""
+    found = []
+    for pid in processes_under(base):
+        words = (_read("/proc/%d/cmdline" % pid) or b"").split(b"\0")
+        if words[:2] == [b"sleep", b"100000"] or SERVICE_MARK.encode() in words:
+            found.append(pid)
+    return found
 
 
 # -- the C runit and ours: the real apply ---------------------------------------------------------
 class Applied:
     """A sandbox of ``users`` × ``services`` applied under root's tree (``impl``: c or ours)."""
 
-    def __init__(self, namespace, impl, users, services):
+    def __init__(self, namespace, impl, users, services, log_every=None):
         self.sandbox = Sandbox(namespace, impl)
         self.sandbox.services = {"rootsvc": dict(SLEEP)}
-        self.sandbox.user_services = {login: {"s%02d" % index: dict(SLEEP)
+        self.sandbox.user_services = {login: {"s%02d" % index: service_data(log_every)
                                               for index in range(services)}
                                       for login in users}
         self.base = self.sandbox.base
@@ -162,7 +189,7 @@ def _script(path, text, owner=None):
 class S6Host:
     """Root's ``s6-svscan`` with one ``s6-svscan-LOGIN`` per user, every service logged."""
 
-    def __init__(self, namespace, users, services):
+    def __init__(self, namespace, users, services, log_every=None):
         self.ns = namespace
         self.base = Path(tempfile_dir("rp-s6-"))
         self.base.chmod(0o755)
@@ -189,7 +216,8 @@ class S6Host:
                     % (S6["setuidgid"], login, S6["log"], home / "logs" / "runsvdir"))
             for index in range(services):
                 service = home / "service" / ("s%02d" % index)
-                _script(service / "run", "exec sleep 100000\n", uid)
+                _script(service / "run", "exec %s\n" % " ".join(
+                    shlex.quote(word) for word in service_data(log_every)["command"]), uid)
                 _script(service / "log" / "run", "exec %s t %s\n"
                         % (S6["log"], home / "logs" / ("s%02d" % index)), uid)
                 for directory in (service, service / "log"):
@@ -226,27 +254,37 @@ def tempfile_dir(prefix):
 
 
 # -- one measurement ------------------------------------------------------------------------------
-def set_up(namespace, impl, users, services):
+def set_up(namespace, impl, users, services, log_every=None):
     """The host of ``impl`` for one size, applied (or written), every process ended."""
     logins = list(namespace.users)[:users]
-    return (S6Host(namespace, logins, services) if impl == "s6"
-            else Applied(namespace, impl, logins, services))
+    return (S6Host(namespace, logins, services, log_every) if impl == "s6"
+            else Applied(namespace, impl, logins, services, log_every))
 
 
-def measure_memory(host, settle):
-    """PSS and USS of every supervision process once all runs; then every process ended."""
+def measure_memory(host, settle, soak=0.0):
+    """PSS and USS of every supervision process once all runs (and again after ``soak``
+    seconds more, when given); then every process ended."""
     root_pid = host.up()
     wait_until(lambda: len(sleeps_under(host.base)) >= host.expected, timeout=120,
                what="every service running")
     time.sleep(settle)
+    processes = _measured(root_pid)
+    found = {"pss": sum(p["pss"] for p in processes), "uss": sum(p["uss"] for p in processes),
+             "processes": processes, "starts": [], "timelines": []}
+    if soak:
+        time.sleep(soak)
+        found["after_soak"] = _measured(root_pid)
+    host.stop_all()
+    return found
+
+
+def _measured(root_pid):
     processes = []
     for pid in supervision_processes(root_pid):
         found = memory_kb(pid)
         found.update(pid=pid, kind=kind_of(pid))
         processes.append(found)
-    host.stop_all()
-    return {"pss": sum(p["pss"] for p in processes), "uss": sum(p["uss"] for p in processes),
-            "processes": processes, "starts": [], "timelines": []}
+    return processes
 
 
 def measure_start(host):
@@ -292,14 +330,14 @@ def cpu_ns(pid):
     return int(fields[0])
 
 
-def measure_size(namespace, impls, users, services, settle, rounds):
+def measure_size(namespace, impls, users, services, settle, rounds, log_every=None, soak=0.0):
     """Memory of each implementation, one at a time; then ``rounds`` starts of each,
     interleaved round by round (the machine's other load lands on every side alike)."""
     hosts, results = {}, {}
     try:
         for impl in impls:
-            hosts[impl] = set_up(namespace, impl, users, services)
-            results[impl] = measure_memory(hosts[impl], settle)
+            hosts[impl] = set_up(namespace, impl, users, services, log_every)
+            results[impl] = measure_memory(hosts[impl], settle, soak)
         for _ in range(rounds):
             for impl in impls:
                 seconds, found = measure_start(hosts[impl])
@@ -392,6 +430,11 @@ def report(results, sizes, impls, show_timeline=False):
             print("\n%s %s, per kind: count, USS min-max kB, PSS sum kB" % (impl, key))
             for kind, (count, low, high, pss) in sorted(helper_table(found["processes"]).items()):
                 print("  %-28s %4d %8d-%-8d %8d" % (kind, count, low, high, pss))
+            if "after_soak" in found:
+                print("  after the soak:")
+                for kind, (count, low, high, pss) in sorted(
+                        helper_table(found["after_soak"]).items()):
+                    print("  %-28s %4d %8d-%-8d %8d" % (kind, count, low, high, pss))
 
 
 def print_timelines(results, impls):
@@ -420,6 +463,10 @@ def main(argv=None):
                         help="starts of each implementation, interleaved round by round")
     parser.add_argument("--timeline", action="store_true",
                         help="when each kind of process started, ms after root's supervisor")
+    parser.add_argument("--log-every", type=float, metavar="SECONDS",
+                        help="each service writes a line that often (default: it sleeps)")
+    parser.add_argument("--soak", type=float, default=0.0, metavar="SECONDS",
+                        help="measure USS again after that long")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
@@ -435,7 +482,8 @@ def main(argv=None):
     results = {}
     try:
         for users, services in sizes:
-            found = measure_size(namespace, impls, users, services, args.settle, args.rounds)
+            found = measure_size(namespace, impls, users, services, args.settle, args.rounds,
+                                 args.log_every, args.soak)
             for impl, measured in found.items():
                 results.setdefault(impl, {})["%dx%d" % (users, services)] = measured
     finally:

@@ -104,6 +104,60 @@ def test_the_prepared_server_holds_nothing_that_runs_again_in_each_child(tmp_pat
     assert modules & {"random", "tempfile", "shutil", "threading", "logging"} == set()
 
 
+def test_the_warm_up_runs_an_agents_loop_so_that_its_code_is_rewritten_once_in_the_server(
+        tmp_path):
+    """What an agent runs after its start — its loop's turn, reading a request and answering
+    it, a signal, a child's end — is run on an ``Agent`` in the server's warm-up (issue 29):
+    CPython 3.11 rewrites (quickens, then specializes) a function at its 8th run, and every
+    agent forked before that would rewrite the same code in pages of its own. Warming up on
+    another type would leave each agent re-specializing it, which ``dis`` cannot tell apart;
+    that the loop is quickened at all, it can."""
+    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(forkserver.__file__)))))
+    code = ("import dis, sys; sys.path.insert(0, %r)\n"
+            "from runit_provision.runtime.supervision import agent, forkserver\n"
+            "forkserver._preload(); forkserver._warm_up_agents()\n"
+            "for name in ('turn', '_receive', '_signalled', '_reap', '_changed', 'spawn'):\n"
+            "    ops = {i.opname for i in dis.get_instructions(getattr(agent.Agent, name),\n"
+            "                                                  adaptive=True)}\n"
+            "    print(name, int('LOAD_ATTR_INSTANCE_VALUE' in ops))\n" % package)
+    done = subprocess.run([sys.executable, "-S", "-I", "-c", code], capture_output=True,
+                          text=True, timeout=60, env={}, cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "warm up" not in done.stderr, done.stderr
+    assert dict(line.split() for line in done.stdout.splitlines()) == {
+        "turn": "1", "_receive": "1", "_signalled": "1", "_reap": "1", "_changed": "1",
+        "spawn": "1"}
+
+
+def test_a_real_server_answers_each_request_in_order_from_its_middle_child(loop):
+    """The server only peeks, forks and waits; the middle child reads the request and answers
+    it — here an unknown kind, twice: each answered (EINVAL), in order, and the server
+    serves on."""
+    spawner = Spawner(environ={"PATH": "/usr/bin:/bin"})
+    server = ForkServer(loop, spawner, "test")
+    answers = []
+    ready = []
+    with pytest.raises(NotReady):
+        server.request(b"what", [], [], answers.append)
+    server.on_ready.append(lambda: ready.append(True))
+    try:
+        run_until(loop, lambda: ready, timeout=30)
+        read_end, write_end = os.pipe()
+        try:
+            server.request(b"what", ["a"], [read_end], answers.append)
+            server.request(b"nothing", [], [], answers.append)
+        finally:
+            os.close(read_end)
+            os.close(write_end)
+        run_until(loop, lambda: len(answers) == 2)
+        assert [answer.errno for answer in answers] == [errno.EINVAL, errno.EINVAL]
+        assert server.pid and os.path.exists("/proc/%d" % server.pid)
+    finally:
+        server.close()
+        run_until(loop, lambda: not server.pid)
+
+
 def test_the_warm_up_scratch_is_removed_without_following_links(tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -169,7 +223,10 @@ def test_each_child_of_a_batch_is_forked_with_only_its_own_descriptors(monkeypat
     batch = [([b"probe", b"first"], [pipes[0][1]]), ([b"what"], []),
              ([b"probe", b"second"], [pipes[1][1]]), ([b"probe", b"third"], [pipes[2][1]])]
     try:
-        answers = forkserver._fork_children(batch)
+        answers = forkserver._fork_each(batch)  # here, the test is the middle child
+        for answer in answers:
+            if answer.startswith(b"pid\0"):
+                os.waitpid(int(answer.split(b"\0")[1]), 0)
         for _, write_end in pipes:
             os.close(write_end)
         said = []

@@ -47,23 +47,19 @@ def test_a_state_write_is_one_piece_of_work_in_runsvs_order(tmp_path):
 
 def test_the_agent_writes_each_file_in_order_and_says_each_failure(tmp_path):
     (tmp_path / "supervise").mkdir()
-    null = os.open(os.devnull, os.O_WRONLY)
-    worker = agent._WarmUp(str(tmp_path), null)
+    worker = agent.Agent.__new__(agent.Agent)  # the write handler needs nothing of its own
 
     def ask(*fields):
         return agent.handle(worker, wire.encode(*fields),
                             [os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)])
-    try:
-        answer, _ = ask(b"write", b"", b"new", b"supervise/stat", b"run\n",
-                        b"place", b"supervise/process", b"0" * 8)
-        assert answer == [b"="]
-        answer, _ = ask(b"write", b"log/", b"new", b"nowhere/stat", b"x",
-                        b"new", b"supervise/stat", b"down\n", b"new", b"gone/status", b"y")
-        assert answer == [b"!", b"warn", "unable to open log/nowhere/stat.new", errno.ENOENT,
-                          "unable to open log/gone/status.new", errno.ENOENT]
-        answer, _ = ask(b"write", b"", b"new", b"supervise/stat")
-        assert answer[:2] == [b"!", b"bad"]
-    finally:
-        os.close(null)
+    answer, _ = ask(b"write", b"", b"new", b"supervise/stat", b"run\n",
+                    b"place", b"supervise/process", b"0" * 8)
+    assert answer == [b"="]
+    answer, _ = ask(b"write", b"log/", b"new", b"nowhere/stat", b"x",
+                    b"new", b"supervise/stat", b"down\n", b"new", b"gone/status", b"y")
+    assert answer == [b"!", b"warn", "unable to open log/nowhere/stat.new", errno.ENOENT,
+                      "unable to open log/gone/status.new", errno.ENOENT]
+    answer, _ = ask(b"write", b"", b"new", b"supervise/stat")
+    assert answer[:2] == [b"!", b"bad"]
     assert (tmp_path / "supervise" / "stat").read_text() == "down\n"  # the one between
     assert (tmp_path / "supervise" / "process").read_text() == "0" * 8

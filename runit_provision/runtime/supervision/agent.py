@@ -23,8 +23,9 @@ it stands for.
 (copy on write), and CPython writes to every object it touches: what a user costs is, mostly,
 how much distinct code runs here. So the agent runs a loop of its own on epoll (no timers: it
 needs none), starts processes with ``fork`` and ``execve`` (the child's work is the child's
-pages), imports nothing once forked, and the server runs each kind of request here a few times
-before it forks (``warm_up``), so that the interpreter's rewrites of its code happen there.
+pages), imports nothing once forked, and the server runs this loop on an ``Agent`` of its own,
+each kind of request a few times, before it forks (``warm_up``), so that the interpreter's
+rewrites of its code happen there.
 
 The messages are agentwire.py's; requests are done one at a time, in their order.
 """
@@ -119,35 +120,44 @@ class Agent:
         self.lock_fd = _take_lock(lock) if lock else -1
         if libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
             raise OSError(errno.EPERM, "unable to become a child subreaper")
+        self._open_loop()
+
+    def _open_loop(self, quiet=False):
+        """The channel, the loop and the signals' wakeup: everything but the process
+        (``quiet``: no message when inotify cannot be had — the server's warm-up)."""
         self.channel = socket.socket(fileno=self.channel_fd)
         self.epoll = select.epoll()
         self.epoll.register(self.channel_fd, select.EPOLLIN)
-        self.wakeup_r, wakeup_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        signal.set_wakeup_fd(wakeup_w, warn_on_full_buffer=False)
+        self.wakeup_r, self.wakeup_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(self.wakeup_w, warn_on_full_buffer=False)
         for signum in _EVENTS + (signal.SIGCHLD,):
             signal.signal(signum, _nothing)
         self.epoll.register(self.wakeup_r, select.EPOLLIN)
         self.watched = {}  # pid -> whether its stops are reported: started by request
         self.posters = {}  # (st_dev, st_ino) of a side's directory -> its EventPoster
-        self.inotify = self._watch_directory()
+        self.inotify = self._watch_directory(quiet)
         self.running = True
 
     def run(self):
         self._send(wire.encode(b"r"))
-        channel, wakeup, watch = self.channel_fd, self.wakeup_r, self.inotify
         while self.running:
-            try:
-                events = self.epoll.poll()
-            except InterruptedError:
-                continue
-            for fd, _ in events:
-                if fd == channel:
-                    self._receive()
-                elif fd == wakeup:
-                    self._signalled()
-                elif watch is not None and fd == watch.fileno():
-                    self._changed()
+            self.turn()
         return self.exit_code
+
+    def turn(self, timeout=-1):
+        """Wait for the next events (at most ``timeout`` seconds) and handle them."""
+        try:
+            events = self.epoll.poll(timeout)
+        except InterruptedError:
+            return
+        watch = self.inotify
+        for fd, _ in events:
+            if fd == self.channel_fd:
+                self._receive()
+            elif fd == self.wakeup_r:
+                self._signalled()
+            elif watch is not None and fd == watch.fileno():
+                self._changed()
 
     # -- events ---------------------------------------------------------------------------------
     def _signalled(self):
@@ -182,7 +192,7 @@ class Agent:
                 del self.watched[pid]
                 self._send(wire.encode(b"x", pid, wait_status))
 
-    def _watch_directory(self):
+    def _watch_directory(self, quiet=False):
         """inotify on the tree's directory and its name in its parent (runsvchdir swaps a link
         there); None when there is none (root's scans then come only from its own causes)."""
         try:
@@ -191,7 +201,8 @@ class Agent:
             parent, _, base = self.directory.rpartition("/")  # os.path.split's, for a path
             self._watches[watch.add_watch(parent or "/", _DIR_EVENTS)] = base
         except OSError as exc:
-            self._internal_error(exc)
+            if not quiet:
+                self._internal_error(exc)
             return None
         self.epoll.register(watch.fileno(), select.EPOLLIN)
         return watch
@@ -390,8 +401,7 @@ _WORK = {b"list": Agent.list, b"open": Agent.open, b"facts": Agent.facts,
 
 def handle(agent, data, fds, cut=False):
     """One request's answer — fields (the kind first) and descriptors to send — for
-    ``agent`` (an Agent; or, to warm up, anything with the same attributes). The received
-    descriptors are closed."""
+    ``agent``. The received descriptors are closed."""
     try:
         fields = wire.decode(data) if not cut else None
         if fields is None:
@@ -523,23 +533,17 @@ def _forced_rescan(directory):
 
 
 # -- the fork server's warm-up --------------------------------------------------------------------
-class _WarmUp:
-    """An agent's attributes, without a process: what ``handle`` needs."""
-
-    def __init__(self, directory, output):
-        self.directory, self.output = directory, output
-        self.environ = {"PATH": "/usr/bin:/bin"}
-        self.watched = {}
-        self.posters = {}
-        self.exit_code = 0
-        self.running = True
-
-
-def warm_up(base, rounds=10):
-    """Run each kind of request an agent answers ``rounds`` times, here in the fork server, on
-    a scratch tree under ``base`` (the server's own): the interpreter rewrites a function's
-    code the first times it runs it (CPython 3.11 at its 8th call) — done here, that is in
-    pages every agent shares, not in each."""
+def warm_up(base, rounds=10, after_first=None):
+    """Run an agent's loop here, in the fork server, on a scratch tree under ``base`` (the
+    server's own), through a channel of our own: each kind of request ``rounds`` times, a
+    signal, an end of a child and a change of the directory — everything an agent's loop does
+    after its start. The interpreter rewrites a function's code the first times it runs it
+    (CPython 3.11 at its 8th call) and specializes each instruction for the types it meets:
+    done here, on an ``Agent`` (its attributes set as ``__init__`` sets them), that is in pages
+    every agent shares, and stays as it is in each — warmed up on another type, each agent
+    would rewrite the same code again, in pages of its own. ``after_first`` is called once the
+    first round is done (the server copies the code that round ran, before the rounds that
+    rewrite it). The signals' handlers are left as they were found."""
     tree = os.path.join(base, "service")
     service = os.path.join(tree, "w")
     os.makedirs(os.path.join(service, "log"))
@@ -549,16 +553,31 @@ def warm_up(base, rounds=10):
             handle_.write("#!/bin/sh\nexec true\n")
         os.chmod(os.path.join(service, path), 0o755)
     null = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
-    agent = _WarmUp(tree, null)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ours.setblocking(False)
+    agent = Agent.__new__(Agent)
+    agent.directory, agent.environ = tree, {"PATH": "/usr/bin:/bin"}
+    agent.channel_fd, agent.output, agent.lock_fd = theirs.detach(), null, -1
+    agent._open_loop(quiet=True)
     held = []
 
+    def answer():
+        """The answer to the request just handled (events before it skipped)."""
+        while True:
+            data, fds, _cut = receive(ours, _MESSAGE_MAX, _MAX_FDS)
+            held.extend(fds)
+            fields = wire.decode(data)
+            if fields[0] in (b"=", b"!"):
+                return fields, fds
+
     def ask(*fields, fds=()):
-        answer, out = handle(agent, wire.encode(*fields), [os.dup(fd) for fd in fds])
-        wire.pieces(answer[0], [_bytes(field) for field in answer[1:]])
-        held.extend(out)
-        return answer, out
+        send(ours, wire.encode(*fields), fds)
+        agent.turn()
+        return answer()
     try:
-        for _ in range(rounds):
+        for number in range(rounds):
+            if number == 1 and after_first is not None:
+                after_first()
             ask(b"list", tree, 1000)
             _, opened = ask(b"open", service)
             dir_fd, log_fd = opened[0], opened[1]
@@ -570,7 +589,7 @@ def warm_up(base, rounds=10):
             ask(b"evopen", fds=[dir_fd])
             ask(b"evpost", STATUS, fds=[dir_fd])
             ask(b"evclose", 1, fds=[dir_fd])
-            _, spawned = ask(b"spawn", 0, b"", 1, b"./run", 0, b"cwd", fds=[dir_fd])
+            _, spawned = ask(b"spawn", 2, b"", 1, b"./run", 0, b"cwd", fds=[dir_fd])
             _, found = ask(b"lopen", os.path.join(base, "log"), 100, fds=[log_fd])
             log_dir = found[0]
             _, current = ask(b"lcur", fds=[log_dir])
@@ -578,18 +597,30 @@ def warm_up(base, rounds=10):
             ask(b"lrender", b"@4000000000000000 ", b"a line\n" * 4, fds=[log_dir, current[0]])
             ask(b"lwrite", b"a line\n", fds=[log_dir, current[0]])
             ask(b"lsync", fds=[current[0]])
-            answer, _ = ask(b"lname", 1, b"s", fds=[log_dir])
-            ask(b"lmv", b"current", answer[1], fds=[log_dir])
+            fields, _ = ask(b"lname", 1, b"s", fds=[log_dir])
+            ask(b"lmv", b"current", fields[1], fds=[log_dir])
             ask(b"lprune", 1, fds=[log_dir])
             ask(b"lkeep", 1, b"1\nhalf", fds=[log_dir])
             ask(b"lunkeep", fds=[log_dir])
+            os.close(os.open(os.path.join(tree, ".w"), os.O_WRONLY | os.O_CREAT, 0o600))
+            os.unlink(os.path.join(tree, ".w"))  # a change of the directory: a "c"
+            signal.raise_signal(signal.SIGALRM)  # a rescan asked for, as by `sv alarm`
+            deadline = time.monotonic() + 5
+            while agent.watched and time.monotonic() < deadline:
+                agent.turn(0.5)  # the child's end (SIGCHLD), the directory's change, ALRM
             for fd in held:
                 os.close(fd)
             held.clear()
-            for pid in list(agent.watched):
-                os.waitpid(pid, 0)
-            agent.watched.clear()
+        for _ in range(rounds):  # the loop itself: requests waiting, then the channel's end
+            send(ours, wire.encode(b"list", tree, 1000))
+        ours.shutdown(socket.SHUT_WR)
+        agent.run()
     finally:
-        for fd in held:
+        signal.set_wakeup_fd(-1)
+        for signum in _EVENTS + (signal.SIGCHLD,):
+            signal.signal(signum, signal.SIG_DFL)
+        for fd in held + [null, agent.wakeup_r, agent.wakeup_w]:
             os.close(fd)
-        os.close(null)
+        for closing in (agent.epoll, agent.channel, agent.inotify, ours):
+            if closing is not None:
+                closing.close()

@@ -11,15 +11,20 @@ share its pages, and they do not change under them: the server writes nothing be
 
 Each child is forked twice — the server forks, that child forks the helper and exits — so the
 helper is re-parented to the nearest subreaper, the tree (``servicetree.become_subreaper``): it
-is the tree's child, reaped by the tree's loop, as a spawned process would be. The server
-answers only once the middle child is gone, so the tree knows the pid of its new child before
-the child can be reaped.
+is the tree's child, reaped by the tree's loop, as a spawned process would be. The middle child
+reads the requests waiting (one batch: a tree's start asks for all its users' agents at once),
+forks each and answers each before it exits, so the tree knows the pid of its new child before
+the child can be reaped; the server itself only peeks at the channel, forks and waits for the
+middle child (what it runs between two forks stays, a copy, in the child forked before:
+``serve``).
 
 The channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields NUL-separated:
 
     tree -> server   KIND FIELD...            + the descriptors the child needs
     server -> tree   ready                    (once, when the server can fork)
-                     pid PID | error ERRNO    (one answer to each request)
+                     pid PID | error ERRNO    (one answer to each request, in their order, by
+                                              the middle child — by the server for those a
+                                              middle child that failed did not answer)
 
 Kinds (``_CHILDREN``): ``host`` — a logger host of another identity (identityhost.serve);
 ``agent`` — a user's tree's agent (agent.run). The tree never waits for an answer: what asked waits
@@ -38,6 +43,7 @@ except ImportError:  # pragma: no cover - other interpreters
 import sys
 
 from ..unix.diag import warn
+from ..unix.seqpacket import receive
 
 ANSWER_SECONDS = 5.0  # a fork answers in well under a millisecond; a loaded machine is slow
 BROKEN_SECONDS = 60.0  # after a server could not start: how long processes start the old way
@@ -45,6 +51,7 @@ READY_SECONDS = 30.0  # its start (an interpreter, imports, a throwaway tree) on
 _MESSAGE_MAX = 65536
 _MAX_FDS = 8
 CHANNEL_FD = 3  # where the server finds its end of the channel
+_MSG_PEEK, _MSG_DONTWAIT = 0x02, 0x40  # socket's, as plain ints: `socket`'s are enum flags
 # The warm-up tree's logged services: CPython 3.11 rewrites a function's code for speed (its
 # "quickening") at its 8th call; a function run once per service is then rewritten here, in the
 # server's pages, not in each user's tree (one service: 0.1 MB more of every tree's own pages;
@@ -280,23 +287,48 @@ def serve():
         os._exit(111)
     _settle(_warm_up_agents)
     channel.send(b"ready")
-    forked = False  # a child shares our pages: no warm-up may write them any more
+    # Between two forks the server runs as little Python as it can: every page it writes then
+    # is a page the child forked before keeps a copy of for good (it shares the one from before
+    # the write). So it only waits for a request (peeking: the 1-byte bytes is the
+    # interpreter's own), forks and waits for that child — the middle one, which reads the
+    # batch itself, forks each child asked for, answers and exits (``_middle``). Reading and
+    # parsing here cost each child about 40 pages of ours. Only the first batch is read here:
+    # nothing shares our pages yet, and whether it asks for a host decides the warm-up tree.
+    batch = _requests(channel)
+    if not batch:
+        os._exit(0)  # the tree is gone (or done), or its socket failed: so are we
+    if any(fields[0] == b"host" for fields, _ in batch):
+        _settle(_warm_up_tree)
+    peek, fork, waitpid = channel.recv, os.fork, os.waitpid
     while True:
-        batch = _requests(channel)
-        if not batch:
-            os._exit(0)  # the tree is gone (or done), or its socket failed: so are we
-        if not forked and any(fields[0] == b"host" for fields, _ in batch):
-            _settle(_warm_up_tree)
-        forked = True
-        answers = _fork_children(batch)
-        for _, fds in batch:
-            for fd in fds:
-                os.close(fd)
+        if batch is None:
+            try:
+                if not peek(1, _MSG_PEEK):
+                    os._exit(0)  # the tree is gone (or done): so are we
+            except InterruptedError:
+                continue
+            except OSError:
+                os._exit(0)  # its socket failed
         try:
-            for answer in answers:
-                channel.send(answer)
-        except OSError:
-            os._exit(0)
+            middle = fork()
+        except OSError as exc:
+            _refuse(channel, batch, exc.errno or errno.EAGAIN)
+            batch = None
+            continue
+        if middle == 0:  # pragma: no cover — the middle child
+            _middle(channel, batch)
+        if batch is not None:
+            _close_all(batch)
+            batch = None
+        while True:
+            try:
+                _pid, status = waitpid(middle, 0)
+                break
+            except InterruptedError:
+                continue
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status):  # the answers it owed
+            for _ in range(os.WEXITSTATUS(status)):
+                _answer(channel, b"error\0%d" % errno.ECHILD)
 
 
 def _settle(warm_up):
@@ -317,25 +349,27 @@ def _settle(warm_up):
 def _requests(channel):
     """Every request waiting on ``channel`` — the first waited for, the rest that came with it
     (a tree starting asks for all its users' agents at once) — as ``(fields, fds)``; [] once
-    the tree is gone."""
-    from ..unix.seqpacket import receive
+    the tree is gone. The rest are read with MSG_DONTWAIT: the channel's own mode is the
+    server's too (a middle child shares it), so it is never changed."""
     batch = []
     while True:
         try:
-            data, fds, _cut = receive(channel, _MESSAGE_MAX, _MAX_FDS)  # fds: close-on-exec
+            data, fds, _cut = receive(channel, _MESSAGE_MAX, _MAX_FDS,  # fds: close-on-exec
+                                      _MSG_DONTWAIT if batch else 0)
         except InterruptedError:
             continue
         except BlockingIOError:
-            break
+            return batch
         if not data:
-            for _, held in batch:
-                for fd in held:
-                    os.close(fd)
+            _close_all(batch)
             return []
         batch.append((data.split(b"\0"), fds))
-        channel.setblocking(False)
-    channel.setblocking(True)
-    return batch
+
+
+def _close_all(batch):
+    for _, fds in batch:
+        for fd in fds:
+            os.close(fd)
 
 
 # What the runtime imports when it first needs it (a module's import deferred to its first
@@ -372,13 +406,26 @@ def _preload():
 def _warm_up_agents():
     """Run, once, here, each kind of request an agent answers (agent.warm_up): the interpreter
     rewrites a function's code the first times it runs it, and fills caches — done here, that
-    happens once in pages the children share, not in each. Its scratch directory is made with
-    ``os`` alone (``_scratch_directory``)."""
+    happens once in pages the children share, not in each. After its first round the code it
+    ran is packed (``_pack_agent_code``, the calls noted by ``sys.setprofile``), so that the
+    rounds after rewrite the copies. Its scratch directory is made with ``os`` alone
+    (``_scratch_directory``)."""
     from .agent import warm_up
     base = _scratch_directory()
+    ran = set()
+
+    def note(frame, event, _arg):
+        if event == "call":
+            ran.add(frame.f_code)
+
+    def pack():
+        sys.setprofile(None)
+        _pack_agent_code(ran)
+    sys.setprofile(note)
     try:
-        warm_up(os.path.join(base, "agent"))
+        warm_up(os.path.join(base, "agent"), after_first=pack)
     finally:
+        sys.setprofile(None)
         _remove_tree(base)
 
 
@@ -411,6 +458,39 @@ def _warm_up_tree():
     finally:
         _remove_tree(base)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+
+
+def _pack_agent_code(ran):
+    """Give every function an agent runs a new copy of its code, made now, one after the
+    other, in pools of their own — before the warm-up's rounds that rewrite it.
+
+    An agent forked from us copies every page it writes, and calling a function writes its
+    code object (its reference count, and its counters until it is rewritten for speed). The
+    code objects were made as their modules were imported, each in a page shared with code
+    the agent never runs (root's side of the same modules, other modules'), so the ~170 that
+    an agent runs sat in about a hundred pages; made anew here, side by side, they fill far
+    fewer (an agent 1.57 → 1.48 MB of its own). Which ones: ``ran`` — the code the warm-up's
+    first round ran (``sys.setprofile`` noted each call) — and every function of the modules
+    of an agent's start."""
+    import gc
+    import types
+    from ..unix import libc, procname, procstat
+    from . import agent
+    started = {agent.__name__, libc.__name__, procname.__name__, procstat.__name__}
+    functions = [found for found in gc.get_objects() if type(found) is types.FunctionType
+                 and (found.__code__ in ran or found.__module__ in started)]
+    ran.update(function.__code__ for function in functions)
+    tidy_allocators()  # the copies go to pools of their own, not to holes among other code
+    copies = {}
+
+    def copy(code):
+        if code not in copies:
+            consts = tuple(copy(const) if type(const) is types.CodeType and const in ran
+                           else const for const in code.co_consts)
+            copies[code] = code.replace(co_consts=consts)
+        return copies[code]
+    for function in functions:
+        function.__code__ = copy(function.__code__)
 
 
 def _stop_once_running(loop, tree, deadline):
@@ -467,42 +547,49 @@ def _remove_tree(path):
         pass
 
 
-def _fork_children(batch):
-    """Fork the child each request of ``batch`` — ``(fields, fds)``, the kind first — asks
-    for: the answers to send, in their order. One middle child forks them all and exits, so
-    that each is re-parented to the tree (the nearest subreaper) and the server waits once per
-    batch, not once per child: forty users' agents at a tree's start are one batch."""
-    read_end, write_end = os.pipe()
+def _middle(channel, batch):  # pragma: no cover — runs in the middle child, which always exits
+    """The middle child: read the batch (unless the server did: its first), fork the child each
+    request asks for (each re-parented to the tree once we exit), answer each in order, exit —
+    with the number of requests read and not answered (0 once all are), which the server
+    answers for."""
+    owed = 0
     try:
-        middle = os.fork()
-    except OSError as exc:
-        os.close(read_end)
-        os.close(write_end)
-        return [b"error\0%d" % (exc.errno or errno.EAGAIN)] * len(batch)
-    if middle == 0:  # pragma: no cover — the middle child: fork each, say their pids, go
-        code = 0
+        if batch is None:
+            batch = _requests(channel)
+        owed = len(batch)
+        for answer in _fork_each(batch):
+            channel.send(answer)
+            owed -= 1
+    except BaseException as exc:  # noqa: BLE001 — nothing may escape into the server's loop
+        warn("forkserver", "unable to start children: %s: %s" % (type(exc).__name__, exc))
+    finally:
+        os._exit(min(owed, 255))
+
+
+def _refuse(channel, batch, number):
+    """No process to fork with: answer ``batch`` (or the request waiting, taken off the
+    channel) with ``error NUMBER``."""
+    if batch is None:
         try:
-            os.close(read_end)
-            os.write(write_end, b"\n".join(_fork_each(batch, write_end)))
-        except BaseException as exc:  # noqa: BLE001 — nothing may escape into the server's loop
-            warn("forkserver", "unable to start children: %s: %s" % (type(exc).__name__, exc))
-            code = 111
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    said = b""
-    while True:
-        chunk = os.read(read_end, 4096)
-        if not chunk:
-            break
-        said += chunk
-    os.close(read_end)
-    os.waitpid(middle, 0)
-    answers = said.split(b"\n") if said else []
-    return answers + [b"error\0%d" % errno.ECHILD] * (len(batch) - len(answers))
+            data, fds, _cut = receive(channel, _MESSAGE_MAX, _MAX_FDS, _MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return
+        if not data:
+            return
+        batch = [(data.split(b"\0"), fds)]
+    _close_all(batch)
+    for _ in batch:
+        _answer(channel, b"error\0%d" % number)
 
 
-def _fork_each(batch, write_end):  # pragma: no cover — runs in the middle child
+def _answer(channel, message):
+    try:
+        channel.send(message)
+    except OSError:
+        os._exit(0)
+
+
+def _fork_each(batch):  # pragma: no cover — runs in the middle child
     """The middle child's work: each request's child forked, the answers. A child keeps
     nothing of the batch but its own request's descriptors."""
     answers = []
@@ -521,7 +608,6 @@ def _fork_each(batch, write_end):  # pragma: no cover — runs in the middle chi
                 for other, (_, theirs) in enumerate(batch):
                     for fd in theirs if other != index else ():
                         os.close(fd)
-                os.close(write_end)
                 os.close(CHANNEL_FD)
                 run([os.fsdecode(field) for field in fields[1:]], fds)  # never returns
             except BaseException as exc:  # noqa: BLE001 — this child ends here

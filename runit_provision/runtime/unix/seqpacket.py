@@ -25,9 +25,10 @@ def _space(max_fds):
     return _HEADER + (max_fds * _INT + 7) // 8 * 8
 
 
-def receive(channel, size, max_fds):
+def receive(channel, size, max_fds, flags=0):
     """``(data, fds, cut)``: ``data`` b"" when the other end is gone (or the read failed),
-    ``cut`` when the message or its descriptors did not fit. BlockingIOError and
+    ``cut`` when the message or its descriptors did not fit; ``flags``: recvmsg's more
+    (MSG_DONTWAIT, 0x40: this read alone does not wait). BlockingIOError and
     InterruptedError are the caller's (nothing waits).
 
     ``socket.recv_fds`` without its Python code (``socket.py``'s, and the ``array`` it
@@ -51,7 +52,8 @@ def receive(channel, size, max_fds):
     ...     os.close(fd)
     """
     try:
-        data, ancillary, flags, _address = channel.recvmsg(size, _space(max_fds), _CLOEXEC)
+        data, ancillary, flags, _address = channel.recvmsg(size, _space(max_fds),
+                                                           _CLOEXEC | flags)
     except (BlockingIOError, InterruptedError):
         raise
     except OSError:
