@@ -49,9 +49,10 @@ def gated_web1(sandbox):
     if not relay.exists():  # the C runit's tools, and ours installed beside them
         relay.symlink_to(OUR_BIN / "notify-relay")
     sandbox.start_tree()
-    # apply waits for a new service's readiness: web1's comes only with its gate (the C
-    # runsvdir may not even have taken web1 up within that second)
-    report = sandbox.apply(check=False, args=["--wait", "1"])
+    # apply waits for a new service's readiness: web1's comes only with its gate, so web1
+    # alone is not ready in time (the C runsvdir may not even have taken it up); 5 s, not 1:
+    # on a loaded machine apprun2's services were not up within 1 s either (load ~23)
+    report = sandbox.apply(check=False, args=["--wait", "5"])
     assert report["exit"] == 1 and list(report["refusals"]) == ["apprun1"], report
     web1 = sandbox.home("apprun1") / "sv" / "web1"
     wait_until(lambda: (lambda found: found is not None and found.state == "starting")(
