@@ -43,6 +43,7 @@ class FakeHost:
         self.kills = []  # (pid, signum)
         self.hook_runs = []  # (pid, letter)
         self.statuses = []  # (Status, want word) as written
+        self.tallies = []  # (pid, starts, deaths) of each tally written alone
         self.timers = []
         self.messages = []
         self.settled = 0
@@ -58,6 +59,9 @@ class FakeHost:
         timer = FakeTimer(self.clock.monotonic() + delay, callback)
         self.timers.append(timer)
         return timer
+
+    def write_tally(self, side):
+        self.tallies.append((side.tally.pid, side.tally.starts, side.tally.deaths))
 
     def write_status(self, side, status, want_word):
         self.statuses.append((status, want_word))

@@ -255,6 +255,9 @@ def test_a_restart_at_once_goes_from_run_to_run_on_disk():
     side.child_exited(101, KILLED_BY_TERM)
     assert _states(host)[-2:] == [(State.RUN, 101), (State.RUN, 102)]
     assert side.tally.deaths == 1 and side.tally.starts == 2  # the death is still counted
+    # ... and on disk before the restart: the tally alone (pid 0, the death in it), so that a
+    # kill before the new run's files are written loses no death
+    assert host.tallies == [(0, 1, 1)]
 
     side.child_exited(102, KILLED_BY_TERM)  # lived less than 1 s: the back-off
     assert _states(host)[-1] == (State.DOWN, 0)

@@ -391,6 +391,7 @@ class Side:
             self._restart_at = None
         if deferred and self.want is Want.UP and self._restart_at is None:
             self._down_unwritten = True
+            self.host.write_tally(self)  # the death on disk before the restart's record
         else:
             self.write_status()
 

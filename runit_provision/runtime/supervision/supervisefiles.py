@@ -83,6 +83,15 @@ class SuperviseFiles:
         """``ok`` is held, or asked for (the agent's next answer holds it)."""
         return self._ok_fd >= 0 or self._ok_asked
 
+    def write_tally(self, tally):
+        """The ``tally`` alone, when it changed: a death whose "down" is not written (a
+        restart follows at once) is on disk before the restart's ``starting`` record."""
+        mark = (tally.pid, tally.starts, tally.deaths)
+        if mark != self._tally_written:
+            self.io.write_files(self.base_fd, [(True, self._path(TALLY), tally_bytes(tally))],
+                                self.prefix, self._warn)
+            self._tally_written = mark
+
     def write_status_only(self, status):
         """``status`` alone (what ``sv`` reads), before ``ok`` opens at a side's first start."""
         self._write_new(STATUS, status_to_bytes(status))
@@ -159,13 +168,20 @@ class SuperviseFiles:
 
     def write(self, status, want_word, tally=None):
         """Write pid (when it changed), stat, then status — runsv's order — with our own
-        files between: the ``process`` record of the new pid (a successor adopts by the
-        record, never by ``pid``; until it is written, the ``starting`` record written before
-        the spawn lets it find the process), and the ``tally`` before status, so that who
-        sees the new status sees its count. The pid goes first: it is what a waiting ``sv``
-        and a restart's latency look for. They are one piece of work for the io: one request
-        to a user's agent, not five."""
+        files: first the ``tally``, then the ``process`` record of the new pid (a successor
+        adopts by the record, never by ``pid``; until it is written, the ``starting`` record
+        written before the spawn lets it find the process). The tally goes before the record
+        so that a successor can tell what it counted: a record that names a pid the tally
+        does not is a death counted already (the tally's pid is 0 after a death), and a tally
+        that names the recorded pid has counted its start — written the other way round, a
+        kill between the two made a new process's later death look counted (a death lost).
+        They are one piece of work for the io: one request to a user's agent, not five."""
         files = []  # (in place, name, data), in their order: one piece of work for the io
+        if tally is not None:
+            mark = (tally.pid, tally.starts, tally.deaths)
+            if mark != self._tally_written:
+                files.append((True, TALLY, tally_bytes(tally)))
+                self._tally_written = mark
         if status.pid != self._last_pid_written:
             what = "finish" if status.state == State.FINISH else "run"
             files.append((False, PID, b"%d\n" % status.pid if status.pid else b""))
@@ -173,11 +189,6 @@ class SuperviseFiles:
             files.append((True, PROCESS_RECORD, record_bytes(Record(status.pid, starttime,
                                                                     boot_id(), what))))
             self._last_pid_written = status.pid
-        if tally is not None:
-            mark = (tally.pid, tally.starts, tally.deaths)
-            if mark != self._tally_written:
-                files.append((True, TALLY, tally_bytes(tally)))
-                self._tally_written = mark
         files.append((False, STAT, stat_text(status.state, status.paused, status.term,
                                              want_word).encode("ascii")))
         files.append((False, STATUS, status_to_bytes(status)))

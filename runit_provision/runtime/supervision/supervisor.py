@@ -149,8 +149,8 @@ class Supervisor:
                 found = None  # gone between the check and the watch: lost after all
             else:
                 side.adopt(found.pid, found.state, stamp_ns, paused, term)
-                if record.is_starting:  # killed before it counted the start it made
-                    side.count_start(found.pid, found.state)
+                if record.is_starting and (tally is None or tally.pid != found.pid):
+                    side.count_start(found.pid, found.state)  # killed before it counted it
                 return
         if found is not None and found.kind == "finish-due":
             if side is self.main and self.has_finish():  # (removed since: nothing to run)
@@ -362,6 +362,9 @@ class Supervisor:
 
     def call_later(self, delay, callback):
         return self.loop.call_later(delay, callback)
+
+    def write_tally(self, side):
+        self._files[side].write_tally(side.tally)
 
     def write_status(self, side, status, want_word):
         self._files[side].write(status, want_word, side.tally)
