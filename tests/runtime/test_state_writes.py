@@ -38,7 +38,7 @@ def test_a_state_write_is_one_piece_of_work_in_runsvs_order(tmp_path):
     finally:
         os.close(base)
     assert io.calls == [
-        [(True, "supervise/tally"), (False, "supervise/pid"), (True, "supervise/process"),
+        [(False, "supervise/pid"), (True, "supervise/tally"), (True, "supervise/process"),
          (False, "supervise/stat"), (False, "supervise/status")],
         [(False, "supervise/stat"), (False, "supervise/status")]]  # pid, tally unchanged
     assert (tmp_path / "supervise" / "pid").read_text() == "4242\n"

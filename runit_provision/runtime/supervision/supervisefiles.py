@@ -168,23 +168,26 @@ class SuperviseFiles:
 
     def write(self, status, want_word, tally=None):
         """Write pid (when it changed), stat, then status — runsv's order — with our own
-        files: first the ``tally``, then the ``process`` record of the new pid (a successor
+        files between: the ``tally``, then the ``process`` record of the new pid (a successor
         adopts by the record, never by ``pid``; until it is written, the ``starting`` record
-        written before the spawn lets it find the process). The tally goes before the record
-        so that a successor can tell what it counted: a record that names a pid the tally
-        does not is a death counted already (the tally's pid is 0 after a death), and a tally
-        that names the recorded pid has counted its start — written the other way round, a
-        kill between the two made a new process's later death look counted (a death lost).
-        They are one piece of work for the io: one request to a user's agent, not five."""
+        written before the spawn lets it find the process). The pid goes first: it is what a
+        waiting ``sv`` and a restart's latency look for. The tally goes before the record so
+        that a successor can tell what it counted: a record that names a pid the tally does
+        not is a death counted already (the tally's pid is 0 after a death), and a tally that
+        names the recorded pid has counted its start — written the other way round, a kill
+        between the two made a new process's later death look counted (a death lost). They
+        are one piece of work for the io: one request to a user's agent, not five."""
         files = []  # (in place, name, data), in their order: one piece of work for the io
+        new_pid = status.pid != self._last_pid_written
+        if new_pid:
+            files.append((False, PID, b"%d\n" % status.pid if status.pid else b""))
         if tally is not None:
             mark = (tally.pid, tally.starts, tally.deaths)
             if mark != self._tally_written:
                 files.append((True, TALLY, tally_bytes(tally)))
                 self._tally_written = mark
-        if status.pid != self._last_pid_written:
+        if new_pid:
             what = "finish" if status.state == State.FINISH else "run"
-            files.append((False, PID, b"%d\n" % status.pid if status.pid else b""))
             starttime = self._starttime(status.pid) if status.pid else 0
             files.append((True, PROCESS_RECORD, record_bytes(Record(status.pid, starttime,
                                                                     boot_id(), what))))
