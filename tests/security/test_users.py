@@ -235,8 +235,13 @@ def test_a_user_killing_their_logger_or_tree_touches_no_one_else(sandbox):
         # after runsv's 1 s back-off and a new agent: 10 s did not hold at a load of 27
         wait_until(lambda: running_pid(tree) not in (0, old_tree), timeout=60,
                    what="the user's tree again")
-        wait_until(lambda: running_pid(web1) == service and running_pid(web1 / "log"),
-                   timeout=60, what="apprun1's service adopted")
+        try:
+            wait_until(lambda: running_pid(web1) == service and running_pid(web1 / "log"),
+                       timeout=60, what="apprun1's service adopted")
+        except AssertionError as exc:  # which half: a new pid (not adopted), or no logger
+            raise AssertionError("%s: web1 %d (was %d), its log %d, the tree %d" % (
+                exc, running_pid(web1), service, running_pid(web1 / "log"),
+                running_pid(tree))) from exc
     # (under the C runit the orphaned runsvs keep the tree's chpst -L lock: apprun1's tree
     # stays down until they go — apprun1's own affair, as this test is about everyone else)
     assert {side: running_pid(side) for side in others} == others
