@@ -159,12 +159,19 @@ class BulkKeys:
     def all_keys(self, lines):
         """The keys of ``lines`` read in one pass, or None when one line does not read so
         (``keys`` then reads each alone). A ``-t`` line reads when the 24 characters after
-        its first are hexadecimal digits (``int``'s reading)."""
+        its first are hexadecimal digits (``int``'s reading) and every key's label is of
+        1970–2106 (``4000000`` + 8 digits, as every label svlogd writes). ``int`` also reads
+        ``0x``, ``_``, a sign or blanks, which ``kind_of`` refuses; each of those leaves fewer
+        than 24 digits, so a key below that range, and the batch is read line by line.
+        (Uppercase digits still read here, at their true time.)"""
         if self.kind == TAI64N:
             try:
-                return [int(line[1:WIDTH], 16) for line in lines]
+                keys = [int(line[1:WIDTH], 16) for line in lines]
             except ValueError:
                 return None
+            if keys and not min(keys) >> 64 == _LABEL_TOP == max(keys) >> 64:
+                return None
+            return keys
         minutes, minute = self._minutes.get, self._minute
         seconds, cents, mills = self._tables
         try:  # one pass of small-table lookups; any line that is not a clean stamp: None
@@ -228,6 +235,7 @@ def _flags(chosen):
 
 
 _STAMPED = WIDTH + 1  # a stamp and its space
+_LABEL_TOP = 0x40000000  # a key's top 32 bits from 1970 to 2106: TAI_OFFSET's, then 0 seconds
 _HEX_TO_ZERO = bytes.maketrans(b"123456789abcdef", b"0" * 15)
 _DIGIT_TO_ZERO = bytes.maketrans(b"123456789", b"0" * 9)
 _TAI64N_SHAPE = b"@" + b"0" * 24 + b" "

@@ -94,6 +94,19 @@ def test_all_keys_is_none_for_a_tai64n_line_that_does_not_read():
     assert keys.all_keys(lines) is None and keys.keys(lines)[3] is None
 
 
+@pytest.mark.parametrize("stamp", [b"@0x4000000006553f10a3ade69", b"@40000000_06553f10a3ade69",
+                                   b"@ 4000000006553f10a3ade69", b"@+4000000006553f10a3ade69"])
+def test_all_keys_refuses_what_int_reads_but_kind_of_does_not(stamp):
+    """``int`` reads ``0x``, ``_``, blanks and a sign; a stamp with one is no stamp."""
+    lines = [line(TAI64N, 1_700_000_000 + index, "x").encode().rstrip(b"\n")
+             for index in range(10)]
+    lines[5] = stamp + b" text"
+    keys = BulkKeys(TAI64N)
+    assert keys.all_keys(lines) is None
+    assert keys.keys(lines) == [key_of(TAI64N, item) for item in lines]
+    assert keys.keys(lines)[5] is None
+
+
 def test_rotated_names_give_their_keys():
     assert label_key("@400000006553f10a3ade6964.s") == 0x400000006553f10a3ade6964
     assert label_key("@400000006553f10a3ade6964.u") == 0x400000006553f10a3ade6964
