@@ -6,6 +6,7 @@ fact cannot be read), 2 on bad usage."""
 import argparse
 import sys
 
+from .arguments import seconds
 from .table import print_json, print_table
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_AS_WANTED = 0, 1, 2, 3
@@ -41,7 +42,7 @@ def add_parser(sub):
     status.add_argument("--key", metavar="FILE",
                         help="its private key (ssldir/private_keys/NODE.pem)")
     status.add_argument("--json", action="store_true", help="print JSON")
-    status.add_argument("--stale-after", metavar="SECONDS", type=_seconds,
+    status.add_argument("--stale-after", metavar="SECONDS", type=seconds,
                         default=STALE_AFTER_SECONDS,
                         help="a node whose facts are older than this is listed as stale, not "
                              "as wanted (default %d: an hour; 0: never)" % STALE_AFTER_SECONDS)
@@ -58,17 +59,6 @@ def puppetdb_url(text):
     if problem is not None:
         raise argparse.ArgumentTypeError(problem)
     return text
-
-
-def _seconds(text):
-    """``--stale-after``: whole seconds, 0 or more."""
-    try:
-        seconds = int(text)
-    except ValueError:
-        seconds = -1
-    if seconds < 0:
-        raise argparse.ArgumentTypeError("%r is not a number of seconds (0 or more)" % text)
-    return seconds
 
 
 def stale_line(node, age):

@@ -65,6 +65,7 @@ def prepare_argv(argv):
 def add_parser(sub):
     import argparse  # here: a plain command line is read without it (cli/quickparse.py)
 
+    from .arguments import line_count
     from .helptext import ACCOUNTS_HELP
 
     parser = sub.add_parser("logs", help="the services' svlogd logs as one time-ordered view",
@@ -112,19 +113,6 @@ def add_parser(sub):
                         help="go on printing lines as they are written, through rotations, "
                              "until interrupted")
     return parser
-
-
-def line_count(text):
-    """A number of lines (argparse's type): 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        import argparse
-
-        raise argparse.ArgumentTypeError("expected a number of lines, got %r" % text)
-    return value
 
 
 def run(args):

@@ -41,9 +41,9 @@ NAME: as --only's (both add up): status web is status --only web.""" % DEFAULT_L
 def add_parser(sub):
     import argparse  # here: a plain command line is read without it (cli/quickparse.py)
 
+    from .arguments import line_count
     from .helptext import ONLY_HELP  # these, as argparse, only for the parser
     from .inputs import ACCOUNTS_HELP, add_input_arguments
-    from .logs import line_count
 
     parser = sub.add_parser(
         "status", help="what every supervised service is doing",

@@ -8,6 +8,7 @@ import pytest
 
 from runit_provision.cli import logs as logs_module
 from runit_provision.cli import quickparse
+from runit_provision.cli.arguments import line_count
 from runit_provision.cli.main import build_parser, parse_command_line
 
 
@@ -50,7 +51,7 @@ def table_of(parser):
             assert type(action) is argparse._StoreAction, action
             if action.nargs == "+":
                 kind = quickparse.MANY
-            elif action.type is logs_module.line_count:
+            elif action.type is line_count:
                 kind = quickparse.COUNT
             else:
                 assert action.nargs is None and action.type is None, action

@@ -103,7 +103,7 @@ def test_logs_n_changes_the_count_and_0_hides(staged):
     assert code == 3 and "line" not in out and out.count("\n") == 4
     code, out, err = run("status", "--data", data, "--root", root, "--logs", "-1")
     assert (code, out) == (2, "")
-    assert err.endswith("argument --logs: expected a number of lines, got '-1'\n")
+    assert err.endswith("argument --logs: expected a number of lines (0 or more), got '-1'\n")
 
 
 # -- item 10, live: the reason under a service that dies ------------------------------------------

@@ -116,4 +116,4 @@ def test_stale_after_takes_whole_seconds(capsys):
     with pytest.raises(SystemExit) as caught:
         main(["fleet", "status", "--puppetdb", "http://127.0.0.1:9", "--stale-after", "1h"])
     assert caught.value.code == 2
-    assert "'1h' is not a number of seconds" in capsys.readouterr().err
+    assert "expected a number of seconds (0 or more), got '1h'" in capsys.readouterr().err
