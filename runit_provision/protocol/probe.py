@@ -10,9 +10,8 @@ the control send, each done exactly as runit's ``sv.c`` does it (reference §1.3
 * control (``send_control``): ``supervise/control`` opened write-only and non-blocking (a FIFO
   without a reader would block the writer forever; ENXIO = no runsv), the bytes in ONE
   ``write()``;
-* ``service_state``: both sides of a service directory read in one go; ``read_status_at``:
-  one side whose ``supervise/`` the caller already opened, no link followed in it — the
-  applier's, which never follows a link a user planted;
+* ``read_status_at``: one side whose ``supervise/`` the caller already opened, no link
+  followed in it — the applier's, which never follows a link a user planted;
 * ``SideState``: one side as a client reads it — the one side type of the project, whose
   words (``state``, ``want``, ``is_running``, ``is_crash_looping``…) are derived here once and
   read by status, metrics, the fact, verify and the applier alike.
@@ -30,14 +29,13 @@ import errno
 import posix
 
 from ..errors import ProbeError, ProtocolError
-from .layout import CONTROL_FIFO, DOWN, LOG_DIR, OK, OK_FIFO, STATUS, STATUS_FILE
+from .layout import CONTROL_FIFO, DOWN, OK, OK_FIFO, STATUS, STATUS_FILE
 from .status import STATUS_SIZE, status_from_bytes
 
 NOT_RUNNING = "runsv not running"
 # O_PATH needs search permission only, like runit's chdir(); O_RDONLY where there is none.
-_DIR_FLAGS = getattr(posix, "O_PATH", posix.O_RDONLY) | posix.O_DIRECTORY | posix.O_CLOEXEC
 # stat's S_ISDIR and S_ISFIFO tests, without importing stat
-_S_IFMT, _S_IFDIR, _S_IFIFO = 0o170000, 0o040000, 0o010000
+_S_IFMT, _S_IFIFO = 0o170000, 0o010000
 
 
 def _join(directory, relative):
@@ -160,7 +158,7 @@ def send_control(service_dir, commands, dir_fd=None):
 
 
 # ---------------------------------------------------------------------------------------------
-# A whole service directory, read once (the applier's "is it up yet?", the checks' status).
+# One side as a client reads it (the applier's "is it up yet?", the checks' status).
 
 _NS = 1_000_000_000
 
@@ -168,9 +166,9 @@ _NS = 1_000_000_000
 class SideState:
     """One side — a service or its ``log/`` — as a client reads it: the one type every reader
     of a side fills and every verb that shows or judges one reads, as s6's
-    ``s6_svstatus_t`` is (docs/design.md, "One home per concept"). ``service_state`` here,
-    the applier's reader through ``FsRoot`` (apply/observe.py: ``probe_side``, ``read_side``)
-    and verify's reading of a host (checks/snapshot.py) fill it; ``status``, ``metrics``, the
+    ``s6_svstatus_t`` is (docs/design.md, "One home per concept"). The applier's reader
+    through ``FsRoot`` (apply/observe.py: ``probe_side``, ``read_side``) and verify's reading
+    of a host (checks/snapshot.py) fill it; ``status``, ``metrics``, the
     Puppet fact and ``fleet status`` (health/), verify's checks, and apply's plan and watch
     read it.
 
@@ -298,61 +296,14 @@ class SideState:
             "" if self.unknown is None else ", unknown=%r" % self.unknown)
 
 
-class ServiceState:
-    """A service directory read in one go: ``main`` and ``log`` SideStates (``log`` is None
-    when there is no ``log/`` directory, as runsv decides)."""
-
-    __slots__ = ("service_dir", "main", "log")
-
-    def __init__(self, service_dir, main, log):
-        self.service_dir = service_dir
-        self.main = main
-        self.log = log
-
-    def __repr__(self):
-        return "ServiceState(%r, main=%r, log=%r)" % (self.service_dir, self.main, self.log)
-
-
-def service_state(service_dir):
-    """Both sides of ``service_dir``, read as sv reads them; never writes, creates or blocks.
-
-    The directory is opened once and every later path is taken relative to that descriptor,
-    so a link such as ``/etc/service/web`` is resolved once. Inside it only what runsv itself
-    follows is followed: ``supervise`` (Debian links it into ``/run``) and ``log``. A
-    dangling ``supervise`` link is reported, not created; every FIFO and ``status`` are opened
-    non-blocking. Raises ProbeError only when ``service_dir`` itself cannot be opened.
-    """
-    try:
-        fd = posix.open(service_dir, _DIR_FLAGS)
-    except OSError as exc:
-        raise ProbeError("unable to change to service directory", ".", "open",
-                         exc.errno or 0) from exc
-    try:
-        main = _side_state(".", fd)
-        log = _side_state(LOG_DIR, fd) if _is_dir(LOG_DIR, fd) else None
-    finally:
-        posix.close(fd)
-    return ServiceState(service_dir, main, log)
-
-
 def is_normally_up(service_dir=".", dir_fd=None):
     """runsv's rule for a side's start (runsv.c): ``stat("down") != -1`` means want down,
-    whatever else made the stat fail. runsv and ``service_state`` both decide by it."""
+    whatever else made the stat fail. runsv and the applier's reading both decide by it."""
     try:
         posix.stat(_join(service_dir, DOWN), dir_fd=dir_fd)
     except OSError:
         return True
     return False
-
-
-def _side_state(side_dir, dir_fd):
-    normally_up = is_normally_up(side_dir, dir_fd)
-    try:
-        status = read_status(side_dir, dir_fd)
-    except ProbeError as exc:
-        return SideState(is_supervised_despite(exc), None, exc, normally_up,
-                         unknown=unknown_of(exc))
-    return SideState(True, status, None, normally_up)
 
 
 def is_supervised_despite(exc):
@@ -370,10 +321,3 @@ def unknown_of(exc):
         return None
     from .errstr import error_str  # only on this path: sv prints its own message
     return str(exc) + (": " + error_str(exc.errno) if exc.errno else "")
-
-
-def _is_dir(path, dir_fd):
-    try:
-        return posix.stat(path, dir_fd=dir_fd).st_mode & _S_IFMT == _S_IFDIR
-    except OSError:
-        return False

@@ -1,4 +1,4 @@
-"""protocol: the probe — liveness, status read, control send, service_state — against fake
+"""protocol: the probe — liveness, status read, control send — against fake
 ``supervise/`` directories.
 
 No processes: a FIFO with an ``O_RDONLY|O_NONBLOCK`` reader held by the test stands in for
@@ -12,7 +12,7 @@ import pytest
 
 from runit_provision.errors import ProbeError, ProtocolError
 from runit_provision.protocol import errstr, layout, probe
-from runit_provision.protocol.status import State, Status, status_line, status_to_bytes
+from runit_provision.protocol.status import State, Status, status_to_bytes
 
 RUNNING = Status(1_700_000_000, 500, 4242, False, "u", False, State.RUN)
 
@@ -205,65 +205,6 @@ def test_a_failed_write_keeps_its_errno(side, monkeypatch):
     exc = failure(probe.send_control, str(fake.path), "u")
     assert (str(exc), exc.errno) == ("unable to write to supervise/control", errno.EAGAIN)
     assert errstr.oserror_str(exc) == "temporary failure"
-
-
-# -- service_state ---------------------------------------------------------------------------
-def test_service_state_with_a_log(side):
-    main = side("web")
-    side("web/log", status=RUNNING._replace(pid=4241))
-    (main.path / layout.DOWN).touch()
-    state = probe.service_state(str(main.path))
-    assert state.main.is_supervised and state.main.error is None
-    assert (state.main.status, state.main.is_normally_up) == (RUNNING, False)
-    assert (state.log.is_supervised, state.log.status.pid, state.log.is_normally_up) == (
-        True, 4241, True)
-    # What sv status prints, from the record alone.
-    assert status_line("web", state.main.status, RUNNING.seconds + 3,
-                       state.main.is_normally_up) == "run: web: (pid 4242) 3s, normally down"
-
-
-def test_service_state_without_a_log(side, tmp_path):
-    fake = side("web")
-    (fake.path / "log").write_text("not a directory")  # runsv: "./log: not a directory."
-    assert probe.service_state(str(fake.path)).log is None
-
-
-def test_service_state_of_a_directory_no_runsv_has_served(tmp_path):
-    """The applier's "linked, but runsv has not started yet": nothing created, nothing raised."""
-    service = tmp_path / "web"
-    (service / "log").mkdir(parents=True)
-    state = probe.service_state(str(service))
-    for one in (state.main, state.log):
-        assert (one.is_supervised, one.status, one.error.errno) == (False, None, errno.ENOENT)
-    assert sorted(p.name for p in service.rglob("*")) == ["log"]
-
-
-def test_service_state_runsv_gone_and_log_broken(side):
-    main = side("web")
-    log = side("web/log")
-    main.drop(layout.OK_FIFO)
-    log.write_status(b"short")
-    state = probe.service_state(str(main.path))
-    assert (state.main.is_supervised, state.main.error.is_not_running) == (False, True)
-    assert (state.log.is_supervised, state.log.status) == (True, None)
-    assert str(state.log.error) == "unable to read supervise/status: bad format"
-
-
-def test_service_state_follows_a_linked_service_and_supervise_once(side, tmp_path):
-    """/etc/service/web -> /etc/sv/web, supervise -> /run/…: runit's own links are followed."""
-    real = side("run/supervise.web", status=RUNNING)
-    service = tmp_path / "sv" / "web"
-    service.mkdir(parents=True)
-    (service / "supervise").symlink_to(real.supervise)
-    (tmp_path / "service").mkdir()
-    (tmp_path / "service" / "web").symlink_to(service)
-    state = probe.service_state(str(tmp_path / "service" / "web"))
-    assert (state.main.is_supervised, state.main.status) == (True, RUNNING)
-
-
-def test_service_state_of_a_missing_directory(tmp_path):
-    exc = failure(probe.service_state, str(tmp_path / "nope"))
-    assert (str(exc), exc.errno) == ("unable to change to service directory", errno.ENOENT)
 
 
 def test_normally_up_is_runsvs_rule(tmp_path):
