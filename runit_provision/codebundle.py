@@ -14,8 +14,11 @@ directory's owner and writable by its owner alone; anything else, a file of anot
 interpreter (its ``cache_tag`` in the name, its magic number and optimization level in the
 header) or one that does not decode is ignored.
 
-What: for each module, its source path inside the package, its source's ``st_mtime_ns`` and
-``st_size`` when it was compiled, and its code (marshalled). The finder ``stat``\\ s the source
+What: a header (this format, the interpreter's magic number and optimization level), the
+length of an index, the index (``marshal``: for each module its source path, its source's
+``st_mtime_ns`` and ``st_size`` when it was compiled, where its code is), then each module's
+code (marshalled). The index is read at start, a module's code when it is imported (the
+descriptor stays open): a view reads the code of the modules it imports, not every view's. The finder ``stat``\\ s the source
 before it serves a module: any difference, and the module is imported the usual way — from
 its source — and the bundle is written again. ``mtime_ns`` and size rather than a hash: a
 hash reads every source at every start, which is what the bundle saves; a source changed
@@ -44,6 +47,7 @@ from _frozen_importlib_external import MAGIC_NUMBER
 FORMAT = b"runit-provision code bundle 1\n"
 RACY_NS = 2_000_000_000  # as cli/cached_config.py's: FAT's mtime is 2 s coarse
 MAX_BYTES = 16 << 20
+_FIRST_READ = 16 << 10  # the header and, usually, the whole index
 _S_IFMT, _S_IFREG = 0o170000, 0o100000  # stat's, without importing it
 _WRITABLE_BY_OTHERS = 0o022
 
@@ -66,14 +70,18 @@ def header():
 class Bundle:
     """A meta-path finder and loader serving the modules of ``package`` from its bundle.
 
-    ``entries``: module name → (source path, is a package, st_mtime_ns, st_size, marshalled
-    code). ``served``: the names it served; ``before``: the modules loaded before it was
-    put in ``sys.meta_path`` (not the view's own imports)."""
+    ``entries``: module name → (source path, is a package, st_mtime_ns, st_size, where its
+    marshalled code starts after the index, its length), read from ``fd`` (kept open: each
+    module's code is read when it is imported, not the whole bundle at start). ``served``:
+    the names it served; ``before``: the modules loaded before it was put in
+    ``sys.meta_path`` (not the view's own imports)."""
 
-    def __init__(self, package, package_dir, entries):
+    def __init__(self, package, package_dir, entries=None, fd=None, codes_at=0):
         self.package = package
         self.package_dir = package_dir
-        self.entries = entries
+        self.entries = {} if entries is None else entries
+        self.fd = fd
+        self.codes_at = codes_at
         self.served = set()
         self.before = set(sys.modules)
 
@@ -81,12 +89,12 @@ class Bundle:
         entry = self.entries.get(name)
         if entry is None:
             return None
-        source, is_package, mtime_ns, size, blob = entry
+        source, is_package, mtime_ns, size = entry[:4]
         try:
             info = posix.stat(source)
             if info.st_mtime_ns != mtime_ns or info.st_size != size:
                 return None  # changed since: the usual import reads it, the bundle is remade
-            code = marshal.loads(blob)
+            code = marshal.loads(self.code_bytes(entry))
         except OSError:
             return None
         except (EOFError, ValueError, TypeError):
@@ -101,6 +109,14 @@ class Bundle:
         if is_package:
             spec.submodule_search_locations = [source.rpartition("/")[0]]
         return spec
+
+    def code_bytes(self, entry):
+        """An entry's marshalled code, read from the bundle (ValueError: cut short)."""
+        offset, length = entry[4:6]
+        data = posix.pread(self.fd, length, self.codes_at + offset)
+        if len(data) != length:
+            raise ValueError("the bundle is shorter than its index says")
+        return data
 
     def create_module(self, spec):
         return None
@@ -129,38 +145,56 @@ class Bundle:
 def serve(package, package_dir):
     """A Bundle of ``package`` (a name, and its directory) from its bundle — empty when there
     is none this interpreter may trust — put first in ``sys.meta_path``."""
-    bundle = Bundle(package, package_dir, read_entries(package_dir))
+    bundle = opened(package, package_dir)
     sys.meta_path.insert(0, bundle)
     return bundle
 
 
-def read_entries(package_dir):
-    """The entries of the package's bundle, or {} when it is missing, not trusted, of another
-    interpreter or does not decode."""
+def opened(package, package_dir):
+    """The Bundle of the package's bundle file: its index read, its descriptor kept; one
+    without entries when the file is missing, not trusted, of another interpreter or its
+    index does not decode."""
+    empty = Bundle(package, package_dir)
     path = bundle_path(package_dir)
     if path is None:
-        return {}
+        return empty
     try:
         fd = posix.open(path, posix.O_RDONLY | posix.O_NOFOLLOW | posix.O_CLOEXEC)
     except OSError:
-        return {}
+        return empty
     try:
         info = posix.fstat(fd)
         if not trusted(info, package_dir) or info.st_size > MAX_BYTES:
-            return {}
-        data = _read_all(fd, info.st_size)
+            posix.close(fd)
+            return empty
+        found = _index(fd, info.st_size)
     except OSError:
-        return {}
-    finally:
+        found = None
+    if found is None:
         posix.close(fd)
+        return empty
+    entries, codes_at = found
+    return Bundle(package, package_dir, entries, fd, codes_at)
+
+
+def _index(fd, size):
+    """(entries, where the codes start) of a bundle: its header, the index's length (4
+    bytes), the index (``marshal``), then the codes; None when it is not one."""
     start = header()
-    if not data.startswith(start):
-        return {}
+    data = posix.read(fd, _FIRST_READ)
+    if not data.startswith(start) or len(data) < len(start) + 4:
+        return None
+    length = int.from_bytes(data[len(start):len(start) + 4], "little")
+    codes_at = len(start) + 4 + length
+    if codes_at > size:
+        return None
+    if codes_at > len(data):
+        data += posix.pread(fd, codes_at - len(data), len(data))
     try:
-        entries = marshal.loads(memoryview(data)[len(start):])
+        entries = marshal.loads(memoryview(data)[len(start) + 4:codes_at])
     except (EOFError, ValueError, TypeError):
-        return {}
-    return entries if valid_entries(entries) else {}
+        return None
+    return (entries, codes_at) if valid_entries(entries, size - codes_at) else None
 
 
 def trusted(info, package_dir):
@@ -171,19 +205,32 @@ def trusted(info, package_dir):
     return info.st_uid == 0 or info.st_uid == posix.stat(package_dir).st_uid
 
 
-def valid_entries(entries):
-    """Whether what a bundle decoded to has the entries' shape (a damaged file that still
-    decodes must not make the finder fail)."""
+def valid_entries(entries, codes_size):
+    """Whether an index has the entries' shape, each code inside the file (a damaged file
+    that still decodes must not make the finder fail)."""
     if type(entries) is not dict:
         return False
     for name, entry in entries.items():
-        if type(name) is not str or type(entry) is not tuple or len(entry) != 5:
+        if type(name) is not str or type(entry) is not tuple or len(entry) != 6:
             return False
-        source, is_package, mtime_ns, size, blob = entry
+        source, is_package, mtime_ns, size, offset, length = entry
         if not (type(source) is str and type(is_package) is bool and type(mtime_ns) is int
-                and type(size) is int and type(blob) is bytes):
+                and type(size) is int and type(offset) is int and type(length) is int
+                and 0 <= offset and 0 <= length and offset + length <= codes_size):
             return False
     return True
+
+
+def encoded(modules):
+    """A bundle's bytes: ``modules`` is name → (source, is a package, st_mtime_ns, st_size,
+    marshalled code)."""
+    entries, codes, offset = {}, [], 0
+    for name, (source, is_package, mtime_ns, size, code) in modules.items():
+        entries[name] = (source, is_package, mtime_ns, size, offset, len(code))
+        codes.append(code)
+        offset += len(code)
+    index = marshal.dumps(entries)
+    return b"".join([header(), len(index).to_bytes(4, "little"), index] + codes)
 
 
 def _read_all(fd, size):
@@ -209,24 +256,26 @@ def keep(bundle, now_ns=None):
         euid = posix.geteuid()
         if path is None or euid not in (0, posix.stat(bundle.package_dir).st_uid):
             return False  # written by another user, it would not be read
-        entries = fresh_entries(bundle, imported, now_ns)
-        if entries == bundle.entries:
+        modules, changed = fresh_modules(bundle, imported, now_ns)
+        if not changed:
             return False  # what was missing is too new to put in (racy): a later run will
-        return write(path, header() + marshal.dumps(entries))
+        return write(path, encoded(modules))
     except (OSError, SyntaxError, ValueError):
         return False
 
 
-def fresh_entries(bundle, imported, now_ns=None):
-    """The entries to write: the bundle's own that are still valid and every module imported,
-    compiled from its source where the bundle has it stale or not at all; a source changed
-    within RACY_NS of now, or gone, is left out."""
+def fresh_modules(bundle, imported, now_ns=None):
+    """The modules to write (as ``encoded`` takes them), and whether they differ from the
+    bundle's: its own that are still valid and every module imported, compiled from its
+    source where the bundle has it stale, damaged or not at all; a source changed within
+    RACY_NS of now, or gone, is left out."""
     import time  # here: only when a bundle is written
 
     now_ns = time.time_ns() if now_ns is None else now_ns
     wanted = {name: (entry[0], entry[1]) for name, entry in bundle.entries.items()}
     wanted.update(imported)
-    entries = {}
+    modules = {}
+    changed = False
     for name, (source, is_package) in sorted(wanted.items()):
         try:
             info = posix.stat(source)
@@ -236,13 +285,17 @@ def fresh_entries(bundle, imported, now_ns=None):
             continue
         old = bundle.entries.get(name)
         if old is not None and old[2:4] == (info.st_mtime_ns, info.st_size):
-            entries[name] = old
-            continue
+            try:
+                modules[name] = old[:4] + (bundle.code_bytes(old),)
+                continue
+            except (OSError, ValueError):
+                pass
         code = compiled(source, info)
         if code is not None:
-            entries[name] = (source, is_package, info.st_mtime_ns, info.st_size,
+            modules[name] = (source, is_package, info.st_mtime_ns, info.st_size,
                              marshal.dumps(code))
-    return entries
+            changed = True
+    return modules, changed or set(modules) != set(bundle.entries)
 
 
 def compiled(source, info):

@@ -180,7 +180,8 @@ def test_a_link_to_a_bundle_is_not_followed(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["truncated", "empty", "garbage", "header only",
-                                    "not a dict", "a code blob damaged"])
+                                    "index not a dict", "index past the end",
+                                    "a code damaged"])
 def test_a_damaged_bundle_is_ignored(tmp_path, damage):
     import marshal
 
@@ -188,7 +189,9 @@ def test_a_damaged_bundle_is_ignored(tmp_path, damage):
     run(tmp_path)
     bundle = bundle_of(package)
     data, header = bundle.read_bytes(), codebundle.header()
-    entries = marshal.loads(data[len(header):])
+    length = int.from_bytes(data[len(header):len(header) + 4], "little")
+    codes_at = len(header) + 4 + length
+    entries = marshal.loads(data[len(header) + 4:codes_at])
     if damage == "truncated":
         data = data[:len(data) * 2 // 3]
     elif damage == "empty":
@@ -197,15 +200,21 @@ def test_a_damaged_bundle_is_ignored(tmp_path, damage):
         data = header + bytes(range(256)) * 8
     elif damage == "header only":
         data = header
-    elif damage == "not a dict":
-        data = header + marshal.dumps(list(entries.items()))
+    elif damage == "index not a dict":
+        index = marshal.dumps(list(entries.items()))
+        data = header + len(index).to_bytes(4, "little") + index + data[codes_at:]
+    elif damage == "index past the end":
+        data = header + (len(data) * 2).to_bytes(4, "little") + data[len(header) + 4:]
     else:
-        entry = entries["pkg.a"]
-        entries["pkg.a"] = entry[:4] + (entry[4][:len(entry[4]) // 2],)
-        data = header + marshal.dumps(entries)
+        offset, size = entries["pkg.a"][4:6]
+        start = codes_at + offset
+        data = data[:start] + b"\xff" * size + data[start + size:]
     bundle.write_bytes(data)
     found = run(tmp_path)
     assert found[:2] == [1, "b"] and "pkg.a" not in found[2] and found[-1] is True
+    if damage == "a code damaged":  # the others are still served from it
+        assert found[2] == ["pkg", "pkg.sub", "pkg.sub.b"]
+    assert run(tmp_path)[2] == ALL  # written again whole
 
 
 def test_another_interpreters_bundle_is_not_this_ones(tmp_path):
