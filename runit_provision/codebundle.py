@@ -48,7 +48,7 @@ FORMAT = b"runit-provision code bundle 1\n"
 RACY_NS = 2_000_000_000  # as cli/cached_config.py's: FAT's mtime is 2 s coarse
 MAX_BYTES = 16 << 20
 _FIRST_READ = 16 << 10  # the header and, usually, the whole index
-_S_IFMT, _S_IFREG = 0o170000, 0o100000  # stat's, without importing it
+_S_IFMT, _S_IFREG, _S_IFDIR = 0o170000, 0o100000, 0o040000  # stat's, without importing it
 _WRITABLE_BY_OTHERS = 0o022
 
 
@@ -256,6 +256,8 @@ def keep(bundle, now_ns=None):
         euid = posix.geteuid()
         if path is None or euid not in (0, posix.stat(bundle.package_dir).st_uid):
             return False  # written by another user, it would not be read
+        if not _may_write(path.rpartition("/")[0], bundle.package_dir):
+            return False  # a read-only installation: compiling would be for nothing
         modules, changed = fresh_modules(bundle, imported, now_ns)
         if not changed:
             return False  # what was missing is too new to put in (racy): a later run will
@@ -311,6 +313,16 @@ def compiled(source, info):
             len(text) != info.st_size:
         return None
     return compile(text, source, "exec", dont_inherit=True)
+
+
+def _may_write(directory, package_dir):
+    """Whether ``directory`` (``__pycache__``) is a directory that may be written, or, not
+    there yet, the package directory it would be made in (access(2) also says EROFS)."""
+    try:
+        info = posix.stat(directory)
+    except OSError:
+        return posix.access(package_dir, posix.W_OK)
+    return info.st_mode & _S_IFMT == _S_IFDIR and posix.access(directory, posix.W_OK)
 
 
 def write(path, data):

@@ -298,3 +298,29 @@ def test_a_view_program_writes_its_bundle_and_then_imports_from_it(tmp_path):
         assert time.monotonic() < deadline, from_pyc
         time.sleep(0.25)  # a poll's pace, not a synchronisation: the loop's deadline holds
     assert bundle_of(checkout / "runit_provision").exists()
+
+
+def test_nothing_is_compiled_where_the_bundle_cannot_be_written(tmp_path):
+    """A read-only installation (here: a __pycache__ that is not a directory one may write
+    into — root may write anywhere a mode forbids, so a file stands in its place): the view
+    neither writes nor compiles, every time."""
+    package = make_package(tmp_path)
+    (package / "__pycache__").write_text("")
+    # every compile(), seen from the audit hook, printed before the found values
+    more = ("compiled = []\n"
+            "sys.addaudithook(lambda event, args: event == 'compile' and compiled.append(1))\n"
+            "import atexit; atexit.register(lambda: print(len(compiled)))\n")
+    env = {name: value for name, value in os.environ.items()
+           if name != "PYTHONDONTWRITEBYTECODE"}
+    out = subprocess.run([sys.executable, "-S", "-c", PROGRAM % {
+        "here": str(tmp_path), "checkout": CHECKOUT, "package": str(package), "more": more}],
+        capture_output=True, text=True, env=env).stdout.strip().splitlines()
+    found, compiles = ast.literal_eval(out[0]), int(out[1])
+    assert found[:3] == [1, "b", []] and found[-1] is False and compiles == 0
+    assert (package / "__pycache__").read_text() == ""
+    # where it may write, the same run compiles the modules it puts in
+    (package / "__pycache__").unlink()
+    out = subprocess.run([sys.executable, "-S", "-c", PROGRAM % {
+        "here": str(tmp_path), "checkout": CHECKOUT, "package": str(package), "more": more}],
+        capture_output=True, text=True, env=env).stdout.strip().splitlines()
+    assert ast.literal_eval(out[0])[-1] is True and int(out[1]) == len(ALL)
