@@ -1,10 +1,11 @@
 """The daily views' code in one file — what ``__pycache__`` is to one module, for the modules
-of ours a view imports (docs/design.md#the-views-code-bundle).
+of ours a view imports (docs/design.md, *The views' code bundle*).
 
-A view (``status NAME``, ``logs NAME``) imports 17–36 modules of this package; the import
-system's work for each — the path finder's stats and directory listings, opening and checking
-its ``.pyc`` — is ~0.01x a bare interpreter's start, together a fifth to a third of it. Served
-from one file read at once, each costs one ``stat`` of its source and one ``marshal.loads``.
+A view (``status NAME``, ``logs NAME``) imports 17–36 modules of this package; for each, the
+import system's path finder stats and lists directories, opens and checks its ``.pyc``, and
+runs importlib's own Python code — about a sixth of what importing one of them costs (the
+rest is running its body), ~0.1x a bare interpreter's start for ``status``. Served from the
+bundle, a module costs one ``stat`` of its source, one ``pread`` and its ``marshal.loads``.
 
 Where: ``runit_provision/__pycache__/views.<cache_tag>.bundle`` — the package's own bytecode
 directory, so whoever can change the bundle could already change the package's ``.pyc``
@@ -18,12 +19,13 @@ What: a header (this format, the interpreter's magic number and optimization lev
 length of an index, the index (``marshal``: for each module its source path, its source's
 ``st_mtime_ns`` and ``st_size`` when it was compiled, where its code is), then each module's
 code (marshalled). The index is read at start, a module's code when it is imported (the
-descriptor stays open): a view reads the code of the modules it imports, not every view's. The finder ``stat``\\ s the source
-before it serves a module: any difference, and the module is imported the usual way — from
-its source — and the bundle is written again. ``mtime_ns`` and size rather than a hash: a
-hash reads every source at every start, which is what the bundle saves; a source changed
-within ``RACY_NS`` of the write is not put in (its time may not show a change made in the
-same tick), so a view never runs code older than its source.
+descriptor stays open): a view reads the code of the modules it imports, not every view's.
+The finder ``stat``\\ s the source before it serves a module: any difference, and the module
+is imported the usual way — from its source — and the bundle is written again.
+``mtime_ns`` and size rather than a hash: a hash reads every source at every start, which is
+what the bundle saves; a source changed within ``RACY_NS`` of the write is not put in (its
+time may not show a change made in the same tick), so a view never runs code older than its
+source.
 
 Who writes it: the view, after it has done its job, when a module of ours it imported was not
 served from the bundle (missing, stale, the bundle absent or ignored) — as CPython writes a
