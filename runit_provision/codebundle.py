@@ -3,8 +3,8 @@ of ours a view imports (docs/design.md, *The views' code bundle*).
 
 A view (``status NAME``, ``logs NAME``) imports 17–36 modules of this package; for each, the
 import system's path finder stats and lists directories, opens and checks its ``.pyc``, and
-runs importlib's own Python code — about a sixth of what importing one of them costs (the
-rest is running its body), ~0.1x a bare interpreter's start for ``status``. Served from the
+runs importlib's own Python code — an eighth to a sixth of what importing one of them costs
+(the rest is running its body), ~0.1x a bare interpreter's start for ``status``. Served from the
 bundle, a module costs one ``stat`` of its source, one ``pread`` and its ``marshal.loads``.
 
 Where: ``runit_provision/__pycache__/views.<cache_tag>.bundle`` — the package's own bytecode
