@@ -169,7 +169,8 @@ def site_packages():
 def kept_config(base, commands):
     """The cache filled for the data commands (argvs, or ``(argv, {variable: value})`` as in
     ``timed``): their data must be older than what cli/cached_config.py calls racy, then one
-    run of each keeps the Config."""
+    run of each keeps the Config — and writes the views' code bundle (codebundle.py) of its
+    checkout, as a first view does."""
     from runit_provision.cli.cached_config import RACY_NS
     info = (base / "data.yaml").stat()
     wait = max(info.st_mtime_ns, info.st_ctime_ns) + RACY_NS - time.time_ns()

@@ -20,8 +20,6 @@ import posix  # not os, on the daily views' path: protocol/without_os.py says wh
 import sys
 
 from .. import __version__
-from .default_data import fill_in_data
-from .quickparse import parse as quick_parse
 
 COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "plan",
             "apply": "apply", "status": "status", "logs": "logs", "metrics": "metrics",
@@ -37,6 +35,9 @@ EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE (docs/exit-codes.md)
 # output is flushed, as sv does (initsys/launchers.py) — the teardown was a tenth of their
 # budget (docs/design.md).
 EXIT_AT_ONCE = ("logs", "status")
+# Views whose modules a program serves from the package's code bundle (codebundle.py): their
+# import system's work per module was a third of status's budget (docs/design.md).
+BUNDLED = ("logs", "status")
 
 
 def command_module(name):
@@ -47,6 +48,13 @@ def _module(name):
     """The module ``cli/<name>.py`` (``__import__``: importlib's import_module would load
     importlib and warnings, a tenth of a millisecond of a daily view's start)."""
     return __import__(__package__ + "." + name, fromlist=("run",))
+
+
+def served_bundle():
+    """The package's code bundle put first in the import system (codebundle.py)."""
+    from .. import codebundle
+
+    return codebundle.serve(__package__.rpartition(".")[0], codebundle.package_directory())
 
 
 def build_parser(only=None):
@@ -78,8 +86,13 @@ def main(argv=None):
     # not walk it (20 ms of an apply of 200 services, 45 ms of 1000).
     was_enabled = gc.isenabled()
     gc.disable()
+    chosen = argv[0] if argv and argv[0] in COMMANDS else None
+    bundle = served_bundle() if is_program and chosen in BUNDLED else None
+    # here, not at the top: a view's program serves them from its bundle
+    from .default_data import fill_in_data
+    from .quickparse import parse as quick_parse
+
     try:
-        chosen = argv[0] if argv and argv[0] in COMMANDS else None
         args = parser = None
         if chosen is not None:
             # a command whose values may start with "-" (logs --since -1h) joins them first
@@ -99,6 +112,10 @@ def main(argv=None):
             gc.enable()
         code = command_module(args.command).run(args)
         sys.stdout.flush()  # what is still buffered meets a closed pipe here, not at exit
+        if bundle is not None:
+            from ..codebundle import keep
+
+            keep(bundle)  # the output is out: only the next start waits on this
         if is_program and args.command in EXIT_AT_ONCE:
             sys.stderr.flush()
             posix._exit(code)

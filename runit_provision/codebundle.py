@@ -1,0 +1,367 @@
+"""The daily views' code in one file — what ``__pycache__`` is to one module, for the modules
+of ours a view imports (docs/design.md, *The views' code bundle*).
+
+A view (``status NAME``, ``logs NAME``) imports 17–36 modules of this package; for each, the
+import system's path finder stats and lists directories, opens and checks its ``.pyc``, and
+runs importlib's own Python code — an eighth to a sixth of what importing one of them costs
+(the rest is running its body), ~0.1x a bare interpreter's start for ``status``. Served from the
+bundle, a module costs one ``stat`` of its source, one ``pread`` and its ``marshal.loads``.
+
+Where: ``runit_provision/__pycache__/views.<cache_tag>.bundle`` — the package's own bytecode
+directory, so whoever can change the bundle could already change the package's ``.pyc``
+files (the same trust as Python's). Read only when the opened file (``O_NOFOLLOW``, checked
+by ``fstat`` of that descriptor) is a regular file owned by root or by the package
+directory's owner and writable by its owner alone; anything else, a file of another
+interpreter (its ``cache_tag`` in the name, its magic number and optimization level in the
+header) or one that does not decode is ignored.
+
+What: a header (this format, the interpreter's magic number and optimization level), the
+length of an index, the index (``marshal``: for each module its source path, its source's
+``st_mtime_ns`` and ``st_size`` when it was compiled, where its code is), then each module's
+code (marshalled). The index is read at start, a module's code when it is imported (the
+descriptor stays open): a view reads the code of the modules it imports, not every view's.
+The finder ``stat``\\ s the source before it serves a module: any difference, and the module
+is imported the usual way — from its source — and the bundle is written again.
+``mtime_ns`` and size rather than a hash: a hash reads every source at every start, which is
+what the bundle saves; a source changed within ``RACY_NS`` of the write is not put in (its
+time may not show a change made in the same tick), so a view never runs code older than its
+source.
+
+Who writes it: the view, after it has done its job, when a module of ours it imported was not
+served from the bundle (missing, stale, the bundle absent or ignored) — as CPython writes a
+``.pyc`` the first time — to a new file in ``__pycache__`` renamed over the old; not when
+bytecode is not written (``-B``, ``PYTHONDONTWRITEBYTECODE``), not when the bundle would not
+be trusted as written (another user than root or the package's owner), and silently not when
+it may not write there (EACCES, EROFS). What goes in: every module of the package the views
+have imported since it was first written (each view adds its own), still valid.
+
+Standard library only, ``marshal`` and ``posix``: no ``os``, no ``importlib`` (their import
+would cost what the bundle saves).
+"""
+
+import _imp
+import marshal
+import posix
+import sys
+from _frozen_importlib import ModuleSpec
+from _frozen_importlib_external import MAGIC_NUMBER
+
+FORMAT = b"runit-provision code bundle 1\n"
+RACY_NS = 2_000_000_000  # as cli/cached_config.py's: FAT's mtime is 2 s coarse
+MAX_BYTES = 16 << 20
+_FIRST_READ = 16 << 10  # the header and, usually, the whole index
+_S_IFMT, _S_IFREG, _S_IFDIR = 0o170000, 0o100000, 0o040000  # stat's, without importing it
+_WRITABLE_BY_OTHERS = 0o022
+
+
+def bundle_path(package_dir, cache_tag=None):
+    """The bundle of the package in ``package_dir`` for this interpreter (another
+    ``cache_tag``: another interpreter's); None when the interpreter caches no bytecode."""
+    tag = sys.implementation.cache_tag if cache_tag is None else cache_tag
+    if tag is None:
+        return None
+    return package_dir + "/__pycache__/views." + tag + ".bundle"
+
+
+def header():
+    """What a bundle starts with for this interpreter: a bundle of another Python (another
+    magic number) or another optimization level (``-O``: no asserts) is not this one's."""
+    return FORMAT + MAGIC_NUMBER + bytes((sys.flags.optimize,))
+
+
+class Bundle:
+    """A meta-path finder and loader serving the modules of ``package`` from its bundle.
+
+    ``entries``: module name → (source path, is a package, st_mtime_ns, st_size, where its
+    marshalled code starts after the index, its length), read from ``fd`` (kept open: each
+    module's code is read when it is imported, not the whole bundle at start). ``served``:
+    the names it served; ``before``: the modules loaded before it was put in
+    ``sys.meta_path`` (not the view's own imports)."""
+
+    def __init__(self, package, package_dir, entries=None, fd=None, codes_at=0):
+        self.package = package
+        self.package_dir = package_dir
+        self.entries = {} if entries is None else entries
+        self.fd = fd
+        self.codes_at = codes_at
+        self.served = set()
+        self.before = set(sys.modules)
+
+    def find_spec(self, name, path=None, target=None):
+        entry = self.entries.get(name)
+        if entry is None:
+            return None
+        source, is_package, mtime_ns, size = entry[:4]
+        try:
+            info = posix.stat(source)
+            if info.st_mtime_ns != mtime_ns or info.st_size != size:
+                return None  # changed since: the usual import reads it, the bundle is remade
+            code = marshal.loads(self.code_bytes(entry))
+        except OSError:
+            return None
+        except (EOFError, ValueError, TypeError):
+            code = None
+        if type(code) is not _CODE:
+            del self.entries[name]  # damaged: compiled again when the bundle is written
+            return None
+        _imp._fix_co_filename(code, source)  # the package moved: tracebacks name it where it is
+        spec = ModuleSpec(name, self, origin=source, loader_state=code,
+                          is_package=is_package)
+        spec.has_location = True  # __file__ is the source, as a .pyc's module has it
+        if is_package:
+            spec.submodule_search_locations = [source.rpartition("/")[0]]
+        return spec
+
+    def code_bytes(self, entry):
+        """An entry's marshalled code, read from the bundle (ValueError: cut short)."""
+        offset, length = entry[4:6]
+        data = posix.pread(self.fd, length, self.codes_at + offset)
+        if len(data) != length:
+            raise ValueError("the bundle is shorter than its index says")
+        return data
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        spec = module.__spec__
+        self.served.add(spec.name)
+        exec(spec.loader_state, module.__dict__)
+
+    def imported(self):
+        """The modules of the package imported since the bundle was put in place, each with
+        its source (those that have one in the package directory)."""
+        found = {}
+        prefix = self.package + "."
+        for name, module in list(sys.modules.items()):
+            if name in self.before or not (name == self.package or name.startswith(prefix)):
+                continue
+            spec = getattr(module, "__spec__", None)
+            origin = getattr(spec, "origin", None)
+            if (isinstance(origin, str) and origin.startswith(self.package_dir + "/")
+                    and origin.endswith(".py")):
+                found[name] = (origin, spec.submodule_search_locations is not None)
+        return found
+
+
+def serve(package, package_dir):
+    """A Bundle of ``package`` (a name, and its directory) from its bundle — empty when there
+    is none this interpreter may trust — put first in ``sys.meta_path``."""
+    bundle = opened(package, package_dir)
+    sys.meta_path.insert(0, bundle)
+    return bundle
+
+
+def opened(package, package_dir):
+    """The Bundle of the package's bundle file: its index read, its descriptor kept; one
+    without entries when the file is missing, not trusted, of another interpreter or its
+    index does not decode."""
+    empty = Bundle(package, package_dir)
+    path = bundle_path(package_dir)
+    if path is None:
+        return empty
+    try:
+        fd = posix.open(path, posix.O_RDONLY | posix.O_NOFOLLOW | posix.O_CLOEXEC)
+    except OSError:
+        return empty
+    try:
+        info = posix.fstat(fd)
+        if not trusted(info, package_dir) or info.st_size > MAX_BYTES:
+            posix.close(fd)
+            return empty
+        found = _index(fd, info.st_size)
+    except OSError:
+        found = None
+    if found is None:
+        posix.close(fd)
+        return empty
+    entries, codes_at = found
+    return Bundle(package, package_dir, entries, fd, codes_at)
+
+
+def _index(fd, size):
+    """(entries, where the codes start) of a bundle: its header, the index's length (4
+    bytes), the index (``marshal``), then the codes; None when it is not one."""
+    start = header()
+    data = posix.read(fd, _FIRST_READ)
+    if not data.startswith(start) or len(data) < len(start) + 4:
+        return None
+    length = int.from_bytes(data[len(start):len(start) + 4], "little")
+    codes_at = len(start) + 4 + length
+    if codes_at > size:
+        return None
+    if codes_at > len(data):
+        data += posix.pread(fd, codes_at - len(data), len(data))
+    try:
+        entries = marshal.loads(memoryview(data)[len(start) + 4:codes_at])
+    except (EOFError, ValueError, TypeError):
+        return None
+    return (entries, codes_at) if valid_entries(entries, size - codes_at) else None
+
+
+def trusted(info, package_dir):
+    """Whether a bundle of this ``fstat`` may be read: a regular file of root or of the
+    package directory's owner, which no one else may write."""
+    if info.st_mode & _S_IFMT != _S_IFREG or info.st_mode & _WRITABLE_BY_OTHERS:
+        return False
+    return info.st_uid == 0 or info.st_uid == posix.stat(package_dir).st_uid
+
+
+def valid_entries(entries, codes_size):
+    """Whether an index has the entries' shape, each code inside the file (a damaged file
+    that still decodes must not make the finder fail)."""
+    if type(entries) is not dict:
+        return False
+    for name, entry in entries.items():
+        if type(name) is not str or type(entry) is not tuple or len(entry) != 6:
+            return False
+        source, is_package, mtime_ns, size, offset, length = entry
+        if not (type(source) is str and type(is_package) is bool and type(mtime_ns) is int
+                and type(size) is int and type(offset) is int and type(length) is int
+                and 0 <= offset and 0 <= length and offset + length <= codes_size):
+            return False
+    return True
+
+
+def encoded(modules):
+    """A bundle's bytes: ``modules`` is name → (source, is a package, st_mtime_ns, st_size,
+    marshalled code)."""
+    entries, codes, offset = {}, [], 0
+    for name, (source, is_package, mtime_ns, size, code) in modules.items():
+        entries[name] = (source, is_package, mtime_ns, size, offset, len(code))
+        codes.append(code)
+        offset += len(code)
+    index = marshal.dumps(entries)
+    return b"".join([header(), len(index).to_bytes(4, "little"), index] + codes)
+
+
+def _read_all(fd, size):
+    chunks = []
+    while True:
+        chunk = posix.read(fd, size + 1)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def keep(bundle, now_ns=None):
+    """Write the package's bundle again when the view imported a module of ours that it did
+    not serve: its entries still valid, and every module the view imported. Never raises:
+    a bundle not written is only a slower next start. Returns whether it wrote."""
+    if sys.dont_write_bytecode:
+        return False
+    imported = bundle.imported()
+    if not set(imported) - bundle.served:
+        return False
+    path = bundle_path(bundle.package_dir)
+    try:
+        euid = posix.geteuid()
+        if path is None or euid not in (0, posix.stat(bundle.package_dir).st_uid):
+            return False  # written by another user, it would not be read
+        if not _may_write(path.rpartition("/")[0], bundle.package_dir):
+            return False  # a read-only installation: compiling would be for nothing
+        modules, changed = fresh_modules(bundle, imported, now_ns)
+        if not changed:
+            return False  # what was missing is too new to put in (racy): a later run will
+        return write(path, encoded(modules))
+    except (OSError, SyntaxError, ValueError):
+        return False
+
+
+def fresh_modules(bundle, imported, now_ns=None):
+    """The modules to write (as ``encoded`` takes them), and whether they differ from the
+    bundle's: its own that are still valid and every module imported, compiled from its
+    source where the bundle has it stale, damaged or not at all; a source changed within
+    RACY_NS of now, or gone, is left out."""
+    import time  # here: only when a bundle is written
+
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    wanted = {name: (entry[0], entry[1]) for name, entry in bundle.entries.items()}
+    wanted.update(imported)
+    modules = {}
+    changed = False
+    for name, (source, is_package) in sorted(wanted.items()):
+        try:
+            info = posix.stat(source)
+        except OSError:
+            continue
+        if max(info.st_mtime_ns, info.st_ctime_ns) > now_ns - RACY_NS:
+            continue
+        old = bundle.entries.get(name)
+        if old is not None and old[2:4] == (info.st_mtime_ns, info.st_size):
+            try:
+                modules[name] = old[:4] + (bundle.code_bytes(old),)
+                continue
+            except (OSError, ValueError):
+                pass
+        code = compiled(source, info)
+        if code is not None:
+            modules[name] = (source, is_package, info.st_mtime_ns, info.st_size,
+                             marshal.dumps(code))
+            changed = True
+    return modules, changed or set(modules) != set(bundle.entries)
+
+
+def compiled(source, info):
+    """The code of ``source``, read through one descriptor that is still the file ``info``
+    describes (size and mtime): None when it changed meanwhile."""
+    fd = posix.open(source, posix.O_RDONLY | posix.O_CLOEXEC)
+    try:
+        now = posix.fstat(fd)
+        text = _read_all(fd, info.st_size)
+    finally:
+        posix.close(fd)
+    if (now.st_mtime_ns, now.st_size) != (info.st_mtime_ns, info.st_size) or \
+            len(text) != info.st_size:
+        return None
+    return compile(text, source, "exec", dont_inherit=True)
+
+
+def _may_write(directory, package_dir):
+    """Whether ``directory`` (``__pycache__``) is a directory that may be written, or, not
+    there yet, the package directory it would be made in (access(2) also says EROFS)."""
+    try:
+        info = posix.stat(directory)
+    except OSError:
+        return posix.access(package_dir, posix.W_OK)
+    return info.st_mode & _S_IFMT == _S_IFDIR and posix.access(directory, posix.W_OK)
+
+
+def write(path, data):
+    """``data`` to ``path`` atomically: a new file beside it, renamed over it. False when the
+    directory may not be written (read-only, another's) or the write failed."""
+    directory = path.rpartition("/")[0]
+    try:
+        posix.mkdir(directory, 0o755)
+    except OSError:
+        pass  # there already, or not to be made: the open says which
+    temporary = "%s.%d.tmp" % (path, posix.getpid())
+    try:
+        fd = posix.open(temporary, posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL
+                        | posix.O_NOFOLLOW | posix.O_CLOEXEC, 0o644)
+    except OSError:
+        return False  # EACCES, EROFS, EEXIST (another writer's): not ours to write now
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[posix.write(fd, view):]
+            posix.fchmod(fd, 0o644)  # whatever the umask: not writable by others
+        finally:
+            posix.close(fd)
+        posix.rename(temporary, path)
+        return True
+    except OSError:
+        try:
+            posix.unlink(temporary)
+        except OSError:
+            pass
+        return False
+
+
+_CODE = type(write.__code__)  # types.CodeType, without importing types
+
+
+def package_directory():
+    """This package's directory."""
+    return __file__.rpartition("/")[0]

@@ -1,0 +1,326 @@
+"""The views' code bundle (runit_provision/codebundle.py): a package's modules served from one
+file in its ``__pycache__``, checked against their sources like a ``.pyc``, trusted like one.
+
+Each run is a fresh interpreter (``-S``, bytecode written: the suite's own
+PYTHONDONTWRITEBYTECODE is taken out of its environment) importing a small package made in
+a temporary directory through the bundle, then writing it if it must. A source is made older
+than the bundle's racy window by its mtime; its ctime cannot be set back, so the runs write
+as if three seconds later (``keep``'s clock)."""
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import runit_provision
+from runit_provision import codebundle
+
+PROGRAM = """import sys, time
+sys.path[:0] = [%(here)r, %(checkout)r]
+from runit_provision import codebundle
+bundle = codebundle.serve("pkg", %(package)r)
+import pkg.a, pkg.sub.b
+%(more)s
+found = [pkg.a.f(), pkg.sub.b.g(), sorted(bundle.served), pkg.a.__file__,
+         pkg.a.f.__code__.co_filename, pkg.sub.__path__, pkg.a.__spec__.origin]
+found.append(codebundle.keep(bundle, time.time_ns() + 3 * 10**9))
+print(repr(found))
+"""
+CHECKOUT = str(Path(runit_provision.__file__).parent.parent)
+ALL = ["pkg", "pkg.a", "pkg.sub", "pkg.sub.b"]
+
+
+def make_package(here):
+    """pkg/{__init__,a}.py and pkg/sub/{__init__,b}.py under ``here``, ten seconds old."""
+    package = here / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("def f():\n    return 1\n")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "sub" / "b.py").write_text("def g():\n    return 'b'\n")
+    for path in package.rglob("*.py"):
+        aged(path)
+    return package
+
+
+def aged(path, seconds=10):
+    moment = time.time() - seconds
+    os.utime(str(path), (moment, moment))
+
+
+def run(here, more=""):
+    """What a fresh interpreter found: [f(), g(), served, a's __file__, f's co_filename,
+    sub's __path__, a's origin, whether the bundle was written]."""
+    env = {name: value for name, value in os.environ.items()
+           if name != "PYTHONDONTWRITEBYTECODE"}
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", PROGRAM % {
+            "here": str(here), "checkout": CHECKOUT, "package": str(here / "pkg"),
+            "more": more}],
+        capture_output=True, text=True, env=env, cwd=str(here))
+    assert result.returncode == 0, result.stderr
+    return ast.literal_eval(result.stdout.strip().splitlines()[-1])
+
+
+def bundle_of(package):
+    return Path(codebundle.bundle_path(str(package)))
+
+
+def test_a_bundle_serves_the_modules_the_run_before_imported(tmp_path):
+    package = make_package(tmp_path)
+    first = run(tmp_path)
+    assert first[:3] == [1, "b", []] and first[-1] is True
+    info = bundle_of(package).stat()
+    assert info.st_mode & 0o777 == 0o644 and info.st_uid == os.geteuid()
+    second = run(tmp_path)
+    source = str(package / "a.py")
+    assert second == [1, "b", ALL, source, source, [str(package / "sub")], source, False]
+
+
+def test_a_traceback_names_the_source_and_shows_its_line(tmp_path):
+    package = make_package(tmp_path)
+    (package / "a.py").write_text("def f():\n    return 1\n\n\ndef boom():\n"
+                                  "    raise ValueError('from a')\n")
+    aged(package / "a.py")
+    run(tmp_path)
+    more = ("import traceback\ntry:\n    pkg.a.boom()\nexcept ValueError:\n"
+            "    print(repr(traceback.format_exc()))\n")
+    env = {name: value for name, value in os.environ.items()
+           if name != "PYTHONDONTWRITEBYTECODE"}
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", PROGRAM % {
+            "here": str(tmp_path), "checkout": CHECKOUT, "package": str(package),
+            "more": more}], capture_output=True, text=True, env=env)
+    lines = result.stdout.strip().splitlines()
+    text, found = ast.literal_eval(lines[0]), ast.literal_eval(lines[1])
+    assert "pkg.a" in found[2]
+    assert 'File "%s", line 6, in boom' % (package / "a.py") in text
+    assert "raise ValueError('from a')" in text
+
+
+def test_a_changed_source_is_imported_from_itself_and_the_bundle_written_again(tmp_path):
+    package = make_package(tmp_path)
+    run(tmp_path)
+    # the same size, another mtime: a .pyc's check by size alone would not see it
+    (package / "a.py").write_text("def f():\n    return 2\n")
+    aged(package / "a.py", seconds=5)
+    changed = run(tmp_path)
+    assert changed[0] == 2 and "pkg.a" not in changed[2] and changed[-1] is True
+    assert sorted(changed[2]) == ["pkg", "pkg.sub", "pkg.sub.b"]
+    again = run(tmp_path)
+    assert again[0] == 2 and again[2] == ALL and again[-1] is False
+
+
+def test_a_source_changed_within_the_racy_window_is_not_put_in(tmp_path):
+    package = make_package(tmp_path)
+    (package / "a.py").write_text("def f():\n    return 3\n")  # now: its time may not show
+    env = {name: value for name, value in os.environ.items()
+           if name != "PYTHONDONTWRITEBYTECODE"}
+    program = PROGRAM.replace("time.time_ns() + 3 * 10**9", "time.time_ns()") % {
+        "here": str(tmp_path), "checkout": CHECKOUT, "package": str(package), "more": ""}
+    found = ast.literal_eval(subprocess.run(
+        [sys.executable, "-S", "-c", program], capture_output=True, text=True,
+        env=env).stdout.strip())
+    # every source was just made (its ctime is now): none is put in, no bundle is written
+    assert found[0] == 3 and found[-1] is False and not bundle_of(package).exists()
+    later = run(tmp_path)  # three seconds later by keep's clock: now they go in
+    assert later[0] == 3 and later[2] == [] and later[-1] is True
+    assert run(tmp_path)[:3] == [3, "b", ALL]
+
+
+def test_reload_takes_the_changed_source(tmp_path):
+    package = make_package(tmp_path)
+    run(tmp_path)
+    more = ("import importlib\nopen(%r, 'w').write('def f():\\n    return 40 + 2\\n')\n"
+            "importlib.reload(pkg.a)\n" % str(package / "a.py"))
+    assert run(tmp_path, more)[0] == 42
+
+
+@pytest.mark.parametrize("mode", [0o664, 0o646, 0o666])
+def test_a_bundle_others_may_write_is_ignored(tmp_path, mode):
+    package = make_package(tmp_path)
+    run(tmp_path)
+    bundle_of(package).chmod(mode)
+    found = run(tmp_path)
+    assert found[:3] == [1, "b", []]
+    assert found[-1] is True and bundle_of(package).stat().st_mode & 0o777 == 0o644
+
+
+def test_a_bundle_of_another_user_is_ignored_and_of_the_packages_owner_read(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("changing a file's owner needs root")
+    package = make_package(tmp_path)
+    run(tmp_path)
+    bundle = bundle_of(package)
+    os.chown(str(bundle), 65534, 65534)
+    content = bundle.read_bytes()
+    assert run(tmp_path, "import os; os.rename(%r, %r)" % (str(bundle), str(bundle) + ".x"))[2] \
+        == []
+    # the package's owner's bundle is read (a user's own checkout, read by root)
+    os.rename(str(bundle) + ".x", str(bundle))
+    os.chown(str(package), 65534, 65534)
+    assert run(tmp_path, "import os; os.rename(%r, %r)" % (str(bundle), str(bundle) + ".x"))[2] \
+        == ALL
+    assert Path(str(bundle) + ".x").read_bytes() == content
+
+
+def test_a_link_to_a_bundle_is_not_followed(tmp_path):
+    package = make_package(tmp_path)
+    run(tmp_path)
+    bundle = bundle_of(package)
+    bundle.rename(tmp_path / "elsewhere")
+    bundle.symlink_to(tmp_path / "elsewhere")
+    found = run(tmp_path, "import os; os.unlink(%r)" % str(bundle))
+    assert found[:3] == [1, "b", []]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty", "garbage", "header only",
+                                    "index not a dict", "index past the end",
+                                    "a code damaged"])
+def test_a_damaged_bundle_is_ignored(tmp_path, damage):
+    import marshal
+
+    package = make_package(tmp_path)
+    run(tmp_path)
+    bundle = bundle_of(package)
+    data, header = bundle.read_bytes(), codebundle.header()
+    length = int.from_bytes(data[len(header):len(header) + 4], "little")
+    codes_at = len(header) + 4 + length
+    entries = marshal.loads(data[len(header) + 4:codes_at])
+    if damage == "truncated":
+        data = data[:len(data) * 2 // 3]
+    elif damage == "empty":
+        data = b""
+    elif damage == "garbage":
+        data = header + bytes(range(256)) * 8
+    elif damage == "header only":
+        data = header
+    elif damage == "index not a dict":
+        index = marshal.dumps(list(entries.items()))
+        data = header + len(index).to_bytes(4, "little") + index + data[codes_at:]
+    elif damage == "index past the end":
+        data = header + (len(data) * 2).to_bytes(4, "little") + data[len(header) + 4:]
+    else:
+        offset, size = entries["pkg.a"][4:6]
+        start = codes_at + offset
+        data = data[:start] + b"\xff" * size + data[start + size:]
+    bundle.write_bytes(data)
+    found = run(tmp_path)
+    assert found[:2] == [1, "b"] and "pkg.a" not in found[2] and found[-1] is True
+    if damage == "a code damaged":  # the others are still served from it
+        assert found[2] == ["pkg", "pkg.sub", "pkg.sub.b"]
+    assert run(tmp_path)[2] == ALL  # written again whole
+
+
+def test_another_interpreters_bundle_is_not_this_ones(tmp_path):
+    package = make_package(tmp_path)
+    run(tmp_path)
+    bundle = bundle_of(package)
+    # another Python's: its cache_tag in the name (this one looks for its own)…
+    other = Path(codebundle.bundle_path(str(package), "cpython-399"))
+    bundle.rename(other)
+    assert run(tmp_path)[2] == [] and other.exists()
+    # …and its magic number in the header, were it found under this one's name
+    data = bundle.read_bytes()
+    magic = codebundle.MAGIC_NUMBER
+    bundle.write_bytes(data.replace(magic, bytes([magic[0] ^ 1]) + magic[1:], 1))
+    assert run(tmp_path)[2] == []
+
+
+def test_another_python_ignores_this_ones_bundle(tmp_path):
+    """A real other interpreter, when the machine has one: its own name, nothing served,
+    the right code."""
+    # on PATH, or beside this one (pyenv's versions/X.Y.Z/bin)
+    candidates = [shutil.which("python3.12"), shutil.which("python3.13")] + [
+        str(path) for path in sorted(Path(sys.base_prefix).parent.glob("3.1[23]*/bin/python3"))]
+    others = [path for path in candidates
+              if path and os.path.realpath(path) != os.path.realpath(sys.executable)]
+    others = [path for path in others
+              if subprocess.run([path, "-c", "pass"], capture_output=True).returncode == 0]
+    if not others:
+        pytest.skip("no other Python 3 interpreter here")
+    package = make_package(tmp_path)
+    run(tmp_path)
+    ours = bundle_of(package).read_bytes()
+    env = {name: value for name, value in os.environ.items()
+           if name != "PYTHONDONTWRITEBYTECODE"}
+    result = subprocess.run([others[0], "-S", "-c", PROGRAM % {
+        "here": str(tmp_path), "checkout": CHECKOUT, "package": str(package), "more": ""}],
+        capture_output=True, text=True, env=env)
+    found = ast.literal_eval(result.stdout.strip())
+    assert found[:3] == [1, "b", []] and bundle_of(package).read_bytes() == ours
+
+
+def test_no_bundle_is_written_without_bytecode_writing(tmp_path):
+    package = make_package(tmp_path)
+    found = run(tmp_path, "sys.dont_write_bytecode = True")
+    assert found[-1] is False and not bundle_of(package).exists()
+
+
+def test_a_view_program_writes_its_bundle_and_then_imports_from_it(tmp_path):
+    """The command itself (``logs --dir D -n 3`` as a program, -S -I as a launcher starts
+    it) on a copy of the package: the first run writes the bundle, the second imports every
+    module of ours it loads after cli/main from it."""
+    checkout = tmp_path / "checkout"
+    shutil.copytree(str(Path(runit_provision.__file__).parent),
+                    str(checkout / "runit_provision"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for path in checkout.rglob("*.py"):
+        aged(path)
+    log = tmp_path / "log"
+    log.mkdir()
+    (log / "current").write_bytes(b"".join(b"@4000000065000000%08x line %d\n" % (n, n)
+                                           for n in range(50)))
+    launcher = tmp_path / "launcher.py"
+    launcher.write_text("import sys\nsys.path[:0] = [%r]\n"
+                        "from runit_provision.cli.main import main\nsys.exit(main())\n"
+                        % str(checkout))
+    argv = [sys.executable, "-S", "-I", "-v", str(launcher), "logs", "--dir", str(log),
+            "-n", "3"]
+    ours = str(checkout / "runit_provision")
+    served_before = [ours + "/__init__.py", ours + "/cli/__init__.py", ours + "/cli/main.py",
+                     ours + "/codebundle.py"]
+    deadline = time.monotonic() + 30
+    # the sources were just copied (their ctimes are now): each goes in once it is out of
+    # the racy window, and the bundle is written again while one is missing
+    while True:
+        result = subprocess.run(argv, capture_output=True, text=True)
+        assert result.returncode == 0 and result.stdout.endswith("line 49\n"), result.stderr
+        from_pyc = sorted(line.split(" matches ")[1] for line in result.stderr.splitlines()
+                          if ".pyc matches " in line and "runit_provision" in line)
+        if from_pyc == served_before:
+            break
+        assert time.monotonic() < deadline, from_pyc
+        time.sleep(0.25)  # a poll's pace, not a synchronisation: the loop's deadline holds
+    assert bundle_of(checkout / "runit_provision").exists()
+
+
+def test_nothing_is_compiled_where_the_bundle_cannot_be_written(tmp_path):
+    """A read-only installation (here: a __pycache__ that is not a directory one may write
+    into — root may write anywhere a mode forbids, so a file stands in its place): the view
+    neither writes nor compiles, every time."""
+    package = make_package(tmp_path)
+    (package / "__pycache__").write_text("")
+    # every compile(), seen from the audit hook, printed before the found values
+    more = ("compiled = []\n"
+            "sys.addaudithook(lambda event, args: event == 'compile' and compiled.append(1))\n"
+            "import atexit; atexit.register(lambda: print(len(compiled)))\n")
+    env = {name: value for name, value in os.environ.items()
+           if name != "PYTHONDONTWRITEBYTECODE"}
+    out = subprocess.run([sys.executable, "-S", "-c", PROGRAM % {
+        "here": str(tmp_path), "checkout": CHECKOUT, "package": str(package), "more": more}],
+        capture_output=True, text=True, env=env).stdout.strip().splitlines()
+    found, compiles = ast.literal_eval(out[0]), int(out[1])
+    assert found[:3] == [1, "b", []] and found[-1] is False and compiles == 0
+    assert (package / "__pycache__").read_text() == ""
+    # where it may write, the same run compiles the modules it puts in
+    (package / "__pycache__").unlink()
+    out = subprocess.run([sys.executable, "-S", "-c", PROGRAM % {
+        "here": str(tmp_path), "checkout": CHECKOUT, "package": str(package), "more": more}],
+        capture_output=True, text=True, env=env).stdout.strip().splitlines()
+    assert ast.literal_eval(out[0])[-1] is True and int(out[1]) == len(ALL)
