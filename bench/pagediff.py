@@ -22,7 +22,10 @@ replaced (a lookup that missed it: the entry's page, and the reference counts of
 there and of the name it replaced, each on a page of its own).
 
 Usage: ``.venv/bin/python bench/pagediff.py PARENT CHILD [--pages]`` (root: the frame numbers
-in pagemap, and the memory of a process that is not dumpable). ``bench/user_trees.py --hold
+in pagemap, and the memory of a process that is not dumpable). ``--census PID [--save FILE]
+[--against FILE --per N]``: the objects of one process counted by type with the same header
+scan, or the difference from a census saved before (root's tree at 10 users and at 40: what
+each user added, ``--per 30``). ``bench/user_trees.py --hold
 FILE`` keeps a measured host running for it. The parent must not run between the fork and the
 diff: every page it writes meanwhile counts as the child's (the fork server only waits).
 """
@@ -30,6 +33,7 @@ diff: every page it writes meanwhile counts as the child's (the fork server only
 import argparse
 import bisect
 import collections
+import json
 import os
 import re
 import struct
@@ -213,14 +217,59 @@ def compare(parent_pid, child_pid, show_pages=False):
         print("  %s -> %s" % (old, new))
 
 
+def census(pid):
+    """Objects by type in the anonymous memory and heap of ``pid`` (the same header scan;
+    freed blocks mostly fail it: their first word is the allocator's pointer, not a count)."""
+    memory, counts = Memory(pid), collections.Counter()
+    for start, end, permissions, name in mappings(pid):
+        if name not in ("", "[heap]") or "w" not in permissions:
+            continue
+        for chunk in range(start, end, 1 << 16):
+            data = memory.read(chunk, min(1 << 16, end - chunk))
+            for offset in range(0, len(data) - 16, 8):
+                references, kind = struct.unpack_from("QQ", data, offset)
+                if 0 < references < 10 ** 6 and kind > PAGE:
+                    name_of = memory.type_name(kind)
+                    if name_of:
+                        counts[name_of] += 1
+    return counts
+
+
+def show_census(counts, against_path=None, per=1):
+    """The census, or its difference from the one saved at ``against_path`` (each / ``per``)."""
+    if against_path:
+        with open(against_path) as handle:
+            before = json.load(handle)
+        counts = collections.Counter({name: counts.get(name, 0) - before.get(name, 0)
+                                      for name in set(counts) | set(before)})
+    print("objects: %d" % sum(counts.values()))
+    for name, count in counts.most_common(30):
+        print("  %8.1f  %s" % (count / per, name))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("parent", type=int)
-    parser.add_argument("child", type=int)
+    parser.add_argument("pids", type=int, nargs="+", help="PARENT CHILD, or the PID of --census")
     parser.add_argument("--pages", action="store_true",
                         help="each page of the interpreter's data, each type cache entry")
+    parser.add_argument("--census", action="store_true",
+                        help="count the objects of one process by type instead")
+    parser.add_argument("--save", metavar="FILE", help="--census: write the counts to FILE")
+    parser.add_argument("--against", metavar="FILE",
+                        help="--census: the difference from the counts saved in FILE")
+    parser.add_argument("--per", type=float, default=1,
+                        help="--census --against: divided by this (users added)")
     args = parser.parse_args(argv)
-    compare(args.parent, args.child, args.pages)
+    if args.census:
+        counts = census(args.pids[0])
+        if args.save:
+            with open(args.save, "w") as handle:
+                json.dump(counts, handle)
+        show_census(counts, args.against, args.per)
+    elif len(args.pids) == 2:
+        compare(args.pids[0], args.pids[1], args.pages)
+    else:
+        parser.error("PARENT CHILD, or --census PID")
     return 0
 
 
