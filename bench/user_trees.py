@@ -29,11 +29,12 @@ time, in clock ticks: 10 ms steps) — where a start's time goes.
 
 Usage: ``.venv/bin/python bench/user_trees.py [--users 1 10 40] [--services 3 20] [--impls c s6
 ours] [--settle SECONDS] [--rounds N] [--timeline] [--log-every SECONDS --soak SECONDS] [--json
-FILE]`` (needs root, unshare, nsenter, setpriv). By default the four sizes of issue 29's table:
-1×3, 10×3, 40×3 and 10×20. ``--log-every``: each service writes a 60-byte line that often
-instead of sleeping (a ``sh`` loop, told from the supervision processes by its ``$0``);
-``--soak``: the USS of every supervision process is measured again after that long, to see what
-logging adds.
+FILE] [--hold FILE]`` (needs root, unshare, nsenter, setpriv). By default the four sizes of
+issue 29's table: 1×3, 10×3, 40×3 and 10×20. ``--log-every``: each service writes a 60-byte
+line that often instead of sleeping (a ``sh`` loop, told from the supervision processes by its
+``$0``); ``--soak``: the USS of every supervision process is measured again after that long, to
+see what logging adds; ``--hold``: each implementation's processes, once measured, are written
+to FILE and kept running until FILE is removed — ``bench/pagediff.py`` attributes their pages.
 """
 
 import argparse
@@ -261,14 +262,19 @@ def set_up(namespace, impl, users, services, log_every=None):
             else Applied(namespace, impl, logins, services, log_every))
 
 
-def measure_memory(host, settle, soak=0.0):
+def measure_memory(host, settle, soak=0.0, hold=None):
     """PSS and USS of every supervision process once all runs (and again after ``soak``
-    seconds more, when given); then every process ended."""
+    seconds more, when given); then every process ended — after ``hold``, a file written with
+    the processes measured, is removed, when given."""
     root_pid = host.up()
     wait_until(lambda: len(sleeps_under(host.base)) >= host.expected, timeout=120,
                what="every service running")
     time.sleep(settle)
     processes = _measured(root_pid)
+    if hold:  # the processes, for bench/pagediff.py; kept running until the file is removed
+        Path(hold).write_text(json.dumps(processes, indent=1))
+        while Path(hold).exists():
+            time.sleep(0.5)
     found = {"pss": sum(p["pss"] for p in processes), "uss": sum(p["uss"] for p in processes),
              "processes": processes, "starts": [], "timelines": []}
     if soak:
@@ -330,14 +336,15 @@ def cpu_ns(pid):
     return int(fields[0])
 
 
-def measure_size(namespace, impls, users, services, settle, rounds, log_every=None, soak=0.0):
+def measure_size(namespace, impls, users, services, settle, rounds, log_every=None, soak=0.0,
+                 hold=None):
     """Memory of each implementation, one at a time; then ``rounds`` starts of each,
     interleaved round by round (the machine's other load lands on every side alike)."""
     hosts, results = {}, {}
     try:
         for impl in impls:
             hosts[impl] = set_up(namespace, impl, users, services, log_every)
-            results[impl] = measure_memory(hosts[impl], settle, soak)
+            results[impl] = measure_memory(hosts[impl], settle, soak, hold)
         for _ in range(rounds):
             for impl in impls:
                 seconds, found = measure_start(hosts[impl])
@@ -468,6 +475,9 @@ def main(argv=None):
     parser.add_argument("--soak", type=float, default=0.0, metavar="SECONDS",
                         help="measure USS again after that long")
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--hold", metavar="FILE",
+                        help="once measured, write the processes (pid, kind, PSS, USS) to FILE "
+                        "and keep them running until FILE is removed (for bench/pagediff.py)")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("needs root (a namespace with scratch users)")
@@ -483,7 +493,7 @@ def main(argv=None):
     try:
         for users, services in sizes:
             found = measure_size(namespace, impls, users, services, args.settle, args.rounds,
-                                 args.log_every, args.soak)
+                                 args.log_every, args.soak, args.hold)
             for impl, measured in found.items():
                 results.setdefault(impl, {})["%dx%d" % (users, services)] = measured
     finally:

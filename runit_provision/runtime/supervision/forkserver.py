@@ -43,6 +43,7 @@ except ImportError:  # pragma: no cover - other interpreters
 import sys
 
 from ..unix.diag import warn
+from ..unix.fsname import fsdecode
 from ..unix.seqpacket import receive
 
 ANSWER_SECONDS = 5.0  # a fork answers in well under a millisecond; a loaded machine is slow
@@ -609,10 +610,10 @@ def _fork_each(batch):  # pragma: no cover — runs in the middle child
                     for fd in theirs if other != index else ():
                         os.close(fd)
                 os.close(CHANNEL_FD)
-                run([os.fsdecode(field) for field in fields[1:]], fds)  # never returns
+                run([fsdecode(field) for field in fields[1:]], fds)  # never returns
             except BaseException as exc:  # noqa: BLE001 — this child ends here
                 warn("forkserver", "unable to start a %s: %s: %s"
-                     % (os.fsdecode(fields[0]), type(exc).__name__, exc))
+                     % (fsdecode(fields[0]), type(exc).__name__, exc))
             finally:
                 os._exit(111)
         answers.append(b"pid\0%d" % pid)
@@ -680,15 +681,21 @@ def _free_blocks():
 
 
 def _run_host(fields, fds):
-    from .hostedlogger import Identity
-    from .identityhost import serve as serve_host
+    identity = _loaded("hostedlogger").Identity
     uid, gids, title = int(fields[0]), [int(gid) for gid in fields[1].split(",")], fields[2]
-    serve_host(fds[0], Identity(uid, gids), fds[1], title)
+    _loaded("identityhost").serve(fds[0], identity(uid, gids), fds[1], title)
 
 
 def _run_agent(fields, fds):
-    from .agent import run
-    run(fields, fds)
+    _loaded("agent").run(fields, fds)
+
+
+def _loaded(name):
+    """A module of this package the server imported (``_preload``), taken as it is: in a
+    child, an ``import`` statement would run importlib's own Python (``ModuleSpec.parent``),
+    which CPython 3.11 keeps deep-frozen in the interpreter's data — pages of the child's own.
+    """
+    return sys.modules[__package__ + "." + name]
 
 
 _CHILDREN = {b"host": _run_host, b"agent": _run_agent}
