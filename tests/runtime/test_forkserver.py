@@ -5,8 +5,11 @@ never an endless wait. Real processes stand in for the server; the loop is this 
 
 import errno
 import os
+import select
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -202,7 +205,30 @@ def test_requests_that_came_together_are_taken_as_one_batch():
         os.close(write_end)
 
 
-def test_each_child_of_a_batch_is_forked_with_only_its_own_descriptors(monkeypatch):
+def answers_of(tree_end):
+    """Every answer waiting on the tree's end of a channel, in order."""
+    found = []
+    while True:
+        try:
+            found.append(tree_end.recv(64, socket.MSG_DONTWAIT))
+        except BlockingIOError:
+            return found
+
+
+@pytest.fixture
+def channel(monkeypatch):
+    """A real channel: the test plays the middle child on its server end; the fd each child
+    closes as the channel is a spare one (the test's own descriptors stay open)."""
+    tree_end, server_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    spare = os.open(os.devnull, os.O_RDONLY)
+    monkeypatch.setattr(forkserver, "CHANNEL_FD", spare)
+    yield tree_end, server_end
+    tree_end.close()
+    server_end.close()
+    os.close(spare)
+
+
+def test_each_child_of_a_batch_is_forked_with_only_its_own_descriptors(monkeypatch, channel):
     """One middle child forks every child of a batch, in order; each keeps its own request's
     descriptors and none of the others' (a user's agent never holds another user's channel),
     and a request of no known kind is refused in its place."""
@@ -217,24 +243,21 @@ def test_each_child_of_a_batch_is_forked_with_only_its_own_descriptors(monkeypat
         os._exit(0)
 
     monkeypatch.setitem(forkserver._CHILDREN, b"probe", probe)
-    channel = os.open(os.devnull, os.O_RDONLY)
-    monkeypatch.setattr(forkserver, "CHANNEL_FD", channel)  # what each child closes
+    tree_end, server_end = channel
     pipes = [os.pipe() for _ in range(3)]
     batch = [([b"probe", b"first"], [pipes[0][1]]), ([b"what"], []),
              ([b"probe", b"second"], [pipes[1][1]]), ([b"probe", b"third"], [pipes[2][1]])]
-    try:
-        answers = forkserver._fork_each(batch)  # here, the test is the middle child
-        for answer in answers:
-            if answer.startswith(b"pid\0"):
-                os.waitpid(int(answer.split(b"\0")[1]), 0)
-        for _, write_end in pipes:
-            os.close(write_end)
-        said = []
-        for read_end, _ in pipes:
-            with os.fdopen(read_end, "rb") as reader:
-                said.append(reader.read().decode().split())
-    finally:
-        os.close(channel)
+    assert forkserver._answer_batch(server_end, batch) == 0  # here, the test is the middle
+    answers = answers_of(tree_end)
+    for answer in answers:
+        if answer.startswith(b"pid\0"):
+            os.waitpid(int(answer.split(b"\0")[1]), 0)
+    for _, write_end in pipes:
+        os.close(write_end)
+    said = []
+    for read_end, _ in pipes:
+        with os.fdopen(read_end, "rb") as reader:
+            said.append(reader.read().decode().split())
     assert [answer.split(b"\0")[0] for answer in answers] == [b"pid", b"error", b"pid", b"pid"]
     assert answers[1] == b"error\0%d" % errno.EINVAL
     assert len({answer for answer in answers}) == 4  # a child each
@@ -243,3 +266,97 @@ def test_each_child_of_a_batch_is_forked_with_only_its_own_descriptors(monkeypat
         own = {str(pipes[index][1])}
         others = {str(write_end) for other, (_, write_end) in enumerate(pipes) if other != index}
         assert own <= set(words[2:]) and not others & set(words[2:]), words
+
+
+class FailingFork:
+    """``os.fork`` until ``after`` children are forked, then a failure that is not an
+    OSError (the kind a batch's old all-or-nothing answer could not survive)."""
+
+    def __init__(self, after):
+        self.after = after
+        self.forked = 0
+
+    def __call__(self):
+        if self.forked == self.after:
+            raise MemoryError("injected: no memory for the next child")
+        self.forked += 1
+        return os.fork()
+
+
+class BreakingChannel:
+    """A real channel whose ``send`` fails after ``after`` answers (the tree's end gone
+    between two answers): the answer not sent is the failure."""
+
+    def __init__(self, channel, after):
+        self.channel = channel
+        self.after = after
+
+    def send(self, message):
+        if self.after == 0:
+            raise BrokenPipeError(errno.EPIPE, "injected: the channel broke")
+        self.after -= 1
+        return self.channel.send(message)
+
+
+def run_a_failing_batch(monkeypatch, server_end, fork=os.fork, size=4):
+    """A batch of ``size`` children that each say their pid and then wait to be let go;
+    ``(unanswered, answers, started pids, release)``."""
+    said_r, said_w = os.pipe()
+    release_r, release_w = os.pipe()
+
+    def waiter(_fields, _fds):
+        os.close(release_w)  # the test's alone: its close is every waiter's EOF
+        os.write(said_w, b"%d\n" % os.getpid())
+        os.read(release_r, 1)
+        os._exit(0)
+
+    monkeypatch.setitem(forkserver._CHILDREN, b"waiter", waiter)
+    batch = [([b"waiter", b"%d" % index], []) for index in range(size)]
+    unanswered = forkserver._answer_batch(server_end, batch, fork=fork)
+    os.close(said_w)
+    os.close(release_r)
+    return unanswered, said_r, release_w
+
+
+def children_running(pids):
+    """Those of ``pids`` (children of ours) that run: not reaped already, not ended."""
+    found = set()
+    for pid in pids:
+        try:
+            if os.waitpid(pid, os.WNOHANG) == (0, 0):
+                found.add(pid)
+        except ChildProcessError:
+            pass  # reaped already: it was killed before its request was answered
+    return found
+
+
+@pytest.mark.parametrize("failure", ["fork", "answer"])
+def test_a_batch_that_fails_in_its_middle_answers_only_what_runs(monkeypatch, channel, failure):
+    """A failure in the middle of a batch — the third fork raising, or the third answer not
+    going out — leaves exactly the children answered with their pid running; every request
+    not answered (the server answers those ``error``, and the tree starts them the old way)
+    has no process: nothing runs twice."""
+    tree_end, server_end = channel
+    if failure == "fork":
+        unanswered, said_r, release_w = run_a_failing_batch(monkeypatch, server_end,
+                                                             fork=FailingFork(after=2))
+    else:
+        unanswered, said_r, release_w = run_a_failing_batch(
+            monkeypatch, BreakingChannel(server_end, after=2))
+    answers = answers_of(tree_end)
+    answered = {int(answer.split(b"\0")[1]) for answer in answers}
+    assert [answer.split(b"\0")[0] for answer in answers] == [b"pid", b"pid"]
+    assert unanswered == 2  # the server answers those two error
+    try:
+        started = set()
+        deadline = time.monotonic() + 10
+        while not answered <= started and time.monotonic() < deadline:
+            if select.select([said_r], [], [], 0.1)[0]:
+                started |= {int(word) for word in os.read(said_r, 4096).split()}
+        assert answered <= started  # each answered child runs
+        assert children_running(started | answered) == answered  # and nothing else does
+    finally:
+        os.close(release_w)  # each waiter's read ends: they exit
+        os.close(said_r)
+        for pid in answered:
+            os.waitpid(pid, 0)

@@ -7,7 +7,7 @@ import errno
 import os
 
 from runit_provision.protocol.status import State, Status
-from runit_provision.protocol.tally import Tally
+from runit_provision.protocol.tally import Tally, tally_from_bytes
 from runit_provision.runtime.supervision import agent
 from runit_provision.runtime.supervision import agentwire as wire
 from runit_provision.runtime.supervision.localio import LOCAL
@@ -44,6 +44,34 @@ def test_a_state_write_is_one_piece_of_work_in_runsvs_order(tmp_path):
     assert (tmp_path / "supervise" / "pid").read_text() == "4242\n"
     assert (tmp_path / "supervise" / "stat").read_text() == "run, paused\n"
 
+
+
+def test_a_death_restarted_at_once_goes_out_with_the_restarts_starting_record(tmp_path):
+    """The tally of a death whose "down" is not written (a restart follows at once) is one
+    piece of work with the restart's ``starting`` record, before it — one request to a user's
+    agent, not two — and the restart's own write does not write it again."""
+    (tmp_path / "supervise").mkdir()
+    base = os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)
+    io = RecordingIO()
+    try:
+        files = SuperviseFiles(base, "", lambda *said: None, io=io)
+        tally = Tally()
+        tally.started(4242)
+        files.write(Status(1, 500, 4242, False, "u", False, State.RUN), "run", tally)
+        tally.pid = 0
+        tally.died(0, 2_000_000_000, 1_000_000_000)
+        files.write_tally(tally)
+        assert len(io.calls) == 1  # nothing yet: it waits for the restart's record
+        files.write_starting("run")
+        on_disk = (tmp_path / "supervise" / "tally").read_bytes()
+        tally.started(4243)
+        files.write(Status(3, 500, 4243, False, "u", False, State.RUN), "run", tally)
+    finally:
+        os.close(base)
+    assert io.calls[1] == [(True, "supervise/tally"), (True, "supervise/process")]
+    assert tally_from_bytes(on_disk).deaths == 1 and tally_from_bytes(on_disk).pid == 0
+    assert io.calls[2][:3] == [(False, "supervise/pid"), (True, "supervise/tally"),
+                               (True, "supervise/process")]  # the new start counted
 
 def test_the_agent_writes_each_file_in_order_and_says_each_failure(tmp_path):
     (tmp_path / "supervise").mkdir()

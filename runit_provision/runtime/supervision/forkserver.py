@@ -13,7 +13,9 @@ Each child is forked twice — the server forks, that child forks the helper and
 helper is re-parented to the nearest subreaper, the tree (``servicetree.become_subreaper``): it
 is the tree's child, reaped by the tree's loop, as a spawned process would be. The middle child
 reads the requests waiting (one batch: a tree's start asks for all its users' agents at once),
-forks each and answers each before it exits, so the tree knows the pid of its new child before
+forks each and answers it at once, before the next (``_answer_batch``: an answer is always true
+— a child whose answer cannot go out is killed and reaped, so a request answered ``error`` has
+no process), and exits once all are answered, so the tree knows the pid of its new child before
 the child can be reaped; the server itself only peeks at the channel, forks and waits for the
 middle child (what it runs between two forks stays, a copy, in the child forked before:
 ``serve``).
@@ -549,20 +551,17 @@ def _remove_tree(path):
 
 
 def _middle(channel, batch):  # pragma: no cover — runs in the middle child, which always exits
-    """The middle child: read the batch (unless the server did: its first), fork the child each
-    request asks for (each re-parented to the tree once we exit), answer each in order, exit —
-    with the number of requests read and not answered (0 once all are), which the server
-    answers for."""
+    """The middle child: read the batch (unless the server did: its first), answer it
+    (``_answer_batch``) and exit with the number of requests read and not answered, which the
+    server answers for."""
     owed = 0
     try:
         if batch is None:
             batch = _requests(channel)
         owed = len(batch)
-        for answer in _fork_each(batch):
-            channel.send(answer)
-            owed -= 1
+        owed = _answer_batch(channel, batch)
     except BaseException as exc:  # noqa: BLE001 — nothing may escape into the server's loop
-        warn("forkserver", "unable to start children: %s: %s" % (type(exc).__name__, exc))
+        warn("forkserver", "unable to read a batch: %s: %s" % (type(exc).__name__, exc))
     finally:
         os._exit(min(owed, 255))
 
@@ -590,34 +589,74 @@ def _answer(channel, message):
         os._exit(0)
 
 
-def _fork_each(batch):  # pragma: no cover — runs in the middle child
-    """The middle child's work: each request's child forked, the answers. A child keeps
-    nothing of the batch but its own request's descriptors."""
-    answers = []
-    for index, (fields, fds) in enumerate(batch):
-        run = _CHILDREN.get(fields[0])
-        if run is None:
-            answers.append(b"error\0%d" % errno.EINVAL)
-            continue
+def _answer_batch(channel, batch, fork=os.fork):
+    """Fork the child each request of ``batch`` asks for and answer it at once, in order;
+    return the number of requests left unanswered (0 once all are) — never raises.
+
+    Every answer is true: ``pid`` names a child that runs, and a request answered ``error``
+    (here, or by the server for those left unanswered) has none. So a failure in the middle
+    of a batch — a fork that raises what is not an OSError, an answer that cannot be sent —
+    ends the batch there, and the child whose answer did not go out is killed and reaped
+    before anything else happens: the tree starts that one the old way, and one process of it
+    runs, never two. Answering each as soon as it is forked (not once all are) also gives the
+    tree its first agents' pids while the rest fork. ``fork`` is a seam for the tests."""
+    done = 0
+    try:
+        for index in range(len(batch)):
+            _fork_one(channel, batch, index, fork)
+            done += 1
+    except BaseException as exc:  # noqa: BLE001 — what is not answered, the server answers
+        warn("forkserver", "unable to start children: %s: %s" % (type(exc).__name__, exc))
+    return len(batch) - done
+
+
+def _fork_one(channel, batch, index, fork):
+    """Request ``index``'s child forked and its answer sent — or, when the answer cannot be
+    sent, no child left (killed and reaped, the exception raised on). A child keeps nothing
+    of the batch but its own request's descriptors."""
+    fields, fds = batch[index]
+    run = _CHILDREN.get(fields[0])
+    if run is None:
+        channel.send(b"error\0%d" % errno.EINVAL)
+        return
+    try:
+        pid = fork()
+    except OSError as exc:
+        channel.send(b"error\0%d" % (exc.errno or errno.EAGAIN))
+        return
+    if pid == 0:  # pragma: no cover — the child
         try:
-            pid = os.fork()
-        except OSError as exc:
-            answers.append(b"error\0%d" % (exc.errno or errno.EAGAIN))
+            for other, (_, theirs) in enumerate(batch):
+                for fd in theirs if other != index else ():
+                    os.close(fd)
+            os.close(CHANNEL_FD)
+            run([fsdecode(field) for field in fields[1:]], fds)  # never returns
+        except BaseException as exc:  # noqa: BLE001 — this child ends here
+            warn("forkserver", "unable to start a %s: %s: %s"
+                 % (fsdecode(fields[0]), type(exc).__name__, exc))
+        finally:
+            os._exit(111)
+    try:
+        channel.send(b"pid\0%d" % pid)  # one datagram: sent whole, or not at all
+    except BaseException:
+        _kill_and_reap(pid)  # not answered: it must not run beside the one started instead
+        raise
+
+
+def _kill_and_reap(pid):
+    """Our child ``pid``, killed and waited for: gone before its request is answered error."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    while True:
+        try:
+            os.waitpid(pid, 0)
+            return
+        except InterruptedError:
             continue
-        if pid == 0:
-            try:
-                for other, (_, theirs) in enumerate(batch):
-                    for fd in theirs if other != index else ():
-                        os.close(fd)
-                os.close(CHANNEL_FD)
-                run([fsdecode(field) for field in fields[1:]], fds)  # never returns
-            except BaseException as exc:  # noqa: BLE001 — this child ends here
-                warn("forkserver", "unable to start a %s: %s: %s"
-                     % (fsdecode(fields[0]), type(exc).__name__, exc))
-            finally:
-                os._exit(111)
-        answers.append(b"pid\0%d" % pid)
-    return answers
+        except ChildProcessError:
+            return
 
 
 # -- what a child's first allocations cost ----------------------------------------------------------

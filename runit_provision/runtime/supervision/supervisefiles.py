@@ -43,6 +43,7 @@ class SuperviseFiles:
         self._last_pid_written = None
         self.found_down = False  # the status a predecessor left said down (supervisor._inherit)
         self._tally_written = None  # (pid, starts, deaths) of the tally last written
+        self._tally_due = None  # a tally to write with the next record (write_tally)
         self._starting_ticks = -1  # boot_ticks() when the last spawn began
         self._spawned = None  # (pid, its start time) of that spawn, when known without /proc
 
@@ -84,13 +85,21 @@ class SuperviseFiles:
         return self._ok_fd >= 0 or self._ok_asked
 
     def write_tally(self, tally):
-        """The ``tally`` alone, when it changed: a death whose "down" is not written (a
-        restart follows at once) is on disk before the restart's ``starting`` record."""
+        """The ``tally`` of a death whose "down" is not written (a restart follows at once):
+        it goes out with the restart's ``starting`` record, before it — one piece of work for
+        the io (one request to a user's agent, not two) — or, when the restart spawns no
+        ``./run`` of ours (a hosted logger, a user's agent), with the next ``write``, before
+        its process record."""
+        self._tally_due = tally
+
+    def _tally_files(self, tally):
+        """``[(in place, name, data)]`` for ``tally`` when it changed since last written."""
+        self._tally_due = None
         mark = (tally.pid, tally.starts, tally.deaths)
-        if mark != self._tally_written:
-            self.io.write_files(self.base_fd, [(True, self._path(TALLY), tally_bytes(tally))],
-                                self.prefix, self._warn)
-            self._tally_written = mark
+        if mark == self._tally_written:
+            return []
+        self._tally_written = mark
+        return [(True, TALLY, tally_bytes(tally))]
 
     def write_status_only(self, status):
         """``status`` alone (what ``sv`` reads), before ``ok`` opens at a side's first start."""
@@ -133,12 +142,7 @@ class SuperviseFiles:
         self.io.remove(self.base_fd, self._path(name))
 
     def _write_new(self, name, data):
-        self.io.write_files(self.base_fd, [(False, self._path(name), data)], self.prefix,
-                            self._warn)
-
-    def _write_in_place(self, name, data):
-        self.io.write_files(self.base_fd, [(True, self._path(name), data)], self.prefix,
-                            self._warn)
+        self._write_files([(False, name, data)])
 
     def write_starting(self, what):
         """Just before ``what`` ("run" or "finish") is spawned: a record that says so, with
@@ -146,8 +150,10 @@ class SuperviseFiles:
         supervisor is killed before its pid is written (adoption.py). The next ``write``
         writes the record again, whatever the pid."""
         self._starting_ticks = boot_ticks()
-        self._write_in_place(PROCESS_RECORD, record_bytes(starting_record(
-            what, self._starting_ticks, boot_id())))
+        files = self._tally_files(self._tally_due) if self._tally_due is not None else []
+        files.append((True, PROCESS_RECORD, record_bytes(starting_record(
+            what, self._starting_ticks, boot_id()))))
+        self._write_files(files)
         self._last_pid_written = -1
 
     @property
@@ -181,11 +187,9 @@ class SuperviseFiles:
         new_pid = status.pid != self._last_pid_written
         if new_pid:
             files.append((False, PID, b"%d\n" % status.pid if status.pid else b""))
+        tally = tally if tally is not None else self._tally_due
         if tally is not None:
-            mark = (tally.pid, tally.starts, tally.deaths)
-            if mark != self._tally_written:
-                files.append((True, TALLY, tally_bytes(tally)))
-                self._tally_written = mark
+            files.extend(self._tally_files(tally))
         if new_pid:
             what = "finish" if status.state == State.FINISH else "run"
             starttime = self._starttime(status.pid) if status.pid else 0
@@ -195,6 +199,11 @@ class SuperviseFiles:
         files.append((False, STAT, stat_text(status.state, status.paused, status.term,
                                              want_word).encode("ascii")))
         files.append((False, STATUS, status_to_bytes(status)))
+        self._write_files(files)
+
+    def _write_files(self, files):
+        """``files`` — ``(in place, name in supervise/, data)`` — in their order, as one
+        piece of work for the io."""
         self.io.write_files(self.base_fd, [(in_place, self._path(name), data)
                                            for in_place, name, data in files],
                             self.prefix, self._warn)
