@@ -191,6 +191,16 @@ class AgentLink:
         self.on_gone()
 
 
+def _identity(fd):
+    """The (device, inode) ``fd`` is open on, None when it is closed: a descriptor number
+    closed and taken again names another file."""
+    try:
+        found = os.fstat(fd)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 def _close_all(fds):
     for fd in fds:
         os.close(fd)
@@ -294,17 +304,26 @@ class AgentIO:
     def write_files(self, base_fd, files, prefix, warn):
         """LocalIO.write_files, one request for all of ``files`` (a side's state: pid, its
         record, tally, stat, status). A request not sent yet for the same files of the same
-        directory is replaced by this one (the latest goes last)."""
+        directory is replaced by this one (the latest goes last). One the agent took with it,
+        unanswered (killed), is asked again of the next agent: a state that does not change
+        again (a logger's ``run``, written as the user killed the agent) is never written
+        otherwise — ``sv`` and ``supervise/pid`` would say down for good."""
+        directory = _identity(base_fd)
+
         def answered(answer):
-            if isinstance(answer, OSError) or answer.ok:
-                return  # written, or the agent died: the next write of it comes anyway
+            if isinstance(answer, OSError):
+                if _identity(base_fd) == directory:  # (else closed since: nobody's state)
+                    self._request(fields, [base_fd], answered, key=key)
+                return
+            if answer.ok:
+                return
             try:
-                fields = answer.fields
-                if fields[:1] != [b"warn"] or len(fields) % 2 == 0 \
-                        or len(fields) > 2 * len(files) + 1:
+                said = answer.fields
+                if said[:1] != [b"warn"] or len(said) % 2 == 0 \
+                        or len(said) > 2 * len(files) + 1:
                     raise wire.BadMessage("a write's failures")
-                failures = [(wire.text(fields[at]), wire.number(fields[at + 1], 4096))
-                            for at in range(1, len(fields), 2)]
+                failures = [(wire.text(said[at]), wire.number(said[at + 1], 4096))
+                            for at in range(1, len(said), 2)]
             except wire.BadMessage as exc:
                 self.link.refuse(exc)
                 return
@@ -313,8 +332,8 @@ class AgentIO:
         fields = [b"write", prefix]
         for in_place, path, data in files:
             fields += [b"place" if in_place else b"new", path, data]
-        self._request(fields, [base_fd], answered,
-                      key=("file", base_fd) + tuple(path for _, path, _ in files))
+        key = ("file", base_fd) + tuple(path for _, path, _ in files)
+        self._request(fields, [base_fd], answered, key=key)
 
     def remove(self, base_fd, path):
         self._request([b"remove", path], [base_fd], None, key=("file", base_fd, path))
