@@ -1,10 +1,11 @@
-"""A user's agent killed while it owes root's loop an answer for a logger's file work: the work
-is asked of the next agent, and the logger goes on — never an error of the log directory's.
+"""A user's agent killed while it owes root's loop an answer — a logger's file step, a state
+write, a FIFO's open: the next agent does it, and nothing waits for good nor fails for it.
 
-The order the security tier's ``test_a_user_killing_their_logger_or_tree_touches_no_one_else``
-met under load (a user killing their agent while a logger of theirs was opening its directory
-through it: that logger never started again), made deterministic: real agents (``agent.run``
-in a forked child), the first one stopped before it can answer, then killed.
+The orders the security tier's ``test_a_user_killing_their_logger_or_tree_touches_no_one_else``
+met under load (a user killing their agent while a logger of theirs was restarting through it:
+that logger never started again, or ``sv`` and ``supervise/pid`` said it down for good), made
+deterministic: real agents (``agent.run`` in a forked child), the first one stopped before it
+can answer, then killed.
 """
 
 import os
@@ -46,6 +47,17 @@ class Agents:
                          lambda: self.io.link is link and self.io.detach(), "test agent")
         self.io.attach(link)
         return pid, link
+
+    def killed_owing(self, ask):
+        """A first agent, stopped so that it reads nothing, is asked ``ask()`` (which returns
+        what the asking returned), then killed; once root's loop has seen its channel close."""
+        pid, link = self.start()
+        os.kill(pid, signal.SIGSTOP)
+        asked = ask()
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        assert turn_until(self.loop, lambda: not link.is_open), "the killed agent's channel open"
+        return asked
 
     def close(self):
         for pid in self.pids:
@@ -97,12 +109,7 @@ def test_an_open_the_killed_agent_owed_is_done_by_the_next(setting):
                     base_fd=base, io=AgentLogIO(io),
                     on_change=lambda: logdir.is_open or opened.append(
                         logdir.open(parse_config)))  # asked again until it is done, as svlogd
-    first, link = agents.start()
-    os.kill(first, signal.SIGSTOP)  # it reads nothing: the open waits in its channel
-    assert logdir.open(parse_config) is None
-    os.kill(first, signal.SIGKILL)
-    os.waitpid(first, 0)
-    assert turn_until(loop, lambda: not link.is_open), "the killed agent's channel not closed"
+    assert agents.killed_owing(lambda: logdir.open(parse_config)) is None
     assert errors == [] and opened == []  # no answer, and no error: it waits for an agent
     agents.start()
     assert turn_until(loop, lambda: logdir.is_open), (errors, opened)
@@ -119,18 +126,38 @@ def test_a_state_write_the_killed_agent_took_with_it_is_done_by_the_next(setting
     side_fd = os.open(str(side), os.O_RDONLY | os.O_DIRECTORY)
     warnings = []
     try:
-        first, link = agents.start()
-        os.kill(first, signal.SIGSTOP)
-        io.write_files(side_fd, [(False, "supervise/stat", b"run\n")], "log/",
-                       lambda *said: warnings.append(said))
-        os.kill(first, signal.SIGKILL)
-        os.waitpid(first, 0)
-        assert turn_until(loop, lambda: not link.is_open), "the killed agent's channel open"
+        agents.killed_owing(lambda: io.write_files(
+            side_fd, [(False, "supervise/stat", b"run\n")], "log/",
+            lambda *said: warnings.append(said)))
         assert not (side / "supervise" / "stat").exists()
         agents.start()
         stat = side / "supervise" / "stat"
         assert turn_until(loop, lambda: stat.exists() and stat.read_bytes() == b"run\n"), (
             errors, warnings)
         assert errors == [] and warnings == []
+    finally:
+        os.close(side_fd)
+
+
+def test_a_fifo_the_killed_agent_was_opening_is_opened_by_the_next(setting, tmp_path):
+    """A hosted logger's reading end of its pipe: lost, that logger ran as a process of the
+    user's instead of on root's loop, with a warning."""
+    loop, io, agents, _base, _quiet, errors = setting
+    side = tmp_path / "service" / "web" / "log"
+    (side / "supervise").mkdir(parents=True)
+    os.mkfifo(str(side / "supervise" / "pipe"))
+    side_fd = os.open(str(side), os.O_RDONLY | os.O_DIRECTORY)
+    answers = []
+    try:
+        agents.killed_owing(lambda: io.open_fifo(side_fd, "log/", "pipe", os.O_RDONLY,
+                                                 answers.append))
+        assert answers == []
+        agents.start()
+        assert turn_until(loop, lambda: answers), errors
+        [reader] = answers
+        assert isinstance(reader, int), reader
+        assert os.path.samestat(os.fstat(reader), os.stat(str(side / "supervise" / "pipe")))
+        os.close(reader)
+        assert errors == []
     finally:
         os.close(side_fd)

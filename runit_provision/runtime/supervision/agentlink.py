@@ -290,16 +290,32 @@ class AgentIO:
         self._request([b"open", directory], (), answered)
 
     def open_fifo(self, base_fd, prefix, name, flags, done):
+        """``done(fd)``, or ``done(FatalError)``. Asked again of the next agent when the one
+        asked was killed first (a logger's reading end, lost so, made that logger run as a
+        process of the user's instead of on root's loop)."""
+        fields = [b"fifo", prefix, name, flags]
+        directory = _identity(base_fd)
+
         def answered(answer):
             if isinstance(answer, OSError):
-                done(FatalError("unable to open %ssupervise/%s: the agent is gone"
-                                % (prefix, name)))
+                if not self._ask_again(fields, base_fd, directory, answered):
+                    done(FatalError("unable to open %ssupervise/%s: the agent is gone"
+                                    % (prefix, name)))
             elif not answer.ok or len(answer.fds) != 1:
                 answer.close()
                 done(_failure(answer))
             else:
                 done(answer.fds[0])
-        self._request([b"fifo", prefix, name, flags], [base_fd], answered)
+        self._request(fields, [base_fd], answered)
+
+    def _ask_again(self, fields, base_fd, directory, answered, key=None):
+        """A request the killed agent took unanswered, held for the next one — unless
+        ``base_fd`` no longer names ``directory`` (closed since: nobody waits for it, and its
+        number may name another file now). Whether it was asked again."""
+        if _identity(base_fd) != directory:
+            return False
+        self._request(fields, [base_fd], answered, key=key)
+        return True
 
     def write_files(self, base_fd, files, prefix, warn):
         """LocalIO.write_files, one request for all of ``files`` (a side's state: pid, its
@@ -312,8 +328,7 @@ class AgentIO:
 
         def answered(answer):
             if isinstance(answer, OSError):
-                if _identity(base_fd) == directory:  # (else closed since: nobody's state)
-                    self._request(fields, [base_fd], answered, key=key)
+                self._ask_again(fields, base_fd, directory, answered, key)
                 return
             if answer.ok:
                 return
