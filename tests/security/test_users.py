@@ -220,11 +220,16 @@ def test_f6_a_flood_into_a_crowded_log_dir_costs_root_nothing(sandbox):
 
 # -- kills: a user's logger, a user's tree ---------------------------------------------------------
 def _adoption_diagnostics(sandbox, web1, service):
-    """What a failed adoption leaves to read: the old process, what runs in web1's directory,
-    its supervise files, every process of apprun1's uid, and root's tree's output."""
+    """What a failed adoption leaves to read: the old process, the supervise files of web1 and
+    its log, whether its log still grows, every process of apprun1's uid (other sandboxes'
+    too: benches use that uid), and root's tree's output."""
     lines = ["old web1 %d: %s" % (service, stat_fields(service))]
-    for name in ("process", "pid", "stat", "tally"):
-        lines.append("supervise/%s: %r" % (name, _text(web1 / "supervise" / name)))
+    for side in (web1, web1 / "log"):
+        for name in ("process", "pid", "stat"):
+            lines.append("%s/supervise/%s: %r" % (side.name, name,
+                                                  _text(side / "supervise" / name)))
+    current = sandbox.home("apprun1") / "logs" / "web1" / "current"
+    lines.append("its log's last line: %r" % (_text(current).splitlines() or [""])[-1])
     uid = sandbox.ns.users["apprun1"]
     listing = subprocess.run(["ps", "-o", "pid,ppid,pgid,sid,uid,lstart,stat,args", "-U",
                               str(uid)], capture_output=True, text=True).stdout
