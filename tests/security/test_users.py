@@ -19,7 +19,8 @@ import pytest
 
 from ..conftest import OUR_BIN
 from ..runtime.processes import (
-    BASE_PATH, process_group_members, proc_status, running_pid, stat_fields, wait_until)
+    BASE_PATH, is_runsv_up, process_group_members, proc_status, running_pid, stat_fields,
+    status_record, wait_until)
 from .sandbox import SECRET
 
 pytestmark = pytest.mark.slow
@@ -225,6 +226,8 @@ def _adoption_diagnostics(sandbox, web1, service):
     too: benches use that uid), and root's tree's output."""
     lines = ["old web1 %d: %s" % (service, stat_fields(service))]
     for side in (web1, web1 / "log"):
+        lines.append("%s: supervise/ok held %s, status %s" % (
+            side.name, is_runsv_up(side), status_record(side)))
         for name in ("process", "pid", "stat"):
             lines.append("%s/supervise/%s: %r" % (side.name, name,
                                                   _text(side / "supervise" / name)))
