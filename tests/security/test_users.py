@@ -12,13 +12,15 @@ import os
 import re
 import signal
 import stat
+import subprocess
 import time
 
 import pytest
 
 from ..conftest import OUR_BIN
 from ..runtime.processes import (
-    BASE_PATH, process_group_members, proc_status, running_pid, stat_fields, wait_until)
+    BASE_PATH, is_runsv_up, process_group_members, proc_status, running_pid, stat_fields,
+    status_record, wait_until)
 from .sandbox import SECRET
 
 pytestmark = pytest.mark.slow
@@ -218,6 +220,27 @@ def test_f6_a_flood_into_a_crowded_log_dir_costs_root_nothing(sandbox):
 
 
 # -- kills: a user's logger, a user's tree ---------------------------------------------------------
+def _adoption_diagnostics(sandbox, web1, service):
+    """What a failed adoption leaves to read: the old process, the supervise files of web1 and
+    its log, whether its log still grows, every process of apprun1's uid (other sandboxes'
+    too: benches use that uid), and root's tree's output."""
+    lines = ["old web1 %d: %s" % (service, stat_fields(service))]
+    for side in (web1, web1 / "log"):
+        lines.append("%s: supervise/ok held %s, status %s" % (
+            side.name, is_runsv_up(side), status_record(side)))
+        for name in ("process", "pid", "stat"):
+            lines.append("%s/supervise/%s: %r" % (side.name, name,
+                                                  _text(side / "supervise" / name)))
+    current = sandbox.home("apprun1") / "logs" / "web1" / "current"
+    lines.append("its log's last line: %r" % (_text(current).splitlines() or [""])[-1])
+    uid = sandbox.ns.users["apprun1"]
+    listing = subprocess.run(["ps", "-o", "pid,ppid,pgid,sid,uid,lstart,stat,args", "-U",
+                              str(uid)], capture_output=True, text=True).stdout
+    lines.append("processes of uid %d:\n%s" % (uid, listing))
+    lines.append("root's tree said:\n%s" % _text(sandbox.outputs)[-4000:])
+    return "\n".join(lines)
+
+
 def test_a_user_killing_their_logger_or_tree_touches_no_one_else(sandbox):
     sandbox.up()
     others = {side: running_pid(side) for side in sandbox.all_sides()
@@ -239,9 +262,9 @@ def test_a_user_killing_their_logger_or_tree_touches_no_one_else(sandbox):
             wait_until(lambda: running_pid(web1) == service and running_pid(web1 / "log"),
                        timeout=60, what="apprun1's service adopted")
         except AssertionError as exc:  # which half: a new pid (not adopted), or no logger
-            raise AssertionError("%s: web1 %d (was %d), its log %d, the tree %d" % (
+            raise AssertionError("%s: web1 %d (was %d), its log %d, the tree %d\n%s" % (
                 exc, running_pid(web1), service, running_pid(web1 / "log"),
-                running_pid(tree))) from exc
+                running_pid(tree), _adoption_diagnostics(sandbox, web1, service))) from exc
     # (under the C runit the orphaned runsvs keep the tree's chpst -L lock: apprun1's tree
     # stays down until they go — apprun1's own affair, as this test is about everyone else)
     assert {side: running_pid(side) for side in others} == others

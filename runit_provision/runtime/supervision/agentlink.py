@@ -191,6 +191,16 @@ class AgentLink:
         self.on_gone()
 
 
+def _identity(fd):
+    """The (device, inode) ``fd`` is open on, None when it is closed: a descriptor number
+    closed and taken again names another file."""
+    try:
+        found = os.fstat(fd)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
 def _close_all(fds):
     for fd in fds:
         os.close(fd)
@@ -280,31 +290,55 @@ class AgentIO:
         self._request([b"open", directory], (), answered)
 
     def open_fifo(self, base_fd, prefix, name, flags, done):
+        """``done(fd)``, or ``done(FatalError)``. Asked again of the next agent when the one
+        asked was killed first (a logger's reading end, lost so, made that logger run as a
+        process of the user's instead of on root's loop)."""
+        fields = [b"fifo", prefix, name, flags]
+        directory = _identity(base_fd)
+
         def answered(answer):
             if isinstance(answer, OSError):
-                done(FatalError("unable to open %ssupervise/%s: the agent is gone"
-                                % (prefix, name)))
+                if not self._ask_again(fields, base_fd, directory, answered):
+                    done(FatalError("unable to open %ssupervise/%s: the agent is gone"
+                                    % (prefix, name)))
             elif not answer.ok or len(answer.fds) != 1:
                 answer.close()
                 done(_failure(answer))
             else:
                 done(answer.fds[0])
-        self._request([b"fifo", prefix, name, flags], [base_fd], answered)
+        self._request(fields, [base_fd], answered)
+
+    def _ask_again(self, fields, base_fd, directory, answered, key=None):
+        """A request the killed agent took unanswered, held for the next one — unless
+        ``base_fd`` no longer names ``directory`` (closed since: nobody waits for it, and its
+        number may name another file now). Whether it was asked again."""
+        if _identity(base_fd) != directory:
+            return False
+        self._request(fields, [base_fd], answered, key=key)
+        return True
 
     def write_files(self, base_fd, files, prefix, warn):
         """LocalIO.write_files, one request for all of ``files`` (a side's state: pid, its
         record, tally, stat, status). A request not sent yet for the same files of the same
-        directory is replaced by this one (the latest goes last)."""
+        directory is replaced by this one (the latest goes last). One the agent took with it,
+        unanswered (killed), is asked again of the next agent: a state that does not change
+        again (a logger's ``run``, written as the user killed the agent) is never written
+        otherwise — ``sv`` and ``supervise/pid`` would say down for good."""
+        directory = _identity(base_fd)
+
         def answered(answer):
-            if isinstance(answer, OSError) or answer.ok:
-                return  # written, or the agent died: the next write of it comes anyway
+            if isinstance(answer, OSError):
+                self._ask_again(fields, base_fd, directory, answered, key)
+                return
+            if answer.ok:
+                return
             try:
-                fields = answer.fields
-                if fields[:1] != [b"warn"] or len(fields) % 2 == 0 \
-                        or len(fields) > 2 * len(files) + 1:
+                said = answer.fields
+                if said[:1] != [b"warn"] or len(said) % 2 == 0 \
+                        or len(said) > 2 * len(files) + 1:
                     raise wire.BadMessage("a write's failures")
-                failures = [(wire.text(fields[at]), wire.number(fields[at + 1], 4096))
-                            for at in range(1, len(fields), 2)]
+                failures = [(wire.text(said[at]), wire.number(said[at + 1], 4096))
+                            for at in range(1, len(said), 2)]
             except wire.BadMessage as exc:
                 self.link.refuse(exc)
                 return
@@ -313,8 +347,8 @@ class AgentIO:
         fields = [b"write", prefix]
         for in_place, path, data in files:
             fields += [b"place" if in_place else b"new", path, data]
-        self._request(fields, [base_fd], answered,
-                      key=("file", base_fd) + tuple(path for _, path, _ in files))
+        key = ("file", base_fd) + tuple(path for _, path, _ in files)
+        self._request(fields, [base_fd], answered, key=key)
 
     def remove(self, base_fd, path):
         self._request([b"remove", path], [base_fd], None, key=("file", base_fd, path))

@@ -242,14 +242,20 @@ class AgentLogIO:
 
         def answered(answer):
             found.pending = False
+            if isinstance(answer, OSError):
+                # The agent went before answering (killed): no answer, no error of the
+                # directory's. The step is tried again from its start once the next agent
+                # runs — an open raising this instead left that logger never started.
+                if self._tries.get(key) is found:
+                    del self._tries[key]
+                self.agent.on_agent.append(wake)
+                return
             found.answers.append(self._decoded(kind, answer))
             wake()
         self.agent.request([kind] + list(fields), fds, answered)
         raise Blocked()
 
     def _decoded(self, kind, answer):
-        if isinstance(answer, OSError):
-            return answer  # the agent is gone: the step pauses, and is tried again
         try:
             if not answer.ok:
                 answer.close()

@@ -1,0 +1,163 @@
+"""A user's agent killed while it owes root's loop an answer — a logger's file step, a state
+write, a FIFO's open: the next agent does it, and nothing waits for good nor fails for it.
+
+The orders the security tier's ``test_a_user_killing_their_logger_or_tree_touches_no_one_else``
+met under load (a user killing their agent while a logger of theirs was restarting through it:
+that logger never started again, or ``sv`` and ``supervise/pid`` said it down for good), made
+deterministic: real agents (``agent.run`` in a forked child), the first one stopped before it
+can answer, then killed.
+"""
+
+import os
+import signal
+import socket
+
+import pytest
+
+from runit_provision.runtime.supervision import agent
+from runit_provision.runtime.supervision.agentlink import AgentIO, AgentLink
+from runit_provision.runtime.supervision.agentlogs import AgentLogIO
+from runit_provision.runtime.supervision.loop import EventLoop
+from runit_provision.runtime.svlog.config import parse_config
+from runit_provision.runtime.svlog.logdir import LogDir, Reporter
+
+pytestmark = pytest.mark.slow
+
+
+class Agents:
+    """Real agents, each a forked child running ``agent.run`` as this process's user on
+    ``tree``, attached in turn to one AgentIO on ``loop``; every one ended after the test."""
+
+    def __init__(self, loop, io, tree):
+        self.loop, self.io, self.tree = loop, io, tree
+        self.pids = []
+
+    def start(self):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        output = os.open(os.devnull, os.O_WRONLY)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child: agent.run never returns
+            ours.close()
+            agent.run([str(os.getuid()), str(os.getgid()), "", str(self.tree), "0"],
+                      [theirs.fileno(), output])
+        theirs.close()
+        os.close(output)
+        self.pids.append(pid)
+        link = AgentLink(self.loop, ours, pid, lambda kind, fields: None,
+                         lambda: self.io.link is link and self.io.detach(), "test agent")
+        self.io.attach(link)
+        return pid, link
+
+    def killed_owing(self, ask):
+        """A first agent, stopped so that it reads nothing, is asked ``ask()`` (which returns
+        what the asking returned), then killed; once root's loop has seen its channel close."""
+        pid, link = self.start()
+        os.kill(pid, signal.SIGSTOP)
+        asked = ask()
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        assert turn_until(self.loop, lambda: not link.is_open), "the killed agent's channel open"
+        return asked
+
+    def close(self):
+        for pid in self.pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+
+
+def turn_until(loop, condition, timeout=10.0):
+    """Run ``loop`` until ``condition()`` holds (checked every 10 ms), at most ``timeout``."""
+    def check():
+        if condition() or loop.monotonic() > deadline:
+            loop.stop()
+        else:
+            loop.call_later(0.01, check)
+    deadline = loop.monotonic() + timeout
+    loop.call_later(0, check)
+    loop.run()
+    return condition()
+
+
+@pytest.fixture
+def setting(tmp_path):
+    errors = []
+    loop = EventLoop(handle_error=errors.append)
+    io = AgentIO(loop, "test")
+    (tmp_path / "service").mkdir()
+    (tmp_path / "logs" / "main").mkdir(parents=True)
+    agents = Agents(loop, io, tmp_path / "service")
+    base = os.open(str(tmp_path / "logs"), os.O_RDONLY | os.O_DIRECTORY)
+    quiet = os.open(str(tmp_path / "said"), os.O_WRONLY | os.O_CREAT)  # its messages
+    try:
+        yield loop, io, agents, base, quiet, errors
+    finally:
+        agents.close()
+        io.close()
+        os.close(base)
+        os.close(quiet)
+        loop.close()
+
+
+def test_an_open_the_killed_agent_owed_is_done_by_the_next(setting):
+    loop, io, agents, base, quiet, errors = setting
+    base_path = agents.tree.parent / "logs"
+    opened = []
+    logdir = LogDir("main", loop, None, Reporter(fd=quiet),
+                    base_fd=base, io=AgentLogIO(io),
+                    on_change=lambda: logdir.is_open or opened.append(
+                        logdir.open(parse_config)))  # asked again until it is done, as svlogd
+    assert agents.killed_owing(lambda: logdir.open(parse_config)) is None
+    assert errors == [] and opened == []  # no answer, and no error: it waits for an agent
+    agents.start()
+    assert turn_until(loop, lambda: logdir.is_open), (errors, opened)
+    assert errors == [] and opened[-1] is True, (opened, (agents.tree.parent / "said").read_text())
+    assert (base_path / "main" / "lock").exists()  # made by the second agent's open
+
+
+def test_a_state_write_the_killed_agent_took_with_it_is_done_by_the_next(setting, tmp_path):
+    """A logger's ``run`` (pid, stat) written as the user killed the agent: no later write of
+    it comes while the logger runs on, so it must not be lost (``sv`` said down for good)."""
+    loop, io, agents, _base, _quiet, errors = setting
+    side = tmp_path / "service" / "web" / "log"
+    (side / "supervise").mkdir(parents=True)
+    side_fd = os.open(str(side), os.O_RDONLY | os.O_DIRECTORY)
+    warnings = []
+    try:
+        agents.killed_owing(lambda: io.write_files(
+            side_fd, [(False, "supervise/stat", b"run\n")], "log/",
+            lambda *said: warnings.append(said)))
+        assert not (side / "supervise" / "stat").exists()
+        agents.start()
+        stat = side / "supervise" / "stat"
+        assert turn_until(loop, lambda: stat.exists() and stat.read_bytes() == b"run\n"), (
+            errors, warnings)
+        assert errors == [] and warnings == []
+    finally:
+        os.close(side_fd)
+
+
+def test_a_fifo_the_killed_agent_was_opening_is_opened_by_the_next(setting, tmp_path):
+    """A hosted logger's reading end of its pipe: lost, that logger ran as a process of the
+    user's instead of on root's loop, with a warning."""
+    loop, io, agents, _base, _quiet, errors = setting
+    side = tmp_path / "service" / "web" / "log"
+    (side / "supervise").mkdir(parents=True)
+    os.mkfifo(str(side / "supervise" / "pipe"))
+    side_fd = os.open(str(side), os.O_RDONLY | os.O_DIRECTORY)
+    answers = []
+    try:
+        agents.killed_owing(lambda: io.open_fifo(side_fd, "log/", "pipe", os.O_RDONLY,
+                                                 answers.append))
+        assert answers == []
+        agents.start()
+        assert turn_until(loop, lambda: answers), errors
+        [reader] = answers
+        assert isinstance(reader, int), reader
+        assert os.path.samestat(os.fstat(reader), os.stat(str(side / "supervise" / "pipe")))
+        os.close(reader)
+        assert errors == []
+    finally:
+        os.close(side_fd)
