@@ -161,3 +161,36 @@ def test_a_fifo_the_killed_agent_was_opening_is_opened_by_the_next(setting, tmp_
         assert errors == []
     finally:
         os.close(side_fd)
+
+
+def test_a_batch_the_killed_agent_took_with_it_is_done_by_the_next_in_its_order(
+        setting, tmp_path):
+    """A side's start before ``ok`` (AgentIO.together): its status, then ``ok`` opened — each
+    asked again of the next agent, in that order (``sv`` finds runsv only with a status)."""
+    loop, io, agents, _base, _quiet, errors = setting
+    side = tmp_path / "service" / "web"
+    (side / "supervise").mkdir(parents=True)
+    os.mkfifo(str(side / "supervise" / "ok"))
+    side_fd = os.open(str(side), os.O_RDONLY | os.O_DIRECTORY)
+    answers, warnings = [], []
+    status = side / "supervise" / "status"
+
+    def ask():
+        with io.together():
+            io.write_files(side_fd, [(False, "supervise/status", b"down\n")], "",
+                           lambda *said: warnings.append(said))
+            io.open_fifo(side_fd, "", "ok", os.O_RDONLY,
+                         lambda found: answers.append((found, status.exists())))
+    try:
+        agents.killed_owing(ask)
+        assert answers == [] and not status.exists()
+        agents.start()
+        assert turn_until(loop, lambda: answers), errors
+        [(reader, status_there)] = answers
+        assert isinstance(reader, int) and status_there, answers
+        assert os.path.samestat(os.fstat(reader), os.stat(str(side / "supervise" / "ok")))
+        os.close(reader)
+        assert status.read_bytes() == b"down\n"
+        assert errors == [] and warnings == []
+    finally:
+        os.close(side_fd)

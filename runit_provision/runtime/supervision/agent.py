@@ -406,6 +406,9 @@ def handle(agent, data, fds, cut=False):
         fields = wire.decode(data) if not cut else None
         if fields is None:
             raise wire.BadMessage("a message cut short")
+        if fields[0] == wire.BATCH:
+            owned, fds = fds, []  # each request's own are closed by its handling
+            return _batch(agent, fields[1:], owned)
         work = _WORK.get(fields[0])
         if work is not None:
             return work(agent, fields[1:], fds)
@@ -426,6 +429,31 @@ def handle(agent, data, fds, cut=False):
     finally:
         for fd in fds:
             os.close(fd)
+
+
+def _batch(agent, fields, fds):
+    """Requests sent as one (agentwire.BATCH): fields ``(COUNT REQUEST)...`` — each request
+    encoded whole, with the COUNT descriptors that follow the last one's. Each is done in its
+    order, exactly as if it had come alone; the answer carries each one's answer, encoded
+    whole, after the count of its descriptors."""
+    counts = [wire.number(field, _MAX_FDS + 1) for field in fields[0::2]]
+    if len(fields) % 2 or not counts or len(counts) > wire.MAX_BATCH \
+            or sum(counts) != len(fds):
+        for fd in fds:
+            os.close(fd)
+        raise wire.BadMessage("a batch")
+    answer, out, at = [b"="], [], 0
+    for count, request in zip(counts, fields[1::2]):
+        if request.startswith(b"%d:%s" % (len(wire.BATCH), wire.BATCH)):
+            said, given = [b"!", b"bad", b"a batch in a batch"], []
+            for fd in fds[at:at + count]:
+                os.close(fd)
+        else:
+            said, given = handle(agent, request, fds[at:at + count])
+        at += count
+        answer += [len(given), wire.encode(*said)]
+        out += given
+    return answer, out
 
 
 def _directory_key(fd):
@@ -586,6 +614,8 @@ def warm_up(base, rounds=10, after_first=None):
                 b"supervise/process", b"0" * 96, fds=[dir_fd])
             ask(b"remove", b"supervise/process", fds=[dir_fd])
             ask(b"fifo", b"", b"ok", os.O_RDONLY, fds=[dir_fd])
+            ask(wire.BATCH, 1, wire.encode(b"write", b"", b"new", b"supervise/status", b"x"),
+                1, wire.encode(b"fifo", b"", b"ok", os.O_RDONLY), fds=[dir_fd, dir_fd])
             ask(b"evopen", fds=[dir_fd])
             ask(b"evpost", STATUS, fds=[dir_fd])
             ask(b"evclose", 1, fds=[dir_fd])

@@ -31,6 +31,10 @@ from .servicedir import Facts, Listing, Opened, SideFiles
 _RECEIVE_MAX = 64 * 1024
 _MAX_FDS = 16
 _EVENT_KINDS = (b"x", b"s", b"c", b"r")
+# The requests a batch may hold: each answered with one descriptor at most (a batch's answer
+# is one message, whose descriptors root takes _MAX_FDS of at most).
+_BATCHED = frozenset((b"write", b"remove", b"fifo", b"spawn", b"started", b"evopen",
+                      b"evpost", b"evclose"))
 
 
 class AgentGone(OSError):
@@ -95,6 +99,20 @@ class AgentLink:
             self.loop.remove_reader(self.channel.fileno())
             self.loop.add_writer(self.channel.fileno(), self._flush)
 
+    def request_batch(self, entries):
+        """Send ``entries`` — ``(fields, fds, done)`` each, requests that need no answer of
+        each other — as one message (agentwire.BATCH): each ``done`` is called as
+        ``request``'s would be, in their order (a batch never answered: AgentGone, each)."""
+        if len(entries) == 1:
+            fields, fds, done = entries[0]
+            self.request(fields, fds, done)
+            return
+        fields, fds = [wire.BATCH], []
+        for member_fields, member_fds, _ in entries:
+            fields += [len(member_fds), wire.encode(*member_fields)]
+            fds += member_fds
+        self.request(fields, fds, _Batch([done for _, _, done in entries]))
+
     def _send(self, message, fds):
         try:
             send(self.channel, message, fds)
@@ -155,8 +173,11 @@ class AgentLink:
             return
         if kind not in (b"=", b"!") or not self._waiting:
             raise wire.BadMessage("an answer nobody asked for")
-        done = self._waiting.pop(0)
+        done = self._waiting[0]
         answer = Answer(kind == b"=", self._pieces + fields[1:], fds)
+        if isinstance(done, _Batch):
+            done.read(answer)  # BadMessage: left waiting, its requests get AgentGone
+        self._waiting.pop(0)
         self._pieces, self._piece_bytes = [], 0
         if done is None:
             answer.close()
@@ -189,6 +210,44 @@ class AgentLink:
             if done is not None:
                 done(AgentGone())
         self.on_gone()
+
+
+class _Batch:
+    """The ``done`` of a batch (agentwire.BATCH): its answer read strictly — as many answers
+    as requests, each ``=`` or ``!`` with the descriptors it counts, all of them accounted
+    for — then each request's answer to its own ``done``, in their order."""
+
+    __slots__ = ("dones", "answers")
+
+    def __init__(self, dones):
+        self.dones = dones
+        self.answers = None
+
+    def read(self, answer):
+        """Split ``answer`` (BadMessage when it is not one answer per request)."""
+        fields, fds = answer.fields, answer.fds
+        if not answer.ok or len(fields) != 2 * len(self.dones):
+            raise wire.BadMessage("a batch's answer")
+        answers, at = [], 0
+        for index in range(0, len(fields), 2):
+            count = wire.number(fields[index], _MAX_FDS + 1)
+            said = wire.decode(fields[index + 1])
+            if said[0] not in (b"=", b"!") or at + count > len(fds):
+                raise wire.BadMessage("a batch's answer")
+            answers.append(Answer(said[0] == b"=", said[1:], fds[at:at + count]))
+            at += count
+        if at != len(fds):
+            raise wire.BadMessage("a batch's descriptors")
+        self.answers = answers
+
+    def __call__(self, answer):
+        """Each request's answer (``read`` first), or AgentGone for each."""
+        answers = self.answers or [AgentGone() for _ in self.dones]
+        for done, member in zip(self.dones, answers):
+            if done is not None:
+                done(member)
+            elif isinstance(member, Answer):
+                member.close()
 
 
 def _identity(fd):
@@ -232,6 +291,7 @@ class AgentIO:
         self._early = {}  # pid -> wait status of a process that ended before it was watched
         self.on_agent = []  # called once each, when an agent is attached (waiting spawns)
         self._posters = {}  # base_fd -> RemoteEvents open: each agent holds their readers
+        self._gathered = None  # requests made together (``together``): sent as one batch
 
     # -- the agent -------------------------------------------------------------------------------
     def attach(self, link):
@@ -256,7 +316,47 @@ class AgentIO:
             if process.has_ended:
                 self._ended(pid, _reaped_or_unknown(pid))
 
+    def together(self):
+        """A ``with`` block whose requests go out as one message (agentwire.BATCH) when it
+        ends, in their order: a side's start — its status, ``ok`` opened, its ``starting``
+        record, its process — is one round trip to the agent, not four."""
+        return _Together(self)
+
+    def _send_gathered(self):
+        gathered, self._gathered = self._gathered, None
+        batch, batch_fds = [], 0
+        for fields, fds, done, key in gathered:
+            if self.link is None or not self.link.is_open:
+                self._request(fields, fds, done, key)
+            elif fields[0] not in _BATCHED:
+                self._send_batch(batch)
+                batch, batch_fds = [], 0
+                self.link.request(fields, fds, done, key)
+            else:
+                if len(batch) == wire.MAX_BATCH or batch_fds + len(fds) > _MAX_FDS:
+                    self._send_batch(batch)
+                    batch, batch_fds = [], 0
+                batch.append((fields, fds, done))
+                batch_fds += len(fds)
+        self._send_batch(batch)
+        for _, fds, _, _ in gathered:
+            _close_all(fds)
+
+    def _send_batch(self, batch):
+        if not batch:
+            return
+        if self.link is not None and self.link.is_open:
+            self.link.request_batch(batch)
+            return
+        for fields, fds, done in batch:
+            self._request(fields, fds, done)
+
     def _request(self, fields, fds=(), done=None, key=None):
+        if self._gathered is not None:
+            if key is not None:
+                _drop_keyed(self._gathered, key)
+            self._gathered.append((fields, [os.dup(fd) for fd in fds], done, key))
+            return
         if self.link is not None and self.link.is_open:
             self.link.request(fields, fds, done, key)
             return
@@ -502,6 +602,26 @@ class AgentIO:
         for _, fds, _, _ in self._held:
             _close_all(fds)
         self._held = []
+
+
+class _Together:
+    """AgentIO.together's block (nested ones are part of the outermost)."""
+
+    __slots__ = ("io", "outermost")
+
+    def __init__(self, io):
+        self.io = io
+        self.outermost = False
+
+    def __enter__(self):
+        if self.io._gathered is None:
+            self.io._gathered, self.outermost = [], True
+        return self
+
+    def __exit__(self, *_):
+        if self.outermost:
+            self.io._send_gathered()
+        return False
 
 
 class RemoteEvents:

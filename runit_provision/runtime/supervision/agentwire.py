@@ -16,6 +16,15 @@ evaluated.
                      c                          the tree's directory changed (a rescan is due)
                      r                          started: the agent takes requests
 
+A batch is several requests in one message, done in their order as if each had come alone —
+one round trip instead of several where root sends work that depends on nothing it waits for
+(a side's start: its status, ``ok`` opened, its ``starting`` record, its process):
+
+    root -> agent    batch (COUNT REQUEST)...   each request encoded whole, COUNT its
+                                                descriptors (they follow in that order)
+    agent -> root    = (COUNT ANSWER)...        each answer encoded whole, COUNT its
+                                                descriptors (they follow in that order)
+
 Answers come in the order of the requests, so root may send work that depends on work before
 it without waiting (a status written, then ``ok`` opened, then ``./run`` started).
 """
@@ -24,6 +33,10 @@ MAX_FIELD = 1 << 20  # no field of an answer is longer: a status, a script's hea
 MAX_FIELDS = 4 * 4096  # a listing of a crowded directory stays far below
 PIECE = 32 * 1024  # the size of one datagram's fields, at most, before an answer is cut in pieces
 MAX_ANSWER = 8 << 20  # the pieces of one answer, together
+
+
+BATCH = b"batch"
+MAX_BATCH = 8  # requests in one batch, at most (each answers one descriptor at most)
 
 
 class BadMessage(Exception):

@@ -693,6 +693,13 @@ class RemoteSupervisor(Supervisor):
         answer = self._asked_answer(side)
         if answer is not None:
             return self._started(side, answer)
+        with self.io.together():  # one request to the agent: each waits for none before it
+            return self._ask_spawn(side, argv)
+
+    def _ask_spawn(self, side, argv):
+        """A side's start asked of the agent — its status and ``ok`` first (runsv's order),
+        its ``starting`` record, its process — answered later (NotYet); or the pid of a logger
+        run on root's loop."""
         self._open_ok_before_start(side)
         if side is self.log and argv == ["./run"]:
             pid = self._host_here()
