@@ -217,8 +217,9 @@ class Supervisor:
 
     def _open_events(self):
         if not self._exited:
-            for events in self._events.values():
-                events.open()
+            with self.io.together():  # a user's agent opens both sides' in one request
+                for events in self._events.values():
+                    events.open()
 
     def _open_ok(self, files):
         if self._exited or files.is_ok_open:
@@ -367,10 +368,11 @@ class Supervisor:
         self._files[side].write_tally(side.tally)
 
     def write_status(self, side, status, want_word):
-        self._files[side].write(status, want_word, side.tally)
-        if side is self.main and self._notify is not None:
-            self._notify.observe(status.pid, status.state == State.RUN)
-        self._post(side, POSTED_STATUS)
+        with self.io.together():  # the state and its post: one request to a user's agent
+            self._files[side].write(status, want_word, side.tally)
+            if side is self.main and self._notify is not None:
+                self._notify.observe(status.pid, status.state == State.RUN)
+            self._post(side, POSTED_STATUS)
 
     def _post(self, side, byte):
         """Wake whoever waits on ``side`` (our sv, through supervise/event/)."""
