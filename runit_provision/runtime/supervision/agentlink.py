@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - other interpreters
     import signal
 
 from ...errors import FatalError
+from ...protocol.eventdir import STATUS
 from ..unix.seqpacket import receive, send
 from . import agentwire as wire
 from .servicedir import Facts, Listing, Opened, SideFiles
@@ -351,7 +352,22 @@ class AgentIO:
         self._request(fields, [base_fd], answered, key=key)
 
     def remove(self, base_fd, path):
-        self._request([b"remove", path], [base_fd], None, key=("file", base_fd, path))
+        """LocalIO.remove, on a descriptor of its own until the agent answered: one the agent
+        took with it, unanswered (killed), is asked again of the next agent. A supervisor
+        that exits removes its process record and closes the directory at once; the record
+        left, its successor took a process that had ended for one lost — the want it had
+        kept (``sv x``'s down: the service never came back up), or ``./finish`` run again
+        for an end it had run it for. Not keyed: a write of the record asked after it goes
+        after it."""
+        fields, kept = [b"remove", path], os.dup(base_fd)
+
+        def answered(answer):
+            if isinstance(answer, OSError):
+                self._request(fields, [kept], answered)
+            else:
+                answer.close()
+                os.close(kept)
+        self._request(fields, [kept], answered)
 
     def event_poster(self, base_fd):
         """The side's ``supervise/event/``, kept by the agent (RemoteEvents)."""
@@ -512,13 +528,17 @@ class RemoteEvents:
     went with it: meanwhile waiters see no runsv of ours, and wait as under the C runsv).
 
     A post goes out after every write asked before it (the agent does its requests in their
-    order) and replaces one not sent yet: the byte only wakes a waiter, who reads the files."""
+    order) and replaces one not sent yet: the byte only wakes a waiter, who reads the files.
+    One the agent took with it unanswered (killed), or asked while none ran, is the next
+    agent's, after its open — the open of a new agent posts nothing, and a waiter of the
+    killed one's would look only at its next safety look (sv's, every 0.42 s)."""
 
-    __slots__ = ("io", "base_fd", "is_open")
+    __slots__ = ("io", "base_fd", "is_open", "owed")
 
     def __init__(self, io, base_fd):
         self.io, self.base_fd = io, base_fd
         self.is_open = False
+        self.owed = b""  # a post no agent made: the next one's, after its open
 
     def open(self):
         self.is_open = True
@@ -528,15 +548,28 @@ class RemoteEvents:
 
     def reopen(self):
         self.io.request([b"evopen"], [self.base_fd])
+        if self.owed and self.io.has_agent:
+            owed, self.owed = self.owed, b""
+            self.post(owed)
 
     def post(self, byte):
-        if self.is_open:
-            self.io.request([b"evpost", byte], [self.base_fd], key=("event", self.base_fd))
+        if not self.is_open:
+            return
+        if not self.io.has_agent:
+            self.owed = byte  # held, it would reach the next agent before its open: lost
+            return
+        self.io.request([b"evpost", byte], [self.base_fd], self._posted,
+                        key=("event", self.base_fd))
+
+    def _posted(self, answer):
+        if isinstance(answer, OSError):
+            self.owed = STATUS  # whichever it was: any byte wakes a waiter, who reads the files
 
     def close(self, post=True):
         if not self.is_open:
             return
         self.is_open = False
+        self.owed = b""
         self.io.keep_events(self, False)
         self.io.request([b"evclose", int(post)], [self.base_fd])
 
