@@ -1,6 +1,6 @@
 """A user's agent killed while it owes root's loop an answer — a logger's file step, a state
-write, a FIFO's open, a remove, a waiter's wake-up: the next agent does it, and nothing waits
-for good nor fails for it.
+write, a FIFO's open, a remove, a waiter's wake-up, the look for a lost start: the next agent
+does it, and nothing waits for good nor fails for it.
 
 The orders the security tier's ``test_a_user_killing_their_logger_or_tree_touches_no_one_else``
 met under load (a user killing their agent while a logger of theirs was restarting through it:
@@ -13,11 +13,13 @@ import os
 import select
 import signal
 import socket
+import subprocess
 
 import pytest
 
 from runit_provision.protocol.eventdir import STATUS, subscribe
 from runit_provision.runtime.supervision import agent
+from runit_provision.runtime.supervision.adoption import boot_ticks
 from runit_provision.runtime.supervision.agentlink import AgentIO, AgentLink, RemoteEvents
 from runit_provision.runtime.supervision.agentlogs import AgentLogIO
 from runit_provision.runtime.supervision.loop import EventLoop
@@ -236,4 +238,28 @@ def test_a_wake_up_no_agent_made_is_made_by_the_next_after_its_writes(setting, t
         if waiter is not None:
             waiter.close()
         events.close(post=False)
+        os.close(side_fd)
+
+
+def test_a_lost_start_the_killed_agent_was_looking_for_is_looked_for_by_the_next(setting,
+                                                                                tmp_path):
+    """A spawn an agent took with it is looked for by the next (adoption.started_in); that one
+    killed too before it answered, the answer was 0 — not found — and ``./run`` was started
+    again beside the one running."""
+    loop, io, agents, _base, _quiet, errors = setting
+    side = tmp_path / "service" / "web"
+    side.mkdir(parents=True)
+    side_fd = os.open(str(side), os.O_RDONLY | os.O_DIRECTORY)
+    since = boot_ticks()
+    lost = subprocess.Popen(["sleep", "60"], cwd=str(side))  # what the first agent started
+    answers = []
+    try:
+        agents.killed_owing(lambda: io.started(side_fd, since, (), answers.append))
+        assert answers == []
+        agents.start()
+        assert turn_until(loop, lambda: answers), errors
+        assert answers == [lost.pid] and errors == []
+    finally:
+        lost.kill()
+        lost.wait()
         os.close(side_fd)

@@ -393,14 +393,22 @@ class AgentIO:
         self._request([b"facts"], [dir_fd] + ([log_fd] if log_fd >= 0 else []), answered)
 
     def started(self, dir_fd, since, exclude, done):
-        """The pid a lost spawn had started (adoption.started_in), or 0."""
+        """The pid a lost spawn had started (adoption.started_in), or 0. Asked again of the
+        next agent when the one asked was killed first: a 0 then started ``./run`` again
+        beside the one found by nobody."""
+        fields = [b"started", since] + list(exclude)
+        directory = _identity(dir_fd)
+
         def answered(answer):
+            if isinstance(answer, OSError):
+                if not self._ask_again(fields, dir_fd, directory, answered):
+                    done(0)  # the side is closed: nobody starts anything for it
+                return
             try:
-                done(wire.number(answer.fields[0]) if not isinstance(answer, OSError)
-                     and answer.ok and answer.fields else 0)
+                done(wire.number(answer.fields[0]) if answer.ok and answer.fields else 0)
             except wire.BadMessage:
                 done(0)
-        self._request([b"started", since] + list(exclude), [dir_fd], answered)
+        self._request(fields, [dir_fd], answered)
 
     def spawn(self, argv, done, cwd_fd=None, stdin_fd=None, stdout_fd=None, new_session=False,
               env=None, extra_fds=(), argv0=None, reopen_stdin=False, stops=None):
