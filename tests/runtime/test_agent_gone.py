@@ -1,6 +1,7 @@
 """A user's agent killed while it owes root's loop an answer — a logger's file step, a state
-write, a FIFO's open, a remove, a waiter's wake-up, the look for a lost start: the next agent
-does it, and nothing waits for good nor fails for it.
+write, a FIFO's open, a remove (a process record, a logger's ``unfinished``), a waiter's
+wake-up, the look for a lost start: the next agent does it, and nothing waits for good nor
+fails for it.
 
 The orders the security tier's ``test_a_user_killing_their_logger_or_tree_touches_no_one_else``
 met under load (a user killing their agent while a logger of theirs was restarting through it:
@@ -24,6 +25,7 @@ from runit_provision.runtime.supervision.agentlink import AgentIO, AgentLink, Re
 from runit_provision.runtime.supervision.agentlogs import AgentLogIO
 from runit_provision.runtime.supervision.loop import EventLoop
 from runit_provision.runtime.svlog.config import parse_config
+from runit_provision.runtime.svlog.dirwork import remove_unfinished
 from runit_provision.runtime.svlog.logdir import LogDir, Reporter
 
 pytestmark = pytest.mark.slow
@@ -263,3 +265,21 @@ def test_a_lost_start_the_killed_agent_was_looking_for_is_looked_for_by_the_next
         lost.kill()
         lost.wait()
         os.close(side_fd)
+
+
+def test_a_removal_of_unfinished_the_killed_agent_took_with_it_is_done_by_the_next(setting):
+    """A line held unfinished is written, then its ``unfinished`` removed (no answer awaited):
+    that removal lost, the next logger on the directory took the line for one to finish — it
+    was written a second time, the writer's next line joined to it."""
+    loop, io, agents, base, _quiet, errors = setting
+    main = agents.tree.parent / "logs" / "main"
+    (main / "unfinished").write_bytes(b"42\nhalf")
+    dir_fd = os.open(str(main), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        agents.killed_owing(lambda: AgentLogIO(io).send(remove_unfinished, dir_fd))
+        assert (main / "unfinished").exists()
+        agents.start()
+        assert turn_until(loop, lambda: not (main / "unfinished").exists()), errors
+        assert errors == []
+    finally:
+        os.close(dir_fd)

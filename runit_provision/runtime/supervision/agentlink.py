@@ -274,6 +274,19 @@ class AgentIO:
         ``done(AgentGone)``."""
         self._request(fields, fds, done, key)
 
+    def request_again(self, fields, base_fd):
+        """A piece of work on the directory ``base_fd`` whose answer nobody waits for, done
+        whichever agent lives to do it: one the agent took with it is asked of the next
+        while ``base_fd`` still names that directory."""
+        directory = _identity(base_fd)
+
+        def answered(answer):
+            if isinstance(answer, OSError):
+                self._ask_again(fields, base_fd, directory, answered)
+            else:
+                answer.close()
+        self._request(fields, [base_fd], answered)
+
     def refuse(self, exc):
         """The agent answered what it may not: killed (the next one is not trusted less)."""
         if self.link is not None:
