@@ -372,7 +372,12 @@ class AgentIO:
         kept (``sv x``'s down: the service never came back up), or ``./finish`` run again
         for an end it had run it for. Not keyed: a write of the record asked after it goes
         after it."""
-        fields, kept = [b"remove", path], os.dup(base_fd)
+        fields = [b"remove", path]
+        try:
+            kept = os.dup(base_fd)
+        except OSError:  # no descriptor to spare (the tree keeps a reserve): asked once
+            self._request(fields, [base_fd])
+            return
 
         def answered(answer):
             if isinstance(answer, OSError):
@@ -585,6 +590,8 @@ class RemoteEvents:
     def _posted(self, answer):
         if isinstance(answer, OSError):
             self.owed = STATUS  # whichever it was: any byte wakes a waiter, who reads the files
+        else:
+            answer.close()
 
     def close(self, post=True):
         if not self.is_open:
