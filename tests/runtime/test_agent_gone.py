@@ -1,5 +1,7 @@
 """A user's agent killed while it owes root's loop an answer — a logger's file step, a state
-write, a FIFO's open: the next agent does it, and nothing waits for good nor fails for it.
+write, a FIFO's open, a remove (a process record, a logger's ``unfinished``), a waiter's
+wake-up, the look for a lost start: the next agent does it, and nothing waits for good nor
+fails for it.
 
 The orders the security tier's ``test_a_user_killing_their_logger_or_tree_touches_no_one_else``
 met under load (a user killing their agent while a logger of theirs was restarting through it:
@@ -9,16 +11,21 @@ can answer, then killed.
 """
 
 import os
+import select
 import signal
 import socket
+import subprocess
 
 import pytest
 
+from runit_provision.protocol.eventdir import STATUS, subscribe
 from runit_provision.runtime.supervision import agent
-from runit_provision.runtime.supervision.agentlink import AgentIO, AgentLink
+from runit_provision.runtime.supervision.adoption import boot_ticks
+from runit_provision.runtime.supervision.agentlink import AgentIO, AgentLink, RemoteEvents
 from runit_provision.runtime.supervision.agentlogs import AgentLogIO
 from runit_provision.runtime.supervision.loop import EventLoop
 from runit_provision.runtime.svlog.config import parse_config
+from runit_provision.runtime.svlog.dirwork import remove_unfinished
 from runit_provision.runtime.svlog.logdir import LogDir, Reporter
 
 pytestmark = pytest.mark.slow
@@ -161,6 +168,121 @@ def test_a_fifo_the_killed_agent_was_opening_is_opened_by_the_next(setting, tmp_
         assert errors == []
     finally:
         os.close(side_fd)
+
+
+def test_a_remove_the_killed_agent_took_with_it_is_done_by_the_next(setting, tmp_path):
+    """A supervisor's clean exit removes its process record, then closes the side's directory
+    at once. The record left, the successor took its process for one lost: ``sv d`` then
+    ``sv x`` kept the service down for good, where a fresh start brings it up (runit's rule).
+    The number of the closed descriptor, taken again by another directory, gets nothing."""
+    loop, io, agents, _base, _quiet, errors = setting
+    records = []
+    for name in ("web", "other"):
+        (tmp_path / "service" / name / "supervise").mkdir(parents=True)
+        record = tmp_path / "service" / name / "supervise" / "process"
+        record.write_bytes(b"0 0 boot run\n")
+        records.append(record)
+    side_fd = os.open(str(records[0].parent.parent), os.O_RDONLY | os.O_DIRECTORY)
+    agents.killed_owing(lambda: io.remove(side_fd, "supervise/process"))
+    os.close(side_fd)  # the supervisor's close(), right after its remove_record()
+    other_fd = os.open(str(records[1].parent.parent), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert other_fd == side_fd  # the number is another directory's now
+        assert records[0].exists()
+        agents.start()
+        assert turn_until(loop, lambda: not records[0].exists()), errors
+        io.remove(other_fd, "supervise/nothing")  # answered after the first: all done then
+        assert turn_until(loop, lambda: io.link is not None and not io.link._waiting), errors
+        assert records[1].exists() and errors == []
+    finally:
+        os.close(other_fd)
+
+
+def _waiter_woken(waiter):
+    return bool(select.select([waiter.fd], [], [], 0)[0])
+
+
+@pytest.mark.parametrize("when", ["taken by the killed agent", "asked while none ran"])
+def test_a_wake_up_no_agent_made_is_made_by_the_next_after_its_writes(setting, tmp_path, when):
+    """``sv -w``'s waiter on a side of a user's tree: a post the killed agent took with it, or
+    one asked before the next agent ran (it reached that agent before its ``evopen``, when it
+    has no reader to post through), woke nobody — the waiter looked again only at its safety
+    look, every 0.42 s. The next agent posts it, after the state write asked before it."""
+    loop, io, agents, _base, _quiet, errors = setting
+    side = tmp_path / "service" / "web"
+    (side / "supervise").mkdir(parents=True)
+    side_fd = os.open(str(side), os.O_RDONLY | os.O_DIRECTORY)
+    events = RemoteEvents(io, side_fd)
+    waiter = None
+    try:
+        agents.start()
+        events.open()
+        listener = side / "supervise" / "event" / "ok"
+        assert turn_until(loop, lambda: listener.exists() and not io.link._waiting), errors
+        waiter = subscribe(str(side))
+        assert waiter is not None
+
+        def state_and_post():
+            io.write_files(side_fd, [(False, "supervise/status", b"new")], "",
+                           lambda *said: errors.append(said))
+            events.post(STATUS)
+        if when == "taken by the killed agent":
+            agents.killed_owing(state_and_post)
+        else:
+            agents.killed_owing(lambda: None)
+            state_and_post()
+        assert not _waiter_woken(waiter)
+        agents.start()
+        assert turn_until(loop, lambda: _waiter_woken(waiter), timeout=5), errors
+        assert (side / "supervise" / "status").read_bytes() == b"new"  # written before
+        assert errors == []
+    finally:
+        if waiter is not None:
+            waiter.close()
+        events.close(post=False)
+        os.close(side_fd)
+
+
+def test_a_lost_start_the_killed_agent_was_looking_for_is_looked_for_by_the_next(setting,
+                                                                                tmp_path):
+    """A spawn an agent took with it is looked for by the next (adoption.started_in); that one
+    killed too before it answered, the answer was 0 — not found — and ``./run`` was started
+    again beside the one running."""
+    loop, io, agents, _base, _quiet, errors = setting
+    side = tmp_path / "service" / "web"
+    side.mkdir(parents=True)
+    side_fd = os.open(str(side), os.O_RDONLY | os.O_DIRECTORY)
+    since = boot_ticks()
+    lost = subprocess.Popen(["sleep", "60"], cwd=str(side))  # what the first agent started
+    answers = []
+    try:
+        agents.killed_owing(lambda: io.started(side_fd, since, (), answers.append))
+        assert answers == []
+        agents.start()
+        assert turn_until(loop, lambda: answers), errors
+        assert answers == [lost.pid] and errors == []
+    finally:
+        lost.kill()
+        lost.wait()
+        os.close(side_fd)
+
+
+def test_a_removal_of_unfinished_the_killed_agent_took_with_it_is_done_by_the_next(setting):
+    """A line held unfinished is written, then its ``unfinished`` removed (no answer awaited):
+    that removal lost, the next logger on the directory took the line for one to finish — it
+    was written a second time, the writer's next line joined to it."""
+    loop, io, agents, base, _quiet, errors = setting
+    main = agents.tree.parent / "logs" / "main"
+    (main / "unfinished").write_bytes(b"42\nhalf")
+    dir_fd = os.open(str(main), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        agents.killed_owing(lambda: AgentLogIO(io).send(remove_unfinished, dir_fd))
+        assert (main / "unfinished").exists()
+        agents.start()
+        assert turn_until(loop, lambda: not (main / "unfinished").exists()), errors
+        assert errors == []
+    finally:
+        os.close(dir_fd)
 
 
 def test_a_batch_the_killed_agent_took_with_it_is_done_by_the_next_in_its_order(

@@ -389,6 +389,9 @@ def test_fifos_are_held_open_and_ok_is_never_read(tmp_path, processes):
         group = start(processes, runsv, service)
         wait_running(service, group)
         wait_running(service / "log", group)
+        if impl == "ours":  # supervise/event/ is made once the services run (off the start)
+            wait_until(lambda: "supervise/event/ok" in _fds_of(group.pid, service),
+                       what="our runsv holding supervise/event/ok")
         held[impl] = _fds_of(group.pid, service)
         # ok has a reader that never reads: bytes written to it stay there.
         ok = os.open(str(service / "supervise" / "ok"), os.O_WRONLY | os.O_NONBLOCK)

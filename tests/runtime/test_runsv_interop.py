@@ -415,8 +415,9 @@ def test_event_directory_ours_left_does_not_disturb_the_c_runit(how, tmp_path, p
     sides = (service, service / "log")
     wait_until(lambda: all((status_record(side) or 0) and status_record(side).pid
                            for side in sides), what="ours running")
-    for side in sides:
-        assert sorted(os.listdir(str(side / "supervise" / "event"))) == ["ok"]
+    for side in sides:  # made once the services run, off the start path: waited for
+        wait_until(lambda: _listing(side / "supervise" / "event") == ["ok"],
+                   what="%s's supervise/event/ made" % side.name)
     if how == "exit":
         output, rc = run_sv(["-w", "10", "exit", "svc"], svdir, sv=our_tool("sv"))
         assert rc == 0, output
@@ -545,3 +546,11 @@ def test_log_pipe_survives_restarts_and_drains(impl, tmp_path, processes):
     assert _logged(service) == ["line %d" % n for n in range(1, total + 1)]
     assert (log / "supervise" / "stat").read_text() == "down\n"
     assert (service / "supervise" / "stat").read_text() == "down\n"
+
+
+def _listing(directory):
+    """``directory``'s names, sorted; [] while it is not there."""
+    try:
+        return sorted(os.listdir(str(directory)))
+    except FileNotFoundError:
+        return []

@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover - other interpreters
     import signal
 
 from ...errors import FatalError
+from ...protocol.eventdir import STATUS
 from ..unix.seqpacket import receive, send
 from . import agentwire as wire
 from .servicedir import Facts, Listing, Opened, SideFiles
@@ -373,6 +374,19 @@ class AgentIO:
         ``done(AgentGone)``."""
         self._request(fields, fds, done, key)
 
+    def request_again(self, fields, base_fd):
+        """A piece of work on the directory ``base_fd`` whose answer nobody waits for, done
+        whichever agent lives to do it: one the agent took with it is asked of the next
+        while ``base_fd`` still names that directory."""
+        directory = _identity(base_fd)
+
+        def answered(answer):
+            if isinstance(answer, OSError):
+                self._ask_again(fields, base_fd, directory, answered)
+            else:
+                answer.close()
+        self._request(fields, [base_fd], answered)
+
     def refuse(self, exc):
         """The agent answered what it may not: killed (the next one is not trusted less)."""
         if self.link is not None:
@@ -451,7 +465,27 @@ class AgentIO:
         self._request(fields, [base_fd], answered, key=key)
 
     def remove(self, base_fd, path):
-        self._request([b"remove", path], [base_fd], None, key=("file", base_fd, path))
+        """LocalIO.remove, on a descriptor of its own until the agent answered: one the agent
+        took with it, unanswered (killed), is asked again of the next agent. A supervisor
+        that exits removes its process record and closes the directory at once; the record
+        left, its successor took a process that had ended for one lost — the want it had
+        kept (``sv x``'s down: the service never came back up), or ``./finish`` run again
+        for an end it had run it for. Not keyed: a write of the record asked after it goes
+        after it."""
+        fields = [b"remove", path]
+        try:
+            kept = os.dup(base_fd)
+        except OSError:  # no descriptor to spare (the tree keeps a reserve): asked once
+            self._request(fields, [base_fd])
+            return
+
+        def answered(answer):
+            if isinstance(answer, OSError):
+                self._request(fields, [kept], answered)
+            else:
+                answer.close()
+                os.close(kept)
+        self._request(fields, [kept], answered)
 
     def event_poster(self, base_fd):
         """The side's ``supervise/event/``, kept by the agent (RemoteEvents)."""
@@ -477,14 +511,22 @@ class AgentIO:
         self._request([b"facts"], [dir_fd] + ([log_fd] if log_fd >= 0 else []), answered)
 
     def started(self, dir_fd, since, exclude, done):
-        """The pid a lost spawn had started (adoption.started_in), or 0."""
+        """The pid a lost spawn had started (adoption.started_in), or 0. Asked again of the
+        next agent when the one asked was killed first: a 0 then started ``./run`` again
+        beside the one found by nobody."""
+        fields = [b"started", since] + list(exclude)
+        directory = _identity(dir_fd)
+
         def answered(answer):
+            if isinstance(answer, OSError):
+                if not self._ask_again(fields, dir_fd, directory, answered):
+                    done(0)  # the side is closed: nobody starts anything for it
+                return
             try:
-                done(wire.number(answer.fields[0]) if not isinstance(answer, OSError)
-                     and answer.ok and answer.fields else 0)
+                done(wire.number(answer.fields[0]) if answer.ok and answer.fields else 0)
             except wire.BadMessage:
                 done(0)
-        self._request([b"started", since] + list(exclude), [dir_fd], answered)
+        self._request(fields, [dir_fd], answered)
 
     def spawn(self, argv, done, cwd_fd=None, stdin_fd=None, stdout_fd=None, new_session=False,
               env=None, extra_fds=(), argv0=None, reopen_stdin=False, stops=None):
@@ -632,13 +674,17 @@ class RemoteEvents:
     went with it: meanwhile waiters see no runsv of ours, and wait as under the C runsv).
 
     A post goes out after every write asked before it (the agent does its requests in their
-    order) and replaces one not sent yet: the byte only wakes a waiter, who reads the files."""
+    order) and replaces one not sent yet: the byte only wakes a waiter, who reads the files.
+    One the agent took with it unanswered (killed), or asked while none ran, is the next
+    agent's, after its open — the open of a new agent posts nothing, and a waiter of the
+    killed one's would look only at its next safety look (sv's, every 0.42 s)."""
 
-    __slots__ = ("io", "base_fd", "is_open")
+    __slots__ = ("io", "base_fd", "is_open", "owed")
 
     def __init__(self, io, base_fd):
         self.io, self.base_fd = io, base_fd
         self.is_open = False
+        self.owed = b""  # a post no agent made: the next one's, after its open
 
     def open(self):
         self.is_open = True
@@ -648,15 +694,30 @@ class RemoteEvents:
 
     def reopen(self):
         self.io.request([b"evopen"], [self.base_fd])
+        if self.owed and self.io.has_agent:
+            owed, self.owed = self.owed, b""
+            self.post(owed)
 
     def post(self, byte):
-        if self.is_open:
-            self.io.request([b"evpost", byte], [self.base_fd], key=("event", self.base_fd))
+        if not self.is_open:
+            return
+        if not self.io.has_agent:
+            self.owed = byte  # held, it would reach the next agent before its open: lost
+            return
+        self.io.request([b"evpost", byte], [self.base_fd], self._posted,
+                        key=("event", self.base_fd))
+
+    def _posted(self, answer):
+        if isinstance(answer, OSError):
+            self.owed = STATUS  # whichever it was: any byte wakes a waiter, who reads the files
+        else:
+            answer.close()
 
     def close(self, post=True):
         if not self.is_open:
             return
         self.is_open = False
+        self.owed = b""
         self.io.keep_events(self, False)
         self.io.request([b"evclose", int(post)], [self.base_fd])
 

@@ -271,17 +271,23 @@ class AgentLogIO:
 
     def send(self, function, *args, done=None):
         """``function(*args)`` by the agent, in order with the rest; ``done(outcome)`` when
-        it answered: True done, False failed, None the agent went first (maybe not done)."""
+        it answered: True done, False failed, None the agent went first (maybe not done).
+        Without ``done`` (a removal: ``unfinished`` once its line is written, a failed
+        processor's ``.t``), one the agent took with it is asked of the next: an
+        ``unfinished`` left, the next logger on the directory took the line written already
+        for its own and wrote it again, the writer's next line joined to it."""
         kind = _KIND_OF[function]
         fields, fds = KINDS[kind][1](*args)
-        answered = None
-        if done is not None:
-            def answered(answer):
-                if isinstance(answer, OSError):
-                    done(None)
-                    return
-                answer.close()
-                done(bool(answer.ok))
+        if done is None:
+            self.agent.request_again([kind] + list(fields), fds[0])
+            return
+
+        def answered(answer):
+            if isinstance(answer, OSError):
+                done(None)
+                return
+            answer.close()
+            done(bool(answer.ok))
         self.agent.request([kind] + list(fields), fds, answered)
 
     def spawn(self, spawner, argv, done, cwd_fd=None, stdin_fd=None, stdout_fd=None,

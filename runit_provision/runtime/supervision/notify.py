@@ -156,10 +156,13 @@ class NotifyChannel:
         return self.address
 
     # -- the service's life, as the supervisor sees it ---------------------------------------
-    def started(self, pid, spec, pipe=None):
+    def started(self, pid, spec, pipe=None, status_follows=False):
         """``./run`` started as ``pid`` under ``spec`` (a ReadySpec): starting, nothing said
         yet; the reason the last run was ended, if we ended it. ``pipe``: kind fd's reading
-        end (ours now)."""
+        end (ours now). ``status_follows``: the caller writes the status that names ``pid``
+        next (our runsv), and ``observe`` writes the record after it — so no reader finds
+        "starting" for a process that supervise/pid and status do not show yet; the relay
+        under the C runsv, which writes no status, writes it here."""
         self._cancel_timers()
         self._close_pipe()
         self._forget_main()
@@ -171,20 +174,22 @@ class NotifyChannel:
         self.readiness = Readiness("starting", pid, self.clock.time_ns(), 0, "", 0, 0,
                                    self._failed)
         self._failed = ""
-        self._write()
+        if not status_follows:
+            self._write()
         if spec.timeout:
             self._timers["timeout"] = self.loop.call_later(spec.timeout, self._not_ready)
         if spec.watchdog:
             self._arm_watchdog()
 
     def observe(self, pid, is_running):
-        """The side's status changed: its process ended (or is not ``./run`` any more)."""
+        """The side's status was written: its process may have ended (or not be ``./run`` any
+        more)."""
         if self.readiness.state != "down" and (not is_running or pid != self.readiness.pid):
             self._cancel_timers()
             self._close_pipe()
             self._forget_main()
             self.readiness = self.readiness._replace(state="down")
-            self._write()
+        self._write()  # this, or a start's "starting" (``started``): written if it changed
 
     def close(self):
         """The supervisor is done with the service (or it no longer declares readiness)."""

@@ -538,7 +538,7 @@ class Supervisor:
                 for writer, _ in extra_fds:
                     os.close(writer)  # ./run's alone: its end is EOF once it is gone
             if env is not None or reader is not None:
-                self._notify.started(pid, spec, reader)
+                self._notify.started(pid, spec, reader, status_follows=True)
         files.spawned(pid)
         self.loop.watch_child(pid, side.child_exited)
         return pid

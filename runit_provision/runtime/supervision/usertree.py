@@ -748,7 +748,7 @@ class RemoteSupervisor(Supervisor):
         self._files[side].spawned(pid)
         self._watch(pid, side)
         if side is self.main and (env is not None or reader is not None):
-            self._notify.started(pid, spec, reader)
+            self._notify.started(pid, spec, reader, status_follows=True)
         return pid
 
     def _look_for_lost(self, side):
