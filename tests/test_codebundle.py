@@ -22,13 +22,13 @@ from runit_provision import codebundle
 
 PROGRAM = """import sys, time
 sys.path[:0] = [%(here)r, %(checkout)r]
-from runit_provision import codebundle
+from runit_provision import codebundle, codebundle_writer
 bundle = codebundle.serve("pkg", %(package)r)
 import pkg.a, pkg.sub.b
 %(more)s
 found = [pkg.a.f(), pkg.sub.b.g(), sorted(bundle.served), pkg.a.__file__,
          pkg.a.f.__code__.co_filename, pkg.sub.__path__, pkg.a.__spec__.origin]
-found.append(codebundle.keep(bundle, time.time_ns() + 3 * 10**9))
+found.append(codebundle_writer.keep(bundle, time.time_ns() + 3 * 10**9))
 print(repr(found))
 """
 CHECKOUT = str(Path(runit_provision.__file__).parent.parent)
