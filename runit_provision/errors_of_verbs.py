@@ -43,3 +43,10 @@ class VerifyError(ProvisionError):
     """A host could not be read for the checks: the probe failed, or its answer (or an
     ``sv status`` line) is not what the checks' parsers accept (``checks/``)."""
 
+
+# Named as errors' own (tracebacks, reprs, pickling find them there through its __getattr__):
+# the tree is one, whichever of its two modules makes a class.
+for _class in (DataError, RenderError, LockError, CommandError, WaitTimeout, InstallError,
+               VerifyError):
+    _class.__module__ = "runit_provision.errors"
+del _class
