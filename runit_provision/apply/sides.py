@@ -9,7 +9,6 @@ from ..errors import ProbeError, UnsafePathError
 from ..protocol.layout import SUPERVISE_DIR
 from ..protocol.probe import (SideState, is_normally_up, is_supervised_despite, read_status_at,
                               unknown_of)
-from ..protocol.readiness import read_readiness_at
 from ..protocol.tally import read_tally_at
 from .owed import owed_from_text
 
@@ -105,6 +104,10 @@ def side_readiness(fs, path, status):
     another process (an earlier run, or this one before the record caught up)."""
     if not status.pid or status.state.name != "RUN":
         return None
+    # here: only a side that runs has a readiness to read (status of one that does not, or
+    # of an unsupervised one, never loads the record's module: ~0.3 M instructions)
+    from ..protocol.readiness import read_readiness_at
+
     try:
         supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
     except (OSError, UnsafePathError):
