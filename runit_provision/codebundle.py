@@ -36,7 +36,8 @@ it may not write there (EACCES, EROFS). What goes in: every module of the packag
 have imported since it was first written (each view adds its own), still valid.
 
 Standard library only, ``marshal`` and ``posix``: no ``os``, no ``importlib`` (their import
-would cost what the bundle saves).
+would cost what the bundle saves). The writing is ``codebundle_writer.py``'s: a view that
+finds its bundle complete never runs it, so it is not made at every start.
 """
 
 import _imp
@@ -50,7 +51,7 @@ FORMAT = b"runit-provision code bundle 1\n"
 RACY_NS = 2_000_000_000  # as cli/cached_config.py's: FAT's mtime is 2 s coarse
 MAX_BYTES = 16 << 20
 _FIRST_READ = 16 << 10  # the header and, usually, the whole index
-_S_IFMT, _S_IFREG, _S_IFDIR = 0o170000, 0o100000, 0o040000  # stat's, without importing it
+S_IFMT, S_IFREG, S_IFDIR = 0o170000, 0o100000, 0o040000  # stat's, without importing it
 _WRITABLE_BY_OTHERS = 0o022
 
 
@@ -128,6 +129,11 @@ class Bundle:
         self.served.add(spec.name)
         exec(spec.loader_state, module.__dict__)
 
+    def has_missed(self):
+        """Whether the view imported a module of ours that the bundle did not serve: only
+        then is it written again (codebundle_writer.keep), and the writer imported."""
+        return not sys.dont_write_bytecode and bool(set(self.imported()) - self.served)
+
     def imported(self):
         """The modules of the package imported since the bundle was put in place, each with
         its source (those that have one in the package directory)."""
@@ -202,7 +208,7 @@ def _index(fd, size):
 def trusted(info, package_dir):
     """Whether a bundle of this ``fstat`` may be read: a regular file of root or of the
     package directory's owner, which no one else may write."""
-    if info.st_mode & _S_IFMT != _S_IFREG or info.st_mode & _WRITABLE_BY_OTHERS:
+    if info.st_mode & S_IFMT != S_IFREG or info.st_mode & _WRITABLE_BY_OTHERS:
         return False
     return info.st_uid == 0 or info.st_uid == posix.stat(package_dir).st_uid
 
@@ -223,143 +229,7 @@ def valid_entries(entries, codes_size):
     return True
 
 
-def encoded(modules):
-    """A bundle's bytes: ``modules`` is name → (source, is a package, st_mtime_ns, st_size,
-    marshalled code)."""
-    entries, codes, offset = {}, [], 0
-    for name, (source, is_package, mtime_ns, size, code) in modules.items():
-        entries[name] = (source, is_package, mtime_ns, size, offset, len(code))
-        codes.append(code)
-        offset += len(code)
-    index = marshal.dumps(entries)
-    return b"".join([header(), len(index).to_bytes(4, "little"), index] + codes)
-
-
-def _read_all(fd, size):
-    chunks = []
-    while True:
-        chunk = posix.read(fd, size + 1)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-
-
-def keep(bundle, now_ns=None):
-    """Write the package's bundle again when the view imported a module of ours that it did
-    not serve: its entries still valid, and every module the view imported. Never raises:
-    a bundle not written is only a slower next start. Returns whether it wrote."""
-    if sys.dont_write_bytecode:
-        return False
-    imported = bundle.imported()
-    if not set(imported) - bundle.served:
-        return False
-    path = bundle_path(bundle.package_dir)
-    try:
-        euid = posix.geteuid()
-        if path is None or euid not in (0, posix.stat(bundle.package_dir).st_uid):
-            return False  # written by another user, it would not be read
-        if not _may_write(path.rpartition("/")[0], bundle.package_dir):
-            return False  # a read-only installation: compiling would be for nothing
-        modules, changed = fresh_modules(bundle, imported, now_ns)
-        if not changed:
-            return False  # what was missing is too new to put in (racy): a later run will
-        return write(path, encoded(modules))
-    except (OSError, SyntaxError, ValueError):
-        return False
-
-
-def fresh_modules(bundle, imported, now_ns=None):
-    """The modules to write (as ``encoded`` takes them), and whether they differ from the
-    bundle's: its own that are still valid and every module imported, compiled from its
-    source where the bundle has it stale, damaged or not at all; a source changed within
-    RACY_NS of now, or gone, is left out."""
-    import time  # here: only when a bundle is written
-
-    now_ns = time.time_ns() if now_ns is None else now_ns
-    wanted = {name: (entry[0], entry[1]) for name, entry in bundle.entries.items()}
-    wanted.update(imported)
-    modules = {}
-    changed = False
-    for name, (source, is_package) in sorted(wanted.items()):
-        try:
-            info = posix.stat(source)
-        except OSError:
-            continue
-        if max(info.st_mtime_ns, info.st_ctime_ns) > now_ns - RACY_NS:
-            continue
-        old = bundle.entries.get(name)
-        if old is not None and old[2:4] == (info.st_mtime_ns, info.st_size):
-            try:
-                modules[name] = old[:4] + (bundle.code_bytes(old),)
-                continue
-            except (OSError, ValueError):
-                pass
-        code = compiled(source, info)
-        if code is not None:
-            modules[name] = (source, is_package, info.st_mtime_ns, info.st_size,
-                             marshal.dumps(code))
-            changed = True
-    return modules, changed or set(modules) != set(bundle.entries)
-
-
-def compiled(source, info):
-    """The code of ``source``, read through one descriptor that is still the file ``info``
-    describes (size and mtime): None when it changed meanwhile."""
-    fd = posix.open(source, posix.O_RDONLY | posix.O_CLOEXEC)
-    try:
-        now = posix.fstat(fd)
-        text = _read_all(fd, info.st_size)
-    finally:
-        posix.close(fd)
-    if (now.st_mtime_ns, now.st_size) != (info.st_mtime_ns, info.st_size) or \
-            len(text) != info.st_size:
-        return None
-    return compile(text, source, "exec", dont_inherit=True)
-
-
-def _may_write(directory, package_dir):
-    """Whether ``directory`` (``__pycache__``) is a directory that may be written, or, not
-    there yet, the package directory it would be made in (access(2) also says EROFS)."""
-    try:
-        info = posix.stat(directory)
-    except OSError:
-        return posix.access(package_dir, posix.W_OK)
-    return info.st_mode & _S_IFMT == _S_IFDIR and posix.access(directory, posix.W_OK)
-
-
-def write(path, data):
-    """``data`` to ``path`` atomically: a new file beside it, renamed over it. False when the
-    directory may not be written (read-only, another's) or the write failed."""
-    directory = path.rpartition("/")[0]
-    try:
-        posix.mkdir(directory, 0o755)
-    except OSError:
-        pass  # there already, or not to be made: the open says which
-    temporary = "%s.%d.tmp" % (path, posix.getpid())
-    try:
-        fd = posix.open(temporary, posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL
-                        | posix.O_NOFOLLOW | posix.O_CLOEXEC, 0o644)
-    except OSError:
-        return False  # EACCES, EROFS, EEXIST (another writer's): not ours to write now
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[posix.write(fd, view):]
-            posix.fchmod(fd, 0o644)  # whatever the umask: not writable by others
-        finally:
-            posix.close(fd)
-        posix.rename(temporary, path)
-        return True
-    except OSError:
-        try:
-            posix.unlink(temporary)
-        except OSError:
-            pass
-        return False
-
-
-_CODE = type(write.__code__)  # types.CodeType, without importing types
+_CODE = type(header.__code__)  # types.CodeType, without importing types
 
 
 def package_directory():

@@ -1,6 +1,14 @@
 """The project's one exception tree.
 
 Only ``cli/`` and the runtime tools' ``main()`` turn these into messages and exit codes.
+
+Its classes live in two modules, imported as one (``from ..errors import DataError`` works
+for every class): here the tree's root and what the daily views (``status``, ``logs``) and
+the runtime tools (``sv``) may raise; ``errors_of_verbs.py`` the rest, which only the verbs
+that read data, render, write or check raise — imported the first time one is asked for
+(``__getattr__`` below). Creating an exception class costs about 0.1 M instructions, and the
+views' start was ~40% over its budget in the bodies of the modules they import
+(docs/design.md, *The views' code bundle*); 7 of the 16 classes are never raised there.
 """
 
 
@@ -60,14 +68,6 @@ class FatalError(ProvisionError):
     """
 
 
-class DataError(ProvisionError):
-    """Bad hiera data: the message names file, line, column and key path."""
-
-
-class RenderError(ProvisionError):
-    """A template could not be rendered from a valid model."""
-
-
 class ApplyError(ProvisionError):
     """The host could not be converged to the rendered tree."""
 
@@ -88,35 +88,19 @@ class LimitError(ApplyError):
     refused, nothing more of it is read."""
 
 
-class LockError(ApplyError):
-    """Another apply held the lock for longer than ``--lock-timeout``."""
-
-
-class CommandError(ApplyError):
-    """A command the applier ran (``sv``, an init tool) failed; the message carries its
-    output. ``argv`` and ``returncode`` say which and how."""
-
-    def __init__(self, message, argv=(), returncode=None):
-        super().__init__(message)
-        self.argv = list(argv)
-        self.returncode = returncode
-
-
-class WaitTimeout(ApplyError):
-    """runsv did not take up a linked service directory in time; the message names the
-    likely cause."""
-
-
 class ServiceNameError(ProvisionError):
     """A name on a command line (a verb's NAME, ``--only``) that names no declared service, or
     more than one (``model/units.py``: the one name rule)."""
 
 
-class InstallError(ProvisionError):
-    """The runtime cannot be installed or linked into init as asked: no init system found,
-    ``runtime: system`` with no runit on the host, a package file of an unknown kind, …"""
+# The classes errors_of_verbs.py defines (its module docstring says why they live apart).
+OF_VERBS = ("DataError", "RenderError", "LockError", "CommandError", "WaitTimeout",
+            "InstallError", "VerifyError")
 
 
-class VerifyError(ProvisionError):
-    """A host could not be read for the checks: the probe failed, or its answer (or an
-    ``sv status`` line) is not what the checks' parsers accept (``checks/``)."""
+def __getattr__(name):
+    """A class of errors_of_verbs.py, imported on first use (PEP 562)."""
+    if name in OF_VERBS:
+        from . import errors_of_verbs
+        return getattr(errors_of_verbs, name)
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -24,22 +24,21 @@ or any error met reading one of a user's directories, is a problem at that direc
 import errno
 import stat
 
-from ..errors import LimitError, ProbeError, UnsafePathError
-from ..protocol.layout import LOG_DIR, PACKAGE_NAME, SUPERVISE_DIR, acted_on
-from ..protocol.probe import (SideState, is_normally_up, is_supervised_despite, read_status_at,
-                              unknown_of)
-from ..protocol.readiness import read_readiness_at
-from ..protocol.tally import read_tally_at
-from ..protocol.tuples import named_tuple
+from ..errors import LimitError, UnsafePathError
+from ..protocol.layout import LOG_DIR, PACKAGE_NAME, acted_on
+from ..protocol.tuples import FieldTuple
 from .fsroot import MAX_ENTRIES, READ_LIMIT, is_temp_name
-from .owed import owed_from_text
+# the readers of one side's live state and of the owed restarts live in sides.py (status
+# reads them without the rest of this module); imported from here too, as they were
+from .sides import (NEVER_SUPERVISED, NOT_SUPERVISED, probe_side, read_owed,  # noqa: F401
+                    read_side, side_is_normally_up, side_readiness, side_tally, tallied)
 from .supervised import undeclared as list_undeclared
 
 _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
 
 
-class Actual(named_tuple("Actual", "kind mode uid gid content target error",
-                         defaults=(None,) * 6)):
+class Actual(FieldTuple, fields="kind mode uid gid content target error",
+             defaults=(None,) * 6):
     """What is at one path: ``kind`` is ``missing``, ``file``, ``directory``, ``symlink``,
     ``other`` (a FIFO, a device…), ``unsafe`` (reached only through a link someone else owns)
     or ``error`` (``error`` says why). ``content`` is a file's bytes (None if not read),
@@ -65,10 +64,6 @@ class Actual(named_tuple("Actual", "kind mode uid gid content target error",
 
 
 MISSING = Actual("missing")
-
-
-NOT_SUPERVISED = SideState()
-NEVER_SUPERVISED = SideState(was_seen=False)  # no supervise/: no runsv ever took it up
 
 
 class Live:
@@ -169,18 +164,6 @@ def observe(desired, fs, probe=None):
                                          [unit.link for unit in desired.units], fs)
     return Observation(paths, extras, live, owed=owed, problems=problems,
                        undeclared=undeclared, unread=unread)
-
-
-def read_owed(fs, path):
-    """The restarts written down at ``path`` (owed.py); none when there is no such file (or
-    no path: a staged root restarts nothing)."""
-    if path is None:
-        return []
-    try:
-        content, _ = fs.read_file(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return [] if content is None else owed_from_text(content.decode("utf-8", "replace"))
 
 
 def _scopes(unit):
@@ -354,103 +337,3 @@ def _live(probe, unit):
     log = probe(unit.log_path) if unit.has_log or main.is_supervised else \
         NOT_SUPERVISED
     return Live(main, log)
-
-
-def probe_side(fs, path):
-    """A side's SideState, read as sv reads it — the ``supervise/ok`` probe, then one read of
-    ``supervise/status`` (``protocol.probe.read_status_at``) — with ``supervise/`` reached
-    through ``fs`` (no planted link followed on the way) and nothing in it followed, so a
-    user's tree can never make the applier open something else. Never writes or blocks.
-
-    Not supervised, as sv says: no ``supervise/``, an ``ok`` without a reader (ENXIO) or
-    without a name. Anything else that fails leaves the state ``unknown`` (a side whose
-    owner made ``status`` a FIFO or ``ok`` a file may run or not): a restart it needs is
-    owed until it can be told (planner/services.py)."""
-    try:
-        supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
-    except FileNotFoundError:
-        return NEVER_SUPERVISED  # no runsv ever took this side up
-    except (OSError, UnsafePathError) as exc:
-        return SideState(unknown="%s/ not reached safely: %s" % (SUPERVISE_DIR, _why(exc)))
-    try:
-        return SideState(True, read_status_at(supervise))
-    except ProbeError as exc:
-        unknown = unknown_of(exc)
-        if unknown is None:
-            return NOT_SUPERVISED
-        return SideState(is_supervised_despite(exc), error=exc, unknown=unknown)
-
-
-def read_side(fs, path, now, probe=None, with_tally=True):
-    """The whole SideState of the side at ``path`` — what ``status``, ``metrics`` and the
-    fact show: ``probe`` (``probe_side``'s signature; None: ``probe_side`` on ``fs``), whether
-    a ``down`` file marks it normally down, and with ``with_tally`` our runtime's tally and
-    readiness record of what the status shows; ``now``: unix seconds it is read at."""
-    side = (probe or (lambda where: probe_side(fs, where)))(path)
-    readiness = None
-    if with_tally and side.unknown is None and side.status is not None:
-        side = tallied(fs, path, side)
-        readiness = side_readiness(fs, path, side.status)
-    return side.replaced(is_normally_up=side_is_normally_up(fs, path), readiness=readiness,
-                         now_ns=now * 1_000_000_000)
-
-
-def tallied(fs, path, side):
-    """``side`` (probe_side's) with our runtime's tally when it is the account of the status
-    read (``side_tally`` reads the status again when they differ)."""
-    if side.status is None or side.unknown is not None:
-        return side
-    status, tally = side_tally(fs, path, side.status)
-    return side.replaced(status=status, tally=tally)
-
-
-def side_tally(fs, path, status):
-    """``(status, tally)``: the side's Tally when it is our runtime's account of what
-    ``status`` shows (its pid is status's), else None — no file (C runit), or one another
-    runsv left. The tally is written before the status, so a status read again after a
-    tally that does not match it catches up with it."""
-    try:
-        supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
-    except (OSError, UnsafePathError):
-        return status, None
-    for _ in range(3):
-        tally = read_tally_at(supervise)
-        if tally is None:
-            return status, None
-        if tally.pid == status.pid:
-            return status, tally
-        try:
-            status = read_status_at(supervise)
-        except ProbeError:
-            return status, None
-    return status, None
-
-
-def side_readiness(fs, path, status):
-    """What the process ``status`` shows said of its readiness (supervise/readiness, written
-    by our runsv or by notify-relay under the C one), or None: no record, or one about
-    another process (an earlier run, or this one before the record caught up)."""
-    if not status.pid or status.state.name != "RUN":
-        return None
-    try:
-        supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
-    except (OSError, UnsafePathError):
-        return None
-    found = read_readiness_at(supervise)
-    if found is None or found.pid != status.pid or found.state == "down":
-        return None
-    return found
-
-
-def side_is_normally_up(fs, path):
-    """runsv's rule (``protocol.probe.is_normally_up``: ``stat``, so a ``down`` link counts by
-    what it points at and a dangling one does not), with the side's directory reached through
-    ``fs``; a side that cannot be reached has nothing marking it down."""
-    try:
-        return is_normally_up(".", dir_fd=fs.dir_fd(path))
-    except (OSError, UnsafePathError):
-        return True
-
-
-def _why(exc):
-    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)

@@ -21,7 +21,7 @@ The text is pure (``owed_text``, ``owed_from_text``); ``OwedLedger`` writes it t
 for the Job, and observe.py reads it back.
 """
 
-from ..protocol.tuples import named_tuple
+from ..protocol.tuples import FieldTuple
 from ..protocol.without_os import join
 
 OWED_NAME = ".pending-restarts"
@@ -30,7 +30,7 @@ OWED_NAME = ".pending-restarts"
 ACTIONS = ("restart", "hup")
 
 
-class Owed(named_tuple("Owed", "action target label reason")):
+class Owed(FieldTuple, fields="action target label reason"):
     """One owed command: ``action`` (restart or hup), ``target`` (the side's directory, a final
     path), ``label`` (as messages name it) and ``reason``."""
 

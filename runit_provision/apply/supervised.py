@@ -21,15 +21,15 @@ every scan). ``undeclared(service_dirs, links, fs)`` lists them by that rule, th
 import stat
 
 from ..errors import LimitError, UnsafePathError
-from ..protocol.tuples import named_tuple
+from ..protocol.tuples import FieldTuple
 from ..protocol.without_os import dirname
 from .fsroot import MAX_ENTRIES
 
 LEFT_ALONE = "apply leaves it alone"
 
 
-class Undeclared(named_tuple("Undeclared", "login name path side why owner",
-                             defaults=(None,))):
+class Undeclared(FieldTuple, fields="login name path side why owner",
+                 defaults=(None,)):
     """An entry of a service directory the data does not declare. ``login``: whose tree
     (None: the system's); ``path``: the entry; ``side``: the directory its state is read from
     (the entry, or where a user's link leads), None when it is not read — ``why`` says why
@@ -49,7 +49,7 @@ class Undeclared(named_tuple("Undeclared", "login name path side why owner",
         return self.side is None and self.why is not None and self.why.startswith(NOWHERE)
 
 
-class Unread(named_tuple("Unread", "login path why")):
+class Unread(FieldTuple, fields="login path why"):
     """A service directory that could not be listed: ``login`` (None: the system's), its
     ``path``, ``why``."""
 

@@ -193,9 +193,10 @@ def _once(paths):
 
 def sources_of(config, units, root=None):
     """A Source for each of ``units`` (with a log) of ``config`` (logs/declared.py), its
-    directory opened as a reader of a user's tree must (``_safe_opener``)."""
+    directory opened as a reader of a user's tree must (apply/fsroot.dir_opener)."""
+    from ..apply.fsroot import dir_opener
     from ..logs import declared
-    return declared.sources_of(config, units, _safe_opener(root))
+    return declared.sources_of(config, units, dir_opener(root))
 
 
 def _chosen(units, names, users):
@@ -220,23 +221,6 @@ def _chosen(units, names, users):
             raise _Usage("no user %r with a tree in the data" % login)
         wanted.update(mine)
     return [unit for unit in units if unit.label in wanted]
-
-
-def _safe_opener(root):
-    """Opens a log directory one component at a time (apply's FsRoot): a link is followed
-    only when root or the reader owns it — so root reading a user's logs never follows a link
-    the user planted out of their home."""
-    from ..apply.fsroot import FsRoot
-
-    fs = FsRoot(root or "/")
-
-    def opener(path):
-        from ..errors import UnsafePathError
-        try:
-            return posix.dup(fs.dir_fd(path))
-        except UnsafePathError as exc:
-            raise OSError(0, str(exc)) from exc
-    return opener
 
 
 # -- showing ------------------------------------------------------------------------------------

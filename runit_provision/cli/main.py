@@ -112,8 +112,8 @@ def main(argv=None):
             gc.enable()
         code = command_module(args.command).run(args)
         sys.stdout.flush()  # what is still buffered meets a closed pipe here, not at exit
-        if bundle is not None:
-            from ..codebundle import keep
+        if bundle is not None and bundle.has_missed():
+            from ..codebundle_writer import keep
 
             keep(bundle)  # the output is out: only the next start waits on this
         if is_program and args.command in EXIT_AT_ONCE:

@@ -141,12 +141,13 @@ def last_lines(config, units, count, root, raw=False):
     """{label: the last ``count`` lines of its log, formatted as ``logs`` shows them (time,
     text; escaped unless ``raw``: for JSON, which escapes them itself)}; a log that cannot
     be read says so in its place."""
+    from ..apply.fsroot import dir_opener  # not cli/logs.sources_of: all of cli/logs with it
+    from ..logs.declared import sources_of
     from ..logs.formats import Formatter
     from ..logs.view import ReadProblem, as_merged
-    from .logs import sources_of
     formatter = Formatter("short", labels=False, raw=raw)
     found = {}
-    for source in sources_of(config, units, root):
+    for source in sources_of(config, units, dir_opener(root)):
         try:
             text = b"".join(formatter.chunk(as_merged(source, batch))
                             for batch in source.tail(count))

@@ -3,7 +3,7 @@
 For each ServiceUnit of the data (model/units.py: system services, each
 ``runsvdir-<login>``, the users' services) both sides are read from their ``supervise/``
 files the way sv reads them (the ``supervise/ok`` probe, then ``supervise/status``;
-``apply/observe.read_side``), through ``FsRoot``, and the ``down`` files say whether a side
+``apply/sides.read_side``), through ``FsRoot``, and the ``down`` files say whether a side
 is normally up. Each row is judged once, by the one verdict (verdict.py: *wanted* as runsv
 sees it; a wanted service that is not running is what makes ``status`` exit 3, LSB's "not
 running"). A side whose state cannot be told (its status or ``ok`` made unreadable) is
@@ -16,7 +16,7 @@ every other entry of the service directories the data names, linked by hand or l
 unless a ``down`` file marks it normally down.
 """
 
-from ..apply.observe import NOT_SUPERVISED, probe_side, read_owed, read_side
+from ..apply.sides import NOT_SUPERVISED, probe_side, read_owed, read_side
 from ..apply.owed import owed_path
 from ..apply.supervised import LEFT_ALONE, is_still_owned, undeclared
 from ..errors import ApplyError, UnsafePathError

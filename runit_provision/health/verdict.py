@@ -27,7 +27,7 @@ says otherwise; one the data disables, not at all. verify judges against the dat
 """
 
 from ..protocol.tally import exit_text
-from ..protocol.tuples import named_tuple
+from ..protocol.tuples import FieldTuple
 
 UNKNOWN = "unknown"
 AS_WANTED = "as wanted"
@@ -39,7 +39,7 @@ LOGGER_IS = "its logger is %s"
 LOGGER_CRASH_LOOPING = LOGGER_IS % CRASH_LOOPING
 
 
-class Verdict(named_tuple("Verdict", "words is_stopped service_words")):
+class Verdict(FieldTuple, fields="words is_stopped service_words"):
     """``words``: what is wrong, in the module's order (none: as wanted); ``is_stopped``:
     wanted up and not running; ``service_words``: how many of ``words`` are of the service
     itself (the rest are its logger's)."""

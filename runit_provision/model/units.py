@@ -90,9 +90,23 @@ def label_of(login, name):
     return name if login is None else login + SEPARATOR + name
 
 
+# The units of the config listed last: ``status NAME`` lists them three times (the names it
+# is given, its rows, the logs under them), and making them was a fifth of its run. A Config
+# is frozen (model/record.py), so the same object always gives the same units.
+_listed = (None, ())
+
+
 def declared_units(config):
     """Every declared service directory of ``config`` as a ServiceUnit, in apply order: the
-    system services, each ``runsvdir-<login>``, then each user's services."""
+    system services, each ``runsvdir-<login>``, then each user's services (a new list; the
+    units are shared with the other callers of the same config: nothing changes one)."""
+    global _listed
+    if _listed[0] is not config:
+        _listed = (config, tuple(_units_of(config)))
+    return list(_listed[1])
+
+
+def _units_of(config):
     units = [_unit(config.services[name], name, None, config.sv_dir, config.service_dir,
                    config.log_dir, None)
              for name in sorted(config.services)]

@@ -10,6 +10,11 @@ hashing, JSON as a list, ``_fields``, ``_field_defaults``, ``_make``, ``_replace
 ``_asdict``, the ``Name(field=value, …)`` repr, pickling and copying; a subclass adds
 ``__slots__ = ()`` and its methods as it would to a named tuple.
 
+A record with methods of its own is one class, ``class Owed(FieldTuple, fields="action
+target")``, rather than a subclass of ``named_tuple(…)``'s: making a class costs ~0.1 M
+instructions, and the daily views' start makes every record class they import
+(docs/design.md). The methods every record shares are ``FieldTuple``'s, made once.
+
 >>> Point = named_tuple("Point", "x y", defaults=(0,))
 >>> Point(1), Point(1, 2) == (1, 2), Point(y=3, x=1)._replace(x=4)
 (Point(x=1, y=0), True, Point(x=4, y=3))
@@ -29,18 +34,32 @@ from _operator import itemgetter  # operator's C half: operator.py itself is a c
 _MISSING = object()
 
 
-def named_tuple(name, fields, defaults=()):
-    """A tuple class called ``name`` with ``fields`` (names separated by spaces), the last
-    ``len(defaults)`` of them defaulting to ``defaults``."""
-    fields = tuple(fields.split())
-    count = len(fields)
-    given = dict(zip(fields[count - len(defaults):], defaults))
+class FieldTuple(tuple):
+    """The base of the records: a subclass names its ``fields`` (names separated by spaces)
+    and the ``defaults`` of the last ones in its class line; its own subclasses inherit them.
+    """
+
+    __slots__ = ()
+    _fields = ()
+    _field_defaults = {}
+
+    def __init_subclass__(cls, fields=None, defaults=(), **kwargs):
+        super().__init_subclass__(**kwargs)
+        if fields is None:
+            return  # a subclass of a record: its fields are its base's
+        names = tuple(fields.split())
+        cls._fields = cls.__match_args__ = names
+        cls._field_defaults = dict(zip(names[len(names) - len(defaults):], defaults))
+        for index, name in enumerate(names):
+            setattr(cls, name, property(itemgetter(index), doc="field %d" % index))
 
     def __new__(cls, *values, **named):
-        if not named and len(values) == count:
+        fields = cls._fields
+        if not named and len(values) == len(fields):
             return tuple.__new__(cls, values)  # the usual call: every field, in order
-        if len(values) > count:
-            raise TypeError("%s takes %d fields, got %d" % (name, count, len(values)))
+        name, given = cls.__name__, cls._field_defaults
+        if len(values) > len(fields):
+            raise TypeError("%s takes %d fields, got %d" % (name, len(fields), len(values)))
         filled = dict(zip(fields, values))
         for field, value in named.items():
             if field not in given and field not in fields:
@@ -54,31 +73,32 @@ def named_tuple(name, fields, defaults=()):
                 field for field, value in zip(fields, found) if value is _MISSING)))
         return tuple.__new__(cls, found)
 
+    @classmethod
     def _make(cls, iterable):
         values = tuple(iterable)
-        if len(values) != count:
-            raise TypeError("%s takes %d fields, got %d" % (name, count, len(values)))
+        if len(values) != len(cls._fields):
+            raise TypeError("%s takes %d fields, got %d" % (
+                cls.__name__, len(cls._fields), len(values)))
         return tuple.__new__(cls, values)
 
     def _replace(self, **changes):
-        return type(self)(**dict(zip(fields, self), **changes))
+        return type(self)(**dict(zip(self._fields, self), **changes))
 
     def _asdict(self):
-        return dict(zip(fields, self))
+        return dict(zip(self._fields, self))
 
     def __repr__(self):
         return "%s(%s)" % (type(self).__name__, ", ".join(
-            "%s=%r" % pair for pair in zip(fields, self)))
+            "%s=%r" % pair for pair in zip(self._fields, self)))
 
     def __getnewargs__(self):
         return tuple(self)
 
-    namespace = {"__slots__": (), "_fields": fields, "_field_defaults": given,
-                 "__new__": __new__, "_make": classmethod(_make), "_replace": _replace,
-                 "_asdict": _asdict, "__repr__": __repr__, "__getnewargs__": __getnewargs__,
-                 "__match_args__": fields,
-                 # the caller's module, as namedtuple gives it: pickle finds the class there
-                 "__module__": sys._getframe(1).f_globals.get("__name__", __name__)}
-    for index, field in enumerate(fields):
-        namespace[field] = property(itemgetter(index), doc="field %d" % index)
-    return type(name, (tuple,), namespace)
+
+def named_tuple(name, fields, defaults=()):
+    """A tuple class called ``name`` with ``fields`` (names separated by spaces), the last
+    ``len(defaults)`` of them defaulting to ``defaults`` (a FieldTuple)."""
+    # the caller's module, as namedtuple gives it: pickle finds the class there
+    module = sys._getframe(1).f_globals.get("__name__", __name__)
+    return type(name, (FieldTuple,), {"__slots__": (), "__module__": module},
+                fields=fields, defaults=defaults)

@@ -1,0 +1,52 @@
+"""The part of the project's exception tree (``errors.py``) that only the verbs which read the
+data, render, write or check raise: never the daily views (``status``, ``logs``) nor ``sv``,
+which import ``errors.py`` alone — a class made at import is ~0.1 M instructions of their
+start. Import them from ``errors`` as the rest: it hands these out from here on first use.
+"""
+
+from .errors import ApplyError, ProvisionError
+
+
+class DataError(ProvisionError):
+    """Bad hiera data: the message names file, line, column and key path."""
+
+
+class RenderError(ProvisionError):
+    """A template could not be rendered from a valid model."""
+
+
+class LockError(ApplyError):
+    """Another apply held the lock for longer than ``--lock-timeout``."""
+
+
+class CommandError(ApplyError):
+    """A command the applier ran (``sv``, an init tool) failed; the message carries its
+    output. ``argv`` and ``returncode`` say which and how."""
+
+    def __init__(self, message, argv=(), returncode=None):
+        super().__init__(message)
+        self.argv = list(argv)
+        self.returncode = returncode
+
+
+class WaitTimeout(ApplyError):
+    """runsv did not take up a linked service directory in time; the message names the
+    likely cause."""
+
+
+class InstallError(ProvisionError):
+    """The runtime cannot be installed or linked into init as asked: no init system found,
+    ``runtime: system`` with no runit on the host, a package file of an unknown kind, …"""
+
+
+class VerifyError(ProvisionError):
+    """A host could not be read for the checks: the probe failed, or its answer (or an
+    ``sv status`` line) is not what the checks' parsers accept (``checks/``)."""
+
+
+# Named as errors' own (tracebacks, reprs, pickling find them there through its __getattr__):
+# the tree is one, whichever of its two modules makes a class.
+for _class in (DataError, RenderError, LockError, CommandError, WaitTimeout, InstallError,
+               VerifyError):
+    _class.__module__ = "runit_provision.errors"
+del _class
