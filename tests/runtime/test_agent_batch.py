@@ -7,6 +7,7 @@ import errno
 import os
 import socket
 import subprocess
+import threading
 
 from runit_provision.runtime.supervision import agent
 from runit_provision.runtime.supervision import agentwire as wire
@@ -164,3 +165,48 @@ def test_a_batch_answer_that_does_not_account_for_each_request_kills_the_agent(t
         finally:
             link.close()
     os.close(base)
+
+
+def test_requests_that_fill_the_socket_still_get_their_answers():
+    """Root queues what its socket has no room for, and goes on reading answers meanwhile: an
+    agent sends each answer blocking and reads no more requests until it is sent, so a root
+    that stopped reading while it waited to write left both sockets full — a user's tree with a
+    few hundred requests in one turn (bench/agent_batch.py's first version) stopped for good."""
+    loop = EventLoop(handle_error=lambda exc: errors.append(exc))
+    errors, answers = [], []
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    sleep = subprocess.Popen(["sleep", "60"])
+
+    def agent_like():  # blocking, one request then its answer, as the agent's loop does
+        while True:
+            request = theirs.recv(65536)
+            if not request:
+                return
+            theirs.sendall(wire.encode(b"=", b"x" * 200))
+
+    peer = threading.Thread(target=agent_like, daemon=True)
+    peer.start()
+    link = AgentLink(loop, ours, sleep.pid, lambda *_: None, lambda: None, "test agent")
+    count = 5000
+    try:
+        for _ in range(count):  # one loop turn: far more than either socket holds
+            link.request([b"remove", b"supervise/" + b"y" * 200], (), answers.append)
+
+        def check():
+            if len(answers) == count:
+                loop.stop()
+            else:
+                loop.call_later(0.05, check)
+        loop.call_later(0, check)
+        loop.call_later(30, loop.stop)  # the deadline: a stalled link answers nothing more
+        loop.run()
+        assert len(answers) == count, "%d of %d answered" % (len(answers), count)
+        assert all(type(answer) is Answer and answer.ok for answer in answers)
+        assert errors == [] and link.is_open
+    finally:
+        link.close()
+        theirs.close()
+        peer.join(10)
+        sleep.kill()
+        sleep.wait()
+        loop.close()

@@ -98,7 +98,9 @@ class AgentLink:
         if not self._writer:
             self._writer = True
             self.loop.remove_reader(self.channel.fileno())
-            self.loop.add_writer(self.channel.fileno(), self._flush)
+            # answers are still read while requests wait: the agent sends them blocking, and
+            # one blocked so reads none of ours — both sockets full, each side waiting
+            self.loop.add_writer(self.channel.fileno(), self._ready, reading=True)
 
     def request_batch(self, entries):
         """Send ``entries`` — ``(fields, fds, done)`` each, requests that need no answer of
@@ -123,6 +125,12 @@ class AgentLink:
             self.loop.call_later(0, self.close)
             return True  # its answer will be AgentGone, from close()
         return True
+
+    def _ready(self):
+        """Answers to read, or room in the socket, while requests wait to go out."""
+        self._receive()
+        if self.channel is not None and self._writer:
+            self._flush()
 
     def _flush(self):
         """Room in the socket: what waited goes out, then answers are read again."""

@@ -69,10 +69,13 @@ class EventLoop:
         self._epoll.register(fd, _READ | (select.EPOLLET if edge else 0))
         self._handlers[fd] = callback
 
-    def add_writer(self, fd, callback):
+    def add_writer(self, fd, callback, reading=False):
         """``callback()`` whenever ``fd`` can be written, until ``remove_writer``: for a
-        sender that found its socket full. An fd is a reader or a writer, not both."""
-        self._epoll.register(fd, _WRITE)
+        sender that found its socket full. One callback an fd: a reader's ``add_reader`` is
+        replaced; ``reading``: it is called when ``fd`` is readable too — a sender that must
+        go on reading its peer's answers meanwhile (a peer blocked sending them reads no more
+        of what waits to go out)."""
+        self._epoll.register(fd, _WRITE | (_READ if reading else 0))
         self._handlers[fd] = callback
 
     def remove_reader(self, fd):
