@@ -2,7 +2,8 @@
 the user's tree is supervised through.
 
 ``AgentLink`` is one agent's channel: requests go out in order (a request that finds the socket
-full waits in a queue — root never blocks on a user's process), each answer goes to its
+full waits in a queue — root never blocks on a user's process — while answers are still read,
+as the agent sends them blocking and would otherwise stop reading ours), each answer goes to its
 request's callback, events (a child's end, a signal, a change of the tree's directory) to the
 link's owner. An agent that sends anything the protocol does not allow (agentwire.py) is killed.
 
