@@ -6,6 +6,8 @@ saying each that failed (agent.py)."""
 import errno
 import os
 
+import pytest
+
 from runit_provision.protocol.status import State, Status
 from runit_provision.protocol.tally import Tally, tally_from_bytes
 from runit_provision.runtime.supervision import agent
@@ -25,7 +27,10 @@ class RecordingIO:
         LOCAL.write_files(base_fd, files, prefix, warn)
 
 
-def test_a_state_write_is_one_piece_of_work_in_runsvs_order(tmp_path):
+@pytest.fixture
+def running(tmp_path):
+    """``(files, io, tally)``: a side's SuperviseFiles over a RecordingIO, whose run 4242
+    was written once."""
     (tmp_path / "supervise").mkdir()
     base = os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)
     io = RecordingIO()
@@ -34,9 +39,14 @@ def test_a_state_write_is_one_piece_of_work_in_runsvs_order(tmp_path):
         tally = Tally()
         tally.started(4242)
         files.write(Status(1, 500, 4242, False, "u", False, State.RUN), "run", tally)
-        files.write(Status(2, 500, 4242, True, "u", False, State.RUN), "run", tally)
+        yield files, io, tally
     finally:
         os.close(base)
+
+
+def test_a_state_write_is_one_piece_of_work_in_runsvs_order(tmp_path, running):
+    files, io, tally = running
+    files.write(Status(2, 500, 4242, True, "u", False, State.RUN), "run", tally)
     assert io.calls == [
         [(False, "supervise/pid"), (True, "supervise/tally"), (True, "supervise/process"),
          (False, "supervise/stat"), (False, "supervise/status")],
@@ -45,33 +55,24 @@ def test_a_state_write_is_one_piece_of_work_in_runsvs_order(tmp_path):
     assert (tmp_path / "supervise" / "stat").read_text() == "run, paused\n"
 
 
-
-def test_a_death_restarted_at_once_goes_out_with_the_restarts_starting_record(tmp_path):
+def test_a_death_restarted_at_once_goes_out_with_the_restarts_starting_record(tmp_path, running):
     """The tally of a death whose "down" is not written (a restart follows at once) is one
     piece of work with the restart's ``starting`` record, before it — one request to a user's
     agent, not two — and the restart's own write does not write it again."""
-    (tmp_path / "supervise").mkdir()
-    base = os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)
-    io = RecordingIO()
-    try:
-        files = SuperviseFiles(base, "", lambda *said: None, io=io)
-        tally = Tally()
-        tally.started(4242)
-        files.write(Status(1, 500, 4242, False, "u", False, State.RUN), "run", tally)
-        tally.pid = 0
-        tally.died(0, 2_000_000_000, 1_000_000_000)
-        files.write_tally(tally)
-        assert len(io.calls) == 1  # nothing yet: it waits for the restart's record
-        files.write_starting("run")
-        on_disk = (tmp_path / "supervise" / "tally").read_bytes()
-        tally.started(4243)
-        files.write(Status(3, 500, 4243, False, "u", False, State.RUN), "run", tally)
-    finally:
-        os.close(base)
+    files, io, tally = running
+    tally.pid = 0
+    tally.died(0, 2_000_000_000, 1_000_000_000)
+    files.write_tally(tally)
+    assert len(io.calls) == 1  # nothing yet: it waits for the restart's record
+    files.write_starting("run")
+    on_disk = (tmp_path / "supervise" / "tally").read_bytes()
+    tally.started(4243)
+    files.write(Status(3, 500, 4243, False, "u", False, State.RUN), "run", tally)
     assert io.calls[1] == [(True, "supervise/tally"), (True, "supervise/process")]
     assert tally_from_bytes(on_disk).deaths == 1 and tally_from_bytes(on_disk).pid == 0
     assert io.calls[2][:3] == [(False, "supervise/pid"), (True, "supervise/tally"),
                                (True, "supervise/process")]  # the new start counted
+
 
 def test_the_agent_writes_each_file_in_order_and_says_each_failure(tmp_path):
     (tmp_path / "supervise").mkdir()
