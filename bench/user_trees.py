@@ -3,7 +3,7 @@
 runit, s6 and ours, side by side in one run (issue 29; SPEC §6 "per-user trees").
 
 The host is the security tier's sandbox (``tests/security/sandbox.py``): a private mount
-namespace with U scratch users (uids 61001 on), one root service and, for each user, S services
+namespace with U scratch users (uids 62001 on), one root service and, for each user, S services
 ``sleep 100000``, each logged into ``~/logs/NAME``, plus the user's own tree, logged as the user
 into ``~/logs/runsvdir``:
 

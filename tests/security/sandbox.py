@@ -73,8 +73,9 @@ def closed_ancestors(paths):
 
 
 def scratch_users(count):
-    """``count`` scratch accounts for a bench: login -> uid, from uid 61001 on."""
-    return {"rpuser%d" % index: 61001 + index for index in range(count)}
+    """``count`` scratch accounts for a bench: login -> uid, from uid 62001 on — apart from the
+    tests' ``USERS``, so that a uid in a diagnostic names one account."""
+    return {"rpuser%d" % index: 62001 + index for index in range(count)}
 
 
 class Namespace:
