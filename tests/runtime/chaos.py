@@ -422,7 +422,7 @@ class Soak:
     def account(self):
         """The figures (a dict) — see the module."""
         lines = losses = repeats = lost_unsupervised = 0
-        lost_in = {}
+        lost_in, repeated_in = {}, {}
         lost_how = []  # for a loss while no supervisor ran: the kills that led up to it
         for name in service_names():
             seen = collections.defaultdict(list)
@@ -436,6 +436,8 @@ class Soak:
                 lines += len(numbers)
                 unique = set(numbers)
                 repeats += len(numbers) - len(unique)
+                if len(numbers) > len(unique):
+                    repeated_in[name] = repeated_in.get(name, 0) + len(numbers) - len(unique)
                 last = max(max(unique, default=-1), self.written(name).get(instance, -1))
                 missing = last + 1 - len(unique)
                 if missing and instance in self.unsupervised_kills:
@@ -454,6 +456,7 @@ class Soak:
             "sv_commands": sum(self.commands.values()),
             "applies": {str(k): v for k, v in self.applies.items()},
             "lines": lines, "lost": losses, "lost_in": lost_in, "repeated": repeats,
+            "repeated_in": repeated_in,
             "lost_unsupervised": lost_unsupervised,
             "kills_unsupervised": len(self.unsupervised_kills),
             "lost_unsupervised_how": lost_how,
