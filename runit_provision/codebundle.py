@@ -51,7 +51,10 @@ FORMAT = b"runit-provision code bundle 1\n"
 RACY_NS = 2_000_000_000  # as cli/cached_config.py's: FAT's mtime is 2 s coarse
 MAX_BYTES = 16 << 20
 _FIRST_READ = 16 << 10  # the header and, usually, the whole index
-S_IFMT, S_IFREG, S_IFDIR = 0o170000, 0o100000, 0o040000  # stat's, without importing it
+# protocol/without_os.py's (stat's numbers): imported before the bundle serves anything, this
+# module would load ``protocol`` through the path finder to take them from there (a test
+# holds the two equal)
+S_IFMT, S_IFREG = 0o170000, 0o100000
 _WRITABLE_BY_OTHERS = 0o022
 
 

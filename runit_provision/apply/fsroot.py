@@ -36,10 +36,9 @@ No walk recurses: a tree is removed by an iterative walk down, by descriptor.
 import errno
 import itertools
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
-import stat
 
 from ..errors import ApplyError, LimitError, UnsafePathError
-from ..protocol.without_os import abspath
+from ..protocol.without_os import S_ISGID, abspath, is_directory, is_link, is_regular
 
 DIR_FLAGS = posix.O_RDONLY | posix.O_DIRECTORY | posix.O_NOFOLLOW | posix.O_CLOEXEC
 READ_FLAGS = posix.O_RDONLY | posix.O_NOFOLLOW | posix.O_NONBLOCK | posix.O_CLOEXEC
@@ -151,7 +150,7 @@ class FsRoot:
                 raise type(exc)(exc.errno, exc.strerror, self.host_path(wanted)) from None
         here = "/" + "/".join(real + (name,))
         info = posix.stat(name, dir_fd=fd, follow_symlinks=False)
-        if not stat.S_ISLNK(info.st_mode):
+        if not is_link(info.st_mode):
             raise NotADirectoryError(errno.ENOTDIR, posix.strerror(errno.ENOTDIR),
                                      self.host_path(here))
         self.check_link_owner(here, info)
@@ -224,7 +223,7 @@ class FsRoot:
             return None, posix.stat(name, dir_fd=self.dir_fd(parent), follow_symlinks=False)
         try:
             info = posix.fstat(fd)
-            if not stat.S_ISREG(info.st_mode) or info.st_size > READ_LIMIT:
+            if not is_regular(info.st_mode) or info.st_size > READ_LIMIT:
                 return None, info
             return _read_all(fd, info.st_size), info
         finally:
@@ -258,7 +257,7 @@ class FsRoot:
                 info = self.lstat(candidate)
             except NotADirectoryError:  # below a file: no such entry
                 info = None
-            if info is None or not stat.S_ISLNK(info.st_mode):
+            if info is None or not is_link(info.st_mode):
                 done = candidate
                 continue
             self.check_link_owner(candidate, info)
@@ -313,7 +312,7 @@ class FsRoot:
                 info = posix.stat(name, dir_fd=fd, follow_symlinks=False)
             except FileNotFoundError:
                 continue
-            item = _read_regular(name, fd) if name in read and stat.S_ISREG(info.st_mode) \
+            item = _read_regular(name, fd) if name in read and is_regular(info.st_mode) \
                 else None
             found[name] = (info, None) if item is None else item
         return found
@@ -336,7 +335,7 @@ class FsRoot:
             posix.mkdir(name, mode & 0o777, dir_fd=parent_fd)
         except FileExistsError:
             info = posix.stat(name, dir_fd=parent_fd, follow_symlinks=False)
-            if stat.S_ISLNK(info.st_mode):  # planted since the plan looked
+            if is_link(info.st_mode):  # planted since the plan looked
                 self.check_link_owner(path, info)
             raise
         if self._needs_owner(new_owner, uid, gid) or self._needs_mode(mode):
@@ -415,7 +414,7 @@ class FsRoot:
         self._note_device(parent, parent_fd)
         info = posix.stat(name, dir_fd=parent_fd, follow_symlinks=False)
         self._forget(path)  # a directory, or a link a cached walk went through
-        if stat.S_ISDIR(info.st_mode):
+        if is_directory(info.st_mode):
             posix.rmdir(name, dir_fd=parent_fd)
         else:
             posix.unlink(name, dir_fd=parent_fd)
@@ -450,7 +449,7 @@ class FsRoot:
         if info.st_dev not in self._devices:
             self._devices[info.st_dev] = posix.dup(fd)
         found = self._noted[directory] = (
-            self._euid, info.st_gid if info.st_mode & stat.S_ISGID else self._egid)
+            self._euid, info.st_gid if info.st_mode & S_ISGID else self._egid)
         return found
 
     @staticmethod
@@ -506,7 +505,7 @@ def _read_regular(name, dir_fd):
         return None
     try:
         info = posix.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
+        if not is_regular(info.st_mode):
             return None
         if info.st_nlink != 1 or info.st_size > READ_LIMIT:
             return info, None
@@ -540,7 +539,7 @@ def _remove_below(parent_fd, name, shown, max_entries):
         info = posix.stat(name, dir_fd=parent_fd, follow_symlinks=False)
     except FileNotFoundError:
         return
-    if not stat.S_ISDIR(info.st_mode):
+    if not is_directory(info.st_mode):
         posix.unlink(name, dir_fd=parent_fd)
         return
     stack = [_Emptied(parent_fd, name)]

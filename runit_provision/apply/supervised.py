@@ -18,11 +18,9 @@ every scan). ``undeclared(service_dirs, links, fs)`` lists them by that rule, th
   another user's service can never make root show it in that user's tree.
 """
 
-import stat
-
 from ..errors import LimitError, UnsafePathError
 from ..protocol.tuples import FieldTuple
-from ..protocol.without_os import dirname
+from ..protocol.without_os import dirname, is_directory, is_link
 from .fsroot import MAX_ENTRIES
 
 LEFT_ALONE = "apply leaves it alone"
@@ -100,9 +98,9 @@ def _entry(fs, login, name, path, info):
     """The Undeclared of the entry at ``path`` (its lstat ``info``), or None when runsvdir
     runs nothing there (not a directory, a link to something else)."""
     mode = info.st_mode
-    if stat.S_ISDIR(mode):
+    if is_directory(mode):
         return Undeclared(login, name, path, path, None)
-    if not stat.S_ISLNK(mode):
+    if not is_link(mode):
         return None
     try:
         side = path

@@ -38,10 +38,10 @@ is built as without a cache. An entry is written to a new file and renamed over 
 
 import marshal
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
-import stat
 import time
 
-from ..protocol.without_os import abspath, dirname, environ as current_environ, join
+from ..protocol.without_os import (S_ISVTX, abspath, dirname, environ as current_environ,
+                                   is_directory, is_regular, join)
 
 CACHE_DIR = "/var/cache/runit-provision"
 CACHE_VARIABLE = "RUNIT_PROVISION_CACHE"
@@ -107,7 +107,7 @@ def _is_roots_alone(path, walk=False):
         info = posix.lstat(path)
     except OSError:
         return False
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+    if not is_directory(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
         return False
     while walk and path != "/":
         path = dirname(path)
@@ -115,8 +115,8 @@ def _is_roots_alone(path, walk=False):
             info = posix.lstat(path)
         except OSError:
             return False
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or (
-                info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX):
+        if not is_directory(info.st_mode) or info.st_uid != 0 or (
+                info.st_mode & 0o022 and not info.st_mode & S_ISVTX):
             return False
     return True
 
@@ -167,7 +167,7 @@ def _read_trusted(place, name):
         return None
     try:
         info = posix.fstat(fd)
-        if (not stat.S_ISREG(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022
+        if (not is_regular(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022
                 or info.st_nlink != 1 or info.st_size > MAX_BYTES):
             return None
         return posix.read(fd, info.st_size + 1)

@@ -15,9 +15,9 @@ Every open is of a file in a directory someone else may own: non-blocking (a FIF
 import errno
 import io
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
-import stat
 
 from ..protocol.layout import CURRENT
+from ..protocol.without_os import is_regular
 from .stamps import label_key
 
 _OPEN = posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW | posix.O_CLOEXEC
@@ -80,7 +80,7 @@ def open_log(dir_fd, name):
     a file that is gone, a link, or no regular file."""
     fd = posix.open(name, _OPEN, dir_fd=dir_fd)
     try:
-        if not stat.S_ISREG(posix.fstat(fd).st_mode):
+        if not is_regular(posix.fstat(fd).st_mode):
             raise OSError(errno.EINVAL, "not a regular file", name)
         head = posix.pread(fd, 6, 0)
     except BaseException:

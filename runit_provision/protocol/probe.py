@@ -31,11 +31,10 @@ import posix
 from ..errors import ProbeError, ProtocolError
 from .layout import CONTROL_FIFO, DOWN, OK, OK_FIFO, STATUS, STATUS_FILE
 from .status import STATUS_SIZE, status_from_bytes
+from .without_os import S_IFIFO, S_IFMT
 
 NOT_RUNNING = "runsv not running"
 # O_PATH needs search permission only, like runit's chdir(); O_RDONLY where there is none.
-# stat's S_ISDIR and S_ISFIFO tests, without importing stat
-_S_IFMT, _S_IFIFO = 0o170000, 0o010000
 
 
 def _join(directory, relative):
@@ -81,7 +80,7 @@ def _is_up(ok_path, dir_fd, flags):
             return False
         raise _failed("unable to open supervise/ok", OK_FIFO, "open", exc) from exc
     try:
-        if flags and posix.fstat(fd).st_mode & _S_IFMT != _S_IFIFO:
+        if flags and posix.fstat(fd).st_mode & S_IFMT != S_IFIFO:
             # a file planted as ok opens for writing too: only runsv's FIFO says it is there
             raise ProbeError("unable to open supervise/ok: not a FIFO", OK_FIFO, "open")
     finally:
