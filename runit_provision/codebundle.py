@@ -130,7 +130,12 @@ class Bundle:
         return data
 
     def create_module(self, spec):
-        return None
+        """The module, its ``__file__`` and ``__cached__`` already set: importlib's
+        ``_init_module_attrs`` sets them only when missing, and a missing one costs it a
+        formatted AttributeError (~0.4 M instructions of status NAME's 35 modules)."""
+        module = _MODULE(spec.name)
+        module.__file__, module.__cached__ = spec.origin, spec.cached
+        return module
 
     def exec_module(self, module):
         spec = module.__spec__
@@ -238,6 +243,7 @@ def valid_entries(entries, codes_size):
 
 
 _CODE = type(header.__code__)  # types.CodeType, without importing types
+_MODULE = type(sys)  # types.ModuleType
 
 
 def package_directory():
