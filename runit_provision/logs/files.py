@@ -13,7 +13,6 @@ Every open is of a file in a directory someone else may own: non-blocking (a FIF
 """
 
 import errno
-import io
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
 
 from ..protocol.layout import CURRENT
@@ -88,7 +87,10 @@ def open_log(dir_fd, name):
         raise
     for magic, module in _COMPRESSED:
         if head.startswith(magic):
-            return fd, _Decompressing(fd, module, name)
+            # a class made only for a processor's output (a view's start makes none)
+            from .decompressing import Decompressing
+
+            return fd, Decompressing(fd, module, name)
     return fd, PlainReader(fd)
 
 
@@ -102,26 +104,6 @@ class PlainReader:
 
     def read(self, size):
         return posix.read(self.fd, size)
-
-
-class _Decompressing:
-    """A compressed file read as its plain lines; its errors as DecodeError."""
-
-    seekable = False
-
-    def __init__(self, fd, module, name):
-        import importlib
-        self.name = name
-        self._file = importlib.import_module(module).open(io.open(posix.dup(fd), "rb"), "rb")
-
-    def read(self, size):
-        try:
-            return self._file.read(size)
-        except (OSError, EOFError, ValueError) as exc:
-            raise DecodeError("%s: %s" % (self.name, exc or "truncated")) from exc
-
-    def close(self):
-        self._file.close()
 
 
 def blocks(reader, start=0, size=BLOCK, stop=None):

@@ -351,18 +351,6 @@ def _before_follower(dir_fd, files, stop_at):
     return kept
 
 
-class StartPoint:
-    """Where a follower goes on (follow.py): the rotated files up to ``label`` are before it;
-    the file it holds — ``fd``, ``inode`` (None: it holds none yet) — is read by the
-    historical view up to ``offset``."""
-
-    __slots__ = ("fd", "inode", "offset", "label", "held")
-
-    def __init__(self, fd, inode, offset, label):
-        self.fd, self.inode, self.offset, self.label = fd, inode, offset, label
-        self.held = LogFile(CURRENT, None)
-
-
 def _is_inode(dir_fd, name, inode):
     try:
         return inode is not None and posix.stat(name, dir_fd=dir_fd,
