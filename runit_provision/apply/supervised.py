@@ -8,7 +8,7 @@ skips dot-names and anything else (runsvdir.c; it warns about a link that leads 
 every scan). ``undeclared(service_dirs, links, fs)`` lists them by that rule, through
 ``FsRoot``:
 
-* a user's service directory is read up to ``fsroot.MAX_ENTRIES`` entries, as apply reads a
+* a user's service directory is read up to ``fsread.MAX_ENTRIES`` entries, as apply reads a
   user's directories; beyond that, or any error, it is one ``Unread`` — never a crash, never
   a look that grows with what a user planted;
 * the entry's own link is followed as runsvdir follows it, and nothing beyond what ``FsRoot``
@@ -21,7 +21,7 @@ every scan). ``undeclared(service_dirs, links, fs)`` lists them by that rule, th
 from ..errors import LimitError, UnsafePathError
 from ..protocol.tuples import FieldTuple
 from ..protocol.without_os import dirname, is_directory, is_link
-from .fsroot import MAX_ENTRIES
+from .fsread import MAX_ENTRIES
 
 LEFT_ALONE = "apply leaves it alone"
 

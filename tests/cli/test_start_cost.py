@@ -45,7 +45,7 @@ STATUS_HEAVY = ("argparse", "enum", "yaml", "runit_provision.hiera", "runit_prov
                 "dataclasses", "struct", "importlib", "json", "runit_provision.cli.inputs",
                 "runit_provision.cli.helptext", "runit_provision.errors_of_verbs") + NO_OS
 # what status reads without (the applier's observation; logs' verb: its sources come from
-# logs/declared and apply/fsroot.dir_opener), each ~0.1-0.6 M instructions of its start
+# logs/declared and apply/fsread.dir_opener), each ~0.1-0.6 M instructions of its start
 STATUS_ONLY_HEAVY = ("runit_provision.apply.observe", "runit_provision.cli.logs")
 
 
@@ -111,7 +111,7 @@ def test_logs_of_a_name_with_its_data_kept_loads_nothing_heavy(tmp_path):
     code, out, modules = loaded_by(["logs", "-n", "3", "web"] + inputs, tmp_path, env)
     assert code == 0 and out.count("\n") == 3 and out.endswith("line 49\n"), out
     assert heavy(modules, HEAVY + STATUS_HEAVY) == ["runit_provision.apply",
-                                                    "runit_provision.apply.fsroot"]
+                                                    "runit_provision.apply.fsread"]
 
 
 def test_the_stamps_offset_is_tai64s():
