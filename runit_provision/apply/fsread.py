@@ -8,7 +8,6 @@ unmarshal and make what only the applier runs: the writes were half of ``fsroot.
 """
 
 import errno
-import itertools
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
 
 from ..errors import ApplyError, LimitError, UnsafePathError
@@ -235,7 +234,9 @@ class FsReader:
         with posix.scandir(fd) as scan:
             entries = scan
             if limit is not None:  # counted before any is looked at: nothing spent on a crowd
-                entries = list(itertools.islice(scan, limit + 1))
+                from itertools import islice  # here: status NAME lists no directory
+
+                entries = list(islice(scan, limit + 1))
                 if len(entries) > limit:
                     raise LimitError("%s holds more than %d entries: not read further (the "
                                      "most the applier reads of a directory of a user's)"

@@ -21,8 +21,10 @@ from runit_provision.protocol import tai64
 
 # os: with _collections_abc and posixpath (which imports it) about 0.9 ms, a sixth of the
 # bare start; collections with operator, keyword and reprlib 1.4 ms (docs/logs.md); stat
-# 0.09 ms (protocol/without_os.py has its numbers)
-NO_OS = ("os", "posixpath", "genericpath", "_collections_abc", "stat")
+# 0.09 ms (protocol/without_os.py has its numbers); itertools and _functools (0.37 and 0.15 M
+# instructions) only for a clock stepped back and a merge of several sources
+NO_OS = ("os", "posixpath", "genericpath", "_collections_abc") + (
+    "stat", "itertools", "_functools")  # and no more of the standard library's
 HEAVY = ("argparse", "re", "enum", "functools", "collections", "struct", "bisect", "operator",
          "importlib", "signal", "json", "yaml", "runit_provision.hiera",
          "runit_provision.schema", "runit_provision.cli.inputs",
