@@ -47,8 +47,10 @@ STATUS_HEAVY = ("argparse", "enum", "yaml", "runit_provision.hiera", "runit_prov
                 "dataclasses", "struct", "importlib", "json", "runit_provision.cli.inputs",
                 "runit_provision.cli.helptext", "runit_provision.errors_of_verbs") + NO_OS
 # what status reads without (the applier's observation; logs' verb: its sources come from
-# logs/declared and apply/fsread.dir_opener), each ~0.1-0.6 M instructions of its start
-STATUS_ONLY_HEAVY = ("runit_provision.apply.observe", "runit_provision.cli.logs")
+# logs/declared and apply/fsread.dir_opener; status NAME lists no service directory: no
+# apply/supervised), each ~0.1-0.6 M instructions of its start
+STATUS_ONLY_HEAVY = ("runit_provision.apply.observe", "runit_provision.cli.logs",
+                     "runit_provision.apply.supervised", "runit_provision.apply.fsroot")
 
 
 def loaded_by(argv, tmp_path, env=None):
