@@ -92,23 +92,28 @@ class Bundle:
         self.codes_at = codes_at
         self.served = set()
         self.before = set(sys.modules)
+        self.declined = False  # whether it let a module of the package go to another finder
 
     def find_spec(self, name, path=None, target=None):
         entry = self.entries.get(name)
         if entry is None:
+            self.declined = self.declined or name.partition(".")[0] == self.package
             return None
         source, is_package, mtime_ns, size = entry[:4]
         try:
             info = posix.stat(source)
             if info.st_mtime_ns != mtime_ns or info.st_size != size:
+                self.declined = True
                 return None  # changed since: the usual import reads it, the bundle is remade
             code = marshal.loads(self.code_bytes(entry))
         except OSError:
+            self.declined = True
             return None
         except (EOFError, ValueError, TypeError):
             code = None
         if type(code) is not _CODE:
             del self.entries[name]  # damaged: compiled again when the bundle is written
+            self.declined = True
             return None
         _imp._fix_co_filename(code, source)  # the package moved: tracebacks name it where it is
         spec = ModuleSpec(name, self, origin=source, loader_state=code,
@@ -144,8 +149,11 @@ class Bundle:
 
     def has_missed(self):
         """Whether the view imported a module of ours that the bundle did not serve: only
-        then is it written again (codebundle_writer.keep), and the writer imported."""
-        return not sys.dont_write_bytecode and bool(set(self.imported()) - self.served)
+        then is it written again (codebundle_writer.keep), and the writer imported. Only
+        looked for in ``sys.modules`` when the finder declined one (every import passes it
+        first): a view whose bundle served all skips the walk."""
+        return (self.declined and not sys.dont_write_bytecode
+                and bool(set(self.imported()) - self.served))
 
     def imported(self):
         """The modules of the package imported since the bundle was put in place, each with
