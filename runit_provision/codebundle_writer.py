@@ -9,7 +9,8 @@ import marshal
 import posix
 import sys
 
-from .codebundle import RACY_NS, S_IFDIR, S_IFMT, bundle_path, header
+from .codebundle import RACY_NS, bundle_path, header
+from .protocol.without_os import is_directory
 
 
 def encoded(modules):
@@ -113,7 +114,7 @@ def _may_write(directory, package_dir):
         info = posix.stat(directory)
     except OSError:
         return posix.access(package_dir, posix.W_OK)
-    return info.st_mode & S_IFMT == S_IFDIR and posix.access(directory, posix.W_OK)
+    return is_directory(info.st_mode) and posix.access(directory, posix.W_OK)
 
 
 def write(path, data):

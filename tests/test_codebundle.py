@@ -27,7 +27,8 @@ bundle = codebundle.serve("pkg", %(package)r)
 import pkg.a, pkg.sub.b
 %(more)s
 found = [pkg.a.f(), pkg.sub.b.g(), sorted(bundle.served), pkg.a.__file__,
-         pkg.a.f.__code__.co_filename, pkg.sub.__path__, pkg.a.__spec__.origin]
+         pkg.a.f.__code__.co_filename, pkg.sub.__path__, pkg.a.__spec__.origin,
+         pkg.a.__cached__]
 found.append(codebundle_writer.keep(bundle, time.time_ns() + 3 * 10**9))
 print(repr(found))
 """
@@ -55,7 +56,7 @@ def aged(path, seconds=10):
 
 def run(here, more=""):
     """What a fresh interpreter found: [f(), g(), served, a's __file__, f's co_filename,
-    sub's __path__, a's origin, whether the bundle was written]."""
+    sub's __path__, a's origin, a's __cached__, whether the bundle was written]."""
     env = {name: value for name, value in os.environ.items()
            if name != "PYTHONDONTWRITEBYTECODE"}
     result = subprocess.run(
@@ -75,11 +76,15 @@ def test_a_bundle_serves_the_modules_the_run_before_imported(tmp_path):
     package = make_package(tmp_path)
     first = run(tmp_path)
     assert first[:3] == [1, "b", []] and first[-1] is True
+    pyc = "a.%s.pyc" % sys.implementation.cache_tag
+    assert first[-2] == str(package / "__pycache__" / pyc)  # imported the usual way
     info = bundle_of(package).stat()
     assert info.st_mode & 0o777 == 0o644 and info.st_uid == os.geteuid()
     second = run(tmp_path)
     source = str(package / "a.py")
-    assert second == [1, "b", ALL, source, source, [str(package / "sub")], source, False]
+    # its code's cache is the bundle, as a .pyc module's is its .pyc
+    assert second == [1, "b", ALL, source, source, [str(package / "sub")], source,
+                      str(bundle_of(package)), False]
 
 
 def test_a_traceback_names_the_source_and_shows_its_line(tmp_path):

@@ -29,7 +29,7 @@ from ..errors import ApplyError
 from .activate import Activator
 from .converge import Converger
 from .observe import observe, probe_side
-from .owed import OwedLedger
+from .owed_ledger import OwedLedger
 from .plan import plan as make_plan, step_login
 from .planner.draft import unexpected
 from .runnable import fix_for, why_not_runnable

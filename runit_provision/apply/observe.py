@@ -15,10 +15,10 @@ someone else's file linked in — and is replaced whole.
 A user's part costs a bounded look, whatever the home holds: a directory of theirs where
 nothing is purged (the home, ``~/sv``, ``~/logs/NAME``) is never listed — the paths wanted
 there are looked up by name — and one that is listed (a service directory, ``env/``,
-``control/``, ``log/``) is read up to ``fsroot.MAX_ENTRIES`` entries — a user's service
-directory too, once, for what the data does not declare (supervised.py: left alone). A directory beyond that,
-or any error met reading one of a user's directories, is a problem at that directory
-(``Observation.problems``): that user's refusal, never the apply's.
+``control/``, ``log/``) is read up to ``fsread.MAX_ENTRIES`` entries — a user's service
+directory too, once, for what the data does not declare (supervised.py: left alone). A
+directory beyond that, or any error met reading one of a user's directories, is a problem at
+that directory (``Observation.problems``): that user's refusal, never the apply's.
 """
 
 import errno
@@ -27,7 +27,8 @@ import stat
 from ..errors import LimitError, UnsafePathError
 from ..protocol.layout import LOG_DIR, PACKAGE_NAME, acted_on
 from ..protocol.tuples import FieldTuple
-from .fsroot import MAX_ENTRIES, READ_LIMIT, is_temp_name
+from .fsread import MAX_ENTRIES, READ_LIMIT
+from .fsroot import is_temp_name
 # the readers of one side's live state and of the owed restarts live in sides.py (status
 # reads them without the rest of this module); imported from here too, as they were
 from .sides import (NEVER_SUPERVISED, NOT_SUPERVISED, probe_side, read_owed,  # noqa: F401

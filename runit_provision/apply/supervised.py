@@ -8,7 +8,7 @@ skips dot-names and anything else (runsvdir.c; it warns about a link that leads 
 every scan). ``undeclared(service_dirs, links, fs)`` lists them by that rule, through
 ``FsRoot``:
 
-* a user's service directory is read up to ``fsroot.MAX_ENTRIES`` entries, as apply reads a
+* a user's service directory is read up to ``fsread.MAX_ENTRIES`` entries, as apply reads a
   user's directories; beyond that, or any error, it is one ``Unread`` — never a crash, never
   a look that grows with what a user planted;
 * the entry's own link is followed as runsvdir follows it, and nothing beyond what ``FsRoot``
@@ -18,12 +18,10 @@ every scan). ``undeclared(service_dirs, links, fs)`` lists them by that rule, th
   another user's service can never make root show it in that user's tree.
 """
 
-import stat
-
 from ..errors import LimitError, UnsafePathError
 from ..protocol.tuples import FieldTuple
-from ..protocol.without_os import dirname
-from .fsroot import MAX_ENTRIES
+from ..protocol.without_os import dirname, is_directory, is_link
+from .fsread import MAX_ENTRIES
 
 LEFT_ALONE = "apply leaves it alone"
 
@@ -100,9 +98,9 @@ def _entry(fs, login, name, path, info):
     """The Undeclared of the entry at ``path`` (its lstat ``info``), or None when runsvdir
     runs nothing there (not a directory, a link to something else)."""
     mode = info.st_mode
-    if stat.S_ISDIR(mode):
+    if is_directory(mode):
         return Undeclared(login, name, path, path, None)
-    if not stat.S_ISLNK(mode):
+    if not is_link(mode):
         return None
     try:
         side = path

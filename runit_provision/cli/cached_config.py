@@ -33,15 +33,16 @@ Trust: the directory must be root's and writable by root alone (``0700`` when ma
 so must each directory above it (or be sticky, as ``/tmp``: then no one else can move it); an
 entry must be root's, a regular file with one link, writable by root alone, opened without
 following a link, at most ``MAX_BYTES``. Anything else is neither read nor written: the Config
-is built as without a cache. An entry is written to a new file and renamed over the old.
+is built as without a cache. An entry is written to a new file and renamed over the old
+(``cached_config_writer.py``).
 """
 
 import marshal
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
-import stat
 import time
 
-from ..protocol.without_os import abspath, dirname, environ as current_environ, join
+from ..protocol.without_os import (S_ISVTX, abspath, dirname, environ as current_environ,
+                                   is_directory, is_regular, join)
 
 CACHE_DIR = "/var/cache/runit-provision"
 CACHE_VARIABLE = "RUNIT_PROVISION_CACHE"
@@ -49,13 +50,15 @@ RACY_NS = 2_000_000_000  # FAT's mtime is 2 s coarse; ext3's and many others' 1 
 MAX_BYTES = 8 << 20
 MAX_ENTRIES = 32  # one per command line's inputs; the oldest go beyond this
 FORMAT = 2
-# the modules whose code makes a Config from the inputs (the cache's own included)
+# the modules whose code makes a Config from the inputs (the cache's own included: its writer
+# too, whose name this one's starts)
 MAKERS = ("runit_provision.hiera", "runit_provision.schema", "runit_provision.model",
           "runit_provision.accounts", "runit_provision.protocol", "runit_provision.source",
           "runit_provision.errors", "runit_provision.inputs", __name__, "yaml", "_yaml")
-# how a value is kept (_encoded): what holds a record is a tuple tagged with one of these and
-# the positions to walk, and only those are walked when it is read back — walking all of a
-# Config's ~900 fields was about 0.4 ms, a tenth of the daily views' budget
+# how a value is kept (cached_config_writer._encoded): what holds a record is a tuple tagged
+# with one of these and the positions to walk, and only those are walked when it is read
+# back — walking all of a Config's ~900 fields was about 0.4 ms, a tenth of the daily views'
+# budget
 _TUPLE, _RECORD, _READY, _LIST, _DICT = 0, 1, 2, 3, 4
 
 
@@ -74,9 +77,12 @@ def kept_config(args, environ=None):
     found = read(hiera=args.hiera, data=args.data, facts=args.facts, passwd=args.passwd,
                  group=args.group, root=args.root)
     if place is not None:
-        entry = _entry(key, args, found, started)
+        # here: a view whose Config is kept (every daily one but the first) never runs it
+        from .cached_config_writer import entry_of, keep
+
+        entry = entry_of(key, found, started)
         if entry is not None:
-            _keep(place, key, entry)
+            keep(place, key, entry)
     return found.config
 
 
@@ -107,7 +113,7 @@ def _is_roots_alone(path, walk=False):
         info = posix.lstat(path)
     except OSError:
         return False
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+    if not is_directory(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
         return False
     while walk and path != "/":
         path = dirname(path)
@@ -115,8 +121,8 @@ def _is_roots_alone(path, walk=False):
             info = posix.lstat(path)
         except OSError:
             return False
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or (
-                info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX):
+        if not is_directory(info.st_mode) or info.st_uid != 0 or (
+                info.st_mode & 0o022 and not info.st_mode & S_ISVTX):
             return False
     return True
 
@@ -167,7 +173,7 @@ def _read_trusted(place, name):
         return None
     try:
         info = posix.fstat(fd)
-        if (not stat.S_ISREG(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022
+        if (not is_regular(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022
                 or info.st_nlink != 1 or info.st_size > MAX_BYTES):
             return None
         return posix.read(fd, info.st_size + 1)
@@ -207,7 +213,8 @@ def _plain_accounts(accounts):
 
 def _decoded(value, fields):
     """The Config of a kept value; the records' fields must be as kept (else ValueError).
-    Only what ``_encoded`` tagged is walked: a record's plain fields are set in one pass."""
+    Only what ``cached_config_writer._encoded`` tagged is walked: a record's plain fields
+    are set in one pass."""
     from .. import model
     from ..model.record import Record, fill
 
@@ -251,141 +258,3 @@ def _ready_spec():
     from ..protocol.readiness import ReadySpec
 
     return ReadySpec
-
-
-# -- writing --------------------------------------------------------------------------------------
-class _Unkept(Exception):
-    """A Config that is not to be kept (a value the encoding does not know)."""
-
-
-def _entry(key, args, found, started):
-    """The entry to keep for ``found`` (inputs.Inputs), or None when it may not be
-    kept (see the module's docstring)."""
-    import sys
-
-    files, directories, host_facts = found.hiera.consulted()
-    if host_facts or directories is None:
-        return None
-    paths = [path for path in key[:3] if path is not None] + files + directories
-    for directory in directories:
-        try:
-            paths.extend(join(directory, name) for name in sorted(posix.listdir(directory)))
-        except OSError:
-            return None
-    root, passwd, group = key[3:]
-    paths.extend(path for path in (passwd, group) if path is not None)
-    if root is not None:
-        paths.extend(join(root, "etc", name) for name in ("passwd", "group"))
-    paths.extend(module.__file__ for name, module in sorted(sys.modules.items())
-                 if name.startswith(MAKERS) and getattr(module, "__file__", None))
-    seen = [(path, _stat(path)) for path in dict.fromkeys(paths)]
-    if any(info == () or (info is not None and max(info[3], info[4]) > started - RACY_NS)
-           for _, info in seen):
-        return None  # unreadable, or changed too recently to tell a later change
-    databases = found.databases
-    users = None
-    if found.logins and (databases.passwd.path is None or databases.group.path is None):
-        users = (tuple(found.logins), _plain_accounts(found.accounts))
-    fields = {}
-    try:
-        value = _encoded(found.config, fields)
-    except _Unkept:
-        return None
-    return (FORMAT, key, seen, users, fields, value)
-
-
-def _encoded(value, fields):
-    """``value`` (a model record) as plain values marshal keeps. What holds no record — str,
-    int, bool, float, bytes, None and lists, dicts and tuples of them — is kept as it is; a
-    model record as ``(_RECORD, class, marked, fields)``, a list, dict or tuple holding one
-    as ``(_LIST/_DICT/_TUPLE, marked, items)`` — ``marked``: the positions (keys) whose value
-    is itself tagged — a ReadySpec as ``(_READY, "ReadySpec", fields)``. ``fields`` gets each
-    class's fields. _Unkept for any other kind of value."""
-    from ..model.record import Record
-    from ..protocol.readiness import ReadySpec
-
-    model = _model()
-
-    def encoded(item):  # (kept, whether it is tagged)
-        kind = type(item)
-        if item is None or kind in (str, int, bool, float, bytes):
-            return item, False
-        if kind is list or kind is tuple:
-            kept = [encoded(part) for part in item]
-            marked = tuple(index for index, (_, tagged) in enumerate(kept) if tagged)
-            if not marked:
-                return item, False
-            values = [part for part, _ in kept]
-            return ((_LIST, marked, values) if kind is list
-                    else (_TUPLE, marked, tuple(values))), True
-        if kind is dict:
-            kept, marked = {}, []
-            for name, part in item.items():
-                name, tagged = encoded(name)
-                if tagged:
-                    raise _Unkept("a key holding a record")
-                kept[name], tagged = encoded(part)
-                if tagged:
-                    marked.append(name)
-            return ((_DICT, tuple(marked), kept), True) if marked else (item, False)
-        if kind is ReadySpec:
-            fields["ReadySpec"] = tuple(ReadySpec._fields)
-            if any(encoded(part)[1] for part in item):
-                raise _Unkept("a ReadySpec holding a record")
-            return (_READY, "ReadySpec", tuple(item)), True
-        if isinstance(item, Record) and getattr(model, kind.__name__, None) is kind:
-            fields[kind.__name__] = tuple(kind._fields)
-            kept = [encoded(getattr(item, name)) for name in kind._fields]
-            marked = tuple(index for index, (_, tagged) in enumerate(kept) if tagged)
-            return (_RECORD, kind.__name__, marked, tuple(part for part, _ in kept)), True
-        raise _Unkept(kind.__name__)
-    kept, tagged = encoded(value)
-    if not tagged:
-        raise _Unkept(type(value).__name__)
-    return kept
-
-
-def _model():
-    from .. import model
-
-    return model
-
-
-def _keep(place, key, entry):
-    """Writes the entry (a new file renamed over the old); what cannot be written is not
-    kept, silently: the cache only saves time."""
-    name = _name(key)
-    temporary = join(place, ".%s.%d" % (name, posix.getpid()))
-    try:
-        data = marshal.dumps(entry)
-        fd = posix.open(temporary, posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL | posix.O_NOFOLLOW
-                     | posix.O_CLOEXEC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[posix.write(fd, view):]
-        finally:
-            posix.close(fd)
-        posix.rename(temporary, join(place, name))
-        _prune(place)
-    except (OSError, ValueError):
-        try:
-            posix.unlink(temporary)
-        except OSError:
-            pass
-
-
-def _prune(place):
-    """At most MAX_ENTRIES entries: the least recently written go."""
-    entries = []
-    for name in posix.listdir(place):
-        if name.startswith("config-"):
-            try:
-                entries.append((posix.lstat(join(place, name)).st_mtime_ns, name))
-            except OSError:
-                pass
-    for _, name in sorted(entries)[:-MAX_ENTRIES]:
-        try:
-            posix.unlink(join(place, name))
-        except OSError:
-            pass

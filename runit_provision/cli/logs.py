@@ -193,8 +193,8 @@ def _once(paths):
 
 def sources_of(config, units, root=None):
     """A Source for each of ``units`` (with a log) of ``config`` (logs/declared.py), its
-    directory opened as a reader of a user's tree must (apply/fsroot.dir_opener)."""
-    from ..apply.fsroot import dir_opener
+    directory opened as a reader of a user's tree must (apply/fsread.dir_opener)."""
+    from ..apply.fsread import dir_opener
     from ..logs import declared
     return declared.sources_of(config, units, dir_opener(root))
 

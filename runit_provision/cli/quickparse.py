@@ -47,38 +47,39 @@ class Verb:
         self.defaults, self.exclusive = defaults, exclusive
 
 
-def _same(strings, destination, kind, extra=None):
-    return {string: (destination, kind, extra) for string in strings}
-
-
-# --data/--hiera, --facts, --root, --passwd, --group: cli/inputs.add_input_arguments
-_INPUTS = dict(_same(["--data"], "data", STORE), **_same(["--hiera"], "hiera", STORE),
-               **_same(["--facts"], "facts", STORE), **_same(["--root"], "root", STORE),
-               **_same(["--passwd"], "passwd", STORE), **_same(["--group"], "group", STORE))
+# --data/--hiera, --facts, --root, --passwd, --group: cli/inputs.add_input_arguments. Each
+# option string: (destination, kind, extra) — literals, not built at import (a daily view's
+# start makes these tables)
+_INPUTS = {"--data": ("data", STORE, None), "--hiera": ("hiera", STORE, None),
+           "--facts": ("facts", STORE, None), "--root": ("root", STORE, None),
+           "--passwd": ("passwd", STORE, None), "--group": ("group", STORE, None)}
 _INPUT_DEFAULTS = {"data": None, "hiera": None, "facts": None, "root": None, "passwd": None,
                    "group": None, "data_needed": True}
 
 VERBS = {
     "logs": Verb(
         "services",
-        dict(_INPUTS, **_same(["-u", "--unit"], "units", APPEND),
-             **_same(["--dir"], "dir", EXTEND), **_same(["--user"], "user", APPEND),
-             **_same(["-o", "--output"], "output", STORE, ("short", "cat", "json")),
-             **_same(["--json"], "output", CONST, "json"), **_same(["--utc"], "utc", TRUE),
-             **_same(["--raw"], "raw", TRUE), **_same(["-S", "--since"], "since", STORE),
-             **_same(["-U", "--until"], "until", STORE),
-             **_same(["-n", "--lines"], "lines", COUNT),
-             **_same(["-g", "--grep"], "grep", STORE),
-             **_same(["-r", "--reverse"], "reverse", TRUE),
-             **_same(["-f", "--follow"], "follow", TRUE)),
+        dict(_INPUTS, **{
+            "-u": ("units", APPEND, None), "--unit": ("units", APPEND, None),
+            "--dir": ("dir", EXTEND, None), "--user": ("user", APPEND, None),
+            "-o": ("output", STORE, ("short", "cat", "json")),
+            "--output": ("output", STORE, ("short", "cat", "json")),
+            "--json": ("output", CONST, "json"), "--utc": ("utc", TRUE, None),
+            "--raw": ("raw", TRUE, None), "-S": ("since", STORE, None),
+            "--since": ("since", STORE, None), "-U": ("until", STORE, None),
+            "--until": ("until", STORE, None), "-n": ("lines", COUNT, None),
+            "--lines": ("lines", COUNT, None), "-g": ("grep", STORE, None),
+            "--grep": ("grep", STORE, None), "-r": ("reverse", TRUE, None),
+            "--reverse": ("reverse", TRUE, None), "-f": ("follow", TRUE, None),
+            "--follow": ("follow", TRUE, None)}),
         dict(_INPUT_DEFAULTS, services=[], units=[], dir=None, user=[], output="short",
              utc=False, raw=False, since=None, until=None, lines=None, grep=None,
              reverse=False, follow=False),
         exclusive=(("data", "hiera", "dir"),)),
     "status": Verb(
         "names",
-        dict(_INPUTS, **_same(["--only"], "only", MANY), **_same(["--json"], "json", TRUE),
-             **_same(["--fact"], "fact", TRUE), **_same(["--logs"], "logs", COUNT)),
+        dict(_INPUTS, **{"--only": ("only", MANY, None), "--json": ("json", TRUE, None),
+                         "--fact": ("fact", TRUE, None), "--logs": ("logs", COUNT, None)}),
         dict(_INPUT_DEFAULTS, names=[], only=None, json=False, fact=False, logs=None),
         exclusive=(("data", "hiera"),)),
 }

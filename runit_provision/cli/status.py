@@ -12,7 +12,7 @@ cannot be listed, 0 otherwise, 1 on an error.
 import sys
 import time
 
-from ..apply.fsroot import FsRoot
+from ..apply.fsread import FsReader
 from ..health.status import service_statuses
 from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY
 from ..protocol.tally import CRASH_LOOP, exit_text
@@ -74,7 +74,7 @@ def read_rows(args):
 
     config = kept_config(args)
     labels = labels_named(config, names_chosen(args))
-    with FsRoot(args.root or "/") as fs:
+    with FsReader(args.root or "/") as fs:
         return config, service_statuses(config, fs, int(time.time()), labels)
 
 
@@ -141,7 +141,7 @@ def last_lines(config, units, count, root, raw=False):
     """{label: the last ``count`` lines of its log, formatted as ``logs`` shows them (time,
     text; escaped unless ``raw``: for JSON, which escapes them itself)}; a log that cannot
     be read says so in its place."""
-    from ..apply.fsroot import dir_opener  # not cli/logs.sources_of: all of cli/logs with it
+    from ..apply.fsread import dir_opener  # not cli/logs.sources_of: all of cli/logs with it
     from ..logs.declared import sources_of
     from ..logs.formats import Formatter
     from ..logs.view import ReadProblem, as_merged

@@ -18,7 +18,6 @@ unless a ``down`` file marks it normally down.
 
 from ..apply.sides import NOT_SUPERVISED, probe_side, read_owed, read_side
 from ..apply.owed import owed_path
-from ..apply.supervised import LEFT_ALONE, is_still_owned, undeclared
 from ..errors import ApplyError, UnsafePathError
 from ..model.units import selected_units, service_directories
 from ..protocol.layout import LOG_DIR
@@ -105,6 +104,8 @@ class ServiceStatus:
         """The line that marks a service the data does not declare (None for one it does)."""
         if self.declared:
             return None
+        from ..apply.supervised import LEFT_ALONE  # as undeclared_status: one such row came
+
         return "not in the data: %s (%s)" % (self.path, LEFT_ALONE)
 
     def as_json(self):
@@ -157,6 +158,9 @@ def service_statuses(config, fs, now, labels=None, probe=None):
                                   unit.is_enabled, main, log,
                                   owed.get(unit.path, []) + owed.get(unit.log_path, [])))
     if labels is None:
+        # here: status NAME lists no service directory, and makes none of its records
+        from ..apply.supervised import undeclared
+
         entries, rows.unread = undeclared(service_directories(config),
                                           [unit.link for unit in units], fs)
         rows.extend(undeclared_status(fs, entry, now, probe, with_tally) for entry in entries)
@@ -167,6 +171,8 @@ def undeclared_status(fs, entry, now, probe, with_tally=True):
     """The ServiceStatus of an entry the data does not declare (supervised.Undeclared): read
     where it leads, as a declared one is; a link that leads nowhere is not supervised, one
     not followed is ``unknown`` — and wanted, as neither can be told to be down."""
+    from ..apply.supervised import is_still_owned  # as service_statuses: only when listing
+
     note = entry.why
     if entry.side is not None and not is_still_owned(fs, entry):
         note = "not read: %s is no longer its link's owner's" % entry.side

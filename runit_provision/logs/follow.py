@@ -22,13 +22,26 @@ from ..protocol.layout import CURRENT
 from ..runtime.unix import inotify
 from .files import LogFile
 from .stamps import KINDS, key_from_ns, kind_of
-from .view import Batch, StartPoint, _bulk, fill_unstamped, merged, running_max
+from .view import Batch, _bulk, fill_unstamped, merged, running_max
 
 _DIR_EVENTS = ("IN_MODIFY", "IN_CREATE", "IN_MOVED_FROM", "IN_MOVED_TO", "IN_DELETE",
                "IN_CLOSE_WRITE", "IN_DELETE_SELF", "IN_MOVE_SELF")
 _PARENT_EVENTS = ("IN_CREATE", "IN_MOVED_TO", "IN_DELETE_SELF", "IN_MOVE_SELF")
 _READ = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 _CHUNK = 1 << 20
+
+
+class StartPoint:
+    """Where a follower goes on: the rotated files up to ``label`` are before it; the file it
+    holds — ``fd``, ``inode`` (None: it holds none yet) — is read by the historical view
+    (view.Source.batches' ``stop_at``) up to ``offset``. Here, not in view.py: a view that
+    does not follow makes no such class at its start."""
+
+    __slots__ = ("fd", "inode", "offset", "label", "held")
+
+    def __init__(self, fd, inode, offset, label):
+        self.fd, self.inode, self.offset, self.label = fd, inode, offset, label
+        self.held = LogFile(CURRENT, None)
 
 
 def _mask(names):

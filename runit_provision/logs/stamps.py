@@ -237,7 +237,13 @@ def _dates_are_real(stamps):
 
 
 def _flags(chosen):
-    return bytes(1 if value in chosen else 0 for value in range(256))
+    """A translation table: 1 for the bytes in ``chosen``, 0 for the others (made at import:
+    one store a chosen byte, not a test for each of the 256 — a tenth of a millisecond of a
+    view's start)."""
+    table = bytearray(256)
+    for value in chosen:
+        table[value] = 1
+    return bytes(table)
 
 
 _STAMPED = WIDTH + 1  # a stamp and its space

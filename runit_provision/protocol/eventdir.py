@@ -36,6 +36,10 @@ not read) is skipped; at most ``WAKE_MAX`` entries are looked at per change. Std
 
 import errno
 import posix
+# stat's C half, not protocol/without_os.py's copy of its numbers: the runtime that imports
+# this has loaded stat already and would load without_os for them alone (18 kB in every
+# agent); sv -w, which has without_os, loads neither stat nor os (_stat: 0.13 M instructions)
+from _stat import S_ISFIFO
 
 from .layout import OK_FIFO, SUPERVISE_DIR
 
@@ -50,7 +54,6 @@ MAKING_STALE_SECONDS = 60  # a ``.w.`` left that long: its waiter was killed whi
 
 STATUS, READINESS, EXIT = b"s", b"r", b"x"
 
-_S_IFMT, _S_IFIFO = 0o170000, 0o010000
 _CLOEXEC = posix.O_CLOEXEC | posix.O_NOFOLLOW
 _DIR_FLAGS = posix.O_RDONLY | posix.O_DIRECTORY | _CLOEXEC
 _PATH_FLAGS = getattr(posix, "O_PATH", posix.O_RDONLY) | posix.O_DIRECTORY | _CLOEXEC
@@ -58,7 +61,7 @@ _POST_FLAGS = posix.O_WRONLY | posix.O_NONBLOCK | posix.O_NOCTTY | _CLOEXEC
 
 
 def _is_fifo(fd):
-    return posix.fstat(fd).st_mode & _S_IFMT == _S_IFIFO
+    return S_ISFIFO(posix.fstat(fd).st_mode)
 
 
 def _close(fd):
@@ -159,7 +162,7 @@ class EventPoster:
         may hold a reader: it would pass for ours once we are gone)."""
         try:
             found = posix.stat(LISTENER, dir_fd=dfd, follow_symlinks=False)
-            if found.st_mode & _S_IFMT != _S_IFIFO or found.st_uid != posix.geteuid():
+            if not S_ISFIFO(found.st_mode) or found.st_uid != posix.geteuid():
                 posix.unlink(LISTENER, dir_fd=dfd)
                 raise FileNotFoundError
         except FileNotFoundError:
@@ -212,7 +215,7 @@ class EventPoster:
                 name = entry.name
                 try:
                     if name.startswith(WAITER_PREFIX):
-                        if entry.stat(follow_symlinks=False).st_mode & _S_IFMT == _S_IFIFO:
+                        if S_ISFIFO(entry.stat(follow_symlinks=False).st_mode):
                             self._wake(dfd, name, byte)
                     elif startup and name.startswith(MAKING_PREFIX):
                         _remove_if_stale(dfd, entry)
@@ -341,14 +344,14 @@ def subscribe(side_dir=""):
         # someone else planted (with a reader of theirs) proves nothing.
         listener = posix.open(LISTENER, _POST_FLAGS, dir_fd=dfd)
         found = posix.fstat(listener)
-        if found.st_mode & _S_IFMT != _S_IFIFO or found.st_uid != owner:
+        if not S_ISFIFO(found.st_mode) or found.st_uid != owner:
             raise OSError(errno.EPERM, "not runsv's")
         token = "%d.%s" % (posix.getpid(), posix.urandom(6).hex())
         making = MAKING_PREFIX + token
         posix.mkfifo(making, WAITER_MODE, dir_fd=dfd)
         fd = posix.open(making, posix.O_RDWR | posix.O_NONBLOCK | _CLOEXEC, dir_fd=dfd)
         made = posix.fstat(fd)
-        if made.st_mode & _S_IFMT != _S_IFIFO or made.st_uid != euid or made.st_nlink != 1:
+        if not S_ISFIFO(made.st_mode) or made.st_uid != euid or made.st_nlink != 1:
             raise OSError(errno.EPERM, "not the fifo we made")
         posix.fchmod(fd, WAITER_MODE)  # the umask may have taken runsv's write bit
         if owner != euid and owner != 0:

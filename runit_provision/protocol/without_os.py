@@ -1,7 +1,8 @@
 """protocol: what the daily views take of ``os`` beyond ``posix``'s functions — path names
 joined, split and made absolute as ``posixpath`` makes them, the environment as
 ``os.environ`` has it, a name's bytes as ``os.fsencode`` gives them — without importing
-``os``.
+``os`` — and the file-type bits of a ``stat``'s ``st_mode`` as ``stat`` has them, without
+importing it.
 
 ``os`` re-exports ``posix``'s functions, and its import (``_collections_abc``, ``posixpath``,
 which imports ``os``, and ``os.environ``) costs about 0.9 ms: a sixth of a bare interpreter's
@@ -9,13 +10,34 @@ start, a third of what ``status NAME`` and ``logs NAME`` may add to it (docs/des
 the modules on their path (``cli/main``, ``cli/logs``, ``cli/status``, ``cli/cached_config``,
 ``apply/fsroot``, ``logs/``, ``model/units``…) call ``posix`` and this module;
 ``tests/protocol/test_without_os.py`` holds these to ``posixpath``'s answers, and
-``tests/cli/test_start_cost.py`` checks that the views load neither.
+``tests/cli/test_start_cost.py`` checks that the views load neither. ``stat`` (~0.36 M
+instructions, ~0.09 ms, with its C half ``_stat``) was loaded for three tests of a mode: the
+views' modules take its numbers from here, ``tests/protocol/test_without_os.py`` holds them to
+``stat``'s.
 """
 
 import posix
 import sys
 
 SEP = "/"
+# stat's: a st_mode's file type (S_IFMT's bits) and the two mode bits the views test
+S_IFMT, S_IFDIR, S_IFREG, S_IFLNK, S_IFIFO = 0o170000, 0o040000, 0o100000, 0o120000, 0o010000
+S_ISGID, S_ISVTX = 0o2000, 0o1000
+
+
+def is_directory(mode):
+    """``stat.S_ISDIR``."""
+    return mode & S_IFMT == S_IFDIR
+
+
+def is_regular(mode):
+    """``stat.S_ISREG``."""
+    return mode & S_IFMT == S_IFREG
+
+
+def is_link(mode):
+    """``stat.S_ISLNK``."""
+    return mode & S_IFMT == S_IFLNK
 
 
 def join(first, *rest):

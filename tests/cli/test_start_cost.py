@@ -20,8 +20,11 @@ from runit_provision.logs import stamps
 from runit_provision.protocol import tai64
 
 # os: with _collections_abc and posixpath (which imports it) about 0.9 ms, a sixth of the
-# bare start; collections with operator, keyword and reprlib 1.4 ms (docs/logs.md)
-NO_OS = ("os", "posixpath", "genericpath", "_collections_abc")
+# bare start; collections with operator, keyword and reprlib 1.4 ms (docs/logs.md); stat
+# 0.09 ms (protocol/without_os.py has its numbers); itertools and _functools (0.37 and 0.15 M
+# instructions) only for a clock stepped back and a merge of several sources
+NO_OS = ("os", "posixpath", "genericpath", "_collections_abc") + (
+    "stat", "itertools", "_functools")  # and no more of the standard library's
 HEAVY = ("argparse", "re", "enum", "functools", "collections", "struct", "bisect", "operator",
          "importlib", "signal", "json", "yaml", "runit_provision.hiera",
          "runit_provision.schema", "runit_provision.cli.inputs",
@@ -44,8 +47,10 @@ STATUS_HEAVY = ("argparse", "enum", "yaml", "runit_provision.hiera", "runit_prov
                 "dataclasses", "struct", "importlib", "json", "runit_provision.cli.inputs",
                 "runit_provision.cli.helptext", "runit_provision.errors_of_verbs") + NO_OS
 # what status reads without (the applier's observation; logs' verb: its sources come from
-# logs/declared and apply/fsroot.dir_opener), each ~0.1-0.6 M instructions of its start
-STATUS_ONLY_HEAVY = ("runit_provision.apply.observe", "runit_provision.cli.logs")
+# logs/declared and apply/fsread.dir_opener; status NAME lists no service directory: no
+# apply/supervised), each ~0.1-0.6 M instructions of its start
+STATUS_ONLY_HEAVY = ("runit_provision.apply.observe", "runit_provision.cli.logs",
+                     "runit_provision.apply.supervised", "runit_provision.apply.fsroot")
 
 
 def loaded_by(argv, tmp_path, env=None):
@@ -110,7 +115,7 @@ def test_logs_of_a_name_with_its_data_kept_loads_nothing_heavy(tmp_path):
     code, out, modules = loaded_by(["logs", "-n", "3", "web"] + inputs, tmp_path, env)
     assert code == 0 and out.count("\n") == 3 and out.endswith("line 49\n"), out
     assert heavy(modules, HEAVY + STATUS_HEAVY) == ["runit_provision.apply",
-                                                    "runit_provision.apply.fsroot"]
+                                                    "runit_provision.apply.fsread"]
 
 
 def test_the_stamps_offset_is_tai64s():

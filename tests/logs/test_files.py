@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from runit_provision.logs.files import PlainReader, _Decompressing, blocks
+from runit_provision.logs.decompressing import Decompressing
+from runit_provision.logs.files import PlainReader, blocks
 
 
 def read_blocks(path, **options):
@@ -65,7 +66,7 @@ def test_a_compressed_file_reads_the_same_blocks(tmp_path):
     path.write_bytes(gzip.compress(LINES + b"cut"))
     fd = os.open(str(path), os.O_RDONLY)
     try:
-        reader = _Decompressing(fd, "gzip", path.name)
+        reader = Decompressing(fd, "gzip", path.name)
         found = list(blocks(reader, start=5, size=100))
         reader.close()
     finally:

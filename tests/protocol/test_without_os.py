@@ -4,12 +4,14 @@ without importing ``os`` are ``posixpath``'s and ``os``'s, on every shape of pat
 import itertools
 import os
 import posixpath
+import stat
 import subprocess
 import sys
 from pathlib import PurePosixPath
 
 import pytest
 
+from runit_provision import codebundle
 from runit_provision.protocol import without_os
 
 PARTS = ("", "/", "//", "///", ".", "..", "a", "a/", "/a", "//a", "///a", "a/b", "a//b/",
@@ -53,3 +55,19 @@ def test_the_environment_is_os_environ_s():
     result = subprocess.run([sys.executable, "-S", "-c", program], env=env,
                             capture_output=True, text=True, check=True)
     assert result.stdout == "True\n"
+
+
+def test_the_mode_bits_are_stat_s(tmp_path):
+    for name in ("S_IFDIR", "S_IFREG", "S_IFLNK", "S_IFIFO", "S_ISGID", "S_ISVTX"):
+        assert getattr(without_os, name) == getattr(stat, name), name
+    assert without_os.S_IFMT == stat.S_IFMT(0o177777)  # stat's is the function of the mask
+    # codebundle.py cannot take them from here (it is imported before the bundle serves)
+    assert (codebundle.S_IFMT, codebundle.S_IFREG) == (without_os.S_IFMT, stat.S_IFREG)
+    (tmp_path / "file").write_text("")
+    (tmp_path / "link").symlink_to("file")
+    os.mkfifo(str(tmp_path / "fifo"))
+    for name in ("file", "link", "fifo", "."):
+        mode = os.lstat(str(tmp_path / name)).st_mode
+        assert without_os.is_directory(mode) == stat.S_ISDIR(mode)
+        assert without_os.is_regular(mode) == stat.S_ISREG(mode)
+        assert without_os.is_link(mode) == stat.S_ISLNK(mode)
