@@ -513,11 +513,12 @@ def _spawn(argv, argv0, env, cwd, moves, new_session):
     the exec: this process goes there (``fchdir``, as the user: no path of the user's is
     resolved) around the call, and back to ``/``. Other descriptors than 0–2 to place (a
     processor's 4 and 5) or another interpreter: ``fork`` and ``execve``."""
-    if not _VFORK_SPAWN or cwd is None or set(moves) - {0, 1, 2}:
+    if not _VFORK_SPAWN or set(moves) - {0, 1, 2}:
         return _fork_spawn(argv, argv0, env, cwd, moves, new_session)
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
     try:
-        os.fchdir(cwd)
+        if cwd is not None:  # none: the agent's own, "/" (a loggers' stand-in)
+            os.fchdir(cwd)
         try:
             pid = _posixsubprocess.fork_exec(
                 [argv0 or argv[0]] + argv[1:], [argv[0]], False, (), None, env,
