@@ -854,7 +854,8 @@ Method (details in the docstring of bench/tree.py):
 - a: sum of PSS / USS from /proc/PID/smaps_rollup of every non-sleep process of the supervisor's
   session ({services} services, {settle:g} s after all were running), one supervisor at a time.
 - b: from just before launching the supervisor until a `sleep` child (C: grandchild, under its
-  runsv) exists for every service; /proc polled every ≥ 20 ms.
+  runsv) exists for every service; /proc polled every ≥ 20 ms; launched once the clock's second
+  is past the tree's mtime (the C runsvdir sleeps 1 s on a directory changed this second).
 - c: SIGKILL of a service that lived > 1 s, then the parent's /proc/P/task/P/children polled every
   0.5 ms; {respawn} samples, a different service each.
 - d: growth of voluntary_ctxt_switches of the supervision processes over {idle:g} s, the three trees
