@@ -27,7 +27,9 @@ a. memory: sum of PSS (``/proc/PID/smaps_rollup``) of every supervision process 
    canonical form inside the tree) and supervisord captures each program's stdout into a file
    of its own (``stdout_logfile``, its default rotation).
 b. start: from just before launching the supervisor to all 1000 services running, found by
-   walking the supervisor's children (and, for C, each runsv's children) every ≥ 20 ms.
+   walking the supervisor's children (and, for C, each runsv's children) every ≥ 20 ms. The
+   launch waits until the clock's second is past the tree's mtime: the C runsvdir sleeps 1 s
+   before scanning a directory modified in the current second.
 c. respawn: SIGKILL of a service process that has lived for > 1 s (a different service each
    sample), then ``/proc/P/task/P/children`` of its parent (the supervisor; the runsv for C)
    is polled every 0.5 ms: time to a new child ("forked") and to that child being ``sleep``
@@ -57,9 +59,21 @@ Cleanup: the bench makes itself a child subreaper; each supervisor's whole sessi
 (pid by pid, found in /proc) when its phase ends, on errors and on Ctrl-C/TERM; orphans are reaped.
 Nothing is killed by name. A missing implementation is reported as "not installed".
 
-Usage: ``.venv/bin/python bench/tree.py [--quick] [--idle SECONDS] [--json FILE]``
+Start alone (figure b, without supervisord): ``--start-rounds N`` starts 1000 services (``--start
+COUNT``) N times under the C runit and ours, alternately (the order swapped each round), each
+tree removed once it is stopped, and prints every round: seconds to all running and the CPU
+then of the supervisor and every process below it (/proc/PID/schedstat), the supervision
+processes and the services (``sleep``, their ``sh`` included) apart. ``--scratch DIR`` puts the scratch directory under DIR (default: $TMPDIR or /tmp) —
+its filesystem decides much of a start: on ext4 without a journal every new inode's
+allocation skips the inodes deleted in the last minutes one by one (the kernel's
+``recently_deleted``), so a start right after a large tree was removed is slower, and the
+C runit's and ours alike; on tmpfs that cost is absent.
+
+Usage: ``.venv/bin/python bench/tree.py [--quick] [--idle SECONDS] [--json FILE] [--scratch DIR]
+[--start-rounds N [--start COUNT]]``
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -490,9 +504,21 @@ def wait_running(sup, count, started, poll=START_POLL, timeout=RUNNING_TIMEOUT):
         time.sleep(max(poll, 2 * (now - before)))  # keep the poller off the supervisor's CPU
 
 
+def past_its_second(tree):
+    """Wait until the clock's second is past the tree's mtime: the C runsvdir, finding its
+    directory modified in the current second, sleeps 1 s before its scan (a change may still
+    be under way) — a sleep the bench's just-written tree would add to the C runit's start,
+    and that a host's boot does not see."""
+    mtime = int(os.stat(str(tree)).st_mtime)
+    while int(time.time()) <= mtime:
+        time.sleep(0.01)
+
+
 def start_tree(sup, name, count, logged=False):
     """Launch a tree of ``count`` services; seconds until all run. Stopped again on failure."""
     sup.prepare(name, count, logged)
+    if isinstance(sup, Runit):
+        past_its_second(sup.tree)
     started = time.perf_counter()
     sup.launch(name)
     try:
@@ -828,7 +854,8 @@ Method (details in the docstring of bench/tree.py):
 - a: sum of PSS / USS from /proc/PID/smaps_rollup of every non-sleep process of the supervisor's
   session ({services} services, {settle:g} s after all were running), one supervisor at a time.
 - b: from just before launching the supervisor until a `sleep` child (C: grandchild, under its
-  runsv) exists for every service; /proc polled every ≥ 20 ms.
+  runsv) exists for every service; /proc polled every ≥ 20 ms; launched once the clock's second
+  is past the tree's mtime (the C runsvdir sleeps 1 s on a directory changed this second).
 - c: SIGKILL of a service that lived > 1 s, then the parent's /proc/P/task/P/children polled every
   0.5 ms; {respawn} samples, a different service each.
 - d: growth of voluntary_ctxt_switches of the supervision processes over {idle:g} s, the three trees
@@ -845,22 +872,86 @@ Method (details in the docstring of bench/tree.py):
 
 
 def parse_args(argv):
-    cfg = dict(FULL, quick=False)
+    cfg = dict(FULL, quick=False, start_rounds=0, scratch=None)
     out = None
-    idle = None
+    given = {}
     while argv:
         flag = argv.pop(0)
         if flag == "--quick":
-            cfg = dict(QUICK, quick=True)
+            cfg.update(QUICK, quick=True)
         elif flag == "--idle" and argv:
-            idle = float(argv.pop(0))
+            given["idle"] = float(argv.pop(0))
         elif flag == "--json" and argv:
             out = argv.pop(0)
+        elif flag == "--start" and argv:
+            given["start"] = int(argv.pop(0))
+        elif flag == "--start-rounds" and argv:
+            cfg["start_rounds"] = int(argv.pop(0))
+        elif flag == "--scratch" and argv:
+            cfg["scratch"] = argv.pop(0)
         else:
-            raise SystemExit(__doc__.strip().splitlines()[-1])
-    if idle is not None:
-        cfg["idle"] = idle
+            raise SystemExit(" ".join(__doc__.strip().split("Usage: ")[-1].split()))
+    cfg.update(given)
     return cfg, out
+
+
+def tree_cpu_seconds(top):
+    """CPU seconds of ``top`` and every process below it, (supervision, services): the
+    services are the ``sleep``s (/proc/PID/schedstat, in ns: a short-lived runsv's few
+    hundred µs count)."""
+    total, todo = [0, 0], [top]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children(pid))
+        data = _read("/proc/%d/schedstat" % pid)
+        if data:
+            total[comm(pid) == SLEEP] += int(data.split()[0])
+    return total[0] / 1e9, total[1] / 1e9
+
+
+def filesystem_of(path):
+    """The type of the filesystem ``path`` is on (/proc/self/mounts: the longest prefix)."""
+    best, kind = "", "?"
+    for line in (_read("/proc/self/mounts") or b"").decode().splitlines():
+        fields = line.split()
+        if len(fields) > 2 and (path + "/").startswith(fields[1].rstrip("/") + "/") \
+                and len(fields[1]) >= len(best):
+            best, kind = fields[1], fields[2]
+    return kind
+
+
+def start_rounds(sups, cfg, scratch):
+    """Figure b alone, ``cfg["start_rounds"]`` times, the implementations alternated."""
+    seen = {sup.key: [] for sup in sups}
+    print("# start of %d services, %d rounds, scratch %s (%s); load %s"
+          % (cfg["start"], cfg["start_rounds"], scratch, filesystem_of(str(scratch)),
+             " ".join((_read("/proc/loadavg") or b"").decode().split()[:3])))
+    for number in range(cfg["start_rounds"]):
+        for sup in (sups if number % 2 == 0 else sups[::-1]):
+            elapsed = start_tree(sup, "start%d" % number, cfg["start"])
+            cpu = tree_cpu_seconds(sup.proc.pid)
+            sup.stop()
+            shutil.rmtree(str(sup.tree), ignore_errors=True)
+            shutil.rmtree(str(sup.staging), ignore_errors=True)
+            seen[sup.key].append(elapsed)
+            print("round %d %-8s %.3f s; CPU: supervision %.2f s, services %.2f s"
+                  % (number + 1, sup.key, elapsed, cpu[0], cpu[1]))
+    for sup in sups:
+        print("%-8s median %.3f s (%.3f-%.3f)" % (sup.key, statistics.median(seen[sup.key]),
+                                                  min(seen[sup.key]), max(seen[sup.key])))
+    print("load after: %s" % " ".join((_read("/proc/loadavg") or b"").decode().split()[:3]))
+
+
+@contextlib.contextmanager
+def cleaned_up(scratch):
+    """Every supervisor still running stopped, orphans reaped, the scratch removed."""
+    try:
+        yield
+    finally:
+        for sup in list(LAUNCHED):
+            sup.stop()
+        reap_orphans()
+        shutil.rmtree(str(scratch), ignore_errors=True)
 
 
 def main(argv=None):
@@ -869,7 +960,12 @@ def main(argv=None):
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
     if not become_subreaper():
         print("warning: not a child subreaper; orphans go to init", file=sys.stderr)
-    scratch = Path(tempfile.mkdtemp(prefix="bench-tree."))
+    scratch = Path(tempfile.mkdtemp(prefix="bench-tree.", dir=cfg["scratch"]))
+    if cfg["start_rounds"]:
+        present = [sup for sup in (CRunit(scratch), Ours(scratch)) if not sup.missing()]
+        with cleaned_up(scratch):
+            start_rounds(present, cfg, scratch)
+        return 0
     results = Results()
     every = [CRunit(scratch), Supervisord(scratch), Ours(scratch)]
     keys = [sup.key for sup in every]
@@ -883,16 +979,11 @@ def main(argv=None):
         else:
             present.append(sup)
     started = time.monotonic()
-    try:
+    with cleaned_up(scratch):
         phase_memory(present, cfg, results, logged=True)
         phase_memory(present, cfg, results)
         phase_idle_and_latency(present, cfg, results)
         phase_start(present, cfg, results)
-    finally:
-        for sup in list(LAUNCHED):
-            sup.stop()
-        reap_orphans()
-        shutil.rmtree(str(scratch), ignore_errors=True)
     print("# tree bench%s: %s" % (" (--quick: reduced counts, budgets not comparable)"
                                   if cfg["quick"] else "", versions()))
     print()

@@ -209,6 +209,23 @@ def test_a_service_of_the_forked_tree_gets_env_i_path_and_the_envdir_alone(user_
     assert "PATH=%s:%s\n" % (OUR_BIN, BASE_PATH) in environ_file.read_text()
 
 
+def test_a_service_of_the_forked_tree_starts_in_its_directory_with_every_signal_at_default(
+        user_tree):
+    """The agent starts a user's ``./run`` as the C runsv does: in the service's directory,
+    every signal at its default and none blocked — whether it vforks or forks."""
+    user_tree.build()
+    shown = make_service(user_tree.user_tree, "where", run=SH + "exec sleep 100000\n")
+    subprocess.run(["chown", "-R", "nobody:%d" % user_tree.user.pw_gid, str(shown)], check=True)
+    user_tree.start()
+    user_tree.tree_pid()
+    pid = wait_until(lambda: running_pid(shown), timeout=30, what="the service running")
+    wait_until(lambda: proc_status(pid).get("Name") == ["sleep"], what="its sleep exec'd")
+    status = proc_status(pid)
+    assert (int(status["SigIgn"][0], 16), int(status["SigBlk"][0], 16)) == (0, 0), status
+    assert os.readlink("/proc/%d/cwd" % pid) == str(shown)
+    assert status["Uid"][0] == str(user_tree.user.pw_uid)
+
+
 def test_restart_down_up_and_kill_of_the_users_tree(user_tree):
     web = user_tree.build()
     user_tree.start()
