@@ -49,6 +49,14 @@ class SystemClock:
 
 
 class Supervisor:
+    # Slots, not a dict: a tree holds one of these per service, and a user's service in root's
+    # tree (usertree.RemoteSupervisor) has more attributes than CPython 3.11 keeps inline —
+    # each would carry a dict of its own, 1.3 kB (bench/rootcensus.py).
+    __slots__ = ("loop", "directory", "spawner", "clock", "label", "on_exit", "new_session",
+                 "log_host", "pipe_keeper", "forks", "io", "facts", "stderr_fd", "_hosted",
+                 "_apart", "_user_tree", "_log_waits_for_tree", "dir_fd", "log_fd", "main",
+                 "log", "_files", "_pipe_w", "_pipe_r", "_exited", "_notify", "_events")
+
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
                  on_exit=None, new_session=False, log_host=None, pipe_keeper=None, forks=None,
                  io=LOCAL):

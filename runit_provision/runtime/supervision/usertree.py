@@ -502,6 +502,8 @@ class NestedTree(ServiceTree):
     """The user's services (``DIR``), supervised in root's loop through the agent: scans and
     opens are the agent's (answered later), and so is watching ``DIR`` (its ``c`` events)."""
 
+    __slots__ = ("user_tree", "_stderr_owned")
+
     def __init__(self, user_tree):
         supervisor = user_tree.supervisor
         self.user_tree = user_tree
@@ -587,6 +589,9 @@ class RemoteSupervisor(Supervisor):
     ``ready``, ``log/run``) is read by the agent ahead of each event — a control byte, a
     process's end, a timer — and the event is handled once it came (``_event``), in order."""
 
+    __slots__ = ("tree", "user_tree", "_batch", "_asked", "_spawns", "_control_allowance",
+                 "_readiness")
+
     def __init__(self, tree, path, label):
         Supervisor.__init__(self, tree.loop, path, tree.spawner, clock=tree.clock, label=label,
                             on_exit=tree._service_exited, log_host=tree.log_host,
@@ -599,6 +604,7 @@ class RemoteSupervisor(Supervisor):
         self._asked = None  # events the facts asked now will serve
         self._spawns = {}  # what was asked of the agent to start: side or ("hook", c) -> _Spawn
         self._control_allowance = {}  # control fd -> bytes it may still cost this second
+        self._readiness = (None, None, None)  # a main side's start asked: (spec, env, reader)
 
     def take_over(self, opened):
         if opened.facts is not None:
@@ -725,8 +731,6 @@ class RemoteSupervisor(Supervisor):
         finally:
             for writer, _ in extra_fds:
                 os.close(writer)  # ./run's alone, once the agent has it
-
-    _readiness = (None, None, None)
 
     def _started(self, side, answer):
         """A start's answer: its pid (supervised from now on), or the OSError of a start that
