@@ -63,6 +63,9 @@ class Answer:
 class AgentLink:
     """Root's end of one agent's channel (``channel``: a SOCK_SEQPACKET socket)."""
 
+    __slots__ = ("loop", "channel", "pid", "on_event", "on_gone", "label", "_waiting",
+                 "_outgoing", "_pieces", "_piece_bytes", "_writer")
+
     def __init__(self, loop, channel, pid, on_event, on_gone, label):
         self.loop = loop
         self.channel = channel
@@ -289,6 +292,9 @@ def _drop_keyed(queue, key):
 # -- the io of a user's tree ----------------------------------------------------------------------
 class AgentIO:
     """``localio.LocalIO``'s methods, done by the user's agent (whichever runs now)."""
+
+    __slots__ = ("loop", "label", "link", "_held", "_processes", "_early", "on_agent",
+                 "_posters", "_gathered")
 
     is_remote = True
 

@@ -129,6 +129,9 @@ class HostedLogger:
     exit status (0, or 111 when no directory is usable) or the signal that ended it.
     """
 
+    __slots__ = ("loop", "pipe_fd", "on_exit", "taker", "_defers", "logger", "needs",
+                 "_stopped", "_ended_by", "_at_eof", "_done", "_read_due")
+
     def __init__(self, loop, spawner, base_fd, pipe_fd, args, stderr_fd, scratch, on_exit,
                  io=None):
         from ..svlog.dirwork import LOCAL_LOGS

@@ -86,6 +86,8 @@ class _StandIn:
     """One stand-in process: its pid, the pipe its signals come through, the loggers it
     stands for (HostedLoggers), and the pipe whose EOF tells it the tree is gone."""
 
+    __slots__ = ("pid", "signals_fd", "alive_fd", "loggers")
+
     def __init__(self, pid, signals_fd, alive_fd):
         self.pid, self.signals_fd, self.alive_fd = pid, signals_fd, alive_fd
         self.loggers = set()
@@ -96,6 +98,9 @@ class LogHost:
     anew once the last one ended or died). ``stand_in()`` gives the pid a hosted logger's
     ``log/supervise/pid`` shows (0 when none can be started), ``attach``/``detach`` tell it
     which loggers it stands for."""
+
+    __slots__ = ("loop", "spawner", "label", "scratch", "_current", "_stand_ins", "on_reaped",
+                 "apart")
 
     def __init__(self, loop, spawner, label, forks=None):
         self.loop = loop

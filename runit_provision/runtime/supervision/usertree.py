@@ -109,6 +109,10 @@ class UserTree:
     """A supervisor's side of a service whose ``./run`` is a canonical user tree: the agent it
     runs as that service's process, and the user's services, supervised in our loop."""
 
+    __slots__ = ("supervisor", "is_first", "agent", "io", "log_io", "log_host", "tree",
+                 "environ", "directory", "_asked", "_prepared", "_link", "_hosted",
+                 "_released", "_linger_timer", "_exit_code", "_ending")
+
     def __init__(self, supervisor):
         self.supervisor = supervisor
         # ./run was canonical when the supervisor opened: its tree starts before its log, whose
@@ -416,6 +420,8 @@ class UserLogHost(LogHost):
     come to root's loop, where those loggers run. ``stand_in(wake)`` raises NotYet while the
     agent starts it, and calls ``wake`` once it runs."""
 
+    __slots__ = ("user_tree", "_asking", "_waiting", "_refused_at")
+
     RETRY_SECONDS = 1.0
 
     def __init__(self, user_tree, label):
@@ -484,6 +490,8 @@ class _UserSpawner:
     """What a supervisor of a user's service asks of its spawner beyond ``spawn`` (which goes
     to the agent): the environment the user's services get, where its loggers' messages go,
     and signals — by pidfd to a process an agent started."""
+
+    __slots__ = ("io", "environ", "stderr_fd")
 
     def __init__(self, io, environ, stderr_fd):
         self.io, self.environ, self.stderr_fd = io, environ, stderr_fd
