@@ -129,6 +129,11 @@ class Side:
         self._down_unwritten = False
         self.host.write_status(self, self.status(), self.want.value)
 
+    def control_readable(self):
+        """The loop's reader of this side's control FIFO: the host reads it (a bound method
+        made when it is registered, where a closure for each side would be kept)."""
+        self.host.read_control(self)
+
     # -- taking over from a supervisor that was killed (adoption.py) ---------------------
     def adopt(self, pid, state, stamp_ns, paused, term):
         """A live process of our predecessor's becomes ours: it runs ``state`` since

@@ -107,17 +107,17 @@ class Supervisor:
         self._pipe_w, self._pipe_r = opened.pipe_w, opened.pipe_r
         if self.facts is None:
             self.facts = LocalFacts(self.dir_fd, self.log_fd)
+        warn = self.warn  # one bound method for both sides' files
         self.main = Side(self, is_log=False, want=_want(opened.main))
-        self._files[self.main] = SuperviseFiles(self.dir_fd, "", self.warn, opened.main,
-                                                self.io)
+        self._files[self.main] = SuperviseFiles(self.dir_fd, "", warn, opened.main, self.io)
         if opened.log is not None:
             self.log = Side(self, is_log=True, want=_want(opened.log))
-            self._files[self.log] = SuperviseFiles(self.log_fd, "log/", self.warn, opened.log,
+            self._files[self.log] = SuperviseFiles(self.log_fd, "log/", warn, opened.log,
                                                    self.io)
         if self._pipe_r < 0 and self._pipe_w >= 0 and self.pipe_keeper is not None:
             self.pipe_keeper.hold(self._pipe_w)
         for side, files in self._files.items():
-            self.loop.add_reader(files.control_fd, self._control_reader(side, files))
+            self.loop.add_reader(files.control_fd, side.control_readable)
         for side, files in self._files.items():
             tally = files.read_tally()
             side.tally = tally or side.tally  # the counts go on across supervisors
@@ -175,17 +175,16 @@ class Supervisor:
         """Watch ``pid``, a process a predecessor started, to its end (OSError: gone)."""
         self.loop.watch_process(pid, lambda pid: side.child_exited(pid, UNKNOWN_EXIT))
 
-    def _control_reader(self, side, files):
-        def read_control():
-            try:
-                data = os.read(files.control_fd, _READ_CHUNK)
-            except OSError as exc:
-                if exc.errno == errno.EAGAIN:
-                    return
-                raise
-            for byte in data:
-                side.control(chr(byte))
-        return read_control
+    def read_control(self, side):
+        """``side``'s control FIFO is readable (Side.control_readable, the loop's reader)."""
+        try:
+            data = os.read(self._files[side].control_fd, _READ_CHUNK)
+        except OSError as exc:
+            if exc.errno == errno.EAGAIN:
+                return
+            raise
+        for byte in data:
+            side.control(chr(byte))
 
     # -- running ------------------------------------------------------------------------------
     def start(self):

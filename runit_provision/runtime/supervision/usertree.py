@@ -641,32 +641,28 @@ class RemoteSupervisor(Supervisor):
     def call_later(self, delay, callback):
         return _Later(self, delay, callback)
 
-    def _control_reader(self, side, files):
-        fd = files.control_fd
-
-        def read_control():
-            allowance = self._control_allowance.get(fd, CONTROL_BYTES_PER_SECOND)
-            try:
-                data = os.read(fd, min(_READ_CHUNK, allowance))
-            except OSError as exc:
-                if exc.errno == errno.EAGAIN:
-                    return
-                raise
-            if not data:
+    def read_control(self, side):
+        fd = self._files[side].control_fd
+        allowance = self._control_allowance.get(fd, CONTROL_BYTES_PER_SECOND)
+        try:
+            data = os.read(fd, min(_READ_CHUNK, allowance))
+        except OSError as exc:
+            if exc.errno == errno.EAGAIN:
                 return
-            if fd not in self._control_allowance:
-                self.loop.call_later(1.0, lambda: self._refill(fd, read_control))
-            self._control_allowance[fd] = allowance - len(data)
-            if self._control_allowance[fd] <= 0:
-                self.loop.remove_reader(fd)  # the rest waits for the next second
-            self._event(lambda: [side.control(chr(byte)) for byte in data])
-        return read_control
+            raise
+        if not data:
+            return
+        if fd not in self._control_allowance:
+            self.loop.call_later(1.0, lambda: self._refill(fd, side))
+        self._control_allowance[fd] = allowance - len(data)
+        if self._control_allowance[fd] <= 0:
+            self.loop.remove_reader(fd)  # the rest waits for the next second
+        self._event(lambda: [side.control(chr(byte)) for byte in data])
 
-    def _refill(self, fd, reader):
+    def _refill(self, fd, side):
         spent = self._control_allowance.pop(fd, 0)
-        if spent <= 0 and not self._exited and fd in {files.control_fd
-                                                      for files in self._files.values()}:
-            self.loop.add_reader(fd, reader)
+        if spent <= 0 and not self._exited and self._files[side].control_fd == fd:
+            self.loop.add_reader(fd, side.control_readable)
 
     def _watch_adopted(self, pid, side):
         self.io.adopt(pid, lambda pid, status: self._event(lambda: side.child_exited(pid,
