@@ -401,7 +401,7 @@ class Supervisor:
                     # runsv CONTs the svlogd it stops: here whatever the logger's work waits
                     # for — a user's agent (its file work) and the stand-in, which the user
                     # may have stopped; else `sv -w` times out
-                    for process in self._hosted.needs():
+                    for process in self._hosted.needs(pid):
                         self.spawner.kill(process, signal.SIGCONT)
                 self._hosted.signal(signum)
                 return
@@ -588,11 +588,7 @@ class Supervisor:
 
         tree = self._user_tree.running_as(identity) if self._user_tree is not None else 0
         if tree:
-            def ended(pid, wait_status):
-                self._hosted = None
-                self.log.child_exited(pid, wait_status)
-            pid, self._hosted = self._user_tree.host_logger(self, canonical, open_fds()[1],
-                                                            ended)
+            pid, self._hosted = self._user_tree.host_logger(self, canonical, open_fds()[1])
             return pid
 
         def exited(pid, wait_status):
@@ -605,6 +601,12 @@ class Supervisor:
         if pid:
             self._apart = (pid, key)
         return pid
+
+    def user_logger_ended(self, wait_status):
+        """The user's logger of our log side (usertree.UserTree.host_logger) ended."""
+        hosted, self._hosted = self._hosted, None
+        self._user_tree.logger_ended(hosted)
+        self.log.child_exited(hosted.shown_pid, wait_status)
 
     def start_hook(self, letter):
         """Start ``control/<letter>`` if it exists and is user-executable; its pid, or 0."""

@@ -297,12 +297,14 @@ class UserTree:
             if self._link is not None:
                 self._link.refuse(wire.BadMessage(str(exc)))
 
-    def host_logger(self, supervisor, canonical, reader, exited):
+    def host_logger(self, supervisor, canonical, reader):
         """Run ``canonical`` (a LogRun of the user's identity) on root's loop for
         ``supervisor``'s log side, its file work the agent's, shown by the user's stand-in:
         ``(pid shown, HostedLogger)``, ``(0, None)`` when it is exec'd after all. ``reader``: a
         reading end of its pipe (ours from now on). NotYet while the agent starts the
-        stand-in."""
+        stand-in. Its end calls ``supervisor.user_logger_ended``, which tells ``logger_ended``.
+        (Bound methods and the logger's own slots, not closures: a tree keeps these for every
+        logger of every user.)"""
         from .hostedlogger import HostedLogger
         try:
             pid = self.log_host.stand_in(supervisor.host_ready)
@@ -312,30 +314,35 @@ class UserTree:
         if not pid:
             os.close(reader)
             return 0, None
-
-        def ended(wait_status):
-            self.log_host.detach(pid, hosted)
-            self._hosted.discard(hosted)
-            os.close(reader)
-            if not self._hosted:
-                # The last of the user's loggers ended: their stand-in goes (a new one starts
-                # for the next), while an agent still runs to reap it — else it would outlive
-                # the tree, an orphan root's teardown waits its grace for; an agent sent away
-                # has written their last words, and goes too.
-                self.log_host.close()
-                if self.agent is None:
-                    self._end_linger()
-            exited(pid, wait_status)
         hosted = HostedLogger(supervisor.loop, _UserSpawner(self.io, self.environ, 2),
                               supervisor.log_fd, reader, canonical.args,
                               self.supervisor.spawner.stderr_fd, self.log_host.scratch_pipe(),
-                              ended, io=self.log_io)
-        hosted.needs = lambda: tuple(found for found in (self.agent and self.agent[0], pid)
-                                     if found)
+                              supervisor.user_logger_ended, io=self.log_io)
+        hosted.shown_pid = pid
+        hosted.needs = self.waited_for
         self.log_host.attach(pid, hosted)
         self._hosted.add(hosted)
         hosted.start()
         return pid, hosted
+
+    def waited_for(self, shown_pid):
+        """What the work of a logger of ours, shown as ``shown_pid``, waits for: the agent
+        (its file work) and that stand-in — what runsv's CONT to the logger must reach."""
+        return tuple(found for found in (self.agent and self.agent[0], shown_pid) if found)
+
+    def logger_ended(self, hosted):
+        """A logger run by ``host_logger`` ended (its reader is closed here)."""
+        self.log_host.detach(hosted.shown_pid, hosted)
+        self._hosted.discard(hosted)
+        os.close(hosted.pipe_fd)
+        if not self._hosted:
+            # The last of the user's loggers ended: their stand-in goes (a new one starts
+            # for the next), while an agent still runs to reap it — else it would outlive
+            # the tree, an orphan root's teardown waits its grace for; an agent sent away
+            # has written their last words, and goes too.
+            self.log_host.close()
+            if self.agent is None:
+                self._end_linger()
 
     def takes_signal(self, pid, signum):
         """A signal the supervisor would send ``pid``: to the agent, TERM and HUP end the
@@ -813,12 +820,14 @@ class RemoteSupervisor(Supervisor):
         if isinstance(reader, FatalError):
             self.warn(str(reader))
             return 0
-
-        def exited(pid, wait_status):
-            self._hosted = None
-            self._event(lambda: self.log.child_exited(pid, wait_status))
-        pid, self._hosted = self.user_tree.host_logger(self, found[0], reader, exited)
+        pid, self._hosted = self.user_tree.host_logger(self, found[0], reader)
         return pid
+
+    def user_logger_ended(self, wait_status):
+        hosted, self._hosted = self._hosted, None
+        self.user_tree.logger_ended(hosted)
+        pid = hosted.shown_pid
+        self._event(lambda: self.log.child_exited(pid, wait_status))
 
     def has_finish(self):
         return self.facts.finish
