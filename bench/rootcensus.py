@@ -187,7 +187,7 @@ def report(before, after, added, top):
     diffs = sorted(((counts_b.get(k, 0) - counts_a.get(k, 0)) / added, k)
                    for k in set(counts_a) | set(counts_b))
     print("objects the collector tracks, a user: %+.1f" % (sum(v for v, _ in diffs)))
-    for value, kind in reversed(diffs[-top:]):
+    for value, kind in reversed(diffs[-top:] if top else []):
         if value >= 0.5:
             print("  %6.1f  %s" % (value, kind))
     if not Path(prefix_a + ".snap").exists():
@@ -199,7 +199,7 @@ def report(before, after, added, top):
     ours = [item for item in lines if "/runit_provision/" in item[2][0]]
     print("live allocations a user (tracemalloc): %+.0f bytes, %+.0f by lines of ours" % (
         sum(v for v, _, _ in lines), sum(v for v, _, _ in ours)))
-    for size, blocks, (filename, lineno) in reversed(ours[-top:]):
+    for size, blocks, (filename, lineno) in reversed(ours[-top:] if top else []):
         print("  %6.0f %5.1f  %s:%d  %s" % (size, blocks, filename.split("runit_provision/")[-1],
                                             lineno, linecache.getline(filename, lineno).strip()[:70]))
 
