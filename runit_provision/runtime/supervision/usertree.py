@@ -457,7 +457,6 @@ class UserLogHost(LogHost):
             io.on_agent.append(self._ask)  # nothing of the user's starts without the agent
             return
         script_r, signals_r, signals_w, alive_r, alive_w = stand_in_pipes()
-        stops = [None, None]
 
         def answered(pid):
             self._asking = False
@@ -469,10 +468,7 @@ class UserLogHost(LogHost):
                 self._refused_at = self.loop.monotonic()
             else:
                 self._refused_at = None
-                self._current = self._started(pid, signals_r, alive_w,
-                                              watch=lambda pid, reaped, on_stop, on_continue:
-                                              self._watch(pid, reaped, stops, on_stop,
-                                                          on_continue))
+                self._current = self._started(pid, signals_r, alive_w, watch=io.watch)
             waiting, self._waiting = self._waiting, []
             for wake in waiting:
                 self.loop.call_later(0, wake)
@@ -482,14 +478,10 @@ class UserLogHost(LogHost):
         try:
             io.spawn(stand_in_argv(self.label), answered, stdin_fd=script_r, stdout_fd=null,
                      argv0="svlogd", extra_fds=((null, 2), (signals_w, 3), (alive_r, 4)),
-                     stops=(lambda: stops[0] and stops[0](), lambda: stops[1] and stops[1]()))
+                     watch_stops=True)
         finally:
             for fd in (script_r, signals_w, alive_r, null):
                 os.close(fd)
-
-    def _watch(self, pid, reaped, stops, on_stop, on_continue):
-        stops[0], stops[1] = on_stop, on_continue
-        self.user_tree.io.watch(pid, reaped)
 
 
 
