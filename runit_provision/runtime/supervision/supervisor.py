@@ -84,7 +84,9 @@ class Supervisor:
         self._pipe_r = -1  # a reader held only when the pipe is not a FIFO (reopened by name)
         self._exited = False
         self._notify = None  # notify.NotifyChannel, while ./run declares readiness
-        self._events = {}  # side -> its supervise/event/ (protocol/eventdir.py)
+        # each side's supervise/event/ (protocol/eventdir.py), the main side's first: a tuple
+        # indexed by Side.is_log, not a dict (kept for every service of every user's tree)
+        self._events = ()
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
     def open(self):
@@ -218,14 +220,14 @@ class Supervisor:
         if not self._events:
             # supervise/event/ once what a scan began is running: making it costs an inode or
             # two, and only a waiter needs it (one that comes before waits as under the C runsv)
-            self._events = {side: self.io.event_poster(
-                self.log_fd if side is self.log else self.dir_fd) for side in self._files}
+            self._events = tuple(self.io.event_poster(self.log_fd if side is self.log
+                                                      else self.dir_fd) for side in self._files)
             self.loop.call_later(0, self._open_events)
 
     def _open_events(self):
         if not self._exited:
             with self.io.together():  # a user's agent opens both sides' in one request
-                for events in self._events.values():
+                for events in self._events:
                     events.open()
 
     def _open_ok(self, files):
@@ -307,7 +309,7 @@ class Supervisor:
             if files.control_fd >= 0:
                 self.loop.remove_reader(files.control_fd)
             files.close()
-        for events in reversed(list(self._events.values())):
+        for events in reversed(self._events):
             # x, after ok is gone: a waiter woken now sees runsv gone. The log's first: the
             # service's event/ok, the FIFO a successor takes over, is the one that stays.
             events.close()
@@ -383,9 +385,8 @@ class Supervisor:
 
     def _post(self, side, byte):
         """Wake whoever waits on ``side`` (our sv, through supervise/event/)."""
-        events = self._events.get(side)
-        if events is not None:
-            events.post(byte)
+        if self._events:
+            self._events[side.is_log].post(byte)
 
     def kill(self, pid, signum):
         if self._user_tree is not None and self._user_tree.takes_signal(pid, signum):
