@@ -108,6 +108,8 @@ class EventPoster:
     none, and its waiters wait as they did before (inotify).
     """
 
+    __slots__ = ("base_fd", "_listener")
+
     def __init__(self, base_fd):
         self.base_fd = base_fd
         self._listener = None

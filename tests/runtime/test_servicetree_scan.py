@@ -34,18 +34,19 @@ def test_a_start_that_raises_is_said_the_rest_start_and_it_is_tried_again(tmp_pa
         _service(base, name)
     loop = EventLoop()
     errors = os.pipe()
-    tree = ServiceTree(loop, base, Spawner(stderr_fd=2, environ={"PATH": "/usr/bin:/bin"}),
-                       "test", on_empty=loop.stop, stderr_fd=errors[1])
-    real_start = tree._start_service
     failed = []
 
-    def start_once_failing(entry, path):
-        if entry.name == "b" and not failed:
-            failed.append(entry.name)
-            raise RuntimeError("a bug of ours")
-        return real_start(entry, path)
+    class OnceFailing(ServiceTree):  # (a tree has slots: its methods are replaced here)
+        __slots__ = ()
 
-    tree._start_service = start_once_failing
+        def _start_service(self, entry, path):
+            if entry.name == "b" and not failed:
+                failed.append(entry.name)
+                raise RuntimeError("a bug of ours")
+            return ServiceTree._start_service(self, entry, path)
+
+    tree = OnceFailing(loop, base, Spawner(stderr_fd=2, environ={"PATH": "/usr/bin:/bin"}),
+                       "test", on_empty=loop.stop, stderr_fd=errors[1])
     began = time.monotonic()
     seen = {}
 

@@ -37,15 +37,14 @@ def messages(tmp_path):
 
 def logger_on(logdir, messages, *args):
     options, names = parse_args(list(args) + [str(logdir)])
-    handle = open(str(messages), "ab")
-    logger = Logger(Loop(), None, names, options, Reporter(handle.fileno()))
-    logger.handle = handle
+    messages_fd = os.open(str(messages), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    logger = Logger(Loop(), None, names, options, Reporter(messages_fd))
     return logger
 
 
 def finish(logger):
     logger.end_of_input()
-    logger.handle.close()
+    os.close(logger.report.fd)  # the messages' file
 
 
 def test_an_unfinished_line_is_held_up_to_len_whatever_s_says(tmp_path, messages):

@@ -30,10 +30,10 @@ def test_doctests():
 
 def start_logger(logdir, tmp_path, clock, *args, keep=True, io=LOCAL_LOGS):
     options, names = parse_args(list(args) + [str(logdir)])
-    handle = open(str(tmp_path / "stderr"), "ab")
-    logger = Logger(Loop(), None, names, options, Reporter(handle.fileno()),
+    messages_fd = os.open(str(tmp_path / "stderr"), os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                          0o644)
+    logger = Logger(Loop(), None, names, options, Reporter(messages_fd),
                     clock=lambda: clock, keep_unfinished=keep, io=io)
-    logger.handle = handle
     assert logger.start()
     return logger
 
@@ -42,7 +42,7 @@ def kill(logger):
     """What SIGKILL leaves: nothing written beyond what was, every descriptor closed."""
     for logdir in logger.dirs:
         logdir._release()
-    logger.handle.close()
+    os.close(logger.report.fd)  # the messages' file
 
 
 def current(logdir):

@@ -266,6 +266,24 @@ def test_restart_down_up_and_kill_of_the_users_tree(user_tree):
     assert fourth in children_of(user_tree.proc.pid)
 
 
+def test_a_users_control_fifo_costs_roots_loop_256_bytes_a_second_the_rest_read_after(
+        user_tree):
+    """A user may write their service's control FIFO as fast as they like: root's loop reads
+    256 bytes of it a second (usertree.CONTROL_BYTES_PER_SECOND), and the rest the next."""
+    web = user_tree.build()
+    user_tree.start()
+    user_tree.tree_pid()
+    wait_until(lambda: running_pid(web), what="web running")
+    fd = os.open(str(web / "supervise" / "control"), os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        sent = time.monotonic()
+        os.write(fd, b"u" * 299 + b"d")  # "u" to a running service changes nothing
+    finally:
+        os.close(fd)
+    wait_until(lambda: not running_pid(web), timeout=10, interval=0.01, what="web down")
+    assert time.monotonic() - sent >= 0.9  # its "d" waited for the next second's allowance
+
+
 def test_a_killed_fork_server_is_started_again_when_next_needed(user_tree):
     user_tree.build()
     root = user_tree.start()

@@ -63,6 +63,9 @@ class Answer:
 class AgentLink:
     """Root's end of one agent's channel (``channel``: a SOCK_SEQPACKET socket)."""
 
+    __slots__ = ("loop", "channel", "pid", "on_event", "on_gone", "label", "_waiting",
+                 "_outgoing", "_pieces", "_piece_bytes", "_writer")
+
     def __init__(self, loop, channel, pid, on_event, on_gone, label):
         self.loop = loop
         self.channel = channel
@@ -289,6 +292,9 @@ def _drop_keyed(queue, key):
 # -- the io of a user's tree ----------------------------------------------------------------------
 class AgentIO:
     """``localio.LocalIO``'s methods, done by the user's agent (whichever runs now)."""
+
+    __slots__ = ("loop", "label", "link", "_held", "_processes", "_early", "on_agent",
+                 "_posters", "_gathered")
 
     is_remote = True
 
@@ -538,12 +544,12 @@ class AgentIO:
         self._request(fields, [dir_fd], answered)
 
     def spawn(self, argv, done, cwd_fd=None, stdin_fd=None, stdout_fd=None, new_session=False,
-              env=None, extra_fds=(), argv0=None, reopen_stdin=False, stops=None):
+              env=None, extra_fds=(), argv0=None, reopen_stdin=False, watch_stops=False):
         """Start ``argv`` as the user; ``done(pid)``, or ``done(OSError)`` (``AgentGone``: it
         may or may not have started). ``reopen_stdin``: ``stdin_fd`` is a FIFO the agent opens
-        again read-only for the child (a logger's own reading end). ``stops``: ``(on_stop,
-        on_continue)``, called each time the process is stopped and continued (its parent,
-        the agent, sees them)."""
+        again read-only for the child (a logger's own reading end). ``watch_stops``: the
+        agent (its parent) tells each time the process is stopped and continued — to the
+        ``on_stop`` and ``on_continue`` that ``watch`` is given."""
         roles, fds = [], []
         for role, fd in (("cwd", cwd_fd), ("in", stdin_fd), ("out", stdout_fd)):
             if fd is not None:
@@ -553,7 +559,7 @@ class AgentIO:
             roles.append(str(target))
             fds.append(fd)
         env_items = [] if env is None else ["%s=%s" % item for item in env.items()]
-        how = 2 if stops is not None else int(new_session)
+        how = 2 if watch_stops else int(new_session)
         fields = ([b"spawn", how, argv0 or b"", len(argv)] + list(argv)
                   + [len(env_items)] + env_items + [",".join(roles)])
 
@@ -574,16 +580,16 @@ class AgentIO:
                 self.link.refuse(wire.BadMessage(str(exc)))
                 done(AgentGone())
                 return
-            process = self._processes[pid] = _Process(self.loop, pid,
-                                                      answer.fds[0] if answer.fds else -1, self)
-            process.stops = stops
+            self._processes[pid] = _Process(self.loop, pid, answer.fds[0] if answer.fds else -1,
+                                            self)
             done(pid)
         self._request(fields, fds, answered)
 
-    def watch(self, pid, callback):
+    def watch(self, pid, callback, on_stop=None, on_continue=None):
         """``callback(pid, wait_status)`` once ``pid`` (started by an agent) has ended — from
         the loop's next turn if it ended before it was watched (its end may come in the same
-        read as its start's answer)."""
+        read as its start's answer); ``on_stop()`` and ``on_continue()`` each time it is
+        stopped and continued, when it was started with ``watch_stops``."""
         if pid in self._early:
             wait_status = self._early.pop(pid)
             self.loop.call_later(0, lambda: callback(pid, wait_status))
@@ -591,6 +597,8 @@ class AgentIO:
         process = self._processes.get(pid)
         if process is not None:
             process.callback = callback
+            if on_stop is not None:
+                process.stops = (on_stop, on_continue)
 
     def adopt(self, pid, callback):
         """A process of the user's found running (a predecessor's): signalled and watched by

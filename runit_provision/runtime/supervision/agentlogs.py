@@ -210,6 +210,8 @@ class AgentLogIO:
     """dirwork's functions, done by a user's agent (``agent_io``: the tree's AgentIO): a call
     is Blocked until answered, and the step that made it tried again then (``wake``)."""
 
+    __slots__ = ("agent", "_tries")
+
     is_remote = True
 
     def __init__(self, agent_io):

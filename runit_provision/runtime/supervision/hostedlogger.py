@@ -115,6 +115,10 @@ def hostable(log_run, own=None):
     return canonical, identity
 
 
+def _waits_for_nothing(shown_pid):
+    return ()
+
+
 # -- one logger, on the tree's loop or in an identity's host ---------------------------------------
 class HostedLogger:
     """One hosted svlogd: reads its pipe into the engine; ``signal()`` for what runsv sends.
@@ -128,6 +132,9 @@ class HostedLogger:
     ``on_exit(wait_status)`` is called once, from the loop, when the engine has finished — an
     exit status (0, or 111 when no directory is usable) or the signal that ended it.
     """
+
+    __slots__ = ("loop", "pipe_fd", "on_exit", "taker", "_defers", "logger", "shown_pid",
+                 "needs", "_stopped", "_ended_by", "_at_eof", "_done", "_read_due")
 
     def __init__(self, loop, spawner, base_fd, pipe_fd, args, stderr_fd, scratch, on_exit,
                  io=None):
@@ -149,7 +156,9 @@ class HostedLogger:
                              on_flow=self._flow_changed, on_exit=self._engine_exited,
                              base_fd=base_fd, keep_unfinished=self.taker.reader is not None,
                              io=io)
-        self.needs = tuple  # the processes its work waits for (a user's agent): () here
+        self.shown_pid = 0  # the pid its log/supervise/pid shows (a stand-in), when one does
+        # needs(shown_pid): the processes its work waits for (a user's agent): none here
+        self.needs = _waits_for_nothing
         self._stopped = False   # SIGSTOP: no reading until SIGCONT
         self._ended_by = 0      # the signal that ends it, if any
         self._at_eof = False

@@ -84,11 +84,27 @@ def _above(fd, highest):
 
 class _StandIn:
     """One stand-in process: its pid, the pipe its signals come through, the loggers it
-    stands for (HostedLoggers), and the pipe whose EOF tells it the tree is gone."""
+    stands for (HostedLoggers), and the pipe whose EOF tells it the tree is gone. Its
+    methods are the loop's callbacks for it (bound methods, not a closure each: a tree has a
+    stand-in for every user)."""
 
-    def __init__(self, pid, signals_fd, alive_fd):
-        self.pid, self.signals_fd, self.alive_fd = pid, signals_fd, alive_fd
+    __slots__ = ("host", "pid", "signals_fd", "alive_fd", "loggers")
+
+    def __init__(self, host, pid, signals_fd, alive_fd):
+        self.host, self.pid, self.signals_fd, self.alive_fd = host, pid, signals_fd, alive_fd
         self.loggers = set()
+
+    def signalled(self):
+        self.host._signalled(self)
+
+    def reaped(self, _pid, wait_status):
+        self.host._reaped(self, wait_status)
+
+    def stopped(self):
+        self.host._each(self, signal.SIGSTOP)
+
+    def continued(self):
+        self.host._each(self, signal.SIGCONT)
 
 
 class LogHost:
@@ -96,6 +112,9 @@ class LogHost:
     anew once the last one ended or died). ``stand_in()`` gives the pid a hosted logger's
     ``log/supervise/pid`` shows (0 when none can be started), ``attach``/``detach`` tell it
     which loggers it stands for."""
+
+    __slots__ = ("loop", "spawner", "label", "scratch", "_current", "_stand_ins", "on_reaped",
+                 "apart")
 
     def __init__(self, loop, spawner, label, forks=None):
         self.loop = loop
@@ -171,12 +190,10 @@ class LogHost:
     def _started(self, pid, signals_r, alive_w, watch=None):
         """A stand-in that runs: its signals read, its end and its stops watched (``watch``:
         the loop's, or an agent's for one the agent started)."""
-        stand_in = self._stand_ins[pid] = _StandIn(pid, signals_r, alive_w)
-        self.loop.add_reader(signals_r, lambda: self._signalled(stand_in))
-        (watch or self.loop.watch_child)(
-            pid, lambda _pid, status: self._reaped(stand_in, status),
-            on_stop=lambda: self._each(stand_in, signal.SIGSTOP),
-            on_continue=lambda: self._each(stand_in, signal.SIGCONT))
+        stand_in = self._stand_ins[pid] = _StandIn(self, pid, signals_r, alive_w)
+        self.loop.add_reader(signals_r, stand_in.signalled)
+        (watch or self.loop.watch_child)(pid, stand_in.reaped, on_stop=stand_in.stopped,
+                                         on_continue=stand_in.continued)
         return stand_in
 
     def _signalled(self, stand_in):

@@ -64,6 +64,15 @@ class _Entry:
 
 
 class ServiceTree:
+    # Slots: a user's tree in root's (usertree.NestedTree) is one of these a user, and with a
+    # dict it would have one of 1.3 kB of its own (more attributes than CPython keeps inline).
+    __slots__ = ("loop", "directory", "spawner", "label", "new_sessions", "clock", "on_empty",
+                 "entries", "_retiring", "_identity", "_retry_timer", "_kill_timer",
+                 "_sweep_timer", "_stopping", "_finished", "_grace_over", "_orphans",
+                 "_waiting_for_fds", "_begun", "_scanning", "_listing", "_rescan",
+                 "_said_crowded", "io", "scan_limit", "_inotify", "_watches", "stderr_fd",
+                 "forks", "log_host", "pipe_keeper")
+
     def __init__(self, loop, directory, spawner, label, new_sessions=False, clock=SystemClock(),
                  on_empty=None, may_fork=False, io=LOCAL, scan_limit=None, helpers=None,
                  stderr_fd=2):

@@ -85,6 +85,11 @@ def finish_arguments(wait_status):
 class Side:
     """One supervised process slot: ``./run`` (+ ``./finish``) or ``log/run``."""
 
+    __slots__ = ("host", "is_log", "state", "want", "paused", "term", "pid", "stamp_ns",
+                 "wait_status", "tally", "_killed", "_started_at", "_restart_at",
+                 "_start_timer", "_deferred", "_hook_pid", "_hook_then", "_hook_letter",
+                 "_queued", "_down_unwritten")
+
     def __init__(self, host, is_log, want):
         self.host = host
         self.is_log = is_log
@@ -123,6 +128,11 @@ class Side:
     def write_status(self):
         self._down_unwritten = False
         self.host.write_status(self, self.status(), self.want.value)
+
+    def control_readable(self):
+        """The loop's reader of this side's control FIFO: the host reads it (a bound method
+        made when it is registered, where a closure for each side would be kept)."""
+        self.host.read_control(self)
 
     # -- taking over from a supervisor that was killed (adoption.py) ---------------------
     def adopt(self, pid, state, stamp_ns, paused, term):

@@ -28,6 +28,10 @@ class SuperviseFiles:
     before us left).
     """
 
+    __slots__ = ("base_fd", "prefix", "_warn", "io", "lock_fd", "control_fd", "_found",
+                 "_ok_fd", "_closed", "_ok_asked", "_last_pid_written", "found_down",
+                 "_tally_written", "_tally_due", "_starting_ticks", "_spawned")
+
     def __init__(self, base_fd, prefix, warn, side=None, io=LOCAL):
         side = side if side is not None else SideFiles()
         self.base_fd = base_fd

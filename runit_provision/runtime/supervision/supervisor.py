@@ -49,6 +49,14 @@ class SystemClock:
 
 
 class Supervisor:
+    # Slots, not a dict: a tree holds one of these per service, and a user's service in root's
+    # tree (usertree.RemoteSupervisor) has more attributes than CPython 3.11 keeps inline —
+    # each would carry a dict of its own, 1.3 kB (bench/rootcensus.py).
+    __slots__ = ("loop", "directory", "spawner", "clock", "label", "on_exit", "new_session",
+                 "log_host", "pipe_keeper", "forks", "io", "facts", "stderr_fd", "_hosted",
+                 "_apart", "_user_tree", "_log_waits_for_tree", "dir_fd", "log_fd", "main",
+                 "log", "_files", "_pipe_w", "_pipe_r", "_exited", "_notify", "_events")
+
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
                  on_exit=None, new_session=False, log_host=None, pipe_keeper=None, forks=None,
                  io=LOCAL):
@@ -76,7 +84,9 @@ class Supervisor:
         self._pipe_r = -1  # a reader held only when the pipe is not a FIFO (reopened by name)
         self._exited = False
         self._notify = None  # notify.NotifyChannel, while ./run declares readiness
-        self._events = {}  # side -> its supervise/event/ (protocol/eventdir.py)
+        # each side's supervise/event/ (protocol/eventdir.py), the main side's first: a tuple
+        # indexed by Side.is_log, not a dict (kept for every service of every user's tree)
+        self._events = ()
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
     def open(self):
@@ -99,17 +109,17 @@ class Supervisor:
         self._pipe_w, self._pipe_r = opened.pipe_w, opened.pipe_r
         if self.facts is None:
             self.facts = LocalFacts(self.dir_fd, self.log_fd)
+        warn = self.warn  # one bound method for both sides' files
         self.main = Side(self, is_log=False, want=_want(opened.main))
-        self._files[self.main] = SuperviseFiles(self.dir_fd, "", self.warn, opened.main,
-                                                self.io)
+        self._files[self.main] = SuperviseFiles(self.dir_fd, "", warn, opened.main, self.io)
         if opened.log is not None:
             self.log = Side(self, is_log=True, want=_want(opened.log))
-            self._files[self.log] = SuperviseFiles(self.log_fd, "log/", self.warn, opened.log,
+            self._files[self.log] = SuperviseFiles(self.log_fd, "log/", warn, opened.log,
                                                    self.io)
         if self._pipe_r < 0 and self._pipe_w >= 0 and self.pipe_keeper is not None:
             self.pipe_keeper.hold(self._pipe_w)
         for side, files in self._files.items():
-            self.loop.add_reader(files.control_fd, self._control_reader(side, files))
+            self.loop.add_reader(files.control_fd, side.control_readable)
         for side, files in self._files.items():
             tally = files.read_tally()
             side.tally = tally or side.tally  # the counts go on across supervisors
@@ -167,17 +177,16 @@ class Supervisor:
         """Watch ``pid``, a process a predecessor started, to its end (OSError: gone)."""
         self.loop.watch_process(pid, lambda pid: side.child_exited(pid, UNKNOWN_EXIT))
 
-    def _control_reader(self, side, files):
-        def read_control():
-            try:
-                data = os.read(files.control_fd, _READ_CHUNK)
-            except OSError as exc:
-                if exc.errno == errno.EAGAIN:
-                    return
-                raise
-            for byte in data:
-                side.control(chr(byte))
-        return read_control
+    def read_control(self, side):
+        """``side``'s control FIFO is readable (Side.control_readable, the loop's reader)."""
+        try:
+            data = os.read(self._files[side].control_fd, _READ_CHUNK)
+        except OSError as exc:
+            if exc.errno == errno.EAGAIN:
+                return
+            raise
+        for byte in data:
+            side.control(chr(byte))
 
     # -- running ------------------------------------------------------------------------------
     def start(self):
@@ -211,14 +220,14 @@ class Supervisor:
         if not self._events:
             # supervise/event/ once what a scan began is running: making it costs an inode or
             # two, and only a waiter needs it (one that comes before waits as under the C runsv)
-            self._events = {side: self.io.event_poster(
-                self.log_fd if side is self.log else self.dir_fd) for side in self._files}
+            self._events = tuple(self.io.event_poster(self.log_fd if side is self.log
+                                                      else self.dir_fd) for side in self._files)
             self.loop.call_later(0, self._open_events)
 
     def _open_events(self):
         if not self._exited:
             with self.io.together():  # a user's agent opens both sides' in one request
-                for events in self._events.values():
+                for events in self._events:
                     events.open()
 
     def _open_ok(self, files):
@@ -300,7 +309,7 @@ class Supervisor:
             if files.control_fd >= 0:
                 self.loop.remove_reader(files.control_fd)
             files.close()
-        for events in reversed(list(self._events.values())):
+        for events in reversed(self._events):
             # x, after ok is gone: a waiter woken now sees runsv gone. The log's first: the
             # service's event/ok, the FIFO a successor takes over, is the one that stays.
             events.close()
@@ -376,9 +385,8 @@ class Supervisor:
 
     def _post(self, side, byte):
         """Wake whoever waits on ``side`` (our sv, through supervise/event/)."""
-        events = self._events.get(side)
-        if events is not None:
-            events.post(byte)
+        if self._events:
+            self._events[side.is_log].post(byte)
 
     def kill(self, pid, signum):
         if self._user_tree is not None and self._user_tree.takes_signal(pid, signum):
@@ -394,7 +402,7 @@ class Supervisor:
                     # runsv CONTs the svlogd it stops: here whatever the logger's work waits
                     # for — a user's agent (its file work) and the stand-in, which the user
                     # may have stopped; else `sv -w` times out
-                    for process in self._hosted.needs():
+                    for process in self._hosted.needs(pid):
                         self.spawner.kill(process, signal.SIGCONT)
                 self._hosted.signal(signum)
                 return
@@ -581,11 +589,7 @@ class Supervisor:
 
         tree = self._user_tree.running_as(identity) if self._user_tree is not None else 0
         if tree:
-            def ended(pid, wait_status):
-                self._hosted = None
-                self.log.child_exited(pid, wait_status)
-            pid, self._hosted = self._user_tree.host_logger(self, canonical, open_fds()[1],
-                                                            ended)
+            pid, self._hosted = self._user_tree.host_logger(self, canonical, open_fds()[1])
             return pid
 
         def exited(pid, wait_status):
@@ -598,6 +602,12 @@ class Supervisor:
         if pid:
             self._apart = (pid, key)
         return pid
+
+    def user_logger_ended(self, wait_status):
+        """The user's logger of our log side (usertree.UserTree.host_logger) ended."""
+        hosted, self._hosted = self._hosted, None
+        self._user_tree.logger_ended(hosted)
+        self.log.child_exited(hosted.shown_pid, wait_status)
 
     def start_hook(self, letter):
         """Start ``control/<letter>`` if it exists and is user-executable; its pid, or 0."""

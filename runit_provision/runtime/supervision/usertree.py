@@ -109,6 +109,10 @@ class UserTree:
     """A supervisor's side of a service whose ``./run`` is a canonical user tree: the agent it
     runs as that service's process, and the user's services, supervised in our loop."""
 
+    __slots__ = ("supervisor", "is_first", "agent", "io", "log_io", "log_host", "tree",
+                 "environ", "directory", "_asked", "_prepared", "_link", "_hosted",
+                 "_released", "_linger_timer", "_exit_code", "_ending")
+
     def __init__(self, supervisor):
         self.supervisor = supervisor
         # ./run was canonical when the supervisor opened: its tree starts before its log, whose
@@ -293,12 +297,14 @@ class UserTree:
             if self._link is not None:
                 self._link.refuse(wire.BadMessage(str(exc)))
 
-    def host_logger(self, supervisor, canonical, reader, exited):
+    def host_logger(self, supervisor, canonical, reader):
         """Run ``canonical`` (a LogRun of the user's identity) on root's loop for
         ``supervisor``'s log side, its file work the agent's, shown by the user's stand-in:
         ``(pid shown, HostedLogger)``, ``(0, None)`` when it is exec'd after all. ``reader``: a
         reading end of its pipe (ours from now on). NotYet while the agent starts the
-        stand-in."""
+        stand-in. Its end calls ``supervisor.user_logger_ended``, which tells ``logger_ended``.
+        (Bound methods and the logger's own slots, not closures: a tree keeps these for every
+        logger of every user.)"""
         from .hostedlogger import HostedLogger
         try:
             pid = self.log_host.stand_in(supervisor.host_ready)
@@ -308,30 +314,35 @@ class UserTree:
         if not pid:
             os.close(reader)
             return 0, None
-
-        def ended(wait_status):
-            self.log_host.detach(pid, hosted)
-            self._hosted.discard(hosted)
-            os.close(reader)
-            if not self._hosted:
-                # The last of the user's loggers ended: their stand-in goes (a new one starts
-                # for the next), while an agent still runs to reap it — else it would outlive
-                # the tree, an orphan root's teardown waits its grace for; an agent sent away
-                # has written their last words, and goes too.
-                self.log_host.close()
-                if self.agent is None:
-                    self._end_linger()
-            exited(pid, wait_status)
         hosted = HostedLogger(supervisor.loop, _UserSpawner(self.io, self.environ, 2),
                               supervisor.log_fd, reader, canonical.args,
                               self.supervisor.spawner.stderr_fd, self.log_host.scratch_pipe(),
-                              ended, io=self.log_io)
-        hosted.needs = lambda: tuple(found for found in (self.agent and self.agent[0], pid)
-                                     if found)
+                              supervisor.user_logger_ended, io=self.log_io)
+        hosted.shown_pid = pid
+        hosted.needs = self.waited_for
         self.log_host.attach(pid, hosted)
         self._hosted.add(hosted)
         hosted.start()
         return pid, hosted
+
+    def waited_for(self, shown_pid):
+        """What the work of a logger of ours, shown as ``shown_pid``, waits for: the agent
+        (its file work) and that stand-in — what runsv's CONT to the logger must reach."""
+        return tuple(found for found in (self.agent and self.agent[0], shown_pid) if found)
+
+    def logger_ended(self, hosted):
+        """A logger run by ``host_logger`` ended (its reader is closed here)."""
+        self.log_host.detach(hosted.shown_pid, hosted)
+        self._hosted.discard(hosted)
+        os.close(hosted.pipe_fd)
+        if not self._hosted:
+            # The last of the user's loggers ended: their stand-in goes (a new one starts
+            # for the next), while an agent still runs to reap it — else it would outlive
+            # the tree, an orphan root's teardown waits its grace for; an agent sent away
+            # has written their last words, and goes too.
+            self.log_host.close()
+            if self.agent is None:
+                self._end_linger()
 
     def takes_signal(self, pid, signum):
         """A signal the supervisor would send ``pid``: to the agent, TERM and HUP end the
@@ -416,6 +427,8 @@ class UserLogHost(LogHost):
     come to root's loop, where those loggers run. ``stand_in(wake)`` raises NotYet while the
     agent starts it, and calls ``wake`` once it runs."""
 
+    __slots__ = ("user_tree", "_asking", "_waiting", "_refused_at")
+
     RETRY_SECONDS = 1.0
 
     def __init__(self, user_tree, label):
@@ -444,7 +457,6 @@ class UserLogHost(LogHost):
             io.on_agent.append(self._ask)  # nothing of the user's starts without the agent
             return
         script_r, signals_r, signals_w, alive_r, alive_w = stand_in_pipes()
-        stops = [None, None]
 
         def answered(pid):
             self._asking = False
@@ -456,10 +468,7 @@ class UserLogHost(LogHost):
                 self._refused_at = self.loop.monotonic()
             else:
                 self._refused_at = None
-                self._current = self._started(pid, signals_r, alive_w,
-                                              watch=lambda pid, reaped, on_stop, on_continue:
-                                              self._watch(pid, reaped, stops, on_stop,
-                                                          on_continue))
+                self._current = self._started(pid, signals_r, alive_w, watch=io.watch)
             waiting, self._waiting = self._waiting, []
             for wake in waiting:
                 self.loop.call_later(0, wake)
@@ -469,14 +478,10 @@ class UserLogHost(LogHost):
         try:
             io.spawn(stand_in_argv(self.label), answered, stdin_fd=script_r, stdout_fd=null,
                      argv0="svlogd", extra_fds=((null, 2), (signals_w, 3), (alive_r, 4)),
-                     stops=(lambda: stops[0] and stops[0](), lambda: stops[1] and stops[1]()))
+                     watch_stops=True)
         finally:
             for fd in (script_r, signals_w, alive_r, null):
                 os.close(fd)
-
-    def _watch(self, pid, reaped, stops, on_stop, on_continue):
-        stops[0], stops[1] = on_stop, on_continue
-        self.user_tree.io.watch(pid, reaped)
 
 
 
@@ -484,6 +489,8 @@ class _UserSpawner:
     """What a supervisor of a user's service asks of its spawner beyond ``spawn`` (which goes
     to the agent): the environment the user's services get, where its loggers' messages go,
     and signals — by pidfd to a process an agent started."""
+
+    __slots__ = ("io", "environ", "stderr_fd")
 
     def __init__(self, io, environ, stderr_fd):
         self.io, self.environ, self.stderr_fd = io, environ, stderr_fd
@@ -501,6 +508,8 @@ class _UserSpawner:
 class NestedTree(ServiceTree):
     """The user's services (``DIR``), supervised in root's loop through the agent: scans and
     opens are the agent's (answered later), and so is watching ``DIR`` (its ``c`` events)."""
+
+    __slots__ = ("user_tree", "_stderr_owned")
 
     def __init__(self, user_tree):
         supervisor = user_tree.supervisor
@@ -587,6 +596,9 @@ class RemoteSupervisor(Supervisor):
     ``ready``, ``log/run``) is read by the agent ahead of each event — a control byte, a
     process's end, a timer — and the event is handled once it came (``_event``), in order."""
 
+    __slots__ = ("tree", "user_tree", "_batch", "_asked", "_spawns", "_control_allowance",
+                 "_readiness")
+
     def __init__(self, tree, path, label):
         Supervisor.__init__(self, tree.loop, path, tree.spawner, clock=tree.clock, label=label,
                             on_exit=tree._service_exited, log_host=tree.log_host,
@@ -599,6 +611,7 @@ class RemoteSupervisor(Supervisor):
         self._asked = None  # events the facts asked now will serve
         self._spawns = {}  # what was asked of the agent to start: side or ("hook", c) -> _Spawn
         self._control_allowance = {}  # control fd -> bytes it may still cost this second
+        self._readiness = (None, None, None)  # a main side's start asked: (spec, env, reader)
 
     def take_over(self, opened):
         if opened.facts is not None:
@@ -627,32 +640,28 @@ class RemoteSupervisor(Supervisor):
     def call_later(self, delay, callback):
         return _Later(self, delay, callback)
 
-    def _control_reader(self, side, files):
-        fd = files.control_fd
-
-        def read_control():
-            allowance = self._control_allowance.get(fd, CONTROL_BYTES_PER_SECOND)
-            try:
-                data = os.read(fd, min(_READ_CHUNK, allowance))
-            except OSError as exc:
-                if exc.errno == errno.EAGAIN:
-                    return
-                raise
-            if not data:
+    def read_control(self, side):
+        fd = self._files[side].control_fd
+        allowance = self._control_allowance.get(fd, CONTROL_BYTES_PER_SECOND)
+        try:
+            data = os.read(fd, min(_READ_CHUNK, allowance))
+        except OSError as exc:
+            if exc.errno == errno.EAGAIN:
                 return
-            if fd not in self._control_allowance:
-                self.loop.call_later(1.0, lambda: self._refill(fd, read_control))
-            self._control_allowance[fd] = allowance - len(data)
-            if self._control_allowance[fd] <= 0:
-                self.loop.remove_reader(fd)  # the rest waits for the next second
-            self._event(lambda: [side.control(chr(byte)) for byte in data])
-        return read_control
+            raise
+        if not data:
+            return
+        if fd not in self._control_allowance:
+            self.loop.call_later(1.0, lambda: self._refill(fd, side))
+        self._control_allowance[fd] = allowance - len(data)
+        if self._control_allowance[fd] <= 0:
+            self.loop.remove_reader(fd)  # the rest waits for the next second
+        self._event(lambda: [side.control(chr(byte)) for byte in data])
 
-    def _refill(self, fd, reader):
+    def _refill(self, fd, side):
         spent = self._control_allowance.pop(fd, 0)
-        if spent <= 0 and not self._exited and fd in {files.control_fd
-                                                      for files in self._files.values()}:
-            self.loop.add_reader(fd, reader)
+        if spent <= 0 and not self._exited and self._files[side].control_fd == fd:
+            self.loop.add_reader(fd, side.control_readable)
 
     def _watch_adopted(self, pid, side):
         self.io.adopt(pid, lambda pid, status: self._event(lambda: side.child_exited(pid,
@@ -725,8 +734,6 @@ class RemoteSupervisor(Supervisor):
         finally:
             for writer, _ in extra_fds:
                 os.close(writer)  # ./run's alone, once the agent has it
-
-    _readiness = (None, None, None)
 
     def _started(self, side, answer):
         """A start's answer: its pid (supervised from now on), or the OSError of a start that
@@ -805,12 +812,14 @@ class RemoteSupervisor(Supervisor):
         if isinstance(reader, FatalError):
             self.warn(str(reader))
             return 0
-
-        def exited(pid, wait_status):
-            self._hosted = None
-            self._event(lambda: self.log.child_exited(pid, wait_status))
-        pid, self._hosted = self.user_tree.host_logger(self, found[0], reader, exited)
+        pid, self._hosted = self.user_tree.host_logger(self, found[0], reader)
         return pid
+
+    def user_logger_ended(self, wait_status):
+        hosted, self._hosted = self._hosted, None
+        self.user_tree.logger_ended(hosted)
+        pid = hosted.shown_pid
+        self._event(lambda: self.log.child_exited(pid, wait_status))
 
     def has_finish(self):
         return self.facts.finish

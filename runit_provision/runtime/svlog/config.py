@@ -269,6 +269,16 @@ def _pick_none(lines):
     return []
 
 
+# Whether a line goes to a destination no rule decides for: shared by every config (a closure
+# each would cost every logger of a tree two functions and their cells).
+def _every_line(line):
+    return True
+
+
+def _no_line(line):
+    return False
+
+
 def pattern_ops(pattern):
     """``pattern`` as steps: runs of literal bytes merged (compared with ``startswith``),
     ``*X`` as a jump to the first X (``find``, memchr), trailing ``*``, ``+X`` runs.
@@ -363,7 +373,7 @@ def selection(rules, kinds, default):
     while chain and chain[-1][0] == default:
         chain.pop()  # the first rules agreeing with the default change nothing
     if not chain:
-        return (lambda line: default), (None if default else _pick_none)
+        return (_every_line, None) if default else (_no_line, _pick_none)
     if len(chain) == 1:
         selects, matches = chain[0]
         if selects:

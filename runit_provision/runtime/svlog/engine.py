@@ -34,6 +34,8 @@ class Stamper:
     (b'2001-09-09_01:46:40.12345 ', b'2001-09-09T01:46:40.12345 ')
     """
 
+    __slots__ = ("mode", "_second", "_date", "_separator")
+
     def __init__(self, mode):
         self.mode = mode
         self._second = None
@@ -187,6 +189,12 @@ class Logger:
     Relative names are opened from ``base_fd`` (None: the cwd) — a logger hosted in a tree
     has the service's ``log/`` there instead of as its cwd.
     """
+
+    __slots__ = ("loop", "options", "report", "on_flow", "on_exit", "clock", "io", "dirs",
+                 "_senders", "_stamp", "_table", "_partial", "_partial_time", "_keeper",
+                 "_keep_unfinished", "_streaming", "_is_streaming", "_terminating",
+                 "_finishing", "_reopen_wanted", "_reopening", "_reopened", "_starting",
+                 "_exit_code", "_limit", "_updating", "_again")
 
     def __init__(self, loop, spawner, names, options, reporter, on_flow=None, on_exit=None,
                  clock=time.time_ns, base_fd=None, keep_unfinished=False, io=LOCAL_LOGS):

@@ -38,6 +38,8 @@ BACKLOG_MAX = 1000
 class Reporter:
     """svlogd's messages — ``svlogd: warning|pausing|info|fatal: …`` — one write() each."""
 
+    __slots__ = ("fd", "verbose", "prog")
+
     def __init__(self, fd=2, verbose=False, prog="svlogd"):
         self.fd = fd
         self.verbose = verbose
@@ -293,6 +295,11 @@ class LogDir:
     ``-l``: runit rotates once a line leaves less than that much room. ``io``: who does the
     file work (dirwork.LocalLogIO; a user's agent for a user's directory).
     """
+
+    __slots__ = ("name", "base_fd", "loop", "spawner", "report", "line_max", "on_change",
+                 "clock", "io", "config", "is_open", "size", "unfinished", "_dirfd", "_lockfd",
+                 "_fd", "_at_line_start", "_queue", "_steps", "_retry", "_age_timer", "_job",
+                 "_backlog", "_last_name_ns", "_resume_due")
 
     def __init__(self, name, loop, spawner, reporter, line_max=1000, on_change=None,
                  clock=time.time_ns, base_fd=None, io=LOCAL_LOGS):

@@ -58,6 +58,8 @@ class PeekReader:
     both non-blocking); it is empty between calls.
     """
 
+    __slots__ = ("fd", "scratch_r", "scratch_w")
+
     def __init__(self, fd, scratch):
         self.fd = fd
         self.scratch_r, self.scratch_w = scratch
@@ -111,6 +113,8 @@ class LineTaker:
     was fed stays in the pipe until ``release()`` (the logger's lines are written elsewhere,
     later: nothing taken is ever only in memory).
     """
+
+    __slots__ = ("fd", "reader", "_call_later", "_wake", "_rechecks", "_recheck", "held")
 
     def __init__(self, fd, scratch=None, call_later=None, wake=None):
         self.fd = fd

@@ -73,6 +73,8 @@ class Keeper:
     The file work is ``io``'s (dirwork.py): a user's agent's for a user's directory.
     """
 
+    __slots__ = ("_dir_fd", "_saved_len", "_time_ns", "_io", "unconfirmed", "on_settled")
+
     def __init__(self, dir_fd=-1, saved=b"", time_ns=0, io=None):
         self._dir_fd = dir_fd
         self._saved_len = len(saved)
