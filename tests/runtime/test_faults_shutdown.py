@@ -227,7 +227,13 @@ def test_a_nested_tree_comes_down_whole(trees, outer_impl, how):
     for order, outer, inner_svdir, logs, proc in running:
         wait_until(lambda: not processes_under(inner_svdir.parent), timeout=15,
                    what="the inner tree (%s) gone after %s" % (", ".join(order), how))
-        assert_all_down(inner_svdir, logs, order)
+        try:
+            assert_all_down(inner_svdir, logs, order)
+        except AssertionError as exc:  # what the trees said (seen once in a full run: stop 41)
+            said = (proc.stderr.read().decode(errors="replace") if proc.poll() is not None
+                    else "(the outer tree still runs)")
+            raise AssertionError("%s\nthe outer tree's stderr:\n%s" % (exc, said[-4000:])) \
+                from None
         if how == "TERM to the outer tree" or outer_impl == "c" and how == "sv x":
             proc.wait(timeout=SHUTDOWN_SECONDS)
         else:
