@@ -1,6 +1,8 @@
 """A scan that meets a bug of ours in one service's start still starts the others, and tries
 that one again: the exception once left the scan half done, with no retry (the directory's
-other services never started) — in-process, on a real loop, with real processes."""
+other services never started); and a link made while the tree looks at its directory is
+supervised, however the look and the inotify watch fall — in-process, on a real loop, with real
+processes and real inotify."""
 import os
 import time
 
@@ -33,7 +35,6 @@ def test_a_start_that_raises_is_said_the_rest_start_and_it_is_tried_again(tmp_pa
     for name in names:
         _service(base, name)
     loop = EventLoop()
-    errors = os.pipe()
     failed = []
 
     class OnceFailing(ServiceTree):  # (a tree has slots: its methods are replaced here)
@@ -46,7 +47,43 @@ def test_a_start_that_raises_is_said_the_rest_start_and_it_is_tried_again(tmp_pa
             return ServiceTree._start_service(self, entry, path)
 
     tree = OnceFailing(loop, base, Spawner(stderr_fd=2, environ={"PATH": "/usr/bin:/bin"}),
-                       "test", on_empty=loop.stop, stderr_fd=errors[1])
+                       "test", on_empty=loop.stop)
+    seen, said = _run_until_supervised(tree, loop, base, names)
+    assert failed == ["b"]
+    assert all(seen.values()), (seen, said)
+    assert "internal error starting b, tried again in a second: RuntimeError: a bug of ours" \
+        in said
+
+
+class _LateAnswer:
+    """LOCAL's file work, except that after the ``look``-th listing is read, ``made(n)`` runs
+    before the tree gets the answer — what happens when a link is applied while runsvdir is
+    between its look and its next instruction."""
+
+    is_remote = False
+
+    def __init__(self, made, look):
+        self.made, self.look, self.looks = made, look, 0
+
+    def list_services(self, directory, done, limit=None):
+        from runit_provision.runtime.supervision.localio import LOCAL
+        answers = []
+        LOCAL.list_services(directory, answers.append, limit)
+        self.looks += 1
+        if self.looks == self.look:
+            self.made(self.looks)
+        done(answers[0])
+
+    def __getattr__(self, name):
+        from runit_provision.runtime.supervision.localio import LOCAL
+        return getattr(LOCAL, name)
+
+
+def _run_until_supervised(tree, loop, base, names):
+    """Run ``tree`` until every one of ``names`` has a pid (or the deadline); the pids seen and
+    what the tree said."""
+    errors = os.pipe()
+    tree.stderr_fd = errors[1]
     began = time.monotonic()
     seen = {}
 
@@ -66,7 +103,58 @@ def test_a_start_that_raises_is_said_the_rest_start_and_it_is_tried_again(tmp_pa
         os.close(errors[1])
         said = os.read(errors[0], 65536).decode()
         os.close(errors[0])
-    assert failed == ["b"]
+    return seen, said
+
+
+def test_a_link_made_during_the_first_look_is_supervised(tmp_path):
+    """The CI failure of stop 41: ``apply`` linked ``worker`` (its last service) between our
+    runsvdir's first look and its inotify watch; no poll runs while inotify does, so it was
+    never supervised."""
+    base = str(tmp_path / "service")
+    os.makedirs(base)
+    _service(str(tmp_path / "sv"), "early")
+    _service(str(tmp_path / "sv"), "late")
+    os.symlink(str(tmp_path / "sv" / "early"), os.path.join(base, "early"))
+
+    def link_late(_look):
+        os.symlink(str(tmp_path / "sv" / "late"), os.path.join(base, "late"))
+
+    loop = EventLoop()
+    tree = ServiceTree(loop, base, Spawner(stderr_fd=2, environ={"PATH": "/usr/bin:/bin"}),
+                       "test", on_empty=loop.stop, io=_LateAnswer(link_late, look=1))
+    seen, said = _run_until_supervised(tree, loop, base, ["early", "late"])
     assert all(seen.values()), (seen, said)
-    assert "internal error starting b, tried again in a second: RuntimeError: a bug of ours" \
-        in said
+
+
+def test_a_link_made_while_a_swapped_directory_is_looked_at_is_supervised(tmp_path):
+    """runsvchdir swaps the ``current`` link the tree runs on: the tree watches the new
+    directory after the look that found it — an entry made in between is looked for again (by
+    the look that follows a new watch, and by the IN_IGNORED of the watch it replaced)."""
+    for tree_dir in ("a", "b"):
+        os.makedirs(str(tmp_path / tree_dir))
+    _service(str(tmp_path / "sv"), "one")
+    _service(str(tmp_path / "sv"), "two")
+    os.symlink(str(tmp_path / "sv" / "one"), str(tmp_path / "a" / "one"))
+    current = str(tmp_path / "current")
+    os.symlink("a", current)
+    base = current
+
+    def swap_then_link(_look):
+        os.symlink("b", current + ".new")
+        os.rename(current + ".new", current)  # what runsvchdir does
+
+    def link_two(_look):
+        os.symlink(str(tmp_path / "sv" / "two"), str(tmp_path / "b" / "two"))
+
+    class Io(_LateAnswer):
+        def list_services(self, directory, done, limit=None):
+            # the first look sees a/, the swap's look sees b/ and "two" is linked after it
+            self.made = swap_then_link if self.looks == 0 else link_two
+            self.look = self.looks + 1 if self.looks < 2 else 0
+            _LateAnswer.list_services(self, directory, done, limit)
+
+    loop = EventLoop()
+    tree = ServiceTree(loop, base, Spawner(stderr_fd=2, environ={"PATH": "/usr/bin:/bin"}),
+                       "test", on_empty=loop.stop, io=Io(None, 0))
+    seen, said = _run_until_supervised(tree, loop, str(tmp_path / "b"), ["two"])
+    assert all(seen.values()), (seen, said)

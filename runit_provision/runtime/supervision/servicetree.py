@@ -52,6 +52,16 @@ FD_RESERVE = 32
 _DIR_EVENTS = None  # filled lazily from inotify constants (ctypes is imported only when needed)
 
 
+def _identity_of(directory):
+    """(device, inode) of ``directory`` now, as a listing gives it; None when it cannot be
+    stat'ed (the first look says why)."""
+    try:
+        info = os.stat(directory)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
 class _Entry:
     __slots__ = ("name", "key", "service", "failure", "opening")
 
@@ -123,6 +133,12 @@ class ServiceTree:
     # -- scanning -----------------------------------------------------------------------------
     def start(self):
         self._open_inotify()
+        # The watch comes before the first look: added after it, an entry made between the
+        # look and the watch would be seen by neither (a link applied right after runsvdir
+        # started, then never supervised — no poll runs while inotify does).
+        self._identity = _identity_of(self.directory)
+        if self._identity is not None:  # (when missing, the first look says so, then watches)
+            self._watch_directory()
         self.scan()
 
     def scan(self):
@@ -188,6 +204,9 @@ class ServiceTree:
         if identity != self._identity:
             self._identity = identity
             self._watch_directory()
+            if self._inotify is not None:
+                # What changed between that look and this watch was seen by neither.
+                self.loop.call_later(0, self.scan)
 
     def _start_guarded(self, entry, path):
         """``_start_service``, where a bug of ours in one service's start is said and that
