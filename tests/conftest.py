@@ -1,11 +1,28 @@
 """Shared fixtures: where our tools and the C runit live, and real-process hygiene."""
 
 import os
+import signal
 import stat
 import sys
 from pathlib import Path
 
 import pytest
+
+
+def _default_signal_dispositions():
+    """Signals the suite sends to the processes it starts take their default action there,
+    however the suite itself was started: an ignored signal stays ignored across fork and exec
+    (``nohup`` ignores HUP, a shell's ``&`` without job control ignores INT and QUIT), and the
+    tests of ``sv hup``, ``sv interrupt`` and an interrupted ``chpst -l`` would then fail for
+    the C runit and ours alike."""
+    for signum in (signal.SIGHUP, signal.SIGQUIT):
+        if signal.getsignal(signum) == signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_default_signal_dispositions()
 
 ROOT = Path(__file__).resolve().parent.parent
 # Console scripts are installed next to the interpreter running the tests (the Makefile's venv).
