@@ -24,7 +24,7 @@ import pytest
 from ..conftest import C_RUNIT, our_tool, require_c_runit
 from .processes import (
     BASE_PATH, SH, kill_pids, make_service, process_group_members, processes_under,
-    run_sv, status_record, wait_until, write_script)
+    run_sv, running_pid, stat_fields, status_record, wait_until, write_script)
 
 pytestmark = pytest.mark.slow
 
@@ -214,6 +214,11 @@ def test_a_nested_tree_comes_down_whole(trees, outer_impl, how):
         running.append((order, outer, inner_svdir, logs, proc))
     for order, _, inner_svdir, _, _ in running:
         wait_for_states(inner_svdir, order)
+    # The inner runsvdir works in outer/inner, not in the inner tree: "the inner tree gone"
+    # needs it gone too (a ./finish that just ended is a zombie until it reaps it and writes
+    # the service down).
+    inner_pids = [running_pid(outer / "inner") for _, outer, _, _, _ in running]
+    assert all(inner_pids), inner_pids
     for _, outer, _, _, proc in running:
         if how == "TERM to the outer tree":
             proc.send_signal(signal.SIGTERM)
@@ -224,9 +229,10 @@ def test_a_nested_tree_comes_down_whole(trees, outer_impl, how):
             command = ["-w", "12", "x" if how == "sv x" else "down", str(outer / "inner")]
             output, rc = run_sv(command, outer, sv=our_tool("sv"), timeout=30)
             assert rc == 0, output
-    for order, outer, inner_svdir, logs, proc in running:
-        wait_until(lambda: not processes_under(inner_svdir.parent), timeout=15,
-                   what="the inner tree (%s) gone after %s" % (", ".join(order), how))
+    for (order, outer, inner_svdir, logs, proc), inner_pid in zip(running, inner_pids):
+        wait_until(lambda: not processes_under(inner_svdir.parent)
+                   and stat_fields(inner_pid) is None,
+                   timeout=15, what="the inner tree (%s) gone after %s" % (", ".join(order), how))
         try:
             assert_all_down(inner_svdir, logs, order)
         except AssertionError as exc:  # what the trees said (seen once in a full run: stop 41)
