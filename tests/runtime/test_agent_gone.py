@@ -26,7 +26,7 @@ from runit_provision.runtime.supervision.agentlogs import AgentLogIO
 from runit_provision.runtime.supervision.loop import EventLoop
 from runit_provision.runtime.svlog.config import parse_config
 from runit_provision.runtime.svlog.dirwork import remove_unfinished
-from runit_provision.runtime.svlog.logdir import LogDir, Reporter
+from runit_provision.runtime.svlog.logdir import LogDir, Raw, Reporter
 
 pytestmark = pytest.mark.slow
 
@@ -316,3 +316,67 @@ def test_a_batch_the_killed_agent_took_with_it_is_done_by_the_next_in_its_order(
         assert errors == [] and warnings == []
     finally:
         os.close(side_fd)
+
+
+def _opened_logdir(loop, io, base, quiet):
+    """``logs/main`` opened through the agent attached (its open asked again until done, as
+    svlogd's host asks it)."""
+    logdir = LogDir("main", loop, None, Reporter(fd=quiet), base_fd=base, io=AgentLogIO(io),
+                    on_change=lambda: logdir.is_open or logdir.open(parse_config))
+    logdir.open(parse_config)
+    return logdir
+
+
+@pytest.mark.parametrize("rendered", [False, True], ids=["bytes", "rendered"])
+def test_a_write_the_killed_agent_made_before_it_answered_is_not_made_again(setting, rendered):
+    """A logger's write to ``current`` done by an agent killed before its answer went out:
+    asked again of the next agent, as such — what ``current`` gained since the size before
+    it is the write, not written twice (the repeats of the chaos soak's users' loggers)."""
+    loop, io, agents, base, quiet, errors = setting
+    current = agents.tree.parent / "logs" / "main" / "current"
+    first_pid, first = agents.start()
+    logdir = _opened_logdir(loop, io, base, quiet)
+    assert turn_until(loop, lambda: logdir.is_open and not logdir.is_busy), errors
+    logdir.write([b"one\n"])
+    assert turn_until(loop, lambda: not logdir.is_busy), errors
+    os.kill(first_pid, signal.SIGKILL)
+    os.waitpid(first_pid, 0)
+    assert turn_until(loop, lambda: not first.is_open)
+    line = Raw(b"T ", b"two\nthree\n") if rendered else [b"two\n", b"three\n"]
+    made = b"T two\nT three\n" if rendered else b"two\nthree\n"
+
+    def ask_then_write_as_the_agent_did():
+        logdir.write(line)
+        with open(str(current), "ab") as handle:  # its write made, its answer never sent
+            handle.write(made)
+    agents.killed_owing(ask_then_write_as_the_agent_did)
+    assert logdir.is_busy  # the write waits for an answer
+    agents.start()
+    assert turn_until(loop, lambda: not logdir.is_busy), errors
+    assert current.read_bytes() == b"one\n" + made
+    assert logdir.size == len(b"one\n" + made) and errors == []
+    logdir.write([b"four\n"])
+    assert turn_until(loop, lambda: not logdir.is_busy), errors
+    assert current.read_bytes() == b"one\n" + made + b"four\n"
+
+
+def test_a_write_the_killed_agent_made_in_part_is_finished_by_the_next(setting):
+    """A write cut short by the kill (a regular file's write can end early on a fatal
+    signal): the next agent writes the rest, and only the rest."""
+    loop, io, agents, base, quiet, errors = setting
+    current = agents.tree.parent / "logs" / "main" / "current"
+    first_pid, first = agents.start()
+    logdir = _opened_logdir(loop, io, base, quiet)
+    assert turn_until(loop, lambda: logdir.is_open and not logdir.is_busy), errors
+    os.kill(first_pid, signal.SIGKILL)
+    os.waitpid(first_pid, 0)
+    assert turn_until(loop, lambda: not first.is_open)
+
+    def ask_then_write_a_part():
+        logdir.write([b"a whole line\n"])
+        with open(str(current), "ab") as handle:
+            handle.write(b"a who")
+    agents.killed_owing(ask_then_write_a_part)
+    agents.start()
+    assert turn_until(loop, lambda: not logdir.is_busy), errors
+    assert current.read_bytes() == b"a whole line\n" and errors == []

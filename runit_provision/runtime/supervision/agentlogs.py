@@ -41,6 +41,16 @@ def _exc_of(field):
     return OSError(number, os.strerror(number))
 
 
+def _resumed_field(size_before, resumed):
+    """A write's size of ``current`` before it, sent only when it is asked again of the next
+    agent (dirwork.write_current's ``resumed``): b"" the first time."""
+    return b"%d" % size_before if resumed else b""
+
+
+def _resumed_args(field):
+    return (wire.number(field), True) if field else (None, False)
+
+
 # -- each kind: (function, encode(args) -> (fields, fds), answer(result) -> (fields, fds),
 #                decode(fields, fds) -> result) ------------------------------------------------
 def _open_args(base_fd, name, limit):
@@ -131,13 +141,16 @@ KINDS = {
     b"lsync": (dirwork.sync, lambda fd: ([], [fd]), lambda fields, fds: (fds[0],),
                lambda _: ([], []), lambda f, fds: None),
     b"lwrite": (dirwork.write_current,
-                lambda dir_fd, fd, data: ([b"".join(data) if type(data) is list else data],
-                                          [dir_fd, fd]),
-                lambda fields, fds: (fds[0], fds[1], fields[0]),
+                lambda dir_fd, fd, data, size_before, resumed=False: (
+                    [b"".join(data) if type(data) is list else data,
+                     _resumed_field(size_before, resumed)], [dir_fd, fd]),
+                lambda fields, fds: (fds[0], fds[1], fields[0]) + _resumed_args(fields[1]),
                 lambda found: ([found[0]], [found[1]] if found[1] >= 0 else []), _write_decode),
     b"lrender": (dirwork.write_rendered,
-                 lambda dir_fd, fd, head, block: ([head, block], [dir_fd, fd]),
-                 lambda fields, fds: (fds[0], fds[1], fields[0], fields[1]),
+                 lambda dir_fd, fd, head, block, size_before, resumed=False: (
+                     [head, block, _resumed_field(size_before, resumed)], [dir_fd, fd]),
+                 lambda fields, fds: (fds[0], fds[1], fields[0], fields[1])
+                 + _resumed_args(fields[2]),
                  lambda found: ([found[0], found[3], b"" if found[4] is None else found[4],
                                  b"", found[2]], [found[1]] if found[1] >= 0 else []),
                  _rendered_decode),
@@ -183,6 +196,9 @@ KINDS = {
                  lambda fields, fds: (fds[0],), lambda _: ([], []), lambda f, fds: None),
 }
 _KIND_OF = {entry[0]: kind for kind, entry in KINDS.items()}
+# Writes to ``current``: asked again of the next agent after one died owing the answer, they
+# say so, and what the dead one wrote is not written twice (dirwork.write_current).
+_WRITES = (b"lwrite", b"lrender")
 
 
 # -- the agent's side ----------------------------------------------------------------------------
@@ -210,13 +226,14 @@ class AgentLogIO:
     """dirwork's functions, done by a user's agent (``agent_io``: the tree's AgentIO): a call
     is Blocked until answered, and the step that made it tried again then (``wake``)."""
 
-    __slots__ = ("agent", "_tries")
+    __slots__ = ("agent", "_tries", "_unsure")
 
     is_remote = True
 
     def __init__(self, agent_io):
         self.agent = agent_io
         self._tries = {}  # key -> _Try: the answers a step's calls were given so far
+        self._unsure = set()  # keys whose last write's agent died before it answered
 
     def attempt(self, key):
         found = self._tries.get(key)
@@ -240,18 +257,27 @@ class AgentLogIO:
             raise Blocked()
         found.pending = True
         kind = _KIND_OF[function]
-        fields, fds = KINDS[kind][1](*args)
+        is_write = kind in _WRITES
+        if is_write and key in self._unsure:
+            fields, fds = KINDS[kind][1](*args, resumed=True)
+        else:
+            fields, fds = KINDS[kind][1](*args)
 
         def answered(answer):
             found.pending = False
             if isinstance(answer, OSError):
                 # The agent went before answering (killed): no answer, no error of the
                 # directory's. The step is tried again from its start once the next agent
-                # runs — an open raising this instead left that logger never started.
+                # runs — an open raising this instead left that logger never started. A
+                # write it may have done is asked again as such: the same write, the same
+                # size of current before it (the logger's queue and size wait for the answer).
                 if self._tries.get(key) is found:
                     del self._tries[key]
+                if is_write:
+                    self._unsure.add(key)
                 self.agent.on_agent.append(wake)
                 return
+            self._unsure.discard(key)
             found.answers.append(self._decoded(kind, answer))
             wake()
         self.agent.request([kind] + list(fields), fds, answered)

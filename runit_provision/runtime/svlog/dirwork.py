@@ -145,12 +145,23 @@ def sync(fd):
     os.fsync(fd)
 
 
-def write_current(dir_fd, fd, data):
+def write_current(dir_fd, fd, data, size_before=None, resumed=False):
     """Write ``data`` (bytes, or a list of buffers: one ``writev``) to ``current``:
     ``(written, new_fd)`` — ``new_fd`` -1, or a new ``current``'s (0644) when someone removed
-    the old one (written there instead of into the void; the caller closes the old)."""
+    the old one (written there instead of into the void; the caller closes the old).
+
+    ``resumed``: an agent that was asked this same write died before it answered, when
+    ``current`` was ``size_before`` bytes long — what it wrote of ``data`` (``current`` now
+    longer by at most ``data``'s length) counts as written and is not written again."""
     new_fd = -1
-    if os.fstat(fd).st_nlink == 0:
+    info = os.fstat(fd)
+    if resumed and info.st_nlink:
+        data = b"".join(data) if type(data) is list else data
+        already = info.st_size - size_before
+        if 0 < already <= len(data):
+            rest = data[already:]
+            return already + (os.write(fd, rest) if rest else 0), new_fd
+    if info.st_nlink == 0:
         new_fd = fd = open_current(dir_fd)
         try:
             os.fchmod(fd, 0o644)
@@ -180,16 +191,18 @@ def rendered(head, block):
     return out[:-len(head)] if block.endswith(b"\n") else out
 
 
-def write_rendered(dir_fd, fd, head, block):
+def write_rendered(dir_fd, fd, head, block, size_before=None, resumed=False):
     """``write_current`` of ``rendered(head, block)``, written whole (a short write is
     continued): ``(written, new_fd, unwritten, errno, last)`` — what an error left unwritten
-    (rendered) and its errno (b"" and 0 when none), and the last byte written (None: none)."""
+    (rendered) and its errno (b"" and 0 when none), and the last byte written (None: none).
+    ``size_before`` and ``resumed``: as ``write_current``'s (the rendering is the same)."""
     data = rendered(head, block)
     done, new_fd = 0, -1
     while done < len(data):
         try:
             count, replaced = write_current(dir_fd, fd if new_fd < 0 else new_fd,
-                                            data[done:] if done else data)
+                                            data[done:] if done else data,
+                                            size_before, resumed and not done)
         except OSError as exc:
             return done, new_fd, data[done:], exc.errno or errno.EIO, _last(data, done)
         if replaced >= 0:

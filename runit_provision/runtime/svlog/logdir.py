@@ -565,7 +565,7 @@ class LogDir:
             piece = raw.block[:count] if count < len(raw.block) else raw.block
             try:
                 written, new_fd, unwritten, number, last = self._call(
-                    dirwork.write_rendered, self._dirfd, self._fd, raw.head, piece)
+                    dirwork.write_rendered, self._dirfd, self._fd, raw.head, piece, self.size)
             except OSError as exc:
                 return self._write_failed(exc)
             if new_fd >= 0:
@@ -579,7 +579,8 @@ class LogDir:
         return True
 
     def _write_current(self, data):
-        written, new_fd = self._call(dirwork.write_current, self._dirfd, self._fd, data)
+        written, new_fd = self._call(dirwork.write_current, self._dirfd, self._fd, data,
+                                     self.size)
         if new_fd >= 0:
             self._replaced(new_fd)
         return written
