@@ -39,7 +39,7 @@ class AgentIO:
         self.loop = loop
         self.label = label
         self.link = None  # the current agent's AgentLink, None while none runs
-        self.processes = AgentProcesses(loop, lambda: self.has_agent)
+        self.processes = AgentProcesses(loop, self)
         self._held = []  # requests made while no agent runs: (fields, fds we own, done, key)
         self.on_agent = []  # called once each, when an agent is attached (waiting spawns)
         self._posters = {}  # base_fd -> RemoteEvents open: each agent holds their readers

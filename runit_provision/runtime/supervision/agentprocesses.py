@@ -16,14 +16,14 @@ except ImportError:  # pragma: no cover - other interpreters
 
 
 class AgentProcesses:
-    """The processes started through a user's agents, not yet ended. ``has_agent()``: an agent
-    runs now — the one that would report a child's end."""
+    """The processes started through a user's agents, not yet ended. ``io``: the tree's
+    AgentIO, whose ``has_agent`` says whether an agent runs now — the one that would report a
+    child's end."""
 
-    __slots__ = ("loop", "has_agent", "_processes", "_early")
+    __slots__ = ("loop", "io", "_processes", "_early")
 
-    def __init__(self, loop, has_agent):
-        self.loop = loop
-        self.has_agent = has_agent
+    def __init__(self, loop, io):
+        self.loop, self.io = loop, io
         self._processes = {}  # pid -> _Process: started through an agent, not yet ended
         self._early = {}  # pid -> wait status of a process that ended before it was watched
 
@@ -92,7 +92,7 @@ class AgentProcesses:
         """``process``'s pidfd says it has ended: an adopted one's end is known now; a child
         of an agent's waits for that agent's report, unless no agent is there to make it."""
         process.has_ended = True
-        if process.adopted or not self.has_agent():
+        if process.adopted or not self.io.has_agent:
             self._ended(process.pid, None if process.adopted else _reaped_or_unknown(
                 process.pid))
 

@@ -10,8 +10,9 @@ DIR``) runs, in root's tree, without an interpreter of the user's own doing the 
 - everything that touches what the user controls is the work of the user's **agent**
   (agent.py), forked from the fork server, wholly the user: it looks at ``DIR``, opens and
   writes every file there, and starts the user's processes, as their parent and subreaper. Root
-  holds the descriptors it opened and hands them back with each piece of work (agentlink.py),
-  reads what it read strictly, and signals the processes it started by pidfd;
+  holds the descriptors it opened and hands them back with each piece of work (agentio.py),
+  reads what it read strictly (agentanswers.py), and signals the processes it started by pidfd
+  (agentprocesses.py);
 - the agent's pid is ``runsvdir-LOGIN``'s ``supervise/pid``; ``ps`` shows it ``runsvdir DIR``.
   TERM and HUP sent to it — by ``sv``, by anyone — bring the user's services down in root's
   loop, then the agent exits (0, or 111 after HUP, as runsvdir); a killed agent costs nothing
