@@ -129,19 +129,8 @@ class AgentIO:
         for it, and its number may name another file now), ``lost()`` instead, if given.
         ``answered(Answer)`` once an agent answered; without it nobody waits for the answer.
         ``key``: as ``request``'s, each time it is asked."""
-        directory = file_identity(base_fd)
-
-        def again(answer):
-            if not isinstance(answer, OSError):
-                if answered is None:
-                    answer.close()
-                else:
-                    answered(answer)
-            elif file_identity(base_fd) == directory:
-                self._request(fields, [base_fd], again, key)
-            elif lost is not None:
-                lost()
-        self._request(fields, [base_fd], again, key)
+        self._request(fields, [base_fd], _AskedAgain(self, fields, base_fd, answered, lost, key),
+                      key)
 
     def refuse(self, exc):
         """The agent answered what it may not: killed (the next one is not trusted less)."""
@@ -303,6 +292,29 @@ class AgentIO:
         for _, fds, _, _ in self._held:
             close_all(fds)
         self._held = []
+
+
+class _AskedAgain:
+    """AgentIO.request_again's ``done`` (an object, not a closure: half the cost of one on
+    root's loop, a side's start asks several)."""
+
+    __slots__ = ("io", "fields", "base_fd", "directory", "answered", "lost", "key")
+
+    def __init__(self, io, fields, base_fd, answered, lost, key):
+        self.io, self.fields, self.base_fd = io, fields, base_fd
+        self.directory = file_identity(base_fd)
+        self.answered, self.lost, self.key = answered, lost, key
+
+    def __call__(self, answer):
+        if not isinstance(answer, OSError):
+            if self.answered is None:
+                answer.close()
+            else:
+                self.answered(answer)
+        elif file_identity(self.base_fd) == self.directory:
+            self.io._request(self.fields, [self.base_fd], self, self.key)
+        elif self.lost is not None:
+            self.lost()
 
 
 class _Together:
