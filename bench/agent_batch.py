@@ -29,7 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from runit_provision.runtime.supervision import agent  # noqa: E402
-from runit_provision.runtime.supervision.agentlink import AgentIO, AgentLink  # noqa: E402
+from runit_provision.runtime.supervision.agentio import AgentIO  # noqa: E402
+from runit_provision.runtime.supervision.agentlink import AgentLink  # noqa: E402
 from runit_provision.runtime.supervision.loop import EventLoop  # noqa: E402
 
 def agent_cpu(pid):
@@ -85,7 +86,7 @@ def _start(loop, io, sides, batched):
         loop.call_later(0.001, loop.stop)
         loop.run()
     for pid in answered:  # the agent reaps them; their watch is not ours
-        io.watch(pid, lambda *_: None)
+        io.processes.watch(pid, lambda *_: None)
 
 
 class _Alone:

@@ -21,7 +21,9 @@ import pytest
 from runit_provision.protocol.eventdir import STATUS, subscribe
 from runit_provision.runtime.supervision import agent
 from runit_provision.runtime.supervision.adoption import boot_ticks
-from runit_provision.runtime.supervision.agentlink import AgentIO, AgentLink, RemoteEvents
+from runit_provision.runtime.supervision.agenteventdir import RemoteEvents
+from runit_provision.runtime.supervision.agentio import AgentIO
+from runit_provision.runtime.supervision.agentlink import AgentLink
 from runit_provision.runtime.supervision.agentlogs import AgentLogIO
 from runit_provision.runtime.supervision.loop import EventLoop
 from runit_provision.runtime.svlog.config import parse_config

@@ -324,4 +324,4 @@ class AgentLogIO:
                          extra_fds=extra_fds, env=getattr(spawner, "environ", None))
 
     def watch(self, loop, pid, callback):
-        self.agent.watch(pid, callback)
+        self.agent.processes.watch(pid, callback)

@@ -1,6 +1,6 @@
 """runtime/supervision: a supervisor's file work on directories of its own identity, done at
 once — the ``io`` every supervisor, supervise/ writer and tree uses unless it supervises a
-user's tree from root's (then agentlink.AgentIO does the same work through that user's agent).
+user's tree from root's (then agentio.AgentIO does the same work through that user's agent).
 
 Each method that gives a result calls ``done(result)`` before it returns, where an agent's
 would call it once the agent answered: code written against one works with both.
@@ -45,7 +45,7 @@ class LocalIO:
 
     @staticmethod
     def together():
-        """agentlink.AgentIO.together's block: here each piece of work is done at once."""
+        """agentio.AgentIO.together's block: here each piece of work is done at once."""
         return _AT_ONCE
 
     @staticmethod

@@ -39,6 +39,7 @@ except ImportError:  # pragma: no cover - other interpreters
     import signal
 
 from ..unix.diag import warn
+from ..unix.fileidentity import file_identity
 
 GRACE_SECONDS = 10  # a tree killed is restarted within about a second (runsv's back-off)
 RESTART_SECONDS = 1.0  # a keeper that exited within this of its start is replaced after it
@@ -71,7 +72,7 @@ class PipeKeeper:
         self.directory = directory  # its working directory: found there, as a tree's services
         self.grace = grace
         self.on_reaped = None  # called after a keeper has been reaped (a stopping tree waits)
-        self._held = {}  # key -> the tree's own descriptor of the pipe (the supervisor's)
+        self._held = {}  # the pipe's file_identity -> the tree's own descriptor of it
         self._current = None
         self._keepers = {}  # pid -> _Keeper, until reaped
         self._due = None  # the call that spawns the next keeper
@@ -88,9 +89,8 @@ class PipeKeeper:
 
     def hold(self, fd):
         """Keep the pipe open on ``fd`` (the caller's own, open until ``release``)."""
-        try:
-            key = pipe_key(fd)
-        except OSError:
+        key = file_identity(fd)
+        if key is None:
             return
         if self._held.get(key) != fd:
             self._held[key] = fd
@@ -98,9 +98,8 @@ class PipeKeeper:
 
     def release(self, fd):
         """The caller is about to close ``fd``: the next keeper holds that pipe no more."""
-        try:
-            key = pipe_key(fd)
-        except OSError:
+        key = file_identity(fd)
+        if key is None:
             return
         if self._held.pop(key, None) is not None:
             self._changed()
@@ -193,9 +192,3 @@ def _out_of_the_way(fds, top):
     earlier action before it is copied. The originals stay open."""
     import fcntl
     return [fd if fd >= top else fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, top) for fd in fds]
-
-
-def pipe_key(fd):
-    """What identifies a pipe: the FIFO's device and inode."""
-    info = os.fstat(fd)
-    return (info.st_dev, info.st_ino)

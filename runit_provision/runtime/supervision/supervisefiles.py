@@ -4,7 +4,7 @@ Everything here is what runsv does to disk (docs/runit-protocol.md §1.1–1.2),
 the service's ``supervise/`` or its log's ``log/supervise/``. State files are written ``*.new``
 then renamed, so a reader never sees a torn record. The files themselves are worked by
 ``servicedir``'s functions, through ``io``: at once for a supervisor's own directories
-(``servicedir.LOCAL``), by the agent of a user's tree for that user's (agentlink.py).
+(``servicedir.LOCAL``), by the agent of a user's tree for that user's (agentio.py).
 """
 
 import os

@@ -70,7 +70,7 @@ class Supervisor:
         self.log_host = log_host  # a tree's LogHost: canonical log/runs run here (logstandin.py)
         self.pipe_keeper = pipe_keeper  # a tree's PipeKeeper: holds the log pipe if we die
         self.forks = forks  # a tree's ForkServer: a canonical user tree's run is forked there
-        self.io = io  # whose hands work the directory's files (localio.py, agentlink.py)
+        self.io = io  # whose hands work the directory's files (localio.py, agentio.py)
         self.facts = None  # what it reads of the directory while it runs (servicedir.Facts)
         self.stderr_fd = 2  # where its messages go (a user's tree in root's: that tree's log)
         self._hosted = None  # our HostedLogger, while the log side runs one on the tree's loop

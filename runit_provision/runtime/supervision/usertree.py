@@ -10,8 +10,9 @@ DIR``) runs, in root's tree, without an interpreter of the user's own doing the 
 - everything that touches what the user controls is the work of the user's **agent**
   (agent.py), forked from the fork server, wholly the user: it looks at ``DIR``, opens and
   writes every file there, and starts the user's processes, as their parent and subreaper. Root
-  holds the descriptors it opened and hands them back with each piece of work (agentlink.py),
-  reads what it read strictly, and signals the processes it started by pidfd;
+  holds the descriptors it opened and hands them back with each piece of work (agentio.py),
+  reads what it read strictly (agentanswers.py), and signals the processes it started by pidfd
+  (agentprocesses.py);
 - the agent's pid is ``runsvdir-LOGIN``'s ``supervise/pid``; ``ps`` shows it ``runsvdir DIR``.
   TERM and HUP sent to it — by ``sv``, by anyone — bring the user's services down in root's
   loop, then the agent exits (0, or 111 after HUP, as runsvdir); a killed agent costs nothing
@@ -227,7 +228,8 @@ class UserTree:
             supervisor.spawner.kill(answer, signal.SIGKILL)
 
     def _taken_up(self, asked):
-        from .agentlink import AgentIO, AgentLink
+        from .agentio import AgentIO
+        from .agentlink import AgentLink
         supervisor = self.supervisor
         answer = asked.answer
         if isinstance(answer, OSError):
@@ -279,7 +281,7 @@ class UserTree:
         from . import agentwire as wire
         try:
             if kind == b"x":
-                self.io.child_exited(wire.number(fields[0], 1 << 31),
+                self.io.processes.child_exited(wire.number(fields[0], 1 << 31),
                                      wire.number(fields[1], 1 << 16))
             elif kind == b"s":
                 signum = wire.number(fields[0], 65)
@@ -292,7 +294,7 @@ class UserTree:
             elif kind == b"c" and self.tree is not None:
                 self.tree.scan()
             elif kind in (b"p", b"q"):
-                self.io.child_stopped(wire.number(fields[0], 1 << 31), kind == b"p")
+                self.io.processes.child_stopped(wire.number(fields[0], 1 << 31), kind == b"p")
         except (wire.BadMessage, IndexError) as exc:
             if self._link is not None:
                 self._link.refuse(wire.BadMessage(str(exc)))
@@ -468,7 +470,7 @@ class UserLogHost(LogHost):
                 self._refused_at = self.loop.monotonic()
             else:
                 self._refused_at = None
-                self._current = self._started(pid, signals_r, alive_w, watch=io.watch)
+                self._current = self._started(pid, signals_r, alive_w, watch=io.processes.watch)
             waiting, self._waiting = self._waiting, []
             for wake in waiting:
                 self.loop.call_later(0, wake)
@@ -496,8 +498,8 @@ class _UserSpawner:
         self.io, self.environ, self.stderr_fd = io, environ, stderr_fd
 
     def kill(self, pid, signum):
-        if self.io.knows(pid):
-            self.io.signal(pid, signum)
+        if self.io.processes.knows(pid):
+            self.io.processes.signal(pid, signum)
             return
         try:
             os.kill(pid, signum)  # the agent, or its stand-in
@@ -664,11 +666,11 @@ class RemoteSupervisor(Supervisor):
             self.loop.add_reader(fd, side.control_readable)
 
     def _watch_adopted(self, pid, side):
-        self.io.adopt(pid, lambda pid, status: self._event(lambda: side.child_exited(pid,
+        self.io.processes.adopt(pid, lambda pid, status: self._event(lambda: side.child_exited(pid,
                                                                                       status)))
 
     def _watch(self, pid, side):
-        self.io.watch(pid, lambda pid, status: self._event(lambda: side.child_exited(pid,
+        self.io.processes.watch(pid, lambda pid, status: self._event(lambda: side.child_exited(pid,
                                                                                       status)))
 
     # -- starting, through the agent -------------------------------------------------------------
@@ -842,7 +844,7 @@ class RemoteSupervisor(Supervisor):
         if key == ("reader",):
             os.close(answer)
         elif not (isinstance(key, tuple) and key[0] == "lost"):
-            self.io.signal(answer, signal.SIGKILL)
+            self.io.processes.signal(answer, signal.SIGKILL)
 
 
 class _Later:

@@ -4,7 +4,7 @@ descriptors and plain values.
 A logger of its own identity's directories calls them itself (``LocalLogIO``: svlogd, a tree's
 own loggers). A user's loggers are run by root's tree (usertree.py), whose process must never
 open a path in a directory the user controls: the same functions then run in the user's agent
-(agent.py), root sends it the work and the descriptors, and takes the answers (agentlink.py).
+(agent.py), root sends it the work and the descriptors, and takes the answers (agentlogs.py).
 Whatever costs in proportion to what a user planted or logs — rendering every line with its
 stamp, listing a directory of twenty thousand files — is done here, in the process of the
 directory's owner.

@@ -1,0 +1,25 @@
+"""runtime/unix: which file a descriptor is open on, as a key — its (device, inode).
+
+A descriptor's number says nothing lasting: closed and taken again, the same number names
+another file. Root keys by the file instead where it must know later whether a number still
+names what it named (a request held for a user's next agent, agentio.py) or whether two
+numbers name one file (the log pipes the pipe keeper holds, pipekeeper.py).
+"""
+
+import os
+
+
+def file_identity(fd):
+    """The (device, inode) of the file ``fd`` is open on; None when ``fd`` is not open.
+
+    >>> reader, writer = os.pipe()
+    >>> file_identity(reader) == file_identity(writer)  # a pipe's two ends: one file
+    True
+    >>> os.close(reader); os.close(writer); file_identity(reader) is None
+    True
+    """
+    try:
+        found = os.fstat(fd)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
