@@ -266,6 +266,36 @@ def test_restart_down_up_and_kill_of_the_users_tree(user_tree):
     assert fourth in children_of(user_tree.proc.pid)
 
 
+def test_a_user_stopping_their_loggers_stand_in_pauses_their_loggers_and_keeps_their_agent(
+        user_tree):
+    """STOP to the stand-in (the pid in ``log/supervise/pid``, a shell of the user's): their
+    loggers stop reading, and read again after CONT, no line lost. The agent tells root of
+    each stop; root once took that message for an answer nobody asked for and killed the
+    agent (no test had stopped a stand-in)."""
+    web = user_tree.build()
+    user_tree.start()
+    agent = user_tree.tree_pid()
+    born = start_time(agent)
+    main = web / "log" / "main"
+    wait_until(lambda: len(numbers(log_text(main))) > 5, what="web logging")
+    stand_in = int((web / "log" / "supervise" / "pid").read_text())
+    assert uid_of(stand_in) == str(user_tree.user.pw_uid)
+    assert as_nobody("kill -STOP %d" % stand_in).returncode == 0
+
+    def not_growing():  # web writes a line every 20 ms into its pipe meanwhile
+        before = log_text(main)
+        time.sleep(0.3)
+        return log_text(main) == before
+    wait_until(not_growing, timeout=15, what="web's logger no longer reading")
+    assert start_time(agent) == born, "the user's agent was killed"
+    count = len(numbers(log_text(main)))
+    assert as_nobody("kill -CONT %d" % stand_in).returncode == 0
+    wait_until(lambda: len(numbers(log_text(main))) > count + 10, what="web's logger reading")
+    assert start_time(agent) == born, "the user's agent was killed"
+    logged = numbers(log_text(main))
+    assert logged == list(range(logged[0], logged[0] + len(logged))), "a line lost"
+
+
 def test_a_users_control_fifo_costs_roots_loop_256_bytes_a_second_the_rest_read_after(
         user_tree):
     """A user may write their service's control FIFO as fast as they like: root's loop reads

@@ -23,7 +23,7 @@ from . import agentwire as wire
 
 _RECEIVE_MAX = 64 * 1024
 MAX_FDS = 16  # the descriptors root takes of one message, at most (a batch's answer too)
-_EVENT_KINDS = (b"x", b"s", b"c", b"r")
+_EVENT_KINDS = (b"x", b"s", b"c", b"r", b"p", b"q")  # agentwire.py: what an agent tells
 
 
 class AgentGone(OSError):

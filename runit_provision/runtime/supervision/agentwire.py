@@ -12,6 +12,8 @@ evaluated.
                      ! FIELD...                 the same, when the work failed
                      + FIELD...                 the first pieces of a long answer (``=`` ends it)
                      x PID WAIT_STATUS          a process the agent started has ended
+                     p PID                      one started with stops watched (the loggers'
+                     q PID                      stand-in) was stopped / continued
                      s SIGNUM                   a signal came to the agent (TERM, HUP, ALRM)
                      c                          the tree's directory changed (a rescan is due)
                      r                          started: the agent takes requests
