@@ -10,6 +10,7 @@ start looked for). What the answers say is read by agentanswers.py; the processe
 start are kept by agentprocesses.py, a side's ``supervise/event/`` by agenteventdir.py.
 """
 
+import errno
 import os
 
 from ...errors import FatalError
@@ -137,10 +138,21 @@ class AgentIO:
         if self.link is not None:
             self.link.refuse(exc)
 
+    def _kept_to(self, answer, count):
+        """False, the agent refused, when ``answer`` came with more descriptors than its kind
+        carries (``count``): they are closed, as anything an agent may not send — held, they
+        would fill root's table (up to MAX_FDS a message)."""
+        if isinstance(answer, OSError) or len(answer.fds) <= count:
+            return True
+        answer.close()
+        self.refuse(wire.BadMessage("descriptors with an answer that carries %d" % count))
+        return False
+
     # -- LocalIO's methods -----------------------------------------------------------------------
     def list_services(self, directory, done, limit=None):
         def answered(answer):
-            done(listing_from(answer))
+            done(listing_from(answer) if self._kept_to(answer, 0)
+                 else OSError(errno.EPROTO, "the agent answered what it may not"))
         self._request([b"list", directory, b"" if limit is None else limit], (), answered)
 
     def open_service(self, directory, done, find_started=None):
@@ -174,7 +186,7 @@ class AgentIO:
         again (a logger's ``run``, written as the user killed the agent) is never written
         otherwise — ``sv`` and ``supervise/pid`` would say down for good."""
         def answered(answer):
-            if answer.ok:
+            if not self._kept_to(answer, 0) or answer.ok:
                 return
             try:
                 failures = write_failures_from(answer.fields, len(files))
@@ -229,7 +241,7 @@ class AgentIO:
             return
 
         def answered(answer):
-            if isinstance(answer, OSError) or not answer.ok:
+            if isinstance(answer, OSError) or not answer.ok or not self._kept_to(answer, 0):
                 done(None)
                 return
             try:
@@ -245,7 +257,8 @@ class AgentIO:
         next agent when the one asked was killed first: a 0 then started ``./run`` again
         beside the one found by nobody."""
         self.request_again([b"started", since] + list(exclude), dir_fd,
-                           lambda answer: done(started_pid_from(answer)),
+                           lambda answer: done(started_pid_from(answer)
+                                               if self._kept_to(answer, 0) else 0),
                            lambda: done(0))  # the side is closed: nobody starts anything for it
 
     def spawn(self, argv, done, cwd_fd=None, stdin_fd=None, stdout_fd=None, new_session=False,
@@ -271,6 +284,9 @@ class AgentIO:
         def answered(answer):
             if isinstance(answer, OSError):
                 done(answer)
+                return
+            if not self._kept_to(answer, 1):  # its pidfd
+                done(AgentGone())
                 return
             try:
                 pid = spawn_pid_from(answer)
