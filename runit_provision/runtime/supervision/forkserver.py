@@ -483,6 +483,10 @@ def _pack_agent_code(ran):
     functions = [found for found in gc.get_objects() if type(found) is types.FunctionType
                  and (found.__code__ in ran or found.__module__ in started)]
     ran.update(function.__code__ for function in functions)
+    # ``replace`` reads each code's ``co_code``, a bytes made and kept (cached) on the code
+    # at its first reading: made here, first, they do not sit between the copies
+    for code in ran:
+        code.co_code  # noqa: B018
     tidy_allocators()  # the copies go to pools of their own, not to holes among other code
     copies = {}
 
@@ -672,6 +676,9 @@ def tidy_allocators():
       write (copy) another page of ours. Every free block of a partly used pool is filled
       here (``sys._debugmallocstats`` says how many), so a child's new objects go, densely,
       to pools of its own;
+    - the interpreter's free lists (tuples of each length, lists, dicts, floats): a freed one
+      is kept for the next made, wherever it was — a child's tuples would go there first,
+      each on a page of ours. Each is taken (and kept) here (``_drain_free_lists``);
     - the C library's: its small free chunks are merged (``malloc_trim``) — else a child's
       first larger allocation would merge them there, writing pages all over our heap.
 
@@ -680,7 +687,7 @@ def tidy_allocators():
     otherwise fills nothing."""
     from ..unix.libc import libc
     for _ in range(2):  # filling frees a few blocks of its own: a second round takes those
-        for size, free in _free_blocks():
+        for size, free in _free_blocks(_allocator_statistics()):
             if size == 16:
                 _FILLERS.extend(object() for _ in range(free))  # a bare object: 16 bytes
             elif size == 32:
@@ -688,11 +695,29 @@ def tidy_allocators():
             elif size > 33:
                 _FILLERS.extend(bytes(size - 33) for _ in range(free))  # 33: a bytes' header
     libc().malloc_trim(0)
+    _drain_free_lists()
 
 
-def _free_blocks():
-    """``(block size, free blocks in partly used pools)`` for each size obmalloc serves."""
+def _drain_free_lists():
+    """Take every object the interpreter's free lists hold (``sys._debugmallocstats``
+    counts them), and keep it: a child's new tuples, lists, dicts and floats then come from
+    pools of its own. Done last, and read without making a tuple or a list (a match object
+    has no free list; the patterns compiled before the reading): whatever is freed after
+    the reading goes back to a list."""
     import re
+    tuples = re.compile(rb"(\d+) free (\d+)-sized PyTupleObjects")
+    others = re.compile(rb"(\d+) free Py(Dict|List|Float)Objects")
+    statistics = _allocator_statistics()
+    for found in tuples.finditer(statistics):
+        length = int(found[2])
+        _FILLERS.extend((None,) * length for _ in range(int(found[1])))
+    for found in others.finditer(statistics):
+        make = dict if found[2] == b"Dict" else list if found[2] == b"List" else float
+        _FILLERS.extend(make() for _ in range(int(found[1])))
+
+
+def _allocator_statistics():
+    """``sys._debugmallocstats()``'s text, as bytes."""
     read_end, write_end = os.pipe()
     saved = os.dup(2)
     try:
@@ -714,8 +739,13 @@ def _free_blocks():
         pass
     finally:
         os.close(read_end)
-    rows = re.findall(rb"^\s*\d+\s+(\d+)\s+\d+\s+\d+\s+(\d+)\s*$", b"".join(chunks),
-                      re.MULTILINE)
+    return b"".join(chunks)
+
+
+def _free_blocks(statistics):
+    """``(block size, free blocks in partly used pools)`` for each size obmalloc serves."""
+    import re
+    rows = re.findall(rb"^\s*\d+\s+(\d+)\s+\d+\s+\d+\s+(\d+)\s*$", statistics, re.MULTILINE)
     return [(int(size), int(free)) for size, free in rows]
 
 
