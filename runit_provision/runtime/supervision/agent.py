@@ -704,6 +704,9 @@ def warm_up(base, rounds=10, after_first=None):
         ours.shutdown(socket.SHUT_WR)
         agent.run()
     finally:
+        # the warm-up's environment let go here: replaced in an agent, it would be freed
+        # there (the pages of the dict, the list and their strings and bytes written)
+        _environ_list[:] = None, None
         signal.set_wakeup_fd(-1)
         for signum in _EVENTS + (signal.SIGCHLD,):
             signal.signal(signum, signal.SIG_DFL)
