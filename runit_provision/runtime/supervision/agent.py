@@ -675,7 +675,9 @@ def warm_up(base, rounds=10, after_first=None):
             ask(wire.BATCH, 1, wire.encode(b"write", b"", b"new", b"supervise/status", b"x"),
                 1, wire.encode(b"fifo", b"", b"ok", os.O_RDONLY), fds=[dir_fd, dir_fd])
             ask(b"evopen", fds=[dir_fd])
+            ask(b"evopen", fds=[log_fd])  # the second on a file system links the first's
             ask(b"evpost", STATUS, fds=[dir_fd])
+            ask(b"evclose", 1, fds=[log_fd])
             ask(b"evclose", 1, fds=[dir_fd])
             _, spawned = ask(b"spawn", 2, b"", 1, b"./run", 0, b"cwd", fds=[dir_fd])
             _, found = ask(b"lopen", os.path.join(base, "log"), 100, fds=[log_fd])
@@ -704,6 +706,9 @@ def warm_up(base, rounds=10, after_first=None):
         ours.shutdown(socket.SHUT_WR)
         agent.run()
     finally:
+        # the warm-up's environment let go here: replaced in an agent, it would be freed
+        # there (the pages of the dict, the list and their strings and bytes written)
+        _environ_list[:] = None, None
         signal.set_wakeup_fd(-1)
         for signum in _EVENTS + (signal.SIGCHLD,):
             signal.signal(signum, signal.SIG_DFL)

@@ -336,9 +336,10 @@ def serve():
 
 def _settle(warm_up):
     """Run ``warm_up`` here, then leave our pages as the children will share them: the
-    collector's generations frozen (no collection in a child walks, and so copies, them) and
+    collector's generations frozen (no collection in a child walks, and so copies, them),
     the allocators tidied (``tidy_allocators``) — once per warm-up, never before each fork:
-    that would copy ~300 kB of ours into every child."""
+    that would copy ~300 kB of ours into every child — and, last, the type attribute cache
+    filled with what an agent looks up (``_look_up_again``)."""
     import gc
     try:
         warm_up()
@@ -347,6 +348,7 @@ def _settle(warm_up):
     gc.collect()
     gc.freeze()
     tidy_allocators()
+    _look_up_again()
 
 
 def _requests(channel):
@@ -483,6 +485,12 @@ def _pack_agent_code(ran):
     functions = [found for found in gc.get_objects() if type(found) is types.FunctionType
                  and (found.__code__ in ran or found.__module__ in started)]
     ran.update(function.__code__ for function in functions)
+    # ``replace`` reads each code's ``co_code``, a bytes made and kept (cached) on the code
+    # at its first reading: made here, first, they do not sit between the copies
+    for code in ran:
+        code.co_code  # noqa: B018
+    # read off the code as it is (dis reads co_code: on a copy, a new bytes each)
+    _LOOKUPS[:] = _attribute_lookups(functions)
     tidy_allocators()  # the copies go to pools of their own, not to holes among other code
     copies = {}
 
@@ -494,6 +502,58 @@ def _pack_agent_code(ran):
         return copies[code]
     for function in functions:
         function.__code__ = copy(function.__code__)
+
+
+# (object, name): the attributes an agent's code looks up on a module or a class of ours
+_LOOKUPS = []
+
+
+def _attribute_lookups(functions):
+    """Each ``MODULE.name`` and ``self.name`` the code of ``functions`` (but the warm-up's
+    own and ours) looks up — read, called or set — as ``(module or class, name)``: found in
+    their bytecode."""
+    import dis
+    import types
+    found = {}
+    for function in functions:
+        if function.__module__ == __name__ or function.__qualname__.startswith("warm_up"):
+            continue
+        cls = function.__globals__.get(function.__qualname__.split(".")[0])
+        codes = [function.__code__]
+        for code in codes:
+            codes.extend(const for const in code.co_consts if type(const) is types.CodeType)
+            before = None
+            for instruction in dis.get_instructions(code):
+                if instruction.opname in ("LOAD_ATTR", "LOAD_METHOD", "STORE_ATTR") \
+                        and before is not None:
+                    name = instruction.argval
+                    if before.opname == "LOAD_GLOBAL":
+                        owner = function.__globals__.get(before.argval)
+                        if isinstance(owner, (types.ModuleType, type)):
+                            found[id(owner), name] = owner, name
+                    elif before.opname == "LOAD_FAST" and before.argval == "self" \
+                            and isinstance(cls, type):
+                        found[id(cls), name] = cls, name
+                before = instruction
+    return list(found.values())
+
+
+def _look_up_again():
+    """Look up, once more, every attribute an agent's code looks up on a module or a class
+    of ours (``_LOOKUPS``) — the server's last act before it forks.
+
+    The interpreter's type attribute cache (4096 entries, in libpython's data) holds a
+    reference to the name of each entry: a lookup that misses it replaces the entry, and
+    writes the reference counts of the name put in and of the name put out — each on a page
+    of its own, which the agent then copies. Looked up here, after everything else the
+    server ran, the entries an agent needs are in the cache already (its start's —
+    ``os.setresuid``, ``select.epoll``… — never ran in the warm-up) and what the tidying
+    and the warm-up's end put there is replaced here, not in each agent."""
+    for owner, name in _LOOKUPS:
+        try:
+            getattr(owner, name, None)  # an instance's own: the class's entry says none
+        except Exception:  # noqa: BLE001 — a module's __getattr__: a cost, not a failure
+            pass
 
 
 def _stop_once_running(loop, tree, deadline):
@@ -672,6 +732,9 @@ def tidy_allocators():
       write (copy) another page of ours. Every free block of a partly used pool is filled
       here (``sys._debugmallocstats`` says how many), so a child's new objects go, densely,
       to pools of its own;
+    - the interpreter's free lists (tuples of each length, lists, dicts, floats): a freed one
+      is kept for the next made, wherever it was — a child's tuples would go there first,
+      each on a page of ours. Each is taken (and kept) here (``_drain_free_lists``);
     - the C library's: its small free chunks are merged (``malloc_trim``) — else a child's
       first larger allocation would merge them there, writing pages all over our heap.
 
@@ -680,7 +743,7 @@ def tidy_allocators():
     otherwise fills nothing."""
     from ..unix.libc import libc
     for _ in range(2):  # filling frees a few blocks of its own: a second round takes those
-        for size, free in _free_blocks():
+        for size, free in _free_blocks(_allocator_statistics()):
             if size == 16:
                 _FILLERS.extend(object() for _ in range(free))  # a bare object: 16 bytes
             elif size == 32:
@@ -688,11 +751,29 @@ def tidy_allocators():
             elif size > 33:
                 _FILLERS.extend(bytes(size - 33) for _ in range(free))  # 33: a bytes' header
     libc().malloc_trim(0)
+    _drain_free_lists()
 
 
-def _free_blocks():
-    """``(block size, free blocks in partly used pools)`` for each size obmalloc serves."""
+def _drain_free_lists():
+    """Take every object the interpreter's free lists hold (``sys._debugmallocstats``
+    counts them), and keep it: a child's new tuples, lists, dicts and floats then come from
+    pools of its own. Done last, and read without making a tuple or a list (a match object
+    has no free list; the patterns compiled before the reading): whatever is freed after
+    the reading goes back to a list."""
     import re
+    tuples = re.compile(rb"(\d+) free (\d+)-sized PyTupleObjects")
+    others = re.compile(rb"(\d+) free Py(Dict|List|Float)Objects")
+    statistics = _allocator_statistics()
+    for found in tuples.finditer(statistics):
+        length = int(found[2])  # (None,) * 1 is that very tuple: (n,) is a new one
+        _FILLERS.extend((None,) * length if length > 1 else (n,) for n in range(int(found[1])))
+    for found in others.finditer(statistics):
+        make = dict if found[2] == b"Dict" else list if found[2] == b"List" else float
+        _FILLERS.extend(make() for _ in range(int(found[1])))
+
+
+def _allocator_statistics():
+    """``sys._debugmallocstats()``'s text, as bytes."""
     read_end, write_end = os.pipe()
     saved = os.dup(2)
     try:
@@ -714,8 +795,13 @@ def _free_blocks():
         pass
     finally:
         os.close(read_end)
-    rows = re.findall(rb"^\s*\d+\s+(\d+)\s+\d+\s+\d+\s+(\d+)\s*$", b"".join(chunks),
-                      re.MULTILINE)
+    return b"".join(chunks)
+
+
+def _free_blocks(statistics):
+    """``(block size, free blocks in partly used pools)`` for each size obmalloc serves."""
+    import re
+    rows = re.findall(rb"^\s*\d+\s+(\d+)\s+\d+\s+\d+\s+(\d+)\s*$", statistics, re.MULTILINE)
     return [(int(size), int(free)) for size, free in rows]
 
 
