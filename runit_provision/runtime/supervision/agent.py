@@ -458,13 +458,15 @@ def _batch(agent, fields, fds):
 
 
 def _directory_key(fd):
-    """The directory ``fd`` names, as a key: each descriptor root sends is a new number."""
+    """The directory ``fd`` names, as a key: each descriptor root sends is a new number.
+    (unix/fileidentity's, written out: an error here is the request's, and the agent's code
+    stays in the modules the fork server packs.)"""
     found = os.fstat(fd)
     return found.st_dev, found.st_ino
 
 
 def _facts_fields(found):
-    """servicedir.Facts as fields (agentlink.facts_from reads them)."""
+    """servicedir.Facts as fields (agentanswers.facts_from reads them)."""
     fields = [int(found.finish), len(found.hooks)]
     for letter, mode in sorted(found.hooks.items()):
         if isinstance(mode, OSError):
