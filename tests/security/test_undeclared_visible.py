@@ -70,8 +70,10 @@ def test_n11_a_service_linked_by_hand_shows_and_a_link_to_anothers_is_not_read(s
     # gone: as wanted again
     sandbox.as_user("apprun1", "rm service/flappy service/peek service/peek2")
     code, report = status(sandbox)
-    assert code == 0, (report["not_running"], [row for row in report["services"]
-                                               if row["service"] in report["not_running"]])
+    if code != 0:  # whole (an assertion's message is cut): seen twice in full runs, under load
+        pytest.fail("not as wanted after the links went: %s" % json.dumps(
+            [row for row in report["services"] if row["service"] in report["not_running"]],
+            indent=1))
 
 
 def test_n11_a_crowd_in_service_is_one_line_at_a_bounded_cost(sandbox):
