@@ -6,6 +6,7 @@ processes and real inotify."""
 import os
 import time
 
+from runit_provision.runtime.supervision.localio import LOCAL
 from runit_provision.runtime.supervision.loop import EventLoop
 from runit_provision.runtime.supervision.servicetree import ServiceTree
 from runit_provision.runtime.supervision.spawn import Spawner
@@ -66,7 +67,6 @@ class _LateAnswer:
         self.made, self.look, self.looks = made, look, 0
 
     def list_services(self, directory, done, limit=None):
-        from runit_provision.runtime.supervision.localio import LOCAL
         answers = []
         LOCAL.list_services(directory, answers.append, limit)
         self.looks += 1
@@ -75,7 +75,6 @@ class _LateAnswer:
         done(answers[0])
 
     def __getattr__(self, name):
-        from runit_provision.runtime.supervision.localio import LOCAL
         return getattr(LOCAL, name)
 
 

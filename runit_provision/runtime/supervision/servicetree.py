@@ -19,6 +19,7 @@ except ImportError:  # pragma: no cover - other interpreters
 from ...errors import FatalError
 from ..unix.diag import fatal as print_fatal, warn as print_warn
 from ..unix.fdlimit import ensure_fd_room, open_fd_count, soft_fd_limit
+from ..unix.fileidentity import path_identity
 from ..unix.procstat import stat_fields
 from .forkserver import ForkServer
 from .logstandin import LogHost
@@ -50,16 +51,6 @@ FDS_PER_SERVICE = 17
 FD_RESERVE = 32
 
 _DIR_EVENTS = None  # filled lazily from inotify constants (ctypes is imported only when needed)
-
-
-def _identity_of(directory):
-    """(device, inode) of ``directory`` now, as a listing gives it; None when it cannot be
-    stat'ed (the first look says why)."""
-    try:
-        info = os.stat(directory)
-    except OSError:
-        return None
-    return (info.st_dev, info.st_ino)
 
 
 class _Entry:
@@ -136,7 +127,7 @@ class ServiceTree:
         # The watch comes before the first look: added after it, an entry made between the
         # look and the watch would be seen by neither (a link applied right after runsvdir
         # started, then never supervised — no poll runs while inotify does).
-        self._identity = _identity_of(self.directory)
+        self._identity = path_identity(self.directory)  # as a listing gives it
         if self._identity is not None:  # (when missing, the first look says so, then watches)
             self._watch_directory()
         self.scan()

@@ -3,7 +3,8 @@
 A descriptor's number says nothing lasting: closed and taken again, the same number names
 another file. Root keys by the file instead where it must know later whether a number still
 names what it named (a request held for a user's next agent, agentio.py) or whether two
-numbers name one file (the log pipes the pipe keeper holds, pipekeeper.py).
+numbers name one file (the log pipes the pipe keeper holds, pipekeeper.py), or whether a
+tree's directory is still the one it watches (servicetree.py).
 """
 
 import os
@@ -20,6 +21,16 @@ def file_identity(fd):
     """
     try:
         found = os.fstat(fd)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def path_identity(path):
+    """The (device, inode) of the file ``path`` names now (links followed); None when it cannot
+    be stat'ed."""
+    try:
+        found = os.stat(path)
     except OSError:
         return None
     return found.st_dev, found.st_ino
