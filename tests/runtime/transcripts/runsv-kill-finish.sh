@@ -32,6 +32,13 @@ runsv=$!
 waitstat run '00 75 00 01'
 printf d >"$s"/supervise/control
 waitstat 'finish, want down' '00 64 00 02'
+# runit 2.1.2 writes state finish with no pid, then forks ./finish and writes its pid: wait
+# (deadline 10 s) for the pid, or a `kill -0` of nothing would say ./finish was killed.
+i=0
+until [ -s "$s"/supervise/pid ]; do
+  i=$((i+1)); if [ $i -gt 1000 ]; then echo "timeout: no pid for ./finish"; break; fi
+  sleep 0.01
+done
 finish=$(cat "$s"/supervise/pid)
 printf kp >"$s"/supervise/control
 waitstat 'down, paused' '01 64 00 00'
