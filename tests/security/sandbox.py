@@ -1,8 +1,9 @@
 """The security tier's host: real unprivileged users, their homes, root's tree — in a namespace.
 
-``Namespace`` is a private mount namespace (``unshare --mount``, held by a sleeping process)
-in which ``/etc/passwd`` and ``/etc/group`` are scratch copies of the host's with two more
-users, ``apprun1`` and ``apprun2`` (uids 61001 and 61002), and in which every directory on
+``Namespace`` is a private mount namespace (``unshare --mount``, held by a process that waits
+on its creator, and ends the namespace's processes if its creator is cut short) in which
+``/etc/passwd`` and ``/etc/group`` are scratch copies of the host's with two more users,
+``apprun1`` and ``apprun2`` (uids 61001 and 61002), and in which every directory on
 the way to this interpreter and checkout that they could not pass is made passable (a tmpfs
 over it, its entries bound back): the host's own files, users and ``/root`` stay as they are.
 Every process of the tier runs inside (``nsenter``); the test reads the files directly.
@@ -37,7 +38,7 @@ SECRET = {"root": "root-secret-7d1f", "apprun1": "apprun1-secret-2c9a",
 
 
 def _holder_script(scratch, hidden):
-    """The namespace's set-up, then a sleep that holds it."""
+    """The namespace's set-up, then a wait on its creator that holds it."""
     lines = ["set -e",
              "mount --bind %s/passwd /etc/passwd" % scratch,
              "mount --bind %s/group /etc/group" % scratch]
@@ -54,8 +55,33 @@ def _holder_script(scratch, hidden):
                   '  [ -L "$entry" ] && { rm "$target"; cp -P "$entry" "$target"; continue; }',
                   '  mount --bind "$entry" "$target"',
                   "done"]
-    lines += ["echo ready", "exec sleep 2147483647"]
+    lines += ["echo ready"] + _SWEEP_WHEN_CREATOR_GOES.format(scratch=scratch).splitlines()
     return "\n".join(lines) + "\n"
+
+
+# The holder waits on its stdin, a pipe only its creator holds: at EOF its creator is gone
+# without closing it (a pytest or bench cut by a signal or a timeout, whose fixtures never
+# ran), and it ends every process of its namespace — root's trees, the users' — and removes
+# the scratch files: never ``rm -r``, which would follow a bind mount that outlived ``umount``
+# into the host's own directories. A ``close`` kills the holder first: no sweep then.
+_SWEEP_WHEN_CREATOR_GOES = """\
+while read -r _; do :; done
+me=$(readlink /proc/$$/ns/mnt)
+for round in 1 2 3 4 5; do
+  found=
+  for entry in /proc/[0-9]*; do
+    pid=${{entry#/proc/}}
+    [ "$pid" = "$$" ] && continue
+    [ "$(readlink "$entry/ns/mnt" 2>/dev/null)" = "$me" ] || continue
+    kill -9 "$pid" 2>/dev/null && found=1
+  done
+  [ -n "$found" ] || break
+  sleep 0.2
+done
+for keep in {scratch}/keep*; do umount -l "$keep" 2>/dev/null || true; done
+rm -f {scratch}/passwd {scratch}/group
+rmdir {scratch}/keep* {scratch} 2>/dev/null || true
+"""
 
 
 def closed_ancestors(paths):
@@ -97,7 +123,8 @@ class Namespace:
         self.holder = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
              _holder_script(self.scratch, hidden)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True)
         line = self.holder.stdout.readline()
         if line != b"ready\n":
             self.holder.kill()
@@ -128,6 +155,8 @@ class Namespace:
     def close(self):
         self.holder.kill()
         self.holder.wait()
+        for pipe in (self.holder.stdin, self.holder.stdout, self.holder.stderr):
+            pipe.close()
         subprocess.run(["umount", "-R", self.scratch], capture_output=True)
         shutil.rmtree(self.scratch, ignore_errors=True)
 
