@@ -113,7 +113,8 @@ NOT_INSTALLED = "not installed"
 
 
 # -- /proc ----------------------------------------------------------------------------------------
-def _read(path):
+def read_or_none(path):
+    """A file's bytes, None when it cannot be read (a process gone in between): /proc's."""
     try:
         with open(path, "rb") as handle:
             return handle.read()
@@ -122,18 +123,18 @@ def _read(path):
 
 
 def children(pid):
-    data = _read("/proc/%d/task/%d/children" % (pid, pid))
+    data = read_or_none("/proc/%d/task/%d/children" % (pid, pid))
     return [int(word) for word in data.split()] if data else []
 
 
 def comm(pid):
-    data = _read("/proc/%d/comm" % pid)
+    data = read_or_none("/proc/%d/comm" % pid)
     return data.decode(errors="replace").strip() if data else None
 
 
 def stat_fields(pid):
     """(state, ppid, sid) from /proc/PID/stat, or None once the process is gone."""
-    data = _read("/proc/%d/stat" % pid)
+    data = read_or_none("/proc/%d/stat" % pid)
     if not data:
         return None
     fields = data[data.rindex(b")") + 2:].split()
@@ -163,7 +164,7 @@ def supervision_pids(sid):
 def memory_kb(pid):
     """PSS, USS and RSS in kB from smaps_rollup."""
     values = {}
-    for line in (_read("/proc/%d/smaps_rollup" % pid) or b"").decode().splitlines()[1:]:
+    for line in (read_or_none("/proc/%d/smaps_rollup" % pid) or b"").decode().splitlines()[1:]:
         parts = line.split()
         if len(parts) >= 2 and parts[1].isdigit():
             values[parts[0].rstrip(":")] = int(parts[1])
@@ -172,7 +173,7 @@ def memory_kb(pid):
 
 
 def voluntary_switches(pid):
-    for line in (_read("/proc/%d/status" % pid) or b"").decode().splitlines():
+    for line in (read_or_none("/proc/%d/status" % pid) or b"").decode().splitlines():
         if line.startswith("voluntary_ctxt_switches:"):
             return int(line.split()[1])
     return None
@@ -903,7 +904,7 @@ def tree_cpu_seconds(top):
     while todo:
         pid = todo.pop()
         todo.extend(children(pid))
-        data = _read("/proc/%d/schedstat" % pid)
+        data = read_or_none("/proc/%d/schedstat" % pid)
         if data:
             total[comm(pid) == SLEEP] += int(data.split()[0])
     return total[0] / 1e9, total[1] / 1e9
@@ -912,7 +913,7 @@ def tree_cpu_seconds(top):
 def filesystem_of(path):
     """The type of the filesystem ``path`` is on (/proc/self/mounts: the longest prefix)."""
     best, kind = "", "?"
-    for line in (_read("/proc/self/mounts") or b"").decode().splitlines():
+    for line in (read_or_none("/proc/self/mounts") or b"").decode().splitlines():
         fields = line.split()
         if len(fields) > 2 and (path + "/").startswith(fields[1].rstrip("/") + "/") \
                 and len(fields[1]) >= len(best):
@@ -925,7 +926,7 @@ def start_rounds(sups, cfg, scratch):
     seen = {sup.key: [] for sup in sups}
     print("# start of %d services, %d rounds, scratch %s (%s); load %s"
           % (cfg["start"], cfg["start_rounds"], scratch, filesystem_of(str(scratch)),
-             " ".join((_read("/proc/loadavg") or b"").decode().split()[:3])))
+             " ".join((read_or_none("/proc/loadavg") or b"").decode().split()[:3])))
     for number in range(cfg["start_rounds"]):
         for sup in (sups if number % 2 == 0 else sups[::-1]):
             elapsed = start_tree(sup, "start%d" % number, cfg["start"])
@@ -939,7 +940,7 @@ def start_rounds(sups, cfg, scratch):
     for sup in sups:
         print("%-8s median %.3f s (%.3f-%.3f)" % (sup.key, statistics.median(seen[sup.key]),
                                                   min(seen[sup.key]), max(seen[sup.key])))
-    print("load after: %s" % " ".join((_read("/proc/loadavg") or b"").decode().split()[:3]))
+    print("load after: %s" % " ".join((read_or_none("/proc/loadavg") or b"").decode().split()[:3]))
 
 
 @contextlib.contextmanager

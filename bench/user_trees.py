@@ -54,6 +54,7 @@ from tests.runtime.processes import (  # noqa: E402
     BASE_PATH, descendants, end_processes_under, kill_pids, processes_under, running_pid,
     wait_until)
 from tests.security.sandbox import Namespace, Sandbox, scratch_users  # noqa: E402
+from tree import read_or_none  # noqa: E402 — bench/, this script's own directory
 
 SLEEP = {"command": ["sleep", "100000"]}
 SERVICE_MARK = "user-trees-bench-service"  # the $0 of a logging service's sh loop
@@ -88,20 +89,12 @@ def memory_kb(pid):
             "uss": values.get("Private_Clean", 0) + values.get("Private_Dirty", 0)}
 
 
-def _read(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
-        return None
-
-
 def kind_of(pid):
     """What a supervision process is, for the per-process table: its comm, and for trees
     whether root's or a user's (by uid)."""
-    comm = (_read("/proc/%d/comm" % pid) or b"?").decode().strip()
-    words = (_read("/proc/%d/cmdline" % pid) or b"").split(b"\0")
-    status = (_read("/proc/%d/status" % pid) or b"").decode()
+    comm = (read_or_none("/proc/%d/comm" % pid) or b"?").decode().strip()
+    words = (read_or_none("/proc/%d/cmdline" % pid) or b"").split(b"\0")
+    status = (read_or_none("/proc/%d/status" % pid) or b"").decode()
     uid = next((line.split()[1] for line in status.splitlines() if line.startswith("Uid:")),
                "?")
     who = "root" if uid == "0" else "user"
@@ -114,15 +107,15 @@ def kind_of(pid):
 
 
 def session_of(pid):
-    fields = (_read("/proc/%d/stat" % pid) or b"").rsplit(b")", 1)[-1].split()
+    fields = (read_or_none("/proc/%d/stat" % pid) or b"").rsplit(b")", 1)[-1].split()
     return int(fields[3]) if len(fields) > 3 else None  # field 6: the session
 
 
 def is_service(pid):
     """A service of the bench's (``sleep``, or a logging loop), or gone."""
-    if (_read("/proc/%d/comm" % pid) or b"sleep").strip() == b"sleep":
+    if (read_or_none("/proc/%d/comm" % pid) or b"sleep").strip() == b"sleep":
         return True
-    return SERVICE_MARK.encode() in (_read("/proc/%d/cmdline" % pid) or b"").split(b"\0")
+    return SERVICE_MARK.encode() in (read_or_none("/proc/%d/cmdline" % pid) or b"").split(b"\0")
 
 
 def supervision_processes(root_pid):
@@ -139,7 +132,7 @@ def sleeps_under(base):
     """The services running under ``base`` (a logging loop's passing ``sleep`` aside)."""
     found = []
     for pid in processes_under(base):
-        words = (_read("/proc/%d/cmdline" % pid) or b"").split(b"\0")
+        words = (read_or_none("/proc/%d/cmdline" % pid) or b"").split(b"\0")
         if words[:2] == [b"sleep", b"100000"] or SERVICE_MARK.encode() in words:
             found.append(pid)
     return found
@@ -326,13 +319,13 @@ def timeline(root_pid, sleeps):
 
 def start_ticks(pid):
     """When ``pid`` started, in clock ticks since boot; None once it is gone."""
-    fields = (_read("/proc/%d/stat" % pid) or b"").rsplit(b")", 1)[-1].split()
+    fields = (read_or_none("/proc/%d/stat" % pid) or b"").rsplit(b")", 1)[-1].split()
     return int(fields[19]) if len(fields) > 19 else None  # field 22
 
 
 def cpu_ns(pid):
     """The CPU time ``pid`` has used, in ns (0 once it is gone)."""
-    fields = (_read("/proc/%d/schedstat" % pid) or b"0").split()
+    fields = (read_or_none("/proc/%d/schedstat" % pid) or b"0").split()
     return int(fields[0])
 
 

@@ -76,7 +76,7 @@ class AgentIO:
         gathered, self._gathered = self._gathered, None
         batch, batch_fds = [], 0
         for fields, fds, done, key in gathered:
-            if self.link is None or not self.link.is_open:
+            if not self.has_agent:
                 self._request(fields, fds, done, key)
             elif fields[0] not in _BATCHED:
                 self._send_batch(batch)
@@ -95,7 +95,7 @@ class AgentIO:
     def _send_batch(self, batch):
         if not batch:
             return
-        if self.link is not None and self.link.is_open:
+        if self.has_agent:
             self.link.request_batch(batch)
             return
         for fields, fds, done in batch:
@@ -107,7 +107,7 @@ class AgentIO:
                 drop_keyed(self._gathered, key)
             self._gathered.append((fields, [os.dup(fd) for fd in fds], done, key))
             return
-        if self.link is not None and self.link.is_open:
+        if self.has_agent:
             self.link.request(fields, fds, done, key)
             return
         if key is not None:

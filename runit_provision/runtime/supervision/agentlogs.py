@@ -258,10 +258,9 @@ class AgentLogIO:
         found.pending = True
         kind = _KIND_OF[function]
         is_write = kind in _WRITES
-        if is_write and key in self._unsure:
-            fields, fds = KINDS[kind][1](*args, resumed=True)
-        else:
-            fields, fds = KINDS[kind][1](*args)
+        # a write the last agent may have done is asked again as such (``resumed``)
+        again = {"resumed": True} if is_write and key in self._unsure else {}
+        fields, fds = KINDS[kind][1](*args, **again)
 
         def answered(answer):
             found.pending = False
