@@ -47,7 +47,8 @@ def _file(path, content, mode, owner=(0, 0)):
 
 def _layouts(base):
     """name -> the program to run; each a case of path_resolution(7)."""
-    binary = open("/bin/true", "rb").read()
+    with open("/bin/true", "rb") as handle:
+        binary = handle.read()
     closed = base / "closed"
     closed.mkdir(mode=0o700)
     open_dir = base / "open"
