@@ -141,6 +141,7 @@ class Holder:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+        self.proc.stderr.close()
 
 
 def run_tool(sandbox, *args, user=None):
