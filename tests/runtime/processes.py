@@ -82,6 +82,13 @@ def read_bytes(path):
         return None
 
 
+def whole_lines(path):
+    """``path``'s text once it ends a line, else None: a shell's ``echo … >FILE`` makes the
+    file before it writes the line, so "it exists" is not "it is written"."""
+    found = read_bytes(path)
+    return found.decode() if found and found.endswith(b"\n") else None
+
+
 def file_size(path):
     """``path``'s size, 0 while it is not there — a logger renames ``current`` at each
     rotation, so it may go between a look and a stat."""

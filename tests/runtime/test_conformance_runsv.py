@@ -22,7 +22,7 @@ from runit_provision.runtime.unix.inotify import IN_CLOSE_WRITE, IN_MOVED_TO, In
 from ..conftest import C_RUNIT, our_tool, require_c_runit
 from .processes import (
     BASE_PATH, SH, blocked_on_flock, cmdline, is_runsv_up, make_service, read_bytes, send_control,
-    status_record, wait_until)
+    status_record, wait_until, whole_lines)
 
 pytestmark = pytest.mark.slow
 
@@ -170,8 +170,8 @@ def test_nothing_reaches_finish(runsv, tmp_path, processes):
     wait_running(service, group)
     send_control(service, b"d")
     wait_stat(service, "finish, want down\n", group)
-    wait_until(lambda: (service / "finish.pid").exists(), what="./finish started")
-    finish_pid = int((service / "finish.pid").read_text())
+    finish_pid = int(wait_until(lambda: whole_lines(service / "finish.pid"),
+                                what="./finish started"))
     # §1.2: in finish, the finish's pid — C runsv writes it after the fork, so ./finish may
     # have written its pid file first
     wait_until(lambda: status_record(service).pid == finish_pid, what="finish's pid shown")

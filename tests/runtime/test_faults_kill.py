@@ -19,7 +19,7 @@ import pytest
 from ..conftest import our_tool
 from .processes import (
     BASE_PATH, SH, end_tree, instances, is_runsv_up, kill_pids, logger_host_of, make_service,
-    processes_under, running_pid, start_time, status_record, wait_until)
+    processes_under, running_pid, start_time, status_record, wait_until, whole_lines)
 
 pytestmark = pytest.mark.slow
 
@@ -154,8 +154,8 @@ def test_a_service_that_ended_while_no_tree_ran_goes_through_finish(tree):
                            finish=SH + 'echo "finish $1 $2" >>finished\n')
     pid = kill_the_tree_then_its_service(tree, service)
     tree.start()
-    wait_until(lambda: (service / "finished").exists(), what="./finish run")
-    assert (service / "finished").read_text() == "finish -1 0\n"
+    assert wait_until(lambda: whole_lines(service / "finished"),
+                      what="./finish run") == "finish -1 0\n"
     new = wait_until(lambda: running_pid(service), what="started again (want up)")
     assert new != pid
 
@@ -170,8 +170,8 @@ def test_an_adopted_process_that_exits_goes_through_finish(tree):
     tree.start()
     wait_until(lambda: running_pid(service) == pid, what="adopted")
     kill_pids([pid])
-    wait_until(lambda: (service / "finished").exists(), what="./finish run")
-    assert (service / "finished").read_text() == "finish -1 0\n"
+    assert wait_until(lambda: whole_lines(service / "finished"),
+                      what="./finish run") == "finish -1 0\n"
     assert wait_until(lambda: running_pid(service), what="restarted") != pid
 
 
