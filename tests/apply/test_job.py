@@ -272,7 +272,8 @@ def test_a_prepare_command_runs_first_and_the_host_is_looked_at_again(host):
     assert result.is_ok, result.error
     assert installed == [["rpm", "-i", "runit.rpm"]]
     assert result.done[0][0].path == "rpm -i runit.rpm"
-    assert open(extra).read() == "yes\n"  # planned only once the host was looked at again
+    with open(extra) as handle:
+        assert handle.read() == "yes\n"  # planned only once the host was looked at again
     assert result.after.is_empty
 
 

@@ -145,6 +145,7 @@ class Trees:
             if proc.poll() is None:
                 kill_pids(process_group_members(proc.pid))
             proc.wait()
+            proc.stderr.close()
         for root in self.roots:
             kill_pids(processes_under(root))
             subprocess.run(["rm", "-rf", str(root)], check=False)

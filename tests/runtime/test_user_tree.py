@@ -96,6 +96,7 @@ class UserTree:
         if self.proc is not None:
             kill_pids(set(process_group_members(self.proc.pid)) | set(descendants(self.proc.pid)))
             self.proc.wait()
+            self.proc.stdout.close()
         end_processes_under(self.base)
         shutil.rmtree(str(self.base), ignore_errors=True)
 
