@@ -15,7 +15,9 @@ class Decompressing:
     def __init__(self, fd, module, name):
         import importlib
         self.name = name
-        self._file = importlib.import_module(module).open(io.open(posix.dup(fd), "rb"), "rb")
+        # the decompressor does not close a file it was handed: ``close`` closes both
+        self._raw = io.open(posix.dup(fd), "rb")
+        self._file = importlib.import_module(module).open(self._raw, "rb")
 
     def read(self, size):
         try:
@@ -24,4 +26,7 @@ class Decompressing:
             raise DecodeError("%s: %s" % (self.name, exc or "truncated")) from exc
 
     def close(self):
-        self._file.close()
+        try:
+            self._file.close()
+        finally:
+            self._raw.close()

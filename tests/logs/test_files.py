@@ -72,3 +72,23 @@ def test_a_compressed_file_reads_the_same_blocks(tmp_path):
     finally:
         os.close(fd)
     assert b"".join(found) == (LINES + b"cut")[5:] and whole_lines(found)
+
+
+@pytest.mark.parametrize("module, compress", [("gzip", "compress"), ("bz2", "compress"),
+                                              ("lzma", "compress")])
+def test_a_compressed_file_closed_leaves_no_descriptor_open(tmp_path, module, compress):
+    """The decompressor does not close a file it was handed: ``close`` closes it too (a
+    merge of many rotated files held one descriptor each until collected)."""
+    import importlib
+
+    path = tmp_path / "@4000000065000000000000000.s"
+    path.write_bytes(getattr(importlib.import_module(module), compress)(LINES))
+    fd = os.open(str(path), os.O_RDONLY)
+    try:
+        before = set(os.listdir("/proc/self/fd"))
+        reader = Decompressing(fd, module, path.name)
+        assert b"".join(blocks(reader)) == LINES
+        reader.close()
+        assert set(os.listdir("/proc/self/fd")) == before
+    finally:
+        os.close(fd)
