@@ -53,7 +53,7 @@ def test_every_line_svlogd_wrote_once_in_order(tmp_path, impl, stamps, processor
     rotated = [name for name in os.listdir(str(logdir)) if name.startswith("@")]
     assert len(rotated) > 10
     if processor:
-        assert all(open(str(logdir / name), "rb").read(2) == b"\x1f\x8b" for name in rotated)
+        assert all((logdir / name).read_bytes()[:2] == b"\x1f\x8b" for name in rotated)
     shown = logs("--dir", logdir, "-o", "cat")
     assert shown.returncode == 0, shown.stderr
     assert_same_lines(shown.stdout, data)

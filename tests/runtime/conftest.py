@@ -45,4 +45,7 @@ def tree(tmp_path):
     for proc in procs:
         kill_pids(set(process_group_members(proc.pid)) | set(descendants(proc.pid)))
         proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
     kill_pids(processes_under(tmp_path))

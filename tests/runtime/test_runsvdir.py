@@ -17,7 +17,8 @@ import pytest
 from ..conftest import C_RUNIT, has_c_runit, our_tool
 from .processes import (
     BASE_PATH, SH, children_of, cmdline, is_runsv_up, make_service, normalise,
-    process_group_members, running_pid, status_record, voluntary_switches, wait_until)
+    process_group_members, running_pid, stat_fields, status_record, voluntary_switches,
+    wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -81,9 +82,8 @@ def test_removed_directory_stops_its_service(tree):
     pid_b = wait_until(lambda: running_pid(svdir / "b"))
     moved = svdir.parent / "a-removed"
     os.rename(str(svdir / "a"), str(moved))
-    wait_until(lambda: not os.path.exists("/proc/%d" % pid_a) or
-               open("/proc/%d/stat" % pid_a).read().split(") ")[1][0] == "Z",
-               what="a's process gone")
+    # gone or a zombie (stat_fields: None), read in one go: it may go between two looks
+    wait_until(lambda: stat_fields(pid_a) is None, what="a's process gone")
     wait_until(lambda: not is_runsv_up(moved), what="a no longer supervised")
     assert running_pid(svdir / "b") == pid_b
 
@@ -284,7 +284,8 @@ def test_more_services_than_runits_ceiling(tree):
 
 
 def cpu_seconds(pid):
-    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    with open("/proc/%d/stat" % pid) as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
