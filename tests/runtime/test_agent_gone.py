@@ -39,7 +39,7 @@ class Agents:
 
     def __init__(self, loop, io, tree):
         self.loop, self.io, self.tree = loop, io, tree
-        self.pids = []
+        self.pids, self.links = [], []
 
     def start(self):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -55,6 +55,7 @@ class Agents:
         link = AgentLink(self.loop, ours, pid, lambda kind, fields: None,
                          lambda: self.io.link is link and self.io.detach(), "test agent")
         self.io.attach(link)
+        self.links.append(link)
         return pid, link
 
     def killed_owing(self, ask):
@@ -75,6 +76,8 @@ class Agents:
                 os.waitpid(pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
+        for link in self.links:
+            link.close()  # its channel: one a killed agent left is closed already
 
 
 def turn_until(loop, condition, timeout=10.0):

@@ -47,6 +47,9 @@ def stop(proc, group=True):
     elif proc.poll() is None:
         proc.kill()
     proc.wait()
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
 
 
 def wait_until(predicate, what, seconds=DEADLINE):

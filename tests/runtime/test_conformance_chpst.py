@@ -75,6 +75,8 @@ def test_lock_failure_is_reported_before_stderr_is_closed(impl_bin, tmp_path):
     finally:
         os.killpg(holder.pid, signal.SIGKILL)
         holder.wait()
+        holder.stdin.close()
+        holder.stdout.close()
 
 
 def test_limits_come_after_the_lock(impl_bin, tmp_path):
