@@ -74,12 +74,14 @@ class PuppetDB:
         """``ssl_files``: ``(cert, key, ca)`` to serve HTTPS on ``ssl_port`` with."""
         self._start_postgres()
         self._configure(ssl_files)
-        self.proc = subprocess.Popen(
-            [JAVA] + JAVA_ARGS + ["-cp", str(JAR), "clojure.main", "-m",
-                                  "puppetlabs.puppetdb.core", "services", "--config",
-                                  str(self.base / "conf"), "--bootstrap-config", str(BOOTSTRAP)],
-            start_new_session=True, stdin=subprocess.DEVNULL,
-            stdout=open(str(self.base / "java.out"), "wb"), stderr=subprocess.STDOUT)
+        with open(str(self.base / "java.out"), "wb") as out:  # the child keeps its own
+            self.proc = subprocess.Popen(
+                [JAVA] + JAVA_ARGS + ["-cp", str(JAR), "clojure.main", "-m",
+                                      "puppetlabs.puppetdb.core", "services", "--config",
+                                      str(self.base / "conf"), "--bootstrap-config",
+                                      str(BOOTSTRAP)],
+                start_new_session=True, stdin=subprocess.DEVNULL,
+                stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while not self._answers():
             if self.proc.poll() is not None or time.monotonic() > deadline:

@@ -231,5 +231,9 @@ def tree_text(root):
         for name in names:
             path = os.path.join(directory, name)
             key = path[len(str(root)):]
-            found[key] = os.readlink(path) if os.path.islink(path) else open(path, "rb").read()
+            if os.path.islink(path):
+                found[key] = os.readlink(path)
+            else:
+                with open(path, "rb") as handle:
+                    found[key] = handle.read()
     return found

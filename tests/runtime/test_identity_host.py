@@ -17,7 +17,7 @@ import pytest
 from ..conftest import our_tool
 from .processes import (
     BASE_PATH, SH, children_of, cmdline, identity_hosts_of, logger_host_of, make_service,
-    proc_status, running_pid, status_record, wait_until)
+    proc_status, running_pid, stat_fields, status_record, wait_until)
 from .test_hosted_log import COUNTER, log_text, logged_service, numbers, sv
 
 pytestmark = [pytest.mark.slow,
@@ -165,9 +165,8 @@ def test_a_killed_tree_leaves_no_host_behind_and_the_next_loses_nothing(tree):
     wait_until(lambda: len(numbers(log_text(web / "log" / "main"))) > 5)
     os.kill(runsvdir.pid, signal.SIGKILL)
     runsvdir.wait()
-    wait_until(lambda: not os.path.exists("/proc/%d" % host) or
-               "Z" in open("/proc/%d/stat" % host).read().split(")")[1][:3],
-               what="the host gone with the tree")
+    # gone or a zombie, read in one go (it may go between two looks)
+    wait_until(lambda: stat_fields(host) is None, what="the host gone with the tree")
     again = start()
     wait_until(lambda: running_pid(web / "log") not in (0, host), what="a new host")
     assert_logs_on_without_a_gap(web)
