@@ -6,7 +6,7 @@ import pytest
 
 from ..conftest import our_tool
 from .processes import (
-    Processes, descendants, kill_pids, process_group_members, processes_under)
+    Processes, close_pipes, descendants, kill_pids, process_group_members, processes_under)
 
 
 @pytest.fixture
@@ -45,7 +45,5 @@ def tree(tmp_path):
     for proc in procs:
         kill_pids(set(process_group_members(proc.pid)) | set(descendants(proc.pid)))
         proc.wait()
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
+        close_pipes(proc)
     kill_pids(processes_under(tmp_path))

@@ -306,6 +306,13 @@ def voluntary_switches(pid):
     raise AssertionError("no voluntary_ctxt_switches for %d" % pid)
 
 
+def close_pipes(proc):
+    """Close the pipes a ``subprocess.Popen`` of a test holds, once it has been reaped."""
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
 def kill_pids(pids, wait=False):
     """SIGKILL each pid; one that is already gone is fine. ``wait``: until each has exited
     (a zombie has closed its descriptors: a runsv killed so no longer holds supervise/ok)."""

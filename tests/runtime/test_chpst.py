@@ -17,7 +17,7 @@ import time
 import pytest
 
 from ..conftest import make_bin_dir, our_tool, require_c_runit
-from .processes import blocked_on_flock
+from .processes import blocked_on_flock, close_pipes
 
 BASE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 DEADLINE = 10.0
@@ -47,9 +47,7 @@ def stop(proc, group=True):
     elif proc.poll() is None:
         proc.kill()
     proc.wait()
-    for pipe in (proc.stdin, proc.stdout, proc.stderr):
-        if pipe is not None:
-            pipe.close()
+    close_pipes(proc)
 
 
 def wait_until(predicate, what, seconds=DEADLINE):

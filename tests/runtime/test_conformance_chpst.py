@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from .processes import close_pipes
+
 BASE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
@@ -75,8 +77,7 @@ def test_lock_failure_is_reported_before_stderr_is_closed(impl_bin, tmp_path):
     finally:
         os.killpg(holder.pid, signal.SIGKILL)
         holder.wait()
-        holder.stdin.close()
-        holder.stdout.close()
+        close_pipes(holder)
 
 
 def test_limits_come_after_the_lock(impl_bin, tmp_path):

@@ -23,7 +23,7 @@ import pytest
 
 from ..conftest import C_RUNIT, our_tool, require_c_runit
 from .processes import (
-    BASE_PATH, SH, kill_pids, make_service, process_group_members, processes_under,
+    BASE_PATH, SH, close_pipes, kill_pids, make_service, process_group_members, processes_under,
     run_sv, running_pid, stat_fields, status_record, wait_until, write_script)
 
 pytestmark = pytest.mark.slow
@@ -145,7 +145,7 @@ class Trees:
             if proc.poll() is None:
                 kill_pids(process_group_members(proc.pid))
             proc.wait()
-            proc.stderr.close()
+            close_pipes(proc)
         for root in self.roots:
             kill_pids(processes_under(root))
             subprocess.run(["rm", "-rf", str(root)], check=False)

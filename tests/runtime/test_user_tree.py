@@ -21,7 +21,7 @@ import pytest
 
 from ..conftest import OUR_BIN, our_tool
 from .processes import (
-    BASE_PATH, SH, children_of, cmdline, comm, descendants, end_processes_under, kill_pids,
+    BASE_PATH, SH, children_of, close_pipes, cmdline, comm, descendants, end_processes_under, kill_pids,
     make_service, process_group_members, proc_status, processes_under, running_pid, start_time,
     wait_until, write_file)
 from .test_hosted_log import COUNTER, log_text, numbers, sv
@@ -96,7 +96,7 @@ class UserTree:
         if self.proc is not None:
             kill_pids(set(process_group_members(self.proc.pid)) | set(descendants(self.proc.pid)))
             self.proc.wait()
-            self.proc.stdout.close()
+            close_pipes(self.proc)
         end_processes_under(self.base)
         shutil.rmtree(str(self.base), ignore_errors=True)
 

@@ -29,8 +29,8 @@ import yaml
 
 from ..conftest import C_RUNIT, OUR_BIN, ROOT, make_bin_dir
 from ..runtime.processes import (
-    BASE_PATH, descendants, end_processes_under, kill_pids, process_group_members, running_pid,
-    wait_until)
+    BASE_PATH, close_pipes, descendants, end_processes_under, kill_pids, process_group_members,
+    running_pid, wait_until)
 
 USERS = {"apprun1": 61001, "apprun2": 61002}
 SECRET = {"root": "root-secret-7d1f", "apprun1": "apprun1-secret-2c9a",
@@ -155,8 +155,7 @@ class Namespace:
     def close(self):
         self.holder.kill()
         self.holder.wait()
-        for pipe in (self.holder.stdin, self.holder.stdout, self.holder.stderr):
-            pipe.close()
+        close_pipes(self.holder)
         subprocess.run(["umount", "-R", self.scratch], capture_output=True)
         shutil.rmtree(self.scratch, ignore_errors=True)
 

@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from ..conftest import OUR_BIN
-from ..runtime.processes import BASE_PATH, running_pid, wait_until
+from ..runtime.processes import BASE_PATH, close_pipes, running_pid, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -143,7 +143,7 @@ class Holder:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
-        self.proc.stderr.close()
+        close_pipes(self.proc)
 
 
 def run_tool(sandbox, *args, user=None):
