@@ -43,10 +43,15 @@ The exit status of an adopted process is unknown too (waitpid is for parents onl
 """
 
 import os
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
 import time
 
 from ...protocol.status import State
-from ..unix.procstat import stat_fields
+from ..unix.procstat import real_uid, stat_fields
 
 UNKNOWN_EXIT = None  # a wait status nobody can know (Side and finish_arguments accept it)
 
@@ -199,6 +204,72 @@ def inheritance(record, status, boot_id, starttime_of, started_since=lambda sinc
         # the want it had), or with ./finish due.
         return FinishDue(status) if state == State.FINISH else Lost(State.DOWN, status)
     return Lost(state, status)
+
+
+# -- taking the process a record names --------------------------------------------------------
+class Refused(Exception):
+    """A record names a live process that is not its to hand over; the message says why."""
+
+
+def claim(pid, starttime_ok, uid=None, owned=None):
+    """A pidfd of the live process ``pid`` that a record names, once it is found to be the one
+    the record means; None when that one is gone (a zombie, or a process started at another
+    time: the pid was taken since). ``Refused`` when it is not the record's to hand over:
+
+    - pid 1 and this supervisor are nobody's to adopt;
+    - ``owned(pid)``: a process some side supervises already (its child, or one it adopted): a
+      second record naming it is refused, and never takes it from the side that has it;
+    - ``uid``: whose it must be, by its real uid (a set-uid program a user started is still
+      theirs, as the kernel judges who may signal it). None for a tree's own services, whose
+      ``./run`` may become anyone (``chpst -u``): their record is the tree's own file.
+
+    ``starttime_ok(starttime)``: it started when the record says. Every check is made on the
+    process the pidfd holds: the pidfd is opened first, the facts read from ``/proc``, then the
+    process is found alive through it — a pid is reused only once its process is reaped, so
+    the facts read were that process's.
+
+    >>> claim(os.getpid(), lambda starttime: True)
+    Traceback (most recent call last):
+    ...
+    runit_provision.runtime.supervision.adoption.Refused: pid ... is this supervisor
+    """
+    if pid <= 1 or pid == os.getpid():
+        raise Refused("pid %d is %s" % (pid, "init" if pid == 1 else "this supervisor"))
+    if owned is not None and owned(pid):
+        raise Refused("pid %d is supervised already" % pid)
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return None
+    refusal = None
+    try:
+        fields = stat_fields(pid)
+        if fields[0] in (b"Z", b"X") or not starttime_ok(int(fields[22 - 3])):
+            os.close(pidfd)
+            return None
+        if uid is not None:
+            theirs = real_uid(pid)
+            if theirs != uid:
+                refusal = "pid %d is uid %d's, not uid %d's" % (pid, theirs, uid)
+        signal.pidfd_send_signal(pidfd, 0)  # still the process whose facts were read
+    except (OSError, ValueError, IndexError):
+        os.close(pidfd)
+        return None
+    if refusal is not None:
+        os.close(pidfd)
+        raise Refused(refusal)
+    return pidfd
+
+
+def exactly(starttime):
+    """``claim``'s ``starttime_ok`` for a record that names its process's start time."""
+    return starttime.__eq__
+
+
+def started_between(since, until):
+    """``claim``'s ``starttime_ok`` for a start under way: at or after ``since``, at or
+    before ``until`` (clock ticks after boot)."""
+    return lambda starttime: since <= starttime <= until
 
 
 # -- the facts, from /proc ------------------------------------------------------------------------

@@ -264,8 +264,17 @@ class Agent:
 
     def open(self, fields, fds):
         """A service directory taken over (servicedir.open_service) and read (read_facts):
-        its descriptors go to root; a mask says which of Opened.fds they are."""
-        opened = servicedir.open_service(fsdecode(fields[0]), started_in)
+        its descriptors go to root; a mask says which of Opened.fds they are. Fields
+        ``DIRECTORY [MAIN_SINCE LOG_SINCE PID...]``: what root's records say of a start under
+        way (empty: none), looked for by these, not by the user's own records."""
+        starting = None
+        if len(fields) > 1:
+            if len(fields) < 3 or len(fields) > 5:
+                raise wire.BadMessage("an open's starts")
+            starting = (wire.number(fields[1]) if fields[1] else -1,
+                        wire.number(fields[2]) if fields[2] else -1,
+                        {wire.number(field) for field in fields[3:]})
+        opened = servicedir.open_service(fsdecode(fields[0]), started_in, starting)
         present = [fd for fd in opened.fds if fd >= 0]
         mask = b"".join(b"1" if fd >= 0 else b"0" for fd in opened.fds)
         answer = [b"=", mask, len(opened.warnings)] + list(opened.warnings)

@@ -155,13 +155,19 @@ class AgentIO:
                  else OSError(errno.EPROTO, "the agent answered what it may not"))
         self._request([b"list", directory, b"" if limit is None else limit], (), answered)
 
-    def open_service(self, directory, done, find_started=None):
+    def open_service(self, directory, done, find_started=None, starting=None):
+        """``starting``: what root's records say of a start under way (servicedir's), which
+        the agent looks for processes by — never by the user's own record."""
         def answered(answer):
             opened = opened_from(answer)
             if isinstance(opened, FatalError) and not isinstance(answer, OSError):
                 answer.close()  # its descriptors are nobody's
             done(opened)
-        self._request([b"open", directory], (), answered)
+        fields = [b"open", directory]
+        if starting is not None:
+            fields += [b"" if since < 0 else since for since in starting[:2]]
+            fields += sorted(starting[2])
+        self._request(fields, (), answered)
 
     def open_fifo(self, base_fd, prefix, name, flags, done):
         """``done(fd)``, or ``done(FatalError)``. Asked again of the next agent when the one

@@ -46,12 +46,12 @@ class AgentProcesses:
             if on_stop is not None:
                 process.stops = (on_stop, on_continue)
 
-    def adopt(self, pid, callback):
-        """A process of the user's found running (a predecessor's): signalled and watched by
-        a pidfd of root's own, its end's status unknown (``callback(pid, None)``); OSError
-        when it is gone already."""
-        fd = os.pidfd_open(pid)
-        process = self._processes[pid] = _Process(self.loop, pid, fd, self)
+    def adopt(self, pid, pidfd, callback):
+        """A process of the user's found running (a predecessor's), which ``pidfd`` (ours
+        from now on) holds — found theirs, started when root's record says and nobody's
+        already (adoption.claim): signalled and watched by it, its end's status unknown
+        (``callback(pid, None)``)."""
+        process = self._processes[pid] = _Process(self.loop, pid, pidfd, self)
         process.callback = callback
         process.adopted = True
 

@@ -21,8 +21,8 @@ class LocalIO:
         _answer(done, OSError, servicedir.list_services, directory, limit)
 
     @staticmethod
-    def open_service(directory, done, find_started=None):
-        _answer(done, FatalError, servicedir.open_service, directory, find_started)
+    def open_service(directory, done, find_started=None, starting=None):
+        _answer(done, FatalError, servicedir.open_service, directory, find_started, starting)
 
     @staticmethod
     def open_fifo(base_fd, prefix, name, flags, done):

@@ -132,16 +132,26 @@ class EventLoop:
         """True while a callback waits for child ``pid``."""
         return pid in self._children
 
-    def watch_process(self, pid, callback):
+    def watch_process(self, pid, callback, pidfd=None):
         """``callback(pid)`` once, when process ``pid`` — not necessarily our child — has
-        exited (its exit status is its parent's to know). ``OSError`` if ``pid`` is gone or
-        pidfds are not supported (Linux < 5.3)."""
+        exited (its exit status is its parent's to know). ``pidfd``: one of ``pid``'s the
+        caller opened (and checked: adoption.claim), ours from now on; without it one is
+        opened here — ``OSError`` if ``pid`` is gone or pidfds are not supported (Linux <
+        5.3)."""
         entry = self._processes.get(pid)
         if entry is None:
-            fd = os.pidfd_open(pid)
+            fd = os.pidfd_open(pid) if pidfd is None else pidfd
             entry = self._processes[pid] = [fd, []]
             self.add_reader(fd, lambda: self._process_exited(pid))
+        elif pidfd is not None:
+            os.close(pidfd)
         entry[1].append(callback)
+
+    def owns(self, pid):
+        """Some callback waits for ``pid`` already: a child of ours (or a process expected to
+        become one), or a process watched by its pidfd — a process a side supervises, never
+        one for another record to take (adoption.claim)."""
+        return pid in self._children or pid in self._processes
 
     def _process_exited(self, pid):
         fd, callbacks = self._processes.pop(pid)

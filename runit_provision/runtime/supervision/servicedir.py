@@ -23,7 +23,7 @@ from ...protocol.layout import (CONTROL, CONTROL_DIR, DOWN, FINISH, GIVE_UP, LOC
                                 SUPERVISE_DIR)
 from ...protocol.tally import TALLY, WIDTH as TALLY_WIDTH
 from ..unix.diag import with_errstr
-from ..unix.smallread import read_small
+from ..unix.smallread import is_own, read_small
 
 # O_PATH: like runit's chdir(), this needs search permission only, not read permission.
 DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
@@ -101,15 +101,18 @@ def is_down_file(dir_fd):
     return True
 
 
-def open_service(directory, find_started=None):
+def open_service(directory, find_started=None, starting=None):
     """Take over the service directory ``directory`` as runsv does at start-up: an Opened, or
     FatalError with runit's message (nothing is left open then).
 
     ``find_started(side_fd, since, exclude)`` (adoption.started_in) is asked for a side whose
-    record says a start was under way when its supervisor was killed."""
+    record says a start was under way when its supervisor was killed. ``starting``: when the
+    record is kept elsewhere (root's, for a user's service: startledger.py), what it says —
+    ``(main since, log since, pids)``, a side's ``since`` -1 when no start was under way, and
+    the pids it names — in place of the sides' own records."""
     opened = Opened()
     try:
-        _open_service(directory, opened, find_started)
+        _open_service(directory, opened, find_started, starting)
     except BaseException as exc:
         opened.close()
         exc.warnings = opened.warnings  # said before the fatal message, as runsv would
@@ -117,7 +120,7 @@ def open_service(directory, find_started=None):
     return opened
 
 
-def _open_service(directory, opened, find_started):
+def _open_service(directory, opened, find_started, starting):
     try:
         opened.dir_fd = os.open(directory, DIR_FLAGS)
     except OSError as exc:
@@ -135,13 +138,38 @@ def _open_service(directory, opened, find_started):
         side.control_fd = open_fifo(base_fd, prefix, CONTROL, os.O_RDWR)
     for side, base_fd, prefix in _sides(opened):
         make_fifo(base_fd, prefix, OK)
-    exclude = set()
+    exclude = set() if starting is None else set(starting[2])
     for side, base_fd, prefix in _sides(opened):
-        side.tally = read_small(base_fd, SUPERVISE_DIR + "/" + TALLY, TALLY_WIDTH)
-        side.record = read_small(base_fd, SUPERVISE_DIR + "/" + PROCESS_RECORD, RECORD_MAX)
-        side.status = read_small(base_fd, SUPERVISE_DIR + "/" + STATUS, RECORD_MAX)
-        side.started = _started_if_starting(side.record, base_fd, exclude, find_started)
-        exclude.add(side.started or _recorded_pid(side.record))
+        _read_inherited(side, base_fd)
+        if starting is None:
+            since, recorded = _since_if_starting(side.record), _recorded_pid(side.record)
+        else:
+            since, recorded = starting[side is opened.log], 0
+        if find_started is not None and since >= 0:
+            side.started = find_started(base_fd, since, exclude)
+        exclude.add(side.started or recorded)
+
+
+def _read_inherited(side, base_fd):
+    """What a supervisor before us left on ``side``: its tally, process record and status —
+    read only when they are this process's own, and so is ``supervise/`` (a link to it
+    followed, as runsv follows one): written by no one else, as a supervisor of ours writes
+    them. Anything else is no record (a fresh start): a record names a process to adopt, and
+    one that another user could have written would make this process signal whatever they
+    chose (docs/security.md)."""
+    try:
+        supervise_fd = os.open(SUPERVISE_DIR, DIR_FLAGS, dir_fd=base_fd)
+    except OSError:
+        return
+    try:
+        euid = os.geteuid()
+        if not is_own(os.fstat(supervise_fd), euid):
+            return
+        side.tally = read_small(supervise_fd, TALLY, TALLY_WIDTH, owner=euid)
+        side.record = read_small(supervise_fd, PROCESS_RECORD, RECORD_MAX, owner=euid)
+        side.status = read_small(supervise_fd, STATUS, RECORD_MAX, owner=euid)
+    finally:
+        os.close(supervise_fd)
 
 
 def _sides(opened):
@@ -150,15 +178,12 @@ def _sides(opened):
         yield opened.log, opened.log_fd, "log/"
 
 
-def _started_if_starting(record, side_fd, exclude, find_started):
-    """The pid a start under way had started, for a record that says one was (adoption.py)."""
-    if find_started is None or record is None:
-        return 0
+def _since_if_starting(record):
+    """The start time's lower bound of a record that says a start was under way (-1: it does
+    not; adoption.py)."""
     from .adoption import record_from_bytes
-    found = record_from_bytes(record)
-    if found is None or not found.is_starting:
-        return 0
-    return find_started(side_fd, found.starttime, exclude)
+    found = record_from_bytes(record) if record is not None else None
+    return found.starttime if found is not None and found.is_starting else -1
 
 
 def _recorded_pid(record):

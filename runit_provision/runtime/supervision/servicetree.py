@@ -228,9 +228,14 @@ class ServiceTree:
         service = self._new_supervisor(path, "runsv " + entry.name)
         result = []
         entry.opening = True
-        self.io.open_service(path, lambda found: result.append(
-            self._opened(entry, service, found)), find_started=started_in)
+        self._open_service(entry, service, path, lambda found: result.append(
+            self._opened(entry, service, found)))
         return result[0] if result else True
+
+    def _open_service(self, entry, service, path, done):
+        """Ask for ``path`` taken over (servicedir.open_service): ``done(Opened)``, or
+        ``done(FatalError)`` — at once, or once an agent answered."""
+        self.io.open_service(path, done, find_started=started_in)
 
     def _new_supervisor(self, path, label):
         service = Supervisor(self.loop, path, self.spawner, clock=self.clock, label=label,

@@ -30,9 +30,9 @@ class SuperviseFiles:
 
     __slots__ = ("base_fd", "prefix", "_warn", "io", "lock_fd", "control_fd", "_found",
                  "_ok_fd", "_closed", "_ok_asked", "_last_pid_written", "found_down",
-                 "_tally_written", "_tally_due", "_starting_ticks", "_spawned")
+                 "_tally_written", "_tally_due", "_starting_ticks", "_spawned", "kept_by")
 
-    def __init__(self, base_fd, prefix, warn, side=None, io=LOCAL):
+    def __init__(self, base_fd, prefix, warn, side=None, io=LOCAL, kept_by=None):
         side = side if side is not None else SideFiles()
         self.base_fd = base_fd
         self.prefix = prefix
@@ -50,6 +50,10 @@ class SuperviseFiles:
         self._tally_due = None  # a tally to write with the next record (write_tally)
         self._starting_ticks = -1  # boot_ticks() when the last spawn began
         self._spawned = None  # (pid, its start time) of that spawn, when known without /proc
+        # Whose record of the side's process a successor adopts by: None, the side's own
+        # supervise/process (this process's own directory); for a user's service in root's
+        # tree, root's (startledger.LedgerSide) — the user's file is theirs to write.
+        self.kept_by = kept_by
 
     @property
     def has_written(self):
@@ -120,9 +124,14 @@ class SuperviseFiles:
 
     # -- what a predecessor left (adoption.py) ----------------------------------------------
     def read_inherited(self):
-        """``(record, status)`` as the last supervisor left them (None where absent or bad)."""
-        return (_parsed(self._found.record, record_from_bytes),
-                _parsed(self._found.status, _status_or_none))
+        """``(record, status)`` as the last supervisor left them (None where absent or bad):
+        the record from whoever keeps it (``kept_by``)."""
+        record = self.their_record() if self.kept_by is None else self.kept_by.found
+        return record, _parsed(self._found.status, _status_or_none)
+
+    def their_record(self):
+        """The record in the side's own ``supervise/process`` (None: none, or bad)."""
+        return _parsed(self._found.record, record_from_bytes)
 
     def read_tally(self):
         """The Tally a supervisor before us left (None: none, or not a whole one)."""
@@ -135,6 +144,8 @@ class SuperviseFiles:
 
     def remove_record(self):
         """A clean exit: no successor must take anything over from us."""
+        if self.kept_by is not None:
+            self.kept_by.forget()
         self.io.remove(self.base_fd, self._path(PROCESS_RECORD))
 
     def write_named(self, name, data):
@@ -155,8 +166,10 @@ class SuperviseFiles:
         writes the record again, whatever the pid."""
         self._starting_ticks = boot_ticks()
         files = self._tally_files(self._tally_due) if self._tally_due is not None else []
-        files.append((True, PROCESS_RECORD, record_bytes(starting_record(
-            what, self._starting_ticks, boot_id()))))
+        record = starting_record(what, self._starting_ticks, boot_id())
+        if self.kept_by is not None:
+            self.kept_by.write(record)
+        files.append((True, PROCESS_RECORD, record_bytes(record)))
         self._write_files(files)
         self._last_pid_written = -1
 
@@ -197,8 +210,10 @@ class SuperviseFiles:
         if new_pid:
             what = "finish" if status.state == State.FINISH else "run"
             starttime = self._starttime(status.pid) if status.pid else 0
-            files.append((True, PROCESS_RECORD, record_bytes(Record(status.pid, starttime,
-                                                                    boot_id(), what))))
+            record = Record(status.pid, starttime, boot_id(), what)
+            if self.kept_by is not None:
+                self.kept_by.write(record)
+            files.append((True, PROCESS_RECORD, record_bytes(record)))
             self._last_pid_written = status.pid
         files.append((False, STAT, stat_text(status.state, status.paused, status.term,
                                              want_word).encode("ascii")))

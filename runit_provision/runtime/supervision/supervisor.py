@@ -27,7 +27,8 @@ from ..unix.diag import fatal as print_fatal, warn as print_warn, with_errstr
 from ...protocol.eventdir import READINESS as POSTED_READINESS, STATUS as POSTED_STATUS
 from ...protocol.layout import CONTROL_DIR, READINESS
 from ...protocol.status import State
-from .adoption import UNKNOWN_EXIT, boot_id, inheritance, started_in, starttime_of
+from .adoption import (UNKNOWN_EXIT, Fresh, Refused, boot_id, boot_ticks, claim, exactly,
+                       inheritance, started_between, started_in, starttime_of)
 from .localio import LOCAL
 from .servicedir import PIPE_PATH, LocalFacts
 from .side import NotYet, Side, Want
@@ -39,6 +40,11 @@ _READ_CHUNK = 64
 def _want(side_files):
     """runsv's want at start: down when the side has a ``down`` file."""
     return Want.UP if side_files.is_up else Want.DOWN
+
+
+def record_name(side):
+    """The record of ``side``'s process, as a message names it."""
+    return "log/supervise/process" if side.is_log else "supervise/process"
 
 
 class SystemClock:
@@ -111,11 +117,12 @@ class Supervisor:
             self.facts = LocalFacts(self.dir_fd, self.log_fd)
         warn = self.warn  # one bound method for both sides' files
         self.main = Side(self, is_log=False, want=_want(opened.main))
-        self._files[self.main] = SuperviseFiles(self.dir_fd, "", warn, opened.main, self.io)
+        self._files[self.main] = SuperviseFiles(self.dir_fd, "", warn, opened.main, self.io,
+                                                self.record_keeper(False))
         if opened.log is not None:
             self.log = Side(self, is_log=True, want=_want(opened.log))
             self._files[self.log] = SuperviseFiles(self.log_fd, "log/", warn, opened.log,
-                                                   self.io)
+                                                   self.io, self.record_keeper(True))
         if self._pipe_r < 0 and self._pipe_w >= 0 and self.pipe_keeper is not None:
             self.pipe_keeper.hold(self._pipe_w)
         for side, files in self._files.items():
@@ -143,7 +150,17 @@ class Supervisor:
         files.found_down = status is not None and status.state == State.DOWN and not status.pid
         found = inheritance(record, status, boot_id(), starttime_of,
                             lambda since: files.started)
-        if found.kind == "fresh":
+        pidfd = None
+        if found.kind == "adopt":
+            try:
+                pidfd = self._claim(found.pid, record)
+            except Refused as refusal:
+                self.refuse_adoption(side, refusal)
+                found = Fresh()
+            else:
+                if pidfd is None:
+                    found = None  # gone between the look and the claim: lost after all
+        if found is not None and found.kind == "fresh":
             side.tally.pid = 0  # nothing of a predecessor's runs: the counts alone go on
             return
         stamp_ns = self.clock.time_ns()
@@ -152,16 +169,12 @@ class Supervisor:
             side.want = Want.UP if status.want == "u" else Want.DOWN
             stamp_ns = status.seconds * 1_000_000_000 + status.nanoseconds
             paused, term = status.paused, status.term
-        if found.kind == "adopt":
-            try:
-                self._watch_adopted(found.pid, side)
-            except OSError:
-                found = None  # gone between the check and the watch: lost after all
-            else:
-                side.adopt(found.pid, found.state, stamp_ns, paused, term)
-                if record.is_starting and (tally is None or tally.pid != found.pid):
-                    side.count_start(found.pid, found.state)  # killed before it counted it
-                return
+        if found is not None and found.kind == "adopt":
+            self._watch_adopted(found.pid, side, pidfd)
+            side.adopt(found.pid, found.state, stamp_ns, paused, term)
+            if record.is_starting and (tally is None or tally.pid != found.pid):
+                side.count_start(found.pid, found.state)  # killed before it counted it
+            return
         if found is not None and found.kind == "finish-due":
             if side is self.main and self.has_finish():  # (removed since: nothing to run)
                 side.finish_due(stamp_ns, paused)
@@ -173,9 +186,33 @@ class Supervisor:
         side.inherit_lost(State.RUN if found is None else found.state, stamp_ns, paused,
                           counted)
 
-    def _watch_adopted(self, pid, side):
-        """Watch ``pid``, a process a predecessor started, to its end (OSError: gone)."""
-        self.loop.watch_process(pid, lambda pid: side.child_exited(pid, UNKNOWN_EXIT))
+    def _claim(self, pid, record):
+        """A pidfd of ``pid``, the live process a predecessor's ``record`` leads to, once it
+        is found to be the one it means (adoption.claim); None when it is gone. Refused when
+        it is not the record's to hand over: this tree's own services' ``./run`` may have
+        become anyone (``chpst -u``), so whose it is is not asked here — their record is this
+        tree's own file (servicedir.read_own)."""
+        starttime_ok = (started_between(record.starttime, boot_ticks()) if record.is_starting
+                        else exactly(record.starttime))
+        return claim(pid, starttime_ok, uid=self.adoptable_uid, owned=self.loop.owns)
+
+    adoptable_uid = None  # whose processes alone a record may hand over (None: anyone's)
+
+    def record_keeper(self, is_log):
+        """Who keeps the record a successor adopts a side's process by: None, the side's own
+        ``supervise/process`` — a directory of this process's own (servicedir reads it only
+        when it is)."""
+        return None
+
+    def refuse_adoption(self, side, refusal):
+        """A record named a live process that is not its to hand over (``refusal`` says
+        why): said; the process is left alone, and the side starts afresh."""
+        self.warn("%s: %s: not adopted, started afresh" % (record_name(side), refusal))
+
+    def _watch_adopted(self, pid, side, pidfd):
+        """Watch ``pid``, a process a predecessor started, to its end, by ``pidfd`` (ours
+        from now on: adoption.claim opened and checked it)."""
+        self.loop.watch_process(pid, lambda pid: side.child_exited(pid, UNKNOWN_EXIT), pidfd)
 
     def read_control(self, side):
         """``side``'s control FIFO is readable (Side.control_readable, the loop's reader)."""
@@ -304,6 +341,8 @@ class Supervisor:
 
     def close(self):
         """Release every descriptor (also after a failed ``open()``)."""
+        if self._user_tree is not None:
+            self._user_tree.close()
         self._close_notify()
         for files in self._files.values():
             if files.control_fd >= 0:

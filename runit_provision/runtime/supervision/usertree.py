@@ -43,8 +43,9 @@ from ..unix.diag import warn
 from .logstandin import LogHost, stand_in_argv, stand_in_pipes
 from .servicedir import SnapshotFacts, read_executable
 from .servicetree import DRAIN_SECONDS, ServiceTree
+from .adoption import Refused, boot_id, boot_ticks, claim, started_between, starttime_of
 from .side import NotYet, Want
-from .supervisor import Supervisor
+from .supervisor import Supervisor, record_name
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # dash's, unset
 _RUN_LIMIT = 4096  # bytes of ./run read to decide: the canonical one is three lines
@@ -111,7 +112,8 @@ class UserTree:
     runs as that service's process, and the user's services, supervised in our loop."""
 
     __slots__ = ("supervisor", "is_first", "agent", "io", "log_io", "log_host", "tree",
-                 "environ", "directory", "_asked", "_prepared", "_link", "_hosted",
+                 "environ", "directory", "uid", "ledger", "_asked", "_prepared", "_link",
+                 "_hosted",
                  "_released", "_linger_timer", "_exit_code", "_ending")
 
     def __init__(self, supervisor):
@@ -120,6 +122,8 @@ class UserTree:
         # logger runs in its agent. (Each start reads ./run again: a rewritten one is exec'd.)
         self.is_first = tree_run(supervisor.dir_fd) is not None
         self.agent = None  # (pid, Identity) of the agent while it runs
+        self.uid = None  # the user's, once an agent was asked for: whose processes are theirs
+        self.ledger = None  # root's records of the user's processes (startledger.py)
         self.io = None  # the user's tree's AgentIO, from the first start
         self.log_io = None  # its loggers' file work (agentlogs.AgentLogIO)
         self.log_host = None  # its loggers' stand-in (UserLogHost)
@@ -262,11 +266,26 @@ class UserTree:
         supervisor.loop.watch_child(pid, exited)
         if self.tree is None:
             self._exit_code, self._ending = 0, 0
+            self._open_ledger(asked.identity.uid)
             self.tree = NestedTree(self)
             self.tree.start()
         else:
             self.tree.scan()  # what changed while no agent ran
         return pid
+
+    def _open_ledger(self, uid):
+        """Root's records of the user's processes, read at the first tree of this root tree
+        (what a killed predecessor left) and kept from then on (startledger.py)."""
+        from .startledger import StartLedger
+        self.uid = uid
+        if self.ledger is None:
+            self.ledger = StartLedger.open(self.supervisor.dir_fd, self.supervisor.warn)
+
+    def close(self):
+        """The service is closed: root's records of its user's processes are let go (what
+        they say stays on disk for a successor)."""
+        if self.ledger is not None:
+            self.ledger.close()
 
     def _agent_gone(self, link):
         """An agent's channel closed (it ended, or it was killed, or refused, or root let it
@@ -538,6 +557,18 @@ class NestedTree(ServiceTree):
     def _new_supervisor(self, path, label):
         return RemoteSupervisor(self, path, label)
 
+    def _open_service(self, entry, service, path, done):
+        # A start under way for it is looked for by root's records, never by the user's.
+        service.key = entry.key
+        self.io.open_service(path, done, starting=self.user_tree.ledger.starting(entry.key))
+
+    def _scanned(self, listing):
+        first = not self.entries and not self._retiring
+        ServiceTree._scanned(self, listing)
+        if first and not isinstance(listing, OSError) and not listing.more:
+            # What root's records hold for any other directory is nobody's now.
+            self.user_tree.ledger.retain(set(self.entries))
+
     def _check_empty(self):
         if self._stopping and not self._retiring:
             self._finish_stop()  # root's tree's helpers are its own to close
@@ -598,8 +629,8 @@ class RemoteSupervisor(Supervisor):
     ``ready``, ``log/run``) is read by the agent ahead of each event — a control byte, a
     process's end, a timer — and the event is handled once it came (``_event``), in order."""
 
-    __slots__ = ("tree", "user_tree", "_batch", "_asked", "_spawns", "_control_allowance",
-                 "_readiness")
+    __slots__ = ("tree", "user_tree", "key", "_batch", "_asked", "_spawns",
+                 "_control_allowance", "_readiness")
 
     def __init__(self, tree, path, label):
         Supervisor.__init__(self, tree.loop, path, tree.spawner, clock=tree.clock, label=label,
@@ -607,6 +638,7 @@ class RemoteSupervisor(Supervisor):
                             pipe_keeper=tree.pipe_keeper, io=tree.io)
         self.tree = tree
         self.user_tree = tree.user_tree
+        self.key = None  # (dev, ino) of its directory: its lines in root's StartLedger
         self.facts = SnapshotFacts()
         self.stderr_fd = tree.stderr_fd
         self._batch = []  # events waiting for facts not asked yet
@@ -618,7 +650,39 @@ class RemoteSupervisor(Supervisor):
     def take_over(self, opened):
         if opened.facts is not None:
             self.facts.facts = opened.facts
+        found = os.fstat(opened.dir_fd)
+        if (found.st_dev, found.st_ino) != self.key:
+            # Not the directory listed (swapped since): root's records said nothing of a
+            # start under way in this one, so what the agent found for it is nobody's.
+            self.key = (found.st_dev, found.st_ino)
+            for side in (opened.main, opened.log):
+                if side is not None:
+                    side.started = 0
         Supervisor.take_over(self, opened)
+
+    # -- what a predecessor left: root's records, never the user's (startledger.py) ----------
+    def record_keeper(self, is_log):
+        from .startledger import LedgerSide
+        return LedgerSide(self.user_tree.ledger, self.key, is_log)
+
+    @property
+    def adoptable_uid(self):
+        return self.user_tree.uid
+
+    def _inherit(self, side, files, tally):
+        theirs, ours = files.their_record(), files.kept_by.found
+        if (theirs is not None and theirs.pid and (ours is None or ours.pid != theirs.pid)
+                and theirs.boot_id == boot_id() and starttime_of(theirs.pid) is not None):
+            # The user's record names a live process root's tree did not start for this
+            # side: said and counted, never adopted (the file is theirs to write).
+            self.warn("%s names pid %d, which root's tree did not start for it: not adopted "
+                      "(refusal %d of this tree)" % (record_name(side), theirs.pid,
+                                                     self.user_tree.ledger.count_refusal()))
+        Supervisor._inherit(self, side, files, tally)
+
+    def refuse_adoption(self, side, refusal):
+        Supervisor.refuse_adoption(self, side, "%s (refusal %d of this tree)" % (
+            refusal, self.user_tree.ledger.count_refusal()))
 
     # -- events, each once the agent has read the facts for it ---------------------------------
     def _event(self, call):
@@ -665,9 +729,9 @@ class RemoteSupervisor(Supervisor):
         if spent <= 0 and not self._exited and self._files[side].control_fd == fd:
             self.loop.add_reader(fd, side.control_readable)
 
-    def _watch_adopted(self, pid, side):
-        self.io.processes.adopt(pid, lambda pid, status: self._event(lambda: side.child_exited(pid,
-                                                                                      status)))
+    def _watch_adopted(self, pid, side, pidfd):
+        self.io.processes.adopt(pid, pidfd, lambda pid, status: self._event(
+            lambda: side.child_exited(pid, status)))
 
     def _watch(self, pid, side):
         self.io.processes.watch(pid, lambda pid, status: self._event(lambda: side.child_exited(pid,
@@ -694,11 +758,9 @@ class RemoteSupervisor(Supervisor):
     def spawn(self, side, argv):
         lost = self._asked_answer(("lost", side))
         if lost:  # the start the last agent took with it had happened: that process is ours
-            try:
-                self._watch_adopted(lost, side)
-            except OSError:
-                pass  # gone since: start again
-            else:
+            pidfd = self._claim_lost(lost, side)
+            if pidfd is not None:
+                self._watch_adopted(lost, side, pidfd)
                 self._files[side].spawned(lost)
                 return lost
         answer = self._asked_answer(side)
@@ -759,6 +821,17 @@ class RemoteSupervisor(Supervisor):
         if side is self.main and (env is not None or reader is not None):
             self._notify.started(pid, spec, reader, status_follows=True)
         return pid
+
+    def _claim_lost(self, pid, side):
+        """A pidfd of ``pid``, the process the agent found a lost start had started, once it
+        is found to be one (adoption.claim: the user's, started since that start began, and
+        nobody's already); None: gone, or refused (said) — started again."""
+        try:
+            return claim(pid, started_between(self._files[side].starting_ticks, boot_ticks()),
+                         uid=self.adoptable_uid, owned=self.loop.owns)
+        except Refused as refusal:
+            self.refuse_adoption(side, refusal)
+            return None
 
     def _look_for_lost(self, side):
         files = self._files[side]
