@@ -379,3 +379,70 @@ def test_a_finish_due_that_was_removed_since_is_not_run(tree):
     tree.start()
     wait_until(lambda: running_pid(service) not in (0, pid), what="./run again")
     assert not (service / "finished").exists()
+
+
+# -- a record is the tree's own, or nothing (issue 43) ----------------------------------------------
+def plant_record_naming(side_dir, pid):
+    from runit_provision.runtime.supervision.adoption import Record, boot_id, record_bytes
+    path = side_dir / "supervise" / "process"
+    path.write_bytes(record_bytes(Record(pid, int(start_time(pid)), boot_id(), "run")))
+    return path
+
+
+@pytest.mark.parametrize("harm", ["a record of another uid's", "a supervise/ of another uid's",
+                                  "a group-writable supervise/", "a record of two links"])
+def test_a_record_not_the_trees_own_hands_it_no_process(tree, harm):
+    """A root tree on a directory someone else could write in: the record they could have
+    written names a process of root's; the tree starts the service afresh and leaves it."""
+    service = make_service(tree.svdir, "svc", run=SH + "exec sleep 1000\n")
+    first = tree.start()
+    wait_until(lambda: running_pid(service), what="running")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    kill_pids(instances(service), wait=True)
+    bystander = subprocess.Popen(["sleep", "1000"], stdin=subprocess.DEVNULL)
+    try:
+        record = plant_record_naming(service, bystander.pid)
+        if harm == "a record of another uid's":
+            os.chown(str(record), 61001, 61001)
+        elif harm == "a supervise/ of another uid's":
+            os.chown(str(service / "supervise"), 61001, 61001)
+        elif harm == "a group-writable supervise/":
+            os.chmod(str(service / "supervise"), 0o770)
+        else:
+            os.link(str(record), str(service / "another-name"))
+        tree.start()
+        new = wait_until(lambda: running_pid(service), what="started afresh")
+        assert new != bystander.pid
+        subprocess.run([our_tool("sv"), "kill", str(service)], check=True, env=tree_env())
+        wait_until(lambda: running_pid(service) not in (0, new), what="started again")
+        assert bystander.poll() is None, "the process the record named was signalled"
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
+def test_two_records_naming_one_process_hand_it_to_one_side_alone(tree):
+    """A copied service directory (its supervise/ and all) names its original's process: it
+    goes to whichever side the tree took over first (the listing's order), and the other
+    starts afresh — a process one side supervises is never another's, nor its end."""
+    sides = [make_service(tree.svdir, "a", run=SH + "exec sleep 1000\n")]
+    first = tree.start()
+    pid = wait_until(lambda: running_pid(sides[0]), what="running")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    sides.append(make_service(tree.svdir, "b", run=SH + "exec sleep 1000\n"))
+    (sides[1] / "supervise").mkdir(mode=0o700, exist_ok=True)
+    plant_record_naming(sides[1], pid)
+    tree.start()
+
+    def one_adopted():
+        pids = [running_pid(side) for side in sides]
+        return 0 not in pids and pids.count(pid) == 1 and pids
+    pids = wait_until(one_adopted, what="one side adopted it, the other started afresh")
+    holder, other = (sides[0], sides[1]) if pids[0] == pid else (sides[1], sides[0])
+    subprocess.run([our_tool("sv"), "kill", str(other)], check=True, env=tree_env())
+    wait_until(lambda: running_pid(other) not in (0, pid), what="the other again")
+    assert running_pid(holder) == pid and start_time(pid) is not None
+    kill_pids([pid])  # and the holder's own watch still sees its end
+    wait_until(lambda: running_pid(holder) not in (0, pid), what="the holder restarted")
