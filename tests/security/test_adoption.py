@@ -20,7 +20,7 @@ import subprocess
 import pytest
 
 from ..runtime.processes import (
-    close_pipes, is_runsv_up, kill_pids, running_pid, stat_fields, wait_until)
+    close_pipes, is_runsv_up, kill_pids, processes_under, running_pid, stat_fields, wait_until)
 from .test_users import assert_apprun2_logging, assert_root_answers
 
 pytestmark = pytest.mark.slow
@@ -195,3 +195,31 @@ def test_a3_roots_tree_killed_adopts_a_users_service_by_roots_record_alone(sandb
     wait_until(lambda: running_pid(web1) not in (0, service), timeout=30, what="web1 again")
     assert running_pid(rootsvc) == roots
     assert_root_answers(sandbox)
+
+
+@pytest.mark.parametrize("impl", ["ours"])  # the C runit keeps no record of a start under way
+def test_a3_a_start_under_way_is_looked_for_by_roots_record_not_the_users(sandbox):
+    """Root's tree killed between web1's start and the record of its pid (root's record says
+    ``starting-run`` since a moment): the next tree finds that process and adopts it — by
+    root's moment, whatever web1's own record says (here: a moment to come, which would find
+    nothing and start web1 twice)."""
+    from runit_provision.runtime.supervision.adoption import starting_record
+    from runit_provision.runtime.supervision.startledger import WIDTH, slot_bytes
+    sandbox.up()
+    web1 = sandbox.home("apprun1") / "sv" / "web1"
+    service = running_pid(web1)
+    sandbox.kill_tree()
+    ledger = sandbox.sv_dir / "runsvdir-apprun1" / LEDGER
+    found = os.stat(str(web1))
+    key = b"%d %d m " % (found.st_dev, found.st_ino)
+    data = bytearray(ledger.read_bytes())
+    at = next(at for at in range(WIDTH, len(data), WIDTH) if data[at:].startswith(key))
+    data[at:at + WIDTH] = slot_bytes((found.st_dev, found.st_ino), False, starting_record(
+        "run", start_time(service), boot_id()))
+    ledger.write_bytes(bytes(data))
+    plant_record(sandbox, "apprun1", "web1", 0, starttime=start_time(service) + 10 ** 6)
+    sandbox.as_user("apprun1", "sed -i 's/ run$/ starting-run/' sv/web1/supervise/process")
+    sandbox.start_tree()
+    wait_until(lambda: running_pid(web1) == service, timeout=60, what="web1 adopted")
+    assert [pid for pid in processes_under(web1) if stat_fields(pid) is not None
+            and int(stat_fields(pid)[1]) not in processes_under(web1)] == [service]
