@@ -75,6 +75,12 @@ def refusals(sandbox, login="apprun1"):
     return int(header.split(b"refused=")[1].split()[0]) if b"refused=" in header else 0
 
 
+def tree_log(sandbox, login="apprun1"):
+    """The lines of ``login``'s tree's log (root's tree writes its messages there)."""
+    current = sandbox.home(login) / "logs" / "runsvdir" / "current"
+    return current.read_text(errors="replace").splitlines() if current.exists() else []
+
+
 class Target:
     """A process apprun1 aims at, started by the test when it is not one of the sandbox's."""
 
@@ -116,8 +122,12 @@ def test_a1_a_record_apprun1_plants_hands_root_no_process(sandbox, what):
             assert done.returncode == 0, (done.stdout, done.stderr)
         wait_until(lambda: running_pid(evil) not in (0,), timeout=30, what="evil again")
         assert alive_as_it_was(target.pid, target.starttime), "%s was signalled" % what
-        if sandbox.impl == "ours":
-            assert refusals(sandbox) >= 1  # said and counted, in root's own file
+        if sandbox.impl == "ours":  # said in apprun1's tree log, counted in root's own file
+            said = wait_until(lambda: [line for line in tree_log(sandbox) if "evil" in line],
+                              timeout=30, what="the refusal said")
+            assert ("supervise/process names pid %d, which root's tree did not start for it: "
+                    "not adopted (refusal 1 of this tree)" % target.pid) in said[0], said
+            assert refusals(sandbox) == 1
         if what == "root's own service":  # still root's: its restart is done at once
             assert running_pid(sandbox.sv_dir / "rootsvc") == target.pid
             assert_root_answers(sandbox)
