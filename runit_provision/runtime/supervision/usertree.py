@@ -520,8 +520,10 @@ class _UserSpawner:
         if self.io.processes.knows(pid):
             self.io.processes.signal(pid, signum)
             return
+        if not self.io.loop.is_watched(pid):
+            return  # ended, or never ours: a pid is signalled only while it is a child of ours
         try:
-            os.kill(pid, signum)  # the agent, or its stand-in
+            os.kill(pid, signum)  # the agent: root's child, a zombie until root reaps it
         except ProcessLookupError:
             pass
 
