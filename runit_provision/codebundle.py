@@ -48,8 +48,9 @@ served from the bundle (missing, stale, the bundle absent or ignored) — as CPy
 bytecode is not written (``-B``, ``PYTHONDONTWRITEBYTECODE``), not when the bundle would not
 be trusted as written (a directory on the way that the rules above refuse), and silently
 not when it may not write there (EACCES, EROFS). As written it is trusted: a new file (mode
-0644 whatever the umask, the writer's, one link) renamed over the old. What goes in: every module of the package the views
-have imported since it was first written (each view adds its own), still valid.
+0644 whatever the umask, the writer's, one link) renamed over the old. What goes in: every
+module of the package the views have imported since it was first written (each view adds its
+own), still valid.
 
 Standard library only, ``marshal`` and ``posix``: no ``os``, no ``importlib`` (their import
 would cost what the bundle saves). The writing is ``codebundle_writer.py``'s: a view that
