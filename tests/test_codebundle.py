@@ -236,6 +236,25 @@ def test_a_bundle_someone_else_could_have_written_is_not_read(tmp_path, harm):
         tmp_path.chmod(0o700)
 
 
+def test_the_writer_does_not_wait_on_a_fifo_put_in_a_source_s_place(tmp_path):
+    """A module the bundle holds whose source is now a FIFO is left out when the bundle is
+    written again — not opened, whose open would wait for a writer."""
+    package = make_package(tmp_path)
+    run(tmp_path)
+    (package / "c.py").write_text("")
+    aged(package / "c.py")
+    source = str(package / "sub" / "b.py")
+    # after the view's imports: b's source becomes a FIFO, and a module new to the bundle
+    # (pkg.c) has the view write it again
+    found = run(tmp_path, "import os; os.unlink(%r); os.mkfifo(%r); import pkg.c"
+                % (source, source))
+    assert found[2] == ALL and found[-1] is True
+    os.unlink(source)
+    (package / "sub" / "b.py").write_text("def g():\n    return 'b'\n")
+    aged(package / "sub" / "b.py")
+    assert run(tmp_path)[2] == ["pkg", "pkg.a", "pkg.sub"]
+
+
 def test_a_sticky_parent_anyone_may_write_is_trusted(tmp_path):
     """As ``/tmp``: in a sticky directory no one else can move or replace what is root's."""
     package = make_package(tmp_path)

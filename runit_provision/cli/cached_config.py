@@ -52,7 +52,7 @@ CACHE_VARIABLE = "RUNIT_PROVISION_CACHE"
 RACY_NS = 2_000_000_000  # FAT's mtime is 2 s coarse; ext3's and many others' 1 s
 MAX_BYTES = 8 << 20
 MAX_ENTRIES = 32  # one per command line's inputs; the oldest go beyond this
-ROOT = (0,)  # who may have written the cache: kept only for root (codebundle.trusted_owners')
+ROOT = (0,)  # who may have written the cache: root, for whom alone it is kept
 FORMAT = 2
 # the modules whose code makes a Config from the inputs (the cache's own included: its writer
 # too, whose name this one's starts)
