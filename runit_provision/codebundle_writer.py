@@ -9,8 +9,8 @@ import marshal
 import posix
 import sys
 
-from .codebundle import RACY_NS, bundle_path, header
-from .protocol.without_os import is_directory
+from .codebundle import RACY_NS, bundle_path, header, is_directory_trusted, trusted_owners
+from .protocol.without_os import is_directory, is_regular
 
 
 def encoded(modules):
@@ -45,11 +45,17 @@ def keep(bundle, now_ns=None):
         return False
     path = bundle_path(bundle.package_dir)
     try:
-        euid = posix.geteuid()
-        if path is None or euid not in (0, posix.stat(bundle.package_dir).st_uid):
-            return False  # written by another user, it would not be read
-        if not _may_write(path.rpartition("/")[0], bundle.package_dir):
+        if path is None:
+            return False
+        directory = path.rpartition("/")[0]
+        if not _may_write(directory, bundle.package_dir):
             return False  # a read-only installation: compiling would be for nothing
+        try:
+            posix.mkdir(directory, 0o755)  # less the umask's bits: never others' to write
+        except FileExistsError:
+            pass
+        if not is_directory_trusted(directory, trusted_owners(), walk=True):
+            return False  # a directory on the way another may write: it would not be read
         modules, changed = fresh_modules(bundle, imported, now_ns)
         if not changed:
             return False  # what was missing is too new to put in (racy): a later run will
@@ -75,6 +81,8 @@ def fresh_modules(bundle, imported, now_ns=None):
             info = posix.stat(source)
         except OSError:
             continue
+        if not is_regular(info.st_mode):
+            continue  # a FIFO, a device: nothing to compile, and an open that may wait
         if max(info.st_mtime_ns, info.st_ctime_ns) > now_ns - RACY_NS:
             continue
         old = bundle.entries.get(name)
@@ -94,10 +102,13 @@ def fresh_modules(bundle, imported, now_ns=None):
 
 def compiled(source, info):
     """The code of ``source``, read through one descriptor that is still the file ``info``
-    describes (size and mtime): None when it changed meanwhile."""
-    fd = posix.open(source, posix.O_RDONLY | posix.O_CLOEXEC)
+    describes (size and mtime): None when it changed meanwhile (a FIFO put in its place
+    included: opened without waiting for a writer)."""
+    fd = posix.open(source, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_CLOEXEC)
     try:
         now = posix.fstat(fd)
+        if not is_regular(now.st_mode):
+            return None
         text = _read_all(fd, info.st_size)
     finally:
         posix.close(fd)
@@ -118,13 +129,9 @@ def _may_write(directory, package_dir):
 
 
 def write(path, data):
-    """``data`` to ``path`` atomically: a new file beside it, renamed over it. False when the
+    """``data`` to ``path`` atomically, as codebundle.opened trusts it: a new file beside it
+    (the writer's, one link, mode 0644 whatever the umask), renamed over it. False when the
     directory may not be written (read-only, another's) or the write failed."""
-    directory = path.rpartition("/")[0]
-    try:
-        posix.mkdir(directory, 0o755)
-    except OSError:
-        pass  # there already, or not to be made: the open says which
     temporary = "%s.%d.tmp" % (path, posix.getpid())
     try:
         fd = posix.open(temporary, posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL

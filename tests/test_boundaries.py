@@ -27,8 +27,9 @@ ALLOWED = {
     "errors_of_verbs": {"errors"},
     # shown: how text from outside (a name in a home, a logged line) is shown; pure, stdlib
     "shown": set(),
-    # codebundle: the daily views' modules from one file in __pycache__; stdlib, imports none
-    # (it is imported before it serves them); its writer, after the view: stat's numbers from
+    # codebundle: the daily views' modules from one file in __pycache__, and the trust of what
+    # a view keeps (cli/cached_config takes it from there); stdlib, imports none (it is
+    # imported before it serves them); its writer, after the view: stat's numbers from
     # protocol/without_os
     "codebundle": set(),
     "codebundle_writer": {"codebundle", "protocol"},

@@ -34,6 +34,8 @@ print(repr(found))
 """
 CHECKOUT = str(Path(runit_provision.__file__).parent.parent)
 ALL = ["pkg", "pkg.a", "pkg.sub", "pkg.sub.b"]
+DEADLINE = 30  # seconds a fresh interpreter may take (a run takes a tenth of one)
+OTHER = 61001  # a scratch uid: no account of the host's
 
 
 def make_package(here):
@@ -54,16 +56,18 @@ def aged(path, seconds=10):
     os.utime(str(path), (moment, moment))
 
 
-def run(here, more=""):
+def run(here, more="", umask=-1):
     """What a fresh interpreter found: [f(), g(), served, a's __file__, f's co_filename,
-    sub's __path__, a's origin, a's __cached__, whether the bundle was written]."""
+    sub's __path__, a's origin, a's __cached__, whether the bundle was written]. ``umask``:
+    the child's (-1: this process's)."""
     env = {name: value for name, value in os.environ.items()
            if name != "PYTHONDONTWRITEBYTECODE"}
     result = subprocess.run(
         [sys.executable, "-S", "-c", PROGRAM % {
             "here": str(here), "checkout": CHECKOUT, "package": str(here / "pkg"),
             "more": more}],
-        capture_output=True, text=True, env=env, cwd=str(here))
+        capture_output=True, text=True, env=env, cwd=str(here), timeout=DEADLINE,
+        umask=umask)
     assert result.returncode == 0, result.stderr
     return ast.literal_eval(result.stdout.strip().splitlines()[-1])
 
@@ -100,7 +104,7 @@ def test_a_traceback_names_the_source_and_shows_its_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "-S", "-c", PROGRAM % {
             "here": str(tmp_path), "checkout": CHECKOUT, "package": str(package),
-            "more": more}], capture_output=True, text=True, env=env)
+            "more": more}], capture_output=True, text=True, env=env, timeout=DEADLINE)
     lines = result.stdout.strip().splitlines()
     text, found = ast.literal_eval(lines[0]), ast.literal_eval(lines[1])
     assert "pkg.a" in found[2]
@@ -130,7 +134,7 @@ def test_a_source_changed_within_the_racy_window_is_not_put_in(tmp_path):
         "here": str(tmp_path), "checkout": CHECKOUT, "package": str(package), "more": ""}
     found = ast.literal_eval(subprocess.run(
         [sys.executable, "-S", "-c", program], capture_output=True, text=True,
-        env=env).stdout.strip())
+        env=env, timeout=DEADLINE).stdout.strip())
     # every source was just made (its ctime is now): none is put in, no bundle is written
     assert found[0] == 3 and found[-1] is False and not bundle_of(package).exists()
     later = run(tmp_path)  # three seconds later by keep's clock: now they go in
@@ -156,22 +160,157 @@ def test_a_bundle_others_may_write_is_ignored(tmp_path, mode):
     assert found[-1] is True and bundle_of(package).stat().st_mode & 0o777 == 0o644
 
 
-def test_a_bundle_of_another_user_is_ignored_and_of_the_packages_owner_read(tmp_path):
+def test_a_bundle_of_another_user_is_ignored(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("changing a file's owner needs root")
     package = make_package(tmp_path)
     run(tmp_path)
-    bundle = bundle_of(package)
-    os.chown(str(bundle), 65534, 65534)
-    content = bundle.read_bytes()
-    assert run(tmp_path, "import os; os.rename(%r, %r)" % (str(bundle), str(bundle) + ".x"))[2] \
-        == []
-    # the package's owner's bundle is read (a user's own checkout, read by root)
-    os.rename(str(bundle) + ".x", str(bundle))
-    os.chown(str(package), 65534, 65534)
-    assert run(tmp_path, "import os; os.rename(%r, %r)" % (str(bundle), str(bundle) + ".x"))[2] \
-        == ALL
-    assert Path(str(bundle) + ".x").read_bytes() == content
+    os.chown(str(bundle_of(package)), OTHER, OTHER)
+    found = run(tmp_path)
+    assert found[:3] == [1, "b", []] and found[-1] is True  # written again, root's
+    assert bundle_of(package).stat().st_uid == 0
+
+
+def _two_links(tmp_path, package):
+    os.link(str(bundle_of(package)), str(tmp_path / "second"))
+
+
+def _a_fifo(tmp_path, package):
+    bundle_of(package).unlink()
+    os.mkfifo(str(bundle_of(package)), 0o644)
+
+
+def _linked_pycache(tmp_path, package):
+    (package / "__pycache__").rename(tmp_path / "elsewhere")
+    (package / "__pycache__").symlink_to(tmp_path / "elsewhere")
+
+
+def _owned(*paths):
+    for path in paths:
+        os.chown(str(path), OTHER, OTHER)
+
+
+# a bundle someone other than root (the tests' euid) could have written or replaced: the
+# harm, and whether the run writes a bundle of its own (it does not into a directory the
+# reader would refuse)
+REFUSED = {
+    "two links": (_two_links, True),
+    "a FIFO": (_a_fifo, True),
+    "a __pycache__ others in its group may write":
+        (lambda here, package: (package / "__pycache__").chmod(0o775), False),
+    "a package directory anyone may write":
+        (lambda here, package: package.chmod(0o777), False),
+    "a parent anyone may write, not sticky": (lambda here, package: here.chmod(0o777), False),
+    "a __pycache__ of another user's":
+        (lambda here, package: _owned(package / "__pycache__"), False),
+    "the package's owner's, who is not root": (lambda here, package: _owned(
+        package, package / "__pycache__", bundle_of(package)), False),
+    "a __pycache__ that is a link": (_linked_pycache, False),
+}
+
+
+@pytest.mark.parametrize("harm", sorted(REFUSED))
+def test_a_bundle_someone_else_could_have_written_is_not_read(tmp_path, harm):
+    """Root's view does not run a bundle another user could have written or swapped: not
+    one with a second name, a FIFO (whose open would wait for a writer), one in a directory
+    on the way someone else may write, of another user, or behind a link. It imports from
+    the sources (the right code, nothing served), quietly."""
+    if os.geteuid() != 0:
+        pytest.skip("as root: another user's files need chown, and root is who is at stake")
+    package = make_package(tmp_path)
+    assert run(tmp_path)[-1] is True and run(tmp_path)[2] == ALL  # trusted until the harm
+    harm_done, rewritten = REFUSED[harm]
+    harm_done(tmp_path, package)
+    before = bundle_of(package).read_bytes() if harm != "a FIFO" else None
+    try:
+        found = run(tmp_path)
+        assert found[:3] == [1, "b", []]
+        assert found[-1] is rewritten
+        if rewritten:  # a new file in its place: one link, root's, read by the next run
+            info = bundle_of(package).lstat()
+            assert (info.st_nlink, info.st_uid, info.st_mode) == (1, 0, 0o100644)
+            assert run(tmp_path)[2] == ALL
+        else:  # the writer does not write what the reader would refuse
+            assert bundle_of(package).read_bytes() == before
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_the_writer_does_not_wait_on_a_fifo_put_in_a_source_s_place(tmp_path):
+    """A module the bundle holds whose source is now a FIFO is left out when the bundle is
+    written again — not opened, whose open would wait for a writer."""
+    package = make_package(tmp_path)
+    run(tmp_path)
+    (package / "c.py").write_text("")
+    aged(package / "c.py")
+    source = str(package / "sub" / "b.py")
+    # after the view's imports: b's source becomes a FIFO, and a module new to the bundle
+    # (pkg.c) has the view write it again
+    found = run(tmp_path, "import os; os.unlink(%r); os.mkfifo(%r); import pkg.c"
+                % (source, source))
+    assert found[2] == ALL and found[-1] is True
+    os.unlink(source)
+    (package / "sub" / "b.py").write_text("def g():\n    return 'b'\n")
+    aged(package / "sub" / "b.py")
+    assert run(tmp_path)[2] == ["pkg", "pkg.a", "pkg.sub"]
+
+
+def test_a_sticky_parent_anyone_may_write_is_trusted(tmp_path):
+    """As ``/tmp``: in a sticky directory no one else can move or replace what is root's."""
+    package = make_package(tmp_path)
+    run(tmp_path)
+    tmp_path.chmod(0o1777)
+    try:
+        assert run(tmp_path)[2] == ALL
+    finally:
+        tmp_path.chmod(0o700)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o000])
+def test_a_bundle_is_written_as_it_is_read(tmp_path, umask):
+    """The writer's rules are the reader's: a new file of the writer's, mode 0644 whatever
+    the umask, one link, renamed into place — read by the next view."""
+    package = make_package(tmp_path)
+    # __pycache__ as an installation has it (pip compiles as root, umask 022); one the
+    # interpreter makes under a umask that lets others write is not trusted (below)
+    (package / "__pycache__").mkdir(mode=0o755)
+    (package / "__pycache__").chmod(0o755)
+    assert run(tmp_path, umask=umask)[-1] is True
+    info = bundle_of(package).lstat()
+    assert (info.st_mode, info.st_uid, info.st_nlink) == (0o100644, os.geteuid(), 1)
+    assert not [path for path in (package / "__pycache__").iterdir()
+                if path.name.endswith(".tmp")]
+    assert run(tmp_path, umask=umask)[2:3] == [ALL]
+
+
+def test_nothing_is_written_into_a_pycache_the_interpreter_made_for_others_to_write(
+        tmp_path):
+    """Under umask 002 the interpreter makes ``__pycache__`` 0775: a bundle there would not
+    be read, so none is written (nor compiled) — the views import as without one."""
+    package = make_package(tmp_path)
+    found = run(tmp_path, umask=0o002)
+    assert (package / "__pycache__").stat().st_mode & 0o777 == 0o775
+    assert found[-1] is False and not bundle_of(package).exists()
+    assert run(tmp_path, umask=0o002)[2] == []
+
+
+def test_a_user_s_view_trusts_root_s_files_and_the_user_s_own(tmp_path, monkeypatch):
+    """The owners trusted are root and the process's euid: a user's checkout (its
+    directories the user's, those above root's) is the user's view's to read; root's view
+    trusts root's alone."""
+    if os.geteuid() != 0:
+        pytest.skip("changing a directory's owner needs root")
+    pycache = tmp_path / "home" / "pkg" / "__pycache__"
+    pycache.mkdir(parents=True, mode=0o755)
+    for path in (pycache, pycache.parent, pycache.parent.parent):
+        path.chmod(0o755)
+        os.chown(str(path), OTHER, OTHER)
+    assert codebundle.trusted_owners() == (0,)
+    assert not codebundle.is_directory_trusted(str(pycache), (0,), walk=True)
+    monkeypatch.setattr(codebundle.posix, "geteuid", lambda: OTHER)
+    assert codebundle.trusted_owners() == (0, OTHER)
+    assert codebundle.is_directory_trusted(str(pycache), (0, OTHER), walk=True)
+    assert not codebundle.is_directory_trusted("home/pkg/__pycache__", (0, OTHER))  # relative
 
 
 def test_a_link_to_a_bundle_is_not_followed(tmp_path):
@@ -246,7 +385,8 @@ def test_another_python_ignores_this_ones_bundle(tmp_path):
     others = [path for path in candidates
               if path and os.path.realpath(path) != os.path.realpath(sys.executable)]
     others = [path for path in others
-              if subprocess.run([path, "-c", "pass"], capture_output=True).returncode == 0]
+              if subprocess.run([path, "-c", "pass"], capture_output=True,
+                                timeout=DEADLINE).returncode == 0]
     if not others:
         pytest.skip("no other Python 3 interpreter here")
     package = make_package(tmp_path)
@@ -256,7 +396,7 @@ def test_another_python_ignores_this_ones_bundle(tmp_path):
            if name != "PYTHONDONTWRITEBYTECODE"}
     result = subprocess.run([others[0], "-S", "-c", PROGRAM % {
         "here": str(tmp_path), "checkout": CHECKOUT, "package": str(package), "more": ""}],
-        capture_output=True, text=True, env=env)
+        capture_output=True, text=True, env=env, timeout=DEADLINE)
     found = ast.literal_eval(result.stdout.strip())
     assert found[:3] == [1, "b", []] and bundle_of(package).read_bytes() == ours
 
@@ -294,7 +434,7 @@ def test_a_view_program_writes_its_bundle_and_then_imports_from_it(tmp_path):
     # the sources were just copied (their ctimes are now): each goes in once it is out of
     # the racy window, and the bundle is written again while one is missing
     while True:
-        result = subprocess.run(argv, capture_output=True, text=True)
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=DEADLINE)
         assert result.returncode == 0 and result.stdout.endswith("line 49\n"), result.stderr
         from_pyc = sorted(line.split(" matches ")[1] for line in result.stderr.splitlines()
                           if ".pyc matches " in line and "runit_provision" in line)
@@ -321,7 +461,7 @@ def test_nothing_is_compiled_where_the_bundle_cannot_be_written(tmp_path):
            if name != "PYTHONDONTWRITEBYTECODE"}
     out = subprocess.run([sys.executable, "-S", "-c", PROGRAM % {
         "here": str(tmp_path), "checkout": CHECKOUT, "package": str(package), "more": more}],
-        capture_output=True, text=True, env=env).stdout.strip().splitlines()
+        capture_output=True, text=True, env=env, timeout=DEADLINE).stdout.strip().splitlines()
     found, compiles = ast.literal_eval(out[0]), int(out[1])
     assert found[:3] == [1, "b", []] and found[-1] is False and compiles == 0
     assert (package / "__pycache__").read_text() == ""
@@ -329,5 +469,5 @@ def test_nothing_is_compiled_where_the_bundle_cannot_be_written(tmp_path):
     (package / "__pycache__").unlink()
     out = subprocess.run([sys.executable, "-S", "-c", PROGRAM % {
         "here": str(tmp_path), "checkout": CHECKOUT, "package": str(package), "more": more}],
-        capture_output=True, text=True, env=env).stdout.strip().splitlines()
+        capture_output=True, text=True, env=env, timeout=DEADLINE).stdout.strip().splitlines()
     assert ast.literal_eval(out[0])[-1] is True and int(out[1]) == len(ALL)

@@ -29,26 +29,30 @@ It is used only when every one of those is as it was; any doubt rebuilds it. Not
   clock that ticks coarsely (a jiffy; a second or two on some file systems), so a change in
   the same tick as the read would leave them as they were.
 
-Trust: the directory must be root's and writable by root alone (``0700`` when made here), and
-so must each directory above it (or be sticky, as ``/tmp``: then no one else can move it); an
-entry must be root's, a regular file with one link, writable by root alone, opened without
-following a link, at most ``MAX_BYTES``. Anything else is neither read nor written: the Config
-is built as without a cache. An entry is written to a new file and renamed over the old
-(``cached_config_writer.py``).
+Trust — the rule of what a view keeps between runs, its code bundle's too
+(``codebundle.is_directory_trusted``, ``opened_trusted``): the directory must be root's and
+writable by root alone (``0700`` when made here), and so must each directory above it (or be
+sticky, as ``/tmp``: then no one else can move it), none of them a link; an entry must be
+root's, a regular file with one link, writable by root alone, opened without following a link
+and without waiting on a FIFO, at most ``MAX_BYTES``. Anything else is neither read nor
+written: the Config is built as without a cache. An entry is written to a new file and renamed
+over the old (``cached_config_writer.py``).
 """
 
 import marshal
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
 import time
 
-from ..protocol.without_os import (S_ISVTX, abspath, dirname, environ as current_environ,
-                                   is_directory, is_regular, join)
+# codebundle: the trust of what a view keeps (imported first on a view's start: no cost here)
+from ..codebundle import is_directory_trusted, opened_trusted
+from ..protocol.without_os import abspath, dirname, environ as current_environ, join
 
 CACHE_DIR = "/var/cache/runit-provision"
 CACHE_VARIABLE = "RUNIT_PROVISION_CACHE"
 RACY_NS = 2_000_000_000  # FAT's mtime is 2 s coarse; ext3's and many others' 1 s
 MAX_BYTES = 8 << 20
 MAX_ENTRIES = 32  # one per command line's inputs; the oldest go beyond this
+ROOT = (0,)  # who may have written the cache: root, for whom alone it is kept
 FORMAT = 2
 # the modules whose code makes a Config from the inputs (the cache's own included: its writer
 # too, whose name this one's starts)
@@ -95,7 +99,7 @@ def cache_directory(environ):
         return None
     path = abspath(path)
     parent = dirname(path)
-    if not _is_roots_alone(parent, walk=True):
+    if not is_directory_trusted(parent, ROOT, walk=True):
         return None
     try:
         posix.mkdir(path, 0o700)
@@ -103,28 +107,7 @@ def cache_directory(environ):
         pass
     except OSError:
         return None
-    return path if _is_roots_alone(path) else None
-
-
-def _is_roots_alone(path, walk=False):
-    """Whether directory ``path`` (not a link) is root's and only root may change what it
-    holds — with ``walk``, each directory above it too (a sticky one may be others')."""
-    try:
-        info = posix.lstat(path)
-    except OSError:
-        return False
-    if not is_directory(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
-        return False
-    while walk and path != "/":
-        path = dirname(path)
-        try:
-            info = posix.lstat(path)
-        except OSError:
-            return False
-        if not is_directory(info.st_mode) or info.st_uid != 0 or (
-                info.st_mode & 0o022 and not info.st_mode & S_ISVTX):
-            return False
-    return True
+    return path if is_directory_trusted(path, ROOT) else None
 
 
 def _key(args):
@@ -166,15 +149,12 @@ def _kept(place, key, args):
 def _read_trusted(place, name):
     """The entry's bytes, when it is a regular file of root's alone with one link; None
     otherwise."""
-    try:
-        fd = posix.open(join(place, name),
-                     posix.O_RDONLY | posix.O_NOFOLLOW | posix.O_NONBLOCK | posix.O_CLOEXEC)
-    except OSError:
+    opened = opened_trusted(join(place, name), ROOT)
+    if opened is None:
         return None
+    fd, info = opened
     try:
-        info = posix.fstat(fd)
-        if (not is_regular(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022
-                or info.st_nlink != 1 or info.st_size > MAX_BYTES):
+        if info.st_size > MAX_BYTES:
             return None
         return posix.read(fd, info.st_size + 1)
     except OSError:

@@ -62,7 +62,8 @@ def test_the_mode_bits_are_stat_s(tmp_path):
         assert getattr(without_os, name) == getattr(stat, name), name
     assert without_os.S_IFMT == stat.S_IFMT(0o177777)  # stat's is the function of the mask
     # codebundle.py cannot take them from here (it is imported before the bundle serves)
-    assert (codebundle.S_IFMT, codebundle.S_IFREG) == (without_os.S_IFMT, stat.S_IFREG)
+    assert (codebundle.S_IFMT, codebundle.S_IFDIR, codebundle.S_IFREG, codebundle.S_ISVTX) == (
+        without_os.S_IFMT, stat.S_IFDIR, stat.S_IFREG, stat.S_ISVTX)
     (tmp_path / "file").write_text("")
     (tmp_path / "link").symlink_to("file")
     os.mkfifo(str(tmp_path / "fifo"))
