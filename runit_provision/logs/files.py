@@ -298,8 +298,8 @@ def blocks_backward(fd, size=BLOCK, end=None, first=None, limits=DEFAULT_LIMITS,
             return
         head, held, longer = [data[:cut]], cut, False
     if end > 0:
-        raise ReadBackCut("%s: read back %d bytes (the bound on one file) and it goes on "
-                          "before them: nothing older shown" % (label, limits.read_back))
+        raise ReadBackCut("%s: not read further back than %d bytes (the bound on one "
+                          "file): what is older not shown" % (label, limits.read_back))
 
 
 def _whole(data, head, longer, line_max):

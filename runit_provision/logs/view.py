@@ -180,24 +180,20 @@ class Source:
             info = posix.fstat(fd)
             limit = stop_at.offset if stop_at is not None and item is stop_at.held else None
             bound = item.end if item.end is not None else key_from_ns(info.st_mtime_ns)
-            kind, head = self._kind_of_file(reader, fd)
+            kind, started = self._kind_of_file(reader, fd)
             line_max = self.limits.line
             if backward and reader.seekable:
                 source = blocks_backward(fd, end=limit, first=first, limits=self.limits,
                                          label="%s/%s" % (self.path, item.name))
-            elif head:
-                from itertools import chain  # here: a plain file's view needs no itertools
-
-                source = chain(head, blocks(reader, line_max=line_max))
+            elif started is not None:
+                source = started
             else:
                 offset = 0
                 if since is not None and kind in KINDS and reader.seekable:
                     offset = _start_offset(fd, kind, since, line_max)
                 source = blocks(reader, offset, stop=limit, line_max=line_max)
             if backward and not reader.seekable:
-                # a compressed file: its blocks whole (bytes, bounded by what it decompresses
-                # to — not its lines as Batches, ~50 bytes more a line), then last first
-                source = reversed(list(source))
+                source = _last_first(source)
             pieces = (self._batch(block, item, kind, bound, state, since, until, timed)
                       for block in source)
             if match is not None:
@@ -213,21 +209,29 @@ class Source:
 
     def _kind_of_file(self, reader, fd):
         """The file's stamps — the data's, or those of its first stamped line among its
-        first lines — and, for a compressed file, the block read to tell (to read again)."""
+        first lines — and, for a compressed file read to tell, its blocks from its start:
+        the first one read, then the same stream on (a second stream would begin where the
+        first one's read ended, after the line it held unfinished); None for a file to read
+        from its start."""
         if self.kind in KINDS:
-            return self.kind, ()
+            return self.kind, None
         if self.kind == "none":
-            return None, ()
+            return None, None
+        started = None
         if reader.seekable:
-            head, first = (), posix.pread(fd, 65536, 0)
+            first = posix.pread(fd, 65536, 0)
         else:
-            first = next(blocks(reader, line_max=self.limits.line), b"")
-            head = (first,) if first else ()
+            stream = blocks(reader, line_max=self.limits.line)
+            first = next(stream, b"")
+            if first:
+                from itertools import chain  # here: a plain file's view needs no itertools
+
+                started = chain((first,), stream)
         for line in first.split(b"\n", 20)[:20]:
             kind = kind_of(line)
             if kind is not None:
-                return kind, head
-        return None, head
+                return kind, started
+        return None, started
 
     def _batch(self, block, item, kind, bound, state, since, until, timed=True):
         lines = block.split(b"\n")
@@ -505,6 +509,23 @@ def _last(batches, count):
             drop = 0
         kept.append(batch)
     return kept
+
+
+def _last_first(source):
+    """A compressed file's blocks last first: held whole — as bytes, bounded by what it
+    decompresses to, not as Batches (~50 bytes more a line) — up to where it cannot be read
+    (what it held before shown, then the DecodeError)."""
+    held = []
+    try:
+        for block in source:
+            held.append(block)
+    except DecodeError as exc:
+        failed = exc
+    else:
+        failed = None
+    yield from reversed(held)
+    if failed is not None:
+        raise failed
 
 
 def _close(reader):
