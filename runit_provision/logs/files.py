@@ -263,19 +263,26 @@ def next_data(fd, offset):
         return offset
 
 
-def blocks_backward(fd, size=BLOCK, end=None, first=None, limits=DEFAULT_LIMITS, label=None):
+def blocks_backward(fd, size=BLOCK, end=None, first=None, limits=DEFAULT_LIMITS, label=None,
+                    whole=False):
     """A plain file's whole lines from its end (or from ``end``), in blocks: each block's
     lines in file order, the blocks last first. The file's last line may lack its newline.
     ``first``: the first block's size, each next one twice the last, up to ``size`` (the last
     few lines are read without reading a whole block).
 
-    At most ``limits.read_back`` bytes are read back; ReadBackCut (naming ``label``) when the
-    file goes on before them. A line longer than ``limits.line`` is cut and marked as
-    ``blocks`` cuts it: of a line whose start is not read yet only its first bytes read so
-    far are held, never the whole."""
-    end = posix.fstat(fd).st_size if end is None else end
-    line_max = limits.line
-    floor = max(0, end - limits.read_back)
+    At most ``limits.read_back`` bytes are read back — or, for a ``whole`` read (a view
+    newest first, a search), as many as the file holds on disk when more: a sparse file's
+    holes count for nothing, so what a view costs is what its files hold, as when it reads
+    forward and jumps them. ReadBackCut (naming ``label``) when the file goes on before
+    them. A line longer than ``limits.line`` is cut and marked as ``blocks`` cuts it: of a
+    line whose start is not read yet only its first bytes read so far are held, never the
+    whole."""
+    info = posix.fstat(fd)
+    end = info.st_size if end is None else end
+    line_max, read_back = limits.line, limits.read_back
+    if whole:
+        read_back = max(read_back, info.st_blocks * 512)
+    floor = max(0, end - read_back)
     head, held, longer = [], 0, False  # the known start of a line begun before what was read
     step = size if first is None else min(first, size)
     while end > floor:
@@ -299,7 +306,7 @@ def blocks_backward(fd, size=BLOCK, end=None, first=None, limits=DEFAULT_LIMITS,
         head, held, longer = [data[:cut]], cut, False
     if end > 0:
         raise ReadBackCut("%s: not read further back than %d bytes (the bound on one "
-                          "file): what is older not shown" % (label, limits.read_back))
+                          "file): what is older not shown" % (label, read_back))
 
 
 def _whole(data, head, longer, line_max):

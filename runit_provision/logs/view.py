@@ -147,7 +147,7 @@ class Source:
                     return
                 try:
                     for batch in self._file_batches(dir_fd, item, since, until, _Running(None),
-                                                    backward=True, match=match):
+                                                    backward=True, match=match, whole=True):
                         lines, keys = batch.lines[::-1], batch.keys[::-1]
                         stamped = None if batch.stamped is None else batch.stamped[::-1]
                         merge = running_max([-key for key in keys], top)
@@ -160,9 +160,10 @@ class Source:
             posix.close(dir_fd)
 
     def _file_batches(self, dir_fd, item, since, until, state, backward=False, stop_at=None,
-                      timed=True, match=None, first=None):
+                      timed=True, match=None, first=None, whole=False):
         """The file's selected lines in Batches (from its end, the last first, when
-        ``backward``: ``first``, the size of the first block read, as ``blocks_backward``'s);
+        ``backward``: ``first``, the size of the first block read, and ``whole``, a read not
+        bounded to a tail's, as ``blocks_backward``'s);
         the file a follower holds (``item is stop_at.held``) through its descriptor, up to
         its offset."""
         try:
@@ -184,7 +185,7 @@ class Source:
             line_max = self.limits.line
             if backward and reader.seekable:
                 source = blocks_backward(fd, end=limit, first=first, limits=self.limits,
-                                         label="%s/%s" % (self.path, item.name))
+                                         label="%s/%s" % (self.path, item.name), whole=whole)
             elif started is not None:
                 source = started
             else:
@@ -290,6 +291,9 @@ class Source:
                     for batch in self._file_batches(dir_fd, item, since, until,
                                                     _Running(None), backward=True,
                                                     stop_at=stop_at, match=match,
+                                                    # a search reads on to a rare match,
+                                                    # as far as the file holds on disk
+                                                    whole=match is not None,
                                                     first=_TAIL_LINE * (count - have) + 1):
                         found.append(batch)
                         have += len(batch.lines)

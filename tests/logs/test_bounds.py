@@ -264,7 +264,8 @@ def test_json_stays_one_valid_object_a_line(planted, capsysbinary):
         record["line"] for record in records if record["line"].endswith(MARK.decode())]
 
 
-@pytest.mark.parametrize("options", [["-n", "5"], ["-r"], ["-n", "2", "-r"]])
+@pytest.mark.parametrize("options", [["-n", "5"], ["-r"], ["-n", "2", "-r"],
+                                     ["-g", "before", "-n", "1"]])
 def test_a_tail_of_the_hole_names_its_bound_and_shows_nothing_older(planted, capsysbinary,
                                                                     options):
     _, big = planted
@@ -273,6 +274,23 @@ def test_a_tail_of_the_hole_names_its_bound_and_shows_nothing_older(planted, cap
     assert err == ("runit-provision logs: %s: %s/current: not read further back than %d "
                    "bytes (the bound on one file): what is older not shown\n"
                    % (big.path, big.path, READ_BACK))
+
+
+def test_a_view_newest_first_or_a_search_reads_back_what_a_file_holds_on_disk(
+        tmp_path, capsysbinary):
+    """Not only READ_BACK: a file larger than that, every byte of it written, is read back
+    whole by ``-r`` and by ``-g`` looking for a rare match (a tail without ``-g`` stops at
+    the bound: its last lines are near its end)."""
+    web = LogDir(tmp_path / "web")
+    line = stamped(BASE, "x" * 200)
+    with open(str(web.current), "wb") as handle:
+        handle.write(stamped(BASE, "rare") + line * (READ_BACK // len(line) + 1000))
+    assert web.current.stat().st_size > READ_BACK
+    code, out, err = logs(capsysbinary, "--dir", web.path, "-r", "-o", "cat")
+    assert (code, err) == (0, "") and out.endswith(b"\nrare\n")
+    assert out.count(b"\n") == READ_BACK // len(line) + 1001
+    assert logs(capsysbinary, "--dir", web.path, "-g", "rare", "-n", "1", "-o", "cat") == (
+        0, b"rare\n", "")
 
 
 def test_a_tail_that_reaches_the_bomb_shows_its_cut_line(planted, capsysbinary):
