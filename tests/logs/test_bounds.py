@@ -18,12 +18,12 @@ from runit_provision.cli.main import main
 from runit_provision.logs import files
 from runit_provision.logs.decompressing import Decompressing
 from runit_provision.logs.files import (CUT_MARK, LINE_MAX, READ_BACK, DecodeError, Limits,
-                                        PlainReader, ReadBackCut, blocks, blocks_backward)
+                                        ReadBackCut, blocks, blocks_backward)
 from runit_provision.logs.follow import Follower
 from runit_provision.logs.view import Source
 from runit_provision.logs.wholelines import WholeLines
 
-from .helpers import BASE, LogDir, stamp
+from .helpers import BASE, LogDir, read_blocks, stamp
 
 EIGHT_GIB = 8 << 30
 MARK = CUT_MARK % LINE_MAX
@@ -53,14 +53,6 @@ def counted(monkeypatch):
     monkeypatch.setattr(files.posix, "pread", counting)
     monkeypatch.setattr(os, "pread", counting)
     return found
-
-
-def read_blocks(path, **options):
-    fd = os.open(str(path), os.O_RDONLY)
-    try:
-        return list(blocks(PlainReader(fd), **options))
-    finally:
-        os.close(fd)
 
 
 def backward(path, **options):
@@ -360,11 +352,16 @@ def test_follow_starts_after_a_hole_without_reading_it(planted, counted):
     assert counted["bytes"] < READ_BACK + (1 << 16)
 
 
-def test_follow_holds_an_unfinished_line_up_to_the_bound(tmp_path):
+def following(tmp_path):
+    """A log directory with one line, its Source, and a Follower of it begun."""
     web = LogDir(tmp_path / "web")
     web.add("first", BASE)
     source = Source("web", str(web.path))
-    follower = Follower([source])
+    return web, source, Follower([source])
+
+
+def test_follow_holds_an_unfinished_line_up_to_the_bound(tmp_path):
+    web, _, follower = following(tmp_path)
     try:
         assert followed(follower) == []
         with open(str(web.current), "ab") as handle:
@@ -381,10 +378,7 @@ def test_follow_holds_an_unfinished_line_up_to_the_bound(tmp_path):
 
 
 def test_follow_reads_a_rotated_bomb_it_never_held_to_its_bound(tmp_path):
-    web = LogDir(tmp_path / "web")
-    web.add("first", BASE)
-    source = Source("web", str(web.path))
-    follower = Follower([source])
+    web, source, follower = following(tmp_path)
     try:
         follower.start_points()
         (web.path / "@400000006600000000000000.s").write_bytes(
