@@ -44,13 +44,15 @@ CUT_MARK = b"...[cut: longer than %d bytes]"
 # view: 160x svlogd's default s (99999 bytes), so all of any file an svlogd writes unless its
 # data says a larger size; reading back 16 MiB of a sparse file's hole takes ~10 ms.
 READ_BACK = 16 << 20
-# A compressed rotated file decompressed to at most RATIO times its size, and at least FLOOR:
-# on log lines gzip reaches 10-20x, xz 65x, and ~370x on a health check repeated with only its
-# stamp changing; a gzip of one byte repeated, ~1030x (bz2 and xz: 10^5x and more). The floor,
-# 160x svlogd's default s, takes a small file's poor ratio; decompressing 16 MiB takes
-# 0.05-0.11 s (gzip, xz, bz2, this machine).
-DECOMPRESSED_RATIO = 200
-DECOMPRESSED_FLOOR = 16 << 20
+# A compressed rotated file decompressed to at most RATIO times its size, and at least FLOOR.
+# On log lines gzip reaches 10-20x (svlogd's usual processor), xz 65x, and ~370x on a health
+# check repeated with only its stamp changing; a gzip of one byte repeated, ~1030x (bz2 and xz:
+# 10^5x and more). A file of a log the data declares holds at most its size (svlogd's s: the
+# bound then), one without size at most svlogd's default 99999 bytes: the floor, 10x that,
+# takes a small file's ratio whatever it is. Every byte past RATIO x size costs the reader
+# (~5 ms a MiB of gzip) and its owner nothing: a directory of many bombs costs each its bound.
+DECOMPRESSED_RATIO = 100
+DECOMPRESSED_FLOOR = 1 << 20
 
 # magic bytes -> the stdlib module that reads such a stream
 _COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "lzma"))

@@ -230,10 +230,10 @@ def planted(tmp_path):
 
 
 def bound_said(err, web):
+    size = (web.path / "@400000006500000000000000.s").stat().st_size
     return err.count("\n") == 1 and err.endswith(
         "@400000006500000000000000.s: decompressed past %d bytes, the bound for a compressed "
-        "file of %d bytes: the rest not read\n" % (
-            files.DECOMPRESSED_FLOOR, (web.path / "@400000006500000000000000.s").stat().st_size))
+        "file of %d bytes: the rest not read\n" % (files.DECOMPRESSED_RATIO * size, size))
 
 
 def test_the_whole_view_shows_the_cut_line_and_names_the_bound(planted, capsysbinary):
