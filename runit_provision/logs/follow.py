@@ -25,7 +25,7 @@ import time
 
 from ..protocol.layout import CURRENT
 from ..runtime.unix import inotify
-from .files import LogFile, blocks, next_data, open_log
+from .files import DecodeError, LogFile, blocks, next_data, open_log
 from .stamps import KINDS, key_from_ns, kind_of
 from .view import Batch, _bulk, _close, fill_unstamped, merged, running_max
 from .wholelines import WholeLines
@@ -249,6 +249,8 @@ class Follower:
                 for block in blocks(reader, line_max=limits.line):
                     found.append(self._batch(tail, block if block.endswith(b"\n")
                                              else block + b"\n"))
+            except DecodeError as exc:  # its name in it, as the view says it
+                tail.source._problem(str(exc))
             except Exception as exc:  # noqa: BLE001 — a broken file is said, the rest goes on
                 tail.source._problem("%s/%s%s: %s" % (tail.source.path, label, suffix, exc))
             finally:
