@@ -245,6 +245,8 @@ def skip_line(fd, offset, stop=None):
         offset = next_data(fd, offset)
         if offset is None:
             return None
+        if stop is not None and offset >= stop:  # a hole up to the follower's offset
+            return stop
         data = posix.pread(fd, BLOCK if stop is None else min(BLOCK, stop - offset), offset)
         if not data:
             return None

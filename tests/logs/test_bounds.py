@@ -117,6 +117,16 @@ def test_a_sparse_8_gib_line_is_cut_and_its_hole_jumped_not_read(tmp_path, count
     assert counted["bytes"] < 4 * LINE_MAX + 8192
 
 
+def test_a_follower_offset_inside_a_hole_stops_there(tmp_path):
+    path = tmp_path / "current"
+    path.write_bytes(b"a\n")
+    os.truncate(str(path), EIGHT_GIB)
+    with open(str(path), "ab") as handle:
+        handle.write(b"\nb\n")
+    assert b"".join(read_blocks(path, stop=1 << 30)) == b"a\n" + b"\0" * LINE_MAX + MARK + b"\n"
+    assert b"".join(read_blocks(path)) == b"a\n" + b"\0" * LINE_MAX + MARK + b"\nb\n"
+
+
 def test_a_tail_reads_back_at_most_the_bound_and_says_so(tmp_path, counted):
     path = tmp_path / "current"
     path.write_bytes(stamped(BASE, "before"))
