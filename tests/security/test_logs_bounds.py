@@ -16,10 +16,11 @@ exit, output, wall time, CPU time and peak RSS (``RUSAGE_CHILDREN``: the command
 wrapper's only child) and caps its address space, so that a regression fails here with a
 MemoryError instead of taking the machine's memory.
 
-Before the bounds: the gzip took ``logs`` past 20 s (8.4 s for 30 MB, quadratic), ``logs -n
-5`` the same; the hole made ``logs`` read 8 GiB at once (a MemoryError at the 2 GiB cap) and
-``logs -n 5`` read it back without end; ``-f`` spent its whole window on the CPU and showed
-nothing. Now each takes 0.03–0.3 s (0.2 s of CPU at most; ``-f`` names the bound within
+Before the bounds (this test against the code before, ``logs/`` of 577c636): the gzip took
+``logs``, ``logs -n 5`` and ``status --logs 5`` each past 30 s, killed then (27–29 s of CPU,
+120–127 MB and growing: quadratic); the hole made ``logs`` read 8 GiB at once (a MemoryError
+at the 2 GiB cap) and ``logs -n 5`` and ``status`` read it back without end (killed at 30 s,
+124–132 MB); ``-f`` spent its whole window on the CPU (2.8–2.9 s of 3) and named nothing. Now each takes 0.03–0.3 s (0.2 s of CPU at most; ``-f`` names the bound within
 0.1 s and spends ~0.1 s of CPU in its window) and 12–20 MB, the cut line shown marked and the
 bound named.
 
@@ -28,8 +29,8 @@ work, which waiting for a core on a loaded machine does not inflate — and unde
 ``MAX_SECONDS`` of wall time: measured 0.03–0.3 s on this two-core machine while other
 sessions ran, and 3 s leaves room for a machine others load ten times over, while every plant
 took the code before past 7 s. Peak RSS under ``MAX_RSS_MB``: 12–20 MB measured (the
-interpreter, the data, a block per source, a cut line); the code before took 90–110 MB in
-20 s and went on growing.
+interpreter, the data, a block per source, a cut line); the code before took 120–132 MB in
+30 s and went on growing.
 """
 
 import json
