@@ -118,10 +118,24 @@ def shown_line(text):
     >>> shown_line("a\tb \\ \x1b[2J\r \u2028")
     'a\tb \\ \\x1b[2J\\r \u2028'
     """
-    unsafe = _compiled(_TEXT_UNSAFE)
-    if unsafe.search(text) is None:
+    if _compiled(_TEXT_UNSAFE).search(text) is None:
         return text
-    return unsafe.sub(lambda match: _escape(match.group()), text)
+    # one pass of C through a table, not a call of Python a character (re.sub's: ~100 ms for a
+    # line of 64 KiB of NULs, the longest logs shows; the table, ~7 ms, made in ~1 ms)
+    return text.translate(_line_escapes())
+
+
+_LINE_ESCAPES = []
+
+
+def _line_escapes():
+    """``str.translate``'s table of what ``_TEXT_UNSAFE`` matches: each to its escape
+    (made once, by the first line that needs it)."""
+    if not _LINE_ESCAPES:
+        ranges = ((0x00, 0x08), (0x0A, 0x1F), (0x7F, 0x9F), (0xD800, 0xDFFF))
+        _LINE_ESCAPES.append({code: _escape(chr(code)) for low, high in ranges
+                              for code in range(low, high + 1)})
+    return _LINE_ESCAPES[0]
 
 
 def shown_text(text):

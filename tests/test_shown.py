@@ -120,6 +120,22 @@ def test_every_control_of_a_line_of_text_is_escaped():
     assert shown_line("a\tb") == "a\tb"
 
 
+def test_a_line_escapes_as_its_pattern_says_through_the_table():
+    """The table ``shown_line`` translates through escapes exactly what ``_TEXT_UNSAFE``
+    matches, each as ``_escape`` does: every code point below U+E000, a line of 64 KiB of
+    NULs (a cut line of a sparse file: docs/logs.md#bounds)."""
+    import re
+
+    from runit_provision.shown import _TEXT_UNSAFE, _escape
+
+    def one_by_one(text):
+        return re.sub(_TEXT_UNSAFE, lambda match: _escape(match.group()), text)
+    every = "".join(map(chr, range(0xE000)))
+    assert shown_line(every) == one_by_one(every)
+    nuls = "\0" * (1 << 16) + "end"
+    assert shown_line(nuls) == one_by_one(nuls) == "\\x00" * (1 << 16) + "end"
+
+
 def test_lines_of_bytes_the_usual_ones_untouched():
     plain = b"Nov 23 10:05:15.398270 web: listening\ton :8080 \\ done\n" * 100
     assert shown_lines(plain) is plain

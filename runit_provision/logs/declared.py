@@ -5,6 +5,7 @@ out; how a directory is opened is the caller's (``opener``: root reading a user'
 them as apply's FsRoot does, never following a link the user planted).
 """
 
+from .files import Limits
 from .view import Source
 
 # The data's log ``timestamps`` → the stamps.KINDS a view reads (the same words today: kept as
@@ -15,7 +16,8 @@ KIND_OF_TIMESTAMPS = {"none": "none", "tai64n": "tai64n", "human": "human", "iso
 def sources_of(config, units, opener=None):
     """A Source for each of ``units`` (model.units, with a log) of ``config``."""
     return [Source(unit.label, unit.log_dir, tree=unit.login or unit.for_login,
-                   kind=timestamps_of(config, unit), opener=opener)
+                   kind=timestamps_of(config, unit), opener=opener,
+                   limits=limits_of(config, unit))
             for unit in units if unit.log_dir is not None]
 
 
@@ -23,8 +25,24 @@ def timestamps_of(config, unit):
     """The stamps the data says the unit's svlogd writes (None: found out from each file)."""
     if unit.for_login is not None:
         return "human"  # runsvdir-LOGIN's logger: svlogd -tt (render/users.py)
+    log = _log_of(config, unit)
+    if not log:
+        return None
+    return KIND_OF_TIMESTAMPS.get(log.timestamps or "human")
+
+
+def limits_of(config, unit):
+    """The bounds a reader of the unit's log keeps to (files.Limits): the defaults, or its
+    svlogd's ``-l`` (line_length) and ``s`` (size) where the data declares them larger — the
+    admin's word that its lines and files are that long (None: the defaults)."""
+    log = _log_of(config, unit) if unit.for_login is None else None
+    if not log or (log.line_length is None and log.size is None):
+        return None
+    return Limits(log.line_length, log.size)
+
+
+def _log_of(config, unit):
+    """The unit's ``log`` settings in the data (a model Log, or False / None)."""
     services = config.services if unit.login is None else config.users[unit.login].services
     service = services.get(unit.name)
-    if service is None or not service.log:
-        return None
-    return KIND_OF_TIMESTAMPS.get(service.log.timestamps or "human")
+    return None if service is None else service.log

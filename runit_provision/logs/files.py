@@ -9,7 +9,11 @@ rotated file in place of the original: such a file is recognised by its content 
 compressor's magic bytes), never by its name, and read through the matching decompressor.
 
 Every open is of a file in a directory someone else may own: non-blocking (a FIFO planted as
-``current`` cannot stall the view), a link refused where a log file is expected.
+``current`` cannot stall the view), a link refused where a log file is expected. And what a
+file costs a reader is bounded, whatever its owner wrote (docs/logs.md#bounds): a line longer
+than the line bound is cut there and marked (the rest of it is skipped, never held), a tail
+reads back a bounded amount of a file, and a compressed file is decompressed up to a bound
+that grows with its size.
 """
 
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
@@ -24,6 +28,34 @@ _DIR = posix.O_RDONLY | posix.O_DIRECTORY | posix.O_NONBLOCK | posix.O_CLOEXEC
 # order and the output's join walk while the processor's cache still holds them (256 KiB
 # blocks, ~5 MiB, were a tenth slower)
 BLOCK = 1 << 16
+
+# -- the bounds (issue 43): what one file of a log directory — its owner's to fill, read by
+# root — may cost a reader. Each is a floor: a log the data declares with a larger line_length
+# or size gets that (``Limits``).
+#
+# A line shown whole: 64 KiB, 65x svlogd's default -l. svlogd writes a line whole into its
+# file whatever its -l (runit's and ours: -l cuts only what is matched, alerted or sent by UDP,
+# which end in "..."), so a longer line is legitimate but rare: a service that means a line to
+# be read keeps it short (a stack trace is many lines). A longer one is shown as its first
+# LINE_MAX bytes and CUT_MARK; the rest is skipped up to its newline, never held.
+LINE_MAX = 64 * 1024
+CUT_MARK = b"...[cut: longer than %d bytes]"
+# Bytes read back from one file for a tail (-n, status's lines, -f's start): 160x svlogd's
+# default s (99999 bytes), so all of any file an svlogd writes unless its data says a larger
+# size; reading back 16 MiB of a sparse file's hole takes ~10 ms. A view newest first and a
+# search (-g with -n) read back what the file holds on disk when that is more: a hole counts
+# for nothing, what was written is read (blocks_backward's ``whole``).
+READ_BACK = 16 << 20
+# A compressed rotated file decompressed to at most RATIO times its size, and at least FLOOR.
+# On log lines gzip reaches 10-20x (svlogd's usual processor), xz 65x, and ~370x on a health
+# check repeated with only its stamp changing; a gzip of one byte repeated, ~1030x (bz2 and xz:
+# 10^5x and more). A file of a log the data declares holds at most its size (svlogd's s: the
+# bound then), one without size at most svlogd's default 99999 bytes: the floor, 10x that,
+# takes a small file's ratio whatever it is. A MiB decompressed costs the reader 3-4 ms (gzip,
+# bz2, xz) and its owner a hundredth of it on disk at most: a directory of many bombs costs
+# each its bound (100 gzips of 29 KB, 30 MB each: ~1.5 s of a whole view).
+DECOMPRESSED_RATIO = 100
+DECOMPRESSED_FLOOR = 1 << 20
 
 # magic bytes -> the stdlib module that reads such a stream
 _COMPRESSED = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "lzma"))
@@ -47,7 +79,44 @@ class LogFile:
 
 
 class DecodeError(Exception):
-    """A rotated file a processor wrote that cannot be read back (a truncated gzip…)."""
+    """A rotated file a processor wrote that cannot be read back (a truncated gzip…), or
+    only up to its bound (DECOMPRESSED_RATIO)."""
+
+
+class ReadBackCut(Exception):
+    """A file read back as far as its bound (READ_BACK) with more of it before: nothing
+    older is shown for that source — the message says where."""
+
+
+class Limits:
+    """What one log directory's reader holds and reads of a file: ``line`` (longer lines are
+    cut), ``read_back`` (bytes read back from one file), ``file`` (the largest file its svlogd
+    writes, when the data declares its size: svlogd's ``s``; None). The module's constants,
+    or the data's line_length and size when larger."""
+
+    __slots__ = ("line", "read_back", "file")
+
+    def __init__(self, line_length=None, size=None):
+        self.line = max(LINE_MAX, line_length or 0)
+        self.file = size
+        self.read_back = max(READ_BACK, 2 * self.line, size or 0)
+
+    def decompressed(self, compressed):
+        """The most a compressed file of ``compressed`` bytes is read to, decompressed."""
+        return max(DECOMPRESSED_FLOOR, DECOMPRESSED_RATIO * compressed, self.file or 0)
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def cut_line(head, line_max):
+    """A line longer than ``line_max`` as it is shown: its first ``line_max`` bytes
+    (``head``), marked; no newline.
+
+    >>> cut_line(b"abc", 3)
+    b'abc...[cut: longer than 3 bytes]'
+    """
+    return head + CUT_MARK % line_max
 
 
 def open_directory(path):
@@ -72,13 +141,15 @@ def log_files(dir_fd):
     return rotated
 
 
-def open_log(dir_fd, name):
+def open_log(dir_fd, name, limits=DEFAULT_LIMITS):
     """``(raw fd, reader)`` for file ``name``: the reader has ``read(n)`` (a decompressing one
-    for a processor's output) and ``seekable`` says whether it is the plain file. OSError for
-    a file that is gone, a link, or no regular file."""
+    for a processor's output, up to ``limits.decompressed`` of its size) and ``seekable`` says
+    whether it is the plain file. OSError for a file that is gone, a link, or no regular
+    file."""
     fd = posix.open(name, _OPEN, dir_fd=dir_fd)
     try:
-        if not is_regular(posix.fstat(fd).st_mode):
+        info = posix.fstat(fd)
+        if not is_regular(info.st_mode):
             import errno  # here: a view's start does without (0.26 M instructions)
 
             raise OSError(errno.EINVAL, "not a regular file", name)
@@ -91,7 +162,7 @@ def open_log(dir_fd, name):
             # a class made only for a processor's output (a view's start makes none)
             from .decompressing import Decompressing
 
-            return fd, Decompressing(fd, module, name)
+            return fd, Decompressing(fd, module, name, limits.decompressed(info.st_size))
     return fd, PlainReader(fd)
 
 
@@ -107,12 +178,13 @@ class PlainReader:
         return posix.read(self.fd, size)
 
 
-def blocks(reader, start=0, size=BLOCK, stop=None):
+def blocks(reader, start=0, size=BLOCK, stop=None, line_max=LINE_MAX):
     """The file's bytes from ``start`` (up to ``stop``, a plain file's offset) in blocks of
     whole lines (the last block may end without a newline: a line still being written, or
-    cut)."""
+    cut); a line longer than ``line_max`` is cut there and marked (``cut_line``) and the rest
+    of it skipped."""
     if reader.seekable:
-        yield from _blocks_at(reader.fd, start, stop, size)
+        yield from _blocks_at(reader.fd, start, stop, size, line_max)
         return
     if start:
         skip = start
@@ -121,14 +193,23 @@ def blocks(reader, start=0, size=BLOCK, stop=None):
             if not data:
                 return
             skip -= len(data)
-    yield from _whole_lines(iter(lambda: reader.read(size), b""))
+    # a class made only for a processor's output (a view's start makes none)
+    from .wholelines import WholeLines
+
+    lines = WholeLines(line_max)
+    for data in iter(lambda: reader.read(size), b""):
+        yield from lines.feed(data)
+    rest = lines.rest()
+    if rest:
+        yield rest
 
 
-def _blocks_at(fd, start, stop, size):
+def _blocks_at(fd, start, stop, size, line_max):
     """A plain file's whole lines from ``start`` to ``stop`` (None: its end), each block read
     where the last one's last whole line ended — the piece of a line after it is read again
     with the next block, never copied in front of it (a copy of every block, a twentieth of
-    a merge's time)."""
+    a merge's time). A line without a newline in ``line_max`` bytes is read to that bound
+    (the read doubling from ``size``), cut, and the rest of it skipped."""
     want = size
     while stop is None or start < stop:
         data = posix.pread(fd, want if stop is None else min(want, stop - start), start)
@@ -142,51 +223,114 @@ def _blocks_at(fd, start, stop, size):
         elif len(data) < want:  # the end of the file (or of stop): a line without newline
             yield data
             return
+        elif want > line_max:  # line_max + 1 bytes and no newline: a line too long
+            yield cut_line(data[:line_max], line_max) + b"\n"
+            start = skip_line(fd, start + len(data), stop)
+            if start is None:
+                return
+            want = size
+            continue
         else:  # a line longer than the block: read more of it at once
-            want *= 2
+            want = min(want * 2, line_max + 1)
             continue
         start += cut
         want = size
 
 
-def _whole_lines(chunks):
-    """``chunks`` of bytes cut after their last newline, the rest carried into the next; what
-    is left at the end (a line without its newline) last."""
-    rest = b""
-    for data in chunks:
-        data = rest + data if rest else data
-        cut = data.rfind(b"\n") + 1
-        if cut:
-            yield data[:cut] if cut < len(data) else data
-            rest = data[cut:]
-        else:
-            rest = data
-    if rest:
-        yield rest
+def skip_line(fd, offset, stop=None):
+    """Where the line ``offset`` is in ends in a plain file: just after its newline — or
+    ``stop`` when it runs past it, None when it runs to the end. A hole of a sparse file is
+    jumped, not read: it holds no newline (``truncate -s 8G current`` costs nothing)."""
+    while stop is None or offset < stop:
+        offset = next_data(fd, offset)
+        if offset is None:
+            return None
+        if stop is not None and offset >= stop:  # a hole up to the follower's offset
+            return stop
+        data = posix.pread(fd, BLOCK if stop is None else min(BLOCK, stop - offset), offset)
+        if not data:
+            return None
+        found = data.find(b"\n")
+        if found >= 0:
+            return offset + found + 1
+        offset += len(data)
+    return stop
 
 
-def blocks_backward(fd, size=BLOCK, end=None, first=None):
+def next_data(fd, offset):
+    """The first offset at or after ``offset`` that is not in a hole (SEEK_DATA), or None at
+    the end; ``offset`` itself where the file system cannot tell."""
+    try:
+        return posix.lseek(fd, offset, posix.SEEK_DATA)
+    except OSError as exc:
+        import errno  # here: a view's start does without (0.26 M instructions)
+
+        if exc.errno == errno.ENXIO:  # only a hole, or nothing, from offset to the end
+            return None
+        return offset
+
+
+def blocks_backward(fd, size=BLOCK, end=None, first=None, limits=DEFAULT_LIMITS, label=None,
+                    whole=False):
     """A plain file's whole lines from its end (or from ``end``), in blocks: each block's
     lines in file order, the blocks last first. The file's last line may lack its newline.
     ``first``: the first block's size, each next one twice the last, up to ``size`` (the last
-    few lines are read without reading a whole block)."""
-    end = posix.fstat(fd).st_size if end is None else end
-    rest = b""
+    few lines are read without reading a whole block).
+
+    At most ``limits.read_back`` bytes are read back — or, for a ``whole`` read (a view
+    newest first, a search), as many as the file holds on disk when more: a sparse file's
+    holes count for nothing, so what a view costs is what its files hold, as when it reads
+    forward and jumps them. ReadBackCut (naming ``label``) when the file goes on before
+    them. A line longer than ``limits.line`` is cut and marked as ``blocks`` cuts it: of a
+    line whose start is not read yet only its first bytes read so far are held, never the
+    whole."""
+    info = posix.fstat(fd)
+    end = info.st_size if end is None else end
+    line_max, read_back = limits.line, limits.read_back
+    if whole:
+        read_back = max(read_back, info.st_blocks * 512)
+    floor = max(0, end - read_back)
+    head, held, longer = [], 0, False  # the known start of a line begun before what was read
     step = size if first is None else min(first, size)
-    while end > 0:
-        start = max(0, end - step)
+    while end > floor:
+        start = max(floor, end - step)
         step = min(step * 2, size)
-        data = posix.pread(fd, end - start, start) + rest
+        data = posix.pread(fd, end - start, start)
         end = start
-        if start == 0:
-            yield data
-            return
-        cut = data.find(b"\n") + 1
-        if cut == 0:
-            rest = data
+        cut = 0 if start == 0 else data.find(b"\n") + 1  # the file's start begins a line
+        if cut == 0 and start:  # all of it the start of that line
+            head.insert(0, data)
+            held += len(data)
+            if held > line_max:  # only its first line_max bytes are ever shown
+                longer, head, held = True, _first_bytes(head, line_max), line_max
             continue
-        rest = data[:cut]
-        if cut < len(data):
-            yield data[cut:]
-    if rest:
-        yield rest
+        last = data.rfind(b"\n") + 1
+        block = data[cut:last] + _whole(data[last:], head, longer, line_max)
+        if block:
+            yield block
+        if start == 0:
+            return
+        head, held, longer = [data[:cut]], cut, False
+    if end > 0:
+        raise ReadBackCut("%s: not read further back than %d bytes (the bound on one "
+                          "file): what is older not shown" % (label, read_back))
+
+
+def _whole(data, head, longer, line_max):
+    """The line ``data`` starts and ``head`` (its next bytes, maybe only the first of
+    them: ``longer``) goes on with, cut as ``blocks`` cuts it."""
+    line = data + b"".join(head) if head else data
+    if not longer and len(line) - line.endswith(b"\n") <= line_max:
+        return line
+    return cut_line(line[:line_max], line_max) + b"\n"
+
+
+def _first_bytes(pieces, count):
+    """The first ``count`` bytes of ``pieces`` joined, as one piece in a list."""
+    found, have = [], 0
+    for piece in pieces:
+        found.append(piece[:count - have])
+        have += len(found[-1])
+        if have >= count:
+            break
+    return [b"".join(found)]

@@ -12,6 +12,11 @@ killed and started again renames a crashed ``current`` to ``@….u`` the same wa
 that does not exist yet is waited for through a watch on its nearest existing parent.
 
 Nothing is read on a timer: the process sleeps in ``select`` on the inotify descriptor.
+
+Bounded as the view is (files.Limits): an unfinished line is held up to the line bound, then
+shown cut and the rest of it dropped (a sparse file's holes jumped, not read); where following
+begins is looked for at most ``read_back`` bytes back; a rotated file nobody held is read a
+block at a time, a compressed one up to its bound.
 """
 
 import os
@@ -20,9 +25,10 @@ import time
 
 from ..protocol.layout import CURRENT
 from ..runtime.unix import inotify
-from .files import LogFile
+from .files import DecodeError, LogFile, blocks, next_data, open_log
 from .stamps import KINDS, key_from_ns, kind_of
-from .view import Batch, _bulk, fill_unstamped, merged, running_max
+from .view import Batch, _bulk, _close, fill_unstamped, merged, running_max
+from .wholelines import WholeLines
 
 _DIR_EVENTS = ("IN_MODIFY", "IN_CREATE", "IN_MOVED_FROM", "IN_MOVED_TO", "IN_DELETE",
                "IN_CLOSE_WRITE", "IN_DELETE_SELF", "IN_MOVE_SELF")
@@ -53,18 +59,20 @@ def _mask(names):
 
 class _Tail:
     """Where one source is read: its directory, the ``current`` held (descriptor, inode),
-    the offset read to, an unfinished last line, the last key (what an unstamped line
-    inherits); ``floor``: the newest rotated label when following began (the historical
-    read's), and ``done``: the later labels already read (or the held file's, once svlogd
-    rotated it) — any other later label is a file nobody read yet. A set, not a bound: a
+    the offset read to, its whole lines (``lines``: the unfinished last line held, bounded),
+    the last key (what an unstamped line inherits); ``floor``: the newest rotated label when
+    following began (the historical read's), and ``done``: the later labels already read (or
+    the held file's, once svlogd rotated it) — any other later label is a file nobody read
+    yet. A set, not a bound: a
     listing taken while svlogd renames may miss an entry, and the next one shows it."""
 
-    __slots__ = ("source", "dir_fd", "fd", "inode", "offset", "partial", "last", "kind",
+    __slots__ = ("source", "dir_fd", "fd", "inode", "offset", "lines", "last", "kind",
                  "top", "floor", "done")
 
     def __init__(self, source):
         self.source, self.dir_fd, self.fd, self.inode = source, None, None, None
-        self.offset, self.partial, self.last, self.top = 0, b"", None, None
+        self.offset, self.last, self.top = 0, None, None
+        self.lines = WholeLines(source.limits.line)
         self.kind = source.kind if source.kind in KINDS else None
         self.floor, self.done = "", set()
 
@@ -125,8 +133,13 @@ class Follower:
         except OSError:
             return None
         info = os.fstat(fd)
-        tail.fd, tail.inode, tail.partial = fd, info.st_ino, b""
-        tail.offset = _last_line_end(fd, info.st_size) if at_end else 0
+        tail.fd, tail.inode = fd, info.st_ino
+        tail.lines = WholeLines(tail.source.limits.line)
+        tail.offset = 0
+        if at_end:
+            tail.offset = _last_line_end(fd, info.st_size, tail.source.limits.read_back)
+            if tail.offset is None:  # no line starts that near the end: in a line cut
+                tail.offset, tail.lines.skipping = info.st_size, True
         # the files rotated before the one just opened; if it has been rotated already, those
         # after it are newer: read after it, once its rotation is seen
         unread, older = self._unread(tail), []
@@ -224,25 +237,26 @@ class Follower:
 
     def _whole(self, tail, label):
         """A rotated file no descriptor of ours held, by its label (whichever of ``.s`` and
-        ``.u`` is there; a processor's output is read by content)."""
-        from .files import open_log
-        from .view import _close
+        ``.u`` is there; a processor's output is read by content), a block at a time."""
+        limits = tail.source.limits
         for suffix in (".s", ".u"):
             try:
-                fd, reader = open_log(tail.dir_fd, label + suffix)
+                fd, reader = open_log(tail.dir_fd, label + suffix, limits)
             except OSError:
                 continue
+            found = []
             try:
-                data = b"".join(iter(lambda: reader.read(_CHUNK), b""))
+                for block in blocks(reader, line_max=limits.line):
+                    found.append(self._batch(tail, block if block.endswith(b"\n")
+                                             else block + b"\n"))
+            except DecodeError as exc:  # its name in it, as the view says it
+                tail.source._problem(str(exc))
             except Exception as exc:  # noqa: BLE001 — a broken file is said, the rest goes on
                 tail.source._problem("%s/%s%s: %s" % (tail.source.path, label, suffix, exc))
-                return []
             finally:
                 _close(reader)
                 os.close(fd)
-            if data and not data.endswith(b"\n"):
-                data += b"\n"
-            return [self._batch(tail, data)] if data else []
+            return found
         tail.source._problem("%s/%s: rotated and gone before it could be read (pruned)"
                              % (tail.source.path, label))
         return []
@@ -254,20 +268,21 @@ class Follower:
         return opened + self._read_on(tail)
 
     def _read_on(self, tail, final=False):
-        batches = []
+        batches, lines = [], tail.lines
         while True:
+            if lines.skipping:  # the rest of a cut line: a hole holds no newline, jumped
+                offset = next_data(tail.fd, tail.offset)
+                tail.offset = os.fstat(tail.fd).st_size if offset is None else offset
             data = os.pread(tail.fd, _CHUNK, tail.offset)
             if not data:
                 break
             tail.offset += len(data)
-            data = tail.partial + data if tail.partial else data
-            cut = data.rfind(b"\n") + 1
-            tail.partial = data[cut:]
-            if cut:
-                batches.append(self._batch(tail, data[:cut]))
-        if final and tail.partial:
-            batches.append(self._batch(tail, tail.partial + b"\n"))
-            tail.partial = b""
+            for block in lines.feed(data):
+                batches.append(self._batch(tail, block))
+        if final:
+            rest = lines.rest()
+            if rest:
+                batches.append(self._batch(tail, rest + b"\n"))
         return batches
 
     def _batch(self, tail, block):
@@ -314,16 +329,17 @@ def _current_inode(dir_fd):
         return None
 
 
-def _last_line_end(fd, size):
-    """The offset just after the last newline at or before ``size`` (0 if none)."""
+def _last_line_end(fd, size, read_back):
+    """The offset just after the last newline at or before ``size`` (0 if none); None when
+    there is none in the last ``read_back`` bytes and the file goes on before them."""
     if size == 0:
         return 0
-    start = size
-    while start > 0:
-        begin = max(0, start - 65536)
+    start, floor = size, max(0, size - read_back)
+    while start > floor:
+        begin = max(floor, start - 65536)
         data = os.pread(fd, start - begin, begin)
         cut = data.rfind(b"\n")
         if cut >= 0:
             return begin + cut + 1
         start = begin
-    return 0
+    return None if floor else 0

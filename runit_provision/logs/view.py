@@ -20,14 +20,17 @@ after it. ``tail(n)`` reads each source from its end. A ``match`` (``--grep``) s
 by their text as they are read, before any counting: ``tail(n, match=…)`` is the last n lines
 that match, as journalctl's ``-g`` with ``-n``.
 
-Streaming: memory holds a batch per source, never the selection.
+Streaming: memory holds a batch per source, never the selection. Bounded whatever a file
+holds (files.py, ``Limits``): a line is cut at the line bound, a file read back at most so
+far, a compressed one decompressed at most so much — each bound reached said once, as what
+cannot be read is.
 """
 
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
 
 from ..protocol.layout import CURRENT
-from .files import (DecodeError, LogFile, PlainReader, blocks, blocks_backward, log_files,
-                    open_directory, open_log)
+from .files import (DEFAULT_LIMITS, DecodeError, LogFile, PlainReader, ReadBackCut, blocks,
+                    blocks_backward, log_files, open_directory, open_log)
 from .stamps import HUMAN, ISO, KINDS, TAI64N, WIDTH, BulkKeys, kind_of, key_from_ns
 
 # a stamp at a line's start, by kind (compiled on first use — with ``re`` itself, a third of
@@ -77,11 +80,14 @@ class Source:
     """One log directory: ``label`` (how the view names it), ``path`` (the directory, a final
     path), ``tree`` (the login whose tree it is, or None), ``opener(path)`` (gives a directory
     descriptor; by default a plain non-blocking open), ``kind`` (its stamps, when the data
-    says: one of stamps.KINDS, "none", or None to find out from each file)."""
+    says: one of stamps.KINDS, "none", or None to find out from each file), ``limits``
+    (files.Limits: the bounds on a line and on what one file costs; the data's, or the
+    defaults)."""
 
-    def __init__(self, label, path, tree=None, kind=None, opener=None):
+    def __init__(self, label, path, tree=None, kind=None, opener=None, limits=None):
         self.label, self.path, self.tree, self.kind = label, path, tree, kind
         self.opener = opener or open_directory
+        self.limits = limits or DEFAULT_LIMITS
         self.problems = []  # what could not be read, said once each
 
     def __repr__(self):
@@ -139,20 +145,25 @@ class Source:
             for item in reversed(files):
                 if since is not None and item.end is not None and item.end < since:
                     return
-                for batch in self._file_batches(dir_fd, item, since, until, _Running(None),
-                                                backward=True, match=match):
-                    lines, keys = batch.lines[::-1], batch.keys[::-1]
-                    stamped = None if batch.stamped is None else batch.stamped[::-1]
-                    merge = running_max([-key for key in keys], top)
-                    top = merge[-1]
-                    yield Batch(lines, keys, merge, stamped, batch.file, batch.kind)
+                try:
+                    for batch in self._file_batches(dir_fd, item, since, until, _Running(None),
+                                                    backward=True, match=match, whole=True):
+                        lines, keys = batch.lines[::-1], batch.keys[::-1]
+                        stamped = None if batch.stamped is None else batch.stamped[::-1]
+                        merge = running_max([-key for key in keys], top)
+                        top = merge[-1]
+                        yield Batch(lines, keys, merge, stamped, batch.file, batch.kind)
+                except ReadBackCut as exc:  # older lines would leave a gap unseen
+                    self._problem(str(exc))
+                    return
         finally:
             posix.close(dir_fd)
 
     def _file_batches(self, dir_fd, item, since, until, state, backward=False, stop_at=None,
-                      timed=True, match=None, first=None):
+                      timed=True, match=None, first=None, whole=False):
         """The file's selected lines in Batches (from its end, the last first, when
-        ``backward``: ``first``, the size of the first block read, as ``blocks_backward``'s);
+        ``backward``: ``first``, the size of the first block read, and ``whole``, a read not
+        bounded to a tail's, as ``blocks_backward``'s);
         the file a follower holds (``item is stop_at.held``) through its descriptor, up to
         its offset."""
         try:
@@ -160,7 +171,7 @@ class Source:
                 fd = posix.dup(stop_at.fd)
                 reader = PlainReader(fd)
             else:
-                fd, reader = open_log(dir_fd, item.name)
+                fd, reader = open_log(dir_fd, item.name, self.limits)
         except FileNotFoundError:
             return  # rotated away or pruned since the listing
         except OSError as exc:
@@ -170,24 +181,24 @@ class Source:
             info = posix.fstat(fd)
             limit = stop_at.offset if stop_at is not None and item is stop_at.held else None
             bound = item.end if item.end is not None else key_from_ns(info.st_mtime_ns)
-            kind, head = self._kind_of_file(reader, fd)
+            kind, started = self._kind_of_file(reader, fd)
+            line_max = self.limits.line
             if backward and reader.seekable:
-                source = blocks_backward(fd, end=limit, first=first)
-            elif head:
-                from itertools import chain  # here: a plain file's view needs no itertools
-
-                source = chain(head, blocks(reader))
+                source = blocks_backward(fd, end=limit, first=first, limits=self.limits,
+                                         label="%s/%s" % (self.path, item.name), whole=whole)
+            elif started is not None:
+                source = started
             else:
                 offset = 0
                 if since is not None and kind in KINDS and reader.seekable:
-                    offset = _start_offset(fd, kind, since)
-                source = blocks(reader, offset, stop=limit)
+                    offset = _start_offset(fd, kind, since, line_max)
+                source = blocks(reader, offset, stop=limit, line_max=line_max)
+            if backward and not reader.seekable:
+                source = _last_first(source)
             pieces = (self._batch(block, item, kind, bound, state, since, until, timed)
                       for block in source)
             if match is not None:
                 pieces = (matching(batch, match) for batch in pieces if batch is not None)
-            if backward and not reader.seekable:  # a compressed file: whole, then reversed
-                pieces = reversed(list(pieces))
             for batch in pieces:
                 if batch is not None:
                     yield batch
@@ -199,21 +210,29 @@ class Source:
 
     def _kind_of_file(self, reader, fd):
         """The file's stamps — the data's, or those of its first stamped line among its
-        first lines — and, for a compressed file, the block read to tell (to read again)."""
+        first lines — and, for a compressed file read to tell, its blocks from its start:
+        the first one read, then the same stream on (a second stream would begin where the
+        first one's read ended, after the line it held unfinished); None for a file to read
+        from its start."""
         if self.kind in KINDS:
-            return self.kind, ()
+            return self.kind, None
         if self.kind == "none":
-            return None, ()
+            return None, None
+        started = None
         if reader.seekable:
-            head, first = (), posix.pread(fd, 65536, 0)
+            first = posix.pread(fd, 65536, 0)
         else:
-            first = next(blocks(reader), b"")
-            head = (first,) if first else ()
+            stream = blocks(reader, line_max=self.limits.line)
+            first = next(stream, b"")
+            if first:
+                from itertools import chain  # here: a plain file's view needs no itertools
+
+                started = chain((first,), stream)
         for line in first.split(b"\n", 20)[:20]:
             kind = kind_of(line)
             if kind is not None:
-                return kind, head
-        return None, head
+                return kind, started
+        return None, started
 
     def _batch(self, block, item, kind, bound, state, since, until, timed=True):
         lines = block.split(b"\n")
@@ -268,13 +287,21 @@ class Source:
             for item in reversed(files):
                 if since is not None and item.end is not None and item.end < since:
                     break
-                for batch in self._file_batches(dir_fd, item, since, until, _Running(None),
-                                                backward=True, stop_at=stop_at, match=match,
-                                                first=_TAIL_LINE * (count - have) + 1):
-                    found.append(batch)
-                    have += len(batch.lines)
-                    if have >= count:
-                        break
+                try:
+                    for batch in self._file_batches(dir_fd, item, since, until,
+                                                    _Running(None), backward=True,
+                                                    stop_at=stop_at, match=match,
+                                                    # a search reads on to a rare match,
+                                                    # as far as the file holds on disk
+                                                    whole=match is not None,
+                                                    first=_TAIL_LINE * (count - have) + 1):
+                        found.append(batch)
+                        have += len(batch.lines)
+                        if have >= count:
+                            break
+                except ReadBackCut as exc:  # older lines would leave a gap unseen
+                    self._problem(str(exc))
+                    break
                 if have >= count:
                     break
         finally:
@@ -368,7 +395,7 @@ def _first_file(files, since):
     return bisect_left(ends, since)
 
 
-def _start_offset(fd, kind, since):
+def _start_offset(fd, kind, since, line_max):
     """Where the lines from ``since`` on begin in a plain stamped file: a bisection on the
     stamps; 0 when an earlier line is stamped at or after ``since`` (a clock stepped back)."""
     size = posix.fstat(fd).st_size
@@ -382,7 +409,7 @@ def _start_offset(fd, kind, since):
             low = line_start + 1
     # from ``low`` on, the first line at or after since; check that nothing before it is
     start = _line_start_at_or_after(fd, low)
-    if start and _latest_before(fd, kind, start) >= _stamp_bytes(kind, since):
+    if start and _latest_before(fd, kind, start, line_max) >= _stamp_bytes(kind, since):
         return 0
     return start
 
@@ -409,9 +436,19 @@ def _line_start_at_or_after(fd, offset):
     return offset + cut if cut >= 0 else offset
 
 
-def _latest_before(fd, kind, end):
-    """The latest stamp (bytes, sortable within one kind) of the lines before ``end``."""
-    data = posix.pread(fd, end, 0)
+def _latest_before(fd, kind, end, line_max):
+    """The latest stamp (bytes, sortable within one kind) of the lines before ``end``, read
+    a block at a time (what is before ``end`` may be most of a large file)."""
+    latest = b""
+    for block in blocks(PlainReader(fd), stop=end, line_max=line_max):
+        found = _latest_in(block, kind)
+        if found > latest:
+            latest = found
+    return latest
+
+
+def _latest_in(data, kind):
+    """The latest stamp of the whole lines ``data`` (b"" for none)."""
     # The greatest line, when it is stamped, has the latest stamp: stamps are of one width
     # and sort as the lines do (split and max in C: 0.6x the search below, line by line)
     greatest = max(data.split(b"\n"))
@@ -476,6 +513,23 @@ def _last(batches, count):
             drop = 0
         kept.append(batch)
     return kept
+
+
+def _last_first(source):
+    """A compressed file's blocks last first: held whole — as bytes, bounded by what it
+    decompresses to, not as Batches (~50 bytes more a line) — up to where it cannot be read
+    (what it held before shown, then the DecodeError)."""
+    held = []
+    try:
+        for block in source:
+            held.append(block)
+    except DecodeError as exc:
+        failed = exc
+    else:
+        failed = None
+    yield from reversed(held)
+    if failed is not None:
+        raise failed
 
 
 def _close(reader):

@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+from runit_provision.logs.files import PlainReader, blocks
 from runit_provision.protocol.tai64 import tai64n_label
 
 BASE = 1_700_000_000  # unix seconds of the first line
@@ -50,3 +51,12 @@ class LogDir:
             os.rename(str(self.current), str(target))
             self.current.write_text("")
         return target
+
+
+def read_blocks(path, **options):
+    """``files.blocks`` of the plain file at ``path``, as a list."""
+    fd = os.open(str(path), os.O_RDONLY)
+    try:
+        return list(blocks(PlainReader(fd), **options))
+    finally:
+        os.close(fd)

@@ -6,15 +6,9 @@ import os
 import pytest
 
 from runit_provision.logs.decompressing import Decompressing
-from runit_provision.logs.files import PlainReader, blocks
+from runit_provision.logs.files import blocks
 
-
-def read_blocks(path, **options):
-    fd = os.open(str(path), os.O_RDONLY)
-    try:
-        return list(blocks(PlainReader(fd), **options))
-    finally:
-        os.close(fd)
+from .helpers import read_blocks
 
 
 def whole_lines(found, last_may_be_cut=True):
