@@ -7,16 +7,22 @@ the security tier's namespace (``sandbox.py``: apprun1, apprun2), each with a tr
   under the C runit (``notify-relay``) alike.
 - ``sv -w`` waits on a FIFO of its own in ``supervise/event/``: a user's sv in their own tree,
   and root's sv on a user's service (its FIFO given to that user, whose runsv writes to it).
+- apprun1 floods every notify socket it can see (issue 43): root's tree spends little of its
+  CPU on it, and a service's own READY=1 still lands, during the flood and after.
 """
 
 import os
+import signal
 import stat
+import subprocess
+import time
 
 import pytest
 
 from ..conftest import OUR_BIN
 from ..runtime.processes import BASE_PATH, running_pid, wait_until, waiting
 from ..runtime.test_readiness import SENDER
+from .test_users import root_cpu_ticks
 
 pytestmark = pytest.mark.slow
 
@@ -124,3 +130,93 @@ def test_sv_waits_on_a_fifo_in_a_users_tree(sandbox, waiter):
         gate.write_text("")
     assert proc.returncode == 0 and proc.output.startswith(b"ok: run: "), proc.output
     assert event_fifos(web1) == []
+
+
+# What apprun1 runs: READY=1 to every name it is given, as fast as it can, for argv[1]
+# seconds; then how many datagrams went out. The names are what /proc/net/unix shows it —
+# every abstract address on the host; here the sandbox's own alone, to spare the host's.
+FLOOD = """import os, signal, socket, sys, time
+names = [chr(0) + name[1:] for name in sys.argv[2:]]
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK)
+sent, deadline, ended = 0, time.monotonic() + float(sys.argv[1]), []
+signal.signal(signal.SIGTERM, lambda *_: ended.append(1))
+while time.monotonic() < deadline and not ended:
+    for name in names:
+        try:
+            sock.sendto(b"READY=1", name)
+            sent += 1
+        except OSError:
+            pass
+print(sent)
+"""
+FLOOD_SECONDS = 30  # the flood's own deadline; the test ends it as soon as it is done with it
+
+
+def gated(gate):
+    return {"command": ["/usr/bin/python3", "-c", GATED, str(gate)], "ready": "notify"}
+
+
+def test_a_stranger_flooding_every_notify_socket_costs_root_little(sandbox):
+    """apprun1 sends READY=1 to every notify socket — root's service's, apprun2's, its own —
+    as fast as one process can: root's tree spends under 0.5 s of CPU in 3 s of it (it spent
+    2.3 s: each batch read, judged and written), each datagram is refused and counted, and
+    apprun2's web2 is still heard: its READY=1 during the flood is recorded, and root's
+    ``sv -w 7 restart`` of its own service after the flood is ready in time."""
+    gates = {"root": sandbox.base / "gate", "apprun1": sandbox.home("apprun1") / "gate",
+             "apprun2": sandbox.home("apprun2") / "gate"}
+    gates["root"].write_text("")
+    gates["apprun1"].write_text("")  # root's and apprun1's services are ready at once
+    sandbox.services["rootnote"] = gated(gates["root"])
+    sandbox.user_services["apprun1"]["web1"] = gated(gates["apprun1"])
+    sandbox.user_services["apprun2"]["web2"] = gated(gates["apprun2"])
+    relay = sandbox.bin / "notify-relay"
+    if not relay.exists():  # the C runit's tools, and ours installed beside them
+        relay.symlink_to(OUR_BIN / "notify-relay")
+    sandbox.start_tree()
+    report = sandbox.apply(check=False, args=["--wait", "5"])  # web2 waits for its gate
+    assert report["exit"] == 1 and list(report["refusals"]) == ["apprun2"], report
+    sides = {"root": sandbox.sv_dir / "rootnote",
+             "apprun1": sandbox.home("apprun1") / "sv" / "web1",
+             "apprun2": sandbox.home("apprun2") / "sv" / "web2"}
+    for owner, state in (("root", "ready"), ("apprun1", "ready"), ("apprun2", "starting")):
+        wait_until(lambda side=sides[owner], state=state: (lambda found: found is not None
+                   and found.state == state)(readiness_of(side)), timeout=20,
+                   what="%s %s" % (sides[owner].name, state))
+    web2 = sides["apprun2"]
+    names = [notify_address(running_pid(side)) for side in sides.values()]
+    flood = sandbox.base / "flood.py"
+    flood.write_text(FLOOD)
+    before = readiness_of(web2)
+    flooder = subprocess.Popen(
+        sandbox.ns.argv(["/usr/bin/python3", flood, FLOOD_SECONDS] + names, user="apprun1"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        # the flood has reached web2's socket (its record shows refusals) before the window
+        wait_until(lambda: readiness_of(web2).refused > before.refused, timeout=20,
+                   what="apprun1's flood refused at web2")
+        ticks = root_cpu_ticks(sandbox)
+        started = time.monotonic()
+        time.sleep(3.0)  # the window being measured, the flood going on
+        spent = (root_cpu_ticks(sandbox) - ticks) / os.sysconf("SC_CLK_TCK")
+        window = time.monotonic() - started
+        gates["apprun2"].write_text("")  # web2 says READY=1, into its flooded socket
+        opened = time.monotonic()
+        wait_until(lambda: readiness_of(web2).state == "ready", timeout=20,
+                   what="web2's own READY=1 during the flood")
+        latency = time.monotonic() - opened
+        assert flooder.poll() is None, flooder.stderr.read()  # it was there all along
+    finally:
+        if flooder.poll() is None:
+            os.killpg(flooder.pid, signal.SIGTERM)
+        output, errors = flooder.communicate(timeout=30)
+    found = readiness_of(web2)
+    print("%s: root's tree %.2f s of CPU in %.2f s of the flood; web2 ready %.3f s after its "
+          "gate; refused %d; flooder: %r %r" % (sandbox.impl, spent, window, latency,
+                                                found.refused, output, errors[-200:]))
+    assert spent < 0.5, "root's tree spent %.2f s of CPU in 3 s of apprun1's flood" % spent
+    assert found.mainpid == 0 and found.pid == before.pid  # web2's own READY=1, nothing more
+    assert found.refused > before.refused
+    started = time.monotonic()
+    done = sandbox.sv("-w", "7", "restart", sides["root"], timeout=30)
+    assert done.returncode == 0 and done.seconds < 7.5, (done.stdout, done.stderr)
+    print("after the flood: root's sv -w 7 restart rootnote ready in %.2f s" % done.seconds)
