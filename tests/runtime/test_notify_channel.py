@@ -14,7 +14,8 @@ import pytest
 from runit_provision.protocol.readiness import ReadySpec, readiness_from_bytes
 from runit_provision.runtime.supervision import notify
 from runit_provision.runtime.supervision.notify import (
-    PERIOD_SECONDS, REFUSALS_WRITTEN_EVERY, SHARE_SECONDS, NotifyChannel, ReadShare)
+    PERIOD_SECONDS, REFUSALS_WRITTEN_EVERY, SAVED_SECONDS, SHARE_SECONDS, NotifyChannel,
+    ReadShare)
 
 from .fakes import FakeClock, FakeTimer
 
@@ -179,8 +180,7 @@ def test_a_spent_share_stops_every_socket_of_the_loop_until_the_next_period(loop
     first, _, first_address = channel_on(loop, share)
     second, second_files, second_address = channel_on(loop, share)
     stranger_sends(first_address, 3)
-    assert share.is_spent() is False
-    share.spend(SHARE_SECONDS)  # as if the first socket's flood had taken this period's share
+    share.spend(share.left())  # as if the first socket's flood had taken what was left
     service_says(second_address, b"READY=1")
     loop.wake()
     assert loop.readers == {}  # both wait, their datagrams left in their queues
@@ -197,7 +197,7 @@ def test_a_spent_share_stops_every_socket_of_the_loop_until_the_next_period(loop
 def test_a_batch_is_charged_to_the_share_and_a_closed_channel_is_not_resumed(loop):
     share = ReadShare(loop)
     channel, _, address = channel_on(loop, share)
-    loop.step = SHARE_SECONDS / 8  # each look at the clock: what the batch has cost so far
+    loop.step = share.left() / 8  # each look at the clock: what the batch has cost so far
     for _ in range(10):
         stranger_sends(address, 1)
         loop.wake()
@@ -218,11 +218,12 @@ def test_a_batch_is_charged_to_the_share_and_a_closed_channel_is_not_resumed(loo
 def test_a_write_of_refusals_waits_for_a_spent_share_too(loop):
     share = ReadShare(loop)
     channel, files, address = channel_on(loop, share)
+    loop.advance(PERIOD_SECONDS / 2)
     stranger_sends(address, 2)
-    loop.wake()  # the write is due a second after the start's
-    loop.advance(REFUSALS_WRITTEN_EVERY - PERIOD_SECONDS / 2)
-    share.spend(share.left())  # a period begins, spent by other sockets
-    loop.advance(PERIOD_SECONDS / 2)  # the write falls due in it
+    loop.wake()  # periods begin now; the write is due a second after the start's, mid-period
+    loop.advance(REFUSALS_WRITTEN_EVERY - PERIOD_SECONDS)
+    share.spend(share.left())  # the period it falls due in, spent by other sockets
+    loop.advance(PERIOD_SECONDS / 2)
     assert len(files.records) == 1
     loop.advance(PERIOD_SECONDS / 2)  # the next period
     assert [r.refused for r in files.records] == [0, 2]
@@ -233,8 +234,7 @@ def test_the_next_period_resumes_the_waiting_in_turn_until_the_share_is_spent(lo
     """Each resumed channel reads a batch at once; those not reached are first next time."""
     share = ReadShare(loop)
     resumed = []
-    share.left()
-    share.spend(SHARE_SECONDS)
+    share.spend(share.left())
     for name in "abc":
         share.wait(name, lambda name=name: (resumed.append(name),
                                             share.spend(SHARE_SECONDS / 2)))
@@ -262,11 +262,23 @@ def test_a_resume_that_raises_leaves_the_rest_waiting_for_the_next_period(loop):
     def broken():
         share.spend(SHARE_SECONDS)  # it read, then a bug: the loop's host reports the error
         raise RuntimeError("a bug")
-    share.left()
-    share.spend(SHARE_SECONDS)
+    share.spend(share.left())
     share.wait("a", broken)
     share.wait("b", lambda: resumed.append("b"))
     with pytest.raises(RuntimeError):
         loop.advance(PERIOD_SECONDS)
     loop.advance(PERIOD_SECONDS)
     assert resumed == ["b"]
+
+
+def test_a_quiet_loop_saves_its_share_up_to_a_bound_and_an_overspent_period_is_forgiven(loop):
+    share = ReadShare(loop)
+    assert share.left() == SAVED_SECONDS  # in hand from the start: a burst at boot
+    share.spend(SAVED_SECONDS + 1.0)  # a write that took a second (the process waited)
+    assert share.is_spent()
+    loop.advance(PERIOD_SECONDS)
+    assert share.left() == pytest.approx(SHARE_SECONDS)  # not a second of debt
+    loop.advance(PERIOD_SECONDS * 3)
+    assert share.left() == pytest.approx(4 * SHARE_SECONDS)
+    loop.advance(3600)
+    assert share.left() == SAVED_SECONDS

@@ -60,14 +60,17 @@ from ...protocol.readiness import (MESSAGE_MAX, Readiness, notify_assignments,
 
 BATCH = 32
 # Every notify socket of one loop (a tree: root's services' and its users' alike) is read for
-# at most SHARE_SECONDS of each PERIOD_SECONDS by the loop's clock, 2.5 % of its time (a flood
-# keeping the queues full fills a period's share with ~80 datagrams, each read, judged and
-# counted in ~30 µs): root's tree spent 0.08–0.11 s of CPU in 3 s of a stranger's flood, where
-# reading all it could took 1.6–1.9 s (tests/security/test_notify_users.py). What the service
-# says meanwhile waits its turn, a period or so: 0.05–0.56 s measured. A shorter period would
-# shorten that wait and wake each waiting socket more often.
+# at most SHARE_SECONDS of each PERIOD_SECONDS by the loop's clock, 2.5 % of its time, and what
+# a quiet loop does not use is saved up to SAVED_SECONDS for a burst (a tree's services all
+# saying READY=1 at boot: ~0.1–0.3 ms each, the record written). A flood keeping the queues
+# full spends a period's share on ~80 datagrams (each read, judged and counted in ~30 µs):
+# root's tree spent 0.08–0.11 s of CPU in 3 s of a stranger's flood, where reading all it could
+# took 1.6–1.9 s (tests/security/test_notify_users.py). What the service says meanwhile waits
+# its turn, a period or so: 0.05–0.56 s measured. A shorter period would shorten that wait and
+# wake each waiting socket more often.
 SHARE_SECONDS = 0.0025
 PERIOD_SECONDS = 0.1
+SAVED_SECONDS = 0.025
 REFUSALS_WRITTEN_EVERY = 1.0  # seconds: a record changed by refusals alone waits this long
 _FDS_MAX = 16  # of SCM_RIGHTS per datagram: more are closed by the kernel (MSG_CTRUNC)
 _ANCILLARY = _socket.CMSG_SPACE(12) + _socket.CMSG_SPACE(4 * _FDS_MAX)
@@ -125,9 +128,10 @@ def may_notify(sender, main_pids, access, ids=process_ids):
 
 class ReadShare:
     """What reading the notify sockets of one loop may cost it: ``SHARE_SECONDS`` of each
-    ``PERIOD_SECONDS``, by the loop's clock (wall time: time the process waited for a CPU
-    counts too, so a loaded machine gives it less, never more). A batch stops at the
-    datagram that spends what is left; so does a write of refusals alone.
+    ``PERIOD_SECONDS`` (up to ``SAVED_SECONDS`` in hand), by the loop's clock (wall time: time
+    the process waited for a CPU counts too, so a loaded machine gives it less, never more). A
+    batch stops at the datagram that spends what is left; a write of refusals alone waits for
+    some to be left.
 
     Once a period's share is spent, a socket that wants reading waits — its channel takes
     its reader off and ``wait``s — and the next period resumes the waiting channels in the
@@ -144,12 +148,16 @@ class ReadShare:
         self._timer = None
 
     def left(self):
-        """Seconds of this period's share left (0 or less: spent); a new period begins when
-        the last has ended."""
+        """Seconds of the share left (0 or less: spent). Each period that begins adds its
+        share to what is left, up to ``SAVED_SECONDS`` (a quiet loop has that much in hand
+        for a burst); what a period overspent (a write that took long) is not carried over."""
         now = self.loop.monotonic()
-        if self._ends is None or now >= self._ends:
-            self._ends = now + PERIOD_SECONDS
-            self._left = SHARE_SECONDS
+        if self._ends is None:
+            self._ends, self._left = now + PERIOD_SECONDS, SAVED_SECONDS
+        elif now >= self._ends:
+            periods = int((now - self._ends) // PERIOD_SECONDS) + 1
+            self._ends += periods * PERIOD_SECONDS
+            self._left = min(max(self._left, 0.0) + periods * SHARE_SECONDS, SAVED_SECONDS)
         return self._left
 
     def is_spent(self):
