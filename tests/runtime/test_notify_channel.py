@@ -7,6 +7,7 @@ The socket is real (an abstract address of its own); the service is this test's 
 """
 
 import os
+import signal
 import socket
 
 import pytest
@@ -282,3 +283,106 @@ def test_a_quiet_loop_saves_its_share_up_to_a_bound_and_an_overspent_period_is_f
     assert share.left() == pytest.approx(4 * SHARE_SECONDS)
     loop.advance(3600)
     assert share.left() == SAVED_SECONDS
+
+
+def held_back(loop, share, address):
+    """A stranger's datagram left unread: the share is spent (the channel waits for it)."""
+    share.spend(share.left())
+    stranger_sends(address, 1)
+    loop.wake()
+
+
+def watched_on(loop, share, watchdog=2):
+    files = Files()
+    kills = []
+    channel = NotifyChannel(loop, files, loop.clock, lambda *_: None,
+                            kill=lambda pid, signum: kills.append(signum), share=share)
+    address = "\0" + channel.socket_address()[1:]
+    channel.started(os.getpid(), ReadySpec("notify", "main", 0, watchdog))
+    return channel, address, kills
+
+
+def test_a_watchdog_due_while_a_flood_holds_the_socket_back_waits_for_it(loop):
+    """Not judged while the socket is held back (the ping may be stuck behind the flood),
+    judged a second after the flood ends; a ping meanwhile arms it anew."""
+    share = ReadShare(loop)
+    channel, address, kills = watched_on(loop, share)
+    for _ in range(3):
+        held_back(loop, share, address)
+        loop.advance(1.0)  # 2 s without WATCHDOG=1: due, and held back meanwhile
+    assert kills == [] and channel.readiness.failed == ""
+    loop.advance(notify.HELD_GRACE_SECONDS)  # the flood is over: no hold since the last look
+    assert kills == [signal.SIGABRT]
+    assert channel.readiness.failed == "watchdog: no WATCHDOG=1 for 2 s"
+    channel.close()
+
+
+def test_a_ping_out_of_the_held_queue_arms_the_watchdog_anew(loop):
+    share = ReadShare(loop)
+    channel, address, kills = watched_on(loop, share)
+    loop.advance(1.95)
+    held_back(loop, share, address)  # a period begins, spent: the next one in 0.1 s
+    service_says(address, b"WATCHDOG=1")  # stuck behind the stranger's datagram
+    loop.advance(0.05)  # due (2 s), held back: looked at again in a second
+    assert kills == []
+    loop.advance(PERIOD_SECONDS)  # the next period read the queue: the stranger's, the ping
+    assert channel.readiness.refused == 1
+    loop.advance(1.9)
+    assert kills == []  # 2 s from the ping
+    loop.advance(PERIOD_SECONDS)
+    assert kills == [signal.SIGABRT]
+    channel.close()
+
+
+def test_a_flood_delays_the_end_of_a_hung_service_by_ten_looks_at_most(loop):
+    share = ReadShare(loop)
+    channel, address, kills = watched_on(loop, share)
+    looks = 0
+    while not kills and looks < 50:
+        held_back(loop, share, address)
+        loop.advance(notify.HELD_GRACE_SECONDS)
+        looks += 1
+    assert kills == [signal.SIGABRT]
+    assert looks == 2 + notify.HELD_GRACES_MAX  # 2 s of watchdog, then ten looks
+    channel.close()
+
+
+def test_a_ready_timeout_held_back_by_a_flood_waits_for_it_too(loop):
+    share = ReadShare(loop)
+    kills = []
+    channel = NotifyChannel(loop, Files(), loop.clock, lambda *_: None,
+                            kill=lambda pid, signum: kills.append(signum), share=share)
+    address = "\0" + channel.socket_address()[1:]
+    channel.started(os.getpid(), ReadySpec("notify", "main", 3, 0))
+    loop.advance(2.95)
+    held_back(loop, share, address)
+    service_says(address, b"READY=1")  # stuck behind the stranger's until the next period
+    loop.advance(0.05)  # due (3 s), held back: not judged
+    assert kills == [] and channel.readiness.state == "starting"
+    loop.advance(PERIOD_SECONDS)
+    assert channel.readiness.state == "ready"
+    loop.advance(notify.HELD_GRACE_SECONDS * 2)
+    assert kills == []
+    channel.close()
+
+
+def test_access_all_walks_up_from_a_stranger_once_not_per_datagram(loop, monkeypatch):
+    """A flood's sender is judged by its ancestry once (~10 reads of /proc), not per
+    datagram (for ``_STRANGER_SECONDS``); another sender is judged on its own; the service's
+    own process is never looked up at all."""
+    walks = []
+    monkeypatch.setattr(notify, "may_notify",
+                        lambda sender, mains, access: walks.append(sender) and False)
+    channel = NotifyChannel(loop, Files(), loop.clock, lambda *_: None, share=ReadShare(loop))
+    address = "\0" + channel.socket_address()[1:]
+    channel.started(os.getpid(), ReadySpec("notify", "all"))
+    stranger_sends(address, 5)
+    loop.wake()
+    assert channel.readiness.refused == 5 and len(walks) == 1
+    stranger_sends(address, 2)  # another child: another pid
+    loop.wake()
+    assert channel.readiness.refused == 7 and len(walks) == 2
+    service_says(address, b"READY=1")
+    loop.wake()
+    assert channel.readiness.state == "ready" and len(walks) == 2
+    channel.close()

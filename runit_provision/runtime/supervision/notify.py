@@ -72,6 +72,20 @@ SHARE_SECONDS = 0.0025
 PERIOD_SECONDS = 0.1
 SAVED_SECONDS = 0.025
 REFUSALS_WRITTEN_EVERY = 1.0  # seconds: a record changed by refusals alone waits this long
+# A timeout or watchdog that falls due when the socket was held back (its queue left unread
+# for want of the share) since it was armed is not judged: what the service said may be in
+# that queue, or waiting to get into it (a stranger's flood keeps it full: a service's own
+# sendto waited up to 1.2 s for a place, measured). It is looked at again HELD_GRACE_SECONDS
+# later, and judged once the socket was not held back meanwhile — or after HELD_GRACES_MAX
+# such seconds: a flood never makes runsv end a run that spoke, and delays the end of one
+# that hung by 10 s at most.
+HELD_GRACE_SECONDS = 1.0
+HELD_GRACES_MAX = 10
+# access=all: a sender found to be no process of the service is not walked up again for this
+# long (a flood's sender walked once, not per datagram: 255 µs each, ~10 reads of /proc); a
+# pid cannot be another process's so soon, and no process becomes one of the service's.
+_STRANGER_SECONDS = 0.1
+_STRANGERS_MAX = 1024
 _FDS_MAX = 16  # of SCM_RIGHTS per datagram: more are closed by the kernel (MSG_CTRUNC)
 _ANCILLARY = _socket.CMSG_SPACE(12) + _socket.CMSG_SPACE(4 * _FDS_MAX)
 _ANCESTRY_MAX = 64  # parents walked to find the service's process (access=all)
@@ -240,6 +254,10 @@ class NotifyChannel:
         self._share = share if share is not None else share_of(loop)
         self._written_at = None  # the loop's clock at the record's last write
         self._refusals_timer = None  # a write of refusals alone, when one is due
+        self._holds = 0  # times the socket was held back by the share (its queue unread)
+        self._armed_holds = {}  # timer name -> (self._holds when armed, graces given since)
+        self._strangers = set()  # access=all: senders refused after a walk up, lately
+        self._strangers_key = None  # (pid, mainpid, until) the set is good for
 
     def socket_address(self):
         """``NOTIFY_SOCKET``'s value, the socket made on first use (OSError if it cannot)."""
@@ -289,7 +307,7 @@ class NotifyChannel:
         if not status_follows:
             self._write()
         if spec.timeout:
-            self._timers["timeout"] = self.loop.call_later(spec.timeout, self._not_ready)
+            self._arm("timeout", spec.timeout, self._not_ready)
         if spec.watchdog:
             self._arm_watchdog()
 
@@ -347,18 +365,33 @@ class NotifyChannel:
             setattr(self, name, -1)
 
     # -- timers ------------------------------------------------------------------------------
+    def _arm(self, name, seconds, callback):
+        self._cancel_timer(name)
+        self._timers[name] = self.loop.call_later(seconds, callback)
+        self._armed_holds[name] = (self._holds, 0)
+
+    def _graced(self, name, callback):
+        """Timer ``name`` fell due: True when it is looked at again ``HELD_GRACE_SECONDS``
+        later instead, the socket having been held back (ReadShare) since it was armed or
+        last looked at (``HELD_GRACES_MAX`` times at most)."""
+        holds, graces = self._armed_holds.get(name, (self._holds, 0))
+        if holds == self._holds or graces >= HELD_GRACES_MAX:
+            return False
+        self._timers[name] = self.loop.call_later(HELD_GRACE_SECONDS, callback)
+        self._armed_holds[name] = (self._holds, graces + 1)
+        return True
+
     def _not_ready(self):
         self._timers.pop("timeout", None)
-        if self.readiness.state == "starting":
+        if self.readiness.state == "starting" and not self._graced("timeout", self._not_ready):
             self._fail("not ready after %d s" % self.spec.timeout, signal.SIGTERM)
 
     def _arm_watchdog(self):
-        self._cancel_timer("watchdog")
-        self._timers["watchdog"] = self.loop.call_later(self.spec.watchdog, self._starved)
+        self._arm("watchdog", self.spec.watchdog, self._starved)
 
     def _starved(self):
         self._timers.pop("watchdog", None)
-        if self.readiness.state != "down":
+        if self.readiness.state != "down" and not self._graced("watchdog", self._starved):
             self._fail("watchdog: no WATCHDOG=1 for %d s" % self.spec.watchdog,
                        signal.SIGABRT)
 
@@ -393,6 +426,7 @@ class NotifyChannel:
     def _receive(self):
         left = self._share.left()
         if left <= 0:  # the loop's share of this period is spent: wait for our turn
+            self._holds += 1
             self.loop.remove_reader(self._sock.fileno())
             self._share.wait(self, self._resume)
             return
@@ -401,6 +435,7 @@ class NotifyChannel:
         before = self.readiness
         for _ in range(BATCH):
             if self.loop.monotonic() >= deadline:
+                self._holds += 1
                 break  # the rest is read when the loop comes back to us (level-triggered)
             try:
                 data, ancillary, flags, _ = self._sock.recvmsg(MESSAGE_MAX + 1, _ANCILLARY,
@@ -453,8 +488,22 @@ class NotifyChannel:
         record = self.readiness
         if sender is None or record.state == "down":
             return False
-        mains = {record.pid, record.mainpid} - {0}
-        return may_notify(sender, mains, self.access)
+        if sender == record.pid or sender == record.mainpid:
+            return True
+        if self.access != "all":
+            return False
+        now = self.loop.monotonic()
+        key = self._strangers_key
+        if key is None or key[:2] != (record.pid, record.mainpid) or now >= key[2]:
+            self._strangers.clear()
+            self._strangers_key = (record.pid, record.mainpid, now + _STRANGER_SECONDS)
+        elif sender in self._strangers:
+            return False
+        if may_notify(sender, {record.pid, record.mainpid} - {0}, "all"):
+            return True
+        if len(self._strangers) < _STRANGERS_MAX:
+            self._strangers.add(sender)
+        return False
 
     def _refuse(self):
         self.readiness = self.readiness._replace(refused=self.readiness.refused + 1)
