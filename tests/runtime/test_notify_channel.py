@@ -386,3 +386,13 @@ def test_access_all_walks_up_from_a_stranger_once_not_per_datagram(loop, monkeyp
     loop.wake()
     assert channel.readiness.state == "ready" and len(walks) == 2
     channel.close()
+
+
+def test_a_sender_the_kernel_cannot_name_is_no_one(loop):
+    """Pid 0 (a sender in a pid namespace the receiver cannot see) is never the service,
+    though ``mainpid`` 0 means none was given."""
+    channel, _, _ = channel_on(loop)
+    assert channel.readiness.mainpid == 0
+    assert [channel._is_from_service(pid) for pid in (0, -1, None, os.getpid())] == [
+        False, False, False, True]
+    channel.close()

@@ -486,8 +486,8 @@ class NotifyChannel:
 
     def _is_from_service(self, sender):
         record = self.readiness
-        if sender is None or record.state == "down":
-            return False
+        if sender is None or sender <= 0 or record.state == "down":
+            return False  # 0: a sender the kernel cannot name here (another pid namespace)
         if sender == record.pid or sender == record.mainpid:
             return True
         if self.access != "all":
