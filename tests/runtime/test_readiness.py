@@ -366,7 +366,7 @@ address = "\\0" + os.environ["NOTIFY_SOCKET"][1:]
 sock.sendto(b"READY=1", address)
 while not os.path.exists(sys.argv[1]):
     sock.sendto(b"WATCHDOG=1", address)
-    time.sleep(0.2)
+    time.sleep(float(sys.argv[2]) if sys.argv[2:] else 0.2)
 time.sleep(1000)
 """
 
@@ -410,6 +410,28 @@ def test_a_watchdog_that_stops_is_killed_restarted_and_counted(tmp_path, process
     wait_until(lambda: readiness(service).pid != first.pid, timeout=20, what="the watchdog")
     assert readiness(service).failed == "watchdog: no WATCHDOG=1 for 1 s"
     wait_until(lambda: deaths_of(service) >= 1, what="the death counted")
+
+
+def test_a_flood_never_ends_a_run_that_pings(tmp_path, processes):
+    """``watchdog=1``, a ping every 0.5 s (half the interval, as systemd advises), under a
+    stranger's flood of 8 s: each ping waits for a place in the queue the flood keeps full
+    (up to 2.5 s, measured), and the watchdog waits for the socket the flood holds back
+    (docs/readiness.md, "A flood"): the run goes on. Before that rule runsv sent it ABRT."""
+    (tmp_path / "pinger.py").write_text(PINGER)
+    service = notify_service(tmp_path, "svc", "exec %s %s %s 0.5\n" % (
+        sys.executable, tmp_path / "pinger.py", tmp_path / "never"), ready="notify watchdog=1\n")
+    runsv = start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "ready"), what="ready")
+    first = readiness(service)
+    flood = tmp_path / "flood.py"
+    flood.write_text(FLOOD)
+    flooder = processes.start([sys.executable, flood, 8, "@" + _address_of(service)[1:]],
+                              output=tmp_path / "flood.out")
+    wait_until(lambda: readiness(service).refused > 0, what="the flood refused")
+    flooder.wait(30)  # the flood ends by itself, 8 s after it began
+    found = readiness(service)
+    assert (found.pid, found.failed, deaths_of(service)) == (first.pid, "", 0), runsv.output()
+    assert found.state == "ready" and "watchdog" not in runsv.output()
 
 
 def test_s6_notification_fd_a_newline_means_ready(tmp_path, processes):
