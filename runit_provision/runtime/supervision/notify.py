@@ -485,7 +485,7 @@ class NotifyChannel:
         if self.readiness != self._written:
             began = self.loop.monotonic()
             self._write_refusals()
-            self._share.spend(self.loop.monotonic() - began)  # a batch's write is the batch's
+            self._share.spend(self.loop.monotonic() - began)  # in a batch, the batch pays it
 
     def _is_from_service(self, sender):
         record = self.readiness
