@@ -20,8 +20,8 @@ from runit_provision.protocol.readiness import readiness_from_bytes
 
 from ..conftest import our_tool
 from .processes import (BASE_PATH, C_RUNSV, C_RUNSVDIR, C_SV, SH, children_of, comm, end_tree,
-                        make_service, read_bytes, run_sv, voluntary_switches, wait_until,
-                        waiting, write_file)
+                        make_service, read_bytes, run_sv, stat_fields, voluntary_switches,
+                        wait_until, waiting, write_file)
 
 pytestmark = pytest.mark.slow
 
@@ -115,11 +115,42 @@ def test_access_main_refuses_a_child_and_takes_the_service_itself(tmp_path, proc
     assert readiness(service).refused >= 1
 
 
+# A stranger's flood (issue 43): READY=1 to every name given, as fast as one process can, for
+# argv[1] seconds or until a TERM; then how many datagrams went out (a full queue refuses the
+# rest: they are not counted).
+FLOOD = """import os, signal, socket, sys, time
+names = [chr(0) + name[1:] for name in sys.argv[2:]]
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK)
+sent, deadline, ended = 0, time.monotonic() + float(sys.argv[1]), []
+signal.signal(signal.SIGTERM, lambda *_: ended.append(1))
+while time.monotonic() < deadline and not ended:
+    for name in names:
+        try:
+            sock.sendto(b"READY=1", name)
+            sent += 1
+        except OSError:
+            pass
+print(sent)
+"""
+FLOOD_SECONDS = 30  # the flood's own deadline; a test ends it as soon as it is done with it
+
+
+def cpu_seconds(pid):
+    """utime + stime of ``pid`` (fields 14 and 15 of /proc/PID/stat), in seconds."""
+    fields = stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def test_a_stranger_is_refused_and_floods_do_not_stall_runsv(tmp_path, processes):
-    """Another process (this test: not the service's) cannot notify for it; a flood, a 64 KiB
-    datagram and garbage cost runsv nothing it cannot serve around."""
-    service = notify_service(tmp_path, "svc", "exec sleep 1000\n")
-    start_runsv(processes, service, tmp_path)
+    """Another process (this test: not the service's) cannot notify for it; a burst, a 64 KiB
+    datagram and garbage cost runsv nothing it cannot serve around; a flood costs it under
+    0.5 s of CPU in 3 s (it cost 1.5 s and more: every datagram read as it came, the record
+    written after each batch), and the service's own READY=1 is heard during it."""
+    gate = tmp_path / "gate"
+    service = notify_service(tmp_path, "svc", (
+        "while [ ! -e %s ]; do sleep 0.02; done\n"
+        "SENDER_STAYS=1 exec %s READY=1\n") % (gate, sender(tmp_path)), ready="notify\n")
+    runsv = start_runsv(processes, service, tmp_path)
     wait_until(lambda: in_state(service, "starting"), what="starting")
     address = _address_of(service)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -138,6 +169,28 @@ def test_a_stranger_is_refused_and_floods_do_not_stall_runsv(tmp_path, processes
     assert time.monotonic() - started < 5
     wait_until(lambda: readiness(service).refused >= min(sent, 100), what="refusals counted")
     assert readiness(service).state == "starting"
+    flood = tmp_path / "flood.py"
+    flood.write_text(FLOOD)
+    counted = readiness(service).refused
+    flooder = processes.start([sys.executable, flood, FLOOD_SECONDS, "@" + address[1:]],
+                              output=tmp_path / "flood.out")
+    wait_until(lambda: readiness(service).refused > counted, what="the flood refused")
+    before, began = cpu_seconds(runsv.pid), time.monotonic()
+    time.sleep(3.0)  # the window being measured, the flood going on
+    spent, window = cpu_seconds(runsv.pid) - before, time.monotonic() - began
+    gate.write_text("")  # the service says READY=1, into its flooded socket
+    opened = time.monotonic()
+    wait_until(lambda: in_state(service, "ready"), what="the service's own READY=1")
+    heard = time.monotonic() - opened
+    assert flooder.poll() is None  # the flood went on all along
+    os.killpg(flooder.pid, signal.SIGTERM)
+    flooder.wait(10)
+    print("runsv: %.2f s of CPU in %.2f s of a flood of %s datagrams; READY=1 heard %.3f s "
+          "after the gate; refused %d" % (spent, window, flooder.output().strip(), heard,
+                                          readiness(service).refused))
+    # its share is 2.5 % of the time (0.075 s in 3 s); reading all it could took 0.75 s here
+    assert spent < 0.25, "runsv spent %.2f s of CPU in 3 s of a flood" % spent
+    assert readiness(service).refused > counted
 
 
 def _address_of(service):
@@ -313,7 +366,7 @@ address = "\\0" + os.environ["NOTIFY_SOCKET"][1:]
 sock.sendto(b"READY=1", address)
 while not os.path.exists(sys.argv[1]):
     sock.sendto(b"WATCHDOG=1", address)
-    time.sleep(0.2)
+    time.sleep(float(sys.argv[2]) if sys.argv[2:] else 0.2)
 time.sleep(1000)
 """
 
@@ -357,6 +410,28 @@ def test_a_watchdog_that_stops_is_killed_restarted_and_counted(tmp_path, process
     wait_until(lambda: readiness(service).pid != first.pid, timeout=20, what="the watchdog")
     assert readiness(service).failed == "watchdog: no WATCHDOG=1 for 1 s"
     wait_until(lambda: deaths_of(service) >= 1, what="the death counted")
+
+
+def test_a_flood_never_ends_a_run_that_pings(tmp_path, processes):
+    """``watchdog=1``, a ping every 0.5 s (half the interval, as systemd advises), under a
+    stranger's flood of 8 s: each ping waits for a place in the queue the flood keeps full
+    (up to 2.5 s, measured), and the watchdog waits for the socket the flood holds back
+    (docs/readiness.md, "A flood"): the run goes on. Before that rule runsv sent it ABRT."""
+    (tmp_path / "pinger.py").write_text(PINGER)
+    service = notify_service(tmp_path, "svc", "exec %s %s %s 0.5\n" % (
+        sys.executable, tmp_path / "pinger.py", tmp_path / "never"), ready="notify watchdog=1\n")
+    runsv = start_runsv(processes, service, tmp_path)
+    wait_until(lambda: in_state(service, "ready"), what="ready")
+    first = readiness(service)
+    flood = tmp_path / "flood.py"
+    flood.write_text(FLOOD)
+    flooder = processes.start([sys.executable, flood, 8, "@" + _address_of(service)[1:]],
+                              output=tmp_path / "flood.out")
+    wait_until(lambda: readiness(service).refused > 0, what="the flood refused")
+    flooder.wait(30)  # the flood ends by itself, 8 s after it began
+    found = readiness(service)
+    assert (found.pid, found.failed, deaths_of(service)) == (first.pid, "", 0), runsv.output()
+    assert found.state == "ready" and "watchdog" not in runsv.output()
 
 
 def test_s6_notification_fd_a_newline_means_ready(tmp_path, processes):
