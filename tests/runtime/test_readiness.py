@@ -21,7 +21,7 @@ from runit_provision.protocol.readiness import readiness_from_bytes
 from ..conftest import our_tool
 from .processes import (BASE_PATH, C_RUNSV, C_RUNSVDIR, C_SV, SH, children_of, comm, end_tree,
                         make_service, read_bytes, run_sv, stat_fields, voluntary_switches,
-                        wait_until, waiting, write_file)
+                        wait_until, waiting, whole_lines, write_file)
 
 pytestmark = pytest.mark.slow
 
@@ -639,3 +639,24 @@ def test_a_mainpid_outside_the_service_is_systemd_s_rule(tmp_path, processes, se
         assert (record.mainpid, record.refused) == (outsider.pid, 0)
         wait_until(lambda: _is_zombie(outsider.pid), what="HUP at the named process")
         assert readiness(service).status == ""
+
+
+def test_a_mainpid_of_another_uid_inside_the_service_is_refused_from_its_sender(tmp_path,
+                                                                               processes):
+    """A process of the service that is not the sender's own — root's ``sleep`` that ./run
+    started before it became ``nobody`` — is refused as MAINPID=: ``nobody`` could not signal
+    it, and runsv would do it for them (issue 43: a process root signals is its sender's)."""
+    service = notify_service(tmp_path, "svc", "sleep 1000 &\necho $! >outsider\n"
+                             "exec chpst -u nobody /usr/bin/python3 -c '%s' $!\n"
+                             % OUTSIDER_NAMER, ready="notify\n")
+    start_runsv(processes, service, tmp_path)
+    outsider = int(wait_until(lambda: whole_lines(service / "outsider"), what="the sleep"))
+    try:
+        wait_until(lambda: in_state(service, "ready"), what="READY=1")
+        record = readiness(service)
+        assert (record.mainpid, record.refused) == (0, 1)
+        run_sv(["hup", str(service)], tmp_path, sv=C_SV)
+        wait_until(lambda: in_state(service, "ready", status="got HUP"), what="HUP at ./run")
+        assert not _is_zombie(outsider)
+    finally:
+        os.kill(outsider, 9)

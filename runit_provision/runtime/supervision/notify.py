@@ -33,7 +33,8 @@ due while the socket was held back is looked at again rather than judged: a floo
 a run that spoke (docs/readiness.md, "A flood").
 
 ``MAINPID=N`` (systemd's rule: a process of the service — here a descendant of ``./run``, or
-one in the process group or session it leads, for want of a cgroup — or any process when the
+one in the process group or session it leads, for want of a cgroup, and of the sender's own
+real uid: a sender may not have runsv signal a process it could not — or any process when the
 sender is root; never pid 1 or the supervisor itself) makes N the service's main process:
 its messages are heard as ``./run``'s, and the signals runsv sends for ``sv`` (``term``,
 ``hup``, ``alarm``, ``interrupt``, ``quit``, ``1``, ``2``, ``pause``, ``cont``, and the TERM of
@@ -60,6 +61,7 @@ except ImportError:  # pragma: no cover - other interpreters
 from ...protocol.layout import READINESS
 from ...protocol.readiness import (MESSAGE_MAX, Readiness, notify_assignments,
                                    readiness_bytes)
+from ..unix.procstat import real_uid
 
 BATCH = 32
 # Every notify socket of one loop (a tree: root's services' and its users' alike) is read for
@@ -554,7 +556,7 @@ class NotifyChannel:
         # Judged after the pidfd is open and found alive after the judgement: the process
         # judged is the one the pidfd holds (a pid is reused only once its process is reaped).
         try:
-            taken = ((uid == 0 or may_notify(pid, {run}, "all"))
+            taken = ((uid == 0 or (may_notify(pid, {run}, "all") and real_uid(pid) == uid))
                      and _pidfd_signal(pidfd, 0))
         except OSError:
             taken = False
