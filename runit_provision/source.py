@@ -12,7 +12,8 @@ dict keyed by key path — a tuple of mapping keys and list indexes:
 PyYAML (its C composer) gives the positions and YAML 1.1's types, as Puppet reads them; it is
 imported only when a file is read. A file is read within two bounds, on its size and on what
 its aliases copy (``MAX_DATA_FILE_BYTES``, ``MAX_ALIAS_COPIES``): a file written to take the
-host's memory is a clear error.
+host's memory is a clear error. A key written twice in one hash is an error at both places
+(PyYAML, as Psych, would keep the last and drop the first without a word).
 """
 
 from collections import namedtuple
@@ -93,7 +94,8 @@ def load_yaml_with_origins(path, text=None):
     booleans and ``0640`` is octal. PyYAML's C composer gives every node's position.
     Bounded: a file of more than ``MAX_DATA_FILE_BYTES`` is refused before it is parsed, and
     aliases or merge keys that copy more than ``MAX_ALIAS_COPIES`` values are refused at the
-    alias that goes past the bound.
+    alias that goes past the bound. A key written twice in one hash is a DataError naming
+    every place it is written (each file:line:col), every such key of the file at once.
     """
     import yaml
 
@@ -116,6 +118,8 @@ def load_yaml_with_origins(path, text=None):
         raise DataError("%s: malformed YAML: %s" % (path, exc)) from exc
     finally:
         loader.dispose()
+    if copies.twice:
+        raise DataError(_written_twice_message(path, copies.twice))
     if data is not None and () not in origins:
         origins[()] = Origin(path, 1, 1)
     return data, origins
@@ -175,13 +179,17 @@ class _TooManyCopies(Exception):
 class _Copies:
     """How many more values aliases and merge keys may copy into one file, and which
     collections were converted once already (an alias's target is the very node it names:
-    met again, it is being copied)."""
+    met again, it is being copied); ``own``: the pairs a mapping's text wrote, for one whose
+    merge keys were replaced by what they bring in (by its id); ``twice``: the keys found
+    written twice in one mapping ({first mark's index: (key path, [marks])})."""
 
-    __slots__ = ("left", "seen")
+    __slots__ = ("left", "seen", "own", "twice")
 
     def __init__(self, bound):
         self.left = bound
         self.seen = set()
+        self.own = {}
+        self.twice = {}
 
     def spend(self, count, node, holder, path):
         self.left -= count
@@ -207,7 +215,7 @@ def _plain(node, path, file, origins, loader, copies, holder=None, copying=None)
         else:
             copies.seen.add(id(node))
     if node_id == "mapping":
-        _flatten_merges(node, path, copies)
+        _flatten_merges(node, path, loader, copies)
         plain = {}
         for key_node, value_node in node.value:
             key = _scalar(key_node, loader)
@@ -216,6 +224,8 @@ def _plain(node, path, file, origins, loader, copies, holder=None, copying=None)
             origins[path + (key_text,)] = Origin(file, mark.line + 1, mark.column + 1)
             plain[key_text] = _plain(value_node, path + (key_text,), file, origins, loader,
                                      copies, node, copying)
+        if len(plain) < len(node.value):  # a key met twice: a merge's (allowed), or written so
+            _note_written_twice(node, path, loader, copies)
         return plain
     if node_id == "sequence":
         items = []
@@ -228,7 +238,7 @@ def _plain(node, path, file, origins, loader, copies, holder=None, copying=None)
     return loader.construct_object(node, deep=True)
 
 
-def _flatten_merges(node, path, copies):
+def _flatten_merges(node, path, loader, copies):
     """Replace a mapping's ``<<`` merge keys by the pairs they bring in, as Ruby's Psych
     reads them: in the merge key's place (so a key after ``<<`` wins over a merged one, and a
     merged one over a key before), the first of a list of mappings winning over the later.
@@ -238,12 +248,13 @@ def _flatten_merges(node, path, copies):
     if not any(key_node.tag == _MERGE_TAG or key_node.tag == _VALUE_TAG
                for key_node, _ in node.value):
         return
-    pairs = []
+    pairs, own = [], []
     for key_node, value_node in node.value:
         if key_node.tag == _VALUE_TAG:  # "=": a plain key, as PyYAML's constructor reads it
             key_node.tag = _STR_TAG
         if key_node.tag != _MERGE_TAG:
             pairs.append((key_node, value_node))
+            own.append((key_node, value_node))
             continue
         if value_node.id == "mapping":
             sources = [value_node]
@@ -255,10 +266,44 @@ def _flatten_merges(node, path, copies):
         for source in sources:
             if source.id != "mapping":
                 _refuse_merge(node, "a mapping", source)
-            _flatten_merges(source, path, copies)
+            if id(source) not in copies.seen:  # written here (``<<: {…}``): never converted
+                _note_written_twice(source, path, loader, copies)
+            _flatten_merges(source, path, loader, copies)
             copies.spend(len(source.value), source, node, path + (key_node.value,))
             pairs.extend(source.value)
+    copies.own[id(node)] = own  # what its text wrote: a key twice there is an error
     node.value = pairs
+
+
+def _note_written_twice(node, path, loader, copies):
+    """Note in ``copies.twice`` each key the text of mapping ``node`` writes more than once —
+    not one a merge key brings in, which a key of its own overrides (``_flatten_merges``).
+    Keys compare as the data does (``yes`` and ``true`` are one key); a mapping converted
+    again (an alias's copy) notes nothing new."""
+    marks = {}
+    for key_node, _ in copies.own.get(id(node), node.value):
+        key = _scalar(key_node, loader)
+        key_text = key if isinstance(key, (str, int, bool)) or key is None else str(key)
+        marks.setdefault(key_text, []).append(key_node.start_mark)
+    for key_text, found in marks.items():
+        if len(found) > 1:
+            copies.twice.setdefault(found[0].index, (path + (key_text,), found))
+
+
+def _written_twice_message(path, twice):
+    """One line for each place a key written twice is written, each naming the others, in
+    the file's order."""
+    lines = []
+    for key_path, marks in twice.values():
+        places = [Origin(path, mark.line + 1, mark.column + 1) for mark in marks]
+        for place in places:
+            lines.append((place, "%s: %s: a key written %s in one hash (also at %s); give it "
+                                 "once: YAML keeps the last and drops the rest unread"
+                          % (place, key_path_text(key_path),
+                             "twice" if len(places) == 2 else "%d times" % len(places),
+                             ", ".join("%d:%d" % other[1:] for other in places
+                                       if other != place))))
+    return "\n".join(line for _, line in sorted(lines, key=lambda item: item[0][1:]))
 
 
 def _refuse_merge(node, expected, found):

@@ -159,3 +159,71 @@ def test_a_facts_file_has_the_same_bounds(tmp_path):
     facts.write_text(billion_laughs())
     with pytest.raises(DataError, match=r"facts\.yaml:\d+:\d+: f\[1\]: the alias \*e"):
         load_facts_file(facts)
+
+
+# A key written twice (issue 44, item 13): PyYAML, as Psych, keeps the last and drops the first
+# unread — and any error in it with it. An error at every place, every such key of the file.
+
+TWICE = """\
+runit::services:
+  api:
+    command: /usr/bin/api
+    comand: typo
+  web: {command: /usr/bin/web}
+  api:
+    command: /usr/bin/api2
+"""
+
+
+def test_a_key_written_twice_is_an_error_at_both_places():
+    with pytest.raises(DataError) as raised:
+        load_yaml_with_origins("common.yaml", text=TWICE)
+    assert str(raised.value).splitlines() == [
+        "common.yaml:2:3: runit::services.api: a key written twice in one hash (also at 6:3); "
+        "give it once: YAML keeps the last and drops the rest unread",
+        "common.yaml:6:3: runit::services.api: a key written twice in one hash (also at 2:3); "
+        "give it once: YAML keeps the last and drops the rest unread"]
+
+
+def test_every_key_written_twice_is_named_at_once_as_the_data_compares_keys():
+    text = "a: {x: 1, x: 2}\nb:\n  yes: 1\n  true: 2\nc: [{t: 1, t: 2, t: 3}]\n"
+    with pytest.raises(DataError) as raised:
+        load_yaml_with_origins("d.yaml", text=text)
+    lines = str(raised.value).splitlines()
+    assert [line.split(": ")[0:2] for line in lines] == [
+        ["d.yaml:1:5", "a.x"], ["d.yaml:1:11", "a.x"], ["d.yaml:3:3", "b.true"],
+        ["d.yaml:4:3", "b.true"], ["d.yaml:5:6", "c[0].t"], ["d.yaml:5:12", "c[0].t"],
+        ["d.yaml:5:18", "c[0].t"]]
+    assert "a key written 3 times in one hash (also at 5:12, 5:18)" in lines[4]
+
+
+def test_a_merge_keys_pairs_overridden_are_not_written_twice():
+    """``<<`` brings keys in that an own key may override (Psych's reading): not an error —
+    again when the mapping is copied by an alias. A key twice inside a merged mapping written
+    in place is."""
+    text = ("base: &b {x: 1, y: 2}\nover: &o {<<: *b, x: 3}\ncopy: *o\n"
+            "more: {<<: [*o, *b], y: 4}\n")
+    data, _ = load_yaml_with_origins("m.yaml", text=text)
+    assert data["copy"] == {"x": 3, "y": 2} and data["more"] == {"x": 3, "y": 4}
+    with pytest.raises(DataError, match=r"^m\.yaml:1:10: c\.q: a key written twice .*"
+                                        r"\(also at 1:16\)"):
+        load_yaml_with_origins("m.yaml", text="c: {<<: {q: 1, q: 2}, r: 1}\n")
+
+
+def test_a_key_written_twice_in_a_hierarchy_and_its_hiera_yaml(tmp_path):
+    from runit_provision.hiera import load
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data/common.yaml").write_text(TWICE)
+    (tmp_path / "hiera.yaml").write_text(
+        "version: 5\nhierarchy:\n  - name: common\n    path: common.yaml\n"
+        "defaults: {datadir: data, data_hash: yaml_data}\n")
+    with pytest.raises(DataError, match=r"common\.yaml:2:3: runit::services\.api: a key "
+                                        r"written twice"):
+        load(hiera=tmp_path / "hiera.yaml", facts={}).runit_data()
+    (tmp_path / "hiera.yaml").write_text(
+        "version: 5\nhierarchy:\n  - name: common\n    path: common.yaml\n"
+        "hierarchy: []\n")
+    with pytest.raises(DataError, match=r"hiera\.yaml:2:1: hierarchy: a key written twice "
+                                        r"in one hash \(also at 5:1\)"):
+        load(hiera=tmp_path / "hiera.yaml", facts={})
