@@ -135,7 +135,7 @@ def _bounded_text(path, text):
             with open(str(path), "rb") as handle:
                 raw = handle.read(MAX_DATA_FILE_BYTES + 1)
         except OSError as exc:
-            raise DataError("%s: cannot read: %s" % (path, exc)) from exc
+            raise DataError("%s: cannot read: %s" % (path, os_error_text(exc))) from exc
     else:
         raw = text.encode("utf-8", "surrogatepass")
     if len(raw) > MAX_DATA_FILE_BYTES:
@@ -147,8 +147,45 @@ def _bounded_text(path, text):
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise DataError("%s: cannot read: %s" % (path, exc)) from exc
+            raise DataError("%s: not UTF-8: the byte 0x%02x cannot be read as text (a data file "
+                            "is UTF-8)" % (_place_of_byte(path, raw, exc.start),
+                                           raw[exc.start])) from exc
     return text
+
+
+def _place_of_byte(path, raw, offset):
+    """The Origin (line, and column in characters as an editor counts them) of byte
+    ``offset`` of ``raw``.
+
+    >>> _place_of_byte("d.yaml", b"a: 1\\nb: \\xc3\\xa9\\xff", 10)
+    Origin('d.yaml', 2, 5)
+    """
+    start = raw.rfind(b"\n", 0, offset) + 1
+    column = len(raw[start:offset].decode("utf-8", "replace")) + 1
+    return Origin(path, raw.count(b"\n", 0, offset) + 1, column)
+
+
+def os_error_text(exc):
+    """What an OSError says, as a message goes on: ``permission denied``, ``no such file or
+    directory`` (its strerror, lower case; its text when it has none)."""
+    why = exc.strerror or str(exc)
+    return why[:1].lower() + why[1:]
+
+
+def data_file_stat(path):
+    """``os.stat`` of a data file's ``path``, or None when there is none there (nothing, or
+    a path through something that is no directory); DataError when it cannot be told — a
+    directory on the way that may not be searched is not "no such file"."""
+    import os
+
+    from .errors import DataError
+
+    try:
+        return os.stat(str(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise DataError("%s: cannot read: %s" % (path, os_error_text(exc))) from exc
 
 
 _STR_TAG = "tag:yaml.org,2002:str"

@@ -12,9 +12,10 @@ accepted and ignored as ``yaml_data`` takes none. Globs follow Ruby's ``Dir.glob
 
 import os
 import re
+import stat
 
 from ..errors import DataError
-from ..source import Origin, key_path_text, load_yaml_with_origins, type_name
+from ..source import Origin, data_file_stat, key_path_text, load_yaml_with_origins, type_name
 
 LOCATION_KEYS = ("path", "paths", "glob", "globs")
 UNSUPPORTED = ("lookup_key", "data_dig", "hiera3_backend", "v4_data_hash", "uri", "uris",
@@ -46,8 +47,11 @@ class Level:
 def single_file_levels(path):
     """``--data FILE``: one level, one file."""
     path = os.path.abspath(str(path))
-    if not os.path.isfile(path):
+    found = data_file_stat(path)
+    if found is None:
         raise DataError("%s: no such data file" % path)
+    if not stat.S_ISREG(found.st_mode):
+        raise DataError("%s: not a data file: not a regular file" % path)
     return [Level("data", Origin(path, 1, 1), [Location(path, path, True)])]
 
 
@@ -134,7 +138,7 @@ def read_levels(config_path, interpolator):
                                  for found in expand_glob(globs[-1]))
             else:
                 full = os.path.normpath(os.path.join(datadir, text))
-                locations.append(Location(original, full, os.path.isfile(full)))
+                locations.append(Location(original, full, _is_data_file(full)))
         levels.append(Level(name, origins.get(at), locations, globs))
     return levels
 
@@ -142,6 +146,14 @@ def read_levels(config_path, interpolator):
 def _check_backend(name, path, fail):
     if name is not None and name != "yaml_data":
         raise fail(path, "only data_hash: yaml_data is supported (got %r)" % (name,))
+
+
+def _is_data_file(path):
+    """Whether a level's path holds a data file: a regular file (none there: not found, as
+    Puppet's ``yaml_data``); DataError when it cannot be told (a directory that may not be
+    searched), never a file passed over as missing."""
+    found = data_file_stat(path)
+    return found is not None and stat.S_ISREG(found.st_mode)
 
 
 def expand_glob(pattern):

@@ -1,6 +1,12 @@
 """Where data came from: positions of every key path, for errors that name file:line:column."""
 
+import os
 import re
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 
@@ -227,3 +233,73 @@ def test_a_key_written_twice_in_a_hierarchy_and_its_hiera_yaml(tmp_path):
     with pytest.raises(DataError, match=r"hiera\.yaml:2:1: hierarchy: a key written twice "
                                         r"in one hash \(also at 5:1\)"):
         load(hiera=tmp_path / "hiera.yaml", facts={})
+
+
+# What cannot be read is said as it is (issue 44, item 15): a byte that is not UTF-8 at its
+# file:line:col, not at a byte offset; a file that may not be read, "permission denied".
+
+def test_a_byte_that_is_not_utf8_is_named_at_its_line_and_column(tmp_path):
+    data = tmp_path / "common.yaml"
+    data.write_bytes(b"runit::services:\n  web:\n    command: \"/bin/w\xc3\xa9b\xff\"\n")
+    with pytest.raises(DataError) as raised:
+        load_yaml_with_origins(data)
+    assert str(raised.value) == ("%s:3:23: not UTF-8: the byte 0xff cannot be read as text (a "
+                                 "data file is UTF-8)" % data)
+
+
+def as_nobody(function):
+    """What ``function`` raises as DataError (or "ok"), run in a child process that became
+    nobody (uid 65534): root reads every file, and the test is of a reader that may not."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                function()
+                said = "ok"
+            except DataError as exc:
+                said = str(exc)
+            os.write(write_end, said.encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    deadline = time.monotonic() + 30
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the child reading as nobody did not end within 30 s")
+        time.sleep(0.01)
+    with os.fdopen(read_end, "rb") as said:
+        return said.read().decode()
+
+
+def test_a_data_file_that_may_not_be_read_says_permission_denied(tmp_path):
+    from runit_provision.hiera import load
+
+    hidden = tmp_path / "hidden"  # pytest's tmp_path is root's, 0700: nobody cannot search it
+    hidden.mkdir()
+    (hidden / "common.yaml").write_text("runit::services: {}\n")
+    assert as_nobody(lambda: load(data=hidden / "common.yaml", facts={}).runit_data()) == (
+        "%s: cannot read: permission denied" % (hidden / "common.yaml"))
+    assert as_nobody(lambda: load(data=tmp_path / "missing.yaml", facts={})).endswith(
+        "missing.yaml: cannot read: permission denied")
+    shared = Path(tempfile.mkdtemp(prefix="runit-provision-test."))
+    shared.chmod(0o755)  # searchable by nobody
+    try:
+        (shared / "common.yaml").write_text("runit::services: {}\n")
+        (shared / "common.yaml").chmod(0o600)
+        assert as_nobody(lambda: load(data=shared / "common.yaml", facts={}).runit_data()) == (
+            "%s: cannot read: permission denied" % (shared / "common.yaml"))
+        (shared / "hiera.yaml").write_text(
+            "version: 5\ndefaults: {datadir: %s, data_hash: yaml_data}\nhierarchy:\n"
+            "  - {name: common, path: common.yaml}\n" % hidden)
+        assert as_nobody(lambda: load(hiera=shared / "hiera.yaml", facts={}).runit_data()) == (
+            "%s: cannot read: permission denied" % (hidden / "common.yaml"))
+        assert load(data=shared / "common.yaml", facts={}).runit_data()[0] == {"services": {}}
+    finally:
+        shutil.rmtree(shared)
