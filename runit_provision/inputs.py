@@ -3,7 +3,7 @@ one pipeline every such verb takes (render, lookup's data, plan, apply, status, 
 restart…, verify, install-runtime), whatever prints it.
 
 ``config_of(hiera=… or data=…, facts=…, passwd=…, group=…, root=…)``: ``hiera.load`` ->
-``runit_data()`` (both spellings of the data format) -> ``schema.config_from_data`` with the
+``runit_data()`` (both spellings of the data format) -> ``schema.read_config`` with the
 accounts of ``accounts.databases.databases_for`` (the one rule of where accounts come from),
 the host asked only about the logins the data names. Facts and accounts are inputs, like the
 data: the host's, or files given, so that the same data, facts and accounts always give the
@@ -12,7 +12,7 @@ same tree.
 
 from .accounts.databases import databases_for
 from .hiera import load
-from .schema import config_from_data
+from .schema import read_config
 from .schema.accounts import check_accounts_exist
 
 
@@ -47,9 +47,11 @@ def read(hiera=None, data=None, facts=None, passwd=None, group=None, root=None,
     databases = databases_for(passwd, group, root)
     logins = logins_named(found)
     accounts = databases.accounts(logins)
-    config = config_from_data(found, origins, accounts)
-    if accounts_must_exist:
-        check_accounts_exist(found, origins, config, databases)
+    config, problems = read_config(found, origins, accounts)
+    if accounts_must_exist and config is not None:
+        # on what could be read, so that one run names these with the data's own problems
+        check_accounts_exist(found, origins, config, databases, problems)
+    problems.raise_if_any()
     return Inputs(config, accounts, resolved, databases, logins)
 
 

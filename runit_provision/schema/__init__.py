@@ -22,7 +22,7 @@ from .services import build_service, read_defaults, read_services
 from .settings import read_settings
 from .users import build_user, read_user_entries
 
-__all__ = ["config_from_data"]
+__all__ = ["config_from_data", "read_config"]
 
 
 def config_from_data(data, origins, accounts):
@@ -31,26 +31,37 @@ def config_from_data(data, origins, accounts):
     ``origins``: {key path: ``source.Origin``}; ``accounts``: an ``accounts.Accounts``
     (``accounts.NO_ACCOUNTS`` when none are known).
     """
+    config, problems = read_config(data, origins, accounts)
+    problems.raise_if_any()
+    return config
+
+
+def read_config(data, origins, accounts):
+    """``(config, problems)``: the Config of what could be read of ``data``, and every
+    problem found (``problems.Problems``: raise them with ``raise_if_any``). Each check runs
+    on what the checks before it could read — the keys' forms, then across services
+    (names, needs), then across the built Config (log directories, readiness) — so one run
+    names every problem, and a check run after (``accounts.check_accounts_exist``) may add
+    its own to the same list. ``config`` is valid only when ``problems`` holds none (a key
+    that could not be read is left unset in it); None when ``data`` is no hash at all."""
     problems = Problems(origins)
     read = Readers(problems)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         problems.add((), "expected a hash of keys, got %s" % type_name(data))
-        problems.raise_if_any()
+        return None, problems
     settings = read_settings(read, data)
     defaults = read_defaults(read, data)
     user_entries = read_user_entries(read, data)
-    services = read_services(read, data, defaults, user_entries)
+    services, unread = read_services(read, data, defaults, user_entries)
     check_names(problems, services, [login for login, _, _ in user_entries])
-    check_needs(problems, services)
-    problems.raise_if_any()
+    check_needs(problems, services, unread)
 
     config = _built(read, settings, defaults, user_entries, services, accounts)
     check_log_dirs(problems, config, services)
     check_ready_runtime(problems, config, services)
-    problems.raise_if_any()
-    return config
+    return config, problems
 
 
 def _built(read, settings, defaults, user_entries, services, accounts):

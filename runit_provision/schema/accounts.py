@@ -26,11 +26,14 @@ from .problems import Problems, did_you_mean
 RUN_AS_HINT = "chpst -u would fail at every start; apply never creates accounts"
 
 
-def check_accounts_exist(data, origins, config, databases):
+def check_accounts_exist(data, origins, config, databases, problems=None):
     """DataError listing every login of ``data['users']`` and every run-as identity of
     ``config`` (the Config of ``data``) that ``databases`` (``accounts.databases.Databases``)
-    lack."""
-    problems = Problems(origins)
+    lack. ``problems``: the ``Problems`` the data's other checks found (schema.read_config):
+    these are added to them, and raised by the caller with them — one run, every problem."""
+    raising = problems is None
+    if raising:
+        problems = Problems(origins)
     for path, login in logins_of_users(data):
         if databases.passwd.login(login) is None:
             problems.add(path, "login %r does not exist%s (apply never creates accounts; add it "
@@ -43,7 +46,8 @@ def check_accounts_exist(data, origins, config, databases):
         elif kind == "group" and not databases.has_group(name):
             problems.add(path, "group %r is not in %s%s (%s)" % (
                 name, databases.group.source, _close(name, databases.group), RUN_AS_HINT))
-    problems.raise_if_any()
+    if raising:
+        problems.raise_if_any()
 
 
 def logins_of_users(data):

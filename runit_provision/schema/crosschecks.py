@@ -16,8 +16,10 @@ def check_names(problems, services, logins):
             seen[(tree, name)] = path
 
 
-def check_needs(problems, services):
-    """needs: known, in the same tree, present and enabled; no cycles (the cycle is named)."""
+def check_needs(problems, services, unread=()):
+    """needs: known, in the same tree, present and enabled; no cycles (the cycle is named).
+    ``unread``: the ``(tree, name)`` of services declared that could not be read (their own
+    problem is said): a need of one is not "unknown"."""
     by_tree = {}
     for tree, name, path, values in services:
         by_tree.setdefault(tree, {})[name] = (path, values)
@@ -25,8 +27,9 @@ def check_needs(problems, services):
         graph = {}
         for name, (path, values) in members.items():
             graph[name] = [dep for index, dep in enumerate(values.get("needs") or [])
-                           if _is_usable_need(problems, path + ("needs", index), name, dep,
-                                              tree, members, by_tree)]
+                           if (tree, dep) not in unread
+                           and _is_usable_need(problems, path + ("needs", index), name, dep,
+                                               tree, members, by_tree)]
         for cycle in _cycles(graph):
             first = cycle[0]
             problems.add(members[first][0] + ("needs",),

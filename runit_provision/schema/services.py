@@ -33,16 +33,20 @@ def read_defaults(read, data):
 
 
 def read_services(read, data, defaults, user_entries):
-    """``[(tree, name, key path, values)]``: every service with ``defaults`` merged under its
-    own keys, ``tree`` being None (the system tree) or the login whose tree it is in."""
+    """``([(tree, name, key path, values)], unread)``: every service with ``defaults`` merged
+    under its own keys, ``tree`` being None (the system tree) or the login whose tree it is
+    in; ``unread``: the ``(tree, name)`` of each service declared that could not be read at
+    all (not a hash: its problem says so), which a check across services takes as there."""
     logins = [login for login, _, _ in user_entries]
-    found = []
+    found, unread = [], set()
     for tree, name, path, raw in _raw_services(read, data, user_entries):
         name = read.name(path, name)
         raw = read.hash(path, raw) if raw is not None else None
         if raw is None:
             if name is not None and _raw_at(data, path) is None:
                 read.problems.add(path, "empty service: give command or run")
+            if name is not None:
+                unread.add((tree, name))
             continue
         own = read_service_keys(read, path, raw)
         values = _merge(defaults, own)
@@ -50,12 +54,16 @@ def read_services(read, data, defaults, user_entries):
         if name is not None:
             _one_service_checks(read.problems, path, values, own, tree)
             found.append((tree, name, path, values))
-    return found
+    return found, unread
 
 
 def build_service(name, values):
-    """The ``Service`` of merged ``values``, with the defaults of unset keys."""
-    log = values.get("log", {})
+    """The ``Service`` of merged ``values``, with the defaults of unset keys — a key whose
+    value could not be read (None, its problem noted) as unset: the checks after this one
+    run on what could be read."""
+    log = values.get("log")
+    if log is None:
+        log = {}
     if log is not False:
         log = Log(**log)
     return Service(

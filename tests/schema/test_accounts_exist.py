@@ -176,3 +176,38 @@ def test_run_as_names_follow_the_config_not_the_raw_keys():
         (("services", "web", "user"), "user", "www-data"),
         (("defaults", "group"), "group", "app")]
     assert databases_module.__doc__ and "has_user" in databases_module.__doc__
+
+
+def test_every_kind_of_problem_in_one_run(tmp_path):
+    """Issue 44, item 14: a key's form, a need, a log directory two services share and an
+    account the host lacks — each found by a check that runs after the one before — in one
+    run of the one pipeline (inputs.config_of), not in one run each. A need of a service
+    that is declared but cannot be read is that service's problem, not an unknown need."""
+    from runit_provision.inputs import config_of
+
+    (tmp_path / "passwd").write_text(PASSWD)
+    (tmp_path / "group").write_text(GROUP)
+    data = tmp_path / "data.yaml"
+    data.write_text(
+        "runit::services:\n"
+        "  web:\n"
+        "    command: /usr/bin/web\n"
+        "    comand: typo\n"
+        "    user: www-dta\n"
+        "    needs: [nothere, broken]\n"
+        "  a: {command: /usr/bin/a, log: {dir: /var/log/same}}\n"
+        "  b: {command: /usr/bin/b, log: {dir: /var/log/same, size: many}}\n"
+        "  broken: [not, a, hash]\n")
+    with pytest.raises(DataError) as raised:
+        config_of(data=str(data), facts={}, passwd=str(tmp_path / "passwd"),
+                  group=str(tmp_path / "group"), accounts_must_exist=True)
+    assert [line.replace(str(data), "data.yaml") for line in str(raised.value).splitlines()] == [
+        "data.yaml:4:5: services.web.comand: unknown key (did you mean 'command'?)",
+        "data.yaml:5:5: services.web.user: user 'www-dta' is not in %s/passwd; did you mean "
+        "'www-data'? %s" % (tmp_path, HINT),
+        "data.yaml:6:13: services.web.needs[0]: needs 'nothere', which is not a service of "
+        "the system tree",
+        "data.yaml:8:28: services.b.log: logs to /var/log/same, as service a does (svlogd locks "
+        "its directory)",
+        "data.yaml:8:54: services.b.log.size: expected a whole number, got a string",
+        "data.yaml:9:3: services.broken: expected a hash, got a list"]
