@@ -30,13 +30,14 @@ anything else is kept exactly as written (run: |, finish: |, log: {run: |}). Eve
 rendered again from the data and compared byte for byte with the host; what plan would still
 change (a mode, an owner, a file the data has no key for) is listed, with why.
 
-PATH is a service directory (it holds run) or a directory of them (/etc/sv), relative to
-the current directory as the shell means it (with --root: the host's path, or relative from a
-current directory inside DIR); --service-dir imports the services linked there. --into FILE says every top-level key it adds or changes
-(on stderr) and adds no sv_dir, service_dir or log_dir (each moves every service of the node)
-unless --relocate. Exit codes: 0 imported, plan would change nothing; 2 imported, plan would
-change what is listed; 3 imported and written, but some directories were refused (each
-named on stderr with why); 1 an error or an --into refusal (nothing written)."""
+PATH is a service directory (it holds run) or a directory of them (/etc/sv), relative to the
+current directory as the shell means it (with --root: the host's path, or relative from a
+current directory inside DIR); --service-dir imports the services linked there. --into FILE
+says every top-level key it adds or changes (on stderr) and adds no sv_dir, service_dir or
+log_dir (each moves every service of the node) unless --relocate. Exit codes: 0 imported, plan
+would change nothing; 2 imported, plan would change what is listed; 3 imported and written,
+but some directories were refused (each named on stderr with why); 1 an error or an --into
+refusal (nothing written)."""
 
 
 def add_parser(sub):

@@ -142,14 +142,15 @@ class _Usage(Exception):
 
 
 def _pattern(text):
-    """--grep's compiled pattern (``re`` is imported only for it); _Usage when it is not
-    one."""
+    """--grep's compiled pattern (``re`` is imported only for it); _Usage, naming the option
+    and the pattern, when it is not one."""
     import re
 
     try:
         return re.compile(fsencode(text))
     except re.error as exc:
-        raise _Usage(str(exc)) from exc
+        raise _Usage("-g/--grep %s: not a regular expression (Python's): %s"
+                     % (shown_name(repr(text)), exc)) from exc
 
 
 def _times(args):

@@ -93,6 +93,12 @@ def run(args, out=None, err=None):
     elif found.found:
         out.write(as_yaml(found.value))
     if not found.found and not args.explain:
-        err.write("runit-provision lookup: no value for %r\n" % args.key)
+        try:
+            close = hiera.close_keys(args.key)
+        except DataError:  # a file only the hint would have read: the lookup's answer stands
+            close = []
+        err.write("runit-provision lookup: no value for %r%s\n" % (
+            args.key, " (did you mean %s?)" % " or ".join(repr(key) for key in close)
+            if close else ""))
         return 1
     return 0

@@ -13,18 +13,20 @@ from .helptext import ACCOUNTS_HELP, ONLY_HELP
 EXIT_OK, EXIT_ERROR = 0, 1
 TEXTFILE = "runit.prom"
 
+DESCRIPTION = """\
+Every declared service (system and users'), and every other one linked in their service
+directories, as Prometheus metrics (runit_service_*, runit_service_log_*; labels service, tree
+and declared), on standard output, or written atomically to DIR/%s for node_exporter's
+textfile collector.""" % TEXTFILE
+
 
 def add_parser(sub):
     from .inputs import add_input_arguments
 
     parser = sub.add_parser(
         "metrics", help="every supervised service's state and deaths as Prometheus metrics",
-        description="Every declared service (system and users'), and every other one linked "
-                    "in their service directories, as Prometheus metrics (runit_service_*, "
-                    "runit_service_log_*; labels service, tree and declared), on "
-                    "standard output, or written atomically to DIR/%s for node_exporter's "
-                    "textfile collector." % TEXTFILE,
-        epilog=ACCOUNTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=DESCRIPTION, epilog=ACCOUNTS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_input_arguments(parser, root_help="read the trees under DIR (users from "
                                           "DIR/etc/passwd)")
     parser.add_argument("--only", metavar="NAME", nargs="+", help=ONLY_HELP)

@@ -14,7 +14,7 @@ import posixpath
 import sys
 
 from ..errors import ProvisionError, ServiceNameError
-from ..model.units import labels_named
+from ..model.units import labels_named, selected_units
 from ..protocol.layout import SUPERVISE_DIR
 from ..render import render
 from .helptext import ONLY_HELP
@@ -46,7 +46,8 @@ def add_parser(sub):
 def run(args):
     try:
         config = config_from_args(args)
-        tree = render(config, templates=args.templates, only=labels_named(config, args.only))
+        only = labels_named(config, args.only)
+        tree = render(config, templates=args.templates, only=only)
     except ServiceNameError as exc:
         sys.stderr.write("runit-provision render: %s\n" % exc)
         return 1
@@ -66,7 +67,23 @@ def run(args):
         json.dump({"out": args.out, "entries": [entry_json(entry) for entry in tree]},
                   sys.stdout, indent=1, sort_keys=True)
         sys.stdout.write("\n")
+    else:
+        sys.stdout.write(written_line(tree, args.out, len(selected_units(config, only))))
     return 0
+
+
+def written_line(tree, out_dir, services):
+    """What was written, as ``apply`` says what it did: ``Rendered 2 service directories
+    under out: 14 files, 6 directories, 1 link.``"""
+    counts = {}
+    for entry in tree:
+        counts[entry.kind] = counts.get(entry.kind, 0) + 1
+    parts = ["%d %s" % (counts.get(kind, 0), word if counts.get(kind, 0) == 1 else words)
+             for kind, word, words in (("file", "file", "files"),
+                                       ("directory", "directory", "directories"),
+                                       ("symlink", "link", "links"))]
+    return "Rendered %d service director%s under %s: %s.\n" % (
+        services, "y" if services == 1 else "ies", out_dir, ", ".join(parts))
 
 
 def refusal(tree, out_dir):

@@ -172,8 +172,9 @@ def print_table(rows, stream=None):
             state += ", " + main.readiness.state  # run, ready / run, starting
         table.append((row.label if row.declared else shown_name(row.label), state,
                       str(main.pid) if main.pid else "-",
-                      duration(main.uptime), main.normally, main.want or "-",
-                      _log_text(row.log)))
+                      # disabled: no runsvdir starts it, whatever its down file says
+                      duration(main.uptime), main.normally if row.enabled else "-",
+                      main.want or "-", _log_text(row.log)))
         mark = "ok" if row.is_running else "bad" if row.is_wanted else "dim"
         marks.append(mark)
         below.append([(mark, note) for note in notes_of(row)]

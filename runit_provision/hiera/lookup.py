@@ -19,6 +19,7 @@ from .merge import NOT_FOUND, strategy_from
 from .spellings import runit_data
 
 LOOKUP_OPTIONS = "lookup_options"
+PREFIX = "runit::"  # the data format's keys (spellings.py): the other spelling is runit.NAME
 
 
 class Lookup:
@@ -96,6 +97,44 @@ class Hiera:
                         if key != LOOKUP_OPTIONS and key not in seen:
                             seen.append(key)
         return seen
+
+    def close_keys(self, key):
+        """The keys the data holds that are closest to ``key`` (found nowhere), for a "did you
+        mean": for a dotted key whose root is found, the same key with the part where the
+        digging stopped replaced by a key there; else the data files' root keys, and for
+        ``runit::NAME`` the other spelling's ``runit.NAME``. Names are compared without the
+        namespace they share (``runit::``), each way (``difflib``'s ratio is not symmetric),
+        and only those as close as the closest are kept. Written as typed (no quoting of a
+        key holding a dot): a hint for a typo."""
+        try:
+            segments = split_key(key)
+        except ValueError:
+            return []
+        found = self._lookup(segments[0], None, _Dropped())
+        if found is not NOT_FOUND and len(segments) > 1:
+            value, done = found[0], 1
+            while done < len(segments) and _has(value, segments[done]):
+                value, done = value[segments[done]], done + 1
+            if not isinstance(value, dict) or done == len(segments):
+                return []
+            head, typed, rest = segments[:done], str(segments[done]), segments[done + 1:]
+            names = {str(name): _joined(head + [name] + rest) for name in value}
+        elif found is NOT_FOUND:
+            typed, rest = str(segments[0]), segments[1:]
+            if typed == "runit" and rest:  # runit.NAME, with the data in runit::NAME keys
+                typed, rest = PREFIX + str(rest[0]), rest[1:]
+            names = {name: _joined([name] + rest) for name in self.keys()
+                     if isinstance(name, str)}
+            legacy = self._lookup("runit", None, _Dropped())
+            if typed.startswith(PREFIX) and legacy is not NOT_FOUND \
+                    and isinstance(legacy[0], dict):
+                names.update((PREFIX + str(name), _joined(["runit", name] + rest))
+                             for name in legacy[0])
+            names = {_unprefixed(name, typed): form for name, form in names.items()}
+            typed = _unprefixed(typed, typed)
+        else:
+            return []
+        return [names[name] for name in _closest(typed, names)]
 
     def runit_data(self):
         """The runit configuration of both spellings as one dict, and its origins."""
@@ -229,6 +268,40 @@ class Hiera:
                     by_key[key_path[0]][key_path[1:]] = origin
             cached = self._files[path] = (data, by_key)
         return cached
+
+
+def _has(value, part):
+    """Whether ``part`` (a key or an index) digs one step into ``value``."""
+    if isinstance(value, dict):
+        return part in value
+    return isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
+
+
+def _joined(segments):
+    return ".".join(str(segment) for segment in segments)
+
+
+def _unprefixed(name, typed):
+    """``name`` without the ``NAMESPACE::`` it shares with ``typed``."""
+    space = typed.rpartition("::")[0]
+    return name[len(space) + 2:] if space and name.startswith(space + "::") else name
+
+
+def _closest(typed, names, cutoff=0.6, margin=0.1):
+    """The names closest to ``typed``: scored by difflib's ratio taken both ways, at least
+    ``cutoff`` and within ``margin`` of the best, best first.
+
+    >>> _closest("servces", ["services", "users", "service_dir"]), _closest("wbe", ["web", "db"])
+    (['services'], ['web'])
+    """
+    import difflib  # only for a key not found
+
+    scored = sorted(((max(difflib.SequenceMatcher(None, typed, name).ratio(),
+                          difflib.SequenceMatcher(None, name, typed).ratio()), name)
+                     for name in names), key=lambda item: -item[0])
+    if not scored or scored[0][0] < cutoff:
+        return []
+    return [name for score, name in scored[:3] if score >= max(cutoff, scored[0][0] - margin)]
 
 
 def _shown(value):

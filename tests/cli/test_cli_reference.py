@@ -47,3 +47,13 @@ def test_the_width_does_not_follow_the_terminal(monkeypatch):
     narrow = generator().render()
     monkeypatch.delenv("COLUMNS")
     assert narrow == generator().render()
+
+
+def test_every_help_fits_the_width_it_is_formatted_for():
+    """Issue 44, item 19: a description written as one long line (RawDescriptionHelpFormatter
+    keeps it as written) was 297 characters in ``metrics --help``."""
+    module = generator()
+    helps = [block.split("```")[0] for block in module.render().split("```text\n")[1:]]
+    assert len(helps) > len(COMMANDS)
+    too_long = [line for text in helps for line in text.splitlines() if len(line) > module.WIDTH]
+    assert too_long == []

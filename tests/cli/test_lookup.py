@@ -63,3 +63,18 @@ def test_deep_options_need_merge_deep(capsys):
 def test_hiera_and_data_are_exclusive():
     with pytest.raises(SystemExit):
         main(["lookup", "x", "--hiera", "a", "--data", "b"])
+
+
+def test_a_key_not_found_says_what_it_may_have_meant(capsys, tmp_path):
+    """Issue 44, item 19: ``lookup runit::servces`` said only "no value"."""
+    assert run(capsys, "runit::servces", *WEB01) == (
+        1, "", "runit-provision lookup: no value for 'runit::servces' (did you mean "
+               "'runit::services'?)\n")
+    assert run(capsys, "runit::services.wbe.env", *WEB01)[2].endswith(
+        "(did you mean 'runit::services.web.env'?)\n")
+    data = tmp_path / "data.yaml"  # the other spelling: runit: {services: …}
+    data.write_text("runit:\n  services: {web: {command: /bin/web}}\n")
+    assert run(capsys, "runit::services.web", "--data", str(data))[2].endswith(
+        "(did you mean 'runit.services.web'?)\n")
+    assert run(capsys, "no::such", *WEB01)[2] == "runit-provision lookup: no value for " \
+                                                 "'no::such'\n"

@@ -3,6 +3,7 @@ data prints every problem and writes nothing (exit 1)."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,23 @@ def test_render_writes_every_path_under_out(tmp_path, capsys):
     assert (out / "var/log/web/config").exists() and not (out / "var/log/db").exists()
     entry = {e["path"]: e for e in listing["entries"]}["/etc/sv/web/env/PORT"]
     assert (entry["mode"], entry["owner"], entry["size"]) == ("0640", "root", 5)
+
+
+def test_render_says_what_it_wrote(tmp_path, capsys):
+    """Issue 44, item 19: a render that succeeded printed nothing; it says what it wrote, as
+    apply does (``--json`` is the listing alone)."""
+    data = tmp_path / "data.yaml"
+    data.write_text(DATA)
+    out = tmp_path / "out"
+    assert main(["render", "--data", str(data), "--out", str(out)]) == 0
+    files = sum(1 for path in out.rglob("*") if path.is_file() and not path.is_symlink())
+    links = sum(1 for path in out.rglob("*") if path.is_symlink())
+    said, err = capsys.readouterr()
+    assert err == "" and re.fullmatch(
+        r"Rendered 2 service directories under %s: %d files, \d+ directories, %d links\.\n"
+        % (re.escape(str(out)), files, links), said), said
+    assert main(["render", "--data", str(data), "--out", str(out), "--only", "db"]) == 0
+    assert capsys.readouterr().out.startswith("Rendered 1 service directory under ")
 
 
 def test_only(tmp_path, capsys):

@@ -73,6 +73,20 @@ def test_positional_names_select_as_only_does(staged):
     assert [row["service"] for row in json.loads(out)["services"]] == ["cron", "web"]
 
 
+def test_a_disabled_service_is_not_normally_up(tmp_path):
+    """Issue 44, item 19: a disabled service (built, not linked: no runsvdir starts it) said
+    ``NORMALLY up``."""
+    root = staged_root(tmp_path)
+    data = tmp_path / "data.yaml"
+    data.write_text(DATA + "  idle: {command: /usr/bin/idle, enabled: false}\n")
+    assert run("apply", "--data", data, "--root", root)[0] == 0
+    code, out, err = run("status", "idle", "web", "--data", data, "--root", root, "--logs", "0")
+    assert (code, err) == (3, "")
+    assert out == (
+        HEADER + "idle     disabled        -    -       -         -     not supervised\n"
+        "web      not supervised  -    -       up        -     not supervised\n")
+
+
 def test_the_last_10_lines_under_each_service_not_as_wanted_without_logs(staged):
     data, root = staged
     code, out, err = run("status", "--data", data, "--root", root)

@@ -62,6 +62,14 @@ def test_grep_then_the_last_n_matching_lines(noisy):
     assert run("--dir", web.path, "-g", "nothing matches", "-n", "3") == (0, "", "")
 
 
+def test_a_grep_pattern_that_is_not_one_names_the_option_and_the_pattern(noisy):
+    """Issue 44, item 19: ``-g '['`` said only "unterminated character set at position 0"."""
+    web, _ = noisy
+    assert run("--dir", web.path, "-g", "[") == (
+        2, "", "runit-provision logs: -g/--grep '[': not a regular expression (Python's): "
+               "unterminated character set at position 0\n")
+
+
 def test_follow_with_grep_starts_with_the_last_matching_lines_and_follows_matches(noisy):
     web, _ = noisy
     follower = subprocess.Popen([PROGRAM, "logs", "--dir", str(web.path), "-f", "-g", "ERROR",
