@@ -18,9 +18,12 @@ every scan). ``undeclared(service_dirs, links, fs)`` lists them by that rule, th
   another user's service can never make root show it in that user's tree.
 """
 
-from ..errors import LimitError, UnsafePathError
+from ..errors import ApplyError, LimitError, UnsafePathError
+from ..model.units import ServiceUnit
+from ..protocol.layout import LOG_DIR
+from ..protocol.logrun import log_run_from_bytes, logged_to
 from ..protocol.tuples import FieldTuple
-from ..protocol.without_os import dirname, is_directory, is_link
+from ..protocol.without_os import dirname, is_directory, is_link, join, normpath
 from .fsread import MAX_ENTRIES
 
 LEFT_ALONE = "apply leaves it alone"
@@ -45,6 +48,13 @@ class Undeclared(FieldTuple, fields="login name path side why owner",
     @property
     def is_dangling(self):
         return self.side is None and self.why is not None and self.why.startswith(NOWHERE)
+
+    @property
+    def unit(self):
+        """Its ServiceUnit (model/units.py), for the one name rule: by its label, ``path`` where
+        its state is read (the entry itself when it is not read)."""
+        return ServiceUnit(name=self.name, label=self.label, login=self.login,
+                           path=self.side or self.path, link=self.path, is_undeclared=True)
 
 
 class Unread(FieldTuple, fields="login path why"):
@@ -83,6 +93,59 @@ def undeclared(service_dirs, links, fs):
             if entry is not None:
                 entries.append(entry)
     return entries, unread
+
+
+def undeclared_units(service_dirs, links, fs):
+    """The ServiceUnits of ``undeclared``'s entries (the directories that could not be listed
+    left out: ``status`` says them): what a view's names may name beyond the data's
+    (model.units.units_named's ``supervised``)."""
+    return [entry.unit for entry in undeclared(service_dirs, links, fs)[0]]
+
+
+def logger_of(fs, unit):
+    """The directories the svlogd of an undeclared ``unit`` (``Undeclared.unit``) writes —
+    read from its ``log/run``: ``exec [chpst -u USER] svlogd [options] DIR…``
+    (protocol/logrun.py's canonical form; a relative DIR is in ``log/``, where runsv runs it)
+    — or [] when it has no logger (runsv's rule: ``log`` is a directory). ApplyError, saying
+    why, when they cannot be told: any other ``log/run`` (a script may log anywhere), one not
+    read safely; and, in a user's tree, a directory that is not that user's — root reads a
+    user's logger only where the user could (supervised.py's rule for their links)."""
+    log_path = unit.path + "/" + LOG_DIR
+    try:
+        if fs.dir_stat(log_path) is None:
+            return []
+        content, _ = fs.read_file(log_path + "/run")
+    except NotADirectoryError:
+        return []
+    except (OSError, UnsafePathError) as exc:
+        raise ApplyError("%s: its logger cannot be told: %s" % (
+            unit.label, _why(fs, log_path + "/run", exc))) from exc
+    parsed = None if content is None else log_run_from_bytes(content)
+    directories = None if parsed is None else logged_to(parsed.args)
+    if directories is None:
+        raise ApplyError("%s: where it logs cannot be told: %s/run is not svlogd's canonical "
+                         "form (#!/bin/sh, exec [chpst -u USER] svlogd … DIR); read its "
+                         "directory with --dir" % (unit.label, fs.host_path(log_path)))
+    directories = [normpath(join(log_path, directory)) for directory in directories]
+    if unit.login is not None:
+        _check_owned(fs, unit, directories)
+    return directories
+
+
+def _check_owned(fs, unit, directories):
+    """ApplyError unless each of ``directories`` (those that exist) is owned by the owner of
+    the unit's own directory: the user whose tree it is in."""
+    try:
+        owner = fs.dir_stat(unit.path).st_uid
+        for directory in directories:
+            found = fs.dir_stat(directory)
+            if found is not None and found.st_uid != owner:
+                raise ApplyError("%s: its log/run names %s, which is uid %d's, not the tree's "
+                                 "(uid %d): not read" % (unit.label, directory, found.st_uid,
+                                                         owner))
+    except (OSError, UnsafePathError) as exc:
+        raise ApplyError("%s: its logger cannot be told: %s" % (
+            unit.label, _why(fs, unit.path, exc))) from exc
 
 
 def is_runsvdir_name(name):

@@ -90,6 +90,53 @@ def kept_config(args, environ=None):
     return found.config
 
 
+class Unread:
+    """The data of a view's command line could not be read: ``error`` (its DataError) and
+    ``config``, the Config whose service directories the view lists what is supervised in —
+    the one kept from the last run of the same inputs that read them (``is_kept``: whatever
+    changed since; only where it looks is taken from it), else the defaults'
+    (``/etc/service``, under ``--root DIR``)."""
+
+    def __init__(self, error, config, is_kept):
+        self.error, self.config, self.is_kept = error, config, is_kept
+
+    @property
+    def where(self):
+        """Where the view looked, as its message says it."""
+        from ..model.units import service_directories
+
+        directories = sorted(service_directories(self.config).items(),
+                             key=lambda item: (item[0] is not None, item[0] or ""))
+        return "%s (%s)" % (", ".join(directory for _, directory in directories),
+                            "the service directories of the data its last good run read"
+                            if self.is_kept else "the default service directory")
+
+
+def config_or_unread(args, environ=None):
+    """``(config, None)``: ``kept_config``'s; or, when the data cannot be read (a
+    DataError), ``(config, Unread)``: the Config of ``Unread``, where a view that must still
+    show what is supervised (``status``, ``logs``, ``metrics``) looks."""
+    from ..errors import ProvisionError
+
+    try:
+        return kept_config(args, environ), None
+    except ProvisionError as exc:
+        from ..errors import DataError  # here: errors_of_verbs is not a view's start
+
+        if not isinstance(exc, DataError):
+            raise
+        error = exc
+    place = cache_directory(current_environ() if environ is None else environ)
+    config = None if place is None else _kept(place, _key(args), args, stale=True)
+    if config is None:
+        from ..accounts import NO_ACCOUNTS
+        from ..schema import config_from_data
+
+        config = config_from_data({}, {}, NO_ACCOUNTS)
+        return config, Unread(error, config, False)
+    return config, Unread(error, config, True)
+
+
 def cache_directory(environ):
     """The cache's directory, or None: not root, none wanted, or one not root's alone."""
     if posix.geteuid() != 0:
@@ -127,8 +174,9 @@ def _name(key):
 
 
 # -- reading --------------------------------------------------------------------------------------
-def _kept(place, key, args):
-    """The Config of the entry for ``key``, when it is there, trusted and still true."""
+def _kept(place, key, args, stale=False):
+    """The Config of the entry for ``key``, when it is there, trusted and still true (with
+    ``stale``, whatever changed since it was kept)."""
     data = _read_trusted(place, _name(key))
     if data is None:
         return None
@@ -137,9 +185,9 @@ def _kept(place, key, args):
         version, kept_key, files, users, fields, value = entry
         if version != FORMAT or kept_key != key:
             return None
-        if any(_stat(path) != seen for path, seen in files):
+        if not stale and any(_stat(path) != seen for path, seen in files):
             return None
-        if users is not None and not _same_accounts(args, users):
+        if not stale and users is not None and not _same_accounts(args, users):
             return None
         return _decoded(value, fields)
     except Exception:  # noqa: BLE001 — a damaged or older entry: built again, never trusted

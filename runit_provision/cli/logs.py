@@ -126,15 +126,28 @@ def run(args):
     if args.follow and args.reverse:
         stderr.write("runit-provision logs: --follow and --reverse do not go together\n")
         return EXIT_USAGE
+    unread = None
     try:
-        sources = _sources(args)
+        if args.dir:
+            sources, said = _directory_sources(args), ()
+        else:
+            from .cached_config import config_or_unread
+
+            config, unread = config_or_unread(args)
+            if unread is not None:  # said first: what is shown is only what is supervised
+                from .status import unread_lines
+
+                stderr.write(unread_lines("logs", unread))
+                stderr.flush()
+            sources, said = _sources(args, config, unread is None)
     except _Usage as exc:
         stderr.write("runit-provision logs: %s\n" % exc)
         return EXIT_USAGE
     except ProvisionError as exc:
         stderr.write("runit-provision logs: %s\n" % exc)
         return EXIT_ERROR
-    return _show(args, sources, since, until, pattern)
+    code = _show(args, sources, since, until, pattern, said)
+    return EXIT_ERROR if unread is not None else code
 
 
 class _Usage(Exception):
@@ -167,20 +180,87 @@ def _times(args):
 
 
 # -- which logs ---------------------------------------------------------------------------------
-def _sources(args):
+def _directory_sources(args):
+    """``--dir``'s Sources, each named by its service (logs/declared.py)."""
+    if args.services or args.units or args.user:
+        raise _Usage("--dir names the directories itself: no SERVICE, -u or --user with it")
+    from ..logs.declared import sources_of_directories
+
+    return sources_of_directories(_once(args.dir))
+
+
+def _sources(args, config, declared=True):
+    """``(sources, said)``: the Sources the command line selects of ``config``'s services
+    and of what is supervised in its service directories that it does not declare;
+    ``declared`` False: the data could not be read (``config``, the last kept or the
+    defaults, says only where to look), every service is one of those. ``said``: what could
+    not be told of a service's logger, each a line for stderr."""
+    from ..model.units import declared_units
+
+    units = declared_units(config) if declared else []
+    host = []  # the FsReader what is supervised is read through, opened if it is asked
+
+    def supervised():
+        from ..apply.fsread import FsReader
+        from ..apply.supervised import undeclared_units
+        from ..model.units import service_directories
+
+        host.append(FsReader(args.root or "/"))
+        return undeclared_units(service_directories(config), [unit.link for unit in units],
+                                host[0])
+    try:
+        names = args.services + args.units
+        if not declared and not names and not args.user:
+            chosen = supervised()  # nothing declared: everything supervised
+        else:
+            chosen = _chosen(units, names, args.user, supervised)
+        others = [unit for unit in chosen if unit.is_undeclared]
+        loggers, said = _loggers(host[0], others, bool(names)) if others else ({}, [])
+    finally:
+        for fs in host:
+            fs.close()
+    of_data = {source.label: source for source in sources_of(
+        config, [unit for unit in chosen if not unit.is_undeclared], args.root)}
+    sources = []
+    for unit in chosen:
+        if unit.label in loggers:
+            sources += _undeclared_sources(unit, loggers[unit.label], args.root)
+        elif unit.label in of_data:
+            sources.append(of_data[unit.label])
+    return sources, said
+
+
+def _loggers(fs, units, named):
+    """``({label: [directory]}, said)``: where the logger of each undeclared unit writes
+    (apply/supervised.logger_of), and a line for each whose logger cannot be told; a unit
+    ``named`` on the command line without a logger is a ServiceNameError, as a declared one
+    with ``log: false`` is (one only listed is left out)."""
+    from ..apply.supervised import logger_of
+    from ..errors import ApplyError, ServiceNameError
+
+    found, said = {}, []
+    for unit in units:
+        try:
+            directories = logger_of(fs, unit)
+        except ApplyError as exc:
+            said.append(str(exc))
+            continue
+        if not directories and named:
+            raise ServiceNameError("%s has no log (not in the data, and no log/ in %s)"
+                                   % (unit.label, fs.host_path(unit.path)))
+        found[unit.label] = directories
+    return found, said
+
+
+def _undeclared_sources(unit, directories, root):
+    """A Source for each directory an undeclared unit's svlogd writes, named by the unit; its
+    stamps found from each file (nothing declares them)."""
+    from ..apply.fsread import dir_opener
     from ..logs.view import Source
 
-    if args.dir:
-        if args.services or args.units or args.user:
-            raise _Usage("--dir names the directories itself: no SERVICE, -u or --user with "
-                         "it")
-        return [Source(path.rstrip("/") or "/", full) for full, path in _once(args.dir).items()]
-    from ..model.units import declared_units
-    from .cached_config import kept_config
-
-    config = kept_config(args)
-    return sources_of(config, _chosen(declared_units(config), args.services + args.units,
-                                      args.user), args.root)
+    opener = dir_opener(root)
+    return [Source(unit.label, directory, tree=unit.login, opener=opener)
+            for directory in directories]
 
 
 def _once(paths):
@@ -200,17 +280,21 @@ def sources_of(config, units, root=None):
     return declared.sources_of(config, units, dir_opener(root))
 
 
-def _chosen(units, names, users):
-    """The units with a log that ``names`` (the one name rule: model/units.py) and ``users``
-    select, in the data's order; all when none. ServiceNameError for a name the data does not
-    declare, or declares without a log."""
+def _chosen(units, names, users, supervised=None):
+    """The units with a log that ``names`` (the one name rule: model/units.py; with
+    ``supervised``, what is supervised that the data does not declare too) and ``users``
+    select: the data's in its order, then the others as named; all the data's when none.
+    ServiceNameError for a name that names nothing, or a declared service without a log."""
     from ..errors import ServiceNameError
     from ..model import USER_TREE_PREFIX
     from ..model.units import units_named
     if not names and not users:
         return [unit for unit in units if unit.log_dir is not None]
-    wanted = set()
-    for unit in units_named(units, names):
+    wanted, others = set(), []
+    for unit in units_named(units, names, supervised):
+        if unit.is_undeclared:
+            others.append(unit)
+            continue
         if unit.log_dir is None:
             raise ServiceNameError("%s has no log in the data (%s)" % (
                 unit.label, "ensure: absent" if unit.is_absent else "log: false"))
@@ -221,11 +305,11 @@ def _chosen(units, names, users):
         if not mine and (USER_TREE_PREFIX + login) not in labels:
             raise _Usage("no user %r with a tree in the data" % login)
         wanted.update(mine)
-    return [unit for unit in units if unit.label in wanted]
+    return [unit for unit in units if unit.label in wanted] + others
 
 
 # -- showing ------------------------------------------------------------------------------------
-def _show(args, sources, since, until, pattern):
+def _show(args, sources, since, until, pattern, said=()):
     from ..logs.formats import Formatter
     from ..logs.selection import first_of, guarded, last_of, matching
     from ..logs.view import ReadProblem, merged
@@ -248,6 +332,8 @@ def _show(args, sources, since, until, pattern):
     def write_new(chunk):  # the follower's lines: --grep's selection is made here
         write(chunk if pattern is None else matching(chunk, pattern))
 
+    for text in said:  # what could not be told of a logger: the rest is still shown
+        problem(text)
     follower = None
     try:
         if args.follow:

@@ -1,6 +1,7 @@
 """cli: ``runit-provision metrics`` — what ``status`` reads, as Prometheus metrics
 (health/metrics.py), on standard output or written atomically for node_exporter's textfile
-collector (docs/failures.md)."""
+collector (docs/failures.md). Data that cannot be read does not stop it: what is supervised
+is exported as ``status`` lists it then, with ``runit_data_valid 0``, and it exits 1."""
 
 import argparse
 import os
@@ -17,7 +18,10 @@ DESCRIPTION = """\
 Every declared service (system and users'), and every other one linked in their service
 directories, as Prometheus metrics (runit_service_*, runit_service_log_*; labels service, tree
 and declared), on standard output, or written atomically to DIR/%s for node_exporter's
-textfile collector.""" % TEXTFILE
+textfile collector. runit_data_valid is 1 when the data was read; 0 when it cannot be: then
+what is supervised is still exported (in the service directories of the last good run's data,
+else /etc/service), every service declared="false", the error is said and the exit code is 1.
+""" % TEXTFILE
 
 
 def add_parser(sub):
@@ -37,12 +41,16 @@ def add_parser(sub):
 
 
 def run(args):
-    from ..health.metrics import exposition
-    from .status import read_rows, unread_line
+    from ..health.metrics import data_valid, exposition
+    from .cached_config import config_or_unread
+    from .status import read_rows, unread_line, unread_lines
 
     try:
-        _, rows = read_rows(args)
-        text = exposition(rows)
+        config, data_unread = config_or_unread(args)
+        if data_unread is not None:  # said first; what runs is still measured
+            sys.stderr.write(unread_lines("metrics", data_unread))
+        rows = read_rows(args, config, data_unread)
+        text = exposition(rows) + data_valid(data_unread is None)
         for item in rows.unread:  # nothing to measure there: said, not hidden
             sys.stderr.write("runit-provision metrics: %s\n" % unread_line(item))
         if args.textfile:
@@ -56,7 +64,7 @@ def run(args):
             "%s: %s" % (exc.filename, exc.strerror)
             if isinstance(exc, OSError) and exc.filename else exc))
         return EXIT_ERROR
-    return EXIT_OK
+    return EXIT_OK if data_unread is None else EXIT_ERROR
 
 
 def write_atomically(directory, name, data):

@@ -6,7 +6,10 @@ reason is usually there: ``fatal: db unreachable``), as ``systemctl status`` sho
 
 A table on a terminal (coloured when it is one), ``--json`` for machines. Exit codes as LSB's
 ``status``: 3 when a wanted service is not running — declared or not — or a service directory
-cannot be listed, 0 otherwise, 1 on an error.
+cannot be listed, 0 otherwise, 1 on an error. Data that cannot be read is an error that still
+shows what is supervised: the error first, then every service of the service directories the
+last good run's data named (kept: cli/cached_config.py), else of the defaults, as not in the
+data; exit 1.
 """
 
 import sys
@@ -18,7 +21,7 @@ from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY
 from ..protocol.tally import CRASH_LOOP, exit_text
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
-from .cached_config import kept_config
+from .cached_config import config_or_unread
 from .table import duration, print_json, print_table as output_table
 
 EXIT_OK, EXIT_ERROR, EXIT_NOT_RUNNING = 0, 1, 3
@@ -34,6 +37,8 @@ file says otherwise). Under the table, the last %d lines of the log of each decl
 that is not as wanted (--logs N: N lines of every one listed; --logs 0: none). Exit 3 when
 anything listed is not as wanted, declared or not: a wanted service not running (LSB),
 crash-looping, still starting (readiness), its logger down, a restart owed; 0 otherwise.
+Data that cannot be read: its error first, then what is supervised (in the service
+directories of the last good run's data, else /etc/service), as not in the data; exit 1.
 
 NAME: as --only's (both add up): status web is status --only web.""" % DEFAULT_LOG_LINES
 
@@ -66,16 +71,42 @@ def add_parser(sub):
     return parser
 
 
-def read_rows(args):
-    """``(config, rows)``: the inputs' data and what each of its services — those named, or
-    all and what else is supervised — is doing (health/status.py); ProvisionError or OSError
-    when they cannot be read."""
-    from ..model.units import labels_named
-
-    config = kept_config(args)
-    labels = labels_named(config, names_chosen(args))
+def read_rows(args, config, unread=None):
+    """What each service of ``config`` (the inputs' data: ``cached_config.config_or_unread``'s)
+    — those named, or all and what else is supervised — is doing (health/status.py's Rows);
+    ``unread``: None, or the data's ``cached_config.Unread`` when it cannot be read: then the
+    rows are what is supervised where ``config`` (the last kept, or the defaults) says, none
+    declared. ProvisionError or OSError when they cannot be read."""
     with FsReader(args.root or "/") as fs:
-        return config, service_statuses(config, fs, int(time.time()), labels)
+        labels = labels_of(config, names_chosen(args), fs, unread is None)
+        return service_statuses(config, fs, int(time.time()), labels, declared=unread is None)
+
+
+def labels_of(config, names, fs, declared=True):
+    """The labels ``names`` name (None: no name, all) by the one name rule (model/units.py):
+    the data's units, then what is supervised in its service directories that it does not
+    declare (read only for a name the data does not declare); ``declared`` False: those
+    alone (the data could not be read). ServiceNameError for a name that names none."""
+    if not names:
+        return None
+    from ..model.units import declared_units, service_directories, units_named
+
+    units = declared_units(config) if declared else []
+
+    def supervised():
+        from ..apply.supervised import undeclared_units
+
+        return undeclared_units(service_directories(config), [unit.link for unit in units],
+                                fs)
+    return frozenset(unit.label for unit in units_named(units, names, supervised))
+
+
+def unread_lines(command, unread):
+    """What a view says first when the data cannot be read: its error, then where it looked
+    instead (each line safe to print)."""
+    return "runit-provision %s: %s\nrunit-provision %s: the data cannot be read: shown is " \
+        "what is supervised in %s, as not in the data\n" % (
+            command, shown_text(str(unread.error)), command, shown_name(unread.where))
 
 
 def names_chosen(args):
@@ -87,7 +118,11 @@ def names_chosen(args):
 
 def run(args):
     try:
-        config, rows = read_rows(args)
+        config, data_unread = config_or_unread(args)
+        if data_unread is not None:  # said first: what is listed is only what runs anyway
+            sys.stderr.write(unread_lines("status", data_unread))
+            sys.stderr.flush()
+        rows = read_rows(args, config, data_unread)
     except (ProvisionError, OSError) as exc:
         sys.stderr.write("runit-provision status: %s\n" % shown_text(str(exc)))
         return EXIT_ERROR
@@ -97,10 +132,11 @@ def run(args):
     # anything not as wanted, not only what does not run: a crash loop caught between two
     # deaths, a service still starting, a logger down (health/verdict.py), a restart owed
     wrong = unread or any(not row.verdict.is_as_wanted or row.owed for row in rows)
-    verdict = EXIT_NOT_RUNNING if wrong else EXIT_OK
+    verdict = EXIT_ERROR if data_unread is not None else EXIT_NOT_RUNNING if wrong else EXIT_OK
+    error = {} if data_unread is None else {"data_error": str(data_unread.error)}
     if args.fact:
-        print_json({"services": [row.as_fact() for row in rows], "not_running": stopped,
-                    "unread": unread})
+        print_json(dict({"services": [row.as_fact() for row in rows], "not_running": stopped,
+                         "unread": unread}, **error))
         return verdict
     shown = units_with_logs_shown(config, rows, args.logs)
     # none to show (all as wanted, or --logs 0): the log readers are not even imported
@@ -112,7 +148,8 @@ def run(args):
             if service["service"] in logs:
                 service["logs"] = [line.decode("utf-8", "replace")
                                    for line in logs[service["service"]].splitlines()]
-        print_json({"services": services, "not_running": stopped, "unread": unread})
+        print_json(dict({"services": services, "not_running": stopped, "unread": unread},
+                        **error))
     else:
         print_table(rows)
         for row in rows:

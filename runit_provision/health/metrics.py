@@ -62,6 +62,23 @@ def exposition(rows):
     return "\n".join(out) + "\n" if out else ""
 
 
+DATA_VALID = "runit_data_valid"
+
+
+def data_valid(is_valid):
+    """The family that says whether the data was read: 0 when it could not be, and the
+    services are then only those supervised, every one ``declared="false"``.
+
+    >>> print(data_valid(False), end="")
+    # HELP runit_data_valid 1 when the data was read and valid; 0 when not (then every service is declared="false").
+    # TYPE runit_data_valid gauge
+    runit_data_valid 0
+    """
+    return ('# HELP %s 1 when the data was read and valid; 0 when not (then every service is '
+            'declared="false").\n# TYPE %s gauge\n%s %s\n'
+            % (DATA_VALID, DATA_VALID, DATA_VALID, _flag(is_valid)))
+
+
 def _main(row):
     return row.main
 

@@ -19,7 +19,7 @@ unless a ``down`` file marks it normally down.
 from ..apply.sides import NOT_SUPERVISED, probe_side, read_owed, read_side
 from ..apply.owed import owed_path
 from ..errors import ApplyError, UnsafePathError
-from ..model.units import selected_units, service_directories
+from ..model.units import declared_units, selected_units, service_directories
 from ..protocol.layout import LOG_DIR
 from ..protocol.probe import SideState
 from ..protocol.tally import CRASH_LOOP
@@ -138,17 +138,21 @@ class Rows(list):
         self.unread = list(unread)
 
 
-def service_statuses(config, fs, now, labels=None, probe=None):
+def service_statuses(config, fs, now, labels=None, probe=None, declared=True):
     """Rows: a ServiceStatus for each present declared unit of ``config`` that ``labels``
-    selects (model.units.labels_named's; None: all), in the data's order, then — for all of
-    them — one for each entry of its service directories the data does not declare
-    (supervised.py); ``now``: unix seconds; ``probe``: ``probe_side``'s signature (tests give
-    a fake; then no tally is read)."""
+    selects (model.units.labels_named's; None: all), in the data's order, then one for each
+    entry of its service directories the data does not declare (supervised.py) — every one
+    when ``labels`` is None, else those it names (a view's names may name them: model/units.py);
+    ``now``: unix seconds; ``probe``: ``probe_side``'s signature (tests give a fake; then no
+    tally is read). ``declared`` False: the data could not be read, and ``config`` (the last
+    one kept, or the defaults) only says where to look — every service there is listed as one
+    the data does not declare."""
     with_tally = probe is None
     probe = probe or (lambda path: probe_side(fs, path))
-    owed = owed_by_target(fs, owed_path(config.sv_dir))
     rows = Rows()
-    units = selected_units(config, labels)
+    units = selected_units(config, labels) if declared else []
+    if units:
+        owed = owed_by_target(fs, owed_path(config.sv_dir))
     for unit in units:
         if unit.is_absent:
             continue
@@ -157,13 +161,17 @@ def service_statuses(config, fs, now, labels=None, probe=None):
         rows.append(ServiceStatus(unit.label, unit.path, unit.login or unit.for_login,
                                   unit.is_enabled, main, log,
                                   owed.get(unit.path, []) + owed.get(unit.log_path, [])))
-    if labels is None:
-        # here: status NAME lists no service directory, and makes none of its records
+    if labels is None or len(labels) > len(units):
+        # here: status NAME of declared services lists no service directory, and makes none
+        # of its records
         from ..apply.supervised import undeclared
 
-        entries, rows.unread = undeclared(service_directories(config),
-                                          [unit.link for unit in units], fs)
-        rows.extend(undeclared_status(fs, entry, now, probe, with_tally) for entry in entries)
+        links = [unit.link for unit in declared_units(config)] if declared else []
+        entries, unread = undeclared(service_directories(config), links, fs)
+        if labels is None:
+            rows.unread = unread
+        rows.extend(undeclared_status(fs, entry, now, probe, with_tally) for entry in entries
+                    if labels is None or entry.label in labels)
     return rows
 
 

@@ -1,8 +1,10 @@
 """logs: the log sources of declared services — for each unit of the data with a log, its
 directory, the tree it belongs to and the stamps the data says its svlogd writes — for every
-reader (the ``logs`` verb, ``status``'s lines under a service). Pure: the data in, Sources
-out; how a directory is opened is the caller's (``opener``: root reading a user's logs opens
-them as apply's FsRoot does, never following a link the user planted).
+reader (the ``logs`` verb, ``status``'s lines under a service); and of directories named
+without data (``logs --dir``, a logger's directories read from its ``log/run``), each named by
+the service it is the log of. Pure: the data in, Sources out; how a directory is opened is
+the caller's (``opener``: root reading a user's logs opens them as apply's FsRoot does, never
+following a link the user planted).
 """
 
 from .files import Limits
@@ -46,3 +48,32 @@ def _log_of(config, unit):
     services = config.services if unit.login is None else config.users[unit.login].services
     service = services.get(unit.name)
     return None if service is None else service.log
+
+
+def sources_of_directories(directories, opener=None):
+    """A Source for each of ``directories`` ({absolute path: the path as given}), labelled
+    with ``service_of_directory``'s name — the path as given where two of them would share
+    one — its stamps found from each file."""
+    names = {path: service_of_directory(path) for path in directories}
+    shared = {name for name in names.values() if list(names.values()).count(name) > 1}
+    return [Source(given if names[path] in shared else names[path], path.rstrip("/") or "/",
+                   opener=opener)
+            for path, given in directories.items()]
+
+
+def service_of_directory(path):
+    """The service an absolute log directory is the log of, by the places a runit logger
+    writes: ``…/NAME/log/main`` and ``…/NAME/log`` (in the service's own ``log/``), else the
+    directory's own name (``/var/log/NAME``: runit-provision's ``log_dir/NAME``, and most
+    distributions' packages).
+
+    >>> [service_of_directory(path) for path in ("/var/log/web", "/etc/sv/web/log/main",
+    ...                                          "/etc/sv/db/log/", "/home/al/logs/app", "/")]
+    ['web', 'web', 'db', 'app', '/']
+    """
+    parts = [part for part in path.split("/") if part]
+    if parts[-2:-1] == ["log"] and parts[-1] == "main" and len(parts) > 2:
+        return parts[-3]
+    if parts[-1:] == ["log"] and len(parts) > 1:
+        return parts[-2]
+    return parts[-1] if parts else "/"

@@ -15,6 +15,12 @@ positional names and ``--only`` follow:
 * anything else: an error, with the names it may have meant (``difflib``) — never an empty
   selection.
 
+The views (``status``, ``logs``, ``metrics``) list what is supervised that the data does not
+declare too — linked by hand in the data's service directories — so they give the rule those
+units as well (``supervised``: read from the host only when a name names no declared unit):
+a name the data does not declare names one of them by the same rule. What ``status`` shows,
+``logs`` reads.
+
 A unit's ``label`` is how every verb prints it, one of the forms accepted: ``web``,
 ``runsvdir-alice``, ``alice/app``. Pure: no disk.
 """
@@ -41,22 +47,27 @@ class ServiceUnit:
     answers the applier asks: ``has_env``, ``restart_on_change``, ``is_down``, ``is_enabled``,
     ``is_absent``, ``adopts``, ``waits_ready`` (it declares readiness: apply's wait for it
     ends when it is ready, docs/readiness.md).
+
+    ``is_undeclared``: a service the data does not declare, supervised in one of its service
+    directories (apply/supervised.py makes these for the views): ``link`` is its entry there,
+    ``path`` the directory its state is read from, and the data's answers are None.
     """
 
     __slots__ = ("name", "label", "login", "for_login", "path", "link", "log_dir", "home",
                  "has_env", "restart_on_change", "is_down", "is_enabled", "is_absent",
-                 "adopts", "waits_ready")
+                 "adopts", "waits_ready", "is_undeclared")
 
     # each field by name (a view lists every unit up to three times: a loop over **fields
     # was half of that)
     def __init__(self, *, name=None, label=None, login=None, for_login=None, path=None,
                  link=None, log_dir=None, home=None, has_env=None, restart_on_change=None,
-                 is_down=None, is_enabled=None, is_absent=None, adopts=None, waits_ready=None):
+                 is_down=None, is_enabled=None, is_absent=None, adopts=None, waits_ready=None,
+                 is_undeclared=None):
         self.name, self.label, self.login, self.for_login = name, label, login, for_login
         self.path, self.link, self.log_dir, self.home = path, link, log_dir, home
         self.has_env, self.restart_on_change, self.is_down = has_env, restart_on_change, is_down
         self.is_enabled, self.is_absent, self.adopts = is_enabled, is_absent, adopts
-        self.waits_ready = waits_ready
+        self.waits_ready, self.is_undeclared = waits_ready, is_undeclared
 
     @property
     def has_log(self):
@@ -153,23 +164,36 @@ def _unit(service, name, login, sv_dir, service_dir, log_parent, home):
 
 
 # -- the one name rule ----------------------------------------------------------------------
-def units_named(units, names):
+def units_named(units, names, supervised=None):
     """The units of ``units`` that ``names`` name (the rule above), in the order named, each
-    once. ServiceNameError for the first name that names none, or more than one."""
-    found = []
+    once. ServiceNameError for the first name that names none, or more than one.
+
+    ``supervised``: None, or a function giving the units of what is supervised that the data
+    does not declare (a view's), called once, only when a name names none of ``units``: such
+    a name may name one of those, by the same rule."""
+    found, more = [], None
     for name in names:
-        unit = unit_named(units, name)
-        if unit not in found:
-            found.append(unit)
+        named = _matching(units, name)
+        if not named and supervised is not None:
+            if more is None:
+                more = list(supervised())
+            named = _matching(more, name)
+            if not named:
+                raise _name_error(units + more, name, named)
+        if len(named) != 1:
+            raise _name_error(units, name, named)
+        if named[0] not in found:
+            found.append(named[0])
     return found
 
 
-def labels_named(config, names):
+def labels_named(config, names, supervised=None):
     """The labels of ``config``'s units that ``names`` name (``--only``), or None when no name
-    is given (everything). ServiceNameError as ``units_named``."""
+    is given (everything). ServiceNameError as ``units_named`` (``supervised`` as there)."""
     if not names:
         return None
-    return frozenset(unit.label for unit in units_named(declared_units(config), names))
+    return frozenset(unit.label for unit in units_named(declared_units(config), names,
+                                                        supervised))
 
 
 def unit_named(units, name):
@@ -195,19 +219,31 @@ alice/app, bob/app (name one as LOGIN/NAME)
     runit_provision.errors.ServiceNameError: no service '~bob/notse' in the data (did you \
 mean bob/notes?)
     """
-    login, bare = _parts(units, name)
-    if login is not None:
-        found = [unit for unit in units if unit.login == login and unit.name == bare]
-    else:
-        found = [unit for unit in units if unit.login is None and unit.name == bare]
-        if not found:
-            found = [unit for unit in units if unit.login is not None and unit.name == bare]
+    found = _matching(units, name)
     if len(found) == 1:
         return found[0]
+    raise _name_error(units, name, found)
+
+
+def _matching(units, name):
+    """The units of ``units`` that ``name`` names by the rule: one, none, or several (a bare
+    name several users' trees have)."""
+    login, bare = _parts(units, name)
+    if login is not None:
+        return [unit for unit in units if unit.login == login and unit.name == bare]
+    found = [unit for unit in units if unit.login is None and unit.name == bare]
+    if not found:
+        found = [unit for unit in units if unit.login is not None and unit.name == bare]
+    return found
+
+
+def _name_error(units, name, found):
+    """The ServiceNameError for ``name``, which names ``found`` of ``units`` (none, or more
+    than one)."""
     if found:
-        raise ServiceNameError("%r is a service of more than one user: %s (name one as "
-                               "LOGIN/NAME)" % (name, ", ".join(unit.label for unit in found)))
-    raise ServiceNameError("no service %r in the data (%s)" % (name, _hint(units, name)))
+        return ServiceNameError("%r is a service of more than one user: %s (name one as "
+                                "LOGIN/NAME)" % (name, ", ".join(unit.label for unit in found)))
+    return ServiceNameError("no service %r in the data (%s)" % (name, _hint(units, name)))
 
 
 def _parts(units, name):
@@ -274,9 +310,12 @@ def _hint(units, name):
             close.append(forms[form])
     if close:
         return "did you mean %s?" % " or ".join(close)
-    labels = [unit.label for unit in units]
-    if not labels:
-        return "it declares no service"
-    more = len(labels) - MAX_LISTED
-    return "declared: %s%s" % (", ".join(labels[:MAX_LISTED]),
-                               ", and %d more" % more if more > 0 else "")
+    listed = []
+    for word, labels in (("declared", [unit.label for unit in units if not unit.is_undeclared]),
+                         ("supervised, not in the data",
+                          [unit.label for unit in units if unit.is_undeclared])):
+        more = len(labels) - MAX_LISTED
+        if labels:
+            listed.append("%s: %s%s" % (word, ", ".join(labels[:MAX_LISTED]),
+                                        ", and %d more" % more if more > 0 else ""))
+    return "; ".join(listed) or "it declares no service"

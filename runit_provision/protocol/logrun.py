@@ -102,6 +102,33 @@ def log_run_from_bytes(text):
     return LogRun(chpst, user, words[1:])
 
 
+def logged_to(args):
+    """The directories svlogd ``args`` (a LogRun's) log to, read as runit's svlogd reads its
+    options (sgetopt ``R:r:l:b:tvV``: ``-t``… ``-v`` flags, ``-r``/``-R``/``-l``/``-b`` with a
+    value, attached or next); None when they are not svlogd's (another option, none).
+
+    >>> logged_to(["-tt", "./main"]), logged_to(["-ttv", "-l", "20", "-b21", "/var/log/a", "b"])
+    (['./main'], ['/var/log/a', 'b'])
+    >>> logged_to(["-V", "main"]), logged_to(["-tt"])
+    (None, None)
+    """
+    index = 0
+    while index < len(args) and args[index][:1] == "-" and args[index] != "-":
+        word, index = args[index], index + 1
+        if word == "--":
+            break
+        for at, letter in enumerate(word[1:], 1):
+            if letter in "Rrlb":
+                if at == len(word) - 1:  # its value is the next word
+                    if index == len(args):
+                        return None
+                    index += 1
+                break
+            if letter not in "tv":
+                return None
+    return list(args[index:]) or None
+
+
 def sh_commands(text):
     """The command lines of a ``#!/bin/sh`` script's bytes (blank and ``#`` lines dropped,
     each stripped), or None when it is not one.

@@ -273,9 +273,9 @@ def test_a_tail_of_the_hole_names_its_bound_and_shows_nothing_older(planted, cap
     _, big = planted
     code, out, err = logs(capsysbinary, "--dir", big.path, *options)
     assert (code, out) == (1, b"")
-    assert err == ("runit-provision logs: %s: %s/current: not read further back than %d "
+    assert err == ("runit-provision logs: big: %s/current: not read further back than %d "
                    "bytes (the bound on one file): what is older not shown\n"
-                   % (big.path, big.path, READ_BACK))
+                   % (big.path, READ_BACK))
 
 
 def test_a_view_newest_first_or_a_search_reads_back_what_a_file_holds_on_disk(

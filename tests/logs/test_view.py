@@ -141,11 +141,12 @@ def test_short_and_json(tmp_path, capsysbinary):
     web = LogDir(tmp_path / "web")
     web.add("hello", BASE + 0.25)
     _, out, _ = logs(capsysbinary, "--dir", web.path, "--utc")
-    assert out == "Nov 14 22:13:20.250000 %s: hello\n" % web.path
+    # named by its service, not by the whole path (issue 44, item 17): the directory's name
+    assert out == "Nov 14 22:13:20.250000 web: hello\n"
     _, out, _ = logs(capsysbinary, "--dir", web.path, "--utc", "-o", "json")
     record = json.loads(out)
     assert record == {"time": "2023-11-14T22:13:20.250000+00:00", "exact": True,
-                      "stamp": stamp("tai64n", BASE + 0.25), "service": str(web.path),
+                      "stamp": stamp("tai64n", BASE + 0.25), "service": "web",
                       "tree": None, "line": "hello", "file": str(web.path / "current")}
 
 
@@ -158,14 +159,14 @@ def test_lines_without_stamps_are_placed_by_their_files_time_and_say_so(tmp_path
     stamped.add("after the rotation", BASE + 6)
     _, out, _ = logs(capsysbinary, "--dir", plain.path, stamped.path, "--utc")
     assert texts(out) == [
-        "Nov 14 22:13:21.000000 %s: first" % stamped.path,
-        "\u2264Nov 14 22:13:25.000000 %s: old" % plain.path,
-        "Nov 14 22:13:26.000000 %s: after the rotation" % stamped.path]
+        "Nov 14 22:13:21.000000 stamped: first",
+        "\u2264Nov 14 22:13:25.000000 plain: old",
+        "Nov 14 22:13:26.000000 stamped: after the rotation"]
     # a line without a stamp in a stamped file takes the time of the line before it
     with open(str(stamped.current), "a") as handle:
         handle.write("no stamp here\n")
     _, out, _ = logs(capsysbinary, "--dir", stamped.path, "--utc")
-    assert texts(out)[-1] == "\u2264Nov 14 22:13:26.000000 %s: no stamp here" % stamped.path
+    assert texts(out)[-1] == "\u2264Nov 14 22:13:26.000000 stamped: no stamp here"
 
 
 def test_compressed_files_are_read_by_content_and_a_broken_one_is_skipped(tmp_path,
