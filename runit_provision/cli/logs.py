@@ -25,7 +25,8 @@ service's lines interleaved. TAI64N (-t), -tt and -ttt stamps are read and shown
 (--utc: UTC); lines without a stamp are placed by their file's time, shown as a bound (≤).
 
 SERVICE: a system service (web), a user's tree (runsvdir-alice), a user's service (alice/app
-or ~alice/app; a bare app when only one user's tree has it), given as is or with -u
+or ~alice/app; a bare app when only one user's tree has it), or one status lists "not in the
+data" (linked by hand: read where its log/run's svlogd writes), given as is or with -u
 (journalctl's); --user alice selects all of alice's. Names, -u and --user add up (so does
 --dir, again). Default: every declared service with a log.
 
@@ -36,8 +37,9 @@ TIME (--since, --until): 'YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]', 'HH:MM[:SS]' (today
 label.
 
 Exit codes: 0 everything selected was read; 1 something could not be (each said on stderr,
-the rest shown), bad data, or a SERVICE the data does not declare (or without a log); 2 bad
-usage."""
+the rest shown), a SERVICE that names nothing (or one without a log), or data that cannot be
+read — then its error first, and what is supervised (where the last good run's data said, else
+/etc/service) is read as not in the data; 2 bad usage."""
 
 
 TIME_OPTIONS = ("-S", "--since", "-U", "--until")
@@ -79,8 +81,8 @@ def add_parser(sub):
     source.add_argument("--data", metavar="FILE", help="one YAML data file")
     source.add_argument("--hiera", metavar="FILE", help=HIERA_HELP)
     source.add_argument("--dir", metavar="LOGDIR", nargs="+", action="extend",
-                        help="svlogd directories, without data (named by their paths; again "
-                             "for more)")
+                        help="svlogd directories, without data (each named by its service: "
+                             "NAME of …/NAME/log/main, …/NAME/log or …/NAME; again for more)")
     parser.add_argument("--facts", metavar="FILE", help="facts (YAML/JSON) instead of the host's")
     parser.add_argument("--root", metavar="DIR", help="read the logs under DIR (a staged root)")
     parser.add_argument("--passwd", metavar="FILE", help="a passwd(5) file to take logins from")
