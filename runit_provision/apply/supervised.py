@@ -108,8 +108,9 @@ def logger_of(fs, unit):
     (protocol/logrun.py's canonical form; a relative DIR is in ``log/``, where runsv runs it)
     — or [] when it has no logger (runsv's rule: ``log`` is a directory). ApplyError, saying
     why, when they cannot be told: any other ``log/run`` (a script may log anywhere), one not
-    read safely; and, in a user's tree, a directory that is not that user's — root reads a
-    user's logger only where the user could (supervised.py's rule for their links)."""
+    read safely; and, for a service whose directory is not root's (a user's, in their tree or
+    linked from root's), a directory that is not its owner's — whoever writes the ``log/run``
+    names what root would read: only where they could (this module's rule for their links)."""
     log_path = unit.path + "/" + LOG_DIR
     try:
         if fs.dir_stat(log_path) is None:
@@ -127,22 +128,23 @@ def logger_of(fs, unit):
                          "form (#!/bin/sh, exec [chpst -u USER] svlogd … DIR); read its "
                          "directory with --dir" % (unit.label, fs.host_path(log_path)))
     directories = [normpath(join(log_path, directory)) for directory in directories]
-    if unit.login is not None:
-        _check_owned(fs, unit, directories)
+    _check_owned(fs, unit, directories)
     return directories
 
 
 def _check_owned(fs, unit, directories):
     """ApplyError unless each of ``directories`` (those that exist) is owned by the owner of
-    the unit's own directory: the user whose tree it is in."""
+    the unit's own directory, when that is not one this reader trusts (root, itself)."""
     try:
         owner = fs.dir_stat(unit.path).st_uid
+        if owner in fs.trusted_uids:
+            return
         for directory in directories:
             found = fs.dir_stat(directory)
             if found is not None and found.st_uid != owner:
-                raise ApplyError("%s: its log/run names %s, which is uid %d's, not the tree's "
-                                 "(uid %d): not read" % (unit.label, directory, found.st_uid,
-                                                         owner))
+                raise ApplyError("%s: its log/run names %s, which is uid %d's, not the "
+                                 "service's (uid %d): not read" % (
+                                     unit.label, directory, found.st_uid, owner))
     except (OSError, UnsafePathError) as exc:
         raise ApplyError("%s: its logger cannot be told: %s" % (
             unit.label, _why(fs, unit.path, exc))) from exc

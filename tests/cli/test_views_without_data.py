@@ -2,8 +2,8 @@
 
 - 17: ``status`` lists a service linked by hand into the data's service directory ("not in
   the data"); ``logs NAME`` reads it by the same name rule (model/units.py), from the
-  directory its canonical ``log/run`` names — it said "no service … in the data". In a user's
-  tree, only a directory of that user's is read. (``logs --dir``'s labels:
+  directory its canonical ``log/run`` names — it said "no service … in the data". Of a
+  service whose directory is a user's, only a directory of that user's is read. (``logs --dir``'s labels:
   tests/logs/test_view.py.)
 - 16: data that cannot be read no longer blocks them: ``status``, ``logs`` and ``metrics`` say
   its error first, show what is supervised — in the service directories of the data kept from
@@ -101,7 +101,8 @@ def test_logs_of_a_service_linked_by_hand_that_status_lists(host, capsys):
 def test_a_users_logger_is_read_only_in_the_users_own_directories(tmp_path, monkeypatch,
                                                                   capsys):
     """Root reads what a user linked into their tree where the user could: a log/run of
-    theirs naming root's directory is not read (apply/supervised.py's rule for their links)."""
+    theirs naming root's directory is not read (apply/supervised.py's rule for their links) —
+    nor one of theirs that root linked into its own service directory."""
     monkeypatch.setenv(cached_config.CACHE_VARIABLE, "")
     home = tmp_path / "home/alice"
     (tmp_path / "passwd").write_text("alice:x:4242:4242::%s:/bin/sh\n" % home)
@@ -121,10 +122,17 @@ def test_a_users_logger_is_read_only_in_the_users_own_directories(tmp_path, monk
     accounts = ("--passwd", tmp_path / "passwd", "--group", tmp_path / "group")
     code, out, err = run(capsys, "logs", "--data", data, *accounts, "alice/mine", "-o", "cat")
     assert (code, out, err) == (0, "alice's line\n", "")
+    (tmp_path / "service").mkdir()
+    (tmp_path / "service/peek").symlink_to(home / "service/peek")  # root's link
+    for name in ("alice/peek", "peek"):
+        code, out, err = run(capsys, "logs", "--data", data, *accounts, name, "-o", "cat")
+        assert (code, out) == (1, "")
+        assert err == ("runit-provision logs: %s: its log/run names %s, which is uid 0's, not "
+                       "the service's (uid 4242): not read\n" % (name, secret.path))
     code, out, err = run(capsys, "logs", "--data", data, *accounts, "alice/peek", "-o", "cat")
     assert (code, out) == (1, "")
     assert err == ("runit-provision logs: alice/peek: its log/run names %s, which is uid 0's, "
-                   "not the tree's (uid 4242): not read\n" % secret.path)
+                   "not the service's (uid 4242): not read\n" % secret.path)
 
 
 # -- 16: data that cannot be read -------------------------------------------------------------
