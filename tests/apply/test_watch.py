@@ -11,8 +11,8 @@ from runit_provision.apply.observe import NOT_SUPERVISED
 from runit_provision.apply.report import not_up_json, not_up_line, not_up_summary
 from runit_provision.apply.steps import Action, Phase, ServiceStep, Side, WaitStep
 from runit_provision.apply.watch import (
-    RECHECK, START_GRACE, STAYED_UP, Look, Memory, NotUp, Outcome, Watched, judge, started_sides,
-    watch)
+    RECHECK, START_GRACE, STAYED_UP, Look, Memory, NotUp, Outcome, Start, Watched, judge,
+    started_sides, watch)
 from runit_provision.protocol.probe import SideState
 from runit_provision.protocol.status import State, Status
 from runit_provision.protocol.tally import Tally
@@ -21,8 +21,8 @@ from .helpers import desired_from_text
 
 NS = 1_000_000_000
 BEGAN, ASKED = 1000.0, 1000.2  # the apply began; the step that started the side ended
-NEW = Watched(None, Side.MAIN, "/sv/web", "web", BEGAN, ASKED, is_new=True)  # a wait's
-RESTARTED = Watched(None, Side.MAIN, "/sv/web", "web", 1000.1, ASKED, is_new=False)
+NEW = Watched(None, Side.MAIN, "/sv/web", "web", BEGAN, ASKED, Start.NEW)  # a wait's
+RESTARTED = Watched(None, Side.MAIN, "/sv/web", "web", 1000.1, ASKED, Start.RESTART)
 
 
 def status(state, since, pid=None, want="u"):
@@ -194,7 +194,7 @@ class Host:
 
 def watched(*paths, is_new=True):
     return [Watched(None, Side.MAIN, path, path.strip("/"), BEGAN if is_new else 1000.1,
-                    ASKED, is_new) for path in paths]
+                    ASKED, Start.NEW if is_new else Start.RESTART) for path in paths]
 
 
 def test_a_healthy_side_costs_two_looks_and_the_watch_ends_when_its_run_is_old_enough():
@@ -321,8 +321,8 @@ def test_a_restart_into_a_run_that_dies_at_once_is_seen_between_two_downs():
 # -- how the report says it (apply/report.py) --------------------------------------------------
 def not_up(outcome, live, found=None, deaths=None, label="web", seconds=15.0):
     unit = next(unit for unit in desired_from_text(DATA).units if unit.label == "web")
-    return NotUp(Watched(unit, Side.MAIN, "/etc/sv/web", label, BEGAN, ASKED, False), outcome,
-                 live, found, deaths, seconds)
+    return NotUp(Watched(unit, Side.MAIN, "/etc/sv/web", label, BEGAN, ASKED, Start.RESTART),
+                 outcome, live, found, deaths, seconds)
 
 
 @pytest.mark.parametrize("item, line", [
