@@ -71,7 +71,8 @@ def add_parser(sub):
                 "failed or timed out)%s." % (
                     HELP[verb][0].upper(), HELP[verb][1:], NAME_RULE,
                     WATCH_HELP if verb in WATCHED else "",
-                    ", 3 a service did not stay up" if verb in WATCHED else ""), 95),
+                    ", 3 a service did not stay up (sv may have timed out waiting for it)"
+                    if verb in WATCHED else ""), 95),
             epilog=ACCOUNTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
         add_input_arguments(parser, root_help=ROOT_HELP)
         parser.add_argument("names", metavar="NAME", nargs="+", help="a declared service")
