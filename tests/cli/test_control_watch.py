@@ -20,8 +20,7 @@ import pytest
 
 from runit_provision.cli.main import main
 
-from ..apply.test_live import LiveTree
-from ..conftest import require_c_runit
+from ..apply.test_live import live  # noqa: F401  (the fixture: a LiveTree, ours and the C)
 from ..runtime.processes import running_pid, wait_until
 
 pytestmark = pytest.mark.slow
@@ -30,20 +29,11 @@ DYING = ["sh", "-c", "echo 'fatal: db unreachable'; exit 1"]
 TIMEOUT = "3"  # sv -w, and the watch after it: a crash loop is reported within it
 
 
-@pytest.fixture(params=["ours", pytest.param("c", marks=pytest.mark.interop)])
-def tree(request, tmp_path):
-    if request.param == "c":
-        require_c_runit()
-    found = LiveTree(tmp_path, request.param)
-    yield found
-    found.stop()
-
-
-def applied(tree, capsys, services):
+def applied(live, capsys, services):
     """The data applied (a service that dies at once fails the apply: its own watch)."""
-    main(tree.apply(services))
+    main(live.apply(services))
     capsys.readouterr()
-    return ["--data", str(tree.data)]
+    return ["--data", str(live.data)]
 
 
 def status(capsys, data):
@@ -53,10 +43,10 @@ def status(capsys, data):
     return code, {row["service"]: row for row in report["services"]}
 
 
-def test_restart_and_start_of_a_crash_loop_exit_3_with_its_deaths_and_its_log(tree, capsys):
-    data = applied(tree, capsys, {"api": {"command": DYING},
+def test_restart_and_start_of_a_crash_loop_exit_3_with_its_deaths_and_its_log(live, capsys):
+    data = applied(live, capsys, {"api": {"command": DYING},
                                   "web": {"command": ["sleep", "1000"]}})
-    wait_until(lambda: running_pid(tree.sv_dir / "web"), timeout=30, what="web running")
+    wait_until(lambda: running_pid(live.sv_dir / "web"), timeout=30, what="web running")
     for verb, done in (("restart", "restarted"), ("restart", "restarted"),
                        ("start", "started")):
         code = main([verb] + data + ["--timeout", TIMEOUT, "api"])
@@ -66,7 +56,7 @@ def test_restart_and_start_of_a_crash_loop_exit_3_with_its_deaths_and_its_log(tr
         died = [line for line in lines
                 if line.startswith("runit-provision %s: api: died since it was started: " % verb)]
         assert len(died) == 1, err
-        if tree.impl == "ours":
+        if live.impl == "ours":
             assert ", last exit 1 after " in died[0], err
         else:
             assert "last exit unknown (no account of exits: not our runtime)" in died[0], err
@@ -78,16 +68,16 @@ def test_restart_and_start_of_a_crash_loop_exit_3_with_its_deaths_and_its_log(tr
         code = main([verb] + data + ["--timeout", TIMEOUT, "web"])
         out, err = capsys.readouterr()
         assert (code, err) == (0, ""), (verb, out)
-        assert out.startswith("ok: run: %s" % (tree.sv_dir / "web")), out
+        assert out.startswith("ok: run: %s" % (live.sv_dir / "web")), out
 
 
 def test_a_stopped_crash_loop_is_as_wanted_and_started_again_begins_a_new_window(
-        tree, capsys):
-    fixed = tree.tmp / "fixed"
-    data = applied(tree, capsys, {"api": {"command": [
+        live, capsys):
+    fixed = live.tmp / "fixed"
+    data = applied(live, capsys, {"api": {"command": [
         "sh", "-c", "[ -e %s ] && exec sleep 1000; echo 'fatal: db unreachable'; exit 1"
         % fixed]}})
-    if tree.impl == "ours":  # our tally: crash-looping after five deaths (some five seconds)
+    if live.impl == "ours":  # our tally: crash-looping after five deaths (some five seconds)
         wait_until(lambda: status(capsys, data)[1]["api"]["verdict"] == "crash-looping",
                    timeout=60, what="api crash-looping")
     code, rows = status(capsys, data)
@@ -104,7 +94,7 @@ def test_a_stopped_crash_loop_is_as_wanted_and_started_again_begins_a_new_window
     assert main(["start"] + data + ["--timeout", "10", "api"]) == 0, capsys.readouterr()
     code, rows = status(capsys, data)
     assert (code, rows["api"]["verdict"]) == (0, "as wanted"), rows
-    if tree.impl == "ours":
+    if live.impl == "ours":
         assert rows["api"]["main"]["deaths"] >= 5 and rows["api"]["main"]["deaths_in_window"] \
             == 0, rows  # the counter keeps every death; the window, those since the stop
 
