@@ -17,10 +17,11 @@ TEXTFILE = "runit.prom"
 DESCRIPTION = """\
 Every declared service (system and users'), and every other one linked in their service
 directories, as Prometheus metrics (runit_service_*, runit_service_log_*; labels service, tree
-and declared), on standard output, or written atomically to DIR/%s for node_exporter's
-textfile collector. runit_data_valid is 1 when the data was read; 0 when it cannot be: then
-what is supervised is still exported (in the service directories of the last good run's data,
-else /etc/service), every service declared="false", the error is said and the exit code is 1.
+and declared; runit_service_as_wanted: status's verdict, 0 where status exits 3), on standard
+output, or written atomically to DIR/%s for node_exporter's textfile collector.
+runit_data_valid is 1 when the data was read; 0 when it cannot be: then what is supervised is
+still exported (in the service directories of the last good run's data, else /etc/service),
+every service declared="false", the error is said and the exit code is 1.
 """ % TEXTFILE
 
 
