@@ -303,9 +303,9 @@ def _flatten_merges(node, path, loader, copies):
         for source in sources:
             if source.id != "mapping":
                 _refuse_merge(node, "a mapping", source)
+            _flatten_merges(source, path, loader, copies)
             if id(source) not in copies.seen:  # written here (``<<: {…}``): never converted
                 _note_written_twice(source, path, loader, copies)
-            _flatten_merges(source, path, loader, copies)
             copies.spend(len(source.value), source, node, path + (key_node.value,))
             pairs.extend(source.value)
     copies.own[id(node)] = own  # what its text wrote: a key twice there is an error

@@ -214,6 +214,13 @@ def test_a_merge_keys_pairs_overridden_are_not_written_twice():
     with pytest.raises(DataError, match=r"^m\.yaml:1:10: c\.q: a key written twice .*"
                                         r"\(also at 1:16\)"):
         load_yaml_with_origins("m.yaml", text="c: {<<: {q: 1, q: 2}, r: 1}\n")
+    # a merge key inside a mapping merged in place (tests/hiera/test_against_puppet.py's)
+    data, _ = load_yaml_with_origins("m.yaml", text=(
+        "x: &x {a: 1, c: 2}\nn: {<<: {<<: *x, c: 3}, a: 4}\n"))
+    assert data["n"] == {"a": 4, "c": 3}
+    with pytest.raises(DataError, match=r"^m\.yaml:2:18: n\.c: a key written twice .*"
+                                        r"\(also at 2:24\)"):
+        load_yaml_with_origins("m.yaml", text="x: &x {a: 1}\nn: {<<: {<<: *x, c: 3, c: 4}}\n")
 
 
 def test_a_key_written_twice_in_a_hierarchy_and_its_hiera_yaml(tmp_path):
