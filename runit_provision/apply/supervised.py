@@ -19,7 +19,7 @@ every scan). ``undeclared(service_dirs, links, fs)`` lists them by that rule, th
 """
 
 from ..errors import ApplyError, LimitError, UnsafePathError
-from ..model.units import ServiceUnit
+from ..model.units import ServiceUnit, service_directories
 from ..protocol.layout import LOG_DIR
 from ..protocol.logrun import log_run_from_bytes, logged_to
 from ..protocol.tuples import FieldTuple
@@ -95,11 +95,13 @@ def undeclared(service_dirs, links, fs):
     return entries, unread
 
 
-def undeclared_units(service_dirs, links, fs):
-    """The ServiceUnits of ``undeclared``'s entries (the directories that could not be listed
-    left out: ``status`` says them): what a view's names may name beyond the data's
-    (model.units.units_named's ``supervised``)."""
-    return [entry.unit for entry in undeclared(service_dirs, links, fs)[0]]
+def undeclared_units(config, units, fs):
+    """The ServiceUnits of what is supervised in ``config``'s service directories that none of
+    ``units`` (its declared ones; none when the data could not be read) is — ``undeclared``'s
+    entries, the directories that could not be listed left out (``status`` says them): what a
+    view's names may name beyond the data's (model.units.units_named's ``supervised``)."""
+    links = [unit.link for unit in units]
+    return [entry.unit for entry in undeclared(service_directories(config), links, fs)[0]]
 
 
 def logger_of(fs, unit):

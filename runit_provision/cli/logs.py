@@ -205,11 +205,9 @@ def _sources(args, config, declared=True):
     def supervised():
         from ..apply.fsread import FsReader
         from ..apply.supervised import undeclared_units
-        from ..model.units import service_directories
 
         host.append(FsReader(args.root or "/"))
-        return undeclared_units(service_directories(config), [unit.link for unit in units],
-                                host[0])
+        return undeclared_units(config, units, host[0])
     try:
         names = args.services + args.units
         if not declared and not names and not args.user:
@@ -221,15 +219,7 @@ def _sources(args, config, declared=True):
     finally:
         for fs in host:
             fs.close()
-    of_data = {source.label: source for source in sources_of(
-        config, [unit for unit in chosen if not unit.is_undeclared], args.root)}
-    sources = []
-    for unit in chosen:
-        if unit.label in loggers:
-            sources += _undeclared_sources(unit, loggers[unit.label], args.root)
-        elif unit.label in of_data:
-            sources.append(of_data[unit.label])
-    return sources, said
+    return sources_of(config, chosen, args.root, loggers), said
 
 
 def _loggers(fs, units, named):
@@ -254,17 +244,6 @@ def _loggers(fs, units, named):
     return found, said
 
 
-def _undeclared_sources(unit, directories, root):
-    """A Source for each directory an undeclared unit's svlogd writes, named by the unit; its
-    stamps found from each file (nothing declares them)."""
-    from ..apply.fsread import dir_opener
-    from ..logs.view import Source
-
-    opener = dir_opener(root)
-    return [Source(unit.label, directory, tree=unit.login, opener=opener)
-            for directory in directories]
-
-
 def _once(paths):
     """{absolute path: the path as given} of each directory, once, in the order first named:
     a directory named twice is one source (its lines shown once)."""
@@ -274,12 +253,13 @@ def _once(paths):
     return found
 
 
-def sources_of(config, units, root=None):
-    """A Source for each of ``units`` (with a log) of ``config`` (logs/declared.py), its
-    directory opened as a reader of a user's tree must (apply/fsread.dir_opener)."""
+def sources_of(config, units, root=None, loggers=None):
+    """A Source for each of ``units`` (with a log) of ``config`` (logs/declared.py; of an
+    undeclared one, each directory ``loggers`` gives it), its directory opened as a reader of
+    a user's tree must (apply/fsread.dir_opener)."""
     from ..apply.fsread import dir_opener
     from ..logs import declared
-    return declared.sources_of(config, units, dir_opener(root))
+    return declared.sources_of(config, units, dir_opener(root), loggers)
 
 
 def _chosen(units, names, users, supervised=None):

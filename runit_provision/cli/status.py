@@ -89,15 +89,14 @@ def labels_of(config, names, fs, declared=True):
     alone (the data could not be read). ServiceNameError for a name that names none."""
     if not names:
         return None
-    from ..model.units import declared_units, service_directories, units_named
+    from ..model.units import declared_units, units_named
 
     units = declared_units(config) if declared else []
 
     def supervised():
         from ..apply.supervised import undeclared_units
 
-        return undeclared_units(service_directories(config), [unit.link for unit in units],
-                                fs)
+        return undeclared_units(config, units, fs)
     return frozenset(unit.label for unit in units_named(units, names, supervised))
 
 

@@ -15,12 +15,21 @@ from .view import Source
 KIND_OF_TIMESTAMPS = {"none": "none", "tai64n": "tai64n", "human": "human", "iso": "iso"}
 
 
-def sources_of(config, units, opener=None):
-    """A Source for each of ``units`` (model.units, with a log) of ``config``."""
-    return [Source(unit.label, unit.log_dir, tree=unit.login or unit.for_login,
-                   kind=timestamps_of(config, unit), opener=opener,
-                   limits=limits_of(config, unit))
-            for unit in units if unit.log_dir is not None]
+def sources_of(config, units, opener=None, loggers=None):
+    """A Source for each of ``units`` (model.units, with a log) of ``config``, in their order;
+    for one the data does not declare (``is_undeclared``: linked by hand), one for each
+    directory ``loggers`` ({label: [directory]}, where its log/run's svlogd writes) gives it,
+    named by the unit, its stamps found from each file."""
+    found = []
+    for unit in units:
+        if unit.is_undeclared:
+            found += [Source(unit.label, directory, tree=unit.login, opener=opener)
+                      for directory in (loggers or {}).get(unit.label, ())]
+        elif unit.log_dir is not None:
+            found.append(Source(unit.label, unit.log_dir, tree=unit.login or unit.for_login,
+                                kind=timestamps_of(config, unit), opener=opener,
+                                limits=limits_of(config, unit)))
+    return found
 
 
 def timestamps_of(config, unit):
