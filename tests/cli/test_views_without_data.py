@@ -27,15 +27,16 @@ from ..logs.helpers import BASE, LogDir
 from ..runtime.processes import make_service
 
 DATA = """\
-runit::init: none
-runit::sv_dir: {t}/sv
-runit::service_dir: {t}/service
-runit::log_dir: {t}/log
-runit::services:
-  web: {{command: /usr/bin/web}}
+runit:
+  init: none
+  sv_dir: {t}/sv
+  service_dir: {t}/service
+  log_dir: {t}/log
+  services:
+    web: {{command: /usr/bin/web}}
 """
 # YAML that does not parse: the data cannot be read
-BROKEN = DATA + "  db: [unclosed\n"
+BROKEN = DATA + "    db: [unclosed\n"
 CANONICAL = "#!/bin/sh\nexec chpst -u nobody svlogd -tt ./main\n"
 
 
@@ -141,7 +142,7 @@ def test_status_logs_and_metrics_show_what_is_supervised_where_the_kept_data_sai
     tmp_path, data = host
     assert run(capsys, "status", "--data", data, "--logs", "0")[0] == 3  # kept: root's run
     data.write_text(BROKEN.format(t=tmp_path))
-    first = "runit-provision %%s: %s:8:1: malformed YAML: " % data
+    first = "runit-provision %%s: %s:9:1: malformed YAML: " % data
     where = ("runit-provision %%s: the data cannot be read: shown is what is supervised in "
              "%s/service (the service directories of the data its last good run read), as not "
              "in the data" % tmp_path)
