@@ -23,6 +23,7 @@ standard output, and a ``--keep`` is not honoured (a demo cut short is not worth
 nobody may have seen how to stop it).
 """
 
+import argparse
 import contextlib
 import os
 import shlex
@@ -50,8 +51,23 @@ STEPS = (
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+DESCRIPTION = """\
+The main job on a bundled example, in a sandbox under TMPDIR, no root needed: our runsvdir
+started on it, then apply, status, logs, an edit of the data, plan --diff, apply (the restart),
+apply again (nothing to do); then runsvdir's TERM takes the whole tree down and the sandbox is
+removed.
+
+A stop at any step ends it the same way — the tree down, the sandbox removed — then one line
+on stderr: Ctrl-C (SIGINT) exits 130, SIGTERM 143, SIGHUP 129; standard output closed (demo |
+head -3) exits 141 and says nothing. Exit codes otherwise: 0 the demo ran through (--stop: the
+tree ended and DIR removed), 1 a step failed or something of the tree had to be killed (--stop:
+DIR is not a sandbox a demo --keep left), 2 bad usage."""
+
+
 def add_parser(sub):
-    parser = sub.add_parser("demo", help="the main job on a bundled example, in a sandbox")
+    parser = sub.add_parser("demo", help="the main job on a bundled example, in a sandbox",
+                            description=DESCRIPTION,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--keep", action="store_true",
                        help="leave the sandbox and its runsvdir running, and print the commands "
