@@ -26,6 +26,7 @@ import time
 import yaml
 
 from ..accounts import host
+from ..runtime.unix.procstat import stat_fields
 
 PREFIX = "runit-provision-demo."
 PID_FILE = "runsvdir.pid"
@@ -211,7 +212,7 @@ def processes_of(directory, session=None):
         if not entry.isdigit() or int(entry) in spared:
             continue
         fields = _stat_fields(entry)
-        if fields is None or fields[0] in "ZX":
+        if fields is None or fields[0] in b"ZX":
             continue
         if session is not None and int(fields[3]) == session:
             found.append(int(entry))
@@ -226,11 +227,11 @@ def processes_of(directory, session=None):
 
 
 def _stat_fields(pid):
-    """/proc/PID/stat from the state on (state, ppid, pgrp, session, tty_nr, …), or None."""
+    """/proc/PID/stat from the state on (state, ppid, pgrp, session, tty_nr, …), or None
+    when ``pid`` is gone."""
     try:
-        with open("/proc/%s/stat" % pid) as handle:
-            return handle.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+        return stat_fields(pid)
+    except (OSError, ValueError):
         return None
 
 
@@ -245,7 +246,7 @@ def _parents_and_self():
 
 def _is_alive(pid):
     fields = _stat_fields(pid)
-    return fields is not None and fields[0] not in "ZX"
+    return fields is not None and fields[0] not in b"ZX"
 
 
 def _cmdline(pid):
