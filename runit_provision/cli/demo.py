@@ -260,7 +260,7 @@ class Demo:
         box = self.box
         lines, program = kept_commands(box)
         self.say("\nLeft running: runsvdir (ours, pid %d) serves %s.\n"
-                 "Ask it — each line as it is, in a shell:" % (box.runsvdir.pid,
+                 "Ask it — these lines, as they are, in a shell:" % (box.runsvdir.pid,
                                                                box.service_dir))
         for line in lines:
             self.say("  " + line)
@@ -281,7 +281,7 @@ def kept_commands(box):
     inputs = " ".join(shlex.quote(part) for part in box.inputs())
     lines += ["%s status %s" % (program, inputs),
               "%s logs -n 10 %s" % (program, inputs),
-              "%s verify %s%s   # setup fails 'running': a one-shot, done (docs/verify.md)"
+              "%s verify %s%s   # fails setup's 'running': a one-shot, done (docs/verify.md)"
               % (program, inputs, "".join(" " + shlex.quote(part)
                                           for part in box.templates()))]
     return lines, program

@@ -85,7 +85,7 @@ def test_keep_prints_commands_that_ask_it_and_stop_it_and_each_runs_as_printed(t
     sandbox = re.search(r"copied into the sandbox (\S+)\)", out).group(1)
     pid = int(re.search(r"^Left running: runsvdir \(ours, pid (\d+)\) serves %s/etc/service\.$"
                         % re.escape(sandbox), out, re.M).group(1))
-    ask = out[out.index("Ask it — each line as it is, in a shell:\n"):].splitlines()[1:]
+    ask = out[out.index("Ask it — these lines, as they are, in a shell:\n"):].splitlines()[1:]
     lines = [line[2:] for line in ask[:ask.index("Stop it — the whole tree, then the sandbox "
                                                 "removed:")]]
     stop = ask[ask.index("Stop it — the whole tree, then the sandbox removed:") + 1][2:]
