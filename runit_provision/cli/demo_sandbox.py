@@ -162,7 +162,7 @@ class Sandbox:
         elif leader is not None:
             _signal(leader, signal.SIGTERM)
             if not self._wait_gone(leader, seconds):
-                _signal_group(leader, signal.SIGKILL)
+                _signal(leader, signal.SIGKILL, os.killpg)
                 self._wait_gone(leader, KILL_SECONDS)
         left = processes_of(self.dir, leader)
         for pid in left:
@@ -258,15 +258,9 @@ def _cmdline(pid):
         return []
 
 
-def _signal(pid, signum):
+def _signal(pid, signum, send=os.kill):
+    """``send`` (os.kill, or os.killpg for a group) ``signum``; one already gone is fine."""
     try:
-        os.kill(pid, signum)
-    except OSError:
-        pass
-
-
-def _signal_group(pgid, signum):
-    try:
-        os.killpg(pgid, signum)
+        send(pid, signum)
     except OSError:
         pass

@@ -20,7 +20,8 @@ import pytest
 from runit_provision.cli import main as main_module
 
 from ..conftest import OUR_BIN
-from ..runtime.processes import BASE_PATH, Group, cmdline, end_processes_under, wait_until
+from ..runtime.processes import (BASE_PATH, Group, cmdline, end_processes_under,
+                                 running_pid, wait_until)
 
 PROGRAM = str(OUR_BIN / "runit-provision")
 
@@ -139,6 +140,9 @@ def test_ctrl_c_during_a_restart_says_it_is_owed_and_the_next_apply_does_it(tmp_
         owed = live / "sv" / ".pending-restarts"
         assert owed.read_text() == "restart\t%s\tweb\tenv changed\n" % restart
         flag.write_text("")
+        # sv had sent its restart before it was killed: runsv starts web again (after its
+        # 1 s back-off); running, it is owed the restart the ledger kept
+        wait_until(lambda: running_pid(live / "sv" / "web"), timeout=30, what="web up again")
         again = subprocess.run([PROGRAM, "apply", "--data", str(data), "--profile-d", "none",
                                 "--json"], stdin=subprocess.DEVNULL, capture_output=True,
                                text=True, timeout=120,
