@@ -171,6 +171,7 @@ def test_relative_paths_are_the_shells(root, tmp_path, capsys, monkeypatch):
         (tmp_path / "void" / "sv" / name).mkdir(parents=True)
         (tmp_path / "void" / "sv" / name / "run").write_text("#!/bin/sh\nexec sleep 1\n")
         (tmp_path / "void" / "sv" / name / "run").chmod(0o755)
+    (tmp_path / "void" / "service").mkdir()  # where they would be linked
     monkeypatch.chdir(tmp_path / "void")
     out = tmp_path / "imported.yaml"
     assert run_cli("import", "sv/a", "sv/b", "--out", out) == 0, capsys.readouterr().err
@@ -527,3 +528,41 @@ def test_names_found_are_commented_escaped_and_write_no_data(root, tmp_path, cap
     data = yaml.safe_load(text)
     assert "fake" not in data and "fake" not in data["runit"]
     assert sorted(data["runit"]["services"]["web"]["env"]) == ["EMPTY", "MOTD", "PORT", "UNSET"]
+
+
+def test_import_refuses_to_guess_where_a_relocated_tree_is_linked(tmp_path, capsys,
+                                                                   monkeypatch):
+    """Issue 44 §3: a tree with no ``service/`` beside it, and no link to its services where
+    runsvdir usually scans: import says it cannot tell and names ``--service-dir`` (exit 1,
+    nothing written), instead of writing every service ``enabled: false``. Given, an empty
+    directory imports them disabled; a ``service/`` beside the tree is where they are
+    linked — or, holding none, where they would be (each disabled, said)."""
+    sv = tmp_path / "tree" / "sv"
+    (sv / "a").mkdir(parents=True)
+    (sv / "a" / "run").write_text("#!/bin/sh\nexec sleep 1\n")
+    (sv / "a" / "run").chmod(0o755)
+    monkeypatch.chdir(tmp_path / "tree")
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "sv/a", "--out", out) == 1
+    err = capsys.readouterr().err
+    assert "where the services of %s are linked cannot be told: none is linked in " \
+           "/etc/service, /var/service, /service, and there is no %s beside it — name the " \
+           "directory runsvdir scans with --service-dir DIR" % (sv, sv.parent / "service") in err
+    assert not out.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run_cli("import", "sv/a", "--service-dir", empty, "--out", out) == 0
+    data = yaml.safe_load(out.read_text())["runit"]
+    assert data["service_dir"] == str(empty) and data["services"]["a"]["enabled"] is False
+    (sv.parent / "service").mkdir()
+    assert run_cli("import", "sv/a", "--out", out) == 0
+    assert "no service of %s is linked in %s" % (sv, sv.parent / "service") in \
+        capsys.readouterr().err
+    data = yaml.safe_load(out.read_text())["runit"]
+    assert data["service_dir"] == str(sv.parent / "service")
+    assert data["services"]["a"]["enabled"] is False
+    os.symlink("../sv/a", str(sv.parent / "service" / "a"))
+    assert run_cli("import", "sv/a", "--out", out) == 2  # the relative link would be absolute
+    data = yaml.safe_load(out.read_text())["runit"]
+    assert "enabled" not in data["services"]["a"]
+    assert "would point to %s" % (sv / "a") in capsys.readouterr().err
