@@ -207,20 +207,22 @@ def import_user(root, login, databases, service_dir=None, only=None):
     trees = {None: system, login: Settings(
         sv_dir, service_dir, home + "/logs", 7, databases, login=login,
         user=entry, user_log_dir=home + "/logs/runsvdir")}
-    listed = []
+    listed, refused = [], imported.refused
     for found, data, notes in import_services(members, trees):
-        if data is None:
-            imported.problems += ["%s: %s" % (found.base, problem)
-                                  for problem in notes.problems]
+        if data is None:  # refused, the rest imported (as import_tree does)
+            refused += [(found.base, problem) for problem in notes.problems]
             continue
         listed.append((found.name, data, notes))
         imported.changes += len(notes.changes)
         imported.said += ["%s/%s: plan would change: %s" % (login, found.name, change)
                           for change in notes.changes]
-    if imported.problems:
-        return imported
-    imported.header = ["runit-provision import --user %s: %s (%d services)"
-                       % (login, sv_dir, len(listed))]
+    imported.said += ["refused %s: %s" % (what, why) for what, why in refused]
+    if refused and not listed:
+        return imported.failed(["nothing imported: every directory was refused (above); "
+                                "nothing written"])
+    imported.header = ["runit-provision import --user %s: %s (%d services, %d refused)"
+                       % (login, sv_dir, len(listed), len({what for what, _ in refused}))]
+    imported.header += ["refused %s: %s" % (what, why) for what, why in refused]
     imported.users = [(login, entry, Notes(), listed)]
     return imported
 
@@ -328,8 +330,8 @@ def linked_from(root, bases, sv_dir, linked_in, problems, said):
     ``service/`` beside ``sv_dir`` (``$T/etc/service`` for ``$T/etc/sv``) and the usual ones
     (SERVICE_DIRS), the one holding links to them (a link NAME leading to ``SV_DIR/NAME``).
     None holds one: the ``service/`` beside ``sv_dir`` when it exists or is the default (each
-    service is then disabled — said, unless it is the default), else no guess — one of the ``problems``, naming
-    ``--service-dir``; so is a choice between two that hold links."""
+    service is then disabled — said, unless it is the default), else no guess — one of the
+    ``problems``, naming ``--service-dir``; so is a choice between two that hold links."""
     beside = posixpath.join(posixpath.dirname(sv_dir), "service")
     candidates = []
     for directory in list(linked_in) + [beside] + list(SERVICE_DIRS):

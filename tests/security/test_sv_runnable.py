@@ -145,7 +145,8 @@ def test_plan_and_apply_refuse_an_sv_the_user_cannot_run(sandbox):
         done = _cli(sandbox, python, verb)
         assert done.returncode == 1, (verb, done.stdout, done.stderr)
         said = done.stdout + done.stderr
-        assert "apprun1: refused: user apprun1 cannot run %s" % (closed / "bin" / "sv") in said, said
+        assert "apprun1: refused: user apprun1 cannot run %s" % (closed / "bin" / "sv") \
+            in said, said
         assert "%s: not searchable by uid %d" % (closed, UID) in said, said
         assert "none of apprun1's steps is done" in said and "install-runtime" in said, said
     # Nothing written: the user's env file is the old one, and web1 was not restarted.
