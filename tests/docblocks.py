@@ -17,7 +17,12 @@ What a page may hold, and what each is:
   status is N (any other non-zero status ends the page, as ``set -e`` would) and TEXT is in
   the block's output (claims in a block are found in order);
 - ``<!-- not run: WHY; covered by tests/PATH.py[::NAME] -->`` right before a fence — that fence
-  (and its output) is not run, and the named test covers what it shows.
+  (and its output) is not run, and the named tests cover what it shows;
+- ``<!-- setup: WHAT`` on a line, commands, ``-->`` — commands the reader does not see, run in
+  their place: the
+  state the prose describes and does not show (the host a how-to's transcripts were taken on,
+  the image it assumes). ``$YAML_ABOVE`` holds the nearest ``yaml`` fence above it, so that a
+  setup adds to the data exactly what the page shows.
 """
 
 import re
@@ -27,6 +32,7 @@ from typing import List, Optional, Tuple
 COMMAND_INFO = {"sh", "shell", "bash", "console"}
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([^\s`]*)")
 NOT_RUN = re.compile(r"^\s*<!--\s*not run:\s*(.*?)\s*-->\s*$")
+SETUP = re.compile(r"^<!--\s*setup:")
 COVERED_BY = re.compile(r"\b(tests/[\w/.-]+\.py)(?:::([\w\[\]-]+))?")
 CLAIM = re.compile(r"\s#\s*→\s*(.*?)\s*$")
 EXIT_CLAIM = re.compile(r"^exit (\d+)(?::\s*(.*))?$")
@@ -47,14 +53,15 @@ class Command:
 class Block:
     page: str
     line: int                      # the opening fence's line
-    info: str                      # "sh", "console", "" (an unlabelled transcript)
+    info: str                      # "sh", "console", "" (an unlabelled transcript), "setup"
     text: str
     is_transcript: bool
     commands: List[Command] = field(default_factory=list)
     expected: Optional[List[str]] = None   # the output fence after it
     expected_line: Optional[int] = None
     not_run: Optional[str] = None  # the marker's text
-    covered_by: Optional[Tuple[str, Optional[str]]] = None
+    covered_by: List[Tuple[str, Optional[str]]] = field(default_factory=list)
+    yaml_above: Optional[str] = None       # a setup's $YAML_ABOVE
 
     @property
     def name(self):
@@ -150,10 +157,37 @@ def transcript_commands(first_line, body):
     return commands
 
 
+def setups(text):
+    """(line of ``<!-- setup:``, the commands under it) of every setup comment.
+
+    >>> setups("a\\n<!-- setup: the host\\nmkdir -p x\\ntouch x/y\\n-->\\nb\\n")
+    [(2, ['mkdir -p x', 'touch x/y'])]
+    """
+    lines, found = text.splitlines(), []
+    for index, line in enumerate(lines):
+        if SETUP.match(line):
+            end = next(end for end in range(index + 1, len(lines))
+                       if lines[end].strip() == "-->")
+            found.append((index + 1, lines[index + 1:end]))
+    return found
+
+
 def blocks_of(page_name, text):
-    """Every command block of a page, with its output fence and its not-run marker."""
-    blocks, last = [], None
-    for line, info, body, before in fences(text):
+    """Every command block of a page (setups among them, in page order), with its output
+    fence and its not-run marker."""
+    blocks, last, yaml = [], None, None
+    items = [(line, "fence", (info, body, before)) for line, info, body, before in fences(text)]
+    items += [(line, "setup", body) for line, body in setups(text)]
+    for line, what, item in sorted(items, key=lambda found: found[0]):
+        if what == "setup":
+            block = Block(page_name, line, "setup", "\n".join(item) + "\n", False,
+                          commands=sh_commands(line, item), yaml_above=yaml)
+            blocks.append(block)
+            last = None
+            continue
+        info, body, before = item
+        if info == "yaml":
+            yaml = "\n".join(body)
         is_transcript = info == "console" or (info == "" and body[:1] != [] and
                                               body[0].startswith("$ "))
         if info in COMMAND_INFO or is_transcript:
@@ -163,8 +197,7 @@ def blocks_of(page_name, text):
             marker = NOT_RUN.match(before)
             if marker:
                 block.not_run = marker.group(1)
-                covered = COVERED_BY.search(marker.group(1))
-                block.covered_by = (covered.group(1), covered.group(2)) if covered else None
+                block.covered_by = COVERED_BY.findall(marker.group(1))
             blocks.append(block)
             last = None if is_transcript else block
         elif info == "" and last is not None:

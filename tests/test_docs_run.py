@@ -47,6 +47,11 @@ NOT_RUN = [block for page in PAGES for block in BLOCKS[page] if block.not_run is
 # Pages that start from a checkout (they put .venv/bin on PATH themselves); a how-to's reader
 # has runit-provision installed.
 FROM_A_CHECKOUT = {"README.md", "docs/tutorial.md"}
+# Pages run "as root on a host" with the default paths: /etc, /var, /usr/local, /home and /opt
+# are the machine's under a private writable layer (overlayfs: what the page writes stays in the
+# sandbox), /etc/sv, /etc/service, /var/log and /run start empty (a fresh host, and no way to
+# the machine's init), and our runsvdir runs on /etc/service, as init runs it on a host.
+ON_A_HOST = {"docs/howto-add-a-service.md"}
 # What a page needs beyond root and the namespaces: the tutorial's part 4 runs `puppet apply`
 # of the module with Debian's stdlib.
 NEEDS = {"docs/tutorial.md": (("Puppet", "/usr/bin/puppet"),
@@ -100,6 +105,33 @@ def marker(token, *words):
     return "printf '\\n@@%s %s|%%s@@\\n' \"${T-}\"" % (token, " ".join(str(w) for w in words))
 
 
+# Run as the namespace's first process: the loopback up, a host's layers (ON_A_HOST), the
+# sandbox's /tmp, then the page's session in its place. $1: the sandbox's /tmp; $2: the
+# script; $3: where a host's layers are kept, or empty.
+ENTER = """\
+set -e
+ip link set lo up
+if [ -n "$3" ]; then
+  for layer in etc var usr/local home opt; do
+    [ -d "/$layer" ] || continue
+    mkdir -p "$3/$layer/upper" "$3/$layer/work"
+    mount -t overlay overlay \
+      -o "lowerdir=/$layer,upperdir=$3/$layer/upper,workdir=$3/$layer/work" "/$layer"
+  done
+  # a plain directory, where Debian's runit makes /etc/service a link (in the layer only)
+  if [ -L /etc/service ]; then rm /etc/service; fi
+  mkdir -p /etc/sv /etc/service /var/log
+  for fresh in /etc/sv /etc/service /var/log /run; do mount -t tmpfs tmpfs "$fresh"; done
+fi
+mount --bind "$1" /tmp
+cd /tmp/work
+if [ -n "$3" ]; then
+  runsvdir /etc/service </dev/null >/dev/null 2>&1 &
+fi
+exec bash --norc --noprofile -c "$2"
+"""
+
+
 class Script:
     """The bash text of a page's blocks, and which of its lines is which page line."""
 
@@ -123,6 +155,9 @@ class Script:
                     add(marker(token, "command", index, number))
                     free.add(add(command.text, command.line))
             else:
+                if block.yaml_above is not None:
+                    add("YAML_ABOVE=$(cat <<'__YAML_ABOVE__'\n%s\n__YAML_ABOVE__\n)"
+                        % block.yaml_above)
                 first = add(block.text, block.line + 1)
                 for command in block.commands:
                     if command.exit is not None:
@@ -183,12 +218,11 @@ class PageRun:
         tmp = self.working_copy()
         script = self.sandbox / "page.sh"
         script.write_text(self.script.text)  # kept beside the output, for reading
-        enter = ('set -e; ip link set lo up; mount --bind "$1" /tmp; cd /tmp/work; '
-                 'exec bash --norc --noprofile -c "$2"')
+        host = str(self.sandbox / "host") if self.page in ON_A_HOST else ""
         argv = ["unshare", "--mount", "--pid", "--net", "--fork", "--kill-child",
                 "--mount-proc", "--propagation", "private",
-                "bash", "--norc", "--noprofile", "-c", enter, "enter", str(tmp),
-                self.script.text]
+                "bash", "--norc", "--noprofile", "-c", ENTER, "enter", str(tmp),
+                self.script.text, host]
         with open(str(self.sandbox / "output"), "wb") as out:
             proc = subprocess.Popen(argv, cwd=str(self.sandbox), env=self.environment(),
                                     stdin=subprocess.DEVNULL, stdout=out,
@@ -320,12 +354,12 @@ def test_block_runs_as_written(block, page_run):
 def test_a_block_not_run_names_the_test_that_covers_it(block):
     assert block.covered_by, "%s: `not run: %s` names no test (tests/….py)" % (
         block.name, block.not_run)
-    path, name = block.covered_by
-    assert (ROOT / path).is_file(), "%s: %s does not exist" % (block.name, path)
-    if name:
-        assert re.search(r"^(?:def|class) %s\b" % re.escape(name.split("[")[0]),
-                         (ROOT / path).read_text(), re.M), "%s: no %s in %s" % (
-            block.name, name, path)
+    for path, name in block.covered_by:
+        assert (ROOT / path).is_file(), "%s: %s does not exist" % (block.name, path)
+        if name:
+            assert re.search(r"^(?:def|class) %s\b" % re.escape(name.split("[")[0]),
+                             (ROOT / path).read_text(), re.M), "%s: no %s in %s" % (
+                block.name, name, path)
 
 
 @pytest.mark.parametrize("page", PAGES)
