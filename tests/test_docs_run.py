@@ -50,12 +50,15 @@ FROM_A_CHECKOUT = {"README.md", "docs/tutorial.md"}
 # Pages run "as root on a host" with the default paths: /etc, /var, /usr/local, /home and /opt
 # are the machine's under a private writable layer (overlayfs: what the page writes stays in the
 # sandbox), /etc/sv, /etc/service, /var/log and /run start empty (a fresh host, and no way to
-# the machine's init), and our runsvdir runs on /etc/service, as init runs it on a host.
-ON_A_HOST = {"docs/howto-add-a-service.md"}
+# the machine's init), and a runsvdir runs on /etc/service, as init runs it on a host: ours,
+# or Debian's with the system's PATH (its runsv, chpst, runsvdir: the C runit's system tree).
+ON_A_HOST = {"docs/howto-add-a-service.md": "ours",
+             "docs/howto-migrate-from-puppet-runit.md": "c"}
 # What a page needs beyond root and the namespaces: the tutorial's part 4 runs `puppet apply`
-# of the module with Debian's stdlib.
+# of the module with Debian's stdlib; the migration's node has Debian's runit.
 NEEDS = {"docs/tutorial.md": (("Puppet", "/usr/bin/puppet"),
-                              ("puppetlabs-stdlib", "/usr/share/puppet/modules/stdlib"))}
+                              ("puppetlabs-stdlib", "/usr/share/puppet/modules/stdlib")),
+         "docs/howto-migrate-from-puppet-runit.md": (("Debian's runit", "/usr/bin/runsvdir"),)}
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # A page's whole run, on a busy two-core machine: the tutorial takes about a minute.
 DEADLINE = 600
@@ -107,7 +110,7 @@ def marker(token, *words):
 
 # Run as the namespace's first process: the loopback up, a host's layers (ON_A_HOST), the
 # sandbox's /tmp, then the page's session in its place. $1: the sandbox's /tmp; $2: the
-# script; $3: where a host's layers are kept, or empty.
+# script; $3: where a host's layers are kept, or empty; $4: the host's runsvdir, ours or c.
 ENTER = """\
 set -e
 ip link set lo up
@@ -125,7 +128,9 @@ if [ -n "$3" ]; then
 fi
 mount --bind "$1" /tmp
 cd /tmp/work
-if [ -n "$3" ]; then
+if [ "$4" = c ]; then
+  PATH=/usr/sbin:/usr/bin:/sbin:/bin /usr/bin/runsvdir /etc/service </dev/null >/dev/null 2>&1 &
+elif [ -n "$3" ]; then
   runsvdir /etc/service </dev/null >/dev/null 2>&1 &
 fi
 exec bash --norc --noprofile -c "$2"
@@ -219,10 +224,11 @@ class PageRun:
         script = self.sandbox / "page.sh"
         script.write_text(self.script.text)  # kept beside the output, for reading
         host = str(self.sandbox / "host") if self.page in ON_A_HOST else ""
+        runsvdir = ON_A_HOST.get(self.page, "")
         argv = ["unshare", "--mount", "--pid", "--net", "--fork", "--kill-child",
                 "--mount-proc", "--propagation", "private",
                 "bash", "--norc", "--noprofile", "-c", ENTER, "enter", str(tmp),
-                self.script.text, host]
+                self.script.text, host, runsvdir]
         with open(str(self.sandbox / "output"), "wb") as out:
             proc = subprocess.Popen(argv, cwd=str(self.sandbox), env=self.environment(),
                                     stdin=subprocess.DEVNULL, stdout=out,
