@@ -63,7 +63,6 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # A page's whole run, on a busy two-core machine: the tutorial takes about a minute.
 DEADLINE = 600
 
-pytestmark = pytest.mark.slow
 
 
 def require(what, present):
@@ -181,9 +180,10 @@ class Script:
 class PageRun:
     """A page's blocks run in one sandboxed session: what each block printed, how it ended."""
 
-    def __init__(self, page, tmp_path):
+    def __init__(self, page, tmp_path, blocks=None):
         self.page = page
-        self.blocks = [block for block in BLOCKS[page] if block.not_run is None]
+        blocks = BLOCKS[page] if blocks is None else blocks
+        self.blocks = [block for block in blocks if block.not_run is None]
         self.script = Script(self.blocks, "docs-" + secrets.token_hex(6))
         self.sandbox = tmp_path
         self.output = ""
@@ -349,6 +349,7 @@ def marks_of(block):
     return [pytest.mark.puppet] if block.page in NEEDS else []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", [pytest.param(block, id=block.name, marks=marks_of(block))
                                    for block in RUN])
 def test_block_runs_as_written(block, page_run):
@@ -378,7 +379,102 @@ def test_every_page_has_its_blocks_read(page):
     assert fenced == sum(1 for block in BLOCKS[page] if block.info in docblocks.COMMAND_INFO)
 
 
-@pytest.mark.parametrize("name", ["docblocks"])
-def test_the_readers_examples(name):
+def test_the_readers_examples():
     result = doctest.testmod(docblocks, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+# A time a run takes ("about 4 s", "in under a minute", "in 3½ min"), said in a paragraph that
+# does not say where it was measured: a figure no one can hold against their own machine.
+TIMING = re.compile(r"\b(?:about|in under|in) (?:a|\d[\d.½]*) ?(?:s|min|minutes?|seconds?)\b")
+
+
+def unmeasured_timings(text):
+    """The timings of paragraphs (outside code) that do not say "measured".
+
+    >>> unmeasured_timings("It runs in about 5 s.\\n\\nIn about 3 s (measured: on a VM).\\n")
+    ['about 5 s']
+    >>> unmeasured_timings("```\\nok in 0.21 seconds\\n```\\nIn about fifteen minutes: reading.\\n")
+    []
+    """
+    found, paragraph, in_fence = [], [], False
+    for line in text.splitlines() + [""]:
+        if line.startswith("```"):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            continue
+        if line.strip():
+            paragraph.append(line)
+            continue
+        joined = " ".join(paragraph)
+        if "measured" not in joined:
+            found += TIMING.findall(joined)
+        paragraph = []
+    return found
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_time_a_page_quotes_says_what_it_was_measured_on(page):
+    assert unmeasured_timings((ROOT / page).read_text()) == []
+
+
+def test_the_timing_rule_has_examples():
+    runner = doctest.DocTestRunner()
+    for example in doctest.DocTestFinder().find(unmeasured_timings, globs={
+            "unmeasured_timings": unmeasured_timings}):
+        runner.run(example)
+    assert runner.failures == 0 and runner.tries == 2
+
+
+# The runner itself: a page that drifted from the code fails, naming what and where.
+DRIFTED = """\
+# A page
+
+```sh
+T=$(mktemp -d)
+echo "Applied: 322 created." >"$T/out"; cat "$T/out"
+```
+
+```
+Applied: 268 created.
+```
+
+```sh
+echo "Plan: 14 to create"; exit_with() { return "$1"; }
+exit_with 2   # → exit 2: 15 to create
+exit_with 0   # → exit 1
+```
+
+```
+$ echo one; echo two
+one
+…
+$ echo three
+four
+```
+
+```sh
+false
+echo never
+```
+
+```sh
+echo not reached
+```
+"""
+
+
+@pytest.mark.slow
+def test_a_page_that_drifted_fails_naming_each_drift(tmp_path):
+    require_sandbox("README.md")
+    blocks = docblocks.blocks_of("drifted.md", DRIFTED)
+    run = PageRun("drifted.md", tmp_path, blocks).run()
+    found = [run.problems(block) for block in blocks]
+    assert "the output at line 8" in found[0][0] and "Applied: 322 created." in found[0][0]
+    assert found[1][0] == "line 15: exit 0, where the page says exit 1"
+    assert "the claim '15 to create'" in found[1][1]
+    assert "`$ echo three` (line 22)" in found[2][0] and len(found[2]) == 1
+    assert found[3] == ["it did not run through: line 27 exited 1\n--- the session's last "
+                        "lines:\n" + run.tail()]
+    assert found[4] == ["not reached: the page stopped before it (line 27 exited 1)"]
