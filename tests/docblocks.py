@@ -75,7 +75,8 @@ def fences(text):
     """(line of the opening fence, info string, body lines, line before the fence) of every
     fenced block.
 
-    >>> [(line, info, body) for line, info, body, _ in fences("a\\n```sh\\nls\\n```\\n```\\nx\\n```\\n")]
+    >>> page = "a\\n```sh\\nls\\n```\\n```\\nx\\n```\\n"
+    >>> [(line, info, body) for line, info, body, _ in fences(page)]
     [(2, 'sh', ['ls']), (5, '', ['x'])]
     """
     lines = text.splitlines()
@@ -90,18 +91,34 @@ def fences(text):
                 re.escape(marker), re.escape(marker[0])), lines[end]):
             body.append(lines[end])
             end += 1
-        before = next((lines[back] for back in range(index - 1, -1, -1) if lines[back].strip()),
-                      "")
-        found.append((index + 1, opening.group(2), body, before))
+        found.append((index + 1, opening.group(2), body, line_before(lines, index)))
         index = end + 1
     return found
+
+
+def line_before(lines, index):
+    """The last non-blank line before ``lines[index]``; an HTML comment that ends there, whole
+    on one line (a marker may be wrapped).
+
+    >>> line_before(["<!-- not run: why;", "  covered by tests/x.py -->", "```sh"], 2)
+    '<!-- not run: why; covered by tests/x.py -->'
+    """
+    back = next((back for back in range(index - 1, -1, -1) if lines[back].strip()), None)
+    if back is None:
+        return ""
+    start = back
+    if lines[back].rstrip().endswith("-->"):
+        while start > 0 and "<!--" not in lines[start]:
+            start -= 1
+    return " ".join(line.strip() for line in lines[start:back + 1])
 
 
 def command_of(line_number, text):
     """A command of an ``sh`` block with its trailing ``# →`` claim taken apart.
 
-    >>> command_of(3, 'runit-provision plan --data x   # → exit 2: 14 to create')
-    Command(line=3, text='runit-provision plan --data x   # → exit 2: 14 to create', exit=2, claims=['14 to create'], expected=None)
+    >>> command = command_of(3, 'runit-provision plan --data x   # → exit 2: 14 to create')
+    >>> command.line, command.exit, command.claims
+    (3, 2, ['14 to create'])
     >>> command_of(4, 'runit-provision apply   # → Applied: 13 created.').claims
     ['Applied: 13 created.']
     >>> command_of(5, 'make demo    # creates .venv').claims

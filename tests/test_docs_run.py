@@ -31,7 +31,7 @@ import secrets
 import shutil
 import signal
 import subprocess
-from pathlib import Path
+import sys
 
 import pytest
 
@@ -76,7 +76,7 @@ def require(what, present):
 
 def require_sandbox(page):
     require("root (a private mount and PID namespace)", os.geteuid() == 0)
-    for tool in ("unshare", "mount", "ip", "make"):
+    for tool in ("unshare", "mount", "make"):
         require(tool, shutil.which(tool))
     for what, path in NEEDS.get(page, ()):
         require(what, os.path.exists(path))
@@ -109,10 +109,13 @@ def marker(token, *words):
 
 # Run as the namespace's first process: the loopback up, a host's layers (ON_A_HOST), the
 # sandbox's /tmp, then the page's session in its place. $1: the sandbox's /tmp; $2: the
-# script; $3: where a host's layers are kept, or empty; $4: the host's runsvdir, ours or c.
+# script; $3: where a host's layers are kept, or empty; $4: the host's runsvdir, ours or c;
+# $5: a Python, which brings the loopback up (SIOCSIFFLAGS, IFF_UP: no iproute2 needed).
 ENTER = """\
 set -e
-ip link set lo up
+"$5" -c 'import fcntl, socket, struct
+lo = struct.pack("16sH", b"lo", 1)
+fcntl.ioctl(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), 0x8914, lo)'
 if [ -n "$3" ]; then
   for layer in etc var usr/local home opt; do
     [ -d "/$layer" ] || continue
@@ -228,7 +231,7 @@ class PageRun:
         argv = ["unshare", "--mount", "--pid", "--net", "--fork", "--kill-child",
                 "--mount-proc", "--propagation", "private",
                 "bash", "--norc", "--noprofile", "-c", ENTER, "enter", str(tmp),
-                self.script.text, host, runsvdir]
+                self.script.text, host, runsvdir, sys.executable]
         with open(str(self.sandbox / "output"), "wb") as out:
             proc = subprocess.Popen(argv, cwd=str(self.sandbox), env=self.environment(),
                                     stdin=subprocess.DEVNULL, stdout=out,
