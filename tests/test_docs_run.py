@@ -29,7 +29,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 
@@ -37,6 +36,7 @@ import pytest
 
 from . import docblocks
 from .conftest import IN_CI, OUR_BIN, ROOT
+from .runtime.processes import Group
 
 PAGES = ["README.md", "docs/tutorial.md"] + sorted(
     str(path.relative_to(ROOT)) for path in (ROOT / "docs").glob("howto-*.md"))
@@ -232,23 +232,17 @@ class PageRun:
                 "--mount-proc", "--propagation", "private",
                 "bash", "--norc", "--noprofile", "-c", ENTER, "enter", str(tmp),
                 self.script.text, host, runsvdir, sys.executable]
-        with open(str(self.sandbox / "output"), "wb") as out:
-            proc = subprocess.Popen(argv, cwd=str(self.sandbox), env=self.environment(),
-                                    stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
-            try:
-                self.returncode = proc.wait(DEADLINE)
-            except subprocess.TimeoutExpired:
-                self.returncode = "killed after %d s" % DEADLINE
-            finally:
-                # the namespace's processes end with its first (unshare --kill-child); the
-                # group is ours: unshare and whatever it had not handed over yet
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
-        self.output = (self.sandbox / "output").read_bytes().decode("utf-8", "replace")
+        session = Group(argv, cwd=str(self.sandbox), env=self.environment(),
+                        output=str(self.sandbox / "output"))
+        try:
+            self.returncode = session.wait(DEADLINE)
+        except AssertionError:
+            self.returncode = "killed after %d s" % DEADLINE
+        finally:
+            # the namespace's processes end with its first (unshare --kill-child); the group
+            # is ours: unshare and whatever it had not handed over yet
+            session.kill()
+        self.output = session.output()
         self._parse()
         return self
 
