@@ -19,9 +19,14 @@ repository's top — in a sandbox that leaves the machine as it was:
   names its status may end with that status (and must); a transcript's commands (``$ ``)
   show their output and their status is what the transcript shows.
 
-A block a page marks ``<!-- not run: WHY; covered by tests/… -->`` is not run here: each names
-the test that covers it, and that test must exist. Under ``CI=true`` nothing that can run is
-skipped: no root, no ``unshare`` or no Puppet is a failure there.
+A how-to run "as root on a host" (``ON_A_HOST``) has the machine's ``/etc``, ``/var``,
+``/usr/local``, ``/home`` and ``/opt`` under a private overlay, fresh ``/etc/sv``,
+``/etc/service``, ``/var/log`` and ``/run``, and a runsvdir on ``/etc/service`` as its init; a
+page's ``<!-- setup: … -->`` gives the state its prose assumes. A block a page marks
+``<!-- not run: WHY; covered by tests/… -->`` is not run here: each names the tests that cover
+it, and they must exist. Under ``CI=true`` nothing that can run is skipped: no root, no
+``unshare``, no Puppet or no Debian runit is a failure there. How to write a page for it:
+docs/testing.md, "The pages' shell blocks".
 """
 
 import doctest
@@ -62,7 +67,6 @@ NEEDS = {"docs/tutorial.md": (("Puppet", "/usr/bin/puppet"),
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # A page's whole run, on a busy two-core machine: the tutorial takes about a minute.
 DEADLINE = 600
-
 
 
 def require(what, present):
@@ -117,6 +121,10 @@ set -e
 lo = struct.pack("16sH", b"lo", 1)
 fcntl.ioctl(socket.socket(socket.AF_INET, socket.SOCK_DGRAM), 0x8914, lo)'
 if [ -n "$3" ]; then
+  # the layers on a tmpfs of their own: an overlay's upper cannot be on an overlay (a
+  # container's root), and what the page writes there goes with the namespace
+  mkdir -p "$3"
+  mount -t tmpfs tmpfs "$3"
   for layer in etc var usr/local home opt; do
     [ -d "/$layer" ] || continue
     mkdir -p "$3/$layer/upper" "$3/$layer/work"
@@ -286,6 +294,9 @@ class PageRun:
         """What is wrong with one block's run: empty when it ran as the page says."""
         index = self.blocks.index(block)
         if index not in self.began:
+            if not self.began:  # the sandbox itself failed: say how
+                return ["not reached: the session ended before the page began (%s):\n%s"
+                        % (self.stopped(), self.tail())]
             return ["not reached: the page stopped before it (%s)" % self.stopped()]
         if index not in self.ended:
             return ["it did not run through: %s\n--- the session's last lines:\n%s" % (
