@@ -1,7 +1,9 @@
 """apply: the one path — observe the host once, plan, (show), execute exactly that plan,
 observe again and require an empty plan.
 
-``Job.plan()`` observes and plans; the caller shows the plan; ``Job.execute(plan)`` writes
+``Job.plan()`` observes — and, unless staging, looks whether each user can run the sv that
+drives their services (runnable.py: a fact the plan refuses a user by, before anything of
+theirs is written) — and plans; the caller shows the plan; ``Job.execute(plan)`` writes
 down the restarts the plan owes (owed.py: none is lost if the apply stops before doing them),
 runs its steps in order — file steps through ``Converger``, runit steps through
 ``Activator`` — and then plans again: anything left is an error ("not converged"), never
@@ -22,7 +24,6 @@ Effects go through seams: ``fs`` (FsRoot), ``runner`` (commands), ``waiter`` and
 real tier real processes.
 """
 
-import os
 import time
 
 from ..errors import ApplyError
@@ -32,7 +33,7 @@ from .observe import observe, probe_side
 from .owed_ledger import OwedLedger
 from .plan import plan as make_plan, step_login
 from .planner.draft import unexpected
-from .runnable import fix_for, why_not_runnable
+from .runnable import users_who_cannot_run
 from .steps import PathStep, ServiceStep
 from .watch import look_side, started_sides, watch
 
@@ -94,10 +95,10 @@ class Job:
         if self.desired is None:
             self.desired = self.desire(self.fs)
         observation = observe(self.desired, self.fs, self.probe)
-        plan = make_plan(self.desired, observation, self.identities, self.sv, self.is_staging)
-        if not self.is_staging:
-            _require_runnable_by_users(plan.steps)
-        return plan
+        if not self.is_staging:  # staging runs nothing: no one need run sv
+            observation.cannot_run = users_who_cannot_run(self.desired.logins, self.identities,
+                                                          self.sv)
+        return make_plan(self.desired, observation, self.identities, self.sv, self.is_staging)
 
     def execute(self, plan):
         """Execute ``plan`` step by step, then plan again (``Result.after``)."""
@@ -219,24 +220,3 @@ class Job:
 def _reason(exc):
     return "%s: %s" % (exc.filename, exc.strerror) if isinstance(exc, OSError) else str(exc)
 
-
-def _require_runnable_by_users(steps):
-    """ApplyError, before anything is written, when a user's sv step names an sv that user
-    cannot run (runnable.py): it would fail at its turn, after that user's files changed. Only
-    root switches to the user (runner.SubprocessRunner); anyone else runs sv as themselves."""
-    if os.geteuid() != 0:
-        return
-    runnable = set()  # (sv, uid, gid) judged runnable: each is judged once
-    for step in steps:
-        run_as = step.run_as if isinstance(step, ServiceStep) else None
-        if run_as is None or run_as.uid == 0:
-            continue
-        key = (step.argv[0], run_as.uid, run_as.gid)
-        if key in runnable:
-            continue
-        found = why_not_runnable(step.argv, run_as.uid, run_as.gid)
-        if found is not None:
-            path, why = found
-            raise ApplyError("%s: user %s cannot run %s (%s: %s); nothing was changed. Fix: %s"
-                             % (step.path, step.login, step.argv[0], path, why, fix_for(path)))
-        runnable.add(key)

@@ -18,7 +18,7 @@ their reasons and ``diff`` as a list of ``{before_header, after_header, before, 
 an executed result, also what it ``watched`` and which of it is ``not_up`` (watch.py).
 """
 
-from ..protocol.tally import exit_text
+from ..protocol.tally import exit_hint, exit_text
 from ..shown import shown_line, shown_name
 from .steps import SERVICE_ACTIONS, Action, CommandStep, PathStep, ServiceStep, WaitStep
 from .watch import Outcome
@@ -259,10 +259,17 @@ def not_up_json(item, log=None):
             "log": None if log is None else [line.decode("utf-8", "replace") for line in log]}
 
 
-def not_up_summary(items):
-    """The one line that says which started services did not stay up."""
-    return "%d service%s started did not stay up: %s" % (
-        len(items), "" if len(items) == 1 else "s",
+def not_up_hint(item):
+    """What to do about a side that died ending with exit 0 (protocol.tally.exit_hint: runsv
+    restarts what ends), or None."""
+    return exit_hint(item.last_exit) if item.outcome is Outcome.DIED else None
+
+
+def not_up_summary(items, verb="started"):
+    """The one line that says which services started (``verb``: or restarted) did not stay
+    up."""
+    return "%d service%s %s did not stay up: %s" % (
+        len(items), "" if len(items) == 1 else "s", verb,
         ", ".join(shown_name(item.label) for item in items))
 
 

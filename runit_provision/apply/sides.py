@@ -37,11 +37,14 @@ def probe_side(fs, path):
     Not supervised, as sv says: no ``supervise/``, an ``ok`` without a reader (ENXIO) or
     without a name. Anything else that fails leaves the state ``unknown`` (a side whose
     owner made ``status`` a FIFO or ``ok`` a file may run or not): a restart it needs is
-    owed until it can be told (planner/services.py)."""
+    owed until it can be told (planner/services.py) — and one this process may not read
+    (``status`` run by a user, on root's tree) says so, and whose it is (``not_readable``)."""
     try:
         supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
     except FileNotFoundError:
         return NEVER_SUPERVISED  # no runsv ever took this side up
+    except PermissionError:
+        return SideState(unknown=not_readable(fs, path + "/" + SUPERVISE_DIR))
     except (OSError, UnsafePathError) as exc:
         return SideState(unknown="%s/ not reached safely: %s" % (SUPERVISE_DIR, _why(exc)))
     try:
@@ -51,6 +54,37 @@ def probe_side(fs, path):
         if unknown is None:
             return NOT_SUPERVISED
         return SideState(is_supervised_despite(exc), error=exc, unknown=unknown)
+
+
+def not_readable(fs, path):
+    """Why this process may not open the directory ``path`` (a side's ``supervise/``, which
+    runsv makes 0700): the first directory on the way it may not read, whose it is and its
+    mode — ``cannot read /etc/sv/web/supervise: permission denied (supervise/ is root's,
+    0700, and this is uid 1000)``. Asked only once an open failed with EACCES."""
+    parts = path.strip("/").split("/")
+    blocker = path
+    for count in range(1, len(parts) + 1):
+        above = "/" + "/".join(parts[:count])
+        try:
+            fs.dir_fd(above)
+        except PermissionError:
+            blocker = above
+            break
+        except (OSError, UnsafePathError):
+            break
+    try:
+        info = fs.lstat(blocker)
+    except (OSError, UnsafePathError):
+        info = None
+    said = "cannot read %s: permission denied" % fs.host_path(path)
+    if info is None:
+        return said
+    import posix  # only on this path: a view that may read what it reads never asks
+
+    return "%s (%s is %s, %04o, and this is uid %d)" % (
+        said, SUPERVISE_DIR + "/" if blocker == path else fs.host_path(blocker),
+        "root's" if info.st_uid == 0 else "uid %d's" % info.st_uid, info.st_mode & 0o7777,
+        posix.geteuid())
 
 
 def read_side(fs, path, now, probe=None, with_tally=True):

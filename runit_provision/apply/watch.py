@@ -5,6 +5,9 @@ exits at once is served, linked and "applied". So the job watches, for a bounded
 every side it started — each side of a service whose link it made or waited for again (a
 new runsv starts it; not one declared ``down``: nothing starts it), and each side it
 restarted (``sv -w restart``; a HUP starts nothing) — and reports each that is not up.
+``restart`` and ``start`` (cli/control.py) watch the service they asked sv for by the same
+rules (``asked_side``; ``Start``: for a start, a run from before it counts as well), so a
+crash loop restarted by hand is not "ok" either.
 
 **Stayed up** means: running — a run begun since the apply asked for it — ``STAYED_UP``
 (half a second) after that run began, or when the watch ends if ``--wait`` is shorter. It is
@@ -86,18 +89,31 @@ class Outcome(enum.Enum):
     PENDING = "pending"  # not decided yet
 
 
+class Start(enum.Enum):
+    """How a watched side was started, which says what run counts as the one asked for."""
+
+    NEW = "new"  # a new runsv starts it (apply's wait): at once, with no back-off before
+    RESTART = "restart"  # sv restart (apply's, or the restart verb): a run begun since
+    UP = "up"  # sv start (the start verb): a run from before counts too — it is up already
+
+
 class Watched:
-    """A side the apply started: ``unit``, ``side`` (Side), ``path`` (its directory),
-    ``label`` (``web``, ``web/log``), ``since`` (unix time from which a run is one the apply
-    asked for: the apply's start for a new runsv — its link was made in it — the restart's
-    start for a restart), ``asked`` (when the step that started it ended) and ``is_new``
-    (a new runsv starts it: a wait's)."""
+    """A side the apply (or a control verb: cli/control.py) started: ``unit``, ``side``
+    (Side), ``path`` (its directory), ``label`` (``web``, ``web/log``), ``since`` (unix time
+    from which a run is one that was asked for: the apply's start for a new runsv — its link
+    was made in it — the restart's or the start's start otherwise), ``asked`` (when the step
+    that started it ended) and ``start`` (Start: how)."""
 
-    __slots__ = ("unit", "side", "path", "label", "since", "asked", "is_new")
+    __slots__ = ("unit", "side", "path", "label", "since", "asked", "start")
 
-    def __init__(self, unit, side, path, label, since, asked, is_new):
+    def __init__(self, unit, side, path, label, since, asked, start):
         self.unit, self.side, self.path, self.label = unit, side, path, label
-        self.since, self.asked, self.is_new = since, asked, is_new
+        self.since, self.asked, self.start = since, asked, start
+
+    @property
+    def is_new(self):
+        """A new runsv starts it (a wait's)."""
+        return self.start is Start.NEW
 
     def __repr__(self):
         return "Watched(%s)" % self.label
@@ -146,14 +162,23 @@ def started_sides(step, began, started, ended):
         for unit in step.units:
             if unit.is_down:
                 continue  # down: true — runsv serves it, nothing starts it
-            found.append(Watched(unit, Side.MAIN, unit.path, unit.label, began, ended, True))
+            found.append(Watched(unit, Side.MAIN, unit.path, unit.label, began, ended,
+                                 Start.NEW))
             if unit.has_log:
                 found.append(Watched(unit, Side.LOG, unit.log_path, unit.log_label, began,
-                                     ended, True))
+                                     ended, Start.NEW))
         return found
     if isinstance(step, ServiceStep) and step.action is Action.RESTART:
-        return [Watched(step.unit, step.side, step.target, step.path, started, ended, False)]
+        return [Watched(step.unit, step.side, step.target, step.path, started, ended,
+                        Start.RESTART)]
     return []
+
+
+def asked_side(unit, start, since, asked):
+    """The side a control verb asked runsv to start (cli/control.py): the service's — sv acts
+    on it, not on its logger. ``start``: Start.RESTART (sv restart, try-restart) or
+    Start.UP (sv start); ``since``, ``asked``: when sv was started and when it ended."""
+    return Watched(unit, Side.MAIN, unit.path, unit.label, since, asked, start)
 
 
 class Look(namedtuple("Look", "state since")):
@@ -192,7 +217,7 @@ def judge(live, tally, now, watched, began, memory, is_last=False):
     >>> from runit_provision.protocol.status import Status
     >>> def side(state, since, pid=7, want="u"):
     ...     return SideState(True, Status(since, 0, pid, 0, want, 0, state))
-    >>> new = Watched(None, None, "/sv/web", "web", since=99, asked=100, is_new=True)
+    >>> new = Watched(None, None, "/sv/web", "web", since=99, asked=100, start=Start.NEW)
     >>> judge(side(State.RUN, 100), None, 100.2, new, 99, Memory())  # up 0.2 s: look at 0.5
     (<Outcome.PENDING: 'pending'>, 100.5)
     >>> judge(side(State.RUN, 100), None, 100.5, new, 99, Memory())[0]
@@ -253,7 +278,7 @@ def _count_ends(look, is_ours, now, watched, memory):
 
 
 def _running(look, is_ours, now, watched, is_last, memory):
-    if not is_ours and not watched.is_new:
+    if not is_ours and watched.start is Start.RESTART:
         # the run from before the restart: runsv has not acted on it yet (the C sv says
         # ok on the old run), or the run ignored TERM
         return (Outcome.NOT_RESTARTED, None) if is_last else (Outcome.PENDING, now + RECHECK)

@@ -8,29 +8,44 @@ A user's service is driven as that user, in their tree's clean environment (as a
 it): sv never follows a link they planted with root's rights. The Puppet module's
 ``runit::restart`` calls ``restart --if-running``.
 
-Exit codes: 0 sv did it for every name; 1 an error — data that does not load, a name the data
-does not declare (or declares absent or disabled), sv failing or timing out (its output says
-which). Under ``--root`` nothing is run: the sv command lines are printed.
+``restart`` and ``start`` then watch the services they asked for, as ``apply`` watches what it
+started (apply/watch.py, the same code): each must be running half a second after its run
+began, within the sv timeout; one that died (a crash loop: ``run`` exiting at once) or never
+came up is said on stderr with its deaths, its last exit and the last lines of its log, as
+``apply`` says it — whether sv said ``ok`` (our sv, or the C sv catching a run between two
+deaths) or gave up waiting.
+
+Exit codes: 0 sv did it for every name (and what restart or start asked for stayed up); 1 an
+error — data that does not load, a name the data does not declare (or declares absent or
+disabled), sv failing or timing out for a service that is up all the same or that no runsv
+serves (its output says which); 3 a service restart or start asked for did not stay up
+(status's "not as wanted"; 1 wins when both happen). Under ``--root`` nothing is run: the sv
+command lines are printed.
 """
 
 import argparse
 import os
 import sys
 import textwrap
+import time
 
 from ..apply.runnable import fix_for, why_not_runnable
 from ..apply.runner import RunAs, SubprocessRunner, sv_command
+from ..apply.watch import Outcome, Start, asked_side
 from ..errors import ProvisionError
 from ..model import user_environment
 from ..model.units import declared_units, units_named
 from .helptext import NAME_RULE
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
 
-EXIT_OK, EXIT_ERROR = 0, 1
+EXIT_OK, EXIT_ERROR, EXIT_NOT_UP = 0, 1, 3
 # (sv's command, with --if-running); sv's own words: try-restart restarts only what runs
 VERBS = {"restart": ("restart", "try-restart"), "start": ("start", None),
          "stop": ("stop", None), "once": ("once", None), "hup": ("hup", None),
          "term": ("term", None)}
+# the verbs whose service is watched (apply/watch.py), and what the summary says of them;
+# once starts a run that is meant to end, hup and term start nothing of their own
+WATCHED = {"restart": (Start.RESTART, "restarted"), "start": (Start.UP, "started")}
 HELP = {"restart": "restart declared services (sv -w TIMEOUT restart)",
         "start": "start declared services (sv -w TIMEOUT start)",
         "stop": "stop declared services (sv -w TIMEOUT stop)",
@@ -40,6 +55,9 @@ HELP = {"restart": "restart declared services (sv -w TIMEOUT restart)",
 ROOT_HELP = "staging: run nothing, print the sv command lines (accounts from DIR/etc/passwd)"
 # sv waits up to -w seconds itself; the runner's own limit only catches an sv that hangs
 RUNNER_GRACE = 10.0
+WATCH_HELP = (" Then, as apply does, the service is watched until its run is half a second "
+              "old (the timeout at most): one that dies or never comes up is said with its "
+              "deaths, its last exit and its last log lines.")
 
 
 def add_parser(sub):
@@ -49,9 +67,12 @@ def add_parser(sub):
             description=textwrap.fill(
                 "%s%s. NAME as the data names it: %s. The service directory, the runtime's "
                 "sv and its timeout come from the data; a user's service is driven as that "
-                "user. Exit codes: 0 done, 1 an error (an unknown or ambiguous name, sv "
-                "failed or timed out)." % (HELP[verb][0].upper(), HELP[verb][1:], NAME_RULE),
-                95),
+                "user.%s Exit codes: 0 done, 1 an error (an unknown or ambiguous name, sv "
+                "failed or timed out)%s." % (
+                    HELP[verb][0].upper(), HELP[verb][1:], NAME_RULE,
+                    WATCH_HELP if verb in WATCHED else "",
+                    ", 3 a service did not stay up (sv may have timed out waiting for it)"
+                    if verb in WATCHED else ""), 95),
             epilog=ACCOUNTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
         add_input_arguments(parser, root_help=ROOT_HELP)
         parser.add_argument("names", metavar="NAME", nargs="+", help="a declared service")
@@ -78,7 +99,9 @@ def run(args):
     timeout = args.timeout if args.timeout is not None else config.sv_timeout
     ids = identities_for(args.passwd, args.group, args.root)
     runner = SubprocessRunner()
-    failed = 0
+    failed = set()  # the labels of the units something failed for
+    asked = []  # the sides to watch (apply/watch.Watched)
+    began = time.time()
     for unit in units:
         argv = sv_command(config.runtime) + ["-w", str(timeout), verb, unit.path]
         if args.root is not None:
@@ -89,21 +112,50 @@ def run(args):
         except KeyError:
             sys.stderr.write("%s: %s: login %r is not known on this host\n"
                              % (command, unit.label, unit.login))
-            failed += 1
+            failed.add(unit.label)
             continue
         blocked = _not_runnable(argv, run_as)
         if blocked is not None:
             sys.stderr.write("%s: %s: %s\n" % (command, unit.label, blocked))
-            failed += 1
+            failed.add(unit.label)
             continue
+        since = time.time()
         done = runner.run(argv, timeout=timeout + RUNNER_GRACE, run_as=run_as)
         sys.stdout.write(done.output)
         if done.returncode != 0:
             sys.stderr.write("%s: %s: sv %s failed (exit %s)\n"
                              % (command, unit.label, verb, done.returncode))
-            failed += 1
+            failed.add(unit.label)
+        if args.command in WATCHED:  # whatever sv said: a timeout may be a crash loop
+            asked.append(asked_side(unit, WATCHED[args.command][0], since, time.time()))
     sys.stdout.flush()
-    return EXIT_ERROR if failed else EXIT_OK
+    not_up = _not_up(asked, timeout, began, failed)
+    if not_up:
+        from .apply import last_log_lines  # here: only a service not up has lines to show
+        from .output import print_not_up
+
+        print_not_up(not_up, last_log_lines(not_up, "/"), command=args.command,
+                     verb=WATCHED[args.command][1])
+    if failed - {item.label for item in not_up}:
+        return EXIT_ERROR
+    return EXIT_NOT_UP if not_up else EXIT_OK
+
+
+def _not_up(asked, seconds, began, failed):
+    """The sides of ``asked`` that did not stay up (apply/watch.watch, read as status reads
+    them, with our runtime's tally), but one whose sv failed and that no runsv serves: sv's
+    own output said so (``runsv not running``)."""
+    if not asked:
+        return []
+    from ..apply.fsread import FsReader
+    from ..apply.sides import probe_side
+    from ..apply.watch import look_side, watch
+
+    with FsReader("/") as fs:
+        found = watch(asked, lambda path: look_side(fs, path, lambda where: probe_side(
+            fs, where)), seconds, began)
+    return [item for item in found
+            if not (item.outcome is Outcome.GONE and item.label in failed)]
 
 
 def _drivable(unit):

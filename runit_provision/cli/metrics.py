@@ -21,7 +21,8 @@ def add_parser(sub):
         "metrics", help="every supervised service's state and deaths as Prometheus metrics",
         description="Every declared service (system and users'), and every other one linked "
                     "in their service directories, as Prometheus metrics (runit_service_*, "
-                    "runit_service_log_*; labels service, tree and declared), on "
+                    "runit_service_log_*; labels service, tree and declared; "
+                    "runit_service_as_wanted: status's verdict, 0 where status exits 3), on "
                     "standard output, or written atomically to DIR/%s for node_exporter's "
                     "textfile collector." % TEXTFILE,
         epilog=ACCOUNTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)

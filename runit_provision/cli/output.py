@@ -6,8 +6,8 @@ import io
 import sys
 
 from ..apply.report import (
-    diff_text, folded_steps, not_up_line, not_up_summary, plan_lines, refusal_line, step_line,
-    summary)
+    diff_text, folded_steps, not_up_hint, not_up_line, not_up_summary, plan_lines, refusal_line,
+    step_line, summary)
 from ..apply.steps import Action
 from ..shown import shown_line, shown_text
 from .table import Painter
@@ -67,17 +67,22 @@ def print_result(result, stream=None, logs=None):
         print_not_up(result.not_up, logs or {})
 
 
-def print_not_up(items, logs, stream=None):
-    """Each side not up — its line, its last log lines indented — then the summary, in one
-    write to stderr (where the apply's other failures go)."""
+def print_not_up(items, logs, stream=None, command="apply", verb="started"):
+    """Each side not up — its line, what to do about an exit 0, its last log lines indented
+    — then the summary, in one write to stderr (where the command's other failures go):
+    ``apply``'s, and ``restart``'s and ``start``'s (cli/control.py; ``verb``: what the
+    summary says was done to them)."""
     stream = stream or sys.stderr
     painter = Painter(stream)
     out = io.StringIO()
     for item in items:
-        out.write("runit-provision apply: %s\n" % painter.paint("!", not_up_line(item)))
+        out.write("runit-provision %s: %s\n" % (command, painter.paint("!", not_up_line(item))))
+        hint = not_up_hint(item)
+        if hint:
+            out.write("  %s\n" % hint)
         for line in logs.get(item.watched.path) or ():
             out.write("    %s\n" % shown_line(line.decode("utf-8", "surrogateescape")))
-    out.write("runit-provision apply: %s\n" % not_up_summary(items))
+    out.write("runit-provision %s: %s\n" % (command, not_up_summary(items, verb)))
     stream.write(out.getvalue())
     stream.flush()
 

@@ -15,7 +15,7 @@ import time
 from ..apply.fsread import FsReader
 from ..health.status import service_statuses
 from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY
-from ..protocol.tally import CRASH_LOOP, exit_text
+from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
 from .cached_config import kept_config
@@ -192,6 +192,9 @@ def notes_of(row):
     why = why_not_running(row)
     if why:
         found.append(why)
+        hint = exit_hint(row.main.tally.last_exit) if row.main.tally is not None else None
+        if hint:  # exit 0, and a crash loop all the same: runsv restarts what ends
+            found.append(hint)
     readiness = readiness_line(row.main)
     if readiness:
         found.append(readiness)
@@ -240,6 +243,8 @@ def why_not_running(row):
         return "%s: %s; sv up starts it again" % (GAVE_UP, _deaths_and_last(main))
     if main.state == "not supervised":
         return None
+    if main.unknown is not None:  # why its state cannot be told says more than its exits
+        return shown_name(main.unknown)
     tally = main.tally
     if tally is None:
         return "last exit unknown (no account of exits: not our runtime)"

@@ -8,8 +8,13 @@ such a service comes or goes); the log side has families of its own
 (``runit_service_log_*``), so that ``runit_service_up == 0`` alerts on services, not on
 their loggers. What our runtime's account knows (deaths, starts, the last exit,
 crash-looping: protocol/tally.py) is left out for a side it does not cover — absent, never a
-made-up 0 (C runit keeps no account). A name found in a home is shown as
-``shown.shown_name`` shows it (a label value is UTF-8 text).
+made-up 0 (C runit keeps no account); so is whether a side runs when its state cannot be told
+(``unknown``: ``metrics`` run by a user, who may not read root's ``supervise/``). A name found
+in a home is shown as ``shown.shown_name`` shows it (a label value is UTF-8 text).
+
+``runit_service_as_wanted`` is the service's verdict (health/verdict.py: what ``status``
+calls ``as wanted``, its logger included), one sample a service: 0 is what makes ``status``
+exit 3 for it — a state that cannot be told included — so an alert on it is one expression.
 """
 
 from ..protocol.tally import CRASH_LOOP
@@ -17,7 +22,9 @@ from ..shown import shown_name
 
 SYSTEM_TREE = "system"
 
-# (suffix, type, help): every family, in the order written
+AS_WANTED = ("runit_service_as_wanted", "1 when the service is as wanted (status's verdict, "
+                                        "its logger included); 0 makes status exit 3.")
+# (suffix, type, help): every family of a side, in the order written
 FAMILIES = (
     ("supervised", "gauge", "1 when a runsv supervises the side."),
     ("up", "gauge", "1 when the side's process runs (state run)."),
@@ -40,18 +47,22 @@ FAMILIES = (
 
 
 def exposition(rows):
-    """The text of every family for ``rows`` (health/status.ServiceStatus), log sides after
-    services; families with no sample are left out."""
+    """The text of every family for ``rows`` (health/status.ServiceStatus): each service's
+    verdict, then its sides' families, log sides after services; families with no sample are
+    left out."""
     out = []
+    if rows:  # the verdict of each service first: one sample a service
+        name, text = AS_WANTED
+        out += ["# HELP %s %s" % (name, text), "# TYPE %s gauge" % name]
+        out.extend("%s%s %s" % (name, _labels(row), _flag(row.verdict.is_as_wanted))
+                   for row in rows)
     for prefix, side_of in (("runit_service_", _main), ("runit_service_log_", _log)):
         samples = {suffix: [] for suffix, _, _ in FAMILIES}
         for row in rows:
             side = side_of(row)
             if side is None:
                 continue
-            labels = '{service="%s",tree="%s",declared="%s"}' % (
-                _escape(shown_name(row.label)), _escape(row.tree or SYSTEM_TREE),
-                "true" if row.declared else "false")
+            labels = _labels(row)
             for suffix, value in _values(side):
                 samples[suffix].append("%s%s%s %s" % (prefix, suffix, labels, value))
         for suffix, kind, text in FAMILIES:
@@ -60,6 +71,12 @@ def exposition(rows):
                 out.append("# TYPE %s%s %s" % (prefix, suffix, kind))
                 out.extend(samples[suffix])
     return "\n".join(out) + "\n" if out else ""
+
+
+def _labels(row):
+    return '{service="%s",tree="%s",declared="%s"}' % (
+        _escape(shown_name(row.label)), _escape(row.tree or SYSTEM_TREE),
+        "true" if row.declared else "false")
 
 
 def _main(row):
@@ -71,10 +88,11 @@ def _log(row):
 
 
 def _values(side):
-    """``(suffix, value)`` of one side (health/status.SideStatus)."""
+    """``(suffix, value)`` of one side (protocol.probe.SideState)."""
     supervised = side.state != "not supervised"
-    yield "supervised", _flag(supervised)
-    yield "up", _flag(side.state == "run")
+    if side.state != "unknown":  # whether it is supervised, or runs, cannot be told
+        yield "supervised", _flag(supervised)
+        yield "up", _flag(side.state == "run")
     if side.want is not None:
         yield "desired", _flag(side.want == "up")
     yield "normally_up", _flag(side.is_normally_up)

@@ -274,12 +274,18 @@ class SideState:
 
     @property
     def deaths_in_window(self):
-        """Deaths within the crash-loop window (tally.CRASH_LOOP's seconds); None: unknown
-        (no tally)."""
-        if self.tally is None:
+        """Deaths within the crash-loop window (tally.CRASH_LOOP's seconds) since the side
+        was last wanted down (``Tally.deaths_within``); None: unknown (no tally). A side
+        wanted down now — as told, not by a give-up — has none: deaths are counted only while
+        it is wanted up, so every one came before (a tally written before the tally kept
+        ``down`` says the same)."""
+        tally = self.tally
+        if tally is None:
             return None
+        if self.status is not None and self.status.want != "u" and not tally.gave_up_ns:
+            return 0
         from .tally import CRASH_LOOP  # not on sv's path: sv shows no tally
-        return self.tally.deaths_within(CRASH_LOOP[1], self.now_ns)
+        return tally.deaths_within(CRASH_LOOP[1], self.now_ns)
 
     @property
     def has_given_up(self):

@@ -22,7 +22,11 @@ runsv writes only its own):
 - ``recent``: the last ``RECENT`` deaths, as milliseconds before ``at``, newest first — a
   crash loop is so many of them within a window;
 - ``gave_up`` (only when it did): when runsv stopped restarting the side under the service's
-  ``give-up`` policy (``N W``: N deaths within W seconds); ``sv up`` clears it.
+  ``give-up`` policy (``N W``: N deaths within W seconds); ``sv up`` clears it;
+- ``down`` (only once it was): when the side was last wanted down as told (``sv down``,
+  ``exit``, ``once``; not a give-up, which is runsv's own). Deaths before it make no crash
+  loop (``deaths_within``): a crash-looper stopped is not crash-looping, nor is it when
+  started again until it dies again. A reader from before the field skips it.
 
 It is written in place at a start and at a death (one ``pwrite`` of ``WIDTH`` bytes, padded
 with spaces; no rename, which on ext4 flushes the new file's data first and would cost the
@@ -48,14 +52,15 @@ class Tally:
     (None: unknown; ``died_at_ns`` 0 when there was none); ``ran_ns``: None when unknown."""
 
     __slots__ = ("pid", "starts", "deaths", "exit_status", "died_at_ns", "ran_ns", "recent_ns",
-                 "gave_up_ns")
+                 "gave_up_ns", "down_ns")
 
     def __init__(self, pid=0, starts=0, deaths=0, exit_status=None, died_at_ns=0, ran_ns=None,
-                 recent_ns=(), gave_up_ns=0):
+                 recent_ns=(), gave_up_ns=0, down_ns=0):
         self.pid, self.starts, self.deaths = pid, starts, deaths
         self.exit_status, self.died_at_ns, self.ran_ns = exit_status, died_at_ns, ran_ns
         self.recent_ns = tuple(recent_ns)  # unix ns of the last deaths, newest first
         self.gave_up_ns = gave_up_ns  # when runsv gave up restarting it (0: it did not)
+        self.down_ns = down_ns  # when it was last wanted down as told (0: never)
 
     def __eq__(self, other):
         return isinstance(other, Tally) and all(
@@ -80,11 +85,26 @@ class Tally:
             self.deaths += 1
             self.recent_ns = ((now_ns,) + self.recent_ns)[:RECENT]
 
+    def wanted_down(self, now_ns):
+        """runsv was told to want the side down (``d``, ``x``, ``o``) at ``now_ns``: the
+        deaths before make no crash loop from now on."""
+        self.down_ns = now_ns
+
     # -- what it means (readers) -------------------------------------------------------------
     def deaths_within(self, seconds, now_ns):
-        """How many of the remembered deaths were in the last ``seconds`` (at most RECENT)."""
+        """How many of the remembered deaths were in the last ``seconds`` (at most RECENT) —
+        and since the side was last wanted down: a stop ends a crash loop, and a start after
+        it begins a new window (status's crash-looping, the give-up policy).
+
+        >>> tally = Tally(recent_ns=(9 * _NS, 8 * _NS, 7 * _NS))
+        >>> tally.deaths_within(60, 10 * _NS), tally.deaths_within(2, 10 * _NS)
+        (3, 2)
+        >>> tally.wanted_down(int(7.5 * _NS)); tally.deaths_within(60, 10 * _NS)
+        2
+        """
         since = now_ns - seconds * _NS
-        return sum(1 for moment in self.recent_ns if moment >= since)
+        down = self.down_ns
+        return sum(1 for moment in self.recent_ns if moment >= since and moment > down)
 
     def is_crash_looping(self, now_ns, deaths=CRASH_LOOP[0], within=CRASH_LOOP[1]):
         return self.deaths_within(within, now_ns) >= deaths
@@ -134,6 +154,23 @@ def exit_text(last, named=True):
     return "signal %d%s%s" % (number, name, ", core dumped" if last["core"] else "")
 
 
+RESTARTS_WHAT_EXITS = (
+    "runsv restarts a run that exits, even with exit 0: for work that runs once, a finish "
+    "that runs `sv down .` keeps it down, or declare down: true and start it with `sv once` "
+    "(docs/failures.md)")
+
+
+def exit_hint(last):
+    """What to say under a last exit (``Tally.last_exit``) of a side that is not as wanted:
+    for an exit 0, that runsv restarts whatever ends (runit's rule: nothing runs once unless
+    something keeps it down); None for any other.
+
+    >>> exit_hint({"code": 0}) == RESTARTS_WHAT_EXITS, exit_hint({"code": 3}), exit_hint(None)
+    (True, None, None)
+    """
+    return RESTARTS_WHAT_EXITS if isinstance(last, dict) and last.get("code") == 0 else None
+
+
 def tally_bytes(tally):
     """The file's ``WIDTH`` bytes for ``tally``.
 
@@ -161,6 +198,8 @@ def tally_bytes(tally):
         b"unknown" if tally.ran_ns is None else _seconds(tally.ran_ns), recent)
     if tally.gave_up_ns:
         body += b" gave_up=%s" % _seconds(tally.gave_up_ns)
+    if tally.down_ns:  # only once it was: a file of a side never stopped is as it was
+        body += b" down=%s" % _seconds(tally.down_ns)
     line = body + b" crc=%08x" % _crc32(body)
     return line.ljust(WIDTH - 1) + b"\n"
 
@@ -188,8 +227,9 @@ def tally_from_bytes(data):
                        for item in values[b"recent"].split(b",") if item)
         ran = None if values[b"ran"] == b"unknown" else _nanoseconds(values[b"ran"])
         gave_up = _nanoseconds(values[b"gave_up"]) if b"gave_up" in values else 0
+        down = _nanoseconds(values[b"down"]) if b"down" in values else 0
         return Tally(int(values[b"pid"]), int(values[b"starts"]), int(values[b"deaths"]),
-                     status, died_at_ns, ran, recent[:RECENT], gave_up)
+                     status, died_at_ns, ran, recent[:RECENT], gave_up, down)
     except (KeyError, ValueError):
         return None
 

@@ -11,8 +11,8 @@ from runit_provision.apply.observe import NOT_SUPERVISED
 from runit_provision.apply.report import not_up_json, not_up_line, not_up_summary
 from runit_provision.apply.steps import Action, Phase, ServiceStep, Side, WaitStep
 from runit_provision.apply.watch import (
-    RECHECK, START_GRACE, STAYED_UP, Look, Memory, NotUp, Outcome, Watched, judge, started_sides,
-    watch)
+    RECHECK, START_GRACE, STAYED_UP, Look, Memory, NotUp, Outcome, Start, Watched, asked_side,
+    judge, started_sides, watch)
 from runit_provision.protocol.probe import SideState
 from runit_provision.protocol.status import State, Status
 from runit_provision.protocol.tally import Tally
@@ -21,8 +21,8 @@ from .helpers import desired_from_text
 
 NS = 1_000_000_000
 BEGAN, ASKED = 1000.0, 1000.2  # the apply began; the step that started the side ended
-NEW = Watched(None, Side.MAIN, "/sv/web", "web", BEGAN, ASKED, is_new=True)  # a wait's
-RESTARTED = Watched(None, Side.MAIN, "/sv/web", "web", 1000.1, ASKED, is_new=False)
+NEW = Watched(None, Side.MAIN, "/sv/web", "web", BEGAN, ASKED, Start.NEW)  # a wait's
+RESTARTED = Watched(None, Side.MAIN, "/sv/web", "web", 1000.1, ASKED, Start.RESTART)
 
 
 def status(state, since, pid=None, want="u"):
@@ -194,7 +194,7 @@ class Host:
 
 def watched(*paths, is_new=True):
     return [Watched(None, Side.MAIN, path, path.strip("/"), BEGAN if is_new else 1000.1,
-                    ASKED, is_new) for path in paths]
+                    ASKED, Start.NEW if is_new else Start.RESTART) for path in paths]
 
 
 def test_a_healthy_side_costs_two_looks_and_the_watch_ends_when_its_run_is_old_enough():
@@ -321,8 +321,8 @@ def test_a_restart_into_a_run_that_dies_at_once_is_seen_between_two_downs():
 # -- how the report says it (apply/report.py) --------------------------------------------------
 def not_up(outcome, live, found=None, deaths=None, label="web", seconds=15.0):
     unit = next(unit for unit in desired_from_text(DATA).units if unit.label == "web")
-    return NotUp(Watched(unit, Side.MAIN, "/etc/sv/web", label, BEGAN, ASKED, False), outcome,
-                 live, found, deaths, seconds)
+    return NotUp(Watched(unit, Side.MAIN, "/etc/sv/web", label, BEGAN, ASKED, Start.RESTART),
+                 outcome, live, found, deaths, seconds)
 
 
 @pytest.mark.parametrize("item, line", [
@@ -380,3 +380,43 @@ def test_once_a_tally_was_seen_a_look_without_it_counts_nothing_from_the_status(
     host.look = lambda path: next(looks)
     [found] = watch(watched("/web"), host.look, 2, BEGAN, host.clock, host.sleep)
     assert (found.outcome, found.deaths, found.last_exit) == (Outcome.DIED, 1, {"code": 3})
+
+
+# -- restart and start by hand (cli/control.py): the same watch ---------------------------------
+def test_a_start_takes_a_run_from_before_for_up_where_a_restart_waits_for_a_new_one():
+    """Issue 44 item 1: ``start`` of a service that runs already is up at one look; the run
+    from before a restart is not the restart's. A start of a crash loop dies as a restart's
+    does (the deaths since it began, from our tally)."""
+    unit = next(unit for unit in desired_from_text(DATA).units if unit.label == "web")
+    started = asked_side(unit, Start.UP, 1000.1, ASKED)
+    assert (started.side, started.path, started.label) == (Side.MAIN, unit.path, "web")
+    old_run = status("run", 900)
+    assert judge(old_run, None, 1000.3, started, BEGAN, Memory()) == (Outcome.UP, None)
+    assert judge(old_run, None, 1000.3, RESTARTED, BEGAN, Memory())[0] is Outcome.PENDING
+    dying = tally(1004.3, 1003.3, 1002.3, 1001.3, 1000.3, pid=0)
+    assert judge(status("down", 1004.3), dying, 1004.4, started, BEGAN, Memory())[0] \
+        is Outcome.DIED
+
+
+def test_an_exit_0_that_died_is_said_with_what_keeps_a_one_shot_down():
+    """Issue 44 item 7, as apply, restart and start report it (cli/output.print_not_up)."""
+    import io
+
+    from runit_provision.cli.output import print_not_up
+    from runit_provision.protocol.tally import RESTARTS_WHAT_EXITS
+
+    zero = tally(1000.3, 1000.29, pid=0, exit_code=0)
+    items = [not_up(Outcome.DIED, status("down", 1000.3), zero, 2),
+             not_up(Outcome.DIED, status("down", 1000.3), tally(1000.3, pid=0), 1)]
+    out = io.StringIO()
+    print_not_up(items, {"/etc/sv/web": [b"Nov 25 01:02:03.000000 done"]}, out,
+                 command="restart", verb="restarted")
+    assert out.getvalue().splitlines() == [
+        "runit-provision restart: web: died since it was started: 2 deaths, last exit 0 after "
+        "0.01 s; now down, want up",
+        "  " + RESTARTS_WHAT_EXITS,
+        "    Nov 25 01:02:03.000000 done",
+        "runit-provision restart: web: died since it was started: 1 death, last exit 3 after "
+        "0.01 s; now down, want up",
+        "    Nov 25 01:02:03.000000 done",
+        "runit-provision restart: 2 services restarted did not stay up: web, web"]

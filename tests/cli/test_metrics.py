@@ -70,6 +70,41 @@ def test_families_labels_and_what_is_left_out_without_an_account():
     assert exposition([]) == ""
 
 
+def test_as_wanted_is_the_verdict_and_an_unknown_state_is_no_up_0():
+    """Issue 44 items 18 and 6: ``runit_service_as_wanted`` is status's verdict, one sample a
+    service (its logger's trouble included); a side whose state cannot be told — metrics run
+    by a user, who may not read root's supervise/ — has no ``up`` or ``supervised`` at all."""
+    tally = Tally()
+    for moment in range(6):
+        tally.started(9)
+        tally.died(3 << 8, (NOW - 10 + moment) * 10**9, 10**7)
+    running = made_side("run", 12, 100, "up", True, None, NOW * 10**9)
+    rows = [
+        ServiceStatus("web", "/etc/sv/web", None, True, running, running),
+        ServiceStatus("crashy", "/etc/sv/crashy", None, True,
+                      made_side("run", 9, 0, "up", True, tally, NOW * 10**9), running),
+        ServiceStatus("quiet", "/etc/sv/quiet", None, True,
+                      made_side("down", 0, 5, "down", True, None, NOW * 10**9), None),
+        ServiceStatus("mute", "/etc/sv/mute", None, True, running,
+                      made_side("down", 0, 5, "up", True, None, NOW * 10**9)),
+        ServiceStatus("root-only", "/etc/sv/root-only", None, True,
+                      made_side("unknown", now_ns=NOW * 10**9), None)]
+    text = exposition(rows)
+    wanted = {name: 'runit_service_as_wanted{service="%s",tree="system",declared="true"}'
+              % name for name in ("web", "crashy", "quiet", "mute", "root-only")}
+    assert [line for line in text.splitlines() if "as_wanted" in line] == [
+        "# HELP runit_service_as_wanted 1 when the service is as wanted (status's verdict, its "
+        "logger included); 0 makes status exit 3.",
+        "# TYPE runit_service_as_wanted gauge",
+        wanted["web"] + " 1", wanted["crashy"] + " 0", wanted["quiet"] + " 1",
+        wanted["mute"] + " 0", wanted["root-only"] + " 0"]
+    assert 'service="root-only"' not in "".join(
+        line for line in text.splitlines() if line.startswith(("runit_service_up{",
+                                                                "runit_service_supervised{")))
+    assert 'runit_service_normally_up{service="root-only",tree="system",declared="true"} 1' \
+        in text
+
+
 # -- a live tree ----------------------------------------------------------------------------------
 @pytest.fixture
 def live(tmp_path):
@@ -117,6 +152,8 @@ def test_a_crash_loop_as_metrics_promtool_and_node_exporter_agree(live, tmp_path
     assert 'runit_service_up{%s} 1\n' % steady in text
     assert 'runit_service_deaths_total{%s} 0\n' % steady in text
     assert 'runit_service_log_up{%s} 1\n' % crashy in text
+    assert 'runit_service_as_wanted{%s} 0\n' % crashy in text  # status's verdict
+    assert 'runit_service_as_wanted{%s} 1\n' % steady in text
     checked = subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode(),
                              capture_output=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr

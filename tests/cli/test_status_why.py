@@ -104,3 +104,31 @@ def test_readiness_is_a_line_under_the_row_and_a_word_in_the_state():
     plain = row("run", None).main
     assert "readiness" not in side_json(plain) and "ready" not in side_fact(plain)
     assert plain.is_ready is None and readiness_line(plain) is None
+
+
+def test_a_crash_loop_of_exit_0_says_that_runsv_restarts_what_exits():
+    """Issue 44 item 7: a ``run`` that does its work and exits 0 is restarted by runsv like
+    any other: the line under it says so, and points at what keeps a one-shot down today."""
+    from runit_provision.cli.status import notes_of
+    from runit_provision.protocol.tally import RESTARTS_WHAT_EXITS
+
+    zero = row("down", died([NOW - index * 10**9 for index in range(12)], status=0))
+    assert notes_of(zero) == ["crash-looping: 12 deaths in 60 s, last exit 0 after 0.02 s",
+                              RESTARTS_WHAT_EXITS]
+    assert "`sv down .`" in RESTARTS_WHAT_EXITS and "`sv once`" in RESTARTS_WHAT_EXITS
+    three = row("down", died([NOW - index * 10**9 for index in range(12)]))
+    assert notes_of(three) == ["crash-looping: 12 deaths in 60 s, last exit 3 after 0.02 s"]
+    assert notes_of(row("run", died([NOW - 3600 * 10**9], status=0))) == []  # as wanted
+
+
+def test_a_state_that_cannot_be_told_says_why_not_that_the_runtime_keeps_no_account():
+    """Issue 44 item 6: ``status`` run by a user who may not read root's ``supervise/`` says
+    what it cannot read and why (apply/sides.not_readable's words), not "no account of exits:
+    not our runtime"."""
+    from runit_provision.protocol.probe import SideState
+
+    why = ("cannot read /etc/sv/web/supervise: permission denied (supervise/ is root's, 0700, "
+           "and this is uid 1000)")
+    denied = ServiceStatus("web", "/etc/sv/web", None, True, SideState(unknown=why, now_ns=NOW),
+                           None)
+    assert denied.main.state == "unknown" and why_not_running(denied) == why

@@ -36,6 +36,9 @@ CASES = [
      (CRASH_LOOPING,), True),
     ("gave up", made_side("down", want="down", tally=dying(6, gave_up=True)), None, True,
      (GAVE_UP,), True),
+    # issue 44 item 5: deaths before a wanted-down make no crash loop now
+    ("crash-looping, then stopped (sv down)", made_side("down", want="down", tally=dying(6)),
+     None, False, (), False),
     ("a few deaths, running again", made_side("run", 42, 5, tally=dying(2)), None, True, (),
      False),
     ("its logger down", RUN, made_side("down", 0, 3), True, ("its logger is down",), False),

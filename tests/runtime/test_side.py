@@ -231,6 +231,29 @@ def test_a_give_up_policy_stops_restarts_until_up():
     assert side.tally.recent_ns == ()  # a fresh window: three more deaths to give up again
 
 
+def test_a_stop_keeps_its_moment_in_the_tally_and_the_deaths_before_it_count_no_more():
+    """Issue 44 item 5: ``d``, ``x`` and ``o`` record when the side was wanted down (the
+    tally is written with the status they write); two deaths, a stop, ``u`` and one more
+    death are one death towards a policy of two — and in status's window."""
+    side, host = started(give_up=(2, 60))
+    host.clock.advance(2)
+    side.child_exited(101, 1 << 8)
+    host.clock.advance(2)
+    side.control("d")
+    side.child_exited(host.spawned[-1][0], KILLED_BY_TERM)  # the stop asked for: no death
+    assert side.tally.down_ns == host.clock.time_ns() and side.tally.deaths == 1
+    side.control("u")
+    host.clock.advance(2)
+    side.child_exited(host.spawned[-1][0], 1 << 8)
+    side.evaluate()
+    assert side.want is Want.UP and side.tally.gave_up_ns == 0  # one death since the stop
+    assert side.tally.deaths_within(60, host.clock.time_ns()) == 1
+    for letter in "ox":
+        host.clock.advance(1)
+        side.control(letter)
+        assert side.tally.down_ns == host.clock.time_ns(), letter
+
+
 def test_stops_that_were_asked_for_never_count_towards_giving_up():
     side, host = started(give_up=(2, 60))
     for _ in range(3):

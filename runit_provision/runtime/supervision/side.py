@@ -236,6 +236,7 @@ class Side:
 
     def _once(self, _):
         self.want = Want.DOWN
+        self.tally.wanted_down(self.host.time_ns())
         self.write_status()
         if not self.pid:
             self._start(once=True)
@@ -246,8 +247,10 @@ class Side:
         self._want_stopped(Want.EXIT)
 
     def _want_stopped(self, want):
-        """d and x: a new want, no pending restart, and the process stopped if it runs."""
+        """d and x: a new want, no pending restart, and the process stopped if it runs. The
+        tally keeps when: the deaths before it make no crash loop (protocol/tally.py)."""
         self.want = want
+        self.tally.wanted_down(self.host.time_ns())
         self._cancel_postponed_start()
         self.write_status()
         self._term(None)

@@ -46,7 +46,7 @@ class SuperviseFiles:
         self._ok_asked = False  # an agent was asked to open ok and has not answered yet
         self._last_pid_written = None
         self.found_down = False  # the status a predecessor left said down (supervisor._inherit)
-        self._tally_written = None  # (pid, starts, deaths) of the tally last written
+        self._tally_written = None  # _tally_files' mark of the tally last written
         self._tally_due = None  # a tally to write with the next record (write_tally)
         self._starting_ticks = -1  # boot_ticks() when the last spawn began
         self._spawned = None  # (pid, its start time) of that spawn, when known without /proc
@@ -103,7 +103,8 @@ class SuperviseFiles:
     def _tally_files(self, tally):
         """``[(in place, name, data)]`` for ``tally`` when it changed since last written."""
         self._tally_due = None
-        mark = (tally.pid, tally.starts, tally.deaths)
+        # a stop (down) or an up after a give-up changes no count, and is written all the same
+        mark = (tally.pid, tally.starts, tally.deaths, tally.gave_up_ns, tally.down_ns)
         if mark == self._tally_written:
             return []
         self._tally_written = mark
