@@ -12,7 +12,14 @@ interpreter start-up included, median of ``--runs`` — and ``plan`` with the im
 (plus ``init: none``, ``runtime: system``), which must exit 0. On ``/dev/shm`` unless
 ``--dir`` says otherwise.
 
-Usage: ``.venv/bin/python bench/void_import.py [--services 531] [--runs 5] [--json FILE]``
+With ``--corpus DIR`` (``$VOID_SV_CORPUS``: 290 directories Void's packages ship, read in
+place, never copied) the directories are the corpus's own: ``import NAME/*`` from the
+directory that holds it (``--service-dir`` an empty one: nothing of it is linked), the
+changes ``plan`` would make that import names counted, then the data applied to a scratch
+root whose second ``plan`` must exit 0.
+
+Usage: ``.venv/bin/python bench/void_import.py [--services 531 | --corpus DIR] [--runs 5]
+[--json FILE]``
 """
 
 import argparse
@@ -103,8 +110,16 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--dir", default="/dev/shm")
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--corpus", metavar="DIR", help="a directory of service directories "
+                        "(Void's: $VOID_SV_CORPUS), imported in place")
     args = parser.parse_args()
     directory = Path(tempfile.mkdtemp(prefix="bench-void-import-", dir=args.dir))
+    if args.corpus:
+        try:
+            result = corpus(Path(os.path.realpath(args.corpus)), directory, args.runs)
+        finally:
+            shutil.rmtree(str(directory), ignore_errors=True)
+        return report(result, args.json)
     try:
         root = build(directory, args.services)
         out = directory / "imported.yaml"
@@ -132,12 +147,59 @@ def main():
                   "plan_last_line": plan.stdout.strip().splitlines()[-1:]}
     finally:
         shutil.rmtree(str(directory), ignore_errors=True)
+    return report(result, args.json)
+
+
+def report(result, json_file):
     text = json.dumps(result, indent=1)
     print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    if json_file:
+        Path(json_file).write_text(text + "\n")
     ok = result["import_seconds_median"] <= BUDGET_SECONDS and result["plan_exit"] == 0
     return 0 if ok else 1
+
+
+def corpus(source, directory, runs):
+    """The corpus at ``source`` imported in place (relative paths from its parent), then
+    applied to a scratch root with the accounts its services run as, and planned again."""
+    names = sorted(name for name in os.listdir(str(source))
+                   if os.path.lexists(str(source / name / "run")))
+    (directory / "service").mkdir()
+    out = directory / "imported.yaml"
+    argv = [TOOL, "import"] + ["%s/%s" % (source.name, n) for n in names] + [
+        "--service-dir", str(directory / "service"), "--out", str(out)]
+    times = []
+    for _ in range(runs):
+        seconds, done = timed(argv, str(source.parent))
+        if done.returncode not in (0, 2):
+            raise SystemExit("import failed (%d): %s" % (done.returncode, done.stderr))
+        times.append(seconds)
+    said = [line for line in done.stderr.splitlines() if ": plan would change: " in line]
+    imported = yaml.safe_load(out.read_text())
+    services = imported["runit"]["services"]
+    accounts = sorted({data[key] for data in services.values() for key in ("user", "group")
+                       if key in data} - {"root"})
+    root = directory / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n" + "".join(
+        "%s:x:%d:%d::/:/bin/false\n" % (name, 2000 + i, 2000 + i)
+        for i, name in enumerate(accounts)))
+    (root / "etc" / "group").write_text("root:x:0:\n" + "".join(
+        "%s:x:%d:\n" % (name, 2000 + i) for i, name in enumerate(accounts)))
+    imported["runit"].update({"init": "none", "runtime": "system"})
+    merged = directory / "merged.yaml"
+    merged.write_text(yaml.safe_dump(imported))
+    common = ["--data", str(merged), "--root", str(root), "--profile-d", "none"]
+    apply_seconds, applied = timed([TOOL, "apply"] + common, None)
+    plan_seconds, plan = timed([TOOL, "plan"] + common, None)
+    return {"corpus": str(source), "directories": len(names), "import_exit": done.returncode,
+            "import_seconds_median": round(statistics.median(times), 3),
+            "import_seconds_all": [round(t, 3) for t in times],
+            "budget_seconds": BUDGET_SECONDS, "shapes": shapes(services),
+            "plan_would_change_said": len(said), "apply_exit": applied.returncode,
+            "apply_seconds": round(apply_seconds, 3), "plan_exit": plan.returncode,
+            "plan_seconds": round(plan_seconds, 3),
+            "plan_last_line": plan.stdout.strip().splitlines()[-1:]}
 
 
 if __name__ == "__main__":

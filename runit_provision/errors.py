@@ -95,7 +95,7 @@ class ServiceNameError(ProvisionError):
 
 # The classes errors_of_verbs.py defines (its module docstring says why they live apart).
 OF_VERBS = ("DataError", "RenderError", "LockError", "CommandError", "WaitTimeout",
-            "InstallError", "VerifyError")
+            "InstallError", "VerifyError", "Interrupted")
 
 
 def __getattr__(name):

@@ -44,9 +44,20 @@ class VerifyError(ProvisionError):
     ``sv status`` line) is not what the checks' parsers accept (``checks/``)."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped an apply's execution; ``result`` (``apply.job.Result``) is what it had
+    done, where it stopped and the restarts it still owes. A KeyboardInterrupt, not an error:
+    nothing that catches errors (a user's part that fails alone) may take it for one, and a
+    caller that does not ask for the result still stops."""
+
+    def __init__(self, result):
+        super().__init__("interrupted")
+        self.result = result
+
+
 # Named as errors' own (tracebacks, reprs, pickling find them there through its __getattr__):
 # the tree is one, whichever of its two modules makes a class.
 for _class in (DataError, RenderError, LockError, CommandError, WaitTimeout, InstallError,
-               VerifyError):
+               VerifyError, Interrupted):
     _class.__module__ = "runit_provision.errors"
 del _class

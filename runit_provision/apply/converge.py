@@ -97,14 +97,16 @@ class Converger:
 
     def discard(self, which=None):
         """Remove the temp files not yet renamed (those ``which(path)`` accepts): their
-        files stay wholly old."""
-        kept = []
+        files stay wholly old. Returns their paths."""
+        kept, dropped = [], []
         for path in self.pending:
             if which is None or which(path):
                 self.fs.discard_temp(path)
+                dropped.append(path)
             else:
                 kept.append(path)
         self.pending = kept
+        return dropped
 
     def finish(self):
         self.flush()

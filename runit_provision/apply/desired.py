@@ -104,6 +104,11 @@ class Desired:
                 return found
         return None, None
 
+    @property
+    def logins(self):
+        """The users whose trees this apply covers (their units', ``--only``'s selection)."""
+        return {unit.login or unit.for_login for unit in self.units} - {None}
+
     def login_of(self, path):
         """The user whose tree ``path`` is in (by home, or by a unit of theirs), or None."""
         unit, _ = self.role_of(path)

@@ -1,7 +1,9 @@
 """apply: the one path — observe the host once, plan, (show), execute exactly that plan,
 observe again and require an empty plan.
 
-``Job.plan()`` observes and plans; the caller shows the plan; ``Job.execute(plan)`` writes
+``Job.plan()`` observes — and, unless staging, looks whether each user can run the sv that
+drives their services (runnable.py: a fact the plan refuses a user by, before anything of
+theirs is written) — and plans; the caller shows the plan; ``Job.execute(plan)`` writes
 down the restarts the plan owes (owed.py: none is lost if the apply stops before doing them),
 runs its steps in order — file steps through ``Converger``, runit steps through
 ``Activator`` — and then plans again: anything left is an error ("not converged"), never
@@ -15,24 +17,26 @@ deep to remove, any exception at all) refuses that user — their remaining step
 their held-back files dropped, the reason kept in ``Result.refusals`` — and everything else
 goes on. Any other error stops the apply at its
 step; what was done so far is in the Result, every file wholly old or wholly new, and the
-next apply finishes the job — restarts included.
+next apply finishes the job — restarts included. Ctrl-C stops it the same way, wherever it
+lands: the files written but not yet renamed into place are dropped (wholly old), and the
+KeyboardInterrupt goes on as ``errors.Interrupted`` carrying the Result — what was done, the
+step it stopped at and the restarts still owed (``Result.owed``) — for the caller to say.
 
 Effects go through seams: ``fs`` (FsRoot), ``runner`` (commands), ``waiter`` and ``probe``
 (runsv's liveness), ``watcher`` (watch.watch's signature) — the unit tier gives fakes, the
 real tier real processes.
 """
 
-import os
 import time
 
-from ..errors import ApplyError
+from ..errors import ApplyError, Interrupted
 from .activate import Activator
 from .converge import Converger
 from .observe import observe, probe_side
 from .owed_ledger import OwedLedger
 from .plan import plan as make_plan, step_login
 from .planner.draft import unexpected
-from .runnable import fix_for, why_not_runnable
+from .runnable import users_who_cannot_run
 from .steps import PathStep, ServiceStep
 from .watch import look_side, started_sides, watch
 
@@ -41,8 +45,10 @@ class Result:
     """What an execution did: ``plan`` (the one executed), ``done`` ([(step, Completed or
     None)]), ``failed`` (the step that failed, or None) and ``error`` (its ApplyError),
     ``refusals`` ({login: message}), ``after`` (the plan made after executing),
-    ``watched`` (the sides it started, watch.Watched) and ``not_up`` (those of them that did
-    not stay up, watch.NotUp)."""
+    ``watched`` (the sides it started, watch.Watched), ``not_up`` (those of them that did
+    not stay up, watch.NotUp), ``owed`` (the restarts and HUPs still written down when it
+    ended, owed.Owed: the next apply's) and ``is_interrupted`` (Ctrl-C stopped it; ``failed``
+    is the step under way then, None between two)."""
 
     def __init__(self, plan):
         self.plan = plan
@@ -53,16 +59,18 @@ class Result:
         self.after = None
         self.watched = []
         self.not_up = []
+        self.owed = []
+        self.is_interrupted = False
 
     @property
     def is_ok(self):
-        return self.error is None and not self.refusals and not self.not_up
+        return self.is_done and not self.not_up
 
     @property
     def is_done(self):
-        """Every step done (none failed, no user refused) — whether or not what it started
-        stayed up."""
-        return self.error is None and not self.refusals
+        """Every step done (none failed, no user refused, not interrupted) — whether or not
+        what it started stayed up."""
+        return self.error is None and not self.refusals and not self.is_interrupted
 
     @property
     def changed(self):
@@ -94,20 +102,28 @@ class Job:
         if self.desired is None:
             self.desired = self.desire(self.fs)
         observation = observe(self.desired, self.fs, self.probe)
-        plan = make_plan(self.desired, observation, self.identities, self.sv, self.is_staging)
-        if not self.is_staging:
-            _require_runnable_by_users(plan.steps)
-        return plan
+        if not self.is_staging:  # staging runs nothing: no one need run sv
+            observation.cannot_run = users_who_cannot_run(self.desired.logins, self.identities,
+                                                          self.sv)
+        return make_plan(self.desired, observation, self.identities, self.sv, self.is_staging)
 
     def execute(self, plan):
-        """Execute ``plan`` step by step, then plan again (``Result.after``)."""
+        """Execute ``plan`` step by step, then plan again (``Result.after``); Ctrl-C raises
+        ``Interrupted`` with the Result so far."""
         result = Result(plan)
+        try:
+            return self._execute(plan, result)
+        except KeyboardInterrupt as exc:
+            result.is_interrupted = True
+            raise Interrupted(result) from exc
+
+    def _execute(self, plan, result):
         desired = self.desired
         began = time.time()
 
         def refuse(login, exc):
             result.refusals.setdefault(login, str(exc))
-            converger.discard(lambda path: desired.login_of(path) == login)
+            _undone(result, converger.discard(lambda path: desired.login_of(path) == login))
 
         def on_failure(path, exc):
             login = desired.login_of(path)
@@ -117,7 +133,7 @@ class Job:
 
         def fail(step, exc):
             result.failed, result.error = step, exc
-            converger.discard()
+            _undone(result, converger.discard())
             return result
 
         converger = Converger(self.fs, on_failure,
@@ -137,12 +153,24 @@ class Job:
             result.error = ApplyError("cannot write down the restarts this apply owes, so "
                                       "nothing was changed: %s" % _reason(exc))
             return result
+        try:
+            return self._steps(result, steps, desired, converger, ledger, refuse, fail, began)
+        except KeyboardInterrupt:
+            _undone(result, converger.discard())
+            raise
+        finally:
+            result.owed = list(ledger.owed)
+
+    def _steps(self, result, steps, desired, converger, ledger, refuse, fail, began):
+        """The steps in order, then the look after them and the watch."""
+        plan = result.plan
         activator = self._activator(desired)
         for step in steps:
             login = step_login(desired, step)
             if login is not None and login in result.refusals:
                 continue
             is_path = isinstance(step, PathStep)
+            result.failed = step  # the step under way, should Ctrl-C stop it here
             try:
                 if not (is_path and step.exposes_nothing):
                     converger.flush()
@@ -168,6 +196,7 @@ class Job:
                 refuse(login, "cannot %s %s: %s" % (
                     step.action, self.fs.host_path(step.path) if is_path else step.path,
                     unexpected(exc)))
+            result.failed = None
         if not plan.steps:
             result.after = plan  # nothing was done: the first look is the last
             return result
@@ -216,27 +245,16 @@ class Job:
         return again
 
 
+def _undone(result, paths):
+    """Strike the file steps of ``paths`` — written to their temp names, then dropped — off
+    what ``result`` says was done: those files stayed wholly old."""
+    if paths:
+        dropped = set(paths)
+        result.done = [(step, completed) for step, completed in result.done
+                       if not (isinstance(step, PathStep) and step.writes_file
+                               and step.path in dropped)]
+
+
 def _reason(exc):
     return "%s: %s" % (exc.filename, exc.strerror) if isinstance(exc, OSError) else str(exc)
 
-
-def _require_runnable_by_users(steps):
-    """ApplyError, before anything is written, when a user's sv step names an sv that user
-    cannot run (runnable.py): it would fail at its turn, after that user's files changed. Only
-    root switches to the user (runner.SubprocessRunner); anyone else runs sv as themselves."""
-    if os.geteuid() != 0:
-        return
-    runnable = set()  # (sv, uid, gid) judged runnable: each is judged once
-    for step in steps:
-        run_as = step.run_as if isinstance(step, ServiceStep) else None
-        if run_as is None or run_as.uid == 0:
-            continue
-        key = (step.argv[0], run_as.uid, run_as.gid)
-        if key in runnable:
-            continue
-        found = why_not_runnable(step.argv, run_as.uid, run_as.gid)
-        if found is not None:
-            path, why = found
-            raise ApplyError("%s: user %s cannot run %s (%s: %s); nothing was changed. Fix: %s"
-                             % (step.path, step.login, step.argv[0], path, why, fix_for(path)))
-        runnable.add(key)

@@ -86,16 +86,19 @@ class Observation:
     in users' parts that could not be read (too many entries, an error); ``undeclared``: the
     entries of the service directories that the data does not declare, and ``unread``: the
     service directories that could not be listed for them (supervised.py) — left alone
-    either way."""
+    either way; ``cannot_run``: {login: why} of the users who cannot run the sv that drives
+    their services (runnable.py: the job looks, with the host, unless staging) — the plan
+    refuses each whose part it would change."""
 
     def __init__(self, paths=None, extras=None, live=None, owed=(), problems=(),
-                 undeclared=(), unread=()):
+                 undeclared=(), unread=(), cannot_run=None):
         self.paths = paths or {}
         self.extras = extras or {}
         self.live = live or {}
         self.owed = list(owed)
         self.problems = list(problems)
         self.undeclared, self.unread = list(undeclared), list(unread)
+        self.cannot_run = dict(cannot_run or {})
 
     def actual(self, path):
         return self.paths.get(path, MISSING)

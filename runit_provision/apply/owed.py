@@ -52,6 +52,17 @@ def owed_text(owed):
     return "".join("\t".join(entry) + "\n" for entry in owed)
 
 
+def owed_line(entry):
+    """The line that says an apply owes a side a restart or a HUP: ``status`` shows it under
+    the side, an apply that stopped before doing it in its summary.
+
+    >>> owed_line(Owed("restart", "/etc/sv/web", "web", "run changed"))
+    'web: restart owed (run changed): the next runit-provision apply does it'
+    """
+    return "%s: %s owed (%s): the next runit-provision apply does it" % (
+        entry.label, entry.action, entry.reason)
+
+
 def owed_from_text(text):
     """The Owed entries of the file's text; a line that is not one (a torn or edited file) is
     skipped: a restart owed is a service's, never a command to run from the file.

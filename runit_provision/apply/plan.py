@@ -4,8 +4,8 @@
 what was observed and returns a ``steps.Plan``: typed ``steps`` to execute, in order, and a
 ``NoChange`` with its reason for everything left alone (``up to date``, ``restart_on_change:
 false``, ``new service: runsv starts it``…). ``refusals`` name the users whose trees are
-skipped (a link they planted, a missing home); ``problems`` stop the whole apply before
-anything is written.
+skipped (a link they planted, a missing home, an sv they cannot run: ``obs.cannot_run``);
+``problems`` stop the whole apply before anything is written.
 
 Three parts write one ``Draft`` (``planner/``), in this order: the files planner (every path),
 the services planner (waits, the restart matrix, teardown — from the facts the files planner
@@ -35,7 +35,8 @@ from .planner.commands import STAGED_COMMAND, CommandsPlanner
 from .planner.draft import Draft
 from .planner.files import FilesPlanner
 from .planner.services import ServicesPlanner
-from .steps import Action, NoChange, Phase, Plan, ServiceStep
+from .runnable import cannot_run_words, fix_for
+from .steps import Action, NoChange, Phase, Plan, ServiceStep, WaitStep
 
 __all__ = ["plan", "step_login", "owed_by", "Plan", "NoChange", "STAGED_COMMAND"]
 
@@ -57,13 +58,15 @@ def plan(desired, observation, identities=None, sv=("sv",), is_staging=False):
             with draft.users_part(unit.path):
                 services.plan(unit)
     CommandsPlanner(draft).plan()
+    _refuse_who_cannot_run(draft)  # before owed_left: a refused user's owed restarts are kept
     services.owed_left()
     services.undeclared_left()
     if draft.problems:
         raise ApplyError("\n".join(_first_causes(draft.problems)))
     steps = [step for phase in Phase for step in draft.phases[phase]]
     if draft.refusals:  # a user refused half-way through: none of their steps
-        steps = [step for step in steps if step_login(desired, step) not in draft.refusals]
+        steps = [step for step in _without_refused_units(steps, draft.refusals)
+                 if step_login(desired, step) not in draft.refusals]
     return Plan(steps, draft.noops, draft.refusals, draft.phases[Phase.PREPARE],
                 owed=owed_by(steps) + services.owed_kept, owed_before=observation.owed)
 
@@ -75,11 +78,49 @@ def step_login(desired, step):
     return desired.login_of(step.path)
 
 
+def _without_refused_units(steps, refusals):
+    """``steps`` with each refused user's ``runsvdir-<login>`` left out of the system tree's
+    waits (it is linked by none of them), and a wait left with none dropped."""
+    kept = []
+    for step in steps:
+        if isinstance(step, WaitStep):
+            units = [unit for unit in step.units if unit.for_login not in refusals]
+            if not units:
+                continue
+            step.units = units
+        kept.append(step)
+    return kept
+
+
 def owed_by(steps):
     """The restarts and HUPs among ``steps``, as the Owed entries written down before the
     first of them runs (owed.py)."""
     return [Owed(step.action.value, step.target, step.path, step.cause)
             for step in steps if isinstance(step, ServiceStep) and step.is_owed]
+
+
+def _refuse_who_cannot_run(draft):
+    """Each user who cannot run the sv that drives their services (``obs.cannot_run``) is
+    refused when the plan changes anything of theirs — creates as restarts, their first apply
+    as any other: their steps are dropped before anything is written, the rest goes on. One
+    whose part is as the data says is left as it is, with a no-op saying a change would be
+    refused."""
+    cannot_run = draft.obs.cannot_run
+    if not cannot_run:
+        return
+    desired = draft.desired
+    acting = {step_login(desired, step) for steps in draft.phases.values() for step in steps
+              if step.is_change}
+    for login, found in sorted(cannot_run.items()):
+        if login in draft.refusals:
+            continue
+        words, fix = cannot_run_words(login, found), fix_for(found[1])
+        if login in acting:
+            draft.refuse(login, "%s, the sv that drives their services as them: none of %s's "
+                                "steps is done. Fix: %s" % (words, login, fix))
+        else:
+            draft.noop(login, "nothing of theirs changes; a change would be refused: %s. "
+                              "Fix: %s" % (words, fix))
 
 
 def _first_causes(problems):

@@ -15,7 +15,8 @@ is not UTF-8) is shown escaped (``shown.shown_name``), each line of a diff as a 
 are masked unless ``show_secrets``. ``report_json`` is Ansible's result contract: ``changed``, ``failed``,
 ``msg``, the ``actions`` (each with its path and reasons), the ``restarts``, the ``noops`` with
 their reasons and ``diff`` as a list of ``{before_header, after_header, before, after}``; of
-an executed result, also what it ``watched`` and which of it is ``not_up`` (watch.py).
+an executed result, also what it ``watched``, which of it is ``not_up`` (watch.py), whether
+Ctrl-C ``interrupted`` it and the restarts it still ``owed`` when it ended (owed.py).
 """
 
 from ..protocol.tally import exit_hint, exit_text
@@ -301,6 +302,13 @@ def report_json(plan, result=None, check_mode=False, show_secrets=False, root="/
         report["failed_step"] = step_json(result.failed)
     if result is not None:
         logs = logs or {}
+        report["interrupted"] = result.is_interrupted
+        if result.is_interrupted:
+            report["failed"] = True
+            if failure is None:
+                report["msg"] = "interrupted"
+        report["owed"] = [{"service": entry.label, "command": entry.action,
+                           "reason": entry.reason} for entry in result.owed]
         report["watched"] = [item.label for item in result.watched]
         report["not_up"] = [not_up_json(item, logs.get(item.watched.path))
                             for item in result.not_up]

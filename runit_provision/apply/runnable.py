@@ -3,8 +3,12 @@
 A user's services are driven by sv run as that user (``runner.RunAs``: their uid and gid, no
 supplementary groups). An sv installed where only root can reach it — a virtualenv under
 ``/root``, pyenv's interpreters in ``/root/.pyenv`` — fails there with ``Permission denied``
-(exit 126 or 127), after the files were written. ``why_not_runnable(argv, uid, gid)`` says
-so first, from the modes on the way: every directory of the path (as written, and of what
+(exit 126 or 127), after the files were written; and a tree of that user's would run nothing
+it needs from there. ``users_who_cannot_run(logins, identities, sv)`` is the fact the job
+hands the plan (``Observation.cannot_run``) for every user of the data, looked at with the
+host: the plan refuses each such user whose part it would change — before anything of theirs
+is written, their first apply included (plan.py). ``why_not_runnable(argv, uid, gid)`` says
+why, from the modes on the way: every directory of the path (as written, and of what
 it resolves to) searchable, the file executable — a script readable too, and its ``#!``
 interpreter runnable in turn; for ``python -m MODULE``, the interpreter and the package's
 directory. The kernel's rule (path_resolution(7)): owner bits for the owner, else group bits
@@ -30,6 +34,37 @@ def why_not_runnable(argv, uid, gid):
     if found is None and len(argv) > 2 and argv[1] == "-m":
         found = _readable_tree(PACKAGE_DIR, uid, gid)
     return found
+
+
+def users_who_cannot_run(logins, identities, sv):
+    """{login: (program, path, why)} of the ``logins`` who cannot run ``sv`` (the argv prefix
+    that drives their services): the program, the first path that stops them and what it
+    lacks (``cannot_run_words``). Only root switches to the user (runner.SubprocessRunner):
+    anyone else runs sv as themselves, and nothing is judged; nor without ``identities``
+    (owners left alone: no user to switch to). A login the accounts do not know is the
+    planner's to say. Each uid:gid is judged once."""
+    if os.geteuid() != 0 or identities is None:
+        return {}
+    judged, found = {}, {}
+    for login in sorted(logins):
+        try:
+            uid, gid = identities.user(login)
+        except KeyError:
+            continue
+        if uid == 0:
+            continue
+        if (uid, gid) not in judged:
+            judged[uid, gid] = why_not_runnable(sv, uid, gid)
+        if judged[uid, gid] is not None:
+            found[login] = (sv[0],) + judged[uid, gid]
+    return found
+
+
+def cannot_run_words(login, found):
+    """``user alice cannot run …/sv (/root: not searchable …)``, of ``users_who_cannot_run``'s
+    ``found``; ``fix_for(found[1])`` says what to do."""
+    program, path, why = found
+    return "user %s cannot run %s (%s: %s)" % (login, program, path, why)
 
 
 def fix_for(path):

@@ -54,7 +54,8 @@ class SubprocessRunner:
     stdout and stderr captured — at most ``OUTPUT_MAX`` bytes kept (a user's ``./check``
     that sv runs can write without end: it must not fill root's memory), the rest read and
     dropped so that the command never blocks on a full pipe. At the timeout the command's
-    whole process group is killed."""
+    whole process group is killed, as it is when the wait for it is interrupted (Ctrl-C): in a
+    session of its own, the terminal's SIGINT never reaches it."""
 
     def run(self, argv, timeout=None, run_as=None):
         import subprocess  # here: an apply with nothing to run (--root, a no-op) never needs it
@@ -70,7 +71,11 @@ class SubprocessRunner:
         except OSError as exc:
             return Completed(argv, 127, "%s: %s" % (argv[0], exc.strerror))
         with proc:
-            kept, dropped, finished = _read_capped(proc, timeout)
+            try:
+                kept, dropped, finished = _read_capped(proc, timeout)
+            except BaseException:  # Ctrl-C, the demo stopped: the command must not outlive us
+                _kill_group(proc)
+                raise
             if not finished:
                 _kill_group(proc)
         output = kept.decode("utf-8", "replace")

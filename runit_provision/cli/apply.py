@@ -6,6 +6,8 @@ observe again, watch what it started (apply/watch.py). Exit codes: ``apply`` 0 (
 whether or not anything changed; ``--json`` carries ``changed``) or 1 (an error, a refused
 user, a service it started that did not stay up — each said with its last exit and last log
 lines); ``plan``/``--check`` 0 (nothing would change), 2 (changes pending) or 1 (an error).
+Ctrl-C: 130, with what was done before it and the restarts still owed (``Done before
+stopping: …``), then ``runit-provision apply: interrupted at STEP`` — one line on stderr.
 
 The runtime's installation and its link into init come from the init room
 (``cli/runtime_part.py``), planned and converged with the services — unless ``init: none``.
@@ -19,12 +21,13 @@ from ..apply.report import refusal_line, report_json
 from ..apply.runner import SubprocessRunner, sv_command
 from ..apply.session import converge
 from ..apply.steps import Side
-from ..errors import ProvisionError
+from ..errors import Interrupted, ProvisionError
 from ..model.units import labels_named
 from ..shown import shown_name, shown_text
 from .helptext import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
-from .output import print_plan, print_result
+from .main import EXIT_INTERRUPTED
+from .output import print_interrupted, print_plan, print_result
 from .table import print_json
 from .runtime_part import runtime_part
 
@@ -45,7 +48,8 @@ with its last exit and its last log lines (--json: not_up).
 
 Exit codes: 0 converged (or, with --check, nothing would change), 2 with --check: changes
 pending, 1 an error (the message says which step, and every file is wholly old or new), or a
-service it started that did not stay up."""
+service it started that did not stay up; 130 Ctrl-C (what was done before it, and the restarts
+it still owes, are said first)."""
 
 
 def add_parser(sub):
@@ -119,16 +123,22 @@ def run_job(args, check):
                                 wait_seconds=args.wait, on_plan=show)
     except BrokenPipeError:
         raise  # the plan could not be shown, and nothing was changed: cli/main's rule
+    except Interrupted as exc:  # Ctrl-C while it executed: what it did and owes, then 130
+        plan, result = exc.result.plan, exc.result
     except (ProvisionError, OSError) as exc:
         return _failed(args, command, exc)
     if check:
         return _checked(args, plan, root)
-    logs = last_log_lines(result.not_up, root)
+    logs = {} if result.is_interrupted else last_log_lines(result.not_up, root)
     if args.json:
         print_json(report_json(plan, result, show_secrets=args.show_secrets, root=root,
                                logs=logs))
+        if result.is_interrupted:
+            print_interrupted(result)
     else:
         print_result(result, logs=logs)
+    if result.is_interrupted:
+        return EXIT_INTERRUPTED
     return EXIT_OK if result.is_ok else EXIT_ERROR
 
 

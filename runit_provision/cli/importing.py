@@ -109,7 +109,8 @@ def run(args):
     with FsRoot(args.root or "/") as root:
         if args.user:
             imported = import_user(root, args.user, databases, args.service_dir, args.only)
-            return _finish(args, imported, 2 if imported.changes else 0)
+            return _finish(args, imported, SOME_REFUSED if imported.refused else
+                           2 if imported.changes else 0)
         imported = import_tree(root, args.paths, args.service_dir, args.only, databases,
                                args.root)
     return _finish(args, imported, SOME_REFUSED if imported.refused else

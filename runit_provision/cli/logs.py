@@ -347,7 +347,9 @@ def _show(args, sources, since, until, pattern, said=()):
                 out.flush()
                 _report_problems(sources, problem)
     except KeyboardInterrupt:
-        pass
+        if follower is None:
+            raise  # a read cut short: cli/main's rule (one line, 130)
+        # Ctrl-C is how a follow ends (docs/logs.md): everything asked for was shown
     finally:  # `logs -f | head`: a closed output ends the follow (cli/main's rule)
         if follower is not None:
             follower.close()

@@ -13,6 +13,11 @@ has gone, the command stops at its next write, as a C program SIGPIPE ends would
 nothing more and exits 141 (128 + SIGPIPE, what a shell shows for such a program), never 0:
 what was cut may have been the bad news. ``apply`` prints its plan before it changes anything,
 so one whose plan cannot be shown changes nothing.
+
+One rule for Ctrl-C (a ``KeyboardInterrupt``), for every verb: one line on stderr —
+``runit-provision VERB: interrupted`` — and exit 130 (128 + SIGINT), never a traceback. A verb
+with something to say about where it stopped says it first: ``apply`` prints what it had done
+and what it owes (cli/apply.py), ``demo`` takes its sandbox down (cli/demo.py).
 """
 
 import gc
@@ -30,6 +35,7 @@ COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "pla
 # the cyclic collector should go on freeing (see main).
 COLLECTING = ("demo", "verify", "logs")
 EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE (docs/exit-codes.md)
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
 # Views that read and print, and leave nothing for the interpreter's teardown (no files of
 # their own open for writing, no threads, no atexit): the program ends with _exit once their
 # output is flushed, as sv does (initsys/launchers.py) — the teardown was a tenth of their
@@ -87,13 +93,14 @@ def main(argv=None):
     was_enabled = gc.isenabled()
     gc.disable()
     chosen = argv[0] if argv and argv[0] in COMMANDS else None
-    bundle = served_bundle() if is_program and chosen in BUNDLED else None
-    # here, not at the top: a view's program serves them from its bundle
-    from .default_data import fill_in_data
-    from .quickparse import parse as quick_parse
-
+    args = None
     try:
-        args = parser = None
+        bundle = served_bundle() if is_program and chosen in BUNDLED else None
+        # here, not at the top: a view's program serves them from its bundle
+        from .default_data import fill_in_data
+        from .quickparse import parse as quick_parse
+
+        parser = None
         if chosen is not None:
             # a command whose values may start with "-" (logs --since -1h) joins them first
             argv = getattr(command_module(chosen), "prepare_argv", list)(argv)
@@ -126,11 +133,30 @@ def main(argv=None):
         if is_program:
             discard_output()
         return EXIT_OUTPUT_CLOSED
+    except KeyboardInterrupt:
+        return interrupted(getattr(args, "command", None) or chosen, is_program)
     finally:
         if is_program:
             gc.freeze()
         elif was_enabled:
             gc.enable()
+
+
+def interrupted(command, is_program=False):
+    """Ctrl-C's one line (``command``: the verb, None before one is known), and its exit code.
+    What the verb had written is flushed first, so that the line comes after it; a standard
+    output whose reader has gone meanwhile is let go as the closed output's rule does."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        if is_program and is_output_closed():
+            discard_output()
+    try:
+        sys.stderr.write("runit-provision%s: interrupted\n" % (" " + command if command else ""))
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    return EXIT_INTERRUPTED
 
 
 def parse_command_line(parser, argv, chosen):

@@ -8,8 +8,9 @@ import sys
 from ..apply.report import (
     diff_text, folded_steps, not_up_hint, not_up_line, not_up_summary, plan_lines, refusal_line,
     step_line, summary)
+from ..apply.owed import owed_line
 from ..apply.steps import Action
-from ..shown import shown_line, shown_text
+from ..shown import shown_line, shown_name, shown_text
 from .table import Painter
 
 
@@ -40,31 +41,49 @@ def print_plan(plan, diff=False, show_secrets=False, stream=None, brief=False):
 
 
 def print_result(result, stream=None, logs=None):
-    """After an execution: what was done, or where it stopped; then, on stderr, each side it
-    started that did not stay up, with its last log lines (``logs``: {side path: [bytes]})."""
+    """After an execution: what was done, or where it stopped — an error, a refusal or Ctrl-C
+    — with the restarts it still owes; then, on stderr, each side it started that did not stay
+    up, with its last log lines (``logs``: {side path: [bytes]}). Interrupted, its one line on
+    stderr comes last: ``runit-provision apply: interrupted at STEP``."""
     stream = stream or sys.stdout
     painter = Painter(stream)
     counts = {}
     for step, _ in result.done:
         if step.is_change:
             counts[step.action] = counts.get(step.action, 0) + 1
+    where = "" if result.failed is None else " at %s" % step_line(result.failed)[1]
     if result.error is not None:
-        where = "" if result.failed is None else " at %s" % step_line(result.failed)[1]
         sys.stderr.write("runit-provision: %s%s: %s\n" % (
             painter.paint("!", "failed"), where, shown_text(str(result.error))))
     for login, message in sorted(result.refusals.items()):
         sys.stderr.write("runit-provision: %s\n" % refusal_line(login, message))
-    if counts:
-        done = ", ".join("%d %s" % (counts[action], PAST[action]) for action in PAST
-                         if action in counts)
-        stream.write("%s %s.\n" % (painter.paint("ok" if result.is_ok else "bad",
-                                                 "Applied:" if result.is_done
-                                                 else "Done before stopping:"), done))
-    elif result.is_ok:
+    done = ", ".join("%d %s" % (counts[action], PAST[action]) for action in PAST
+                     if action in counts)
+    if result.is_done and done:
+        stream.write("%s %s.\n" % (painter.paint("ok" if result.is_ok else "bad", "Applied:"),
+                                   done))
+    elif result.is_done:
         stream.write("Nothing to do.\n")
+    else:
+        stream.write("%s %s.\n" % (painter.paint("bad", "Done before stopping:"),
+                                   done or "nothing"))
+        for entry in result.owed:
+            stream.write("%s\n" % painter.paint("bad", shown_name(owed_line(entry))))
     stream.flush()
     if result.not_up:
         print_not_up(result.not_up, logs or {})
+    if result.is_interrupted:
+        print_interrupted(result)
+
+
+def print_interrupted(result, stream=None):
+    """Ctrl-C's one line for an apply it stopped, naming the step under way then (none:
+    between two steps, or after the last)."""
+    stream = stream or sys.stderr
+    where = "" if result.failed is None else " at %s" % step_line(result.failed)[1]
+    stream.write("runit-provision apply: %s%s\n" % (Painter(stream).paint("!", "interrupted"),
+                                                    where))
+    stream.flush()
 
 
 def print_not_up(items, logs, stream=None, command="apply", verb="started"):

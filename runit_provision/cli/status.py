@@ -16,6 +16,7 @@ import sys
 import time
 
 from ..apply.fsread import FsReader
+from ..apply.owed import owed_line
 from ..health.status import service_statuses
 from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY
 from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
@@ -261,12 +262,6 @@ def unread_line(item):
     """The line for a service directory that could not be listed (apply/supervised.py)."""
     return shown_name("%s: not listed, what runs there cannot be told: %s" % (
         "system" if item.login is None else item.login, item.why))
-
-
-def owed_line(entry):
-    """The line that says an apply owes a side a restart or a HUP (apply/owed.py)."""
-    return "%s: %s owed (%s): the next runit-provision apply does it" % (
-        entry.label, entry.action, entry.reason)
 
 
 def why_not_running(row):

@@ -201,11 +201,15 @@ def _env(found, notes):
         return None
     env = {}
     for name in found.names_in(ENV_DIR):
-        item = found.entries[ENV_DIR + "/" + name]
+        relative = ENV_DIR + "/" + name
         try:
-            env[name] = env_value(name, *bytes_of(item))
+            env[name], how = env_value(name, *bytes_of(found.entries[relative]))
         except ValueError as exc:
             notes.changes.append("env/%s would be removed: %s" % (name, exc))
+            continue
+        if how is not None:  # carried as chpst reads it; plan rewrites the file (said then)
+            notes.rewritten[relative] = ("rewritten as chpst -e reads it, the value the "
+                                         "same: " + how)
     return env
 
 
@@ -432,7 +436,8 @@ def _differences(found, tree, data, settings, notes):
             changes.append("%s: a %s would replace the %s" % (label, entry.kind, have.kind))
             continue
         if entry.kind == "file" and entry.content != have.content:
-            changes.append("%s: its content would change" % label)
+            changes.append("%s: %s" % (label, notes.rewritten.get(
+                label[len(found.base) + 1:], "its content would change")))
         if have.mode != entry.mode:
             changes.append("%s: mode %04o would become %04o" % (label, have.mode, entry.mode))
         changes += _owner_change(label, have, entry, settings.databases)

@@ -49,13 +49,18 @@ def import_tree(root, paths, service_dir=None, only=None, databases=None, root_d
     user's tree along (``users``)."""
     imported = Imported()
     problems, refused = imported.problems, imported.refused
+    linked_in = []  # the directories of the links given as PATHs
     bases, service_dir = service_directories(root, paths, service_dir, only, root_dir,
-                                             problems, refused, cwd)
+                                             problems, refused, cwd, linked_in)
     if problems:
         return imported
     sv_dir = _common_parent(bases, problems)
     if problems:
         return imported
+    if service_dir is None:
+        service_dir = linked_from(root, bases, sv_dir, linked_in, problems, imported.said)
+        if problems:
+            return imported
     founds = []
     tree_bases = [base for base in bases
                   if posixpath.basename(base).startswith(USER_TREE_PREFIX)]
@@ -202,36 +207,40 @@ def import_user(root, login, databases, service_dir=None, only=None):
     trees = {None: system, login: Settings(
         sv_dir, service_dir, home + "/logs", 7, databases, login=login,
         user=entry, user_log_dir=home + "/logs/runsvdir")}
-    listed = []
+    listed, refused = [], imported.refused
     for found, data, notes in import_services(members, trees):
-        if data is None:
-            imported.problems += ["%s: %s" % (found.base, problem)
-                                  for problem in notes.problems]
+        if data is None:  # refused, the rest imported (as import_tree does)
+            refused += [(found.base, problem) for problem in notes.problems]
             continue
         listed.append((found.name, data, notes))
         imported.changes += len(notes.changes)
         imported.said += ["%s/%s: plan would change: %s" % (login, found.name, change)
                           for change in notes.changes]
-    if imported.problems:
-        return imported
-    imported.header = ["runit-provision import --user %s: %s (%d services)"
-                       % (login, sv_dir, len(listed))]
+    imported.said += ["refused %s: %s" % (what, why) for what, why in refused]
+    if refused and not listed:
+        return imported.failed(["nothing imported: every directory was refused (above); "
+                                "nothing written"])
+    imported.header = ["runit-provision import --user %s: %s (%d services, %d refused)"
+                       % (login, sv_dir, len(listed), len({what for what, _ in refused}))]
+    imported.header += ["refused %s: %s" % (what, why) for what, why in refused]
     imported.users = [(login, entry, Notes(), listed)]
     return imported
 
 
 def service_directories(root, paths, service_dir, only, root_dir, problems, refused,
-                        cwd=None):
+                        cwd=None, linked_in=None):
     """The service directories to import (the host's absolute paths, sorted by name) and the
-    service dir: ``paths`` (as ``host_path`` takes them), or with none the links in
-    ``service_dir``. A PATH that holds no service is ``refused`` [(path, why)], the rest go
-    on; what makes the whole set wrong (two services of one name, ``only`` of none) is one of
-    the ``problems``."""
-    given_dir = service_dir
-    service_dir = (service_dir or DEFAULTS["service_dir"]).rstrip("/") or "/"
+    service dir given (None: not given — ``linked_from`` finds it): ``paths`` (as
+    ``host_path`` takes them), or with none the links in ``service_dir``. A PATH that is a
+    link to a service directory (``/etc/service/web``) is that directory, and the link's own
+    directory is put in ``linked_in``. A PATH that holds no service is ``refused`` [(path,
+    why)], the rest go on; what makes the whole set wrong (two services of one name, ``only``
+    of none) is one of the ``problems``."""
+    if service_dir is not None:
+        service_dir = service_dir.rstrip("/") or "/"
     bases = []
     if not paths:
-        if given_dir is None:
+        if service_dir is None:
             problems.append("name the service directories (PATH…) or --service-dir DIR")
             return [], service_dir
         for name, info in root.listdir(service_dir):
@@ -251,6 +260,7 @@ def service_directories(root, paths, service_dir, only, root_dir, problems, refu
             problems.append(str(exc))
             continue
         try:
+            path = _link_followed(root, path, linked_in)
             inner = _services_at(root, path)
         except OSError as exc:
             refused.append((path, exc.strerror or str(exc)))
@@ -294,6 +304,89 @@ def host_path(given, root_dir, cwd):
                          "and %s is not inside %s: give the host's path (/etc/sv/NAME)"
                          % (given, here, top))
     return "/" + here[len(top):].lstrip("/")
+
+
+def _link_followed(root, path, linked_in):
+    """``path``, or — when it is a link to a service directory, as the links in a service
+    directory are — the directory it leads to, its own directory added to ``linked_in``."""
+    info = root.lstat(path)
+    if info is None or not stat.S_ISLNK(info.st_mode):
+        return path
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(path), root.readlink(path)))
+    if root.lstat(target + "/" + RUN) is None:
+        return path
+    if linked_in is not None and posixpath.dirname(path) not in linked_in:
+        linked_in.append(posixpath.dirname(path))
+    return target
+
+
+# Where runsvdir scans, by convention: Debian's, Void's, runit's own first layout.
+SERVICE_DIRS = ("/etc/service", "/var/service", "/service")
+
+
+def linked_from(root, bases, sv_dir, linked_in, problems, said):
+    """The service directory the services at ``bases`` (in ``sv_dir``) are linked from, when
+    ``--service-dir`` did not say: of the directories of the links given as PATHs, the
+    ``service/`` beside ``sv_dir`` (``$T/etc/service`` for ``$T/etc/sv``) and the usual ones
+    (SERVICE_DIRS), the one holding links to them (a link NAME leading to ``SV_DIR/NAME``).
+    None holds one: the ``service/`` beside ``sv_dir`` when it exists or is the default (each
+    service is then disabled — said, unless it is the default), else no guess — one of the
+    ``problems``, naming ``--service-dir``; so is a choice between two that hold links."""
+    beside = posixpath.join(posixpath.dirname(sv_dir), "service")
+    candidates = []
+    for directory in list(linked_in) + [beside] + list(SERVICE_DIRS):
+        if directory not in candidates:
+            candidates.append(directory)
+    linking = [(directory, names) for directory, names in
+               ((directory, _linked_names(root, directory, bases)) for directory in candidates)
+               if names]
+    if len(linking) == 1:
+        return linking[0][0]
+    if linking:
+        problems.append("the services of %s are linked from more than one directory (%s): "
+                        "name the one runsvdir scans with --service-dir DIR" % (sv_dir, "; ".join(
+                            "%s: %s" % (directory, ", ".join(names))
+                            for directory, names in linking)))
+        return None
+    if beside == DEFAULTS["service_dir"] or _is_directory(root, beside):
+        if bases and beside != DEFAULTS["service_dir"]:  # the default needs no word
+            said.append("no service of %s is linked in %s (nor in %s): each is imported "
+                        "disabled (enabled: false); --service-dir DIR names where they are "
+                        "linked" % (sv_dir, beside, ", ".join(
+                            directory for directory in candidates if directory != beside)))
+        return beside
+    problems.append("where the services of %s are linked cannot be told: none is linked in "
+                    "%s, and there is no %s beside it — name the directory runsvdir scans "
+                    "with --service-dir DIR (an empty one imports every service disabled)"
+                    % (sv_dir, ", ".join(directory for directory in candidates
+                                         if directory != beside), beside))
+    return None
+
+
+def _linked_names(root, directory, bases):
+    """The names of ``bases`` that ``directory`` links (NAME -> the base, a relative target
+    read from ``directory``); [] when it cannot be read."""
+    names = []
+    for base in bases:
+        name = posixpath.basename(base)
+        path = posixpath.join(directory, name)
+        try:
+            info = root.lstat(path)
+            if info is None or not stat.S_ISLNK(info.st_mode):
+                continue
+            target = posixpath.normpath(posixpath.join(directory, root.readlink(path)))
+        except (OSError, ProvisionError):
+            continue
+        if target == base:
+            names.append(name)
+    return names
+
+
+def _is_directory(root, path):
+    try:
+        return root.dir_stat(path) is not None
+    except (OSError, ProvisionError):
+        return False
 
 
 def _services_at(root, path):

@@ -12,6 +12,7 @@ import re
 import shlex
 
 from ..model import DEFAULT_PATH, LIMITS, TIMESTAMPS, USER_TREE_PREFIX
+from ..protocol.envfile import file_from_value, value_bytes
 from ..protocol.layout import ENV_DIR, LOG_DIR, RUN, path_in
 from ..protocol.logrun import log_run_from_bytes
 
@@ -36,6 +37,7 @@ class Notes:
         self.carried = []  # conf, files, links: carried as they are (carried.py)
         self.not_carried = []  # entries the data cannot hold, and why: apply leaves them
         self.changes = []
+        self.rewritten = {}  # relative path -> what plan's rewrite changes, the value the same
         self.problems = []
 
 
@@ -49,8 +51,8 @@ def script_text(content, unread):
         return None, unread
     try:
         text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, "not UTF-8 text"
+    except UnicodeDecodeError as exc:
+        return None, "not UTF-8 text: %s" % where_not_utf8(content, exc)
     bad = sorted({char for char in text if char < " " and char not in "\t\n"} | (
         {"\x7f"} if "\x7f" in text else set()))
     if bad:
@@ -169,26 +171,77 @@ def _integer(text):
 
 # -- env/ ---------------------------------------------------------------------------------------
 def env_value(name, content, unread):
-    """The value of ``env/NAME`` as data, or raise ValueError(why) when data cannot give
-    those bytes: chpst -e's file is empty (unset) or one line, newlines as NUL bytes.
-    ``content`` None: there was none to read, for the reason ``unread``."""
+    """``(value, how)`` of ``env/NAME`` as data: the value is what chpst -e reads of the file
+    (``protocol/envfile.py``: the first line, its trailing blanks cut, NULs as newlines; an
+    empty file is None, unset) — and ``how`` says what the file the data renders for it
+    (``VALUE\\n``) changes in ``content``, the value the same (None: the same bytes). Raise
+    ValueError(why) when data cannot hold the value: a name that is no variable's, a value
+    that is not UTF-8 or holds control characters. ``content`` None: there was none to read,
+    for the reason ``unread``.
+
+    >>> env_value("GREETING", b"cafe", None)
+    ('cafe', 'a newline would be added at its end')
+    >>> print(env_value("A", b"cafe \\t\\nmore\\n", None)[1])  # doctest: +NORMALIZE_WHITESPACE
+    the blanks that end its line (chpst drops them) and the 5 bytes after its first line
+    (chpst reads one line) would be dropped
+    >>> env_value("GREETING", b"cafe\\n", None), env_value("GREETING", b"", None)
+    (('cafe', None), (None, None))
+    """
     if not name or name[0] not in ENV_NAME_FIRST or name.strip(ENV_NAME_CHARS):
         raise ValueError("not a variable name")
     if content is None:
         raise ValueError(unread)
-    if content == b"":
-        return None
-    if not content.endswith(b"\n") or b"\n" in content[:-1]:
-        raise ValueError("not one line ending in a newline")
+    read = value_bytes(content)
+    if read is None:
+        return None, None
     try:
-        value = content[:-1].replace(b"\0", b"\n").decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError("not UTF-8") from None
-    if value != value.rstrip(" \t"):
-        raise ValueError("ends in blanks (chpst drops them)")
-    if any(char < " " and char not in "\t\n" for char in value):
+        value = read.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError("not UTF-8: %s" % where_not_utf8(read, exc)) from None
+    if any(char < " " and char not in "\t\n" for char in value) or "\x7f" in value:
         raise ValueError("holds control characters")
-    return value
+    if file_from_value(value) == content:
+        return value, None
+    return value, _how_rewritten(content)
+
+
+def _how_rewritten(content):
+    """What the file rendered for the value chpst reads of ``content`` changes in it."""
+    end = content.find(b"\n")
+    if end < 0:
+        if content != content.rstrip(b" \t"):
+            return ("the blanks that end it (chpst drops them) would be dropped, and a "
+                    "newline added at its end")
+        return "a newline would be added at its end"
+    dropped = []
+    if content[:end] != content[:end].rstrip(b" \t"):
+        dropped.append("the blanks that end its line (chpst drops them)")
+    if len(content) > end + 1:
+        dropped.append("the %d bytes after its first line (chpst reads one line)"
+                       % (len(content) - end - 1))
+    return "%s would be dropped" % " and ".join(dropped)
+
+
+def where_not_utf8(content, exc):
+    """``byte 0xe9 at line 3, column 9 (é in Latin-1)``: where ``exc`` (decoding ``content``
+    as UTF-8) found the first byte that is not, the column counted in characters.
+
+    >>> text = "#!/bin/sh\\n# Café\\n".encode("latin-1")
+    >>> try:
+    ...     text.decode("utf-8")
+    ... except UnicodeDecodeError as exc:
+    ...     where_not_utf8(text, exc)
+    'byte 0xe9 at line 2, column 6 (é in Latin-1)'
+    """
+    start = exc.start
+    line_start = content.rfind(b"\n", 0, start) + 1
+    column = len(content[line_start:start].decode("utf-8", "replace")) + 1
+    byte = content[start]
+    said = "byte 0x%02x at line %d, column %d" % (byte, content.count(b"\n", 0, start) + 1,
+                                                  column)
+    if byte >= 0xa0:
+        said += " (%s in Latin-1)" % bytes([byte]).decode("latin-1")
+    return said
 
 
 # -- log/run and svlogd's config ----------------------------------------------------------------
@@ -350,7 +403,7 @@ def user_tree_keys(found):
     env = {}
     for name in ("HOME", "PATH", "SVDIR"):
         try:
-            env[name] = env_value(name, *found.read(ENV_DIR + "/" + name))
+            env[name], _how = env_value(name, *found.read(ENV_DIR + "/" + name))
         except ValueError as exc:
             return None, "env/%s: %s" % (name, exc)
     if env["SVDIR"] != service_dir or not env["HOME"]:

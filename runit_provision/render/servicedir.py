@@ -12,6 +12,7 @@ from ..model import LIMITS, TIMESTAMPS, log_directory
 from ..protocol.layout import (
     CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, LOG_DIR, READY, RUN,
     SVLOGD_CONFIG, path_in)
+from ..protocol.envfile import file_from_value
 from ..protocol.readiness import ready_option_words, ready_spec_bytes
 from ..protocol.logrun import log_run_text
 from .environment import render_file_template, render_template
@@ -27,14 +28,6 @@ class Place:
                  dir_mode=0o755, tree_user=None):
         self.sv_dir, self.service_dir, self.log_dir = sv_dir, service_dir, log_dir
         self.owner, self.group, self.dir_mode, self.tree_user = owner, group, dir_mode, tree_user
-
-
-def env_file_content(value):
-    """chpst -e's file for ``value``: None -> empty (unset); newlines travel as NUL bytes
-    (chpst turns NUL into newline), one trailing newline ends the first line."""
-    if value is None:
-        return b""
-    return value.replace("\n", "\0").encode("utf-8") + b"\n"
 
 
 def chpst_words(service, env_dir):
@@ -82,7 +75,7 @@ def service_entries(service, place, config, env):
     if service.env is not None:
         entries.append(Directory(path_in(base, ENV_DIR), place.dir_mode, **own))
         for name in sorted(service.env):
-            entries.append(File(path_in(base, ENV_DIR, name), env_file_content(service.env[name]),
+            entries.append(File(path_in(base, ENV_DIR, name), file_from_value(service.env[name]),
                                 0o640, **own))
     if service.down:
         entries.append(File(path_in(base, DOWN), b"", 0o644, **own))

@@ -13,8 +13,9 @@ import posixpath
 
 from ..model import USER_TREE_PREFIX, Log, user_environment
 from ..protocol.layout import CONTROL_DIR, ENV_DIR, RUN, path_in
+from ..protocol.envfile import file_from_value
 from .environment import render_template
-from .servicedir import Place, env_file_content, log_entries, service_entries
+from .servicedir import Place, log_entries, service_entries
 from ..model.tree import Directory, File, Symlink
 from ..model.units import label_of
 
@@ -42,7 +43,7 @@ def runsvdir_service_entries(user, config, env):
         Directory(path_in(base, ENV_DIR)),
     ]
     for key in sorted(environment):
-        entries.append(File(path_in(base, ENV_DIR, key), env_file_content(environment[key]),
+        entries.append(File(path_in(base, ENV_DIR, key), file_from_value(environment[key]),
                             0o640))
     # the tree's own log, written by the user into ~/logs/runsvdir
     logger = Log(timestamps="human", user=user.login + (":" + user.primary_group

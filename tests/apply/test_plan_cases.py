@@ -17,6 +17,8 @@ A case::
     extra_entries:       # initsys's: {directory: P} | {file: P, content} | {symlink: P, target}
     owners: true         # manage owners (as root)
     only: [NAME, ...]    # --only, names as the verbs take them (model/units.py)
+    cannot_run:          # users who cannot run the sv (runnable.py): login -> [sv, path, why]
+      alice: [/root/.venv/bin/sv, /root, not searchable by uid 1000 (drwx------ 0:0)]
     data: |              # the data applied now
     expect:
       steps: [...]       # step_text of every step, in order
@@ -131,6 +133,8 @@ def plan_of(case):
                                                for item in case.get("extra_entries", [])])
     staging = case.get("staging", False)
     observation = observe(desired, fs, None if staging else probe_of(case))
+    observation.cannot_run = {login: tuple(found)
+                              for login, found in (case.get("cannot_run") or {}).items()}
     return plan(desired, observation, IDENTITIES if case.get("owners", True) else None,
                 is_staging=staging)
 

@@ -331,9 +331,14 @@ def test_status_reads_a_down_link_as_runsv_does(staged, capsys):
     assert normally() == {"db": "up", "web": "down"}
 
 
-def test_the_profile_snippet_follows_data_that_relocates_everything(tmp_path, capsys):
+def test_the_profile_snippet_follows_data_that_relocates_everything(tmp_path, capsys,
+                                                                     monkeypatch):
     """No --root, every path of the data in one directory (a sandbox): the SVDIR snippet is
     planned in that directory's etc/profile.d, never in the host's /etc."""
+    # Whether alice could run this interpreter's sv (one under /root, as pyenv's, she cannot:
+    # she would be refused, tests/security/test_sv_runnable.py) is not what this test is about.
+    from runit_provision.apply import job
+    monkeypatch.setattr(job, "users_who_cannot_run", lambda logins, identities, sv: {})
     sandbox = tmp_path / "sandbox"
     (sandbox / "home" / "alice").mkdir(parents=True)
     passwd, group = tmp_path / "passwd", tmp_path / "group"

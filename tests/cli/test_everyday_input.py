@@ -299,6 +299,7 @@ def test_import_options_that_merge_into_a_file_need_the_file(tmp_path):
     service.mkdir(parents=True)
     (service / "run").write_text("#!/bin/sh\nexec sleep 1\n")
     (service / "run").chmod(0o755)
+    (tmp_path / "service").mkdir()  # where it would be linked
     assert run("import", service, "--relocate") == (
         2, "", "runit-provision import: --relocate goes with --into FILE\n")
     assert run("import", service, "--replace", "--relocate") == (

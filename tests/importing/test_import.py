@@ -171,6 +171,7 @@ def test_relative_paths_are_the_shells(root, tmp_path, capsys, monkeypatch):
         (tmp_path / "void" / "sv" / name).mkdir(parents=True)
         (tmp_path / "void" / "sv" / name / "run").write_text("#!/bin/sh\nexec sleep 1\n")
         (tmp_path / "void" / "sv" / name / "run").chmod(0o755)
+    (tmp_path / "void" / "service").mkdir()  # where they would be linked
     monkeypatch.chdir(tmp_path / "void")
     out = tmp_path / "imported.yaml"
     assert run_cli("import", "sv/a", "sv/b", "--out", out) == 0, capsys.readouterr().err
@@ -527,3 +528,136 @@ def test_names_found_are_commented_escaped_and_write_no_data(root, tmp_path, cap
     data = yaml.safe_load(text)
     assert "fake" not in data and "fake" not in data["runit"]
     assert sorted(data["runit"]["services"]["web"]["env"]) == ["EMPTY", "MOTD", "PORT", "UNSET"]
+
+
+def test_import_refuses_to_guess_where_a_relocated_tree_is_linked(tmp_path, capsys,
+                                                                   monkeypatch):
+    """Issue 44 §3: a tree with no ``service/`` beside it, and no link to its services where
+    runsvdir usually scans: import says it cannot tell and names ``--service-dir`` (exit 1,
+    nothing written), instead of writing every service ``enabled: false``. Given, an empty
+    directory imports them disabled; a ``service/`` beside the tree is where they are
+    linked — or, holding none, where they would be (each disabled, said)."""
+    sv = tmp_path / "tree" / "sv"
+    (sv / "a").mkdir(parents=True)
+    (sv / "a" / "run").write_text("#!/bin/sh\nexec sleep 1\n")
+    (sv / "a" / "run").chmod(0o755)
+    monkeypatch.chdir(tmp_path / "tree")
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "sv/a", "--out", out) == 1
+    err = capsys.readouterr().err
+    assert "where the services of %s are linked cannot be told: none is linked in " \
+           "/etc/service, /var/service, /service, and there is no %s beside it — name the " \
+           "directory runsvdir scans with --service-dir DIR" % (sv, sv.parent / "service") in err
+    assert not out.exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run_cli("import", "sv/a", "--service-dir", empty, "--out", out) == 0
+    data = yaml.safe_load(out.read_text())["runit"]
+    assert data["service_dir"] == str(empty) and data["services"]["a"]["enabled"] is False
+    (sv.parent / "service").mkdir()
+    assert run_cli("import", "sv/a", "--out", out) == 0
+    assert "no service of %s is linked in %s" % (sv, sv.parent / "service") in \
+        capsys.readouterr().err
+    data = yaml.safe_load(out.read_text())["runit"]
+    assert data["service_dir"] == str(sv.parent / "service")
+    assert data["services"]["a"]["enabled"] is False
+    os.symlink("../sv/a", str(sv.parent / "service" / "a"))
+    assert run_cli("import", "sv/a", "--out", out) == 2  # the relative link would be absolute
+    data = yaml.safe_load(out.read_text())["runit"]
+    assert "enabled" not in data["services"]["a"]
+    assert "would point to %s" % (sv / "a") in capsys.readouterr().err
+
+
+# -- values as chpst reads them, bytes the data cannot hold (issue 44 §4) -------------------------
+ENV_FILES = {"GREETING": b"cafe", "OTHER": b"x \t\nsecond line\n", "NUL": b"a\0b",
+             "SAME": b"kept\n", "EMPTY": b"\n", "UNSET": b""}
+
+
+def envdir_reads(env_dir, impl, tmp_path):
+    """What ``envdir`` (``impl``'s: ours or the C runit's chpst) gives ``env`` from ``env_dir``:
+    {name: value} of the variables of ENV_FILES it sets."""
+    from subprocess import run
+    from ..conftest import make_bin_dir, require_c_runit
+    if impl == "c":
+        require_c_runit()
+    tools = tmp_path / ("bin-" + impl)
+    if not tools.exists():
+        make_bin_dir(tools, impl)
+    done = run([str(tools / "envdir"), str(env_dir), "/usr/bin/env", "-0"],
+               capture_output=True, timeout=30, env={"UNSET": "set before"})
+    assert done.returncode == 0, done.stderr
+    found = dict(item.decode().split("=", 1) for item in done.stdout.split(b"\0") if item)
+    return {name: value for name, value in found.items() if name in ENV_FILES}
+
+
+@pytest.mark.parametrize("impl", ["ours", pytest.param("c", marks=pytest.mark.interop)])
+def test_env_files_are_carried_as_chpst_reads_them(root, tmp_path, capsys, impl):
+    """An env file without a trailing newline (``printf cafe > env/GREETING``) was dropped
+    (``would be removed``): applying the data deleted the variable. Each value is carried as
+    envdir reads it — the real envdir, ours and the C runit's — and where the file the data
+    renders differs from the host's bytes, the difference is named; applied, every variable
+    reads the same, and nothing is restarted for it (apply cases: env-same-value.yaml)."""
+    web = root / "etc" / "sv" / "web"
+    (web / "env").mkdir(parents=True)
+    (web / "run").write_text("#!/bin/sh\nexec 2>&1\nexec chpst -e ./env /usr/bin/web\n")
+    (web / "run").chmod(0o755)
+    for name, content in ENV_FILES.items():
+        (web / "env" / name).write_bytes(content)
+        (web / "env" / name).chmod(0o640)
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 2
+    err = capsys.readouterr().err
+    env = yaml.safe_load(out.read_text())["runit"]["services"]["web"]["env"]
+    read = envdir_reads(web / "env", impl, tmp_path)
+    assert read == {"GREETING": "cafe", "OTHER": "x", "NUL": "a\nb", "SAME": "kept",
+                    "EMPTY": ""}
+    assert {name: value for name, value in env.items() if value is not None} == read
+    assert env["UNSET"] is None
+    assert "would be removed" not in err
+    said = "web: plan would change: /etc/sv/web/env/%s: rewritten as chpst -e reads it, the " \
+           "value the same: "
+    assert said % "GREETING" + "a newline would be added at its end\n" in err
+    assert said % "NUL" + "a newline would be added at its end\n" in err
+    assert said % "OTHER" + "the blanks that end its line (chpst drops them) and the 12 " \
+        "bytes after its first line (chpst reads one line) would be dropped\n" in err
+    assert "env/SAME" not in err and "env/EMPTY" not in err and "env/UNSET" not in err
+    fresh = staged_root(tmp_path / "fresh", PASSWD, GROUP)
+    merged = with_host_keys(out, tmp_path)
+    assert run_cli("apply", "--data", merged, "--root", fresh, "--profile-d", "none") == 0
+    assert envdir_reads(fresh / "etc" / "sv" / "web" / "env", impl, tmp_path) == read
+    capsys.readouterr()
+    assert run_cli("plan", "--data", merged, "--root", root, "--profile-d", "none") == 2
+    plan = capsys.readouterr().out
+    assert "~ /etc/sv/web/env/GREETING (content (chpst -e reads the same value: no restart))" \
+        in plan, plan
+
+
+LATIN1_RUN = "#!/bin/sh\n# Café, by hand\nexec sleep 100\n".encode("latin-1")
+
+
+def test_a_byte_that_is_not_utf8_in_run_is_named_and_the_rest_imported(root, tmp_path, capsys):
+    """A run script with one Latin-1 byte was refused with "not UTF-8 text" and nothing to
+    find it by — and under --user the whole import failed. The data holds text (hiera, Puppet's
+    catalog: UTF-8), so the directory is refused, the byte named by line and column, and
+    every other service imported and written (exit 3), for a tree as for a user's."""
+    sv = root / "etc" / "sv"
+    for name, content in (("cafe", LATIN1_RUN), ("good", b"#!/bin/sh\nexec sleep 1\n")):
+        (sv / name).mkdir(parents=True)
+        (sv / name / "run").write_bytes(content)
+        (sv / name / "run").chmod(0o755)
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 3
+    said = "refused /etc/sv/cafe: run: not UTF-8 text: byte 0xe9 at line 2, column 6 (é in " \
+           "Latin-1)"
+    assert said in capsys.readouterr().err
+    assert list(yaml.safe_load(out.read_text())["runit"]["services"]) == ["good"]
+    (root / "etc" / "passwd").write_text(PASSWD + "ann:x:1000:1000::/home/ann:/bin/sh\n")
+    home = root / "home" / "ann"
+    shutil.copytree(str(sv), str(home / "sv"), symlinks=True)
+    (home / "service").mkdir()
+    assert run_cli("import", "--root", root, "--user", "ann", "--out", out) == 3
+    assert "refused /home/ann/sv/cafe: run: not UTF-8 text: byte 0xe9 at line 2, column 6" in \
+        capsys.readouterr().err
+    text = out.read_text()
+    assert "# refused /home/ann/sv/cafe: run: not UTF-8 text: byte 0xe9" in text
+    assert list(yaml.safe_load(text)["runit"]["users"]["ann"]["services"]) == ["good"]

@@ -61,3 +61,35 @@ def test_importing_a_running_tree_restarts_nothing(live, capsys, tmp_path):
     assert {name: running_pid(live.sv_dir / name) for name in HAND_WRITTEN} == pids
     data = live.tmp / "data.yaml"
     assert main(["plan", "--data", str(data), "--profile-d", "none"]) == 0
+
+
+@pytest.mark.parametrize("given", ["its directory", "relative", "its link"])
+def test_a_service_of_a_relocated_tree_imports_enabled_where_it_is_linked(
+        live, capsys, tmp_path, given):
+    """Issue 44 §3: ``import $T/sv/handmade`` (linked and running in ``$T/service``) looked
+    for the link in the host's /etc/service, wrote ``enabled: false`` and no ``service_dir``,
+    exit 0 — data that would unlink and stop it. The link is looked for in the ``service/``
+    beside ``sv/`` (or where a PATH given as a link is), and ``service_dir`` written: the
+    data applied changes nothing, and the service runs on."""
+    live.sv_dir.mkdir()
+    write_service(live, "handmade", {"run": SH + "exec sleep 1000\n"})
+    wait_until(lambda: running_pid(live.sv_dir / "handmade"), timeout=15, what="running")
+    pid = running_pid(live.sv_dir / "handmade")
+    path = {"its directory": str(live.sv_dir / "handmade"), "relative": "sv/handmade",
+            "its link": str(live.service_dir / "handmade")}[given]
+    out = tmp_path / "imported.yaml"
+    here = os.getcwd()
+    os.chdir(str(live.tmp))  # back before the fixture ends the processes under live.tmp
+    try:
+        code = main(["import", path, "--out", str(out)])
+    finally:
+        os.chdir(here)
+    assert code == 0, capsys.readouterr().err
+    imported = yaml.safe_load(out.read_text())["runit"]
+    assert imported["service_dir"] == str(live.service_dir)
+    assert imported["sv_dir"] == str(live.sv_dir)
+    assert "enabled" not in imported["services"]["handmade"], imported
+    capsys.readouterr()
+    report = run_apply(live, capsys, imported["services"])
+    assert not report["changed"] and report["actions"] == [], report
+    assert running_pid(live.sv_dir / "handmade") == pid

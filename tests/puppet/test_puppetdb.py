@@ -31,11 +31,14 @@ def fact_of(data, capsys):
 
 
 def documented_queries():
-    """The PQL of the module's README.md and REFERENCE.md: every ``puppet query '…'``."""
+    """The PQL of the module's README.md and REFERENCE.md, and of docs/howto-puppet-fleet.md
+    (tests/test_docs_run.py names this test for it): every ``puppet query '…'``."""
+    from ..conftest import ROOT
     from .harness import MODULE
     found = []
-    for name in ("README.md", "REFERENCE.md"):
-        for line in (MODULE / name).read_text().splitlines():
+    for path in (MODULE / "README.md", MODULE / "REFERENCE.md",
+                 ROOT / "docs" / "howto-puppet-fleet.md"):
+        for line in path.read_text().splitlines():
             if line.startswith("puppet query '") and line.split("'", 2)[1] not in found:
                 found.append(line.split("'", 2)[1])
     return found

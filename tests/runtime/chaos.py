@@ -40,6 +40,7 @@ import yaml
 
 from runit_provision.runtime.supervision.pipekeeper import GRACE_SECONDS as KEEPER_GRACE_SECONDS
 
+from ..security.sandbox import Namespace
 from .processes import (BASE_PATH, children_of, cmdline, comm, descendants, instances,
                         is_runsv_up, kill_pids, pipe_keepers_of, proc_status,
                         process_group_members, processes_under, status_record, wait_until)
@@ -133,6 +134,7 @@ class Soak:
         self.applies = collections.Counter()     # exit code -> count
         self.samples = []                        # (t, rss kB, fds) of the tree
         self.outer = None
+        self.namespace = None  # where apply runs (apply's docstring)
 
     # -- the tree -------------------------------------------------------------------------
     def environ(self):
@@ -175,12 +177,22 @@ class Soak:
         return found
 
     def apply(self, timeout=120):
+        """``runit-provision apply`` of ``data()``, as root. nobody's services are driven by
+        the sv beside this interpreter, run as nobody — one nobody may not run when the
+        virtualenv lives under /root (pyenv's), and apply refuses such a user before writing
+        anything of theirs: so it runs in a private mount namespace where the directories on
+        the way are passable (tests/security/sandbox.py), the host's own left as they are."""
         data = self.root / "data.yaml"
         data.write_text(yaml.safe_dump(self.data()))
         tool = Path(sys.executable).parent / "runit-provision"
-        done = subprocess.run([str(tool), "apply", "--data", str(data), "--json", "--wait",
-                               "30", "--profile-d", "none"], env=dict(self.environ()),
-                              capture_output=True, text=True, timeout=timeout)
+        run = subprocess.run
+        if user_names() and os.geteuid() == 0:
+            if self.namespace is None:
+                self.namespace = Namespace(users={})
+            run = self.namespace.run
+        done = run([str(tool), "apply", "--data", str(data), "--json", "--wait", "30",
+                    "--profile-d", "none"], env=dict(self.environ()), capture_output=True,
+                   text=True, timeout=timeout)
         self.applies[done.returncode] += 1
         return done
 
@@ -322,8 +334,8 @@ class Soak:
             subprocess.run([sv] + step, env=self.environ(), capture_output=True, timeout=30)
 
     def _apply(self):
-        # a user's service restarted by apply is restarted by `sv` run as the user, which
-        # needs an sv the user may run (this test's lives in a virtualenv under /root)
+        # system services only: the user's restarts by apply, as the user, are the security
+        # tier's (tests/security/), where the accounts are scratch ones
         name = self.random.choice(system_names())
         if self.random.random() < 0.5:
             self.generation[name] += 1
@@ -479,6 +491,9 @@ class Soak:
             self.outer = None
         kill_pids(processes_under(self.root))
         wait_until(lambda: not _writers(self.root), timeout=15, what="every writer gone")
+        if self.namespace is not None:
+            self.namespace.close()
+            self.namespace = None
 
 
 # -- facts from /proc and the files ---------------------------------------------------------

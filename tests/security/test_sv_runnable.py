@@ -1,14 +1,21 @@
-"""A user's sv must be runnable by that user (issue 33): ``plan`` and ``apply`` refuse, before
-writing anything, a user action whose sv the user cannot execute — naming the path and the fix.
+"""A user's sv must be runnable by that user (issue 33): ``plan`` and ``apply`` refuse that user,
+before writing anything of theirs, when the sv that drives their services is one they cannot
+execute — naming the path and the fix — on their first apply as on any later one (issue 44:
+the check looked at restarts alone, and a first apply wrote the whole tree), while everyone
+else converges.
 
 ``runnable.why_not_runnable`` is checked against the kernel itself: each layout of modes is
 judged by it and then executed by the real unprivileged user apprun1 in the namespace
 (``sandbox.py``), and the two must agree. Then the whole case: the CLI run from a virtualenv
 in a directory only root can pass (as ``make``'s under /root, or pyenv's), a change to a user's
 service — ``plan`` and ``apply`` exit 1 with the path and the fix, and the user's file is
-unchanged; once the directory is passable, the same apply restarts the service.
+unchanged; once the directory is passable, the same apply restarts the service. And the first
+apply of a host, from a directory apprun2 may pass and apprun1 may not: apprun1 is refused
+with nothing of theirs written (not even ``runsvdir-apprun1``), root's and apprun2's trees
+run; once it is passable, apprun1's tree is made and runs.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -115,11 +122,11 @@ def _closed_venv(base):
     return closed, python
 
 
-def _cli(sandbox, python, verb, names=()):
+def _cli(sandbox, python, verb, names=(), options=()):
     data = sandbox.base / "data.yaml"
     import yaml
     data.write_text(yaml.safe_dump(sandbox.data()))
-    options = ["--wait", "30"] if verb in ("plan", "apply") else []
+    options = (["--wait", "30"] if verb in ("plan", "apply") else []) + list(options)
     return sandbox.ns.run(
         [python, "-c", "import sys; from runit_provision.cli.main import main; sys.exit(main())",
          verb, "--data", data] + options + list(names),
@@ -138,9 +145,10 @@ def test_plan_and_apply_refuse_an_sv_the_user_cannot_run(sandbox):
         done = _cli(sandbox, python, verb)
         assert done.returncode == 1, (verb, done.stdout, done.stderr)
         said = done.stdout + done.stderr
-        assert "user apprun1 cannot run %s" % (closed / "bin" / "sv") in said, said
+        assert "apprun1: refused: user apprun1 cannot run %s" % (closed / "bin" / "sv") \
+            in said, said
         assert "%s: not searchable by uid %d" % (closed, UID) in said, said
-        assert "nothing was changed" in said and "install-runtime" in said, said
+        assert "none of apprun1's steps is done" in said and "install-runtime" in said, said
     # Nothing written: the user's env file is the old one, and web1 was not restarted.
     assert (web1 / "env" / "GREETING").read_text() == "one\n"
     assert running_pid(web1) == before
@@ -158,6 +166,49 @@ def test_plan_and_apply_refuse_an_sv_the_user_cannot_run(sandbox):
     assert (web1 / "env" / "GREETING").read_text() == "two\n"
     wait_until(lambda: running_pid(web1) not in (None, before), timeout=30,
                what="web1 restarted by apprun1's sv")
+
+
+@pytest.mark.parametrize("impl", ["ours"])
+def test_a_first_apply_refuses_a_user_who_cannot_run_sv_before_writing_theirs(sandbox):
+    """Issue 44: the first apply of a host, the CLI in a directory apprun2's group may pass
+    and apprun1 may not. apprun1 is refused — plan and apply, exit 1, the path and the fix —
+    with nothing of theirs written; root's service and apprun2's tree converge and run."""
+    sandbox.start_tree()
+    closed, python = _closed_venv(sandbox.base)
+    os.chown(str(closed), 0, USERS["apprun2"])
+    closed.chmod(0o710)  # apprun2's group passes it; apprun1 is one of the others
+    sv = closed / "bin" / "sv"
+    home = sandbox.home("apprun1")
+
+    done = _cli(sandbox, python, "plan")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "runit-provision plan: apprun1: refused: user apprun1 cannot run %s (%s: not " \
+           "searchable by uid %d (drwx--x--- 0:%d))" % (sv, closed, UID, USERS["apprun2"]) \
+           in done.stderr, done.stderr
+    assert "apprun2: refused" not in done.stderr
+    assert str(home) not in done.stdout  # nothing of apprun1's in the plan
+    assert "%s/sv/web2/run" % sandbox.home("apprun2") in done.stdout
+
+    done = _cli(sandbox, python, "apply", options=["--json"])
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert sorted(report["refusals"]) == ["apprun1"], report["refusals"]
+    assert "none of apprun1's steps is done. Fix: " in report["refusals"]["apprun1"]
+    assert not [item for item in report["actions"]
+                if str(home) in (item.get("path") or "") or "runsvdir-apprun1" in str(item)]
+    # nothing of apprun1's was written: not their home's tree, nor runsvdir-apprun1
+    assert os.listdir(str(home)) == []
+    assert not os.path.lexists(str(sandbox.sv_dir / "runsvdir-apprun1"))
+    assert not os.path.lexists(str(sandbox.service_dir / "runsvdir-apprun1"))
+    # root's and apprun2's converged, and run
+    for side in (sandbox.sv_dir / "rootsvc", sandbox.home("apprun2") / "sv" / "web2"):
+        wait_until(lambda side=side: running_pid(side), timeout=30, what="%s running" % side)
+
+    closed.chmod(0o711)  # the fix the message names: every user may pass it
+    done = _cli(sandbox, python, "apply")
+    assert done.returncode == 0, done.stdout + done.stderr
+    wait_until(lambda: running_pid(home / "sv" / "web1"), timeout=30,
+               what="apprun1's web1 running")
 
 
 def test_install_runtime_launchers_are_every_users(namespace, open_tmp):

@@ -10,6 +10,7 @@ problem: the user's refusal in a user's part, else the apply's.
 
 import posixpath
 
+from ...protocol.envfile import value_bytes
 from ...protocol.layout import PACKAGE_META, PACKAGE_NAME
 from ..desired import Role
 from ..fsroot import temp_name
@@ -29,6 +30,20 @@ class Difference:
 
     def __init__(self, reasons, changes_content=False):
         self.reasons, self.changes_content = reasons, changes_content
+
+
+SAME_VALUE = "content (chpst -e reads the same value: no restart)"
+
+
+def _as_chpst_reads(entry, actual, difference):
+    """An ``env/`` file rewritten whose value chpst -e reads is the same (``cafe`` written as
+    ``cafe\\n``, a second line or trailing blanks dropped: ``protocol/envfile.py``) changes
+    nothing the service sees: its content is written, and its service is not restarted."""
+    if entry.kind != "file" or actual.kind != "file" or actual.content is None or \
+            value_bytes(actual.content) != value_bytes(entry.content):
+        return difference
+    return Difference([SAME_VALUE if reason == "content" else reason
+                       for reason in difference.reasons])
 
 
 class FilesPlanner:
@@ -134,6 +149,8 @@ class FilesPlanner:
         difference = self.difference(entry, actual, uid, gid)
         if difference is None:
             return
+        if role is Role.ENV and difference.changes_content:
+            difference = _as_chpst_reads(entry, actual, difference)
         if difference.reasons:
             self.step(phase, Action.CHANGE, entry, unit, role, difference.reasons, actual, uid,
                       gid, difference.changes_content)

@@ -6,7 +6,8 @@ One file per variable, named like the variable. For each entry, in readdir order
 - a 0-byte file **unsets** the variable;
 - otherwise the value is the file's first line, trailing spaces and tabs stripped, NUL bytes
   turned into newlines (so ``printf 'a\\0b'`` gives a two-line value); a file holding just
-  ``"\\n"`` sets the variable to the empty string;
+  ``"\\n"`` sets the variable to the empty string (``protocol/envfile.py``: the rule, shared
+  with the renderer, the applier and import);
 - a subdirectory is fatal (``unable to read DIR/NAME: is a directory``) unless the caller skips
   directories, as ``chpst -e`` does (with a warning under ``-v``).
 
@@ -23,6 +24,7 @@ import errno
 import os
 
 from ...errors import FatalError
+from ...protocol.envfile import value_from_bytes
 from .diag import with_errstr
 
 # chdir(dir) needs search permission on dir, opendir(".") read permission; opening "dir/."
@@ -34,27 +36,6 @@ _O_READ = os.O_RDONLY | os.O_NONBLOCK
 # The longest value read: the kernel refuses a longer environment string at exec anyway
 # (MAX_ARG_STRLEN, 32 pages).
 VALUE_MAX = 128 * 1024
-
-
-def value_from_bytes(data):
-    """The variable a file's content stands for: ``None`` (unset) or its value.
-
-    >>> value_from_bytes(b"a b \\t\\nsecond line\\n")
-    'a b'
-    >>> value_from_bytes(b"x\\0y") == "x\\ny", value_from_bytes(b""), value_from_bytes(b"\\n")
-    (True, None, '')
-    """
-    if not data:
-        return None
-    return os.fsdecode(_first_line(data))
-
-
-def _first_line(data):
-    """runit's edir(): up to the first newline, trailing blanks cut, NUL -> newline."""
-    end = data.find(b"\n")
-    if end >= 0:
-        data = data[:end]
-    return data.rstrip(b" \t").replace(b"\0", b"\n")
 
 
 def _read_file(name, dir_fd, limit=VALUE_MAX):
