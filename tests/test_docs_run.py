@@ -114,7 +114,8 @@ def marker(token, *words):
 # Run as the namespace's first process: the loopback up, a host's layers (ON_A_HOST), the
 # sandbox's /tmp, then the page's session in its place. $1: the sandbox's /tmp; $2: the
 # script; $3: where a host's layers are kept, or empty; $4: the host's runsvdir, ours or c;
-# $5: a Python, which brings the loopback up (SIOCSIFFLAGS, IFF_UP: no iproute2 needed).
+# $5: a Python, which brings the loopback up (SIOCSIFFLAGS, IFF_UP: no iproute2 needed); $6:
+# this checkout.
 ENTER = """\
 set -e
 "$5" -c 'import fcntl, socket, struct
@@ -136,7 +137,14 @@ if [ -n "$3" ]; then
   mkdir -p /etc/sv /etc/service /var/log
   for fresh in /etc/sv /etc/service /var/log /run; do mount -t tmpfs tmpfs "$fresh"; done
 fi
-mount --bind "$1" /tmp
+case "$6" in
+  /tmp/*)
+    # the checkout itself under /tmp: seen at its own path inside too, where its .venv's
+    # scripts (their #! lines) and its editable install name it
+    mkdir -p "$1${6#/tmp}"
+    mount --bind "$6" "$1${6#/tmp}" ;;
+esac
+mount --rbind "$1" /tmp
 cd /tmp/work
 if [ "$4" = c ]; then
   PATH=/usr/sbin:/usr/bin:/sbin:/bin /usr/bin/runsvdir /etc/service </dev/null >/dev/null 2>&1 &
@@ -239,7 +247,7 @@ class PageRun:
         argv = ["unshare", "--mount", "--pid", "--net", "--fork", "--kill-child",
                 "--mount-proc", "--propagation", "private",
                 "bash", "--norc", "--noprofile", "-c", ENTER, "enter", str(tmp),
-                self.script.text, host, runsvdir, sys.executable]
+                self.script.text, host, runsvdir, sys.executable, str(ROOT)]
         session = Group(argv, cwd=str(self.sandbox), env=self.environment(),
                         output=str(self.sandbox / "output"))
         try:
