@@ -62,9 +62,9 @@ import enum
 import time
 from collections import namedtuple
 
+from ..host.sides import tallied
 from ..protocol.status import State
 from ..protocol.tally import CRASH_LOOP
-from .observe import tallied
 from .steps import Action, ServiceStep, Side, WaitStep
 
 STAYED_UP = 0.5  # seconds a run must last to count as started (the module says why)
@@ -343,8 +343,8 @@ def watch(sides, look, seconds, began, clock=time.time, sleep=time.sleep):
 
 
 def look_side(fs, path, probe, with_tally=True):
-    """The SideState of the side at ``path``: ``probe`` (observe.probe_side's signature), and
-    our runtime's tally when it is the account of the status read (observe.tallied reads
+    """The SideState of the side at ``path``: ``probe`` (host/sides.probe_side's signature), and
+    our runtime's tally when it is the account of the status read (host/sides.tallied reads
     the status again when they differ)."""
     live = probe(path)
     return tallied(fs, path, live) if with_tally else live

@@ -15,10 +15,10 @@ data; exit 1.
 import sys
 import time
 
-from ..apply.fsread import FsReader
-from ..apply.owed import owed_line
 from ..health.status import service_statuses
 from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY
+from ..host.fsread import FsReader
+from ..host.owed import owed_line
 from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
@@ -95,7 +95,7 @@ def labels_of(config, names, fs, declared=True):
     units = declared_units(config) if declared else []
 
     def supervised():
-        from ..apply.supervised import undeclared_units
+        from ..host.supervised import undeclared_units
 
         return undeclared_units(config, units, fs)
     return frozenset(unit.label for unit in units_named(units, names, supervised))
@@ -178,7 +178,7 @@ def last_lines(config, units, count, root, raw=False):
     """{label: the last ``count`` lines of its log, formatted as ``logs`` shows them (time,
     text; escaped unless ``raw``: for JSON, which escapes them itself)}; a log that cannot
     be read says so in its place."""
-    from ..apply.fsread import dir_opener  # not cli/logs.sources_of: all of cli/logs with it
+    from ..host.fsread import dir_opener  # not cli/logs.sources_of: all of cli/logs with it
     from ..logs.declared import sources_of
     from ..logs.formats import Formatter
     from ..logs.view import ReadProblem, as_merged
@@ -259,7 +259,7 @@ def readiness_line(side):
 
 
 def unread_line(item):
-    """The line for a service directory that could not be listed (apply/supervised.py)."""
+    """The line for a service directory that could not be listed (host/supervised.py)."""
     return shown_name("%s: not listed, what runs there cannot be told: %s" % (
         "system" if item.login is None else item.login, item.why))
 

@@ -1,8 +1,8 @@
-"""apply: one side's live state, and the restarts an earlier apply owes — read through
-``FsRoot`` as sv reads them, for the applier (observe.py, watch.py, activate.py) and for
-``status``, ``metrics`` and the fact (health/status.py), which read nothing else of the
-applier's observation (a module of their own: importing observe.py's tree of Actuals was a
-tenth of ``status NAME``'s budget, docs/design.md).
+"""host: one side's live state, and the restarts an earlier apply owes — read through an
+``FsReader`` (fsread.py) as sv reads them, into protocol's one ``SideState``: for ``status``,
+``metrics`` and the fact (health/status.py) and for the applier (apply/observe.py, watch.py,
+activate.py), which read them alike. Apart from the applier's observation: importing
+observe.py's tree of Actuals was a tenth of ``status NAME``'s budget (docs/design.md).
 """
 
 from ..errors import ProbeError, UnsafePathError
@@ -32,7 +32,7 @@ def probe_side(fs, path):
     """A side's SideState, read as sv reads it — the ``supervise/ok`` probe, then one read of
     ``supervise/status`` (``protocol.probe.read_status_at``) — with ``supervise/`` reached
     through ``fs`` (no planted link followed on the way) and nothing in it followed, so a
-    user's tree can never make the applier open something else. Never writes or blocks.
+    user's tree can never make the reader open something else. Never writes or blocks.
 
     Not supervised, as sv says: no ``supervise/``, an ``ok`` without a reader (ENXIO) or
     without a name. Anything else that fails leaves the state ``unknown`` (a side whose

@@ -171,11 +171,11 @@ _NS = 1_000_000_000
 class SideState:
     """One side — a service or its ``log/`` — as a client reads it: the one type every reader
     of a side fills and every verb that shows or judges one reads, as s6's
-    ``s6_svstatus_t`` is (docs/design.md, "One home per concept"). The applier's reader
-    through ``FsRoot`` (apply/observe.py: ``probe_side``, ``read_side``) and verify's reading
-    of a host (checks/snapshot.py) fill it; ``status``, ``metrics``, the
-    Puppet fact and ``fleet status`` (health/), verify's checks, and apply's plan and watch
-    read it.
+    ``s6_svstatus_t`` is (docs/design.md, "One home per concept"). The host room's reader
+    through an ``FsReader`` (host/sides.py: ``probe_side``, ``read_side``; the applier's and
+    status's alike) and verify's reading of a host (checks/snapshot.py) fill it; ``status``,
+    ``metrics``, the Puppet fact and ``fleet status`` (health/), verify's checks, and apply's
+    plan and watch read it.
 
     What was read:
 
