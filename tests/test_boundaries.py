@@ -71,8 +71,9 @@ ALLOWED = {
     # runtime.unix: inotify, for following; the files themselves are read by logs alone
     "logs": {"protocol", "errors", "runtime.unix", "shown"},
     # fleet: PuppetDB over HTTP (urllib) and the rows of its facts, judged by health's one
-    # verdict (a pure module); nothing of the host
-    "fleet": {"health", "errors"},
+    # verdict (a pure module), a side's state read back as protocol's Condition; nothing of
+    # the host
+    "fleet": {"health", "protocol", "errors"},
     # importing: proposals confirmed by the generator's own path (schema + render); the host
     # is opened by the cli (host.fsread) and read through it here (host.py, found.py)
     "importing": {"model", "schema", "render", "accounts", "protocol", "errors", "shown",

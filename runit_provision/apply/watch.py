@@ -63,6 +63,7 @@ import time
 from collections import namedtuple
 
 from ..host.sides import tallied
+from ..protocol.probe import Condition
 from ..protocol.status import State
 from ..protocol.tally import CRASH_LOOP
 from .steps import Action, ServiceStep, Side, WaitStep
@@ -226,9 +227,10 @@ def judge(live, tally, now, watched, began, memory, is_last=False):
     >>> judge(side(State.DOWN, 100, pid=0), None, 100.5, new, 99, memory), memory.ends
     ((<Outcome.PENDING: 'pending'>, 100.6), 1)
     """
-    if live.unknown is not None or (live.is_supervised and live.status is None):
+    state = live.state
+    if state is Condition.UNKNOWN:  # it may run: looked at again
         return _pending(now + RECHECK, is_last, memory)
-    if not live.is_supervised:
+    if state is Condition.NOT_SUPERVISED:
         return Outcome.GONE, None
     status = live.status
     if status.want != "u":

@@ -369,6 +369,7 @@ def wait_running(box, seconds):
     one-shot is done, or ``seconds`` pass."""
     from ..health.status import service_statuses
     from ..host.fsread import FsReader
+    from ..protocol.probe import Condition
     from .inputs import config_from_args
     from .main import build_parser
 
@@ -382,7 +383,7 @@ def wait_running(box, seconds):
             # shown next is the steady one whatever the machine's speed
             if all(row.is_running for row in rows if row.is_wanted) and \
                     not any(row.is_running for row in rows if not row.is_wanted) and \
-                    all(row.log is None or row.log.state == "run" for row in rows
+                    all(row.log is None or row.log.state is Condition.RUN for row in rows
                         if row.is_running):
                 return True
             time.sleep(0.05)

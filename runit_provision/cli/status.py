@@ -19,6 +19,7 @@ from ..health.status import service_statuses
 from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY
 from ..host.fsread import FsReader
 from ..host.owed import owed_line
+from ..protocol.probe import Condition
 from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
@@ -204,7 +205,7 @@ def print_table(rows, stream=None):
     for row in rows:
         main = row.main
         state = main.state if row.enabled else "disabled" + (
-            "" if main.state == "not supervised" else " (%s)" % main.state)
+            "" if main.state is Condition.NOT_SUPERVISED else " (%s)" % main.state)
         if main.readiness is not None:
             state += ", " + main.readiness.state  # run, ready / run, starting
         table.append((row.label if row.declared else shown_name(row.label), state,
@@ -273,7 +274,7 @@ def why_not_running(row):
         return None  # nothing, or readiness_line's to say
     if GAVE_UP in verdict.words:
         return "%s: %s; sv up starts it again" % (GAVE_UP, _deaths_and_last(main))
-    if main.state == "not supervised":
+    if main.state is Condition.NOT_SUPERVISED:
         return None
     if main.unknown is not None:  # why its state cannot be told says more than its exits
         return shown_name(main.unknown)
@@ -312,6 +313,6 @@ def _ran_text(ran_ns):
 def _log_text(log):
     if log is None:
         return "-"
-    if log.state != "run":
+    if log.state is not Condition.RUN:
         return log.state
     return "run (pid %d) %s" % (log.pid, duration(log.uptime))

@@ -9,6 +9,7 @@ from ..errors import ProbeError, UnsafePathError
 from ..protocol.layout import SUPERVISE_DIR
 from ..protocol.probe import (SideState, is_normally_up, is_supervised_despite, read_status_at,
                               unknown_of)
+from ..protocol.status import State
 from ..protocol.tally import read_tally_at
 from .owed import owed_from_text
 
@@ -136,7 +137,7 @@ def side_readiness(fs, path, status):
     """What the process ``status`` shows said of its readiness (supervise/readiness, written
     by our runsv or by notify-relay under the C one), or None: no record, or one about
     another process (an earlier run, or this one before the record caught up)."""
-    if not status.pid or status.state.name != "RUN":
+    if not status.pid or status.state != State.RUN:
         return None
     # here: only a side that runs has a readiness to read (status of one that does not, or
     # of an unsupervised one, never loads the record's module: ~0.3 M instructions)

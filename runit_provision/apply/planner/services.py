@@ -24,6 +24,7 @@ and the live state observed):
 import enum
 import posixpath
 
+from ...protocol.probe import Condition
 from ..desired import Role
 from ..steps import Action, PathStep, Phase, ServiceStep, Side, WaitStep
 
@@ -247,11 +248,12 @@ class ServicesPlanner:
             return "not linked before: runsv starts it"
         if live.unknown is not None:
             return None  # it may run: owed (written down) until its state can be told
-        if not live.is_supervised:
+        state = live.state
+        if state is Condition.NOT_SUPERVISED:
             return "not supervised (no runsv)"
-        if not live.is_running:
-            return "not running (%s)" % (live.state if live.status is not None
-                                         else "state unknown")
+        if state is not Condition.RUN:
+            return "not running (%s)" % ("state unknown" if state is Condition.UNKNOWN
+                                         else state)
         if not live.is_want_up:
             return "want down"
         return None
