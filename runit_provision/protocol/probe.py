@@ -192,11 +192,12 @@ class Condition(str, metaclass=_ConditionType):
     what they said when it was a string, and the fact's words read back (``fleet status``,
     health/verdict.judge) compare with the members.
 
-    Not ``enum``: importing it (with ``functools``, ``collections``, ``operator``, ``types``…,
-    none of which ``status NAME`` loads otherwise) is ~8 ms of a bare interpreter's ~16 ms
-    start, where ``status NAME`` must start within 1.5x of it (docs/design.md; measured:
-    docs/layout.md, issue 45 §3) — protocol/status.py's ``State`` stands in for an IntEnum
-    the same way.
+    Not ``enum.Enum``: it loads ``enum`` with ``functools``, ``collections``, ``operator``,
+    ``types``…, none of which ``status NAME`` or ``sv status`` (this module is on its path)
+    loads otherwise. ``status NAME`` took 39.3 ms with it and 28.3 ms with this class: 2.15x
+    and 1.55x a bare interpreter's start, its budget 1.5x (docs/design.md; issue 45 §3, 60
+    rounds of ``bench/logs_journal.py --views 60 --baseline`` interleaved, loaded machine).
+    protocol/status.py's ``State`` stands in for an IntEnum the same way.
     """
 
     __slots__ = ()
