@@ -205,7 +205,9 @@ class FsRoot(FsReader):
 def _remove_below(parent_fd, name, shown, max_entries):
     """Remove ``name`` in ``parent_fd`` (``shown``: its path, for messages) and everything
     below it, depth first without recursion: a stack of the directories being emptied, each
-    opened relative to the one above it (``O_NOFOLLOW``), read while its entries go."""
+    opened relative to the one above it (``O_NOFOLLOW``), read while its entries go. An entry
+    gone between the listing and its removal is done (a runsv's last step may remove its
+    ``supervise/event/ok`` as the walk goes: ``sv exit`` returned before it)."""
     try:
         info = posix.stat(name, dir_fd=parent_fd, follow_symlinks=False)
     except FileNotFoundError:
@@ -221,7 +223,7 @@ def _remove_below(parent_fd, name, shown, max_entries):
             entry = next(level.entries, None)
             if entry is None:
                 stack.pop().close()
-                posix.rmdir(level.name, dir_fd=level.parent_fd)
+                _gone_already(posix.rmdir, level.name, level.parent_fd)
                 continue
             read += 1
             if max_entries is not None and read > max_entries:
@@ -229,9 +231,12 @@ def _remove_below(parent_fd, name, shown, max_entries):
                                  "applier removes of a user's); the rest is left"
                                  % (shown, max_entries))
             if not entry.is_dir(follow_symlinks=False):
-                posix.unlink(entry.name, dir_fd=level.fd)
+                _gone_already(posix.unlink, entry.name, level.fd)
             elif len(stack) < MAX_DEPTH:
-                stack.append(_Emptied(level.fd, entry.name))
+                try:
+                    stack.append(_Emptied(level.fd, entry.name))
+                except FileNotFoundError:
+                    continue
             else:
                 raise LimitError("cannot remove %s: more than %d directories deep (the "
                                  "deepest tree the applier removes); the rest is left"
@@ -239,6 +244,13 @@ def _remove_below(parent_fd, name, shown, max_entries):
     finally:
         for level in stack:
             level.close()
+
+
+def _gone_already(remove, name, dir_fd):
+    try:
+        remove(name, dir_fd=dir_fd)
+    except FileNotFoundError:
+        pass
 
 
 class _Emptied:
