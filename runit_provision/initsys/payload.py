@@ -117,8 +117,37 @@ def pyc_bytes(source, filename):
     magic, flags, the source's SipHash, the marshalled code — deterministic, so compiled once
     per process (apply asks the init room again after converging, verify once more)."""
     code = compile(source, filename, "exec", dont_inherit=True, optimize=0)
+    held = _held_once_more(code) if sys.version_info < (3, 11) else None
+    data = marshal.dumps(code)
+    del held
     return (importlib.util.MAGIC_NUMBER + _UNCHECKED_HASH
-            + importlib.util.source_hash(source) + marshal.dumps(code))
+            + importlib.util.source_hash(source) + data)
+
+
+def _held_once_more(code):
+    """Every object ``marshal`` writes of ``code``, in a list: held once more while it writes.
+
+    Before 3.11, marshal gives an object its reference flag only when its reference count is
+    above one, so an object this code alone holds (a name, a constant) was written with the
+    flag or without it as the rest of the process happened to hold the same object — an
+    interned name another loaded module uses. The bytes varied with what the process had
+    loaded: ``install-runtime --check`` saw drift right after an install on 3.9 and 3.10 (2 and
+    5 rounds of 8), and so would every Puppet run there. Held, every object gets its flag:
+    the bytes depend on the source alone (tests/initsys/test_install_runtime.py runs each
+    interpreter the machine has). 3.11's marshal is stable as it is, and left so: the bytes
+    installed there stay the same."""
+    kind = type(code)
+    held, stack = [], [code]
+    while stack:
+        found = stack.pop()
+        held.append(found)
+        if isinstance(found, kind):  # the attributes marshal writes of a 3.9/3.10 code object
+            stack += [found.co_code, found.co_consts, found.co_names, found.co_varnames,
+                      found.co_freevars, found.co_cellvars, found.co_filename, found.co_name,
+                      found.co_linetable if sys.version_info >= (3, 10) else found.co_lnotab]
+        elif isinstance(found, (tuple, frozenset)):
+            stack += found
+    return held
 
 
 def cache_path(relative):

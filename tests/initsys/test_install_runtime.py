@@ -6,11 +6,13 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import runit_provision
 from runit_provision.cli.main import main
+from tests.conftest import IN_CI, ROOT
 from runit_provision.initsys import launchers, payload, systemd
 
 PREFIX = "/usr/local/lib/runit-provision"
@@ -116,7 +118,7 @@ def test_drift_is_reverted(root, capsys):
     launcher.chmod(0o700)
     module = root.at("%s/%s/runit_provision/runtime/sv.py" % (PREFIX, VERSION))
     module.write_text("raise SystemExit('edited')\n")
-    stray = module.parent / "__pycache__" / "sv.cpython-39.pyc"
+    stray = module.parent / "__pycache__" / "sv.cpython-38.pyc"  # no interpreter of ours: 3.9+
     stray.write_bytes(b"old")
     capsys.readouterr()
     assert install(root, "--init", "none", "--check") == 2
@@ -172,6 +174,57 @@ def test_pyc_bytes_are_the_same_in_another_process(root):
                            stdout=subprocess.PIPE).stdout
     assert again == written
     assert written[4:8] == b"\x01\x00\x00\x00"  # PEP 552: hash-based, unchecked
+
+
+# Every runtime module's .pyc, as one hex digest, made by an interpreter whose process has
+# loaded little ("quiet") or much ("busy": many names interned elsewhere).
+PYC_DIGEST = """
+import hashlib, sys
+sys.path.insert(0, %r)
+if sys.argv[1] == "busy":
+    import argparse, decimal, email.parser, http.client, json, unittest
+from runit_provision.initsys import payload
+sources = payload.sources_from(None)
+digest = hashlib.sha256()
+for relative in sorted(sources):
+    digest.update(payload.pyc_bytes(sources[relative], "/x/runit_provision/" + relative))
+print(digest.hexdigest())
+"""
+SUPPORTED = ("3.9", "3.10", "3.11", "3.12", "3.13")
+
+
+def interpreters():
+    """Each supported CPython the machine has: on PATH, or beside this one (pyenv's)."""
+    found = {}
+    for version in SUPPORTED:
+        candidates = [shutil.which("python" + version)] + [
+            str(path) for path in sorted(Path(sys.base_prefix).parent.glob(
+                version + ".*/bin/python" + version))]
+        for path in candidates:
+            if path and subprocess.run([path, "-S", "-c", "pass"], capture_output=True,
+                                       timeout=60).returncode == 0:
+                found[version] = path
+                break
+    return found
+
+
+@pytest.mark.slow
+def test_pyc_bytes_depend_on_the_source_alone_on_every_interpreter():
+    """The same .pyc from a process that loaded little and one that loaded much, on each
+    CPython: before 3.11 marshal flagged an object by its reference count — whether the rest
+    of the process held the same name — and ``install-runtime --check`` saw drift right after
+    an install on 3.9 and 3.10 (issue 47). Under CI every supported version must be here."""
+    found = interpreters()
+    missing = [version for version in SUPPORTED if version not in found]
+    if missing and IN_CI:
+        pytest.fail("CI=true but no CPython %s here (pyenv's or on PATH)" % ", ".join(missing))
+    if not found:
+        pytest.skip("no supported CPython here")
+    for version, path in found.items():
+        digests = {subprocess.run([path, "-S", "-c", PYC_DIGEST % str(ROOT), state],
+                                  check=True, capture_output=True, text=True,
+                                  timeout=120).stdout for state in ("quiet", "busy", "quiet")}
+        assert len(digests) == 1, "CPython %s: the .pyc bytes vary with the process" % version
 
 
 def test_uninstall_removes_ours_and_nothing_else(root, capsys):
