@@ -19,7 +19,7 @@ import sys
 
 from .unix.fdinherit import close_inherited_on_exec
 from .unix.procname import show_program
-from .supervision.treeprocess import run_tree
+from .supervision.tree.treeprocess import run_tree
 
 
 def parse_args(args):

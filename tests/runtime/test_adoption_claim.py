@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from runit_provision.runtime.supervision.adoption import (
+from runit_provision.runtime.supervision.engine.adoption import (
     Refused, claim, exactly, started_between)
 from runit_provision.runtime.unix.procstat import real_uid, stat_fields
 

@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from runit_provision.runtime.supervision import agentwire as wire
-from runit_provision.runtime.supervision.agentio import AgentIO
+from runit_provision.runtime.supervision.users import agentwire as wire
+from runit_provision.runtime.supervision.users.agentio import AgentIO
 
 from .test_agent_batch import Link
 

@@ -9,10 +9,10 @@ import socket
 import subprocess
 import threading
 
-from runit_provision.runtime.supervision import agent
-from runit_provision.runtime.supervision import agentwire as wire
-from runit_provision.runtime.supervision.agentlink import AgentGone, AgentLink, Answer
-from runit_provision.runtime.supervision.loop import EventLoop
+from runit_provision.runtime.supervision.users import agent
+from runit_provision.runtime.supervision.users import agentwire as wire
+from runit_provision.runtime.supervision.users.agentlink import AgentGone, AgentLink, Answer
+from runit_provision.runtime.supervision.engine.loop import EventLoop
 from runit_provision.runtime.unix.seqpacket import send
 
 

@@ -19,13 +19,13 @@ import subprocess
 import pytest
 
 from runit_provision.protocol.eventdir import STATUS, subscribe
-from runit_provision.runtime.supervision import agent
-from runit_provision.runtime.supervision.adoption import boot_ticks
-from runit_provision.runtime.supervision.agenteventdir import RemoteEvents
-from runit_provision.runtime.supervision.agentio import AgentIO
-from runit_provision.runtime.supervision.agentlink import AgentLink
-from runit_provision.runtime.supervision.agentlogs import AgentLogIO
-from runit_provision.runtime.supervision.loop import EventLoop
+from runit_provision.runtime.supervision.users import agent
+from runit_provision.runtime.supervision.engine.adoption import boot_ticks
+from runit_provision.runtime.supervision.users.agenteventdir import RemoteEvents
+from runit_provision.runtime.supervision.users.agentio import AgentIO
+from runit_provision.runtime.supervision.users.agentlink import AgentLink
+from runit_provision.runtime.supervision.users.agentlogs import AgentLogIO
+from runit_provision.runtime.supervision.engine.loop import EventLoop
 from runit_provision.runtime.svlog.config import parse_config
 from runit_provision.runtime.svlog.dirwork import remove_unfinished
 from runit_provision.runtime.svlog.logdir import LogDir, Raw, Reporter

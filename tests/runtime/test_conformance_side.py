@@ -9,7 +9,8 @@ import errno
 import signal
 
 from runit_provision.protocol.status import State
-from runit_provision.runtime.supervision.side import FORK_RETRY_SECONDS, Side, Want, finish_arguments
+from runit_provision.runtime.supervision.engine.side import (FORK_RETRY_SECONDS, Side, Want,
+                                                             finish_arguments)
 
 from .fakes import FakeHost
 

@@ -13,10 +13,11 @@ import time
 
 import pytest
 
-from runit_provision.runtime.supervision import forkserver
-from runit_provision.runtime.supervision.forkserver import ForkServer, NotReady
-from runit_provision.runtime.supervision.loop import EventLoop
-from runit_provision.runtime.supervision.spawn import Spawner
+import runit_provision
+from runit_provision.runtime.supervision.forks import server as forkserver
+from runit_provision.runtime.supervision.forks.server import ForkServer, NotReady
+from runit_provision.runtime.supervision.engine.loop import EventLoop
+from runit_provision.runtime.supervision.engine.spawn import Spawner
 
 from .processes import kill_pids
 
@@ -92,10 +93,9 @@ def test_the_prepared_server_holds_nothing_that_runs_again_in_each_child(tmp_pat
     """What the server imports and warms up leaves no hook that runs after every fork in each
     child (``random`` reseeds itself there: 0.2 MB of every user's tree), and its warm-up's
     scratch directory is gone — a real server's preparation, in a fresh ``python -S -I``."""
-    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(forkserver.__file__)))))
+    package = os.path.dirname(os.path.dirname(os.path.abspath(runit_provision.__file__)))
     code = ("import sys; sys.path.insert(0, %r)\n"
-            "from runit_provision.runtime.supervision import forkserver\n"
+            "from runit_provision.runtime.supervision.forks import server as forkserver\n"
             "forkserver._preload(); forkserver._warm_up_agents(); forkserver._warm_up_tree()\n"
             "print(' '.join(sorted(sys.modules)))\n" % package)
     done = subprocess.run([sys.executable, "-S", "-I", "-c", code], capture_output=True,
@@ -103,7 +103,7 @@ def test_the_prepared_server_holds_nothing_that_runs_again_in_each_child(tmp_pat
                           cwd=str(tmp_path))
     assert done.returncode == 0, done.stderr
     modules = set(done.stdout.split())
-    assert "runit_provision.runtime.supervision.usertree" in modules
+    assert "runit_provision.runtime.supervision.users.usertree" in modules
     assert modules & {"random", "tempfile", "shutil", "threading", "logging"} == set()
 
 
@@ -115,10 +115,10 @@ def test_the_warm_up_runs_an_agents_loop_so_that_its_code_is_rewritten_once_in_t
     agent forked before that would rewrite the same code in pages of its own. Warming up on
     another type would leave each agent re-specializing it, which ``dis`` cannot tell apart;
     that the loop is quickened at all, it can."""
-    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(forkserver.__file__)))))
+    package = os.path.dirname(os.path.dirname(os.path.abspath(runit_provision.__file__)))
     code = ("import dis, sys; sys.path.insert(0, %r)\n"
-            "from runit_provision.runtime.supervision import agent, forkserver\n"
+            "from runit_provision.runtime.supervision.users import agent\n"
+            "from runit_provision.runtime.supervision.forks import server as forkserver\n"
             "forkserver._preload(); forkserver._warm_up_agents()\n"
             "for name in ('turn', '_receive', '_signalled', '_reap', '_changed', 'spawn'):\n"
             "    ops = {i.opname for i in dis.get_instructions(getattr(agent.Agent, name),\n"

@@ -3,8 +3,8 @@
 import os
 import signal
 
-from runit_provision.runtime.supervision.loop import EventLoop
-from runit_provision.runtime.supervision.spawn import Spawner
+from runit_provision.runtime.supervision.engine.loop import EventLoop
+from runit_provision.runtime.supervision.engine.spawn import Spawner
 
 
 def test_timer_and_reader_dispatch():

@@ -13,8 +13,8 @@ import socket
 import pytest
 
 from runit_provision.protocol.readiness import ReadySpec, readiness_from_bytes
-from runit_provision.runtime.supervision import notify
-from runit_provision.runtime.supervision.notify import (
+from runit_provision.runtime.supervision.engine import notify
+from runit_provision.runtime.supervision.engine.notify import (
     PERIOD_SECONDS, REFUSALS_WRITTEN_EVERY, SAVED_SECONDS, SHARE_SECONDS, NotifyChannel,
     ReadShare)
 

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from runit_provision.runtime.supervision.loop import EventLoop
-from runit_provision.runtime.supervision.pipekeeper import GRACE_SECONDS, PipeKeeper
-from runit_provision.runtime.supervision.spawn import Spawner
+from runit_provision.runtime.supervision.engine.loop import EventLoop
+from runit_provision.runtime.supervision.loggers.pipekeeper import GRACE_SECONDS, PipeKeeper
+from runit_provision.runtime.supervision.engine.spawn import Spawner
 
 from .processes import (
     SH, kill_pids, logger_host_of, make_service, pipe_keepers_of, running_pid, start_time,

@@ -1,6 +1,7 @@
 """runsvdir's status area: runit's byte-shifting roll, and the dot that scrolls old messages."""
 
-from runit_provision.runtime.supervision.proctitle import DOT_SECONDS, StatusArea, has_message, rolled
+from runit_provision.runtime.supervision.tree.proctitle import (DOT_SECONDS, StatusArea,
+                                                                has_message, rolled)
 
 from .fakes import FakeClock, FakeTimer
 

@@ -6,10 +6,10 @@ processes and real inotify."""
 import os
 import time
 
-from runit_provision.runtime.supervision.localio import LOCAL
-from runit_provision.runtime.supervision.loop import EventLoop
-from runit_provision.runtime.supervision.servicetree import ServiceTree
-from runit_provision.runtime.supervision.spawn import Spawner
+from runit_provision.runtime.supervision.engine.localio import LOCAL
+from runit_provision.runtime.supervision.engine.loop import EventLoop
+from runit_provision.runtime.supervision.tree.servicetree import ServiceTree
+from runit_provision.runtime.supervision.engine.spawn import Spawner
 
 DEADLINE = 20.0  # seconds: holds on a loaded machine; the usual wait is a few milliseconds
 

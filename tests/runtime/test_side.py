@@ -5,7 +5,7 @@ import signal
 import pytest
 
 from runit_provision.protocol.status import State
-from runit_provision.runtime.supervision.side import Side, Want, finish_arguments
+from runit_provision.runtime.supervision.engine.side import Side, Want, finish_arguments
 
 from .fakes import EACCES, FakeHost
 

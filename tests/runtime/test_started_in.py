@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from runit_provision.runtime.supervision import adoption
-from runit_provision.runtime.supervision.adoption import started_in, starttime_of
+from runit_provision.runtime.supervision.engine import adoption
+from runit_provision.runtime.supervision.engine.adoption import started_in, starttime_of
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from runit_provision.runtime.supervision import startledger
-from runit_provision.runtime.supervision.adoption import Record, boot_id, starting_record
-from runit_provision.runtime.supervision.startledger import (
+from runit_provision.runtime.supervision.users import startledger
+from runit_provision.runtime.supervision.engine.adoption import Record, boot_id, starting_record
+from runit_provision.runtime.supervision.users.startledger import (
     LEDGER, WIDTH, LedgerSide, StartLedger, slot_bytes)
 
 WEB, API = (2049, 11), (2049, 12)

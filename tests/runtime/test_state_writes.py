@@ -10,10 +10,10 @@ import pytest
 
 from runit_provision.protocol.status import State, Status
 from runit_provision.protocol.tally import Tally, tally_from_bytes
-from runit_provision.runtime.supervision import agent
-from runit_provision.runtime.supervision import agentwire as wire
-from runit_provision.runtime.supervision.localio import LOCAL
-from runit_provision.runtime.supervision.supervisefiles import SuperviseFiles
+from runit_provision.runtime.supervision.users import agent
+from runit_provision.runtime.supervision.users import agentwire as wire
+from runit_provision.runtime.supervision.engine.localio import LOCAL
+from runit_provision.runtime.supervision.engine.supervisefiles import SuperviseFiles
 
 
 class RecordingIO:

@@ -14,9 +14,9 @@ pytestmark = pytest.mark.slow
 
 HOST = r'''
 import os, sys, time
-from runit_provision.runtime.supervision.loop import EventLoop
-from runit_provision.runtime.supervision.supervisor import Supervisor
-from runit_provision.runtime.supervision.spawn import Spawner
+from runit_provision.runtime.supervision.engine.loop import EventLoop
+from runit_provision.runtime.supervision.engine.supervisor import Supervisor
+from runit_provision.runtime.supervision.engine.spawn import Spawner
 
 loop = EventLoop()
 exited = []

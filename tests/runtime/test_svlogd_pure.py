@@ -17,7 +17,7 @@ from runit_provision.runtime.svlog.engine import (Stamper, render_plain, render_
 from runit_provision.runtime.svlog.options import USAGE, VERSION, parse_args
 from runit_provision.runtime.svlog.peek import (RECHECK_DELAYS, LineTaker, is_available,
                                              scratch_pipe)
-from runit_provision.runtime.supervision.loop import Timer
+from runit_provision.runtime.supervision.engine.loop import Timer
 
 
 @pytest.mark.parametrize("module", [logdir, logstream, svlog_options, svlogd])

@@ -213,8 +213,8 @@ def test_a3_a_start_under_way_is_looked_for_by_roots_record_not_the_users(sandbo
     ``starting-run`` since a moment): the next tree finds that process and adopts it — by
     root's moment, whatever web1's own record says (here: a moment to come, which would find
     nothing and start web1 twice)."""
-    from runit_provision.runtime.supervision.adoption import starting_record
-    from runit_provision.runtime.supervision.startledger import WIDTH, slot_bytes
+    from runit_provision.runtime.supervision.engine.adoption import starting_record
+    from runit_provision.runtime.supervision.users.startledger import WIDTH, slot_bytes
     sandbox.up()
     web1 = sandbox.home("apprun1") / "sv" / "web1"
     service = running_pid(web1)

@@ -16,17 +16,17 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
-from ...errors import FatalError
-from ..unix.diag import fatal as print_fatal, warn as print_warn
-from ..unix.fdlimit import ensure_fd_room, open_fd_count, soft_fd_limit
-from ..unix.fileidentity import path_identity
-from ..unix.procstat import stat_fields
-from .forkserver import ForkServer
-from .logstandin import LogHost
-from .pipekeeper import PipeKeeper
-from .adoption import started_in
-from .localio import LOCAL
-from .supervisor import Supervisor, SystemClock
+from ....errors import FatalError
+from ...unix.diag import fatal as print_fatal, warn as print_warn
+from ...unix.fdlimit import ensure_fd_room, open_fd_count, soft_fd_limit
+from ...unix.fileidentity import path_identity
+from ...unix.procstat import stat_fields
+from ..forks.server import ForkServer
+from ..loggers.standin import LogHost
+from ..loggers.pipekeeper import PipeKeeper
+from ..engine.adoption import started_in
+from ..engine.localio import LOCAL
+from ..engine.supervisor import Supervisor, SystemClock
 
 RETRY_SECONDS = 1.0  # runsvdir restarts a runsv that exited at its next scan, about 1 s later
 POLL_SECONDS = 5.0  # runsvdir's scan interval: used only when inotify is unavailable
@@ -315,7 +315,7 @@ class ServiceTree:
 
     def forced_rescan(self):
         """SIGALRM (Debian): write a TAI64N label to ``DIR/.forced-rescan`` and rescan."""
-        from ...protocol.tai64 import runit_stamp, tai64n_label
+        from ....protocol.tai64 import runit_stamp, tai64n_label
         label = tai64n_label(*runit_stamp(self.clock.time_ns()))
         try:
             with open(os.path.join(self.directory, ".forced-rescan"), "w") as handle:
@@ -326,7 +326,7 @@ class ServiceTree:
 
     # -- inotify ---------------------------------------------------------------------------------
     def _open_inotify(self):
-        from ..unix import inotify
+        from ...unix import inotify
         global _DIR_EVENTS
         _DIR_EVENTS = (inotify.IN_CREATE | inotify.IN_DELETE | inotify.IN_MOVED_FROM
                        | inotify.IN_MOVED_TO | inotify.IN_DELETE_SELF | inotify.IN_MOVE_SELF
@@ -507,7 +507,7 @@ def children_of_self():
 
 def become_subreaper():
     """prctl(PR_SET_CHILD_SUBREAPER): orphans of our services are re-parented to us and reaped."""
-    from ..unix.libc import errno_error, libc
+    from ...unix.libc import errno_error, libc
 
     PR_SET_CHILD_SUBREAPER = 36
     if libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:

@@ -17,13 +17,13 @@ import fcntl
 import os
 import stat
 
-from ...errors import FatalError
-from ...protocol.layout import (CONTROL, CONTROL_DIR, DOWN, FINISH, GIVE_UP, LOCK, LOG_DIR,
-                                LOG_PIPE, NEW_SUFFIX, OK, PROCESS_RECORD, READY, RUN, STATUS,
-                                SUPERVISE_DIR)
-from ...protocol.tally import TALLY, WIDTH as TALLY_WIDTH
-from ..unix.diag import with_errstr
-from ..unix.smallread import is_own, read_small
+from ....errors import FatalError
+from ....protocol.layout import (CONTROL, CONTROL_DIR, DOWN, FINISH, GIVE_UP, LOCK, LOG_DIR,
+                                 LOG_PIPE, NEW_SUFFIX, OK, PROCESS_RECORD, READY, RUN, STATUS,
+                                 SUPERVISE_DIR)
+from ....protocol.tally import TALLY, WIDTH as TALLY_WIDTH
+from ...unix.diag import with_errstr
+from ...unix.smallread import is_own, read_small
 
 # O_PATH: like runit's chdir(), this needs search permission only, not read permission.
 DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC

@@ -44,9 +44,9 @@ except ImportError:  # pragma: no cover - other interpreters
     import signal
 import sys
 
-from ..unix.diag import warn
-from ..unix.fsname import fsdecode
-from ..unix.seqpacket import receive
+from ...unix.diag import warn
+from ...unix.fsname import fsdecode
+from ...unix.seqpacket import receive
 
 ANSWER_SECONDS = 5.0  # a fork answers in well under a millisecond; a loaded machine is slow
 BROKEN_SECONDS = 60.0  # after a server could not start: how long processes start the old way
@@ -111,7 +111,7 @@ class ForkServer:
 
     def request(self, kind, fields, fds, done):
         self.check()
-        from ..unix.seqpacket import send
+        from ...unix.seqpacket import send
         message = b"\0".join([kind] + [os.fsencode(str(field)) for field in fields])
         try:
             send(self._channel, message, fds)
@@ -260,10 +260,10 @@ class NotReady(Exception):
 def _boot_code():
     """What the server's ``python -S -I -c`` runs: this very package, whatever ``sys.path``
     the tree had (a virtualenv's site-packages, the launcher's ``current`` link)."""
-    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))))
+    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))))
     return ("import sys; sys.path.insert(0, %r); "
-            "from runit_provision.runtime.supervision.forkserver import serve; serve()"
+            "from runit_provision.runtime.supervision.forks.server import serve; serve()"
             % package)
 
 
@@ -277,8 +277,8 @@ def serve():
     page the warm-up writes would then stay, a copy, in the children forked before (measured:
     3 MB, against the ~0.1 MB of its own code a host warms up by itself)."""
     import socket
-    from ..unix.procname import show_runit_name
-    from .identityhost import close_all_but
+    from ...unix.procname import show_runit_name
+    from ..loggers.identityhost import close_all_but
     close_all_but({CHANNEL_FD})
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     show_runit_name("forkserver", ["(forks for a runsvdir tree)"], whole=True)
@@ -382,7 +382,9 @@ def _close_all(batch):
 # allowed to read this installation (an interpreter or a virtualenv under /root, 0700).
 _STDLIB = ("ctypes", "errno", "fcntl", "grp", "ipaddress", "pwd", "resource", "select",
            "socket", "stat", "struct")
-_ROOMS = ("protocol", "runtime.supervision", "runtime.svlog", "runtime.unix")
+_ROOMS = ("protocol", "runtime.supervision.engine", "runtime.supervision.loggers",
+          "runtime.supervision.tree", "runtime.supervision.users", "runtime.supervision.forks",
+          "runtime.svlog", "runtime.unix")
 
 
 def _preload():
@@ -391,14 +393,15 @@ def _preload():
     pages, not shared ones. The C library's functions a child calls are made here too (a
     ctypes function object is made on its first use)."""
     import importlib
-    from ..unix import inotify
-    from ..unix.libc import libc
-    from . import identityhost
+    from ...unix import inotify
+    from ...unix.libc import libc
+    from ..loggers import identityhost
     identityhost.preload()
     libc().prctl  # noqa: B018 — made here, cached on the handle
     inotify._calls()
     package = __name__.split(".")[0]
-    base = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    base = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))))
     for name in _STDLIB:
         importlib.import_module(name)
     for room in _ROOMS:
@@ -415,7 +418,7 @@ def _warm_up_agents():
     ran is packed (``_pack_agent_code``, the calls noted by ``sys.setprofile``), so that the
     rounds after rewrite the copies. Its scratch directory is made with ``os`` alone
     (``_scratch_directory``)."""
-    from .agent import warm_up
+    from ..users.agent import warm_up
     base = _scratch_directory()
     ran = set()
 
@@ -441,9 +444,9 @@ def _warm_up_tree():
     Its scratch directory is made with ``os`` alone: ``tempfile`` and ``shutil`` would import
     ``random``, whose hook after every fork reseeds its generator in each child (about 90 kB of
     every child: the generator's state and the code that fills it)."""
-    from .loop import EventLoop
-    from .servicetree import ServiceTree
-    from .spawn import Spawner
+    from ..engine.loop import EventLoop
+    from ..tree.servicetree import ServiceTree
+    from ..engine.spawn import Spawner
     base = _scratch_directory()
     try:
         for number in range(WARM_UP_SERVICES):
@@ -479,8 +482,8 @@ def _pack_agent_code(ran):
     of an agent's start."""
     import gc
     import types
-    from ..unix import libc, procname, procstat
-    from . import agent
+    from ...unix import libc, procname, procstat
+    from ..users import agent
     started = {agent.__name__, libc.__name__, procname.__name__, procstat.__name__}
     functions = [found for found in gc.get_objects() if type(found) is types.FunctionType
                  and (found.__code__ in ran or found.__module__ in started)]
@@ -741,7 +744,7 @@ def tidy_allocators():
     About 40 % fewer pages of a child's own for the same code (a child reading and parsing
     ``/proc/self/stat``: 330 → 190 kB). Best effort: an interpreter whose statistics read
     otherwise fills nothing."""
-    from ..unix.libc import libc
+    from ...unix.libc import libc
     for _ in range(2):  # filling frees a few blocks of its own: a second round takes those
         for size, free in _free_blocks(_allocator_statistics()):
             if size == 16:
@@ -806,13 +809,16 @@ def _free_blocks(statistics):
 
 
 def _run_host(fields, fds):
-    identity = _loaded("hostedlogger").Identity
+    identity = _loaded("loggers.hostedlogger").Identity
     uid, gids, title = int(fields[0]), [int(gid) for gid in fields[1].split(",")], fields[2]
-    _loaded("identityhost").serve(fds[0], identity(uid, gids), fds[1], title)
+    _loaded("loggers.identityhost").serve(fds[0], identity(uid, gids), fds[1], title)
 
 
 def _run_agent(fields, fds):
-    _loaded("agent").run(fields, fds)
+    _loaded("users.agent").run(fields, fds)
+
+
+_WING = __name__.rsplit(".", 2)[0]  # runit_provision.runtime.supervision
 
 
 def _loaded(name):
@@ -820,7 +826,7 @@ def _loaded(name):
     child, an ``import`` statement would run importlib's own Python (``ModuleSpec.parent``),
     which CPython 3.11 keeps deep-frozen in the interpreter's data — pages of the child's own.
     """
-    return sys.modules[__package__ + "." + name]
+    return sys.modules[_WING + "." + name]
 
 
 _CHILDREN = {b"host": _run_host, b"agent": _run_agent}

@@ -13,11 +13,11 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
-from ..unix.diag import warn
-from .loop import EventLoop
+from ...unix.diag import warn
+from ..engine.loop import EventLoop
 from .proctitle import MIN_LENGTH, ArgvInPlace, StatusArea, WholeTitle
 from .servicetree import ServiceTree, become_subreaper
-from .spawn import Spawner
+from ..engine.spawn import Spawner
 
 
 def open_status_area(loop, label, argv, log):

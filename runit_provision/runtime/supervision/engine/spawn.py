@@ -15,8 +15,8 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
-from ..unix import spawnc
-from ..unix.environ import original_environ
+from ...unix import spawnc
+from ...unix.environ import original_environ
 
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 _UNCATCHABLE = {signal.SIGKILL, signal.SIGSTOP}

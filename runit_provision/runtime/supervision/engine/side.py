@@ -23,9 +23,9 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
-from ...protocol.status import State, Status
-from ...protocol.tai64 import runit_stamp
-from ...protocol.tally import Tally
+from ....protocol.status import State, Status
+from ....protocol.tai64 import runit_stamp
+from ....protocol.tally import Tally
 
 BACKOFF_SECONDS = 1.0  # runsv: a ./run that lived less than this waits this long to restart
 FORK_RETRY_SECONDS = 5.0

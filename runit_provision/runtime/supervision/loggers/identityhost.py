@@ -48,9 +48,9 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
-from ..unix.diag import warn
-from .forkserver import NotReady
-from .side import NotYet
+from ...unix.diag import warn
+from ..forks.server import NotReady
+from ..engine.side import NotYet
 
 _MESSAGE_MAX = 65536  # a start message: log/run's arguments, read up to 4 KiB
 _FDS_PER_LOGGER = 8  # its directory and pipe; per log directory its fd, lock, current
@@ -345,7 +345,7 @@ def user_environ(uid):
 def become(identity):
     """Take ``identity`` for good: its groups, gid and uid (real, effective and saved — no
     capability survives a uid that is not 0), and not dumpable."""
-    from ..unix.libc import errno_error, libc
+    from ...unix.libc import errno_error, libc
     uid, gids = identity
     os.setgroups(list(gids))
     os.setresgid(gids[0], gids[0], gids[0])
@@ -364,9 +364,9 @@ def preload():
     import ipaddress  # noqa: F401  (a config's IPv6 UDP target)
     import select  # noqa: F401  (peek)
     import socket  # noqa: F401  (the channel, UDP targets)
-    from ..svlog import config, engine, logdir, options, peek  # noqa: F401
-    from ..unix import fdlimit  # noqa: F401
-    from ..unix.libc import libc
+    from ...svlog import config, engine, logdir, options, peek  # noqa: F401
+    from ...unix import fdlimit  # noqa: F401
+    from ...unix.libc import libc
     from . import hostedlogger  # noqa: F401
     libc()
 
@@ -377,9 +377,9 @@ class _Serving:
 
     def __init__(self, channel_fd, identity, stderr_fd, title):
         import socket
-        from ..unix.procname import show_runit_name
-        from .loop import EventLoop
-        from .spawn import Spawner
+        from ...unix.procname import show_runit_name
+        from ..engine.loop import EventLoop
+        from ..engine.spawn import Spawner
         # Nothing of the tree's survives here: its signal handlers and wakeup fd, and its
         # descriptors — control and ok FIFOs (a reader on ok would make a dead tree look alive
         # to sv), other services' pipes and directories, epoll, inotify.
@@ -401,7 +401,7 @@ class _Serving:
         # No core file: the user may signal it to death, and it holds what the tree sends.
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         preload()
-        from ..svlog.peek import is_available, scratch_pipe
+        from ...svlog.peek import is_available, scratch_pipe
         self.scratch = scratch_pipe() if is_available() else None
         become(identity)
         self.loop = EventLoop(handle_error=self._internal_error)
@@ -422,7 +422,7 @@ class _Serving:
              % (type(exc).__name__, exc))
 
     def _receive(self):
-        from ..unix.seqpacket import receive
+        from ...unix.seqpacket import receive
         try:
             data, fds, cut = receive(self.channel, _MESSAGE_MAX, 2)
         except (BlockingIOError, InterruptedError):
@@ -446,7 +446,7 @@ class _Serving:
             self.loggers[int(fields[1])][0].signal(int(fields[2]))
 
     def _start(self, key, args, log_fd, pipe_fd):
-        from ..unix.fdlimit import ensure_fd_room
+        from ...unix.fdlimit import ensure_fd_room
         from .hostedlogger import HostedLogger
         if self.ending:  # on our way out: a logger sent now starts again in the next host
             self._report(key, max(self.ending, 0) or signal.SIGTERM, [log_fd, pipe_fd])

@@ -12,9 +12,9 @@ bounded.
 import errno
 import os
 
-from ...errors import FatalError
+from ....errors import FatalError
 from . import agentwire as wire
-from .servicedir import Facts, Listing, Opened, SideFiles
+from ..engine.servicedir import Facts, Listing, Opened, SideFiles
 
 
 def failure_from(fields):

@@ -36,16 +36,16 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
-from ...errors import FatalError
-from ...protocol.layout import CONTROL_DIR, RUN
-from ...protocol.treerun import tree_run_from_bytes
-from ..unix.diag import warn
-from .logstandin import LogHost, stand_in_argv, stand_in_pipes
-from .servicedir import SnapshotFacts, read_executable
-from .servicetree import DRAIN_SECONDS, ServiceTree
-from .adoption import Refused, boot_id, boot_ticks, claim, started_between, starttime_of
-from .side import NotYet, Want
-from .supervisor import Supervisor, record_name
+from ....errors import FatalError
+from ....protocol.layout import CONTROL_DIR, RUN
+from ....protocol.treerun import tree_run_from_bytes
+from ...unix.diag import warn
+from ..loggers.standin import LogHost, stand_in_argv, stand_in_pipes
+from ..engine.servicedir import SnapshotFacts, read_executable
+from ..tree.servicetree import DRAIN_SECONDS, ServiceTree
+from ..engine.adoption import Refused, boot_id, boot_ticks, claim, started_between, starttime_of
+from ..engine.side import NotYet, Want
+from ..engine.supervisor import Supervisor, record_name
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # dash's, unset
 _RUN_LIMIT = 4096  # bytes of ./run read to decide: the canonical one is three lines
@@ -75,7 +75,7 @@ def hosts_identity(tree, logger):
     the same user and primary group, and no group the tree does not have (a tree runs with
     all of the user's groups, its log as ``user:group``).
 
-    >>> from runit_provision.runtime.supervision.hostedlogger import Identity
+    >>> from runit_provision.runtime.supervision.loggers.hostedlogger import Identity
     >>> tree = Identity(1000, [1000, 4, 27])
     >>> [hosts_identity(tree, Identity(*ids)) for ids in ((1000, [1000]), (1000, [1000, 4]),
     ...                                                    (1000, [4]), (1001, [1000]))]
@@ -89,8 +89,8 @@ def user_environment(found, path, dir_fd):
     """The environment the user's services get: what ``env -i PATH="$PATH" chpst -e ENVDIR``
     gives — ``PATH`` and the envdir (read here: it is in ``runsvdir-LOGIN``'s own directory,
     root's). FatalError as chpst would fail."""
-    from ..unix.procstate import environment_for_exec
-    from ..unix.edir import read_envdir
+    from ...unix.procstate import environment_for_exec
+    from ...unix.edir import read_envdir
     env_dir = found.env_dir if os.path.isabs(found.env_dir) else \
         "/proc/self/fd/%d/%s" % (dir_fd, found.env_dir)
     return environment_for_exec({"PATH": path}, read_envdir(env_dir).items())
@@ -168,10 +168,10 @@ class UserTree:
 
     def _ask(self, found):
         import socket
-        from ...errors import FatalError
-        from ..unix.userspec import resolve_user
-        from .forkserver import NotReady
-        from .hostedlogger import Identity
+        from ....errors import FatalError
+        from ...unix.userspec import resolve_user
+        from ..forks.server import NotReady
+        from ..loggers.hostedlogger import Identity
         supervisor = self.supervisor
         prepared, self._prepared = self._prepared, None
         if prepared is not None and prepared[0] == found:
@@ -326,7 +326,7 @@ class UserTree:
         stand-in. Its end calls ``supervisor.user_logger_ended``, which tells ``logger_ended``.
         (Bound methods and the logger's own slots, not closures: a tree keeps these for every
         logger of every user.)"""
-        from .hostedlogger import HostedLogger
+        from ..loggers.hostedlogger import HostedLogger
         try:
             pid = self.log_host.stand_in(supervisor.host_ready)
         except NotYet:
@@ -868,7 +868,7 @@ class RemoteSupervisor(Supervisor):
         """The canonical ``log/run`` of the user's own identity, run on root's loop with its
         file work the agent's, shown by the user's stand-in: the pid shown; 0 when it must be
         started as a process; NotYet while the agent starts the stand-in or opens the pipe."""
-        from .hostedlogger import OWN, hostable
+        from ..loggers.hostedlogger import OWN, hostable
         user = self.user_tree.agent
         if user is None:
             self.io.on_agent.append(self.host_ready)

@@ -33,7 +33,7 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
-from ...protocol.logrun import log_run_from_bytes
+from ....protocol.logrun import log_run_from_bytes
 
 _ENDING = (signal.SIGKILL, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
@@ -74,7 +74,7 @@ def identity_for(canonical, resolve_user=None, own=None):
     if canonical.user is None:
         return OWN
     if resolve_user is None:
-        from ..unix.userspec import resolve_user as resolve
+        from ...unix.userspec import resolve_user as resolve
 
         def resolve_user(spec):
             return resolve(spec, True)
@@ -101,8 +101,8 @@ def hostable(log_run, own=None):
     must be exec'd: not executable, not the canonical form, a user chpst would reject, or
     svlogd arguments svlogd would reject (their messages are the real tools'). ``own``:
     the tree's identity (identity_for's), a user's for a user's tree supervised by root's."""
-    from ...errors import UsageError
-    from ..svlog.options import parse_args
+    from ....errors import UsageError
+    from ...svlog.options import parse_args
 
     canonical = log_run_from_bytes(log_run)
     identity = None if canonical is None else identity_for(canonical, own=own)
@@ -138,11 +138,11 @@ class HostedLogger:
 
     def __init__(self, loop, spawner, base_fd, pipe_fd, args, stderr_fd, scratch, on_exit,
                  io=None):
-        from ..svlog.dirwork import LOCAL_LOGS
-        from ..svlog.engine import Logger
-        from ..svlog.logdir import Reporter
-        from ..svlog.options import parse_args
-        from ..svlog.peek import LineTaker
+        from ...svlog.dirwork import LOCAL_LOGS
+        from ...svlog.engine import Logger
+        from ...svlog.logdir import Reporter
+        from ...svlog.options import parse_args
+        from ...svlog.peek import LineTaker
         self.loop = loop
         self.pipe_fd = pipe_fd
         self.on_exit = on_exit

@@ -18,7 +18,7 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
-from ..unix.seqpacket import receive, send
+from ...unix.seqpacket import receive, send
 from . import agentwire as wire
 
 _RECEIVE_MAX = 64 * 1024
@@ -186,7 +186,7 @@ class AgentLink:
 
     def refuse(self, exc):
         """The agent sent what it may not: it is not trusted further — killed."""
-        from ..unix.diag import warn
+        from ...unix.diag import warn
         warn(self.label, "the agent sent what it may not (%s), killing it" % exc)
         try:
             os.kill(self.pid, signal.SIGKILL)

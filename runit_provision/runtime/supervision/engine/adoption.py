@@ -50,8 +50,8 @@ except ImportError:  # pragma: no cover - other interpreters
     import signal
 import time
 
-from ...protocol.status import State
-from ..unix.procstat import real_uid, stat_fields
+from ....protocol.status import State
+from ...unix.procstat import real_uid, stat_fields
 
 UNKNOWN_EXIT = None  # a wait status nobody can know (Side and finish_arguments accept it)
 
@@ -231,7 +231,7 @@ def claim(pid, starttime_ok, uid=None, owned=None):
     >>> claim(os.getpid(), lambda starttime: True)
     Traceback (most recent call last):
     ...
-    runit_provision.runtime.supervision.adoption.Refused: pid ... is this supervisor
+    runit_provision.runtime.supervision.engine.adoption.Refused: pid ... is this supervisor
     """
     if pid <= 1 or pid == os.getpid():
         raise Refused("pid %d is %s" % (pid, "init" if pid == 1 else "this supervisor"))

@@ -13,8 +13,8 @@ start are kept by agentprocesses.py, a side's ``supervise/event/`` by agentevent
 import errno
 import os
 
-from ...errors import FatalError
-from ..unix.fileidentity import file_identity
+from ....errors import FatalError
+from ...unix.fileidentity import file_identity
 from . import agentwire as wire
 from .agentanswers import (facts_from, failure_from, listing_from, opened_from,
                            spawn_pid_from, started_pid_from, write_failures_from)

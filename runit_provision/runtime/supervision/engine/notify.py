@@ -58,10 +58,10 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
-from ...protocol.layout import READINESS
-from ...protocol.readiness import (MESSAGE_MAX, Readiness, notify_assignments,
-                                   readiness_bytes)
-from ..unix.procstat import real_uid
+from ....protocol.layout import READINESS
+from ....protocol.readiness import (MESSAGE_MAX, Readiness, notify_assignments,
+                                    readiness_bytes)
+from ...unix.procstat import real_uid
 
 BATCH = 32
 # Every notify socket of one loop (a tree: root's services' and its users' alike) is read for

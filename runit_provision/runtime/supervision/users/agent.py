@@ -44,19 +44,20 @@ except ImportError:  # pragma: no cover - other interpreters
 import socket
 import time
 
-from ...errors import FatalError
-from ...protocol.eventdir import READINESS, STATUS, EventPoster
-from ...protocol.tai64 import runit_stamp, tai64n_label
-from ..svlog.dirwork import Refused
-from ..unix import inotify
-from ..unix.diag import warn
-from ..unix.fsname import fsdecode
-from ..unix.libc import libc
-from ..unix.procname import show_runit_name
-from ..unix.seqpacket import receive, send
-from . import agentlogs, servicedir
+from ....errors import FatalError
+from ....protocol.eventdir import READINESS, STATUS, EventPoster
+from ....protocol.tai64 import runit_stamp, tai64n_label
+from ...svlog.dirwork import Refused
+from ...unix import inotify
+from ...unix.diag import warn
+from ...unix.fsname import fsdecode
+from ...unix.libc import libc
+from ...unix.procname import show_runit_name
+from ...unix.seqpacket import receive, send
+from . import agentlogs
+from ..engine import servicedir
 from . import agentwire as wire
-from .adoption import started_in
+from ..engine.adoption import started_in
 
 _MESSAGE_MAX = 256 * 1024
 _MAX_FDS = 16

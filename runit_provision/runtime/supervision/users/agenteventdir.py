@@ -6,7 +6,7 @@ Its own module for what it keeps across agents: which posters are open (each new
 them again) and the post no agent made (owed to the next one, after its open).
 """
 
-from ...protocol.eventdir import STATUS
+from ....protocol.eventdir import STATUS
 
 
 class RemoteEvents:

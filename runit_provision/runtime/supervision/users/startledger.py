@@ -31,8 +31,8 @@ once the tree has listed the user's directory (``retain``).
 import os
 import stat
 
-from ...protocol.layout import SUPERVISE_DIR
-from .adoption import Record, boot_id, record_bytes, record_from_bytes
+from ....protocol.layout import SUPERVISE_DIR
+from ..engine.adoption import Record, boot_id, record_bytes, record_from_bytes
 
 LEDGER = SUPERVISE_DIR + "/user-processes"  # in runsvdir-LOGIN's directory: root's
 _HEADER = b"runit-provision user-processes 1"

@@ -14,9 +14,9 @@ answer strictly (agentwire.py); an agent that sends what it may not is killed.
 import errno
 import os
 
-from ..svlog import dirwork
-from ..svlog.dirwork import Blocked, Opening, Refused
-from ..unix.fsname import fsdecode
+from ...svlog import dirwork
+from ...svlog.dirwork import Blocked, Opening, Refused
+from ...unix.fsname import fsdecode
 from . import agentwire as wire
 
 

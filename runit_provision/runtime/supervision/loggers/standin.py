@@ -33,7 +33,7 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
-from ..unix.diag import warn
+from ...unix.diag import warn
 from .identityhost import IdentityHosts
 
 STAND_IN_SHELL = "/bin/sh"
@@ -139,7 +139,7 @@ class LogHost:
     def scratch_pipe(self):
         """The scratch pipe for reading by copy, or None where tee(2) is missing."""
         if self.scratch is None:
-            from ..svlog.peek import is_available, scratch_pipe
+            from ...svlog.peek import is_available, scratch_pipe
             self.scratch = scratch_pipe() if is_available() else False
         return self.scratch or None
 

@@ -22,11 +22,11 @@ except ImportError:  # pragma: no cover - other interpreters
 import stat
 import time
 
-from ...errors import FatalError
-from ..unix.diag import fatal as print_fatal, warn as print_warn, with_errstr
-from ...protocol.eventdir import READINESS as POSTED_READINESS, STATUS as POSTED_STATUS
-from ...protocol.layout import CONTROL_DIR, READINESS
-from ...protocol.status import State
+from ....errors import FatalError
+from ...unix.diag import fatal as print_fatal, warn as print_warn, with_errstr
+from ....protocol.eventdir import READINESS as POSTED_READINESS, STATUS as POSTED_STATUS
+from ....protocol.layout import CONTROL_DIR, READINESS
+from ....protocol.status import State
 from .adoption import (UNKNOWN_EXIT, Fresh, Refused, boot_id, boot_ticks, claim, exactly,
                        inheritance, started_between, started_in, starttime_of)
 from .localio import LOCAL
@@ -132,7 +132,7 @@ class Supervisor:
             side.tally = tally or side.tally  # the counts go on across supervisors
             self._inherit(side, files, tally)
         if self.forks is not None:
-            from .usertree import UserTree
+            from ..users.usertree import UserTree
             self._user_tree = UserTree(self)
 
     def _log_reader(self):
@@ -481,7 +481,7 @@ class Supervisor:
         data = self.facts.ready
         if data is None:
             return None
-        from ...protocol.readiness import BadReady, ready_spec_from_bytes
+        from ....protocol.readiness import BadReady, ready_spec_from_bytes
         try:
             return ready_spec_from_bytes(data)
         except BadReady as exc:
@@ -553,7 +553,7 @@ class Supervisor:
                     and self.main.want is Want.UP and not self.main.pid):
                 self._log_waits_for_tree = True  # settle() wakes it once the tree runs
                 raise NotYet()  # its tree first: the logger runs in it
-            from .hostedlogger import hostable
+            from ..loggers.hostedlogger import hostable
             found = hostable(self.facts.log_run)
             pid = self._host_logger(*found) if found is not None else 0
             if pid:
@@ -594,7 +594,7 @@ class Supervisor:
         """Run the canonical ``log/run`` as the tree's own (hostedlogger.OWN) on our loop, or as
         another identity in that identity's host; the pid its ``log/supervise/pid`` shows,
         or 0 when it must be exec'd after all."""
-        from .hostedlogger import OWN, HostedLogger
+        from ..loggers.hostedlogger import OWN, HostedLogger
         if identity is not OWN:
             return self._host_apart(canonical, identity)
         pid = self.log_host.stand_in()

@@ -9,10 +9,10 @@ then renamed, so a reader never sees a torn record. The files themselves are wor
 
 import os
 
-from ...errors import FatalError, ProtocolError
-from ...protocol.layout import OK, PID, PROCESS_RECORD, STAT, STATUS, SUPERVISE_DIR
-from ...protocol.status import State, Status, stat_text, status_from_bytes, status_to_bytes
-from ...protocol.tally import TALLY, tally_bytes, tally_from_bytes
+from ....errors import FatalError, ProtocolError
+from ....protocol.layout import OK, PID, PROCESS_RECORD, STAT, STATUS, SUPERVISE_DIR
+from ....protocol.status import State, Status, stat_text, status_from_bytes, status_to_bytes
+from ....protocol.tally import TALLY, tally_bytes, tally_from_bytes
 from .adoption import (Record, boot_id, boot_ticks, record_bytes, record_from_bytes,
                        starting_record, starttime_of)
 from .servicedir import SideFiles

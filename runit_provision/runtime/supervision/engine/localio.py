@@ -6,8 +6,8 @@ Each method that gives a result calls ``done(result)`` before it returns, where 
 would call it once the agent answered: code written against one works with both.
 """
 
-from ...errors import FatalError
-from ...protocol.eventdir import EventPoster
+from ....errors import FatalError
+from ....protocol.eventdir import EventPoster
 from . import servicedir
 
 

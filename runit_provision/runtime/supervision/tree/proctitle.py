@@ -23,7 +23,7 @@ exec'd and a warning says so.
 
 import os
 
-from ..unix.procname import argv_bounds
+from ...unix.procname import argv_bounds
 
 DOT_SECONDS = 900.0  # runsvdir.c: a '.' every 900 s
 KEEP = 5  # "log: " — the first five characters are never scrolled

@@ -38,8 +38,8 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
-from ..unix.diag import warn
-from ..unix.fileidentity import file_identity
+from ...unix.diag import warn
+from ...unix.fileidentity import file_identity
 
 GRACE_SECONDS = 10  # a tree killed is restarted within about a second (runsv's back-off)
 RESTART_SECONDS = 1.0  # a keeper that exited within this of its start is replaced after it
