@@ -15,7 +15,8 @@ import pytest
 
 import runit_provision
 from runit_provision.runtime.supervision.forks import server as forkserver
-from runit_provision.runtime.supervision.forks.server import ForkServer, NotReady
+from runit_provision.runtime.supervision.engine.side import NotYet
+from runit_provision.runtime.supervision.forks.server import ForkServer
 from runit_provision.runtime.supervision.engine.loop import EventLoop
 from runit_provision.runtime.supervision.engine.spawn import Spawner
 
@@ -62,7 +63,7 @@ def loop():
 
 def asked_then_refused(loop, server):
     woken = []
-    with pytest.raises(NotReady):
+    with pytest.raises(NotYet):
         server.request(b"host", ["x"], [], None)
     server.on_ready.append(lambda: woken.append(True))
     run_until(loop, lambda: woken)
@@ -141,7 +142,7 @@ def test_a_real_server_answers_each_request_in_order_from_its_middle_child(loop)
     server = ForkServer(loop, spawner, "test")
     answers = []
     ready = []
-    with pytest.raises(NotReady):
+    with pytest.raises(NotYet):
         server.request(b"what", [], [], answers.append)
     server.on_ready.append(lambda: ready.append(True))
     try:

@@ -33,8 +33,11 @@ _HOOK_ASKED = -1  # _hook_pid of a control/<c> hook the host could not start yet
 
 
 class NotYet(Exception):
-    """The host cannot start the process now (a helper it starts it through is not ready);
-    it calls the side's ``host_ready()`` once it can."""
+    """Not ready yet: the host cannot start the process now, because what it starts it
+    through is not ready (the fork server starting, a logger host being forked, a user's
+    agent not answered yet); it calls the side's ``host_ready()`` once it can. The one such
+    exception of the runtime: the helpers raise it themselves (the fork server's client, the
+    logger hosts, a user's tree), and nothing translates one into another."""
 
 
 class Want:

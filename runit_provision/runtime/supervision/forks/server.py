@@ -47,6 +47,7 @@ import sys
 from ...unix.diag import warn
 from ...unix.fsname import fsdecode
 from ...unix.seqpacket import receive
+from ..engine.side import NotYet
 
 ANSWER_SECONDS = 5.0  # a fork answers in well under a millisecond; a loaded machine is slow
 BROKEN_SECONDS = 60.0  # after a server could not start: how long processes start the old way
@@ -74,7 +75,7 @@ class ForkServer:
 
     ``request(kind, fields, fds, done)`` asks for a child and returns at once; ``done(pid)``
     — the new child of the tree — or ``done(OSError)`` is called from the loop once the
-    server has answered. It raises ``NotReady`` while the server starts (``on_ready``
+    server has answered. It raises ``NotYet`` while the server starts (``on_ready``
     callbacks run once it can fork, or once it failed) and OSError when there is none to ask
     (the caller starts its process the old way). A server that could not start (it died
     before it said ready) is not tried again for ``BROKEN_SECONDS``; one that does not answer
@@ -96,7 +97,7 @@ class ForkServer:
         self._pending = []  # done callbacks, in the order of the requests
 
     def check(self):
-        """Return when a request can go out now: NotReady while the server starts (started
+        """Return when a request can go out now: NotYet while the server starts (started
         here, if need be), OSError when there is none to ask — what ``request`` raises, for
         a caller with work to do before it asks (done once, when the answer can come)."""
         if self._closing:
@@ -107,7 +108,7 @@ class ForkServer:
             self._start()
             if self.loop.monotonic() < self._broken_until:
                 raise OSError(errno.EAGAIN, "the fork server could not start")
-            raise NotReady()
+            raise NotYet()
 
     def request(self, kind, fields, fds, done):
         self.check()
@@ -251,10 +252,6 @@ def answer_from_message(data):
         number = int(words[1])
         return OSError(number, os.strerror(number))
     return OSError(errno.EPROTO, "the fork server answered %r" % data[:40])
-
-
-class NotReady(Exception):
-    """The fork server is starting: ask again from an ``on_ready`` callback."""
 
 
 def _boot_code():

@@ -49,7 +49,6 @@ except ImportError:  # pragma: no cover - other interpreters
     import signal
 
 from ...unix.diag import warn
-from ..forks.server import NotReady
 from ..engine.side import NotYet
 
 _MESSAGE_MAX = 65536  # a start message: log/run's arguments, read up to 4 KiB
@@ -219,10 +218,10 @@ class IdentityHosts:
             self.forks.request(b"host", [identity.uid, ",".join(map(str, identity.gids)),
                                          title], [theirs.fileno(), self.stderr_fd],
                                lambda answer: self._forked(identity, ours, answer))
-        except NotReady:
+        except NotYet:  # the server starts: asked again once it is ready
             ours.close()
             self.forks.on_ready.append(wake)
-            raise NotYet() from None
+            raise
         except OSError as exc:
             warn(self.label, "unable to fork a logger host, running svlogd instead", exc)
             ours.close()

@@ -170,7 +170,6 @@ class UserTree:
         import socket
         from ....errors import FatalError
         from ...unix.userspec import resolve_user
-        from ..forks.server import NotReady
         from ..loggers.hostedlogger import Identity
         supervisor = self.supervisor
         prepared, self._prepared = self._prepared, None
@@ -185,7 +184,7 @@ class UserTree:
                 return 0  # whatever chpst would fail on, chpst must say
         try:
             supervisor.forks.check()
-        except NotReady:
+        except NotYet:
             # Read while the server starts, kept for the ask it wakes (a tree's start asks
             # before its server is ready, and read the user and the envdir twice) — for that
             # ask alone: a later start reads them again.
@@ -195,7 +194,7 @@ class UserTree:
                 supervisor.host_ready()
                 self._prepared = None
             supervisor.forks.on_ready.append(ready)
-            raise NotYet() from None
+            raise
         except OSError as exc:
             supervisor.warn("unable to fork the user's agent, running ./run instead", exc)
             return 0
