@@ -1,6 +1,6 @@
-"""The fork server's life cycle, on the tree's side (runtime/supervision/forkserver.py): a server
-that cannot start, or never says it is ready, makes whatever waited for it start the old way —
-never an endless wait. Real processes stand in for the server; the loop is this process's.
+"""The fork server's life cycle, on the tree's side (runtime/supervision/tree/forkclient.py): a
+server that cannot start, or never says it is ready, makes whatever waited for it start the old
+way — never an endless wait. Real processes stand in for the server; the loop is this process's.
 """
 
 import errno
@@ -14,11 +14,12 @@ import time
 import pytest
 
 import runit_provision
-from runit_provision.runtime.supervision.forks import server as forkserver
-from runit_provision.runtime.supervision.engine.side import NotYet
-from runit_provision.runtime.supervision.forks.server import ForkServer
 from runit_provision.runtime.supervision.engine.loop import EventLoop
+from runit_provision.runtime.supervision.engine.side import NotYet
 from runit_provision.runtime.supervision.engine.spawn import Spawner
+from runit_provision.runtime.supervision.forks import server as forkserver, warmup
+from runit_provision.runtime.supervision.tree import forkclient
+from runit_provision.runtime.supervision.tree.forkclient import ForkServer
 
 from .processes import kill_pids
 
@@ -81,7 +82,7 @@ def test_a_server_that_dies_before_it_is_ready_wakes_its_askers_to_start_the_old
 
 
 def test_a_server_that_never_says_ready_is_killed_and_its_askers_woken(loop, monkeypatch):
-    monkeypatch.setattr(forkserver, "READY_SECONDS", 0.2)
+    monkeypatch.setattr(forkclient, "READY_SECONDS", 0.2)
     spawner = StandInSpawner(["/bin/sleep", "60"])
     server = ForkServer(loop, spawner, "test")
     try:
@@ -96,8 +97,8 @@ def test_the_prepared_server_holds_nothing_that_runs_again_in_each_child(tmp_pat
     scratch directory is gone — a real server's preparation, in a fresh ``python -S -I``."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(runit_provision.__file__)))
     code = ("import sys; sys.path.insert(0, %r)\n"
-            "from runit_provision.runtime.supervision.forks import server as forkserver\n"
-            "forkserver._preload(); forkserver._warm_up_agents(); forkserver._warm_up_tree()\n"
+            "from runit_provision.runtime.supervision.forks import warmup\n"
+            "warmup.preload(); warmup.warm_up_agents(); warmup.warm_up_tree()\n"
             "print(' '.join(sorted(sys.modules)))\n" % package)
     done = subprocess.run([sys.executable, "-S", "-I", "-c", code], capture_output=True,
                           text=True, timeout=60, env={},
@@ -119,8 +120,8 @@ def test_the_warm_up_runs_an_agents_loop_so_that_its_code_is_rewritten_once_in_t
     package = os.path.dirname(os.path.dirname(os.path.abspath(runit_provision.__file__)))
     code = ("import dis, sys; sys.path.insert(0, %r)\n"
             "from runit_provision.runtime.supervision.users import agent\n"
-            "from runit_provision.runtime.supervision.forks import server as forkserver\n"
-            "forkserver._preload(); forkserver._warm_up_agents()\n"
+            "from runit_provision.runtime.supervision.forks import warmup\n"
+            "warmup.preload(); warmup.warm_up_agents()\n"
             "for name in ('turn', '_receive', '_signalled', '_reap', '_changed', 'spawn'):\n"
             "    ops = {i.opname for i in dis.get_instructions(getattr(agent.Agent, name),\n"
             "                                                  adaptive=True)}\n"
@@ -166,7 +167,7 @@ def test_the_warm_up_scratch_is_removed_without_following_links(tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "kept").write_text("kept\n")
-    scratch, other = forkserver._scratch_directory(), forkserver._scratch_directory()
+    scratch, other = warmup._scratch_directory(), warmup._scratch_directory()
     os.rmdir(other)
     try:
         assert other != scratch
@@ -175,7 +176,7 @@ def test_the_warm_up_scratch_is_removed_without_following_links(tmp_path):
         os.symlink(str(outside), os.path.join(scratch, "w", "link"))
         os.symlink(str(outside / "kept"), os.path.join(scratch, "w", "log", "file-link"))
     finally:
-        forkserver._remove_tree(scratch)
+        warmup._remove_tree(scratch)
     assert not os.path.lexists(scratch)
     assert (outside / "kept").read_text() == "kept\n"
 

@@ -21,7 +21,7 @@ from ...unix.diag import fatal as print_fatal, warn as print_warn
 from ...unix.fdlimit import ensure_fd_room, open_fd_count, soft_fd_limit
 from ...unix.fileidentity import path_identity
 from ...unix.procstat import stat_fields
-from ..forks.server import ForkServer
+from .forkclient import ForkServer
 from ..loggers.standin import LogHost
 from ..loggers.pipekeeper import PipeKeeper
 from ..engine.adoption import started_in
