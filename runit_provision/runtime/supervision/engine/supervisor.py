@@ -31,7 +31,7 @@ from .adoption import (UNKNOWN_EXIT, Fresh, Refused, boot_id, boot_ticks, claim,
                        inheritance, started_between, started_in, starttime_of)
 from .localio import LOCAL
 from .servicedir import PIPE_PATH, LocalFacts
-from .side import NotYet, Side, Want
+from .side import Side, Want
 from .supervisefiles import SuperviseFiles
 
 _READ_CHUNK = 64
@@ -56,15 +56,15 @@ class SystemClock:
 
 class Supervisor:
     # Slots, not a dict: a tree holds one of these per service, and a user's service in root's
-    # tree (usertree.RemoteSupervisor) has more attributes than CPython 3.11 keeps inline —
-    # each would carry a dict of its own, 1.3 kB (bench/rootcensus.py).
+    # tree (users/nestedtree.RemoteSupervisor) has more attributes than CPython 3.11 keeps
+    # inline — each would carry a dict of its own, 1.3 kB (bench/rootcensus.py).
     __slots__ = ("loop", "directory", "spawner", "clock", "label", "on_exit", "new_session",
-                 "log_host", "pipe_keeper", "forks", "io", "facts", "stderr_fd", "_hosted",
-                 "_apart", "_user_tree", "_log_waits_for_tree", "dir_fd", "log_fd", "main",
+                 "log_host", "pipe_keeper", "nest", "nested", "io", "facts", "stderr_fd",
+                 "_logger", "dir_fd", "log_fd", "main",
                  "log", "_files", "_pipe_w", "_pipe_r", "_exited", "_notify", "_events")
 
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
-                 on_exit=None, new_session=False, log_host=None, pipe_keeper=None, forks=None,
+                 on_exit=None, new_session=False, log_host=None, pipe_keeper=None, nest=None,
                  io=LOCAL):
         self.loop = loop
         self.directory = directory
@@ -73,16 +73,21 @@ class Supervisor:
         self.label = label if label is not None else "runsv " + directory
         self.on_exit = on_exit  # called once, after x/TERM brought everything down
         self.new_session = new_session  # runsvdir -P: each service in its own session
-        self.log_host = log_host  # a tree's LogHost: canonical log/runs run here (logstandin.py)
+        # What a tree hands its supervisors. log_host: runs a canonical log/run on the svlogd
+        # engine instead of a process (loggers/loghosts.LogHosts: ``start_logger``).
+        self.log_host = log_host
         self.pipe_keeper = pipe_keeper  # a tree's PipeKeeper: holds the log pipe if we die
-        self.forks = forks  # a tree's ForkServer: a canonical user tree's run is forked there
+        # nest(supervisor): makes what runs a canonical tree ./run in this loop instead of a
+        # process (users/usertree.UserTree): ``nested``, asked to start ./run and its logger
+        # first, to take the signals meant for it, to settle, close and kill with us.
+        self.nest = nest
+        self.nested = None
         self.io = io  # whose hands work the directory's files (localio.py, agentio.py)
         self.facts = None  # what it reads of the directory while it runs (servicedir.Facts)
         self.stderr_fd = 2  # where its messages go (a user's tree in root's: that tree's log)
-        self._hosted = None  # our HostedLogger, while the log side runs one on the tree's loop
-        self._apart = None  # (host pid, key) while it runs in another identity's host
-        self._user_tree = None  # usertree.UserTree, in a tree that supervises users' trees
-        self._log_waits_for_tree = False  # the log side waits for that tree to run
+        # the log side's logger while a log host runs it (a HostedLogger, or an identity
+        # host's): ``signal``, ``shown_pid``, ``host`` (its waited_for and logger_ended)
+        self._logger = None
         self.dir_fd = self.log_fd = -1
         self.main = self.log = None
         self._files = {}
@@ -131,11 +136,10 @@ class Supervisor:
             tally = files.read_tally()
             side.tally = tally or side.tally  # the counts go on across supervisors
             self._inherit(side, files, tally)
-        if self.forks is not None:
-            from ..users.usertree import UserTree
-            self._user_tree = UserTree(self)
+        if self.nest is not None:
+            self.nested = self.nest(self)
 
-    def _log_reader(self):
+    def log_reader(self):
         """A read-only end of the log pipe for a logger starting now, a description of its
         own (its blocking mode is the logger's): the caller closes it."""
         if self._pipe_r >= 0:
@@ -290,16 +294,8 @@ class Supervisor:
         """After every event: runsv's loop head, then its exit check (log first, as runit)."""
         if self._exited:
             return
-        if self._user_tree is not None:
-            self._user_tree.settle()
-        if self._user_tree is not None and self._user_tree.is_first:
-            # The user tree first: the logger of its output runs in it (usertree.py); a
-            # logger that waited for it goes on once it runs, or will not run.
-            self.main.evaluate()
-            if self._log_waits_for_tree and (self.main.pid or self.main.want is Want.DOWN):
-                # From the loop, not from inside this settle (a spawn settles again).
-                self._log_waits_for_tree = False
-                self.loop.call_later(0, self.host_ready)
+        if self.nested is not None:
+            self.nested.settle()  # its tree first: the logger of its output may run in it
         if self.log is not None:
             self.log.evaluate()
         self.main.evaluate()
@@ -316,8 +312,8 @@ class Supervisor:
         main = self.main
         if main.want is not Want.EXIT or main.pid or main.is_busy:
             return
-        if self._user_tree is not None and not self._user_tree.is_down:
-            return  # the user's services first (usertree.py): it settles us once they are
+        if self.nested is not None and not self.nested.is_down:
+            return  # the nested tree's services first: it settles us once they are down
         if main.state != State.DOWN:
             return
         log = self.log
@@ -341,8 +337,8 @@ class Supervisor:
 
     def close(self):
         """Release every descriptor (also after a failed ``open()``)."""
-        if self._user_tree is not None:
-            self._user_tree.close()
+        if self.nested is not None:
+            self.nested.close()
         self._close_notify()
         for files in self._files.values():
             if files.control_fd >= 0:
@@ -361,8 +357,8 @@ class Supervisor:
 
     def kill_all(self):
         """SIGKILL whatever still runs for this service: the last resort of a tree shutdown."""
-        if self._user_tree is not None:
-            self._user_tree.kill_all()
+        if self.nested is not None:
+            self.nested.kill_all()
         for side in (self.main, self.log):
             if side is not None and side.pid:
                 self.kill(side.pid, signal.SIGKILL)
@@ -386,10 +382,11 @@ class Supervisor:
 
     @property
     def runs_a_tree(self):
-        """Whether ``./run`` is a user's tree, forked (its tree gets longer to stop its own)."""
-        return self._user_tree is not None and self._user_tree.is_first
+        """Whether ``./run`` is a tree run in this loop (its tree gets longer to stop its
+        own)."""
+        return self.nested is not None and self.nested.is_first
 
-    # -- what a user's tree (usertree.UserTree) reads -------------------------------------------
+    # -- what a nested tree (users/usertree.UserTree) and a log host read -----------------------
     @property
     def is_open(self):
         return not self._exited
@@ -428,31 +425,23 @@ class Supervisor:
             self._events[side.is_log].post(byte)
 
     def kill(self, pid, signum):
-        if self._user_tree is not None and self._user_tree.takes_signal(pid, signum):
-            return  # TERM, HUP: the user's tree comes down in our loop (usertree.py)
+        if self.nested is not None and self.nested.takes_signal(pid, signum):
+            return  # TERM, HUP: the nested tree comes down in our loop
         if (self._notify is not None and pid == self.main.pid
                 and self._notify.signal_main(pid, signum)):
             return  # to the MAINPID= process the service gave instead (notify.py)
         if self.log is not None and pid == self.log.pid:
             # Never os.kill a hosted logger's pid: it is shared (the tree's stand-in, or an
             # identity's host running other loggers too).
-            if self._hosted is not None:
+            logger = self._logger
+            if logger is not None:
                 if signum == signal.SIGCONT:
                     # runsv CONTs the svlogd it stops: here whatever the logger's work waits
-                    # for — a user's agent (its file work) and the stand-in, which the user
-                    # may have stopped; else `sv -w` times out
-                    for process in self._hosted.needs(pid):
+                    # for — an identity's host, or a user's agent (its file work) and stand-in,
+                    # which the user may have stopped; else `sv -w` times out
+                    for process in logger.host.waited_for(pid):
                         self.spawner.kill(process, signal.SIGCONT)
-                self._hosted.signal(signum)
-                return
-            if self._apart is not None:
-                if signum == signal.SIGCONT:
-                    # runsv CONTs the svlogd it stops: here the logger's host (an identity's
-                    # host, a user's tree) and its stand-in, which the user may have stopped;
-                    # else the message waits in the channel and `sv -w` times out.
-                    for process in {pid, self._apart[0]}:
-                        self.spawner.kill(process, signal.SIGCONT)
-                self.log_host.apart.signal(self._apart[0], self._apart[1], signum)
+                logger.signal(signum)
                 return
         self.spawner.kill(pid, signum)
 
@@ -544,24 +533,22 @@ class Supervisor:
 
     def spawn(self, side, argv):
         self._open_ok_before_start(side)
-        if side is self.main and argv == ["./run"] and self._user_tree is not None:
-            pid = self._user_tree.spawn()
-            if pid:
-                return pid
-        if side is self.log and self.log_host is not None and argv == ["./run"]:
-            if (self._user_tree is not None and self._user_tree.is_first
-                    and self.main.want is Want.UP and not self.main.pid):
-                self._log_waits_for_tree = True  # settle() wakes it once the tree runs
-                raise NotYet()  # its tree first: the logger runs in it
-            from ..loggers.hostedlogger import hostable
-            found = hostable(self.facts.log_run)
-            pid = self._host_logger(*found) if found is not None else 0
-            if pid:
-                return pid
+        if argv == ["./run"]:
+            if side is self.main and self.nested is not None:
+                pid = self.nested.spawn()  # the nested tree, run in this loop
+                if pid:
+                    return pid
+            if side is self.log and self.log_host is not None:
+                # A canonical log/run runs on the svlogd engine (loggers/): its nested tree
+                # runs it when it can (its own output's logger), else the tree's log hosts.
+                host = self.nested if self.nested is not None else self.log_host
+                pid, self._logger = host.start_logger(self)
+                if pid:
+                    return pid
         files = self._files[side]
         files.write_starting("finish" if argv[0] == "./finish" else "run")
         if side is self.log:
-            reader = self._log_reader()
+            reader = self.log_reader()
             try:
                 pid = self.spawner.spawn(argv, cwd_fd=self.log_fd, stdin_fd=reader,
                                          new_session=self.new_session)
@@ -590,63 +577,12 @@ class Supervisor:
         self.loop.watch_child(pid, side.child_exited)
         return pid
 
-    def _host_logger(self, canonical, identity):
-        """Run the canonical ``log/run`` as the tree's own (hostedlogger.OWN) on our loop, or as
-        another identity in that identity's host; the pid its ``log/supervise/pid`` shows,
-        or 0 when it must be exec'd after all."""
-        from ..loggers.hostedlogger import OWN, HostedLogger
-        if identity is not OWN:
-            return self._host_apart(canonical, identity)
-        pid = self.log_host.stand_in()
-        if not pid:
-            return 0
-        reader = self._log_reader()
-        os.set_blocking(reader, False)
-
-        def exited(wait_status):
-            self.log_host.detach(pid, hosted)
-            os.close(reader)
-            self._hosted = None
-            self.log.child_exited(pid, wait_status)
-
-        hosted = HostedLogger(self.loop, self.spawner, self.log_fd, reader, canonical.args,
-                              self.spawner.stderr_fd, self.log_host.scratch_pipe(), exited)
-        self._hosted = hosted
-        self.log_host.attach(pid, hosted)
-        hosted.start()
-        return pid
-
-    def _host_apart(self, canonical, identity):
-        """The logger of another identity: on our loop with that user's agent doing its file
-        work, when ``./run`` runs a user's tree of that identity (usertree.py); else in
-        ``identity``'s host (identityhost.py), which gets the ``log/`` directory and a reading
-        end of the pipe of its own, non-blocking."""
-        def open_fds():
-            reader = self._log_reader()
-            os.set_blocking(reader, False)
-            return self.log_fd, reader
-
-        tree = self._user_tree.running_as(identity) if self._user_tree is not None else 0
-        if tree:
-            pid, self._hosted = self._user_tree.host_logger(self, canonical, open_fds()[1])
-            return pid
-
-        def exited(pid, wait_status):
-            self._apart = None
-            self.log.child_exited(pid, wait_status)
-
-        hosts = self.log_host.apart
-        pid, key = hosts.start(identity, canonical.user, canonical.args, open_fds, exited,
-                               self.host_ready)
-        if pid:
-            self._apart = (pid, key)
-        return pid
-
-    def user_logger_ended(self, wait_status):
-        """The user's logger of our log side (usertree.UserTree.host_logger) ended."""
-        hosted, self._hosted = self._hosted, None
-        self._user_tree.logger_ended(hosted)
-        self.log.child_exited(hosted.shown_pid, wait_status)
+    def hosted_logger_ended(self, wait_status):
+        """The logger a log host ran for our log side ended (its ``on_exit``): its host lets it
+        go, then the side sees its end as a process's."""
+        logger, self._logger = self._logger, None
+        logger.host.logger_ended(logger)
+        self.log.child_exited(logger.shown_pid, wait_status)
 
     def start_hook(self, letter):
         """Start ``control/<letter>`` if it exists and is user-executable; its pid, or 0."""

@@ -1,4 +1,5 @@
-"""runtime: a service's canonical logger, run by the runsvdir tree instead of exec'd.
+"""runtime/supervision/loggers: a service's canonical logger, run by the runsvdir tree instead of
+exec'd (``HostedLogger``), and who it runs as.
 
 A canonical ``log/run`` (``protocol/logrun.py``: ``exec [chpst -u USER[:GROUP...]] svlogd
 ARGS`` in simple words only) is run by the tree on the svlogd engine (``svlog.engine.Logger``)
@@ -8,7 +9,7 @@ runsv, so files, modes and messages are those of a real svlogd.
 Where it runs depends on who it runs as (``identity_for``):
 
 - the tree's own identity (no ``chpst -u``, or one naming the tree's own user and group): on
-  the tree's loop, ``log/supervise/pid`` showing the tree's stand-in (logstandin.py);
+  the tree's loop, ``log/supervise/pid`` showing the tree's stand-in (standin.py);
 - anyone else, in a tree run by root: in a process that has wholly become that identity
   (identityhost.py) — never in root's process, whose opens in a directory the user controls
   could be made to block on a FIFO, read through a magic link what the user may not, or
@@ -115,17 +116,18 @@ def hostable(log_run, own=None):
     return canonical, identity
 
 
-def _waits_for_nothing(shown_pid):
-    return ()
-
-
 # -- one logger, on the tree's loop or in an identity's host ---------------------------------------
 class HostedLogger:
     """One hosted svlogd: reads its pipe into the engine; ``signal()`` for what runsv sends.
 
     It does its file operations as the process it runs in: the tree for the tree's own
     identity, an identity host (identityhost.py) for anyone else's — processors run as that
-    process, as under a real svlogd.
+    process, as under a real svlogd — or through its ``io`` (a user's agent's).
+
+    To the supervisor whose log side it is, it shows ``shown_pid`` (the pid its
+    ``log/supervise/pid`` shows: a stand-in) and ``host``, the log host that runs it on this
+    loop (standin.StandInLogHost, a user's UserLogHost): what its work waits for
+    (``host.waited_for``), who lets it go once it ended (``host.logger_ended``).
 
     The pipe (``pipe_fd``, non-blocking) is read edge-triggered, through a PeekReader when
     ``scratch`` is given: only whole lines are taken, and only once written (svlog/peek.py).
@@ -134,7 +136,7 @@ class HostedLogger:
     """
 
     __slots__ = ("loop", "pipe_fd", "on_exit", "taker", "_defers", "logger", "shown_pid",
-                 "needs", "_stopped", "_ended_by", "_at_eof", "_done", "_read_due")
+                 "host", "_stopped", "_ended_by", "_at_eof", "_done", "_read_due")
 
     def __init__(self, loop, spawner, base_fd, pipe_fd, args, stderr_fd, scratch, on_exit,
                  io=None):
@@ -157,8 +159,7 @@ class HostedLogger:
                              base_fd=base_fd, keep_unfinished=self.taker.reader is not None,
                              io=io)
         self.shown_pid = 0  # the pid its log/supervise/pid shows (a stand-in), when one does
-        # needs(shown_pid): the processes its work waits for (a user's agent): none here
-        self.needs = _waits_for_nothing
+        self.host = None  # the log host running it, for a supervisor's log side
         self._stopped = False   # SIGSTOP: no reading until SIGCONT
         self._ended_by = 0      # the signal that ends it, if any
         self._at_eof = False

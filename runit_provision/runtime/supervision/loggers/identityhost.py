@@ -1,5 +1,5 @@
-"""runtime/supervision: loggers of another identity — one process per identity, forked from the
-tree, that has wholly become that identity.
+"""runtime/supervision/loggers: loggers of another identity — one process per identity, forked
+from the tree's fork server, that has wholly become that identity (``IdentityLogHosts``).
 
 A tree run by root runs its own canonical loggers on its loop (hostedlogger.py). A logger whose
 ``chpst -u`` names anyone else must not run there: its log directory, ``config``, rotated files
@@ -99,15 +99,29 @@ class _Host:
         self.unsent = {}  # key -> signals runsv sent before the logger's start went out
 
 
-class IdentityHosts:
-    """The tree's hosts, one per identity taking new loggers, forked through the tree's fork
-    server (forkserver.py).
+class _Logger:
+    """One logger in an identity's host, as the supervisor whose log side it is holds it:
+    ``shown_pid`` (the host's, its ``log/supervise/pid``), ``host`` (the IdentityLogHosts)
+    and ``signal`` for what runsv sends it — a HostedLogger's face to the supervisor."""
 
-    ``start(identity, user, args, open_fds, on_exit, wake)`` gives ``(pid, key)`` — the pid is
-    what ``log/supervise/pid`` shows — and later calls ``on_exit(pid, wait_status)`` once;
-    ``(0, None)`` when the logger must be exec'd instead; NotYet while the fork server or a
-    host is not ready: ``wake()`` is called once (what waited tries again, and nothing else
-    does).
+    __slots__ = ("host", "shown_pid", "key")
+
+    def __init__(self, host, shown_pid, key):
+        self.host, self.shown_pid, self.key = host, shown_pid, key
+
+    def signal(self, signum):
+        self.host.signal(self.shown_pid, self.key, signum)
+
+
+class IdentityLogHosts:
+    """A log host of several identities: the tree's hosts, one per identity taking new
+    loggers, forked through the tree's fork server (tree/forkclient.py).
+
+    ``start(identity, user, args, open_fds, on_exit, wake)`` gives ``(pid, logger)`` — the pid
+    is what ``log/supervise/pid`` shows, the logger what the supervisor signals it by — and
+    later calls ``on_exit(wait_status)`` once; ``(0, None)`` when the logger must be exec'd
+    instead; NotYet while the fork server or a host is not ready: ``wake()`` is called once
+    (what waited tries again, and nothing else does).
     """
 
     def __init__(self, loop, stderr_fd, label, forks=None):
@@ -141,7 +155,15 @@ class IdentityHosts:
                 return 0, None  # the answer just came: "no" — exec'd this time
             self._fork(identity, user, wake)  # NotYet, or None: exec'd
             return 0, None
-        return host.pid, self._start_in(host, args, open_fds, on_exit)
+        return host.pid, _Logger(self, host.pid, self._start_in(host, args, open_fds, on_exit))
+
+    def waited_for(self, shown_pid):
+        """What a logger's work waits for, beside it — what runsv's CONT must reach: its host,
+        which the user may have stopped (the signal waits in the channel meanwhile)."""
+        return (shown_pid,)
+
+    def logger_ended(self, logger):
+        """A logger of ours ended: its host has let it go already."""
 
     def _start_in(self, host, args, open_fds, on_exit):
         self._next_key += 1
@@ -278,7 +300,7 @@ class IdentityHosts:
         on_exit = host.loggers.pop(key)
         if not host.loggers:
             self._close_channel(host)  # nothing left to run: it exits
-        on_exit(host.pid, wait_status)
+        on_exit(wait_status)
 
     def _stop_taking(self, host):
         if self._taking.get(host.identity) is host:
@@ -297,7 +319,7 @@ class IdentityHosts:
         del self._hosts[host.pid]
         loggers, host.loggers = host.loggers, {}
         for on_exit in loggers.values():
-            on_exit(host.pid, wait_status)
+            on_exit(wait_status)
         if self.on_reaped is not None:
             self.on_reaped()
 

@@ -1,4 +1,5 @@
-"""runtime/supervision: the tree's hosted loggers, and the process that stands for them.
+"""runtime/supervision/loggers: loggers of one identity on this loop, and the process that stands
+for them (``StandInLogHost``).
 
 A runsvdir tree runs every canonical ``log/run`` (hostedlogger.py) on the svlogd engine, on its
 own loop, instead of exec'ing an svlogd per service. ``log/supervise/pid`` must still name a
@@ -20,10 +21,11 @@ pipe to the tree; the tree acts on every hosted logger as an svlogd would act on
 When the tree goes (exits, or is killed), the stand-in reads EOF on the pipe the tree holds and
 exits: nothing is left behind. A tree that cannot start one (no ``/bin/sh``) execs its loggers.
 
-The stand-in stands only for loggers of the tree's own identity. Those of anyone else run in a
-process of that identity (``apart``, identityhost.py), whose pid is their own — but a user's
-whose tree runs: they run here, their file work their agent's, shown by a stand-in of the
-user's (usertree.UserLogHost).
+The stand-in stands only for loggers of one identity: the tree's own. Those of anyone else run
+in a process of that identity (identityhost.IdentityLogHosts), whose pid is their own — but a
+user's whose tree runs: they run here, their file work their agent's, shown by a stand-in of
+the user's (users/usertree.UserLogHost, this class with a stand-in the user's agent starts).
+Which of them runs a service's logger is loghosts.LogHosts's to say.
 """
 
 import os
@@ -34,7 +36,6 @@ except ImportError:  # pragma: no cover - other interpreters
     import signal
 
 from ...unix.diag import warn
-from .identityhost import IdentityHosts
 
 STAND_IN_SHELL = "/bin/sh"
 # read(1) returns non-zero when a trapped signal interrupts it (dash: 1, bash: >128): "got"
@@ -107,34 +108,28 @@ class _StandIn:
         self.host._each(self, signal.SIGCONT)
 
 
-class LogHost:
-    """The hosted loggers of one tree and their stand-in (started when first needed, started
-    anew once the last one ended or died). ``stand_in()`` gives the pid a hosted logger's
-    ``log/supervise/pid`` shows (0 when none can be started), ``attach``/``detach`` tell it
-    which loggers it stands for."""
+class StandInLogHost:
+    """A log host: the hosted loggers of one identity on this loop and their stand-in (started
+    when first needed, started anew once the last one ended or died). ``stand_in()`` gives the
+    pid a hosted logger's ``log/supervise/pid`` shows (0 when none can be started),
+    ``attach``/``detach`` tell it which loggers it stands for; ``logger_ended`` lets one go,
+    ``waited_for`` says what a logger's work waits for (here: nothing but this process)."""
 
-    __slots__ = ("loop", "spawner", "label", "scratch", "_current", "_stand_ins", "on_reaped",
-                 "apart")
+    __slots__ = ("loop", "spawner", "label", "scratch", "_current", "_stand_ins", "on_reaped")
 
-    def __init__(self, loop, spawner, label, forks=None):
+    def __init__(self, loop, spawner, label):
         self.loop = loop
         self.spawner = spawner
         self.label = label
         self.scratch = None  # the scratch pipe every hosted logger's PeekReader shares
         self._current = None
         self._stand_ins = {}  # pid -> _StandIn, until reaped
-        self.on_reaped = None  # called after a stand-in or a host has been reaped
-        self.apart = IdentityHosts(loop, spawner.stderr_fd, label, forks)
-        self.apart.on_reaped = self._host_reaped
+        self.on_reaped = None  # called after a stand-in has been reaped
 
     @property
     def pids(self):
-        """Every stand-in and identity host not yet reaped."""
-        return set(self._stand_ins) | self.apart.pids
-
-    def _host_reaped(self):
-        if self.on_reaped is not None:
-            self.on_reaped()
+        """Every stand-in not yet reaped."""
+        return set(self._stand_ins)
 
     def scratch_pipe(self):
         """The scratch pipe for reading by copy, or None where tee(2) is missing."""
@@ -163,12 +158,22 @@ class LogHost:
         if stand_in is not None:
             stand_in.loggers.discard(logger)
 
+    def logger_ended(self, logger):
+        """A HostedLogger of ours ended: its stand-in stands for it no more, its reading end
+        of the pipe is closed."""
+        self.detach(logger.shown_pid, logger)
+        os.close(logger.pipe_fd)
+
+    def waited_for(self, shown_pid):
+        """What the work of a logger of ours, shown as ``shown_pid``, waits for — what runsv's
+        CONT to it must reach beside it: nothing, it runs in this process."""
+        return ()
+
     def close(self):
-        """The tree is done: every stand-in and identity host sees EOF and exits."""
+        """The tree is done: every stand-in sees EOF and exits."""
         self._current = None
         for stand_in in self._stand_ins.values():
             self._close_alive(stand_in)
-        self.apart.close()
 
     # -- the process ----------------------------------------------------------------------------
     def _start(self):

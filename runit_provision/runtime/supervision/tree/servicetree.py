@@ -22,7 +22,7 @@ from ...unix.fdlimit import ensure_fd_room, open_fd_count, soft_fd_limit
 from ...unix.fileidentity import path_identity
 from ...unix.procstat import stat_fields
 from .forkclient import ForkServer
-from ..loggers.standin import LogHost
+from ..loggers.loghosts import LogHosts
 from ..loggers.pipekeeper import PipeKeeper
 from ..engine.adoption import started_in
 from ..engine.localio import LOCAL
@@ -65,18 +65,19 @@ class _Entry:
 
 
 class ServiceTree:
-    # Slots: a user's tree in root's (usertree.NestedTree) is one of these a user, and with a
-    # dict it would have one of 1.3 kB of its own (more attributes than CPython keeps inline).
+    # Slots: a user's tree in root's (users/nestedtree.NestedTree) is one of these a user, and
+    # with a dict it would have one of 1.3 kB of its own (more attributes than CPython keeps
+    # inline).
     __slots__ = ("loop", "directory", "spawner", "label", "new_sessions", "clock", "on_empty",
                  "entries", "_retiring", "_identity", "_retry_timer", "_kill_timer",
                  "_sweep_timer", "_stopping", "_finished", "_grace_over", "_orphans",
                  "_waiting_for_fds", "_begun", "_scanning", "_listing", "_rescan",
                  "_said_crowded", "io", "scan_limit", "_inotify", "_watches", "stderr_fd",
-                 "forks", "log_host", "pipe_keeper")
+                 "forks", "log_host", "pipe_keeper", "nest")
 
     def __init__(self, loop, directory, spawner, label, new_sessions=False, clock=SystemClock(),
                  on_empty=None, may_fork=False, io=LOCAL, scan_limit=None, helpers=None,
-                 stderr_fd=2):
+                 stderr_fd=2, nest=None):
         self.loop = loop
         self.directory = os.path.abspath(directory)
         self.spawner = spawner
@@ -108,15 +109,21 @@ class ServiceTree:
         # Root's tree forks users' agents and logger hosts through a fork server; it must be
         # their subreaper (``may_fork``) to reap them. Any other tree execs those instead.
         self.forks = None
+        # What each supervisor is handed to run a canonical tree ./run in this loop (the
+        # engine's ``nest``): ``nest(supervisor, forks)`` given by the caller (runsvdir.py:
+        # users/usertree.UserTree), used where there is a fork server to fork agents with.
+        self.nest = None
         if helpers is not None:
-            # A user's tree in root's (usertree.py): root's tree's loggers' host and pipe
+            # A user's tree in root's (users/nestedtree.py): root's tree's log hosts and pipe
             # keeper serve it too, and are root's tree's to stop.
             self.log_host, self.pipe_keeper = helpers
             return
         if may_fork and os.geteuid() == 0:
-            self.forks = ForkServer(loop, spawner, label)
+            forks = self.forks = ForkServer(loop, spawner, label)
             self.forks.on_reaped = self._end_orphans  # a stopping tree waits for it
-        self.log_host = LogHost(loop, spawner, label, self.forks)
+            if nest is not None:
+                self.nest = lambda supervisor: nest(supervisor, forks)
+        self.log_host = LogHosts(loop, spawner, label, self.forks)
         self.log_host.on_reaped = self._end_orphans  # a stopping tree waits for its hosts
         self.pipe_keeper = PipeKeeper(loop, spawner, label, self.directory)
         self.pipe_keeper.on_reaped = self._end_orphans  # and for its keeper
@@ -241,7 +248,7 @@ class ServiceTree:
         service = Supervisor(self.loop, path, self.spawner, clock=self.clock, label=label,
                              on_exit=self._service_exited, new_session=self.new_sessions,
                              log_host=self.log_host, pipe_keeper=self.pipe_keeper,
-                             forks=self.forks, io=self.io)
+                             nest=self.nest, io=self.io)
         service.stderr_fd = self.stderr_fd
         return service
 

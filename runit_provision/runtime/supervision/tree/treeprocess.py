@@ -1,5 +1,5 @@
-"""runtime/supervision: a whole tree as a process — the loop, the signals, the subreaper, runit's
-status area — for ``runsvdir``'s ``main`` and for a user's tree forked in-process (usertree.py).
+"""runtime/supervision/tree: a whole tree as a process — the loop, the signals, the subreaper,
+runit's status area — for ``runsvdir``'s ``main``.
 
 Signals: TERM brings the whole tree down (every service as by ``x``, KILL after a grace period)
 and exits 0; HUP does the same and exits 111, as runit's runsvdir after TERMing its runsvs;
@@ -38,13 +38,13 @@ def open_status_area(loop, label, argv, log):
 
 
 def run_tree(directory, label, new_sessions=False, argv=None, log=None, environ=None,
-             children_stderr=None, serve_parent=None):
+             children_stderr=None, nest=None):
     """Supervise ``directory`` until TERM or HUP; the exit code.
 
     ``log``: runit's status area in ``argv``. ``environ``: what services get (default: the
     environment this process was exec'd with). ``children_stderr``: the stderr services get
-    (default: ours). ``serve_parent(loop, tree)``: a user's tree forked by root's tree starts
-    serving root's loggers of its identity on the loop (usertree.py).
+    (default: ours). ``nest(supervisor, forks)``: what runs a canonical tree ``./run`` in
+    this loop, handed to each supervisor of a tree run by root (runsvdir.py: users' trees).
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
@@ -63,7 +63,7 @@ def run_tree(directory, label, new_sessions=False, argv=None, log=None, environ=
         is_subreaper = False
     tree = ServiceTree(loop, directory, Spawner(stderr_fd=children_stderr, environ=environ),
                        label, new_sessions=new_sessions, on_empty=loop.stop,
-                       may_fork=is_subreaper)
+                       may_fork=is_subreaper, nest=nest)
     exit_code = [0]
 
     def stop_with(code):
@@ -75,8 +75,6 @@ def run_tree(directory, label, new_sessions=False, argv=None, log=None, environ=
     loop.add_signal_handler(signal.SIGTERM, stop_with(0))
     loop.add_signal_handler(signal.SIGHUP, stop_with(111))
     loop.add_signal_handler(signal.SIGALRM, tree.forced_rescan)
-    if serve_parent is not None:
-        serve_parent(loop, tree)
     tree.start()
     loop.run()
     return exit_code[0]

@@ -40,7 +40,7 @@ from ....errors import FatalError
 from ....protocol.layout import CONTROL_DIR, RUN
 from ....protocol.treerun import tree_run_from_bytes
 from ...unix.diag import warn
-from ..loggers.standin import LogHost, stand_in_argv, stand_in_pipes
+from ..loggers.standin import StandInLogHost, stand_in_argv, stand_in_pipes
 from ..engine.servicedir import SnapshotFacts, read_executable
 from ..tree.servicetree import DRAIN_SECONDS, ServiceTree
 from ..engine.adoption import Refused, boot_id, boot_ticks, claim, started_between, starttime_of
@@ -109,15 +109,21 @@ class _Asked:
 
 class UserTree:
     """A supervisor's side of a service whose ``./run`` is a canonical user tree: the agent it
-    runs as that service's process, and the user's services, supervised in our loop."""
+    runs as that service's process, and the user's services, supervised in our loop.
 
-    __slots__ = ("supervisor", "is_first", "agent", "io", "log_io", "log_host", "tree",
+    Made by root's tree for each of its supervisors (the engine's ``nest``: root's tree hands
+    it ``UserTree(supervisor, forks)``, ``forks`` its fork server), it is the supervisor's
+    ``nested``: asked to start ``./run`` (``spawn``) and the log side's logger
+    (``start_logger``), to take the signals meant for the agent (``takes_signal``), to settle,
+    close and kill with it."""
+
+    __slots__ = ("supervisor", "forks", "is_first", "agent", "io", "log_io", "log_host", "tree",
                  "environ", "directory", "uid", "ledger", "_asked", "_prepared", "_link",
-                 "_hosted",
-                 "_released", "_linger_timer", "_exit_code", "_ending")
+                 "_hosted", "_log_waits", "_released", "_linger_timer", "_exit_code", "_ending")
 
-    def __init__(self, supervisor):
+    def __init__(self, supervisor, forks):
         self.supervisor = supervisor
+        self.forks = forks  # root's tree's fork server (tree/forkclient.ForkServer)
         # ./run was canonical when the supervisor opened: its tree starts before its log, whose
         # logger runs in its agent. (Each start reads ./run again: a rewritten one is exec'd.)
         self.is_first = tree_run(supervisor.dir_fd) is not None
@@ -134,6 +140,7 @@ class UserTree:
         self._prepared = None  # (TreeRun, uid, gids, environ) read while the server started
         self._link = None
         self._hosted = set()  # loggers run through our io (host_logger) that have not ended
+        self._log_waits = False  # the log side's start waits for the tree to run (start_logger)
         self._released = set()  # agents sent away: their end was the main side's already
         self._linger_timer = None
         self._exit_code = 0  # the agent's, once root is done with the tree (HUP: 111)
@@ -183,7 +190,7 @@ class UserTree:
             except (FatalError, OSError, KeyError, ValueError):
                 return 0  # whatever chpst would fail on, chpst must say
         try:
-            supervisor.forks.check()
+            self.forks.check()
         except NotYet:
             # Read while the server starts, kept for the ask it wakes (a tree's start asks
             # before its server is ready, and read the user and the envdir twice) — for that
@@ -193,7 +200,7 @@ class UserTree:
             def ready():
                 supervisor.host_ready()
                 self._prepared = None
-            supervisor.forks.on_ready.append(ready)
+            self.forks.on_ready.append(ready)
             raise
         except OSError as exc:
             supervisor.warn("unable to fork the user's agent, running ./run instead", exc)
@@ -206,7 +213,7 @@ class UserTree:
         fds = [theirs.fileno(), supervisor.output_fd()]
         supervisor.main_files.write_starting("run")
         try:
-            supervisor.forks.request(b"agent", fields, fds,
+            self.forks.request(b"agent", fields, fds,
                                      lambda answer: self._answered(asked, answer))
         except OSError as exc:  # the server's socket failed: it is killed
             supervisor.warn("unable to fork the user's agent, running ./run instead", exc)
@@ -317,14 +324,32 @@ class UserTree:
             if self._link is not None:
                 self._link.refuse(wire.BadMessage(str(exc)))
 
+    def start_logger(self, supervisor):
+        """The log side's start (the engine asks its ``nested`` first): the logger of the
+        tree's output runs on root's loop, its file work the agent's, when it is the user's
+        (as ``host_logger``); anything else goes to root's tree's log hosts
+        (loggers/loghosts.py). While the tree itself is to start first, NotYet: ``settle``
+        wakes it once the tree runs, or will not."""
+        from ..loggers.hostedlogger import OWN, hostable
+        main = supervisor.main
+        if self.is_first and main.want is Want.UP and not main.pid:
+            self._log_waits = True
+            raise NotYet()  # its tree first: the logger runs in it
+        found = hostable(supervisor.facts.log_run)
+        if found is not None and found[1] is not OWN and self.running_as(found[1]):
+            reader = supervisor.log_reader()
+            os.set_blocking(reader, False)
+            return self.host_logger(supervisor, found[0], reader)
+        return supervisor.log_host.start_logger(supervisor, found)
+
     def host_logger(self, supervisor, canonical, reader):
         """Run ``canonical`` (a LogRun of the user's identity) on root's loop for
         ``supervisor``'s log side, its file work the agent's, shown by the user's stand-in:
         ``(pid shown, HostedLogger)``, ``(0, None)`` when it is exec'd after all. ``reader``: a
         reading end of its pipe (ours from now on). NotYet while the agent starts the
-        stand-in. Its end calls ``supervisor.user_logger_ended``, which tells ``logger_ended``.
-        (Bound methods and the logger's own slots, not closures: a tree keeps these for every
-        logger of every user.)"""
+        stand-in. Its end calls ``supervisor.hosted_logger_ended``, which has its host
+        (UserLogHost) tell ``logger_ended``. (Bound methods and the logger's own slots, not
+        closures: a tree keeps these for every logger of every user.)"""
         from ..loggers.hostedlogger import HostedLogger
         try:
             pid = self.log_host.stand_in(supervisor.host_ready)
@@ -337,9 +362,8 @@ class UserTree:
         hosted = HostedLogger(supervisor.loop, _UserSpawner(self.io, self.environ, 2),
                               supervisor.log_fd, reader, canonical.args,
                               self.supervisor.spawner.stderr_fd, self.log_host.scratch_pipe(),
-                              supervisor.user_logger_ended, io=self.log_io)
-        hosted.shown_pid = pid
-        hosted.needs = self.waited_for
+                              supervisor.hosted_logger_ended, io=self.log_io)
+        hosted.shown_pid, hosted.host = pid, self.log_host
         self.log_host.attach(pid, hosted)
         self._hosted.add(hosted)
         hosted.start()
@@ -423,6 +447,14 @@ class UserTree:
         if (self.tree is not None and not self.tree.is_stopping and main.want is not Want.UP
                 and not main.pid):
             self.tree.stop()
+        if self.is_first:
+            # The tree first: the logger of its output runs in it; a logger that waited for
+            # it goes on once it runs, or will not run.
+            main.evaluate()
+            if self._log_waits and (main.pid or main.want is Want.DOWN):
+                # From the loop, not from inside this settle (a spawn settles again).
+                self._log_waits = False
+                self.supervisor.loop.call_later(0, self.supervisor.host_ready)
 
     def kill_all(self):
         """The last resort of root's teardown: every process of the user's tree KILLed."""
@@ -441,22 +473,30 @@ class UserTree:
 
 
 # -- the user's tree, in root's loop ------------------------------------------------------------
-class UserLogHost(LogHost):
-    """The stand-in of the user's loggers (logstandin.py): the user's own ``/bin/sh``, started
-    by the agent — its child, which the user may signal as an svlogd of theirs; the signals
-    come to root's loop, where those loggers run. ``stand_in(wake)`` raises NotYet while the
-    agent starts it, and calls ``wake`` once it runs."""
+class UserLogHost(StandInLogHost):
+    """A log host: the user's loggers, on root's loop with their file work the agent's, and
+    their stand-in (loggers/standin.py) — the user's own ``/bin/sh``, started by the agent: its
+    child, which the user may signal as an svlogd of theirs; the signals come to root's loop,
+    where those loggers run. ``stand_in(wake)`` raises NotYet while the agent starts it, and
+    calls ``wake`` once it runs."""
 
     __slots__ = ("user_tree", "_asking", "_waiting", "_refused_at")
 
     RETRY_SECONDS = 1.0
 
     def __init__(self, user_tree, label):
-        LogHost.__init__(self, user_tree.supervisor.loop, user_tree.supervisor.spawner, label)
+        StandInLogHost.__init__(self, user_tree.supervisor.loop, user_tree.supervisor.spawner,
+                                label)
         self.user_tree = user_tree
         self._asking = False
         self._waiting = []
         self._refused_at = None  # when the agent could not start one (loggers exec'd a while)
+
+    def logger_ended(self, logger):
+        self.user_tree.logger_ended(logger)
+
+    def waited_for(self, shown_pid):
+        return self.user_tree.waited_for(shown_pid)
 
     def stand_in(self, wake=None):
         if self._current is not None:
@@ -888,13 +928,13 @@ class RemoteSupervisor(Supervisor):
         if isinstance(reader, FatalError):
             self.warn(str(reader))
             return 0
-        pid, self._hosted = self.user_tree.host_logger(self, found[0], reader)
+        pid, self._logger = self.user_tree.host_logger(self, found[0], reader)
         return pid
 
-    def user_logger_ended(self, wait_status):
-        hosted, self._hosted = self._hosted, None
-        self.user_tree.logger_ended(hosted)
-        pid = hosted.shown_pid
+    def hosted_logger_ended(self, wait_status):
+        logger, self._logger = self._logger, None
+        logger.host.logger_ended(logger)
+        pid = logger.shown_pid
         self._event(lambda: self.log.child_exited(pid, wait_status))
 
     def has_finish(self):
