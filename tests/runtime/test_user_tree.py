@@ -300,7 +300,7 @@ def test_a_user_stopping_their_loggers_stand_in_pauses_their_loggers_and_keeps_t
 def test_a_users_control_fifo_costs_roots_loop_256_bytes_a_second_the_rest_read_after(
         user_tree):
     """A user may write their service's control FIFO as fast as they like: root's loop reads
-    256 bytes of it a second (usertree.CONTROL_BYTES_PER_SECOND), and the rest the next."""
+    256 bytes of it a second (nestedtree.CONTROL_BYTES_PER_SECOND), and the rest the next."""
     web = user_tree.build()
     user_tree.start()
     user_tree.tree_pid()

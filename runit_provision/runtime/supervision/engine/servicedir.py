@@ -339,7 +339,7 @@ class Facts:
     ``give-up`` and ``ready`` (bytes, None when absent or not a regular file) and ``log/run``
     (what ``read_executable`` gives). A supervisor of its own directories reads each when it
     needs it instead (``LocalFacts``); these are for one another identity's agent read ahead
-    of an event (usertree.py)."""
+    of an event (users/nestedtree.py)."""
 
     __slots__ = ("finish", "hooks", "give_up", "ready", "log_run")
 

@@ -37,7 +37,7 @@ from ..engine.adoption import Record, boot_id, record_bytes, record_from_bytes
 LEDGER = SUPERVISE_DIR + "/user-processes"  # in runsvdir-LOGIN's directory: root's
 _HEADER = b"runit-provision user-processes 1"
 WIDTH = 192  # bytes a line: DEV and INO (20 digits each), a side, a record (RECORD_WIDTH 96)
-# runit's runsvdir supervises 1000 services at most (usertree.SCAN_LIMIT), each two sides; twice
+# runit's runsvdir supervises 1000 services at most (nestedtree.SCAN_LIMIT), each two sides; twice
 # that leaves room for services retiring beside their successors.
 MAX_SLOTS = 4000
 _FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
