@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from runit_provision.runtime.supervision.users import agent, agentlogs
 from runit_provision.runtime.supervision.users import agentwire as wire
 from runit_provision.runtime.supervision.users.agentio import AgentIO
 
@@ -49,6 +50,10 @@ ASKS = {
         0, [(False, "supervise/stat", b"run\n")], "", lambda *said: got.append(said)),
         [b"!", b"warn", b"unable to write", 28]),
     "spawn": (lambda io, got: io.spawn(["true"], got.append), [b"=", 4242]),
+    # the log work (agentlogs.KINDS): checked by the same table, where the link takes answers
+    "lmv": (lambda io, got: io.request([wire.LMV, b"current", b"@4000"], [0], got.append),
+            [b"="]),
+    "lcur": (lambda io, got: io.request([wire.LCUR], [0], got.append), [b"="]),
 }
 
 
@@ -85,3 +90,13 @@ def test_what_an_agent_tells_of_itself_is_an_event_not_an_answer(event):
         link.close()
 
 
+
+
+def test_the_kinds_are_one_table_both_ends_read():
+    """agentwire.REQUESTS is every kind the agent does (agent.py's own, agentlogs.KINDS) and
+    none else; what a batch may hold carries one descriptor at most (a batch's answer then
+    carries MAX_BATCH, within what root takes of one message)."""
+    assert set(agent._WORK) | set(agentlogs.KINDS) == set(wire.REQUESTS)
+    assert not set(agent._WORK) & set(agentlogs.KINDS)
+    assert all(carries <= 1 for carries, batched in wire.REQUESTS.values() if batched)
+    assert not set(wire.EVENTS) & set(wire.REQUESTS)

@@ -167,6 +167,24 @@ def test_a_batch_answer_that_does_not_account_for_each_request_kills_the_agent(t
     os.close(base)
 
 
+def test_a_batch_member_with_more_descriptors_than_its_kind_carries_kills_the_agent(tmp_path):
+    """Each member's count is held to its kind's (agentwire.REQUESTS: ``remove`` carries none),
+    not only the batch's whole."""
+    base = side(tmp_path)
+    link = Link()
+    answers = []
+    try:
+        link.link.request_batch([([b"remove", b"supervise/x"], [base], answers.append),
+                                 ([b"fifo", b"", b"ok", os.O_RDONLY], [base], answers.append)])
+        link.answer([b"=", 1, wire.encode(b"="), 0, wire.encode(b"=")], [base])
+        link.sleep.wait(5)
+        assert [type(answer) for answer in answers] == [AgentGone, AgentGone], answers
+        assert not link.link.is_open and link.gone == [True]
+    finally:
+        link.close()
+        os.close(base)
+
+
 def test_requests_that_fill_the_socket_still_get_their_answers():
     """Root queues what its socket has no room for, and goes on reading answers meanwhile: an
     agent sends each answer blocking and reads no more requests until it is sent, so a root

@@ -142,7 +142,7 @@ class Agent:
         self.running = True
 
     def run(self):
-        self._send(wire.encode(b"r"))
+        self._send(wire.encode(wire.READY))
         while self.running:
             self.turn()
         return self.exit_code
@@ -174,7 +174,7 @@ class Agent:
             elif signum in _EVENTS:
                 if signum == signal.SIGALRM:
                     _forced_rescan(self.directory)
-                self._send(wire.encode(b"s", signum))
+                self._send(wire.encode(wire.SIGNALLED, signum))
 
     def _reap(self):
         """Every child that ended (reported when root started it; an orphan of theirs is
@@ -189,11 +189,12 @@ class Agent:
             stops = self.watched.get(pid)
             if os.WIFSTOPPED(wait_status) or os.WIFCONTINUED(wait_status):
                 if stops:
-                    self._send(wire.encode(b"p" if os.WIFSTOPPED(wait_status) else b"q", pid))
+                    self._send(wire.encode(wire.STOPPED if os.WIFSTOPPED(wait_status)
+                                           else wire.CONTINUED, pid))
                 continue
             if stops is not None:
                 del self.watched[pid]
-                self._send(wire.encode(b"x", pid, wait_status))
+                self._send(wire.encode(wire.EXITED, pid, wait_status))
 
     def _watch_directory(self, quiet=False):
         """inotify on the tree's directory and its name in its parent (runsvchdir swaps a link
@@ -218,7 +219,7 @@ class Agent:
             if only is None or only == name or wd not in self._watches:
                 relevant = True
         if relevant:
-            self._send(wire.encode(b"c"))
+            self._send(wire.encode(wire.CHANGED))
 
     def _internal_error(self, exc):
         warn("runsvdir " + self.directory, "internal error, continuing: %s: %s"
@@ -408,11 +409,12 @@ class Agent:
         return [b"="], []
 
 
-_WORK = {b"list": Agent.list, b"open": Agent.open, b"facts": Agent.facts,
-         b"write": Agent.write, b"remove": Agent.remove, b"fifo": Agent.fifo,
-         b"started": Agent.started, b"spawn": Agent.spawn, b"bye": Agent.bye,
-         b"sync": Agent.sync, b"evopen": Agent.evopen, b"evpost": Agent.evpost,
-         b"evclose": Agent.evclose}
+# The kinds of agentwire.REQUESTS done here; the rest are agentlogs.KINDS.
+_WORK = {wire.LIST: Agent.list, wire.OPEN: Agent.open, wire.FACTS: Agent.facts,
+         wire.WRITE: Agent.write, wire.REMOVE: Agent.remove, wire.FIFO: Agent.fifo,
+         wire.STARTED: Agent.started, wire.SPAWN: Agent.spawn, wire.BYE: Agent.bye,
+         wire.SYNC: Agent.sync, wire.EVOPEN: Agent.evopen, wire.EVPOST: Agent.evpost,
+         wire.EVCLOSE: Agent.evclose}
 
 
 def handle(agent, data, fds, cut=False):
@@ -425,11 +427,11 @@ def handle(agent, data, fds, cut=False):
         if fields[0] == wire.BATCH:
             owned, fds = fds, []  # each request's own are closed by its handling
             return _batch(agent, fields[1:], owned)
+        if fields[0] not in wire.REQUESTS:
+            raise wire.BadMessage("unknown")
         work = _WORK.get(fields[0])
         if work is not None:
             return work(agent, fields[1:], fds)
-        if fields[0] not in agentlogs.KINDS:
-            raise wire.BadMessage("unknown")
         answer, out = agentlogs.work(fields[0], fields[1:], fds)
         return [b"="] + answer, out
     except wire.BadMessage as exc:
@@ -681,34 +683,34 @@ def warm_up(base, rounds=10, after_first=None):
         for number in range(rounds):
             if number == 1 and after_first is not None:
                 after_first()
-            ask(b"list", tree, 1000)
-            _, opened = ask(b"open", service)
+            ask(wire.LIST, tree, 1000)
+            _, opened = ask(wire.OPEN, service)
             dir_fd, log_fd = opened[0], opened[1]
-            ask(b"facts", fds=[dir_fd, log_fd])
-            ask(b"write", b"", b"new", b"supervise/stat", b"run", b"place",
+            ask(wire.FACTS, fds=[dir_fd, log_fd])
+            ask(wire.WRITE, b"", b"new", b"supervise/stat", b"run", b"place",
                 b"supervise/process", b"0" * 96, fds=[dir_fd])
-            ask(b"remove", b"supervise/process", fds=[dir_fd])
-            ask(b"fifo", b"", b"ok", os.O_RDONLY, fds=[dir_fd])
-            ask(wire.BATCH, 1, wire.encode(b"write", b"", b"new", b"supervise/status", b"x"),
-                1, wire.encode(b"fifo", b"", b"ok", os.O_RDONLY), fds=[dir_fd, dir_fd])
-            ask(b"evopen", fds=[dir_fd])
-            ask(b"evopen", fds=[log_fd])  # the second on a file system links the first's
-            ask(b"evpost", STATUS, fds=[dir_fd])
-            ask(b"evclose", 1, fds=[log_fd])
-            ask(b"evclose", 1, fds=[dir_fd])
-            _, spawned = ask(b"spawn", 2, b"", 1, b"./run", 0, b"cwd", fds=[dir_fd])
-            _, found = ask(b"lopen", os.path.join(base, "log"), 100, fds=[log_fd])
+            ask(wire.REMOVE, b"supervise/process", fds=[dir_fd])
+            ask(wire.FIFO, b"", b"ok", os.O_RDONLY, fds=[dir_fd])
+            ask(wire.BATCH, 1, wire.encode(wire.WRITE, b"", b"new", b"supervise/status", b"x"),
+                1, wire.encode(wire.FIFO, b"", b"ok", os.O_RDONLY), fds=[dir_fd, dir_fd])
+            ask(wire.EVOPEN, fds=[dir_fd])
+            ask(wire.EVOPEN, fds=[log_fd])  # the second on a file system links the first's
+            ask(wire.EVPOST, STATUS, fds=[dir_fd])
+            ask(wire.EVCLOSE, 1, fds=[log_fd])
+            ask(wire.EVCLOSE, 1, fds=[dir_fd])
+            _, spawned = ask(wire.SPAWN, 2, b"", 1, b"./run", 0, b"cwd", fds=[dir_fd])
+            _, found = ask(wire.LOPEN, os.path.join(base, "log"), 100, fds=[log_fd])
             log_dir = found[0]
-            _, current = ask(b"lcur", fds=[log_dir])
-            ask(b"lmode", 0o644, fds=[current[0]])
-            ask(b"lrender", b"@4000000000000000 ", b"a line\n" * 4, fds=[log_dir, current[0]])
-            ask(b"lwrite", b"a line\n", fds=[log_dir, current[0]])
-            ask(b"lsync", fds=[current[0]])
-            fields, _ = ask(b"lname", 1, b"s", fds=[log_dir])
-            ask(b"lmv", b"current", fields[1], fds=[log_dir])
-            ask(b"lprune", 1, fds=[log_dir])
-            ask(b"lkeep", 1, b"1\nhalf", fds=[log_dir])
-            ask(b"lunkeep", fds=[log_dir])
+            _, current = ask(wire.LCUR, fds=[log_dir])
+            ask(wire.LMODE, 0o644, fds=[current[0]])
+            ask(wire.LRENDER, b"@4000000000000000 ", b"a line\n" * 4, fds=[log_dir, current[0]])
+            ask(wire.LWRITE, b"a line\n", fds=[log_dir, current[0]])
+            ask(wire.LSYNC, fds=[current[0]])
+            fields, _ = ask(wire.LNAME, 1, b"s", fds=[log_dir])
+            ask(wire.LMV, b"current", fields[1], fds=[log_dir])
+            ask(wire.LPRUNE, 1, fds=[log_dir])
+            ask(wire.LKEEP, 1, b"1\nhalf", fds=[log_dir])
+            ask(wire.LUNKEEP, fds=[log_dir])
             os.close(os.open(os.path.join(tree, ".w"), os.O_WRONLY | os.O_CREAT, 0o600))
             os.unlink(os.path.join(tree, ".w"))  # a change of the directory: a "c"
             signal.raise_signal(signal.SIGALRM)  # a rescan asked for, as by `sv alarm`
@@ -719,7 +721,7 @@ def warm_up(base, rounds=10, after_first=None):
                 os.close(fd)
             held.clear()
         for _ in range(rounds):  # the loop itself: requests waiting, then the channel's end
-            send(ours, wire.encode(b"list", tree, 1000))
+            send(ours, wire.encode(wire.LIST, tree, 1000))
         ours.shutdown(socket.SHUT_WR)
         agent.run()
     finally:

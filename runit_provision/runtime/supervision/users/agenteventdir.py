@@ -1,4 +1,4 @@
-"""runtime/supervision: a side's ``supervise/event/`` (protocol/eventdir.py) for a user's tree,
+"""runtime/supervision/users: a side's ``supervise/event/`` (protocol/eventdir.py) for a user's tree,
 kept by the user's agent — ``RemoteEvents``, EventPoster's methods as requests through the
 tree's io (agentio.py).
 
@@ -7,6 +7,7 @@ them again) and the post no agent made (owed to the next one, after its open).
 """
 
 from ....protocol.eventdir import STATUS
+from . import agentwire as wire
 
 
 class RemoteEvents:
@@ -36,7 +37,7 @@ class RemoteEvents:
         return True
 
     def reopen(self):
-        self.io.request([b"evopen"], [self.base_fd])
+        self.io.request([wire.EVOPEN], [self.base_fd])
         if self.owed and self.io.has_agent:
             owed, self.owed = self.owed, b""
             self.post(owed)
@@ -47,7 +48,7 @@ class RemoteEvents:
         if not self.io.has_agent:
             self.owed = byte  # held, it would reach the next agent before its open: lost
             return
-        self.io.request([b"evpost", byte], [self.base_fd], self._posted,
+        self.io.request([wire.EVPOST, byte], [self.base_fd], self._posted,
                         key=("event", self.base_fd))
 
     def _posted(self, answer):
@@ -62,5 +63,5 @@ class RemoteEvents:
         self.is_open = False
         self.owed = b""
         self.io.keep_events(self, False)
-        self.io.request([b"evclose", int(post)], [self.base_fd])
+        self.io.request([wire.EVCLOSE, int(post)], [self.base_fd])
 

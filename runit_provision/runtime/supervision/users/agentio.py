@@ -1,4 +1,4 @@
-"""runtime/supervision: the ``io`` a user's tree and its supervisors work their files through —
+"""runtime/supervision/users: the ``io`` a user's tree and its supervisors work their files through —
 ``localio.LocalIO``'s methods, done by the user's agent (agentlink.py's channel) and answered
 once the agent has done the work.
 
@@ -10,7 +10,6 @@ start looked for). What the answers say is read by agentanswers.py; the processe
 start are kept by agentprocesses.py, a side's ``supervise/event/`` by agenteventdir.py.
 """
 
-import errno
 import os
 
 from ....errors import FatalError
@@ -21,11 +20,6 @@ from .agentanswers import (facts_from, failure_from, listing_from, opened_from,
 from .agenteventdir import RemoteEvents
 from .agentlink import MAX_FDS, AgentGone, close_all, drop_keyed
 from .agentprocesses import AgentProcesses
-
-# The requests a batch may hold: each answered with one descriptor at most (a batch's answer
-# is one message, whose descriptors root takes MAX_FDS of at most).
-_BATCHED = frozenset((b"write", b"remove", b"fifo", b"spawn", b"started", b"evopen",
-                      b"evpost", b"evclose"))
 
 
 class AgentIO:
@@ -78,7 +72,7 @@ class AgentIO:
         for fields, fds, done, key in gathered:
             if not self.has_agent:
                 self._request(fields, fds, done, key)
-            elif fields[0] not in _BATCHED:
+            elif not wire.REQUESTS[fields[0]][1]:  # a batch may not hold it
                 self._send_batch(batch)
                 batch, batch_fds = [], 0
                 self.link.request(fields, fds, done, key)
@@ -138,22 +132,11 @@ class AgentIO:
         if self.link is not None:
             self.link.refuse(exc)
 
-    def _kept_to(self, answer, count):
-        """False, the agent refused, when ``answer`` came with more descriptors than its kind
-        carries (``count``): they are closed, as anything an agent may not send — held, they
-        would fill root's table (up to MAX_FDS a message)."""
-        if isinstance(answer, OSError) or len(answer.fds) <= count:
-            return True
-        answer.close()
-        self.refuse(wire.BadMessage("descriptors with an answer that carries %d" % count))
-        return False
-
     # -- LocalIO's methods -----------------------------------------------------------------------
     def list_services(self, directory, done, limit=None):
         def answered(answer):
-            done(listing_from(answer) if self._kept_to(answer, 0)
-                 else OSError(errno.EPROTO, "the agent answered what it may not"))
-        self._request([b"list", directory, b"" if limit is None else limit], (), answered)
+            done(listing_from(answer))
+        self._request([wire.LIST, directory, b"" if limit is None else limit], (), answered)
 
     def open_service(self, directory, done, find_started=None, starting=None):
         """``starting``: what root's records say of a start under way (servicedir's), which
@@ -163,7 +146,7 @@ class AgentIO:
             if isinstance(opened, FatalError) and not isinstance(answer, OSError):
                 answer.close()  # its descriptors are nobody's
             done(opened)
-        fields = [b"open", directory]
+        fields = [wire.OPEN, directory]
         if starting is not None:
             fields += [b"" if since < 0 else since for since in starting[:2]]
             fields += sorted(starting[2])
@@ -182,7 +165,7 @@ class AgentIO:
 
         def lost():
             done(FatalError("unable to open %ssupervise/%s: the agent is gone" % (prefix, name)))
-        self.request_again([b"fifo", prefix, name, flags], base_fd, answered, lost)
+        self.request_again([wire.FIFO, prefix, name, flags], base_fd, answered, lost)
 
     def write_files(self, base_fd, files, prefix, warn):
         """LocalIO.write_files, one request for all of ``files`` (a side's state: pid, its
@@ -192,7 +175,7 @@ class AgentIO:
         again (a logger's ``run``, written as the user killed the agent) is never written
         otherwise — ``sv`` and ``supervise/pid`` would say down for good."""
         def answered(answer):
-            if not self._kept_to(answer, 0) or answer.ok:
+            if answer.ok:
                 return
             try:
                 failures = write_failures_from(answer.fields, len(files))
@@ -201,7 +184,7 @@ class AgentIO:
                 return
             for message, exc in failures:
                 warn(message, exc)
-        fields = [b"write", prefix]
+        fields = [wire.WRITE, prefix]
         for in_place, path, data in files:
             fields += [b"place" if in_place else b"new", path, data]
         key = ("file", base_fd) + tuple(path for _, path, _ in files)
@@ -215,7 +198,7 @@ class AgentIO:
         a process that had ended for one lost — the want it had kept (``sv x``'s down: the
         service never came back up), or ``./finish`` run again for an end it had run it for.
         Not keyed: a write of the record asked after it goes after it."""
-        fields = [b"remove", path]
+        fields = [wire.REMOVE, path]
         try:
             kept = os.dup(base_fd)
         except OSError:  # no descriptor to spare (the tree keeps a reserve): asked once
@@ -240,7 +223,7 @@ class AgentIO:
             if not isinstance(answer, OSError):
                 answer.close()
             callback()
-        self._request([b"sync"], (), answered)
+        self._request([wire.SYNC], (), answered)
 
     def event_poster(self, base_fd):
         """The side's ``supervise/event/``, kept by the agent (RemoteEvents)."""
@@ -262,7 +245,7 @@ class AgentIO:
             return
 
         def answered(answer):
-            if isinstance(answer, OSError) or not answer.ok or not self._kept_to(answer, 0):
+            if isinstance(answer, OSError) or not answer.ok:
                 done(None)
                 return
             try:
@@ -271,15 +254,14 @@ class AgentIO:
                 self.link.refuse(wire.BadMessage(str(exc)))
                 found = None
             done(found)
-        self._request([b"facts"], [dir_fd] + ([log_fd] if log_fd >= 0 else []), answered)
+        self._request([wire.FACTS], [dir_fd] + ([log_fd] if log_fd >= 0 else []), answered)
 
     def started(self, dir_fd, since, exclude, done):
         """The pid a lost spawn had started (adoption.started_in), or 0. Asked again of the
         next agent when the one asked was killed first: a 0 then started ``./run`` again
         beside the one found by nobody."""
-        self.request_again([b"started", since] + list(exclude), dir_fd,
-                           lambda answer: done(started_pid_from(answer)
-                                               if self._kept_to(answer, 0) else 0),
+        self.request_again([wire.STARTED, since] + list(exclude), dir_fd,
+                           lambda answer: done(started_pid_from(answer)),
                            lambda: done(0))  # the side is closed: nobody starts anything for it
 
     def spawn(self, argv, done, cwd_fd=None, stdin_fd=None, stdout_fd=None, new_session=False,
@@ -299,15 +281,12 @@ class AgentIO:
             fds.append(fd)
         env_items = [] if env is None else ["%s=%s" % item for item in env.items()]
         how = 2 if watch_stops else int(new_session)
-        fields = ([b"spawn", how, argv0 or b"", len(argv)] + list(argv)
+        fields = ([wire.SPAWN, how, argv0 or b"", len(argv)] + list(argv)
                   + [len(env_items)] + env_items + [",".join(roles)])
 
         def answered(answer):
             if isinstance(answer, OSError):
                 done(answer)
-                return
-            if not self._kept_to(answer, 1):  # its pidfd
-                done(AgentGone())
                 return
             try:
                 pid = spawn_pid_from(answer)

@@ -1,11 +1,15 @@
-"""runtime/supervision: root's end of the channel to one user's agent (agent.py) — requests out
-in their order, each answer to its request's callback, the agent's events to the link's owner.
+"""runtime/supervision/users: root's end of the channel to one user's agent (agent.py) —
+requests out in their order, each answer to its request's callback, the agent's events to the
+link's owner.
 
 A request that finds the socket full waits in a queue — root never blocks on a user's process —
 while answers are still read, as the agent sends them blocking and would otherwise stop reading
 ours. Requests that need no answer of each other may go as one message (``request_batch``,
 agentwire.BATCH), whose one answer is read as strictly as any and split among them. An agent
-that sends anything the protocol does not allow (agentwire.py) is not trusted further: killed.
+that sends anything the protocol does not allow (agentwire.py) is not trusted further: killed —
+an answer with more descriptors than its kind carries (agentwire.REQUESTS) among them, checked
+here, once, as the answer is matched to its request (``_take``): held, they would fill root's
+table, up to MAX_FDS a message.
 What the answers say is read elsewhere (agentanswers.py); who asks, and what is asked again of
 the next agent when this one is gone, is agentio.py's.
 """
@@ -23,7 +27,6 @@ from . import agentwire as wire
 
 _RECEIVE_MAX = 64 * 1024
 MAX_FDS = 16  # the descriptors root takes of one message, at most (a batch's answer too)
-_EVENT_KINDS = (b"x", b"s", b"c", b"r", b"p", b"q")  # agentwire.py: what an agent tells
 
 
 class AgentGone(OSError):
@@ -61,8 +64,10 @@ class AgentLink:
         self.on_gone = on_gone  # called once, when the channel is closed (by either side)
         self.label = label
         channel.setblocking(False)
-        self._waiting = []  # the callbacks of requests sent, in their order
-        self._outgoing = []  # (message, fds we own, done, key) the socket had no room for
+        self._waiting = []  # (done, descriptors its answer carries) of requests sent, in order
+        # (message, fds we own, done, key, descriptors its answer carries) the socket had no
+        # room for
+        self._outgoing = []
         self._pieces = []
         self._piece_bytes = 0
         self._writer = False
@@ -72,20 +77,24 @@ class AgentLink:
     def is_open(self):
         return self.channel is not None
 
-    def request(self, fields, fds=(), done=None, key=None):
+    def request(self, fields, fds=(), done=None, key=None, carries=None):
         """Send one request; ``done(Answer)`` — or ``done(AgentGone)`` — once answered. A
-        request with a ``key`` replaces one with the same key that has not gone out yet."""
+        request with a ``key`` replaces one with the same key that has not gone out yet.
+        ``carries``: the descriptors its answer may carry, its kind's (agentwire.REQUESTS)
+        unless said."""
         message = wire.encode(*fields)
+        if carries is None:
+            carries = wire.REQUESTS[fields[0]][0]
         if self.channel is None:
             if done is not None:
                 done(AgentGone())
             return
         if not self._outgoing and self._send(message, fds):
-            self._waiting.append(done)
+            self._waiting.append((done, carries))
             return
         if key is not None:
             drop_keyed(self._outgoing, key)  # the latest goes last: the order of files kept
-        self._outgoing.append((message, [os.dup(fd) for fd in fds], done, key))
+        self._outgoing.append((message, [os.dup(fd) for fd in fds], done, key, carries))
         if not self._writer:
             self._writer = True
             self.loop.remove_reader(self.channel.fileno())
@@ -105,7 +114,9 @@ class AgentLink:
         for member_fields, member_fds, _ in entries:
             fields += [len(member_fds), wire.encode(*member_fields)]
             fds += member_fds
-        self.request(fields, fds, _Batch([done for _, _, done in entries]))
+        carries = [wire.REQUESTS[member_fields[0]][0] for member_fields, _, _ in entries]
+        self.request(fields, fds, _Batch([done for _, _, done in entries], carries),
+                     carries=sum(carries))
 
     def _send(self, message, fds):
         try:
@@ -126,12 +137,12 @@ class AgentLink:
     def _flush(self):
         """Room in the socket: what waited goes out, then answers are read again."""
         while self._outgoing and self.channel is not None:
-            message, fds, done, _ = self._outgoing[0]
+            message, fds, done, _, carries = self._outgoing[0]
             if not self._send(message, fds):
                 return
             self._outgoing.pop(0)
             close_all(fds)
-            self._waiting.append(done)
+            self._waiting.append((done, carries))
         if self.channel is not None and self._writer:
             self._writer = False
             self.loop.remove_writer(self.channel.fileno())
@@ -159,7 +170,7 @@ class AgentLink:
 
     def _take(self, fields, fds):
         kind = fields[0]
-        if kind in _EVENT_KINDS:
+        if kind in wire.EVENTS:
             close_all(fds)
             self.on_event(kind, fields[1:])
             return
@@ -173,7 +184,10 @@ class AgentLink:
             return
         if kind not in (b"=", b"!") or not self._waiting:
             raise wire.BadMessage("an answer nobody asked for")
-        done = self._waiting[0]
+        done, carries = self._waiting[0]
+        if len(fds) > carries:  # the one check: no answer's reader sees them
+            raise wire.BadMessage("%d descriptors with an answer that carries %d"
+                                  % (len(fds), carries))
         answer = Answer(kind == b"=", self._pieces + fields[1:], fds)
         if isinstance(done, _Batch):
             done.read(answer)  # BadMessage: left waiting, its requests get AgentGone
@@ -203,10 +217,10 @@ class AgentLink:
         self.channel = None
         waiting, self._waiting = self._waiting, []
         outgoing, self._outgoing = self._outgoing, []
-        for message, fds, done, _ in outgoing:
+        for message, fds, done, _, _ in outgoing:
             close_all(fds)
-            waiting.append(done)
-        for done in waiting:
+            waiting.append((done, 0))
+        for done, _ in waiting:
             if done is not None:
                 done(AgentGone())
         self.on_gone()
@@ -214,13 +228,14 @@ class AgentLink:
 
 class _Batch:
     """The ``done`` of a batch (agentwire.BATCH): its answer read strictly — as many answers
-    as requests, each ``=`` or ``!`` with the descriptors it counts, all of them accounted
-    for — then each request's answer to its own ``done``, in their order."""
+    as requests, each ``=`` or ``!`` with the descriptors it counts — no more than its kind
+    carries (``carries``) —, all of them accounted for; then each request's answer to its own
+    ``done``, in their order."""
 
-    __slots__ = ("dones", "answers")
+    __slots__ = ("dones", "carries", "answers")
 
-    def __init__(self, dones):
-        self.dones = dones
+    def __init__(self, dones, carries):
+        self.dones, self.carries = dones, carries
         self.answers = None
 
     def read(self, answer):
@@ -230,7 +245,7 @@ class _Batch:
             raise wire.BadMessage("a batch's answer")
         answers, at = [], 0
         for index in range(0, len(fields), 2):
-            count = wire.number(fields[index], MAX_FDS + 1)
+            count = wire.number(fields[index], self.carries[index // 2] + 1)
             said = wire.decode(fields[index + 1])
             if said[0] not in (b"=", b"!") or at + count > len(fds):
                 raise wire.BadMessage("a batch's answer")
@@ -257,7 +272,7 @@ def close_all(fds):
 
 
 def drop_keyed(queue, key):
-    """Drop from ``queue`` — of ``(request, fds, done, key)`` not sent yet — the one with
+    """Drop from ``queue`` — of ``(request, fds, done, key, …)`` not sent yet — the one with
     ``key`` (a file written again before the last write of it went out: only the newest is
     written, after whatever was asked between)."""
     for index, entry in enumerate(queue):

@@ -1,4 +1,5 @@
-"""runtime/supervision: a user's loggers' file work, done by the user's agent for root's tree.
+"""runtime/supervision/users: a user's loggers' file work, done by the user's agent for root's
+tree.
 
 Root's tree runs the loggers of a user's tree (the svlogd engine, on its loop) while every file
 of the user's log directories is worked by the user's agent (agent.py): dirwork.py's functions,
@@ -7,7 +8,8 @@ costs in proportion to what the user logs or plants — rendering each line with
 listing a crowded directory — is that work, done in the user's process at the user's cost.
 
 Each kind of work is one entry of ``KINDS``: its function, how its arguments go (fields and
-descriptors), and how its result comes back — both directions in one place. Root reads every
+descriptors), and how its result comes back — both directions in one place; its name and the
+descriptors its answer carries are agentwire.REQUESTS', like every kind's. Root reads every
 answer strictly (agentwire.py); an agent that sends what it may not is killed.
 """
 
@@ -128,77 +130,78 @@ def _processor_decode(fields, fds):
 
 
 KINDS = {
-    b"lopen": (dirwork.open_log_dir, _open_args, _open_work, _open_answer, _open_decode),
-    b"lname": (dirwork.fresh_name,
-               lambda dir_fd, stamp, suffix: ([stamp, suffix], [dir_fd]),
-               lambda fields, fds: (fds[0], wire.number(fields[0]), fsdecode(fields[1])),
-               lambda found: ([found[0], found[1]], []), _name_decode),
-    b"lcur": (dirwork.open_current, lambda dir_fd: ([], [dir_fd]),
-              lambda fields, fds: (fds[0],), lambda fd: ([], [fd]), lambda f, fds: _fd(0, f, fds)),
-    b"lmode": (dirwork.set_mode, lambda fd, mode: ([mode], [fd]),
-               lambda fields, fds: (fds[0], wire.number(fields[0], 1 << 16)),
+    wire.LOPEN: (dirwork.open_log_dir, _open_args, _open_work, _open_answer, _open_decode),
+    wire.LNAME: (dirwork.fresh_name,
+                 lambda dir_fd, stamp, suffix: ([stamp, suffix], [dir_fd]),
+                 lambda fields, fds: (fds[0], wire.number(fields[0]), fsdecode(fields[1])),
+                 lambda found: ([found[0], found[1]], []), _name_decode),
+    wire.LCUR: (dirwork.open_current, lambda dir_fd: ([], [dir_fd]),
+                lambda fields, fds: (fds[0],), lambda fd: ([], [fd]),
+                lambda f, fds: _fd(0, f, fds)),
+    wire.LMODE: (dirwork.set_mode, lambda fd, mode: ([mode], [fd]),
+                 lambda fields, fds: (fds[0], wire.number(fields[0], 1 << 16)),
+                 lambda _: ([], []), lambda f, fds: None),
+    wire.LSYNC: (dirwork.sync, lambda fd: ([], [fd]), lambda fields, fds: (fds[0],),
+                 lambda _: ([], []), lambda f, fds: None),
+    wire.LWRITE: (dirwork.write_current,
+                  lambda dir_fd, fd, data, size_before, resumed=False: (
+                      [b"".join(data) if type(data) is list else data,
+                       _resumed_field(size_before, resumed)], [dir_fd, fd]),
+                  lambda fields, fds: (fds[0], fds[1], fields[0]) + _resumed_args(fields[1]),
+                  lambda found: ([found[0]], [found[1]] if found[1] >= 0 else []), _write_decode),
+    wire.LRENDER: (dirwork.write_rendered,
+                   lambda dir_fd, fd, head, block, size_before, resumed=False: (
+                       [head, block, _resumed_field(size_before, resumed)], [dir_fd, fd]),
+                   lambda fields, fds: (fds[0], fds[1], fields[0], fields[1])
+                   + _resumed_args(fields[2]),
+                   lambda found: ([found[0], found[3], b"" if found[4] is None else found[4],
+                                   b"", found[2]], [found[1]] if found[1] >= 0 else []),
+                   _rendered_decode),
+    wire.LMV: (dirwork.rename, lambda dir_fd, old, new: ([old, new], [dir_fd]),
+               lambda fields, fds: (fds[0], fsdecode(fields[0]), fsdecode(fields[1])),
                lambda _: ([], []), lambda f, fds: None),
-    b"lsync": (dirwork.sync, lambda fd: ([], [fd]), lambda fields, fds: (fds[0],),
-               lambda _: ([], []), lambda f, fds: None),
-    b"lwrite": (dirwork.write_current,
-                lambda dir_fd, fd, data, size_before, resumed=False: (
-                    [b"".join(data) if type(data) is list else data,
-                     _resumed_field(size_before, resumed)], [dir_fd, fd]),
-                lambda fields, fds: (fds[0], fds[1], fields[0]) + _resumed_args(fields[1]),
-                lambda found: ([found[0]], [found[1]] if found[1] >= 0 else []), _write_decode),
-    b"lrender": (dirwork.write_rendered,
-                 lambda dir_fd, fd, head, block, size_before, resumed=False: (
-                     [head, block, _resumed_field(size_before, resumed)], [dir_fd, fd]),
-                 lambda fields, fds: (fds[0], fds[1], fields[0], fields[1])
-                 + _resumed_args(fields[2]),
-                 lambda found: ([found[0], found[3], b"" if found[4] is None else found[4],
-                                 b"", found[2]], [found[1]] if found[1] >= 0 else []),
-                 _rendered_decode),
-    b"lmv": (dirwork.rename, lambda dir_fd, old, new: ([old, new], [dir_fd]),
-             lambda fields, fds: (fds[0], fsdecode(fields[0]), fsdecode(fields[1])),
-             lambda _: ([], []), lambda f, fds: None),
-    b"lrm": (dirwork.unlink, lambda dir_fd, name: ([name], [dir_fd]),
-             lambda fields, fds: (fds[0], fsdecode(fields[0])), lambda _: ([], []),
-             lambda f, fds: None),
-    b"lchmod": (dirwork.chmod, lambda dir_fd, name, mode: ([name, mode], [dir_fd]),
-                lambda fields, fds: (fds[0], fsdecode(fields[0]),
-                                     wire.number(fields[1], 1 << 16)),
-                lambda _: ([], []), lambda f, fds: None),
-    b"lprune": (dirwork.prune,
-                lambda dir_fd, keep, protected: ([keep] + list(protected), [dir_fd]),
-                lambda fields, fds: (fds[0], wire.number(fields[0]),
-                                     [fsdecode(field) for field in fields[1:]]),
-                lambda found: ([len(found[0])] + sum(([name, _errno_field(exc)]
-                                                       for name, exc in found[0]), [])
-                               + ([found[1][0], _errno_field(found[1][1])] if found[1]
-                                  else [b"", b""]), []),
-                _prune_decode),
-    b"lfree": (dirwork.free_space,
-               lambda dir_fd, keep, protected: ([keep] + list(protected), [dir_fd]),
-               lambda fields, fds: (fds[0], wire.number(fields[0]),
-                                    [fsdecode(field) for field in fields[1:]]),
-               lambda found: ([found[0], _errno_field(found[1])] if found else [b"", b""], []),
-               _free_decode),
-    b"lunproc": (dirwork.unprocessed,
-                 lambda dir_fd, busy, limit: ([busy or b"", b"" if limit is None else limit],
-                                              [dir_fd]),
-                 lambda fields, fds: (fds[0], fsdecode(fields[0]) or None,
-                                      wire.number(fields[1], 4097) if fields[1] else 4096),
-                 lambda names: (list(names), []), _names_decode),
-    b"lproc": (dirwork.processor_files, lambda dir_fd, base: ([base], [dir_fd]),
-               lambda fields, fds: (fds[0], fsdecode(fields[0])),
-               lambda opened: ([], list(opened)), _processor_decode),
-    b"lkeep": (dirwork.keep_unfinished,
-               lambda dir_fd, rewrite, content: ([int(rewrite), content], [dir_fd]),
-               lambda fields, fds: (fds[0], fields[0] == b"1", fields[1]),
-               lambda _: ([], []), lambda f, fds: None),
-    b"lunkeep": (dirwork.remove_unfinished, lambda dir_fd: ([], [dir_fd]),
-                 lambda fields, fds: (fds[0],), lambda _: ([], []), lambda f, fds: None),
+    wire.LRM: (dirwork.unlink, lambda dir_fd, name: ([name], [dir_fd]),
+               lambda fields, fds: (fds[0], fsdecode(fields[0])), lambda _: ([], []),
+               lambda f, fds: None),
+    wire.LCHMOD: (dirwork.chmod, lambda dir_fd, name, mode: ([name, mode], [dir_fd]),
+                  lambda fields, fds: (fds[0], fsdecode(fields[0]),
+                                       wire.number(fields[1], 1 << 16)),
+                  lambda _: ([], []), lambda f, fds: None),
+    wire.LPRUNE: (dirwork.prune,
+                  lambda dir_fd, keep, protected: ([keep] + list(protected), [dir_fd]),
+                  lambda fields, fds: (fds[0], wire.number(fields[0]),
+                                       [fsdecode(field) for field in fields[1:]]),
+                  lambda found: ([len(found[0])] + sum(([name, _errno_field(exc)]
+                                                         for name, exc in found[0]), [])
+                                 + ([found[1][0], _errno_field(found[1][1])] if found[1]
+                                    else [b"", b""]), []),
+                  _prune_decode),
+    wire.LFREE: (dirwork.free_space,
+                 lambda dir_fd, keep, protected: ([keep] + list(protected), [dir_fd]),
+                 lambda fields, fds: (fds[0], wire.number(fields[0]),
+                                      [fsdecode(field) for field in fields[1:]]),
+                 lambda found: ([found[0], _errno_field(found[1])] if found else [b"", b""], []),
+                 _free_decode),
+    wire.LUNPROC: (dirwork.unprocessed,
+                   lambda dir_fd, busy, limit: ([busy or b"", b"" if limit is None else limit],
+                                                [dir_fd]),
+                   lambda fields, fds: (fds[0], fsdecode(fields[0]) or None,
+                                        wire.number(fields[1], 4097) if fields[1] else 4096),
+                   lambda names: (list(names), []), _names_decode),
+    wire.LPROC: (dirwork.processor_files, lambda dir_fd, base: ([base], [dir_fd]),
+                 lambda fields, fds: (fds[0], fsdecode(fields[0])),
+                 lambda opened: ([], list(opened)), _processor_decode),
+    wire.LKEEP: (dirwork.keep_unfinished,
+                 lambda dir_fd, rewrite, content: ([int(rewrite), content], [dir_fd]),
+                 lambda fields, fds: (fds[0], fields[0] == b"1", fields[1]),
+                 lambda _: ([], []), lambda f, fds: None),
+    wire.LUNKEEP: (dirwork.remove_unfinished, lambda dir_fd: ([], [dir_fd]),
+                   lambda fields, fds: (fds[0],), lambda _: ([], []), lambda f, fds: None),
 }
 _KIND_OF = {entry[0]: kind for kind, entry in KINDS.items()}
 # Writes to ``current``: asked again of the next agent after one died owing the answer, they
 # say so, and what the dead one wrote is not written twice (dirwork.write_current).
-_WRITES = (b"lwrite", b"lrender")
+_WRITES = (wire.LWRITE, wire.LRENDER)
 
 
 # -- the agent's side ----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""runtime/supervision: the messages between root's tree and a user's agent (agent.py,
-agentlink.py) — fields, and what each kind of request and answer carries.
+"""runtime/supervision/users: the messages between root's tree and a user's agent (agent.py,
+agentlink.py) — fields, and what each kind of request and answer carries (``REQUESTS``, the
+one table of the kinds both ends read; ``EVENTS``, what an agent tells unasked).
 
 One message is one SOCK_SEQPACKET datagram: fields, each ``LENGTH:BYTES`` (a length in decimal,
 a colon, that many bytes — any byte may be in a field), the first field its kind. Descriptors go
@@ -7,7 +8,7 @@ along as SCM_RIGHTS. Root reads what an agent sends as it reads anything a user 
 field checked, every count and length bounded, anything else refused (``BadMessage``), never
 evaluated.
 
-    root -> agent    KIND FIELD...              + descriptors the work needs
+    root -> agent    KIND FIELD...              + descriptors the work needs (KIND: REQUESTS)
     agent -> root    = FIELD...                 the answer to the oldest request not answered
                      ! FIELD...                 the same, when the work failed
                      + FIELD...                 the first pieces of a long answer (``=`` ends it)
@@ -17,6 +18,7 @@ evaluated.
                      s SIGNUM                   a signal came to the agent (TERM, HUP, ALRM)
                      c                          the tree's directory changed (a rescan is due)
                      r                          started: the agent takes requests
+                                                (these six: EVENTS)
 
 A batch is several requests in one message, done in their order as if each had come alone —
 one round trip instead of several where root sends work that depends on nothing it waits for
@@ -33,6 +35,57 @@ it without waiting (a status written, then ``ok`` opened, then ``./run`` started
 supervisor that exits lets ``ok`` go only then: agentio.AgentIO.when_done).
 """
 
+# -- the kinds: one table, read by both ends -------------------------------------------------------
+# Each request root may send (its first field), and how many descriptors its answer carries at
+# most: the agent does only these (agent.py's handlers, agentlogs.KINDS for the log work); root's
+# link refuses an answer with more (agentlink.AgentLink, as it matches the answer to its
+# request: held, they would fill root's table) — and whether a batch may hold it (each of those
+# carries one at most, so a batch's answer carries MAX_BATCH).
+LIST, OPEN, FACTS, WRITE, REMOVE, FIFO = b"list", b"open", b"facts", b"write", b"remove", b"fifo"
+STARTED, SPAWN, SYNC, BYE = b"started", b"spawn", b"sync", b"bye"
+EVOPEN, EVPOST, EVCLOSE = b"evopen", b"evpost", b"evclose"
+LOPEN, LNAME, LCUR, LMODE, LSYNC = b"lopen", b"lname", b"lcur", b"lmode", b"lsync"
+LWRITE, LRENDER, LMV, LRM, LCHMOD = b"lwrite", b"lrender", b"lmv", b"lrm", b"lchmod"
+LPRUNE, LFREE, LUNPROC, LPROC = b"lprune", b"lfree", b"lunproc", b"lproc"
+LKEEP, LUNKEEP = b"lkeep", b"lunkeep"
+
+#  kind: (descriptors its answer carries, at most; a batch may hold it)
+REQUESTS = {
+    LIST: (0, False),  # the tree's directory listed: names and (dev, ino)s
+    OPEN: (8, False),  # a service directory taken over: servicedir.Opened's, a mask says which
+    FACTS: (0, False),  # servicedir.Facts, read ahead of an event
+    WRITE: (0, True),  # supervise/ files written
+    REMOVE: (0, True),  # one removed
+    FIFO: (1, True),  # a FIFO of supervise/ opened
+    STARTED: (0, True),  # the pid a lost start had started (adoption.started_in)
+    SPAWN: (1, True),  # a process started: its pidfd
+    SYNC: (0, False),  # nothing, answered after everything asked before it
+    BYE: (0, False),  # the tree is done: the code to exit with
+    EVOPEN: (0, True),  # a side's supervise/event/ (protocol/eventdir.py) kept, posted, let go
+    EVPOST: (0, True),
+    EVCLOSE: (0, True),
+    LOPEN: (2, False),  # a log directory opened: it and its lock (agentlogs.KINDS, dirwork.py)
+    LNAME: (0, False),
+    LCUR: (1, False),  # current, opened
+    LMODE: (0, False),
+    LSYNC: (0, False),
+    LWRITE: (1, False),  # current, opened again when the write rotated it
+    LRENDER: (1, False),
+    LMV: (0, False),
+    LRM: (0, False),
+    LCHMOD: (0, False),
+    LPRUNE: (0, False),
+    LFREE: (0, False),
+    LUNPROC: (0, False),
+    LPROC: (4, False),  # a processor's files
+    LKEEP: (0, False),
+    LUNKEEP: (0, False),
+}
+
+# What an agent tells of itself, unasked (an event, never an answer).
+EXITED, SIGNALLED, CHANGED, READY, STOPPED, CONTINUED = b"x", b"s", b"c", b"r", b"p", b"q"
+EVENTS = (EXITED, SIGNALLED, CHANGED, READY, STOPPED, CONTINUED)
+
 MAX_FIELD = 1 << 20  # no field of an answer is longer: a status, a script's head, a log chunk
 MAX_FIELDS = 4 * 4096  # a listing of a crowded directory stays far below
 PIECE = 32 * 1024  # the size of one datagram's fields, at most, before an answer is cut in pieces
@@ -40,7 +93,7 @@ MAX_ANSWER = 8 << 20  # the pieces of one answer, together
 
 
 BATCH = b"batch"
-MAX_BATCH = 8  # requests in one batch, at most (each answers one descriptor at most)
+MAX_BATCH = 8  # requests in one batch, at most (each answers one descriptor at most: REQUESTS)
 
 
 class BadMessage(Exception):

@@ -297,10 +297,10 @@ class UserTree:
         """What the agent tells of itself (agentwire.py)."""
         from . import agentwire as wire
         try:
-            if kind == b"x":
+            if kind == wire.EXITED:
                 self.io.processes.child_exited(wire.number(fields[0], 1 << 31),
                                      wire.number(fields[1], 1 << 16))
-            elif kind == b"s":
+            elif kind == wire.SIGNALLED:
                 signum = wire.number(fields[0], 65)
                 if signum == signal.SIGTERM:
                     self._end(0)
@@ -308,10 +308,11 @@ class UserTree:
                     self._end(111)
                 elif self.tree is not None:
                     self.tree.scan()  # ALRM: the agent wrote .forced-rescan
-            elif kind == b"c" and self.tree is not None:
+            elif kind == wire.CHANGED and self.tree is not None:
                 self.tree.scan()
-            elif kind in (b"p", b"q"):
-                self.io.processes.child_stopped(wire.number(fields[0], 1 << 31), kind == b"p")
+            elif kind in (wire.STOPPED, wire.CONTINUED):
+                self.io.processes.child_stopped(wire.number(fields[0], 1 << 31),
+                                                kind == wire.STOPPED)
         except (wire.BadMessage, IndexError) as exc:
             if self._link is not None:
                 self._link.refuse(wire.BadMessage(str(exc)))
@@ -409,7 +410,8 @@ class UserTree:
         with that code when root closes its channel)."""
         if self.agent is not None and self.agent[0] == self._ending and self._link is not None:
             pid, link, code = self.agent[0], self._link, self._exit_code
-            link.request([b"bye", code], done=lambda answer: self._said_bye(pid, link, code,
+            from . import agentwire as wire
+            link.request([wire.BYE, code], done=lambda answer: self._said_bye(pid, link, code,
                                                                              answer))
 
     def _said_bye(self, pid, link, code, answer):
