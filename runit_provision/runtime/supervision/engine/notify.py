@@ -45,6 +45,9 @@ than leave it behind. ``kill`` (KILL) goes to both. N is held by a pidfd, so a p
 after N is gone is never signalled; once N ends (its pidfd readable on the loop) the signals
 go to ``./run`` again. ``supervise/pid`` and ``status`` stay ``./run``'s: runit's tools and
 its restarts still see the process runsv started and reaps.
+
+Why over 600 lines (~620): both readiness channels and the judgement of every sender, one
+service's readiness read in one place; nothing of it is used apart.
 """
 
 import os

@@ -10,6 +10,9 @@ it read-write as its stdout, as this supervisor holds it: so it outlives any one
 killed supervisor or logger costs neither a SIGPIPE to the service nor a line in the pipe, and
 a new supervisor or logger opens it again by name. On start-up a Supervisor takes over what a
 killed predecessor left (``adoption.py``).
+
+Why ~600 lines: runsv's body, at the size of runit's ``runsv.c``, read in a sitting; the state
+machine of a side is side.py's, the file work servicedir.py's and supervisefiles.py's.
 """
 
 import errno

@@ -28,6 +28,11 @@ each kind of request a few times, before it forks (``warm_up``), so that the int
 rewrites of its code happen there.
 
 The messages are agentwire.py's; requests are done one at a time, in their order.
+
+Why one module of ~700 lines: it is the whole of what runs in a user's agent — the loop, one
+handler for each kind of agentwire.REQUESTS of its own (the log work is agentlogs.py's) and the
+warm-up that runs them in the fork server — and what a user costs is how much distinct code
+runs here: one file shows all of it.
 """
 
 import _posixsubprocess
