@@ -1,6 +1,6 @@
-"""Fault tier: the pipe keeper (runtime/supervision/pipekeeper.py) — a tree's log pipes outlive
-a ``kill -9`` of the tree and of a service while no tree runs, and the keeper itself leaves no
-trace: gone when its tree stops, gone after its grace period when its tree was killed,
+"""Fault tier: the pipe keeper (runtime/supervision/loggers/pipekeeper.py) — a tree's log pipes
+outlive a ``kill -9`` of the tree and of a service while no tree runs, and the keeper itself
+leaves no trace: gone when its tree stops, gone after its grace period when its tree was killed,
 replaced when killed, renewed without a pipe its tree let go, and with nothing to connect to.
 """
 

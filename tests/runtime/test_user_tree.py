@@ -1,7 +1,7 @@
-"""Users' trees forked in-process (runtime/supervision/usertree.py, forkserver.py): a tree run by
-root runs the canonical ``runsvdir-LOGIN/run`` (``protocol/treerun.py``) in a process forked
-from its fork server — one process of the user's identity, not env, chpst and an interpreter —
-which also runs the tree's logger of its own output.
+"""Users' trees forked in-process (runtime/supervision/users/usertree.py, forks/server.py): a
+tree run by root runs the canonical ``runsvdir-LOGIN/run`` (``protocol/treerun.py``) in a
+process forked from its fork server — one process of the user's identity, not env, chpst and an
+interpreter — which also runs the tree's logger of its own output.
 
 Real processes: our runsvdir as root, the user's tree as ``nobody``. The interpreter may live
 under /root (0700): a forked tree never execs it, nor imports anything once it is the user.

@@ -6,7 +6,7 @@ and a tree that starts after one was killed adopts the live process a record nam
 start time and boot id anyone reads in ``/proc``. Root's tree adopted it and sent ``sv``'s
 signals to it — a root process, another user's service, root's own service (which root's tree
 then lost). Now root adopts a user's process only by root's own record of what it started for
-that service (``runtime/supervision/startledger.py``), and only a live process that is still
+that service (``runtime/supervision/users/startledger.py``), and only a live process that is still
 that user's and supervised by no one else (``adoption.claim``).
 
 Each attack as ``apprun1`` does it, under our runtime and the C runit side by side (the C

@@ -8,7 +8,7 @@ setfsuid between — can be made to block in ``open`` (a FIFO), to read through 
 (``/proc/self/fd/N``) what the user may not, or to grow without bound (``config`` a link to
 ``/dev/zero``). So each such identity gets a host of its own (docs/security.md):
 
-- forked from the tree's fork server (forkserver.py: a clean interpreter, its pages shared
+- forked from the tree's fork server (forks/server.py: a clean interpreter, its pages shared
   copy-on-write, its collector frozen) when its first logger starts, it closes every
   descriptor but its channel, takes the identity — setgroups, setresgid, setresuid: no
   capability is left — and is made not dumpable (no ptrace, no ``/proc/PID/mem`` or

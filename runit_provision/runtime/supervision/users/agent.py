@@ -12,7 +12,7 @@ descriptors the agent opened and hands them back with each piece of work; the ag
 nothing between requests but its children, so a killed agent costs nothing that runs: the next
 one takes the work up.
 
-It is forked from the fork server (forkserver.py): it keeps no descriptor but its channel and
+It is forked from the fork server (forks/server.py): it keeps no descriptor but its channel and
 its children's output, takes the user's identity for good (groups, gid, uid: no capability
 left), is not dumpable, and takes the tree's lock (``chpst -L``). To ``ps`` and ``pidof`` it is
 ``runsvdir DIR``, the pid ``runsvdir-LOGIN/supervise/pid`` shows: a signal to it reaches root as
