@@ -1,4 +1,5 @@
-"""runtime/supervision: taking over from a supervisor that was killed — which processes are ours.
+"""runtime/supervision/engine: taking over from a supervisor that was killed — which processes are
+ours.
 
 runit's runsv survives ``kill -9 runsvdir``; in our runtime the supervisor of a whole tree is
 one process, so its death must not cost the services: a supervisor that starts over finds what

@@ -1,4 +1,4 @@
-"""runtime/supervision: a supervisor's file work on directories of its own identity, done at
+"""runtime/supervision/engine: a supervisor's file work on directories of its own identity, done at
 once — the ``io`` every supervisor, supervise/ writer and tree uses unless it supervises a
 user's tree from root's (then agentio.AgentIO does the same work through that user's agent).
 

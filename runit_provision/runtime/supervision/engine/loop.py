@@ -1,4 +1,5 @@
-"""runtime: the event loop every supervisor runs on — fds, signals, child exits, timers.
+"""runtime/supervision/engine: the event loop every supervisor runs on — fds, signals, child exits,
+timers.
 
 One loop hosts any number of services (runsv hosts one, runsvdir a whole tree). It sleeps in
 ``epoll_wait`` with no timeout unless a timer is due, so an idle supervisor never wakes up.

@@ -1,5 +1,5 @@
-"""runtime: one service's readiness channel — systemd's ``NOTIFY_SOCKET``, or s6's
-notification fd — served on the loop.
+"""runtime/supervision/engine: one service's readiness channel — systemd's ``NOTIFY_SOCKET``, or
+s6's notification fd — served on the loop.
 
 s6's notification-fd (``ready`` = ``fd=N``): ``./run`` gets the writing end of a pipe as
 descriptor N; a newline on it means ready (s6-supervise's rule), after which, or at EOF, the

@@ -1,5 +1,5 @@
-"""runtime/supervision: a service directory's files as runsv works them — its start-up's steps,
-the reads it makes later, the state files it writes — as functions of descriptors and plain
+"""runtime/supervision/engine: a service directory's files as runsv works them — its start-up's
+steps, the reads it makes later, the state files it writes — as functions of descriptors and plain
 values.
 
 A supervisor of its own identity's directories calls them itself (``LOCAL``). For a user's tree,

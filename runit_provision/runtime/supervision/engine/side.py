@@ -1,4 +1,5 @@
-"""runtime: the supervision state machine for one side of a service (the service or its log).
+"""runtime/supervision/engine: the supervision state machine for one side of a service (the service
+or its log).
 
 runit's runsv keeps three axes apart and so does this: ``state`` (what runs: down, run,
 finish), ``want`` (up, down, exit) and the control flags (paused, TERM sent). One dispatcher

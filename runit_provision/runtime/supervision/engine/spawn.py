@@ -1,4 +1,4 @@
-"""runtime: starting child processes without forking the interpreter.
+"""runtime/supervision/engine: starting child processes without forking the interpreter.
 
 ``posix_spawn`` (vfork underneath) is what keeps restarts fast in a large tree: forking a
 Python process copies its page tables, spawning does not. The child gets every signal at its

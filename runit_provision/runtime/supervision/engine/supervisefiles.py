@@ -1,4 +1,5 @@
-"""runtime: a service's ``supervise/`` directory as runsv owns it — lock, FIFOs, state files.
+"""runtime/supervision/engine: a service's ``supervise/`` directory as runsv owns it — lock, FIFOs,
+state files.
 
 Everything here is what runsv does to disk (docs/runit-protocol.md §1.1–1.2), for one side:
 the service's ``supervise/`` or its log's ``log/supervise/``. State files are written ``*.new``

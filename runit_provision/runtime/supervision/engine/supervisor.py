@@ -1,4 +1,5 @@
-"""runtime: one supervised service directory — its two sides, log pipe and FIFOs — on a loop.
+"""runtime/supervision/engine: one supervised service directory — its two sides, log pipe and FIFOs
+— on a loop.
 
 This is runsv's body without its ``main()``: ``runsv DIR`` hosts one Supervisor on an EventLoop;
 the runsvdir tree hosts many on one loop. The Supervisor is the host the Side state machines

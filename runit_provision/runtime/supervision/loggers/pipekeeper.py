@@ -1,5 +1,5 @@
-"""runtime/supervision: the pipe keeper — a small ``/bin/sh`` that holds a tree's log pipes while
-no tree does.
+"""runtime/supervision/loggers: the pipe keeper — a small ``/bin/sh`` that holds a tree's log pipes
+while no tree does.
 
 A log pipe (``log/supervise/pipe``, supervisor.py) is a FIFO, and its content lives only while
 some descriptor is open on it. While a tree runs, its supervisors hold every pipe, ``./run``

@@ -1,4 +1,5 @@
-"""runtime: runsvdir's ``log`` argument — runit's readproctitle status area, shown by ``ps``.
+"""runtime/supervision/tree: runsvdir's ``log`` argument — runit's readproctitle status area, shown
+by ``ps``.
 
 runit's runsvdir makes a non-blocking pipe its stderr and rolls every byte it reads from it
 into its own argv, in the bytes of the ``log`` argument: the first five characters (``log: ``)

@@ -1,4 +1,5 @@
-"""runtime: runsvdir's body — every service directory of one directory, supervised in-process.
+"""runtime/supervision/tree: runsvdir's body — every service directory of one directory, supervised
+in-process.
 
 runit's runsvdir forks one runsv per service; here one loop hosts a ``Supervisor`` per directory
 (the same engine as ``runsv``), each writing exactly the ``supervise/`` files a runsv would, so

@@ -1,4 +1,4 @@
-"""runtime/supervision: a user's agent — the one process of a user's tree, as that user, that
+"""runtime/supervision/users: a user's agent — the one process of a user's tree, as that user, that
 does the tree's file work and starts its processes while root's tree supervises them.
 
 A user's tree (``runsvdir-LOGIN`` with the generator's ``run``, usertree.py) is supervised by

@@ -1,5 +1,5 @@
-"""runtime/supervision: what a user's agent answered, read — the values root's supervisors take
-from an agent's answers (agentwire.py), or what stands for the answer when it is not one.
+"""runtime/supervision/users: what a user's agent answered, read — the values root's supervisors
+take from an agent's answers (agentwire.py), or what stands for the answer when it is not one.
 
 Pure: each reader takes an answer's fields (or the agentlink.Answer, or the AgentGone that came
 instead) and gives a value, an exception to hand on, or raises agentwire.BadMessage for what

@@ -1,5 +1,5 @@
-"""runtime/supervision/users: a side's ``supervise/event/`` (protocol/eventdir.py) for a user's tree,
-kept by the user's agent — ``RemoteEvents``, EventPoster's methods as requests through the
+"""runtime/supervision/users: a side's ``supervise/event/`` (protocol/eventdir.py) for a user's
+tree, kept by the user's agent — ``RemoteEvents``, EventPoster's methods as requests through the
 tree's io (agentio.py).
 
 Its own module for what it keeps across agents: which posters are open (each new agent opens

@@ -1,6 +1,6 @@
-"""runtime/supervision/users: the ``io`` a user's tree and its supervisors work their files through —
-``localio.LocalIO``'s methods, done by the user's agent (agentlink.py's channel) and answered
-once the agent has done the work.
+"""runtime/supervision/users: the ``io`` a user's tree and its supervisors work their files
+through — ``localio.LocalIO``'s methods, done by the user's agent (agentlink.py's channel) and
+answered once the agent has done the work.
 
 It outlives any one agent: while none runs, what is asked waits (a state file written twice
 meanwhile is written once, the latest), and goes out to the next one. Work the agent took with

@@ -1,4 +1,4 @@
-"""runtime/supervision: the processes a user's agents started (or root adopted), as root keeps
+"""runtime/supervision/users: the processes a user's agents started (or root adopted), as root keeps
 them — by a pidfd each, by which root signals them (never a process that took the pid after),
 and whose ends it reports once, from whichever sees it first: the agent that reaped it, or root
 itself when a dead agent's children came to it (root's tree is their subreaper).

@@ -1,4 +1,4 @@
-"""runtime/supervision: root's own record of the processes its tree started for one user's
+"""runtime/supervision/users: root's own record of the processes its tree started for one user's
 services — what a successor of root's tree adopts them by, never the user's ``supervise/process``.
 
 A user's ``supervise/process`` (adoption.py's record) lies in the user's directory, and the user
