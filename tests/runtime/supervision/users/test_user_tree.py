@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import OUR_BIN, our_tool
-from .processes import (
+from ....conftest import OUR_BIN, our_tool
+from ...processes import (
     BASE_PATH, SH, children_of, close_pipes, cmdline, comm, descendants, end_processes_under,
     is_runsv_up, kill_pids,
     make_service, process_group_members, proc_status, processes_under, running_pid, start_time,
     wait_until, write_file)
-from .test_hosted_log import COUNTER, log_text, numbers, sv
+from ..loggers.test_hosted_log import COUNTER, log_text, numbers, sv
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(os.geteuid() != 0, reason="a tree run by root")]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .processes import SH, make_service, wait_until
+from ...processes import SH, make_service, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from ..conftest import C_RUNIT, has_c_runit, our_tool, require_c_runit
-from .processes import (
+from ....conftest import C_RUNIT, has_c_runit, our_tool, require_c_runit
+from ...processes import (
     BASE_PATH, SH, children_of, cmdline, logger_host_of, make_service, pipe_keepers_of,
     running_pid, status_record, voluntary_switches, wait_until)
 

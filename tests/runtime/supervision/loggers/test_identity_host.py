@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import our_tool
-from .processes import (
+from ....conftest import our_tool
+from ...processes import (
     BASE_PATH, SH, children_of, cmdline, identity_hosts_of, logger_host_of, make_service,
     proc_status, running_pid, stat_fields, status_record, wait_until)
 from .test_hosted_log import COUNTER, log_text, logged_service, numbers, sv

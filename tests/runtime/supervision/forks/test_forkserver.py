@@ -21,7 +21,7 @@ from runit_provision.runtime.supervision.forks import server as forkserver, warm
 from runit_provision.runtime.supervision.tree import forkclient
 from runit_provision.runtime.supervision.tree.forkclient import ForkServer
 
-from .processes import kill_pids
+from ...processes import kill_pids
 
 pytestmark = pytest.mark.slow
 

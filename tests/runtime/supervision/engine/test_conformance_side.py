@@ -12,7 +12,7 @@ from runit_provision.protocol.status import State
 from runit_provision.runtime.supervision.engine.side import (FORK_RETRY_SECONDS, Side, Want,
                                                              finish_arguments)
 
-from .fakes import FakeHost
+from ...fakes import FakeHost
 
 
 def started(**host_options):

@@ -3,7 +3,7 @@
 from runit_provision.runtime.supervision.tree.proctitle import (DOT_SECONDS, StatusArea,
                                                                 has_message, rolled)
 
-from .fakes import FakeClock, FakeTimer
+from ...fakes import FakeClock, FakeTimer
 
 
 def test_each_byte_shifts_the_area_left_by_one():

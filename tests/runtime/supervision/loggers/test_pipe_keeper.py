@@ -15,10 +15,10 @@ from runit_provision.runtime.supervision.engine.loop import EventLoop
 from runit_provision.runtime.supervision.loggers.pipekeeper import GRACE_SECONDS, PipeKeeper
 from runit_provision.runtime.supervision.engine.spawn import Spawner
 
-from .processes import (
+from ...processes import (
     SH, kill_pids, logger_host_of, make_service, pipe_keepers_of, running_pid, start_time,
     wait_until)
-from .test_faults_kill import numbers, tree  # noqa: F401  (the fixture)
+from ...test_faults_kill import numbers, tree  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow
 

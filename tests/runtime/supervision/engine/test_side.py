@@ -7,7 +7,7 @@ import pytest
 from runit_provision.protocol.status import State
 from runit_provision.runtime.supervision.engine.side import Side, Want, finish_arguments
 
-from .fakes import EACCES, FakeHost
+from ...fakes import EACCES, FakeHost
 
 EXIT_0 = 0
 KILLED_BY_TERM = signal.SIGTERM  # a wait status: killed by signal 15

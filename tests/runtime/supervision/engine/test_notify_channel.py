@@ -18,7 +18,7 @@ from runit_provision.runtime.supervision.engine.notify import (
     PERIOD_SECONDS, REFUSALS_WRITTEN_EVERY, SAVED_SECONDS, SHARE_SECONDS, NotifyChannel,
     ReadShare)
 
-from .fakes import FakeClock, FakeTimer
+from ...fakes import FakeClock, FakeTimer
 
 
 class Loop:

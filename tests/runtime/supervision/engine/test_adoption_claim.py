@@ -12,7 +12,7 @@ from runit_provision.runtime.supervision.engine.adoption import (
     Refused, claim, exactly, started_between)
 from runit_provision.runtime.unix.procstat import real_uid, stat_fields
 
-from .processes import close_pipes
+from ...processes import close_pipes
 
 pytestmark = pytest.mark.slow
 
