@@ -28,10 +28,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from runit_provision.runtime.supervision import agent  # noqa: E402
-from runit_provision.runtime.supervision.agentio import AgentIO  # noqa: E402
-from runit_provision.runtime.supervision.agentlink import AgentLink  # noqa: E402
-from runit_provision.runtime.supervision.loop import EventLoop  # noqa: E402
+from runit_provision.runtime.supervision.users import agent  # noqa: E402
+from runit_provision.runtime.supervision.users.agentio import AgentIO  # noqa: E402
+from runit_provision.runtime.supervision.users.agentlink import AgentLink  # noqa: E402
+from runit_provision.runtime.supervision.engine.loop import EventLoop  # noqa: E402
 
 def agent_cpu(pid):
     """Seconds on a CPU (``/proc/PID/schedstat``: nanoseconds, where ``stat`` has ticks)."""

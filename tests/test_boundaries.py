@@ -234,6 +234,106 @@ def test_the_host_room_never_writes():
     assert found == []
 
 
+# -- the supervision wing: rooms, one way (docs/layout.md) ----------------------------------------
+# runtime/supervision's rooms, bottom first, and the rooms of the wing each may import: the
+# engine (loop, spawn, one side, one directory's supervisor) knows nothing of loggers, trees,
+# users or the fork server — what hosts its logger and what runs a user's tree are handed to it;
+# what hosts loggers beside the engine is built on it; the tree (runsvdir's body) makes the log
+# hosts and hands them on; a user's tree in root's is a tree with the user's loggers; the fork
+# server runs what users' agents and logger hosts run.
+SUPERVISION = PACKAGE + ".runtime.supervision"
+SUPERVISION_ROOMS = {
+    "engine": set(),
+    "loggers": {"engine"},
+    "tree": {"engine", "loggers"},
+    "users": {"engine", "loggers", "tree"},
+    "forks": {"engine", "loggers", "tree", "users"},
+}
+
+
+def supervision_room_of(module):
+    """The wing's room of a module of runtime/supervision ("" for a flat one), else None."""
+    if not module.startswith(SUPERVISION + "."):
+        return None
+    parts = module[len(SUPERVISION) + 1:].split(".")
+    return parts[0] if len(parts) > 1 else ""
+
+
+def test_the_supervision_wing_is_rooms_whose_imports_point_down():
+    found = []
+    for module, path in modules():
+        room = supervision_room_of(module)
+        if room is None or path.name == "__init__.py":
+            continue
+        if room not in SUPERVISION_ROOMS:
+            found.append("%s: in no room of the wing" % module)
+            continue
+        for target, line in imports_of(module, path):
+            target_room = supervision_room_of(target)
+            if target_room not in (None, room) and target_room not in SUPERVISION_ROOMS[room]:
+                found.append("%s:%d: %s may not import %s (%s)" % (
+                    path.relative_to(PACKAGE_DIR.parent), line, room, target_room or "the wing",
+                    target))
+    assert found == []
+
+
+# Module import cycles the package still has (function-level imports count: a lazy import is an
+# arrow all the same), each being broken on its own branch (issue 45 §1, issue45-cycles): the
+# test fails when one goes — strike it here — or when any other comes.
+PENDING_CYCLES = {
+    frozenset({"errors", "errors_of_verbs"}),
+    frozenset({"cli.cached_config", "cli.cached_config_writer"}),
+    frozenset({"logs.files", "logs.decompressing", "logs.wholelines"}),
+    frozenset({"runtime.svlog.dirwork", "runtime.svlog.logdir"}),
+}
+
+
+def import_cycles():
+    """The strongly connected components of the package's module import graph with more than
+    one module (names without the package's), by Tarjan's algorithm."""
+    found = dict(modules())
+    graph = {}
+    for module, path in found.items():
+        targets = set()
+        for target, _ in imports_of(module, path):
+            while target and target not in found:
+                target = target.rpartition(".")[0]
+            if target and target != module:
+                targets.add(target)
+        graph[module] = targets
+    index, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.add(member[len(PACKAGE) + 1:])
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(frozenset(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return set(cycles)
+
+
+def test_no_module_import_cycle_but_those_being_broken():
+    assert import_cycles() == PENDING_CYCLES
+
+
 # -- at run time: what importing a runtime module really loads ---------------------------------
 FORBIDDEN_IN_RUNTIME = ("jinja2", "yaml", "ruamel", "testinfra", "runit_provision.render",
                         "runit_provision.hiera", "runit_provision.schema",

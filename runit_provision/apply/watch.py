@@ -300,7 +300,7 @@ def _pending(when, is_last, memory):
 def deaths_since(tally, began):
     """The deaths the tally remembers since unix time ``began`` (protocol/tally.RECENT) — but
     for a last death nobody saw (its run's length unknown): a runsv that starts finds its
-    predecessor's run ended unseen and counts that death then (supervision/side.py,
+    predecessor's run ended unseen and counts that death then (supervision/engine/side.py,
     ``inherit_lost``), after a tree was killed — a death before this apply's start, not of a
     run it started, whose runsv sees it end."""
     since = int(began * _NS)

@@ -103,7 +103,7 @@ STAT_FILE = SUPERVISE_DIR + "/" + STAT
 PID_FILE = SUPERVISE_DIR + "/" + PID
 
 # Ours, beside runit's (its tools ignore them): the FIFO between ./run and log/run, in the log's
-# supervise/, and the record of the process a side runs (runtime/supervision/adoption.py).
+# supervise/, and the record of the process a side runs (runtime/supervision/engine/adoption.py).
 LOG_PIPE = "pipe"
 PROCESS_RECORD = "process"
 # A service that declares readiness: is it ready, and what it last said (protocol/readiness.py).

@@ -37,9 +37,9 @@ from ..errors import FatalError
 from ..protocol.layout import NOTIFICATION_FIFO, SUPERVISE_DIR
 from ..protocol.readiness import BadReady, ReadySpec, ready_options, ready_spec_from_bytes
 from .unix.diag import fatal, warn
-from .supervision.loop import EventLoop
-from .supervision.supervisefiles import SuperviseFiles
-from .supervision.supervisor import SystemClock
+from .supervision.engine.loop import EventLoop
+from .supervision.engine.supervisefiles import SuperviseFiles
+from .supervision.engine.supervisor import SystemClock
 
 LABEL = "notify-relay"
 USAGE = b"usage: notify-relay pid [fd=N] [access=main|all] [timeout=N] [watchdog=N]\n"
@@ -57,7 +57,7 @@ def main(argv=None):
         os.write(2, USAGE)
         return 100
     pid = int(argv[1])
-    from .supervision.notify import NotifyChannel
+    from .supervision.engine.notify import NotifyChannel
     loop = EventLoop()
     reader = None
     try:

@@ -39,8 +39,8 @@ from ..protocol.errstr import oserror_str
 from ..protocol.layout import RUNIT_DIR, runit_flag_paths
 from .unix.diag import write_line
 from .unix.procname import show_program
-from .supervision.loop import EventLoop
-from .supervision.spawn import Spawner
+from .supervision.engine.loop import EventLoop
+from .supervision.engine.spawn import Spawner
 
 CONSOLE = "/dev/console"
 # runit.c's $Id as Debian's 2.1.2 binary prints it (runit-init uses its own 2.1.2 line too).

@@ -12,9 +12,9 @@ import sys
 from ..errors import FatalError
 from .unix.diag import fatal
 from .unix.procname import show_program
-from .supervision.loop import EventLoop
-from .supervision.supervisor import Supervisor
-from .supervision.spawn import Spawner
+from .supervision.engine.loop import EventLoop
+from .supervision.engine.supervisor import Supervisor
+from .supervision.engine.spawn import Spawner
 
 
 def main(argv=None):

@@ -19,7 +19,15 @@ import sys
 
 from .unix.fdinherit import close_inherited_on_exec
 from .unix.procname import show_program
-from .supervision.treeprocess import run_tree
+from .supervision.tree.treeprocess import run_tree
+
+
+def _user_tree(supervisor, forks):
+    """What runs a user's canonical tree ``./run`` in a tree run by root (the supervisor's
+    ``nested``): its agent forked through ``forks``, its services supervised in our loop —
+    imported when the first is made (a tree that is not root's never needs it)."""
+    from .supervision.users.usertree import UserTree
+    return UserTree(supervisor, forks)
 
 
 def parse_args(args):
@@ -48,7 +56,7 @@ def main(argv=None):
     new_sessions, directory, log = parsed
     close_inherited_on_exec()  # chpst -L's lock of a user's tree is the tree's, not its services'
     return run_tree(directory, "runsvdir " + directory, new_sessions=new_sessions, argv=argv,
-                    log=log)
+                    log=log, nest=_user_tree)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,11 @@ not ``os``, whose import (``_collections_abc``, ``posixpath``, its ``environ``) 
 0.9 ms, an eighth of the bare start; every call here is ``posix``'s own (``os`` re-exports
 them). select, the event directory, ctypes/inotify and the check-script machinery are
 imported by the code paths that wait.
+
+Why one module of ~900 lines: each runit tool is one program (``main(argv)``), sharing the
+protocol room and never another tool's module (docs/layout.md), as runit's own ``sv.c`` is one
+file; ours is longer for the waits on events and the deliberate differences above, and
+``sv status``'s budget counts each module it loads.
 """
 
 import posix

@@ -16,8 +16,8 @@ from ..errors import UsageError
 from .svlog.logdir import Reporter
 from .svlog.engine import Logger
 from .svlog.options import parse_args
-from .supervision.loop import EventLoop
-from .supervision.spawn import Spawner
+from .supervision.engine.loop import EventLoop
+from .supervision.engine.spawn import Spawner
 from .unix.diag import write_bytes
 from .unix.procname import show_program
 

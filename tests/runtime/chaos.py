@@ -38,7 +38,8 @@ from pathlib import Path
 
 import yaml
 
-from runit_provision.runtime.supervision.pipekeeper import GRACE_SECONDS as KEEPER_GRACE_SECONDS
+from runit_provision.runtime.supervision.loggers.pipekeeper import (
+    GRACE_SECONDS as KEEPER_GRACE_SECONDS)
 
 from ..security.sandbox import Namespace
 from .processes import (BASE_PATH, children_of, cmdline, comm, descendants, instances,

@@ -283,8 +283,8 @@ def all_text(logdir):
 # just before the spawn), the status as it was before it (down, want up).
 def leave_a_start_under_way(side_dir, what, since):
     from runit_provision.protocol.status import State, Status, status_to_bytes
-    from runit_provision.runtime.supervision.adoption import (boot_id, record_bytes,
-                                                              starting_record)
+    from runit_provision.runtime.supervision.engine.adoption import (boot_id, record_bytes,
+                                                                     starting_record)
     supervise = side_dir / "supervise"
     (supervise / "process").write_bytes(record_bytes(starting_record(what, int(since), boot_id())))
     old = status_record(side_dir)
@@ -361,7 +361,8 @@ def test_a_finish_due_when_the_tree_was_killed_runs_once(tree, record):
     pid = kill_the_tree_then_its_service(tree, service)
     leave_a_start_under_way(service, "finish", int(start_time(os.getpid())) + 10 ** 6)
     if record == "finish due":
-        from runit_provision.runtime.supervision.adoption import Record, boot_id, record_bytes
+        from runit_provision.runtime.supervision.engine.adoption import (Record, boot_id,
+                                                                         record_bytes)
         (service / "supervise" / "process").write_bytes(
             record_bytes(Record(0, 0, boot_id(), "finish")))
     tree.start()
@@ -383,7 +384,7 @@ def test_a_finish_due_that_was_removed_since_is_not_run(tree):
 
 # -- a record is the tree's own, or nothing (issue 43) ----------------------------------------------
 def plant_record_naming(side_dir, pid):
-    from runit_provision.runtime.supervision.adoption import Record, boot_id, record_bytes
+    from runit_provision.runtime.supervision.engine.adoption import Record, boot_id, record_bytes
     path = side_dir / "supervise" / "process"
     path.write_bytes(record_bytes(Record(pid, int(start_time(pid)), boot_id(), "run")))
     return path

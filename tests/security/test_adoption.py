@@ -6,7 +6,7 @@ and a tree that starts after one was killed adopts the live process a record nam
 start time and boot id anyone reads in ``/proc``. Root's tree adopted it and sent ``sv``'s
 signals to it — a root process, another user's service, root's own service (which root's tree
 then lost). Now root adopts a user's process only by root's own record of what it started for
-that service (``runtime/supervision/startledger.py``), and only a live process that is still
+that service (``runtime/supervision/users/startledger.py``), and only a live process that is still
 that user's and supervised by no one else (``adoption.claim``).
 
 Each attack as ``apprun1`` does it, under our runtime and the C runit side by side (the C
@@ -213,8 +213,8 @@ def test_a3_a_start_under_way_is_looked_for_by_roots_record_not_the_users(sandbo
     ``starting-run`` since a moment): the next tree finds that process and adopts it — by
     root's moment, whatever web1's own record says (here: a moment to come, which would find
     nothing and start web1 twice)."""
-    from runit_provision.runtime.supervision.adoption import starting_record
-    from runit_provision.runtime.supervision.startledger import WIDTH, slot_bytes
+    from runit_provision.runtime.supervision.engine.adoption import starting_record
+    from runit_provision.runtime.supervision.users.startledger import WIDTH, slot_bytes
     sandbox.up()
     web1 = sandbox.home("apprun1") / "sv" / "web1"
     service = running_pid(web1)

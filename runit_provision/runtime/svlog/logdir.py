@@ -15,6 +15,11 @@ the directory ``is_busy`` and its host stops reading input (backpressure to the 
 
 The file work itself is dirwork.py's, through ``io``: done at once for a logger's own
 directories, by the directory owner's agent for a user's (a step then waits for its answers).
+
+Why over 600 lines (820; the rotated files' names go to rotated.py on issue45-cycles): a
+``LogDir``'s queue — writes, steps, rotation, the processor — is one state machine with one
+order, read in a sitting as svlogd.c's; the pure write plans at the top (``plan_write`` …
+``fits_whole``, ~140 lines, doctested) are the part that could have a module of its own.
 """
 
 import errno

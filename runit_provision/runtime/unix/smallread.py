@@ -1,7 +1,7 @@
 """runtime/unix: read the first bytes of a small file of a directory given by descriptor —
 never following a link, never waiting (a FIFO there is not waited on), the descriptor closed
-whatever happens. A supervisor's state files (supervision/servicedir.py) and a log directory's
-``unfinished`` (svlog/dirwork.py) are read so.
+whatever happens. A supervisor's state files (supervision/engine/servicedir.py) and a log
+directory's ``unfinished`` (svlog/dirwork.py) are read so.
 """
 
 import os

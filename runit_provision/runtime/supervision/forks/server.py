@@ -1,0 +1,264 @@
+"""runtime/supervision/forks: the fork server — a small, clean Python process from which a tree
+run by root forks the processes that become another identity: users' agents (users/agent.py)
+and logger hosts (loggers/identityhost.py). The tree's end is tree/forkclient.py.
+
+It imports what its children run, runs what they run a few times over and leaves its pages as
+they will share them (warmup.py), and then only waits on its channel: its children share its
+pages, and they do not change under them — the server writes nothing between forks.
+
+Each child is forked twice — the server forks, that child forks the helper and exits — so the
+helper is re-parented to the nearest subreaper, the tree (``servicetree.become_subreaper``): it
+is the tree's child, reaped by the tree's loop, as a spawned process would be. The middle child
+reads the requests waiting (one batch: a tree's start asks for all its users' agents at once),
+forks each and answers it at once, before the next (``_answer_batch``: an answer is always true
+— a child whose answer cannot go out is killed and reaped, so a request answered ``error`` has
+no process), and exits once all are answered, so the tree knows the pid of its new child before
+the child can be reaped; the server itself only peeks at the channel, forks and waits for the
+middle child (what it runs between two forks stays, a copy, in the child forked before:
+``serve``). The messages are forkclient.py's; the kinds of children, ``_CHILDREN``.
+"""
+
+import errno
+import os
+
+try:
+    import _signal as signal  # the C module: `signal`'s wrappers make an enum of every number
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
+import sys
+
+from ...unix.diag import warn
+from ...unix.fsname import fsdecode
+from ...unix.seqpacket import receive
+from ..tree.forkclient import CHANNEL_FD
+from . import warmup
+
+_MESSAGE_MAX = 65536
+_MAX_FDS = 8
+_MSG_PEEK, _MSG_DONTWAIT = 0x02, 0x40  # socket's, as plain ints: `socket`'s are enum flags
+
+
+# -- the server ------------------------------------------------------------------------------------
+def serve():
+    """The server's whole life: prepare, say ready, fork on request until the channel closes.
+
+    Ready as soon as what an agent runs is warmed up: a tree run by root asks for its users'
+    agents at its start, and they wait for this. The warm-up tree, which only logger hosts
+    need, is run before the first host is forked — if no child was forked before it: each
+    page the warm-up writes would then stay, a copy, in the children forked before (measured:
+    3 MB, against the ~0.1 MB of its own code a host warms up by itself)."""
+    import socket
+    from ...unix.procname import show_runit_name
+    from ..loggers.identityhost import close_all_but
+    close_all_but({CHANNEL_FD})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    show_runit_name("forkserver", ["(forks for a runsvdir tree)"], whole=True)
+    channel = socket.socket(fileno=CHANNEL_FD)
+    try:
+        warmup.preload()
+    except Exception as exc:  # noqa: BLE001 — said; the tree starts its processes the old way
+        warn("forkserver", "unable to prepare: %s: %s" % (type(exc).__name__, exc))
+        os._exit(111)
+    warmup.settle(warmup.warm_up_agents)
+    channel.send(b"ready")
+    # Between two forks the server runs as little Python as it can: every page it writes then
+    # is a page the child forked before keeps a copy of for good (it shares the one from before
+    # the write). So it only waits for a request (peeking: the 1-byte bytes is the
+    # interpreter's own), forks and waits for that child — the middle one, which reads the
+    # batch itself, forks each child asked for, answers and exits (``_middle``). Reading and
+    # parsing here cost each child about 40 pages of ours. Only the first batch is read here:
+    # nothing shares our pages yet, and whether it asks for a host decides the warm-up tree.
+    batch = _requests(channel)
+    if not batch:
+        os._exit(0)  # the tree is gone (or done), or its socket failed: so are we
+    if any(fields[0] == b"host" for fields, _ in batch):
+        warmup.settle(warmup.warm_up_tree)
+    peek, fork, waitpid = channel.recv, os.fork, os.waitpid
+    while True:
+        if batch is None:
+            try:
+                if not peek(1, _MSG_PEEK):
+                    os._exit(0)  # the tree is gone (or done): so are we
+            except InterruptedError:
+                continue
+            except OSError:
+                os._exit(0)  # its socket failed
+        try:
+            middle = fork()
+        except OSError as exc:
+            _refuse(channel, batch, exc.errno or errno.EAGAIN)
+            batch = None
+            continue
+        if middle == 0:  # pragma: no cover — the middle child
+            _middle(channel, batch)
+        if batch is not None:
+            _close_all(batch)
+            batch = None
+        while True:
+            try:
+                _pid, status = waitpid(middle, 0)
+                break
+            except InterruptedError:
+                continue
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status):  # the answers it owed
+            for _ in range(os.WEXITSTATUS(status)):
+                _answer(channel, b"error\0%d" % errno.ECHILD)
+
+
+def _requests(channel):
+    """Every request waiting on ``channel`` — the first waited for, the rest that came with it
+    (a tree starting asks for all its users' agents at once) — as ``(fields, fds)``; [] once
+    the tree is gone. The rest are read with MSG_DONTWAIT: the channel's own mode is the
+    server's too (a middle child shares it), so it is never changed."""
+    batch = []
+    while True:
+        try:
+            data, fds, _cut = receive(channel, _MESSAGE_MAX, _MAX_FDS,  # fds: close-on-exec
+                                      _MSG_DONTWAIT if batch else 0)
+        except InterruptedError:
+            continue
+        except BlockingIOError:
+            return batch
+        if not data:
+            _close_all(batch)
+            return []
+        batch.append((data.split(b"\0"), fds))
+
+
+def _close_all(batch):
+    for _, fds in batch:
+        for fd in fds:
+            os.close(fd)
+
+
+def _middle(channel, batch):  # pragma: no cover — runs in the middle child, which always exits
+    """The middle child: read the batch (unless the server did: its first), answer it
+    (``_answer_batch``) and exit with the number of requests read and not answered, which the
+    server answers for."""
+    owed = 0
+    try:
+        if batch is None:
+            batch = _requests(channel)
+        owed = len(batch)
+        owed = _answer_batch(channel, batch)
+    except BaseException as exc:  # noqa: BLE001 — nothing may escape into the server's loop
+        warn("forkserver", "unable to read a batch: %s: %s" % (type(exc).__name__, exc))
+    finally:
+        os._exit(min(owed, 255))
+
+
+def _refuse(channel, batch, number):
+    """No process to fork with: answer ``batch`` (or the request waiting, taken off the
+    channel) with ``error NUMBER``."""
+    if batch is None:
+        try:
+            data, fds, _cut = receive(channel, _MESSAGE_MAX, _MAX_FDS, _MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return
+        if not data:
+            return
+        batch = [(data.split(b"\0"), fds)]
+    _close_all(batch)
+    for _ in batch:
+        _answer(channel, b"error\0%d" % number)
+
+
+def _answer(channel, message):
+    try:
+        channel.send(message)
+    except OSError:
+        os._exit(0)
+
+
+def _answer_batch(channel, batch, fork=os.fork):
+    """Fork the child each request of ``batch`` asks for and answer it at once, in order;
+    return the number of requests left unanswered (0 once all are) — never raises.
+
+    Every answer is true: ``pid`` names a child that runs, and a request answered ``error``
+    (here, or by the server for those left unanswered) has none. So a failure in the middle
+    of a batch — a fork that raises what is not an OSError, an answer that cannot be sent —
+    ends the batch there, and the child whose answer did not go out is killed and reaped
+    before anything else happens: the tree starts that one the old way, and one process of it
+    runs, never two. Answering each as soon as it is forked (not once all are) also gives the
+    tree its first agents' pids while the rest fork. ``fork`` is a seam for the tests."""
+    done = 0
+    try:
+        for index in range(len(batch)):
+            _fork_one(channel, batch, index, fork)
+            done += 1
+    except BaseException as exc:  # noqa: BLE001 — what is not answered, the server answers
+        warn("forkserver", "unable to start children: %s: %s" % (type(exc).__name__, exc))
+    return len(batch) - done
+
+
+def _fork_one(channel, batch, index, fork):
+    """Request ``index``'s child forked and its answer sent — or, when the answer cannot be
+    sent, no child left (killed and reaped, the exception raised on). A child keeps nothing
+    of the batch but its own request's descriptors."""
+    fields, fds = batch[index]
+    run = _CHILDREN.get(fields[0])
+    if run is None:
+        channel.send(b"error\0%d" % errno.EINVAL)
+        return
+    try:
+        pid = fork()
+    except OSError as exc:
+        channel.send(b"error\0%d" % (exc.errno or errno.EAGAIN))
+        return
+    if pid == 0:  # pragma: no cover — the child
+        try:
+            for other, (_, theirs) in enumerate(batch):
+                for fd in theirs if other != index else ():
+                    os.close(fd)
+            os.close(CHANNEL_FD)
+            run([fsdecode(field) for field in fields[1:]], fds)  # never returns
+        except BaseException as exc:  # noqa: BLE001 — this child ends here
+            warn("forkserver", "unable to start a %s: %s: %s"
+                 % (fsdecode(fields[0]), type(exc).__name__, exc))
+        finally:
+            os._exit(111)
+    try:
+        channel.send(b"pid\0%d" % pid)  # one datagram: sent whole, or not at all
+    except BaseException:
+        _kill_and_reap(pid)  # not answered: it must not run beside the one started instead
+        raise
+
+
+def _kill_and_reap(pid):
+    """Our child ``pid``, killed and waited for: gone before its request is answered error."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    while True:
+        try:
+            os.waitpid(pid, 0)
+            return
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            return
+
+
+def _run_host(fields, fds):
+    identity = _loaded("loggers.hostedlogger").Identity
+    uid, gids, title = int(fields[0]), [int(gid) for gid in fields[1].split(",")], fields[2]
+    _loaded("loggers.identityhost").serve(fds[0], identity(uid, gids), fds[1], title)
+
+
+def _run_agent(fields, fds):
+    _loaded("users.agent").run(fields, fds)
+
+
+_WING = __name__.rsplit(".", 2)[0]  # runit_provision.runtime.supervision
+
+
+def _loaded(name):
+    """A module of this package the server imported (``warmup.preload``), taken as it is: in a
+    child, an ``import`` statement would run importlib's own Python (``ModuleSpec.parent``),
+    which CPython 3.11 keeps deep-frozen in the interpreter's data — pages of the child's own.
+    """
+    return sys.modules[_WING + "." + name]
+
+
+_CHILDREN = {b"host": _run_host, b"agent": _run_agent}

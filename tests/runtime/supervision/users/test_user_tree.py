@@ -1,0 +1,397 @@
+"""Users' trees forked in-process (runtime/supervision/users/usertree.py, forks/server.py): a
+tree run by root runs the canonical ``runsvdir-LOGIN/run`` (``protocol/treerun.py``) in a
+process forked from its fork server — one process of the user's identity, not env, chpst and an
+interpreter — which also runs the tree's logger of its own output.
+
+Real processes: our runsvdir as root, the user's tree as ``nobody``. The interpreter may live
+under /root (0700): a forked tree never execs it, nor imports anything once it is the user.
+Every wait has a deadline; the fixture ends whatever a case leaves.
+"""
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from ....conftest import OUR_BIN, our_tool
+from ...processes import (
+    BASE_PATH, SH, children_of, close_pipes, cmdline, comm, descendants, end_processes_under,
+    is_runsv_up, kill_pids,
+    make_service, process_group_members, proc_status, processes_under, running_pid, start_time,
+    wait_until, write_file)
+from ..loggers.test_hosted_log import COUNTER, log_text, numbers, sv
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(os.geteuid() != 0, reason="a tree run by root")]
+
+OUTER = "runsvdir-nobody"
+# The user's tree's own output: a line to stderr at start and when told to stop.
+NOISY = SH + 'echo "noisy starts" >&2\ntrap \'echo "noisy stops" >&2; exit 0\' TERM\n' \
+             'while :; do sleep 0.05; done\n'
+
+
+def nobody():
+    try:
+        return pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user nobody")
+
+
+class UserTree:
+    """Root's tree (``svdir``) with ``runsvdir-nobody`` over ``home/service``, in a directory
+    every user can pass (pytest's tmp_path is root's alone)."""
+
+    def __init__(self):
+        self.user = nobody()
+        self.base = Path(tempfile.mkdtemp(prefix="rp-usertree-"))
+        self.base.chmod(0o755)
+        self.svdir = self.base / "service"
+        self.home = self.base / "home"
+        self.user_tree = self.home / "service"
+        self.outer = self.svdir / OUTER
+        self.output_log = self.home / "logs" / "runsvdir"
+        self.proc = None
+
+    def build(self, run=None):
+        lock = self.user_tree / ".runsvdir.lock"
+        run = run or (SH + 'exec 2>&1\nexec env -i PATH="$PATH" chpst -u nobody -e ./env '
+                      "-L %s runsvdir %s\n" % (lock, self.user_tree))
+        make_service(self.svdir, OUTER, run=run,
+                     log_run=SH + "exec chpst -u nobody svlogd -tt %s\n" % self.output_log)
+        write_file(self.outer / "env" / "HOME", str(self.home) + "\n")
+        web = make_service(self.user_tree, "web", run=COUNTER,
+                           log_run=SH + "exec svlogd ./main\n")
+        (web / "log" / "main").mkdir()
+        make_service(self.user_tree, "noisy", run=NOISY)
+        self.output_log.mkdir(parents=True)
+        subprocess.run(["chown", "-R", "nobody:%d" % self.user.pw_gid, str(self.home)],
+                       check=True)
+        return web
+
+    def start(self, env=None):
+        environ = {"PATH": "%s:%s" % (OUR_BIN, BASE_PATH)}
+        environ.update(env or {})
+        self.proc = subprocess.Popen([our_tool("runsvdir"), str(self.svdir)], env=environ,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        return self.proc
+
+    def tree_pid(self):
+        """The user's tree, once it runs as the user (it shows its name a moment before it
+        becomes the user: /proc/self is not its own to write after)."""
+        def found():
+            pid = running_pid(self.outer)
+            if cmdline(pid) == ["runsvdir", str(self.user_tree)] \
+                    and uid_of(pid) == str(self.user.pw_uid):
+                return pid
+            return 0
+        return wait_until(found, timeout=30, what="the user's tree running as the user")
+
+    def close(self):
+        if self.proc is not None:
+            kill_pids(set(process_group_members(self.proc.pid)) | set(descendants(self.proc.pid)))
+            self.proc.wait()
+            close_pipes(self.proc)
+        end_processes_under(self.base)
+        shutil.rmtree(str(self.base), ignore_errors=True)
+
+
+@pytest.fixture
+def user_tree():
+    found = UserTree()
+    yield found
+    found.close()
+
+
+def uid_of(pid):
+    """The real uid of ``pid`` as text, or None once it is gone (a service's own ``sleep``
+    comes and goes)."""
+    try:
+        return proc_status(pid).get("Uid", [None])[0]
+    except OSError:
+        return None
+
+
+def as_nobody(script):
+    user = nobody()
+    return subprocess.run(["setpriv", "--reuid=%d" % user.pw_uid, "--regid=%d" % user.pw_gid,
+                           "--clear-groups", "sh", "-c", script], capture_output=True, text=True,
+                          timeout=30)
+
+
+def test_the_users_tree_is_one_forked_process_of_the_user(user_tree):
+    web = user_tree.build()
+    root = user_tree.start()
+    tree = user_tree.tree_pid()
+    user = user_tree.user
+    # the tree's child, no env, chpst or interpreter exec'd in between
+    assert tree in children_of(root.pid)
+    assert comm(tree) == "runsvdir"
+    status = proc_status(tree)
+    assert status["Uid"] == [str(user.pw_uid)] * 4
+    assert status["Gid"] == [str(user.pw_gid)] * 4
+    assert int(status["CapEff"][0], 16) == 0 and int(status["CapPrm"][0], 16) == 0
+    # its services run as the user, under it
+    service = wait_until(lambda: running_pid(web), timeout=30, what="web running")
+    assert service in children_of(tree)
+    assert proc_status(service)["Uid"] == [str(user.pw_uid)] * 4
+    wait_until(lambda: numbers(log_text(web / "log" / "main"))[:3] == [1, 2, 3], timeout=30,
+               what="web logging")
+    # the tree's own output is logged as the user, by the tree itself: the pid shown is its
+    # loggers' stand-in, a child of the tree — no logger host, no svlogd
+    wait_until(lambda: "noisy starts" in log_text(user_tree.output_log), timeout=30,
+               what="the tree's output logged")
+    stand_in = running_pid(user_tree.outer / "log")
+    assert stand_in in children_of(tree)
+    assert cmdline(stand_in)[:2] == ["svlogd", "-s"]
+    assert running_pid(web / "log") == stand_in
+    info = (user_tree.output_log / "current").stat()
+    assert (info.st_uid, info.st_gid) == (user.pw_uid, user.pw_gid)
+    # the lock against a second tree is the tree's
+    probe = as_nobody("exec flock -n %s true" % (user_tree.user_tree / ".runsvdir.lock"))
+    assert probe.returncode != 0
+    # one Python process of the user's (the agent), beside one shell: the stand-in (the agent's
+    # children but its services; theirs come and go: a service's own `sleep`). The user's log
+    # pipes are held by root's pipe keeper, with root's own.
+    services = {running_pid(web), running_pid(user_tree.user_tree / "noisy")}
+    theirs = sorted(cmdline(pid)[0] for pid in [tree] + children_of(tree)
+                    if pid not in services)
+    assert theirs == ["runsvdir", "svlogd"], theirs
+    keepers = [pid for pid in children_of(root.pid) if cmdline(pid)[:1] == ["pipekeeper"]]
+    assert len(keepers) == 1 and uid_of(keepers[0]) == "0"
+    held = {os.stat("/proc/%d/fd/%s" % (keepers[0], fd)).st_ino
+            for fd in os.listdir("/proc/%d/fd" % keepers[0])}
+    assert os.stat(web / "log" / "supervise" / "pipe").st_ino in held
+
+
+def test_the_user_cannot_read_anything_of_roots_through_their_processes(user_tree):
+    """Every process of the user's identity under root's tree: the tree itself is not
+    dumpable (its memory, environment and descriptors are root's to read); the rest (the
+    stand-in, the pipe keeper, the services) hold nothing of root's."""
+    user_tree.build()
+    root = user_tree.start(env={"SECRET_TOKEN": "s3cr3t-4d2e"})
+    tree = user_tree.tree_pid()
+    wait_until(lambda: running_pid(user_tree.outer / "log"), what="the tree's logger")
+    probe = as_nobody("cat /proc/%d/environ; head -c1 /proc/%d/mem; ls /proc/%d/fd; "
+                      "kill -0 %d && echo signalled" % (tree, tree, tree, tree))
+    assert probe.stdout.strip() == "signalled", probe
+    assert probe.stderr.count("Permission denied") == 3, probe.stderr
+    uid = str(user_tree.user.pw_uid)
+    theirs = [pid for pid in descendants(root.pid) if uid_of(pid) == uid and pid != tree]
+    assert theirs
+    for pid in theirs:
+        probe = as_nobody("cat /proc/%d/environ; ls -l /proc/%d/fd" % (pid, pid))
+        assert "s3cr3t" not in probe.stdout, cmdline(pid)
+        assert "socket:" not in probe.stdout, (cmdline(pid), probe.stdout)
+
+
+def test_a_service_of_the_forked_tree_gets_env_i_path_and_the_envdir_alone(user_tree):
+    """What ``env -i PATH="$PATH" chpst -e ./env`` gives: the tree's PATH and the envdir's
+    variables — nothing of root's environment, nothing of the fork server's own (the C
+    allocator's settings it is started with)."""
+    user_tree.build()
+    shown = make_service(user_tree.user_tree, "shown",
+                         run=SH + "env > ./environ.new && mv ./environ.new ./environ\n"
+                                  "exec sleep 100000\n")
+    subprocess.run(["chown", "-R", "nobody:%d" % user_tree.user.pw_gid, str(shown)], check=True)
+    user_tree.start(env={"SECRET_TOKEN": "s3cr3t-4d2e"})
+    user_tree.tree_pid()
+    environ_file = shown / "environ"
+    wait_until(environ_file.exists, timeout=30, what="the service's environment written")
+    names = {line.split("=", 1)[0] for line in environ_file.read_text().splitlines()}
+    assert {"PATH", "HOME"} <= names
+    # what a shell adds of its own, and nothing else
+    assert names - {"PATH", "HOME", "PWD", "SHLVL", "_", "OLDPWD"} == set(), names
+    assert "PATH=%s:%s\n" % (OUR_BIN, BASE_PATH) in environ_file.read_text()
+
+
+def test_a_service_of_the_forked_tree_starts_in_its_directory_with_every_signal_at_default(
+        user_tree):
+    """The agent starts a user's ``./run`` as the C runsv does: in the service's directory,
+    every signal at its default and none blocked — whether it vforks or forks."""
+    user_tree.build()
+    shown = make_service(user_tree.user_tree, "where", run=SH + "exec sleep 100000\n")
+    subprocess.run(["chown", "-R", "nobody:%d" % user_tree.user.pw_gid, str(shown)], check=True)
+    user_tree.start()
+    user_tree.tree_pid()
+    pid = wait_until(lambda: running_pid(shown), timeout=30, what="the service running")
+    wait_until(lambda: proc_status(pid).get("Name") == ["sleep"], what="its sleep exec'd")
+    status = proc_status(pid)
+    assert (int(status["SigIgn"][0], 16), int(status["SigBlk"][0], 16)) == (0, 0), status
+    assert os.readlink("/proc/%d/cwd" % pid) == str(shown)
+    assert status["Uid"][0] == str(user_tree.user.pw_uid)
+
+
+def test_restart_down_up_and_kill_of_the_users_tree(user_tree):
+    web = user_tree.build()
+    user_tree.start()
+    first = user_tree.tree_pid()
+    wait_until(lambda: len(numbers(log_text(web / "log" / "main"))) > 5, what="web logging")
+    out = sv("-w", "15", "restart", OUTER, svdir=user_tree.svdir)
+    assert out.returncode == 0 and out.stdout.startswith("ok: run: %s" % OUTER), out
+    second = user_tree.tree_pid()
+    assert second != first
+    # The agent sent away stays until root closes its channel — at once, when the next one is
+    # taken up — and the next one takes the tree's lock (chpst -L) only once it is gone: sv
+    # may wake in between (its event comes as the new pid is written), never two trees at work.
+    wait_until(lambda: start_time(first) is None, timeout=5, what="the last agent gone")
+    # the tree drained its own output before it went: the stop's line is logged
+    wait_until(lambda: "noisy stops" in log_text(user_tree.output_log),
+               what="the tree's last output logged")
+    out = sv("-w", "15", "down", OUTER, svdir=user_tree.svdir)
+    assert out.returncode == 0, out
+    # sv returns once runsv's status says down; the tree's last processes may still be ending
+    # then (on a busy machine, 1 run in 13 saw one): none may be left, within a deadline
+    wait_until(lambda: not processes_under(user_tree.home), timeout=15,
+               what="every process of the user's tree gone after its down")
+    out = sv("-w", "15", "up", OUTER, svdir=user_tree.svdir)
+    assert out.returncode == 0, out
+    third = user_tree.tree_pid()
+    service = wait_until(lambda: running_pid(web), what="web running again")
+    os.kill(third, signal.SIGKILL)
+    fourth = wait_until(lambda: running_pid(user_tree.outer) not in (0, third)
+                        and user_tree.tree_pid(), timeout=20, what="a new tree")
+    # the new tree took the running service over, and no line of it was lost
+    assert wait_until(lambda: running_pid(web), what="web supervised again") == service
+    count = len(numbers(log_text(web / "log" / "main")))
+    wait_until(lambda: len(numbers(log_text(web / "log" / "main"))) > count + 10,
+               what="more lines")
+    got = numbers(log_text(web / "log" / "main"))
+    got = got[len(got) - 1 - got[::-1].index(1):]  # since web's start after the up
+    assert got == list(range(1, len(got) + 1)), "a line lost or repeated"
+    assert fourth in children_of(user_tree.proc.pid)
+
+
+def test_a_user_stopping_their_loggers_stand_in_pauses_their_loggers_and_keeps_their_agent(
+        user_tree):
+    """STOP to the stand-in (the pid in ``log/supervise/pid``, a shell of the user's): their
+    loggers stop reading, and read again after CONT, no line lost. The agent tells root of
+    each stop; root once took that message for an answer nobody asked for and killed the
+    agent (no test had stopped a stand-in)."""
+    web = user_tree.build()
+    user_tree.start()
+    agent = user_tree.tree_pid()
+    born = start_time(agent)
+    main = web / "log" / "main"
+    wait_until(lambda: len(numbers(log_text(main))) > 5, what="web logging")
+    stand_in = int((web / "log" / "supervise" / "pid").read_text())
+    assert uid_of(stand_in) == str(user_tree.user.pw_uid)
+    assert as_nobody("kill -STOP %d" % stand_in).returncode == 0
+
+    def not_growing():  # web writes a line every 20 ms into its pipe meanwhile
+        before = log_text(main)
+        time.sleep(0.3)
+        return log_text(main) == before
+    wait_until(not_growing, timeout=15, what="web's logger no longer reading")
+    assert start_time(agent) == born, "the user's agent was killed"
+    count = len(numbers(log_text(main)))
+    assert as_nobody("kill -CONT %d" % stand_in).returncode == 0
+    wait_until(lambda: len(numbers(log_text(main))) > count + 10, what="web's logger reading")
+    assert start_time(agent) == born, "the user's agent was killed"
+    logged = numbers(log_text(main))
+    assert logged == list(range(logged[0], logged[0] + len(logged))), "a line lost"
+
+
+def test_a_users_control_fifo_costs_roots_loop_256_bytes_a_second_the_rest_read_after(
+        user_tree):
+    """A user may write their service's control FIFO as fast as they like: root's loop reads
+    256 bytes of it a second (nestedtree.CONTROL_BYTES_PER_SECOND), and the rest the next."""
+    web = user_tree.build()
+    user_tree.start()
+    user_tree.tree_pid()
+    wait_until(lambda: running_pid(web), what="web running")
+    fd = os.open(str(web / "supervise" / "control"), os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        sent = time.monotonic()
+        os.write(fd, b"u" * 299 + b"d")  # "u" to a running service changes nothing
+    finally:
+        os.close(fd)
+    wait_until(lambda: not running_pid(web), timeout=10, interval=0.01, what="web down")
+    assert time.monotonic() - sent >= 0.9  # its "d" waited for the next second's allowance
+
+
+def test_a_killed_fork_server_is_started_again_when_next_needed(user_tree):
+    user_tree.build()
+    root = user_tree.start()
+    first = user_tree.tree_pid()
+    servers = [pid for pid in children_of(root.pid) if cmdline(pid)[:1] == ["forkserver"]]
+    assert len(servers) == 1
+    kill_pids(servers)
+    out = sv("-w", "15", "restart", OUTER, svdir=user_tree.svdir)
+    assert out.returncode == 0, out
+    second = user_tree.tree_pid()
+    assert second != first
+    again = [pid for pid in children_of(root.pid) if cmdline(pid)[:1] == ["forkserver"]]
+    assert len(again) == 1 and again != servers
+
+
+def test_root_stopping_ends_every_process_and_logs_the_trees_last_words(user_tree):
+    user_tree.build()
+    root = user_tree.start()
+    user_tree.tree_pid()
+    wait_until(lambda: "noisy starts" in log_text(user_tree.output_log), what="logging")
+    everything = set(descendants(root.pid))
+    root.send_signal(signal.SIGTERM)
+    assert root.wait(timeout=30) == 0
+    assert not [pid for pid in everything if start_time(pid) is not None]
+    assert "noisy stops" in log_text(user_tree.output_log)
+    # Everything ended of itself: nothing waited for the grace and its KILL (a stand-in
+    # holding runsvdir-LOGIN/log's pipe once kept that logger from its EOF for 13 s).
+    output = root.stdout.read().decode()
+    assert "after the kill" not in output and "left behind" not in output, output
+
+
+def catches_term(pid):
+    """Whether ``pid`` has its SIGTERM handler (``SigCgt`` of /proc/PID/status)."""
+    return bool(int(proc_status(pid).get("SigCgt", ["0"])[0], 16) & (1 << (signal.SIGTERM - 1)))
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.2])
+def test_a_stop_while_the_fork_server_starts_or_answers_ends_everything_cleanly(user_tree,
+                                                                               delay):
+    """TERM at any moment of a start — the fork server not ready, its answer in flight, the
+    tree's logger waiting for the tree — ends every process, and starts nothing on the way."""
+    user_tree.build()
+    root = user_tree.start()
+    wait_until(lambda: catches_term(root.pid), what="the tree taking TERM")
+    time.sleep(delay)  # a moment of the start, not a condition: any moment must do
+    root.send_signal(signal.SIGTERM)
+    assert root.wait(timeout=30) == 0
+    output = root.stdout.read().decode()
+    assert "not open" not in output and "internal error" not in output, output
+    wait_until(lambda: not processes_under(user_tree.base), timeout=15,
+               what="nothing left of the start")
+
+
+
+def test_sv_w_exit_of_a_running_logged_service_returns_once_its_files_are_final(user_tree):
+    """What ``sv -w exit`` of a user's service returned after is the last change to either
+    ``supervise/``: runsv's last writes are the agent's, and root lets ``ok`` go (runsv gone)
+    only once they are done (test_agent_sync.py). Before, ``apply`` (``sv -w exit``, then the
+    retired service's removal) met a status written into the directory it was emptying:
+    "Directory not empty" (tests/security/test_apply_bounds.py, on a loaded CI machine)."""
+    web = user_tree.build()
+    user_tree.start()
+    wait_until(lambda: running_pid(web) and running_pid(web / "log"), timeout=30,
+               what="web and its log running")
+    done = sv("-w", "20", "x", str(web), svdir=user_tree.user_tree)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_final(web / "supervise", web / "log" / "supervise")
+
+
+def assert_final(*sides):
+    """Nothing in ``sides`` (supervise/ directories) changes once runsv is gone: no file
+    made, none removed, no status written; the process record is gone."""
+    def seen():
+        return {side: {name: (side / name).read_bytes() if name == "status" else None
+                       for name in os.listdir(str(side))} for side in sides}
+    before = seen()
+    time.sleep(0.5)  # a moment for a late write: none may come
+    assert seen() == before
+    assert not [side for side in sides if "process" in before[side]]
