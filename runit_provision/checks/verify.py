@@ -7,7 +7,7 @@ outcomes look like on a terminal, in JUnit XML or in JSON is ``cli/verify.py``'s
 
 import time
 
-from ..errors import VerifyError
+from ..errors_of_verbs import VerifyError
 from .snapshot import take_snapshot
 
 

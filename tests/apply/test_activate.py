@@ -10,7 +10,8 @@ from runit_provision.apply.activate import Activator, diagnosis, wait_supervised
 from runit_provision.apply.fsroot import FsRoot
 from runit_provision.apply.observe import NOT_SUPERVISED, probe_side
 from runit_provision.apply.steps import Action, ServiceStep, Side
-from runit_provision.errors import ApplyError, WaitTimeout
+from runit_provision.errors import ApplyError
+from runit_provision.errors_of_verbs import WaitTimeout
 from runit_provision.protocol.status import State, Status, status_to_bytes
 
 from .helpers import FakeRunner, MemoryFs, desired_from_text, fake_waiter, live_probe, side

@@ -11,7 +11,7 @@ from runit_provision import inputs as pipeline
 from runit_provision.accounts import host
 from runit_provision.cli import cached_config, cached_config_writer, inputs
 from runit_provision.cli.quickparse import Arguments
-from runit_provision.errors import DataError
+from runit_provision.errors_of_verbs import DataError
 
 DATA = """\
 runit:
