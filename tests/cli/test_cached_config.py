@@ -9,7 +9,7 @@ import pytest
 
 from runit_provision import inputs as pipeline
 from runit_provision.accounts import host
-from runit_provision.cli import cached_config, cached_config_writer, inputs
+from runit_provision.cli import cached_config, inputs
 from runit_provision.cli.quickparse import Arguments
 from runit_provision.errors_of_verbs import DataError
 
@@ -109,7 +109,7 @@ def test_only_what_holds_a_record_is_tagged_and_walked(tmp_path):
 
     config = inputs.config_from_args(data_files(tmp_path))
     fields = {}
-    kept = cached_config_writer._encoded(config, fields)
+    kept = cached_config._encoded(config, fields)
     assert kept[:2] == (cached_config._RECORD, "Config")
     services = kept[3][config._fields.index("services")]
     assert services[0] == cached_config._DICT and set(services[1]) == set(config.services)
