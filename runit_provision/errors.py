@@ -85,7 +85,7 @@ class UnsafePathError(ApplyError):
 
 class LimitError(ApplyError):
     """A directory in a user's part holds more entries, or a tree to remove is deeper, than
-    the applier reads (``apply/fsread.py``'s ``MAX_ENTRIES``, ``apply/fsroot.py``'s
+    the applier reads (``host/fsread.py``'s ``MAX_ENTRIES``, ``apply/fsroot.py``'s
     ``MAX_DEPTH``): that user is refused, nothing more of it is read."""
 
 

@@ -52,14 +52,21 @@ ALLOWED = {
     # inputs: the one pipeline, data + facts + accounts -> Config (cli/inputs holds the options)
     "inputs": {"hiera", "schema", "accounts", "errors"},
     "render": {"model", "protocol", "errors", "errors_of_verbs", "jinja2"},
+    # host: what is on the host, read safely — the walk under one root (fsread), one side's
+    # live state into protocol's one side type (sides), what the data does not declare
+    # (supervised: the units of model), the text of the restarts owed (owed); it never writes.
+    # Below the applier and health, which both read the host through it
+    "host": {"model", "protocol", "errors"},
     # runtime.unix: the OS helpers at the bottom (inotify for the wait for runsv, libc's syncfs)
-    # model.tree: the entries every room exchanges; nothing of the generator (render) itself
-    "apply": {"model", "protocol", "errors", "errors_of_verbs", "runtime.unix", "shown"},
-    # health: is it as wanted — it reads the host through the applier's readers (observe,
-    # supervised, fsroot's bounds) into protocol's one side type; the applier never asks it
-    "health": {"apply", "model", "protocol", "errors", "shown"},
-    # initsys reads the host through the FsRoot its caller hands it (duck-typed), never apply's
-    # code: one view of the host, and the applier stays out of the room
+    # model.tree: the entries every room exchanges; nothing of the generator (render) itself;
+    # host: its reads (FsRoot is host.fsread's FsReader with the applier's writes)
+    "apply": {"host", "model", "protocol", "errors", "errors_of_verbs", "runtime.unix",
+              "shown"},
+    # health: is it as wanted — it reads the host through host's readers (sides, supervised,
+    # owed) into protocol's one side type; nothing of the applier, which never asks it either
+    "health": {"host", "model", "protocol", "errors", "shown"},
+    # initsys reads the host through the FsReader its caller hands it (duck-typed: host/'s
+    # reader, or the applier's FsRoot), never apply's code: the applier stays out of the room
     "initsys": {"model", "protocol", "errors", "errors_of_verbs"},
     # checks: what runs is judged by health's one verdict (health/verdict.py, pure)
     "checks": {"model", "render", "health", "protocol", "errors", "errors_of_verbs", "shown",
@@ -67,10 +74,11 @@ ALLOWED = {
     # runtime.unix: inotify, for following; the files themselves are read by logs alone
     "logs": {"protocol", "errors", "runtime.unix", "shown"},
     # fleet: PuppetDB over HTTP (urllib) and the rows of its facts, judged by health's one
-    # verdict (a pure module); nothing of the host
-    "fleet": {"health", "errors"},
+    # verdict (a pure module), a side's state read back as protocol's Condition; nothing of
+    # the host
+    "fleet": {"health", "protocol", "errors"},
     # importing: proposals confirmed by the generator's own path (schema + render); the host
-    # is opened by the cli (apply.fsroot) and read through it here (host.py, found.py)
+    # is opened by the cli (host.fsread) and read through it here (host.py, found.py)
     "importing": {"model", "schema", "render", "accounts", "protocol", "errors",
                   "errors_of_verbs", "shown", "yaml", "ruamel"},
     "cli": {"*"},
@@ -208,12 +216,34 @@ def test_one_module_asks_nss():
     assert found == ASKS_NSS
 
 
+# The host room reads, never writes (the applier's writes are apply/fsroot.py's): none of its
+# modules names a call or an open flag that changes a file system.
+WRITES = {"write", "rename", "replace", "unlink", "remove", "rmdir", "mkdir", "makedirs",
+          "symlink", "link", "chmod", "fchmod", "lchmod", "chown", "fchown", "lchown",
+          "truncate", "ftruncate", "mkfifo", "mknod", "utime", "sync", "fsync", "O_WRONLY",
+          "O_RDWR", "O_CREAT", "O_TRUNC", "O_APPEND"}
+
+
+def test_the_host_room_never_writes():
+    found = []
+    for module, path in modules():
+        if room_of(module) != "host":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr in WRITES and isinstance(
+                    node.value, ast.Name) and node.value.id in ("os", "posix", "shutil"):
+                found.append("%s:%d: %s.%s" % (path.name, node.lineno, node.value.id,
+                                               node.attr))
+    assert found == []
+
+
 # -- at run time: what importing a runtime module really loads ---------------------------------
 FORBIDDEN_IN_RUNTIME = ("jinja2", "yaml", "ruamel", "testinfra", "runit_provision.render",
                         "runit_provision.hiera", "runit_provision.schema",
                         "runit_provision.model", "runit_provision.source",
                         "runit_provision.accounts",
-                        "runit_provision.apply", "runit_provision.health",
+                        "runit_provision.apply", "runit_provision.host",
+                        "runit_provision.health",
                         "runit_provision.cli",
                         "runit_provision.checks")
 

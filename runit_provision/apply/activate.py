@@ -14,7 +14,7 @@
 * ``restart``/``hup``/``exit``/``run``: the step's argv through the runner (as the user for a
   user's services); a failure fails the apply with the command's own output. An ``exit`` whose
   runsv is gone anyway (runsvdir stops the runsv of a link that vanished) is not a failure.
-  A restart or HUP of a side whose state cannot be told (``observe.probe_side``: its status
+  A restart or HUP of a side whose state cannot be told (``host/sides.probe_side``: its status
   made a FIFO, its ``ok`` a file) is not sent: it fails, and stays owed.
 """
 
@@ -23,9 +23,9 @@ import time
 
 from ..errors import ApplyError, UnsafePathError
 from ..errors_of_verbs import CommandError, WaitTimeout
+from ..host.sides import probe_side
 from ..protocol.layout import SUPERVISE_DIR
 from ..protocol.status import State
-from .observe import probe_side
 from .steps import Action, ServiceStep, WaitStep
 
 RECHECK_SECONDS = 0.5
@@ -64,7 +64,7 @@ class Activator:
 
     def check_state_known(self, step):
         """ApplyError, before sv, when whether the side of a restart or HUP runs cannot be
-        told (planned so, or become so since): the step stays owed (owed.py) — a restart
+        told (planned so, or become so since): the step stays owed (host/owed.py) — a restart
         sent blind could start what was stopped by hand, and sv's ``-w`` could not see it
         done anyway."""
         unknown = self.probe(step.target).unknown

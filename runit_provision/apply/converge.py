@@ -13,7 +13,7 @@ themselves durable.
 A failure in a user's part is that user's alone: ``on_failure(path, exc)`` (the job's) says
 whether it refuses only the user whose path it is — then ``discard(which)`` drops that user's
 held-back files and the rest goes on — or fails the apply. A tree removed in a user's part
-(``is_users(path)``) is bounded: at most ``fsread.MAX_ENTRIES`` entries, ``LimitError``
+(``is_users(path)``) is bounded: at most ``host/fsread.MAX_ENTRIES`` entries, ``LimitError``
 beyond. A removal whose path is gone already is done: what it wanted holds (a stale temp file
 that a write of this apply took over).
 
@@ -21,7 +21,7 @@ Every OSError becomes an ApplyError naming the path on the host, ``raise … fro
 """
 
 from ..errors import ApplyError, UnsafePathError
-from .fsread import MAX_ENTRIES
+from ..host.fsread import MAX_ENTRIES
 from .steps import Action
 
 

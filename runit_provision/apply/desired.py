@@ -17,12 +17,12 @@ Pure: no disk, no clock.
 import enum
 import posixpath
 
+from ..host.owed import owed_path
 from ..model import user_environment
 from ..model.tree import Absent, File, Tree
 from ..model.units import declared_units, selected_units, service_directories
 from ..protocol.layout import (CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, RUN,
                                SVLOGD_CONFIG)
-from .owed import owed_path
 
 PROFILE_NAME = "runit-provision.sh"
 
@@ -53,9 +53,9 @@ class Desired:
     home), the sv timeout and the runtime, ``commands`` and ``notes`` (initsys's), and
     ``late``: the paths of initsys's entries, in the order it gives them (``in_order``);
     ``environments``: {login: the environment commands run as that user get, as their tree
-    does}; ``owed_file``: where restarts owed are written down (owed.py; None: nowhere);
+    does}; ``owed_file``: where restarts owed are written down (host/owed.py; None: nowhere);
     ``service_dirs``: {login (None: the system's): the service directory runsvdir scans}, each
-    listed for what the data does not declare (supervised.py; empty: none is, as with
+    listed for what the data does not declare (host/supervised.py; empty: none is, as with
     ``--only``); ``left_out``: the declared units a selection (``--only``) left out of
     ``units``."""
 

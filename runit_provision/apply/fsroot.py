@@ -1,44 +1,31 @@
-"""apply: the host's file system as the applier reaches it — every path under one root, walked
-one directory at a time, never through a link that is not trusted.
+"""apply: the host's file system as the applier writes it — ``FsRoot``, host/fsread.py's
+``FsReader`` (every path under one root walked one directory at a time from root's descriptor,
+only root's links followed, the last component never followed, reads bounded) with the
+applier's writes added. The reader is the host room's, for every room that reads; the writer
+is the applier's alone (``status``, ``logs``, ``import`` and the init room never load it).
 
-Paths are the tree's final paths (``/etc/sv/web/run``). ``FsRoot(root)`` finds them under
-``root`` (``/`` on a host, ``DIR`` with ``--root``) by walking from root's descriptor: each
-directory is opened relative to its parent with ``O_NOFOLLOW`` (openat). A symbolic link on
-the way is followed only when root or the applier itself owns it — ``/etc/service ->
-/var/service``, made by the admin or a package — and its target is resolved under root too (an
-absolute target from root, ``..`` never above it), so no path leaves root. A link owned by
-anyone else (a user's ``~/sv -> /etc`` in their home) is refused with ``UnsafePathError``:
-nothing is ever read or written through it. The last component of a path is never followed: it
-is examined with ``lstat``, read with ``O_NOFOLLOW | O_NONBLOCK`` (a bounded read, never
-blocked on a FIFO), replaced by ``rename``, removed with ``unlinkat``; ``resolve()`` says where
-a path leads, by the same rules, for a reader that asks.
-
-The one way any room reaches a host's files under a root: the applier writes through it; the
-init room's read-only view (``initsys/hostview.py``, handed an ``FsRoot`` by its caller)
-and ``import`` read through it, ``status`` and ``logs`` through ``fsread.FsReader`` — the
-walk and the reads, which ``FsRoot`` adds the writes to.
+Paths are the tree's final paths, reached by the reader's walk; nothing is ever written through
+a link the walk refuses, and the last component is replaced by ``rename`` and removed with
+``unlinkat``, never followed.
 
 Writes are atomic: a file is written to a temp name in its own directory (``O_EXCL``,
 ``O_NOFOLLOW``), given its mode and owner through its descriptor, and renamed into place only
 after ``sync()``; a link is made under a temp name and renamed over the old one. ``sync()`` is
 one ``syncfs(2)`` per file system written to — every temp file's data is on disk before any of
-them is renamed, as a per-file fsync would guarantee, for the price of one barrier.
+them is renamed, as a per-file fsync would guarantee, for the price of one barrier. A write or
+a removal drops the reader's cached descriptors it makes stale (``_forget``).
 
-Opened directories are kept in a small LRU cache (a plan of 1000 services opens each directory
-once); a descriptor handed out is used at once, before the next call.
-
-The work a home can ask of it is bounded (``MAX_ENTRIES``, ``MAX_DEPTH``, below): a caller
-reading a user's directory says so (``scan(limit=)``, ``remove_tree(max_entries=)``, or
-``lookup``, which reads none of a directory's other entries), and beyond a bound gets
-``LimitError`` — that user's refusal — never a crash or an apply that grows with the home.
-No walk recurses: a tree is removed by an iterative walk down, by descriptor.
+The work a home can ask of a removal is bounded (``MAX_DEPTH`` below, ``remove_tree(
+max_entries=)`` with fsread's ``MAX_ENTRIES``): beyond a bound the caller gets ``LimitError`` —
+that user's refusal — never a crash or an apply that grows with the home. No walk recurses: a
+tree is removed by an iterative walk down, by descriptor.
 """
 
-import posix  # not os, on the daily views' path: protocol/without_os.py says why
+import posix  # as its base's, host/fsread.py (on the daily views' path: protocol/without_os.py)
 
 from ..errors import LimitError
+from ..host.fsread import DIR_FLAGS, FsReader, split
 from ..protocol.without_os import S_ISGID, is_directory, is_link
-from .fsread import DIR_FLAGS, FsReader, split
 
 TEMP_SUFFIX = ".runit-provision.tmp"
 # The deepest tree removed, the top directory counted: each level holds a descriptor (two,
@@ -59,8 +46,8 @@ def is_temp_name(name):
 
 
 class FsRoot(FsReader):
-    """The file system under ``root``, reached as described above, read (FsReader's reads)
-    and written. Use as a context manager (or call ``close()``): it holds directory
+    """The file system under ``root``, reached as host/fsread.py describes, read (FsReader's
+    reads) and written. Use as a context manager (or call ``close()``): it holds directory
     descriptors."""
 
     def __init__(self, root="/", trusted_uids=None):
@@ -218,7 +205,9 @@ class FsRoot(FsReader):
 def _remove_below(parent_fd, name, shown, max_entries):
     """Remove ``name`` in ``parent_fd`` (``shown``: its path, for messages) and everything
     below it, depth first without recursion: a stack of the directories being emptied, each
-    opened relative to the one above it (``O_NOFOLLOW``), read while its entries go."""
+    opened relative to the one above it (``O_NOFOLLOW``), read while its entries go. An entry
+    gone between the listing and its removal is done (a runsv's last step may remove its
+    ``supervise/event/ok`` as the walk goes: ``sv exit`` returned before it)."""
     try:
         info = posix.stat(name, dir_fd=parent_fd, follow_symlinks=False)
     except FileNotFoundError:
@@ -234,7 +223,7 @@ def _remove_below(parent_fd, name, shown, max_entries):
             entry = next(level.entries, None)
             if entry is None:
                 stack.pop().close()
-                posix.rmdir(level.name, dir_fd=level.parent_fd)
+                _gone_already(posix.rmdir, level.name, level.parent_fd)
                 continue
             read += 1
             if max_entries is not None and read > max_entries:
@@ -242,9 +231,12 @@ def _remove_below(parent_fd, name, shown, max_entries):
                                  "applier removes of a user's); the rest is left"
                                  % (shown, max_entries))
             if not entry.is_dir(follow_symlinks=False):
-                posix.unlink(entry.name, dir_fd=level.fd)
+                _gone_already(posix.unlink, entry.name, level.fd)
             elif len(stack) < MAX_DEPTH:
-                stack.append(_Emptied(level.fd, entry.name))
+                try:
+                    stack.append(_Emptied(level.fd, entry.name))
+                except FileNotFoundError:
+                    continue
             else:
                 raise LimitError("cannot remove %s: more than %d directories deep (the "
                                  "deepest tree the applier removes); the rest is left"
@@ -252,6 +244,13 @@ def _remove_below(parent_fd, name, shown, max_entries):
     finally:
         for level in stack:
             level.close()
+
+
+def _gone_already(remove, name, dir_fd):
+    try:
+        remove(name, dir_fd=dir_fd)
+    except FileNotFoundError:
+        pass
 
 
 class _Emptied:

@@ -4,7 +4,7 @@ observe again and require an empty plan.
 ``Job.plan()`` observes — and, unless staging, looks whether each user can run the sv that
 drives their services (runnable.py: a fact the plan refuses a user by, before anything of
 theirs is written) — and plans; the caller shows the plan; ``Job.execute(plan)`` writes
-down the restarts the plan owes (owed.py: none is lost if the apply stops before doing them),
+down the restarts the plan owes (host/owed.py: none is lost if the apply stops before doing them),
 runs its steps in order — file steps through ``Converger``, runit steps through
 ``Activator`` — and then plans again: anything left is an error ("not converged"), never
 silently accepted. Then it watches what it started or restarted (watch.py) for a bounded
@@ -32,9 +32,10 @@ import time
 
 from ..errors import ApplyError
 from ..errors_of_verbs import Interrupted
+from ..host.sides import probe_side
 from .activate import Activator
 from .converge import Converger
-from .observe import observe, probe_side
+from .observe import observe
 from .owed_ledger import OwedLedger
 from .plan import plan as make_plan, step_login
 from .planner.draft import unexpected

@@ -15,8 +15,8 @@ someone else's file linked in — and is replaced whole.
 A user's part costs a bounded look, whatever the home holds: a directory of theirs where
 nothing is purged (the home, ``~/sv``, ``~/logs/NAME``) is never listed — the paths wanted
 there are looked up by name — and one that is listed (a service directory, ``env/``,
-``control/``, ``log/``) is read up to ``fsread.MAX_ENTRIES`` entries — a user's service
-directory too, once, for what the data does not declare (supervised.py: left alone). A
+``control/``, ``log/``) is read up to ``host/fsread.MAX_ENTRIES`` entries — a user's service
+directory too, once, for what the data does not declare (host/supervised.py: left alone). A
 directory beyond that, or any error met reading one of a user's directories, is a problem at
 that directory (``Observation.problems``): that user's refusal, never the apply's.
 """
@@ -25,15 +25,12 @@ import errno
 import stat
 
 from ..errors import LimitError, UnsafePathError
+from ..host.fsread import MAX_ENTRIES, READ_LIMIT
+from ..host.sides import NOT_SUPERVISED, probe_side, read_owed
+from ..host.supervised import undeclared as list_undeclared
 from ..protocol.layout import LOG_DIR, PACKAGE_NAME, acted_on
 from ..protocol.tuples import FieldTuple
-from .fsread import MAX_ENTRIES, READ_LIMIT
 from .fsroot import is_temp_name
-# the readers of one side's live state and of the owed restarts live in sides.py (status
-# reads them without the rest of this module); imported from here too, as they were
-from .sides import (NEVER_SUPERVISED, NOT_SUPERVISED, probe_side, read_owed,  # noqa: F401
-                    read_side, side_is_normally_up, side_readiness, side_tally, tallied)
-from .supervised import undeclared as list_undeclared
 
 _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
 
@@ -82,10 +79,10 @@ class Live:
 class Observation:
     """``paths``: {path: Actual}; ``extras``: {path: Actual} to purge; ``live``: {unit path:
     Live} (empty when nothing was probed: ``--root``); ``owed``: the restarts an earlier apply
-    wrote down and did not do (owed.py); ``problems``: [(directory, why)] of the directories
+    wrote down and did not do (host/owed.py); ``problems``: [(directory, why)] of the directories
     in users' parts that could not be read (too many entries, an error); ``undeclared``: the
     entries of the service directories that the data does not declare, and ``unread``: the
-    service directories that could not be listed for them (supervised.py) — left alone
+    service directories that could not be listed for them (host/supervised.py) — left alone
     either way; ``cannot_run``: {login: why} of the users who cannot run the sv that drives
     their services (runnable.py: the job looks, with the host, unless staging) — the plan
     refuses each whose part it would change."""

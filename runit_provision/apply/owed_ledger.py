@@ -1,7 +1,7 @@
-"""apply: the restarts owed (owed.py) kept true on disk while a plan runs — written down before
-the first write, each struck off once done."""
+"""apply: the restarts owed (host/owed.py, their text) kept true on disk while a plan runs —
+written down before the first write, each struck off once done."""
 
-from .owed import owed_text
+from ..host.owed import owed_text
 
 
 class OwedLedger:

@@ -30,7 +30,7 @@ order of execution (``converge`` and ``activate`` follow it):
 import posixpath
 
 from ..errors import ApplyError
-from .owed import Owed
+from ..host.owed import Owed
 from .planner.commands import STAGED_COMMAND, CommandsPlanner
 from .planner.draft import Draft
 from .planner.files import FilesPlanner
@@ -94,7 +94,7 @@ def _without_refused_units(steps, refusals):
 
 def owed_by(steps):
     """The restarts and HUPs among ``steps``, as the Owed entries written down before the
-    first of them runs (owed.py)."""
+    first of them runs (host/owed.py)."""
     return [Owed(step.action.value, step.target, step.path, step.cause)
             for step in steps if isinstance(step, ServiceStep) and step.is_owed]
 

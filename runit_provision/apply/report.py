@@ -16,7 +16,7 @@ are masked unless ``show_secrets``. ``report_json`` is Ansible's result contract
 ``msg``, the ``actions`` (each with its path and reasons), the ``restarts``, the ``noops`` with
 their reasons and ``diff`` as a list of ``{before_header, after_header, before, after}``; of
 an executed result, also what it ``watched``, which of it is ``not_up`` (watch.py), whether
-Ctrl-C ``interrupted`` it and the restarts it still ``owed`` when it ended (owed.py).
+Ctrl-C ``interrupted`` it and the restarts it still ``owed`` when it ended (host/owed.py).
 """
 
 from ..protocol.tally import exit_hint, exit_text

@@ -17,7 +17,7 @@ for people.
 
 import enum
 
-from .owed import ACTIONS as OWED_WORDS
+from ..host.owed import ACTIONS as OWED_WORDS
 
 
 class Action(str, enum.Enum):
@@ -40,7 +40,7 @@ class Action(str, enum.Enum):
 
 PATH_ACTIONS = (Action.CREATE, Action.CHANGE, Action.REMOVE)
 SERVICE_ACTIONS = (Action.RESTART, Action.HUP, Action.EXIT)
-OWED_ACTIONS = tuple(map(Action, OWED_WORDS))  # written down before the first write (owed.py)
+OWED_ACTIONS = tuple(map(Action, OWED_WORDS))  # written down before the first write (host/owed.py)
 
 
 class Phase(enum.Enum):
@@ -155,8 +155,9 @@ class ServiceStep(Step):
     """``sv`` on one service: ``action`` restart, hup or exit; ``side``: the side it is for
     (an exit may name both); ``argv``: the whole sv command line, its last word the side's
     directory (``target``); ``run_as``: the user's identity (runner.RunAs) for a user's
-    service, or None; ``cause``: why it is owed, as written down (owed.py) — the first reason,
-    or for a restart an earlier apply owed, that apply's own (its reasons say it is owed)."""
+    service, or None; ``cause``: why it is owed, as written down (host/owed.py) — the first
+    reason, or for a restart an earlier apply owed, that apply's own (its reasons say it is
+    owed)."""
 
     __slots__ = ("side", "argv", "run_as", "cause")
 
@@ -210,7 +211,7 @@ class NoChange:
 class Plan:
     """``steps`` in execution order, ``noops``, ``refusals`` ({login: message}); ``prepared``:
     the first steps, initsys's ``prepare`` commands, after which the host is looked at again;
-    ``owed``: the restarts to write down before the first step (owed.py) — this plan's, and
+    ``owed``: the restarts to write down before the first step (host/owed.py) — this plan's, and
     those of refused users an earlier apply left — and ``owed_before``: what was written."""
 
     def __init__(self, steps, noops, refusals, prepared=(), owed=(), owed_before=()):

@@ -62,9 +62,10 @@ import enum
 import time
 from collections import namedtuple
 
+from ..host.sides import tallied
+from ..protocol.probe import Condition
 from ..protocol.status import State
 from ..protocol.tally import CRASH_LOOP
-from .observe import tallied
 from .steps import Action, ServiceStep, Side, WaitStep
 
 STAYED_UP = 0.5  # seconds a run must last to count as started (the module says why)
@@ -226,9 +227,10 @@ def judge(live, tally, now, watched, began, memory, is_last=False):
     >>> judge(side(State.DOWN, 100, pid=0), None, 100.5, new, 99, memory), memory.ends
     ((<Outcome.PENDING: 'pending'>, 100.6), 1)
     """
-    if live.unknown is not None or (live.is_supervised and live.status is None):
+    state = live.state
+    if state is Condition.UNKNOWN:  # it may run: looked at again
         return _pending(now + RECHECK, is_last, memory)
-    if not live.is_supervised:
+    if state is Condition.NOT_SUPERVISED:
         return Outcome.GONE, None
     status = live.status
     if status.want != "u":
@@ -343,8 +345,8 @@ def watch(sides, look, seconds, began, clock=time.time, sleep=time.sleep):
 
 
 def look_side(fs, path, probe, with_tally=True):
-    """The SideState of the side at ``path``: ``probe`` (observe.probe_side's signature), and
-    our runtime's tally when it is the account of the status read (observe.tallied reads
+    """The SideState of the side at ``path``: ``probe`` (host/sides.probe_side's signature), and
+    our runtime's tally when it is the account of the status read (host/sides.tallied reads
     the status again when they differ)."""
     live = probe(path)
     return tallied(fs, path, live) if with_tally else live

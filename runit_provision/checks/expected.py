@@ -46,6 +46,7 @@ from ..health.verdict import NOT_READY, is_wanted, verdict_of
 from ..model import USER_TREE_PREFIX, log_directory
 from ..model.units import label_of
 from ..protocol.layout import DOWN, ENV_DIR, LOG_DIR, SVLOGD_CONFIG, acted_on, path_in
+from ..protocol.probe import Condition
 from ..render.servicedir import Place
 from ..render.users import user_place
 from ..shown import shown_line, shown_name
@@ -472,8 +473,7 @@ def ready_problems(label, side_dir, snapshot):
     """A running service that declares readiness must have said it is ready
     (``supervise/readiness``, docs/readiness.md); one that does not run is ``running``'s."""
     side = snapshot.side(side_dir)
-    if side is None or not side.is_supervised or side.status is None \
-            or side.status.state.name != "RUN":
+    if side is None or side.state is not Condition.RUN:
         return []
     found = side.readiness
     if found is None:

@@ -74,7 +74,7 @@ except ImportError:  # not a POSIX host: owners stay numbers
 LIMIT = 256 * 1024  # a file bigger than this is compared by hash, not shown in a diff
 HEAD = 64
 # The most entries of a tree's directory read (apply's own bound on a directory of a user's,
-# apply/fsread.MAX_ENTRIES): a crowd planted in a home costs a look, not a side each.
+# host/fsread.MAX_ENTRIES): a crowd planted in a home costs a look, not a side each.
 TREE_LIMIT = 10000
 READINESS_LIMIT = 4096  # of supervise/readiness (our runsv's record, docs/readiness.md)
 TALLY_LIMIT = 1024  # of supervise/tally: one line of protocol/tally.WIDTH bytes

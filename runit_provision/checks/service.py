@@ -97,7 +97,8 @@ class RunitSide:
 
     @property
     def state(self):
-        """``"run"``, ``"down"``, ``"finish"``, or None without a status."""
+        """``Condition.RUN``, ``DOWN``, ``FINISH`` (protocol.probe: each equal to its word,
+        ``"run"``…), or None without a status."""
         return self._record().state if self.status is not None else None
 
     @property

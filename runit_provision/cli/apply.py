@@ -146,18 +146,18 @@ def run_job(args, check):
 def last_log_lines(not_up, root, count=LOG_LINES):
     """{side path: [the last ``count`` lines of its log, bytes]} of each service side
     (not a log side: its own output is not in its log) among ``not_up`` that has a logger;
-    a log that cannot be read says why in its place. Read through FsRoot — a link in a
+    a log that cannot be read says why in its place. Read through an FsReader — a link in a
     user's tree is followed only when root or the user owns it — and ``logs.last``
     (bounded, no link, no other hard links)."""
     wanted = [item.watched for item in not_up
               if item.watched.side is Side.MAIN and item.watched.unit.has_log]
     if not wanted:
         return {}
-    from ..apply.fsroot import FsRoot
     from ..errors import UnsafePathError
+    from ..host.fsread import FsReader
     from ..logs.last import last_lines
     found = {}
-    with FsRoot(root) as fs:
+    with FsReader(root) as fs:
         for watched in wanted:
             log_dir = watched.unit.log_dir
             try:

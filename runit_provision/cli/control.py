@@ -147,8 +147,8 @@ def _not_up(asked, seconds, began, failed):
     own output said so (``runsv not running``)."""
     if not asked:
         return []
-    from ..apply.fsread import FsReader
-    from ..apply.sides import probe_side
+    from ..host.fsread import FsReader
+    from ..host.sides import probe_side
     from ..apply.watch import look_side, watch
 
     with FsReader("/") as fs:

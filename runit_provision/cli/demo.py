@@ -367,22 +367,23 @@ def stop_kept(directory):
 def wait_running(box, seconds):
     """Until every wanted service runs (the web's check passed, the users' tree up) and every
     one-shot is done, or ``seconds`` pass."""
-    from ..apply.fsroot import FsRoot
     from ..health.status import service_statuses
+    from ..host.fsread import FsReader
+    from ..protocol.probe import Condition
     from .inputs import config_from_args
     from .main import build_parser
 
     args = build_parser().parse_args(["status"] + box.inputs())
     config = config_from_args(args)
     deadline = time.monotonic() + seconds
-    with FsRoot("/") as fs:
+    with FsReader("/") as fs:
         while time.monotonic() < deadline:
             rows = service_statuses(config, fs, int(time.time()))
             # wanted ones running and logging, one-shots (setup: once) done, so the status
             # shown next is the steady one whatever the machine's speed
             if all(row.is_running for row in rows if row.is_wanted) and \
                     not any(row.is_running for row in rows if not row.is_wanted) and \
-                    all(row.log is None or row.log.state == "run" for row in rows
+                    all(row.log is None or row.log.state is Condition.RUN for row in rows
                         if row.is_running):
                 return True
             time.sleep(0.05)

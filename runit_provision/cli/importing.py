@@ -1,7 +1,8 @@
 """cli: ``runit-provision import`` — a host's service directories -> data (docs/import.md).
 
-Opens the host (``FsRoot`` under ``--root``) and hands it to the import (``importing.host``:
-read, proposed and confirmed service by service), says what it said, writes the YAML
+Opens the host (``host.fsread.FsReader`` under ``--root``: import only reads) and hands it
+to the import (``importing.host``: read, proposed and confirmed service by service), says what
+it said, writes the YAML
 (``importing.emit``, or ``importing.into`` for ``--into``). Exit codes: 0 imported, and ``plan`` with the data would
 change nothing in what it covers; 2 imported, with changes ``plan`` would still make (listed
 in the YAML's comments and on stderr); 3 imported and written, but some directories were
@@ -16,8 +17,8 @@ import os
 import sys
 
 from ..accounts.databases import databases_for
-from ..apply.fsroot import FsRoot
 from ..errors import ProvisionError
+from ..host.fsread import FsReader
 from ..importing.assemble import DEFAULTS
 from ..importing.emit import SPELLINGS, document
 from ..importing.host import import_tree, import_units, import_user
@@ -99,14 +100,14 @@ def run(args):
                          % (" and ".join(given), "go" if len(given) > 1 else "goes"))
         return EXIT_USAGE
     if args.systemd:
-        with FsRoot(args.root or "/") as root:
+        with FsReader(args.root or "/") as root:
             imported = import_units(root, args.systemd, args.sv_dir, args.drop_unsupported)
         return _finish(args, imported, 2 if imported.refused or imported.dropped else 0)
     try:
         databases = databases_for(args.passwd, args.group, args.root)
     except ProvisionError as exc:
         return _fail([str(exc)])
-    with FsRoot(args.root or "/") as root:
+    with FsReader(args.root or "/") as root:
         if args.user:
             imported = import_user(root, args.user, databases, args.service_dir, args.only)
             return _finish(args, imported, SOME_REFUSED if imported.refused else

@@ -203,8 +203,8 @@ def _sources(args, config, declared=True):
     host = []  # the FsReader what is supervised is read through, opened if it is asked
 
     def supervised():
-        from ..apply.fsread import FsReader
-        from ..apply.supervised import undeclared_units
+        from ..host.fsread import FsReader
+        from ..host.supervised import undeclared_units
 
         host.append(FsReader(args.root or "/"))
         return undeclared_units(config, units, host[0])
@@ -224,10 +224,10 @@ def _sources(args, config, declared=True):
 
 def _loggers(fs, units, named):
     """``({label: [directory]}, said)``: where the logger of each undeclared unit writes
-    (apply/supervised.logger_of), and a line for each whose logger cannot be told; a unit
+    (host/supervised.logger_of), and a line for each whose logger cannot be told; a unit
     ``named`` on the command line without a logger is a ServiceNameError, as a declared one
     with ``log: false`` is (one only listed is left out)."""
-    from ..apply.supervised import logger_of
+    from ..host.supervised import logger_of
     from ..errors import ApplyError, ServiceNameError
 
     found, said = {}, []
@@ -256,8 +256,8 @@ def _once(paths):
 def sources_of(config, units, root=None, loggers=None):
     """A Source for each of ``units`` (with a log) of ``config`` (logs/declared.py; of an
     undeclared one, each directory ``loggers`` gives it), its directory opened as a reader of
-    a user's tree must (apply/fsread.dir_opener)."""
-    from ..apply.fsread import dir_opener
+    a user's tree must (host/fsread.dir_opener)."""
+    from ..host.fsread import dir_opener
     from ..logs import declared
     return declared.sources_of(config, units, dir_opener(root), loggers)
 

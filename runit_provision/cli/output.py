@@ -8,8 +8,8 @@ import sys
 from ..apply.report import (
     diff_text, folded_steps, not_up_hint, not_up_line, not_up_summary, plan_lines, refusal_line,
     step_line, summary)
-from ..apply.owed import owed_line
 from ..apply.steps import Action
+from ..host.owed import owed_line
 from ..shown import shown_line, shown_name, shown_text
 from .table import Painter
 

@@ -15,10 +15,11 @@ data; exit 1.
 import sys
 import time
 
-from ..apply.fsread import FsReader
-from ..apply.owed import owed_line
 from ..health.status import service_statuses
 from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY
+from ..host.fsread import FsReader
+from ..host.owed import owed_line
+from ..protocol.probe import Condition
 from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
@@ -95,7 +96,7 @@ def labels_of(config, names, fs, declared=True):
     units = declared_units(config) if declared else []
 
     def supervised():
-        from ..apply.supervised import undeclared_units
+        from ..host.supervised import undeclared_units
 
         return undeclared_units(config, units, fs)
     return frozenset(unit.label for unit in units_named(units, names, supervised))
@@ -178,7 +179,7 @@ def last_lines(config, units, count, root, raw=False):
     """{label: the last ``count`` lines of its log, formatted as ``logs`` shows them (time,
     text; escaped unless ``raw``: for JSON, which escapes them itself)}; a log that cannot
     be read says so in its place."""
-    from ..apply.fsread import dir_opener  # not cli/logs.sources_of: all of cli/logs with it
+    from ..host.fsread import dir_opener  # not cli/logs.sources_of: all of cli/logs with it
     from ..logs.declared import sources_of
     from ..logs.formats import Formatter
     from ..logs.view import ReadProblem, as_merged
@@ -204,7 +205,7 @@ def print_table(rows, stream=None):
     for row in rows:
         main = row.main
         state = main.state if row.enabled else "disabled" + (
-            "" if main.state == "not supervised" else " (%s)" % main.state)
+            "" if main.state is Condition.NOT_SUPERVISED else " (%s)" % main.state)
         if main.readiness is not None:
             state += ", " + main.readiness.state  # run, ready / run, starting
         table.append((row.label if row.declared else shown_name(row.label), state,
@@ -259,7 +260,7 @@ def readiness_line(side):
 
 
 def unread_line(item):
-    """The line for a service directory that could not be listed (apply/supervised.py)."""
+    """The line for a service directory that could not be listed (host/supervised.py)."""
     return shown_name("%s: not listed, what runs there cannot be told: %s" % (
         "system" if item.login is None else item.login, item.why))
 
@@ -273,7 +274,7 @@ def why_not_running(row):
         return None  # nothing, or readiness_line's to say
     if GAVE_UP in verdict.words:
         return "%s: %s; sv up starts it again" % (GAVE_UP, _deaths_and_last(main))
-    if main.state == "not supervised":
+    if main.state is Condition.NOT_SUPERVISED:
         return None
     if main.unknown is not None:  # why its state cannot be told says more than its exits
         return shown_name(main.unknown)
@@ -312,6 +313,6 @@ def _ran_text(ran_ns):
 def _log_text(log):
     if log is None:
         return "-"
-    if log.state != "run":
+    if log.state is not Condition.RUN:
         return log.state
     return "run (pid %d) %s" % (log.pid, duration(log.uptime))

@@ -11,13 +11,15 @@ than a bound, so that silence is never read as health.
 """
 
 from ..health.verdict import AS_WANTED, judge
+from ..protocol.probe import Condition
 
-UNKNOWN = "unknown"
+UNKNOWN = "unknown"  # no account of it in the fact (health/verdict.UNKNOWN's word)
 
 
 class Problem:
     """One service of one node that is not as wanted: ``node``, ``service`` (its label),
-    ``state``, ``want``, ``why`` (crash-looping, gave up, not running, its log side…) and
+    ``state`` (``state_of`` its fact's word),
+    ``want``, ``why`` (crash-looping, gave up, not running, its log side…) and
     ``last_exit`` and ``deaths`` as the fact words them."""
 
     __slots__ = ("node", "service", "state", "want", "why", "last_exit", "deaths")
@@ -62,9 +64,25 @@ def _problem(node, service, not_running):
                       running=not stopped and service.get("running") is True).word
     if words == AS_WANTED:
         return None
-    return Problem(node, label, str(main.get("state") or UNKNOWN),
+    return Problem(node, label, state_of(main.get("state")),
                    str(main.get("want") or "-"), words,
                    str(main.get("last_exit") or UNKNOWN), str(main.get("deaths") or UNKNOWN))
+
+
+def state_of(word):
+    """A side's ``state`` as a fact words it, read back: its protocol.probe.Condition —
+    ``UNKNOWN`` where the fact says none (Facter's ``""``) — or, a word no Condition is (a
+    newer node's), that word as the fact gives it.
+
+    >>> state_of("run"), state_of(""), state_of("paused")
+    (<Condition.RUN: 'run'>, <Condition.UNKNOWN: 'unknown'>, 'paused')
+    """
+    if not word:
+        return Condition.UNKNOWN
+    try:
+        return Condition(word)
+    except ValueError:
+        return str(word)
 
 
 def stale_nodes(facts, times, now, after):

@@ -17,6 +17,7 @@ calls ``as wanted``, its logger included), one sample a service: 0 is what makes
 exit 3 for it — a state that cannot be told included — so an alert on it is one expression.
 """
 
+from ..protocol.probe import Condition
 from ..protocol.tally import CRASH_LOOP
 from ..shown import shown_name
 
@@ -106,10 +107,11 @@ def _log(row):
 
 def _values(side):
     """``(suffix, value)`` of one side (protocol.probe.SideState)."""
-    supervised = side.state != "not supervised"
-    if side.state != "unknown":  # whether it is supervised, or runs, cannot be told
+    state = side.state
+    supervised = state is not Condition.NOT_SUPERVISED
+    if state is not Condition.UNKNOWN:  # whether it is supervised, or runs, cannot be told
         yield "supervised", _flag(supervised)
-        yield "up", _flag(side.state == "run")
+        yield "up", _flag(state is Condition.RUN)
     if side.want is not None:
         yield "desired", _flag(side.want == "up")
     yield "normally_up", _flag(side.is_normally_up)

@@ -3,22 +3,22 @@
 For each ServiceUnit of the data (model/units.py: system services, each
 ``runsvdir-<login>``, the users' services) both sides are read from their ``supervise/``
 files the way sv reads them (the ``supervise/ok`` probe, then ``supervise/status``;
-``apply/sides.read_side``), through ``FsRoot``, and the ``down`` files say whether a side
+``host/sides.read_side``), through an ``FsReader``, and the ``down`` files say whether a side
 is normally up. Each row is judged once, by the one verdict (verdict.py: *wanted* as runsv
 sees it; a wanted service that is not running is what makes ``status`` exit 3, LSB's "not
 running"). A side whose state cannot be told (its status or ``ok`` made unreadable) is
 ``unknown``; each row carries the restarts an apply owes it (``SV_DIR/.pending-restarts``,
-apply/owed.py).
+host/owed.py).
 
 After the declared services come the ones the data does not declare (``declared`` False):
 every other entry of the service directories the data names, linked by hand or left behind
-(apply/supervised.py), read the same way. runsv's own rule says what is wanted of one: up
+(host/supervised.py), read the same way. runsv's own rule says what is wanted of one: up
 unless a ``down`` file marks it normally down.
 """
 
-from ..apply.sides import NOT_SUPERVISED, probe_side, read_owed, read_side
-from ..apply.owed import owed_path
 from ..errors import ApplyError, UnsafePathError
+from ..host.owed import owed_path
+from ..host.sides import NOT_SUPERVISED, probe_side, read_owed, read_side
 from ..model.units import declared_units, selected_units, service_directories
 from ..protocol.layout import LOG_DIR
 from ..protocol.probe import SideState
@@ -71,7 +71,7 @@ class ServiceStatus:
     declare, its entry in the service directory), ``tree`` (login or None), ``enabled``,
     ``main`` and ``log`` (protocol.probe.SideState; ``log`` None without a logger),
     ``owed``: the restarts and HUPs an apply wrote down for it and has not done yet
-    (``owed.Owed``; apply/owed.py), ``declared``: whether the data declares it, and
+    (``owed.Owed``; host/owed.py), ``declared``: whether the data declares it, and
     ``note``: why its state was not read (None: it was). ``verdict``: the one judgement of
     it (verdict.py), made once."""
 
@@ -104,7 +104,7 @@ class ServiceStatus:
         """The line that marks a service the data does not declare (None for one it does)."""
         if self.declared:
             return None
-        from ..apply.supervised import LEFT_ALONE  # as undeclared_status: one such row came
+        from ..host.supervised import LEFT_ALONE  # as undeclared_status: one such row came
 
         return "not in the data: %s (%s)" % (self.path, LEFT_ALONE)
 
@@ -164,7 +164,7 @@ def service_statuses(config, fs, now, labels=None, probe=None, declared=True):
     if labels is None or len(labels) > len(units):
         # here: status NAME of declared services lists no service directory, and makes none
         # of its records
-        from ..apply.supervised import undeclared
+        from ..host.supervised import undeclared
 
         links = [unit.link for unit in declared_units(config)] if declared else []
         entries, unread = undeclared(service_directories(config), links, fs)
@@ -179,7 +179,7 @@ def undeclared_status(fs, entry, now, probe, with_tally=True):
     """The ServiceStatus of an entry the data does not declare (supervised.Undeclared): read
     where it leads, as a declared one is; a link that leads nowhere is not supervised, one
     not followed is ``unknown`` — and wanted, as neither can be told to be down."""
-    from ..apply.supervised import is_still_owned  # as service_statuses: only when listing
+    from ..host.supervised import is_still_owned  # as service_statuses: only when listing
 
     note = entry.why
     if entry.side is not None and not is_still_owned(fs, entry):

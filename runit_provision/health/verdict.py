@@ -4,7 +4,8 @@ exit code, its red rows and the logs under them), the Puppet fact (its ``verdict
 what runs. Pure: words in, words out.
 
 A service is judged in the words the fact carries of each side (``side_words``: ``state``,
-``want``, ``crash_looping``, ``gave_up``…, each derived once by protocol.probe.SideState), so
+``want``, ``crash_looping``, ``gave_up``…, each derived once by protocol.probe.SideState;
+``state`` a protocol.probe.Condition, which the fact's word read back equals), so
 that a fact from PuppetDB is judged as the node judged itself — and one from an older node,
 which carries no verdict, the same way (``judge``). What is wrong, in this order:
 
@@ -26,6 +27,7 @@ says otherwise; one the data disables, not at all. verify judges against the dat
 (wanted up unless ``down: true``) through ``verdict_of``.
 """
 
+from ..protocol.probe import Condition
 from ..protocol.tally import exit_text
 from ..protocol.tuples import FieldTuple
 
@@ -97,7 +99,7 @@ def judge(service, wanted=None, running=None):
     if running and not words and main.get("ready") == "starting":
         words.append(NOT_READY)
     mine = len(words)
-    if log is not None and running and log.get("state") not in ("run", None) \
+    if log is not None and running and log.get("state") not in (Condition.RUN, None) \
             and log.get("want") == "up":
         words.append(LOGGER_IS % log.get("state"))
     if log is not None and log.get("crash_looping") is True:
@@ -147,7 +149,7 @@ def side_words(side):
 
 def is_paused(side):
     """``sv pause``d, as its status says (False where nothing was read)."""
-    return bool(side.status.paused) if side.state in ("run", "down", "finish") else False
+    return bool(side.status.paused) if side.state.is_runsv_state else False
 
 
 DEATH_BUCKETS = ((0, "0"), (1, "1"), (9, "2-9"), (99, "10-99"), (999, "100-999"))

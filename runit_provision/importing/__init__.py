@@ -3,7 +3,7 @@
 ``runit-provision import`` (docs/import.md): ``host`` runs the whole import of a tree, a
 user's tree or systemd units, in three steps, each its own module:
 
-- ``found``: read a host's service directories (under ``--root``, through ``apply.fsroot``'s
+- ``found``: read a host's service directories (under ``--root``, through ``host.fsread``'s
   descriptor walk: no link followed, no FIFO opened, every read bounded) into ``Found``
   records — bytes, modes and owners of what runit reads, the link that enables each;
 - ``recognise`` (pure): a ``Found`` -> the data of one service; the canonical forms our

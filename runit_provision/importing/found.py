@@ -3,8 +3,8 @@
 A ``Found`` is everything ``recognise`` needs of one service directory: each entry's kind,
 mode, owner and (for a regular file of at most 1 MiB) bytes, keyed by its path in the
 directory (``run``, ``env/PORT``, ``log/run``); the link that enables it; and, once the
-logger's directory is known, that directory and its ``config``. Read through ``FsRoot``
-(``apply/fsroot.py``): a descriptor walk under ``--root``, links read as links, FIFOs and
+logger's directory is known, that directory and its ``config``. Read through ``FsReader``
+(``host/fsread.py``): a descriptor walk under ``--root``, links read as links, FIFOs and
 devices stat'ed only. ``supervise/`` is runsv's and is skipped, as are svlogd's own files.
 """
 
@@ -19,7 +19,7 @@ MAX_DEPTH = 3       # run, log/run, env/X, control/X: nothing we read lies deepe
 
 class FoundEntry:
     """One entry: ``kind`` is file, dir, link or other (a FIFO, a socket, a device);
-    ``content`` the bytes of a regular file (None when it is larger than FsRoot reads);
+    ``content`` the bytes of a regular file (None when it is larger than FsReader reads);
     ``target`` a link's; ``unread`` why there is no ``content`` (``unread_why``)."""
 
     __slots__ = ("path", "kind", "mode", "uid", "gid", "content", "target", "unread",
@@ -76,7 +76,7 @@ _TYPE_NAMES = ((stat.S_ISDIR, "a directory"), (stat.S_ISLNK, "a symbolic link"),
 
 def unread_why(info, limit):
     """Why import has no bytes of the file whose stat is ``info``: another type of file, or
-    more than the ``limit`` bytes the root reads (``FsRoot.read_limit``).
+    more than the ``limit`` bytes the root reads (``FsReader.read_limit``).
 
     >>> import os
     >>> unread_why(os.stat_result((0o100644,) + (0,) * 5 + (2000000, 0, 0, 0)), 1 << 20)

@@ -1,7 +1,7 @@
 """importing: what ``runit-provision import`` reads of a host, and the whole import of it —
 a tree of service directories (``import_tree``: PATHs, or what a ``--service-dir`` links), a
 user's own tree (``import_user``) or systemd units (``import_units``) -> the data that renders
-them again, and what to say of it (``Imported``). The cli opens the host (``FsRoot`` under
+them again, and what to say of it (``Imported``). The cli opens the host (``FsReader`` under
 ``--root``) and hands it in as ``root`` — read through it only (found.py) — then prints,
 writes and picks the exit code; nothing here prints or writes.
 """

@@ -1,8 +1,8 @@
 """initsys: the runtime's installation and its link into init — what the host should hold.
 
 ``desired_runtime(config, fs)`` answers, without writing or starting anything, what ``runtime``
-and ``init`` of the data ask for on the host seen under ``fs``'s root (an ``apply.fsroot.FsRoot``
-the caller opened; the room only reads through it, ``hostview.py``):
+and ``init`` of the data ask for on the host seen under ``fs``'s root (a ``host.fsread.FsReader``
+the caller opened, or the applier's ``FsRoot``; the room only reads through it, ``hostview.py``):
 
 * ``runtime: python``: the stdlib-only runtime installed self-contained under a prefix, with
   a launcher per tool and links where runit's users look (``install.py``);
@@ -44,7 +44,7 @@ INITS = model.INITS[1:]  # what "auto" may detect, and none
 def desired_runtime(config, fs, query=None, options=None):
     """The ``Runtime`` the host under ``fs``'s root should have for ``config``.
 
-    ``fs``: an ``FsRoot`` on the root (``/`` for this host), read only;
+    ``fs``: an ``FsReader`` on the root (``/`` for this host), read only;
     ``query(argv) -> (code, stdout)`` runs a read-only package query (rpm's; default: run it);
     ``options``: an ``Options`` (``install-runtime``'s choices; default: the data's).
     """

@@ -1,12 +1,12 @@
 """initsys: the host under a root as the room sees it — read-only questions, nothing more.
 
-``HostView(fs)`` answers them through ``fs``, the ``apply.fsroot.FsRoot`` its caller opened on
-the root (the room never imports the applier: it needs only FsRoot's read side, ``root``,
-``lstat``, ``readlink``, ``read_file``, ``listdir`` and ``resolve``). So the room sees the host
-as the applier does: every path walked from the root's descriptor, absolute link targets taken
-inside the root as ``chroot`` would see them (a staging root never leads out to the machine's
-own files), only root's links followed, reads bounded and never blocked on a FIFO. Paths are
-the host's final absolute paths. What cannot be reached that way — behind a link someone else
+``HostView(fs)`` answers them through ``fs``, the ``host.fsread.FsReader`` its caller opened on
+the root — the applier's ``FsRoot`` is one (the room imports neither: it needs only the
+reader's ``root``, ``lstat``, ``readlink``, ``read_file``, ``listdir`` and ``resolve``). So
+the room sees the host as the applier does: every path walked from the root's descriptor,
+absolute link targets taken inside the root as ``chroot`` would see them (a staging root never
+leads out to the machine's own files), only root's links followed, reads bounded and never
+blocked on a FIFO. Paths are the host's final absolute paths. What cannot be reached that way — behind a link someone else
 owns, or a loop — is answered as nothing there (the applier refuses to write through it).
 """
 
@@ -91,7 +91,7 @@ class HostView:
             return []
 
     def resolve(self, path):
-        """``path`` with every link followed inside the root (``FsRoot.resolve``: ``realpath``
+        """``path`` with every link followed inside the root (``FsReader.resolve``: ``realpath``
         in a ``chroot``); None when that cannot be said (a loop, a link someone else owns)."""
         try:
             return self._fs.resolve(path)

@@ -49,7 +49,7 @@ class ServiceUnit:
     ends when it is ready, docs/readiness.md).
 
     ``is_undeclared``: a service the data does not declare, supervised in one of its service
-    directories (apply/supervised.py makes these for the views): ``link`` is its entry there,
+    directories (host/supervised.py makes these for the views): ``link`` is its entry there,
     ``path`` the directory its state is read from, and the data's answers are None.
     """
 

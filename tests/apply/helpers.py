@@ -15,7 +15,7 @@ from runit_provision.accounts import groups_from_text, logins_from_text
 from runit_provision.accounts.databases import Databases, GroupTable, PasswdTable
 from runit_provision.apply.desired import desired_state
 from runit_provision.apply.fsroot import FsRoot
-from runit_provision.apply.observe import NOT_SUPERVISED
+from runit_provision.host.sides import NOT_SUPERVISED
 from runit_provision.protocol.probe import SideState
 from runit_provision.apply.runner import Completed
 from runit_provision.model.units import labels_named

@@ -8,10 +8,10 @@ import pytest
 
 from runit_provision.apply.activate import Activator, diagnosis, wait_supervised
 from runit_provision.apply.fsroot import FsRoot
-from runit_provision.apply.observe import NOT_SUPERVISED, probe_side
 from runit_provision.apply.steps import Action, ServiceStep, Side
 from runit_provision.errors import ApplyError
 from runit_provision.errors_of_verbs import WaitTimeout
+from runit_provision.host.sides import NOT_SUPERVISED, probe_side
 from runit_provision.protocol.status import State, Status, status_to_bytes
 
 from .helpers import FakeRunner, MemoryFs, desired_from_text, fake_waiter, live_probe, side
@@ -42,7 +42,7 @@ def test_the_wait_ends_when_runsv_opens_ok(tmp_path):
     timer.start()
     try:
         with FsRoot("/") as fs:
-            from runit_provision.apply.observe import probe_side
+            from runit_provision.host.sides import probe_side
             pending = wait_supervised(fs, [str(web)], 10.0, lambda path: probe_side(fs, path))
         assert pending == []
     finally:
@@ -55,7 +55,7 @@ def test_a_fifo_nobody_reads_is_not_served(tmp_path):
     (web / "supervise").mkdir(parents=True)
     os.mkfifo(str(web / "supervise" / "ok"))  # stale: left by a runsv that is gone
     with FsRoot("/") as fs:
-        from runit_provision.apply.observe import probe_side
+        from runit_provision.host.sides import probe_side
         assert wait_supervised(fs, [str(web)], 0.3,
                                lambda path: probe_side(fs, path)) == [str(web)]
 

@@ -168,6 +168,39 @@ def test_remove_tree_removes_links_never_their_targets(root, tmp_path):
     assert not service.exists() and (keep / "file").read_text() == "mine"
 
 
+@pytest.mark.parametrize("first", ["a-file", "b-dir"])
+def test_remove_tree_takes_what_went_meanwhile_for_removed(root, monkeypatch, first):
+    """Whatever goes while the walk lists — a file, a directory, the one being emptied — is
+    removed as far as the walk is concerned: a runsv's last step removes its own
+    ``supervise/event/ok`` as apply's walk goes (``sv exit`` returned before it), which once
+    refused a user's retired service ("No such file or directory")."""
+    from runit_provision.apply import fsroot
+
+    old = root / "etc" / "sv" / "old"
+    (old / "b-dir" / "event").mkdir(parents=True)
+    for name in ("a-file", "c-file"):
+        (old / name).write_text("x")
+    (old / "b-dir" / "event" / "ok").write_text("x")
+    unlink, rmdir = fsroot.posix.unlink, fsroot.posix.rmdir
+    meanwhile = {"a-file": lambda: (unlink(str(old / "c-file")),
+                                    unlink(str(old / "b-dir" / "event" / "ok")),
+                                    rmdir(str(old / "b-dir" / "event"))),
+                 "b-dir": lambda: (unlink(str(old / "a-file")), unlink(str(old / "c-file")))}
+
+    def racing(remove):
+        def removing(name, *args, **kwargs):
+            if meanwhile:  # the first removal the walk makes: another process goes first
+                meanwhile.pop(first)()
+                meanwhile.clear()
+            return remove(name, *args, **kwargs)
+        return removing
+    monkeypatch.setattr(fsroot.posix, "unlink", racing(unlink))
+    monkeypatch.setattr(fsroot.posix, "rmdir", racing(rmdir))
+    with FsRoot(str(root)) as fs:
+        fs.remove_tree("/etc/sv/old")
+    assert os.listdir(str(root / "etc" / "sv")) == []
+
+
 def nest(top, depth, leaf="x"):
     """``depth`` directories ``d``, each in the last, below ``top`` (each made relative to
     the one above: the whole path is longer than a path may be), a file ``leaf`` at the

@@ -1,7 +1,7 @@
 """No restart is lost, wherever an apply is killed: ``kill -9`` of a real apply at every step
 boundary, against a live tree (our runsvdir; the C runit's under ``runtime: system``), then a
 second apply — which must restart what the first one owed (issue 16: the restarts a plan owes
-are written down before its first write, ``apply/owed.py``).
+are written down before its first write, ``host/owed.py``).
 
 The change: web's ``env`` (a restart) and worker's log ``config`` (a HUP). The killed apply
 runs in a forked child of this process — the real CLI, the real FsRoot and sv — whose file and

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from runit_provision.apply.job import Job
-from runit_provision.apply.owed import OWED_NAME, owed_from_text
+from runit_provision.host.owed import OWED_NAME, owed_from_text
 
 from .helpers import IDENTITIES, desired_from_text, fake_waiter, live_probe, side
 from .test_job import Host
@@ -178,7 +178,7 @@ def test_a_huge_file_planted_where_apply_writes_is_replaced_unread(host):
 def test_a_users_tree_that_never_comes_up_refuses_that_user_alone(host):
     """alice's new service is never taken up (her tree is stopped, say): her wait times out
     and refuses her; bob's wait and root's restart still happen."""
-    from runit_provision.apply.observe import NOT_SUPERVISED
+    from runit_provision.host.sides import NOT_SUPERVISED
     assert host.apply(data(host.base)).is_ok
     running(host)
     text = data(host.base, greeting="changed").replace(
@@ -201,7 +201,7 @@ def test_a_logger_added_by_an_apply_killed_before_the_new_runsv_is_finished_by_t
     """log/ written, the apply killed before it gave the service a new runsv: runsv serves
     the service and never took a log side up (no log/supervise/). The next plan gives it the
     new runsv (the cycle), instead of waiting for ever for a logger runsv will never start."""
-    from runit_provision.apply.observe import NEVER_SUPERVISED
+    from runit_provision.host.sides import NEVER_SUPERVISED
     assert host.apply(data(host.base)).is_ok
     web = str(host.path("etc/sv/web"))
     host.live.update({web: side("run"), web + "/log": NEVER_SUPERVISED})

@@ -7,12 +7,12 @@ decided, or at ``--wait``. The real processes: test_live.py."""
 
 import pytest
 
-from runit_provision.apply.observe import NOT_SUPERVISED
 from runit_provision.apply.report import not_up_json, not_up_line, not_up_summary
 from runit_provision.apply.steps import Action, Phase, ServiceStep, Side, WaitStep
 from runit_provision.apply.watch import (
     RECHECK, START_GRACE, STAYED_UP, Look, Memory, NotUp, Outcome, Start, Watched, asked_side,
     judge, started_sides, watch)
+from runit_provision.host.sides import NOT_SUPERVISED
 from runit_provision.protocol.probe import SideState
 from runit_provision.protocol.status import State, Status
 from runit_provision.protocol.tally import Tally

@@ -2,11 +2,11 @@
 ``logs -n 10`` of a log directory loads none of the heavy modules — argparse, re, enum,
 functools, collections, struct, YAML, the data pipeline, nor ``os`` (``posix`` and
 protocol/without_os.py stand in for it) — and ``logs NAME`` and ``status NAME`` with their data
-kept (cli/cached_config.py) none of the data pipeline's nor the applier's plan and report, no
-``collections`` (protocol/tuples.py makes their records) and no ``os``. Checked in a fresh
-interpreter, as tests/protocol/test_import_cost.py checks ``sv status``; the program reports
-without ``json`` (which loads ``re``, ``enum``, ``collections``…), so that nothing of these is
-loaded before it looks."""
+kept (cli/cached_config.py) none of the data pipeline's nor anything of the applier (they read
+the host through host/), no ``collections`` (protocol/tuples.py makes their records) and no
+``os``. Checked in a fresh interpreter, as tests/protocol/test_import_cost.py checks ``sv
+status``; the program reports without ``json`` (which loads ``re``, ``enum``, ``collections``…),
+so that nothing of these is loaded before it looks."""
 
 import ast
 import os
@@ -41,16 +41,16 @@ sys.stderr.write("\\n" + repr([code, sorted(set(sys.modules) - before)]))
 
 
 STATUS_HEAVY = ("argparse", "enum", "yaml", "runit_provision.hiera", "runit_provision.schema",
-                "runit_provision.inputs", "runit_provision.apply.steps",
-                "runit_provision.apply.report", "runit_provision.cli.output", "re",
+                "runit_provision.inputs", "runit_provision.apply",
+                "runit_provision.cli.output", "re",
                 "functools", "collections", "operator", "keyword", "reprlib", "typing",
                 "dataclasses", "struct", "importlib", "json", "runit_provision.cli.inputs",
                 "runit_provision.cli.helptext", "runit_provision.errors_of_verbs") + NO_OS
-# what status reads without (the applier's observation; logs' verb: its sources come from
-# logs/declared and apply/fsread.dir_opener; status NAME lists no service directory: no
-# apply/supervised), each ~0.1-0.6 M instructions of its start
-STATUS_ONLY_HEAVY = ("runit_provision.apply.observe", "runit_provision.cli.logs",
-                     "runit_provision.apply.supervised", "runit_provision.apply.fsroot")
+# what status reads without (the applier's observation and writer, the whole apply/ room:
+# status reads through host/; logs' verb: its sources come from logs/declared and
+# host/fsread.dir_opener; status NAME lists no service directory: no host/supervised), each
+# ~0.1-0.6 M instructions of its start
+STATUS_ONLY_HEAVY = ("runit_provision.cli.logs", "runit_provision.host.supervised")
 
 
 def loaded_by(argv, tmp_path, env=None):
@@ -114,8 +114,7 @@ def test_logs_of_a_name_with_its_data_kept_loads_nothing_heavy(tmp_path):
     inputs, env = kept_inputs(tmp_path)
     code, out, modules = loaded_by(["logs", "-n", "3", "web"] + inputs, tmp_path, env)
     assert code == 0 and out.count("\n") == 3 and out.endswith("line 49\n"), out
-    assert heavy(modules, HEAVY + STATUS_HEAVY) == ["runit_provision.apply",
-                                                    "runit_provision.apply.fsread"]
+    assert heavy(modules, HEAVY + STATUS_HEAVY) == []
 
 
 def test_the_stamps_offset_is_tai64s():

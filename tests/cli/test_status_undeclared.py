@@ -13,8 +13,8 @@ import subprocess
 import pytest
 import yaml
 
-from runit_provision.apply import supervised
 from runit_provision.cli.main import main
+from runit_provision.host import supervised
 
 from ..apply.helpers import staged_root
 from ..conftest import make_bin_dir

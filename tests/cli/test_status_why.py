@@ -123,7 +123,7 @@ def test_a_crash_loop_of_exit_0_says_that_runsv_restarts_what_exits():
 
 def test_a_state_that_cannot_be_told_says_why_not_that_the_runtime_keeps_no_account():
     """Issue 44 item 6: ``status`` run by a user who may not read root's ``supervise/`` says
-    what it cannot read and why (apply/sides.not_readable's words), not "no account of exits:
+    what it cannot read and why (host/sides.not_readable's words), not "no account of exits:
     not our runtime"."""
     from runit_provision.protocol.probe import SideState
 

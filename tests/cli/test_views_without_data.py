@@ -102,7 +102,7 @@ def test_logs_of_a_service_linked_by_hand_that_status_lists(host, capsys):
 def test_a_users_logger_is_read_only_in_the_users_own_directories(tmp_path, monkeypatch,
                                                                   capsys):
     """Root reads what a user linked into their tree where the user could: a log/run of
-    theirs naming root's directory is not read (apply/supervised.py's rule for their links) —
+    theirs naming root's directory is not read (host/supervised.py's rule for their links) —
     nor one of theirs that root linked into its own service directory."""
     monkeypatch.setenv(cached_config.CACHE_VARIABLE, "")
     home = tmp_path / "home/alice"

@@ -67,3 +67,36 @@ def test_status_behaves_like_a_named_tuple():
     assert repr(record).startswith("Status(seconds=1, nanoseconds=2, pid=3,")
     with pytest.raises(AttributeError):
         record.pid = 5
+
+
+def test_condition_behaves_like_a_str_enum_of_its_words():
+    """SideState.state's Condition stands in for ``class Condition(str, enum.Enum)`` (its
+    docstring says why) — and is its word wherever the word was written: ``%s``, JSON."""
+    import enum
+    import json
+
+    from runit_provision.protocol.probe import Condition
+
+    words = ("down", "run", "finish", "not supervised", "unknown")
+    like = enum.Enum("Condition", [(word.upper().replace(" ", "_"), word) for word in words],
+                     type=str)
+    assert [(member.name, member.value) for member in Condition] == [
+        (member.name, member.value) for member in like]
+    assert len(Condition) == len(like) == 5
+    for member in Condition:
+        assert Condition(member.value) is member and Condition(member) is member
+        assert member == member.value and hash(member) == hash(member.value)
+        assert repr(member) == repr(like(member.value))
+        assert "%s" % member == "{}".format(member) == str(member) == member.value
+        for indent in (None, 1):  # the C encoder and the Python one (status --json's)
+            assert json.dumps({"state": member}, indent=indent) == json.dumps(
+                {"state": like(member.value)}, indent=indent) == json.dumps(
+                {"state": member.value}, indent=indent)
+        assert pickle.loads(pickle.dumps(member)) is member
+        assert type(member.value) is str
+    with pytest.raises(ValueError):
+        Condition("running")
+    with pytest.raises(ValueError):
+        Condition(["run"])
+    assert [member for member in Condition if member.is_runsv_state] == [
+        Condition.DOWN, Condition.RUN, Condition.FINISH]

@@ -263,3 +263,20 @@ def test_read_status_at_takes_only_a_fifo_for_ok(side):
     error = failure(at, fake)
     assert str(error) == "unable to open supervise/ok: not a FIFO"
     assert not probe.is_supervised_despite(error)
+
+
+@pytest.mark.parametrize("side, state", [
+    (probe.SideState(True, RUNNING), probe.Condition.RUN),
+    (probe.SideState(True, RUNNING._replace(pid=0, state=State.DOWN)), probe.Condition.DOWN),
+    (probe.SideState(True, RUNNING._replace(state=State.FINISH)), probe.Condition.FINISH),
+    (probe.SideState(False), probe.Condition.NOT_SUPERVISED),
+    (probe.SideState(True, RUNNING, unknown="unable to read supervise/status"),
+     probe.Condition.UNKNOWN),
+    (probe.SideState(True), probe.Condition.UNKNOWN),  # supervised, no status read
+    (probe.SideState(None, RUNNING), probe.Condition.UNKNOWN),  # verify could not tell
+])
+def test_a_side_s_state_is_one_condition(side, state):
+    assert side.state is state
+    assert side.is_running is (state is probe.Condition.RUN)
+    assert repr(side).startswith("SideState(supervised=%r, state=%r," % (
+        side.is_supervised, state.value))

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from runit_provision.apply.fsroot import FsRoot
-from runit_provision.apply.observe import read_side
 from runit_provision.health.status import side_json
+from runit_provision.host.sides import read_side
 from runit_provision.protocol.tally import TALLY_FILE, read_tally_at, tally_from_bytes
 
 from ..conftest import our_tool

@@ -21,7 +21,8 @@ import pytest
 
 from ..conftest import OUR_BIN, our_tool
 from .processes import (
-    BASE_PATH, SH, children_of, close_pipes, cmdline, comm, descendants, end_processes_under, kill_pids,
+    BASE_PATH, SH, children_of, close_pipes, cmdline, comm, descendants, end_processes_under,
+    is_runsv_up, kill_pids,
     make_service, process_group_members, proc_status, processes_under, running_pid, start_time,
     wait_until, write_file)
 from .test_hosted_log import COUNTER, log_text, numbers, sv
@@ -366,3 +367,31 @@ def test_a_stop_while_the_fork_server_starts_or_answers_ends_everything_cleanly(
     assert "not open" not in output and "internal error" not in output, output
     wait_until(lambda: not processes_under(user_tree.base), timeout=15,
                what="nothing left of the start")
+
+
+
+def test_sv_w_exit_of_a_running_logged_service_returns_once_its_files_are_final(user_tree):
+    """What ``sv -w exit`` of a user's service returned after is the last change to either
+    ``supervise/``: runsv's last writes are the agent's, and root lets ``ok`` go (runsv gone)
+    only once they are done (test_agent_sync.py). Before, ``apply`` (``sv -w exit``, then the
+    retired service's removal) met a status written into the directory it was emptying:
+    "Directory not empty" (tests/security/test_apply_bounds.py, on a loaded CI machine)."""
+    web = user_tree.build()
+    user_tree.start()
+    wait_until(lambda: running_pid(web) and running_pid(web / "log"), timeout=30,
+               what="web and its log running")
+    done = sv("-w", "20", "x", str(web), svdir=user_tree.user_tree)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert_final(web / "supervise", web / "log" / "supervise")
+
+
+def assert_final(*sides):
+    """Nothing in ``sides`` (supervise/ directories) changes once runsv is gone: no file
+    made, none removed, no status written; the process record is gone."""
+    def seen():
+        return {side: {name: (side / name).read_bytes() if name == "status" else None
+                       for name in os.listdir(str(side))} for side in sides}
+    before = seen()
+    time.sleep(0.5)  # a moment for a late write: none may come
+    assert seen() == before
+    assert not [side for side in sides if "process" in before[side]]

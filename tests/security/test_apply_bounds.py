@@ -17,8 +17,8 @@ import sys
 import pytest
 import yaml
 
-from runit_provision.apply.fsread import MAX_ENTRIES
 from runit_provision.apply.fsroot import MAX_DEPTH
+from runit_provision.host.fsread import MAX_ENTRIES
 
 from ..conftest import OUR_BIN
 from ..runtime.processes import BASE_PATH, running_pid, wait_until

@@ -16,7 +16,7 @@ and the live state observed):
 * ``enabled: false`` / ``ensure: absent``: unlink, ``sv exit``, remove;
 * a logger added or dropped where a runsv runs: a new runsv (``cycle``);
 * a service linked before that no runsv serves: a wait that is itself a pending change;
-* the restarts an earlier apply owed (owed.py) that no step takes: struck off only when their
+* the restarts an earlier apply owed (host/owed.py) that no step takes: struck off only when their
   service is gone, kept when this plan does not look at it (``--only``, a refused user);
 * what the service directories hold that the data does not declare: left alone, said.
 """
@@ -24,13 +24,14 @@ and the live state observed):
 import enum
 import posixpath
 
+from ...protocol.probe import Condition
 from ..desired import Role
 from ..steps import Action, PathStep, Phase, ServiceStep, Side, WaitStep
 
 WAIT_REASON = "runsv reads supervise/ok"
 UNSERVED_REASON = "linked, but no runsv serves it"
 OWED_REASON = " (owed: an earlier apply stopped before it)"
-# A side whose state cannot be told (observe.probe_side) may run: its restart is planned, so
+# A side whose state cannot be told (host/sides.probe_side) may run: its restart is planned, so
 # written down as owed, and done only once its state can be told (activate.py).
 UNKNOWN_REASON = "state unknown: %s"
 
@@ -220,7 +221,7 @@ class ServicesPlanner:
 
     def restart(self, unit, side, live, action, cause, is_owed=False):
         """``action`` on a side of ``unit`` for ``cause`` — ``is_owed``: an earlier apply's,
-        which its reasons say, and which is written down again as it was (owed.py)."""
+        which its reasons say, and which is written down again as it was (host/owed.py)."""
         is_log = side is Side.LOG
         label = unit.log_label if is_log else unit.label
         reason = cause + OWED_REASON if is_owed else cause
@@ -247,11 +248,12 @@ class ServicesPlanner:
             return "not linked before: runsv starts it"
         if live.unknown is not None:
             return None  # it may run: owed (written down) until its state can be told
-        if not live.is_supervised:
+        state = live.state
+        if state is Condition.NOT_SUPERVISED:
             return "not supervised (no runsv)"
-        if not live.is_running:
-            return "not running (%s)" % (live.state if live.status is not None
-                                         else "state unknown")
+        if state is not Condition.RUN:
+            return "not running (%s)" % ("state unknown" if state is Condition.UNKNOWN
+                                         else state)
         if not live.is_want_up:
             return "want down"
         return None
@@ -303,7 +305,7 @@ class ServicesPlanner:
 
     def undeclared_left(self):
         """What is linked in the service directories and the data does not declare
-        (supervised.py): listed as left alone — apply neither starts, stops nor removes
+        (host/supervised.py): listed as left alone — apply neither starts, stops nor removes
         what it was not given."""
         for entry in self.obs.undeclared:
             self.draft.noop(entry.path, "not in the data: left alone%s" % (

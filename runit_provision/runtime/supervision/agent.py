@@ -389,6 +389,10 @@ class Agent:
             os.close(poster.base_fd)
         return [b"="], []
 
+    def sync(self, fields, fds):
+        """Nothing: answered after every request before it (they are done in their order)."""
+        return [b"="], []
+
     def bye(self, fields, fds):
         """Root is done with this tree: the code to exit with (0 after TERM, 111 after HUP,
         as runsvdir) once root closes the channel — until then the log side's last writes
@@ -406,7 +410,8 @@ class Agent:
 _WORK = {b"list": Agent.list, b"open": Agent.open, b"facts": Agent.facts,
          b"write": Agent.write, b"remove": Agent.remove, b"fifo": Agent.fifo,
          b"started": Agent.started, b"spawn": Agent.spawn, b"bye": Agent.bye,
-         b"evopen": Agent.evopen, b"evpost": Agent.evpost, b"evclose": Agent.evclose}
+         b"sync": Agent.sync, b"evopen": Agent.evopen, b"evpost": Agent.evpost,
+         b"evclose": Agent.evclose}
 
 
 def handle(agent, data, fds, cut=False):

@@ -227,6 +227,21 @@ class AgentIO:
             os.close(kept)
         self.request_again(fields, kept, answered)
 
+    def when_done(self, callback):
+        """``callback()`` once the agent has done every piece of work asked so far (a
+        ``sync`` answered: it does its requests in their order), or has gone without doing
+        them. With no agent running, at once: what is held is the next agent's, whenever one
+        comes (a supervisor that exits would otherwise wait for it with its ``ok`` held)."""
+        if not self.has_agent and self._gathered is None:
+            callback()
+            return
+
+        def answered(answer):
+            if not isinstance(answer, OSError):
+                answer.close()
+            callback()
+        self._request([b"sync"], (), answered)
+
     def event_poster(self, base_fd):
         """The side's ``supervise/event/``, kept by the agent (RemoteEvents)."""
         return RemoteEvents(self, base_fd)

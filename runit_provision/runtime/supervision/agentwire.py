@@ -28,7 +28,9 @@ one round trip instead of several where root sends work that depends on nothing 
                                                 descriptors (they follow in that order)
 
 Answers come in the order of the requests, so root may send work that depends on work before
-it without waiting (a status written, then ``ok`` opened, then ``./run`` started).
+it without waiting (a status written, then ``ok`` opened, then ``./run`` started) — and
+``sync``, which does nothing, is answered once everything asked before it is done (a
+supervisor that exits lets ``ok`` go only then: agentio.AgentIO.when_done).
 """
 
 MAX_FIELD = 1 << 20  # no field of an answer is longer: a status, a script's head, a log chunk

@@ -44,6 +44,11 @@ class LocalIO:
         servicedir.remove(base_fd, path)
 
     @staticmethod
+    def when_done(callback):
+        """agentio.AgentIO.when_done: here every piece of work is done already."""
+        callback()
+
+    @staticmethod
     def together():
         """agentio.AgentIO.together's block: here each piece of work is done at once."""
         return _AT_ONCE

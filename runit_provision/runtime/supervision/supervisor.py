@@ -335,9 +335,16 @@ class Supervisor:
         for side, files in self._files.items():
             side.abandon()  # a log waiting out its back-off must not start on closed fds
             files.remove_record()  # a clean exit: nothing for a successor to take over
-        self.close()
+        # ``ok`` goes (runsv gone, for sv) only once the last writes are done: a user's are
+        # the agent's, still under way now — ``sv -w exit`` then the directory's removal
+        # (apply's ensure: absent) met a status written into the directory being emptied.
+        self.io.when_done(self._gone)
+
+    def _gone(self):
+        self.close()  # again, when the tree's own end closed it meanwhile: nothing left
         if self.on_exit is not None:
-            self.on_exit(self)
+            on_exit, self.on_exit = self.on_exit, None
+            on_exit(self)
 
     def close(self):
         """Release every descriptor (also after a failed ``open()``)."""

@@ -1,17 +1,17 @@
-"""apply: what is supervised that the data does not declare — the entries of the service
+"""host: what is supervised that the data does not declare — the entries of the service
 directories the data names (the system's ``service_dir`` and each declared user's) that are
 no declared service's link: linked by hand, or left behind when a service was deleted from
 the data. ``status``, ``metrics`` and ``plan`` show them; nothing acts on them.
 
 runsvdir runs a runsv for each entry of its directory that is, or leads to, a directory, and
 skips dot-names and anything else (runsvdir.c; it warns about a link that leads nowhere, at
-every scan). ``undeclared(service_dirs, links, fs)`` lists them by that rule, through
-``FsRoot``:
+every scan). ``undeclared(service_dirs, links, fs)`` lists them by that rule, through an
+``FsReader`` (fsread.py):
 
 * a user's service directory is read up to ``fsread.MAX_ENTRIES`` entries, as apply reads a
   user's directories; beyond that, or any error, it is one ``Unread`` — never a crash, never
   a look that grows with what a user planted;
-* the entry's own link is followed as runsvdir follows it, and nothing beyond what ``FsRoot``
+* the entry's own link is followed as runsvdir follows it, and nothing beyond what the reader
   follows (only root's links). A link root does not trust — a user's, in their tree — is
   followed only to a directory owned by the link's owner: reading there (the probe's
   ``supervise/`` files, ``down``) is what that owner may read anyway, and a link to root's or
@@ -153,7 +153,7 @@ def _check_owned(fs, unit, directories):
 
 
 def is_runsvdir_name(name):
-    """runsvdir skips dot-names (and so the applier's temp names: fsroot.temp_name).
+    """runsvdir skips dot-names (and so the applier's temp names: apply/fsroot.temp_name).
 
     >>> [is_runsvdir_name(name) for name in ("web", ".web", ".web.runit-provision.tmp")]
     [True, False, False]
@@ -171,7 +171,7 @@ def _entry(fs, login, name, path, info):
         return None
     try:
         side = path
-        if info.st_uid not in fs.trusted_uids:  # FsRoot would refuse it: follow it here, once
+        if info.st_uid not in fs.trusted_uids:  # the reader would refuse it: follow it here, once
             target = fs.readlink(path)
             side = target if target.startswith("/") else dirname(path) + "/" + target
         found = fs.dir_stat(side)
@@ -191,7 +191,7 @@ def _entry(fs, login, name, path, info):
 def is_still_owned(fs, entry):
     """Whether ``entry.side`` is still a directory of the link's owner, checked again right
     before it is read: the owner may have swapped it since it was listed. The descriptor this
-    check opens is the one the read goes through next (FsRoot keeps it)."""
+    check opens is the one the read goes through next (the reader keeps it)."""
     if entry.owner is None:
         return True
     try:

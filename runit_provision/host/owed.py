@@ -1,4 +1,5 @@
-"""apply: restarts owed — written down before the first write, so that none is ever lost.
+"""host: restarts owed, as text — written down by the applier before its first write, so that
+none is ever lost, and read back by the next plan and by ``status``.
 
 If an apply changes a service's files and stops before restarting it — a refusal, a crash,
 ``kill -9``, a full disk — the files are new and the process is old, and the next plan, seeing
@@ -17,9 +18,10 @@ REASON``::
     restart→/etc/sv/web→web→run changed
     hup→/home/alice/sv/app/log→alice/app/log→log config changed
 
-The text is pure (``owed_text``, ``owed_from_text``); ``owed_ledger.OwedLedger`` writes it
-through FsRoot for the Job, and sides.py reads it back (status does, at every run: the ledger
-is a module of its own so that status makes no class it does not use).
+The text is pure (``owed_text``, ``owed_from_text``), here in the host room, which both its
+writer and its readers import; ``apply/owed_ledger.OwedLedger`` writes it through the
+applier's FsRoot for the Job, and sides.py reads it back (status does, at every run: the
+ledger is the applier's, so that status makes no class it does not use).
 """
 
 from ..protocol.tuples import FieldTuple

@@ -1,4 +1,4 @@
-"""What is supervised that the data does not declare (apply/supervised.py), read through the
+"""What is supervised that the data does not declare (host/supervised.py), read through the
 real FsRoot under a root: runsvdir's view of a service directory, a user's links followed only
 to their own directories, a crowd in a home a bounded look — and status's rows of them
 (health/status.py): "as wanted" is runsv's rule, up unless a ``down`` file says otherwise."""
@@ -8,13 +8,13 @@ import time
 
 import pytest
 
-from runit_provision.apply import supervised
 from runit_provision.apply.fsroot import FsRoot
 from runit_provision.health.status import service_statuses
+from runit_provision.host import supervised
 from runit_provision.model.units import declared_units, service_directories
 
+from ..apply.helpers import desired_from_text
 from ..pipeline import config_from_text
-from .helpers import desired_from_text
 
 ALICE = 1000
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="gives files to another user")

@@ -1,14 +1,15 @@
-"""apply: one side's live state, and the restarts an earlier apply owes — read through
-``FsRoot`` as sv reads them, for the applier (observe.py, watch.py, activate.py) and for
-``status``, ``metrics`` and the fact (health/status.py), which read nothing else of the
-applier's observation (a module of their own: importing observe.py's tree of Actuals was a
-tenth of ``status NAME``'s budget, docs/design.md).
+"""host: one side's live state, and the restarts an earlier apply owes — read through an
+``FsReader`` (fsread.py) as sv reads them, into protocol's one ``SideState``: for ``status``,
+``metrics`` and the fact (health/status.py) and for the applier (apply/observe.py, watch.py,
+activate.py), which read them alike. Apart from the applier's observation: importing
+observe.py's tree of Actuals was a tenth of ``status NAME``'s budget (docs/design.md).
 """
 
 from ..errors import ProbeError, UnsafePathError
 from ..protocol.layout import SUPERVISE_DIR
 from ..protocol.probe import (SideState, is_normally_up, is_supervised_despite, read_status_at,
                               unknown_of)
+from ..protocol.status import State
 from ..protocol.tally import read_tally_at
 from .owed import owed_from_text
 
@@ -32,7 +33,7 @@ def probe_side(fs, path):
     """A side's SideState, read as sv reads it — the ``supervise/ok`` probe, then one read of
     ``supervise/status`` (``protocol.probe.read_status_at``) — with ``supervise/`` reached
     through ``fs`` (no planted link followed on the way) and nothing in it followed, so a
-    user's tree can never make the applier open something else. Never writes or blocks.
+    user's tree can never make the reader open something else. Never writes or blocks.
 
     Not supervised, as sv says: no ``supervise/``, an ``ok`` without a reader (ENXIO) or
     without a name. Anything else that fails leaves the state ``unknown`` (a side whose
@@ -136,7 +137,7 @@ def side_readiness(fs, path, status):
     """What the process ``status`` shows said of its readiness (supervise/readiness, written
     by our runsv or by notify-relay under the C one), or None: no record, or one about
     another process (an earlier run, or this one before the record caught up)."""
-    if not status.pid or status.state.name != "RUN":
+    if not status.pid or status.state != State.RUN:
         return None
     # here: only a side that runs has a readiness to read (status of one that does not, or
     # of an unsupervised one, never loads the record's module: ~0.3 M instructions)

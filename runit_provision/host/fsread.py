@@ -1,12 +1,31 @@
-"""apply: the host's files under one root, read — ``FsRoot``'s walk and reads without its
-writes (fsroot.py says how a path is walked: one directory at a time from root's descriptor,
-a link followed only when root or the applier itself owns it, the last component never
-followed). ``FsReader`` is what the views that only read open (``status``, ``logs``'
-``dir_opener``); ``FsRoot`` is one with the applier's writes. Apart so that a view does not
-unmarshal and make what only the applier runs: the writes were half of ``fsroot.py``'s code,
-~0.4 M instructions of ``status NAME``'s start (docs/logs.md). For the same start, ``errno``
-(its table of names, 0.26 M) is imported where a failure other than a missing entry is told
-apart.
+"""host: the host's files under one root, read — every path walked one directory at a time,
+never through a link that is not trusted.
+
+Paths are the tree's final paths (``/etc/sv/web/run``). ``FsReader(root)`` finds them under
+``root`` (``/`` on a host, ``DIR`` with ``--root``) by walking from root's descriptor: each
+directory is opened relative to its parent with ``O_NOFOLLOW`` (openat). A symbolic link on
+the way is followed only when root or the reader itself owns it — ``/etc/service ->
+/var/service``, made by the admin or a package — and its target is resolved under root too (an
+absolute target from root, ``..`` never above it), so no path leaves root. A link owned by
+anyone else (a user's ``~/sv -> /etc`` in their home) is refused with ``UnsafePathError``:
+nothing is ever read (or, by the applier, written) through it. The last component of a path
+is never followed: it is examined with ``lstat`` and read with ``O_NOFOLLOW | O_NONBLOCK`` (a
+bounded read, ``READ_LIMIT``, never blocked on a FIFO); ``resolve()`` says where a path leads,
+by the same rules, for a reader that asks.
+
+The one way any room reaches a host's files under a root: ``status``, ``logs``
+(``dir_opener``), ``import``, ``verify``'s init room (``initsys/hostview.py``) read through an
+``FsReader``; the applier through ``apply/fsroot.py``'s ``FsRoot``, an ``FsReader`` with the
+writes added — so the applier reads by these rules too, and a view does not unmarshal and
+make what only the applier runs (the writes were half of the code, ~0.4 M instructions of
+``status NAME``'s start, docs/logs.md). For the same start, ``errno`` (its table of names,
+0.26 M) is imported where a failure other than a missing entry is told apart.
+
+Opened directories are kept in a small LRU cache (a plan of 1000 services opens each directory
+once); a descriptor handed out is used at once, before the next call. The work a home can ask
+of a read is bounded: a caller reading a user's directory says so (``scan(limit=)``, or
+``lookup``, which reads none of a directory's other entries), and beyond ``MAX_ENTRIES`` gets
+``LimitError`` — that user's refusal — never a crash or a look that grows with the home.
 """
 
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
@@ -42,7 +61,7 @@ def split(path):
 
 
 class FsReader:
-    """The file system under ``root``, reached as fsroot.py describes, read. Use as a context
+    """The file system under ``root``, reached as the module describes, read. Use as a context
     manager (or call ``close()``): it holds directory descriptors."""
 
     read_limit = READ_LIMIT  # the most ``read_file`` reads (import says so of a larger file)
