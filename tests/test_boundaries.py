@@ -234,12 +234,12 @@ def import_cycles(graph):
     """The cycles of ``graph`` (module -> the modules it imports): each set of modules that
     all reach one another through imports (a strongly connected component of two or more),
     as a sorted tuple; the tuples sorted."""
-    reached = {module: _reached(graph, module) for module in graph}
-    return sorted({tuple(sorted(other for other in reached[module] if module in reached[other]))
-                   for module in graph if module in reached[module]})
+    reach = {module: reached(graph, module) for module in graph}
+    return sorted({tuple(sorted(other for other in reach[module] if module in reach[other]))
+                   for module in graph if module in reach[module]})
 
 
-def _reached(graph, start):
+def reached(graph, start):
     """Every module ``start`` imports, directly or through others."""
     found, todo = set(), list(graph[start])
     while todo:

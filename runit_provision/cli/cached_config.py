@@ -57,10 +57,12 @@ MAX_ENTRIES = 32  # one per command line's inputs; the oldest go beyond this
 ROOT = (0,)  # who may have written the cache: root, for whom alone it is kept
 FORMAT = 2
 # the modules whose code makes a Config from the inputs (the cache's own included: its writer
-# too, whose name this one's starts)
+# too, whose name this one's starts), as prefixes of their names: what the pipeline (inputs.py)
+# imports, through others too, and no more — tests/cli/test_cached_config.py holds it to the
+# code's imports and to what a run loads (PyYAML's C extension is yaml._yaml since 5.4)
 MAKERS = ("runit_provision.hiera", "runit_provision.schema", "runit_provision.model",
           "runit_provision.accounts", "runit_provision.protocol", "runit_provision.source",
-          "runit_provision.errors", "runit_provision.inputs", __name__, "yaml", "_yaml")
+          "runit_provision.errors", "runit_provision.inputs", __name__, "yaml")
 # how a value is kept (_encoded): what holds a record is a tuple tagged
 # with one of these and the positions to walk, and only those are walked when it is read
 # back — walking all of a Config's ~900 fields was about 0.4 ms, a tenth of the daily views'
