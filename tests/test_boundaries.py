@@ -86,6 +86,9 @@ ALLOWED = {
     # is opened by the cli (host.fsread) and read through it here (host.py, found.py)
     "importing": {"model", "schema", "render", "accounts", "protocol", "errors",
                   "errors_of_verbs", "shown", "yaml", "ruamel"},
+    # demo: the demo's example (its files that are not code) and the sandbox it runs in — a
+    # temporary host, our runsvdir on it, and its one end (procstat: the tree's processes)
+    "demo": {"accounts", "runtime.unix", "errors", "yaml"},
     "cli": {"*"},
 }
 

@@ -5,7 +5,7 @@ The example is a small hiera hierarchy shipped with the package (``runit_provisi
 ``hiera.yaml``, node and common data, facts): a logged ticker, an HTTP server on loopback with
 a ``check``, a one-shot, a service that ``needs`` another, and your own tree
 (``runsvdir-<you>`` running ``~/service``). The demo copies it into a temporary directory
-(``cli/demo_sandbox.py``), starts our ``runsvdir`` on the sandbox's service directory (as init
+(``demo/sandbox.py``), starts our ``runsvdir`` on the sandbox's service directory (as init
 would on a host) and then runs the real commands, one numbered step each (``STEPS``):
 ``apply``, ``status``, a few log lines, an edit of the node data and ``plan --diff`` (a change
 and a restart), ``apply`` (the restart), ``apply`` again (nothing to do). Then everything is
@@ -32,7 +32,8 @@ import signal
 import sys
 import time
 
-from .demo_sandbox import Sandbox, example_dir
+from ..demo.sandbox import Sandbox, example_dir
+from ..errors import ProvisionError
 
 EDITED_FROM = "GREETING: hello from the ticker"
 EDITED_TO = "GREETING: hello again, after an edit"
@@ -80,7 +81,11 @@ def add_parser(sub):
 def run(args):
     if args.stop is not None:
         return stop_kept(args.stop)
-    return run_demo(keep=args.keep)
+    try:
+        return run_demo(keep=args.keep)
+    except ProvisionError as exc:  # the sandbox could not be made (no runtime's tools)
+        sys.stderr.write("runit-provision demo: %s\n" % exc)
+        return 1
 
 
 class Stopped(BaseException):
@@ -141,7 +146,7 @@ class Stops:
 
 
 class Demo:
-    """One run: ``box`` (demo_sandbox.Sandbox), ``stops`` (Stops), ``step`` (the step under
+    """One run: ``box`` (demo/sandbox.Sandbox), ``stops`` (Stops), ``step`` (the step under
     way, an index of STEPS)."""
 
     def __init__(self, stops):

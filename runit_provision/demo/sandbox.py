@@ -1,4 +1,4 @@
-"""cli: the demo's sandbox — a temporary host — and its end.
+"""demo: the demo's sandbox — a temporary host — and its end (cli/demo.py runs the demo in it).
 
 ``Sandbox.make()`` copies the bundled example into a new temporary directory and writes the
 facts only the demo knows (the sandbox — every path is relocated into it through the data —,
@@ -26,6 +26,7 @@ import time
 import yaml
 
 from ..accounts import host
+from ..errors import ProvisionError
 from ..runtime.unix.procstat import stat_fields
 
 PREFIX = "runit-provision-demo."
@@ -35,8 +36,8 @@ KILL_SECONDS = 5.0  # for what was killed to be gone
 
 
 def example_dir():
-    """The bundled example (``runit_provision/demo``)."""
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "demo")
+    """The bundled example (``runit_provision/demo``: this room's files that are not code)."""
+    return os.path.dirname(os.path.abspath(__file__))
 
 
 def tools_dir():
@@ -47,8 +48,8 @@ def tools_dir():
     found = shutil.which("runsvdir")
     if found and open(found, "rb").read(2) == b"#!":
         return os.path.dirname(found)
-    raise SystemExit("runit-provision demo: the runtime's tools (runsvdir, sv, chpst, svlogd) "
-                     "are not installed next to %s" % sys.executable)
+    raise ProvisionError("the runtime's tools (runsvdir, sv, chpst, svlogd) are not installed "
+                         "next to %s" % sys.executable)
 
 
 def free_port():
@@ -84,7 +85,8 @@ class Sandbox:
         """A new sandbox under TMPDIR (removed again if it cannot be made whole)."""
         box = cls(os.path.realpath(tempfile.mkdtemp(prefix=PREFIX)))
         try:
-            shutil.copytree(example_dir(), box.hiera)
+            shutil.copytree(example_dir(), box.hiera,
+                            ignore=shutil.ignore_patterns("*.py", "__pycache__"))
             box.bin = tools_dir()
             with open(os.path.join(example_dir(), "facts", "demo.yaml")) as handle:
                 facts = yaml.safe_load(handle)
