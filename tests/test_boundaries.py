@@ -35,7 +35,7 @@ ALLOWED = {
     # shown: how text from outside (a name in a home, a logged line) is shown; pure, stdlib
     "shown": set(),
     # codebundle: the daily views' modules from one file in __pycache__, and the trust of what
-    # a view keeps (cli/cached_config takes it from there); stdlib, imports none (it is
+    # a view keeps (cached_config takes it from there); stdlib, imports none (it is
     # imported before it serves them); its writer, after the view: stat's numbers from
     # protocol/without_os
     "codebundle": set(),
@@ -56,6 +56,12 @@ ALLOWED = {
     "schema": {"model", "accounts", "source", "protocol", "errors", "errors_of_verbs"},
     # inputs: the one pipeline, data + facts + accounts -> Config (cli/inputs holds the options)
     "inputs": {"hiera", "schema", "accounts", "errors"},
+    # cached_config: the pipeline's Config kept between runs for the daily views (trusted by
+    # codebundle's rule; read back into model's records, the pipeline run when it is not
+    # kept); its writer, after the view's Config was made, writes the entry it is handed
+    "cached_config_writer": {"protocol"},
+    "cached_config": {"cached_config_writer", "codebundle", "inputs", "schema", "accounts",
+                      "model", "protocol", "errors", "errors_of_verbs"},
     "render": {"model", "protocol", "errors", "errors_of_verbs", "jinja2"},
     # host: what is on the host, read safely — the walk under one root (fsread), one side's
     # live state into protocol's one side type (sides), what the data does not declare

@@ -133,7 +133,7 @@ def run(args):
         if args.dir:
             sources, said = _directory_sources(args), ()
         else:
-            from .cached_config import config_or_unread
+            from ..cached_config import config_or_unread
 
             config, unread = config_or_unread(args)
             if unread is not None:  # said first: what is shown is only what is supervised

@@ -1,4 +1,4 @@
-"""cli: writing an entry of the kept Configs into the cache's directory — a new file renamed
+"""The daily views' fast path: writing an entry of the kept Configs into the cache's directory — a new file renamed
 over the old, the least recently written pruned past a bound — only after the inputs were
 read: a view whose Config is kept never imports this. What an entry holds, what it is called
 and when one is kept are cached_config.py's, which hands it here made; this module knows
@@ -8,7 +8,7 @@ nothing of it.
 import marshal
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
 
-from ..protocol.without_os import join
+from .protocol.without_os import join
 
 
 def keep(place, name, entry, max_entries):
