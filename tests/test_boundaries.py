@@ -93,8 +93,9 @@ ALLOWED = {
     "importing": {"model", "schema", "render", "accounts", "protocol", "errors",
                   "errors_of_verbs", "shown", "yaml", "ruamel"},
     # demo: the demo's example (its files that are not code) and the sandbox it runs in — a
-    # temporary host, our runsvdir on it, and its one end (procstat: the tree's processes)
-    "demo": {"accounts", "runtime.unix", "errors", "yaml"},
+    # temporary host, our runsvdir on it, the wait for its tree to be as wanted (health's rows
+    # read through host/), and its one end (procstat: the tree's processes)
+    "demo": {"health", "host", "accounts", "runtime.unix", "protocol", "errors", "yaml"},
     "cli": {"*"},
 }
 

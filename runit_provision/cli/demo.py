@@ -200,7 +200,7 @@ class Demo:
         self.heading(1)
         if self.command(["apply"] + box.job_options()) != 0:
             return 1
-        wait_running(box, 10)
+        box.wait_steady(config_of(box), 10)
         self.heading(2)
         self.command(["status"] + box.inputs())
         self.heading(3)
@@ -369,27 +369,9 @@ def stop_kept(directory):
     return 0 if ended.is_removed and not ended.left else 1
 
 
-def wait_running(box, seconds):
-    """Until every wanted service runs (the web's check passed, the users' tree up) and every
-    one-shot is done, or ``seconds`` pass."""
-    from ..health.status import service_statuses
-    from ..host.fsread import FsReader
-    from ..protocol.probe import Condition
+def config_of(box):
+    """The Config of the sandbox's data, read as ``status`` reads it."""
     from .inputs import config_from_args
     from .main import build_parser
 
-    args = build_parser().parse_args(["status"] + box.inputs())
-    config = config_from_args(args)
-    deadline = time.monotonic() + seconds
-    with FsReader("/") as fs:
-        while time.monotonic() < deadline:
-            rows = service_statuses(config, fs, int(time.time()))
-            # wanted ones running and logging, one-shots (setup: once) done, so the status
-            # shown next is the steady one whatever the machine's speed
-            if all(row.is_running for row in rows if row.is_wanted) and \
-                    not any(row.is_running for row in rows if not row.is_wanted) and \
-                    all(row.log is None or row.log.state is Condition.RUN for row in rows
-                        if row.is_running):
-                return True
-            time.sleep(0.05)
-    return False
+    return config_from_args(build_parser().parse_args(["status"] + box.inputs()))

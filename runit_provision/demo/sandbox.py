@@ -4,7 +4,8 @@
 facts only the demo knows (the sandbox — every path is relocated into it through the data —,
 your login, a free port, this interpreter, where the runtime's tools are); ``start()`` runs our
 ``runsvdir`` on its service directory, as init would on a host, in a session of its own, and
-writes its pid into the sandbox (``runsvdir.pid``) for ``demo --stop`` to find.
+writes its pid into the sandbox (``runsvdir.pid``) for ``demo --stop`` to find;
+``wait_steady()`` waits until the tree it serves is as the data wants it.
 
 ``take_down()`` is the one end, the demo's and ``demo --stop DIR``'s: TERM to that runsvdir
 takes the whole tree down — every runsv, users' trees, the loggers drained — and it exits;
@@ -143,6 +144,28 @@ class Sandbox:
             env=env, cwd=self.dir, start_new_session=True)
         with open(self.pid_file, "w") as handle:
             handle.write("%d\n" % self.runsvdir.pid)
+
+    def wait_steady(self, config, seconds):
+        """Until every wanted service of ``config`` (the sandbox's data) runs — the web's
+        check passed, the users' tree up — and logs, and every one-shot is done, or
+        ``seconds`` pass: whether it got there."""
+        from ..health.status import service_statuses
+        from ..host.fsread import FsReader
+        from ..protocol.probe import Condition
+
+        deadline = time.monotonic() + seconds
+        with FsReader("/") as fs:
+            while time.monotonic() < deadline:
+                rows = service_statuses(config, fs, int(time.time()))
+                # wanted ones running and logging, one-shots (setup: once) done, so the
+                # status shown next is the steady one whatever the machine's speed
+                if all(row.is_running for row in rows if row.is_wanted) and \
+                        not any(row.is_running for row in rows if not row.is_wanted) and \
+                        all(row.log is None or row.log.state is Condition.RUN for row in rows
+                            if row.is_running):
+                    return True
+                time.sleep(0.05)
+        return False
 
     def runsvdir_pid(self):
         """The pid of the sandbox's runsvdir — ours, or the one its pid file names — or None
