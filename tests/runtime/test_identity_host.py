@@ -46,12 +46,23 @@ def log_pid(service):
     return wait_until(lambda: running_pid(service / "log"), what="%s/log running" % service)
 
 
-def assert_logs_on_without_a_gap(service, more=10):
-    """The service's numbered lines go on being logged, every one once, in order."""
+def assert_logs_on_without_a_gap(service, more=10, killed=False):
+    """The service's numbered lines go on being logged, every one once, in order — but for a
+    logger ``killed`` (KILL to its host): the chunk it was writing at the kill may be written
+    again by the next one, once (docs/runsvdir.md "Faults": it is consumed from the pipe only
+    once written, svlog/peek.py), and nothing is lost."""
     logdir = service / "log" / "main"
     count = len(numbers(log_text(logdir)))
     wait_until(lambda: len(numbers(log_text(logdir))) > count + more, what="more lines")
     got = numbers(log_text(logdir))
+    if killed:
+        back = [at for at in range(1, len(got)) if got[at] <= got[at - 1]]
+        assert len(back) <= 1, "more than one chunk written again: %s" % back
+        if back:  # the chunk again, right after itself: got[at] .. got[at - 1] twice
+            at = back[0]
+            again = got[at - 1] - got[at] + 1
+            assert got[at:at + again] == got[at - again:at], "not the chunk before it again"
+            got = got[:at] + got[at + again:]
     assert got == list(range(1, len(got) + 1)), "a line lost or repeated"
 
 
@@ -132,8 +143,9 @@ def test_one_host_per_identity(tree):
 
 def test_sv_reaches_one_logger_and_a_killed_host_loses_no_line(tree):
     """``sv`` on one logger acts on that logger only; KILL of the host (the pid a user sees)
-    restarts its loggers in a new host — nothing lost, nothing repeated — and touches neither
-    a service nor the tree."""
+    restarts its loggers in a new host — nothing lost, only the chunk being written at the kill
+    ever written twice (it once failed here under load for that documented repeat) — and
+    touches neither a service nor the tree."""
     nobody = account("nobody")
     svdir, start = tree
     first, second = logged_as(svdir, "one", nobody), logged_as(svdir, "two", nobody)
@@ -150,7 +162,7 @@ def test_sv_reaches_one_logger_and_a_killed_host_loses_no_line(tree):
     wait_until(lambda: running_pid(first / "log") not in (0, host)
                and running_pid(second / "log") not in (0, host), what="both loggers again")
     for service in (first, second):
-        assert_logs_on_without_a_gap(service)
+        assert_logs_on_without_a_gap(service, killed=True)
     assert [running_pid(first), running_pid(second)] == services
     assert runsvdir.poll() is None
 

@@ -180,6 +180,12 @@ def test_n10_a_users_orphans_go_to_their_own_tree_not_roots(sandbox):
     nothing on them."""
     from .test_users import root_cpu_ticks
     sandbox.up()
+    # What root's tree spends in 3 s without them (its loggers: three services each log a line
+    # every 50 ms) — what it spends with them is compared to that, not to a fixed figure that
+    # a loaded machine's ticks outgrow (it once read 11 for 10).
+    ticks = root_cpu_ticks(sandbox)
+    time.sleep(3)
+    baseline = root_cpu_ticks(sandbox) - ticks
     side = add_user_service(sandbox, "apprun1", "orphans", ORPHANS)
     tree = running_pid(sandbox.sv_dir / "runsvdir-apprun1")
     service = running_pid(side)
@@ -195,9 +201,11 @@ def test_n10_a_users_orphans_go_to_their_own_tree_not_roots(sandbox):
                     parents.add(parent)
         time.sleep(0.1)
     spent = root_cpu_ticks(sandbox) - ticks
-    print("%s: orphans' parents %s (tree %d, root %d); root's tree %d ticks in 3 s"
-          % (sandbox.impl, sorted(parents), tree, sandbox.tree.pid, spent))
+    print("%s: orphans' parents %s (tree %d, root %d); root's tree %d ticks in 3 s, %d "
+          "without them" % (sandbox.impl, sorted(parents), tree, sandbox.tree.pid, spent,
+                            baseline))
     assert parents and sandbox.tree.pid not in parents
     if sandbox.impl == "ours":
         assert parents <= {tree, service}  # a sleep not yet orphaned is still the service's
-    assert spent <= 10  # ticks of 10 ms: at most 0.1 s of CPU in 3 s
+    # ticks of 10 ms: 150 orphans cost root's tree at most 0.05 s more than its own logging
+    assert spent <= baseline + 5, (spent, baseline)
