@@ -11,7 +11,7 @@ Where: ``runit_provision/__pycache__/views.<cache_tag>.bundle``, the package's o
 directory. Who may have written it: root, or the user the view runs as (its euid) — the two
 accounts that could change the process anyway (``trusted_owners``); for root, root alone.
 So it is read only when (``is_directory_trusted``, ``opened_trusted``: the rule of what a
-view keeps between runs, cli/cached_config.py's too)
+view keeps between runs, cached_config.py's too)
 
 * every directory from ``__pycache__`` up to ``/`` is a directory (not a link) of one of
   them; ``__pycache__`` writable by its owner alone, each directory above it too unless it
@@ -65,7 +65,7 @@ from _frozen_importlib import ModuleSpec
 from _frozen_importlib_external import MAGIC_NUMBER
 
 FORMAT = b"runit-provision code bundle 1\n"
-RACY_NS = 2_000_000_000  # as cli/cached_config.py's: FAT's mtime is 2 s coarse
+RACY_NS = 2_000_000_000  # as cached_config.py's: FAT's mtime is 2 s coarse
 MAX_BYTES = 16 << 20
 _FIRST_READ = 16 << 10  # the header and, usually, the whole index
 # protocol/without_os.py's (stat's numbers): imported before the bundle serves anything, this
@@ -247,7 +247,7 @@ def _index(fd, size):
 
 
 # -- what a view may believe of what it keeps between runs -----------------------------------
-# The one rule of its code bundle and of the kept Config (cli/cached_config.py takes it from
+# The one rule of its code bundle and of the kept Config (cached_config.py takes it from
 # here). Here, not in a module of its own: this module is the first of a view's to be imported
 # the usual way, before the bundle can serve anything, and a module more on that path costs
 # every view's start ~0.15 ms — the package and this module imported in 0.49 ms in a fresh

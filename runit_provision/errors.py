@@ -2,13 +2,14 @@
 
 Only ``cli/`` and the runtime tools' ``main()`` turn these into messages and exit codes.
 
-Its classes live in two modules, imported as one (``from ..errors import DataError`` works
-for every class): here the tree's root and what the daily views (``status``, ``logs``) and
-the runtime tools (``sv``) may raise; ``errors_of_verbs.py`` the rest, which only the verbs
-that read data, render, write or check raise — imported the first time one is asked for
-(``__getattr__`` below). Creating an exception class costs about 0.1 M instructions, and the
+Its classes live in two modules, each imported from where it is: here the tree's root and
+what the daily views (``status``, ``logs``) and the runtime tools (``sv``) may raise;
+``errors_of_verbs.py`` the rest, which only the verbs that read data, render, write or check
+raise (``from ..errors_of_verbs import DataError``). That module builds on this one, never the
+other way: this one knows nothing of it, so a view or ``sv`` that imports this one alone makes
+none of those classes. Creating an exception class costs about 0.1 M instructions, and the
 views' start was ~40% over its budget in the bodies of the modules they import
-(docs/design.md, *The views' code bundle*); 7 of the 16 classes are never raised there.
+(docs/design.md, *The views' code bundle*); 8 of the 17 classes are never raised there.
 """
 
 
@@ -91,16 +92,3 @@ class LimitError(ApplyError):
 class ServiceNameError(ProvisionError):
     """A name on a command line (a verb's NAME, ``--only``) that names no declared service, or
     more than one (``model/units.py``: the one name rule)."""
-
-
-# The classes errors_of_verbs.py defines (its module docstring says why they live apart).
-OF_VERBS = ("DataError", "RenderError", "LockError", "CommandError", "WaitTimeout",
-            "InstallError", "VerifyError", "Interrupted")
-
-
-def __getattr__(name):
-    """A class of errors_of_verbs.py, imported on first use (PEP 562)."""
-    if name in OF_VERBS:
-        from . import errors_of_verbs
-        return getattr(errors_of_verbs, name)
-    raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -1,7 +1,9 @@
-"""The part of the project's exception tree (``errors.py``) that only the verbs which read the
-data, render, write or check raise: never the daily views (``status``, ``logs``) nor ``sv``,
-which import ``errors.py`` alone — a class made at import is ~0.1 M instructions of their
-start. Import them from ``errors`` as the rest: it hands these out from here on first use.
+"""The part of the project's exception tree (``errors.py``: its root, and the classes the
+daily views and ``sv`` raise) that only the verbs which read the data, render, write or check
+raise: never the daily views (``status``, ``logs``) nor ``sv``, which import ``errors.py``
+alone — a class made at import is ~0.1 M instructions of their start. Import these from here
+(``from ..errors_of_verbs import DataError``); this module builds on ``errors``, which knows
+nothing of it.
 """
 
 from .errors import ApplyError, ProvisionError
@@ -53,11 +55,3 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, result):
         super().__init__("interrupted")
         self.result = result
-
-
-# Named as errors' own (tracebacks, reprs, pickling find them there through its __getattr__):
-# the tree is one, whichever of its two modules makes a class.
-for _class in (DataError, RenderError, LockError, CommandError, WaitTimeout, InstallError,
-               VerifyError, Interrupted):
-    _class.__module__ = "runit_provision.errors"
-del _class

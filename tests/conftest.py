@@ -127,11 +127,11 @@ def no_default_data(monkeypatch):
 
 @pytest.fixture(scope="session", autouse=True)
 def config_cache(tmp_path_factory):
-    """No test writes this machine's cache of validated data (cli/cached_config.py,
+    """No test writes this machine's cache of validated data (cached_config.py,
     /var/cache/runit-provision): the commands the tests run, in-process or started (the
     session's servers too: set before them), keep theirs in the session's own directory —
     where every test that reads data goes through it."""
-    from runit_provision.cli import cached_config
+    from runit_provision import cached_config
     place = tmp_path_factory.mktemp("config-cache")
     before = os.environ.get(cached_config.CACHE_VARIABLE)
     os.environ[cached_config.CACHE_VARIABLE] = str(place)

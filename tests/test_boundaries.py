@@ -1,7 +1,8 @@
 """The rooms and who may import whom (docs/layout.md), checked two ways.
 
 Statically: every import statement of every module (function-level ones too) is read with
-``ast`` and its target checked against ``ALLOWED``. At run time: each runtime and protocol
+``ast`` and its target checked against ``ALLOWED``; the rooms are layered (none imports one
+above it) and no module imports itself through others (no cycle). At run time: each runtime and protocol
 module, imported in a fresh interpreter, must not pull in what the runtime never needs
 (jinja2, yaml, the generator rooms) — the check that catches an import hidden in a library.
 """
@@ -21,35 +22,47 @@ PACKAGE = "runit_provision"
 RUNTIME_ENGINES = ("supervision", "svlog", "unix")
 
 # room -> the rooms it may import (itself always). Third-party packages are listed by name.
+# The rooms are listed from the bottom up: a room may import only rooms listed before it
+# (test_no_room_imports_one_above_it), so the rooms' graph has no cycle either.
 ALLOWED = {
-    # errors: the one tree, in two modules (errors_of_verbs: the classes the views never raise)
-    "errors": {"errors_of_verbs"},
+    # version: the package's __init__ (its version), imported by the cli; imports none
+    "version": set(),
+    # errors: the one tree, in two modules (errors_of_verbs: the classes the views never raise,
+    # built on errors, which knows nothing of them; a room that raises them imports them from
+    # there)
+    "errors": set(),
     "errors_of_verbs": {"errors"},
     # shown: how text from outside (a name in a home, a logged line) is shown; pure, stdlib
     "shown": set(),
     # codebundle: the daily views' modules from one file in __pycache__, and the trust of what
-    # a view keeps (cli/cached_config takes it from there); stdlib, imports none (it is
+    # a view keeps (cached_config takes it from there); stdlib, imports none (it is
     # imported before it serves them); its writer, after the view: stat's numbers from
     # protocol/without_os
     "codebundle": set(),
-    "codebundle_writer": {"codebundle", "protocol"},
     "protocol": {"errors"},
+    "codebundle_writer": {"codebundle", "protocol"},
     "runtime.unix": {"protocol", "errors"},
     "runtime.svlog": {"runtime.unix", "protocol", "errors"},
     "runtime.supervision": {"runtime.svlog", "runtime.unix", "protocol", "errors",
                             "setproctitle"},
     "runtime.program": {"runtime.supervision", "runtime.svlog", "runtime.unix", "protocol",
                         "errors"},
-    "source": {"errors", "yaml"},
+    "source": {"errors", "errors_of_verbs", "yaml"},
     # accounts: the records and parsers (pure), the databases a command reads (a file's table
     # or the host's) and host.py, the one module asking the host's (test_one_module_asks_nss)
-    "accounts": {"errors"},
-    "hiera": {"source", "errors", "yaml"},
-    "model": {"protocol", "errors"},
-    "schema": {"model", "accounts", "source", "protocol", "errors"},
+    "accounts": {"errors", "errors_of_verbs"},
+    "hiera": {"source", "errors", "errors_of_verbs", "yaml"},
+    "model": {"protocol", "errors", "errors_of_verbs"},
+    "schema": {"model", "accounts", "source", "protocol", "errors", "errors_of_verbs"},
     # inputs: the one pipeline, data + facts + accounts -> Config (cli/inputs holds the options)
     "inputs": {"hiera", "schema", "accounts", "errors"},
-    "render": {"model", "protocol", "errors", "jinja2"},
+    # cached_config: the pipeline's Config kept between runs for the daily views (trusted by
+    # codebundle's rule; read back into model's records, the pipeline run when it is not
+    # kept); its writer, after the view's Config was made, writes the entry it is handed
+    "cached_config_writer": {"protocol"},
+    "cached_config": {"cached_config_writer", "codebundle", "inputs", "schema", "accounts",
+                      "model", "protocol", "errors", "errors_of_verbs"},
+    "render": {"model", "protocol", "errors", "errors_of_verbs", "jinja2"},
     # host: what is on the host, read safely — the walk under one root (fsread), one side's
     # live state into protocol's one side type (sides), what the data does not declare
     # (supervised: the units of model), the text of the restarts owed (owed); it never writes.
@@ -58,16 +71,17 @@ ALLOWED = {
     # runtime.unix: the OS helpers at the bottom (inotify for the wait for runsv, libc's syncfs)
     # model.tree: the entries every room exchanges; nothing of the generator (render) itself;
     # host: its reads (FsRoot is host.fsread's FsReader with the applier's writes)
-    "apply": {"host", "model", "protocol", "errors", "runtime.unix", "shown"},
+    "apply": {"host", "model", "protocol", "errors", "errors_of_verbs", "runtime.unix",
+              "shown"},
     # health: is it as wanted — it reads the host through host's readers (sides, supervised,
     # owed) into protocol's one side type; nothing of the applier, which never asks it either
     "health": {"host", "model", "protocol", "errors", "shown"},
     # initsys reads the host through the FsReader its caller hands it (duck-typed: host/'s
     # reader, or the applier's FsRoot), never apply's code: the applier stays out of the room
-    "initsys": {"model", "protocol", "errors"},
+    "initsys": {"model", "protocol", "errors", "errors_of_verbs"},
     # checks: what runs is judged by health's one verdict (health/verdict.py, pure)
-    "checks": {"model", "render", "health", "protocol", "errors", "shown", "testinfra",
-               "pytest"},
+    "checks": {"model", "render", "health", "protocol", "errors", "errors_of_verbs", "shown",
+               "testinfra", "pytest"},
     # runtime.unix: inotify, for following; the files themselves are read by logs alone
     "logs": {"protocol", "errors", "runtime.unix", "shown"},
     # fleet: PuppetDB over HTTP (urllib) and the rows of its facts, judged by health's one
@@ -76,10 +90,13 @@ ALLOWED = {
     "fleet": {"health", "protocol", "errors"},
     # importing: proposals confirmed by the generator's own path (schema + render); the host
     # is opened by the cli (host.fsread) and read through it here (host.py, found.py)
-    "importing": {"model", "schema", "render", "accounts", "protocol", "errors", "shown",
-                  "yaml", "ruamel"},
+    "importing": {"model", "schema", "render", "accounts", "protocol", "errors",
+                  "errors_of_verbs", "shown", "yaml", "ruamel"},
+    # demo: the demo's example (its files that are not code) and the sandbox it runs in — a
+    # temporary host, our runsvdir on it, the wait for its tree to be as wanted (health's rows
+    # read through host/), and its one end (procstat: the tree's processes)
+    "demo": {"health", "host", "accounts", "runtime.unix", "protocol", "errors", "yaml"},
     "cli": {"*"},
-    "version": set(),
 }
 
 
@@ -191,6 +208,111 @@ def test_the_matrix_sees_relative_and_function_level_imports(tmp_path):
     assert ("runit_provision.runtime.unix.inotify", 3) in found
 
 
+# -- the graph of modules: no cycle, and no room importing one above it -----------------------
+def module_of(target, paths):
+    """The module of the package ``target`` names: itself, else the longest leading part that
+    is one (``runit_provision.protocol.layout.acted_on`` -> ``….protocol.layout``); None for
+    a module outside the package."""
+    parts = target.split(".")
+    while parts and parts[0] == PACKAGE:
+        if ".".join(parts) in paths:
+            return ".".join(parts)
+        parts.pop()
+    return None
+
+
+def import_graph():
+    """module -> {module it imports: ["path:line", …]}: every arrow inside the package, a lazy
+    import in a function as much as one at the top (it runs too, only later). Importing
+    ``a.b`` runs ``a/__init__.py`` first; that is not an arrow here: a package whose
+    ``__init__`` imports its own modules (schema, hiera, model…) is showing its face, which
+    is not a cycle."""
+    paths = dict(modules())
+    graph = {module: {} for module in paths}
+    for module, path in paths.items():
+        for target, line in imports_of(module, path):
+            imported = module_of(target, paths)
+            where = "%s:%d" % (path.relative_to(PACKAGE_DIR.parent), line)
+            if imported is not None and imported != module:
+                wheres = graph[module].setdefault(imported, [])
+                if where not in wheres:  # "from .x import a, b": one arrow
+                    wheres.append(where)
+    return graph
+
+
+def import_cycles(graph):
+    """The cycles of ``graph`` (module -> the modules it imports): each set of modules that
+    all reach one another through imports (a strongly connected component of two or more),
+    as a sorted tuple; the tuples sorted."""
+    reach = {module: reached(graph, module) for module in graph}
+    return sorted({tuple(sorted(other for other in reach[module] if module in reach[other]))
+                   for module in graph if module in reach[module]})
+
+
+def reached(graph, start):
+    """Every module ``start`` imports, directly or through others."""
+    found, todo = set(), list(graph[start])
+    while todo:
+        module = todo.pop()
+        if module not in found:
+            found.add(module)
+            todo.extend(graph.get(module, ()))
+    return found
+
+
+def described(cycle, graph):
+    """A cycle as a failure says it: its modules, then each arrow between them and where."""
+    short = [module[len(PACKAGE) + 1:] for module in cycle]
+    lines = ["a cycle of %d modules: %s" % (len(cycle), ", ".join(short))]
+    for module in cycle:
+        for imported in sorted(set(graph[module]) & set(cycle)):
+            lines.append("  %s -> %s (%s)" % (module[len(PACKAGE) + 1:],
+                                             imported[len(PACKAGE) + 1:],
+                                             ", ".join(graph[module][imported])))
+    return "\n".join(lines)
+
+
+def test_no_module_import_cycle():
+    """No module imports itself through others (issue 45 §1: there were five cycles, the
+    supervision wing's of six files among them)."""
+    graph = import_graph()
+    found = import_cycles(graph)
+    assert found == [], "\n".join(described(cycle, graph) for cycle in found)
+
+
+def test_the_cycle_finder():
+    """The checker itself: cycles found whole, with what hangs off them left out."""
+    graph = {"a": {"b": []}, "b": {"c": []}, "c": {"a": [], "d": []}, "d": {"e": []},
+             "e": {"d": []}, "f": {"a": []}, "g": {}}
+    assert import_cycles(graph) == [("a", "b", "c"), ("d", "e")]
+
+
+# runtime/__init__.py is empty (test_sub_package_inits_are_empty): below every room
+RANK = {room: rank for rank, room in enumerate(["runtime.package", *ALLOWED])}
+
+
+def test_the_table_points_down():
+    """What ALLOWED lets a room import is listed before it (below it)."""
+    found = ["%s may import %s, above it" % (room, other)
+             for room, others in ALLOWED.items() for other in sorted(others)
+             if other in RANK and RANK[other] > RANK[room]]
+    assert found == []
+
+
+def test_no_room_imports_one_above_it():
+    """Every arrow between rooms points down ALLOWED's order — the cli's too, which may import
+    any room, all being below it."""
+    found = []
+    for module, path in modules():
+        room = room_of(module)
+        for target, line in imports_of(module, path):
+            other = room_of(target)
+            if other is not None and RANK[other] > RANK[room]:
+                found.append("%s:%d: %s imports %s (%s), a room above it" % (
+                    path.relative_to(PACKAGE_DIR.parent), line, room, other, target))
+    assert found == []
+
+
 def test_sub_package_inits_are_empty():
     """Importing ``runtime.unix.diag`` must not run anything else (``sv status``'s start-up)."""
     for init in (PACKAGE_DIR / "runtime").rglob("__init__.py"):
@@ -241,7 +363,7 @@ def test_the_host_room_never_writes():
 # what hosts loggers beside the engine is built on it; the tree (runsvdir's body) makes the log
 # hosts and hands them on; a user's tree in root's is a tree with the user's loggers; the fork
 # server runs what users' agents and logger hosts run.
-SUPERVISION = PACKAGE + ".runtime.supervision"
+WING = PACKAGE + ".runtime.supervision"
 SUPERVISION_ROOMS = {
     "engine": set(),
     "loggers": {"engine"},
@@ -253,9 +375,9 @@ SUPERVISION_ROOMS = {
 
 def supervision_room_of(module):
     """The wing's room of a module of runtime/supervision ("" for a flat one), else None."""
-    if not module.startswith(SUPERVISION + "."):
+    if not module.startswith(WING + "."):
         return None
-    parts = module[len(SUPERVISION) + 1:].split(".")
+    parts = module[len(WING) + 1:].split(".")
     return parts[0] if len(parts) > 1 else ""
 
 
@@ -275,63 +397,6 @@ def test_the_supervision_wing_is_rooms_whose_imports_point_down():
                     path.relative_to(PACKAGE_DIR.parent), line, room, target_room or "the wing",
                     target))
     assert found == []
-
-
-# Module import cycles the package still has (function-level imports count: a lazy import is an
-# arrow all the same), each being broken on its own branch (issue 45 §1, issue45-cycles): the
-# test fails when one goes — strike it here — or when any other comes.
-PENDING_CYCLES = {
-    frozenset({"errors", "errors_of_verbs"}),
-    frozenset({"cli.cached_config", "cli.cached_config_writer"}),
-    frozenset({"logs.files", "logs.decompressing", "logs.wholelines"}),
-    frozenset({"runtime.svlog.dirwork", "runtime.svlog.logdir"}),
-}
-
-
-def import_cycles():
-    """The strongly connected components of the package's module import graph with more than
-    one module (names without the package's), by Tarjan's algorithm."""
-    found = dict(modules())
-    graph = {}
-    for module, path in found.items():
-        targets = set()
-        for target, _ in imports_of(module, path):
-            while target and target not in found:
-                target = target.rpartition(".")[0]
-            if target and target != module:
-                targets.add(target)
-        graph[module] = targets
-    index, low, stack, on_stack, cycles = {}, {}, [], set(), []
-
-    def visit(node):
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for target in graph[node]:
-            if target not in index:
-                visit(target)
-                low[node] = min(low[node], low[target])
-            elif target in on_stack:
-                low[node] = min(low[node], index[target])
-        if low[node] == index[node]:
-            component = set()
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.add(member[len(PACKAGE) + 1:])
-                if member == node:
-                    break
-            if len(component) > 1:
-                cycles.append(frozenset(component))
-
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return set(cycles)
-
-
-def test_no_module_import_cycle_but_those_being_broken():
-    assert import_cycles() == PENDING_CYCLES
 
 
 # -- at run time: what importing a runtime module really loads ---------------------------------

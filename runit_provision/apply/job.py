@@ -19,8 +19,9 @@ goes on. Any other error stops the apply at its
 step; what was done so far is in the Result, every file wholly old or wholly new, and the
 next apply finishes the job — restarts included. Ctrl-C stops it the same way, wherever it
 lands: the files written but not yet renamed into place are dropped (wholly old), and the
-KeyboardInterrupt goes on as ``errors.Interrupted`` carrying the Result — what was done, the
-step it stopped at and the restarts still owed (``Result.owed``) — for the caller to say.
+KeyboardInterrupt goes on as ``errors_of_verbs.Interrupted`` carrying the Result — what was
+done, the step it stopped at and the restarts still owed (``Result.owed``) — for the caller to
+say.
 
 Effects go through seams: ``fs`` (FsRoot), ``runner`` (commands), ``waiter`` and ``probe``
 (runsv's liveness), ``watcher`` (watch.watch's signature) — the unit tier gives fakes, the
@@ -29,7 +30,8 @@ real tier real processes.
 
 import time
 
-from ..errors import ApplyError, Interrupted
+from ..errors import ApplyError
+from ..errors_of_verbs import Interrupted
 from ..host.sides import probe_side
 from .activate import Activator
 from .converge import Converger

@@ -2,12 +2,13 @@
 
 ``verify_host(host, expectations)`` reads the host once (``snapshot.take_snapshot``) and returns
 an ``Outcome`` per check: passed, failed with its problems, or skipped with the reason. What the
-outcomes look like on a terminal, in JUnit XML or in JSON is ``cli/verify.py``'s business.
+outcomes look like in JUnit XML is ``report.py``'s; on a terminal and in JSON,
+``cli/verify.py``'s.
 """
 
 import time
 
-from ..errors import VerifyError
+from ..errors_of_verbs import VerifyError
 from .snapshot import take_snapshot
 
 

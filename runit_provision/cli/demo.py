@@ -5,7 +5,7 @@ The example is a small hiera hierarchy shipped with the package (``runit_provisi
 ``hiera.yaml``, node and common data, facts): a logged ticker, an HTTP server on loopback with
 a ``check``, a one-shot, a service that ``needs`` another, and your own tree
 (``runsvdir-<you>`` running ``~/service``). The demo copies it into a temporary directory
-(``cli/demo_sandbox.py``), starts our ``runsvdir`` on the sandbox's service directory (as init
+(``demo/sandbox.py``), starts our ``runsvdir`` on the sandbox's service directory (as init
 would on a host) and then runs the real commands, one numbered step each (``STEPS``):
 ``apply``, ``status``, a few log lines, an edit of the node data and ``plan --diff`` (a change
 and a restart), ``apply`` (the restart), ``apply`` again (nothing to do). Then everything is
@@ -32,7 +32,8 @@ import signal
 import sys
 import time
 
-from .demo_sandbox import Sandbox, example_dir
+from ..demo.sandbox import Sandbox, example_dir
+from ..errors import ProvisionError
 
 EDITED_FROM = "GREETING: hello from the ticker"
 EDITED_TO = "GREETING: hello again, after an edit"
@@ -80,7 +81,11 @@ def add_parser(sub):
 def run(args):
     if args.stop is not None:
         return stop_kept(args.stop)
-    return run_demo(keep=args.keep)
+    try:
+        return run_demo(keep=args.keep)
+    except ProvisionError as exc:  # the sandbox could not be made (no runtime's tools)
+        sys.stderr.write("runit-provision demo: %s\n" % exc)
+        return 1
 
 
 class Stopped(BaseException):
@@ -141,7 +146,7 @@ class Stops:
 
 
 class Demo:
-    """One run: ``box`` (demo_sandbox.Sandbox), ``stops`` (Stops), ``step`` (the step under
+    """One run: ``box`` (demo/sandbox.Sandbox), ``stops`` (Stops), ``step`` (the step under
     way, an index of STEPS)."""
 
     def __init__(self, stops):
@@ -195,7 +200,7 @@ class Demo:
         self.heading(1)
         if self.command(["apply"] + box.job_options()) != 0:
             return 1
-        wait_running(box, 10)
+        box.wait_steady(config_of(box), 10)
         self.heading(2)
         self.command(["status"] + box.inputs())
         self.heading(3)
@@ -364,27 +369,9 @@ def stop_kept(directory):
     return 0 if ended.is_removed and not ended.left else 1
 
 
-def wait_running(box, seconds):
-    """Until every wanted service runs (the web's check passed, the users' tree up) and every
-    one-shot is done, or ``seconds`` pass."""
-    from ..health.status import service_statuses
-    from ..host.fsread import FsReader
-    from ..protocol.probe import Condition
+def config_of(box):
+    """The Config of the sandbox's data, read as ``status`` reads it."""
     from .inputs import config_from_args
     from .main import build_parser
 
-    args = build_parser().parse_args(["status"] + box.inputs())
-    config = config_from_args(args)
-    deadline = time.monotonic() + seconds
-    with FsReader("/") as fs:
-        while time.monotonic() < deadline:
-            rows = service_statuses(config, fs, int(time.time()))
-            # wanted ones running and logging, one-shots (setup: once) done, so the status
-            # shown next is the steady one whatever the machine's speed
-            if all(row.is_running for row in rows if row.is_wanted) and \
-                    not any(row.is_running for row in rows if not row.is_wanted) and \
-                    all(row.log is None or row.log.state is Condition.RUN for row in rows
-                        if row.is_running):
-                return True
-            time.sleep(0.05)
-    return False
+    return config_from_args(build_parser().parse_args(["status"] + box.inputs()))

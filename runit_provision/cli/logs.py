@@ -133,7 +133,7 @@ def run(args):
         if args.dir:
             sources, said = _directory_sources(args), ()
         else:
-            from .cached_config import config_or_unread
+            from ..cached_config import config_or_unread
 
             config, unread = config_or_unread(args)
             if unread is not None:  # said first: what is shown is only what is supervised
@@ -197,7 +197,7 @@ def _sources(args, config, declared=True):
     ``declared`` False: the data could not be read (``config``, the last kept or the
     defaults, says only where to look), every service is one of those. ``said``: what could
     not be told of a service's logger, each a line for stderr."""
-    from ..model.units import declared_units
+    from ..model.units import declared_units, logged_units, logins_without_tree
 
     units = declared_units(config) if declared else []
     host = []  # the FsReader what is supervised is read through, opened if it is asked
@@ -213,7 +213,10 @@ def _sources(args, config, declared=True):
         if not declared and not names and not args.user:
             chosen = supervised()  # nothing declared: everything supervised
         else:
-            chosen = _chosen(units, names, args.user, supervised)
+            chosen = logged_units(units, names, args.user, supervised)
+            missing = logins_without_tree(units, args.user)
+            if missing:
+                raise _Usage("no user %r with a tree in the data" % missing[0])
         others = [unit for unit in chosen if unit.is_undeclared]
         loggers, said = _loggers(host[0], others, bool(names)) if others else ({}, [])
     finally:
@@ -260,34 +263,6 @@ def sources_of(config, units, root=None, loggers=None):
     from ..host.fsread import dir_opener
     from ..logs import declared
     return declared.sources_of(config, units, dir_opener(root), loggers)
-
-
-def _chosen(units, names, users, supervised=None):
-    """The units with a log that ``names`` (the one name rule: model/units.py; with
-    ``supervised``, what is supervised that the data does not declare too) and ``users``
-    select: the data's in its order, then the others as named; all the data's when none.
-    ServiceNameError for a name that names nothing, or a declared service without a log."""
-    from ..errors import ServiceNameError
-    from ..model import USER_TREE_PREFIX
-    from ..model.units import units_named
-    if not names and not users:
-        return [unit for unit in units if unit.log_dir is not None]
-    wanted, others = set(), []
-    for unit in units_named(units, names, supervised):
-        if unit.is_undeclared:
-            others.append(unit)
-            continue
-        if unit.log_dir is None:
-            raise ServiceNameError("%s has no log in the data (%s)" % (
-                unit.label, "ensure: absent" if unit.is_absent else "log: false"))
-        wanted.add(unit.label)
-    labels = {unit.label for unit in units}
-    for login in users:
-        mine = [unit.label for unit in units if unit.login == login and unit.log_dir]
-        if not mine and (USER_TREE_PREFIX + login) not in labels:
-            raise _Usage("no user %r with a tree in the data" % login)
-        wanted.update(mine)
-    return [unit for unit in units if unit.label in wanted] + others
 
 
 # -- showing ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ A table on a terminal (coloured when it is one), ``--json`` for machines. Exit c
 ``status``: 3 when a wanted service is not running — declared or not — or a service directory
 cannot be listed, 0 otherwise, 1 on an error. Data that cannot be read is an error that still
 shows what is supervised: the error first, then every service of the service directories the
-last good run's data named (kept: cli/cached_config.py), else of the defaults, as not in the
+last good run's data named (kept: cached_config.py), else of the defaults, as not in the
 data; exit 1.
 """
 
@@ -23,7 +23,7 @@ from ..protocol.probe import Condition
 from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
-from .cached_config import config_or_unread
+from ..cached_config import config_or_unread
 from .table import duration, print_json, print_table as output_table
 
 EXIT_OK, EXIT_ERROR, EXIT_NOT_RUNNING = 0, 1, 3

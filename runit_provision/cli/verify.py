@@ -11,11 +11,10 @@ or the data is bad.
 import argparse
 import os
 import shutil
-import socket
 import sys
 import time
-from xml.etree import ElementTree
 
+from ..checks.report import counts, junit_xml
 from ..errors import ProvisionError, ServiceNameError
 from ..model.units import labels_named
 from ..render import render
@@ -145,13 +144,6 @@ def test_id(outcome, with_host):
     return outcome.check.nodeid + ("[%s]" % outcome.host if with_host else "")
 
 
-def counts(outcomes):
-    found = {}
-    for outcome in outcomes:
-        found[outcome.status] = found.get(outcome.status, 0) + 1
-    return found
-
-
 def summary_words(outcomes, seconds):
     found = counts(outcomes)
     words = ["%d %s" % (found[status], status) for status in ("failed", "passed", "skipped",
@@ -212,33 +204,11 @@ def text_report(outcomes, seconds, with_host, verbose, source=None, root=None):
 
 
 def write_junitxml(path, outcomes, seconds):
-    """JUnit XML as pytest writes it (``xunit2``): one testsuite, a testcase per check with
-    ``classname`` ``HOST.GROUP`` and ``name`` the check, failures with every problem."""
-    found = counts(outcomes)
-    suite = ElementTree.Element("testsuite", {
-        "name": "runit-provision verify", "errors": str(found.get("error", 0)),
-        "failures": str(found.get("failed", 0)), "skipped": str(found.get("skipped", 0)),
-        "tests": str(len(outcomes)), "time": "%.3f" % seconds,
-        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S"), "hostname": socket.gethostname()})
-    for outcome in outcomes:
-        case = ElementTree.SubElement(suite, "testcase", {
-            "classname": "%s.%s" % (outcome.host, outcome.check.group),
-            "name": outcome.check.name, "time": "%.3f" % outcome.seconds})
-        if outcome.status == "failed":
-            element = ElementTree.SubElement(case, "failure", {
-                "message": outcome.problems[0].split("\n")[0]})
-            element.text = "\n".join(outcome.problems)
-        elif outcome.status == "error":
-            element = ElementTree.SubElement(case, "error", {"message": outcome.error})
-            element.text = outcome.error
-        elif outcome.status == "skipped":
-            ElementTree.SubElement(case, "skipped", {"type": "pytest.skip",
-                                                     "message": outcome.skipped})
-    root = ElementTree.Element("testsuites")
-    root.append(suite)
+    """The JUnit XML report (checks/report.py) written to ``path``, its directory made."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    ElementTree.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    with open(path, "wb") as report:
+        report.write(junit_xml(outcomes, seconds))
 
 
 def json_report(outcomes, seconds):

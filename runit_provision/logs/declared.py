@@ -7,7 +7,7 @@ the caller's (``opener``: root reading a user's logs opens them as apply's FsRoo
 following a link the user planted).
 """
 
-from .files import Limits
+from . import Limits
 from .view import Source
 
 # The data's log ``timestamps`` → the stamps.KINDS a view reads (the same words today: kept as
@@ -43,7 +43,7 @@ def timestamps_of(config, unit):
 
 
 def limits_of(config, unit):
-    """The bounds a reader of the unit's log keeps to (files.Limits): the defaults, or its
+    """The bounds a reader of the unit's log keeps to (Limits, logs/__init__.py): the defaults, or its
     svlogd's ``-l`` (line_length) and ``s`` (size) where the data declares them larger — the
     admin's word that its lines and files are that long (None: the defaults)."""
     log = _log_of(config, unit) if unit.for_login is None else None

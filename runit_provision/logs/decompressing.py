@@ -1,17 +1,17 @@
 """logs: a rotated file a processor compressed (``!gzip``, ``!xz``…; files.open_log knows it by
 its magic bytes) read as its plain lines, through the standard library's decompressor — up to
-a bound on what it decompresses to (files.DECOMPRESSED_RATIO): a few bytes of a gzip, bzip2 or
+a bound on what it decompresses to (the room's DECOMPRESSED_RATIO, logs/__init__.py): a few bytes of a gzip, bzip2 or
 xz stream can hold gigabytes."""
 
 import io
 import posix
 
-from .files import DEFAULT_LIMITS, DecodeError
+from . import DEFAULT_LIMITS, DecodeError
 
 
 class Decompressing:
     """A compressed file read as its plain lines, up to ``limit`` bytes decompressed (by
-    default the bound of files.Limits for its size); its errors, and that bound reached, as
+    default the bound of Limits for its size); its errors, and that bound reached, as
     DecodeError."""
 
     seekable = False

@@ -13,7 +13,7 @@ that does not exist yet is waited for through a watch on its nearest existing pa
 
 Nothing is read on a timer: the process sleeps in ``select`` on the inotify descriptor.
 
-Bounded as the view is (files.Limits): an unfinished line is held up to the line bound, then
+Bounded as the view is (Limits): an unfinished line is held up to the line bound, then
 shown cut and the rest of it dropped (a sparse file's holes jumped, not read); where following
 begins is looked for at most ``read_back`` bytes back; a rotated file nobody held is read a
 block at a time, a compressed one up to its bound.
@@ -25,7 +25,8 @@ import time
 
 from ..protocol.layout import CURRENT
 from ..runtime.unix import inotify
-from .files import DecodeError, LogFile, blocks, next_data, open_log
+from . import DecodeError
+from .files import LogFile, blocks, next_data, open_log
 from .stamps import KINDS, key_from_ns, kind_of
 from .view import Batch, _bulk, _close, fill_unstamped, merged, running_max
 from .wholelines import WholeLines

@@ -21,7 +21,7 @@ by their text as they are read, before any counting: ``tail(n, match=…)`` is t
 that match, as journalctl's ``-g`` with ``-n``.
 
 Streaming: memory holds a batch per source, never the selection. Bounded whatever a file
-holds (files.py, ``Limits``): a line is cut at the line bound, a file read back at most so
+holds (``Limits``, logs/__init__.py): a line is cut at the line bound, a file read back at most so
 far, a compressed one decompressed at most so much — each bound reached said once, as what
 cannot be read is.
 """
@@ -29,8 +29,9 @@ cannot be read is.
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
 
 from ..protocol.layout import CURRENT
-from .files import (DEFAULT_LIMITS, DecodeError, LogFile, PlainReader, ReadBackCut, blocks,
-                    blocks_backward, log_files, open_directory, open_log)
+from . import DEFAULT_LIMITS, DecodeError
+from .files import (LogFile, PlainReader, ReadBackCut, blocks, blocks_backward, log_files,
+                    open_directory, open_log)
 from .stamps import HUMAN, ISO, KINDS, TAI64N, WIDTH, BulkKeys, kind_of, key_from_ns
 
 # a stamp at a line's start, by kind (compiled on first use — with ``re`` itself, a third of
@@ -81,7 +82,7 @@ class Source:
     path), ``tree`` (the login whose tree it is, or None), ``opener(path)`` (gives a directory
     descriptor; by default a plain non-blocking open), ``kind`` (its stamps, when the data
     says: one of stamps.KINDS, "none", or None to find out from each file), ``limits``
-    (files.Limits: the bounds on a line and on what one file costs; the data's, or the
+    (Limits: the bounds on a line and on what one file costs; the data's, or the
     defaults)."""
 
     def __init__(self, label, path, tree=None, kind=None, opener=None, limits=None):

@@ -1,10 +1,10 @@
 """logs: bytes that come in chunks — a decompressor's, a follower's reads of a growing file —
-cut into blocks of whole lines, with the line bound (files.LINE_MAX): a line longer is cut
+cut into blocks of whole lines, with the line bound (LINE_MAX, logs/__init__.py): a line longer is cut
 there and marked, the rest of it dropped up to its newline. Between chunks it holds at most
 that many bytes of an unfinished line, in pieces: joined once, when the line ends (never
 ``rest + data`` on every chunk — quadratic in a line without a newline)."""
 
-from .files import cut_line
+from . import cut_line
 
 
 class WholeLines:

@@ -21,6 +21,8 @@ units as well (``supervised``: read from the host only when a name names no decl
 a name the data does not declare names one of them by the same rule. What ``status`` shows,
 ``logs`` reads.
 
+``logged_units``: the units with a log a ``logs`` command line selects, by the same rule.
+
 A unit's ``label`` is how every verb prints it, one of the forms accepted: ``web``,
 ``runsvdir-alice``, ``alice/app``. Pure: no disk.
 """
@@ -194,6 +196,36 @@ def labels_named(config, names, supervised=None):
         return None
     return frozenset(unit.label for unit in units_named(declared_units(config), names,
                                                         supervised))
+
+
+def logged_units(units, names, logins=(), supervised=None):
+    """The units with a log that ``names`` (the rule above; ``supervised`` as for
+    ``units_named``) and ``logins`` (each user's services) select — what ``logs`` reads: the
+    data's in its order, then the others as named; every declared one with a log when neither
+    is given. ServiceNameError for a name that names nothing, or a declared service without
+    a log. A login the data gives no tree selects nothing (``logins_without_tree``)."""
+    if not names and not logins:
+        return [unit for unit in units if unit.log_dir is not None]
+    wanted, others = set(), []
+    for unit in units_named(units, names, supervised):
+        if unit.is_undeclared:
+            others.append(unit)
+            continue
+        if unit.log_dir is None:
+            raise ServiceNameError("%s has no log in the data (%s)" % (
+                unit.label, "ensure: absent" if unit.is_absent else "log: false"))
+        wanted.add(unit.label)
+    wanted.update(unit.label for unit in units if unit.login in logins and unit.log_dir)
+    return [unit for unit in units if unit.label in wanted] + others
+
+
+def logins_without_tree(units, logins):
+    """The logins of ``logins`` that select nothing: the data gives them no tree
+    (``runsvdir-LOGIN``) and no service with a log."""
+    labels = {unit.label for unit in units}
+    return [login for login in logins
+            if (USER_TREE_PREFIX + login) not in labels
+            and not any(unit.login == login and unit.log_dir for unit in units)]
 
 
 def unit_named(units, name):

@@ -49,8 +49,6 @@ def test_endless_output_is_kept_to_a_bound_and_a_command_past_its_time_is_killed
     assert done.output.startswith("\0" * 100) and len(done.output) < OUTPUT_MAX + 100
     assert done.output.endswith("(%d more bytes of output not kept)"
                                 % (50000000 + 4 - OUTPUT_MAX))
-    import time
-    started = time.monotonic()
     done = SubprocessRunner().run(["/bin/sh", "-c", "sleep 1000 & cat /dev/zero"], timeout=1)
     assert done.returncode is None and done.output.endswith("(no answer within 1s)")
-    assert time.monotonic() - started < 10
+    # how soon after its time: tests/test_timing.py (slow)

@@ -66,6 +66,15 @@ def table_of(parser):
     return positional, options, defaults, exclusive
 
 
+def test_the_daily_views_are_one_list():
+    """A daily view is read quickly, served from the code bundle and ends at once — each of
+    the three, or none (docs/layout.md, *Adding a day-2 view*)."""
+    from runit_provision.cli import main
+
+    assert set(quickparse.VERBS) == set(main.BUNDLED) == set(main.EXIT_AT_ONCE)
+    assert set(quickparse.VERBS) <= set(main.COMMANDS)
+
+
 @pytest.mark.parametrize("command", sorted(quickparse.VERBS))
 def test_each_table_says_what_the_argparse_parser_says(command):
     verb = quickparse.VERBS[command]

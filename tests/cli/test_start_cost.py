@@ -2,7 +2,7 @@
 ``logs -n 10`` of a log directory loads none of the heavy modules — argparse, re, enum,
 functools, collections, struct, YAML, the data pipeline, nor ``os`` (``posix`` and
 protocol/without_os.py stand in for it) — and ``logs NAME`` and ``status NAME`` with their data
-kept (cli/cached_config.py) none of the data pipeline's nor anything of the applier (they read
+kept (cached_config.py) none of the data pipeline's nor anything of the applier (they read
 the host through host/), no ``collections`` (protocol/tuples.py makes their records) and no
 ``os``. Checked in a fresh interpreter, as tests/protocol/test_import_cost.py checks ``sv
 status``; the program reports without ``json`` (which loads ``re``, ``enum``, ``collections``…),

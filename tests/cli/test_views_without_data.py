@@ -7,7 +7,7 @@
   tests/logs/test_view.py.)
 - 16: data that cannot be read no longer blocks them: ``status``, ``logs`` and ``metrics`` say
   its error first, show what is supervised — in the service directories of the data kept from
-  the last good run (cli/cached_config.py), else the defaults' ``/etc/service`` (under
+  the last good run (cached_config.py), else the defaults' ``/etc/service`` (under
   ``--root DIR``) — as not in the data, and exit 1; ``metrics`` exports ``runit_data_valid
   0``; ``restart`` refuses.
 
@@ -19,7 +19,7 @@ import os
 
 import pytest
 
-from runit_provision.cli import cached_config
+from runit_provision import cached_config
 from runit_provision.cli.main import main
 
 from ..apply.helpers import staged_root

@@ -15,10 +15,10 @@ import os
 import pytest
 
 from runit_provision.cli.main import main
-from runit_provision.logs import files
+from runit_provision.logs import (CUT_MARK, DECOMPRESSED_FLOOR, DECOMPRESSED_RATIO, LINE_MAX,
+                                  READ_BACK, DecodeError, Limits, files)
 from runit_provision.logs.decompressing import Decompressing
-from runit_provision.logs.files import (CUT_MARK, LINE_MAX, READ_BACK, DecodeError, Limits,
-                                        ReadBackCut, blocks, blocks_backward)
+from runit_provision.logs.files import ReadBackCut, blocks, blocks_backward
 from runit_provision.logs.follow import Follower
 from runit_provision.logs.view import Source
 from runit_provision.logs.wholelines import WholeLines
@@ -153,8 +153,8 @@ def test_the_data_raises_the_bounds_never_lowers_them():
     declared = Limits(line_length=1 << 20, size=64 << 20)
     assert (declared.line, declared.read_back, declared.decompressed(10)) == (
         1 << 20, 64 << 20, 64 << 20)
-    assert Limits().decompressed(10) == files.DECOMPRESSED_FLOOR
-    assert Limits().decompressed(1 << 20) == files.DECOMPRESSED_RATIO << 20
+    assert Limits().decompressed(10) == DECOMPRESSED_FLOOR
+    assert Limits().decompressed(1 << 20) == DECOMPRESSED_RATIO << 20
 
 
 # -- chunks: held in pieces, never rebuilt --------------------------------------------------------
@@ -196,8 +196,8 @@ def test_a_gzip_bomb_is_read_to_its_bound_and_named(tmp_path):
     fd = os.open(str(path), os.O_RDONLY)
     reader = Decompressing(fd, "gzip", path.name)
     try:
-        assert reader.limit == max(files.DECOMPRESSED_FLOOR,
-                                   files.DECOMPRESSED_RATIO * path.stat().st_size)
+        assert reader.limit == max(DECOMPRESSED_FLOOR,
+                                   DECOMPRESSED_RATIO * path.stat().st_size)
         found = []
         with pytest.raises(DecodeError) as raised:
             for block in blocks(reader):
@@ -243,7 +243,7 @@ def bound_said(err, web):
     size = (web.path / "@400000006500000000000000.s").stat().st_size
     return err.count("\n") == 1 and err.endswith(
         "@400000006500000000000000.s: decompressed past %d bytes, the bound for a compressed "
-        "file of %d bytes: the rest not read\n" % (files.DECOMPRESSED_RATIO * size, size))
+        "file of %d bytes: the rest not read\n" % (DECOMPRESSED_RATIO * size, size))
 
 
 def test_the_whole_view_shows_the_cut_line_and_names_the_bound(planted, capsysbinary):
@@ -402,4 +402,4 @@ def test_follow_reads_a_rotated_bomb_it_never_held_to_its_bound(tmp_path):
     assert lines == [b"\0" * LINE_MAX + MARK, stamped(BASE + 9, "new current").rstrip(b"\n")]
     assert source.problems == [
         "@400000006600000000000000.s: decompressed past %d bytes, the bound for a compressed "
-        "file of %d bytes: the rest not read" % (files.DECOMPRESSED_RATIO * size, size)]
+        "file of %d bytes: the rest not read" % (DECOMPRESSED_RATIO * size, size)]

@@ -6,7 +6,8 @@ system service, a user's tree and a user's service; a bare name a user's tree al
 import pytest
 
 from runit_provision.errors import ProvisionError, ServiceNameError
-from runit_provision.model.units import ServiceUnit, declared_units, labels_named, units_named
+from runit_provision.model.units import (ServiceUnit, declared_units, labels_named, logged_units,
+                                         logins_without_tree, units_named)
 
 from ..pipeline import config_from_text
 
@@ -124,3 +125,26 @@ def test_a_unit_takes_each_of_its_fields_by_name_and_no_other():
     assert all(getattr(ServiceUnit(), name) is None for name in ServiceUnit.__slots__)
     with pytest.raises(TypeError):
         ServiceUnit(nmae="web")
+
+
+# -- what logs reads: the units with a log a command line selects ------------------------------
+def logged(config, names=(), logins=()):
+    return [unit.label for unit in logged_units(declared_units(config), list(names),
+                                                list(logins))]
+
+
+def test_logs_reads_every_logged_unit_or_those_named_and_those_of_a_login_in_the_data_s_order(
+        config):
+    assert logged(config) == ["web", "worker", "runsvdir-alice", "runsvdir-bob", "alice/app",
+                              "alice/notes", "alice/web", "bob/app"]
+    assert logged(config, ["bob/app", "web"]) == ["web", "bob/app"]
+    assert logged(config, ["web"], ["alice"]) == ["web", "alice/app", "alice/notes",
+                                                 "alice/web"]
+
+
+def test_a_named_unit_without_a_log_is_an_error_and_a_login_without_a_tree_selects_nothing(
+        config):
+    with pytest.raises(ServiceNameError, match="old has no log in the data .ensure: absent."):
+        logged(config, ["old"])
+    assert logged(config, ["web"], ["carol"]) == ["web"]
+    assert logins_without_tree(declared_units(config), ["alice", "carol", "bob"]) == ["carol"]

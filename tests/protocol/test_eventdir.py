@@ -157,9 +157,7 @@ def test_a_waiter_that_never_reads_does_not_block_runsv(side, poster, monkeypatc
             os.write(full.fd, b"." * 4096)  # the waiter's own end is read-write
     except BlockingIOError:
         pass
-    started = time.monotonic()
-    poster.post(eventdir.STATUS)
-    assert time.monotonic() - started < 5
+    poster.post(eventdir.STATUS)  # how soon it returns: tests/test_timing.py (slow)
     assert os.read(other.fd, 4) == b"s"
     full.close()
     other.close()

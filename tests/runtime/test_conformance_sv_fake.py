@@ -5,7 +5,6 @@
 
 import os
 import threading
-import time
 
 from runit_provision.protocol.status import State, Status, status_line
 from runit_provision.runtime import sv
@@ -19,16 +18,13 @@ def test_svwait_defaults_to_7_and_w_overrides_it(fake, capfd, monkeypatch):
     fake("web", want="d")
     # Without SVWAIT and -w the default bounds the wait (made 0 here: no 7 s test).
     monkeypatch.setattr(sv, "DEFAULT_WAIT", 0)
-    started = time.monotonic()
     code, out, _ = run_sv(capfd, "-v", "down", "web")
     assert (code, ns(out)) == (1, "timeout: run: web: (pid 100) Ns, want down\n")
-    assert time.monotonic() - started < 1.0
     monkeypatch.setattr(sv, "DEFAULT_WAIT", 7)
     monkeypatch.setenv("SVWAIT", "100")
-    started = time.monotonic()
     code, out, _ = run_sv(capfd, "-w", "0", "down", "web")
     assert (code, ns(out)) == (1, "timeout: run: web: (pid 100) Ns, want down\n")
-    assert time.monotonic() - started < 1.0
+    # how long each waited (not 7 s, not 100 s): tests/test_timing.py (slow)
 
 
 def test_trailing_slash_waits_where_it_sent(svdir, capfd, tmp_path):

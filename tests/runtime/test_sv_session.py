@@ -272,10 +272,9 @@ def test_verbose_waits_and_reports_ok(fake, capfd):
 def test_svwait_and_w(fake, capfd, monkeypatch):
     fake("web", want="d")
     monkeypatch.setenv("SVWAIT", "0")
-    started = time.monotonic()
     code, out, _ = run_sv(capfd, "stop", "web")
     assert (code, ns(out)) == (1, "timeout: run: web: (pid 100) Ns, want down\n")
-    assert time.monotonic() - started < 0.5  # SVWAIT=0: no 7 s wait
+    # that it does not wait 7 s: tests/test_timing.py (slow)
 
 
 # -- ./check ------------------------------------------------------------------------------
@@ -368,7 +367,9 @@ def later(seconds, action):
 
 def wait_through(capfd, action, *args):
     """``sv ARGS`` while ``action`` happens 0.3 s in: (code, output, seconds from the end of
-    the action to sv's return)."""
+    the action to sv's return). sv's safety look (``SAFETY_RECHECK``) is put past the wait:
+    what ends it is what the action wakes, not a look at a fixed pace (how soon:
+    tests/test_timing.py, slow)."""
     done = []
 
     def act():
@@ -376,10 +377,12 @@ def wait_through(capfd, action, *args):
         done.append(time.monotonic())
 
     timer = later(0.3, act)
+    safety, sv.SAFETY_RECHECK = sv.SAFETY_RECHECK, 3600.0
     try:
         code, out, _ = run_sv(capfd, *args)
         returned = time.monotonic()
     finally:
+        sv.SAFETY_RECHECK = safety
         timer.join()
     return code, out, returned - done[0]
 
@@ -411,19 +414,17 @@ def test_wait_wakes_on_the_status_rename(fake, capfd, monkeypatch, watcher):
     service = fake("web", pid=0, state=State.DOWN, want="d")
     if watcher == "stale event dir":
         posting(service).close()
-    code, out, lag = wait_through(capfd, lambda: service.set(pid=4242, want="u", age=0),
+    code, out, _ = wait_through(capfd, lambda: service.set(pid=4242, want="u", age=0),
                                   "-w", "5", "up", "web")
     assert (code, ns(out)) == (0, "ok: run: web: (pid 4242) Ns\n")
-    assert lag < 0.05
     if watcher == "stale event dir":
         assert os.listdir(str(service.supervise / "event")) == ["ok"]
 
 
 def test_exit_wait_ends_when_the_ok_reader_goes(fake, capfd):
     service = fake("web", want="u")
-    code, out, lag = wait_through(capfd, service.stop_runsv, "-w", "5", "exit", "web")
+    code, out, _ = wait_through(capfd, service.stop_runsv, "-w", "5", "exit", "web")
     assert (code, out) == (0, "ok: web: runsv not running\n")
-    assert lag < 0.05
 
 
 def test_wait_wakes_on_runsv_s_post_without_inotify(fake, capfd, monkeypatch, svdir):
@@ -440,11 +441,10 @@ def test_wait_wakes_on_runsv_s_post_without_inotify(fake, capfd, monkeypatch, sv
         poster.post(b"s")
 
     try:
-        code, out, lag = wait_through(capfd, start, "-w", "5", "up", "web")
+        code, out, _ = wait_through(capfd, start, "-w", "5", "up", "web")
     finally:
         poster.close(post=False)
     assert (code, ns(out)) == (0, "ok: run: web: (pid 4242) Ns\n")
-    assert lag < 0.05
     assert len(seen) == 2 and any(name.startswith("w.%d." % os.getpid()) for name in seen)
     assert os.listdir(str(service.supervise / "event")) == ["ok"]
 
@@ -464,12 +464,11 @@ def test_past_its_fifo_waiters_sv_watches_through_inotify(fake, capfd, monkeypat
             poster.post(b"s")
 
     try:
-        code, out, lag = wait_through(capfd, start, "-w", "5", "up", "a", "b")
+        code, out, _ = wait_through(capfd, start, "-w", "5", "up", "a", "b")
     finally:
         for poster in posters:
             poster.close(post=False)
     assert (code, ns(out)) == (0, "ok: run: a: (pid 4242) Ns\nok: run: b: (pid 4242) Ns\n")
-    assert lag < 0.05
     assert seen == [2, 1]  # a: ok and sv's FIFO; b: ok alone
 
 
@@ -485,9 +484,8 @@ def test_runsv_leaving_wakes_the_wait(fake, capfd, monkeypatch, how):
         service.stop_runsv()
         poster.close(post=how == "exit")
 
-    code, out, lag = wait_through(capfd, leave, "-w", "5", "exit", "web")
+    code, out, _ = wait_through(capfd, leave, "-w", "5", "exit", "web")
     assert (code, out) == (0, "ok: web: runsv not running\n")
-    assert lag < 0.05
 
 
 def test_failing_check_is_retried_without_file_events(fake, capfd, svdir):
@@ -496,13 +494,10 @@ def test_failing_check_is_retried_without_file_events(fake, capfd, svdir):
     write_check(svdir, "test -e %s\n" % flag)
     timer = later(0.3, flag.touch)
     try:
-        started = time.monotonic()
         code, out, _ = run_sv(capfd, "-w", "5", "check", "web")
-        elapsed = time.monotonic() - started
     finally:
         timer.join()
-    assert (code, ns(out)) == (0, "ok: run: web: (pid 100) Ns\n")
-    assert elapsed < 0.3 + sv.CHECK_RETRY_MAX + 0.2
+    assert (code, ns(out)) == (0, "ok: run: web: (pid 100) Ns\n")  # how soon: test_timing.py
 
 
 def test_service_directory_removed_while_waiting(fake, capfd, svdir):

@@ -22,7 +22,8 @@ from ..hiera.test_source import billion_laughs
 
 # The figures the bounds are for (docs/hiera.md#bounds-on-a-data-file): measured ~0.4 s and
 # ~66 MB for a refused bomb, ~0.1 s and ~50 MB for a refused 100 MB file; these leave room for
-# a loaded machine.
+# a loaded machine. The seconds are checked in the slow tier alone (tests/test_timing.py); here
+# they bound the run (the wrapper's timeout), as the address space bounds its memory.
 MAX_RSS_MB = 200
 MAX_SECONDS = 15
 ADDRESS_SPACE_CAP = 2 * 1024 ** 3
@@ -78,7 +79,6 @@ def _facts(tmp_path):
 
 
 def assert_cheap(result):
-    assert result["seconds"] < MAX_SECONDS, result
     assert result["rss_mb"] < MAX_RSS_MB, result
     assert "MemoryError" not in result["stderr"]
 

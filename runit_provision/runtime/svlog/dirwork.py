@@ -22,6 +22,7 @@ import stat
 from ...protocol.layout import (CURRENT, NEWSTATE, STATE, SVLOGD_CONFIG, SVLOGD_LOCK,
                                 UNFINISHED)
 from ..unix.smallread import READ_FLAGS as _READ, read_small
+from .rotated import full_disk_victim, is_old_file, prune_plan, rotated_name
 
 _APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 _TRUNC = os.O_WRONLY | os.O_TRUNC | os.O_CREAT | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -223,7 +224,6 @@ def _last(data, count):
 def fresh_name(dir_fd, stamp, suffix):
     """A fresh, unused ``@…`` name from ``stamp`` (ns) on (runit re-reads the clock until the
     name is free): ``(name, stamp)``."""
-    from .logdir import rotated_name
     while True:
         name = rotated_name(stamp, suffix)
         try:
@@ -250,7 +250,6 @@ def prune(dir_fd, keep_max, protected):
     when more than ``keep_max`` are kept. ``(leftovers, oldest)``: each ``(name, OSError or
     None)`` — what was deleted, or the error deleting it gave; ``oldest`` None when none
     went."""
-    from .logdir import prune_plan
     leftovers, oldest = prune_plan(os.listdir(dir_fd), keep_max, set(protected))
     done = [(name, _unlinked(dir_fd, name)) for name in leftovers]
     return done, None if oldest is None else (oldest, _unlinked(dir_fd, oldest))
@@ -259,7 +258,6 @@ def prune(dir_fd, keep_max, protected):
 def free_space(dir_fd, keep_min, protected):
     """A full disk: the oldest old file deleted when more than ``keep_min`` exist — ``(name,
     OSError or None)``, or None when there is none to delete."""
-    from .logdir import full_disk_victim
     victim = full_disk_victim(os.listdir(dir_fd), keep_min, set(protected))
     return None if victim is None else (victim, _unlinked(dir_fd, victim))
 
@@ -275,7 +273,6 @@ def _unlinked(dir_fd, name):
 def unprocessed(dir_fd, busy=None, limit=None):
     """The rotated files still due for the processor (``@….u``, crash leftovers), by base
     name, sorted (at most ``limit``); ``busy``: the one being processed."""
-    from .logdir import is_old_file
     found = sorted(name[:25] for name in os.listdir(dir_fd)
                    if is_old_file(name) and name.endswith(".u") and name[:25] != busy)
     return found if limit is None else found[:limit]

@@ -1,10 +1,11 @@
-"""cli: the demo's sandbox — a temporary host — and its end.
+"""demo: the demo's sandbox — a temporary host — and its end (cli/demo.py runs the demo in it).
 
 ``Sandbox.make()`` copies the bundled example into a new temporary directory and writes the
 facts only the demo knows (the sandbox — every path is relocated into it through the data —,
 your login, a free port, this interpreter, where the runtime's tools are); ``start()`` runs our
 ``runsvdir`` on its service directory, as init would on a host, in a session of its own, and
-writes its pid into the sandbox (``runsvdir.pid``) for ``demo --stop`` to find.
+writes its pid into the sandbox (``runsvdir.pid``) for ``demo --stop`` to find;
+``wait_steady()`` waits until the tree it serves is as the data wants it.
 
 ``take_down()`` is the one end, the demo's and ``demo --stop DIR``'s: TERM to that runsvdir
 takes the whole tree down — every runsv, users' trees, the loggers drained — and it exits;
@@ -26,6 +27,7 @@ import time
 import yaml
 
 from ..accounts import host
+from ..errors import ProvisionError
 from ..runtime.unix.procstat import stat_fields
 
 PREFIX = "runit-provision-demo."
@@ -35,8 +37,8 @@ KILL_SECONDS = 5.0  # for what was killed to be gone
 
 
 def example_dir():
-    """The bundled example (``runit_provision/demo``)."""
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "demo")
+    """The bundled example (``runit_provision/demo``: this room's files that are not code)."""
+    return os.path.dirname(os.path.abspath(__file__))
 
 
 def tools_dir():
@@ -47,8 +49,8 @@ def tools_dir():
     found = shutil.which("runsvdir")
     if found and open(found, "rb").read(2) == b"#!":
         return os.path.dirname(found)
-    raise SystemExit("runit-provision demo: the runtime's tools (runsvdir, sv, chpst, svlogd) "
-                     "are not installed next to %s" % sys.executable)
+    raise ProvisionError("the runtime's tools (runsvdir, sv, chpst, svlogd) are not installed "
+                         "next to %s" % sys.executable)
 
 
 def free_port():
@@ -84,7 +86,8 @@ class Sandbox:
         """A new sandbox under TMPDIR (removed again if it cannot be made whole)."""
         box = cls(os.path.realpath(tempfile.mkdtemp(prefix=PREFIX)))
         try:
-            shutil.copytree(example_dir(), box.hiera)
+            shutil.copytree(example_dir(), box.hiera,
+                            ignore=shutil.ignore_patterns("*.py", "__pycache__"))
             box.bin = tools_dir()
             with open(os.path.join(example_dir(), "facts", "demo.yaml")) as handle:
                 facts = yaml.safe_load(handle)
@@ -141,6 +144,28 @@ class Sandbox:
             env=env, cwd=self.dir, start_new_session=True)
         with open(self.pid_file, "w") as handle:
             handle.write("%d\n" % self.runsvdir.pid)
+
+    def wait_steady(self, config, seconds):
+        """Until every wanted service of ``config`` (the sandbox's data) runs — the web's
+        check passed, the users' tree up — and logs, and every one-shot is done, or
+        ``seconds`` pass: whether it got there."""
+        from ..health.status import service_statuses
+        from ..host.fsread import FsReader
+        from ..protocol.probe import Condition
+
+        deadline = time.monotonic() + seconds
+        with FsReader("/") as fs:
+            while time.monotonic() < deadline:
+                rows = service_statuses(config, fs, int(time.time()))
+                # wanted ones running and logging, one-shots (setup: once) done, so the
+                # status shown next is the steady one whatever the machine's speed
+                if all(row.is_running for row in rows if row.is_wanted) and \
+                        not any(row.is_running for row in rows if not row.is_wanted) and \
+                        all(row.log is None or row.log.state is Condition.RUN for row in rows
+                            if row.is_running):
+                    return True
+                time.sleep(0.05)
+        return False
 
     def runsvdir_pid(self):
         """The pid of the sandbox's runsvdir — ours, or the one its pid file names — or None

@@ -1,4 +1,5 @@
-"""cli: the validated Config of a command line's inputs, kept between runs — so that a daily
+"""The daily views' fast path, beside codebundle.py (whose trust rule it takes): the validated
+Config of a command line's inputs, kept between runs — so that a daily
 ``status NAME`` or ``logs NAME`` does not load YAML, resolve the hierarchy and check the data
 again each time (about 15 ms, twice the whole budget of such a view: docs/design.md).
 
@@ -36,16 +37,18 @@ sticky, as ``/tmp``: then no one else can move it), none of them a link; an entr
 root's, a regular file with one link, writable by root alone, opened without following a link
 and without waiting on a FIFO, at most ``MAX_BYTES``. Anything else is neither read nor
 written: the Config is built as without a cache. An entry is written to a new file and renamed
-over the old (``cached_config_writer.py``).
+over the old (``cached_config_writer.py``, handed the entry made here: it knows nothing of
+what an entry holds).
 """
 
 import marshal
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
+import sys
 import time
 
 # codebundle: the trust of what a view keeps (imported first on a view's start: no cost here)
-from ..codebundle import is_directory_trusted, opened_trusted
-from ..protocol.without_os import abspath, dirname, environ as current_environ, join
+from .codebundle import is_directory_trusted, opened_trusted
+from .protocol.without_os import abspath, dirname, environ as current_environ, join
 
 CACHE_DIR = "/var/cache/runit-provision"
 CACHE_VARIABLE = "RUNIT_PROVISION_CACHE"
@@ -55,11 +58,13 @@ MAX_ENTRIES = 32  # one per command line's inputs; the oldest go beyond this
 ROOT = (0,)  # who may have written the cache: root, for whom alone it is kept
 FORMAT = 2
 # the modules whose code makes a Config from the inputs (the cache's own included: its writer
-# too, whose name this one's starts)
+# too, whose name this one's starts), as prefixes of their names: what the pipeline (inputs.py)
+# imports, through others too, and no more — tests/cli/test_cached_config.py holds it to the
+# code's imports and to what a run loads (PyYAML's C extension is yaml._yaml since 5.4)
 MAKERS = ("runit_provision.hiera", "runit_provision.schema", "runit_provision.model",
           "runit_provision.accounts", "runit_provision.protocol", "runit_provision.source",
-          "runit_provision.errors", "runit_provision.inputs", __name__, "yaml", "_yaml")
-# how a value is kept (cached_config_writer._encoded): what holds a record is a tuple tagged
+          "runit_provision.errors", "runit_provision.inputs", __name__, "yaml")
+# how a value is kept (_encoded): what holds a record is a tuple tagged
 # with one of these and the positions to walk, and only those are walked when it is read
 # back — walking all of a Config's ~900 fields was about 0.4 ms, a tenth of the daily views'
 # budget
@@ -76,17 +81,17 @@ def kept_config(args, environ=None):
         if config is not None:
             return config
     started = time.time_ns()
-    from ..inputs import read
+    from .inputs import read
 
     found = read(hiera=args.hiera, data=args.data, facts=args.facts, passwd=args.passwd,
                  group=args.group, root=args.root)
     if place is not None:
-        # here: a view whose Config is kept (every daily one but the first) never runs it
-        from .cached_config_writer import entry_of, keep
-
         entry = entry_of(key, found, started)
         if entry is not None:
-            keep(place, key, entry)
+            # here: a view whose Config is kept (every daily one but the first) never runs it
+            from .cached_config_writer import keep
+
+            keep(place, _name(key), entry, MAX_ENTRIES)
     return found.config
 
 
@@ -103,7 +108,7 @@ class Unread:
     @property
     def where(self):
         """Where the view looked, as its message says it."""
-        from ..model.units import service_directories
+        from .model.units import service_directories
 
         directories = sorted(service_directories(self.config).items(),
                              key=lambda item: (item[0] is not None, item[0] or ""))
@@ -116,12 +121,12 @@ def config_or_unread(args, environ=None):
     """``(config, None)``: ``kept_config``'s; or, when the data cannot be read (a
     DataError), ``(config, Unread)``: the Config of ``Unread``, where a view that must still
     show what is supervised (``status``, ``logs``, ``metrics``) looks."""
-    from ..errors import ProvisionError
+    from .errors import ProvisionError
 
     try:
         return kept_config(args, environ), None
     except ProvisionError as exc:
-        from ..errors import DataError  # here: errors_of_verbs is not a view's start
+        from .errors_of_verbs import DataError  # here: errors_of_verbs is not a view's start
 
         if not isinstance(exc, DataError):
             raise
@@ -129,8 +134,8 @@ def config_or_unread(args, environ=None):
     place = cache_directory(current_environ() if environ is None else environ)
     config = None if place is None else _kept(place, _key(args), args, stale=True)
     if config is None:
-        from ..accounts import NO_ACCOUNTS
-        from ..schema import config_from_data
+        from .accounts import NO_ACCOUNTS
+        from .schema import config_from_data
 
         config = config_from_data({}, {}, NO_ACCOUNTS)
         return config, Unread(error, config, False)
@@ -226,7 +231,7 @@ def _stat(path):
 def _same_accounts(args, users):
     """Whether this host answers for the data's users as it did (``users``: the logins and
     the accounts they were given)."""
-    from ..accounts.databases import databases_for
+    from .accounts.databases import databases_for
 
     logins, kept = users
     return _plain_accounts(databases_for(args.passwd, args.group, args.root)
@@ -241,10 +246,10 @@ def _plain_accounts(accounts):
 
 def _decoded(value, fields):
     """The Config of a kept value; the records' fields must be as kept (else ValueError).
-    Only what ``cached_config_writer._encoded`` tagged is walked: a record's plain fields
+    Only what ``_encoded`` tagged is walked: a record's plain fields
     are set in one pass."""
-    from .. import model
-    from ..model.record import Record, fill
+    from . import model
+    from .model.record import Record, fill
 
     classes = {}
     for name, kept in fields.items():
@@ -283,6 +288,96 @@ def _decoded(value, fields):
 
 
 def _ready_spec():
-    from ..protocol.readiness import ReadySpec
+    from .protocol.readiness import ReadySpec
 
     return ReadySpec
+
+
+# -- making ---------------------------------------------------------------------------------------
+# what is kept and when — cached_config_writer.py writes it, knowing nothing of it
+def entry_of(key, found, started):
+    """The entry to keep for ``found`` (inputs.Inputs), or None when it may not be
+    kept (see the module's docstring)."""
+    files, directories, host_facts = found.hiera.consulted()
+    if host_facts or directories is None:
+        return None
+    paths = [path for path in key[:3] if path is not None] + files + directories
+    for directory in directories:
+        try:
+            paths.extend(join(directory, name) for name in sorted(posix.listdir(directory)))
+        except OSError:
+            return None
+    root, passwd, group = key[3:]
+    paths.extend(path for path in (passwd, group) if path is not None)
+    if root is not None:
+        paths.extend(join(root, "etc", name) for name in ("passwd", "group"))
+    paths.extend(module.__file__ for name, module in sorted(sys.modules.items())
+                 if name.startswith(MAKERS) and getattr(module, "__file__", None))
+    seen = [(path, _stat(path)) for path in dict.fromkeys(paths)]
+    racy = started - RACY_NS
+    if any(info == () or (info is not None and max(info[3], info[4]) > racy)
+           for _, info in seen):
+        return None  # unreadable, or changed too recently to tell a later change
+    databases = found.databases
+    users = None
+    if found.logins and (databases.passwd.path is None or databases.group.path is None):
+        users = (tuple(found.logins), _plain_accounts(found.accounts))
+    fields = {}
+    try:
+        value = _encoded(found.config, fields)
+    except ValueError:  # a value the encoding does not know: not kept
+        return None
+    return (FORMAT, key, seen, users, fields, value)
+
+
+def _encoded(value, fields):
+    """``value`` (a model record) as plain values marshal keeps. What holds no record — str,
+    int, bool, float, bytes, None and lists, dicts and tuples of them — is kept as it is; a
+    model record as ``(_RECORD, class, marked, fields)``, a list, dict or tuple holding one
+    as ``(_LIST/_DICT/_TUPLE, marked, items)`` — ``marked``: the positions (keys) whose value
+    is itself tagged — a ReadySpec as ``(_READY, "ReadySpec", fields)`` (the tags above).
+    ``fields`` gets each class's fields. ValueError for any other kind of value (not an
+    exception class of its own: making one at import is ~0.09 M instructions of every view's
+    start, this module being on its path)."""
+    from . import model
+    from .model.record import Record
+    from .protocol.readiness import ReadySpec
+
+    def encoded(item):  # (kept, whether it is tagged)
+        kind = type(item)
+        if item is None or kind in (str, int, bool, float, bytes):
+            return item, False
+        if kind is list or kind is tuple:
+            kept = [encoded(part) for part in item]
+            marked = tuple(index for index, (_, tagged) in enumerate(kept) if tagged)
+            if not marked:
+                return item, False
+            values = [part for part, _ in kept]
+            return ((_LIST, marked, values) if kind is list
+                    else (_TUPLE, marked, tuple(values))), True
+        if kind is dict:
+            kept, marked = {}, []
+            for name, part in item.items():
+                name, tagged = encoded(name)
+                if tagged:
+                    raise ValueError("not kept: a key holding a record")
+                kept[name], tagged = encoded(part)
+                if tagged:
+                    marked.append(name)
+            return ((_DICT, tuple(marked), kept), True) if marked else (item, False)
+        if kind is ReadySpec:
+            fields["ReadySpec"] = tuple(ReadySpec._fields)
+            if any(encoded(part)[1] for part in item):
+                raise ValueError("not kept: a ReadySpec holding a record")
+            return (_READY, "ReadySpec", tuple(item)), True
+        if isinstance(item, Record) and getattr(model, kind.__name__, None) is kind:
+            fields[kind.__name__] = tuple(kind._fields)
+            kept = [encoded(getattr(item, name)) for name in kind._fields]
+            marked = tuple(index for index, (_, tagged) in enumerate(kept) if tagged)
+            values = tuple(part for part, _ in kept)
+            return (_RECORD, kind.__name__, marked, values), True
+        raise ValueError("not kept: a %s" % kind.__name__)
+    kept, tagged = encoded(value)
+    if not tagged:
+        raise ValueError("not kept: a %s" % type(value).__name__)
+    return kept

@@ -1,17 +1,22 @@
-"""cli/cached_config.py: the validated Config kept between runs — the same Config as built,
+"""cached_config.py: the validated Config kept between runs — the same Config as built,
 rebuilt whenever anything that went into it changed, and neither read nor written where
 someone other than root could have written it."""
 
+import json
 import os
+import subprocess
+import sys
 import time
 
 import pytest
 
-from runit_provision import inputs as pipeline
+from runit_provision import cached_config, inputs as pipeline
 from runit_provision.accounts import host
-from runit_provision.cli import cached_config, cached_config_writer, inputs
+from runit_provision.cli import inputs
 from runit_provision.cli.quickparse import Arguments
-from runit_provision.errors import DataError
+from runit_provision.errors_of_verbs import DataError
+
+from .test_boundaries import PACKAGE, import_graph, imports_of, modules, reached
 
 DATA = """\
 runit:
@@ -109,7 +114,7 @@ def test_only_what_holds_a_record_is_tagged_and_walked(tmp_path):
 
     config = inputs.config_from_args(data_files(tmp_path))
     fields = {}
-    kept = cached_config_writer._encoded(config, fields)
+    kept = cached_config._encoded(config, fields)
     assert kept[:2] == (cached_config._RECORD, "Config")
     services = kept[3][config._fields.index("services")]
     assert services[0] == cached_config._DICT and set(services[1]) == set(config.services)
@@ -316,9 +321,56 @@ def test_the_code_that_made_it_counts(tmp_path, cache):
     import marshal
     files = [path for path, _ in marshal.loads(entry.read_bytes())[2]]
     for module in ("schema/services.py", "hiera/lookup.py", "model/__init__.py",
-                   "inputs.py", "cli/cached_config.py"):
+                   "inputs.py", "cached_config.py"):
         assert any(path.endswith("/runit_provision/" + module) for path in files), module
     assert any("/yaml/" in path for path in files)
+
+
+# -- MAKERS: what the pipeline imports, from the code -----------------------------------------
+def pipeline_imports():
+    """What the pipeline (runit_provision/inputs.py) imports, directly or through others, a
+    lazy import in a function too: (its modules in the package, the packages outside the
+    standard library)."""
+    graph = import_graph()
+    inside = {pipeline.__name__} | reached(graph, pipeline.__name__)
+    outside = {target.split(".")[0] for module, path in modules() if module in inside
+               for target, _ in imports_of(module, path)
+               if target.split(".")[0] not in (PACKAGE, *sys.stdlib_module_names)}
+    return inside, outside
+
+
+def loaded_by_a_run(tmp_path):
+    """The modules a fresh interpreter loads to read ``data_files``' inputs, each with a file,
+    outside the standard library: what a kept Config's entry can stat."""
+    args = data_files(tmp_path)
+    code = ("import json, sys; before = set(sys.modules); from runit_provision import inputs; "
+            "inputs.read(hiera=None, data=%r, facts=None, passwd=%r, group=%r, root=None); "
+            "print(json.dumps(sorted(name for name, module in list(sys.modules.items()) "
+            "if name not in before and getattr(module, '__file__', None) "
+            "and name.split('.')[0] not in sys.stdlib_module_names)))"
+            % (args.data, args.passwd, args.group))
+    return set(json.loads(subprocess.run([sys.executable, "-c", code], check=True,
+                                         capture_output=True, text=True).stdout))
+
+
+def test_every_module_the_pipeline_imports_is_a_maker(tmp_path):
+    """A module the pipeline comes to import, in the code or in a run, is in MAKERS: an edit
+    of it (an upgrade) makes every kept Config stale. The package's __init__ holds its version
+    alone (test_boundaries' room "version")."""
+    inside, outside = pipeline_imports()
+    loaded = loaded_by_a_run(tmp_path) - {PACKAGE}
+    assert "yaml" in outside and pipeline.__name__ in loaded  # what is checked is there
+    assert sorted(name for name in inside | outside | loaded
+                  if not name.startswith(cached_config.MAKERS)) == []
+
+
+def test_every_maker_is_imported_by_the_pipeline(tmp_path):
+    """And MAKERS names nothing else: each of its prefixes but the cache's own code (how a
+    Config is kept and read back) is a module the pipeline imports."""
+    inside, outside = pipeline_imports()
+    imported = inside | outside | loaded_by_a_run(tmp_path)
+    assert [maker for maker in cached_config.MAKERS if maker != cached_config.__name__
+            and not any(name.startswith(maker) for name in imported)] == []
 
 
 def test_at_most_so_many_entries(tmp_path, cache, monkeypatch):
