@@ -327,6 +327,22 @@ def test_the_code_that_made_it_counts(tmp_path, cache):
 
 
 # -- MAKERS: what the pipeline imports, from the code -----------------------------------------
+def stdlib_names():
+    """The standard library's top-level module names: sys.stdlib_module_names from 3.10;
+    before, the built-in ones and those in the interpreter's own library directories."""
+    if hasattr(sys, "stdlib_module_names"):
+        return frozenset(sys.stdlib_module_names)
+    import pkgutil
+    import sysconfig
+    library = sysconfig.get_paths()["stdlib"]
+    found = {info.name for info in pkgutil.iter_modules(
+        [library, os.path.join(library, "lib-dynload")])}
+    return frozenset(found | set(sys.builtin_module_names))
+
+
+STDLIB = stdlib_names()
+
+
 def pipeline_imports():
     """What the pipeline (runit_provision/inputs.py) imports, directly or through others, a
     lazy import in a function too: (its modules in the package, the packages outside the
@@ -335,7 +351,7 @@ def pipeline_imports():
     inside = {pipeline.__name__} | reached(graph, pipeline.__name__)
     outside = {target.split(".")[0] for module, path in modules() if module in inside
                for target, _ in imports_of(module, path)
-               if target.split(".")[0] not in (PACKAGE, *sys.stdlib_module_names)}
+               if target.split(".")[0] not in STDLIB | {PACKAGE}}
     return inside, outside
 
 
@@ -346,11 +362,11 @@ def loaded_by_a_run(tmp_path):
     code = ("import json, sys; before = set(sys.modules); from runit_provision import inputs; "
             "inputs.read(hiera=None, data=%r, facts=None, passwd=%r, group=%r, root=None); "
             "print(json.dumps(sorted(name for name, module in list(sys.modules.items()) "
-            "if name not in before and getattr(module, '__file__', None) "
-            "and name.split('.')[0] not in sys.stdlib_module_names)))"
+            "if name not in before and getattr(module, '__file__', None))))"
             % (args.data, args.passwd, args.group))
-    return set(json.loads(subprocess.run([sys.executable, "-c", code], check=True,
-                                         capture_output=True, text=True).stdout))
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], check=True,
+                                       capture_output=True, text=True).stdout)
+    return {name for name in loaded if name.split(".")[0] not in STDLIB}
 
 
 def test_every_module_the_pipeline_imports_is_a_maker(tmp_path):
