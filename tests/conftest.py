@@ -1,8 +1,10 @@
 """Shared fixtures: where our tools and the C runit live, and real-process hygiene."""
 
 import os
+import shutil
 import signal
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -42,6 +44,22 @@ C_RUNIT = {
 }
 # chpst's personalities: the C chpst takes them from argv[0], Debian installs no links.
 PERSONALITIES = ("envdir", "envuidgid", "setuidgid", "softlimit", "setlock", "pgrphack")
+
+
+def pythons(versions):
+    """{version: path} of each CPython of ``versions`` ("3.9"…) the machine has and can run:
+    on PATH, or beside the interpreter running the tests (pyenv's versions/X.Y.Z/bin)."""
+    found = {}
+    for version in versions:
+        candidates = [shutil.which("python" + version)] + [
+            str(path) for path in sorted(Path(sys.base_prefix).parent.glob(
+                version + ".*/bin/python" + version))]
+        for path in candidates:
+            if path and subprocess.run([path, "-S", "-c", "pass"], capture_output=True,
+                                       timeout=60).returncode == 0:
+                found[version] = path
+                break
+    return found
 
 
 def has_c_runit():

@@ -20,6 +20,8 @@ import pytest
 import runit_provision
 from runit_provision import codebundle
 
+from .conftest import pythons
+
 PROGRAM = """import sys, time
 sys.path[:0] = [%(here)r, %(checkout)r]
 from runit_provision import codebundle, codebundle_writer
@@ -379,14 +381,8 @@ def test_another_interpreters_bundle_is_not_this_ones(tmp_path):
 def test_another_python_ignores_this_ones_bundle(tmp_path):
     """A real other interpreter, when the machine has one: its own name, nothing served,
     the right code."""
-    # on PATH, or beside this one (pyenv's versions/X.Y.Z/bin)
-    candidates = [shutil.which("python3.12"), shutil.which("python3.13")] + [
-        str(path) for path in sorted(Path(sys.base_prefix).parent.glob("3.1[23]*/bin/python3"))]
-    others = [path for path in candidates
-              if path and os.path.realpath(path) != os.path.realpath(sys.executable)]
-    others = [path for path in others
-              if subprocess.run([path, "-c", "pass"], capture_output=True,
-                                timeout=DEADLINE).returncode == 0]
+    others = [path for path in pythons(("3.12", "3.13")).values()
+              if os.path.realpath(path) != os.path.realpath(sys.executable)]
     if not others:
         pytest.skip("no other Python 3 interpreter here")
     package = make_package(tmp_path)

@@ -6,13 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import runit_provision
 from runit_provision.cli.main import main
-from tests.conftest import IN_CI, ROOT
+from tests.conftest import IN_CI, ROOT, pythons
 from runit_provision.initsys import launchers, payload, systemd
 
 PREFIX = "/usr/local/lib/runit-provision"
@@ -193,28 +192,13 @@ print(digest.hexdigest())
 SUPPORTED = ("3.9", "3.10", "3.11", "3.12", "3.13")
 
 
-def interpreters():
-    """Each supported CPython the machine has: on PATH, or beside this one (pyenv's)."""
-    found = {}
-    for version in SUPPORTED:
-        candidates = [shutil.which("python" + version)] + [
-            str(path) for path in sorted(Path(sys.base_prefix).parent.glob(
-                version + ".*/bin/python" + version))]
-        for path in candidates:
-            if path and subprocess.run([path, "-S", "-c", "pass"], capture_output=True,
-                                       timeout=60).returncode == 0:
-                found[version] = path
-                break
-    return found
-
-
 @pytest.mark.slow
 def test_pyc_bytes_depend_on_the_source_alone_on_every_interpreter():
     """The same .pyc from a process that loaded little and one that loaded much, on each
     CPython: before 3.11 marshal flagged an object by its reference count — whether the rest
     of the process held the same name — and ``install-runtime --check`` saw drift right after
     an install on 3.9 and 3.10 (issue 47). Under CI every supported version must be here."""
-    found = interpreters()
+    found = pythons(SUPPORTED)
     missing = [version for version in SUPPORTED if version not in found]
     if missing and IN_CI:
         pytest.fail("CI=true but no CPython %s here (pyenv's or on PATH)" % ", ".join(missing))
