@@ -82,8 +82,9 @@ class Opened:
 
     @property
     def fds(self):
-        """Every descriptor held (-1 for none), in a fixed order."""
-        sides = [self.main, self.log or SideFiles()]
+        """Every descriptor held (-1 for none), in a fixed order — a side not reached yet
+        (``main`` too, before the directory opened: it vanished) holds none."""
+        sides = [self.main or SideFiles(), self.log or SideFiles()]
         return [self.dir_fd, self.log_fd, self.pipe_w, self.pipe_r] + sum(
             (side.fds for side in sides), [])
 
