@@ -62,6 +62,22 @@ def pythons(versions):
     return found
 
 
+# The CPythons pyproject.toml's requires-python promises, each tested (issue 47).
+SUPPORTED_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+
+
+def supported_pythons():
+    """{version: path} of every supported CPython here: a missing one is a failure under CI,
+    where each must be tested; elsewhere a test runs on those the machine has."""
+    found = pythons(SUPPORTED_PYTHONS)
+    missing = [version for version in SUPPORTED_PYTHONS if version not in found]
+    if missing and IN_CI:
+        pytest.fail("CI=true but no CPython %s here (pyenv's or on PATH)" % ", ".join(missing))
+    if not found:
+        pytest.skip("no supported CPython here")
+    return found
+
+
 def has_c_runit():
     return os.access(C_RUNIT["runsv"], os.X_OK)
 

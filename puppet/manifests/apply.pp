@@ -123,7 +123,7 @@ class runit::apply (
       #!/bin/sh
       # Written by Puppet (class runit): runit-provision status of the services this node's
       # data declares, as JSON (the module's runit_services fact runs it).
-      exec ${words.map |$word| { shell_escape($word) }.join(' ')} "\$@"
+      exec ${words.map |$word| { runit::shell_escape($word) }.join(' ')} "\$@"
       | STATUS
     file { "${runit::config::staged_dir}/status":
       ensure  => file,

@@ -158,7 +158,7 @@ class runit (
     group     => 'root',
     mode      => '0600',
     show_diff => false,  # env values may be secrets
-    content   => "${header}${to_yaml(runit::escape($file_data))}",
+    content   => "${header}${runit::to_yaml(runit::escape($file_data))}",
   }
 
   contain runit::install

@@ -28,7 +28,7 @@ class runit::metrics (
 ) {
   include runit
   $words = [$runit::install::cli, 'metrics', '--textfile', $textfile_dir] + $runit::apply::data_args
-  $command = $words.map |$word| { shell_escape($word) }.join(' ')
+  $command = $words.map |$word| { runit::shell_escape($word) }.join(' ')
   runit::service { 'runit-metrics':
     run => "while :; do ${command} || echo 'runit-metrics: metrics failed'; sleep ${interval}; done\n",
   }

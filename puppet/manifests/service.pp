@@ -131,7 +131,7 @@ define runit::service (
     group     => 'root',
     mode      => '0600',
     show_diff => false,  # env values may be secrets
-    content   => "# Written by Puppet: runit::service[${title}]\n${to_yaml($data)}",
+    content   => "# Written by Puppet: runit::service[${title}]\n${runit::to_yaml($data)}",
     notify    => Exec['runit-provision apply'],
   }
 

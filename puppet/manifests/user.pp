@@ -68,7 +68,7 @@ define runit::user (
     group     => 'root',
     mode      => '0600',
     show_diff => false,  # env values may be secrets
-    content   => "# Written by Puppet: runit::user[${title}]\n${to_yaml($data)}",
+    content   => "# Written by Puppet: runit::user[${title}]\n${runit::to_yaml($data)}",
     notify    => Exec['runit-provision apply'],
   }
 }

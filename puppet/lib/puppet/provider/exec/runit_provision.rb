@@ -45,17 +45,21 @@ Puppet::Type.type(:exec).provide(:runit_provision, parent: Puppet::Type.type(:ex
     kept.join('; ')
   end
 
-  # Under --noop, Puppet words the event "current_value %s, should be %s (noop)" (its resource
-  # harness, through the property's format): the plan's lines are said instead.
+  # Under --noop, Puppet 7 words the event "current_value %s, should be %s (noop)" through the
+  # property's format, Puppet 8 (and OpenVox) as the property's change_to_s and " (noop)": the
+  # plan's lines are said instead, by either route. change_to_s is the real run's wording too,
+  # so it is taken over only in a noop run.
   def show_plan(lines)
     returns = resource.property(:returns)
     return if returns.nil? || lines.empty?
-    message = "would apply: #{summary(lines)} (noop)"
+    plan = "would apply: #{summary(lines)}"
+    message = "#{plan} (noop)"
     original = returns.method(:format)
     returns.define_singleton_method(:format) do |fmt, *args|
       fmt.to_s.end_with?('(noop)') ? message : original.call(fmt, *args)
     end
     return unless Puppet[:noop] || resource.noop?
+    returns.define_singleton_method(:change_to_s) { |_current, _should| plan }
     return unless [:true, true].include?(resource[:logoutput])
     lines.each { |line| returns.send(resource[:loglevel], line) }
   end
