@@ -424,7 +424,10 @@ _WORK = {wire.LIST: Agent.list, wire.OPEN: Agent.open, wire.FACTS: Agent.facts,
 
 def handle(agent, data, fds, cut=False):
     """One request's answer — fields (the kind first) and descriptors to send — for
-    ``agent``. The received descriptors are closed."""
+    ``agent``. The received descriptors are closed. A bug of ours in one request (an
+    exception no handler expects) fails that request and is said: it never ends the agent,
+    which a user's links in their own tree could otherwise make happen over and over."""
+    fields = None
     try:
         fields = wire.decode(data) if not cut else None
         if fields is None:
@@ -449,6 +452,11 @@ def handle(agent, data, fds, cut=False):
         return [b"!", b"fatal", str(exc)] + list(getattr(exc, "warnings", ())), []
     except OSError as exc:
         return [b"!", b"errno", exc.errno or errno.EIO], []
+    except Exception as exc:  # noqa: BLE001 — said; root takes it for a failed request
+        kind = fields[0] if fields and isinstance(fields[0], bytes) else b"a request"
+        warn("runsvdir", "internal error in %s: %s: %s"
+             % (fsdecode(kind), type(exc).__name__, exc))
+        return [b"!", b"internal", type(exc).__name__], []
     finally:
         for fd in fds:
             os.close(fd)
