@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test test-fast demo bench clean
+.PHONY: test test-fast test-pythons demo bench clean
 
 # Two workers: most tests wait on real processes, and the tests that share something of the
 # machine run in one worker, one after another (docs/testing.md#parallel). WORKERS=0: serial.
@@ -16,6 +16,11 @@ test: $(STAMP)
 # Every pure test: no real processes, no C runit, no Puppet (the cost markers in pyproject.toml).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not interop and not puppet"
+
+# The pure tier under every other supported CPython here, each in a .venv-X.Y of its own
+# (tests/other_pythons.py; docs/testing.md#pythons). .ci/run runs it after `make test`.
+test-pythons: $(STAMP)
+	$(BIN)/python tests/other_pythons.py
 
 demo: $(STAMP)
 	$(BIN)/python -m runit_provision.cli.main demo
@@ -30,4 +35,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .venv-*/ .pytest_cache
