@@ -475,6 +475,32 @@ class Supervisor:
         deaths, within = int(words[0]), int(words[1])
         return (deaths, within) if deaths > 0 and within > 0 else None
 
+    def backoff_policy(self):
+        """The service's ``backoff`` file (protocol/backoff.py), read at each death (an apply
+        may change it at any time): a Backoff, or None without one or when it is not one."""
+        data = self.facts.backoff
+        if data is None:
+            return None
+        from ....protocol.backoff import backoff_from_bytes
+        try:
+            return backoff_from_bytes(data)
+        except ValueError as exc:
+            self.warn("./%s: ignored" % exc)
+            return None
+
+    @staticmethod
+    def jitter(seconds):
+        """A random delay of 0 to ``seconds`` (the kernel's randomness: no ``random``)."""
+        return seconds * int.from_bytes(os.urandom(4), "little") / 0xFFFFFFFF
+
+    def finish_environ(self):
+        """The environment of ``./finish`` under a back-off: ours waits on a timer, so the
+        rendered finish must not (protocol/backoff.RUNSV_ENV); None: the spawner's own."""
+        if self.facts.backoff is None:
+            return None
+        from ....protocol.backoff import RUNSV_ENV
+        return dict(self.spawner.environ, **{RUNSV_ENV: "runsv"})
+
     def _ready_spec(self):
         """What the service's ``ready`` file declares, read at each start of ``./run`` (an
         apply may change it): a ReadySpec, or None (none, or one we cannot read — said)."""
@@ -570,6 +596,8 @@ class Supervisor:
             if argv == ["./run"]:  # ./finish has no say in readiness, nor takes the channel
                 spec = self._ready_spec()
                 env, extra_fds, reader = self._readiness_for(spec)
+            else:
+                env = self.finish_environ()
             try:
                 pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
                                          stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,

@@ -321,6 +321,8 @@ class RemoteSupervisor(Supervisor):
         if argv == ["./run"]:  # ./finish has no say in readiness, nor takes the channel
             spec = self._ready_spec()
             env, extra_fds, reader = self._readiness_for(spec)
+        else:
+            env = self.finish_environ()
         self._readiness = (spec, env, reader)
         try:
             self._ask_start(side, argv, cwd_fd=self.dir_fd,
