@@ -25,8 +25,8 @@ owner's: a reader only shows it, never acts on it)::
     backoff-state 1 pid=4321 restarts=3 step=2/6 delay=4.000 due=1700000004
 """
 
-BACKOFF = "backoff"          # the service's settings, rendered
-BACKOFF_STATE = "backoff-state"  # the finish's record under the C runit (ours: the tally)
+from .layout import BACKOFF, BACKOFF_STATE  # noqa: F401 (the names, layout's; here for readers)
+
 BACKOFF_MAX = 256            # bytes read of either
 RUNSV_ENV = "RUNIT_PROVISION_BACKOFF"  # our runsv sets it to "runsv" for ./finish: it waits
 _NS = 1_000_000_000
@@ -80,7 +80,7 @@ class Backoff:
         >>> Backoff(1, 8, 3).delays()
         [1.0, 2.0, 4.0, 8.0]
         """
-        return [self.delay(r) for r in range(1, self.steps + 2)]
+        return [round(self.delay(r), 3) for r in range(1, self.steps + 2)]
 
 
 def backoff_bytes(spec):
@@ -88,7 +88,8 @@ def backoff_bytes(spec):
 
     >>> backoff_bytes(Backoff(0.5, 30, 5, 1, 120))
     b'backoff 1 first=0.5 max=30 steps=5 jitter=1 reset=120\\n'
-    >>> backoff_from_bytes(backoff_bytes(Backoff(0.5, 30, 5, 1, 120))) == Backoff(0.5, 30, 5, 1, 120)
+    >>> spec = Backoff(0.5, 30, 5, 1, 120)
+    >>> backoff_from_bytes(backoff_bytes(spec)) == spec
     True
     """
     return b"backoff 1 first=%s max=%s steps=%d jitter=%s reset=%s\n" % (
@@ -105,7 +106,8 @@ def backoff_from_bytes(data):
     """
     fields = _fields(data, b"backoff")
     try:
-        values = {name: fields[name] for name in ("first", "max", "steps", "jitter", "reset")}
+        values = {name: fields[name.encode()].decode("ascii", "replace")
+                  for name in ("first", "max", "steps", "jitter", "reset")}
     except KeyError as exc:
         raise ValueError("backoff: no %s=" % exc.args[0]) from None
     numbers = {}
@@ -208,8 +210,18 @@ def _fields(data, kind):
         raise ValueError("%s: a word without =" % kind.decode()) from None
 
 
-def _number(seconds):
-    """Seconds as the files write them: an integer without a point, else up to ms."""
+def seconds_text(seconds):
+    """Seconds as the files (and the rendered finish) write them: a whole number without a
+    point, else to the millisecond.
+
+    >>> seconds_text(60.0), seconds_text(0.25), seconds_text(31.6227766), seconds_text(3.99999)
+    ('60', '0.25', '31.623', '4')
+    """
+    seconds = round(seconds, 3)
     if seconds == int(seconds):
-        return b"%d" % seconds
-    return (b"%.3f" % seconds).rstrip(b"0")
+        return "%d" % seconds
+    return ("%.3f" % seconds).rstrip("0")
+
+
+def _number(seconds):
+    return seconds_text(seconds).encode()
