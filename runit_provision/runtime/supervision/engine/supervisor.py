@@ -596,12 +596,11 @@ class Supervisor:
             if argv == ["./run"]:  # ./finish has no say in readiness, nor takes the channel
                 spec = self._ready_spec()
                 env, extra_fds, reader = self._readiness_for(spec)
-            else:
-                env = self.finish_environ()
             try:
                 pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
                                          stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
-                                         new_session=self.new_session, env=env,
+                                         new_session=self.new_session,
+                                         env=env if argv == ["./run"] else self.finish_environ(),
                                          extra_fds=extra_fds)
             except OSError:
                 if reader is not None:
