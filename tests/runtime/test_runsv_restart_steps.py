@@ -98,7 +98,7 @@ def test_down_during_the_wait_stops_at_once_and_up_starts_again(impl, runsv, tmp
 
 
 def test_up_during_the_wait(impl, runsv, tmp_path, processes):
-    """Ours: ``u`` during the wait starts at once (the step kept). The C runsv already wants
+    """Ours: ``u`` during the wait starts at once (and begins a new series). The C runsv already wants
     it up and tells its finish nothing: the wait goes on (``sv down`` then ``sv up`` starts
     it at once there)."""
     service = backoff_service(tmp_path, 30)

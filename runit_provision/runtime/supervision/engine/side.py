@@ -19,7 +19,8 @@ Restart back-off (the service's ``backoff`` file, protocol/backoff.py; docs/rest
 death nobody asked for while wanted up steps a series (``tally.waiting.restarts``; a run that
 stayed up ``reset`` seconds begins a new one), and the restart waits that step's delay on the
 same timer as runit's 1 s floor — after ``./finish``, if there is one. ``u`` and ``o`` during
-the wait start at once (the floor kept), ``d`` and ``x`` cancel it and end the series.
+the wait start at once (the floor kept) and begin a new series, as systemd flushes its restart
+count at a start it was asked for; ``d`` and ``x`` cancel it and end the series.
 """
 
 import errno
@@ -357,11 +358,12 @@ class Side:
         self._cancel_postponed_start()
 
     def _skip_backoff(self):
-        """``u``, ``o``, ``d``, ``x``: no back-off wait (any more); runit's floor stays."""
+        """``u``, ``o``, ``d``, ``x``: no back-off wait (any more), and when one was cut short
+        a new series; runit's floor stays."""
         self._backoff = None
         waiting = self.tally.waiting
         if waiting is not None and waiting.due_ns:
-            waiting.due_ns = 0
+            waiting.due_ns = waiting.restarts = 0
             self._cancel_postponed_start()  # the caller starts it now (or at the floor)
 
     def _cancel_postponed_start(self):
