@@ -122,3 +122,21 @@ def test_the_steps_record_says_which_step(runsv, tmp_path, processes):
                       else None, timeout=15, what="the second wait")
     assert said.endswith("(step 1 of 2)"), said
     stop_runsv(service, group)
+
+
+def test_a_kill_9_of_our_runsv_during_the_wait_restarts_nothing_early(tmp_path, processes):
+    """The wait is in the tally: the next runsv waits out what is left of it, then starts."""
+    from ..conftest import our_tool
+
+    runsv = our_tool("runsv")
+    service = backoff_service(tmp_path, 4)
+    group = start_runsv(runsv, tmp_path, processes)
+    said = wait_until(lambda: starts(service) and waiting(service), timeout=15,
+                      what="a restart waiting")
+    due = time.time() + int(said.split()[2])
+    group.kill()  # SIGKILL to the group: runsv, nothing else runs
+    group.wait(10)
+    again = start_runsv(runsv, tmp_path, processes)
+    wait_until(lambda: len(starts(service)) >= 2, timeout=15, what="the restart")
+    assert starts(service)[1] >= due - 1.2  # not before the wait's end (the record's second)
+    stop_runsv(service, again)

@@ -168,6 +168,20 @@ class Side:
             self.state = state
             self._process_exited(None, seen=False, counted=counted, deferred=True)
 
+    def resume_backoff(self):
+        """A predecessor killed during a back-off's wait left its record in the tally: the
+        wait goes on to its end (at most its whole delay, should the clock have stepped), so
+        a kill -9 of runsv restarts nothing early."""
+        waiting = self.tally.waiting
+        if (waiting is None or not waiting.due_ns or self.pid or self.state != State.DOWN
+                or self.want is not Want.UP):
+            return
+        left = min((waiting.due_ns - self.host.time_ns()) / 1e9, waiting.delay)
+        if left <= 0:
+            waiting.due_ns = 0
+            return
+        self._backoff = (waiting.delay, self.host.monotonic() + left)
+
     def count_start(self, pid, state):
         """A start in the tally: ``./run`` counts, ``./finish`` only shows its pid (also for
         a start our predecessor made and was killed before writing down)."""

@@ -140,6 +140,7 @@ class Supervisor:
             tally = files.read_tally()
             side.tally = tally or side.tally  # the counts go on across supervisors
             self._inherit(side, files, tally)
+            side.resume_backoff()
         if self.nest is not None:
             self.nested = self.nest(self)
 

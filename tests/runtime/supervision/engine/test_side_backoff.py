@@ -172,3 +172,30 @@ def test_without_a_policy_nothing_changes():
     side, host = started()
     crash(side, host, ran=2)
     assert len(host.spawned) == 2 and side.tally.waiting is None
+
+
+def test_a_wait_a_killed_predecessor_left_goes_on_to_its_end():
+    from runit_provision.protocol.backoff import Waiting
+    from runit_provision.protocol.tally import Tally
+
+    side, host = make_with(Backoff(10))
+    side.tally = Tally(waiting=Waiting(2, 0, 0, 10.0, host.clock.time_ns() + 4 * 10**9))
+    side.resume_backoff()
+    side.evaluate()
+    assert host.spawned == [] and delay_before_restart(side, host) == 4.0
+    # a record whose time has passed, or one far off (the clock stepped): no longer than it said
+    side, host = make_with(Backoff(10))
+    side.tally = Tally(waiting=Waiting(2, 0, 0, 10.0, host.clock.time_ns() - 10**9))
+    side.resume_backoff()
+    side.evaluate()
+    assert len(host.spawned) == 1 and side.tally.waiting.due_ns == 0
+    side, host = make_with(Backoff(10))
+    side.tally = Tally(waiting=Waiting(2, 0, 0, 10.0, host.clock.time_ns() + 3600 * 10**9))
+    side.resume_backoff()
+    side.evaluate()
+    assert delay_before_restart(side, host) == 10.0
+
+
+def make_with(policy):
+    from .test_side import make
+    return make(backoff=policy)
