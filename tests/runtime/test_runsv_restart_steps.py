@@ -98,9 +98,9 @@ def test_down_during_the_wait_stops_at_once_and_up_starts_again(impl, runsv, tmp
 
 
 def test_up_during_the_wait(impl, runsv, tmp_path, processes):
-    """Ours: ``u`` during the wait starts at once (and begins a new series). The C runsv already wants
-    it up and tells its finish nothing: the wait goes on (``sv down`` then ``sv up`` starts
-    it at once there)."""
+    """Ours: ``u`` during the wait starts at once (and begins a new series). The C runsv
+    already wants it up and tells its finish nothing: the wait goes on (``sv down`` then
+    ``sv up`` starts it at once there)."""
     service = backoff_service(tmp_path, 30)
     group = start_runsv(runsv, tmp_path, processes)
     wait_until(lambda: starts(service) and waiting(service), timeout=15,
