@@ -39,7 +39,8 @@
 # @param ensure `absent`: stopped, unlinked and removed.
 # @param restart_on_change `false`: runit-provision does not restart it when run or env change.
 # @param restart A give-up policy (`give_up_after` deaths `within` seconds: no more restarts
-#   until `sv up`; our runtime only).
+#   until `sv up`; our runtime only) and a restart back-off (`delay`, `max_delay`, `steps`,
+#   `jitter`, `reset_after`: each restart of a crash loop waits longer; both runits).
 # @param needs Services that must be up first (a bounded `sv -w T start` guard in run).
 # @param log `false`, or the logger's settings (Runit::Log).
 # @param template A user template for run (relative to the data directory: `templates/NAME`,

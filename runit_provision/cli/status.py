@@ -234,6 +234,9 @@ def notes_of(row):
         hint = exit_hint(row.main.tally.last_exit) if row.main.tally is not None else None
         if hint:  # exit 0, and a crash loop all the same: runsv restarts what ends
             found.append(hint)
+    restart = row.main.restart_text
+    if restart:  # restarting in 4 s (step 2 of 6): the back-off's wait
+        found.append(restart)
     readiness = readiness_line(row.main)
     if readiness:
         found.append(readiness)

@@ -41,6 +41,9 @@ FAMILIES = (
     ("crash_looping", "gauge",
      "1 when the side died %d times or more in the last %d seconds." % CRASH_LOOP),
     ("gave_up", "gauge", "1 when runsv stopped restarting it (its give-up policy)."),
+    ("restart_delay_seconds", "gauge",
+     "Seconds the restart that waits out the back-off waits in all (0: none waits)."),
+    ("restart_step", "gauge", "The back-off step of the restart that waits (0: the first)."),
     ("ready", "gauge", "1 when the running process said READY=1 (ready: notify), 0 while it "
                        "starts, reloads or stops; absent when it declares no readiness."),
     ("ready_latency_seconds", "gauge", "Seconds from the start of ./run to its READY=1."),
@@ -122,6 +125,12 @@ def _values(side):
         if side.ready_latency is not None:
             yield "ready_latency_seconds", "%.3f" % side.ready_latency
     tally = side.tally
+    waiting = side.waiting if side.restart_text is not None else None
+    if waiting is not None:
+        yield "restart_delay_seconds", "%.3f" % waiting.delay
+        yield "restart_step", "%d" % waiting.step
+    elif tally is not None:
+        yield "restart_delay_seconds", "0"
     if tally is None:
         return
     yield "starts_total", "%d" % tally.starts

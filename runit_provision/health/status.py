@@ -48,6 +48,16 @@ def side_json(side):
     return _with_readiness(side, found)
 
 
+def restart_json(side):
+    """The restart that waits out the back-off, as ``--json`` shows it (None: none)."""
+    found = side.waiting
+    if found is None or side.restart_text is None:
+        return None
+    return {"in": max(0.0, (found.due_ns - side.now_ns) / 1e9), "due": found.due_ns / 1e9,
+            "delay": found.delay, "step": found.step, "steps": found.steps,
+            "restarts": found.restarts}
+
+
 def readiness_json(side):
     found = side.readiness
     if found is None:
@@ -63,6 +73,8 @@ def _with_readiness(side, found):
     before readiness existed."""
     if side.readiness is not None:
         found["readiness"] = readiness_json(side)
+    if side.waiting is not None:  # likewise: only while a restart waits out a back-off
+        found["restart"] = restart_json(side)
     return found
 
 

@@ -94,12 +94,36 @@ def read_side(fs, path, now, probe=None, with_tally=True):
     a ``down`` file marks it normally down, and with ``with_tally`` our runtime's tally and
     readiness record of what the status shows; ``now``: unix seconds it is read at."""
     side = (probe or (lambda where: probe_side(fs, where)))(path)
-    readiness = None
+    readiness = waiting = None
     if with_tally and side.unknown is None and side.status is not None:
         side = tallied(fs, path, side)
         readiness = side_readiness(fs, path, side.status)
+        waiting = side_waiting(fs, path, side)
     return side.replaced(is_normally_up=side_is_normally_up(fs, path), readiness=readiness,
-                         now_ns=now * 1_000_000_000)
+                         now_ns=now * 1_000_000_000, waiting=waiting)
+
+
+def side_waiting(fs, path, side):
+    """The restart that waits out the side's back-off (protocol/backoff.py), or None: our
+    runsv's, in its tally; under the C runit, the record the rendered ``./finish`` that runs
+    now wrote (``backoff-state``, its pid the status's) — the service owner's file, only
+    shown."""
+    tally, status = side.tally, side.status
+    if tally is not None:
+        found = tally.waiting
+        return found if found is not None and found.due_ns else None
+    if status.state != State.FINISH or not status.pid:
+        return None
+    from ..protocol.backoff import BACKOFF_STATE, waiting_from_bytes
+
+    try:
+        content, _ = fs.read_file(path + "/" + BACKOFF_STATE)
+    except (OSError, UnsafePathError):
+        return None
+    found = None if content is None else waiting_from_bytes(content[:256])
+    if found is None or found.pid != status.pid or not found.due_ns:
+        return None
+    return found
 
 
 def tallied(fs, path, side):

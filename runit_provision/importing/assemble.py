@@ -16,11 +16,12 @@ from .. import accounts as accounts_module
 from ..errors_of_verbs import DataError, RenderError
 from ..model import USER_TREE_PREFIX
 from ..model.units import label_of
-from ..protocol.layout import (CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR, FINISH,
-                               GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG, acted_on)
+from ..protocol.layout import (BACKOFF, CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR,
+                               FINISH, GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG, acted_on)
 from .carried import carried, instance_of
 from .found import bytes_of
-from .recognise import (Notes, command_keys, config_keys, env_value, give_up_keys, log_keys,
+from .recognise import (Notes, backoff_finish_part, backoff_keys, command_keys, config_keys,
+                        env_value, give_up_keys, log_keys,
                         hand_written_needs, script_changes, script_needs, script_text,
                         vlogger_tag)
 
@@ -219,6 +220,8 @@ def _scripts(found, data, notes):
         if entry is not None and entry.kind == "link":
             continue  # carried as the link it is (carried.py)
         text = None if entry is None else _kept_script(name, entry, notes)
+        if text is not None and name == FINISH and found.entries.get(BACKOFF) is not None:
+            text = backoff_finish_part(text)  # the back-off's own finish renders it again
         if text is not None:
             data[name] = text
             notes.scripts.append(name)
@@ -254,13 +257,15 @@ def _small_files(found, data, notes):
         data["down"] = True
         if down.kind != "file" or down.content:
             notes.changes.append("down would be made an empty file")
-    give_up = found.entries.get(GIVE_UP)
-    if give_up is not None:
-        restart, why = give_up_keys(*bytes_of(give_up))
-        if restart is None:
-            notes.changes.append("give-up would be removed: %s" % why)
+    for name, keys_of in ((GIVE_UP, give_up_keys), (BACKOFF, backoff_keys)):  # restart's
+        entry = found.entries.get(name)
+        if entry is None:
+            continue
+        keys, why = keys_of(*bytes_of(entry))
+        if keys is None:
+            notes.changes.append("%s would be removed: %s" % (name, why))
         else:
-            data["restart"] = restart
+            data["restart"] = dict(data.get("restart") or {}, **keys)
 
 
 def _log(found, settings, notes):

@@ -424,6 +424,58 @@ def user_tree_keys(found):
 
 
 # -- the small files ------------------------------------------------------------------------
+def backoff_keys(content, unread):
+    """``backoff`` (protocol/backoff.py) as ``restart``'s back-off keys, or (None, why).
+
+    >>> backoff_keys(b"backoff 1 first=1 max=60 steps=6 jitter=0 reset=60\\n", None)[0]
+    {'delay': 1, 'max_delay': 60, 'steps': 6}
+    >>> backoff_keys(b"backoff 1 first=2 max=2 steps=0 jitter=0.5 reset=30\\n", None)[0]
+    {'delay': 2, 'jitter': 0.5, 'reset_after': 30}
+    """
+    if content is None:
+        return None, unread
+    from ..protocol.backoff import backoff_from_bytes
+    try:
+        spec = backoff_from_bytes(content)
+    except ValueError as exc:
+        return None, str(exc)
+    def number(value):
+        return int(value) if value == int(value) else value
+    keys = {"delay": number(spec.first)}
+    if spec.steps and spec.max > spec.first:
+        keys.update(max_delay=number(spec.max), steps=spec.steps)
+    if spec.jitter:
+        keys["jitter"] = number(spec.jitter)
+    if spec.reset != 60:
+        keys["reset_after"] = number(spec.reset)
+    return keys, None
+
+
+BACKOFF_MARK = "\n# restart back-off (runit-provision, docs/restart.md)"
+
+
+def backoff_finish_part(text):
+    """A ``finish`` runit-provision rendered for a back-off (templates/finish/backoff.j2): the
+    data's own finish in it (None: none); ``text`` itself when it is not one.
+
+    >>> backoff_finish_part("#!/bin/sh" + BACKOFF_MARK + ": ...\\n") is None
+    True
+    >>> backoff_finish_part("#!/bin/sh\\n(\\necho x\\n)" + BACKOFF_MARK + "...\\n")
+    '#!/bin/sh\\necho x\\n'
+    >>> backoff_finish_part("#!/bin/sh\\nexit 0\\n")
+    '#!/bin/sh\\nexit 0\\n'
+    """
+    head, mark, _ = text.partition(BACKOFF_MARK)
+    if not mark or not head.startswith("#!/bin/sh"):
+        return text
+    body = head[len("#!/bin/sh"):]
+    if not body:
+        return None
+    if body.startswith("\n(\n") and body.endswith("\n)"):
+        return "#!/bin/sh\n" + body[3:-1]
+    return text
+
+
 def give_up_keys(content, unread):
     """``give-up`` as ``restart``, or (None, why); ``content`` None: none to read, because
     ``unread``."""

@@ -32,7 +32,10 @@ SERVICE_KEYS = ("command", "run", "user", "group", "owner", "env", "cwd", "umask
                 "limits", "finish", "check", "control", "down", "enabled", "ensure",
                 "restart_on_change", "restart", "needs", "log", "template", "adopt", "conf",
                 "files", "links", "ready", "ready_timeout", "watchdog")
-RESTART_KEYS = ("give_up_after", "within")
+RESTART_KEYS = ("give_up_after", "within", "delay", "max_delay", "steps", "jitter",
+                "reset_after")
+# restart's back-off keys (docs/restart.md): the rest of RESTART_KEYS are the give-up policy
+BACKOFF_KEYS = RESTART_KEYS[2:]
 LOG_KEYS = ("dir", "user", "timestamps", "size", "num", "min", "timeout", "processor", "udp",
             "udp_only", "prefix", "patterns", "line_length", "run")
 # With ``run`` (a whole log/run, kept as written), ``dir`` only says where it logs.
@@ -71,13 +74,23 @@ class Service(Record):
     """One service directory. ``command`` is an argv (list of str) or None; scripts are text.
     ``restart``: None, or ``(give_up_after, within)`` — our runtime stops restarting a
     service that died that many times within that many seconds (docs/failures.md).
+    ``backoff``: None, or a ``Backoff`` — how long each restart of a crash loop waits
+    (``restart``'s other keys, docs/restart.md).
     ``conf``: None or ``(text, mode)``; ``files``: {relative path: (text, mode)}; ``links``:
     {relative path: target} — a ``links["run"]`` stands for the run script.
     ``ready``: None (ready once up, or once ``check`` passes), or a
     ``protocol.readiness.ReadySpec`` — the service says when it is ready (docs/readiness.md),
     with ``ready_timeout`` and ``watchdog`` in it (the keys of the same names: 0 for none)."""
 
-    __slots__ = ("name",) + SERVICE_KEYS
+    __slots__ = ("name", "backoff") + SERVICE_KEYS
+
+
+class Backoff(Record):
+    """``restart``'s back-off: ``delay`` (the first), ``max_delay``, ``steps`` between them,
+    ``jitter``, ``reset_after`` — seconds (numbers), ``steps`` a whole number
+    (protocol/backoff.py's rule, docs/restart.md)."""
+
+    __slots__ = BACKOFF_KEYS
 
 
 class Check(Record):

@@ -114,6 +114,13 @@ NOTIFICATION_FIFO = "notification-fifo"
 # In the service directory, ours too (C runsv reads run, finish, down, log, control/ only):
 # "N W" — give up restarting after N deaths within W seconds (docs/failures.md).
 GIVE_UP = "give-up"
+# "backoff 1 first=… max=… steps=… jitter=… reset=…": how long each restart of a crash
+# loop waits (protocol/backoff.py, docs/restart.md); ours reads it, the rendered finish has
+# it too.
+BACKOFF = "backoff"
+# The rendered finish's record of a restart that waits, under the C runit (protocol/backoff.py):
+# written by the finish as the service's owner, so a reader only shows it.
+BACKOFF_STATE = "backoff-state"
 # "notify [access=main|all]": how the service says it is ready (docs/readiness.md).
 READY = "ready"
 

@@ -260,7 +260,9 @@ class SideState:
     * ``readiness``: what the running process said of its readiness
       (protocol/readiness.py); None: it declares none, or nothing runs;
     * ``now_ns``: when it was read (unix ns; 0: not said) — uptimes and the crash-loop
-      window count from it.
+      window count from it;
+    * ``waiting``: a restart that waits out the service's back-off (protocol/backoff.py
+      ``Waiting``: our runsv's tally, or the C runit's finish's record), None: none.
 
     What it means — each word derived here, once: ``state``, ``want``, ``is_want_up``,
     ``pid``, ``is_running``, ``uptime``, ``normally``, ``is_ready``, ``ready_latency``,
@@ -268,13 +270,15 @@ class SideState:
     """
 
     __slots__ = ("is_supervised", "status", "error", "is_normally_up", "unknown", "was_seen",
-                 "tally", "readiness", "now_ns")
+                 "tally", "readiness", "now_ns", "waiting")
 
     def __init__(self, is_supervised=False, status=None, error=None, is_normally_up=True,
-                 unknown=None, was_seen=True, tally=None, readiness=None, now_ns=0):
+                 unknown=None, was_seen=True, tally=None, readiness=None, now_ns=0,
+                 waiting=None):
         self.is_supervised, self.status, self.error = is_supervised, status, error
         self.is_normally_up, self.unknown, self.was_seen = is_normally_up, unknown, was_seen
         self.tally, self.readiness, self.now_ns = tally, readiness, now_ns
+        self.waiting = waiting
 
     def replaced(self, **changes):
         """A copy with ``changes`` (the same fields as the constructor's)."""
@@ -352,6 +356,13 @@ class SideState:
             return 0
         from .tally import CRASH_LOOP  # not on sv's path: sv shows no tally
         return tally.deaths_within(CRASH_LOOP[1], self.now_ns)
+
+    @property
+    def restart_text(self):
+        """``restarting in 4 s (step 2 of 6)`` while a restart waits out the back-off; None
+        when none does."""
+        found = self.waiting
+        return None if found is None else found.text(self.now_ns)
 
     @property
     def has_given_up(self):

@@ -27,6 +27,9 @@ runsv writes only its own):
   ``exit``, ``once``; not a give-up, which is runsv's own). Deaths before it make no crash
   loop (``deaths_within``): a crash-looper stopped is not crash-looping, nor is it when
   started again until it dies again. A reader from before the field skips it.
+- ``restarts`` (only under a ``backoff`` policy, once a death began a series), and while a
+  restart waits ``step=K/N delay=SECONDS due=UNIXTIME``: the back-off's record
+  (protocol/backoff.py ``Waiting``).
 
 It is written in place at a start and at a death (one ``pwrite`` of ``WIDTH`` bytes, padded
 with spaces; no rename, which on ext4 flushes the new file's data first and would cost the
@@ -37,6 +40,7 @@ caught a write half done tell, and read again.
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
 import sys
 
+from .backoff import waiting_from_fields
 from .layout import SUPERVISE_DIR
 
 TALLY = "tally"
@@ -52,15 +56,16 @@ class Tally:
     (None: unknown; ``died_at_ns`` 0 when there was none); ``ran_ns``: None when unknown."""
 
     __slots__ = ("pid", "starts", "deaths", "exit_status", "died_at_ns", "ran_ns", "recent_ns",
-                 "gave_up_ns", "down_ns")
+                 "gave_up_ns", "down_ns", "waiting")
 
     def __init__(self, pid=0, starts=0, deaths=0, exit_status=None, died_at_ns=0, ran_ns=None,
-                 recent_ns=(), gave_up_ns=0, down_ns=0):
+                 recent_ns=(), gave_up_ns=0, down_ns=0, waiting=None):
         self.pid, self.starts, self.deaths = pid, starts, deaths
         self.exit_status, self.died_at_ns, self.ran_ns = exit_status, died_at_ns, ran_ns
         self.recent_ns = tuple(recent_ns)  # unix ns of the last deaths, newest first
         self.gave_up_ns = gave_up_ns  # when runsv gave up restarting it (0: it did not)
         self.down_ns = down_ns  # when it was last wanted down as told (0: never)
+        self.waiting = waiting  # backoff.Waiting: the series' restarts, a restart that waits
 
     def __eq__(self, other):
         return isinstance(other, Tally) and all(
@@ -200,6 +205,9 @@ def tally_bytes(tally):
         body += b" gave_up=%s" % _seconds(tally.gave_up_ns)
     if tally.down_ns:  # only once it was: a file of a side never stopped is as it was
         body += b" down=%s" % _seconds(tally.down_ns)
+    waiting = tally.waiting
+    if waiting is not None and (waiting.restarts or waiting.due_ns):
+        body += b" " + waiting.words()
     line = body + b" crc=%08x" % _crc32(body)
     return line.ljust(WIDTH - 1) + b"\n"
 
@@ -229,7 +237,8 @@ def tally_from_bytes(data):
         gave_up = _nanoseconds(values[b"gave_up"]) if b"gave_up" in values else 0
         down = _nanoseconds(values[b"down"]) if b"down" in values else 0
         return Tally(int(values[b"pid"]), int(values[b"starts"]), int(values[b"deaths"]),
-                     status, died_at_ns, ran, recent[:RECENT], gave_up, down)
+                     status, died_at_ns, ran, recent[:RECENT], gave_up, down,
+                     waiting_from_fields(values))
     except (KeyError, ValueError):
         return None
 

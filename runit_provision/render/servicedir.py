@@ -12,9 +12,11 @@ from ..model import LIMITS, TIMESTAMPS, log_directory
 from ..protocol.layout import (
     CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, LOG_DIR, READY, RUN,
     SVLOGD_CONFIG, path_in)
+from ..protocol.backoff import BACKOFF, BACKOFF_STATE, Backoff, backoff_bytes, seconds_text
 from ..protocol.envfile import file_from_value
 from ..protocol.readiness import ready_option_words, ready_spec_bytes
 from ..protocol.logrun import log_run_text
+from ..errors_of_verbs import RenderError
 from .environment import render_file_template, render_template
 from ..model.tree import Absent, Directory, File, Symlink
 
@@ -59,7 +61,11 @@ def service_entries(service, place, config, env):
 
     if RUN not in service.links:
         script(path_in(base, RUN), run_script(service, place, config, env, base))
-    if service.finish is not None:
+    if service.backoff is not None:
+        entries.append(File(path_in(base, BACKOFF), backoff_bytes(backoff_of(service)), 0o644,
+                            **own))
+        script(path_in(base, FINISH), backoff_finish(service, env))
+    elif service.finish is not None:
         script(path_in(base, FINISH), render_template(env, "script.j2", {"text": service.finish}))
     if service.check is not None:
         script(path_in(base, CHECK), check_script(service.check, env))
@@ -90,6 +96,35 @@ def service_entries(service, place, config, env):
     if service.enabled:
         entries.append(Symlink(link, base, **own))
     return entries
+
+
+def backoff_of(service):
+    """The protocol's Backoff of a service's ``restart`` back-off keys."""
+    found = service.backoff
+    return Backoff(found.delay, found.max_delay, found.steps, found.jitter, found.reset_after)
+
+
+SH_LINES = ("#!/bin/sh", "#! /bin/sh", "#!/bin/bash", "#!/usr/bin/env sh", "#!/bin/dash")
+
+
+def backoff_finish(service, env):
+    """``./finish`` under a back-off (templates/finish/backoff.j2): the data's own finish
+    first, then the C runsv's wait. The data's finish runs in a subshell of it, so it must be
+    shell: RenderError for another ``#!``."""
+    text = service.finish
+    if text is not None:
+        first, _, rest = text.partition("\n")
+        if first.startswith("#!"):
+            if first.rstrip() not in SH_LINES:
+                raise RenderError("%s: finish: with restart back-off the finish runs in the "
+                                  "rendered finish's sh, so it must be shell, not %s"
+                                  % (service.name, first))
+            text = rest
+    spec = backoff_of(service)
+    return render_template(env, "finish/backoff.j2", {
+        "text": text, "delays": [seconds_text(delay) for delay in spec.delays()],
+        "jitter": seconds_text(spec.jitter), "reset": seconds_text(spec.reset),
+        "state": BACKOFF_STATE})
 
 
 def other_entries(service, base, place):

@@ -10,7 +10,8 @@ a user's tree) is dropped there, not an error.
 import os.path
 import re
 
-from ..model import CONTROL_LETTERS, LIMITS, READY_KINDS, RESTART_KEYS, SERVICE_KEYS, Log, Service
+from ..model import (BACKOFF_KEYS, CONTROL_LETTERS, LIMITS, READY_KINDS, RESTART_KEYS,
+                     SERVICE_KEYS, Backoff, Log, Service)
 from ..protocol.readiness import ACCESS, FD_MAX, FD_MIN, SECONDS_MAX, ReadySpec
 from ..protocol.tally import RECENT
 from ..source import origin_of, type_name
@@ -76,7 +77,8 @@ def build_service(name, values):
         enabled=values.get("enabled", True) is not False,
         ensure=values.get("ensure") or "present",
         restart_on_change=values.get("restart_on_change", True) is not False,
-        restart=_restart_policy(values.get("restart")), needs=values.get("needs") or [], log=log,
+        restart=_restart_policy(values.get("restart")),
+        backoff=_backoff_policy(values.get("restart")), needs=values.get("needs") or [], log=log,
         template=values.get("template"), adopt=values.get("adopt") is True,
         conf=values.get("conf"), files=values.get("files") or {},
         links=values.get("links") or {},
@@ -262,8 +264,13 @@ def _read_limits(read, path, value):
             for key, item in value.items() if key in LIMITS}
 
 
+DAY = 86400
+BACKOFF_DEFAULTS = {"delay": 1, "max_delay": None, "steps": 0, "jitter": 0, "reset_after": 60}
+
+
 def _read_restart(read, path, value):
-    """``restart: {give_up_after: N, within: SECONDS}`` (within defaults to 60)."""
+    """``restart: {give_up_after: N, within: SECONDS}`` (within defaults to 60) and the
+    back-off: ``{delay, max_delay, steps, jitter, reset_after}`` (docs/restart.md)."""
     value = read.hash(path, value)
     if value is None:
         return None
@@ -273,8 +280,39 @@ def _read_restart(read, path, value):
         found["give_up_after"] = read.integer(path + ("give_up_after",),
                                               value["give_up_after"], 1, RECENT)
     if "within" in value:
-        found["within"] = read.integer(path + ("within",), value["within"], 1, 86400)
+        found["within"] = read.integer(path + ("within",), value["within"], 1, DAY)
+    for key, low in (("delay", 0), ("max_delay", 0), ("jitter", 0), ("reset_after", 1)):
+        if key in value:
+            found[key] = _seconds(read, path + (key,), value[key], low)
+    if "steps" in value:
+        found["steps"] = read.integer(path + ("steps",), value["steps"], 1, 64)
+    for key, other in (("max_delay", "steps"), ("steps", "max_delay")):
+        if key in value and other not in value:
+            read.problems.add(path + (key,), "%s needs %s beside it (systemd's RestartSteps= "
+                                             "and RestartMaxDelaySec= likewise)" % (key, other))
+    delay, top = found.get("delay"), found.get("max_delay")
+    if delay is not None and top is not None and top <= delay:
+        read.problems.add(path + ("max_delay",), "%s is not more than delay (%s)"
+                          % (_shown(top), _shown(delay)))
+    if found.get("steps") and "delay" in value and delay == 0:
+        read.problems.add(path + ("delay",), "0 cannot grow in steps: give a first delay")
     return found
+
+
+def _seconds(read, path, value, low):
+    """A number of seconds, whole or not, ``low`` to a day."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        read.problems.add(path, "expected a number of seconds, got %s" % type_name(value))
+        return None
+    if not low <= value <= DAY:
+        read.problems.add(path, "%s is out of range (%d..%d seconds)" % (_shown(value), low,
+                                                                          DAY))
+        return None
+    return value
+
+
+def _shown(number):
+    return ("%d" % number) if number == int(number) else ("%g" % number)
 
 
 def _restart_policy(value):
@@ -282,6 +320,17 @@ def _restart_policy(value):
     if not value or value.get("give_up_after") is None:
         return None
     return value["give_up_after"], value.get("within") or 60
+
+
+def _backoff_policy(value):
+    """The Backoff of a merged ``restart`` hash, or None (no back-off key in it)."""
+    if not value or all(value.get(key) is None for key in BACKOFF_KEYS):
+        return None
+    found = {key: value[key] if value.get(key) is not None else default
+             for key, default in BACKOFF_DEFAULTS.items()}
+    if found["max_delay"] is None or not found["steps"]:
+        found["max_delay"], found["steps"] = found["delay"], 0
+    return Backoff(**found)
 
 
 def _read_ready(read, path, value):

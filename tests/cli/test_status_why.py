@@ -132,3 +132,32 @@ def test_a_state_that_cannot_be_told_says_why_not_that_the_runtime_keeps_no_acco
     denied = ServiceStatus("web", "/etc/sv/web", None, True, SideState(unknown=why, now_ns=NOW),
                            None)
     assert denied.main.state == "unknown" and why_not_running(denied) == why
+
+
+def test_a_restart_waiting_out_the_backoff_is_said_under_the_row_in_json_and_metrics():
+    """Our runsv's tally, or the C runit's finish's record (host/sides.side_waiting): status
+    says ``restarting in N s (step k of n)``, ``--json`` its numbers, metrics the delay."""
+    from runit_provision.cli.status import notes_of
+    from runit_provision.health.metrics import exposition
+    from runit_provision.protocol.backoff import Waiting
+
+    tally = died([NOW - 10**9])
+    tally.waiting = Waiting(3, 2, 6, 8.0, NOW + 5 * 10**9)
+    side = made_side("down", 0, 1, "up", True, tally, NOW).replaced(waiting=tally.waiting)
+    waiting = ServiceStatus("web", "/etc/sv/web", None, True, side, None)
+    assert notes_of(waiting) == ["last exit 3 after 0.02 s (1 death in 60 s)",
+                                 "restarting in 5 s (step 2 of 6)"]
+    assert side_json(side)["restart"] == {"in": 5.0, "due": NOW / 1e9 + 5, "delay": 8.0,
+                                          "step": 2, "steps": 6, "restarts": 3}
+    text = exposition([waiting])
+    assert 'runit_service_restart_delay_seconds{service="web",tree="system",' \
+           'declared="true"} 8.000\n' in text
+    assert 'runit_service_restart_step{service="web",tree="system",declared="true"} 2\n' in text
+    # a wait that is over is not said; a tally without one says a delay of 0
+    over = side.replaced(now_ns=NOW + 10 * 10**9)
+    assert over.restart_text is None and "restart" not in notes_of(
+        ServiceStatus("web", "/etc/sv/web", None, True, over, None))[-1]
+    still = made_side("down", 0, 1, "up", True, died([NOW - 10**9]), NOW)
+    assert "runit_service_restart_delay_seconds{" in exposition(
+        [ServiceStatus("web", "/etc/sv/web", None, True, still, None)])
+    assert "restart" not in side_json(still)

@@ -661,3 +661,33 @@ def test_a_byte_that_is_not_utf8_in_run_is_named_and_the_rest_imported(root, tmp
     text = out.read_text()
     assert "# refused /home/ann/sv/cafe: run: not UTF-8 text: byte 0xe9" in text
     assert list(yaml.safe_load(text)["runit"]["users"]["ann"]["services"]) == ["good"]
+
+
+def test_a_backoff_imports_as_its_keys_and_its_finish_as_the_datas_own(root, tmp_path, capsys):
+    """The rendered ``backoff`` file is read back into ``restart``'s keys, and the finish the
+    back-off rendered into the data's own finish (or none): plan after import is empty."""
+    applied(root, tmp_path, """runit:
+  init: none
+  runtime: system
+  services:
+    flaky:
+      command: /bin/false
+      finish: "echo ended $1 $2"
+      restart: {delay: 0.5, max_delay: 30, steps: 4, jitter: 2, reset_after: 120,
+                give_up_after: 9}
+    steady: {command: /bin/true, restart: {delay: 3}}
+""")
+    (root / "etc" / "sv" / "flaky" / "backoff-state").write_text(
+        "backoff-state 1 pid=1 restarts=2\n")  # the finish's record: the runtime's, not data
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 0, (
+        capsys.readouterr().err)
+    services = yaml.safe_load(out.read_text())["runit"]["services"]
+    assert services["flaky"]["restart"] == {"give_up_after": 9, "within": 60, "delay": 0.5,
+                                            "max_delay": 30, "steps": 4, "jitter": 2,
+                                            "reset_after": 120}
+    assert services["flaky"]["finish"] == "#!/bin/sh\necho ended $1 $2\n"
+    assert services["steady"]["restart"] == {"delay": 3} and "finish" not in services["steady"]
+    capsys.readouterr()
+    assert run_cli("plan", "--data", with_host_keys(out, tmp_path), "--root", root,
+                   "--profile-d", "none") == 0, capsys.readouterr().out

@@ -333,3 +333,38 @@ def test_ready_fd_is_s6s_notification_fd_and_under_the_c_runsv_a_relayed_fifo():
                                         r"runtime: system: .* 3 to 9 only"):
         tree_from_text("runit::runtime: system\nrunit::services:\n"
                        "  web: {command: /usr/bin/web, ready: {fd: 12}}\n")
+
+
+def test_a_backoff_is_a_file_our_runsv_reads_and_a_finish_that_waits_under_the_c_runsv():
+    """``restart``'s back-off renders ``backoff`` (our runsv's timer reads it at each death)
+    and a ``finish`` with the step delays for the C runsv (templates/finish/backoff.j2): the
+    data's own finish runs first, in a subshell; our runsv tells the finish not to wait."""
+    from runit_provision.protocol.backoff import RUNSV_ENV, backoff_from_bytes
+
+    tree = tree_from_text("""
+runit::services:
+  flaky:
+    command: x
+    finish: "echo ended $1 $2"
+    restart: {delay: 1, max_delay: 8, steps: 3, jitter: 0.5, give_up_after: 9}
+  plain: {command: y, restart: {delay: 2}}
+""")
+    found = backoff_from_bytes(tree["/etc/sv/flaky/backoff"].content)
+    assert (found.first, found.max, found.steps, found.jitter, found.reset) == (1, 8, 3, 0.5, 60)
+    assert tree["/etc/sv/flaky/backoff"].mode == 0o644
+    assert tree["/etc/sv/flaky/give-up"].content == b"9 60\n"
+    finish = text_of(tree, "/etc/sv/flaky/finish")
+    assert finish.startswith("#!/bin/sh\n(\necho ended $1 $2\n)\n# restart back-off")
+    assert "-v table='1 2 4 8'" in finish and "-v jitter=0.5" in finish
+    assert '[ "${%s:-}" = runsv ] && exit 0' % RUNSV_ENV in finish
+    assert tree["/etc/sv/flaky/finish"].mode == 0o755
+    plain = text_of(tree, "/etc/sv/plain/finish")
+    assert plain.startswith("#!/bin/sh\n# restart back-off") and "-v table='2'" in plain
+    subprocess.run(["sh", "-n", "-c", finish], check=True)  # sh reads it
+
+
+def test_a_backoff_refuses_a_finish_that_is_not_shell():
+    with pytest.raises(RenderError, match="must be shell, not #!/usr/bin/python3"):
+        tree_from_text("runit::services:\n  x:\n    command: x\n"
+                       "    finish: \"#!/usr/bin/python3\\nprint(1)\"\n"
+                       "    restart: {delay: 1}\n")

@@ -32,10 +32,13 @@ class FakeHost:
     makes the next spawn of that argv[0] raise like a failed exec.
     """
 
-    def __init__(self, clock=None, has_finish=False, hooks=(), give_up=None):
+    def __init__(self, clock=None, has_finish=False, hooks=(), give_up=None, backoff=None,
+                 jitter=0.0):
         self.clock = clock or FakeClock()
         self.finish = has_finish
         self.give_up = give_up  # (deaths, within) as the service's give-up file says
+        self.backoff = backoff  # protocol.backoff.Backoff, as the service's backoff file says
+        self.jitter_fraction = jitter  # of the policy's jitter each draw gives
         self.hooks = set(hooks)
         self.fail_exec = {}
         self.next_pid = 100
@@ -80,6 +83,12 @@ class FakeHost:
 
     def give_up_policy(self):
         return self.give_up
+
+    def backoff_policy(self):
+        return self.backoff
+
+    def jitter(self, seconds):
+        return seconds * self.jitter_fraction
 
     def spawn(self, side, argv):
         error = self.fail_exec.get(argv[0])

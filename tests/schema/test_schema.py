@@ -266,3 +266,27 @@ def test_a_give_up_policy_and_its_bounds():
                          ("3", r"restart: expected a hash")):
         with pytest.raises(DataError, match=message):
             config_from_text("runit::services: {web: {command: x, restart: %s}}\n" % bad)
+
+
+def test_a_backoff_and_its_defaults_merge_beside_a_give_up_policy():
+    """``restart``'s back-off keys (docs/restart.md): defaults for what is not given, a
+    service's keys over ``defaults``', the give-up policy beside them untouched."""
+    config = config_from_text(
+        "runit::defaults: {restart: {delay: 2, jitter: 0.5}}\n"
+        "runit::services:\n"
+        "  web: {command: x, restart: {max_delay: 60, steps: 5, give_up_after: 9}}\n"
+        "  api: {command: y, restart: {reset_after: 600}}\n"
+        "  plain: {command: z, restart: {give_up_after: 3}}\n"
+        "  none: {command: z}\n")
+    web, api = config.services["web"], config.services["api"]
+    assert web.restart == (9, 60)
+    assert web.backoff == model.Backoff(delay=2, max_delay=60, steps=5, jitter=0.5,
+                                        reset_after=60)
+    assert api.restart is None
+    assert api.backoff == model.Backoff(delay=2, max_delay=2, steps=0, jitter=0.5,
+                                        reset_after=600)
+    lone = config_from_text("runit::services: {x: {command: x, restart: {jitter: 3}}}\n")
+    assert lone.services["x"].backoff == model.Backoff(delay=1, max_delay=1, steps=0,
+                                                       jitter=3, reset_after=60)
+    none = config_from_text("runit::services: {x: {command: z, restart: {give_up_after: 3}}}\n")
+    assert none.services["x"].backoff is None

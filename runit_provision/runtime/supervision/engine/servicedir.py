@@ -21,6 +21,7 @@ from ....errors import FatalError
 from ....protocol.layout import (CONTROL, CONTROL_DIR, DOWN, FINISH, GIVE_UP, LOCK, LOG_DIR,
                                  LOG_PIPE, NEW_SUFFIX, OK, PROCESS_RECORD, READY, RUN, STATUS,
                                  SUPERVISE_DIR)
+from ....protocol.backoff import BACKOFF, BACKOFF_MAX
 from ....protocol.tally import TALLY, WIDTH as TALLY_WIDTH
 from ...unix.diag import with_errstr
 from ...unix.smallread import is_own, read_small
@@ -342,11 +343,12 @@ class Facts:
     needs it instead (``LocalFacts``); these are for one another identity's agent read ahead
     of an event (users/nestedtree.py)."""
 
-    __slots__ = ("finish", "hooks", "give_up", "ready", "log_run")
+    __slots__ = ("finish", "hooks", "give_up", "ready", "log_run", "backoff")
 
-    def __init__(self, finish=False, hooks=None, give_up=None, ready=None, log_run=b""):
+    def __init__(self, finish=False, hooks=None, give_up=None, ready=None, log_run=b"",
+                 backoff=None):
         self.finish, self.hooks, self.give_up = finish, hooks or {}, give_up
-        self.ready, self.log_run = ready, log_run
+        self.ready, self.log_run, self.backoff = ready, log_run, backoff
 
 
 def read_facts(dir_fd, log_fd):
@@ -359,7 +361,8 @@ def read_facts(dir_fd, log_fd):
     return Facts(is_finish_readable(dir_fd), hooks,
                  read_small(dir_fd, GIVE_UP, GIVE_UP_MAX, regular=True),
                  read_small(dir_fd, READY, READY_MAX, regular=True),
-                 read_executable(RUN, log_fd, LOG_RUN_MAX) if log_fd >= 0 else b"")
+                 read_executable(RUN, log_fd, LOG_RUN_MAX) if log_fd >= 0 else b"",
+                 read_small(dir_fd, BACKOFF, BACKOFF_MAX, regular=True))
 
 
 class LocalFacts:
@@ -380,6 +383,10 @@ class LocalFacts:
     @property
     def give_up(self):
         return read_small(self.dir_fd, GIVE_UP, GIVE_UP_MAX, regular=True)
+
+    @property
+    def backoff(self):
+        return read_small(self.dir_fd, BACKOFF, BACKOFF_MAX, regular=True)
 
     @property
     def ready(self):
@@ -408,6 +415,10 @@ class SnapshotFacts:
     @property
     def give_up(self):
         return self.facts.give_up
+
+    @property
+    def backoff(self):
+        return self.facts.backoff
 
     @property
     def ready(self):

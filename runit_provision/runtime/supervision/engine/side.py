@@ -14,6 +14,13 @@ Deliberate fixes over runit 2.1.2 (see docs/runtime.md):
   and killing ``./finish`` does not run ``./finish`` again;
 - a ``control/<c>`` hook killed by a signal does not count as "handled";
 - hooks run without blocking the loop: while one runs, this side queues its other events.
+
+Restart back-off (the service's ``backoff`` file, protocol/backoff.py; docs/restart.md): a
+death nobody asked for while wanted up steps a series (``tally.waiting.restarts``; a run that
+stayed up ``reset`` seconds begins a new one), and the restart waits that step's delay on the
+same timer as runit's 1 s floor — after ``./finish``, if there is one. ``u`` and ``o`` during
+the wait start at once (the floor kept) and begin a new series, as systemd flushes its restart
+count at a start it was asked for; ``d`` and ``x`` cancel it and end the series.
 """
 
 import errno
@@ -24,6 +31,7 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
+from ....protocol.backoff import Waiting
 from ....protocol.status import State, Status
 from ....protocol.tai64 import runit_stamp
 from ....protocol.tally import Tally
@@ -90,7 +98,7 @@ class Side:
     """One supervised process slot: ``./run`` (+ ``./finish``) or ``log/run``."""
 
     __slots__ = ("host", "is_log", "state", "want", "paused", "term", "pid", "stamp_ns",
-                 "wait_status", "tally", "_killed", "_started_at", "_restart_at",
+                 "wait_status", "tally", "_killed", "_started_at", "_restart_at", "_backoff",
                  "_start_timer", "_deferred", "_hook_pid", "_hook_then", "_hook_letter",
                  "_queued", "_down_unwritten")
 
@@ -107,7 +115,10 @@ class Side:
         self.tally = Tally()  # starts and deaths (protocol/tally.py); the host persists it
         self._killed = False  # runsv SIGKILLed ./run as told (k): its end is no death
         self._started_at = None  # monotonic, of the last ./run start
-        self._restart_at = None  # monotonic; a start before this waits (back-off)
+        self._restart_at = None  # monotonic; a start before this waits (runit's 1 s floor)
+        # seconds the next restart waits (the back-off policy's step), until it is armed at
+        # "down"; then the monotonic time it is due: (delay, None) or (delay, when)
+        self._backoff = None
         self._start_timer = None  # a start postponed by back-off or a failed fork
         self._deferred = None  # argv of a spawn the host could not make yet (NotYet)
         self._hook_pid = 0
@@ -156,6 +167,20 @@ class Side:
         if state in (State.RUN, State.FINISH):
             self.state = state
             self._process_exited(None, seen=False, counted=counted, deferred=True)
+
+    def resume_backoff(self):
+        """A predecessor killed during a back-off's wait left its record in the tally: the
+        wait goes on to its end (at most its whole delay, should the clock have stepped), so
+        a kill -9 of runsv restarts nothing early."""
+        waiting = self.tally.waiting
+        if (waiting is None or not waiting.due_ns or self.pid or self.state != State.DOWN
+                or self.want is not Want.UP):
+            return
+        left = min((waiting.due_ns - self.host.time_ns()) / 1e9, waiting.delay)
+        if left <= 0:
+            waiting.due_ns = 0
+            return
+        self._backoff = (waiting.delay, self.host.monotonic() + left)
 
     def count_start(self, pid, state):
         """A start in the tally: ``./run`` counts, ``./finish`` only shows its pid (also for
@@ -231,6 +256,7 @@ class Side:
         if self.tally.gave_up_ns:  # an operator's up ends a give-up, with a fresh window
             self.tally.gave_up_ns = 0
             self.tally.recent_ns = ()
+        self._skip_backoff()
         self.write_status()
         if not self.pid:
             self._start()
@@ -241,6 +267,7 @@ class Side:
     def _once(self, _):
         self.want = Want.DOWN
         self.tally.wanted_down(self.host.time_ns())
+        self._skip_backoff()
         self.write_status()
         if not self.pid:
             self._start(once=True)
@@ -256,6 +283,9 @@ class Side:
         self.want = want
         self.tally.wanted_down(self.host.time_ns())
         self._cancel_postponed_start()
+        self._skip_backoff()
+        if self.tally.waiting is not None:
+            self.tally.waiting.restarts = 0  # a stop as told ends the series
         self.write_status()
         self._term(None)
 
@@ -315,8 +345,11 @@ class Side:
             self._spawn(["./finish"] + finish_arguments(self.wait_status))
             return
         delay = 0.0
+        now = self.host.monotonic()
         if self._restart_at is not None:
-            delay = self._restart_at - self.host.monotonic()
+            delay = self._restart_at - now
+        if self._backoff is not None and self._backoff[1] is not None:
+            delay = max(delay, self._backoff[1] - now)
         if delay > 0:
             self._postpone_start(delay, once)
             return
@@ -337,6 +370,15 @@ class Side:
     def abandon(self):
         """The host is shutting this service down for good: drop any postponed start."""
         self._cancel_postponed_start()
+
+    def _skip_backoff(self):
+        """``u``, ``o``, ``d``, ``x``: no back-off wait (any more), and when one was cut short
+        a new series; runit's floor stays."""
+        self._backoff = None
+        waiting = self.tally.waiting
+        if waiting is not None and waiting.due_ns:
+            waiting.due_ns = waiting.restarts = 0
+            self._cancel_postponed_start()  # the caller starts it now (or at the floor)
 
     def _cancel_postponed_start(self):
         self._deferred = None
@@ -373,6 +415,9 @@ class Side:
             self.stamp_ns = now_ns
             self._started_at = self.host.monotonic()
             self.state = State.RUN
+            self._backoff = None
+            if self.tally.waiting is not None:
+                self.tally.waiting.due_ns = 0
         self.count_start(pid, State.FINISH if is_finish else State.RUN)
         self.pid = pid
         self.paused = False
@@ -394,6 +439,7 @@ class Side:
                                 asked=asked)
                 if not asked and not self.is_log:
                     self._maybe_give_up(now_ns)
+                    self._step_backoff(seen)
             self.wait_status = wait_status
             if not self.is_log and self.host.has_finish():
                 self.state = State.FINISH
@@ -406,7 +452,9 @@ class Side:
             self._restart_at = now + BACKOFF_SECONDS
         else:
             self._restart_at = None
-        if deferred and self.want is Want.UP and self._restart_at is None:
+        self._arm_backoff(now)
+        if deferred and self.want is Want.UP and self._restart_at is None \
+                and self._backoff is None:
             self._down_unwritten = True
             self.host.write_tally(self)  # the death on disk before the restart's record
         else:
@@ -425,6 +473,40 @@ class Side:
             self.tally.gave_up_ns = now_ns
             self.host.warn("giving up: %d deaths within %d seconds (sv up starts it again)"
                            % (deaths, within))
+
+    def _step_backoff(self, seen):
+        """A death nobody asked for: the next step of the service's back-off (None: it has
+        none), its delay kept for the "down" that follows (after ./finish, if any)."""
+        policy = self.host.backoff_policy()
+        if policy is None:
+            self._backoff = None
+            self.tally.waiting = None
+            return
+        waiting = self.tally.waiting
+        if waiting is None:
+            waiting = self.tally.waiting = Waiting()
+        ran_ns = self._ran_ns() if seen else None
+        if ran_ns is not None and ran_ns >= policy.reset * 1e9:
+            waiting.restarts = 1  # it stayed up: a new series
+        else:
+            waiting.restarts += 1
+        restarts = waiting.restarts
+        delay = policy.delay(restarts)
+        if policy.jitter:
+            delay += self.host.jitter(policy.jitter)
+        waiting.step, waiting.steps, waiting.delay = policy.step(restarts), policy.steps, delay
+        self._backoff = (delay, None) if self.want is Want.UP else None
+
+    def _arm_backoff(self, now):
+        """Down: the back-off's wait begins now (its record says until when)."""
+        if self._backoff is None or self._backoff[1] is not None:
+            return
+        if self.want is not Want.UP:
+            self._backoff = None
+            return
+        delay = self._backoff[0]
+        self._backoff = (delay, now + delay)
+        self.tally.waiting.due_ns = self.host.time_ns() + int(delay * 1e9)
 
     def _ran_ns(self):
         """How long the ./run that just ended ran: by the monotonic clock when we started it,

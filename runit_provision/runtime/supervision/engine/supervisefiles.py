@@ -105,7 +105,9 @@ class SuperviseFiles:
         """``[(in place, name, data)]`` for ``tally`` when it changed since last written."""
         self._tally_due = None
         # a stop (down) or an up after a give-up changes no count, and is written all the same
-        mark = (tally.pid, tally.starts, tally.deaths, tally.gave_up_ns, tally.down_ns)
+        waiting = tally.waiting
+        mark = (tally.pid, tally.starts, tally.deaths, tally.gave_up_ns, tally.down_ns,
+                None if waiting is None else (waiting.restarts, waiting.due_ns))
         if mark == self._tally_written:
             return []
         self._tally_written = mark

@@ -140,6 +140,7 @@ class Supervisor:
             tally = files.read_tally()
             side.tally = tally or side.tally  # the counts go on across supervisors
             self._inherit(side, files, tally)
+            side.resume_backoff()
         if self.nest is not None:
             self.nested = self.nest(self)
 
@@ -475,6 +476,32 @@ class Supervisor:
         deaths, within = int(words[0]), int(words[1])
         return (deaths, within) if deaths > 0 and within > 0 else None
 
+    def backoff_policy(self):
+        """The service's ``backoff`` file (protocol/backoff.py), read at each death (an apply
+        may change it at any time): a Backoff, or None without one or when it is not one."""
+        data = self.facts.backoff
+        if data is None:
+            return None
+        from ....protocol.backoff import backoff_from_bytes
+        try:
+            return backoff_from_bytes(data)
+        except ValueError as exc:
+            self.warn("./%s: ignored" % exc)
+            return None
+
+    @staticmethod
+    def jitter(seconds):
+        """A random delay of 0 to ``seconds`` (the kernel's randomness: no ``random``)."""
+        return seconds * int.from_bytes(os.urandom(4), "little") / 0xFFFFFFFF
+
+    def finish_environ(self):
+        """The environment of ``./finish`` under a back-off: ours waits on a timer, so the
+        rendered finish must not (protocol/backoff.RUNSV_ENV); None: the spawner's own."""
+        if self.facts.backoff is None:
+            return None
+        from ....protocol.backoff import RUNSV_ENV
+        return dict(self.spawner.environ, **{RUNSV_ENV: "runsv"})
+
     def _ready_spec(self):
         """What the service's ``ready`` file declares, read at each start of ``./run`` (an
         apply may change it): a ReadySpec, or None (none, or one we cannot read — said)."""
@@ -573,7 +600,8 @@ class Supervisor:
             try:
                 pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
                                          stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
-                                         new_session=self.new_session, env=env,
+                                         new_session=self.new_session,
+                                         env=env if argv == ["./run"] else self.finish_environ(),
                                          extra_fds=extra_fds)
             except OSError:
                 if reader is not None:

@@ -324,7 +324,8 @@ class RemoteSupervisor(Supervisor):
         self._readiness = (spec, env, reader)
         try:
             self._ask_start(side, argv, cwd_fd=self.dir_fd,
-                            stdout_fd=self._pipe_w if self._pipe_w >= 0 else None, env=env,
+                            stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
+                            env=env if argv == ["./run"] else self.finish_environ(),
                             extra_fds=extra_fds)
         finally:
             for writer, _ in extra_fds:

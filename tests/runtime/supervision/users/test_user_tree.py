@@ -395,3 +395,33 @@ def assert_final(*sides):
     time.sleep(0.5)  # a moment for a late write: none may come
     assert seen() == before
     assert not [side for side in sides if "process" in before[side]]
+
+
+def test_a_users_crash_looping_service_waits_its_back_off_steps(user_tree):
+    """The ``backoff`` file reaches root's tree through the user's agent (servicedir.Facts):
+    a user's service waits as a system one does, and its wait is on record in its tally."""
+    from runit_provision.model import Backoff, Service
+    from runit_provision.protocol.backoff import Backoff as Spec, backoff_bytes
+    from runit_provision.protocol.tally import tally_from_bytes
+    from runit_provision.render.environment import make_environment
+    from runit_provision.render.servicedir import backoff_finish
+
+    user_tree.build()
+    flaky = make_service(user_tree.user_tree, "flaky",
+                         run=SH + "date +%s.%N >>starts\nexit 1\n")
+    spec = Backoff(delay=1, max_delay=4, steps=1, jitter=0, reset_after=60)
+    write_file(flaky / "finish", backoff_finish(Service(name="flaky", backoff=spec),
+                                                make_environment()), 0o755)
+    (flaky / "backoff").write_bytes(backoff_bytes(Spec(1, 4, 1)))
+    subprocess.run(["chown", "-R", "nobody:%d" % user_tree.user.pw_gid, str(flaky)],
+                   check=True)
+    user_tree.start()
+
+    def started():
+        path = flaky / "starts"
+        return [float(line) for line in path.read_text().split()] if path.exists() else []
+    wait_until(lambda: len(started()) >= 3, timeout=40, what="three starts")
+    found = started()
+    assert 0.98 <= found[1] - found[0] < 7 and 3.9 <= found[2] - found[1] < 10, found
+    tally = tally_from_bytes((flaky / "supervise" / "tally").read_bytes())
+    assert tally.waiting is not None and tally.waiting.restarts >= 2
