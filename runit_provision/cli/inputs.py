@@ -39,7 +39,7 @@ def inputs_from_args(args, accounts_must_exist=False):
     """``(config, accounts)`` of the command line (``inputs.config_of``: with
     ``accounts_must_exist``, an account the data names and the accounts lack is a DataError
     at its file:line:col)."""
-    from ..inputs import config_of  # here: a Config cached_config.py kept needs no YAML
+    from ..inputs import config_of  # here: a Config startup/cached_config.py kept needs no YAML
 
     return config_of(hiera=args.hiera, data=args.data, facts=args.facts, passwd=args.passwd,
                      group=args.group, root=args.root, accounts_must_exist=accounts_must_exist)

@@ -10,7 +10,7 @@ import posix
 import sys
 
 from .codebundle import RACY_NS, bundle_path, header, is_directory_trusted, trusted_owners
-from .protocol.without_os import is_directory, is_regular
+from ..protocol.without_os import is_directory, is_regular
 
 
 def encoded(modules):

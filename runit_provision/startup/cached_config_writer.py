@@ -8,7 +8,7 @@ nothing of it.
 import marshal
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
 
-from .protocol.without_os import join
+from ..protocol.without_os import join
 
 
 def keep(place, name, entry, max_entries):
