@@ -15,7 +15,7 @@ from runit_provision.startup import cached_config
 from runit_provision.accounts import host
 from runit_provision.cli import inputs
 from runit_provision.startup.quickparse import Arguments
-from runit_provision.errors_of_verbs import DataError
+from runit_provision.errors import DataError
 
 from .test_boundaries import PACKAGE, import_graph, imports_of, modules, reached
 

@@ -10,7 +10,7 @@ the knockouts of ``deep``. A dotted key (``runit::services.web``) merges the roo
 
 import re
 
-from ..errors_of_verbs import DataError
+from ..errors import DataError
 from ..source import Origin, load_yaml_with_origins, type_name
 from .annotated import under
 from .config import glob_directories

@@ -126,7 +126,7 @@ def config_or_unread(args, environ=None):
     try:
         return kept_config(args, environ), None
     except ProvisionError as exc:
-        from ..errors_of_verbs import DataError  # here: errors_of_verbs is not a view's start
+        from ..errors import DataError
 
         if not isinstance(exc, DataError):
             raise

@@ -45,7 +45,7 @@ STATUS_HEAVY = ("argparse", "enum", "yaml", "runit_provision.hiera", "runit_prov
                 "runit_provision.cli.output", "re",
                 "functools", "collections", "operator", "keyword", "reprlib", "typing",
                 "dataclasses", "struct", "importlib", "json", "runit_provision.cli.inputs",
-                "runit_provision.cli.helptext", "runit_provision.errors_of_verbs") + NO_OS
+                "runit_provision.cli.helptext") + NO_OS
 # what status reads without (the applier's observation and writer, the whole apply/ room:
 # status reads through host/; logs' verb: its sources come from logs/declared and
 # host/fsread.dir_opener; status NAME lists no service directory: no host/supervised), each
