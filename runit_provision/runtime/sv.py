@@ -34,7 +34,7 @@ file; ours is longer for the waits on events and the deliberate differences abov
 ``sv status``'s budget counts each module it loads.
 """
 
-import posix
+import posix  # not os: on sv's path (protocol/without_os.py)
 import sys
 import time
 
