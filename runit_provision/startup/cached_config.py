@@ -1,7 +1,8 @@
-"""The daily views' fast path, beside codebundle.py (whose trust rule it takes): the validated
-Config of a command line's inputs, kept between runs — so that a daily
-``status NAME`` or ``logs NAME`` does not load YAML, resolve the hierarchy and check the data
-again each time (about 15 ms, twice the whole budget of such a view: docs/design.md).
+"""startup: the kept Config (the room's contract: __init__.py), beside codebundle.py, whose
+trust rule it takes — the validated Config of a command line's inputs, kept between runs — so
+that a daily ``status NAME`` or ``logs NAME`` does not load YAML, resolve the hierarchy and
+check the data again each time (about 15 ms, twice the whole budget of such a view:
+docs/design.md).
 
 ``kept_config(args)`` is ``inputs.config_from_args(args)`` (the one pipeline,
 ``runit_provision/inputs.py``), answered from the cache when it holds the same inputs

@@ -1,4 +1,4 @@
-"""The daily views' fast path: writing an entry of the kept Configs into the cache's directory — a new file renamed
+"""startup: writing an entry of the kept Configs into the cache's directory — a new file renamed
 over the old, the least recently written pruned past a bound — only after the inputs were
 read: a view whose Config is kept never imports this. What an entry holds, what it is called
 and when one is kept are cached_config.py's, which hands it here made; this module knows

@@ -1,5 +1,5 @@
-"""startup: the daily views' code in one file — what ``__pycache__`` is to one module, for the modules
-of ours a view imports (docs/design.md, *The views' code bundle*).
+"""startup: the daily views' code in one file — what ``__pycache__`` is to one module, for the
+modules of ours a view imports (docs/design.md, *The views' code bundle*).
 
 A view (``status NAME``, ``logs NAME``) imports 17–36 modules of this package; for each, the
 import system's path finder stats and lists directories, opens and checks its ``.pyc``, and
