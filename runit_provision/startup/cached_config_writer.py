@@ -9,7 +9,6 @@ import marshal
 import os
 
 
-
 def keep(place, name, entry, max_entries):
     """Writes the entry (plain values, ``marshal``'s) as file ``name`` in ``place`` (a new file
     renamed over the old), then leaves at most ``max_entries`` there; what cannot be written

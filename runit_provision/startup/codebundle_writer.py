@@ -1,8 +1,8 @@
-"""startup: writing the daily views' code bundle (codebundle.py says what it is, where, and who may
-read it): after a view's output is out, when a module of ours it imported was not served from
-the bundle. Apart from the finder, which every view's start imports the usual way (not from
-the bundle): a view whose bundle is complete never imports this, as a ``.pyc`` that matches
-is never written again.
+"""startup: writing the daily views' code bundle (codebundle.py says what it is, where, and who
+may read it): after a view's output is out, when a module of ours it imported was not served
+from the bundle. Apart from the finder, which every view's start imports the usual way (not
+from the bundle): a view whose bundle is complete never imports this, as a ``.pyc`` that
+matches is never written again.
 """
 
 import marshal
