@@ -23,7 +23,7 @@ b. one service's last 10 lines: ``logs --dir svc03 -n 10`` / ``journalctl -n 10 
    (``.venv/bin/runit-provision``, which starts with ``site``) and through a launcher that
    starts the interpreter ``-S -I`` as install-runtime's do (a script written into the set's
    directory: the checkout and the virtualenv's site-packages on ``sys.path``, then
-   ``main``); the data commands with the Config kept (cached_config.py, the cache in
+   ``main``); the data commands with the Config kept (startup/cached_config.py, the cache in
    the set's directory, filled before the runs) and without (``RUNIT_PROVISION_CACHE``
    empty);
 c. one service's whole log (``logs --dir svc03 -o cat`` / ``journalctl -u svc03 -o cat``)
@@ -170,10 +170,10 @@ def site_packages():
 
 def kept_config(base, commands):
     """The cache filled for the data commands (argvs, or ``(argv, {variable: value})`` as in
-    ``timed``): their data must be older than what cached_config.py calls racy, then one
-    run of each keeps the Config — and writes the views' code bundle (codebundle.py) of its
+    ``timed``): their data must be older than what startup/cached_config.py calls racy, then one
+    run of each keeps the Config — and writes the views' code bundle (startup/codebundle.py) of its
     checkout, as a first view does."""
-    from runit_provision.cached_config import RACY_NS
+    from runit_provision.startup.cached_config import RACY_NS
     info = (base / "data.yaml").stat()
     wait = max(info.st_mtime_ns, info.st_ctime_ns) + RACY_NS - time.time_ns()
     if wait > 0:

@@ -1,15 +1,10 @@
 """The project's one exception tree.
 
-Only ``cli/`` and the runtime tools' ``main()`` turn these into messages and exit codes.
-
-Its classes live in two modules, each imported from where it is: here the tree's root and
-what the daily views (``status``, ``logs``) and the runtime tools (``sv``) may raise;
-``errors_of_verbs.py`` the rest, which only the verbs that read data, render, write or check
-raise (``from ..errors_of_verbs import DataError``). That module builds on this one, never the
-other way: this one knows nothing of it, so a view or ``sv`` that imports this one alone makes
-none of those classes. Creating an exception class costs about 0.1 M instructions, and the
-views' start was ~40% over its budget in the bodies of the modules they import
-(docs/design.md, *The views' code bundle*); 8 of the 17 classes are never raised there.
+Only ``cli/`` and the runtime tools' ``main()`` turn these into messages and exit codes. The
+classes only the verbs that read data, render, write or check raise (``DataError`` and those
+after it) are made by the daily views' and ``sv``'s start too: 0.86 M instructions (0.03x a
+bare interpreter's start), 17 kB of every runtime process: under what a contortion must save to
+stay (docs/design.md, *Start-up*).
 """
 
 
@@ -92,3 +87,50 @@ class LimitError(ApplyError):
 class ServiceNameError(ProvisionError):
     """A name on a command line (a verb's NAME, ``--only``) that names no declared service, or
     more than one (``model/units.py``: the one name rule)."""
+
+class DataError(ProvisionError):
+    """Bad hiera data: the message names file, line, column and key path."""
+
+
+class RenderError(ProvisionError):
+    """A template could not be rendered from a valid model."""
+
+
+class LockError(ApplyError):
+    """Another apply held the lock for longer than ``--lock-timeout``."""
+
+
+class CommandError(ApplyError):
+    """A command the applier ran (``sv``, an init tool) failed; the message carries its
+    output. ``argv`` and ``returncode`` say which and how."""
+
+    def __init__(self, message, argv=(), returncode=None):
+        super().__init__(message)
+        self.argv = list(argv)
+        self.returncode = returncode
+
+
+class WaitTimeout(ApplyError):
+    """runsv did not take up a linked service directory in time; the message names the
+    likely cause."""
+
+
+class InstallError(ProvisionError):
+    """The runtime cannot be installed or linked into init as asked: no init system found,
+    ``runtime: system`` with no runit on the host, a package file of an unknown kind, …"""
+
+
+class VerifyError(ProvisionError):
+    """A host could not be read for the checks: the probe failed, or its answer (or an
+    ``sv status`` line) is not what the checks' parsers accept (``checks/``)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped an apply's execution; ``result`` (``apply.job.Result``) is what it had
+    done, where it stopped and the restarts it still owes. A KeyboardInterrupt, not an error:
+    nothing that catches errors (a user's part that fails alone) may take it for one, and a
+    caller that does not ask for the result still stops."""
+
+    def __init__(self, result):
+        super().__init__("interrupted")
+        self.result = result

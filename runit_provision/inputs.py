@@ -31,7 +31,7 @@ def config_of(hiera=None, data=None, facts=None, passwd=None, group=None, root=N
 class Inputs:
     """What the inputs made — ``config``, ``accounts`` — and what went into them: ``hiera``
     (the Hiera read: its files, ``Hiera.consulted``), ``databases`` and ``logins`` (the users
-    the data names, whose accounts were asked). What cached_config.py keeps a Config
+    the data names, whose accounts were asked). What startup/cached_config.py keeps a Config
     by."""
 
     def __init__(self, config, accounts, hiera, databases, logins):

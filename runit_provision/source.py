@@ -99,7 +99,7 @@ def load_yaml_with_origins(path, text=None):
     """
     import yaml
 
-    from .errors_of_verbs import DataError
+    from .errors import DataError
 
     text = _bounded_text(path, text)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
@@ -128,7 +128,7 @@ def load_yaml_with_origins(path, text=None):
 def _bounded_text(path, text):
     """The text of ``path`` (or ``text``, given), refused past ``MAX_DATA_FILE_BYTES`` — read
     no further than one byte past the bound, so a huge file (or ``/dev/zero``) costs nothing."""
-    from .errors_of_verbs import DataError
+    from .errors import DataError
 
     if text is None:
         try:
@@ -178,7 +178,7 @@ def data_file_stat(path):
     directory on the way that may not be searched is not "no such file"."""
     import os
 
-    from .errors_of_verbs import DataError
+    from .errors import DataError
 
     try:
         return os.stat(str(path))

@@ -165,7 +165,7 @@ def config_cache(tmp_path_factory):
     /var/cache/runit-provision): the commands the tests run, in-process or started (the
     session's servers too: set before them), keep theirs in the session's own directory —
     where every test that reads data goes through it."""
-    from runit_provision import cached_config
+    from runit_provision.startup import cached_config
     place = tmp_path_factory.mktemp("config-cache")
     before = os.environ.get(cached_config.CACHE_VARIABLE)
     os.environ[cached_config.CACHE_VARIABLE] = str(place)

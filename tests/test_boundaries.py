@@ -27,42 +27,32 @@ RUNTIME_ENGINES = ("supervision", "svlog", "unix")
 ALLOWED = {
     # version: the package's __init__ (its version), imported by the cli; imports none
     "version": set(),
-    # errors: the one tree, in two modules (errors_of_verbs: the classes the views never raise,
-    # built on errors, which knows nothing of them; a room that raises them imports them from
-    # there)
+    # errors: the one tree
     "errors": set(),
-    "errors_of_verbs": {"errors"},
     # shown: how text from outside (a name in a home, a logged line) is shown; pure, stdlib
     "shown": set(),
-    # codebundle: the daily views' modules from one file in __pycache__, and the trust of what
-    # a view keeps (cached_config takes it from there); stdlib, imports none (it is
-    # imported before it serves them); its writer, after the view: stat's numbers from
-    # protocol/without_os
-    "codebundle": set(),
     "protocol": {"errors"},
-    "codebundle_writer": {"codebundle", "protocol"},
     "runtime.unix": {"protocol", "errors"},
     "runtime.svlog": {"runtime.unix", "protocol", "errors"},
     "runtime.supervision": {"runtime.svlog", "runtime.unix", "protocol", "errors",
                             "setproctitle"},
     "runtime.program": {"runtime.supervision", "runtime.svlog", "runtime.unix", "protocol",
                         "errors"},
-    "source": {"errors", "errors_of_verbs", "yaml"},
+    "source": {"errors", "yaml"},
     # accounts: the records and parsers (pure), the databases a command reads (a file's table
     # or the host's) and host.py, the one module asking the host's (test_one_module_asks_nss)
-    "accounts": {"errors", "errors_of_verbs"},
-    "hiera": {"source", "errors", "errors_of_verbs", "yaml"},
-    "model": {"protocol", "errors", "errors_of_verbs"},
-    "schema": {"model", "accounts", "source", "protocol", "errors", "errors_of_verbs"},
+    "accounts": {"errors"},
+    "hiera": {"source", "errors", "yaml"},
+    "model": {"protocol", "errors"},
+    "schema": {"model", "accounts", "source", "protocol", "errors"},
     # inputs: the one pipeline, data + facts + accounts -> Config (cli/inputs holds the options)
     "inputs": {"hiera", "schema", "accounts", "errors"},
-    # cached_config: the pipeline's Config kept between runs for the daily views (trusted by
-    # codebundle's rule; read back into model's records, the pipeline run when it is not
-    # kept); its writer, after the view's Config was made, writes the entry it is handed
-    "cached_config_writer": {"protocol"},
-    "cached_config": {"cached_config_writer", "codebundle", "inputs", "schema", "accounts",
-                      "model", "protocol", "errors", "errors_of_verbs"},
-    "render": {"model", "protocol", "errors", "errors_of_verbs", "jinja2"},
+    # startup: the daily views' fast path (startup/__init__.py, its contract) — the code
+    # bundle (codebundle imports nothing: it is imported before it serves anything), the
+    # pipeline's Config kept between runs (read back into model's records, the pipeline run
+    # when it is not kept), their writers, quickparse and the views' list; only cli imports it
+    "startup": {"inputs", "schema", "accounts", "model", "protocol", "errors"},
+    "render": {"model", "protocol", "errors", "jinja2"},
     # host: what is on the host, read safely — the walk under one root (fsread), one side's
     # live state into protocol's one side type (sides), what the data does not declare
     # (supervised: the units of model), the text of the restarts owed (owed); it never writes.
@@ -71,16 +61,16 @@ ALLOWED = {
     # runtime.unix: the OS helpers at the bottom (inotify for the wait for runsv, libc's syncfs)
     # model.tree: the entries every room exchanges; nothing of the generator (render) itself;
     # host: its reads (FsRoot is host.fsread's FsReader with the applier's writes)
-    "apply": {"host", "model", "protocol", "errors", "errors_of_verbs", "runtime.unix",
+    "apply": {"host", "model", "protocol", "errors", "runtime.unix",
               "shown"},
     # health: is it as wanted — it reads the host through host's readers (sides, supervised,
     # owed) into protocol's one side type; nothing of the applier, which never asks it either
     "health": {"host", "model", "protocol", "errors", "shown"},
     # initsys reads the host through the FsReader its caller hands it (duck-typed: host/'s
     # reader, or the applier's FsRoot), never apply's code: the applier stays out of the room
-    "initsys": {"model", "protocol", "errors", "errors_of_verbs"},
+    "initsys": {"model", "protocol", "errors"},
     # checks: what runs is judged by health's one verdict (health/verdict.py, pure)
-    "checks": {"model", "render", "health", "protocol", "errors", "errors_of_verbs", "shown",
+    "checks": {"model", "render", "health", "protocol", "errors", "shown",
                "testinfra", "pytest"},
     # runtime.unix: inotify, for following; the files themselves are read by logs alone
     "logs": {"protocol", "errors", "runtime.unix", "shown"},
@@ -91,7 +81,7 @@ ALLOWED = {
     # importing: proposals confirmed by the generator's own path (schema + render); the host
     # is opened by the cli (host.fsread) and read through it here (host.py, found.py)
     "importing": {"model", "schema", "render", "accounts", "protocol", "errors",
-                  "errors_of_verbs", "shown", "yaml", "ruamel"},
+                  "shown", "yaml", "ruamel"},
     # demo: the demo's example (its files that are not code) and the sandbox it runs in — a
     # temporary host, our runsvdir on it, the wait for its tree to be as wanted (health's rows
     # read through host/), and its one end (procstat: the tree's processes)
@@ -439,3 +429,16 @@ def test_initsys_loads_no_jinja2_yaml_or_renderer():
                  if name.split(".")[0] in ("jinja2", "yaml")
                  or name.startswith(PACKAGE + ".render"))
     assert not bad, "runit_provision.initsys pulls in %s" % bad
+
+
+def test_the_bundle_finder_imports_nothing_of_ours():
+    """startup/codebundle.py and the room's __init__ are imported the usual way, before the
+    bundle serves anything: an import of ours in them would be loaded through the path
+    finder on every daily view's start (startup/__init__.py)."""
+    for name in ("startup", "startup.codebundle"):
+        module = PACKAGE + "." + name
+        path = PACKAGE_DIR.joinpath(*name.split(".")) / "__init__.py"
+        if not path.exists():
+            path = path.parent.with_suffix(".py")
+        assert [target for target, _ in imports_of(module, path)
+                if room_of(target) is not None] == [], module

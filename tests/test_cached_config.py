@@ -10,11 +10,12 @@ import time
 
 import pytest
 
-from runit_provision import cached_config, inputs as pipeline
+from runit_provision import inputs as pipeline
+from runit_provision.startup import cached_config
 from runit_provision.accounts import host
 from runit_provision.cli import inputs
-from runit_provision.cli.quickparse import Arguments
-from runit_provision.errors_of_verbs import DataError
+from runit_provision.startup.quickparse import Arguments
+from runit_provision.errors import DataError
 
 from .test_boundaries import PACKAGE, import_graph, imports_of, modules, reached
 
@@ -321,7 +322,7 @@ def test_the_code_that_made_it_counts(tmp_path, cache):
     import marshal
     files = [path for path, _ in marshal.loads(entry.read_bytes())[2]]
     for module in ("schema/services.py", "hiera/lookup.py", "model/__init__.py",
-                   "inputs.py", "cached_config.py"):
+                   "inputs.py", "startup/cached_config.py"):
         assert any(path.endswith("/runit_provision/" + module) for path in files), module
     assert any("/yaml/" in path for path in files)
 

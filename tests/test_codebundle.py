@@ -1,4 +1,4 @@
-"""The views' code bundle (runit_provision/codebundle.py): a package's modules served from one
+"""The views' code bundle (runit_provision/startup/codebundle.py): a package's modules served from one
 file in its ``__pycache__``, checked against their sources like a ``.pyc``, trusted like one.
 
 Each run is a fresh interpreter (``-S``, bytecode written: the suite's own
@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 
 import runit_provision
-from runit_provision import codebundle
+from runit_provision.startup import codebundle
 
 from .conftest import pythons
 
 PROGRAM = """import sys, time
 sys.path[:0] = [%(here)r, %(checkout)r]
-from runit_provision import codebundle, codebundle_writer
+from runit_provision.startup import codebundle, codebundle_writer
 bundle = codebundle.serve("pkg", %(package)r)
 import pkg.a, pkg.sub.b
 %(more)s
@@ -424,8 +424,9 @@ def test_a_view_program_writes_its_bundle_and_then_imports_from_it(tmp_path):
     argv = [sys.executable, "-S", "-I", "-v", str(launcher), "logs", "--dir", str(log),
             "-n", "3"]
     ours = str(checkout / "runit_provision")
-    served_before = [ours + "/__init__.py", ours + "/cli/__init__.py", ours + "/cli/main.py",
-                     ours + "/codebundle.py"]
+    served_before = sorted([ours + "/__init__.py", ours + "/cli/__init__.py",
+                            ours + "/cli/main.py", ours + "/startup/__init__.py",
+                            ours + "/startup/codebundle.py"])
     deadline = time.monotonic() + 30
     # the sources were just copied (their ctimes are now): each goes in once it is out of
     # the racy window, and the bundle is written again while one is missing

@@ -17,7 +17,7 @@ entries and lines without the fields or with a non-numeric id. As ``getpwnam`` a
 
 from collections import namedtuple
 
-from ..errors_of_verbs import DataError
+from ..errors import DataError
 
 
 class Login(namedtuple("Login", "name uid gid home shell", defaults=("/bin/sh",))):

@@ -12,7 +12,7 @@ import grp
 import os
 import pwd
 
-from ..errors_of_verbs import DataError
+from ..errors import DataError
 from . import Group, Login, groups_from_file, logins_from_file
 
 PASSWD_FILE, GROUP_FILE = "/etc/passwd", "/etc/group"

@@ -21,8 +21,7 @@
 import select
 import time
 
-from ..errors import ApplyError, UnsafePathError
-from ..errors_of_verbs import CommandError, WaitTimeout
+from ..errors import ApplyError, CommandError, UnsafePathError, WaitTimeout
 from ..host.sides import probe_side
 from ..protocol.layout import SUPERVISE_DIR
 from ..protocol.status import State

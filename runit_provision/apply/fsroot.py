@@ -21,11 +21,11 @@ that user's refusal — never a crash or an apply that grows with the home. No w
 tree is removed by an iterative walk down, by descriptor.
 """
 
-import posix  # as its base's, host/fsread.py (on the daily views' path: protocol/without_os.py)
+import os
+import stat
 
 from ..errors import LimitError
 from ..host.fsread import DIR_FLAGS, FsReader, split
-from ..protocol.without_os import S_ISGID, is_directory, is_link
 
 TEMP_SUFFIX = ".runit-provision.tmp"
 # The deepest tree removed, the top directory counted: each level holds a descriptor (two,
@@ -54,9 +54,9 @@ class FsRoot(FsReader):
         super().__init__(root, trusted_uids)
         self._devices = {}  # st_dev -> a descriptor on that file system, for sync()
         self._noted = {}  # directory -> (uid, gid) a new entry there gets
-        self._euid, self._egid = posix.geteuid(), posix.getegid()
-        self._umask = posix.umask(0o022)
-        posix.umask(self._umask)
+        self._euid, self._egid = os.geteuid(), os.getegid()
+        self._umask = os.umask(0o022)
+        os.umask(self._umask)
 
     # -- writing -------------------------------------------------------------------------
     def make_dir(self, path, mode, uid=None, gid=None):
@@ -65,10 +65,10 @@ class FsRoot(FsReader):
         parent_fd = self.dir_fd(parent)
         new_owner = self._note_device(parent, parent_fd)
         try:
-            posix.mkdir(name, mode & 0o777, dir_fd=parent_fd)
+            os.mkdir(name, mode & 0o777, dir_fd=parent_fd)
         except FileExistsError:
-            info = posix.stat(name, dir_fd=parent_fd, follow_symlinks=False)
-            if is_link(info.st_mode):  # planted since the plan looked
+            info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+            if stat.S_ISLNK(info.st_mode):  # planted since the plan looked
                 self.check_link_owner(path, info)
             raise
         if self._needs_owner(new_owner, uid, gid) or self._needs_mode(mode):
@@ -78,9 +78,9 @@ class FsRoot(FsReader):
         """chmod/chown directory ``path`` through its own descriptor (never a link's target)."""
         fd = self.dir_fd(path)
         if uid is not None or gid is not None:
-            posix.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+            os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
         if mode is not None:
-            posix.fchmod(fd, mode)
+            os.fchmod(fd, mode)
 
     def write_temp(self, path, content, mode, uid=None, gid=None):
         """Write ``content`` to the temp name beside ``path`` with ``mode`` and owner set;
@@ -89,38 +89,38 @@ class FsRoot(FsReader):
         parent_fd = self.dir_fd(parent)
         new_owner = self._note_device(parent, parent_fd)
         temp = temp_name(name)
-        flags = posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL | posix.O_NOFOLLOW | posix.O_CLOEXEC
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
-            fd = posix.open(temp, flags, mode & 0o777, dir_fd=parent_fd)
+            fd = os.open(temp, flags, mode & 0o777, dir_fd=parent_fd)
         except FileExistsError:  # left by an apply that died mid-way
-            posix.unlink(temp, dir_fd=parent_fd)
-            fd = posix.open(temp, flags, mode & 0o777, dir_fd=parent_fd)
+            os.unlink(temp, dir_fd=parent_fd)
+            fd = os.open(temp, flags, mode & 0o777, dir_fd=parent_fd)
         try:
             if self._needs_owner(new_owner, uid, gid):
-                posix.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
-                posix.fchmod(fd, mode)  # chown clears set-id bits
+                os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+                os.fchmod(fd, mode)  # chown clears set-id bits
             elif self._needs_mode(mode):
-                posix.fchmod(fd, mode)
+                os.fchmod(fd, mode)
             view = memoryview(content)
             while view:
-                view = view[posix.write(fd, view):]
+                view = view[os.write(fd, view):]
         except BaseException:
-            posix.close(fd)
+            os.close(fd)
             self.discard_temp(path)
             raise
-        posix.close(fd)
+        os.close(fd)
 
     def discard_temp(self, path):
         parent, name = split(path)
         try:
-            posix.unlink(temp_name(name), dir_fd=self.dir_fd(parent))
+            os.unlink(temp_name(name), dir_fd=self.dir_fd(parent))
         except OSError:
             pass
 
     def rename_temp(self, path):
         parent, name = split(path)
         parent_fd = self.dir_fd(parent)
-        posix.rename(temp_name(name), name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+        os.rename(temp_name(name), name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
 
     def make_symlink(self, path, target, uid=None, gid=None):
         """Point ``path`` at ``target``: a link made under the temp name, renamed over
@@ -130,14 +130,14 @@ class FsRoot(FsReader):
         new_owner = self._note_device(parent, parent_fd)
         temp = temp_name(name)
         try:
-            posix.symlink(target, temp, dir_fd=parent_fd)
+            os.symlink(target, temp, dir_fd=parent_fd)
         except FileExistsError:  # left by an apply that died mid-way
-            posix.unlink(temp, dir_fd=parent_fd)
-            posix.symlink(target, temp, dir_fd=parent_fd)
+            os.unlink(temp, dir_fd=parent_fd)
+            os.symlink(target, temp, dir_fd=parent_fd)
         if self._needs_owner(new_owner, uid, gid):
-            posix.chown(temp, -1 if uid is None else uid, -1 if gid is None else gid,
+            os.chown(temp, -1 if uid is None else uid, -1 if gid is None else gid,
                      dir_fd=parent_fd, follow_symlinks=False)
-        posix.rename(temp, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+        os.rename(temp, name, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
         self._forget(path)  # a cached walk through the old link leads elsewhere now
 
     def remove(self, path):
@@ -145,12 +145,12 @@ class FsRoot(FsReader):
         parent, name = split(path)
         parent_fd = self.dir_fd(parent)
         self._note_device(parent, parent_fd)
-        info = posix.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+        info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
         self._forget(path)  # a directory, or a link a cached walk went through
-        if is_directory(info.st_mode):
-            posix.rmdir(name, dir_fd=parent_fd)
+        if stat.S_ISDIR(info.st_mode):
+            os.rmdir(name, dir_fd=parent_fd)
         else:
-            posix.unlink(name, dir_fd=parent_fd)
+            os.unlink(name, dir_fd=parent_fd)
 
     def remove_tree(self, path, max_entries=None):
         """Remove ``path`` and everything below it, links removed and never followed: a walk
@@ -169,7 +169,7 @@ class FsRoot(FsReader):
         self._noted = {}
         for device_fd in devices.values():
             _syncfs(device_fd)
-            posix.close(device_fd)
+            os.close(device_fd)
 
     def _note_device(self, directory, fd):
         """Remember a descriptor on the file system of ``directory`` (open as ``fd``), for
@@ -178,11 +178,11 @@ class FsRoot(FsReader):
         found = self._noted.get(directory)
         if found is not None:
             return found
-        info = posix.fstat(fd)
+        info = os.fstat(fd)
         if info.st_dev not in self._devices:
-            self._devices[info.st_dev] = posix.dup(fd)
+            self._devices[info.st_dev] = os.dup(fd)
         found = self._noted[directory] = (
-            self._euid, info.st_gid if info.st_mode & S_ISGID else self._egid)
+            self._euid, info.st_gid if info.st_mode & stat.S_ISGID else self._egid)
         return found
 
     @staticmethod
@@ -197,7 +197,7 @@ class FsRoot(FsReader):
     # -- lifetime ------------------------------------------------------------------------
     def close(self):
         for fd in self._devices.values():
-            posix.close(fd)
+            os.close(fd)
         self._devices = {}
         super().close()
 
@@ -209,11 +209,11 @@ def _remove_below(parent_fd, name, shown, max_entries):
     gone between the listing and its removal is done (a runsv's last step may remove its
     ``supervise/event/ok`` as the walk goes: ``sv exit`` returned before it)."""
     try:
-        info = posix.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+        info = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
     except FileNotFoundError:
         return
-    if not is_directory(info.st_mode):
-        posix.unlink(name, dir_fd=parent_fd)
+    if not stat.S_ISDIR(info.st_mode):
+        os.unlink(name, dir_fd=parent_fd)
         return
     stack = [_Emptied(parent_fd, name)]
     read = 0
@@ -223,7 +223,7 @@ def _remove_below(parent_fd, name, shown, max_entries):
             entry = next(level.entries, None)
             if entry is None:
                 stack.pop().close()
-                _gone_already(posix.rmdir, level.name, level.parent_fd)
+                _gone_already(os.rmdir, level.name, level.parent_fd)
                 continue
             read += 1
             if max_entries is not None and read > max_entries:
@@ -231,7 +231,7 @@ def _remove_below(parent_fd, name, shown, max_entries):
                                  "applier removes of a user's); the rest is left"
                                  % (shown, max_entries))
             if not entry.is_dir(follow_symlinks=False):
-                _gone_already(posix.unlink, entry.name, level.fd)
+                _gone_already(os.unlink, entry.name, level.fd)
             elif len(stack) < MAX_DEPTH:
                 try:
                     stack.append(_Emptied(level.fd, entry.name))
@@ -261,28 +261,28 @@ class _Emptied:
 
     def __init__(self, parent_fd, name):
         self.parent_fd, self.name = parent_fd, name
-        self.fd = posix.open(name, DIR_FLAGS, dir_fd=parent_fd)
+        self.fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
         try:
-            self.entries = posix.scandir(self.fd)
+            self.entries = os.scandir(self.fd)
         except BaseException:
-            posix.close(self.fd)
+            os.close(self.fd)
             raise
 
     def close(self):
         if self.fd >= 0:
             self.entries.close()
-            posix.close(self.fd)
+            os.close(self.fd)
             self.fd = -1
 
 
 def _syncfs(fd):
-    """syncfs(2) on the file system of ``fd``; posix.sync() where libc lacks it."""
+    """syncfs(2) on the file system of ``fd``; os.sync() where libc lacks it."""
     from ..runtime.unix.libc import libc
 
     try:
         call = libc()["syncfs"]
     except AttributeError:
-        posix.sync()
+        os.sync()
         return
     if call(fd) != 0:
-        posix.sync()
+        os.sync()

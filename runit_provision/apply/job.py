@@ -19,7 +19,7 @@ goes on. Any other error stops the apply at its
 step; what was done so far is in the Result, every file wholly old or wholly new, and the
 next apply finishes the job — restarts included. Ctrl-C stops it the same way, wherever it
 lands: the files written but not yet renamed into place are dropped (wholly old), and the
-KeyboardInterrupt goes on as ``errors_of_verbs.Interrupted`` carrying the Result — what was
+KeyboardInterrupt goes on as ``errors.Interrupted`` carrying the Result — what was
 done, the step it stopped at and the restarts still owed (``Result.owed``) — for the caller to
 say.
 
@@ -30,8 +30,7 @@ real tier real processes.
 
 import time
 
-from ..errors import ApplyError
-from ..errors_of_verbs import Interrupted
+from ..errors import ApplyError, Interrupted
 from ..host.sides import probe_side
 from .activate import Activator
 from .converge import Converger

@@ -38,7 +38,7 @@ import signal
 import stat
 import time
 
-from ..errors_of_verbs import LockError
+from ..errors import LockError
 
 LOCK_NAME = ".runit-provision.lock"
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC

@@ -23,20 +23,20 @@ that directory (``Observation.problems``): that user's refusal, never the apply'
 
 import errno
 import stat
+from collections import namedtuple
 
 from ..errors import LimitError, UnsafePathError
 from ..host.fsread import MAX_ENTRIES, READ_LIMIT
 from ..host.sides import NOT_SUPERVISED, probe_side, read_owed
 from ..host.supervised import undeclared as list_undeclared
 from ..protocol.layout import LOG_DIR, PACKAGE_NAME, acted_on
-from ..protocol.tuples import FieldTuple
 from .fsroot import is_temp_name
 
 _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
 
 
-class Actual(FieldTuple, fields="kind mode uid gid content target error",
-             defaults=(None,) * 6):
+class Actual(namedtuple("Actual", "kind mode uid gid content target error",
+                        defaults=(None,) * 6)):
     """What is at one path: ``kind`` is ``missing``, ``file``, ``directory``, ``symlink``,
     ``other`` (a FIFO, a device…), ``unsafe`` (reached only through a link someone else owns)
     or ``error`` (``error`` says why). ``content`` is a file's bytes (None if not read),

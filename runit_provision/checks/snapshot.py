@@ -19,8 +19,7 @@ import zlib
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
-from ..errors import ProtocolError
-from ..errors_of_verbs import VerifyError
+from ..errors import ProtocolError, VerifyError
 from ..protocol.errstr import error_str
 from ..protocol.layout import LOG_DIR, path_in
 from ..protocol.probe import NOT_RUNNING, SideState

@@ -16,7 +16,7 @@ says nothing of the log. Anything else is a ``VerifyError``: a parser that guess
 broken ``sv`` into a passing check.
 """
 
-from ..errors_of_verbs import VerifyError
+from ..errors import VerifyError
 from ..protocol.layout import LOG_DIR, path_in
 from ..protocol.probe import NOT_RUNNING
 from ..protocol.status import State
@@ -58,7 +58,7 @@ def parts_from_sv_line(line, name):
     (SvPart(message='runsv not running'), None)
     >>> parts_from_sv_line("ok: run: web: (pid 1) 1s", "web")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    runit_provision.errors_of_verbs.VerifyError: not an sv status line for web: 'ok: run: ...'
+    runit_provision.errors.VerifyError: not an sv status line for web: 'ok: run: ...'
     """
     text = line.rstrip("\n")
     main, rest = _part(text, name, name, line)

@@ -8,7 +8,7 @@ outcomes look like in JUnit XML is ``report.py``'s; on a terminal and in JSON,
 
 import time
 
-from ..errors_of_verbs import VerifyError
+from ..errors import VerifyError
 from .snapshot import take_snapshot
 
 

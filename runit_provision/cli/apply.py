@@ -21,8 +21,7 @@ from ..apply.report import refusal_line, report_json
 from ..apply.runner import SubprocessRunner, sv_command
 from ..apply.session import converge
 from ..apply.steps import Side
-from ..errors import ProvisionError
-from ..errors_of_verbs import Interrupted
+from ..errors import Interrupted, ProvisionError
 from ..model.units import labels_named
 from ..shown import shown_name, shown_text
 from .helptext import ONLY_HELP

@@ -1,5 +1,5 @@
 """cli: argument types shared by verbs. ``argparse`` is imported only to refuse a value: a
-daily view's plain command line is read without it (cli/quickparse.py)."""
+daily view's plain command line is read without it (startup/quickparse.py)."""
 
 
 def whole_number(expected):

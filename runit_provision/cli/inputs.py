@@ -7,7 +7,7 @@ data + facts + accounts -> Config) and to the one rule of which passwd and group
 reads, import included (``accounts.databases.databases_for``).
 """
 
-import posix  # not os, on the daily views' path: protocol/without_os.py says why
+import os
 
 from .default_data import HIERA_HELP, reads_data
 from .helptext import ACCOUNTS_HELP  # noqa: F401 (the commands that read inputs show it)
@@ -39,7 +39,7 @@ def inputs_from_args(args, accounts_must_exist=False):
     """``(config, accounts)`` of the command line (``inputs.config_of``: with
     ``accounts_must_exist``, an account the data names and the accounts lack is a DataError
     at its file:line:col)."""
-    from ..inputs import config_of  # here: a Config cached_config.py kept needs no YAML
+    from ..inputs import config_of  # here: a Config startup/cached_config.py kept needs no YAML
 
     return config_of(hiera=args.hiera, data=args.data, facts=args.facts, passwd=args.passwd,
                      group=args.group, root=args.root, accounts_must_exist=accounts_must_exist)
@@ -57,7 +57,7 @@ def identities_for(passwd=None, group=None, root=None):
     """The databases the applier's chown and its commands run as a user ask (owner names ->
     numbers), the same as the accounts'; None when not run as root (owners cannot be set, so
     they are not managed)."""
-    if posix.geteuid() != 0:
+    if os.geteuid() != 0:
         return None
     from ..accounts.databases import databases_for
 

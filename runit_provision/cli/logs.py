@@ -65,7 +65,7 @@ def prepare_argv(argv):
 
 
 def add_parser(sub):
-    import argparse  # here: a plain command line is read without it (cli/quickparse.py)
+    import argparse  # here: a plain command line is read without it (startup/quickparse.py)
 
     from .arguments import line_count
     from .helptext import ACCOUNTS_HELP
@@ -133,7 +133,7 @@ def run(args):
         if args.dir:
             sources, said = _directory_sources(args), ()
         else:
-            from ..cached_config import config_or_unread
+            from ..startup.cached_config import config_or_unread
 
             config, unread = config_or_unread(args)
             if unread is not None:  # said first: what is shown is only what is supervised

@@ -13,7 +13,7 @@ import sys
 
 import yaml
 
-from ..errors_of_verbs import DataError
+from ..errors import DataError
 from ..hiera import load
 from .default_data import HIERA_HELP, reads_data
 

@@ -25,6 +25,7 @@ import posix  # not os, on the daily views' path: protocol/without_os.py says wh
 import sys
 
 from .. import __version__
+from ..startup import VIEWS  # the daily views' fast path: startup/__init__.py
 
 COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "plan",
             "apply": "apply", "status": "status", "logs": "logs", "metrics": "metrics",
@@ -36,14 +37,6 @@ COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "pla
 COLLECTING = ("demo", "verify", "logs")
 EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE (docs/exit-codes.md)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
-# Views that read and print, and leave nothing for the interpreter's teardown (no files of
-# their own open for writing, no threads, no atexit): the program ends with _exit once their
-# output is flushed, as sv does (initsys/launchers.py) — the teardown was a tenth of their
-# budget (docs/design.md).
-EXIT_AT_ONCE = ("logs", "status")
-# Views whose modules a program serves from the package's code bundle (codebundle.py): their
-# import system's work per module was a third of status's budget (docs/design.md).
-BUNDLED = ("logs", "status")
 
 
 def command_module(name):
@@ -57,8 +50,8 @@ def _module(name):
 
 
 def served_bundle():
-    """The package's code bundle put first in the import system (codebundle.py)."""
-    from .. import codebundle
+    """The package's code bundle put first in the import system (startup/codebundle.py)."""
+    from ..startup import codebundle
 
     return codebundle.serve(__package__.rpartition(".")[0], codebundle.package_directory())
 
@@ -95,10 +88,10 @@ def main(argv=None):
     chosen = argv[0] if argv and argv[0] in COMMANDS else None
     args = None
     try:
-        bundle = served_bundle() if is_program and chosen in BUNDLED else None
+        bundle = served_bundle() if is_program and chosen in VIEWS else None
         # here, not at the top: a view's program serves them from its bundle
         from .default_data import fill_in_data
-        from .quickparse import parse as quick_parse
+        from ..startup.quickparse import parse as quick_parse
 
         parser = None
         if chosen is not None:
@@ -120,10 +113,10 @@ def main(argv=None):
         code = command_module(args.command).run(args)
         sys.stdout.flush()  # what is still buffered meets a closed pipe here, not at exit
         if bundle is not None and bundle.has_missed():
-            from ..codebundle_writer import keep
+            from ..startup.codebundle_writer import keep
 
             keep(bundle)  # the output is out: only the next start waits on this
-        if is_program and args.command in EXIT_AT_ONCE:
+        if is_program and args.command in VIEWS:  # ended at once (startup/__init__.py)
             sys.stderr.flush()
             posix._exit(code)
         return code

@@ -43,7 +43,7 @@ def add_parser(sub):
 
 def run(args):
     from ..health.metrics import data_valid, exposition
-    from ..cached_config import config_or_unread
+    from ..startup.cached_config import config_or_unread
     from .status import read_rows, unread_line, unread_lines
 
     try:

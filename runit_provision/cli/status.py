@@ -23,7 +23,7 @@ from ..protocol.probe import Condition
 from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
 from ..errors import ProvisionError
 from ..shown import shown_name, shown_text
-from ..cached_config import config_or_unread
+from ..startup.cached_config import config_or_unread
 from .table import duration, print_json, print_table as output_table
 
 EXIT_OK, EXIT_ERROR, EXIT_NOT_RUNNING = 0, 1, 3
@@ -46,7 +46,7 @@ NAME: as --only's (both add up): status web is status --only web.""" % DEFAULT_L
 
 
 def add_parser(sub):
-    import argparse  # here: a plain command line is read without it (cli/quickparse.py)
+    import argparse  # here: a plain command line is read without it (startup/quickparse.py)
 
     from .arguments import line_count
     from .helptext import ONLY_HELP  # these, as argparse, only for the parser

@@ -29,7 +29,7 @@ says otherwise; one the data disables, not at all. verify judges against the dat
 
 from ..protocol.probe import Condition
 from ..protocol.tally import exit_text
-from ..protocol.tuples import FieldTuple
+from ..protocol.tuples import FieldTuple  # a daily view's path (startup/)
 
 UNKNOWN = "unknown"
 AS_WANTED = "as wanted"

@@ -32,7 +32,7 @@ Public API (stable; ``cli/`` calls exactly this, and hands ``runit_data()`` to t
     # a single data file goes through ``load(data=FILE)`` too.
     schema.config_from_data(data, origins, accounts)   # -> model.Config (cli/ does this)
 
-Every problem is a ``runit_provision.errors_of_verbs.DataError`` whose message names
+Every problem is a ``runit_provision.errors.DataError`` whose message names
 file:line:column (and the key path where there is one): malformed YAML, a file past the bounds
 of ``source.py`` (2 MiB, 200 000 values copied by aliases), a bad hiera.yaml, an interpolation
 of an unknown fact (never an empty string), a bad merge option.
@@ -44,7 +44,7 @@ Modules: ``facts`` (host facts, facts files), ``config`` (hiera.yaml -> levels),
 
 import os
 
-from ..errors_of_verbs import DataError
+from ..errors import DataError
 from .config import read_levels, single_file_levels
 from .facts import TopScope, load_facts_file
 from .interpolation import Interpolator

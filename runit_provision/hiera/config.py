@@ -14,7 +14,7 @@ import os
 import re
 import stat
 
-from ..errors_of_verbs import DataError
+from ..errors import DataError
 from ..source import Origin, data_file_stat, key_path_text, load_yaml_with_origins, type_name
 
 LOCATION_KEYS = ("path", "paths", "glob", "globs")

@@ -19,7 +19,7 @@ otherwise the ``clientcert`` fact (Puppet's certname), else ``fqdn``.
 import os
 import time
 
-from ..errors_of_verbs import DataError
+from ..errors import DataError
 from ..source import load_yaml_with_origins
 
 # /etc/os-release ID -> (facter's os.name, os.family)

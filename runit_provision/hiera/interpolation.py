@@ -15,7 +15,7 @@ string is an error too (Puppet writes Ruby's inspect text).
 
 import re
 
-from ..errors_of_verbs import DataError
+from ..errors import DataError
 from ..source import key_path_text
 from .annotated import children_of, joined
 

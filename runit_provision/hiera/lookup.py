@@ -10,7 +10,7 @@ the knockouts of ``deep``. A dotted key (``runit::services.web``) merges the roo
 
 import re
 
-from ..errors_of_verbs import DataError
+from ..errors import DataError
 from ..source import Origin, load_yaml_with_origins, type_name
 from .annotated import under
 from .config import glob_directories
@@ -59,7 +59,7 @@ class Hiera:
 
     def consulted(self):
         """What this resolution depends on besides the files' contents, for a cache of its
-        result (cached_config.py): ``(files, directories, host_facts)`` — every data file
+        result (startup/cached_config.py): ``(files, directories, host_facts)`` — every data file
         the levels name, found or not; every directory a glob level lists (None: a glob that
         cannot say which, ``glob_directories``); whether this host's facts were gathered."""
         files, directories = [], []

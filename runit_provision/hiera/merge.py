@@ -22,7 +22,7 @@ their quirks, because data written for Puppet must mean the same here:
 
 import re
 
-from ..errors_of_verbs import DataError
+from ..errors import DataError
 from .annotated import children_of, items_of, joined, joined_list
 
 STRATEGIES = ("first", "unique", "hash", "deep")

@@ -17,7 +17,7 @@ since a hierarchy that mixes them (``runit.users`` in common.yaml, ``runit::user
 file) would otherwise merge in a way no Puppet lookup does. Every such setting is named at once.
 """
 
-from ..errors_of_verbs import DataError
+from ..errors import DataError
 from ..source import Origin, type_name
 
 PREFIX = "runit::"

@@ -18,19 +18,21 @@ every scan). ``undeclared(service_dirs, links, fs)`` lists them by that rule, th
   another user's service can never make root show it in that user's tree.
 """
 
+import os
+import stat
+from collections import namedtuple
+
 from ..errors import ApplyError, LimitError, UnsafePathError
 from ..model.units import ServiceUnit, service_directories
 from ..protocol.layout import LOG_DIR
 from ..protocol.logrun import log_run_from_bytes, logged_to
-from ..protocol.tuples import FieldTuple
-from ..protocol.without_os import dirname, is_directory, is_link, join, normpath
 from .fsread import MAX_ENTRIES
 
 LEFT_ALONE = "apply leaves it alone"
 
 
-class Undeclared(FieldTuple, fields="login name path side why owner",
-                 defaults=(None,)):
+class Undeclared(namedtuple("Undeclared", "login name path side why owner",
+                            defaults=(None,))):
     """An entry of a service directory the data does not declare. ``login``: whose tree
     (None: the system's); ``path``: the entry; ``side``: the directory its state is read from
     (the entry, or where a user's link leads), None when it is not read — ``why`` says why
@@ -57,7 +59,7 @@ class Undeclared(FieldTuple, fields="login name path side why owner",
                            path=self.side or self.path, link=self.path, is_undeclared=True)
 
 
-class Unread(FieldTuple, fields="login path why"):
+class Unread(namedtuple("Unread", "login path why")):
     """A service directory that could not be listed: ``login`` (None: the system's), its
     ``path``, ``why``."""
 
@@ -129,7 +131,8 @@ def logger_of(fs, unit):
         raise ApplyError("%s: where it logs cannot be told: %s/run is not svlogd's canonical "
                          "form (#!/bin/sh, exec [chpst -u USER] svlogd … DIR); read its "
                          "directory with --dir" % (unit.label, fs.host_path(log_path)))
-    directories = [normpath(join(log_path, directory)) for directory in directories]
+    directories = [os.path.normpath(os.path.join(log_path, directory))
+                   for directory in directories]
     _check_owned(fs, unit, directories)
     return directories
 
@@ -165,15 +168,15 @@ def _entry(fs, login, name, path, info):
     """The Undeclared of the entry at ``path`` (its lstat ``info``), or None when runsvdir
     runs nothing there (not a directory, a link to something else)."""
     mode = info.st_mode
-    if is_directory(mode):
+    if stat.S_ISDIR(mode):
         return Undeclared(login, name, path, path, None)
-    if not is_link(mode):
+    if not stat.S_ISLNK(mode):
         return None
     try:
         side = path
         if info.st_uid not in fs.trusted_uids:  # the reader would refuse it: follow it here, once
             target = fs.readlink(path)
-            side = target if target.startswith("/") else dirname(path) + "/" + target
+            side = target if target.startswith("/") else os.path.dirname(path) + "/" + target
         found = fs.dir_stat(side)
     except NotADirectoryError:
         return None  # a link to a file: runsvdir skips it too

@@ -13,7 +13,7 @@ for those databases: the host was read into the ``Found`` already.
 import posixpath
 
 from .. import accounts as accounts_module
-from ..errors_of_verbs import DataError, RenderError
+from ..errors import DataError, RenderError
 from ..model import USER_TREE_PREFIX
 from ..model.units import label_of
 from ..protocol.layout import (BACKOFF, CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR,

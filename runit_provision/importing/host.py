@@ -540,7 +540,7 @@ def _valid(services, sv_dir):
     """The translations whose data the schema takes and renders, and [(name, [why])] of the
     rest."""
     from ..accounts import NO_ACCOUNTS
-    from ..errors_of_verbs import DataError, RenderError
+    from ..errors import DataError, RenderError
     from ..render import render
     from ..schema import config_from_data
     good, bad = [], []

@@ -24,7 +24,7 @@ start script), ``detect``, and one module per init: ``systemd``, ``inittab``, ``
 import posixpath
 
 from .. import model
-from ..errors_of_verbs import InstallError
+from ..errors import InstallError
 from ..model.tree import File
 from . import detect, inittab, stages, systemd, upstart
 from .hostview import HostView

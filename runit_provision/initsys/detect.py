@@ -16,7 +16,7 @@ says what was looked at: ``init: none`` is the explicit choice for containers an
 
 import posixpath
 
-from ..errors_of_verbs import InstallError
+from ..errors import InstallError
 
 SYSTEMD_BINARIES = ("/lib/systemd/systemd", "/usr/lib/systemd/systemd")
 

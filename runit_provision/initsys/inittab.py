@@ -14,7 +14,7 @@ text with our line added, replaced or (``--uninstall``) removed, every other lin
 
 import re
 
-from ..errors_of_verbs import InstallError
+from ..errors import InstallError
 from ..model.tree import File
 from .link import NOTHING, Part
 from .records import command

@@ -15,7 +15,7 @@ but a package lists only the name it shipped: every alias is asked (``aliases``)
 import posixpath
 import subprocess
 
-from ..errors_of_verbs import InstallError
+from ..errors import InstallError
 
 DPKG_DIR = "/var/lib/dpkg"
 RPM_DBS = ("/var/lib/rpm", "/usr/lib/sysimage/rpm")

@@ -22,7 +22,7 @@ import re
 import sys
 import zipfile
 
-from ..errors_of_verbs import InstallError
+from ..errors import InstallError
 from ..model.tree import Directory, File
 
 PACKAGE = "runit_provision"

@@ -4,7 +4,7 @@ a bound on what it decompresses to (the room's DECOMPRESSED_RATIO, logs/__init__
 xz stream can hold gigabytes."""
 
 import io
-import posix
+import os
 
 from . import DEFAULT_LIMITS, DecodeError
 
@@ -19,10 +19,10 @@ class Decompressing:
     def __init__(self, fd, module, name, limit=None):
         import importlib
         if limit is None:
-            limit = DEFAULT_LIMITS.decompressed(posix.fstat(fd).st_size)
+            limit = DEFAULT_LIMITS.decompressed(os.fstat(fd).st_size)
         self.name, self.limit, self._left = name, limit, limit
         # the decompressor does not close a file it was handed: ``close`` closes both
-        self._raw = io.open(posix.dup(fd), "rb")
+        self._raw = io.open(os.dup(fd), "rb")
         self._file = importlib.import_module(module).open(self._raw, "rb")
 
     def read(self, size):
@@ -33,7 +33,7 @@ class Decompressing:
         if len(data) > self._left:
             raise DecodeError("%s: decompressed past %d bytes, the bound for a compressed file "
                               "of %d bytes: the rest not read" % (
-                                  self.name, self.limit, posix.fstat(self._raw.fileno()).st_size))
+                                  self.name, self.limit, os.fstat(self._raw.fileno()).st_size))
         self._left -= len(data)
         return data
 

@@ -5,7 +5,7 @@ Pure data: nothing here touches the disk. Paths are the final absolute paths on 
 same data always gives the same tree, byte for byte.
 """
 
-from ..errors_of_verbs import RenderError
+from ..errors import RenderError
 from .record import Frozen, fill as _fill
 
 class Entry(Frozen):

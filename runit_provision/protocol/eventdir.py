@@ -36,10 +36,7 @@ not read) is skipped; at most ``WAKE_MAX`` entries are looked at per change. Std
 
 import errno
 import posix
-# stat's C half, not protocol/without_os.py's copy of its numbers: the runtime that imports
-# this has loaded stat already and would load without_os for them alone (18 kB in every
-# agent); sv -w, which has without_os, loads neither stat nor os (_stat: 0.13 M instructions)
-from _stat import S_ISFIFO
+from stat import S_ISFIFO
 
 from .layout import OK_FIFO, SUPERVISE_DIR
 

@@ -27,7 +27,7 @@ these same functions) and joins its relative paths itself; ``errno`` (0.26 M ins
 imported where a failure is told apart.
 """
 
-import posix
+import posix  # not os: on sv's path (protocol/without_os.py)
 
 from ..errors import ProbeError, ProtocolError
 from .layout import CONTROL_FIFO, DOWN, OK, OK_FIFO, STATUS, STATUS_FILE

@@ -3,8 +3,9 @@ makes, for the small value records the daily views read (a ready file, an owed r
 verdict…), without importing ``collections``.
 
 Importing ``collections`` (with the ``_collections_abc``, ``operator``, ``keyword`` and
-``reprlib`` it loads) costs about 1.4 ms, more than a quarter of a bare interpreter's start —
-the budget of ``status NAME`` is half of one (docs/design.md). What the project's records use
+``reprlib`` it loads) costs 10.9 M instructions, 0.39x a bare interpreter's start (27.7 M; ~4
+ms on the bench's floor) — the budget of ``status NAME`` is half of one (docs/design.md,
+*Start-up*). What the project's records use
 of a named tuple is kept: fields by name and by position, unpacking, tuple equality, order and
 hashing, JSON as a list, ``_fields``, ``_field_defaults``, ``_make``, ``_replace``,
 ``_asdict``, the ``Name(field=value, …)`` repr, pickling and copying; a subclass adds

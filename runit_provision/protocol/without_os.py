@@ -5,9 +5,10 @@ joined, split and made absolute as ``posixpath`` makes them, the environment as
 importing it.
 
 ``os`` re-exports ``posix``'s functions, and its import (``_collections_abc``, ``posixpath``,
-which imports ``os``, and ``os.environ``) costs about 0.9 ms: a sixth of a bare interpreter's
-start, a third of what ``status NAME`` and ``logs NAME`` may add to it (docs/design.md). So
-the modules on their path (``cli/main``, ``cli/logs``, ``cli/status``, ``cached_config``,
+which imports ``os``, and ``os.environ``) costs 6.4 M instructions: 0.23x a bare interpreter's
+start (27.7 M, callgrind), half of what ``status NAME`` and ``logs NAME`` may add to it
+(docs/design.md, *Start-up*). So
+the modules on their path (``cli/main``, ``cli/logs``, ``cli/status``, ``startup/``,
 ``host/fsread``, ``logs/``, ``model/units``…) call ``posix`` and this module;
 ``tests/protocol/test_without_os.py`` holds these to ``posixpath``'s answers, and
 ``tests/cli/test_start_cost.py`` checks that the views load neither. ``stat`` (~0.36 M

@@ -12,7 +12,7 @@ import os.path
 
 import jinja2
 
-from ..errors_of_verbs import RenderError
+from ..errors import RenderError
 from ..protocol.logrun import is_simple_word
 
 

@@ -34,7 +34,7 @@ file; ours is longer for the waits on events and the deliberate differences abov
 ``sv status``'s budget counts each module it loads.
 """
 
-import posix
+import posix  # not os: on sv's path (protocol/without_os.py)
 import sys
 import time
 
@@ -912,12 +912,11 @@ def main(argv=None):
 
 
 def _die_of_sigint():
-    # Die of SIGINT as the C sv would, not with a traceback (``signal`` imports enum; _signal
-    # does not).
-    import _signal
+    # Die of SIGINT as the C sv would, not with a traceback.
+    import signal
 
-    _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
-    posix.kill(posix.getpid(), _signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    posix.kill(posix.getpid(), signal.SIGINT)
 
 
 if __name__ == "__main__":

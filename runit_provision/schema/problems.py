@@ -6,7 +6,7 @@ where they were written::
     data/common.yaml:12:7: services.web.comand: unknown key (did you mean 'command'?)
 """
 
-from ..errors_of_verbs import DataError
+from ..errors import DataError
 from ..source import key_path_text, origin_of
 
 

@@ -9,8 +9,7 @@ import pytest
 from runit_provision.apply.activate import Activator, diagnosis, wait_supervised
 from runit_provision.apply.fsroot import FsRoot
 from runit_provision.apply.steps import Action, ServiceStep, Side
-from runit_provision.errors import ApplyError
-from runit_provision.errors_of_verbs import WaitTimeout
+from runit_provision.errors import ApplyError, WaitTimeout
 from runit_provision.host.sides import NOT_SUPERVISED, probe_side
 from runit_provision.protocol.status import State, Status, status_to_bytes
 

@@ -181,7 +181,7 @@ def test_remove_tree_takes_what_went_meanwhile_for_removed(root, monkeypatch, fi
     for name in ("a-file", "c-file"):
         (old / name).write_text("x")
     (old / "b-dir" / "event" / "ok").write_text("x")
-    unlink, rmdir = fsroot.posix.unlink, fsroot.posix.rmdir
+    unlink, rmdir = fsroot.os.unlink, fsroot.os.rmdir
     meanwhile = {"a-file": lambda: (unlink(str(old / "c-file")),
                                     unlink(str(old / "b-dir" / "event" / "ok")),
                                     rmdir(str(old / "b-dir" / "event"))),
@@ -194,8 +194,8 @@ def test_remove_tree_takes_what_went_meanwhile_for_removed(root, monkeypatch, fi
                 meanwhile.clear()
             return remove(name, *args, **kwargs)
         return removing
-    monkeypatch.setattr(fsroot.posix, "unlink", racing(unlink))
-    monkeypatch.setattr(fsroot.posix, "rmdir", racing(rmdir))
+    monkeypatch.setattr(fsroot.os, "unlink", racing(unlink))
+    monkeypatch.setattr(fsroot.os, "rmdir", racing(rmdir))
     with FsRoot(str(root)) as fs:
         fs.remove_tree("/etc/sv/old")
     assert os.listdir(str(root / "etc" / "sv")) == []

@@ -182,7 +182,7 @@ def test_a_full_disk_leaves_every_file_old_and_the_next_apply_finishes(host, mon
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real_write(fd, data)
 
-    monkeypatch.setattr(fsroot.posix, "write", full_disk)
+    monkeypatch.setattr(fsroot.os, "write", full_disk)
     new_text = data_text(host.base, run="/usr/bin/web2", greeting="new",
                          extra="  cache: {command: /usr/bin/cache}\n")
     result = host.apply(new_text)
@@ -194,7 +194,7 @@ def test_a_full_disk_leaves_every_file_old_and_the_next_apply_finishes(host, mon
         assert ".runit-provision.tmp" not in path
         assert content == before.get(path, content), path
     assert {path for path in before} <= set(after)
-    monkeypatch.setattr(fsroot.posix, "write", real_write)
+    monkeypatch.setattr(fsroot.os, "write", real_write)
     result = host.apply(new_text)
     assert result.is_ok and result.after.is_empty
     assert host.path("etc/sv/web/run").read_text().endswith("/usr/bin/web2\n")

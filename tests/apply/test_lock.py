@@ -10,7 +10,7 @@ import pytest
 
 from runit_provision.apply.fsroot import FsRoot
 from runit_provision.apply.lock import LOCK_NAME, release_lock, take_lock
-from runit_provision.errors_of_verbs import LockError
+from runit_provision.errors import LockError
 
 SV_DIR = "/etc/sv"
 

@@ -9,7 +9,7 @@ import testinfra
 from runit_provision.checks import snapshot as snapshot_module
 from runit_provision.checks.snapshot import (
     MAX_COMMAND, Request, Snapshot, materialized, pieces, probe_command, take_snapshot)
-from runit_provision.errors_of_verbs import VerifyError
+from runit_provision.errors import VerifyError
 from runit_provision.protocol.status import State
 
 from ..conftest import OUR_BIN

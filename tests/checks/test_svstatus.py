@@ -6,7 +6,7 @@ import pytest
 
 from runit_provision.checks import svstatus
 from runit_provision.checks.svstatus import parts_from_sv_line
-from runit_provision.errors_of_verbs import VerifyError
+from runit_provision.errors import VerifyError
 from runit_provision.protocol.status import State
 
 

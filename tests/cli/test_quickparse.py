@@ -1,4 +1,4 @@
-"""cli/quickparse.py: the daily views' plain command lines read without argparse — the same
+"""startup/quickparse.py: the daily views' plain command lines read without argparse — the same
 values argparse gives, or nothing (argparse reads it), never a command line misread."""
 
 import argparse
@@ -7,9 +7,9 @@ import itertools
 import pytest
 
 from runit_provision.cli import logs as logs_module
-from runit_provision.cli import quickparse
 from runit_provision.cli.arguments import line_count
 from runit_provision.cli.main import build_parser, parse_command_line
+from runit_provision.startup import quickparse
 
 
 def argparse_values(command, words):
@@ -67,12 +67,13 @@ def table_of(parser):
 
 
 def test_the_daily_views_are_one_list():
-    """A daily view is read quickly, served from the code bundle and ends at once — each of
-    the three, or none (docs/layout.md, *Adding a day-2 view*)."""
+    """A daily view (startup.VIEWS: served from the code bundle, ended at once) has its
+    quick table, and only a daily view has one (docs/layout.md, *Adding a day-2 view*)."""
+    from runit_provision import startup
     from runit_provision.cli import main
 
-    assert set(quickparse.VERBS) == set(main.BUNDLED) == set(main.EXIT_AT_ONCE)
-    assert set(quickparse.VERBS) <= set(main.COMMANDS)
+    assert set(quickparse.VERBS) == set(startup.VIEWS)
+    assert set(startup.VIEWS) <= set(main.COMMANDS)
 
 
 @pytest.mark.parametrize("command", sorted(quickparse.VERBS))

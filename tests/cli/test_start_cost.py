@@ -1,9 +1,9 @@
 """The daily views start light (their budget: 1.5x a bare interpreter's start, docs/design.md):
 ``logs -n 10`` of a log directory loads none of the heavy modules — argparse, re, enum,
 functools, collections, struct, YAML, the data pipeline, nor ``os`` (``posix`` and
-protocol/without_os.py stand in for it) — and ``logs NAME`` and ``status NAME`` with their data
-kept (cached_config.py) none of the data pipeline's nor anything of the applier (they read
-the host through host/), no ``collections`` (protocol/tuples.py makes their records) and no
+protocol/without_os.py stand in for it) — and ``logs NAME`` and ``status NAME`` with their
+data kept (startup/cached_config.py) none of the data pipeline's nor anything of the applier
+(they read the host through host/), no ``collections`` (protocol/tuples.py makes their records) and no
 ``os``. Checked in a fresh interpreter, as tests/protocol/test_import_cost.py checks ``sv
 status``; the program reports without ``json`` (which loads ``re``, ``enum``, ``collections``…),
 so that nothing of these is loaded before it looks."""
@@ -19,9 +19,9 @@ import pytest
 from runit_provision.logs import stamps
 from runit_provision.protocol import tai64
 
-# os: with _collections_abc and posixpath (which imports it) about 0.9 ms, a sixth of the
-# bare start; collections with operator, keyword and reprlib 1.4 ms (docs/logs.md); stat
-# 0.09 ms (protocol/without_os.py has its numbers); itertools and _functools (0.37 and 0.15 M
+# os: with _collections_abc and posixpath (which imports it) 6.4 M instructions, 0.23x the
+# bare start's 27.7 M; collections with operator, keyword and reprlib 10.9 M; stat 0.45 M
+# (protocol/without_os.py has its numbers); itertools and _functools (0.37 and 0.15 M
 # instructions) only for a clock stepped back and a merge of several sources
 NO_OS = ("os", "posixpath", "genericpath", "_collections_abc") + (
     "stat", "itertools", "_functools")  # and no more of the standard library's
@@ -45,7 +45,7 @@ STATUS_HEAVY = ("argparse", "enum", "yaml", "runit_provision.hiera", "runit_prov
                 "runit_provision.cli.output", "re",
                 "functools", "collections", "operator", "keyword", "reprlib", "typing",
                 "dataclasses", "struct", "importlib", "json", "runit_provision.cli.inputs",
-                "runit_provision.cli.helptext", "runit_provision.errors_of_verbs") + NO_OS
+                "runit_provision.cli.helptext") + NO_OS
 # what status reads without (the applier's observation and writer, the whole apply/ room:
 # status reads through host/; logs' verb: its sources come from logs/declared and
 # host/fsread.dir_opener; status NAME lists no service directory: no host/supervised), each

@@ -19,7 +19,7 @@ import os
 
 import pytest
 
-from runit_provision import cached_config
+from runit_provision.startup import cached_config
 from runit_provision.cli.main import main
 
 from ..apply.helpers import staged_root

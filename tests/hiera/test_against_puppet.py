@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from runit_provision.errors_of_verbs import DataError
+from runit_provision.errors import DataError
 from runit_provision.hiera import load
 from tests.conftest import IN_CI, ROOT
 

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from runit_provision.errors_of_verbs import DataError
+from runit_provision.errors import DataError
 from runit_provision.hiera import load
 from runit_provision.hiera.interpolation import split_key
 from runit_provision.source import Origin

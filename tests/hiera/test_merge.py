@@ -2,7 +2,7 @@
 
 import pytest
 
-from runit_provision.errors_of_verbs import DataError
+from runit_provision.errors import DataError
 from runit_provision.hiera.merge import NOT_FOUND, strategy_from
 from runit_provision.source import Origin
 

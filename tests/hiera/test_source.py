@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from runit_provision import source
-from runit_provision.errors_of_verbs import DataError
+from runit_provision.errors import DataError
 from runit_provision.hiera.facts import load_facts_file
 from runit_provision.source import Origin, key_path_text, load_yaml_with_origins, origin_of
 

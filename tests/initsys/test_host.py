@@ -8,7 +8,7 @@ import pkgutil
 import pytest
 
 import runit_provision.initsys as initsys
-from runit_provision.errors_of_verbs import InstallError
+from runit_provision.errors import InstallError
 from runit_provision.initsys.detect import detect_init
 from runit_provision.apply.fsroot import FsRoot
 from runit_provision.initsys.hostview import HostView

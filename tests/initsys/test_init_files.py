@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import IN_CI
 
-from runit_provision.errors_of_verbs import InstallError
+from runit_provision.errors import InstallError
 from runit_provision.initsys import inittab, stages, systemd, upstart
 from runit_provision.initsys.runsvdir import scanned_dir
 

@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 
 import pytest
 
-from runit_provision import codebundle
+from runit_provision.startup import codebundle
 from runit_provision.protocol import without_os
 
 PARTS = ("", "/", "//", "///", ".", "..", "a", "a/", "/a", "//a", "///a", "a/b", "a//b/",

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from runit_provision.errors_of_verbs import DataError
+from runit_provision.errors import DataError
 from runit_provision.runtime.unix.edir import value_from_bytes
 
 from .helpers import config_from_text, make_argv_bin

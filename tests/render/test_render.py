@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from runit_provision.errors_of_verbs import RenderError
+from runit_provision.errors import RenderError
 from runit_provision.render import Absent, Directory, File, Symlink, environment, render
 from runit_provision.runtime.unix.edir import value_from_bytes
 from runit_provision.protocol.logrun import LogRun, log_run_from_bytes
@@ -231,9 +231,7 @@ def test_render_uses_no_other_room():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     loaded = eval(out)
-    # errors_of_verbs: the rest of the exception tree (RenderError)
-    assert loaded and all(name.split(".")[1] in ("model", "render", "protocol", "errors",
-                                                 "errors_of_verbs")
+    assert loaded and all(name.split(".")[1] in ("model", "render", "protocol", "errors")
                           for name in loaded), loaded
 
 

@@ -8,7 +8,7 @@ import pytest
 from runit_provision import accounts
 from runit_provision.accounts import (
     NO_ACCOUNTS, Group, Login, accounts_from_text, groups_from_file, logins_from_file)
-from runit_provision.errors_of_verbs import DataError
+from runit_provision.errors import DataError
 
 PASSWD = """\
 # a comment

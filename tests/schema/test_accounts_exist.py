@@ -15,7 +15,7 @@ from runit_provision.accounts import databases as databases_module
 from runit_provision.accounts import groups_from_text, host, logins_from_text
 from runit_provision.accounts.databases import (
     Databases, GroupTable, HostGroup, HostPasswd, PasswdTable)
-from runit_provision.errors_of_verbs import DataError
+from runit_provision.errors import DataError
 from runit_provision.hiera import load
 from runit_provision.schema import accounts as accounts_check
 from runit_provision.schema import config_from_data

@@ -10,7 +10,7 @@ import pytest
 
 from runit_provision import model
 from runit_provision.accounts import NO_ACCOUNTS
-from runit_provision.errors_of_verbs import DataError
+from runit_provision.errors import DataError
 from runit_provision.model import Check, Config, Log
 
 from ..pipeline import config_from_file, config_from_text

@@ -13,7 +13,7 @@ an eighth of the interpreter's bare start, SPEC §6): ``posix`` has the same cal
 its own copy of argv and never reads the area again.
 """
 
-import posix
+import posix  # not os: on sv's path (protocol/without_os.py)
 
 from .fsname import fsencode
 from .procstat import stat_fields

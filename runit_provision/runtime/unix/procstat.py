@@ -8,7 +8,7 @@ cost a process forked from the fork server (a user's agent) about 0.3 MB of its 
 tree scanning ``/proc`` for a killed predecessor's processes reads it once per process.
 """
 
-import posix
+import posix  # not os: on sv's path (protocol/without_os.py)
 
 _STAT_MAX = 4096  # a stat line is a few hundred bytes; the name in it at most 64
 

@@ -1,4 +1,4 @@
-"""The daily views' fast path: writing an entry of the kept Configs into the cache's directory — a new file renamed
+"""startup: writing an entry of the kept Configs into the cache's directory — a new file renamed
 over the old, the least recently written pruned past a bound — only after the inputs were
 read: a view whose Config is kept never imports this. What an entry holds, what it is called
 and when one is kept are cached_config.py's, which hands it here made; this module knows
@@ -6,31 +6,29 @@ nothing of it.
 """
 
 import marshal
-import posix  # not os, on the daily views' path: protocol/without_os.py says why
-
-from .protocol.without_os import join
+import os
 
 
 def keep(place, name, entry, max_entries):
     """Writes the entry (plain values, ``marshal``'s) as file ``name`` in ``place`` (a new file
     renamed over the old), then leaves at most ``max_entries`` there; what cannot be written
     is not kept, silently: the cache only saves time."""
-    temporary = join(place, ".%s.%d" % (name, posix.getpid()))
+    temporary = os.path.join(place, ".%s.%d" % (name, os.getpid()))
     try:
         data = marshal.dumps(entry)
-        fd = posix.open(temporary, posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL | posix.O_NOFOLLOW
-                     | posix.O_CLOEXEC, 0o600)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, 0o600)
         try:
             view = memoryview(data)
             while view:
-                view = view[posix.write(fd, view):]
+                view = view[os.write(fd, view):]
         finally:
-            posix.close(fd)
-        posix.rename(temporary, join(place, name))
+            os.close(fd)
+        os.rename(temporary, os.path.join(place, name))
         _prune(place, max_entries)
     except (OSError, ValueError):
         try:
-            posix.unlink(temporary)
+            os.unlink(temporary)
         except OSError:
             pass
 
@@ -38,14 +36,14 @@ def keep(place, name, entry, max_entries):
 def _prune(place, max_entries):
     """At most ``max_entries`` entries: the least recently written go."""
     entries = []
-    for name in posix.listdir(place):
+    for name in os.listdir(place):
         if name.startswith("config-"):
             try:
-                entries.append((posix.lstat(join(place, name)).st_mtime_ns, name))
+                entries.append((os.lstat(os.path.join(place, name)).st_mtime_ns, name))
             except OSError:
                 pass
     for _, name in sorted(entries)[:-max_entries]:
         try:
-            posix.unlink(join(place, name))
+            os.unlink(os.path.join(place, name))
         except OSError:
             pass

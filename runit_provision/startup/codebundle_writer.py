@@ -1,16 +1,16 @@
-"""Writing the daily views' code bundle (codebundle.py says what it is, where, and who may
-read it): after a view's output is out, when a module of ours it imported was not served from
-the bundle. Apart from the finder, which every view's start imports the usual way (not from
-the bundle): a view whose bundle is complete never imports this, as a ``.pyc`` that matches
-is never written again.
+"""startup: writing the daily views' code bundle (codebundle.py says what it is, where, and who
+may read it): after a view's output is out, when a module of ours it imported was not served
+from the bundle. Apart from the finder, which every view's start imports the usual way (not
+from the bundle): a view whose bundle is complete never imports this, as a ``.pyc`` that
+matches is never written again.
 """
 
 import marshal
-import posix
+import os
+import stat
 import sys
 
 from .codebundle import RACY_NS, bundle_path, header, is_directory_trusted, trusted_owners
-from .protocol.without_os import is_directory, is_regular
 
 
 def encoded(modules):
@@ -28,7 +28,7 @@ def encoded(modules):
 def _read_all(fd, size):
     chunks = []
     while True:
-        chunk = posix.read(fd, size + 1)
+        chunk = os.read(fd, size + 1)
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
@@ -51,7 +51,7 @@ def keep(bundle, now_ns=None):
         if not _may_write(directory, bundle.package_dir):
             return False  # a read-only installation: compiling would be for nothing
         try:
-            posix.mkdir(directory, 0o755)  # less the umask's bits: never others' to write
+            os.mkdir(directory, 0o755)  # less the umask's bits: never others' to write
         except FileExistsError:
             pass
         if not is_directory_trusted(directory, trusted_owners(), walk=True):
@@ -78,10 +78,10 @@ def fresh_modules(bundle, imported, now_ns=None):
     changed = False
     for name, (source, is_package) in sorted(wanted.items()):
         try:
-            info = posix.stat(source)
+            info = os.stat(source)
         except OSError:
             continue
-        if not is_regular(info.st_mode):
+        if not stat.S_ISREG(info.st_mode):
             continue  # a FIFO, a device: nothing to compile, and an open that may wait
         if max(info.st_mtime_ns, info.st_ctime_ns) > now_ns - RACY_NS:
             continue
@@ -104,14 +104,14 @@ def compiled(source, info):
     """The code of ``source``, read through one descriptor that is still the file ``info``
     describes (size and mtime): None when it changed meanwhile (a FIFO put in its place
     included: opened without waiting for a writer)."""
-    fd = posix.open(source, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_CLOEXEC)
+    fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        now = posix.fstat(fd)
-        if not is_regular(now.st_mode):
+        now = os.fstat(fd)
+        if not stat.S_ISREG(now.st_mode):
             return None
         text = _read_all(fd, info.st_size)
     finally:
-        posix.close(fd)
+        os.close(fd)
     if (now.st_mtime_ns, now.st_size) != (info.st_mtime_ns, info.st_size) or \
             len(text) != info.st_size:
         return None
@@ -122,35 +122,35 @@ def _may_write(directory, package_dir):
     """Whether ``directory`` (``__pycache__``) is a directory that may be written, or, not
     there yet, the package directory it would be made in (access(2) also says EROFS)."""
     try:
-        info = posix.stat(directory)
+        info = os.stat(directory)
     except OSError:
-        return posix.access(package_dir, posix.W_OK)
-    return is_directory(info.st_mode) and posix.access(directory, posix.W_OK)
+        return os.access(package_dir, os.W_OK)
+    return stat.S_ISDIR(info.st_mode) and os.access(directory, os.W_OK)
 
 
 def write(path, data):
     """``data`` to ``path`` atomically, as codebundle.opened trusts it: a new file beside it
     (the writer's, one link, mode 0644 whatever the umask), renamed over it. False when the
     directory may not be written (read-only, another's) or the write failed."""
-    temporary = "%s.%d.tmp" % (path, posix.getpid())
+    temporary = "%s.%d.tmp" % (path, os.getpid())
     try:
-        fd = posix.open(temporary, posix.O_WRONLY | posix.O_CREAT | posix.O_EXCL
-                        | posix.O_NOFOLLOW | posix.O_CLOEXEC, 0o644)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                        | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     except OSError:
         return False  # EACCES, EROFS, EEXIST (another writer's): not ours to write now
     try:
         try:
             view = memoryview(data)
             while view:
-                view = view[posix.write(fd, view):]
-            posix.fchmod(fd, 0o644)  # whatever the umask: not writable by others
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, 0o644)  # whatever the umask: not writable by others
         finally:
-            posix.close(fd)
-        posix.rename(temporary, path)
+            os.close(fd)
+        os.rename(temporary, path)
         return True
     except OSError:
         try:
-            posix.unlink(temporary)
+            os.unlink(temporary)
         except OSError:
             pass
         return False

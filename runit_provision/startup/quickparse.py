@@ -1,4 +1,5 @@
-"""cli: the command lines of the daily views — ``logs`` and ``status`` — read without argparse.
+"""startup: the command lines of the daily views — ``logs`` and ``status`` — read without
+argparse.
 
 Importing argparse (with the ``re``, ``enum`` and ``gettext`` it pulls in) and laying out a
 subcommand's parser cost about what the interpreter's own start does, which alone is the

@@ -1,7 +1,8 @@
-"""The daily views' fast path, beside codebundle.py (whose trust rule it takes): the validated
-Config of a command line's inputs, kept between runs — so that a daily
-``status NAME`` or ``logs NAME`` does not load YAML, resolve the hierarchy and check the data
-again each time (about 15 ms, twice the whole budget of such a view: docs/design.md).
+"""startup: the kept Config (the room's contract: __init__.py), beside codebundle.py, whose
+trust rule it takes — the validated Config of a command line's inputs, kept between runs — so
+that a daily ``status NAME`` or ``logs NAME`` does not load YAML, resolve the hierarchy and
+check the data again each time (about 15 ms, twice the whole budget of such a view:
+docs/design.md).
 
 ``kept_config(args)`` is ``inputs.config_from_args(args)`` (the one pipeline,
 ``runit_provision/inputs.py``), answered from the cache when it holds the same inputs
@@ -48,7 +49,7 @@ import time
 
 # codebundle: the trust of what a view keeps (imported first on a view's start: no cost here)
 from .codebundle import is_directory_trusted, opened_trusted
-from .protocol.without_os import abspath, dirname, environ as current_environ, join
+from ..protocol.without_os import abspath, dirname, environ as current_environ, join
 
 CACHE_DIR = "/var/cache/runit-provision"
 CACHE_VARIABLE = "RUNIT_PROVISION_CACHE"
@@ -81,7 +82,7 @@ def kept_config(args, environ=None):
         if config is not None:
             return config
     started = time.time_ns()
-    from .inputs import read
+    from ..inputs import read
 
     found = read(hiera=args.hiera, data=args.data, facts=args.facts, passwd=args.passwd,
                  group=args.group, root=args.root)
@@ -108,7 +109,7 @@ class Unread:
     @property
     def where(self):
         """Where the view looked, as its message says it."""
-        from .model.units import service_directories
+        from ..model.units import service_directories
 
         directories = sorted(service_directories(self.config).items(),
                              key=lambda item: (item[0] is not None, item[0] or ""))
@@ -121,12 +122,12 @@ def config_or_unread(args, environ=None):
     """``(config, None)``: ``kept_config``'s; or, when the data cannot be read (a
     DataError), ``(config, Unread)``: the Config of ``Unread``, where a view that must still
     show what is supervised (``status``, ``logs``, ``metrics``) looks."""
-    from .errors import ProvisionError
+    from ..errors import ProvisionError
 
     try:
         return kept_config(args, environ), None
     except ProvisionError as exc:
-        from .errors_of_verbs import DataError  # here: errors_of_verbs is not a view's start
+        from ..errors import DataError
 
         if not isinstance(exc, DataError):
             raise
@@ -134,8 +135,8 @@ def config_or_unread(args, environ=None):
     place = cache_directory(current_environ() if environ is None else environ)
     config = None if place is None else _kept(place, _key(args), args, stale=True)
     if config is None:
-        from .accounts import NO_ACCOUNTS
-        from .schema import config_from_data
+        from ..accounts import NO_ACCOUNTS
+        from ..schema import config_from_data
 
         config = config_from_data({}, {}, NO_ACCOUNTS)
         return config, Unread(error, config, False)
@@ -231,7 +232,7 @@ def _stat(path):
 def _same_accounts(args, users):
     """Whether this host answers for the data's users as it did (``users``: the logins and
     the accounts they were given)."""
-    from .accounts.databases import databases_for
+    from ..accounts.databases import databases_for
 
     logins, kept = users
     return _plain_accounts(databases_for(args.passwd, args.group, args.root)
@@ -248,8 +249,8 @@ def _decoded(value, fields):
     """The Config of a kept value; the records' fields must be as kept (else ValueError).
     Only what ``_encoded`` tagged is walked: a record's plain fields
     are set in one pass."""
-    from . import model
-    from .model.record import Record, fill
+    from .. import model
+    from ..model.record import Record, fill
 
     classes = {}
     for name, kept in fields.items():
@@ -288,7 +289,7 @@ def _decoded(value, fields):
 
 
 def _ready_spec():
-    from .protocol.readiness import ReadySpec
+    from ..protocol.readiness import ReadySpec
 
     return ReadySpec
 
@@ -339,9 +340,9 @@ def _encoded(value, fields):
     ``fields`` gets each class's fields. ValueError for any other kind of value (not an
     exception class of its own: making one at import is ~0.09 M instructions of every view's
     start, this module being on its path)."""
-    from . import model
-    from .model.record import Record
-    from .protocol.readiness import ReadySpec
+    from .. import model
+    from ..model.record import Record
+    from ..protocol.readiness import ReadySpec
 
     def encoded(item):  # (kept, whether it is tagged)
         kind = type(item)

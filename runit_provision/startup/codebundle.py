@@ -1,5 +1,5 @@
-"""The daily views' code in one file — what ``__pycache__`` is to one module, for the modules
-of ours a view imports (docs/design.md, *The views' code bundle*).
+"""startup: the daily views' code in one file — what ``__pycache__`` is to one module, for the
+modules of ours a view imports (docs/design.md, *The views' code bundle*).
 
 A view (``status NAME``, ``logs NAME``) imports 17–36 modules of this package; for each, the
 import system's path finder stats and lists directories, opens and checks its ``.pyc``, and
@@ -335,5 +335,6 @@ _MODULE = type(sys)  # types.ModuleType
 
 
 def package_directory():
-    """This package's directory."""
-    return __file__.rpartition("/")[0]
+    """The package's directory (``runit_provision``, this room's parent): its
+    ``__pycache__`` holds the bundle."""
+    return __file__.rpartition("/")[0].rpartition("/")[0]
