@@ -16,7 +16,7 @@ from ..protocol.backoff import BACKOFF, BACKOFF_STATE, Backoff, backoff_bytes, s
 from ..protocol.envfile import file_from_value
 from ..protocol.readiness import ready_option_words, ready_spec_bytes
 from ..protocol.logrun import log_run_text
-from ..errors_of_verbs import RenderError
+from ..errors import RenderError
 from .environment import render_file_template, render_template
 from ..model.tree import Absent, Directory, File, Symlink
 
