@@ -85,6 +85,8 @@ class CalendarSpec:
     ``zone``: a tz database name, ``"UTC"``, or None for the host's local time.
     """
 
+    kind = "calendar"
+
     __slots__ = ("text", "weekdays", "year", "month", "day", "hour", "minute", "second",
                  "end_of_month", "zone")
 
@@ -138,13 +140,19 @@ class CalendarSpec:
     def elapses(self, after_usec, count, local_zone=None):
         """The next ``count`` elapses (fewer if it stops elapsing), each after the one
         before, as ``systemd-analyze calendar --iterations=COUNT`` lists them."""
-        found, clock = [], timeclock(self.zone, local_zone)
-        while len(found) < count:
-            after_usec = self._next(after_usec, clock)
-            if after_usec is None:
-                break
-            found.append(after_usec)
-        return found
+        clock = timeclock(self.zone, local_zone)
+        return successive(lambda after: self._next(after, clock), after_usec, count)
+
+
+def successive(next_after, after_usec, count):
+    """Up to ``count`` values of ``next_after``, each from the one before (None ends)."""
+    found = []
+    while len(found) < count:
+        after_usec = next_after(after_usec)
+        if after_usec is None:
+            break
+        found.append(after_usec)
+    return found
 
 
 # --- the time zones: glibc's mktime()/localtime() over zoneinfo ---------------------------

@@ -48,8 +48,13 @@ def walls(expression, start, zone, count):
     ("*-*-* 12:00:1.", 15, "expected decimals after '.'"),
 ])
 def test_refused_at_its_column(expression, column, words):
+    assert_refused(parse_calendar, expression, column, words)
+
+
+def assert_refused(parse, text, column, words):
+    """``parse(text)`` raises ScheduleError at ``column``, its message saying ``words``."""
     with pytest.raises(ScheduleError) as caught:
-        parse_calendar(expression)
+        parse(text)
     assert caught.value.column == column, str(caught.value)
     assert words in caught.value.message
 
