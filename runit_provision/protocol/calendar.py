@@ -27,11 +27,17 @@ Each component is a chain of ``(start, stop, repeat)``: ``5`` is ``(5, -1, 0)``,
 ``(1, 5, 1)``, ``0/15`` is ``(0, -1, 15)``, ``1..20/3`` is ``(1, 20, 3)``; seconds are kept in
 microseconds (``1.5`` is ``1500000``; six decimals, a seventh rounds, as systemd). A
 missing chain (``None``) is ``*``. The next elapse follows systemd's ``find_next()``: the
-fields are set from the year down to the second, each step normalised as glibc's
-``mktime()`` with ``tm_isdst = -1`` normalises a local time — a wall time in a spring-forward
-gap is read with the offset before the change (02:30 in Berlin's gap is 03:30 CEST), a
-repeated wall time is its first (summer) instance — and a field set past its end (Feb 30)
-carries into the next. ``timeclock`` below is that ``mktime()`` over ``zoneinfo``.
+fields are set from the year down to the second, each step normalised by glibc's
+``mktime()``, and a field set past its end (Feb 30) carries into the next. Which instant a
+local time is around a DST change is glibc's answer, not an idea of ours: ``timeclock``
+below runs glibc 2.36's ``__mktime_internal`` over ``zoneinfo`` — its memory of the last
+offset used included (it decides which instance of a repeated hour a time is, and so that
+a timer in the second pass of a repeated hour does not jump back to the first); a time in
+a spring-forward gap comes out after it (02:30 in Berlin's gap is 03:30 CEST), so that day
+does not match a time in the gap; a repeated hour's times match once. systemd 252's one
+failure is kept too: a time carried past December into summer time is read back with
+summer's isdst, an hour early, and its ``find_next()`` gives up after 1000 rounds
+(``*-1/5-06``: "Infinite loop in calendar calculation"); ``next_elapse`` raises then.
 """
 
 from .. import errors
@@ -128,9 +134,9 @@ class CalendarSpec:
         host's, ``local_zone()``)."""
         return self._next(after_usec, timeclock(self.zone, local_zone))
 
-    def _next(self, after_usec, clock):
+    def _next_from(self, after_usec, clock):
         usec = after_usec + 1
-        start = list(clock.localtime(usec // USEC_PER_SEC)[:6])
+        start = list(clock.localtime(usec // USEC_PER_SEC)[:7])  # with its isdst
         found = _find_next(self, clock, start, usec % USEC_PER_SEC)
         if found is None:
             return None
@@ -142,6 +148,13 @@ class CalendarSpec:
         before, as ``systemd-analyze calendar --iterations=COUNT`` lists them."""
         clock = timeclock(self.zone, local_zone)
         return successive(lambda after: self._next(after, clock), after_usec, count)
+
+    def _next(self, after_usec, clock):
+        if self.zone not in (None, "UTC"):
+            # systemd computes an expression of its own zone in a forked child, which
+            # starts from its parent's mktime() state every time: a new one each time
+            clock.guess = 0
+        return self._next_from(after_usec, clock)
 
 
 def successive(next_after, after_usec, count):
@@ -181,13 +194,15 @@ def _wall_seconds(fields):
 class timeclock:
     """``mktime()`` and ``localtime()`` in one zone (None or "UTC": ``timegm``/``gmtime``).
 
-    Fields are ``[year, month0, mday, hour, minute, second]`` (``struct tm``'s, the year in
-    full); ``mktime`` returns the epoch second and the normalised fields plus the weekday
-    (Monday 0).
+    Fields are ``[year, month0, mday, hour, minute, second, isdst]`` (``struct tm``'s, the
+    year in full, isdst -1, 0 or 1); ``mktime`` returns the epoch second and ``localtime``
+    of it (the fields, then the weekday, Monday 0). One timeclock is one process's glibc:
+    its ``guess`` is what the last ``mktime`` left.
     """
 
     def __init__(self, zone, local_zone=None):
         self._known = {}
+        self.guess = 0      # glibc's localtime_offset: the offset its last mktime() used
         if zone == "UTC":
             self.tz = None
         elif zone is not None:
@@ -197,35 +212,73 @@ class timeclock:
         if self.tz is not None:
             import datetime
             self._datetime = datetime.datetime
-            self._naive_epoch = datetime.datetime(1970, 1, 1)
-            self._timedelta = datetime.timedelta
 
     def localtime(self, t):
+        """localtime(): ``(year, month0, mday, hour, minute, second, isdst, weekday)``."""
         if self.tz is None:
             days, second = divmod(t, 86400)
             import datetime
             d = datetime.date(1970, 1, 1) + datetime.timedelta(days=days)
             return (d.year, d.month - 1, d.day, second // 3600, second // 60 % 60,
-                    second % 60, d.weekday())
+                    second % 60, 0, d.weekday())
         d = self._datetime.fromtimestamp(t, self.tz)
-        return d.year, d.month - 1, d.day, d.hour, d.minute, d.second, d.weekday()
+        return (d.year, d.month - 1, d.day, d.hour, d.minute, d.second, int(bool(d.dst())),
+                d.weekday())
 
     def mktime(self, fields):
-        wall = _wall_seconds(fields)
-        known = self._known.get(wall)
-        if known is not None:
-            return known
-        if self.tz is None:
-            t = wall
-        else:
-            # fold=0: a wall time in a gap is read with the offset before the change, a
-            # repeated one is its first instance — glibc's mktime() with tm_isdst = -1
-            naive = self._naive_epoch + self._timedelta(seconds=wall)
-            t = int(naive.replace(tzinfo=self.tz).timestamp())
-        if len(self._known) > 4096:     # find_next asks the same few times again and again
-            self._known.clear()
-        known = self._known[wall] = (t, self.localtime(t))
+        """mktime() of ``[year, month0, mday, hour, minute, second, isdst]``: (the epoch
+        second, localtime() of it)."""
+        wall = _wall_seconds(fields[:6])
+        t = wall if self.tz is None else self._glibc_mktime(wall, fields[6])
+        return t, self.localtime(t)
+
+    def _convert(self, t):
+        """(wall seconds, isdst) of instant ``t`` in the zone."""
+        known = self._known.get(t)
+        if known is None:
+            if len(self._known) > 4096:     # find_next converts the same few again and again
+                self._known.clear()
+            d = self._datetime.fromtimestamp(t, self.tz)
+            known = self._known[t] = (t + int(d.utcoffset().total_seconds()),
+                                      int(bool(d.dst())))
         return known
+
+    def _glibc_mktime(self, wall, isdst):
+        """The instant glibc 2.36's mktime() (__mktime_internal) gives a local wall time,
+        step by step: start from the offset of the last call (``self.guess``, 0 in a new
+        process — so a repeated hour's time is the instance of the offset last used, and
+        a time in a spring-forward gap resolves by the order glibc's probes oscillate in),
+        correct by the error until the wall time matches; a requested isdst of the other
+        kind takes the offset of the nearest time of that kind, probed a week at a time
+        both ways, or one hour off when none is within the bound."""
+        t0 = wall - self.guess
+        t = t1 = t2 = t0
+        dst2 = 0
+        probes = 6
+        while True:
+            local, dst = self._convert(t)
+            dt = wall - local
+            if dt == 0:
+                break
+            if t == t1 and t != t2 and (dst2 if isdst < 0 else isdst != 0) != (dst != 0):
+                self.guess = wall - t    # oscillating across a gap: this one
+                return t
+            probes -= 1
+            if probes == 0:
+                raise ScheduleError("mktime found no instant for a local time", 1)
+            t1, t2, t, dst2 = t2, t, t + dt, dst
+        if isdst >= 0 and (isdst != 0) != (dst != 0):
+            t = self._other_kind(t, wall, isdst, dst)
+        self.guess = wall - t
+        return t
+
+    def _other_kind(self, t, wall, isdst, dst):
+        for delta in range(601200, 457243200 // 2 + 601200, 601200):
+            for probe in (t - delta, t + delta):
+                local, probe_dst = self._convert(probe)
+                if (probe_dst != 0) == (isdst != 0):
+                    return wall - (local - probe)
+        return t + 3600 * ((isdst == 0) - (dst == 0))
 
 
 def zone_named(name):
@@ -551,11 +604,21 @@ def _finish(reader, text, weekdays, year, month, day, end_of_month, hour, minute
         if chain is None:
             chains[name] = None
             continue
-        trimmed = sorted({(a, b - (b - a) % r if b > a and r > 0 else b, r): col
-                          for a, b, r, col in reversed(chain)}.items())
+        trimmed = sorted({_trimmed(a, b, r): col for a, b, r, col in reversed(chain)}.items())
         _check_chain(reader, name, trimmed, end_of_month and name == "day")
         chains[name] = tuple(item for item, _ in trimmed)
     return _spec(text, weekdays, end_of_month=end_of_month, zone=zone, **chains)
+
+
+def _trimmed(start, stop, repeat):
+    """systemd's normalize_chain() of one item: a range ends on its last repetition
+    (``1..10/4`` is ``1..9/4``), and one that holds a single value is that value
+    (``21..22/5`` is ``21``)."""
+    if stop > start and repeat > 0:
+        stop -= (stop - start) % repeat
+    if (stop > start and repeat > 0 and start + repeat > stop) or start == stop:
+        return start, -1, 0
+    return start, stop, repeat
 
 
 def _spec(text, weekdays, year, month, day, hour, minute, second, end_of_month, zone):
@@ -574,8 +637,6 @@ def _full_year(value):
 
 def _check_chain(reader, name, chain, end_of_month):
     low, high = _BOUNDS[name]
-    if end_of_month:
-        high -= 3   # systemd: no more than 28 days back from the end of a month
     scale = USEC_PER_SEC if name == "second" else 1
     what = "the %s" % name if not end_of_month else "the day counted from the month's end"
 
@@ -585,6 +646,12 @@ def _check_chain(reader, name, chain, end_of_month):
 
     for (start, stop, repeat), column in chain:
         place = column - 1
+        if end_of_month:
+            # systemd: no more than 28 days back from the end of a month — and its
+            # chain_valid() takes 3 off again for each item after the first, in sorted
+            # order (~1,28 and ~7,16,23 are refused, ~16,23 is not): kept, so that what
+            # one accepts the other does
+            high -= 3
         if not low <= start <= high:
             reader.fail("%s %s is not within %s..%s" % (what, shown(start), shown(low),
                                                         shown(high)), place)
@@ -653,7 +720,7 @@ def _end_of_month_day(clock, fields, back):
     """The day ``back`` days before the month's end, counting its last day as 1 (-1 when
     there is no such day in this month)."""
     year, month0 = fields[0], fields[1]
-    normal = clock.mktime([year, month0 + 1, 1 - back] + list(fields[3:6]))[1]
+    normal = clock.mktime([year, month0 + 1, 1 - back] + list(fields[3:7]))[1]
     return normal[2] if normal[1] == month0 % 12 and normal[0] == year + month0 // 12 \
         else -1
 
@@ -688,7 +755,7 @@ def _within_bounds(clock, fields):
     past MAX_YEAR or carried backwards."""
     if fields[0] > MAX_YEAR:
         return -1
-    normal = list(clock.mktime(fields)[1][:6])
+    normal = list(clock.mktime(fields)[1][:7])   # taken whole, isdst too
     for unit in range(6):
         if normal[unit] != fields[unit]:
             if unit < 5:
@@ -711,7 +778,10 @@ def _find_next(spec, clock, fields, usec):
     second set in turn, each to the earliest match at or after it; a unit with none left
     moves the unit above on, and a time carried by mktime() starts the round again."""
     for _ in range(MAX_ITERATIONS):
-        fields = list(clock.mktime(fields)[1][:6])
+        # normalised with the isdst it has — the local time's, or that of a time carried
+        # by _within_bounds (whose smaller units were reset: glibc then reads the result
+        # with that isdst, as systemd does) — and then -1, as find_next() sets it
+        fields = list(clock.mktime(fields)[1][:6]) + [-1]
         changed, fields[0] = _matching(spec, spec.year, fields, fields[0])
         if changed is None:
             return None
@@ -723,7 +793,7 @@ def _find_next(spec, clock, fields, usec):
         for unit, chain in ((1, spec.month), (2, spec.day), (3, spec.hour), (4, spec.minute),
                             (5, spec.second)):
             if unit == 3 and spec.weekdays is not None \
-                    and not spec.weekdays >> clock.mktime(fields)[1][6] & 1:
+                    and not spec.weekdays >> clock.mktime(fields)[1][7] & 1:
                 fields[2] += 1
                 _reset(fields, 2)
                 usec = 0

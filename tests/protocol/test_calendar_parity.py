@@ -25,36 +25,42 @@ def disagreements(cases):
     found = []
     for case in cases:
         expression = case["expression"]
+        refused = "error" in case and "Failed to parse" in case["error"]
         try:
             spec = parse_calendar(expression)
         except ScheduleError as exc:
-            if "error" not in case:
+            if not refused:
                 found.append("%r: we refuse it (%s), systemd accepts it" % (expression, exc))
             continue
-        if "error" in case:
+        if refused:
             found.append("%r: we accept it as %s, systemd refuses it" % (expression, spec))
             continue
-        if str(spec) != case["normalized"]:
+        if "error" not in case and str(spec) != case["normalized"]:
             found.append("%r: normalized %r, systemd %r" % (expression, str(spec),
                                                            case["normalized"]))
             continue
-        ours = [usec // 1000000 for usec in spec.elapses(
-            case["start"] * 1000000, calendar_corpus.ITERATIONS,
-            zoneinfo.ZoneInfo(case["zone"]))]
-        if ours != case["elapses"]:
+        try:
+            ours = [usec // 1000000 for usec in spec.elapses(
+                case["start"] * 1000000, calendar_corpus.ITERATIONS,
+                zoneinfo.ZoneInfo(case["zone"]))]
+        except ScheduleError as exc:
+            ours = "no elapse (%s)" % exc
+        if "error" in case:    # systemd gave up ("Infinite loop in calendar calculation")
+            if not isinstance(ours, str):
+                found.append("%r in %s from %d: %s, systemd: %s" % (
+                    expression, case["zone"], case["start"], ours, case["error"]))
+        elif ours != case["elapses"]:
             found.append("%r in %s from %d: %s, systemd %s" % (
                 expression, case["zone"], case["start"], ours, case["elapses"]))
     return found
 
 
-def by_start(cases):
-    groups = {}
-    for case in cases:
-        groups.setdefault("%s@%d" % (case["zone"], case["start"]), []).append(case)
-    return groups
+def in_hundreds(cases):
+    return {"cases %04d-%04d" % (first, first + 99): cases[first:first + 100]
+            for first in range(0, len(cases), 100)}
 
 
-GROUPS = by_start(FIXTURE["cases"])
+GROUPS = in_hundreds(FIXTURE["cases"])
 
 
 @pytest.mark.parametrize("group", sorted(GROUPS))
@@ -69,9 +75,12 @@ def test_the_corpus_is_what_it_claims():
     accepted = {case["expression"] for case in cases if "error" not in case}
     refused = {case["expression"] for case in cases if "error" in case}
     assert len(accepted) >= 200 and len(refused) >= 30
+    # systemd 252 gives up on some (a month repetition run past December into summer time,
+    # read back with summer's isdst by glibc: "Infinite loop in calendar calculation")
+    assert any("Infinite loop" in case.get("error", "") for case in cases)
     assert {case["zone"] for case in cases} >= {"Europe/Berlin", "America/New_York"}
     full = [case for case in cases if len(case.get("elapses", ())) == 20]
-    assert len(full) >= 700
+    assert len(full) >= 1000
     # the fixture is the corpus of calendar_corpus.py, every case of it, in order
     assert [(case["expression"], case["zone"], case["start"]) for case in cases] == list(
         calendar_corpus.cases())
