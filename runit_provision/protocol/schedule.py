@@ -25,5 +25,4 @@ def parse_schedule(text):
     ``.elapses``), or ScheduleError at its column."""
     if not isinstance(text, str):
         raise ScheduleError("a schedule is a string", 1)
-    spec = parse_crontab(text) if is_cron(text) else parse_calendar(text)
-    return spec
+    return parse_crontab(text) if is_cron(text) else parse_calendar(text)

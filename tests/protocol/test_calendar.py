@@ -94,6 +94,28 @@ def test_the_repeated_hour_runs_once():
         "10-25 02:00 CEST", "10-25 02:30 CEST", "10-25 03:00 CET", "10-25 03:30 CET"]
 
 
+def test_inside_the_second_pass_the_next_elapse_stays_after_it():
+    # 02:10 CET, the second 02:10 of 25 October 2026 in Berlin (01:10 UTC): glibc's mktime
+    # keeps reading 02:xx as CET there, as systemd does — never back to the first pass
+    start = int(datetime.datetime(2026, 10, 25, 1, 10, tzinfo=datetime.timezone.utc)
+                .timestamp()) * 1000000
+    spec = parse_calendar("*:0/30")
+    found = [datetime.datetime.fromtimestamp(usec / 1e6, BERLIN).strftime("%H:%M %Z")
+             for usec in spec.elapses(start, 3, BERLIN)]
+    assert found == ["02:30 CET", "03:00 CET", "03:30 CET"]
+    assert spec.next_elapse(start, BERLIN) > start
+
+
+def test_systemds_give_up_is_kept():
+    # a month repetition past December into summer time: systemd 252 says "Infinite loop in
+    # calendar calculation" there, once the search reaches it
+    spec = parse_calendar("*-1/5-06")
+    start = at("2026-11-07 00:00", BERLIN)
+    with pytest.raises(ScheduleError, match="no elapse found within 1000 steps"):
+        spec.next_elapse(start, BERLIN)
+    assert len(spec.elapses(at("2026-01-07 00:00", BERLIN), 2, BERLIN)) == 2
+
+
 def test_leap_days_and_short_months():
     assert walls("*-02-29 12:00", "2026-01-01 00:00", BERLIN, 2) == [
         "02-29 12:00 CET", "02-29 12:00 CET"]
