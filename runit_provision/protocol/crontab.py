@@ -183,7 +183,7 @@ def parse_crontab(text):
                     weekdays=weekdays, day_star=words[2][1].startswith("*"),
                     weekday_star=words[4][1].startswith("*"),
                     wildcard=words[0][1].startswith("*") or words[1][1].startswith("*"),
-                    zone=_zone(words[5]) if len(words) == 6 else None)
+                    zone=_zone(words[5], after_fields=True) if len(words) == 6 else None)
 
 
 def _words(text):
@@ -199,12 +199,14 @@ def _words(text):
     return words
 
 
-def _zone(word):
+def _zone(word, after_fields=False):
     column, name = word
     if name.upper() == "UTC":
         return "UTC"
     if zone_named(name) is None:
-        raise ScheduleError("no time zone named %r in the tz database" % name, column)
+        raise ScheduleError("no time zone named %r in the tz database%s" % (
+            name, " (a schedule is the five time fields and a zone; the command is the "
+                  "service's own)" if after_fields else ""), column)
     return name
 
 

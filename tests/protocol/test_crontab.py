@@ -123,6 +123,7 @@ def test_runs_as_debians_cron(line, start, zone, expected):
     ("@daily Mars/Olympus", 8, "no time zone named 'Mars/Olympus'"),
     ("* * * * * Europe/Berlin extra", 25, "only a time zone may follow"),
     ("0 0 * *\t1-5 Nowhere/Here", 13, "no time zone named"),
+    ("0 3 * * * /usr/bin/backup", 11, "the command is the service's own"),
 ])
 def test_refused_at_its_column(line, column, words):
     assert_refused(parse_crontab, line, column, words)
