@@ -66,6 +66,28 @@ def origin_of(origins, path):
         path = path[:-1]
 
 
+def origin_within(origin, text, column):
+    """The Origin of character ``column`` (1-based) of the string value ``text`` whose key is
+    at ``origin`` — found on the key's line after its ``:``, as written there (plain or
+    quoted, on one line, no escapes before it); None when it is not written so (a block
+    scalar, an interpolation, an escape): the caller names the key and the column instead.
+    Read only to place an error, never on the way to a Config."""
+    try:
+        with open(origin.file, "rb") as handle:
+            raw = handle.read(MAX_DATA_FILE_BYTES)
+    except OSError:
+        return None
+    lines = raw.decode("utf-8", "replace").split("\n")
+    if not 0 < origin.line <= len(lines) or not text:
+        return None
+    line = lines[origin.line - 1]
+    colon = line.find(":", origin.column - 1)   # a hash's value; a list's item is at origin
+    at = line.find(text, colon + 1 if colon >= 0 else origin.column - 1)
+    if at < 0:
+        return None
+    return Origin(origin.file, origin.line, at + column)
+
+
 # A data file is read whole, then composed by PyYAML's C composer, before anything counts it:
 # its size is the only bound that holds before the cost is paid, so it is checked first, on
 # at most this many bytes read. Real hiera data are far smaller — Wikimedia's common.yaml,

@@ -107,6 +107,21 @@ class Log(Record):
     __slots__ = LOG_KEYS
 
 
+class Schedule(Record):
+    """When a job runs (docs/schedule.md): ``text`` as written, ``kind`` (``calendar``:
+    systemd's ``OnCalendar=`` grammar; ``cron``: cron's five fields) and ``normalized``
+    (systemd's normalized form; cron's text as written). Plain values, so that the Config
+    kept between runs keeps it; ``parsed()`` is the protocol's spec, whose ``next_elapse``
+    says when it runs next. ``schema/schedule.py`` builds it; no service key holds it yet
+    (docs/schedule.md: the timers that will act on it are not built)."""
+
+    __slots__ = ("text", "kind", "normalized")
+
+    def parsed(self):
+        from ..protocol.schedule import parse_schedule
+        return parse_schedule(self.text)
+
+
 # -- the rule the schema and render share -----------------------------------------------------
 def user_environment(user):
     """The environment a ``User``'s processes get from us — their tree (``runsvdir-<login>``'s

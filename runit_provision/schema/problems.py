@@ -7,7 +7,7 @@ where they were written::
 """
 
 from ..errors import DataError
-from ..source import key_path_text, origin_of
+from ..source import key_path_text, origin_of, origin_within
 
 
 class Problems:
@@ -17,16 +17,20 @@ class Problems:
         self.origins = origins
         self.items = []
 
-    def add(self, path, message):
-        self.items.append((tuple(path), message))
+    def add(self, path, message, within=None):
+        """A problem at ``path``; ``within``: ``(text, column)`` places it at that column
+        of the string value ``text`` (``source.origin_within``) where the file shows it."""
+        self.items.append((tuple(path), message, within))
 
     def raise_if_any(self):
         """One DataError listing every problem so far, by origin, each line once."""
         if not self.items:
             return
         lines = []
-        for path, message in self.items:
+        for path, message, within in self.items:
             origin = origin_of(self.origins, path)
+            if within is not None and origin is not None:
+                origin = origin_within(origin, *within) or origin
             lines.append((origin or ("<data>", 0, 0), "%s: %s: %s" % (
                 origin if origin is not None else "<data>", key_path_text(path), message)))
         lines.sort(key=lambda item: (item[0], item[1]))

@@ -1,0 +1,26 @@
+"""schema: a schedule string (docs/schedule.md) -> ``model.Schedule``, a fault placed at the
+file:line:col of the very character (``Problems.add``'s ``within``).
+
+The grammar is the protocol's (``protocol/schedule.py``: systemd's calendar expressions and
+cron's five fields), read once for the schema and the runtime alike. No service key calls it
+yet: ``schedule:`` joins the service's keys with the timers that act on it (issue 46 §2),
+so that no data says "every 15 minutes" of a service that would run as a daemon.
+"""
+
+from ..model import Schedule
+from ..protocol.schedule import ScheduleError, parse_schedule
+
+
+def read_schedule(read, path, value):
+    """The Schedule of ``value``, or None after a problem at ``path`` (at the fault's column
+    within the string where the file shows it)."""
+    text = read.text(path, value)
+    if text is None:
+        return None
+    try:
+        spec = parse_schedule(text)
+    except ScheduleError as exc:
+        read.problems.add(path, "%s (%r, column %d)" % (exc.message, text, exc.column),
+                          within=(text, exc.column))
+        return None
+    return Schedule(text=text, kind=spec.kind, normalized=str(spec))

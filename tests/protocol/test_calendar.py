@@ -1,0 +1,157 @@
+"""protocol/calendar.py: what it refuses and where, the zones, and the elapses around DST
+changes said as wall times (test_calendar_parity.py holds the whole corpus to systemd)."""
+
+import datetime
+import zoneinfo
+
+import pytest
+
+from runit_provision.protocol import calendar
+from runit_provision.protocol.calendar import ScheduleError, parse_calendar
+
+BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
+
+
+def at(text, zone):
+    """``"2026-03-28 23:00"`` wall time in ``zone`` -> microseconds since the epoch."""
+    wall = datetime.datetime.strptime(text, "%Y-%m-%d %H:%M")
+    return int(wall.replace(tzinfo=zone).timestamp()) * 1000000
+
+
+def walls(expression, start, zone, count):
+    spec = parse_calendar(expression)
+    return [datetime.datetime.fromtimestamp(usec / 1e6, zone).strftime("%m-%d %H:%M %Z")
+            for usec in spec.elapses(at(start, zone), count, zone)]
+
+
+@pytest.mark.parametrize("expression, column, words", [
+    ("*-*-* 25:00", 7, "the hour 25 is not within 0..23"),
+    ("*-*-* 12:61", 10, "the minute 61 is not within 0..59"),
+    ("*-*-* 12:00:60", 13, "the second 60 is not within 0..59.999999"),
+    ("*-13-01", 3, "the month 13"),
+    ("*-*-32", 5, "the day 32"),
+    ("*-*~29", 5, "the day counted from the month's end 29 is not within 1..28"),
+    ("1969-01-01", 1, "the year 1969 is not within 1970..2199"),
+    ("*:*/15", 4, "'*/N' is cron's; a calendar expression says '0/N'"),
+    ("*-*-* 12:00:00 Junk", 16, "no time zone named 'Junk'"),
+    ("Mond", 4, "a weekday is followed by"),
+    ("Fri..Mon", 6, "a range of weekdays runs forward"),
+    ("Mon..", 6, "the range of weekdays has no end"),
+    ("*:0/0", 5, "a repetition of 0 never moves on"),
+    ("*-*-* 10/20:00", 7, "10/20 never repeats within 0..23"),
+    ("*-*-* 12:00 Europe/Nowhere", 13, "no time zone named 'Europe/Nowhere'"),
+    ("every day", 1, "expected a number or '*', found 'e'"),
+    ("daily ", 6, "a space at the end of the expression"),
+    (" daily", 1, "a space at the start of the expression"),
+    ("", 1, "empty calendar expression"),
+    ("*-*-* 12:00:1.", 15, "expected decimals after '.'"),
+])
+def test_refused_at_its_column(expression, column, words):
+    assert_refused(parse_calendar, expression, column, words)
+
+
+def assert_refused(parse, text, column, words):
+    """``parse(text)`` raises ScheduleError at ``column``, its message saying ``words``."""
+    with pytest.raises(ScheduleError) as caught:
+        parse(text)
+    assert caught.value.column == column, str(caught.value)
+    assert words in caught.value.message
+
+
+def test_a_list_item_is_blamed_where_it_is():
+    with pytest.raises(ScheduleError) as caught:
+        parse_calendar("*-*-* 1,2,30:00")
+    assert caught.value.column == 11 and "30" in caught.value.message
+
+
+@pytest.mark.parametrize("expression, normalized", [
+    ("Sat,Thu,Mon..Wed,Sat..Sun", "Mon..Thu,Sat,Sun *-*-* 00:00:00"),
+    ("05:40:23.4200004/3.1700005", "*-*-* 05:40:23.420000/3.170001"),
+    ("weekly Pacific/Auckland", "Mon *-*-* 00:00:00 Pacific/Auckland"),
+    ("daily utc", "*-*-* 00:00:00 UTC"),
+    ("Mon..Sun", "*-*-* 00:00:00"),
+    ("*-*-1..10/3", "*-*-01..10/3 00:00:00"),
+    ("@1774612800", "2026-03-27 12:00:00 UTC"),
+])
+def test_normalized_as_systemd(expression, normalized):
+    assert str(parse_calendar(expression)) == normalized
+
+
+def test_a_time_in_the_spring_gap_is_skipped_that_day():
+    # systemd: 02:30 does not exist on 29 March in Berlin; the next is the 30th's
+    assert walls("*-*-* 02:30", "2026-03-28 12:00", BERLIN, 2) == [
+        "03-30 02:30 CEST", "03-31 02:30 CEST"]
+    assert walls("*:0/30", "2026-03-29 01:10", BERLIN, 3) == [
+        "03-29 01:30 CET", "03-29 03:00 CEST", "03-29 03:30 CEST"]
+
+
+def test_the_repeated_hour_runs_once():
+    assert walls("*-*-* 01:30", "2026-10-31 12:00", NEW_YORK, 2) == [
+        "11-01 01:30 EDT", "11-02 01:30 EST"]
+    # and */30 does not fire again in the second 02:xx of Berlin's autumn
+    assert walls("*:0/30", "2026-10-25 01:40", BERLIN, 4) == [
+        "10-25 02:00 CEST", "10-25 02:30 CEST", "10-25 03:00 CET", "10-25 03:30 CET"]
+
+
+def test_inside_the_second_pass_the_next_elapse_stays_after_it():
+    # 02:10 CET, the second 02:10 of 25 October 2026 in Berlin (01:10 UTC): glibc's mktime
+    # keeps reading 02:xx as CET there, as systemd does — never back to the first pass
+    start = int(datetime.datetime(2026, 10, 25, 1, 10, tzinfo=datetime.timezone.utc)
+                .timestamp()) * 1000000
+    spec = parse_calendar("*:0/30")
+    found = [datetime.datetime.fromtimestamp(usec / 1e6, BERLIN).strftime("%H:%M %Z")
+             for usec in spec.elapses(start, 3, BERLIN)]
+    assert found == ["02:30 CET", "03:00 CET", "03:30 CET"]
+    assert spec.next_elapse(start, BERLIN) > start
+
+
+def test_systemds_give_up_is_kept():
+    # a month repetition past December into summer time: systemd 252 says "Infinite loop in
+    # calendar calculation" there, once the search reaches it
+    spec = parse_calendar("*-1/5-06")
+    start = at("2026-11-07 00:00", BERLIN)
+    with pytest.raises(ScheduleError, match="no elapse found within 1000 steps"):
+        spec.next_elapse(start, BERLIN)
+    assert len(spec.elapses(at("2026-01-07 00:00", BERLIN), 2, BERLIN)) == 2
+
+
+def test_leap_days_and_short_months():
+    assert walls("*-02-29 12:00", "2026-01-01 00:00", BERLIN, 2) == [
+        "02-29 12:00 CET", "02-29 12:00 CET"]
+    assert walls("*-*-31", "2026-03-31 12:00", BERLIN, 3) == [
+        "05-31 00:00 CEST", "07-31 00:00 CEST", "08-31 00:00 CEST"]
+    assert walls("*-*~01", "2028-02-01 00:00", BERLIN, 2) == [
+        "02-29 00:00 CET", "03-31 00:00 CEST"]
+
+
+def test_a_zone_of_its_own_wins_over_the_local_one():
+    spec = parse_calendar("*-*-* 09:00 America/New_York")
+    assert spec.zone == "America/New_York"
+    first = spec.next_elapse(at("2026-06-01 00:00", BERLIN), local_zone=BERLIN)
+    assert datetime.datetime.fromtimestamp(first / 1e6, NEW_YORK).strftime(
+        "%H:%M %Z") == "09:00 EDT"
+
+
+def test_the_hosts_zone_is_tz_then_etc_localtime(monkeypatch):
+    monkeypatch.setenv("TZ", ":America/New_York")
+    assert calendar.host_zone().key == "America/New_York"
+    monkeypatch.delenv("TZ")
+    from_etc = calendar.host_zone()
+    monkeypatch.setenv("TZ", "Not/AZone")   # a name the tz database has not: as if unset
+    assert calendar.host_zone() == from_etc or (
+        calendar.host_zone().utcoffset(None) == from_etc.utcoffset(None))
+
+
+def test_an_expression_that_has_passed_never_elapses():
+    assert parse_calendar("2003-03-05").next_elapse(at("2026-01-01 00:00", BERLIN),
+                                                    BERLIN) is None
+    assert parse_calendar("*-02-30").elapses(0, 3, BERLIN) == []
+
+
+def test_a_spec_is_a_frozen_value():
+    spec = parse_calendar("Mon-Fri 9:00")
+    assert spec == parse_calendar("Mon..Fri *-*-* 09:00:00") and hash(spec) == hash(
+        parse_calendar("mon..fri 09:00"))
+    with pytest.raises(AttributeError):
+        spec.zone = "UTC"
