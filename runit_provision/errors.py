@@ -92,3 +92,8 @@ class LimitError(ApplyError):
 class ServiceNameError(ProvisionError):
     """A name on a command line (a verb's NAME, ``--only``) that names no declared service, or
     more than one (``model/units.py``: the one name rule)."""
+
+
+class LoginNameError(ProvisionError):
+    """A login on a command line (``logs --user LOGIN``) that the data gives no tree: a usage
+    error (``logs`` exits 2, as for a bad option), not a name that names nothing."""

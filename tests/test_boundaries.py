@@ -82,8 +82,10 @@ ALLOWED = {
     # checks: what runs is judged by health's one verdict (health/verdict.py, pure)
     "checks": {"model", "render", "health", "protocol", "errors", "errors_of_verbs", "shown",
                "testinfra", "pytest"},
-    # runtime.unix: inotify, for following; the files themselves are read by logs alone
-    "logs": {"protocol", "errors", "runtime.unix", "shown"},
+    # runtime.unix: inotify, for following; the files themselves are read by logs alone;
+    # model: the units a view selects; host: what else is supervised and where its logger
+    # writes, and the opener of a user's log directory (logs/sources.py)
+    "logs": {"host", "model", "protocol", "errors", "runtime.unix", "shown"},
     # fleet: PuppetDB over HTTP (urllib) and the rows of its facts, judged by health's one
     # verdict (a pure module), a side's state read back as protocol's Condition; nothing of
     # the host

@@ -140,9 +140,12 @@ def run(args):
                          "unread": unread}, **error))
         return verdict
     shown = units_with_logs_shown(config, rows, args.logs)
-    # none to show (all as wanted, or --logs 0): the log readers are not even imported
-    logs = last_lines(config, shown, DEFAULT_LOG_LINES if args.logs is None else args.logs,
-                      args.root, raw=args.json) if shown else {}
+    logs = {}
+    if shown:  # none to show (all as wanted, or --logs 0): the log readers are not imported
+        from ..logs.sources import tails
+
+        logs = tails(config, shown, DEFAULT_LOG_LINES if args.logs is None else args.logs,
+                     args.root, raw=args.json)
     if args.json:
         services = [row.as_json() for row in rows]
         for service in services:
@@ -173,28 +176,6 @@ def units_with_logs_shown(config, rows, count):
     labels = {row.label for row in rows if row.declared and (
         count is not None or row.verdict.is_service_wrong)}
     return [unit for unit in declared_units(config) if unit.label in labels]
-
-
-def last_lines(config, units, count, root, raw=False):
-    """{label: the last ``count`` lines of its log, formatted as ``logs`` shows them (time,
-    text; escaped unless ``raw``: for JSON, which escapes them itself)}; a log that cannot
-    be read says so in its place."""
-    from ..host.fsread import dir_opener  # not cli/logs.sources_of: all of cli/logs with it
-    from ..logs.declared import sources_of
-    from ..logs.formats import Formatter
-    from ..logs.view import ReadProblem, as_merged
-    formatter = Formatter("short", labels=False, raw=raw)
-    found = {}
-    for source in sources_of(config, units, dir_opener(root)):
-        try:
-            text = b"".join(formatter.chunk(as_merged(source, batch))
-                            for batch in source.tail(count))
-        except ReadProblem as exc:
-            text = b"(unreadable: %s)\n" % shown_name(str(exc)).encode()
-        for problem in source.problems:
-            text += b"(%s)\n" % shown_name(problem).encode()
-        found[source.label] = text
-    return found
 
 
 def print_table(rows, stream=None):
