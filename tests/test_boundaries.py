@@ -441,3 +441,36 @@ def test_initsys_loads_no_jinja2_yaml_or_renderer():
                  if name.split(".")[0] in ("jinja2", "yaml")
                  or name.startswith(PACKAGE + ".render"))
     assert not bad, "runit_provision.initsys pulls in %s" % bad
+
+
+# -- a long runtime module says why it is one ---------------------------------------------------
+# runit's runsv.c is ~600 lines one reads in a sitting: a module of the runtime longer than that
+# is split along a seam, or its opening docstring says why it stays one (a paragraph "Why …").
+LONG_MODULE = 600
+
+
+def long_modules_without_a_reason(paths):
+    """The paths of ``paths`` longer than LONG_MODULE lines whose module docstring has no
+    paragraph beginning "Why"."""
+    found = []
+    for path in paths:
+        text = path.read_text()
+        if text.count("\n") <= LONG_MODULE:
+            continue
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        if not any(paragraph.startswith("Why") for paragraph in doc.split("\n\n")):
+            found.append(path)
+    return found
+
+
+def test_a_long_runtime_module_says_why_it_stays_one():
+    runtime = [path for module, path in modules() if room_of(module).startswith("runtime")]
+    assert long_modules_without_a_reason(runtime) == []
+
+
+def test_the_reason_finder(tmp_path):
+    short, silent, said = (tmp_path / name for name in ("short.py", "silent.py", "said.py"))
+    short.write_text('"""Short."""\n')
+    silent.write_text('"""Long.\n\nNothing more."""\n' + "x = 1\n" * LONG_MODULE)
+    said.write_text('"""Long.\n\nWhy one module: one program."""\n' + "x = 1\n" * LONG_MODULE)
+    assert long_modules_without_a_reason([short, silent, said]) == [silent]
