@@ -180,18 +180,20 @@ def _times(args):
 
 
 def _sources(args, config, declared=True):
-    """``(sources, said)`` of the command line (logs/sources.py): ``--dir``'s directories, or
-    the services named (SERVICE, -u, --user) of ``config``; ``declared`` False: the data
-    could not be read, everything is what is supervised."""
-    from ..logs import sources
-
+    """``(sources, said)`` of the command line: ``--dir``'s directories (logs/declared.py), or
+    the services named (SERVICE, -u, --user) of ``config`` (logs/sources.py); ``declared``
+    False: the data could not be read, everything is what is supervised."""
     if args.dir:
         if args.services or args.units or args.user:
             raise _Usage("--dir names the directories itself: no SERVICE, -u or --user with "
                          "it")
-        return sources.directory_sources(args.dir), ()
-    return sources.selected_sources(config, args.services + args.units, args.user, args.root,
-                                    declared)
+        from ..logs.declared import sources_of_directories
+
+        return sources_of_directories(args.dir), ()
+    from ..logs.sources import selected_sources
+
+    return selected_sources(config, args.services + args.units, args.user, args.root,
+                            declared)
 
 
 # -- showing ------------------------------------------------------------------------------------

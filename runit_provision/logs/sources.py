@@ -1,19 +1,19 @@
-"""logs: which log directories a view reads, and how they are opened — the Sources of the
-units a command line selects (``logs NAME``, ``--user``: the data's loggers, and what is
-supervised that the data does not declare, read where its ``log/run``'s svlogd writes), of
-directories named without data (``logs --dir``), and the last lines of the units ``status``
-shows under its table. What a Source of a unit holds is logs/declared.py's (pure); the host
-is read here, through host/ alone: its reader of a root and the opener a reader of a user's
-tree needs (host/fsread.py), what else is supervised and where its logger writes
-(host/supervised.py).
+"""logs: which log directories a view of units reads, and how they are opened — the Sources
+of the units a command line selects (``logs NAME``, ``--user``: the data's loggers, and what
+is supervised that the data does not declare, read where its ``log/run``'s svlogd writes),
+and the last lines of the units ``status`` shows under its table. What a Source of a unit
+holds is logs/declared.py's (pure; so are ``logs --dir``'s Sources, which read no data and
+open no root: that view does not load this module); the host is read here, through host/
+alone: its reader of a root and the opener a reader of a user's tree needs (host/fsread.py),
+what else is supervised and where its logger writes (host/supervised.py).
 
-On the daily views' path (``logs NAME``, ``status NAME``): each import is made in the
-function that needs it — ``logs --dir`` reads no data and opens no root, ``status NAME``
-lists no service directory — as cli/logs.py's were before they moved here.
+On the daily views' path (``logs NAME``, ``status NAME``): an import that not every run
+needs is made in the function that needs it — ``status NAME`` lists no service directory,
+and so never loads host/supervised.py — as cli/logs.py's were before they moved here.
 """
 
 from ..errors import ApplyError, LoginNameError, ServiceNameError
-from .declared import sources_of, sources_of_directories
+from .declared import sources_of
 
 
 def selected_sources(config, names=(), logins=(), root=None, declared=True):
@@ -84,23 +84,6 @@ def sources_under(config, units, root=None, loggers=None):
     from ..host.fsread import dir_opener
 
     return sources_of(config, units, dir_opener(root), loggers)
-
-
-def directory_sources(paths):
-    """``logs --dir``'s Sources, each named by its service (logs/declared.py); a directory
-    named twice (the same absolute path, however written) is one source, its lines shown
-    once; in the order first named.
-
-    >>> [source.label for source in directory_sources(["/var/log/web", "/var/log/web/",
-    ...                                                "/etc/sv/db/log/main"])]
-    ['web', 'db']
-    """
-    from ..protocol.without_os import abspath
-
-    found = {}  # {absolute path: the path as given}
-    for path in paths:
-        found.setdefault(abspath(path), path)
-    return sources_of_directories(found)
 
 
 def tails(config, units, count, root=None, raw=False):
