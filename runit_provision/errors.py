@@ -134,3 +134,8 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, result):
         super().__init__("interrupted")
         self.result = result
+
+
+class LoginNameError(ProvisionError):
+    """A login on a command line (``logs --user LOGIN``) that the data gives no tree: a usage
+    error (``logs`` exits 2, as for a bad option), not a name that names nothing."""

@@ -72,8 +72,10 @@ ALLOWED = {
     # checks: what runs is judged by health's one verdict (health/verdict.py, pure)
     "checks": {"model", "render", "health", "protocol", "errors", "shown",
                "testinfra", "pytest"},
-    # runtime.unix: inotify, for following; the files themselves are read by logs alone
-    "logs": {"protocol", "errors", "runtime.unix", "shown"},
+    # runtime.unix: inotify, for following; the files themselves are read by logs alone;
+    # model: the units a view selects; host: what else is supervised and where its logger
+    # writes, and the opener of a user's log directory (logs/sources.py)
+    "logs": {"host", "model", "protocol", "errors", "runtime.unix", "shown"},
     # fleet: PuppetDB over HTTP (urllib) and the rows of its facts, judged by health's one
     # verdict (a pure module), a side's state read back as protocol's Condition; nothing of
     # the host
@@ -442,3 +444,36 @@ def test_the_bundle_finder_imports_nothing_of_ours():
             path = path.parent.with_suffix(".py")
         assert [target for target, _ in imports_of(module, path)
                 if room_of(target) is not None] == [], module
+
+
+# -- a long runtime module says why it is one ---------------------------------------------------
+# runit's runsv.c is ~600 lines one reads in a sitting: a module of the runtime longer than that
+# is split along a seam, or its opening docstring says why it stays one (a paragraph "Why …").
+LONG_MODULE = 600
+
+
+def long_modules_without_a_reason(paths):
+    """The paths of ``paths`` longer than LONG_MODULE lines whose module docstring has no
+    paragraph beginning "Why"."""
+    found = []
+    for path in paths:
+        text = path.read_text()
+        if text.count("\n") <= LONG_MODULE:
+            continue
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        if not any(paragraph.startswith("Why") for paragraph in doc.split("\n\n")):
+            found.append(path)
+    return found
+
+
+def test_a_long_runtime_module_says_why_it_stays_one():
+    runtime = [path for module, path in modules() if room_of(module).startswith("runtime")]
+    assert long_modules_without_a_reason(runtime) == []
+
+
+def test_the_reason_finder(tmp_path):
+    short, silent, said = (tmp_path / name for name in ("short.py", "silent.py", "said.py"))
+    short.write_text('"""Short."""\n')
+    silent.write_text('"""Long.\n\nNothing more."""\n' + "x = 1\n" * LONG_MODULE)
+    said.write_text('"""Long.\n\nWhy one module: one program."""\n' + "x = 1\n" * LONG_MODULE)
+    assert long_modules_without_a_reason([short, silent, said]) == [silent]

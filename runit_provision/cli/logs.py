@@ -9,8 +9,8 @@ shown — or bad data, at its file:line:column); 2 on bad usage.
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
 import sys
 
-from ..errors import ProvisionError
-from ..protocol.without_os import abspath, fsencode
+from ..errors import LoginNameError, ProvisionError
+from ..protocol.without_os import fsencode
 from ..shown import shown_name
 from .default_data import HIERA_HELP, reads_data
 
@@ -128,11 +128,9 @@ def run(args):
     if args.follow and args.reverse:
         stderr.write("runit-provision logs: --follow and --reverse do not go together\n")
         return EXIT_USAGE
-    unread = None
+    config = unread = None
     try:
-        if args.dir:
-            sources, said = _directory_sources(args), ()
-        else:
+        if not args.dir:
             from ..startup.cached_config import config_or_unread
 
             config, unread = config_or_unread(args)
@@ -141,8 +139,8 @@ def run(args):
 
                 stderr.write(unread_lines("logs", unread))
                 stderr.flush()
-            sources, said = _sources(args, config, unread is None)
-    except _Usage as exc:
+        sources, said = _sources(args, config, unread is None)
+    except (_Usage, LoginNameError) as exc:
         stderr.write("runit-provision logs: %s\n" % exc)
         return EXIT_USAGE
     except ProvisionError as exc:
@@ -181,88 +179,21 @@ def _times(args):
         raise _Usage(str(exc)) from exc
 
 
-# -- which logs ---------------------------------------------------------------------------------
-def _directory_sources(args):
-    """``--dir``'s Sources, each named by its service (logs/declared.py)."""
-    if args.services or args.units or args.user:
-        raise _Usage("--dir names the directories itself: no SERVICE, -u or --user with it")
-    from ..logs.declared import sources_of_directories
-
-    return sources_of_directories(_once(args.dir))
-
-
 def _sources(args, config, declared=True):
-    """``(sources, said)``: the Sources the command line selects of ``config``'s services
-    and of what is supervised in its service directories that it does not declare;
-    ``declared`` False: the data could not be read (``config``, the last kept or the
-    defaults, says only where to look), every service is one of those. ``said``: what could
-    not be told of a service's logger, each a line for stderr."""
-    from ..model.units import declared_units, logged_units, logins_without_tree
+    """``(sources, said)`` of the command line: ``--dir``'s directories (logs/declared.py), or
+    the services named (SERVICE, -u, --user) of ``config`` (logs/sources.py); ``declared``
+    False: the data could not be read, everything is what is supervised."""
+    if args.dir:
+        if args.services or args.units or args.user:
+            raise _Usage("--dir names the directories itself: no SERVICE, -u or --user with "
+                         "it")
+        from ..logs.declared import sources_of_directories
 
-    units = declared_units(config) if declared else []
-    host = []  # the FsReader what is supervised is read through, opened if it is asked
+        return sources_of_directories(args.dir), ()
+    from ..logs.sources import selected_sources
 
-    def supervised():
-        from ..host.fsread import FsReader
-        from ..host.supervised import undeclared_units
-
-        host.append(FsReader(args.root or "/"))
-        return undeclared_units(config, units, host[0])
-    try:
-        names = args.services + args.units
-        if not declared and not names and not args.user:
-            chosen = supervised()  # nothing declared: everything supervised
-        else:
-            chosen = logged_units(units, names, args.user, supervised)
-            missing = logins_without_tree(units, args.user)
-            if missing:
-                raise _Usage("no user %r with a tree in the data" % missing[0])
-        others = [unit for unit in chosen if unit.is_undeclared]
-        loggers, said = _loggers(host[0], others, bool(names)) if others else ({}, [])
-    finally:
-        for fs in host:
-            fs.close()
-    return sources_of(config, chosen, args.root, loggers), said
-
-
-def _loggers(fs, units, named):
-    """``({label: [directory]}, said)``: where the logger of each undeclared unit writes
-    (host/supervised.logger_of), and a line for each whose logger cannot be told; a unit
-    ``named`` on the command line without a logger is a ServiceNameError, as a declared one
-    with ``log: false`` is (one only listed is left out)."""
-    from ..host.supervised import logger_of
-    from ..errors import ApplyError, ServiceNameError
-
-    found, said = {}, []
-    for unit in units:
-        try:
-            directories = logger_of(fs, unit)
-        except ApplyError as exc:
-            said.append(str(exc))
-            continue
-        if not directories and named:
-            raise ServiceNameError("%s has no log (not in the data, and no log/ in %s)"
-                                   % (unit.label, fs.host_path(unit.path)))
-        found[unit.label] = directories
-    return found, said
-
-
-def _once(paths):
-    """{absolute path: the path as given} of each directory, once, in the order first named:
-    a directory named twice is one source (its lines shown once)."""
-    found = {}
-    for path in paths:
-        found.setdefault(abspath(path), path)
-    return found
-
-
-def sources_of(config, units, root=None, loggers=None):
-    """A Source for each of ``units`` (with a log) of ``config`` (logs/declared.py; of an
-    undeclared one, each directory ``loggers`` gives it), its directory opened as a reader of
-    a user's tree must (host/fsread.dir_opener)."""
-    from ..host.fsread import dir_opener
-    from ..logs import declared
-    return declared.sources_of(config, units, dir_opener(root), loggers)
+    return selected_sources(config, args.services + args.units, args.user, args.root,
+                            declared)
 
 
 # -- showing ------------------------------------------------------------------------------------

@@ -13,11 +13,9 @@ data; exit 1.
 """
 
 import sys
-import time
 
-from ..health.status import service_statuses
+from ..health.status import statuses_named
 from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY
-from ..host.fsread import FsReader
 from ..host.owed import owed_line
 from ..protocol.probe import Condition
 from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
@@ -75,31 +73,12 @@ def add_parser(sub):
 
 def read_rows(args, config, unread=None):
     """What each service of ``config`` (the inputs' data: ``cached_config.config_or_unread``'s)
-    — those named, or all and what else is supervised — is doing (health/status.py's Rows);
-    ``unread``: None, or the data's ``cached_config.Unread`` when it cannot be read: then the
-    rows are what is supervised where ``config`` (the last kept, or the defaults) says, none
-    declared. ProvisionError or OSError when they cannot be read."""
-    with FsReader(args.root or "/") as fs:
-        labels = labels_of(config, names_chosen(args), fs, unread is None)
-        return service_statuses(config, fs, int(time.time()), labels, declared=unread is None)
-
-
-def labels_of(config, names, fs, declared=True):
-    """The labels ``names`` name (None: no name, all) by the one name rule (model/units.py):
-    the data's units, then what is supervised in its service directories that it does not
-    declare (read only for a name the data does not declare); ``declared`` False: those
-    alone (the data could not be read). ServiceNameError for a name that names none."""
-    if not names:
-        return None
-    from ..model.units import declared_units, units_named
-
-    units = declared_units(config) if declared else []
-
-    def supervised():
-        from ..host.supervised import undeclared_units
-
-        return undeclared_units(config, units, fs)
-    return frozenset(unit.label for unit in units_named(units, names, supervised))
+    — those the command line names, or all and what else is supervised — is doing
+    (health/status.statuses_named's Rows); ``unread``: None, or the data's
+    ``cached_config.Unread`` when it cannot be read: then the rows are what is supervised
+    where ``config`` (the last kept, or the defaults) says, none declared. ProvisionError or
+    OSError when they cannot be read."""
+    return statuses_named(config, names_chosen(args), args.root, declared=unread is None)
 
 
 def unread_lines(command, unread):
@@ -140,9 +119,12 @@ def run(args):
                          "unread": unread}, **error))
         return verdict
     shown = units_with_logs_shown(config, rows, args.logs)
-    # none to show (all as wanted, or --logs 0): the log readers are not even imported
-    logs = last_lines(config, shown, DEFAULT_LOG_LINES if args.logs is None else args.logs,
-                      args.root, raw=args.json) if shown else {}
+    logs = {}
+    if shown:  # none to show (all as wanted, or --logs 0): the log readers are not imported
+        from ..logs.sources import tails
+
+        logs = tails(config, shown, DEFAULT_LOG_LINES if args.logs is None else args.logs,
+                     args.root, raw=args.json)
     if args.json:
         services = [row.as_json() for row in rows]
         for service in services:
@@ -173,28 +155,6 @@ def units_with_logs_shown(config, rows, count):
     labels = {row.label for row in rows if row.declared and (
         count is not None or row.verdict.is_service_wrong)}
     return [unit for unit in declared_units(config) if unit.label in labels]
-
-
-def last_lines(config, units, count, root, raw=False):
-    """{label: the last ``count`` lines of its log, formatted as ``logs`` shows them (time,
-    text; escaped unless ``raw``: for JSON, which escapes them itself)}; a log that cannot
-    be read says so in its place."""
-    from ..host.fsread import dir_opener  # not cli/logs.sources_of: all of cli/logs with it
-    from ..logs.declared import sources_of
-    from ..logs.formats import Formatter
-    from ..logs.view import ReadProblem, as_merged
-    formatter = Formatter("short", labels=False, raw=raw)
-    found = {}
-    for source in sources_of(config, units, dir_opener(root)):
-        try:
-            text = b"".join(formatter.chunk(as_merged(source, batch))
-                            for batch in source.tail(count))
-        except ReadProblem as exc:
-            text = b"(unreadable: %s)\n" % shown_name(str(exc)).encode()
-        for problem in source.problems:
-            text += b"(%s)\n" % shown_name(problem).encode()
-        found[source.label] = text
-    return found
 
 
 def print_table(rows, stream=None):

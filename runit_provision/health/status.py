@@ -16,10 +16,13 @@ every other entry of the service directories the data names, linked by hand or l
 unless a ``down`` file marks it normally down.
 """
 
+import time
+
 from ..errors import ApplyError, UnsafePathError
+from ..host.fsread import FsReader
 from ..host.owed import owed_path
 from ..host.sides import NOT_SUPERVISED, probe_side, read_owed, read_side
-from ..model.units import declared_units, selected_units, service_directories
+from ..model.units import declared_units, selected_units, service_directories, units_named
 from ..protocol.layout import LOG_DIR
 from ..protocol.probe import SideState
 from ..protocol.tally import CRASH_LOOP
@@ -148,6 +151,34 @@ class Rows(list):
     def __init__(self, rows=(), unread=()):
         list.__init__(self, rows)
         self.unread = list(unread)
+
+
+def statuses_named(config, names=None, root=None, declared=True):
+    """Rows (``service_statuses``) of what ``names`` name by the one name rule (model/units.py;
+    None: everything) under ``root`` (None: /), read now: ``status NAME…``'s and ``metrics
+    --only``'s. ``declared`` False: the data could not be read, as ``service_statuses``'s.
+    ServiceNameError for a name that names none; ProvisionError or OSError when the host
+    cannot be read."""
+    with FsReader(root or "/") as fs:
+        labels = labels_named_on(fs, config, names, declared)
+        return service_statuses(config, fs, int(time.time()), labels, declared=declared)
+
+
+def labels_named_on(fs, config, names, declared=True):
+    """The labels ``names`` name (None: no name, all) by the one name rule (model/units.py):
+    the data's units, then what is supervised in its service directories that it does not
+    declare, read through ``fs`` (only for a name the data does not declare); ``declared``
+    False: those alone (the data could not be read). ServiceNameError for a name that names
+    none."""
+    if not names:
+        return None
+    units = declared_units(config) if declared else []
+
+    def supervised():
+        from ..host.supervised import undeclared_units
+
+        return undeclared_units(config, units, fs)
+    return frozenset(unit.label for unit in units_named(units, names, supervised))
 
 
 def service_statuses(config, fs, now, labels=None, probe=None, declared=True):

@@ -2,11 +2,13 @@
 directory, the tree it belongs to and the stamps the data says its svlogd writes — for every
 reader (the ``logs`` verb, ``status``'s lines under a service); and of directories named
 without data (``logs --dir``, a logger's directories read from its ``log/run``), each named by
-the service it is the log of. Pure: the data in, Sources out; how a directory is opened is
+the service it is the log of. Pure: the data in, Sources out (``--dir``'s relative paths
+made absolute against the working directory); how a directory is opened is
 the caller's (``opener``: root reading a user's logs opens them as apply's FsRoot does, never
 following a link the user planted).
 """
 
+from ..protocol.without_os import abspath
 from . import Limits
 from .view import Source
 
@@ -59,10 +61,19 @@ def _log_of(config, unit):
     return None if service is None else service.log
 
 
-def sources_of_directories(directories, opener=None):
-    """A Source for each of ``directories`` ({absolute path: the path as given}), labelled
-    with ``service_of_directory``'s name — the path as given where two of them would share
-    one — its stamps found from each file."""
+def sources_of_directories(paths, opener=None):
+    """A Source for each directory of ``paths`` (``logs --dir``'s, as given), labelled with
+    ``service_of_directory``'s name — the path as given where two of them would share one —
+    its stamps found from each file. A directory named twice (the same absolute path, however
+    written) is one source, its lines shown once; in the order first named.
+
+    >>> [source.label for source in sources_of_directories(["/var/log/web", "/var/log/web/",
+    ...                                                     "/etc/sv/db/log/main"])]
+    ['web', 'db']
+    """
+    directories = {}  # {absolute path: the path as given}
+    for path in paths:
+        directories.setdefault(abspath(path), path)
     names = {path: service_of_directory(path) for path in directories}
     shared = {name for name in names.values() if list(names.values()).count(name) > 1}
     return [Source(given if names[path] in shared else names[path], path.rstrip("/") or "/",

@@ -47,9 +47,9 @@ STATUS_HEAVY = ("argparse", "enum", "yaml", "runit_provision.hiera", "runit_prov
                 "dataclasses", "struct", "importlib", "json", "runit_provision.cli.inputs",
                 "runit_provision.cli.helptext") + NO_OS
 # what status reads without (the applier's observation and writer, the whole apply/ room:
-# status reads through host/; logs' verb: its sources come from logs/declared and
-# host/fsread.dir_opener; status NAME lists no service directory: no host/supervised), each
-# ~0.1-0.6 M instructions of its start
+# status reads through host/; logs' verb: its last lines come from logs/sources.tails; status
+# NAME lists no service directory: no host/supervised, which logs/sources imports only for
+# what the data does not declare), each ~0.1-0.6 M instructions of its start
 STATUS_ONLY_HEAVY = ("runit_provision.cli.logs", "runit_provision.host.supervised")
 
 

@@ -142,6 +142,16 @@ def test_u_is_a_name_again_for_more_and_names_add_up(declared):
     assert err.startswith("runit-provision logs: no service 'nosuch' in the data"), err
 
 
+def test_user_the_data_gives_no_tree_is_bad_usage_after_the_names(declared):
+    """--user LOGIN selects LOGIN's services: a login without a tree in the data is a usage
+    error (2), said after any name that names nothing (1, the one name rule's words)."""
+    assert run("--data", declared, "--user", "nobodyhere", "web") == (
+        2, "", "runit-provision logs: no user 'nobodyhere' with a tree in the data\n")
+    code, out, err = run("--data", declared, "--user", "nobodyhere", "nosuch")
+    assert (code, out) == (1, "")
+    assert err.startswith("runit-provision logs: no service 'nosuch' in the data"), err
+
+
 def test_u_with_dir_is_bad_usage(noisy):
     web, _ = noisy
     code, out, err = run("--dir", web.path, "-u", "web")

@@ -2,10 +2,10 @@
 send — acts as on an svlogd and never touches a service.
 
 Under the C runit that pid is the service's own svlogd. Under ours it is the tree's logger host
-(supervision/loggers/standin.py), which runs every canonical logger of the tree: each of them
-reacts as an svlogd would — TERM and KILL: started again, nothing lost; HUP: reopened; ALRM:
-rotated; STOP/CONT: paused and resumed — and no service is signalled. (One process per logger would
-cost the tree its memory budget: docs/runsvdir.md "Faults".)
+(supervision/loggers/standinloghost.py), which runs every canonical logger of the tree: each
+of them reacts as an svlogd would — TERM and KILL: started again, nothing lost; HUP:
+reopened; ALRM: rotated; STOP/CONT: paused and resumed — and no service is signalled. (One
+process per logger would cost the tree its memory budget: docs/runsvdir.md "Faults".)
 """
 
 import os

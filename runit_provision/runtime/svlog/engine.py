@@ -17,8 +17,9 @@ import time
 from ...protocol.tai64 import TAI_OFFSET, runit_stamp
 from .config import parse_config
 from .dirwork import LOCAL_LOGS, remove_unfinished
-from .logdir import LogDir, Raw
+from .logdir import LogDir
 from .unfinished import Keeper, take_up
+from .writeplan import Raw
 
 CHUNK = 128 * 1024   # bytes per read; see docs/svlogd.md (larger than -b on purpose)
 _NL = b"\n"

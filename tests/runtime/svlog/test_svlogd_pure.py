@@ -10,7 +10,7 @@ from runit_provision.runtime import svlogd
 from runit_provision.runtime.svlog import logdir
 from runit_provision.runtime.svlog import engine as logstream, options as svlog_options
 from runit_provision.runtime.svlog.config import parse_config
-from runit_provision.runtime.svlog.logdir import plan_write
+from runit_provision.runtime.svlog.writeplan import plan_write
 from runit_provision.runtime.svlog.rotated import full_disk_victim, prune_plan, rotated_name
 from runit_provision.runtime.svlog.engine import (Stamper, render_plain, render_selected,
                                                replace_block, replacement_table)

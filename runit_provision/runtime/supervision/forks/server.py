@@ -1,6 +1,6 @@
 """runtime/supervision/forks: the fork server — a small, clean Python process from which a tree
 run by root forks the processes that become another identity: users' agents (users/agent.py)
-and logger hosts (loggers/identityhost.py). The tree's end is tree/forkclient.py.
+and logger hosts (loggers/identityloghosts.py). The tree's end is tree/forkclient.py.
 
 It imports what its children run, runs what they run a few times over and leaves its pages as
 they will share them (warmup.py), and then only waits on its channel: its children share its
@@ -49,7 +49,7 @@ def serve():
     3 MB, against the ~0.1 MB of its own code a host warms up by itself)."""
     import socket
     from ...unix.procname import show_runit_name
-    from ..loggers.identityhost import close_all_but
+    from ..loggers.identityloghosts import close_all_but
     close_all_but({CHANNEL_FD})
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     show_runit_name("forkserver", ["(forks for a runsvdir tree)"], whole=True)
@@ -243,7 +243,7 @@ def _kill_and_reap(pid):
 def _run_host(fields, fds):
     identity = _loaded("loggers.hostedlogger").Identity
     uid, gids, title = int(fields[0]), [int(gid) for gid in fields[1].split(",")], fields[2]
-    _loaded("loggers.identityhost").serve(fds[0], identity(uid, gids), fds[1], title)
+    _loaded("loggers.identityloghosts").serve(fds[0], identity(uid, gids), fds[1], title)
 
 
 def _run_agent(fields, fds):

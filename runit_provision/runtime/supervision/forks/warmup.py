@@ -70,8 +70,8 @@ def preload():
     import importlib
     from ...unix import inotify
     from ...unix.libc import libc
-    from ..loggers import identityhost
-    identityhost.preload()
+    from ..loggers import identityloghosts
+    identityloghosts.preload()
     libc().prctl  # noqa: B018 — made here, cached on the handle
     inotify._calls()
     package = __name__.split(".")[0]

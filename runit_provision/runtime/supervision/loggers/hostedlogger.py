@@ -9,9 +9,9 @@ runsv, so files, modes and messages are those of a real svlogd.
 Where it runs depends on who it runs as (``identity_for``):
 
 - the tree's own identity (no ``chpst -u``, or one naming the tree's own user and group): on
-  the tree's loop, ``log/supervise/pid`` showing the tree's stand-in (standin.py);
+  the tree's loop, ``log/supervise/pid`` showing the tree's stand-in (standinloghost.py);
 - anyone else, in a tree run by root: in a process that has wholly become that identity
-  (identityhost.py) — never in root's process, whose opens in a directory the user controls
+  (identityloghosts.py) — never in root's process, whose opens in a directory the user controls
   could be made to block on a FIFO, read through a magic link what the user may not, or
   grow without bound (docs/security.md);
 - anything else — another form, an unknown user, a usage error, ``chpst -u`` to another user
@@ -121,12 +121,12 @@ class HostedLogger:
     """One hosted svlogd: reads its pipe into the engine; ``signal()`` for what runsv sends.
 
     It does its file operations as the process it runs in: the tree for the tree's own
-    identity, an identity host (identityhost.py) for anyone else's — processors run as that
+    identity, an identity host (identityloghosts.py) for anyone else's — processors run as that
     process, as under a real svlogd — or through its ``io`` (a user's agent's).
 
     To the supervisor whose log side it is, it shows ``shown_pid`` (the pid its
     ``log/supervise/pid`` shows: a stand-in) and ``host``, the log host that runs it on this
-    loop (standin.StandInLogHost, a user's UserLogHost): what its work waits for
+    loop (standinloghost.StandInLogHost, a user's UserLogHost): what its work waits for
     (``host.waited_for``), who lets it go once it ended (``host.logger_ended``).
 
     The pipe (``pipe_fd``, non-blocking) is read edge-triggered, through a PeekReader when

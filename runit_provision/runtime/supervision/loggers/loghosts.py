@@ -6,9 +6,9 @@ host*; each gives a logger the pid its ``log/supervise/pid`` shows, and the supe
 to signal (``signal``) whose ``host`` says what its work waits for (``waited_for``) and lets it
 go once it ended (``logger_ended``):
 
-- ``StandInLogHost`` (standin.py): loggers of one identity on this loop, shown by a stand-in —
-  the tree's own;
-- ``IdentityLogHosts`` (identityhost.py): anyone else's, each identity's in a process of that
+- ``StandInLogHost`` (standinloghost.py): loggers of one identity on this loop, shown by a
+  stand-in — the tree's own;
+- ``IdentityLogHosts`` (identityloghosts.py): anyone else's, each identity's in a process of that
   identity;
 - ``UserLogHost`` (users/usertree.py): a user's, while their tree runs — on root's loop, their
   file work the user's agent's, shown by a stand-in of the user's. A user's tree is asked
@@ -20,8 +20,8 @@ The logger itself is a ``HostedLogger`` (hostedlogger.py), on whichever loop run
 import os
 
 from .hostedlogger import OWN, HostedLogger, hostable
-from .identityhost import IdentityLogHosts
-from .standin import StandInLogHost
+from .identityloghosts import IdentityLogHosts
+from .standinloghost import StandInLogHost
 
 _UNREAD = object()  # start_logger's ``found``: log/run not read yet
 
@@ -82,7 +82,7 @@ class LogHosts:
         return pid, hosted
 
     def _start_apart(self, supervisor, canonical, identity):
-        """The logger of another identity, in ``identity``'s host (identityhost.py), which
+        """The logger of another identity, in ``identity``'s host (identityloghosts.py), which
         gets the ``log/`` directory and a reading end of the pipe of its own, non-blocking."""
         def open_fds():
             reader = supervisor.log_reader()

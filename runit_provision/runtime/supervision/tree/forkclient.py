@@ -17,7 +17,7 @@ The channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields NU
                                               the middle child — by the server for those a
                                               middle child that failed did not answer)
 
-Kinds: ``host`` — a logger host of another identity (loggers/identityhost.py); ``agent`` — a
+Kinds: ``host`` — a logger host of another identity (loggers/identityloghosts.py); ``agent`` — a
 user's tree's agent (users/agent.py). The tree never waits for an answer: what asked waits
 (engine/side.NotYet, raised here while the server starts) and is called back from the loop; a
 server that does not answer within ``ANSWER_SECONDS`` is killed, and what asked is started the

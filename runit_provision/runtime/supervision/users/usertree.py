@@ -43,7 +43,7 @@ from ....protocol.treerun import tree_run_from_bytes
 from ...unix.diag import warn
 from ..engine.servicedir import read_executable
 from ..engine.side import NotYet, Want
-from ..loggers.standin import StandInLogHost, stand_in_argv, stand_in_pipes
+from ..loggers.standinloghost import StandInLogHost, stand_in_argv, stand_in_pipes
 from .nestedtree import NestedTree, UserSpawner
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # dash's, unset
@@ -469,10 +469,10 @@ class UserTree:
 # -- the user's loggers, in root's loop ----------------------------------------------------------
 class UserLogHost(StandInLogHost):
     """A log host: the user's loggers, on root's loop with their file work the agent's, and
-    their stand-in (loggers/standin.py) — the user's own ``/bin/sh``, started by the agent: its
-    child, which the user may signal as an svlogd of theirs; the signals come to root's loop,
-    where those loggers run. ``stand_in(wake)`` raises NotYet while the agent starts it, and
-    calls ``wake`` once it runs."""
+    their stand-in (loggers/standinloghost.py) — the user's own ``/bin/sh``, started by the
+    agent: its child, which the user may signal as an svlogd of theirs; the signals come to
+    root's loop, where those loggers run. ``stand_in(wake)`` raises NotYet while the agent
+    starts it, and calls ``wake`` once it runs."""
 
     __slots__ = ("user_tree", "_asking", "_waiting", "_refused_at")
 

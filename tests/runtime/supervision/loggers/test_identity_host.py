@@ -1,5 +1,5 @@
 """Loggers of another identity: a tree run by root runs a ``chpst -u USER`` logger in a process
-that has wholly become USER (``runtime/supervision/loggers/identityhost.py``), never in its own.
+that has wholly become USER (``runtime/supervision/loggers/identityloghosts.py``), never in its own.
 
 Real processes: our runsvdir as root, loggers as ``nobody`` and ``daemon``. Every wait has a
 deadline; the ``tree`` fixture ends whatever a case leaves.

@@ -28,7 +28,8 @@ from runit_provision.runtime.supervision.users.agentlogs import AgentLogIO
 from runit_provision.runtime.supervision.engine.loop import EventLoop
 from runit_provision.runtime.svlog.config import parse_config
 from runit_provision.runtime.svlog.dirwork import remove_unfinished
-from runit_provision.runtime.svlog.logdir import LogDir, Raw, Reporter
+from runit_provision.runtime.svlog.logdir import LogDir, Reporter
+from runit_provision.runtime.svlog.writeplan import Raw
 
 pytestmark = pytest.mark.slow
 

@@ -22,7 +22,7 @@ When the tree goes (exits, or is killed), the stand-in reads EOF on the pipe the
 exits: nothing is left behind. A tree that cannot start one (no ``/bin/sh``) execs its loggers.
 
 The stand-in stands only for loggers of one identity: the tree's own. Those of anyone else run
-in a process of that identity (identityhost.IdentityLogHosts), whose pid is their own — but a
+in a process of that identity (identityloghosts.IdentityLogHosts), whose pid is their own — but a
 user's whose tree runs: they run here, their file work their agent's, shown by a stand-in of
 the user's (users/usertree.UserLogHost, this class with a stand-in the user's agent starts).
 Which of them runs a service's logger is loghosts.LogHosts's to say.
