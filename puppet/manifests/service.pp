@@ -58,6 +58,8 @@
 #   start (TERM, restarted, counted).
 # @param watchdog With `ready: notify`: a service that sends no `WATCHDOG=1` for this many
 #   seconds is killed (ABRT) and restarted, counted as a death (`WATCHDOG_USEC` is set).
+# @param oneshot `true`: work that runs to its end and stays done (started at boot unless
+#   `down`, not restarted; `done` or `failed` in status, the fact and verify: docs/jobs.md).
 define runit::service (
   Optional[Runit::Command] $command = undef,
   Optional[String[1]] $run = undef,
@@ -87,6 +89,7 @@ define runit::service (
   Optional[Runit::Readiness] $ready = undef,
   Optional[Integer[1, 86400]] $ready_timeout = undef,
   Optional[Integer[1, 86400]] $watchdog = undef,
+  Optional[Boolean] $oneshot = undef,
 ) {
   assert_type(Runit::Servicename, $title) |$expected, $actual| {
     fail("runit::service[${title}]: not a service name (one path component: letters, digits, _@%+,=: then also . and -)")
@@ -122,6 +125,7 @@ define runit::service (
     'ready'             => $ready,
     'ready_timeout'     => $ready_timeout,
     'watchdog'          => $watchdog,
+    'oneshot'           => $oneshot,
   }.filter |$key, $value| { $value =~ NotUndef }
   $data = runit::escape({ 'runit::services' => { $title => $values } })
 

@@ -44,4 +44,5 @@ type Runit::ServiceSpec = Struct[{
   ready             => Optional[Runit::Readiness],
   ready_timeout     => Optional[Integer[1, 86400]],
   watchdog          => Optional[Integer[1, 86400]],
+  oneshot           => Optional[Boolean],
 }]

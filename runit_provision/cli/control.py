@@ -103,9 +103,9 @@ def run(args):
     asked = []  # the sides to watch (apply/watch.Watched)
     began = time.time()
     for unit in units:
-        argv = sv_command(config.runtime) + ["-w", str(timeout), verb, unit.path]
+        argvs = sv_argvs(sv_command(config.runtime), verb, unit, timeout)
         if args.root is not None:
-            sys.stdout.write("would run: %s\n" % " ".join(argv))
+            sys.stdout.writelines("would run: %s\n" % " ".join(argv) for argv in argvs)
             continue
         try:
             run_as = _run_as(ids, config, unit)
@@ -114,20 +114,23 @@ def run(args):
                              % (command, unit.label, unit.login))
             failed.add(unit.label)
             continue
-        blocked = _not_runnable(argv, run_as)
+        blocked = _not_runnable(argvs[0], run_as)
         if blocked is not None:
             sys.stderr.write("%s: %s: %s\n" % (command, unit.label, blocked))
             failed.add(unit.label)
             continue
-        since = time.time()
-        done = runner.run(argv, timeout=timeout + RUNNER_GRACE, run_as=run_as)
-        sys.stdout.write(done.output)
-        if done.returncode != 0:
-            sys.stderr.write("%s: %s: sv %s failed (exit %s)\n"
-                             % (command, unit.label, verb, done.returncode))
-            failed.add(unit.label)
-        if args.command in WATCHED:  # whatever sv said: a timeout may be a crash loop
-            asked.append(asked_side(unit, WATCHED[args.command][0], since, time.time()))
+        for argv in argvs:
+            since = time.time()
+            done = runner.run(argv, timeout=timeout + RUNNER_GRACE, run_as=run_as)
+            sys.stdout.write(done.output)
+            if done.returncode != 0:
+                sys.stderr.write("%s: %s: sv %s failed (exit %s)\n"
+                                 % (command, unit.label, argv[-2], done.returncode))
+                failed.add(unit.label)
+                break
+        start = watched_start(args.command, verb, unit)
+        if start is not None:  # whatever sv said: a timeout may be a crash loop
+            asked.append(asked_side(unit, start, since, time.time()))
     sys.stdout.flush()
     not_up = _not_up(asked, timeout, began, failed)
     if not_up:
@@ -135,10 +138,41 @@ def run(args):
         from .output import print_not_up
 
         print_not_up(not_up, last_log_lines(not_up, "/"), command=args.command,
-                     verb=WATCHED[args.command][1])
+                     verb=WATCHED.get(args.command, (None, "run once"))[1])
     if failed - {item.label for item in not_up}:
         return EXIT_ERROR
     return EXIT_NOT_UP if not_up else EXIT_OK
+
+
+# A one-shot's verbs (docs/jobs.md): sv is not asked to wait for a run meant to end — the
+# watch waits for its end instead; restart ends a run that is still going first.
+ONESHOT_VERBS = {"start": "up", "restart": "up", "once": "once"}
+
+
+def sv_argvs(sv, verb, unit, timeout):
+    """The sv command lines ``verb`` runs for ``unit``, in order: ``sv -w T verb PATH``; for
+    a one-shot's start, restart and once, ``sv up``/``sv once`` (after ``sv -w T down`` for
+    restart), without a wait.
+
+    >>> class Unit: path, is_oneshot = "/etc/sv/setup", True
+    >>> sv_argvs(["sv"], "restart", Unit, 7)
+    [['sv', '-w', '7', 'down', '/etc/sv/setup'], ['sv', 'up', '/etc/sv/setup']]
+    >>> Unit.is_oneshot = False; sv_argvs(["sv"], "restart", Unit, 7)
+    [['sv', '-w', '7', 'restart', '/etc/sv/setup']]
+    """
+    if unit.is_oneshot and verb in ONESHOT_VERBS:
+        first = [sv + ["-w", str(timeout), "down", unit.path]] if verb == "restart" else []
+        return first + [sv + [ONESHOT_VERBS[verb], unit.path]]
+    return [sv + ["-w", str(timeout), verb, unit.path]]
+
+
+def watched_start(command, verb, unit):
+    """How the side ``command`` asked for is watched (apply/watch.Start); None: it is not
+    (stop, hup, term, a daemon's once, a one-shot's try-restart: nothing is started). A
+    one-shot's start, restart and once are watched to the run's end."""
+    if unit.is_oneshot and verb in ONESHOT_VERBS:
+        return Start.UP
+    return WATCHED[command][0] if command in WATCHED and not unit.is_oneshot else None
 
 
 def _not_up(asked, seconds, began, failed):

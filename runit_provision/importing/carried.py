@@ -9,11 +9,11 @@ leaves those as they are. Pure: the host was read into the ``Found`` already.
 """
 
 from ..protocol.layout import (CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP,
-                               LOG_DIR, RUN, SUPERVISE_DIR, SVLOGD_OWNED)
+                               LOG_DIR, ONESHOT, RUN, SUPERVISE_DIR, SVLOGD_OWNED)
 from ..schema.files import CONTROL_CHARS, DEFAULT_FILE_MODE, LINKABLE
 
 # Written by the keys of their own (run, finish, … — recognise and assemble read them).
-_KEYED = (RUN, FINISH, CHECK, DOWN, GIVE_UP, CONTROL_DIR, ENV_DIR, SUPERVISE_DIR)
+_KEYED = (RUN, FINISH, CHECK, DOWN, GIVE_UP, ONESHOT, CONTROL_DIR, ENV_DIR, SUPERVISE_DIR)
 _LOG_KEYED = (RUN, FINISH, CHECK, DOWN, CONTROL_DIR, SUPERVISE_DIR)
 
 

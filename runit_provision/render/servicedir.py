@@ -10,7 +10,7 @@ import posixpath
 
 from ..model import LIMITS, TIMESTAMPS, log_directory
 from ..protocol.layout import (
-    CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, LOG_DIR, READY, RUN,
+    CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, LOG_DIR, ONESHOT, READY, RUN,
     SVLOGD_CONFIG, path_in)
 from ..protocol.envfile import file_from_value
 from ..protocol.readiness import ready_option_words, ready_spec_bytes
@@ -61,6 +61,8 @@ def service_entries(service, place, config, env):
         script(path_in(base, RUN), run_script(service, place, config, env, base))
     if service.finish is not None:
         script(path_in(base, FINISH), render_template(env, "script.j2", {"text": service.finish}))
+    if service.oneshot:
+        entries += oneshot_entries(base, env, own)
     if service.check is not None:
         script(path_in(base, CHECK), check_script(service.check, env))
     if service.ready is not None:
@@ -90,6 +92,15 @@ def service_entries(service, place, config, env):
     if service.enabled:
         entries.append(Symlink(link, base, **own))
     return entries
+
+
+def oneshot_entries(base, env, own):
+    """A one-shot (docs/jobs.md): the ``oneshot`` file that marks it (both runtimes' readers
+    show it so; our runsv counts its exit 0 as no death) and the ``./finish`` that keeps it
+    down and records its run (templates/finish/oneshot.j2) — what the C runsv runs as ours."""
+    return [File(path_in(base, ONESHOT), b"", 0o644, **own),
+            File(path_in(base, FINISH), render_template(env, "finish/oneshot.j2", {}), 0o755,
+                 **own)]
 
 
 def other_entries(service, base, place):

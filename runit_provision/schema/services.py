@@ -82,7 +82,8 @@ def build_service(name, values):
         links=values.get("links") or {},
         ready=_ready_spec(values.get("ready"), values.get("ready_timeout"),
                           values.get("watchdog")),
-        ready_timeout=values.get("ready_timeout"), watchdog=values.get("watchdog"))
+        ready_timeout=values.get("ready_timeout"), watchdog=values.get("watchdog"),
+        oneshot=values.get("oneshot") is True)
 
 
 def read_service_keys(read, path, raw, is_defaults=False):
@@ -171,6 +172,24 @@ def _one_service_checks(problems, path, values, own, tree_owner):
     if values.get("group") is not None and values.get("user") is None:
         problems.add(path + ("group",), "group needs user (chpst -u USER:GROUP)")
     _ready_checks(problems, path, values, own)
+    _oneshot_checks(problems, path, values, own)
+
+
+def _oneshot_checks(problems, path, values, own):
+    """A one-shot's ``./finish`` is rendered (it keeps the record of the run and keeps the
+    service down: docs/jobs.md), and it is ready when it is done: its own ``finish`` or
+    ``ready`` is an error — or dropped, when only ``defaults`` gave it."""
+    if values.get("oneshot") is not True:
+        return
+    for key, why in (("finish", "a one-shot's finish is rendered (it records the run): end "
+                                "the work in run"),
+                     ("ready", "a one-shot is ready when it is done")):
+        if values.get(key) is None:
+            continue
+        if key not in own:
+            values.pop(key)
+        else:
+            problems.add(path + (key,), "%s: not with oneshot: %s" % (key, why))
 
 
 def _ready_checks(problems, path, values, own):
@@ -387,6 +406,7 @@ _KEY_READERS = {
     "check": read_check,
     "control": _read_control,
     "down": Readers.boolean,
+    "oneshot": Readers.boolean,
     "enabled": Readers.boolean,
     "restart_on_change": Readers.boolean,
     "adopt": Readers.boolean,

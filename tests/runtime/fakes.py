@@ -36,6 +36,7 @@ class FakeHost:
         self.clock = clock or FakeClock()
         self.finish = has_finish
         self.give_up = give_up  # (deaths, within) as the service's give-up file says
+        self.oneshot = False  # the service directory's oneshot file
         self.hooks = set(hooks)
         self.fail_exec = {}
         self.next_pid = 100
@@ -80,6 +81,9 @@ class FakeHost:
 
     def give_up_policy(self):
         return self.give_up
+
+    def is_oneshot(self):
+        return self.oneshot
 
     def spawn(self, side, argv):
         error = self.fail_exec.get(argv[0])

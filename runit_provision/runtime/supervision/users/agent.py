@@ -496,7 +496,7 @@ def _facts_fields(found):
         else:
             fields += [letter, b"m", mode]
     return fields + [wire.to_optional(found.give_up), wire.to_optional(found.ready),
-                     found.log_run]
+                     found.log_run, int(found.oneshot)]
 
 
 def _bytes(field):

@@ -1,0 +1,134 @@
+"""One-shots (``oneshot: true``, docs/jobs.md; issue 46 §1) told truthfully by every view —
+real processes, under our runsvdir and under the C runit (``runtime: system``: the C runsv
+runs the same rendered ``./finish``, which keeps the record the C runsv does not).
+
+The table: a one-shot done, failed (exit 4), still running, and killed (signal 9) → the
+verdict's word and ``status NAME``'s exit code, ``verify``'s check, the Puppet fact (its
+``verdict`` and ``not_running``), the metrics (``runit_service_as_wanted``,
+``runit_service_oneshot_failed``) and ``fleet status``'s judgement of that fact (fleet/view,
+pure). None says as wanted for a failed run. Then: ``start``/``restart``/``once`` wait for
+the run's end and exit 0 when it is done, 3 with its exit and its log's last lines when it
+failed; a one-shot's clean exits are no deaths (our runtime's tally; no crash loop after
+six runs).
+
+Every wait is bounded (``wait_until``'s deadlines, sv's ``-w``).
+"""
+
+import json
+import re
+
+import pytest
+
+from runit_provision.cli.main import main
+from runit_provision.fleet.view import problems_of
+
+from ..apply.test_live import live  # noqa: F401  (the fixture: a LiveTree, ours and the C)
+from ..runtime.processes import wait_until
+
+pytestmark = pytest.mark.slow
+
+SERVICES = {
+    "done": {"oneshot": True, "command": ["sh", "-c", "echo set up"]},
+    "failed": {"oneshot": True, "command": ["sh", "-c", "echo 'fatal: no disk'; exit 4"]},
+    "running": {"oneshot": True, "command": ["sh", "-c", "echo working; exec sleep 1000"]},
+    "killed": {"oneshot": True, "command": ["sh", "-c", "echo dying; kill -9 $$"]},
+}
+STAMP = r"at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+WORDS = {  # the verdict's word of each, as status, the fact and fleet say it
+    "done": r"done \(exit 0, %s, took \d+\.\ds\)\Z" % STAMP,
+    "failed": r"failed \(exit 4, %s\)\Z" % STAMP,
+    "running": r"running\Z",
+    "killed": r"failed \(signal 9, %s\)\Z" % STAMP,
+}
+AS_WANTED = {"done": True, "failed": False, "running": True, "killed": False}
+
+
+def applied(live, capsys, services):
+    main([arg for arg in live.apply(services) if arg != "--json"])
+    capsys.readouterr()
+    return ["--data", str(live.data)]
+
+
+def status(capsys, data, *names):
+    capsys.readouterr()
+    code = main(["status"] + data + ["--fact"] + list(names))
+    return code, json.loads(capsys.readouterr().out)
+
+
+def settled(capsys, data):
+    """The fact once every one-shot that ends has ended (its finish wrote its record)."""
+    def look():
+        fact = status(capsys, data)[1]
+        jobs = {row["service"]: row["main"].get("job") for row in fact["services"]}
+        return fact if all(jobs[name] not in ("never run", "running")
+                           for name in ("done", "failed", "killed")) \
+            and jobs["running"] == "running" else None
+    return wait_until(look, timeout=30, what="the one-shots ended")
+
+
+def test_every_view_tells_a_one_shot_done_failed_running_or_killed(live, capsys):
+    data = applied(live, capsys, SERVICES)
+    fact = settled(capsys, data)
+    rows = {row["service"]: row for row in fact["services"]}
+    for name, pattern in WORDS.items():
+        assert re.match(pattern, rows[name]["verdict"]), (name, rows[name])
+        code, _ = status(capsys, data, name)
+        assert code == (0 if AS_WANTED[name] else 3), name
+    assert sorted(fact["not_running"]) == ["failed", "killed"], fact["not_running"]
+    if live.impl == "ours":  # a clean exit is no death; a failed run is one
+        assert rows["done"]["main"]["deaths"] == "0" and rows["failed"]["main"]["deaths"] == "1"
+
+    # fleet status judges the node's fact as the node did
+    problems, _ = problems_of({"node1": fact})
+    assert sorted((problem.service, problem.why) for problem in problems) == [
+        ("failed", rows["failed"]["verdict"]), ("killed", rows["killed"]["verdict"])]
+
+    # the metrics: one verdict a service, and the one-shot's own families
+    capsys.readouterr()
+    main(["metrics"] + data)
+    text = capsys.readouterr().out
+    for name, wanted in AS_WANTED.items():
+        labels = '{service="%s",tree="system",declared="true"}' % name
+        assert "runit_service_as_wanted%s %d\n" % (labels, wanted) in text, (name, text)
+        assert "runit_service_oneshot_failed%s %d\n" % (labels, not wanted) in text, name
+    assert 'runit_service_oneshot_last_run_exit_code{service="failed",tree="system",' \
+           'declared="true"} 4\n' in text
+    assert 'runit_service_oneshot_last_run_signal{service="killed",tree="system",' \
+           'declared="true"} 9\n' in text
+
+    # verify: a one-shot passes running, or done
+    main(["verify", "-v"] + data + ["--only", "done", "running"])
+    out = capsys.readouterr().out
+    for name in ("done", "running"):
+        assert re.search(r"^%s::running or done .*PASSED$" % name, out, re.M), out
+    code = main(["verify"] + data + ["--only", "failed", "killed"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert re.search(r"FAILED failed::running or done - failed: failed \(exit 4, ", out), out
+    assert re.search(r"FAILED killed::running or done - killed: failed \(signal 9, ", out), out
+
+
+def test_start_restart_and_once_wait_for_the_end_and_say_a_failure(live, capsys):
+    data = applied(live, capsys, {name: SERVICES[name] for name in ("done", "failed")})
+    settled_pair = wait_until(lambda: all(
+        row["main"].get("job") in ("done", "failed") for row in status(capsys, data)[1][
+            "services"]) or None, timeout=30, what="both ended")
+    assert settled_pair
+    for verb, said in (("start", "started"), ("restart", "restarted"), ("once", "run once")):
+        for _ in range(2):  # six clean runs of done in all: no crash loop
+            assert main([verb] + data + ["--timeout", "10", "done"]) == 0, verb
+            capsys.readouterr()
+        code = main([verb] + data + ["--timeout", "10", "failed"])
+        out, err = capsys.readouterr()
+        assert code == 3, (verb, out, err)
+        lines = err.splitlines()
+        assert lines[0].startswith("runit-provision %s: failed: failed: its run ended with "
+                                   "exit 4 after " % verb), err
+        assert lines[1].startswith("    ") and lines[1].endswith(" fatal: no disk"), err
+        assert lines[-1] == "runit-provision %s: 1 service %s did not end done: failed" % (
+            verb, said), err
+    code, fact = status(capsys, data, "done")
+    row = fact["services"][0]
+    assert code == 0 and row["verdict"].startswith("done (exit 0"), row
+    if live.impl == "ours":
+        assert row["main"]["deaths"] == "0" and row["main"]["crash_looping"] is False, row
