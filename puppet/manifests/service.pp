@@ -60,6 +60,8 @@
 #   seconds is killed (ABRT) and restarted, counted as a death (`WATCHDOG_USEC` is set).
 # @param oneshot `true`: work that runs to its end and stays done (started at boot unless
 #   `down`, not restarted; `done` or `failed` in status, the fact and verify: docs/jobs.md).
+# @param rerun_on_change With `oneshot`: runit-provision runs it again when run or env change
+#   (by default a one-shot that is done stays done).
 define runit::service (
   Optional[Runit::Command] $command = undef,
   Optional[String[1]] $run = undef,
@@ -90,6 +92,7 @@ define runit::service (
   Optional[Integer[1, 86400]] $ready_timeout = undef,
   Optional[Integer[1, 86400]] $watchdog = undef,
   Optional[Boolean] $oneshot = undef,
+  Optional[Boolean] $rerun_on_change = undef,
 ) {
   assert_type(Runit::Servicename, $title) |$expected, $actual| {
     fail("runit::service[${title}]: not a service name (one path component: letters, digits, _@%+,=: then also . and -)")
@@ -126,6 +129,7 @@ define runit::service (
     'ready_timeout'     => $ready_timeout,
     'watchdog'          => $watchdog,
     'oneshot'           => $oneshot,
+    'rerun_on_change'   => $rerun_on_change,
   }.filter |$key, $value| { $value =~ NotUndef }
   $data = runit::escape({ 'runit::services' => { $title => $values } })
 

@@ -33,4 +33,5 @@ type Runit::Defaults = Struct[{
   ready_timeout     => Optional[Integer[1, 86400]],
   watchdog          => Optional[Integer[1, 86400]],
   oneshot           => Optional[Boolean],
+  rerun_on_change   => Optional[Boolean],
 }]

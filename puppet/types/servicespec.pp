@@ -45,4 +45,5 @@ type Runit::ServiceSpec = Struct[{
   ready_timeout     => Optional[Integer[1, 86400]],
   watchdog          => Optional[Integer[1, 86400]],
   oneshot           => Optional[Boolean],
+  rerun_on_change   => Optional[Boolean],
 }]

@@ -31,7 +31,8 @@ USER_KEYS = ("home", "groups", "sv_dir", "service_dir", "log_dir", "path", "serv
 SERVICE_KEYS = ("command", "run", "user", "group", "owner", "env", "cwd", "umask", "nice",
                 "limits", "finish", "check", "control", "down", "enabled", "ensure",
                 "restart_on_change", "restart", "needs", "log", "template", "adopt", "conf",
-                "files", "links", "ready", "ready_timeout", "watchdog", "oneshot")
+                "files", "links", "ready", "ready_timeout", "watchdog", "oneshot",
+                "rerun_on_change")
 RESTART_KEYS = ("give_up_after", "within")
 LOG_KEYS = ("dir", "user", "timestamps", "size", "num", "min", "timeout", "processor", "udp",
             "udp_only", "prefix", "patterns", "line_length", "run")
@@ -76,7 +77,8 @@ class Service(Record):
     ``ready``: None (ready once up, or once ``check`` passes), or a
     ``protocol.readiness.ReadySpec`` — the service says when it is ready (docs/readiness.md),
     with ``ready_timeout`` and ``watchdog`` in it (the keys of the same names: 0 for none).
-    ``oneshot``: work that runs to its end and stays done (docs/jobs.md)."""
+    ``oneshot``: work that runs to its end and stays done; ``rerun_on_change``: apply runs
+    it again when its run, env or conf change (docs/jobs.md)."""
 
     __slots__ = ("name",) + SERVICE_KEYS
 

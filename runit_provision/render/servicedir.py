@@ -125,11 +125,15 @@ def other_entries(service, base, place):
 
 
 def run_script(service, place, config, env, base):
-    needs = [posixpath.join(place.sv_dir, dep) for dep in service.needs]
+    tree = config.services if place.tree_user is None else \
+        config.users[place.tree_user].services
+    oneshots = {dep for dep in service.needs if dep in tree and tree[dep].oneshot}
+    needs = [posixpath.join(place.sv_dir, dep) for dep in service.needs if dep not in oneshots]
+    needs_done = [posixpath.join(place.sv_dir, dep) for dep in service.needs if dep in oneshots]
     cwd = service.cwd
     context = {
         "service": service, "config": config, "command": service.command,
-        "script_head": None, "script_body": None, "needs": needs,
+        "script_head": None, "script_body": None, "needs": needs, "needs_done": needs_done,
         "sv_timeout": config.sv_timeout, "umask": service.umask, "cwd": cwd,
         "chpst": chpst_words(service, path_in(base if cwd is not None else ".", ENV_DIR)),
         "notify_relay": notify_relay_words(service, config),

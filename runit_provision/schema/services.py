@@ -83,7 +83,8 @@ def build_service(name, values):
         ready=_ready_spec(values.get("ready"), values.get("ready_timeout"),
                           values.get("watchdog")),
         ready_timeout=values.get("ready_timeout"), watchdog=values.get("watchdog"),
-        oneshot=values.get("oneshot") is True)
+        oneshot=values.get("oneshot") is True,
+        rerun_on_change=values.get("rerun_on_change") is True)
 
 
 def read_service_keys(read, path, raw, is_defaults=False):
@@ -180,6 +181,12 @@ def _oneshot_checks(problems, path, values, own):
     service down: docs/jobs.md), and it is ready when it is done: its own ``finish`` or
     ``ready`` is an error — or dropped, when only ``defaults`` gave it."""
     if values.get("oneshot") is not True:
+        if values.get("rerun_on_change") is not None:
+            if "rerun_on_change" in own:
+                problems.add(path + ("rerun_on_change",), "rerun_on_change: only with "
+                             "oneshot: true (a daemon restarts: restart_on_change)")
+            else:
+                values.pop("rerun_on_change")
         return
     for key, why in (("finish", "a one-shot's finish is rendered (it records the run): end "
                                 "the work in run"),
@@ -407,6 +414,7 @@ _KEY_READERS = {
     "control": _read_control,
     "down": Readers.boolean,
     "oneshot": Readers.boolean,
+    "rerun_on_change": Readers.boolean,
     "enabled": Readers.boolean,
     "restart_on_change": Readers.boolean,
     "adopt": Readers.boolean,

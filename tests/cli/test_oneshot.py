@@ -132,3 +132,41 @@ def test_start_restart_and_once_wait_for_the_end_and_say_a_failure(live, capsys)
     assert code == 0 and row["verdict"].startswith("done (exit 0"), row
     if live.impl == "ours":
         assert row["main"]["deaths"] == "0" and row["main"]["crash_looping"] is False, row
+
+
+def test_needs_waits_for_a_one_shot_to_be_done_and_apply_reruns_it_only_when_told(
+        live, capsys):
+    """``needs: [setup]`` starts web once setup is done, not when it starts (setup takes a
+    second; web exits 7 when setup's mark is not there yet, which would show as a death).
+    A change of setup's ``env`` runs it again only with ``rerun_on_change: true``; apply says
+    which."""
+    mark = live.tmp / "set-up"
+    setup = {"oneshot": True, "env": {"ROUND": "1"},
+             "command": ["sh", "-c", "sleep 1; echo round $ROUND >>%s" % mark]}
+    web = {"command": ["sh", "-c", "[ -e %s ] || exit 7; exec sleep 1000" % mark],
+           "needs": ["setup"]}
+    data = applied(live, capsys, {"setup": setup, "web": web})
+    def done_and_up():
+        rows = {row["service"]: row for row in status(capsys, data)[1]["services"]}
+        return rows if rows["setup"]["verdict"].startswith("done (exit 0") \
+            and rows["web"]["verdict"] == "as wanted" else None
+    # (web's ./run waits in its guard while setup runs: its state is run all along)
+    rows = wait_until(done_and_up, timeout=30, what="setup done, web up")
+    if live.impl == "ours":
+        assert rows["web"]["main"]["deaths"] == "0", rows  # never started before setup was done
+    assert mark.read_text() == "round 1\n"
+
+    def applied_out(services):
+        code = main([arg for arg in live.apply(services) if arg != "--json"])
+        out, err = capsys.readouterr()
+        assert code == 0, out + err
+        return out
+
+    out = applied_out({"setup": dict(setup, env={"ROUND": "2"}), "web": web})
+    assert "setup: env changed; no run again: a one-shot is not run again " \
+           "(rerun_on_change: false)" in out, out
+    assert mark.read_text() == "round 1\n"
+    out = applied_out({"setup": dict(setup, env={"ROUND": "3"}, rerun_on_change=True),
+                       "web": web})
+    assert "rerun_on_change: true: run again" in out, out
+    assert mark.read_text() == "round 1\nround 3\n"  # the apply watched it to its end
