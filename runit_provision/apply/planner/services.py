@@ -249,15 +249,10 @@ class ServicesPlanner:
             return "--root: nothing is started"
         if not unit.restart_on_change:
             return "restart_on_change: false"
-        if unit.is_down:
-            return "down: true (apply never starts it)"
-        if not self.was_linked(unit):
-            return "not linked before: runsv starts it"
-        if live.unknown is not None:
-            return None  # it may run: owed (written down) until its state can be told
+        held = self._why_held(unit, live)
+        if held is not None or live.unknown is not None:
+            return held  # unknown: it may run, owed (written down) until it can be told
         state = live.state
-        if state is Condition.NOT_SUPERVISED:
-            return "not supervised (no runsv)"
         if state is not Condition.RUN:
             return "not running (%s)" % ("state unknown" if state is Condition.UNKNOWN
                                          else state)
@@ -273,17 +268,22 @@ class ServicesPlanner:
             return "a one-shot is not run again (rerun_on_change: false)"
         if self.draft.is_staging:
             return "--root: nothing is started"
+        held = self._why_held(unit, live)
+        if held is not None or live.unknown is not None:
+            return held
+        if live.state is not Condition.DOWN:
+            return "a run is under way (%s): runit-provision restart ends it and runs it " \
+                   "again" % live.state
+        return None
+
+    def _why_held(self, unit, live):
+        """What keeps apply from starting a side at all (None: nothing)."""
         if unit.is_down:
             return "down: true (apply never starts it)"
         if not self.was_linked(unit):
             return "not linked before: runsv starts it"
-        if live.unknown is not None:
-            return None  # it may run: owed (written down) until its state can be told
-        if live.state is Condition.NOT_SUPERVISED:
+        if live.unknown is None and live.state is Condition.NOT_SUPERVISED:
             return "not supervised (no runsv)"
-        if live.state is not Condition.DOWN:
-            return "a run is under way (%s): runit-provision restart ends it and runs it " \
-                   "again" % live.state
         return None
 
     def was_linked(self, unit):
