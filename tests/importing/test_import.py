@@ -50,6 +50,7 @@ APPLIED = """runit:
     raw: {run: "exec sleep 100", log: {run: "#!/bin/sh\\nexec svlogd -tt ./main\\n"},
           enabled: false}
     quiet: {command: /bin/true, log: false, env: {}}
+    setup: {command: /usr/local/bin/setup, oneshot: true, log: false}
 """
 HOST_KEYS = {"init": "none", "runtime": "system"}  # how the sandbox is run, not what import says
 
@@ -92,7 +93,9 @@ def test_plan_after_importing_an_applied_host_changes_nothing(root, tmp_path, sp
     imported = yaml.safe_load(text)
     services = imported["runit"]["services"] if spelling == "runit" else imported[
         "runit::services"]
-    assert sorted(services) == ["cache", "quiet", "raw", "web"]
+    assert sorted(services) == ["cache", "quiet", "raw", "setup", "web"]
+    assert services["setup"] == {"command": ["/usr/local/bin/setup"], "oneshot": True,
+                                 "log": False}  # its rendered finish is not data of its own
     web = services["web"]
     assert web["command"] == ["/usr/local/bin/web", "--port", "8080", "--title", "My Site"]
     assert (web["user"], web["group"], web["cwd"], web["umask"], web["nice"]) == (
@@ -110,6 +113,22 @@ def test_plan_after_importing_an_applied_host_changes_nothing(root, tmp_path, sp
     capsys.readouterr()
     assert run_cli("plan", "--data", merged, "--root", root, "--profile-d", "none") == 0, (
         capsys.readouterr().out)
+
+
+def test_the_one_shot_of_before_oneshot_is_recognised(root, tmp_path, capsys):
+    """A run that ends ``exec sv down .`` (the bundled demo's setup before issue 46) is kept
+    as written — import reproduces the host — and said to be a one-shot, with the key."""
+    service = root / "etc" / "sv" / "setup"
+    service.mkdir(parents=True)
+    (service / "run").write_text("#!/bin/sh\nexec 2>&1\necho set up\nexec sv down .\n")
+    (service / "run").chmod(0o755)
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 0
+    text = out.read_text()
+    assert yaml.safe_load(text)["runit"]["services"]["setup"]["run"].endswith(
+        "exec sv down .\n")
+    assert "run ends with `exec sv down .`: work that runs once (kept as written; oneshot: " \
+           "true says so" in text + capsys.readouterr().err
 
 
 def test_what_the_data_cannot_say_is_listed_as_a_change(root, tmp_path, capsys):

@@ -19,9 +19,8 @@ import stat
 
 from ....errors import FatalError
 from ....protocol.layout import (CONTROL, CONTROL_DIR, DOWN, FINISH, GIVE_UP, LOCK, LOG_DIR,
-                                 ONESHOT,
-                                 LOG_PIPE, NEW_SUFFIX, OK, PROCESS_RECORD, READY, RUN, STATUS,
-                                 SUPERVISE_DIR)
+                                 LOG_PIPE, NEW_SUFFIX, OK, ONESHOT, PROCESS_RECORD, READY, RUN,
+                                 STATUS, SUPERVISE_DIR)
 from ....protocol.tally import TALLY, WIDTH as TALLY_WIDTH
 from ...unix.diag import with_errstr
 from ...unix.smallread import is_own, read_small
