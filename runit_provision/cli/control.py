@@ -8,6 +8,10 @@ A user's service is driven as that user, in their tree's clean environment (as a
 it): sv never follows a link they planted with root's rights. The Puppet module's
 ``runit::restart`` calls ``restart --if-running``.
 
+A one-shot's ``start``, ``restart`` and ``once`` (docs/jobs.md) send ``sv up`` (``once``:
+``sv once``; ``restart``: ``sv -w T down`` first) and watch that run to its end: 0 done, 3
+failed or still running at the timeout, with its exit and its log's last lines.
+
 ``restart`` and ``start`` then watch the services they asked for, as ``apply`` watches what it
 started (apply/watch.py, the same code): each must be running half a second after its run
 began, within the sv timeout; one that died (a crash loop: ``run`` exiting at once) or never
@@ -46,10 +50,12 @@ VERBS = {"restart": ("restart", "try-restart"), "start": ("start", None),
 # the verbs whose service is watched (apply/watch.py), and what the summary says of them;
 # once starts a run that is meant to end, hup and term start nothing of their own
 WATCHED = {"restart": (Start.RESTART, "restarted"), "start": (Start.UP, "started")}
-HELP = {"restart": "restart declared services (sv -w TIMEOUT restart)",
-        "start": "start declared services (sv -w TIMEOUT start)",
+HELP = {"restart": "restart declared services (sv -w TIMEOUT restart; a one-shot: run again, "
+                   "to its end)",
+        "start": "start declared services (sv -w TIMEOUT start; a one-shot: run, to its end)",
         "stop": "stop declared services (sv -w TIMEOUT stop)",
-        "once": "start declared services once, not again when they exit (sv once)",
+        "once": "start declared services once, not again when they exit (sv once; a "
+                "one-shot: waited for to its end, exit 3 when it failed)",
         "hup": "send declared services SIGHUP (sv hup)",
         "term": "send declared services SIGTERM (sv term: runsv starts it again if up)"}
 ROOT_HELP = "staging: run nothing, print the sv command lines (accounts from DIR/etc/passwd)"
