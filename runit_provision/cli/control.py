@@ -192,10 +192,29 @@ def _not_up(asked, seconds, began, failed):
     from ..apply.watch import look_side, watch
 
     with FsReader("/") as fs:
-        found = watch(asked, lambda path: look_side(fs, path, lambda where: probe_side(
-            fs, where)), seconds, began)
+        def look(path):
+            return look_side(fs, path, lambda where: probe_side(fs, where))
+
+        found = watch(asked, look, seconds, began)
+        _say_done(asked, found, look)
     return [item for item in found
             if not (item.outcome is Outcome.GONE and item.label in failed)]
+
+
+def _say_done(asked, not_done, look):
+    """``ok: setup: done (exit 0, at …, took …)`` on stdout for each one-shot whose run
+    asked for ended done (the C sv says nothing of a run it was not asked to wait for)."""
+    from ..protocol.lastrun import DONE, job_words
+    from ..protocol.tally import exit_text
+
+    left = {item.label for item in not_done}
+    for watched in asked:
+        if watched.unit.is_oneshot and watched.label not in left:
+            live = look(watched.path)
+            if live.job == DONE:
+                sys.stdout.write("ok: %s: %s\n" % (watched.label, job_words(
+                    DONE, live.last_run, exit_text)))
+    sys.stdout.flush()
 
 
 def _drivable(unit):

@@ -117,7 +117,9 @@ def test_start_restart_and_once_wait_for_the_end_and_say_a_failure(live, capsys)
     for verb, said in (("start", "started"), ("restart", "restarted"), ("once", "run once")):
         for _ in range(2):  # six clean runs of done in all: no crash loop
             assert main([verb] + data + ["--timeout", "10", "done"]) == 0, verb
-            capsys.readouterr()
+            out = capsys.readouterr().out
+            assert re.search(r"^ok: done: done \(exit 0, %s, took \d+\.\ds\)$" % STAMP,
+                             out, re.M), out
         code = main([verb] + data + ["--timeout", "10", "failed"])
         out, err = capsys.readouterr()
         assert code == 3, (verb, out, err)
