@@ -172,3 +172,37 @@ def test_needs_waits_for_a_one_shot_to_be_done_and_apply_reruns_it_only_when_tol
                        "web": web})
     assert "rerun_on_change: true: run again" in out, out
     assert mark.read_text() == "round 1\nround 3\n"  # the apply watched it to its end
+
+
+def test_a_one_shot_in_a_users_tree_is_told_the_same(live, capsys):
+    """A user's one-shot: its finish runs in the user's tree (ours: root's tree through the
+    user's agent, which reads the ``oneshot`` mark for the tally), and status tells it as a
+    system one. (USER root, as tests/apply/test_live.py's user tree: the venv and tmp_path
+    are not reachable for nobody.)"""
+    import yaml
+
+    from ..runtime.processes import BASE_PATH
+
+    home = live.tmp / "home"
+    home.mkdir()
+    argv = live.apply({})
+    data = yaml.safe_load(live.data.read_text())
+    data["runit"]["users"] = {"root": {
+        "home": str(home), "groups": ["root"], "path": "%s:%s" % (live.bin, BASE_PATH),
+        "services": {"job": SERVICES["done"], "bad": SERVICES["failed"]}}}
+    live.data.write_text(yaml.safe_dump(data))
+    main([arg for arg in argv if arg != "--json"])
+    capsys.readouterr()
+    data = ["--data", str(live.data)]
+
+    def ended():
+        rows = {row["service"]: row for row in status(capsys, data)[1]["services"]}
+        return rows if all(rows[name]["main"].get("job") in ("done", "failed")
+                           for name in ("root/job", "root/bad")) else None
+    rows = wait_until(ended, timeout=30, what="the user's one-shots ended")
+    assert re.match(WORDS["done"], rows["root/job"]["verdict"]), rows["root/job"]
+    assert re.match(WORDS["failed"], rows["root/bad"]["verdict"]), rows["root/bad"]
+    assert status(capsys, data, "root/job")[0] == 0 and status(capsys, data, "root/bad")[0] == 3
+    if live.impl == "ours":
+        assert rows["root/job"]["main"]["deaths"] == "0", rows["root/job"]
+        assert rows["root/bad"]["main"]["deaths"] == "1", rows["root/bad"]
