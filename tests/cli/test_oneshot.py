@@ -179,18 +179,8 @@ def test_a_one_shot_in_a_users_tree_is_told_the_same(live, capsys):
     user's agent, which reads the ``oneshot`` mark for the tally), and status tells it as a
     system one. (USER root, as tests/apply/test_live.py's user tree: the venv and tmp_path
     are not reachable for nobody.)"""
-    import yaml
-
-    from ..runtime.processes import BASE_PATH
-
-    home = live.tmp / "home"
-    home.mkdir()
-    argv = live.apply({})
-    data = yaml.safe_load(live.data.read_text())
-    data["runit"]["users"] = {"root": {
-        "home": str(home), "groups": ["root"], "path": "%s:%s" % (live.bin, BASE_PATH),
-        "services": {"job": SERVICES["done"], "bad": SERVICES["failed"]}}}
-    live.data.write_text(yaml.safe_dump(data))
+    argv, _ = live.apply_with_a_root_tree({}, {"job": SERVICES["done"],
+                                               "bad": SERVICES["failed"]})
     main([arg for arg in argv if arg != "--json"])
     capsys.readouterr()
     data = ["--data", str(live.data)]
