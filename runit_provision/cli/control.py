@@ -110,6 +110,10 @@ def run(args):
     began = time.time()
     for unit in units:
         argvs = sv_argvs(sv_command(config.runtime), verb, unit, timeout)
+        if not argvs:  # a one-shot's try-restart: a run under way is not ended
+            sys.stdout.write("ok: %s: a one-shot: not restarted (--if-running restarts what "
+                             "runs on; a run under way ends by itself)\n" % unit.label)
+            continue
         if args.root is not None:
             sys.stdout.writelines("would run: %s\n" % " ".join(argv) for argv in argvs)
             continue
@@ -158,17 +162,21 @@ ONESHOT_VERBS = {"start": "up", "restart": "up", "once": "once"}
 def sv_argvs(sv, verb, unit, timeout):
     """The sv command lines ``verb`` runs for ``unit``, in order: ``sv -w T verb PATH``; for
     a one-shot's start, restart and once, ``sv up``/``sv once`` (after ``sv -w T down`` for
-    restart), without a wait.
+    restart), without a wait; for its try-restart (``restart --if-running``), none.
 
     >>> class Unit: path, is_oneshot = "/etc/sv/setup", True
     >>> sv_argvs(["sv"], "restart", Unit, 7)
     [['sv', '-w', '7', 'down', '/etc/sv/setup'], ['sv', 'up', '/etc/sv/setup']]
+    >>> sv_argvs(["sv"], "try-restart", Unit, 7)  # --if-running: nothing
+    []
     >>> Unit.is_oneshot = False; sv_argvs(["sv"], "restart", Unit, 7)
     [['sv', '-w', '7', 'restart', '/etc/sv/setup']]
     """
     if unit.is_oneshot and verb in ONESHOT_VERBS:
         first = [sv + ["-w", str(timeout), "down", unit.path]] if verb == "restart" else []
         return first + [sv + [ONESHOT_VERBS[verb], unit.path]]
+    if unit.is_oneshot and verb == "try-restart":
+        return []  # TERM would end a run under way as failed: a Puppet refresh asks nothing
     return [sv + ["-w", str(timeout), verb, unit.path]]
 
 

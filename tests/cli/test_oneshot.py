@@ -109,11 +109,12 @@ def test_every_view_tells_a_one_shot_done_failed_running_or_killed(live, capsys)
 
 
 def test_start_restart_and_once_wait_for_the_end_and_say_a_failure(live, capsys):
-    data = applied(live, capsys, {name: SERVICES[name] for name in ("done", "failed")})
-    settled_pair = wait_until(lambda: all(
+    data = applied(live, capsys, {name: SERVICES[name] for name in ("done", "failed",
+                                                                    "running")})
+    assert wait_until(lambda: all(
         row["main"].get("job") in ("done", "failed") for row in status(capsys, data)[1][
-            "services"]) or None, timeout=30, what="both ended")
-    assert settled_pair
+            "services"] if row["service"] != "running") or None, timeout=30,
+        what="done and failed ended")
     for verb, said in (("start", "started"), ("restart", "restarted"), ("once", "run once")):
         for _ in range(2):  # six clean runs of done in all: no crash loop
             assert main([verb] + data + ["--timeout", "10", "done"]) == 0, verb
@@ -129,6 +130,12 @@ def test_start_restart_and_once_wait_for_the_end_and_say_a_failure(live, capsys)
         assert lines[1].startswith("    ") and lines[1].endswith(" fatal: no disk"), err
         assert lines[-1] == "runit-provision %s: 1 service %s did not end done: failed" % (
             verb, said), err
+    # --if-running (a Puppet refresh): a run under way is not ended as failed
+    assert main(["once"] + data + ["--timeout", "2", "running"]) == 3  # still runs: not done
+    assert "running: not done: still running " in capsys.readouterr().err
+    assert main(["restart", "--if-running"] + data + ["running"]) == 0
+    assert "ok: running: a one-shot: not restarted" in capsys.readouterr().out
+    assert status(capsys, data, "running")[1]["services"][0]["verdict"] == "running"
     code, fact = status(capsys, data, "done")
     row = fact["services"][0]
     assert code == 0 and row["verdict"].startswith("done (exit 0"), row
