@@ -19,10 +19,16 @@ import re
 
 import pytest
 
+from runit_provision.checks.expected import expectations
+from runit_provision.checks.verify import verify_host
 from runit_provision.cli.main import main
 from runit_provision.fleet.view import problems_of
+from runit_provision.render import render
 
 from ..apply.test_live import live  # noqa: F401  (the fixture: a LiveTree, ours and the C)
+from ..checks.helpers import failures as check_failures
+from ..checks.live import local_host
+from ..pipeline import config_from_file
 from ..runtime.processes import wait_until
 
 pytestmark = pytest.mark.slow
@@ -68,6 +74,7 @@ def settled(capsys, data):
 
 def test_every_view_tells_a_one_shot_done_failed_running_or_killed(live, capsys):
     data = applied(live, capsys, SERVICES)
+    config = config_from_file(live.data)
     fact = settled(capsys, data)
     rows = {row["service"]: row for row in fact["services"]}
     for name, pattern in WORDS.items():
@@ -106,6 +113,13 @@ def test_every_view_tells_a_one_shot_done_failed_running_or_killed(live, capsys)
     assert code == 1
     assert re.search(r"FAILED failed::running or done - failed: failed \(exit 4, ", out), out
     assert re.search(r"FAILED killed::running or done - killed: failed \(signal 9, ", out), out
+    # the same through both of verify's probes: python's, and sh's for a host without it
+    for python in (True, False):
+        found = check_failures(verify_host(local_host(), expectations(
+            config, render(config)), python=python))
+        assert {nodeid for nodeid in found if "running or done" in nodeid} == {
+            "failed::running or done", "killed::running or done"}, (python, found)
+        assert found["failed::running or done"].startswith("failed: failed (exit 4, at "), found
 
 
 def test_start_restart_and_once_wait_for_the_end_and_say_a_failure(live, capsys):
