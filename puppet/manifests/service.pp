@@ -59,6 +59,10 @@
 #   start (TERM, restarted, counted).
 # @param watchdog With `ready: notify`: a service that sends no `WATCHDOG=1` for this many
 #   seconds is killed (ABRT) and restarted, counted as a death (`WATCHDOG_USEC` is set).
+# @param oneshot `true`: work that runs to its end and stays done (started at boot unless
+#   `down`, not restarted; `done` or `failed` in status, the fact and verify: docs/jobs.md).
+# @param rerun_on_change With `oneshot`: runit-provision runs it again when run or env change
+#   (by default a one-shot that is done stays done).
 define runit::service (
   Optional[Runit::Command] $command = undef,
   Optional[String[1]] $run = undef,
@@ -88,6 +92,8 @@ define runit::service (
   Optional[Runit::Readiness] $ready = undef,
   Optional[Integer[1, 86400]] $ready_timeout = undef,
   Optional[Integer[1, 86400]] $watchdog = undef,
+  Optional[Boolean] $oneshot = undef,
+  Optional[Boolean] $rerun_on_change = undef,
 ) {
   assert_type(Runit::Servicename, $title) |$expected, $actual| {
     fail("runit::service[${title}]: not a service name (one path component: letters, digits, _@%+,=: then also . and -)")
@@ -123,6 +129,8 @@ define runit::service (
     'ready'             => $ready,
     'ready_timeout'     => $ready_timeout,
     'watchdog'          => $watchdog,
+    'oneshot'           => $oneshot,
+    'rerun_on_change'   => $rerun_on_change,
   }.filter |$key, $value| { $value =~ NotUndef }
   $data = runit::escape({ 'runit::services' => { $title => $values } })
 

@@ -32,4 +32,6 @@ type Runit::Defaults = Struct[{
   ready             => Optional[Runit::Readiness],
   ready_timeout     => Optional[Integer[1, 86400]],
   watchdog          => Optional[Integer[1, 86400]],
+  oneshot           => Optional[Boolean],
+  rerun_on_change   => Optional[Boolean],
 }]

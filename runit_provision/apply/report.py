@@ -220,6 +220,12 @@ def not_up_line(item):
     elif outcome is Outcome.NOT_UP:
         text = "not running %.1f s after it was started (%s)" % (item.seconds,
                                                                _state_text(item.live))
+    elif outcome is Outcome.FAILED:
+        text = "failed: its run ended with %s after %s" % (
+            exit_text(item.last_exit), _took(item.live.last_run))
+    elif outcome is Outcome.NOT_DONE:
+        text = "not done: still running %.1f s after it was started (the timeout)" % (
+            item.seconds)
     elif outcome is Outcome.NOT_RESTARTED:
         text = ("not restarted: the run from before the restart still runs %.1f s later "
                 "(%s; does it ignore TERM?)" % (item.seconds, _state_text(item.live)))
@@ -227,6 +233,11 @@ def not_up_line(item):
         text = "died since it was started: %s; now %s" % (_ended_text(item),
                                                          _state_text(item.live))
     return shown_name("%s: %s" % (item.label, text))
+
+
+def _took(found):
+    took = None if found is None else found.took
+    return "an unknown time" if took is None else "%.2f s" % took
 
 
 def _ended_text(item):
@@ -269,9 +280,15 @@ def not_up_hint(item):
 def not_up_summary(items, verb="started"):
     """The one line that says which services started (``verb``: or restarted) did not stay
     up."""
-    return "%d service%s %s did not stay up: %s" % (
-        len(items), "" if len(items) == 1 else "s", verb,
-        ", ".join(shown_name(item.label) for item in items))
+    jobs = [item for item in items if item.outcome in (Outcome.FAILED, Outcome.NOT_DONE)]
+    said = []
+    for group, what in (([item for item in items if item not in jobs], "did not stay up"),
+                        (jobs, "did not end done")):  # a one-shot's run (docs/jobs.md)
+        if group:
+            said.append("%d service%s %s %s: %s" % (
+                len(group), "" if len(group) == 1 else "s", verb, what,
+                ", ".join(shown_name(item.label) for item in group)))
+    return "; ".join(said)
 
 
 def report_json(plan, result=None, check_mode=False, show_secrets=False, root="/", error=None,

@@ -62,7 +62,8 @@ import enum
 import time
 from collections import namedtuple
 
-from ..host.sides import tallied
+from ..host.sides import is_marked_oneshot, side_last_run, tallied
+from ..protocol.lastrun import DONE, FAILED, RUNNING
 from ..protocol.probe import Condition
 from ..protocol.status import State
 from ..protocol.tally import CRASH_LOOP
@@ -83,7 +84,10 @@ class Outcome(enum.Enum):
 
     UP = "up"  # stayed up
     DIED = "died"  # ended since it was started (a death, whether runsv restarted it yet)
-    STOPPED = "stopped"  # wanted down since (sv down; a one-shot's own): as wanted
+    STOPPED = "stopped"  # wanted down since (sv down): as wanted
+    DONE = "done"  # a one-shot's run asked for ended with exit 0 (docs/jobs.md)
+    FAILED = "failed"  # a one-shot's run asked for ended otherwise
+    NOT_DONE = "not done"  # a one-shot start/restart/once waited for still runs
     GONE = "gone"  # no runsv serves it any more
     NOT_RESTARTED = "not restarted"  # the run from before the restart still runs
     NOT_UP = "not up"  # not running
@@ -139,7 +143,10 @@ class NotUp:
     @property
     def last_exit(self):
         """The tally's ``last_exit`` (``{"code": N}``, ``{"signal": N, "core": bool}``,
-        ``{"unknown": True}``), None when it never ended, ``"unknown"`` without a tally."""
+        ``{"unknown": True}``), None when it never ended, ``"unknown"`` without a tally; a
+        one-shot's, from its finish's record (under the C runit too)."""
+        if self.live.last_run is not None:
+            return self.live.last_run.end
         return "unknown" if self.tally is None else self.tally.last_exit
 
     @property
@@ -233,8 +240,10 @@ def judge(live, tally, now, watched, began, memory, is_last=False):
     if state is Condition.NOT_SUPERVISED:
         return Outcome.GONE, None
     status = live.status
+    if live.is_oneshot:
+        return _oneshot(live, now, watched, is_last)
     if status.want != "u":
-        return Outcome.STOPPED, None  # sv down since: by an operator, or a one-shot's own
+        return Outcome.STOPPED, None  # sv down since: by an operator
     look = Look(status.state, status.seconds + status.nanoseconds / _NS)
     is_ours = look.since >= watched.since  # begun (or ended) since it was asked for
     if tally is not None:
@@ -256,6 +265,27 @@ def judge(live, tally, now, watched, began, memory, is_last=False):
     if is_ours and watched.is_new and status_only and not memory.ends:
         when = look.since + START_GRACE  # a new runsv's first status, or a death: then
     return _pending(when, is_last, memory)
+
+
+def _oneshot(live, now, watched, is_last):
+    """A one-shot (docs/jobs.md) is judged by the run asked for — one whose end its
+    ./finish recorded since (protocol/lastrun.py): ``done`` or ``failed``. While it runs: for
+    apply's wait (a new runsv), running half a second is as a daemon's start; for a verb
+    (start, restart, once), it is waited for to its end, ``not done`` when the watch ends
+    first. Nothing recorded since: pending (runsv has not started it yet)."""
+    found = live.last_run
+    job = live.job
+    if found is not None and found.ended_ns >= int(watched.since * _NS) \
+            and job in (DONE, FAILED):
+        return (Outcome.DONE if job == DONE else Outcome.FAILED), None
+    if job == RUNNING:
+        since = live.status.seconds + live.status.nanoseconds / _NS
+        if watched.is_new and now - since >= STAYED_UP:
+            return Outcome.UP, None
+        if is_last:
+            return (Outcome.UP if watched.is_new else Outcome.NOT_DONE), None
+        return Outcome.PENDING, now + RECHECK
+    return (Outcome.NOT_UP, None) if is_last else (Outcome.PENDING, now + RECHECK)
 
 
 def _count_ends(look, is_ours, now, watched, memory):
@@ -335,7 +365,7 @@ def watch(sides, look, seconds, began, clock=time.time, sleep=time.sleep):
                 pending[index] = later
                 continue
             del pending[index]
-            if outcome not in (Outcome.UP, Outcome.STOPPED):
+            if outcome not in (Outcome.UP, Outcome.STOPPED, Outcome.DONE):
                 decided[index] = NotUp(watched, outcome, live, tally,
                                        None if tally is None else memory.ends,
                                        clock() - start)
@@ -349,4 +379,7 @@ def look_side(fs, path, probe, with_tally=True):
     our runtime's tally when it is the account of the status read (host/sides.tallied reads
     the status again when they differ)."""
     live = probe(path)
-    return tallied(fs, path, live) if with_tally else live
+    live = tallied(fs, path, live) if with_tally else live
+    if is_marked_oneshot(fs, path):  # its end is its finish's record (docs/jobs.md)
+        live = live.replaced(is_oneshot=True, last_run=side_last_run(fs, path))
+    return live

@@ -108,7 +108,7 @@ class Unit:
     """A service as verify sees it: where it lives and what it should look like."""
 
     __slots__ = ("label", "base", "link", "enabled", "down", "logdir", "log_user", "tree_login",
-                 "runs_as", "ready")
+                 "runs_as", "ready", "oneshot")
 
     def __init__(self, **fields):
         for name in self.__slots__:
@@ -234,7 +234,7 @@ def service_checks(service, place, user, tree, request, staged=False):
         label=label, base=base, link=link, enabled=service.enabled, down=service.down,
         logdir=log_directory(service, place.log_dir), log_user=log_user,
         tree_login=user.login if user is not None else None,
-        ready=service.ready is not None), tree, request, staged)
+        ready=service.ready is not None, oneshot=service.oneshot), tree, request, staged)
     if service.user is not None:
         run_as = service.user + (":" + service.group if service.group else "")
         ask_identity(run_as, request)
@@ -270,8 +270,12 @@ def unit_checks(unit, tree, request, staged=False):
             request.login(unit.tree_login)
         checks.append(Check(unit.label, "supervised", lambda snapshot: supervised_problems(
             unit, snapshot)))
-        if not unit.down:
-            checks.append(Check(unit.label, "running", lambda snapshot: running_problems(
+        if not unit.down:  # a one-shot passes running, or done (health/verdict.py)
+            checks.append(Check(unit.label, "running or done" if unit.oneshot else "running",
+                                lambda snapshot: running_problems(unit.label, unit.link,
+                                                                  snapshot)))
+        elif unit.oneshot:  # started by hand (once): its last run must not have failed
+            checks.append(Check(unit.label, "not failed", lambda snapshot: failed_problems(
                 unit.label, unit.link, snapshot)))
             if unit.ready:
                 checks.append(Check(unit.label, "ready", lambda snapshot: ready_problems(
@@ -453,6 +457,17 @@ def running_problems(label, side_dir, snapshot, logger=False):
     if set(verdict.words) <= {NOT_READY}:  # still starting: the ``ready`` check says so
         return []
     return side_problems(label, side_dir, side, snapshot, verdict)
+
+
+def failed_problems(label, side_dir, snapshot):
+    """A one-shot the data keeps down (``down: true``): nothing is wanted of it but that its
+    last run, if any, did not fail (docs/jobs.md)."""
+    from ..protocol.lastrun import FAILED
+
+    side = snapshot.side(side_dir)
+    if side is None or side.job != FAILED:
+        return []
+    return side_problems(label, side_dir, side, snapshot, verdict_of(False, side))
 
 
 def side_problems(label, side_dir, side, snapshot, verdict):

@@ -54,6 +54,9 @@ the empty string. Paths are printed as requested (``~alice/service/web``, not th
                                        account of starts and deaths, docs/failures.md): its
                                        bytes in hex, at most 1024 -- without it a crash loop
                                        caught between two deaths would look as wanted
+    O HEX PATH                         after S, when PATH/oneshot marks a one-shot
+                                       (docs/jobs.md): the hex of supervise/last-run, at most
+                                       256 bytes, or - when it never ran
 """
 
 import base64
@@ -77,6 +80,7 @@ HEAD = 64
 # host/fsread.MAX_ENTRIES): a crowd planted in a home costs a look, not a side each.
 TREE_LIMIT = 10000
 READINESS_LIMIT = 4096  # of supervise/readiness (our runsv's record, docs/readiness.md)
+LAST_RUN_LIMIT = 256  # of supervise/last-run: one line (protocol/lastrun.py)
 TALLY_LIMIT = 1024  # of supervise/tally: one line of protocol/tally.WIDTH bytes
 _PRINTABLE = frozenset(range(0x21, 0x7F)) - frozenset(b"%")
 _PRINTABLE_BYTES = bytes(sorted(_PRINTABLE))
@@ -249,6 +253,14 @@ class Probe:
             tally = read_once(real + b"/supervise/tally", TALLY_LIMIT)
             if isinstance(tally, bytes):
                 self.record(b"A", _hex(tally), shown)
+        try:
+            marked = stat.S_ISREG(os.lstat(real + b"/oneshot").st_mode)
+        except OSError:
+            marked = False
+        if marked:
+            found = read_once(real + b"/supervise/last-run", LAST_RUN_LIMIT) \
+                if _stat_ok(real + b"/supervise/last-run") else None
+            self.record(b"O", _hex(found) if isinstance(found, bytes) else None, shown)
 
     def tree(self, shown, real):
         for name, child_shown, child_real in self.listing(shown, real, resolve=True,

@@ -125,6 +125,12 @@ side_record() {  # SHOWN REAL
   if [ -f "$2/supervise/tally" ] && [ -r "$2/supervise/tally" ]; then
     printf 'A '; hexof "$2/supervise/tally" 1024; printf ' '; pct "$1"; printf '\n'
   fi
+  if [ -f "$2/oneshot" ] && [ ! -h "$2/oneshot" ]; then
+    printf 'O '
+    if [ -f "$2/supervise/last-run" ]; then hexof "$2/supervise/last-run" 256
+    else printf '%s' '-'; fi
+    printf ' '; pct "$1"; printf '\n'
+  fi
 }
 
 side() {  # SHOWN REAL

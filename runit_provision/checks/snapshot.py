@@ -212,13 +212,13 @@ class Side(SideState):
     """
 
     __slots__ = ("path", "ok", "process_uid", "supervise_uid", "_raw_status",
-                 "_raw_readiness", "_raw_tally")
+                 "_raw_readiness", "_raw_tally", "_raw_last_run")
 
     def __init__(self, path, ok=None, is_normally_up=True, process_uid=None,
                  supervise_uid=None, _raw_status=None):
         SideState.__init__(self, None, is_normally_up=is_normally_up)
         self.path, self.ok, self._raw_status, self._raw_readiness = path, ok, _raw_status, None
-        self._raw_tally = None
+        self._raw_tally = self._raw_last_run = None
         self.process_uid, self.supervise_uid = process_uid, supervise_uid
 
     def __repr__(self):
@@ -391,6 +391,12 @@ class Snapshot:
         if side is not None:
             side._raw_tally = tally
 
+    def _record_O(self, last_run, path):
+        side = self.sides.get(self.final(path))
+        if side is not None:
+            side.is_oneshot = True
+            side._raw_last_run = last_run
+
     def _record_V(self, line, name, path):
         self._sv_lines.append((line, name, self.final(path)))
 
@@ -419,12 +425,13 @@ class Snapshot:
         for side in self.sides.values():
             side.readiness = _readiness_of(side)
             side.tally = _tally_of(side)
+            side.last_run = _last_run_of(side)
             side.now_ns = now_ns  # the host's clock: sv's uptimes
         return self
 
 
 _ARITY = {b"H": 3, b"E": 7, b"X": 2, b"L": 3, b"C": 4, b"S": 6, b"V": 3, b"U": 5, b"G": 2,
-          b"W": 3, b"D": 1, b"R": 2, b"A": 2}
+          b"W": 3, b"D": 1, b"R": 2, b"A": 2, b"O": 2}
 
 
 def _decoded(value):
@@ -504,6 +511,18 @@ def _tally_of(side):
     from ..protocol.tally import tally_from_bytes
     try:
         return tally_from_bytes(bytes.fromhex(raw))
+    except ValueError:
+        return None
+
+
+def _last_run_of(side):
+    """A one-shot's last run (protocol/lastrun.py), from its finish's record; None: none."""
+    raw = side._raw_last_run
+    if raw is None or _is_errno(raw):
+        return None
+    from ..protocol.lastrun import last_run_from_bytes
+    try:
+        return last_run_from_bytes(bytes.fromhex(raw))
     except ValueError:
         return None
 

@@ -8,6 +8,10 @@ A user's service is driven as that user, in their tree's clean environment (as a
 it): sv never follows a link they planted with root's rights. The Puppet module's
 ``runit::restart`` calls ``restart --if-running``.
 
+A one-shot's ``start``, ``restart`` and ``once`` (docs/jobs.md) send ``sv up`` (``once``:
+``sv once``; ``restart``: ``sv -w T down`` first) and watch that run to its end: 0 done, 3
+failed or still running at the timeout, with its exit and its log's last lines.
+
 ``restart`` and ``start`` then watch the services they asked for, as ``apply`` watches what it
 started (apply/watch.py, the same code): each must be running half a second after its run
 began, within the sv timeout; one that died (a crash loop: ``run`` exiting at once) or never
@@ -46,10 +50,12 @@ VERBS = {"restart": ("restart", "try-restart"), "start": ("start", None),
 # the verbs whose service is watched (apply/watch.py), and what the summary says of them;
 # once starts a run that is meant to end, hup and term start nothing of their own
 WATCHED = {"restart": (Start.RESTART, "restarted"), "start": (Start.UP, "started")}
-HELP = {"restart": "restart declared services (sv -w TIMEOUT restart)",
-        "start": "start declared services (sv -w TIMEOUT start)",
+HELP = {"restart": "restart declared services (sv -w TIMEOUT restart; a one-shot: run again, "
+                   "to its end)",
+        "start": "start declared services (sv -w TIMEOUT start; a one-shot: run, to its end)",
         "stop": "stop declared services (sv -w TIMEOUT stop)",
-        "once": "start declared services once, not again when they exit (sv once)",
+        "once": "start declared services once, not again when they exit (sv once; a "
+                "one-shot: waited for to its end, exit 3 when it failed)",
         "hup": "send declared services SIGHUP (sv hup)",
         "term": "send declared services SIGTERM (sv term: runsv starts it again if up)"}
 ROOT_HELP = "staging: run nothing, print the sv command lines (accounts from DIR/etc/passwd)"
@@ -103,9 +109,13 @@ def run(args):
     asked = []  # the sides to watch (apply/watch.Watched)
     began = time.time()
     for unit in units:
-        argv = sv_command(config.runtime) + ["-w", str(timeout), verb, unit.path]
+        argvs = sv_argvs(sv_command(config.runtime), verb, unit, timeout)
+        if not argvs:  # a one-shot's try-restart: a run under way is not ended
+            sys.stdout.write("ok: %s: a one-shot: not restarted (--if-running restarts what "
+                             "runs on; a run under way ends by itself)\n" % unit.label)
+            continue
         if args.root is not None:
-            sys.stdout.write("would run: %s\n" % " ".join(argv))
+            sys.stdout.writelines("would run: %s\n" % " ".join(argv) for argv in argvs)
             continue
         try:
             run_as = _run_as(ids, config, unit)
@@ -114,20 +124,23 @@ def run(args):
                              % (command, unit.label, unit.login))
             failed.add(unit.label)
             continue
-        blocked = _not_runnable(argv, run_as)
+        blocked = _not_runnable(argvs[0], run_as)
         if blocked is not None:
             sys.stderr.write("%s: %s: %s\n" % (command, unit.label, blocked))
             failed.add(unit.label)
             continue
-        since = time.time()
-        done = runner.run(argv, timeout=timeout + RUNNER_GRACE, run_as=run_as)
-        sys.stdout.write(done.output)
-        if done.returncode != 0:
-            sys.stderr.write("%s: %s: sv %s failed (exit %s)\n"
-                             % (command, unit.label, verb, done.returncode))
-            failed.add(unit.label)
-        if args.command in WATCHED:  # whatever sv said: a timeout may be a crash loop
-            asked.append(asked_side(unit, WATCHED[args.command][0], since, time.time()))
+        for argv in argvs:
+            since = time.time()
+            done = runner.run(argv, timeout=timeout + RUNNER_GRACE, run_as=run_as)
+            sys.stdout.write(done.output)
+            if done.returncode != 0:
+                sys.stderr.write("%s: %s: sv %s failed (exit %s)\n"
+                                 % (command, unit.label, argv[-2], done.returncode))
+                failed.add(unit.label)
+                break
+        start = watched_start(args.command, verb, unit)
+        if start is not None:  # whatever sv said: a timeout may be a crash loop
+            asked.append(asked_side(unit, start, since, time.time()))
     sys.stdout.flush()
     not_up = _not_up(asked, timeout, began, failed)
     if not_up:
@@ -135,10 +148,45 @@ def run(args):
         from .output import print_not_up
 
         print_not_up(not_up, last_log_lines(not_up, "/"), command=args.command,
-                     verb=WATCHED[args.command][1])
+                     verb=WATCHED.get(args.command, (None, "run once"))[1])
     if failed - {item.label for item in not_up}:
         return EXIT_ERROR
     return EXIT_NOT_UP if not_up else EXIT_OK
+
+
+# A one-shot's verbs (docs/jobs.md): sv is not asked to wait for a run meant to end — the
+# watch waits for its end instead; restart ends a run that is still going first.
+ONESHOT_VERBS = {"start": "up", "restart": "up", "once": "once"}
+
+
+def sv_argvs(sv, verb, unit, timeout):
+    """The sv command lines ``verb`` runs for ``unit``, in order: ``sv -w T verb PATH``; for
+    a one-shot's start, restart and once, ``sv up``/``sv once`` (after ``sv -w T down`` for
+    restart), without a wait; for its try-restart (``restart --if-running``), none.
+
+    >>> class Unit: path, is_oneshot = "/etc/sv/setup", True
+    >>> sv_argvs(["sv"], "restart", Unit, 7)
+    [['sv', '-w', '7', 'down', '/etc/sv/setup'], ['sv', 'up', '/etc/sv/setup']]
+    >>> sv_argvs(["sv"], "try-restart", Unit, 7)  # --if-running: nothing
+    []
+    >>> Unit.is_oneshot = False; sv_argvs(["sv"], "restart", Unit, 7)
+    [['sv', '-w', '7', 'restart', '/etc/sv/setup']]
+    """
+    if unit.is_oneshot and verb in ONESHOT_VERBS:
+        first = [sv + ["-w", str(timeout), "down", unit.path]] if verb == "restart" else []
+        return first + [sv + [ONESHOT_VERBS[verb], unit.path]]
+    if unit.is_oneshot and verb == "try-restart":
+        return []  # TERM would end a run under way as failed: a Puppet refresh asks nothing
+    return [sv + ["-w", str(timeout), verb, unit.path]]
+
+
+def watched_start(command, verb, unit):
+    """How the side ``command`` asked for is watched (apply/watch.Start); None: it is not
+    (stop, hup, term, a daemon's once, a one-shot's try-restart: nothing is started). A
+    one-shot's start, restart and once are watched to the run's end."""
+    if unit.is_oneshot and verb in ONESHOT_VERBS:
+        return Start.UP
+    return WATCHED[command][0] if command in WATCHED and not unit.is_oneshot else None
 
 
 def _not_up(asked, seconds, began, failed):
@@ -152,10 +200,29 @@ def _not_up(asked, seconds, began, failed):
     from ..apply.watch import look_side, watch
 
     with FsReader("/") as fs:
-        found = watch(asked, lambda path: look_side(fs, path, lambda where: probe_side(
-            fs, where)), seconds, began)
+        def look(path):
+            return look_side(fs, path, lambda where: probe_side(fs, where))
+
+        found = watch(asked, look, seconds, began)
+        _say_done(asked, found, look)
     return [item for item in found
             if not (item.outcome is Outcome.GONE and item.label in failed)]
+
+
+def _say_done(asked, not_done, look):
+    """``ok: setup: done (exit 0, at …, took …)`` on stdout for each one-shot whose run
+    asked for ended done (the C sv says nothing of a run it was not asked to wait for)."""
+    from ..protocol.lastrun import DONE, job_words
+    from ..protocol.tally import exit_text
+
+    left = {item.label for item in not_done}
+    for watched in asked:
+        if watched.unit.is_oneshot and watched.label not in left:
+            live = look(watched.path)
+            if live.job == DONE:
+                sys.stdout.write("ok: %s: %s\n" % (watched.label, job_words(
+                    DONE, live.last_run, exit_text)))
+    sys.stdout.flush()
 
 
 def _drivable(unit):

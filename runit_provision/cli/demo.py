@@ -286,7 +286,7 @@ def kept_commands(box):
     inputs = " ".join(shlex.quote(part) for part in box.inputs())
     lines += ["%s status %s" % (program, inputs),
               "%s logs -n 10 %s" % (program, inputs),
-              "%s verify %s%s   # fails setup's 'running': a one-shot, done (docs/verify.md)"
+              "%s verify %s%s"
               % (program, inputs, "".join(" " + shlex.quote(part)
                                           for part in box.templates()))]
     return lines, program

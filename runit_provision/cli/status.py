@@ -17,6 +17,7 @@ import sys
 from ..health.status import statuses_named
 from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY
 from ..host.owed import owed_line
+from ..protocol.lastrun import DONE, FAILED, job_words
 from ..protocol.probe import Condition
 from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
 from ..errors import ProvisionError
@@ -168,12 +169,15 @@ def print_table(rows, stream=None):
             "" if main.state is Condition.NOT_SUPERVISED else " (%s)" % main.state)
         if main.readiness is not None:
             state += ", " + main.readiness.state  # run, ready / run, starting
+        if row.enabled and main.job is not None:
+            state = main.job  # a one-shot: running, done, failed, never run (docs/jobs.md)
         table.append((row.label if row.declared else shown_name(row.label), state,
                       str(main.pid) if main.pid else "-",
                       # disabled: no runsvdir starts it, whatever its down file says
                       duration(main.uptime), main.normally if row.enabled else "-",
                       main.want or "-", _log_text(row.log)))
-        mark = "ok" if row.is_running else "bad" if row.is_wanted else "dim"
+        mark = "ok" if row.is_running or main.job == DONE else \
+            "bad" if row.is_wanted or row.verdict.is_stopped else "dim"
         marks.append(mark)
         below.append([(mark, note) for note in notes_of(row)]
                      + [("bad", owed_line(entry)) for entry in row.owed])
@@ -241,6 +245,8 @@ def why_not_running(row):
         return None
     if main.unknown is not None:  # why its state cannot be told says more than its exits
         return shown_name(main.unknown)
+    if main.job == FAILED:  # its finish's record: under the C runit too
+        return job_words(FAILED, main.last_run, exit_text)
     tally = main.tally
     if tally is None:
         return "last exit unknown (no account of exits: not our runtime)"

@@ -10,7 +10,7 @@ its last "as wanted" in PuppetDB for ever. ``stale_nodes`` names those whose fac
 than a bound, so that silence is never read as health.
 """
 
-from ..health.verdict import AS_WANTED, judge
+from ..health.verdict import is_as_wanted_word, judge
 from ..protocol.probe import Condition
 
 UNKNOWN = "unknown"  # no account of it in the fact (health/verdict.UNKNOWN's word)
@@ -62,7 +62,7 @@ def _problem(node, service, not_running):
         stopped = label in not_running
         words = judge(service, wanted=stopped,
                       running=not stopped and service.get("running") is True).word
-    if words == AS_WANTED:
+    if is_as_wanted_word(words, main):  # a one-shot's running or done (…) too
         return None
     return Problem(node, label, state_of(main.get("state")),
                    str(main.get("want") or "-"), words,

@@ -47,6 +47,14 @@ FAMILIES = (
     ("ready", "gauge", "1 when the running process said READY=1 (ready: notify), 0 while it "
                        "starts, reloads or stops; absent when it declares no readiness."),
     ("ready_latency_seconds", "gauge", "Seconds from the start of ./run to its READY=1."),
+    ("oneshot_failed", "gauge", "A one-shot (docs/jobs.md): 1 when its last run failed, 0 "
+                                "when it is done or runs; absent for a daemon."),
+    ("oneshot_last_run_exit_code", "gauge",
+     "A one-shot's last run: its exit code (-1: a signal ended it, or unknown)."),
+    ("oneshot_last_run_signal", "gauge", "A one-shot's last run: the signal that ended it "
+                                         "(0: it exited)."),
+    ("oneshot_last_run_timestamp_seconds", "gauge", "Unix time a one-shot's last run ended."),
+    ("oneshot_last_run_duration_seconds", "gauge", "Seconds a one-shot's last run took."),
 )
 
 
@@ -124,6 +132,8 @@ def _values(side):
         yield "ready", _flag(side.is_ready)
         if side.ready_latency is not None:
             yield "ready_latency_seconds", "%.3f" % side.ready_latency
+    if side.is_oneshot:
+        yield from _oneshot_values(side)
     tally = side.tally
     waiting = side.waiting if side.restart_text is not None else None
     if waiting is not None:
@@ -144,6 +154,25 @@ def _values(side):
         yield "last_exit_timestamp_seconds", "%.3f" % (tally.died_at_ns / 1e9)
     yield "crash_looping", _flag(side.is_crash_looping)
     yield "gave_up", _flag(side.has_given_up)
+
+
+def _oneshot_values(side):
+    """A one-shot's families: its last run, from the record its ./finish keeps (under the C
+    runit too: protocol/lastrun.py)."""
+    from ..protocol.lastrun import FAILED, NEVER_RUN
+
+    job = side.job
+    if job is not None and job != NEVER_RUN:
+        yield "oneshot_failed", _flag(job == FAILED)
+    found = side.last_run
+    if found is None:
+        return
+    yield "oneshot_last_run_exit_code", "%d" % found.exit_code
+    yield "oneshot_last_run_signal", "%d" % (found.signal & 0x7F)
+    if found.ended_ns:
+        yield "oneshot_last_run_timestamp_seconds", "%.3f" % (found.ended_ns / 1e9)
+    if found.took is not None:
+        yield "oneshot_last_run_duration_seconds", "%.3f" % found.took
 
 
 def _flag(value):

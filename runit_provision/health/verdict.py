@@ -17,6 +17,12 @@ which carries no verdict, the same way (``judge``). What is wrong, in this order
     its logger is STATE          it runs; its logger is wanted up and does not
     its logger is crash-looping
 
+A one-shot (``oneshot: true``, docs/jobs.md) is judged by what it is doing (its side's
+``job``, protocol/lastrun.py): ``running`` and ``done (exit 0, at T, took D)`` are as wanted —
+the verdict's word, where a daemon's is ``as wanted`` —, ``failed (exit N, at T)`` never is,
+whatever is wanted of it (a failed run is stopped: the fact's ``not_running`` lists it), and
+one that is down but ran are not ``not running``.
+
 Nothing wrong: ``as wanted``. Anything else makes ``status`` exit 3 (LSB's "not running";
 `systemctl is-active` is not 0 for a service activating or auto-restarting either).
 ``is_stopped`` — wanted up and not running, whatever else is said — fills the fact's
@@ -27,6 +33,7 @@ says otherwise; one the data disables, not at all. verify judges against the dat
 (wanted up unless ``down: true``) through ``verdict_of``.
 """
 
+from ..protocol.lastrun import DONE, FAILED, RUNNING, job_words
 from ..protocol.probe import Condition
 from ..protocol.tally import exit_text
 from ..protocol.tuples import FieldTuple  # a daily view's path (startup/)
@@ -41,17 +48,19 @@ LOGGER_IS = "its logger is %s"
 LOGGER_CRASH_LOOPING = LOGGER_IS % CRASH_LOOPING
 
 
-class Verdict(FieldTuple, fields="words is_stopped service_words"):
+class Verdict(FieldTuple, fields="words is_stopped service_words job", defaults=(None,)):
     """``words``: what is wrong, in the module's order (none: as wanted); ``is_stopped``:
     wanted up and not running; ``service_words``: how many of ``words`` are of the service
-    itself (the rest are its logger's)."""
+    itself (the rest are its logger's); ``job``: a one-shot's word when it is as wanted
+    (``running``, ``done (exit 0, …)``), None for a daemon."""
 
     __slots__ = ()
 
     @property
     def word(self):
-        """``as wanted``, or what is wrong: ``crash-looping, its logger is down``."""
-        return ", ".join(self.words) or AS_WANTED
+        """``as wanted`` (a one-shot's ``done (…)`` or ``running``), or what is wrong:
+        ``crash-looping, its logger is down``, ``failed (exit 1, at …)``."""
+        return ", ".join(self.words) or self.job or AS_WANTED
 
     @property
     def is_as_wanted(self):
@@ -81,6 +90,14 @@ def judge(service, wanted=None, running=None):
     'as wanted'
     >>> judge({"wanted": True, "running": True, "main": {"ready": "starting"}}).word
     'not ready'
+    >>> done = judge({"wanted": False, "running": False, "main": {"job": "done",
+    ...               "job_word": "done (exit 0, at 2025-11-26T11:03:21Z, took 1.2s)"}})
+    >>> done.word, done.is_as_wanted, done.is_stopped
+    ('done (exit 0, at 2025-11-26T11:03:21Z, took 1.2s)', True, False)
+    >>> failed = judge({"wanted": False, "running": False, "main": {"job": "failed",
+    ...                 "job_word": "failed (exit 1, at 2025-11-26T11:03:21Z)"}})
+    >>> failed.word, failed.is_as_wanted, failed.is_stopped, failed.is_service_wrong
+    ('failed (exit 1, at 2025-11-26T11:03:21Z)', False, True, True)
     """
     main = service.get("main")
     main = main if isinstance(main, dict) else {}
@@ -88,13 +105,18 @@ def judge(service, wanted=None, running=None):
     log = log if isinstance(log, dict) else None
     running = service.get("running") is True if running is None else running
     wanted = service.get("wanted") is True if wanted is None else wanted
+    job = main.get("job")
+    if job in (DONE, FAILED):
+        wanted = job == FAILED  # done: nothing more is wanted of it; failed: its run was
     stopped = wanted and not running
     words = []
     if main.get("gave_up") is True:
         words.append(GAVE_UP)
     elif main.get("crash_looping") is True:
         words.append(CRASH_LOOPING)
-    if stopped and not words:
+    if job == FAILED:
+        words.append(main.get("job_word") or FAILED)
+    elif stopped and not words:
         words.append(NOT_RUNNING)
     if running and not words and main.get("ready") == "starting":
         words.append(NOT_READY)
@@ -104,7 +126,27 @@ def judge(service, wanted=None, running=None):
         words.append(LOGGER_IS % log.get("state"))
     if log is not None and log.get("crash_looping") is True:
         words.append(LOGGER_CRASH_LOOPING)
-    return Verdict(tuple(words), stopped, mine)
+    shown = None
+    if job in (DONE, RUNNING):
+        shown = main.get("job_word") or job
+    return Verdict(tuple(words), stopped, mine, shown)
+
+
+def is_as_wanted_word(word, main):
+    """Whether ``word``, a verdict's word as a node's fact carries it, says as wanted:
+    ``as wanted``, or a one-shot's ``running`` or ``done (…)`` (its fact words ``main``).
+
+    >>> is_as_wanted_word("done (exit 0, at T, took 1s)", {"job": "done",
+    ...                   "job_word": "done (exit 0, at T, took 1s)"})
+    True
+    >>> is_as_wanted_word("failed (exit 1, at T)", {"job": "failed",
+    ...                   "job_word": "failed (exit 1, at T)"}), is_as_wanted_word("x", {})
+    (False, False)
+    """
+    if word == AS_WANTED:
+        return True
+    return main.get("job") in (DONE, RUNNING) and word == (main.get("job_word")
+                                                           or main.get("job"))
 
 
 def verdict_of(wanted, main, log=None):
@@ -144,6 +186,11 @@ def side_words(side):
              "deaths": UNKNOWN if tally is None else fact_deaths(tally.deaths)}
     if side.readiness is not None:
         found["ready"] = side.readiness.state  # starting, ready, reloading, stopping
+    job = side.job
+    if side.is_oneshot:  # its last run's end is fixed once it ended: stable between runs
+        found["job"] = UNKNOWN if job is None else job
+        found["job_word"] = UNKNOWN if job is None else job_words(
+            job, side.last_run, lambda last: exit_text(last, named=False))
     return found
 
 

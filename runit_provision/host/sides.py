@@ -6,7 +6,7 @@ observe.py's tree of Actuals was a tenth of ``status NAME``'s budget (docs/desig
 """
 
 from ..errors import ProbeError, UnsafePathError
-from ..protocol.layout import SUPERVISE_DIR
+from ..protocol.layout import ONESHOT, SUPERVISE_DIR
 from ..protocol.probe import (SideState, is_normally_up, is_supervised_despite, read_status_at,
                               unknown_of)
 from ..protocol.status import State
@@ -99,8 +99,10 @@ def read_side(fs, path, now, probe=None, with_tally=True):
         side = tallied(fs, path, side)
         readiness = side_readiness(fs, path, side.status)
         waiting = side_waiting(fs, path, side)
+    oneshot = is_marked_oneshot(fs, path)
     return side.replaced(is_normally_up=side_is_normally_up(fs, path), readiness=readiness,
-                         now_ns=now * 1_000_000_000, waiting=waiting)
+                         now_ns=now * 1_000_000_000, waiting=waiting, is_oneshot=oneshot,
+                         last_run=side_last_run(fs, path) if oneshot else None)
 
 
 def side_waiting(fs, path, side):
@@ -124,6 +126,37 @@ def side_waiting(fs, path, side):
     if found is None or found.pid != status.pid or not found.due_ns:
         return None
     return found
+
+
+def is_marked_oneshot(fs, path):
+    """Whether the side's directory has the ``oneshot`` file (docs/jobs.md) — a regular file,
+    reached through ``fs`` as ``down`` is."""
+    try:
+        return _is_file(fs.dir_fd(path), ONESHOT)
+    except (OSError, UnsafePathError):
+        return False
+
+
+def side_last_run(fs, path):
+    """A one-shot's ``supervise/last-run`` (protocol/lastrun.py), or None: none, or not one.
+    Shown only: a user's finish writes it, and nothing here acts on it."""
+    from ..protocol.lastrun import read_last_run_at  # only for a one-shot
+
+    try:
+        supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
+    except (OSError, UnsafePathError):
+        return None
+    return read_last_run_at(supervise)
+
+
+def _is_file(dir_fd, name):
+    import posix  # as not_readable: only where a side is looked at this closely
+
+    try:
+        info = posix.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        return False
+    return info.st_mode & 0o170000 == 0o100000
 
 
 def tallied(fs, path, side):

@@ -17,7 +17,7 @@ from ..errors import DataError, RenderError
 from ..model import USER_TREE_PREFIX
 from ..model.units import label_of
 from ..protocol.layout import (BACKOFF, CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR,
-                               FINISH, GIVE_UP, LOG_DIR, RUN, SVLOGD_CONFIG, acted_on)
+                               FINISH, GIVE_UP, LOG_DIR, ONESHOT, RUN, SVLOGD_CONFIG, acted_on)
 from .carried import carried, instance_of
 from .found import bytes_of
 from .recognise import (Notes, backoff_finish_part, backoff_keys, command_keys, config_keys,
@@ -141,6 +141,10 @@ def propose(found, settings):
                               "needs: [%s] writes runit-provision's own)"
                               % (", ".join(guarded), ", ".join(guarded)))
         notes.changes += ["run: %s" % change for change in script_changes(text)]
+        if "oneshot" not in data and ends_down(script):
+            notes.said.append("run ends with `exec sv down .`: work that runs once (kept as "
+                              "written; oneshot: true says so, and every view then tells "
+                              "done or failed: docs/jobs.md)")
     if env is not None:
         data["env"] = env
     if log is not None:
@@ -219,6 +223,11 @@ def _scripts(found, data, notes):
         entry = found.entries.get(name)
         if entry is not None and entry.kind == "link":
             continue  # carried as the link it is (carried.py)
+        if name == FINISH and found.entries.get(ONESHOT) is not None:
+            if entry is None or bytes_of(entry)[0] != oneshot_finish():
+                notes.changes.append("finish would be the one-shot's own (it keeps it down "
+                                     "and records the run: docs/jobs.md)")
+            continue
         text = None if entry is None else _kept_script(name, entry, notes)
         if text is not None and name == FINISH and found.entries.get(BACKOFF) is not None:
             text = backoff_finish_part(text)  # the back-off's own finish renders it again
@@ -240,6 +249,28 @@ def _scripts(found, data, notes):
             notes.scripts.append("control")
 
 
+def oneshot_finish():
+    """The bytes of a one-shot's rendered ``./finish`` (templates/finish/oneshot.j2)."""
+    from ..render.environment import make_environment, render_template
+
+    return render_template(make_environment(), "finish/oneshot.j2", {}).encode()
+
+
+def ends_down(script):
+    r"""Whether a run script stops its own service at its end — ``exec sv down .`` (or
+    ``sv d .``, ``sv down ./``) as its last command: the one-shot of before ``oneshot``.
+
+    >>> ends_down("#!/bin/sh\necho set up\nexec sv down .\n"), ends_down("exec sv d ./\n")
+    (True, True)
+    >>> ends_down("#!/bin/sh\nexec sv down .\necho more\n"), ends_down("exec web\n")
+    (False, False)
+    """
+    lines = [line.strip() for line in script.split("\n") if line.strip()
+             and not line.strip().startswith("#")]
+    return bool(lines) and lines[-1].split() in (
+        ["exec", "sv", verb, where] for verb in ("down", "d") for where in (".", "./"))
+
+
 def _kept_script(label, entry, notes):
     """The text of script ``entry`` as the data keeps it — what the schema would change in
     it noted — or None, noted as a file plan would remove."""
@@ -257,6 +288,11 @@ def _small_files(found, data, notes):
         data["down"] = True
         if down.kind != "file" or down.content:
             notes.changes.append("down would be made an empty file")
+    oneshot = found.entries.get(ONESHOT)
+    if oneshot is not None:  # the mark of a one-shot (docs/jobs.md)
+        data["oneshot"] = True
+        if oneshot.kind != "file" or oneshot.content:
+            notes.changes.append("oneshot would be made an empty file")
     for name, keys_of in ((GIVE_UP, give_up_keys), (BACKOFF, backoff_keys)):  # restart's
         entry = found.entries.get(name)
         if entry is None:

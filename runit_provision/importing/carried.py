@@ -9,13 +9,13 @@ leaves those as they are. Pure: the host was read into the ``Found`` already.
 """
 
 from ..protocol.layout import (BACKOFF, BACKOFF_STATE, CHECK, CONF, CONTROL_DIR, DOWN,
-                               ENV_DIR, FINISH, GIVE_UP, LOG_DIR, RUN, SUPERVISE_DIR,
+                               ENV_DIR, FINISH, GIVE_UP, LOG_DIR, ONESHOT, RUN, SUPERVISE_DIR,
                                SVLOGD_OWNED)
 from ..schema.files import CONTROL_CHARS, DEFAULT_FILE_MODE, LINKABLE
 
 # Written by the keys of their own (run, finish, … — recognise and assemble read them).
-_KEYED = (RUN, FINISH, CHECK, DOWN, GIVE_UP, BACKOFF, BACKOFF_STATE, CONTROL_DIR, ENV_DIR,
-          SUPERVISE_DIR)
+_KEYED = (RUN, FINISH, CHECK, DOWN, GIVE_UP, BACKOFF, BACKOFF_STATE, ONESHOT, CONTROL_DIR,
+          ENV_DIR, SUPERVISE_DIR)
 _LOG_KEYED = (RUN, FINISH, CHECK, DOWN, CONTROL_DIR, SUPERVISE_DIR)
 
 

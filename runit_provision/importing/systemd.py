@@ -16,7 +16,8 @@ What runit can express is translated (docs/import.md, "From systemd units"):
   (sourced by the run script, ``-`` optional), ``WorkingDirectory``, ``UMask``, ``Nice``,
   ``Limit*`` (chpst's limits);
 - ``Type=simple|exec|notify|notify-reload|idle|dbus`` run in the foreground as they are;
-  ``Type=oneshot`` runs its commands once (``RemainAfterExit=yes``: then stays up);
+  ``Type=oneshot`` runs its commands once: ``oneshot: true`` (docs/jobs.md), with or
+  without ``RemainAfterExit=`` (a one-shot that is done is as wanted either way);
   ``Type=notify`` also says when it is ready: ``ready: notify`` (``NotifyAccess=all`` ->
   ``access: all``), with ``TimeoutStartSec=`` -> ``ready_timeout`` and ``WatchdogSec=`` ->
   ``watchdog`` (docs/readiness.md);
@@ -339,6 +340,10 @@ def translate(unit, imported=(), has_socket=False, drop_unsupported=False):
     elif kind not in FOREGROUND_TYPES + ("oneshot",):
         refuse("%s: Type=%s: unknown" % (unit.where("Service", "Type"), kind))
     restart = unit.value("Service", "Restart", "no")
+    if kind == "oneshot" and restart != "no":
+        unsupported("%s: Restart=%s with Type=oneshot: a one-shot stays down, done or failed "
+                    "(docs/jobs.md)" % (unit.where("Service", "Restart"), restart))
+        restart = "no"
     if restart not in _RESTART_FINISH and restart != "always":
         unsupported("%s: Restart=%s: runit restarts always, or not (finish)" % (
             unit.where("Service", "Restart"), restart))
@@ -382,7 +387,13 @@ def translate(unit, imported=(), has_socket=False, drop_unsupported=False):
     if control:
         data["control"] = control
     finish = _RESTART_FINISH.get(restart)
-    if finish is not None:
+    if kind == "oneshot":  # its finish is rendered: it keeps it down and records the run
+        data["oneshot"] = True
+        if unit.value("Service", "RemainAfterExit", "no") in ("yes", "true", "1", "on"):
+            result.notes.append("RemainAfterExit=yes: a one-shot that is done stays as wanted "
+                                "(done) in status, the fact and verify, as systemd's "
+                                "active (exited)")
+    elif finish is not None:
         data["finish"] = "#!/bin/sh\n# %s\n%sexec sv down .\n" % (finish[1], finish[0])
     needs = [dep[:-len(SUFFIX)] for key in ("Requires", "Wants")
              for value, _where in unit.values("Unit", key) for dep in value.split()
@@ -600,11 +611,9 @@ def _with_script(kind, starts, pre, keys, unit, quote):
     if argv0 and not prefix:
         prefix = "chpst "
     main = prefix + argv0 + " ".join(shell_words(last, quote))
-    if kind == "oneshot":
+    if kind == "oneshot":  # oneshot: true: done when this ends with 0 (docs/jobs.md)
         lines.append(main + ("" if last.ignore_failure else " || exit $?"))
-        remain = unit.value("Service", "RemainAfterExit", "no") in ("yes", "true", "1", "on")
-        lines.append("exec sleep infinity  # RemainAfterExit=yes: up until stopped" if remain
-                     else "exit 0")
+        lines.append("exit 0")
     else:
         lines.append("exec " + main)
     return {"run": "\n".join(lines) + "\n"}

@@ -31,7 +31,8 @@ USER_KEYS = ("home", "groups", "sv_dir", "service_dir", "log_dir", "path", "serv
 SERVICE_KEYS = ("command", "run", "user", "group", "owner", "env", "cwd", "umask", "nice",
                 "limits", "finish", "check", "control", "down", "enabled", "ensure",
                 "restart_on_change", "restart", "needs", "log", "template", "adopt", "conf",
-                "files", "links", "ready", "ready_timeout", "watchdog")
+                "files", "links", "ready", "ready_timeout", "watchdog", "oneshot",
+                "rerun_on_change")
 RESTART_KEYS = ("give_up_after", "within", "delay", "max_delay", "steps", "jitter",
                 "reset_after")
 # restart's back-off keys (docs/restart.md): the rest of RESTART_KEYS are the give-up policy
@@ -80,7 +81,9 @@ class Service(Record):
     {relative path: target} — a ``links["run"]`` stands for the run script.
     ``ready``: None (ready once up, or once ``check`` passes), or a
     ``protocol.readiness.ReadySpec`` — the service says when it is ready (docs/readiness.md),
-    with ``ready_timeout`` and ``watchdog`` in it (the keys of the same names: 0 for none)."""
+    with ``ready_timeout`` and ``watchdog`` in it (the keys of the same names: 0 for none).
+    ``oneshot``: work that runs to its end and stays done; ``rerun_on_change``: apply runs
+    it again when its run, env or conf change (docs/jobs.md)."""
 
     __slots__ = ("name", "backoff") + SERVICE_KEYS
 

@@ -70,12 +70,13 @@ def acted_on(service, has_log, has_env):
 
     >>> scopes = acted_on("/etc/sv/web", has_log=True, has_env=False)
     >>> sorted(scopes.items())  # doctest: +NORMALIZE_WHITESPACE
-    [('/etc/sv/web', ('run', 'finish', 'check', 'down', 'control', 'log')),
+    [('/etc/sv/web', ('run', 'finish', 'check', 'down', 'control', 'log', 'oneshot')),
      ('/etc/sv/web/control', None),
      ('/etc/sv/web/log', ('run', 'finish', 'check', 'down', 'control')),
      ('/etc/sv/web/log/control', None)]
     """
-    top = SERVICE_NAMES + ((ENV_DIR,) if has_env else ())
+    # ``oneshot``: our runsv acts on it, and every reader shows the service by it
+    top = SERVICE_NAMES + (ONESHOT,) + ((ENV_DIR,) if has_env else ())
     scopes = {service: top, service + "/" + CONTROL_DIR: None}
     if has_env:
         scopes[service + "/" + ENV_DIR] = None
@@ -123,6 +124,12 @@ BACKOFF = "backoff"
 BACKOFF_STATE = "backoff-state"
 # "notify [access=main|all]": how the service says it is ready (docs/readiness.md).
 READY = "ready"
+# A one-shot (``oneshot: true``, docs/jobs.md): the ``oneshot`` file of the service directory
+# marks it (both runtimes' readers show it as one; our runsv counts its exit 0 as no death),
+# and its rendered ./finish writes ``supervise/last-run``: how the last run ended
+# (protocol/lastrun.py), which the C runsv does not keep.
+ONESHOT = "oneshot"
+LAST_RUN = "last-run"
 
 # Not runit's: the file a run script sources, Void Linux's convention (``[ -r conf ] && .
 # ./conf``); the data's ``conf`` key writes it, and apply restarts the service when it changes.

@@ -262,23 +262,25 @@ class SideState:
     * ``now_ns``: when it was read (unix ns; 0: not said) — uptimes and the crash-loop
       window count from it;
     * ``waiting``: a restart that waits out the service's back-off (protocol/backoff.py
-      ``Waiting``: our runsv's tally, or the C runit's finish's record), None: none.
+      ``Waiting``: our runsv's tally, or the C runit's finish's record), None: none;
+    * ``is_oneshot``: its service directory marks it a one-shot (``oneshot``, docs/jobs.md);
+    * ``last_run``: a one-shot's last end (protocol/lastrun.py ``LastRun``), or None.
 
     What it means — each word derived here, once: ``state``, ``want``, ``is_want_up``,
     ``pid``, ``is_running``, ``uptime``, ``normally``, ``is_ready``, ``ready_latency``,
-    ``deaths_in_window``, ``has_given_up``, ``is_crash_looping``.
+    ``deaths_in_window``, ``has_given_up``, ``is_crash_looping``, ``job``.
     """
 
     __slots__ = ("is_supervised", "status", "error", "is_normally_up", "unknown", "was_seen",
-                 "tally", "readiness", "now_ns", "waiting")
+                 "tally", "readiness", "now_ns", "waiting", "is_oneshot", "last_run")
 
     def __init__(self, is_supervised=False, status=None, error=None, is_normally_up=True,
                  unknown=None, was_seen=True, tally=None, readiness=None, now_ns=0,
-                 waiting=None):
+                 waiting=None, is_oneshot=False, last_run=None):
         self.is_supervised, self.status, self.error = is_supervised, status, error
         self.is_normally_up, self.unknown, self.was_seen = is_normally_up, unknown, was_seen
         self.tally, self.readiness, self.now_ns = tally, readiness, now_ns
-        self.waiting = waiting
+        self.waiting, self.is_oneshot, self.last_run = waiting, is_oneshot, last_run
 
     def replaced(self, **changes):
         """A copy with ``changes`` (the same fields as the constructor's)."""
@@ -377,6 +379,15 @@ class SideState:
             return None
         from .tally import CRASH_LOOP
         return found >= CRASH_LOOP[0]
+
+    @property
+    def job(self):
+        """A one-shot's doing (protocol/lastrun.py): ``running``, ``done``, ``failed``,
+        ``never run``; None for a daemon, or when its state cannot be told."""
+        if not self.is_oneshot:
+            return None
+        from .lastrun import job_of  # only for a one-shot
+        return job_of(self.state.value, self.last_run)
 
     def __repr__(self):
         return "SideState(supervised=%r, state=%r, want=%r, pid=%r%s)" % (

@@ -160,9 +160,9 @@ def exit_text(last, named=True):
 
 
 RESTARTS_WHAT_EXITS = (
-    "runsv restarts a run that exits, even with exit 0: for work that runs once, a finish "
-    "that runs `sv down .` keeps it down, or declare down: true and start it with `sv once` "
-    "(docs/failures.md)")
+    "runsv restarts a run that exits, even with exit 0: for work that runs once, declare "
+    "oneshot: true (docs/jobs.md) — or a finish that runs `sv down .` keeps it down, or "
+    "declare down: true and start it with `sv once` (docs/failures.md)")
 
 
 def exit_hint(last):

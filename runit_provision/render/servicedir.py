@@ -10,7 +10,7 @@ import posixpath
 
 from ..model import LIMITS, TIMESTAMPS, log_directory
 from ..protocol.layout import (
-    CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, LOG_DIR, READY, RUN,
+    CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, LOG_DIR, ONESHOT, READY, RUN,
     SVLOGD_CONFIG, path_in)
 from ..protocol.backoff import BACKOFF, BACKOFF_STATE, Backoff, backoff_bytes, seconds_text
 from ..protocol.envfile import file_from_value
@@ -67,6 +67,8 @@ def service_entries(service, place, config, env):
         script(path_in(base, FINISH), backoff_finish(service, env))
     elif service.finish is not None:
         script(path_in(base, FINISH), render_template(env, "script.j2", {"text": service.finish}))
+    if service.oneshot:
+        entries += oneshot_entries(base, env, own)
     if service.check is not None:
         script(path_in(base, CHECK), check_script(service.check, env))
     if service.ready is not None:
@@ -127,6 +129,15 @@ def backoff_finish(service, env):
         "state": BACKOFF_STATE})
 
 
+def oneshot_entries(base, env, own):
+    """A one-shot (docs/jobs.md): the ``oneshot`` file that marks it (both runtimes' readers
+    show it so; our runsv counts its exit 0 as no death) and the ``./finish`` that keeps it
+    down and records its run (templates/finish/oneshot.j2) — what the C runsv runs as ours."""
+    return [File(path_in(base, ONESHOT), b"", 0o644, **own),
+            File(path_in(base, FINISH), render_template(env, "finish/oneshot.j2", {}), 0o755,
+                 **own)]
+
+
 def other_entries(service, base, place):
     """``conf``, ``files`` and ``links``: written as they are (content and mode, a link's
     target), each with the directories it lies in."""
@@ -149,11 +160,15 @@ def other_entries(service, base, place):
 
 
 def run_script(service, place, config, env, base):
-    needs = [posixpath.join(place.sv_dir, dep) for dep in service.needs]
+    tree = config.services if place.tree_user is None else \
+        config.users[place.tree_user].services
+    oneshots = {dep for dep in service.needs if dep in tree and tree[dep].oneshot}
+    needs = [posixpath.join(place.sv_dir, dep) for dep in service.needs if dep not in oneshots]
+    needs_done = [posixpath.join(place.sv_dir, dep) for dep in service.needs if dep in oneshots]
     cwd = service.cwd
     context = {
         "service": service, "config": config, "command": service.command,
-        "script_head": None, "script_body": None, "needs": needs,
+        "script_head": None, "script_body": None, "needs": needs, "needs_done": needs_done,
         "sv_timeout": config.sv_timeout, "umask": service.umask, "cwd": cwd,
         "chpst": chpst_words(service, path_in(base if cwd is not None else ".", ENV_DIR)),
         "notify_relay": notify_relay_words(service, config),

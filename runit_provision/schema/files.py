@@ -18,7 +18,7 @@ the key that writes them.
 import re
 
 from ..protocol.layout import (BACKOFF, BACKOFF_STATE, CHECK, CONF, CONTROL_DIR, DOWN,
-                               ENV_DIR, FINISH, GIVE_UP, LOG_DIR, RUN, SUPERVISE_DIR)
+                               ENV_DIR, FINISH, GIVE_UP, LOG_DIR, ONESHOT, RUN, SUPERVISE_DIR)
 from ..source import type_name
 
 FILE_KEYS = ("content", "mode")
@@ -27,8 +27,8 @@ MAX_LEVELS = 3  # import reads no deeper (importing/found.py)
 # What a link may stand for, and the key that would write the file otherwise.
 LINKABLE = {RUN: ("command", "run", "template"), FINISH: ("finish",), CHECK: ("check",),
             CONF: ("conf",), LOG_DIR + "/" + RUN: ("log",)}
-_KEYED = (RUN, FINISH, CHECK, DOWN, GIVE_UP, BACKOFF, BACKOFF_STATE, CONTROL_DIR, ENV_DIR,
-          SUPERVISE_DIR)
+_KEYED = (RUN, FINISH, CHECK, DOWN, GIVE_UP, BACKOFF, BACKOFF_STATE, ONESHOT, CONTROL_DIR,
+          ENV_DIR, SUPERVISE_DIR)
 _LOG_KEYED = (RUN, FINISH, CHECK, DOWN, CONTROL_DIR, SUPERVISE_DIR)
 _MODE = re.compile(r"0?[0-7]{3}\Z")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")  # tab, newline and CR are text

@@ -84,7 +84,9 @@ def build_service(name, values):
         links=values.get("links") or {},
         ready=_ready_spec(values.get("ready"), values.get("ready_timeout"),
                           values.get("watchdog")),
-        ready_timeout=values.get("ready_timeout"), watchdog=values.get("watchdog"))
+        ready_timeout=values.get("ready_timeout"), watchdog=values.get("watchdog"),
+        oneshot=values.get("oneshot") is True,
+        rerun_on_change=values.get("rerun_on_change") is True)
 
 
 def read_service_keys(read, path, raw, is_defaults=False):
@@ -173,6 +175,32 @@ def _one_service_checks(problems, path, values, own, tree_owner):
     if values.get("group") is not None and values.get("user") is None:
         problems.add(path + ("group",), "group needs user (chpst -u USER:GROUP)")
     _ready_checks(problems, path, values, own)
+    _oneshot_checks(problems, path, values, own)
+
+
+def _oneshot_checks(problems, path, values, own):
+    """A one-shot's ``./finish`` is rendered (it keeps the record of the run and keeps the
+    service down: docs/jobs.md), it is ready when it is done, and it is never restarted: its
+    own ``finish``, ``ready`` or ``restart`` (give-up or back-off) is an error — or dropped,
+    when only ``defaults`` gave it."""
+    if values.get("oneshot") is not True:
+        if values.get("rerun_on_change") is not None:
+            if "rerun_on_change" in own:
+                problems.add(path + ("rerun_on_change",), "rerun_on_change: only with "
+                             "oneshot: true (a daemon restarts: restart_on_change)")
+            else:
+                values.pop("rerun_on_change")
+        return
+    for key, why in (("finish", "a one-shot's finish is rendered (it records the run): end "
+                                "the work in run"),
+                     ("ready", "a one-shot is ready when it is done"),
+                     ("restart", "a one-shot is not restarted: it stays done or failed")):
+        if values.get(key) is None:
+            continue
+        if key not in own:
+            values.pop(key)
+        else:
+            problems.add(path + (key,), "%s: not with oneshot: %s" % (key, why))
 
 
 def _ready_checks(problems, path, values, own):
@@ -436,6 +464,8 @@ _KEY_READERS = {
     "check": read_check,
     "control": _read_control,
     "down": Readers.boolean,
+    "oneshot": Readers.boolean,
+    "rerun_on_change": Readers.boolean,
     "enabled": Readers.boolean,
     "restart_on_change": Readers.boolean,
     "adopt": Readers.boolean,

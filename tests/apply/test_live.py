@@ -68,6 +68,20 @@ class LiveTree:
                 "--profile-d", "none"]
         return argv
 
+    def apply_with_a_root_tree(self, services, user_services):
+        """apply's argv for ``services`` and a user tree of root's (``users: {root: …}``:
+        the venv and tmp_path are not reachable for nobody) with ``user_services``; and its
+        home."""
+        home = self.tmp / "home"
+        home.mkdir(exist_ok=True)
+        argv = self.apply(services)
+        data = yaml.safe_load(self.data.read_text())
+        data["runit"]["users"] = {"root": {
+            "home": str(home), "groups": ["root"], "path": "%s:%s" % (self.bin, BASE_PATH),
+            "services": user_services}}
+        self.data.write_text(yaml.safe_dump(data))
+        return argv, home
+
     def stop(self):
         if self.proc is not None:
             kill_pids(set(process_group_members(self.proc.pid))
@@ -178,14 +192,9 @@ def test_a_users_tree_comes_up_after_its_runsvdir(live, capsys):
     """runsvdir-root is linked and waited for first, then root's own service in ~/service:
     the apply returns only when the inner tree's runsv serves it. (USER root, as in
     tests/runtime/test_rendered_tree.py: the venv and tmp_path are not reachable for nobody.)"""
-    home = live.tmp / "home"
-    home.mkdir()
-    argv = live.apply({"web": {"command": ["sh", "-c", "exec sleep 1000"]}})
-    data = yaml.safe_load(live.data.read_text())
-    data["runit"]["users"] = {"root": {
-        "home": str(home), "groups": ["root"], "path": "%s:%s" % (live.bin, BASE_PATH),
-        "services": {"app": {"command": ["sh", "-c", "echo app up; exec sleep 1000"]}}}}
-    live.data.write_text(yaml.safe_dump(data))
+    argv, home = live.apply_with_a_root_tree(
+        {"web": {"command": ["sh", "-c", "exec sleep 1000"]}},
+        {"app": {"command": ["sh", "-c", "echo app up; exec sleep 1000"]}})
     code = main(argv)
     report = json.loads(capsys.readouterr().out)
     assert code == 0, report["msg"]
@@ -248,16 +257,10 @@ def test_restart_start_and_stop_by_the_datas_name(live, capsys):
     (its directory, the runtime's sv, sv_timeout), a user's by LOGIN/NAME; --if-running leaves
     a down service down; an unknown or absent name is an error naming what is declared; under
     --root nothing runs."""
-    home = live.tmp / "home"
-    home.mkdir()
-    argv = live.apply({"web": {"command": ["sh", "-c", "exec sleep 1000"]},
-                       "lazy": {"command": ["sleep", "1000"], "down": True},
-                       "gone": {"ensure": "absent"}})
-    data = yaml.safe_load(live.data.read_text())
-    data["runit"]["users"] = {"root": {
-        "home": str(home), "groups": ["root"], "path": "%s:%s" % (live.bin, BASE_PATH),
-        "services": {"app": {"command": ["sh", "-c", "exec sleep 1000"], "log": False}}}}
-    live.data.write_text(yaml.safe_dump(data))
+    argv, home = live.apply_with_a_root_tree(
+        {"web": {"command": ["sh", "-c", "exec sleep 1000"]},
+         "lazy": {"command": ["sleep", "1000"], "down": True}, "gone": {"ensure": "absent"}},
+        {"app": {"command": ["sh", "-c", "exec sleep 1000"], "log": False}})
     code = main(argv)
     assert code == 0, json.loads(capsys.readouterr().out)["msg"]
     sv, data_args = live.sv_dir, ["--data", str(live.data)]
@@ -363,14 +366,7 @@ def test_a_restart_into_a_run_that_dies_fails_the_apply_and_json_says_which(live
 def test_a_users_service_that_dies_is_reported_by_its_label(live, capsys):
     """A user's new service that exits at once (USER root, as above): reported as
     LOGIN/NAME with its log lines, read from the user's log directory."""
-    home = live.tmp / "home"
-    home.mkdir()
-    argv = live.apply({})
-    data = yaml.safe_load(live.data.read_text())
-    data["runit"]["users"] = {"root": {
-        "home": str(home), "groups": ["root"], "path": "%s:%s" % (live.bin, BASE_PATH),
-        "services": {"app": {"command": DYING}}}}
-    live.data.write_text(yaml.safe_dump(data))
+    argv, home = live.apply_with_a_root_tree({}, {"app": {"command": DYING}})
     code = main(argv)
     report = json.loads(capsys.readouterr().out)
     assert code == 1, report["msg"]

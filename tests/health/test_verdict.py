@@ -9,6 +9,7 @@ from runit_provision.checks.snapshot import Side, Snapshot
 from runit_provision.health.status import ServiceStatus
 from runit_provision.health.verdict import (
     AS_WANTED, CRASH_LOOPING, GAVE_UP, NOT_RUNNING, is_wanted, judge, verdict_of)
+from runit_provision.protocol.probe import Condition
 from runit_provision.protocol.tally import Tally
 
 from ..sides import NOW, NS, made_side
@@ -108,3 +109,66 @@ def test_verify_judges_what_runs_as_status_does(side):
         verdict_of(True, side).is_as_wanted
     assert (undeclared_problems("web", "/etc/service/web", snapshot) == []) == \
         verdict_of(is_wanted(side, declared=False), side).is_as_wanted
+
+
+# -- one-shots (issue 46 §1): the verdict's words, and every verb that judges by them ----------
+def oneshot(state, last=None, **options):
+    """A one-shot's side: ``last`` (exit code, signal) of its recorded run, or none."""
+    from runit_provision.protocol.lastrun import LastRun
+
+    side = made_side(state, 42 if state in ("run", "finish") else 0, 5, **options)
+    record = None if last is None else LastRun(last[0], last[1], NOW - 9 * NS, NOW - 8 * NS)
+    return side.replaced(is_oneshot=True, last_run=record)
+
+
+ONESHOT_CASES = [  # name, side, wanted (runsv's view), the word, as wanted, stopped
+    ("running", oneshot("run", want="up"), True, "running", True, False),
+    ("finishing", oneshot("finish", (0, 0), want="down"), False, "running", True, False),
+    ("done", oneshot("down", (0, 0), want="down"), False,
+     "done (exit 0, at %s, took 1.0s)", True, False),
+    ("failed", oneshot("down", (4, 0), want="down"), False, "failed (exit 4, at %s)", False,
+     True),
+    ("killed", oneshot("down", (-1, 9), want="down"), False, "failed (signal 9, at %s)", False,
+     True),
+    ("failed, then down: true", oneshot("down", (1, 0), want="down", is_normally_up=False),
+     False, "failed (exit 1, at %s)", False, True),
+    ("never run, down: true", oneshot("down", want="down", is_normally_up=False), False,
+     AS_WANTED, True, False),
+]
+
+
+@pytest.mark.parametrize("main, wanted, word, as_wanted, stopped",
+                         [case[1:] for case in ONESHOT_CASES],
+                         ids=[case[0] for case in ONESHOT_CASES])
+def test_a_one_shot_is_told_by_its_last_run_and_never_as_wanted_when_it_failed(
+        main, wanted, word, as_wanted, stopped):
+    """status's row, its JSON and its fact, fleet status judging that fact (with or without
+    the node's verdict), verify's check and the metric all say the same; a failed run is
+    never as wanted, whatever is wanted of it."""
+    import time
+
+    from runit_provision.fleet.view import problems_of
+    from runit_provision.health.metrics import exposition
+
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW // NS - 8))
+    word = word % stamp if "%s" in word else word
+    row = ServiceStatus("job", "/etc/sv/job", None, True, main, None)
+    assert row.is_wanted == wanted
+    verdict = row.verdict
+    assert (verdict.word, verdict.is_as_wanted, verdict.is_stopped) == (word, as_wanted,
+                                                                        stopped)
+    fact = row.as_fact()
+    assert fact["verdict"] == row.as_json()["verdict"] == word
+    without = {key: value for key, value in fact.items() if key != "verdict"}
+    assert judge(without).word == word
+    for given in (fact, without):
+        problems, _ = problems_of({"node": {"services": [given], "not_running":
+                                            ["job"] if stopped else []}})
+        assert [problem.why for problem in problems] == ([] if as_wanted else [word])
+    assert ('runit_service_as_wanted{service="job",tree="system",declared="true"} %d\n'
+            % as_wanted) in exposition([row])
+    if main.state is not Condition.RUN:  # verify reads a remote host's status: no finish
+        return
+    snapshot = host_with(main)
+    snapshot.sides["/etc/service/web"].is_oneshot = True
+    assert running_problems("web", "/etc/service/web", snapshot) == []

@@ -112,6 +112,37 @@ def test_plan_after_importing_an_applied_host_changes_nothing(root, tmp_path, sp
         capsys.readouterr().out)
 
 
+def test_a_one_shot_imports_back_as_one_and_plans_nothing(root, tmp_path, capsys):
+    """Issue 46 §1: the ``oneshot`` mark and the rendered finish read back as ``oneshot:
+    true`` (the finish is not data of its own), and the plan of the import is empty."""
+    applied(root, tmp_path, 'runit:\n  init: none\n  runtime: system\n  services:\n'
+            '    setup: {command: /usr/local/bin/setup, oneshot: true, log: false}\n')
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 0
+    services = yaml.safe_load(out.read_text())["runit"]["services"]
+    assert services == {"setup": {"command": ["/usr/local/bin/setup"], "oneshot": True,
+                                  "log": False}}
+    capsys.readouterr()
+    assert run_cli("plan", "--data", with_host_keys(out, tmp_path), "--root", root,
+                   "--profile-d", "none") == 0, capsys.readouterr().out
+
+
+def test_the_one_shot_of_before_oneshot_is_recognised(root, tmp_path, capsys):
+    """A run that ends ``exec sv down .`` (the bundled demo's setup before issue 46) is kept
+    as written — import reproduces the host — and said to be a one-shot, with the key."""
+    service = root / "etc" / "sv" / "setup"
+    service.mkdir(parents=True)
+    (service / "run").write_text("#!/bin/sh\nexec 2>&1\necho set up\nexec sv down .\n")
+    (service / "run").chmod(0o755)
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 0
+    text = out.read_text()
+    assert yaml.safe_load(text)["runit"]["services"]["setup"]["run"].endswith(
+        "exec sv down .\n")
+    assert "run ends with `exec sv down .`: work that runs once (kept as written; oneshot: " \
+           "true says so" in text + capsys.readouterr().err
+
+
 def test_what_the_data_cannot_say_is_listed_as_a_change(root, tmp_path, capsys):
     applied(root, tmp_path)
     sv = root / "etc" / "sv"

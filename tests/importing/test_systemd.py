@@ -73,15 +73,29 @@ Restart=on-failure
     assert data["finish"].splitlines()[-1] == '[ "$1" = 0 ] && exec sv down .'
 
 
-def test_oneshot_runs_once_and_can_remain():
-    unit = unit_of("[Service]\nType=oneshot\nExecStart=/bin/mount -a\nExecStart=/bin/true\n"
-                   "RemainAfterExit=yes\n")
-    run = translate(unit).data["run"].splitlines()
-    assert run[-3:] == ["/bin/mount -a || exit $?", "/bin/true || exit $?",
-                        "exec sleep infinity  # RemainAfterExit=yes: up until stopped"]
-    plain = translate(unit_of("[Service]\nType=oneshot\nExecStart=/bin/true\n")).data
-    assert plain["run"].splitlines()[-1] == "exit 0"
-    assert plain["finish"].endswith("exec sv down .\n")  # Restart=no: not started again
+def test_oneshot_becomes_a_one_shot_with_or_without_remain_after_exit():
+    """Issue 46 §1: ``Type=oneshot`` is ``oneshot: true`` (its finish is rendered: no
+    ``finish`` of the import's own, no ``sleep infinity`` to look up); ``RemainAfterExit=yes``
+    is said, as a done one-shot is as wanted; a ``Restart=`` other than no is not taken."""
+    translation = translate(unit_of(
+        "[Service]\nType=oneshot\nExecStart=/bin/mount -a\nExecStart=/bin/true\n"
+        "RemainAfterExit=yes\n"))
+    data = translation.data
+    assert data["oneshot"] is True and "finish" not in data
+    assert data["run"].splitlines()[-3:] == ["/bin/mount -a || exit $?",
+                                             "/bin/true || exit $?", "exit 0"]
+    assert any(note.startswith("RemainAfterExit=yes: a one-shot that is done")
+               for note in translation.notes)
+    plain = translate(unit_of("[Service]\nType=oneshot\nExecStart=/bin/true\n"))
+    assert plain.data["oneshot"] is True and "finish" not in plain.data
+    assert not any("RemainAfterExit" in note for note in plain.notes)
+    retried = translate(unit_of("[Service]\nType=oneshot\nExecStart=/bin/true\n"
+                                "Restart=on-failure\n"))
+    assert retried.data is None and "Restart=on-failure with Type=oneshot" in \
+        retried.refusals[0]
+    dropped = translate(unit_of("[Service]\nType=oneshot\nExecStart=/bin/true\n"
+                                "Restart=on-failure\n"), drop_unsupported=True)
+    assert dropped.data["oneshot"] is True and "finish" not in dropped.data
 
 
 def test_specifiers_of_a_template_instance():

@@ -39,6 +39,7 @@ class FakeHost:
         self.give_up = give_up  # (deaths, within) as the service's give-up file says
         self.backoff = backoff  # protocol.backoff.Backoff, as the service's backoff file says
         self.jitter_fraction = jitter  # of the policy's jitter each draw gives
+        self.oneshot = False  # the service directory's oneshot file
         self.hooks = set(hooks)
         self.fail_exec = {}
         self.next_pid = 100
@@ -89,6 +90,9 @@ class FakeHost:
 
     def jitter(self, seconds):
         return seconds * self.jitter_fraction
+
+    def is_oneshot(self):
+        return self.oneshot
 
     def spawn(self, side, argv):
         error = self.fail_exec.get(argv[0])

@@ -6,7 +6,9 @@ planner has run, from facts only (``draft.touched``, ``draft.created``, ``draft.
 and the live state observed):
 
 * a service linked or made now: a ``WaitStep`` until runsv serves it (one per tree);
-* the restart matrix (docs/apply.md): ``run`` or ``env/*`` changed -> ``sv -w T restart``;
+* the restart matrix (docs/apply.md): ``run`` or ``env/*`` changed -> ``sv -w T restart``
+  (a one-shot: not run again, unless ``rerun_on_change: true`` — then ``sv up`` once it is
+  down, watched to its end: docs/jobs.md);
   ``log/run`` changed -> restart the log; the log ``config`` changed -> ``sv hup`` the log;
   anything else -> nothing. Only for a service that was linked and running before, want up,
   not ``down: true``, with ``restart_on_change`` on, and never under ``--root``; every
@@ -225,13 +227,18 @@ class ServicesPlanner:
         is_log = side is Side.LOG
         label = unit.log_label if is_log else unit.label
         reason = cause + OWED_REASON if is_owed else cause
-        skip = self.why_not_restarted(unit, live)
+        rerun = unit.is_oneshot and not is_log
+        skip = (self.why_not_rerun if rerun else self.why_not_restarted)(unit, live)
         if skip is not None:
-            self.draft.noop(label, "%s; no %s: %s" % (reason, action.value, skip))
+            self.draft.noop(label, "%s; no %s: %s" % (reason, "run again" if rerun
+                                                      else action.value, skip))
             return
         target = unit.log_path if is_log else unit.path
-        argv = self.draft.sv + (["-w", str(self.desired.sv_timeout), "restart", target]
+        argv = self.draft.sv + (["up", target] if rerun else  # watched to its end (watch.py)
+                                ["-w", str(self.desired.sv_timeout), "restart", target]
                                 if action is Action.RESTART else ["hup", target])
+        if rerun:
+            reason += "; rerun_on_change: true: run again"
         reasons = [reason] if live.unknown is None else [reason, UNKNOWN_REASON % live.unknown]
         self.draft.add(Phase.RESTARTS, ServiceStep(action, label, side, reasons, unit, argv,
                                                    self.draft.run_as(unit), cause=cause))
@@ -242,20 +249,41 @@ class ServicesPlanner:
             return "--root: nothing is started"
         if not unit.restart_on_change:
             return "restart_on_change: false"
-        if unit.is_down:
-            return "down: true (apply never starts it)"
-        if not self.was_linked(unit):
-            return "not linked before: runsv starts it"
-        if live.unknown is not None:
-            return None  # it may run: owed (written down) until its state can be told
+        held = self._why_held(unit, live)
+        if held is not None or live.unknown is not None:
+            return held  # unknown: it may run, owed (written down) until it can be told
         state = live.state
-        if state is Condition.NOT_SUPERVISED:
-            return "not supervised (no runsv)"
         if state is not Condition.RUN:
             return "not running (%s)" % ("state unknown" if state is Condition.UNKNOWN
                                          else state)
         if not live.is_want_up:
             return "want down"
+        return None
+
+    def why_not_rerun(self, unit, live):
+        """Why a one-shot whose ``run`` (``env``, ``conf``) changed is not run again (None:
+        it is): it stays done unless the data says ``rerun_on_change: true``, and a run
+        under way is not ended (docs/jobs.md)."""
+        if not unit.reruns_on_change:
+            return "a one-shot is not run again (rerun_on_change: false)"
+        if self.draft.is_staging:
+            return "--root: nothing is started"
+        held = self._why_held(unit, live)
+        if held is not None or live.unknown is not None:
+            return held
+        if live.state is not Condition.DOWN:
+            return "a run is under way (%s): runit-provision restart ends it and runs it " \
+                   "again" % live.state
+        return None
+
+    def _why_held(self, unit, live):
+        """What keeps apply from starting a side at all (None: nothing)."""
+        if unit.is_down:
+            return "down: true (apply never starts it)"
+        if not self.was_linked(unit):
+            return "not linked before: runsv starts it"
+        if live.unknown is None and live.state is Condition.NOT_SUPERVISED:
+            return "not supervised (no runsv)"
         return None
 
     def was_linked(self, unit):

@@ -19,8 +19,8 @@ import stat
 
 from ....errors import FatalError
 from ....protocol.layout import (CONTROL, CONTROL_DIR, DOWN, FINISH, GIVE_UP, LOCK, LOG_DIR,
-                                 LOG_PIPE, NEW_SUFFIX, OK, PROCESS_RECORD, READY, RUN, STATUS,
-                                 SUPERVISE_DIR)
+                                 LOG_PIPE, NEW_SUFFIX, OK, ONESHOT, PROCESS_RECORD, READY, RUN,
+                                 STATUS, SUPERVISE_DIR)
 from ....protocol.backoff import BACKOFF, BACKOFF_MAX
 from ....protocol.tally import TALLY, WIDTH as TALLY_WIDTH
 from ...unix.diag import with_errstr
@@ -327,6 +327,15 @@ def is_finish_readable(dir_fd):
     return True
 
 
+def is_oneshot(dir_fd):
+    """The ``oneshot`` file marks a one-shot (docs/jobs.md): a regular file, not followed.
+    Its clean exit is no death in the tally."""
+    try:
+        return stat.S_ISREG(os.stat(ONESHOT, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
 def hook_mode(dir_fd, letter):
     """``control/<letter>``'s mode (links followed, as runsv's stat), or the OSError."""
     try:
@@ -338,17 +347,18 @@ def hook_mode(dir_fd, letter):
 class Facts:
     """What a supervisor reads of a service directory while it runs, read at once: whether
     ``./finish`` can be opened, the mode of each ``control/<c>`` (or the OSError stat gave),
-    ``give-up`` and ``ready`` (bytes, None when absent or not a regular file) and ``log/run``
-    (what ``read_executable`` gives). A supervisor of its own directories reads each when it
+    ``give-up`` and ``ready`` (bytes, None when absent or not a regular file), ``log/run``
+    (what ``read_executable`` gives) and whether ``oneshot`` marks a one-shot. A supervisor of its own directories reads each when it
     needs it instead (``LocalFacts``); these are for one another identity's agent read ahead
     of an event (users/nestedtree.py)."""
 
-    __slots__ = ("finish", "hooks", "give_up", "ready", "log_run", "backoff")
+    __slots__ = ("finish", "hooks", "give_up", "ready", "log_run", "backoff", "oneshot")
 
     def __init__(self, finish=False, hooks=None, give_up=None, ready=None, log_run=b"",
-                 backoff=None):
+                 backoff=None, oneshot=False):
         self.finish, self.hooks, self.give_up = finish, hooks or {}, give_up
         self.ready, self.log_run, self.backoff = ready, log_run, backoff
+        self.oneshot = oneshot
 
 
 def read_facts(dir_fd, log_fd):
@@ -362,7 +372,8 @@ def read_facts(dir_fd, log_fd):
                  read_small(dir_fd, GIVE_UP, GIVE_UP_MAX, regular=True),
                  read_small(dir_fd, READY, READY_MAX, regular=True),
                  read_executable(RUN, log_fd, LOG_RUN_MAX) if log_fd >= 0 else b"",
-                 read_small(dir_fd, BACKOFF, BACKOFF_MAX, regular=True))
+                 read_small(dir_fd, BACKOFF, BACKOFF_MAX, regular=True),
+                 is_oneshot(dir_fd))
 
 
 class LocalFacts:
@@ -396,6 +407,10 @@ class LocalFacts:
     def log_run(self):
         return read_executable(RUN, self.log_fd, LOG_RUN_MAX)
 
+    @property
+    def oneshot(self):
+        return is_oneshot(self.dir_fd)
+
 
 class SnapshotFacts:
     """Facts an agent read ahead (``read_facts``), answered from that reading."""
@@ -427,6 +442,10 @@ class SnapshotFacts:
     @property
     def log_run(self):
         return self.facts.log_run
+
+    @property
+    def oneshot(self):
+        return self.facts.oneshot
 
 
 # -- writes -----------------------------------------------------------------------------------------

@@ -430,6 +430,9 @@ class Side:
         status after the restart that follows at once, if any — see child_exited)."""
         was_finish = self.state == State.FINISH
         asked = self.term or self._killed or self.want is not Want.UP
+        # a one-shot's exit 0 is its end as planned (docs/jobs.md): the last exit, no death
+        planned = asked or (wait_status == 0 and not was_finish and not self.is_log
+                            and self.host.is_oneshot())
         self.pid = 0
         self.term = self._killed = False
         self.tally.pid = 0
@@ -437,8 +440,8 @@ class Side:
             now_ns = self.host.time_ns()
             if not counted:
                 self.tally.died(wait_status, now_ns, self._ran_ns() if seen else None,
-                                asked=asked)
-                if not asked and not self.is_log:
+                                asked=planned)
+                if not planned and not self.is_log:
                     self._maybe_give_up(now_ns)
                     self._step_backoff(seen)
             self.wait_status = wait_status

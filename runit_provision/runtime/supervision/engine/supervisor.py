@@ -556,6 +556,10 @@ class Supervisor:
     def has_finish(self):
         return self.facts.finish
 
+    def is_oneshot(self):
+        """The ``oneshot`` file marks the service a one-shot (read at each end of ./run)."""
+        return self.facts.oneshot
+
     def _open_ok_before_start(self, side):
         """runsv's order at a side's first start: a status on disk, ``ok`` open, then the
         process — so a ``./run`` that asks ``sv`` about itself at once (``sv down .``), or a

@@ -504,7 +504,7 @@ def _facts_fields(found):
         else:
             fields += [letter, b"m", mode]
     return fields + [wire.to_optional(found.give_up), wire.to_optional(found.ready),
-                     found.log_run, wire.to_optional(found.backoff)]
+                     found.log_run, wire.to_optional(found.backoff), int(found.oneshot)]
 
 
 def _bytes(field):

@@ -123,10 +123,10 @@ def facts_from(fields):
             number = wire.number(value, 4096)
             hooks[letter.decode()] = OSError(number, os.strerror(number))
     rest = fields[2 + 3 * count:]
-    if len(rest) != 4 or len(rest[2]) > 4096:
+    if len(rest) != 5 or len(rest[2]) > 4096 or rest[4] not in (b"0", b"1"):
         raise wire.BadMessage("facts")
     return Facts(finish, hooks, wire.optional(rest[0]), wire.optional(rest[1]), rest[2],
-                 wire.optional(rest[3]))
+                 wire.optional(rest[3]), rest[4] == b"1")
 
 
 def write_failures_from(fields, count):

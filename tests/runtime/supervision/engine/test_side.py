@@ -319,3 +319,24 @@ def test_a_lost_run_that_starts_again_at_once_writes_only_the_new_run():
     side, host = make(has_finish=True)
     side.inherit_lost(State.RUN, 0, False)
     assert _states(host) == [(State.FINISH, 0)]
+
+
+def test_a_one_shots_clean_exit_is_no_death_and_its_failure_is_one():
+    """Issue 46 §1: the ``oneshot`` file marks a run that is meant to end — its exit 0 is the
+    last exit, not a death (no crash loop, no give-up, however often it is run); any other
+    end is a death, as a daemon's. A daemon's exit 0 stays a death."""
+    side, host = started(give_up=(2, 60))
+    host.oneshot = True
+    for _ in range(3):
+        host.clock.advance(2)
+        side.child_exited(host.spawned[-1][0], 0)
+        side.evaluate()
+    assert side.tally.deaths == 0 and side.tally.last_exit == {"code": 0}
+    assert side.want is Want.UP and side.tally.gave_up_ns == 0
+    host.clock.advance(2)
+    side.child_exited(host.spawned[-1][0], 4 << 8)
+    assert side.tally.deaths == 1 and side.tally.last_exit == {"code": 4}
+    daemon, daemon_host = started()
+    daemon_host.clock.advance(2)
+    daemon.child_exited(101, 0)
+    assert daemon.tally.deaths == 1

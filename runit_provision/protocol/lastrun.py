@@ -1,0 +1,183 @@
+"""protocol: ``supervise/last-run`` — how a one-shot's last run ended (docs/jobs.md).
+
+runit keeps no exit code: ``supervise/status`` says a side is down, not whether what ran
+there ended well. A one-shot (``oneshot: true``, marked by the ``oneshot`` file of its
+service directory) has a rendered ``./finish`` (templates/finish/oneshot.j2), which runsv —
+the C one and ours alike — starts with run's exit code (-1 when a signal ended it) and the
+wait status's low byte as ``$1 $2``; it keeps the service down and writes one line here,
+a new file renamed into place:
+
+    last-run 1 exit=0 signal=0 started=1764155000.123456789 ended=1764155001.5
+
+- ``exit``: run's exit code, -1 when a signal ended it or the end is unknown;
+- ``signal``: the signal (with 128 when it dumped core), 0 for none;
+- ``started``: when ``./run`` started, unix seconds (the stamp of ``supervise/status``,
+  which runsv leaves at run's start while ``./finish`` runs); ``ended``: when ``./finish``
+  started, unix seconds.
+
+Both runtimes' readers read it (host/sides.py, verify's probes); nothing acts on it — it is
+shown: written by whoever runs the service's ``./finish`` (in a user's tree, the user), it
+is never trusted by root to decide anything (docs/security.md). A run that is ``done``
+exited 0; anything else is ``failed``.
+
+Stdlib only, no imports at the top: status reads it on the daily views' path.
+"""
+
+from .layout import LAST_RUN
+from .tuples import FieldTuple
+
+LAST_RUN_MAX = 256  # bytes read: the line is ~80
+
+# What a one-shot is doing (SideState.job), as the verdict says it.
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
+NEVER_RUN = "never run"
+
+
+class LastRun(FieldTuple, fields="exit_code signal started_ns ended_ns"):
+    """One run's end: ``exit_code`` (-1: a signal, or unknown), ``signal`` (the wait
+    status's low byte: the signal, + 128 for a core dump), ``started_ns``, ``ended_ns``
+    (unix ns; 0 when not said)."""
+
+    __slots__ = ()
+
+    @property
+    def is_done(self):
+        return self.exit_code == 0 and self.signal == 0
+
+    @property
+    def end(self):
+        """The end as protocol.tally's ``last_exit`` says one: ``{"code": N}``, ``{"signal":
+        N, "core": bool}`` or ``{"unknown": True}``."""
+        if self.signal & 0x7F:
+            return {"signal": self.signal & 0x7F, "core": bool(self.signal & 0x80)}
+        if self.exit_code < 0:
+            return {"unknown": True}
+        return {"code": self.exit_code}
+
+    @property
+    def took(self):
+        """Seconds the run took; None when a stamp is missing."""
+        if not self.started_ns or not self.ended_ns:
+            return None
+        return max(0, self.ended_ns - self.started_ns) / 1e9
+
+
+def last_run_from_bytes(data):
+    """The LastRun of a file's bytes; None when it is not one.
+
+    >>> last_run_from_bytes(b"last-run 1 exit=3 signal=0 started=10.5 ended=12\\n")
+    LastRun(exit_code=3, signal=0, started_ns=10500000000, ended_ns=12000000000)
+    >>> last_run_from_bytes(b"last-run 1 exit=-1 signal=137 started=1 ended=2").end
+    {'signal': 9, 'core': True}
+    >>> last_run_from_bytes(b"garbage"), last_run_from_bytes(b"last-run 1 exit=x")
+    (None, None)
+    """
+    fields = data.split(b"\n", 1)[0].split(b" ")
+    if fields[:2] != [b"last-run", b"1"]:
+        return None
+    try:
+        values = dict(field.split(b"=", 1) for field in fields[2:] if field)
+        return LastRun(int(values[b"exit"]), int(values[b"signal"]),
+                       _nanoseconds(values.get(b"started", b"0")),
+                       _nanoseconds(values.get(b"ended", b"0")))
+    except (KeyError, ValueError):
+        return None
+
+
+def last_run_bytes(found):
+    """The line for ``found`` (what the rendered ``./finish`` writes; tests write it too).
+
+    >>> last_run_bytes(LastRun(0, 0, 10_500_000_000, 12_000_000_000))
+    b'last-run 1 exit=0 signal=0 started=10.500000000 ended=12.000000000\\n'
+    """
+    return b"last-run 1 exit=%d signal=%d started=%d.%09d ended=%d.%09d\n" % (
+        (found.exit_code, found.signal) + divmod(found.started_ns, 1_000_000_000)
+        + divmod(found.ended_ns, 1_000_000_000))
+
+
+def read_last_run_at(supervise_fd):
+    """The LastRun in ``supervise/`` (open as ``supervise_fd``; nothing in it followed, a
+    FIFO never waited on, a bounded read); None when there is none or it is not one."""
+    import posix
+
+    try:
+        fd = posix.open(LAST_RUN, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW
+                        | posix.O_CLOEXEC, dir_fd=supervise_fd)
+    except OSError:
+        return None
+    try:
+        if posix.fstat(fd).st_mode & 0o170000 != 0o100000:
+            return None  # not a regular file: nothing runsv's finish writes
+        data = posix.read(fd, LAST_RUN_MAX)
+    except OSError:
+        return None
+    finally:
+        posix.close(fd)
+    return last_run_from_bytes(data)
+
+
+def job_of(state_word, found):
+    """What a one-shot is doing: ``running`` while ``./run`` (or its ``./finish``) runs
+    (``state_word``: protocol.probe.Condition's word), else its last run's end — ``done``,
+    ``failed`` — or ``never run``; None when its state cannot be told.
+
+    >>> job_of("run", None), job_of("down", None), job_of("unknown", None)
+    ('running', 'never run', None)
+    >>> job_of("down", LastRun(0, 0, 0, 0)), job_of("down", LastRun(1, 0, 0, 0))
+    ('done', 'failed')
+    """
+    if state_word in ("run", "finish"):
+        return RUNNING
+    if state_word not in ("down", "not supervised"):
+        return None
+    if found is None:
+        return NEVER_RUN
+    return DONE if found.is_done else FAILED
+
+
+def job_words(job, found, exit_words):
+    """The verdict's word for a one-shot: ``running``, ``done (exit 0, at T, took D)``,
+    ``failed (exit N, at T)``, ``never run``; ``exit_words``: protocol.tally.exit_text
+    (handed in: the one wording of an exit).
+
+    >>> from .tally import exit_text
+    >>> job_words(DONE, LastRun(0, 0, 1764155000_000000000, 1764155001_250000000), exit_text)
+    'done (exit 0, at 2025-11-26T11:03:21Z, took 1.2s)'
+    >>> job_words(FAILED, LastRun(-1, 9, 0, 1764155001_000000000), exit_text)
+    'failed (signal 9 (KILL), at 2025-11-26T11:03:21Z)'
+    """
+    if found is None or job not in (DONE, FAILED):
+        return job
+    said = [exit_words(found.end), "at " + utc_text(found.ended_ns)]
+    took = found.took
+    if job == DONE and took is not None:
+        said.append("took " + duration_text(took))
+    return "%s (%s)" % (job, ", ".join(said))
+
+
+def utc_text(ns):
+    """Unix ns as ``2025-11-26T11:03:21Z`` (UTC: the same on every host of a fleet)."""
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ns // 1_000_000_000))
+
+
+def duration_text(seconds):
+    """``1.2s``, ``59.0s``, ``3m05s``, ``2h01m``.
+
+    >>> [duration_text(s) for s in (1.25, 59, 185, 7260)]
+    ['1.2s', '59.0s', '3m05s', '2h01m']
+    """
+    if seconds < 60:
+        return "%.1fs" % seconds
+    whole = int(seconds)
+    if whole < 3600:
+        return "%dm%02ds" % divmod(whole, 60)
+    return "%dh%02dm" % (whole // 3600, whole % 3600 // 60)
+
+
+def _nanoseconds(text):
+    whole, _, fraction = text.partition(b".")
+    return int(whole) * 1_000_000_000 + int(fraction.ljust(9, b"0")[:9] or b"0")

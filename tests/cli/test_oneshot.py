@@ -1,0 +1,219 @@
+"""One-shots (``oneshot: true``, docs/jobs.md; issue 46 §1) told truthfully by every view —
+real processes, under our runsvdir and under the C runit (``runtime: system``: the C runsv
+runs the same rendered ``./finish``, which keeps the record the C runsv does not).
+
+The table: a one-shot done, failed (exit 4), still running, and killed (signal 9) → the
+verdict's word and ``status NAME``'s exit code, ``verify``'s check, the Puppet fact (its
+``verdict`` and ``not_running``), the metrics (``runit_service_as_wanted``,
+``runit_service_oneshot_failed``) and ``fleet status``'s judgement of that fact (fleet/view,
+pure). None says as wanted for a failed run. Then: ``start``/``restart``/``once`` wait for
+the run's end and exit 0 when it is done, 3 with its exit and its log's last lines when it
+failed; a one-shot's clean exits are no deaths (our runtime's tally; no crash loop after
+six runs).
+
+Every wait is bounded (``wait_until``'s deadlines, sv's ``-w``).
+"""
+
+import json
+import re
+
+import pytest
+
+from runit_provision.checks.expected import expectations
+from runit_provision.checks.verify import verify_host
+from runit_provision.cli.main import main
+from runit_provision.fleet.view import problems_of
+from runit_provision.render import render
+
+from ..apply.test_live import live  # noqa: F401  (the fixture: a LiveTree, ours and the C)
+from ..checks.helpers import failures as check_failures
+from ..checks.live import local_host
+from ..pipeline import config_from_file
+from ..runtime.processes import wait_until
+
+pytestmark = pytest.mark.slow
+
+SERVICES = {
+    "done": {"oneshot": True, "command": ["sh", "-c", "echo set up"]},
+    "failed": {"oneshot": True, "command": ["sh", "-c", "echo 'fatal: no disk'; exit 4"]},
+    "running": {"oneshot": True, "command": ["sh", "-c", "echo working; exec sleep 1000"]},
+    "killed": {"oneshot": True, "command": ["sh", "-c", "echo dying; kill -9 $$"]},
+}
+STAMP = r"at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+WORDS = {  # the verdict's word of each, as status, the fact and fleet say it
+    "done": r"done \(exit 0, %s, took \d+\.\ds\)\Z" % STAMP,
+    "failed": r"failed \(exit 4, %s\)\Z" % STAMP,
+    "running": r"running\Z",
+    "killed": r"failed \(signal 9, %s\)\Z" % STAMP,
+}
+AS_WANTED = {"done": True, "failed": False, "running": True, "killed": False}
+
+
+def applied(live, capsys, services):
+    main([arg for arg in live.apply(services) if arg != "--json"])
+    capsys.readouterr()
+    return ["--data", str(live.data)]
+
+
+def status(capsys, data, *names):
+    capsys.readouterr()
+    code = main(["status"] + data + ["--fact"] + list(names))
+    return code, json.loads(capsys.readouterr().out)
+
+
+def settled(capsys, data):
+    """The fact once every one-shot that ends has ended (its finish wrote its record)."""
+    def look():
+        fact = status(capsys, data)[1]
+        jobs = {row["service"]: row["main"].get("job") for row in fact["services"]}
+        return fact if all(jobs[name] not in ("never run", "running")
+                           for name in ("done", "failed", "killed")) \
+            and jobs["running"] == "running" else None
+    return wait_until(look, timeout=30, what="the one-shots ended")
+
+
+def test_every_view_tells_a_one_shot_done_failed_running_or_killed(live, capsys):
+    data = applied(live, capsys, SERVICES)
+    config = config_from_file(live.data)
+    fact = settled(capsys, data)
+    rows = {row["service"]: row for row in fact["services"]}
+    for name, pattern in WORDS.items():
+        assert re.match(pattern, rows[name]["verdict"]), (name, rows[name])
+        code, _ = status(capsys, data, name)
+        assert code == (0 if AS_WANTED[name] else 3), name
+    assert sorted(fact["not_running"]) == ["failed", "killed"], fact["not_running"]
+    if live.impl == "ours":  # a clean exit is no death; a failed run is one
+        assert rows["done"]["main"]["deaths"] == "0" and rows["failed"]["main"]["deaths"] == "1"
+
+    # fleet status judges the node's fact as the node did
+    problems, _ = problems_of({"node1": fact})
+    assert sorted((problem.service, problem.why) for problem in problems) == [
+        ("failed", rows["failed"]["verdict"]), ("killed", rows["killed"]["verdict"])]
+
+    # the metrics: one verdict a service, and the one-shot's own families
+    capsys.readouterr()
+    main(["metrics"] + data)
+    text = capsys.readouterr().out
+    for name, wanted in AS_WANTED.items():
+        labels = '{service="%s",tree="system",declared="true"}' % name
+        assert "runit_service_as_wanted%s %d\n" % (labels, wanted) in text, (name, text)
+        assert "runit_service_oneshot_failed%s %d\n" % (labels, not wanted) in text, name
+    assert 'runit_service_oneshot_last_run_exit_code{service="failed",tree="system",' \
+           'declared="true"} 4\n' in text
+    assert 'runit_service_oneshot_last_run_signal{service="killed",tree="system",' \
+           'declared="true"} 9\n' in text
+
+    # verify: a one-shot passes running, or done
+    main(["verify", "-v"] + data + ["--only", "done", "running"])
+    out = capsys.readouterr().out
+    for name in ("done", "running"):
+        assert re.search(r"^%s::running or done .*PASSED$" % name, out, re.M), out
+    code = main(["verify"] + data + ["--only", "failed", "killed"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert re.search(r"FAILED failed::running or done - failed: failed \(exit 4, ", out), out
+    assert re.search(r"FAILED killed::running or done - killed: failed \(signal 9, ", out), out
+    # the same through both of verify's probes: python's, and sh's for a host without it
+    for python in (True, False):
+        found = check_failures(verify_host(local_host(), expectations(
+            config, render(config)), python=python))
+        assert {nodeid for nodeid in found if "running or done" in nodeid} == {
+            "failed::running or done", "killed::running or done"}, (python, found)
+        assert found["failed::running or done"].startswith("failed: failed (exit 4, at "), found
+
+
+def test_start_restart_and_once_wait_for_the_end_and_say_a_failure(live, capsys):
+    data = applied(live, capsys, {name: SERVICES[name] for name in ("done", "failed",
+                                                                    "running")})
+    assert wait_until(lambda: all(
+        row["main"].get("job") in ("done", "failed") for row in status(capsys, data)[1][
+            "services"] if row["service"] != "running") or None, timeout=30,
+        what="done and failed ended")
+    for verb, said in (("start", "started"), ("restart", "restarted"), ("once", "run once")):
+        for _ in range(2):  # six clean runs of done in all: no crash loop
+            assert main([verb] + data + ["--timeout", "10", "done"]) == 0, verb
+            out = capsys.readouterr().out
+            assert re.search(r"^ok: done: done \(exit 0, %s, took \d+\.\ds\)$" % STAMP,
+                             out, re.M), out
+        code = main([verb] + data + ["--timeout", "10", "failed"])
+        out, err = capsys.readouterr()
+        assert code == 3, (verb, out, err)
+        lines = err.splitlines()
+        assert lines[0].startswith("runit-provision %s: failed: failed: its run ended with "
+                                   "exit 4 after " % verb), err
+        assert lines[1].startswith("    ") and lines[1].endswith(" fatal: no disk"), err
+        assert lines[-1] == "runit-provision %s: 1 service %s did not end done: failed" % (
+            verb, said), err
+    # --if-running (a Puppet refresh): a run under way is not ended as failed
+    assert main(["once"] + data + ["--timeout", "2", "running"]) == 3  # still runs: not done
+    assert "running: not done: still running " in capsys.readouterr().err
+    assert main(["restart", "--if-running"] + data + ["running"]) == 0
+    assert "ok: running: a one-shot: not restarted" in capsys.readouterr().out
+    assert status(capsys, data, "running")[1]["services"][0]["verdict"] == "running"
+    code, fact = status(capsys, data, "done")
+    row = fact["services"][0]
+    assert code == 0 and row["verdict"].startswith("done (exit 0"), row
+    if live.impl == "ours":
+        assert row["main"]["deaths"] == "0" and row["main"]["crash_looping"] is False, row
+
+
+def test_needs_waits_for_a_one_shot_to_be_done_and_apply_reruns_it_only_when_told(
+        live, capsys):
+    """``needs: [setup]`` starts web once setup is done, not when it starts (setup takes a
+    second; web exits 7 when setup's mark is not there yet, which would show as a death).
+    A change of setup's ``env`` runs it again only with ``rerun_on_change: true``; apply says
+    which."""
+    mark = live.tmp / "set-up"
+    setup = {"oneshot": True, "env": {"ROUND": "1"},
+             "command": ["sh", "-c", "sleep 1; echo round $ROUND >>%s" % mark]}
+    web = {"command": ["sh", "-c", "[ -e %s ] || exit 7; exec sleep 1000" % mark],
+           "needs": ["setup"]}
+    data = applied(live, capsys, {"setup": setup, "web": web})
+    def done_and_up():
+        rows = {row["service"]: row for row in status(capsys, data)[1]["services"]}
+        return rows if rows["setup"]["verdict"].startswith("done (exit 0") \
+            and rows["web"]["verdict"] == "as wanted" else None
+    # (web's ./run waits in its guard while setup runs: its state is run all along)
+    rows = wait_until(done_and_up, timeout=30, what="setup done, web up")
+    if live.impl == "ours":
+        assert rows["web"]["main"]["deaths"] == "0", rows  # never started before setup was done
+    assert mark.read_text() == "round 1\n"
+
+    def applied_out(services):
+        code = main([arg for arg in live.apply(services) if arg != "--json"])
+        out, err = capsys.readouterr()
+        assert code == 0, out + err
+        return out
+
+    out = applied_out({"setup": dict(setup, env={"ROUND": "2"}), "web": web})
+    assert "setup: env changed; no run again: a one-shot is not run again " \
+           "(rerun_on_change: false)" in out, out
+    assert mark.read_text() == "round 1\n"
+    out = applied_out({"setup": dict(setup, env={"ROUND": "3"}, rerun_on_change=True),
+                       "web": web})
+    assert "rerun_on_change: true: run again" in out, out
+    assert mark.read_text() == "round 1\nround 3\n"  # the apply watched it to its end
+
+
+def test_a_one_shot_in_a_users_tree_is_told_the_same(live, capsys):
+    """A user's one-shot: its finish runs in the user's tree (ours: root's tree through the
+    user's agent, which reads the ``oneshot`` mark for the tally), and status tells it as a
+    system one. (USER root, as tests/apply/test_live.py's user tree: the venv and tmp_path
+    are not reachable for nobody.)"""
+    argv, _ = live.apply_with_a_root_tree({}, {"job": SERVICES["done"],
+                                               "bad": SERVICES["failed"]})
+    main([arg for arg in argv if arg != "--json"])
+    capsys.readouterr()
+    data = ["--data", str(live.data)]
+
+    def ended():
+        rows = {row["service"]: row for row in status(capsys, data)[1]["services"]}
+        return rows if all(rows[name]["main"].get("job") in ("done", "failed")
+                           for name in ("root/job", "root/bad")) else None
+    rows = wait_until(ended, timeout=30, what="the user's one-shots ended")
+    assert re.match(WORDS["done"], rows["root/job"]["verdict"]), rows["root/job"]
+    assert re.match(WORDS["failed"], rows["root/bad"]["verdict"]), rows["root/bad"]
+    assert status(capsys, data, "root/job")[0] == 0 and status(capsys, data, "root/bad")[0] == 3
+    if live.impl == "ours":
+        assert rows["root/job"]["main"]["deaths"] == "0", rows["root/job"]
+        assert rows["root/bad"]["main"]["deaths"] == "1", rows["root/bad"]

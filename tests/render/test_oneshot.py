@@ -1,0 +1,85 @@
+"""A one-shot's rendered files (``oneshot: true``, docs/jobs.md): the ``oneshot`` mark and the
+``./finish`` both runtimes run — that finish run by /bin/sh against a ``supervise/`` made
+here, with a reader on its control FIFO standing in for runsv: it sends ``d`` and writes the
+``last-run`` record protocol/lastrun.py reads, for an exit and for a signal."""
+
+import os
+import struct
+import subprocess
+import threading
+import time
+
+import pytest
+
+from runit_provision.protocol.lastrun import last_run_from_bytes
+from runit_provision.protocol.status import TAI_OFFSET
+
+from .helpers import text_of, tree_from_text
+
+DATA = ("runit:\n  services:\n    setup: {command: [/usr/local/bin/setup], oneshot: true}\n"
+        "    web: {command: [/usr/bin/web]}\n")
+
+
+def test_a_one_shot_has_its_mark_and_its_finish_and_a_daemon_neither():
+    tree = tree_from_text(DATA)
+    assert tree["/etc/sv/setup/oneshot"].content == b""
+    finish = text_of(tree, "/etc/sv/setup/finish")
+    assert finish.startswith("#!/bin/sh\n") and "supervise/last-run" in finish
+    assert tree["/etc/sv/setup/finish"].mode == 0o755
+    assert "/etc/sv/web/oneshot" not in tree and "/etc/sv/web/finish" not in tree
+
+
+class FakeRunsv:
+    """The reader of ``supervise/control``: every byte it reads is kept; a ``d`` makes the
+    status say want down, as runsv's update_status does."""
+
+    def __init__(self, supervise):
+        self.supervise, self.read = supervise, b""
+        os.mkfifo(supervise / "control")
+        self.fd = os.open(supervise / "control", os.O_RDONLY | os.O_NONBLOCK)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.stop = False
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop:
+            try:
+                data = os.read(self.fd, 16)
+            except BlockingIOError:
+                time.sleep(0.01)
+                continue
+            self.read += data
+            if b"d" in data:
+                status = bytearray((self.supervise / "status").read_bytes())
+                status[17:18] = b"d"
+                (self.supervise / "status").write_bytes(bytes(status))
+
+    def close(self):
+        self.stop = True
+        self.thread.join(timeout=5)
+        os.close(self.fd)
+
+
+@pytest.mark.parametrize("args, exit_code, signal", [(["0", "0"], 0, 0), (["4", "0"], 4, 0),
+                                                     (["-1", "137"], -1, 137)])
+def test_the_finish_keeps_it_down_and_records_the_run(tmp_path, args, exit_code, signal):
+    finish = tmp_path / "finish"
+    finish.write_text(text_of(tree_from_text(DATA), "/etc/sv/setup/finish"))
+    supervise = tmp_path / "supervise"
+    supervise.mkdir()
+    started = int(time.time()) - 3
+    (supervise / "status").write_bytes(struct.pack(">QL", started + TAI_OFFSET, 250_000_000)
+                                       + struct.pack("<L", 0) + b"\0u\0\2")
+    runsv = FakeRunsv(supervise)
+    try:
+        done = subprocess.run(["/bin/sh", str(finish)] + args, cwd=tmp_path, timeout=30,
+                              capture_output=True)
+    finally:
+        runsv.close()
+    assert done.returncode == 0, done.stderr
+    assert runsv.read == b"d"
+    found = last_run_from_bytes((supervise / "last-run").read_bytes())
+    assert (found.exit_code, found.signal) == (exit_code, signal)
+    assert found.started_ns == started * 1_000_000_000 + 250_000_000
+    assert 2.0 < found.took < 30
+    assert not (supervise / "last-run.new").exists()
