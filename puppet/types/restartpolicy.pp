@@ -16,9 +16,9 @@
 type Runit::RestartPolicy = Struct[{
   give_up_after => Optional[Integer[1, 64]],
   within        => Optional[Integer[1, 86400]],
-  delay         => Optional[Numeric[0, 86400]],
-  max_delay     => Optional[Numeric[0, 86400]],
+  delay         => Optional[Variant[Integer[0, 86400], Float[0.0, 86400.0]]],
+  max_delay     => Optional[Variant[Integer[0, 86400], Float[0.0, 86400.0]]],
   steps         => Optional[Integer[1, 64]],
-  jitter        => Optional[Numeric[0, 86400]],
-  reset_after   => Optional[Numeric[1, 86400]],
+  jitter        => Optional[Variant[Integer[0, 86400], Float[0.0, 86400.0]]],
+  reset_after   => Optional[Variant[Integer[1, 86400], Float[1.0, 86400.0]]],
 }]
