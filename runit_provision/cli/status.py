@@ -17,7 +17,7 @@ import sys
 from ..health.status import statuses_named
 from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY
 from ..host.owed import owed_line
-from ..protocol.lastrun import DONE, FAILED, job_words
+from ..protocol.jobwords import DONE, FAILED
 from ..protocol.probe import Condition
 from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
 from ..errors import ProvisionError
@@ -246,6 +246,8 @@ def why_not_running(row):
     if main.unknown is not None:  # why its state cannot be told says more than its exits
         return shown_name(main.unknown)
     if main.job == FAILED:  # its finish's record: under the C runit too
+        from ..protocol.lastrun import job_words  # a one-shot's alone (protocol/jobwords.py)
+
         return job_words(FAILED, main.last_run, exit_text)
     tally = main.tally
     if tally is None:

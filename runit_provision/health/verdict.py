@@ -33,7 +33,7 @@ says otherwise; one the data disables, not at all. verify judges against the dat
 (wanted up unless ``down: true``) through ``verdict_of``.
 """
 
-from ..protocol.lastrun import DONE, FAILED, RUNNING, job_words
+from ..protocol.jobwords import DONE, FAILED, RUNNING
 from ..protocol.probe import Condition
 from ..protocol.tally import exit_text
 from ..protocol.tuples import FieldTuple  # a daily view's path (startup/)
@@ -188,6 +188,8 @@ def side_words(side):
         found["ready"] = side.readiness.state  # starting, ready, reloading, stopping
     job = side.job
     if side.is_oneshot:  # its last run's end is fixed once it ended: stable between runs
+        from ..protocol.lastrun import job_words  # a one-shot's alone (protocol/jobwords.py)
+
         found["job"] = UNKNOWN if job is None else job
         found["job_word"] = UNKNOWN if job is None else job_words(
             job, side.last_run, lambda last: exit_text(last, named=False))

@@ -23,16 +23,11 @@ exited 0; anything else is ``failed``.
 Stdlib only, no imports at the top: status reads it on the daily views' path.
 """
 
+from .jobwords import DONE, FAILED, NEVER_RUN, RUNNING  # noqa: F401 — its readers' words
 from .layout import LAST_RUN
 from .tuples import FieldTuple
 
 LAST_RUN_MAX = 256  # bytes read: the line is ~80
-
-# What a one-shot is doing (SideState.job), as the verdict says it.
-RUNNING = "running"
-DONE = "done"
-FAILED = "failed"
-NEVER_RUN = "never run"
 
 
 class LastRun(FieldTuple, fields="exit_code signal started_ns ended_ns"):

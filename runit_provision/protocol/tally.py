@@ -40,7 +40,6 @@ caught a write half done tell, and read again.
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
 import sys
 
-from .backoff import waiting_from_fields
 from .layout import SUPERVISE_DIR
 
 TALLY = "tally"
@@ -238,9 +237,19 @@ def tally_from_bytes(data):
         down = _nanoseconds(values[b"down"]) if b"down" in values else 0
         return Tally(int(values[b"pid"]), int(values[b"starts"]), int(values[b"deaths"]),
                      status, died_at_ns, ran, recent[:RECENT], gave_up, down,
-                     waiting_from_fields(values))
+                     _waiting(values))
     except (KeyError, ValueError):
         return None
+
+
+def _waiting(values):
+    """The back-off's restart a tally's fields record, or None: protocol/backoff.py is
+    loaded only for a service with a back-off (``restarts=``), not on every view's start."""
+    if b"restarts" not in values:
+        return None
+    from .backoff import waiting_from_fields
+
+    return waiting_from_fields(values)
 
 
 def read_tally_at(supervise_fd, tries=3):
