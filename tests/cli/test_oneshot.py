@@ -195,6 +195,33 @@ def test_needs_waits_for_a_one_shot_to_be_done_and_apply_reruns_it_only_when_tol
     assert mark.read_text() == "round 1\nround 3\n"  # the apply watched it to its end
 
 
+def test_dependents_run_a_one_shot_once_at_boot_and_start_one_marked_down(live, capsys):
+    """Five services need ``setup``, which runsv starts itself: it runs once, not once more
+    for each dependent that looked at its record before it ended and sent ``sv up`` after
+    (seen at the first try with three dependents). ``later``, marked ``down: true``, is started
+    by the one service that needs it, and runs once too."""
+    runs, later_runs = live.tmp / "setup-runs", live.tmp / "later-runs"
+    services = {
+        "setup": {"oneshot": True, "command": ["sh", "-c", "echo run >>%s" % runs]},
+        "later": {"oneshot": True, "down": True,
+                  "command": ["sh", "-c", "echo run >>%s" % later_runs]},
+        "waiter": {"command": ["sleep", "1000"], "needs": ["later"]},
+    }
+    for index in range(5):
+        services["dep%d" % index] = {"command": ["sleep", "1000"], "needs": ["setup"]}
+    data = applied(live, capsys, services)
+
+    def all_up():
+        rows = {row["service"]: row for row in status(capsys, data)[1]["services"]}
+        return rows if all(rows[name]["verdict"] == "as wanted" for name in rows
+                           if name.startswith("dep") or name == "waiter") else None
+    rows = wait_until(all_up, timeout=30, what="every dependent up")
+    assert rows["setup"]["verdict"].startswith("done (exit 0"), rows
+    assert rows["later"]["verdict"].startswith("done (exit 0"), rows
+    assert runs.read_text() == "run\n"
+    assert later_runs.read_text() == "run\n"
+
+
 def test_a_one_shot_in_a_users_tree_is_told_the_same(live, capsys):
     """A user's one-shot: its finish runs in the user's tree (ours: root's tree through the
     user's agent, which reads the ``oneshot`` mark for the tally), and status tells it as a
