@@ -199,25 +199,30 @@ def test_dependents_run_a_one_shot_once_at_boot_and_start_one_marked_down(live, 
     """Five services need ``setup``, which runsv starts itself: it runs once, not once more
     for each dependent that looked at its record before it ended and sent ``sv up`` after
     (seen at the first try with three dependents). ``later``, marked ``down: true``, is started
-    by the one service that needs it, and runs once too."""
+    by the one service that needs it, and runs once too. Each dependent marks its start past
+    its guard (a dependent in its guard is ``run`` too)."""
     runs, later_runs = live.tmp / "setup-runs", live.tmp / "later-runs"
+    marks = live.tmp / "marks"
+    marks.mkdir()
+
+    def dependent(name, needs):
+        return {"command": ["sh", "-c", "echo > %s/$0; exec sleep 1000" % marks, name],
+                "needs": [needs]}
     services = {
         "setup": {"oneshot": True, "command": ["sh", "-c", "echo run >>%s" % runs]},
         "later": {"oneshot": True, "down": True,
                   "command": ["sh", "-c", "echo run >>%s" % later_runs]},
-        "waiter": {"command": ["sleep", "1000"], "needs": ["later"]},
+        "waiter": dependent("waiter", "later"),
     }
     for index in range(5):
-        services["dep%d" % index] = {"command": ["sleep", "1000"], "needs": ["setup"]}
+        services["dep%d" % index] = dependent("dep%d" % index, "setup")
     data = applied(live, capsys, services)
 
-    def all_up():
+    def settled():
         rows = {row["service"]: row for row in status(capsys, data)[1]["services"]}
-        return rows if all(rows[name]["verdict"] == "as wanted" for name in rows
-                           if name.startswith("dep") or name == "waiter") else None
-    rows = wait_until(all_up, timeout=30, what="every dependent up")
-    assert rows["setup"]["verdict"].startswith("done (exit 0"), rows
-    assert rows["later"]["verdict"].startswith("done (exit 0"), rows
+        done = all(rows[name]["verdict"].startswith("done (exit 0") for name in ("setup", "later"))
+        return rows if done and len(list(marks.iterdir())) == 6 else None
+    wait_until(settled, timeout=30, what="every dependent past its guard, both one-shots done")
     assert runs.read_text() == "run\n"
     assert later_runs.read_text() == "run\n"
 
