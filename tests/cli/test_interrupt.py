@@ -170,3 +170,53 @@ def test_a_ctrl_c_before_a_command_is_known_names_none(capsys, monkeypatch):
     assert main_module.main(["--version"]) == 130
     assert capsys.readouterr() == ("", "runit-provision: interrupted\n")
 
+
+
+# -- a one-shot's run watched to its end (docs/jobs.md) -------------------------------------------
+def test_ctrl_c_and_term_while_a_verb_watches_a_one_shot(tmp_path):
+    """``once`` and ``restart`` of a one-shot watch its run to its end (here it runs 1000 s;
+    ``start`` watches as ``once`` does): Ctrl-C ends the watch with one line and 130, TERM
+    ends it quietly (no traceback), and neither ends the run it watched — that is runsv's,
+    not the command's."""
+    service = "  job: {oneshot: true, down: true, command: [sleep, '1000']}\n"
+    live, data = relocated(tmp_path, service)
+    env = dict(os.environ, PATH="%s:%s" % (OUR_BIN, BASE_PATH))
+    tree = Group([OUR_BIN / "runsvdir", live / "service"], cwd=str(tmp_path), env=env)
+    try:
+        first = apply_process(data)
+        out, err = first.communicate(timeout=120)
+        assert first.returncode == 0, out + err
+        for verb, stop in [(verb, stop) for verb in ("once", "restart")
+                           for stop in (signal.SIGINT, signal.SIGTERM)]:
+            proc = subprocess.Popen([PROGRAM, verb, "--data", str(data), "job"],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                    env=env)
+            before = running_pid(live / "sv" / "job")
+
+            def its_run():  # once watches the run under way; restart starts a new one
+                now = running_pid(live / "sv" / "job")
+                return now if now and (verb == "once" or now != before) else None
+            try:
+                pid = wait_until(its_run, timeout=30, what="the run %s watches" % verb)
+                time.sleep(0.3)  # in the watch
+                os.killpg(proc.pid, stop)
+                out, err = proc.communicate(timeout=30)
+            finally:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            if stop == signal.SIGINT:
+                assert (proc.returncode, err) == (130, "runit-provision %s: interrupted\n"
+                                                  % verb), out + err
+            else:
+                assert proc.returncode == -signal.SIGTERM, (proc.returncode, out, err)
+                assert "Traceback" not in err, err
+            assert running_pid(live / "sv" / "job") == pid, "the watch ended the run"
+    finally:
+        tree.proc.send_signal(signal.SIGTERM)
+        try:
+            tree.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            tree.kill()
+        end_processes_under(tmp_path)
