@@ -48,6 +48,17 @@ def test_ctrl_c_in_any_verb_is_one_line_and_130(verb, monkeypatch, capsys):
     assert (out, err) == ("", "runit-provision %s: interrupted\n" % command)
 
 
+def end_tree(tree, tmp_path):
+    """TERM to the runsvdir (its services end with it), KILL after 20 s; then whatever is
+    left under ``tmp_path``."""
+    tree.proc.send_signal(signal.SIGTERM)
+    try:
+        tree.proc.wait(20)
+    except subprocess.TimeoutExpired:
+        tree.kill()
+    end_processes_under(tmp_path)
+
+
 # -- the real apply -----------------------------------------------------------------------------
 def relocated(tmp_path, services):
     """A data file whose every path is under ``tmp_path/live``."""
@@ -154,12 +165,7 @@ def test_ctrl_c_during_a_restart_says_it_is_owed_and_the_next_apply_does_it(tmp_
         assert (report["interrupted"], report["owed"]) == (False, [])
         assert not owed.exists()
     finally:
-        tree.proc.send_signal(signal.SIGTERM)
-        try:
-            tree.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            tree.kill()
-        end_processes_under(tmp_path)
+        end_tree(tree, tmp_path)
 
 
 def test_a_ctrl_c_before_a_command_is_known_names_none(capsys, monkeypatch):
@@ -214,9 +220,4 @@ def test_ctrl_c_and_term_while_a_verb_watches_a_one_shot(tmp_path):
                 assert "Traceback" not in err, err
             assert running_pid(live / "sv" / "job") == pid, "the watch ended the run"
     finally:
-        tree.proc.send_signal(signal.SIGTERM)
-        try:
-            tree.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            tree.kill()
-        end_processes_under(tmp_path)
+        end_tree(tree, tmp_path)
