@@ -8,15 +8,9 @@ reads, one that is not text, an empty directory, a dot-name (``.meta/`` is a pac
 leaves those as they are. Pure: the host was read into the ``Found`` already.
 """
 
-from ..protocol.layout import (BACKOFF, BACKOFF_STATE, CHECK, CONF, CONTROL_DIR, DOWN,
-                               ENV_DIR, FINISH, GIVE_UP, LOG_DIR, ONESHOT, RUN, SUPERVISE_DIR,
-                               SVLOGD_OWNED)
-from ..schema.files import CONTROL_CHARS, DEFAULT_FILE_MODE, LINKABLE
-
-# Written by the keys of their own (run, finish, … — recognise and assemble read them).
-_KEYED = (RUN, FINISH, CHECK, DOWN, GIVE_UP, BACKOFF, BACKOFF_STATE, ONESHOT, CONTROL_DIR,
-          ENV_DIR, SUPERVISE_DIR)
-_LOG_KEYED = (RUN, FINISH, CHECK, DOWN, CONTROL_DIR, SUPERVISE_DIR)
+from ..protocol.layout import CONF, LOG_DIR, SVLOGD_OWNED
+# KEYED: written by the keys of their own (run, finish, … — recognise and assemble read them)
+from ..schema.files import CONTROL_CHARS, DEFAULT_FILE_MODE, KEYED, LINKABLE, LOG_KEYED
 
 
 class Carried:
@@ -95,8 +89,8 @@ def file_text(entry):
 
 
 def _is_keyed(parts):
-    return parts[0] in _KEYED or (parts[0] == LOG_DIR and (
-        len(parts) == 1 or parts[1] in _LOG_KEYED))
+    return parts[0] in KEYED or (parts[0] == LOG_DIR and (
+        len(parts) == 1 or parts[1] in LOG_KEYED))
 
 
 def instance_of(found, target, sv_dir):

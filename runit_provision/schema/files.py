@@ -27,9 +27,11 @@ MAX_LEVELS = 3  # import reads no deeper (importing/found.py)
 # What a link may stand for, and the key that would write the file otherwise.
 LINKABLE = {RUN: ("command", "run", "template"), FINISH: ("finish",), CHECK: ("check",),
             CONF: ("conf",), LOG_DIR + "/" + RUN: ("log",)}
-_KEYED = (RUN, FINISH, CHECK, DOWN, GIVE_UP, BACKOFF, BACKOFF_STATE, ONESHOT, CONTROL_DIR,
-          ENV_DIR, SUPERVISE_DIR)
-_LOG_KEYED = (RUN, FINISH, CHECK, DOWN, CONTROL_DIR, SUPERVISE_DIR)
+# Entries of a service directory (of its log/) that keys of their own write, or runsv: never
+# ``files`` of the data, and never carried as such by import (importing/carried.py).
+KEYED = (RUN, FINISH, CHECK, DOWN, GIVE_UP, BACKOFF, BACKOFF_STATE, ONESHOT, CONTROL_DIR,
+         ENV_DIR, SUPERVISE_DIR)
+LOG_KEYED = (RUN, FINISH, CHECK, DOWN, CONTROL_DIR, SUPERVISE_DIR)
 _MODE = re.compile(r"0?[0-7]{3}\Z")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")  # tab, newline and CR are text
 
@@ -157,7 +159,7 @@ def _relative_path(read, path, name, links):
     if links and name in LINKABLE:
         return name
     top = parts[0]
-    keyed = top in _KEYED or (top == LOG_DIR and len(parts) > 1 and parts[1] in _LOG_KEYED)
+    keyed = top in KEYED or (top == LOG_DIR and len(parts) > 1 and parts[1] in LOG_KEYED)
     if keyed or name in (LOG_DIR, CONF):  # conf/NAME is a file (Debian's dhclient has conf/)
         read.problems.add(path, "%r is written by its own key (run, finish, check, down, "
                                 "conf, control, env, log) or is runsv's: not here" % name)
