@@ -34,8 +34,8 @@ Exit codes: the job's (or its signal); 0 when ended while waiting; 100 on usage;
 the record; runsv starts it again a second later, as any ``./run`` that ends).
 
 Start-up: this is a process per timer under the C runit, started after every run, so it
-imports ``_signal`` (not ``signal``: its enum module), no ``random`` (``os.urandom``) and
-ctypes only where Python has no ``os.timerfd_create`` (before 3.13).
+imports ``_signal`` (not ``signal``: its enum module) and no ``random`` (``os.urandom``);
+ctypes comes with the timerfd where Python has no ``os.timerfd_create`` (before 3.13).
 """
 
 import os
@@ -52,6 +52,7 @@ from ..protocol.timer import TIMER_MAX, TIME_LIMIT_GRACE, USEC, TimerState, \
     elapses_between, next_run, stamp_bytes, stamp_from_bytes, timer_spec_from_bytes, \
     timer_state_bytes, timer_state_from_bytes
 from .unix.diag import fatal, warn
+from .unix.realtimer import EXPIRED, NOTHING, RealtimeTimer
 from .unix.smallread import READ_FLAGS, read_small
 
 LABEL = "timer-run"
@@ -129,7 +130,7 @@ class TimerRun:
 
     def _wait(self, start_usec):
         """``elapsed``, ``again`` (SIGHUP, a clock step) or ``ended`` (TERM, INT, QUIT)."""
-        alarm = RealtimeAlarm() if start_usec is not None else None
+        alarm = RealtimeTimer() if start_usec is not None else None
         try:
             if alarm is not None:
                 alarm.arm(start_usec)
@@ -142,7 +143,9 @@ class TimerRun:
                     if signum == signal.SIGHUP:
                         return "again"
                 if alarm is not None and alarm.fd in ready:
-                    return "elapsed" if alarm.expired() else "again"
+                    found = alarm.read()
+                    if found != NOTHING:  # CANCELLED: the clock was set, compute again
+                        return "elapsed" if found == EXPIRED else "again"
         finally:
             if alarm is not None:
                 alarm.close()
@@ -262,7 +265,8 @@ def _noted(signum, frame):
 def raise_signal(signum):
     """End this process by ``signum`` as the job ended, at its default disposition."""
     signal.set_wakeup_fd(-1)
-    signal.signal(signum, signal.SIG_DFL)
+    if signum not in (signal.SIGKILL, signal.SIGSTOP):  # theirs is the default already
+        signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
     os.kill(os.getpid(), signum)
 
@@ -276,75 +280,6 @@ def _kill(pid, signum):
 
 def _select(fds, timeout):
     return select.select(fds, [], [], timeout)[0]
-
-
-# -- the realtime alarm ------------------------------------------------------------------------
-TFD_CLOEXEC, TFD_NONBLOCK = 0o2000000, 0o4000
-TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET = 1, 2
-CLOCK_REALTIME = 0
-
-
-class RealtimeAlarm:
-    """A ``timerfd`` on CLOCK_REALTIME armed at an absolute time with CANCEL_ON_SET: readable
-    at that time, or at once when the clock is set (stepped) meanwhile — ``expired()`` tells
-    which. Python 3.13's ``os.timerfd_*``; the C library's through ctypes before."""
-
-    def __init__(self):
-        if hasattr(os, "timerfd_create"):
-            self.fd = os.timerfd_create(CLOCK_REALTIME, flags=TFD_NONBLOCK | TFD_CLOEXEC)
-        else:
-            calls = _timerfd_calls()
-            self.fd = calls[0](CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC)
-            if self.fd < 0:
-                from .unix.libc import errno_error
-                raise errno_error("timerfd_create")
-
-    def arm(self, at_usec):
-        flags = TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET
-        at_usec = max(at_usec, 1)  # 0 would disarm it
-        if hasattr(os, "timerfd_settime_ns"):
-            os.timerfd_settime_ns(self.fd, flags=flags, initial=at_usec * 1000)
-            return
-        calls = _timerfd_calls()
-        seconds, usec = divmod(at_usec, USEC)
-        spec = calls[2](0, 0, seconds, usec * 1000)
-        if calls[1](self.fd, flags, spec, None) < 0:
-            from .unix.libc import errno_error
-            raise errno_error("timerfd_settime")
-
-    def expired(self):
-        """True when the time came; False when the clock was set (ECANCELED) first."""
-        try:
-            os.read(self.fd, 8)
-        except BlockingIOError:
-            return False  # read by nobody else: not yet (a spurious wake-up)
-        except OSError as exc:
-            if exc.errno == 125:  # ECANCELED
-                return False
-            raise
-        return True
-
-    def close(self):
-        os.close(self.fd)
-
-
-_timerfd = None
-
-
-def _timerfd_calls():
-    """``(timerfd_create, timerfd_settime, itimerspec)`` of the C library, loaded once."""
-    global _timerfd
-    if _timerfd is None:
-        import ctypes
-
-        from .unix.libc import libc
-
-        create, settime = libc()["timerfd_create"], libc()["timerfd_settime"]
-        create.argtypes, create.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-        settime.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
-        settime.restype = ctypes.c_int
-        _timerfd = (create, settime, ctypes.c_long * 4)  # it_interval, it_value: sec, nsec
-    return _timerfd
 
 
 # -- the service directory's files ---------------------------------------------------------------
