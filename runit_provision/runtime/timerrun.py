@@ -14,6 +14,10 @@ the next elapse.
 
 - Want down in ``supervise/status`` at the start (``sv once``: the C runsv sets want down and
   starts ``./run``): the job runs at once, for no elapse (``elapse`` = its start, no stamp).
+  ``sv once`` while it waits: the C runsv only writes want down (``./run`` runs already), so
+  the waiter watches ``supervise/`` (inotify; runsv renames ``status`` into place on a
+  control byte only) and, want down with no TERM after it within ``ONCE_GRACE`` (``sv down``
+  writes the status, then sends TERM), runs the job now; then it stays down.
 - SIGHUP while waiting (``sv hup``, which apply sends when ``schedule`` changed): ``schedule``
   read again and the wait armed anew. TERM, INT or QUIT while waiting (``sv down``, ``sv
   term``…): exit 0, ``next=0`` in the record when want is down. USR1, USR2, ALRM and CONT
@@ -45,8 +49,8 @@ import time
 
 import _signal as signal
 
-from ..protocol.layout import JOB, NEW_SUFFIX, SCHEDULE, STATUS_FILE, TIMER_STAMP, \
-    TIMER_STATE_FILE
+from ..protocol.layout import JOB, NEW_SUFFIX, SCHEDULE, STATUS_FILE, SUPERVISE_DIR, \
+    TIMER_STAMP, TIMER_STATE_FILE
 from ..protocol.status import status_from_bytes
 from ..protocol.timer import TIMER_MAX, TIME_LIMIT_GRACE, USEC, TimerState, \
     elapses_between, next_run, stamp_bytes, stamp_from_bytes, timer_spec_from_bytes, \
@@ -60,6 +64,7 @@ USAGE = b"usage: timer-run (as a timer's ./run, in its service directory)\n"
 FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1,
              signal.SIGUSR2, signal.SIGALRM, signal.SIGCONT)
 ENDS_WAIT = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+ONCE_GRACE = 0.25          # seconds: want down without runsv's TERM after it is sv once
 HANDOVER_USEC = 10 * USEC  # a next start passed less than this ago: the gap between waiters
 SKIPPED_LIMIT = 100000     # elapses counted at most for one run (a seconds' timer, a day long)
 _CATCHABLE_DEFAULT = [s for s in range(1, 65) if s not in (9, 19)]
@@ -95,6 +100,7 @@ class TimerRun:
 
     def run(self):
         """The job's wait status, None (ended while waiting) or a TimerError (reported)."""
+        self.status = _status_watch()  # before the first record: sv once may follow it at once
         once = _want() == "d"
         first = True
         while True:
@@ -111,6 +117,8 @@ class TimerRun:
             outcome = self._wait(None if plan is None else plan[1])
             if outcome == "elapsed":
                 return self._run(spec, plan[0], plan[2])
+            if outcome == "now":
+                return self._run(spec, None, False)
             if outcome == "ended":
                 if _want() == "d":
                     self._record(next_usec=0, started=0)
@@ -129,19 +137,26 @@ class TimerRun:
         return next_run(spec, now, stamp, _fraction())
 
     def _wait(self, start_usec):
-        """``elapsed``, ``again`` (SIGHUP, a clock step) or ``ended`` (TERM, INT, QUIT)."""
+        """``elapsed``, ``now`` (``sv once``), ``again`` (SIGHUP, a clock step) or ``ended``
+        (TERM, INT, QUIT)."""
         alarm = RealtimeTimer() if start_usec is not None else None
+        status = self.status
         try:
             if alarm is not None:
                 alarm.arm(start_usec)
+            if status is not None and _want() == "d":  # since the watch began
+                return self._once_or_down()
             while True:
-                fds = [self.signals.fd] + ([alarm.fd] if alarm is not None else [])
+                fds = [self.signals.fd] + [w.fd for w in (alarm, status) if w is not None]
                 ready = _select(fds, None)
                 for signum in self.signals.drain() if self.signals.fd in ready else ():
                     if signum in ENDS_WAIT:
                         return "ended"
                     if signum == signal.SIGHUP:
                         return "again"
+                if status is not None and status.fd in ready and status.read_events() \
+                        and _want() == "d":
+                    return self._once_or_down()
                 if alarm is not None and alarm.fd in ready:
                     found = alarm.read()
                     if found != NOTHING:  # CANCELLED: the clock was set, compute again
@@ -149,6 +164,18 @@ class TimerRun:
         finally:
             if alarm is not None:
                 alarm.close()
+
+    def _once_or_down(self):
+        """Want went down while waiting: ``sv down`` (runsv's TERM follows its status at once)
+        or ``sv once`` (no signal: run the job now). runsv.c writes the status, then signals:
+        a TERM not here within ONCE_GRACE is none."""
+        deadline = time.monotonic() + ONCE_GRACE
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not _select([self.signals.fd], left):
+                return "now"
+            if any(signum in ENDS_WAIT for signum in self.signals.drain()):
+                return "ended"
 
     def _run(self, spec, elapse, missed):
         """Run the job once for ``elapse`` (None: ``sv once``); its wait status."""
@@ -160,6 +187,9 @@ class TimerRun:
         self.state = self.state._replace(elapse_usec=started if once else elapse,
                                          missed=missed, error="")
         self._record(next_usec=upcoming, started=started)
+        if self.status is not None:
+            self.status.close()  # the job has no use for it
+            self.status = None
         try:
             pid = _spawn_job()
         except OSError as exc:
@@ -226,7 +256,7 @@ def record_bytes(state, started_usec):
 
     >>> record_bytes(TimerState(2 * USEC, USEC, 1), 1500000)
     b'timer-state 1 next=2.000000 elapse=1.000000 skipped=1 timed_out=0 missed=0 started=1.500000\\n'
-    >>> record_bytes(TimerState(error="no when="), 0)[-28:]
+    >>> record_bytes(TimerState(error="no when="), 0)[-34:]
     b'missed=0 started=0 error=no when=\\n'
     """
     head, sep, error = timer_state_bytes(state).rstrip(b"\n").partition(b" error=")
@@ -314,6 +344,25 @@ def _spawn_job():
         return spawnc.posix_spawn_clean("./" + JOB, ["./" + JOB], os.environ)
     return os.posix_spawn("./" + JOB, ["./" + JOB], os.environ, setsigmask=(),
                           setsigdef=_CATCHABLE_DEFAULT)
+
+
+def _status_watch():
+    """An inotify watch on supervise/ for ``status`` renamed into place (runsv writes it on a
+    control byte, never while it only waits), or None when inotify cannot be had."""
+    from .unix.inotify import IN_MOVED_TO, IN_ONLYDIR, Inotify
+
+    try:
+        watch = Inotify()
+    except OSError as exc:
+        warn(LABEL, "unable to watch supervise/status: sv once waits for the next elapse", exc)
+        return None
+    try:
+        watch.add_watch(SUPERVISE_DIR, IN_MOVED_TO | IN_ONLYDIR)
+    except OSError as exc:
+        watch.close()
+        warn(LABEL, "unable to watch supervise/status: sv once waits for the next elapse", exc)
+        return None
+    return watch
 
 
 def _want():

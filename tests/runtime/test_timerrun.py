@@ -31,6 +31,7 @@ record=$(cat supervise/timer 2>/dev/null)
 case " $record " in *" started=0 "*) exit 0 ;; esac
 started=${record##* started=}
 started=${started%% *}
+echo "$started" >>../started
 ended=$(date +%s.%N)
 printf 'last-run 1 exit=%d signal=%d started=%s ended=%s\n' "${1:--1}" "${2:-0}" "$started" "$ended" >supervise/last-run.new &&
   mv -f supervise/last-run.new supervise/last-run
@@ -99,6 +100,12 @@ def starts(tmp_path):
     return [at for word, at in runs(tmp_path) if word == "start"]
 
 
+def started(tmp_path):
+    """Each recorded run's start, as timer-run took it just before it started the job (the
+    job's own ``date`` may come much later on a loaded machine)."""
+    return [float(line) for line in (read_bytes(tmp_path / "started") or b"").split()]
+
+
 def finishes(tmp_path):
     return (read_bytes(tmp_path / "finishes") or b"").decode().splitlines()
 
@@ -126,10 +133,10 @@ def test_runs_fire_at_each_elapse_and_the_records_say_so(tmp_path, processes):
     elapse is that second and its next the one after."""
     service = timer_service(tmp_path, "*:*:0/2")
     start_runsv(processes, tmp_path, service)
-    wait_until(lambda: len(starts(tmp_path)) >= 3, timeout=20, what="three runs")
-    at = starts(tmp_path)
+    wait_until(lambda: len(started(tmp_path)) >= 3, timeout=20, what="three runs")
+    at = started(tmp_path)
     for moment in at:
-        assert moment % 2 < 0.6, at  # on time (the machine is loaded: within 0.6 s)
+        assert moment % 2 < 1, at  # on time (the machine is loaded: within a second)
     assert sorted({int(moment) // 2 for moment in at}) == [int(m) // 2 for m in at], at
     wait_until(lambda: last_run(service) is not None and waiter_pid(service), timeout=10,
                what="a recorded run and the next waiter")
@@ -139,7 +146,7 @@ def test_runs_fire_at_each_elapse_and_the_records_say_so(tmp_path, processes):
     assert done.is_done and done.exit_code == 0
     assert state.elapse_usec % (2 * USEC) == 0 and state.next_usec == state.elapse_usec + 2 * USEC
     assert state.skipped == 0 and state.timed_out == 0 and not state.missed
-    assert abs(done.started_ns / 1e9 - state.elapse_usec / USEC) < 0.6
+    assert 0 <= done.started_ns / 1e9 - state.elapse_usec / USEC < 1
     assert done.ended_ns >= done.started_ns
 
 
@@ -174,6 +181,22 @@ def test_sv_once_runs_the_job_now_and_stays_down(tmp_path, processes):
     assert last_run(service).is_done
     time.sleep(1.5)  # runsv would have started ./run again by now if it meant to
     assert is_down(service) and len(starts(tmp_path)) == 1
+
+
+def test_sv_once_while_waiting_runs_the_job_now(tmp_path, processes):
+    """``sv once`` while the waiter waits (the C runsv only writes want down): the waiter sees
+    it and runs the job now; then the timer stays down."""
+    service = timer_service(tmp_path, YEARLY)
+    start_runsv(processes, tmp_path, service)
+    pid = wait_until(lambda: waiter_pid(service), timeout=10, what="the waiter")
+    asked = time.time()
+    assert sv("once", service).returncode == 0
+    wait_until(lambda: last_run(service) and is_down(service), timeout=10,
+               what="the run recorded and the timer down")
+    assert len(starts(tmp_path)) == 1 and starts(tmp_path)[0] - asked < 3
+    assert last_run(service).is_done and record(service).next_usec == 0
+    assert finishes(tmp_path) == ["finish 0 0"]  # one ./run: the waiter that ran it
+    assert not os.path.exists("/proc/%d" % pid)  # it ended with its job
 
 
 def test_sv_down_while_waiting_ends_the_waiter_and_records_no_run(tmp_path, processes):
@@ -223,20 +246,23 @@ def test_runsvs_signals_reach_the_job(tmp_path, processes):
 
 
 def test_a_run_outlasting_elapses_counts_them_skipped(tmp_path, processes):
-    """A 4.5 s job every 2 s: the elapses within it are not started (one job at a time),
-    they are counted in ``skipped``; the next run is at the first elapse after its end —
-    ``persistent`` as it is: the skipped elapses were counted, not missed (no catch-up)."""
-    service = timer_service(tmp_path, "*:*:0/2", job="sleep 4.5", persistent=True)
+    """A 4.5 s job (its first run) every 2 s: the elapses within it are not started (one job
+    at a time), they are counted in ``skipped``; the next run is at the first elapse after
+    its end — ``persistent`` as it is: the skipped elapses were counted, not missed (no
+    catch-up at once)."""
+    service = timer_service(tmp_path, "*:*:0/2", persistent=True,
+                            job="[ -e ../slept ] || { touch ../slept; sleep 4.5; }")
     start_runsv(processes, tmp_path, service)
-    wait_until(lambda: len(starts(tmp_path)) >= 2, timeout=30, what="two runs")
-    (first_start, first_end, second) = (starts(tmp_path)[0],
+    wait_until(lambda: len(starts(tmp_path)) >= 2 and len(started(tmp_path)) >= 2, timeout=30,
+               what="two runs")
+    (first_start, first_end, second) = (started(tmp_path)[0],
                                         [at for w, at in runs(tmp_path) if w == "end"][0],
-                                        starts(tmp_path)[1])
+                                        started(tmp_path)[1])
     elapse = int(first_start) // 2 * 2
     expected = sum(1 for e in range(elapse + 2, int(first_end) + 1, 2) if e <= first_end)
     assert expected >= 2
     assert second > first_end and int(second) // 2 * 2 > first_end - 2
-    assert second % 2 < 0.6  # at an elapse, not at once
+    assert second % 2 < 1  # at an elapse, not at once
     state = wait_until(lambda: record(service) if record(service).skipped else None,
                        what="skipped counted")
     assert state.skipped == expected, (first_start, first_end, state)
@@ -251,34 +277,36 @@ def test_an_elapse_between_a_runs_end_and_the_next_waiter_runs_at_once(tmp_path,
            "sleep $(awk -v t=$now 'BEGIN { printf \"%.3f\", int(t / 2) * 2 + 1.8 - t }')")
     service = timer_service(tmp_path, "*:*:0/2", job=job)
     start_runsv(processes, tmp_path, service)
-    wait_until(lambda: len(starts(tmp_path)) >= 2, timeout=15, what="two runs")
-    first, second = starts(tmp_path)[:2]
+    wait_until(lambda: len(started(tmp_path)) >= 2, timeout=15, what="two runs")
+    first, second = started(tmp_path)[:2]
     assert int(second) // 2 == int(first) // 2 + 1, (first, second)  # the next elapse's
-    assert second % 2 > 0.3  # late: after the slow finish, at once
+    assert second % 2 > 0.5  # late: after the slow finish, at once
     state = wait_until(lambda: record(service) if record(service).elapse_usec
                        >= (int(second) // 2 * 2) * USEC else None, what="its record")
     assert state.skipped == 0 and not state.missed
 
 
 def test_time_limit_ends_a_run_and_counts_it(tmp_path, processes):
-    """``time_limit=1``: a job that ends by TERM is ended after a second (signal 15); one that
+    """``time_limit=2``: a job that ends by TERM is ended after 2 s (signal 15); one that
     ignores TERM gets KILL 10 s later (signal 9); each counts in ``timed_out``."""
-    service = timer_service(tmp_path, YEARLY, down=True, time_limit=1,
-                            job="[ -e ../stubborn ] && trap '' TERM\nexec sleep 100")
+    service = timer_service(tmp_path, YEARLY, down=True, time_limit=2)
+    # the trap first: a loaded machine may take a while to the job's first line
+    write_file(service / "job", SH + "[ -e ../stubborn ] && trap '' TERM\n"
+               "echo \"start $(date +%s.%N)\" >>../runs\nexec sleep 100\n", 0o755)
     start_runsv(processes, tmp_path, service)
     wait_until(lambda: status_record(service), what="runsv's status")
     assert sv("once", service).returncode == 0
-    wait_until(lambda: last_run(service) and is_down(service), timeout=10, what="timed out")
+    wait_until(lambda: last_run(service) and is_down(service), timeout=15, what="timed out")
     first = last_run(service)
-    assert first.signal == 15 and 0.9 < first.took < 5
+    assert first.signal == 15 and 1.9 < first.took < 8, first
     assert record(service).timed_out == 1
     (tmp_path / "stubborn").touch()
     before = first.ended_ns
     assert sv("once", service).returncode == 0
-    wait_until(lambda: last_run(service).ended_ns != before and is_down(service), timeout=25,
+    wait_until(lambda: last_run(service).ended_ns != before and is_down(service), timeout=30,
                what="killed")
     second = last_run(service)
-    assert second.signal == 9 and 10.5 < second.took < 20
+    assert second.signal == 9 and 11.5 < second.took < 25, second
     assert record(service).timed_out == 2
 
 
