@@ -57,6 +57,7 @@ TOOLS = {
     "sv": ("sv", "bin"),
     "svlogd": ("svlogd", "bin"),
     "notify-relay": ("notifyrelay", "bin"),
+    "timer-run": ("timerrun", "bin"),
     "runit": ("runit", "sbin"),
     "runit-init": ("runit_init", "sbin"),
     "runsvchdir": ("runsvchdir", "sbin"),

@@ -101,6 +101,7 @@ HARMLESS = {
     "runsvchdir": ([], 1, "usage: runsvchdir"),
     "utmpset": ([], 1, "usage: utmpset"),
     "notify-relay": ([], 100, "usage: notify-relay"),
+    "timer-run": (["now"], 100, "usage: timer-run"),  # no argument: it would wait
     "runit-init": ([], 0, "usage: runit-init"),  # no argument: never signals process 1
 }
 

@@ -1,0 +1,422 @@
+"""runtime: ``timer-run`` — a timer's ``./run`` under the C runsv (docs/timers.md).
+
+A timer's service directory has ``run`` = ``#!/bin/sh`` + ``exec timer-run``; the C runsv
+starts it in the service directory. It reads ``schedule`` (protocol/timer.py), waits for the
+next run's start on CLOCK_REALTIME (a ``timerfd`` with ABSTIME and CANCEL_ON_SET: no wakeup
+before it; a clock step cancels the wait and the start is computed again), then writes
+``timer-stamp`` (``persistent``) and ``supervise/timer``, starts ``./job`` (same process
+group, every signal at its default), hands it the signals runsv sends (TERM HUP INT QUIT USR1
+USR2 ALRM CONT), ends it at ``time_limit`` (TERM and CONT, KILL 10 s later), counts the
+elapses the run outlasted (``skipped``), and exits as the job did — its signal raised again
+at its default — so that runsv's ``./finish`` gets the job's exit code and signal as ``$1
+$2`` and records ``supervise/last-run``. runsv then starts ``./run`` again, which waits for
+the next elapse.
+
+- Want down in ``supervise/status`` at the start (``sv once``: the C runsv sets want down and
+  starts ``./run``): the job runs at once, for no elapse (``elapse`` = its start, no stamp).
+  ``sv once`` while it waits: the C runsv only writes want down (``./run`` runs already), so
+  the waiter watches ``supervise/`` (inotify; runsv renames ``status`` into place on a
+  control byte only) and, want down with no TERM after it within ``ONCE_GRACE`` (``sv down``
+  writes the status, then sends TERM), runs the job now; then it stays down.
+- SIGHUP while waiting (``sv hup``, which apply sends when ``schedule`` changed): ``schedule``
+  read again and the wait armed anew. TERM, INT or QUIT while waiting (``sv down``, ``sv
+  term``…): exit 0, ``next=0`` in the record when want is down. USR1, USR2, ALRM and CONT
+  while waiting: no job to hand them to, ignored.
+- The hand-over: runsv starts the next waiter only after ``./finish`` (and at least a second
+  after the last start), so an elapse can fall between a run's end and the next waiter. The
+  waiter that ends a run records the next run's start (``next``); a waiter that finds that
+  start passed less than ``HANDOVER_USEC`` ago starts that run at once, so the gap loses no
+  elapse. With ``persistent``, the stamp moves on over the elapses a run skipped: they were
+  counted, not missed.
+- ``started=`` in ``supervise/timer`` (a word the record's readers ignore): ``0`` from this
+  waiter's start until a job starts, then the job's start — what the rendered timer
+  ``./finish`` needs under the C runsv, whose ``supervise/status`` stamp is the waiter's
+  start: ``started=0`` means no job ran (TERM while waiting, an error), nothing to record.
+
+Exit codes: the job's (or its signal); 0 when ended while waiting; 100 on usage; 111 when
+``schedule`` cannot be read or ``./job`` cannot be started (a line on stderr, ``error=`` in
+the record; runsv starts it again a second later, as any ``./run`` that ends).
+
+Start-up: this is a process per timer under the C runit, started after every run, so it
+imports ``_signal`` (not ``signal``: its enum module) and no ``random`` (``os.urandom``);
+ctypes comes with the timerfd where Python has no ``os.timerfd_create`` (before 3.13).
+"""
+
+import os
+import select
+import sys
+import time
+
+import _signal as signal
+
+from ..protocol.layout import JOB, NEW_SUFFIX, SCHEDULE, STATUS_FILE, SUPERVISE_DIR, \
+    TIMER_STAMP, TIMER_STATE_FILE
+from ..protocol.status import status_from_bytes
+from ..protocol.timer import TIMER_MAX, TIME_LIMIT_GRACE, USEC, TimerState, \
+    elapses_between, next_run, stamp_bytes, stamp_from_bytes, timer_spec_from_bytes, \
+    timer_state_bytes, timer_state_from_bytes
+from .unix.diag import fatal, warn
+from .unix.realtimer import EXPIRED, NOTHING, RealtimeTimer
+from .unix.smallread import READ_FLAGS, read_small
+
+LABEL = "timer-run"
+USAGE = b"usage: timer-run (as a timer's ./run, in its service directory)\n"
+FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1,
+             signal.SIGUSR2, signal.SIGALRM, signal.SIGCONT)
+ENDS_WAIT = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
+ONCE_GRACE = 0.25          # seconds: want down without runsv's TERM after it is sv once
+HANDOVER_USEC = 10 * USEC  # a next start passed less than this ago: the gap between waiters
+SKIPPED_LIMIT = 100000     # elapses counted at most for one run (a seconds' timer, a day long)
+_CATCHABLE_DEFAULT = [s for s in range(1, 65) if s not in (9, 19)]
+
+
+class TimerError(Exception):
+    """Why the job cannot run: the record's ``error=`` and the stderr line."""
+
+
+def main(argv=None):
+    argv = sys.argv if argv is None else argv
+    if len(argv) != 1:
+        os.write(2, USAGE)
+        return 100
+    signals = Signals()
+    status = TimerRun(signals).run()
+    if status is None:
+        return 0
+    if isinstance(status, TimerError):
+        return 111
+    if os.WIFSIGNALED(status):
+        raise_signal(os.WTERMSIG(status))
+        return 128 + os.WTERMSIG(status)  # a signal whose default is not to end
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 111
+
+
+class TimerRun:
+    """One waiter: its record, its plan, its run."""
+
+    def __init__(self, signals):
+        self.signals = signals
+        self.state = _old_state()
+
+    def run(self):
+        """The job's wait status, None (ended while waiting) or a TimerError (reported)."""
+        self.status = _status_watch()  # before the first record: sv once may follow it at once
+        once = _want() == "d"
+        first = True
+        while True:
+            try:
+                spec = _read_spec()
+                _check_job()
+            except TimerError as exc:
+                return self._failed(exc)
+            if once:
+                return self._run(spec, None, False)
+            plan = self._plan(spec, first)
+            first = False
+            self._record(next_usec=plan[1] if plan else 0, started=0)
+            outcome = self._wait(None if plan is None else plan[1])
+            if outcome == "elapsed":
+                return self._run(spec, plan[0], plan[2])
+            if outcome == "now":
+                return self._run(spec, None, False)
+            if outcome == "ended":
+                if _want() == "d":
+                    self._record(next_usec=0, started=0)
+                return None
+            # "again": SIGHUP (read schedule again) or a clock step (compute again)
+
+    def _plan(self, spec, first):
+        """``(elapse, start, missed)`` of the next run, or None: none left."""
+        now = _now_usec()
+        handed = self.state.next_usec
+        if first and handed and not self.state.error and handed <= now <= handed + HANDOVER_USEC:
+            # the run the last waiter said would start next; its start passed between waiters
+            elapse = spec.schedule.next_elapse(handed - int(spec.jitter * USEC) - 1)
+            return (handed if elapse is None or elapse > handed else elapse), now, False
+        stamp = _read_stamp() if spec.persistent else None
+        return next_run(spec, now, stamp, _fraction())
+
+    def _wait(self, start_usec):
+        """``elapsed``, ``now`` (``sv once``), ``again`` (SIGHUP, a clock step) or ``ended``
+        (TERM, INT, QUIT)."""
+        alarm = RealtimeTimer() if start_usec is not None else None
+        status = self.status
+        try:
+            if alarm is not None:
+                alarm.arm(start_usec)
+            if status is not None and _want() == "d":  # since the watch began
+                return self._once_or_down()
+            while True:
+                fds = [self.signals.fd] + [w.fd for w in (alarm, status) if w is not None]
+                ready = _select(fds, None)
+                for signum in self.signals.drain() if self.signals.fd in ready else ():
+                    if signum in ENDS_WAIT:
+                        return "ended"
+                    if signum == signal.SIGHUP:
+                        return "again"
+                if status is not None and status.fd in ready and status.read_events() \
+                        and _want() == "d":
+                    return self._once_or_down()
+                if alarm is not None and alarm.fd in ready:
+                    found = alarm.read()
+                    if found != NOTHING:  # CANCELLED: the clock was set, compute again
+                        return "elapsed" if found == EXPIRED else "again"
+        finally:
+            if alarm is not None:
+                alarm.close()
+
+    def _once_or_down(self):
+        """Want went down while waiting: ``sv down`` (runsv's TERM follows its status at once)
+        or ``sv once`` (no signal: run the job now). runsv.c writes the status, then signals:
+        a TERM not here within ONCE_GRACE is none."""
+        deadline = time.monotonic() + ONCE_GRACE
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not _select([self.signals.fd], left):
+                return "now"
+            if any(signum in ENDS_WAIT for signum in self.signals.drain()):
+                return "ended"
+
+    def _run(self, spec, elapse, missed):
+        """Run the job once for ``elapse`` (None: ``sv once``); its wait status."""
+        started = _now_usec()
+        once = elapse is None
+        if spec.persistent and not once:
+            _write(TIMER_STAMP, stamp_bytes(elapse))
+        upcoming = 0 if once else (spec.schedule.next_elapse(started) or 0)
+        self.state = self.state._replace(elapse_usec=started if once else elapse,
+                                         missed=missed, error="")
+        self._record(next_usec=upcoming, started=started)
+        if self.status is not None:
+            self.status.close()  # the job has no use for it
+            self.status = None
+        try:
+            pid = _spawn_job()
+        except OSError as exc:
+            return self._failed(TimerError("unable to start ./%s: %s" % (
+                JOB, os.strerror(exc.errno))), started)
+        status, timed_out = self._supervise(pid, spec.time_limit)
+        ended = _now_usec()
+        skipped = 0
+        if not once:
+            after = started if missed else elapse
+            skipped = elapses_between(spec, after, ended, SKIPPED_LIMIT)
+            if spec.persistent and skipped:
+                _write(TIMER_STAMP, stamp_bytes(_nth_elapse(spec, after, skipped)))
+        upcoming = 0
+        if not once and _want() != "d":
+            plan = next_run(spec, ended, None, _fraction())
+            upcoming = plan[1] if plan else 0
+        self.state = self.state._replace(skipped=self.state.skipped + skipped,
+                                         timed_out=self.state.timed_out + timed_out)
+        self._record(next_usec=upcoming, started=started)
+        return status
+
+    def _supervise(self, pid, time_limit):
+        """Hand the job the signals runsv sends until it ends, ending it at ``time_limit``:
+        ``(wait status, 1 if it was timed out else 0)``."""
+        deadline = None if not time_limit else time.monotonic() + time_limit
+        timed_out = 0
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status, timed_out
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready = _select([self.signals.fd], timeout)
+            if not ready:  # the deadline: TERM (and CONT, as runsv does), then KILL
+                if not timed_out:
+                    _kill(pid, signal.SIGTERM)
+                    _kill(pid, signal.SIGCONT)
+                    timed_out, deadline = 1, time.monotonic() + TIME_LIMIT_GRACE
+                else:
+                    _kill(pid, signal.SIGKILL)
+                    deadline = None
+                continue
+            for signum in self.signals.drain():
+                if signum in FORWARDED:
+                    _kill(pid, signum)
+
+    def _failed(self, exc, started=0):
+        fatal(LABEL, str(exc))
+        self.state = self.state._replace(error=str(exc))
+        self._record(next_usec=0, started=started)
+        return exc
+
+    def _record(self, next_usec, started):
+        self.state = self.state._replace(next_usec=next_usec)
+        try:
+            _write(TIMER_STATE_FILE, record_bytes(self.state, started))
+        except OSError as exc:
+            warn(LABEL, "unable to write " + TIMER_STATE_FILE, exc)
+
+
+def record_bytes(state, started_usec):
+    """``supervise/timer``'s line with ``started=`` (the job's start; 0: none by this waiter)
+    before any ``error=`` (which holds the rest of the line).
+
+    >>> record_bytes(TimerState(2 * USEC, USEC, 1), 1500000)
+    b'timer-state 1 next=2.000000 elapse=1.000000 skipped=1 timed_out=0 missed=0 started=1.500000\\n'
+    >>> record_bytes(TimerState(error="no when="), 0)[-34:]
+    b'missed=0 started=0 error=no when=\\n'
+    """
+    head, sep, error = timer_state_bytes(state).rstrip(b"\n").partition(b" error=")
+    started = b"%d.%06d" % divmod(started_usec, USEC) if started_usec else b"0"
+    return head + b" started=" + started + sep + error + b"\n"
+
+
+# -- signals ---------------------------------------------------------------------------------
+class Signals:
+    """FORWARDED and SIGCHLD caught onto a pipe (``set_wakeup_fd``): one descriptor to wait on
+    beside the alarm, no handler doing anything in between."""
+
+    def __init__(self):
+        self.fd, self._write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
+        for signum in FORWARDED + (signal.SIGCHLD,):
+            signal.signal(signum, _noted)
+
+    def drain(self):
+        """The signals caught since the last call, in order (a repeated one once each time)."""
+        found = b""
+        while True:
+            try:
+                chunk = os.read(self.fd, 512)
+            except BlockingIOError:
+                return list(found)
+            if not chunk:
+                return list(found)
+            found += chunk
+
+
+def _noted(signum, frame):
+    """The handler: the byte on the wakeup pipe is what counts."""
+
+
+def raise_signal(signum):
+    """End this process by ``signum`` as the job ended, at its default disposition."""
+    signal.set_wakeup_fd(-1)
+    if signum not in (signal.SIGKILL, signal.SIGSTOP):  # theirs is the default already
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+    os.kill(os.getpid(), signum)
+
+
+def _kill(pid, signum):
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _select(fds, timeout):
+    return select.select(fds, [], [], timeout)[0]
+
+
+# -- the service directory's files ---------------------------------------------------------------
+def _read_spec():
+    try:
+        fd = os.open(SCHEDULE, READ_FLAGS)
+    except OSError as exc:
+        raise TimerError("unable to read %s: %s" % (SCHEDULE, os.strerror(exc.errno))) from exc
+    try:
+        data = os.read(fd, TIMER_MAX)
+    except OSError as exc:
+        raise TimerError("unable to read %s: %s" % (SCHEDULE, os.strerror(exc.errno))) from exc
+    finally:
+        os.close(fd)
+    try:
+        return timer_spec_from_bytes(data)
+    except ValueError as exc:
+        raise TimerError(str(exc)) from exc
+
+
+def _check_job():
+    if not os.access(JOB, os.X_OK):
+        raise TimerError("unable to start ./%s: %s" % (
+            JOB, "file does not exist" if not os.path.lexists(JOB) else "not executable"))
+
+
+def _spawn_job():
+    """``./job`` started with every signal at its default, in our process group."""
+    from .unix import spawnc
+
+    if spawnc.is_available():
+        return spawnc.posix_spawn_clean("./" + JOB, ["./" + JOB], os.environ)
+    return os.posix_spawn("./" + JOB, ["./" + JOB], os.environ, setsigmask=(),
+                          setsigdef=_CATCHABLE_DEFAULT)
+
+
+def _status_watch():
+    """An inotify watch on supervise/ for ``status`` renamed into place (runsv writes it on a
+    control byte, never while it only waits), or None when inotify cannot be had."""
+    from .unix.inotify import IN_MOVED_TO, IN_ONLYDIR, Inotify
+
+    try:
+        watch = Inotify()
+    except OSError as exc:
+        warn(LABEL, "unable to watch supervise/status: sv once waits for the next elapse", exc)
+        return None
+    try:
+        watch.add_watch(SUPERVISE_DIR, IN_MOVED_TO | IN_ONLYDIR)
+    except OSError as exc:
+        watch.close()
+        warn(LABEL, "unable to watch supervise/status: sv once waits for the next elapse", exc)
+        return None
+    return watch
+
+
+def _want():
+    raw = read_small(None, STATUS_FILE, 20)
+    try:
+        return status_from_bytes(raw).want if raw else "u"
+    except ValueError:
+        return "u"
+
+
+def _old_state():
+    """The last waiter's record (its counts go on), or a new one."""
+    raw = read_small(None, TIMER_STATE_FILE, TIMER_MAX)
+    try:
+        return timer_state_from_bytes(raw) if raw else TimerState()
+    except ValueError:
+        return TimerState()
+
+
+def _read_stamp():
+    raw = read_small(None, TIMER_STAMP, TIMER_MAX)
+    try:
+        return stamp_from_bytes(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _write(path, data):
+    """``path`` written as ``path.new``, then renamed into place (runit's way)."""
+    new = path + NEW_SUFFIX
+    fd = os.open(new, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    os.rename(new, path)
+
+
+def _nth_elapse(spec, after_usec, count):
+    at = after_usec
+    for _ in range(count):
+        at = spec.schedule.next_elapse(at)
+    return at
+
+
+def _now_usec():
+    return time.time_ns() // 1000
+
+
+def _fraction():
+    """A uniform fraction in [0, 1): the jitter's draw (os.urandom, not random's import)."""
+    return int.from_bytes(os.urandom(7), "little") / (1 << 56)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
