@@ -58,9 +58,9 @@ the empty string. Paths are printed as requested (``~alice/service/web``, not th
                                        (docs/jobs.md): the hex of supervise/last-run, at most
                                        256 bytes, or - when it never ran
     T SCHEDULE TIMER LASTRUN PATH      after S, when PATH/schedule marks a timer
-                                       (docs/timers.md): the hex of PATH/schedule (at most
-                                       4096 bytes), of supervise/timer and of
-                                       supervise/last-run (256 each), each - when absent
+                                       (docs/timers.md): the hex of PATH/schedule, of
+                                       supervise/timer and of supervise/last-run, at most
+                                       4096 bytes each, each - when absent
 """
 
 import base64
@@ -85,7 +85,7 @@ HEAD = 64
 TREE_LIMIT = 10000
 READINESS_LIMIT = 4096  # of supervise/readiness (our runsv's record, docs/readiness.md)
 LAST_RUN_LIMIT = 256  # of supervise/last-run: one line (protocol/lastrun.py)
-SCHEDULE_LIMIT = 4096  # of a timer's schedule (protocol/timerwords.SCHEDULE_MAX)
+TIMER_LIMIT = 4096  # of each of a timer's records (protocol/timer.TIMER_MAX)
 TALLY_LIMIT = 1024  # of supervise/tally: one line of protocol/tally.WIDTH bytes
 _PRINTABLE = frozenset(range(0x21, 0x7F)) - frozenset(b"%")
 _PRINTABLE_BYTES = bytes(sorted(_PRINTABLE))
@@ -271,9 +271,9 @@ class Probe:
         except OSError:
             timer = False
         if timer:
-            self.record(b"T", _hex_of_file(real + b"/schedule", SCHEDULE_LIMIT),
-                        _hex_of_file(real + b"/supervise/timer", LAST_RUN_LIMIT),
-                        _hex_of_file(real + b"/supervise/last-run", LAST_RUN_LIMIT), shown)
+            self.record(b"T", _hex_of_file(real + b"/schedule", TIMER_LIMIT),
+                        _hex_of_file(real + b"/supervise/timer", TIMER_LIMIT),
+                        _hex_of_file(real + b"/supervise/last-run", TIMER_LIMIT), shown)
 
     def tree(self, shown, real):
         for name, child_shown, child_real in self.listing(shown, real, resolve=True,

@@ -133,7 +133,7 @@ side_record() {  # SHOWN REAL
   fi
   if [ -f "$2/schedule" ] && [ ! -h "$2/schedule" ]; then
     printf 'T '
-    for record in "$2/schedule 4096" "$2/supervise/timer 256" "$2/supervise/last-run 256"; do
+    for record in "$2/schedule 4096" "$2/supervise/timer 4096" "$2/supervise/last-run 4096"; do
       if [ -f "${record% *}" ]; then hexof "${record% *}" "${record##* }"
       else printf '%s' '-'; fi
       printf ' '

@@ -6,14 +6,13 @@ observe.py's tree of Actuals was a tenth of ``status NAME``'s budget (docs/desig
 """
 
 from ..errors import ProbeError, UnsafePathError
-from ..protocol.layout import LAST_RUN, ONESHOT, SUPERVISE_DIR
+from ..protocol.layout import LAST_RUN, ONESHOT, SCHEDULE, SUPERVISE_DIR, TIMER_STATE_FILE
 from ..protocol.probe import (SideState, is_normally_up, is_supervised_despite, read_status_at,
                               unknown_of)
 from ..protocol.status import State
 from ..protocol.tally import read_tally_at
 from .owed import owed_from_text
 
-SCHEDULE, TIMER_RECORD = "schedule", "timer"  # a timer's (docs/timers.md)
 NOT_SUPERVISED = SideState()
 NEVER_SUPERVISED = SideState(was_seen=False)  # no supervise/: no runsv ever took it up
 
@@ -152,7 +151,7 @@ def side_timer(fs, path):
             return fs.read_file(path + "/" + name)[0]
         except (OSError, UnsafePathError):
             return None
-    return timer_read_from_bytes(read(SCHEDULE), read(SUPERVISE_DIR + "/" + TIMER_RECORD),
+    return timer_read_from_bytes(read(SCHEDULE), read(TIMER_STATE_FILE),
                                  read(SUPERVISE_DIR + "/" + LAST_RUN))
 
 

@@ -44,8 +44,6 @@ OFF = "off"
 UNREADABLE = "unreadable"
 KINDS = (SCHEDULED, RUNNING, FAILED, OFF, UNREADABLE)
 
-SCHEDULE_MAX = 4096  # bytes of ``schedule`` read: a few lines
-RECORD_MAX = 256  # of supervise/timer and supervise/last-run: one line each
 _NS = 1_000_000_000
 
 
@@ -68,38 +66,38 @@ class TimerDoing(FieldTuple, fields="kind word fact_word since_ns next_ns last_s
 
 def timer_read_from_bytes(schedule, record, last_run):
     """The TimerRead of the three files' bytes (None: the file is absent, or not a regular
-    file — ``schedule`` then is unreadable: it marked the timer).
+    file — ``schedule`` then is unreadable: it marked the timer), each read at most
+    protocol/timer.TIMER_MAX bytes; what is wrong said as protocol/timer.py says it.
 
     >>> timer_read_from_bytes(b"timer 1\\nwhen=daily\\n", None, None).unreadable is None
     True
     >>> timer_read_from_bytes(b"garbage", None, None).unreadable
-    'schedule: not a timer spec'
+    'schedule: not a timer file (its first line is not "timer 1")'
     >>> timer_read_from_bytes(b"timer 1\\nwhen=daily\\n", b"timer-state 1 next=x", None
     ...                       ).unreadable
-    'supervise/timer: not a timer record'
+    'supervise/timer: next=x is not a number'
     >>> timer_read_from_bytes(b"timer 1\\nwhen=daily\\n", None, b"last-run 2").unreadable
     'supervise/last-run: not a record of a run'
     """
-    from .timer import timer_spec_from_bytes, timer_state_from_bytes
+    from .timer import TIMER_MAX, timer_spec_from_bytes, timer_state_from_bytes
 
-    spec = _parsed(timer_spec_from_bytes, schedule[:SCHEDULE_MAX]) \
-        if schedule is not None else None
+    if schedule is None:
+        return TimerRead(unreadable="schedule: not a regular file")
+    spec, why = _parsed(timer_spec_from_bytes, schedule[:TIMER_MAX])
     if spec is None:
-        return TimerRead(unreadable="schedule: %s" % (
-            "not a regular file" if schedule is None else "not a timer spec"))
+        return TimerRead(unreadable=why)
     found = None
     if record is not None:
-        found = _parsed(timer_state_from_bytes, record[:RECORD_MAX])
+        found, why = _parsed(timer_state_from_bytes, record[:TIMER_MAX])
         if found is None:
-            return TimerRead(spec, unreadable="supervise/timer: not a timer record")
-        error = getattr(found, "error", None)
-        if error:
+            return TimerRead(spec, unreadable=why)
+        if found.error:
             return TimerRead(spec, found, "its waiter cannot read its schedule: %s"
-                             % _printable(error))
+                             % _printable(found.error))
     if last_run is not None:
         from .lastrun import last_run_from_bytes
 
-        if last_run_from_bytes(last_run[:RECORD_MAX]) is None:
+        if last_run_from_bytes(last_run[:TIMER_MAX]) is None:
             return TimerRead(spec, found, "supervise/last-run: not a record of a run")
     return TimerRead(spec, found)
 
@@ -190,24 +188,24 @@ def duration_text(seconds):
 
 
 def _parsed(reader, data):
+    """``(what reader read, None)``, or ``(None, why)`` — its ValueError's words, printable
+    (they may quote the file: a user's bytes)."""
     try:
-        return reader(data)
-    except (ValueError, TypeError, UnicodeDecodeError):
-        return None
+        return reader(data), None
+    except ValueError as exc:
+        return None, _printable(str(exc))
 
 
 def _printable(text):
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
     return "".join(char if char.isprintable() else "?" for char in str(text))[:200]
 
 
 def _next_ns(record):
-    return int(record.next_usec) * 1000
+    return record.next_usec * 1000
 
 
 def _elapse_ns(record):
-    return int(record.elapse_usec) * 1000
+    return record.elapse_usec * 1000
 
 
 def skipped_of(record):

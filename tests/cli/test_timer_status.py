@@ -144,7 +144,9 @@ def test_a_garbage_schedule_is_unreadable(timer):
     (side / "schedule").write_bytes(b"\x1b[2J\x00not a spec")
     code, out = run("status", "--json", "--logs", "0")
     assert code == 3
-    assert json.loads(out)["services"][0]["verdict"] == "unreadable (schedule: not a timer spec)"
+    assert json.loads(out)["services"][0]["verdict"] == \
+        'unreadable (schedule: not a timer file (its first line is not "timer 1"))'
+
 
 
 def test_a_schedule_that_is_a_link_marks_no_timer(timer, tmp_path):
