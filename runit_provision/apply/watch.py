@@ -62,7 +62,7 @@ import enum
 import time
 from collections import namedtuple
 
-from ..host.sides import is_marked_oneshot, side_last_run, tallied
+from ..host.sides import side_last_run, side_marks, side_timer, tallied
 from ..protocol.lastrun import DONE, FAILED, RUNNING
 from ..protocol.probe import Condition
 from ..protocol.status import State
@@ -240,6 +240,8 @@ def judge(live, tally, now, watched, began, memory, is_last=False):
     if state is Condition.NOT_SUPERVISED:
         return Outcome.GONE, None
     status = live.status
+    if live.is_timer:
+        return _timer(live)
     if live.is_oneshot:
         return _oneshot(live, now, watched, is_last)
     if status.want != "u":
@@ -286,6 +288,17 @@ def _oneshot(live, now, watched, is_last):
             return (Outcome.UP if watched.is_new else Outcome.NOT_DONE), None
         return Outcome.PENDING, now + RECHECK
     return (Outcome.NOT_UP, None) if is_last else (Outcome.PENDING, now + RECHECK)
+
+
+def _timer(live):
+    """A timer (docs/timers.md) runs when its schedule says, not when it was started: it is
+    up once a runsv serves it wanted up and its records can be read (``unreadable``: not up);
+    its runs are status's to tell (scheduled, failed…)."""
+    if live.status.want != "u":
+        return Outcome.STOPPED, None
+    if live.timer.unreadable is not None:
+        return Outcome.NOT_UP, None
+    return Outcome.UP, None
 
 
 def _count_ends(look, is_ours, now, watched, memory):
@@ -380,6 +393,8 @@ def look_side(fs, path, probe, with_tally=True):
     the status again when they differ)."""
     live = probe(path)
     live = tallied(fs, path, live) if with_tally else live
-    if is_marked_oneshot(fs, path):  # its end is its finish's record (docs/jobs.md)
-        live = live.replaced(is_oneshot=True, last_run=side_last_run(fs, path))
+    oneshot, timer = side_marks(fs, path)
+    if oneshot or timer:  # its end is its finish's record (docs/jobs.md, docs/timers.md)
+        live = live.replaced(is_oneshot=oneshot, last_run=side_last_run(fs, path),
+                             timer=side_timer(fs, path) if timer else None)
     return live

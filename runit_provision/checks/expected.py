@@ -104,11 +104,14 @@ class Unknown:
         self.reason, self.is_error = reason, is_error
 
 
+TIMER_CHECK = "scheduled and not failed"  # a timer's check (docs/timers.md)
+
+
 class Unit:
     """A service as verify sees it: where it lives and what it should look like."""
 
     __slots__ = ("label", "base", "link", "enabled", "down", "logdir", "log_user", "tree_login",
-                 "runs_as", "ready", "oneshot")
+                 "runs_as", "ready", "oneshot", "timer")
 
     def __init__(self, **fields):
         for name in self.__slots__:
@@ -234,7 +237,8 @@ def service_checks(service, place, user, tree, request, staged=False):
         label=label, base=base, link=link, enabled=service.enabled, down=service.down,
         logdir=log_directory(service, place.log_dir), log_user=log_user,
         tree_login=user.login if user is not None else None,
-        ready=service.ready is not None, oneshot=service.oneshot), tree, request, staged)
+        ready=service.ready is not None, oneshot=service.oneshot,
+        timer=getattr(service, "schedule", None) is not None), tree, request, staged)
     if service.user is not None:
         run_as = service.user + (":" + service.group if service.group else "")
         ask_identity(run_as, request)
@@ -270,11 +274,14 @@ def unit_checks(unit, tree, request, staged=False):
             request.login(unit.tree_login)
         checks.append(Check(unit.label, "supervised", lambda snapshot: supervised_problems(
             unit, snapshot)))
-        if not unit.down:  # a one-shot passes running, or done (health/verdict.py)
-            checks.append(Check(unit.label, "running or done" if unit.oneshot else "running",
+        if not unit.down:  # a one-shot passes running, or done; a timer scheduled or
+            # running, and its last run not failed (health/verdict.py)
+            checks.append(Check(unit.label, TIMER_CHECK if unit.timer else
+                                "running or done" if unit.oneshot else "running",
                                 lambda snapshot: running_problems(unit.label, unit.link,
                                                                   snapshot)))
-        elif unit.oneshot:  # started by hand (once): its last run must not have failed
+        elif unit.oneshot or unit.timer:  # started by hand (once): its last run must not
+            # have failed
             checks.append(Check(unit.label, "not failed", lambda snapshot: failed_problems(
                 unit.label, unit.link, snapshot)))
             if unit.ready:
@@ -460,11 +467,21 @@ def running_problems(label, side_dir, snapshot, logger=False):
 
 
 def failed_problems(label, side_dir, snapshot):
-    """A one-shot the data keeps down (``down: true``): nothing is wanted of it but that its
-    last run, if any, did not fail (docs/jobs.md)."""
+    """A one-shot or a timer the data keeps down (``down: true``): nothing is wanted of it
+    but that its last run, if any, did not fail (docs/jobs.md, docs/timers.md) — and a
+    timer's records can be read."""
     from ..protocol.lastrun import FAILED
 
     side = snapshot.side(side_dir)
+    if side is not None and side.is_timer:
+        last, read = side.last_run, side.timer
+        if read.unreadable is not None:
+            return ["%s: unreadable (%s)" % (label, read.unreadable)]
+        if last is None or last.is_done:
+            return []
+        from ..protocol.tally import exit_text
+
+        return ["%s: its last run failed (%s)" % (label, exit_text(last.end))]
     if side is None or side.job != FAILED:
         return []
     return side_problems(label, side_dir, side, snapshot, verdict_of(False, side))

@@ -57,6 +57,10 @@ the empty string. Paths are printed as requested (``~alice/service/web``, not th
     O HEX PATH                         after S, when PATH/oneshot marks a one-shot
                                        (docs/jobs.md): the hex of supervise/last-run, at most
                                        256 bytes, or - when it never ran
+    T SCHEDULE TIMER LASTRUN PATH      after S, when PATH/schedule marks a timer
+                                       (docs/timers.md): the hex of PATH/schedule, of
+                                       supervise/timer and of supervise/last-run, at most
+                                       4096 bytes each, each - when absent
 """
 
 import base64
@@ -81,6 +85,7 @@ HEAD = 64
 TREE_LIMIT = 10000
 READINESS_LIMIT = 4096  # of supervise/readiness (our runsv's record, docs/readiness.md)
 LAST_RUN_LIMIT = 256  # of supervise/last-run: one line (protocol/lastrun.py)
+TIMER_LIMIT = 4096  # of each of a timer's records (protocol/timer.TIMER_MAX)
 TALLY_LIMIT = 1024  # of supervise/tally: one line of protocol/tally.WIDTH bytes
 _PRINTABLE = frozenset(range(0x21, 0x7F)) - frozenset(b"%")
 _PRINTABLE_BYTES = bytes(sorted(_PRINTABLE))
@@ -261,6 +266,14 @@ class Probe:
             found = read_once(real + b"/supervise/last-run", LAST_RUN_LIMIT) \
                 if _stat_ok(real + b"/supervise/last-run") else None
             self.record(b"O", _hex(found) if isinstance(found, bytes) else None, shown)
+        try:
+            timer = stat.S_ISREG(os.lstat(real + b"/schedule").st_mode)
+        except OSError:
+            timer = False
+        if timer:
+            self.record(b"T", _hex_of_file(real + b"/schedule", TIMER_LIMIT),
+                        _hex_of_file(real + b"/supervise/timer", TIMER_LIMIT),
+                        _hex_of_file(real + b"/supervise/last-run", TIMER_LIMIT), shown)
 
     def tree(self, shown, real):
         for name, child_shown, child_real in self.listing(shown, real, resolve=True,
@@ -374,6 +387,14 @@ def _stat_ok(path):
     except OSError:
         return False
     return True
+
+
+def _hex_of_file(path, size):
+    """The hex of a regular file's first ``size`` bytes; None when there is none."""
+    if not _stat_ok(path):
+        return None
+    found = read_once(path, size)
+    return _hex(found) if isinstance(found, bytes) else None
 
 
 def _hex(value):

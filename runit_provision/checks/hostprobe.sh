@@ -131,6 +131,15 @@ side_record() {  # SHOWN REAL
     else printf '%s' '-'; fi
     printf ' '; pct "$1"; printf '\n'
   fi
+  if [ -f "$2/schedule" ] && [ ! -h "$2/schedule" ]; then
+    printf 'T '
+    for record in "$2/schedule 4096" "$2/supervise/timer 4096" "$2/supervise/last-run 4096"; do
+      if [ -f "${record% *}" ]; then hexof "${record% *}" "${record##* }"
+      else printf '%s' '-'; fi
+      printf ' '
+    done
+    pct "$1"; printf '\n'
+  fi
 }
 
 side() {  # SHOWN REAL

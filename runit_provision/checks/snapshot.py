@@ -212,13 +212,13 @@ class Side(SideState):
     """
 
     __slots__ = ("path", "ok", "process_uid", "supervise_uid", "_raw_status",
-                 "_raw_readiness", "_raw_tally", "_raw_last_run")
+                 "_raw_readiness", "_raw_tally", "_raw_last_run", "_raw_timer")
 
     def __init__(self, path, ok=None, is_normally_up=True, process_uid=None,
                  supervise_uid=None, _raw_status=None):
         SideState.__init__(self, None, is_normally_up=is_normally_up)
         self.path, self.ok, self._raw_status, self._raw_readiness = path, ok, _raw_status, None
-        self._raw_tally = self._raw_last_run = None
+        self._raw_tally = self._raw_last_run = self._raw_timer = None
         self.process_uid, self.supervise_uid = process_uid, supervise_uid
 
     def __repr__(self):
@@ -397,6 +397,12 @@ class Snapshot:
             side.is_oneshot = True
             side._raw_last_run = last_run
 
+    def _record_T(self, schedule, record, last_run, path):
+        side = self.sides.get(self.final(path))
+        if side is not None:  # a timer (docs/timers.md): its three records' hex
+            side._raw_timer = (schedule, record, last_run)
+            side._raw_last_run = last_run
+
     def _record_V(self, line, name, path):
         self._sv_lines.append((line, name, self.final(path)))
 
@@ -426,12 +432,13 @@ class Snapshot:
             side.readiness = _readiness_of(side)
             side.tally = _tally_of(side)
             side.last_run = _last_run_of(side)
+            side.timer = _timer_of(side)
             side.now_ns = now_ns  # the host's clock: sv's uptimes
         return self
 
 
 _ARITY = {b"H": 3, b"E": 7, b"X": 2, b"L": 3, b"C": 4, b"S": 6, b"V": 3, b"U": 5, b"G": 2,
-          b"W": 3, b"D": 1, b"R": 2, b"A": 2, b"O": 2}
+          b"W": 3, b"D": 1, b"R": 2, b"A": 2, b"O": 2, b"T": 4}
 
 
 def _decoded(value):
@@ -525,6 +532,25 @@ def _last_run_of(side):
         return last_run_from_bytes(bytes.fromhex(raw))
     except ValueError:
         return None
+
+
+def _timer_of(side):
+    """A timer's records (protocol/timerwords.TimerRead) from the probe's hex; None for a
+    side that is no timer. A record the probe could not read is told as unreadable."""
+    raw = side._raw_timer
+    if raw is None:
+        return None
+    from ..protocol.timerwords import TimerRead, timer_read_from_bytes
+
+    found = []
+    for name, value in zip(("schedule", "supervise/timer", "supervise/last-run"), raw):
+        if value is not None and _is_errno(value):
+            return TimerRead(unreadable="%s: cannot be read (%s)" % (name, value))
+        try:
+            found.append(None if value is None else bytes.fromhex(value))
+        except ValueError:
+            return TimerRead(unreadable="%s: not what the probe sends" % name)
+    return timer_read_from_bytes(*found)
 
 
 def _status_or_error(raw_hex, path):

@@ -171,6 +171,9 @@ def print_table(rows, stream=None):
             state += ", " + main.readiness.state  # run, ready / run, starting
         if row.enabled and main.job is not None:
             state = main.job  # a one-shot: running, done, failed, never run (docs/jobs.md)
+        doing = main.timer_doing if row.enabled else None
+        if doing is not None:  # a timer: scheduled, running, failed, off… (docs/timers.md)
+            state = doing.kind
         table.append((row.label if row.declared else shown_name(row.label), state,
                       str(main.pid) if main.pid else "-",
                       # disabled: no runsvdir starts it, whatever its down file says
@@ -178,6 +181,9 @@ def print_table(rows, stream=None):
                       main.want or "-", _log_text(row.log)))
         mark = "ok" if row.is_running or main.job == DONE else \
             "bad" if row.is_wanted or row.verdict.is_stopped else "dim"
+        if doing is not None:  # a timer waits between its runs: ok while as wanted
+            mark = "bad" if not row.verdict.is_as_wanted else \
+                "dim" if doing.kind == "off" else "ok"
         marks.append(mark)
         below.append([(mark, note) for note in notes_of(row)]
                      + [("bad", owed_line(entry)) for entry in row.owed])
@@ -192,6 +198,8 @@ def notes_of(row):
     found = [shown_name(row.mark)] if row.mark else []
     if row.note:  # it says why better than an exit nobody could read
         return found + [shown_name(row.note)]
+    if row.main.is_timer:  # its runs, its next one, what it skipped (docs/timers.md)
+        return found + timer_lines(row.main)
     why = why_not_running(row)
     if why:
         found.append(why)
@@ -204,6 +212,52 @@ def notes_of(row):
     readiness = readiness_line(row.main)
     if readiness:
         found.append(readiness)
+    return found
+
+
+def timer_lines(side):
+    """The lines under a timer (protocol/timerwords.py): its schedule, its last run (start,
+    duration, exit), its next run, runs skipped for overlap and timed out — or why its
+    records cannot be read; each safe to print."""
+    from ..protocol.tally import exit_text
+    from ..protocol.timerwords import (OFF, RUNNING, missed_of, run_took, skipped_of,
+                                       timed_out_of, utc_text)
+
+    read, doing, last = side.timer, side.timer_doing, side.last_run
+    if read.unreadable is not None:
+        return ["unreadable: %s" % shown_name(read.unreadable)]
+    found = []
+    if read.spec is not None:
+        found.append("schedule: %s" % shown_name(str(read.spec.when)))
+    if doing is not None and doing.kind == RUNNING:
+        found.append("running since %s" % utc_text(doing.since_ns))
+    start_ns = 0 if doing is None else doing.last_start_ns
+    if last is None:
+        found.append("last run: none yet")
+    else:
+        took = run_took(last, start_ns)
+        found.append("last run: %s, %s, %s" % (
+            "started " + utc_text(start_ns) if start_ns else "start unknown",
+            "took " + _ran_text(int(took * 1e9)) if took is not None else "duration unknown",
+            exit_text(last.end)))
+    next_ns = None if doing is None else doing.next_ns
+    if doing is not None and doing.kind == OFF:
+        found.append("next run: none (off: sv up turns it on)")
+    elif next_ns:
+        found.append("next run: %s" % utc_text(next_ns))
+    elif next_ns == 0:
+        found.append("next run: none (the schedule has no more elapses)")
+    else:
+        found.append("next run: unknown (its waiter has written no record yet)")
+    record = read.record
+    if skipped_of(record):
+        found.append("skipped for overlap: %d (a run was still going)" % skipped_of(record))
+    if timed_out_of(record):
+        limit = getattr(read.spec, "time_limit", None)
+        found.append("timed out: %d%s" % (timed_out_of(record), " (time_limit %gs)" % limit
+                                          if limit else ""))
+    if missed_of(record):
+        found.append("the last run was a missed elapse, caught up (persistent)")
     return found
 
 

@@ -56,6 +56,21 @@ FAMILIES = (
     ("oneshot_last_run_timestamp_seconds", "gauge", "Unix time a one-shot's last run ended."),
     ("oneshot_last_run_duration_seconds", "gauge", "Seconds a one-shot's last run took."),
 )
+# a timer's families (docs/timers.md), its service side's: one sample a timer, only what its
+# records say (absent when they say nothing, or cannot be read)
+TIMER_FAMILIES = (
+    ("runit_timer_last_run_start_seconds", "gauge",
+     "Unix time a timer's last ended run started."),
+    ("runit_timer_last_run_exit_code", "gauge",
+     "A timer's last ended run: its exit code (-1: a signal ended it, or unknown)."),
+    ("runit_timer_last_run_duration_seconds", "gauge",
+     "Seconds a timer's last ended run took."),
+    ("runit_timer_next_run_seconds", "gauge",
+     "Unix time a timer's next run starts (absent: none, off, or not known yet)."),
+    ("runit_timer_skipped_total", "counter",
+     "Elapses a timer skipped because its run was still going."),
+    ("runit_timer_timed_out_total", "counter", "A timer's runs ended by its time_limit."),
+)
 
 
 def exposition(rows):
@@ -82,7 +97,46 @@ def exposition(rows):
                 out.append("# HELP %s%s %s" % (prefix, suffix, text))
                 out.append("# TYPE %s%s %s" % (prefix, suffix, kind))
                 out.extend(samples[suffix])
+    timers = [row for row in rows if row.main.is_timer]
+    if timers:
+        out.extend(_timer_families(timers))
     return "\n".join(out) + "\n" if out else ""
+
+
+def _timer_families(rows):
+    """The lines of TIMER_FAMILIES for ``rows``, timers all."""
+    samples = {name: [] for name, _, _ in TIMER_FAMILIES}
+    for row in rows:
+        labels = _labels(row)
+        for name, value in _timer_values(row.main):
+            samples[name].append("%s%s %s" % (name, labels, value))
+    for name, kind, text in TIMER_FAMILIES:
+        if samples[name]:
+            yield "# HELP %s %s" % (name, text)
+            yield "# TYPE %s %s" % (name, kind)
+            yield from samples[name]
+
+
+def _timer_values(side):
+    """``(name, value)`` of a timer's side: nothing from records that cannot be read."""
+    from ..protocol.timerwords import run_took, skipped_of, timed_out_of
+
+    read, doing = side.timer, side.timer_doing
+    if read.unreadable is not None or doing is None:
+        return
+    found = side.last_run
+    if found is not None:
+        if doing.last_start_ns:
+            yield "runit_timer_last_run_start_seconds", "%.3f" % (doing.last_start_ns / 1e9)
+        yield "runit_timer_last_run_exit_code", "%d" % found.exit_code
+        took = run_took(found, doing.last_start_ns)
+        if took is not None:
+            yield "runit_timer_last_run_duration_seconds", "%.3f" % took
+    if doing.next_ns:
+        yield "runit_timer_next_run_seconds", "%.3f" % (doing.next_ns / 1e9)
+    if read.record is not None:
+        yield "runit_timer_skipped_total", "%d" % skipped_of(read.record)
+        yield "runit_timer_timed_out_total", "%d" % timed_out_of(read.record)
 
 
 DATA_VALID = "runit_data_valid"

@@ -78,6 +78,36 @@ def _with_readiness(side, found):
         found["readiness"] = readiness_json(side)
     if side.waiting is not None:  # likewise: only while a restart waits out a back-off
         found["restart"] = restart_json(side)
+    if side.is_timer:  # and a timer's own record (docs/timers.md)
+        found["timer"] = timer_json(side)
+    return found
+
+
+def timer_json(side):
+    """A timer's ``--json`` record (protocol/timerwords.py): what it does and its word, its
+    schedule, its next run and last run (unix seconds; None: none or unknown), skipped and
+    timed-out runs; ``unreadable``: why it cannot be told (None: it can)."""
+    from ..protocol.tally import exit_text
+    from ..protocol.timerwords import (missed_of, run_took, skipped_of, spec_json,
+                                       timed_out_of)
+
+    read, doing, last = side.timer, side.timer_doing, side.last_run
+    start_ns = 0 if doing is None else doing.last_start_ns
+    next_ns = None if doing is None else doing.next_ns
+    found = {"state": None if doing is None else doing.kind,
+             "word": None if doing is None else doing.word,
+             "unreadable": read.unreadable,
+             "next": next_ns / 1e9 if next_ns else None,
+             "since": doing.since_ns / 1e9 if doing is not None and doing.since_ns else None,
+             "last_run": None, "skipped": skipped_of(read.record),
+             "timed_out": timed_out_of(read.record), "missed": missed_of(read.record)}
+    found.update(spec_json(read.spec))
+    if last is not None and read.unreadable is None:
+        took = run_took(last, start_ns)
+        found["last_run"] = {"started": start_ns / 1e9 if start_ns else None,
+                             "ended": last.ended_ns / 1e9 if last.ended_ns else None,
+                             "duration": took, "exit": last.end, "done": last.is_done,
+                             "said": exit_text(last.end)}
     return found
 
 
@@ -135,11 +165,13 @@ class ServiceStatus:
 
     def as_fact(self):
         """``as_json`` with each side's fact words (verdict.side_words): stable between agent
-        runs."""
+        runs — a timer's verdict said without its times."""
+        verdict = self.verdict if not self.main.is_timer else verdict_of(
+            self.is_wanted, self.main, self.log, timed=False)
         return {"service": self.label, "path": self.path, "tree": self.tree,
                 "declared": self.declared, "note": self.note,
                 "enabled": self.enabled, "wanted": self.is_wanted,
-                "running": self.is_running, "verdict": self.verdict.word,
+                "running": self.is_running, "verdict": verdict.word,
                 "main": side_words(self.main),
                 "log": side_words(self.log) if self.log is not None else None}
 

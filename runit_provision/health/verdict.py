@@ -23,6 +23,13 @@ the verdict's word, where a daemon's is ``as wanted`` —, ``failed (exit N, at 
 whatever is wanted of it (a failed run is stopped: the fact's ``not_running`` lists it), and
 one that is down but ran are not ``not running``.
 
+A timer (``schedule:``, docs/timers.md) is judged by what it is doing (its side's
+``timer_doing``, protocol/timerwords.py): ``scheduled (next at T…)`` and ``running (since T;
+next at T)`` are as wanted, the verdict's word; ``failed (exit N, at T; next at T)`` and
+``unreadable (…)`` never are; ``off`` is as wanted only when the data says down (``down:
+true``; its word otherwise ``off (wanted up)``): what is wanted of a timer is the data's,
+not runsv's (``sv once`` leaves it down). Its waits between runs are not ``not running``.
+
 Nothing wrong: ``as wanted``. Anything else makes ``status`` exit 3 (LSB's "not running";
 `systemctl is-active` is not 0 for a service activating or auto-restarting either).
 ``is_stopped`` — wanted up and not running, whatever else is said — fills the fact's
@@ -46,6 +53,10 @@ NOT_RUNNING = "not running"
 NOT_READY = "not ready"
 LOGGER_IS = "its logger is %s"
 LOGGER_CRASH_LOOPING = LOGGER_IS % CRASH_LOOPING
+# a timer's kinds (protocol/timerwords.py, not imported: only a timer's side loads it)
+TIMER_SCHEDULED, TIMER_OFF, TIMER_UNREADABLE = "scheduled", "off", "unreadable"
+TIMER_KINDS = (TIMER_SCHEDULED, RUNNING, FAILED, TIMER_OFF, TIMER_UNREADABLE)
+TIMER_OFF_WANTED = "off (wanted up)"
 
 
 class Verdict(FieldTuple, fields="words is_stopped service_words job", defaults=(None,)):
@@ -105,6 +116,9 @@ def judge(service, wanted=None, running=None):
     log = log if isinstance(log, dict) else None
     running = service.get("running") is True if running is None else running
     wanted = service.get("wanted") is True if wanted is None else wanted
+    timer = main.get("timer")
+    if timer in TIMER_KINDS:
+        return _judge_timer(timer, main, log, wanted)
     job = main.get("job")
     if job in (DONE, FAILED):
         wanted = job == FAILED  # done: nothing more is wanted of it; failed: its run was
@@ -120,16 +134,49 @@ def judge(service, wanted=None, running=None):
         words.append(NOT_RUNNING)
     if running and not words and main.get("ready") == "starting":
         words.append(NOT_READY)
+    shown = None
+    if job in (DONE, RUNNING):
+        shown = main.get("job_word") or job
+    return _with_logger(words, log, running, stopped, shown)
+
+
+def _with_logger(words, log, running, stopped, shown):
+    """The Verdict of a service whose own ``words`` are said: its logger's added."""
     mine = len(words)
     if log is not None and running and log.get("state") not in (Condition.RUN, None) \
             and log.get("want") == "up":
         words.append(LOGGER_IS % log.get("state"))
     if log is not None and log.get("crash_looping") is True:
         words.append(LOGGER_CRASH_LOOPING)
-    shown = None
-    if job in (DONE, RUNNING):
-        shown = main.get("job_word") or job
     return Verdict(tuple(words), stopped, mine, shown)
+
+
+def _judge_timer(timer, main, log, wanted):
+    """A timer's Verdict (the module says the rule): ``timer``, its kind; ``wanted``: what
+    the data wants of it (up unless ``down: true``). Its logger runs while it is on.
+
+    >>> judge({"wanted": True, "running": False, "main": {"timer": "scheduled",
+    ...        "timer_word": "scheduled (next at T)"}}).word
+    'scheduled (next at T)'
+    >>> off = judge({"wanted": True, "running": False, "main": {"timer": "off"}})
+    >>> off.word, off.is_stopped, judge({"wanted": False, "main": {"timer": "off"}}).word
+    ('off (wanted up)', True, 'off')
+    """
+    word = main.get("timer_word") or timer
+    words, shown = [], None
+    if main.get("gave_up") is True:
+        words.append(GAVE_UP)
+    elif main.get("crash_looping") is True:
+        words.append(CRASH_LOOPING)
+    if timer == TIMER_OFF:
+        if wanted:
+            words.append(TIMER_OFF_WANTED)
+        shown = TIMER_OFF
+    elif timer in (FAILED, TIMER_UNREADABLE):
+        words.append(word)
+    else:
+        shown = word
+    return _with_logger(words, log, timer != TIMER_OFF, timer == TIMER_OFF and wanted, shown)
 
 
 def is_as_wanted_word(word, main):
@@ -145,14 +192,21 @@ def is_as_wanted_word(word, main):
     """
     if word == AS_WANTED:
         return True
+    timer = main.get("timer")
+    if timer in (TIMER_SCHEDULED, RUNNING):  # a timer's words (protocol/timerwords.py)
+        return word == (main.get("timer_word") or timer)
+    if timer == TIMER_OFF:
+        return word == TIMER_OFF
     return main.get("job") in (DONE, RUNNING) and word == (main.get("job_word")
                                                            or main.get("job"))
 
 
-def verdict_of(wanted, main, log=None):
+def verdict_of(wanted, main, log=None, timed=True):
     """The Verdict of a service whose sides are read (protocol.probe.SideState; ``log``
-    None: no logger), wanted up or not (``wanted``): ``judge`` of their words."""
-    return judge({"wanted": wanted, "running": main.is_running, "main": side_words(main),
+    None: no logger), wanted up or not (``wanted``): ``judge`` of their words — a timer's
+    with their times (``timed``: status's), or without (the fact's)."""
+    return judge({"wanted": wanted, "running": main.is_running,
+                  "main": side_words(main, timed),
                   "log": None if log is None else side_words(log)})
 
 
@@ -160,6 +214,8 @@ def is_wanted(main, declared=True, enabled=True):
     """Whether a service whose service side is ``main`` (a SideState) is wanted up, as runsv
     sees it (the module says the rule); ``declared``: the data declares it; ``enabled``: it
     does not say ``enabled: false``."""
+    if main.is_timer:  # the data's (a timer's rule, in the module): sv once leaves it down
+        return enabled and main.is_normally_up
     if not declared:  # runsv's rule: up unless a down file says otherwise
         return main.is_normally_up
     if not enabled:
@@ -171,12 +227,14 @@ def is_wanted(main, declared=True, enabled=True):
     return main.is_normally_up
 
 
-def side_words(side):
+def side_words(side, timed=False):
     """What the Puppet fact carries of one side (a SideState), and what the verdict judges:
     only words that stay the same between two agent runs while nothing happens — no pid, no
     uptime, no time; the deaths in buckets (``fact_deaths``), the last exit as the fact words
     it (protocol.tally.exit_text, not named); ``unknown`` where our runtime keeps no account
-    (the C runit); ``ready`` only for a side that declares readiness."""
+    (the C runit); ``ready`` only for a side that declares readiness; a timer's ``timer``
+    (its kind) and ``timer_word`` — with its times when ``timed`` (status's verdict), else
+    without (the fact's: the clock alone moves them)."""
     tally = side.tally
     found = {"state": side.state, "want": side.want, "normally": side.normally,
              "paused": is_paused(side),
@@ -186,6 +244,10 @@ def side_words(side):
              "deaths": UNKNOWN if tally is None else fact_deaths(tally.deaths)}
     if side.readiness is not None:
         found["ready"] = side.readiness.state  # starting, ready, reloading, stopping
+    doing = side.timer_doing
+    if doing is not None:
+        found["timer"] = doing.kind
+        found["timer_word"] = doing.word if timed else doing.fact_word
     job = side.job
     if side.is_oneshot:  # its last run's end is fixed once it ended: stable between runs
         from ..protocol.lastrun import job_words  # a one-shot's alone (protocol/jobwords.py)

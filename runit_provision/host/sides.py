@@ -6,7 +6,7 @@ observe.py's tree of Actuals was a tenth of ``status NAME``'s budget (docs/desig
 """
 
 from ..errors import ProbeError, UnsafePathError
-from ..protocol.layout import ONESHOT, SUPERVISE_DIR
+from ..protocol.layout import LAST_RUN, ONESHOT, SCHEDULE, SUPERVISE_DIR, TIMER_STATE_FILE
 from ..protocol.probe import (SideState, is_normally_up, is_supervised_despite, read_status_at,
                               unknown_of)
 from ..protocol.status import State
@@ -99,10 +99,11 @@ def read_side(fs, path, now, probe=None, with_tally=True):
         side = tallied(fs, path, side)
         readiness = side_readiness(fs, path, side.status)
         waiting = side_waiting(fs, path, side)
-    oneshot = is_marked_oneshot(fs, path)
+    oneshot, timer = side_marks(fs, path)
     return side.replaced(is_normally_up=side_is_normally_up(fs, path), readiness=readiness,
                          now_ns=now * 1_000_000_000, waiting=waiting, is_oneshot=oneshot,
-                         last_run=side_last_run(fs, path) if oneshot else None)
+                         last_run=side_last_run(fs, path) if oneshot or timer else None,
+                         timer=side_timer(fs, path) if timer else None)
 
 
 def side_waiting(fs, path, side):
@@ -128,13 +129,30 @@ def side_waiting(fs, path, side):
     return found
 
 
-def is_marked_oneshot(fs, path):
-    """Whether the side's directory has the ``oneshot`` file (docs/jobs.md) — a regular file,
-    reached through ``fs`` as ``down`` is."""
+def side_marks(fs, path):
+    """``(oneshot, timer)``: whether the side's directory has the ``oneshot`` file
+    (docs/jobs.md), and whether it has ``schedule`` (a timer: docs/timers.md) — each a regular
+    file (not followed), reached through ``fs`` as ``down`` is."""
     try:
-        return _is_file(fs.dir_fd(path), ONESHOT)
+        dir_fd = fs.dir_fd(path)
     except (OSError, UnsafePathError):
-        return False
+        return False, False
+    return _is_file(dir_fd, ONESHOT), _is_file(dir_fd, SCHEDULE)
+
+
+def side_timer(fs, path):
+    """What a timer's records say (protocol/timerwords.py ``TimerRead``): its ``schedule``,
+    ``supervise/timer`` and ``supervise/last-run``, each read bounded, never followed — and
+    only shown: a user's tree writes them, and garbage in any is told as unreadable."""
+    from ..protocol.timerwords import timer_read_from_bytes  # only for a timer
+
+    def read(name):
+        try:
+            return fs.read_file(path + "/" + name)[0]
+        except (OSError, UnsafePathError):
+            return None
+    return timer_read_from_bytes(read(SCHEDULE), read(TIMER_STATE_FILE),
+                                 read(SUPERVISE_DIR + "/" + LAST_RUN))
 
 
 def side_last_run(fs, path):

@@ -264,23 +264,28 @@ class SideState:
     * ``waiting``: a restart that waits out the service's back-off (protocol/backoff.py
       ``Waiting``: our runsv's tally, or the C runit's finish's record), None: none;
     * ``is_oneshot``: its service directory marks it a one-shot (``oneshot``, docs/jobs.md);
-    * ``last_run``: a one-shot's last end (protocol/lastrun.py ``LastRun``), or None.
+    * ``last_run``: a one-shot's or a timer's last end (protocol/lastrun.py ``LastRun``), or
+      None;
+    * ``timer``: what was read of a timer's records (its directory has ``schedule``;
+      protocol/timerwords.py ``TimerRead``), None for a side that is no timer.
 
     What it means — each word derived here, once: ``state``, ``want``, ``is_want_up``,
     ``pid``, ``is_running``, ``uptime``, ``normally``, ``is_ready``, ``ready_latency``,
-    ``deaths_in_window``, ``has_given_up``, ``is_crash_looping``, ``job``.
+    ``deaths_in_window``, ``has_given_up``, ``is_crash_looping``, ``job``, ``timer_doing``.
     """
 
     __slots__ = ("is_supervised", "status", "error", "is_normally_up", "unknown", "was_seen",
-                 "tally", "readiness", "now_ns", "waiting", "is_oneshot", "last_run")
+                 "tally", "readiness", "now_ns", "waiting", "is_oneshot", "last_run",
+                 "timer")
 
     def __init__(self, is_supervised=False, status=None, error=None, is_normally_up=True,
                  unknown=None, was_seen=True, tally=None, readiness=None, now_ns=0,
-                 waiting=None, is_oneshot=False, last_run=None):
+                 waiting=None, is_oneshot=False, last_run=None, timer=None):
         self.is_supervised, self.status, self.error = is_supervised, status, error
         self.is_normally_up, self.unknown, self.was_seen = is_normally_up, unknown, was_seen
         self.tally, self.readiness, self.now_ns = tally, readiness, now_ns
         self.waiting, self.is_oneshot, self.last_run = waiting, is_oneshot, last_run
+        self.timer = timer
 
     def replaced(self, **changes):
         """A copy with ``changes`` (the same fields as the constructor's)."""
@@ -388,6 +393,26 @@ class SideState:
             return None
         from .lastrun import job_of  # only for a one-shot
         return job_of(self.state.value, self.last_run)
+
+    @property
+    def is_timer(self):
+        """Its service directory has ``schedule``: a timer (docs/timers.md)."""
+        return self.timer is not None
+
+    @property
+    def timer_doing(self):
+        """A timer's doing (protocol/timerwords.py ``TimerDoing``: scheduled, running,
+        failed, off, unreadable, with its words); None for a side that is no timer, or one
+        whose state cannot be told or that no runsv serves."""
+        if self.timer is None:
+            return None
+        from .tally import exit_text  # only for a timer
+        from .timerwords import timer_doing
+
+        status = self.status
+        return timer_doing(self.state.value, self.want, 0 if status is None else status.seconds,
+                           self.tally is not None, self.timer, self.last_run, exit_text,
+                           lambda last: exit_text(last, named=False))
 
     def __repr__(self):
         return "SideState(supervised=%r, state=%r, want=%r, pid=%r%s)" % (

@@ -420,3 +420,25 @@ def test_an_exit_0_that_died_is_said_with_what_keeps_a_one_shot_down():
         "0.01 s; now down, want up",
         "    Nov 25 01:02:03.000000 done",
         "runit-provision restart: 2 services restarted did not stay up: web, web"]
+
+
+# -- a timer (docs/timers.md): up once served wanted up, its runs are its schedule's -------------
+def test_a_timer_is_up_once_served_wanted_up_and_its_records_read():
+    """Our runtime keeps a timer down (want up) between its runs: no death, no "not up" —
+    while a garbled record is; ``sv down`` is stopped, as for any side."""
+    from runit_provision.protocol.timerwords import timer_read_from_bytes
+
+    spec = b"timer 1\nwhen=daily\n"
+    good = timer_read_from_bytes(spec, None, None)
+    garbled = timer_read_from_bytes(spec, b"junk", None)
+    waiting = status("down", BEGAN + 0.1).replaced(timer=good)
+    for is_last in (False, True):
+        assert judge(waiting, None, BEGAN + 0.2, NEW, BEGAN, Memory(), is_last) == (
+            Outcome.UP, None)
+    assert judge(status("down", BEGAN + 0.1, want="d").replaced(timer=good), None,
+                 BEGAN + 0.2, NEW, BEGAN, Memory())[0] is Outcome.STOPPED
+    assert judge(waiting.replaced(timer=garbled), None, BEGAN + 0.2, NEW, BEGAN,
+                 Memory())[0] is Outcome.NOT_UP
+    # without the timer's records, the same status is a daemon that is not up yet
+    assert judge(status("down", BEGAN + 0.1), None, BEGAN + 0.2, NEW, BEGAN,
+                 Memory())[0] is Outcome.PENDING

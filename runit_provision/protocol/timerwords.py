@@ -1,0 +1,230 @@
+"""protocol: what a timer is doing (``schedule:``, issue 46 §2, docs/timers.md), as every
+view says it — ``status``, ``--json``, the Puppet fact, ``fleet status``, ``metrics`` and
+verify judge a timer by these words (health/verdict.py).
+
+A side whose directory has a ``schedule`` file is a timer. Three records tell what it does,
+none of them trusted blindly — a user's tree writes them, and garbage in any is told as
+``unreadable (…)``, never as health:
+
+- ``schedule`` — its spec (protocol/timer.py ``TimerSpec``);
+- ``supervise/timer`` — the waiter's record (``TimerState``): the next run, the elapse of the
+  run started last, skipped and timed-out runs, or ``error=`` when it cannot read its spec;
+- ``supervise/last-run`` — each run's end, as a one-shot's (protocol/lastrun.py).
+
+The words (``T``: UTC, ``D``: a duration; ``T`` of a run is when it started):
+
+    scheduled (next at T)                                   waiting, never run
+    scheduled (next at T; last done exit 0 at T, took D)    waiting, the last run done
+    failed (exit N, at T; next at T)                        waiting, the last run failed
+    running (since T; next at T)                            a run is going
+    off                                                     sv down, or down: true
+    unreadable (WHY)                                        a record is not what it should be
+
+``next at T`` reads ``no next run`` when the schedule has no elapse left and ``next at
+unknown`` before the waiter wrote its first record. The fact carries the same words without
+their times (``scheduled``, ``failed (exit 1)``…): it must stay the same between two agent
+runs while nothing but the clock moves.
+
+Running or waiting: under our runtime nothing of the timer's runs between its runs (the
+status says down, want up), so a status that says run (or finish) is a run. Under the C runit
+``./run`` is the waiter (``timer-run``) and runs the whole time; there a run is going when the
+record's elapse — written as the run starts — is later than the last run's end.
+
+When the last run started: the later of last-run's ``started`` and the record's elapse (under
+the C runit, ``started`` is when the waiter started, long before its elapse).
+
+Loaded only for a side that is a timer: status of a name with no timer never imports it.
+"""
+
+from .jobwords import DONE, FAILED, NEVER_RUN, RUNNING  # noqa: F401 — the words shared
+from .tuples import FieldTuple
+
+SCHEDULED = "scheduled"
+OFF = "off"
+UNREADABLE = "unreadable"
+KINDS = (SCHEDULED, RUNNING, FAILED, OFF, UNREADABLE)
+
+_NS = 1_000_000_000
+
+
+class TimerRead(FieldTuple, fields="spec record unreadable", defaults=(None, None, None)):
+    """What was read of a timer's records: ``spec`` (protocol/timer.TimerSpec, None when not
+    read), ``record`` (TimerState; None: none written yet), ``unreadable``: why what it does
+    cannot be told (None: it can)."""
+
+    __slots__ = ()
+
+
+class TimerDoing(FieldTuple, fields="kind word fact_word since_ns next_ns last_start_ns"):
+    """What a timer is doing: ``kind`` (one of KINDS), ``word`` (the verdict's, with times),
+    ``fact_word`` (without), ``since_ns`` (a run going: when it started; else 0),
+    ``next_ns`` (the next run, 0: none, None: unknown), ``last_start_ns`` (when the last
+    ended run started; 0: none)."""
+
+    __slots__ = ()
+
+
+def timer_read_from_bytes(schedule, record, last_run):
+    """The TimerRead of the three files' bytes (None: the file is absent, or not a regular
+    file — ``schedule`` then is unreadable: it marked the timer), each read at most
+    protocol/timer.TIMER_MAX bytes; what is wrong said as protocol/timer.py says it.
+
+    >>> timer_read_from_bytes(b"timer 1\\nwhen=daily\\n", None, None).unreadable is None
+    True
+    >>> timer_read_from_bytes(b"garbage", None, None).unreadable
+    'schedule: not a timer file (its first line is not "timer 1")'
+    >>> timer_read_from_bytes(b"timer 1\\nwhen=daily\\n", b"timer-state 1 next=x", None
+    ...                       ).unreadable
+    'supervise/timer: next=x is not a number'
+    >>> timer_read_from_bytes(b"timer 1\\nwhen=daily\\n", None, b"last-run 2").unreadable
+    'supervise/last-run: not a record of a run'
+    """
+    from .timer import TIMER_MAX, timer_spec_from_bytes, timer_state_from_bytes
+
+    if schedule is None:
+        return TimerRead(unreadable="schedule: not a regular file")
+    spec, why = _parsed(timer_spec_from_bytes, schedule[:TIMER_MAX])
+    if spec is None:
+        return TimerRead(unreadable=why)
+    found = None
+    if record is not None:
+        found, why = _parsed(timer_state_from_bytes, record[:TIMER_MAX])
+        if found is None:
+            return TimerRead(spec, unreadable=why)
+        if found.error:
+            return TimerRead(spec, found, "its waiter cannot read its schedule: %s"
+                             % _printable(found.error))
+    if last_run is not None:
+        from .lastrun import last_run_from_bytes
+
+        if last_run_from_bytes(last_run[:TIMER_MAX]) is None:
+            return TimerRead(spec, found, "supervise/last-run: not a record of a run")
+    return TimerRead(spec, found)
+
+
+def timer_doing(state, want, stamp_s, is_ours, read, last, exit_words, fact_exit_words):
+    """What the timer does, from its side: ``state`` (protocol.probe.Condition's word),
+    ``want`` (``up``/``down``/None), ``stamp_s`` (its status's stamp, unix seconds),
+    ``is_ours`` (our runtime's tally accounts for the status: then a run is what runs),
+    ``read`` (TimerRead), ``last`` (protocol/lastrun.LastRun or None); ``exit_words``,
+    ``fact_exit_words``: protocol.tally.exit_text, named and not. None when its state cannot
+    be told, or no runsv serves it (judged as any service then: health/verdict.py)."""
+    if state not in ("run", "finish", "down"):
+        return None
+    if read.unreadable is not None:
+        word = "%s (%s)" % (UNREADABLE, read.unreadable)
+        return TimerDoing(UNREADABLE, word, word, 0, None, 0)
+    record = read.record
+    next_ns = None if record is None else _next_ns(record)
+    elapse_ns = 0 if record is None else _elapse_ns(record)
+    ended_ns = 0 if last is None else last.ended_ns
+    started_ns = run_start_ns(last, elapse_ns)
+    going = state == "finish" or (state == "run" and (is_ours or elapse_ns > ended_ns))
+    if going:
+        since = max(int(stamp_s * _NS), elapse_ns if elapse_ns > ended_ns else 0)
+        return TimerDoing(RUNNING, "%s (since %s; %s)" % (RUNNING, utc_text(since),
+                                                          next_text(next_ns)),
+                          RUNNING, since, next_ns, started_ns)
+    if want == "down":
+        return TimerDoing(OFF, OFF, OFF, 0, 0, started_ns)  # off: no next run
+    if last is None:
+        return TimerDoing(SCHEDULED, "%s (%s)" % (SCHEDULED, next_text(next_ns)), SCHEDULED,
+                          0, next_ns, 0)
+    at = "at " + utc_text(started_ns) if started_ns else "at an unknown time"
+    if last.is_done:
+        took = run_took(last, started_ns)
+        word = "%s (%s; last done %s %s%s)" % (
+            SCHEDULED, next_text(next_ns), exit_words(last.end), at,
+            "" if took is None else ", took " + duration_text(took))
+        return TimerDoing(SCHEDULED, word, SCHEDULED, 0, next_ns, started_ns)
+    word = "%s (%s, %s; %s)" % (FAILED, exit_words(last.end), at, next_text(next_ns))
+    return TimerDoing(FAILED, word, "%s (%s)" % (FAILED, fact_exit_words(last.end)), 0,
+                      next_ns, started_ns)
+
+
+def run_start_ns(last, elapse_ns):
+    """When the run ``last`` recorded started: the later of its ``started`` and the elapse
+    it ran for (``elapse_ns``, when that is not after its end); 0 when none ran.
+
+    >>> from .lastrun import LastRun
+    >>> run_start_ns(LastRun(0, 0, 100 * _NS, 130 * _NS), 120 * _NS) // _NS  # C: waiter's
+    120
+    >>> run_start_ns(LastRun(0, 0, 121 * _NS, 130 * _NS), 120 * _NS) // _NS  # ours: the job's
+    121
+    >>> run_start_ns(LastRun(0, 0, 100 * _NS, 130 * _NS), 200 * _NS) // _NS  # the next run's
+    100
+    """
+    if last is None:
+        return 0
+    if elapse_ns and (not last.ended_ns or elapse_ns <= last.ended_ns):
+        return max(last.started_ns, elapse_ns)
+    return last.started_ns
+
+
+def run_took(last, started_ns):
+    """Seconds the last run took (from ``started_ns``, run_start_ns's); None: unknown."""
+    if last is None or not started_ns or not last.ended_ns:
+        return None
+    return max(0, last.ended_ns - started_ns) / _NS
+
+
+def next_text(next_ns):
+    """``next at T``, ``no next run`` (0), ``next at unknown`` (None: no record yet)."""
+    if next_ns is None:
+        return "next at unknown"
+    return "next at " + utc_text(next_ns) if next_ns else "no next run"
+
+
+def utc_text(ns):
+    from .lastrun import utc_text as text  # the one wording of a moment
+
+    return text(ns)
+
+
+def duration_text(seconds):
+    from .lastrun import duration_text as text
+
+    return text(seconds)
+
+
+def _parsed(reader, data):
+    """``(what reader read, None)``, or ``(None, why)`` — its ValueError's words, printable
+    (they may quote the file: a user's bytes)."""
+    try:
+        return reader(data), None
+    except ValueError as exc:
+        return None, _printable(str(exc))
+
+
+def _printable(text):
+    return "".join(char if char.isprintable() else "?" for char in str(text))[:200]
+
+
+def _next_ns(record):
+    return record.next_usec * 1000
+
+
+def _elapse_ns(record):
+    return record.elapse_usec * 1000
+
+
+def skipped_of(record):
+    return 0 if record is None else record.skipped
+
+
+def timed_out_of(record):
+    return 0 if record is None else record.timed_out
+
+
+def missed_of(record):
+    return False if record is None else bool(record.missed)
+
+
+def spec_json(spec):
+    """A timer's spec as ``--json`` shows it: ``schedule`` (as written in the data),
+    ``persistent``, ``jitter`` and ``time_limit`` (seconds; None: none) — all None when it
+    was not read."""
+    if spec is None:
+        return {"schedule": None, "persistent": None, "jitter": None, "time_limit": None}
+    return {"schedule": spec.when, "persistent": bool(spec.persistent),
+            "jitter": spec.jitter or 0, "time_limit": spec.time_limit or None}
