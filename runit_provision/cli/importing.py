@@ -21,7 +21,7 @@ from ..errors import ProvisionError
 from ..host.fsread import FsReader
 from ..importing.assemble import DEFAULTS
 from ..importing.emit import SPELLINGS, document
-from ..importing.host import import_tree, import_units, import_user
+from ..importing.host import import_crontabs, import_tree, import_units, import_user
 from ..shown import shown_name
 
 DESCRIPTION = """\
@@ -72,6 +72,11 @@ def add_parser(sub):
                         help="translate these systemd .service units (files, or names looked "
                              "up in /etc/systemd/system, /run/systemd/system, "
                              "/lib/systemd/system, /usr/lib/systemd/system) instead")
+    parser.add_argument("--crontab", metavar="FILE", nargs="*",
+                        help="import these crontab files (or directories of them) as timer "
+                             "services instead: /etc/crontab and /etc/cron.d/* with their "
+                             "user field, /var/spool/cron/crontabs/LOGIN into LOGIN's tree "
+                             "(default: all three, under --root)")
     parser.add_argument("--drop-unsupported", action="store_true",
                         help="with --systemd: drop a setting runit has no word for "
                              "(PrivateTmp=, MemoryMax=, ExecStartPost=, …), written as a "
@@ -108,6 +113,9 @@ def run(args):
     except ProvisionError as exc:
         return _fail([str(exc)])
     with FsReader(args.root or "/") as root:
+        if args.crontab is not None:
+            imported = import_crontabs(root, args.crontab, databases)
+            return _finish(args, imported, 2 if imported.refused else 0)
         if args.user:
             imported = import_user(root, args.user, databases, args.service_dir, args.only)
             return _finish(args, imported, SOME_REFUSED if imported.refused else

@@ -9,6 +9,7 @@ writes and picks the exit code; nothing here prints or writes.
 import collections
 import os
 import posixpath
+import re
 import stat
 
 from ..errors import ProvisionError
@@ -242,6 +243,129 @@ def _timer_job(root, timer, given, parsed, refused, problems):
         refused.append((timer.name, ["its job %s: %s" % (name, exc)]))
     except (OSError, ProvisionError) as exc:
         problems.append("%s: %s" % (name, exc))
+    return None
+
+
+CRONTABS = ("/etc/crontab", "/etc/cron.d", "/var/spool/cron/crontabs")
+USER_CRONTABS = "/var/spool/cron/crontabs"
+_CRON_D_NAME = re.compile(r"[A-Za-z0-9_-]+\Z")  # Debian's cron reads no other name there
+
+
+def import_crontabs(root, paths, databases):
+    """The import of crontab files (``paths``: files or directories of them, the host's; none:
+    CRONTABS): each job line a timer service (cron.py) — ``/etc/crontab`` and ``/etc/cron.d/*``
+    with their user field as the system's, a user's ``/var/spool/cron/crontabs/LOGIN`` into
+    that user's tree (root's: the system's); a line, or a file, that cannot be carried is
+    refused with its ``file:line`` and why, the rest imported."""
+    from .cron import read_crontab, services_of
+    imported = Imported()
+    problems, refused = imported.problems, imported.refused
+    tables = []  # (file, login of a user's crontab or None, CronTable)
+    for path, login in _crontab_files(root, paths or CRONTABS, bool(paths), problems,
+                                      imported.said):
+        content, info = root.read_file(path)
+        try:
+            if content is None:
+                raise ValueError(unread_why(info, root.read_limit))
+            text = content.decode("utf-8")
+        except (ValueError, UnicodeDecodeError) as exc:
+            refused.append((path, str(exc)))
+            continue
+        if login not in (None, "root") and databases.passwd.login(login) is None:
+            refused.append((path, "%s is not in the accounts (%s): whose tree its jobs go to "
+                                  "cannot be told" % (login, databases.passwd.source)))
+            continue
+        tables.append((path, login, read_crontab(text, path, system=login is None)))
+    if problems:
+        return imported
+    if not tables:
+        return imported.failed(["no crontab found in %s" % ", ".join(paths or CRONTABS)])
+
+    def home_of(login):
+        account = databases.passwd.login(login)
+        return None if account is None else account.home
+
+    trees = {}  # login -> [(CronJob, file)]; None: the system's
+    for path, login, table in tables:
+        refused += table.refused
+        for name, value, where in table.mail:
+            imported.said.append("%s: %s=%s: not carried: a job's output goes to its "
+                                 "service's log (svlogd), not by mail" % (where, name, value))
+        for job in table.jobs:
+            if login == "root":
+                job.user = "root"
+            trees.setdefault(None if login in (None, "root") else login, []).append(
+                (job, path))
+    for login in sorted(trees, key=lambda login: login or ""):
+        services = services_of(trees[login], home_of, tree_user=login)
+        listed = []
+        for name, data, said, where in services:
+            why = _invalid_timer(name, data, login, home_of(login))
+            if why:
+                refused.append((where, why))
+                continue
+            notes = Notes()
+            notes.recognised = list(data)
+            notes.said = said
+            listed.append((name, data, notes))
+        if login is None:
+            imported.services = listed
+        elif listed:
+            imported.users.append((login, {"home": home_of(login)}, Notes(), listed))
+    imported.said += ["refused %s: %s" % item for item in refused]
+    count = len(imported.services) + sum(len(u[3]) for u in imported.users)
+    imported.header = ["runit-provision import --crontab: %d jobs imported, %d refused"
+                       % (count, len(refused))]
+    imported.header += ["refused %s: %s" % item for item in refused]
+    return imported
+
+
+def _crontab_files(root, paths, given, problems, said):
+    """[(file, login or None)] of the crontab ``paths``: a file is itself, a directory its
+    entries (in cron.d: those whose name Debian's cron reads, the rest said); a file of
+    USER_CRONTABS is LOGIN's. ``given``: a path that does not exist is a problem (else it
+    is skipped)."""
+    files = []
+    for path in paths:
+        path = posixpath.normpath(posixpath.join("/", path))
+        info = root.lstat(path)
+        user_dir = posixpath.dirname(path) == USER_CRONTABS
+        if info is None:
+            if given:
+                problems.append("%s: no such file or directory" % path)
+            continue
+        if not stat.S_ISDIR(info.st_mode):
+            files.append((path, posixpath.basename(path) if user_dir else None))
+            continue
+        for name, entry in root.listdir(path):
+            if not stat.S_ISREG(entry.st_mode):
+                continue
+            if path == USER_CRONTABS:
+                files.append((posixpath.join(path, name), name))
+            elif _CRON_D_NAME.match(name):
+                files.append((posixpath.join(path, name), None))
+            elif not name.startswith("."):
+                said.append("%s/%s: skipped: Debian's cron reads no file there whose name "
+                            "has other than letters, digits, _ and -" % (path, name))
+    return files
+
+
+def _invalid_timer(name, data, login, home):
+    """Why the schema or the renderer refuses one imported job's data, or None."""
+    from ..accounts import NO_ACCOUNTS
+    from ..errors import DataError, RenderError
+    from ..render import render
+    from ..schema import config_from_data
+    settings = Settings(DEFAULTS["sv_dir"], DEFAULTS["service_dir"], DEFAULTS["log_dir"],
+                        7).data()
+    if login is None:
+        tree = dict(settings, services={name: data})
+    else:
+        tree = dict(settings, users={login: {"home": home, "services": {name: data}}})
+    try:
+        render(config_from_data(tree, {}, NO_ACCOUNTS))
+    except (DataError, RenderError) as exc:
+        return "the translation is not valid data: %s" % exc
     return None
 
 
