@@ -11,6 +11,8 @@ from runit_provision.cli.main import main
 from runit_provision.importing.cron import (names_of, read_crontab, services_of, slug_of,
                                             split_percent)
 
+from .test_timer_units import needs_timer_data
+
 # Debian 12 (bookworm): /etc/crontab of cron-daemon-common 3.0pl1-162, byte for byte
 DEBIAN_CRONTAB = """\
 # /etc/crontab: system-wide crontab
@@ -242,3 +244,21 @@ def test_the_cli_reads_what_cron_reads_under_root(tmp_path, capsys):
     assert data["users"]["ann"]["services"]["warm"]["oneshot"] is True
     assert main(["import", "--root", str(tmp_path), "--crontab", "/etc/cron.d/missing"]) == 1
     assert "/etc/cron.d/missing: no such file or directory" in capsys.readouterr().err
+
+
+@needs_timer_data
+def test_debians_crontab_round_trips_to_the_schedule_files(tmp_path, capsys):
+    """import → render → each service directory's ``schedule`` file says the five fields."""
+    write_host(tmp_path)
+    out = tmp_path / "out.yaml"
+    assert main(["import", "--root", str(tmp_path), "--crontab", "/etc/crontab",
+                 "/etc/cron.d", "--out", str(out)]) == 0, capsys.readouterr().err
+    services = yaml.safe_load(out.read_text())["runit"]["services"]
+    assert sorted(services) == ["cron-daily", "cron-hourly", "cron-monthly", "cron-weekly",
+                                "e2scrub_all", "e2scrub_all_cron"]
+    rendered = tmp_path / "rendered"
+    assert main(["render", "--data", str(out), "--out", str(rendered)]) == 0
+    schedule = (rendered / "etc/sv/cron-weekly/schedule").read_text().splitlines()
+    assert schedule[0] == "timer 1" and "when=47 6 * * 7" in schedule
+    job = (rendered / "etc/sv/cron-daily/job").read_text()
+    assert "run-parts --report /etc/cron.daily" in job

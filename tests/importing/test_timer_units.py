@@ -155,3 +155,113 @@ def test_time_spans():
         300, 5400, 172800, 604800, 0.25, 0]
     with pytest.raises(ValueError):
         time_span("5 parsecs")
+
+
+# -- the command: units found under --root, the job not imported twice, the round trip -------
+def schema_has_timers():
+    """Is ``schedule`` a key of the data yet (issue 46 §2, the timer-data branch)?"""
+    from runit_provision.accounts import NO_ACCOUNTS
+    from runit_provision.errors import DataError
+    from runit_provision.schema import config_from_data
+    try:
+        config_from_data({"services": {"t": {"command": ["true"], "schedule": "daily"}}}, {},
+                         NO_ACCOUNTS)
+    except DataError:
+        return False
+    return True
+
+
+needs_timer_data = pytest.mark.skipif(not schema_has_timers(),
+                                      reason="the data has no schedule key yet (timer-data)")
+
+
+def write_units(root, files):
+    unit_dir = root / "etc/systemd/system"
+    unit_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (unit_dir / name).write_text(text)
+    return unit_dir
+
+
+@needs_timer_data
+def test_a_timer_brings_its_service_and_the_service_is_no_daemon_too(tmp_path, capsys):
+    import yaml
+
+    from runit_provision.cli.main import main
+    write_units(tmp_path, {
+        "backup.timer": "[Timer]\nOnCalendar=*-*-* 02:30\nPersistent=true\nAccuracySec=1h\n",
+        "backup.service": JOB + "RuntimeMaxSec=10min\n",
+        "report.timer": "[Timer]\nOnCalendar=weekly\nUnit=mailer.service\n",
+        "mailer.service": "[Service]\nExecStart=/usr/bin/mailer --weekly\n",
+        "web.service": "[Service]\nExecStart=/usr/bin/web\nRestart=always\n",
+        "web.timer": "[Timer]\nOnCalendar=daily\n",
+    })
+    out = tmp_path / "out.yaml"
+    code = main(["import", "--root", str(tmp_path), "--systemd", "backup.timer", "backup",
+                 "report.timer", "web", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    text = out.read_text()
+    services = yaml.safe_load(text)["runit"]["services"]
+    assert sorted(services) == ["backup", "report", "web"]  # backup.service: the timer's job
+    assert services["backup"] == {"command": ["/usr/bin/backup", "--all"], "user": "backup",
+                                  "schedule": "*-*-* 02:30", "persistent": True,
+                                  "time_limit": 600}
+    assert services["report"] == {"command": ["/usr/bin/mailer", "--weekly"],
+                                  "schedule": "weekly"}
+    assert "#   backup.service: imported as this timer's job, not as a daemon too" in text
+    assert "#   AccuracySec=1h: accepted" in text
+    assert "#   web.timer exists beside it: systemd may start it on a schedule" in text
+    assert text.splitlines()[0] == "# runit-provision import --systemd: 3 units translated, " \
+                                   "0 refused"
+    rendered = tmp_path / "rendered"
+    assert main(["render", "--data", str(out), "--out", str(rendered)]) == 0
+    schedule = (rendered / "etc/sv/backup/schedule").read_text().splitlines()
+    assert schedule[0] == "timer 1" and "when=*-*-* 02:30" in schedule
+    assert "persistent=1" in schedule and "time_limit=600" in schedule
+    assert not (rendered / "etc/sv/mailer").exists()
+
+
+@needs_timer_data
+def test_a_timer_given_as_a_file_finds_its_service_beside_it(tmp_path, capsys):
+    from runit_provision.cli.main import main
+    units = tmp_path / "units"
+    units.mkdir()
+    (units / "sync.timer").write_text("[Timer]\nOnCalendar=hourly\nRandomizedDelaySec=30\n")
+    (units / "sync.service").write_text("[Service]\nExecStart=/usr/bin/sync-it\n")
+    (units / "lost.timer").write_text("[Timer]\nOnCalendar=hourly\n")
+    (units / "odd.timer").write_text("[Timer]\nOnCalendar=hourly\nUnit=odd.target\n")
+    out = tmp_path / "out.yaml"
+    code = main(["import", "--root", str(tmp_path), "--systemd", "/units/sync.timer",
+                 "/units/lost.timer", "/units/odd.timer", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "lost.timer refused: lost.timer: its job lost.service: no such unit" in err
+    assert "odd.timer refused: /units/odd.timer:3: Unit=odd.target: not a .service" in err
+    import yaml
+    assert yaml.safe_load(out.read_text())["runit"]["services"] == {
+        "sync": {"command": ["/usr/bin/sync-it"], "schedule": "hourly", "jitter": 30}}
+
+
+@needs_timer_data
+def test_every_timer_of_the_machine_imports_or_is_refused_with_a_reason(tmp_path, capsys):
+    """The machine's own timers (Debian's apt, dpkg, e2fsprogs, PostgreSQL, Prometheus
+    exporters, systemd's): each translated into data that renders, or refused by name."""
+    from pathlib import Path
+
+    import yaml
+
+    from runit_provision.cli.main import main
+    timers = sorted(path.name for path in Path("/lib/systemd/system").glob("*.timer")
+                    if not path.name.endswith("@.timer"))
+    if len(timers) < 5:
+        pytest.skip("no systemd timer corpus here")
+    out = tmp_path / "out.yaml"
+    code = main(["import", "--systemd"] + timers + ["--out", str(out)])
+    err = capsys.readouterr().err
+    services = yaml.safe_load(out.read_text())["runit"]["services"]
+    refused = {line.split(" refused: ")[0].rsplit(" ", 1)[-1] for line in err.splitlines()
+               if " refused: " in line}
+    assert code in (0, 2)
+    assert len(services) + len(refused) == len(timers), (sorted(services), refused)
+    assert all("schedule" in data for data in services.values())
+    assert main(["render", "--data", str(out), "--out", str(tmp_path / "rendered")]) == 0
