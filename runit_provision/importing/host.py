@@ -282,7 +282,7 @@ def import_crontabs(root, paths, databases):
         return imported.failed(["no crontab found in %s" % ", ".join(paths or CRONTABS)])
 
     def home_of(login):
-        account = databases.passwd.login(login)
+        account = databases.passwd.login(login) if login else None
         return None if account is None else account.home
 
     trees = {}  # login -> [(CronJob, file)]; None: the system's

@@ -262,3 +262,15 @@ def test_debians_crontab_round_trips_to_the_schedule_files(tmp_path, capsys):
     assert schedule[0] == "timer 1" and "when=47 6 * * 7" in schedule
     job = (rendered / "etc/sv/cron-daily/job").read_text()
     assert "run-parts --report /etc/cron.daily" in job
+
+
+def test_without_root_the_hosts_accounts_are_asked(tmp_path, capsys):
+    """No --root, no --passwd: the host's accounts (NSS) are asked for a user's home, and
+    never for the system crontab's (no owner)."""
+    crontab = tmp_path / "jobs"
+    crontab.write_text("@reboot root /usr/bin/warm-cache\n")
+    out = tmp_path / "out.yaml"
+    assert main(["import", "--crontab", str(crontab), "--out", str(out)]) == 0, \
+        capsys.readouterr().err
+    data = yaml.safe_load(out.read_text())["runit"]["services"]["warm-cache"]
+    assert data["oneshot"] is True and data["env"]["HOME"] == "/root"
