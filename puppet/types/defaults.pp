@@ -4,7 +4,8 @@
 # `control` and `log` hashes are merged key by key).
 #
 # Every key of Runit::ServiceSpec but those that belong to one service: `command`, `run`,
-# `needs`, `template`, `owner`.
+# `needs`, `template`, `owner`, `schedule`. A timer's `persistent`, `jitter` and
+# `time_limit` given here are dropped for the services without a `schedule`.
 #
 # @example
 #   { 'umask' => '0022', 'log' => { 'timestamps' => 'tai64n', 'size' => 1000000, 'num' => 10 } }
@@ -34,4 +35,7 @@ type Runit::Defaults = Struct[{
   watchdog          => Optional[Integer[1, 86400]],
   oneshot           => Optional[Boolean],
   rerun_on_change   => Optional[Boolean],
+  persistent        => Optional[Boolean],
+  jitter            => Optional[Variant[Integer[0, 31622400], Float[0.0, 31622400.0]]],
+  time_limit        => Optional[Variant[Integer[1, 31622400], Float[0.001, 31622400.0]]],
 }]

@@ -7,6 +7,10 @@
 # and `run`, `needs` cycles, values that would need shell) and names the line and column of
 # the data file it was given.
 #
+# A `schedule` makes the service a timer (each elapse runs it once: docs/jobs.md), with
+# `persistent`, `jitter` and `time_limit` beside it; runit-provision checks the schedule's
+# grammar.
+#
 # @example
 #   {
 #     'command' => '/usr/local/bin/web --port 8080',
@@ -15,6 +19,8 @@
 #     'check'   => { 'http' => 'http://127.0.0.1:8080/health' },
 #     'log'     => { 'timestamps' => 'iso', 'num' => 20 },
 #   }
+# @example A timer
+#   { 'command' => '/usr/local/bin/purge-cache', 'schedule' => '*:0/15', 'jitter' => 30 }
 type Runit::ServiceSpec = Struct[{
   command           => Optional[Runit::Command],
   run               => Optional[String[1]],
@@ -46,4 +52,8 @@ type Runit::ServiceSpec = Struct[{
   watchdog          => Optional[Integer[1, 86400]],
   oneshot           => Optional[Boolean],
   rerun_on_change   => Optional[Boolean],
+  schedule          => Optional[String[1]],
+  persistent        => Optional[Boolean],
+  jitter            => Optional[Variant[Integer[0, 31622400], Float[0.0, 31622400.0]]],
+  time_limit        => Optional[Variant[Integer[1, 31622400], Float[0.001, 31622400.0]]],
 }]

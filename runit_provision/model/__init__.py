@@ -32,7 +32,9 @@ SERVICE_KEYS = ("command", "run", "user", "group", "owner", "env", "cwd", "umask
                 "limits", "finish", "check", "control", "down", "enabled", "ensure",
                 "restart_on_change", "restart", "needs", "log", "template", "adopt", "conf",
                 "files", "links", "ready", "ready_timeout", "watchdog", "oneshot",
-                "rerun_on_change")
+                "rerun_on_change", "schedule", "persistent", "jitter", "time_limit")
+# A timer's own keys (docs/jobs.md#timers): each needs ``schedule`` beside it.
+TIMER_KEYS = ("persistent", "jitter", "time_limit")
 RESTART_KEYS = ("give_up_after", "within", "delay", "max_delay", "steps", "jitter",
                 "reset_after")
 # restart's back-off keys (docs/restart.md): the rest of RESTART_KEYS are the give-up policy
@@ -83,7 +85,11 @@ class Service(Record):
     ``protocol.readiness.ReadySpec`` — the service says when it is ready (docs/readiness.md),
     with ``ready_timeout`` and ``watchdog`` in it (the keys of the same names: 0 for none).
     ``oneshot``: work that runs to its end and stays done; ``rerun_on_change``: apply runs
-    it again when its run, env or conf change (docs/jobs.md)."""
+    it again when its run, env or conf change (docs/jobs.md).
+    ``schedule``: None, or the ``Schedule`` that makes the service a timer (each elapse runs
+    its ``run``/``command`` once, as a one-shot run: docs/jobs.md#timers), with
+    ``persistent`` (bool: a missed elapse runs once at start), ``jitter`` (seconds, a float,
+    0: none) and ``time_limit`` (seconds, a float, or None: none)."""
 
     __slots__ = ("name", "backoff") + SERVICE_KEYS
 
@@ -115,8 +121,8 @@ class Schedule(Record):
     systemd's ``OnCalendar=`` grammar; ``cron``: cron's five fields) and ``normalized``
     (systemd's normalized form; cron's text as written). Plain values, so that the Config
     kept between runs keeps it; ``parsed()`` is the protocol's spec, whose ``next_elapse``
-    says when it runs next. ``schema/schedule.py`` builds it; no service key holds it yet
-    (docs/schedule.md: the timers that will act on it are not built)."""
+    says when it runs next. ``schema/schedule.py`` builds it for a service's ``schedule``
+    (a timer: docs/jobs.md#timers)."""
 
     __slots__ = ("text", "kind", "normalized")
 

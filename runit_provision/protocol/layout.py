@@ -70,13 +70,15 @@ def acted_on(service, has_log, has_env):
 
     >>> scopes = acted_on("/etc/sv/web", has_log=True, has_env=False)
     >>> sorted(scopes.items())  # doctest: +NORMALIZE_WHITESPACE
-    [('/etc/sv/web', ('run', 'finish', 'check', 'down', 'control', 'log', 'oneshot')),
+    [('/etc/sv/web', ('run', 'finish', 'check', 'down', 'control', 'log', 'oneshot',
+                      'schedule', 'job')),
      ('/etc/sv/web/control', None),
      ('/etc/sv/web/log', ('run', 'finish', 'check', 'down', 'control')),
      ('/etc/sv/web/log/control', None)]
     """
-    # ``oneshot``: our runsv acts on it, and every reader shows the service by it
-    top = SERVICE_NAMES + (ONESHOT,) + ((ENV_DIR,) if has_env else ())
+    # ``oneshot``, ``schedule``: our runsv acts on them, and every reader shows the service
+    # by them; ``job`` is a timer's run
+    top = SERVICE_NAMES + (ONESHOT, SCHEDULE, JOB) + ((ENV_DIR,) if has_env else ())
     scopes = {service: top, service + "/" + CONTROL_DIR: None}
     if has_env:
         scopes[service + "/" + ENV_DIR] = None
@@ -130,6 +132,16 @@ READY = "ready"
 # (protocol/lastrun.py), which the C runsv does not keep.
 ONESHOT = "oneshot"
 LAST_RUN = "last-run"
+# A timer (``schedule:``, docs/timers.md; protocol/timer.py): ``schedule`` (its spec) marks
+# it, ``job`` is what a daemon's ``run`` would be (``run`` is the C runsv's waiter,
+# ``exec timer-run``; ours never starts it), ``supervise/timer`` the waiter's record, and
+# ``timer-stamp`` (``persistent`` only) the last elapse a run started for — in the service
+# directory, not supervise/, but written only by the waiters: runtime-owned.
+SCHEDULE = "schedule"
+JOB = "job"
+TIMER_STATE = "timer"
+TIMER_STATE_FILE = SUPERVISE_DIR + "/" + TIMER_STATE
+TIMER_STAMP = "timer-stamp"
 
 # Not runit's: the file a run script sources, Void Linux's convention (``[ -r conf ] && .
 # ./conf``); the data's ``conf`` key writes it, and apply restarts the service when it changes.
@@ -163,12 +175,15 @@ def runit_flag_paths(environ):
 def is_runtime_owned(relative):
     """True for a path, relative to a service directory, that only runsv writes.
 
-    >>> [is_runtime_owned(p) for p in ("supervise", "supervise/pid", "log/supervise/ok")]
-    [True, True, True]
+    >>> [is_runtime_owned(p) for p in ("supervise", "supervise/pid", "log/supervise/ok",
+    ...                                "timer-stamp")]
+    [True, True, True, True]
     >>> [is_runtime_owned(p) for p in ("run", "log/run", "env/PORT", "supervisor")]
     [False, False, False, False]
     """
     parts = relative.strip("/").split("/")
+    if parts == [TIMER_STAMP]:
+        return True  # a timer's (a log is never one)
     if parts[0] == LOG_DIR:
         parts = parts[1:]
     return bool(parts) and parts[0] == SUPERVISE_DIR

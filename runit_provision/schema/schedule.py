@@ -2,9 +2,8 @@
 file:line:col of the very character (``Problems.add``'s ``within``).
 
 The grammar is the protocol's (``protocol/schedule.py``: systemd's calendar expressions and
-cron's five fields), read once for the schema and the runtime alike. No service key calls it
-yet: ``schedule:`` joins the service's keys with the timers that act on it (issue 46 §2),
-so that no data says "every 15 minutes" of a service that would run as a daemon.
+cron's five fields), read once for the schema and the runtime alike. A service's
+``schedule`` key is read here: it makes the service a timer (docs/jobs.md#timers).
 """
 
 from ..model import Schedule

@@ -11,7 +11,7 @@ import os.path
 import re
 
 from ..model import (BACKOFF_KEYS, CONTROL_LETTERS, LIMITS, READY_KINDS, RESTART_KEYS,
-                     SERVICE_KEYS, Backoff, Log, Service)
+                     SERVICE_KEYS, TIMER_KEYS, Backoff, Log, Service)
 from ..protocol.readiness import ACCESS, FD_MAX, FD_MIN, SECONDS_MAX, ReadySpec
 from ..protocol.tally import RECENT
 from ..source import origin_of, type_name
@@ -19,9 +19,10 @@ from .check import read_check
 from .files import check_links_and_keys, read_conf, read_files, read_links
 from .log import read_log
 from .readers import Readers
+from .schedule import read_schedule
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-PER_SERVICE = ("command", "run", "needs", "template", "owner")  # not allowed in defaults
+PER_SERVICE = ("command", "run", "needs", "template", "owner", "schedule")  # not in defaults
 PROCESS_STATE = ("user", "group", "cwd", "umask", "nice", "limits")  # the chpst line's
 
 
@@ -86,7 +87,10 @@ def build_service(name, values):
                           values.get("watchdog")),
         ready_timeout=values.get("ready_timeout"), watchdog=values.get("watchdog"),
         oneshot=values.get("oneshot") is True,
-        rerun_on_change=values.get("rerun_on_change") is True)
+        rerun_on_change=values.get("rerun_on_change") is True,
+        schedule=values.get("schedule"), persistent=values.get("persistent") is True,
+        jitter=float(values.get("jitter") or 0),
+        time_limit=None if values.get("time_limit") is None else float(values["time_limit"]))
 
 
 def read_service_keys(read, path, raw, is_defaults=False):
@@ -174,8 +178,48 @@ def _one_service_checks(problems, path, values, own, tree_owner):
                          % (tree_owner, tree_owner))
     if values.get("group") is not None and values.get("user") is None:
         problems.add(path + ("group",), "group needs user (chpst -u USER:GROUP)")
+    _timer_checks(problems, path, values, own)
     _ready_checks(problems, path, values, own)
     _oneshot_checks(problems, path, values, own)
+
+
+# The keys a timer refuses, and why: each of its runs is a one-shot run (docs/jobs.md#timers).
+NOT_WITH_SCHEDULE = (
+    ("oneshot", "each run of a timer is a one-shot run (implied)"),
+    ("rerun_on_change", "a timer runs at its schedule's elapses, never because apply "
+                        "changed it"),
+    ("restart", "a timer is not restarted: its next run is its next elapse"),
+    ("ready", "a timer's run is done when it ends"),
+    ("finish", "a timer's finish is rendered (it records each run): end the work in run"),
+    ("watchdog", "a timer's run is done when it ends"),
+)
+
+
+def _timer_checks(problems, path, values, own):
+    """A timer (``schedule``) renders its own ``run``, ``finish`` and ``job``
+    (docs/jobs.md#timers): what would contradict them is an error — or dropped, when only
+    ``defaults`` gave it. ``persistent``, ``jitter`` and ``time_limit`` time a schedule:
+    without one, an error (dropped when only ``defaults`` gave them)."""
+    if values.get("schedule") is None:
+        for key in TIMER_KEYS:
+            if values.get(key) is None:
+                continue
+            if key not in own:
+                values.pop(key)  # a default for the services that are timers
+            elif "schedule" not in values:  # (an unreadable one is said already)
+                problems.add(path + (key,), "%s: only with schedule (it times a timer's "
+                                            "runs)" % key)
+        return
+    for key, why in NOT_WITH_SCHEDULE:
+        if values.get(key) is None:
+            continue
+        if key in own:
+            problems.add(path + (key,), "%s: not with schedule: %s" % (key, why))
+        values.pop(key)  # checked once, here: the checks after this one do not see it
+    for name in ("run", "finish"):
+        if name in (values.get("links") or {}):
+            problems.add(path + ("links", name), "links.%s: not with schedule: a timer's %s "
+                         "is rendered (the run script is its job)" % (name, name))
 
 
 def _oneshot_checks(problems, path, values, own):
@@ -293,6 +337,7 @@ def _read_limits(read, path, value):
 
 
 DAY = 86400
+YEAR = 366 * DAY
 BACKOFF_DEFAULTS = {"delay": 1, "max_delay": None, "steps": 0, "jitter": 0, "reset_after": 60}
 
 
@@ -327,14 +372,18 @@ def _read_restart(read, path, value):
     return found
 
 
-def _seconds(read, path, value, low):
-    """A number of seconds, whole or not, ``low`` to a day."""
+def _seconds(read, path, value, low, high=DAY, above_low=False):
+    """A number of seconds, whole or not, ``low`` to ``high`` (a day) — more than ``low``
+    when ``above_low``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         read.problems.add(path, "expected a number of seconds, got %s" % type_name(value))
         return None
-    if not low <= value <= DAY:
+    if above_low and value == low:
+        read.problems.add(path, "%s: give more than %d seconds" % (_shown(value), low))
+        return None
+    if not low <= value <= high:
         read.problems.add(path, "%s is out of range (%d..%d seconds)" % (_shown(value), low,
-                                                                          DAY))
+                                                                          high))
         return None
     return value
 
@@ -466,6 +515,11 @@ _KEY_READERS = {
     "down": Readers.boolean,
     "oneshot": Readers.boolean,
     "rerun_on_change": Readers.boolean,
+    "schedule": read_schedule,
+    "persistent": Readers.boolean,
+    "jitter": lambda read, path, value: _seconds(read, path, value, 0, YEAR),
+    "time_limit": lambda read, path, value: _seconds(read, path, value, 0, YEAR,
+                                                     above_low=True),
     "enabled": Readers.boolean,
     "restart_on_change": Readers.boolean,
     "adopt": Readers.boolean,

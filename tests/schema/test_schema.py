@@ -290,3 +290,32 @@ def test_a_backoff_and_its_defaults_merge_beside_a_give_up_policy():
                                                        jitter=3, reset_after=60)
     none = config_from_text("runit::services: {x: {command: z, restart: {give_up_after: 3}}}\n")
     assert none.services["x"].backoff is None
+
+
+def test_a_timer_s_keys_are_typed_and_defaults_that_do_not_apply_are_dropped():
+    """``schedule`` makes a timer (model.Schedule, with persistent, jitter and time_limit as
+    numbers); what ``defaults`` give that a timer refuses (finish, ready, restart, oneshot)
+    is dropped for it, and a timer's keys from ``defaults`` are dropped for a daemon."""
+    config = config_from_text("""
+runit::defaults: {finish: "echo bye", ready: notify, restart: {give_up_after: 5},
+                  oneshot: true, jitter: 30, time_limit: 60}
+runit::services:
+  purge: {command: /usr/bin/purge, schedule: "*:0/15", persistent: true, jitter: 2.5}
+  nightly: {command: /usr/bin/backup, schedule: "30 2 * * *"}
+  web: {command: /usr/bin/web, oneshot: false}
+""")
+    purge, nightly, web = (config.services[name] for name in ("purge", "nightly", "web"))
+    assert purge.schedule == model.Schedule(text="*:0/15", kind="calendar",
+                                            normalized="*-*-* *:00/15:00")
+    assert (purge.persistent, purge.jitter, purge.time_limit) == (True, 2.5, 60.0)
+    assert (purge.finish, purge.ready, purge.restart, purge.oneshot) == (None, None, None,
+                                                                         False)
+    assert (nightly.schedule.kind, nightly.persistent, nightly.jitter) == ("cron", False, 30.0)
+    assert web.schedule is None and (web.jitter, web.time_limit) == (0.0, None)
+    assert web.finish == "#!/bin/sh\necho bye\n" and web.restart == (5, 60)
+
+
+def test_schedule_is_not_allowed_in_defaults():
+    with pytest.raises(DataError, match=r"defaults.schedule: not allowed in defaults"):
+        config_from_text("runit::defaults: {schedule: daily}\n"
+                         "runit::services: {web: {command: x}}\n")

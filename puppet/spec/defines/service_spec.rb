@@ -49,6 +49,21 @@ describe 'runit::service' do
     it { is_expected.to contain_runit__restart('worker').with_owner('alice') }
   end
 
+  context 'as a timer' do
+    let(:params) do
+      { command: '/usr/local/bin/purge-cache', schedule: '*:0/15', persistent: true, jitter: 30, time_limit: 2.5 }
+    end
+
+    it 'writes the schedule and its keys as given' do
+      expect(yaml_of(catalogue, file)).to eq(
+        'runit::services' => { 'worker' => {
+          'command' => '/usr/local/bin/purge-cache', 'schedule' => '*:0/15', 'persistent' => true, 'jitter' => 30,
+          'time_limit' => 2.5
+        } },
+      )
+    end
+  end
+
   context 'with ensure absent' do
     let(:params) { { ensure: 'absent' } }
 
@@ -73,6 +88,10 @@ describe 'runit::service' do
     log: { 'timestamps' => 'always' },
     ensure: 'stopped',
     user: 'Not A Login',
+    schedule: '',
+    persistent: 'yes',
+    jitter: -1,
+    time_limit: 0,
   }, with: { command: '/bin/true' })
 
   context 'with a parameter the data format does not have' do

@@ -14,6 +14,22 @@ describe 'Runit::ServiceSpec' do
     )
   end
 
+  it 'allows a timer: schedule, persistent, jitter and time_limit' do
+    is_expected.to allow_values(
+      { 'command' => '/usr/local/bin/purge', 'schedule' => '*:0/15' },
+      { 'run' => "#!/bin/sh\nexec backup\n", 'schedule' => '30 2 * * *', 'persistent' => true, 'jitter' => 30,
+        'time_limit' => 600 },
+      { 'command' => '/bin/true', 'schedule' => 'daily', 'jitter' => 2.5, 'time_limit' => 0.5 },
+    )
+  end
+
+  it "refuses a timer's badly typed values", :aggregate_failures do
+    [
+      { 'schedule' => '' }, { 'schedule' => 15 }, { 'persistent' => 'yes' }, { 'jitter' => -1 },
+      { 'jitter' => '30' }, { 'time_limit' => 0 }, { 'time_limit' => 0.0 }, { 'time_limit' => 31_622_401 },
+    ].each { |value| is_expected.not_to allow_value(value) }
+  end
+
   # Puppet checks the shape; "exactly one of command and run" is the CLI's (a file:line:col message).
   it 'refuses unknown keys and badly typed values', :aggregate_failures do
     [

@@ -1,0 +1,317 @@
+"""protocol: timers (docs/timers.md) — the ``schedule`` file of a timer's service directory, its
+``supervise/timer`` record, its ``timer-stamp``, and the pure decisions both waiters share
+(our runsv's engine and ``timer-run`` under the C runsv): when the next run starts, and how
+many elapses a run that lasted so long skipped.
+
+``schedule`` (rendered, 0644; its presence marks a timer)::
+
+    timer 1
+    when=*-*-* *:00/15:00
+    persistent=1
+    jitter=30
+    time_limit=600
+
+``when`` is the schedule as the data wrote it (``protocol/schedule.parse_schedule`` reads it,
+cron's form included); ``persistent`` 0|1; ``jitter`` and ``time_limit`` seconds (``0`` or
+absent: none). Unknown keys are ignored (forward compatible); anything else wrong is a
+ValueError naming what.
+
+``supervise/timer`` (runtime-owned, written by the waiter: ``.new`` + rename)::
+
+    timer-state 1 next=1764155700.000000 elapse=1764154800.000000 skipped=2 timed_out=0 missed=0
+
+``next``: when the next run starts (elapse + jitter), 0 = none (no elapse left, or down);
+``elapse``: the elapse of the run started last (0 = none yet); ``skipped``: elapses skipped
+because a run was still going (cumulative); ``timed_out``: runs ended by ``time_limit``
+(cumulative); ``missed``: 1 when the last run was a persistent catch-up. An ``error=`` word,
+always the last, holds the rest of the line: why the spec could not be read. Unknown words
+are ignored.
+
+``timer-stamp`` (service directory, ``persistent`` only; runtime-owned): ``stamp 1
+elapse=SECONDS`` — the last elapse a run was started for, written before the job starts, so a
+``kill -9`` of the tree while the job runs never runs that elapse twice.
+
+Times are microseconds since the epoch (the calendar's unit) in the code, seconds with six
+decimals in the files. Standard library and ``protocol/`` only.
+"""
+
+from .backoff import seconds_text
+from .layout import JOB, SCHEDULE, TIMER_STAMP, TIMER_STATE  # noqa: F401 (layout's names)
+from .tuples import FieldTuple
+
+TIMER_MAX = 4096        # bytes read of any of the three (a schedule line is < 1 KiB)
+TIME_LIMIT_GRACE = 10   # seconds between a timed-out run's TERM and its KILL
+USEC = 1_000_000
+
+
+class TimerSpec:
+    """A timer's ``schedule`` file: ``when`` (the text), ``persistent`` (bool), ``jitter``
+    (seconds, float, 0 = none), ``time_limit`` (seconds, float, or None); ``schedule`` is
+    ``when`` parsed (``.next_elapse``, ``.elapses``; ScheduleError, a ValueError, when it
+    does not parse)."""
+
+    __slots__ = ("when", "persistent", "jitter", "time_limit", "schedule")
+
+    def __init__(self, when, persistent=False, jitter=0.0, time_limit=None):
+        from .schedule import parse_schedule
+
+        self.when, self.persistent = when, bool(persistent)
+        self.jitter = float(jitter)
+        self.time_limit = None if not time_limit else float(time_limit)
+        self.schedule = parse_schedule(when)
+
+    def __eq__(self, other):
+        return isinstance(other, TimerSpec) and self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def _key(self):
+        return self.when, self.persistent, self.jitter, self.time_limit
+
+    def __repr__(self):
+        return "TimerSpec(when=%r, persistent=%r, jitter=%r, time_limit=%r)" % self._key()
+
+
+def timer_spec_bytes(spec):
+    """The ``schedule`` file of ``spec``.
+
+    >>> print(timer_spec_bytes(TimerSpec("*:0/15", True, 30, 600)).decode(), end="")
+    timer 1
+    when=*:0/15
+    persistent=1
+    jitter=30
+    time_limit=600
+    >>> timer_spec_bytes(TimerSpec("daily")).endswith(b"jitter=0\\ntime_limit=0\\n")
+    True
+    """
+    return b"timer 1\nwhen=%s\npersistent=%d\njitter=%s\ntime_limit=%s\n" % (
+        spec.when.encode(), spec.persistent, seconds_text(spec.jitter).encode(),
+        seconds_text(spec.time_limit or 0).encode())
+
+
+def timer_spec_from_bytes(data):
+    """The TimerSpec of a ``schedule`` file; ValueError (its message says what) when it is
+    not one. Unknown keys are ignored.
+
+    >>> timer_spec_from_bytes(b"timer 1\\nwhen=30 2 * * 1-5\\njitter=1.5\\nnew=thing\\n")
+    TimerSpec(when='30 2 * * 1-5', persistent=False, jitter=1.5, time_limit=None)
+    >>> timer_spec_from_bytes(b"timer 1\\nwhen=*-*-* 25:00\\n")
+    Traceback (most recent call last):
+    ...
+    ValueError: schedule: when=*-*-* 25:00: column 7: the hour 25 is not within 0..23
+    >>> timer_spec_from_bytes(b"garbage")
+    Traceback (most recent call last):
+    ...
+    ValueError: schedule: not a timer file (its first line is not "timer 1")
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("schedule: not UTF-8") from None
+    lines = text.split("\n")
+    if lines[0].strip() != "timer 1":
+        raise ValueError('schedule: not a timer file (its first line is not "timer 1")')
+    values = {}
+    for number, line in enumerate(lines[1:], 2):
+        if not line.strip():
+            continue
+        name, equals, value = line.partition("=")
+        if not equals:
+            raise ValueError("schedule: line %d has no =: %r" % (number, line[:80]))
+        values[name.strip()] = value.strip()
+    if not values.get("when"):
+        raise ValueError("schedule: no when=")
+    persistent = values.get("persistent", "0")
+    if persistent not in ("0", "1"):
+        raise ValueError("schedule: persistent=%s is not 0 or 1" % persistent)
+    jitter = _seconds(values, "jitter")
+    time_limit = _seconds(values, "time_limit")
+    try:
+        return TimerSpec(values["when"], persistent == "1", jitter, time_limit or None)
+    except ValueError as exc:
+        raise ValueError("schedule: when=%s: %s" % (values["when"], exc)) from None
+
+
+def _seconds(values, name):
+    text = values.get(name, "0") or "0"
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError("schedule: %s=%s is not a number of seconds" % (name, text)) from None
+    if not 0 <= number <= 10 ** 9:  # NaN fails both
+        raise ValueError("schedule: %s=%s is out of range" % (name, text))
+    return number
+
+
+class TimerState(FieldTuple, fields="next_usec elapse_usec skipped timed_out missed error",
+                 defaults=(0, 0, 0, 0, False, "")):
+    """``supervise/timer``: ``next_usec`` (0: none), ``elapse_usec`` (0: none yet),
+    ``skipped``, ``timed_out`` (counts), ``missed`` (bool), ``error`` ("" when none)."""
+
+    __slots__ = ()
+
+
+def timer_state_bytes(state):
+    """The ``supervise/timer`` line of ``state``.
+
+    >>> timer_state_bytes(TimerState(1764155700_000000, 1764154800_000000, 2))
+    b'timer-state 1 next=1764155700.000000 elapse=1764154800.000000 skipped=2 timed_out=0 missed=0\\n'
+    >>> timer_state_bytes(TimerState(error="schedule: no when="))[-34:]
+    b'missed=0 error=schedule: no when=\\n'
+    """
+    line = b"timer-state 1 next=%s elapse=%s skipped=%d timed_out=%d missed=%d" % (
+        _seconds_bytes(state.next_usec), _seconds_bytes(state.elapse_usec), state.skipped,
+        state.timed_out, bool(state.missed))
+    if state.error:
+        line += b" error=" + " ".join(state.error.split()).encode("utf-8", "replace")
+    return line + b"\n"
+
+
+def timer_state_from_bytes(data):
+    """The TimerState of a ``supervise/timer`` file; ValueError when it is not one. Unknown
+    words are ignored.
+
+    >>> timer_state_from_bytes(b"timer-state 1 next=10.5 elapse=9 skipped=2 timed_out=1 "
+    ...                        b"missed=1 future=yes error=bad when\\n")
+    TimerState(next_usec=10500000, elapse_usec=9000000, skipped=2, timed_out=1, missed=True, error='bad when')
+    >>> timer_state_from_bytes(b"timer-state 1 skipped=x")
+    Traceback (most recent call last):
+    ...
+    ValueError: supervise/timer: skipped=x is not a number
+    """
+    line = data.split(b"\n", 1)[0]
+    line, _, error = line.partition(b" error=")
+    words = line.split()
+    if words[:2] != [b"timer-state", b"1"]:
+        raise ValueError("supervise/timer: not a timer record")
+    fields = dict(word.split(b"=", 1) for word in words[2:] if b"=" in word)
+    return TimerState(
+        _field(fields, b"next", _usec), _field(fields, b"elapse", _usec),
+        _field(fields, b"skipped", int), _field(fields, b"timed_out", int),
+        fields.get(b"missed", b"0") == b"1", error.decode("utf-8", "replace"))
+
+
+def _field(fields, name, number):
+    text = fields.get(name, b"0")
+    try:
+        found = number(text)
+    except ValueError:
+        found = -1
+    if found < 0:
+        raise ValueError("supervise/timer: %s=%s is not a number" % (
+            name.decode(), text.decode("ascii", "replace")))
+    return found
+
+
+def stamp_bytes(elapse_usec):
+    """The ``timer-stamp`` line for the elapse ``elapse_usec``.
+
+    >>> stamp_bytes(1764154800_250000)
+    b'stamp 1 elapse=1764154800.250000\\n'
+    """
+    return b"stamp 1 elapse=%s\n" % _seconds_bytes(elapse_usec)
+
+
+def stamp_from_bytes(data):
+    """The elapse (microseconds) a ``timer-stamp`` holds; ValueError when it is not one.
+
+    >>> stamp_from_bytes(b"stamp 1 elapse=1764154800.25 later=1\\n")
+    1764154800250000
+    >>> stamp_from_bytes(b"stamp 1\\n")
+    Traceback (most recent call last):
+    ...
+    ValueError: timer-stamp: no elapse=
+    """
+    words = data.split(b"\n", 1)[0].split()
+    if words[:2] != [b"stamp", b"1"]:
+        raise ValueError("timer-stamp: not a stamp")
+    fields = dict(word.split(b"=", 1) for word in words[2:] if b"=" in word)
+    if b"elapse" not in fields:
+        raise ValueError("timer-stamp: no elapse=")
+    try:
+        return _usec(fields[b"elapse"])
+    except ValueError:
+        raise ValueError("timer-stamp: elapse=%s is not a time" % fields[b"elapse"].decode(
+            "ascii", "replace")) from None
+
+
+def next_run(spec, now_usec, stamp_usec=None, random_fraction=0.0, local_zone=None):
+    """``(elapse_usec, start_usec, missed)`` of the next run, or None when no elapse is left.
+
+    The next elapse strictly after ``now_usec``, started ``random_fraction`` (0 <= f < 1) of
+    ``spec.jitter`` after it; or — ``spec.persistent``, a ``stamp_usec`` (the elapse of the
+    last run started), and an elapse after the stamp that is <= now — the latest such missed
+    elapse, at once (``start = now``, not delayed, ``missed=True``): however many were missed,
+    one run; and once its stamp is written, none again. ``local_zone`` (a tzinfo; None: the
+    host's) reads a schedule without a zone of its own.
+
+    >>> spec = TimerSpec("*-*-* 00:00:00 UTC", persistent=True, jitter=60)
+    >>> day = 86400 * USEC
+    >>> next_run(spec, 10 * day + 5, None, 0.5)     # the next midnight, 30 s later
+    (950400000000, 950430000000, False)
+    >>> next_run(spec, 10 * day + 5, 7 * day, 0.5)  # missed 8, 9 and 10: one run, 10's, now
+    (864000000000, 864000000005, True)
+    >>> next_run(spec, 10 * day + 5, 10 * day, 0.5)[2]   # that one's stamp: not again
+    False
+    """
+    schedule = spec.schedule
+    if spec.persistent and stamp_usec:
+        missed = _last_elapse_until(schedule, stamp_usec, now_usec, local_zone)
+        if missed is not None:
+            return missed, now_usec, True
+    elapse = schedule.next_elapse(now_usec, local_zone)
+    if elapse is None:
+        return None
+    fraction = min(max(random_fraction, 0.0), 1.0)
+    return elapse, elapse + int(fraction * spec.jitter * USEC), False
+
+
+def _last_elapse_until(schedule, after_usec, until_usec, local_zone):
+    """The latest elapse in (after, until], or None: a bisection on "the next elapse after x
+    is <= until" (true below the answer, false from it on), ~40 computations of an elapse
+    whatever the number missed (a timer of every second down for a week)."""
+    first = schedule.next_elapse(after_usec, local_zone)
+    if first is None or first > until_usec:
+        return None
+    low, high = first, until_usec   # next after low: <= until unless low is the answer
+    found = schedule.next_elapse(low, local_zone)
+    if found is None or found > until_usec:
+        return first
+    while high - low > 1:
+        middle = (low + high) // 2
+        after = schedule.next_elapse(middle, local_zone)
+        if after is not None and after <= until_usec:
+            low = middle
+        else:
+            high = middle
+    return schedule.next_elapse(low, local_zone)
+
+
+def elapses_between(spec, after_usec, until_usec, limit=1000, local_zone=None):
+    """How many elapses fall in (after, until] — at most ``limit``: the elapses skipped by a
+    run that started at the elapse ``after`` and ended at ``until``.
+
+    >>> every_minute = TimerSpec("*:*:00 UTC")
+    >>> elapses_between(every_minute, 60 * USEC, 300 * USEC), elapses_between(
+    ...     every_minute, 60 * USEC, 119 * USEC), elapses_between(every_minute, 0, 10 ** 12, 5)
+    (4, 0, 5)
+    """
+    count, at = 0, after_usec
+    while count < limit:
+        at = spec.schedule.next_elapse(at, local_zone)
+        if at is None or at > until_usec:
+            break
+        count += 1
+    return count
+
+
+def _seconds_bytes(usec):
+    return b"%d.%06d" % divmod(int(usec), USEC)
+
+
+def _usec(text):
+    whole, _, fraction = text.partition(b".")
+    if not whole.isdigit() or not (fraction.isdigit() or not fraction):
+        raise ValueError(text)
+    return int(whole) * USEC + int(fraction.ljust(6, b"0")[:6] or b"0")
