@@ -11,7 +11,7 @@ from runit_provision.cli.main import main
 from runit_provision.importing.cron import (names_of, read_crontab, services_of, slug_of,
                                             split_percent)
 
-from .test_timer_units import needs_timer_data
+from .test_timer_units import needs_timer_data, needs_timer_render
 
 # Debian 12 (bookworm): /etc/crontab of cron-daemon-common 3.0pl1-162, byte for byte
 DEBIAN_CRONTAB = """\
@@ -247,8 +247,8 @@ def test_the_cli_reads_what_cron_reads_under_root(tmp_path, capsys):
 
 
 @needs_timer_data
-def test_debians_crontab_round_trips_to_the_schedule_files(tmp_path, capsys):
-    """import → render → each service directory's ``schedule`` file says the five fields."""
+def test_debians_crontab_and_cron_d_import_into_valid_data(tmp_path, capsys):
+    """import of /etc/crontab and /etc/cron.d: data the schema takes, and renders."""
     write_host(tmp_path)
     out = tmp_path / "out.yaml"
     assert main(["import", "--root", str(tmp_path), "--crontab", "/etc/crontab",
@@ -256,6 +256,19 @@ def test_debians_crontab_round_trips_to_the_schedule_files(tmp_path, capsys):
     services = yaml.safe_load(out.read_text())["runit"]["services"]
     assert sorted(services) == ["cron-daily", "cron-hourly", "cron-monthly", "cron-weekly",
                                 "e2scrub_all", "e2scrub_all_cron"]
+    assert services["cron-weekly"]["schedule"] == "47 6 * * 7"
+    rendered = tmp_path / "rendered"
+    assert main(["render", "--data", str(out), "--out", str(rendered)]) == 0
+
+
+@needs_timer_render
+def test_debians_crontab_renders_its_schedule_files(tmp_path, capsys):
+    """The round trip: import → render → each service directory's ``schedule`` file says the
+    five fields, its ``job`` the command."""
+    write_host(tmp_path)
+    out = tmp_path / "out.yaml"
+    assert main(["import", "--root", str(tmp_path), "--crontab", "/etc/crontab",
+                 "--out", str(out)]) == 0, capsys.readouterr().err
     rendered = tmp_path / "rendered"
     assert main(["render", "--data", str(out), "--out", str(rendered)]) == 0
     schedule = (rendered / "etc/sv/cron-weekly/schedule").read_text().splitlines()

@@ -171,8 +171,25 @@ def schema_has_timers():
     return True
 
 
+def renders_timers():
+    """Does the renderer write a timer's ``schedule`` file yet (contract-timers: the service
+    directory of a timer)?"""
+    from runit_provision.accounts import NO_ACCOUNTS
+    from runit_provision.render import render
+    from runit_provision.schema import config_from_data
+    if not schema_has_timers():
+        return False
+    tree = render(config_from_data({"services": {"t": {"command": ["true"],
+                                                        "schedule": "daily"}}}, {},
+                                   NO_ACCOUNTS))
+    return any(str(getattr(item, "path", "")).endswith("/t/schedule") for item in tree)
+
+
 needs_timer_data = pytest.mark.skipif(not schema_has_timers(),
                                       reason="the data has no schedule key yet (timer-data)")
+needs_timer_render = pytest.mark.skipif(
+    not renders_timers(), reason="the renderer writes no schedule file yet (timer-data's "
+                                 "render of a timer's service directory)")
 
 
 def write_units(root, files):
@@ -215,10 +232,26 @@ def test_a_timer_brings_its_service_and_the_service_is_no_daemon_too(tmp_path, c
                                    "0 refused"
     rendered = tmp_path / "rendered"
     assert main(["render", "--data", str(out), "--out", str(rendered)]) == 0
+    assert not (rendered / "etc/sv/mailer").exists()
+
+
+@needs_timer_render
+def test_an_imported_timer_renders_its_schedule_file(tmp_path, capsys):
+    """The round trip: import → render → the timer's schedule file (contract-timers)."""
+    from runit_provision.cli.main import main
+    write_units(tmp_path, {
+        "backup.timer": "[Timer]\nOnCalendar=*-*-* 02:30\nPersistent=true\n"
+                        "RandomizedDelaySec=30\n",
+        "backup.service": JOB + "RuntimeMaxSec=10min\n"})
+    out = tmp_path / "out.yaml"
+    assert main(["import", "--root", str(tmp_path), "--systemd", "backup.timer", "--out",
+                 str(out)]) == 0, capsys.readouterr().err
+    rendered = tmp_path / "rendered"
+    assert main(["render", "--data", str(out), "--out", str(rendered)]) == 0
     schedule = (rendered / "etc/sv/backup/schedule").read_text().splitlines()
     assert schedule[0] == "timer 1" and "when=*-*-* 02:30" in schedule
-    assert "persistent=1" in schedule and "time_limit=600" in schedule
-    assert not (rendered / "etc/sv/mailer").exists()
+    assert {"persistent=1", "jitter=30", "time_limit=600"} <= set(schedule)
+    assert "/usr/bin/backup --all" in (rendered / "etc/sv/backup/job").read_text()
 
 
 @needs_timer_data
