@@ -105,11 +105,11 @@ def _looks_like_a_job(stripped):
 
 
 def _env_value(value):
-    """cron's value: quoted ('…' or "…"), kept as is inside; else its blanks at the end
-    dropped."""
-    value = value.rstrip(" \t") if value[:1] not in "'\"" else value
-    if len(value) >= 2 and value[0] in "'\"" and value.rstrip(" \t")[-1] == value[0]:
-        return value.rstrip(" \t")[1:-1]
+    """cron's value: its blanks at the end dropped; quoted ('…' or "…"), the quotes removed
+    and the blanks inside kept."""
+    value = value.rstrip(" \t")
+    if len(value) >= 2 and value[0] in "'\"" and value[-1] == value[0]:
+        return value[1:-1]
     return value
 
 
