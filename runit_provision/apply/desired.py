@@ -21,8 +21,8 @@ from ..host.owed import owed_path
 from ..model import user_environment
 from ..model.tree import Absent, File, Tree
 from ..model.units import declared_units, selected_units, service_directories
-from ..protocol.layout import (CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, RUN,
-                               SVLOGD_CONFIG)
+from ..protocol.layout import (CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, JOB, RUN,
+                               SCHEDULE, SVLOGD_CONFIG)
 
 PROFILE_NAME = "runit-provision.sh"
 
@@ -44,6 +44,8 @@ class Role(enum.Enum):
     CONF = "conf"  # what a run script sources (Void's convention): a change restarts
     LOG_DIR = "log dir"  # svlogd's directory
     LOG_CONFIG = "log/config"  # svlogd's config in it
+    SCHEDULE = "schedule"  # a timer's spec: a change re-arms a waiting timer (sv hup)
+    JOB = "job"  # a timer's run script: its next run runs it
     OTHER = "other"  # anything else in the service directory
 
 
@@ -129,7 +131,8 @@ def unit_paths(unit):
     paths = [(unit.path, Role.DIR), (unit.link, Role.LINK), (base + RUN, Role.RUN),
              (base + FINISH, Role.FINISH), (base + CHECK, Role.CHECK), (base + DOWN, Role.DOWN),
              (unit.log_path, Role.LOG), (log + RUN, Role.LOG_RUN), (base + ENV_DIR, Role.ENV),
-             (base + CONTROL_DIR, Role.CONTROL), (base + CONF, Role.CONF)]
+             (base + CONTROL_DIR, Role.CONTROL), (base + CONF, Role.CONF),
+             (base + SCHEDULE, Role.SCHEDULE), (base + JOB, Role.JOB)]
     if unit.log_dir is not None:
         paths += [(unit.log_dir, Role.LOG_DIR),
                   (unit.log_dir + "/" + SVLOGD_CONFIG, Role.LOG_CONFIG)]

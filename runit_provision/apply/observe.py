@@ -29,7 +29,7 @@ from ..errors import LimitError, UnsafePathError
 from ..host.fsread import MAX_ENTRIES, READ_LIMIT
 from ..host.sides import NOT_SUPERVISED, probe_side, read_owed
 from ..host.supervised import undeclared as list_undeclared
-from ..protocol.layout import LOG_DIR, PACKAGE_NAME, acted_on
+from ..protocol.layout import LOG_DIR, PACKAGE_NAME, TIMER_STATE_FILE, acted_on
 from .fsroot import is_temp_name
 
 _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
@@ -122,6 +122,8 @@ def observe(desired, fs, probe=None):
             kinds.setdefault(unit.path + "/" + PACKAGE_NAME, "file")
         if unit.is_absent:
             continue
+        if unit.is_timer:  # is it waiting? (planner/services.py: a changed schedule)
+            kinds.setdefault(unit.path + "/" + TIMER_STATE_FILE, "file")
         if not unit.has_log:
             kinds.setdefault(unit.log_path, "directory")
         scopes.update(_scopes(unit))

@@ -49,7 +49,7 @@ class ServiceUnit:
     answers the applier asks: ``has_env``, ``restart_on_change``, ``is_down``, ``is_enabled``,
     ``is_absent``, ``adopts``, ``waits_ready`` (it declares readiness: apply's wait for it
     ends when it is ready, docs/readiness.md), ``is_oneshot`` and ``reruns_on_change``
-    (docs/jobs.md).
+    (docs/jobs.md), ``is_timer`` (it has a ``schedule``: docs/jobs.md#timers).
 
     ``is_undeclared``: a service the data does not declare, supervised in one of its service
     directories (host/supervised.py makes these for the views): ``link`` is its entry there,
@@ -58,20 +58,22 @@ class ServiceUnit:
 
     __slots__ = ("name", "label", "login", "for_login", "path", "link", "log_dir", "home",
                  "has_env", "restart_on_change", "is_down", "is_enabled", "is_absent",
-                 "adopts", "waits_ready", "is_undeclared", "is_oneshot", "reruns_on_change")
+                 "adopts", "waits_ready", "is_undeclared", "is_oneshot", "reruns_on_change",
+                 "is_timer")
 
     # each field by name (a view lists every unit up to three times: a loop over **fields
     # was half of that)
     def __init__(self, *, name=None, label=None, login=None, for_login=None, path=None,
                  link=None, log_dir=None, home=None, has_env=None, restart_on_change=None,
                  is_down=None, is_enabled=None, is_absent=None, adopts=None, waits_ready=None,
-                 is_undeclared=None, is_oneshot=None, reruns_on_change=None):
+                 is_undeclared=None, is_oneshot=None, reruns_on_change=None, is_timer=None):
         self.name, self.label, self.login, self.for_login = name, label, login, for_login
         self.path, self.link, self.log_dir, self.home = path, link, log_dir, home
         self.has_env, self.restart_on_change, self.is_down = has_env, restart_on_change, is_down
         self.is_enabled, self.is_absent, self.adopts = is_enabled, is_absent, adopts
         self.waits_ready, self.is_undeclared = waits_ready, is_undeclared
         self.is_oneshot, self.reruns_on_change = is_oneshot, reruns_on_change
+        self.is_timer = is_timer
 
     @property
     def has_log(self):
@@ -165,7 +167,8 @@ def _unit(service, name, login, sv_dir, service_dir, log_parent, home):
         is_down=bool(service.down), is_enabled=service.enabled is not False,
         is_absent=service.ensure == "absent", adopts=bool(service.adopt),
         waits_ready=service.ready is not None, is_oneshot=bool(service.oneshot),
-        reruns_on_change=bool(service.rerun_on_change))
+        reruns_on_change=bool(service.rerun_on_change),
+        is_timer=service.schedule is not None)
 
 
 # -- the one name rule ----------------------------------------------------------------------

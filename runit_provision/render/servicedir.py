@@ -10,12 +10,13 @@ import posixpath
 
 from ..model import LIMITS, TIMESTAMPS, log_directory
 from ..protocol.layout import (
-    CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, LOG_DIR, ONESHOT, READY, RUN,
-    SVLOGD_CONFIG, path_in)
+    CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, JOB, LOG_DIR, ONESHOT, READY,
+    RUN, SCHEDULE, SVLOGD_CONFIG, path_in)
 from ..protocol.backoff import BACKOFF, BACKOFF_STATE, Backoff, backoff_bytes, seconds_text
 from ..protocol.envfile import file_from_value
 from ..protocol.readiness import ready_option_words, ready_spec_bytes
 from ..protocol.logrun import log_run_text
+from ..protocol.timer import TimerSpec, timer_spec_bytes
 from ..errors import RenderError
 from .environment import render_file_template, render_template
 from ..model.tree import Absent, Directory, File, Symlink
@@ -59,7 +60,10 @@ def service_entries(service, place, config, env):
     def script(path, text, mode=0o755):
         entries.append(File(path, text, mode, **own))
 
-    if RUN not in service.links:
+    if service.schedule is not None:  # a timer: the run script is its job
+        script(path_in(base, JOB), run_script(service, place, config, env, base))
+        entries += timer_entries(service, base, env, own)
+    elif RUN not in service.links:
         script(path_in(base, RUN), run_script(service, place, config, env, base))
     if service.backoff is not None:
         entries.append(File(path_in(base, BACKOFF), backoff_bytes(backoff_of(service)), 0o644,
@@ -135,6 +139,20 @@ def oneshot_entries(base, env, own):
     down and records its run (templates/finish/oneshot.j2) — what the C runsv runs as ours."""
     return [File(path_in(base, ONESHOT), b"", 0o644, **own),
             File(path_in(base, FINISH), render_template(env, "finish/oneshot.j2", {}), 0o755,
+                 **own)]
+
+
+def timer_entries(service, base, env, own):
+    """A timer (docs/jobs.md#timers): ``./run``, the C runsv's waiter (``exec timer-run``:
+    templates/timer/run.j2; our runsv never starts it), the ``schedule`` file both waiters
+    read (protocol/timer.py; it marks the timer), and the ``./finish`` that records each run
+    as a one-shot's does but keeps the timer wanted up (templates/finish/timer.j2). Its
+    ``./job`` is the run script a daemon's ``./run`` would be."""
+    spec = TimerSpec(service.schedule.text, service.persistent, service.jitter,
+                     service.time_limit)
+    return [File(path_in(base, RUN), render_template(env, "timer/run.j2", {}), 0o755, **own),
+            File(path_in(base, SCHEDULE), timer_spec_bytes(spec), 0o644, **own),
+            File(path_in(base, FINISH), render_template(env, "finish/timer.j2", {}), 0o755,
                  **own)]
 
 

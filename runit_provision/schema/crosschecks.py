@@ -83,6 +83,10 @@ def _is_usable_need(problems, at, name, dep, tree, members, by_tree):
     if dep == name:
         problems.add(at, "%s needs itself" % name)
         return False
+    if other.get("schedule") is not None:
+        problems.add(at, "needs %r, which is a timer (it runs at its schedule's elapses: "
+                         "nothing stays up or done to wait for)" % dep)
+        return False
     return True
 
 

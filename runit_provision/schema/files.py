@@ -160,6 +160,7 @@ def _relative_path(read, path, name, links):
     keyed = top in _KEYED or (top == LOG_DIR and len(parts) > 1 and parts[1] in _LOG_KEYED)
     if keyed or name in (LOG_DIR, CONF):  # conf/NAME is a file (Debian's dhclient has conf/)
         read.problems.add(path, "%r is written by its own key (run, finish, check, down, "
-                                "conf, control, env, log) or is runsv's: not here" % name)
+                                "conf, control, env, log, schedule) or is runsv's: not here"
+                          % name)
         return None
     return name

@@ -19,7 +19,7 @@ import yaml
 
 from runit_provision.cli.main import main
 
-from ..conftest import C_RUNIT, make_bin_dir, our_tool, require_c_runit
+from ..conftest import C_RUNIT, OUR_BIN, make_bin_dir, our_tool, require_c_runit
 from ..runtime.processes import (
     BASE_PATH, descendants, is_runsv_up, kill_pids, process_group_members, processes_under,
     running_pid, stat_fields, status_record, wait_until)
@@ -374,3 +374,42 @@ def test_a_users_service_that_dies_is_reported_by_its_label(live, capsys):
         ("root/app", "died")]
     assert "runsvdir-root" in report["watched"] and "root/app" in report["watched"]
     assert report["not_up"][0]["log"][-1].endswith(" fatal: db unreachable \x1b]0;PWNED\x07")
+
+
+@pytest.mark.interop
+def test_a_timer_under_the_c_runit(tmp_path, capsys):
+    """runtime: system, with ``timer-run`` (its ./run): apply makes a timer and does not wait
+    for a run; a changed schedule is an ``sv hup`` to the waiting timer-run, which reads it
+    again (its record's next run moves) — no run, no restart; data that drops the schedule
+    makes it a daemon again (restarted: its job and schedule gone)."""
+    require_c_runit()
+    timer_run = OUR_BIN / "timer-run"
+    if not timer_run.exists():
+        pytest.skip("timer-run is not installed (built on branch timer-c)")
+    live = LiveTree(tmp_path, "c")
+    os.symlink(str(timer_run), str(live.bin / "timer-run"))
+    marker = tmp_path / "runs"
+    job = ["sh", "-c", "date >>%s" % marker]
+    try:
+        tick = live.sv_dir / "tick"
+        report = run_apply(live, capsys, {"tick": {"command": job, "schedule": "*-01-01 00:00"}})
+        assert [item["services"] for item in report["actions"] if item["action"] == "wait"] \
+            == [["tick"]]
+        wait_until(lambda: b"started=0" in (_read(tick / "supervise" / "timer")).encode(),
+                   what="timer-run waiting")
+        before = _read(tick / "supervise" / "timer")
+
+        report = run_apply(live, capsys, {"tick": {"command": job, "schedule": "*-06-01 00:00"}})
+        assert restarts(report) == [("tick", "hup")]
+        wait_until(lambda: _read(tick / "supervise" / "timer").split()[2:3]
+                   != before.split()[2:3], what="the next run moved")
+        assert not marker.exists()  # hup re-arms: never a run
+
+        report = run_apply(live, capsys, {"tick": {"command": ["sleep", "1000"]}})
+        assert restarts(report) == [("tick", "restart")]
+        assert not (tick / "schedule").exists() and not (tick / "job").exists()
+        wait_until(lambda: "sleep" in _read(tick / "run"), what="the daemon's run")
+        wait_until(lambda: running_pid(tick) and b"sleep" in open(
+            "/proc/%d/cmdline" % running_pid(tick), "rb").read(), what="the daemon running")
+    finally:
+        live.stop()

@@ -26,6 +26,7 @@ and the live state observed):
 import enum
 import posixpath
 
+from ...protocol.layout import SCHEDULE, TIMER_STATE_FILE
 from ...protocol.probe import Condition
 from ..desired import Role
 from ..steps import Action, PathStep, Phase, ServiceStep, Side, WaitStep
@@ -36,6 +37,26 @@ OWED_REASON = " (owed: an earlier apply stopped before it)"
 # A side whose state cannot be told (host/sides.probe_side) may run: its restart is planned, so
 # written down as owed, and done only once its state can be told (activate.py).
 UNKNOWN_REASON = "state unknown: %s"
+
+
+# What a timer's next run reads: a change of one of them alone restarts nothing.
+TIMER_ROLES = frozenset((Role.JOB, Role.ENV, Role.CONF, Role.SCHEDULE))
+
+
+def is_waiting_record(record):
+    """Whether ``supervise/timer`` (bytes) is a waiting ``timer-run``'s: the C runsv's
+    status shows it running either way, and its record's ``started=0`` says no job started
+    (runtime/timerrun.py).
+
+    >>> is_waiting_record(b"timer-state 1 next=2.000000 elapse=0 skipped=0 started=0\\n")
+    True
+    >>> is_waiting_record(b"timer-state 1 next=2.000000 started=1.500000\\n")
+    False
+    >>> is_waiting_record(b"")  # no record (yet): it cannot be told
+    False
+    """
+    words = record.split(b"\n", 1)[0].split()
+    return words[:2] == [b"timer-state", b"1"] and b"started=0" in words
 
 
 class LogAdded(enum.Enum):
@@ -202,7 +223,13 @@ class ServicesPlanner:
         owed_main = self.owed.pop(unit.path, None)
         owed_log = self.owed.pop(unit.log_path, None)
         self.owed_taken += [entry for entry in (owed_main, owed_log) if entry is not None]
-        if Role.RUN in roles or Role.ENV in roles or Role.CONF in roles:
+        if unit.is_timer and Role.RUN not in roles and TIMER_ROLES.intersection(roles):
+            self.timer_changed(unit, roles, live.main)
+        elif Role.RUN in roles and self.kind_changed(unit):
+            self.restart(unit, Side.MAIN, live.main, Action.RESTART,
+                         "run changed (a timer now)" if unit.is_timer else
+                         "run changed (a timer no more)")
+        elif Role.RUN in roles or Role.ENV in roles or Role.CONF in roles:
             self.restart(unit, Side.MAIN, live.main, Action.RESTART,
                          "run changed" if Role.RUN in roles else
                          "env changed" if Role.ENV in roles else "conf changed")
@@ -235,6 +262,8 @@ class ServicesPlanner:
             return
         target = unit.log_path if is_log else unit.path
         argv = self.draft.sv + (["up", target] if rerun else  # watched to its end (watch.py)
+                                # a timer waiting is down under our runsv: no sv -w
+                                ["restart", target] if unit.is_timer and not is_log else
                                 ["-w", str(self.desired.sv_timeout), "restart", target]
                                 if action is Action.RESTART else ["hup", target])
         if rerun:
@@ -253,12 +282,64 @@ class ServicesPlanner:
         if held is not None or live.unknown is not None:
             return held  # unknown: it may run, owed (written down) until it can be told
         state = live.state
+        if state is Condition.DOWN and live.is_want_up and self.kind_changed(unit) \
+                and not unit.is_timer:
+            return None  # a timer waiting (our runsv): it becomes a daemon now
         if state is not Condition.RUN:
             return "not running (%s)" % ("state unknown" if state is Condition.UNKNOWN
                                          else state)
         if not live.is_want_up:
             return "want down"
         return None
+
+    # -- timers (docs/jobs.md#timers) -------------------------------------------------------
+    def kind_changed(self, unit):
+        """Whether ``unit`` becomes a timer, or stops being one: its ``schedule`` is made
+        now, or is on the host and no longer in the data (the purge removes it)."""
+        schedule = unit.path + "/" + SCHEDULE
+        if unit.is_timer:
+            return schedule in self.draft.created
+        return schedule in self.obs.extras  # undeclared, so purged
+
+    def timer_changed(self, unit, roles, live):
+        """A timer's files changed, not its ``run``: its ``job``, ``env`` or ``conf`` are read
+        by its next run (nothing to do, said); a changed ``schedule`` is read again by a
+        waiting timer on ``sv hup`` — never a run, and never a HUP to a job under way."""
+        changed = [role.value for role in (Role.JOB, Role.ENV, Role.CONF) if role in roles]
+        if changed:
+            self.draft.noop(unit.label, "%s changed; no restart: a timer's next run reads "
+                                        "it" % " and ".join(changed))
+        if Role.SCHEDULE not in roles or unit.path + "/" + SCHEDULE in self.draft.created:
+            return
+        skip = self.why_not_rearmed(unit, live)
+        if skip is not None:
+            self.draft.noop(unit.label, "schedule changed; no hup: " + skip)
+            return
+        self.draft.add(Phase.RESTARTS, ServiceStep(
+            Action.HUP, unit.label, Side.MAIN, ["schedule changed: read again"], unit,
+            self.draft.sv + ["hup", unit.path], self.draft.run_as(unit),
+            cause="schedule changed"))
+
+    def why_not_rearmed(self, unit, live):
+        """Why a timer whose ``schedule`` changed gets no ``sv hup`` (None: it gets one):
+        only a waiting timer reads its schedule again on HUP — under our runsv it is down,
+        want up; under the C runsv ``timer-run`` runs, and its record says no job started
+        (``started=0``). A job under way would get the HUP: the next waiter reads the new
+        schedule."""
+        if self.draft.is_staging:
+            return "--root: nothing is signalled"
+        held = self._why_held(unit, live)
+        if held is not None:
+            return held
+        if live.unknown is not None or live.state is Condition.UNKNOWN:
+            return "state unknown: the next waiter reads it"
+        if not live.is_want_up:
+            return "want down (off): the next start reads it"
+        record = self.obs.actual(unit.path + "/" + TIMER_STATE_FILE).content or b""
+        if live.state is Condition.DOWN or (live.state is Condition.RUN
+                                            and is_waiting_record(record)):
+            return None
+        return "a run is under way (%s): the next wait reads it" % live.state
 
     def why_not_rerun(self, unit, live):
         """Why a one-shot whose ``run`` (``env``, ``conf``) changed is not run again (None:
