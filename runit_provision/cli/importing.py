@@ -21,7 +21,7 @@ from ..errors import ProvisionError
 from ..host.fsread import FsReader
 from ..importing.assemble import DEFAULTS
 from ..importing.emit import SPELLINGS, document
-from ..importing.host import import_tree, import_units, import_user
+from ..importing.host import import_crontabs, import_tree, import_units, import_user
 from ..shown import shown_name
 
 DESCRIPTION = """\
@@ -38,7 +38,12 @@ says every top-level key it adds or changes (on stderr) and adds no sv_dir, serv
 log_dir (each moves every service of the node) unless --relocate. Exit codes: 0 imported, plan
 would change nothing; 2 imported, plan would change what is listed; 3 imported and written,
 but some directories were refused (each named on stderr with why); 1 an error or an --into
-refusal (nothing written)."""
+refusal (nothing written).
+
+--systemd UNIT… translates systemd units (a .timer with the service it starts: one timer
+service), --crontab [FILE…] crontab lines (each a timer service), instead: exit 0 all
+translated, 2 some refused or dropped (each named on stderr with its file:line), 1 an
+error (nothing written)."""
 
 
 def add_parser(sub):
@@ -69,12 +74,19 @@ def add_parser(sub):
     parser.add_argument("--spelling", choices=SPELLINGS, default="runit",
                         help="runit: {services: …} (default), or params: runit::services")
     parser.add_argument("--systemd", metavar="UNIT", nargs="+",
-                        help="translate these systemd .service units (files, or names looked "
-                             "up in /etc/systemd/system, /run/systemd/system, "
-                             "/lib/systemd/system, /usr/lib/systemd/system) instead")
+                        help="translate these systemd .service units, or .timer units with "
+                             "the service each starts (files, or names looked up in "
+                             "/etc/systemd/system, /run/systemd/system, /lib/systemd/system, "
+                             "/usr/lib/systemd/system) instead")
+    parser.add_argument("--crontab", metavar="FILE", nargs="*",
+                        help="import these crontab files (or directories of them) as timer "
+                             "services instead: /etc/crontab and /etc/cron.d/* with their "
+                             "user field, /var/spool/cron/crontabs/LOGIN into LOGIN's tree "
+                             "(default: all three, under --root)")
     parser.add_argument("--drop-unsupported", action="store_true",
                         help="with --systemd: drop a setting runit has no word for "
-                             "(PrivateTmp=, MemoryMax=, ExecStartPost=, …), written as a "
+                             "(PrivateTmp=, MemoryMax=, ExecStartPost=, OnBootSec=, …), "
+                             "written as a "
                              "comment beside the service, instead of refusing the unit")
     parser.add_argument("--sv-dir", metavar="DIR", default=DEFAULTS["sv_dir"],
                         help="with --systemd: where the services will live (default /etc/sv)")
@@ -108,6 +120,9 @@ def run(args):
     except ProvisionError as exc:
         return _fail([str(exc)])
     with FsReader(args.root or "/") as root:
+        if args.crontab is not None:
+            imported = import_crontabs(root, args.crontab, databases)
+            return _finish(args, imported, 2 if imported.refused else 0)
         if args.user:
             imported = import_user(root, args.user, databases, args.service_dir, args.only)
             return _finish(args, imported, SOME_REFUSED if imported.refused else

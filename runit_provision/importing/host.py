@@ -9,6 +9,7 @@ writes and picks the exit code; nothing here prints or writes.
 import collections
 import os
 import posixpath
+import re
 import stat
 
 from ..errors import ProvisionError
@@ -126,8 +127,10 @@ def import_tree(root, paths, service_dir=None, only=None, databases=None, root_d
 def import_units(root, units, sv_dir=DEFAULTS["sv_dir"], drop_unsupported=False):
     """The import of systemd ``units`` (files, or names looked up in UNIT_PATHS): each
     translated (systemd.py), the data rendered together to be sure it is valid; a unit that
-    cannot be translated is refused with its reasons."""
-    from .systemd import SUFFIX, UnitError, parse_unit, translate
+    cannot be translated is refused with its reasons. A ``.timer`` brings the ``.service`` it
+    starts along, as its job: one timer service (``translate_timer``), and that service is
+    not imported as a daemon too."""
+    from .systemd import SUFFIX, TIMER_SUFFIX, UnitError, parse_unit
     imported = Imported()
     problems, found_units, refused = imported.problems, [], []
     for given in units:
@@ -142,24 +145,37 @@ def import_units(root, units, sv_dir=DEFAULTS["sv_dir"], drop_unsupported=False)
         if found is None:
             problems.append("%s: no such unit (looked in %s)" % (given, ", ".join(UNIT_PATHS)))
             continue
-        found_units.append(found)
-    if problems:
-        return imported
-    names = {name[:-len(SUFFIX)] for name, _texts, _socket in found_units}
-    services = []
-    for name, texts, has_socket in found_units:
+        found_units.append((given,) + found)
+    parsed = {}  # unit name -> (Unit, has a .socket, the file it was given as or None)
+    for given, name, texts, has_socket in found_units:
         try:
-            unit = parse_unit(name, texts)
+            parsed[name] = (parse_unit(name, texts), has_socket,
+                            given if "/" in given else None)
         except UnitError as exc:
             problems.append(str(exc))
+    if problems:
+        return imported
+    jobs = {}  # timer name -> its service's Unit, or None (refused: in refused)
+    for name, (timer, _socket, given) in list(parsed.items()):
+        if name.endswith(TIMER_SUFFIX):
+            jobs[name] = _timer_job(root, timer, given, parsed, refused, problems)
+    if problems:
+        return imported
+    consumed = {job.name for job in jobs.values() if job is not None}
+    names = {name[:-len(SUFFIX)] for name in parsed if name.endswith(SUFFIX)
+             and name not in consumed} | {
+        name[:-len(TIMER_SUFFIX)] for name, job in jobs.items() if job is not None}
+    services = []
+    for name, (unit, has_socket, _given) in parsed.items():
+        if name in consumed and name not in jobs:
+            continue  # a timer's job, translated with its timer
+        translation = _translate_unit(root, unit, jobs, names, has_socket, drop_unsupported)
+        if translation is None:
             continue
-        translation = translate(unit, names, has_socket, drop_unsupported=drop_unsupported)
         if translation.data is None:
             refused.append((name, translation.refusals))
             continue
         services.append(translation)
-    if problems:
-        return imported
     services, invalid = _valid(services, sv_dir)
     refused += invalid
     _drop_refused_needs(services)
@@ -175,6 +191,182 @@ def import_units(root, units, sv_dir=DEFAULTS["sv_dir"], drop_unsupported=False)
     imported.services = [(t.name, t.data, _systemd_notes(t)) for t in services]
     imported.settings = {"sv_dir": sv_dir} if sv_dir != DEFAULTS["sv_dir"] else {}
     return imported
+
+
+def _translate_unit(root, unit, jobs, names, has_socket, drop_unsupported):
+    """The Translation of one parsed unit: a timer with its job, or a service (a timer
+    beside it noted); None for a timer already refused."""
+    from .systemd import SUFFIX, TIMER_SUFFIX, translate, translate_timer
+    if unit.name.endswith(TIMER_SUFFIX):
+        job = jobs[unit.name]
+        if job is None:
+            return None
+        translation = translate_timer(unit, job, names, drop_unsupported=drop_unsupported)
+        translation.notes.append("%s: imported as this timer's job, not as a daemon too"
+                                 % job.name)
+        return translation
+    translation = translate(unit, names, has_socket, drop_unsupported=drop_unsupported)
+    timer = unit.name[:-len(SUFFIX)] + TIMER_SUFFIX
+    if any(root.lstat(posixpath.join(d, timer)) is not None for d in UNIT_PATHS):
+        translation.notes.append("%s exists beside it: systemd may start it on a schedule; "
+                                 "import %s to carry the schedule (as a daemon it runs at "
+                                 "boot, and again each time it ends)" % (timer, timer))
+    return translation
+
+
+def _timer_job(root, timer, given, parsed, refused, problems):
+    """The ``.service`` Unit that ``timer`` starts: one given in the same run, else read beside
+    the timer's file (``given``) or in UNIT_PATHS; None (the timer refused, said in
+    ``refused``) when it is not a service or cannot be read."""
+    from .systemd import SUFFIX, parse_unit, timer_service_name
+    name, where = timer_service_name(timer)
+    if not name.endswith(SUFFIX):
+        refused.append((timer.name, ["%s: Unit=%s: not a .service: runit-provision runs one "
+                                     "service's job on a schedule" % (where, name)]))
+        return None
+    if name in parsed:
+        return parsed[name][0]
+    beside = posixpath.join(posixpath.dirname(given), name) if given else None
+    try:
+        found = None
+        if beside is not None and root.lstat(posixpath.normpath(posixpath.join("/", beside))) \
+                is not None:
+            found = read_unit(root, beside)
+        found = found or read_unit(root, name)
+        if found is None:
+            refused.append((timer.name, ["%s: its job %s: no such unit (looked in %s)" % (
+                timer.name, name, ", ".join(([posixpath.dirname(given)] if given else [])
+                                            + list(UNIT_PATHS)))]))
+            return None
+        return parse_unit(name, found[1])
+    except ValueError as exc:  # masked, not a file, a syntax error
+        refused.append((timer.name, ["its job %s: %s" % (name, exc)]))
+    except (OSError, ProvisionError) as exc:
+        problems.append("%s: %s" % (name, exc))
+    return None
+
+
+CRONTABS = ("/etc/crontab", "/etc/cron.d", "/var/spool/cron/crontabs")
+USER_CRONTABS = "/var/spool/cron/crontabs"
+_CRON_D_NAME = re.compile(r"[A-Za-z0-9_-]+\Z")  # Debian's cron reads no other name there
+
+
+def import_crontabs(root, paths, databases):
+    """The import of crontab files (``paths``: files or directories of them, the host's; none:
+    CRONTABS): each job line a timer service (cron.py) — ``/etc/crontab`` and ``/etc/cron.d/*``
+    with their user field as the system's, a user's ``/var/spool/cron/crontabs/LOGIN`` into
+    that user's tree (root's: the system's); a line, or a file, that cannot be carried is
+    refused with its ``file:line`` and why, the rest imported."""
+    from .cron import read_crontab, services_of
+    imported = Imported()
+    problems, refused = imported.problems, imported.refused
+    tables = []  # (file, login of a user's crontab or None, CronTable)
+    for path, login in _crontab_files(root, paths or CRONTABS, bool(paths), problems,
+                                      imported.said):
+        content, info = root.read_file(path)
+        try:
+            if content is None:
+                raise ValueError(unread_why(info, root.read_limit))
+            text = content.decode("utf-8")
+        except (ValueError, UnicodeDecodeError) as exc:
+            refused.append((path, str(exc)))
+            continue
+        if login not in (None, "root") and databases.passwd.login(login) is None:
+            refused.append((path, "%s is not in the accounts (%s): whose tree its jobs go to "
+                                  "cannot be told" % (login, databases.passwd.source)))
+            continue
+        tables.append((path, login, read_crontab(text, path, system=login is None)))
+    if problems:
+        return imported
+    if not tables:
+        return imported.failed(["no crontab found in %s" % ", ".join(paths or CRONTABS)])
+
+    def home_of(login):
+        account = databases.passwd.login(login) if login else None
+        return None if account is None else account.home
+
+    trees = {}  # login -> [(CronJob, file)]; None: the system's
+    for path, login, table in tables:
+        refused += table.refused
+        for name, value, where in table.mail:
+            imported.said.append("%s: %s=%s: not carried: a job's output goes to its "
+                                 "service's log (svlogd), not by mail" % (where, name, value))
+        for job in table.jobs:
+            if login == "root":
+                job.user = "root"
+            trees.setdefault(None if login in (None, "root") else login, []).append(
+                (job, path))
+    for login in sorted(trees, key=lambda login: login or ""):
+        services = services_of(trees[login], home_of, tree_user=login)
+        listed = []
+        for name, data, said, where in services:
+            why = _invalid_timer(name, data, login, home_of(login))
+            if why:
+                refused.append((where, why))
+                continue
+            notes = Notes()
+            notes.recognised = list(data)
+            notes.said = said
+            listed.append((name, data, notes))
+        if login is None:
+            imported.services = listed
+        elif listed:
+            imported.users.append((login, {"home": home_of(login)}, Notes(), listed))
+    imported.said += ["refused %s: %s" % item for item in refused]
+    count = len(imported.services) + sum(len(u[3]) for u in imported.users)
+    imported.header = ["runit-provision import --crontab: %d jobs imported, %d refused"
+                       % (count, len(refused))]
+    imported.header += ["refused %s: %s" % item for item in refused]
+    return imported
+
+
+def _crontab_files(root, paths, given, problems, said):
+    """[(file, login or None)] of the crontab ``paths``: a file is itself, a directory its
+    entries (in cron.d: those whose name Debian's cron reads, the rest said); a file of
+    USER_CRONTABS is LOGIN's. ``given``: a path that does not exist is a problem (else it
+    is skipped)."""
+    files = []
+    for path in paths:
+        path = posixpath.normpath(posixpath.join("/", path))
+        info = root.lstat(path)
+        user_dir = posixpath.dirname(path) == USER_CRONTABS
+        if info is None:
+            if given:
+                problems.append("%s: no such file or directory" % path)
+            continue
+        if not stat.S_ISDIR(info.st_mode):
+            files.append((path, posixpath.basename(path) if user_dir else None))
+            continue
+        for name, entry in root.listdir(path):
+            if not stat.S_ISREG(entry.st_mode):
+                continue
+            if path == USER_CRONTABS:
+                files.append((posixpath.join(path, name), name))
+            elif _CRON_D_NAME.match(name):
+                files.append((posixpath.join(path, name), None))
+            elif not name.startswith("."):
+                said.append("%s/%s: skipped: Debian's cron reads no file there whose name "
+                            "has other than letters, digits, _ and -" % (path, name))
+    return files
+
+
+def _invalid_timer(name, data, login, home):
+    """Why the schema or the renderer refuses one imported job's data, or None."""
+    from ..accounts import NO_ACCOUNTS
+    from ..errors import DataError, RenderError
+    from ..render import render
+    from ..schema import config_from_data
+    settings = Settings(DEFAULTS["sv_dir"], DEFAULTS["service_dir"], DEFAULTS["log_dir"],
+                        7).data()
+    if login is None:
+        tree = dict(settings, services={name: data})
+    else:
+        tree = dict(settings, users={login: {"home": home, "services": {name: data}}})
+    try:
+        render(config_from_data(tree, {}, NO_ACCOUNTS))
+    except (DataError, RenderError) as exc:
+        return "the translation is not valid data: %s" % exc
+    return None
 
 
 def import_user(root, login, databases, service_dir=None, only=None):
@@ -482,16 +674,18 @@ def user_services(root, login, entry, service_dir):
 
 def read_unit(root, given):
     """``(unit name, [(file, text)…] (the unit and its drop-ins), has a .socket)`` of a
-    unit given as a file or a name; None when no such unit is found."""
-    from .systemd import SUFFIX
+    unit given as a file or a name (``NAME.timer`` for a timer; a bare name is a service);
+    None when no such unit is found."""
+    from .systemd import SUFFIX, TIMER_SUFFIX
     if "/" in given:
         path = posixpath.normpath(posixpath.join("/", given))
         content = _unit_text(root, path)
         name = posixpath.basename(given)
         return name, [(given, content)], False
-    name = given if given.endswith(SUFFIX) else given + SUFFIX
+    suffix = TIMER_SUFFIX if given.endswith(TIMER_SUFFIX) else SUFFIX
+    name = given if given.endswith(suffix) else given + suffix
     base, at, rest = name.partition("@")
-    template = base + "@" + SUFFIX if at and rest != SUFFIX else None
+    template = base + "@" + suffix if at and rest != suffix else None
     for directory in UNIT_PATHS:
         for candidate in (name, template):
             if candidate is None:
@@ -500,8 +694,9 @@ def read_unit(root, given):
             if root.lstat(path) is None:
                 continue
             texts = [(path, _unit_text(root, path))] + _drop_ins(root, candidate)
-            socket = any(root.lstat(posixpath.join(d, name[:-len(SUFFIX)] + ".socket"))
-                         is not None for d in UNIT_PATHS if root.lstat(d) is not None)
+            socket = suffix == SUFFIX and any(
+                root.lstat(posixpath.join(d, name[:-len(SUFFIX)] + ".socket")) is not None
+                for d in UNIT_PATHS if root.lstat(d) is not None)
             return name, texts, socket
     return None
 

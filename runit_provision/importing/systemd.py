@@ -307,10 +307,12 @@ _RESTART_FINISH = {
 }
 
 
-def translate(unit, imported=(), has_socket=False, drop_unsupported=False):
+def translate(unit, imported=(), has_socket=False, drop_unsupported=False, timer=False):
     """The Translation of ``unit``; ``imported``: the service names imported with it (their
     Requires/Wants become needs); ``has_socket``: a NAME.socket unit exists beside it;
-    ``drop_unsupported``: what runit has no word for is dropped (listed), not refused."""
+    ``drop_unsupported``: what runit has no word for is dropped (listed), not refused;
+    ``timer``: the unit is the job of a ``.timer`` (``translate_timer``): run once per
+    elapse — no ``oneshot``, ``finish`` or ``ready`` of its own, ``RuntimeMaxSec=`` taken."""
     from ..render.environment import shell_quote
     name = unit.name[:-len(SUFFIX)] if unit.name.endswith(SUFFIX) else unit.name
     result = Translation(name)
@@ -330,7 +332,7 @@ def translate(unit, imported=(), has_socket=False, drop_unsupported=False):
                 where, section, key, value, section.lower()))
         elif key in SERVICE_INFORMATIVE:
             ignored.append(key)
-        elif key not in SERVICE_TRANSLATED:
+        elif key not in SERVICE_TRANSLATED and not (timer and key in TIMER_SERVICE_KEYS):
             unsupported("%s: %s=%s: runit has no equivalent" % (where, key, value))
     kind = unit.value("Service", "Type", "simple")
     if kind == "forking":
@@ -340,7 +342,11 @@ def translate(unit, imported=(), has_socket=False, drop_unsupported=False):
     elif kind not in FOREGROUND_TYPES + ("oneshot",):
         refuse("%s: Type=%s: unknown" % (unit.where("Service", "Type"), kind))
     restart = unit.value("Service", "Restart", "no")
-    if kind == "oneshot" and restart != "no":
+    if timer and restart != "no":
+        unsupported("%s: Restart=%s: a timer's job runs once per elapse, and is not started "
+                    "again when it ends" % (unit.where("Service", "Restart"), restart))
+        restart = "no"
+    elif kind == "oneshot" and restart != "no":
         unsupported("%s: Restart=%s with Type=oneshot: a one-shot stays down, done or failed "
                     "(docs/jobs.md)" % (unit.where("Service", "Restart"), restart))
         restart = "no"
@@ -372,7 +378,7 @@ def translate(unit, imported=(), has_socket=False, drop_unsupported=False):
     if result.refusals:
         return result
     data = _with_script(kind, starts, pre, keys, unit, shell_quote) \
-        if (kind == "oneshot" or pre or keys["env_files"] or keys["groups"]
+        if ((kind == "oneshot" and not (timer and len(starts) == 1)) or pre or keys["env_files"] or keys["groups"]
             or keys["runtime_dirs"] or keys["oom"] is not None
             or any(c.has_variables or c.ignore_failure or c.argv0 for c in starts)) \
         else _structured(starts[0], keys)
@@ -387,7 +393,9 @@ def translate(unit, imported=(), has_socket=False, drop_unsupported=False):
     if control:
         data["control"] = control
     finish = _RESTART_FINISH.get(restart)
-    if kind == "oneshot":  # its finish is rendered: it keeps it down and records the run
+    if timer:  # each elapse runs it once: the timer's finish records it (docs/jobs.md)
+        pass
+    elif kind == "oneshot":  # its finish is rendered: it keeps it down and records the run
         data["oneshot"] = True
         if unit.value("Service", "RemainAfterExit", "no") in ("yes", "true", "1", "on"):
             result.notes.append("RemainAfterExit=yes: a one-shot that is done stays as wanted "
@@ -400,7 +408,10 @@ def translate(unit, imported=(), has_socket=False, drop_unsupported=False):
              if dep.endswith(SUFFIX) and dep[:-len(SUFFIX)] in imported]
     if needs:
         data["needs"] = list(dict.fromkeys(needs))
-    if kind in ("notify", "notify-reload"):
+    if timer and kind in ("notify", "notify-reload"):
+        result.notes.append("Type=%s: a timer's job is not waited for ready: it runs to its "
+                            "end, each elapse" % kind)
+    elif kind in ("notify", "notify-reload"):
         ignored = [key for key in ignored if key not in _READINESS_KEYS]
         _readiness(unit, kind, data, result.notes, refuse)
         if result.refusals:
@@ -413,11 +424,138 @@ def translate(unit, imported=(), has_socket=False, drop_unsupported=False):
     return result
 
 
+# -- timers (docs/import.md, "Timers") -------------------------------------------------------
+TIMER_SUFFIX = ".timer"
+TIMER_SERVICE_KEYS = {"RuntimeMaxSec"}  # a timer's job: its run's time limit
+TIMER_TRANSLATED = {"OnCalendar", "Persistent", "RandomizedDelaySec", "AccuracySec", "Unit"}
+# [Timer] settings runit-provision's timers have no word for, and the value of each that is
+# what they do anyway (systemd's default): that value is accepted, any other is unsupported
+TIMER_UNSUPPORTED = {
+    "OnBootSec": None, "OnStartupSec": None, "OnActiveSec": None, "OnUnitActiveSec": None,
+    "OnUnitInactiveSec": None, "WakeSystem": "no", "RemainAfterElapse": "yes",
+    "OnClockChange": "no", "OnTimezoneChange": "no", "FixedRandomDelay": "no",
+}
+_TIMER_WHY = {
+    "OnBootSec": "a monotonic timer (from boot): runit-provision's timers run on the calendar",
+    "OnStartupSec": "a monotonic timer (from the manager's start): runit-provision's timers "
+                    "run on the calendar",
+    "OnActiveSec": "a monotonic timer (from the timer's start): runit-provision's timers run "
+                   "on the calendar",
+    "OnUnitActiveSec": "a monotonic timer (from the job's last start): runit-provision's "
+                       "timers run on the calendar",
+    "OnUnitInactiveSec": "a monotonic timer (from the job's last end): runit-provision's "
+                         "timers run on the calendar",
+    "WakeSystem": "waking a suspended host is systemd's (an RTC alarm)",
+    "RemainAfterElapse": "a timer's state after its last elapse is systemd's",
+    "OnClockChange": "a run on a clock change: runit-provision's timers re-arm on one, and "
+                     "do not run",
+    "OnTimezoneChange": "a run on a time zone change: runit-provision's timers do not run on "
+                        "one",
+    "FixedRandomDelay": "a jitter fixed per host: runit-provision's is drawn for each run",
+}
+_BOOLEANS = {"yes": True, "true": True, "on": True, "1": True, "no": False, "false": False,
+             "off": False, "0": False}
+
+
+def timer_service_name(timer):
+    """The ``.service`` unit a timer starts: its ``Unit=``, else the timer's own name; the
+    name and the ``file:line`` of ``Unit=`` (None when not given)."""
+    named = timer.value("Timer", "Unit")
+    if named:
+        return named, timer.where("Timer", "Unit")
+    return timer.name[:-len(TIMER_SUFFIX)] + SUFFIX, None
+
+
+def translate_timer(timer, service, imported=(), drop_unsupported=False):
+    """The Translation of a ``.timer`` unit and the ``.service`` unit it starts: the service's
+    (``translate(service, timer=True)``), named after the timer, with ``schedule``
+    (``OnCalendar=``, one expression), ``persistent`` (``Persistent=``), ``jitter``
+    (``RandomizedDelaySec=``) and ``time_limit`` (the service's ``RuntimeMaxSec=``); a
+    setting the timers have no word for is refused by name (dropped with
+    ``drop_unsupported``); the refusals of either unit refuse both."""
+    from ..protocol.schedule import ScheduleError, is_cron, parse_schedule
+    result = translate(service, imported, drop_unsupported=drop_unsupported, timer=True)
+    result.name = timer.name[:-len(TIMER_SUFFIX)]
+    refuse = result.refusals.append
+    unsupported = result.dropped.append if drop_unsupported else refuse
+    keys, ignored = {}, []
+    for section, key, value, where in timer.settings:
+        if section in INFORMATIVE:
+            ignored.append(key)
+        elif section != "Timer":
+            unsupported("%s: [%s] %s=%s: a .timer unit has no [%s] section runit-provision "
+                        "reads" % (where, section, key, value, section))
+        elif key in TIMER_UNSUPPORTED:
+            default = TIMER_UNSUPPORTED[key]
+            if default is not None and _BOOLEANS.get(value.lower()) == _BOOLEANS[default]:
+                ignored.append(key)
+            else:
+                unsupported("%s: %s=%s: %s" % (where, key, value, _TIMER_WHY[key]))
+        elif key not in TIMER_TRANSLATED:
+            unsupported("%s: %s=%s: runit-provision's timers have no equivalent" % (
+                where, key, value))
+    calendars = timer.values("Timer", "OnCalendar")
+    if not calendars:
+        refuse("%s: no OnCalendar=: runit-provision's timers run on the calendar only"
+               % timer.name)
+    elif len({value for value, _where in calendars}) > 1:
+        refuse("%s: OnCalendar= given %d times (%s): a timer takes one expression — make it "
+               "one timer each, or one expression that says both" % (
+                   calendars[-1][1], len(calendars),
+                   ", ".join("%s at %s" % item for item in calendars)))
+    else:
+        value, where = calendars[0]
+        try:
+            if is_cron(value):
+                raise ScheduleError("not a calendar expression (systemd's OnCalendar= has at "
+                                    "most four words)", 1)
+            parse_schedule(value)
+        except ScheduleError as exc:
+            refuse("%s: OnCalendar=%s: %s" % (where, value, exc))
+        else:
+            keys["schedule"] = value
+    persistent = timer.value("Timer", "Persistent")
+    if persistent is not None:
+        if persistent.lower() not in _BOOLEANS:
+            refuse("%s: Persistent=%s: not a boolean" % (timer.where("Timer", "Persistent"),
+                                                         persistent))
+        elif _BOOLEANS[persistent.lower()]:
+            keys["persistent"] = True
+    for unit, section, key, target in ((timer, "Timer", "RandomizedDelaySec", "jitter"),
+                                       (service, "Service", "RuntimeMaxSec", "time_limit")):
+        value = unit.value(section, key)
+        if value is None:
+            continue
+        try:
+            seconds = time_span(value)
+        except ValueError as exc:
+            refuse("%s: %s=%s: %s" % (unit.where(section, key), key, value, exc))
+            continue
+        if 0 < seconds < float("inf"):  # 0 and infinity: none
+            keys[target] = int(seconds) if seconds == int(seconds) else seconds
+    accuracy = timer.value("Timer", "AccuracySec")
+    if accuracy is not None:
+        result.notes.append("AccuracySec=%s: accepted; runit-provision's timers fire on time "
+                            "(systemd may start a run up to that late, to batch wake-ups)"
+                            % accuracy)
+    named, where = timer_service_name(timer)
+    if named != result.name + SUFFIX:
+        result.notes.append("the job of %s: %s (Unit=, %s)" % (timer.name, named, where))
+    if ignored:
+        result.notes.append("ignored in %s (systemd's own: ordering, documentation, install, "
+                            "defaults): %s" % (timer.name, ", ".join(sorted(set(ignored)))))
+    if result.refusals:
+        result.data = None
+        return result
+    result.data.update(keys)
+    return result
+
+
 _READINESS_KEYS = ("NotifyAccess", "TimeoutStartSec", "TimeoutSec", "WatchdogSec")
 _SPAN_UNITS = {"us": 1e-6, "usec": 1e-6, "ms": 1e-3, "msec": 1e-3, "s": 1, "sec": 1,
                "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60, "minutes": 60,
                "h": 3600, "hr": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400,
-               "days": 86400}
+               "days": 86400, "w": 604800, "week": 604800, "weeks": 604800}
 
 
 def _readiness(unit, kind, data, notes, refuse):
@@ -463,10 +601,29 @@ def time_span_seconds(text):
     [90, 90, 120, 1, 0, 0]
     """
     import math
+    seconds = time_span(text)
+    if seconds == math.inf:
+        return 0
+    seconds = math.ceil(seconds)
+    if seconds > 86400:
+        raise ValueError("longer than a day: runsv's timers take 1 to 86400 seconds")
+    return seconds
+
+
+def time_span(text):
+    """systemd's time span (systemd.time(7)) in seconds, a float (``math.inf`` for
+    ``infinity``); ValueError when it is not one.
+
+    >>> [time_span(t) for t in ("90", "1min 30s", "1h 500ms", "2d", "", "0")]
+    [90.0, 90.0, 3600.5, 172800.0, 0.0, 0.0]
+    """
+    import math
     import re
     text = text.strip()
-    if text in ("infinity", "0", ""):
-        return 0
+    if text == "infinity":
+        return math.inf
+    if text in ("0", ""):
+        return 0.0
     total = 0.0
     parts = re.findall(r"\s*([0-9.]+)\s*([a-z]*)", text)
     if not parts or "".join(number + name for number, name in parts) != text.replace(" ", ""):
@@ -474,11 +631,11 @@ def time_span_seconds(text):
     for number, name in parts:
         if name and name not in _SPAN_UNITS:
             raise ValueError("unknown unit %r" % name)
-        total += float(number) * _SPAN_UNITS.get(name or "s")
-    seconds = math.ceil(total)
-    if seconds > 86400:
-        raise ValueError("longer than a day: runsv's timers take 1 to 86400 seconds")
-    return seconds
+        try:
+            total += float(number) * _SPAN_UNITS.get(name or "s")
+        except ValueError:
+            raise ValueError("not a time span") from None
+    return total
 
 
 def _process_keys(unit, specifiers, refuse, unsupported):

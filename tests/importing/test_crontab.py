@@ -1,0 +1,289 @@
+"""``runit-provision import --crontab``: crontab lines become timer services (issue 46 §2) —
+the five fields as the schedule, the command run by ``$SHELL -c`` with cron's ``%`` rules,
+the user, the environment cron gives the line; ``@reboot`` a one-shot; ``MAILTO`` named;
+what cannot be carried exactly refused at ``file:line``. Debian 12's own ``/etc/crontab``
+(cron-daemon-common 3.0pl1-162) and e2fsprogs' ``/etc/cron.d/e2scrub_all`` as fixtures."""
+
+import pytest
+import yaml
+
+from runit_provision.cli.main import main
+from runit_provision.importing.cron import (names_of, read_crontab, services_of, slug_of,
+                                            split_percent)
+
+from .test_timer_units import needs_timer_data, needs_timer_render
+
+# Debian 12 (bookworm): /etc/crontab of cron-daemon-common 3.0pl1-162, byte for byte
+DEBIAN_CRONTAB = """\
+# /etc/crontab: system-wide crontab
+# Unlike any other crontab you don't have to run the `crontab'
+# command to install the new version when you edit this file
+# and files in /etc/cron.d. These files also have username fields,
+# that none of the other crontabs do.
+
+SHELL=/bin/sh
+PATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin
+
+# Example of job definition:
+# .---------------- minute (0 - 59)
+# |  .------------- hour (0 - 23)
+# |  |  .---------- day of month (1 - 31)
+# |  |  |  .------- month (1 - 12) OR jan,feb,mar,apr ...
+# |  |  |  |  .---- day of week (0 - 6) (Sunday=0 or 7) OR sun,mon,tue,wed,thu,fri,sat
+# |  |  |  |  |
+# *  *  *  *  * user-name command to be executed
+17 *\t* * *\troot\tcd / && run-parts --report /etc/cron.hourly
+25 6\t* * *\troot\ttest -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.daily; }
+47 6\t* * 7\troot\ttest -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.weekly; }
+52 6\t1 * *\troot\ttest -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.monthly; }
+#
+"""
+# Debian 12: /etc/cron.d/e2scrub_all of e2fsprogs 1.47.0-2
+E2SCRUB = """\
+30 3 * * 0 root test -e /run/systemd/system || SERVICE_MODE=1 /usr/lib/x86_64-linux-gnu/e2fsprogs/e2scrub_all_cron
+10 3 * * * root test -e /run/systemd/system || SERVICE_MODE=1 /sbin/e2scrub_all -A -r
+"""
+DEBIAN_PATH = "/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin"
+HOMES = {"root": "/root", "ann": "/home/ann", "backup": "/var/backups"}
+
+
+def imported(text, file_name="/etc/cron.d/jobs", system=True, tree_user=None):
+    table = read_crontab(text, file_name, system=system)
+    services = services_of([(job, file_name) for job in table.jobs], HOMES.get, tree_user)
+    return table, {name: data for name, data, _notes, _where in services}
+
+
+def test_debians_own_crontab_imports_whole():
+    """Debian's /etc/crontab: four run-parts jobs, the three guarded by anacron carried as
+    they are (they run nothing when anacron is installed, as under cron), SHELL and PATH
+    carried, named after the directory run-parts runs."""
+    table, services = imported(DEBIAN_CRONTAB, "/etc/crontab")
+    assert table.refused == [] and table.mail == []
+    assert sorted(services) == ["cron-daily", "cron-hourly", "cron-monthly", "cron-weekly"]
+    assert services["cron-hourly"] == {
+        "command": ["/bin/sh", "-c", "cd / && run-parts --report /etc/cron.hourly"],
+        "cwd": "/root", "schedule": "17 * * * *",
+        "env": {"SHELL": "/bin/sh", "PATH": DEBIAN_PATH, "HOME": "/root", "LOGNAME": "root",
+                "USER": "root"}}
+    assert services["cron-daily"]["command"][2] == (
+        "test -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.daily; }")
+    assert [services[name]["schedule"] for name in (
+        "cron-daily", "cron-weekly", "cron-monthly")] == ["25 6 * * *", "47 6 * * 7",
+                                                           "52 6 1 * *"]
+    notes = services_of([(job, "/etc/crontab") for job in table.jobs], HOMES.get)[1][2]
+    assert any("does nothing when anacron is installed" in note for note in notes)
+
+
+def test_a_cron_d_file_with_its_user_field():
+    table, services = imported(E2SCRUB, "/etc/cron.d/e2scrub_all")
+    assert table.refused == []
+    assert services["e2scrub_all_cron"]["schedule"] == "30 3 * * 0"
+    assert services["e2scrub_all"]["command"] == [
+        "/bin/sh", "-c", "test -e /run/systemd/system || SERVICE_MODE=1 /sbin/e2scrub_all "
+                         "-A -r"]
+    assert services["e2scrub_all"]["env"]["PATH"] == "/usr/bin:/bin"  # cron's own
+
+
+@pytest.mark.parametrize("line, key, value", [
+    ("*/15 9-17 * * mon-fri backup /usr/bin/x", "schedule", "*/15 9-17 * * mon-fri"),
+    ("30 4 1,15 * 5 backup /usr/bin/x", "schedule", "30 4 1,15 * 5"),  # dom OR dow: the grammar's
+    ("0\t3  * * *\tbackup /usr/bin/x", "schedule", "0 3 * * *"),
+    ("@daily backup /usr/bin/x", "schedule", "@daily"),
+    ("@HOURLY backup /usr/bin/x", "schedule", "@HOURLY"),
+    ("@reboot backup /usr/bin/x", "oneshot", True),
+    ("0 3 * * * backup /usr/bin/x --all  2>&1", "command",
+     ["/bin/sh", "-c", "/usr/bin/x --all  2>&1"]),
+    ("0 3 * * * backup /usr/bin/x", "user", "backup"),
+    ("0 3 * * * backup /usr/bin/x", "cwd", "/var/backups"),
+    ("0 3 * * * backup date +\\%F", "command", ["/bin/sh", "-c", "date +%F"]),
+    ("0 3 * * * backup cat%one%two", "command",
+     ["/bin/sh", "-c", "printf %s 'one\ntwo' | /bin/sh -c cat"]),
+    ("0 3 * * * backup cat%a\\%b%", "command",
+     ["/bin/sh", "-c", "printf %s 'a%b\n' | /bin/sh -c cat"]),
+])
+def test_each_part_of_a_line(line, key, value):
+    table, services = imported(line + "\n")
+    assert table.refused == []
+    (data,) = services.values()
+    assert data[key] == value
+    assert ("schedule" in data) != ("oneshot" in data)
+
+
+def test_root_runs_without_a_user_key_and_an_unknown_login_has_no_home():
+    _table, services = imported("0 3 * * * root /usr/bin/x\n0 4 * * * ghost /usr/bin/y\n")
+    assert "user" not in services["x"] and services["x"]["env"]["HOME"] == "/root"
+    assert services["y"]["user"] == "ghost" and "HOME" not in services["y"]["env"]
+    assert "cwd" not in services["y"]
+
+
+def test_environment_lines_apply_to_the_lines_after_them():
+    text = ("SHELL=/bin/bash\n0 1 * * * root one\nPATH = /opt/bin:/usr/bin \n"
+            "GREETING=\"  hi there  \"\nEMPTY=\nLOGNAME=someone\nHOME=/srv\n"
+            "0 2 * * * root two\n")
+    _table, services = imported(text)
+    assert services["one"]["command"] == ["/bin/bash", "-c", "one"]
+    assert services["one"]["env"] == {"SHELL": "/bin/bash", "PATH": "/usr/bin:/bin",
+                                      "HOME": "/root", "LOGNAME": "root", "USER": "root"}
+    assert services["two"]["env"] == {
+        "SHELL": "/bin/bash", "PATH": "/opt/bin:/usr/bin", "HOME": "/srv",
+        "GREETING": "  hi there  ", "EMPTY": "", "LOGNAME": "root", "USER": "root"}
+    assert services["two"]["cwd"] == "/srv"
+
+
+def test_mail_settings_are_named_not_carried():
+    table, services = imported("MAILTO=ops@example.org\nMAILTO=\"\"\n0 1 * * * root x\n")
+    assert [(name, value) for name, value, _where in table.mail] == [
+        ("MAILTO", "ops@example.org"), ("MAILTO", "")]
+    assert table.mail[0][2] == "/etc/cron.d/jobs:1"
+    assert "MAILTO" not in services["x"]["env"]
+
+
+def test_a_users_crontab_has_no_user_field():
+    text = "# DO NOT EDIT THIS FILE\n*/5 * * * * /home/ann/bin/poll --quiet\n"
+    table, services = imported(text, "/var/spool/cron/crontabs/ann", system=False,
+                               tree_user="ann")
+    assert table.refused == []
+    assert services["poll"]["command"] == ["/bin/sh", "-c", "/home/ann/bin/poll --quiet"]
+    assert "user" not in services["poll"]
+    assert services["poll"]["env"]["LOGNAME"] == "ann"
+
+
+@pytest.mark.parametrize("line, refusal", [
+    ("0 3 * * * root printf 'a\\\\b'", "/etc/cron.d/jobs:1: printf 'a\\\\b': a doubled "
+                                        "backslash"),
+    ("5/10 * * * * root x", "/etc/cron.d/jobs:1: 5/10 * * * *: column 1: 5/10: Debian's cron "
+                            "takes a step only after '*' or a range"),
+    ("0 0 * * mon-sun root x", "/etc/cron.d/jobs:1: 0 0 * * mon-sun: column 9: the range "
+                               "mon-sun runs backwards"),
+    ("61 * * * * root x", "/etc/cron.d/jobs:1: 61 * * * *: column 1: the minute 61"),
+    ("@fortnightly root x", "/etc/cron.d/jobs:1: @fortnightly: column 1: unknown shorthand"),
+    ("0 3 * * * root", "/etc/cron.d/jobs:1: 0 3 * * * root: not a job (five time fields, the "
+                       "user and a command) nor a NAME=value line"),
+    ("MY-VAR=1", "/etc/cron.d/jobs:1: MY-VAR=1: not a variable name the data can carry"),
+])
+def test_what_cannot_be_carried_is_refused_at_file_and_line(line, refusal):
+    table = read_crontab(line + "\n0 4 * * * root fine\n", "/etc/cron.d/jobs")
+    assert len(table.refused) == 1, table.refused
+    assert "%s: %s" % table.refused[0] == refusal or \
+        ("%s: %s" % table.refused[0]).startswith(refusal), table.refused
+    assert [job.command for job in table.jobs] == ["fine"]  # the rest imported
+
+
+def test_percent_rules():
+    assert split_percent("echo 100\\%") == ("echo 100%", None)
+    assert split_percent("cat%") == ("cat", "")
+    assert split_percent("a\\b%c") == ("a\\b", "c")  # a backslash before another: kept
+    with pytest.raises(ValueError):
+        split_percent("echo \\\\%")
+
+
+@pytest.mark.parametrize("command, slug", [
+    ("cd / && run-parts --report /etc/cron.hourly", "cron-hourly"),
+    ("test -x /usr/sbin/anacron || { cd / && run-parts --report /etc/cron.daily; }",
+     "cron-daily"),
+    ("[ -x /usr/lib/php/sessionclean ] && if true; then /usr/lib/php/sessionclean; fi",
+     "if"),
+    ("FOO=1 /usr/local/bin/Backup.sh --all", "backup-sh"),
+    ("nice -n 19 /usr/bin/updatedb", "updatedb"),
+    ("'unterminated", "unterminated"),
+    ("test -d /x", "cron"),
+])
+def test_names_from_commands(command, slug):
+    assert slug_of(command) == slug
+
+
+def test_names_are_unique_and_stable():
+    text = "0 1 * * * root /usr/bin/backup a\n0 2 * * * root /usr/bin/backup b\n" \
+           "0 3 * * * root /usr/bin/other\n"
+    table = read_crontab(text, "/etc/cron.d/jobs")
+    names = names_of([(job, "/etc/cron.d/jobs") for job in table.jobs])
+    assert names[2] == "other"
+    assert names[0].startswith("backup-") and names[1].startswith("backup-")
+    assert len(set(names)) == 3 and len(names[0]) == len("backup-") + 6
+    # a line added before them renames neither
+    more = read_crontab("0 0 * * * root /usr/bin/backup c\n" + text, "/etc/cron.d/jobs")
+    again = names_of([(job, "/etc/cron.d/jobs") for job in more.jobs])
+    assert again[1:3] == names[:2]
+    twice = read_crontab("0 1 * * * root x\n0 1 * * * root x\n", "/etc/cron.d/jobs")
+    assert len(set(names_of([(job, "f") for job in twice.jobs]))) == 2
+
+
+def write_host(tmp_path):
+    (tmp_path / "etc/cron.d").mkdir(parents=True)
+    (tmp_path / "var/spool/cron/crontabs").mkdir(parents=True)
+    (tmp_path / "etc/crontab").write_text(DEBIAN_CRONTAB)
+    (tmp_path / "etc/cron.d/e2scrub_all").write_text(E2SCRUB)
+    (tmp_path / "etc/cron.d/old.dpkg-old").write_text("0 1 * * * root x\n")
+    (tmp_path / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/bash\n"
+                                         "ann:x:1000:1000::/home/ann:/bin/sh\n")
+    (tmp_path / "etc/group").write_text("root:x:0:\nann:x:1000:\n")
+    (tmp_path / "var/spool/cron/crontabs/ann").write_text(
+        "# DO NOT EDIT THIS FILE\nMAILTO=ann@example.org\n@reboot /home/ann/bin/warm\n"
+        "0 0 * * * printf 'a\\\\b'\n")
+    (tmp_path / "var/spool/cron/crontabs/ghost").write_text("@reboot true\n")
+
+
+def test_the_cli_reads_what_cron_reads_under_root(tmp_path, capsys):
+    """--crontab with no FILE: /etc/crontab, /etc/cron.d/* (names Debian's cron reads) and
+    each user's crontab into that user's tree; a line or file refused is named (exit 2), the
+    rest written; MAILTO named on stderr."""
+    write_host(tmp_path)
+    out = tmp_path / "out.yaml"
+    code = main(["import", "--root", str(tmp_path), "--crontab", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "/etc/cron.d/old.dpkg-old: skipped: Debian's cron reads no file there" in err
+    assert "/var/spool/cron/crontabs/ann:2: MAILTO=ann@example.org: not carried: a job's " \
+           "output goes to its service's log" in err
+    # stderr escapes what it names (docs/security.md): each backslash is shown doubled
+    assert "refused /var/spool/cron/crontabs/ann:4: printf 'a\\\\\\\\b': a doubled " \
+           "backslash" in err
+    assert "refused /var/spool/cron/crontabs/ghost: ghost is not in the accounts" in err
+    data = yaml.safe_load(out.read_text())["runit"]
+    assert data["users"]["ann"]["home"] == "/home/ann"
+    assert data["users"]["ann"]["services"]["warm"]["oneshot"] is True
+    assert main(["import", "--root", str(tmp_path), "--crontab", "/etc/cron.d/missing"]) == 1
+    assert "/etc/cron.d/missing: no such file or directory" in capsys.readouterr().err
+
+
+@needs_timer_data
+def test_debians_crontab_and_cron_d_import_into_valid_data(tmp_path, capsys):
+    """import of /etc/crontab and /etc/cron.d: data the schema takes, and renders."""
+    write_host(tmp_path)
+    out = tmp_path / "out.yaml"
+    assert main(["import", "--root", str(tmp_path), "--crontab", "/etc/crontab",
+                 "/etc/cron.d", "--out", str(out)]) == 0, capsys.readouterr().err
+    services = yaml.safe_load(out.read_text())["runit"]["services"]
+    assert sorted(services) == ["cron-daily", "cron-hourly", "cron-monthly", "cron-weekly",
+                                "e2scrub_all", "e2scrub_all_cron"]
+    assert services["cron-weekly"]["schedule"] == "47 6 * * 7"
+    rendered = tmp_path / "rendered"
+    assert main(["render", "--data", str(out), "--out", str(rendered)]) == 0
+
+
+@needs_timer_render
+def test_debians_crontab_renders_its_schedule_files(tmp_path, capsys):
+    """The round trip: import → render → each service directory's ``schedule`` file says the
+    five fields, its ``job`` the command."""
+    write_host(tmp_path)
+    out = tmp_path / "out.yaml"
+    assert main(["import", "--root", str(tmp_path), "--crontab", "/etc/crontab",
+                 "--out", str(out)]) == 0, capsys.readouterr().err
+    rendered = tmp_path / "rendered"
+    assert main(["render", "--data", str(out), "--out", str(rendered)]) == 0
+    schedule = (rendered / "etc/sv/cron-weekly/schedule").read_text().splitlines()
+    assert schedule[0] == "timer 1" and "when=47 6 * * 7" in schedule
+    job = (rendered / "etc/sv/cron-daily/job").read_text()
+    assert "run-parts --report /etc/cron.daily" in job
+
+
+def test_without_root_the_hosts_accounts_are_asked(tmp_path, capsys):
+    """No --root, no --passwd: the host's accounts (NSS) are asked for a user's home, and
+    never for the system crontab's (no owner)."""
+    crontab = tmp_path / "jobs"
+    crontab.write_text("@reboot root /usr/bin/warm-cache\n")
+    out = tmp_path / "out.yaml"
+    assert main(["import", "--crontab", str(crontab), "--out", str(out)]) == 0, \
+        capsys.readouterr().err
+    data = yaml.safe_load(out.read_text())["runit"]["services"]["warm-cache"]
+    assert data["oneshot"] is True and data["env"]["HOME"] == "/root"
