@@ -199,9 +199,20 @@ def host_devices_intact():
 # is one unit, run whole by one worker (its module's fixtures made once); and what the machine
 # has only one of is one unit — the session's Puppet server and PuppetDB (and the Ruby-heavy
 # lookups beside them), the security tier's users apprun1 and apprun2, whose processes its tests
-# look for by uid. The largest units go first.
+# look for by uid. The longest units go first (LONGEST_FIRST), then the others, the largest
+# first: a long unit left for the end keeps one worker busy while the other has nothing left.
 SERIAL_GROUPS = (("tests/puppet/", "puppet"), ("tests/hiera/test_against_puppet.py", "puppet"),
                  ("tests/security/", "users"), ("tests/cli/test_owed_restarts.py", "users"))
+
+# The units that take longest, longest first (measured in full runs with --durations: the
+# Puppet group ~10 min of one worker, the users group several minutes; then the files that
+# spend half a minute or more waiting on real processes). A fast unit of many tests sorts by
+# its count; one of a few long tests would otherwise come last, when the other worker is done.
+LONGEST_FIRST = ("puppet", "users", "tests/runtime/test_transcripts.py",
+                 "tests/test_docs_run.py", "tests/cli/test_control_watch.py",
+                 "tests/runtime/test_chaos.py", "tests/apply/test_kill_apply.py",
+                 "tests/test_wheel.py", "tests/runtime/test_sv.py",
+                 "tests/protocol/test_calendar_parity.py", "tests/runtime/test_runsv_interop.py")
 
 
 def unit_of(nodeid):
@@ -216,12 +227,39 @@ def unit_of(nodeid):
     return next((name for prefix, name in SERIAL_GROUPS if path.startswith(prefix)), path)
 
 
+def in_running_order(units):
+    """``[(unit, its tests)]`` in the order the workers take them: LONGEST_FIRST's, in its
+    order, then the rest by their number of tests, the largest first.
+
+    >>> in_running_order([("a.py", [1]), ("b.py", [1, 2]), ("tests/test_wheel.py", [1]),
+    ...                   ("puppet", [1])])
+    [('puppet', [1]), ('tests/test_wheel.py', [1]), ('b.py', [1, 2]), ('a.py', [1])]
+    """
+    def rank(item):
+        unit, tests = item
+        if unit in LONGEST_FIRST:
+            return (0, LONGEST_FIRST.index(unit))
+        return (1, -len(tests))
+    return sorted(units, key=rank)
+
+
 def pytest_xdist_make_scheduler(config, log):
     # xdist's own loadgroup reads a mark it then writes into each nodeid, which pytest 9's
     # nodes no longer take (Node.nodeid is _id): the groups were silently ignored
+    from collections import OrderedDict
+
     from xdist.scheduler import LoadScopeScheduling
 
     class ByFileAndGroup(LoadScopeScheduling):
+        ordered = False
+
         def _split_scope(self, nodeid):
             return unit_of(nodeid)
+
+        def _assign_work_unit(self, node):
+            # the work queue is whole by the first assignment (schedule() made it, by count)
+            if not self.ordered:
+                self.workqueue = OrderedDict(in_running_order(self.workqueue.items()))
+                self.ordered = True
+            super()._assign_work_unit(node)
     return ByFileAndGroup(config, log)

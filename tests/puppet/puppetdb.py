@@ -70,9 +70,12 @@ class PuppetDB:
         self.log = self.base / "puppetdb.log"
 
     # -- starting --------------------------------------------------------------------------
-    def start(self, timeout=120, ssl_files=None):
-        """``ssl_files``: ``(cert, key, ca)`` to serve HTTPS on ``ssl_port`` with."""
-        self._start_postgres()
+    def start(self, timeout=240, ssl_files=None):
+        """``ssl_files``: ``(cert, key, ca)`` to serve HTTPS on ``ssl_port`` with. PostgreSQL
+        first, unless ``start_postgres()`` started it already (the session starts it while the
+        Puppet server boots)."""
+        if not (self.pg_data / "postmaster.pid").exists():
+            self.start_postgres()
         self._configure(ssl_files)
         with open(str(self.base / "java.out"), "wb") as out:  # the child keeps its own
             self.proc = subprocess.Popen(
@@ -90,7 +93,7 @@ class PuppetDB:
             time.sleep(0.5)
         return self
 
-    def _start_postgres(self):
+    def start_postgres(self):
         shutil.chown(str(self.pg_dir), "postgres", "postgres")
         done = as_postgres([PG_BIN / "initdb", "-D", self.pg_data, "-U", "postgres",
                             "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])

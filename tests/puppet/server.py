@@ -170,6 +170,20 @@ class PuppetServer:
                                      % (timeout, self.log_tail()))
             time.sleep(0.5)
 
+    def wait_for_ssl_files(self, timeout=240):
+        """Until the CA, early in the server's boot, has written each of ``ssl_files`` whole
+        (its PEM's END line: the server writes them in place, not renamed); the log's tail if
+        the server dies or times out."""
+        deadline = time.monotonic() + timeout
+        while not all(_whole_pem(path) for path in self.ssl_files):
+            if self.proc.poll() is not None:
+                raise AssertionError("puppetserver exited (%d):\n%s"
+                                     % (self.proc.returncode, self.log_tail()))
+            if time.monotonic() > deadline:
+                raise AssertionError("puppetserver wrote no certificate within %ds:\n%s"
+                                     % (timeout, self.log_tail()))
+            time.sleep(0.2)
+
     def log_tail(self, lines=40):
         text = ""
         for path in (self.log, self.base / "log" / "stdout"):
@@ -214,6 +228,14 @@ class PuppetServer:
                               env={"HOME": str(scratch), "PATH": "/usr/bin:/bin"})
         assert done.returncode == 0, plain(done.stdout + done.stderr)
         return json.loads(done.stdout)["values"]
+
+
+def _whole_pem(path):
+    try:
+        lines = Path(path).read_text().split("\n")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return len(lines) > 1 and lines[-1] == "" and lines[-2].startswith("-----END ")
 
 
 class Agent:
