@@ -193,6 +193,13 @@ def test_a_timer_no_runsv_serves_is_not_running():
     everything_says(side, "not running", "not running", False, True)
 
 
+def test_a_timer_whose_state_cannot_be_told_says_why():
+    side = timer("unknown", timer_record=record(), last=ran())
+    row = ServiceStatus("nightly", "/etc/sv/nightly", None, True, side, None)
+    assert row.verdict.word == "not running" and side.timer_doing is None
+    assert notes_of(row) == ["unable to read supervise/status: bad format"]
+
+
 def test_the_json_of_a_timer():
     side = timer("down", timer_record=record(skipped=2, timed_out=1), last=ran(3))
     found = ServiceStatus("nightly", "/etc/sv/nightly", None, True, side, None) \
