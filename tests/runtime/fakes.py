@@ -94,6 +94,9 @@ class FakeHost:
     def is_oneshot(self):
         return self.oneshot
 
+    def is_timer(self):
+        return False
+
     def spawn(self, side, argv):
         error = self.fail_exec.get(argv[0])
         if error is not None:

@@ -20,7 +20,7 @@ import stat
 from ....errors import FatalError
 from ....protocol.layout import (CONTROL, CONTROL_DIR, DOWN, FINISH, GIVE_UP, LOCK, LOG_DIR,
                                  LOG_PIPE, NEW_SUFFIX, OK, ONESHOT, PROCESS_RECORD, READY, RUN,
-                                 STATUS, SUPERVISE_DIR)
+                                 SCHEDULE, STATUS, SUPERVISE_DIR)
 from ....protocol.backoff import BACKOFF, BACKOFF_MAX
 from ....protocol.tally import TALLY, WIDTH as TALLY_WIDTH
 from ...unix.diag import with_errstr
@@ -35,6 +35,8 @@ RECORD_MAX = 512  # bytes of a side's process record and status read back
 LOG_RUN_MAX = 4096  # bytes of log/run read to decide whether the tree runs it (hostedlogger.py)
 GIVE_UP_MAX = 64
 READY_MAX = 256
+SCHEDULE_MAX = 4096  # a timer's spec (protocol/timer.py's TIMER_MAX; not imported: the
+                     # common path loads no timer code)
 HOOK_LETTERS = "udoxtkpchaiq12"
 
 
@@ -411,6 +413,12 @@ class LocalFacts:
     def oneshot(self):
         return is_oneshot(self.dir_fd)
 
+    @property
+    def schedule(self):
+        """A timer's ``schedule`` file (its presence marks one: a regular file, not
+        followed), or None."""
+        return read_small(self.dir_fd, SCHEDULE, SCHEDULE_MAX, regular=True)
+
 
 class SnapshotFacts:
     """Facts an agent read ahead (``read_facts``), answered from that reading."""
@@ -446,6 +454,10 @@ class SnapshotFacts:
     @property
     def oneshot(self):
         return self.facts.oneshot
+
+    # No timer here: a user's service supervised from root's tree whose directory has a
+    # ``schedule`` runs its ``./run`` — ``exec timer-run``, the waiter the C runsv runs too.
+    schedule = None
 
 
 # -- writes -----------------------------------------------------------------------------------------

@@ -21,6 +21,12 @@ stayed up ``reset`` seconds begins a new one), and the restart waits that step's
 same timer as runit's 1 s floor — after ``./finish``, if there is one. ``u`` and ``o`` during
 the wait start at once (the floor kept) and begin a new series, as systemd flushes its restart
 count at a start it was asked for; ``d`` and ``x`` cancel it and end the series.
+
+A timer (the service directory's ``schedule``, docs/timers.md): the side never starts
+``./run``. Wanted up, a start is the host's timer armed (``host.arm_timer``); at an elapse the
+host's timer calls ``start_job``: ``./job`` runs as ``./run`` would, ``./finish`` after it,
+and its end — whatever the exit — is no death. ``o`` runs the job at once; ``h`` while no job
+runs re-reads the schedule (``host.reload_timer``).
 """
 
 import errno
@@ -225,6 +231,15 @@ class Side:
             if self._down_unwritten:
                 self.write_status()
 
+    def start_job(self):
+        """A timer's elapse: ``./job`` starts now, unless something of this side runs (the
+        host counts the elapse skipped). True when it started (or failed as a start does)."""
+        if self.pid or self.is_busy or self.state == State.FINISH or self._deferred:
+            return False
+        self._spawn(["./job"])
+        self._settle()
+        return True
+
     def evaluate(self):
         """runsv's loop head: start what should run (want up, or a ./finish to run)."""
         if self.is_busy or self.pid or self._start_timer is not None or self._deferred:
@@ -326,6 +341,8 @@ class Side:
         if self.state == State.RUN and self.pid:
             signum = _SIGNALS[letter]
             self._unless_handled(letter, lambda: self.host.kill(self.pid, signum))
+        elif letter == "h" and not self.is_log and self.host.is_timer():
+            self.host.reload_timer()  # no job runs: the schedule read again
 
     def _stop(self):
         """runsv's stopservice: TERM unless control/t handled it, then CONT and d/x hooks."""
@@ -344,6 +361,12 @@ class Side:
     def _start(self, once=False):
         if self.state == State.FINISH:
             self._spawn(["./finish"] + finish_arguments(self.wait_status))
+            return
+        if not self.is_log and self.host.is_timer():
+            if once:
+                self._spawn(["./job"])  # sv once: the job now, then down
+            else:
+                self.host.arm_timer()
             return
         delay = 0.0
         now = self.host.monotonic()
@@ -430,9 +453,10 @@ class Side:
         status after the restart that follows at once, if any — see child_exited)."""
         was_finish = self.state == State.FINISH
         asked = self.term or self._killed or self.want is not Want.UP
-        # a one-shot's exit 0 is its end as planned (docs/jobs.md): the last exit, no death
-        planned = asked or (wait_status == 0 and not was_finish and not self.is_log
-                            and self.host.is_oneshot())
+        # a one-shot's exit 0 is its end as planned (docs/jobs.md): the last exit, no death;
+        # a timer's run, whatever its exit (docs/timers.md: the verdict tells a failed one)
+        planned = asked or (not was_finish and not self.is_log and (
+            (wait_status == 0 and self.host.is_oneshot()) or self.host.is_timer()))
         self.pid = 0
         self.term = self._killed = False
         self.tally.pid = 0

@@ -65,7 +65,8 @@ class Supervisor:
     __slots__ = ("loop", "directory", "spawner", "clock", "label", "on_exit", "new_session",
                  "log_host", "pipe_keeper", "nest", "nested", "io", "facts", "stderr_fd",
                  "_logger", "dir_fd", "log_fd", "main",
-                 "log", "_files", "_pipe_w", "_pipe_r", "_exited", "_notify", "_events")
+                 "log", "_files", "_pipe_w", "_pipe_r", "_exited", "_notify", "_events",
+                 "timer")
 
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
                  on_exit=None, new_session=False, log_host=None, pipe_keeper=None, nest=None,
@@ -102,6 +103,7 @@ class Supervisor:
         # each side's supervise/event/ (protocol/eventdir.py), the main side's first: a tuple
         # indexed by Side.is_log, not a dict (kept for every service of every user's tree)
         self._events = ()
+        self.timer = None  # timerwait.TimerWait: its directory has a schedule (a timer)
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
     def open(self):
@@ -136,6 +138,10 @@ class Supervisor:
             self.pipe_keeper.hold(self._pipe_w)
         for side, files in self._files.items():
             self.loop.add_reader(files.control_fd, side.control_readable)
+        schedule = self.facts.schedule
+        if schedule is not None:  # before _inherit: a job that ended unseen is no death
+            from .timerwait import TimerWait  # only a timer's supervisor loads it
+            self.timer = TimerWait(self, schedule)
         for side, files in self._files.items():
             tally = files.read_tally()
             side.tally = tally or side.tally  # the counts go on across supervisors
@@ -304,6 +310,8 @@ class Supervisor:
         if self.log is not None:
             self.log.evaluate()
         self.main.evaluate()
+        if self.timer is not None:
+            self.timer.settle()
         self._maybe_exit()
 
     def host_ready(self):
@@ -351,6 +359,8 @@ class Supervisor:
         """Release every descriptor (also after a failed ``open()``)."""
         if self.nested is not None:
             self.nested.close()
+        if self.timer is not None:
+            self.timer.close()
         self._close_notify()
         for files in self._files.values():
             if files.control_fd >= 0:
@@ -560,6 +570,17 @@ class Supervisor:
         """The ``oneshot`` file marks the service a one-shot (read at each end of ./run)."""
         return self.facts.oneshot
 
+    def is_timer(self):
+        """The ``schedule`` file marked the service a timer when it was taken over: its side
+        starts ``./job`` at each elapse, never ``./run`` (timerwait.py)."""
+        return self.timer is not None
+
+    def arm_timer(self):
+        self.timer.arm()
+
+    def reload_timer(self):
+        self.timer.reload()
+
     def _open_ok_before_start(self, side):
         """runsv's order at a side's first start: a status on disk, ``ok`` open, then the
         process — so a ``./run`` that asks ``sv`` about itself at once (``sv down .``), or a
@@ -605,7 +626,8 @@ class Supervisor:
                 pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
                                          stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
                                          new_session=self.new_session,
-                                         env=env if argv == ["./run"] else self.finish_environ(),
+                                         env=(self.finish_environ() if argv[0] == "./finish"
+                                              else env),
                                          extra_fds=extra_fds)
             except OSError:
                 if reader is not None:

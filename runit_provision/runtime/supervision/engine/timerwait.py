@@ -1,0 +1,204 @@
+"""runtime/supervision/engine: a timer's wait (docs/timers.md) — for a service directory with a
+``schedule``, what the C runsv's ``./run`` (``exec timer-run``) does, done in the supervisor's
+own loop, so that between runs the timer has no process of its own.
+
+The spec is read from ``schedule`` (protocol/timer.py); a realtime timerfd
+(unix/realtimer.py) on the loop waits for the next run — no wakeup between elapses, and a
+clock step cancels the wait and the next run is computed again. At a run's start the stamp
+(``persistent``) and ``supervise/timer`` are written, then the side's ``./job`` starts
+(side.Side.start_job), as ``./run`` would: the log pipe, ``./finish`` after it. An elapse
+while something of the side runs is counted skipped; ``time_limit`` ends a run (TERM and
+CONT, KILL 10 s later) and counts it timed out. Made by the supervisor only for a directory
+with a ``schedule``: no other service loads this code.
+"""
+
+import os
+
+try:
+    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
+except ImportError:  # pragma: no cover - other interpreters
+    import signal
+
+from ....protocol.layout import TIMER_STAMP, TIMER_STATE_FILE
+from ....protocol.status import State
+from ....protocol.timer import (TIME_LIMIT_GRACE, TIMER_MAX, TimerState, next_run,
+                                stamp_bytes, stamp_from_bytes, timer_spec_from_bytes,
+                                timer_state_bytes, timer_state_from_bytes)
+from ...unix.realtimer import CANCELLED, EXPIRED, RealtimeTimer
+from ...unix.smallread import read_small
+from .side import Want
+
+
+def random_fraction():
+    """0 <= f < 1 from the kernel's randomness (no ``random`` module in the tree)."""
+    return int.from_bytes(os.urandom(4), "little") / 2 ** 32
+
+
+class TimerWait:
+    """One timer's wait, on its supervisor (``host``: the Supervisor, its loop, io, main side
+    and clock). ``clock_timer``: what makes the realtime timer (None: a RealtimeTimer)."""
+
+    __slots__ = ("host", "spec", "state", "stamp_usec", "_clock", "_armed", "_limit",
+                 "_job_pid")
+
+    def __init__(self, host, data, clock_timer=None):
+        self.host = host
+        self.spec = None
+        self.state = self._read_state()
+        self.stamp_usec = None
+        self._armed = None  # (elapse, start, missed) of the run the timerfd waits for
+        self._limit = None  # the loop timer of the running job's time_limit
+        self._job_pid = 0   # the job (of any start: an elapse, sv once, adopted) it is for
+        self._clock = (clock_timer or RealtimeTimer)()
+        host.loop.add_reader(self._clock.fileno(), self._expired)
+        self._load(data)
+        if self.spec is None:
+            self._write_state()  # the error, for status
+
+    # -- the files ---------------------------------------------------------------------
+    def _load(self, data):
+        """Take ``schedule``'s bytes (None: gone): the spec, or the error said and kept in
+        the record (and no run until an ``h`` finds it readable)."""
+        try:
+            if data is None:
+                raise ValueError("schedule: not there, or not a regular file")
+            self.spec = timer_spec_from_bytes(data)
+        except ValueError as exc:
+            self.spec = None
+            self.host.warn("./%s: no run" % exc)
+            self.state = self.state._replace(next_usec=0, error=str(exc))
+            return
+        self.state = self.state._replace(error="")
+        self.stamp_usec = self._read_stamp() if self.spec.persistent else None
+
+    def _read_state(self):
+        """The record a waiter before us left: its counts go on."""
+        data = read_small(self.host.dir_fd, TIMER_STATE_FILE, TIMER_MAX, regular=True)
+        try:
+            found = timer_state_from_bytes(data) if data else TimerState()
+        except ValueError:
+            found = TimerState()
+        return found._replace(next_usec=0, error="")
+
+    def _read_stamp(self):
+        data = read_small(self.host.dir_fd, TIMER_STAMP, TIMER_MAX, regular=True)
+        if data is None:
+            return None
+        try:
+            return stamp_from_bytes(data)
+        except ValueError as exc:
+            self.host.warn("./%s: ignored" % exc)
+            return None
+
+    def _write(self, path, data):
+        self.host.io.write_files(self.host.dir_fd, [(False, path, data)], "", self.host.warn)
+
+    def _write_state(self):
+        self._write(TIMER_STATE_FILE, timer_state_bytes(self.state))
+
+    # -- the wait ----------------------------------------------------------------------
+    def arm(self):
+        """Wait for the next run (side.Side._start, wanted up): nothing when already waiting
+        or the spec is unreadable; next=0 in the record when no elapse is left."""
+        if self._armed is not None or self.spec is None:
+            return
+        now_usec = self.host.time_ns() // 1000
+        found = next_run(self.spec, now_usec, self.stamp_usec, random_fraction())
+        if found is None:
+            if self.state.next_usec:
+                self.state = self.state._replace(next_usec=0)
+                self._write_state()
+            return
+        self._armed = found
+        self._clock.arm(found[1])
+        self.state = self.state._replace(next_usec=found[1])
+        self._write_state()
+
+    def _disarm(self):
+        if self._armed is not None:
+            self._armed = None
+            self._clock.disarm()
+
+    def _expired(self):
+        """The timerfd is readable: a run is due, or the clock was set (recompute)."""
+        found = self._clock.read()
+        if found == CANCELLED:
+            self._armed = None
+            if self.host.main.want is Want.UP:
+                self.arm()
+            return
+        if found != EXPIRED or self._armed is None:
+            return
+        elapse, _, missed = self._armed
+        self._armed = None
+        side = self.host.main
+        if side.want is not Want.UP:
+            return
+        if side.pid or side.state != State.DOWN or side.is_busy or side.is_deferred:
+            self.state = self.state._replace(skipped=self.state.skipped + 1)
+            self.arm()  # writes the record, with the next run
+            return
+        if self.spec.persistent:
+            # before the job: a kill -9 of the tree while it runs never runs it again
+            self.stamp_usec = elapse
+            self._write(TIMER_STAMP, stamp_bytes(elapse))
+        self.state = self.state._replace(elapse_usec=elapse, missed=missed)
+        self.arm()  # the record, with the next run (an elapse during the job: skipped)
+        side.start_job()
+
+    # -- the supervisor's events -------------------------------------------------------
+    def settle(self):
+        """After every event of the supervisor: a job that started gets its time limit, one
+        that ended loses it; a side no longer wanted up waits no more (next=0)."""
+        side = self.host.main
+        running = side.pid if side.state == State.RUN else 0
+        if running != self._job_pid:
+            self._job_pid = running
+            self._cancel_limit()
+            if running and self.spec is not None and self.spec.time_limit:
+                self._limit = self.host.loop.call_later(
+                    self.spec.time_limit, lambda: self._time_out(running))
+        if side.want is not Want.UP and (self._armed is not None or self.state.next_usec):
+            self._disarm()
+            self.state = self.state._replace(next_usec=0)
+            self._write_state()
+
+    def reload(self):
+        """``h`` while no job runs: ``schedule`` read again, the wait armed again."""
+        self._disarm()
+        self._load(self.host.facts.schedule)
+        self.state = self.state._replace(next_usec=0)
+        if self.host.main.want is Want.UP:
+            self.arm()
+        if self._armed is None:
+            self._write_state()
+
+    def _time_out(self, pid):
+        """``time_limit`` passed and the job still runs: TERM and CONT, KILL later."""
+        self._limit = None
+        side = self.host.main
+        if side.pid != pid or side.state != State.RUN:
+            return
+        self.state = self.state._replace(timed_out=self.state.timed_out + 1)
+        self._write_state()
+        self.host.warn("./job ran over its time limit (%gs): TERM" % self.spec.time_limit)
+        self.host.kill(pid, signal.SIGTERM)
+        self.host.kill(pid, signal.SIGCONT)
+        self._limit = self.host.loop.call_later(TIME_LIMIT_GRACE, lambda: self._kill(pid))
+
+    def _kill(self, pid):
+        self._limit = None
+        side = self.host.main
+        if side.pid == pid and side.state == State.RUN:
+            self.host.kill(pid, signal.SIGKILL)
+
+    def _cancel_limit(self):
+        if self._limit is not None:
+            self._limit.cancel()
+            self._limit = None
+
+    def close(self):
+        self._cancel_limit()
+        if self._clock.fileno() >= 0:
+            self.host.loop.remove_reader(self._clock.fileno())
+            self._clock.close()

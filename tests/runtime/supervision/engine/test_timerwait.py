@@ -1,0 +1,114 @@
+"""engine/timerwait.py on a real Supervisor and loop, its realtime timer a fake one can step:
+a clock step (the timerfd's ECANCELED) makes the next run computed again from the new time;
+a plain wakeup with nothing expired runs nothing. (test_runsv_timer.py runs the real timerfd.)
+
+Run in a child interpreter (the loop takes over SIGCHLD and the wakeup fd), in its own
+session, killed by process group at the end.
+"""
+
+import ast
+import sys
+
+import pytest
+
+from runit_provision.protocol.timer import TimerSpec, timer_spec_bytes
+
+from ...processes import SH, write_file
+
+pytestmark = pytest.mark.slow
+
+HOST = r'''
+import os, sys, time
+from runit_provision.runtime.unix import realtimer
+from runit_provision.runtime.supervision.engine import timerwait
+from runit_provision.runtime.supervision.engine.loop import EventLoop
+from runit_provision.runtime.supervision.engine.supervisor import Supervisor
+from runit_provision.runtime.supervision.engine.spawn import Spawner
+
+arms, results = [], [realtimer.NOTHING, realtimer.CANCELLED]
+
+class SteppedTimer:
+    """A realtime timer whose read() says what the test scripted."""
+    def __init__(self):
+        self.r, self.w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    def fileno(self):
+        return self.r
+    def arm(self, at_usec):
+        arms.append(at_usec)
+    def disarm(self):
+        arms.append(None)
+    def read(self):
+        os.read(self.r, 1)
+        return results.pop(0)
+    def close(self):
+        os.close(self.r); os.close(self.w)
+
+class Clock:
+    offset = 0
+    monotonic = staticmethod(time.monotonic)
+    def time_ns(self):
+        return time.time_ns() + self.offset
+
+timerwait.RealtimeTimer = SteppedTimer
+clock = Clock()
+loop = EventLoop()
+service = Supervisor(loop, sys.argv[1], Spawner(), clock=clock)
+service.open()
+service.start()
+fake = service.timer._clock
+
+def wake():        # the timerfd readable, nothing expired
+    os.write(fake.w, b"!")
+    loop.call_later(0.2, step)
+
+def step():        # the clock set two hours on: ECANCELED
+    clock.offset = 2 * 3600 * 10 ** 9
+    os.write(fake.w, b"!")
+    loop.call_later(0.2, loop.stop)
+
+loop.call_later(0.2, wake)
+loop.run()
+print(arms)
+print(os.path.exists(os.path.join(sys.argv[1], "ran")))
+'''
+
+
+def test_a_clock_step_computes_the_next_run_again(tmp_path, processes):
+    service = tmp_path / "svc"
+    service.mkdir()
+    write_file(service / "schedule", timer_spec_bytes(TimerSpec("hourly UTC")).decode())
+    write_file(service / "job", SH + "touch ran\n", 0o755)
+    write_file(service / "run", SH + "touch ran\n", 0o755)
+    (tmp_path / "host.py").write_text(HOST)
+    group = processes.start([sys.executable, str(tmp_path / "host.py"), str(service)],
+                            cwd=str(tmp_path), output=str(tmp_path / "host.out"))
+    assert group.wait(15) == 0, group.output()
+    arms, ran = group.output().splitlines()[-2:]
+    first, second = ast.literal_eval(arms)  # two arms: at start, and after the step — none for the wakeup
+    assert first % (3600 * 10 ** 6) == 0
+    assert second - first == 2 * 3600 * 10 ** 6
+    assert ran == "False"
+
+
+def test_a_service_that_is_no_timer_loads_no_timer_code(tmp_path):
+    """The per-service cost of timers for every other service: none of their modules."""
+    import subprocess
+
+    service = tmp_path / "svc"
+    service.mkdir()
+    write_file(service / "run", SH + "exec sleep 100\n", 0o755)
+    code = r'''
+import sys
+from runit_provision.runtime import runsv, runsvdir
+from runit_provision.runtime.supervision.engine.loop import EventLoop
+from runit_provision.runtime.supervision.engine.supervisor import Supervisor
+from runit_provision.runtime.supervision.engine.spawn import Spawner
+service = Supervisor(EventLoop(), sys.argv[1], Spawner())
+service.open()
+print(service.is_timer(), sorted(name for name in sys.modules if name.endswith(
+    ("timerwait", "realtimer", "protocol.timer", "protocol.schedule", "protocol.calendar"))))
+service.close()
+'''
+    found = subprocess.run([sys.executable, "-c", code, str(service)], capture_output=True,
+                           text=True, timeout=60, check=True)
+    assert found.stdout == "False []\n", found.stderr

@@ -1,0 +1,231 @@
+"""Our runsv's timers (docs/timers.md), real processes: a service directory with a ``schedule``
+never starts ``./run``; at each elapse it starts ``./job`` (``./finish`` after it, here a
+hand-written one that records ``supervise/last-run`` as the rendered timer finish does), and
+keeps ``supervise/timer`` and, ``persistent``, ``timer-stamp``. Between elapses the runsv
+sleeps: no wakeup at all."""
+
+import datetime
+import os
+import signal
+import time
+
+import pytest
+
+from runit_provision.protocol.lastrun import last_run_from_bytes
+from runit_provision.protocol.status import State
+from runit_provision.protocol.tally import tally_from_bytes
+from runit_provision.protocol.timer import (
+    USEC, TimerSpec, stamp_bytes, stamp_from_bytes, timer_spec_bytes, timer_state_from_bytes)
+
+from ..conftest import our_tool
+from .processes import (
+    BASE_PATH, SH, read_bytes, send_control, status_record, voluntary_switches, wait_until,
+    whole_lines, write_file)
+
+pytestmark = pytest.mark.slow
+
+# templates/finish/oneshot.j2 without its ``d``: the timer stays wanted up
+FINISH = SH + """stamp=$(od -An -tx1 -N12 supervise/status 2>/dev/null | tr -d ' \\n')
+started=0.000000000
+case $stamp in
+  ????????????????????????)
+    started=$(printf '%d.%09d' "$((0x${stamp%????????} - 0x400000000000000a))" \\
+      "$((0x${stamp#????????????????}))") ;;
+esac
+ended=$(date +%s.%N)
+printf 'last-run 1 exit=%d signal=%d started=%s ended=%s\\n' "${1:--1}" "${2:-0}" \\
+  "$started" "$ended" >supervise/last-run.new && mv -f supervise/last-run.new supervise/last-run
+"""
+RUN = SH + "echo run >>ran-run\nexec sleep 1000\n"
+FAR = "2199-01-01 00:00:00 UTC"
+
+
+def make_timer(tmp_path, spec, job, name="svc"):
+    service = tmp_path / name
+    service.mkdir()
+    write_file(service / "schedule", timer_spec_bytes(spec).decode())
+    write_file(service / "job", SH + job, 0o755)
+    write_file(service / "run", RUN, 0o755)
+    write_file(service / "finish", FINISH, 0o755)
+    return service
+
+
+def start(processes, tmp_path, service):
+    group = processes.start([our_tool("runsv"), service.name], cwd=str(tmp_path),
+                            env={"PATH": BASE_PATH}, output=str(tmp_path / "runsv.out"))
+    wait_until(lambda: status_record(service) is not None, what="runsv up")
+    return group
+
+
+def record(service):
+    data = read_bytes(service / "supervise" / "timer")
+    return None if data is None else timer_state_from_bytes(data)
+
+
+def runs(service):
+    return (whole_lines(service / "runs") or "").splitlines()
+
+
+def last_run(service):
+    data = read_bytes(service / "supervise" / "last-run")
+    return None if data is None else last_run_from_bytes(data)
+
+
+def test_every_two_seconds_runs_the_job_and_keeps_the_records(tmp_path, processes):
+    service = make_timer(tmp_path, TimerSpec("*:*:0/2 UTC", persistent=True),
+                         "date +%s.%N >>runs\nexit 3\n")
+    group = start(processes, tmp_path, service)
+    waiting = status_record(service)
+    assert (waiting.state, waiting.want, waiting.pid) == (State.DOWN, "u", 0)
+    wait_until(lambda: len(runs(service)) >= 2 and last_run(service) is not None,
+               timeout=15, what="two runs")
+    first, second = (float(line) for line in runs(service)[:2])
+    assert second - first == pytest.approx(2, abs=0.5)
+    assert int(first) % 2 == 0 and first % 1 < 0.5  # at the elapse, not a second late
+    found = record(service)
+    assert found.elapse_usec % (2 * USEC) == 0 and found.next_usec > found.elapse_usec
+    assert (found.skipped, found.timed_out, found.missed, found.error) == (0, 0, False, "")
+    assert stamp_from_bytes(read_bytes(service / "timer-stamp")) >= found.elapse_usec - 2 * USEC
+    ended = last_run(service)
+    assert (ended.exit_code, ended.signal) == (3, 0)
+    # a run's exit, failed or not, is no death: no crash loop, no back-off
+    tally = tally_from_bytes(read_bytes(service / "supervise" / "tally"))
+    assert tally.deaths == 0 and tally.starts >= 2
+    assert not (service / "ran-run").exists()
+    send_control(service, b"x")
+    assert group.wait(10) == 0
+    assert record(service).next_usec == 0
+    assert group.output() == ""
+
+
+def test_the_job_runs_with_its_pid_in_the_status(tmp_path, processes):
+    service = make_timer(tmp_path, TimerSpec("*:*:* UTC"), "echo $$ >>runs\nsleep 3\n")
+    start(processes, tmp_path, service)
+    wait_until(lambda: runs(service), what="a run")
+    running = wait_until(lambda: status_record(service) if status_record(service).pid
+                         else None, what="the job's pid shown")
+    assert running.state == State.RUN and str(running.pid) == runs(service)[0]
+
+
+def test_an_elapse_during_a_run_is_skipped(tmp_path, processes):
+    service = make_timer(tmp_path, TimerSpec("*:*:* UTC"), "echo x >>runs\nsleep 2.5\n")
+    start(processes, tmp_path, service)
+    wait_until(lambda: last_run(service) is not None, timeout=10, what="the first run's end")
+    assert runs(service) == ["x"]
+    assert record(service).skipped >= 2
+
+
+def test_once_runs_the_job_now_then_stays_down(tmp_path, processes):
+    service = make_timer(tmp_path, TimerSpec(FAR), "echo x >>runs\n")
+    start(processes, tmp_path, service)
+    wait_until(lambda: record(service) is not None and record(service).next_usec,
+               what="armed")
+    send_control(service, b"o")
+    wait_until(lambda: last_run(service) is not None, what="the once run")
+    wait_until(lambda: status_record(service).state == State.DOWN, what="down again")
+    assert runs(service) == ["x"]
+    assert status_record(service).want == "d"
+    wait_until(lambda: record(service).next_usec == 0, what="next=0")
+
+
+def test_down_stops_the_schedule_and_up_starts_it(tmp_path, processes):
+    service = make_timer(tmp_path, TimerSpec("*:*:* UTC"), "echo x >>runs\n")
+    start(processes, tmp_path, service)
+    wait_until(lambda: runs(service), what="a run")
+    send_control(service, b"d")
+    wait_until(lambda: record(service).next_usec == 0
+               and status_record(service).state == State.DOWN, what="down")
+    count = len(runs(service))
+    time.sleep(2.5)  # two elapses pass: neither runs
+    assert len(runs(service)) == count
+    send_control(service, b"u")
+    wait_until(lambda: len(runs(service)) > count, what="a run after up")
+
+
+def test_down_during_a_run_terms_the_job(tmp_path, processes):
+    service = make_timer(tmp_path, TimerSpec("*:*:* UTC"), "echo x >>runs\nexec sleep 100\n")
+    start(processes, tmp_path, service)
+    wait_until(lambda: runs(service) and status_record(service).pid, what="a job running")
+    send_control(service, b"d")
+    wait_until(lambda: last_run(service) is not None, what="the job's end")
+    assert (last_run(service).exit_code, last_run(service).signal) == (-1, 15)
+
+
+def test_hup_reads_a_changed_schedule(tmp_path, processes):
+    service = make_timer(tmp_path, TimerSpec(FAR), "echo x >>runs\n")
+    start(processes, tmp_path, service)
+    wait_until(lambda: record(service) is not None and record(service).next_usec,
+               what="armed")
+    far = record(service).next_usec
+    write_file(service / "schedule", timer_spec_bytes(TimerSpec("*:*:* UTC")).decode())
+    time.sleep(1.5)
+    assert not runs(service) and record(service).next_usec == far  # not read without h
+    send_control(service, b"h")
+    wait_until(lambda: runs(service), what="a run of the new schedule")
+    assert record(service).next_usec < far
+
+
+def test_time_limit_terms_the_run_and_counts_it(tmp_path, processes):
+    service = make_timer(tmp_path, TimerSpec("*:*:0/2 UTC", time_limit=0.5),
+                         "echo x >>runs\nexec sleep 100\n")
+    group = start(processes, tmp_path, service)
+    wait_until(lambda: last_run(service) is not None, timeout=10, what="the run's end")
+    ended = last_run(service)
+    assert (ended.exit_code, ended.signal) == (-1, 15)
+    assert ended.took == pytest.approx(0.5, abs=0.4)
+    assert record(service).timed_out == 1
+    assert "./job ran over its time limit (0.5s): TERM" in group.output()
+
+
+def test_time_limit_kills_a_run_that_ignores_term_10_seconds_later(tmp_path, processes):
+    service = make_timer(tmp_path, TimerSpec("*:*:0/2 UTC", time_limit=0.5),
+                         "trap '' TERM\necho x >>runs\nsleep 100\n")
+    start(processes, tmp_path, service)
+    wait_until(lambda: last_run(service) is not None, timeout=20, what="the run's end")
+    ended = last_run(service)
+    assert (ended.exit_code, ended.signal) == (-1, 9)
+    assert ended.took == pytest.approx(10.5, abs=1.0)
+    assert record(service).timed_out == 1
+
+
+def test_a_schedule_that_does_not_read_runs_nothing_and_says_why(tmp_path, processes):
+    service = make_timer(tmp_path, TimerSpec("daily"), "echo x >>runs\n")
+    write_file(service / "schedule", "timer 1\nwhen=*:*/15\n")
+    group = start(processes, tmp_path, service)
+    wait_until(lambda: record(service) is not None and record(service).error, what="error")
+    assert "'*/N' is cron's" in record(service).error
+    wait_until(lambda: "schedule: when=*:*/15" in group.output(), what="the warning")
+    assert status_record(service).pid == 0 and not (service / "ran-run").exists()
+
+
+def test_kill_9_of_runsv_during_a_job_never_runs_its_elapse_twice(tmp_path, processes):
+    # one elapse, a few seconds ahead; the stamp of a run an hour before it
+    now = time.time()
+    elapse = int(now) + 3
+    moment = datetime.datetime.fromtimestamp(elapse, datetime.timezone.utc)
+    service = make_timer(tmp_path, TimerSpec(moment.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                                             persistent=True),
+                         "echo x >>runs\nsleep 3\n")
+    write_file(service / "timer-stamp", stamp_bytes((elapse - 3600) * USEC).decode())
+    group = start(processes, tmp_path, service)
+    wait_until(lambda: runs(service) and status_record(service).pid, timeout=10,
+               what="the job running")
+    assert stamp_from_bytes(read_bytes(service / "timer-stamp")) == elapse * USEC
+    os.kill(group.pid, signal.SIGKILL)  # runsv alone: its job goes on
+    group.proc.wait(10)
+    restarted = start(processes, tmp_path, service)
+    wait_until(lambda: last_run(service) is not None, timeout=15, what="the job's end")
+    time.sleep(1)
+    assert runs(service) == ["x"]
+    assert restarted.poll() is None
+
+
+def test_no_wakeup_between_elapses(tmp_path, processes):
+    service = make_timer(tmp_path, TimerSpec(FAR), "echo x >>runs\n")
+    group = start(processes, tmp_path, service)
+    wait_until(lambda: record(service) is not None and record(service).next_usec,
+               what="armed")
+    time.sleep(0.3)  # start-up settles
+    before = voluntary_switches(group.pid)
+    time.sleep(3)  # the wait itself: what is measured
+    assert voluntary_switches(group.pid) - before == 0
