@@ -114,8 +114,13 @@ UNREADABLE = [  # name, side, why — each garbled record a user could write
      "supervise/timer: next=-17 is not a number"),
     ("a garbage schedule", timer("down", spec=b"#!/bin/sh\nrm -rf /\n",
                                  timer_record=record()), "schedule: not a timer file"),
-    ("a schedule that does not parse", timer("down", spec=b"timer 1\nwhen=*-*-* 25:00\n"),
-     "schedule: when=*-*-* 25:00: column 7: the hour 25"),
+    ("a schedule without when=", timer("down", spec=b"timer 1\njitter=5\n"),
+     "schedule: no when="),
+    ("a schedule its waiter cannot parse (its error= record)",
+     timer("down", spec=b"timer 1\nwhen=*-*-* 25:00\n", timer_record=record(
+         next_s=0, extra=b" error=schedule: when=*-*-* 25:00: column 7: the hour 25 is not "
+                         b"within 0..23")),
+     "its waiter cannot read its schedule: schedule: when=*-*-* 25:00: column 7: the hour 25"),
     ("a schedule that is no file", timer("down", spec=None), "schedule: not a regular file"),
     ("a garbage last-run", timer("down", timer_record=record(), last=b"last-run 1 exit=zz"),
      "supervise/last-run: not a record of a run"),
