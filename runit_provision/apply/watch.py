@@ -291,7 +291,7 @@ def _oneshot(live, now, watched, is_last):
 
 
 def _timer(live):
-    """A timer (docs/timers.md) runs when its schedule says, not when it was started: it is
+    """A timer (docs/jobs.md#timers) runs when its schedule says, not when it was started: it is
     up once a runsv serves it wanted up and its records can be read (``unreadable``: not up);
     its runs are status's to tell (scheduled, failed…)."""
     if live.status.want != "u":
@@ -394,7 +394,7 @@ def look_side(fs, path, probe, with_tally=True):
     live = probe(path)
     live = tallied(fs, path, live) if with_tally else live
     oneshot, timer = side_marks(fs, path)
-    if oneshot or timer:  # its end is its finish's record (docs/jobs.md, docs/timers.md)
+    if oneshot or timer:  # its end is its finish's record (docs/jobs.md, docs/jobs.md#timers)
         live = live.replaced(is_oneshot=oneshot, last_run=side_last_run(fs, path),
                              timer=side_timer(fs, path) if timer else None)
     return live

@@ -104,7 +104,7 @@ class Unknown:
         self.reason, self.is_error = reason, is_error
 
 
-TIMER_CHECK = "scheduled and not failed"  # a timer's check (docs/timers.md)
+TIMER_CHECK = "scheduled and not failed"  # a timer's check (docs/jobs.md#timers)
 
 
 class Unit:
@@ -468,7 +468,7 @@ def running_problems(label, side_dir, snapshot, logger=False):
 
 def failed_problems(label, side_dir, snapshot):
     """A one-shot or a timer the data keeps down (``down: true``): nothing is wanted of it
-    but that its last run, if any, did not fail (docs/jobs.md, docs/timers.md) — and a
+    but that its last run, if any, did not fail (docs/jobs.md, docs/jobs.md#timers) — and a
     timer's records can be read."""
     from ..protocol.lastrun import FAILED
 

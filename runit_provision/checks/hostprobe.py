@@ -58,7 +58,7 @@ the empty string. Paths are printed as requested (``~alice/service/web``, not th
                                        (docs/jobs.md): the hex of supervise/last-run, at most
                                        256 bytes, or - when it never ran
     T SCHEDULE TIMER LASTRUN PATH      after S, when PATH/schedule marks a timer
-                                       (docs/timers.md): the hex of PATH/schedule, of
+                                       (docs/jobs.md#timers): the hex of PATH/schedule, of
                                        supervise/timer and of supervise/last-run, at most
                                        4096 bytes each, each - when absent
 """

@@ -399,7 +399,7 @@ class Snapshot:
 
     def _record_T(self, schedule, record, last_run, path):
         side = self.sides.get(self.final(path))
-        if side is not None:  # a timer (docs/timers.md): its three records' hex
+        if side is not None:  # a timer (docs/jobs.md#timers): its three records' hex
             side._raw_timer = (schedule, record, last_run)
             side._raw_last_run = last_run
 

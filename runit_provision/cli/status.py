@@ -172,7 +172,7 @@ def print_table(rows, stream=None):
         if row.enabled and main.job is not None:
             state = main.job  # a one-shot: running, done, failed, never run (docs/jobs.md)
         doing = main.timer_doing if row.enabled else None
-        if doing is not None:  # a timer: scheduled, running, failed, off… (docs/timers.md)
+        if doing is not None:  # a timer: scheduled, running, failed, off… (docs/jobs.md#timers)
             state = doing.kind
         table.append((row.label if row.declared else shown_name(row.label), state,
                       str(main.pid) if main.pid else "-",

@@ -56,7 +56,7 @@ FAMILIES = (
     ("oneshot_last_run_timestamp_seconds", "gauge", "Unix time a one-shot's last run ended."),
     ("oneshot_last_run_duration_seconds", "gauge", "Seconds a one-shot's last run took."),
 )
-# a timer's families (docs/timers.md), its service side's: one sample a timer, only what its
+# a timer's families (docs/jobs.md#timers), its service side's: one sample a timer, only what its
 # records say (absent when they say nothing, or cannot be read)
 TIMER_FAMILIES = (
     ("runit_timer_last_run_start_seconds", "gauge",

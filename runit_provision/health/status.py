@@ -78,7 +78,7 @@ def _with_readiness(side, found):
         found["readiness"] = readiness_json(side)
     if side.waiting is not None:  # likewise: only while a restart waits out a back-off
         found["restart"] = restart_json(side)
-    if side.is_timer:  # and a timer's own record (docs/timers.md)
+    if side.is_timer:  # and a timer's own record (docs/jobs.md#timers)
         found["timer"] = timer_json(side)
     return found
 

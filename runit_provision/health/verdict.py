@@ -23,7 +23,7 @@ the verdict's word, where a daemon's is ``as wanted`` —, ``failed (exit N, at 
 whatever is wanted of it (a failed run is stopped: the fact's ``not_running`` lists it), and
 one that is down but ran are not ``not running``.
 
-A timer (``schedule:``, docs/timers.md) is judged by what it is doing (its side's
+A timer (``schedule:``, docs/jobs.md#timers) is judged by what it is doing (its side's
 ``timer_doing``, protocol/timerwords.py): ``scheduled (next at T…)`` and ``running (since T;
 next at T)`` are as wanted, the verdict's word; ``failed (exit N, at T; next at T)`` and
 ``unreadable (…)`` never are; ``off`` is as wanted only when the data says down (``down:

@@ -131,7 +131,7 @@ def side_waiting(fs, path, side):
 
 def side_marks(fs, path):
     """``(oneshot, timer)``: whether the side's directory has the ``oneshot`` file
-    (docs/jobs.md), and whether it has ``schedule`` (a timer: docs/timers.md) — each a regular
+    (docs/jobs.md), and whether it has ``schedule`` (a timer: docs/jobs.md#timers) — each a regular
     file (not followed), reached through ``fs`` as ``down`` is."""
     try:
         dir_fd = fs.dir_fd(path)

@@ -132,7 +132,7 @@ READY = "ready"
 # (protocol/lastrun.py), which the C runsv does not keep.
 ONESHOT = "oneshot"
 LAST_RUN = "last-run"
-# A timer (``schedule:``, docs/timers.md; protocol/timer.py): ``schedule`` (its spec) marks
+# A timer (``schedule:``, docs/jobs.md#timers; protocol/timer.py): ``schedule`` (its spec) marks
 # it, ``job`` is what a daemon's ``run`` would be (``run`` is the C runsv's waiter,
 # ``exec timer-run``; ours never starts it), ``supervise/timer`` the waiter's record, and
 # ``timer-stamp`` (``persistent`` only) the last elapse a run started for — in the service

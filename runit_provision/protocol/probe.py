@@ -396,7 +396,7 @@ class SideState:
 
     @property
     def is_timer(self):
-        """Its service directory has ``schedule``: a timer (docs/timers.md)."""
+        """Its service directory has ``schedule``: a timer (docs/jobs.md#timers)."""
         return self.timer is not None
 
     @property

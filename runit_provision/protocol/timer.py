@@ -1,4 +1,4 @@
-"""protocol: timers (docs/timers.md) — the ``schedule`` file of a timer's service directory, its
+"""protocol: timers (docs/jobs.md#timers): the ``schedule`` file of a timer's service directory, its
 ``supervise/timer`` record, its ``timer-stamp``, and the pure decisions both waiters share
 (our runsv's engine and ``timer-run`` under the C runsv): when the next run starts, and how
 many elapses a run that lasted so long skipped.

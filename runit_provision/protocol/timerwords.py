@@ -1,4 +1,4 @@
-"""protocol: what a timer is doing (``schedule:``, issue 46 §2, docs/timers.md), as every
+"""protocol: what a timer is doing (``schedule:``, issue 46 §2, docs/jobs.md#timers), as every
 view says it — ``status``, ``--json``, the Puppet fact, ``fleet status``, ``metrics`` and
 verify judge a timer by these words (health/verdict.py).
 

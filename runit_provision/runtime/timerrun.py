@@ -1,4 +1,4 @@
-"""runtime: ``timer-run`` — a timer's ``./run`` under the C runsv (docs/timers.md).
+"""runtime: ``timer-run`` — a timer's ``./run`` under the C runsv (docs/jobs.md#timers).
 
 A timer's service directory has ``run`` = ``#!/bin/sh`` + ``exec timer-run``; the C runsv
 starts it in the service directory. It reads ``schedule`` (protocol/timer.py), waits for the

@@ -22,7 +22,7 @@ same timer as runit's 1 s floor — after ``./finish``, if there is one. ``u`` a
 the wait start at once (the floor kept) and begin a new series, as systemd flushes its restart
 count at a start it was asked for; ``d`` and ``x`` cancel it and end the series.
 
-A timer (the service directory's ``schedule``, docs/timers.md): the side never starts
+A timer (the service directory's ``schedule``, docs/jobs.md#timers): the side never starts
 ``./run``. Wanted up, a start is the host's timer armed (``host.arm_timer``); at an elapse the
 host's timer calls ``start_job``: ``./job`` runs as ``./run`` would, ``./finish`` after it,
 and its end — whatever the exit — is no death. ``o`` runs the job at once; ``h`` while no job
@@ -454,7 +454,7 @@ class Side:
         was_finish = self.state == State.FINISH
         asked = self.term or self._killed or self.want is not Want.UP
         # a one-shot's exit 0 is its end as planned (docs/jobs.md): the last exit, no death;
-        # a timer's run, whatever its exit (docs/timers.md: the verdict tells a failed one)
+        # a timer's run, whatever its exit (docs/jobs.md#timers: the verdict tells a failed one)
         planned = asked or (not was_finish and not self.is_log and (
             (wait_status == 0 and self.host.is_oneshot()) or self.host.is_timer()))
         self.pid = 0

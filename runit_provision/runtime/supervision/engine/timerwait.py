@@ -1,5 +1,5 @@
-"""runtime/supervision/engine: a timer's wait (docs/timers.md) — for a service directory with a
-``schedule``, what the C runsv's ``./run`` (``exec timer-run``) does, done in the supervisor's
+"""runtime/supervision/engine: a timer's wait (docs/jobs.md#timers) — for a service directory
+with a ``schedule``, what the C runsv's ``./run`` (``exec timer-run``) does, done in the supervisor's
 own loop, so that between runs the timer has no process of its own.
 
 The spec is read from ``schedule`` (protocol/timer.py); a realtime timerfd
