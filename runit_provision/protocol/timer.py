@@ -157,10 +157,15 @@ def _seconds(values, name):
     return number
 
 
-class TimerState(FieldTuple, fields="next_usec elapse_usec skipped timed_out missed error",
-                 defaults=(0, 0, 0, 0, False, "")):
+class TimerState(FieldTuple,
+                 fields="next_usec elapse_usec skipped timed_out missed error started_usec",
+                 defaults=(0, 0, 0, 0, False, "", None)):
     """``supervise/timer``: ``next_usec`` (0: none), ``elapse_usec`` (0: none yet),
-    ``skipped``, ``timed_out`` (counts), ``missed`` (bool), ``error`` ("" when none)."""
+    ``skipped``, ``timed_out`` (counts), ``missed`` (bool), ``error`` ("" when none), and
+    ``started_usec``: the job's start as ``timer-run`` writes it under the C runsv, whose
+    ``supervise/status`` stamps the waiter's start, not the job's — 0 while no job of this
+    waiter ran (its finish then records nothing), None where no ``started=`` is written (our
+    runsv: its status stamps the job's start)."""
 
     __slots__ = ()
 
@@ -172,11 +177,16 @@ def timer_state_bytes(state):
     b'timer-state 1 next=1764155700.000000 elapse=1764154800.000000 skipped=2 timed_out=0 missed=0\\n'
     >>> timer_state_bytes(TimerState(error="schedule: no when="))[-34:]
     b'missed=0 error=schedule: no when=\\n'
+    >>> timer_state_bytes(TimerState(2 * USEC, USEC, 1, started_usec=1500000))[-26:]
+    b'missed=0 started=1.500000\\n'
     """
     line = b"timer-state 1 next=%s elapse=%s skipped=%d timed_out=%d missed=%d" % (
         _seconds_bytes(state.next_usec), _seconds_bytes(state.elapse_usec), state.skipped,
         state.timed_out, bool(state.missed))
-    if state.error:
+    if state.started_usec is not None:
+        line += b" started=" + (_seconds_bytes(state.started_usec) if state.started_usec
+                                else b"0")
+    if state.error:  # last: it holds the rest of the line
         line += b" error=" + " ".join(state.error.split()).encode("utf-8", "replace")
     return line + b"\n"
 
@@ -187,7 +197,7 @@ def timer_state_from_bytes(data):
 
     >>> timer_state_from_bytes(b"timer-state 1 next=10.5 elapse=9 skipped=2 timed_out=1 "
     ...                        b"missed=1 future=yes error=bad when\\n")
-    TimerState(next_usec=10500000, elapse_usec=9000000, skipped=2, timed_out=1, missed=True, error='bad when')
+    TimerState(next_usec=10500000, elapse_usec=9000000, skipped=2, timed_out=1, missed=True, error='bad when', started_usec=None)
     >>> timer_state_from_bytes(b"timer-state 1 skipped=x")
     Traceback (most recent call last):
     ...
@@ -202,7 +212,8 @@ def timer_state_from_bytes(data):
     return TimerState(
         _field(fields, b"next", _usec), _field(fields, b"elapse", _usec),
         _field(fields, b"skipped", int), _field(fields, b"timed_out", int),
-        fields.get(b"missed", b"0") == b"1", error.decode("utf-8", "replace"))
+        fields.get(b"missed", b"0") == b"1", error.decode("utf-8", "replace"),
+        _field(fields, b"started", _usec) if b"started" in fields else None)
 
 
 def _field(fields, name, number):

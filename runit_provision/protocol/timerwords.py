@@ -128,9 +128,14 @@ def timer_doing(state, want, stamp_s, is_ours, read, last, exit_words, fact_exit
     elapse_ns = 0 if record is None else _elapse_ns(record)
     ended_ns = 0 if last is None else last.ended_ns
     started_ns = run_start_ns(last, elapse_ns)
-    going = state == "finish" or (state == "run" and (is_ours or elapse_ns > ended_ns))
+    # timer-run (the C runsv's waiter) says whether its job runs: started= 0 while it waits;
+    # a record without the word (ours, an older waiter) is judged by its elapse and last-run
+    job_ns = None if record is None or record.started_usec is None \
+        else record.started_usec * 1000
+    going = state == "finish" or (state == "run" and (
+        is_ours or (bool(job_ns) if job_ns is not None else elapse_ns > ended_ns)))
     if going:
-        since = max(int(stamp_s * _NS), elapse_ns if elapse_ns > ended_ns else 0)
+        since = job_ns or max(int(stamp_s * _NS), elapse_ns if elapse_ns > ended_ns else 0)
         return TimerDoing(RUNNING, "%s (since %s; %s)" % (RUNNING, utc_text(since),
                                                           next_text(next_ns)),
                           RUNNING, since, next_ns, started_ns)

@@ -28,7 +28,7 @@ the next elapse.
   start passed less than ``HANDOVER_USEC`` ago starts that run at once, so the gap loses no
   elapse. With ``persistent``, the stamp moves on over the elapses a run skipped: they were
   counted, not missed.
-- ``started=`` in ``supervise/timer`` (a word the record's readers ignore): ``0`` from this
+- ``started=`` in ``supervise/timer`` (``TimerState.started_usec``): ``0`` from this
   waiter's start until a job starts, then the job's start — what the rendered timer
   ``./finish`` needs under the C runsv, whose ``supervise/status`` stamp is the waiter's
   start: ``started=0`` means no job ran (TERM while waiting, an error), nothing to record.
@@ -247,23 +247,10 @@ class TimerRun:
     def _record(self, next_usec, started):
         self.state = self.state._replace(next_usec=next_usec)
         try:
-            _write(TIMER_STATE_FILE, record_bytes(self.state, started))
+            _write(TIMER_STATE_FILE, timer_state_bytes(self.state._replace(
+                started_usec=started)))
         except OSError as exc:
             warn(LABEL, "unable to write " + TIMER_STATE_FILE, exc)
-
-
-def record_bytes(state, started_usec):
-    """``supervise/timer``'s line with ``started=`` (the job's start; 0: none by this waiter)
-    before any ``error=`` (which holds the rest of the line).
-
-    >>> record_bytes(TimerState(2 * USEC, USEC, 1), 1500000)
-    b'timer-state 1 next=2.000000 elapse=1.000000 skipped=1 timed_out=0 missed=0 started=1.500000\\n'
-    >>> record_bytes(TimerState(error="no when="), 0)[-34:]
-    b'missed=0 started=0 error=no when=\\n'
-    """
-    head, sep, error = timer_state_bytes(state).rstrip(b"\n").partition(b" error=")
-    started = b"%d.%06d" % divmod(started_usec, USEC) if started_usec else b"0"
-    return head + b" started=" + started + sep + error + b"\n"
 
 
 # -- signals ---------------------------------------------------------------------------------

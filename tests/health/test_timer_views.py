@@ -244,6 +244,21 @@ def test_under_the_c_runit_a_run_starts_at_its_elapse_not_at_the_waiters_start()
     assert "last run: started %s, took 1.00 s, exit 0" % LAST_AT in notes_of(row)
 
 
+def test_under_the_c_runit_timer_runs_started_word_tells_waiting_from_running():
+    """timer-run's ``started=``: 0 while its waiter waits (runsv says ``run`` all along: not
+    a run going), the job's start once it runs (running since then, not since the waiter's
+    start); a record without the word is judged by its elapse (ours, an older waiter)."""
+    waiting = timer("run", timer_record=record(elapse=LAST_ELAPSE, extra=b" started=0"),
+                    last=ran(started=LAST_ELAPSE, took=2))
+    assert waiting.timer_doing.kind == "scheduled", waiting.timer_doing
+    job_start = LAST_ELAPSE + 3
+    running = timer("run", timer_record=record(extra=b" started=%d.000000" % job_start),
+                    last=ran(started=LAST_ELAPSE - 900, took=2))
+    assert running.timer_doing.kind == "running", running.timer_doing
+    assert running.timer_doing.since_ns == job_start * NS
+    assert running.timer_doing.word.startswith("running (since %s;" % utc(job_start))
+
+
 def test_a_down_timer_passes_verify_unless_its_last_run_failed():
     off = timer("down", want="down", is_normally_up=False, timer_record=record(next_s=0))
     assert failed_problems("web", "/etc/service/web", verify_host(off)) == []
