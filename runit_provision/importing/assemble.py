@@ -17,13 +17,14 @@ from ..errors import DataError, RenderError
 from ..model import USER_TREE_PREFIX
 from ..model.units import label_of
 from ..protocol.layout import (BACKOFF, CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR,
-                               FINISH, GIVE_UP, LOG_DIR, ONESHOT, RUN, SVLOGD_CONFIG, acted_on)
+                               FINISH, GIVE_UP, JOB, LOG_DIR, ONESHOT, RUN, SCHEDULE,
+                               SVLOGD_CONFIG, acted_on)
 from .carried import carried, instance_of
 from .found import bytes_of
 from .recognise import (Notes, backoff_finish_part, backoff_keys, command_keys, config_keys,
                         env_value, give_up_keys, log_keys,
                         hand_written_needs, script_changes, script_needs, script_text,
-                        vlogger_tag)
+                        timer_keys, vlogger_tag)
 
 COMMAND_KEYS = ("command", "user", "group", "cwd", "umask", "nice", "limits", "needs")
 _FOUND_KIND = {"file": "file", "dir": "directory", "link": "symlink"}
@@ -101,8 +102,18 @@ def propose(found, settings):
     """``(data, notes)`` for one service as its files read, before the confirmation; ``data``
     is None when it cannot be imported (the reasons in ``notes.problems``)."""
     notes = Notes()
-    run = found.entries.get(RUN)
+    timer = None
+    if found.entries.get(SCHEDULE) is not None:  # a timer: its job is what run would be
+        timer = _timer_keys(found, notes)
+        if timer is None:
+            return None, notes
+    run_name = run_of(found)
+    run = found.entries.get(run_name)
     text = structured = None
+    if run is not None and run.kind == "link" and timer is not None:
+        notes.problems.append("job: a link to %s: the data writes a timer's job from its "
+                              "run or command" % run.target)
+        return None, notes
     if run is not None and run.kind == "link":
         if run.dangling is not None:  # runsv would exec nothing, once a second
             notes.problems.append("run: %s" % run.dangling)
@@ -113,7 +124,7 @@ def propose(found, settings):
     else:
         text, why = script_text(*bytes_of(run))
         if text is None:
-            notes.problems.append("run: %s" % why)
+            notes.problems.append("%s: %s" % (run_name, why))
             return None, notes
         structured, why_not = command_keys(text, settings.sv_dir, settings.sv_timeout,
                                            found.base)
@@ -121,6 +132,7 @@ def propose(found, settings):
     env = _env(found, notes)
     _scripts(found, data, notes)
     _small_files(found, data, notes)
+    data.update(timer or {})
     log = _log(found, settings, notes)
     enabled = _enabled(found, settings, notes)
     if structured is not None:
@@ -155,6 +167,34 @@ def propose(found, settings):
     return data, notes
 
 
+def run_of(found):
+    """The script of ``found`` that the data's ``run`` or ``command`` writes: a timer's
+    ``job`` (its ``schedule`` file marks it), else ``run``."""
+    return JOB if found.entries.get(SCHEDULE) is not None else RUN
+
+
+def _timer_keys(found, notes):
+    """A timer's directory (docs/jobs.md#timers) read back: its keys from the ``schedule``
+    file; the ``run`` (the C runsv's waiter) and ``finish`` runit-provision renders for every
+    timer recognised by their bytes — not data of their own — and a ``timer-stamp`` left to
+    the waiters (runtime-owned). None when it cannot be imported: the ``schedule`` unreadable,
+    or a ``run`` or ``finish`` of another's beside it (the data could keep neither), the
+    reasons in ``notes.problems``."""
+    keys, why = timer_keys(*bytes_of(found.entries[SCHEDULE]))
+    if keys is None:
+        notes.problems.append("schedule: %s" % why)
+    for name, template, what in ((RUN, "timer/run.j2", "the waiter (exec timer-run)"),
+                                 (FINISH, "finish/timer.j2", "the finish that records each "
+                                  "run")):
+        entry = found.entries.get(name)
+        if entry is not None and bytes_of(entry)[0] != rendered_fixed(template):
+            notes.problems.append(
+                "%s: beside a schedule file, not %s runit-provision renders for a timer: a "
+                "timer's %s is its own, and the data has no key to keep this one"
+                % (name, what, name))
+    return None if notes.problems else keys
+
+
 def _carried(found, data, notes, has_log):
     """``conf``, ``files`` and ``links`` into ``data``; what cannot be carried noted."""
     found_carried = carried(found, has_log)
@@ -175,7 +215,7 @@ def _guards_on_disabled(ready):
     for found, data, notes in ready:
         needs = data.get("needs") if "run" in data else None
         if needs and any((found.tree, dep) in disabled for dep in needs):
-            data["run"] = found.file(RUN).decode("utf-8")
+            data["run"] = found.file(run_of(found)).decode("utf-8")
             del data["needs"]
             notes.verbatim["run"] = ("its guards wait for %s, imported disabled (needs "
                                      "would be refused)" % ", ".join(needs))
@@ -223,8 +263,10 @@ def _scripts(found, data, notes):
         entry = found.entries.get(name)
         if entry is not None and entry.kind == "link":
             continue  # carried as the link it is (carried.py)
+        if name == FINISH and found.entries.get(SCHEDULE) is not None:
+            continue  # the timer's own (_timer_keys)
         if name == FINISH and found.entries.get(ONESHOT) is not None:
-            if entry is None or bytes_of(entry)[0] != oneshot_finish():
+            if entry is None or bytes_of(entry)[0] != rendered_fixed("finish/oneshot.j2"):
                 notes.changes.append("finish would be the one-shot's own (it keeps it down "
                                      "and records the run: docs/jobs.md)")
             continue
@@ -249,11 +291,13 @@ def _scripts(found, data, notes):
             notes.scripts.append("control")
 
 
-def oneshot_finish():
-    """The bytes of a one-shot's rendered ``./finish`` (templates/finish/oneshot.j2)."""
+def rendered_fixed(template):
+    """The bytes of a template rendered without context, the same for every service:
+    ``finish/oneshot.j2`` (a one-shot's ``./finish``), ``timer/run.j2`` (a timer's
+    ``./run``, the C runsv's waiter) and ``finish/timer.j2`` (a timer's ``./finish``)."""
     from ..render.environment import make_environment, render_template
 
-    return render_template(make_environment(), "finish/oneshot.j2", {}).encode()
+    return render_template(make_environment(), template, {}).encode()
 
 
 def ends_down(script):
@@ -380,16 +424,18 @@ def _fall_back(found, data, tree, notes):
     """Where a structured reading renders other bytes than were found, keep the file as
     written instead; True when ``data`` changed."""
     base = found.base
-    run = tree.get(base + "/" + RUN)
-    if "run" in data and "needs" in data and (run is None or run.content != found.file(RUN)):
-        data["run"] = found.file(RUN).decode("utf-8")
+    run_name = run_of(found)
+    run = tree.get(base + "/" + run_name)
+    written = found.file(run_name)
+    if "run" in data and "needs" in data and (run is None or run.content != written):
+        data["run"] = written.decode("utf-8")
         del data["needs"]
         notes.verbatim["run"] = "its needs guards read back render other bytes"
         return True
-    if "command" in data and (run is None or run.content != found.file(RUN)):
+    if "command" in data and (run is None or run.content != written):
         kept = {key: value for key, value in data.items() if key not in COMMAND_KEYS}
         data.clear()
-        data.update(dict({"run": found.file(RUN).decode("utf-8")}, **kept))
+        data.update(dict({"run": written.decode("utf-8")}, **kept))
         notes.verbatim["run"] = "the command form read back renders other bytes"
         return True
     log = data.get("log")

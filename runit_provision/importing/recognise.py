@@ -439,15 +439,13 @@ def backoff_keys(content, unread):
         spec = backoff_from_bytes(content)
     except ValueError as exc:
         return None, str(exc)
-    def number(value):
-        return int(value) if value == int(value) else value
-    keys = {"delay": number(spec.first)}
+    keys = {"delay": _number(spec.first)}
     if spec.steps and spec.max > spec.first:
-        keys.update(max_delay=number(spec.max), steps=spec.steps)
+        keys.update(max_delay=_number(spec.max), steps=spec.steps)
     if spec.jitter:
-        keys["jitter"] = number(spec.jitter)
+        keys["jitter"] = _number(spec.jitter)
     if spec.reset != 60:
-        keys["reset_after"] = number(spec.reset)
+        keys["reset_after"] = _number(spec.reset)
     return keys, None
 
 
@@ -474,6 +472,40 @@ def backoff_finish_part(text):
     if body.startswith("\n(\n") and body.endswith("\n)"):
         return "#!/bin/sh\n" + body[3:-1]
     return text
+
+
+def timer_keys(content, unread):
+    """A timer's ``schedule`` file (protocol/timer.py) as its keys — ``schedule``, and
+    ``persistent``, ``jitter``, ``time_limit`` where they are not the defaults — or (None,
+    why); ``content`` None: none to read, because ``unread``.
+
+    >>> timer_keys(b"timer 1\\nwhen=daily\\npersistent=1\\njitter=30\\ntime_limit=0.5\\n", None)[0]
+    {'schedule': 'daily', 'persistent': True, 'jitter': 30, 'time_limit': 0.5}
+    >>> timer_keys(b"timer 1\\nwhen=02:30\\npersistent=0\\njitter=0\\ntime_limit=0\\n", None)
+    ({'schedule': '02:30'}, None)
+    >>> timer_keys(b"timer 1\\nwhen=*-*-* 25:00\\n", None)[1]
+    'when=*-*-* 25:00: column 7: the hour 25 is not within 0..23'
+    """
+    if content is None:
+        return None, unread
+    from ..protocol.timer import timer_spec_from_bytes
+    try:
+        spec = timer_spec_from_bytes(content)
+    except ValueError as exc:
+        why = str(exc)
+        return None, why[len("schedule: "):] if why.startswith("schedule: ") else why
+    keys = {"schedule": spec.when}
+    if spec.persistent:
+        keys["persistent"] = True
+    if spec.jitter:
+        keys["jitter"] = _number(spec.jitter)
+    if spec.time_limit:
+        keys["time_limit"] = _number(spec.time_limit)
+    return keys, None
+
+
+def _number(value):
+    return int(value) if value == int(value) else value
 
 
 def give_up_keys(content, unread):

@@ -10,7 +10,9 @@ and ``links`` (docs/data-format.md#other-files-conf-files-links).
 
 A path is relative, below the directory, in at most three levels, and names no file the
 data writes with another key (``run``, ``finish``, ``check``, ``down``, ``give-up``,
-``control/``, ``env/``, ``log/run``, ``conf``) nor runsv's ``supervise/`` — except that
+``backoff``, ``oneshot``, ``control/``, ``env/``, ``log/run``, ``conf``, a timer's
+``schedule`` and ``job``) nor a runtime's (``supervise/``, ``backoff-state``, a timer's
+``timer-stamp``) — except that
 ``links`` may make ``run``, ``finish``, ``check``, ``conf`` and ``log/run`` links, instead of
 the key that writes them.
 """
@@ -18,7 +20,8 @@ the key that writes them.
 import re
 
 from ..protocol.layout import (BACKOFF, BACKOFF_STATE, CHECK, CONF, CONTROL_DIR, DOWN,
-                               ENV_DIR, FINISH, GIVE_UP, LOG_DIR, ONESHOT, RUN, SUPERVISE_DIR)
+                               ENV_DIR, FINISH, GIVE_UP, JOB, LOG_DIR, ONESHOT, RUN, SCHEDULE,
+                               SUPERVISE_DIR, TIMER_STAMP)
 from ..source import type_name
 
 FILE_KEYS = ("content", "mode")
@@ -28,9 +31,18 @@ MAX_LEVELS = 3  # import reads no deeper (importing/found.py)
 LINKABLE = {RUN: ("command", "run", "template"), FINISH: ("finish",), CHECK: ("check",),
             CONF: ("conf",), LOG_DIR + "/" + RUN: ("log",)}
 # Entries of a service directory (of its log/) that keys of their own write, or runsv: never
-# ``files`` of the data, and never carried as such by import (importing/carried.py).
+# ``files`` of the data, and never carried as such by import (importing/carried.py) — each
+# with who writes it, as the schema's refusal says.
+WRITTEN_BY = {RUN: "the key run or command", FINISH: "the key finish", CHECK: "the key check",
+              DOWN: "the key down", GIVE_UP: "the key restart", BACKOFF: "the key restart",
+              BACKOFF_STATE: "restart's finish, as the service runs",
+              ONESHOT: "the key oneshot", CONTROL_DIR: "the key control",
+              ENV_DIR: "the key env", SUPERVISE_DIR: "runsv", SCHEDULE: "the key schedule",
+              JOB: "a timer's run or command (schedule:)",
+              TIMER_STAMP: "a timer's waiter, as it runs (persistent:)",
+              CONF: "the key conf", LOG_DIR: "the key log"}
 KEYED = (RUN, FINISH, CHECK, DOWN, GIVE_UP, BACKOFF, BACKOFF_STATE, ONESHOT, CONTROL_DIR,
-         ENV_DIR, SUPERVISE_DIR)
+         ENV_DIR, SUPERVISE_DIR, SCHEDULE, JOB, TIMER_STAMP)
 LOG_KEYED = (RUN, FINISH, CHECK, DOWN, CONTROL_DIR, SUPERVISE_DIR)
 _MODE = re.compile(r"0?[0-7]{3}\Z")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")  # tab, newline and CR are text
@@ -161,8 +173,9 @@ def _relative_path(read, path, name, links):
     top = parts[0]
     keyed = top in KEYED or (top == LOG_DIR and len(parts) > 1 and parts[1] in LOG_KEYED)
     if keyed or name in (LOG_DIR, CONF):  # conf/NAME is a file (Debian's dhclient has conf/)
-        read.problems.add(path, "%r is written by its own key (run, finish, check, down, "
-                                "conf, control, env, log, schedule) or is runsv's: not here"
-                          % name)
+        writer = WRITTEN_BY[top]
+        if top == LOG_DIR and parts[1:2] == [SUPERVISE_DIR]:
+            writer = WRITTEN_BY[SUPERVISE_DIR]
+        read.problems.add(path, "%r is written by %s: not here" % (name, writer))
         return None
     return name
