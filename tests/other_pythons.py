@@ -65,13 +65,18 @@ def run_tier(version, python, workers, tier="pure"):
     """``(passed?, seconds)`` of one version's ``tier`` (``pure`` or ``runtime``), its output
     shown as it comes."""
     print("\n== CPython %s: the %s tier (%s)" % (version, tier, python), flush=True)
-    selection = ["-m", PURE] if tier == "pure" else \
-        ["-m", "slow or interop", "--ours-only"] + list(RUNTIME)
     started = time.monotonic()
-    done = subprocess.run([str(venv_for(version, python)), "-m", "pytest", "-q", "-rs",
-                           "-p", "no:cacheprovider", "-n", str(workers)] + selection,
+    done = subprocess.run([str(venv_for(version, python))] + pytest_argv(tier, workers),
                           cwd=str(ROOT), timeout=3600)
     return done.returncode == 0, time.monotonic() - started
+
+
+def pytest_argv(tier, workers):
+    """The interpreter's arguments that run ``tier`` (``pure`` or ``runtime``)."""
+    selection = ["-m", PURE] if tier == "pure" else \
+        ["-m", "slow or interop", "--ours-only"] + list(RUNTIME)
+    return ["-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-n", str(workers)] \
+        + selection
 
 
 def main(argv=None):
