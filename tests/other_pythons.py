@@ -39,7 +39,7 @@ PURE = "not slow and not interop and not puppet"
 # the logger hosts and agents forked from it (supervision/: where CPython's internals are
 # used). Left out, as the same code paths at greater cost: sv's and the faults' long waits,
 # the chaos runs, readiness, the stage runner (runit) and a tree of 1001 services (its fds'
-# limits are test_a_tree_larger_than_the_fd_soft_limit_runs's) — about 4 minutes of two
+# limits are test_a_tree_larger_than_the_fd_soft_limit_runs's) — 2–2.5 minutes of two
 # workers on a loaded machine, against 9 for all of tests/runtime (docs/testing.md#pythons).
 RUNTIME = ("tests/runtime/test_transcripts.py", "tests/runtime/test_runsvdir.py",
            "tests/runtime/test_runsvdir_nested.py", "tests/runtime/test_svlogd.py",
