@@ -17,7 +17,8 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not interop and not puppet"
 
-# The pure tier under every other supported CPython here, each in a .venv-X.Y of its own
+# The pure tier under every other supported CPython here, the runtime's tier under the oldest
+# and the newest, each in a .venv-X.Y of its own
 # (tests/other_pythons.py; docs/testing.md#pythons). .ci/run runs it after `make test`.
 test-pythons: $(STAMP)
 	$(BIN)/python tests/other_pythons.py

@@ -118,6 +118,35 @@ def make_bin_dir(target, impl):
     return target
 
 
+def pytest_addoption(parser):
+    parser.addoption("--ours-only", action="store_true",
+                     help="leave out every test's run against the C runit (the runtime tier "
+                     "under another CPython: tests/other_pythons.py)")
+
+
+# The parameters by which a test runs once against each implementation: ``ours``, ``c`` (or
+# ``c-TOOL``, the C runit's TOOL around ours).
+IMPL_PARAMETERS = ("impl", "which", "sv_impl", "outer")
+
+
+def runs_the_c_runit(item):
+    """Whether the collected ``item`` is a test's run against the C runit (by its parameters).
+    """
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return any(str(params.get(name, "")).split("-")[0] == "c" for name in IMPL_PARAMETERS)
+
+
+def pytest_collection_modifyitems(config, items):
+    """``--ours-only``: the C runit's runs are deselected — under another CPython only ours
+    changes (the C runit's are the same programs as under ``make test``)."""
+    if not config.getoption("--ours-only"):
+        return
+    dropped = [item for item in items if runs_the_c_runit(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not runs_the_c_runit(item)]
+
+
 @pytest.fixture(params=["ours", "c"])
 def impl(request):
     """Both implementations; the C one only where installed (always in CI)."""

@@ -1,14 +1,22 @@
-"""The pure tier under every other supported CPython the machine has (issue 47): pyproject.toml
-promises ``>=3.9``, EL 9's ``python3`` is 3.9 and Debian 13's is 3.13, and the runtime runs on
-the host's own interpreter — so each version's tier runs, not only the one ``make test`` uses.
+"""The pure tier under every other supported CPython the machine has, and the runtime's tier
+under the oldest and the newest (issue 47): pyproject.toml promises ``>=3.9``, EL 9's
+``python3`` is 3.9 and Debian 13's is 3.13, and the runtime runs on the host's own interpreter
+— so each version's tiers run, not only the one ``make test`` uses.
 
 For each of 3.9–3.13 but the running one (found as tests/conftest.py's ``pythons`` finds them:
 on PATH, or pyenv's beside the running interpreter), a virtualenv ``.venv-X.Y`` of the checkout
 (made once, again when pyproject.toml changes) runs ``pytest -m "not slow and not interop and
-not puppet"`` in two workers. Exit 0 when every tier passed; 1 when one failed; under
-``CI=true`` a supported version the machine lacks is a failure too (docs/testing.md#pythons).
+not puppet"`` in two workers; under the oldest and the newest (``--runtime``), the runtime's
+real processes too (``RUNTIME``, ours alone: ``--ours-only``). The tools those tests start are
+the virtualenv's console scripts, whose ``#!`` is its interpreter, and the fork server is
+exec'd as that interpreter (``sys.executable``): every process of the runtime runs on X.Y
+(``test_the_runtime_runs_on_the_interpreter_of_the_tests`` checks /proc/PID/exe).
 
-Usage: ``.venv/bin/python tests/other_pythons.py [--versions 3.9,3.13] [--workers N]``
+Exit 0 when every tier passed; 1 when one failed; under ``CI=true`` a supported version the
+machine lacks is a failure too (docs/testing.md#pythons).
+
+Usage: ``.venv/bin/python tests/other_pythons.py [--versions 3.9,3.13] [--runtime 3.9,3.13]
+[--workers N]``
 """
 
 import argparse
@@ -24,6 +32,20 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import IN_CI, SUPPORTED_PYTHONS, pythons  # noqa: E402 — the checkout's
 
 PURE = "not slow and not interop and not puppet"
+# The runtime's tier under another CPython: the real-process tests of what an interpreter can
+# change — every tool's output byte for byte (the transcripts: runsv, sv, svlogd, chpst,
+# runsvdir, utmpset), runsvdir's trees (scans, limits, signals, inotify), svlogd on disk, chpst,
+# an idle runsv's wakeups, the names ps shows, nested and users' trees, the fork server and
+# the logger hosts and agents forked from it (supervision/: where CPython's internals are
+# used). Left out, as the same code paths at greater cost: sv's and the faults' long waits,
+# the chaos runs, readiness, the stage runner (runit) and a tree of 1001 services (its fds'
+# limits are test_a_tree_larger_than_the_fd_soft_limit_runs's) — 2–2.5 minutes of two
+# workers on a loaded machine, against 9 for all of tests/runtime (docs/testing.md#pythons).
+RUNTIME = ("tests/runtime/test_transcripts.py", "tests/runtime/test_runsvdir.py",
+           "tests/runtime/test_runsvdir_nested.py", "tests/runtime/test_svlogd.py",
+           "tests/runtime/test_chpst.py", "tests/runtime/test_runsv_idle.py",
+           "tests/runtime/test_process_identity.py", "tests/runtime/supervision",
+           "--deselect", "tests/runtime/test_runsvdir.py::test_more_services_than_runits_ceiling")
 
 
 def venv_for(version, python):
@@ -39,37 +61,55 @@ def venv_for(version, python):
     return venv / "bin" / "python"
 
 
-def run_tier(version, python, workers):
-    """``(passed?, seconds)`` of one version's pure tier, its output shown as it comes."""
-    print("\n== CPython %s: the pure tier (%s)" % (version, python), flush=True)
+def run_tier(version, python, workers, tier="pure"):
+    """``(passed?, seconds)`` of one version's ``tier`` (``pure`` or ``runtime``), its output
+    shown as it comes."""
+    print("\n== CPython %s: the %s tier (%s)" % (version, tier, python), flush=True)
     started = time.monotonic()
-    done = subprocess.run([str(venv_for(version, python)), "-m", "pytest", "-q", "-rs",
-                           "-p", "no:cacheprovider", "-m", PURE, "-n", str(workers)],
+    done = subprocess.run([str(venv_for(version, python))] + pytest_argv(tier, workers),
                           cwd=str(ROOT), timeout=3600)
     return done.returncode == 0, time.monotonic() - started
+
+
+def pytest_argv(tier, workers):
+    """The interpreter's arguments that run ``tier`` (``pure`` or ``runtime``)."""
+    selection = ["-m", PURE] if tier == "pure" else \
+        ["-m", "slow or interop", "--ours-only"] + list(RUNTIME)
+    return ["-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-n", str(workers)] \
+        + selection
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--versions", default=",".join(SUPPORTED_PYTHONS),
                         help="the versions to run (default: every supported one)")
+    parser.add_argument("--runtime", default="%s,%s" % (SUPPORTED_PYTHONS[0],
+                                                         SUPPORTED_PYTHONS[-1]),
+                        help="those of --versions whose runtime tier runs too (default: the "
+                        "oldest and the newest supported; '' for none)")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     own = "%d.%d" % sys.version_info[:2]
-    wanted = [version for version in args.versions.split(",") if version != own]
+    wanted = [version for version in args.versions.split(",") if version and version != own]
+    runtime = [version for version in args.runtime.split(",") if version in wanted]
     found = pythons(wanted)
     missing = [version for version in wanted if version not in found]
-    results = {version: run_tier(version, path, args.workers)
-               for version, path in found.items()}
-    print("\n== the pure tier by CPython (%s ran in make test)" % own)
+    results = {}
+    for version, path in found.items():
+        results[version, "pure"] = run_tier(version, path, args.workers)
+        if version in runtime:
+            results[version, "runtime"] = run_tier(version, path, args.workers, "runtime")
+    print("\n== the tiers by CPython (%s ran in make test)" % own)
     for version in wanted:
-        if version in results:
-            passed, seconds = results[version]
-            print("%-5s %s in %.0f s" % (version, "passed" if passed else "FAILED", seconds))
-        else:
+        if version not in found:
             print("%-5s not on this machine%s" % (version, " (a failure: CI=true)" if IN_CI
                                                    else ""))
-    failed = [version for version, (passed, _) in results.items() if not passed]
+        for tier in ("pure", "runtime"):
+            if (version, tier) in results:
+                passed, seconds = results[version, tier]
+                print("%-5s %-7s %s in %.0f s" % (version, tier, "passed" if passed
+                                                  else "FAILED", seconds))
+    failed = [key for key, (passed, _) in results.items() if not passed]
     return 1 if failed or (missing and IN_CI) else 0
 
 

@@ -31,10 +31,12 @@ _PARALLEL = 6  # mostly asleep (sv -w, back-offs): 6 at once on 2 cores
 
 
 @pytest.fixture(scope="session")
-def transcripts(tmp_path_factory):
-    """Every transcript's output for every installed implementation, run in parallel:
-    ``{(script, impl): output}`` (an exception stands for a run that failed)."""
-    impls = ["ours"] + (["c"] if has_c_runit() else [])
+def transcripts(tmp_path_factory, request):
+    """Every transcript's output for every installed implementation (ours alone under
+    ``--ours-only``), run in parallel: ``{(script, impl): output}`` (an exception stands for a
+    run that failed)."""
+    wants_c = has_c_runit() and not request.config.getoption("--ours-only")
+    impls = ["ours"] + (["c"] if wants_c else [])
     root = tmp_path_factory.mktemp("transcripts")
     bins = {impl: make_bin_dir(root / ("bin-" + impl), impl) for impl in impls}
     # sv's transcripts wait out -w timeouts and runsv's 1 s back-off (up to 18 s each): they

@@ -9,6 +9,12 @@ the installation), runs it (``warm_up_agents``: an agent's loop, every kind of r
 an agent runs fresh copies side by side (``_pack_agent_code``), freezes the collector, tidies
 both allocators and fills the interpreter's type attribute cache with what an agent looks up
 (``settle``). The figures each step saved are in docs/runsvdir.md ("The fork server").
+
+What leans on CPython's internals — the allocator's statistics (``sys._debugmallocstats``),
+the free lists, the code copies and the opcodes read to find them — runs only where
+``unix/cpython.leans_on_internals()`` says so (a measured CPython, not turned off); elsewhere
+it is skipped, and the children are heavier, never different: every step here is a cost
+saved, none is a behaviour.
 """
 
 import os
@@ -19,6 +25,7 @@ except ImportError:  # pragma: no cover - other interpreters
     import signal
 import sys
 
+from ...unix.cpython import leans_on_internals
 from ...unix.diag import warn
 
 # The warm-up tree's logged services: CPython 3.11 rewrites a function's code for speed (its
@@ -42,8 +49,11 @@ def settle(warm_up):
         warn("forkserver", "unable to warm up, going on: %s: %s" % (type(exc).__name__, exc))
     gc.collect()
     gc.freeze()
-    tidy_allocators()
-    _look_up_again()
+    try:
+        tidy_allocators()
+        _look_up_again()
+    except Exception as exc:  # noqa: BLE001 — a cost, not a failure (an allocator unlike ours)
+        warn("forkserver", "unable to tidy up, going on: %s: %s" % (type(exc).__name__, exc))
 
 
 # What the runtime imports when it first needs it (a module's import deferred to its first
@@ -154,7 +164,10 @@ def _pack_agent_code(ran):
     an agent runs sat in about a hundred pages; made anew here, side by side, they fill far
     fewer (an agent 1.57 → 1.48 MB of its own). Which ones: ``ran`` — the code the warm-up's
     first round ran (``sys.setprofile`` noted each call) — and every function of the modules
-    of an agent's start."""
+    of an agent's start. Only where the internals are leaned on (``leans_on_internals``):
+    which code is whose, and what its opcodes look up, is read from CPython's bytecode."""
+    if not leans_on_internals():
+        return
     import gc
     import types
     from ...unix import libc, procname, procstat
@@ -308,9 +321,20 @@ def tidy_allocators():
       first larger allocation would merge them there, writing pages all over our heap.
 
     About 40 % fewer pages of a child's own for the same code (a child reading and parsing
-    ``/proc/self/stat``: 330 → 190 kB). Best effort: an interpreter whose statistics read
-    otherwise fills nothing."""
-    from ...unix.libc import libc
+    ``/proc/self/stat``: 330 → 190 kB). Best effort: the first two only where CPython's
+    internals are leaned on (``leans_on_internals``), and an interpreter whose statistics
+    read otherwise fills nothing; the third only with a C library that has ``malloc_trim``
+    (glibc's)."""
+    internals = leans_on_internals()
+    if internals:
+        _fill_pools()
+    _trim_c_heap()
+    if internals:
+        _drain_free_lists()
+
+
+def _fill_pools():
+    """Fill every free block of obmalloc's partly used pools (``tidy_allocators``)."""
     for _ in range(2):  # filling frees a few blocks of its own: a second round takes those
         for size, free in _free_blocks(_allocator_statistics()):
             if size == 16:
@@ -319,8 +343,16 @@ def tidy_allocators():
                 _FILLERS.extend(1 << 40 | n for n in range(free))  # an int of one digit: 28
             elif size > 33:
                 _FILLERS.extend(bytes(size - 33) for _ in range(free))  # 33: a bytes' header
-    libc().malloc_trim(0)
-    _drain_free_lists()
+
+
+def _trim_c_heap():
+    """``malloc_trim(0)`` where the C library has it (glibc; not musl)."""
+    from ...unix.libc import libc
+    try:
+        trim = libc().malloc_trim
+    except AttributeError:  # another C library: its heap stays as it is
+        return
+    trim(0)
 
 
 def _drain_free_lists():
@@ -342,13 +374,16 @@ def _drain_free_lists():
 
 
 def _allocator_statistics():
-    """``sys._debugmallocstats()``'s text, as bytes."""
+    """``sys._debugmallocstats()``'s text, as bytes (none where the interpreter has none)."""
+    statistics = getattr(sys, "_debugmallocstats", None)
+    if statistics is None:
+        return b""
     read_end, write_end = os.pipe()
     saved = os.dup(2)
     try:
         os.dup2(write_end, 2)
         os.close(write_end)
-        sys._debugmallocstats()  # writes to fd 2, before the pipe can fill (a few kB)
+        statistics()  # writes to fd 2, before the pipe can fill (a few kB)
     finally:
         os.dup2(saved, 2)
         os.close(saved)

@@ -5,7 +5,7 @@ identity: users' agents and logger hosts.
 A process forked from the running tree keeps a private copy of every page the tree writes after
 the fork (3–4 MB, even for a tree of one service), and it carries a copy of whatever the tree
 had read. The fork server is exec'd instead (``python -S -I``, an environment of the C
-allocator's settings alone: ``_SERVER_ENVIRON``), when a tree first needs it; its children are
+allocator's settings alone: ``server_environ``), when a tree first needs it; its children are
 re-parented to the tree (its subreaper: ``servicetree.become_subreaper``), which reaps them as
 it would a spawned process.
 
@@ -48,6 +48,22 @@ TITLE_ROOM = 512  # bytes of argument area its children may show their own names
 # when the heap grows — each user's tree keeps about 50 kB fewer pages of its own.
 _SERVER_ENVIRON = {"MALLOC_ARENA_MAX": "1", "MALLOC_TRIM_THRESHOLD_": "65536",
                    "MALLOC_TOP_PAD_": "0"}
+
+
+def server_environ(environ=None):
+    """The server's environment: the allocator's settings, and the tree's word on CPython's
+    internals where it has one (``unix/cpython.VARIABLE``: ``no`` turns them off).
+
+    >>> sorted(server_environ({"RUNIT_PROVISION_CPYTHON_INTERNALS": "no", "HOME": "/root"}))
+    ['MALLOC_ARENA_MAX', 'MALLOC_TOP_PAD_', 'MALLOC_TRIM_THRESHOLD_', \
+'RUNIT_PROVISION_CPYTHON_INTERNALS']
+    """
+    from ...unix.cpython import VARIABLE
+    environ = os.environ if environ is None else environ
+    found = dict(_SERVER_ENVIRON)
+    if VARIABLE in environ:
+        found[VARIABLE] = environ[VARIABLE]
+    return found
 
 
 class ForkServer:
@@ -123,7 +139,7 @@ class ForkServer:
         try:
             argv = [sys.executable, "-S", "-I", "-c", _boot_code(), "x" * TITLE_ROOM]
             self.pid = self.spawner.spawn(argv, extra_fds=[(server_fd, CHANNEL_FD)],
-                                          env=_SERVER_ENVIRON)
+                                          env=server_environ())
         except OSError as exc:
             tree_end.close()
             self._broken(exc)

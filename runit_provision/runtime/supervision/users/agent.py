@@ -35,7 +35,10 @@ warm-up that runs them in the fork server — and what a user costs is how much 
 runs here: one file shows all of it.
 """
 
-import _posixsubprocess
+try:
+    import _posixsubprocess  # CPython's own: a vfork (``_spawn``) where its arguments are known
+except ImportError:  # pragma: no cover - another implementation: fork and execve
+    _posixsubprocess = None
 import errno
 import fcntl
 import os
@@ -54,6 +57,7 @@ from ....protocol.eventdir import READINESS, STATUS, EventPoster
 from ....protocol.tai64 import runit_stamp, tai64n_label
 from ...svlog.dirwork import Refused
 from ...unix import inotify
+from ...unix.cpython import leans_on_internals
 from ...unix.diag import warn
 from ...unix.fsname import fsdecode
 from ...unix.libc import libc
@@ -517,8 +521,10 @@ def _bytes(field):
 
 # -- starting a process ----------------------------------------------------------------------------
 # _posixsubprocess.fork_exec takes these arguments in CPython 3.11 to 3.13 (subprocess's own
-# call); elsewhere the agent forks.
-_VFORK_SPAWN = sys.version_info[:2] in ((3, 11), (3, 12), (3, 13))
+# call); elsewhere — and wherever the fork server leans on no internal (unix/cpython.py) — the
+# agent forks.
+_VFORK_SPAWN = sys.version_info[:2] in ((3, 11), (3, 12), (3, 13)) \
+    and _posixsubprocess is not None and leans_on_internals()
 _environ_list = [None, None]  # the environment dict last asked for, as NAME=VALUE bytes
 
 

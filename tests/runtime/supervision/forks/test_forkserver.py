@@ -4,6 +4,7 @@ way — never an endless wait. Real processes stand in for the server; the loop 
 """
 
 import errno
+import json
 import os
 import select
 import socket
@@ -20,6 +21,7 @@ from runit_provision.runtime.supervision.engine.spawn import Spawner
 from runit_provision.runtime.supervision.forks import server as forkserver, warmup
 from runit_provision.runtime.supervision.tree import forkclient
 from runit_provision.runtime.supervision.tree.forkclient import ForkServer
+from runit_provision.runtime.unix import cpython
 
 from ...processes import kill_pids
 
@@ -109,6 +111,7 @@ def test_the_prepared_server_holds_nothing_that_runs_again_in_each_child(tmp_pat
     assert modules & {"random", "tempfile", "shutil", "threading", "logging"} == set()
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="CPython quickens code from 3.11 on")
 def test_the_warm_up_runs_an_agents_loop_so_that_its_code_is_rewritten_once_in_the_server(
         tmp_path):
     """What an agent runs after its start — its loop's turn, reading a request and answering
@@ -362,3 +365,72 @@ def test_a_batch_that_fails_in_its_middle_answers_only_what_runs(monkeypatch, ch
         os.close(said_r)
         for pid in answered:
             os.waitpid(pid, 0)
+
+
+# A fresh ``python -S -I`` prepares a server as serve() does, with an internal pretended away,
+# and says what it touched: whether sys._debugmallocstats was called, how many objects filled
+# the allocator's holes and free lists, whether an agent's code was copied, whether the agent
+# starts processes through _posixsubprocess.
+_PREPARED = """import json, sys; sys.path.insert(0, %r)
+pretend = sys.argv[1]
+calls = []
+if pretend == "missing":
+    del sys._debugmallocstats
+    sys.modules["_posixsubprocess"] = None  # an import of it fails
+else:
+    real = sys._debugmallocstats
+    sys._debugmallocstats = lambda: (calls.append(1), real())
+from runit_provision.runtime.unix import cpython
+if pretend == "unknown":
+    cpython.MEASURED = ((3, 8),)  # this CPython, newer than any this release knows
+from runit_provision.runtime.supervision.forks import warmup
+warmup.preload()
+from runit_provision.runtime.supervision.users import agent
+before = agent.Agent.turn.__code__
+warmup.settle(warmup.warm_up_agents)
+warmup.settle(warmup.warm_up_tree)
+print(json.dumps({"calls": len(calls), "fillers": len(warmup._FILLERS),
+                  "copied": agent.Agent.turn.__code__ is not before,
+                  "vfork": agent._VFORK_SPAWN, "lookups": len(warmup._LOOKUPS)}))
+"""
+
+
+@pytest.mark.parametrize("pretend", ["measured", "unknown", "missing"])
+def test_a_cpython_the_server_does_not_know_is_prepared_without_its_internals(tmp_path,
+                                                                              pretend):
+    """unix/cpython.py: the server's preparation leans on CPython's internals only on a
+    CPython it was measured on. Pretended newer than any it knows, it calls none of them (no
+    allocator statistics read, nothing filled, no code copied, no vfork through
+    ``_posixsubprocess``); with ``sys._debugmallocstats`` and ``_posixsubprocess`` gone, it
+    fills nothing and forks instead — and either way it prepares without a warning, its
+    warm-ups run. (Each child then supervises, forks and logs: the user's tree's test under
+    RUNIT_PROVISION_CPYTHON_INTERNALS=no, tests/runtime/supervision/users/.)"""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(runit_provision.__file__)))
+    done = subprocess.run([sys.executable, "-S", "-I", "-c", _PREPARED % package, pretend],
+                          capture_output=True, text=True, timeout=120, env={},
+                          cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "", done.stderr  # no "unable to warm up", no "unable to tidy up"
+    found = json.loads(done.stdout)
+    known = sys.version_info[:2] in cpython.MEASURED
+    if pretend == "measured":  # the control: on a CPython it knows, each internal is used
+        assert known, "a CPython unix/cpython.MEASURED does not name: add it once measured"
+        assert found["calls"] > 0 and found["fillers"] > 0 and found["copied"]
+        assert found["vfork"] == (sys.version_info[:2] >= (3, 11))
+    elif pretend == "unknown":
+        assert found == {"calls": 0, "fillers": 0, "copied": False, "vfork": False,
+                         "lookups": 0}
+    else:
+        assert found["calls"] == 0 and found["fillers"] == 0 and found["vfork"] is False
+
+
+def test_a_server_told_off_cpythons_internals_passes_the_word_on_alone(monkeypatch):
+    """The tree's ``RUNIT_PROVISION_CPYTHON_INTERNALS`` reaches the server (and through it its
+    children), and nothing else of the tree's environment does."""
+    monkeypatch.setenv(cpython.VARIABLE, "no")
+    monkeypatch.setenv("SECRET", "x")
+    environ = forkclient.server_environ()
+    assert environ[cpython.VARIABLE] == "no" and "SECRET" not in environ
+    assert cpython.leans_on_internals(environ=environ) is False
+    monkeypatch.delenv(cpython.VARIABLE)
+    assert cpython.VARIABLE not in forkclient.server_environ()

@@ -1,0 +1,106 @@
+"""make test-pythons (tests/other_pythons.py): which tiers run under which CPython, and when a
+missing one fails — its runs stood in for (each real run is minutes; the tiers themselves are
+the suite's own tests)."""
+
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from tests import other_pythons
+from tests.conftest import ROOT, runs_the_c_runit
+
+OWN = "%d.%d" % sys.version_info[:2]
+OTHERS = [version for version in ("3.9", "3.10", "3.11", "3.12", "3.13") if version != OWN]
+
+
+class Runs(list):
+    """The tiers main() ran, as (version, tier); ``found``: the machine's CPythons."""
+
+
+@pytest.fixture
+def runs(monkeypatch):
+    """The tiers main() runs, each passing."""
+    done = Runs()
+    monkeypatch.setattr(other_pythons, "run_tier",
+                        lambda version, python, workers, tier="pure":
+                        done.append((version, tier)) or (True, 1.0))
+    monkeypatch.setattr(other_pythons, "pythons",
+                        lambda versions: {version: "/x/python" + version for version in versions
+                                          if version in done.found})
+    done.found = set(OTHERS)
+    return done
+
+
+def test_every_other_version_runs_its_pure_tier_and_the_oldest_and_newest_their_runtime(runs):
+    assert other_pythons.main([]) == 0
+    assert sorted(runs) == sorted([(version, "pure") for version in OTHERS]
+                                  + [(version, "runtime") for version in ("3.9", "3.13")
+                                     if version != OWN])
+
+
+def test_one_versions_tiers(runs):
+    assert other_pythons.main(["--versions", "3.9"]) == 0
+    assert runs == ([("3.9", "pure"), ("3.9", "runtime")] if OWN != "3.9" else [])
+    del runs[:]
+    assert other_pythons.main(["--versions", "3.10,3.12", "--runtime", "3.12"]) == 0
+    assert [run for run in runs if run[1] == "runtime"] == (
+        [("3.12", "runtime")] if OWN != "3.12" else [])
+
+
+@pytest.mark.parametrize("missing", ["3.9", "3.13"])
+def test_under_ci_a_missing_oldest_or_newest_fails(runs, monkeypatch, capsys, missing):
+    if missing == OWN:
+        pytest.skip("the running version is never missing")
+    runs.found.discard(missing)
+    monkeypatch.setattr(other_pythons, "IN_CI", False)
+    assert other_pythons.main([]) == 0  # elsewhere: tested where there
+    assert "%-5s not on this machine\n" % missing in capsys.readouterr().out
+    monkeypatch.setattr(other_pythons, "IN_CI", True)
+    assert other_pythons.main([]) == 1
+    assert "%-5s not on this machine (a failure: CI=true)" % missing in capsys.readouterr().out
+    assert (missing, "runtime") not in runs
+
+
+def test_a_failed_tier_fails(runs, monkeypatch):
+    monkeypatch.setattr(other_pythons, "run_tier",
+                        lambda version, python, workers, tier="pure": (tier != "runtime", 1.0))
+    assert other_pythons.main(["--versions", ",".join(OTHERS)]) == 1
+
+
+def test_the_runtime_tier_names_what_exists_and_runs_ours_alone_in_two_workers():
+    paths = [item for item in other_pythons.RUNTIME if item.startswith("tests/")]
+    missing = [path for path in paths
+               if not (other_pythons.ROOT / path.split("::")[0]).exists()]
+    assert not missing, missing
+    argv = other_pythons.pytest_argv("runtime", 2)
+    assert argv[:2] == ["-m", "pytest"] and "--ours-only" in argv
+    assert argv[argv.index("-n") + 1] == "2"
+    assert argv[argv.index("--ours-only") - 1] == "slow or interop"
+    assert "tests/runtime/supervision" in argv
+    pure = other_pythons.pytest_argv("pure", 2)
+    assert "--ours-only" not in pure and pure[-1] == other_pythons.PURE
+
+
+def test_ours_only_leaves_out_each_run_against_the_c_runit():
+    """``--ours-only`` (tests/conftest.py): a test's runs against the C runit, by the
+    parameters that choose it, are deselected — and only those."""
+    class Item:
+        def __init__(self, **params):
+            self.callspec = SimpleNamespace(params=params)
+    assert runs_the_c_runit(Item(impl="c")) and runs_the_c_runit(Item(outer="c-runsvdir"))
+    assert runs_the_c_runit(Item(which="c", flag="-P"))
+    assert not runs_the_c_runit(Item(impl="ours")) and not runs_the_c_runit(Item(script="c"))
+    assert not runs_the_c_runit(object())
+    collected = {}
+    for options in ([], ["--ours-only"]):
+        done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
+                               "-p", "no:cacheprovider", "tests/runtime/test_runsvdir_nested.py"]
+                              + options, cwd=str(ROOT), capture_output=True, text=True,
+                              timeout=300)
+        collected[bool(options)] = {line for line in done.stdout.splitlines() if "::" in line}
+    dropped = collected[False] - collected[True]
+    assert dropped and collected[True] < collected[False]
+    assert all("[c" in line or "-c" in line for line in dropped), dropped
+    assert not any("[c]" in line or "[c-" in line for line in collected[True])
