@@ -80,8 +80,9 @@ def test_every_two_seconds_runs_the_job_and_keeps_the_records(tmp_path, processe
     wait_until(lambda: len(runs(service)) >= 2 and last_run(service) is not None,
                timeout=15, what="two runs")
     first, second = (float(line) for line in runs(service)[:2])
-    assert second - first == pytest.approx(2, abs=0.5)
-    assert int(first) % 2 == 0 and first % 1 < 0.5  # at the elapse, not a second late
+    # at the elapses (a loaded machine may start a shell late, never a second late)
+    assert second - first == pytest.approx(2, abs=0.9)
+    assert int(first) % 2 == 0 and first % 1 < 0.9
     found = record(service)
     assert found.elapse_usec % (2 * USEC) == 0 and found.next_usec > found.elapse_usec
     assert (found.skipped, found.timed_out, found.missed, found.error) == (0, 0, False, "")
