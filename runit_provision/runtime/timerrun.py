@@ -67,7 +67,9 @@ ENDS_WAIT = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 ONCE_GRACE = 0.25          # seconds: want down without runsv's TERM after it is sv once
 HANDOVER_USEC = 10 * USEC  # a next start passed less than this ago: the gap between waiters
 SKIPPED_LIMIT = 100000     # elapses counted at most for one run (a seconds' timer, a day long)
-_CATCHABLE_DEFAULT = [s for s in range(1, 65) if s not in (9, 19)]
+# os.posix_spawn's "set to default" (where the C library lacks what spawnc needs): every
+# catchable signal but glibc's own 32 and 33, which sigaddset refuses (unix/spawnc.py)
+_CATCHABLE_DEFAULT = [s for s in range(1, 65) if s not in (9, 19, 32, 33)]
 
 
 class TimerError(Exception):
