@@ -198,7 +198,8 @@ def notes_of(row):
     found = [shown_name(row.mark)] if row.mark else []
     if row.note:  # it says why better than an exit nobody could read
         return found + [shown_name(row.note)]
-    if row.main.is_timer:  # its runs, its next one, what it skipped (docs/timers.md)
+    if row.main.timer_doing is not None:  # its runs, its next one, what it skipped (one
+        # whose state cannot be told, or that no runsv serves, is told as any service)
         return found + timer_lines(row.main)
     why = why_not_running(row)
     if why:

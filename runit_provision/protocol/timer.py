@@ -105,6 +105,22 @@ def timer_spec_from_bytes(data):
     ...
     ValueError: schedule: not a timer file (its first line is not "timer 1")
     """
+    when, persistent, jitter, time_limit = timer_spec_words(data)
+    try:
+        return TimerSpec(when, persistent, jitter, time_limit)
+    except ValueError as exc:
+        raise ValueError("schedule: when=%s: %s" % (when, exc)) from None
+
+
+def timer_spec_words(data):
+    """``(when, persistent, jitter, time_limit)`` of a ``schedule`` file, ``when`` not
+    parsed — what the views show, without the calendar's cost (parsing a schedule loads
+    zoneinfo, and with it os: not on a daily view's path, startup/); ValueError as
+    ``timer_spec_from_bytes``'s for anything else.
+
+    >>> timer_spec_words(b"timer 1\\nwhen=*-*-* 25:00\\npersistent=1\\n")
+    ('*-*-* 25:00', True, 0.0, None)
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -127,10 +143,7 @@ def timer_spec_from_bytes(data):
         raise ValueError("schedule: persistent=%s is not 0 or 1" % persistent)
     jitter = _seconds(values, "jitter")
     time_limit = _seconds(values, "time_limit")
-    try:
-        return TimerSpec(values["when"], persistent == "1", jitter, time_limit or None)
-    except ValueError as exc:
-        raise ValueError("schedule: when=%s: %s" % (values["when"], exc)) from None
+    return values["when"], persistent == "1", jitter, time_limit or None
 
 
 def _seconds(values, name):

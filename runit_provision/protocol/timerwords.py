@@ -48,9 +48,17 @@ _NS = 1_000_000_000
 
 
 class TimerRead(FieldTuple, fields="spec record unreadable", defaults=(None, None, None)):
-    """What was read of a timer's records: ``spec`` (protocol/timer.TimerSpec, None when not
-    read), ``record`` (TimerState; None: none written yet), ``unreadable``: why what it does
-    cannot be told (None: it can)."""
+    """What was read of a timer's records: ``spec`` (SpecWords, None when not read),
+    ``record`` (protocol/timer.TimerState; None: none written yet), ``unreadable``: why what
+    it does cannot be told (None: it can)."""
+
+    __slots__ = ()
+
+
+class SpecWords(FieldTuple, fields="when persistent jitter time_limit"):
+    """A timer's ``schedule`` file as shown (protocol/timer.timer_spec_words): ``when`` as the
+    data wrote it, not parsed here — its waiter parses it, and says ``error=`` in its record
+    when it cannot (a view that parsed it would load the calendar's zoneinfo and os)."""
 
     __slots__ = ()
 
@@ -79,13 +87,14 @@ def timer_read_from_bytes(schedule, record, last_run):
     >>> timer_read_from_bytes(b"timer 1\\nwhen=daily\\n", None, b"last-run 2").unreadable
     'supervise/last-run: not a record of a run'
     """
-    from .timer import TIMER_MAX, timer_spec_from_bytes, timer_state_from_bytes
+    from .timer import TIMER_MAX, timer_spec_words, timer_state_from_bytes
 
     if schedule is None:
         return TimerRead(unreadable="schedule: not a regular file")
-    spec, why = _parsed(timer_spec_from_bytes, schedule[:TIMER_MAX])
-    if spec is None:
+    words, why = _parsed(timer_spec_words, schedule[:TIMER_MAX])
+    if words is None:
         return TimerRead(unreadable=why)
+    spec = SpecWords(*words)
     found = None
     if record is not None:
         found, why = _parsed(timer_state_from_bytes, record[:TIMER_MAX])

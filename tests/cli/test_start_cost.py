@@ -110,6 +110,35 @@ def test_status_of_a_name_with_its_data_kept_loads_no_pipeline_nor_plan(tmp_path
     assert heavy(modules, STATUS_HEAVY + STATUS_ONLY_HEAVY) == []
 
 
+def test_status_of_a_timer_loads_no_calendar_nor_os(tmp_path):
+    """A timer's status (docs/timers.md) reads its three records — its schedule shown as
+    written, not parsed: the calendar would load zoneinfo, and with it os."""
+    from runit_provision.protocol.lastrun import LastRun, last_run_bytes
+    from runit_provision.protocol.status import State
+
+    from ..checks.helpers import FakeRunsv
+
+    inputs, env = kept_inputs(tmp_path)
+    side = tmp_path / "root" / "etc" / "sv" / "web"
+    side.mkdir(parents=True)
+    runsv = FakeRunsv()
+    try:
+        runsv.serve(side, State.DOWN, want="u")  # waiting, as our runtime shows it
+        (side / "schedule").write_bytes(b"timer 1\nwhen=*-*-* 03:00:00 Europe/Paris\n")
+        now = int(time.time())
+        (side / "supervise" / "timer").write_bytes(
+            b"timer-state 1 next=%d.0 elapse=%d.0 skipped=0 timed_out=0 missed=0\n"
+            % (now + 600, now - 600))
+        (side / "supervise" / "last-run").write_bytes(last_run_bytes(
+            LastRun(0, 0, (now - 600) * 10**9, (now - 599) * 10**9)))
+        code, out, modules = loaded_by(["status", "web"] + inputs, tmp_path, env)
+    finally:
+        runsv.close()
+    assert code == 0 and "scheduled" in out and "last run: started" in out, out
+    assert heavy(modules, STATUS_HEAVY + STATUS_ONLY_HEAVY + (
+        "zoneinfo", "datetime", "runit_provision.protocol.calendar")) == []
+
+
 def test_logs_of_a_name_with_its_data_kept_loads_nothing_heavy(tmp_path):
     inputs, env = kept_inputs(tmp_path)
     code, out, modules = loaded_by(["logs", "-n", "3", "web"] + inputs, tmp_path, env)

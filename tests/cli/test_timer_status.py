@@ -6,6 +6,7 @@ each state is exact. Then both of verify's probes (python's and sh's) read the s
 """
 
 import json
+import re
 import time
 
 import pytest
@@ -191,3 +192,56 @@ def test_both_probes_read_a_timers_records(timer, monkeypatch):
         snapshot = take_snapshot(host, request, python=python)
         assert snapshot.side(str(side)).timer.unreadable == \
             "supervise/timer: not a timer record", python
+
+
+# -- real processes: our runsv runs the timer, status reads what it and the finish wrote ------
+@pytest.mark.slow
+def test_status_tells_a_timer_our_runsv_runs(tmp_path, capsys):
+    """Our runsv runs a timer every two seconds (its job fails, or takes longer than that):
+    ``status`` says failed with its next run, running while a run is going, the skipped
+    elapses, and ``off (wanted up)`` after ``sv down`` — every wait bounded."""
+    from runit_provision.protocol.timer import TimerSpec, timer_spec_bytes
+
+    from ..conftest import our_tool
+    from ..runtime.processes import (
+        BASE_PATH, Processes, send_control, status_record, wait_until, write_file)
+    from ..runtime.test_runsv_timer import FINISH, SH
+
+    root = staged_root(tmp_path)
+    data = tmp_path / "data.yaml"
+    data.write_text(DATA.replace("backup}", "backup, log: false}"))
+    assert main(["apply", "--data", str(data), "--root", str(root)]) == 0
+    side = root / "etc/sv/nightly"
+    write_file(side / "schedule", timer_spec_bytes(TimerSpec("*:*:0/2 UTC")).decode())
+    write_file(side / "job", SH + "[ -e slow ] && sleep 3\nexit 3\n", 0o755)
+    write_file(side / "finish", FINISH, 0o755)
+
+    def status():
+        capsys.readouterr()
+        code = main(["status", "--data", str(data), "--root", str(root), "--json", "--logs",
+                     "0", "nightly"])
+        return code, json.loads(capsys.readouterr().out)["services"][0]
+
+    processes = Processes()
+    try:
+        processes.start([our_tool("runsv"), "nightly"], cwd=str(side.parent),
+                        env={"PATH": BASE_PATH}, output=str(tmp_path / "runsv.out"))
+        code, row = wait_until(lambda: (lambda found: found if found[1]["verdict"].startswith(
+            "failed") else None)(status()), timeout=15, what="a failed run told")
+        assert code == 3 and re.match(
+            r"failed \(exit 3, at \S+Z; next at \S+Z\)\Z", row["verdict"]), row
+        assert row["main"]["timer"]["last_run"]["exit"] == {"code": 3}
+        (side / "slow").write_text("")  # runs of 3 s, every 2 s: running, then skipped
+        code, row = wait_until(lambda: (lambda found: found if found[1]["verdict"].startswith(
+            "running (since") else None)(status()), timeout=15, what="a run going told")
+        assert code == 0 and row["main"]["timer"]["state"] == "running", row
+        wait_until(lambda: status()[1]["main"]["timer"]["skipped"] >= 1, timeout=15,
+                   what="an elapse skipped")
+        (side / "slow").unlink()
+        send_control(side, b"d")
+        wait_until(lambda: status_record(side).want == "d"
+                   and status_record(side).state == State.DOWN, timeout=15, what="sv down")
+        code, row = status()
+        assert (code, row["verdict"]) == (3, "off (wanted up)"), row
+    finally:
+        processes.kill_all()

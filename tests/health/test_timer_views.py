@@ -114,8 +114,13 @@ UNREADABLE = [  # name, side, why — each garbled record a user could write
      "supervise/timer: next=-17 is not a number"),
     ("a garbage schedule", timer("down", spec=b"#!/bin/sh\nrm -rf /\n",
                                  timer_record=record()), "schedule: not a timer file"),
-    ("a schedule that does not parse", timer("down", spec=b"timer 1\nwhen=*-*-* 25:00\n"),
-     "schedule: when=*-*-* 25:00: column 7: the hour 25"),
+    ("a schedule without when=", timer("down", spec=b"timer 1\njitter=5\n"),
+     "schedule: no when="),
+    ("a schedule its waiter cannot parse (its error= record)",
+     timer("down", spec=b"timer 1\nwhen=*-*-* 25:00\n", timer_record=record(
+         next_s=0, extra=b" error=schedule: when=*-*-* 25:00: column 7: the hour 25 is not "
+                         b"within 0..23")),
+     "its waiter cannot read its schedule: schedule: when=*-*-* 25:00: column 7: the hour 25"),
     ("a schedule that is no file", timer("down", spec=None), "schedule: not a regular file"),
     ("a garbage last-run", timer("down", timer_record=record(), last=b"last-run 1 exit=zz"),
      "supervise/last-run: not a record of a run"),
@@ -191,6 +196,13 @@ def test_an_error_word_is_shown_printable():
 def test_a_timer_no_runsv_serves_is_not_running():
     side = timer("not supervised", timer_record=record(), last=ran())
     everything_says(side, "not running", "not running", False, True)
+
+
+def test_a_timer_whose_state_cannot_be_told_says_why():
+    side = timer("unknown", timer_record=record(), last=ran())
+    row = ServiceStatus("nightly", "/etc/sv/nightly", None, True, side, None)
+    assert row.verdict.word == "not running" and side.timer_doing is None
+    assert notes_of(row) == ["unable to read supervise/status: bad format"]
 
 
 def test_the_json_of_a_timer():
