@@ -185,6 +185,7 @@ class Soak:
         self.onces = []                          # when sv once of the one-shot was taken
         self.once_refused = []                   # sv once's words when it was not
         self.aimed = 0                           # tree kills aimed at an elapse
+        self.apply_failures = []                 # the last words of each apply that failed
         self.outer = None
         self.namespace = None  # where apply runs (apply's docstring)
 
@@ -251,6 +252,8 @@ class Soak:
                     "--profile-d", "none"], env=dict(self.environ()), capture_output=True,
                    text=True, timeout=timeout)
         self.applies[done.returncode] += 1
+        if done.returncode:
+            self.apply_failures.append((done.stdout + done.stderr)[-600:])
         return done
 
     def start(self):
@@ -548,6 +551,7 @@ class Soak:
             "kills": dict(self.kills), "kills_total": sum(self.kills.values()),
             "sv_commands": sum(self.commands.values()),
             "applies": {str(k): v for k, v in self.applies.items()},
+            "apply_failures": self.apply_failures[:3],
             "lines": lines, "lost": losses, "lost_in": lost_in, "repeated": repeats,
             "repeated_in": repeated_in,
             "lost_unsupervised": lost_unsupervised,
