@@ -63,6 +63,7 @@ import yaml
 from runit_provision.runtime.supervision.loggers.pipekeeper import (
     GRACE_SECONDS as KEEPER_GRACE_SECONDS)
 
+from ..conftest import our_tool
 from ..security.sandbox import Namespace
 from .processes import (BASE_PATH, children_of, cmdline, comm, descendants, instances,
                         is_runsv_up, kill_pids, pipe_keepers_of, proc_status,
@@ -173,6 +174,9 @@ class Soak:
         os.chmod(str(self.locks), 0o777)
         (self.root / "writer.py").write_text(WRITER)
         (self.root / "job.py").write_text(JOB)
+        if not (self.tools / "timer-run").exists():  # the C runsv's timer waiter, ours
+            # (install-runtime links it on a host; make_bin_dir's C tools lack it)
+            (self.tools / "timer-run").symlink_to(our_tool("timer-run"))
         self.generation = collections.Counter()  # env GEN per service
         self.prefix = {}
         self.kills = collections.Counter()       # by category
