@@ -4,8 +4,12 @@
 Twenty logged services, rendered by ``runit-provision apply``, under a runsvdir kept by a
 runsv; a driver ``kill -9``s the tree, its logger host, a user's logger host, its pipe keeper,
 services and ``./finish`` scripts every 50–500 ms, runs ``sv`` commands and applies changed
-data. Then the account: lines written and lost, repeats, double runs, processes left
-unsupervised, the tally against the kills, the tree's RSS and descriptors first and last.
+data, and kills the tree just before an elapse of a timer (every 2 s, persistent) that runs
+beside them, and runs a one-shot again with ``sv once``. Then the account: lines written and lost, repeats, double runs, processes left
+unsupervised, the tally against the kills, the tree's RSS and descriptors first and last; the timer's runs,
+elapses run twice (``timer_double``) and lost (``timer_lost``), skipped and collapsed into a
+catch-up; the one-shot's runs, runs at once (``oneshot_overlap``) and ``sv once``s without a
+run (``onces_unmatched``).
 
 The C runit (``--impl c``: runsvdir, runsv, svlogd, ``runtime: system``) takes the same
 faults (it has no pipe keeper: that kill is skipped); a killed runsv stands for a killed tree

@@ -19,6 +19,28 @@ restart; a log prefix: a HUP). Then it stops, lets the tree settle and checks:
 - the tally's deaths of each service equal the kills of its ``./run`` (ours);
 - the tree's RSS and descriptors, sampled each second, are flat.
 
+Beside them, two jobs (docs/jobs.md), each run a small script (``JOB``) that takes a lock
+for its life (a second run at once says so: ``overlap``) and appends a line at its start and
+one at its end to ``locks/NAME.runs``:
+
+- ``tmr``, a timer every 2 s (``*:*:0/2``, ``persistent: true``) whose runs take 0.2–3 s at
+  random, so that many outlast the next elapse. Each run records the elapse it was started
+  for, read from ``supervise/timer`` (``elapse=``, and ``missed=``): both waiters write that
+  record before they start the job. The account, over the elapses E of the schedule after
+  the first run's elapse and up to the last run's: **double** — an elapse with two runs or
+  more; **lost** — an E with no run that is neither *skipped* (a run was under way at E:
+  started for an earlier elapse and ended no more than ``SKIP_SLACK`` s before E, the
+  ``./finish`` after it; or not ended at all) nor *collapsed* (the first run started after
+  E is a persistent catch-up, ``missed=1``: E passed while the tree was down, and every
+  elapse missed so runs once, for the latest). Both must be 0.
+- ``one``, a one-shot the driver runs again with ``sv once`` now and then (only when its
+  status says down, and counted only when sv took the command); the account: no two runs at
+  once (``overlap``), and each ``once`` a run — a run started within ``ONCE_WITHIN`` s of it
+  and not matched to an earlier ``once`` (``onces_unmatched``).
+
+The driver's faults include a ``kill -9`` of the tree aimed at just before an elapse of the
+timer (0–50 ms).
+
 The same driver runs against the C runit (``impl="c"``: runsvdir, a runsv per service,
 svlogd processes, ``runtime: system``), where the same faults apply, for comparison: there a
 killed runsv is the tree's analogue. Used by ``tests/runtime/test_chaos.py`` (a short run)
@@ -41,6 +63,7 @@ import yaml
 from runit_provision.runtime.supervision.loggers.pipekeeper import (
     GRACE_SECONDS as KEEPER_GRACE_SECONDS)
 
+from ..conftest import our_tool
 from ..security.sandbox import Namespace
 from .processes import (BASE_PATH, children_of, cmdline, comm, descendants, instances,
                         is_runsv_up, kill_pids, pipe_keepers_of, proc_status,
@@ -81,6 +104,31 @@ while not os.path.exists(stop):
 os.write(1, head + b"end;\n")
 signal.pause()
 '''
+JOB = r'''
+import fcntl, os, random, sys, time
+locks, name = sys.argv[1], sys.argv[2]
+lock = os.open(os.path.join(locks, name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+try:
+    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    overlap = 0
+except BlockingIOError:
+    overlap = 1
+words = {}
+if name == "tmr":  # the elapse this run was started for: the waiter's record, written before
+    with open("supervise/timer") as record:
+        words = dict(w.split("=", 1) for w in record.read().split() if "=" in w)
+runs = os.open(os.path.join(locks, name + ".runs"), os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+               0o600)
+os.write(runs, b"start %d %s %s %.6f %d\n" % (os.getpid(), words.get("elapse", "-").encode(),
+                                              words.get("missed", "-").encode(), time.time(),
+                                              overlap))
+time.sleep(random.uniform(0.2, 3.0) if name == "tmr" else random.uniform(0.2, 1.0))
+os.write(runs, b"end %d %.6f\n" % (os.getpid(), time.time()))
+'''
+JOBS = ("tmr", "one")
+TIMER_EVERY = 2       # seconds between the timer's elapses (*:*:0/2)
+SKIP_SLACK = 1.0      # s after a run's end that its ./finish may still hold the service
+ONCE_WITHIN = 15.0    # s from an sv once to the run it starts
 LINE = re.compile(rb"([su]\d\d):(\d+):(\d+|end);")
 
 
@@ -125,6 +173,10 @@ class Soak:
             path.mkdir(parents=True, exist_ok=True)
         os.chmod(str(self.locks), 0o777)
         (self.root / "writer.py").write_text(WRITER)
+        (self.root / "job.py").write_text(JOB)
+        if not (self.tools / "timer-run").exists():  # the C runsv's timer waiter, ours
+            # (install-runtime links it on a host; make_bin_dir's C tools lack it)
+            (self.tools / "timer-run").symlink_to(our_tool("timer-run"))
         self.generation = collections.Counter()  # env GEN per service
         self.prefix = {}
         self.kills = collections.Counter()       # by category
@@ -134,6 +186,10 @@ class Soak:
         self.commands = collections.Counter()
         self.applies = collections.Counter()     # exit code -> count
         self.samples = []                        # (t, rss kB, fds) of the tree
+        self.onces = []                          # when sv once of the one-shot was taken
+        self.once_refused = []                   # sv once's words when it was not
+        self.aimed = 0                           # tree kills aimed at an elapse
+        self.apply_failures = []                 # the last words of each apply that failed
         self.outer = None
         self.namespace = None  # where apply runs (apply's docstring)
 
@@ -169,6 +225,11 @@ class Soak:
                 users[NOBODY]["services"][name] = service
             else:
                 services[name] = service
+        for name in JOBS:
+            services[name] = {"command": [sys.executable, "-S", str(self.root / "job.py"),
+                                          str(self.locks), name]}
+        services["tmr"].update(schedule="*:*:0/%d" % TIMER_EVERY, persistent=True)
+        services["one"]["oneshot"] = True
         found = {"runit": {"runtime": "python" if self.impl == "ours" else "system",
                            "init": "none", "sv_dir": str(self.sv_dir),
                            "service_dir": str(self.service_dir), "log_dir": str(self.log_dir),
@@ -195,6 +256,8 @@ class Soak:
                     "--profile-d", "none"], env=dict(self.environ()), capture_output=True,
                    text=True, timeout=timeout)
         self.applies[done.returncode] += 1
+        if done.returncode:
+            self.apply_failures.append((done.stdout + done.stderr)[-600:])
         return done
 
     def start(self):
@@ -249,8 +312,8 @@ class Soak:
     def act(self):
         choice = self.random.choices(
             ["tree", "logger host", "user's logger", "pipe keeper", "user's tree", "service",
-             "finish", "sv", "apply"],
-            weights=[1, 1, 1, 1, 1 if user_names() else 0, 2, 1, 2, 1])[0]
+             "finish", "sv", "apply", "tree at elapse", "once"],
+            weights=[1, 1, 1, 1, 1 if user_names() else 0, 2, 1, 2, 1, 1, 1])[0]
         getattr(self, "_" + choice.replace(" ", "_").replace("'", ""))()
 
     def _kill(self, category, pid):
@@ -272,6 +335,30 @@ class Soak:
                 self._kill("runsv", self.random.choice(runsvs))
                 return
         self._kill("tree", pid)
+
+    def _tree_at_elapse(self):
+        """The tree killed 0–50 ms before an elapse of the timer (every TIMER_EVERY s, on
+        the second), when one comes within 0.6 s (the driver's pace kept)."""
+        now = time.time()
+        elapse = (int(now) // TIMER_EVERY + 1) * TIMER_EVERY
+        if elapse - now > 0.6:
+            return
+        time.sleep(max(0.0, elapse - self.random.uniform(0, 0.05) - now))
+        self.aimed += 1
+        self._tree()
+
+    def _once(self):
+        """``sv once`` of the one-shot, when it is down (a run under way would take none)."""
+        record = status_record(self.sv_dir / "one")
+        if record is None or record.state.name != "DOWN":
+            return
+        sent = time.time()
+        done = subprocess.run([str(self.tools / "sv"), "once", str(self.sv_dir / "one")],
+                              env=self.environ(), capture_output=True, timeout=30)
+        if done.returncode == 0:
+            self.onces.append(sent)
+        else:
+            self.once_refused.append(done.stdout.decode(errors="replace")[-200:])
 
     def _pipe_keeper(self):
         pid = self.tree_pid()
@@ -463,11 +550,12 @@ class Soak:
         unsupervised = self.unsupervised()
         counts = {name: len(instances(self.service_dir_of(name))) for name in service_names()}
         deaths = {name: _tally_deaths(self.service_dir_of(name)) for name in service_names()}
-        return {
+        return dict(self.jobs_account(), **{
             "impl": self.impl,
             "kills": dict(self.kills), "kills_total": sum(self.kills.values()),
             "sv_commands": sum(self.commands.values()),
             "applies": {str(k): v for k, v in self.applies.items()},
+            "apply_failures": self.apply_failures[:3],
             "lines": lines, "lost": losses, "lost_in": lost_in, "repeated": repeats,
             "repeated_in": repeated_in,
             "lost_unsupervised": lost_unsupervised,
@@ -480,6 +568,64 @@ class Soak:
                                if deaths[n] is not None and deaths[n] != self.run_kills[n]},
             "tree_rss_kb": _first_last(self.samples, 1),
             "tree_fds": _first_last(self.samples, 2),
+        })
+
+    def job_runs(self, name):
+        """[(start time, end time or None, elapse or None, missed, overlap)] of ``name``'s
+        runs, by start."""
+        starts, ends = {}, {}
+        for line in _read_lines(self.locks / (name + ".runs")):
+            words = line.split()
+            if words[:1] == ["start"] and len(words) == 6:
+                elapse = None if words[2] == "-" else round(float(words[2]))
+                starts[int(words[1])] = (float(words[4]), elapse, words[3] == "1",
+                                         words[5] == "1")
+            elif words[:1] == ["end"] and len(words) == 3:
+                ends[int(words[1])] = float(words[2])
+        return sorted((start, ends.get(pid), elapse, missed, overlap)
+                      for pid, (start, elapse, missed, overlap) in starts.items())
+
+    def jobs_account(self):
+        """The timer's and the one-shot's figures (the module's docstring)."""
+        runs = self.job_runs("tmr")
+        elapses = collections.Counter(run[2] for run in runs if run[2] is not None)
+        lost, skipped, collapsed = [], 0, 0
+        if elapses:
+            for moment in range(min(elapses) + TIMER_EVERY, max(elapses) + 1, TIMER_EVERY):
+                if moment in elapses:
+                    continue
+                if any(run[2] is not None and run[2] < moment
+                       and (run[1] is None or run[1] + SKIP_SLACK >= moment) for run in runs):
+                    skipped += 1
+                    continue
+                after = [run for run in runs if run[0] > moment]
+                if after and after[0][3]:
+                    collapsed += 1
+                else:
+                    lost.append(moment)
+        one = self.job_runs("one")
+        unmatched, taken = [], set()
+        for sent in self.onces:
+            found = next((index for index, run in enumerate(one) if index not in taken
+                          and sent - 0.01 <= run[0] <= sent + ONCE_WITHIN), None)
+            if found is None:
+                unmatched.append(round(sent, 3))
+            else:
+                taken.add(found)
+        return {
+            "timer_runs": len(runs), "timer_double": sum(1 for n in elapses.values() if n > 1),
+            "timer_lost": len(lost), "timer_lost_at": lost[:20],
+            "timer_skipped_seen": skipped, "timer_collapsed": collapsed,
+            "timer_catch_ups": sum(1 for run in runs if run[3]),
+            # a catch-up follows a kill of the tree (ours) or of a runsv (the C's) only
+            "timer_catch_ups_unexplained": max(0, sum(1 for run in runs if run[3]) - (
+                self.kills["tree"] + self.kills["runsv"])),
+            "timer_overlap": sum(1 for run in runs if run[4]),
+            "timer_no_elapse": sum(1 for run in runs if run[2] is None),
+            "timer_record": _read_lines(self.sv_dir / "tmr" / "supervise" / "timer"),
+            "oneshot_runs": len(one), "oneshot_overlap": sum(1 for run in one if run[4]),
+            "onces": len(self.onces), "onces_unmatched": unmatched,
+            "once_refused": self.once_refused[:5], "kills_aimed_at_an_elapse": self.aimed,
         }
 
     def stop(self):

@@ -1,7 +1,9 @@
 """The chaos soak, short (30 s; ``bench/chaos.py`` runs it for 10 minutes, docs/reliability.md):
 a tree of logged services under kills, sv commands and applies comes out with every service
 up, none ever run twice, nothing unsupervised, no line lost, the tally equal to the kills and
-the tree's RSS and descriptors flat. Our runtime only: under the C runit the same faults lose
+the tree's RSS and descriptors flat; its timer (every 2 s, persistent) ran no elapse twice
+and lost none — each a run, a skip or part of a catch-up, kills of the tree aimed at its
+elapses included — and its one-shot never ran twice at once and ran at each ``sv once``. Our runtime only: under the C runit the same faults lose
 lines and start services twice (the bench shows how many)."""
 
 import shutil
@@ -51,5 +53,14 @@ def test_half_a_minute_of_chaos_loses_nothing_and_doubles_nothing(soak):
     assert figures["applies"] == {"0": figures["applies"]["0"]}, report  # every apply ok
     first, last_rss = figures["tree_rss_kb"]
     assert last_rss <= first * 1.2, report
+    # the jobs
+    assert figures["timer_runs"] >= SECONDS // 2 // 2, report  # the timer kept running
+    assert figures["timer_no_elapse"] == 0, report  # every run knew its elapse
+    assert figures["timer_double"] == 0 and figures["timer_overlap"] == 0, report
+    assert figures["timer_lost"] == 0, report
+    assert figures["timer_catch_ups_unexplained"] == 0, report
+    assert figures["kills"].get("tree", 0) >= 1, report
+    assert figures["oneshot_overlap"] == 0, report
+    assert figures["onces"] >= 1 and figures["onces_unmatched"] == [], report
     first, last_fds = figures["tree_fds"]
     assert last_fds <= first + 16, report

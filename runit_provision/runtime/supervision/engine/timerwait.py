@@ -136,6 +136,11 @@ class TimerWait:
             return
         if side.pid or side.state != State.DOWN or side.is_busy or side.is_deferred:
             self.state = self.state._replace(skipped=self.state.skipped + 1)
+            if self.spec.persistent:  # skipped is accounted for: never caught up later (the
+                # next arm would see it missed, after the stamp, and fire at once, again and
+                # again while the job runs, then run it as a catch-up)
+                self.stamp_usec = elapse
+                self._write(TIMER_STAMP, stamp_bytes(elapse))
             self.arm()  # writes the record, with the next run
             return
         if self.spec.persistent:

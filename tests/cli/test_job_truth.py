@@ -1,0 +1,201 @@
+"""The held truth table of jobs (issue 46 §4, docs/jobs.md "What every view says"): real
+processes, under our runsvdir and under the C runit (``runtime: system``: the C runsv, the
+rendered ``./finish`` and ``timer-run``), one tree each.
+
+Each row is a state a job can be in, made for real: a one-shot done, failed, running and
+killed; a timer before its first run, after a done run, after a failed run, with a run under
+way, after elapses skipped for overlap, after a persistent catch-up of an elapse missed while
+it was down (its stamp says its last run was the day before), and off (``down: true``). For
+each, the table (``TABLE``, data) holds what every view says: ``status --json``'s verdict,
+``status NAME``'s exit code, ``verify``'s check and whether it passes, the Puppet fact's
+word, ``fleet status``'s (``fleet/view.problems_of`` over that fact: listed or not) and the
+metric lines. None says as wanted for a failed run.
+
+The timers fire once, at moments a few seconds after the apply (``*-*-* HH:MM:SS UTC``: once
+a day), so that each state holds still while every view is read; the deadlines allow a loaded
+machine twenty seconds to apply the tree before the first elapse.
+"""
+
+import json
+import re
+import time
+
+import pytest
+
+from runit_provision.cli.main import main
+from runit_provision.fleet.view import problems_of
+from runit_provision.protocol.timer import stamp_bytes
+
+from ..apply.test_live import live  # noqa: F401  (the fixture: a LiveTree, ours and the C)
+from ..conftest import our_tool
+from ..runtime.processes import wait_until
+from .test_oneshot import SERVICES as ONESHOTS
+from .test_oneshot import STAMP, applied, status
+
+pytestmark = pytest.mark.slow
+
+LEAD = 20  # seconds from the data's writing to the first elapse: the apply's time
+
+# state → (service, status --json verdict (a regex; T: a UTC stamp, D: a duration),
+#          status NAME's exit, verify's check, verify passes, the fact's word (a regex),
+#          fleet status lists it, metric lines: a family and its value (a regex; ``absent``: no line) under the service's
+#          labels)
+T, D = STAMP[3:], r"\d+\.\ds"
+TABLE = [
+    ("one-shot done", "done", r"done \(exit 0, at T, took D\)", 0,
+     "running or done", True, r"done \(exit 0, at T, took D\)", False,
+     ["runit_service_as_wanted 1", "runit_service_oneshot_failed 0",
+      "runit_service_oneshot_last_run_exit_code 0"]),
+    ("one-shot failed", "failed", r"failed \(exit 4, at T\)", 3,
+     "running or done", False, r"failed \(exit 4, at T\)", True,
+     ["runit_service_as_wanted 0", "runit_service_oneshot_failed 1",
+      "runit_service_oneshot_last_run_exit_code 4"]),
+    ("one-shot running", "running", r"running", 0,
+     "running or done", True, r"running", False,
+     ["runit_service_as_wanted 1", "runit_service_oneshot_failed 0"]),
+    ("one-shot killed", "killed", r"failed \(signal 9, at T\)", 3,
+     "running or done", False, r"failed \(signal 9, at T\)", True,
+     ["runit_service_as_wanted 0", "runit_service_oneshot_failed 1",
+      "runit_service_oneshot_last_run_exit_code -1",
+      "runit_service_oneshot_last_run_signal 9"]),
+    ("timer before its first run", "t_first", r"scheduled \(next at T\)", 0,
+     "scheduled and not failed", True, r"scheduled", False,
+     ["runit_service_as_wanted 1", r"runit_timer_next_run_seconds \d+\.000",
+      "runit_timer_skipped_total 0"]),
+    ("timer after a done run", "t_done",
+     r"scheduled \(next at T; last done exit 0 at T, took D\)", 0,
+     "scheduled and not failed", True, r"scheduled", False,
+     ["runit_service_as_wanted 1", "runit_timer_last_run_exit_code 0",
+      r"runit_timer_last_run_duration_seconds \d+\.\d{3}",
+      r"runit_timer_last_run_start_seconds \d+\.\d{3}",
+      r"runit_timer_next_run_seconds \d+\.000"]),
+    ("timer after a failed run", "t_failed", r"failed \(exit 3, at T; next at T\)", 3,
+     "scheduled and not failed", False, r"failed \(exit 3\)", True,
+     ["runit_service_as_wanted 0", "runit_timer_last_run_exit_code 3"]),
+    ("timer running", "t_running", r"running \(since T; next at T\)", 0,
+     "scheduled and not failed", True, r"running", False,
+     ["runit_service_as_wanted 1"]),
+    ("timer skipped for overlap", "t_skipped",
+     r"scheduled \(next at T; last done exit 0 at T, took D\)", 0,
+     "scheduled and not failed", True, r"scheduled", False,
+     ["runit_service_as_wanted 1", "runit_timer_skipped_total 2",
+      "runit_timer_last_run_exit_code 0"]),
+    ("timer missed while down (persistent catch-up ran)", "t_missed",
+     r"scheduled \(next at T; last done exit 0 at T, took D\)", 0,
+     "scheduled and not failed", True, r"scheduled", False,
+     ["runit_service_as_wanted 1", "runit_timer_last_run_exit_code 0"]),
+    ("timer off (down: true)", "t_off", r"off", 0,
+     "not failed", True, r"off", False,
+     ["runit_service_as_wanted 1", "runit_timer_next_run_seconds absent",
+      "runit_timer_last_run_exit_code absent"]),
+]
+
+
+def daily(*moments):
+    """Once a day at ``moments`` (unix seconds, in one minute), in UTC."""
+    stamp = time.gmtime(moments[0])
+    return "*-*-* %02d:%02d:%s UTC" % (stamp.tm_hour, stamp.tm_min, ",".join(
+        "%02d" % time.gmtime(moment).tm_sec for moment in moments))
+
+
+def services(live):
+    if not (live.bin / "timer-run").exists():  # the C runsv's timers' waiter (install-runtime
+        (live.bin / "timer-run").symlink_to(our_tool("timer-run"))  # links it on a host)
+    now = int(time.time())
+    at = now + LEAD
+    if at % 60 > 56:  # the skipped timer's three elapses in one minute
+        at += 60 - at % 60
+    marks = live.tmp / "runs"
+    marks.mkdir()
+    def job(name, then="exit 0", persistent=False):
+        return {"command": ["sh", "-c", "echo ran >>%s/%s; %s" % (marks, name, then)],
+                "persistent": persistent}
+    found = dict(ONESHOTS)
+    found.update({
+        "t_first": dict(job("t_first"), schedule=daily(now + 7200)),
+        "t_done": dict(job("t_done"), schedule=daily(at)),
+        "t_failed": dict(job("t_failed", "echo 'fatal: no disk'; exit 3"), schedule=daily(at)),
+        "t_running": dict(job("t_running", "exec sleep 1000"), schedule=daily(at)),
+        "t_skipped": dict(job("t_skipped", "sleep 3.5"), schedule=daily(at, at + 1, at + 2)),
+        "t_missed": dict(job("t_missed", persistent=True), schedule=daily(now - 60)),
+        "t_off": dict(job("t_off"), schedule="*:*:*", down=True),
+    })
+    # t_missed last ran a day ago: today's elapse passed while it was down
+    side = live.sv_dir / "t_missed"
+    side.mkdir(parents=True)
+    (side / "timer-stamp").write_bytes(stamp_bytes((now - 60 - 86400) * 10**6))
+    return found, at, marks
+
+
+def expanded(pattern):
+    return pattern.replace("T", T).replace("D", D)
+
+
+def test_every_view_tells_every_state_of_a_job(live, capsys):
+    wanted, at, marks = services(live)
+    data = applied(live, capsys, wanted)
+    assert time.time() < at - 1, "the apply took longer than LEAD: the elapses passed"
+
+    def verdicts():
+        capsys.readouterr()
+        main(["status", "--json", "--logs", "0"] + data)
+        return {row["service"]: row for row in json.loads(capsys.readouterr().out)["services"]}
+
+    def settled():
+        rows = verdicts()
+        return rows if all(re.fullmatch(expanded(row[2]), rows[row[1]]["verdict"])
+                           for row in TABLE) else None
+    try:
+        wait_until(settled, timeout=at - time.time() + 30, what="every job in its state")
+    except AssertionError:
+        rows = {name: row["verdict"] for name, row in verdicts().items()}
+        raise AssertionError("not as the table: %s" % {
+            row[1]: rows[row[1]] for row in TABLE
+            if not re.fullmatch(expanded(row[2]), rows[row[1]])})
+
+    rows = verdicts()
+    fact = status(capsys, data)[1]
+    facts = {row["service"]: row["verdict"] for row in fact["services"]}
+    listed = {problem.service: problem.why for problem in problems_of({"node1": fact})[0]}
+    main(["metrics"] + data)
+    metrics = capsys.readouterr().out
+    main(["verify", "-v"] + data)
+    checks = capsys.readouterr().out
+
+    for state, name, word, code, check, passes, fact_word, in_fleet, lines in TABLE:
+        where = "%s (%s)" % (state, name)
+        assert re.fullmatch(expanded(word), rows[name]["verdict"]), (where, rows[name])
+        assert status(capsys, data, name)[0] == code, where
+        assert re.fullmatch(expanded(fact_word), facts[name]), (where, facts[name])
+        assert (name in listed) == in_fleet, (where, listed)
+        if in_fleet:
+            assert listed[name] == facts[name], where
+        labels = re.escape('{service="%s",tree="system",declared="true"}' % name)
+        for line in lines:
+            family, value = line.split(" ")
+            found = re.search("^%s%s %s$" % (family, labels, r"\S+" if value == "absent"
+                                             else value), metrics, re.M)
+            assert (found is None) == (value == "absent"), \
+                (where, line, [found for found in metrics.splitlines() if name in found])
+        verdict = "PASSED" if passes else "FAILED"
+        assert re.search(r"^%s::%s .*%s$|^%s %s::%s - " % (
+            name, re.escape(check), verdict, verdict, name, re.escape(check)), checks, re.M), \
+            (where, [found for found in checks.splitlines() if name in found])
+        if not passes:  # as wanted is never said of a failed run
+            assert rows[name]["verdict"] != "as wanted" and code == 3, where
+
+    # what made each state: the runs each timer had
+    def runs(name):
+        path = marks / name
+        return path.read_text().count("ran\n") if path.exists() else 0
+    assert {name: runs(name) for name in ("t_first", "t_done", "t_failed", "t_running",
+                                          "t_skipped", "t_missed", "t_off")} == {
+        "t_first": 0, "t_done": 1, "t_failed": 1, "t_running": 1, "t_skipped": 1,
+        "t_missed": 1, "t_off": 0}
+    assert rows["t_missed"]["main"]["timer"]["missed"] is True, rows["t_missed"]
+    assert rows["t_skipped"]["main"]["timer"]["skipped"] == 2, rows["t_skipped"]
+    capsys.readouterr()
+    main(["status", "t_missed", "t_skipped", "--logs", "0"] + data)
+    out = capsys.readouterr().out
+    assert "the last run was a missed elapse, caught up (persistent)" in out, out
+    assert "skipped for overlap: 2 (a run was still going)" in out, out
