@@ -3,8 +3,9 @@ a tree of logged services under kills, sv commands and applies comes out with ev
 up, none ever run twice, nothing unsupervised, no line lost, the tally equal to the kills and
 the tree's RSS and descriptors flat; its timer (every 2 s, persistent) ran no elapse twice
 and lost none — each a run, a skip or part of a catch-up, kills of the tree aimed at its
-elapses included — and its one-shot never ran twice at once and ran at each ``sv once``. Our runtime only: under the C runit the same faults lose
-lines and start services twice (the bench shows how many)."""
+elapses included — and its one-shot never ran twice at once and ran at each ``sv once``.
+Our runtime only: under the C runit the same faults lose lines and start services twice (the
+bench shows how many)."""
 
 import shutil
 import tempfile
@@ -40,7 +41,9 @@ def test_half_a_minute_of_chaos_loses_nothing_and_doubles_nothing(soak):
     assert last.returncode == 0, last.stdout + last.stderr
     figures = soak.account()
     report = report_json(figures)
-    assert figures["kills_total"] >= SECONDS, report  # the driver did its work
+    # the driver did its work: ~100 faults in 30 s, a kill most of them; under a machine's load
+    # its pace (and the jobs' share of its actions) leaves fewer — seen 12 and 18 at load 20
+    assert figures["kills_total"] >= SECONDS // 3, report
     assert figures["lines"] > SECONDS * 10000, report
     assert figures["lost"] == 0, report
     # nor when the writer was killed while no supervisor ran: the pipe keeper held its pipe
