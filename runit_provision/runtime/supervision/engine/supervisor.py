@@ -489,15 +489,10 @@ class Supervisor:
     def backoff_policy(self):
         """The service's ``backoff`` file (protocol/backoff.py), read at each death (an apply
         may change it at any time): a Backoff, or None without one or when it is not one."""
-        data = self.facts.backoff
-        if data is None:
+        if self.facts.backoff is None:
             return None
         from ....protocol.backoff import backoff_from_bytes
-        try:
-            return backoff_from_bytes(data)
-        except ValueError as exc:
-            self.warn("./%s: ignored" % exc)
-            return None
+        return self._parsed(self.facts.backoff, backoff_from_bytes, ValueError, "./%s: ignored")
 
     @staticmethod
     def jitter(seconds):
@@ -515,14 +510,19 @@ class Supervisor:
     def _ready_spec(self):
         """What the service's ``ready`` file declares, read at each start of ``./run`` (an
         apply may change it): a ReadySpec, or None (none, or one we cannot read — said)."""
-        data = self.facts.ready
-        if data is None:
+        if self.facts.ready is None:
             return None
         from ....protocol.readiness import BadReady, ready_spec_from_bytes
+        return self._parsed(self.facts.ready, ready_spec_from_bytes, BadReady,
+                            "./ready: %s: ignored")
+
+    def _parsed(self, data, parse, fault, warning):
+        """``parse(data)`` — a facts file, read where it is used, as an apply may change it at
+        any time — or None, said (``warning % fault``), when it raises ``fault``."""
         try:
-            return ready_spec_from_bytes(data)
-        except BadReady as exc:
-            self.warn("./ready: %s: ignored" % exc)
+            return parse(data)
+        except fault as exc:
+            self.warn(warning % exc)
             return None
 
     def _readiness_for(self, spec):
