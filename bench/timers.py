@@ -17,7 +17,8 @@ Each job appends ``date +%s.%N`` to its own file: its lateness is that stamp min
 it ran for. Figures, per implementation: lateness p50 / p99 (ms) over every run; PSS (kB)
 of every process of the tree per timer, measured half-way between two elapses; voluntary
 context switches of every process of the tree between two elapses (from 10 s after a minute
-to 10 s before the next: the goal is 0). Goals (issue 46 §4): lateness ≤ snooze's, PSS per
+to 10 s before the next: the goal is 0; the C runsvdir's own, every 5 s timers or not, are
+shown apart). Goals (issue 46 §4): lateness ≤ snooze's, PSS per
 timer ≤ the C runsv + snooze pair's, 0 wakeups.
 
 Usage: ``.venv/bin/python bench/timers.py [--minutes 10] [--timers 20]`` (root; snooze from
@@ -104,10 +105,17 @@ class Timers(tree.Runit):
         return late
 
     def memory_kb(self):
-        return sum(tree.memory_kb(pid)["pss"] for pid in descendants(self.proc.pid))
+        """PSS (kB) of the tree's processes, by command name."""
+        found = {}
+        for pid in descendants(self.proc.pid):
+            name = tree.comm(pid)
+            found[name] = found.get(name, 0) + tree.memory_kb(pid)["pss"]
+        return found
 
     def switches(self):
-        return {pid: tree.voluntary_switches(pid) for pid in descendants(self.proc.pid)}
+        """Voluntary context switches of each process: pid -> (command name, count)."""
+        return {pid: (tree.comm(pid), tree.voluntary_switches(pid))
+                for pid in descendants(self.proc.pid)}
 
 
 def wait_until_second(second):
@@ -116,18 +124,25 @@ def wait_until_second(second):
 
 
 def quiet_wakeups(sups):
-    """Voluntary context switches of each tree's processes between two elapses (processes
-    that exist at both ends: a snooze started in the window is counted from its start)."""
+    """Voluntary context switches between two elapses of each tree's processes that exist at
+    both ends, by command name: ``runsvdir`` apart (the C one looks at its directory every
+    5 s, timers or not), the rest the timers' own."""
     wait_until_second(QUIET_FROM)
     before = {sup.key: sup.switches() for sup in sups}
     wait_until_second(QUIET_TO)
     result = {}
     for sup in sups:
-        after = sup.switches()
-        result[sup.key] = sum(after[pid] - before[sup.key].get(pid, 0)
-                              for pid in after if after[pid] is not None
-                              and before[sup.key].get(pid) is not None)
+        counts = {}
+        for pid, (name, after) in sup.switches().items():
+            first = before[sup.key].get(pid, (None, None))[1]
+            if after is not None and first is not None:
+                counts[name] = counts.get(name, 0) + after - first
+        result[sup.key] = counts
     return result
+
+
+def timers_own(counts):
+    return sum(count for name, count in counts.items() if name != "runsvdir")
 
 
 def main(argv=None):
@@ -172,22 +187,30 @@ def main(argv=None):
             if not late:
                 results[sup.label] = "no run recorded"
                 continue
+            samples = sorted(memory[sup.key], key=lambda found: sum(found.values()))
+            middle = samples[len(samples) // 2]  # the median sample, by its total
             results[sup.label] = {
                 "runs": len(late), "p50": statistics.median(late),
                 "p99": late[min(len(late) - 1, int(round(0.99 * (len(late) - 1))))],
-                "pss_per_timer": statistics.median(memory[sup.key]) / args.timers,
-                "wakeups": max(wakeups[sup.key])}
+                "pss_per_timer": sum(middle.values()) / args.timers,
+                "pss_by_name": {name: kb / args.timers for name, kb in middle.items()},
+                "wakeups": max(timers_own(counts) for counts in wakeups[sup.key]),
+                "runsvdir_wakeups": max(counts.get("runsvdir", 0)
+                                        for counts in wakeups[sup.key])}
     print("timers: %d every minute, %d minutes; load %.1f"
           % (args.timers, args.minutes, os.getloadavg()[0]))
-    print("%-14s %6s %10s %10s %14s %s" % ("impl", "runs", "late p50", "p99",
-                                         "PSS/timer", "wakeups between elapses (max)"))
+    print("%-14s %6s %10s %10s %12s %9s  %s" % (
+        "impl", "runs", "late p50", "p99", "PSS/timer", "wakeups", "(PSS/timer by process; "
+        "runsvdir's own wakeups between two elapses)"))
     for label, found in results.items():
         if isinstance(found, str):
             print("%-14s %s" % (label, found))
             continue
-        print("%-14s %6d %8.1f ms %7.1f ms %11.0f kB %d" % (
+        print("%-14s %6d %8.1f ms %7.1f ms %9.0f kB %9d  (%s; runsvdir %d)" % (
             label, found["runs"], found["p50"], found["p99"], found["pss_per_timer"],
-            found["wakeups"]))
+            found["wakeups"], ", ".join("%s %.0f kB" % item for item in
+                                        sorted(found["pss_by_name"].items())),
+            found["runsvdir_wakeups"]))
     return 0
 
 
