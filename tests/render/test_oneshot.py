@@ -52,7 +52,10 @@ class FakeRunsv:
             if b"d" in data:
                 status = bytearray((self.supervise / "status").read_bytes())
                 status[17:18] = b"d"
-                (self.supervise / "status").write_bytes(bytes(status))
+                # renamed into place, as runsv does: the finish reads the status's stamp
+                # meanwhile, and a file rewritten in place may be read empty
+                (self.supervise / "status.new").write_bytes(bytes(status))
+                os.replace(str(self.supervise / "status.new"), str(self.supervise / "status"))
 
     def close(self):
         self.stop = True
