@@ -34,8 +34,8 @@ class RealtimeTimer:
 
     def __init__(self):
         if hasattr(os, "timerfd_create"):
-            self.fd = os.timerfd_create(os.CLOCK_REALTIME,
-                                        flags=os.TFD_NONBLOCK | os.TFD_CLOEXEC)
+            # CLOCK_REALTIME is time's, not os's (AttributeError on 3.13: seen in its tier)
+            self.fd = os.timerfd_create(CLOCK_REALTIME, flags=os.TFD_NONBLOCK | os.TFD_CLOEXEC)
         else:
             self.fd = _check(_functions()[0](CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC),
                              "timerfd_create")
