@@ -260,6 +260,15 @@ def stamp_from_bytes(data):
             "ascii", "replace")) from None
 
 
+def random_fraction():
+    """A uniform fraction in [0, 1) from the kernel's randomness — the draw of a run's jitter
+    for both waiters (no ``random`` module: its import is a start's cost); ``posix`` loaded
+    here only, the views never draw."""
+    import posix
+
+    return int.from_bytes(posix.urandom(7), "little") / (1 << 56)
+
+
 def next_run(spec, now_usec, stamp_usec=None, random_fraction=0.0, local_zone=None):
     """``(elapse_usec, start_usec, missed)`` of the next run, or None when no elapse is left.
 

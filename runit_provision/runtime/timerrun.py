@@ -53,8 +53,8 @@ from ..protocol.layout import JOB, NEW_SUFFIX, SCHEDULE, STATUS_FILE, SUPERVISE_
     TIMER_STAMP, TIMER_STATE_FILE
 from ..protocol.status import status_from_bytes
 from ..protocol.timer import TIMER_MAX, TIME_LIMIT_GRACE, USEC, TimerState, \
-    elapses_between, next_run, stamp_bytes, stamp_from_bytes, timer_spec_from_bytes, \
-    timer_state_bytes, timer_state_from_bytes
+    elapses_between, next_run, random_fraction, stamp_bytes, stamp_from_bytes, \
+    timer_spec_from_bytes, timer_state_bytes, timer_state_from_bytes
 from .unix.diag import fatal, warn
 from .unix.realtimer import EXPIRED, NOTHING, RealtimeTimer
 from .unix.smallread import READ_FLAGS, read_small
@@ -136,7 +136,7 @@ class TimerRun:
             elapse = spec.schedule.next_elapse(handed - int(spec.jitter * USEC) - 1)
             return (handed if elapse is None or elapse > handed else elapse), now, False
         stamp = _read_stamp() if spec.persistent else None
-        return next_run(spec, now, stamp, _fraction())
+        return next_run(spec, now, stamp, random_fraction())
 
     def _wait(self, start_usec):
         """``elapsed``, ``now`` (``sv once``), ``again`` (SIGHUP, a clock step) or ``ended``
@@ -207,7 +207,7 @@ class TimerRun:
                 _write(TIMER_STAMP, stamp_bytes(_nth_elapse(spec, after, skipped)))
         upcoming = 0
         if not once and _want() != "d":
-            plan = next_run(spec, ended, None, _fraction())
+            plan = next_run(spec, ended, None, random_fraction())
             upcoming = plan[1] if plan else 0
         self.state = self.state._replace(skipped=self.state.skipped + skipped,
                                          timed_out=self.state.timed_out + timed_out)
@@ -400,11 +400,6 @@ def _nth_elapse(spec, after_usec, count):
 
 def _now_usec():
     return time.time_ns() // 1000
-
-
-def _fraction():
-    """A uniform fraction in [0, 1): the jitter's draw (os.urandom, not random's import)."""
-    return int.from_bytes(os.urandom(7), "little") / (1 << 56)
 
 
 if __name__ == "__main__":

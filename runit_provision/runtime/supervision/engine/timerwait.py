@@ -1,6 +1,6 @@
 """runtime/supervision/engine: a timer's wait (docs/jobs.md#timers) — for a service directory
-with a ``schedule``, what the C runsv's ``./run`` (``exec timer-run``) does, done in the supervisor's
-own loop, so that between runs the timer has no process of its own.
+with a ``schedule``, what the C runsv's ``./run`` (``exec timer-run``) does, done in the
+supervisor's own loop, so that between runs the timer has no process of its own.
 
 The spec is read from ``schedule`` (protocol/timer.py); a realtime timerfd
 (unix/realtimer.py) on the loop waits for the next run — no wakeup between elapses, and a
@@ -12,7 +12,6 @@ CONT, KILL 10 s later) and counts it timed out. Made by the supervisor only for 
 with a ``schedule``: no other service loads this code.
 """
 
-import os
 
 try:
     import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
@@ -22,16 +21,12 @@ except ImportError:  # pragma: no cover - other interpreters
 from ....protocol.layout import TIMER_STAMP, TIMER_STATE_FILE
 from ....protocol.status import State
 from ....protocol.timer import (TIME_LIMIT_GRACE, TIMER_MAX, TimerState, next_run,
-                                stamp_bytes, stamp_from_bytes, timer_spec_from_bytes,
-                                timer_state_bytes, timer_state_from_bytes)
+                                random_fraction, stamp_bytes, stamp_from_bytes,
+                                timer_spec_from_bytes, timer_state_bytes,
+                                timer_state_from_bytes)
 from ...unix.realtimer import CANCELLED, EXPIRED, RealtimeTimer
 from ...unix.smallread import read_small
 from .side import Want
-
-
-def random_fraction():
-    """0 <= f < 1 from the kernel's randomness (no ``random`` module in the tree)."""
-    return int.from_bytes(os.urandom(4), "little") / 2 ** 32
 
 
 class TimerWait:
