@@ -133,7 +133,8 @@ def timer_doing(state, want, stamp_s, is_ours, read, last, exit_words, fact_exit
     job_ns = None if record is None or record.started_usec is None \
         else record.started_usec * 1000
     going = state == "finish" or (state == "run" and (
-        is_ours or (bool(job_ns) if job_ns is not None else elapse_ns > ended_ns)))
+        is_ours or (_job_runs(job_ns, stamp_s, last) if job_ns is not None
+                    else elapse_ns > ended_ns)))
     if going:
         since = job_ns or max(int(stamp_s * _NS), elapse_ns if elapse_ns > ended_ns else 0)
         return TimerDoing(RUNNING, "%s (since %s; %s)" % (RUNNING, utc_text(since),
@@ -154,6 +155,17 @@ def timer_doing(state, want, stamp_s, is_ours, read, last, exit_words, fact_exit
     word = "%s (%s, %s; %s)" % (FAILED, exit_words(last.end), at, next_text(next_ns))
     return TimerDoing(FAILED, word, "%s (%s)" % (FAILED, fact_exit_words(last.end)), 0,
                       next_ns, started_ns)
+
+
+def _job_runs(job_ns, stamp_s, last):
+    """Whether the job timer-run's record names (``started=``, ns; 0: none) runs now, under
+    the C runsv in state ``run`` since ``stamp_s``. The record outlives its waiter: between
+    the finish and the next waiter's first record it still names the run that ended — which
+    last-run has recorded (its ``started`` is the record's, to the microsecond), and which
+    started before this waiter did (runsv starts a waiter after the last one's job ended)."""
+    if not job_ns or job_ns < stamp_s * _NS:
+        return False
+    return last is None or last.started_ns < job_ns
 
 
 def run_start_ns(last, elapse_ns):

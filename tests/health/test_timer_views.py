@@ -39,11 +39,12 @@ def ran(exit_code=0, signal=0, started=LAST_ELAPSE, took=1.5):
                                   started * NS + int(took * NS)))
 
 
-def timer(state, want="up", spec=SPEC, timer_record=None, last=None, **options):
-    """A timer's side: its status (``made_side``'s), and its records' bytes as planted."""
+def timer(state, want="up", spec=SPEC, timer_record=None, last=None, uptime=20, **options):
+    """A timer's side: its status (``made_side``'s: in ``state`` for ``uptime`` s), and its
+    records' bytes as planted."""
     from runit_provision.protocol.lastrun import last_run_from_bytes
 
-    side = made_side(state, 42 if state in ("run", "finish") else 0, 20, want=want,
+    side = made_side(state, 42 if state in ("run", "finish") else 0, uptime, want=want,
                      **options)
     return side.replaced(timer=timer_read_from_bytes(spec, timer_record, last),
                          last_run=None if last is None else last_run_from_bytes(last))
@@ -253,10 +254,27 @@ def test_under_the_c_runit_timer_runs_started_word_tells_waiting_from_running():
     assert waiting.timer_doing.kind == "scheduled", waiting.timer_doing
     job_start = LAST_ELAPSE + 3
     running = timer("run", timer_record=record(extra=b" started=%d.000000" % job_start),
-                    last=ran(started=LAST_ELAPSE - 900, took=2))
+                    last=ran(started=LAST_ELAPSE - 900, took=2), uptime=S - LAST_ELAPSE + 60)
     assert running.timer_doing.kind == "running", running.timer_doing
     assert running.timer_doing.since_ns == job_start * NS
     assert running.timer_doing.word.startswith("running (since %s;" % utc(job_start))
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["finish-recorded", "finish-failed"])
+def test_under_the_c_runit_a_new_waiter_is_not_the_run_its_last_record_names(recorded):
+    """The hand-over: the C runsv has started the next waiter, which has not yet written its
+    first record; the record still names the run that ended (``started=`` its start). That
+    run is done — last-run says so, and the waiter started after it (when the finish could
+    not write last-run: a full disk) — never ``running`` (a CI run of the truth table saw
+    it for the moment the new waiter took to start)."""
+    job_start = LAST_ELAPSE + 3
+    last = ran(started=job_start, took=2) if recorded else ran(started=LAST_ELAPSE - 900)
+    side = timer("run", timer_record=record(extra=b" started=%d.000000" % job_start),
+                 last=last, uptime=S - job_start - 2)
+    assert side.timer_doing.kind == "scheduled", side.timer_doing
+    if recorded:
+        assert side.timer_doing.word == "scheduled (%s; last done exit 0 at %s, took 2.0s)" % (
+            NEXT_AT, utc(job_start)), side.timer_doing.word
 
 
 def test_a_down_timer_passes_verify_unless_its_last_run_failed():
