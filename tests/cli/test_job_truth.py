@@ -199,3 +199,14 @@ def test_every_view_tells_every_state_of_a_job(live, capsys):
     out = capsys.readouterr().out
     assert "the last run was a missed elapse, caught up (persistent)" in out, out
     assert "skipped for overlap: 2 (a run was still going)" in out, out
+
+    # logs NAME shows each run — its lines, then how it ended (the finish's line)
+    for name, ended, count in (("t_done", "runit-provision: run done (exit 0)", 1),
+                               ("t_failed", "runit-provision: run failed (exit 3)", 1),
+                               ("t_skipped", "runit-provision: run done (exit 0)", 1),
+                               ("t_first", "runit-provision: run", 0)):
+        capsys.readouterr()
+        main(["logs", name, "-o", "cat"] + data)
+        lines = capsys.readouterr().out.splitlines()
+        assert sum(line.startswith(ended) for line in lines) == count, (name, lines)
+    assert lines == [], lines  # t_first never ran: nothing in its log

@@ -46,6 +46,11 @@ WORDS = {  # the verdict's word of each, as status, the fact and fleet say it
     "running": r"running\Z",
     "killed": r"failed \(signal 9, %s\)\Z" % STAMP,
 }
+ENDINGS = {  # a one-shot's own line in its log, then its finish's
+    "done": ("set up", "runit-provision: run done (exit 0)"),
+    "failed": ("fatal: no disk", "runit-provision: run failed (exit 4)"),
+    "killed": ("dying", "runit-provision: run failed (signal 9)"),
+}
 AS_WANTED = {"done": True, "failed": False, "running": True, "killed": False}
 
 
@@ -84,6 +89,16 @@ def test_every_view_tells_a_one_shot_done_failed_running_or_killed(live, capsys)
     assert sorted(fact["not_running"]) == ["failed", "killed"], fact["not_running"]
     if live.impl == "ours":  # a clean exit is no death; a failed run is one
         assert rows["done"]["main"]["deaths"] == "0" and rows["failed"]["main"]["deaths"] == "1"
+
+    # logs NAME shows the run and how it ended, in the verdict's words (the finish's line)
+    for name, (printed, ended) in ENDINGS.items():
+        def logged():
+            capsys.readouterr()
+            main(["logs", name, "-o", "cat"] + data)
+            lines = capsys.readouterr().out.splitlines()
+            return lines if ended in lines else None
+        lines = wait_until(logged, timeout=30, what="%s's end in its log" % name)
+        assert lines.index(printed) < lines.index(ended), (name, lines)
 
     # fleet status judges the node's fact as the node did
     problems, _ = problems_of({"node1": fact})
