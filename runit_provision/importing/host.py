@@ -14,7 +14,7 @@ import stat
 
 from ..errors import ProvisionError
 from ..model import USER_TREE_PREFIX
-from ..protocol.layout import LOG_DIR, RUN
+from ..protocol.layout import LOG_DIR, RUN, SCHEDULE
 from .assemble import DEFAULTS, Settings, import_services
 from .found import read_log_dir, read_service, unread_why
 from .recognise import Notes, command_keys, log_keys, user_tree_keys
@@ -458,8 +458,8 @@ def service_directories(root, paths, service_dir, only, root_dir, problems, refu
             refused.append((path, exc.strerror or str(exc)))
             continue
         if not inner:
-            refused.append((path, "neither a service directory (no run) nor a directory of "
-                                  "them"))
+            refused.append((path, "neither a service directory (no run, no schedule) nor a "
+                                  "directory of them"))
         bases += inner
     if only:
         bases = [base for base in bases if posixpath.basename(base) in only]
@@ -505,7 +505,7 @@ def _link_followed(root, path, linked_in):
     if info is None or not stat.S_ISLNK(info.st_mode):
         return path
     target = posixpath.normpath(posixpath.join(posixpath.dirname(path), root.readlink(path)))
-    if root.lstat(target + "/" + RUN) is None:
+    if not is_service_dir(root, target):
         return path
     if linked_in is not None and posixpath.dirname(path) not in linked_in:
         linked_in.append(posixpath.dirname(path))
@@ -581,13 +581,18 @@ def _is_directory(root, path):
         return False
 
 
+def is_service_dir(root, path):
+    """A directory runsv serves: one with ``run``, or a timer's (``schedule``: our runsv
+    starts its ``job`` and needs no ``run``; assemble says when the C runsv's is missing)."""
+    return any(root.lstat(posixpath.join(path, name)) is not None for name in (RUN, SCHEDULE))
+
+
 def _services_at(root, path):
     """``[path]`` if it is a service directory, else the service directories in it."""
-    if root.lstat(path + "/" + RUN) is not None:
+    if is_service_dir(root, path):
         return [path]
     return [posixpath.join(path, name) for name, _info in root.listdir(path)
-            if not name.startswith(".") and root.lstat(posixpath.join(path, name, RUN))
-            is not None]
+            if not name.startswith(".") and is_service_dir(root, posixpath.join(path, name))]
 
 
 def _common_parent(bases, problems):
@@ -664,7 +669,7 @@ def user_services(root, login, entry, service_dir):
     members = []
     for name, _info in root.listdir(sv_dir):
         member = posixpath.join(sv_dir, name)
-        if name.startswith(".") or root.lstat(posixpath.join(member, RUN)) is None:
+        if name.startswith(".") or not is_service_dir(root, member):
             continue
         found = read_service(root, member, posixpath.join(service_dir, name))
         found.tree = login

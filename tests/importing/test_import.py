@@ -226,7 +226,8 @@ def test_bad_paths_are_said(root, tmp_path, capsys):
     os.symlink("loop", str(root / "etc" / "loop"))
     assert run_cli("import", "--root", root, "/etc/sv/empty", "/etc/loop", "/etc/none") == 1
     err = capsys.readouterr().err
-    assert "/etc/sv/empty: neither a service directory (no run) nor a directory of them" in err
+    assert "/etc/sv/empty: neither a service directory (no run, no schedule) nor a " \
+           "directory of them" in err
     assert "/etc/loop: Too many levels of symbolic links" in err
     assert "/etc/none: neither" in err
     assert run_cli("import", "--root", root) == 1

@@ -63,6 +63,22 @@ def test_a_missing_finish_is_a_change_plan_would_make(root, tmp_path, capsys):
         capsys.readouterr().err
 
 
+def test_a_timer_without_its_run_is_imported_and_plan_would_write_the_waiter(
+        root, tmp_path, capsys):
+    """No ``run`` beside a ``schedule``: our runsv serves it all the same (it starts ``job``
+    itself), so it is a service — not skipped without a word — and the C runsv's waiter is
+    a file plan would write."""
+    applied(root, tmp_path, APPLIED)
+    (root / "etc" / "sv" / "rotate" / "run").unlink()
+    out = imported(root, tmp_path, code=2)
+    assert yaml.safe_load(out.read_text())["runit"]["services"] == TIMERS
+    assert "rotate: plan would change: /etc/sv/rotate/run would be created" in \
+        capsys.readouterr().err
+    capsys.readouterr()
+    assert run_cli("import", "--root", root, "/etc/sv/rotate", "--out", out) == 2
+    assert list(yaml.safe_load(out.read_text())["runit"]["services"]) == ["rotate"]
+
+
 def _write(path, text):
     path.write_text(text)
 
