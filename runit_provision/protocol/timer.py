@@ -321,6 +321,9 @@ def _last_elapse_until(schedule, after_usec, until_usec, local_zone):
     return schedule.next_elapse(low, local_zone)
 
 
+SKIPPED_LIMIT = 100000  # elapses counted at most for one run (a seconds' timer, a day long)
+
+
 def elapses_between(spec, after_usec, until_usec, limit=1000, local_zone=None):
     """How many elapses fall in (after, until] — at most ``limit``: the elapses skipped by a
     run that started at the elapse ``after`` and ended at ``until``.
@@ -330,13 +333,23 @@ def elapses_between(spec, after_usec, until_usec, limit=1000, local_zone=None):
     ...     every_minute, 60 * USEC, 119 * USEC), elapses_between(every_minute, 0, 10 ** 12, 5)
     (4, 0, 5)
     """
-    count, at = 0, after_usec
+    return passed_elapses(spec, after_usec, until_usec, limit, local_zone)[0]
+
+
+def passed_elapses(spec, after_usec, until_usec, limit=1000, local_zone=None):
+    """``(count, the last)`` of the elapses in (after, until] — at most ``limit``; the last
+    is ``after_usec`` when none fell there.
+
+    >>> passed_elapses(TimerSpec("*:*:00 UTC"), 60 * USEC, 300 * USEC)
+    (4, 300000000)
+    """
+    count, at, last = 0, after_usec, after_usec
     while count < limit:
         at = spec.schedule.next_elapse(at, local_zone)
         if at is None or at > until_usec:
             break
-        count += 1
-    return count
+        count, last = count + 1, at
+    return count, last
 
 
 def _seconds_bytes(usec):

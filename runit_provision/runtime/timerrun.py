@@ -52,8 +52,8 @@ import _signal as signal
 from ..protocol.layout import JOB, NEW_SUFFIX, SCHEDULE, STATUS_FILE, SUPERVISE_DIR, \
     TIMER_STAMP, TIMER_STATE_FILE
 from ..protocol.status import status_from_bytes
-from ..protocol.timer import TIMER_MAX, TIME_LIMIT_GRACE, USEC, TimerState, \
-    elapses_between, next_run, random_fraction, stamp_bytes, stamp_from_bytes, \
+from ..protocol.timer import SKIPPED_LIMIT, TIMER_MAX, TIME_LIMIT_GRACE, USEC, TimerState, \
+    next_run, passed_elapses, random_fraction, stamp_bytes, stamp_from_bytes, \
     timer_spec_from_bytes, timer_state_bytes, timer_state_from_bytes
 from .unix.diag import fatal, warn
 from .unix.realtimer import EXPIRED, NOTHING, RealtimeTimer
@@ -66,7 +66,6 @@ FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signa
 ENDS_WAIT = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 ONCE_GRACE = 0.25          # seconds: want down without runsv's TERM after it is sv once
 HANDOVER_USEC = 10 * USEC  # a next start passed less than this ago: the gap between waiters
-SKIPPED_LIMIT = 100000     # elapses counted at most for one run (a seconds' timer, a day long)
 # os.posix_spawn's "set to default" (where the C library lacks what spawnc needs): every
 # catchable signal but glibc's own 32 and 33, which sigaddset refuses (unix/spawnc.py)
 _CATCHABLE_DEFAULT = [s for s in range(1, 65) if s not in (9, 19, 32, 33)]
@@ -202,9 +201,9 @@ class TimerRun:
         skipped = 0
         if not once:
             after = started if missed else elapse
-            skipped = elapses_between(spec, after, ended, SKIPPED_LIMIT)
+            skipped, last = passed_elapses(spec, after, ended, SKIPPED_LIMIT)
             if spec.persistent and skipped:
-                _write(TIMER_STAMP, stamp_bytes(_nth_elapse(spec, after, skipped)))
+                _write(TIMER_STAMP, stamp_bytes(last))
         upcoming = 0
         if not once and _want() != "d":
             plan = next_run(spec, ended, None, random_fraction())
@@ -389,13 +388,6 @@ def _write(path, data):
     finally:
         os.close(fd)
     os.rename(new, path)
-
-
-def _nth_elapse(spec, after_usec, count):
-    at = after_usec
-    for _ in range(count):
-        at = spec.schedule.next_elapse(at)
-    return at
 
 
 def _now_usec():

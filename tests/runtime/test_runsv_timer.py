@@ -116,6 +116,24 @@ def test_an_elapse_during_a_run_is_skipped(tmp_path, processes):
     assert record(service).skipped >= 2
 
 
+def test_an_elapse_during_the_finish_runs_when_it_ends(tmp_path, processes):
+    """Only the last run's ``./finish`` holds the side at an elapse (the job has ended): that
+    run is due, not skipped — it starts when the finish ends, as timer-run's hand-over does
+    under the C runsv (seen in the 10-minute chaos soak on a loaded machine: elapses that
+    fell on a slow finish were neither run nor a run's overlap)."""
+    service = make_timer(tmp_path, TimerSpec("*:*:0/2 UTC", persistent=True),
+                         "date +%s.%N >>runs\n")
+    # the first run's finish outlasts the next elapse; the others' do not
+    write_file(service / "finish", FINISH + "[ -e slow ] || { : >slow; sleep 2.5; }\n", 0o755)
+    start(processes, tmp_path, service)
+    wait_until(lambda: len(runs(service)) >= 3, timeout=30, what="three runs")
+    first, second, third = [float(line) for line in runs(service)[:3]]
+    assert record(service).skipped == 0, (record(service), runs(service))
+    # the second after the first's finish (2.5 s), the third at its elapse
+    assert second - first >= 2.4 and int(third) % 2 == 0 and third % 1 < 0.9, (
+        first, second, third)
+
+
 def test_a_persistent_timer_never_catches_up_an_elapse_it_skipped(tmp_path, processes):
     """An elapse skipped while a run goes on is accounted for: with ``persistent``, the next
     wait must not take it for one missed while down (seen in the chaos soak: the runsv fired

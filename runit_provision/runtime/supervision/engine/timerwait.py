@@ -20,9 +20,9 @@ except ImportError:  # pragma: no cover - other interpreters
 
 from ....protocol.layout import TIMER_STAMP, TIMER_STATE_FILE
 from ....protocol.status import State
-from ....protocol.timer import (TIME_LIMIT_GRACE, TIMER_MAX, TimerState, next_run,
-                                random_fraction, stamp_bytes, stamp_from_bytes,
-                                timer_spec_from_bytes, timer_state_bytes,
+from ....protocol.timer import (SKIPPED_LIMIT, TIME_LIMIT_GRACE, TIMER_MAX, TimerState,
+                                next_run, passed_elapses, random_fraction, stamp_bytes,
+                                stamp_from_bytes, timer_spec_from_bytes, timer_state_bytes,
                                 timer_state_from_bytes)
 from ...unix.realtimer import CANCELLED, EXPIRED, RealtimeTimer
 from ...unix.smallread import read_small
@@ -34,7 +34,7 @@ class TimerWait:
     and clock). ``clock_timer``: what makes the realtime timer (None: a RealtimeTimer)."""
 
     __slots__ = ("host", "spec", "state", "stamp_usec", "_clock", "_armed", "_limit",
-                 "_job_pid")
+                 "_job_pid", "_due")
 
     def __init__(self, host, data, clock_timer=None):
         self.host = host
@@ -44,6 +44,7 @@ class TimerWait:
         self._armed = None  # (elapse, start, missed) of the run the timerfd waits for
         self._limit = None  # the loop timer of the running job's time_limit
         self._job_pid = 0   # the job (of any start: an elapse, sv once, adopted) it is for
+        self._due = None    # (elapse, missed) of a run that waits for ./finish to end
         self._clock = (clock_timer or RealtimeTimer)()
         host.loop.add_reader(self._clock.fileno(), self._expired)
         self._load(data)
@@ -94,8 +95,9 @@ class TimerWait:
     # -- the wait ----------------------------------------------------------------------
     def arm(self):
         """Wait for the next run (side.Side._start, wanted up): nothing when already waiting
-        or the spec is unreadable; next=0 in the record when no elapse is left."""
-        if self._armed is not None or self.spec is None:
+        or the spec is unreadable, nor while a run is due (its start arms the next); next=0 in
+        the record when no elapse is left."""
+        if self._armed is not None or self.spec is None or self._due is not None:
             return
         now_usec = self.host.time_ns() // 1000
         found = next_run(self.spec, now_usec, self.stamp_usec, random_fraction())
@@ -129,28 +131,56 @@ class TimerWait:
         side = self.host.main
         if side.want is not Want.UP:
             return
-        if side.pid or side.state != State.DOWN or side.is_busy or side.is_deferred:
-            self.state = self.state._replace(skipped=self.state.skipped + 1)
-            if self.spec.persistent:  # skipped is accounted for: never caught up later (the
-                # next arm would see it missed, after the stamp, and fire at once, again and
-                # again while the job runs, then run it as a catch-up)
-                self.stamp_usec = elapse
-                self._write(TIMER_STAMP, stamp_bytes(elapse))
+        if _job_under_way(side):  # no overlap: this elapse is skipped, and counted
+            self._skip(elapse)
             self.arm()  # writes the record, with the next run
             return
-        if self.spec.persistent:
-            # before the job: a kill -9 of the tree while it runs never runs it again
+        if not _is_free(side):
+            # only the last run's ./finish (or a control hook) holds the side: this run starts
+            # when it ends (settle), as timer-run's hand-over does under the C runsv. No wait
+            # is armed meanwhile (with persistent, the stamp before this elapse would make it
+            # a catch-up at once): the run's start arms the next, and an elapse that passed
+            # meanwhile is then a catch-up that finds the job under way — skipped, counted.
+            self._due = (elapse, missed)
+            self.state = self.state._replace(next_usec=elapse)
+            self._write_state()
+            return
+        self._start(elapse, missed)
+
+    def _skip(self, elapse):
+        self.state = self.state._replace(skipped=self.state.skipped + 1)
+        if self.spec.persistent:  # skipped is accounted for: never caught up later (the
+            # next arm would see it missed, after the stamp, and fire at once, again and
+            # again while the job runs, then run it as a catch-up)
             self.stamp_usec = elapse
             self._write(TIMER_STAMP, stamp_bytes(elapse))
+
+    def _start(self, elapse, missed, late=False):
+        """The run for ``elapse`` starts now (the side is free); ``late``: it was due and
+        waited for a ./finish — the elapses that passed meanwhile are skipped, counted."""
+        stamp = elapse
+        if late:
+            passed, stamp = passed_elapses(self.spec, elapse, self.host.time_ns() // 1000,
+                                           SKIPPED_LIMIT)
+            self.state = self.state._replace(skipped=self.state.skipped + passed)
+        if self.spec.persistent:
+            # before the job: a kill -9 of the tree while it runs never runs it again
+            self.stamp_usec = stamp
+            self._write(TIMER_STAMP, stamp_bytes(stamp))
         self.state = self.state._replace(elapse_usec=elapse, missed=missed)
         self.arm()  # the record, with the next run (an elapse during the job: skipped)
-        side.start_job()
+        self.host.main.start_job()
 
     # -- the supervisor's events -------------------------------------------------------
     def settle(self):
         """After every event of the supervisor: a job that started gets its time limit, one
         that ended loses it; a side no longer wanted up waits no more (next=0)."""
         side = self.host.main
+        if self._due is not None and (side.want is not Want.UP or self.spec is None):
+            self._due = None  # sv down (or an unreadable schedule) while it waited: no run
+        if self._due is not None and _is_free(side):
+            (elapse, missed), self._due = self._due, None
+            self._start(elapse, missed, late=True)
         running = side.pid if side.state == State.RUN else 0
         if running != self._job_pid:
             self._job_pid = running
@@ -166,6 +196,7 @@ class TimerWait:
     def reload(self):
         """``h`` while no job runs: ``schedule`` read again, the wait armed again."""
         self._disarm()
+        self._due = None  # for the old schedule
         self._load(self.host.facts.schedule)
         self.state = self.state._replace(next_usec=0)
         if self.host.main.want is Want.UP:
@@ -202,3 +233,14 @@ class TimerWait:
         if self._clock.fileno() >= 0:
             self.host.loop.remove_reader(self._clock.fileno())
             self._clock.close()
+
+
+def _job_under_way(side):
+    """The side's ``./job`` runs, or its start waits for the host (a deferred spawn while
+    the side is down: the job's, not ./finish's)."""
+    return side.state == State.RUN or (side.is_deferred and side.state == State.DOWN)
+
+
+def _is_free(side):
+    """Nothing of the side runs or waits to: a run may start."""
+    return not (side.pid or side.state != State.DOWN or side.is_busy or side.is_deferred)
