@@ -32,7 +32,9 @@ one at its end to ``locks/NAME.runs``:
   started for an earlier elapse and ended no more than ``SKIP_SLACK`` s before E, the
   ``./finish`` after it; or not ended at all) nor *collapsed* (the first run started after
   E is a persistent catch-up, ``missed=1``: E passed while the tree was down, and every
-  elapse missed so runs once, for the latest). Both must be 0.
+  elapse missed so runs once, for the latest; or it is a run for an elapse before E that
+  started after E: it was due while the last run's ``./finish`` held the side, and the
+  elapses that passed until it started are counted skipped). Both must be 0.
 - ``one``, a one-shot the driver runs again with ``sv once`` now and then (only when its
   status says down, and counted only when sv took the command); the account: no two runs at
   once (``overlap``), and each ``once`` a run — a run started within ``ONCE_WITHIN`` s of it
@@ -599,7 +601,10 @@ class Soak:
                     skipped += 1
                     continue
                 after = [run for run in runs if run[0] > moment]
-                if after and after[0][3]:
+                # a persistent catch-up, or a run due before E that started after it (its
+                # ./finish before held the side: both runtimes start it when that ends)
+                if after and (after[0][3] or (after[0][2] is not None
+                                              and after[0][2] < moment)):
                     collapsed += 1
                 else:
                     lost.append(moment)
