@@ -315,6 +315,10 @@ def zone_named(name):
         return None
 
 
+LOCALTIME = "/etc/localtime"  # the C library's (tzset(3)): the host's zone without $TZ
+TZIF_UTC_MAX = 512  # bytes: a TZif file of UTC is ~114 (a zone with DST, kilobytes)
+
+
 def host_zone():
     """The host's local zone, as the C library finds it: ``$TZ`` (a name, with or without
     the leading ``:``), else ``/etc/localtime``, else UTC (None). A ``/etc/localtime`` that is
@@ -327,7 +331,7 @@ def host_zone():
         if zone is not None:
             return zone
     try:
-        with open("/etc/localtime", "rb") as file:
+        with open(LOCALTIME, "rb") as file:
             if is_utc_tzif(file.read(TZIF_UTC_MAX + 1)):
                 return None
             import zoneinfo
@@ -335,9 +339,6 @@ def host_zone():
             return zoneinfo.ZoneInfo.from_file(file, key="localtime")
     except (OSError, ValueError):
         return None
-
-
-TZIF_UTC_MAX = 512  # bytes: a TZif file of UTC is ~114 (a zone with DST, kilobytes)
 
 
 def is_utc_tzif(data):
