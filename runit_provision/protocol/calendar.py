@@ -185,6 +185,26 @@ def _days_from_civil(year, month0, day):
     return days + _DAYS_BEFORE_MONTH[month0] + (leap and month0 > 1) + day - 1
 
 
+def _civil_from_days(days):
+    """(year, month0, day) of the day ``days`` after 1970-01-01 — ``gmtime()``'s date, by
+    the days of each 400-year era (H. Hinnant's ``civil_from_days``): no ``datetime``, whose
+    import is a quarter of a MB of the tree's for a timer of a UTC host.
+
+    >>> [_civil_from_days(d) for d in (-1, 0, 59, 11016, 19417)]
+    [(1969, 11, 31), (1970, 0, 1), (1970, 2, 1), (2000, 1, 29), (2023, 2, 1)]
+    """
+    days += 719468                      # from 0000-03-01
+    era = days // 146097
+    day_of_era = days - era * 146097
+    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36524
+                   - day_of_era // 146096) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    month_from_march = (5 * day_of_year + 2) // 153
+    day = day_of_year - (153 * month_from_march + 2) // 5 + 1
+    month0 = month_from_march + 2 if month_from_march < 10 else month_from_march - 10
+    return year_of_era + era * 400 + (month0 < 2), month0, day
+
+
 def _wall_seconds(fields):
     year, month0, day, hour, minute, second = fields
     return (_days_from_civil(year, month0, day) * 86400 + hour * 3600 + minute * 60
@@ -217,10 +237,9 @@ class timeclock:
         """localtime(): ``(year, month0, mday, hour, minute, second, isdst, weekday)``."""
         if self.tz is None:
             days, second = divmod(t, 86400)
-            import datetime
-            d = datetime.date(1970, 1, 1) + datetime.timedelta(days=days)
-            return (d.year, d.month - 1, d.day, second // 3600, second // 60 % 60,
-                    second % 60, 0, d.weekday())
+            year, month0, day = _civil_from_days(days)
+            return (year, month0, day, second // 3600, second // 60 % 60, second % 60, 0,
+                    (days + 3) % 7)  # 1970-01-01 was a Thursday
         d = self._datetime.fromtimestamp(t, self.tz)
         return (d.year, d.month - 1, d.day, d.hour, d.minute, d.second, int(bool(d.dst())),
                 d.weekday())
@@ -282,31 +301,94 @@ class timeclock:
 
 
 def zone_named(name):
-    """The tz database's zone ``name`` (zoneinfo), or None when there is no such zone."""
-    import zoneinfo
-    if not name or name.startswith("/") or not all(c.isalnum() or c in "/-_+" for c in name):
+    """The tz database's zone ``name`` (zoneinfo), or None when there is no such zone.
+    zoneinfo is imported only for a word that may be a zone's name (every name has a
+    letter): a schedule whose last word is a time (``*-*-* *:*:00``) is told from one that
+    names a zone without it."""
+    if not name or name.startswith("/") or not any(c.isalpha() for c in name) \
+            or not all(c.isalnum() or c in "/-_+" for c in name):
         return None
+    import zoneinfo
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         return None
 
 
+LOCALTIME = "/etc/localtime"  # the C library's (tzset(3)): the host's zone without $TZ
+TZIF_UTC_MAX = 512  # bytes: a TZif file of UTC is ~114 (a zone with DST, kilobytes)
+
+
 def host_zone():
     """The host's local zone, as the C library finds it: ``$TZ`` (a name, with or without
-    the leading ``:``), else ``/etc/localtime``, else UTC (None)."""
+    the leading ``:``), else ``/etc/localtime``, else UTC (None). A ``/etc/localtime`` that is
+    UTC at every instant (``is_utc_tzif``) is UTC too: zoneinfo (with sysconfig and datetime,
+    about 0.7 MB of a tree's) is not loaded for it."""
     import os
-    import zoneinfo
     name = os.environ.get("TZ")
     if name:
         zone = zone_named(name.lstrip(":"))
         if zone is not None:
             return zone
     try:
-        with open("/etc/localtime", "rb") as file:
+        with open(LOCALTIME, "rb") as file:
+            if is_utc_tzif(file.read(TZIF_UTC_MAX + 1)):
+                return None
+            import zoneinfo
+            file.seek(0)
             return zoneinfo.ZoneInfo.from_file(file, key="localtime")
     except (OSError, ValueError):
         return None
+
+
+def is_utc_tzif(data):
+    """Whether ``data``, a TZif file (tzfile(5)), says UTC at every instant: each of its
+    blocks (the 32-bit one, and the 64-bit one of version 2 on) has no transition, no leap
+    second, one local time type of offset 0 that is not DST, and its footer (version 2 on),
+    the POSIX TZ string for the times after the last transition, is empty or a name and an
+    offset of 0 without a DST part (``UTC0``, ``<+00>0``). Anything else — another zone, a
+    file cut short, not TZif — is False: zoneinfo reads it.
+
+    >>> utc = open("/usr/share/zoneinfo/Etc/UTC", "rb").read()
+    >>> is_utc_tzif(utc), is_utc_tzif(open("/usr/share/zoneinfo/Europe/Berlin", "rb").read())
+    (True, False)
+    >>> is_utc_tzif(utc.replace(b"UTC0", b"UTC0UTC,M3.5.0,M10.5.0")), is_utc_tzif(utc[:60])
+    (False, False)
+    >>> is_utc_tzif(open("/usr/share/zoneinfo/Etc/GMT-1", "rb").read())  # one type, +1 h
+    False
+    """
+    if len(data) > TZIF_UTC_MAX or data[:4] != b"TZif":
+        return False
+    has_footer = data[4:5] >= b"2"   # version 2 on: a 64-bit block, then the footer
+    start = 0
+    for _ in range(2 if has_footer else 1):
+        if len(data) < start + 50:
+            return False
+        is_ut, is_std, leaps, transitions, types, chars = (
+            int.from_bytes(data[at:at + 4], "big") for at in range(start + 20, start + 44, 4))
+        kind = data[start + 44:start + 50]  # the one ttinfo: utoff (4), isdst, desigidx
+        if (leaps, transitions, types) != (0, 0, 1) or kind[:5] != bytes(5):
+            return False
+        start += 44 + 6 + chars + is_std + is_ut  # no times, no leap seconds: sized alike
+    if not has_footer:
+        return start == len(data)
+    footer = data[start:]
+    if footer[:1] != b"\n" or footer[-1:] != b"\n" or len(footer) < 2:
+        return False
+    rule = footer[1:-1]
+    if not rule:
+        return True
+    if rule[:1] == b"<":
+        name_end = rule.find(b">") + 1
+        if name_end == 0:
+            return False
+    else:
+        name_end = 0
+        while name_end < len(rule) and rule[name_end:name_end + 1].isalpha():
+            name_end += 1
+        if name_end < 3:
+            return False
+    return rule[name_end:] in (b"0", b"+0", b"-0")
 
 
 # --- parsing --------------------------------------------------------------------------------

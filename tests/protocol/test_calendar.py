@@ -155,3 +155,94 @@ def test_a_spec_is_a_frozen_value():
         parse_calendar("mon..fri 09:00"))
     with pytest.raises(AttributeError):
         spec.zone = "UTC"
+
+
+ZONEINFO_DIR = "/usr/share/zoneinfo"
+HOSTS_ZONE = r'''
+import sys
+from runit_provision.protocol import calendar
+calendar.LOCALTIME = sys.argv[1]
+zone = calendar.host_zone()
+elapse = calendar.parse_calendar(sys.argv[2]).next_elapse(int(sys.argv[3]))
+print(repr(getattr(zone, "key", zone)), elapse, sorted(
+    name for name in ("zoneinfo", "datetime", "sysconfig") if name in sys.modules))
+'''
+
+
+@pytest.mark.parametrize("zone_file, expression, key, loaded", [
+    ("Etc/UTC", "*-*-* *:*:00", None, []),
+    ("Etc/UTC", "*-*-* 03:00", None, []),
+    ("Etc/UTC", "*-*-* 03:00 Europe/Berlin", None, ["datetime", "sysconfig", "zoneinfo"]),
+    ("Europe/Berlin", "*-*-* 03:00", "'localtime'", ["datetime", "sysconfig", "zoneinfo"]),
+])
+def test_a_utc_host_loads_no_zoneinfo(tmp_path, zone_file, expression, key, loaded):
+    """The host's zone read as the C library reads it, without zoneinfo (and its sysconfig
+    and datetime: 0.7 MB of a tree's) when it is UTC: its timers' elapses are UTC's; a zone
+    of the expression's own, or a host's zone with DST, loads it."""
+    import shutil
+    import subprocess
+    import sys
+
+    localtime = tmp_path / "localtime"
+    shutil.copyfile("%s/%s" % (ZONEINFO_DIR, zone_file), localtime)
+    start = at("2026-03-28 23:00", BERLIN)
+    found = subprocess.run(
+        [sys.executable, "-c", HOSTS_ZONE, str(localtime), expression, str(start)],
+        capture_output=True, text=True, timeout=60, check=True,
+        env={"PATH": "/usr/bin:/bin"}).stdout.split(" ", 2)
+    host = BERLIN if zone_file == "Europe/Berlin" else zoneinfo.ZoneInfo("UTC")
+    assert found == [str(key), str(parse_calendar(expression).next_elapse(start, host)),
+                     repr(loaded) + "\n"]
+
+
+def utc_zone_files():
+    """Every file of the tz database ``is_utc_tzif`` takes for UTC, and every one it does not."""
+    import os
+
+    taken, refused = [], []
+    for directory, _dirs, files in os.walk(ZONEINFO_DIR):
+        for name in files:
+            path = os.path.join(directory, name)
+            with open(path, "rb") as file:
+                data = file.read(calendar.TZIF_UTC_MAX + 1)
+            if data[:4] == b"TZif":
+                (taken if calendar.is_utc_tzif(data) else refused).append(path)
+    return taken, refused
+
+
+def test_what_is_taken_for_utc_is_utc_at_every_instant():
+    """Each zone file taken for UTC is, to zoneinfo, offset 0 and no DST from 1900 to 2200;
+    Etc/UTC and its links are among them, and no zone that ever differs from UTC is."""
+    taken, refused = utc_zone_files()
+    names = {path[len(ZONEINFO_DIR) + 1:] for path in taken}
+    assert {"Etc/UTC", "UTC", "Etc/GMT", "Zulu"} <= names and len(refused) > 300
+    instants = range(-2208988800, 7258118400, 86400 * 97)
+    for path in taken:
+        with open(path, "rb") as file:
+            zone = zoneinfo.ZoneInfo.from_file(file)
+        for t in instants:
+            moment = datetime.datetime.fromtimestamp(t, zone)
+            assert (moment.utcoffset(), moment.dst()) in ((datetime.timedelta(0),) * 2, (
+                datetime.timedelta(0), None)), (path, t)
+    for name in ("Etc/GMT-1", "Europe/London", "Africa/Abidjan"):
+        assert "%s/%s" % (ZONEINFO_DIR, name) in refused
+
+
+def test_a_utc_tzif_cut_or_changed_is_refused():
+    with open(ZONEINFO_DIR + "/Etc/UTC", "rb") as file:
+        utc = file.read()
+    assert calendar.is_utc_tzif(utc)
+    changed = [utc[:-1], utc[:44], utc + b"x", b"TZjf" + utc[4:],
+               utc.replace(b"\nUTC0\n", b"\nUTC0UTC,M3.5.0,M10.5.0\n"),
+               utc.replace(b"\nUTC0\n", b"\nUTC-1\n"),
+               utc[:4] + b"\0" + utc[5:]]   # version 1 says a block follows that is not its
+    assert [calendar.is_utc_tzif(data) for data in changed] == [False] * len(changed)
+
+
+def test_the_days_of_the_calendar_without_datetime():
+    """``_civil_from_days`` (gmtime's date of a UTC timer) is datetime's, from year 1 to 9999."""
+    epoch = datetime.date(1970, 1, 1)
+    for days in range(-719162, 2932897, 367):
+        day = epoch + datetime.timedelta(days=days)
+        assert calendar._civil_from_days(days) == (day.year, day.month - 1, day.day)
+    assert calendar.timeclock("UTC").localtime(1774612800)[7] == 4   # 2026-03-27: a Friday

@@ -147,7 +147,9 @@ class Supervisor:
             side.tally = tally or side.tally  # the counts go on across supervisors
             self._inherit(side, files, tally)
             side.resume_backoff()
-        if self.nest is not None:
+        if self.nest is not None and self.timer is None:
+            # a timer never runs ./run (its side starts ./job): no user's tree to nest, and
+            # the users/ room (0.5 MB of a tree's) is not loaded for a tree of timers
             self.nested = self.nest(self)
 
     def log_reader(self):

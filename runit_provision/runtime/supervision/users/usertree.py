@@ -103,11 +103,11 @@ class UserTree:
     """A supervisor's side of a service whose ``./run`` is a canonical user tree: the agent it
     runs as that service's process, and the user's services, supervised in our loop.
 
-    Made by root's tree for each of its supervisors (the engine's ``nest``: root's tree hands
-    it ``UserTree(supervisor, forks)``, ``forks`` its fork server), it is the supervisor's
-    ``nested``: asked to start ``./run`` (``spawn``) and the log side's logger
-    (``start_logger``), to take the signals meant for the agent (``takes_signal``), to settle,
-    close and kill with it."""
+    Made by root's tree for each of its supervisors but a timer's, which never runs ``./run``
+    (the engine's ``nest``: root's tree hands it ``UserTree(supervisor, forks)``, ``forks`` its
+    fork server), it is the supervisor's ``nested``: asked to start ``./run`` (``spawn``) and
+    the log side's logger (``start_logger``), to take the signals meant for the agent
+    (``takes_signal``), to settle, close and kill with it."""
 
     __slots__ = ("supervisor", "forks", "is_first", "agent", "io", "log_io", "log_host", "tree",
                  "environ", "directory", "uid", "ledger", "_asked", "_prepared", "_link",

@@ -112,3 +112,48 @@ service.close()
     found = subprocess.run([sys.executable, "-c", code, str(service)], capture_output=True,
                            text=True, timeout=60, check=True)
     assert found.stdout == "False []\n", found.stderr
+
+
+TIMER_OF_A_UTC_HOST = r'''
+import sys
+from runit_provision.protocol import calendar
+from runit_provision.runtime.supervision.engine.loop import EventLoop
+from runit_provision.runtime.supervision.engine.supervisor import Supervisor
+from runit_provision.runtime.supervision.engine.spawn import Spawner
+calendar.LOCALTIME = "/usr/share/zoneinfo/Etc/UTC"
+nested = []
+service = Supervisor(EventLoop(), sys.argv[1], Spawner(), nest=nested.append)
+service.open()
+if service.is_timer():
+    service.start()  # armed: its next run computed
+print(service.is_timer(), service.is_timer() and service.timer.state.next_usec > 0,
+      len(nested), sorted(
+    name for name in sys.modules if name in ("zoneinfo", "datetime", "sysconfig")
+    or name.startswith("runit_provision.runtime.supervision.users")))
+service.close()
+'''
+
+
+@pytest.mark.parametrize("schedule, expected", [
+    ("minutely", "True True 0 []"),
+    ("*-*-* *:00/15:00", "True True 0 []"),
+    ("*/15 * * * *", "True True 0 ['datetime']"),   # cron's fields are datetime's
+    ("*-*-* 03:00 Europe/Berlin", "True True 0 ['datetime', 'sysconfig', 'zoneinfo']"),
+    (None, "False False 1 []"),   # no timer: a user's tree may be its ./run
+])
+def test_a_timer_of_a_utc_host_loads_no_zone_code_nor_users_trees(tmp_path, schedule, expected):
+    """The first timer's cost to a tree on a UTC host (bench/RESULTS.md row 52): no
+    zoneinfo, sysconfig or datetime (0.7 MB) unless its schedule names a zone, and no user's
+    tree nested (the users/ room, 0.5 MB): a timer never runs ./run."""
+    import subprocess
+
+    service = tmp_path / "svc"
+    service.mkdir()
+    write_file(service / "run", SH + "exec sleep 100\n", 0o755)
+    write_file(service / "job", SH + "exit 0\n", 0o755)
+    if schedule is not None:
+        write_file(service / "schedule", timer_spec_bytes(TimerSpec(schedule)).decode())
+    found = subprocess.run([sys.executable, "-c", TIMER_OF_A_UTC_HOST, str(service)],
+                           capture_output=True, text=True, timeout=60, check=True,
+                           env={"PATH": "/usr/bin:/bin"})
+    assert found.stdout.splitlines()[-1] == expected, found.stderr
