@@ -51,7 +51,8 @@ PACKAGES = ("python3", "python3-venv", "python3-jinja2", "python3-yaml", "python
 VENV = "/opt/runit-provision"
 # The tier's steps, in order: (name, argv run in /src inside the root). RUNTIME_TESTS is
 # other_pythons.RUNTIME with the C runit's runs kept (2.2.0 is the point) and the stage runner
-# (runit: ctrl-alt-del, stage 1's endings), sv's usage and chpst's chroot beside it.
+# (runit: ctrl-alt-del, stage 1's endings), sv, runsv's errors and utmpset beside it; users'
+# trees under root's runsvdir are tests/runtime/supervision/users/.
 RUNTIME_TESTS = ("tests/runtime/test_transcripts.py", "tests/runtime/test_runsvdir.py",
                  "tests/runtime/test_runsvdir_nested.py", "tests/runtime/test_svlogd.py",
                  "tests/runtime/test_chpst.py", "tests/runtime/test_runsv_idle.py",
@@ -64,8 +65,6 @@ PYTEST = [VENV + "/bin/python", "-m", "pytest", "-q", "-rs", "-p", "no:cacheprov
 STEPS = {
     "install": None,  # the checkout into a virtualenv of Debian 13's python3 (see install())
     "runtime": PYTEST + ["-n", "{workers}", "-m", "slow or interop"] + list(RUNTIME_TESTS),
-    "user-tree": PYTEST + ["-m", "slow or interop", "--ours-only",
-                           "tests/runtime/supervision/users/test_user_tree.py"],
     "demo": ["make", "demo", "BIN=%s/bin" % VENV, "STAMP=%s/.installed" % VENV],
     "puppet": PYTEST + ["-n", "{workers}", "tests/puppet/test_apply.py",
                         "tests/puppet/test_noop.py", "-k", "not live"],
@@ -154,7 +153,11 @@ def enter(root, scratch, argv):
     for tmpfs in ("tmp", "run"):
         mount("-t", "tmpfs", "-o", "mode=1777" if tmpfs == "tmp" else "mode=755", "tmpfs",
               str(merged / tmpfs))
+    # the machine's resolver, and the certificates it trusts (a proxy's own CA, where the
+    # machine's network has one: the Puppet tier's wheelhouse is fetched through it)
     shutil.copyfile("/etc/resolv.conf", str(merged / "etc" / "resolv.conf"))
+    shutil.copyfile("/etc/ssl/certs/ca-certificates.crt",
+                    str(merged / "etc" / "ssl" / "certs" / "ca-certificates.crt"))
     copy_checkout(merged / "src")
     os.chdir(str(merged))
     (merged / ".oldroot").mkdir()
