@@ -93,9 +93,9 @@ C_SV_IDS = {"900314260c6d52c986c5357673bea2f3bd3f4698": "2.1.2",
 @functools.lru_cache(maxsize=None)
 def c_runit_version():
     """The installed C runit's upstream version ("2.1.2": Debian 12's, "2.2.0": Debian 13's),
-    for the tests whose expectation it changes (docs/compatibility.md#runit-220): dpkg's record
-    of the ``runit`` package, else the ``$Id`` in its ``sv``; None without a C runit or when
-    neither tells."""
+    for the tests whose expectation it changes (docs/compatibility.md#runit-220-debian-13):
+    dpkg's record of the ``runit`` package, else the ``$Id`` in its ``sv``; None without a C
+    runit or when neither tells."""
     if not has_c_runit():
         return None
     try:

@@ -37,12 +37,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = "trixie"
 CACHE = Path("/var/cache/runit-provision-ci")
-# Debian 13's names: python3 (3.13.5), runit (2.2.0), puppet-agent (Puppet 8.10: Debian 13
-# renamed the package; ``puppet`` is now a transitional one). The tests' own libraries come
-# from Debian too (nothing is fetched from a package index but the Puppet tier's wheelhouse),
+# Debian 13's names: python3 (3.13.5), runit (2.2.0), puppet-agent (Puppet 8.10; ``puppet`` is
+# a transitional package pulling it in, on Debian 12 as on 13). The tests' own libraries come
+# from Debian too (nothing is fetched from a package index but the Puppet tier's wheelhouse);
 # python3-hatchling and python3-editables build the checkout's editable install without
-# network; procps: ps and
-# pgrep, read by the runtime's tests; make: ``make demo``; ca-certificates: pip's HTTPS.
+# network; procps: ps and pgrep, read by the runtime's tests; make: ``make demo``;
+# ca-certificates: pip's HTTPS.
 PACKAGES = ("python3", "python3-venv", "python3-jinja2", "python3-yaml", "python3-pytest",
             "python3-pytest-xdist", "python3-testinfra", "python3-ruamel.yaml",
             "python3-hatchling", "runit", "puppet-agent", "puppet-lint",
@@ -108,8 +108,8 @@ def ensure_root(cache, log=print):
         # debootstrap, then apt-get in the root, in mount and PID namespaces of their own: the
         # /proc, /sys and /dev they mount in the root go with them whatever happens (never left
         # mounted under a directory that is then removed), and so does every process they start
-        # (--kill-child: when unshare is killed, its child, the namespace's PID 1, goes too). No policy-rc.d needed: nothing in PACKAGES
-        # starts a daemon without an init.
+        # (--kill-child: when unshare is killed, its child, the namespace's PID 1, goes too).
+        # No policy-rc.d needed: nothing in PACKAGES starts a daemon without an init.
         script = ('debootstrap --variant=minbase "$1" . "$2" >/dev/null && '
                   "mount -t proc proc proc && mount --rbind /dev dev && "
                   "cp /etc/resolv.conf etc/resolv.conf && "
