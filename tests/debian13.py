@@ -26,6 +26,7 @@ Usage: ``.venv/bin/python tests/debian13.py [--cache DIR] [--steps runtime,demo,
 import argparse
 import hashlib
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -71,15 +72,14 @@ STEPS = {
 }
 
 
-def mirror():
+def mirror(apt=Path("/etc/apt")):
     """The Debian mirror of this machine's apt sources (deb822 ``URIs:`` or one-line ``deb``),
     the first that serves ``debian`` (not -security); deb.debian.org when none is found."""
-    for source in sorted(Path("/etc/apt").glob("sources.list*")) + \
-            sorted(Path("/etc/apt/sources.list.d").glob("*")):
+    for source in sorted(apt.glob("sources.list*")) + sorted((apt / "sources.list.d").glob("*")):
         if not source.is_file():
             continue
         for line in source.read_text(errors="replace").splitlines():
-            words = line.split()
+            words = re.sub(r"\[[^]]*\]", "", line).split()  # a one-line source's [options]
             uris = words[1:] if words[:1] == ["URIs:"] else words[1:2] if words[:1] == ["deb"] \
                 else []
             for uri in uris:
