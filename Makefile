@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test test-fast test-pythons demo bench clean
+.PHONY: test test-fast test-pythons test-debian13 demo bench clean
 
 # Two workers: most tests wait on real processes, and the tests that share something of the
 # machine run in one worker, one after another (docs/testing.md#parallel). WORKERS=0: serial.
@@ -22,6 +22,12 @@ test-fast: $(STAMP)
 # (tests/other_pythons.py; docs/testing.md#pythons). .ci/run runs it after `make test`.
 test-pythons: $(STAMP)
 	$(BIN)/python tests/other_pythons.py
+
+# The runtime (against runit 2.2.0), a user's tree, the demo and the Puppet module's apply tier
+# (Puppet 8) in a Debian 13 root under its own python3, made by debootstrap and cached
+# (tests/debian13.py; docs/testing.md#debian-13). .ci/run runs it after test-pythons.
+test-debian13: $(STAMP)
+	$(BIN)/python tests/debian13.py
 
 demo: $(STAMP)
 	$(BIN)/python -m runit_provision.cli.main demo

@@ -1,6 +1,8 @@
 """Shared fixtures: where our tools and the C runit live, and real-process hygiene."""
 
+import functools
 import os
+import re
 import shutil
 import signal
 import stat
@@ -80,6 +82,41 @@ def supported_pythons():
 
 def has_c_runit():
     return os.access(C_RUNIT["runsv"], os.X_OK)
+
+
+# The C runit's version by the ``$Id: …$`` string its ``sv`` prints with ``-V`` (each release's
+# sv.c has its own): where dpkg does not say (a runit built by hand).
+C_SV_IDS = {"900314260c6d52c986c5357673bea2f3bd3f4698": "2.1.2",
+            "bccdf71babe2596029c67cd0f6cec89bd05844a2": "2.2.0"}
+
+
+@functools.lru_cache(maxsize=None)
+def c_runit_version():
+    """The installed C runit's upstream version ("2.1.2": Debian 12's, "2.2.0": Debian 13's),
+    for the tests whose expectation it changes (docs/compatibility.md#runit-220-debian-13):
+    dpkg's record of the ``runit`` package, else the ``$Id`` in its ``sv``; None without a C
+    runit or when neither tells."""
+    if not has_c_runit():
+        return None
+    try:
+        done = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "runit"],
+                              capture_output=True, text=True, timeout=60)
+    except OSError:
+        done = None
+    match = re.match(r"(?:\d+:)?(\d+\.\d+\.\d+)", done.stdout) if done and \
+        done.returncode == 0 else None
+    if match:
+        return match.group(1)
+    binary = Path(C_RUNIT["sv"]).read_bytes()
+    return next((version for sv_id, version in C_SV_IDS.items() if sv_id.encode() in binary),
+                None)
+
+
+def c_runit_at_least(version):
+    """Whether the installed C runit is ``version`` ("2.2.0") or later."""
+    found = c_runit_version()
+    return found is not None and tuple(map(int, found.split("."))) >= \
+        tuple(map(int, version.split(".")))
 
 
 def require_c_runit():

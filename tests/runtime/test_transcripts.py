@@ -1,7 +1,9 @@
 """Golden transcripts: the same script must give the same output on our tools and the C runit.
 
 ``NAME.out`` is the expectation for both; ``NAME.c.out`` / ``NAME.ours.out``, when present,
-record a deliberate difference (each one is listed in docs/compatibility.md).
+record a deliberate difference (each one is listed in docs/compatibility.md); ``NAME.c-X.Y.Z.out``
+what the C runit X.Y.Z (Debian 13's 2.2.0) does where it changed from Debian 12's 2.1.2
+(docs/compatibility.md#runit-220-debian-13): the C runs are held to the release installed.
 
 Every transcript runs in a PID namespace and a scratch directory of its own, and most of its
 time is spent waiting (runsv's 1 s back-off, whole-second ages, ``sv -w`` timeouts): they are
@@ -15,16 +17,19 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import has_c_runit, make_bin_dir
+from ..conftest import c_runit_version, has_c_runit, make_bin_dir
 from .transcript import run_transcript
 
 HERE = Path(__file__).resolve().parent / "transcripts"
 SCRIPTS = sorted(HERE.glob("*.sh"))
 
 
-def expected_for(script, impl):
-    specific = script.with_suffix(".%s.out" % impl)
-    return (specific if specific.exists() else script.with_suffix(".out")).read_text()
+def expected_for(script, impl, c_version=None):
+    """The expected output of ``script`` on ``impl``, the C runit's being of ``c_version``."""
+    names = ([".c-%s.out" % c_version] if impl == "c" and c_version else []) + \
+        [".%s.out" % impl, ".out"]
+    return next(path for path in (script.with_suffix(name) for name in names)
+                if path.exists()).read_text()
 
 
 _PARALLEL = 6  # mostly asleep (sv -w, back-offs): 6 at once on 2 cores
@@ -64,7 +69,7 @@ def test_transcript(script, impl, transcripts):
     actual = transcripts[(script, impl)]
     if isinstance(actual, Exception):
         raise actual
-    expected = expected_for(script, impl)
+    expected = expected_for(script, impl, c_runit_version())
     if actual != expected:
         diff = "".join(difflib.unified_diff(
             expected.splitlines(True), actual.splitlines(True),

@@ -45,12 +45,29 @@ def real_uid(pid):
     >>> real_uid("self") == posix.getuid()
     True
     """
+    return int(status_fields(pid, b"Uid:")[0])
+
+
+def status_fields(pid, key):
+    """The fields of ``/proc/PID/status``'s line ``key`` (``b"Uid:"``). OSError when ``pid``
+    is gone, ValueError when the text has no such line."""
     fd = posix.open("/proc/%s/status" % pid, posix.O_RDONLY | posix.O_CLOEXEC)
     try:
         text = posix.read(fd, _STATUS_MAX)
     finally:
         posix.close(fd)
     for line in text.split(b"\n"):
-        if line.startswith(b"Uid:"):
-            return int(line.split()[1])
-    raise ValueError("no Uid line in /proc/%s/status" % pid)
+        if line.startswith(key):
+            return line.split()[1:]
+    raise ValueError("no %s line in /proc/%s/status" % (key.decode(), pid))
+
+
+def ns_pids(pid="self"):
+    """``/proc/PID/status``'s ``NSpid:``: the process's pid in each PID namespace it is in, from
+    that of /proc's mount (which may be an outer one's: ``unshare --pid`` without a /proc of
+    its own) to its own. OSError when ``pid`` is gone, ValueError without the line.
+
+    >>> ns_pids()[-1] == posix.getpid()
+    True
+    """
+    return [int(field) for field in status_fields(pid, b"NSpid:")]

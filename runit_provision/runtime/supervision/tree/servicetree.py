@@ -21,7 +21,7 @@ from ....errors import FatalError
 from ...unix.diag import fatal as print_fatal, warn as print_warn
 from ...unix.fdlimit import ensure_fd_room, open_fd_count, soft_fd_limit
 from ...unix.fileidentity import path_identity
-from ...unix.procstat import stat_fields
+from ...unix.procstat import ns_pids, stat_fields
 from .forkclient import ForkServer
 from ..loggers.loghosts import LogHosts
 from ..loggers.pipekeeper import PipeKeeper
@@ -495,22 +495,33 @@ class ServiceTree:
 
 def children_of_self():
     """Our children's pids, zombies included (``/proc/self/task/TID/children``, or a /proc walk
-    on kernels built without it)."""
-    pid = os.getpid()
+    on kernels built without it), as this PID namespace numbers them. /proc may be an outer
+    namespace's (``unshare --pid`` without a /proc of its own): its numbers are not ours — a
+    signal sent to one would reach whoever holds that number here — and each child's own is
+    then taken from its ``NSpid``."""
+    seen_as = int(os.readlink("/proc/self"))  # our pid as /proc numbers it
     try:
-        with open("/proc/self/task/%d/children" % pid) as handle:  # the loop is one thread
-            return [int(child) for child in handle.read().split()]
+        with open("/proc/self/task/%d/children" % seen_as) as handle:  # the loop is one thread
+            children = [int(child) for child in handle.read().split()]
     except FileNotFoundError:
-        pass
-    children = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if int(stat_fields(entry)[4 - 3]) == pid:  # field 4: the parent
-                    children.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                continue
-    return children
+        children = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if int(stat_fields(entry)[4 - 3]) == seen_as:  # field 4: the parent
+                        children.append(int(entry))
+                except (OSError, IndexError, ValueError):
+                    continue
+    if seen_as == os.getpid():
+        return children
+    depth = len(ns_pids()) - 1  # ours is the last of our NSpid; a child's, at the same place
+    found = []
+    for child in children:
+        try:
+            found.append(ns_pids(child)[depth])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return found
 
 
 def become_subreaper():
