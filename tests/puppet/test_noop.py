@@ -3,7 +3,7 @@ what it would do (the virtualenv, pip, install-runtime, apply, the data files), 
 and changes nothing — no "Could not find command" from a guard that runs the CLI before the
 virtualenv that holds it exists (which failed the run: exit 4, apply skipped).
 
-With ``--detailed-exitcodes`` the clean noop run exits 0, not 2: Puppet 7 counts noop events
+With ``--detailed-exitcodes`` the clean noop run exits 0, not 2: Puppet 7 and 8 count noop events
 as no changes (PUP-686, open). What says "would change" is the run's report: ``noop_pending``,
 resources out of sync, none failed — what PuppetDB and the console show for a noop run.
 
