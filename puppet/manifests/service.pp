@@ -63,14 +63,17 @@
 #   `down`, not restarted; `done` or `failed` in status, the fact and verify: docs/jobs.md).
 # @param rerun_on_change With `oneshot`: runit-provision runs it again when run or env change
 #   (by default a one-shot that is done stays done).
-# @param schedule A timer: each elapse of this schedule runs the service's `command` or `run`
-#   once, as a one-shot run — systemd's calendar expression (`*:0/15`, `Mon..Fri 02:30`,
-#   `daily`) or cron's five fields (`30 2 * * *`); checked by runit-provision (docs/jobs.md).
-# @param persistent With `schedule`: an elapse missed while the host or the tree was down
+# @param timer The data's `schedule` (named otherwise here: `schedule` is a Puppet metaparameter,
+#   which a parameter of that name would hand down to the data file's resource as the name of a
+#   `schedule` resource, failing the run). A timer: each elapse of this schedule runs the
+#   service's `command` or `run` once, as a one-shot run — systemd's calendar expression
+#   (`*:0/15`, `Mon..Fri 02:30`, `daily`) or cron's five fields (`30 2 * * *`); checked by
+#   runit-provision (docs/jobs.md).
+# @param persistent With `timer`: an elapse missed while the host or the tree was down
 #   runs once at start (systemd's `Persistent=`).
-# @param jitter With `schedule`: each run starts up to this many seconds after its elapse, at
+# @param jitter With `timer`: each run starts up to this many seconds after its elapse, at
 #   random (systemd's `RandomizedDelaySec=`).
-# @param time_limit With `schedule`: a run still going after this many seconds is sent TERM,
+# @param time_limit With `timer`: a run still going after this many seconds is sent TERM,
 #   then KILL 10 s later, and recorded failed.
 define runit::service (
   Optional[Runit::Command] $command = undef,
@@ -103,7 +106,7 @@ define runit::service (
   Optional[Integer[1, 86400]] $watchdog = undef,
   Optional[Boolean] $oneshot = undef,
   Optional[Boolean] $rerun_on_change = undef,
-  Optional[String[1]] $schedule = undef,
+  Optional[String[1]] $timer = undef,
   Optional[Boolean] $persistent = undef,
   Optional[Variant[Integer[0, 31622400], Float[0.0, 31622400.0]]] $jitter = undef,
   Optional[Variant[Integer[1, 31622400], Float[0.001, 31622400.0]]] $time_limit = undef,
@@ -144,7 +147,7 @@ define runit::service (
     'watchdog'          => $watchdog,
     'oneshot'           => $oneshot,
     'rerun_on_change'   => $rerun_on_change,
-    'schedule'          => $schedule,
+    'schedule'          => $timer,
     'persistent'        => $persistent,
     'jitter'            => $jitter,
     'time_limit'        => $time_limit,

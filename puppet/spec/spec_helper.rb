@@ -53,7 +53,6 @@ def os_facts(name, release = nil)
   end
   {
     'os'         => os,
-    'osfamily'   => family,
     'kernel'     => 'Linux',
     'path'       => '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     'networking' => { 'hostname' => 'web01', 'domain' => 'example.com', 'fqdn' => 'web01.example.com' },
@@ -82,7 +81,9 @@ RSpec.configure do |c|
   c.default_facts = os_facts('Debian', '12')
   c.hiera_config = File.expand_path('fixtures/hiera/hiera.yaml', __dir__)
   c.before(:each) do
-    # Deprecated or ambiguous language fails the catalog here, not only warns.
+    # Puppet 8's defaults, under Puppet 7 too: deprecated or ambiguous language fails the
+    # catalog here, not only warns, and so does an unknown variable (a legacy fact among them).
     Puppet.settings[:strict] = :error
+    Puppet.settings[:strict_variables] = true
   end
 end

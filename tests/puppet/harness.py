@@ -133,21 +133,27 @@ def make_root(root, homes=HOMES, inittab=False):
     return root
 
 
-def facts_yaml(certname, family="Debian", name=None, major="12"):
-    """A Puppet::Node::Facts document for ``--facts_terminus yaml``."""
+def facts_yaml(certname, family="Debian", name=None, major="12", legacy=True):
+    """A Puppet::Node::Facts document for ``--facts_terminus yaml``; without ``legacy``, only
+    structured facts, as Puppet 8's agent sends them (no ``osfamily``, ``hostname``, …)."""
     host, _, domain = certname.partition(".")
-    return textwrap.dedent("""\
+    text = textwrap.dedent("""\
         --- !ruby/object:Puppet::Node::Facts
         name: {certname}
         values:
           os: {{family: {family}, name: {name}, release: {{major: "{major}", full: "{major}"}}}}
-          osfamily: {family}
-          hostname: {host}
-          domain: {domain}
-          fqdn: {certname}
+          networking: {{hostname: {host}, domain: {domain}, fqdn: {certname}}}
           clientcert: {certname}
-        """).format(certname=certname, family=family, name=name or family, major=major,
-                    host=host, domain=domain)
+        """)
+    if legacy:
+        text += textwrap.indent(textwrap.dedent("""\
+            osfamily: {family}
+            hostname: {host}
+            domain: {domain}
+            fqdn: {certname}
+            """), "  ")
+    return text.format(certname=certname, family=family, name=name or family, major=major,
+                       host=host, domain=domain)
 
 
 def facts_for_cli(certname, family="Debian", name=None, major="12"):

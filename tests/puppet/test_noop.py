@@ -3,7 +3,7 @@ what it would do (the virtualenv, pip, install-runtime, apply, the data files), 
 and changes nothing — no "Could not find command" from a guard that runs the CLI before the
 virtualenv that holds it exists (which failed the run: exit 4, apply skipped).
 
-With ``--detailed-exitcodes`` the clean noop run exits 0, not 2: Puppet 7 counts noop events
+With ``--detailed-exitcodes`` the clean noop run exits 0, not 2: Puppet 7 and 8 count noop events
 as no changes (PUP-686, open). What says "would change" is the run's report: ``noop_pending``,
 resources out of sync, none failed — what PuppetDB and the console show for a noop run.
 
@@ -19,7 +19,7 @@ import yaml
 
 from runit_provision import __version__
 
-from .harness import PuppetApply, changed_resources, hiera_yaml, make_root, tree_of
+from .harness import PuppetApply, changed_resources, facts_yaml, hiera_yaml, make_root, tree_of
 
 pytestmark = pytest.mark.puppet
 
@@ -48,7 +48,7 @@ def last_report(puppet):
     return report, metrics
 
 
-def fresh_node(tmp_path, modules, extra=""):
+def fresh_node(tmp_path, modules, extra="", facts=None):
     """``(puppet, root, venv)``: hiera-examples' web01 staged into an empty sandbox root, with a
     virtualenv path that does not exist."""
     root = make_root(tmp_path / "root", inittab=True)
@@ -63,7 +63,7 @@ def fresh_node(tmp_path, modules, extra=""):
         """).format(venv=venv, version=__version__, tmp=tmp_path, root=root) + extra)
     hiera = tmp_path / "hiera.yaml"
     hiera.write_text(hiera_yaml(settings))
-    return PuppetApply(tmp_path / "puppet", modules, hiera), root, venv
+    return PuppetApply(tmp_path / "puppet", modules, hiera, facts=facts), root, venv
 
 
 @pytest.mark.parametrize("runtime", ["python", "system"])
@@ -92,3 +92,40 @@ def test_noop_on_a_fresh_node_reports_and_changes_nothing(tmp_path, modules, run
     # Nothing was made: no virtualenv, nothing in the root, no cache.
     assert not venv.exists()
     assert tree_of(tmp_path, skip=["/puppet"]) == before
+
+
+# Every class and defined type of the module, as the README's examples declare them.
+EVERY_CLASS_AND_TYPE = """\
+include runit
+include runit::metrics
+runit::service { 'worker':
+  command => ['/usr/local/bin/worker', '--config', '/etc/worker.conf'],
+  user    => 'app',
+  log     => { 'timestamps' => 'iso', 'num' => 20 },
+}
+runit::service { 'purge-cache':
+  command => '/usr/local/bin/purge-cache',
+  timer   => '*:0/15',
+  jitter  => 30,
+}
+runit::user { 'kburdis': }
+runit::restart { 'web': }
+"""
+
+
+@pytest.mark.parametrize("runtime", ["python", "system"])
+def test_the_catalog_compiles_under_puppet_8s_strict_mode(tmp_path, modules, runtime):
+    """Puppet 8's defaults, asked of Puppet 7 too: ``--strict=error`` (deprecated or ambiguous
+    language fails the catalog) and ``--strict_variables`` (an unknown variable fails it), with
+    structured facts only, as Puppet 8's agent sends them: a legacy fact (``$::osfamily``,
+    ``$hostname``) is an unknown variable there."""
+    puppet, root, venv = fresh_node(tmp_path, modules, "runit::runtime: %s\n" % runtime,
+                                    facts=facts_yaml("web01.example.com", legacy=False))
+
+    code, output = puppet.run(EVERY_CLASS_AND_TYPE, "--noop", "--strict=error",
+                              "--strict_variables")
+
+    assert "Error" not in output and "Warning" not in output, output
+    assert code == 0, output
+    assert "Exec[runit-provision apply]" in output, output
+    assert not venv.exists()

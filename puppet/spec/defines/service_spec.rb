@@ -51,10 +51,10 @@ describe 'runit::service' do
 
   context 'as a timer' do
     let(:params) do
-      { command: '/usr/local/bin/purge-cache', schedule: '*:0/15', persistent: true, jitter: 30, time_limit: 2.5 }
+      { command: '/usr/local/bin/purge-cache', timer: '*:0/15', persistent: true, jitter: 30, time_limit: 2.5 }
     end
 
-    it 'writes the schedule and its keys as given' do
+    it 'writes the timer as the schedule, and its keys as given' do
       expect(yaml_of(catalogue, file)).to eq(
         'runit::services' => { 'worker' => {
           'command' => '/usr/local/bin/purge-cache', 'schedule' => '*:0/15', 'persistent' => true, 'jitter' => 30,
@@ -62,6 +62,10 @@ describe 'runit::service' do
         } },
       )
     end
+
+    # A parameter named schedule would be the metaparameter, handed down to the file: the run
+    # fails with "Could not find schedule *:0/15".
+    it { is_expected.to contain_file(file).without_schedule }
   end
 
   context 'with ensure absent' do
@@ -88,7 +92,7 @@ describe 'runit::service' do
     log: { 'timestamps' => 'always' },
     ensure: 'stopped',
     user: 'Not A Login',
-    schedule: '',
+    timer: '',
     persistent: 'yes',
     jitter: -1,
     time_limit: 0,
