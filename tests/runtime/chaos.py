@@ -191,7 +191,7 @@ class Soak:
         self.onces = []                          # when sv once of the one-shot was taken
         self.once_refused = []                   # sv once's words when it was not
         self.aimed = 0                           # tree kills aimed at an elapse
-        self.apply_failures = []                 # the last words of each apply that failed
+        self.apply_failures = []                 # the words of each apply that failed
         self.outer = None
         self.namespace = None  # where apply runs (apply's docstring)
 
@@ -259,7 +259,8 @@ class Soak:
                    text=True, timeout=timeout)
         self.applies[done.returncode] += 1
         if done.returncode:
-            self.apply_failures.append((done.stdout + done.stderr)[-600:])
+            # its words: stderr's end, and the head of its JSON (where what failed is said)
+            self.apply_failures.append(done.stderr[-400:] + done.stdout[:600])
         return done
 
     def start(self):
