@@ -6,9 +6,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: test test-fast test-pythons test-debian13 demo bench clean
 
-# Two workers: most tests wait on real processes, and the tests that share something of the
-# machine run in one worker, one after another (docs/testing.md#parallel). WORKERS=0: serial.
-WORKERS ?= 2
+# Four workers on two cores: most tests wait on real processes (measured: a load of 3–5 with
+# three), and the tests that share something of the machine run in one worker, one after
+# another (docs/testing.md#parallel). WORKERS=0: serial.
+WORKERS ?= 4
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -rs --durations=25 -n $(WORKERS)

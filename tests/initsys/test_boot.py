@@ -134,6 +134,7 @@ class HostBoot(Boot):
         for tool in ("chroot", "env"):
             if shutil.which(tool, path=BASE_PATH) is None:
                 pytest.skip("%s(1) is needed" % tool)
+        self.impl = "ours"  # the installed runtime's runit is process 1
         self.dir = tmp_path
         self.root = tmp_path / "root"
         self.etc = self.root / "etc" / "runit"  # the console names it /etc/runit already
