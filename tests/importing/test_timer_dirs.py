@@ -52,31 +52,21 @@ def test_a_timer_imports_back_as_the_same_data_and_plans_nothing(root, tmp_path,
     assert (root / "etc" / "sv" / "backup" / "timer-stamp").exists()
 
 
-def test_a_missing_finish_is_a_change_plan_would_make(root, tmp_path, capsys):
-    """No ``finish`` beside a ``schedule``: nothing the data would lose — plan would write
-    the timer's own, and import says so."""
+@pytest.mark.parametrize("service, name", [("tick", "finish"), ("rotate", "run")])
+def test_a_missing_rendered_file_is_a_change_plan_would_make(root, tmp_path, capsys,
+                                                             service, name):
+    """No ``finish`` (or no ``run``) beside a ``schedule``: nothing the data would lose —
+    plan would write the timer's own, and import says so. Without ``run`` it is a service
+    all the same (our runsv starts ``job`` itself): not skipped without a word, given alone
+    too."""
     applied(root, tmp_path, APPLIED)
-    (root / "etc" / "sv" / "tick" / "finish").unlink()
+    (root / "etc" / "sv" / service / name).unlink()
     out = imported(root, tmp_path, code=2)
     assert yaml.safe_load(out.read_text())["runit"]["services"] == TIMERS
-    assert "tick: plan would change: /etc/sv/tick/finish would be created" in \
-        capsys.readouterr().err
-
-
-def test_a_timer_without_its_run_is_imported_and_plan_would_write_the_waiter(
-        root, tmp_path, capsys):
-    """No ``run`` beside a ``schedule``: our runsv serves it all the same (it starts ``job``
-    itself), so it is a service — not skipped without a word — and the C runsv's waiter is
-    a file plan would write."""
-    applied(root, tmp_path, APPLIED)
-    (root / "etc" / "sv" / "rotate" / "run").unlink()
-    out = imported(root, tmp_path, code=2)
-    assert yaml.safe_load(out.read_text())["runit"]["services"] == TIMERS
-    assert "rotate: plan would change: /etc/sv/rotate/run would be created" in \
-        capsys.readouterr().err
-    capsys.readouterr()
-    assert run_cli("import", "--root", root, "/etc/sv/rotate", "--out", out) == 2
-    assert list(yaml.safe_load(out.read_text())["runit"]["services"]) == ["rotate"]
+    assert "%s: plan would change: /etc/sv/%s/%s would be created" % (
+        service, service, name) in capsys.readouterr().err
+    assert run_cli("import", "--root", root, "/etc/sv/" + service, "--out", out) == 2
+    assert list(yaml.safe_load(out.read_text())["runit"]["services"]) == [service]
 
 
 def _write(path, text):
