@@ -5,15 +5,21 @@ there ended well. A one-shot (``oneshot: true``, marked by the ``oneshot`` file 
 service directory) has a rendered ``./finish`` (templates/finish/oneshot.j2), which runsv —
 the C one and ours alike — starts with run's exit code (-1 when a signal ended it) and the
 wait status's low byte as ``$1 $2``; it keeps the service down and writes one line here,
-a new file renamed into place:
+a new file renamed into place (our runsv writes the line itself, before ./finish starts:
+``RUNSV_ENV``):
 
-    last-run 1 exit=0 signal=0 started=1764155000.123456789 ended=1764155001.5
+    last-run 1 exit=0 signal=0 started=1764155000.123456789 ended=1764155001.5 boot=9f1c…
 
 - ``exit``: run's exit code, -1 when a signal ended it or the end is unknown;
 - ``signal``: the signal (with 128 when it dumped core), 0 for none;
 - ``started``: when ``./run`` started, unix seconds (the stamp of ``supervise/status``,
   which runsv leaves at run's start while ``./finish`` runs); ``ended``: when ``./finish``
-  started, unix seconds.
+  started, unix seconds;
+- ``boot``: the kernel's boot id when it ran (``unknown`` when /proc could not tell; absent
+  from records written before it was added) — the last field: a needs guard
+  (templates/needs-done.j2) matches it as the line's end, since a ``supervise/`` that
+  outlives a reboot keeps the boot before's record, and the one-shot has not run in this
+  one yet.
 
 Both runtimes' readers read it (host/sides.py, verify's probes); nothing acts on it — it is
 shown: written by whoever runs the service's ``./finish`` (in a user's tree, the user), it
@@ -28,6 +34,10 @@ from .layout import LAST_RUN
 from .tuples import FieldTuple
 
 LAST_RUN_MAX = 256  # bytes read: the line is ~80
+# Our runsv writes the record itself when a one-shot's ./run ends, keeps it down, and sets
+# this to "runsv" in ./finish's environment: the rendered finish then only says the run's
+# end in its log (templates/finish/oneshot.j2) — a dozen forks fewer at every one-shot's end.
+RUNSV_ENV = "RUNIT_PROVISION_ONESHOT"
 
 
 class LastRun(FieldTuple, fields="exit_code signal started_ns ended_ns"):
@@ -81,15 +91,19 @@ def last_run_from_bytes(data):
         return None
 
 
-def last_run_bytes(found):
-    """The line for ``found`` (what the rendered ``./finish`` writes; tests write it too).
+def last_run_bytes(found, boot=None):
+    """The line for ``found`` (what the rendered ``./finish`` writes under the C runsv, and
+    our runsv itself; tests write it too), with the boot it ran in when ``boot`` is given.
 
     >>> last_run_bytes(LastRun(0, 0, 10_500_000_000, 12_000_000_000))
     b'last-run 1 exit=0 signal=0 started=10.500000000 ended=12.000000000\\n'
+    >>> last_run_bytes(LastRun(3, 0, 1, 2), boot="9f1c")[-11:]
+    b' boot=9f1c\\n'
     """
-    return b"last-run 1 exit=%d signal=%d started=%d.%09d ended=%d.%09d\n" % (
+    line = b"last-run 1 exit=%d signal=%d started=%d.%09d ended=%d.%09d" % (
         (found.exit_code, found.signal) + divmod(found.started_ns, 1_000_000_000)
         + divmod(found.ended_ns, 1_000_000_000))
+    return line + (b" boot=" + boot.encode() if boot is not None else b"") + b"\n"
 
 
 def read_last_run_at(supervise_fd):

@@ -71,14 +71,14 @@ def acted_on(service, has_log, has_env):
     >>> scopes = acted_on("/etc/sv/web", has_log=True, has_env=False)
     >>> sorted(scopes.items())  # doctest: +NORMALIZE_WHITESPACE
     [('/etc/sv/web', ('run', 'finish', 'check', 'down', 'control', 'log', 'oneshot',
-                      'schedule', 'job')),
+                      'schedule', 'job', 'needs-done')),
      ('/etc/sv/web/control', None),
      ('/etc/sv/web/log', ('run', 'finish', 'check', 'down', 'control')),
      ('/etc/sv/web/log/control', None)]
     """
-    # ``oneshot``, ``schedule``: our runsv acts on them, and every reader shows the service
-    # by them; ``job`` is a timer's run
-    top = SERVICE_NAMES + (ONESHOT, SCHEDULE, JOB) + ((ENV_DIR,) if has_env else ())
+    # ``oneshot``, ``schedule``, ``needs-done``: our runsv acts on them, and every reader shows
+    # the service by the first two; ``job`` is a timer's run
+    top = SERVICE_NAMES + (ONESHOT, SCHEDULE, JOB, NEEDS_DONE) + ((ENV_DIR,) if has_env else ())
     scopes = {service: top, service + "/" + CONTROL_DIR: None}
     if has_env:
         scopes[service + "/" + ENV_DIR] = None
@@ -132,6 +132,10 @@ READY = "ready"
 # (protocol/lastrun.py), which the C runsv does not keep.
 ONESHOT = "oneshot"
 LAST_RUN = "last-run"
+# A service that ``needs`` one-shots: their service directories, one a line — its ./run's
+# guard waits for each to be done (templates/needs-done.j2), under either runsv; ours reads
+# this file and starts ./run only once they are (runtime/supervision/tree/startholds.py).
+NEEDS_DONE = "needs-done"
 # A timer (``schedule:``, docs/jobs.md#timers; protocol/timer.py): ``schedule`` (its spec) marks
 # it, ``job`` is what a daemon's ``run`` would be (``run`` is the C runsv's waiter,
 # ``exec timer-run``; ours never starts it), ``supervise/timer`` the waiter's record, and

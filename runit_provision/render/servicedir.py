@@ -10,8 +10,8 @@ import posixpath
 
 from ..model import LIMITS, TIMESTAMPS, log_directory
 from ..protocol.layout import (
-    CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, JOB, LOG_DIR, ONESHOT, READY,
-    RUN, SCHEDULE, SVLOGD_CONFIG, path_in)
+    CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, JOB, LOG_DIR, NEEDS_DONE, ONESHOT,
+    READY, RUN, SCHEDULE, SVLOGD_CONFIG, path_in)
 from ..protocol.backoff import BACKOFF, BACKOFF_STATE, Backoff, backoff_bytes, seconds_text
 from ..protocol.envfile import file_from_value
 from ..protocol.readiness import ready_option_words, ready_spec_bytes
@@ -65,6 +65,10 @@ def service_entries(service, place, config, env):
         entries += timer_entries(service, base, env, own)
     elif RUN not in service.links:
         script(path_in(base, RUN), run_script(service, place, config, env, base))
+        needed = oneshots_needed(service, place, config)
+        if needed:  # our runsv starts ./run once they are done; the guard checks under both
+            entries.append(File(path_in(base, NEEDS_DONE),
+                                "".join(path + "\n" for path in needed).encode(), 0o644, **own))
     if service.backoff is not None:
         entries.append(File(path_in(base, BACKOFF), backoff_bytes(backoff_of(service)), 0o644,
                             **own))
@@ -177,12 +181,18 @@ def other_entries(service, base, place):
     return entries
 
 
-def run_script(service, place, config, env, base):
+def oneshots_needed(service, place, config):
+    """The service directories of the one-shots ``service`` needs, in its order."""
     tree = config.services if place.tree_user is None else \
         config.users[place.tree_user].services
-    oneshots = {dep for dep in service.needs if dep in tree and tree[dep].oneshot}
-    needs = [posixpath.join(place.sv_dir, dep) for dep in service.needs if dep not in oneshots]
-    needs_done = [posixpath.join(place.sv_dir, dep) for dep in service.needs if dep in oneshots]
+    return [posixpath.join(place.sv_dir, dep) for dep in service.needs
+            if dep in tree and tree[dep].oneshot]
+
+
+def run_script(service, place, config, env, base):
+    needs_done = oneshots_needed(service, place, config)
+    needs = [posixpath.join(place.sv_dir, dep) for dep in service.needs
+             if posixpath.join(place.sv_dir, dep) not in needs_done]
     cwd = service.cwd
     context = {
         "service": service, "config": config, "command": service.command,

@@ -16,6 +16,7 @@ Every wait is bounded (``wait_until``'s deadlines, sv's ``-w``).
 
 import json
 import re
+import time
 
 import pytest
 
@@ -23,6 +24,8 @@ from runit_provision.checks.expected import expectations
 from runit_provision.checks.verify import verify_host
 from runit_provision.cli.main import main
 from runit_provision.fleet.view import problems_of
+from runit_provision.protocol.lastrun import last_run_from_bytes
+from runit_provision.protocol.status import status_from_bytes
 from runit_provision.render import render
 
 from ..apply.test_live import live  # noqa: F401  (the fixture: a LiveTree, ours and the C)
@@ -208,6 +211,50 @@ def test_needs_waits_for_a_one_shot_to_be_done_and_apply_reruns_it_only_when_tol
                        "web": web})
     assert "rerun_on_change: true: run again" in out, out
     assert mark.read_text() == "round 1\nround 3\n"  # the apply watched it to its end
+
+
+def test_our_tree_starts_a_dependent_once_its_one_shot_is_done_and_runsv_records_it(
+        live, capsys):
+    """Ours (issue 46 §4, one-shots at boot): web's ./run is held in the tree while setup
+    runs — it starts after setup's run ended, so its guard never sleeps — and our runsv
+    writes setup's record and keeps it down itself (its ./finish taken away, a start of it is
+    recorded too, and it is not restarted). The C runit: web's ./run starts at once and its
+    guard polls; both end with setup done once and web up."""
+    marks = live.tmp / "marks"
+    marks.mkdir()
+    services = {
+        "setup": {"oneshot": True, "command": ["sh", "-c", "sleep 1; echo run >>%s/setup" % marks]},
+        "web": {"command": ["sh", "-c", "echo > %s/web; exec sleep 1000" % marks],
+                "needs": ["setup"]},
+    }
+    data = applied(live, capsys, services)
+
+    def up():
+        rows = {row["service"]: row for row in status(capsys, data)[1]["services"]}
+        return rows if rows["setup"]["verdict"].startswith("done (exit 0") \
+            and rows["web"]["verdict"] == "as wanted" and (marks / "web").exists() else None
+    wait_until(up, timeout=30, what="setup done, web past its guard")
+    assert (marks / "setup").read_text() == "run\n"
+    line = (live.sv_dir / "setup/supervise/last-run").read_bytes()
+    record = last_run_from_bytes(line)
+    with open("/proc/sys/kernel/random/boot_id", "rb") as handle:
+        assert line.endswith(b" boot=" + handle.read().strip() + b"\n"), line  # needs-done.j2
+    web_started = status_from_bytes((live.sv_dir / "web/supervise/status").read_bytes())
+    web_started_ns = web_started.seconds * 10**9 + web_started.nanoseconds
+    if live.impl == "ours":
+        assert web_started_ns >= record.ended_ns, "web's ./run started before setup ended"
+    else:
+        assert web_started_ns < record.ended_ns, "the C runsv starts it at once (guard)"
+    if live.impl != "ours":
+        return
+    bare = live.sv_dir / "setup"  # a one-shot without a ./finish
+    (bare / "finish").unlink()
+    (bare / "supervise/last-run").unlink()
+    assert main(["start"] + data + ["setup"]) == 0, capsys.readouterr()  # waits for its end
+    capsys.readouterr()
+    assert last_run_from_bytes((bare / "supervise/last-run").read_bytes()).is_done
+    time.sleep(1.5)  # past runit's one-second floor: a one-shot wanted up would run again
+    assert (marks / "setup").read_text() == "run\nrun\n"
 
 
 def test_dependents_run_a_one_shot_once_at_boot_and_start_one_marked_down(live, capsys):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from runit_provision.protocol.lastrun import last_run_from_bytes
+from runit_provision.protocol.lastrun import RUNSV_ENV, last_run_from_bytes
 from runit_provision.protocol.status import TAI_OFFSET
 
 from .helpers import text_of, tree_from_text
@@ -31,7 +31,7 @@ def test_a_one_shot_has_its_mark_and_its_finish_and_a_daemon_neither():
 
 class FakeRunsv:
     """The reader of ``supervise/control``: every byte it reads is kept; a ``d`` makes the
-    status say want down, as runsv's update_status does."""
+    status and stat say want down, as runsv's update_status does."""
 
     def __init__(self, supervise):
         self.supervise, self.read = supervise, b""
@@ -56,6 +56,8 @@ class FakeRunsv:
                 # meanwhile, and a file rewritten in place may be read empty
                 (self.supervise / "status.new").write_bytes(bytes(status))
                 os.replace(str(self.supervise / "status.new"), str(self.supervise / "status"))
+                (self.supervise / "stat.new").write_text("finish, want down\n")
+                os.replace(str(self.supervise / "stat.new"), str(self.supervise / "stat"))
 
     def close(self):
         self.stop = True
@@ -70,6 +72,7 @@ def test_the_finish_keeps_it_down_and_records_the_run(tmp_path, args, exit_code,
     finish.write_text(text_of(tree_from_text(DATA), "/etc/sv/setup/finish"))
     supervise = tmp_path / "supervise"
     supervise.mkdir()
+    (supervise / "stat").write_text("finish\n")
     started = int(time.time()) - 3
     (supervise / "status").write_bytes(struct.pack(">QL", started + TAI_OFFSET, 250_000_000)
                                        + struct.pack("<L", 0) + b"\0u\0\2")
@@ -86,3 +89,22 @@ def test_the_finish_keeps_it_down_and_records_the_run(tmp_path, args, exit_code,
     assert found.started_ns == started * 1_000_000_000 + 250_000_000
     assert 2.0 < found.took < 30
     assert not (supervise / "last-run.new").exists()
+    boot = open("/proc/sys/kernel/random/boot_id").read().strip()
+    assert (supervise / "last-run").read_text().endswith(" boot=%s\n" % boot)
+
+
+@pytest.mark.parametrize("args, line", [(["0", "0"], "run done (exit 0)"),
+                                        (["4", "0"], "run failed (exit 4)"),
+                                        (["-1", "9"], "run failed (signal 9)")])
+def test_under_our_runsv_the_finish_only_says_the_end(tmp_path, args, line):
+    """Our runsv records the run and keeps the one-shot down itself, and says so in the
+    finish's environment (protocol/lastrun.RUNSV_ENV): the finish then writes nothing, sends
+    no ``d`` and runs no command — it only says the run's end in the log. (No supervise/ here
+    and no command on PATH: a finish that touched one or ran one would fail.)"""
+    finish = tmp_path / "finish"
+    finish.write_text(text_of(tree_from_text(DATA), "/etc/sv/setup/finish"))
+    env = {RUNSV_ENV: "runsv", "PATH": str(tmp_path / "nothing")}
+    done = subprocess.run(["/bin/sh", "-e", str(finish)] + args, cwd=tmp_path, timeout=30,
+                          capture_output=True, text=True, env=env)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "runit-provision: %s\n" % line, "")
+    assert os.listdir(tmp_path) == ["finish"]

@@ -40,6 +40,7 @@ class FakeHost:
         self.backoff = backoff  # protocol.backoff.Backoff, as the service's backoff file says
         self.jitter_fraction = jitter  # of the policy's jitter each draw gives
         self.oneshot = False  # the service directory's oneshot file
+        self.runs = []  # (wait_status, started_ns, ended_ns) of each one-shot run recorded
         self.hooks = set(hooks)
         self.fail_exec = {}
         self.next_pid = 100
@@ -93,6 +94,9 @@ class FakeHost:
 
     def is_oneshot(self):
         return self.oneshot
+
+    def record_run(self, wait_status, started_ns, ended_ns):
+        self.runs.append((wait_status, started_ns, ended_ns))
 
     def is_timer(self):
         return False

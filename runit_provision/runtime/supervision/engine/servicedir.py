@@ -19,8 +19,8 @@ import stat
 
 from ....errors import FatalError
 from ....protocol.layout import (CONTROL, CONTROL_DIR, DOWN, FINISH, GIVE_UP, LOCK, LOG_DIR,
-                                 LOG_PIPE, NEW_SUFFIX, OK, ONESHOT, PROCESS_RECORD, READY, RUN,
-                                 SCHEDULE, STATUS, SUPERVISE_DIR)
+                                 LOG_PIPE, NEEDS_DONE, NEW_SUFFIX, OK, ONESHOT, PROCESS_RECORD,
+                                 READY, RUN, SCHEDULE, STATUS, SUPERVISE_DIR)
 from ....protocol.backoff import BACKOFF, BACKOFF_MAX
 from ....protocol.tally import TALLY, WIDTH as TALLY_WIDTH
 from ...unix.diag import with_errstr
@@ -35,6 +35,7 @@ RECORD_MAX = 512  # bytes of a side's process record and status read back
 LOG_RUN_MAX = 4096  # bytes of log/run read to decide whether the tree runs it (hostedlogger.py)
 GIVE_UP_MAX = 64
 READY_MAX = 256
+NEEDS_DONE_MAX = 4096  # the one-shots a service needs: a line each (read, not trusted: a hint)
 SCHEDULE_MAX = 4096  # a timer's spec (protocol/timer.py's TIMER_MAX; not imported: the
                      # common path loads no timer code)
 HOOK_LETTERS = "udoxtkpchaiq12"
@@ -419,6 +420,12 @@ class LocalFacts:
         followed), or None."""
         return read_small(self.dir_fd, SCHEDULE, SCHEDULE_MAX, regular=True)
 
+    @property
+    def needs_done(self):
+        """The service directories of the one-shots ``./run`` waits for (the ``needs-done``
+        file, a line each), or None: read at each start of ./run (an apply may change it)."""
+        return read_small(self.dir_fd, NEEDS_DONE, NEEDS_DONE_MAX, regular=True)
+
 
 class SnapshotFacts:
     """Facts an agent read ahead (``read_facts``), answered from that reading."""
@@ -458,6 +465,8 @@ class SnapshotFacts:
     # No timer here: a user's service supervised from root's tree whose directory has a
     # ``schedule`` runs its ``./run`` — ``exec timer-run``, the waiter the C runsv runs too.
     schedule = None
+    # Nor a hold of ./run until the one-shots it needs are done: its guard waits for them.
+    needs_done = None
 
 
 # -- writes -----------------------------------------------------------------------------------------

@@ -50,9 +50,10 @@ _HOOK_ASKED = -1  # _hook_pid of a control/<c> hook the host could not start yet
 class NotYet(Exception):
     """Not ready yet: the host cannot start the process now, because what it starts it
     through is not ready (the fork server starting, a logger host being forked, a user's
-    agent not answered yet); it calls the side's ``host_ready()`` once it can. The one such
-    exception of the runtime: the helpers raise it themselves (the fork server's client, the
-    logger hosts, a user's tree), and nothing translates one into another."""
+    agent not answered yet), or ./run must wait for the one-shots it needs (the tree's start
+    holds); it calls the side's ``host_ready()`` once it can. The one such exception of the
+    runtime: the helpers raise it themselves (the fork server's client, the logger hosts, a
+    user's tree, the supervisor), and nothing translates one into another."""
 
 
 class Want:
@@ -469,6 +470,8 @@ class Side:
                     self._maybe_give_up(now_ns)
                     self._step_backoff(seen)
             self.wait_status = wait_status
+            if not self.is_log and self.host.is_oneshot():
+                self._oneshot_ended(wait_status, now_ns)
             if not self.is_log and self.host.has_finish():
                 self.state = State.FINISH
                 self.write_status()
@@ -487,6 +490,16 @@ class Side:
             self.host.write_tally(self)  # the death on disk before the restart's record
         else:
             self.write_status()
+
+    def _oneshot_ended(self, wait_status, now_ns):
+        """A one-shot's ./run ended, done or failed: recorded and kept down before ./finish
+        starts — what its rendered finish does (forking) under the C runsv (docs/jobs.md)."""
+        self.host.record_run(wait_status, self.stamp_ns, now_ns)
+        if self.want is Want.UP:
+            self.want = Want.DOWN
+            self.tally.wanted_down(now_ns)
+            self._cancel_postponed_start()
+            self._backoff = None
 
     def _maybe_give_up(self, now_ns):
         """The service's ``give-up`` policy (N deaths within W seconds, s6-permafailon's

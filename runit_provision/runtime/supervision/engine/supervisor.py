@@ -29,13 +29,13 @@ import time
 from ....errors import FatalError
 from ...unix.diag import fatal as print_fatal, warn as print_warn, with_errstr
 from ....protocol.eventdir import READINESS as POSTED_READINESS, STATUS as POSTED_STATUS
-from ....protocol.layout import CONTROL_DIR, READINESS
+from ....protocol.layout import CONTROL_DIR, LAST_RUN, READINESS
 from ....protocol.status import State
 from .adoption import (UNKNOWN_EXIT, Fresh, Refused, boot_id, boot_ticks, claim, exactly,
                        inheritance, started_between, started_in, starttime_of)
 from .localio import LOCAL
 from .servicedir import PIPE_PATH, LocalFacts
-from .side import Side, Want
+from .side import NotYet, Side, Want, finish_arguments
 from .supervisefiles import SuperviseFiles
 
 _READ_CHUNK = 64
@@ -66,7 +66,7 @@ class Supervisor:
                  "log_host", "pipe_keeper", "nest", "nested", "io", "facts", "stderr_fd",
                  "_logger", "dir_fd", "log_fd", "main",
                  "log", "_files", "_pipe_w", "_pipe_r", "_exited", "_notify", "_events",
-                 "timer")
+                 "timer", "peers")
 
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
                  on_exit=None, new_session=False, log_host=None, pipe_keeper=None, nest=None,
@@ -104,6 +104,10 @@ class Supervisor:
         # indexed by Side.is_log, not a dict (kept for every service of every user's tree)
         self._events = ()
         self.timer = None  # timerwait.TimerWait: its directory has a schedule (a timer)
+        # the tree it is one of (None: runsv's own): asked whether ./run must wait for the
+        # one-shots it needs (``holds_start``), told of each status of the main side
+        # (``status_changed``) — tree/startholds.py
+        self.peers = None
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
     def open(self):
@@ -442,6 +446,8 @@ class Supervisor:
             if side is self.main and self._notify is not None:
                 self._notify.observe(status.pid, status.state == State.RUN)
             self._post(side, POSTED_STATUS)
+        if side is self.main and self.peers is not None:
+            self.peers.status_changed(self)
 
     def _post(self, side, byte):
         """Wake whoever waits on ``side`` (our sv, through supervise/event/)."""
@@ -502,12 +508,34 @@ class Supervisor:
         return seconds * int.from_bytes(os.urandom(4), "little") / 0xFFFFFFFF
 
     def finish_environ(self):
-        """The environment of ``./finish`` under a back-off: ours waits on a timer, so the
-        rendered finish must not (protocol/backoff.RUNSV_ENV); None: the spawner's own."""
-        if self.facts.backoff is None:
-            return None
-        from ....protocol.backoff import RUNSV_ENV
-        return dict(self.spawner.environ, **{RUNSV_ENV: "runsv"})
+        """The environment of ``./finish``, telling the rendered one what we did already:
+        under a back-off we wait on a timer (protocol/backoff.RUNSV_ENV), and a one-shot's
+        run we recorded and keep down (protocol/lastrun.RUNSV_ENV); None: the spawner's own."""
+        ours = {}
+        if self.facts.backoff is not None:
+            from ....protocol.backoff import RUNSV_ENV
+            ours[RUNSV_ENV] = "runsv"
+        if self.facts.oneshot:
+            from ....protocol.lastrun import RUNSV_ENV
+            ours[RUNSV_ENV] = "runsv"
+        return dict(self.spawner.environ, **ours) if ours else None
+
+    def record_run(self, wait_status, started_ns, ended_ns):
+        """A one-shot's ./run ended: ``supervise/last-run`` (protocol/lastrun.py), as its
+        rendered finish writes it under the C runsv, which keeps no exit code."""
+        from ....protocol.lastrun import LastRun, last_run_bytes
+        code, signum = finish_arguments(wait_status)
+        self._files[self.main].write_named(LAST_RUN, last_run_bytes(
+            LastRun(int(code), int(signum), started_ns, ended_ns), boot=boot_id()))
+
+    def oneshot_pending(self):
+        """A one-shot that has not ended yet: its ./run (or ./finish) runs, or it is wanted up
+        and about to start. Done or failed, or wanted down and never run (the guard of a
+        service that needs it starts it), it is not."""
+        main = self.main
+        if main is None or self._exited or not self.facts.oneshot:
+            return False
+        return main.state != State.DOWN or main.want is Want.UP
 
     def _ready_spec(self):
         """What the service's ``ready`` file declares, read at each start of ``./run`` (an
@@ -598,6 +626,9 @@ class Supervisor:
 
     def spawn(self, side, argv):
         self._open_ok_before_start(side)
+        if side is self.main and argv == ["./run"] and self.peers is not None \
+                and self.peers.holds_start(self):
+            raise NotYet  # the tree calls host_ready() once the one-shots it needs are done
         if argv == ["./run"]:
             if side is self.main and self.nested is not None:
                 pid = self.nested.spawn()  # the nested tree, run in this loop

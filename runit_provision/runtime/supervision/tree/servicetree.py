@@ -74,7 +74,7 @@ class ServiceTree:
                  "_sweep_timer", "_stopping", "_finished", "_grace_over", "_orphans",
                  "_waiting_for_fds", "_begun", "_scanning", "_listing", "_rescan",
                  "_said_crowded", "io", "scan_limit", "_inotify", "_watches", "stderr_fd",
-                 "forks", "log_host", "pipe_keeper", "nest")
+                 "forks", "log_host", "pipe_keeper", "nest", "_holds")
 
     def __init__(self, loop, directory, spawner, label, new_sessions=False, clock=SystemClock(),
                  on_empty=None, may_fork=False, io=LOCAL, scan_limit=None, helpers=None,
@@ -114,6 +114,7 @@ class ServiceTree:
         # engine's ``nest``): ``nest(supervisor, forks)`` given by the caller (runsvdir.py:
         # users/usertree.UserTree), used where there is a fork server to fork agents with.
         self.nest = None
+        self._holds = None  # startholds.StartHolds, made when a service first needs one-shots
         if helpers is not None:
             # A user's tree in root's (users/nestedtree.py): root's tree's log hosts and pipe
             # keeper serve it too, and are root's tree's to stop.
@@ -189,6 +190,8 @@ class ServiceTree:
                     and not self._start_guarded(entry, os.path.join(self.directory, name)):
                 needs_retry = True
         self._scanning = False
+        if self._holds is not None:
+            self._holds.recheck()  # what a start held for "further down the listing" was not
         begun, self._begun = self._begun, []
         for service in begun:
             service.show()
@@ -251,7 +254,34 @@ class ServiceTree:
                              log_host=self.log_host, pipe_keeper=self.pipe_keeper,
                              nest=self.nest, io=self.io)
         service.stderr_fd = self.stderr_fd
+        service.peers = self
         return service
+
+    # -- a service's ./run held until the one-shots it needs are done (startholds.py) -------
+    def holds_start(self, supervisor):
+        holds = self._holds
+        if holds is None:
+            if not supervisor.facts.needs_done:
+                return False  # (the common case: one failed open)
+            from .startholds import StartHolds
+            holds = self._holds = StartHolds(self.loop, self._service_at, self._is_scanning)
+        return holds.holds_start(supervisor)
+
+    def status_changed(self, supervisor):
+        if self._holds is not None:
+            self._holds.status_changed(supervisor)
+
+    def _service_at(self, key):
+        from .startholds import OPENING, UNKNOWN
+        entry = self.entries.get(key)
+        if entry is None:
+            return UNKNOWN
+        if entry.service is not None:
+            return entry.service
+        return OPENING if entry.opening else UNKNOWN
+
+    def _is_scanning(self):
+        return self._scanning
 
     def _opened(self, entry, service, found):
         """An open's result (servicedir.Opened, or FatalError): supervised from now on, or
@@ -270,6 +300,8 @@ class ServiceTree:
                 print_fatal(service.label, failure, None, self.stderr_fd)
             if not self._scanning:
                 self._schedule_retry()
+                if self._holds is not None:
+                    self._holds.recheck()  # a start that waited for it holds no more
             return False
         service.take_over(found)
         entry.service = service
@@ -279,6 +311,8 @@ class ServiceTree:
             self._begun.append(service)
         else:
             service.show()
+            if self._holds is not None:
+                self._holds.recheck()  # a start may wait for this one: opened at last
         return True
 
     def _has_fd_room(self):
@@ -299,6 +333,8 @@ class ServiceTree:
             service.terminate()
 
     def _service_exited(self, service):
+        if self._holds is not None:
+            self._holds.forget(service)
         if self._waiting_for_fds and not self._stopping:
             self._schedule_retry(0)  # its descriptors are free: room for another
         if service in self._retiring:

@@ -330,9 +330,9 @@ def test_a_one_shots_clean_exit_is_no_death_and_its_failure_is_one():
     for _ in range(3):
         host.clock.advance(2)
         side.child_exited(host.spawned[-1][0], 0)
-        side.evaluate()
+        side.control("u")  # run again, as an operator's start does
     assert side.tally.deaths == 0 and side.tally.last_exit == {"code": 0}
-    assert side.want is Want.UP and side.tally.gave_up_ns == 0
+    assert side.tally.gave_up_ns == 0 and len(host.spawned) == 4
     host.clock.advance(2)
     side.child_exited(host.spawned[-1][0], 4 << 8)
     assert side.tally.deaths == 1 and side.tally.last_exit == {"code": 4}
@@ -340,3 +340,26 @@ def test_a_one_shots_clean_exit_is_no_death_and_its_failure_is_one():
     daemon_host.clock.advance(2)
     daemon.child_exited(101, 0)
     assert daemon.tally.deaths == 1
+
+
+@pytest.mark.parametrize("has_finish", [False, True])
+@pytest.mark.parametrize("wait_status", [0, 3 << 8, signal.SIGKILL])
+def test_a_one_shot_is_recorded_and_kept_down_by_runsv_itself(wait_status, has_finish):
+    """Issue 46 §4 (one-shots at boot): our runsv records a one-shot's run (its start, its
+    end, how it ended) and keeps it down when ./run ends — done or failed, with a ./finish or
+    none — what the rendered finish's ``printf d`` and record do under the C runsv; no restart,
+    not even after runit's one-second floor."""
+    side, host = started(has_finish=has_finish)
+    host.oneshot = True
+    started_ns = side.stamp_ns
+    host.clock.advance(0.25)
+    side.child_exited(101, wait_status)
+    assert host.runs == [(wait_status, started_ns, host.clock.time_ns())]
+    assert side.want is Want.DOWN
+    if has_finish:
+        assert host.spawned[-1][1][0] == "./finish"
+        side.child_exited(host.spawned[-1][0], 0)
+    host.clock.advance(5)
+    side.evaluate()
+    assert side.state == State.DOWN and host.last_status.want == "d"
+    assert [argv[0] for _, argv in host.spawned] == ["./run"] + ["./finish"] * has_finish

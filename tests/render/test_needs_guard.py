@@ -1,0 +1,69 @@
+"""The guard of ``needs`` on a one-shot (templates/needs-done.j2), run by /bin/sh against a
+``supervise/`` made here: it passes at once on a record of this boot saying exit 0 with the
+one-shot down, and waits — then exits 1, "not done" — on a failed run, on one still running,
+and on a record of another boot, which a ``supervise/`` that outlives a reboot keeps: before
+the one-shot ran in this boot, its "down" and "exit=0" are the boot before's. A one-shot
+marked down is run once, so any boot's record counts for it, and so does a record written
+before records said their boot. The ``needs-done`` file lists what the guard waits for."""
+
+import subprocess
+import time
+
+import pytest
+
+from .helpers import text_of, tree_from_text
+
+BOOT = open("/proc/sys/kernel/random/boot_id").read().strip()
+OTHER_BOOT = "00000000-0000-4000-8000-000000000000"
+
+
+def guard_of(tmp_path, marked_down=False):
+    """The rendered run of ``web`` (needs the one-shot ``setup``, under tmp_path/sv), with
+    sv_timeout 1: the guard gives up after ten looks, a second."""
+    sv_dir = tmp_path / "sv"
+    data = ("runit::sv_dir: %s\nrunit::sv_timeout: 1\nrunit::services:\n"
+            "  setup: {command: [/bin/true], oneshot: true%s}\n"
+            "  web: {command: [/bin/echo, past the guard], needs: [setup]}\n"
+            % (sv_dir, ", down: true" if marked_down else ""))
+    tree = tree_from_text(data)
+    assert text_of(tree, "%s/web/needs-done" % sv_dir) == "%s/setup\n" % sv_dir
+    run = tmp_path / "run"
+    run.write_text(text_of(tree, "%s/web/run" % sv_dir))
+    supervise = sv_dir / "setup/supervise"
+    supervise.mkdir(parents=True)
+    if marked_down:
+        (sv_dir / "setup/down").write_bytes(b"")
+    return run, supervise
+
+
+def record(exit_code=0, boot=BOOT):
+    line = "last-run 1 exit=%d signal=0 started=1.000000000 ended=2.000000000" % exit_code
+    return line + (" boot=%s" % boot if boot is not None else "") + "\n"
+
+
+@pytest.mark.parametrize("stat, last_run, marked_down, passes", [
+    ("down", record(), False, True),
+    ("down", record(boot=None), False, True),  # written before records said their boot
+    ("down", record(boot=OTHER_BOOT), False, False),  # the boot before's: not run yet
+    ("down", record(boot=OTHER_BOOT), True, True),  # marked down: run once, in any boot
+    ("down", record(3), False, False),
+    ("finish, want down", record(), False, False),  # its finish still runs
+], ids=["this-boot", "no-boot-said", "other-boot", "other-boot-marked-down", "failed",
+        "finishing"])
+def test_the_guard_passes_only_on_a_run_of_this_boot_that_is_done(
+        tmp_path, stat, last_run, marked_down, passes):
+    run, supervise = guard_of(tmp_path, marked_down)
+    (supervise / "stat").write_text(stat + "\n")
+    (supervise / "last-run").write_text(last_run)
+    # where it passes, no command is on PATH: a look that slept would say "sleep: not found"
+    env = {"PATH": str(tmp_path / "nothing")} if passes else None
+    began = time.monotonic()
+    done = subprocess.run(["/bin/sh", str(run)], capture_output=True, text=True, timeout=60,
+                          env=env)
+    took = time.monotonic() - began
+    if passes:
+        assert (done.returncode, done.stdout, done.stderr) == (0, "past the guard\n", ""), done
+    else:
+        assert done.returncode == 1, done
+        assert done.stdout == "needs %s/sv/setup: not done\n" % tmp_path
+        assert took >= 0.9  # it looked ten times
