@@ -17,12 +17,12 @@ from ..errors import DataError, RenderError
 from ..model import USER_TREE_PREFIX
 from ..model.units import label_of
 from ..protocol.layout import (BACKOFF, CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR,
-                               FINISH, GIVE_UP, JOB, LOG_DIR, ONESHOT, RUN, SCHEDULE,
+                               FINISH, GIVE_UP, JOB, LOG_DIR, ONESHOT, READY, RUN, SCHEDULE,
                                SVLOGD_CONFIG, acted_on)
 from .carried import carried, instance_of
 from .found import bytes_of
 from .recognise import (Notes, backoff_finish_part, backoff_keys, command_keys, config_keys,
-                        env_value, give_up_keys, log_keys,
+                        env_value, give_up_keys, log_keys, ready_keys,
                         hand_written_needs, script_changes, script_needs, script_text,
                         timer_keys, vlogger_tag)
 
@@ -126,6 +126,13 @@ def propose(found, settings):
         if text is None:
             notes.problems.append("%s: %s" % (run_name, why))
             return None, notes
+        text, done_needs = _without_done_guard(found, text, settings)
+        relayed = _without_relay(found, text)
+        if relayed != text:
+            text, notes.runtime = relayed, "system"
+            notes.said.append("run has the notify-relay that ready renders under runtime: "
+                              "system: read back as ready, it renders the same under "
+                              "runtime: system (under python our runsv needs no relay)")
         structured, why_not = command_keys(text, settings.sv_dir, settings.sv_timeout,
                                            found.base)
     data = {}
@@ -141,11 +148,13 @@ def propose(found, settings):
             why_not = "needs guards with another timeout than sv_timeout, or -e without env/"
         else:
             data = dict(candidate, **data)
+            if done_needs:
+                data["needs"] = data.get("needs", []) + done_needs
     if "command" not in data and text is not None:
         needs, script = script_needs(text, settings.sv_dir, settings.sv_timeout)
         data = dict({"run": script}, **data)
-        if needs:
-            data["needs"] = needs
+        if needs + done_needs:
+            data["needs"] = needs + done_needs
         notes.verbatim["run"] = why_not
         guarded = hand_written_needs(script)
         if guarded:
@@ -265,6 +274,8 @@ def _scripts(found, data, notes):
             continue  # carried as the link it is (carried.py)
         if name == FINISH and found.entries.get(SCHEDULE) is not None:
             continue  # the timer's own (_timer_keys)
+        if name == CHECK and _ready_check(found, entry):
+            continue  # the key ready writes it (_small_files)
         if name == FINISH and found.entries.get(ONESHOT) is not None:
             if entry is None or bytes_of(entry)[0] != rendered_fixed("finish/oneshot.j2"):
                 notes.changes.append("finish would be the one-shot's own (it keeps it down "
@@ -289,6 +300,59 @@ def _scripts(found, data, notes):
         if control:
             data["control"] = control
             notes.scripts.append("control")
+
+
+def _without_done_guard(found, text, settings):
+    """``(run's text, the one-shots it needs)``: the guard runit-provision renders for the
+    one-shots its ``needs-done`` file lists (templates/needs-done.j2), taken out of ``text``,
+    and their names; or ``(text, [])`` when there is no such file, or its guard is not in
+    ``text`` as rendered — a proposal, confirmed by rendering as every other."""
+    from ..protocol.layout import NEEDS_DONE
+    entry = found.entries.get(NEEDS_DONE)
+    content = bytes_of(entry)[0]
+    if content is None:
+        return text, []
+    sv_dir = settings.sv_dir.rstrip("/")
+    paths = content.decode("utf-8", "replace").splitlines()
+    if not paths or any(posixpath.dirname(path) != sv_dir for path in paths):
+        return text, []
+    guard = _rendered("needs-done.j2", {"needs_done": paths, "sv_timeout": settings.sv_timeout})
+    if text.count(guard) != 1:
+        return text, []
+    return text.replace(guard, ""), [posixpath.basename(path) for path in paths]
+
+
+def _without_relay(found, text):
+    """``text`` without the lines ``ready`` renders into run under the C runsv (the
+    notify-relay of templates/notify-relay.j2, for the spec the ``ready`` file says), when
+    they are there as rendered: the key writes them again."""
+    from types import SimpleNamespace
+
+    from ..protocol.readiness import BadReady, ready_option_words, ready_spec_from_bytes
+    content = bytes_of(found.entries.get(READY))[0]
+    check = found.entries.get(CHECK)
+    if content is None or (check is not None and not _ready_check(found, check)):
+        return text  # no ready carried (_ready): its relay stays the run's own
+    try:
+        spec = ready_spec_from_bytes(content)
+    except BadReady:
+        return text
+    words = (["fd=%d" % spec.fd] if spec.kind == "fd" else []) + ready_option_words(spec)
+    relay = _rendered("notify-relay.j2", {
+        "service": SimpleNamespace(ready=spec), "notify_relay": words,
+        "watchdog_usec": spec.watchdog * 1_000_000})
+    return text.replace(relay, "") if relay and text.count(relay) == 1 else text
+
+
+def _rendered(template, context):
+    from ..render.environment import make_environment, render_template
+    return render_template(make_environment(), template, context)
+
+
+def _ready_check(found, entry):
+    """Whether ``check`` is the one ``ready`` renders beside a ``ready`` file."""
+    return found.entries.get(READY) is not None and entry is not None \
+        and bytes_of(entry)[0] == rendered_fixed("check/ready.j2")
 
 
 def rendered_fixed(template):
@@ -337,6 +401,7 @@ def _small_files(found, data, notes):
         data["oneshot"] = True
         if oneshot.kind != "file" or oneshot.content:
             notes.changes.append("oneshot would be made an empty file")
+    _ready(found, data, notes)
     for name, keys_of in ((GIVE_UP, give_up_keys), (BACKOFF, backoff_keys)):  # restart's
         entry = found.entries.get(name)
         if entry is None:
@@ -346,6 +411,29 @@ def _small_files(found, data, notes):
             notes.changes.append("%s would be removed: %s" % (name, why))
         else:
             data["restart"] = dict(data.get("restart") or {}, **keys)
+
+
+def _ready(found, data, notes):
+    """``ready`` (docs/readiness.md): its keys, and its check left to it. Beside a check
+    of the service's own it is not carried — ``ready: notify`` renders its own check — and
+    the note says so."""
+    entry = found.entries.get(READY)
+    if entry is None:
+        return
+    check = found.entries.get(CHECK)
+    if check is not None and not _ready_check(found, check):
+        notes.changes.append("ready would be removed: a check of its own is beside it (ready "
+                             "renders its own check)")
+        return
+    keys, why = ready_keys(*bytes_of(entry))
+    if keys is None:
+        notes.changes.append("ready would be removed: %s" % why)
+        return
+    data.update(keys)
+    from ..protocol.readiness import ready_spec_bytes, ready_spec_from_bytes
+    content = bytes_of(entry)[0]
+    if ready_spec_bytes(ready_spec_from_bytes(content)) != content:
+        notes.changes.append("ready would be written as the key writes it, the same meaning")
 
 
 def _log(found, settings, notes):
@@ -410,6 +498,8 @@ def rendered(services, trees):
                      if dep not in members}
         return dict(stand_ins, **members)
     tree_data = dict(trees[None].data(), services=with_stand_ins(chosen.get(None, {})))
+    if any(notes.runtime == "system" for _found, _data, notes in services):
+        tree_data["runtime"] = "system"  # a relay read back: it renders only there
     users = {login: dict(settings.user, services=with_stand_ins(chosen.get(login, {})))
              for login, settings in trees.items() if login is not None}
     if users:

@@ -39,6 +39,10 @@ class Notes:
         self.changes = []
         self.rewritten = {}  # relative path -> what plan's rewrite changes, the value the same
         self.problems = []
+        # "system" when run holds the notify-relay that ready renders under the C runsv: the
+        # service is rendered again as under runtime: system (the one key that changes a
+        # service directory), and the note says so
+        self.runtime = None
 
 
 # -- scripts ------------------------------------------------------------------------------------
@@ -506,6 +510,34 @@ def timer_keys(content, unread):
 
 def _number(value):
     return int(value) if value == int(value) else value
+
+
+def ready_keys(content, unread):
+    """``ready`` (protocol/readiness.py) as the keys that write it — ``ready``,
+    ``ready_timeout``, ``watchdog`` — or (None, why); ``content`` None: none to read, because
+    ``unread``.
+
+    >>> ready_keys(b"notify\\n", None)[0]
+    {'ready': 'notify'}
+    >>> ready_keys(b"notify access=all timeout=90 watchdog=10\\n", None)[0]
+    {'ready': {'notify': {'access': 'all'}}, 'ready_timeout': 90, 'watchdog': 10}
+    >>> ready_keys(b"fd=3\\n", None)[0], ready_keys(b"poll\\n", None)
+    ({'ready': {'fd': 3}}, (None, "unknown kind 'poll' (notify, fd)"))
+    """
+    if content is None:
+        return None, unread
+    from ..protocol.readiness import BadReady, ready_spec_from_bytes
+    try:
+        spec = ready_spec_from_bytes(content)
+    except BadReady as exc:
+        return None, str(exc)
+    if spec.kind == "fd":
+        keys = {"ready": {"fd": spec.fd}}
+    else:
+        keys = {"ready": "notify" if spec.access == "main" else {"notify": {"access": spec.access}}}
+    keys.update((key, value) for key, value in (("ready_timeout", spec.timeout),
+                                                ("watchdog", spec.watchdog)) if value)
+    return keys, None
 
 
 def give_up_keys(content, unread):

@@ -70,15 +70,17 @@ def acted_on(service, has_log, has_env):
 
     >>> scopes = acted_on("/etc/sv/web", has_log=True, has_env=False)
     >>> sorted(scopes.items())  # doctest: +NORMALIZE_WHITESPACE
-    [('/etc/sv/web', ('run', 'finish', 'check', 'down', 'control', 'log', 'oneshot',
-                      'schedule', 'job', 'needs-done')),
+    [('/etc/sv/web', ('run', 'finish', 'check', 'down', 'control', 'log', 'give-up', 'backoff',
+                      'ready', 'oneshot', 'schedule', 'job', 'needs-done')),
      ('/etc/sv/web/control', None),
      ('/etc/sv/web/log', ('run', 'finish', 'check', 'down', 'control')),
      ('/etc/sv/web/log/control', None)]
     """
-    # ``oneshot``, ``schedule``, ``needs-done``: our runsv acts on them, and every reader shows
-    # the service by the first two; ``job`` is a timer's run
-    top = SERVICE_NAMES + (ONESHOT, SCHEDULE, JOB, NEEDS_DONE) + ((ENV_DIR,) if has_env else ())
+    # ``give-up``, ``backoff``, ``ready``, ``oneshot``, ``schedule``, ``needs-done``: our runsv
+    # acts on them (every reader shows the service by ``oneshot`` and ``schedule``); ``job`` is
+    # a timer's run
+    top = SERVICE_NAMES + (GIVE_UP, BACKOFF, READY, ONESHOT, SCHEDULE, JOB, NEEDS_DONE) + (
+        (ENV_DIR,) if has_env else ())
     scopes = {service: top, service + "/" + CONTROL_DIR: None}
     if has_env:
         scopes[service + "/" + ENV_DIR] = None

@@ -127,6 +127,44 @@ def test_a_one_shot_imports_back_as_one_and_plans_nothing(root, tmp_path, capsys
                    "--profile-d", "none") == 0, capsys.readouterr().out
 
 
+def test_readiness_and_needs_on_one_shots_import_back_and_plan_nothing(root, tmp_path, capsys):
+    """``ready`` and the check it renders read back as ``ready``, ``ready_timeout`` and
+    ``watchdog`` (not as a file and a script of the data's own), the notify-relay it renders
+    into run under the C runsv taken out of the command; ``needs-done`` and its guard are the
+    key ``needs``'s; the plan of the import is empty. A ``ready`` beside a hand-written check
+    is not carried, and said."""
+    applied(root, tmp_path, 'runit:\n  init: none\n  runtime: system\n  services:\n'
+            '    setup: {command: /usr/local/bin/setup, oneshot: true, log: false}\n'
+            '    web: {command: /usr/bin/web, log: false, ready: {notify: {access: all}},'
+            ' ready_timeout: 90, watchdog: 10}\n'
+            '    relay: {command: /usr/bin/relay, log: false, ready: {fd: 4}}\n'
+            '    db: {command: /usr/bin/db, log: false, ready: notify}\n'
+            '    app: {command: /usr/bin/app, log: false, needs: [setup]}\n')
+    (root / "etc/sv/db/check").write_text("#!/bin/sh\nexec pg_isready\n")
+    out, hand = tmp_path / "imported.yaml", tmp_path / "hand.yaml"
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out, "--only", "setup", "web",
+                   "relay", "app") == 0, capsys.readouterr().err
+    services = yaml.safe_load(out.read_text())["runit"]["services"]
+    assert services["app"] == {"command": ["/usr/bin/app"], "log": False, "needs": ["setup"]}
+    assert services["web"] == {"command": ["/usr/bin/web"], "log": False,
+                               "ready": {"notify": {"access": "all"}}, "ready_timeout": 90,
+                               "watchdog": 10}
+    assert services["relay"] == {"command": ["/usr/bin/relay"], "log": False,
+                                 "ready": {"fd": 4}}
+    capsys.readouterr()
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", hand, "--only", "db") == 2
+    assert "db: plan would change: ready would be removed: a check of its own is beside it" \
+        in capsys.readouterr().err
+    db = yaml.safe_load(hand.read_text())["runit"]["services"]["db"]
+    assert db["check"] == "#!/bin/sh\nexec pg_isready\n" and "ready" not in db
+    assert "NOTIFY_SOCKET=$(notify-relay $$)" in db["run"]  # the run's own now, as written
+    (root / "etc/sv/db").rename(root / "db-elsewhere")
+    (root / "etc/service/db").unlink()
+    capsys.readouterr()
+    assert run_cli("plan", "--data", with_host_keys(out, tmp_path), "--root", root,
+                   "--profile-d", "none") == 0, capsys.readouterr().out
+
+
 def test_the_one_shot_of_before_oneshot_is_recognised(root, tmp_path, capsys):
     """A run that ends ``exec sv down .`` (the bundled demo's setup before issue 46) is kept
     as written — import reproduces the host — and said to be a one-shot, with the key."""
