@@ -7,6 +7,7 @@ hooks, scans and loggers starting, and a service that does not fit waits — sai
 when descriptors are freed.
 """
 
+import os
 import re
 import resource
 import shutil
@@ -14,6 +15,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from runit_provision.protocol.timer import TimerSpec, timer_spec_bytes, timer_state_from_bytes
 
 from ..conftest import C_RUNIT, our_tool
 from .processes import (
@@ -130,5 +133,44 @@ def test_a_service_that_does_not_fit_waits_and_starts_when_room_appears(tmp_path
             shutil.move(str(service), str(tmp_path / ("gone-" + service.name)))
         wait_until(lambda: all(running_pid(s) for s in services if s.exists()), timeout=20,
                    what="the waiting services started")
+    finally:
+        end_tree(proc, tmp_path)
+
+
+def test_timers_at_the_descriptor_limit_each_wait_or_are_said_not_to_fit(tmp_path):
+    """Timers (``schedule``, docs/jobs.md#timers) cost our tree a realtime timerfd each,
+    within a service's count: at a hard limit of 128 the ones that fit are armed (their
+    record says when they run next), the rest are said not to fit, once each — no half-made
+    timer, no descriptor lost — and they are armed once room appears."""
+    svdir = tmp_path / "service"
+    spec = timer_spec_bytes(TimerSpec("hourly", False, 0, None))
+    timers = []
+    for index in range(40):
+        service = make_service(svdir, "s%03d" % index, run=SH + "exec timer-run\n")
+        (service / "schedule").write_bytes(spec)
+        (service / "job").write_text(SH + "exit 0\n")
+        (service / "job").chmod(0o755)
+        timers.append(service)
+    err_path = tmp_path / "tree.err"
+    with open(err_path, "wb") as err:
+        proc = start_tree("ours", svdir, (128, 128), err)
+    try:
+        def armed():
+            return [s for s in timers if (s / "supervise/timer").exists()
+                    and timer_state_from_bytes((s / "supervise/timer").read_bytes()).next_usec]
+        waiting = lambda: said_not_to_fit(err_path)  # noqa: E731
+        wait_until(lambda: len(armed()) + len(set(waiting())) == 40, timeout=30,
+                   what="each timer armed or its shortage said")
+        assert 0 < len(armed()) < 40 and len(waiting()) == len(set(waiting())), waiting()
+        assert len(os.listdir("/proc/%d/fd" % proc.pid)) < 128
+        # room appears: every timer removed but a few of those that waited
+        kept = [s for s in timers if s.name in set(waiting())][:max(1, len(armed()) - 2)]
+        for service in timers:
+            if service not in kept:
+                shutil.move(str(service), str(tmp_path / ("gone-" + service.name)))
+        wait_until(lambda: all(s in armed() for s in kept), timeout=20,
+                   what="the waiting timers armed")
+        assert "unable" not in err_path.read_text() and "internal error" not in \
+            err_path.read_text(), err_path.read_text()
     finally:
         end_tree(proc, tmp_path)
