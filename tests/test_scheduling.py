@@ -48,7 +48,7 @@ def test_the_longest_units_go_first_then_the_largest():
     scheduler.schedule()
     # one unit each, then one more each while a worker has no more than two tests to go: the
     # Puppet stack's tests and the other Puppet tests in two workers
-    assert log == [("gw0", "puppet"), ("gw1", "puppet-stack"), ("gw0", "users"),
+    assert log == [("gw0", "puppet-stack"), ("gw1", "puppet"), ("gw0", "users"),
                    ("gw1", "tests/test_wheel.py")]
     assert list(scheduler.workqueue) == ["tests/cli/test_names.py",
                                          "tests/runtime/test_sv_logic.py"]
@@ -80,7 +80,7 @@ def test_in_running_order_keeps_the_list_then_counts():
     units = [("tests/a.py", [1]), ("tests/b.py", [1, 2, 3]), ("tests/runtime/test_chaos.py", [1]),
              ("users", [1, 2]), ("puppet-stack", [1]), ("puppet", [1])]
     assert [unit for unit, _ in in_running_order(units)] == [
-        "puppet", "puppet-stack", "users", "tests/runtime/test_chaos.py", "tests/b.py",
+        "puppet-stack", "puppet", "users", "tests/runtime/test_chaos.py", "tests/b.py",
         "tests/a.py"]
 
 
