@@ -1,5 +1,6 @@
 """Shared fixtures: where our tools and the C runit live, and real-process hygiene."""
 
+import fcntl
 import functools
 import os
 import re
@@ -8,6 +9,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -155,6 +157,55 @@ def make_bin_dir(target, impl):
     return target
 
 
+def made_once(tmp_path_factory, name, make, timeout=900):
+    """``make(directory)``'s result (a path under ``directory``), made once for the whole run:
+    in a parallel run the first worker to ask makes it under the run's temp directory (each
+    worker's is a directory of it), holding a lock the others wait for, then take its result.
+    A make that failed is made again by the next to ask."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    directory = base / name
+    deadline = time.monotonic() + timeout
+    with open(str(base / (name + ".lock")), "w") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail("%s: another worker still making it after %d s" % (name, timeout))
+                time.sleep(0.2)
+        made = directory / ".made"
+        if made.exists():
+            return directory / made.read_text()
+        shutil.rmtree(str(directory), ignore_errors=True)
+        directory.mkdir()
+        result = make(directory)
+        made.write_text(str(result.relative_to(directory)))
+        return result
+
+
+def build_wheelhouse(target):
+    """This checkout's wheel and its dependencies' wheels (pip's own cache and configured index:
+    the only package-index use of the tiers that install the wheel, once per run)."""
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet",
+                           "--disable-pip-version-check", "--wheel-dir", str(target), str(ROOT)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    wheels = sorted(target.glob("runit_provision-*.whl"))
+    assert len(wheels) == 1, wheels
+    return wheels[0]
+
+
+@pytest.fixture(scope="session")
+def checkout_wheelhouse(tmp_path_factory):
+    """``(directory, wheel)``: this checkout's wheel and its dependencies' wheels, built once for
+    the whole run (``made_once``): tests/test_wheel.py and the Puppet tiers install that wheel."""
+    wheel = made_once(tmp_path_factory, "wheelhouse", build_wheelhouse)
+    return wheel.parent, wheel
+
+
 def pytest_addoption(parser):
     parser.addoption("--ours-only", action="store_true",
                      help="leave out every test's run against the C runit (the runtime tier "
@@ -263,18 +314,26 @@ def host_devices_intact():
 
 # How a parallel run (`make test`: pytest-xdist, four workers) shares out the tests: a test file
 # is one unit, run whole by one worker (its module's fixtures made once); and what the machine
-# has only one of is one unit — the session's Puppet server and PuppetDB (and the Ruby-heavy
-# lookups beside them), the security tier's users apprun1 and apprun2, whose processes its tests
-# look for by uid. The longest units go first (LONGEST_FIRST), then the others, the largest
-# first: a long unit left for the end keeps one worker busy while the other has nothing left.
-SERIAL_GROUPS = (("tests/puppet/", "puppet"), ("tests/hiera/test_against_puppet.py", "puppet"),
-                 ("tests/security/", "users"), ("tests/cli/test_owed_restarts.py", "users"))
+# has only one of is one unit — the session's Puppet server and PuppetDB, the security tier's
+# users apprun1 and apprun2, whose processes its tests look for by uid. The Puppet tests are
+# two units in two workers, where they were one of ten minutes: the stack's, its own tests
+# after Puppet tests that need no stack and run while it boots (rspec, the module's checks),
+# and the other Puppet tests (``puppet apply`` of the module and its noop, its tasks, the
+# lookups), each about half of the Puppet tests' time (measured together, with the wheel's
+# test, under four workers: ~330 s and ~300 s).
+# The longest units go first (LONGEST_FIRST), then the others, the largest first: a long unit
+# left for the end keeps one worker busy while the other has nothing left.
+STACK_GROUP = "puppet-stack"
+SERIAL_GROUPS = tuple(("tests/puppet/%s.py" % name, STACK_GROUP) for name in (
+    "test_fleet", "test_puppetdb", "test_rspec", "test_module")) + (
+    ("tests/puppet/", "puppet"), ("tests/hiera/test_against_puppet.py", "puppet"),
+    ("tests/security/", "users"), ("tests/cli/test_owed_restarts.py", "users"))
 
 # The units that take longest, longest first (measured in full runs with --durations: the
-# Puppet group ~10 min of one worker, the users group several minutes; then the files that
-# spend half a minute or more waiting on real processes). A fast unit of many tests sorts by
-# its count; one of a few long tests would otherwise come last, when the other worker is done.
-LONGEST_FIRST = ("puppet", "users", "tests/runtime/test_transcripts.py",
+# groups several minutes each; then the files that spend half a minute or more waiting on real
+# processes). A fast unit of many tests sorts by its count; one of a few long tests would
+# otherwise come last, when the other workers are done.
+LONGEST_FIRST = (STACK_GROUP, "puppet", "users", "tests/runtime/test_transcripts.py",
                  "tests/test_docs_run.py", "tests/cli/test_control_watch.py",
                  "tests/runtime/test_chaos.py", "tests/apply/test_kill_apply.py",
                  "tests/test_wheel.py", "tests/runtime/test_sv.py",

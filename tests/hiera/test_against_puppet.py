@@ -2,10 +2,17 @@
 facts, key and merge — on hiera-examples/ and on hierarchies built here for the corners
 (knockouts, unique, hash, deep options, interpolation methods, globs, regexp lookup_options).
 
-Puppet runs with a scratch --confdir/--codedir/--vardir/--logdir/--rundir per call, so the
-host's /etc/puppet is neither read nor written; facts come only from the facts file (``--node``
-with no cached facts). Puppet starts slowly (~1.5 s), so every call runs once, in parallel,
-from a module-scoped fixture. Without puppet these tests skip, except under CI=true.
+Each case is ``puppet lookup --hiera_config H --facts F --node N --render-as json [--merge M
+[--knock-out-prefix P]] KEY``, every one of them run by Puppet's own lookup application in one
+Ruby process (puppet_lookups.rb: Puppet loaded and its settings initialized once, as the
+``puppet`` command does, then the application run per case on that case's arguments, its
+output and exit code kept apart; test_the_one_process_answers_as_the_puppet_command holds it
+to the command's own answers): a ``puppet`` command per case loaded Puppet and Facter afresh,
+3–5 s of CPU each and over a minute for the cases, where one process takes a few seconds.
+That process runs with a scratch --confdir/--codedir/--vardir/--logdir/--rundir/--ssldir/
+--publicdir and HOME, so the host's /etc/puppet is neither read nor written; facts come only
+from the facts file (``--node`` with no cached facts). It runs once, from a session-scoped
+fixture. Without puppet these tests skip, except under CI=true.
 """
 
 import json
@@ -27,6 +34,7 @@ pytestmark = pytest.mark.puppet
 PUPPET = shutil.which("puppet") or "/usr/bin/puppet"
 EXAMPLES = ROOT / "hiera-examples"
 NOT_FOUND = "<not found>"
+LOOKUPS_RB = Path(__file__).with_name("puppet_lookups.rb")
 
 FACTS = """\
 hostname: n1
@@ -207,32 +215,70 @@ def write_tree(root, files):
         path.write_text(textwrap.dedent(text))
 
 
-def puppet_lookup(scratch, hiera_yaml, facts, node, key, merge):
-    """The value ``puppet lookup`` gives (NOT_FOUND when it finds none, PuppetError when it
-    fails)."""
+def lookup_argv(hiera_yaml, facts, node, key, merge):
+    """The arguments after ``puppet lookup`` of one case."""
+    argv = ["--hiera_config", str(hiera_yaml), "--facts", str(facts), "--node", node,
+            "--render-as", "json"]
+    if isinstance(merge, dict):
+        argv += ["--merge", merge["strategy"]]
+        if merge.get("knockout_prefix"):
+            argv.append("--knock-out-prefix=" + merge["knockout_prefix"])
+    elif merge:
+        argv += ["--merge", merge]
+    return argv + [key]
+
+
+def ruby_of(script):
+    """The Ruby that runs ``script`` (its ``#!`` line): Puppet's own, wherever it is installed."""
+    with open(script) as text:
+        first = text.readline()
+    return first[2:].split() if first.startswith("#!") else ["ruby"]
+
+
+def puppet_dirs(scratch):
+    """Puppet's directories under ``scratch``, as its global arguments (--confdir DIR …)."""
     # Debian's puppet keeps ssldir and publicdir in fixed places whatever --vardir says:
-    # without them here, parallel lookups wrote the machine's and raced on its ssl.lock.
-    dirs = []
+    # without them here, the lookups would write the machine's (and lock its ssl.lock).
+    settings = []
     for name in ("conf", "code", "var", "log", "run", "ssl", "public"):
         (scratch / name).mkdir(parents=True)
-        dirs += ["--%sdir" % name, str(scratch / name)]
-    command = [PUPPET, "lookup", *dirs, "--hiera_config", str(hiera_yaml), "--facts",
-               str(facts), "--node", node, "--render-as", "json"]
-    if isinstance(merge, dict):
-        command += ["--merge", merge["strategy"]]
-        if merge.get("knockout_prefix"):
-            command.append("--knock-out-prefix=" + merge["knockout_prefix"])
-    elif merge:
-        command += ["--merge", merge]
-    command.append(key)
-    env = dict(os.environ, HOME=str(scratch))
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
-    if done.returncode == 1 and not done.stdout.strip():
-        if "Error" in done.stderr:
-            return PuppetError(done.stderr.strip())
+        settings += ["--%sdir" % name, str(scratch / name)]
+    return settings
+
+
+def puppet_lookups(scratch, cases):
+    """``{case id: {"code", "stdout", "stderr"}}`` of ``puppet lookup`` for each case, every
+    lookup a run of Puppet's lookup application in one Ruby process (puppet_lookups.rb)."""
+    request = scratch / "request.json"
+    settings = puppet_dirs(scratch)
+    request.write_text(json.dumps({
+        "settings": settings, "answers": str(scratch / "answers.json"), "scratch": str(scratch),
+        "lookups": [{"id": case_id, "argv": lookup_argv(*rest)} for case_id, *rest in cases]}))
+    done = subprocess.run(ruby_of(PUPPET) + [str(LOOKUPS_RB), str(request)],
+                          capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, HOME=str(scratch)))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads((scratch / "answers.json").read_text())
+
+
+def puppet_lookup_command(scratch, hiera_yaml, facts, node, key, merge):
+    """``{"code", "stdout", "stderr"}`` of one ``puppet lookup`` command, a process of its own."""
+    done = subprocess.run([PUPPET, "lookup", *puppet_dirs(scratch),
+                           *lookup_argv(hiera_yaml, facts, node, key, merge)],
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, HOME=str(scratch)))
+    return {"code": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+
+
+def answer_of(code, stdout, stderr):
+    """One ``puppet lookup``'s answer from its exit code and output: the value, NOT_FOUND when
+    it finds none, PuppetError when it fails."""
+    if code == 1 and not stdout.strip():
+        if "Error" in stderr:
+            return PuppetError(stderr.strip())
         return NOT_FOUND
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    assert code == 0, stderr
+    return json.loads(stdout)
 
 
 class PuppetError(str):
@@ -267,21 +313,36 @@ def puppet_answers(tmp_path_factory):
         pytest.skip("puppet is not installed (apt-get install puppet)")
     tmp = tmp_path_factory.mktemp("hiera-corners")
     cases = all_cases(tmp)
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2) * 2) as pool:
-        futures = [(case, pool.submit(puppet_lookup, tmp / ("puppet-" + case[0]), *case[1:]))
-                   for case in cases]
-        return {case[0]: (case, future.result()) for case, future in futures}
+    runs = puppet_lookups(tmp / "puppet", cases)
+    return {case[0]: (case, runs[case[0]]) for case in cases}
 
 
 @pytest.mark.parametrize("case_id", [case[0] for case in EXAMPLE_CASES + CORNER_CASES])
 def test_lookup_equals_puppet_lookup(puppet_answers, case_id):
-    (_, hiera_yaml, facts, _, key, merge), expected = puppet_answers[case_id]
+    (_, hiera_yaml, facts, _, key, merge), run = puppet_answers[case_id]
+    expected = answer_of(**run)
     if isinstance(expected, PuppetError):
         with pytest.raises(DataError):
             ours(hiera_yaml, facts, key, merge)
     else:
         assert expected != NOT_FOUND, "every case is meant to find a value"
         assert ours(hiera_yaml, facts, key, merge) == expected
+
+
+# Late in the one process's list, so a run it kept something of would show: merge options on
+# the command line (a knockout prefix), and a lookup that fails.
+COMMAND_CASES = ["knockouts-cli-prefix", "strategies-sort-hashes-fails"]
+
+
+def test_the_one_process_answers_as_the_puppet_command(puppet_answers, tmp_path):
+    """puppet_lookups.rb's runs are `puppet lookup`'s: the same exit code, output and error as
+    the command with the same arguments, each in a process of its own."""
+    with ThreadPoolExecutor(max_workers=len(COMMAND_CASES)) as pool:
+        commands = {case_id: pool.submit(puppet_lookup_command, tmp_path / case_id,
+                                         *puppet_answers[case_id][0][1:])
+                    for case_id in COMMAND_CASES}
+    for case_id, command in commands.items():
+        assert puppet_answers[case_id][1] == command.result(), case_id
 
 
 @pytest.mark.parametrize("node", ["web01", "app01", "legacy01"])

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, STACK_GROUP, unit_of
 
-from .harness import PUPPET, PUPPET_LINT, SYSTEM_MODULES, build_wheelhouse, module_path
+from .harness import PUPPET, PUPPET_LINT, SYSTEM_MODULES, module_path
 
 # Debian packages: what .ci/run installs for these tiers.
 NEEDS = {
@@ -43,10 +43,9 @@ def modules(puppet_installed, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def wheelhouse(puppet_installed, tmp_path_factory):
+def wheelhouse(puppet_installed, checkout_wheelhouse):
     """``(directory, wheel)``: this checkout's wheel and its dependencies', built once."""
-    directory = tmp_path_factory.mktemp("wheelhouse")
-    return directory, build_wheelhouse(directory)
+    return checkout_wheelhouse
 
 
 def stack_needs():
@@ -63,7 +62,7 @@ class Stack:
     The server's JVM is started at once; PostgreSQL's cluster beside it (nothing of the
     server's); PuppetDB as soon as the server's CA has written the certificate PuppetDB serves
     HTTPS with. Each wait has its deadline: the server's, from its start, SERVER_DEADLINE —
-    it boots beside the tests of test_apply.py, in a worker beside another (~30 s on a quiet
+    it boots beside the first tests of its group, in a worker beside others (~30 s on a quiet
     machine, over 4 min measured on one with a load of 17); PostgreSQL's commands 120 s each,
     PuppetDB's 240 s from its start."""
 
@@ -118,14 +117,49 @@ def booting_stack(puppet_installed, tmp_path_factory):
         stack.stop()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def boot_the_stack_early(request):
-    """At the first test of tests/puppet/ in a session that has tests of the stack (the fleet's
-    come after test_apply.py's), the stack starts booting: its minute or so of boot overlaps
-    those tests instead of coming before the first test of the fleet. Without what it needs,
-    nothing here: ``puppet_stack`` skips (or fails under CI) in the tests that need it."""
-    if all(os.path.exists(path) for path in stack_needs()) and any(
-            "puppet_stack" in item.fixturenames for item in request.session.items):
+def uses_the_stack(item):
+    return "puppet_stack" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(items):
+    """The tests of tests/puppet/ that need the stack after those that do not, each kind in its
+    order: the others of the stack's group (STACK_GROUP) then run while the stack boots."""
+    slots = [index for index, item in enumerate(items) if item.nodeid.startswith("tests/puppet/")]
+    ours = [items[index] for index in slots]
+    ordered = ([item for item in ours if not uses_the_stack(item)]
+               + [item for item in ours if uses_the_stack(item)])
+    for index, item in zip(slots, ordered):
+        items[index] = item
+
+
+def boots_the_stack(nodeid, session_has_stack_tests):
+    """Whether the test ``nodeid`` starts the stack's boot (when it is not booting already).
+
+    >>> boots_the_stack("tests/puppet/test_module.py::test_lint_is_clean", True)
+    True
+    >>> boots_the_stack("tests/puppet/test_apply.py::test_staged", True)
+    False
+    >>> boots_the_stack("tests/puppet/test_module.py::test_lint_is_clean", False)
+    False
+    """
+    return session_has_stack_tests and unit_of(nodeid) == STACK_GROUP
+
+
+@pytest.fixture(scope="session")
+def session_has_stack_tests(request):
+    return any(uses_the_stack(item) for item in request.session.items)
+
+
+@pytest.fixture(autouse=True)
+def boot_the_stack_early(request, session_has_stack_tests):
+    """At the first test of the stack's group (STACK_GROUP, tests/conftest.py) in a session that
+    has tests of the stack, the stack starts booting: its minute or so of boot overlaps the
+    group's tests that need no stack, which come first, instead of coming before the first test
+    of the fleet. A process that runs none of the group — a parallel run's worker that has the
+    other Puppet tests — boots nothing. Without what it needs, nothing here: ``puppet_stack``
+    skips (or fails under CI) in the tests that need it."""
+    if boots_the_stack(request.node.nodeid, session_has_stack_tests) and all(
+            os.path.exists(path) for path in stack_needs()):
         try:
             request.getfixturevalue("booting_stack")
         except Exception:  # pytest keeps it: raised again in each test that needs the stack,

@@ -6,9 +6,10 @@ under a temp dir, so the host's /etc/puppet is neither read nor written. ``puppe
 takes its facts from a facts file (``--facts_terminus yaml``): the node's facts are the test's,
 facter does not run, and nothing depends on this machine's name or OS.
 
-The module installs runit-provision into a virtualenv from a wheelhouse built once per session
-from this checkout (``pip wheel``: the project's wheel and its dependencies' wheels), with
-``--no-index --find-links``: the Puppet runs themselves never reach a package index.
+The module installs runit-provision into a virtualenv from a wheelhouse built once per run
+from this checkout (``pip wheel``: the project's wheel and its dependencies' wheels;
+tests/conftest.py's ``checkout_wheelhouse``), with ``--no-index --find-links``: the Puppet runs
+themselves never reach a package index.
 """
 
 import json
@@ -17,7 +18,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -103,19 +103,6 @@ def module_path(target):
     (target / "runit").symlink_to(MODULE)
     (target / "stdlib").symlink_to(SYSTEM_MODULES / "stdlib")
     return target
-
-
-def build_wheelhouse(target):
-    """This checkout's wheel and its dependencies' wheels (pip's own cache and configured index:
-    the only package-index use of the Puppet tiers, once per session)."""
-    target.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet",
-                           "--disable-pip-version-check", "--wheel-dir", str(target), str(ROOT)],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    wheels = sorted(target.glob("runit_provision-*.whl"))
-    assert len(wheels) == 1, wheels
-    return wheels[0]
 
 
 def make_root(root, homes=HOMES, inittab=False):
