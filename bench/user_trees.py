@@ -150,6 +150,7 @@ class Applied:
                                       for login in users}
         self.base = self.sandbox.base
         self.expected = 1 + len(users) * services
+        self.said = 0  # bytes of the tree's output already shown
 
     def up(self):
         self.sandbox.start_tree()
@@ -159,6 +160,7 @@ class Applied:
         return self.sandbox.tree.pid
 
     def stop_all(self):
+        self.say_what_the_tree_said()
         tree = self.sandbox.tree
         kill_pids(set(descendants(tree.pid)) | {tree.pid} | processes_under(self.base))
         tree.wait()
@@ -166,6 +168,22 @@ class Applied:
 
     def start(self):
         return self.sandbox.start_tree().pid
+
+    def say_what_the_tree_said(self):
+        """Root's tree's messages since the last look, on stderr: a round that took the old
+        way (users' trees exec'd when the fork server is gone or slow) says why."""
+        try:
+            with open(str(self.sandbox.outputs), "rb") as out:
+                out.seek(self.said)
+                new = out.read()
+        except OSError:
+            return
+        self.said += len(new)
+        lines = new.decode("utf-8", "replace").splitlines()
+        if lines:
+            print("root's tree said (%d lines; the first 10):" % len(lines), file=sys.stderr)
+            for line in lines[:10]:
+                print("  " + line[:240], file=sys.stderr)
 
     def close(self):
         self.sandbox.close()
