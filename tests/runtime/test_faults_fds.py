@@ -170,7 +170,10 @@ def test_timers_at_the_descriptor_limit_each_wait_or_are_said_not_to_fit(tmp_pat
                 shutil.move(str(service), str(tmp_path / ("gone-" + service.name)))
         wait_until(lambda: all(s in armed() for s in kept), timeout=20,
                    what="the waiting timers armed")
-        assert "unable" not in err_path.read_text() and "internal error" not in \
-            err_path.read_text(), err_path.read_text()
+        # (a scan that listed a directory this test then moved away says it could not stat
+        # it: nothing else may fail)
+        said = [line for line in err_path.read_text().splitlines()
+                if not re.search(r"unable to stat s\d+: file does not exist$", line)]
+        assert not [line for line in said if "unable" in line or "internal error" in line], said
     finally:
         end_tree(proc, tmp_path)

@@ -136,10 +136,11 @@ def test_a1_a_record_apprun1_plants_hands_root_no_process(sandbox, what):
         target.end()
 
 
-def spawn_at_pid(pid, argv, attempts=300):
+def spawn_at_pid(pid, argv, attempts=300, taken_for=120):
     """A root process running ``argv`` whose pid is ``pid`` (free): the kernel's last pid is
     set just below it before each try — a pid reused, made on purpose. A process forking
-    elsewhere in between takes the pid first: tried again."""
+    elsewhere in between takes the pid first (the other workers of a parallel run fork all the
+    time): tried again, once that process has ended (``taken_for`` seconds at most)."""
     for _ in range(attempts):
         with open("/proc/sys/kernel/ns_last_pid", "w") as handle:
             handle.write(str(pid - 1))
@@ -150,7 +151,8 @@ def spawn_at_pid(pid, argv, attempts=300):
         proc.kill()
         proc.wait()
         if stat_fields(pid) is not None:
-            raise AssertionError("pid %d was taken by another process first" % pid)
+            wait_until(lambda: stat_fields(pid) is None, timeout=taken_for,
+                       what="pid %d, taken by another process first, free again" % pid)
     raise AssertionError("pid %d not had in %d tries" % (pid, attempts))
 
 
