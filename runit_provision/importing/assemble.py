@@ -330,8 +330,7 @@ def _without_relay(found, text):
 
     from ..protocol.readiness import BadReady, ready_option_words, ready_spec_from_bytes
     content = bytes_of(found.entries.get(READY))[0]
-    check = found.entries.get(CHECK)
-    if content is None or (check is not None and not _ready_check(found, check)):
+    if content is None or _own_check_beside_ready(found):
         return text  # no ready carried (_ready): its relay stays the run's own
     try:
         spec = ready_spec_from_bytes(content)
@@ -349,6 +348,13 @@ def _rendered(template, context):
     return render_template(make_environment(), template, context)
 
 
+def _own_check_beside_ready(found):
+    """A ``check`` of the service's own, not the one ``ready`` renders: ``ready`` is then
+    not carried (``_ready``), nor is its relay taken out of run (``_without_relay``)."""
+    check = found.entries.get(CHECK)
+    return check is not None and not _ready_check(found, check)
+
+
 def _ready_check(found, entry):
     """Whether ``check`` is the one ``ready`` renders beside a ``ready`` file."""
     return found.entries.get(READY) is not None and entry is not None \
@@ -359,9 +365,7 @@ def rendered_fixed(template):
     """The bytes of a template rendered without context, the same for every service:
     ``finish/oneshot.j2`` (a one-shot's ``./finish``), ``timer/run.j2`` (a timer's
     ``./run``, the C runsv's waiter) and ``finish/timer.j2`` (a timer's ``./finish``)."""
-    from ..render.environment import make_environment, render_template
-
-    return render_template(make_environment(), template, {}).encode()
+    return _rendered(template, {}).encode()
 
 
 def ends_down(script):
@@ -420,8 +424,7 @@ def _ready(found, data, notes):
     entry = found.entries.get(READY)
     if entry is None:
         return
-    check = found.entries.get(CHECK)
-    if check is not None and not _ready_check(found, check):
+    if _own_check_beside_ready(found):
         notes.changes.append("ready would be removed: a check of its own is beside it (ready "
                              "renders its own check)")
         return
