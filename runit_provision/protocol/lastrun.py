@@ -38,6 +38,38 @@ LAST_RUN_MAX = 256  # bytes read: the line is ~80
 # this to "runsv" in ./finish's environment: the rendered finish then only says the run's
 # end in its log (templates/finish/oneshot.j2) — a dozen forks fewer at every one-shot's end.
 RUNSV_ENV = "RUNIT_PROVISION_ONESHOT"
+# How the rendered one-shot ./finish begins (templates/finish/oneshot.j2: a test renders it
+# and compares). Under our runsv (RUNSV_ENV set) sh runs nothing after this head but its
+# words of the run's end, so a ./finish that begins with these bytes is not started there:
+# our runsv writes ``run_end_line`` where it would (supervision/engine/supervisor.py).
+ONESHOT_FINISH_HEAD = b"""#!/bin/sh
+# A one-shot's finish (oneshot: true; docs/jobs.md). runsv -- the C one and ours -- starts it
+# with run's exit code (-1 when a signal ended it) and the signal as $1 $2. It keeps the
+# service down, done or failed (systemd's Type=oneshot without Restart=), and writes
+# supervise/last-run, which status, verify, the fact and metrics read (protocol/lastrun.py):
+# the C runsv keeps no exit code. Our runsv does both itself (protocol/lastrun.RUNSV_ENV).
+if [ "${RUNIT_PROVISION_ONESHOT:-}" = runsv ]; then
+  # our runsv wrote supervise/last-run and keeps the service down itself
+  case ${1:--1} in
+    0) echo 'runit-provision: run done (exit 0)' ;;
+    -1) echo "runit-provision: run failed (signal ${2:-0})" ;;
+    *) echo "runit-provision: run failed (exit $1)" ;;
+  esac
+  exit 0
+fi
+"""
+
+
+def run_end_line(code, signum):
+    """The line the head above echoes for ``./finish CODE SIGNUM`` (templates/finish/
+    run-ended.j2's words), as bytes."""
+    if code == 0:
+        words = "run done (exit 0)"
+    elif code == -1:
+        words = "run failed (signal %d)" % signum
+    else:
+        words = "run failed (exit %d)" % code
+    return ("runit-provision: %s\n" % words).encode()
 
 
 class LastRun(FieldTuple, fields="exit_code signal started_ns ended_ns"):

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from runit_provision.protocol.lastrun import RUNSV_ENV, last_run_from_bytes
+from runit_provision.protocol.lastrun import (ONESHOT_FINISH_HEAD, RUNSV_ENV, last_run_from_bytes,
+                                              run_end_line)
 from runit_provision.protocol.status import TAI_OFFSET
 
 from .helpers import text_of, tree_from_text
@@ -99,8 +100,10 @@ def test_the_finish_keeps_it_down_and_records_the_run(tmp_path, args, exit_code,
 def test_under_our_runsv_the_finish_only_says_the_end(tmp_path, args, line):
     """Our runsv records the run and keeps the one-shot down itself, and says so in the
     finish's environment (protocol/lastrun.RUNSV_ENV): the finish then writes nothing, sends
-    no ``d`` and runs no command — it only says the run's end in the log. (No supervise/ here
-    and no command on PATH: a finish that touched one or ran one would fail.)"""
+    no ``d`` and runs no command — it only says the run's end in the log, the line our runsv
+    says itself when the finish begins as rendered (protocol/lastrun.ONESHOT_FINISH_HEAD: a
+    template changed without it is caught here). (No supervise/ here and no command on PATH:
+    a finish that touched one or ran one would fail.)"""
     finish = tmp_path / "finish"
     finish.write_text(text_of(tree_from_text(DATA), "/etc/sv/setup/finish"))
     env = {RUNSV_ENV: "runsv", "PATH": str(tmp_path / "nothing")}
@@ -108,3 +111,6 @@ def test_under_our_runsv_the_finish_only_says_the_end(tmp_path, args, line):
                           capture_output=True, text=True, env=env)
     assert (done.returncode, done.stdout, done.stderr) == (0, "runit-provision: %s\n" % line, "")
     assert os.listdir(tmp_path) == ["finish"]
+    # what our runsv says itself for a finish that begins so (Supervisor.said_run_end)
+    assert finish.read_bytes().startswith(ONESHOT_FINISH_HEAD)
+    assert run_end_line(int(args[0]), int(args[1])) == done.stdout.encode()

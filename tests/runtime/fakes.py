@@ -41,6 +41,8 @@ class FakeHost:
         self.jitter_fraction = jitter  # of the policy's jitter each draw gives
         self.oneshot = False  # the service directory's oneshot file
         self.runs = []  # (wait_status, started_ns, ended_ns) of each one-shot run recorded
+        self.says_ends = False  # said_run_end: its ./finish is the rendered one-shot's
+        self.ends_said = []  # wait statuses of the runs whose end it said
         self.hooks = set(hooks)
         self.fail_exec = {}
         self.next_pid = 100
@@ -97,6 +99,13 @@ class FakeHost:
 
     def record_run(self, wait_status, started_ns, ended_ns):
         self.runs.append((wait_status, started_ns, ended_ns))
+
+    def said_run_end(self, wait_status):
+        """The rendered one-shot finish's words said by the host (``ends_said``), not by a
+        started ./finish, when ``says_ends``."""
+        if self.says_ends:
+            self.ends_said.append(wait_status)
+        return self.says_ends
 
     def is_timer(self):
         return False

@@ -330,6 +330,25 @@ def is_finish_readable(dir_fd):
     return True
 
 
+def finish_begins(dir_fd, head):
+    """./finish is a regular file, executable by its owner (runsv's exec would run it), not a
+    link, whose first bytes are ``head`` (never waiting: a FIFO there is no file)."""
+    try:
+        fd = os.open(FINISH, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     dir_fd=dir_fd)
+    except OSError:
+        return False
+    try:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode) or not found.st_mode & stat.S_IXUSR:
+            return False
+        return os.read(fd, len(head)) == head
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 def is_oneshot(dir_fd):
     """The ``oneshot`` file marks a one-shot (docs/jobs.md): a regular file, not followed.
     Its clean exit is no death in the tally."""
@@ -426,6 +445,10 @@ class LocalFacts:
         file, a line each), or None: read at each start of ./run (an apply may change it)."""
         return read_small(self.dir_fd, NEEDS_DONE, NEEDS_DONE_MAX, regular=True)
 
+    def finish_begins(self, head):
+        """./finish begins with ``head`` (read when asked: an apply may change it)."""
+        return finish_begins(self.dir_fd, head)
+
 
 class SnapshotFacts:
     """Facts an agent read ahead (``read_facts``), answered from that reading."""
@@ -467,6 +490,11 @@ class SnapshotFacts:
     schedule = None
     # Nor a hold of ./run until the one-shots it needs are done: its guard waits for them.
     needs_done = None
+
+    @staticmethod
+    def finish_begins(head):
+        """Not read from here: another identity's ./finish is started in its agent, always."""
+        return False
 
 
 # -- writes -----------------------------------------------------------------------------------------

@@ -470,9 +470,9 @@ class Side:
                     self._maybe_give_up(now_ns)
                     self._step_backoff(seen)
             self.wait_status = wait_status
-            if not self.is_log and self.host.is_oneshot():
-                self._oneshot_ended(wait_status, now_ns)
-            if not self.is_log and self.host.has_finish():
+            said = not self.is_log and self.host.is_oneshot() and self._oneshot_ended(
+                wait_status, now_ns)
+            if not self.is_log and not said and self.host.has_finish():
                 self.state = State.FINISH
                 self.write_status()
                 return  # _settle() starts ./finish
@@ -492,14 +492,15 @@ class Side:
             self.write_status()
 
     def _oneshot_ended(self, wait_status, now_ns):
-        """A one-shot's ./run ended, done or failed: recorded and kept down before ./finish
-        starts — what its rendered finish does (forking) under the C runsv (docs/jobs.md)."""
+        """A one-shot's ./run ended: recorded and kept down before ./finish, as its rendered
+        finish does under the C runsv (docs/jobs.md); True: the host said its words itself."""
         self.host.record_run(wait_status, self.stamp_ns, now_ns)
         if self.want is Want.UP:
             self.want = Want.DOWN
             self.tally.wanted_down(now_ns)
             self._cancel_postponed_start()
             self._backoff = None
+        return self.host.said_run_end(wait_status)
 
     def _maybe_give_up(self, now_ns):
         """The service's ``give-up`` policy (N deaths within W seconds, s6-permafailon's

@@ -27,7 +27,7 @@ import stat
 import time
 
 from ....errors import FatalError
-from ...unix.diag import fatal as print_fatal, warn as print_warn, with_errstr
+from ...unix.diag import fatal as print_fatal, warn as print_warn
 from ....protocol.eventdir import READINESS as POSTED_READINESS, STATUS as POSTED_STATUS
 from ....protocol.layout import CONTROL_DIR, LAST_RUN, READINESS
 from ....protocol.status import State
@@ -519,6 +519,19 @@ class Supervisor:
             from ....protocol.lastrun import RUNSV_ENV
             ours[RUNSV_ENV] = "runsv"
         return dict(self.spawner.environ, **ours) if ours else None
+
+    def said_run_end(self, wait_status):
+        """A one-shot's ./finish that begins as the rendered one (protocol/lastrun.
+        ONESHOT_FINISH_HEAD) would only say the run's end under us — its record and its down
+        are ours (record_run): said here, where its stdout is, without its sh, the last
+        process start of a one-shot's end (bench/oneshot_boot.py). False: ./finish starts as
+        any does (another finish, another identity's, or the output would wait)."""
+        from ....protocol.lastrun import ONESHOT_FINISH_HEAD, run_end_line
+        if not self.facts.finish_begins(ONESHOT_FINISH_HEAD):
+            return False
+        from ...unix.writenow import write_now
+        code, signum = finish_arguments(wait_status)
+        return write_now(self.output_fd(), run_end_line(int(code), int(signum)))
 
     def record_run(self, wait_status, started_ns, ended_ns):
         """A one-shot's ./run ended: ``supervise/last-run`` (protocol/lastrun.py), as its

@@ -363,3 +363,21 @@ def test_a_one_shot_is_recorded_and_kept_down_by_runsv_itself(wait_status, has_f
     side.evaluate()
     assert side.state == State.DOWN and host.last_status.want == "d"
     assert [argv[0] for _, argv in host.spawned] == ["./run"] + ["./finish"] * has_finish
+
+
+@pytest.mark.parametrize("wait_status", [0, 3 << 8, signal.SIGKILL])
+def test_the_rendered_one_shot_finish_is_said_by_the_host_not_started(wait_status):
+    """Our runsv says the rendered one-shot finish's words itself (Supervisor.said_run_end):
+    no ./finish started, the side down at once — no "finish" status written on the way —
+    recorded and kept down as with a finish started; a daemon's finish is started still."""
+    side, host = started(has_finish=True)
+    host.oneshot = host.says_ends = True
+    side.child_exited(101, wait_status)
+    assert host.ends_said == [wait_status] and len(host.runs) == 1
+    assert [argv[0] for _, argv in host.spawned] == ["./run"]
+    assert [status.state for status, _ in host.statuses[1:]] == [State.DOWN]
+    assert side.state == State.DOWN and side.want is Want.DOWN and side.pid == 0
+    daemon, daemon_host = started(has_finish=True)
+    daemon_host.says_ends = True
+    daemon.child_exited(101, wait_status)
+    assert daemon_host.ends_said == [] and daemon_host.spawned[-1][1][0] == "./finish"
