@@ -41,6 +41,13 @@ from ..engine.side import NotYet
 ANSWER_SECONDS = 5.0  # a fork answers in well under a millisecond; a loaded machine is slow
 BROKEN_SECONDS = 60.0  # after a server could not start: how long processes start the old way
 READY_SECONDS = 30.0  # its start (an interpreter, imports, a throwaway tree) on a loaded machine
+# Requests sent and not answered yet stay in the channel until a middle child reads each: the
+# kernel takes ~170 small ones (its send buffer, 208 kB), and a send it refuses is a server
+# that does not keep up — killed. A tree starting 200 users' trees at once asked more than that
+# of a server slowed by the load, which then started 187 of them the old way (1 GB more:
+# bench/user_trees.py). Beyond these bounds an asker waits for answers instead (NotYet).
+IN_FLIGHT = 16
+IN_FLIGHT_BYTES = 65536  # a user's environment rides in its agent's request
 CHANNEL_FD = 3  # where the server finds its end of the channel
 TITLE_ROOM = 512  # bytes of argument area its children may show their own names in
 # The C library's allocator, read at the server's start and inherited by every child: one arena
@@ -71,8 +78,9 @@ class ForkServer:
 
     ``request(kind, fields, fds, done)`` asks for a child and returns at once; ``done(pid)``
     — the new child of the tree — or ``done(OSError)`` is called from the loop once the
-    server has answered. It raises ``NotYet`` while the server starts (``on_ready``
-    callbacks run once it can fork, or once it failed) and OSError when there is none to ask
+    server has answered. It raises ``NotYet`` while the server starts, or while ``IN_FLIGHT``
+    requests wait for their answers (``on_ready`` callbacks run once it can fork, or once it
+    failed, or once answers made room) and OSError when there is none to ask
     (the caller starts its process the old way). A server that could not start (it died
     before it said ready) is not tried again for ``BROKEN_SECONDS``; one that does not answer
     within ``ANSWER_SECONDS`` is killed, and whatever it had not answered fails."""
@@ -82,7 +90,8 @@ class ForkServer:
         self.spawner = spawner
         self.label = label
         self.pid = 0
-        self.on_ready = []  # called once each, when the server is ready or failed (cleared)
+        # called once each, when the server is ready or failed, or has room again (cleared)
+        self.on_ready = []
         self.on_reaped = None  # called after the server has been reaped (a stopping tree waits)
         self._channel = None
         self._ready = False
@@ -91,6 +100,7 @@ class ForkServer:
         self._broken_until = 0.0  # monotonic: until then, no server (a start failed)
         self._timer = None  # its start, or the oldest request not answered, is too slow then
         self._pending = []  # done callbacks, in the order of the requests
+        self._sizes = []  # and the size of each request
 
     def check(self):
         """Return when a request can go out now: NotYet while the server starts (started
@@ -105,6 +115,9 @@ class ForkServer:
             if self.loop.monotonic() < self._broken_until:
                 raise OSError(errno.EAGAIN, "the fork server could not start")
             raise NotYet()
+        if self._sizes and (len(self._sizes) >= IN_FLIGHT
+                            or sum(self._sizes) >= IN_FLIGHT_BYTES):
+            raise NotYet()  # woken (on_ready) as answers make room
 
     def request(self, kind, fields, fds, done):
         self.check()
@@ -112,10 +125,11 @@ class ForkServer:
         message = b"\0".join([kind] + [os.fsencode(str(field)) for field in fields])
         try:
             send(self._channel, message, fds)
-        except OSError as exc:  # its socket full or gone: it is not keeping up
+        except OSError as exc:  # its socket full within the bounds, or gone: not keeping up
             self._give_up(exc)
             raise
         self._pending.append(done)
+        self._sizes.append(len(message))
         if self._timer is None:
             self._timer = self.loop.call_later(ANSWER_SECONDS, self._too_slow)
 
@@ -180,8 +194,22 @@ class ForkServer:
                 continue
             if self._pending:
                 done = self._pending.pop(0)
+                self._sizes.pop(0)
                 self._restart_timer()
                 done(answer_from_message(data))
+                self._wake_some()
+
+    def _wake_some(self):
+        """An answer made room: askers that waited for it ask again, each once, while there
+        is room (one that waits again is behind the others)."""
+        for _ in range(len(self.on_ready)):
+            if not self.on_ready or not self._ready:
+                return
+            try:
+                self.check()
+            except (NotYet, OSError):
+                return
+            self.on_ready.pop(0)()
 
     def _restart_timer(self):
         if self._timer is not None:
@@ -219,7 +247,7 @@ class ForkServer:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        pending, self._pending = self._pending, []
+        pending, self._pending, self._sizes = self._pending, [], []
         for done in pending:
             done(exc)
 
@@ -229,6 +257,8 @@ class ForkServer:
         self._fail_pending(OSError(errno.EPIPE, "the fork server is gone"))
         if not self._said_ready and not self._closing:
             self._broken()
+        elif self.on_ready:
+            self._wake_waiting()  # waiting for room: they ask a new server
         if self.on_reaped is not None:
             self.on_reaped()
 

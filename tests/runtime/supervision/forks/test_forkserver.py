@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -162,6 +163,49 @@ def test_a_real_server_answers_each_request_in_order_from_its_middle_child(loop)
         assert [answer.errno for answer in answers] == [errno.EINVAL, errno.EINVAL]
         assert server.pid and os.path.exists("/proc/%d" % server.pid)
     finally:
+        server.close()
+        run_until(loop, lambda: not server.pid)
+
+
+def test_a_burst_of_requests_waits_for_room_and_a_slow_server_lives(loop, monkeypatch):
+    """300 requests at once (a tree starting 200 users' trees) to a server that reads none
+    for a while — stopped here, as a loaded machine slows it: the tree sends what the channel
+    can take (``IN_FLIGHT``), the rest wait (NotYet, woken as answers come), and every one is
+    answered by the same server. Before, the channel's refusal at ~150 killed the server and
+    every asker left started the old way."""
+    monkeypatch.setattr(forkclient, "ANSWER_SECONDS", 120.0)  # the stop is no failure here
+    spawner = Spawner(environ={"PATH": "/usr/bin:/bin"})
+    server = ForkServer(loop, spawner, "test")
+    answers, refused, ready = [], [], []
+    read_end, write_end = os.pipe()
+
+    def ask(number):
+        try:
+            server.request(b"what", ["x" * 1000, number], [read_end], answers.append)
+        except NotYet:
+            server.on_ready.append(lambda: ask(number))
+        except OSError as exc:
+            refused.append(exc)
+
+    with pytest.raises(NotYet):
+        server.check()
+    server.on_ready.append(lambda: ready.append(True))
+    try:
+        run_until(loop, lambda: ready, timeout=30)
+        serving = server.pid
+        os.kill(serving, signal.SIGSTOP)
+        try:
+            for number in range(300):
+                ask(number)
+            assert not refused and 300 - forkclient.IN_FLIGHT <= len(server.on_ready) < 300
+        finally:
+            os.kill(serving, signal.SIGCONT)
+        run_until(loop, lambda: len(answers) == 300 or refused, timeout=120)
+        assert not refused and {answer.errno for answer in answers} == {errno.EINVAL}
+        assert server.pid == serving and os.path.exists("/proc/%d" % serving)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
         server.close()
         run_until(loop, lambda: not server.pid)
 
