@@ -11,7 +11,10 @@ which carries no verdict, the same way (``judge``). What is wrong, in this order
 
     gave up restarting it        runsv stopped restarting it (its give-up policy)
     crash-looping                it died tally.CRASH_LOOP's deaths within the window
-    not running                  it is wanted up and does not run (neither of the above)
+    waiting for setup            its ./run waits for a one-shot it needs (protocol/needsdone.py:
+                                 held by our tree, or in its guard), ``setup (failed)`` for one
+                                 whose run failed: what systemd calls "activating" too
+    not running                  it is wanted up and does not run (none of the above)
     not ready                    it runs, declares readiness (docs/readiness.md), and is still
                                  starting: what systemd calls "activating"
     its logger is STATE          it runs; its logger is wanted up and does not
@@ -51,6 +54,7 @@ GAVE_UP = "gave up restarting it"
 CRASH_LOOPING = "crash-looping"
 NOT_RUNNING = "not running"
 NOT_READY = "not ready"
+WAITING_FOR = "waiting for %s"
 LOGGER_IS = "its logger is %s"
 LOGGER_CRASH_LOOPING = LOGGER_IS % CRASH_LOOPING
 # a timer's kinds (protocol/timerwords.py, not imported: only a timer's side loads it)
@@ -109,6 +113,10 @@ def judge(service, wanted=None, running=None):
     ...                 "job_word": "failed (exit 1, at 2025-11-26T11:03:21Z)"}})
     >>> failed.word, failed.is_as_wanted, failed.is_stopped, failed.is_service_wrong
     ('failed (exit 1, at 2025-11-26T11:03:21Z)', False, True, True)
+    >>> held = judge({"wanted": True, "running": False, "main": {"waiting_for": "setup"}})
+    >>> held.word, held.is_stopped, judge({"wanted": True, "running": True, "main": {
+    ...     "waiting_for": "setup (failed)"}}).word
+    ('waiting for setup', True, 'waiting for setup (failed)')
     """
     main = service.get("main")
     main = main if isinstance(main, dict) else {}
@@ -130,6 +138,8 @@ def judge(service, wanted=None, running=None):
         words.append(CRASH_LOOPING)
     if job == FAILED:
         words.append(main.get("job_word") or FAILED)
+    elif main.get("waiting_for") and not words:
+        words.append(WAITING_FOR % main["waiting_for"])
     elif stopped and not words:
         words.append(NOT_RUNNING)
     if running and not words and main.get("ready") == "starting":
@@ -234,7 +244,8 @@ def side_words(side, timed=False):
     it (protocol.tally.exit_text, not named); ``unknown`` where our runtime keeps no account
     (the C runit); ``ready`` only for a side that declares readiness; a timer's ``timer``
     (its kind) and ``timer_word`` — with its times when ``timed`` (status's verdict), else
-    without (the fact's: the clock alone moves them)."""
+    without (the fact's: the clock alone moves them); ``waiting_for`` while its ./run waits
+    for one-shots it needs (their names: fixed while it waits)."""
     tally = side.tally
     found = {"state": side.state, "want": side.want, "normally": side.normally,
              "paused": is_paused(side),
@@ -248,6 +259,10 @@ def side_words(side, timed=False):
     if doing is not None:
         found["timer"] = doing.kind
         found["timer_word"] = doing.word if timed else doing.fact_word
+    if side.waiting_for:
+        from ..protocol.needsdone import waiting_words
+
+        found["waiting_for"] = waiting_words(side.waiting_for)
     job = side.job
     if side.is_oneshot:  # its last run's end is fixed once it ended: stable between runs
         from ..protocol.lastrun import job_words  # a one-shot's alone (protocol/jobwords.py)

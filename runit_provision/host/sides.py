@@ -93,17 +93,43 @@ def read_side(fs, path, now, probe=None, with_tally=True):
     fact show: ``probe`` (``probe_side``'s signature; None: ``probe_side`` on ``fs``), whether
     a ``down`` file marks it normally down, and with ``with_tally`` our runtime's tally and
     readiness record of what the status shows; ``now``: unix seconds it is read at."""
-    side = (probe or (lambda where: probe_side(fs, where)))(path)
+    probe = probe or (lambda where: probe_side(fs, where))
+    side = probe(path)
     readiness = waiting = None
     if with_tally and side.unknown is None and side.status is not None:
         side = tallied(fs, path, side)
         readiness = side_readiness(fs, path, side.status)
         waiting = side_waiting(fs, path, side)
     oneshot, timer = side_marks(fs, path)
-    return side.replaced(is_normally_up=side_is_normally_up(fs, path), readiness=readiness,
+    side = side.replaced(is_normally_up=side_is_normally_up(fs, path), readiness=readiness,
                          now_ns=now * 1_000_000_000, waiting=waiting, is_oneshot=oneshot,
                          last_run=side_last_run(fs, path) if oneshot or timer else None,
                          timer=side_timer(fs, path) if timer else None)
+    if with_tally and side.is_want_up and side.state.value in ("run", "down"):
+        side = side.replaced(waiting_for=side_waiting_for(fs, path, side, probe))
+    return side
+
+
+def side_waiting_for(fs, path, side, probe):
+    """The one-shots the side's ``./run`` waits for now (protocol/needsdone.py), read from
+    its ``needs-done`` and each one's ``supervise/``: ``(name, job)`` each. The file is the
+    service owner's: its directories are only looked at, each as status reads a side."""
+    from ..protocol.layout import NEEDS_DONE
+
+    try:
+        content, _ = fs.read_file(path + "/" + NEEDS_DONE)
+    except (OSError, UnsafePathError):
+        return ()
+    if not content:
+        return ()
+    from ..protocol.needsdone import needed_dirs, waited_for
+
+    needed = []
+    for directory in needed_dirs(content):
+        oneshot = probe(directory).replaced(is_oneshot=True)
+        needed.append((directory.rstrip("/").rsplit("/", 1)[-1],
+                       oneshot.replaced(last_run=side_last_run(fs, directory))))
+    return tuple(waited_for(side, needed))
 
 
 def side_waiting(fs, path, side):

@@ -267,7 +267,9 @@ class SideState:
     * ``last_run``: a one-shot's or a timer's last end (protocol/lastrun.py ``LastRun``), or
       None;
     * ``timer``: what was read of a timer's records (its directory has ``schedule``;
-      protocol/timerwords.py ``TimerRead``), None for a side that is no timer.
+      protocol/timerwords.py ``TimerRead``), None for a side that is no timer;
+    * ``waiting_for``: the one-shots its ``./run`` waits for now, ``(name, job)`` each
+      (protocol/needsdone.py ``waited_for``); empty: none.
 
     What it means — each word derived here, once: ``state``, ``want``, ``is_want_up``,
     ``pid``, ``is_running``, ``uptime``, ``normally``, ``is_ready``, ``ready_latency``,
@@ -276,16 +278,16 @@ class SideState:
 
     __slots__ = ("is_supervised", "status", "error", "is_normally_up", "unknown", "was_seen",
                  "tally", "readiness", "now_ns", "waiting", "is_oneshot", "last_run",
-                 "timer")
+                 "timer", "waiting_for")
 
     def __init__(self, is_supervised=False, status=None, error=None, is_normally_up=True,
                  unknown=None, was_seen=True, tally=None, readiness=None, now_ns=0,
-                 waiting=None, is_oneshot=False, last_run=None, timer=None):
+                 waiting=None, is_oneshot=False, last_run=None, timer=None, waiting_for=()):
         self.is_supervised, self.status, self.error = is_supervised, status, error
         self.is_normally_up, self.unknown, self.was_seen = is_normally_up, unknown, was_seen
         self.tally, self.readiness, self.now_ns = tally, readiness, now_ns
         self.waiting, self.is_oneshot, self.last_run = waiting, is_oneshot, last_run
-        self.timer = timer
+        self.timer, self.waiting_for = timer, waiting_for
 
     def replaced(self, **changes):
         """A copy with ``changes`` (the same fields as the constructor's)."""

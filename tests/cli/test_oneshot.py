@@ -257,6 +257,39 @@ def test_our_tree_starts_a_dependent_once_its_one_shot_is_done_and_runsv_records
     assert (marks / "setup").read_text() == "run\nrun\n"
 
 
+def test_a_dependent_is_told_waiting_for_its_one_shot_then_as_wanted(live, capsys):
+    """While the one-shot it needs has not ended well, a dependent is "waiting for setup" —
+    not "not running" (our tree holds its ./run) nor "as wanted" (the C runit's guard runs) —
+    in status (exit 3), the fact and fleet status; "waiting for setup (failed)" once setup
+    failed; as wanted once setup is run again and done (the guard passed)."""
+    gate = live.tmp / "gate"
+    services = {
+        "setup": {"oneshot": True, "command": [
+            "sh", "-c", "while [ ! -e %s ]; do sleep 0.1; done; exit $(cat %s)" % (gate, gate)]},
+        "web": {"command": ["sleep", "1000"], "needs": ["setup"]},
+    }
+    data = applied(live, capsys, services)
+
+    def web_says(word):
+        def look():
+            code, fact = status(capsys, data)
+            rows = {row["service"]: row for row in fact["services"]}
+            return (code, fact, rows["web"]) if rows["web"]["verdict"] == word else None
+        return wait_until(look, timeout=30, what="web: %s" % word)
+
+    code, fact, web = web_says("waiting for setup")
+    assert code == 3 and web["main"]["waiting_for"] == "setup"
+    assert [(problem.service, problem.why) for problem in problems_of({"node1": fact})[0]] \
+        == [("web", "waiting for setup")]
+    gate.write_text("1\n")
+    code, _, _ = web_says("waiting for setup (failed)")
+    assert code == 3
+    gate.write_text("0\n")
+    assert main(["start"] + data + ["setup"]) == 0, capsys.readouterr()
+    code, _, web = web_says("as wanted")
+    assert "waiting_for" not in web["main"]
+
+
 def test_dependents_run_a_one_shot_once_at_boot_and_start_one_marked_down(live, capsys):
     """Five services need ``setup``, which runsv starts itself: it runs once, not once more
     for each dependent that looked at its record before it ended and sent ``sv up`` after
