@@ -34,22 +34,18 @@ from .layout import LAST_RUN
 from .tuples import FieldTuple
 
 LAST_RUN_MAX = 256  # bytes read: the line is ~80
-# Our runsv writes the record itself when a one-shot's ./run ends, keeps it down, and sets
-# this to "runsv" in ./finish's environment: the rendered finish then only says the run's
-# end in its log (templates/finish/oneshot.j2) — a dozen forks fewer at every one-shot's end.
+# Our runsv writes the record itself when a one-shot's ./run or a timer's ./job ends (a
+# one-shot: keeps it down), and sets this to "runsv" in ./finish's environment: the rendered
+# finish then only says the run's end in its log (templates/finish/runsv-recorded.j2) — a
+# dozen forks fewer at every end.
 RUNSV_ENV = "RUNIT_PROVISION_ONESHOT"
-# How the rendered one-shot ./finish begins (templates/finish/oneshot.j2: a test renders it
-# and compares). Under our runsv (RUNSV_ENV set) sh runs nothing after this head but its
-# words of the run's end, so a ./finish that begins with these bytes is not started there:
-# our runsv writes ``run_end_line`` where it would (supervision/engine/supervisor.py).
-ONESHOT_FINISH_HEAD = b"""#!/bin/sh
-# A one-shot's finish (oneshot: true; docs/jobs.md). runsv -- the C one and ours -- starts it
-# with run's exit code (-1 when a signal ended it) and the signal as $1 $2. It keeps the
-# service down, done or failed (systemd's Type=oneshot without Restart=), and writes
-# supervise/last-run, which status, verify, the fact and metrics read (protocol/lastrun.py):
-# the C runsv keeps no exit code. Our runsv does both itself (protocol/lastrun.RUNSV_ENV).
-if [ "${RUNIT_PROVISION_ONESHOT:-}" = runsv ]; then
-  # our runsv wrote supervise/last-run and keeps the service down itself
+# How the rendered one-shot's and timer's ./finish begin (templates/finish/oneshot.j2,
+# timer.j2, runsv-recorded.j2: a test renders them and compares). Under our runsv (RUNSV_ENV
+# set) sh runs nothing after this head but its words of the run's end, so a ./finish that
+# begins with these bytes is not started there: our runsv writes ``run_end_line`` where it
+# would (supervision/engine/supervisor.py).
+_RUNSV_RECORDED = b"""if [ "${RUNIT_PROVISION_ONESHOT:-}" = runsv ]; then
+  # our runsv recorded the run itself: only its end, in the log
   case ${1:--1} in
     0) echo 'runit-provision: run done (exit 0)' ;;
     -1) echo "runit-provision: run failed (signal ${2:-0})" ;;
@@ -58,6 +54,10 @@ if [ "${RUNIT_PROVISION_ONESHOT:-}" = runsv ]; then
   exit 0
 fi
 """
+ONESHOT_FINISH_HEAD = (b"#!/bin/sh\n# A one-shot's finish (oneshot: true; docs/jobs.md).\n"
+                       + _RUNSV_RECORDED)
+TIMER_FINISH_HEAD = (b"#!/bin/sh\n# A timer's finish (schedule:; docs/jobs.md#timers).\n"
+                     + _RUNSV_RECORDED)
 
 
 def run_end_line(code, signum):

@@ -11,8 +11,10 @@ import time
 
 import pytest
 
-from runit_provision.protocol.lastrun import (ONESHOT_FINISH_HEAD, RUNSV_ENV, last_run_from_bytes,
+from runit_provision.protocol.lastrun import (ONESHOT_FINISH_HEAD, RUNSV_ENV,
+                                              TIMER_FINISH_HEAD, last_run_from_bytes,
                                               run_end_line)
+from runit_provision.render.environment import make_environment, render_template
 from runit_provision.protocol.status import TAI_OFFSET
 
 from .helpers import text_of, tree_from_text
@@ -114,3 +116,19 @@ def test_under_our_runsv_the_finish_only_says_the_end(tmp_path, args, line):
     # what our runsv says itself for a finish that begins so (Supervisor.said_run_end)
     assert finish.read_bytes().startswith(ONESHOT_FINISH_HEAD)
     assert run_end_line(int(args[0]), int(args[1])) == done.stdout.encode()
+
+
+@pytest.mark.parametrize("args", [["0", "0"], ["4", "0"], ["-1", "9"]])
+def test_under_our_runsv_a_timers_finish_only_says_the_end_too(tmp_path, args):
+    """A timer's rendered finish, under our runsv (which recorded the job's run): only the
+    run's end, no command, no file — and it begins as TIMER_FINISH_HEAD says, so our runsv
+    says that line itself."""
+    finish = tmp_path / "finish"
+    finish.write_text(render_template(make_environment(), "finish/timer.j2", {}))
+    assert finish.read_bytes().startswith(TIMER_FINISH_HEAD)
+    env = {RUNSV_ENV: "runsv", "PATH": str(tmp_path / "nothing")}
+    done = subprocess.run(["/bin/sh", "-e", str(finish)] + args, cwd=tmp_path, timeout=30,
+                          capture_output=True, text=True, env=env)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.encode() == run_end_line(int(args[0]), int(args[1]))
+    assert os.listdir(tmp_path) == ["finish"]

@@ -1,8 +1,8 @@
-"""A one-shot's end under our runsv and the C runsv, with real processes (docs/jobs.md): the
-rendered ``./finish``'s words of the run's end come out the same in its log under both, and
-the run is recorded; ours says them itself, without starting the finish's sh, unless the
-``./finish`` is not the rendered one or its log pipe is full (then the finish waits on the
-pipe in a process of its own, never our runsv's loop).
+"""A one-shot's end (and a timer's run's) under our runsv and the C runsv, with real processes
+(docs/jobs.md): the rendered ``./finish``'s words of the run's end come out the same in its
+log under both, and the run is recorded; ours says them itself, without starting the
+finish's sh, unless the ``./finish`` is not the rendered one or its log pipe is full (then
+the finish waits on the pipe in a process of its own, never our runsv's loop).
 
 Whether a sh started is seen by a ``/bin/sh`` that writes down each start, bind-mounted over
 the host's in a mount namespace of the test's own (the host's is never touched); the
@@ -14,6 +14,7 @@ import shutil
 import pytest
 
 from runit_provision.protocol.lastrun import ONESHOT_FINISH_HEAD, last_run_from_bytes
+from runit_provision.protocol.timer import TimerSpec, timer_spec_bytes
 from runit_provision.render.environment import make_environment, render_template
 
 from .processes import BASE_PATH, decode_side, make_service, send_control, wait_until
@@ -96,6 +97,29 @@ def test_the_rendered_finish_says_the_end_alike_and_ours_starts_no_sh_for_it(
     assert finish_started(starts) == ([] if impl == "ours" else ["./finish %s" % {
         "done": "0 0", "failed": "3 0", "killed": "-1 9"}[end]]), starts.read_text()
     assert decode_side(service).get("want") == "d"  # kept down: not restarted
+    stop(service, group)
+
+
+def test_ours_records_a_timers_runs_and_starts_no_sh_for_its_finish(tmp_path, processes,
+                                                                     shells, which_tool):
+    """A timer (every second) with its rendered finish under our runsv: each run of ./job is
+    recorded (supervise/last-run) and its end said in the log by our runsv — no sh started
+    at a run's end (under the C runsv the finish records each, forking a dozen times)."""
+    dash, counting, starts = shells
+    service = make_service(tmp_path, "svc", run="#!%s\nexec sleep 1000\n" % dash,
+                           finish=render_template(make_environment(), "finish/timer.j2", {}),
+                           log_run="#!%s\nexec cat >>out\n" % dash)
+    (service / "schedule").write_bytes(timer_spec_bytes(TimerSpec("*:*:*")))
+    (service / "job").write_text("#!%s\necho job\n" % dash)
+    (service / "job").chmod(0o755)
+    group = start_runsv(which_tool("ours", "runsv"), tmp_path, processes, counting)
+    out = service / "log/out"
+    said = wait_until(lambda: out.exists() and out.read_text().count("run done") >= 2 and
+                      out.read_text(), timeout=20, what="two runs' ends in the log")
+    assert said.startswith("job\nrunit-provision: run done (exit 0)\njob\n"), said
+    record = last_run_from_bytes((service / "supervise/last-run").read_bytes())
+    assert record.is_done and 0 < record.ended_ns - record.started_ns < 5 * 10**9, record
+    assert finish_started(starts) == [], starts.read_text()
     stop(service, group)
 
 

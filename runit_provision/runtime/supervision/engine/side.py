@@ -470,8 +470,8 @@ class Side:
                     self._maybe_give_up(now_ns)
                     self._step_backoff(seen)
             self.wait_status = wait_status
-            said = not self.is_log and self.host.is_oneshot() and self._oneshot_ended(
-                wait_status, now_ns)
+            said = not self.is_log and (self.host.is_oneshot() or self.host.is_timer()) \
+                and self._recorded(wait_status, now_ns)
             if not self.is_log and not said and self.host.has_finish():
                 self.state = State.FINISH
                 self.write_status()
@@ -491,11 +491,11 @@ class Side:
         else:
             self.write_status()
 
-    def _oneshot_ended(self, wait_status, now_ns):
-        """A one-shot's ./run ended: recorded and kept down before ./finish, as its rendered
-        finish does under the C runsv (docs/jobs.md); True: the host said its words itself."""
+    def _recorded(self, wait_status, now_ns):
+        """A one-shot's ./run or a timer's ./job ended: recorded (a one-shot kept down) before
+        ./finish, as its rendered finish does under the C runsv; True: the host said its words."""
         self.host.record_run(wait_status, self.stamp_ns, now_ns)
-        if self.want is Want.UP:
+        if self.want is Want.UP and self.host.is_oneshot():
             self.want = Want.DOWN
             self.tally.wanted_down(now_ns)
             self._cancel_postponed_start()

@@ -515,27 +515,30 @@ class Supervisor:
         if self.facts.backoff is not None:
             from ....protocol.backoff import RUNSV_ENV
             ours[RUNSV_ENV] = "runsv"
-        if self.facts.oneshot:
+        if self.facts.oneshot or self.timer is not None:
             from ....protocol.lastrun import RUNSV_ENV
             ours[RUNSV_ENV] = "runsv"
         return dict(self.spawner.environ, **ours) if ours else None
 
     def said_run_end(self, wait_status):
-        """A one-shot's ./finish that begins as the rendered one (protocol/lastrun.
-        ONESHOT_FINISH_HEAD) would only say the run's end under us — its record and its down
-        are ours (record_run): said here, where its stdout is, without its sh, the last
-        process start of a one-shot's end (bench/oneshot_boot.py). False: ./finish starts as
-        any does (another finish, another identity's, or the output would wait)."""
-        from ....protocol.lastrun import ONESHOT_FINISH_HEAD, run_end_line
-        if not self.facts.finish_begins(ONESHOT_FINISH_HEAD):
+        """A one-shot's or a timer's ./finish that begins as the rendered one (protocol/
+        lastrun.ONESHOT_FINISH_HEAD, TIMER_FINISH_HEAD) would only say the run's end under us
+        — its record (and a one-shot's down) are ours (record_run): said here, where its
+        stdout is, without its sh, the last process start of a run's end
+        (bench/oneshot_boot.py). False: ./finish starts as any does (another finish, another
+        identity's, or the output would wait)."""
+        from ....protocol.lastrun import ONESHOT_FINISH_HEAD, TIMER_FINISH_HEAD, run_end_line
+        if not self.facts.finish_begins(TIMER_FINISH_HEAD if self.timer is not None
+                                        else ONESHOT_FINISH_HEAD):
             return False
         from ...unix.writenow import write_now
         code, signum = finish_arguments(wait_status)
         return write_now(self.output_fd(), run_end_line(int(code), int(signum)))
 
     def record_run(self, wait_status, started_ns, ended_ns):
-        """A one-shot's ./run ended: ``supervise/last-run`` (protocol/lastrun.py), as its
-        rendered finish writes it under the C runsv, which keeps no exit code."""
+        """A one-shot's ./run or a timer's ./job ended: ``supervise/last-run``
+        (protocol/lastrun.py), as its rendered finish writes it under the C runsv, which keeps
+        no exit code."""
         from ....protocol.lastrun import LastRun, last_run_bytes
         code, signum = finish_arguments(wait_status)
         self._files[self.main].write_named(LAST_RUN, last_run_bytes(
