@@ -31,7 +31,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from .harness import PUPPET, PUPPET_DIRS, plain, run_group
+from .harness import PUPPET, PUPPET_DIRS, RUBY_GC, plain, run_group
 
 JAR = Path("/usr/share/puppetserver/puppetserver.jar")
 JAVA = "/usr/bin/java"
@@ -351,7 +351,7 @@ class Agent:
                 "--keylength", "2048"] + list(args)
         for name, path in self.dirs.items():
             argv += ["--%sdir" % name, str(path)]
-        env = dict(os.environ, HOME=str(self.base))
+        env = dict(os.environ, HOME=str(self.base), **RUBY_GC)
         env.update(self.env)
         code, out, err = run_group(argv, timeout, env=env)
         return code, plain(out + err)

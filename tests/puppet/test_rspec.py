@@ -16,16 +16,10 @@ import subprocess
 import pytest
 
 from .conftest import require
-from .harness import MODULE, SYSTEM_MODULES
+from .harness import MODULE, RUBY_GC, SYSTEM_MODULES
 
 RAKE = shutil.which("rake") or "/usr/bin/rake"
 GEMSPECS = "/usr/share/rubygems-integration/all/specifications"
-# Ruby's heap for rspec-puppet's ~600 catalogs (~600k live objects): started that large, and
-# major collections and malloc-triggered ones rarer than Ruby's defaults, which grow the heap
-# from 10k slots collecting all along. Measured on one core: `rake spec` 40 s of CPU with the
-# defaults, 31 s with these.
-RUBY_GC = {"RUBY_GC_HEAP_INIT_SLOTS": "800000", "RUBY_GC_HEAP_OLDOBJECT_LIMIT_FACTOR": "4",
-           "RUBY_GC_MALLOC_LIMIT": "67108864", "RUBY_GC_MALLOC_LIMIT_MAX": "134217728"}
 # Debian packages: what .ci/run installs for this test.
 GEMS = {"rspec-puppet": "ruby-rspec-puppet",
         "puppetlabs_spec_helper": "ruby-puppetlabs-spec-helper"}
