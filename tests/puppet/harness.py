@@ -30,6 +30,12 @@ EXAMPLES = ROOT / "hiera-examples"
 # Where Debian installs Forge modules (puppetlabs-stdlib: puppet-module-puppetlabs-stdlib).
 SYSTEM_MODULES = Path("/usr/share/puppet/modules")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Ruby's heap for Puppet's runs (rspec-puppet's ~600 catalogs, ``puppet apply``, agents): started
+# large, and major collections and malloc-triggered ones rarer than Ruby's defaults, which grow
+# the heap from 10k slots collecting all along. Measured on one core: `rake spec` 40 s of CPU
+# with the defaults, 31 s with these; four tests of test_apply.py 51 s, 46 s.
+RUBY_GC = {"RUBY_GC_HEAP_INIT_SLOTS": "800000", "RUBY_GC_HEAP_OLDOBJECT_LIMIT_FACTOR": "4",
+           "RUBY_GC_MALLOC_LIMIT": "67108864", "RUBY_GC_MALLOC_LIMIT_MAX": "134217728"}
 # Each passed as --NAMEdir. ssl and public too: Debian's puppet keeps them in
 # /var/lib/puppet/ssl and /var/cache/puppet/public whatever --vardir says, so without them
 # every run would write the machine's own (and parallel agents would share one ssl.lock).
@@ -209,7 +215,7 @@ class PuppetApply:
         for name, path in self.dirs.items():
             argv += ["--%sdir" % name, str(path)]
         argv += list(extra) + [str(site)]
-        environ = dict(os.environ, HOME=str(self.scratch))
+        environ = dict(os.environ, HOME=str(self.scratch), **RUBY_GC)
         environ.update(env or {})
         code, out, err = run_group(argv, timeout, env=environ)
         return code, plain(out + err)

@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from .conftest import require
-from .harness import MODULE, SYSTEM_MODULES
+from .harness import MODULE, RUBY_GC, SYSTEM_MODULES
 
 RAKE = shutil.which("rake") or "/usr/bin/rake"
 GEMSPECS = "/usr/share/rubygems-integration/all/specifications"
@@ -72,8 +72,8 @@ def test_rake_spec_passes(puppet_installed, tmp_path):
     shutil.copytree(str(MODULE), str(copy), symlinks=True, ignore=made_by_rake)
     (tmp_path / "home").mkdir()
     done = subprocess.run([RAKE, "spec"], cwd=str(copy), capture_output=True, text=True,
-                          timeout=600, env={"HOME": str(tmp_path / "home"),
-                                            "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+                          timeout=600, env=dict(RUBY_GC, HOME=str(tmp_path / "home"),
+                                                PATH="/usr/bin:/bin", LANG="C.UTF-8"))
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-20000:]
     counts = re.findall(r"^(\d+) examples?, (\d+) failures?", output, re.M)
