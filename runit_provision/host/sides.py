@@ -126,9 +126,8 @@ def side_waiting_for(fs, path, side, probe):
 
     needed = []
     for directory in needed_dirs(content):
-        oneshot = probe(directory).replaced(is_oneshot=True)
-        needed.append((directory.rstrip("/").rsplit("/", 1)[-1],
-                       oneshot.replaced(last_run=side_last_run(fs, directory))))
+        needed.append((directory.rstrip("/").rsplit("/", 1)[-1], probe(directory).replaced(
+            is_oneshot=True, last_run=side_last_run(fs, directory))))
     return tuple(waited_for(side, needed))
 
 

@@ -16,19 +16,24 @@ The file is the service owner's: its lines are only looked at (absolute paths, a
 
 NEEDS_DONE_MAX = 4096  # bytes of the file read
 NEEDS_MAX = 64  # directories looked at
-_NS = 1_000_000_000
+
+
+def needed_lines(data):
+    """The absolute directories a ``needs-done`` file's bytes name, in order, as bytes: what
+    our tree's start holds look at (runtime/supervision/tree/startholds.py) and the views.
+
+    >>> needed_lines(b"/etc/sv/setup\\nrelative\\n\\n/etc/sv/migrate\\n")
+    [b'/etc/sv/setup', b'/etc/sv/migrate']
+    """
+    return [line for line in data[:NEEDS_DONE_MAX].split(b"\n")[:NEEDS_MAX]
+            if line.startswith(b"/") and b"\0" not in line]
 
 
 def needed_dirs(data):
-    """The absolute directories a ``needs-done`` file's bytes name, in order (str).
-
-    >>> needed_dirs(b"/etc/sv/setup\\nrelative\\n\\n/etc/sv/migrate\\n")
-    ['/etc/sv/setup', '/etc/sv/migrate']
-    """
+    """``needed_lines`` as str."""
     from os import fsdecode
 
-    return [fsdecode(line) for line in data[:NEEDS_DONE_MAX].split(b"\n")[:NEEDS_MAX]
-            if line.startswith(b"/") and b"\0" not in line]
+    return [fsdecode(line) for line in needed_lines(data)]
 
 
 def waited_for(dependent, needed):
@@ -42,7 +47,7 @@ def waited_for(dependent, needed):
     state = dependent.state.value
     if state not in ("run", "down"):
         return []
-    started_ns = status.seconds * _NS + status.nanoseconds
+    started_ns = status.stamp_ns
     found = []
     for name, oneshot in needed:
         job = oneshot.job
@@ -67,6 +72,6 @@ def _began_ns(oneshot):
     """When the one-shot's present or last run began (unix ns): its status's stamp while it
     runs, else its record's; 0 when it never ran."""
     if oneshot.job == "running" and oneshot.status is not None:
-        return oneshot.status.seconds * _NS + oneshot.status.nanoseconds
+        return oneshot.status.stamp_ns
     last = oneshot.last_run
     return last.started_ns if last is not None else 0

@@ -86,6 +86,8 @@ class Status(tuple):
 
     seconds = property(lambda self: self[0], doc="unix seconds of the stamp")
     nanoseconds = property(lambda self: self[1])
+    stamp_ns = property(lambda self: self[0] * 1_000_000_000 + self[1],
+                        doc="the whole stamp, unix nanoseconds")
     pid = property(lambda self: self[2])
     paused = property(lambda self: self[3])
     want = property(lambda self: self[4], doc="'u' or 'd'")

@@ -154,7 +154,7 @@ class Baseline:
 
 def stamp_ns(status):
     """The full TAI64N stamp of a status record, as unix nanoseconds."""
-    return status.seconds * 1_000_000_000 + status.nanoseconds
+    return status.stamp_ns
 
 
 def _newer_than_baseline(status, base):

@@ -22,6 +22,7 @@ from ....protocol.layout import (CONTROL, CONTROL_DIR, DOWN, FINISH, GIVE_UP, LO
                                  LOG_PIPE, NEEDS_DONE, NEW_SUFFIX, OK, ONESHOT, PROCESS_RECORD,
                                  READY, RUN, SCHEDULE, STATUS, SUPERVISE_DIR)
 from ....protocol.backoff import BACKOFF, BACKOFF_MAX
+from ....protocol.needsdone import NEEDS_DONE_MAX  # a line each (read, not trusted: a hint)
 from ....protocol.tally import TALLY, WIDTH as TALLY_WIDTH
 from ...unix.diag import with_errstr
 from ...unix.smallread import is_own, read_small
@@ -35,7 +36,6 @@ RECORD_MAX = 512  # bytes of a side's process record and status read back
 LOG_RUN_MAX = 4096  # bytes of log/run read to decide whether the tree runs it (hostedlogger.py)
 GIVE_UP_MAX = 64
 READY_MAX = 256
-NEEDS_DONE_MAX = 4096  # the one-shots a service needs: a line each (read, not trusted: a hint)
 SCHEDULE_MAX = 4096  # a timer's spec (protocol/timer.py's TIMER_MAX; not imported: the
                      # common path loads no timer code)
 HOOK_LETTERS = "udoxtkpchaiq12"

@@ -188,7 +188,7 @@ class Supervisor:
         paused = term = False
         if status is not None:
             side.want = Want.UP if status.want == "u" else Want.DOWN
-            stamp_ns = status.seconds * 1_000_000_000 + status.nanoseconds
+            stamp_ns = status.stamp_ns
             paused, term = status.paused, status.term
         if found is not None and found.kind == "adopt":
             self._watch_adopted(found.pid, side, pidfd)

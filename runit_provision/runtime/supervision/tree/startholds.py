@@ -21,8 +21,9 @@ service's start, by HOLD_SECONDS at most a start.
 
 import os
 
+from ....protocol.needsdone import needed_lines
+
 HOLD_SECONDS = 10.0  # then ./run starts, and its guard waits (sv_timeout) and tells
-NEEDS_MAX = 64  # directories looked at in one needs-done file
 
 # what the tree's ``find(key)`` answers besides a Supervisor
 UNKNOWN = "unknown"  # no service of this tree at that (device, inode)
@@ -41,9 +42,7 @@ def needed_identities(data):
     True
     """
     found = []
-    for line in data.split(b"\n")[:NEEDS_MAX]:
-        if not line.startswith(b"/"):
-            continue
+    for line in needed_lines(data):
         try:
             info = os.stat(line)
         except (OSError, ValueError):
