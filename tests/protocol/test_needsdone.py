@@ -2,6 +2,8 @@
 (down, wanted up) or in its guard (run, started at or after the one-shot's run began), for a
 one-shot that is running, never ran, or failed — and host/sides reading it from the files."""
 
+import os
+
 import pytest
 
 from runit_provision.host.fsread import FsReader
@@ -67,4 +69,7 @@ def test_read_from_the_dependents_needs_done_and_each_one_shots_supervise(tmp_pa
         (dependent / "needs-done").unlink()
         (dependent / "needs-done").symlink_to(tmp_path / "elsewhere")  # never followed
         (tmp_path / "elsewhere").write_text("%s\n" % setup)
+        assert side_waiting_for(fs, str(dependent), HELD, probe) == ()
+        (dependent / "needs-done").unlink()
+        os.mkfifo(str(dependent / "needs-done"))  # planted: never waited on (no writer)
         assert side_waiting_for(fs, str(dependent), HELD, probe) == ()
