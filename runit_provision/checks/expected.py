@@ -111,7 +111,7 @@ class Unit:
     """A service as verify sees it: where it lives and what it should look like."""
 
     __slots__ = ("label", "base", "link", "enabled", "down", "logdir", "log_user", "tree_login",
-                 "runs_as", "ready", "oneshot", "timer")
+                 "runs_as", "ready", "oneshot", "timer", "needs_done")
 
     def __init__(self, **fields):
         for name in self.__slots__:
@@ -144,7 +144,7 @@ def expectations(config, tree, only=None, runtime=None, root=None, accounts=None
     for name in sorted(config.services):
         if wanted is None or name in wanted:
             checks += service_checks(config.services[name], system, None, tree, request,
-                                     staged)
+                                     staged, config.services)
     for login in sorted(config.users):
         user = config.users[login]
         place = user_place(user)
@@ -160,7 +160,7 @@ def expectations(config, tree, only=None, runtime=None, root=None, accounts=None
         for name in sorted(user.services):
             if wanted is None or label_of(login, name) in wanted:
                 checks += service_checks(user.services[name], place, user, tree, request,
-                                         staged)
+                                         staged, user.services)
     checks += runtime_checks(config, request, runtime, staged)
     return Expectations(request, checks, root, accounts, finders)
 
@@ -221,7 +221,7 @@ def undeclared_problems(label, path, snapshot):
             for problem in side_problems(label, path, side, snapshot, verdict)]
 
 
-def service_checks(service, place, user, tree, request, staged=False):
+def service_checks(service, place, user, tree, request, staged=False, siblings=None):
     label = label_of(None if user is None else user.login, service.name)
     base = posixpath.join(place.sv_dir, service.name)
     link = posixpath.join(place.service_dir, service.name)
@@ -238,7 +238,8 @@ def service_checks(service, place, user, tree, request, staged=False):
         logdir=log_directory(service, place.log_dir), log_user=log_user,
         tree_login=user.login if user is not None else None,
         ready=service.ready is not None, oneshot=service.oneshot,
-        timer=getattr(service, "schedule", None) is not None), tree, request, staged)
+        timer=getattr(service, "schedule", None) is not None,
+        needs_done=oneshots_needed(service, place, siblings or {})), tree, request, staged)
     if service.user is not None:
         run_as = service.user + (":" + service.group if service.group else "")
         ask_identity(run_as, request)
@@ -276,10 +277,13 @@ def unit_checks(unit, tree, request, staged=False):
             unit, snapshot)))
         if not unit.down:  # a one-shot passes running, or done; a timer scheduled or
             # running, and its last run not failed (health/verdict.py)
+            for _, directory in unit.needs_done or ():
+                request.side(directory)
             checks.append(Check(unit.label, TIMER_CHECK if unit.timer else
                                 "running or done" if unit.oneshot else "running",
-                                lambda snapshot: running_problems(unit.label, unit.link,
-                                                                  snapshot)))
+                                lambda snapshot: running_problems(
+                                    unit.label, unit.link, snapshot,
+                                    needs_done=unit.needs_done)))
         elif unit.oneshot or unit.timer:  # started by hand (once): its last run must not
             # have failed
             checks.append(Check(unit.label, "not failed", lambda snapshot: failed_problems(
@@ -453,17 +457,42 @@ def _why_not(unit):
     return "does a runsvdir serve %s?" % posixpath.dirname(unit.link)
 
 
-def running_problems(label, side_dir, snapshot, logger=False):
+def running_problems(label, side_dir, snapshot, logger=False, needs_done=None):
     """A side the data wants up (a service not ``down``, its logger), judged by the one
-    verdict (health/verdict.py) with what the data wants; its problems say why not."""
+    verdict (health/verdict.py) with what the data wants; its problems say why not.
+    ``needs_done``: the one-shots it needs (``oneshots_needed``), that it may wait for."""
     side = snapshot.side(side_dir)
     if side is None:
         return ["%s: no %s (%s is not a directory on the host)"
                 % (label, "logger" if logger else "service", side_dir)]
+    if needs_done:
+        side = with_waiting_for(side, needs_done, snapshot)
     verdict = verdict_of(True, side)
     if set(verdict.words) <= {NOT_READY}:  # still starting: the ``ready`` check says so
         return []
     return side_problems(label, side_dir, side, snapshot, verdict)
+
+
+def oneshots_needed(service, place, siblings):
+    """``(name, service directory)`` of each one-shot of its tree (``siblings``: the tree's
+    services by name) that ``service`` needs, in its order: what its rendered ``needs-done``
+    names (render/servicedir.py) — verify takes them from the data, not from the host."""
+    return tuple((name, posixpath.join(place.sv_dir, name)) for name in service.needs
+                 if name in siblings and siblings[name].oneshot)
+
+
+def with_waiting_for(side, needs_done, snapshot):
+    """``side`` with the one-shots its ``./run`` waits for now (protocol/needsdone.py) —
+    held by our tree (``down``), or in its guard under the C runit (``run``: as wanted by
+    its state alone) — each one-shot as the probe saw its directory."""
+    if not side.is_want_up or side.state.value not in ("run", "down"):
+        return side
+    from ..protocol.needsdone import waited_for
+
+    needed = [(name, snapshot.side(directory)) for name, directory in needs_done]
+    found = waited_for(side, [(name, oneshot.replaced(is_oneshot=True))
+                              for name, oneshot in needed if oneshot is not None])
+    return side.replaced(waiting_for=tuple(found)) if found else side
 
 
 def failed_problems(label, side_dir, snapshot):

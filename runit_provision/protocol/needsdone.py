@@ -6,9 +6,11 @@ as the views tell it (health/verdict.py: ``waiting for setup``).
 A dependent waits in one of two ways: our tree holds its ``./run`` (it is down, wanted up),
 or its guard runs (it is ``run``: the C runsv's way, and ours once a hold ran out). Either way
 it waits for a one-shot that is not done — running, never run, or failed: the guard passes on
-a record of exit 0 alone. A dependent that runs waits only if it started at or after the
-one-shot's run began (a dependent started before it passed its guard then: a one-shot run
-again later, or failed later, stops nothing that runs).
+a record of exit 0 alone. A dependent that runs waits if it started at or after the one-shot's
+run began; one that started before it passed its guard then — a one-shot run again later, or
+failed later, stops nothing that runs — unless the one-shot runs now and has no record of a
+run done before this one: at boot, the C runsvdir starts the dependent's runsv and the
+one-shot's side by side, and the dependent's guard, started first, waits for that first run.
 
 The file is the service owner's: its lines are only looked at (absolute paths, at most
 ``NEEDS_MAX``) and only the one-shots' names and words are shown.
@@ -53,7 +55,7 @@ def waited_for(dependent, needed):
         job = oneshot.job
         if job in (None, "done"):
             continue
-        if state == "run" and started_ns < _began_ns(oneshot):
+        if state == "run" and started_ns < _began_ns(oneshot) and _was_done(oneshot):
             continue  # it passed its guard before this run of the one-shot
         found.append((name, job))
     return found
@@ -66,6 +68,16 @@ def waiting_words(found):
     'setup, migrate (failed), x'
     """
     return ", ".join(name + (" (failed)" if job == "failed" else "") for name, job in found)
+
+
+def _was_done(oneshot):
+    """Whether a dependent started before the one-shot's present or last run began can have
+    passed its guard: a one-shot that runs must have a record of a run done before it (its
+    record is the run before's until this one ends); of one that failed, the run before is
+    no longer known — it is taken to have passed, as a guard once let it."""
+    if oneshot.job == "running":
+        return oneshot.last_run is not None and oneshot.last_run.is_done
+    return True
 
 
 def _began_ns(oneshot):

@@ -260,7 +260,8 @@ def test_our_tree_starts_a_dependent_once_its_one_shot_is_done_and_runsv_records
 def test_a_dependent_is_told_waiting_for_its_one_shot_then_as_wanted(live, capsys):
     """While the one-shot it needs has not ended well, a dependent is "waiting for setup" —
     not "not running" (our tree holds its ./run) nor "as wanted" (the C runit's guard runs) —
-    in status (exit 3), the fact and fleet status; "waiting for setup (failed)" once setup
+    in status (exit 3), the fact, fleet status and verify (through both its probes: from the
+    data's ``needs``, never the host's ``needs-done``); "waiting for setup (failed)" once setup
     failed; as wanted once setup is run again and done (the guard passed)."""
     gate = live.tmp / "gate"
     services = {
@@ -269,6 +270,22 @@ def test_a_dependent_is_told_waiting_for_its_one_shot_then_as_wanted(live, capsy
         "web": {"command": ["sleep", "1000"], "needs": ["setup"]},
     }
     data = applied(live, capsys, services)
+    config = config_from_file(live.data)
+
+    def verify_says(word):
+        """verify's answer for web, the same through python's probe, sh's and the CLI."""
+        for python in (True, False):
+            found = check_failures(verify_host(local_host(), expectations(
+                config, render(config, only=["web"]), only=["web"]), python=python))
+            said = found.get("web::running")
+            assert (said is None if word is None else said.startswith("web: %s: " % word)), \
+                (python, found)
+        main(["verify", "-v"] + data + ["--only", "web"])
+        out = capsys.readouterr().out
+        if word is None:
+            assert re.search(r"^web::running .*PASSED$", out, re.M), out
+        else:
+            assert "FAILED web::running - web: %s: " % word in out, out
 
     def web_says(word):
         def look():
@@ -281,13 +298,16 @@ def test_a_dependent_is_told_waiting_for_its_one_shot_then_as_wanted(live, capsy
     assert code == 3 and web["main"]["waiting_for"] == "setup"
     assert [(problem.service, problem.why) for problem in problems_of({"node1": fact})[0]] \
         == [("web", "waiting for setup")]
+    verify_says("waiting for setup")
     gate.write_text("1\n")
     code, _, _ = web_says("waiting for setup (failed)")
     assert code == 3
+    verify_says("waiting for setup (failed)")
     gate.write_text("0\n")
     assert main(["start"] + data + ["setup"]) == 0, capsys.readouterr()
     code, _, web = web_says("as wanted")
     assert "waiting_for" not in web["main"]
+    verify_says(None)
 
 
 def test_dependents_run_a_one_shot_once_at_boot_and_start_one_marked_down(live, capsys):

@@ -1,6 +1,7 @@
 """protocol/needsdone: which one-shots a service's ./run waits for now — held by our tree
-(down, wanted up) or in its guard (run, started at or after the one-shot's run began), for a
-one-shot that is running, never ran, or failed — and host/sides reading it from the files."""
+(down, wanted up) or in its guard (run, started at or after the one-shot's run began, or
+before a run with no run done before it), for a one-shot that is running, never ran, or
+failed — and host/sides reading it from the files."""
 
 import os
 
@@ -37,7 +38,12 @@ GUARD = made_side("run", 42, uptime=5)  # its ./run started 5 s ago: the guard, 
     (made_side("down", want="down"), oneshot("run", 3), []),  # not wanted up: no wait
     (made_side("finish", 42, 1), oneshot("run", 3), []),
     (GUARD, oneshot("run", 9, want="up"), [("setup", "running")]),  # started after it began
-    (GUARD, oneshot("run", 3, want="up"), []),  # started before this run of it: passed
+    # started before this run of it: passed its guard on the run before's record, done
+    (GUARD, oneshot("run", 3, want="up", last=ran(0, 60)), []),
+    # ... but without a record of a run done before (the C runsvdir starts both at once at
+    # boot: the dependent's guard, started first, waits for the one-shot's first run)
+    (GUARD, oneshot("run", 3, want="up"), [("setup", "running")]),
+    (GUARD, oneshot("run", 3, want="up", last=ran(1, 60)), [("setup", "running")]),
     (GUARD, oneshot("down", last=ran(1, 9)), [("setup", "failed")]),
     (GUARD, oneshot("down", last=ran(1, 3)), []),  # it failed after the guard passed
     (GUARD, oneshot("down"), [("setup", "never run")]),
