@@ -24,8 +24,12 @@ from .supervision.tree.treeprocess import run_tree
 
 def _user_tree(supervisor, forks):
     """What runs a user's canonical tree ``./run`` in a tree run by root (the supervisor's
-    ``nested``): its agent forked through ``forks``, its services supervised in our loop —
-    imported when the first is made (a tree that is not root's never needs it)."""
+    ``nested``): its agent forked through ``forks``, its services supervised in our loop; None
+    while ``./run`` is not one (users/runfile.py) — the room is imported when the first is
+    made (a tree that is not root's, or has no user's tree, never needs it)."""
+    from .supervision.users.runfile import tree_run
+    if tree_run(supervisor.dir_fd) is None:
+        return None
     from .supervision.users.usertree import UserTree
     return UserTree(supervisor, forks)
 

@@ -152,8 +152,9 @@ class Supervisor:
             self._inherit(side, files, tally)
             side.resume_backoff()
         if self.nest is not None and self.timer is None:
-            # a timer never runs ./run (its side starts ./job): no user's tree to nest, and
-            # the users/ room (0.5 MB of a tree's) is not loaded for a tree of timers
+            # a timer never runs ./run (its side starts ./job): no user's tree to nest; nor
+            # does a ./run that is not a user's tree (None): the users/ room (0.5 MB of a
+            # tree's) is loaded only for a tree that runs one
             self.nested = self.nest(self)
 
     def log_reader(self):
@@ -640,12 +641,23 @@ class Supervisor:
             files.write_status_only(side.status())
         self._open_ok(files)
 
+    def _nest_rewritten_run(self):
+        """Each start reads ./run again (a rewritten one is exec'd): one that became a user's
+        tree's since this supervisor opened is nested now — as a tree that was not one when
+        it opened (``is_first`` False: its log side does not wait for it)."""
+        self.nested = self.nest(self)
+        if self.nested is not None:
+            self.nested.is_first = False
+
     def spawn(self, side, argv):
         self._open_ok_before_start(side)
         if side is self.main and argv == ["./run"] and self.peers is not None \
                 and self.peers.holds_start(self):
             raise NotYet  # the tree calls host_ready() once the one-shots it needs are done
         if argv == ["./run"]:
+            if side is self.main and self.nested is None and self.nest is not None \
+                    and self.timer is None:
+                self._nest_rewritten_run()
             if side is self.main and self.nested is not None:
                 pid = self.nested.spawn()  # the nested tree, run in this loop
                 if pid:

@@ -37,29 +37,19 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
-from ....errors import FatalError
-from ....protocol.layout import RUN
-from ....protocol.treerun import tree_run_from_bytes
 from ...unix.diag import warn
-from ..engine.servicedir import read_executable
 from ..engine.side import NotYet, Want
 from ..loggers.standinloghost import StandInLogHost, stand_in_argv, stand_in_pipes
 from .nestedtree import NestedTree, UserSpawner
+from .runfile import tree_run
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # dash's, unset
-_RUN_LIMIT = 4096  # bytes of ./run read to decide: the canonical one is three lines
 # An agent sent away (its tree is done) stays this long at most for the log side's last
 # writes: runsvdir-LOGIN/log's logger, on root's loop, writes the tree's last words through
 # it. Root's teardown TERMs that logger at once, and it ends in milliseconds; after ``sv down``
 # it keeps running (runsv keeps a log side up), and what it reads later waits in its pipe for
 # the next agent.
 LINGER_SECONDS = 3.0
-
-
-def tree_run(dir_fd):
-    """The TreeRun of the service's ``./run`` (``dir_fd``: its directory, root's own), or None:
-    not a user-executable regular file, or not the canonical form. Never blocks."""
-    return tree_run_from_bytes(read_executable(RUN, dir_fd, _RUN_LIMIT))
 
 
 def hosts_identity(tree, logger):

@@ -61,10 +61,14 @@ class UserTree:
         self.output_log = self.home / "logs" / "runsvdir"
         self.proc = None
 
-    def build(self, run=None):
+    def canonical_run(self):
+        """``runsvdir-nobody/run`` as render writes it (protocol/treerun.py)."""
         lock = self.user_tree / ".runsvdir.lock"
-        run = run or (SH + 'exec 2>&1\nexec env -i PATH="$PATH" chpst -u nobody -e ./env '
-                      "-L %s runsvdir %s\n" % (lock, self.user_tree))
+        return (SH + 'exec 2>&1\nexec env -i PATH="$PATH" chpst -u nobody -e ./env '
+                "-L %s runsvdir %s\n" % (lock, self.user_tree))
+
+    def build(self, run=None):
+        run = run or self.canonical_run()
         make_service(self.svdir, OUTER, run=run,
                      log_run=SH + "exec chpst -u nobody svlogd -tt %s\n" % self.output_log)
         write_file(self.outer / "env" / "HOME", str(self.home) + "\n")
@@ -269,6 +273,53 @@ def test_restart_down_up_and_kill_of_the_users_tree(user_tree):
     got = got[len(got) - 1 - got[::-1].index(1):]  # since web's start after the up
     assert got == list(range(1, len(got) + 1)), "a line lost or repeated"
     assert fourth in children_of(user_tree.proc.pid)
+
+
+NEST_OF_A_SERVICE = r'''
+import os, sys
+from runit_provision.runtime.runsvdir import _user_tree
+class Supervisor:  # what the nest reads of one: its directory
+    dir_fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+print(type(_user_tree(Supervisor, None)).__name__, sorted(
+    name.rsplit(".", 1)[1] for name in sys.modules
+    if name.startswith("runit_provision.runtime.supervision.users.")))
+'''
+
+
+@pytest.mark.parametrize("canonical, expected", [
+    (False, "NoneType ['runfile']\n"),
+    (True, "UserTree ['nestedtree', 'runfile', 'usertree']\n"),
+])
+def test_root_loads_the_users_room_only_for_a_users_tree(user_tree, canonical, expected):
+    """runsvdir.py's ``nest`` looks at ./run with users/runfile.py alone: a service that is
+    no user's tree loads nothing more of users/ (0.3 MB of root's tree at 100 services,
+    bench/RESULTS.md row 1)."""
+    user_tree.build(run=None if canonical else SH + "exec sleep 1000\n")
+    found = subprocess.run([sys.executable, "-c", NEST_OF_A_SERVICE, str(user_tree.outer)],
+                           capture_output=True, text=True, timeout=60)
+    assert found.stdout == expected, found.stderr
+
+
+def test_a_run_rewritten_into_a_users_tree_is_forked_from_its_next_start(user_tree):
+    """Root's tree reads ``./run`` at each start, and loads users/ only for a user's tree
+    (runsvdir.py's ``nest``): a service whose ``./run`` was a plain script when the tree
+    opened, then rewritten into the canonical form, runs as the forked tree of the user from
+    its next start."""
+    web = user_tree.build(run=SH + "exec sleep 1000\n")
+    user_tree.start()
+    plain = wait_until(lambda: cmdline(running_pid(user_tree.outer)) == ["sleep", "1000"]
+                       and running_pid(user_tree.outer), what="the plain ./run")
+    write_file(user_tree.outer / "run", user_tree.canonical_run(), mode=0o755)
+    out = sv("-w", "15", "restart", OUTER, svdir=user_tree.svdir)
+    assert out.returncode == 0, out
+    tree = user_tree.tree_pid()
+    assert tree != plain and tree in children_of(user_tree.proc.pid)
+    # forked, not exec'd: ./run's own would have left env -i's PATH and chpst -e's HOME
+    with open("/proc/%d/environ" % tree, "rb") as handle:
+        assert not [entry for entry in handle.read().split(b"\0")
+                    if entry.startswith((b"PATH=", b"HOME="))]
+    wait_until(lambda: running_pid(web), what="web running in the user's tree")
+    assert uid_of(running_pid(web)) == str(user_tree.user.pw_uid)
 
 
 def test_a_user_stopping_their_loggers_stand_in_pauses_their_loggers_and_keeps_their_agent(
