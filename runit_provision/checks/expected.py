@@ -47,7 +47,7 @@ from ..model import USER_TREE_PREFIX, log_directory
 from ..model.units import label_of
 from ..protocol.layout import DOWN, ENV_DIR, LOG_DIR, SVLOGD_CONFIG, acted_on, path_in
 from ..protocol.probe import Condition
-from ..render.servicedir import Place
+from ..render.servicedir import Place, oneshots_needed
 from ..render.users import user_place
 from ..shown import shown_line, shown_name
 
@@ -144,7 +144,7 @@ def expectations(config, tree, only=None, runtime=None, root=None, accounts=None
     for name in sorted(config.services):
         if wanted is None or name in wanted:
             checks += service_checks(config.services[name], system, None, tree, request,
-                                     staged, config.services)
+                                     staged, config)
     for login in sorted(config.users):
         user = config.users[login]
         place = user_place(user)
@@ -160,7 +160,7 @@ def expectations(config, tree, only=None, runtime=None, root=None, accounts=None
         for name in sorted(user.services):
             if wanted is None or label_of(login, name) in wanted:
                 checks += service_checks(user.services[name], place, user, tree, request,
-                                         staged, user.services)
+                                         staged, config)
     checks += runtime_checks(config, request, runtime, staged)
     return Expectations(request, checks, root, accounts, finders)
 
@@ -221,7 +221,7 @@ def undeclared_problems(label, path, snapshot):
             for problem in side_problems(label, path, side, snapshot, verdict)]
 
 
-def service_checks(service, place, user, tree, request, staged=False, siblings=None):
+def service_checks(service, place, user, tree, request, staged=False, config=None):
     label = label_of(None if user is None else user.login, service.name)
     base = posixpath.join(place.sv_dir, service.name)
     link = posixpath.join(place.service_dir, service.name)
@@ -239,7 +239,7 @@ def service_checks(service, place, user, tree, request, staged=False, siblings=N
         tree_login=user.login if user is not None else None,
         ready=service.ready is not None, oneshot=service.oneshot,
         timer=getattr(service, "schedule", None) is not None,
-        needs_done=oneshots_needed(service, place, siblings or {})), tree, request, staged)
+        needs_done=needed_oneshots(service, place, config)), tree, request, staged)
     if service.user is not None:
         run_as = service.user + (":" + service.group if service.group else "")
         ask_identity(run_as, request)
@@ -460,7 +460,7 @@ def _why_not(unit):
 def running_problems(label, side_dir, snapshot, logger=False, needs_done=None):
     """A side the data wants up (a service not ``down``, its logger), judged by the one
     verdict (health/verdict.py) with what the data wants; its problems say why not.
-    ``needs_done``: the one-shots it needs (``oneshots_needed``), that it may wait for."""
+    ``needs_done``: the one-shots it needs (``needed_oneshots``), that it may wait for."""
     side = snapshot.side(side_dir)
     if side is None:
         return ["%s: no %s (%s is not a directory on the host)"
@@ -473,20 +473,20 @@ def running_problems(label, side_dir, snapshot, logger=False, needs_done=None):
     return side_problems(label, side_dir, side, snapshot, verdict)
 
 
-def oneshots_needed(service, place, siblings):
-    """``(name, service directory)`` of each one-shot of its tree (``siblings``: the tree's
-    services by name) that ``service`` needs, in its order: what its rendered ``needs-done``
-    names (render/servicedir.py) — verify takes them from the data, not from the host."""
-    return tuple((name, posixpath.join(place.sv_dir, name)) for name in service.needs
-                 if name in siblings and siblings[name].oneshot)
+def needed_oneshots(service, place, config):
+    """``(name, service directory)`` of each one-shot ``service`` needs, in its order: what
+    its rendered ``needs-done`` names (render's ``oneshots_needed``) — verify takes them from
+    the data, not from the host."""
+    if config is None:
+        return ()
+    return tuple((posixpath.basename(directory), directory)
+                 for directory in oneshots_needed(service, place, config))
 
 
 def with_waiting_for(side, needs_done, snapshot):
     """``side`` with the one-shots its ``./run`` waits for now (protocol/needsdone.py) —
     held by our tree (``down``), or in its guard under the C runit (``run``: as wanted by
     its state alone) — each one-shot as the probe saw its directory."""
-    if not side.is_want_up or side.state.value not in ("run", "down"):
-        return side
     from ..protocol.needsdone import waited_for
 
     needed = [(name, snapshot.side(directory)) for name, directory in needs_done]

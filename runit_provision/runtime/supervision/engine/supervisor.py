@@ -151,11 +151,7 @@ class Supervisor:
             side.tally = tally or side.tally  # the counts go on across supervisors
             self._inherit(side, files, tally)
             side.resume_backoff()
-        if self.nest is not None and self.timer is None:
-            # a timer never runs ./run (its side starts ./job): no user's tree to nest; nor
-            # does a ./run that is not a user's tree (None): the users/ room (0.5 MB of a
-            # tree's) is loaded only for a tree that runs one
-            self.nested = self.nest(self)
+        self._nest(is_first=True)
 
     def log_reader(self):
         """A read-only end of the log pipe for a logger starting now, a description of its
@@ -641,13 +637,17 @@ class Supervisor:
             files.write_status_only(side.status())
         self._open_ok(files)
 
-    def _nest_rewritten_run(self):
-        """Each start reads ./run again (a rewritten one is exec'd): one that became a user's
-        tree's since this supervisor opened is nested now — as a tree that was not one when
-        it opened (``is_first`` False: its log side does not wait for it)."""
+    def _nest(self, is_first):
+        """A user's tree as ./run, run in this loop (``nested``), when ./run is one: at open
+        (``is_first``: its log side waits for it), and at each start of a main side that has
+        none (a ./run rewritten into a tree's since). A timer never runs ./run (its side
+        starts ./job); a ./run that is not a tree's gets None — the users/ room (0.5 MB of
+        a tree's) is loaded only for a tree that runs one."""
+        if self.nest is None or self.timer is not None:
+            return
         self.nested = self.nest(self)
         if self.nested is not None:
-            self.nested.is_first = False
+            self.nested.is_first = is_first
 
     def spawn(self, side, argv):
         self._open_ok_before_start(side)
@@ -655,9 +655,8 @@ class Supervisor:
                 and self.peers.holds_start(self):
             raise NotYet  # the tree calls host_ready() once the one-shots it needs are done
         if argv == ["./run"]:
-            if side is self.main and self.nested is None and self.nest is not None \
-                    and self.timer is None:
-                self._nest_rewritten_run()
+            if side is self.main and self.nested is None:
+                self._nest(is_first=False)
             if side is self.main and self.nested is not None:
                 pid = self.nested.spawn()  # the nested tree, run in this loop
                 if pid:

@@ -107,8 +107,9 @@ class UserTree:
         self.supervisor = supervisor
         self.forks = forks  # root's tree's fork server (tree/forkclient.ForkServer)
         # ./run was canonical when the supervisor opened: its tree starts before its log, whose
-        # logger runs in its agent. (Each start reads ./run again: a rewritten one is exec'd.)
-        self.is_first = tree_run(supervisor.dir_fd) is not None
+        # logger runs in its agent — the supervisor says (it makes one only for a canonical
+        # ./run). Each start reads ./run again: a rewritten one is exec'd.
+        self.is_first = True
         self.agent = None  # (pid, Identity) of the agent while it runs
         self.uid = None  # the user's, once an agent was asked for: whose processes are theirs
         self.ledger = None  # root's records of the user's processes (startledger.py)
