@@ -61,6 +61,10 @@ the empty string. Paths are printed as requested (``~alice/service/web``, not th
                                        (docs/jobs.md#timers): the hex of PATH/schedule, of
                                        supervise/timer and of supervise/last-run, at most
                                        4096 bytes each, each - when absent
+    N HEX BOOT PATH                    after S, when PATH/needs-passed is a regular file (a
+                                       needs guard's word that ./run passed it, docs/jobs.md):
+                                       its hex, at most 256 bytes; BOOT this boot's id (the
+                                       kernel's), - when /proc cannot tell
 """
 
 import base64
@@ -87,6 +91,7 @@ READINESS_LIMIT = 4096  # of supervise/readiness (our runsv's record, docs/readi
 LAST_RUN_LIMIT = 256  # of supervise/last-run: one line (protocol/lastrun.py)
 TIMER_LIMIT = 4096  # of each of a timer's records (protocol/timer.TIMER_MAX)
 TALLY_LIMIT = 1024  # of supervise/tally: one line of protocol/tally.WIDTH bytes
+NEEDS_PASSED_LIMIT = 256  # of needs-passed: one line (protocol/needsdone.py)
 _PRINTABLE = frozenset(range(0x21, 0x7F)) - frozenset(b"%")
 _PRINTABLE_BYTES = bytes(sorted(_PRINTABLE))
 _KINDS = ((stat.S_ISREG, "f"), (stat.S_ISDIR, "d"), (stat.S_ISLNK, "l"), (stat.S_ISFIFO, "p"),
@@ -120,6 +125,14 @@ class Probe:
         self.records = []
         self.names = {}
         self.base = b"/"
+
+    @property
+    def boot(self):
+        """This boot's id (the kernel's), read once; None when /proc cannot tell."""
+        if not hasattr(self, "_boot"):
+            found = read_once(b"/proc/sys/kernel/random/boot_id", 64)
+            self._boot = found.strip() or None if isinstance(found, bytes) else None
+        return self._boot
 
     def record(self, tag, *values):
         self.records.append(tag + b" " + b" ".join(field(value) for value in values) + b"\n")
@@ -258,22 +271,17 @@ class Probe:
             tally = read_once(real + b"/supervise/tally", TALLY_LIMIT)
             if isinstance(tally, bytes):
                 self.record(b"A", _hex(tally), shown)
-        try:
-            marked = stat.S_ISREG(os.lstat(real + b"/oneshot").st_mode)
-        except OSError:
-            marked = False
-        if marked:
+        if _is_regular(real + b"/oneshot"):
             found = read_once(real + b"/supervise/last-run", LAST_RUN_LIMIT) \
                 if _stat_ok(real + b"/supervise/last-run") else None
             self.record(b"O", _hex(found) if isinstance(found, bytes) else None, shown)
-        try:
-            timer = stat.S_ISREG(os.lstat(real + b"/schedule").st_mode)
-        except OSError:
-            timer = False
-        if timer:
+        if _is_regular(real + b"/schedule"):
             self.record(b"T", _hex_of_file(real + b"/schedule", TIMER_LIMIT),
                         _hex_of_file(real + b"/supervise/timer", TIMER_LIMIT),
                         _hex_of_file(real + b"/supervise/last-run", TIMER_LIMIT), shown)
+        if _is_regular(real + b"/needs-passed"):
+            self.record(b"N", _hex_of_file(real + b"/needs-passed", NEEDS_PASSED_LIMIT),
+                        self.boot, shown)
 
     def tree(self, shown, real):
         for name, child_shown, child_real in self.listing(shown, real, resolve=True,
@@ -387,6 +395,14 @@ def _stat_ok(path):
     except OSError:
         return False
     return True
+
+
+def _is_regular(path):
+    """``path`` is a regular file, not followed (a mark of the service directory's)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _hex_of_file(path, size):

@@ -131,6 +131,11 @@ side_record() {  # SHOWN REAL
     else printf '%s' '-'; fi
     printf ' '; pct "$1"; printf '\n'
   fi
+  if [ -f "$2/needs-passed" ] && [ ! -h "$2/needs-passed" ]; then
+    printf 'N '; hexof "$2/needs-passed" 256; printf ' '
+    if [ -n "$BOOT" ]; then pct "$BOOT"; else printf '%s' '-'; fi
+    printf ' '; pct "$1"; printf '\n'
+  fi
   if [ -f "$2/schedule" ] && [ ! -h "$2/schedule" ]; then
     printf 'T '
     for record in "$2/schedule 4096" "$2/supervise/timer 4096" "$2/supervise/last-run 4096"; do
@@ -188,6 +193,8 @@ which_record() {
   pct "$1"; printf '\n'
 }
 
+BOOT=
+read -r BOOT 2>/dev/null </proc/sys/kernel/random/boot_id
 printf 'H %s sh -\n' "$(date +%s)"
 base=/
 while IFS= read -r line || [ -n "$line" ]; do

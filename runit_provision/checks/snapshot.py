@@ -212,13 +212,15 @@ class Side(SideState):
     """
 
     __slots__ = ("path", "ok", "process_uid", "supervise_uid", "_raw_status",
-                 "_raw_readiness", "_raw_tally", "_raw_last_run", "_raw_timer")
+                 "_raw_readiness", "_raw_tally", "_raw_last_run", "_raw_timer",
+                 "_raw_needs_passed", "boot")
 
     def __init__(self, path, ok=None, is_normally_up=True, process_uid=None,
                  supervise_uid=None, _raw_status=None):
         SideState.__init__(self, None, is_normally_up=is_normally_up)
         self.path, self.ok, self._raw_status, self._raw_readiness = path, ok, _raw_status, None
         self._raw_tally = self._raw_last_run = self._raw_timer = None
+        self._raw_needs_passed = self.boot = None  # a needs guard's record; the host's boot
         self.process_uid, self.supervise_uid = process_uid, supervise_uid
 
     def __repr__(self):
@@ -403,6 +405,11 @@ class Snapshot:
             side._raw_timer = (schedule, record, last_run)
             side._raw_last_run = last_run
 
+    def _record_N(self, passed, boot, path):
+        side = self.sides.get(self.final(path))
+        if side is not None:
+            side._raw_needs_passed, side.boot = passed, boot
+
     def _record_V(self, line, name, path):
         self._sv_lines.append((line, name, self.final(path)))
 
@@ -438,7 +445,7 @@ class Snapshot:
 
 
 _ARITY = {b"H": 3, b"E": 7, b"X": 2, b"L": 3, b"C": 4, b"S": 6, b"V": 3, b"U": 5, b"G": 2,
-          b"W": 3, b"D": 1, b"R": 2, b"A": 2, b"O": 2, b"T": 4}
+          b"W": 3, b"D": 1, b"R": 2, b"A": 2, b"O": 2, b"T": 4, b"N": 3}
 
 
 def _decoded(value):
@@ -518,6 +525,18 @@ def _tally_of(side):
     from ..protocol.tally import tally_from_bytes
     try:
         return tally_from_bytes(bytes.fromhex(raw))
+    except ValueError:
+        return None
+
+
+def needs_passed_of(side):
+    """The bytes of the side's ``needs-passed`` (protocol/needsdone.py), or None: none, or
+    not read."""
+    raw = side._raw_needs_passed
+    if raw is None or _is_errno(raw):
+        return None
+    try:
+        return bytes.fromhex(raw)
     except ValueError:
         return None
 

@@ -112,9 +112,10 @@ def read_side(fs, path, now, probe=None, with_tally=True):
 
 def side_waiting_for(fs, path, side, probe):
     """The one-shots the side's ``./run`` waits for now (protocol/needsdone.py), read from
-    its ``needs-done`` and each one's ``supervise/``: ``(name, job)`` each. The file is the
-    service owner's: its directories are only looked at, each as status reads a side."""
-    from ..protocol.layout import NEEDS_DONE
+    its ``needs-done``, its guard's ``needs-passed`` and each one's ``supervise/``: ``(name,
+    job)`` each. Both files are the service owner's: its directories are only looked at,
+    each as status reads a side, and the record only compared with the status's pid."""
+    from ..protocol.layout import NEEDS_DONE, NEEDS_PASSED
 
     try:
         content, _ = fs.read_file(path + "/" + NEEDS_DONE)
@@ -122,13 +123,31 @@ def side_waiting_for(fs, path, side, probe):
         return ()
     if not content:
         return ()
-    from ..protocol.needsdone import needed_dirs, waited_for
+    from ..protocol.needsdone import guard_passed, needed_dirs, waited_for
 
     needed = []
     for directory in needed_dirs(content):
         needed.append((directory.rstrip("/").rsplit("/", 1)[-1], probe(directory).replaced(
-            is_oneshot=True, last_run=side_last_run(fs, directory))))
-    return tuple(waited_for(side, needed))
+            is_oneshot=True, last_run=side_last_run(fs, directory),
+            is_normally_up=side_is_normally_up(fs, directory))))
+    passed, boot = None, this_boot()
+    if side.state.value == "run":
+        try:
+            record, _ = fs.read_file(path + "/" + NEEDS_PASSED)
+        except (OSError, UnsafePathError):
+            record = None
+        passed = guard_passed(side, record, boot)
+    return tuple(waited_for(side, needed, passed, boot))
+
+
+def this_boot():
+    """The running kernel's boot id (what a needs guard and a one-shot's finish write), or
+    None when /proc cannot tell: under ``--root`` too, the host's processes run on it."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", "rb") as handle:
+            return handle.read(64).strip().decode("ascii") or None
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def side_waiting(fs, path, side):

@@ -72,10 +72,11 @@ def run_end_line(code, signum):
     return ("runit-provision: %s\n" % words).encode()
 
 
-class LastRun(FieldTuple, fields="exit_code signal started_ns ended_ns"):
+class LastRun(FieldTuple, fields="exit_code signal started_ns ended_ns boot", defaults=(None,)):
     """One run's end: ``exit_code`` (-1: a signal, or unknown), ``signal`` (the wait
     status's low byte: the signal, + 128 for a core dump), ``started_ns``, ``ended_ns``
-    (unix ns; 0 when not said)."""
+    (unix ns; 0 when not said), ``boot`` (the boot id it ran in, as read; None when the
+    record names none)."""
 
     __slots__ = ()
 
@@ -105,7 +106,9 @@ def last_run_from_bytes(data):
     """The LastRun of a file's bytes; None when it is not one.
 
     >>> last_run_from_bytes(b"last-run 1 exit=3 signal=0 started=10.5 ended=12\\n")
-    LastRun(exit_code=3, signal=0, started_ns=10500000000, ended_ns=12000000000)
+    LastRun(exit_code=3, signal=0, started_ns=10500000000, ended_ns=12000000000, boot=None)
+    >>> last_run_from_bytes(b"last-run 1 exit=0 signal=0 started=1 ended=2 boot=9f1c\\n").boot
+    '9f1c'
     >>> last_run_from_bytes(b"last-run 1 exit=-1 signal=137 started=1 ended=2").end
     {'signal': 9, 'core': True}
     >>> last_run_from_bytes(b"garbage"), last_run_from_bytes(b"last-run 1 exit=x")
@@ -116,10 +119,12 @@ def last_run_from_bytes(data):
         return None
     try:
         values = dict(field.split(b"=", 1) for field in fields[2:] if field)
+        boot = values.get(b"boot")
         return LastRun(int(values[b"exit"]), int(values[b"signal"]),
                        _nanoseconds(values.get(b"started", b"0")),
-                       _nanoseconds(values.get(b"ended", b"0")))
-    except (KeyError, ValueError):
+                       _nanoseconds(values.get(b"ended", b"0")),
+                       None if boot is None else boot.decode("ascii"))
+    except (KeyError, ValueError, UnicodeDecodeError):
         return None
 
 

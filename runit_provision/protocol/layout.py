@@ -138,6 +138,9 @@ LAST_RUN = "last-run"
 # guard waits for each to be done (templates/needs-done.j2), under either runsv; ours reads
 # this file and starts ./run only once they are (runtime/supervision/tree/startholds.py).
 NEEDS_DONE = "needs-done"
+# Its guard's word that it passed: "needs-passed 1 pid=PID boot=ID", written by ./run as the
+# service's owner when it goes on (protocol/needsdone.py) — a reader only compares it.
+NEEDS_PASSED = "needs-passed"
 # A timer (``schedule:``, docs/jobs.md#timers; protocol/timer.py): ``schedule`` (its spec) marks
 # it, ``job`` is what a daemon's ``run`` would be (``run`` is the C runsv's waiter,
 # ``exec timer-run``; ours never starts it), ``supervise/timer`` the waiter's record, and

@@ -12,12 +12,29 @@ failed later, stops nothing that runs — unless the one-shot runs now and has n
 run done before this one: at boot, the C runsvdir starts the dependent's runsv and the
 one-shot's side by side, and the dependent's guard, started first, waits for that first run.
 
-The file is the service owner's: its lines are only looked at (absolute paths, at most
-``NEEDS_MAX``) and only the one-shots' names and words are shown.
+Which of the two a running dependent's guard did — passed or waits — its timing alone cannot
+always tell: a guard started just before a one-shot's run may have read the record of the
+run before (and passed) or not (and waits for this run); and a ``supervise/`` that outlives a
+reboot keeps the boot before's record, which the guard does not take. So the guard says when
+it passes: ``needs-passed`` in the service directory, written by ./run as it goes on —
+
+    needs-passed 1 pid=4321 boot=9f1c…
+
+``pid`` the shell's (./run's: the pid ``supervise/status`` names, the same after its exec),
+``boot`` the kernel's boot id then. A dependent that runs passed its guard when the record
+names its pid in this boot, and waits in it otherwise (``guard_passed``); a directory with
+no record (rendered before it was written, or not writable) is told by the timing above.
+
+Both files are the service owner's: ``needs-done``'s lines are only looked at (absolute
+paths, at most ``NEEDS_MAX``), ``needs-passed`` only compared with the status's pid, and only
+the one-shots' names and words are shown.
 """
+
+from .jobwords import DONE, NEVER_RUN
 
 NEEDS_DONE_MAX = 4096  # bytes of the file read
 NEEDS_MAX = 64  # directories looked at
+NEEDS_PASSED_MAX = 256  # bytes of needs-passed read: the line is ~60
 
 
 def needed_lines(data):
@@ -38,17 +55,24 @@ def needed_dirs(data):
     return [fsdecode(line) for line in needed_lines(data)]
 
 
-def waited_for(dependent, needed):
+def waited_for(dependent, needed, passed=None, boot=None):
     """``[(name, job)]``: which of ``needed`` — ``(name, SideState)`` of each one-shot the
     dependent needs — the dependent (the SideState of its service side) waits for now (the
     module says when), with the one-shot's job word (``running``, ``never run``,
-    ``failed``); empty when it waits for none."""
+    ``failed``); empty when it waits for none. ``passed``: ``guard_passed``'s answer for a
+    dependent that runs (None: its guard said nothing); ``boot``: this boot's id (None: not
+    known), which a record of the one-shot's must name for its guard to take it."""
     status = dependent.status
     if status is None or not dependent.is_want_up:
         return []
     state = dependent.state.value
     if state not in ("run", "down"):
         return []
+    if state == "run" and passed is not None:
+        if passed:
+            return []  # its guard let this run through
+        return [(name, NEVER_RUN if oneshot.job == DONE else oneshot.job)
+                for name, oneshot in needed if not _taken(oneshot, boot)]
     started_ns = status.stamp_ns
     found = []
     for name, oneshot in needed:
@@ -59,6 +83,46 @@ def waited_for(dependent, needed):
             continue  # it passed its guard before this run of the one-shot
         found.append((name, job))
     return found
+
+
+def guard_passed(dependent, data, boot):
+    """Whether the running dependent passed its guard, by its ``needs-passed`` record's bytes
+    (``data``; None: no file): True when it names the dependent's pid in this boot (``boot``),
+    False when it names another run (a pid or a boot before: this run waits in its guard),
+    None when nothing can be told — no record, not one, or no boot id on either side.
+
+    >>> from .probe import SideState
+    >>> from .status import Status, State
+    >>> web = SideState(True, Status(0, 0, 42, False, "u", False, State.RUN))
+    >>> [guard_passed(web, record, "b1") for record in (
+    ...     b"needs-passed 1 pid=42 boot=b1\\n", b"needs-passed 1 pid=41 boot=b1\\n",
+    ...     b"needs-passed 1 pid=42 boot=b0\\n", b"needs-passed 1 pid=42 boot=unknown\\n",
+    ...     b"garbage", None)]
+    [True, False, False, None, None, None]
+    """
+    if data is None or dependent.status is None:
+        return None
+    fields = data[:NEEDS_PASSED_MAX].split(b"\n", 1)[0].split(b" ")
+    if fields[:2] != [b"needs-passed", b"1"]:
+        return None
+    try:
+        values = dict(field.split(b"=", 1) for field in fields[2:] if field)
+        pid, said_boot = int(values[b"pid"]), values[b"boot"].decode("ascii")
+    except (KeyError, ValueError, UnicodeDecodeError):
+        return None
+    if not boot or boot == "unknown" or said_boot == "unknown":
+        return None  # pids at boot repeat: a pid alone may be a boot before's
+    return said_boot == boot and pid == dependent.status.pid
+
+
+def _taken(oneshot, boot):
+    """Whether the guard passes on the one-shot's state (templates/needs-done.j2): done, by
+    a record of this boot — any, for a one-shot marked down (it is run once), or one that
+    names no boot."""
+    if oneshot.job != DONE:
+        return False
+    said = oneshot.last_run.boot if oneshot.last_run is not None else None
+    return not oneshot.is_normally_up or said is None or boot is None or said == boot
 
 
 def waiting_words(found):

@@ -11,8 +11,8 @@ and ``links`` (docs/data-format.md#other-files-conf-files-links).
 A path is relative, below the directory, in at most three levels, and names no file the
 data writes with another key (``run``, ``finish``, ``check``, ``down``, ``give-up``,
 ``backoff``, ``oneshot``, ``needs-done``, ``ready``, ``control/``, ``env/``, ``log/run``,
-``conf``, a timer's ``schedule`` and ``job``) nor a runtime's (``supervise/``, ``backoff-state``, a timer's
-``timer-stamp``) — except that
+``conf``, a timer's ``schedule`` and ``job``) nor a runtime's (``supervise/``, ``backoff-state``,
+``needs-passed``, a timer's ``timer-stamp``) — except that
 ``links`` may make ``run``, ``finish``, ``check``, ``conf`` and ``log/run`` links, instead of
 the key that writes them.
 """
@@ -20,8 +20,8 @@ the key that writes them.
 import re
 
 from ..protocol.layout import (BACKOFF, BACKOFF_STATE, CHECK, CONF, CONTROL_DIR, DOWN,
-                               ENV_DIR, FINISH, GIVE_UP, JOB, LOG_DIR, NEEDS_DONE, ONESHOT, READY,
-                               RUN, SCHEDULE, SUPERVISE_DIR, TIMER_STAMP)
+                               ENV_DIR, FINISH, GIVE_UP, JOB, LOG_DIR, NEEDS_DONE, NEEDS_PASSED,
+                               ONESHOT, READY, RUN, SCHEDULE, SUPERVISE_DIR, TIMER_STAMP)
 from ..source import type_name
 
 FILE_KEYS = ("content", "mode")
@@ -37,6 +37,7 @@ WRITTEN_BY = {RUN: "the key run or command", FINISH: "the key finish", CHECK: "t
               DOWN: "the key down", GIVE_UP: "the key restart", BACKOFF: "the key restart",
               BACKOFF_STATE: "restart's finish, as the service runs",
               ONESHOT: "the key oneshot", NEEDS_DONE: "the key needs (of one-shots)",
+              NEEDS_PASSED: "the needs guard of run, as the service runs",
               READY: "the key ready",
               CONTROL_DIR: "the key control",
               ENV_DIR: "the key env", SUPERVISE_DIR: "runsv", SCHEDULE: "the key schedule",
@@ -44,7 +45,7 @@ WRITTEN_BY = {RUN: "the key run or command", FINISH: "the key finish", CHECK: "t
               TIMER_STAMP: "a timer's waiter, as it runs (persistent:)",
               CONF: "the key conf", LOG_DIR: "the key log"}
 KEYED = (RUN, FINISH, CHECK, DOWN, GIVE_UP, BACKOFF, BACKOFF_STATE, ONESHOT, NEEDS_DONE,
-         READY, CONTROL_DIR, ENV_DIR, SUPERVISE_DIR, SCHEDULE, JOB, TIMER_STAMP)
+         NEEDS_PASSED, READY, CONTROL_DIR, ENV_DIR, SUPERVISE_DIR, SCHEDULE, JOB, TIMER_STAMP)
 LOG_KEYED = (RUN, FINISH, CHECK, DOWN, CONTROL_DIR, SUPERVISE_DIR)
 _MODE = re.compile(r"0?[0-7]{3}\Z")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")  # tab, newline and CR are text

@@ -257,6 +257,16 @@ def test_our_tree_starts_a_dependent_once_its_one_shot_is_done_and_runsv_records
     assert (marks / "setup").read_text() == "run\nrun\n"
 
 
+def gated_setup_and_web(gate):
+    """``setup``, a one-shot that runs until ``gate`` exists and exits with the number in
+    it, and ``web``, which needs it."""
+    return {
+        "setup": {"oneshot": True, "command": [
+            "sh", "-c", "while [ ! -e %s ]; do sleep 0.1; done; exit $(cat %s)" % (gate, gate)]},
+        "web": {"command": ["sleep", "1000"], "needs": ["setup"]},
+    }
+
+
 def test_a_dependent_is_told_waiting_for_its_one_shot_then_as_wanted(live, capsys):
     """While the one-shot it needs has not ended well, a dependent is "waiting for setup" —
     not "not running" (our tree holds its ./run) nor "as wanted" (the C runit's guard runs) —
@@ -264,12 +274,7 @@ def test_a_dependent_is_told_waiting_for_its_one_shot_then_as_wanted(live, capsy
     data's ``needs``, never the host's ``needs-done``); "waiting for setup (failed)" once setup
     failed; as wanted once setup is run again and done (the guard passed)."""
     gate = live.tmp / "gate"
-    services = {
-        "setup": {"oneshot": True, "command": [
-            "sh", "-c", "while [ ! -e %s ]; do sleep 0.1; done; exit $(cat %s)" % (gate, gate)]},
-        "web": {"command": ["sleep", "1000"], "needs": ["setup"]},
-    }
-    data = applied(live, capsys, services)
+    data = applied(live, capsys, gated_setup_and_web(gate))
     config = config_from_file(live.data)
 
     def verify_says(word):
@@ -307,6 +312,62 @@ def test_a_dependent_is_told_waiting_for_its_one_shot_then_as_wanted(live, capsy
     assert main(["start"] + data + ["setup"]) == 0, capsys.readouterr()
     code, _, web = web_says("as wanted")
     assert "waiting_for" not in web["main"]
+    verify_says(None)
+
+
+def test_a_dependent_started_before_its_one_shots_run_is_told_by_its_guards_word(
+        live, capsys):
+    """The cases timing alone told as wanted (issue 46): web started again while setup's
+    record is the boot before's (a ``supervise/`` that outlived a reboot; the guard does not
+    take it), then setup run and failed — web started before that run, so its guard might
+    have passed on the record before. Its guard's word (``needs-passed``: the pid of the run
+    that passed, this boot) tells: "waiting for setup", then "waiting for setup (failed)" in
+    status and verify; as wanted once setup is done and the guard wrote this run's pid."""
+    gate = live.tmp / "gate"
+    gate.write_text("0\n")
+    data = applied(live, capsys, gated_setup_and_web(gate))
+    config = config_from_file(live.data)
+    web_dir, setup_dir = live.sv_dir / "web", live.sv_dir / "setup"
+
+    def web_says(word):
+        def look():
+            code, fact = status(capsys, data, "web")
+            row = fact["services"][0]
+            return (code, row) if row["verdict"] == word else None
+        return wait_until(look, timeout=30, what="web: %s" % word)
+
+    def verify_says(word):
+        found = check_failures(verify_host(local_host(), expectations(
+            config, render(config, only=["web"]), only=["web"]), python=False))
+        said = found.get("web::running")
+        assert (said is None if word is None else said.startswith("web: %s: " % word)), found
+
+    def passed_now():
+        now = int((web_dir / "supervise/pid").read_text())
+        word = (web_dir / "needs-passed").read_text()
+        return now if word.startswith("needs-passed 1 pid=%d " % now) else None
+
+    web_says("as wanted")
+    first = wait_until(passed_now, timeout=30, what="web's guard's word for its run")
+    assert main(["stop"] + data + ["web"]) == 0, capsys.readouterr()
+    record = (setup_dir / "supervise/last-run").read_text()
+    other_boot = re.sub(r" boot=\S+", " boot=00000000-0000-4000-8000-000000000000", record)
+    assert other_boot != record
+    (setup_dir / "supervise/last-run").write_text(other_boot)
+    assert main(["start"] + data + ["web"]) == 0, capsys.readouterr()
+    code, row = web_says("waiting for setup")
+    assert code == 3 and row["main"]["state"] == "run"  # in its guard, as runsv sees it
+    verify_says("waiting for setup")
+    gate.write_text("1\n")
+    assert main(["once"] + data + ["setup"]) != 0  # runs, and fails
+    code, _ = web_says("waiting for setup (failed)")
+    assert code == 3
+    verify_says("waiting for setup (failed)")
+    gate.write_text("0\n")
+    assert main(["start"] + data + ["setup"]) == 0, capsys.readouterr()
+    web_says("as wanted")  # setup done: its guard passes at its next look (0.1 s)
+    now = wait_until(passed_now, timeout=30, what="web's guard's word for this run")
+    assert now != first
     verify_says(None)
 
 

@@ -4,7 +4,9 @@ one-shot down, and waits — then exits 1, "not done" — on a failed run, on on
 and on a record of another boot, which a ``supervise/`` that outlives a reboot keeps: before
 the one-shot ran in this boot, its "down" and "exit=0" are the boot before's. A one-shot
 marked down is run once, so any boot's record counts for it, and so does a record written
-before records said their boot. The ``needs-done`` file lists what the guard waits for."""
+before records said their boot. The ``needs-done`` file lists what the guard waits for.
+Passed, the guard says so in ``needs-passed`` (its pid, this boot), in the directory it runs
+in (runsv's: the service directory); waiting or given up, it says nothing."""
 
 import subprocess
 import time
@@ -58,12 +60,31 @@ def test_the_guard_passes_only_on_a_run_of_this_boot_that_is_done(
     # where it passes, no command is on PATH: a look that slept would say "sleep: not found"
     env = {"PATH": str(tmp_path / "nothing")} if passes else None
     began = time.monotonic()
-    done = subprocess.run(["/bin/sh", str(run)], capture_output=True, text=True, timeout=60,
-                          env=env)
+    with subprocess.Popen(["/bin/sh", str(run)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, env=env, cwd=str(tmp_path)) as shell:
+        try:
+            stdout, stderr = shell.communicate(timeout=60)
+        finally:
+            shell.kill()
     took = time.monotonic() - began
+    marker = tmp_path / "needs-passed"
     if passes:
-        assert (done.returncode, done.stdout, done.stderr) == (0, "past the guard\n", ""), done
+        assert (shell.returncode, stdout, stderr) == (0, "past the guard\n", ""), stderr
+        assert marker.read_text() == "needs-passed 1 pid=%d boot=%s\n" % (shell.pid, BOOT)
     else:
-        assert done.returncode == 1, done
-        assert done.stdout == "needs %s/sv/setup: not done\n" % tmp_path
+        assert shell.returncode == 1, stderr
+        assert stdout == "needs %s/sv/setup: not done\n" % tmp_path
         assert took >= 0.9  # it looked ten times
+        assert not marker.exists()
+
+
+def test_a_guard_that_cannot_write_its_word_passes_all_the_same(tmp_path):
+    """A service directory that cannot be written (a read-only /etc): the guard passes, says
+    nothing on stderr, and the views tell it by its timing (protocol/needsdone.py)."""
+    run, supervise = guard_of(tmp_path)
+    (supervise / "stat").write_text("down\n")
+    (supervise / "last-run").write_text(record())
+    (tmp_path / "needs-passed").mkdir()  # not a file: the redirection fails, as on a ro fs
+    done = subprocess.run(["/bin/sh", str(run)], capture_output=True, text=True, timeout=60,
+                          cwd=str(tmp_path), env={"PATH": str(tmp_path / "nothing")})
+    assert (done.returncode, done.stdout, done.stderr) == (0, "past the guard\n", ""), done
