@@ -102,18 +102,40 @@ def hostable(log_run, own=None):
     must be exec'd: not executable, not the canonical form, a user chpst would reject, or
     svlogd arguments svlogd would reject (their messages are the real tools'). ``own``:
     the tree's identity (identity_for's), a user's for a user's tree supervised by root's."""
+    canonical = _canonical(log_run)
+    identity = None if canonical is None else identity_for(canonical, own=own)
+    if identity is None:
+        return None
+    return canonical, identity
+
+
+_CANONICAL = {}  # log/run's first bytes -> _canonical's answer (LogRun, or None)
+_CANONICAL_MAX = 64  # distinct scripts kept, at most: then forgotten, all at once
+
+
+def _canonical(log_run):
+    """The LogRun of ``log_run`` when it is the canonical form with arguments svlogd takes,
+    else None — kept by the script's bytes: a tree of many users asks it of the same few
+    scripts (every user's logger alike), and parsing them again was 4% of root's loop at a
+    200-user start. Who the logger runs as is asked each time (identity_for: a user may
+    come and go)."""
+    try:
+        return _CANONICAL[log_run]
+    except KeyError:
+        pass
     from ....errors import UsageError
     from ...svlog.options import parse_args
 
     canonical = log_run_from_bytes(log_run)
-    identity = None if canonical is None else identity_for(canonical, own=own)
-    if identity is None:
-        return None
-    try:
-        parse_args(canonical.args)
-    except UsageError:
-        return None
-    return canonical, identity
+    if canonical is not None:
+        try:
+            parse_args(canonical.args)
+        except UsageError:
+            canonical = None
+    if len(_CANONICAL) >= _CANONICAL_MAX:
+        _CANONICAL.clear()
+    _CANONICAL[log_run] = canonical
+    return canonical
 
 
 # -- one logger, on the tree's loop or in an identity's host ---------------------------------------
