@@ -24,7 +24,7 @@ reads fd 3 — it sleeps, costing nothing — until the tree is gone:
   make one new keeper (a thousand services started at once spawn one), and a new keeper
   comes ``RENEW_SPACING`` after the one before at the soonest: a tree that starts its
   services over seconds (200 users' trees: their pipes come in over some 70 turns) spawned
-  and killed a keeper at each turn — 8% of root's loop at that start. Meanwhile a new pipe
+  and killed a keeper at each turn — 8% of a profile of root's loop. Meanwhile a new pipe
   is held by the tree alone, the pipes before by the keeper before: a pipe is lost only to
   a tree killed within that half second *and* a service killed with it;
 - it is killed: the tree spawns another at once (one that exited by itself within a second of
