@@ -337,10 +337,13 @@ def test_a_dependent_started_before_its_one_shots_run_is_told_by_its_guards_word
         return wait_until(look, timeout=30, what="web: %s" % word)
 
     def verify_says(word):
-        found = check_failures(verify_host(local_host(), expectations(
-            config, render(config, only=["web"]), only=["web"]), python=False))
-        said = found.get("web::running")
-        assert (said is None if word is None else said.startswith("web: %s: " % word)), found
+        """verify's answer for web, the same through python's probe and sh's."""
+        for python in (True, False):
+            found = check_failures(verify_host(local_host(), expectations(
+                config, render(config, only=["web"]), only=["web"]), python=python))
+            said = found.get("web::running")
+            assert (said is None if word is None else said.startswith("web: %s: " % word)), \
+                (python, found)
 
     def passed_now():
         now = int((web_dir / "supervise/pid").read_text())
