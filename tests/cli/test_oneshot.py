@@ -267,6 +267,16 @@ def gated_setup_and_web(gate):
     }
 
 
+def probes_say(config, word):
+    """verify's answer for web (None: it passes), the same through python's probe and sh's."""
+    for python in (True, False):
+        found = check_failures(verify_host(local_host(), expectations(
+            config, render(config, only=["web"]), only=["web"]), python=python))
+        said = found.get("web::running")
+        assert (said is None if word is None else said.startswith("web: %s: " % word)), \
+            (python, found)
+
+
 def test_a_dependent_is_told_waiting_for_its_one_shot_then_as_wanted(live, capsys):
     """While the one-shot it needs has not ended well, a dependent is "waiting for setup" —
     not "not running" (our tree holds its ./run) nor "as wanted" (the C runit's guard runs) —
@@ -279,12 +289,7 @@ def test_a_dependent_is_told_waiting_for_its_one_shot_then_as_wanted(live, capsy
 
     def verify_says(word):
         """verify's answer for web, the same through python's probe, sh's and the CLI."""
-        for python in (True, False):
-            found = check_failures(verify_host(local_host(), expectations(
-                config, render(config, only=["web"]), only=["web"]), python=python))
-            said = found.get("web::running")
-            assert (said is None if word is None else said.startswith("web: %s: " % word)), \
-                (python, found)
+        probes_say(config, word)
         main(["verify", "-v"] + data + ["--only", "web"])
         out = capsys.readouterr().out
         if word is None:
@@ -336,15 +341,6 @@ def test_a_dependent_started_before_its_one_shots_run_is_told_by_its_guards_word
             return (code, row) if row["verdict"] == word else None
         return wait_until(look, timeout=30, what="web: %s" % word)
 
-    def verify_says(word):
-        """verify's answer for web, the same through python's probe and sh's."""
-        for python in (True, False):
-            found = check_failures(verify_host(local_host(), expectations(
-                config, render(config, only=["web"]), only=["web"]), python=python))
-            said = found.get("web::running")
-            assert (said is None if word is None else said.startswith("web: %s: " % word)), \
-                (python, found)
-
     def passed_now():
         now = int((web_dir / "supervise/pid").read_text())
         word = (web_dir / "needs-passed").read_text()
@@ -360,18 +356,18 @@ def test_a_dependent_started_before_its_one_shots_run_is_told_by_its_guards_word
     assert main(["start"] + data + ["web"]) == 0, capsys.readouterr()
     code, row = web_says("waiting for setup")
     assert code == 3 and row["main"]["state"] == "run"  # in its guard, as runsv sees it
-    verify_says("waiting for setup")
+    probes_say(config, "waiting for setup")
     gate.write_text("1\n")
     assert main(["once"] + data + ["setup"]) != 0  # runs, and fails
     code, _ = web_says("waiting for setup (failed)")
     assert code == 3
-    verify_says("waiting for setup (failed)")
+    probes_say(config, "waiting for setup (failed)")
     gate.write_text("0\n")
     assert main(["start"] + data + ["setup"]) == 0, capsys.readouterr()
     web_says("as wanted")  # setup done: its guard passes at its next look (0.1 s)
     now = wait_until(passed_now, timeout=30, what="web's guard's word for this run")
     assert now != first
-    verify_says(None)
+    probes_say(config, None)
 
 
 def test_dependents_run_a_one_shot_once_at_boot_and_start_one_marked_down(live, capsys):
