@@ -21,12 +21,7 @@ reads fd 3 — it sleeps, costing nothing — until the tree is gone:
 - the set of pipes changes (a service added or removed): a new keeper with the new set is
   spawned first, then the old one killed, so a pipe is never unheld, and a logger still sees
   EOF once its service is gone for good (``release``). Changes within one turn of the loop
-  make one new keeper (a thousand services started at once spawn one), and a new keeper
-  comes ``RENEW_SPACING`` after the one before at the soonest: a tree that starts its
-  services over seconds (200 users' trees: their pipes come in over some 70 turns) spawned
-  and killed a keeper at each turn — 8% of a profile of root's loop. Meanwhile a new pipe
-  is held by the tree alone, the pipes before by the keeper before: a pipe is lost only to
-  a tree killed within that half second *and* a service killed with it;
+  make one new keeper (a thousand services started at once spawn one);
 - it is killed: the tree spawns another at once (one that exited by itself within a second of
   its start is replaced a second later).
 
@@ -48,7 +43,6 @@ from ...unix.fileidentity import file_identity
 
 GRACE_SECONDS = 10  # a tree killed is restarted within about a second (runsv's back-off)
 RESTART_SECONDS = 1.0  # a keeper that exited within this of its start is replaced after it
-RENEW_SPACING = 0.5  # seconds between two keepers, at least, while one holds the pipes before
 KEEPER_SHELL = "/bin/sh"
 FIRST_PIPE_FD = 4  # 0 the script, 1 and 2 the tree's, 3 the tree's liveness
 # read returns at EOF (the tree gone) — or never: the tree writes nothing.
@@ -84,7 +78,6 @@ class PipeKeeper:
         self._due = None  # the call that spawns the next keeper
         self._closing = False
         self._said = None  # the last failure said, so that a retry does not repeat it
-        self._renewed_at = None  # when the current keeper was spawned (loop.monotonic)
 
     @property
     def pid(self):
@@ -124,8 +117,6 @@ class PipeKeeper:
     # -- keepers ------------------------------------------------------------------------------
     def _changed(self, delay=0.0):
         if self._due is None and not self._closing:
-            if self._current is not None and self._renewed_at is not None:
-                delay = max(delay, self._renewed_at + RENEW_SPACING - self.loop.monotonic())
             self._due = self.loop.call_later(delay, self._renew)
 
     def _renew(self):
@@ -133,7 +124,6 @@ class PipeKeeper:
         self._due = None
         old = self._current
         self._current = self._spawn() if self._held else None
-        self._renewed_at = self.loop.monotonic()
         if self._held and self._current is None:
             self._changed(RESTART_SECONDS)  # out of processes or descriptors: try again
             return

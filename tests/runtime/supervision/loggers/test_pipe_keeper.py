@@ -12,8 +12,7 @@ import time
 import pytest
 
 from runit_provision.runtime.supervision.engine.loop import EventLoop
-from runit_provision.runtime.supervision.loggers.pipekeeper import (
-    GRACE_SECONDS, RENEW_SPACING, PipeKeeper)
+from runit_provision.runtime.supervision.loggers.pipekeeper import GRACE_SECONDS, PipeKeeper
 from runit_provision.runtime.supervision.engine.spawn import Spawner
 
 from ...processes import (
@@ -224,34 +223,6 @@ def test_one_keeper_for_a_batch_of_pipes_then_renewed_without_a_released_one(tmp
     assert held_fifos_of(keeper.pid, tmp_path) == wanted
     keeper.close()
     run_until(loop, lambda: not keeper.pids, "every keeper gone after close")
-
-
-def test_pipes_coming_in_over_many_turns_make_a_keeper_every_half_second_at_most(
-        tmp_path, keeper_here):
-    """A start spread over turns (users' trees open their services as their agents answer):
-    a pipe a turn for 1.5 s makes a keeper at the first, then one per RENEW_SPACING — not one
-    a turn (75 here, each a process spawned and killed by the tree's loop) — and the last
-    one holds every pipe."""
-    loop, keeper, fifos = keeper_here
-    spawned = []
-    began = loop.monotonic()
-
-    def one_more():
-        fifos.append(os.open(make_fifo(tmp_path, len(fifos)), os.O_RDWR | os.O_CLOEXEC))
-        keeper.hold(fifos[-1])
-        if keeper.pid and keeper.pid not in spawned:
-            spawned.append(keeper.pid)
-        if loop.monotonic() - began < 1.5:
-            loop.call_later(0.02, one_more)
-
-    loop.call_later(0, one_more)
-    wanted = lambda: {os.fstat(fd).st_ino for fd in fifos}  # noqa: E731
-    run_until(loop, lambda: loop.monotonic() - began > 1.6 and keeper.pid
-              and held_fifos_of(keeper.pid, tmp_path) == wanted(), "every pipe held")
-    if keeper.pid not in spawned:
-        spawned.append(keeper.pid)
-    assert len(fifos) >= 20, len(fifos)  # turns enough to tell
-    assert len(spawned) <= 1.6 / RENEW_SPACING + 2, (len(spawned), len(fifos))
 
 
 def test_a_keeper_whose_tree_is_gone_holds_its_pipes_for_its_grace_period(tmp_path,
