@@ -130,7 +130,9 @@ def side_waiting_for(fs, path, side, probe):
         needed.append((directory.rstrip("/").rsplit("/", 1)[-1], probe(directory).replaced(
             is_oneshot=True, last_run=side_last_run(fs, directory),
             is_normally_up=side_is_normally_up(fs, directory))))
-    passed, boot = None, this_boot()
+    from ..protocol.layout import boot_id
+
+    passed, boot = None, boot_id()
     if side.state.value == "run":
         try:
             record, _ = fs.read_file(path + "/" + NEEDS_PASSED)
@@ -138,16 +140,6 @@ def side_waiting_for(fs, path, side, probe):
             record = None
         passed = guard_passed(side, record, boot)
     return tuple(waited_for(side, needed, passed, boot))
-
-
-def this_boot():
-    """The running kernel's boot id (what a needs guard and a one-shot's finish write), or
-    None when /proc cannot tell: under ``--root`` too, the host's processes run on it."""
-    try:
-        with open("/proc/sys/kernel/random/boot_id", "rb") as handle:
-            return handle.read(64).strip().decode("ascii") or None
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def side_waiting(fs, path, side):

@@ -181,6 +181,26 @@ def runit_flag_paths(environ):
     return environ.get("RUNIT_STOPIT", STOPIT), environ.get("RUNIT_REBOOT", REBOOT)
 
 
+# -- the boot the records name --------------------------------------------------------------
+_boot_id = None
+
+
+def boot_id():
+    """This boot's id (the kernel's random boot_id), read once; ``unknown`` when /proc cannot
+    tell. The records name it (a one-shot's last run, a needs guard's word, the runtime's
+    process records: protocol/lastrun.py, protocol/needsdone.py, adoption.py) and the readers
+    compare with it — a needs guard that could not read it writes ``unknown`` too
+    (templates/needs-done.j2). Under ``--root`` the same: the host's processes run here."""
+    global _boot_id
+    if _boot_id is None:
+        try:
+            with open("/proc/sys/kernel/random/boot_id") as handle:
+                _boot_id = handle.read().strip()
+        except OSError:
+            _boot_id = "unknown"
+    return _boot_id
+
+
 def is_runtime_owned(relative):
     """True for a path, relative to a service directory, that only runsv writes.
 

@@ -126,7 +126,7 @@ def test_read_with_the_guards_word_never_followed_nor_waited_on(tmp_path):
     """The dependent runs (pid 42, started before setup's failed run): its guard's word decides
     — its own pid in this boot: passed; another's: waits. A link or a FIFO planted for the
     word is not read (never followed, never waited on): the timing decides then."""
-    from runit_provision.host.sides import this_boot
+    from runit_provision.protocol.layout import boot_id as this_boot
 
     setup = tmp_path / "setup"
     (setup / "supervise").mkdir(parents=True)

@@ -52,12 +52,10 @@ except ImportError:  # pragma: no cover - other interpreters
 import time
 
 from ....protocol.status import State
+from ....protocol.layout import boot_id  # noqa: F401 — this room's readers take it here
 from ...unix.procstat import real_uid, stat_fields
 
 UNKNOWN_EXIT = None  # a wait status nobody can know (Side and finish_arguments accept it)
-
-_boot_id = None
-
 
 _STARTING = "starting-"
 _WHATS = ("run", "finish", _STARTING + "run", _STARTING + "finish")
@@ -274,18 +272,6 @@ def started_between(since, until):
 
 
 # -- the facts, from /proc ------------------------------------------------------------------------
-def boot_id():
-    """This boot's id (the kernel's random boot_id), read once."""
-    global _boot_id
-    if _boot_id is None:
-        try:
-            with open("/proc/sys/kernel/random/boot_id") as handle:
-                _boot_id = handle.read().strip()
-        except OSError:
-            _boot_id = "unknown"
-    return _boot_id
-
-
 def starttime_of(pid):
     """Field 22 of ``/proc/PID/stat``, or None when ``pid`` is gone or a zombie."""
     try:
