@@ -6,7 +6,8 @@ Stdlib only, and runnable by any python3 from 3.5 on (the host's interpreter, no
 f-strings, nothing from this project. ``hostprobe.sh`` is the same program in POSIX sh for hosts
 without python3: both read the same request and print the same records. It only reads: every
 FIFO is opened non-blocking, write-only ``supervise/ok`` never gets a byte, no link is followed
-inside a walk, and ``supervise/`` is never descended into.
+inside a walk nor as a record's last name (a record that is not a regular file is not opened),
+and ``supervise/`` is never descended into.
 
 The request, one line each. PATH is the rest of the line; a relative PATH is taken in the
 directory of the last ``in`` line; a leading ``~login`` is that login's home::
@@ -43,7 +44,10 @@ the empty string. Paths are printed as requested (``~alice/service/web``, not th
                                        PROCUID the owner of /proc/PID of the status' pid;
                                        SUPUID the owner of supervise/ (links followed)
     V LINE NAME PATH                   (sh only) ``sv status NAME``'s line: sh cannot open a
-                                       FIFO without blocking, so sv does the probe there
+                                       FIFO without blocking, so sv does the probe there; a
+                                       ``fail:`` line of its own instead when an ok or status
+                                       sv would open is a link or of the wrong kind (runit's
+                                       sv follows links)
     U UID GID GIDS HOME LOGIN          GIDS comma-separated; ``U - - - - LOGIN`` when unknown
     G GID NAME                         a group; ``G - NAME`` when unknown
     W PATH HEAD NAME                   the command NAME on $PATH and the hex of its first bytes
@@ -321,7 +325,7 @@ class Probe:
             path = os.path.join(directory or ".", name.decode("utf-8", "surrogateescape"))
             if os.path.isfile(path) and os.access(path, os.X_OK):
                 self.record(b"W", path, _hex(read_once(path.encode("utf-8", "surrogateescape"),
-                                                       HEAD)), name)
+                                                       HEAD, follow=True)), name)
                 return
         self.record(b"W", None, None, name)
 
@@ -359,22 +363,56 @@ def expand(path):
 
 
 def is_up(ok_fifo):
-    """sv's liveness probe: a runsv holds the reader of supervise/ok (runit's sv.c)."""
+    """sv's liveness probe: a runsv holds the reader of supervise/ok (runit's sv.c). Only a
+    FIFO is opened, never through a link (ELOOP) nor anything else (EINVAL): a user's tree's
+    ``ok`` is the user's, and a write-only open of a device can do what a look must not."""
+    refused = _not_of_kind(ok_fifo, stat.S_ISFIFO)
+    if refused is not None:
+        return refused
     try:
-        fd = os.open(ok_fifo, os.O_WRONLY | os.O_NONBLOCK)
+        fd = os.open(ok_fifo, os.O_WRONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
         return errno_name(exc)
-    os.close(fd)
+    try:
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return "EINVAL"
+    finally:
+        os.close(fd)
     return "up"
 
 
-def read_once(path, size):
-    """One read() of up to ``size`` bytes, as sv reads supervise/status; or the errno's name."""
+def _not_of_kind(path, is_kind):
+    """None when ``path`` itself (a link not followed) is of the kind ``is_kind`` tells from a
+    mode; else ELOOP for a link, EINVAL for another kind, or the errno's name of the look."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        mode = os.lstat(path).st_mode
+    except OSError as exc:
+        return errno_name(exc)
+    if is_kind(mode):
+        return None
+    return "ELOOP" if stat.S_ISLNK(mode) else "EINVAL"
+
+
+def read_once(path, size, follow=False):
+    """One read() of up to ``size`` bytes, as sv reads supervise/status; or the errno's name.
+
+    A record in a user's tree is the user's to plant: unless ``follow`` (root's own PATH), only
+    a regular file is opened (a link is ELOOP and anything else EINVAL, never opened: a link
+    to a device would have root open it, and a watchdog's open arms it), and a FIFO swapped in
+    after the look cannot hold the read (O_NONBLOCK; O_NOFOLLOW for a link swapped in)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+    if not follow:
+        refused = _not_of_kind(path, stat.S_ISREG)
+        if refused is not None:
+            return refused
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
     except OSError as exc:
         return errno_name(exc)
     try:
+        if not follow and not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "EINVAL"
         return os.read(fd, size)
     except OSError as exc:
         return errno_name(exc)

@@ -1,6 +1,6 @@
 # checks: hostprobe.py in POSIX sh, for hosts without python3 -- the same request on stdin, the
 # same records out (the request and the records are described in hostprobe.py). Needs stat -c
-# (GNU coreutils or busybox), od, tr, readlink, date +%s and, for the supervision probe, sv: sh
+# (GNU coreutils or busybox), od, dd, tr, readlink, date +%s and, for the supervision probe, sv: sh
 # cannot open supervise/ok without blocking, so OK is "?" in the S records and sv's status line
 # comes as a V record instead, and PID and STAT (text no check reads) are "-". Only non-printable
 # bytes other than space and newline are not encoded here (python's probe encodes them too; the
@@ -21,16 +21,31 @@ pct() {  # one field, percent-encoded; - for none is written by the caller
   esac
 }
 
+# A record in a user's tree is the user's to plant: hexof opens a regular file alone, never a
+# link (a link to a device would have root open it: a watchdog's open arms it) nor a FIFO (od
+# would wait on it). GNU dd checks again as it opens (O_NOFOLLOW, O_NONBLOCK); busybox's dd has
+# neither flag, so there the look before is all (a FIFO swapped in after it stalls the probe).
+READ_FLAGS=
+dd if=/dev/null of=/dev/null iflag=nofollow,nonblock count=0 2>/dev/null &&
+  READ_FLAGS=iflag=nofollow,nonblock
+head_of() { dd if="$1" $READ_FLAGS bs="$2" count=1 2>/dev/null; }  # FILE COUNT: one read
+all_of() { dd if="$1" $READ_FLAGS bs=65536 2>/dev/null; }  # FILE
+
 hexof() {  # FILE [COUNT]: its bytes in hex, = when empty, the errno's name when unreadable
-  if [ ! -r "$1" ]; then
-    if [ -e "$1" ]; then printf 'EACCES'; else printf 'ENOENT'; fi
-    return
-  fi
-  if [ -n "$2" ]; then h=$(od -An -tx1 -v -N "$2" "$1" 2>/dev/null)
-  else h=$(od -An -tx1 -v "$1" 2>/dev/null); fi
-  # od's words joined by the shell, not a tr (hex digits: nothing a glob could match)
+  if [ -h "$1" ]; then printf 'ELOOP'; return; fi
+  if [ ! -e "$1" ]; then printf 'ENOENT'; return; fi
+  if [ ! -f "$1" ]; then printf 'EINVAL'; return; fi
+  if [ ! -r "$1" ]; then printf 'EACCES'; return; fi
+  hexwords "$(head_of "$1" "${2:-$LIMIT}" | od -An -tx1 -v)"
+}
+
+plain_file() {  # FILE: a regular file, not a link, that we may read
+  [ -f "$1" ] && [ ! -h "$1" ] && [ -r "$1" ]
+}
+
+hexwords() {  # od's words joined by the shell, not a tr (hex digits: nothing a glob could match)
   joined=
-  for word in $h; do joined=$joined$word; done
+  for word in $1; do joined=$joined$word; done
   if [ -n "$joined" ]; then printf '%s' "$joined"; else printf '='; fi
 }
 
@@ -76,7 +91,7 @@ entry() {  # SHOWN REAL [resolve]: E (or X) with L or C (L for a directory with 
       printf 'C %s ' "$8"
       if [ "$8" -le "$LIMIT" ]; then hexof "$2"; printf ' - '
       elif command -v sha256sum >/dev/null 2>&1; then
-        printf '%s %s ' - "$(sha256sum < "$2" | cut -d' ' -f1)"
+        printf '%s %s ' - "$(all_of "$2" | sha256sum | cut -d' ' -f1)"
       else printf '%s' '- - '; fi
       pct "$1"; printf '\n' ;;
     d)
@@ -107,7 +122,7 @@ side_record() {  # SHOWN REAL
     # the status record, and the owner of the process in supervise/pid
     hexof "$2/supervise/status" 20; printf ' '
     pid= owner=
-    [ -r "$2/supervise/pid" ] && read -r pid < "$2/supervise/pid"
+    plain_file "$2/supervise/pid" && pid=$(head_of "$2/supervise/pid" 32 | tr -cd 0-9)
     if [ -n "$pid" ] && [ -r "/proc/$pid/status" ]; then
       while read -r key value rest; do
         [ "$key" = Uid: ] && { owner=$value; break; }
@@ -119,10 +134,10 @@ side_record() {  # SHOWN REAL
   fi
   sup=$(stat -L -c '%u' "$2/supervise" 2>/dev/null) || sup=-
   printf '%s ' "$sup"; pct "$1"; printf '\n'
-  if [ -f "$2/supervise/readiness" ] && [ -r "$2/supervise/readiness" ]; then
+  if plain_file "$2/supervise/readiness"; then
     printf 'R '; hexof "$2/supervise/readiness" 4096; printf ' '; pct "$1"; printf '\n'
   fi
-  if [ -f "$2/supervise/tally" ] && [ -r "$2/supervise/tally" ]; then
+  if plain_file "$2/supervise/tally"; then
     printf 'A '; hexof "$2/supervise/tally" 1024; printf ' '; pct "$1"; printf '\n'
   fi
   if [ -f "$2/oneshot" ] && [ ! -h "$2/oneshot" ]; then
@@ -147,11 +162,30 @@ side_record() {  # SHOWN REAL
   fi
 }
 
+planted_record() {  # DIR: the first of sv's records in DIR (and DIR/log) that sv must not
+  # open -- a link, an ok that is not a FIFO, a status that is not a regular file: runit's sv
+  # follows links, so a user's tree could have root's sv open a device -- printed; else false
+  for record in "$1/supervise/ok" "$1/supervise/status" "$1/log/supervise/ok" \
+      "$1/log/supervise/status"; do
+    [ -e "$record" ] || [ -h "$record" ] || continue
+    case $record in
+      */ok) { [ -p "$record" ] && [ ! -h "$record" ]; } && continue ;;
+      *) { [ -f "$record" ] && [ ! -h "$record" ]; } && continue ;;
+    esac
+    printf '%s' "${record#"$1"/}"
+    return 0
+  done
+  return 1
+}
+
 side() {  # SHOWN REAL
   side_record "$1" "$2"
   [ -d "$2/log" ] && side_record "${1%/}/log" "$2/log"
   printf 'V '
-  if command -v sv >/dev/null 2>&1; then pct "$(sv status "$2" 2>&1)"; else printf '%s' '-'; fi
+  if ! command -v sv >/dev/null 2>&1; then printf '%s' '-'
+  elif planted=$(planted_record "$2"); then
+    pct "fail: $2: unable to open $planted: a link, or not of runsv's kind: not opened"
+  else pct "$(sv status "$2" 2>&1)"; fi
   printf ' '; pct "$2"; printf ' '; pct "$1"; printf '\n'
 }
 
@@ -187,7 +221,10 @@ group_record() {
 which_record() {
   path=$(command -v "$1" 2>/dev/null)
   case $path in
-    /*) printf 'W '; pct "$path"; printf ' '; hexof "$path" 64; printf ' ' ;;
+    /*) printf 'W '; pct "$path"; printf ' '  # root's PATH: its links followed
+        if [ -r "$path" ]; then hexwords "$(od -An -tx1 -v -N 64 "$path" 2>/dev/null)"
+        else printf 'EACCES'; fi
+        printf ' ' ;;
     *) printf 'W - - ' ;;
   esac
   pct "$1"; printf '\n'

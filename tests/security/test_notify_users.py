@@ -169,11 +169,14 @@ def test_a_stranger_flooding_every_notify_socket_costs_root_little(sandbox):
         relay.symlink_to(OUR_BIN / "notify-relay")
     sandbox.start_tree()
     # web2 waits for its gate, and is refused once the wait is over; the others are ready at
-    # once — within 10 s on a machine four workers load (once in CI, 5 s was not: exit 1,
-    # nobody refused; the report's actions left out of the message, which said nothing else)
+    # once — within 10 s on a machine four workers load, but not always in CI (5 s, then 10 s,
+    # were not, once each): apprun1 may be refused too, for being late alone — its web1 must
+    # then be ready below all the same (a READY=1 lost would not be, a late one is)
     report = sandbox.apply(check=False, args=["--wait", "10"])
-    assert report["exit"] == 1 and list(report["refusals"]) == ["apprun2"], {
-        key: value for key, value in report.items() if key != "actions"}
+    refusals = report["refusals"]
+    assert report["exit"] == 1 and "apprun2" in refusals and set(refusals) <= {
+        "apprun1", "apprun2"}, (refusals, report.get("msg"))
+    assert "not ready within" in refusals.get("apprun1", "not ready within"), refusals
     sides = {"root": sandbox.sv_dir / "rootnote",
              "apprun1": sandbox.home("apprun1") / "sv" / "web1",
              "apprun2": sandbox.home("apprun2") / "sv" / "web2"}
