@@ -487,16 +487,13 @@ def with_waiting_for(side, needs_done, snapshot):
     """``side`` with the one-shots its ``./run`` waits for now (protocol/needsdone.py) —
     held by our tree (``down``), or in its guard under the C runit (``run``: as wanted by
     its state alone) — each one-shot as the probe saw its directory."""
-    from ..protocol.needsdone import guard_passed, waited_for
+    from ..protocol.needsdone import waited_for
     from .snapshot import needs_passed_of
 
     needed = [(name, snapshot.side(directory)) for name, directory in needs_done]
-    passed = None
-    if side.state.value == "run":  # its guard's word, when it said one
-        passed = guard_passed(side, needs_passed_of(side), side.boot)
     found = waited_for(side, [(name, oneshot.replaced(is_oneshot=True))
                               for name, oneshot in needed if oneshot is not None],
-                       passed, side.boot)
+                       needs_passed_of(side), side.boot)
     return side.replaced(waiting_for=tuple(found)) if found else side
 
 

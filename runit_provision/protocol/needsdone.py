@@ -55,20 +55,22 @@ def needed_dirs(data):
     return [fsdecode(line) for line in needed_lines(data)]
 
 
-def waited_for(dependent, needed, passed=None, boot=None):
+def waited_for(dependent, needed, word=None, boot=None):
     """``[(name, job)]``: which of ``needed`` — ``(name, SideState)`` of each one-shot the
     dependent needs — the dependent (the SideState of its service side) waits for now (the
     module says when), with the one-shot's job word (``running``, ``never run``,
-    ``failed``); empty when it waits for none. ``passed``: ``guard_passed``'s answer for a
-    dependent that runs (None: its guard said nothing); ``boot``: this boot's id (None: not
-    known), which a record of the one-shot's must name for its guard to take it."""
+    ``failed``); empty when it waits for none. ``word``: the bytes of the dependent's
+    ``needs-passed`` (None: none), taken by ``guard_passed`` for a dependent that runs;
+    ``boot``: this boot's id (None: not known), which a record of the one-shot's must name
+    for its guard to take it, as the guard's word must."""
     status = dependent.status
     if status is None or not dependent.is_want_up:
         return []
     state = dependent.state.value
     if state not in ("run", "down"):
         return []
-    if state == "run" and passed is not None:
+    passed = guard_passed(dependent, word, boot) if state == "run" else None
+    if passed is not None:
         if passed:
             return []  # its guard let this run through
         return [(name, NEVER_RUN if oneshot.job == DONE else oneshot.job)

@@ -58,10 +58,11 @@ def test_what_a_dependent_waits_for(dependent, needed, expected):
 
 
 def passed_by(pid, boot=BOOT):
-    return guard_passed(GUARD, b"needs-passed 1 pid=%d boot=%s\n" % (pid, boot.encode()), BOOT)
+    """The guard's word, as ``./run`` writes it: ``pid`` passed in ``boot``."""
+    return b"needs-passed 1 pid=%d boot=%s\n" % (pid, boot.encode())
 
 
-@pytest.mark.parametrize("passed, needed, expected", [
+@pytest.mark.parametrize("word, needed, expected", [
     # the guard let this run through: whatever the timing says, it waits for nothing
     (passed_by(42), oneshot("run", 3, want="up"), []),
     (passed_by(42), oneshot("down", last=ran(1, 9)), []),
@@ -80,8 +81,8 @@ def passed_by(pid, boot=BOOT):
     # no word (rendered before it was said, a directory not writable): the timing decides
     (None, oneshot("down", last=ran(1, 3)), []),
 ])
-def test_a_guards_word_decides_for_a_dependent_that_runs(passed, needed, expected):
-    assert waited_for(GUARD, [("setup", needed)], passed, BOOT) == expected
+def test_a_guards_word_decides_for_a_dependent_that_runs(word, needed, expected):
+    assert waited_for(GUARD, [("setup", needed)], word, BOOT) == expected
 
 
 def test_a_guards_word_is_never_taken_without_a_boot_id():
