@@ -2,6 +2,7 @@
 python3's probe and sh's, parsed and validated."""
 
 import os
+import shutil
 
 import pytest
 import testinfra
@@ -226,8 +227,8 @@ def bin_without_python(odd_dir, monkeypatch):
     def make(with_sv):
         directory = odd_dir.parent / ("bin-%s" % with_sv)
         directory.mkdir()
-        tools = ["sh", "stat", "od", "tr", "readlink", "date", "awk", "cut", "id", "getent",
-                 "sha256sum"]
+        tools = ["sh", "stat", "od", "dd", "tr", "readlink", "date", "awk", "cut", "id",
+                 "getent", "sha256sum"]
         for tool in tools:
             target = "/usr/bin/" + tool if os.path.exists("/usr/bin/" + tool) else "/bin/" + tool
             (directory / tool).symlink_to(target)
@@ -246,6 +247,22 @@ def test_without_python3_the_sh_probe_reads_after_one_more_command(odd_dir, host
     assert snapshot.side(str(odd_dir / "web")).is_supervised
     assert take_snapshot(counting, odd_request(odd_dir)).prober == "sh"
     assert counting.runs == 3  # learnt once per host
+
+
+def test_sh_with_a_dd_without_gnus_flags_reads_the_same(odd_dir, host, monkeypatch):
+    """busybox's dd has neither ``iflag=nofollow`` nor ``nonblock``: the sh probe then reads
+    with a plain dd after its own look at each record — the same records as python's."""
+    directory = odd_dir.parent / "bin-dd"
+    directory.mkdir()
+    (directory / "dd").write_text(
+        '#!/bin/sh\nfor operand; do case $operand in iflag=*) echo "dd: unknown operand '
+        '$operand" >&2; exit 1 ;; esac; done\nexec %s "$@"\n' % shutil.which("dd"))
+    (directory / "dd").chmod(0o755)
+    monkeypatch.setenv("PATH", "%s:%s" % (directory, os.environ["PATH"]))
+    by_python = take_snapshot(host, odd_request(odd_dir), python=True)
+    by_sh = take_snapshot(host, odd_request(odd_dir), python=False)
+    assert comparable(by_python) == comparable(by_sh)
+    assert by_sh.node(str(odd_dir / "web" / "env" / "A B%C")).content == b"x y\n"
 
 
 def test_sh_without_sv_cannot_tell(odd_dir, host, bin_without_python):

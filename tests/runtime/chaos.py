@@ -185,6 +185,7 @@ class Soak:
         self.run_kills = collections.Counter()   # ./run kills per service
         self.unsupervised_kills = set()          # writers killed while no supervisor ran
         self.events = []                         # (seconds since start, what, pid): kills
+        self.wall_offset = time.time() - time.monotonic()  # an event's wall time, for jobs'
         self.commands = collections.Counter()
         self.applies = collections.Counter()     # exit code -> count
         self.samples = []                        # (t, rss kB, fds) of the tree
@@ -597,6 +598,19 @@ class Soak:
         return sorted((start, ends.get(pid), elapse, missed, overlap)
                       for pid, (start, elapse, missed, overlap) in starts.items())
 
+    def _near(self, moment, runs):
+        """What happened within 5 s of a lost elapse: the timer's runs (start, end, elapse,
+        missed) and the driver's kills, in seconds from it — where a loss is looked into."""
+        return {"moment": moment,
+                "runs": ["start %+.3f end %s elapse %s missed %s" % (
+                    start - moment, "-" if end is None else "%+.3f" % (end - moment),
+                    "-" if elapse is None else "%+d" % (elapse - moment), int(missed))
+                    for start, end, elapse, missed, _ in runs if abs(start - moment) <= 5
+                    or (end is not None and abs(end - moment) <= 5)],
+                "kills": ["%+.3f %s" % (at + self.wall_offset - moment, what)
+                          for at, what, _pid in self.events
+                          if abs(at + self.wall_offset - moment) <= 5]}
+
     def jobs_account(self):
         """The timer's and the one-shot's figures (the module's docstring)."""
         runs = self.job_runs("tmr")
@@ -630,6 +644,7 @@ class Soak:
         return {
             "timer_runs": len(runs), "timer_double": sum(1 for n in elapses.values() if n > 1),
             "timer_lost": len(lost), "timer_lost_at": lost[:20],
+            "timer_lost_near": [self._near(moment, runs) for moment in lost[:3]],
             "timer_skipped_seen": skipped, "timer_collapsed": collapsed,
             "timer_catch_ups": sum(1 for run in runs if run[3]),
             # a catch-up follows a kill of the tree (ours) or of a runsv (the C's) only
