@@ -24,12 +24,16 @@ pct() {  # one field, percent-encoded; - for none is written by the caller
 # A record in a user's tree is the user's to plant: hexof opens a regular file alone, never a
 # link (a link to a device would have root open it: a watchdog's open arms it) nor a FIFO (od
 # would wait on it). GNU dd checks again as it opens (O_NOFOLLOW, O_NONBLOCK); busybox's dd has
-# neither flag, so there the look before is all (a FIFO swapped in after it stalls the probe).
-READ_FLAGS=
-dd if=/dev/null of=/dev/null iflag=nofollow,nonblock count=0 2>/dev/null &&
+# neither flag, so there the look before is all, and a FIFO swapped in after it is given up on
+# after READ_SECONDS (timeout: busybox's old one takes -t).
+READ_FLAGS= READ_LIMIT= READ_SECONDS=10
+if dd if=/dev/null of=/dev/null iflag=nofollow,nonblock count=0 2>/dev/null; then
   READ_FLAGS=iflag=nofollow,nonblock
-head_of() { dd if="$1" $READ_FLAGS bs="$2" count=1 2>/dev/null; }  # FILE COUNT: one read
-all_of() { dd if="$1" $READ_FLAGS bs=65536 2>/dev/null; }  # FILE
+elif timeout 5 true 2>/dev/null; then READ_LIMIT="timeout $READ_SECONDS"
+elif timeout -t 5 true 2>/dev/null; then READ_LIMIT="timeout -t $READ_SECONDS"
+fi
+head_of() { $READ_LIMIT dd if="$1" $READ_FLAGS bs="$2" count=1 2>/dev/null; }  # FILE COUNT
+all_of() { $READ_LIMIT dd if="$1" $READ_FLAGS bs=65536 2>/dev/null; }  # FILE
 
 hexof() {  # FILE [COUNT]: its bytes in hex, = when empty, the errno's name when unreadable
   if [ -h "$1" ]; then printf 'ELOOP'; return; fi

@@ -3,6 +3,7 @@ python3's probe and sh's, parsed and validated."""
 
 import os
 import shutil
+import time
 
 import pytest
 import testinfra
@@ -249,20 +250,45 @@ def test_without_python3_the_sh_probe_reads_after_one_more_command(odd_dir, host
     assert counting.runs == 3  # learnt once per host
 
 
+def busybox_dd(directory, stalls_on=None):
+    """A ``dd`` in ``directory`` that, like busybox's, refuses ``iflag=`` — and that never
+    returns when it reads ``stalls_on``, as a dd that opened a FIFO swapped in would not."""
+    directory.mkdir()
+    stall = 'case $operand in "if=%s") exec sleep 1000 ;; esac; ' % stalls_on if stalls_on else ""
+    (directory / "dd").write_text(
+        '#!/bin/sh\nfor operand; do %scase $operand in iflag=*) echo "dd: unknown operand '
+        '$operand" >&2; exit 1 ;; esac; done\nexec %s "$@"\n' % (stall, shutil.which("dd")))
+    (directory / "dd").chmod(0o755)
+
+
 def test_sh_with_a_dd_without_gnus_flags_reads_the_same(odd_dir, host, monkeypatch):
     """busybox's dd has neither ``iflag=nofollow`` nor ``nonblock``: the sh probe then reads
     with a plain dd after its own look at each record — the same records as python's."""
-    directory = odd_dir.parent / "bin-dd"
-    directory.mkdir()
-    (directory / "dd").write_text(
-        '#!/bin/sh\nfor operand; do case $operand in iflag=*) echo "dd: unknown operand '
-        '$operand" >&2; exit 1 ;; esac; done\nexec %s "$@"\n' % shutil.which("dd"))
-    (directory / "dd").chmod(0o755)
-    monkeypatch.setenv("PATH", "%s:%s" % (directory, os.environ["PATH"]))
+    busybox_dd(odd_dir.parent / "bin-dd")
+    monkeypatch.setenv("PATH", "%s:%s" % (odd_dir.parent / "bin-dd", os.environ["PATH"]))
     by_python = take_snapshot(host, odd_request(odd_dir), python=True)
     by_sh = take_snapshot(host, odd_request(odd_dir), python=False)
     assert comparable(by_python) == comparable(by_sh)
     assert by_sh.node(str(odd_dir / "web" / "env" / "A B%C")).content == b"x y\n"
+
+
+def test_sh_gives_up_on_a_read_that_stalls_where_dd_cannot_refuse_fifos(odd_dir, host,
+                                                                         monkeypatch):
+    """Without GNU's flags, a FIFO swapped in between the probe's look and dd's open would
+    hold dd: the probe gives that one read up after READ_SECONDS (10) and goes on — the file
+    read as empty, every other record as python's probe reads it."""
+    stalled = odd_dir / "web" / "env" / "A B%C"
+    busybox_dd(odd_dir.parent / "bin-dd", stalls_on=stalled)
+    monkeypatch.setenv("PATH", "%s:%s" % (odd_dir.parent / "bin-dd", os.environ["PATH"]))
+    by_python = take_snapshot(host, odd_request(odd_dir), python=True)
+    began = time.monotonic()
+    by_sh = take_snapshot(host, odd_request(odd_dir), python=False)
+    took = time.monotonic() - began
+    assert 10 <= took < 40, took  # one read given up; never the sleep's 1000 s
+    assert by_sh.node(str(stalled)).content == b""
+    python_nodes, sh_nodes = comparable(by_python)[0], comparable(by_sh)[0]
+    assert {path: node for path, node in sh_nodes.items() if path != str(stalled)} == {
+        path: node for path, node in python_nodes.items() if path != str(stalled)}
 
 
 def test_sh_without_sv_cannot_tell(odd_dir, host, bin_without_python):
