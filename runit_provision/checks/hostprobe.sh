@@ -1,7 +1,7 @@
 # checks: hostprobe.py in POSIX sh, for hosts without python3 -- the same request on stdin, the
 # same records out (the request and the records are described in hostprobe.py). Needs stat -c
-# (GNU coreutils or busybox), od, dd, tr, readlink, date +%s and, for the supervision probe, sv: sh
-# cannot open supervise/ok without blocking, so OK is "?" in the S records and sv's status line
+# (GNU coreutils or busybox), od, dd, tr, readlink, date +%s and, for the supervision probe,
+# sv: sh cannot open supervise/ok without blocking, so OK is "?" in the S records and sv's line
 # comes as a V record instead, and PID and STAT (text no check reads) are "-". Only non-printable
 # bytes other than space and newline are not encoded here (python's probe encodes them too; the
 # parser takes both).
