@@ -274,11 +274,15 @@ def _oneshot(live, now, watched, is_last):
     ./finish recorded since (protocol/lastrun.py): ``done`` or ``failed``. While it runs: for
     apply's wait (a new runsv), running half a second is as a daemon's start; for a verb
     (start, restart, once), it is waited for to its end, ``not done`` when the watch ends
-    first. Nothing recorded since: pending (runsv has not started it yet)."""
+    first. Nothing recorded since: pending (runsv has not started it yet) — but for a wait's
+    one-shot that ran before it and is kept down by its own end (want down: its finish's
+    ``d``, which a tree started again keeps), which no runsv will run again: its last run is
+    its answer, as ``status`` gives it."""
     found = live.last_run
     job = live.job
-    if found is not None and found.ended_ns >= int(watched.since * _NS) \
-            and job in (DONE, FAILED):
+    if job in (DONE, FAILED) and found is not None and (
+            found.ended_ns >= int(watched.since * _NS)
+            or (watched.is_new and live.status.want == "d")):
         return (Outcome.DONE if job == DONE else Outcome.FAILED), None
     if job == RUNNING:
         since = live.status.seconds + live.status.nanoseconds / _NS

@@ -244,6 +244,35 @@ def test_a_one_shot_that_stops_itself_is_as_wanted():
     assert watch(watched("/setup"), host.look, 15, BEGAN, host.clock, host.sleep) == []
 
 
+def one_shot(state, since, last_run, want):
+    """A one-shot's side (docs/jobs.md): its status and its finish's record."""
+    return status(state, since, want=want).replaced(is_oneshot=True, last_run=last_run)
+
+
+def test_a_wait_takes_a_one_shot_that_ran_before_it_by_its_record():
+    """A tree started again (killed, or not yet up when apply came) keeps a one-shot that ran
+    down — its finish's ``d``: no runsv runs it again, so nothing is recorded since the watch
+    began. Its last run is its answer, as status gives it (the chaos soak's last apply said
+    "did not stay up: one" of a one-shot done 20 s before); one wanted up still waits for
+    the run a new runsv owes it."""
+    from runit_provision.protocol.lastrun import LastRun
+
+    done = LastRun(0, 0, round(980 * NS), round(981 * NS))
+    failed = LastRun(1, 0, round(980 * NS), round(981 * NS))
+    host = Host({"/setup": lambda now: one_shot("down", 981, done, "d"),
+                 "/migrate": lambda now: one_shot("down", 981, failed, "d"),
+                 "/seed": lambda now: one_shot("down", 981, done, "u")})
+    found = watch(watched("/setup", "/migrate", "/seed"), host.look, 2.0, BEGAN, host.clock,
+                  host.sleep)
+    assert [(item.label, item.outcome) for item in found] == [
+        ("migrate", Outcome.FAILED), ("seed", Outcome.NOT_UP)]
+    # a restart (sv restart, once) is judged by the run it asked for alone
+    restarted = watched("/setup", is_new=False)
+    host = Host({"/setup": lambda now: one_shot("down", 981, done, "d")})
+    assert [item.outcome for item in watch(restarted, host.look, 2.0, BEGAN, host.clock,
+                                           host.sleep)] == [Outcome.NOT_UP]
+
+
 def test_the_watch_ends_at_the_wait_and_reports_what_never_came_up():
     host = Host({"/stuck": lambda now: status("down", 990)})  # no status of its runsv yet
     found = watch(watched("/stuck"), host.look, 2.0, BEGAN, host.clock, host.sleep)

@@ -15,7 +15,9 @@ Every wait is bounded (``wait_until``'s deadlines, sv's ``-w``).
 """
 
 import json
+import os
 import re
+import subprocess
 import time
 
 import pytest
@@ -31,6 +33,7 @@ from runit_provision.render import render
 from ..apply.test_live import live  # noqa: F401  (the fixture: a LiveTree, ours and the C)
 from ..checks.helpers import failures as check_failures
 from ..checks.live import local_host
+from ..conftest import OUR_BIN
 from ..pipeline import config_from_file
 from ..runtime.processes import wait_until
 
@@ -424,3 +427,52 @@ def test_a_one_shot_in_a_users_tree_is_told_the_same(live, capsys):
     if live.impl == "ours":
         assert rows["root/job"]["main"]["deaths"] == "0", rows["root/job"]
         assert rows["root/bad"]["main"]["deaths"] == "1", rows["root/bad"]
+
+
+def waits_on_inotify(pid):
+    """Whether process ``pid`` watches something with inotify: apply's wait for a runsv to
+    serve its sides (apply/activate.wait_supervised) — it planned, and found the tree down."""
+    try:
+        names = os.listdir("/proc/%d/fdinfo" % pid)
+    except OSError:
+        return False
+    for name in names:
+        try:
+            with open("/proc/%d/fdinfo/%s" % (pid, name)) as handle:
+                if "inotify wd:" in handle.read():
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def test_an_apply_that_waits_for_a_tree_started_again_takes_a_done_one_shot_as_done(
+        live, capsys):
+    """The tree is down (killed, or not up yet at boot) when apply comes: apply waits for
+    runsvs to serve every side, then watches them all. Our tree started again keeps a
+    one-shot that ran down (its finish's ``d``), so nothing is recorded since the watch
+    began: apply said "1 service started did not stay up: setup" (the chaos soak's last
+    apply, under load). Its last run is its answer: done, apply exits 0. (The C runit's new
+    runsv runs it again: done since.)"""
+    services = {"setup": {"oneshot": True, "command": ["sh", "-c", "echo set up"]},
+                "web": {"command": ["sleep", "1000"]}}
+    data = applied(live, capsys, services)
+    wait_until(lambda: status(capsys, data, "setup")[1]["services"][0]["main"].get("job")
+               == "done", timeout=30, what="setup done")
+    live.stop()
+    argv = live.apply(services)
+    with subprocess.Popen([str(OUR_BIN / "runit-provision")] + argv,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          start_new_session=True) as proc:
+        try:
+            wait_until(lambda: proc.poll() is not None or waits_on_inotify(proc.pid),
+                       timeout=60, what="apply waiting for a runsv to serve its sides")
+            live.start()
+            out, err = proc.communicate(timeout=90)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    report = json.loads(out)
+    assert any(action["action"] == "wait" for action in report["actions"]), report["actions"]
+    assert proc.returncode == 0, (report["msg"], report.get("not_up"), err)
+    assert report["not_up"] == []
