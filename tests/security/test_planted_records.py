@@ -1,5 +1,5 @@
 """Records a user plants in their own tree, read by root's ``verify`` and ``status``
-(docs/security.md, "Records a user can write"): a user's ``supervise/`` and service directory
+(docs/security.md, N15): a user's ``supervise/`` and service directory
 are the user's, so any record in them may be a link, a FIFO or a file of another kind.
 
 apprun1, the real unprivileged user of the namespace (``sandbox.py``), plants in its own tree —
@@ -11,7 +11,7 @@ while its services run, under our runtime and the C runit side by side:
 - ``supervise/pid`` and ``supervise/tally`` of web1: FIFOs no one writes to.
 
 Root then runs the real ``runit-provision verify`` through each probe (python's, and sh's, which
-runs the host's ``sv``: the C one follows links) and ``status``. Each must end in time, open
+runs the host's ``sv``: runit's follows links, as ours does) and ``status``. Each must end in time, open
 the canary never (an inotify watch on it sees every open, by anyone), say that web1 is not
 well, and judge apprun2's service and root's as before. Before the fix, python's probe opened
 the canary through ``status``, ``readiness`` and the log's ``ok`` (the last write-only), and
