@@ -260,6 +260,16 @@ def test_our_tree_starts_a_dependent_once_its_one_shot_is_done_and_runsv_records
     assert (marks / "setup").read_text() == "run\nrun\n"
 
 
+def set_gate(gate, code):
+    """``gated_setup_and_web``'s gate, with the exit code in it — whole at once (renamed into
+    place): setup looks for the file and reads it at once, and a file made empty and written
+    after (``write_text``) let it read nothing and exit 0 (CI, under load: setup done where
+    the test failed it)."""
+    made = gate.with_name(gate.name + ".new")
+    made.write_text("%d\n" % code)
+    os.replace(str(made), str(gate))
+
+
 def gated_setup_and_web(gate):
     """``setup``, a one-shot that runs until ``gate`` exists and exits with the number in
     it, and ``web``, which needs it."""
@@ -301,22 +311,31 @@ def test_a_dependent_is_told_waiting_for_its_one_shot_then_as_wanted(live, capsy
             assert "FAILED web::running - web: %s: " % word in out, out
 
     def web_says(word):
+        seen = []  # (web's verdict, setup's), each change: what a timeout says
+
         def look():
             code, fact = status(capsys, data)
             rows = {row["service"]: row for row in fact["services"]}
+            said = (rows["web"]["verdict"], rows["setup"]["verdict"])
+            if not seen or seen[-1] != said:
+                seen.append(said)
             return (code, fact, rows["web"]) if rows["web"]["verdict"] == word else None
-        return wait_until(look, timeout=30, what="web: %s" % word)
+        try:
+            return wait_until(look, timeout=30, what="web: %s" % word)
+        except AssertionError as exc:
+            raise AssertionError("%s; web and setup said, in turn: %r; setup's stat %r" % (
+                exc, seen[-20:], read_or_none(live.sv_dir / "setup" / "supervise" / "stat")))
 
     code, fact, web = web_says("waiting for setup")
     assert code == 3 and web["main"]["waiting_for"] == "setup"
     assert [(problem.service, problem.why) for problem in problems_of({"node1": fact})[0]] \
         == [("web", "waiting for setup")]
     verify_says("waiting for setup")
-    gate.write_text("1\n")
+    set_gate(gate, 1)
     code, _, _ = web_says("waiting for setup (failed)")
     assert code == 3
     verify_says("waiting for setup (failed)")
-    gate.write_text("0\n")
+    set_gate(gate, 0)
     assert main(["start"] + data + ["setup"]) == 0, capsys.readouterr()
     code, _, web = web_says("as wanted")
     assert "waiting_for" not in web["main"]
@@ -332,7 +351,7 @@ def test_a_dependent_started_before_its_one_shots_run_is_told_by_its_guards_word
     that passed, this boot) tells: "waiting for setup", then "waiting for setup (failed)" in
     status and verify; as wanted once setup is done and the guard wrote this run's pid."""
     gate = live.tmp / "gate"
-    gate.write_text("0\n")
+    set_gate(gate, 0)
     data = applied(live, capsys, gated_setup_and_web(gate))
     config = config_from_file(live.data)
     web_dir, setup_dir = live.sv_dir / "web", live.sv_dir / "setup"
@@ -360,12 +379,12 @@ def test_a_dependent_started_before_its_one_shots_run_is_told_by_its_guards_word
     code, row = web_says("waiting for setup")
     assert code == 3 and row["main"]["state"] == "run"  # in its guard, as runsv sees it
     probes_say(config, "waiting for setup")
-    gate.write_text("1\n")
+    set_gate(gate, 1)
     assert main(["once"] + data + ["setup"]) != 0  # runs, and fails
     code, _ = web_says("waiting for setup (failed)")
     assert code == 3
     probes_say(config, "waiting for setup (failed)")
-    gate.write_text("0\n")
+    set_gate(gate, 0)
     assert main(["start"] + data + ["setup"]) == 0, capsys.readouterr()
     web_says("as wanted")  # setup done: its guard passes at its next look (0.1 s)
     now = wait_until(passed_now, timeout=30, what="web's guard's word for this run")
@@ -427,6 +446,13 @@ def test_a_one_shot_in_a_users_tree_is_told_the_same(live, capsys):
     if live.impl == "ours":
         assert rows["root/job"]["main"]["deaths"] == "0", rows["root/job"]
         assert rows["root/bad"]["main"]["deaths"] == "1", rows["root/bad"]
+
+
+def read_or_none(path):
+    try:
+        return path.read_text()
+    except OSError:
+        return None
 
 
 def waits_on_inotify(pid):
