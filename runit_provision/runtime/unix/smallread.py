@@ -10,19 +10,21 @@ import stat
 READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def read_small(base_fd, path, limit, regular=False, owner=None):
+def read_small(base_fd, path, limit, regular=False, owner=None, executable=False):
     """The first ``limit`` bytes of ``path``, or None: absent, unreadable, a link, or — with
     ``regular`` — not a regular file. With ``owner`` (a uid), also None unless it is a
     regular file of that owner's alone: one link (no hard link to a file someone else may
-    write), writable by no group or other (``is_own``)."""
+    write), writable by no group or other (``is_own``). With ``executable``, None unless it
+    is a regular file its owner may execute (a script runsv's exec would run)."""
     try:
         fd = os.open(path, READ_FLAGS, dir_fd=base_fd)
     except OSError:
         return None
     try:
-        if regular or owner is not None:
+        if regular or owner is not None or executable:
             found = os.fstat(fd)
-            if not stat.S_ISREG(found.st_mode) or not (owner is None or is_own(found, owner)):
+            if not stat.S_ISREG(found.st_mode) or not (owner is None or is_own(found, owner)) \
+                    or (executable and not found.st_mode & stat.S_IXUSR):
                 return None
         return os.read(fd, limit)
     except OSError:

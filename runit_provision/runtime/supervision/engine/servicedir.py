@@ -333,20 +333,7 @@ def is_finish_readable(dir_fd):
 def finish_begins(dir_fd, head):
     """./finish is a regular file, executable by its owner (runsv's exec would run it), not a
     link, whose first bytes are ``head`` (never waiting: a FIFO there is no file)."""
-    try:
-        fd = os.open(FINISH, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     dir_fd=dir_fd)
-    except OSError:
-        return False
-    try:
-        found = os.fstat(fd)
-        if not stat.S_ISREG(found.st_mode) or not found.st_mode & stat.S_IXUSR:
-            return False
-        return os.read(fd, len(head)) == head
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
+    return read_small(dir_fd, FINISH, len(head), executable=True) == head
 
 
 def is_oneshot(dir_fd):
