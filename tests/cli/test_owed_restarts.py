@@ -17,7 +17,7 @@ import json
 import pytest
 
 from ..conftest import OUR_BIN
-from ..runtime.processes import BASE_PATH, running_pid, wait_until
+from ..runtime.processes import running_pid, wait_until
 from ..security.conftest import namespace, sandbox  # noqa: F401 — the tier's host, reused
 from ..security.sandbox import SECRET
 
@@ -28,7 +28,7 @@ SPELLINGS = ("apprun1/web1", "~apprun1/web1", "web1")
 
 def run_tool(sandbox, *args):
     return sandbox.ns.run([OUR_BIN / "runit-provision"] + [str(a) for a in args],
-                          env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)}, timeout=120)
+                          env=sandbox.environ(), timeout=120)
 
 
 def started_with(sandbox, greeting):

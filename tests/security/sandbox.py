@@ -198,10 +198,14 @@ class Sandbox:
     def path(self, relative):
         return self.base / relative
 
+    def environ(self):
+        """What every command of the tier runs with: the tier's tools first on PATH."""
+        return {"PATH": "%s:%s" % (self.bin, BASE_PATH)}
+
     # -- root's tree --------------------------------------------------------------------------
     def start_tree(self, env=None):
         runsvdir = str(OUR_BIN / "runsvdir") if self.impl == "ours" else C_RUNIT["runsvdir"]
-        environ = {"PATH": "%s:%s" % (self.bin, BASE_PATH)}
+        environ = self.environ()
         environ.update(env or {})
         self.tree = self.ns.start([runsvdir, self.service_dir], environ, self.outputs)
         return self.tree
@@ -228,7 +232,7 @@ class Sandbox:
         options); the report."""
         data = self.base / "data.yaml"
         data.write_text(yaml.safe_dump(self.data()))
-        environ = {"PATH": "%s:%s" % (self.bin, BASE_PATH)}
+        environ = self.environ()
         environ.update(env or {})
         done = self.ns.run([OUR_BIN / "runit-provision", "apply", "--data", data, "--json",
                             "--wait", "30"] + list(args), env=environ, timeout=120)
@@ -261,9 +265,16 @@ class Sandbox:
         sv = str(OUR_BIN / "sv") if self.impl == "ours" else C_RUNIT["sv"]
         started = time.monotonic()
         done = self.ns.run([sv] + [str(a) for a in args], user=user, timeout=timeout,
-                           env={"PATH": "%s:%s" % (self.bin, BASE_PATH)})
+                           env=self.environ())
         done.seconds = time.monotonic() - started
         return done
+
+    def tool(self, *args, user=None, timeout=120, text=True):
+        """``runit-provision ARGS… --data data.yaml`` (the data ``apply`` wrote) as root, or as
+        ``user`` (a login): the CompletedProcess, its output text or (``text=False``) bytes."""
+        return self.ns.run([OUR_BIN / "runit-provision"] + [str(a) for a in args]
+                           + ["--data", self.base / "data.yaml"], user=user, timeout=timeout,
+                           text=text, env=self.environ())
 
     def as_user(self, login, script, timeout=60):
         """``sh -c script`` as ``login`` in their home: what an attacker can do."""

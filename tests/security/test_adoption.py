@@ -14,7 +14,6 @@ runit keeps no such record: a user's runsv is the user's and signals only what t
 """
 
 import os
-import signal
 import subprocess
 
 import pytest

@@ -21,7 +21,7 @@ from runit_provision.apply.fsroot import MAX_DEPTH
 from runit_provision.host.fsread import MAX_ENTRIES
 
 from ..conftest import OUR_BIN
-from ..runtime.processes import BASE_PATH, running_pid, wait_until
+from ..runtime.processes import running_pid, wait_until
 from .test_users import _text
 
 pytestmark = pytest.mark.slow
@@ -102,7 +102,7 @@ def apply_measured(sandbox):
     measured = sandbox.base / "apply.measured"
     done = sandbox.ns.run([sys.executable, "-c", MEASURE, measured,
                            OUR_BIN / "runit-provision", "apply", "--data", data, "--wait", "30"],
-                          env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)}, timeout=120)
+                          env=sandbox.environ(), timeout=120)
     code, seconds, rss_kb = measured.read_text().split()
     assert int(code) == done.returncode, done.stderr
     return int(code), done.stdout, done.stderr, float(seconds), int(rss_kb)

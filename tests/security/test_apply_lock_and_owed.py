@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from ..conftest import OUR_BIN
-from ..runtime.processes import BASE_PATH, close_pipes, running_pid, wait_until
+from ..runtime.processes import close_pipes, running_pid, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -148,7 +148,7 @@ class Holder:
 
 def run_tool(sandbox, *args, user=None):
     return sandbox.ns.run([OUR_BIN / "runit-provision"] + [str(a) for a in args], user=user,
-                          env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)}, timeout=120)
+                          env=sandbox.environ(), timeout=120)
 
 
 def staging_root(sandbox):

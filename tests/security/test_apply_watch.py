@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from ..conftest import OUR_BIN
-from ..runtime.processes import BASE_PATH
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +35,7 @@ def test_the_log_lines_of_a_users_service_that_died_are_read_safely(sandbox):
     data = sandbox.base / "data.yaml"
     data.write_text(yaml.safe_dump(sandbox.data()))
     done = sandbox.ns.run([OUR_BIN / "runit-provision", "apply", "--data", data, "--wait", "30"],
-                          env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)}, text=False,
+                          env=sandbox.environ(), text=False,
                           timeout=120)  # a blocking open of the FIFO would never return
     out, err = done.stdout, done.stderr
     assert done.returncode == 1, (out, err)

@@ -40,7 +40,7 @@ import textwrap
 import pytest
 
 from ..conftest import OUR_BIN
-from ..runtime.processes import BASE_PATH, wait_until
+from ..runtime.processes import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -112,7 +112,7 @@ def measured(sandbox, name):
                                                                 sandbox.base / "data.yaml"]
     done = sandbox.ns.run([sys.executable, "-c", _WRAPPER,
                            "follow" if name == "logs -f" else "once"] + command,
-                          env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)},
+                          env=sandbox.environ(),
                           timeout=KILL_AFTER + FOLLOW_WINDOW + 30)
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)

@@ -20,7 +20,7 @@ import time
 import pytest
 
 from ..conftest import OUR_BIN
-from ..runtime.processes import BASE_PATH, running_pid, wait_until, waiting
+from ..runtime.processes import running_pid, wait_until, waiting
 from ..runtime.test_readiness import FLOOD, FLOOD_SECONDS, SENDER
 from .test_users import root_cpu_ticks
 
@@ -122,7 +122,7 @@ def test_sv_waits_on_a_fifo_in_a_users_tree(sandbox, waiter):
     gate, web1 = gated_web1(sandbox)
     user = None if waiter == "root" else "apprun1"
     with waiting(sandbox.ns.argv([OUR_BIN / "sv", "-w", "30", "start", web1], user=user),
-                 env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)},
+                 env=sandbox.environ(),
                  start_new_session=True) as proc:
         fifos = wait_until(lambda: event_fifos(web1), what="sv's FIFO in event/")
         assert [(uid, mode) for _, uid, mode in fifos] == [(61001, 0o600)]

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from ..conftest import OUR_BIN
-from ..runtime.processes import BASE_PATH, file_size, wait_until
+from ..runtime.processes import file_size, wait_until
 from runit_provision.shown import shown_line, shown_name
 
 pytestmark = pytest.mark.slow
@@ -60,14 +60,6 @@ def plant(sandbox):
     assert set(NAMES) <= set(os.listdir(os.fsencode(env)))
 
 
-def as_root(sandbox, *args):
-    """``runit-provision ARGS… --data data.yaml`` as root in the namespace; its output as
-    bytes."""
-    return sandbox.ns.run([OUR_BIN / "runit-provision"] + list(args)
-                          + ["--data", sandbox.base / "data.yaml"], text=False,
-                          env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)}, timeout=120)
-
-
 def assert_printable(output, label):
     """No byte of ``FORBIDDEN`` in ``output``, which is valid UTF-8."""
     output.decode("utf-8")  # strict: raises on an undecodable byte
@@ -105,26 +97,26 @@ def test_n7_plan_and_apply_show_a_homes_names_escaped_and_json_exactly(sandbox):
     env = sandbox.home("apprun1") / "sv" / "web1" / "env"
     plant(sandbox)
 
-    plan = as_root(sandbox, "plan", "--diff")  # each name on its line and its diff's headers
+    plan = sandbox.tool("plan", "--diff", text=False)  # each name on its line and its diff's headers
     assert plan.returncode == 2, plan.stderr
     assert_printable(plan.stdout + plan.stderr, "plan")
     assert_names_on_lines(plan.stdout, env, "plan")
 
-    plan_json = as_root(sandbox, "plan", "--json")
+    plan_json = sandbox.tool("plan", "--json", text=False)
     assert plan_json.returncode == 2, plan_json.stderr
     assert_printable(plan_json.stdout, "plan --json")
     removed = {item["path"] for item in json_of(plan_json.stdout, "plan --json")["actions"]
                if item["action"] == "remove"}
     assert removed == planted_paths(env)
 
-    applied = as_root(sandbox, "apply", "--wait", "30")
+    applied = sandbox.tool("apply", "--wait", "30", text=False)
     assert applied.returncode == 0, applied.stderr
     assert_printable(applied.stdout + applied.stderr, "apply")
     assert_names_on_lines(applied.stdout, env, "apply")
     assert not set(NAMES) & set(os.listdir(os.fsencode(env)))
 
     plant(sandbox)
-    applied_json = as_root(sandbox, "apply", "--json", "--wait", "30")
+    applied_json = sandbox.tool("apply", "--json", "--wait", "30", text=False)
     assert applied_json.returncode == 0, applied_json.stderr
     assert_printable(applied_json.stdout, "apply --json")
     report = json_of(applied_json.stdout, "apply --json")
@@ -143,14 +135,14 @@ def test_n7_a_refusal_naming_a_planted_directory_is_one_escaped_line(sandbox):
     sandbox.as_user("apprun1", script)
     path = os.fsdecode(os.fsencode(sandbox.home("apprun1") / "sv" / "web1" / "env") + b"/"
                        + name)
-    applied = as_root(sandbox, "apply", "--wait", "30")
+    applied = sandbox.tool("apply", "--wait", "30", text=False)
     assert applied.returncode == 1
     assert_printable(applied.stdout + applied.stderr, "apply")
     refused = [line for line in applied.stderr.decode("utf-8").splitlines()
                if "refused" in line]
     assert len(refused) == 1 and refused[0].startswith("runit-provision: apprun1: refused: ")
     assert shown_name(path) in refused[0], refused
-    report = json_of(as_root(sandbox, "apply", "--json", "--wait", "30").stdout, "apply --json")
+    report = json_of(sandbox.tool("apply", "--json", "--wait", "30", text=False).stdout, "apply --json")
     assert list(report["refusals"]) == ["apprun1"] and path in report["refusals"]["apprun1"]
 
 
@@ -158,11 +150,11 @@ def test_n7_verify_shows_a_homes_names_escaped(sandbox):
     sandbox.up()
     env = sandbox.home("apprun1") / "sv" / "web1" / "env"
     plant(sandbox)
-    found = as_root(sandbox, "verify")
+    found = sandbox.tool("verify", text=False)
     assert found.returncode == 1, found.stderr
     assert_printable(found.stdout + found.stderr, "verify")
     assert_names_on_lines(found.stdout, env, "verify")
-    found_json = as_root(sandbox, "verify", "--json")
+    found_json = sandbox.tool("verify", "--json", text=False)
     assert_printable(found_json.stdout, "verify --json")
     problems = [problem for check in json_of(found_json.stdout, "verify --json")["checks"]
                 for problem in check["problems"]]
@@ -180,26 +172,26 @@ def test_n7_status_and_logs_show_a_users_log_lines_escaped_unless_raw(sandbox):
     sandbox.as_user("apprun1", script)
     escaped = shown_line(os.fsdecode(LOG_LINE)).encode()
 
-    status = as_root(sandbox, "status", "--logs", "1000")
+    status = sandbox.tool("status", "--logs", "1000", text=False)
     assert status.returncode == 0, status.stderr
     assert_printable(status.stdout + status.stderr, "status --logs")
     assert escaped in status.stdout
-    status_json = as_root(sandbox, "status", "--json", "--logs", "1000")
+    status_json = sandbox.tool("status", "--json", "--logs", "1000", text=False)
     assert_printable(status_json.stdout, "status --json")
     web1 = next(service for service in json_of(status_json.stdout, "status --json")["services"]
                 if service["service"] == "apprun1/web1")
     assert any(line.endswith(DECODED) for line in web1["logs"]), web1["logs"]
 
     for output in ("short", "cat"):
-        logs = as_root(sandbox, "logs", "-o", output, "--user", "apprun1")
+        logs = sandbox.tool("logs", "-o", output, "--user", "apprun1", text=False)
         assert logs.returncode == 0, logs.stderr
         assert_printable(logs.stdout + logs.stderr, "logs -o " + output)
         assert escaped in logs.stdout
-    logs_json = as_root(sandbox, "logs", "-o", "json", "--user", "apprun1")
+    logs_json = sandbox.tool("logs", "-o", "json", "--user", "apprun1", text=False)
     assert_printable(logs_json.stdout, "logs -o json")
     lines = [json_of(line, "logs -o json")["line"] for line in logs_json.stdout.splitlines()]
     assert DECODED in lines
-    raw = as_root(sandbox, "logs", "-o", "cat", "--raw", "--user", "apprun1")
+    raw = sandbox.tool("logs", "-o", "cat", "--raw", "--user", "apprun1", text=False)
     assert raw.returncode == 0, raw.stderr
     assert LOG_LINE + b"\n" in raw.stdout
 
@@ -215,7 +207,7 @@ def test_n7_import_of_a_users_tree_comments_their_names_escaped(sandbox):
     passwd.write_text("apprun1:x:61001:61001::%s:/bin/sh\n" % home)
     done = sandbox.ns.run([OUR_BIN / "runit-provision", "import", "--user", "apprun1",
                            "--passwd", passwd], text=False,
-                          env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)})
+                          env=sandbox.environ())
     assert done.returncode == 2, done.stderr  # imported; plan would remove the names
     assert_printable(done.stdout + done.stderr, "import")
     env = home / "sv" / "web1" / "env"

@@ -25,8 +25,7 @@ import pytest
 
 from runit_provision.runtime.unix import inotify
 
-from ..conftest import OUR_BIN
-from ..runtime.processes import BASE_PATH, running_pid, wait_until
+from ..runtime.processes import running_pid, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -43,13 +42,6 @@ mkfifo sv/web1/supervise/pid sv/web1/supervise/tally
 """
 
 
-def as_root(sandbox, *args):
-    """``runit-provision ARGS… --data data.yaml`` as root in the namespace."""
-    return sandbox.ns.run([OUR_BIN / "runit-provision"] + list(args)
-                          + ["--data", sandbox.base / "data.yaml"],
-                          env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)}, timeout=DEADLINE)
-
-
 def verdicts(found):
     """verify --json's checks: ``{check id: passed}``."""
     return {check["id"]: check["status"] == "passed"
@@ -61,7 +53,7 @@ def test_records_a_user_plants_are_never_opened_or_waited_on_by_root(sandbox, pr
     sandbox.up()
     web1 = sandbox.home("apprun1") / "sv" / "web1"
     wait_until(lambda: running_pid(web1 / "log"), timeout=20, what="web1's logger")
-    before = verdicts(as_root(sandbox, "verify", "--json", "--probe", probe))
+    before = verdicts(sandbox.tool("verify", "--json", "--probe", probe, timeout=DEADLINE))
     assert before and all(before.values()), before
     canary = sandbox.base / "canary"
     canary.write_bytes(os.urandom(64))
@@ -71,8 +63,8 @@ def test_records_a_user_plants_are_never_opened_or_waited_on_by_root(sandbox, pr
         done = sandbox.ns.run(["/bin/sh", "-c", 'cd "$0" && ' + PLANT, sandbox.home("apprun1"),
                                canary], user="apprun1", timeout=30)
         assert done.returncode == 0, done.stderr
-        found = as_root(sandbox, "verify", "--json", "--probe", probe)
-        status = as_root(sandbox, "status")
+        found = sandbox.tool("verify", "--json", "--probe", probe, timeout=DEADLINE)
+        status = sandbox.tool("status", timeout=DEADLINE)
         opened = watcher.read_events()
     assert opened == [], "root opened the canary apprun1 linked to: %r" % (opened,)
     after = verdicts(found)

@@ -15,7 +15,6 @@ import json
 import pytest
 
 from ..conftest import OUR_BIN
-from ..runtime.processes import BASE_PATH
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +22,7 @@ pytestmark = pytest.mark.slow
 def run_as_user(sandbox, *args):
     data = sandbox.base / "data.yaml"
     return sandbox.ns.run([OUR_BIN / "runit-provision"] + list(args) + ["--data", data],
-                          user="apprun1", env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)},
+                          user="apprun1", env=sandbox.environ(),
                           timeout=120)
 
 

@@ -28,7 +28,7 @@ import pytest
 from runit_provision.apply.runnable import why_not_runnable
 
 from ..conftest import OUR_BIN
-from ..runtime.processes import BASE_PATH, running_pid, wait_until
+from ..runtime.processes import running_pid, wait_until
 from .sandbox import USERS
 
 pytestmark = pytest.mark.slow
@@ -130,7 +130,7 @@ def _cli(sandbox, python, verb, names=(), options=()):
     return sandbox.ns.run(
         [python, "-c", "import sys; from runit_provision.cli.main import main; sys.exit(main())",
          verb, "--data", data] + options + list(names),
-        env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)}, timeout=120)
+        env=sandbox.environ(), timeout=120)
 
 
 @pytest.mark.parametrize("impl", ["ours"])

@@ -17,8 +17,7 @@ import time
 
 import pytest
 
-from ..conftest import OUR_BIN
-from ..runtime.processes import BASE_PATH, running_pid, wait_until
+from ..runtime.processes import running_pid, wait_until
 from .test_apply_bounds import PLANT_FILES, plant
 
 pytestmark = pytest.mark.slow
@@ -29,9 +28,7 @@ DIES = "mkdir -p sv/flappy && printf '#!/bin/sh\\necho flappy: cannot start\\nex
 
 def status(sandbox, *extra):
     """root's ``runit-provision status --json`` of the sandbox's data: (exit, report)."""
-    done = sandbox.ns.run([OUR_BIN / "runit-provision", "status", "--data",
-                           sandbox.base / "data.yaml", "--json"] + list(extra),
-                          env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)}, timeout=120)
+    done = sandbox.tool("status", "--json", *extra)
     assert done.returncode in (0, 3), done.stderr
     return done.returncode, json.loads(done.stdout)
 

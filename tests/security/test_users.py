@@ -10,16 +10,14 @@ every process it started.
 
 import os
 import re
-import signal
 import stat
 import subprocess
 import time
 
 import pytest
 
-from ..conftest import OUR_BIN
 from ..runtime.processes import (
-    BASE_PATH, is_runsv_up, process_group_members, proc_status, running_pid, stat_fields,
+    is_runsv_up, process_group_members, proc_status, running_pid, stat_fields,
     status_record, wait_until)
 from .sandbox import SECRET
 
@@ -327,9 +325,7 @@ def test_f5_no_variable_of_roots_reaches_a_users_process(sandbox):
 
 # -- logs: a user's own, and nobody else's -------------------------------------------------------
 def logs_as(sandbox, user, *args):
-    return sandbox.ns.run([OUR_BIN / "runit-provision", "logs", "--data",
-                           sandbox.base / "data.yaml", "-o", "cat"] + list(args), user=user,
-                          env={"PATH": "%s:%s" % (sandbox.bin, BASE_PATH)})
+    return sandbox.tool("logs", "-o", "cat", *args, user=user, timeout=60)
 
 
 def test_logs_a_user_reads_their_own_tree_and_no_one_elses(sandbox):
