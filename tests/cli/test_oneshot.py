@@ -35,7 +35,7 @@ from ..checks.helpers import failures as check_failures
 from ..checks.live import local_host
 from ..conftest import OUR_BIN
 from ..pipeline import config_from_file
-from ..runtime.processes import wait_until
+from ..runtime.processes import read_bytes, wait_until, waits_on_inotify
 
 pytestmark = pytest.mark.slow
 
@@ -324,7 +324,7 @@ def test_a_dependent_is_told_waiting_for_its_one_shot_then_as_wanted(live, capsy
             return wait_until(look, timeout=30, what="web: %s" % word)
         except AssertionError as exc:
             raise AssertionError("%s; web and setup said, in turn: %r; setup's stat %r" % (
-                exc, seen[-20:], read_or_none(live.sv_dir / "setup" / "supervise" / "stat")))
+                exc, seen[-20:], read_bytes(live.sv_dir / "setup" / "supervise" / "stat")))
 
     code, fact, web = web_says("waiting for setup")
     assert code == 3 and web["main"]["waiting_for"] == "setup"
@@ -446,30 +446,6 @@ def test_a_one_shot_in_a_users_tree_is_told_the_same(live, capsys):
     if live.impl == "ours":
         assert rows["root/job"]["main"]["deaths"] == "0", rows["root/job"]
         assert rows["root/bad"]["main"]["deaths"] == "1", rows["root/bad"]
-
-
-def read_or_none(path):
-    try:
-        return path.read_text()
-    except OSError:
-        return None
-
-
-def waits_on_inotify(pid):
-    """Whether process ``pid`` watches something with inotify: apply's wait for a runsv to
-    serve its sides (apply/activate.wait_supervised) — it planned, and found the tree down."""
-    try:
-        names = os.listdir("/proc/%d/fdinfo" % pid)
-    except OSError:
-        return False
-    for name in names:
-        try:
-            with open("/proc/%d/fdinfo/%s" % (pid, name)) as handle:
-                if "inotify wd:" in handle.read():
-                    return True
-        except OSError:
-            continue
-    return False
 
 
 def test_an_apply_that_waits_for_a_tree_started_again_takes_a_done_one_shot_as_done(

@@ -366,6 +366,24 @@ def blocked_on_flock(pid):
     return False
 
 
+def waits_on_inotify(pid):
+    """Whether process ``pid`` watches something with inotify (one of its descriptors is an
+    inotify instance with a watch): a command now waiting for a change, such as apply's wait
+    for a runsv to serve its sides (apply/activate.wait_supervised)."""
+    try:
+        names = os.listdir("/proc/%d/fdinfo" % pid)
+    except OSError:
+        return False
+    for name in names:
+        try:
+            with open("/proc/%d/fdinfo/%s" % (pid, name)) as handle:
+                if "inotify wd:" in handle.read():
+                    return True
+        except OSError:
+            continue
+    return False
+
+
 def comm(pid):
     try:
         with open("/proc/%d/comm" % pid) as handle:
