@@ -96,6 +96,29 @@ def test_the_finish_keeps_it_down_and_records_the_run(tmp_path, args, exit_code,
     assert (supervise / "last-run").read_text().endswith(" boot=%s\n" % boot)
 
 
+@pytest.mark.parametrize("status, started_ns", [
+    (struct.pack(">QL", 1764155000 + TAI_OFFSET, 5) + struct.pack("<L", 0) + b"\0u\0\2",
+     1764155000 * 1_000_000_000 + 5),  # nanoseconds padded to nine digits by the shell
+    (b"", 0),  # no stamp to read: the run's start unknown, the record written all the same
+    (b"\x40" * 7, 0)])  # cut short
+def test_the_finish_reads_the_runs_start_from_the_status_stamp(tmp_path, status, started_ns):
+    finish = tmp_path / "finish"
+    finish.write_text(text_of(tree_from_text(DATA), "/etc/sv/setup/finish"))
+    supervise = tmp_path / "supervise"
+    supervise.mkdir()
+    (supervise / "stat").write_text("finish\n")
+    (supervise / "status").write_bytes(status)
+    runsv = FakeRunsv(supervise)
+    try:
+        done = subprocess.run(["/bin/sh", str(finish), "0", "0"], cwd=tmp_path, timeout=30,
+                              capture_output=True)
+    finally:
+        runsv.close()
+    assert done.returncode == 0, done.stderr
+    found = last_run_from_bytes((supervise / "last-run").read_bytes())
+    assert (found.exit_code, found.started_ns) == (0, started_ns)
+
+
 @pytest.mark.parametrize("args, line", [(["0", "0"], "run done (exit 0)"),
                                         (["4", "0"], "run failed (exit 4)"),
                                         (["-1", "9"], "run failed (signal 9)")])
