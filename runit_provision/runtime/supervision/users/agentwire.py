@@ -39,9 +39,8 @@ supervisor that exits lets ``ok`` go only then: agentio.AgentIO.when_done).
 # Each request root may send (its first field), and how many descriptors its answer carries at
 # most: the agent does only these (agent.py's handlers, agentlogs.KINDS for the log work); root's
 # link refuses an answer with more (agentlink.AgentLink, as it matches the answer to its
-# request: held, they would fill root's table) — and whether a batch may hold it: those that
-# carry two at most (a batch's answer then carries 2 × MAX_BATCH, what root takes of one
-# message), whose request and answer are small and bounded (not a listing, not a log's lines).
+# request: held, they would fill root's table) — and whether a batch may hold it (each of those
+# carries one at most, so a batch's answer carries MAX_BATCH).
 LIST, OPEN, FACTS, WRITE, REMOVE, FIFO = b"list", b"open", b"facts", b"write", b"remove", b"fifo"
 STARTED, SPAWN, SYNC, BYE = b"started", b"spawn", b"sync", b"bye"
 EVOPEN, EVPOST, EVCLOSE = b"evopen", b"evpost", b"evclose"
@@ -60,27 +59,27 @@ REQUESTS = {
     FIFO: (1, True),  # a FIFO of supervise/ opened
     STARTED: (0, True),  # the pid a lost start had started (adoption.started_in)
     SPAWN: (1, True),  # a process started: its pidfd
-    SYNC: (0, True),  # nothing, answered after everything asked before it
+    SYNC: (0, False),  # nothing, answered after everything asked before it
     BYE: (0, False),  # the tree is done: the code to exit with
     EVOPEN: (0, True),  # a side's supervise/event/ (protocol/eventdir.py) kept, posted, let go
     EVPOST: (0, True),
     EVCLOSE: (0, True),
-    LOPEN: (2, True),  # a log directory opened: it and its lock (agentlogs.KINDS, dirwork.py)
-    LNAME: (0, True),
-    LCUR: (1, True),  # current, opened
-    LMODE: (0, True),
-    LSYNC: (0, True),
+    LOPEN: (2, False),  # a log directory opened: it and its lock (agentlogs.KINDS, dirwork.py)
+    LNAME: (0, False),
+    LCUR: (1, False),  # current, opened
+    LMODE: (0, False),
+    LSYNC: (0, False),
     LWRITE: (1, False),  # current, opened again when the write rotated it
     LRENDER: (1, False),
-    LMV: (0, True),
-    LRM: (0, True),
-    LCHMOD: (0, True),
+    LMV: (0, False),
+    LRM: (0, False),
+    LCHMOD: (0, False),
     LPRUNE: (0, False),
-    LFREE: (0, True),
+    LFREE: (0, False),
     LUNPROC: (0, False),
     LPROC: (4, False),  # a processor's files
     LKEEP: (0, False),
-    LUNKEEP: (0, True),
+    LUNKEEP: (0, False),
 }
 
 # What an agent tells of itself, unasked (an event, never an answer).
@@ -94,7 +93,7 @@ MAX_ANSWER = 8 << 20  # the pieces of one answer, together
 
 
 BATCH = b"batch"
-MAX_BATCH = 8  # requests in one batch, at most (each answers two descriptors at most: REQUESTS)
+MAX_BATCH = 8  # requests in one batch, at most (each answers one descriptor at most: REQUESTS)
 
 
 class BadMessage(Exception):

@@ -11,7 +11,6 @@ import pytest
 
 from runit_provision.runtime.supervision.users import agent, agentlogs
 from runit_provision.runtime.supervision.users import agentwire as wire
-from runit_provision.runtime.supervision.users.agentlink import MAX_FDS
 
 from .test_agent_batch import IoLink
 
@@ -70,12 +69,13 @@ def test_what_an_agent_tells_of_itself_is_an_event_not_an_answer(event):
         link.close()
 
 
+
+
 def test_the_kinds_are_one_table_both_ends_read():
     """agentwire.REQUESTS is every kind the agent does (agent.py's own, agentlogs.KINDS) and
-    none else; what a batch may hold carries two descriptors at most (a batch's answer then
-    carries 2 × MAX_BATCH, within what root takes of one message)."""
+    none else; what a batch may hold carries one descriptor at most (a batch's answer then
+    carries MAX_BATCH, within what root takes of one message)."""
     assert set(agent._WORK) | set(agentlogs.KINDS) == set(wire.REQUESTS)
     assert not set(agent._WORK) & set(agentlogs.KINDS)
-    assert all(carries <= 2 for carries, batched in wire.REQUESTS.values() if batched)
-    assert 2 * wire.MAX_BATCH <= MAX_FDS
+    assert all(carries <= 1 for carries, batched in wire.REQUESTS.values() if batched)
     assert not set(wire.EVENTS) & set(wire.REQUESTS)
