@@ -26,7 +26,7 @@ class AgentIO:
     """``localio.LocalIO``'s methods, done by the user's agent (whichever runs now)."""
 
     __slots__ = ("loop", "label", "link", "processes", "_held", "on_agent", "_posters",
-                 "_gathered", "_gathered_for")
+                 "_gathered")
 
     is_remote = True
 
@@ -38,14 +38,11 @@ class AgentIO:
         self._held = []  # requests made while no agent runs: (fields, fds we own, done, key)
         self.on_agent = []  # called once each, when an agent is attached (waiting spawns)
         self._posters = {}  # base_fd -> RemoteEvents open: each agent holds their readers
-        self._gathered = None  # requests made together (``together``, a loop's turn): one batch
-        self._gathered_for = None  # the link they were gathered for (None: no agent ran then)
+        self._gathered = None  # requests made together (``together``): sent as one batch
 
     # -- the agent -------------------------------------------------------------------------------
     def attach(self, link):
         """A new agent takes the work; what waited goes out to it, in its order."""
-        if self._gathered_for is not None and self._gathered_for is not link:
-            self._send_gathered()  # the last agent's, before anything of the new one's
         self.link = link
         held, self._held = self._held, []
         for fields, fds, done, key in held:
@@ -59,13 +56,8 @@ class AgentIO:
 
     def detach(self):
         """The agent is gone: the processes it started are root's to see end
-        (AgentProcesses.agent_gone). What was gathered for it goes to it all the same —
-        answered AgentGone at once, as had it gone out a moment before: what is asked again
-        waits for the next agent behind what the dead one owed, in their order; a ``sync``
-        (``when_done``) is answered now, not held for an agent that may never come."""
+        (AgentProcesses.agent_gone)."""
         self.link = None
-        if self._gathered_for is not None:
-            self._send_gathered()
         self.processes.agent_gone()
 
     def together(self):
@@ -74,61 +66,43 @@ class AgentIO:
         record, its process — is one round trip to the agent, not four."""
         return _Together(self)
 
-    def _gather_turn(self):
-        """Requests made in this turn of the loop go out as one batch at its end: a user's
-        start asks its agent for each side's listing, state, FIFOs, event directory and
-        process one by one, and a message apiece costs root a send and the agent a wakeup
-        (on two cores, root is preempted by the agent each send wakes)."""
-        gathered = self._begin_gathering()
-        self.loop.call_later(0, lambda: self._send_turn(gathered))
-
-    def _begin_gathering(self):
-        self._gathered = []
-        self._gathered_for = self.link if self.has_agent else None
-        return self._gathered
-
-    def _send_turn(self, gathered):
-        if self._gathered is gathered:
-            self._send_gathered()
-
     def _send_gathered(self):
         gathered, self._gathered = self._gathered, None
-        link, self._gathered_for = self._gathered_for, None
-        if gathered is None:
-            return  # sent already: its agent went first (detach)
-        if link is None and self.has_agent:
-            link = self.link
         batch, batch_fds = [], 0
         for fields, fds, done, key in gathered:
-            if link is None:
+            if not self.has_agent:
                 self._request(fields, fds, done, key)
             elif not wire.REQUESTS[fields[0]][1]:  # a batch may not hold it
-                self._send_batch(link, batch)
+                self._send_batch(batch)
                 batch, batch_fds = [], 0
-                link.request(fields, fds, done, key)
+                self.link.request(fields, fds, done, key)
             else:
                 if len(batch) == wire.MAX_BATCH or batch_fds + len(fds) > MAX_FDS:
-                    self._send_batch(link, batch)
+                    self._send_batch(batch)
                     batch, batch_fds = [], 0
                 batch.append((fields, fds, done))
                 batch_fds += len(fds)
-        self._send_batch(link, batch)
+        self._send_batch(batch)
         for _, fds, _, _ in gathered:
             close_all(fds)
 
-    @staticmethod
-    def _send_batch(link, batch):
-        """``batch`` to ``link`` (closed: each answered AgentGone, and asked again)."""
-        if batch:
-            link.request_batch(batch)
+    def _send_batch(self, batch):
+        if not batch:
+            return
+        if self.has_agent:
+            self.link.request_batch(batch)
+            return
+        for fields, fds, done in batch:
+            self._request(fields, fds, done)
 
     def _request(self, fields, fds=(), done=None, key=None):
-        if self._gathered is None and self.has_agent:
-            self._gather_turn()
         if self._gathered is not None:
             if key is not None:
                 drop_keyed(self._gathered, key)
             self._gathered.append((fields, [os.dup(fd) for fd in fds], done, key))
+            return
+        if self.has_agent:
+            self.link.request(fields, fds, done, key)
             return
         if key is not None:
             drop_keyed(self._held, key)
@@ -330,8 +304,6 @@ class AgentIO:
         self._request(fields, fds, answered)
 
     def close(self):
-        if self._gathered is not None:
-            self._send_gathered()  # this turn's, to its agent as they would have gone
         self.processes.close()
         for _, fds, _, _ in self._held:
             close_all(fds)
@@ -372,8 +344,7 @@ class _Together:
 
     def __enter__(self):
         if self.io._gathered is None:
-            self.io._begin_gathering()
-            self.outermost = True
+            self.io._gathered, self.outermost = [], True
         return self
 
     def __exit__(self, *_):

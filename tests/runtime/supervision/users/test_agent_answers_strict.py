@@ -11,8 +11,29 @@ import pytest
 
 from runit_provision.runtime.supervision.users import agent, agentlogs
 from runit_provision.runtime.supervision.users import agentwire as wire
+from runit_provision.runtime.supervision.users.agentio import AgentIO
 
-from .test_agent_batch import IoLink
+from .test_agent_batch import Link
+
+
+class IoLink(Link):
+    """test_agent_batch's hand-answered link, attached to an AgentIO."""
+
+    def __init__(self):
+        Link.__init__(self)
+        self.events = []
+        self.link.on_event = lambda kind, fields: self.events.append((kind, fields))
+        self.io = AgentIO(self.loop, "test")
+        self.io.attach(self.link)
+        self.loop.call_later(0, self.loop.stop)
+        self.loop.run()  # the loop's own descriptors (its wake-up pipe) made before counting
+
+    def asked(self):
+        return wire.decode(self.theirs.recv(65536))[0]
+
+    def close(self):
+        self.io.close()
+        Link.close(self)
 
 
 def _open_fds():

@@ -9,11 +9,8 @@ import socket
 import subprocess
 import threading
 
-import pytest
-
 from runit_provision.runtime.supervision.users import agent
 from runit_provision.runtime.supervision.users import agentwire as wire
-from runit_provision.runtime.supervision.users.agentio import AgentIO
 from runit_provision.runtime.supervision.users.agentlink import AgentGone, AgentLink, Answer
 from runit_provision.runtime.supervision.engine.loop import EventLoop
 from runit_provision.runtime.unix.seqpacket import send
@@ -121,64 +118,6 @@ class Link:
         self.link.close()
         self.theirs.close()
         self.loop.close()
-
-
-class IoLink(Link):
-    """test_agent_batch's hand-answered link, attached to an AgentIO."""
-
-    def __init__(self):
-        Link.__init__(self)
-        self.events = []
-        self.link.on_event = lambda kind, fields: self.events.append((kind, fields))
-        self.io = AgentIO(self.loop, "test")
-        self.io.attach(self.link)
-        self.loop.call_later(0, self.loop.stop)
-        self.loop.run()  # the loop's own descriptors (its wake-up pipe) made before counting
-
-    def asked(self):
-        """What root asked: what a turn of the loop gathered goes out at its end
-        (AgentIO._gather_turn)."""
-        self.loop.call_later(0, self.loop.stop)
-        self.loop.run()
-        return wire.decode(self.theirs.recv(65536))[0]
-
-    def close(self):
-        self.io.close()
-        Link.close(self)
-
-
-def test_what_one_turn_of_the_loop_asks_goes_to_the_agent_as_one_batch(tmp_path):
-    """A user's start asks its agent for each side's state, FIFOs and process one by one:
-    root sends them at the end of the turn, as few messages as the batch's rules allow —
-    what a batch may not hold (a listing) alone, in its place; a file written twice in the
-    turn written once, the latest."""
-    base = side(tmp_path)
-    link = IoLink()
-    got = []
-    try:
-        io = link.io
-        io.write_files(base, [(False, "supervise/stat", b"run\n")], "", got.append)
-        io.open_fifo(base, "", "ok", os.O_RDONLY, got.append)
-        io.write_files(base, [(False, "supervise/stat", b"down\n")], "", got.append)
-        io.list_services(str(tmp_path), got.append)
-        io.spawn(["true"], got.append, cwd_fd=base)
-        with pytest.raises(BlockingIOError):
-            link.theirs.recv(65536, socket.MSG_DONTWAIT)  # nothing out before the turn ends
-        link.loop.call_later(0, link.loop.stop)
-        link.loop.run()
-        sent = []
-        while True:
-            try:
-                sent.append(wire.decode(link.theirs.recv(65536, socket.MSG_DONTWAIT)))
-            except BlockingIOError:
-                break
-        assert [message[0] for message in sent] == [wire.BATCH, wire.LIST, wire.SPAWN]
-        members = [wire.decode(member) for member in sent[0][2::2]]
-        assert [member[0] for member in members] == [wire.FIFO, wire.WRITE]
-        assert members[1][-1] == b"down\n" and got == []
-    finally:
-        link.close()
-        os.close(base)
 
 
 def test_root_gives_each_request_of_a_batch_its_own_answer_and_descriptors(tmp_path):
