@@ -35,7 +35,13 @@ paid 8.2 s of CPU where a journaled ext4 costs them 3.3 (tmpfs 2.9). A journaled
 ``truncate -s 4G IMG && mkfs.ext4 -q IMG && mount -o loop IMG DIR && chmod 1777 DIR``.
 
 The starts are measured ``--rounds`` times for each implementation, interleaved round by round
-(the machine's other load lands on every side alike), and the median is reported; ``--timeline``
+(the machine's other load lands on every side alike), and the median is reported. Each round's
+tree runs ``--settle`` seconds before it is killed, as the memory's does: every round then
+starts from a tree killed while idle. Killed the moment its last service was seen, ours was
+killed with starts root had not yet recorded — its next start then looked for each such
+process in ``/proc`` (``adoption.started_in``, a kill -9's recovery the C runit and s6 do not
+do), and those rounds cost the agents 6–11 s of CPU where the others cost 2–3 (start 5.4–8.3 s
+against 2.7–3.7). ``--timeline``
 prints, for the median round, when each kind of process started (``/proc/PID/stat``'s start
 time, in clock ticks: 10 ms steps) — where a start's time goes.
 
@@ -318,13 +324,15 @@ def _measured(root_pid):
     return processes
 
 
-def measure_start(host):
+def measure_start(host, settle):
     """Seconds from starting root's supervisor on the stopped host to every service running,
-    and when each process of the tree started (``timeline``); then every process ended."""
+    and when each process of the tree started (``timeline``); then, ``settle`` seconds
+    later, every process ended."""
     root_pid = host.start()
     wait_until(lambda: len(sleeps_under(host.base)) >= host.expected, timeout=120,
                interval=LOOK_EVERY, what="every service running again")
     found = timeline(root_pid, sleeps_under(host.base))
+    time.sleep(settle)
     host.stop_all()
     return found[SERVICES][0][-1] / 1000.0, found
 
@@ -374,7 +382,7 @@ def measure_size(namespace, impls, users, services, settle, rounds, log_every=No
             results[impl] = measure_memory(hosts[impl], settle, soak, hold)
         for _ in range(rounds):
             for impl in impls:
-                seconds, found = measure_start(hosts[impl])
+                seconds, found = measure_start(hosts[impl], settle)
                 results[impl]["starts"].append(seconds)
                 results[impl]["timelines"].append(found)
         for found in results.values():
