@@ -310,21 +310,28 @@ def started_in(directory_fd, since, exclude=()):
         here = os.readlink("/proc/self/fd/%d" % directory_fd)
     except OSError:
         return 0
-    before = starttime_of(os.getpid()) or float("inf")
+    me = os.getpid()
+    before = starttime_of(me) or float("inf")
     found = {}
+    # The cwd first: one readlink a process, which fails at once for another user's (an
+    # agent's scan), where its stat line is three calls and a parse — after a kill -9 at a
+    # busy start, each of a user's unrecorded starts is looked for among every process.
+    # A pid reused between the two is a process started after this one: outside the window.
+    readlink = os.readlink
     for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) in exclude or int(name) == os.getpid():
+        if not name.isdigit():
             continue
         pid = int(name)
+        if pid in exclude or pid == me:
+            continue
         try:
+            if readlink("/proc/%d/cwd" % pid) != here:
+                continue
             fields = stat_fields(pid)
             state, parent, starttime = fields[0], int(fields[1]), int(fields[22 - 3])
-            if state in (b"Z", b"X") or not since <= starttime <= before:
-                continue
-            cwd = os.readlink("/proc/%d/cwd" % pid)
         except (OSError, ValueError, IndexError):
             continue
-        if cwd == here:
+        if state not in (b"Z", b"X") and since <= starttime <= before:
             found[pid] = (starttime, parent)
     tops = sorted((starttime, pid) for pid, (starttime, parent) in found.items()
                   if parent not in found)

@@ -4,6 +4,7 @@ stat there asks the process's file system: a user's FUSE mount could hold root's
 
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -61,3 +62,49 @@ def test_another_directory_of_the_same_name_elsewhere_is_not_it(sleeper, tmp_pat
         assert started_in(fd, since) == 0
     finally:
         os.close(fd)
+
+
+def _caller_started(monkeypatch, tick_of):
+    """The caller's own start pretended at ``tick_of(real start)``: "before this process"."""
+    monkeypatch.setattr(adoption, "starttime_of",
+                        lambda found: tick_of(found) if found == os.getpid()
+                        else starttime_of(found))
+
+
+def test_only_a_process_started_between_the_record_and_the_caller_is_it(sleeper, monkeypatch):
+    service, since, pid = sleeper
+    started = starttime_of(pid)
+    fd = os.open(str(service), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _caller_started(monkeypatch, lambda _: started)  # the same tick: still before
+        assert started_in(fd, started) == pid
+        assert started_in(fd, started + 1) == 0  # started before the record's start
+        _caller_started(monkeypatch, lambda _: started - 1)  # started after the caller
+        assert started_in(fd, since) == 0
+    finally:
+        os.close(fd)
+
+
+def test_of_a_process_and_its_child_in_the_directory_the_parent_is_it(tmp_path, monkeypatch):
+    service = tmp_path / "svc"
+    service.mkdir()
+    since = starttime_of(os.getpid())
+    parent = subprocess.Popen(["sh", "-c", "sleep 1000 & wait"], cwd=str(service),
+                              start_new_session=True)
+    fd = os.open(str(service), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        children = "/proc/%d/task/%d/children" % (parent.pid, parent.pid)
+        deadline = time.monotonic() + 10  # the child's fork, on a loaded machine
+        found = []
+        while not found and time.monotonic() < deadline:
+            with open(children) as listed:
+                found = [int(word) for word in listed.read().split()]
+            time.sleep(0.01)
+        [child] = found
+        _caller_started(monkeypatch, lambda _: starttime_of(child) + 1)
+        assert started_in(fd, since) == parent.pid
+        assert started_in(fd, since, exclude={parent.pid}) == child
+    finally:
+        os.close(fd)
+        os.killpg(parent.pid, 9)
+        parent.wait()
