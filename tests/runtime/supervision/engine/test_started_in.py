@@ -4,12 +4,19 @@ stat there asks the process's file system: a user's FUSE mount could hold root's
 
 import os
 import subprocess
-import time
 
 import pytest
 
 from runit_provision.runtime.supervision.engine import adoption
 from runit_provision.runtime.supervision.engine.adoption import started_in, starttime_of
+
+from ...processes import children_of, wait_until
+
+
+def _caller_started(monkeypatch, tick):
+    """The caller's own start pretended at ``tick``: what "before this process" means."""
+    monkeypatch.setattr(adoption, "starttime_of",
+                        lambda found: tick if found == os.getpid() else starttime_of(found))
 
 
 @pytest.fixture
@@ -40,9 +47,7 @@ def test_the_process_started_in_the_directory_is_found_without_a_stat_of_its_cwd
     try:
         # "before this process": a process started after the caller is not one it lost, so
         # the caller's start is pretended later than the sleep's
-        monkeypatch.setattr(adoption, "starttime_of",
-                            lambda found: starttime_of(pid) + 1 if found == os.getpid()
-                            else starttime_of(found))
+        _caller_started(monkeypatch, starttime_of(pid) + 1)
         assert started_in(fd, since) == pid
         assert started_in(fd, since, exclude={pid}) == 0
     finally:
@@ -54,9 +59,7 @@ def test_another_directory_of_the_same_name_elsewhere_is_not_it(sleeper, tmp_pat
     _, since, pid = sleeper
     other = tmp_path / "other" / "svc"
     other.mkdir(parents=True)
-    monkeypatch.setattr(adoption, "starttime_of",
-                        lambda found: starttime_of(pid) + 1 if found == os.getpid()
-                        else starttime_of(found))
+    _caller_started(monkeypatch, starttime_of(pid) + 1)
     fd = os.open(str(other), os.O_RDONLY | os.O_DIRECTORY)
     try:
         assert started_in(fd, since) == 0
@@ -64,22 +67,15 @@ def test_another_directory_of_the_same_name_elsewhere_is_not_it(sleeper, tmp_pat
         os.close(fd)
 
 
-def _caller_started(monkeypatch, tick_of):
-    """The caller's own start pretended at ``tick_of(real start)``: "before this process"."""
-    monkeypatch.setattr(adoption, "starttime_of",
-                        lambda found: tick_of(found) if found == os.getpid()
-                        else starttime_of(found))
-
-
 def test_only_a_process_started_between_the_record_and_the_caller_is_it(sleeper, monkeypatch):
     service, since, pid = sleeper
     started = starttime_of(pid)
     fd = os.open(str(service), os.O_RDONLY | os.O_DIRECTORY)
     try:
-        _caller_started(monkeypatch, lambda _: started)  # the same tick: still before
+        _caller_started(monkeypatch, started)  # the same tick: still before
         assert started_in(fd, started) == pid
         assert started_in(fd, started + 1) == 0  # started before the record's start
-        _caller_started(monkeypatch, lambda _: started - 1)  # started after the caller
+        _caller_started(monkeypatch, started - 1)  # started after the caller
         assert started_in(fd, since) == 0
     finally:
         os.close(fd)
@@ -93,15 +89,8 @@ def test_of_a_process_and_its_child_in_the_directory_the_parent_is_it(tmp_path, 
                               start_new_session=True)
     fd = os.open(str(service), os.O_RDONLY | os.O_DIRECTORY)
     try:
-        children = "/proc/%d/task/%d/children" % (parent.pid, parent.pid)
-        deadline = time.monotonic() + 10  # the child's fork, on a loaded machine
-        found = []
-        while not found and time.monotonic() < deadline:
-            with open(children) as listed:
-                found = [int(word) for word in listed.read().split()]
-            time.sleep(0.01)
-        [child] = found
-        _caller_started(monkeypatch, lambda _: starttime_of(child) + 1)
+        [child] = wait_until(lambda: children_of(parent.pid), what="the sh's child")
+        _caller_started(monkeypatch, starttime_of(child) + 1)
         assert started_in(fd, since) == parent.pid
         assert started_in(fd, since, exclude={parent.pid}) == child
     finally:
