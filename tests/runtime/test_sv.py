@@ -23,7 +23,7 @@ import pytest
 from runit_provision.protocol.status import stat_text
 
 from ..conftest import C_SV_IDS, IN_CI, OUR_BIN, c_runit_version, require_c_runit
-from .processes import comm, status_record, wait_until
+from .processes import comm, is_runsv_up, status_record, wait_until
 from .transcript import normalise
 
 C_SV = "/usr/bin/sv"
@@ -34,6 +34,7 @@ SH = "#!/bin/sh\n"
 RUN = SH + "trap '' HUP ALRM INT QUIT USR1 USR2\nexec sleep 100000\n"
 RUN_IGNORING_TERM = SH + "trap '' TERM HUP\nexec sleep 100000\n"
 LOG_RUN = SH + "exec cat >/dev/null\n"
+STATUS_WANTS = {"u": "up", "d": "down", "x": "exit"}  # status's want byte, as stat words it
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]
 
@@ -52,15 +53,6 @@ def read_text(path):
         return Path(path).read_text()
     except (FileNotFoundError, NotADirectoryError):
         return None
-
-
-def is_runsv_up(service):
-    try:
-        fd = os.open(str(Path(service) / "supervise" / "ok"), os.O_WRONLY | os.O_NONBLOCK)
-    except OSError:
-        return False
-    os.close(fd)
-    return True
 
 
 class Tree:
@@ -95,8 +87,8 @@ class Tree:
                                 stderr=subprocess.DEVNULL, env={"PATH": BASE_PATH})
         self.procs.append(proc)
         want = "down\n" if (service / "down").exists() else "run\n"
-        wait_until(lambda: is_runsv_up(service) and read_text(service / "supervise" / "stat")
-                   == want, what="%s %s under %s" % (name, want.strip(), self.runsv))
+        wait_until(lambda: is_runsv_up(service) and self.says(name, want),
+                   what="%s %s under %s" % (name, want.strip(), self.runsv))
         if (service / "log").is_dir():
             log_want = "down\n" if (service / "log" / "down").exists() else "run\n"
             wait_until(lambda: read_text(service / "log" / "supervise" / "stat") == log_want,
@@ -105,6 +97,16 @@ class Tree:
 
     def stat(self, name):
         return read_text(self.svdir / name / "supervise" / "stat")
+
+    def says(self, name, text):
+        """``supervise/stat`` says ``text`` and so does the binary ``status`` that sv reads:
+        runsv writes one file after the other, and on a busy machine an sv run between the two
+        writes reads the state before (the C sv once said "down" of a service whose stat was
+        already "run": test_check_script, in CI)."""
+        record = status_record(self.svdir / name)
+        return (self.stat(name) == text and record is not None
+                and stat_text(record.state, record.paused, record.term,
+                              STATUS_WANTS.get(record.want)) == text)
 
     def pid(self, name):
         text = read_text(self.svdir / name / "supervise" / "pid") or ""
@@ -233,18 +235,9 @@ def under_both_runsvs(test):
 
 
 def wait_stat(pair, name, text):
-    """Until ``supervise/stat`` says ``text`` and so does the binary ``status`` that sv reads:
-    runsv writes one file after the other, and on a busy machine an sv run between the two
-    writes read the state before (a test failed so, under the C runsv)."""
-    words = {"u": "up", "d": "down", "x": "exit"}
-
-    def status_says(tree):
-        record = status_record(tree.svdir / name)
-        return record is not None and stat_text(record.state, record.paused, record.term,
-                                                words.get(record.want)) == text
+    """Until both trees' stat and status say ``text`` (``Tree.says``)."""
     for tree in pair.trees.values():
-        wait_until(lambda: tree.stat(name) == text and status_says(tree),
-                   what="%s: stat and status %r" % (name, text))
+        wait_until(lambda: tree.says(name, text), what="%s: stat and status %r" % (name, text))
 
 
 def wait_older_than(pair, name, seconds=1.1):
