@@ -15,7 +15,10 @@ machine's load lands on all of them alike.
 
 Each job appends ``date +%s.%N`` to its own file: its lateness is that stamp minus the minute
 it ran for. Figures, per implementation: lateness p50 / p99 (ms) over every run; PSS (kB)
-of every process of the tree per timer, measured half-way between two elapses; voluntary
+of every process of the tree per timer, measured half-way between two elapses, and the same
+as if alone (a page shared with a process outside the tree counted in full: the C + timer-run
+tree's twenty waiters and the bench itself are the same Python as ours, and PSS would split our
+interpreter's pages with them; ``tree.alone_pss_kb``); voluntary
 context switches of every process of the tree between two elapses (from 10 s after a minute
 to 10 s before the next: the goal is 0; the C runsvdir's own, every 5 s timers or not, are
 shown apart). Goals (issue 46 §4): lateness ≤ snooze's, PSS per
@@ -29,7 +32,6 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -113,6 +115,11 @@ class Timers(tree.Runit):
             found[name] = found.get(name, 0) + tree.memory_kb(pid)["pss"]
         return found
 
+    def alone_kb(self):
+        """PSS (kB) of the tree's processes as if nothing else ran (``tree.alone_pss_kb``): the
+        three trees here, and the bench, share binaries a host would not share with them."""
+        return tree.alone_pss_kb(descendants(self.proc.pid))
+
     def switches(self):
         """Voluntary context switches of each process: pid -> (command name, count)."""
         return {pid: (tree.comm(pid), tree.voluntary_switches(pid))
@@ -179,7 +186,7 @@ def main(argv=None):
                 for key, count in quiet_wakeups(sups).items():
                     wakeups[key].append(count)
                 for sup in sups:  # at QUIET_TO: half-way enough from either elapse
-                    memory[sup.key].append(sup.memory_kb())
+                    memory[sup.key].append((sup.memory_kb(), sup.alone_kb()))
             wait_until_second(QUIET_FROM)  # the last minute's runs are written
         finally:
             for sup in sups:
@@ -189,28 +196,29 @@ def main(argv=None):
             if not late:
                 results[sup.label] = "no run recorded"
                 continue
-            samples = sorted(memory[sup.key], key=lambda found: sum(found.values()))
-            middle = samples[len(samples) // 2]  # the median sample, by its total
+            samples = sorted(memory[sup.key], key=lambda found: sum(found[0].values()))
+            middle, alone = samples[len(samples) // 2]  # the median sample, by its total
             results[sup.label] = {
                 "runs": len(late), "p50": statistics.median(late),
                 "p99": late[min(len(late) - 1, int(round(0.99 * (len(late) - 1))))],
                 "pss_per_timer": sum(middle.values()) / args.timers,
+                "alone_per_timer": alone / args.timers,
                 "pss_by_name": {name: kb / args.timers for name, kb in middle.items()},
                 "wakeups": max(timers_own(counts) for counts in wakeups[sup.key]),
                 "runsvdir_wakeups": max(counts.get("runsvdir", 0)
                                         for counts in wakeups[sup.key])}
     print("timers: %d every minute, %d minutes; load %.1f"
           % (args.timers, args.minutes, os.getloadavg()[0]))
-    print("%-14s %6s %10s %10s %12s %9s  %s" % (
-        "impl", "runs", "late p50", "p99", "PSS/timer", "wakeups", "(PSS/timer by process; "
-        "runsvdir's own wakeups between two elapses)"))
+    print("%-14s %6s %10s %10s %12s %12s %9s  %s" % (
+        "impl", "runs", "late p50", "p99", "PSS/timer", "alone/timer", "wakeups",
+        "(PSS/timer by process; runsvdir's own wakeups between two elapses)"))
     for label, found in results.items():
         if isinstance(found, str):
             print("%-14s %s" % (label, found))
             continue
-        print("%-14s %6d %8.1f ms %7.1f ms %9.0f kB %9d  (%s; runsvdir %d)" % (
+        print("%-14s %6d %8.1f ms %7.1f ms %9.0f kB %9.0f kB %9d  (%s; runsvdir %d)" % (
             label, found["runs"], found["p50"], found["p99"], found["pss_per_timer"],
-            found["wakeups"], ", ".join("%s %.0f kB" % item for item in
+            found["alone_per_timer"], found["wakeups"], ", ".join("%s %.0f kB" % item for item in
                                         sorted(found["pss_by_name"].items())),
             found["runsvdir_wakeups"]))
     return 0

@@ -26,6 +26,11 @@ a. memory: sum of PSS (``/proc/PID/smaps_rollup``) of every supervision process 
    ``exec svlogd -tt ./main`` (the C svlogd for the C runit, one process each; ours hosts the
    canonical form inside the tree) and supervisord captures each program's stdout into a file
    of its own (``stdout_logfile``, its default rotation).
+a". memory as if alone (``alone_pss_kb``): the same processes' pages from ``/proc/PID/pagemap``,
+   a page shared with a process outside the tree counted in full. PSS splits a page among all
+   who map it — our interpreter's with the bench's own Python (the same binary as ours), libc
+   with the whole machine — so a one-process tree's PSS is its RSS halved by whatever else
+   runs; this figure is what the tree costs a host where nothing else shares its binaries.
 b. start: from just before launching the supervisor to all 1000 services running, found by
    walking the supervisor's children (and, for C, each runsv's children) every ≥ 20 ms. The
    launch waits until the clock's second is past the tree's mtime: the C runsvdir sleeps 1 s
@@ -73,6 +78,8 @@ Usage: ``.venv/bin/python bench/tree.py [--quick] [--idle SECONDS] [--json FILE]
 [--start-rounds N [--start COUNT]]``
 """
 
+import array
+import collections
 import contextlib
 import json
 import os
@@ -170,6 +177,48 @@ def memory_kb(pid):
             values[parts[0].rstrip(":")] = int(parts[1])
     return {"pss": values.get("Pss", 0), "rss": values.get("Rss", 0),
             "uss": values.get("Private_Clean", 0) + values.get("Private_Dirty", 0)}
+
+
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+PFN_MASK = (1 << 55) - 1
+PRESENT, SWAPPED = 1 << 63, 1 << 62
+
+
+def resident_frames(pid):
+    """The page frames a process maps (``/proc/PID/pagemap``, root: the frame numbers), a
+    swapped page as a frame of its own; empty once the process is gone."""
+    frames = []
+    try:
+        maps = open("/proc/%d/maps" % pid).read().splitlines()
+        fd = os.open("/proc/%d/pagemap" % pid, os.O_RDONLY)
+    except OSError:
+        return frames
+    try:
+        for line in maps:
+            start, end = (int(part, 16) for part in line.split()[0].split("-"))
+            entries = array.array("Q")
+            try:
+                entries.frombytes(os.pread(fd, (end - start) // 4096 * 8, start // 4096 * 8))
+            except OSError:  # [vsyscall], above what pagemap covers
+                continue
+            for number, entry in enumerate(entries):
+                if entry & PRESENT:
+                    frames.append(entry & PFN_MASK)
+                elif entry & SWAPPED:
+                    frames.append(("swap", pid, start // 4096 + number))
+    finally:
+        os.close(fd)
+    return frames
+
+
+def alone_pss_kb(pids):
+    """PSS (kB) of a group of processes as if nothing else ran on the machine: a page shared
+    with a process outside the group counts in full, one shared within it is split as PSS
+    splits it. A tree's figure must not depend on what else maps its interpreter or its libc:
+    the bench itself (the same Python as ours), another tree run beside it, a test suite."""
+    mapped = {pid: resident_frames(pid) for pid in pids}
+    sharers = collections.Counter(frame for frames in mapped.values() for frame in frames)
+    return sum(1 / sharers[frame] for frames in mapped.values() for frame in frames) * PAGE_KB
 
 
 def voluntary_switches(pid):
@@ -535,6 +584,7 @@ def measure_memory(sup):
     for pid in pids:
         for key, value in memory_kb(pid).items():
             total[key] += value
+    total["alone"] = alone_pss_kb(pids)
     total["processes"] = len(pids)
     total["fds"] = sum(open_fds(pid) for pid in pids)
     return total
@@ -696,12 +746,14 @@ def phase_memory(sups, cfg, results, logged=False):
                 sup.stop()
             results.set(pss, sup.key, memory["pss"])
             results.set(uss, sup.key, memory["uss"])
-            results.notes.append("%s, %d %s: %d supervision process(es), PSS %s, USS %s, "
-                                 "RSS %s, %d open fds"
+            results.set(pss + "_alone", sup.key, memory["alone"])
+            results.notes.append("%s, %d %s: %d supervision process(es), PSS %s (alone %s), "
+                                 "USS %s, RSS %s, %d open fds"
                                  % (sup.label, cfg["services"], what, memory["processes"],
-                                    fmt_mb(memory["pss"]), fmt_mb(memory["uss"]),
-                                    fmt_mb(memory["rss"]), memory["fds"]))
-        results.attempt((pss, uss), sup.key, run)
+                                    fmt_mb(memory["pss"]), fmt_mb(memory["alone"]),
+                                    fmt_mb(memory["uss"]), fmt_mb(memory["rss"]),
+                                    memory["fds"]))
+        results.attempt((pss, uss, pss + "_alone"), sup.key, run)
 
 
 def phase_idle_and_latency(sups, cfg, results):
@@ -778,7 +830,10 @@ def rows(cfg):
          "≤ 20 MB", lambda v: v <= 20 * 1024),
         ("uss_logged", "a'. memory, sum of USS (private), %d logged services" % n, fmt_mb,
          "—", None),
+        ("pss_logged_alone", "a\". the same, as if alone: PSS shared only within the tree",
+         fmt_mb, "—", None),
         ("pss", "a. memory, sum of PSS, %d plain services" % n, fmt_mb, "—", None),
+        ("pss_alone", "a\". the same, as if alone", fmt_mb, "—", None),
         ("uss", "a'. memory, sum of USS (private), %d plain services" % n, fmt_mb, "—", None),
         ("start", "b. start %d services → all running" % big, fmt_seconds, "≤ 3 s (1000)",
          lambda v: v <= 3.0),

@@ -72,7 +72,7 @@ from tests.runtime.processes import (  # noqa: E402
     BASE_PATH, descendants, end_processes_under, kill_pids, processes_under, running_pid,
     wait_until)
 from tests.security.sandbox import Namespace, Sandbox, scratch_users  # noqa: E402
-from tree import read_or_none  # noqa: E402 — bench/, this script's own directory
+from tree import alone_pss_kb, read_or_none  # noqa: E402 — bench/, this script's own directory
 
 SLEEP = {"command": ["sleep", "100000"]}
 SERVICE_MARK = "user-trees-bench-service"
@@ -307,6 +307,7 @@ def measure_memory(host, settle, soak=0.0, hold=None):
         while Path(hold).exists():
             time.sleep(0.5)
     found = {"pss": sum(p["pss"] for p in processes), "uss": sum(p["uss"] for p in processes),
+             "alone": alone_pss_kb([p["pid"] for p in processes]),
              "processes": processes, "starts": [], "timelines": []}
     if soak:
         time.sleep(soak)
@@ -458,6 +459,13 @@ def report(results, sizes, impls, show_timeline=False):
         line += "%26s" % ("%.2f MB/user (S=%d)" % (slope(points), first) if len(points) > 1
                           else "-")
     print(line)
+    print("\nas if alone (bench/tree.py's alone_pss_kb: a page shared with a process outside "
+          "the tree counted in full), MB")
+    for users, services in sizes:
+        key = "%dx%d" % (users, services)
+        print("%-8s" % key + "".join(
+            "%26s" % ("-" if "alone" not in results.get(impl, {}).get(key, {}) else
+                      "%.2f" % (results[impl][key]["alone"] / mb)) for impl in impls))
     print("\nstart, s: median (min-max) of the rounds, interleaved")
     for users, services in sizes:
         key = "%dx%d" % (users, services)
