@@ -450,22 +450,22 @@ RUN_WRITER = SH + """stop=
 trap 'stop=1' TERM
 n=$(cat count 2>/dev/null || echo 0)
 while [ -z "$stop" ]; do
-  n=$((n+1)); echo "line $n"; echo $n >count
+  n=$((n+1)); echo "line $n"; echo $n 1<>count
   sleep 0.01
 done
 """
 
 
 def _count(service):
-    """The writer's count (0 before its first line). ``echo $n >count`` empties the file before
-    it writes: an empty read is that moment, and is read again — taken as 0, it ended a
-    progress wait at once and made caught_up true early (seen under a load of 8: 35 lines)."""
-    def written():
-        try:
-            return (service / "count").read_text().strip() or None
-        except FileNotFoundError:
-            return "0"
-    return int(wait_until(written, what="the writer's count"))
+    """The writer's count, 0 before its first line. The writer writes it over the old one
+    (``1<>``: a count only grows, so its digits cover the old ones), never empties it first:
+    ``>count`` did, and a read between the truncation and the write gave 0 — a progress wait
+    ended at once (seen under a load of 8: 35 lines where 40 were waited for); a wait for a
+    non-empty file then waited for ever on a writer paused in between."""
+    try:
+        return int((service / "count").read_text() or 0)
+    except FileNotFoundError:
+        return 0
 
 
 def _logged(service):
