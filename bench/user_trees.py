@@ -17,7 +17,9 @@ into ``~/logs/runsvdir``:
 What is measured, for one implementation and one size at a time (PSS shares pages with whoever
 maps them), once every service runs and a settling pause has passed: PSS and USS
 (``/proc/PID/smaps_rollup``) of every supervision process — every process below root's
-supervisor or in its session that is not a ``sleep``. The per-user slope is the least-squares
+supervisor or in its session that is not a ``sleep``; and their total as if alone
+(``tree.alone_pss_kb``: a page shared with a process outside them counted in full — the bench
+runs the same Python as ours). The per-user slope is the least-squares
 slope of the totals over the user counts at the first service count. "start" is the time from
 starting root's supervisor on an applied, stopped host (every process ended, the files left) to
 every ``sleep`` running: from root's supervisor's start to the last service's, both read from
