@@ -179,7 +179,7 @@ def memory_kb(pid):
             "uss": values.get("Private_Clean", 0) + values.get("Private_Dirty", 0)}
 
 
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 PFN_MASK = (1 << 55) - 1
 PRESENT, SWAPPED = 1 << 63, 1 << 62
 
@@ -188,24 +188,24 @@ def resident_frames(pid):
     """The page frames a process maps (``/proc/PID/pagemap``, root: the frame numbers), a
     swapped page as a frame of its own; empty once the process is gone."""
     frames = []
+    maps = read_or_none("/proc/%d/maps" % pid)
     try:
-        maps = open("/proc/%d/maps" % pid).read().splitlines()
         fd = os.open("/proc/%d/pagemap" % pid, os.O_RDONLY)
     except OSError:
         return frames
     try:
-        for line in maps:
-            start, end = (int(part, 16) for part in line.split()[0].split("-"))
+        for line in (maps or b"").splitlines():
+            start, end = (int(part, 16) // PAGE_SIZE for part in line.split()[0].split(b"-"))
             entries = array.array("Q")
             try:
-                entries.frombytes(os.pread(fd, (end - start) // 4096 * 8, start // 4096 * 8))
+                entries.frombytes(os.pread(fd, (end - start) * 8, start * 8))
             except OSError:  # [vsyscall], above what pagemap covers
                 continue
             for number, entry in enumerate(entries):
                 if entry & PRESENT:
                     frames.append(entry & PFN_MASK)
                 elif entry & SWAPPED:
-                    frames.append(("swap", pid, start // 4096 + number))
+                    frames.append(("swap", pid, start + number))
     finally:
         os.close(fd)
     return frames
@@ -218,7 +218,8 @@ def alone_pss_kb(pids):
     the bench itself (the same Python as ours), another tree run beside it, a test suite."""
     mapped = {pid: resident_frames(pid) for pid in pids}
     sharers = collections.Counter(frame for frames in mapped.values() for frame in frames)
-    return sum(1 / sharers[frame] for frames in mapped.values() for frame in frames) * PAGE_KB
+    pages = sum(1 / sharers[frame] for frames in mapped.values() for frame in frames)
+    return pages * PAGE_SIZE / 1024
 
 
 def voluntary_switches(pid):
@@ -908,7 +909,8 @@ def versions():
 METHOD = """\
 Method (details in the docstring of bench/tree.py):
 - a: sum of PSS / USS from /proc/PID/smaps_rollup of every non-sleep process of the supervisor's
-  session ({services} services, {settle:g} s after all were running), one supervisor at a time.
+  session ({services} services, {settle:g} s after all were running), one supervisor at a time;
+  a": the same processes' pages from /proc/PID/pagemap, shared only among themselves.
 - b: from just before launching the supervisor until a `sleep` child (C: grandchild, under its
   runsv) exists for every service; /proc polled every ≥ 20 ms; launched once the clock's second
   is past the tree's mtime (the C runsvdir sleeps 1 s on a directory changed this second).
