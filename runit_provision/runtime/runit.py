@@ -407,14 +407,13 @@ class System:
 
 
 def _libc_reboot():
-    import ctypes  # deferred: only process 1 on its way down needs it
-
+    from .unix.ffi import c_int  # deferred: only process 1 on its way down needs it
     from .unix.libc import libc
 
     function = libc().reboot
 
     def reboot(command):
-        return function(ctypes.c_int(command))  # c_int: the commands are C ints
+        return function(c_int(command))  # c_int: the commands are C ints
     return reboot
 
 

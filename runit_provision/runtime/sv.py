@@ -25,7 +25,7 @@ Import cost matters: ``sv status`` has a budget of 1.2x a bare interpreter start
 docs/sv.md), so this module loads only ``posix``, ``sys``, ``time`` and the protocol room —
 not ``os``, whose import (``_collections_abc``, ``posixpath``, its ``environ``) costs about
 0.9 ms, an eighth of the bare start; every call here is ``posix``'s own (``os`` re-exports
-them). select, the event directory, ctypes/inotify and the check-script machinery are
+them). select, the event directory, inotify and its C types and the check-script machinery are
 imported by the code paths that wait.
 
 Why one module of ~900 lines: each runit tool is one program (``main(argv)``), sharing the

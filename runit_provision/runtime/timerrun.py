@@ -39,7 +39,7 @@ the record; runsv starts it again a second later, as any ``./run`` that ends).
 
 Start-up: this is a process per timer under the C runit, started after every run, so it
 imports ``_signal`` (not ``signal``: its enum module) and no ``random`` (``os.urandom``);
-ctypes comes with the timerfd where Python has no ``os.timerfd_create`` (before 3.13).
+the C types (``unix/ffi.py``) come with the timerfd where Python has no ``os.timerfd_create`` (before 3.13).
 """
 
 import os

@@ -18,7 +18,8 @@ from runit_provision.protocol.status import State, Status
 HEAVY = ("enum", "typing", "collections", "struct", "re", "ctypes", "select", "subprocess",
          "signal", "argparse", "dataclasses", "os", "posixpath", "_collections_abc",
          "runit_provision.protocol.errstr",
-         "runit_provision.runtime.unix.inotify", "runit_provision.runtime.unix.libc",
+         "_ctypes", "runit_provision.runtime.unix.inotify", "runit_provision.runtime.unix.libc",
+         "runit_provision.runtime.unix.ffi",
          # read only when there is an option or a number: "sv status NAME" has neither
          "runit_provision.runtime.unix.sgetopt", "runit_provision.runtime.unix.scan")
 

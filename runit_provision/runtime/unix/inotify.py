@@ -1,8 +1,8 @@
-"""runtime: a minimal Linux inotify wrapper (ctypes, no third-party code) for event-driven waits.
+"""runtime: a minimal Linux inotify wrapper (``ffi.py``'s C calls, no third-party code) for event-driven waits.
 
 sv's ``-w`` loop watches each service's ``supervise/`` directory instead of polling it. Only
 what that needs is here: ``inotify_init1``, ``inotify_add_watch``, ``inotify_rm_watch`` and
-decoding ``struct inotify_event`` records. ctypes is imported only when an ``Inotify`` is
+decoding ``struct inotify_event`` records. The C types are made only when an ``Inotify`` is
 created, and sv imports this module only when it has to wait: ``sv status`` pays for neither.
 
 ``Inotify()`` raises OSError when the kernel or libc cannot provide inotify (ENOSYS, EMFILE,
@@ -64,7 +64,7 @@ def _calls():
     (see libc()), made once — a process forked after they were (a user's agent) makes none."""
     global _functions
     if _functions is None:
-        import ctypes  # deferred: a few ms that only waiting commands should pay
+        from . import ffi  # deferred: what only waiting commands should pay
 
         handle = libc()
         try:
@@ -72,11 +72,11 @@ def _calls():
                     handle["inotify_rm_watch"])
         except AttributeError as exc:
             raise OSError(38, "inotify is not available in this libc") from exc  # ENOSYS
-        made[0].argtypes = [ctypes.c_int]
-        made[1].argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
-        made[2].argtypes = [ctypes.c_int, ctypes.c_int]
+        made[0].argtypes = [ffi.c_int]
+        made[1].argtypes = [ffi.c_int, ffi.c_char_p, ffi.c_uint32]
+        made[2].argtypes = [ffi.c_int, ffi.c_int]
         for function in made:
-            function.restype = ctypes.c_int
+            function.restype = ffi.c_int
         _functions = made
     return _functions
 

@@ -35,16 +35,16 @@ def _load():
     global _calls
     if _calls is not None:
         return _calls or None
-    import ctypes
+    from . import ffi
 
     c = libc()
-    pointer, integer = ctypes.c_void_p, ctypes.c_int
+    pointer, integer = ffi.c_void_p, ffi.c_int
     table = {
-        "posix_spawn": (ctypes.POINTER(ctypes.c_int), ctypes.c_char_p, pointer, pointer,
-                        ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_char_p)),
+        "posix_spawn": (ffi.POINTER(ffi.c_int), ffi.c_char_p, pointer, pointer,
+                        ffi.POINTER(ffi.c_char_p), ffi.POINTER(ffi.c_char_p)),
         "posix_spawnattr_init": (pointer,),
         "posix_spawnattr_destroy": (pointer,),
-        "posix_spawnattr_setflags": (pointer, ctypes.c_short),
+        "posix_spawnattr_setflags": (pointer, ffi.c_short),
         "posix_spawnattr_setsigdefault": (pointer, pointer),
         "posix_spawnattr_setsigmask": (pointer, pointer),
         "posix_spawn_file_actions_init": (pointer,),
@@ -66,9 +66,9 @@ def _load():
     for signum in range(1, 65):
         if signum not in _UNCATCHABLE:
             default_set[(signum - 1) // 8] |= 1 << ((signum - 1) % 8)
-    functions["ctypes"] = ctypes
-    functions["default_set"] = (ctypes.c_char * _SIGSET_BYTES).from_buffer_copy(default_set)
-    functions["empty_set"] = (ctypes.c_char * _SIGSET_BYTES)()
+    functions["ffi"] = ffi
+    functions["default_set"] = (ffi.c_char * _SIGSET_BYTES).from_buffer_copy(default_set)
+    functions["empty_set"] = ffi.create_string_buffer(_SIGSET_BYTES)
     _calls = functions
     return _calls
 
@@ -89,9 +89,9 @@ def posix_spawn_clean(path, argv, env, dup2=(), cwd_fd=None, new_session=False):
     its default (32 and 33 included) and an empty signal mask.
     """
     c = _load()
-    ctypes = c["ctypes"]
-    attr = ctypes.create_string_buffer(_ATTR_BYTES)
-    actions = ctypes.create_string_buffer(_ATTR_BYTES)
+    ffi = c["ffi"]
+    attr = ffi.create_string_buffer(_ATTR_BYTES)
+    actions = ffi.create_string_buffer(_ATTR_BYTES)
     _check(c["posix_spawnattr_init"](attr))
     try:
         _check(c["posix_spawn_file_actions_init"](actions))
@@ -107,10 +107,10 @@ def posix_spawn_clean(path, argv, env, dup2=(), cwd_fd=None, new_session=False):
             if cwd_fd is not None:
                 _check(c["posix_spawn_file_actions_addfchdir_np"](actions, cwd_fd))
             words = [os.fsencode(word) for word in argv]
-            c_argv = (ctypes.c_char_p * (len(words) + 1))(*words, None)
-            c_env = _c_environ(ctypes, env)
-            pid = ctypes.c_int(0)
-            _check(c["posix_spawn"](ctypes.byref(pid), os.fsencode(path), actions, attr,
+            c_argv = (ffi.c_char_p * (len(words) + 1))(*words, None)
+            c_env = _c_environ(ffi, env)
+            pid = ffi.c_int(0)
+            _check(c["posix_spawn"](ffi.byref(pid), os.fsencode(path), actions, attr,
                                     c_argv, c_env), path)
             return pid.value
         finally:
@@ -119,7 +119,7 @@ def posix_spawn_clean(path, argv, env, dup2=(), cwd_fd=None, new_session=False):
         c["posix_spawnattr_destroy"](attr)
 
 
-def _c_environ(ctypes, env):
+def _c_environ(ffi, env):
     """``env`` as a NULL-terminated array of ``NAME=value``; built once for the dict a Spawner
     passes every time (its original environment), which nobody changes."""
     global _env_cache
@@ -127,7 +127,7 @@ def _c_environ(ctypes, env):
     if cached is env:
         return array
     pairs = [os.fsencode(key) + b"=" + os.fsencode(value) for key, value in env.items()]
-    array = (ctypes.c_char_p * (len(pairs) + 1))(*pairs, None)
+    array = (ffi.c_char_p * (len(pairs) + 1))(*pairs, None)
     _env_cache = (env, array)
     return array
 

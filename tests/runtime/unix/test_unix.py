@@ -146,10 +146,11 @@ def test_find_program_takes_the_first_executable_regular_file(tmp_path):
 
 
 # -- the libc handle -----------------------------------------------------------------------------
-def test_libc_is_one_handle_and_ctypes_waits_for_it():
+def test_libc_is_one_handle_and_its_c_types_wait_for_it():
+    ffi = "runit_provision.runtime.unix.ffi"
     code = ("import json, sys; from runit_provision.runtime.unix import libc; "
-            "before = 'ctypes' in sys.modules; handle = libc.libc(); "
-            "print(json.dumps([before, 'ctypes' in sys.modules, handle is libc.libc()]))")
+            "before = %r in sys.modules; handle = libc.libc(); "
+            "print(json.dumps([before, %r in sys.modules, handle is libc.libc()]))" % (ffi, ffi))
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True).stdout
     assert json.loads(out) == [False, True, True]

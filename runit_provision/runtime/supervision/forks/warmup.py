@@ -59,7 +59,7 @@ def settle(warm_up):
 # What the runtime imports when it first needs it (a module's import deferred to its first
 # use keeps the tools' start fast) — here all at once: a child that has become a user may not be
 # allowed to read this installation (an interpreter or a virtualenv under /root, 0700).
-_STDLIB = ("ctypes", "errno", "fcntl", "grp", "ipaddress", "pwd", "resource", "select",
+_STDLIB = ("errno", "fcntl", "grp", "ipaddress", "pwd", "resource", "select",
            "socket", "stat", "struct")
 # Their order is where the objects an agent touches lie: users/ (agent.py, and with it what it
 # imports) first, as the flat directory's "agent*" modules came before the rest of it (issue 45).
@@ -76,7 +76,7 @@ def preload():
     """Import now what every child runs: a child that has become a user may not be able to
     read this installation (a virtualenv under /root), and its imports would be its own
     pages, not shared ones. The C library's functions a child calls are made here too (a
-    ctypes function object is made on its first use)."""
+    C function object is made on its first use)."""
     import importlib
     from ...unix import inotify
     from ...unix.libc import libc

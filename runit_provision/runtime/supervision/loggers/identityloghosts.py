@@ -381,7 +381,6 @@ def preload():
     """Import now whatever the host may import later: the identity it takes may not read this
     installation (a virtualenv under /root, mode 0700), and an import after ``become`` would
     end the host."""
-    import ctypes  # noqa: F401  (peek, libc)
     import ipaddress  # noqa: F401  (a config's IPv6 UDP target)
     import select  # noqa: F401  (peek)
     import socket  # noqa: F401  (the channel, UDP targets)

@@ -16,7 +16,7 @@ Two decisions differ from runit, both documented in docs/runsvdir.md:
 
 The area is written in place: ``/proc/self/stat`` gives the address of argv (``arg_start``,
 ``arg_end``, Linux ≥ 3.5) and the log argument is its last string, so the bytes after
-``log: `` are overwritten with ctypes, exactly the bytes runit would change; the interpreter keeps
+``log: `` are overwritten with memmove, exactly the bytes runit would change; the interpreter keeps
 its own copy of argv and never reads these. Where that is impossible the ``setproctitle``
 package (optional) rewrites the whole command line instead; without either the area stays as
 exec'd and a warning says so.
@@ -55,8 +55,11 @@ class ArgvInPlace:
     """The log argument's own bytes in this process's argv memory (what ``ps`` reads)."""
 
     def __init__(self, address, size):
-        import ctypes
-        self._memmove = ctypes.memmove
+        from ...unix import ffi
+        from ...unix.libc import libc
+        self._memmove = libc()["memmove"]
+        self._memmove.argtypes = (ffi.c_void_p, ffi.c_void_p, ffi.c_size_t)
+        self._memmove.restype = ffi.c_void_p
         self._address = address
         self._size = size
 
@@ -67,10 +70,10 @@ class ArgvInPlace:
             start, end = argv_bounds()
         except (OSError, ValueError, IndexError):
             return None
-        import ctypes
+        from ...unix.ffi import string_at
         # After show_runit_name the freed bytes are NULs at the end: the argument is the last
         # string before them.
-        body = ctypes.string_at(start, end - start).rstrip(b"\0")
+        body = string_at(start, end - start).rstrip(b"\0")
         if not (body == argument or body.endswith(b"\0" + argument)):
             return None
         address = start + len(body) - len(argument)

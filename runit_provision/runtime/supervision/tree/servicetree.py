@@ -51,7 +51,7 @@ FDS_PER_SERVICE = 17
 # writes, control hooks, a scan, a logger starting.
 FD_RESERVE = 32
 
-_DIR_EVENTS = None  # filled lazily from inotify constants (ctypes is imported only when needed)
+_DIR_EVENTS = None  # filled lazily from inotify constants (the C types are made only when needed)
 
 
 class _Entry:
