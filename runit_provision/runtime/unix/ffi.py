@@ -1,12 +1,13 @@
 """runtime/unix: the C types and the C library handle the runtime calls through — ctypes'
 pieces without the weight of ctypes' package.
 
-``import ctypes`` costs a process ~0.4 MB of pages of its own and ~4 ms of its start (3.11:
-the package makes some forty types, their byte-order twins, its function-type caches, and the
-``types`` module), where the runtime needs a dozen: a tree, a timer's waiter and ``sv -w``
-paid it all for inotify and prctl. Here the same classes are made from ``_ctypes`` — ctypes'
-C half, which its package is a thin layer over — as ``ctypes/__init__.py`` makes them (its
-``CDLL``, simple types and function pointers are the same from 3.9 to 3.13). ``_ctypes`` is
+``import ctypes`` costs a process 0.15–0.4 MB of pages of its own (a tree 0.17 MB, a
+``timer-run`` 0.15) and ~4 ms of its start (3.11 and 3.13: the package makes some forty types,
+their byte-order twins, its function-type caches, and imports ``types``), where the runtime
+needs a dozen: a tree, a timer's waiter and ``sv -w`` paid it all for inotify and prctl.
+Here the same classes are made from ``_ctypes`` — ctypes' C half, which its package is a thin
+layer over — as ``ctypes/__init__.py`` makes them (its ``CDLL``, simple types and function
+pointers are the same from 3.9 to 3.13). ``_ctypes`` is
 CPython's internal module: it is used where ``cpython.leans_on_internals()`` says (a measured
 CPython, not turned off with ``RUNIT_PROVISION_CPYTHON_INTERNALS=no``); anywhere else, or
 when a piece is missing, every name here is ctypes' own — heavier, never different.
