@@ -14,6 +14,8 @@ locally, from the hex the probe sent — and sv's status line is the sh probe's 
 import base64
 import posixpath
 import shlex
+import threading
+import time
 import weakref
 import zlib
 from pathlib import Path
@@ -145,12 +147,19 @@ def probe_command(lines, python=True):
 _PROBERS = weakref.WeakKeyDictionary()  # host -> "sh" once it turned out to have no python3
 
 
-def take_snapshot(host, request, python=True, root=None):
+def take_snapshot(host, request, python=True, root=None, seconds=None):
     """The ``Snapshot`` of ``request`` on a testinfra ``host``: one ``host.run`` (a request
     beyond ``MAX_COMMAND`` takes more). python3's probe unless the host has none (learnt once
     per host: its command exits ``FALLBACK``) or ``python=False``; then sh's.
     ``root``: a staged tree (``verify --root``) — every path is read under it and the
-    snapshot keeps the final paths. VerifyError when the probe fails or answers nonsense."""
+    snapshot keeps the final paths. ``seconds``: how long the host has to answer, all its
+    commands together (None: as long as it takes). VerifyError when the probe fails, answers
+    nonsense, or does not answer in time."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    return _snapshot_before(host, request, python, root, deadline, seconds)
+
+
+def _snapshot_before(host, request, python, root, deadline, seconds):
     use_python = python and _PROBERS.get(host) != "sh"
     build = python_command if use_python else sh_command
     snapshot = Snapshot(root)
@@ -162,15 +171,42 @@ def take_snapshot(host, request, python=True, root=None):
 
     for lines in pieces(request.lines(root), fits):
         command = built[id(lines)][1] if id(lines) in built else build(lines)
-        result = host.run(command)
+        result = run_before(host, command, deadline, seconds)
         if use_python and result.rc == FALLBACK:
             _PROBERS[host] = "sh"
-            return take_snapshot(host, request, python=False, root=root)
+            return _snapshot_before(host, request, False, root, deadline, seconds)
         if result.rc != 0:
             raise VerifyError("reading the host failed (exit %d): %s"
                               % (result.rc, (result.stderr or result.stdout).strip()[-2000:]))
         snapshot.add_output(result.stdout_bytes)
     return snapshot.resolved()
+
+
+def run_before(host, command, deadline, seconds):
+    """``host.run(command)``, or VerifyError once ``deadline`` (``time.monotonic()``) has
+    passed. A probe the host holds — a home on an NFS server that is gone, an account lookup
+    that never answers, an ssh that never gets through — cannot be interrupted from here (one
+    in an uninterruptible sleep cannot be ended at all), so it is left to its thread, which
+    does not keep this process from exiting: the report must not wait for it."""
+    if deadline is None:
+        return host.run(command)
+    answer = {}
+
+    def run():
+        try:
+            answer["result"] = host.run(command)
+        except BaseException as exc:  # noqa: BLE001 — raised again in the waiting thread
+            answer["error"] = exc
+
+    thread = threading.Thread(target=run, name="probe", daemon=True)
+    thread.start()
+    thread.join(max(0.0, deadline - time.monotonic()))
+    if thread.is_alive():
+        raise VerifyError("no answer within %s s (the probe is left running on the host)"
+                          % format(seconds, "g"))
+    if "error" in answer:
+        raise answer["error"]
+    return answer["result"]
 
 
 # -- what the probe saw ------------------------------------------------------------------------

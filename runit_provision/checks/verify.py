@@ -35,16 +35,17 @@ class Outcome:
         return "Outcome(%s, %s)" % (self.check.nodeid, self.status)
 
 
-def verify_host(host, expectations, host_id="local", python=True):
+def verify_host(host, expectations, host_id="local", python=True, seconds=None):
     """Every check of ``expectations`` on ``host`` (a testinfra Host), from one reading of it.
 
-    A host that cannot be read gives every check the ``error``, rather than raising: the other
-    hosts of a run still get verified.
+    A host that cannot be read — or does not answer within ``seconds`` (None: no limit) —
+    gives every check the ``error``, rather than raising: the other hosts of a run still get
+    verified.
     """
     start = time.monotonic()
     try:
         snapshot = take_snapshot(host, expectations.request, python=python,
-                                 root=expectations.root)
+                                 root=expectations.root, seconds=seconds)
         if expectations.accounts is not None:
             snapshot.use_accounts(expectations.accounts)
     except (VerifyError, RuntimeError, OSError) as exc:  # testinfra's ssh raises RuntimeError

@@ -18,6 +18,7 @@ from ..checks.report import counts, junit_xml
 from ..errors import ProvisionError, ServiceNameError
 from ..model.units import labels_named
 from ..render import render
+from .arguments import seconds
 from .helptext import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
 from .table import print_json
@@ -32,6 +33,11 @@ normally down; the runit tools are
 installed, and (unless init: none) the runtime is installed and linked into init as
 install-runtime and apply would make it. Each host is read in one command (python3 on the
 host when it has one, else sh and sv). Exit 0 when every check passed, 1 otherwise."""
+
+# How long a host has to answer: a host that never does (a home on an NFS server that is gone)
+# would hold the report for ever. sh's probe, the slow one, reads 200 logged services in ~6 s
+# here (bench/RESULTS.md row 23): 1000 on a host ten times slower, over ssh, fit well inside.
+HOST_TIMEOUT = 600
 
 ROOT_HELP = ("a staged tree (an image): every path is read under DIR, owners from "
              "DIR/etc/passwd and DIR/etc/group; nothing runs there, so supervision is not "
@@ -59,6 +65,10 @@ def add_parser(sub):
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--probe", choices=("auto", "sh"), default="auto",
                         help="auto: python3 on the host when it has one, else sh; sh: always sh")
+    parser.add_argument("--host-timeout", metavar="SECONDS", type=seconds, default=HOST_TIMEOUT,
+                        help="how long each host has to answer its reading before its checks "
+                             "are errors and the next host is read (0: no limit; default %d)"
+                             % HOST_TIMEOUT)
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per check")
     return parser
 
@@ -99,7 +109,7 @@ def run(args):
     outcomes = []
     for host in hosts:
         outcomes += verify_host(host, expected, host.backend.get_pytest_id(),
-                                python=args.probe == "auto")
+                                python=args.probe == "auto", seconds=args.host_timeout or None)
     seconds = time.monotonic() - start
     if args.junitxml:
         write_junitxml(args.junitxml, outcomes, seconds)

@@ -10,6 +10,9 @@ holds open, as a runsv would. The real supervisors
 import grp
 import json
 import os
+import signal
+import threading
+import time
 from xml.etree import ElementTree
 
 import pytest
@@ -266,6 +269,63 @@ def test_host_run_count_is_one_per_host(faked, host):
     outcomes = verify_host(Counting(), expectations(config, tree))
     assert failures(outcomes) == {} and Counting.runs == 1
     assert os.getpid()  # the fake supervision's pid is this process
+
+
+def test_a_host_that_does_not_answer_in_time_is_an_error_and_the_next_host_is_read(faked, host):
+    config, tree, _, _ = faked
+    expected = expectations(config, tree)
+    let_go = threading.Event()
+
+    class Held:  # a host whose probe hangs (a home on an NFS server that is gone)
+        def run(self, command, *args):
+            let_go.wait(60)
+            return host.run(command, *args)
+
+    try:
+        began = time.monotonic()
+        outcomes = verify_host(Held(), expected, "held", seconds=0.5)
+        took = time.monotonic() - began
+    finally:
+        let_go.set()
+    assert 0.5 <= took < 20
+    assert outcomes and {outcome.status for outcome in outcomes} == {"error"}
+    assert {outcome.error for outcome in outcomes} == {
+        "cannot read held: no answer within 0.5 s (the probe is left running on the host)"}
+    assert failures(verify_host(host, expected, seconds=60)) == {}  # the next host, in time
+
+
+def test_verify_cli_a_probe_that_hangs_on_the_host_is_an_error_after_host_timeout(
+        sandbox, host, capsys, tmp_path, monkeypatch):
+    """A real probe that hangs: the host's python3 never answers (as one held by a file system
+    or an account lookup would not); verify reports the host within --host-timeout."""
+    hung, pids = tmp_path / "hung", tmp_path / "pids"
+    hung.mkdir()
+    (hung / "python3").write_text("#!/bin/sh\necho $$ >>%s\nexec sleep 600\n" % pids)
+    (hung / "python3").chmod(0o755)
+    monkeypatch.setenv("PATH", "%s:%s" % (hung, os.environ["PATH"]))
+    good = sandbox / "good.yaml"
+    good.write_text("runit:\n  init: none\n  sv_dir: %s/sv\n" % sandbox)
+
+    def end_the_probe():
+        for pid in (pids.read_text().split() if pids.exists() else ()):
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    watchdog = threading.Timer(40, end_the_probe)  # without a deadline: a failure, not a hang
+    watchdog.start()
+    try:
+        began = time.monotonic()
+        code = main(["verify", "--data", str(good), "--host-timeout", "1"])
+        took = time.monotonic() - began
+    finally:
+        watchdog.cancel()
+        end_the_probe()
+    out = capsys.readouterr().out
+    assert pids.exists() and code == 1 and 1 <= took < 30
+    assert ("ERROR system::directories - cannot read local: no answer within 1 s "
+            "(the probe is left running on the host)") in out
 
 
 # -- names from outside, safe to print (docs/security.md, N7) ------------------------------------
