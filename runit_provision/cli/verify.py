@@ -110,13 +110,13 @@ def run(args):
     for host in hosts:
         outcomes += verify_host(host, expected, host.backend.get_pytest_id(),
                                 python=args.probe == "auto", seconds=args.host_timeout or None)
-    seconds = time.monotonic() - start
+    took = time.monotonic() - start
     if args.junitxml:
-        write_junitxml(args.junitxml, outcomes, seconds)
+        write_junitxml(args.junitxml, outcomes, took)
     if args.json:
-        print_json(json_report(outcomes, seconds))
+        print_json(json_report(outcomes, took))
     else:
-        sys.stdout.write(text_report(outcomes, seconds, len(hosts) > 1, args.verbose,
+        sys.stdout.write(text_report(outcomes, took, len(hosts) > 1, args.verbose,
                                      source=args.hiera or args.data, root=args.root))
     return 0 if all(outcome.status in ("passed", "skipped") for outcome in outcomes) else 1
 
