@@ -189,7 +189,10 @@ class PuppetDB:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
-        if (self.pg_data / "postmaster.pid").exists():
-            as_postgres([PG_BIN / "pg_ctl", "-D", self.pg_data, "-m", "immediate", "-w",
-                         "stop"])
+        # fast, not immediate: only a clean shutdown removes the cluster's shared memory
+        # (/dev/shm/PostgreSQL.*, a SysV segment), which an immediate one leaves on the host
+        for mode in ("fast", "immediate"):
+            if (self.pg_data / "postmaster.pid").exists():
+                as_postgres([PG_BIN / "pg_ctl", "-D", self.pg_data, "-m", mode, "-w", "-t",
+                             "30", "stop"])
         shutil.rmtree(str(self.pg_dir), ignore_errors=True)

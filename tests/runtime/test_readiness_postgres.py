@@ -89,6 +89,12 @@ def test_a_dependent_of_postgresql_starts_once_it_is_ready_and_never_fails(tmp_p
         assert started_ns >= record.ready_ns
         assert (started_ns - record.ready_ns) / 1e9 < 1.0  # woken, not polled 
     finally:
+        # a clean shutdown first (sv's TERM: PostgreSQL's smart shutdown, no restart): only
+        # that removes the cluster's shared memory (/dev/shm/PostgreSQL.*, a SysV segment),
+        # which a killed postmaster leaves on the host
+        subprocess.run([our_tool("sv"), "-w", "30", "down", str(postgres)],
+                       env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)}, capture_output=True,
+                       timeout=60)
         kill_pids(set(process_group_members(tree.pid)) | set(descendants(tree.pid)))
         tree.wait()
         kill_pids(processes_under(tmp_path))
