@@ -7,10 +7,10 @@ their byte-order twins, its function-type caches, and imports ``types``), where 
 needs a dozen: a tree, a timer's waiter and ``sv -w`` paid it all for inotify and prctl.
 Here the same classes are made from ``_ctypes`` — ctypes' C half, which its package is a thin
 layer over — as ``ctypes/__init__.py`` makes them (its ``CDLL``, simple types and function
-pointers are the same from 3.9 to 3.13). ``_ctypes`` is
-CPython's internal module: it is used where ``cpython.leans_on_internals()`` says (a measured
-CPython, not turned off with ``RUNIT_PROVISION_CPYTHON_INTERNALS=no``); anywhere else, or
-when a piece is missing, every name here is ctypes' own — heavier, never different.
+pointers are the same from 3.9 to 3.13). ``_ctypes`` is CPython's internal module: it is used
+where ``cpython.leans_on_internals()`` says (a measured CPython, not turned off with
+``RUNIT_PROVISION_CPYTHON_INTERNALS=no``); anywhere else, or when a piece is missing, every
+name here is ctypes' own — heavier, never different.
 
     >>> size_t_width = sizeof(c_size_t)
     >>> size_t_width == sizeof(c_void_p) and sizeof(c_uint32) == 4
