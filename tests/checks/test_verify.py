@@ -363,3 +363,12 @@ def test_names_and_lines_from_the_host_are_shown_escaped(faked, host, capsys, sa
     report = json.loads(text)
     shown = [problem for check in report["checks"] for problem in check["problems"]]
     assert len([problem for problem in shown if "not in the data" in problem]) == len(PLANTED)
+
+
+@pytest.mark.parametrize("value", ["-3", "soon", "1.5"])
+def test_verify_cli_a_bad_host_timeout_is_bad_usage(value, capsys):
+    with pytest.raises(SystemExit) as ended:
+        main(["verify", "--data", "x", "--host-timeout", value])
+    assert ended.value.code == 2
+    assert ("argument --host-timeout: expected a number of seconds (0 or more), got %r"
+            % value) in capsys.readouterr().err
