@@ -23,10 +23,9 @@ from .supervision.tree.treeprocess import run_tree
 
 
 def _user_tree(supervisor, forks):
-    """What runs a user's canonical tree ``./run`` in a tree run by root (the supervisor's
-    ``nested``): its agent forked through ``forks``, its services supervised in our loop; None
-    while ``./run`` is not one (users/runfile.py) — the room is imported when the first is
-    made (a tree that is not root's, or has no user's tree, never needs it)."""
+    """What starts a user's canonical tree ``./run`` in a tree run by root: the user's own
+    runsvdir, forked through ``forks`` (users/usertree.py); None while ``./run`` is not one
+    (users/runfile.py) — the room is imported when the first is made."""
     from .supervision.users.runfile import tree_run
     if tree_run(supervisor.dir_fd) is None:
         return None

@@ -59,9 +59,7 @@ class SystemClock:
 
 
 class Supervisor:
-    # Slots, not a dict: a tree holds one of these per service, and a user's service in root's
-    # tree (users/nestedtree.RemoteSupervisor) has more attributes than CPython 3.11 keeps
-    # inline — each would carry a dict of its own, 1.3 kB (bench/rootcensus.py).
+    # Slots, not a dict: a tree holds one of these per service.
     __slots__ = ("loop", "directory", "spawner", "clock", "label", "on_exit", "new_session",
                  "log_host", "pipe_keeper", "nest", "nested", "io", "facts", "stderr_fd",
                  "_logger", "dir_fd", "log_fd", "main",
@@ -82,12 +80,12 @@ class Supervisor:
         # engine instead of a process (loggers/loghosts.LogHosts: ``start_logger``).
         self.log_host = log_host
         self.pipe_keeper = pipe_keeper  # a tree's PipeKeeper: holds the log pipe if we die
-        # nest(supervisor): makes what runs a canonical tree ./run in this loop instead of a
-        # process (users/usertree.UserTree): ``nested``, asked to start ./run and its logger
-        # first, to take the signals meant for it, to settle, close and kill with us.
+        # nest(supervisor): makes what starts a canonical user's tree ./run instead of an exec
+        # (users/usertree.UserTree): ``nested``, asked to start ./run and its logger first,
+        # to settle after us and to close with us.
         self.nest = nest
         self.nested = None
-        self.io = io  # whose hands work the directory's files (localio.py, agentio.py)
+        self.io = io  # whose hands work the directory's files (localio.py)
         self.facts = None  # what it reads of the directory while it runs (servicedir.Facts)
         self.stderr_fd = 2  # where its messages go (a user's tree in root's: that tree's log)
         # the log side's logger while a log host runs it (a HostedLogger, or an identity
@@ -308,13 +306,13 @@ class Supervisor:
         """After every event: runsv's loop head, then its exit check (log first, as runit)."""
         if self._exited:
             return
-        if self.nested is not None:
-            self.nested.settle()  # its tree first: the logger of its output may run in it
         if self.log is not None:
             self.log.evaluate()
         self.main.evaluate()
         if self.timer is not None:
             self.timer.settle()
+        if self.nested is not None:
+            self.nested.settle()  # a log side that waited for its tree may start now
         self._maybe_exit()
 
     def host_ready(self):
@@ -328,8 +326,6 @@ class Supervisor:
         main = self.main
         if main.want is not Want.EXIT or main.pid or main.is_busy:
             return
-        if self.nested is not None and not self.nested.is_down:
-            return  # the nested tree's services first: it settles us once they are down
         if main.state != State.DOWN:
             return
         log = self.log
@@ -382,8 +378,6 @@ class Supervisor:
 
     def kill_all(self):
         """SIGKILL whatever still runs for this service: the last resort of a tree shutdown."""
-        if self.nested is not None:
-            self.nested.kill_all()
         for side in (self.main, self.log):
             if side is not None and side.pid:
                 self.kill(side.pid, signal.SIGKILL)
@@ -407,11 +401,11 @@ class Supervisor:
 
     @property
     def runs_a_tree(self):
-        """Whether ``./run`` is a tree run in this loop (its tree gets longer to stop its
+        """Whether ``./run``'s process is a user's tree we forked (it gets longer to stop its
         own)."""
-        return self.nested is not None and self.nested.is_first
+        return self.nested is not None and self.nested.runs_a_tree
 
-    # -- what a nested tree (users/usertree.UserTree) and a log host read -----------------------
+    # -- what a user's tree (users/usertree.UserTree) and a log host read -----------------------
     @property
     def is_open(self):
         return not self._exited
@@ -438,11 +432,10 @@ class Supervisor:
         self._files[side].write_tally(side.tally)
 
     def write_status(self, side, status, want_word):
-        with self.io.together():  # the state and its post: one request to a user's agent
-            self._files[side].write(status, want_word, side.tally)
-            if side is self.main and self._notify is not None:
-                self._notify.observe(status.pid, status.state == State.RUN)
-            self._post(side, POSTED_STATUS)
+        self._files[side].write(status, want_word, side.tally)
+        if side is self.main and self._notify is not None:
+            self._notify.observe(status.pid, status.state == State.RUN)
+        self._post(side, POSTED_STATUS)
         if side is self.main and self.peers is not None:
             self.peers.status_changed(self)
 
@@ -452,8 +445,6 @@ class Supervisor:
             self._events[side.is_log].post(byte)
 
     def kill(self, pid, signum):
-        if self.nested is not None and self.nested.takes_signal(pid, signum):
-            return  # TERM, HUP: the nested tree comes down in our loop
         if (self._notify is not None and pid == self.main.pid
                 and self._notify.signal_main(pid, signum)):
             return  # to the MAINPID= process the service gave instead (notify.py)
@@ -464,9 +455,9 @@ class Supervisor:
             if logger is not None:
                 if signum == signal.SIGCONT:
                     # runsv CONTs the svlogd it stops: here whatever the logger's work waits
-                    # for — an identity's host, or a user's agent (its file work) and stand-in,
-                    # which the user may have stopped; else `sv -w` times out
-                    for process in logger.host.waited_for(pid):
+                    # for — an identity's host, or the user's tree running it, which the user
+                    # may have stopped; else `sv -w` times out
+                    for process in logger.host.waited_for(logger):
                         self.spawner.kill(process, signal.SIGCONT)
                 logger.signal(signum)
                 return
@@ -638,11 +629,11 @@ class Supervisor:
         self._open_ok(files)
 
     def _nest(self, is_first):
-        """A user's tree as ./run, run in this loop (``nested``), when ./run is one: at open
+        """What starts a user's tree as ./run (``nested``), when ./run is one: at open
         (``is_first``: its log side waits for it), and at each start of a main side that has
         none (a ./run rewritten into a tree's since). A timer never runs ./run (its side
-        starts ./job); a ./run that is not a tree's gets None — the users/ room (0.5 MB of
-        a tree's) is loaded only for a tree that runs one."""
+        starts ./job); a ./run that is not a tree's gets None — the users/ room is loaded
+        only for a tree that runs one."""
         if self.nest is None or self.timer is not None:
             return
         self.nested = self.nest(self)
@@ -658,12 +649,12 @@ class Supervisor:
             if side is self.main and self.nested is None:
                 self._nest(is_first=False)
             if side is self.main and self.nested is not None:
-                pid = self.nested.spawn()  # the nested tree, run in this loop
+                pid = self.nested.spawn()  # the user's tree, forked
                 if pid:
                     return pid
             if side is self.log and self.log_host is not None:
-                # A canonical log/run runs on the svlogd engine (loggers/): its nested tree
-                # runs it when it can (its own output's logger), else the tree's log hosts.
+                # A canonical log/run runs on the svlogd engine (loggers/): in the user's tree
+                # of ./run when it can (its own output's logger), else the tree's log hosts.
                 host = self.nested if self.nested is not None else self.log_host
                 pid, self._logger = host.start_logger(self)
                 if pid:

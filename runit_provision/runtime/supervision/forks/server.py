@@ -1,21 +1,23 @@
-"""runtime/supervision/forks: the fork server — a small, clean Python process from which a tree
-run by root forks the processes that become another identity: users' agents (users/agent.py)
-and logger hosts (loggers/identityloghosts.py). The tree's end is tree/forkclient.py.
+"""runtime/supervision/forks: the fork server — a small Python process that holds only code, from
+which a tree run by root forks the processes that become another identity: users' trees
+(users/forkedtree.py) and logger hosts (loggers/identityloghosts.py). The tree's end is
+tree/forkclient.py.
 
-It imports what its children run, runs what they run a few times over and leaves its pages as
-they will share them (warmup.py), and then only waits on its channel: its children share its
-pages, and they do not change under them — the server writes nothing between forks.
+It imports every module a child may run (``preload``: a child that has become a user may not
+be able to read the installation), freezes the collector's generations (``gc.freeze``: no
+collection in a child walks, and so copies, the server's objects), says it is ready, and then
+only waits on its channel: its children share its pages, and they do not change under them.
+It holds nothing of the tree's — no data, no descriptor but its channel.
 
 Each child is forked twice — the server forks, that child forks the helper and exits — so the
 helper is re-parented to the nearest subreaper, the tree (``servicetree.become_subreaper``): it
 is the tree's child, reaped by the tree's loop, as a spawned process would be. The middle child
-reads the requests waiting (one batch: a tree's start asks for all its users' agents at once),
+reads the requests waiting (one batch: a tree's start asks for all its users' trees at once),
 forks each and answers it at once, before the next (``_answer_batch``: an answer is always true
 — a child whose answer cannot go out is killed and reaped, so a request answered ``error`` has
 no process), and exits once all are answered, so the tree knows the pid of its new child before
 the child can be reaped; the server itself only peeks at the channel, forks and waits for the
-middle child (what it runs between two forks stays, a copy, in the child forked before:
-``serve``). The messages are forkclient.py's; the kinds of children, ``_CHILDREN``.
+middle child. The messages are forkclient.py's; the kinds of children, ``_CHILDREN``.
 """
 
 import errno
@@ -25,13 +27,11 @@ try:
     import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
 except ImportError:  # pragma: no cover - other interpreters
     import signal
-import sys
 
 from ...unix.diag import warn
 from ...unix.fsname import fsdecode
 from ...unix.seqpacket import receive
 from ..tree.forkclient import CHANNEL_FD
-from . import warmup
 
 _MESSAGE_MAX = 65536
 _MAX_FDS = 8
@@ -40,13 +40,8 @@ _MSG_PEEK, _MSG_DONTWAIT = 0x02, 0x40  # socket's, as plain ints: `socket`'s are
 
 # -- the server ------------------------------------------------------------------------------------
 def serve():
-    """The server's whole life: prepare, say ready, fork on request until the channel closes.
-
-    Ready as soon as what an agent runs is warmed up: a tree run by root asks for its users'
-    agents at its start, and they wait for this. The warm-up tree, which only logger hosts
-    need, is run before the first host is forked — if no child was forked before it: each
-    page the warm-up writes would then stay, a copy, in the children forked before (measured:
-    3 MB, against the ~0.1 MB of its own code a host warms up by itself)."""
+    """The server's whole life: prepare, say ready, fork on request until the channel closes."""
+    import gc
     import socket
     from ...unix.procname import show_runit_name
     from ..loggers.identityloghosts import close_all_but
@@ -55,45 +50,33 @@ def serve():
     show_runit_name("forkserver", ["(forks for a runsvdir tree)"], whole=True)
     channel = socket.socket(fileno=CHANNEL_FD)
     try:
-        warmup.preload()
+        preload()
     except Exception as exc:  # noqa: BLE001 — said; the tree starts its processes the old way
         warn("forkserver", "unable to prepare: %s: %s" % (type(exc).__name__, exc))
         os._exit(111)
-    warmup.settle(warmup.warm_up_agents)
+    gc.collect()
+    gc.freeze()
     channel.send(b"ready")
-    # Between two forks the server runs as little Python as it can: every page it writes then
-    # is a page the child forked before keeps a copy of for good (it shares the one from before
-    # the write). So it only waits for a request (peeking: the 1-byte bytes is the
-    # interpreter's own), forks and waits for that child — the middle one, which reads the
-    # batch itself, forks each child asked for, answers and exits (``_middle``). Reading and
-    # parsing here cost each child about 40 pages of ours. Only the first batch is read here:
-    # nothing shares our pages yet, and whether it asks for a host decides the warm-up tree.
-    batch = _requests(channel)
-    if not batch:
-        os._exit(0)  # the tree is gone (or done), or its socket failed: so are we
-    if any(fields[0] == b"host" for fields, _ in batch):
-        warmup.settle(warmup.warm_up_tree)
+    # Between two forks the server runs as little as it can: every page it writes then is a
+    # page the child forked before keeps a copy of for good. So it only waits for a request
+    # (peeking), forks and waits for that child — the middle one, which reads the batch
+    # itself, forks each child asked for, answers and exits (``_middle``).
     peek, fork, waitpid = channel.recv, os.fork, os.waitpid
     while True:
-        if batch is None:
-            try:
-                if not peek(1, _MSG_PEEK):
-                    os._exit(0)  # the tree is gone (or done): so are we
-            except InterruptedError:
-                continue
-            except OSError:
-                os._exit(0)  # its socket failed
+        try:
+            if not peek(1, _MSG_PEEK):
+                os._exit(0)  # the tree is gone (or done): so are we
+        except InterruptedError:
+            continue
+        except OSError:
+            os._exit(0)  # its socket failed
         try:
             middle = fork()
         except OSError as exc:
-            _refuse(channel, batch, exc.errno or errno.EAGAIN)
-            batch = None
+            _refuse(channel, exc.errno or errno.EAGAIN)
             continue
         if middle == 0:  # pragma: no cover — the middle child
-            _middle(channel, batch)
-        if batch is not None:
-            _close_all(batch)
-            batch = None
+            _middle(channel)
         while True:
             try:
                 _pid, status = waitpid(middle, 0)
@@ -107,7 +90,7 @@ def serve():
 
 def _requests(channel):
     """Every request waiting on ``channel`` — the first waited for, the rest that came with it
-    (a tree starting asks for all its users' agents at once) — as ``(fields, fds)``; [] once
+    (a tree starting asks for all its users' trees at once) — as ``(fields, fds)``; [] once
     the tree is gone. The rest are read with MSG_DONTWAIT: the channel's own mode is the
     server's too (a middle child shares it), so it is never changed."""
     batch = []
@@ -131,14 +114,12 @@ def _close_all(batch):
             os.close(fd)
 
 
-def _middle(channel, batch):  # pragma: no cover — runs in the middle child, which always exits
-    """The middle child: read the batch (unless the server did: its first), answer it
-    (``_answer_batch``) and exit with the number of requests read and not answered, which the
-    server answers for."""
+def _middle(channel):  # pragma: no cover — runs in the middle child, which always exits
+    """The middle child: read the batch, answer it (``_answer_batch``) and exit with the
+    number of requests read and not answered, which the server answers for."""
     owed = 0
     try:
-        if batch is None:
-            batch = _requests(channel)
+        batch = _requests(channel)
         owed = len(batch)
         owed = _answer_batch(channel, batch)
     except BaseException as exc:  # noqa: BLE001 — nothing may escape into the server's loop
@@ -147,20 +128,17 @@ def _middle(channel, batch):  # pragma: no cover — runs in the middle child, w
         os._exit(min(owed, 255))
 
 
-def _refuse(channel, batch, number):
-    """No process to fork with: answer ``batch`` (or the request waiting, taken off the
-    channel) with ``error NUMBER``."""
-    if batch is None:
-        try:
-            data, fds, _cut = receive(channel, _MESSAGE_MAX, _MAX_FDS, _MSG_DONTWAIT)
-        except (BlockingIOError, InterruptedError):
-            return
-        if not data:
-            return
-        batch = [(data.split(b"\0"), fds)]
-    _close_all(batch)
-    for _ in batch:
-        _answer(channel, b"error\0%d" % number)
+def _refuse(channel, number):
+    """No process to fork with: the request waiting, taken off the channel, is answered
+    ``error NUMBER``."""
+    try:
+        data, fds, _cut = receive(channel, _MESSAGE_MAX, _MAX_FDS, _MSG_DONTWAIT)
+    except (BlockingIOError, InterruptedError):
+        return
+    if not data:
+        return
+    _close_all([(None, fds)])
+    _answer(channel, b"error\0%d" % number)
 
 
 def _answer(channel, message):
@@ -241,24 +219,45 @@ def _kill_and_reap(pid):
 
 
 def _run_host(fields, fds):
-    identity = _loaded("loggers.hostedlogger").Identity
+    from ..loggers.hostedlogger import Identity
+    from ..loggers.identityloghosts import serve
     uid, gids, title = int(fields[0]), [int(gid) for gid in fields[1].split(",")], fields[2]
-    _loaded("loggers.identityloghosts").serve(fds[0], identity(uid, gids), fds[1], title)
+    serve(fds[0], Identity(uid, gids), fds[1], title)
 
 
-def _run_agent(fields, fds):
-    _loaded("users.agent").run(fields, fds)
+def _run_tree(fields, fds):
+    from ..users.forkedtree import run
+    run(fields, fds)
 
 
-_WING = __name__.rsplit(".", 2)[0]  # runit_provision.runtime.supervision
+_CHILDREN = {b"host": _run_host, b"tree": _run_tree}
+
+# What the runtime imports when it first needs it (a module's import deferred to its first use
+# keeps the tools' start fast) — here all at once: a child that has become a user may not be
+# allowed to read this installation (an interpreter or a virtualenv under /root, 0700).
+_STDLIB = ("binascii", "errno", "fcntl", "grp", "ipaddress", "pwd", "resource", "select", "socket",
+           "stat", "struct")
+_ROOMS = ("protocol", "runtime.supervision.engine", "runtime.supervision.loggers",
+          "runtime.supervision.tree", "runtime.supervision.users", "runtime.svlog",
+          "runtime.unix")
 
 
-def _loaded(name):
-    """A module of this package the server imported (``warmup.preload``), taken as it is: in a
-    child, an ``import`` statement would run importlib's own Python (``ModuleSpec.parent``),
-    which CPython 3.11 keeps deep-frozen in the interpreter's data — pages of the child's own.
-    """
-    return sys.modules[_WING + "." + name]
-
-
-_CHILDREN = {b"host": _run_host, b"agent": _run_agent}
+def preload():
+    """Import now every module of the rooms a child runs, and make the C library's functions
+    it calls (made on their first use): a child that has become a user may not be able to
+    read this installation, and what it imported itself would be pages of its own."""
+    import importlib
+    from ...unix import inotify
+    from ...unix.libc import libc
+    libc().prctl  # noqa: B018 — made here, cached on the handle
+    inotify._calls()
+    package = __name__.split(".")[0]
+    base = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))))
+    for name in _STDLIB:
+        importlib.import_module(name)
+    for room in _ROOMS:
+        for entry in sorted(os.listdir(os.path.join(base, *room.split(".")))):
+            if entry.endswith(".py") and entry != "__init__.py":
+                importlib.import_module("%s.%s.%s" % (package, room, entry[:-3]))
+    importlib.import_module(package + ".errors")

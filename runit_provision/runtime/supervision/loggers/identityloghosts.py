@@ -89,33 +89,37 @@ def exited_from_message(data):
 # -- the tree's side ------------------------------------------------------------------------------
 class _Host:
     """The tree's record of one host: its pid, identity, channel and loggers (key ->
-    on_exit)."""
+    on_exit). A user's tree taken in as a host (``take_tree``) shows its loggers by the
+    tree's own stand-in (``shown_by``) and is watched by its own supervisor, not here."""
 
-    __slots__ = ("pid", "identity", "channel", "loggers", "unsent")
+    __slots__ = ("pid", "identity", "channel", "loggers", "unsent", "shown_by")
 
-    def __init__(self, pid, identity, channel):
+    def __init__(self, pid, identity, channel, shown_by=None):
         self.pid, self.identity, self.channel = pid, identity, channel
         self.loggers = {}
         self.unsent = {}  # key -> signals runsv sent before the logger's start went out
+        self.shown_by = shown_by  # a StandInLogHost for a user's tree, None for a host
 
 
 class _Logger:
     """One logger in an identity's host, as the supervisor whose log side it is holds it:
-    ``shown_pid`` (the host's, its ``log/supervise/pid``), ``host`` (the IdentityLogHosts)
-    and ``signal`` for what runsv sends it — a HostedLogger's face to the supervisor."""
+    ``shown_pid`` (its ``log/supervise/pid``: the host's, or the stand-in's that shows a
+    user's tree's), ``host`` (the IdentityLogHosts) and ``signal`` for what runsv sends it —
+    a HostedLogger's face to the supervisor."""
 
-    __slots__ = ("host", "shown_pid", "key")
+    __slots__ = ("host", "shown_pid", "key", "record")
 
-    def __init__(self, host, shown_pid, key):
-        self.host, self.shown_pid, self.key = host, shown_pid, key
+    def __init__(self, host, shown_pid, key, record):
+        self.host, self.shown_pid, self.key, self.record = host, shown_pid, key, record
 
     def signal(self, signum):
-        self.host.signal(self.shown_pid, self.key, signum)
+        self.host.signal(self.record, self.key, signum)
 
 
 class IdentityLogHosts:
     """A log host of several identities: the tree's hosts, one per identity taking new
-    loggers, forked through the tree's fork server (tree/forkclient.py).
+    loggers — forked through the tree's fork server (tree/forkclient.py), or a user's tree
+    that runs the loggers of its own identity (``take_tree``).
 
     ``start(identity, user, args, open_fds, on_exit, wake)`` gives ``(pid, logger)`` — the pid
     is what ``log/supervise/pid`` shows, the logger what the supervisor signals it by — and
@@ -124,13 +128,15 @@ class IdentityLogHosts:
     (what waited tries again, and nothing else does).
     """
 
-    def __init__(self, loop, stderr_fd, label, forks=None):
+    def __init__(self, loop, stderr_fd, label, forks=None, shown_by=None):
         self.loop = loop
         self.stderr_fd = stderr_fd
         self.label = label
         self.forks = forks  # the tree's ForkServer, or None: loggers are exec'd instead
-        self._hosts = {}       # pid -> _Host, until reaped
+        self.shown_by = shown_by  # the tree's own StandInLogHost: shows users' trees' loggers
+        self._hosts = {}       # pid -> _Host, until reaped (or, a user's tree, until it ends)
         self._taking = {}      # identity -> _Host that takes new loggers
+        self._trees = []       # users' trees taking the loggers of identities they cover
         self._forking = {}     # identity -> [wake] of those waiting for the host being made
         self._refused = {}     # identity -> when the fork server could not make its host
         self._next_key = 0
@@ -138,8 +144,8 @@ class IdentityLogHosts:
 
     @property
     def pids(self):
-        """Every logger host not yet reaped."""
-        return set(self._hosts)
+        """Every logger host not yet reaped (users' trees are their supervisors')."""
+        return {pid for pid, host in self._hosts.items() if host.shown_by is None}
 
     def start(self, identity, user, args, open_fds, on_exit, wake):
         """Start one logger in ``identity``'s host (forked first if none takes it).
@@ -148,6 +154,14 @@ class IdentityLogHosts:
         (borrowed) and a reading end of its pipe (closed once sent). It is called on the next
         turn of the loop: the caller writes the logger's status first, so no line is logged
         before ``log/supervise`` says it runs, and no descriptor is held meanwhile."""
+        tree = next((tree for tree in self._trees if tree.identity.covers(identity)), None)
+        if tree is not None:
+            shown = tree.shown_by.stand_in()
+            if shown:
+                logger = _Logger(self, shown, self._start_in(tree, args, open_fds, on_exit),
+                                 tree)
+                tree.shown_by.attach(shown, logger)
+                return shown, logger
         host = self._taking.get(identity)
         if host is None:
             refused = self._refused.get(identity)
@@ -155,15 +169,36 @@ class IdentityLogHosts:
                 return 0, None  # the answer just came: "no" — exec'd this time
             self._fork(identity, user, wake)  # NotYet, or None: exec'd
             return 0, None
-        return host.pid, _Logger(self, host.pid, self._start_in(host, args, open_fds, on_exit))
+        return host.pid, _Logger(self, host.pid, self._start_in(host, args, open_fds, on_exit),
+                                 host)
 
-    def waited_for(self, shown_pid):
-        """What a logger's work waits for, beside it — what runsv's CONT must reach: its host,
-        which the user may have stopped (the signal waits in the channel meanwhile)."""
-        return (shown_pid,)
+    def take_tree(self, pid, identity, channel):
+        """A user's tree ``pid``, running as ``identity`` (an Identity with all the user's
+        groups), takes the loggers of identities it covers from now on, over ``channel`` (ours:
+        closed here once the tree or we are done). Their ``log/supervise/pid`` is the
+        stand-in of ``shown_by``; the tree's end is said by its supervisor (``tree_ended``)."""
+        channel.setblocking(False)
+        tree = self._hosts[pid] = _Host(pid, identity, channel, self.shown_by)
+        self._trees.append(tree)
+        self.loop.add_reader(channel.fileno(), lambda: self._receive(tree))
+
+    def tree_ended(self, pid, wait_status):
+        """The user's tree ``pid`` taken in has ended: its loggers ended with it."""
+        tree = self._hosts.get(pid)
+        if tree is not None and tree.shown_by is not None:
+            self._gone(tree, wait_status)
+
+    def waited_for(self, logger):
+        """What a logger's work waits for, beside it — what runsv's CONT must reach: its
+        host, or the user's tree running it, which the user may have stopped (the signal
+        waits in the channel meanwhile)."""
+        return (logger.record.pid,)
 
     def logger_ended(self, logger):
-        """A logger of ours ended: its host has let it go already."""
+        """A logger of ours ended: its host has let it go already; a stand-in stands for it
+        no more."""
+        if logger.record.shown_by is not None:
+            logger.record.shown_by.detach(logger.shown_pid, logger)
 
     def _start_in(self, host, args, open_fds, on_exit):
         self._next_key += 1
@@ -193,10 +228,9 @@ class IdentityLogHosts:
         finally:
             os.close(pipe_fd)
 
-    def signal(self, pid, key, signum):
+    def signal(self, host, key, signum):
         """``signum`` for one logger, as runsv would send it to an svlogd."""
-        host = self._hosts.get(pid)
-        if host is None or host.channel is None or key not in host.loggers:
+        if host.channel is None or key not in host.loggers:
             return
         if key in host.unsent:  # its start has not gone out yet: the signal follows it
             host.unsent[key].append(signum)
@@ -211,10 +245,14 @@ class IdentityLogHosts:
 
     def _unreachable(self, host, exc):
         """A host that does not take a message (stopped, stuck, gone) is not waited for: it is
-        killed, and its reaping ends its loggers, which start again in a new host."""
-        warn(self.label, "the logger host of uid %d does not answer, killing it"
-             % host.identity.uid, exc)
+        killed, and its reaping ends its loggers, which start again in a new host. A user's
+        tree is not killed for it: it is let go, and its loggers end here as by TERM."""
+        warn(self.label, "the logger host of uid %d does not answer, %s"
+             % (host.identity.uid, "letting it go" if host.shown_by else "killing it"), exc)
         self._close_channel(host)
+        if host.shown_by is not None:
+            self._gone(host, signal.SIGTERM)
+            return
         try:
             os.kill(host.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -288,6 +326,8 @@ class IdentityLogHosts:
                 data = b""
             if not data:  # the host has gone: its reaping reports what it still had
                 self._close_channel(host)
+                if host.shown_by is not None:
+                    self._gone(host, signal.SIGTERM)  # a user's tree lets them go
                 return
             message = exited_from_message(data)
             if message == "bye":
@@ -298,13 +338,15 @@ class IdentityLogHosts:
     def _report(self, host, key, wait_status):
         host.unsent.pop(key, None)
         on_exit = host.loggers.pop(key)
-        if not host.loggers:
+        if not host.loggers and host.shown_by is None:
             self._close_channel(host)  # nothing left to run: it exits
         on_exit(wait_status)
 
     def _stop_taking(self, host):
         if self._taking.get(host.identity) is host:
             del self._taking[host.identity]
+        if host in self._trees:
+            self._trees.remove(host)
 
     def _close_channel(self, host):
         self._stop_taking(host)
@@ -315,13 +357,17 @@ class IdentityLogHosts:
 
     def _reaped(self, host, wait_status):
         self._receive(host)  # what it reported just before it went
+        self._gone(host, wait_status)
+        if self.on_reaped is not None:
+            self.on_reaped()
+
+    def _gone(self, host, wait_status):
+        """``host`` runs nothing of ours any more: each of its loggers ended."""
         self._close_channel(host)
-        del self._hosts[host.pid]
+        self._hosts.pop(host.pid, None)
         loggers, host.loggers = host.loggers, {}
         for on_exit in loggers.values():
             on_exit(wait_status)
-        if self.on_reaped is not None:
-            self.on_reaped()
 
 
 # -- the host's side ------------------------------------------------------------------------------
@@ -332,7 +378,7 @@ def serve(channel_fd, identity, stderr_fd, title):
     gc.freeze()  # first of all: the tree's objects stay shared pages, never walked by the collector
     code = 111
     try:
-        code = _Serving(channel_fd, identity, stderr_fd, title).run()
+        code = _HostProcess(channel_fd, identity, stderr_fd, title).run()
     except BaseException as exc:  # noqa: BLE001 — said, then this process ends
         warn("svlogd %s" % title, "fatal: %s: %s" % (type(exc).__name__, exc))
     finally:
@@ -391,55 +437,25 @@ def preload():
     libc()
 
 
-class _Serving:
-    """The host's process: the loggers the tree sends over the channel, run on a loop; the
-    signals sent to this pid — ``log/supervise/pid`` of each — act on each of them."""
+class LoggerServing:
+    """The loggers a tree sends over ``channel`` (the tree's end of it is ``IdentityLogHosts``),
+    run on ``loop``: a logger host's own (``_HostProcess``), or those a user's tree runs for
+    root's tree — ``runsvdir-LOGIN/log``, its own output's (users/forkedtree.py). Each ends as
+    an svlogd would on what the tree sends; its end is reported."""
 
-    def __init__(self, channel_fd, identity, stderr_fd, title):
-        import socket
-        from ...unix.procname import show_runit_name
-        from ..engine.loop import EventLoop
-        from ..engine.spawn import Spawner
-        # Nothing of the tree's survives here: its signal handlers and wakeup fd, and its
-        # descriptors — control and ok FIFOs (a reader on ok would make a dead tree look alive
-        # to sv), other services' pipes and directories, epoll, inotify.
-        signal.set_wakeup_fd(-1)
-        for signum in _HOST_SIGNALS + (signal.SIGCHLD,):
-            signal.signal(signum, signal.SIG_DFL)
-        if stderr_fd != 2:
-            os.dup2(stderr_fd, 2)  # where the loggers' messages go (fd 2 may be the tree's area)
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1):  # the tree's: a reader of its stdout must not wait for this process
-            os.dup2(null, fd)
-        os.close(null)
-        close_all_but({channel_fd})
-        os.chdir("/")
-        show_runit_name("svlogd", [title], whole=True)
-        # Processors run as the user with the user's environment, never the tree's (root's).
-        self.spawner = Spawner(stderr_fd=2, environ=user_environ(identity.uid))
-        import resource
-        # No core file: the user may signal it to death, and it holds what the tree sends.
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        preload()
-        from ...svlog.peek import is_available, scratch_pipe
-        self.scratch = scratch_pipe() if is_available() else None
-        become(identity)
-        self.loop = EventLoop(handle_error=self._internal_error)
-        self.channel = socket.socket(fileno=channel_fd)
+    def __init__(self, loop, channel, spawner, scratch, title, stderr_fd=2):
+        self.loop = loop
+        self.channel = channel
+        self.spawner = spawner
+        self.scratch = scratch
         self.title = title
+        self.stderr_fd = stderr_fd  # where the loggers' messages go (never a pipe they read)
         self.loggers = {}  # key -> (HostedLogger, [fds])
-        self.ending = 0    # the signal ending it (-1: the tree is gone): exit once all ended
+        self.ending = 0    # the signal ending them all (-1: the tree is gone)
+        self.on_idle = None  # called once ending and the last logger has ended
 
-    def run(self):
+    def open(self):
         self.loop.add_reader(self.channel.fileno(), self._receive)
-        for signum in _HOST_SIGNALS:
-            self.loop.add_signal_handler(signum, lambda signum=signum: self._signalled(signum))
-        self.loop.run()
-        return 0
-
-    def _internal_error(self, exc):
-        warn("svlogd %s" % self.title, "internal error, continuing: %s: %s"
-             % (type(exc).__name__, exc))
 
     def _receive(self):
         from ...unix.seqpacket import receive
@@ -449,7 +465,7 @@ class _Serving:
             return
         if not data:
             self.loop.remove_reader(self.channel.fileno())
-            self._end(-1, signal.SIGTERM)  # the tree is gone, or done with us
+            self.end(-1, signal.SIGTERM)  # the tree is gone, or done with us
             return
         if cut:
             for fd in fds:
@@ -472,16 +488,16 @@ class _Serving:
             self._report(key, max(self.ending, 0) or signal.SIGTERM, [log_fd, pipe_fd])
             return
         ensure_fd_room(_FDS_PER_LOGGER * (len(self.loggers) + 1) + 32)
-        logger = HostedLogger(self.loop, self.spawner, log_fd, pipe_fd, args, 2, self.scratch,
-                              lambda status: self._logger_exited(key, status))
+        logger = HostedLogger(self.loop, self.spawner, log_fd, pipe_fd, args, self.stderr_fd,
+                              self.scratch, lambda status: self._logger_exited(key, status))
         self.loggers[key] = (logger, [log_fd, pipe_fd])
         logger.start()
 
     def _logger_exited(self, key, wait_status):
         _, fds = self.loggers.pop(key, (None, []))
         self._report(key, wait_status, fds)
-        if self.ending and not self.loggers:
-            self.loop.stop()
+        if self.ending and not self.loggers and self.on_idle is not None:
+            self.on_idle()
 
     def _report(self, key, wait_status, fds):
         for fd in fds:
@@ -491,28 +507,91 @@ class _Serving:
         except OSError:
             pass  # the tree is gone: its successor finds our exit through a pidfd
 
-    def _each(self, signum):
+    def each(self, signum):
         for logger, _fds in list(self.loggers.values()):
             logger.signal(signum)
 
-    # -- ending -------------------------------------------------------------------------------
-    def _signalled(self, signum):
-        """A signal to log/supervise/pid: every logger here reacts as an svlogd would."""
-        if signum in (signal.SIGHUP, signal.SIGALRM):
-            self._each(signum)
-            return
+    def drain(self):
+        """The process is about to end: each logger writes the whole lines its pipe holds
+        now (its last words, at a shutdown, would wait for a next logger that never comes)."""
+        for logger, _fds in list(self.loggers.values()):
+            logger.drain()
+
+    def say_bye(self):
+        """Tell the tree that no more loggers may come here (the host is ending)."""
         try:
             self.channel.send(b"bye")
         except OSError:
             pass
-        self._end(signum, signum)
 
-    def _end(self, reason, signum):
-        """Each logger ends as after ``signum`` (an unfinished line stays in the pipe), then
-        the host exits; ``reason``: the signal that ends it (-1: the tree is gone)."""
+    def end(self, reason, signum):
+        """Each logger ends as after ``signum`` (an unfinished line stays in the pipe);
+        ``reason``: the signal that ends them (-1: the tree is gone). ``on_idle`` once all
+        have ended."""
         if not self.ending:
             self.ending = reason
         if not self.loggers:
-            self.loop.stop()
+            if self.on_idle is not None:
+                self.on_idle()
             return
-        self._each(signum)
+        self.each(signum)
+
+
+class _HostProcess:
+    """The host's process: wholly ``identity``, its loggers (``LoggerServing``) on a loop of
+    its own; a signal sent to this pid — ``log/supervise/pid`` of each — acts on each of
+    them as on an svlogd."""
+
+    def __init__(self, channel_fd, identity, stderr_fd, title):
+        import socket
+        from ...unix.procname import show_runit_name
+        from ..engine.loop import EventLoop
+        from ..engine.spawn import Spawner
+        # Nothing of the tree's survives here: its signal handlers and wakeup fd, and its
+        # descriptors — control and ok FIFOs (a reader on ok would make a dead tree look alive
+        # to sv), other services' pipes and directories, epoll, inotify.
+        signal.set_wakeup_fd(-1)
+        for signum in _HOST_SIGNALS + (signal.SIGCHLD,):
+            signal.signal(signum, signal.SIG_DFL)
+        if stderr_fd != 2:
+            os.dup2(stderr_fd, 2)  # where the loggers' messages go (fd 2 may be the tree's area)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1):  # the tree's: a reader of its stdout must not wait for this process
+            os.dup2(null, fd)
+        os.close(null)
+        close_all_but({channel_fd})
+        os.chdir("/")
+        show_runit_name("svlogd", [title], whole=True)
+        import resource
+        # No core file: the user may signal it to death, and it holds what the tree sends.
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        preload()
+        from ...svlog.peek import is_available, scratch_pipe
+        scratch = scratch_pipe() if is_available() else None
+        become(identity)
+        self.loop = EventLoop(handle_error=self._internal_error)
+        self.title = title
+        # Processors run as the user with the user's environment, never the tree's (root's).
+        self.serving = LoggerServing(self.loop, socket.socket(fileno=channel_fd),
+                                     Spawner(stderr_fd=2, environ=user_environ(identity.uid)),
+                                     scratch, title)
+        self.serving.on_idle = self.loop.stop
+
+    def run(self):
+        self.serving.open()
+        for signum in _HOST_SIGNALS:
+            self.loop.add_signal_handler(signum, lambda signum=signum: self._signalled(signum))
+        self.loop.run()
+        return 0
+
+    def _internal_error(self, exc):
+        warn("svlogd %s" % self.title, "internal error, continuing: %s: %s"
+             % (type(exc).__name__, exc))
+
+    def _signalled(self, signum):
+        """A signal to log/supervise/pid: every logger here reacts as an svlogd would."""
+        if signum in (signal.SIGHUP, signal.SIGALRM):
+            self.serving.each(signum)
+            return
+        self.serving.say_bye()
+        self.serving.end(signum, signum)

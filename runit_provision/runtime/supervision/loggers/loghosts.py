@@ -9,10 +9,8 @@ go once it ended (``logger_ended``):
 - ``StandInLogHost`` (standinloghost.py): loggers of one identity on this loop, shown by a
   stand-in — the tree's own;
 - ``IdentityLogHosts`` (identityloghosts.py): anyone else's, each identity's in a process of that
-  identity;
-- ``UserLogHost`` (users/usertree.py): a user's, while their tree runs — on root's loop, their
-  file work the user's agent's, shown by a stand-in of the user's. A user's tree is asked
-  first by the supervisor itself (its ``nested``): this room knows nothing of users.
+  identity — a logger host forked for it, or, for a user whose tree runs, that tree itself
+  (its own output's logger, ``runsvdir-LOGIN/log``), shown by the tree's own stand-in.
 
 The logger itself is a ``HostedLogger`` (hostedlogger.py), on whichever loop runs it.
 """
@@ -35,7 +33,8 @@ class LogHosts:
 
     def __init__(self, loop, spawner, label, forks=None):
         self.own = StandInLogHost(loop, spawner, label)
-        self.identities = IdentityLogHosts(loop, spawner.stderr_fd, label, forks)
+        self.identities = IdentityLogHosts(loop, spawner.stderr_fd, label, forks,
+                                           shown_by=self.own)
         self.on_reaped = None  # called after a stand-in or a host has been reaped
         self.own.on_reaped = self.identities.on_reaped = self._reaped
 

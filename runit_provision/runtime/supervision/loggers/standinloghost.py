@@ -21,11 +21,10 @@ pipe to the tree; the tree acts on every hosted logger as an svlogd would act on
 When the tree goes (exits, or is killed), the stand-in reads EOF on the pipe the tree holds and
 exits: nothing is left behind. A tree that cannot start one (no ``/bin/sh``) execs its loggers.
 
-The stand-in stands only for loggers of one identity: the tree's own. Those of anyone else run
-in a process of that identity (identityloghosts.IdentityLogHosts), whose pid is their own — but a
-user's whose tree runs: they run here, their file work their agent's, shown by a stand-in of
-the user's (users/usertree.UserLogHost, this class with a stand-in the user's agent starts).
-Which of them runs a service's logger is loghosts.LogHosts's to say.
+The stand-in stands for loggers of one identity: the tree's own — and, in a tree run by root,
+those a user's tree runs for it (its output's logger, identityloghosts.py). Those of anyone
+else run in a process of that identity, whose pid is their own. Which of them runs a
+service's logger is loghosts.LogHosts's to say.
 """
 
 import os
@@ -164,8 +163,8 @@ class StandInLogHost:
         self.detach(logger.shown_pid, logger)
         os.close(logger.pipe_fd)
 
-    def waited_for(self, shown_pid):
-        """What the work of a logger of ours, shown as ``shown_pid``, waits for — what runsv's
+    def waited_for(self, logger):
+        """What the work of ``logger``, one of ours, waits for — what runsv's
         CONT to it must reach beside it: nothing, it runs in this process."""
         return ()
 
@@ -192,13 +191,12 @@ class StandInLogHost:
                 os.close(fd)
         return self._started(pid, signals_r, alive_w)
 
-    def _started(self, pid, signals_r, alive_w, watch=None):
-        """A stand-in that runs: its signals read, its end and its stops watched (``watch``:
-        the loop's, or an agent's for one the agent started)."""
+    def _started(self, pid, signals_r, alive_w):
+        """A stand-in that runs: its signals read, its end and its stops watched."""
         stand_in = self._stand_ins[pid] = _StandIn(self, pid, signals_r, alive_w)
         self.loop.add_reader(signals_r, stand_in.signalled)
-        (watch or self.loop.watch_child)(pid, stand_in.reaped, on_stop=stand_in.stopped,
-                                         on_continue=stand_in.continued)
+        self.loop.watch_child(pid, stand_in.reaped, on_stop=stand_in.stopped,
+                              on_continue=stand_in.continued)
         return stand_in
 
     def _signalled(self, stand_in):
@@ -236,8 +234,7 @@ class StandInLogHost:
         del self._stand_ins[stand_in.pid]
         if wait_status is not None and os.WIFSIGNALED(wait_status):
             # killed (KILL, or a signal it could not trap): its loggers end as an svlogd
-            # killed by that signal would — at once, nothing they took lost. (None: an
-            # agent's child whose end the agent did not live to report — unknown.)
+            # killed by that signal would — at once, nothing they took lost
             self._each(stand_in, os.WTERMSIG(wait_status))
         if self.on_reaped is not None:
             self.on_reaped()

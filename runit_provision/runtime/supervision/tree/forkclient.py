@@ -1,6 +1,6 @@
 """runtime/supervision/tree: the fork server's client — the tree's end of the clean process
 (forks/server.py) from which a tree run by root forks the processes that become another
-identity: users' agents and logger hosts.
+identity: users' trees and logger hosts.
 
 A process forked from the running tree keeps a private copy of every page the tree writes after
 the fork (3–4 MB, even for a tree of one service), and it carries a copy of whatever the tree
@@ -17,8 +17,8 @@ The channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields NU
                                               the middle child — by the server for those a
                                               middle child that failed did not answer)
 
-Kinds: ``host`` — a logger host of another identity (loggers/identityloghosts.py); ``agent`` — a
-user's tree's agent (users/agent.py). The tree never waits for an answer: what asked waits
+Kinds: ``host`` — a logger host of another identity (loggers/identityloghosts.py); ``tree`` — a
+user's tree (users/forkedtree.py). The tree never waits for an answer: what asked waits
 (engine/side.NotYet, raised here while the server starts) and is called back from the loop; a
 server that does not answer within ``ANSWER_SECONDS`` is killed, and what asked is started the
 old way (exec'd). This module is the tree's side, ``ForkServer``; the server's is forks/: it
@@ -40,14 +40,13 @@ from ..engine.side import NotYet
 
 ANSWER_SECONDS = 5.0  # a fork answers in well under a millisecond; a loaded machine is slow
 BROKEN_SECONDS = 60.0  # after a server could not start: how long processes start the old way
-READY_SECONDS = 30.0  # its start (an interpreter, imports, a throwaway tree) on a loaded machine
+READY_SECONDS = 30.0  # its start (an interpreter, its imports) on a loaded machine
 # Requests sent and not answered yet stay in the channel until a middle child reads each: the
 # kernel takes ~170 small ones (its send buffer, 208 kB), and a send it refuses is a server
-# that does not keep up — killed. A tree starting 200 users' trees at once asked more than that
-# of a server slowed by the load, which then started 187 of them the old way (1 GB more:
-# bench/user_trees.py). Beyond these bounds an asker waits for answers instead (NotYet).
+# that does not keep up — killed. A tree starting 200 users' trees at once must not ask more
+# than that: beyond these bounds an asker waits for answers instead (NotYet).
 IN_FLIGHT = 16
-IN_FLIGHT_BYTES = 65536  # a user's environment rides in its agent's request
+IN_FLIGHT_BYTES = 65536  # a user's environment rides in its tree's request
 CHANNEL_FD = 3  # where the server finds its end of the channel
 TITLE_ROOM = 512  # bytes of argument area its children may show their own names in
 # The C library's allocator, read at the server's start and inherited by every child: one arena

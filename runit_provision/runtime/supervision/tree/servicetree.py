@@ -66,9 +66,6 @@ class _Entry:
 
 
 class ServiceTree:
-    # Slots: a user's tree in root's (users/nestedtree.NestedTree) is one of these a user, and
-    # with a dict it would have one of 1.3 kB of its own (more attributes than CPython keeps
-    # inline).
     __slots__ = ("loop", "directory", "spawner", "label", "new_sessions", "clock", "on_empty",
                  "entries", "_retiring", "_identity", "_retry_timer", "_kill_timer",
                  "_sweep_timer", "_stopping", "_finished", "_grace_over", "_orphans",
@@ -77,8 +74,8 @@ class ServiceTree:
                  "forks", "log_host", "pipe_keeper", "nest", "_holds")
 
     def __init__(self, loop, directory, spawner, label, new_sessions=False, clock=SystemClock(),
-                 on_empty=None, may_fork=False, io=LOCAL, scan_limit=None, helpers=None,
-                 stderr_fd=2, nest=None):
+                 on_empty=None, may_fork=False, io=LOCAL, scan_limit=None, stderr_fd=2,
+                 nest=None):
         self.loop = loop
         self.directory = os.path.abspath(directory)
         self.spawner = spawner
@@ -107,19 +104,14 @@ class ServiceTree:
         self._inotify = None
         self._watches = {}
         self.stderr_fd = stderr_fd  # where the tree's own messages go
-        # Root's tree forks users' agents and logger hosts through a fork server; it must be
+        # Root's tree forks users' trees and logger hosts through a fork server; it must be
         # their subreaper (``may_fork``) to reap them. Any other tree execs those instead.
         self.forks = None
-        # What each supervisor is handed to run a canonical tree ./run in this loop (the
-        # engine's ``nest``): ``nest(supervisor, forks)`` given by the caller (runsvdir.py:
-        # users/usertree.UserTree), used where there is a fork server to fork agents with.
+        # What each supervisor is handed to start a canonical user's tree ./run (the engine's
+        # ``nest``): ``nest(supervisor, forks)`` given by the caller (runsvdir.py:
+        # users/usertree.UserTree), used where there is a fork server to fork it with.
         self.nest = None
         self._holds = None  # startholds.StartHolds, made when a service first needs one-shots
-        if helpers is not None:
-            # A user's tree in root's (users/nestedtree.py): root's tree's log hosts and pipe
-            # keeper serve it too, and are root's tree's to stop.
-            self.log_host, self.pipe_keeper = helpers
-            return
         if may_fork and os.geteuid() == 0:
             forks = self.forks = ForkServer(loop, spawner, label)
             self.forks.on_reaped = self._end_orphans  # a stopping tree waits for it

@@ -38,13 +38,14 @@ def open_status_area(loop, label, argv, log):
 
 
 def run_tree(directory, label, new_sessions=False, argv=None, log=None, environ=None,
-             children_stderr=None, nest=None):
+             children_stderr=None, nest=None, on_loop=None):
     """Supervise ``directory`` until TERM or HUP; the exit code.
 
     ``log``: runit's status area in ``argv``. ``environ``: what services get (default: the
     environment this process was exec'd with). ``children_stderr``: the stderr services get
-    (default: ours). ``nest(supervisor, forks)``: what runs a canonical tree ``./run`` in
-    this loop, handed to each supervisor of a tree run by root (runsvdir.py: users' trees).
+    (default: ours). ``nest(supervisor, forks)``: what starts a canonical user's tree
+    ``./run`` (runsvdir.py: forked, in a tree run by root). ``on_loop(loop, tree)``: called
+    once both are made, before the first scan (a forked user's tree serves root's loggers).
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
@@ -75,6 +76,8 @@ def run_tree(directory, label, new_sessions=False, argv=None, log=None, environ=
     loop.add_signal_handler(signal.SIGTERM, stop_with(0))
     loop.add_signal_handler(signal.SIGHUP, stop_with(111))
     loop.add_signal_handler(signal.SIGALRM, tree.forced_rescan)
+    if on_loop is not None:
+        on_loop(loop, tree)
     tree.start()
     loop.run()
     return exit_code[0]

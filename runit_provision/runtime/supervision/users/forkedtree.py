@@ -1,0 +1,102 @@
+"""runtime/supervision/users: the forked child that becomes a user's tree (``run``) — what the
+canonical ``runsvdir-LOGIN/run`` does (``protocol/treerun.py``), then our runsvdir as the user.
+
+In this order, as the script would:
+
+1. what runsv gives ``./run``: the service directory as its working directory, the log pipe as
+   its stdout and — ``exec 2>&1`` — its stderr, a session of its own under ``runsvdir -P``;
+   every other descriptor closed (its channel to root's tree and root's stderr aside);
+2. ``env -i PATH="$PATH" chpst -e ENVDIR``: the environment root read (usertree.py);
+3. ``chpst -u USER -L LOCK``: setgroups, setresgid, setresuid — no capability is left — then
+   the lock, taken as the user (waited for);
+4. ``runsvdir DIR`` (tree/treeprocess.py), shown to ``ps`` and ``pidof`` as ``runsvdir DIR``.
+
+The tree also runs, over the channel, the loggers root's tree sends it — its own output's,
+``runsvdir-LOGIN/log`` (loggers/identityloghosts.LoggerServing) — whose messages go to root's
+stderr, never into the pipe they read. Its own messages go to the log pipe through a
+non-blocking description of it: a write that waited for itself to read would never end.
+"""
+
+import os
+
+from ...unix.diag import warn
+
+
+def run(fields, fds):
+    """The forked child's whole life (never returns)."""
+    code = 111
+    try:
+        code = _run(fields, fds)
+    except BaseException as exc:  # noqa: BLE001 — said, then this process ends
+        warn("runsvdir", "fatal: %s: %s" % (type(exc).__name__, exc))
+    finally:
+        os._exit(code)
+
+
+def _run(fields, fds):
+    from ...unix.diag import fatal
+    from ...unix.procname import show_runit_name
+    from ...unix.procstate import LockFailed, take_lock
+    from ..loggers.identityloghosts import become, close_all_but
+    from ..loggers.hostedlogger import Identity
+    from ..tree.treeprocess import run_tree
+    uid, gids, lock, directory, new_session = fields[:5]
+    environ = dict(entry.split("=", 1) for entry in fields[5:])
+    channel_fd, output_fd, dir_fd, root_stderr = fds
+    os.fchdir(dir_fd)
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
+    if new_session == "1":
+        os.setsid()
+    close_all_but({channel_fd, root_stderr})
+    # Named while /proc/self is still ours to write: a process that is not dumpable has its
+    # /proc files owned by root.
+    show_runit_name("runsvdir", [directory], whole=True)
+    try:
+        become(Identity(int(uid), [int(gid) for gid in gids.split(",")]))
+        take_lock(lock, True, inheritable=False)
+    except (OSError, LockFailed) as exc:
+        fatal("chpst", str(exc))
+        return 111
+    os.environ.clear()
+    os.environ.update(environ)
+    label = "runsvdir " + directory
+    serving = []
+
+    def on_loop(loop, tree):
+        serving.append(_serve_root(loop, tree, channel_fd, root_stderr, label))
+
+    code = run_tree(directory, label, environ=environ, children_stderr=_own_stderr(),
+                    on_loop=on_loop)
+    for each in serving:
+        # Our last words are in the pipe we log ourselves: written before we go, for at a
+        # shutdown nobody reads that pipe after us.
+        each.drain()
+    return code
+
+
+def _own_stderr():
+    """Keep the log pipe as it is for the services, and make our own fd 2 a non-blocking
+    description of it; the services' descriptor (close-on-exec, passed by the Spawner)."""
+    import fcntl
+    children = fcntl.fcntl(2, fcntl.F_DUPFD_CLOEXEC, 3)
+    try:
+        own = os.open("/proc/self/fd/%d" % children, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return children  # a pipe we cannot open again: our fd 2 stays as it is
+    os.dup2(own, 2, inheritable=False)
+    os.close(own)
+    return children
+
+
+def _serve_root(loop, tree, channel_fd, stderr_fd, label):
+    """The loggers root's tree sends over the channel, on our loop; what they say goes to
+    root's stderr. When root's tree is gone they end (as by TERM: an unfinished line stays
+    in the pipe for its successor's), and the tree runs on."""
+    import socket
+    from ..loggers.identityloghosts import LoggerServing
+    serving = LoggerServing(loop, socket.socket(fileno=channel_fd), tree.spawner,
+                            tree.log_host.own.scratch_pipe(), "(loggers of %s)" % label,
+                            stderr_fd=stderr_fd)
+    serving.open()
+    return serving
