@@ -31,9 +31,9 @@ class SuperviseFiles:
 
     __slots__ = ("base_fd", "prefix", "_warn", "io", "lock_fd", "control_fd", "_found",
                  "_ok_fd", "_closed", "_ok_asked", "_last_pid_written", "found_down",
-                 "_tally_written", "_tally_due", "_starting_ticks", "_spawned", "kept_by")
+                 "_tally_written", "_tally_due", "_starting_ticks", "_spawned")
 
-    def __init__(self, base_fd, prefix, warn, side=None, io=LOCAL, kept_by=None):
+    def __init__(self, base_fd, prefix, warn, side=None, io=LOCAL):
         side = side if side is not None else SideFiles()
         self.base_fd = base_fd
         self.prefix = prefix
@@ -51,10 +51,6 @@ class SuperviseFiles:
         self._tally_due = None  # a tally to write with the next record (write_tally)
         self._starting_ticks = -1  # boot_ticks() when the last spawn began
         self._spawned = None  # (pid, its start time) of that spawn, when known without /proc
-        # Whose record of the side's process a successor adopts by: None, the side's own
-        # supervise/process (this process's own directory); for a user's service in root's
-        # tree, root's (startledger.LedgerSide) — the user's file is theirs to write.
-        self.kept_by = kept_by
 
     @property
     def has_written(self):
@@ -128,10 +124,8 @@ class SuperviseFiles:
 
     # -- what a predecessor left (adoption.py) ----------------------------------------------
     def read_inherited(self):
-        """``(record, status)`` as the last supervisor left them (None where absent or bad):
-        the record from whoever keeps it (``kept_by``)."""
-        record = self.their_record() if self.kept_by is None else self.kept_by.found
-        return record, _parsed(self._found.status, _status_or_none)
+        """``(record, status)`` as the last supervisor left them (None where absent or bad)."""
+        return self.their_record(), _parsed(self._found.status, _status_or_none)
 
     def their_record(self):
         """The record in the side's own ``supervise/process`` (None: none, or bad)."""
@@ -148,8 +142,6 @@ class SuperviseFiles:
 
     def remove_record(self):
         """A clean exit: no successor must take anything over from us."""
-        if self.kept_by is not None:
-            self.kept_by.forget()
         self.io.remove(self.base_fd, self._path(PROCESS_RECORD))
 
     def write_named(self, name, data):
@@ -171,8 +163,6 @@ class SuperviseFiles:
         self._starting_ticks = boot_ticks()
         files = self._tally_files(self._tally_due) if self._tally_due is not None else []
         record = starting_record(what, self._starting_ticks, boot_id())
-        if self.kept_by is not None:
-            self.kept_by.write(record)
         files.append((True, PROCESS_RECORD, record_bytes(record)))
         self._write_files(files)
         self._last_pid_written = -1
@@ -215,8 +205,6 @@ class SuperviseFiles:
             what = "finish" if status.state == State.FINISH else "run"
             starttime = self._starttime(status.pid) if status.pid else 0
             record = Record(status.pid, starttime, boot_id(), what)
-            if self.kept_by is not None:
-                self.kept_by.write(record)
             files.append((True, PROCESS_RECORD, record_bytes(record)))
             self._last_pid_written = status.pid
         files.append((False, STAT, stat_text(status.state, status.paused, status.term,

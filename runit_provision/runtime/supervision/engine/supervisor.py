@@ -130,12 +130,11 @@ class Supervisor:
             self.facts = LocalFacts(self.dir_fd, self.log_fd)
         warn = self.warn  # one bound method for both sides' files
         self.main = Side(self, is_log=False, want=_want(opened.main))
-        self._files[self.main] = SuperviseFiles(self.dir_fd, "", warn, opened.main, self.io,
-                                                self.record_keeper(False))
+        self._files[self.main] = SuperviseFiles(self.dir_fd, "", warn, opened.main, self.io)
         if opened.log is not None:
             self.log = Side(self, is_log=True, want=_want(opened.log))
             self._files[self.log] = SuperviseFiles(self.log_fd, "log/", warn, opened.log,
-                                                   self.io, self.record_keeper(True))
+                                                   self.io)
         if self._pipe_r < 0 and self._pipe_w >= 0 and self.pipe_keeper is not None:
             self.pipe_keeper.hold(self._pipe_w)
         for side, files in self._files.items():
@@ -205,20 +204,14 @@ class Supervisor:
     def _claim(self, pid, record):
         """A pidfd of ``pid``, the live process a predecessor's ``record`` leads to, once it
         is found to be the one it means (adoption.claim); None when it is gone. Refused when
-        it is not the record's to hand over: this tree's own services' ``./run`` may have
-        become anyone (``chpst -u``), so whose it is is not asked here — their record is this
-        tree's own file (servicedir.read_own)."""
+        it is not the record's to hand over. The record is this tree's own file
+        (servicedir.read_own); root's services' ``./run`` may have become anyone (``chpst
+        -u``), so root's tree does not ask whose the process is — any other tree runs its
+        services as itself, and adopts nobody else's (a user's tree, its user's alone)."""
         starttime_ok = (started_between(record.starttime, boot_ticks()) if record.is_starting
                         else exactly(record.starttime))
-        return claim(pid, starttime_ok, uid=self.adoptable_uid, owned=self.loop.owns)
-
-    adoptable_uid = None  # whose processes alone a record may hand over (None: anyone's)
-
-    def record_keeper(self, is_log):
-        """Who keeps the record a successor adopts a side's process by: None, the side's own
-        ``supervise/process`` — a directory of this process's own (servicedir reads it only
-        when it is)."""
-        return None
+        euid = os.geteuid()
+        return claim(pid, starttime_ok, uid=euid or None, owned=self.loop.owns)
 
     def refuse_adoption(self, side, refusal):
         """A record named a live process that is not its to hand over (``refusal`` says

@@ -1,17 +1,12 @@
 """A side's state files as one piece of work (supervisefiles.SuperviseFiles.write): one
-``write_files`` call for pid, the process record, tally, stat and status — one request to a
-user's agent, not five — and the agent's ``write`` request doing each file in its order and
-saying each that failed (agent.py)."""
+``write_files`` call for pid, the process record, tally, stat and status, in runsv's order."""
 
-import errno
 import os
 
 import pytest
 
 from runit_provision.protocol.status import State, Status
 from runit_provision.protocol.tally import Tally, tally_from_bytes
-from runit_provision.runtime.supervision.users import agent
-from runit_provision.runtime.supervision.users import agentwire as wire
 from runit_provision.runtime.supervision.engine.localio import LOCAL
 from runit_provision.runtime.supervision.engine.supervisefiles import SuperviseFiles
 
@@ -57,8 +52,8 @@ def test_a_state_write_is_one_piece_of_work_in_runsvs_order(tmp_path, running):
 
 def test_a_death_restarted_at_once_goes_out_with_the_restarts_starting_record(tmp_path, running):
     """The tally of a death whose "down" is not written (a restart follows at once) is one
-    piece of work with the restart's ``starting`` record, before it — one request to a user's
-    agent, not two — and the restart's own write does not write it again."""
+    piece of work with the restart's ``starting`` record, before it, and the restart's own
+    write does not write it again."""
     files, io, tally = running
     tally.pid = 0
     tally.died(0, 2_000_000_000, 1_000_000_000)
@@ -72,23 +67,3 @@ def test_a_death_restarted_at_once_goes_out_with_the_restarts_starting_record(tm
     assert tally_from_bytes(on_disk).deaths == 1 and tally_from_bytes(on_disk).pid == 0
     assert io.calls[2][:3] == [(False, "supervise/pid"), (True, "supervise/tally"),
                                (True, "supervise/process")]  # the new start counted
-
-
-def test_the_agent_writes_each_file_in_order_and_says_each_failure(tmp_path):
-    (tmp_path / "supervise").mkdir()
-    worker = agent.Agent.__new__(agent.Agent)  # the write handler needs nothing of its own
-
-    def ask(*fields):
-        return agent.handle(worker, wire.encode(*fields),
-                            [os.open(str(tmp_path), os.O_RDONLY | os.O_DIRECTORY)])
-    answer, _ = ask(b"write", b"", b"new", b"supervise/stat", b"run\n",
-                    b"place", b"supervise/process", b"0" * 8)
-    assert answer == [b"="]
-    answer, _ = ask(b"write", b"log/", b"new", b"nowhere/stat", b"x",
-                    b"new", b"supervise/stat", b"down\n", b"new", b"gone/status", b"y")
-    assert answer == [b"!", b"warn", "unable to open log/nowhere/stat.new", errno.ENOENT,
-                      "unable to open log/gone/status.new", errno.ENOENT]
-    answer, _ = ask(b"write", b"", b"new", b"supervise/stat")
-    assert answer[:2] == [b"!", b"bad"]
-    assert (tmp_path / "supervise" / "stat").read_text() == "down\n"  # the one between
-    assert (tmp_path / "supervise" / "process").read_text() == "0" * 8

@@ -4,7 +4,6 @@ way — never an endless wait. Real processes stand in for the server; the loop 
 """
 
 import errno
-import json
 import os
 import select
 import signal
@@ -19,7 +18,7 @@ import runit_provision
 from runit_provision.runtime.supervision.engine.loop import EventLoop
 from runit_provision.runtime.supervision.engine.side import NotYet
 from runit_provision.runtime.supervision.engine.spawn import Spawner
-from runit_provision.runtime.supervision.forks import server as forkserver, warmup
+from runit_provision.runtime.supervision.forks import server as forkserver
 from runit_provision.runtime.supervision.tree import forkclient
 from runit_provision.runtime.supervision.tree.forkclient import ForkServer
 from runit_provision.runtime.unix import cpython
@@ -95,48 +94,23 @@ def test_a_server_that_never_says_ready_is_killed_and_its_askers_woken(loop, mon
 
 
 def test_the_prepared_server_holds_nothing_that_runs_again_in_each_child(tmp_path):
-    """What the server imports and warms up leaves no hook that runs after every fork in each
-    child (``random`` reseeds itself there: 0.2 MB of every user's tree), and its warm-up's
-    scratch directory is gone — a real server's preparation, in a fresh ``python -S -I``."""
+    """What the server imports leaves no hook that runs after every fork in each child
+    (``random`` reseeds itself there), and every room a child runs is loaded — a real
+    server's preparation, in a fresh ``python -S -I``, its collector frozen after it."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(runit_provision.__file__)))
-    code = ("import sys; sys.path.insert(0, %r)\n"
-            "from runit_provision.runtime.supervision.forks import warmup\n"
-            "warmup.preload(); warmup.warm_up_agents(); warmup.warm_up_tree()\n"
+    code = ("import gc, sys; sys.path.insert(0, %r)\n"
+            "from runit_provision.runtime.supervision.forks import server\n"
+            "server.preload(); gc.freeze()\n"
             "print(' '.join(sorted(sys.modules)))\n" % package)
     done = subprocess.run([sys.executable, "-S", "-I", "-c", code], capture_output=True,
                           text=True, timeout=60, env={},
                           cwd=str(tmp_path))
     assert done.returncode == 0, done.stderr
     modules = set(done.stdout.split())
-    assert "runit_provision.runtime.supervision.users.usertree" in modules
+    assert {"runit_provision.runtime.supervision.users.forkedtree",
+            "runit_provision.runtime.supervision.tree.servicetree",
+            "runit_provision.runtime.svlog.engine", "binascii"} <= modules
     assert modules & {"random", "tempfile", "shutil", "threading", "logging"} == set()
-
-
-@pytest.mark.skipif(sys.version_info < (3, 11), reason="CPython quickens code from 3.11 on")
-def test_the_warm_up_runs_an_agents_loop_so_that_its_code_is_rewritten_once_in_the_server(
-        tmp_path):
-    """What an agent runs after its start — its loop's turn, reading a request and answering
-    it, a signal, a child's end — is run on an ``Agent`` in the server's warm-up (issue 29):
-    CPython 3.11 rewrites (quickens, then specializes) a function at its 8th run, and every
-    agent forked before that would rewrite the same code in pages of its own. Warming up on
-    another type would leave each agent re-specializing it, which ``dis`` cannot tell apart;
-    that the loop is quickened at all, it can."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(runit_provision.__file__)))
-    code = ("import dis, sys; sys.path.insert(0, %r)\n"
-            "from runit_provision.runtime.supervision.users import agent\n"
-            "from runit_provision.runtime.supervision.forks import warmup\n"
-            "warmup.preload(); warmup.warm_up_agents()\n"
-            "for name in ('turn', '_receive', '_signalled', '_reap', '_changed', 'spawn'):\n"
-            "    ops = {i.opname for i in dis.get_instructions(getattr(agent.Agent, name),\n"
-            "                                                  adaptive=True)}\n"
-            "    print(name, int('LOAD_ATTR_INSTANCE_VALUE' in ops))\n" % package)
-    done = subprocess.run([sys.executable, "-S", "-I", "-c", code], capture_output=True,
-                          text=True, timeout=60, env={}, cwd=str(tmp_path))
-    assert done.returncode == 0, done.stderr
-    assert "warm up" not in done.stderr, done.stderr
-    assert dict(line.split() for line in done.stdout.splitlines()) == {
-        "turn": "1", "_receive": "1", "_signalled": "1", "_reap": "1", "_changed": "1",
-        "spawn": "1"}
 
 
 def test_a_real_server_answers_each_request_in_order_from_its_middle_child(loop):
@@ -210,38 +184,20 @@ def test_a_burst_of_requests_waits_for_room_and_a_slow_server_lives(loop, monkey
         run_until(loop, lambda: not server.pid)
 
 
-def test_the_warm_up_scratch_is_removed_without_following_links(tmp_path):
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "kept").write_text("kept\n")
-    scratch, other = warmup._scratch_directory(), warmup._scratch_directory()
-    os.rmdir(other)
-    try:
-        assert other != scratch
-        assert os.stat(scratch).st_mode & 0o777 == 0o700
-        os.makedirs(os.path.join(scratch, "w", "log", "main"))
-        os.symlink(str(outside), os.path.join(scratch, "w", "link"))
-        os.symlink(str(outside / "kept"), os.path.join(scratch, "w", "log", "file-link"))
-    finally:
-        warmup._remove_tree(scratch)
-    assert not os.path.lexists(scratch)
-    assert (outside / "kept").read_text() == "kept\n"
-
-
 def test_requests_that_came_together_are_taken_as_one_batch():
-    """A tree starting asks for all its users' agents at once: the server takes every request
+    """A tree starting asks for all its users' trees at once: the server takes every request
     waiting on its channel, not one per turn; an end of the channel is an empty batch."""
     import socket
     from runit_provision.runtime.unix.seqpacket import send
     tree, server = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     read_end, write_end = os.pipe()
     try:
-        send(tree, b"agent\0a", [write_end])
+        send(tree, b"tree\0a", [write_end])
         send(tree, b"host\0b\0c")
-        send(tree, b"agent\0d")
+        send(tree, b"tree\0d")
         batch = forkserver._requests(server)
-        assert [fields for fields, _ in batch] == [[b"agent", b"a"], [b"host", b"b", b"c"],
-                                                   [b"agent", b"d"]]
+        assert [fields for fields, _ in batch] == [[b"tree", b"a"], [b"host", b"b", b"c"],
+                                                   [b"tree", b"d"]]
         assert [len(fds) for _, fds in batch] == [1, 0, 0]
         os.close(batch[0][1][0])
         assert server.getblocking()  # the next batch is waited for
@@ -279,7 +235,7 @@ def channel(monkeypatch):
 
 def test_each_child_of_a_batch_is_forked_with_only_its_own_descriptors(monkeypatch, channel):
     """One middle child forks every child of a batch, in order; each keeps its own request's
-    descriptors and none of the others' (a user's agent never holds another user's channel),
+    descriptors and none of the others' (a user's tree never holds another user's channel),
     and a request of no known kind is refused in its place."""
     def probe(fields, fds):
         try:
@@ -409,63 +365,6 @@ def test_a_batch_that_fails_in_its_middle_answers_only_what_runs(monkeypatch, ch
         os.close(said_r)
         for pid in answered:
             os.waitpid(pid, 0)
-
-
-# A fresh ``python -S -I`` prepares a server as serve() does, with an internal pretended away,
-# and says what it touched: whether sys._debugmallocstats was called, how many objects filled
-# the allocator's holes and free lists, whether an agent's code was copied, whether the agent
-# starts processes through _posixsubprocess.
-_PREPARED = """import json, sys; sys.path.insert(0, %r)
-pretend = sys.argv[1]
-calls = []
-if pretend == "missing":
-    del sys._debugmallocstats
-    sys.modules["_posixsubprocess"] = None  # an import of it fails
-else:
-    real = sys._debugmallocstats
-    sys._debugmallocstats = lambda: (calls.append(1), real())
-from runit_provision.runtime.unix import cpython
-if pretend == "unknown":
-    cpython.MEASURED = ((3, 8),)  # this CPython, newer than any this release knows
-from runit_provision.runtime.supervision.forks import warmup
-warmup.preload()
-from runit_provision.runtime.supervision.users import agent
-before = agent.Agent.turn.__code__
-warmup.settle(warmup.warm_up_agents)
-warmup.settle(warmup.warm_up_tree)
-print(json.dumps({"calls": len(calls), "fillers": len(warmup._FILLERS),
-                  "copied": agent.Agent.turn.__code__ is not before,
-                  "vfork": agent._VFORK_SPAWN, "lookups": len(warmup._LOOKUPS)}))
-"""
-
-
-@pytest.mark.parametrize("pretend", ["measured", "unknown", "missing"])
-def test_a_cpython_the_server_does_not_know_is_prepared_without_its_internals(tmp_path,
-                                                                              pretend):
-    """unix/cpython.py: the server's preparation leans on CPython's internals only on a
-    CPython it was measured on. Pretended newer than any it knows, it calls none of them (no
-    allocator statistics read, nothing filled, no code copied, no vfork through
-    ``_posixsubprocess``); with ``sys._debugmallocstats`` and ``_posixsubprocess`` gone, it
-    fills nothing and forks instead — and either way it prepares without a warning, its
-    warm-ups run. (Each child then supervises, forks and logs: the user's tree's test under
-    RUNIT_PROVISION_CPYTHON_INTERNALS=no, tests/runtime/supervision/users/.)"""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(runit_provision.__file__)))
-    done = subprocess.run([sys.executable, "-S", "-I", "-c", _PREPARED % package, pretend],
-                          capture_output=True, text=True, timeout=120, env={},
-                          cwd=str(tmp_path))
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == "", done.stderr  # no "unable to warm up", no "unable to tidy up"
-    found = json.loads(done.stdout)
-    known = sys.version_info[:2] in cpython.MEASURED
-    if pretend == "measured":  # the control: on a CPython it knows, each internal is used
-        assert known, "a CPython unix/cpython.MEASURED does not name: add it once measured"
-        assert found["calls"] > 0 and found["fillers"] > 0 and found["copied"]
-        assert found["vfork"] == (sys.version_info[:2] >= (3, 11))
-    elif pretend == "unknown":
-        assert found == {"calls": 0, "fillers": 0, "copied": False, "vfork": False,
-                         "lookups": 0}
-    else:
-        assert found["calls"] == 0 and found["fillers"] == 0 and found["vfork"] is False
 
 
 def test_a_server_told_off_cpythons_internals_passes_the_word_on_alone(monkeypatch):

@@ -150,31 +150,33 @@ def test_the_users_tree_is_one_forked_process_of_the_user(user_tree):
     assert proc_status(service)["Uid"] == [str(user.pw_uid)] * 4
     wait_until(lambda: numbers(log_text(web / "log" / "main"))[:3] == [1, 2, 3], timeout=30,
                what="web logging")
-    # the tree's own output is logged as the user, by the tree itself: the pid shown is its
-    # loggers' stand-in, a child of the tree — no logger host, no svlogd
+    # the tree's own output is logged as the user, by the tree itself; the pid shown is root's
+    # loggers' stand-in (a signal to it reaches that logger through the tree's channel)
     wait_until(lambda: "noisy starts" in log_text(user_tree.output_log), timeout=30,
                what="the tree's output logged")
-    stand_in = running_pid(user_tree.outer / "log")
-    assert stand_in in children_of(tree)
-    assert cmdline(stand_in)[:2] == ["svlogd", "-s"]
-    assert running_pid(web / "log") == stand_in
+    shown = running_pid(user_tree.outer / "log")
+    assert shown in children_of(root.pid) and uid_of(shown) == "0"
+    assert cmdline(shown)[:2] == ["svlogd", "-s"]
     info = (user_tree.output_log / "current").stat()
     assert (info.st_uid, info.st_gid) == (user.pw_uid, user.pw_gid)
+    # the user's own loggers are the tree's, shown by its own stand-in
+    stand_in = running_pid(web / "log")
+    assert stand_in in children_of(tree) and uid_of(stand_in) == str(user.pw_uid)
     # the lock against a second tree is the tree's
     probe = as_nobody("exec flock -n %s true" % (user_tree.user_tree / ".runsvdir.lock"))
     assert probe.returncode != 0
-    # one Python process of the user's (the agent), beside one shell: the stand-in (the agent's
-    # children but its services; theirs come and go: a service's own `sleep`). The user's log
-    # pipes are held by root's pipe keeper, with root's own.
+    # one Python process of the user's (the tree), beside two shells: its stand-in and its
+    # pipe keeper, which holds the user's log pipes — root's holds none of them
     services = {running_pid(web), running_pid(user_tree.user_tree / "noisy")}
     theirs = sorted(cmdline(pid)[0] for pid in [tree] + children_of(tree)
                     if pid not in services)
-    assert theirs == ["runsvdir", "svlogd"], theirs
-    keepers = [pid for pid in children_of(root.pid) if cmdline(pid)[:1] == ["pipekeeper"]]
-    assert len(keepers) == 1 and uid_of(keepers[0]) == "0"
-    held = {os.stat("/proc/%d/fd/%s" % (keepers[0], fd)).st_ino
-            for fd in os.listdir("/proc/%d/fd" % keepers[0])}
-    assert os.stat(web / "log" / "supervise" / "pipe").st_ino in held
+    assert theirs == ["pipekeeper", "runsvdir", "svlogd"], theirs
+    pipe = os.stat(web / "log" / "supervise" / "pipe").st_ino
+    for keeper, uid in ((pid, uid_of(pid)) for pid in children_of(root.pid) + children_of(tree)
+                        if cmdline(pid)[:1] == ["pipekeeper"]):
+        held = {os.stat("/proc/%d/fd/%s" % (keeper, fd)).st_ino
+                for fd in os.listdir("/proc/%d/fd" % keeper)}
+        assert (pipe in held) == (uid == str(user.pw_uid)), (keeper, uid)
 
 
 def test_the_user_cannot_read_anything_of_roots_through_their_processes(user_tree):
@@ -288,7 +290,7 @@ print(type(_user_tree(Supervisor, None)).__name__, sorted(
 
 @pytest.mark.parametrize("canonical, expected", [
     (False, "NoneType ['runfile']\n"),
-    (True, "UserTree ['nestedtree', 'runfile', 'usertree']\n"),
+    (True, "UserTree ['runfile', 'usertree']\n"),
 ])
 def test_root_loads_the_users_room_only_for_a_users_tree(user_tree, canonical, expected):
     """runsvdir.py's ``nest`` looks at ./run with users/runfile.py alone: a service that is
@@ -322,12 +324,10 @@ def test_a_run_rewritten_into_a_users_tree_is_forked_from_its_next_start(user_tr
     assert uid_of(running_pid(web)) == str(user_tree.user.pw_uid)
 
 
-def test_a_user_stopping_their_loggers_stand_in_pauses_their_loggers_and_keeps_their_agent(
+def test_a_user_stopping_their_loggers_stand_in_pauses_their_loggers_and_keeps_their_tree(
         user_tree):
     """STOP to the stand-in (the pid in ``log/supervise/pid``, a shell of the user's): their
-    loggers stop reading, and read again after CONT, no line lost. The agent tells root of
-    each stop; root once took that message for an answer nobody asked for and killed the
-    agent (no test had stopped a stand-in)."""
+    loggers stop reading, and read again after CONT, no line lost; the tree runs on."""
     web = user_tree.build()
     user_tree.start()
     agent = user_tree.tree_pid()
@@ -343,31 +343,46 @@ def test_a_user_stopping_their_loggers_stand_in_pauses_their_loggers_and_keeps_t
         time.sleep(0.3)
         return log_text(main) == before
     wait_until(not_growing, timeout=15, what="web's logger no longer reading")
-    assert start_time(agent) == born, "the user's agent was killed"
+    assert start_time(agent) == born, "the user's tree was killed"
     count = len(numbers(log_text(main)))
     assert as_nobody("kill -CONT %d" % stand_in).returncode == 0
     wait_until(lambda: len(numbers(log_text(main))) > count + 10, what="web's logger reading")
-    assert start_time(agent) == born, "the user's agent was killed"
+    assert start_time(agent) == born, "the user's tree was killed"
     logged = numbers(log_text(main))
     assert logged == list(range(logged[0], logged[0] + len(logged))), "a line lost"
 
 
-def test_a_users_control_fifo_costs_roots_loop_256_bytes_a_second_the_rest_read_after(
-        user_tree):
-    """A user may write their service's control FIFO as fast as they like: root's loop reads
-    256 bytes of it a second (nestedtree.CONTROL_BYTES_PER_SECOND), and the rest the next."""
+def open_fds_of(pid):
+    """Where each descriptor of ``pid`` leads."""
+    found = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            found.append(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+        except OSError:
+            continue  # closed meanwhile
+    return found
+
+
+def test_root_holds_no_descriptor_of_the_users_services_however_many(user_tree):
+    """Root's tree supervises the user's tree, never the user's services: linking a hundred
+    more of them into ``~/service`` moves no descriptor of root's, and none it holds leads
+    into the user's home."""
     web = user_tree.build()
-    user_tree.start()
+    root = user_tree.start()
     user_tree.tree_pid()
-    wait_until(lambda: running_pid(web), what="web running")
-    fd = os.open(str(web / "supervise" / "control"), os.O_WRONLY | os.O_NONBLOCK)
-    try:
-        sent = time.monotonic()
-        os.write(fd, b"u" * 299 + b"d")  # "u" to a running service changes nothing
-    finally:
-        os.close(fd)
-    wait_until(lambda: not running_pid(web), timeout=10, interval=0.01, what="web down")
-    assert time.monotonic() - sent >= 0.9  # its "d" waited for the next second's allowance
+    wait_until(lambda: running_pid(web), timeout=30, what="web running")
+    wait_until(lambda: running_pid(user_tree.outer / "log"), what="the tree's logger")
+    before = len(open_fds_of(root.pid))
+    more = [make_service(user_tree.user_tree, "more%03d" % index,
+                         run=SH + "exec sleep 100000\n") for index in range(100)]
+    subprocess.run(["chown", "-R", "nobody:%d" % user_tree.user.pw_gid,
+                    str(user_tree.user_tree)], check=True)
+    for service in more:
+        wait_until(lambda service=service: running_pid(service), timeout=60,
+                   what="%s running" % service.name)
+    held = open_fds_of(root.pid)
+    assert len(held) == before, held
+    assert not [path for path in held if path.startswith(str(user_tree.home))], held
 
 
 def test_a_killed_fork_server_is_started_again_when_next_needed(user_tree):
