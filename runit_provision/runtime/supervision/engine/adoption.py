@@ -219,8 +219,8 @@ def claim(pid, starttime_ok, uid=None, owned=None):
     - ``owned(pid)``: a process some side supervises already (its child, or one it adopted): a
       second record naming it is refused, and never takes it from the side that has it;
     - ``uid``: whose it must be, by its real uid (a set-uid program a user started is still
-      theirs, as the kernel judges who may signal it). None for a tree's own services, whose
-      ``./run`` may become anyone (``chpst -u``): their record is the tree's own file.
+      theirs, as the kernel judges who may signal it): a user's tree adopts its user's alone.
+      None for root's tree, whose services' ``./run`` may become anyone (``chpst -u``).
 
     ``starttime_ok(starttime)``: it started when the record says. Every check is made on the
     process the pidfd holds: the pidfd is opened first, the facts read from ``/proc``, then the
@@ -250,7 +250,8 @@ def claim(pid, starttime_ok, uid=None, owned=None):
             theirs = real_uid(pid)
             if theirs != uid:
                 refusal = "pid %d is uid %d's, not uid %d's" % (pid, theirs, uid)
-        signal.pidfd_send_signal(pidfd, 0)  # still the process whose facts were read
+        if refusal is None:
+            signal.pidfd_send_signal(pidfd, 0)  # still the process whose facts were read
     except (OSError, ValueError, IndexError):
         os.close(pidfd)
         return None
