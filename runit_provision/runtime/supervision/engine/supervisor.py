@@ -394,9 +394,9 @@ class Supervisor:
 
     @property
     def runs_a_tree(self):
-        """Whether ``./run``'s process is a user's tree we forked (it gets longer to stop its
-        own)."""
-        return self.nested is not None and self.nested.runs_a_tree
+        """Whether ``./run``'s process is a user's tree (its ``./run`` is the canonical one:
+        forked, exec'd or adopted, it gets longer to stop its own)."""
+        return self.nested is not None and self.main is not None and self.main.pid != 0
 
     # -- what a user's tree (users/usertree.UserTree) and a log host read -----------------------
     @property

@@ -70,7 +70,7 @@ class UserTree:
     (``spawn``), and its log side's logger run in that tree when it is of the tree's identity
     (``start_logger``). Made by root's tree for a supervisor whose ``./run`` is canonical."""
 
-    __slots__ = ("supervisor", "forks", "is_first", "pid", "_asked", "_prepared", "_log_waits")
+    __slots__ = ("supervisor", "forks", "is_first", "_asked", "_prepared", "_log_waits")
 
     def __init__(self, supervisor, forks):
         self.supervisor = supervisor
@@ -78,7 +78,6 @@ class UserTree:
         # Until the first settle is over: the tree starts before its log, whose logger runs in
         # it. Each start reads ./run again: a rewritten one is exec'd.
         self.is_first = True
-        self.pid = 0  # the running tree's
         self._asked = None  # asked of the fork server, not taken up yet
         self._prepared = None  # (TreeRun, uid, gids, environ) read while the server started
         self._log_waits = False  # the log side's start waits for the tree (start_logger)
@@ -170,14 +169,12 @@ class UserTree:
             supervisor.warn("unable to fork the user's tree, running ./run instead", answer)
             asked.channel.close()
             return 0
-        pid = self.pid = answer
+        pid = answer
         supervisor.main_files.spawned(pid)
         identities = supervisor.log_host.identities
         identities.take_tree(pid, asked.identity, asked.channel)
 
         def exited(pid, wait_status):
-            if self.pid == pid:
-                self.pid = 0
             identities.tree_ended(pid, wait_status)
             supervisor.main.child_exited(pid, wait_status)
         supervisor.loop.watch_child(pid, exited)
@@ -216,11 +213,6 @@ class UserTree:
                 if supervisor.is_open and supervisor.log is not None:
                     supervisor.log.host_ready()
             supervisor.loop.call_later(0, wake)
-
-    @property
-    def runs_a_tree(self):
-        """The main side's process is a user's tree (it gets longer to stop its own)."""
-        return self.pid != 0
 
     def close(self):
         """The service is closed: a tree still being asked for is killed once it answers."""
