@@ -11,6 +11,11 @@ each, the table (``TABLE``, data) holds what every view says: ``status --json``'
 word, ``fleet status``'s (``fleet/view.problems_of`` over that fact: listed or not) and the
 metric lines. None says as wanted for a failed run.
 
+The same table holds for the jobs of a user's tree (``tree``: ``user``): it is our runsvdir
+too, the same code as root's, and every view reads it alike — here a user tree of root's
+(``users: {root: …}``, the checkout being unreachable for other accounts; a user's failing
+timer as an unprivileged user: tests/security/test_one_supervisor.py).
+
 The timers fire once, at moments a few seconds after the apply (``*-*-* HH:MM:SS UTC``: once
 a day), so that each state holds still while every view is read; the deadlines allow a loaded
 machine twenty seconds to apply the tree before the first elapse.
@@ -98,7 +103,7 @@ def daily(*moments):
         "%02d" % time.gmtime(moment).tm_sec for moment in moments))
 
 
-def services(live):
+def services(live, sv_dir):
     if not (live.bin / "timer-run").exists():  # the C runsv's timers' waiter (install-runtime
         (live.bin / "timer-run").symlink_to(our_tool("timer-run"))  # links it on a host)
     now = int(time.time())
@@ -121,7 +126,7 @@ def services(live):
         "t_off": dict(job("t_off"), schedule="*:*:*", down=True),
     })
     # t_missed last ran a day ago: today's elapse passed while it was down
-    side = live.sv_dir / "t_missed"
+    side = sv_dir / "t_missed"
     side.mkdir(parents=True)
     (side / "timer-stamp").write_bytes(stamp_bytes((now - 60 - 86400) * 10**6))
     return found, at, marks
@@ -131,10 +136,21 @@ def expanded(pattern):
     return pattern.replace("T", T).replace("D", D)
 
 
-def test_every_view_tells_every_state_of_a_job(live, capsys):
-    wanted, at, marks = services(live)
-    data = applied(live, capsys, wanted)
+@pytest.mark.parametrize("tree", ["system", "user"])
+def test_every_view_tells_every_state_of_a_job(live, capsys, tree):
+    if tree == "system":
+        wanted, at, marks = services(live, live.sv_dir)
+        data = applied(live, capsys, wanted)
+        prefix = ""
+    else:
+        wanted, at, marks = services(live, live.tmp / "home" / "sv")
+        argv, _home = live.apply_with_a_root_tree({}, wanted)
+        main([arg for arg in argv if arg != "--json"])
+        capsys.readouterr()
+        data = ["--data", str(live.data)]
+        prefix = "root/"
     assert time.time() < at - 1, "the apply took longer than LEAD: the elapses passed"
+    table = [(row[0], prefix + row[1]) + tuple(row[2:]) for row in TABLE]
 
     def verdicts():
         capsys.readouterr()
@@ -144,13 +160,13 @@ def test_every_view_tells_every_state_of_a_job(live, capsys):
     def settled():
         rows = verdicts()
         return rows if all(re.fullmatch(expanded(row[2]), rows[row[1]]["verdict"])
-                           for row in TABLE) else None
+                           for row in table) else None
     try:
         wait_until(settled, timeout=at - time.time() + 30, what="every job in its state")
     except AssertionError:
         rows = {name: row["verdict"] for name, row in verdicts().items()}
         raise AssertionError("not as the table: %s" % {
-            row[1]: rows[row[1]] for row in TABLE
+            row[1]: rows[row[1]] for row in table
             if not re.fullmatch(expanded(row[2]), rows[row[1]])})
 
     rows = verdicts()
@@ -162,7 +178,7 @@ def test_every_view_tells_every_state_of_a_job(live, capsys):
     main(["verify", "-v"] + data)
     checks = capsys.readouterr().out
 
-    for state, name, word, code, check, passes, fact_word, in_fleet, lines in TABLE:
+    for state, name, word, code, check, passes, fact_word, in_fleet, lines in table:
         where = "%s (%s)" % (state, name)
         assert re.fullmatch(expanded(word), rows[name]["verdict"]), (where, rows[name])
         assert status(capsys, data, name)[0] == code, where
@@ -170,7 +186,8 @@ def test_every_view_tells_every_state_of_a_job(live, capsys):
         assert (name in listed) == in_fleet, (where, listed)
         if in_fleet:
             assert listed[name] == facts[name], where
-        labels = re.escape('{service="%s",tree="system",declared="true"}' % name)
+        labels = re.escape('{service="%s",tree="%s",declared="true"}' % (
+            name[len(prefix):], "root" if prefix else "system"))
         for line in lines:
             family, value = line.split(" ")
             found = re.search("^%s%s %s$" % (family, labels, r"\S+" if value == "absent"
@@ -192,10 +209,11 @@ def test_every_view_tells_every_state_of_a_job(live, capsys):
                                           "t_skipped", "t_missed", "t_off")} == {
         "t_first": 0, "t_done": 1, "t_failed": 1, "t_running": 1, "t_skipped": 1,
         "t_missed": 1, "t_off": 0}
-    assert rows["t_missed"]["main"]["timer"]["missed"] is True, rows["t_missed"]
-    assert rows["t_skipped"]["main"]["timer"]["skipped"] == 2, rows["t_skipped"]
+    missed, skipped = rows[prefix + "t_missed"], rows[prefix + "t_skipped"]
+    assert missed["main"]["timer"]["missed"] is True, missed
+    assert skipped["main"]["timer"]["skipped"] == 2, skipped
     capsys.readouterr()
-    main(["status", "t_missed", "t_skipped", "--logs", "0"] + data)
+    main(["status", prefix + "t_missed", prefix + "t_skipped", "--logs", "0"] + data)
     out = capsys.readouterr().out
     assert "the last run was a missed elapse, caught up (persistent)" in out, out
     assert "skipped for overlap: 2 (a run was still going)" in out, out
@@ -206,7 +224,7 @@ def test_every_view_tells_every_state_of_a_job(live, capsys):
                                ("t_skipped", "runit-provision: run done (exit 0)", 1),
                                ("t_first", "runit-provision: run", 0)):
         capsys.readouterr()
-        main(["logs", name, "-o", "cat"] + data)
+        main(["logs", prefix + name, "-o", "cat"] + data)
         lines = capsys.readouterr().out.splitlines()
         assert sum(line.startswith(ended) for line in lines) == count, (name, lines)
     assert lines == [], lines  # t_first never ran: nothing in its log
