@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench: which pages of a forked Python process are its own, and why — a child (a user's agent)
+"""bench: which pages of a forked Python process are its own, and why — a child (a user's tree)
 against the process it was forked from (the fork server), page by page (issue 29).
 
 A page is the child's own when ``/proc/CHILD/pagemap`` says it is mapped by this process alone

@@ -32,18 +32,14 @@ The sandbox is made under ``$TMPDIR`` (``/tmp`` by default): put it on a filesys
 host's ``/home``. An ext4 without a journal (this project's VM's root) makes every new inode
 skip each one deleted in the last ~30 s (``recently_deleted`` in ext4's inode allocator):
 every ``supervise/*.new`` renamed over its file frees one, and 200 users' starts side by
-side turn that quadratic — ours, whose users' agents write for 800 sides in a few seconds,
-paid 8.2 s of CPU where a journaled ext4 costs them 3.3 (tmpfs 2.9). A journaled image:
+side turn that quadratic. A journaled image:
 ``truncate -s 4G IMG && mkfs.ext4 -q IMG && mount -o loop IMG DIR && chmod 1777 DIR``.
 
 The starts are measured ``--rounds`` times for each implementation, interleaved round by round
 (the machine's other load lands on every side alike), and the median is reported. Each round's
 tree runs ``--settle`` seconds before it is killed, as the memory's does: every round then
-starts from a tree killed while idle. Killed the moment its last service was seen, ours was
-killed with starts root had not yet recorded — its next start then looked for each such
-process in ``/proc`` (``adoption.started_in``, a kill -9's recovery the C runit and s6 do not
-do), and those rounds cost the agents 6–11 s of CPU where the others cost 2–3 (start 5.4–8.3 s
-against 2.7–3.7). ``--timeline``
+starts from a tree killed while idle (one killed mid-start leaves starts its next tree looks
+for in ``/proc``, a kill -9's recovery the C runit and s6 do not do). ``--timeline``
 prints, for the median round, when each kind of process started (``/proc/PID/stat``'s start
 time, in clock ticks: 10 ms steps) — where a start's time goes.
 

@@ -187,7 +187,7 @@ def test_every_view_tells_every_state_of_a_job(live, capsys, tree):
         if in_fleet:
             assert listed[name] == facts[name], where
         labels = re.escape('{service="%s",tree="%s",declared="true"}' % (
-            name[len(prefix):], "root" if prefix else "system"))
+            name, "root" if prefix else "system"))
         for line in lines:
             family, value = line.split(" ")
             found = re.search("^%s%s %s$" % (family, labels, r"\S+" if value == "absent"

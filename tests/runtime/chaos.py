@@ -712,9 +712,8 @@ def _read_lines(path):
 
 def _fds_but_pidfds(pid):
     """The descriptors ``pid`` holds, but its pidfds: a tree holds one for each process it
-    watches and did not start itself (a predecessor's, taken over after a kill; a user's,
-    started by their agent) — as many as services run, however long the soak, so not what
-    a leak would show."""
+    watches and did not start itself (a predecessor's, taken over after a kill) — as many as
+    services run, however long the soak, so not what a leak would show."""
     count = 0
     for fd in os.listdir("/proc/%d/fd" % pid):
         try:

@@ -109,6 +109,6 @@ def test_a_users_failing_timer_is_red_in_every_view(sandbox):
     done = sandbox.tool("verify")
     assert done.returncode == 1 and "tick" in done.stdout, (done.stdout, done.stderr)
     metrics = sandbox.tool("metrics").stdout
-    assert re.search(r'^runit_service_as_wanted\{service="tick",tree="apprun1",'
+    assert re.search(r'^runit_service_as_wanted\{service="apprun1/tick",tree="apprun1",'
                      r'declared="true"\} 0$', metrics, re.M), \
         [line for line in metrics.splitlines() if "tick" in line]
