@@ -136,5 +136,12 @@ def fields_of(words, record):
     return found
 
 
+def needed(values, name):
+    """``values[name]`` (``fields_of``'s), or Unreadable: ``no NAME=``."""
+    if name not in values:
+        raise Unreadable("no %s=" % printable(name, QUOTED_MAX))
+    return values[name]
+
+
 def _number(value):
     return "%d" % value if value == int(value) else "%g" % value

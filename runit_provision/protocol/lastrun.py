@@ -129,24 +129,19 @@ def last_run_read(data):
     >>> last_run_read(b"\\x1b[2J")
     (None, 'not a record of a run')
     """
-    from .bounds import Unreadable, fields_of, moment_ns, whole
+    from .bounds import Unreadable, fields_of, moment_ns, needed, whole
 
     fields = data[:LAST_RUN_MAX].split(b"\n", 1)[0].split(b" ")
     if fields[:2] != [b"last-run", b"1"]:
         return None, "not a record of a run"
     try:
         values = fields_of([field for field in fields[2:] if field], "last-run")
-
-        def field(name):
-            if name not in values:
-                raise Unreadable("no %s=" % name.decode())
-            return values[name]
         boot = values.get(b"boot")
         if boot is not None and (not boot or len(boot) > BOOT_MAX or not boot.isascii()
                                  or not boot.decode().isprintable()):
             raise Unreadable("boot= is not one word of at most %d characters" % BOOT_MAX)
-        return LastRun(whole(field(b"exit"), "exit", -1, 255),
-                       whole(field(b"signal"), "signal", 0, 255),
+        return LastRun(whole(needed(values, b"exit"), "exit", -1, 255),
+                       whole(needed(values, b"signal"), "signal", 0, 255),
                        moment_ns(values.get(b"started", b"0"), "started"),
                        moment_ns(values.get(b"ended", b"0"), "ended"),
                        None if boot is None else boot.decode()), None
