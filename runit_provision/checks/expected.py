@@ -504,6 +504,8 @@ def failed_problems(label, side_dir, snapshot):
     from ..protocol.lastrun import FAILED
 
     side = snapshot.side(side_dir)
+    if side is not None and side.unreadable:  # what its records say cannot be told
+        return ["%s: unreadable (%s)" % (label, side.unreadable_text)]
     if side is not None and side.is_timer:
         last, read = side.last_run, side.timer
         if read.unreadable is not None:
@@ -539,6 +541,8 @@ def ready_problems(label, side_dir, snapshot):
     if side is None or side.state is not Condition.RUN:
         return []
     found = side.readiness
+    if found is None and side.unreadable:
+        return ["%s: not ready: unreadable (%s)" % (label, side.unreadable_text)]
     if found is None:
         return ["%s: not ready: nothing recorded for pid %d (its readiness is declared: is "
                 "it run by runit-provision's runsv, or by a ./run with notify-relay?)"
@@ -546,7 +550,7 @@ def ready_problems(label, side_dir, snapshot):
     if found.state == "ready":
         return []
     waited = max(0, int(snapshot.now or 0) - found.started_ns // 1_000_000_000)
-    said = (": " + found.status) if found.status else ""
+    said = (": " + shown_name(found.status)) if found.status else ""  # the service's words
     return ["%s: not ready: %s for %d s%s" % (label, found.state, waited, said)]
 
 

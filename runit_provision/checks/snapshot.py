@@ -23,8 +23,9 @@ from urllib.parse import unquote_to_bytes
 
 from ..errors import ProtocolError, VerifyError
 from ..protocol.errstr import error_str
-from ..protocol.layout import LOG_DIR, path_in
-from ..protocol.probe import NOT_RUNNING, SideState
+from ..protocol.layout import LOG_DIR, READINESS, SUPERVISE_DIR, path_in
+from ..protocol.probe import LAST_RUN_FILE, NOT_RUNNING, SideState
+from ..protocol.tally import TALLY_FILE
 from ..protocol.status import Status, status_from_bytes
 from .svstatus import parts_from_sv_line
 
@@ -472,14 +473,20 @@ class Snapshot:
             _resolve_from_sv(self, line, name, path)
         now_ns = int(self.now) * 1_000_000_000 if self.now is not None else 0
         for side in self.sides.values():
-            side.readiness = _readiness_of(side)
-            side.tally = _tally_of(side)
-            side.last_run = _last_run_of(side)
+            unreadable = []
+            side.readiness = _unless(_readiness_of(side), READINESS_FILE, unreadable)
+            side.tally = _unless(_tally_of(side), TALLY_FILE, unreadable)
+            last_run = _last_run_of(side)
             side.timer = _timer_of(side)
+            # a timer's last run is its TimerRead's to judge
+            side.last_run = last_run[0] if side.timer is not None else _unless(
+                last_run, LAST_RUN_FILE, unreadable)
+            side.unreadable = tuple(unreadable)
             side.now_ns = now_ns  # the host's clock: sv's uptimes
         return self
 
 
+READINESS_FILE = SUPERVISE_DIR + "/" + READINESS
 _ARITY = {b"H": 3, b"E": 7, b"X": 2, b"L": 3, b"C": 4, b"S": 6, b"V": 3, b"U": 5, b"G": 2,
           b"W": 3, b"D": 1, b"R": 2, b"A": 2, b"O": 2, b"T": 4, b"N": 3}
 
@@ -536,33 +543,44 @@ def _resolve_probed(side):
     side.status, side.error = _status_or_error(raw, side.path)
 
 
-def _readiness_of(side):
-    """The side's readiness record (protocol/readiness.py) when it is about the process its
-    status shows; None otherwise (none declared, or about another run)."""
-    raw = side._raw_readiness
-    if raw is None or _is_errno(raw) or side.status is None or not side.status.pid:
-        return None
-    from ..protocol.readiness import readiness_from_bytes
-    try:
-        found = readiness_from_bytes(bytes.fromhex(raw))
-    except ValueError:
-        return None
-    if found is None or found.pid != side.status.pid or found.state == "down":
-        return None
+def _unless(read, record, unreadable):
+    """The value of ``read`` (``(value, why)``, a protocol reader's), ``record`` and its why
+    added to ``unreadable`` when it could not be read."""
+    found, why = read
+    if why is not None:
+        unreadable.append((record, why))
     return found
 
 
+def _readiness_of(side):
+    """``(Readiness, None)``: the side's readiness record (protocol/readiness.py) when it is
+    about the process its status shows; ``(None, None)`` otherwise (none declared, or about
+    another run); ``(None, why)`` when it cannot be read."""
+    raw = side._raw_readiness
+    if raw is None or _is_errno(raw) or side.status is None or not side.status.pid:
+        return None, None
+    from ..protocol.readiness import readiness_read
+    try:
+        found, why = readiness_read(bytes.fromhex(raw))
+    except ValueError:
+        return None, None
+    if found is None or found.pid != side.status.pid or found.state == "down":
+        return None, why
+    return found, None
+
+
 def _tally_of(side):
-    """The side's account of starts and deaths (protocol/tally.py), what status's verdict
-    reads to tell a crash loop; None where there is none whole (the C runit keeps none)."""
+    """``(Tally, None)``: the side's account of starts and deaths (protocol/tally.py), what
+    status's verdict reads to tell a crash loop; ``(None, None)`` where there is none whole
+    (the C runit keeps none); ``(None, why)`` for a whole one out of its bounds."""
     raw = side._raw_tally
     if raw is None or _is_errno(raw) or not side.is_supervised:
-        return None
-    from ..protocol.tally import tally_from_bytes
+        return None, None
+    from ..protocol.tally import tally_read
     try:
-        return tally_from_bytes(bytes.fromhex(raw))
+        return tally_read(bytes.fromhex(raw))
     except ValueError:
-        return None
+        return None, None
 
 
 def needs_passed_of(side):
@@ -578,15 +596,16 @@ def needs_passed_of(side):
 
 
 def _last_run_of(side):
-    """A one-shot's last run (protocol/lastrun.py), from its finish's record; None: none."""
+    """``(LastRun, None)``: a one-shot's last run (protocol/lastrun.py), from its finish's
+    record; ``(None, None)``: none; ``(None, why)``: one that cannot be read."""
     raw = side._raw_last_run
     if raw is None or _is_errno(raw):
-        return None
-    from ..protocol.lastrun import last_run_from_bytes
+        return None, None
+    from ..protocol.lastrun import last_run_read
     try:
-        return last_run_from_bytes(bytes.fromhex(raw))
+        return last_run_read(bytes.fromhex(raw))
     except ValueError:
-        return None
+        return None, None
 
 
 def _timer_of(side):

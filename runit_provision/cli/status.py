@@ -174,6 +174,8 @@ def print_table(rows, stream=None):
         doing = main.timer_doing if row.enabled else None
         if doing is not None:  # a timer: scheduled, running, failed, off… (docs/jobs.md#timers)
             state = doing.kind
+        if main.unreadable:  # a record of it cannot be read: what it says is not shown
+            state = "unreadable"
         table.append((row.label if row.declared else shown_name(row.label), state,
                       str(main.pid) if main.pid else "-",
                       # disabled: no runsvdir starts it, whatever its down file says
@@ -184,6 +186,8 @@ def print_table(rows, stream=None):
         if doing is not None:  # a timer waits between its runs: ok while as wanted
             mark = "bad" if not row.verdict.is_as_wanted else \
                 "dim" if doing.kind == "off" else "ok"
+        if main.unreadable:  # never green: what its records say cannot be told
+            mark = "bad"
         marks.append(mark)
         below.append([(mark, note) for note in notes_of(row)]
                      + [("bad", owed_line(entry)) for entry in row.owed])
@@ -198,6 +202,7 @@ def notes_of(row):
     found = [shown_name(row.mark)] if row.mark else []
     if row.note:  # it says why better than an exit nobody could read
         return found + [shown_name(row.note)]
+    found += unreadable_lines(row)
     if row.main.timer_doing is not None:  # its runs, its next one, what it skipped (one
         # whose state cannot be told, or that no runsv serves, is told as any service)
         return found + timer_lines(row.main)
@@ -213,6 +218,16 @@ def notes_of(row):
     readiness = readiness_line(row.main)
     if readiness:
         found.append(readiness)
+    return found
+
+
+def unreadable_lines(row):
+    """``unreadable: supervise/tally: …`` under a row for each side with a record that
+    cannot be read (protocol.probe.SideState.unreadable_text), escaped."""
+    found = []
+    for prefix, side in (("", row.main), ("its logger: ", row.log)):
+        if side is not None and side.unreadable:
+            found.append("%sunreadable: %s" % (prefix, shown_name(side.unreadable_text)))
     return found
 
 
@@ -270,7 +285,7 @@ def readiness_line(side):
         return None
     said = (": " + shown_name(found.status)) if found.status else ""
     if found.failed:  # runsv ended this run or the last one: ready_timeout, watchdog
-        said += " (runsv ended a run: %s)" % found.failed
+        said += " (runsv ended a run: %s)" % shown_name(found.failed)
     if found.state == "starting":
         waited = max(0, side.now_ns - found.started_ns) / 1e9 if side.now_ns else 0
         return "not ready after %s%s" % (_ran_text(int(waited * 1e9)), said)
@@ -300,6 +315,8 @@ def why_not_running(row):
         return None
     if main.unknown is not None:  # why its state cannot be told says more than its exits
         return shown_name(main.unknown)
+    if main.unreadable:  # unreadable_lines said why: its account is not there to tell more
+        return None
     if main.job == FAILED:  # its finish's record: under the C runit too
         from ..protocol.lastrun import job_words  # a one-shot's alone (protocol/jobwords.py)
 

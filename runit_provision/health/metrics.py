@@ -15,6 +15,12 @@ in a home is shown as ``shown.shown_name`` shows it (a label value is UTF-8 text
 ``runit_service_as_wanted`` is the service's verdict (health/verdict.py: what ``status``
 calls ``as wanted``, its logger included), one sample a service: 0 is what makes ``status``
 exit 3 for it — a state that cannot be told included — so an alert on it is one expression.
+
+A record of a side that is there and cannot be read (a user's tree writes them: its tally,
+readiness, back-off record, a one-shot's last run, a timer's records) gives none of its
+series — nothing made up from it — and ``runit_service_unreadable`` (``_log_`` for the
+logger) is 1 for that side, absent for a side whose records were all read; its service's
+``runit_service_as_wanted`` is 0.
 """
 
 from ..protocol.probe import Condition
@@ -55,6 +61,8 @@ FAMILIES = (
                                          "(0: it exited)."),
     ("oneshot_last_run_timestamp_seconds", "gauge", "Unix time a one-shot's last run ended."),
     ("oneshot_last_run_duration_seconds", "gauge", "Seconds a one-shot's last run took."),
+    ("unreadable", "gauge", "1 when a record of the side is there and cannot be read (its "
+                            "series from it are left out); absent when every one was read."),
 )
 # a timer's families (docs/jobs.md#timers), its service side's: one sample a timer, only what its
 # records say (absent when they say nothing, or cannot be read)
@@ -188,6 +196,8 @@ def _values(side):
             yield "ready_latency_seconds", "%.3f" % side.ready_latency
     if side.is_oneshot:
         yield from _oneshot_values(side)
+    if side.unreadable or (side.timer is not None and side.timer.unreadable is not None):
+        yield "unreadable", "1"
     tally = side.tally
     waiting = side.waiting if side.restart_text is not None else None
     if waiting is not None:
@@ -213,10 +223,10 @@ def _values(side):
 def _oneshot_values(side):
     """A one-shot's families: its last run, from the record its ./finish keeps (under the C
     runit too: protocol/lastrun.py)."""
-    from ..protocol.lastrun import FAILED, NEVER_RUN
+    from ..protocol.lastrun import DONE, FAILED, RUNNING
 
     job = side.job
-    if job is not None and job != NEVER_RUN:
+    if job in (DONE, FAILED, RUNNING):  # not never run, nor a record that cannot be read
         yield "oneshot_failed", _flag(job == FAILED)
     found = side.last_run
     if found is None:

@@ -73,7 +73,10 @@ def readiness_json(side):
 
 def _with_readiness(side, found):
     """``readiness`` only for a side that declares it: every other side's JSON is as it was
-    before readiness existed."""
+    before readiness existed; ``unreadable`` likewise, only for a side with a record that
+    cannot be read (protocol.probe.SideState.unreadable_text)."""
+    if side.unreadable:
+        found["unreadable"] = side.unreadable_text
     if side.readiness is not None:
         found["readiness"] = readiness_json(side)
     if side.waiting is not None:  # likewise: only while a restart waits out a back-off

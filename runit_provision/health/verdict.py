@@ -9,6 +9,9 @@ A service is judged in the words the fact carries of each side (``side_words``: 
 that a fact from PuppetDB is judged as the node judged itself — and one from an older node,
 which carries no verdict, the same way (``judge``). What is wrong, in this order:
 
+    unreadable (WHY)             a record of it is there and cannot be read (its tally,
+                                 readiness, back-off record, a one-shot's last run: a user's
+                                 tree writes them; protocol/bounds.py) — never as wanted
     gave up restarting it        runsv stopped restarting it (its give-up policy)
     crash-looping                it died tally.CRASH_LOOP's deaths within the window
     waiting for setup            its ./run waits for a one-shot it needs (protocol/needsdone.py:
@@ -19,6 +22,7 @@ which carries no verdict, the same way (``judge``). What is wrong, in this order
                                  starting: what systemd calls "activating"
     its logger is STATE          it runs; its logger is wanted up and does not
     its logger is crash-looping
+    its logger is unreadable (WHY)
 
 A one-shot (``oneshot: true``, docs/jobs.md) is judged by what it is doing (its side's
 ``job``, protocol/lastrun.py): ``running`` and ``done (exit 0, at T, took D)`` are as wanted —
@@ -43,7 +47,7 @@ says otherwise; one the data disables, not at all. verify judges against the dat
 (wanted up unless ``down: true``) through ``verdict_of``.
 """
 
-from ..protocol.jobwords import DONE, FAILED, RUNNING
+from ..protocol.jobwords import DONE, FAILED, RUNNING, UNREADABLE
 from ..protocol.probe import Condition
 from ..protocol.tally import exit_text
 from ..protocol.tuples import FieldTuple  # a daily view's path (startup/)
@@ -57,6 +61,7 @@ NOT_READY = "not ready"
 WAITING_FOR = "waiting for %s"
 LOGGER_IS = "its logger is %s"
 LOGGER_CRASH_LOOPING = LOGGER_IS % CRASH_LOOPING
+UNREADABLE_WORD = UNREADABLE + " (%s)"
 # a timer's kinds (protocol/timerwords.py, not imported: only a timer's side loads it)
 TIMER_SCHEDULED, TIMER_OFF, TIMER_UNREADABLE = "scheduled", "off", "unreadable"
 TIMER_KINDS = (TIMER_SCHEDULED, RUNNING, FAILED, TIMER_OFF, TIMER_UNREADABLE)
@@ -117,6 +122,10 @@ def judge(service, wanted=None, running=None):
     >>> held.word, held.is_stopped, judge({"wanted": True, "running": True, "main": {
     ...     "waiting_for": "setup (failed)"}}).word
     ('waiting for setup', True, 'waiting for setup (failed)')
+    >>> bad = judge({"wanted": True, "running": True, "main": {"unreadable":
+    ...              "supervise/tally: at=1e300 is not a time within 1970..9999"}})
+    >>> bad.word, bad.is_as_wanted, bad.is_service_wrong
+    ('unreadable (supervise/tally: at=1e300 is not a time within 1970..9999)', False, True)
     """
     main = service.get("main")
     main = main if isinstance(main, dict) else {}
@@ -124,20 +133,22 @@ def judge(service, wanted=None, running=None):
     log = log if isinstance(log, dict) else None
     running = service.get("running") is True if running is None else running
     wanted = service.get("wanted") is True if wanted is None else wanted
+    words = _unreadable_words(main)
     timer = main.get("timer")
     if timer in TIMER_KINDS:
-        return _judge_timer(timer, main, log, wanted)
+        return _judge_timer(timer, main, log, wanted, words)
     job = main.get("job")
     if job in (DONE, FAILED):
         wanted = job == FAILED  # done: nothing more is wanted of it; failed: its run was
     stopped = wanted and not running
-    words = []
     if main.get("gave_up") is True:
         words.append(GAVE_UP)
     elif main.get("crash_looping") is True:
         words.append(CRASH_LOOPING)
     if job == FAILED:
         words.append(main.get("job_word") or FAILED)
+    elif job == UNREADABLE and not words:  # a fact whose side names no why
+        words.append(UNREADABLE)
     elif main.get("waiting_for") and not words:
         words.append(WAITING_FOR % main["waiting_for"])
     elif stopped and not words:
@@ -150,6 +161,13 @@ def judge(service, wanted=None, running=None):
     return _with_logger(words, log, running, stopped, shown)
 
 
+def _unreadable_words(side):
+    """``[unreadable (WHY)]`` of a side whose fact words name records that cannot be read
+    (a fact's ``unreadable``), else ``[]``."""
+    why = side.get("unreadable")
+    return [UNREADABLE_WORD % why] if why and isinstance(why, str) else []
+
+
 def _with_logger(words, log, running, stopped, shown):
     """The Verdict of a service whose own ``words`` are said: its logger's added."""
     mine = len(words)
@@ -158,10 +176,12 @@ def _with_logger(words, log, running, stopped, shown):
         words.append(LOGGER_IS % log.get("state"))
     if log is not None and log.get("crash_looping") is True:
         words.append(LOGGER_CRASH_LOOPING)
+    if log is not None:
+        words.extend(LOGGER_IS % word for word in _unreadable_words(log))
     return Verdict(tuple(words), stopped, mine, shown)
 
 
-def _judge_timer(timer, main, log, wanted):
+def _judge_timer(timer, main, log, wanted, words=()):
     """A timer's Verdict (the module says the rule): ``timer``, its kind; ``wanted``: what
     the data wants of it (up unless ``down: true``). Its logger runs while it is on.
 
@@ -173,7 +193,7 @@ def _judge_timer(timer, main, log, wanted):
     ('off (wanted up)', True, 'off')
     """
     word = main.get("timer_word") or timer
-    words, shown = [], None
+    words, shown = list(words), None
     if main.get("gave_up") is True:
         words.append(GAVE_UP)
     elif main.get("crash_looping") is True:
@@ -263,6 +283,8 @@ def side_words(side, timed=False):
         from ..protocol.needsdone import waiting_words
 
         found["waiting_for"] = waiting_words(side.waiting_for)
+    if side.unreadable:  # only then: every other side's words are as they were
+        found["unreadable"] = side.unreadable_text
     job = side.job
     if side.is_oneshot:  # its last run's end is fixed once it ended: stable between runs
         from ..protocol.lastrun import job_words  # a one-shot's alone (protocol/jobwords.py)

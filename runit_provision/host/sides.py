@@ -3,15 +3,22 @@
 ``metrics`` and the fact (health/status.py) and for the applier (apply/observe.py, watch.py,
 activate.py), which read them alike. Apart from the applier's observation: importing
 observe.py's tree of Actuals was a tenth of ``status NAME``'s budget (docs/design.md).
+
+Every record of a side may be a user's (their tree writes its ``supervise/``): each is read
+bounded, by protocol's total readers, and one that is there and cannot be read is named in
+the SideState's ``unreadable`` with why — that side's row says so, the rest are read on.
 """
 
 from ..errors import ProbeError, UnsafePathError
-from ..protocol.layout import LAST_RUN, ONESHOT, SCHEDULE, SUPERVISE_DIR, TIMER_STATE_FILE
-from ..protocol.probe import (SideState, is_normally_up, is_supervised_despite, read_status_at,
-                              unknown_of)
+from ..protocol.layout import (BACKOFF_STATE, LAST_RUN, ONESHOT, READINESS, SCHEDULE,
+                               SUPERVISE_DIR, TIMER_STATE_FILE)
+from ..protocol.probe import (LAST_RUN_FILE, SideState, is_normally_up, is_supervised_despite,
+                              read_status_at, unknown_of)
 from ..protocol.status import State
-from ..protocol.tally import read_tally_at
+from ..protocol.tally import TALLY_FILE, tally_read_at
 from .owed import owed_from_text
+
+READINESS_FILE = SUPERVISE_DIR + "/" + READINESS
 
 NOT_SUPERVISED = SideState()
 NEVER_SUPERVISED = SideState(was_seen=False)  # no supervise/: no runsv ever took it up
@@ -98,13 +105,19 @@ def read_side(fs, path, now, probe=None, with_tally=True):
     readiness = waiting = None
     if with_tally and side.unknown is None and side.status is not None:
         side = tallied(fs, path, side)
-        readiness = side_readiness(fs, path, side.status)
-        waiting = side_waiting(fs, path, side)
+        readiness, why = side_readiness_read(fs, path, side.status)
+        side = with_unreadable(side, READINESS_FILE, why)
+        waiting, why = side_waiting_read(fs, path, side)
+        side = with_unreadable(side, BACKOFF_STATE, why)
     oneshot, timer = side_marks(fs, path)
+    last_run = None
+    if oneshot or timer:
+        last_run, why = side_last_run_read(fs, path)
+        if not timer:  # a timer's records are its TimerRead's to judge (side_timer)
+            side = with_unreadable(side, LAST_RUN_FILE, why)
     side = side.replaced(is_normally_up=side_is_normally_up(fs, path), readiness=readiness,
                          now_ns=now * 1_000_000_000, waiting=waiting, is_oneshot=oneshot,
-                         last_run=side_last_run(fs, path) if oneshot or timer else None,
-                         timer=side_timer(fs, path) if timer else None)
+                         last_run=last_run, timer=side_timer(fs, path) if timer else None)
     if with_tally and side.is_want_up and side.state.value in ("run", "down"):
         side = side.replaced(waiting_for=side_waiting_for(fs, path, side, probe))
     return side
@@ -127,9 +140,11 @@ def side_waiting_for(fs, path, side, probe):
 
     needed = []
     for directory in needed_dirs(content):
-        needed.append((directory.rstrip("/").rsplit("/", 1)[-1], probe(directory).replaced(
-            is_oneshot=True, last_run=side_last_run(fs, directory),
-            is_normally_up=side_is_normally_up(fs, directory))))
+        last, why = side_last_run_read(fs, directory)
+        needed.append((directory.rstrip("/").rsplit("/", 1)[-1], with_unreadable(
+            probe(directory).replaced(is_oneshot=True, last_run=last,
+                                      is_normally_up=side_is_normally_up(fs, directory)),
+            LAST_RUN_FILE, why)))
     from ..protocol.layout import boot_id
 
     word = None
@@ -142,26 +157,35 @@ def side_waiting_for(fs, path, side, probe):
 
 
 def side_waiting(fs, path, side):
-    """The restart that waits out the side's back-off (protocol/backoff.py), or None: our
-    runsv's, in its tally; under the C runit, the record the rendered ``./finish`` that runs
-    now wrote (``backoff-state``, its pid the status's) — the service owner's file, only
-    shown."""
+    """The restart that waits out the side's back-off (protocol/backoff.py), or None:
+    ``side_waiting_read``'s."""
+    return side_waiting_read(fs, path, side)[0]
+
+
+def side_waiting_read(fs, path, side):
+    """``(Waiting, None)``: the restart that waits out the side's back-off
+    (protocol/backoff.py); ``(None, None)`` when none does; ``(None, why)`` when its record
+    cannot be read. Our runsv's is in its tally (read, and bounded, with it); under the C
+    runit, the record the rendered ``./finish`` that runs now wrote (``backoff-state``, its
+    pid the status's) — the service owner's file, only shown."""
     tally, status = side.tally, side.status
     if tally is not None:
         found = tally.waiting
-        return found if found is not None and found.due_ns else None
+        return (found if found is not None and found.due_ns else None), None
     if status.state != State.FINISH or not status.pid:
-        return None
-    from ..protocol.backoff import BACKOFF_STATE, waiting_from_bytes
+        return None, None
+    from ..protocol.backoff import BACKOFF_MAX, waiting_read
 
     try:
         content, _ = fs.read_file(path + "/" + BACKOFF_STATE)
     except (OSError, UnsafePathError):
-        return None
-    found = None if content is None else waiting_from_bytes(content[:256])
+        return None, None
+    if content is None:
+        return None, None
+    found, why = waiting_read(content[:BACKOFF_MAX])
     if found is None or found.pid != status.pid or not found.due_ns:
-        return None
-    return found
+        return None, why
+    return found, None
 
 
 def side_marks(fs, path):
@@ -193,13 +217,27 @@ def side_timer(fs, path):
 def side_last_run(fs, path):
     """A one-shot's ``supervise/last-run`` (protocol/lastrun.py), or None: none, or not one.
     Shown only: a user's finish writes it, and nothing here acts on it."""
-    from ..protocol.lastrun import read_last_run_at  # only for a one-shot
+    return side_last_run_read(fs, path)[0]
+
+
+def side_last_run_read(fs, path):
+    """``(LastRun, None)`` of the side's ``supervise/last-run``, ``(None, None)`` when there
+    is none, ``(None, why)`` when it cannot be read (protocol/lastrun.py ``last_run_read``)."""
+    from ..protocol.lastrun import last_run_read_at  # only for a one-shot
 
     try:
         supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
     except (OSError, UnsafePathError):
-        return None
-    return read_last_run_at(supervise)
+        return None, None
+    return last_run_read_at(supervise)
+
+
+def with_unreadable(side, record, why):
+    """``side`` with ``record`` (its name: ``supervise/tally``) among its ``unreadable``,
+    for ``why``; ``side`` itself when ``why`` is None."""
+    if why is None:
+        return side
+    return side.replaced(unreadable=side.unreadable + ((record, why),))
 
 
 def _is_file(dir_fd, name):
@@ -214,53 +252,56 @@ def _is_file(dir_fd, name):
 
 def tallied(fs, path, side):
     """``side`` (probe_side's) with our runtime's tally when it is the account of the status
-    read (``side_tally`` reads the status again when they differ)."""
+    read (``side_tally`` reads the status again when they differ) — or, when the tally is
+    there and cannot be read, with it among its ``unreadable``."""
     if side.status is None or side.unknown is not None:
         return side
-    status, tally = side_tally(fs, path, side.status)
-    return side.replaced(status=status, tally=tally)
+    status, tally, why = side_tally(fs, path, side.status)
+    return with_unreadable(side.replaced(status=status, tally=tally), TALLY_FILE, why)
 
 
 def side_tally(fs, path, status):
-    """``(status, tally)``: the side's Tally when it is our runtime's account of what
-    ``status`` shows (its pid is status's), else None — no file (C runit), or one another
-    runsv left. The tally is written before the status, so a status read again after a
-    tally that does not match it catches up with it."""
+    """``(status, tally, why)``: the side's Tally when it is our runtime's account of what
+    ``status`` shows (its pid is status's), else None — no file (C runit), one another runsv
+    left, or one that cannot be read (``why``: what is wrong with it; else None). The tally
+    is written before the status, so a status read again after a tally that does not match
+    it catches up with it."""
     try:
         supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
     except (OSError, UnsafePathError):
-        return status, None
+        return status, None, None
     for _ in range(3):
-        tally = read_tally_at(supervise)
+        tally, why = tally_read_at(supervise)
         if tally is None:
-            return status, None
+            return status, None, why
         if tally.pid == status.pid:
-            return status, tally
+            return status, tally, None
         try:
             status = read_status_at(supervise)
         except ProbeError:
-            return status, None
-    return status, None
+            return status, None, None
+    return status, None, None
 
 
-def side_readiness(fs, path, status):
-    """What the process ``status`` shows said of its readiness (supervise/readiness, written
-    by our runsv or by notify-relay under the C one), or None: no record, or one about
-    another process (an earlier run, or this one before the record caught up)."""
+def side_readiness_read(fs, path, status):
+    """``(Readiness, None)``: what the process ``status`` shows said of its readiness
+    (supervise/readiness, written by our runsv or by notify-relay under the C one);
+    ``(None, None)``: no record, or one about another process (an earlier run, or this one
+    before the record caught up); ``(None, why)``: one that cannot be read."""
     if not status.pid or status.state != State.RUN:
-        return None
+        return None, None
     # here: only a side that runs has a readiness to read (status of one that does not, or
     # of an unsupervised one, never loads the record's module: ~0.3 M instructions)
-    from ..protocol.readiness import read_readiness_at
+    from ..protocol.readiness import readiness_read_at
 
     try:
         supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
     except (OSError, UnsafePathError):
-        return None
-    found = read_readiness_at(supervise)
+        return None, None
+    found, why = readiness_read_at(supervise)
     if found is None or found.pid != status.pid or found.state == "down":
-        return None
-    return found
+        return None, why
+    return found, None
 
 
 def side_is_normally_up(fs, path):

@@ -23,11 +23,21 @@ the C runit the rendered ``finish`` writes ``backoff-state`` in the service dire
 owner's: a reader only shows it, never acts on it)::
 
     backoff-state 1 pid=4321 restarts=3 step=2/6 delay=4.000 due=1700000004
+
+Both files may be a user's (their service directory, their tree's tally): each number is read
+within bounds before a timer or a view sees it — the ``backoff`` file's seconds within
+0..``SECONDS_MAX`` (a day, the data's own bound) and its steps within 0..``STEPS_MAX``; a
+record's ``delay`` within 0..``DELAY_MAX`` (``max`` and ``jitter`` together), its ``due``
+within 1970..9999, its counts and pid as protocol/bounds.py says. Out of them, a file is not
+one (ValueError, its words say why).
 """
 
 from .layout import BACKOFF, BACKOFF_STATE  # noqa: F401 (the names, layout's; here for readers)
 
 BACKOFF_MAX = 256            # bytes read of either
+SECONDS_MAX = 86400          # each of the backoff file's seconds: the data's bound (a day)
+STEPS_MAX = 64               # the data's bound on steps
+DELAY_MAX = 2 * SECONDS_MAX  # a restart's wait: the maximum and the jitter
 RUNSV_ENV = "RUNIT_PROVISION_BACKOFF"  # our runsv sets it to "runsv" for ./finish: it waits
 _NS = 1_000_000_000
 
@@ -103,8 +113,11 @@ def backoff_from_bytes(data):
     >>> backoff_from_bytes(b"backoff 1 first=1 max=x steps=2 jitter=0 reset=60")
     Traceback (most recent call last):
     ValueError: backoff: max=x is not a number of seconds
+    >>> backoff_from_bytes(b"backoff 1 first=1 max=1e7 steps=2 jitter=0 reset=60")
+    Traceback (most recent call last):
+    ValueError: backoff: max=1e7 is out of range
     """
-    fields = _fields(data, b"backoff")
+    fields = _fields(data[:BACKOFF_MAX], b"backoff")
     try:
         values = {name: fields[name.encode()].decode("ascii", "replace")
                   for name in ("first", "max", "steps", "jitter", "reset")}
@@ -115,10 +128,10 @@ def backoff_from_bytes(data):
         try:
             number = int(text) if name == "steps" else float(text)
         except ValueError:
-            raise ValueError("backoff: %s=%s is not a number of seconds" % (name, text)) \
-                from None
-        if number < 0 or number != number or number > 10 ** 7:
-            raise ValueError("backoff: %s=%s is out of range" % (name, text))
+            raise ValueError("backoff: %s=%s is not a number of seconds" % (
+                name, _printable(text))) from None
+        if not 0 <= number <= (STEPS_MAX if name == "steps" else SECONDS_MAX):  # nan fails
+            raise ValueError("backoff: %s=%s is out of range" % (name, _printable(text)))
         numbers[name] = number
     return Backoff(**numbers)
 
@@ -173,31 +186,57 @@ class Waiting:
 
 def waiting_from_fields(fields):
     """A Waiting of ``restarts= step=K/N delay= due=`` fields (a dict of bytes); None
-    without ``restarts``; ValueError when they are not numbers."""
+    without ``restarts``; ValueError (protocol/bounds.Unreadable) when one is missing, not a
+    number or out of the module's bounds.
+
+    >>> waiting_from_fields({b"restarts": b"1", b"step": b"0/3", b"delay": b"1e300",
+    ...                      b"due": b"17"})
+    Traceback (most recent call last):
+    ...
+    runit_provision.protocol.bounds.Unreadable: delay=1e300 is not a number of seconds within 0..172800
+    """
+    from .bounds import PID_MAX, Unreadable, moment_ns, seconds, whole
+
     if b"restarts" not in fields:
         return None
-    found = Waiting(int(fields[b"restarts"]), pid=int(fields.get(b"pid", b"0")))
+    found = Waiting(whole(fields[b"restarts"], "restarts"),
+                    pid=whole(fields.get(b"pid", b"0"), "pid", 0, PID_MAX))
     if b"due" in fields:
+        for name in (b"step", b"delay"):
+            if name not in fields:
+                raise Unreadable("no %s= beside due=" % name.decode())
         step, _, steps = fields[b"step"].partition(b"/")
-        whole, _, fraction = fields[b"due"].partition(b".")
-        found.step, found.steps = int(step), int(steps)
-        found.delay = float(fields[b"delay"])
-        found.due_ns = int(whole) * _NS + int(fraction.ljust(9, b"0")[:9] or b"0")
+        found.steps = whole(steps, "steps", 0, STEPS_MAX)
+        found.step = whole(step, "step", 0, found.steps)
+        found.delay = seconds(fields[b"delay"], "delay", DELAY_MAX)
+        found.due_ns = moment_ns(fields[b"due"], "due")
     return found
 
 
 def waiting_from_bytes(data):
-    """The Waiting the C runit's finish wrote (``backoff-state``), or None when it is not one.
+    """The Waiting the C runit's finish wrote (``backoff-state``), or None when it is not one
+    (``waiting_read`` says why).
 
     >>> waiting_from_bytes(b"backoff-state 1 pid=42 restarts=3 step=2/6 delay=4.000 due=17\\n")
     Waiting(restarts=3, step=2, steps=6, delay=4.0, due_ns=17000000000, pid=42)
     >>> waiting_from_bytes(b"garbage"), waiting_from_bytes(b"backoff-state 1 restarts=x")
     (None, None)
     """
+    return waiting_read(data)[0]
+
+
+def waiting_read(data):
+    """``(Waiting, None)`` of a ``backoff-state`` file's bytes (at most ``BACKOFF_MAX`` of
+    them), or ``(None, why)`` when they are not one — never an exception.
+
+    >>> waiting_read(b"backoff-state 1 pid=42 restarts=3 step=2/6 delay=nan due=17")
+    (None, 'delay=nan is not a number of seconds within 0..172800')
+    """
     try:
-        return waiting_from_fields(_fields(data, b"backoff-state"))
-    except (ValueError, KeyError):
-        return None
+        found = waiting_from_fields(_fields(data[:BACKOFF_MAX], b"backoff-state"))
+    except ValueError as exc:
+        return None, _printable(str(exc))
+    return (found, None) if found is not None else (None, "no restarts=")
 
 
 def _fields(data, kind):
@@ -208,6 +247,12 @@ def _fields(data, kind):
         return dict(word.split(b"=", 1) for word in words[2:])
     except ValueError:
         raise ValueError("%s: a word without =" % kind.decode()) from None
+
+
+def _printable(text):
+    from .bounds import printable
+
+    return printable(text, 80)
 
 
 def seconds_text(seconds):

@@ -7,3 +7,4 @@ RUNNING = "running"
 DONE = "done"
 FAILED = "failed"
 NEVER_RUN = "never run"
+UNREADABLE = "unreadable"  # its supervise/last-run is there and cannot be read

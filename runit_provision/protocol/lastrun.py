@@ -24,7 +24,9 @@ a new file renamed into place (our runsv writes the line itself, before ./finish
 Both runtimes' readers read it (host/sides.py, verify's probes); nothing acts on it — it is
 shown: written by whoever runs the service's ``./finish`` (in a user's tree, the user), it
 is never trusted by root to decide anything (docs/security.md). A run that is ``done``
-exited 0; anything else is ``failed``.
+exited 0; anything else is ``failed``. Read within bounds (protocol/bounds.py: ``exit``
+-1..255, ``signal`` 0..255, both times within 1970..9999, ``boot`` one printable word): a
+record that is not one, or is out of them, is unreadable — its words say why.
 
 Stdlib only, no imports at the top: status reads it on the daily views' path.
 """
@@ -34,6 +36,7 @@ from .layout import LAST_RUN
 from .tuples import FieldTuple
 
 LAST_RUN_MAX = 256  # bytes read: the line is ~80
+BOOT_MAX = 64  # characters of its boot id (the kernel's: 36)
 # Our runsv writes the record itself when a one-shot's ./run or a timer's ./job ends (a
 # one-shot: keeps it down), and sets this to "runsv" in ./finish's environment: the rendered
 # finish then only says the run's end in its log (templates/finish/runsv-recorded.j2) — a
@@ -103,7 +106,7 @@ class LastRun(FieldTuple, fields="exit_code signal started_ns ended_ns boot", de
 
 
 def last_run_from_bytes(data):
-    """The LastRun of a file's bytes; None when it is not one.
+    """The LastRun of a file's bytes; None when it is not one (``last_run_read`` says why).
 
     >>> last_run_from_bytes(b"last-run 1 exit=3 signal=0 started=10.5 ended=12\\n")
     LastRun(exit_code=3, signal=0, started_ns=10500000000, ended_ns=12000000000, boot=None)
@@ -114,18 +117,36 @@ def last_run_from_bytes(data):
     >>> last_run_from_bytes(b"garbage"), last_run_from_bytes(b"last-run 1 exit=x")
     (None, None)
     """
-    fields = data.split(b"\n", 1)[0].split(b" ")
+    return last_run_read(data)[0]
+
+
+def last_run_read(data):
+    """``(LastRun, None)`` of a file's bytes (at most ``LAST_RUN_MAX`` of them read), or
+    ``(None, why)`` when they are not one, or one out of its bounds — never an exception.
+
+    >>> last_run_read(b"last-run 1 exit=0 signal=0 started=1 ended=99999999999999999")
+    (None, 'ended=99999999999999999 is not a time within 1970..9999')
+    >>> last_run_read(b"\\x1b[2J")
+    (None, 'not a record of a run')
+    """
+    from .bounds import Unreadable, fields_of, moment_ns, needed, whole
+
+    fields = data[:LAST_RUN_MAX].split(b"\n", 1)[0].split(b" ")
     if fields[:2] != [b"last-run", b"1"]:
-        return None
+        return None, "not a record of a run"
     try:
-        values = dict(field.split(b"=", 1) for field in fields[2:] if field)
+        values = fields_of([field for field in fields[2:] if field], "last-run")
         boot = values.get(b"boot")
-        return LastRun(int(values[b"exit"]), int(values[b"signal"]),
-                       _nanoseconds(values.get(b"started", b"0")),
-                       _nanoseconds(values.get(b"ended", b"0")),
-                       None if boot is None else boot.decode("ascii"))
-    except (KeyError, ValueError, UnicodeDecodeError):
-        return None
+        if boot is not None and (not boot or len(boot) > BOOT_MAX or not boot.isascii()
+                                 or not boot.decode().isprintable()):
+            raise Unreadable("boot= is not one word of at most %d characters" % BOOT_MAX)
+        return LastRun(whole(needed(values, b"exit"), "exit", -1, 255),
+                       whole(needed(values, b"signal"), "signal", 0, 255),
+                       moment_ns(values.get(b"started", b"0"), "started"),
+                       moment_ns(values.get(b"ended", b"0"), "ended"),
+                       None if boot is None else boot.decode()), None
+    except Unreadable as exc:
+        return None, str(exc)
 
 
 def last_run_bytes(found, boot=None):
@@ -144,24 +165,32 @@ def last_run_bytes(found, boot=None):
 
 
 def read_last_run_at(supervise_fd):
-    """The LastRun in ``supervise/`` (open as ``supervise_fd``; nothing in it followed, a
-    FIFO never waited on, a bounded read); None when there is none or it is not one."""
+    """The LastRun in ``supervise/`` (open as ``supervise_fd``); None when there is none, or
+    it is not one (``last_run_read_at``)."""
+    return last_run_read_at(supervise_fd)[0]
+
+
+def last_run_read_at(supervise_fd):
+    """``last_run_read`` of ``supervise/last-run`` in ``supervise/`` (open as
+    ``supervise_fd``; nothing in it followed, a FIFO never waited on, a bounded read):
+    ``(None, None)`` when there is none — or one that is not a regular file, which runsv's
+    finish never writes."""
     import posix
 
     try:
         fd = posix.open(LAST_RUN, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW
                         | posix.O_CLOEXEC, dir_fd=supervise_fd)
     except OSError:
-        return None
+        return None, None
     try:
         if posix.fstat(fd).st_mode & 0o170000 != 0o100000:
-            return None  # not a regular file: nothing runsv's finish writes
+            return None, None  # not a regular file: nothing runsv's finish writes
         data = posix.read(fd, LAST_RUN_MAX)
     except OSError:
-        return None
+        return None, None
     finally:
         posix.close(fd)
-    return last_run_from_bytes(data)
+    return last_run_read(data)
 
 
 def job_of(state_word, found):
@@ -204,26 +233,33 @@ def job_words(job, found, exit_words):
 
 
 def utc_text(ns):
-    """Unix ns as ``2025-11-26T11:03:21Z`` (UTC: the same on every host of a fleet)."""
+    """Unix ns as ``2025-11-26T11:03:21Z`` (UTC: the same on every host of a fleet); ``an
+    unknown time`` outside 1970..9999, which ``gmtime`` may refuse.
+
+    >>> utc_text(1764155001_000000000), utc_text(10 ** 30), utc_text(-1)
+    ('2025-11-26T11:03:21Z', 'an unknown time', 'an unknown time')
+    """
+    from .bounds import TIME_NS_MAX
+
+    if not 0 <= ns <= TIME_NS_MAX:
+        return "an unknown time"
     import time
 
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ns // 1_000_000_000))
 
 
 def duration_text(seconds):
-    """``1.2s``, ``59.0s``, ``3m05s``, ``2h01m``.
+    """``1.2s``, ``59.0s``, ``3m05s``, ``2h01m``; ``an unknown time`` for a negative one, or
+    one not finite.
 
-    >>> [duration_text(s) for s in (1.25, 59, 185, 7260)]
-    ['1.2s', '59.0s', '3m05s', '2h01m']
+    >>> [duration_text(s) for s in (1.25, 59, 185, 7260, float("nan"), -1)]
+    ['1.2s', '59.0s', '3m05s', '2h01m', 'an unknown time', 'an unknown time']
     """
+    if not 0 <= seconds < float("inf"):
+        return "an unknown time"
     if seconds < 60:
         return "%.1fs" % seconds
     whole = int(seconds)
     if whole < 3600:
         return "%dm%02ds" % divmod(whole, 60)
     return "%dh%02dm" % (whole // 3600, whole % 3600 // 60)
-
-
-def _nanoseconds(text):
-    whole, _, fraction = text.partition(b".")
-    return int(whole) * 1_000_000_000 + int(fraction.ljust(9, b"0")[:9] or b"0")

@@ -107,10 +107,13 @@ def guard_passed(dependent, data, boot):
     fields = data[:NEEDS_PASSED_MAX].split(b"\n", 1)[0].split(b" ")
     if fields[:2] != [b"needs-passed", b"1"]:
         return None
+    from .bounds import PID_MAX, whole
+
     try:
         values = dict(field.split(b"=", 1) for field in fields[2:] if field)
-        pid, said_boot = int(values[b"pid"]), values[b"boot"].decode("ascii")
-    except (KeyError, ValueError, UnicodeDecodeError):
+        pid, said_boot = whole(values[b"pid"], "pid", 0, PID_MAX), values[b"boot"].decode(
+            "ascii")
+    except (KeyError, ValueError):  # UnicodeDecodeError is one
         return None
     if not boot or boot == "unknown" or said_boot == "unknown":
         return None  # pids at boot repeat: a pid alone may be a boot before's

@@ -30,7 +30,8 @@ imported where a failure is told apart.
 import posix  # not os: on sv's path (protocol/without_os.py)
 
 from ..errors import ProbeError, ProtocolError
-from .layout import CONTROL_FIFO, DOWN, OK, OK_FIFO, STATUS, STATUS_FILE
+from .layout import (CONTROL_FIFO, DOWN, LAST_RUN, OK, OK_FIFO, STATUS, STATUS_FILE,
+                     SUPERVISE_DIR)
 from .status import STATUS_SIZE, status_from_bytes
 from .without_os import S_IFIFO, S_IFMT
 
@@ -231,6 +232,7 @@ Condition._by_word = {member.value: member for member in Condition._members}
 (Condition.DOWN, Condition.RUN, Condition.FINISH, Condition.NOT_SUPERVISED,
  Condition.UNKNOWN) = Condition._members
 _OF_STATE = Condition._members[:3]  # protocol.status.State's order: DOWN, RUN, FINISH
+LAST_RUN_FILE = SUPERVISE_DIR + "/" + LAST_RUN  # a one-shot's record, as ``unreadable`` names it
 
 
 
@@ -269,25 +271,31 @@ class SideState:
     * ``timer``: what was read of a timer's records (its directory has ``schedule``;
       protocol/timerwords.py ``TimerRead``), None for a side that is no timer;
     * ``waiting_for``: the one-shots its ``./run`` waits for now, ``(name, job)`` each
-      (protocol/needsdone.py ``waited_for``); empty: none.
+      (protocol/needsdone.py ``waited_for``); empty: none;
+    * ``unreadable``: the records of the side that are there and could not be read (a
+      user's tree writes them: protocol/bounds.py), ``(record, why)`` each — its tally,
+      readiness, back-off record, a one-shot's last run; a timer's are its ``timer``'s to
+      say. What they hold is then not read (None), and the verdict says they are unreadable.
 
     What it means — each word derived here, once: ``state``, ``want``, ``is_want_up``,
     ``pid``, ``is_running``, ``uptime``, ``normally``, ``is_ready``, ``ready_latency``,
-    ``deaths_in_window``, ``has_given_up``, ``is_crash_looping``, ``job``, ``timer_doing``.
+    ``deaths_in_window``, ``has_given_up``, ``is_crash_looping``, ``job``, ``timer_doing``,
+    ``unreadable_text``.
     """
 
     __slots__ = ("is_supervised", "status", "error", "is_normally_up", "unknown", "was_seen",
                  "tally", "readiness", "now_ns", "waiting", "is_oneshot", "last_run",
-                 "timer", "waiting_for")
+                 "timer", "waiting_for", "unreadable")
 
     def __init__(self, is_supervised=False, status=None, error=None, is_normally_up=True,
                  unknown=None, was_seen=True, tally=None, readiness=None, now_ns=0,
-                 waiting=None, is_oneshot=False, last_run=None, timer=None, waiting_for=()):
+                 waiting=None, is_oneshot=False, last_run=None, timer=None, waiting_for=(),
+                 unreadable=()):
         self.is_supervised, self.status, self.error = is_supervised, status, error
         self.is_normally_up, self.unknown, self.was_seen = is_normally_up, unknown, was_seen
         self.tally, self.readiness, self.now_ns = tally, readiness, now_ns
         self.waiting, self.is_oneshot, self.last_run = waiting, is_oneshot, last_run
-        self.timer, self.waiting_for = timer, waiting_for
+        self.timer, self.waiting_for, self.unreadable = timer, waiting_for, tuple(unreadable)
 
     def replaced(self, **changes):
         """A copy with ``changes`` (the same fields as the constructor's)."""
@@ -388,13 +396,27 @@ class SideState:
         return found >= CRASH_LOOP[0]
 
     @property
+    def unreadable_text(self):
+        """``supervise/tally: at=… is not a time within 1970..9999`` — every record of the
+        side that could not be read, and why; None when none."""
+        if not self.unreadable:
+            return None
+        return "; ".join("%s: %s" % pair for pair in self.unreadable)
+
+    @property
     def job(self):
         """A one-shot's doing (protocol/lastrun.py): ``running``, ``done``, ``failed``,
-        ``never run``; None for a daemon, or when its state cannot be told."""
+        ``never run``, ``unreadable`` (its last run's record is there and cannot be read);
+        None for a daemon, or when its state cannot be told."""
         if not self.is_oneshot:
             return None
-        from .lastrun import job_of  # only for a one-shot
-        return job_of(self.state.value, self.last_run)
+        from .lastrun import RUNNING, job_of  # only for a one-shot
+        found = job_of(self.state.value, self.last_run)
+        if found not in (None, RUNNING) and any(
+                record == LAST_RUN_FILE for record, _ in self.unreadable):
+            from .jobwords import UNREADABLE
+            return UNREADABLE
+        return found
 
     @property
     def is_timer(self):

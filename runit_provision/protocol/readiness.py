@@ -11,7 +11,10 @@ Three pure parts, each with sample input:
   ``WATCHDOG=1`` for that long: killed).
 - a notify datagram: newline-separated ``NAME=value`` assignments (sd_notify(3)).
 - ``supervise/readiness``: ``key value`` lines, written ``.new`` then renamed, for our ``sv``,
-  ``status`` and metrics (docs/readiness.md). The 20-byte ``status`` is never touched.
+  ``status`` and metrics (docs/readiness.md). The 20-byte ``status`` is never touched. A
+  user's tree writes it: read within bounds (protocol/bounds.py: pids within 0..PID_MAX,
+  times within 1970..9999, at most ``RECORD_MAX`` bytes), its texts cut to
+  ``STATUS_TEXT_MAX``; one out of them is unreadable (``readiness_read`` says why).
 """
 
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
@@ -24,6 +27,7 @@ FD_MIN, FD_MAX = 3, 1023  # s6's notification-fd: never stdin, stdout or stderr
 ACCESS = ("main", "all")
 MESSAGE_MAX = 4096  # a longer datagram is refused whole (sd_notify messages are a few lines)
 STATUS_TEXT_MAX = 256  # of STATUS=, what the record keeps (systemd shows a line, too)
+RECORD_MAX = 4096  # bytes of supervise/readiness read
 
 # What a service is, as far as readiness goes. ``starting``: ./run runs and has not said
 # READY=1; ``ready``; ``reloading`` (RELOADING=1 until the next READY=1); ``stopping``
@@ -178,7 +182,8 @@ def readiness_bytes(readiness):
 
 
 def readiness_from_bytes(data):
-    """The record back, or None when it is not a whole one (a file from elsewhere).
+    """The record back, or None when it is not a whole one (a file from elsewhere), or is out
+    of bounds (``readiness_read`` says why).
 
     >>> record = Readiness("starting", 7, 5, 0, "", 9, 0)
     >>> readiness_from_bytes(readiness_bytes(record)) == record
@@ -186,34 +191,69 @@ def readiness_from_bytes(data):
     >>> readiness_from_bytes(b"state ready\\n") is None
     True
     """
+    return readiness_read(data)[0]
+
+
+def readiness_read(data):
+    """``(Readiness, None)`` of a record's bytes (at most ``RECORD_MAX``), or ``(None, why)``
+    — never an exception.
+
+    >>> readiness_read(b"state ready\\npid 7\\nstarted 1e300\\nready 0\\nmainpid 0\\n"
+    ...                b"refused 0\\n")
+    (None, 'started=1e300 is not a time within 1970..9999')
+    """
+    from .bounds import PID_MAX, Unreadable, moment_of_ns, printable, whole
+
     values = {}
-    for line in data.decode("utf-8", "replace").split("\n"):
-        key, _, value = line.partition(" ")
+    for line in data[:RECORD_MAX].split(b"\n"):
+        key, _, value = line.partition(b" ")
         if key:
             values[key] = value
     try:
-        if values["state"] not in STATES:
-            return None
-        return Readiness(values["state"], int(values["pid"]), int(values["started"]),
-                         int(values["ready"]), values.get("status", ""),
-                         int(values["mainpid"]), int(values["refused"]),
-                         values.get("failed", ""))
-    except (KeyError, ValueError):
-        return None
+        for key in (b"state", b"pid", b"started", b"ready", b"mainpid", b"refused"):
+            if key not in values:
+                raise Unreadable("no %s" % key.decode())
+        state = values[b"state"].decode("ascii", "replace")
+        if state not in STATES:
+            raise Unreadable("state %s is not one of %s" % (printable(state, 40),
+                                                            ", ".join(STATES)))
+        return Readiness(state, whole(values[b"pid"], "pid", 0, PID_MAX),
+                         moment_of_ns(values[b"started"], "started"),
+                         moment_of_ns(values[b"ready"], "ready"),
+                         _text(values.get(b"status", b"")),
+                         whole(values[b"mainpid"], "mainpid", 0, PID_MAX),
+                         whole(values[b"refused"], "refused"),
+                         _text(values.get(b"failed", b""))), None
+    except Unreadable as exc:
+        return None, str(exc)
+
+
+def _text(value):
+    """A record's free text as read: UTF-8 (an undecodable byte replaced), one line, cut."""
+    return value.decode("utf-8", "replace")[:STATUS_TEXT_MAX]
 
 
 def read_readiness_at(supervise_fd):
-    """The Readiness in ``supervise/`` (open as ``supervise_fd``; nothing in it followed,
-    never waited on, at most 4 KiB); None when there is none or it is not a whole one (it is
-    renamed into place: a reader never sees half of one)."""
+    """The Readiness in ``supervise/`` (open as ``supervise_fd``); None when there is none or
+    it is not a whole one (``readiness_read_at``)."""
+    return readiness_read_at(supervise_fd)[0]
+
+
+def readiness_read_at(supervise_fd):
+    """``readiness_read`` of ``supervise/readiness`` in ``supervise/`` (open as
+    ``supervise_fd``; nothing in it followed, never waited on, at most ``RECORD_MAX``
+    bytes): ``(None, None)`` when there is none, or it is not a regular file (it is renamed
+    into place: a reader never sees half of one)."""
     try:
         fd = posix.open(READINESS, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW
                         | posix.O_CLOEXEC, dir_fd=supervise_fd)
     except OSError:
-        return None
+        return None, None
     try:
-        return readiness_from_bytes(posix.read(fd, 4096))
+        if posix.fstat(fd).st_mode & 0o170000 != 0o100000:
+            return None, None
+        return readiness_read(posix.read(fd, RECORD_MAX))
     except OSError:
-        return None
+        return None, None
     finally:
         posix.close(fd)

@@ -35,6 +35,12 @@ It is written in place at a start and at a death (one ``pwrite`` of ``WIDTH`` by
 with spaces; no rename, which on ext4 flushes the new file's data first and would cost the
 respawn path a millisecond). ``crc`` (CRC-32 of everything before `` crc=``) lets a reader that
 caught a write half done tell, and read again.
+
+A user's tree writes its own tally, so a whole one (its CRC right) is still read within
+bounds (protocol/bounds.py): ``pid`` within 0..PID_MAX, counts within 0..COUNT_MAX, an exit
+0..255 and a signal 0..127, every time within 1970..9999, each recent death within the span
+since 1970, the back-off's record as protocol/backoff.py bounds it. One out of them is
+unreadable (``tally_read`` says why); one that is not whole is no tally, as under the C runit.
 """
 
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
@@ -212,34 +218,60 @@ def tally_bytes(tally):
 
 
 def tally_from_bytes(data):
-    """The Tally of a file's bytes; None when it is not one whole (a torn or foreign file).
-    The recent deaths come back to the millisecond."""
-    line = data.rstrip(b" \n")
+    """The Tally of a file's bytes; None when it is not one whole (a torn or foreign file),
+    or out of its bounds (``tally_read`` tells the two apart). The recent deaths come back
+    to the millisecond."""
+    return tally_read(data)[0]
+
+
+def tally_read(data):
+    """``(Tally, None)`` of a file's bytes (at most ``WIDTH`` of them); ``(None, None)``
+    when they are not one whole tally (its CRC wrong: a write caught half done, or another
+    file); ``(None, why)`` for a whole one out of the module's bounds — never an exception.
+
+    >>> body = b"tally 1 pid=0 starts=1 deaths=1 exit=1 core=0 at=99999999999999999 " \\
+    ...        b"ran=0 recent=0"
+    >>> tally_read(body + b" crc=%08x" % own_crc32(body))
+    (None, 'at=99999999999999999 is not a time within 1970..9999')
+    >>> tally_read(b"garbage crc=00000000")
+    (None, None)
+    """
+    from .bounds import (PID_MAX, TIME_NS_MAX, Unreadable, fields_of, moment_ns, printable,
+                         whole)
+
+    line = data[:WIDTH].rstrip(b" \n")
     body, _, crc = line.rpartition(b" crc=")
+    if len(crc) != 8 or crc.translate(None, b"0123456789abcdefABCDEF") \
+            or int(crc, 16) != _read_crc32(body):
+        return None, None
+    fields = body.split(b" ")
+    if fields[:2] != [b"tally", b"1"]:
+        return None, None
     try:
-        if int(crc, 16) != _read_crc32(body):
-            return None
-        fields = body.split(b" ")
-        if fields[:2] != [b"tally", b"1"]:
-            return None
-        values = dict(field.split(b"=", 1) for field in fields[2:])
-        died_at_ns = _nanoseconds(values[b"at"])
+        values = fields_of(fields[2:], "tally")
+        for name in (b"pid", b"starts", b"deaths", b"at", b"ran", b"recent"):
+            if name not in values:
+                raise Unreadable("no %s=" % name.decode())
+        died_at_ns = moment_ns(values[b"at"], "at")
         if b"signal" in values:
-            status = int(values[b"signal"]) | (0x80 if values[b"core"] == b"1" else 0)
-        elif values[b"exit"] in (b"unknown", b"none"):
+            status = whole(values[b"signal"], "signal", 0, 127) | (
+                0x80 if values.get(b"core") == b"1" else 0)
+        elif values.get(b"exit") in (b"unknown", b"none"):
             status = None
         else:
-            status = int(values[b"exit"]) << 8
-        recent = tuple(died_at_ns - int(item) * 1_000_000
-                       for item in values[b"recent"].split(b",") if item)
-        ran = None if values[b"ran"] == b"unknown" else _nanoseconds(values[b"ran"])
-        gave_up = _nanoseconds(values[b"gave_up"]) if b"gave_up" in values else 0
-        down = _nanoseconds(values[b"down"]) if b"down" in values else 0
-        return Tally(int(values[b"pid"]), int(values[b"starts"]), int(values[b"deaths"]),
-                     status, died_at_ns, ran, recent[:RECENT], gave_up, down,
-                     _waiting(values))
-    except (KeyError, ValueError):
-        return None
+            status = whole(values.get(b"exit", b""), "exit", 0, 255) << 8
+        # ms before at, each death's moment within 1970..9999 (a clock set back: below 0)
+        low, high = -((TIME_NS_MAX - died_at_ns) // 1_000_000), died_at_ns // 1_000_000
+        recent = tuple(died_at_ns - whole(item, "recent", low, high) * 1_000_000
+                       for item in values[b"recent"].split(b",")[:RECENT] if item)
+        ran = None if values[b"ran"] == b"unknown" else moment_ns(values[b"ran"], "ran")
+        gave_up = moment_ns(values[b"gave_up"], "gave_up") if b"gave_up" in values else 0
+        down = moment_ns(values[b"down"], "down") if b"down" in values else 0
+        return Tally(whole(values[b"pid"], "pid", 0, PID_MAX),
+                     whole(values[b"starts"], "starts"), whole(values[b"deaths"], "deaths"),
+                     status, died_at_ns, ran, recent, gave_up, down, _waiting(values)), None
+    except ValueError as exc:  # Unreadable, and the back-off record's (a ValueError too)
+        return None, printable(str(exc))
 
 
 def _waiting(values):
@@ -253,33 +285,37 @@ def _waiting(values):
 
 
 def read_tally_at(supervise_fd, tries=3):
-    """The Tally in ``supervise/`` (open as ``supervise_fd``; nothing in it followed), read
-    again when a write was caught half done; None when there is none or never a whole one."""
+    """The Tally in ``supervise/`` (open as ``supervise_fd``), None when there is none, never
+    a whole one, or one out of bounds (``tally_read_at``)."""
+    return tally_read_at(supervise_fd, tries)[0]
+
+
+def tally_read_at(supervise_fd, tries=3):
+    """``tally_read`` of the tally in ``supervise/`` (open as ``supervise_fd``; nothing in
+    it followed, a FIFO never waited on, a bounded read), read again when a write was caught
+    half done: ``(None, None)`` when there is none or never a whole one."""
     for _ in range(tries):
         try:
             fd = posix.open(TALLY, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW
                             | posix.O_CLOEXEC, dir_fd=supervise_fd)
         except OSError:
-            return None
+            return None, None
         try:
+            if posix.fstat(fd).st_mode & 0o170000 != 0o100000:
+                return None, None  # not a regular file: no tally runsv writes
             data = posix.read(fd, WIDTH)
         except OSError:
-            return None
+            return None, None
         finally:
             posix.close(fd)
-        found = tally_from_bytes(data)
-        if found is not None:
-            return found
-    return None
+        found, why = tally_read(data)
+        if found is not None or why is not None:
+            return found, why
+    return None, None
 
 
 def _seconds(ns):
     return b"%d.%09d" % divmod(ns, _NS)
-
-
-def _nanoseconds(text):
-    whole, _, fraction = text.partition(b".")
-    return int(whole) * _NS + int(fraction.ljust(9, b"0")[:9] or b"0")
 
 
 def _crc32(data):

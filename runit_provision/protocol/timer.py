@@ -32,7 +32,10 @@ elapse=SECONDS`` — the last elapse a run was started for, written before the j
 ``kill -9`` of the tree while the job runs never runs that elapse twice.
 
 Times are microseconds since the epoch (the calendar's unit) in the code, seconds with six
-decimals in the files. Standard library and ``protocol/`` only.
+decimals in the files. A user's tree writes both records: they are read within bounds
+(protocol/bounds.py: times within 1970..9999, counts within 0..``COUNT_MAX``, at most
+``TIMER_MAX`` bytes), anything else a ValueError naming the field. Standard library and
+``protocol/`` only.
 """
 
 from .backoff import seconds_text
@@ -204,7 +207,7 @@ def timer_state_from_bytes(data):
     ...
     ValueError: supervise/timer: skipped=x is not a number
     """
-    line = data.split(b"\n", 1)[0]
+    line = data[:TIMER_MAX].split(b"\n", 1)[0]
     line, _, error = line.partition(b" error=")
     words = line.split()
     if words[:2] != [b"timer-state", b"1"]:
@@ -212,7 +215,7 @@ def timer_state_from_bytes(data):
     fields = dict(word.split(b"=", 1) for word in words[2:] if b"=" in word)
     return TimerState(
         _field(fields, b"next", _usec), _field(fields, b"elapse", _usec),
-        _field(fields, b"skipped", int), _field(fields, b"timed_out", int),
+        _field(fields, b"skipped", _count), _field(fields, b"timed_out", _count),
         fields.get(b"missed", b"0") == b"1", error.decode("utf-8", "replace"),
         _field(fields, b"started", _usec) if b"started" in fields else None)
 
@@ -220,13 +223,19 @@ def timer_state_from_bytes(data):
 def _field(fields, name, number):
     text = fields.get(name, b"0")
     try:
-        found = number(text)
+        return number(text)
     except ValueError:
-        found = -1
-    if found < 0:
-        raise ValueError("supervise/timer: %s=%s is not a number" % (
-            name.decode(), text.decode("ascii", "replace")))
-    return found
+        from .bounds import printable
+
+        raise ValueError("supervise/timer: %s=%s is not %s" % (
+            name.decode(), printable(text, 40), "a time within 1970..9999"
+            if number is _usec else "a number")) from None
+
+
+def _count(text):
+    from .bounds import whole
+
+    return whole(text, "")
 
 
 def stamp_bytes(elapse_usec):
@@ -248,7 +257,7 @@ def stamp_from_bytes(data):
     ...
     ValueError: timer-stamp: no elapse=
     """
-    words = data.split(b"\n", 1)[0].split()
+    words = data[:TIMER_MAX].split(b"\n", 1)[0].split()
     if words[:2] != [b"stamp", b"1"]:
         raise ValueError("timer-stamp: not a stamp")
     fields = dict(word.split(b"=", 1) for word in words[2:] if b"=" in word)
@@ -257,8 +266,10 @@ def stamp_from_bytes(data):
     try:
         return _usec(fields[b"elapse"])
     except ValueError:
-        raise ValueError("timer-stamp: elapse=%s is not a time" % fields[b"elapse"].decode(
-            "ascii", "replace")) from None
+        from .bounds import printable
+
+        raise ValueError("timer-stamp: elapse=%s is not a time" % printable(
+            fields[b"elapse"], 40)) from None
 
 
 def random_fraction():
@@ -290,7 +301,9 @@ def next_run(spec, now_usec, stamp_usec=None, random_fraction=0.0, local_zone=No
     False
     """
     schedule = spec.schedule
-    if spec.persistent and stamp_usec:
+    # a stamp after now (the clock set back, or the owner's word) names no elapse missed: the
+    # calendar is not asked about it (near the year 9999 it cannot count)
+    if spec.persistent and stamp_usec and stamp_usec <= now_usec:
         missed = _last_elapse_until(schedule, stamp_usec, now_usec, local_zone)
         if missed is not None:
             return missed, now_usec, True
@@ -358,7 +371,8 @@ def _seconds_bytes(usec):
 
 
 def _usec(text):
-    whole, _, fraction = text.partition(b".")
-    if not whole.isdigit() or not (fraction.isdigit() or not fraction):
-        raise ValueError(text)
-    return int(whole) * USEC + int(fraction.ljust(6, b"0")[:6] or b"0")
+    """Microseconds of ``SECONDS[.FRACTION]`` within 1970..9999 (protocol/bounds.py);
+    ValueError otherwise."""
+    from .bounds import moment_ns
+
+    return moment_ns(text, "") // 1000

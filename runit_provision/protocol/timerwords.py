@@ -83,9 +83,12 @@ def timer_read_from_bytes(schedule, record, last_run):
     'schedule: not a timer file (its first line is not "timer 1")'
     >>> timer_read_from_bytes(b"timer 1\\nwhen=daily\\n", b"timer-state 1 next=x", None
     ...                       ).unreadable
-    'supervise/timer: next=x is not a number'
+    'supervise/timer: next=x is not a time within 1970..9999'
     >>> timer_read_from_bytes(b"timer 1\\nwhen=daily\\n", None, b"last-run 2").unreadable
     'supervise/last-run: not a record of a run'
+    >>> timer_read_from_bytes(b"timer 1\\nwhen=daily\\n", None, b"last-run 1 exit=0 "
+    ...                       b"signal=0 ended=1e300").unreadable
+    'supervise/last-run: ended=1e300 is not a time within 1970..9999'
     """
     from .timer import TIMER_MAX, timer_spec_words, timer_state_from_bytes
 
@@ -104,10 +107,11 @@ def timer_read_from_bytes(schedule, record, last_run):
             return TimerRead(spec, found, "its waiter cannot read its schedule: %s"
                              % _printable(found.error))
     if last_run is not None:
-        from .lastrun import last_run_from_bytes
+        from .lastrun import last_run_read
 
-        if last_run_from_bytes(last_run[:TIMER_MAX]) is None:
-            return TimerRead(spec, found, "supervise/last-run: not a record of a run")
+        _, why = last_run_read(last_run[:TIMER_MAX])
+        if why is not None:
+            return TimerRead(spec, found, "supervise/last-run: " + why)
     return TimerRead(spec, found)
 
 
@@ -223,7 +227,9 @@ def _parsed(reader, data):
 
 
 def _printable(text):
-    return "".join(char if char.isprintable() else "?" for char in str(text))[:200]
+    from .bounds import printable
+
+    return printable(str(text))
 
 
 def _next_ns(record):

@@ -86,7 +86,8 @@ def test_a_state_keeps_its_error_to_the_end_of_the_line():
 @pytest.mark.parametrize("data, words", [
     (b"garbage", "not a timer record"),
     (b"timer-state 2 next=1", "not a timer record"),
-    (b"timer-state 1 next=soon", "next=soon is not a number"),
+    (b"timer-state 1 next=soon", "next=soon is not a time within 1970..9999"),
+    (b"timer-state 1 next=" + b"9" * 20, "next=99999999999999999999 is not a time within"),
     (b"timer-state 1 skipped=-2", "skipped=-2 is not a number"),
     (b"timer-state 1 timed_out=1.5", "timed_out=1.5 is not a number"),
 ])

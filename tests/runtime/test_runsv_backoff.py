@@ -5,11 +5,16 @@ keeps serving the FIFO during it. Either way a ``u``/``o`` sent meanwhile must l
 one ./run. Where ours differs on purpose, the test pins both behaviours.
 """
 
+import time
+
 import pytest
 
+from runit_provision.protocol.tally import own_crc32
+
+from ..conftest import our_tool
 from .processes import (
     BASE_PATH, SH, children_of, cmdline, make_service, process_group_members,
-    read_bytes, send_control, status_record, wait_until)
+    read_bytes, running_pid, send_control, status_record, wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -79,3 +84,33 @@ while :; do sleep 1000 & wait $!; done
     assert read_bytes(service / "signals") == expected
     send_control(service, b"x")
     assert group.wait(10) == 0
+
+
+@pytest.mark.parametrize("wait", [
+    b"delay=1e300 due=%d" % 10 ** 30,        # the finding: the loop's poll overflowed
+    b"delay=1e300 due=NOW",                   # a wait within the hour, an endless delay
+    b"delay=2000000.000 due=%d" % 10 ** 11,   # 23 days: past what epoll takes, in ms
+    b"delay=nan due=NOW",
+])
+def test_a_planted_back_off_wait_never_stops_the_tree(processes, tmp_path, wait):
+    """A service's tally is its owner's file (a user's tree writes its own): a back-off
+    wait out of bounds in it is no wait — the tally is not read (protocol/tally.py) and
+    the tree starts the service and every other, where before it died at its start."""
+    service_dir = tmp_path / "service"
+    bad = make_service(service_dir, "bad")
+    good = make_service(service_dir, "good")
+    (bad / "backoff").write_bytes(b"backoff 1 first=1 max=10 steps=3 jitter=0 reset=60\n")
+    (bad / "supervise").mkdir()
+    now = int(time.time())
+    body = (b"tally 1 pid=0 starts=1 deaths=1 exit=1 core=0 at=%d.000000000 ran=0.1 "
+            b"recent=0 restarts=1 step=0/3 " % now) + wait.replace(b"NOW", b"%d" % (now + 60))
+    (bad / "supervise" / "tally").write_bytes(
+        (body + b" crc=%08x" % own_crc32(body)).ljust(1023) + b"\n")
+    tree = processes.start([our_tool("runsvdir"), service_dir], env={"PATH": BASE_PATH},
+                           output=str(tmp_path / "tree.out"))
+    for side in (good, bad):
+        wait_until(lambda side=side: running_pid(side), timeout=20,
+                   what="%s running" % side.name)
+    time.sleep(0.5)  # the loop's first turns, with its timers armed
+    assert tree.poll() is None, tree.output()
+    assert "Traceback" not in tree.output(), tree.output()

@@ -53,10 +53,14 @@ def test_a_planted_endless_back_off_costs_root_nothing(sandbox):
     for path in (evil / "backoff", evil / "supervise" / "tally"):
         os.chown(str(path), 61001, 61001)
     sandbox.as_user("apprun1", "ln -s ../sv/evil service/evil")
-    users_tree = running_pid(sandbox.sv_dir / "runsvdir-apprun1")
-    sandbox.as_user("apprun1", "kill -9 %d" % users_tree)
+    users_tree = sandbox.sv_dir / "runsvdir-apprun1"
+    sandbox.as_user("apprun1", "kill -9 %d" % running_pid(users_tree))
     time.sleep(3)  # a few rounds of whatever the planted record does to the user's tree
     assert start_time(tree) == born, "root's tree died"
+    # and the user's own tree, which reads the record, bounds it: it runs on too
+    again = running_pid(users_tree)
+    time.sleep(2)
+    assert again and running_pid(users_tree) == again, "apprun1's tree dies of its record"
     assert_root_answers(sandbox)
     assert_apprun2_logging(sandbox)
 

@@ -37,7 +37,7 @@ try:
 except ImportError:  # pragma: no cover - other interpreters
     import signal
 
-from ....protocol.backoff import Waiting
+from ....protocol.backoff import DELAY_MAX, Waiting
 from ....protocol.status import State, Status
 from ....protocol.tai64 import runit_stamp
 from ....protocol.tally import Tally
@@ -178,14 +178,14 @@ class Side:
 
     def resume_backoff(self):
         """A predecessor killed during a back-off's wait left its record in the tally: the
-        wait goes on to its end (at most its whole delay, should the clock have stepped), so
-        a kill -9 of runsv restarts nothing early."""
+        wait goes on to its end (at most its delay, should the clock step; the owner's file:
+        never past backoff.DELAY_MAX), so a kill -9 of runsv restarts nothing early."""
         waiting = self.tally.waiting
         if (waiting is None or not waiting.due_ns or self.pid or self.state != State.DOWN
                 or self.want is not Want.UP):
             return
-        left = min((waiting.due_ns - self.host.time_ns()) / 1e9, waiting.delay)
-        if left <= 0:
+        left = min((waiting.due_ns - self.host.time_ns()) / 1e9, waiting.delay, DELAY_MAX)
+        if not left > 0:  # nan too
             waiting.due_ns = 0
             return
         self._backoff = (waiting.delay, self.host.monotonic() + left)
