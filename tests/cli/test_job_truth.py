@@ -228,3 +228,61 @@ def test_every_view_tells_every_state_of_a_job(live, capsys, tree):
         lines = capsys.readouterr().out.splitlines()
         assert sum(line.startswith(ended) for line in lines) == count, (name, lines)
     assert lines == [], lines  # t_first never ran: nothing in its log
+
+
+# A crash loop and a back-off's wait, in root's tree and in a user's: (service, its data,
+# status --json's verdict for ours / the C runit's, metric lines for ours / the C runit's).
+LOOPS = [
+    ("crashy", {"command": ["sh", "-c", "echo dying; exit 3"]},
+     {"ours": "crash-looping", "c": "not running"},
+     {"ours": ["runit_service_as_wanted 0", "runit_service_crash_looping 1",
+               "runit_service_last_exit_code 3"],
+      "c": ["runit_service_as_wanted 0", "runit_service_crash_looping absent"]}),
+    ("slow", {"command": ["sh", "-c", "echo dying; exit 4"], "restart": {"delay": 60}},
+     {"ours": "not running", "c": "not running"},
+     {"ours": ["runit_service_as_wanted 0", r"runit_service_restart_delay_seconds 60\.000",
+               "runit_service_restart_step 0"],
+      "c": ["runit_service_as_wanted 0", r"runit_service_restart_delay_seconds 60\.000"]}),
+]
+
+
+@pytest.mark.parametrize("tree", ["system", "user"])
+def test_every_view_tells_a_crash_loop_and_a_back_off(live, capsys, tree):
+    """A service that dies at once (a crash loop, under ours: five deaths within a minute) and
+    one whose restart waits out a minute's back-off: the same words and exit codes in every
+    view, whether root's tree runs them or a user's."""
+    services = {name: data for name, data, _, _ in LOOPS}
+    if tree == "system":
+        argv, prefix, label = live.apply(services), "", "system"
+    else:
+        argv, prefix, label = live.apply_with_a_root_tree({}, services)[0], "root/", "root"
+    main([arg for arg in argv if arg != "--json"])
+    capsys.readouterr()
+    data = ["--data", str(live.data)]
+
+    def rows():
+        capsys.readouterr()
+        main(["status", "--json", "--logs", "0"] + data)
+        return {row["service"]: row for row in json.loads(capsys.readouterr().out)["services"]}
+    wanted = {prefix + name: words[live.impl] for name, _, words, _ in LOOPS}
+    wait_until(lambda: {name: rows()[name]["verdict"] for name in wanted} == wanted
+               and rows()[prefix + "slow"]["main"].get("restart"), timeout=60,
+               what="a crash loop and a back-off's wait")
+    found = rows()
+    assert found[prefix + "slow"]["main"]["restart"]["delay"] == 60.0, found
+    fact = {row["service"]: row["verdict"] for row in status(capsys, data)[1]["services"]}
+    main(["metrics"] + data)
+    metrics = capsys.readouterr().out
+    main(["verify", "-v"] + data)
+    checks = capsys.readouterr().out
+    for name, _, words, lines in LOOPS:
+        full = prefix + name
+        assert fact[full] == words[live.impl], (full, fact)
+        assert status(capsys, data, full)[0] == 3, full
+        assert re.search(r"^%s::running .*FAILED$" % re.escape(full), checks, re.M), checks
+        labels = re.escape('{service="%s",tree="%s",declared="true"}' % (full, label))
+        for line in lines[live.impl]:
+            family, value = line.split(" ")
+            hit = re.search("^%s%s %s$" % (family, labels, r"\S+" if value == "absent"
+                                           else value), metrics, re.M)
+            assert (hit is None) == (value == "absent"), (full, line)
