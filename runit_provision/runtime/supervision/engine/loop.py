@@ -106,12 +106,6 @@ class EventLoop:
         if on_stop is not None or on_continue is not None:
             self._stops[pid] = (on_stop or _nothing, on_continue or _nothing)
 
-    def expect_child(self, pid, callback):
-        """``callback(pid, wait_status)`` if ``pid`` ever becomes our child and exits: a
-        process another process started (a user's agent), re-parented to us if that one dies
-        first. Never answered from an exit reaped earlier (its pid may be a new process's)."""
-        self._children[pid] = callback
-
     def unwatch_child(self, pid):
         """No callback for ``pid`` any more (its end was seen another way)."""
         self._children.pop(pid, None)
