@@ -450,13 +450,12 @@ def remove(base_fd, path):
 class Listing:
     """One look at a tree's directory (runsvdir's scan): its (device, inode), and each entry
     that is not a dot-name — ``(name, (device, inode))`` for a directory (links followed),
-    ``(name, OSError)`` for one stat could not look at; other files are left out. ``more``:
-    entries beyond the bound were not looked at."""
+    ``(name, OSError)`` for one stat could not look at; other files are left out."""
 
-    __slots__ = ("identity", "entries", "more")
+    __slots__ = ("identity", "entries")
 
-    def __init__(self, identity, entries, more=False):
-        self.identity, self.entries, self.more = identity, entries, more
+    def __init__(self, identity, entries):
+        self.identity, self.entries = identity, entries
 
 
 def _joined(directory, name):
@@ -466,7 +465,7 @@ def _joined(directory, name):
     return directory + name if directory.endswith("/") else directory + "/" + name
 
 
-def list_services(directory, limit=None):
+def list_services(directory):
     """The Listing of ``directory``; OSError when it cannot be looked at — with the
     directory's ``identity`` as an attribute when the stat passed and the read failed."""
     info = os.stat(directory)
@@ -476,13 +475,9 @@ def list_services(directory, limit=None):
         exc.identity = (info.st_dev, info.st_ino)  # known: the read failed, not the stat
         raise
     entries = []
-    more = False
     for name in names:
         if name.startswith("."):
             continue
-        if limit is not None and len(entries) >= limit:
-            more = True
-            break
         try:
             found = os.stat(_joined(directory, name))
         except OSError as exc:
@@ -490,4 +485,4 @@ def list_services(directory, limit=None):
             continue
         if stat.S_ISDIR(found.st_mode):
             entries.append((name, (found.st_dev, found.st_ino)))
-    return Listing((info.st_dev, info.st_ino), entries, more)
+    return Listing((info.st_dev, info.st_ino), entries)

@@ -144,11 +144,6 @@ class SuperviseFiles:
         self._write_files(files)
         self._last_pid_written = -1
 
-    @property
-    def starting_ticks(self):
-        """boot_ticks() when the last spawn began (-1: none yet)."""
-        return self._starting_ticks
-
     def spawned(self, pid):
         """``pid`` was spawned since ``write_starting``: its start time is known when the
         clock did not tick in between."""

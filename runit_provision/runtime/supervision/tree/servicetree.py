@@ -68,12 +68,11 @@ class ServiceTree:
     __slots__ = ("loop", "directory", "spawner", "label", "new_sessions", "clock", "on_empty",
                  "entries", "_retiring", "_identity", "_retry_timer", "_kill_timer",
                  "_sweep_timer", "_stopping", "_finished", "_grace_over", "_orphans",
-                 "_waiting_for_fds", "_begun", "_scanning",
-                 "_said_crowded", "scan_limit", "_inotify", "_watches", "stderr_fd",
-                 "forks", "log_host", "pipe_keeper", "nest", "_holds")
+                 "_waiting_for_fds", "_begun", "_scanning", "_inotify", "_watches",
+                 "stderr_fd", "forks", "log_host", "pipe_keeper", "nest", "_holds")
 
     def __init__(self, loop, directory, spawner, label, new_sessions=False, clock=SystemClock(),
-                 on_empty=None, may_fork=False, scan_limit=None, stderr_fd=2,
+                 on_empty=None, may_fork=False, stderr_fd=2,
                  nest=None):
         self.loop = loop
         self.directory = os.path.abspath(directory)
@@ -95,8 +94,6 @@ class ServiceTree:
         self._waiting_for_fds = False  # a service waits for descriptors to be freed
         self._begun = []
         self._scanning = False  # inside a scan's loop over the entries
-        self._said_crowded = False
-        self.scan_limit = scan_limit  # entries looked at, at most (None: all)
         self._inotify = None
         self._watches = {}
         self.stderr_fd = stderr_fd  # where the tree's own messages go
@@ -134,7 +131,7 @@ class ServiceTree:
         if self._stopping:
             return
         try:
-            listing = list_services(self.directory, self.scan_limit)
+            listing = list_services(self.directory)
         except OSError as exc:
             identity = getattr(exc, "identity", None)
             if identity is not None:
@@ -144,9 +141,6 @@ class ServiceTree:
             self._schedule_retry()
             return
         self._identified(listing.identity)
-        if listing.more and not self._said_crowded:
-            self._said_crowded = True
-            self.warn("more than %d entries: the rest are not supervised" % self.scan_limit)
         seen = set()
         needs_retry = False
         self._waiting_for_fds = False

@@ -65,8 +65,8 @@ class _LateAnswer:
     def __init__(self, made, look):
         self.made, self.look, self.looks = made, look, 0
 
-    def __call__(self, directory, limit=None):
-        listing = list_services(directory, limit)
+    def __call__(self, directory):
+        listing = list_services(directory)
         self.looks += 1
         if self.looks == self.look:
             self.made(self.looks)
@@ -143,11 +143,11 @@ def test_a_link_made_while_a_swapped_directory_is_looked_at_is_supervised(tmp_pa
         os.symlink(str(tmp_path / "sv" / "two"), str(tmp_path / "b" / "two"))
 
     class Looks(_LateAnswer):
-        def __call__(self, directory, limit=None):
+        def __call__(self, directory):
             # the first look sees a/, the swap's look sees b/ and "two" is linked after it
             self.made = swap_then_link if self.looks == 0 else link_two
             self.look = self.looks + 1 if self.looks < 2 else 0
-            return _LateAnswer.__call__(self, directory, limit)
+            return _LateAnswer.__call__(self, directory)
 
     monkeypatch.setattr(servicetree, "list_services", Looks(None, 0))
     loop = EventLoop()
