@@ -114,7 +114,7 @@ def hostable(log_run, own=None):
     (``identity_for``: OWN or an Identity) — when the tree can run it itself, or None when it
     must be exec'd: not executable, not the canonical form, a user chpst would reject, or
     svlogd arguments svlogd would reject (their messages are the real tools'). ``own``:
-    the tree's identity (identity_for's), a user's for a user's tree supervised by root's."""
+    the tree's identity (identity_for's; by default this process's)."""
     canonical = _canonical(log_run)
     identity = None if canonical is None else identity_for(canonical, own=own)
     if identity is None:
