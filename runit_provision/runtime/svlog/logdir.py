@@ -20,7 +20,7 @@ The file work itself is dirwork.py's.
 How much of the queue goes into ``current`` before a rotation is writeplan.py's (pure); the
 rotated files' names and which go when pruned, rotated.py's.
 
-Why ~600 lines (615): a ``LogDir``'s queue — writes, steps, rotation, the processor — is one
+Why one module: a ``LogDir``'s queue — writes, steps, rotation, the processor — is one
 state machine with one order, read in a sitting as svlogd.c's; what could stand apart of it
 (the write plans, the file work, the rotated files' names) has.
 """
