@@ -1,13 +1,8 @@
 """runtime/svlog: a log directory's file work — what svlogd does to disk — as functions of
 descriptors and plain values.
 
-A logger of its own identity's directories calls them itself (``LocalLogIO``: svlogd, a tree's
-own loggers). A user's loggers are run by root's tree (usertree.py), whose process must never
-open a path in a directory the user controls: the same functions then run in the user's agent
-(agent.py), root sends it the work and the descriptors, and takes the answers (agentlogs.py).
-Whatever costs in proportion to what a user planted or logs — rendering every line with its
-stamp, listing a directory of twenty thousand files — is done here, in the process of the
-directory's owner.
+A logger calls them on directories of its own identity (svlogd, a tree's loggers, an identity's
+logger host): root's process never works a directory a user controls.
 
 Every open here is one that a planted FIFO cannot block (``O_NONBLOCK``), that a planted link
 cannot redirect (``O_NOFOLLOW``: the directory itself may be a link, the names in it may not),
@@ -146,23 +141,12 @@ def sync(fd):
     os.fsync(fd)
 
 
-def write_current(dir_fd, fd, data, size_before=None, resumed=False):
+def write_current(dir_fd, fd, data):
     """Write ``data`` (bytes, or a list of buffers: one ``writev``) to ``current``:
     ``(written, new_fd)`` — ``new_fd`` -1, or a new ``current``'s (0644) when someone removed
-    the old one (written there instead of into the void; the caller closes the old).
-
-    ``resumed``: an agent that was asked this same write died before it answered, when
-    ``current`` was ``size_before`` bytes long — what it wrote of ``data`` (``current`` now
-    longer by at most ``data``'s length) counts as written and is not written again."""
+    the old one (written there instead of into the void; the caller closes the old)."""
     new_fd = -1
-    info = os.fstat(fd)
-    if resumed and info.st_nlink:
-        data = b"".join(data) if type(data) is list else data
-        already = info.st_size - size_before
-        if 0 < already <= len(data):
-            rest = data[already:]
-            return already + (os.write(fd, rest) if rest else 0), new_fd
-    if info.st_nlink == 0:
+    if os.fstat(fd).st_nlink == 0:
         new_fd = fd = open_current(dir_fd)
         try:
             os.fchmod(fd, 0o644)
@@ -177,47 +161,6 @@ def write_current(dir_fd, fd, data, size_before=None, resumed=False):
         if new_fd >= 0:
             os.close(new_fd)
         raise
-
-
-def rendered(head, block):
-    """``block`` (whole lines, or the start of one) with ``head`` (a stamp, a prefix) before
-    each line, as svlogd writes them.
-
-    >>> rendered(b"T ", b"a\\nb\\n"), rendered(b"T ", b"half"), rendered(b"", b"x\\n")
-    (b'T a\\nT b\\n', b'T half', b'x\\n')
-    """
-    if not head or not block:
-        return block
-    out = head + block.replace(b"\n", b"\n" + head)
-    return out[:-len(head)] if block.endswith(b"\n") else out
-
-
-def write_rendered(dir_fd, fd, head, block, size_before=None, resumed=False):
-    """``write_current`` of ``rendered(head, block)``, written whole (a short write is
-    continued): ``(written, new_fd, unwritten, errno, last)`` — what an error left unwritten
-    (rendered) and its errno (b"" and 0 when none), and the last byte written (None: none).
-    ``size_before`` and ``resumed``: as ``write_current``'s (the rendering is the same)."""
-    data = rendered(head, block)
-    done, new_fd = 0, -1
-    while done < len(data):
-        try:
-            count, replaced = write_current(dir_fd, fd if new_fd < 0 else new_fd,
-                                            data[done:] if done else data,
-                                            size_before, resumed and not done)
-        except OSError as exc:
-            return done, new_fd, data[done:], exc.errno or errno.EIO, _last(data, done)
-        if replaced >= 0:
-            if new_fd >= 0:
-                os.close(new_fd)
-            new_fd = replaced
-        done += count
-        if not count:
-            return done, new_fd, data[done:], errno.EIO, _last(data, done)
-    return done, new_fd, b"", 0, _last(data, done)
-
-
-def _last(data, count):
-    return data[count - 1] if count else None
 
 
 # -- the directory ---------------------------------------------------------------------------------
@@ -270,12 +213,11 @@ def _unlinked(dir_fd, name):
     return None
 
 
-def unprocessed(dir_fd, busy=None, limit=None):
+def unprocessed(dir_fd, busy=None):
     """The rotated files still due for the processor (``@….u``, crash leftovers), by base
-    name, sorted (at most ``limit``); ``busy``: the one being processed."""
-    found = sorted(name[:25] for name in os.listdir(dir_fd)
-                   if is_old_file(name) and name.endswith(".u") and name[:25] != busy)
-    return found if limit is None else found[:limit]
+    name, sorted; ``busy``: the one being processed."""
+    return sorted(name[:25] for name in os.listdir(dir_fd)
+                  if is_old_file(name) and name.endswith(".u") and name[:25] != busy)
 
 
 def processor_files(dir_fd, base):
@@ -326,61 +268,3 @@ def remove_unfinished(dir_fd):
         os.unlink(UNFINISHED, dir_fd=dir_fd)
     except OSError:
         pass  # gone already, or a directory closed or no longer ours to write
-
-
-# -- where the work is done ------------------------------------------------------------------------
-class Blocked(Exception):
-    """A step cannot be done yet (an agent has not answered, a processor is still working);
-    the directory's queue waits for it."""
-
-
-class LocalLogIO:
-    """A log directory's file work done in this process, at once.
-
-    A step of a log directory's work may make several calls; through an agent each is
-    answered later, and the step is tried again from its start once it is (``attempt``
-    before each try, ``done`` after the last): the answers already given are given again, in
-    their order, and the first call not yet answered goes out (Blocked)."""
-
-    is_remote = False
-
-    @staticmethod
-    def attempt(key):
-        """A try of ``key``'s step begins (its calls are answered from the first on)."""
-
-    @staticmethod
-    def done(key):
-        """``key``'s step is over: its answers are forgotten."""
-
-    @staticmethod
-    def call(key, wake, work, *args):
-        """``work(*args)`` (one of this module's functions): its result, or its OSError;
-        through an agent, Blocked until it answered (``wake()`` then)."""
-        return work(*args)
-
-    @staticmethod
-    def send(work, *args, done=None):
-        """``work(*args)`` whose result nobody waits for (errors ignored); ``done(outcome)``
-        after it, when given: True done, False failed (None, through an agent: it went
-        first)."""
-        try:
-            work(*args)
-            outcome = True
-        except OSError:
-            outcome = False
-        if done is not None:
-            done(outcome)
-
-    @staticmethod
-    def spawn(spawner, argv, done, **options):
-        try:
-            done(spawner.spawn(argv, **options))
-        except OSError as exc:
-            done(exc)
-
-    @staticmethod
-    def watch(loop, pid, callback):
-        loop.watch_child(pid, callback)
-
-
-LOCAL_LOGS = LocalLogIO()

@@ -16,10 +16,9 @@ import time
 
 from ...protocol.tai64 import TAI_OFFSET, runit_stamp
 from .config import parse_config
-from .dirwork import LOCAL_LOGS, remove_unfinished
+from .dirwork import remove_unfinished
 from .logdir import LogDir
 from .unfinished import Keeper, take_up
-from .writeplan import Raw
 
 CHUNK = 128 * 1024   # bytes per read; see docs/svlogd.md (larger than -b on purpose)
 _NL = b"\n"
@@ -191,23 +190,22 @@ class Logger:
     has the service's ``log/`` there instead of as its cwd.
     """
 
-    __slots__ = ("loop", "options", "report", "on_flow", "on_exit", "clock", "io", "dirs",
+    __slots__ = ("loop", "options", "report", "on_flow", "on_exit", "clock", "dirs",
                  "_senders", "_stamp", "_table", "_partial", "_partial_time", "_keeper",
                  "_keep_unfinished", "_streaming", "_is_streaming", "_terminating",
                  "_finishing", "_reopen_wanted", "_reopening", "_reopened", "_starting",
                  "_exit_code", "_limit", "_updating", "_again")
 
     def __init__(self, loop, spawner, names, options, reporter, on_flow=None, on_exit=None,
-                 clock=time.time_ns, base_fd=None, keep_unfinished=False, io=LOCAL_LOGS):
+                 clock=time.time_ns, base_fd=None, keep_unfinished=False):
         self.loop = loop
         self.options = options
         self.report = reporter
         self.on_flow = on_flow or (lambda: None)
         self.on_exit = on_exit or (lambda code: None)
         self.clock = clock
-        self.io = io  # who does the directories' file work (dirwork.py)
         self.dirs = [LogDir(name, loop, spawner, reporter, options.line_max,
-                            self._changed, clock, base_fd, io) for name in names]
+                            self._changed, clock, base_fd) for name in names]
         self._senders = {}
         self._stamp = Stamper(options.timestamp) if options.timestamp else None
         self._table = (replacement_table(options.replace_char, options.replace_set)
@@ -233,9 +231,7 @@ class Logger:
 
     # -- host interface -------------------------------------------------------------------
     def start(self):
-        """Open every directory; False (after runit's fatal message) if none is usable. A
-        directory an agent opens answers later: True then, and ``on_exit(111)`` comes if none
-        turns out usable."""
+        """Open every directory; False (after runit's fatal message) if none is usable."""
         self._starting = True
         self._reopening, self._reopened = 0, False
         self._changed()
@@ -256,26 +252,12 @@ class Logger:
         found = None if first is None else take_up(first.unfinished, self.options.line_max)
         if found is None:
             if first is not None and first.unfinished is not None:
-                self.io.send(remove_unfinished, first.dir_fd)  # not one of ours, or too long
-            self._keeper = Keeper(io=self.io)
-            self._keeper.on_settled = self._kept
+                remove_unfinished(first.dir_fd)  # not one of ours, or too long
+            self._keeper = Keeper()
             return
         data, time_ns = found
         self._partial, self._partial_time = bytearray(data), time_ns
-        self._keeper = Keeper(first.dir_fd, data, time_ns, self.io)
-        self._keeper.on_settled = self._kept
-
-    def _kept(self, again):
-        """The agent answered every write of the unfinished line (``again``: it went before
-        one did; the line is written whole to the file once more)."""
-        if again and self._partial:
-            self._keep()
-        self._changed()
-
-    @property
-    def _keeping(self):
-        """A write of the unfinished line is with an agent, not answered yet."""
-        return self._keeper is not None and self._keeper.unconfirmed > 0
+        self._keeper = Keeper(first.dir_fd, data, time_ns)
 
     def _keep(self):
         if self._keeper is not None:
@@ -411,13 +393,9 @@ class Logger:
             config = logdir.config
             pieces = []
             selected = True
-            remote = self.io.is_remote
             for number, (block, stamp) in enumerate(stamped):
                 head = stamp + config.prefix if config.prefix else stamp
                 if config.is_plain:
-                    if remote:  # rendered by the directory owner's agent, at its cost
-                        logdir.write(Raw(head, block))
-                        continue
                     pieces.extend(render_plain(block, head, complete))
                     continue
                 mine = []
@@ -469,12 +447,11 @@ class Logger:
             self.on_flow()
 
     def _advance(self):
-        if self._exit_code is not None or self._keeping or any(d.is_busy for d in self.dirs):
+        if self._exit_code is not None or any(d.is_busy for d in self.dirs):
             return
         if self._reopening is not None:
             # runit's logdirs_reopen: each directory closed, then opened, in order; a close
-            # that pauses (say fsync fails) is resumed from here when it is done, and an open
-            # an agent makes from here when it answered
+            # that pauses (say fsync fails) is resumed from here when it is done
             while self._reopening < len(self.dirs):
                 logdir = self.dirs[self._reopening]
                 if logdir.is_open and not self._starting:
@@ -483,10 +460,7 @@ class Logger:
                         return
                 limit = self.options.line_max if self._starting and self._keep_unfinished \
                     else None
-                opened = logdir.open(parse_config, limit)
-                if opened is None:
-                    return  # the agent's answer calls _changed again
-                self._reopened = opened or self._reopened
+                self._reopened = logdir.open(parse_config, limit) or self._reopened
                 self._reopening += 1
             self._reopening = None
             if not self._reopened:
@@ -517,7 +491,7 @@ class Logger:
 
     def _compute_limit(self):
         if (self._exit_code is not None or self._finishing or self._reopen_wanted
-                or self._reopening is not None or self._keeping
+                or self._reopening is not None
                 or any(d.is_busy for d in self.dirs)):
             return 0
         if self._terminating:

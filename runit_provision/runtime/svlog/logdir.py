@@ -12,14 +12,15 @@ Work is a queue: data to write, forced rotations, and *steps* (one file-system o
 each, with runit's message).  A step or a write that fails prints ``svlogd: pausing: …``
 and is retried 3 s later from where it stopped, so nothing is lost; while anything is queued
 the directory ``is_busy`` and its host stops reading input (backpressure to the service).
+A rotation waits for the processor still at work on the last one (``Blocked``): its end
+drains the queue again.
 
-The file work itself is dirwork.py's, through ``io``: done at once for a logger's own
-directories, by the directory owner's agent for a user's (a step then waits for its answers).
+The file work itself is dirwork.py's.
 
 How much of the queue goes into ``current`` before a rotation is writeplan.py's (pure); the
 rotated files' names and which go when pruned, rotated.py's.
 
-Why ~600 lines (615): a ``LogDir``'s queue — writes, steps, rotation, the processor — is one
+Why one module: a ``LogDir``'s queue — writes, steps, rotation, the processor — is one
 state machine with one order, read in a sitting as svlogd.c's; what could stand apart of it
 (the write plans, the file work, the rotated files' names) has.
 """
@@ -32,14 +33,11 @@ import time
 from ...protocol.layout import CURRENT, NEWSTATE, STATE
 from ..unix.diag import with_errstr, write_line
 from . import dirwork
-from .dirwork import CONFIG_MAX, LOCAL_LOGS, Blocked, Refused, read_bounded  # noqa: F401
-from .writeplan import Raw, fits_whole, plan_write, plan_write_raw, raw_rest
+from .dirwork import CONFIG_MAX, Refused  # noqa: F401 — CONFIG_MAX: its readers take it here
+from .writeplan import fits_whole, plan_write
 
 PAUSE_SECONDS = 3.0        # runit's pause before retrying a failed file-system operation
 PROCESSOR_BACKOFF = 1.0    # a processor that failed within this long is rerun after it
-# crash leftovers a user's directory may queue for the processor at once (more wait for the
-# next open): the names come to root's process, which is not theirs to grow
-BACKLOG_MAX = 1000
 
 
 class Reporter:
@@ -85,21 +83,25 @@ class _Processor:
 _ROTATE = object()  # a forced rotation in the data queue (ALRM, age)
 
 
+class Blocked(Exception):
+    """A step cannot be done yet: the processor still works on the last rotated file. The
+    queue waits; the processor's end drains it again."""
+
+
 class LogDir:
     """One log directory named ``name`` (as given on the command line), hosted on ``loop``.
 
     ``on_change()`` is called whenever ``is_busy`` may have changed.  ``line_max`` is svlogd's
-    ``-l``: runit rotates once a line leaves less than that much room. ``io``: who does the
-    file work (dirwork.LocalLogIO; a user's agent for a user's directory).
+    ``-l``: runit rotates once a line leaves less than that much room.
     """
 
     __slots__ = ("name", "base_fd", "loop", "spawner", "report", "line_max", "on_change",
-                 "clock", "io", "config", "is_open", "size", "unfinished", "_dirfd", "_lockfd",
+                 "clock", "config", "is_open", "size", "unfinished", "_dirfd", "_lockfd",
                  "_fd", "_at_line_start", "_queue", "_steps", "_retry", "_age_timer", "_job",
-                 "_backlog", "_last_name_ns", "_resume_due")
+                 "_backlog", "_last_name_ns")
 
     def __init__(self, name, loop, spawner, reporter, line_max=1000, on_change=None,
-                 clock=time.time_ns, base_fd=None, io=LOCAL_LOGS):
+                 clock=time.time_ns, base_fd=None):
         self.name = name
         self.base_fd = base_fd  # a relative name is opened from here (None: the cwd)
         self.loop = loop
@@ -108,7 +110,6 @@ class LogDir:
         self.line_max = line_max
         self.on_change = on_change or (lambda: None)
         self.clock = clock
-        self.io = io
         self.config = None
         self.is_open = False
         self.size = 0
@@ -124,7 +125,6 @@ class LogDir:
         self._job = None
         self._backlog = []        # crash-recovered .u files waiting for the processor
         self._last_name_ns = 0
-        self._resume_due = None
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -141,36 +141,19 @@ class LogDir:
     def is_processing(self):
         return self._job is not None or bool(self._backlog)
 
-    def _call(self, work, *args):
-        return self.io.call(self, self._resume_soon, work, *args)
-
-    def _resume_soon(self):
-        """An agent answered: the step it blocked is tried again, from the loop."""
-        if self._resume_due is None:
-            def due():
-                self._resume_due = None
-                self._drain()
-            self._resume_due = self.loop.call_later(0, due)
-
     # -- opening and closing ------------------------------------------------------------
     def open(self, config_parser, unfinished_limit=None):
-        """Open as runit's ``logdir_open``; False (after a warning) if unusable, None while
-        an agent opens it (``on_change`` says when to ask again). ``unfinished_limit``:
-        read ``unfinished`` too (``self.unfinished``), up to that many bytes of line.
+        """Open as runit's ``logdir_open``; False (after a warning) if unusable.
+        ``unfinished_limit``: read ``unfinished`` too (``self.unfinished``), up to that many
+        bytes of line.
 
         ``config_parser(data, name)`` turns ``config`` into a LogConfig.
         """
-        self.io.attempt(self)
         try:
-            found = self.io.call(self, self.on_change, dirwork.open_log_dir, self.base_fd,
-                                 self.name, unfinished_limit)
-        except Blocked:
-            return None
+            found = dirwork.open_log_dir(self.base_fd, self.name, unfinished_limit)
         except Refused as exc:
-            self.io.done(self)
             self.report.warn(exc.message, exc.cause)
             return False
-        self.io.done(self)
         self._dirfd, self._lockfd = found.dir_fd, found.lock_fd
         for message, exc in found.config_problems:
             self.report.warn(message, exc)
@@ -202,8 +185,7 @@ class LogDir:
 
     def _list_backlog(self):
         busy = self._job.base if self._job is not None else None
-        self._backlog = self._call(dirwork.unprocessed, self._dirfd, busy,
-                                   BACKLOG_MAX if self.io.is_remote else None)
+        self._backlog = dirwork.unprocessed(self._dirfd, busy)
 
     def _recovery_steps(self):
         """A ``current`` a crash left unfinished becomes ``@….u``, as runit's logdir_open."""
@@ -213,7 +195,7 @@ class LogDir:
             saved["name"] = self._new_name("u", saved)
 
         def rename():
-            self._call(dirwork.rename, self._dirfd, CURRENT, saved["name"])
+            dirwork.rename(self._dirfd, CURRENT, saved["name"])
 
         def backlog():
             if self.config.processor:
@@ -223,10 +205,10 @@ class LogDir:
                 (backlog, "")]
 
     def _open_current(self):
-        self._fd = self._call(dirwork.open_current, self._dirfd)
+        self._fd = dirwork.open_current(self._dirfd)
 
     def _mode_current(self):
-        self._call(dirwork.set_mode, self._fd, 0o644)
+        dirwork.set_mode(self._fd, 0o644)
         if self.size:
             self._arm_age()
 
@@ -243,11 +225,11 @@ class LogDir:
 
     def _sync_current(self):
         if self._fd >= 0:
-            self._call(dirwork.sync, self._fd)
+            dirwork.sync(self._fd)
 
     def _complete_current(self):
         if self._fd >= 0:
-            self._call(dirwork.set_mode, self._fd, 0o744)
+            dirwork.set_mode(self._fd, 0o744)
             os.close(self._fd)
             self._fd = -1
 
@@ -263,9 +245,8 @@ class LogDir:
 
     # -- input ----------------------------------------------------------------------------
     def write(self, data):
-        """Queue bytes — a list of non-empty buffers, written with one ``writev()``, or
-        ``Raw`` lines to render where they are written — for ``current``, and write what can
-        be written now."""
+        """Queue bytes — a list of non-empty buffers, written with one ``writev()`` — for
+        ``current``, and write what can be written now."""
         if data:
             self._queue.append(data)
             self._drain()
@@ -286,16 +267,13 @@ class LogDir:
         while True:
             if self._steps:
                 step, message = self._steps[0]
-                self.io.attempt(self)
                 try:
                     step()
                 except Blocked:
                     return
                 except OSError as exc:
-                    self.io.done(self)
                     self._pause(message, exc)
                     return
-                self.io.done(self)
                 self._steps.pop(0)
                 continue
             if not self._queue:
@@ -306,19 +284,11 @@ class LogDir:
                 if self.size:
                     self._steps.extend(self._rotation_steps())
                 continue
-            self.io.attempt(self)
-            try:
-                going_on = self._write_some(item)
-            except Blocked:
-                return
-            self.io.done(self)
-            if not going_on:
+            if not self._write_some(item):
                 return
 
     def _write_some(self, data):
         """Write a piece of the head of the queue; False when paused."""
-        if type(data) is Raw:
-            return self._write_raw(data)
         if type(data) is list:
             length = sum(map(len, data))
             if fits_whole(length, self.size, self.config.size_max, self.line_max):
@@ -353,31 +323,8 @@ class LogDir:
             self._steps.extend(self._rotation_steps())
         return True
 
-    def _write_raw(self, raw):
-        """``Raw`` lines: as much as fits before a rotation, rendered and written by the
-        agent; what an error left unwritten goes back to the queue's head, rendered."""
-        count, rotate = plan_write_raw(raw.head, raw.block, self.size, self.config.size_max,
-                                       self.line_max, self._at_line_start)
-        if count:
-            piece = raw.block[:count] if count < len(raw.block) else raw.block
-            try:
-                written, new_fd, unwritten, number, last = self._call(
-                    dirwork.write_rendered, self._dirfd, self._fd, raw.head, piece, self.size)
-            except OSError as exc:
-                return self._write_failed(exc)
-            if new_fd >= 0:
-                self._replaced(new_fd)
-            self._queue[0:1] = ([unwritten] if unwritten else []) + raw_rest(raw, count)
-            self._wrote(written, last)
-            if number:
-                return self._write_failed(OSError(number, os.strerror(number)))
-        if rotate:
-            self._steps.extend(self._rotation_steps())
-        return True
-
     def _write_current(self, data):
-        written, new_fd = self._call(dirwork.write_current, self._dirfd, self._fd, data,
-                                     self.size)
+        written, new_fd = dirwork.write_current(self._dirfd, self._fd, data)
         if new_fd >= 0:
             self._replaced(new_fd)
         return written
@@ -403,8 +350,8 @@ class LogDir:
 
     def _write_failed(self, exc):
         if exc.errno == errno.ENOSPC and self.config.keep_min < self.config.keep_max:
-            freed = self._call(dirwork.free_space, self._dirfd, self.config.keep_min,
-                               sorted(self._protected()))
+            freed = dirwork.free_space(self._dirfd, self.config.keep_min,
+                                       sorted(self._protected()))
             if freed is not None:
                 victim, failure = freed
                 self.report.warn("out of disk space, delete: %s/%s" % (self.name, victim))
@@ -437,13 +384,13 @@ class LogDir:
 
         def rename():
             self.report.info("rename: %s/current %s %d" % (self.name, saved["name"], self.size))
-            self._call(dirwork.rename, self._dirfd, CURRENT, saved["name"])
+            dirwork.rename(self._dirfd, CURRENT, saved["name"])
 
         def started():
             self.size = 0
             self._at_line_start = True
             self._cancel_age()
-            self._call(dirwork.set_mode, self._fd, 0o644)
+            dirwork.set_mode(self._fd, 0o644)
 
         def process():
             if self.config.processor:
@@ -467,7 +414,7 @@ class LogDir:
         again asks for the same), the name the directory's first free one from it."""
         if "stamp" not in saved:
             saved["stamp"] = max(self.clock(), self._last_name_ns + 1000)
-        name, stamp = self._call(dirwork.fresh_name, self._dirfd, saved["stamp"], suffix)
+        name, stamp = dirwork.fresh_name(self._dirfd, saved["stamp"], suffix)
         self._last_name_ns = stamp
         return name
 
@@ -481,8 +428,8 @@ class LogDir:
         return names
 
     def _prune(self, just_rotated=None):
-        leftovers, oldest = self._call(dirwork.prune, self._dirfd, self.config.keep_max,
-                                       sorted(self._protected(just_rotated)))
+        leftovers, oldest = dirwork.prune(self._dirfd, self.config.keep_max,
+                                          sorted(self._protected(just_rotated)))
         for name, failure in leftovers:
             if failure is not None:
                 self.report.warn("unable to unlink processor leftover: " + name, failure)
@@ -525,14 +472,9 @@ class LogDir:
             return
         if job.pid is None:
             self.report.info("processing: %s/%s.u" % (self.name, job.base))
-        self.io.attempt(job)
         try:
-            opened = self.io.call(job, self._spawn_processor, dirwork.processor_files,
-                                  job.dirfd, job.base)
-        except Blocked:
-            return
+            opened = dirwork.processor_files(job.dirfd, job.base)
         except OSError as exc:
-            self.io.done(job)
             if not getattr(exc, "opened", 0) and exc.errno in (errno.ENOENT, errno.ELOOP,
                                                                 errno.EINVAL):
                 # gone, or a link or no regular file (planted): not for the processor to
@@ -542,29 +484,26 @@ class LogDir:
                 self._forget_job()
                 self._start_next_processor()
                 return
-            self.report.warn("unable to run processor: " + self.name, exc)
-            job.pid = None
-            self.loop.call_later(PROCESSOR_BACKOFF, self._rerun_processor)
+            self._processor_failed(exc)
             return
-        self.io.done(job)
-        job.pid = 0  # asked for
-
-        def spawned(pid):
+        try:
+            job.pid = self.spawner.spawn(["/bin/sh", "-c", job.command], cwd_fd=job.dirfd,
+                                         stdin_fd=opened[0], stdout_fd=opened[1],
+                                         extra_fds=((opened[2], 4), (opened[3], 5)))
+        except OSError as exc:
+            self._processor_failed(exc)
+            return
+        finally:
             for fd in opened:
                 os.close(fd)
-            if self._job is not job:
-                return
-            if isinstance(pid, OSError):
-                self.report.warn("unable to run processor: " + self.name, pid)
-                job.pid = None
-                self.loop.call_later(PROCESSOR_BACKOFF, self._rerun_processor)
-                return
-            job.pid = pid
-            job.started = self.loop.monotonic()
-            self.io.watch(self.loop, pid, self._processor_exited)
-        self.io.spawn(self.spawner, ["/bin/sh", "-c", job.command], spawned, cwd_fd=job.dirfd,
-                      stdin_fd=opened[0], stdout_fd=opened[1],
-                      extra_fds=((opened[2], 4), (opened[3], 5)))
+        job.started = self.loop.monotonic()
+        self.loop.watch_child(job.pid, self._processor_exited)
+
+    def _processor_failed(self, exc):
+        """The processor could not be started: said, and tried again after a while."""
+        self.report.warn("unable to run processor: " + self.name, exc)
+        self._job.pid = None
+        self.loop.call_later(PROCESSOR_BACKOFF, self._rerun_processor)
 
     def _rerun_processor(self):
         if self._job is not None and self._job.pid is None:
@@ -578,7 +517,10 @@ class LogDir:
         job.pid = None
         if wait_status is None or os.waitstatus_to_exitcode(wait_status) != 0:
             self.report.warn("processor failed, restart: " + self.name)
-            self.io.send(dirwork.unlink, job.dirfd, job.base + ".t")
+            try:
+                dirwork.unlink(job.dirfd, job.base + ".t")
+            except OSError:
+                pass  # gone already: the processor's next run makes it again
             quick = self.loop.monotonic() - job.started < PROCESSOR_BACKOFF
             if quick:
                 self.loop.call_later(PROCESSOR_BACKOFF, self._rerun_processor)
@@ -593,20 +535,20 @@ class LogDir:
 
     def _processed_rename(self):
         job = self._job
-        self._call(dirwork.rename, job.dirfd, job.base + ".t", job.base + ".s")
+        dirwork.rename(job.dirfd, job.base + ".t", job.base + ".s")
 
     def _processed_mode(self):
-        self._call(dirwork.chmod, self._job.dirfd, self._job.base + ".s", 0o744)
+        dirwork.chmod(self._job.dirfd, self._job.base + ".s", 0o744)
 
     def _processed_input(self):
         try:
-            self._call(dirwork.unlink, self._job.dirfd, self._job.base + ".u")
+            dirwork.unlink(self._job.dirfd, self._job.base + ".u")
         except OSError:
             self.report.warn("unable to unlink: %s/%s.u" % (self.name, self._job.base))
 
     def _processed_state(self):
         job = self._job
-        self._call(dirwork.rename, job.dirfd, NEWSTATE, STATE)
+        dirwork.rename(job.dirfd, NEWSTATE, STATE)
         self.report.info("processed: %s/%s.s" % (self.name, job.base))
         self._forget_job()
         self._start_next_processor()

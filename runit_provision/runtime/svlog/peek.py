@@ -102,18 +102,16 @@ RECHECK_DELAYS = (0, 0.0005, 0.002, 0.008, 0.03)
 class LineTaker:
     """Moves a pipe's content into a logger, as whole lines when it can.
 
-    ``take(limit, feed, hold)`` feeds at most ``limit`` bytes and returns what happened: ``"fed"``,
+    ``take(limit, feed)`` feeds at most ``limit`` bytes and returns what happened: ``"fed"``,
     ``"empty"`` (nothing to take now: wait for the pipe's next edge, or for ``wake``), or
     ``"eof"``. With a PeekReader only whole lines are taken, and consumed only after ``feed``
     returned; an unfinished line is left in the pipe unless it is giant, the logger wants one
     byte at a time (svlogd finishing a line after TERM), no writer is left, or it is still
     unfinished after the rechecks: ``wake()`` is called from ``call_later`` for each (the
-    caller takes again when it may read). Without a PeekReader, plain reads. ``hold``: what
-    was fed stays in the pipe until ``release()`` (the logger's lines are written elsewhere,
-    later: nothing taken is ever only in memory).
+    caller takes again when it may read). Without a PeekReader, plain reads.
     """
 
-    __slots__ = ("fd", "reader", "_call_later", "_wake", "_rechecks", "_recheck", "held")
+    __slots__ = ("fd", "reader", "_call_later", "_wake", "_rechecks", "_recheck")
 
     def __init__(self, fd, scratch=None, call_later=None, wake=None):
         self.fd = fd
@@ -121,15 +119,8 @@ class LineTaker:
         self._call_later, self._wake = call_later, wake
         self._rechecks = 0      # of the unfinished line now waiting in the pipe
         self._recheck = None    # the timer of the next one
-        self.held = 0           # bytes fed and still in the pipe (``take(hold=True)``)
 
-    def release(self):
-        """Take out of the pipe what was fed with ``hold`` (its lines are written now)."""
-        held, self.held = self.held, 0
-        if held:
-            self.reader.consume(held)
-
-    def take(self, limit, feed, hold=False):
+    def take(self, limit, feed):
         if self.reader is None:
             try:
                 data = os.read(self.fd, limit)
@@ -154,10 +145,7 @@ class LineTaker:
                 return "empty"  # an unfinished line waits in the pipe for its newline
         self._forget_unfinished()
         feed(data)
-        if hold:
-            self.held = len(data)  # consumed once written: release()
-        else:
-            self.reader.consume(len(data))
+        self.reader.consume(len(data))
         return "fed"
 
     def _wait_for_the_rest(self):

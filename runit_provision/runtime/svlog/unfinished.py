@@ -21,7 +21,7 @@ next logger write that line's beginning again — the same trade as peek.py's (t
 lost).
 """
 
-from .dirwork import LOCAL_LOGS, keep_unfinished, remove_unfinished
+from .dirwork import keep_unfinished, remove_unfinished
 
 _STAMP_DIGITS = 20
 
@@ -70,28 +70,20 @@ class Keeper:
     ``keep(dir_fd, data, time_ns)`` after every change of the line (``data`` empty: none is
     held). A line that only grew is appended to; any other change rewrites the file. Errors
     are ignored: the file is a safeguard against a kill, and the line itself is still held.
-    The file work is ``io``'s (dirwork.py): a user's agent's for a user's directory.
     """
 
-    __slots__ = ("_dir_fd", "_saved_len", "_time_ns", "_io", "unconfirmed", "on_settled")
+    __slots__ = ("_dir_fd", "_saved_len", "_time_ns")
 
-    def __init__(self, dir_fd=-1, saved=b"", time_ns=0, io=None):
+    def __init__(self, dir_fd=-1, saved=b"", time_ns=0):
         self._dir_fd = dir_fd
         self._saved_len = len(saved)
         self._time_ns = time_ns
-        self._io = io if io is not None else LOCAL_LOGS
-        # Through an agent: the writes not answered yet. While there is one, the logger takes
-        # nothing more out of its pipe (its read_limit is 0) — the line's bytes leave the pipe
-        # only once they are in the file too, as they would locally; a write the agent did
-        # not live to answer is done again, whole (``on_settled(True)``), by the next one.
-        self.unconfirmed = 0
-        self.on_settled = None
 
     def keep(self, dir_fd, data, time_ns):
         if not data:
             if self._saved_len:
                 self._saved_len = 0
-                self._io.send(remove_unfinished, self._dir_fd)
+                remove_unfinished(self._dir_fd)
             return
         if (dir_fd == self._dir_fd and time_ns == self._time_ns
                 and len(data) >= self._saved_len > 0):
@@ -99,31 +91,16 @@ class Keeper:
                 self._write(dir_fd, False, bytes(data[self._saved_len:]), len(data))
             return
         if self._saved_len and dir_fd != self._dir_fd:
-            self._io.send(remove_unfinished, self._dir_fd)  # the first usable one changed (HUP)
+            remove_unfinished(self._dir_fd)  # the first usable one changed (HUP)
         self._dir_fd, self._time_ns = dir_fd, time_ns
         self._write(dir_fd, True, encode(bytes(data), time_ns), len(data))
 
     def _write(self, dir_fd, rewrite, content, length):
         if dir_fd < 0:
             self._saved_len = 0
-        elif self._io.is_remote:
-            # in order with the directory's other work; one that fails leaves a file the next
-            # logger does not take for ours (decode), and that is all it costs
-            self.unconfirmed += 1
+            return
+        try:
+            keep_unfinished(dir_fd, rewrite, content)
             self._saved_len = length
-            self._io.send(keep_unfinished, dir_fd, rewrite, content, done=self._answered)
-        else:
-            try:
-                keep_unfinished(dir_fd, rewrite, content)
-                self._saved_len = length
-            except OSError:
-                self._saved_len = 0
-
-    def _answered(self, outcome):
-        """A remote write's end: True done, False failed (as a local one that fails: the
-        line is still held), None: the agent went before it answered — maybe not done."""
-        self.unconfirmed -= 1
-        if outcome is not True:
-            self._saved_len = 0  # the next keep rewrites the whole file
-        if self.on_settled is not None and not self.unconfirmed:
-            self.on_settled(outcome is None)
+        except OSError:
+            self._saved_len = 0

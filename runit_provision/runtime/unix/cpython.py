@@ -1,15 +1,12 @@
-"""runtime/unix: whether the fork server and its children lean on CPython's internals here.
+"""runtime/unix: whether the runtime leans on CPython's internals here.
 
-The fork server (supervision/forks/) makes its children small with what CPython does not
-promise: it parses ``sys._debugmallocstats()``'s text to fill obmalloc's partly used pools and
-to take the interpreter's free lists, gives the code an agent runs fresh copies side by side
-(found by reading its bytecode's opcodes), and a user's agent starts its processes through
-``_posixsubprocess.fork_exec``, whose arguments change from one version to the next. Each is
-used on the CPythons it was measured on (``MEASURED``), where the internal is there — and
-nowhere else: on a CPython this release does not know, on another implementation, or with
-``RUNIT_PROVISION_CPYTHON_INTERNALS=no`` in the environment of the tree (``runsvdir``) the
-server skips them all. Its children are then heavier (more pages of their own), and do
-exactly the same: a new CPython degrades the fork server to heavier, never to broken.
+The C types the runtime calls through (unix/ffi.py) are made from ``_ctypes``, CPython's own
+module, not ctypes' package. That is used on the CPythons it was measured on (``MEASURED``),
+where the internal is there — and nowhere else: on a CPython this release does not know, on
+another implementation, or with ``RUNIT_PROVISION_CPYTHON_INTERNALS=no`` in the environment of
+the tree (``runsvdir``, which hands it to the fork server and so to its children), ctypes'
+package is used instead. A process is then heavier, and does exactly the same: a new CPython
+degrades the runtime to heavier, never to broken.
 """
 
 import os

@@ -1,10 +1,9 @@
 """runtime/unix: which file a descriptor is open on, as a key — its (device, inode).
 
 A descriptor's number says nothing lasting: closed and taken again, the same number names
-another file. Root keys by the file instead where it must know later whether a number still
-names what it named (a request held for a user's next agent, agentio.py) or whether two
-numbers name one file (the log pipes the pipe keeper holds, pipekeeper.py), or whether a
-tree's directory is still the one it watches (servicetree.py).
+another file. A tree keys by the file instead where it must know whether two numbers name one
+file (the log pipes the pipe keeper holds, pipekeeper.py), or whether its directory is still
+the one it watches (servicetree.py).
 """
 
 import os

@@ -61,7 +61,7 @@ _functions = None
 
 def _calls():
     """The C library's inotify functions, with their argument types: our own function objects
-    (see libc()), made once — a process forked after they were (a user's agent) makes none."""
+    (see libc()), made once — a process forked after they were (a user's tree) makes none."""
     global _functions
     if _functions is None:
         from . import ffi  # deferred: what only waiting commands should pay

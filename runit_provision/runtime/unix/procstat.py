@@ -4,7 +4,7 @@ Field 2, the command name in parentheses, may itself hold spaces and parentheses
 can name its process anything), so the fields are split after the line's *last* ``)``.
 
 Read with ``posix``'s calls, not ``open()``: the io stack's objects a first ``open()`` touches
-cost a process forked from the fork server (a user's agent) about 0.3 MB of its own pages, and a
+cost a process forked from the fork server (a user's tree) about 0.3 MB of its own pages, and a
 tree scanning ``/proc`` for a killed predecessor's processes reads it once per process.
 """
 

@@ -1,6 +1,6 @@
 """runtime/unix: one message from a SOCK_SEQPACKET channel, with the descriptors it carried —
 the way every channel between a tree and its helpers (a fork server, a logger host, a user's
-agent) is read.
+tree) is read.
 
 Received descriptors are installed close-on-exec by the kernel (``MSG_CMSG_CLOEXEC``), so that
 no process started after (a service, a processor, a stand-in) inherits one — a user's file in
@@ -32,7 +32,7 @@ def receive(channel, size, max_fds, flags=0):
     InterruptedError are the caller's (nothing waits).
 
     ``socket.recv_fds`` without its Python code (``socket.py``'s, and the ``array`` it
-    builds), which every agent would run — and copy the pages of — for each message.
+    builds), which every forked helper would run — and copy the pages of — for each message.
 
     >>> import socket
     >>> ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)

@@ -13,7 +13,6 @@ import pytest
 
 from runit_provision.protocol.layout import UNFINISHED
 from runit_provision.runtime.svlog import unfinished
-from runit_provision.runtime.svlog.dirwork import LOCAL_LOGS
 from runit_provision.runtime.svlog.engine import Logger
 from runit_provision.runtime.svlog.logdir import Reporter
 from runit_provision.runtime.svlog.options import parse_args
@@ -28,12 +27,12 @@ def test_doctests():
     assert doctest.testmod(unfinished).failed == 0
 
 
-def start_logger(logdir, tmp_path, clock, *args, keep=True, io=LOCAL_LOGS):
+def start_logger(logdir, tmp_path, clock, *args, keep=True):
     options, names = parse_args(list(args) + [str(logdir)])
     messages_fd = os.open(str(tmp_path / "stderr"), os.O_WRONLY | os.O_APPEND | os.O_CREAT,
                           0o644)
     logger = Logger(Loop(), None, names, options, Reporter(messages_fd),
-                    clock=lambda: clock, keep_unfinished=keep, io=io)
+                    clock=lambda: clock, keep_unfinished=keep)
     assert logger.start()
     return logger
 
@@ -76,66 +75,6 @@ def test_a_held_line_is_kept_while_it_grows_and_removed_once_written(logdir, tmp
     assert not (logdir / UNFINISHED).exists()
     logger.end_of_input()
     assert current(logdir) == b"whole\nhalf a line\nnext half\n"
-
-
-class DeferredKeeps:
-    """A user's agent as the engine sees it (``is_remote``), doing the file work here at once,
-    but answering the writes of the unfinished line only when the test says — or not at all
-    (``answer(gone=True)``: the agent was killed first)."""
-
-    is_remote = True
-
-    def __init__(self):
-        self.waiting = []
-
-    def attempt(self, key):
-        LOCAL_LOGS.attempt(key)
-
-    def done(self, key):
-        LOCAL_LOGS.done(key)
-
-    def call(self, key, wake, work, *args):
-        return LOCAL_LOGS.call(key, wake, work, *args)
-
-    def send(self, work, *args, done=None):
-        if done is None:
-            LOCAL_LOGS.send(work, *args)
-        else:
-            self.waiting.append((work, args, done))
-
-    def answer(self, gone=False):
-        waiting, self.waiting = self.waiting, []
-        for work, args, done in waiting:
-            if gone:
-                done(None)
-            else:
-                LOCAL_LOGS.send(work, *args, done=done)
-
-
-def test_through_an_agent_nothing_more_is_read_until_the_line_is_in_its_file(logdir, tmp_path):
-    """The bytes of an unfinished line leave the pipe once the logger reads on: through an
-    agent, not before the agent has put them in ``unfinished`` — a tree killed meanwhile
-    would take them along (issue 29's chaos soak lost lines of its half-line writer so) —
-    and a write the agent did not live to answer is done again, whole."""
-    io = DeferredKeeps()
-    logger = start_logger(logdir, tmp_path, FIRST_READ, io=io)
-    assert logger.read_limit > 0
-    logger.feed(b"whole\nhalf a")
-    assert logger.read_limit == 0 and not (logdir / UNFINISHED).exists()
-    io.answer()
-    assert (logdir / UNFINISHED).read_bytes() == b"%d\nhalf a" % FIRST_READ
-    assert logger.read_limit > 0
-    logger.feed(b" li")
-    assert logger.read_limit == 0
-    io.answer(gone=True)  # the piece may not be there: the whole line goes out again
-    assert logger.read_limit == 0 and len(io.waiting) == 1
-    io.answer()
-    assert (logdir / UNFINISHED).read_bytes() == b"%d\nhalf a li" % FIRST_READ
-    assert logger.read_limit > 0
-    logger.feed(b"ne\n")
-    logger.end_of_input()
-    assert current(logdir) == b"whole\nhalf a line\n"
-    assert not (logdir / UNFINISHED).exists()
 
 
 def test_the_next_logger_finishes_the_line_with_its_first_stamp(logdir, tmp_path):

@@ -314,9 +314,9 @@ def started_in(directory_fd, since, exclude=()):
     me = os.getpid()
     before = starttime_of(me) or float("inf")
     found = {}
-    # The cwd first: one readlink a process, which fails at once for another user's (an
-    # agent's scan), where its stat line is three calls and a parse — after a kill -9 at a
-    # busy start, each of a user's unrecorded starts is looked for among every process.
+    # The cwd first: one readlink a process, which fails at once for another user's (a
+    # user's tree's scan), where its stat line is three calls and a parse — after a kill -9
+    # at a busy start, each unrecorded start is looked for among every process.
     # A pid reused between the two is a process started after this one: outside the window.
     readlink = os.readlink
     for name in os.listdir("/proc"):

@@ -10,8 +10,7 @@ predecessor was killed — is watched through a pidfd, which becomes readable wh
 
 Readers are level-triggered unless asked otherwise: an edge-triggered reader is called when new
 data arrives, so one that leaves data in place on purpose (a logger that consumes only whole
-lines) is not called again until more comes. A writer (a sender whose socket was full) is
-called while its fd can be written, until it removes itself.
+lines) is not called again until more comes.
 """
 
 import errno
@@ -29,7 +28,6 @@ import time
 _READ = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR
 UNCLAIMED_SECONDS = 5.0
 UNCLAIMED_MAX = 256
-_WRITE = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
 
 
 class Timer:
@@ -53,7 +51,7 @@ class EventLoop:
         # host may take exceptions raised by callbacks instead of letting them end the loop.
         self.handle_error = handle_error
         self._epoll = select.epoll()
-        self._handlers = {}  # fd -> callback, for readers and writers alike (an fd is one)
+        self._handlers = {}  # fd -> its reader
         self._processes = {}  # pid -> [pidfd, [callbacks]]: processes that are not our children
         self._timers = []
         self._sequence = itertools.count()
@@ -70,23 +68,12 @@ class EventLoop:
         self._epoll.register(fd, _READ | (select.EPOLLET if edge else 0))
         self._handlers[fd] = callback
 
-    def add_writer(self, fd, callback, reading=False):
-        """``callback()`` whenever ``fd`` can be written, until ``remove_writer``: for a
-        sender that found its socket full. One callback an fd: a reader's ``add_reader`` is
-        replaced; ``reading``: it is called when ``fd`` is readable too — a sender that must
-        go on reading its peer's answers meanwhile (a peer blocked sending them reads no more
-        of what waits to go out)."""
-        self._epoll.register(fd, _WRITE | (_READ if reading else 0))
-        self._handlers[fd] = callback
-
     def remove_reader(self, fd):
         if self._handlers.pop(fd, None) is not None:
             try:
                 self._epoll.unregister(fd)
             except (OSError, ValueError):
                 pass  # closed already: the kernel dropped it with the last descriptor
-
-    remove_writer = remove_reader
 
     def call_later(self, delay, callback):
         timer = Timer(self.monotonic() + max(0.0, delay), callback)
@@ -105,17 +92,6 @@ class EventLoop:
         self._children[pid] = callback
         if on_stop is not None or on_continue is not None:
             self._stops[pid] = (on_stop or _nothing, on_continue or _nothing)
-
-    def expect_child(self, pid, callback):
-        """``callback(pid, wait_status)`` if ``pid`` ever becomes our child and exits: a
-        process another process started (a user's agent), re-parented to us if that one dies
-        first. Never answered from an exit reaped earlier (its pid may be a new process's)."""
-        self._children[pid] = callback
-
-    def unwatch_child(self, pid):
-        """No callback for ``pid`` any more (its end was seen another way)."""
-        self._children.pop(pid, None)
-        self._stops.pop(pid, None)
 
     def _keep_unclaimed(self, pid, wait_status):
         """An exit nobody watched: an orphan the tree reaps as a subreaper, or a child whose

@@ -2,11 +2,8 @@
 steps, the reads it makes later, the state files it writes — as functions of descriptors and plain
 values.
 
-A supervisor of its own identity's directories calls them itself (``LOCAL``). For a user's tree,
-supervised by root's tree (usertree.py), the same functions run in that user's agent
-(agent.py), a process that has wholly become the user: root's process never opens, reads or
-writes a path in a directory the user controls — it holds descriptors the agent opened, sends
-it what to write and takes what it read (bounded, strictly parsed: agentwire.py).
+A supervisor calls them on directories of its own identity: a user's services are supervised by
+that user's own tree (users/usertree.py), never by root's process.
 
 Every open here is one a planted FIFO cannot block (``O_NONBLOCK``) and a planted link cannot
 redirect where a link makes no sense (``O_NOFOLLOW``), and every read is bounded.
@@ -38,7 +35,6 @@ GIVE_UP_MAX = 64
 READY_MAX = 256
 SCHEDULE_MAX = 4096  # a timer's spec (protocol/timer.py's TIMER_MAX; not imported: the
                      # common path loads no timer code)
-HOOK_LETTERS = "udoxtkpchaiq12"
 
 
 def _fatal(message, exc=None):
@@ -76,13 +72,12 @@ class Opened:
     ends where no FIFO can be made), each side's files (``log`` None without a ``log/``
     directory), and runsv's warnings on the way."""
 
-    __slots__ = ("dir_fd", "log_fd", "pipe_w", "pipe_r", "main", "log", "warnings", "facts")
+    __slots__ = ("dir_fd", "log_fd", "pipe_w", "pipe_r", "main", "log", "warnings")
 
     def __init__(self, dir_fd=-1, log_fd=-1, pipe_w=-1, pipe_r=-1, main=None, log=None,
-                 warnings=(), facts=None):
+                 warnings=()):
         self.dir_fd, self.log_fd, self.pipe_w, self.pipe_r = dir_fd, log_fd, pipe_w, pipe_r
         self.main, self.log, self.warnings = main, log, list(warnings)
-        self.facts = facts  # read with it by an agent (read_facts), for root's supervisor
 
     @property
     def fds(self):
@@ -106,18 +101,15 @@ def is_down_file(dir_fd):
     return True
 
 
-def open_service(directory, find_started=None, starting=None):
+def open_service(directory, find_started=None):
     """Take over the service directory ``directory`` as runsv does at start-up: an Opened, or
     FatalError with runit's message (nothing is left open then).
 
     ``find_started(side_fd, since, exclude)`` (adoption.started_in) is asked for a side whose
-    record says a start was under way when its supervisor was killed. ``starting``: when the
-    record is kept elsewhere (root's, for a user's service: startledger.py), what it says —
-    ``(main since, log since, pids)``, a side's ``since`` -1 when no start was under way, and
-    the pids it names — in place of the sides' own records."""
+    record says a start was under way when its supervisor was killed."""
     opened = Opened()
     try:
-        _open_service(directory, opened, find_started, starting)
+        _open_service(directory, opened, find_started)
     except BaseException as exc:
         opened.close()
         exc.warnings = opened.warnings  # said before the fatal message, as runsv would
@@ -125,7 +117,7 @@ def open_service(directory, find_started=None, starting=None):
     return opened
 
 
-def _open_service(directory, opened, find_started, starting):
+def _open_service(directory, opened, find_started):
     try:
         opened.dir_fd = os.open(directory, DIR_FLAGS)
     except OSError as exc:
@@ -143,13 +135,10 @@ def _open_service(directory, opened, find_started, starting):
         side.control_fd = open_fifo(base_fd, prefix, CONTROL, os.O_RDWR)
     for side, base_fd, prefix in _sides(opened):
         make_fifo(base_fd, prefix, OK)
-    exclude = set() if starting is None else set(starting[2])
+    exclude = set()
     for side, base_fd, prefix in _sides(opened):
         _read_inherited(side, base_fd)
-        if starting is None:
-            since, recorded = _since_if_starting(side.record), _recorded_pid(side.record)
-        else:
-            since, recorded = starting[side is opened.log], 0
+        since, recorded = _since_if_starting(side.record), _recorded_pid(side.record)
         if find_started is not None and since >= 0:
             side.started = find_started(base_fd, since, exclude)
         exclude.add(side.started or recorded)
@@ -354,39 +343,11 @@ def hook_mode(dir_fd, letter):
 
 
 class Facts:
-    """What a supervisor reads of a service directory while it runs, read at once: whether
-    ``./finish`` can be opened, the mode of each ``control/<c>`` (or the OSError stat gave),
-    ``give-up`` and ``ready`` (bytes, None when absent or not a regular file), ``log/run``
-    (what ``read_executable`` gives) and whether ``oneshot`` marks a one-shot. A supervisor of its own directories reads each when it
-    needs it instead (``LocalFacts``); these are for one another identity's agent read ahead
-    of an event (users/nestedtree.py)."""
-
-    __slots__ = ("finish", "hooks", "give_up", "ready", "log_run", "backoff", "oneshot")
-
-    def __init__(self, finish=False, hooks=None, give_up=None, ready=None, log_run=b"",
-                 backoff=None, oneshot=False):
-        self.finish, self.hooks, self.give_up = finish, hooks or {}, give_up
-        self.ready, self.log_run, self.backoff = ready, log_run, backoff
-        self.oneshot = oneshot
-
-
-def read_facts(dir_fd, log_fd):
-    """The Facts of the service directory ``dir_fd`` (and ``log_fd``, -1 without a log)."""
-    hooks = {}
-    for letter in HOOK_LETTERS:
-        found = hook_mode(dir_fd, letter)
-        if not isinstance(found, OSError) or found.errno not in (errno.ENOENT, errno.ENOTDIR):
-            hooks[letter] = found
-    return Facts(is_finish_readable(dir_fd), hooks,
-                 read_small(dir_fd, GIVE_UP, GIVE_UP_MAX, regular=True),
-                 read_small(dir_fd, READY, READY_MAX, regular=True),
-                 read_executable(RUN, log_fd, LOG_RUN_MAX) if log_fd >= 0 else b"",
-                 read_small(dir_fd, BACKOFF, BACKOFF_MAX, regular=True),
-                 is_oneshot(dir_fd))
-
-
-class LocalFacts:
-    """Facts read when they are needed, from the supervisor's own directories."""
+    """What a supervisor reads of its service directory while it runs, each read when it is
+    needed (an apply may change any of them at any time): whether ``./finish`` can be opened,
+    the mode of each ``control/<c>`` (or the OSError stat gave), ``give-up``, ``backoff`` and
+    ``ready`` (bytes, None when absent or not a regular file), ``log/run`` (what
+    ``read_executable`` gives) and whether ``oneshot`` marks a one-shot."""
 
     __slots__ = ("dir_fd", "log_fd")
 
@@ -435,53 +396,6 @@ class LocalFacts:
     def finish_begins(self, head):
         """./finish begins with ``head`` (read when asked: an apply may change it)."""
         return finish_begins(self.dir_fd, head)
-
-
-class SnapshotFacts:
-    """Facts an agent read ahead (``read_facts``), answered from that reading."""
-
-    __slots__ = ("facts",)
-
-    def __init__(self, facts=None):
-        self.facts = facts or Facts()
-
-    @property
-    def finish(self):
-        return self.facts.finish
-
-    def hook(self, letter):
-        return self.facts.hooks.get(letter, OSError(errno.ENOENT, "not there"))
-
-    @property
-    def give_up(self):
-        return self.facts.give_up
-
-    @property
-    def backoff(self):
-        return self.facts.backoff
-
-    @property
-    def ready(self):
-        return self.facts.ready
-
-    @property
-    def log_run(self):
-        return self.facts.log_run
-
-    @property
-    def oneshot(self):
-        return self.facts.oneshot
-
-    # No timer here: a user's service supervised from root's tree whose directory has a
-    # ``schedule`` runs its ``./run`` — ``exec timer-run``, the waiter the C runsv runs too.
-    schedule = None
-    # Nor a hold of ./run until the one-shots it needs are done: its guard waits for them.
-    needs_done = None
-
-    @staticmethod
-    def finish_begins(head):
-        """Not read from here: another identity's ./finish is started in its agent, always."""
-        return False
 
 
 # -- writes -----------------------------------------------------------------------------------------
@@ -536,23 +450,22 @@ def remove(base_fd, path):
 class Listing:
     """One look at a tree's directory (runsvdir's scan): its (device, inode), and each entry
     that is not a dot-name — ``(name, (device, inode))`` for a directory (links followed),
-    ``(name, OSError)`` for one stat could not look at; other files are left out. ``more``:
-    entries beyond the bound were not looked at."""
+    ``(name, OSError)`` for one stat could not look at; other files are left out."""
 
-    __slots__ = ("identity", "entries", "more")
+    __slots__ = ("identity", "entries")
 
-    def __init__(self, identity, entries, more=False):
-        self.identity, self.entries, self.more = identity, entries, more
+    def __init__(self, identity, entries):
+        self.identity, self.entries = identity, entries
 
 
 def _joined(directory, name):
     """``os.path.join`` of a directory and an entry of its listing (never absolute), without
-    ``posixpath``'s code — deep-frozen in the interpreter's data, whose pages an agent would
-    copy (see unix/fsname.py)."""
+    ``posixpath``'s code — deep-frozen in the interpreter's data, whose pages a user's tree,
+    forked from the fork server, would copy (see unix/fsname.py)."""
     return directory + name if directory.endswith("/") else directory + "/" + name
 
 
-def list_services(directory, limit=None):
+def list_services(directory):
     """The Listing of ``directory``; OSError when it cannot be looked at — with the
     directory's ``identity`` as an attribute when the stat passed and the read failed."""
     info = os.stat(directory)
@@ -562,13 +475,9 @@ def list_services(directory, limit=None):
         exc.identity = (info.st_dev, info.st_ino)  # known: the read failed, not the stat
         raise
     entries = []
-    more = False
     for name in names:
         if name.startswith("."):
             continue
-        if limit is not None and len(entries) >= limit:
-            more = True
-            break
         try:
             found = os.stat(_joined(directory, name))
         except OSError as exc:
@@ -576,4 +485,4 @@ def list_services(directory, limit=None):
             continue
         if stat.S_ISDIR(found.st_mode):
             entries.append((name, (found.st_dev, found.st_ino)))
-    return Listing((info.st_dev, info.st_ino), entries, more)
+    return Listing((info.st_dev, info.st_ino), entries)

@@ -49,9 +49,9 @@ _HOOK_ASKED = -1  # _hook_pid of a control/<c> hook the host could not start yet
 
 class NotYet(Exception):
     """Not ready yet: the host cannot start the process now, because what it starts it
-    through is not ready (the fork server starting, a logger host being forked, a user's
-    agent not answered yet), or ./run must wait for the one-shots it needs (the tree's start
-    holds); it calls the side's ``host_ready()`` once it can. The one such exception of the
+    through is not ready (the fork server starting, a logger host being forked), or ./run
+    must wait for the one-shots it needs (the tree's start holds); it calls the side's
+    ``host_ready()`` once it can. The one such exception of the
     runtime: the helpers raise it themselves (the fork server's client, the logger hosts, a
     user's tree, the supervisor), and nothing translates one into another."""
 

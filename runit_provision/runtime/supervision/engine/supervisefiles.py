@@ -4,20 +4,18 @@ state files.
 Everything here is what runsv does to disk (docs/runit-protocol.md §1.1–1.2), for one side:
 the service's ``supervise/`` or its log's ``log/supervise/``. State files are written ``*.new``
 then renamed, so a reader never sees a torn record. The files themselves are worked by
-``servicedir``'s functions, through ``io``: at once for a supervisor's own directories
-(``servicedir.LOCAL``), by the agent of a user's tree for that user's (agentio.py).
+``servicedir``'s functions.
 """
 
 import os
 
-from ....errors import FatalError, ProtocolError
+from ....errors import ProtocolError
 from ....protocol.layout import OK, PID, PROCESS_RECORD, STAT, STATUS, SUPERVISE_DIR
 from ....protocol.status import State, Status, stat_text, status_from_bytes, status_to_bytes
 from ....protocol.tally import TALLY, tally_bytes, tally_from_bytes
 from .adoption import (Record, boot_id, boot_ticks, record_bytes, record_from_bytes,
                        starting_record, starttime_of)
-from .servicedir import SideFiles
-from .localio import LOCAL
+from .servicedir import SideFiles, open_fifo, remove, write_in_place, write_new
 
 
 class SuperviseFiles:
@@ -29,22 +27,20 @@ class SuperviseFiles:
     before us left).
     """
 
-    __slots__ = ("base_fd", "prefix", "_warn", "io", "lock_fd", "control_fd", "_found",
-                 "_ok_fd", "_closed", "_ok_asked", "_last_pid_written", "found_down",
+    __slots__ = ("base_fd", "prefix", "_warn", "lock_fd", "control_fd", "_found",
+                 "_ok_fd", "_closed", "_last_pid_written", "found_down",
                  "_tally_written", "_tally_due", "_starting_ticks", "_spawned")
 
-    def __init__(self, base_fd, prefix, warn, side=None, io=LOCAL):
+    def __init__(self, base_fd, prefix, warn, side=None):
         side = side if side is not None else SideFiles()
         self.base_fd = base_fd
         self.prefix = prefix
         self._warn = warn
-        self.io = io
         self.lock_fd = side.lock_fd
         self.control_fd = side.control_fd
         self._found = side
         self._ok_fd = -1
         self._closed = False
-        self._ok_asked = False  # an agent was asked to open ok and has not answered yet
         self._last_pid_written = None
         self.found_down = False  # the status a predecessor left said down (supervisor._inherit)
         self._tally_written = None  # _tally_files' mark of the tally last written
@@ -61,40 +57,21 @@ class SuperviseFiles:
     def _path(self, name):
         return SUPERVISE_DIR + "/" + name
 
-    def open_ok(self, done):
-        """Hold a reader on ``ok`` for life: clients' proof that we run. ``done(None)`` once
-        it is held (through an agent: once it answered), ``done(FatalError)`` when it could
-        not be opened (a shortage of descriptors: the caller retries)."""
-        if self._ok_fd >= 0 or self._ok_asked:
-            return
-
-        def answered(found):
-            self._ok_asked = False
-            if isinstance(found, FatalError):
-                done(found)
-            elif self._closed:
-                os.close(found)  # the side was closed while the agent opened it
-            else:
-                self._ok_fd = found
-                done(None)
-        self._ok_asked = True
-        try:
-            self.io.open_fifo(self.base_fd, self.prefix, OK, os.O_RDONLY, answered)
-        except FatalError as exc:
-            self._ok_asked = False
-            done(exc)
+    def open_ok(self):
+        """Hold a reader on ``ok`` for life: clients' proof that we run. FatalError when it
+        could not be opened (a shortage of descriptors: the caller retries)."""
+        if self._ok_fd < 0 and not self._closed:
+            self._ok_fd = open_fifo(self.base_fd, self.prefix, OK, os.O_RDONLY)
 
     @property
     def is_ok_open(self):
-        """``ok`` is held, or asked for (the agent's next answer holds it)."""
-        return self._ok_fd >= 0 or self._ok_asked
+        return self._ok_fd >= 0
 
     def write_tally(self, tally):
         """The ``tally`` of a death whose "down" is not written (a restart follows at once):
-        it goes out with the restart's ``starting`` record, before it — one piece of work for
-        the io (one request to a user's agent, not two) — or, when the restart spawns no
-        ``./run`` of ours (a hosted logger, a user's agent), with the next ``write``, before
-        its process record."""
+        it is written with the restart's ``starting`` record, just before it — or, when the
+        restart spawns no ``./run`` of ours (a hosted logger, a user's tree forked), with the
+        next ``write``, before its process record."""
         self._tally_due = tally
 
     def _tally_files(self, tally):
@@ -142,7 +119,7 @@ class SuperviseFiles:
 
     def remove_record(self):
         """A clean exit: no successor must take anything over from us."""
-        self.io.remove(self.base_fd, self._path(PROCESS_RECORD))
+        remove(self.base_fd, self._path(PROCESS_RECORD))
 
     def write_named(self, name, data):
         """One of our own files beside runit's (``readiness``), the ``.new`` way."""
@@ -150,7 +127,7 @@ class SuperviseFiles:
 
     def remove_named(self, name):
         """One of our own files, no longer wanted."""
-        self.io.remove(self.base_fd, self._path(name))
+        remove(self.base_fd, self._path(name))
 
     def _write_new(self, name, data):
         self._write_files([(False, name, data)])
@@ -166,11 +143,6 @@ class SuperviseFiles:
         files.append((True, PROCESS_RECORD, record_bytes(record)))
         self._write_files(files)
         self._last_pid_written = -1
-
-    @property
-    def starting_ticks(self):
-        """boot_ticks() when the last spawn began (-1: none yet)."""
-        return self._starting_ticks
 
     def spawned(self, pid):
         """``pid`` was spawned since ``write_starting``: its start time is known when the
@@ -192,9 +164,8 @@ class SuperviseFiles:
         that a successor can tell what it counted: a record that names a pid the tally does
         not is a death counted already (the tally's pid is 0 after a death), and a tally that
         names the recorded pid has counted its start — written the other way round, a kill
-        between the two made a new process's later death look counted (a death lost). They
-        are one piece of work for the io: one request to a user's agent, not five."""
-        files = []  # (in place, name, data), in their order: one piece of work for the io
+        between the two made a new process's later death look counted (a death lost)."""
+        files = []  # (in place, name, data), in their order
         new_pid = status.pid != self._last_pid_written
         if new_pid:
             files.append((False, PID, b"%d\n" % status.pid if status.pid else b""))
@@ -213,11 +184,14 @@ class SuperviseFiles:
         self._write_files(files)
 
     def _write_files(self, files):
-        """``files`` — ``(in place, name in supervise/, data)`` — in their order, as one
-        piece of work for the io."""
-        self.io.write_files(self.base_fd, [(in_place, self._path(name), data)
-                                           for in_place, name, data in files],
-                            self.prefix, self._warn)
+        """``files`` — ``(in place, name in supervise/, data)`` — in their order: in place
+        (servicedir.write_in_place) or the ``.new`` way (servicedir.write_new); each failure
+        said through ``warn``."""
+        for in_place, name, data in files:
+            write = write_in_place if in_place else write_new
+            failed = write(self.base_fd, self._path(name), data, self.prefix)
+            if failed is not None:
+                self._warn(*failed)
 
 
 def _parsed(data, parse):

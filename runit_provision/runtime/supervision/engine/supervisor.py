@@ -28,13 +28,13 @@ import time
 
 from ....errors import FatalError
 from ...unix.diag import fatal as print_fatal, warn as print_warn
-from ....protocol.eventdir import READINESS as POSTED_READINESS, STATUS as POSTED_STATUS
+from ....protocol.eventdir import (READINESS as POSTED_READINESS, STATUS as POSTED_STATUS,
+                                   EventPoster)
 from ....protocol.layout import CONTROL_DIR, LAST_RUN, READINESS
 from ....protocol.status import State
 from .adoption import (UNKNOWN_EXIT, Fresh, Refused, boot_id, boot_ticks, claim, exactly,
                        inheritance, started_between, started_in, starttime_of)
-from .localio import LOCAL
-from .servicedir import PIPE_PATH, LocalFacts
+from .servicedir import PIPE_PATH, Facts, open_service
 from .side import NotYet, Side, Want, finish_arguments
 from .supervisefiles import SuperviseFiles
 
@@ -61,14 +61,13 @@ class SystemClock:
 class Supervisor:
     # Slots, not a dict: a tree holds one of these per service.
     __slots__ = ("loop", "directory", "spawner", "clock", "label", "on_exit", "new_session",
-                 "log_host", "pipe_keeper", "nest", "nested", "io", "facts", "stderr_fd",
+                 "log_host", "pipe_keeper", "nest", "nested", "facts", "stderr_fd",
                  "_logger", "dir_fd", "log_fd", "main",
                  "log", "_files", "_pipe_w", "_pipe_r", "_exited", "_notify", "_events",
                  "timer", "peers")
 
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
-                 on_exit=None, new_session=False, log_host=None, pipe_keeper=None, nest=None,
-                 io=LOCAL):
+                 on_exit=None, new_session=False, log_host=None, pipe_keeper=None, nest=None):
         self.loop = loop
         self.directory = directory
         self.spawner = spawner
@@ -85,9 +84,8 @@ class Supervisor:
         # to settle after us and to close with us.
         self.nest = nest
         self.nested = None
-        self.io = io  # whose hands work the directory's files (localio.py)
         self.facts = None  # what it reads of the directory while it runs (servicedir.Facts)
-        self.stderr_fd = 2  # where its messages go (a user's tree in root's: that tree's log)
+        self.stderr_fd = 2  # where its messages go (a tree's: the tree's own)
         # the log side's logger while a log host runs it (a HostedLogger, or an identity
         # host's): ``signal``, ``shown_pid``, ``host`` (its waited_for and logger_ended)
         self._logger = None
@@ -109,15 +107,15 @@ class Supervisor:
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
     def open(self):
-        """Take over the directory at once (a supervisor of its own directories); FatalError
-        carries runit's message, after the warnings runsv gave on its way there."""
-        found = []
-        self.io.open_service(self.directory, found.append, find_started=started_in)
-        if isinstance(found[0], FatalError):
-            for warning in getattr(found[0], "warnings", ()):
+        """Take over the directory; FatalError carries runit's message, after the warnings
+        runsv gave on its way there."""
+        try:
+            opened = open_service(self.directory, find_started=started_in)
+        except FatalError as failure:
+            for warning in getattr(failure, "warnings", ()):
                 self.warn(warning)
-            raise found[0]
-        self.take_over(found[0])
+            raise
+        self.take_over(opened)
 
     def take_over(self, opened):
         """Supervise what ``servicedir.open_service`` opened (servicedir.Opened): its
@@ -126,15 +124,13 @@ class Supervisor:
             self.warn(warning)
         self.dir_fd, self.log_fd = opened.dir_fd, opened.log_fd
         self._pipe_w, self._pipe_r = opened.pipe_w, opened.pipe_r
-        if self.facts is None:
-            self.facts = LocalFacts(self.dir_fd, self.log_fd)
+        self.facts = Facts(self.dir_fd, self.log_fd)
         warn = self.warn  # one bound method for both sides' files
         self.main = Side(self, is_log=False, want=_want(opened.main))
-        self._files[self.main] = SuperviseFiles(self.dir_fd, "", warn, opened.main, self.io)
+        self._files[self.main] = SuperviseFiles(self.dir_fd, "", warn, opened.main)
         if opened.log is not None:
             self.log = Side(self, is_log=True, want=_want(opened.log))
-            self._files[self.log] = SuperviseFiles(self.log_fd, "log/", warn, opened.log,
-                                                   self.io)
+            self._files[self.log] = SuperviseFiles(self.log_fd, "log/", warn, opened.log)
         if self._pipe_r < 0 and self._pipe_w >= 0 and self.pipe_keeper is not None:
             self.pipe_keeper.hold(self._pipe_w)
         for side, files in self._files.items():
@@ -256,7 +252,7 @@ class Supervisor:
         of a scan before it shows the rest (the status writes are the slow part of a start,
         and a user tree it asks for runs meanwhile)."""
         for side, files in self._files.items():
-            # A side whose start waits for its host (a user's agent, a logger's stand-in) has
+            # A side whose start waits for its host (the fork server, a logger's stand-in) has
             # a status on disk and ok open already (_open_ok_before_start): its start's
             # answer writes the rest — "run", or "down" if it failed.
             if not files.has_written and not (side.is_deferred and files.is_ok_open):
@@ -266,28 +262,25 @@ class Supervisor:
         if not self._events:
             # supervise/event/ once what a scan began is running: making it costs an inode or
             # two, and only a waiter needs it (one that comes before waits as under the C runsv)
-            self._events = tuple(self.io.event_poster(self.log_fd if side is self.log
-                                                      else self.dir_fd) for side in self._files)
+            self._events = tuple(EventPoster(self.log_fd if side is self.log else self.dir_fd)
+                                 for side in self._files)
             self.loop.call_later(0, self._open_events)
 
     def _open_events(self):
         if not self._exited:
-            with self.io.together():  # a user's agent opens both sides' in one request
-                for events in self._events:
-                    events.open()
+            for events in self._events:
+                events.open()
 
     def _open_ok(self, files):
         if self._exited or files.is_ok_open:
             return
-
-        def opened(failure):
-            if failure is None or self._exited:
-                return
+        try:
+            files.open_ok()
+        except FatalError as failure:
             # open() made and checked the FIFO: only a shortage of descriptors gets here, and
             # the service is already running — so keep it, and become visible once we can.
             self.warn("%s, retrying" % failure)
             self.loop.call_later(1.0, lambda: self._open_ok(files))
-        files.open_ok(opened)
 
     def terminate(self):
         """SIGTERM to runsv means exactly ``x`` (docs/runit-protocol.md §1.5)."""
@@ -336,13 +329,7 @@ class Supervisor:
         for side, files in self._files.items():
             side.abandon()  # a log waiting out its back-off must not start on closed fds
             files.remove_record()  # a clean exit: nothing for a successor to take over
-        # ``ok`` goes (runsv gone, for sv) only once the last writes are done: a user's are
-        # the agent's, still under way now — ``sv -w exit`` then the directory's removal
-        # (apply's ensure: absent) met a status written into the directory being emptied.
-        self.io.when_done(self._gone)
-
-    def _gone(self):
-        self.close()  # again, when the tree's own end closed it meanwhile: nothing left
+        self.close()
         if self.on_exit is not None:
             on_exit, self.on_exit = self.on_exit, None
             on_exit(self)

@@ -26,6 +26,7 @@ from ....protocol.timer import (SKIPPED_LIMIT, TIME_LIMIT_GRACE, TIMER_MAX, Time
                                 timer_state_from_bytes)
 from ...unix.realtimer import CANCELLED, EXPIRED, RealtimeTimer
 from ...unix.smallread import read_small
+from .servicedir import write_new
 from .side import Want
 
 
@@ -87,7 +88,9 @@ class TimerWait:
             return None
 
     def _write(self, path, data):
-        self.host.io.write_files(self.host.dir_fd, [(False, path, data)], "", self.host.warn)
+        failed = write_new(self.host.dir_fd, path, data)
+        if failed is not None:
+            self.host.warn(*failed)
 
     def _write_state(self):
         self._write(TIMER_STATE_FILE, timer_state_bytes(self.state))

@@ -114,7 +114,7 @@ def hostable(log_run, own=None):
     (``identity_for``: OWN or an Identity) — when the tree can run it itself, or None when it
     must be exec'd: not executable, not the canonical form, a user chpst would reject, or
     svlogd arguments svlogd would reject (their messages are the real tools'). ``own``:
-    the tree's identity (identity_for's), a user's for a user's tree supervised by root's."""
+    the tree's identity (identity_for's; by default this process's)."""
     canonical = _canonical(log_run)
     identity = None if canonical is None else identity_for(canonical, own=own)
     if identity is None:
@@ -157,12 +157,12 @@ class HostedLogger:
 
     It does its file operations as the process it runs in: the tree for the tree's own
     identity, an identity host (identityloghosts.py) for anyone else's — processors run as that
-    process, as under a real svlogd — or through its ``io`` (a user's agent's).
+    process, as under a real svlogd.
 
     To the supervisor whose log side it is, it shows ``shown_pid`` (the pid its
     ``log/supervise/pid`` shows: a stand-in) and ``host``, the log host that runs it on this
-    loop (standinloghost.StandInLogHost, a user's UserLogHost): what its work waits for
-    (``host.waited_for``), who lets it go once it ended (``host.logger_ended``).
+    loop (standinloghost.StandInLogHost): what its work waits for (``host.waited_for``), who
+    lets it go once it ended (``host.logger_ended``).
 
     The pipe (``pipe_fd``, non-blocking) is read edge-triggered, through a PeekReader when
     ``scratch`` is given: only whole lines are taken, and only once written (svlog/peek.py).
@@ -170,12 +170,10 @@ class HostedLogger:
     exit status (0, or 111 when no directory is usable) or the signal that ended it.
     """
 
-    __slots__ = ("loop", "pipe_fd", "on_exit", "taker", "_defers", "logger", "shown_pid",
+    __slots__ = ("loop", "pipe_fd", "on_exit", "taker", "logger", "shown_pid",
                  "host", "_stopped", "_ended_by", "_at_eof", "_done", "_read_due")
 
-    def __init__(self, loop, spawner, base_fd, pipe_fd, args, stderr_fd, scratch, on_exit,
-                 io=None):
-        from ...svlog.dirwork import LOCAL_LOGS
+    def __init__(self, loop, spawner, base_fd, pipe_fd, args, stderr_fd, scratch, on_exit):
         from ...svlog.engine import Logger
         from ...svlog.logdir import Reporter
         from ...svlog.options import parse_args
@@ -185,14 +183,9 @@ class HostedLogger:
         self.on_exit = on_exit
         self.taker = LineTaker(pipe_fd, scratch, loop.call_later, self._read)
         options, names = parse_args(args)
-        io = io if io is not None else LOCAL_LOGS
-        # Written by an agent, a chunk is taken out of the pipe only once the agent wrote it
-        # (on_flow): a kill of root's tree before then leaves it in the pipe for the next.
-        self._defers = io.is_remote and self.taker.reader is not None
         self.logger = Logger(loop, spawner, names, options, Reporter(stderr_fd, options.verbose),
                              on_flow=self._flow_changed, on_exit=self._engine_exited,
-                             base_fd=base_fd, keep_unfinished=self.taker.reader is not None,
-                             io=io)
+                             base_fd=base_fd, keep_unfinished=self.taker.reader is not None)
         self.shown_pid = 0  # the pid its log/supervise/pid shows (a stand-in), when one does
         self.host = None  # the log host running it, for a supervisor's log side
         self._stopped = False   # SIGSTOP: no reading until SIGCONT
@@ -252,9 +245,7 @@ class HostedLogger:
 
     def _read_once(self):
         """One chunk into the engine; False when there is nothing (more) to take now."""
-        if self.taker.held:
-            self.taker.release()  # the engine wrote what it was fed last (it reads again)
-        taken = self.taker.take(self.logger.read_limit, self.logger.feed, hold=self._defers)
+        taken = self.taker.take(self.logger.read_limit, self.logger.feed)
         if taken == "eof":  # every writer is gone: the service has exited for good
             self._at_eof = True
             self.loop.remove_reader(self.pipe_fd)
@@ -264,8 +255,6 @@ class HostedLogger:
     def _engine_exited(self, code):
         if self._done:
             return
-        if self.taker.held:
-            self.taker.release()  # an engine that ended wrote everything it was fed
         self._done = True
         self.loop.remove_reader(self.pipe_fd)
         wait_status = self._ended_by if self._ended_by else (code or 0) << 8

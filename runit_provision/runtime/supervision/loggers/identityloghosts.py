@@ -23,9 +23,9 @@ setfsuid between — can be made to block in ``open`` (a FIFO), to read through 
   is gone (killed: each logger ends as after TERM, an unfinished line left in the pipe for the
   next tree's).
 
-A user's loggers, when their tree runs, are not a host's: root's tree runs them with the user's
-agent doing their file work (usertree.py, agentlogs.py). The channel is a SOCK_SEQPACKET socket
-pair, one message per datagram, fields NUL-separated:
+A user's tree, while it runs, is taken in as the host of the loggers it covers (``take_tree``:
+its own output's, ``runsvdir-LOGIN/log``), over the same channel (users/forkedtree.py). The
+channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields NUL-separated:
 
     tree -> host   start KEY ARG...           + fds: the service's log/ directory, a reading
                                                 end of its pipe (non-blocking, its own)

@@ -85,8 +85,7 @@ def _above(fd, highest):
 class _StandIn:
     """One stand-in process: its pid, the pipe its signals come through, the loggers it
     stands for (HostedLoggers), and the pipe whose EOF tells it the tree is gone. Its
-    methods are the loop's callbacks for it (bound methods, not a closure each: a tree has a
-    stand-in for every user)."""
+    methods are the loop's callbacks for it (bound methods, not a closure each)."""
 
     __slots__ = ("host", "pid", "signals_fd", "alive_fd", "loggers")
 

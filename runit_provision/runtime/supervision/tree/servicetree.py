@@ -26,7 +26,7 @@ from .forkclient import ForkServer
 from ..loggers.loghosts import LogHosts
 from ..loggers.pipekeeper import PipeKeeper
 from ..engine.adoption import started_in
-from ..engine.localio import LOCAL
+from ..engine.servicedir import list_services, open_service
 from ..engine.supervisor import Supervisor, SystemClock
 
 RETRY_SECONDS = 1.0  # runsvdir restarts a runsv that exited at its next scan, about 1 s later
@@ -55,26 +55,24 @@ _DIR_EVENTS = None  # filled lazily from inotify constants (the C types are made
 
 
 class _Entry:
-    __slots__ = ("name", "key", "service", "failure", "opening")
+    __slots__ = ("name", "key", "service", "failure")
 
     def __init__(self, name, key, service=None):
         self.name = name
         self.key = key  # (device, inode)
         self.service = service
         self.failure = None  # the last start failure reported, so a retry does not repeat it
-        self.opening = False  # its directory is being opened (by an agent: an answer to come)
 
 
 class ServiceTree:
     __slots__ = ("loop", "directory", "spawner", "label", "new_sessions", "clock", "on_empty",
                  "entries", "_retiring", "_identity", "_retry_timer", "_kill_timer",
                  "_sweep_timer", "_stopping", "_finished", "_grace_over", "_orphans",
-                 "_waiting_for_fds", "_begun", "_scanning", "_listing", "_rescan",
-                 "_said_crowded", "io", "scan_limit", "_inotify", "_watches", "stderr_fd",
-                 "forks", "log_host", "pipe_keeper", "nest", "_holds")
+                 "_waiting_for_fds", "_begun", "_scanning", "_inotify", "_watches",
+                 "stderr_fd", "forks", "log_host", "pipe_keeper", "nest", "_holds")
 
     def __init__(self, loop, directory, spawner, label, new_sessions=False, clock=SystemClock(),
-                 on_empty=None, may_fork=False, io=LOCAL, scan_limit=None, stderr_fd=2,
+                 on_empty=None, may_fork=False, stderr_fd=2,
                  nest=None):
         self.loop = loop
         self.directory = os.path.abspath(directory)
@@ -96,11 +94,6 @@ class ServiceTree:
         self._waiting_for_fds = False  # a service waits for descriptors to be freed
         self._begun = []
         self._scanning = False  # inside a scan's loop over the entries
-        self._listing = False  # a look at the directory is under way
-        self._rescan = False  # the directory changed while it was looked at
-        self._said_crowded = False
-        self.io = io  # whose hands look at the directory and open services (localio.py)
-        self.scan_limit = scan_limit  # entries looked at, at most (None: all)
         self._inotify = None
         self._watches = {}
         self.stderr_fd = stderr_fd  # where the tree's own messages go
@@ -137,32 +130,17 @@ class ServiceTree:
         """One pass over the directory: start new services, retire vanished ones."""
         if self._stopping:
             return
-        if self._listing:
-            self._rescan = True  # a look is under way (an agent's): one more after it
-            return
-        self._listing = True
-        self.io.list_services(self.directory, self._scanned, limit=self.scan_limit)
-
-    def _scanned(self, listing):
-        """What one look at the directory found (servicedir.Listing), or the OSError."""
-        self._listing = False
-        if self._stopping:
-            return
-        if self._rescan:
-            self._rescan = False
-            self.loop.call_later(0, self.scan)  # things changed while we looked
-        if isinstance(listing, OSError):
-            identity = getattr(listing, "identity", None)
+        try:
+            listing = list_services(self.directory)
+        except OSError as exc:
+            identity = getattr(exc, "identity", None)
             if identity is not None:
                 self._identified(identity)
             what = "unable to stat " if identity is None else "unable to read directory "
-            self.warn(what + self.directory, listing)
+            self.warn(what + self.directory, exc)
             self._schedule_retry()
             return
         self._identified(listing.identity)
-        if listing.more and not self._said_crowded:
-            self._said_crowded = True
-            self.warn("more than %d entries: the rest are not supervised" % self.scan_limit)
         seen = set()
         needs_retry = False
         self._waiting_for_fds = False
@@ -178,7 +156,7 @@ class ServiceTree:
             if entry is None:
                 entry = self.entries[key] = _Entry(name, key)
             entry.name = name  # a rename keeps the service, only its label changes
-            if entry.service is None and not entry.opening \
+            if entry.service is None \
                     and not self._start_guarded(entry, os.path.join(self.directory, name)):
                 needs_retry = True
         self._scanning = False
@@ -191,7 +169,7 @@ class ServiceTree:
             self._retire(self.entries.pop(key))
         if needs_retry:
             self._schedule_retry()
-        elif self._inotify is None and not self.io.is_remote:
+        elif self._inotify is None:
             self._schedule_retry(POLL_SECONDS)
 
     def _identified(self, identity):
@@ -210,14 +188,13 @@ class ServiceTree:
         try:
             return self._start_service(entry, path)
         except Exception as exc:  # noqa: BLE001 — said; the scan goes on
-            entry.opening = False
             self.warn("internal error starting %s, tried again in a second: %s: %s"
                       % (entry.name, type(exc).__name__, exc))
             return False
 
     def _start_service(self, entry, path):
-        """Supervise ``path``; False when it must be tried again in a second (an agent's
-        answer, which comes later, schedules that retry itself)."""
+        """Supervise ``path`` (begun now, shown once the scan is done); False when it must be
+        tried again in a second."""
         if not self._has_fd_room():
             # Said once; tried again when descriptors are freed (a service retired or
             # exited) or at a rescan, never on a timer: waiting costs nothing.
@@ -229,22 +206,28 @@ class ServiceTree:
                 print_warn("runsv " + entry.name, message, None, self.stderr_fd)
             return True
         service = self._new_supervisor(path, "runsv " + entry.name)
-        result = []
-        entry.opening = True
-        self._open_service(entry, service, path, lambda found: result.append(
-            self._opened(entry, service, found)))
-        return result[0] if result else True
-
-    def _open_service(self, entry, service, path, done):
-        """Ask for ``path`` taken over (servicedir.open_service): ``done(Opened)``, or
-        ``done(FatalError)`` — at once, or once an agent answered."""
-        self.io.open_service(path, done, find_started=started_in)
+        try:
+            opened = open_service(path, find_started=started_in)
+        except FatalError as failure:
+            message = str(failure)
+            if message != entry.failure:  # retried every second: say it once, not each time
+                entry.failure = message
+                for warning in getattr(failure, "warnings", ()):
+                    service.warn(warning)
+                print_fatal(service.label, message, None, self.stderr_fd)
+            return False
+        service.take_over(opened)
+        entry.service = service
+        entry.failure = None
+        service.begin()
+        self._begun.append(service)
+        return True
 
     def _new_supervisor(self, path, label):
         service = Supervisor(self.loop, path, self.spawner, clock=self.clock, label=label,
                              on_exit=self._service_exited, new_session=self.new_sessions,
                              log_host=self.log_host, pipe_keeper=self.pipe_keeper,
-                             nest=self.nest, io=self.io)
+                             nest=self.nest)
         service.stderr_fd = self.stderr_fd
         service.peers = self
         return service
@@ -264,48 +247,14 @@ class ServiceTree:
             self._holds.status_changed(supervisor)
 
     def _service_at(self, key):
-        from .startholds import OPENING, UNKNOWN
+        from .startholds import UNKNOWN
         entry = self.entries.get(key)
-        if entry is None:
+        if entry is None or entry.service is None:
             return UNKNOWN
-        if entry.service is not None:
-            return entry.service
-        return OPENING if entry.opening else UNKNOWN
+        return entry.service
 
     def _is_scanning(self):
         return self._scanning
-
-    def _opened(self, entry, service, found):
-        """An open's result (servicedir.Opened, or FatalError): supervised from now on, or
-        said and tried again in a second; False for that retry."""
-        entry.opening = False
-        if self._stopping or self.entries.get(entry.key) is not entry:
-            if not isinstance(found, FatalError):
-                found.close()  # gone, or the tree stops, while the agent opened it
-            return True
-        if isinstance(found, FatalError):
-            failure = str(found)
-            if failure != entry.failure:  # retried every second: say it once, not each time
-                entry.failure = failure
-                for warning in getattr(found, "warnings", ()):
-                    service.warn(warning)
-                print_fatal(service.label, failure, None, self.stderr_fd)
-            if not self._scanning:
-                self._schedule_retry()
-                if self._holds is not None:
-                    self._holds.recheck()  # a start that waited for it holds no more
-            return False
-        service.take_over(found)
-        entry.service = service
-        entry.failure = None
-        service.begin()
-        if self._scanning:
-            self._begun.append(service)
-        else:
-            service.show()
-            if self._holds is not None:
-                self._holds.recheck()  # a start may wait for this one: opened at last
-        return True
 
     def _has_fd_room(self):
         """Room for one more service beside the reserve: the soft limit is raised (never past

@@ -27,7 +27,6 @@ HOLD_SECONDS = 10.0  # then ./run starts, and its guard waits (sv_timeout) and t
 
 # what the tree's ``find(key)`` answers besides a Supervisor
 UNKNOWN = "unknown"  # no service of this tree at that (device, inode)
-OPENING = "opening"  # one is being opened: it starts soon
 
 
 def needed_identities(data):
@@ -53,7 +52,7 @@ def needed_identities(data):
 
 class StartHolds:
     """The held starts of one tree. ``find(key)``: the Supervisor of the tree's service at
-    that (device, inode), or UNKNOWN, or OPENING; ``is_scanning()``: a scan is under way."""
+    that (device, inode), or UNKNOWN; ``is_scanning()``: a scan is under way."""
 
     __slots__ = ("loop", "find", "is_scanning", "_held", "_watched", "_spent", "_recheck_due")
 
@@ -118,8 +117,6 @@ class StartHolds:
             found = self.find(key)
             if found is UNKNOWN:
                 waits = waits or self.is_scanning()
-            elif found is OPENING:
-                waits = True
             elif found.oneshot_pending():
                 self._watched.add(found)
                 waits = True

@@ -6,8 +6,9 @@ processes and real inotify."""
 import os
 import time
 
-from runit_provision.runtime.supervision.engine.localio import LOCAL
 from runit_provision.runtime.supervision.engine.loop import EventLoop
+from runit_provision.runtime.supervision.engine.servicedir import list_services
+from runit_provision.runtime.supervision.tree import servicetree
 from runit_provision.runtime.supervision.tree.servicetree import ServiceTree
 from runit_provision.runtime.supervision.engine.spawn import Spawner
 
@@ -57,25 +58,19 @@ def test_a_start_that_raises_is_said_the_rest_start_and_it_is_tried_again(tmp_pa
 
 
 class _LateAnswer:
-    """LOCAL's file work, except that after the ``look``-th listing is read, ``made(n)`` runs
-    before the tree gets the answer — what happens when a link is applied while runsvdir is
-    between its look and its next instruction."""
-
-    is_remote = False
+    """The tree's look at its directory (servicedir.list_services), except that after the
+    ``look``-th listing is read, ``made(n)`` runs before the tree gets it — what happens when
+    a link is applied while runsvdir is between its look and its next instruction."""
 
     def __init__(self, made, look):
         self.made, self.look, self.looks = made, look, 0
 
-    def list_services(self, directory, done, limit=None):
-        answers = []
-        LOCAL.list_services(directory, answers.append, limit)
+    def __call__(self, directory):
+        listing = list_services(directory)
         self.looks += 1
         if self.looks == self.look:
             self.made(self.looks)
-        done(answers[0])
-
-    def __getattr__(self, name):
-        return getattr(LOCAL, name)
+        return listing
 
 
 def _run_until_supervised(tree, loop, base, names):
@@ -105,7 +100,7 @@ def _run_until_supervised(tree, loop, base, names):
     return seen, said
 
 
-def test_a_link_made_during_the_first_look_is_supervised(tmp_path):
+def test_a_link_made_during_the_first_look_is_supervised(tmp_path, monkeypatch):
     """The CI failure of stop 41: ``apply`` linked ``worker`` (its last service) between our
     runsvdir's first look and its inotify watch; no poll runs while inotify does, so it was
     never supervised."""
@@ -118,14 +113,16 @@ def test_a_link_made_during_the_first_look_is_supervised(tmp_path):
     def link_late(_look):
         os.symlink(str(tmp_path / "sv" / "late"), os.path.join(base, "late"))
 
+    monkeypatch.setattr(servicetree, "list_services", _LateAnswer(link_late, look=1))
     loop = EventLoop()
     tree = ServiceTree(loop, base, Spawner(stderr_fd=2, environ={"PATH": "/usr/bin:/bin"}),
-                       "test", on_empty=loop.stop, io=_LateAnswer(link_late, look=1))
+                       "test", on_empty=loop.stop)
     seen, said = _run_until_supervised(tree, loop, base, ["early", "late"])
     assert all(seen.values()), (seen, said)
 
 
-def test_a_link_made_while_a_swapped_directory_is_looked_at_is_supervised(tmp_path):
+def test_a_link_made_while_a_swapped_directory_is_looked_at_is_supervised(tmp_path,
+                                                                           monkeypatch):
     """runsvchdir swaps the ``current`` link the tree runs on: the tree watches the new
     directory after the look that found it — an entry made in between is looked for again (by
     the look that follows a new watch, and by the IN_IGNORED of the watch it replaced)."""
@@ -145,15 +142,16 @@ def test_a_link_made_while_a_swapped_directory_is_looked_at_is_supervised(tmp_pa
     def link_two(_look):
         os.symlink(str(tmp_path / "sv" / "two"), str(tmp_path / "b" / "two"))
 
-    class Io(_LateAnswer):
-        def list_services(self, directory, done, limit=None):
+    class Looks(_LateAnswer):
+        def __call__(self, directory):
             # the first look sees a/, the swap's look sees b/ and "two" is linked after it
             self.made = swap_then_link if self.looks == 0 else link_two
             self.look = self.looks + 1 if self.looks < 2 else 0
-            _LateAnswer.list_services(self, directory, done, limit)
+            return _LateAnswer.__call__(self, directory)
 
+    monkeypatch.setattr(servicetree, "list_services", Looks(None, 0))
     loop = EventLoop()
     tree = ServiceTree(loop, base, Spawner(stderr_fd=2, environ={"PATH": "/usr/bin:/bin"}),
-                       "test", on_empty=loop.stop, io=Io(None, 0))
+                       "test", on_empty=loop.stop)
     seen, said = _run_until_supervised(tree, loop, str(tmp_path / "b"), ["two"])
     assert all(seen.values()), (seen, said)

@@ -7,8 +7,8 @@ test_runsvdir.py's one-shot tests."""
 
 import os
 
-from runit_provision.runtime.supervision.tree.startholds import (HOLD_SECONDS, OPENING,
-                                                                  UNKNOWN, StartHolds)
+from runit_provision.runtime.supervision.tree.startholds import (HOLD_SECONDS, UNKNOWN,
+                                                                  StartHolds)
 
 from ...fakes import FakeTimer
 
@@ -135,14 +135,13 @@ def test_what_the_tree_does_not_supervise_or_has_ended_holds_nothing(tmp_path):
     assert web.started == 1
 
 
-def test_one_being_opened_holds_and_a_link_names_the_same_service(tmp_path):
+def test_a_link_names_the_same_service(tmp_path):
     tree = Tree(tmp_path)
-    setup = tree.directory("setup", OPENING)
-    (tmp_path / "setup-link").symlink_to(setup)
+    setup = Service(pending=True)
+    (tmp_path / "setup-link").symlink_to(tree.directory("setup", setup))
     web = tree.dependent(tmp_path / "setup-link")
     assert tree.holds.holds_start(web)
-    info = os.stat(setup)
-    tree.by_key[(info.st_dev, info.st_ino)] = Service(pending=False)
+    setup.pending = False
     tree.holds.recheck()
     assert web.started == 1
 
