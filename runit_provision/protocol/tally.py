@@ -346,7 +346,7 @@ _NIBBLES = []  # the CRC of each half-byte: 16 numbers, where a byte's table kee
 def own_crc32(data):
     """CRC-32 as zlib's and binascii's (reflected, polynomial 0xEDB88320), half a byte at a
     time through a table of 16 made at first use — a process that checks a tally or two keeps
-    16 numbers, not a byte table's 256 (the runtime's agents read tallies too).
+    16 numbers, not a byte table's 256.
 
     >>> own_crc32(b"123456789") == 0xCBF43926, own_crc32(b"")
     (True, 0)

@@ -158,7 +158,7 @@ def _answer_batch(channel, batch, fork=os.fork):
     ends the batch there, and the child whose answer did not go out is killed and reaped
     before anything else happens: the tree starts that one the old way, and one process of it
     runs, never two. Answering each as soon as it is forked (not once all are) also gives the
-    tree its first agents' pids while the rest fork. ``fork`` is a seam for the tests."""
+    tree its first children's pids while the rest fork. ``fork`` is a seam for the tests."""
     done = 0
     try:
         for index in range(len(batch)):

@@ -222,8 +222,8 @@ def test_a_service_of_the_forked_tree_gets_env_i_path_and_the_envdir_alone(user_
 
 def test_a_service_of_the_forked_tree_starts_in_its_directory_with_every_signal_at_default(
         user_tree):
-    """The agent starts a user's ``./run`` as the C runsv does: in the service's directory,
-    every signal at its default and none blocked — whether it vforks or forks."""
+    """The user's tree starts a user's ``./run`` as the C runsv does: in the service's
+    directory, every signal at its default and none blocked."""
     user_tree.build()
     shown = make_service(user_tree.user_tree, "where", run=SH + "exec sleep 100000\n")
     subprocess.run(["chown", "-R", "nobody:%d" % user_tree.user.pw_gid, str(shown)], check=True)
@@ -246,10 +246,9 @@ def test_restart_down_up_and_kill_of_the_users_tree(user_tree):
     assert out.returncode == 0 and out.stdout.startswith("ok: run: %s" % OUTER), out
     second = user_tree.tree_pid()
     assert second != first
-    # The agent sent away stays until root closes its channel — at once, when the next one is
-    # taken up — and the next one takes the tree's lock (chpst -L) only once it is gone: sv
-    # may wake in between (its event comes as the new pid is written), never two trees at work.
-    wait_until(lambda: start_time(first) is None, timeout=5, what="the last agent gone")
+    # The tree TERMed is gone by then (runsv waits for its end), and the next one takes the
+    # tree's lock (chpst -L) only once it is: never two trees at work.
+    wait_until(lambda: start_time(first) is None, timeout=5, what="the last tree gone")
     # the tree drained its own output before it went: the stop's line is logged
     wait_until(lambda: "noisy stops" in log_text(user_tree.output_log),
                what="the tree's last output logged")
@@ -330,8 +329,8 @@ def test_a_user_stopping_their_loggers_stand_in_pauses_their_loggers_and_keeps_t
     loggers stop reading, and read again after CONT, no line lost; the tree runs on."""
     web = user_tree.build()
     user_tree.start()
-    agent = user_tree.tree_pid()
-    born = start_time(agent)
+    tree = user_tree.tree_pid()
+    born = start_time(tree)
     main = web / "log" / "main"
     wait_until(lambda: len(numbers(log_text(main))) > 5, what="web logging")
     stand_in = int((web / "log" / "supervise" / "pid").read_text())
@@ -343,11 +342,11 @@ def test_a_user_stopping_their_loggers_stand_in_pauses_their_loggers_and_keeps_t
         time.sleep(0.3)
         return log_text(main) == before
     wait_until(not_growing, timeout=15, what="web's logger no longer reading")
-    assert start_time(agent) == born, "the user's tree was killed"
+    assert start_time(tree) == born, "the user's tree was killed"
     count = len(numbers(log_text(main)))
     assert as_nobody("kill -CONT %d" % stand_in).returncode == 0
     wait_until(lambda: len(numbers(log_text(main))) > count + 10, what="web's logger reading")
-    assert start_time(agent) == born, "the user's tree was killed"
+    assert start_time(tree) == born, "the user's tree was killed"
     logged = numbers(log_text(main))
     assert logged == list(range(logged[0], logged[0] + len(logged))), "a line lost"
 
@@ -441,10 +440,8 @@ def test_a_stop_while_the_fork_server_starts_or_answers_ends_everything_cleanly(
 
 def test_sv_w_exit_of_a_running_logged_service_returns_once_its_files_are_final(user_tree):
     """What ``sv -w exit`` of a user's service returned after is the last change to either
-    ``supervise/``: runsv's last writes are the agent's, and root lets ``ok`` go (runsv gone)
-    only once they are done (test_agent_sync.py). Before, ``apply`` (``sv -w exit``, then the
-    retired service's removal) met a status written into the directory it was emptying:
-    "Directory not empty" (tests/security/test_apply_bounds.py, on a loaded CI machine)."""
+    ``supervise/``: ``apply`` (``sv -w exit``, then the retired service's removal) must not
+    meet a status written into the directory it is emptying ("Directory not empty")."""
     web = user_tree.build()
     user_tree.start()
     wait_until(lambda: running_pid(web) and running_pid(web / "log"), timeout=30,
@@ -467,8 +464,8 @@ def assert_final(*sides):
 
 
 def test_a_users_crash_looping_service_waits_its_back_off_steps(user_tree):
-    """The ``backoff`` file reaches root's tree through the user's agent (servicedir.Facts):
-    a user's service waits as a system one does, and its wait is on record in its tally."""
+    """A user's service waits out its ``backoff`` steps as a system one does (the same
+    code), and its wait is on record in its tally."""
     from runit_provision.model import Backoff, Service
     from runit_provision.protocol.backoff import Backoff as Spec, backoff_bytes
     from runit_provision.protocol.tally import tally_from_bytes
@@ -501,8 +498,8 @@ def test_without_cpythons_internals_the_fork_server_forks_trees_that_supervise_a
     """Where the fork server leans on none of CPython's internals (unix/cpython.py: a CPython
     it does not know; here ``RUNIT_PROVISION_CPYTHON_INTERNALS=no`` in root's tree's
     environment, which reaches the server) its children are heavier and do the same: the
-    user's tree is forked, runs as the user and supervises — its service restarted by sv,
-    started by the agent's fork and execve — and its services and its own output are logged."""
+    user's tree is forked, runs as the user and supervises — its service restarted by sv —
+    and its services and its own output are logged."""
     web = user_tree.build()
     root = user_tree.start(env={cpython.VARIABLE: "no"})
     tree = user_tree.tree_pid()
