@@ -253,6 +253,35 @@ def test_kill_9_of_runsv_during_a_job_never_runs_its_elapse_twice(tmp_path, proc
     assert restarted.poll() is None
 
 
+def test_a_kill_between_a_jobs_start_record_and_its_stamp_runs_the_elapse_once(
+        tmp_path, processes):
+    """What a kill -9 of runsv leaves when it comes as ``./job`` is about to start — the
+    start's record written (``starting-run``), the stamp not yet (it is written after that
+    record, just before the spawn): no job ran, and the next runsv runs the elapse, once, as
+    the catch-up of a missed one. (Written the other way round, a kill between the stamp and
+    the record lost the run: the chaos soak's kill aimed at an elapse found it.)"""
+    from runit_provision.protocol.layout import boot_id
+    from runit_provision.runtime.supervision.engine.adoption import (
+        boot_ticks, record_bytes, starting_record)
+    now = time.time()
+    elapse = int(now) - 1  # passed a moment ago, while "the killed runsv" started its job
+    moment = datetime.datetime.fromtimestamp(elapse, datetime.timezone.utc)
+    service = make_timer(tmp_path, TimerSpec(moment.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                                             persistent=True),
+                         "echo x >>runs\n")
+    write_file(service / "timer-stamp", stamp_bytes((elapse - 3600) * USEC).decode())
+    (service / "supervise").mkdir(mode=0o700)
+    (service / "supervise" / "process").write_bytes(
+        record_bytes(starting_record("run", boot_ticks(), boot_id())))
+    start(processes, tmp_path, service)
+    wait_until(lambda: runs(service) and last_run(service) is not None, timeout=15,
+               what="the elapse run")
+    time.sleep(1)
+    assert runs(service) == ["x"]
+    assert record(service).missed  # a catch-up
+    assert stamp_from_bytes(read_bytes(service / "timer-stamp")) == elapse * USEC
+
+
 def test_no_wakeup_between_elapses(tmp_path, processes):
     service = make_timer(tmp_path, TimerSpec(FAR), "echo x >>runs\n")
     group = start(processes, tmp_path, service)

@@ -89,6 +89,7 @@ class Target:
             done = sandbox.as_user("apprun1", "sleep 1000 </dev/null >/dev/null 2>&1 & echo $!")
             self.pid = self.own = int(done.stdout.split()[-1])
         self.starttime = start_time(self.pid)
+        self.uid = uid_of(self.pid)
 
     def end(self):
         if self.proc is not None:
@@ -121,8 +122,8 @@ def test_a1_a_record_apprun1_plants_hands_no_one_elses_process_to_their_tree(san
             said = wait_until(lambda: [line for line in tree_log(sandbox) if "evil" in line],
                               timeout=30, what="the refusal said")
             assert ("supervise/process: pid %d is uid %d's, not uid %d's: not adopted, "
-                    "started afresh" % (target.pid, uid_of(target.pid), uid_of(running_pid(
-                        evil)))) in said[0], said
+                    "started afresh" % (target.pid, target.uid, sandbox.ns.users["apprun1"])
+                    ) in said[0], said
         if what == "root's own service":  # still root's: its restart is done at once
             assert running_pid(sandbox.sv_dir / "rootsvc") == target.pid
             assert_root_answers(sandbox)

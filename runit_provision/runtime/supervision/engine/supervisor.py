@@ -641,6 +641,8 @@ class Supervisor:
                     return pid
         files = self._files[side]
         files.write_starting("finish" if argv[0] == "./finish" else "run")
+        if argv == ["./job"]:
+            self.timer.job_starting()  # its stamp, between the start's record and the spawn
         if side is self.log:
             reader = self.log_reader()
             try:

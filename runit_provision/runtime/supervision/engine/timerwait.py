@@ -35,7 +35,7 @@ class TimerWait:
     and clock). ``clock_timer``: what makes the realtime timer (None: a RealtimeTimer)."""
 
     __slots__ = ("host", "spec", "state", "stamp_usec", "_clock", "_armed", "_limit",
-                 "_job_pid", "_due")
+                 "_job_pid", "_due", "_stamp_due")
 
     def __init__(self, host, data, clock_timer=None):
         self.host = host
@@ -46,6 +46,7 @@ class TimerWait:
         self._limit = None  # the loop timer of the running job's time_limit
         self._job_pid = 0   # the job (of any start: an elapse, sv once, adopted) it is for
         self._due = None    # (elapse, missed) of a run that waits for ./finish to end
+        self._stamp_due = None  # the stamp of the run starting now, written as ./job spawns
         self._clock = (clock_timer or RealtimeTimer)()
         host.loop.add_reader(self._clock.fileno(), self._expired)
         self._load(data)
@@ -167,12 +168,22 @@ class TimerWait:
                                            SKIPPED_LIMIT)
             self.state = self.state._replace(skipped=self.state.skipped + passed)
         if self.spec.persistent:
-            # before the job: a kill -9 of the tree while it runs never runs it again
             self.stamp_usec = stamp
-            self._write(TIMER_STAMP, stamp_bytes(stamp))
+            self._stamp_due = stamp  # on disk as the job spawns (job_starting)
         self.state = self.state._replace(elapse_usec=elapse, missed=missed)
         self.arm()  # the record, with the next run (an elapse during the job: skipped)
         self.host.main.start_job()
+        self._stamp_due = None
+
+    def job_starting(self):
+        """``./job`` is about to spawn, its start's record written: the stamp now. A kill -9
+        of the tree before this leaves the elapse missed, which the next tree runs as a
+        catch-up; after it, the job it spawned is found by that record and taken over — so
+        a run is lost only to a kill in the instant between this write and the spawn, and
+        never run twice."""
+        if self._stamp_due is not None:
+            self._write(TIMER_STAMP, stamp_bytes(self._stamp_due))
+            self._stamp_due = None
 
     # -- the supervisor's events -------------------------------------------------------
     def settle(self):

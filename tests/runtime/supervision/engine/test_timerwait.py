@@ -157,3 +157,82 @@ def test_a_timer_of_a_utc_host_loads_no_zone_code_nor_users_trees(tmp_path, sche
                            capture_output=True, text=True, timeout=60, check=True,
                            env={"PATH": "/usr/bin:/bin"})
     assert found.stdout.splitlines()[-1] == expected, found.stderr
+
+
+ORDER_HOST = r'''
+import os, sys
+from runit_provision.runtime.unix import realtimer
+from runit_provision.runtime.supervision.engine import timerwait
+from runit_provision.runtime.supervision.engine.loop import EventLoop
+from runit_provision.runtime.supervision.engine.supervisor import Supervisor
+from runit_provision.runtime.supervision.engine.spawn import Spawner
+
+class ExpiringTimer:
+    """A realtime timer that expires once, as soon as it is armed."""
+    def __init__(self):
+        self.r, self.w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    def fileno(self):
+        return self.r
+    def arm(self, at_usec):
+        os.write(self.w, b"!")
+    def disarm(self):
+        pass
+    def read(self):
+        os.read(self.r, 64)
+        return realtimer.EXPIRED
+    def close(self):
+        os.close(self.r); os.close(self.w)
+
+def read(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read().split()[-1].decode()
+    except OSError:
+        return "-"
+
+class Watching(Spawner):
+    """What is on disk as ./job spawns: its start's record, and whether the stamp is."""
+    def spawn(self, argv, **kwargs):
+        if argv == ["./job"]:
+            print(read("supervise/process"), os.path.exists("timer-stamp"), flush=True)
+            loop.call_later(0.2, loop.stop)
+        return Spawner.spawn(self, argv, **kwargs)
+
+from runit_provision.runtime.supervision.engine import supervisefiles
+recorded = supervisefiles.SuperviseFiles.write_starting
+
+def write_starting(self, what):
+    print("record", os.path.exists("timer-stamp"), flush=True)
+    recorded(self, what)
+
+supervisefiles.SuperviseFiles.write_starting = write_starting
+timerwait.RealtimeTimer = ExpiringTimer
+os.chdir(sys.argv[1])
+loop = EventLoop()
+service = Supervisor(loop, sys.argv[1], Watching())
+service.open()
+service.start()
+loop.call_later(10, loop.stop)
+loop.run()
+'''
+
+
+def test_a_jobs_stamp_is_written_after_its_starts_record_and_before_its_spawn(tmp_path,
+                                                                          processes):
+    """A persistent timer's run: the start's record (``starting-run``) first, then the
+    stamp, then ``./job`` — so a kill -9 before the stamp leaves the elapse missed (the next
+    tree runs it as a catch-up) and one after it leaves a record the started job is found by;
+    a stamp before the record once lost the run to a kill between the two."""
+    service = tmp_path / "svc"
+    service.mkdir()
+    write_file(service / "schedule",
+               timer_spec_bytes(TimerSpec("hourly UTC", persistent=True)).decode())
+    write_file(service / "job", SH + "exit 0\n", 0o755)
+    write_file(service / "run", SH + "exit 0\n", 0o755)
+    (tmp_path / "host.py").write_text(ORDER_HOST)
+    group = processes.start([sys.executable, str(tmp_path / "host.py"), str(service)],
+                            cwd=str(tmp_path), output=str(tmp_path / "host.out"))
+    assert group.wait(15) == 0, group.output()
+    said = [line for line in group.output().splitlines()
+            if line.startswith(("record ", "starting-run "))]
+    assert said[:2] == ["record False", "starting-run True"], group.output()  # the first run
