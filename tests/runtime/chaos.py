@@ -260,8 +260,12 @@ class Soak:
                    text=True, timeout=timeout)
         self.applies[done.returncode] += 1
         if done.returncode:
-            # its words: stderr's end, and the head of its JSON (where what failed is said)
-            self.apply_failures.append(done.stderr[-400:] + done.stdout[:600])
+            # its words: stderr's end, and its JSON's message (where what failed is said)
+            try:
+                said = json.loads(done.stdout).get("msg", "")
+            except ValueError:
+                said = done.stdout[:600]
+            self.apply_failures.append(done.stderr[-400:] + str(said)[:600])
         return done
 
     def start(self):

@@ -20,11 +20,7 @@ no fork server — is exec'd, as under the C runit.
 """
 
 import os
-
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 
 from ..engine.side import NotYet
 from .runfile import tree_run
