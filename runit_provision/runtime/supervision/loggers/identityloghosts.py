@@ -36,7 +36,7 @@ channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields NUL-se
 
 The tree reads what a host sends as it reads anything a user controls — strictly parsed,
 anything else ignored — and never waits for a host: one that does not take a message is
-killed, and its loggers start again in a new one. The tree's side is ``IdentityLogHosts``, the
+killed (a user's tree is let go), and its loggers start again in a new one. The tree's side is ``IdentityLogHosts``, the
 host's ``serve``.
 """
 
