@@ -96,11 +96,12 @@ def test_a_users_failing_timer_is_red_in_every_view(sandbox):
     day), so that its state holds still while every view is read."""
     if sandbox.impl == "c" and not (sandbox.bin / "timer-run").exists():
         (sandbox.bin / "timer-run").symlink_to(our_tool("timer-run"))  # install-runtime's
+    sandbox.up()  # (up waits for every side to run: a timer's runs only at its elapse)
     at = time.gmtime(time.time() + LEAD)
     sandbox.user_services["apprun1"]["tick"] = {
         "command": ["sh", "-c", "echo ticking; exit 3"],
         "schedule": "*-*-* %02d:%02d:%02d UTC" % (at.tm_hour, at.tm_min, at.tm_sec)}
-    sandbox.up()
+    sandbox.apply()
     tick = sandbox.home("apprun1") / "sv" / "tick"
     wait_until(lambda: (tick / "supervise" / "last-run").exists(), timeout=LEAD + 30,
                what="tick's run recorded")
