@@ -11,6 +11,7 @@ each, the table (``TABLE``, data) holds what every view says: ``status --json``'
 word, ``fleet status``'s (``fleet/view.problems_of`` over that fact: listed or not) and the
 metric lines. None says as wanted for a failed run.
 
+Beside them, a crash loop and a restart waiting out its back-off (``LOOPS``), told alike.
 The same table holds for the jobs of a user's tree (``tree``: ``user``): it is our runsvdir
 too, the same code as root's, and every view reads it alike — here a user tree of root's
 (``users: {root: …}``, the checkout being unreachable for other accounts; a user's failing
@@ -35,7 +36,7 @@ from ..apply.test_live import live  # noqa: F401  (the fixture: a LiveTree, ours
 from ..conftest import our_tool
 from ..runtime.processes import wait_until
 from .test_oneshot import SERVICES as ONESHOTS
-from .test_oneshot import STAMP, applied, status
+from .test_oneshot import STAMP, status
 
 pytestmark = pytest.mark.slow
 
@@ -116,6 +117,7 @@ def services(live, sv_dir):
         return {"command": ["sh", "-c", "echo ran >>%s/%s; %s" % (marks, name, then)],
                 "persistent": persistent}
     found = dict(ONESHOTS)
+    found.update({name: data for name, data, _, _ in LOOPS})
     found.update({
         "t_first": dict(job("t_first"), schedule=daily(now + 7200)),
         "t_done": dict(job("t_done"), schedule=daily(at)),
@@ -136,21 +138,40 @@ def expanded(pattern):
     return pattern.replace("T", T).replace("D", D)
 
 
+# Beside the jobs, a crash loop (under ours: five deaths within a minute) and a restart that
+# waits out a minute's back-off: (service, its data, status --json's verdict for ours / the C
+# runit's, metric lines for ours / the C runit's).
+LOOPS = [
+    ("crashy", {"command": ["sh", "-c", "echo dying; exit 3"]},
+     {"ours": "crash-looping", "c": "not running"},
+     {"ours": ["runit_service_as_wanted 0", "runit_service_crash_looping 1",
+               "runit_service_last_exit_code 3"],
+      "c": ["runit_service_as_wanted 0", "runit_service_crash_looping absent"]}),
+    ("slow", {"command": ["sh", "-c", "echo dying; exit 4"], "restart": {"delay": 60}},
+     {"ours": "not running", "c": "not running"},
+     {"ours": ["runit_service_as_wanted 0", r"runit_service_restart_delay_seconds 60\.000",
+               "runit_service_restart_step 0"],
+      "c": ["runit_service_as_wanted 0", r"runit_service_restart_delay_seconds 60\.000"]}),
+]
+
+
 @pytest.mark.parametrize("tree", ["system", "user"])
 def test_every_view_tells_every_state_of_a_job(live, capsys, tree):
     if tree == "system":
         wanted, at, marks = services(live, live.sv_dir)
-        data = applied(live, capsys, wanted)
-        prefix = ""
+        argv, prefix = live.apply(wanted), ""
     else:
         wanted, at, marks = services(live, live.tmp / "home" / "sv")
-        argv, _home = live.apply_with_a_root_tree({}, wanted)
-        main([arg for arg in argv if arg != "--json"])
-        capsys.readouterr()
-        data = ["--data", str(live.data)]
-        prefix = "root/"
+        argv, prefix = live.apply_with_a_root_tree({}, wanted)[0], "root/"
+    # the apply watches what it started for --wait at most: the crash loop never stays up
+    argv[argv.index("--wait") + 1] = "5"
+    main([arg for arg in argv if arg != "--json"])
+    capsys.readouterr()
+    data = ["--data", str(live.data)]
     assert time.time() < at - 1, "the apply took longer than LEAD: the elapses passed"
     table = [(row[0], prefix + row[1]) + tuple(row[2:]) for row in TABLE]
+    loops = {prefix + name: (words[live.impl], lines[live.impl])
+             for name, _, words, lines in LOOPS}
 
     def verdicts():
         capsys.readouterr()
@@ -160,7 +181,9 @@ def test_every_view_tells_every_state_of_a_job(live, capsys, tree):
     def settled():
         rows = verdicts()
         return rows if all(re.fullmatch(expanded(row[2]), rows[row[1]]["verdict"])
-                           for row in table) else None
+                           for row in table) and all(
+            rows[name]["verdict"] == word for name, (word, _) in loops.items()) and rows[
+                prefix + "slow"]["main"].get("restart") else None
     try:
         wait_until(settled, timeout=at - time.time() + 30, what="every job in its state")
     except AssertionError:
@@ -201,6 +224,20 @@ def test_every_view_tells_every_state_of_a_job(live, capsys, tree):
         if not passes:  # as wanted is never said of a failed run
             assert rows[name]["verdict"] != "as wanted" and code == 3, where
 
+    # a crash loop and a back-off's wait, told alike
+    assert rows[prefix + "slow"]["main"]["restart"]["delay"] == 60.0, rows[prefix + "slow"]
+    for name, (word, lines) in loops.items():
+        assert rows[name]["verdict"] == facts[name] == word, (name, rows[name], facts[name])
+        assert status(capsys, data, name)[0] == 3, name
+        assert re.search(r"^%s::running .*FAILED$" % re.escape(name), checks, re.M), checks
+        labels = re.escape('{service="%s",tree="%s",declared="true"}' % (
+            name, "root" if prefix else "system"))
+        for line in lines:
+            family, value = line.split(" ")
+            hit = re.search("^%s%s %s$" % (family, labels, r"\S+" if value == "absent"
+                                           else value), metrics, re.M)
+            assert (hit is None) == (value == "absent"), (name, line)
+
     # what made each state: the runs each timer had
     def runs(name):
         path = marks / name
@@ -228,61 +265,3 @@ def test_every_view_tells_every_state_of_a_job(live, capsys, tree):
         lines = capsys.readouterr().out.splitlines()
         assert sum(line.startswith(ended) for line in lines) == count, (name, lines)
     assert lines == [], lines  # t_first never ran: nothing in its log
-
-
-# A crash loop and a back-off's wait, in root's tree and in a user's: (service, its data,
-# status --json's verdict for ours / the C runit's, metric lines for ours / the C runit's).
-LOOPS = [
-    ("crashy", {"command": ["sh", "-c", "echo dying; exit 3"]},
-     {"ours": "crash-looping", "c": "not running"},
-     {"ours": ["runit_service_as_wanted 0", "runit_service_crash_looping 1",
-               "runit_service_last_exit_code 3"],
-      "c": ["runit_service_as_wanted 0", "runit_service_crash_looping absent"]}),
-    ("slow", {"command": ["sh", "-c", "echo dying; exit 4"], "restart": {"delay": 60}},
-     {"ours": "not running", "c": "not running"},
-     {"ours": ["runit_service_as_wanted 0", r"runit_service_restart_delay_seconds 60\.000",
-               "runit_service_restart_step 0"],
-      "c": ["runit_service_as_wanted 0", r"runit_service_restart_delay_seconds 60\.000"]}),
-]
-
-
-@pytest.mark.parametrize("tree", ["system", "user"])
-def test_every_view_tells_a_crash_loop_and_a_back_off(live, capsys, tree):
-    """A service that dies at once (a crash loop, under ours: five deaths within a minute) and
-    one whose restart waits out a minute's back-off: the same words and exit codes in every
-    view, whether root's tree runs them or a user's."""
-    services = {name: data for name, data, _, _ in LOOPS}
-    if tree == "system":
-        argv, prefix, label = live.apply(services), "", "system"
-    else:
-        argv, prefix, label = live.apply_with_a_root_tree({}, services)[0], "root/", "root"
-    main([arg for arg in argv if arg != "--json"])
-    capsys.readouterr()
-    data = ["--data", str(live.data)]
-
-    def rows():
-        capsys.readouterr()
-        main(["status", "--json", "--logs", "0"] + data)
-        return {row["service"]: row for row in json.loads(capsys.readouterr().out)["services"]}
-    wanted = {prefix + name: words[live.impl] for name, _, words, _ in LOOPS}
-    wait_until(lambda: {name: rows()[name]["verdict"] for name in wanted} == wanted
-               and rows()[prefix + "slow"]["main"].get("restart"), timeout=60,
-               what="a crash loop and a back-off's wait")
-    found = rows()
-    assert found[prefix + "slow"]["main"]["restart"]["delay"] == 60.0, found
-    fact = {row["service"]: row["verdict"] for row in status(capsys, data)[1]["services"]}
-    main(["metrics"] + data)
-    metrics = capsys.readouterr().out
-    main(["verify", "-v"] + data)
-    checks = capsys.readouterr().out
-    for name, _, words, lines in LOOPS:
-        full = prefix + name
-        assert fact[full] == words[live.impl], (full, fact)
-        assert status(capsys, data, full)[0] == 3, full
-        assert re.search(r"^%s::running .*FAILED$" % re.escape(full), checks, re.M), checks
-        labels = re.escape('{service="%s",tree="%s",declared="true"}' % (full, label))
-        for line in lines[live.impl]:
-            family, value = line.split(" ")
-            hit = re.search("^%s%s %s$" % (family, labels, r"\S+" if value == "absent"
-                                           else value), metrics, re.M)
-            assert (hit is None) == (value == "absent"), (full, line)

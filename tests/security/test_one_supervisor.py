@@ -29,7 +29,7 @@ from .test_users import assert_apprun2_logging, assert_root_answers
 
 pytestmark = pytest.mark.slow
 
-LEAD = 20  # seconds from the data's writing to the timer's one elapse: the apply's time
+LEAD = 12  # seconds from the data's writing to the timer's one elapse: one service's apply
 
 
 def fd_count(pid):

@@ -235,8 +235,8 @@ _CHILDREN = {b"host": _run_host, b"tree": _run_tree}
 # What the runtime imports when it first needs it (a module's import deferred to its first use
 # keeps the tools' start fast) — here all at once: a child that has become a user may not be
 # allowed to read this installation (an interpreter or a virtualenv under /root, 0700).
-_STDLIB = ("binascii", "errno", "fcntl", "grp", "ipaddress", "pwd", "resource", "select", "socket",
-           "stat", "struct")
+_STDLIB = ("binascii", "encodings.ascii", "encodings.latin_1", "errno", "fcntl", "grp",
+           "ipaddress", "pwd", "resource", "select", "socket", "stat", "struct")
 _ROOMS = ("protocol", "runtime.supervision.engine", "runtime.supervision.loggers",
           "runtime.supervision.tree", "runtime.supervision.users", "runtime.svlog",
           "runtime.unix")

@@ -216,10 +216,17 @@ class ServiceTree:
                     service.warn(warning)
                 print_fatal(service.label, message, None, self.stderr_fd)
             return False
-        service.take_over(opened)
-        entry.service = service
-        entry.failure = None
-        service.begin()
+        try:
+            service.take_over(opened)
+            entry.service = service
+            entry.failure = None
+            service.begin()
+        except Exception:
+            # a bug of ours after the open: its descriptors (its lock among them) go, or every
+            # retry would find the lock taken by the service it is
+            entry.service = None
+            service.close()
+            raise
         self._begun.append(service)
         return True
 

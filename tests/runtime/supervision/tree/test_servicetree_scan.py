@@ -57,6 +57,38 @@ def test_a_start_that_raises_is_said_the_rest_start_and_it_is_tried_again(tmp_pa
         in said
 
 
+def test_a_start_that_raises_after_its_open_lets_its_lock_go_and_starts_at_the_retry(
+        tmp_path):
+    """A bug of ours after the service's directory was opened (its ``supervise/lock`` taken):
+    its descriptors go with the failed start, so the retry takes the lock again — kept, every
+    retry said ``unable to lock supervise/lock: temporary failure``, for ever."""
+    from runit_provision.runtime.supervision.engine.supervisor import Supervisor
+    base = str(tmp_path / "service")
+    names = ["a", "b"]
+    for name in names:
+        _service(base, name)
+    loop = EventLoop()
+    failed = []
+    begin = Supervisor.begin
+
+    def failing_begin(service):
+        if service.label == "runsv b" and not failed:
+            failed.append(service.label)
+            raise LookupError("a bug of ours")
+        return begin(service)
+
+    Supervisor.begin = failing_begin
+    try:
+        tree = ServiceTree(loop, base, Spawner(stderr_fd=2, environ={"PATH": "/usr/bin:/bin"}),
+                           "test", on_empty=loop.stop)
+        seen, said = _run_until_supervised(tree, loop, base, names)
+    finally:
+        Supervisor.begin = begin
+    assert failed == ["runsv b"]
+    assert all(seen.values()), (seen, said)
+    assert "unable to lock" not in said, said
+
+
 class _LateAnswer:
     """The tree's look at its directory (servicedir.list_services), except that after the
     ``look``-th listing is read, ``made(n)`` runs before the tree gets it — what happens when
