@@ -284,13 +284,13 @@ def unit_checks(unit, tree, request, staged=False):
                                 lambda snapshot: running_problems(
                                     unit.label, unit.link, snapshot,
                                     needs_done=unit.needs_done)))
+            if unit.ready:
+                checks.append(Check(unit.label, "ready", lambda snapshot: ready_problems(
+                    unit.label, unit.link, snapshot)))
         elif unit.oneshot or unit.timer:  # started by hand (once): its last run must not
             # have failed
             checks.append(Check(unit.label, "not failed", lambda snapshot: failed_problems(
                 unit.label, unit.link, snapshot)))
-            if unit.ready:
-                checks.append(Check(unit.label, "ready", lambda snapshot: ready_problems(
-                    unit.label, unit.link, snapshot)))
     if unit.logdir is not None:
         if not staged:
             checks.append(Check(unit.label, "logger running", lambda snapshot: running_problems(

@@ -372,3 +372,16 @@ def test_verify_cli_a_bad_host_timeout_is_bad_usage(value, capsys):
     assert ended.value.code == 2
     assert ("argument --host-timeout: expected a number of seconds (0 or more), got %r"
             % value) in capsys.readouterr().err
+
+
+def test_a_running_service_that_declares_readiness_gets_the_ready_check(sandbox):
+    """``ready`` is checked of every service the data starts that declares readiness, and of
+    no other (docs/readiness.md): it was once only built for down one-shots, which refuse it."""
+    data = host_data(sandbox, BASE_PATH)
+    services = data["runit"]["services"]
+    services["web"]["ready"] = "notify"
+    services["worker"]["ready"] = "notify"  # down: nothing running to be ready
+    config, tree, _ = rendered(sandbox, data)
+    named = {(check.group, check.name) for check in expectations(config, tree).checks}
+    assert ("web", "ready") in named
+    assert not {label for label, name in named if name == "ready"} - {"web"}
