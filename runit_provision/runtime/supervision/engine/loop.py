@@ -28,6 +28,9 @@ import time
 _READ = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR
 UNCLAIMED_SECONDS = 5.0
 UNCLAIMED_MAX = 256
+# The longest one sleep lasts: a timer further away (a record's wait, a timer's next elapse)
+# is slept towards a day at a time, never handed to epoll as a number it cannot take.
+LONGEST_SLEEP = 86400.0
 
 
 class Timer:
@@ -198,7 +201,7 @@ class EventLoop:
             heapq.heappop(self._timers)
         if not self._timers:
             return None  # idle: sleep until an fd or a signal wakes us
-        return max(0.0, self._timers[0][0] - self.monotonic())
+        return min(LONGEST_SLEEP, max(0.0, self._timers[0][0] - self.monotonic()))
 
     def _run_due_timers(self):
         now = self.monotonic()

@@ -34,6 +34,21 @@ def test_idle_loop_has_no_timeout():
         loop.close()
 
 
+def test_a_timer_beyond_any_clock_is_slept_towards_a_day_at_a_time():
+    """A wait of 1e300 s (a planted back-off record once crashed root's tree at every start:
+    epoll cannot take it) costs a wakeup a day, and the loop runs on."""
+    loop = EventLoop()
+    seen = []
+    try:
+        loop.call_later(1e300, lambda: seen.append("never"))
+        assert loop._timeout() == 86400.0
+        loop.call_later(0.01, loop.stop)
+        loop.run()
+    finally:
+        loop.close()
+    assert seen == []
+
+
 def test_child_exit_and_signal_are_delivered_from_the_loop():
     loop = EventLoop()
     exits, signals = [], []
