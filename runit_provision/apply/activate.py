@@ -25,6 +25,7 @@ from ..errors import ApplyError, CommandError, UnsafePathError, WaitTimeout
 from ..host.sides import probe_side
 from ..protocol.layout import SUPERVISE_DIR
 from ..protocol.status import State
+from ..shown import shown_name
 from .steps import Action, ServiceStep, WaitStep
 
 RECHECK_SECONDS = 0.5
@@ -182,7 +183,7 @@ def not_ready(fs, unit, probe):
         return "nothing recorded for pid %d yet" % status.pid
     if found.state == "ready":
         return None
-    return found.state + (": " + found.status if found.status else "")
+    return found.state + (": " + shown_name(found.status) if found.status else "")  # theirs
 
 
 def diagnosis(fs, desired, units, pending, seconds, probe):

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from runit_provision.apply.activate import Activator, diagnosis, wait_supervised
+from runit_provision.apply.activate import Activator, diagnosis, not_ready, wait_supervised
 from runit_provision.apply.fsroot import FsRoot
 from runit_provision.apply.steps import Action, ServiceStep, Side
 from runit_provision.errors import ApplyError, WaitTimeout
@@ -179,3 +179,20 @@ def test_a_restart_is_not_sent_to_a_side_whose_state_cannot_be_told(tmp_path):
         "web: restart not done, owed to the next apply: whether %s runs cannot be told "
         "(unable to read supervise/status: bad format)" % web)
     assert runner.calls == []
+
+
+def test_a_services_status_text_is_shown_escaped_in_why_it_is_not_ready(tmp_path):
+    """``STATUS=`` is the service's own text (a user's, in a user's tree): apply's report shows
+    it escaped, never a terminal's control sequence."""
+    from types import SimpleNamespace
+
+    from runit_provision.protocol.readiness import Readiness, readiness_bytes
+    supervise = tmp_path / "web" / "supervise"
+    supervise.mkdir(parents=True)
+    (supervise / "readiness").write_bytes(readiness_bytes(
+        Readiness("starting", 41, 10, 0, "loading \x1b[2Jdone", 0, 0)))
+    status = SimpleNamespace(state=State.RUN, pid=41)
+    with FsRoot("/") as fs:
+        said = not_ready(fs, SimpleNamespace(path=str(tmp_path / "web")),
+                         lambda path: SimpleNamespace(status=status))
+    assert "\x1b" not in said and said.startswith("starting: loading ")
