@@ -15,6 +15,7 @@ import yaml
 
 from ..errors import DataError
 from ..hiera import load
+from ..shown import prefixed_lines, shown_text
 from .default_data import HIERA_HELP, reads_data
 
 MERGES = ("first", "unique", "hash", "deep")
@@ -76,7 +77,7 @@ def run(args, out=None, err=None):
         hiera = load(hiera=args.hiera, data=args.data, facts=args.facts)
         found = hiera.lookup(args.key, merge=merge_of(args))
     except DataError as exc:
-        err.write("runit-provision lookup: %s\n" % exc)
+        err.write(prefixed_lines("runit-provision lookup: ", shown_text(str(exc))))
         return 1
     files = sorted({origin.file for origin in found.origins.values()})
     if args.json:
