@@ -433,3 +433,10 @@ def test_comments_show_the_line_as_written_and_counts_agree_in_number(tmp_path, 
     assert text.startswith("# runit-provision import --crontab: 1 job imported, 0 refused\n")
     assert yaml.safe_load(text)["runit"]["services"]["date"]["command"][2] == \
         "date +%F\t>/tmp/day"
+
+
+def test_the_top_level_help_names_what_import_turns_into_data(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "import turn existing service directories, systemd units or crontabs into " \
+           "data" in " ".join(capsys.readouterr().out.split())
