@@ -195,11 +195,15 @@ def _output(args, settings_data, services, header, users):
     said = []
     if args.into is not None:
         from ..importing.into import MergeError, merge
+        from ..source import load_yaml_with_origins
         try:
             with open(args.into, encoding="utf-8") as handle:
                 original = handle.read()
+            load_yaml_with_origins(args.into, original)  # malformed: said as plan says it
             text, said = merge(original, settings_data, services, users, args.spelling,
                                replace=args.replace, relocate=args.relocate)
+        except ProvisionError as exc:
+            return _fail([str(exc)])
         except (OSError, UnicodeDecodeError, MergeError) as exc:
             return _fail(["--into %s: %s" % (args.into, problem)
                           for problem in getattr(exc, "problems", [exc])])
