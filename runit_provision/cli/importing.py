@@ -155,7 +155,7 @@ def run(args):
         units = args.systemd + args.paths  # options may come between the units
         with FsReader(args.root or "/") as root:
             imported = import_units(root, units, args.sv_dir or DEFAULTS["sv_dir"],
-                                    args.drop_unsupported)
+                                    args.drop_unsupported, root_dir=args.root)
         return _finish(args, imported, 2 if imported.refused or imported.dropped else 0)
     try:
         databases = databases_for(args.passwd, args.group, args.root)

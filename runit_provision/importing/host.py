@@ -125,8 +125,10 @@ def import_tree(root, paths, service_dir=None, only=None, databases=None, root_d
     return imported
 
 
-def import_units(root, units, sv_dir=DEFAULTS["sv_dir"], drop_unsupported=False):
-    """The import of systemd ``units`` (files, or names looked up in UNIT_PATHS): each
+def import_units(root, units, sv_dir=DEFAULTS["sv_dir"], drop_unsupported=False,
+                 root_dir=None, cwd=None):
+    """The import of systemd ``units`` (files, as ``host_path`` takes them — a unit given
+    with a ``/`` is a file — or names looked up in UNIT_PATHS): each
     translated (systemd.py), the data rendered together to be sure it is valid; a unit that
     cannot be translated is refused with its reasons. A ``.timer`` brings the ``.service`` it
     starts along, as its job: one timer service (``translate_timer``), and that service is
@@ -135,13 +137,19 @@ def import_units(root, units, sv_dir=DEFAULTS["sv_dir"], drop_unsupported=False)
     imported = Imported()
     problems, found_units, refused = imported.problems, [], []
     for given in units:
+        if "/" in given:
+            paths = _host_paths([given], root_dir, cwd, problems)
+            if not paths:
+                continue
+            given = paths[0]
         try:
             found = read_unit(root, given)
         except ValueError as exc:  # masked, not a file, not UTF-8: listed, not imported
             refused.append((posixpath.basename(given), [str(exc)]))
             continue
         except (OSError, ProvisionError) as exc:
-            problems.append("%s: %s" % (given, exc))
+            problems.append("%s: %s" % (given, exc.strerror if isinstance(exc, OSError)
+                                        and exc.strerror else exc))
             continue
         if found is None:
             problems.append("%s: no such unit (looked in %s)" % (given, ", ".join(UNIT_PATHS)))

@@ -288,3 +288,16 @@ def test_options_may_come_between_the_units_and_misplaced_ones_are_refused(tmp_p
     assert "--systemd and --crontab: one kind of import at a time" in capsys.readouterr().err
     assert main(["import", "--crontab", "--only", "x"]) == 2
     assert capsys.readouterr().err == "runit-provision import: --only goes with PATHs\n"
+
+
+def test_a_relative_unit_file_is_the_shells(tmp_path, capsys, monkeypatch):
+    """``--systemd units/web.service`` is ./units/web.service, as the shell means it (not
+    /units/web.service); a missing one is said plainly."""
+    (tmp_path / "units").mkdir()
+    (tmp_path / "units" / "web.service").write_text("[Service]\nExecStart=/usr/bin/web\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", "--systemd", "units/web.service"]) == 0, capsys.readouterr().err
+    assert "web:" in capsys.readouterr().out
+    assert main(["import", "--systemd", "units/none.service"]) == 1
+    assert capsys.readouterr().err == (
+        "runit-provision import: %s/units/none.service: No such file or directory\n" % tmp_path)
