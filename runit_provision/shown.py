@@ -149,6 +149,18 @@ def shown_text(text):
     return "\n".join(shown_line(line) for line in text.split("\n"))
 
 
+def prefixed_lines(prefix, text):
+    r"""``text`` (a message of ours, every problem of the data a line) with ``prefix`` before
+    each of its lines, each ended: a command's error lines all start with its name, the
+    second problem as the first.
+
+    >>> print(prefixed_lines("runit-provision plan: ", "d.yaml:1:1: a\nd.yaml:2:1: b"), end="")
+    runit-provision plan: d.yaml:1:1: a
+    runit-provision plan: d.yaml:2:1: b
+    """
+    return "".join("%s%s\n" % (prefix, line) for line in text.split("\n"))
+
+
 def shown_lines(data):
     r"""Lines of bytes (``\n``-separated: a chunk of a log) as UTF-8 bytes, each line as
     ``shown_line`` shows it; ``data`` itself when no line needs it — the usual case, found

@@ -133,9 +133,7 @@ def load_yaml_with_origins(path, text=None):
     except _TooManyCopies as exc:
         raise DataError(_too_many_copies_message(path, text, exc)) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = Origin(path, mark.line + 1, mark.column + 1) if mark else path
-        raise DataError("%s: malformed YAML: %s" % (where, exc.problem or exc.context)) from exc
+        raise DataError(_malformed_message(path, text, exc)) from exc
     except yaml.YAMLError as exc:
         raise DataError("%s: malformed YAML: %s" % (path, exc)) from exc
     finally:
@@ -145,6 +143,57 @@ def load_yaml_with_origins(path, text=None):
     if data is not None and () not in origins:
         origins[()] = Origin(path, 1, 1)
     return data, origins
+
+
+# What PyYAML's context says was opened, and is still open where the problem was found
+_OPENED = {"while parsing a flow sequence": "[", "while parsing a flow mapping": "{",
+           "while scanning a quoted scalar": "quote"}
+
+
+def _malformed_message(path, text, exc):
+    r"""The message of malformed YAML, at the place to fix: where a ``[``, ``{`` or quote
+    that is never closed was opened (PyYAML's ``context_mark``; its ``problem_mark`` is
+    where it gave up, lines later), else where the problem is; a tab where a token should
+    start said as a tab.
+
+    >>> print(_malformed_message("d.yaml", "a: [1, 2\nb: c\n", _error("a: [1, 2\nb: c\n")))
+    d.yaml:1:4: malformed YAML: this [ is not closed (at 2:2: did not find expected ',' or ']')
+    >>> print(_malformed_message("d.yaml", "a:\n\tb: 1\n", _error("a:\n\tb: 1\n")))
+    d.yaml:2:1: malformed YAML: a tab: YAML indents with spaces
+    """
+    opened, problem = exc.context_mark, exc.problem_mark
+    lines = text.split("\n")
+
+    def char_at(mark):
+        line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+        return line[mark.column:mark.column + 1]
+
+    said = exc.problem or ""
+    if problem is not None and (char_at(problem) == "\t" and "token" in said
+                                or "tab character" in said):
+        return "%s: malformed YAML: a tab: YAML indents with spaces" % (Origin(
+            path, problem.line + 1, problem.column + 1),)
+    what = _OPENED.get(exc.context)
+    if opened is not None and problem is not None and what is not None \
+            and (opened.line, opened.column) != (problem.line, problem.column):
+        shown = char_at(opened) if what == "quote" else what
+        return "%s: malformed YAML: this %s is not closed (at %d:%d: %s)" % (
+            Origin(path, opened.line + 1, opened.column + 1), shown, problem.line + 1,
+            problem.column + 1, exc.problem)
+    mark = problem or opened
+    where = Origin(path, mark.line + 1, mark.column + 1) if mark else path
+    return "%s: malformed YAML: %s" % (where, exc.problem or exc.context)
+
+
+def _error(text):
+    """The MarkedYAMLError the loader raises on ``text`` (the doctests')."""
+    import yaml
+
+    try:
+        yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        return exc
+    return None
 
 
 def _bounded_text(path, text):

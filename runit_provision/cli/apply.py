@@ -23,7 +23,7 @@ from ..apply.session import converge
 from ..apply.steps import Side
 from ..errors import Interrupted, ProvisionError
 from ..model.units import labels_named
-from ..shown import shown_name, shown_text
+from ..shown import prefixed_lines, shown_name, shown_text
 from .helptext import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
 from .main import EXIT_INTERRUPTED
@@ -190,7 +190,5 @@ def _failed(args, command, exc):
         shown = "%s: %s" % (shown_name(str(exc.filename or "")), exc.strerror)
     if args.json:
         print_json({"changed": False, "failed": True, "msg": message})
-    shown = shown_text(shown)
-    sys.stderr.write("runit-provision %s: %s\n" % (command, shown)
-                     if "\n" not in shown else "%s\n" % shown)
+    sys.stderr.write(prefixed_lines("runit-provision %s: " % command, shown_text(shown)))
     return EXIT_ERROR

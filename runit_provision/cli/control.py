@@ -39,6 +39,7 @@ from ..apply.watch import Outcome, Start, asked_side
 from ..errors import ProvisionError
 from ..model import user_environment
 from ..model.units import declared_units, units_named
+from ..shown import prefixed_lines, shown_text
 from .helptext import NAME_RULE
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
 
@@ -98,7 +99,7 @@ def run(args):
         config, _ = inputs_from_args(args, accounts_must_exist=True)
         units = [_drivable(unit) for unit in units_named(declared_units(config), args.names)]
     except (ProvisionError, OSError) as exc:
-        sys.stderr.write("%s: %s\n" % (command, exc))
+        sys.stderr.write(prefixed_lines(command + ": ", shown_text(str(exc))))
         return EXIT_ERROR
     always, if_running = VERBS[args.command]
     verb = if_running if getattr(args, "if_running", False) else always

@@ -34,6 +34,7 @@ import time
 
 from ..demo.sandbox import Sandbox, example_dir
 from ..errors import ProvisionError
+from ..shown import prefixed_lines, shown_text
 
 EDITED_FROM = "GREETING: hello from the ticker"
 EDITED_TO = "GREETING: hello again, after an edit"
@@ -84,7 +85,7 @@ def run(args):
     try:
         return run_demo(keep=args.keep)
     except ProvisionError as exc:  # the sandbox could not be made (no runtime's tools)
-        sys.stderr.write("runit-provision demo: %s\n" % exc)
+        sys.stderr.write(prefixed_lines("runit-provision demo: ", shown_text(str(exc))))
         return 1
 
 

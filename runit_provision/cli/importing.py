@@ -41,13 +41,18 @@ but some directories were refused (each named on stderr with why); 1 an error or
 refusal (nothing written).
 
 --systemd UNIT… translates systemd units (a .timer with the service it starts: one timer
-service), --crontab [FILE…] crontab lines (each a timer service), instead: exit 0 all
-translated, 2 some refused or dropped (each named on stderr with its file:line), 1 an
+service), --crontab [FILE…] crontab lines (each a timer service), instead; the PATHs given
+with either are more UNITs or FILEs, so options may come between them. A crontab is read as
+where it lies says (/etc/crontab, /etc/cron.d/*: system crontabs, with the user field;
+/var/spool/cron/crontabs/LOGIN: LOGIN's, without), or as --user LOGIN (LOGIN's crontab) or
+--system-crontab says; a file elsewhere without either is an error that names them. Exit 0
+all translated, 2 some refused or dropped (each named on stderr with its file:line), 1 an
 error (nothing written)."""
 
 
 def add_parser(sub):
-    parser = sub.add_parser("import", help="turn existing service directories into data",
+    parser = sub.add_parser("import", help="turn existing service directories, systemd units "
+                            "or crontabs into data",
                             description=DESCRIPTION,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", metavar="PATH", nargs="*",
@@ -57,7 +62,9 @@ def add_parser(sub):
                              "/etc/service); with no PATH, import every service linked there")
     parser.add_argument("--user", metavar="LOGIN",
                         help="import LOGIN's own tree (~/service, or --service-dir) into "
-                             "users: {LOGIN: …}")
+                             "users: {LOGIN: …}; with --crontab: read each FILE as LOGIN's "
+                             "crontab (no user field; default FILE "
+                             "/var/spool/cron/crontabs/LOGIN), its jobs into LOGIN's tree")
     parser.add_argument("--root", metavar="DIR",
                         help="read the host under DIR (default /; paths stay the host's)")
     parser.add_argument("--only", metavar="NAME", nargs="+", help="only these services")
@@ -73,7 +80,7 @@ def add_parser(sub):
                              "without it)")
     parser.add_argument("--spelling", choices=SPELLINGS, default="runit",
                         help="runit: {services: …} (default), or params: runit::services")
-    parser.add_argument("--systemd", metavar="UNIT", nargs="+",
+    parser.add_argument("--systemd", metavar="UNIT", nargs="*",
                         help="translate these systemd .service units, or .timer units with "
                              "the service each starts (files, or names looked up in "
                              "/etc/systemd/system, /run/systemd/system, /lib/systemd/system, "
@@ -82,13 +89,18 @@ def add_parser(sub):
                         help="import these crontab files (or directories of them) as timer "
                              "services instead: /etc/crontab and /etc/cron.d/* with their "
                              "user field, /var/spool/cron/crontabs/LOGIN into LOGIN's tree "
-                             "(default: all three, under --root)")
+                             "(default: all three, under --root); a file elsewhere needs "
+                             "--user LOGIN or --system-crontab")
+    parser.add_argument("--system-crontab", action="store_true",
+                        help="with --crontab: read each FILE as a system crontab, whose "
+                             "lines have the user field (default FILEs /etc/crontab and "
+                             "/etc/cron.d)")
     parser.add_argument("--drop-unsupported", action="store_true",
                         help="with --systemd: drop a setting runit has no word for "
                              "(PrivateTmp=, MemoryMax=, ExecStartPost=, OnBootSec=, …), "
                              "written as a "
                              "comment beside the service, instead of refusing the unit")
-    parser.add_argument("--sv-dir", metavar="DIR", default=DEFAULTS["sv_dir"],
+    parser.add_argument("--sv-dir", metavar="DIR",
                         help="with --systemd: where the services will live (default /etc/sv)")
     parser.add_argument("--passwd", metavar="FILE", help="a passwd(5) file to compare owners "
                         "by, as plan does (else DIR/etc/passwd under --root where it exists, "
@@ -103,17 +115,47 @@ EXIT_USAGE = 2  # argparse's: the command line is wrong
 SOME_REFUSED = 3  # imported and written, but some directories were refused (each said)
 
 
+def _usage_problems(args):
+    """What on the command line would be dropped unheard — an option of another kind of
+    import than the one chosen (PATHs, --systemd, --crontab; --into FILE), each named with
+    what it goes with — or cannot be read together."""
+    chosen = {"--systemd" if args.systemd is not None else
+              "--crontab" if args.crontab is not None else "PATHs"}
+    chosen |= {"--into FILE"} if args.into else set()
+    goes_with = [("--drop-unsupported", args.drop_unsupported, ("--systemd",)),
+                 ("--sv-dir", args.sv_dir is not None, ("--systemd",)),
+                 ("--system-crontab", args.system_crontab, ("--crontab",)),
+                 ("--user", args.user, ("PATHs", "--crontab")),
+                 ("--service-dir", args.service_dir, ("PATHs",)),
+                 ("--only", args.only, ("PATHs",))]
+    problems = ["%s goes with %s" % (option, " or ".join(kinds))
+                for option, given, kinds in goes_with if given and not chosen & set(kinds)]
+    merging = [option for option, given in (("--replace", args.replace),
+                                             ("--relocate", args.relocate)) if given]
+    if merging and not args.into:
+        problems.append("%s %s with --into FILE" % (" and ".join(merging),
+                                                    "go" if len(merging) > 1 else "goes"))
+    if args.systemd is not None and args.crontab is not None:
+        problems.append("--systemd and --crontab: one kind of import at a time")
+    if args.user and args.system_crontab:
+        problems.append("--user LOGIN (a user's crontab) and --system-crontab: one or the "
+                        "other")
+    if args.systemd == [] and not args.paths:
+        problems.append("--systemd: name the units (UNIT…)")
+    return problems
+
+
 def run(args):
-    if not args.into and (args.replace or args.relocate):
-        # they say how to merge into a file: without one they would be dropped unheard
-        given = [option for option, on in (("--replace", args.replace),
-                                           ("--relocate", args.relocate)) if on]
-        sys.stderr.write("runit-provision import: %s %s with --into FILE\n"
-                         % (" and ".join(given), "go" if len(given) > 1 else "goes"))
+    problems = _usage_problems(args)
+    if problems:
+        for problem in problems:
+            sys.stderr.write("runit-provision import: %s\n" % problem)
         return EXIT_USAGE
-    if args.systemd:
+    if args.systemd is not None:
+        units = args.systemd + args.paths  # options may come between the units
         with FsReader(args.root or "/") as root:
-            imported = import_units(root, args.systemd, args.sv_dir, args.drop_unsupported)
+            imported = import_units(root, units, args.sv_dir or DEFAULTS["sv_dir"],
+                                    args.drop_unsupported, root_dir=args.root)
         return _finish(args, imported, 2 if imported.refused or imported.dropped else 0)
     try:
         databases = databases_for(args.passwd, args.group, args.root)
@@ -121,7 +163,9 @@ def run(args):
         return _fail([str(exc)])
     with FsReader(args.root or "/") as root:
         if args.crontab is not None:
-            imported = import_crontabs(root, args.crontab, databases)
+            imported = import_crontabs(root, args.crontab + args.paths, databases,
+                                       user=args.user, system=args.system_crontab,
+                                       root_dir=args.root)
             return _finish(args, imported, 2 if imported.refused else 0)
         if args.user:
             imported = import_user(root, args.user, databases, args.service_dir, args.only)
@@ -151,11 +195,15 @@ def _output(args, settings_data, services, header, users):
     said = []
     if args.into is not None:
         from ..importing.into import MergeError, merge
+        from ..source import load_yaml_with_origins
         try:
             with open(args.into, encoding="utf-8") as handle:
                 original = handle.read()
+            load_yaml_with_origins(args.into, original)  # malformed: said as plan says it
             text, said = merge(original, settings_data, services, users, args.spelling,
                                replace=args.replace, relocate=args.relocate)
+        except ProvisionError as exc:
+            return _fail([str(exc)])
         except (OSError, UnicodeDecodeError, MergeError) as exc:
             return _fail(["--into %s: %s" % (args.into, problem)
                           for problem in getattr(exc, "problems", [exc])])

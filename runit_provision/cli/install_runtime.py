@@ -30,6 +30,7 @@ from ..apply.session import converge as converge_host, is_staging
 from ..apply.steps import CommandStep, PathStep
 from ..errors import ProvisionError
 from ..initsys import options
+from ..shown import prefixed_lines, shown_text
 from ..initsys.records import (
     DEFAULT_BIN_DIR, DEFAULT_PREFIX, DEFAULT_SBIN_DIR, DEFAULT_SV_LINKS)
 from ..model import INITS, RUNTIMES
@@ -144,7 +145,7 @@ def converge(config, opts, root, check, lock_timeout, runner=None, staging=None)
 
 
 def _failed(exc):
-    sys.stderr.write("runit-provision install-runtime: %s\n" % exc)
+    sys.stderr.write(prefixed_lines("runit-provision install-runtime: ", shown_text(str(exc))))
     return 1
 
 

@@ -11,7 +11,7 @@ import sys
 
 from ..errors import LoginNameError, ProvisionError
 from ..protocol.without_os import fsencode
-from ..shown import shown_name
+from ..shown import prefixed_lines, shown_name, shown_text
 from .default_data import HIERA_HELP, reads_data
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -144,7 +144,7 @@ def run(args):
         stderr.write("runit-provision logs: %s\n" % exc)
         return EXIT_USAGE
     except ProvisionError as exc:
-        stderr.write("runit-provision logs: %s\n" % exc)
+        stderr.write(prefixed_lines("runit-provision logs: ", shown_text(str(exc))))
         return EXIT_ERROR
     code = _show(args, sources, since, until, pattern, said)
     return EXIT_ERROR if unread is not None else code

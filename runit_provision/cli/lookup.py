@@ -15,14 +15,31 @@ import yaml
 
 from ..errors import DataError
 from ..hiera import load
+from ..shown import prefixed_lines, shown_text
 from .default_data import HIERA_HELP, reads_data
 
 MERGES = ("first", "unique", "hash", "deep")
+DESCRIPTION = """\
+Look KEY up in the hiera data as puppet lookup does: the levels of --hiera FILE (or one
+--data FILE) with the facts of this host (or --facts FILE), each level's value merged as the
+data's lookup_options say (or --merge), and print it as YAML (--json: JSON). KEY is dotted
+into hashes: runit::services.web.env. --explain prints every level and path searched, what
+each held and the merge used, then the files that gave the value.
+
+Without --hiera or --data: the default data every command reads, $RUNIT_PROVISION_HIERA,
+else /etc/runit-provision/hiera.yaml (DIR/etc/runit-provision/hiera.yaml with --root DIR,
+as plan --root DIR reads it). Exit codes: 0 found; 1 not found (close keys suggested), or a
+data error; 2 bad usage. With --explain, 0 unless there is an error."""
 
 
 def add_parser(sub):
-    parser = sub.add_parser("lookup", help="look a key up in the hiera data, like puppet lookup")
-    parser.add_argument("key", metavar="KEY")
+    import argparse
+
+    parser = sub.add_parser("lookup", help="look a key up in the hiera data, like puppet lookup",
+                            description=DESCRIPTION,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("key", metavar="KEY", help="a key, dotted into hashes "
+                                                   "(runit::services.web.env)")
     parser.add_argument("--merge", choices=MERGES,
                         help="merge behaviour, overriding the data's lookup_options")
     parser.add_argument("--knock-out-prefix", dest="knockout_prefix", metavar="PREFIX",
@@ -39,6 +56,10 @@ def add_parser(sub):
     reads_data(parser)
     parser.add_argument("--facts", metavar="FILE",
                         help="a YAML or JSON facts file instead of this host's facts")
+    parser.add_argument("--root", metavar="DIR",
+                        help="without --hiera or --data: the default data under DIR "
+                             "(DIR/etc/runit-provision/hiera.yaml), as plan --root DIR reads "
+                             "it; nothing else is read there")
     parser.add_argument("--json", action="store_true", help="print JSON instead of YAML")
     return parser
 
@@ -76,7 +97,7 @@ def run(args, out=None, err=None):
         hiera = load(hiera=args.hiera, data=args.data, facts=args.facts)
         found = hiera.lookup(args.key, merge=merge_of(args))
     except DataError as exc:
-        err.write("runit-provision lookup: %s\n" % exc)
+        err.write(prefixed_lines("runit-provision lookup: ", shown_text(str(exc))))
         return 1
     files = sorted({origin.file for origin in found.origins.values()})
     if args.json:

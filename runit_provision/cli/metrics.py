@@ -9,6 +9,7 @@ import sys
 import tempfile
 
 from ..errors import ProvisionError
+from ..shown import prefixed_lines, shown_text
 from .helptext import ACCOUNTS_HELP, ONLY_HELP
 
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -61,9 +62,9 @@ def run(args):
     except BrokenPipeError:
         raise  # a closed output: cli/main's rule
     except (ProvisionError, OSError) as exc:
-        sys.stderr.write("runit-provision metrics: %s\n" % (
+        sys.stderr.write(prefixed_lines("runit-provision metrics: ", shown_text(
             "%s: %s" % (exc.filename, exc.strerror)
-            if isinstance(exc, OSError) and exc.filename else exc))
+            if isinstance(exc, OSError) and exc.filename else str(exc))))
         return EXIT_ERROR
     return EXIT_OK if data_unread is None else EXIT_ERROR
 

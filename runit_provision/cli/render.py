@@ -17,6 +17,7 @@ from ..errors import ProvisionError, ServiceNameError
 from ..model.units import labels_named, selected_units
 from ..protocol.layout import SUPERVISE_DIR
 from ..render import render
+from ..shown import prefixed_lines, shown_text
 from .helptext import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, config_from_args
 
@@ -52,7 +53,7 @@ def run(args):
         sys.stderr.write("runit-provision render: %s\n" % exc)
         return 1
     except ProvisionError as exc:
-        sys.stderr.write("%s\n" % exc)
+        sys.stderr.write(prefixed_lines("runit-provision render: ", shown_text(str(exc))))
         return 1
     reason = refusal(tree, args.out)
     if reason is not None:

@@ -21,7 +21,7 @@ from ..protocol.jobwords import DONE, FAILED
 from ..protocol.probe import Condition
 from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
 from ..errors import ProvisionError
-from ..shown import shown_name, shown_text
+from ..shown import prefixed_lines, shown_name, shown_text
 from ..startup.cached_config import config_or_unread
 from .table import duration, print_json, print_table as output_table
 
@@ -85,9 +85,10 @@ def read_rows(args, config, unread=None):
 def unread_lines(command, unread):
     """What a view says first when the data cannot be read: its error, then where it looked
     instead (each line safe to print)."""
-    return "runit-provision %s: %s\nrunit-provision %s: the data cannot be read: shown is " \
-        "what is supervised in %s, as not in the data\n" % (
-            command, shown_text(str(unread.error)), command, shown_name(unread.where))
+    prefix = "runit-provision %s: " % command
+    return prefixed_lines(prefix, shown_text(str(unread.error))) + \
+        "%sthe data cannot be read: shown is what is supervised in %s, as not in the data\n" % (
+            prefix, shown_name(unread.where))
 
 
 def names_chosen(args):
@@ -105,7 +106,7 @@ def run(args):
             sys.stderr.flush()
         rows = read_rows(args, config, data_unread)
     except (ProvisionError, OSError) as exc:
-        sys.stderr.write("runit-provision status: %s\n" % shown_text(str(exc)))
+        sys.stderr.write(prefixed_lines("runit-provision status: ", shown_text(str(exc))))
         return EXIT_ERROR
     stopped = [row.label for row in rows if row.verdict.is_stopped]
     unread = [{"tree": item.login, "path": item.path, "why": item.why}

@@ -18,6 +18,7 @@ from ..checks.report import counts, junit_xml
 from ..errors import ProvisionError, ServiceNameError
 from ..model.units import labels_named
 from ..render import render
+from ..shown import prefixed_lines, shown_text
 from .arguments import seconds
 from .helptext import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
@@ -96,7 +97,7 @@ def run(args):
         sys.stderr.write("runit-provision verify: %s\n" % exc)
         return 1
     except ProvisionError as exc:
-        sys.stderr.write("%s\n" % exc)
+        sys.stderr.write(prefixed_lines("runit-provision verify: ", shown_text(str(exc))))
         return 1
     expected = expectations(config, tree, only=only,
                             runtime=runtime_expected(config, args.root, specs),

@@ -8,7 +8,8 @@ their commands. The rules are Debian's cron's (crontab(5), cron 3.0pl1):
 
 - blank lines and lines whose first non-blank is ``#`` are skipped;
 - ``NAME = value`` (blanks around ``=`` optional; the value's blanks at its end dropped unless
-  it is quoted, ``'…'`` or ``"…"``) sets a variable for the lines **after** it;
+  it is quoted, ``'…'`` or ``"…"``) sets a variable for the lines **after** it; so do cron's
+  mail settings (``MAILTO``…), which are not carried but named beside each job they reach;
 - a job is five time fields (or one ``@`` word), the user (system crontabs), and the command:
   the rest of the line, run by ``$SHELL -c`` (``/bin/sh`` unless ``SHELL=``) in the user's
   home, with ``SHELL``, ``PATH`` (``/usr/bin:/bin`` unless set), ``HOME``, ``LOGNAME`` and
@@ -21,6 +22,7 @@ import hashlib
 import re
 
 SHELL = "/bin/sh"
+ENV = "/usr/bin/env"  # sets a variable env/ cannot carry, then runs the command
 CRON_PATH = "/usr/bin:/bin"   # Debian's cron's PATH for a job when the crontab sets none
 MAIL_SETTINGS = ("MAILTO", "MAILFROM", "CONTENT_TYPE", "CONTENT_TRANSFER_ENCODING")
 _ENV_LINE = re.compile(r"[ \t]*([^ \t=]+)[ \t]*=[ \t]*(.*)\Z")
@@ -34,11 +36,13 @@ class CronJob:
     or the ``@`` word; None for ``@reboot``), ``user`` (None in a user's crontab),
     ``command`` (the shell command, ``%`` rules applied), ``stdin`` (None, or the text after
     its first ``%``), ``env`` (the crontab's variables set before the line), ``line`` (the
-    line as written)."""
+    line as written), ``mail`` (the mail settings set before the line: [(NAME, value,
+    where)])."""
 
-    def __init__(self, where, schedule, user, command, stdin, env, line):
+    def __init__(self, where, schedule, user, command, stdin, env, line, mail=()):
         self.where, self.schedule, self.user = where, schedule, user
         self.command, self.stdin, self.env, self.line = command, stdin, env, line
+        self.mail = list(mail)
 
 
 class CronTable:
@@ -52,7 +56,7 @@ class CronTable:
 def read_crontab(text, file_name, system=True):
     """The CronTable of a crontab's ``text``; ``system``: its lines have the user field."""
     from ..protocol.schedule import ScheduleError, parse_schedule
-    table, env = CronTable(), {}
+    table, env, mail = CronTable(), {}, {}
     for number, line in enumerate(text.split("\n"), 1):
         where = "%s:%d" % (file_name, number)
         stripped = line.strip(" \t")
@@ -63,6 +67,7 @@ def read_crontab(text, file_name, system=True):
             name, value = setting.group(1), _env_value(setting.group(2))
             if name in MAIL_SETTINGS:
                 table.mail.append((name, value, where))
+                mail = dict(mail, **{name: (name, value, where)})
             elif not _VARIABLE.match(name):
                 table.refused.append((where, "%s=%s: not a variable name the data can "
                                              "carry (env keys are letters, digits and _)"
@@ -95,8 +100,15 @@ def read_crontab(text, file_name, system=True):
         except ValueError as exc:
             table.refused.append((where, "%s: %s" % (command_text, exc)))
             continue
-        table.jobs.append(CronJob(where, schedule, user, command, stdin, env, stripped))
+        table.jobs.append(CronJob(where, schedule, user, command, stdin, env, stripped,
+                                  mail.values()))
     return table
+
+
+def mail_said(name, value, where):
+    """What is said of a mail setting (stderr, and beside each job it reaches)."""
+    return "%s: %s=%s: not carried: a job's output goes to its service's log (svlogd), not " \
+        "by mail" % (where, name, value)
 
 
 def _looks_like_a_job(stripped):
@@ -175,6 +187,17 @@ def services_of(jobs, home_of, tree_user=None):
                 shell_quote(job.stdin), shell_quote(shell), shell_quote(job.command))]
             notes.append("its standard input (after the first %%): %r, given by printf"
                          % job.stdin)
+        kept = {key: value for key, value in env.items() if value != value.rstrip(" \t")}
+        if kept:  # an env/ file cannot end in blanks (chpst -e cuts them): env(1) sets them
+            for key in kept:
+                del env[key]
+            data["command"] = [ENV] + ["%s=%s" % item for item in kept.items()] + \
+                data["command"]
+            notes.append("%s: %s value ends in blanks, which an env/ file cannot keep (chpst "
+                         "-e cuts them): set by %s before the command" % (
+                             ", ".join(kept), "its" if len(kept) == 1 else "each",
+                             ENV))
+        notes += [mail_said(*item) for item in job.mail]
         if job.user and job.user != "root" and tree_user is None:
             data["user"] = job.user
         if env.get("HOME"):

@@ -4,13 +4,15 @@ Either spelling (docs/data-format.md): ``runit: {services: …}`` or the class p
 ``runit::services``. Scripts are literal blocks (``|``) where YAML allows one. Hiera
 interpolates ``%{…}`` in every string it reads, so a literal ``%{`` is written
 ``%{literal('%')}{`` — the data reads back as exactly what was found. A comment is one line
-of printable text (``shown.shown_name``): a name from the host — a file a user put in their
-``env/`` — can neither end it and write data after it, nor act on a terminal. Pure.
+that cannot act on a terminal (``shown.shown_line``, and YAML's own line breaks U+2028 and
+U+2029 escaped): a name from the host — a file a user put in their ``env/`` — can neither
+end it and write data after it, nor act on a terminal; what needs no escape (a crontab's
+``\\%``, a tab) is shown as written. Pure.
 """
 
 import yaml
 
-from ..shown import shown_name
+from ..shown import shown_line
 
 SPELLINGS = ("runit", "params")
 INTERPOLATION = "%{"
@@ -38,7 +40,11 @@ class _Dumper(yaml.SafeDumper):
     def analyze_scalar(self, scalar):
         """PyYAML's analysis, a tab counted as the blank it is: YAML keeps a tab inside a
         literal block as written (only indentation must be spaces), and shell scripts are
-        full of them — without this, every such script would be one double-quoted line."""
+        full of them — without this, every such script would be one double-quoted line.
+        A single line keeps PyYAML's own analysis: a tab in a plain scalar is one PyYAML's
+        pure loader refuses, so such a line is quoted."""
+        if "\n" not in scalar:
+            return super().analyze_scalar(scalar)
         analysis = super().analyze_scalar(scalar.replace("\t", " "))
         analysis.scalar = scalar
         return analysis
@@ -60,14 +66,22 @@ def dump(value, indent):
     return "".join(pad + line if line.strip() else line for line in text.splitlines(True))
 
 
+# YAML 1.1's line breaks that shown_line keeps (NEL is a C1 control: escaped already)
+_YAML_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def comment(lines, indent):
     r"""Each line a comment, escaped.
 
-    >>> print(comment(["env/nl\nfake: line would be removed"], 2), end="")
+    >>> print(comment(["env/nl\nfake: line would be removed", "date +\\%F\u2028x: 1"], 2),
+    ...       end="")
       # env/nl\nfake: line would be removed
+      # date +\%F\u2028x: 1
     """
     pad = " " * indent
-    return "".join("%s# %s\n" % (pad, shown_name(line)) for line in lines)
+    return "".join("%s# %s\n" % (pad, shown_line(line).translate(_YAML_BREAKS))
+                   for line in lines)
+
 
 
 def service_comment(name, notes):

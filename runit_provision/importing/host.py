@@ -115,17 +115,20 @@ def import_tree(root, paths, service_dir=None, only=None, databases=None, root_d
     if refused and not services and not users:
         return imported.failed(["nothing imported: every directory was refused (above); "
                                 "nothing written"])
-    imported.header = ["runit-provision import of %s (%d services, %d users' trees, %d "
-                       "refused)" % (sv_dir, len(services), len(users),
-                                     len({what for what, _ in refused}))]
+    imported.header = ["runit-provision import of %s (%s, %s, %d refused)" % (
+        sv_dir, counted(len(services), "service"),
+        "1 user's tree" if len(users) == 1 else "%d users' trees" % len(users),
+        len({what for what, _ in refused}))]
     imported.header += ["refused %s: %s" % (what, why) for what, why in refused]
     imported.settings = settings.data()
     imported.users = [(login,) + users[login] for login in sorted(users)]
     return imported
 
 
-def import_units(root, units, sv_dir=DEFAULTS["sv_dir"], drop_unsupported=False):
-    """The import of systemd ``units`` (files, or names looked up in UNIT_PATHS): each
+def import_units(root, units, sv_dir=DEFAULTS["sv_dir"], drop_unsupported=False,
+                 root_dir=None, cwd=None):
+    """The import of systemd ``units`` (files, as ``host_path`` takes them — a unit given
+    with a ``/`` is a file — or names looked up in UNIT_PATHS): each
     translated (systemd.py), the data rendered together to be sure it is valid; a unit that
     cannot be translated is refused with its reasons. A ``.timer`` brings the ``.service`` it
     starts along, as its job: one timer service (``translate_timer``), and that service is
@@ -134,13 +137,19 @@ def import_units(root, units, sv_dir=DEFAULTS["sv_dir"], drop_unsupported=False)
     imported = Imported()
     problems, found_units, refused = imported.problems, [], []
     for given in units:
+        if "/" in given:
+            paths = _host_paths([given], root_dir, cwd, problems)
+            if not paths:
+                continue
+            given = paths[0]
         try:
             found = read_unit(root, given)
         except ValueError as exc:  # masked, not a file, not UTF-8: listed, not imported
             refused.append((posixpath.basename(given), [str(exc)]))
             continue
         except (OSError, ProvisionError) as exc:
-            problems.append("%s: %s" % (given, exc))
+            problems.append("%s: %s" % (given, exc.strerror if isinstance(exc, OSError)
+                                        and exc.strerror else exc))
             continue
         if found is None:
             problems.append("%s: no such unit (looked in %s)" % (given, ", ".join(UNIT_PATHS)))
@@ -185,8 +194,8 @@ def import_units(root, units, sv_dir=DEFAULTS["sv_dir"], drop_unsupported=False)
         imported.dropped += len(translation.dropped)
         imported.said += ["%s: dropped (--drop-unsupported): %s" % (translation.name, line)
                           for line in translation.dropped]
-    imported.header = ["runit-provision import --systemd: %d units translated, %d refused"
-                       % (len(services), len(refused))]
+    imported.header = ["runit-provision import --systemd: %s translated, %d refused"
+                       % (counted(len(services), "unit"), len(refused))]
     imported.header += ["refused %s: %s" % item for item in imported.refused]
     imported.services = [(t.name, t.data, _systemd_notes(t)) for t in services]
     imported.settings = {"sv_dir": sv_dir} if sv_dir != DEFAULTS["sv_dir"] else {}
@@ -247,22 +256,38 @@ def _timer_job(root, timer, given, parsed, refused, problems):
 
 
 CRONTABS = ("/etc/crontab", "/etc/cron.d", "/var/spool/cron/crontabs")
+SYSTEM_CRONTABS = CRONTABS[:2]
 USER_CRONTABS = "/var/spool/cron/crontabs"
 _CRON_D_NAME = re.compile(r"[A-Za-z0-9_-]+\Z")  # Debian's cron reads no other name there
+SYSTEM = "the system's"  # a crontab whose lines have the user field
 
 
-def import_crontabs(root, paths, databases):
-    """The import of crontab files (``paths``: files or directories of them, the host's; none:
-    CRONTABS): each job line a timer service (cron.py) — ``/etc/crontab`` and ``/etc/cron.d/*``
-    with their user field as the system's, a user's ``/var/spool/cron/crontabs/LOGIN`` into
-    that user's tree (root's: the system's); a line, or a file, that cannot be carried is
-    refused with its ``file:line`` and why, the rest imported."""
-    from .cron import read_crontab, services_of
+def import_crontabs(root, paths, databases, user=None, system=False, root_dir=None,
+                    cwd=None):
+    """The import of crontab files (``paths``: files or directories of them, as ``host_path``
+    takes them; none: what cron reads): each job line a timer service (cron.py). Which format
+    a file is read in is never guessed from its lines (``*/5 * * * * backup /srv`` is either):
+    ``user`` LOGIN reads each as LOGIN's crontab (no user field; none given: LOGIN's in
+    USER_CRONTABS), ``system`` each as a system crontab (the user field); else where it lies
+    says it — ``/etc/crontab`` and ``/etc/cron.d/*`` the system's, USER_CRONTABS/LOGIN
+    LOGIN's — and a file elsewhere is a problem that names the two choices. LOGIN's jobs go
+    into LOGIN's tree (root's: the system's). A line, or a file, that cannot be carried is
+    refused with its ``file:line`` and why, the rest imported; each file read is said with
+    its format."""
+    from .cron import mail_said, read_crontab, services_of
     imported = Imported()
     problems, refused = imported.problems, imported.refused
+    if not paths:
+        paths = [posixpath.join(USER_CRONTABS, user)] if user else \
+            SYSTEM_CRONTABS if system else CRONTABS
+        given = bool(user)
+    else:
+        paths, given = _host_paths(paths, root_dir, cwd, problems), True
     tables = []  # (file, login of a user's crontab or None, CronTable)
-    for path, login in _crontab_files(root, paths or CRONTABS, bool(paths), problems,
-                                      imported.said):
+    for path, login in _crontab_files(root, paths, given, problems, imported.said):
+        login = _crontab_owner(path, login, user, system, problems)
+        if login is False:
+            continue
         content, info = root.read_file(path)
         try:
             if content is None:
@@ -275,11 +300,14 @@ def import_crontabs(root, paths, databases):
             refused.append((path, "%s is not in the accounts (%s): whose tree its jobs go to "
                                   "cannot be told" % (login, databases.passwd.source)))
             continue
+        imported.said.append("%s: read as %s" % (path, _crontab_format(login)))
         tables.append((path, login, read_crontab(text, path, system=login is None)))
     if problems:
         return imported
     if not tables:
-        return imported.failed(["no crontab found in %s" % ", ".join(paths or CRONTABS)])
+        imported.said += ["refused %s: %s" % item for item in refused]
+        return imported.failed(["nothing imported: every crontab was refused (above)"
+                                 if refused else "no crontab found in %s" % ", ".join(paths)])
 
     def home_of(login):
         account = databases.passwd.login(login) if login else None
@@ -288,9 +316,7 @@ def import_crontabs(root, paths, databases):
     trees = {}  # login -> [(CronJob, file)]; None: the system's
     for path, login, table in tables:
         refused += table.refused
-        for name, value, where in table.mail:
-            imported.said.append("%s: %s=%s: not carried: a job's output goes to its "
-                                 "service's log (svlogd), not by mail" % (where, name, value))
+        imported.said += [mail_said(*item) for item in table.mail]
         for job in table.jobs:
             if login == "root":
                 job.user = "root"
@@ -314,40 +340,107 @@ def import_crontabs(root, paths, databases):
             imported.users.append((login, {"home": home_of(login)}, Notes(), listed))
     imported.said += ["refused %s: %s" % item for item in refused]
     count = len(imported.services) + sum(len(u[3]) for u in imported.users)
-    imported.header = ["runit-provision import --crontab: %d jobs imported, %d refused"
-                       % (count, len(refused))]
+    imported.header = ["runit-provision import --crontab: %s imported, %d refused" % (
+        counted(count, "job"), len(refused))]
+    imported.header += ["%s: read as %s" % (path, _crontab_format(login))
+                        for path, login, _table in tables]
     imported.header += ["refused %s: %s" % item for item in refused]
     return imported
 
 
+def counted(number, noun):
+    """``number`` and ``noun``, plural unless one.
+
+    >>> counted(1, "unit"), counted(0, "job"), counted(2, "service")
+    ('1 unit', '0 jobs', '2 services')
+    """
+    return "%d %s%s" % (number, noun, "" if number == 1 else "s")
+
+
+def _host_paths(paths, root_dir, cwd, problems):
+    """``paths`` as the host's absolute paths (``host_path``); one that cannot be is a
+    problem."""
+    found = []
+    for given in paths:
+        try:
+            found.append(host_path(given, root_dir, cwd or os.getcwd()))
+        except ValueError as exc:
+            problems.append(str(exc))
+    return found
+
+
+def _crontab_format(login):
+    return ("a system crontab (its lines have the user field)" if login is None else
+            "%s's crontab (no user field; its jobs run as %s)" % (login, login))
+
+
+def _crontab_owner(path, login, user, system, problems):
+    """Whose crontab ``path`` is read as: None (the system's, with the user field) or a
+    LOGIN; False when that cannot be told, or the command line contradicts where it lies
+    (a problem, said). ``login``: the owner where it lies (USER_CRONTABS/LOGIN), SYSTEM
+    for ``/etc/crontab`` and ``/etc/cron.d``, None elsewhere."""
+    if user:
+        if login is SYSTEM:
+            problems.append("%s is a system crontab (its lines have the user field): --user "
+                            "%s reads a user's crontab; leave out --user" % (path, user))
+            return False
+        if login is not None and login != user:
+            problems.append("%s is %s's crontab, not %s's: leave out --user, or give --user "
+                            "%s" % (path, login, user, login))
+            return False
+        return user
+    if system:
+        if login not in (None, SYSTEM):
+            problems.append("%s is %s's crontab (no user field): leave out --system-crontab"
+                            % (path, login))
+            return False
+        return None
+    if login is None:
+        problems.append("%s: which crontab it is cannot be told from where it lies (only "
+                        "/etc/crontab, /etc/cron.d/* and %s/LOGIN say it), and a line such as "
+                        "'*/5 * * * * backup /srv' reads either way: give --user LOGIN for "
+                        "LOGIN's crontab (no user field), or --system-crontab for a system "
+                        "crontab (the user field)" % (path, USER_CRONTABS))
+        return False
+    return None if login is SYSTEM else login
+
+
 def _crontab_files(root, paths, given, problems, said):
-    """[(file, login or None)] of the crontab ``paths``: a file is itself, a directory its
-    entries (in cron.d: those whose name Debian's cron reads, the rest said); a file of
-    USER_CRONTABS is LOGIN's. ``given``: a path that does not exist is a problem (else it
-    is skipped)."""
+    """[(file, owner)] of the crontab ``paths``: a file is itself, a directory its entries
+    (in cron.d: those whose name Debian's cron reads, the rest said). The owner is where the
+    file lies says: SYSTEM (``/etc/crontab``, ``/etc/cron.d/*``), LOGIN (USER_CRONTABS/LOGIN),
+    else None. ``given``: a path that does not exist is a problem (else it is skipped)."""
     files = []
     for path in paths:
         path = posixpath.normpath(posixpath.join("/", path))
         info = root.lstat(path)
-        user_dir = posixpath.dirname(path) == USER_CRONTABS
         if info is None:
             if given:
                 problems.append("%s: no such file or directory" % path)
             continue
         if not stat.S_ISDIR(info.st_mode):
-            files.append((path, posixpath.basename(path) if user_dir else None))
+            files.append((path, _crontab_place(path)))
             continue
         for name, entry in root.listdir(path):
             if not stat.S_ISREG(entry.st_mode):
                 continue
-            if path == USER_CRONTABS:
-                files.append((posixpath.join(path, name), name))
-            elif _CRON_D_NAME.match(name):
-                files.append((posixpath.join(path, name), None))
-            elif not name.startswith("."):
-                said.append("%s/%s: skipped: Debian's cron reads no file there whose name "
-                            "has other than letters, digits, _ and -" % (path, name))
+            if path != USER_CRONTABS and not _CRON_D_NAME.match(name):
+                if not name.startswith("."):
+                    said.append("%s/%s: skipped: Debian's cron reads no file there whose "
+                                "name has other than letters, digits, _ and -" % (path, name))
+                continue
+            files.append((posixpath.join(path, name),
+                          _crontab_place(posixpath.join(path, name))))
     return files
+
+
+def _crontab_place(path):
+    """Whose crontab a file is by where it lies: SYSTEM, a LOGIN, or None (not told)."""
+    if path == SYSTEM_CRONTABS[0] or posixpath.dirname(path) == SYSTEM_CRONTABS[1]:
+        return SYSTEM
+    if posixpath.dirname(path) == USER_CRONTABS:
+        return posixpath.basename(path)
+    return None
 
 
 def _invalid_timer(name, data, login, home):

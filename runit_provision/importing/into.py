@@ -47,17 +47,22 @@ def merge(text, settings_data, services, users, spelling, replace=False, relocat
     ``services`` [(name, data, notes)]; ``users`` [(login, entry, notes, services)]."""
     try:
         from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError
         from ruamel.yaml.util import load_yaml_guess_indent
     except ImportError:
         raise MergeError("--into needs ruamel.yaml (pip install 'runit-provision[import]'); "
                          "or write to --out and merge by hand") from None
-    _, indent, block_indent = load_yaml_guess_indent(text)
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    yaml.indent(mapping=block_indent or 2, sequence=indent or 2, offset=block_indent or 0)
-    yaml.explicit_start = text.lstrip("\ufeff").startswith("---")
-    document = yaml.load(text)
+    try:
+        _, indent, block_indent = load_yaml_guess_indent(text)
+        yaml = YAML(typ="rt")
+        yaml.preserve_quotes = True
+        yaml.width = 4096
+        yaml.indent(mapping=block_indent or 2, sequence=indent or 2, offset=block_indent or 0)
+        yaml.explicit_start = text.lstrip("\ufeff").startswith("---")
+        document = yaml.load(text)
+    except YAMLError as exc:  # what PyYAML reads and ruamel.yaml does not
+        raise MergeError("ruamel.yaml cannot read it (%s): import to --out and merge by hand"
+                         % " ".join(str(exc).split())) from exc
     if _dumped(yaml, document) != text:
         raise MergeError("the file would not come back byte for byte through ruamel.yaml (its "
                          "layout): import to --out and merge by hand")

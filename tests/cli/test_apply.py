@@ -187,7 +187,8 @@ def test_an_apply_leaves_no_lock_file_and_locks_no_directory(staged, capsys):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("runit::services:\n  web: {command: [a\n", "data.yaml:3:1: malformed YAML"),
+    ("runit::services:\n  web: {command: [a\n", "data.yaml:2:18: malformed YAML: this [ is "
+                                                  "not closed"),
     ("runit::services:\n  ../x: {command: /bin/true}\n", "data.yaml:2:3: services.../x:"),
     ("runit::services:\n  web: {comand: /bin/true}\n",
      "data.yaml:2:9: services.web.comand: unknown key (did you mean 'command'?)"),

@@ -99,8 +99,8 @@ def test_the_variable_comes_before_the_file_and_an_option_before_both(node, tmp_
     assert (code, services_of(out)) == (3, ["api"])
     code, out, _ = run("status", "--root", root, "--json", "--hiera", other)
     assert (code, services_of(out)) == (3, ["web"])
-    # lookup too (it has no --root: the variable)
-    assert run("lookup", "runit::services.web.command", hiera=other) == (
+    # lookup too (the variable, before its --root)
+    assert run("lookup", "runit::services.web.command", "--root", root, hiera=other) == (
         0, "--- /usr/bin/web\n", "")
 
 

@@ -66,17 +66,17 @@ def test_a_typo_in_a_run_as_account_is_refused_by_plan_apply_and_verify(tmp_path
     root = staged_root(tmp_path, passwd=PASSWD, group=GROUP)
     data = relocated(tmp_path, TYPOS)
     expected = (
-        "{0}:8:5: services.web.user: user 'www-dta' is not in {1}/etc/passwd; did you mean "
-        "'www-data'? {2}\n"
-        "{0}:9:5: services.web.group: group 'www-dat' is not in {1}/etc/group; did you mean "
-        "'www-data'? {2}\n"
-        "{0}:10:11: services.web.log.user: user 'lgo' is not in {1}/etc/passwd; did you mean "
-        "'log'? {2}\n").format(data, root, HINT)
+        "runit-provision {3}: {0}:8:5: services.web.user: user 'www-dta' is not in "
+        "{1}/etc/passwd; did you mean 'www-data'? {2}\n"
+        "runit-provision {3}: {0}:9:5: services.web.group: group 'www-dat' is not in "
+        "{1}/etc/group; did you mean 'www-data'? {2}\n"
+        "runit-provision {3}: {0}:10:11: services.web.log.user: user 'lgo' is not in "
+        "{1}/etc/passwd; did you mean 'log'? {2}\n")
     for verb in ("plan", "apply", "verify"):
         code, _, err = run(verb, "--data", data, "--root", root)
-        assert (verb, code, err) == (verb, 1, expected)
+        assert (verb, code, err) == (verb, 1, expected.format(data, root, HINT, verb))
     assert run("restart", "web", "--data", data, "--root", root) == (
-        1, "", "runit-provision restart: " + expected)
+        1, "", expected.format(data, root, HINT, "restart"))
     assert sorted(os.listdir(str(root))) == ["etc"]
     fixed = relocated(tmp_path, TYPOS.replace("user: www-dta", "user: www-data").replace(
         "group: www-dat", "group: www-data").replace("lgo", "log"))
@@ -105,7 +105,7 @@ def test_the_hosts_accounts_by_default(tmp_path):
     expected = ("%s:6:32: services.web.user: user 'nobdy' is not in this host's passwd; did "
                 "you mean 'nobody'? %s\n" % (data, HINT))
     assert run("plan", "--data", data) == (1, "", "runit-provision plan: " + expected)
-    assert run("verify", "--data", data) == (1, "", expected)
+    assert run("verify", "--data", data) == (1, "", "runit-provision verify: " + expected)
 
 
 # -- item 7: a closed standard output -----------------------------------------------------------
@@ -201,7 +201,8 @@ def test_a_data_file_that_is_not_a_hash(tmp_path, text, kind):
         "%s\n" % (tmp_path / "data" / "common.yaml", kind)))
     (tmp_path / "hiera.yaml").write_text(text)
     assert run("render", "--hiera", tmp_path / "hiera.yaml", "--out", tmp_path / "out") == (
-        1, "", "%s:1:1: hiera.yaml must be a hash, not %s\n" % (tmp_path / "hiera.yaml", kind))
+        1, "", "runit-provision render: %s:1:1: hiera.yaml must be a hash, not %s\n" % (
+            tmp_path / "hiera.yaml", kind))
 
 
 def _namedtuple_classes(trees):

@@ -78,3 +78,29 @@ def test_a_key_not_found_says_what_it_may_have_meant(capsys, tmp_path):
         "(did you mean 'runit.services.web'?)\n")
     assert run(capsys, "no::such", *WEB01)[2] == "runit-provision lookup: no value for " \
                                                  "'no::such'\n"
+
+
+def test_help_says_what_it_does_and_root_is_an_option(capsys):
+    """lookup --help has a description, and the --root its --hiera's help names is an
+    option of it (issue 59 §5)."""
+    with pytest.raises(SystemExit):
+        main(["lookup", "--help"])
+    out = capsys.readouterr().out
+    assert "Look KEY up in the hiera data as puppet lookup does" in out
+    assert "  --root DIR " in out and "Exit codes: 0 found" in out
+
+
+def test_root_reads_the_default_data_under_it_as_plan_does(capsys, tmp_path):
+    """Without --hiera/--data, --root DIR reads DIR/etc/runit-provision/hiera.yaml, the data
+    plan --root DIR reads."""
+    config = tmp_path / "etc" / "runit-provision"
+    (config / "data").mkdir(parents=True)
+    (config / "hiera.yaml").write_text(
+        "version: 5\nhierarchy:\n  - {name: common, path: common.yaml}\n")
+    (config / "data" / "common.yaml").write_text(
+        "runit::init: none\nrunit::services:\n  web: {command: /usr/bin/web}\n")
+    facts = tmp_path / "facts.yaml"
+    facts.write_text("{}\n")
+    assert run(capsys, "runit::services.web.command", "--root", str(tmp_path),
+               "--facts", str(facts)) == (0, "--- /usr/bin/web\n", "")
+    assert main(["plan", "--root", str(tmp_path), "--facts", str(facts)]) == 2

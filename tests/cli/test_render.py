@@ -75,7 +75,8 @@ def test_bad_data_writes_nothing_and_exits_1(tmp_path, capsys):
     assert main(["render", "--data", str(case), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     expected = (ERRORS / "needs.expected").read_text().replace("FILE", str(case))
-    assert err == expected
+    assert err == "".join("runit-provision render: %s\n" % line  # each line, the prefix
+                          for line in expected.splitlines())
     assert not out.exists()
 
 
@@ -114,8 +115,8 @@ def test_hiera_with_facts_and_errors_pointing_into_the_right_file(tmp_path, caps
         "runit::services:\n  web: {nice: lots}\n")
     assert main(args[:-1] + [str(tmp_path / "out2")]) == 1
     assert capsys.readouterr().err == (
-        "%s:2:9: services.web.nice: expected a whole number, got a string\n"
-        % (tmp_path / "data" / "nodes" / "web01.yaml"))
+        "runit-provision render: %s:2:9: services.web.nice: expected a whole number, got a "
+        "string\n" % (tmp_path / "data" / "nodes" / "web01.yaml"))
     assert not (tmp_path / "out2").exists()
 
 

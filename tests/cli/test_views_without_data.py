@@ -142,7 +142,7 @@ def test_status_logs_and_metrics_show_what_is_supervised_where_the_kept_data_sai
     tmp_path, data = host
     assert run(capsys, "status", "--data", data, "--logs", "0")[0] == 3  # kept: root's run
     data.write_text(BROKEN.format(t=tmp_path))
-    first = "runit-provision %%s: %s:9:1: malformed YAML: " % data
+    first = "runit-provision %%s: %s:8:9: malformed YAML: this [ is not closed " % data
     where = ("runit-provision %%s: the data cannot be read: shown is what is supervised in "
              "%s/service (the service directories of the data its last good run read), as not "
              "in the data" % tmp_path)

@@ -48,8 +48,28 @@ def test_key_path_text():
 
 
 def test_malformed_yaml_names_the_position():
-    with pytest.raises(DataError, match=r"^bad\.yaml:2:2: malformed YAML: "):
-        load_yaml_with_origins("bad.yaml", text="a: [1, 2\nb: c\n")
+    with pytest.raises(DataError, match=r"^bad\.yaml:2:5: malformed YAML: mapping values "):
+        load_yaml_with_origins("bad.yaml", text="a: 1\nb: c: d\n")
+
+
+@pytest.mark.parametrize("text, message", [
+    # where a bracket or quote never closed was opened, not the lines later it was given up
+    ("runit:\n  services:\n    db:\n      needs: [web, cache\n    web:\n      run: x\n",
+     "4:14: malformed YAML: this [ is not closed (at 5:8: did not find expected ',' or ']')"),
+    ("a: {x: 1, y: 2\nb: 3\n",
+     "1:4: malformed YAML: this { is not closed (at 2:2: did not find expected ',' or '}')"),
+    ("a: 'it is\nb: 2\n", "1:4: malformed YAML: this ' is not closed (at 3:1: found "
+                          "unexpected end of stream)"),
+    # a tab said as a tab, wherever libyaml meets it
+    ("runit:\n\tservices: {}\n", "2:1: malformed YAML: a tab: YAML indents with spaces"),
+    ("a:\n  b: 1\n\tc: 2\n", "3:1: malformed YAML: a tab: YAML indents with spaces"),
+    ("a: [1, 2}\n", "1:4: malformed YAML: this [ is not closed (at 1:9: did not find "
+                    "expected ',' or ']')"),
+])
+def test_malformed_yaml_is_placed_where_it_is_fixed(text, message):
+    with pytest.raises(DataError) as raised:
+        load_yaml_with_origins("d.yaml", text=text)
+    assert str(raised.value) == "d.yaml:" + message
 
 
 def test_unreadable_file(tmp_path):

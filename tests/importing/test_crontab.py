@@ -4,6 +4,10 @@ the user, the environment cron gives the line; ``@reboot`` a one-shot; ``MAILTO`
 what cannot be carried exactly refused at ``file:line``. Debian 12's own ``/etc/crontab``
 (cron-daemon-common 3.0pl1-162) and e2fsprogs' ``/etc/cron.d/e2scrub_all`` as fixtures."""
 
+import os
+import re
+import subprocess
+
 import pytest
 import yaml
 
@@ -126,7 +130,10 @@ def test_environment_lines_apply_to_the_lines_after_them():
                                       "HOME": "/root", "LOGNAME": "root", "USER": "root"}
     assert services["two"]["env"] == {
         "SHELL": "/bin/bash", "PATH": "/opt/bin:/usr/bin", "HOME": "/srv",
-        "GREETING": "  hi there  ", "EMPTY": "", "LOGNAME": "root", "USER": "root"}
+        "EMPTY": "", "LOGNAME": "root", "USER": "root"}
+    # its blanks at the end kept: set by env(1), which env/ files cannot (chpst -e cuts them)
+    assert services["two"]["command"] == ["/usr/bin/env", "GREETING=  hi there  ",
+                                          "/bin/bash", "-c", "two"]
     assert services["two"]["cwd"] == "/srv"
 
 
@@ -283,7 +290,153 @@ def test_without_root_the_hosts_accounts_are_asked(tmp_path, capsys):
     crontab = tmp_path / "jobs"
     crontab.write_text("@reboot root /usr/bin/warm-cache\n")
     out = tmp_path / "out.yaml"
-    assert main(["import", "--crontab", str(crontab), "--out", str(out)]) == 0, \
-        capsys.readouterr().err
+    assert main(["import", "--crontab", str(crontab), "--system-crontab",
+                 "--out", str(out)]) == 0, capsys.readouterr().err
     data = yaml.safe_load(out.read_text())["runit"]["services"]["warm-cache"]
     assert data["oneshot"] is True and data["env"]["HOME"] == "/root"
+
+
+# -- which format a file is read in (issue 59 §5) -----------------------------------------------
+AMBIGUOUS = "*/5 * * * * backup /srv\n"  # the system's: backup runs /srv; ann's: she runs it
+
+
+def test_a_file_elsewhere_is_read_as_the_command_line_says_never_guessed(tmp_path, capsys):
+    """A crontab outside /etc/crontab, /etc/cron.d and the spool: without --user LOGIN or
+    --system-crontab an error that names both (nothing written); with one, read so, and
+    which format was read is said on stderr and in the YAML's header."""
+    write_host(tmp_path)
+    (tmp_path / "srv").mkdir()
+    (tmp_path / "srv/jobs").write_text(AMBIGUOUS)
+    out = tmp_path / "out.yaml"
+    command = ["import", "--root", str(tmp_path), "--crontab", "/srv/jobs", "--out", str(out)]
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    assert "runit-provision import: /srv/jobs: which crontab it is cannot be told from " \
+           "where it lies" in err
+    assert "give --user LOGIN for LOGIN's crontab (no user field), or --system-crontab " \
+           "for a system crontab (the user field)" in err
+    assert not out.exists()
+
+    assert main(command + ["--system-crontab"]) == 0, capsys.readouterr().err
+    assert "/srv/jobs: read as a system crontab (its lines have the user field)" in \
+        capsys.readouterr().err
+    text = out.read_text()
+    assert "# /srv/jobs: read as a system crontab" in text
+    assert yaml.safe_load(text)["runit"]["services"]["srv"]["user"] == "backup"
+
+    assert main(command + ["--user", "ann"]) == 0, capsys.readouterr().err
+    assert "/srv/jobs: read as ann's crontab (no user field; its jobs run as ann)" in \
+        capsys.readouterr().err
+    data = yaml.safe_load(out.read_text())["runit"]
+    job = data["users"]["ann"]["services"]["backup"]
+    assert job["command"] == ["/bin/sh", "-c", "backup /srv"] and "user" not in job
+    assert job["schedule"] == "*/5 * * * *" and data["services"] == {}
+
+
+def test_user_reads_that_users_crontab_and_a_contradiction_is_refused(tmp_path, capsys):
+    """--user LOGIN --crontab alone: LOGIN's crontab in the spool, nothing else; --user with
+    a system crontab, with another user's, or with --system-crontab, is refused."""
+    write_host(tmp_path)
+    out = tmp_path / "out.yaml"
+    root = ["import", "--root", str(tmp_path), "--out", str(out)]
+    assert main(root + ["--user", "ann", "--crontab"]) == 2  # its doubled backslash refused
+    data = yaml.safe_load(out.read_text())["runit"]
+    assert data["services"] == {} and list(data["users"]["ann"]["services"]) == ["warm"]
+    capsys.readouterr()
+    assert main(root + ["--user", "ann", "--crontab", "/etc/crontab"]) == 1
+    assert "/etc/crontab is a system crontab (its lines have the user field): --user ann " \
+           "reads a user's crontab; leave out --user" in capsys.readouterr().err
+    assert main(root + ["--user", "root", "--crontab", "/var/spool/cron/crontabs/ann"]) == 1
+    assert "/var/spool/cron/crontabs/ann is ann's crontab, not root's" in \
+        capsys.readouterr().err
+    assert main(root + ["--system-crontab", "--crontab", "/var/spool/cron/crontabs/ann"]) == 1
+    assert "/var/spool/cron/crontabs/ann is ann's crontab (no user field): leave out " \
+           "--system-crontab" in capsys.readouterr().err
+    assert main(root + ["--system-crontab", "--user", "ann", "--crontab"]) == 2
+    assert "--user LOGIN (a user's crontab) and --system-crontab: one or the other" in \
+        capsys.readouterr().err
+
+
+def test_a_relative_file_is_the_shells(tmp_path, capsys, monkeypatch):
+    """``--crontab jobs`` is ./jobs, as the shell means it (not /jobs)."""
+    (tmp_path / "jobs").write_text("0 3 * * * root /usr/bin/nightly\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", "--crontab", "jobs", "--system-crontab"]) == 0, \
+        capsys.readouterr().err
+    assert "nightly:" in capsys.readouterr().out
+
+
+# -- what a line carries (issue 59 §1, §5) -------------------------------------------------------
+QUOTED = """\
+MAILTO=ops@example.org
+0 1 * * * root /usr/bin/before
+QUOTED="  spaced value  "
+0 2 * * * root printf '[\\%s]' "$QUOTED"
+*/5 * * * * root /usr/bin/after
+"""
+
+
+def test_a_quoted_value_is_carried_exactly_and_every_line_after_it_imported(tmp_path,
+                                                                              capsys):
+    """crontab(5): a quoted value keeps its blanks. An env/ file cannot end in blanks (chpst
+    -e cuts them), so env(1) sets it before the command: the job sees the value exactly, and
+    the lines after it are imported (not refused as invalid data)."""
+    crontab = tmp_path / "jobs"
+    crontab.write_text(QUOTED)
+    out = tmp_path / "out.yaml"
+    assert main(["import", "--crontab", str(crontab), "--system-crontab",
+                 "--out", str(out)]) == 0, capsys.readouterr().err
+    services = yaml.safe_load(out.read_text())["runit"]["services"]
+    assert sorted(services) == ["after", "before", "printf"]
+    job = services["printf"]
+    assert "QUOTED" not in job["env"]
+    assert job["command"][:2] == ["/usr/bin/env", "QUOTED=  spaced value  "]
+    # run as chpst -e would: the env/ values, then the command's argv
+    done = subprocess.run(job["command"], env=dict(job["env"], PATH=os.environ["PATH"]),
+                          stdout=subprocess.PIPE, timeout=30, check=True)
+    assert done.stdout == b"[  spaced value  ]"
+    assert main(["render", "--data", str(out), "--out", str(tmp_path / "rendered")]) == 0
+
+
+def test_mailto_is_a_comment_beside_each_job_it_reaches(tmp_path, capsys):
+    """MAILTO is not carried (a job's output goes to its log), but said beside each job whose
+    line comes after it — not only on stderr."""
+    crontab = tmp_path / "jobs"
+    crontab.write_text("0 0 * * * root /usr/bin/first\n" + QUOTED)
+    out = tmp_path / "out.yaml"
+    assert main(["import", "--crontab", str(crontab), "--system-crontab",
+                 "--out", str(out)]) == 0
+    text = out.read_text()
+    said = "%s:2: MAILTO=ops@example.org: not carried: a job's output goes to its " \
+           "service's log (svlogd), not by mail" % crontab
+    assert said in capsys.readouterr().err
+    comments, name = {}, None
+    for line in text.splitlines():
+        if re.match(r"    # \S+: recognised", line):
+            name = line.split()[1].rstrip(":")
+        if line.startswith("    #") and name:
+            comments[name] = comments.get(name, "") + line + "\n"
+    assert said not in comments["first"]
+    assert all(said in comments[name] for name in ("before", "printf", "after"))
+
+
+def test_comments_show_the_line_as_written_and_counts_agree_in_number(tmp_path, capsys):
+    """The YAML comment quotes the crontab's line as written — ``+\\%F``, not ``+\\\\%F`` —
+    a newline or an escape sequence still escaped; "1 job imported"."""
+    crontab = tmp_path / "jobs"
+    crontab.write_text("0 3 * * * root date +\\%F\t>/tmp/day\n")
+    out = tmp_path / "out.yaml"
+    assert main(["import", "--crontab", str(crontab), "--system-crontab",
+                 "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "#   from %s:1: 0 3 * * * root date +\\%%F >/tmp/day\n" % crontab in text
+    assert text.startswith("# runit-provision import --crontab: 1 job imported, 0 refused\n")
+    assert yaml.safe_load(text)["runit"]["services"]["date"]["command"][2] == \
+        "date +%F\t>/tmp/day"
+
+
+def test_the_top_level_help_names_what_import_turns_into_data(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "import turn existing service directories, systemd units or crontabs into " \
+           "data" in " ".join(capsys.readouterr().out.split())

@@ -528,6 +528,21 @@ def test_into_a_file_ruamel_would_rewrite_is_refused(root, tmp_path, capsys):
     assert target.read_text() == odd
 
 
+def test_into_a_malformed_file_is_said_where_it_is_fixed_and_left_untouched(root, tmp_path,
+                                                                           capsys):
+    """A malformed --into file is an error placed as plan places it (exit 1), not ruamel's
+    traceback; the file is left as it was."""
+    applied(root, tmp_path)
+    target = tmp_path / "broken.yaml"
+    broken = "runit:\n  services:\n    db:\n      needs: [web\n    web: {}\n"
+    target.write_text(broken)
+    assert run_cli("import", "--root", root, "/etc/sv", "--into", target) == 1
+    assert capsys.readouterr().err == (
+        "runit-provision import: %s:4:14: malformed YAML: this [ is not closed (at 5:8: did "
+        "not find expected ',' or ']')\n" % target)
+    assert target.read_text() == broken
+
+
 def test_user_imports_a_users_own_tree_whatever_runs_it(root, tmp_path, capsys):
     """A tree runit-provision did not start (the Arch wiki's per-user runsvdir): --user
     reads ~/service and where its links point."""

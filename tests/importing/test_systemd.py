@@ -260,3 +260,44 @@ def test_type_notify_becomes_readiness_with_its_timeouts():
     simple = translate(unit_of("[Service]\nExecStart=/usr/bin/web\nWatchdogSec=30\n"
                                "Restart=always\n"))
     assert "watchdog" not in simple.data  # without notify nothing feeds a watchdog: ignored
+
+
+def test_options_may_come_between_the_units_and_misplaced_ones_are_refused(tmp_path, capsys):
+    """``--systemd A --drop-unsupported B``: both units translated, the option heard (a unit
+    after an option is a unit, not a PATH dropped unheard); ``--systemd --drop-unsupported
+    A`` too; the header counts in number ("1 unit"); an option of another kind of import is
+    bad usage (exit 2), not dropped."""
+    for name in ("a", "b"):
+        (tmp_path / ("%s.service" % name)).write_text(
+            "[Service]\nExecStart=/usr/bin/%s\nPrivateTmp=yes\n" % name)
+    a, b = str(tmp_path / "a.service"), str(tmp_path / "b.service")
+    out = tmp_path / "out.yaml"
+    assert main(["import", "--systemd", a, "--drop-unsupported", b, "--out", str(out)]) == 2
+    text = out.read_text()
+    assert sorted(yaml.safe_load(text)["runit"]["services"]) == ["a", "b"]
+    assert text.startswith("# runit-provision import --systemd: 2 units translated, 0 refused\n")
+    assert main(["import", "--systemd", "--drop-unsupported", a, "--out", str(out)]) == 2
+    text = out.read_text()
+    assert text.startswith("# runit-provision import --systemd: 1 unit translated, 0 refused\n")
+    assert list(yaml.safe_load(text)["runit"]["services"]) == ["a"]
+    capsys.readouterr()
+    assert main(["import", str(tmp_path), "--drop-unsupported"]) == 2
+    assert capsys.readouterr().err == \
+        "runit-provision import: --drop-unsupported goes with --systemd\n"
+    assert main(["import", "--systemd", a, "--crontab"]) == 2
+    assert "--systemd and --crontab: one kind of import at a time" in capsys.readouterr().err
+    assert main(["import", "--crontab", "--only", "x"]) == 2
+    assert capsys.readouterr().err == "runit-provision import: --only goes with PATHs\n"
+
+
+def test_a_relative_unit_file_is_the_shells(tmp_path, capsys, monkeypatch):
+    """``--systemd units/web.service`` is ./units/web.service, as the shell means it (not
+    /units/web.service); a missing one is said plainly."""
+    (tmp_path / "units").mkdir()
+    (tmp_path / "units" / "web.service").write_text("[Service]\nExecStart=/usr/bin/web\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["import", "--systemd", "units/web.service"]) == 0, capsys.readouterr().err
+    assert "web:" in capsys.readouterr().out
+    assert main(["import", "--systemd", "units/none.service"]) == 1
+    assert capsys.readouterr().err == (
+        "runit-provision import: %s/units/none.service: No such file or directory\n" % tmp_path)
