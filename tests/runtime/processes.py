@@ -182,10 +182,13 @@ class Group:
             raise AssertionError("pid %d did not exit within %.1fs" % (self.pid, timeout))
 
     def kill(self):
+        """KILL the group, and every process of its session: a job runs in a group of its
+        own (engine/jobgroup.py), inside the session."""
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        kill_pids(session_members(self.pid))
         try:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
@@ -223,6 +226,11 @@ def _proc_stat_fields():
 def process_group_members(pgid):
     """Pids in process group ``pgid`` (from /proc), for leak checks."""
     return [pid for pid, fields in _proc_stat_fields() if int(fields[2]) == pgid]
+
+
+def session_members(sid):
+    """Pids in session ``sid`` (from /proc)."""
+    return [pid for pid, fields in _proc_stat_fields() if int(fields[3]) == sid]
 
 
 def children_of(pid):
