@@ -19,7 +19,7 @@ from runit_provision.protocol.timer import (
 
 from ..conftest import our_tool
 from .processes import (
-    BASE_PATH, SH, comm, is_runsv_up, read_bytes, send_control, session_members, stat_fields,
+    BASE_PATH, SH, alive, is_runsv_up, most_groups_at_once, read_bytes, send_control,
     status_record, voluntary_switches, wait_until, whole_lines, write_file)
 
 pytestmark = pytest.mark.slow
@@ -306,16 +306,6 @@ def runs_of(path):
     return (whole_lines(path) or "").split()
 
 
-def alive(pids):
-    return [pid for pid in pids if stat_fields(pid) is not None]
-
-
-def job_groups(session):
-    """The groups of ``sleep`` processes in ``session`` (runsv's): one run's each."""
-    return {int(stat_fields(pid)[2]) for pid in session_members(session)
-            if comm(pid) == "sleep" and stat_fields(pid) is not None}
-
-
 def test_a_job_runs_in_a_group_of_its_own_a_daemon_does_not(tmp_path, processes):
     service = make_timer(tmp_path, TimerSpec(FAR), "echo $$ >>runs\nexec sleep 40\n")
     group = start(processes, tmp_path, service)
@@ -336,13 +326,7 @@ def test_time_limit_ends_the_jobs_children_and_runs_never_overlap(tmp_path, proc
     three, the record says signal 15, and at no moment do two runs' processes live."""
     service = make_timer(tmp_path, TimerSpec("*:*:0/2 UTC", time_limit=1), FAMILY)
     group = start(processes, tmp_path, service)
-    seen = []
-    deadline = time.monotonic() + 30
-    while len(runs(service)) < 3 and time.monotonic() < deadline:
-        seen.append(job_groups(group.pid))
-        time.sleep(0.05)
-    assert len(runs(service)) >= 3, runs(service)
-    assert max(len(groups) for groups in seen) == 1, seen
+    assert most_groups_at_once(group.pid, "sleep", lambda: len(runs(service)) >= 3, 30) == 1
     ended = wait_until(lambda: last_run(service), what="a run's end")
     assert (ended.exit_code, ended.signal) == (-1, 15)
     assert record(service).timed_out >= 2
@@ -409,3 +393,20 @@ def test_a_job_taken_over_after_kill_9_is_still_ended_as_a_group(tmp_path, proce
     assert status_record(service).pid == job  # taken over
     send_control(service, b"d")
     wait_until(lambda: not alive(kids(service) + [job]), what="the whole job ended")
+
+
+def test_down_of_a_one_shots_run_ends_the_whole_run(tmp_path, processes):
+    """A one-shot's ``./run`` is a job too: in a group of its own, ``sv down`` ends all of it,
+    and what it leaves when it ends is ended."""
+    service = tmp_path / "setup"
+    service.mkdir()
+    write_file(service / "run", SH + FAMILY, 0o755)
+    (service / "oneshot").touch()
+    group = start(processes, tmp_path, service)
+    wait_until(lambda: len(alive(kids(service))) == 2, what="two children")
+    run = wait_until(lambda: status_record(service).pid, what="the run's pid shown")
+    assert os.getpgid(run) == run and os.getsid(run) == group.pid
+    send_control(service, b"d")
+    wait_until(lambda: not alive(kids(service) + [run]), what="the whole run ended")
+    wait_until(lambda: last_run(service) is not None, what="the run recorded")
+    assert (last_run(service).exit_code, last_run(service).signal) == (-1, 15)

@@ -1,5 +1,5 @@
 """runtime/supervision/engine: a job's process group — a timer's ``./job``, a one-shot's
-``./run`` (docs/jobs.md, *Process groups*).
+``./run`` (docs/jobs.md, *A job is its whole process group*).
 
 A job starts in a process group of its own, its pid the group's id, and every signal runsv
 sends it goes to the whole group, as a terminal signals a foreground job: a ``sv down`` or a
@@ -8,16 +8,13 @@ sends it goes to the whole group, as a terminal signals a foreground job: a ``sv
 own process ends, what it left in its group is sent TERM and CONT, and KILL after the same
 grace: one run's processes do not live on beside the next. A daemon's ``./run`` is none of
 this — runit signals its pid.
-
-Once the leader is reaped its number names the group only while the group has members (the
-kernel keeps a pid allocated while any process uses it as a group id): a live process with
-that pid means the group emptied and the number was taken again, and nothing is sent.
 """
 
 import os
 import signal
 
 from ....protocol.timer import TIME_LIMIT_GRACE
+from ...unix.procgroup import has_leftovers, signal_group, signal_leader
 
 
 class JobGroups:
@@ -59,31 +56,27 @@ class JobGroups:
         return True
 
     def _send_leader(self, signum):
-        pid = self.leader
         if self.is_grouped:
-            try:
-                os.killpg(pid, signum)
-                return
-            except ProcessLookupError:
-                pass  # the leader left its group (setsid), which is empty now: its pid
-        _kill(pid, signum)
+            signal_leader(self.leader, signum)
+        else:
+            _kill(self.leader, signum)
 
     def leader_ended(self, name):
         """The job's own process (``name``, for the message) ended and was reaped: what it
         left in its group gets TERM and CONT now, KILL after the grace."""
         pgid, grouped = self.leader, self.is_grouped
         self.leader, self.is_grouped = 0, False
-        if not grouped or not _has_leftovers(pgid):
+        if not grouped or not has_leftovers(pgid):
             return
         self._warn("%s ended, its process group did not: TERM" % name)
-        _killpg(pgid, signal.SIGTERM)
-        _killpg(pgid, signal.SIGCONT)
+        signal_group(pgid, signal.SIGTERM)
+        signal_group(pgid, signal.SIGCONT)
         self._kill_later(pgid)
 
     @property
     def is_ending(self):
         """A run that ended left processes that are being ended (within the grace)."""
-        return any(_has_leftovers(pgid) for pgid in self._ending if pgid != self.leader)
+        return any(has_leftovers(pgid) for pgid in self._ending if pgid != self.leader)
 
     def _kill_later(self, pgid):
         if pgid not in self._ending:
@@ -95,42 +88,16 @@ class JobGroups:
         self._ending.pop(pgid, None)
         if pgid == self.leader:
             self._send_leader(signal.SIGKILL)
-        elif _has_leftovers(pgid):
-            _killpg(pgid, signal.SIGKILL)
+        elif has_leftovers(pgid):
+            signal_group(pgid, signal.SIGKILL)
 
     def close(self):
         """The supervisor is closing: what is left of ended runs is killed now."""
         ending, self._ending = self._ending, {}
         for pgid, timer in ending.items():
             timer.cancel()
-            if pgid != self.leader and _has_leftovers(pgid):
-                _killpg(pgid, signal.SIGKILL)
-
-
-def _has_leftovers(pgid):
-    """Group ``pgid``, whose leader is reaped (or a zombie its parent has yet to reap), still
-    has members, and is the job's: no other live process has taken its number."""
-    try:
-        with open("/proc/%d/stat" % pgid, "rb") as handle:
-            state = handle.read(512).rsplit(b")", 1)[-1].split()[:1]
-    except FileNotFoundError:
-        state = None  # no process has the number: the group, if any, is the job's
-    except OSError:
-        return False
-    if state is not None and state != [b"Z"]:
-        return False  # the number belongs to a live process: not the job's group any more
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
-def _killpg(pgid, signum):
-    try:
-        os.killpg(pgid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
+            if pgid != self.leader and has_leftovers(pgid):
+                signal_group(pgid, signal.SIGKILL)
 
 
 def _kill(pid, signum):
