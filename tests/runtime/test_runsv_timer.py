@@ -410,3 +410,16 @@ def test_down_of_a_one_shots_run_ends_the_whole_run(tmp_path, processes):
     wait_until(lambda: not alive(kids(service) + [run]), what="the whole run ended")
     wait_until(lambda: last_run(service) is not None, what="the run recorded")
     assert (last_run(service).exit_code, last_run(service).signal) == (-1, 15)
+
+
+def test_an_elapse_while_a_runs_leftovers_are_ended_is_skipped(tmp_path, processes):
+    """Every 2 s, a job that exits at once and leaves a child that ignores TERM: the
+    elapses until its KILL (10 s later) are skipped, counted — never a run beside it."""
+    service = make_timer(tmp_path, TimerSpec("*:*:0/2 UTC"),
+                         "echo x >>runs\n(trap '' TERM; exec sleep 40) &\necho $! >>kids\n")
+    group = start(processes, tmp_path, service)
+    assert most_groups_at_once(group.pid, "sleep", lambda: len(runs(service)) >= 2, 30) == 1
+    first_kid = kids(service)[0]
+    assert not alive([first_kid])
+    assert record(service).skipped >= 3
+    send_control(service, b"d")
