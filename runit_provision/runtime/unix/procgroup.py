@@ -35,20 +35,35 @@ def signal_leader(pid, signum):
 def has_leftovers(pgid):
     """Group ``pgid``, whose leader is reaped (or a zombie its parent has yet to reap), still
     has members, and is the job's: no other live process has taken its number."""
-    try:
-        with open("/proc/%d/stat" % pgid, "rb") as handle:
-            state = handle.read(512).rsplit(b")", 1)[-1].split()[:1]
-    except FileNotFoundError:
-        state = None  # no process has the number: the group, if any, is the job's
-    except OSError:
-        return False
-    if state is not None and state != [b"Z"]:
+    fields = _stat_fields(pgid)
+    if fields is None:  # no process has the number: the group, if any, is the job's
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    if fields[:1] != [b"Z"]:
         return False  # the number belongs to a live process: not the job's group any more
+    # the leader, not reaped yet by its parent (a job taken over), is a member itself
+    return any(int(found[2]) == pgid for pid, found in _processes() if pid != pgid)
+
+
+def _stat_fields(pid):
+    """``/proc/PID/stat`` from its state on (a list of bytes), or None when there is none."""
     try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
+        with open("/proc/%d/stat" % pid, "rb") as handle:
+            return handle.read(1024).rsplit(b")", 1)[-1].split()
+    except OSError:
+        return None
+
+
+def _processes():
+    """``(pid, stat fields)`` of every process (a look at all of /proc: the rare path)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat_fields(int(entry))
+            if fields is not None and len(fields) > 2:
+                yield int(entry), fields
 
 
 def become_subreaper():
