@@ -43,7 +43,7 @@ from .layout import JOB, SCHEDULE, TIMER_STAMP, TIMER_STATE  # noqa: F401 (layou
 from .tuples import FieldTuple
 
 TIMER_MAX = 4096        # bytes read of any of the three (a schedule line is < 1 KiB)
-TIME_LIMIT_GRACE = 10   # seconds between a timed-out run's TERM and its KILL
+TIME_LIMIT_GRACE = 10   # seconds between the TERM that ends a job's group and its KILL
 USEC = 1_000_000
 
 

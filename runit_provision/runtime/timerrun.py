@@ -4,13 +4,15 @@ A timer's service directory has ``run`` = ``#!/bin/sh`` + ``exec timer-run``; th
 starts it in the service directory. It reads ``schedule`` (protocol/timer.py), waits for the
 next run's start on CLOCK_REALTIME (a ``timerfd`` with ABSTIME and CANCEL_ON_SET: no wakeup
 before it; a clock step cancels the wait and the start is computed again), then writes
-``timer-stamp`` (``persistent``) and ``supervise/timer``, starts ``./job`` (same process
-group, every signal at its default), hands it the signals runsv sends (TERM HUP INT QUIT USR1
-USR2 ALRM CONT), ends it at ``time_limit`` (TERM and CONT, KILL 10 s later), counts the
-elapses the run outlasted (``skipped``), and exits as the job did — its signal raised again
-at its default — so that runsv's ``./finish`` gets the job's exit code and signal as ``$1
-$2`` and records ``supervise/last-run``. runsv then starts ``./run`` again, which waits for
-the next elapse.
+``timer-stamp`` (``persistent``) and ``supervise/timer``, starts ``./job`` (in a process
+group of its own, every signal at its default), hands its group the signals runsv sends
+(TERM HUP INT QUIT USR1 USR2 ALRM CONT), ends it at ``time_limit`` (TERM and CONT, KILL 10 s
+later; a TERM of runsv's is followed by KILL alike), ends what the job left in its group when
+it ended (TERM and CONT, KILL 10 s later; as a subreaper it is told of each of their ends),
+counts the elapses the run outlasted (``skipped``), and exits as the job did — its signal
+raised again at its default — so that runsv's ``./finish`` gets the job's exit code and
+signal as ``$1 $2`` and records ``supervise/last-run``. runsv then starts ``./run`` again,
+which waits for the next elapse: never while the last run's processes live.
 
 - Want down in ``supervise/status`` at the start (``sv once``: the C runsv sets want down and
   starts ``./run``): the job runs at once, for no elapse (``elapse`` = its start, no stamp).
@@ -56,6 +58,7 @@ from ..protocol.timer import SKIPPED_LIMIT, TIMER_MAX, TIME_LIMIT_GRACE, USEC, T
     next_run, passed_elapses, random_fraction, stamp_bytes, stamp_from_bytes, \
     timer_spec_from_bytes, timer_state_bytes, timer_state_from_bytes
 from .unix.diag import fatal, warn
+from .unix.procgroup import become_subreaper, has_leftovers, signal_group, signal_leader
 from .unix.realtimer import EXPIRED, NOTHING, RealtimeTimer
 from .unix.smallread import READ_FLAGS, read_small
 
@@ -66,6 +69,8 @@ FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signa
 ENDS_WAIT = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
 ONCE_GRACE = 0.25          # seconds: want down without runsv's TERM after it is sv once
 HANDOVER_USEC = 10 * USEC  # a next start passed less than this ago: the gap between waiters
+LEFTOVER_LOOK = 0.5        # seconds: what a job left is looked at again at least this often
+LEFTOVER_WAIT = 5.0        # seconds after their KILL that ending them is given up
 # os.posix_spawn's "set to default" (where the C library lacks what spawnc needs): every
 # catchable signal but glibc's own 32 and 33, which sigaddset refuses (unix/spawnc.py)
 _CATCHABLE_DEFAULT = [s for s in range(1, 65) if s not in (9, 19, 32, 33)]
@@ -192,6 +197,10 @@ class TimerRun:
             self.status.close()  # the job has no use for it
             self.status = None
         try:
+            become_subreaper()  # what the job leaves is re-parented to us: its ends wake us
+        except OSError as exc:
+            warn(LABEL, "unable to become a subreaper: what a job leaves is looked for", exc)
+        try:
             pid = _spawn_job()
         except OSError as exc:
             return self._failed(TimerError("unable to start ./%s: %s" % (
@@ -214,28 +223,56 @@ class TimerRun:
         return status
 
     def _supervise(self, pid, time_limit):
-        """Hand the job the signals runsv sends until it ends, ending it at ``time_limit``:
-        ``(wait status, 1 if it was timed out else 0)``."""
+        """Hand the job's group the signals runsv sends until the job ends, ending it at
+        ``time_limit``, then end what it left in its group: ``(wait status, 1 if it was timed
+        out else 0)``. A TERM (the limit's or runsv's) is followed by KILL ``GRACE`` later."""
         deadline = None if not time_limit else time.monotonic() + time_limit
+        kill_at = None
         timed_out = 0
         while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
+            status = _reap(pid)
+            if status is not None:
+                self._end_leftovers(pid, kill_at)
                 return status, timed_out
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready = _select([self.signals.fd], timeout)
-            if not ready:  # the deadline: TERM (and CONT, as runsv does), then KILL
-                if not timed_out:
-                    _kill(pid, signal.SIGTERM)
-                    _kill(pid, signal.SIGCONT)
-                    timed_out, deadline = 1, time.monotonic() + TIME_LIMIT_GRACE
-                else:
-                    _kill(pid, signal.SIGKILL)
-                    deadline = None
-                continue
-            for signum in self.signals.drain():
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:  # TERM (and CONT, as runsv does)
+                signal_leader(pid, signal.SIGTERM)
+                signal_leader(pid, signal.SIGCONT)
+                timed_out, deadline = 1, None
+                kill_at = kill_at or now + TIME_LIMIT_GRACE
+            if kill_at is not None and now >= kill_at:
+                signal_leader(pid, signal.SIGKILL)
+                kill_at = None
+            timeout = _until(now, deadline, kill_at)
+            for signum in self.signals.drain() if _select([self.signals.fd], timeout) else ():
                 if signum in FORWARDED:
-                    _kill(pid, signum)
+                    signal_leader(pid, signum)
+                if signum == signal.SIGTERM:
+                    kill_at = kill_at or time.monotonic() + TIME_LIMIT_GRACE
+
+    def _end_leftovers(self, pgid, kill_at):
+        """The job ended: what it left in its group gets TERM and CONT, KILL once ``kill_at``
+        (a TERM's) or the grace from now has passed; we wait for them to end, as the next
+        run must not start beside them."""
+        if not has_leftovers(pgid):
+            return
+        warn(LABEL, "./%s ended, its process group did not: TERM" % JOB)
+        signal_group(pgid, signal.SIGTERM)
+        signal_group(pgid, signal.SIGCONT)
+        now = time.monotonic()
+        kill_at = min(kill_at or now + TIME_LIMIT_GRACE, now + TIME_LIMIT_GRACE)
+        give_up = kill_at + LEFTOVER_WAIT
+        while has_leftovers(pgid):
+            now = time.monotonic()
+            if now >= give_up:
+                warn(LABEL, "./%s's process group outlived its KILL: left" % JOB)
+                return
+            if kill_at is not None and now >= kill_at:
+                signal_group(pgid, signal.SIGKILL)
+                kill_at = None
+            _select([self.signals.fd], min(LEFTOVER_LOOK, _until(now, kill_at, give_up)))
+            self.signals.drain()  # runsv's signals: the job is over, its rest being ended
+            _reap(0)
 
     def _failed(self, exc, started=0):
         fatal(LABEL, str(exc))
@@ -289,11 +326,25 @@ def raise_signal(signum):
     os.kill(os.getpid(), signum)
 
 
-def _kill(pid, signum):
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
+def _reap(pid):
+    """Reap every child that ended (a subreaper's orphans among them): ``pid``'s wait status
+    if it was one of them, else None."""
+    found = None
+    while True:
+        try:
+            child, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return found
+        if not child:
+            return found
+        if child == pid:
+            found = status
+
+
+def _until(now, *moments):
+    """Seconds from ``now`` to the first of ``moments`` (None: none), or None."""
+    due = [moment for moment in moments if moment is not None]
+    return max(0.0, min(due) - now) if due else None
 
 
 def _select(fds, timeout):
@@ -325,13 +376,13 @@ def _check_job():
 
 
 def _spawn_job():
-    """``./job`` started with every signal at its default, in our process group."""
+    """``./job`` started with every signal at its default, in a process group of its own."""
     from .unix import spawnc
 
     if spawnc.is_available():
-        return spawnc.posix_spawn_clean("./" + JOB, ["./" + JOB], os.environ)
+        return spawnc.posix_spawn_clean("./" + JOB, ["./" + JOB], os.environ, new_group=True)
     return os.posix_spawn("./" + JOB, ["./" + JOB], os.environ, setsigmask=(),
-                          setsigdef=_CATCHABLE_DEFAULT)
+                          setsigdef=_CATCHABLE_DEFAULT, setpgroup=0)
 
 
 def _status_watch():

@@ -182,10 +182,13 @@ class Group:
             raise AssertionError("pid %d did not exit within %.1fs" % (self.pid, timeout))
 
     def kill(self):
+        """KILL the group, and every process of its session: a job runs in a group of its
+        own (engine/jobgroup.py), inside the session."""
         try:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        kill_pids(session_members(self.pid))
         try:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
@@ -223,6 +226,34 @@ def _proc_stat_fields():
 def process_group_members(pgid):
     """Pids in process group ``pgid`` (from /proc), for leak checks."""
     return [pid for pid, fields in _proc_stat_fields() if int(fields[2]) == pgid]
+
+
+def session_members(sid):
+    """Pids in session ``sid`` (from /proc)."""
+    return [pid for pid, fields in _proc_stat_fields() if int(fields[3]) == sid]
+
+
+def alive(pids):
+    """Those of ``pids`` that run (neither gone nor a zombie)."""
+    return [pid for pid in pids if stat_fields(pid) is not None]
+
+
+def most_groups_at_once(session, name, until, timeout):
+    """Sample the process groups of the live ``name`` processes in ``session`` every 50 ms
+    until ``until()`` holds (at most ``timeout`` seconds): the most seen at one time (a
+    job's runs each have a group of their own: 1 when no two overlapped)."""
+    most = 0
+    deadline = time.monotonic() + timeout
+    while not until() and time.monotonic() < deadline:
+        groups = set()
+        for pid in session_members(session):
+            fields = stat_fields(pid)
+            if fields is not None and comm(pid) == name:
+                groups.add(int(fields[2]))
+        most = max(most, len(groups))
+        time.sleep(0.05)
+    assert until(), "not within %ss" % timeout
+    return most
 
 
 def children_of(pid):

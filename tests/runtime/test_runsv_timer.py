@@ -19,8 +19,8 @@ from runit_provision.protocol.timer import (
 
 from ..conftest import our_tool
 from .processes import (
-    BASE_PATH, SH, read_bytes, send_control, status_record, voluntary_switches, wait_until,
-    whole_lines, write_file)
+    BASE_PATH, SH, alive, is_runsv_up, most_groups_at_once, read_bytes, send_control,
+    status_record, voluntary_switches, wait_until, whole_lines, write_file)
 
 pytestmark = pytest.mark.slow
 
@@ -291,3 +291,135 @@ def test_no_wakeup_between_elapses(tmp_path, processes):
     before = voluntary_switches(group.pid)
     time.sleep(3)  # the wait itself: what is measured
     assert voluntary_switches(group.pid) - before == 0
+
+
+# -- a job is its whole process group (engine/jobgroup.py) ------------------------------------
+# Two children that would outlive the job's shell, noted in ./kids; the shell waits for them.
+FAMILY = "sleep 40 &\necho $! >>kids\nsleep 40 &\necho $! >>kids\necho x >>runs\nwait\n"
+
+
+def kids(service):
+    return [int(pid) for pid in runs_of(service / "kids")]
+
+
+def runs_of(path):
+    return (whole_lines(path) or "").split()
+
+
+def test_a_job_runs_in_a_group_of_its_own_a_daemon_does_not(tmp_path, processes):
+    service = make_timer(tmp_path, TimerSpec(FAR), "echo $$ >>runs\nexec sleep 40\n")
+    group = start(processes, tmp_path, service)
+    send_control(service, b"o")
+    wait_until(lambda: runs(service) and status_record(service).pid, what="the job")
+    job = status_record(service).pid
+    assert os.getpgid(job) == job and os.getsid(job) == group.pid
+    daemon = tmp_path / "daemon"
+    daemon.mkdir()
+    write_file(daemon / "run", SH + "exec sleep 40\n", 0o755)
+    daemon_group = start(processes, tmp_path, daemon)
+    wait_until(lambda: status_record(daemon).pid, what="the daemon")
+    assert os.getpgid(status_record(daemon).pid) == daemon_group.pid  # runsv's, as runit's
+
+
+def test_time_limit_ends_the_jobs_children_and_runs_never_overlap(tmp_path, processes):
+    """A job every 2 s whose shell waits for two ``sleep 40``: its time limit (1 s) ends all
+    three, the record says signal 15, and at no moment do two runs' processes live."""
+    service = make_timer(tmp_path, TimerSpec("*:*:0/2 UTC", time_limit=1), FAMILY)
+    group = start(processes, tmp_path, service)
+    assert most_groups_at_once(group.pid, "sleep", lambda: len(runs(service)) >= 3, 30) == 1
+    ended = wait_until(lambda: last_run(service), what="a run's end")
+    assert (ended.exit_code, ended.signal) == (-1, 15)
+    assert record(service).timed_out >= 2
+    send_control(service, b"d")
+    wait_until(lambda: not alive(kids(service)), what="every child ended")
+    assert len(kids(service)) >= 6
+
+
+def test_down_during_a_run_ends_the_whole_job(tmp_path, processes):
+    service = make_timer(tmp_path, TimerSpec(FAR), FAMILY)
+    start(processes, tmp_path, service)
+    send_control(service, b"u")
+    wait_until(lambda: record(service) is not None and record(service).next_usec, what="armed")
+    send_control(service, b"o")
+    wait_until(lambda: len(alive(kids(service))) == 2 and runs(service), what="two children")
+    send_control(service, b"d")
+    wait_until(lambda: not alive(kids(service)), what="the children ended")
+    wait_until(lambda: last_run(service) is not None, what="the run's end")
+    assert (last_run(service).exit_code, last_run(service).signal) == (-1, 15)
+
+
+def test_what_a_job_leaves_behind_is_ended(tmp_path, processes):
+    """The job's shell exits 0 and leaves a ``sleep 40`` in its group: it is sent TERM at
+    once (said), the run recorded done."""
+    service = make_timer(tmp_path, TimerSpec(FAR), "sleep 40 &\necho $! >>kids\nexit 0\n")
+    group = start(processes, tmp_path, service)
+    send_control(service, b"o")
+    wait_until(lambda: last_run(service) is not None, what="the run's end")
+    assert (last_run(service).exit_code, last_run(service).signal) == (0, 0)
+    assert len(kids(service)) == 1
+    wait_until(lambda: not alive(kids(service)), timeout=5, what="the leftover ended")
+    wait_until(lambda: "./job ended, its process group did not: TERM" in group.output(),
+               what="said")
+
+
+def test_what_ignores_term_is_killed_10_seconds_later_though_the_job_ended(
+        tmp_path, processes):
+    """The time limit's TERM ends the job's shell; its child ignores TERM: KILL reaches it
+    10 s after the TERM, the shell long gone."""
+    service = make_timer(tmp_path, TimerSpec(FAR, time_limit=0.5),
+                         "(trap '' TERM; exec sleep 40) &\necho $! >>kids\nwait\n")
+    start(processes, tmp_path, service)
+    send_control(service, b"o")
+    wait_until(lambda: last_run(service) is not None, what="the shell's end")
+    termed = time.monotonic()
+    assert last_run(service).signal == 15
+    assert alive(kids(service)) == kids(service)  # TERM did not end it
+    wait_until(lambda: not alive(kids(service)), timeout=20, what="KILL")
+    assert 8 < time.monotonic() - termed < 13
+    assert record(service).timed_out == 1
+
+
+def test_a_job_taken_over_after_kill_9_is_still_ended_as_a_group(tmp_path, processes):
+    service = make_timer(tmp_path, TimerSpec(FAR), FAMILY)
+    group = start(processes, tmp_path, service)
+    send_control(service, b"o")
+    wait_until(lambda: len(alive(kids(service))) == 2 and status_record(service).pid,
+               what="two children")
+    job = status_record(service).pid
+    os.kill(group.pid, signal.SIGKILL)  # runsv alone: its job goes on
+    group.proc.wait(10)
+    start(processes, tmp_path, service)
+    wait_until(lambda: is_runsv_up(service), what="the new runsv")
+    assert status_record(service).pid == job  # taken over
+    send_control(service, b"d")
+    wait_until(lambda: not alive(kids(service) + [job]), what="the whole job ended")
+
+
+def test_down_of_a_one_shots_run_ends_the_whole_run(tmp_path, processes):
+    """A one-shot's ``./run`` is a job too: in a group of its own, ``sv down`` ends all of it,
+    and what it leaves when it ends is ended."""
+    service = tmp_path / "setup"
+    service.mkdir()
+    write_file(service / "run", SH + FAMILY, 0o755)
+    (service / "oneshot").touch()
+    group = start(processes, tmp_path, service)
+    wait_until(lambda: len(alive(kids(service))) == 2, what="two children")
+    run = wait_until(lambda: status_record(service).pid, what="the run's pid shown")
+    assert os.getpgid(run) == run and os.getsid(run) == group.pid
+    send_control(service, b"d")
+    wait_until(lambda: not alive(kids(service) + [run]), what="the whole run ended")
+    wait_until(lambda: last_run(service) is not None, what="the run recorded")
+    assert (last_run(service).exit_code, last_run(service).signal) == (-1, 15)
+
+
+def test_an_elapse_while_a_runs_leftovers_are_ended_is_skipped(tmp_path, processes):
+    """Every 2 s, a job that exits at once and leaves a child that ignores TERM: the
+    elapses until its KILL (10 s later) are skipped, counted — never a run beside it."""
+    service = make_timer(tmp_path, TimerSpec("*:*:0/2 UTC"),
+                         "echo x >>runs\n(trap '' TERM; exec sleep 40) &\necho $! >>kids\n")
+    group = start(processes, tmp_path, service)
+    assert most_groups_at_once(group.pid, "sleep", lambda: len(runs(service)) >= 2, 30) == 1
+    first_kid = kids(service)[0]
+    assert not alive([first_kid])
+    assert record(service).skipped >= 3
+    send_control(service, b"d")

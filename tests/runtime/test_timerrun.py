@@ -15,8 +15,8 @@ from runit_provision.protocol.lastrun import last_run_from_bytes
 from runit_provision.protocol.timer import USEC, stamp_bytes, timer_state_from_bytes
 
 from ..conftest import our_tool
-from .processes import BASE_PATH, C_RUNSV, C_SV, SH, read_bytes, status_record, wait_until, \
-    write_file
+from .processes import BASE_PATH, C_RUNSV, C_SV, SH, alive, most_groups_at_once, read_bytes, \
+    stat_fields, status_record, wait_until, write_file
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
@@ -370,3 +370,83 @@ def test_a_fault_is_said_recorded_and_retried(tmp_path, processes, fault, said):
     assert said in group.output()
     assert said.split("fatal: ", 1)[1] == record(service).error
     assert last_run(service) is None
+
+
+# -- a job is its whole process group ------------------------------------------------------------
+# Two children that would outlive the job's shell, noted in ../kids; the shell waits for them.
+FAMILY = "sleep 40 &\necho $! >>../kids\nsleep 40 &\necho $! >>../kids\nwait"
+
+
+def kids(tmp_path):
+    return [int(pid) for pid in (read_bytes(tmp_path / "kids") or b"").split()]
+
+
+def test_the_job_runs_in_a_group_of_its_own(tmp_path, processes):
+    service = timer_service(tmp_path, YEARLY, down=True, job="exec sleep 40")
+    group = start_runsv(processes, tmp_path, service)
+    wait_until(lambda: status_record(service), what="runsv's status")
+    assert sv("once", service).returncode == 0
+    waiter = wait_until(lambda: status_record(service).pid if starts(tmp_path) else 0,
+                        what="the job")
+    job = wait_until(lambda: children(waiter), what="the job's pid")[0]
+    assert os.getpgid(job) == job and os.getsid(job) == group.pid
+    assert os.getpgid(waiter) == group.pid  # the waiter itself: runsv's ./run, as runit's
+
+
+def test_time_limit_ends_the_whole_job_and_runs_never_overlap(tmp_path, processes):
+    """A job every 2 s whose shell waits for two ``sleep 40``: its time limit (1 s) ends all
+    three, the finish records signal 15, and at no moment do two runs' processes live."""
+    service = timer_service(tmp_path, "*:*:0/2", job=FAMILY, time_limit=1)
+    group = start_runsv(processes, tmp_path, service)
+    assert most_groups_at_once(group.pid, "sleep", lambda: len(started(tmp_path)) >= 3,
+                               40) == 1
+    done = last_run(service)
+    assert (done.exit_code, done.signal) == (-1, 15)
+    assert record(service).timed_out >= 2
+    assert sv("down", service).returncode == 0
+    wait_until(lambda: not alive(kids(tmp_path)), what="every child ended")
+    assert len(kids(tmp_path)) >= 6
+
+
+def test_sv_down_during_a_run_ends_the_whole_job(tmp_path, processes):
+    service = timer_service(tmp_path, YEARLY, down=True, job=FAMILY)
+    start_runsv(processes, tmp_path, service)
+    wait_until(lambda: status_record(service), what="runsv's status")
+    assert sv("once", service).returncode == 0
+    wait_until(lambda: len(alive(kids(tmp_path))) == 2, what="two children")
+    assert sv("down", service).returncode == 0
+    wait_until(lambda: not alive(kids(tmp_path)), what="the children ended")
+    wait_until(lambda: last_run(service) and is_down(service), what="the run's end")
+    assert (last_run(service).exit_code, last_run(service).signal) == (-1, 15)
+
+
+def test_what_a_job_leaves_behind_is_ended_before_the_next_run(tmp_path, processes):
+    """The job's shell exits 0 and leaves a ``sleep 40`` in its group: it gets TERM (said),
+    and the run is recorded done once it is gone."""
+    service = timer_service(tmp_path, YEARLY, down=True,
+                            job="sleep 40 &\necho $! >>../kids")
+    start_runsv(processes, tmp_path, service)
+    wait_until(lambda: status_record(service), what="runsv's status")
+    assert sv("once", service).returncode == 0
+    wait_until(lambda: last_run(service) and is_down(service), what="the run's end")
+    assert (last_run(service).exit_code, last_run(service).signal) == (0, 0)
+    assert len(kids(tmp_path)) == 1 and not alive(kids(tmp_path))
+    assert "./job ended, its process group did not: TERM" in (
+        tmp_path / "runsv.out").read_text()
+
+
+def test_what_ignores_term_is_killed_10_seconds_later_though_the_job_ended(
+        tmp_path, processes):
+    """The time limit's TERM ends the job's shell; its child ignores TERM: KILL reaches it
+    10 s after the TERM, and only then does the waiter end (runsv's finish after it)."""
+    service = timer_service(tmp_path, YEARLY, down=True, time_limit=0.5,
+                            job="(trap '' TERM; exec sleep 40) &\necho $! >>../kids\nwait")
+    start_runsv(processes, tmp_path, service)
+    wait_until(lambda: status_record(service), what="runsv's status")
+    asked = time.monotonic()
+    assert sv("once", service).returncode == 0
+    kid = wait_until(lambda: kids(tmp_path), what="the child")[0]
+    wait_until(lambda: stat_fields(kid) is None, timeout=25, what="KILL")
+    assert 9 < time.monotonic() - asked < 16
+    wait_until(lambda: last_run(service) and is_down(service), what="the run's end")
+    assert last_run(service).signal == 15 and record(service).timed_out == 1

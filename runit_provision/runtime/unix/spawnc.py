@@ -19,6 +19,7 @@ import os
 
 from .libc import libc
 
+POSIX_SPAWN_SETPGROUP = 0x02
 POSIX_SPAWN_SETSIGDEF = 0x04
 POSIX_SPAWN_SETSIGMASK = 0x08
 POSIX_SPAWN_SETSID = 0x80  # glibc 2.26
@@ -81,12 +82,14 @@ def is_available():
         return False
 
 
-def posix_spawn_clean(path, argv, env, dup2=(), cwd_fd=None, new_session=False):
+def posix_spawn_clean(path, argv, env, dup2=(), cwd_fd=None, new_session=False,
+                      new_group=False):
     """Start ``path`` with ``argv`` and ``env`` (a dict); return the pid, or raise OSError.
 
     ``dup2``: ``(source, target)`` pairs applied in order; ``cwd_fd``: a directory fd the
-    child changes to; ``new_session``: setsid in the child. The child gets every signal at
-    its default (32 and 33 included) and an empty signal mask.
+    child changes to; ``new_session``: setsid in the child; ``new_group``: a process group
+    of its own, its pid its id (the attribute's pgroup is 0 from ``posix_spawnattr_init``).
+    The child gets every signal at its default (32 and 33 included) and an empty signal mask.
     """
     c = _load()
     ffi = c["ffi"]
@@ -99,6 +102,8 @@ def posix_spawn_clean(path, argv, env, dup2=(), cwd_fd=None, new_session=False):
             flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK
             if new_session:
                 flags |= POSIX_SPAWN_SETSID
+            elif new_group:  # a session's leader leads its group already (setpgid: EPERM)
+                flags |= POSIX_SPAWN_SETPGROUP
             _check(c["posix_spawnattr_setflags"](attr, flags))
             _check(c["posix_spawnattr_setsigdefault"](attr, c["default_set"]))
             _check(c["posix_spawnattr_setsigmask"](attr, c["empty_set"]))

@@ -55,8 +55,11 @@ class Spawner:
         return 2 if self._stderr_fd is None else self._stderr_fd
 
     def spawn(self, argv, cwd_fd=None, stdin_fd=None, stdout_fd=None, new_session=False,
-              env=None, extra_fds=(), argv0=None):
+              env=None, extra_fds=(), argv0=None, new_group=False):
         """Start a child and return its pid; OSError if it could not be started or exec'd.
+
+        ``new_group``: the child leads a process group of its own (a job, jobgroup.py);
+        with ``new_session`` it does already.
 
         ``extra_fds``: ``(source, target)`` pairs dup2'ed after stdin/stdout (svlogd's
         processor gets ``state`` on fd 4 and ``newstate`` on fd 5); sources must not be
@@ -78,12 +81,14 @@ class Spawner:
         if self._clean:
             return spawnc.posix_spawn_clean(path, argv, environ,
                                             [action[1:] for action in actions], cwd_fd,
-                                            new_session)
+                                            new_session, new_group)
+        group = {"setpgroup": 0} if new_group and not new_session else {}
         if cwd_fd is not None:
             os.fchdir(cwd_fd)
         try:
             return os.posix_spawn(path, argv, environ, file_actions=actions,
-                                  setsigdef=self._sigdef, setsigmask=(), setsid=new_session)
+                                  setsigdef=self._sigdef, setsigmask=(), setsid=new_session,
+                                  **group)
         finally:
             if cwd_fd is not None:
                 os.fchdir(self._home_fd)

@@ -64,7 +64,7 @@ class Supervisor:
                  "log_host", "pipe_keeper", "nest", "nested", "facts", "stderr_fd",
                  "_logger", "dir_fd", "log_fd", "main",
                  "log", "_files", "_pipe_w", "_pipe_r", "_exited", "_notify", "_events",
-                 "timer", "peers")
+                 "timer", "peers", "jobs")
 
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
                  on_exit=None, new_session=False, log_host=None, pipe_keeper=None, nest=None):
@@ -104,6 +104,7 @@ class Supervisor:
         # one-shots it needs (``holds_start``), told of each status of the main side
         # (``status_changed``) — tree/startholds.py
         self.peers = None
+        self.jobs = None  # jobgroup.JobGroups, once a job (a timer's, a one-shot's) ran
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
     def open(self):
@@ -181,6 +182,8 @@ class Supervisor:
             stamp_ns = status.stamp_ns
             paused, term = status.paused, status.term
         if found is not None and found.kind == "adopt":
+            if side is self.main and found.state == State.RUN and self._runs_jobs():
+                self._job_groups().adopted(found.pid)
             self._watch_adopted(found.pid, side, pidfd)
             side.adopt(found.pid, found.state, stamp_ns, paused, term)
             if record.is_starting and (tally is None or tally.pid != found.pid):
@@ -292,6 +295,9 @@ class Supervisor:
         """After every event: runsv's loop head, then its exit check (log first, as runit)."""
         if self._exited:
             return
+        jobs = self.jobs
+        if jobs is not None and jobs.leader and self.main.pid != jobs.leader:
+            jobs.leader_ended("./job" if self.timer is not None else "./run")
         if self.log is not None:
             self.log.evaluate()
         self.main.evaluate()
@@ -340,6 +346,8 @@ class Supervisor:
             self.nested.close()
         if self.timer is not None:
             self.timer.close()
+        if self.jobs is not None:
+            self.jobs.close()
         self._close_notify()
         for files in self._files.values():
             if files.control_fd >= 0:
@@ -425,6 +433,8 @@ class Supervisor:
             self._events[side.is_log].post(byte)
 
     def kill(self, pid, signum):
+        if self.jobs is not None and self.jobs.signal(pid, signum):
+            return  # a job: its whole process group (jobgroup.py)
         if (self._notify is not None and pid == self.main.pid
                 and self._notify.signal_main(pid, signum)):
             return  # to the MAINPID= process the service gave instead (notify.py)
@@ -584,6 +594,21 @@ class Supervisor:
         """The ``oneshot`` file marks the service a one-shot (read at each end of ./run)."""
         return self.facts.oneshot
 
+    def _runs_jobs(self):
+        """The main side's ./run (a one-shot) or ./job (a timer) is a job: in a group of its
+        own (jobgroup.py)."""
+        return self.timer is not None or self.facts.oneshot
+
+    def _job_groups(self):
+        if self.jobs is None:
+            from .jobgroup import JobGroups  # only a job's supervisor loads it
+            self.jobs = JobGroups(self.loop, self.warn)
+        return self.jobs
+
+    def is_job_ending(self):
+        """What a run that ended left in its group is being ended (jobgroup.py)."""
+        return self.jobs is not None and self.jobs.is_ending
+
     def is_timer(self):
         """The ``schedule`` file marked the service a timer when it was taken over: its side
         starts ``./job`` at each elapse, never ``./run`` (timerwait.py)."""
@@ -655,13 +680,14 @@ class Supervisor:
             if argv == ["./run"]:  # ./finish has no say in readiness, nor takes the channel
                 spec = self._ready_spec()
                 env, extra_fds, reader = self._readiness_for(spec)
+            is_job = argv == ["./job"] or (argv == ["./run"] and self.facts.oneshot)
             try:
                 pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
                                          stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
                                          new_session=self.new_session,
                                          env=(self.finish_environ() if argv[0] == "./finish"
                                               else env),
-                                         extra_fds=extra_fds)
+                                         extra_fds=extra_fds, new_group=is_job)
             except OSError:
                 if reader is not None:
                     os.close(reader)
@@ -671,6 +697,8 @@ class Supervisor:
                     os.close(writer)  # ./run's alone: its end is EOF once it is gone
             if env is not None or reader is not None:
                 self._notify.started(pid, spec, reader, status_follows=True)
+            if is_job:
+                self._job_groups().started(pid)
         files.spawned(pid)
         self.loop.watch_child(pid, side.child_exited)
         return pid

@@ -7,9 +7,10 @@ The spec is read from ``schedule`` (protocol/timer.py); a realtime timerfd
 clock step cancels the wait and the next run is computed again. At a run's start the stamp
 (``persistent``) and ``supervise/timer`` are written, then the side's ``./job`` starts
 (side.Side.start_job), as ``./run`` would: the log pipe, ``./finish`` after it. An elapse
-while something of the side runs is counted skipped; ``time_limit`` ends a run (TERM and
-CONT, KILL 10 s later) and counts it timed out. Made by the supervisor only for a directory
-with a ``schedule``: no other service loads this code.
+while something of the side runs — or what a run left in its process group is being ended
+(jobgroup.py) — is counted skipped; ``time_limit`` ends a run (TERM and CONT to its group,
+KILL 10 s later: jobgroup.py) and counts it timed out. Made by the supervisor only for a
+directory with a ``schedule``: no other service loads this code.
 """
 
 
@@ -20,7 +21,7 @@ except ImportError:  # pragma: no cover - other interpreters
 
 from ....protocol.layout import TIMER_STAMP, TIMER_STATE_FILE
 from ....protocol.status import State
-from ....protocol.timer import (SKIPPED_LIMIT, TIME_LIMIT_GRACE, TIMER_MAX, TimerState,
+from ....protocol.timer import (SKIPPED_LIMIT, TIMER_MAX, TimerState,
                                 next_run, passed_elapses, random_fraction, stamp_bytes,
                                 stamp_from_bytes, timer_spec_from_bytes, timer_state_bytes,
                                 timer_state_from_bytes)
@@ -135,7 +136,8 @@ class TimerWait:
         side = self.host.main
         if side.want is not Want.UP:
             return
-        if _job_under_way(side):  # no overlap: this elapse is skipped, and counted
+        if _job_under_way(side) or self.host.is_job_ending():
+            # no overlap — nor with what the last run left: this elapse is skipped, counted
             self._skip(elapse)
             self.arm()  # writes the record, with the next run
             return
@@ -219,7 +221,8 @@ class TimerWait:
             self._write_state()
 
     def _time_out(self, pid):
-        """``time_limit`` passed and the job still runs: TERM and CONT, KILL later."""
+        """``time_limit`` passed and the job still runs: TERM and CONT to its group (the
+        supervisor's JobGroups sends KILL to what remains 10 s later)."""
         self._limit = None
         side = self.host.main
         if side.pid != pid or side.state != State.RUN:
@@ -229,13 +232,6 @@ class TimerWait:
         self.host.warn("./job ran over its time limit (%gs): TERM" % self.spec.time_limit)
         self.host.kill(pid, signal.SIGTERM)
         self.host.kill(pid, signal.SIGCONT)
-        self._limit = self.host.loop.call_later(TIME_LIMIT_GRACE, lambda: self._kill(pid))
-
-    def _kill(self, pid):
-        self._limit = None
-        side = self.host.main
-        if side.pid == pid and side.state == State.RUN:
-            self.host.kill(pid, signal.SIGKILL)
 
     def _cancel_limit(self):
         if self._limit is not None:

@@ -510,9 +510,7 @@ def children_of_self():
 
 def become_subreaper():
     """prctl(PR_SET_CHILD_SUBREAPER): orphans of our services are re-parented to us and reaped."""
-    from ...unix.libc import errno_error, libc
+    from ...unix.procgroup import become_subreaper as prctl_subreaper
 
-    PR_SET_CHILD_SUBREAPER = 36
-    if libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        raise errno_error("prctl")
+    prctl_subreaper()
 
