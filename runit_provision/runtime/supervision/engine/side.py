@@ -26,7 +26,8 @@ A timer (the service directory's ``schedule``, docs/jobs.md#timers): the side ne
 ``./run``. Wanted up, a start is the host's timer armed (``host.arm_timer``); at an elapse the
 host's timer calls ``start_job``: ``./job`` runs as ``./run`` would, ``./finish`` after it,
 and its end — whatever the exit — is no death. ``o`` runs the job at once; ``h`` while no job
-runs re-reads the schedule (``host.reload_timer``).
+runs re-reads the schedule (``host.reload_timer``); ``1`` while no job runs runs it now and
+keeps the schedule (``host.run_timer_now``) — the C runsv hands timer-run a USR1 for it.
 """
 
 import errno
@@ -344,6 +345,8 @@ class Side:
             self._unless_handled(letter, lambda: self.host.kill(self.pid, signum))
         elif letter == "h" and not self.is_log and self.host.is_timer():
             self.host.reload_timer()  # no job runs: the schedule read again
+        elif letter == "1" and not self.is_log and self.host.is_timer():
+            self.host.run_timer_now()  # no job runs: the job now, the schedule kept
 
     def _stop(self):
         """runsv's stopservice: TERM unless control/t handled it, then CONT and d/x hooks."""

@@ -595,6 +595,9 @@ class Supervisor:
     def reload_timer(self):
         self.timer.reload()
 
+    def run_timer_now(self):
+        self.timer.run_now()
+
     def _open_ok_before_start(self, side):
         """runsv's order at a side's first start: a status on disk, ``ok`` open, then the
         process — so a ``./run`` that asks ``sv`` about itself at once (``sv down .``), or a
