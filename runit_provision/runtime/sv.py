@@ -273,7 +273,7 @@ def _job_wait(letter, status, job):
 
     - a timer: ``u`` (start, up) and ``C`` (check) of one wanted up are done once runsv took
       it — armed, or a run under way (our runsv runs nothing while it waits) — and, for
-      check, it has a next run; ``t`` (restart) once it waits (a run under way ended by the
+      check, it runs or has a next run; ``t`` (restart) once it waits (a run under way ended by the
       TERM; the C runsv: a new waiter);
     - a one-shot: ``C`` is done when its last run is done, or it never ran and is wanted down
       — a failed run is not as wanted, nor one still going.
@@ -283,7 +283,7 @@ def _job_wait(letter, status, job):
         if letter == "u":
             return True
         if letter == "C":
-            return word == WAITING
+            return word in (WAITING, "running")
         if letter == "t" and not status.pid:
             return True
     if kind == ONESHOT and letter == "C":
@@ -332,7 +332,8 @@ def job_doing(kind, status):
     if doing.kind in (OFF, UNREADABLE):
         return doing.kind, doing.word
     if doing.kind == RUNNING:
-        return RUNNING, "running, " + next_text(doing.next_ns)
+        return RUNNING, "running, " + ("then off" if status.want == "d"
+                                       else next_text(doing.next_ns))
     word = NO_NEXT_RUN if doing.next_ns == 0 else WAITING
     failed = ", last run failed (%s)" % exit_text(last.end, named=False) \
         if doing.kind == FAILED else ""

@@ -161,3 +161,43 @@ def test_each_verb_on_a_timer_and_a_one_shot_in_each_state(live, capsys):
             failures.append("after: want %s, %d runs; %s, %d runs: %s" % (
                 after, count, doing(verdicts(capsys, data)[name]), runs(marks, name), where))
     assert not failures, "\n\n".join(failures)
+
+    # our sv says what each job does, and check judges it (the C sv knows nothing of them:
+    # docs/sv.md); against either runsv
+    assert main(["start"] + data + ["longtimer"]) == 0
+    main(["once", "--timeout", "1", "longtimer"] + data)
+    wait_until(lambda: doing(verdicts(capsys, data)["longtimer"]) == "running", timeout=15,
+               what="longtimer running")
+    for name, words, checked in SV_TABLE:
+        path = str(live.sv_dir / name)
+        said = sv("status", path)
+        assert said.returncode == 0 and re.fullmatch(
+            r"(run|down): %s: .*; %s(; run: log: .*)?\n" % (re.escape(path), words),
+            said.stdout), (name, said)
+        began = time.monotonic()
+        said = sv("-w", "2", "check", path)
+        assert said.returncode == (0 if checked else 1), (name, said)
+        assert said.stdout.startswith("ok: " if checked else "timeout: "), (name, said)
+        assert time.monotonic() - began < (6 if checked else 10), (name, said)
+    for command in ("start", "up", "restart"):  # a timer armed: ok at once
+        began = time.monotonic()
+        said = sv("-w", "5", command, str(live.sv_dir / "tick"))
+        assert said.returncode == 0 and said.stdout.startswith("ok: "), (command, said)
+        assert time.monotonic() - began < 5, (command, said)
+    assert main(["stop"] + data + ["longtimer"]) == 0
+
+
+# our sv's words after a job's part (a regex), and whether sv check passes
+SV_TABLE = [
+    ("tick", r"waiting, next at %s" % T, True),
+    ("failtimer", r"waiting, next at %s, last run failed \(exit 3\)" % T, True),
+    ("longtimer", r"running, next at %s" % T, True),
+    ("offtimer", r"waiting, next at %s" % T, True),
+    ("setup", r"done \(exit 0\)", True),
+    ("setup-bad", r"failed \(exit 3\)", False),
+]
+
+
+def sv(*args):
+    return subprocess.run([our_tool("sv")] + list(args), capture_output=True, text=True,
+                          timeout=60)
