@@ -49,6 +49,7 @@ def services(live):
         "failtimer": job("failtimer", "echo 'fatal: no disk'; exit 3", schedule=daily),
         "longtimer": job("longtimer", "exec sleep 60", schedule=daily),
         "offtimer": job("offtimer", schedule=daily, down=True),
+        "spent": job("spent", schedule="2020-01-01 00:00"),  # no elapse after now
         "setup": job("setup", oneshot=True),
         "setup-bad": job("setup-bad", "echo 'fatal: no disk'; exit 3", oneshot=True),
         "setup-never": job("setup-never", oneshot=True, down=True),
@@ -129,9 +130,20 @@ def runs(marks, name):
 def test_each_verb_on_a_timer_and_a_one_shot_in_each_state(live, capsys):
     wanted, marks = services(live)
     argv = live.apply(wanted)
-    # setup-bad fails at the apply: its exit is apply's 1 (or 3)
+    # setup-bad fails at the apply: its exit is apply's 1 (or 3); the spent schedule is
+    # applied, with a warning
     assert main([arg for arg in argv if arg != "--json"]) in (1, 3), capsys.readouterr()
+    assert "runit-provision apply: warning: spent: schedule '2020-01-01 00:00' has no " \
+        "elapse after now: the timer never runs (status says no next run)\n" in \
+        capsys.readouterr().err
     data = ["--data", str(live.data)]
+    # a timer that never runs again says so, and is not as wanted
+    row = wait_until(lambda: verdicts(capsys, data)["spent"]["verdict"].startswith("no next")
+                     and verdicts(capsys, data)["spent"], timeout=30, what="spent told")
+    assert row["verdict"] == "no next run (its schedule has no elapse left)", row
+    capsys.readouterr()
+    assert main(["status", "spent", "--logs", "0"] + data) == 3
+    assert "next run: none (the schedule has no more elapses)" in capsys.readouterr().out
     wait_until(lambda: all(doing(row) in ("waiting", "off") for name, row in verdicts(
         capsys, data).items() if name.endswith("timer") or name == "tick"), timeout=30,
         what="every timer armed")
@@ -195,6 +207,7 @@ SV_TABLE = [
     ("offtimer", r"waiting, next at %s" % T, True),
     ("setup", r"done \(exit 0\)", True),
     ("setup-bad", r"failed \(exit 3\)", False),
+    ("spent", r"waiting, no next run", False),
 ]
 
 
