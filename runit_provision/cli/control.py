@@ -12,6 +12,13 @@ A one-shot's ``start``, ``restart`` and ``once`` (docs/jobs.md) send ``sv up`` (
 ``sv once``; ``restart``: ``sv -w T down`` first) and watch that run to its end: 0 done, 3
 failed or still running at the timeout, with its exit and its log's last lines.
 
+A timer's verbs (docs/jobs.md#the-verbs, ``TIMER_VERBS``) read what it does first — waiting,
+a run under way, off — and never wait for a run but ``once``'s: ``start`` and ``restart`` arm
+it (``restart`` of a waiting one: ``sv hup``), a run under way left to end; ``term`` and
+``hup`` with no run have nothing to signal; ``once`` runs the job now with ``sv 1`` (our runsv
+and timer-run take USR1 while waiting as "run now, keep the schedule"; ``sv once`` when it is
+off) and watches that run to its end, as a one-shot's. The same under both runtimes.
+
 ``restart`` and ``start`` then watch the services they asked for, as ``apply`` watches what it
 started (apply/watch.py, the same code): each must be running half a second after its run
 began, within the sv timeout; one that died (a crash loop: ``run`` exiting at once) or never
@@ -53,13 +60,39 @@ VERBS = {"restart": ("restart", "try-restart"), "start": ("start", None),
 # once starts a run that is meant to end, hup and term start nothing of their own
 WATCHED = {"restart": (Start.RESTART, "restarted"), "start": (Start.UP, "started")}
 HELP = {"restart": "restart declared services (sv -w TIMEOUT restart; a one-shot: run again, "
-                   "to its end)",
-        "start": "start declared services (sv -w TIMEOUT start; a one-shot: run, to its end)",
-        "stop": "stop declared services (sv -w TIMEOUT stop)",
-        "once": "start declared services once, not again when they exit (sv once; a "
-                "one-shot: waited for to its end, exit 3 when it failed)",
+                   "to its end; a timer: armed anew)",
+        "start": "start declared services (sv -w TIMEOUT start; a one-shot: run, to its end; "
+                 "a timer: armed)",
+        "stop": "stop declared services (sv -w TIMEOUT stop; a timer: disarmed)",
+        "once": "run declared services once, not again when they exit (sv once; a one-shot "
+                "or a timer: waited for to its end, exit 3 when it failed)",
         "hup": "send declared services SIGHUP (sv hup)",
         "term": "send declared services SIGTERM (sv term: runsv starts it again if up)"}
+# what each verb does to a timer and a one-shot (docs/jobs.md#the-verbs: the table)
+JOBS_HELP = {
+    "restart": "A one-shot: a run under way ended, then run again and waited for to its end. "
+               "A timer: armed anew at once — waiting, its schedule read again (sv hup); a "
+               "run under way is left to end; never waits for a run.",
+    "start": "A one-shot: run, and waited for to its end. A timer: armed (want up), exit 0 "
+             "as soon as its runsv took it; never waits for a run.",
+    "stop": "A timer: disarmed, a run under way ended (TERM, CONT). A one-shot: a run under "
+            "way ended.",
+    "once": "A one-shot: run once and waited for to its end. A timer: its job run now (sv 1 "
+            "while it waits; sv once while it is off) and waited for to its end, or a run "
+            "under way waited for — the schedule left as it was (armed stays armed, off stays "
+            "off).",
+    "hup": "A timer waiting: armed anew, its schedule read again; a timer or one-shot with no "
+           "run under way otherwise: nothing to signal (exit 0); a run under way gets it.",
+    "term": "A timer or one-shot with no run under way: nothing to signal (exit 0); a run "
+            "under way gets it (a timer then waits for its next elapse).",
+}
+EXIT_HELP = {
+    "restart": ", 3 a service did not stay up (sv may have timed out waiting for it), or a "
+               "one-shot's run failed or still ran at the timeout",
+    "once": ", 3 a one-shot's or a timer's run failed, or still ran at the timeout (its exit "
+            "and its log's last lines said)",
+}
+EXIT_HELP["start"] = EXIT_HELP["restart"]
 ROOT_HELP = "staging: run nothing, print the sv command lines (accounts from DIR/etc/passwd)"
 # sv waits up to -w seconds itself; the runner's own limit only catches an sv that hangs
 RUNNER_GRACE = 10.0
@@ -73,14 +106,12 @@ def add_parser(sub):
         parser = sub.add_parser(
             verb, help=HELP[verb],
             description=textwrap.fill(
-                "%s%s. NAME as the data names it: %s. The service directory, the runtime's "
-                "sv and its timeout come from the data; a user's service is driven as that "
-                "user.%s Exit codes: 0 done, 1 an error (an unknown or ambiguous name, sv "
-                "failed or timed out)%s." % (
-                    HELP[verb][0].upper(), HELP[verb][1:], NAME_RULE,
-                    WATCH_HELP if verb in WATCHED else "",
-                    ", 3 a service did not stay up (sv may have timed out waiting for it)"
-                    if verb in WATCHED else ""), 95),
+                "%s%s. %s NAME as the data names it: %s. The service directory, the "
+                "runtime's sv and its timeout come from the data; a user's service is driven "
+                "as that user.%s Exit codes: 0 done, 1 an error (an unknown or ambiguous "
+                "name, sv failed or timed out)%s." % (
+                    HELP[verb][0].upper(), HELP[verb][1:], JOBS_HELP[verb], NAME_RULE,
+                    WATCH_HELP if verb in WATCHED else "", EXIT_HELP.get(verb, "")), 95),
             epilog=ACCOUNTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
         add_input_arguments(parser, root_help=ROOT_HELP)
         parser.add_argument("names", metavar="NAME", nargs="+", help="a declared service")
@@ -90,7 +121,8 @@ def add_parser(sub):
             parser.add_argument("--if-running", action="store_true",
                                 help="only a service that runs is restarted; one that is "
                                      "down stays down (sv try-restart: what a Puppet "
-                                     "refresh wants)")
+                                     "refresh wants); a timer or a one-shot: nothing, "
+                                     "exit 0")
     return parser
 
 
