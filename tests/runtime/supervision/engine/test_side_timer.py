@@ -25,12 +25,12 @@ class TimerHost(FakeHost):
     def arm_timer(self):
         self.arms += 1
 
-    def reload_timer(self):
-        self.reloads += 1
-
-    def run_timer_now(self):
-        self.runs_now += 1
-        self.side.start_job()
+    def timer_control(self, letter):
+        if letter == "h":
+            self.reloads += 1
+        else:
+            self.runs_now += 1
+            self.side.start_job()
 
 
 def make(want=Want.UP, **options):
