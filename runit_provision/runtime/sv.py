@@ -314,11 +314,14 @@ def job_doing(kind, status):
 
     state = ("down", "run", "finish")[status.state]
     raw = _read_record(layout.SUPERVISE_DIR + "/" + layout.LAST_RUN)
-    last = None if raw is None else last_run_read(raw)[0]
+    last, why = (None, None) if raw is None else last_run_read(raw)
     if kind == ONESHOT:
+        from ..protocol.bounds import printable
         from ..protocol.lastrun import job_of
 
         word = job_of(state, last)
+        if why is not None and word != "running":  # a record that is not one: no verdict
+            return "unreadable", "unreadable (supervise/last-run: %s)" % printable(why)
         return word, word if word in ("running", "never run") else "%s (%s)" % (
             word, exit_text(last.end, named=False))
     from ..protocol.timerwords import (FAILED, OFF, RUNNING, UNREADABLE, next_text,
