@@ -145,7 +145,7 @@ def run(args):
     for unit in units:
         doing = None if args.root is not None else job_doing(unit)
         argvs, said = job_argvs(sv_command(config.runtime), verb, unit, timeout, doing)
-        if said is not None:
+        if said is not None and (args.root is None or not argvs):  # staged: not done
             sys.stdout.write("ok: %s: %s\n" % (unit.label, said))
         if not argvs:
             if unit.is_timer and args.command == "once":  # a run under way: its end is awaited
