@@ -143,13 +143,14 @@ def run(args):
     asked = []  # the sides to watch (apply/watch.Watched)
     began = time.time()
     for unit in units:
+        looked = time.time()  # a run under way now ends after this
         doing = None if args.root is not None else job_doing(unit)
         argvs, said = job_argvs(sv_command(config.runtime), verb, unit, timeout, doing)
         if said is not None and (args.root is None or not argvs):  # staged: not done
             sys.stdout.write("ok: %s: %s\n" % (unit.label, said))
         if not argvs:
             if unit.is_timer and args.command == "once":  # a run under way: its end is awaited
-                asked.append(asked_side(unit, Start.RUN, time.time(), time.time()))
+                asked.append(asked_side(unit, Start.RUN, looked, time.time()))
             continue
         if args.root is not None:
             sys.stdout.writelines("would run: %s\n" % " ".join(argv) for argv in argvs)
@@ -372,7 +373,8 @@ def _not_up(asked, seconds, began, failed):
 
 def _say_done(asked, not_done, look):
     """``ok: setup: done (exit 0, at …, took …)`` on stdout for each one-shot (or timer:
-    ``once``) whose run asked for ended done (the C sv says nothing of a run it was not asked to wait for)."""
+    ``once``) whose run asked for ended done (the C sv says nothing of a run it was not
+    asked to wait for)."""
     from ..protocol.lastrun import DONE, job_words
     from ..protocol.tally import exit_text
 

@@ -23,9 +23,9 @@ The words (``T``: UTC, ``D``: a duration; ``T`` of a run is when it started):
 
 ``next at T`` reads ``no next run`` when the schedule has no elapse left (a timer that would
 be ``scheduled`` is then ``no next run``: it never runs again, which is not as wanted) and
-``next at unknown`` before the waiter wrote its first record. The fact carries the same words without
-their times (``scheduled``, ``failed (exit 1)``…): it must stay the same between two agent
-runs while nothing but the clock moves.
+``next at unknown`` before the waiter wrote its first record. The fact carries the same words
+without their times (``scheduled``, ``failed (exit 1)``…): it must stay the same between two
+agent runs while nothing but the clock moves.
 
 Running or waiting: under our runtime nothing of the timer's runs between its runs (the
 status says down, want up), so a status that says run (or finish) is a run. Under the C runit

@@ -271,10 +271,10 @@ def _job_wait(letter, status, job):
     """Whether the wait for ``letter`` is over for a timer or a one-shot (``job``: kind and
     word), or None: runit's rule for it.
 
-    - a timer: ``u`` (start, up) and ``C`` (check) of one wanted up are done once runsv took
-      it — armed, or a run under way (our runsv runs nothing while it waits) — and, for
-      check, it runs or has a next run; ``t`` (restart) once it waits (a run under way ended by the
-      TERM; the C runsv: a new waiter);
+    - a timer wanted up: ``u`` (start, up) is done once runsv took it — armed, or a run
+      under way (our runsv runs nothing while it waits); ``C`` (check) while it runs or has
+      a next run; ``t`` (restart) once it waits (a run under way ended by the TERM; the C
+      runsv: a new waiter);
     - a one-shot: ``C`` is done when its last run is done, or it never ran and is wanted down
       — a failed run is not as wanted, nor one still going.
     """

@@ -64,7 +64,8 @@ TABLE = [
     # nothing to signal, hup re-arms, once runs the job now and keeps the schedule
     (["start", "tick"], 0, r"^ok: ", "waiting", 0),
     (["restart", "tick"], 0, r"^ok: tick: a timer: armed anew", "waiting", 0),
-    (["restart", "--if-running", "tick"], 0, r"^ok: tick: a timer: not restarted", "waiting", 0),
+    (["restart", "--if-running", "tick"], 0, r"^ok: tick: a timer: not restarted", "waiting",
+     0),
     (["term", "tick"], 0, r"^ok: tick: a timer: nothing to signal", "waiting", 0),
     (["hup", "tick"], 0, r"^ok: tick: a timer: armed anew", "waiting", 0),
     (["once", "tick"], 0, r"^ok: tick: done \(exit 0, at %s" % T, "waiting", 1),
