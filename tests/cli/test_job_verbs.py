@@ -53,6 +53,7 @@ def services(live):
         "setup": job("setup", oneshot=True),
         "setup-bad": job("setup-bad", "echo 'fatal: no disk'; exit 3", oneshot=True),
         "setup-never": job("setup-never", oneshot=True, down=True),
+        "setup-long": job("setup-long", "exec sleep 60", oneshot=True),
     }, marks
 
 
@@ -95,7 +96,9 @@ TABLE = [
      r"way: waiting for its end", "running", 1),
     (["term", "longtimer"], 0, r"", "waiting", 1),
     (["once", "--timeout", "1", "longtimer"], 3, r"not done", "running", 2),
-    (["stop", "longtimer"], 0, r"^ok: down: ", "off", 2),
+    (["hup", "longtimer"], 0, r"", "waiting", 2),  # HUP to the job: sleep ends
+    (["once", "--timeout", "1", "longtimer"], 3, r"not done", "running", 3),
+    (["stop", "longtimer"], 0, r"^ok: down: ", "off", 3),
     # one-shots: start, restart and once run it to its end; a refresh is nothing; term has
     # nothing to signal once it ran
     (["start", "setup"], 0, r"^ok: setup: done \(exit 0", "done", 2),
@@ -107,6 +110,10 @@ TABLE = [
     (["stop", "setup"], 0, r"^ok: down: ", "done", 4),
     (["start", "setup-bad"], 3, r"setup-bad: failed: its run ended with exit 3", "failed", 2),
     (["once", "setup-never"], 0, r"^ok: setup-never: done \(exit 0", "done", 1),
+    # a one-shot's run under way: a refresh leaves it, stop ends it (recorded: signal 15)
+    (["restart", "--if-running", "setup-long"], 0, r"^ok: setup-long: a one-shot: not "
+     r"restarted", "running", 1),
+    (["stop", "setup-long"], 0, r"^ok: down: ", "failed", 1),
 ]
 
 
@@ -149,8 +156,8 @@ def test_each_verb_on_a_timer_and_a_one_shot_in_each_state(live, capsys):
         capsys, data).items() if name.endswith("timer") or name == "tick"), timeout=30,
         what="every timer armed")
     # setup and setup-bad ran at the apply: 1 run each
-    wait_until(lambda: runs(marks, "setup") and runs(marks, "setup-bad"), timeout=30,
-               what="the one-shots' first runs")
+    wait_until(lambda: runs(marks, "setup") and runs(marks, "setup-bad")
+               and runs(marks, "setup-long"), timeout=30, what="the one-shots' first runs")
     failures = []
     for verb, code, said, after, count in TABLE:
         name = verb[-1]
