@@ -22,7 +22,7 @@ Ctrl-C ``interrupted`` it and the restarts it still ``owed`` when it ended (host
 from ..protocol.tally import exit_hint, exit_text
 from ..shown import shown_line, shown_name
 from .steps import SERVICE_ACTIONS, Action, CommandStep, PathStep, ServiceStep, WaitStep
-from .watch import Outcome
+from .watch import Outcome, Start
 
 SYMBOLS = {Action.CREATE: "+", Action.CHANGE: "~", Action.REMOVE: "-", Action.RESTART: "↻",
            Action.HUP: "↻", Action.EXIT: "↻", Action.RUN: "$", Action.WAIT: "…", "noop": "="}
@@ -217,6 +217,9 @@ def not_up_line(item):
     outcome = item.outcome
     if outcome is Outcome.GONE:
         text = "no runsv serves it any more (its runsv went away since it was started)"
+    elif outcome is Outcome.NOT_UP and item.watched.start is Start.RUN:
+        text = "its run asked for did not start within %.1f s (%s)" % (  # a timer's once
+            item.seconds, _state_text(item.live))
     elif outcome is Outcome.NOT_UP:
         text = "not running %.1f s after it was started (%s)" % (item.seconds,
                                                                _state_text(item.live))

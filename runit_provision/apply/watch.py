@@ -100,6 +100,7 @@ class Start(enum.Enum):
     NEW = "new"  # a new runsv starts it (apply's wait): at once, with no back-off before
     RESTART = "restart"  # sv restart (apply's, or the restart verb): a run begun since
     UP = "up"  # sv start (the start verb): a run from before counts too — it is up already
+    RUN = "run"  # a timer's run asked for (the once verb): waited for to its end
 
 
 class Watched:
@@ -241,7 +242,8 @@ def judge(live, tally, now, watched, began, memory, is_last=False):
         return Outcome.GONE, None
     status = live.status
     if live.is_timer:
-        return _timer(live)
+        return _timer_run(live, now, watched, is_last) if watched.start is Start.RUN \
+            else _timer(live)
     if live.is_oneshot:
         return _oneshot(live, now, watched, is_last)
     if status.want != "u":
@@ -303,6 +305,23 @@ def _timer(live):
     if live.timer.unreadable is not None:
         return Outcome.NOT_UP, None
     return Outcome.UP, None
+
+
+def _timer_run(live, now, watched, is_last):
+    """A timer's run asked for (``once``: docs/jobs.md#the-verbs) is judged by its end, as a
+    one-shot's: ``done`` or ``failed`` once its end is recorded since it was asked for;
+    pending while it runs or before it starts; ``not done`` (still running) or ``not up``
+    (never started) when the watch ends first."""
+    found = live.last_run
+    if found is not None and found.ended_ns >= int(watched.since * _NS):
+        doing = live.timer_doing
+        if doing is None or doing.kind != RUNNING:
+            return (Outcome.DONE if found.is_done else Outcome.FAILED), None
+    if not is_last:
+        return Outcome.PENDING, now + RECHECK
+    doing = live.timer_doing
+    return (Outcome.NOT_DONE if doing is not None and doing.kind == RUNNING
+            else Outcome.NOT_UP), None
 
 
 def _count_ends(look, is_ours, now, watched, memory):

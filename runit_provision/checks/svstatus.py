@@ -5,6 +5,8 @@ Lines as sv prints them (docs/runit-protocol.md §3.3; NAME exactly as typed)::
 
     run: /etc/service/web: (pid 9894) 12s, normally down; run: log: (pid 9893) 6s
     down: ./svc: 0s, normally up, want up
+    down: ./tick: 40s, normally up, want up; waiting, next at 2026-11-26T03:00:00Z
+    down: ./setup: 9s, normally up; failed (exit 3); run: log: (pid 7) 9s
     finish: ./svc3: (pid 11525) 0s, normally down, want down
     run: /etc/service/web: (pid 12) 3s; fail: /etc/service/web/log: runsv not running
     warning: /etc/service/web: unable to open supervise/ok: file does not exist
@@ -12,7 +14,9 @@ Lines as sv prints them (docs/runit-protocol.md §3.3; NAME exactly as typed)::
 
 A side's part is a state (``down``/``run``/``finish`` with its pid, seconds and flags) or sv's
 message for a failed step (``fail:``/``warning:``); when the service's own part is a message, sv
-says nothing of the log. Anything else is a ``VerifyError``: a parser that guesses would turn a
+says nothing of the log. Our sv ends a timer's or a one-shot's part with what its job does
+(runtime/sv.py ``job_doing``: ``waiting, next at T``, ``done (exit 0)``…), kept as ``job``.
+Anything else is a ``VerifyError``: a parser that guesses would turn a
 broken ``sv`` into a passing check.
 """
 
@@ -23,21 +27,26 @@ from ..protocol.status import State
 
 _STATES = {"down": State.DOWN, "run": State.RUN, "finish": State.FINISH}
 _FLAGS = ("normally down", "normally up", "paused", "want up", "want down", "got TERM")
+# the first word of a job's part (runtime/sv.py job_doing)
+_JOB_WORDS = ("waiting", "no next run", "running", "off", "unreadable", "done", "failed",
+              "never run")
 
 
 class SvPart:
     """One side as sv described it: ``message`` (sv's words after ``NAME: ``) for a failed
     step, else ``state``, ``pid`` (0 when sv shows none), ``elapsed`` seconds and the flags
-    (``normally`` is True/False/None: sv names it only when it differs from the state)."""
+    (``normally`` is True/False/None: sv names it only when it differs from the state);
+    ``job``: our sv's words of a timer's or a one-shot's job (None: none said)."""
 
     __slots__ = ("state", "pid", "elapsed", "normally", "paused", "want", "term", "message",
-                 "is_not_running")
+                 "is_not_running", "job")
 
     def __init__(self, state=None, pid=0, elapsed=0, normally=None, paused=False, want=None,
                  term=False, message=None):
         self.state, self.pid, self.elapsed, self.normally = state, pid, elapsed, normally
         self.paused, self.want, self.term, self.message = paused, want, term, message
         self.is_not_running = message == NOT_RUNNING
+        self.job = None
 
     def __repr__(self):
         if self.message is not None:
@@ -54,6 +63,10 @@ def parts_from_sv_line(line, name):
     ...     "run: /s/web: (pid 12) 3s, normally down; run: log: (pid 13) 3s", "/s/web")
     >>> main.state.name, main.pid, main.normally, log.pid
     ('RUN', 12, False, 13)
+    >>> main, log = parts_from_sv_line("down: /s/setup: 9s, normally up; failed (exit 3); "
+    ...                                "run: log: (pid 7) 9s", "/s/setup")
+    >>> main.job, log.pid
+    ('failed (exit 3)', 7)
     >>> parts_from_sv_line("fail: /s/web: runsv not running", "/s/web")
     (SvPart(message='runsv not running'), None)
     >>> parts_from_sv_line("ok: run: web: (pid 1) 1s", "web")  # doctest: +ELLIPSIS
@@ -103,6 +116,8 @@ def _part(text, label, message_name, line):
             part.paused = True
         else:
             part.term = True
+    if label != "log" and after.startswith(_JOB_WORDS):
+        part.job, sep, after = after.partition("; ")
     return part, sep + after
 
 

@@ -15,6 +15,7 @@ The runtime's installation and its link into init come from the init room
 
 import argparse
 import sys
+import time
 
 from ..apply.desired import default_profile_dir, desired_state
 from ..apply.report import refusal_line, report_json
@@ -103,6 +104,7 @@ def run_job(args, check):
         tree = render(config, templates=args.templates, only=only)
     except ProvisionError as exc:
         return _failed(args, command, exc)
+    _warn_spent_schedules(command, config)
     root = args.root or "/"
     profile_dir = (None if args.profile_d == "none" else args.profile_d
                    or default_profile_dir(config))
@@ -179,6 +181,23 @@ def _checked(args, plan, root):
     if plan.refusals:
         return EXIT_ERROR
     return EXIT_OK if plan.is_empty else EXIT_CHANGES
+
+
+def _warn_spent_schedules(command, config, now_usec=None):
+    """A warning on stderr for each timer whose schedule has no elapse after now: applied
+    (a schedule that ran out since is no error of the data, and refusing it would fail every
+    apply from that moment on), it never runs, and ``status`` says ``no next run``."""
+    now_usec = time.time_ns() // 1000 if now_usec is None else now_usec
+    trees = [("", config.services)] + [(login + "/", user.services)
+                                       for login, user in sorted(config.users.items())]
+    for prefix, services in trees:
+        for name, service in sorted(services.items()):
+            if service.schedule is not None and \
+                    service.schedule.parsed().next_elapse(now_usec) is None:
+                sys.stderr.write("runit-provision %s: warning: %s: schedule %s has no elapse "
+                                 "after now: the timer never runs (status says no next run)\n"
+                                 % (command, shown_name(prefix + name),
+                                    shown_name(repr(service.schedule.text))))
 
 
 def _failed(args, command, exc):

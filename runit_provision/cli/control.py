@@ -12,6 +12,13 @@ A one-shot's ``start``, ``restart`` and ``once`` (docs/jobs.md) send ``sv up`` (
 ``sv once``; ``restart``: ``sv -w T down`` first) and watch that run to its end: 0 done, 3
 failed or still running at the timeout, with its exit and its log's last lines.
 
+A timer's verbs (docs/jobs.md#the-verbs, ``TIMER_VERBS``) read what it does first — waiting,
+a run under way, off — and never wait for a run but ``once``'s: ``start`` and ``restart`` arm
+it (``restart`` of a waiting one: ``sv hup``), a run under way left to end; ``term`` and
+``hup`` with no run have nothing to signal; ``once`` runs the job now with ``sv 1`` (our runsv
+and timer-run take USR1 while waiting as "run now, keep the schedule"; ``sv once`` when it is
+off) and watches that run to its end, as a one-shot's. The same under both runtimes.
+
 ``restart`` and ``start`` then watch the services they asked for, as ``apply`` watches what it
 started (apply/watch.py, the same code): each must be running half a second after its run
 began, within the sv timeout; one that died (a crash loop: ``run`` exiting at once) or never
@@ -28,6 +35,7 @@ command lines are printed.
 """
 
 import argparse
+import enum
 import os
 import sys
 import textwrap
@@ -39,6 +47,7 @@ from ..apply.watch import Outcome, Start, asked_side
 from ..errors import ProvisionError
 from ..model import user_environment
 from ..model.units import declared_units, units_named
+from ..protocol.layout import TIMER_STATE_FILE
 from ..shown import prefixed_lines, shown_text
 from .helptext import NAME_RULE
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
@@ -52,13 +61,39 @@ VERBS = {"restart": ("restart", "try-restart"), "start": ("start", None),
 # once starts a run that is meant to end, hup and term start nothing of their own
 WATCHED = {"restart": (Start.RESTART, "restarted"), "start": (Start.UP, "started")}
 HELP = {"restart": "restart declared services (sv -w TIMEOUT restart; a one-shot: run again, "
-                   "to its end)",
-        "start": "start declared services (sv -w TIMEOUT start; a one-shot: run, to its end)",
-        "stop": "stop declared services (sv -w TIMEOUT stop)",
-        "once": "start declared services once, not again when they exit (sv once; a "
-                "one-shot: waited for to its end, exit 3 when it failed)",
+                   "to its end; a timer: armed anew)",
+        "start": "start declared services (sv -w TIMEOUT start; a one-shot: run, to its end; "
+                 "a timer: armed)",
+        "stop": "stop declared services (sv -w TIMEOUT stop; a timer: disarmed)",
+        "once": "run declared services once, not again when they exit (sv once; a one-shot "
+                "or a timer: waited for to its end, exit 3 when it failed)",
         "hup": "send declared services SIGHUP (sv hup)",
         "term": "send declared services SIGTERM (sv term: runsv starts it again if up)"}
+# what each verb does to a timer and a one-shot (docs/jobs.md#the-verbs: the table)
+JOBS_HELP = {
+    "restart": "A one-shot: a run under way ended, then run again and waited for to its end. "
+               "A timer: armed anew at once — waiting, its schedule read again (sv hup); a "
+               "run under way is left to end; never waits for a run.",
+    "start": "A one-shot: run, and waited for to its end. A timer: armed (want up), exit 0 "
+             "as soon as its runsv took it; never waits for a run.",
+    "stop": "A timer: disarmed, a run under way ended (TERM, CONT). A one-shot: a run under "
+            "way ended.",
+    "once": "A one-shot: run once and waited for to its end. A timer: its job run now (sv 1 "
+            "while it waits; sv once while it is off) and waited for to its end, or a run "
+            "under way waited for — the schedule left as it was (armed stays armed, off stays "
+            "off).",
+    "hup": "A timer waiting: armed anew, its schedule read again; a timer or one-shot with no "
+           "run under way otherwise: nothing to signal (exit 0); a run under way gets it.",
+    "term": "A timer or one-shot with no run under way: nothing to signal (exit 0); a run "
+            "under way gets it (a timer then waits for its next elapse).",
+}
+EXIT_HELP = {
+    "restart": ", 3 a service did not stay up (sv may have timed out waiting for it), or a "
+               "one-shot's run failed or still ran at the timeout",
+    "once": ", 3 a one-shot's or a timer's run failed, or still ran at the timeout (its exit "
+            "and its log's last lines said)",
+}
+EXIT_HELP["start"] = EXIT_HELP["restart"]
 ROOT_HELP = "staging: run nothing, print the sv command lines (accounts from DIR/etc/passwd)"
 # sv waits up to -w seconds itself; the runner's own limit only catches an sv that hangs
 RUNNER_GRACE = 10.0
@@ -72,14 +107,12 @@ def add_parser(sub):
         parser = sub.add_parser(
             verb, help=HELP[verb],
             description=textwrap.fill(
-                "%s%s. NAME as the data names it: %s. The service directory, the runtime's "
-                "sv and its timeout come from the data; a user's service is driven as that "
-                "user.%s Exit codes: 0 done, 1 an error (an unknown or ambiguous name, sv "
-                "failed or timed out)%s." % (
-                    HELP[verb][0].upper(), HELP[verb][1:], NAME_RULE,
-                    WATCH_HELP if verb in WATCHED else "",
-                    ", 3 a service did not stay up (sv may have timed out waiting for it)"
-                    if verb in WATCHED else ""), 95),
+                "%s%s. %s NAME as the data names it: %s. The service directory, the "
+                "runtime's sv and its timeout come from the data; a user's service is driven "
+                "as that user.%s Exit codes: 0 done, 1 an error (an unknown or ambiguous "
+                "name, sv failed or timed out)%s." % (
+                    HELP[verb][0].upper(), HELP[verb][1:], JOBS_HELP[verb], NAME_RULE,
+                    WATCH_HELP if verb in WATCHED else "", EXIT_HELP.get(verb, "")), 95),
             epilog=ACCOUNTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
         add_input_arguments(parser, root_help=ROOT_HELP)
         parser.add_argument("names", metavar="NAME", nargs="+", help="a declared service")
@@ -89,7 +122,8 @@ def add_parser(sub):
             parser.add_argument("--if-running", action="store_true",
                                 help="only a service that runs is restarted; one that is "
                                      "down stays down (sv try-restart: what a Puppet "
-                                     "refresh wants)")
+                                     "refresh wants); a timer or a one-shot: nothing, "
+                                     "exit 0")
     return parser
 
 
@@ -110,10 +144,14 @@ def run(args):
     asked = []  # the sides to watch (apply/watch.Watched)
     began = time.time()
     for unit in units:
-        argvs = sv_argvs(sv_command(config.runtime), verb, unit, timeout)
-        if not argvs:  # a one-shot's try-restart: a run under way is not ended
-            sys.stdout.write("ok: %s: a one-shot: not restarted (--if-running restarts what "
-                             "runs on; a run under way ends by itself)\n" % unit.label)
+        looked = time.time()  # a run under way now ends after this
+        doing = None if args.root is not None else job_doing(unit)
+        argvs, said = job_argvs(sv_command(config.runtime), verb, unit, timeout, doing)
+        if said is not None and (args.root is None or not argvs):  # staged: not done
+            sys.stdout.write("ok: %s: %s\n" % (unit.label, said))
+        if not argvs:
+            if unit.is_timer and args.command == "once":  # a run under way: its end is awaited
+                asked.append(asked_side(unit, Start.RUN, looked, time.time()))
             continue
         if args.root is not None:
             sys.stdout.writelines("would run: %s\n" % " ".join(argv) for argv in argvs)
@@ -130,6 +168,9 @@ def run(args):
             sys.stderr.write("%s: %s: %s\n" % (command, unit.label, blocked))
             failed.add(unit.label)
             continue
+        began_asking = time.time()
+        if unit.is_timer and argvs[0][-2] == "1":
+            _await_waiter(unit, timeout)
         for argv in argvs:
             since = time.time()
             done = runner.run(argv, timeout=timeout + RUNNER_GRACE, run_as=run_as)
@@ -140,6 +181,8 @@ def run(args):
                 failed.add(unit.label)
                 break
         start = watched_start(args.command, verb, unit)
+        if unit.is_timer and args.command == "once":
+            since = began_asking  # the run asked for ends after the first sv was started
         if start is not None:  # whatever sv said: a timeout may be a crash loop
             asked.append(asked_side(unit, start, since, time.time()))
     sys.stdout.flush()
@@ -158,6 +201,98 @@ def run(args):
 # A one-shot's verbs (docs/jobs.md): sv is not asked to wait for a run meant to end — the
 # watch waits for its end instead; restart ends a run that is still going first.
 ONESHOT_VERBS = {"start": "up", "restart": "up", "once": "once"}
+
+
+class Doing(enum.Enum):
+    """What a timer or a one-shot does when a verb is asked of it (``job_doing``)."""
+
+    WAITING = "waiting"  # a timer armed: waiting for its next elapse
+    RUNNING = "running"  # its job (a one-shot's run) runs
+    OFF = "off"  # a timer wanted down; a one-shot that does not run
+
+
+# A timer's verbs (docs/jobs.md#the-verbs, the table): (verb, Doing) → (sv's command, what
+# is said; None: nothing). "-w start": sv -w TIMEOUT start (our sv: ok once armed; the C sv:
+# once timer-run runs); "1": sv 1 — USR1, which our runsv and timer-run take while waiting
+# as "run the job now, keep the schedule"; None: no sv at all. A state that cannot be read
+# is taken as waiting.
+_NOTHING = "nothing to signal: no job runs"
+TIMER_VERBS = {
+    ("start", Doing.WAITING): ("-w start", None),
+    ("start", Doing.RUNNING): ("-w start", None),
+    ("start", Doing.OFF): ("-w start", None),
+    ("restart", Doing.WAITING): ("hup", "a timer: armed anew, its schedule read again"),
+    ("restart", Doing.RUNNING): ("-w start", "a timer: its run under way is left to end; "
+                                             "the schedule is armed"),
+    ("restart", Doing.OFF): ("-w start", None),
+    ("try-restart", Doing.WAITING): (None, "a timer: not restarted (--if-running: nothing "
+                                           "to do; its next run reads what changed)"),
+    ("stop", Doing.WAITING): ("-w stop", None),
+    ("stop", Doing.RUNNING): ("-w stop", None),
+    ("stop", Doing.OFF): ("-w stop", None),
+    ("term", Doing.WAITING): (None, "a timer: %s (waiting for its next run)" % _NOTHING),
+    ("term", Doing.RUNNING): ("term", None),
+    ("term", Doing.OFF): (None, "a timer: %s (off)" % _NOTHING),
+    ("hup", Doing.WAITING): ("hup", "a timer: armed anew, its schedule read again"),
+    ("hup", Doing.RUNNING): ("hup", None),
+    ("hup", Doing.OFF): (None, "a timer: %s (off)" % _NOTHING),
+    ("once", Doing.WAITING): ("1", "a timer: its job runs now; the schedule stays armed"),
+    ("once", Doing.RUNNING): (None, "a timer: a run is under way: waiting for its end"),
+    ("once", Doing.OFF): ("once", "a timer: its job runs now; the timer stays off"),
+}
+for _doing in (Doing.RUNNING, Doing.OFF):
+    TIMER_VERBS[("try-restart", _doing)] = TIMER_VERBS[("try-restart", Doing.WAITING)]
+
+
+def job_argvs(sv, verb, unit, timeout, doing):
+    """``(sv command lines, what is said or None)`` for ``verb`` (sv's word: ``restart``,
+    ``try-restart``…) of ``unit`` doing ``doing`` (Doing; None: unknown — a timer taken as
+    waiting): a timer's from TIMER_VERBS, a one-shot's term or hup of a run that is not
+    under way none (nothing to signal), else ``sv_argvs``'s.
+
+    >>> class Unit: path, is_oneshot, is_timer = "/etc/sv/tick", False, True
+    >>> job_argvs(["sv"], "once", Unit, 7, Doing.WAITING)
+    ([['sv', '1', '/etc/sv/tick']], 'a timer: its job runs now; the schedule stays armed')
+    >>> job_argvs(["sv"], "start", Unit, 7, None)
+    ([['sv', '-w', '7', 'start', '/etc/sv/tick']], None)
+    >>> job_argvs(["sv"], "term", Unit, 7, Doing.WAITING)[0]
+    []
+    """
+    if unit.is_timer:
+        command, said = TIMER_VERBS[(verb, doing or Doing.WAITING)]
+        if command is None:
+            return [], said
+        return [sv + command.replace("-w", "-w %d" % timeout).split() + [unit.path]], said
+    if unit.is_oneshot and verb in ("term", "hup") and doing is not Doing.RUNNING \
+            and doing is not None:
+        return [], "a one-shot: %s" % _NOTHING
+    argvs = sv_argvs(sv, verb, unit, timeout)
+    if not argvs:  # a one-shot's try-restart: a run under way is not ended
+        return [], ("a one-shot: not restarted (--if-running restarts what runs on; a run "
+                    "under way ends by itself)")
+    return argvs, None
+
+
+def job_doing(unit):
+    """What a timer or a one-shot does now (Doing), read from its service directory as
+    status reads it; None for a daemon, or when it cannot be told (no runsv serves it, its
+    state unreadable)."""
+    if not (unit.is_timer or unit.is_oneshot):
+        return None
+    from ..apply.watch import look_side
+    from ..host.fsread import FsReader
+    from ..host.sides import probe_side
+    from ..protocol.timerwords import OFF, RUNNING
+
+    with FsReader("/") as fs:
+        live = look_side(fs, unit.path, lambda where: probe_side(fs, where))
+    if unit.is_oneshot:
+        job = live.job
+        return None if job is None else Doing.RUNNING if job == RUNNING else Doing.OFF
+    doing = live.timer_doing
+    if doing is None:
+        return None
+    return {RUNNING: Doing.RUNNING, OFF: Doing.OFF}.get(doing.kind, Doing.WAITING)
 
 
 def sv_argvs(sv, verb, unit, timeout):
@@ -181,12 +316,39 @@ def sv_argvs(sv, verb, unit, timeout):
     return [sv + ["-w", str(timeout), verb, unit.path]]
 
 
+def _await_waiter(unit, seconds):
+    """Until the timer can take ``sv 1`` (at most ``seconds``): under our runsv at once;
+    under the C runsv once its waiter has started and written its record — the waiter a run
+    ended (or a runsv's one-second pause before it) is not yet there to take the signal."""
+    from ..apply.watch import RECHECK, look_side
+    from ..host.fsread import FsReader
+    from ..host.sides import probe_side
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with FsReader("/") as fs:
+            live = look_side(fs, unit.path, lambda where: probe_side(fs, where))
+        if live.tally is not None or live.timer is None or live.status is None:
+            return  # ours: nothing of the timer runs while it waits
+        record = live.timer.record
+        try:
+            written = os.stat(os.path.join(unit.path, TIMER_STATE_FILE)).st_mtime_ns
+        except OSError:
+            written = 0
+        if live.state.value == "run" and record is not None and record.started_usec == 0 \
+                and written >= live.status.stamp_ns:
+            return
+        time.sleep(RECHECK)
+
+
 def watched_start(command, verb, unit):
     """How the side ``command`` asked for is watched (apply/watch.Start); None: it is not
     (stop, hup, term, a daemon's once, a one-shot's try-restart: nothing is started). A
     one-shot's start, restart and once are watched to the run's end."""
     if unit.is_oneshot and verb in ONESHOT_VERBS:
         return Start.UP
+    if unit.is_timer and command == "once":
+        return Start.RUN
     return WATCHED[command][0] if command in WATCHED and not unit.is_oneshot else None
 
 
@@ -211,16 +373,18 @@ def _not_up(asked, seconds, began, failed):
 
 
 def _say_done(asked, not_done, look):
-    """``ok: setup: done (exit 0, at …, took …)`` on stdout for each one-shot whose run
-    asked for ended done (the C sv says nothing of a run it was not asked to wait for)."""
+    """``ok: setup: done (exit 0, at …, took …)`` on stdout for each one-shot (or timer:
+    ``once``) whose run asked for ended done (the C sv says nothing of a run it was not
+    asked to wait for)."""
     from ..protocol.lastrun import DONE, job_words
     from ..protocol.tally import exit_text
 
     left = {item.label for item in not_done}
     for watched in asked:
-        if watched.unit.is_oneshot and watched.label not in left:
+        if (watched.unit.is_oneshot or watched.start is Start.RUN) \
+                and watched.label not in left:
             live = look(watched.path)
-            if live.job == DONE:
+            if live.job == DONE or (watched.start is Start.RUN and live.last_run.is_done):
                 sys.stdout.write("ok: %s: %s\n" % (watched.label, job_words(
                     DONE, live.last_run, exit_text)))
     sys.stdout.flush()

@@ -32,8 +32,9 @@ one that is down but ran are not ``not running``.
 
 A timer (``schedule:``, docs/jobs.md#timers) is judged by what it is doing (its side's
 ``timer_doing``, protocol/timerwords.py): ``scheduled (next at T…)`` and ``running (since T;
-next at T)`` are as wanted, the verdict's word; ``failed (exit N, at T; next at T)`` and
-``unreadable (…)`` never are; ``off`` is as wanted only when the data says down (``down:
+next at T)`` are as wanted, the verdict's word; ``failed (exit N, at T; next at T)``,
+``unreadable (…)`` and ``no next run (…)`` (wanted up, its schedule has no elapse left: it
+never runs again) never are; ``off`` is as wanted only when the data says down (``down:
 true``; its word otherwise ``off (wanted up)``): what is wanted of a timer is the data's,
 not runsv's (``sv once`` leaves it down). Its waits between runs are not ``not running``.
 
@@ -64,7 +65,9 @@ LOGGER_CRASH_LOOPING = LOGGER_IS % CRASH_LOOPING
 UNREADABLE_WORD = UNREADABLE + " (%s)"
 # a timer's kinds (protocol/timerwords.py, not imported: only a timer's side loads it)
 TIMER_SCHEDULED, TIMER_OFF, TIMER_UNREADABLE = "scheduled", "off", "unreadable"
-TIMER_KINDS = (TIMER_SCHEDULED, RUNNING, FAILED, TIMER_OFF, TIMER_UNREADABLE)
+TIMER_NO_NEXT_RUN = "no next run"
+TIMER_KINDS = (TIMER_SCHEDULED, RUNNING, FAILED, TIMER_OFF, TIMER_UNREADABLE,
+               TIMER_NO_NEXT_RUN)
 TIMER_OFF_WANTED = "off (wanted up)"
 
 
@@ -202,7 +205,7 @@ def _judge_timer(timer, main, log, wanted, words=()):
         if wanted:
             words.append(TIMER_OFF_WANTED)
         shown = TIMER_OFF
-    elif timer in (FAILED, TIMER_UNREADABLE):
+    elif timer in (FAILED, TIMER_UNREADABLE, TIMER_NO_NEXT_RUN):
         words.append(word)
     else:
         shown = word

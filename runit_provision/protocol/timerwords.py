@@ -16,14 +16,16 @@ The words (``T``: UTC, ``D``: a duration; ``T`` of a run is when it started):
     scheduled (next at T)                                   waiting, never run
     scheduled (next at T; last done exit 0 at T, took D)    waiting, the last run done
     failed (exit N, at T; next at T)                        waiting, the last run failed
+    no next run (its schedule has no elapse left)           wanted up, and never runs again
     running (since T; next at T)                            a run is going
     off                                                     sv down, or down: true
     unreadable (WHY)                                        a record is not what it should be
 
-``next at T`` reads ``no next run`` when the schedule has no elapse left and ``next at
-unknown`` before the waiter wrote its first record. The fact carries the same words without
-their times (``scheduled``, ``failed (exit 1)``…): it must stay the same between two agent
-runs while nothing but the clock moves.
+``next at T`` reads ``no next run`` when the schedule has no elapse left (a timer that would
+be ``scheduled`` is then ``no next run``: it never runs again, which is not as wanted) and
+``next at unknown`` before the waiter wrote its first record. The fact carries the same words
+without their times (``scheduled``, ``failed (exit 1)``…): it must stay the same between two
+agent runs while nothing but the clock moves.
 
 Running or waiting: under our runtime nothing of the timer's runs between its runs (the
 status says down, want up), so a status that says run (or finish) is a run. Under the C runit
@@ -42,7 +44,8 @@ from .tuples import FieldTuple
 SCHEDULED = "scheduled"
 OFF = "off"
 UNREADABLE = "unreadable"
-KINDS = (SCHEDULED, RUNNING, FAILED, OFF, UNREADABLE)
+NO_NEXT_RUN = "no next run"
+KINDS = (SCHEDULED, RUNNING, FAILED, OFF, UNREADABLE, NO_NEXT_RUN)
 
 _NS = 1_000_000_000
 
@@ -146,6 +149,9 @@ def timer_doing(state, want, stamp_s, is_ours, read, last, exit_words, fact_exit
                           RUNNING, since, next_ns, started_ns)
     if want == "down":
         return TimerDoing(OFF, OFF, OFF, 0, 0, started_ns)  # off: no next run
+    if next_ns == 0 and (last is None or last.is_done):
+        word = "%s (its schedule has no elapse left)" % NO_NEXT_RUN
+        return TimerDoing(NO_NEXT_RUN, word, NO_NEXT_RUN, 0, 0, started_ns)
     if last is None:
         return TimerDoing(SCHEDULED, "%s (%s)" % (SCHEDULED, next_text(next_ns)), SCHEDULED,
                           0, next_ns, 0)

@@ -238,8 +238,9 @@ WAITS = {
 }
 
 
-def is_wait_done(acts, status, base, check):
-    """Every letter of ``acts`` is satisfied; ``check()`` runs ./check, at most once here."""
+def is_wait_done(acts, status, base, check, job=None):
+    """Every letter of ``acts`` is satisfied; ``check()`` runs ./check, at most once here;
+    ``job``: a timer's or one-shot's doing (``job_doing``), whose own rules come first."""
     result = []
 
     def check_once():
@@ -248,9 +249,116 @@ def is_wait_done(acts, status, base, check):
         return result[0]
 
     for letter in acts:
-        if not WAITS.get(letter, _immediately)(status, base, check_once):
+        done = None if job is None else _job_wait(letter, status, job)
+        if done is None:
+            done = WAITS.get(letter, _immediately)(status, base, check_once)
+        if not done:
             return False
     return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Timers and one-shots (docs/jobs.md, docs/sv.md): what runit's sv cannot know of them — said
+# after the side's part of ``status``, and judged by the waits. Under our runsv a timer that
+# waits for its next run is down with want up (nothing of it runs between runs), and a
+# one-shot that ran is down with want down whether its run failed or not.
+
+TIMER, ONESHOT = "timer", "one-shot"
+WAITING, NO_NEXT_RUN = "waiting", "no next run"
+
+
+def _job_wait(letter, status, job):
+    """Whether the wait for ``letter`` is over for a timer or a one-shot (``job``: kind and
+    word), or None: runit's rule for it.
+
+    - a timer wanted up: ``u`` (start, up) is done once runsv took it — armed, or a run
+      under way (our runsv runs nothing while it waits); ``C`` (check) while it runs or has
+      a next run; ``t`` (restart) once it waits (a run under way ended by the TERM; the C
+      runsv: a new waiter);
+    - a one-shot: ``C`` is done when its last run is done, or it never ran and is wanted down
+      — a failed run is not as wanted, nor one still going.
+    """
+    kind, word = job
+    if kind == TIMER and status.want == "u":
+        if letter == "u":
+            return True
+        if letter == "C":
+            return word in (WAITING, "running")
+        if letter == "t" and not status.pid:
+            return True
+    if kind == ONESHOT and letter == "C":
+        return word == "done" or (word == "never run" and status.want == "d")
+    return None
+
+
+def job_kind():
+    """TIMER when the service directory (the cwd) has ``schedule``, ONESHOT when it has
+    ``oneshot``, else None."""
+    for name, kind in ((layout.SCHEDULE, TIMER), (layout.ONESHOT, ONESHOT)):
+        try:
+            posix.stat(name)
+        except OSError:
+            continue
+        return kind
+    return None
+
+
+def job_doing(kind, status):
+    """``(word, text)`` of what the timer or one-shot (``kind``) whose status is ``status``
+    does, read from its records (cwd: its directory) as status reads them — the word
+    ``waiting``, ``no next run``, ``running``, ``off``, ``unreadable`` (a timer), ``done``,
+    ``failed``, ``running``, ``never run`` (a one-shot); the text sv prints, e.g. ``waiting,
+    next at 2026-11-26T03:00:00Z`` or ``failed (exit 3)``."""
+    from ..protocol.lastrun import last_run_read
+    from ..protocol.tally import exit_text
+
+    state = ("down", "run", "finish")[status.state]
+    raw = _read_record(layout.SUPERVISE_DIR + "/" + layout.LAST_RUN)
+    last, why = (None, None) if raw is None else last_run_read(raw)
+    if kind == ONESHOT:
+        from ..protocol.bounds import printable
+        from ..protocol.lastrun import job_of
+
+        word = job_of(state, last)
+        if why is not None and word != "running":  # a record that is not one: no verdict
+            return "unreadable", "unreadable (supervise/last-run: %s)" % printable(why)
+        return word, word if word in ("running", "never run") else "%s (%s)" % (
+            word, exit_text(last.end, named=False))
+    from ..protocol.timerwords import (FAILED, OFF, RUNNING, UNREADABLE, next_text,
+                                       timer_doing, timer_read_from_bytes)
+
+    read = timer_read_from_bytes(_read_record(layout.SCHEDULE),
+                                 _read_record(layout.TIMER_STATE_FILE), raw)
+    ours = read.record is None or read.record.started_usec is None  # timer-run writes it
+    doing = timer_doing(state, "up" if status.want == "u" else "down", status.seconds, ours,
+                        read, last, exit_text, exit_text)
+    if doing.kind in (OFF, UNREADABLE):
+        return doing.kind, doing.word
+    if doing.kind == RUNNING:
+        return RUNNING, "running, " + ("then off" if status.want == "d"
+                                       else next_text(doing.next_ns))
+    word = NO_NEXT_RUN if doing.next_ns == 0 else WAITING
+    failed = ", last run failed (%s)" % exit_text(last.end, named=False) \
+        if doing.kind == FAILED else ""
+    return word, "waiting, %s%s" % (next_text(doing.next_ns), failed)
+
+
+def _read_record(path):
+    """A record's bytes (at most 4 KiB; never followed, never waited on), None when it is
+    not there or not a regular file."""
+    try:
+        fd = posix.open(path, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW
+                        | posix.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if posix.fstat(fd).st_mode & 0o170000 != 0o100000:
+            return None
+        return posix.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        posix.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,8 +554,9 @@ class Session:
         else:
             self.warn(name, is_log, str(exc), exc)
 
-    def print_status(self, label, name, status):
-        """Buffer the status line; 1 if it has a pid, 2 if not, 0 after a ``down`` warning."""
+    def print_status(self, label, name, status, is_log=False):
+        """Buffer the status line; 1 if it has a pid, 2 if not, 0 after a ``down`` warning.
+        A timer's or a one-shot's line ends with what its job does (``job_doing``)."""
         try:
             posix.stat(layout.DOWN)
             normally_up = False
@@ -457,6 +566,9 @@ class Session:
             self.stderr("warning: unable to stat %s/down: %s\n" % (name, error_str(exc.errno)))
             return 0
         self.puts(status_line(label, status, self.now_seconds, normally_up))
+        kind = None if is_log else job_kind()
+        if kind is not None:
+            self.puts("; " + job_doing(kind, status)[1])
         return 1 if status.pid else 2
 
     def show_status(self, name):
@@ -480,7 +592,7 @@ class Session:
             # runit 2.1.2 goes on after a warning here and prints the *service's* stale status
             # as the log's; a failed read prints nothing more (docs/sv.md).
             if code > 0:
-                self.print_status("log", name, log_status)
+                self.print_status("log", name, log_status, is_log=True)
                 self.puts("\n")
         self.flush()
         if self.lsb:
@@ -554,7 +666,9 @@ class Session:
             ran.append(True)
             return self.run_check_script(item.name)
 
-        if not is_wait_done(acts, status, item.base, check):
+        kind = job_kind()
+        job = None if kind is None else (kind, job_doing(kind, status)[0])
+        if not is_wait_done(acts, status, item.base, check, job):
             return 0, bool(ran)
         self.puts("ok: ")
         self.print_status(item.name, item.name, status)

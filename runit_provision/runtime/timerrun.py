@@ -21,9 +21,12 @@ which waits for the next elapse: never while the last run's processes live.
   control byte only) and, want down with no TERM after it within ``ONCE_GRACE`` (``sv down``
   writes the status, then sends TERM), runs the job now; then it stays down.
 - SIGHUP while waiting (``sv hup``, which apply sends when ``schedule`` changed): ``schedule``
-  read again and the wait armed anew. TERM, INT or QUIT while waiting (``sv down``, ``sv
-  term``…): exit 0, ``next=0`` in the record when want is down. USR1, USR2, ALRM and CONT
-  while waiting: no job to hand them to, ignored.
+  read again and the wait armed anew. USR1 while waiting (``sv 1``: ``runit-provision once``
+  of an armed timer): the job runs now, for no elapse (no stamp), and the schedule stays as it
+  was — an elapse during the run is skipped, counted; the next waiter waits for the next one.
+  TERM, INT or QUIT while waiting (``sv down``, ``sv term``…): exit 0, ``next=0`` in the
+  record when want is down. USR2, ALRM and CONT while waiting: no job to hand them to,
+  ignored.
 - The hand-over: runsv starts the next waiter only after ``./finish`` (and at least a second
   after the last start), so an elapse can fall between a run's end and the next waiter. The
   waiter that ends a run records the next run's start (``next``); a waiter that finds that
@@ -125,6 +128,8 @@ class TimerRun:
                 return self._run(spec, plan[0], plan[2])
             if outcome == "now":
                 return self._run(spec, None, False)
+            if outcome == "now, kept":
+                return self._run(spec, None, False, kept=True)
             if outcome == "ended":
                 if _want() == "d":
                     self._record(next_usec=0, started=0)
@@ -143,8 +148,8 @@ class TimerRun:
         return next_run(spec, now, stamp, random_fraction())
 
     def _wait(self, start_usec):
-        """``elapsed``, ``now`` (``sv once``), ``again`` (SIGHUP, a clock step) or ``ended``
-        (TERM, INT, QUIT)."""
+        """``elapsed``, ``now`` (``sv once``), ``now, kept`` (USR1: run now, the schedule
+        kept), ``again`` (SIGHUP, a clock step) or ``ended`` (TERM, INT, QUIT)."""
         alarm = RealtimeTimer() if start_usec is not None else None
         status = self.status
         try:
@@ -160,6 +165,8 @@ class TimerRun:
                         return "ended"
                     if signum == signal.SIGHUP:
                         return "again"
+                    if signum == signal.SIGUSR1:
+                        return "now, kept"
                 if status is not None and status.fd in ready and status.read_events() \
                         and _want() == "d":
                     return self._once_or_down()
@@ -183,14 +190,15 @@ class TimerRun:
             if any(signum in ENDS_WAIT for signum in self.signals.drain()):
                 return "ended"
 
-    def _run(self, spec, elapse, missed):
-        """Run the job once for ``elapse`` (None: ``sv once``); its wait status."""
+    def _run(self, spec, elapse, missed, kept=False):
+        """Run the job once for ``elapse`` (None: now, for ``sv once`` — or, ``kept``, for
+        USR1, the schedule kept); its wait status."""
         started = _now_usec()
-        once = elapse is None
-        if spec.persistent and not once:
+        once = elapse is None and not kept
+        if spec.persistent and elapse is not None:
             _write(TIMER_STAMP, stamp_bytes(elapse))
         upcoming = 0 if once else (spec.schedule.next_elapse(started) or 0)
-        self.state = self.state._replace(elapse_usec=started if once else elapse,
+        self.state = self.state._replace(elapse_usec=started if elapse is None else elapse,
                                          missed=missed, error="")
         self._record(next_usec=upcoming, started=started)
         if self.status is not None:
@@ -209,7 +217,7 @@ class TimerRun:
         ended = _now_usec()
         skipped = 0
         if not once:
-            after = started if missed else elapse
+            after = started if missed or elapse is None else elapse
             skipped, last = passed_elapses(spec, after, ended, SKIPPED_LIMIT)
             if spec.persistent and skipped:
                 _write(TIMER_STAMP, stamp_bytes(last))

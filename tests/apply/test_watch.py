@@ -471,3 +471,32 @@ def test_a_timer_is_up_once_served_wanted_up_and_its_records_read():
     # without the timer's records, the same status is a daemon that is not up yet
     assert judge(status("down", BEGAN + 0.1), None, BEGAN + 0.2, NEW, BEGAN,
                  Memory())[0] is Outcome.PENDING
+
+
+def test_a_timers_run_asked_for_is_judged_by_its_end():
+    """``once`` of a timer (cli/control.py, Start.RUN): done or failed once a run ended since
+    it was asked for; still running at the end, not done; never started, said so."""
+    from runit_provision.protocol.lastrun import LastRun, last_run_bytes
+    from runit_provision.protocol.timer import TimerSpec, TimerState, timer_spec_bytes, \
+        timer_state_bytes
+    from runit_provision.protocol.timerwords import timer_read_from_bytes
+
+    def timer(state, since, last=None):
+        read = timer_read_from_bytes(timer_spec_bytes(TimerSpec("daily")), timer_state_bytes(
+            TimerState(next_usec=2000 * 10**6)), None if last is None else last_run_bytes(last))
+        return status(state, since).replaced(timer=read, last_run=last, tally=tally())
+
+    before = LastRun(0, 0, round(900 * NS), round(901 * NS))
+    done = LastRun(0, 0, round(1000.3 * NS), round(1000.5 * NS))
+    failed = LastRun(3, 0, round(1000.3 * NS), round(1000.5 * NS))
+    asked = [Watched(None, Side.MAIN, path, path[1:], 1000.2, ASKED, Start.RUN)
+             for path in ("/tick", "/fail", "/long", "/idle")]
+    host = Host({"/tick": lambda now: timer("run", 1000.3, before) if now < 1000.5
+                 else timer("down", 1000.5, done),
+                 "/fail": lambda now: timer("down", 1000.5, failed),
+                 "/long": lambda now: timer("run", 1000.3, before),
+                 "/idle": lambda now: timer("down", 901, before)})
+    found = watch(asked, host.look, 2.0, BEGAN, host.clock, host.sleep)
+    assert [(item.label, item.outcome) for item in found] == [
+        ("fail", Outcome.FAILED), ("long", Outcome.NOT_DONE), ("idle", Outcome.NOT_UP)]
+    assert not_up_line(found[2]).startswith("idle: its run asked for did not start within ")

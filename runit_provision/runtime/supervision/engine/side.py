@@ -25,8 +25,8 @@ count at a start it was asked for; ``d`` and ``x`` cancel it and end the series.
 A timer (the service directory's ``schedule``, docs/jobs.md#timers): the side never starts
 ``./run``. Wanted up, a start is the host's timer armed (``host.arm_timer``); at an elapse the
 host's timer calls ``start_job``: ``./job`` runs as ``./run`` would, ``./finish`` after it,
-and its end — whatever the exit — is no death. ``o`` runs the job at once; ``h`` while no job
-runs re-reads the schedule (``host.reload_timer``).
+and its end — whatever the exit — is no death. ``o`` runs the job at once; while no job runs,
+``h`` re-reads the schedule and ``1`` runs the job now, keeping it (``host.timer_control``).
 """
 
 import errno
@@ -342,8 +342,8 @@ class Side:
         if self.state == State.RUN and self.pid:
             signum = _SIGNALS[letter]
             self._unless_handled(letter, lambda: self.host.kill(self.pid, signum))
-        elif letter == "h" and not self.is_log and self.host.is_timer():
-            self.host.reload_timer()  # no job runs: the schedule read again
+        elif letter in "h1" and not self.is_log and self.host.is_timer():
+            self.host.timer_control(letter)  # no job runs: the timer's, not a signal
 
     def _stop(self):
         """runsv's stopservice: TERM unless control/t handled it, then CONT and d/x hooks."""

@@ -617,8 +617,10 @@ class Supervisor:
     def arm_timer(self):
         self.timer.arm()
 
-    def reload_timer(self):
-        self.timer.reload()
+    def timer_control(self, letter):
+        """``h`` or ``1`` while no job runs (side.Side._signal): the schedule read again, or
+        the job run now with the schedule kept (timerwait.py)."""
+        (self.timer.reload if letter == "h" else self.timer.run_now)()
 
     def _open_ok_before_start(self, side):
         """runsv's order at a side's first start: a status on disk, ``ok`` open, then the

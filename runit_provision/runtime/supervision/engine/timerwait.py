@@ -106,10 +106,9 @@ class TimerWait:
             return
         now_usec = self.host.time_ns() // 1000
         found = next_run(self.spec, now_usec, self.stamp_usec, random_fraction())
-        if found is None:
-            if self.state.next_usec:
-                self.state = self.state._replace(next_usec=0)
-                self._write_state()
+        if found is None:  # said in the record: status tells "no next run", not "unknown"
+            self.state = self.state._replace(next_usec=0)
+            self._write_state()
             return
         self._armed = found
         self._clock.arm(found[1])
@@ -176,6 +175,18 @@ class TimerWait:
         self.arm()  # the record, with the next run (an elapse during the job: skipped)
         self.host.main.start_job()
         self._stamp_due = None
+
+    def run_now(self):
+        """``1`` while no job runs, wanted up: ``./job`` now, for no elapse (no stamp: an
+        elapse missed stays missed), the wait for the next elapse left as it was — an elapse
+        during this run is skipped and counted, as for any run."""
+        side = self.host.main
+        if side.want is not Want.UP or self.spec is None or self._due is not None \
+                or not _is_free(side):
+            return
+        self.state = self.state._replace(elapse_usec=self.host.time_ns() // 1000, missed=False)
+        self._write_state()
+        side.start_job()
 
     def job_starting(self):
         """``./job`` is about to spawn, its start's record written: the stamp now. A kill -9

@@ -1,7 +1,8 @@
 """The side of a timer (runtime.side with a fake host whose service has a ``schedule``): never
 ``./run``; wanted up, a start arms the host's timer; ``start_job`` runs ``./job`` then
 ``./finish``; a failed run is no death; ``o`` runs the job now; ``h`` while waiting re-reads
-the schedule, while the job runs goes to it."""
+the schedule, while the job runs goes to it; ``1`` while waiting runs the job now and keeps
+the schedule (the host's), while the job runs goes to it as USR1."""
 
 import signal
 
@@ -16,7 +17,7 @@ EXIT_3 = 3 << 8
 class TimerHost(FakeHost):
     def __init__(self, **options):
         super().__init__(**options)
-        self.arms = self.reloads = 0
+        self.arms = self.reloads = self.runs_now = 0
 
     def is_timer(self):
         return True
@@ -24,8 +25,12 @@ class TimerHost(FakeHost):
     def arm_timer(self):
         self.arms += 1
 
-    def reload_timer(self):
-        self.reloads += 1
+    def timer_control(self, letter):
+        if letter == "h":
+            self.reloads += 1
+        else:
+            self.runs_now += 1
+            self.side.start_job()
 
 
 def make(want=Want.UP, **options):
@@ -75,6 +80,17 @@ def test_hup_reloads_while_waiting_and_goes_to_the_job_while_it_runs():
     side.start_job()
     side.control("h")
     assert host.reloads == 1 and host.kills == [(101, signal.SIGHUP)]
+
+
+def test_1_runs_the_job_now_while_waiting_and_goes_to_the_job_while_it_runs():
+    side, host = make()
+    side.control("1")
+    assert host.runs_now == 1 and host.spawned == [(101, ["./job"])]
+    assert side.want is Want.UP  # the schedule kept: wanted up still
+    side.control("1")
+    assert host.runs_now == 1 and host.kills[-1] == (101, signal.SIGUSR1)
+    side.child_exited(101, 0)
+    assert side.state == State.DOWN and side.want is Want.UP
 
 
 def test_down_terms_the_running_job():
