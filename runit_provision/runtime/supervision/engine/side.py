@@ -276,6 +276,9 @@ class Side:
         self._skip_backoff()
         self.write_status()
         if not self.pid:
+            # one start: this one, now or at runit's floor — not also a retry that was pending
+            # (a failed fork's): our sv sends u to a start that waits (sv.is_sent)
+            self._cancel_postponed_start()
             self._start()
 
     def _down(self, _):
