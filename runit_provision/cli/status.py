@@ -15,7 +15,7 @@ data; exit 1.
 import sys
 
 from ..health.status import statuses_named
-from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY
+from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY, WAITING_FOR
 from ..host.owed import owed_line
 from ..protocol.jobwords import DONE, FAILED
 from ..protocol.probe import Condition
@@ -322,6 +322,8 @@ def why_not_running(row):
         from ..protocol.lastrun import job_words  # a one-shot's alone (protocol/jobwords.py)
 
         return job_words(FAILED, main.last_run, exit_text)
+    if main.waiting_for:  # the cause while it waits, before any count of its guard's ends
+        return waiting_line(main)
     tally = main.tally
     if tally is None:
         return "last exit unknown (no account of exits: not our runtime)"
@@ -330,6 +332,19 @@ def why_not_running(row):
     if CRASH_LOOPING in verdict.words:
         return "%s: %s" % (CRASH_LOOPING, _deaths_and_last(main))
     return "%s (%s)" % (_last(tally), _deaths(main))
+
+
+def waiting_line(side):
+    """``waiting for setup (failed)``: the one-shots ``side``'s ./run waits for (the
+    verdict's word), then, where our runtime counts them, its ends within the window — each
+    its guard giving up after sv_timeout, started again."""
+    from ..protocol.needsdone import waiting_words
+
+    said = WAITING_FOR % waiting_words(side.waiting_for)
+    tally = side.tally
+    if tally is None or not tally.died_at_ns or not side.deaths_in_window:
+        return said
+    return "%s; %s (%s)" % (said, _last(tally), _deaths(side))
 
 
 def _deaths(side):

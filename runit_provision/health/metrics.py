@@ -23,6 +23,7 @@ logger) is 1 for that side, absent for a side whose records were all read; its s
 ``runit_service_as_wanted`` is 0.
 """
 
+from ..protocol.jobwords import FAILED
 from ..protocol.probe import Condition
 from ..protocol.tally import CRASH_LOOP
 from ..shown import shown_name
@@ -47,6 +48,10 @@ FAMILIES = (
     ("crash_looping", "gauge",
      "1 when the side died %d times or more in the last %d seconds." % CRASH_LOOP),
     ("gave_up", "gauge", "1 when runsv stopped restarting it (its give-up policy)."),
+    ("waiting_for_oneshot", "gauge",
+     "1 while ./run waits for a one-shot it needs (held, or in its guard), 2 when one it "
+     "waits for failed: the cause, whatever crash_looping says; absent while it waits for "
+     "none."),
     ("restart_delay_seconds", "gauge",
      "Seconds the restart that waits out the back-off waits in all (0: none waits)."),
     ("restart_step", "gauge", "The back-off step of the restart that waits (0: the first)."),
@@ -198,6 +203,9 @@ def _values(side):
         yield from _oneshot_values(side)
     if side.unreadable or (side.timer is not None and side.timer.unreadable is not None):
         yield "unreadable", "1"
+    if side.waiting_for:
+        yield "waiting_for_oneshot", "2" if any(
+            job == FAILED for _, job in side.waiting_for) else "1"
     tally = side.tally
     waiting = side.waiting if side.restart_text is not None else None
     if waiting is not None:

@@ -74,13 +74,18 @@ def readiness_json(side):
 def _with_readiness(side, found):
     """``readiness`` only for a side that declares it: every other side's JSON is as it was
     before readiness existed; ``unreadable`` likewise, only for a side with a record that
-    cannot be read (protocol.probe.SideState.unreadable_text)."""
+    cannot be read (protocol.probe.SideState.unreadable_text); ``restart`` and
+    ``waiting_for`` only while a restart or ./run waits."""
     if side.unreadable:
         found["unreadable"] = side.unreadable_text
     if side.readiness is not None:
         found["readiness"] = readiness_json(side)
     if side.waiting is not None:  # likewise: only while a restart waits out a back-off
         found["restart"] = restart_json(side)
+    if side.waiting_for:  # and while ./run waits for one-shots it needs: the fact's words
+        from ..protocol.needsdone import waiting_words
+
+        found["waiting_for"] = waiting_words(side.waiting_for)
     if side.is_timer:  # and a timer's own record (docs/jobs.md#timers)
         found["timer"] = timer_json(side)
     return found

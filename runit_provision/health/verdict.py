@@ -13,10 +13,12 @@ which carries no verdict, the same way (``judge``). What is wrong, in this order
                                  readiness, back-off record, a one-shot's last run: a user's
                                  tree writes them; protocol/bounds.py) — never as wanted
     gave up restarting it        runsv stopped restarting it (its give-up policy)
-    crash-looping                it died tally.CRASH_LOOP's deaths within the window
     waiting for setup            its ./run waits for a one-shot it needs (protocol/needsdone.py:
                                  held by our tree, or in its guard), ``setup (failed)`` for one
-                                 whose run failed: what systemd calls "activating" too
+                                 whose run failed: what systemd calls "activating" too. Said
+                                 instead of crash-looping: while it waits, its deaths are its
+                                 guard giving up (sv_timeout), and the one-shot is the cause
+    crash-looping                it died tally.CRASH_LOOP's deaths within the window
     not running                  it is wanted up and does not run (none of the above)
     not ready                    it runs, declares readiness (docs/readiness.md), and is still
                                  starting: what systemd calls "activating"
@@ -125,6 +127,9 @@ def judge(service, wanted=None, running=None):
     >>> held.word, held.is_stopped, judge({"wanted": True, "running": True, "main": {
     ...     "waiting_for": "setup (failed)"}}).word
     ('waiting for setup', True, 'waiting for setup (failed)')
+    >>> judge({"wanted": True, "running": True, "main": {"crash_looping": True,
+    ...        "waiting_for": "setup (failed)"}}).word   # its guard's timeouts: the cause
+    'waiting for setup (failed)'
     >>> bad = judge({"wanted": True, "running": True, "main": {"unreadable":
     ...              "supervise/tally: at=1e300 is not a time within 1970..9999"}})
     >>> bad.word, bad.is_as_wanted, bad.is_service_wrong
@@ -144,16 +149,17 @@ def judge(service, wanted=None, running=None):
     if job in (DONE, FAILED):
         wanted = job == FAILED  # done: nothing more is wanted of it; failed: its run was
     stopped = wanted and not running
+    waiting_for = main.get("waiting_for")
     if main.get("gave_up") is True:
         words.append(GAVE_UP)
-    elif main.get("crash_looping") is True:
+    elif main.get("crash_looping") is True and not waiting_for:
         words.append(CRASH_LOOPING)
     if job == FAILED:
         words.append(main.get("job_word") or FAILED)
     elif job == UNREADABLE and not words:  # a fact whose side names no why
         words.append(UNREADABLE)
-    elif main.get("waiting_for") and not words:
-        words.append(WAITING_FOR % main["waiting_for"])
+    elif waiting_for and not words:
+        words.append(WAITING_FOR % waiting_for)
     elif stopped and not words:
         words.append(NOT_RUNNING)
     if running and not words and main.get("ready") == "starting":

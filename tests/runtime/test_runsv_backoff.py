@@ -5,16 +5,17 @@ keeps serving the FIFO during it. Either way a ``u``/``o`` sent meanwhile must l
 one ./run. Where ours differs on purpose, the test pins both behaviours.
 """
 
+import re
 import time
 
 import pytest
 
 from runit_provision.protocol.tally import own_crc32
 
-from ..conftest import our_tool
+from ..conftest import has_c_runit, our_tool
 from .processes import (
     BASE_PATH, SH, children_of, cmdline, make_service, process_group_members,
-    read_bytes, running_pid, send_control, status_record, wait_until)
+    read_bytes, run_sv, running_pid, send_control, status_record, wait_until)
 
 pytestmark = pytest.mark.slow
 
@@ -114,3 +115,61 @@ def test_a_planted_back_off_wait_never_stops_the_tree(processes, tmp_path, wait)
     time.sleep(0.5)  # the loop's first turns, with its timers armed
     assert tree.poll() is None, tree.output()
     assert "Traceback" not in tree.output(), tree.output()
+
+
+BACKOFF_30 = b"backoff 1 first=30 max=30 steps=0 jitter=0 reset=60\n"
+
+
+def _crashed_once(service):
+    """The first ./run exited: runsv is down, wants up, and its restart waits."""
+    stat_file = service / "supervise" / "stat"
+    wait_until(lambda: (service / "crashed").exists() and stat_file.exists()
+               and stat_file.read_text() == "down\n", what="first run crashed")
+    assert not (service / "starts").exists()
+
+
+def test_sv_up_during_our_back_off_wait_starts_it_now(processes, tmp_path):
+    """A restart waiting out a 30 s back-off under our runsv: our ``sv up`` (and
+    ``runit-provision start``, which runs it) starts it now and ends the series
+    (docs/restart.md). The C sv sends nothing — runsv wants it up already (sv.c control()) —
+    and times out with the service still waiting (docs/sv.md)."""
+    service = make_service(tmp_path, "svc", run=RUN_CRASH_ONCE)
+    (service / "backoff").write_bytes(BACKOFF_30)
+    group = processes.start([our_tool("runsv"), "svc"], cwd=str(tmp_path),
+                            env={"PATH": BASE_PATH}, output=str(tmp_path / "runsv.out"))
+    _crashed_once(service)
+    wait_until(lambda: b" due=" in read_bytes(service / "supervise" / "tally"),
+               what="the back-off's wait on record")
+    if has_c_runit():
+        out, code = run_sv(["-w", "1", "up", "svc"], tmp_path)
+        assert code == 1 and re.fullmatch(r"timeout: down: svc: \d+s, normally up, want up\n",
+                                          out), out
+        assert not (service / "starts").exists()
+    began = time.monotonic()
+    out, code = run_sv(["-w", "20", "up", "svc"], tmp_path, sv=our_tool("sv"))
+    assert code == 0 and out.startswith("ok: run: svc: (pid "), out
+    assert time.monotonic() - began < 20  # not the 30 s wait
+    assert (service / "starts").read_text() == "start\n"
+    tally = read_bytes(service / "supervise" / "tally")
+    assert b" due=" not in tally and b" restarts=1" not in tally, tally  # a new series
+    send_control(service, b"x")
+    assert group.wait(10) == 0
+    assert group.output() == ""
+
+
+def test_our_sv_up_during_runsvs_one_second_pause_starts_one_run(runsv, tmp_path, processes):
+    """Our sv sends ``u`` to a service down and wanted up, where the C sv sends nothing: the
+    C runsv, asleep through its 1 s pause, takes it after the start it makes then, ours
+    starts it at the floor — one ./run either way."""
+    service = make_service(tmp_path, "svc", run=RUN_CRASH_ONCE)
+    group = processes.start([runsv, "svc"], cwd=str(tmp_path), env={"PATH": BASE_PATH},
+                            output=str(tmp_path / "runsv.out"))
+    _crashed_once(service)
+    out, code = run_sv(["-w", "20", "up", "svc"], tmp_path, sv=our_tool("sv"))
+    assert code == 0 and out.startswith("ok: run: svc: (pid "), out
+    runs = wait_until(lambda: _sleepers(group.pid) or None, what="sleep child")
+    time.sleep(1.5)  # past the pause: a second start, if any, would have been made
+    assert _sleepers(group.pid) == runs and len(runs) == 1, runs
+    assert (service / "starts").read_text() == "start\n"
+    send_control(service, b"x")
+    assert group.wait(10) == 0

@@ -271,11 +271,11 @@ class Side:
     def _up(self, _):
         self.want = Want.UP
         if self.tally.gave_up_ns:  # an operator's up ends a give-up, with a fresh window
-            self.tally.gave_up_ns = 0
-            self.tally.recent_ns = ()
+            self.tally.gave_up_ns, self.tally.recent_ns = 0, ()
         self._skip_backoff()
         self.write_status()
         if not self.pid:
+            self._cancel_postponed_start()  # one start: not also a failed fork's retry
             self._start()
 
     def _down(self, _):

@@ -2,6 +2,7 @@
 step, the series' reset after a run that stayed up, jitter's bounds, the give-up policy beside
 it, and control bytes during the wait (docs/restart.md)."""
 
+import errno
 import signal
 
 from runit_provision.protocol.backoff import Backoff
@@ -9,7 +10,7 @@ from runit_provision.protocol.status import State
 from runit_provision.protocol.tally import tally_bytes, tally_from_bytes
 from runit_provision.runtime.supervision.engine.side import Want
 
-from .test_side import started
+from .test_side import make, started
 
 EXIT_1 = 1 << 8
 
@@ -199,3 +200,20 @@ def test_a_wait_a_killed_predecessor_left_goes_on_to_its_end():
 def make_with(policy):
     from .test_side import make
     return make(backoff=policy)
+
+
+def test_up_while_a_failed_fork_waits_its_retry_starts_one_run():
+    """``u`` of a service down and wanted up, its start postponed by a fork that failed: it
+    starts now, and the retry that was pending starts nothing more (our sv sends ``u`` to a
+    start that waits: sv.is_sent)."""
+    side, host = make(Want.UP)
+    host.fail_exec["./run"] = errno.EAGAIN
+    side.evaluate()
+    assert host.spawned == [] and ("warning", "unable to fork, sleeping") in [
+        message[:2] for message in host.messages]
+    del host.fail_exec["./run"]
+    side.control("u")
+    assert len(host.spawned) == 1 and side.state == State.RUN
+    host.clock.advance(10)
+    host.run_due_timers()
+    assert len(host.spawned) == 1, host.spawned
