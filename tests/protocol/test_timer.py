@@ -9,7 +9,6 @@ import zoneinfo
 import pytest
 
 from runit_provision.protocol import layout
-from runit_provision.protocol.calendar import ScheduleError
 from runit_provision.protocol.timer import (
     SKIPPED_LIMIT, USEC, TimerSpec, TimerState, elapses_between, next_run, passed_elapses,
     stamp_bytes, stamp_from_bytes, timer_spec_bytes, timer_spec_from_bytes, timer_state_bytes,
@@ -227,9 +226,14 @@ def test_the_elapses_passed_are_bounded_work_whatever_the_span(monkeypatch):
         3, 1820118600 * USEC)     # 01:00, 01:15, 01:30 -03 after 23:45 -04
 
 
-def test_an_elapse_that_is_not_after_is_refused_not_looped_on(monkeypatch):
+def test_an_elapse_that_is_not_after_ends_the_count_not_loops_on_it(monkeypatch):
     spec = TimerSpec("*:0/15 UTC")
-    monkeypatch.setattr(type(spec.schedule), "next_elapse",
-                        lambda self, after, local_zone=None: after)
-    with pytest.raises(ScheduleError, match="not after it"):
-        passed_elapses(spec, 0, 10 ** 12, SKIPPED_LIMIT)
+    calls = []
+
+    def stuck(self, after, local_zone=None):
+        calls.append(after)
+        return after if len(calls) > 2 else after + 900 * USEC
+
+    monkeypatch.setattr(type(spec.schedule), "next_elapse", stuck)
+    assert passed_elapses(spec, 0, 10 ** 12, SKIPPED_LIMIT) == (2, 1800 * USEC)
+    assert len(calls) == 3
