@@ -299,7 +299,10 @@ class timeclock:
         step by step: start from the offset of the last call (``self.guess``, 0 in a new
         process — so a repeated hour's time is the instance of the offset last used, and
         a time in a spring-forward gap resolves by the order glibc's probes oscillate in),
-        correct by the error until the wall time matches; a requested isdst of the other
+        correct by the error until the wall time matches — or, oscillating across a gap,
+        take the probe of summer time when isdst is -1 (either when both sides are of one
+        kind: Casey's three hours of standard time), of the other kind when it is given —
+        or fail after six probes; a requested isdst of the other
         kind takes the offset of the nearest time of that kind, probed a week at a time
         both ways, or one hour off when none is within the bound."""
         t0 = wall - self.guess
@@ -311,7 +314,7 @@ class timeclock:
             dt = wall - local
             if dt == 0:
                 break
-            if t == t1 and t != t2 and (dst2 if isdst < 0 else isdst != 0) != (dst != 0):
+            if t == t1 and t != t2 and (dst2 <= dst if isdst < 0 else (isdst != 0) != dst):
                 self.guess = wall - t    # oscillating across a gap: this one
                 return t
             probes -= 1
