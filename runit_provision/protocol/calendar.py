@@ -34,7 +34,11 @@ below runs glibc 2.36's ``__mktime_internal`` over ``zoneinfo`` — its memory o
 offset used included (it decides which instance of a repeated hour a time is, and so that
 a timer in the second pass of a repeated hour does not jump back to the first); a time in
 a spring-forward gap comes out after it (02:30 in Berlin's gap is 03:30 CEST), so that day
-does not match a time in the gap; a repeated hour's times match once. systemd 252's one
+does not match a time in the gap; a repeated hour's times match once. A match before the
+start is refused as systemd 252.39 refuses it (``_find_next``), and the next elapse is
+always after the moment asked about: where systemd's would not be — a repeated hour between
+two offsets of one isdst, which glibc cannot tell apart — it is the same local time's
+instant after that moment (``_second_pass``; docs/schedule.md). systemd 252's one
 failure is kept too: a time carried past December into summer time is read back with
 summer's isdst, an hour early, and its ``find_next()`` gives up after 1000 rounds
 (``*-1/5-06``: "Infinite loop in calendar calculation"); ``next_elapse`` raises then.
@@ -141,7 +145,14 @@ class CalendarSpec:
         if found is None:
             return None
         fields, frac = found
-        return clock.mktime(fields)[0] * USEC_PER_SEC + frac
+        made = clock.mktime(fields)
+        if made is None:
+            raise ScheduleError("%s: mktime() found no instant for %s (systemd fails there "
+                                "too)" % (self, _format_fields(fields)), 1)
+        elapse = made[0] * USEC_PER_SEC + frac
+        if elapse <= after_usec:
+            elapse = _second_pass(clock, fields, frac, after_usec)
+        return elapse
 
     def elapses(self, after_usec, count, local_zone=None):
         """The next ``count`` elapses (fewer if it stops elapsing), each after the one
@@ -221,7 +232,7 @@ class timeclock:
     """
 
     def __init__(self, zone, local_zone=None):
-        self._known = {}
+        self._known, self._local, self._made = {}, {}, {}
         self.guess = 0      # glibc's localtime_offset: the offset its last mktime() used
         if zone == "UTC":
             self.tz = None
@@ -240,16 +251,37 @@ class timeclock:
             year, month0, day = _civil_from_days(days)
             return (year, month0, day, second // 3600, second // 60 % 60, second % 60, 0,
                     (days + 3) % 7)  # 1970-01-01 was a Thursday
-        d = self._datetime.fromtimestamp(t, self.tz)
-        return (d.year, d.month - 1, d.day, d.hour, d.minute, d.second, int(bool(d.dst())),
-                d.weekday())
+        known = self._local.get(t)
+        if known is None:
+            if len(self._local) > 4096:
+                self._local.clear()
+            d = self._datetime.fromtimestamp(t, self.tz)
+            known = self._local[t] = (d.year, d.month - 1, d.day, d.hour, d.minute, d.second,
+                                      int(bool(d.dst())), d.weekday())
+        return known
 
     def mktime(self, fields):
         """mktime() of ``[year, month0, mday, hour, minute, second, isdst]``: (the epoch
-        second, localtime() of it)."""
-        wall = _wall_seconds(fields[:6])
-        t = wall if self.tz is None else self._glibc_mktime(wall, fields[6])
-        return t, self.localtime(t)
+        second, localtime() of it), or None where glibc's fails (EOVERFLOW: its probes
+        ran out, across a change of three hours)."""
+        if self.tz is None:
+            t = _wall_seconds(fields[:6])
+            return t, self.localtime(t)
+        # a function of the fields and the guess alone: find_next asks the same again and
+        # again (each unit's bounds check of one round)
+        key = (tuple(fields[:7]), self.guess)
+        known = self._made.get(key)
+        if known is None:
+            if len(self._made) > 4096:
+                self._made.clear()
+            t = self._glibc_mktime(_wall_seconds(fields[:6]), fields[6])
+            known = self._made[key] = (t, self.guess)
+        t, self.guess = known
+        return None if t is None else (t, self.localtime(t))
+
+    def offset(self, t):
+        """The zone's UTC offset at instant ``t``, in seconds."""
+        return 0 if self.tz is None else self._convert(t)[0] - t
 
     def _convert(self, t):
         """(wall seconds, isdst) of instant ``t`` in the zone."""
@@ -267,7 +299,10 @@ class timeclock:
         step by step: start from the offset of the last call (``self.guess``, 0 in a new
         process — so a repeated hour's time is the instance of the offset last used, and
         a time in a spring-forward gap resolves by the order glibc's probes oscillate in),
-        correct by the error until the wall time matches; a requested isdst of the other
+        correct by the error until the wall time matches — or, oscillating across a gap,
+        take the probe of summer time when isdst is -1 (either when both sides are of one
+        kind: Casey's three hours of standard time), of the other kind when it is given —
+        or fail after six probes; a requested isdst of the other
         kind takes the offset of the nearest time of that kind, probed a week at a time
         both ways, or one hour off when none is within the bound."""
         t0 = wall - self.guess
@@ -279,12 +314,12 @@ class timeclock:
             dt = wall - local
             if dt == 0:
                 break
-            if t == t1 and t != t2 and (dst2 if isdst < 0 else isdst != 0) != (dst != 0):
+            if t == t1 and t != t2 and (dst2 <= dst if isdst < 0 else (isdst != 0) != dst):
                 self.guess = wall - t    # oscillating across a gap: this one
                 return t
             probes -= 1
             if probes == 0:
-                raise ScheduleError("mktime found no instant for a local time", 1)
+                return None     # the guess is left as it was
             t1, t2, t, dst2 = t2, t, t + dt, dst
         if isdst >= 0 and (isdst != 0) != (dst != 0):
             t = self._other_kind(t, wall, isdst, dst)
@@ -802,7 +837,10 @@ def _end_of_month_day(clock, fields, back):
     """The day ``back`` days before the month's end, counting its last day as 1 (-1 when
     there is no such day in this month)."""
     year, month0 = fields[0], fields[1]
-    normal = clock.mktime([year, month0 + 1, 1 - back] + list(fields[3:7]))[1]
+    made = clock.mktime([year, month0 + 1, 1 - back] + list(fields[3:7]))
+    if made is None:
+        return -1
+    normal = made[1]
     return normal[2] if normal[1] == month0 % 12 and normal[0] == year + month0 // 12 \
         else -1
 
@@ -837,7 +875,10 @@ def _within_bounds(clock, fields):
     past MAX_YEAR or carried backwards."""
     if fields[0] > MAX_YEAR:
         return -1
-    normal = list(clock.mktime(fields)[1][:7])   # taken whole, isdst too
+    made = clock.mktime(fields)
+    if made is None:
+        return -1
+    normal = list(made[1][:7])   # taken whole, isdst too
     for unit in range(6):
         if normal[unit] != fields[unit]:
             if unit < 5:
@@ -849,6 +890,31 @@ def _within_bounds(clock, fields):
     return 1
 
 
+def _on_weekday(spec, clock, fields):
+    """systemd's matches_weekday(): a failed mktime() matches no day."""
+    made = clock.mktime(fields)
+    return made is not None and spec.weekdays >> made[1][7] & 1
+
+
+def _second_pass(clock, fields, frac, after_usec):
+    """The instant of the local time ``fields`` after ``after_usec``, where mktime() gave one
+    at or before it: an hour repeated by a change between two offsets of the same isdst
+    (Ciudad Juarez's 00:00 -06 back to 23:00 -07 on 2022-11-30) has two instants for each of
+    its times, and glibc picks by the offset it used last — systemd then names the first
+    pass's while asked from the second. The time found is not before the one asked from,
+    so its instant after it is the one at the offset of the moment asked from."""
+    wall = _wall_seconds(fields[:6])
+    t = wall - clock.offset(after_usec // USEC_PER_SEC + 1)
+    if list(clock.localtime(t)[:6]) == list(fields[:6]) and t * USEC_PER_SEC + frac > after_usec:
+        return t * USEC_PER_SEC + frac
+    raise ScheduleError("no instant of %s after the moment asked from"
+                        % _format_fields(fields), 1)
+
+
+def _format_fields(fields):
+    return "%04d-%02d-%02d %02d:%02d:%02d" % (fields[0], fields[1] + 1, *fields[2:6])
+
+
 def _reset(fields, unit):
     """Every field below ``unit`` to its first value (month 0, day 1, the rest 0)."""
     for lower in range(unit + 1, 6):
@@ -858,12 +924,23 @@ def _reset(fields, unit):
 def _find_next(spec, clock, fields, usec):
     """systemd's find_next(): the year, then month, day (and weekday), hour, minute and
     second set in turn, each to the earliest match at or after it; a unit with none left
-    moves the unit above on, and a time carried by mktime() starts the round again."""
+    moves the unit above on, and a time carried by mktime() starts the round again.
+
+    A match earlier than the start is not taken: the hour moves on and the isdst that
+    mktime() gives is kept from then on (systemd 252.39's find_next, Debian 12's). That
+    happens where a time is carried into a change that skips local time: 23:60 before a
+    midnight change is 00:00 of the next day with summer's isdst, which glibc reads back
+    as 23:00 of the day before — an hour before the start."""
+    start, start_usec = fields[:6], usec
+    keep_isdst = False
     for _ in range(MAX_ITERATIONS):
         # normalised with the isdst it has — the local time's, or that of a time carried
         # by _within_bounds (whose smaller units were reset: glibc then reads the result
-        # with that isdst, as systemd does) — and then -1, as find_next() sets it
-        fields = list(clock.mktime(fields)[1][:6]) + [-1]
+        # with that isdst, as systemd does) — and then -1, as find_next() sets it, unless
+        # a match before the start was refused (then mktime()'s own)
+        made = clock.mktime(fields)   # a failed mktime() leaves the fields as they were
+        normal = fields if made is None else made[1]
+        fields = list(normal[:6]) + [normal[6] if keep_isdst else -1]
         changed, fields[0] = _matching(spec, spec.year, fields, fields[0])
         if changed is None:
             return None
@@ -874,8 +951,7 @@ def _find_next(spec, clock, fields, usec):
             return None
         for unit, chain in ((1, spec.month), (2, spec.day), (3, spec.hour), (4, spec.minute),
                             (5, spec.second)):
-            if unit == 3 and spec.weekdays is not None \
-                    and not spec.weekdays >> clock.mktime(fields)[1][7] & 1:
+            if unit == 3 and spec.weekdays is not None and not _on_weekday(spec, clock, fields):
                 fields[2] += 1
                 _reset(fields, 2)
                 usec = 0
@@ -899,6 +975,9 @@ def _find_next(spec, clock, fields, usec):
             if bounds != 1:
                 break
         else:
-            return fields, usec
+            if (fields[:6], usec) >= (start, start_usec):
+                return fields, usec
+            fields[3] += 1      # before the start: an hour on, minutes kept, as systemd
+            keep_isdst = True
     raise ScheduleError("%s: no elapse found within %d steps (systemd gives up there too)"
                         % (spec, MAX_ITERATIONS), 1)

@@ -335,7 +335,9 @@ def _last_elapse_until(schedule, after_usec, until_usec, local_zone):
     return schedule.next_elapse(low, local_zone)
 
 
-SKIPPED_LIMIT = 100000  # elapses counted at most for one run (a seconds' timer, a day long)
+# elapses counted at most for one run: each is a computation of the next elapse in the
+# supervisor's loop (a seconds' timer whose run took an hour counts 1000)
+SKIPPED_LIMIT = 1000
 
 
 def elapses_between(spec, after_usec, until_usec, limit=1000, local_zone=None):
@@ -351,19 +353,26 @@ def elapses_between(spec, after_usec, until_usec, limit=1000, local_zone=None):
 
 
 def passed_elapses(spec, after_usec, until_usec, limit=1000, local_zone=None):
-    """``(count, the last)`` of the elapses in (after, until] — at most ``limit``; the last
-    is ``after_usec`` when none fell there.
+    """``(count, the last)`` of the elapses in (after, until]: the count at most ``limit``,
+    the last the latest of them however many there are (``after_usec`` when none fell
+    there). The work is bounded whatever the span: ``limit`` elapses walked, then the last
+    found by bisection.
 
     >>> passed_elapses(TimerSpec("*:*:00 UTC"), 60 * USEC, 300 * USEC)
     (4, 300000000)
+    >>> passed_elapses(TimerSpec("*:*:00 UTC"), 60 * USEC, 86400 * USEC, limit=3)
+    (3, 86400000000)
     """
-    count, at, last = 0, after_usec, after_usec
+    count, last = 0, after_usec
     while count < limit:
-        at = spec.schedule.next_elapse(at, local_zone)
-        if at is None or at > until_usec:
-            break
+        at = spec.schedule.next_elapse(last, local_zone)
+        # one not after the last breaks the calendar's promise (its DST sweep holds it): the
+        # count ends there rather than walk in place in the supervisor's loop
+        if at is None or at > until_usec or at <= last:
+            return count, last
         count, last = count + 1, at
-    return count, last
+    latest = _last_elapse_until(spec.schedule, last, until_usec, local_zone)
+    return count, last if latest is None else latest
 
 
 def _seconds_bytes(usec):

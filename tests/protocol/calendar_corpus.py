@@ -183,6 +183,125 @@ def random_cases(seed=46, count=RANDOM_COUNT):
     return made
 
 
+# The clock changes of every zone of the tz database: each change in these years, from just
+# before, at and just after it, and along the elapses that lead across it.
+SWEEP_YEARS = (2020, 2040)
+# (expression, lead): the chain of elapses starts ``lead`` seconds before the change. The
+# ones that carry a time into a change at midnight or on the half hour are here: a minute
+# or second repetition, a time at, just after or just before midnight (``daily`` is
+# ``*-*-* 00:00``), one on the half hour, one in the small hours, a weekday.
+SWEEP = [("*:0/15", 1800), ("*:0/20", 2400), ("*:30", 3600), ("*:*:0/30", 60),
+         ("hourly", 7200), ("daily", 86400), ("*-*-* 00:30", 86400), ("*-*-* 02:30", 86400),
+         ("*-*-* 23:30", 86400), ("Mon *-*-* 00:30", 86400)]
+SWEEP_CHAIN = 4
+
+
+def zone_groups():
+    """{zone name: [its aliases]}: every zone of ``zoneinfo.available_timezones()``, those
+    whose TZif data are the same bytes (one zone under several names: ``Chile/Continental``
+    is ``America/Santiago``) under the first name, since they compute alike."""
+    import hashlib
+    import zoneinfo
+    groups = {}
+    for name in sorted(zoneinfo.available_timezones()):
+        data = _tzif(name)
+        key = hashlib.sha256(data).hexdigest() if data is not None else name
+        groups.setdefault(key, []).append(name)
+    return {names[0]: names[1:] for names in groups.values()}
+
+
+def _tzif(name):
+    import zoneinfo
+    for base in zoneinfo.TZPATH:
+        path = os.path.join(base, name)
+        if os.path.isfile(path):
+            with open(path, "rb") as file:
+                return file.read()
+    return None
+
+
+def transitions(name, years=SWEEP_YEARS):
+    """The instants (epoch seconds) within ``years`` at which zone ``name``'s UTC offset or
+    its summer time flag changes: the TZif file's own transitions (tzfile(5)), then, past
+    its last one, a day-by-day scan of the zone's rule (its footer), each change found to
+    the second."""
+    import datetime
+    import zoneinfo
+    low, high = utc("%d-01-01 00:00" % years[0]), utc("%d-01-01 00:00" % (years[1] + 1))
+    zone = zoneinfo.ZoneInfo(name)
+
+    def kind(t):
+        moment = datetime.datetime.fromtimestamp(t, zone)
+        return moment.utcoffset(), moment.dst()
+
+    found, scan_from = _tzif_transitions(_tzif(name) or b"")
+    changes = [t for t in found if low <= t < high and kind(t - 1) != kind(t)]
+    t = max(low, scan_from)
+    while t < high:
+        step = min(86400, high - t)
+        if kind(t) != kind(t + step):
+            early, late = t, t + step     # the change is in (early, late]
+            while late - early > 1:
+                middle = (early + late) // 2
+                early, late = (middle, late) if kind(middle) == kind(t) else (early, middle)
+            changes.append(late)
+        t += step
+    return sorted(set(changes))
+
+
+def _tzif_transitions(data):
+    """(the transition instants of a TZif file's 64-bit block, from where its footer's rule
+    is to be scanned: after the last of them, never when the rule has no summer time, from
+    the start when the file cannot be read so)."""
+    import struct
+    if data[:4] != b"TZif" or data[4:5] < b"2":
+        return [], 0
+    isut, isstd, leaps, times, types, chars = struct.unpack(">6l", data[20:44])
+    start = 44 + times * 5 + types * 6 + chars + leaps * 8 + isstd + isut + 44
+    isut, isstd, leaps, times, types, chars = struct.unpack(">6l", data[start - 24:start])
+    instants = list(struct.unpack(">%dq" % times, data[start:start + 8 * times]))
+    footer = data[start + times * 9 + types * 6 + chars + leaps * 12 + isstd + isut:]
+    if b"," not in footer:
+        return instants, 2 ** 62
+    return instants, (instants[-1] if instants else 0)
+
+
+def sweep_bases(change, lead):
+    """The moments asked about around a change at ``change``: a second before, at and a
+    second after it, and where the chain of elapses starts."""
+    return [change - 1, change, change + 1, change - lead]
+
+
+def sweep_cases(groups, years, iterations, program=SYSTEMD_ANALYZE):
+    """What systemd-analyze says around every change of ``years`` of each zone of ``groups``:
+    ``[{"expression": "EXPR ZONE", "start", "elapses"}]``, each SWEEP expression from where
+    its chain starts (``lead`` before the change) and from a second after the change,
+    ``iterations`` elapses. The expressions of one start are asked in one process: each
+    names its zone, which systemd computes in a child of its own (its mktime() state is not
+    the one before's)."""
+    by_start = {}
+    for zone in groups:
+        for change in transitions(zone, years):
+            for expression, lead in SWEEP:
+                for start in (change - lead, change + 1):
+                    by_start.setdefault(start, []).append("%s %s" % (expression, zone))
+    found = []
+    for start, expressions in sorted(by_start.items()):
+        proc = subprocess.run(
+            [program, "calendar", "--iterations=%d" % iterations, "--base-time=@%d" % start,
+             "--"] + expressions, env=dict(os.environ, TZ="UTC", LC_ALL="C",
+                                           SYSTEMD_COLORS="0"),
+            capture_output=True, text=True, timeout=600)
+        blocks = [read_block(block) for block in proc.stdout.split("\n\n") if block.strip()]
+        if proc.returncode != 0 or len(blocks) != len(expressions):
+            raise RuntimeError("systemd-analyze from @%d: exit %d, %d answers to %d: %s" % (
+                start, proc.returncode, len(blocks), len(expressions), proc.stderr.strip()))
+        for expression, block in zip(expressions, blocks):
+            found.append({"expression": expression, "start": start,
+                          "elapses": block["elapses"]})
+    return found
+
+
 def cases():
     """Every (expression, zone, start) of the corpus, in order."""
     for expressions, starts in ((MAN_PAGE, DAYS_BEFORE), (DAYS, DAYS_BEFORE),

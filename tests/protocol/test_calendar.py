@@ -246,3 +246,55 @@ def test_the_days_of_the_calendar_without_datetime():
         day = epoch + datetime.timedelta(days=days)
         assert calendar._civil_from_days(days) == (day.year, day.month - 1, day.day)
     assert calendar.timeclock("UTC").localtime(1774612800)[7] == 4   # 2026-03-27: a Friday
+
+
+# the zones whose changes are odd: three hours at 00:01 (Casey), at midnight (Santiago,
+# Havana, Beirut), half an hour (Lord Howe), between two standard offsets (Ciudad Juarez),
+# negative summer time (Dublin), and an ordinary one (Berlin)
+GLIBC_ZONES = ("Antarctica/Casey", "America/Santiago", "America/Havana", "Asia/Beirut",
+               "Australia/Lord_Howe", "America/Ciudad_Juarez", "Europe/Dublin",
+               "Europe/Berlin")
+GLIBC_PROGRAM = """
+import sys, time
+for line in sys.stdin:
+    fields = [int(word) for word in line.split()]
+    try:
+        print(int(time.mktime(tuple(fields[:6]) + (0, 0, fields[6]))))
+    except OverflowError:
+        print("fail")
+"""
+
+
+@pytest.mark.parametrize("zone", GLIBC_ZONES)
+def test_mktime_is_glibcs_around_every_change(zone):
+    """timeclock.mktime against the C library's own mktime() (Python's time.mktime, in a
+    process of its own with TZ set): the same calls in the same order — every wall time
+    from an hour and a half before to three and a half hours after each change's local
+    time, with isdst -1, 0 and 1 — give the same instant, or fail alike. The order
+    matters: glibc starts each from the offset of the call before."""
+    import subprocess
+    import sys
+    from tests.protocol import calendar_corpus
+    calls = []
+    tz = zoneinfo.ZoneInfo(zone)
+    for change in calendar_corpus.transitions(zone, (2020, 2023)):
+        before = datetime.datetime.fromtimestamp(change - 1, tz).replace(tzinfo=None)
+        for minutes in range(-90, 211, 30):
+            wall = before + datetime.timedelta(minutes=minutes, seconds=1)
+            for isdst in (-1, 0, 1):
+                calls.append([wall.year, wall.month, wall.day, wall.hour, wall.minute,
+                              wall.second, isdst])
+    assert len(calls) > 100
+    proc = subprocess.run([sys.executable, "-c", GLIBC_PROGRAM], capture_output=True,
+                          text=True, timeout=120, env={"TZ": zone, "PATH": "/usr/bin:/bin"},
+                          input="".join("%d %d %d %d %d %d %d\n" % tuple(c) for c in calls))
+    assert proc.returncode == 0, proc.stderr
+    clock = calendar.timeclock(zone)
+    ours = []
+    for year, month, day, hour, minute, second, isdst in calls:
+        made = clock.mktime([year, month - 1, day, hour, minute, second, isdst])
+        ours.append("fail" if made is None else str(made[0]))
+    theirs = proc.stdout.split()
+    differ = ["%s isdst %d: ours %s, glibc %s" % (calls[i][:6], calls[i][6], ours[i], theirs[i])
+              for i in range(len(calls)) if ours[i] != theirs[i]]
+    assert not differ, "%d of %d differ:\n%s" % (len(differ), len(calls), "\n".join(differ[:10]))

@@ -105,6 +105,22 @@ def test_runs_as_debians_cron(line, start, zone, expected):
     assert runs(line, start, zone, len(expected) or 3) == expected
 
 
+@pytest.mark.parametrize("line, start, expected", [
+    # Debian's cron: twice at 03:00 CEST (02:00 and 02:30 of the skipped hour), then daily
+    ("0,30 2 * * *", "2027-03-27 12:00", ["03-28 Sun 03:00 CEST", "03-29 Mon 02:00 CEST"]),
+    # Debian's cron: 02:00's run and 03:00's, both at 03:00 CEST
+    ("0 1-3 * * *", "2027-03-27 12:00", [
+        "03-28 Sun 01:00 CET", "03-28 Sun 03:00 CEST", "03-29 Mon 01:00 CEST"]),
+])
+def test_times_of_one_line_in_the_skipped_hour_run_once_not_once_each(line, start,
+                                                                      expected):
+    """The difference from Debian's cron that docs/schedule.md names: its cron.c runs the
+    fixed-time jobs of every minute of the skipped interval at the change, so a line with
+    two times in it starts twice at one instant; a timer runs one run at a time, so one
+    instant is one elapse — and a second run there would be skipped for overlap."""
+    assert runs(line, start, BERLIN, len(expected)) == expected
+
+
 @pytest.mark.parametrize("line, column, words", [
     ("5/10 * * * *", 1, "Debian's cron takes a step only after '*' or a range"),
     ("* 24 * * *", 3, "the hour 24 is not within 0..23"),

@@ -10,8 +10,9 @@ import pytest
 
 from runit_provision.protocol import layout
 from runit_provision.protocol.timer import (
-    USEC, TimerSpec, TimerState, elapses_between, next_run, stamp_bytes, stamp_from_bytes,
-    timer_spec_bytes, timer_spec_from_bytes, timer_state_bytes, timer_state_from_bytes)
+    SKIPPED_LIMIT, USEC, TimerSpec, TimerState, elapses_between, next_run, passed_elapses,
+    stamp_bytes, stamp_from_bytes, timer_spec_bytes, timer_spec_from_bytes, timer_state_bytes,
+    timer_state_from_bytes)
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 DAY = 86400 * USEC
@@ -200,3 +201,39 @@ def test_the_skipped_count_of_a_long_run():
     assert elapses_between(every_five, started, at("2026-11-26 10:17:00")) == 3
     assert elapses_between(every_five, started, started + 365 * DAY, limit=50) == 50
     assert elapses_between(TimerSpec("2026-11-26 10:00:00 UTC"), started - 1, started + DAY) == 1
+
+
+def test_the_elapses_passed_are_bounded_work_whatever_the_span(monkeypatch):
+    """A seconds' timer whose run took a week: SKIPPED_LIMIT elapses counted, and the last
+    is still the latest (a persistent timer's stamp), found by bisection, not by walking
+    600,000 elapses; the Santiago night of the issue counts its 4 quarter hours."""
+    every_second = TimerSpec("*:*:* UTC")
+    started = at("2026-11-26 10:00:00")
+    calls = []
+    real = type(every_second.schedule).next_elapse
+
+    def counted(self, after, local_zone=None):
+        calls.append(after)
+        return real(self, after, local_zone)
+
+    monkeypatch.setattr(type(every_second.schedule), "next_elapse", counted)
+    count, last = passed_elapses(every_second, started, started + 7 * DAY, SKIPPED_LIMIT)
+    monkeypatch.undo()
+    assert (count, last) == (SKIPPED_LIMIT, started + 7 * DAY)
+    assert len(calls) < SKIPPED_LIMIT + 100
+    santiago = TimerSpec("*:0/15 America/Santiago")
+    assert passed_elapses(santiago, 1820115900 * USEC, 1820118600 * USEC) == (
+        3, 1820118600 * USEC)     # 01:00, 01:15, 01:30 -03 after 23:45 -04
+
+
+def test_an_elapse_that_is_not_after_ends_the_count_not_loops_on_it(monkeypatch):
+    spec = TimerSpec("*:0/15 UTC")
+    calls = []
+
+    def stuck(self, after, local_zone=None):
+        calls.append(after)
+        return after if len(calls) > 2 else after + 900 * USEC
+
+    monkeypatch.setattr(type(spec.schedule), "next_elapse", stuck)
+    assert passed_elapses(spec, 0, 10 ** 12, SKIPPED_LIMIT) == (2, 1800 * USEC)
+    assert len(calls) == 3
