@@ -238,6 +238,12 @@ def alive(pids):
     return [pid for pid in pids if stat_fields(pid) is not None]
 
 
+# A job's child that ignores TERM (``%`` the file its pid is added to), and the job going on
+# only once it does: a TERM sent to the group sooner would end the subshell before its trap.
+STUBBORN_CHILD = ("(trap '' TERM; : >trapped; exec sleep 40) &\necho $! >>%s\n"
+                  "until [ -e trapped ]; do sleep 0.05; done\nrm trapped\n")
+
+
 def most_groups_at_once(session, name, until, timeout):
     """Sample the process groups of the live ``name`` processes in ``session`` every 50 ms
     until ``until()`` holds (at most ``timeout`` seconds): the most seen at one time (a

@@ -19,8 +19,8 @@ from runit_provision.protocol.timer import (
 
 from ..conftest import our_tool
 from .processes import (
-    BASE_PATH, SH, alive, is_runsv_up, most_groups_at_once, read_bytes, send_control,
-    status_record, voluntary_switches, wait_until, whole_lines, write_file)
+    BASE_PATH, SH, STUBBORN_CHILD, alive, is_runsv_up, most_groups_at_once, read_bytes,
+    send_control, status_record, voluntary_switches, wait_until, whole_lines, write_file)
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +38,7 @@ printf 'last-run 1 exit=%d signal=%d started=%s ended=%s\\n' "${1:--1}" "${2:-0}
 """
 RUN = SH + "echo run >>ran-run\nexec sleep 1000\n"
 FAR = "2199-01-01 00:00:00 UTC"
+
 
 
 def make_timer(tmp_path, spec, job, name="svc"):
@@ -367,7 +368,7 @@ def test_what_ignores_term_is_killed_10_seconds_later_though_the_job_ended(
     """The time limit's TERM ends the job's shell; its child ignores TERM: KILL reaches it
     10 s after the TERM, the shell long gone."""
     service = make_timer(tmp_path, TimerSpec(FAR, time_limit=0.5),
-                         "(trap '' TERM; exec sleep 40) &\necho $! >>kids\nwait\n")
+                         STUBBORN_CHILD % "kids" + "wait\n")
     start(processes, tmp_path, service)
     send_control(service, b"o")
     wait_until(lambda: last_run(service) is not None, what="the shell's end")
@@ -416,7 +417,7 @@ def test_an_elapse_while_a_runs_leftovers_are_ended_is_skipped(tmp_path, process
     """Every 2 s, a job that exits at once and leaves a child that ignores TERM: the
     elapses until its KILL (10 s later) are skipped, counted — never a run beside it."""
     service = make_timer(tmp_path, TimerSpec("*:*:0/2 UTC"),
-                         "echo x >>runs\n(trap '' TERM; exec sleep 40) &\necho $! >>kids\n")
+                         "echo x >>runs\n" + STUBBORN_CHILD % "kids")
     group = start(processes, tmp_path, service)
     assert most_groups_at_once(group.pid, "sleep", lambda: len(runs(service)) >= 2, 30) == 1
     first_kid = kids(service)[0]

@@ -15,8 +15,8 @@ from runit_provision.protocol.lastrun import last_run_from_bytes
 from runit_provision.protocol.timer import USEC, stamp_bytes, timer_state_from_bytes
 
 from ..conftest import our_tool
-from .processes import BASE_PATH, C_RUNSV, C_SV, SH, alive, most_groups_at_once, read_bytes, \
-    stat_fields, status_record, wait_until, write_file
+from .processes import BASE_PATH, C_RUNSV, C_SV, SH, STUBBORN_CHILD, alive, \
+    most_groups_at_once, read_bytes, stat_fields, status_record, wait_until, write_file
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
@@ -440,7 +440,7 @@ def test_what_ignores_term_is_killed_10_seconds_later_though_the_job_ended(
     """The time limit's TERM ends the job's shell; its child ignores TERM: KILL reaches it
     10 s after the TERM, and only then does the waiter end (runsv's finish after it)."""
     service = timer_service(tmp_path, YEARLY, down=True, time_limit=0.5,
-                            job="(trap '' TERM; exec sleep 40) &\necho $! >>../kids\nwait")
+                            job=STUBBORN_CHILD % "../kids" + "wait")
     start_runsv(processes, tmp_path, service)
     wait_until(lambda: status_record(service), what="runsv's status")
     asked = time.monotonic()
