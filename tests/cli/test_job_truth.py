@@ -212,14 +212,7 @@ def test_every_view_tells_every_state_of_a_job(live, capsys, tree):
         assert (name in listed) == in_fleet, (where, listed)
         if in_fleet:
             assert listed[name] == facts[name], where
-        labels = re.escape('{service="%s",tree="%s",declared="true"}' % (
-            name, "root" if prefix else "system"))
-        for line in lines:
-            family, value = line.split(" ")
-            found = re.search("^%s%s %s$" % (family, labels, r"\S+" if value == "absent"
-                                             else value), metrics, re.M)
-            assert (found is None) == (value == "absent"), \
-                (where, line, [found for found in metrics.splitlines() if name in found])
+        assert_metric_lines(metrics, name, "root" if prefix else "system", lines, where)
         verdict = "PASSED" if passes else "FAILED"
         assert re.search(r"^%s::%s .*%s$|^%s %s::%s - " % (
             name, re.escape(check), verdict, verdict, name, re.escape(check)), checks, re.M), \
@@ -233,13 +226,7 @@ def test_every_view_tells_every_state_of_a_job(live, capsys, tree):
         assert rows[name]["verdict"] == facts[name] == word, (name, rows[name], facts[name])
         assert status(capsys, data, name)[0] == 3, name
         assert re.search(r"^%s::running .*FAILED$" % re.escape(name), checks, re.M), checks
-        labels = re.escape('{service="%s",tree="%s",declared="true"}' % (
-            name, "root" if prefix else "system"))
-        for line in lines:
-            family, value = line.split(" ")
-            hit = re.search("^%s%s %s$" % (family, labels, r"\S+" if value == "absent"
-                                           else value), metrics, re.M)
-            assert (hit is None) == (value == "absent"), (name, line)
+        assert_metric_lines(metrics, name, "root" if prefix else "system", lines, name)
 
     # what made each state: the runs each timer had
     def runs(name):
@@ -343,3 +330,15 @@ def test_a_dependent_of_a_failed_one_shot_is_told_waiting_after_its_guards_time_
     assert re.search(r"^FAILED %s::%s - %s: %s: " % (name, check, name, re.escape(word)),
                      checks, re.M), [found for found in checks.splitlines() if name in found]
     assert passes is False and "crash-looping" not in checks
+
+
+def assert_metric_lines(metrics, name, tree, lines, where):
+    """Each ``FAMILY VALUE`` of ``lines`` is in ``metrics`` for service ``name`` of ``tree``
+    (``absent``: no such line at all)."""
+    labels = re.escape('{service="%s",tree="%s",declared="true"}' % (name, tree))
+    for line in lines:
+        family, value = line.split(" ")
+        found = re.search("^%s%s %s$" % (family, labels, r"\S+" if value == "absent"
+                                         else value), metrics, re.M)
+        assert (found is None) == (value == "absent"), \
+            (where, line, [shown for shown in metrics.splitlines() if name in shown])
