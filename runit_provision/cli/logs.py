@@ -6,7 +6,7 @@ directory, a rotated file that cannot be decoded — each said once on stderr, t
 shown — or bad data, at its file:line:column); 2 on bad usage.
 """
 
-import posix  # not os, on the daily views' path: protocol/without_os.py says why
+import os
 import sys
 
 from ..errors import LoginNameError, ProvisionError

@@ -31,11 +31,7 @@ and its end — whatever the exit — is no death. ``o`` runs the job at once; w
 
 import errno
 import os
-
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 
 from ....protocol.backoff import DELAY_MAX, Waiting
 from ....protocol.status import State, Status
