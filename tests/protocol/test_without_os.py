@@ -1,12 +1,10 @@
-"""protocol/without_os.py: the path names, environment and name bytes the daily views take
-without importing ``os`` are ``posixpath``'s and ``os``'s, on every shape of path."""
+"""protocol/without_os.py: its path names, environment and name bytes are ``posixpath``'s and
+``os``'s, on every shape of path."""
 
 import itertools
 import os
 import posixpath
 import stat
-import subprocess
-import sys
 from pathlib import PurePosixPath
 
 import pytest
