@@ -269,7 +269,7 @@ def _link(dfd, listener):
         except FileNotFoundError:
             pass
         os.link("/proc/self/fd/%d" % listener.fd, LISTENER, dst_dir_fd=dfd,
-                   follow_symlinks=True)
+                follow_symlinks=True)
     except OSError:
         return False
     return True

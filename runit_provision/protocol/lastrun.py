@@ -177,7 +177,7 @@ def last_run_read_at(supervise_fd):
     finish never writes."""
     try:
         fd = os.open(LAST_RUN, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
-                        | os.O_CLOEXEC, dir_fd=supervise_fd)
+                     | os.O_CLOEXEC, dir_fd=supervise_fd)
     except OSError:
         return None, None
     try:

@@ -144,7 +144,7 @@ def send_control(service_dir, commands, dir_fd=None):
         commands = commands.encode("ascii")
     try:
         fd = os.open(_join(service_dir, CONTROL_FIFO), os.O_WRONLY | os.O_NONBLOCK,
-                        dir_fd=dir_fd)
+                     dir_fd=dir_fd)
     except OSError as exc:
         import errno
 

@@ -247,7 +247,7 @@ def readiness_read_at(supervise_fd):
     into place: a reader never sees half of one)."""
     try:
         fd = os.open(READINESS, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
-                        | os.O_CLOEXEC, dir_fd=supervise_fd)
+                     | os.O_CLOEXEC, dir_fd=supervise_fd)
     except OSError:
         return None, None
     try:

@@ -297,7 +297,7 @@ def tally_read_at(supervise_fd, tries=3):
     for _ in range(tries):
         try:
             fd = os.open(TALLY, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
-                            | os.O_CLOEXEC, dir_fd=supervise_fd)
+                         | os.O_CLOEXEC, dir_fd=supervise_fd)
         except OSError:
             return None, None
         try:

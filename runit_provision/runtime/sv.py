@@ -367,7 +367,7 @@ def _read_record(path):
     not there or not a regular file."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
-                        | os.O_CLOEXEC)
+                     | os.O_CLOEXEC)
     except OSError:
         return None
     try:
@@ -911,7 +911,7 @@ def readiness_verdict(status):
         return None
     try:
         fd = os.open(layout.SUPERVISE_DIR + "/" + layout.READINESS,
-                        os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+                     os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
     try:
