@@ -477,3 +477,60 @@ def test_the_reason_finder(tmp_path):
     silent.write_text('"""Long.\n\nNothing more."""\n' + "x = 1\n" * LONG_MODULE)
     said.write_text('"""Long.\n\nWhy one module: one program."""\n' + "x = 1\n" * LONG_MODULE)
     assert long_modules_without_a_reason([short, silent, said]) == [silent]
+
+
+# -- public Python only: no private module, no ``sys._*`` ---------------------------------------
+# What other pieces of work still hold, each with why; issue 60 removes every entry.
+PRIVATE_ALLOWED = {
+    # ctypes' types rebuilt from its C half; the next step makes it plain ctypes
+    "runtime/unix/ffi.py": {"_ctypes"},
+    # the code bundle's import system and the kept configuration, removed with the room
+    "startup/": {"_imp", "_frozen_importlib", "_frozen_importlib_external", "posix"},
+}
+
+
+def private_uses(path):
+    """The private names ``path`` uses, with their lines: imports of a module whose name
+    starts with ``_`` (``__future__`` is public) or of ``posix`` (``os`` is its public face),
+    ``sys._*`` attributes and ``getattr(sys, "_…")``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module]
+        for name in names:
+            top = name.split(".")[0]
+            if (top.startswith("_") and top != "__future__") or top == "posix":
+                found.append((top, node.lineno))
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id == "sys" and node.attr.startswith("_")):
+            found.append(("sys." + node.attr, node.lineno))
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr") and len(node.args) >= 2
+                and isinstance(node.args[0], ast.Name) and node.args[0].id == "sys"
+                and isinstance(node.args[1], ast.Constant)
+                and str(node.args[1].value).startswith("_")):
+            found.append(("sys." + node.args[1].value, node.lineno))
+    return sorted(found, key=lambda use: use[1])
+
+
+def test_the_package_uses_public_python_only():
+    found = []
+    for _, path in modules():
+        relative = path.relative_to(PACKAGE_DIR).as_posix()
+        allowed = set().union(*(names for prefix, names in PRIVATE_ALLOWED.items()
+                                if relative.startswith(prefix)))
+        found += ["%s:%d: %s" % (relative, line, name)
+                  for name, line in private_uses(path) if name not in allowed]
+    assert found == []
+
+
+def test_the_private_use_finder(tmp_path):
+    sample = tmp_path / "mod.py"
+    sample.write_text("from __future__ import annotations\nimport os, _signal\nimport posix\n"
+                      "from _operator import itemgetter\nimport sys\nsys._getframe(1)\n"
+                      "getattr(sys, '_base_executable', None)\nsys.argv\n")
+    assert private_uses(sample) == [("_signal", 2), ("posix", 3), ("_operator", 4),
+                                    ("sys._getframe", 6), ("sys._base_executable", 7)]

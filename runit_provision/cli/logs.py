@@ -6,11 +6,10 @@ directory, a rotated file that cannot be decoded — each said once on stderr, t
 shown — or bad data, at its file:line:column); 2 on bad usage.
 """
 
-import posix  # not os, on the daily views' path: protocol/without_os.py says why
+import os
 import sys
 
 from ..errors import LoginNameError, ProvisionError
-from ..protocol.without_os import fsencode
 from ..shown import prefixed_lines, shown_name, shown_text
 from .default_data import HIERA_HELP, reads_data
 
@@ -160,7 +159,7 @@ def _pattern(text):
     import re
 
     try:
-        return re.compile(fsencode(text))
+        return re.compile(os.fsencode(text))
     except re.error as exc:
         raise _Usage("-g/--grep %s: not a regular expression (Python's): %s"
                      % (shown_name(repr(text)), exc)) from exc

@@ -21,7 +21,7 @@ and what it owes (cli/apply.py), ``demo`` takes its sandbox down (cli/demo.py).
 """
 
 import gc
-import posix  # not os, on the daily views' path: protocol/without_os.py says why
+import os
 import sys
 
 from .. import __version__
@@ -118,7 +118,7 @@ def main(argv=None):
             keep(bundle)  # the output is out: only the next start waits on this
         if is_program and args.command in VIEWS:  # ended at once (startup/__init__.py)
             sys.stderr.flush()
-            posix._exit(code)
+            os._exit(code)
         return code
     except BrokenPipeError:
         if not is_output_closed():
@@ -183,11 +183,11 @@ def is_output_closed():
 def discard_output():
     """Standard output to /dev/null: what the interpreter still holds for it is flushed there
     at exit, instead of failing again with "Exception ignored … BrokenPipeError"."""
-    null = posix.open("/dev/null", posix.O_WRONLY)
+    null = os.open("/dev/null", os.O_WRONLY)
     try:
-        posix.dup2(null, sys.stdout.fileno())
+        os.dup2(null, sys.stdout.fileno())
     finally:
-        posix.close(null)
+        os.close(null)
 
 
 if __name__ == "__main__":

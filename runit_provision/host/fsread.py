@@ -28,13 +28,13 @@ of a read is bounded: a caller reading a user's directory says so (``scan(limit=
 ``LimitError`` — that user's refusal — never a crash or a look that grows with the home.
 """
 
-import posix  # not os, on the daily views' path: protocol/without_os.py says why
+import os
 
 from ..errors import ApplyError, LimitError, UnsafePathError
 from ..protocol.without_os import abspath, is_link, is_regular  # a daily view's path (startup/)
 
-DIR_FLAGS = posix.O_RDONLY | posix.O_DIRECTORY | posix.O_NOFOLLOW | posix.O_CLOEXEC
-READ_FLAGS = posix.O_RDONLY | posix.O_NOFOLLOW | posix.O_NONBLOCK | posix.O_CLOEXEC
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 # The most of a file read to compare it: the files the applier writes are scripts and values;
 # a larger one (a user's, planted) is not read — and so replaced whole — never read without
 # an end (a file that keeps growing, a sparse terabyte).
@@ -68,10 +68,10 @@ class FsReader:
 
     def __init__(self, root="/", trusted_uids=None):
         self.root = abspath(root)
-        self.trusted_uids = frozenset({0, posix.geteuid()} if trusted_uids is None
+        self.trusted_uids = frozenset({0, os.geteuid()} if trusted_uids is None
                                       else trusted_uids)
         try:
-            root_fd = posix.open(self.root, posix.O_RDONLY | posix.O_DIRECTORY | posix.O_CLOEXEC)
+            root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as exc:
             raise ApplyError("cannot open the root %s: %s" % (self.root, exc.strerror)) from exc
         self._root = (root_fd, ())
@@ -106,7 +106,7 @@ class FsReader:
         self._cache[path] = found
         while len(self._cache) > CACHE_SIZE:
             fd, _ = self._cache.pop(next(iter(self._cache)))
-            posix.close(fd)
+            os.close(fd)
         return found
 
     def _step(self, fd, real, name, hops, wanted):
@@ -116,7 +116,7 @@ class FsReader:
             real = real if name == "." else real[:-1]
             return self._open_real(real), real
         try:
-            return posix.open(name, DIR_FLAGS, dir_fd=fd), real + (name,)
+            return os.open(name, DIR_FLAGS, dir_fd=fd), real + (name,)
         except FileNotFoundError as exc:  # nothing there (a side never supervised): no errno
             raise FileNotFoundError(exc.errno, exc.strerror, self.host_path(wanted)) from None
         except OSError as exc:
@@ -132,33 +132,33 @@ class FsReader:
         import errno
 
         here = "/" + "/".join(real + (name,))
-        info = posix.stat(name, dir_fd=fd, follow_symlinks=False)
+        info = os.stat(name, dir_fd=fd, follow_symlinks=False)
         if not is_link(info.st_mode):
-            raise NotADirectoryError(errno.ENOTDIR, posix.strerror(errno.ENOTDIR),
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR),
                                      self.host_path(here))
         self.check_link_owner(here, info)
         hops[0] -= 1
         if hops[0] < 0:
-            raise OSError(errno.ELOOP, posix.strerror(errno.ELOOP), self.host_path(wanted))
-        target = posix.readlink(name, dir_fd=fd)
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), self.host_path(wanted))
+        target = os.readlink(name, dir_fd=fd)
         start, current = (self._root[0], ()) if target.startswith("/") else (fd, real)
-        current_fd = posix.dup(start)  # ours to close, whatever the walk below does
+        current_fd = os.dup(start)  # ours to close, whatever the walk below does
         for part in target.split("/"):
             if not part:
                 continue
             try:
                 next_fd, current = self._step(current_fd, current, part, hops, wanted)
             finally:
-                posix.close(current_fd)
+                os.close(current_fd)
             current_fd = next_fd
         return current_fd, current
 
     def _open_real(self, parts):
         """A new descriptor for a real path (no links in it), walked from root."""
-        fd = posix.dup(self._root[0])
+        fd = os.dup(self._root[0])
         for part in parts:
-            next_fd = posix.open(part, DIR_FLAGS, dir_fd=fd)
-            posix.close(fd)
+            next_fd = os.open(part, DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
             fd = next_fd
         return fd
 
@@ -174,7 +174,7 @@ class FsReader:
         """Drop cached descriptors of ``path`` and below (it was removed or replaced)."""
         prefix = path.rstrip("/") + "/"
         for key in [key for key in self._cache if key.startswith(prefix) or key == path]:
-            posix.close(self._cache.pop(key)[0])
+            os.close(self._cache.pop(key)[0])
 
     # -- reading -------------------------------------------------------------------------
     def lstat(self, path):
@@ -182,7 +182,7 @@ class FsReader:
         or a directory above it does not exist."""
         parent, name = split(path)
         try:
-            return posix.stat(name, dir_fd=self.dir_fd(parent), follow_symlinks=False)
+            return os.stat(name, dir_fd=self.dir_fd(parent), follow_symlinks=False)
         except FileNotFoundError:
             return None
 
@@ -190,7 +190,7 @@ class FsReader:
         """``os.stat_result`` of directory ``path`` reached through trusted links, or None if
         it does not exist; NotADirectoryError when it is something else."""
         try:
-            return posix.fstat(self.dir_fd(path))
+            return os.fstat(self.dir_fd(path))
         except FileNotFoundError:
             return None
 
@@ -199,7 +199,7 @@ class FsReader:
         regular file (never blocks on a FIFO, never follows a link)."""
         parent, name = split(path)
         try:
-            fd = posix.open(name, READ_FLAGS, dir_fd=self.dir_fd(parent))
+            fd = os.open(name, READ_FLAGS, dir_fd=self.dir_fd(parent))
         except FileNotFoundError:
             raise
         except OSError as exc:
@@ -207,18 +207,18 @@ class FsReader:
 
             if exc.errno != errno.ELOOP:
                 raise
-            return None, posix.stat(name, dir_fd=self.dir_fd(parent), follow_symlinks=False)
+            return None, os.stat(name, dir_fd=self.dir_fd(parent), follow_symlinks=False)
         try:
-            info = posix.fstat(fd)
+            info = os.fstat(fd)
             if not is_regular(info.st_mode) or info.st_size > READ_LIMIT:
                 return None, info
             return _read_all(fd, info.st_size), info
         finally:
-            posix.close(fd)
+            os.close(fd)
 
     def readlink(self, path):
         parent, name = split(path)
-        return posix.readlink(name, dir_fd=self.dir_fd(parent))
+        return os.readlink(name, dir_fd=self.dir_fd(parent))
 
     def resolve(self, path):
         """``path`` with every link on it followed, the last component's too: ``realpath`` as
@@ -252,7 +252,7 @@ class FsReader:
             if hops < 0:
                 import errno
 
-                raise OSError(errno.ELOOP, posix.strerror(errno.ELOOP), self.host_path(path))
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), self.host_path(path))
             target = self.readlink(candidate)
             if target.startswith("/"):
                 done = "/"
@@ -268,7 +268,7 @@ class FsReader:
         wanted or not (None: no bound)."""
         fd = self.dir_fd(path)
         found = {}
-        with posix.scandir(fd) as scan:
+        with os.scandir(fd) as scan:
             entries = scan
             if limit is not None:  # counted before any is looked at: nothing spent on a crowd
                 from itertools import islice  # here: status NAME lists no directory
@@ -300,7 +300,7 @@ class FsReader:
         found = {}
         for name in names:
             try:
-                info = posix.stat(name, dir_fd=fd, follow_symlinks=False)
+                info = os.stat(name, dir_fd=fd, follow_symlinks=False)
             except FileNotFoundError:
                 continue
             item = _read_regular(name, fd) if name in read and is_regular(info.st_mode) \
@@ -319,10 +319,10 @@ class FsReader:
     # -- lifetime ------------------------------------------------------------------------
     def close(self):
         for fd, _ in self._cache.values():
-            posix.close(fd)
+            os.close(fd)
         self._cache.clear()
         if self._root[0] >= 0:
-            posix.close(self._root[0])
+            os.close(self._root[0])
             self._root = (-1, ())
 
     def __enter__(self):
@@ -341,7 +341,7 @@ def dir_opener(root):
 
     def opener(path):
         try:
-            return posix.dup(fs.dir_fd(path))
+            return os.dup(fs.dir_fd(path))
         except UnsafePathError as exc:
             raise OSError(0, str(exc)) from exc
     return opener
@@ -352,32 +352,32 @@ def _read_regular(name, dir_fd):
     its lstat (``O_NOFOLLOW``: it is no link) — or ``(fstat, None)`` when it has other hard
     links; None when it is no longer a regular file (swapped since the listing)."""
     try:
-        fd = posix.open(name, READ_FLAGS, dir_fd=dir_fd)
+        fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
     except OSError:
         return None
     try:
-        info = posix.fstat(fd)
+        info = os.fstat(fd)
         if not is_regular(info.st_mode):
             return None
         if info.st_nlink != 1 or info.st_size > READ_LIMIT:
             return info, None
         return info, _read_all(fd, info.st_size)
     finally:
-        posix.close(fd)
+        os.close(fd)
 
 
 def _read_all(fd, size):
     """Everything in ``fd`` (one read says "all of it" by coming back short), or None once it
     has grown past ``READ_LIMIT`` since the stat."""
     want = size + 1
-    first = posix.read(fd, want)
+    first = os.read(fd, want)
     if len(first) < want:
         return first
     chunks, total = [first], len(first)
     while len(chunks[-1]) == want:  # it grew since the stat
         if total > READ_LIMIT:
             return None
-        chunks.append(posix.read(fd, 65536))
+        chunks.append(os.read(fd, 65536))
         total += len(chunks[-1])
         want = 65536
     return b"".join(chunks)

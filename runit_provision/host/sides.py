@@ -9,6 +9,8 @@ bounded, by protocol's total readers, and one that is there and cannot be read i
 the SideState's ``unreadable`` with why — that side's row says so, the rest are read on.
 """
 
+import os
+
 from ..errors import ProbeError, UnsafePathError
 from ..protocol.layout import (BACKOFF_STATE, LAST_RUN, ONESHOT, READINESS, SCHEDULE,
                                SUPERVISE_DIR, TIMER_STATE_FILE)
@@ -87,12 +89,10 @@ def not_readable(fs, path):
     said = "cannot read %s: permission denied" % fs.host_path(path)
     if info is None:
         return said
-    import posix  # only on this path: a view that may read what it reads never asks
-
     return "%s (%s is %s, %04o, and this is uid %d)" % (
         said, SUPERVISE_DIR + "/" if blocker == path else fs.host_path(blocker),
         "root's" if info.st_uid == 0 else "uid %d's" % info.st_uid, info.st_mode & 0o7777,
-        posix.geteuid())
+        os.geteuid())
 
 
 def read_side(fs, path, now, probe=None, with_tally=True):
@@ -241,10 +241,8 @@ def with_unreadable(side, record, why):
 
 
 def _is_file(dir_fd, name):
-    import posix  # as not_readable: only where a side is looked at this closely
-
     try:
-        info = posix.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except OSError:
         return False
     return info.st_mode & 0o170000 == 0o100000

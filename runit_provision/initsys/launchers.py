@@ -4,28 +4,19 @@ A launcher is a short script in ``PREFIX/bin/TOOL``::
 
     #!/usr/bin/python3 -SI
     # runit-provision launcher: …
-    import posix, sys
-    path = "/usr/local/lib/runit-provision/current"
-    try:
-        for _ in range(40):
-            link = posix.readlink(path)
-            path = link if link[:1] == "/" else path.rpartition("/")[0] + "/" + link
-    except OSError:
-        pass
-    sys.path.insert(0, path)
+    import os, sys
+    sys.path.insert(0, os.path.realpath("/usr/local/lib/runit-provision/current"))
     from runit_provision.runtime.sv import main
-    posix._exit(main())
+    os._exit(main())
 
 ``-S -I``: no ``site`` (no virtualenv, no ``.pth`` files, the fast start that ``sv status``
 needs), and no ``PYTHON*`` variables or user site, so neither init nor a service depends on a
 user's environment. The link ``current`` is followed once, at start: a process keeps the
-version it started with while ``current`` moves on (the atomic switch of an upgrade). It is
-followed with ``posix.readlink``, not ``os.path.realpath``: importing ``os`` is about 0.9 ms,
-an eighth of the interpreter's bare start, and ``sv status`` has 1.2x that start (SPEC §6).
+version it started with while ``current`` moves on (the atomic switch of an upgrade).
 
-The tools of ``EXIT_AT_ONCE`` end with ``posix._exit``, as their C counterparts do (sv.c's
-``done()``), instead of ``sys.exit``: the interpreter's teardown is another 1.2 ms or so of
-``sv status``. That is safe only for a tool that leaves nothing behind for the teardown —
+The tools of ``EXIT_AT_ONCE`` end with ``os._exit``, as their C counterparts do (sv.c's
+``done()``), instead of ``sys.exit``: the interpreter's teardown is time ``sv status`` need
+not spend. That is safe only for a tool that leaves nothing behind for the teardown —
 output written with ``os.write`` rather than buffered in ``sys.stdout``, no ``atexit``
 handlers, no threads; an exception still escapes ``main`` and ends the interpreter as usual.
 
@@ -82,19 +73,12 @@ def launcher_text(tool, python, prefix):
     """The launcher script of ``tool``."""
     module = TOOLS[tool][0]
     current = posixpath.join(prefix, "current")
-    end = "posix._exit(main())" if tool in EXIT_AT_ONCE else "sys.exit(main())"
+    end = "os._exit(main())" if tool in EXIT_AT_ONCE else "sys.exit(main())"
     return ("#!%s -SI\n"
             "%s: %s, from the version %s names when it starts.\n"
             "# Written by runit-provision install-runtime. -S -I: no site, no PYTHON* variables.\n"
-            "import posix, sys\n"
-            "path = %r\n"
-            "try:  # os.path.realpath without importing os\n"
-            "    for _ in range(40):\n"
-            "        link = posix.readlink(path)\n"
-            "        path = link if link[:1] == '/' else path.rpartition('/')[0] + '/' + link\n"
-            "except OSError:\n"
-            "    pass\n"
-            "sys.path.insert(0, path)\n"
+            "import os, sys\n"
+            "sys.path.insert(0, os.path.realpath(%r))\n"
             "from runit_provision.runtime.%s import main\n"
             "%s\n" % (python, MARKER, tool, current, current, module, end))
 
@@ -135,7 +119,7 @@ def interpreter(view, explicit=None):
     for candidate in SYSTEM_PYTHONS:
         if _release_of(view, candidate) == wanted and view.is_executable(candidate):
             return candidate, None
-    own = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
+    own = os.path.realpath(sys.executable)  # a venv's python links to the one it was made from
     closed = _closed_to_others(own)
     return own, ("no %s of the system found as %s; the launchers start %s%s"
                  % (wanted, " or ".join(SYSTEM_PYTHONS), own,

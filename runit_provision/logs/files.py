@@ -16,15 +16,15 @@ reads back a bounded amount of a file, and a compressed file is decompressed up 
 that grows with its size.
 """
 
-import posix  # not os, on the daily views' path: protocol/without_os.py says why
+import os
 
 from ..protocol.layout import CURRENT
 from ..protocol.without_os import is_regular  # a daily view's path (startup/)
 from . import DEFAULT_LIMITS, LINE_MAX, cut_line
 from .stamps import label_key
 
-_OPEN = posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW | posix.O_CLOEXEC
-_DIR = posix.O_RDONLY | posix.O_DIRECTORY | posix.O_NONBLOCK | posix.O_CLOEXEC
+_OPEN = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC
 # a block per service in a merge: 20 services hold ~1.3 MiB of lines, which the sort, the
 # order and the output's join walk while the processor's cache still holds them (256 KiB
 # blocks, ~5 MiB, were a tenth slower)
@@ -59,13 +59,13 @@ class ReadBackCut(Exception):
 def open_directory(path):
     """A descriptor of log directory ``path`` (links to it followed, as svlogd does; never a
     FIFO's blocking open)."""
-    return posix.open(path, _DIR)
+    return os.open(path, _DIR)
 
 
 def log_files(dir_fd):
     """The files of the directory, oldest first: rotated ones by name, then ``current``."""
     rotated, has_current = [], False
-    for name in posix.listdir(dir_fd):
+    for name in os.listdir(dir_fd):
         if name == CURRENT:
             has_current = True
             continue
@@ -83,16 +83,16 @@ def open_log(dir_fd, name, limits=DEFAULT_LIMITS):
     for a processor's output, up to ``limits.decompressed`` of its size) and ``seekable`` says
     whether it is the plain file. OSError for a file that is gone, a link, or no regular
     file."""
-    fd = posix.open(name, _OPEN, dir_fd=dir_fd)
+    fd = os.open(name, _OPEN, dir_fd=dir_fd)
     try:
-        info = posix.fstat(fd)
+        info = os.fstat(fd)
         if not is_regular(info.st_mode):
             import errno  # here: a view's start does without (0.26 M instructions)
 
             raise OSError(errno.EINVAL, "not a regular file", name)
-        head = posix.pread(fd, 6, 0)
+        head = os.pread(fd, 6, 0)
     except BaseException:
-        posix.close(fd)
+        os.close(fd)
         raise
     for magic, module in _COMPRESSED:
         if head.startswith(magic):
@@ -112,7 +112,7 @@ class PlainReader:
         self.fd = fd
 
     def read(self, size):
-        return posix.read(self.fd, size)
+        return os.read(self.fd, size)
 
 
 def blocks(reader, start=0, size=BLOCK, stop=None, line_max=LINE_MAX):
@@ -149,7 +149,7 @@ def _blocks_at(fd, start, stop, size, line_max):
     (the read doubling from ``size``), cut, and the rest of it skipped."""
     want = size
     while stop is None or start < stop:
-        data = posix.pread(fd, want if stop is None else min(want, stop - start), start)
+        data = os.pread(fd, want if stop is None else min(want, stop - start), start)
         if not data:
             return
         cut = data.rfind(b"\n") + 1
@@ -184,7 +184,7 @@ def skip_line(fd, offset, stop=None):
             return None
         if stop is not None and offset >= stop:  # a hole up to the follower's offset
             return stop
-        data = posix.pread(fd, BLOCK if stop is None else min(BLOCK, stop - offset), offset)
+        data = os.pread(fd, BLOCK if stop is None else min(BLOCK, stop - offset), offset)
         if not data:
             return None
         found = data.find(b"\n")
@@ -198,7 +198,7 @@ def next_data(fd, offset):
     """The first offset at or after ``offset`` that is not in a hole (SEEK_DATA), or None at
     the end; ``offset`` itself where the file system cannot tell."""
     try:
-        return posix.lseek(fd, offset, posix.SEEK_DATA)
+        return os.lseek(fd, offset, os.SEEK_DATA)
     except OSError as exc:
         import errno  # here: a view's start does without (0.26 M instructions)
 
@@ -221,7 +221,7 @@ def blocks_backward(fd, size=BLOCK, end=None, first=None, limits=DEFAULT_LIMITS,
     them. A line longer than ``limits.line`` is cut and marked as ``blocks`` cuts it: of a
     line whose start is not read yet only its first bytes read so far are held, never the
     whole."""
-    info = posix.fstat(fd)
+    info = os.fstat(fd)
     end = info.st_size if end is None else end
     line_max, read_back = limits.line, limits.read_back
     if whole:
@@ -232,7 +232,7 @@ def blocks_backward(fd, size=BLOCK, end=None, first=None, limits=DEFAULT_LIMITS,
     while end > floor:
         start = max(floor, end - step)
         step = min(step * 2, size)
-        data = posix.pread(fd, end - start, start)
+        data = os.pread(fd, end - start, start)
         end = start
         cut = 0 if start == 0 else data.find(b"\n") + 1  # the file's start begins a line
         if cut == 0 and start:  # all of it the start of that line

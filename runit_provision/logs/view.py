@@ -26,7 +26,7 @@ far, a compressed one decompressed at most so much — each bound reached said o
 cannot be read is.
 """
 
-import posix  # not os, on the daily views' path: protocol/without_os.py says why
+import os
 
 from ..protocol.layout import CURRENT
 from . import DEFAULT_LIMITS, DecodeError
@@ -106,7 +106,7 @@ class Source:
         try:
             return dir_fd, log_files(dir_fd)
         except OSError as exc:
-            posix.close(dir_fd)
+            os.close(dir_fd)
             raise ReadProblem("%s: %s" % (self.path, _why(exc))) from exc
 
     def batches(self, since=None, until=None, stop_at=None, timed=True, match=None):
@@ -133,7 +133,7 @@ class Source:
                                               stop_at=stop_at, timed=timed, match=match)
                 state.lower = item.end
         finally:
-            posix.close(dir_fd)
+            os.close(dir_fd)
 
     def reversed_batches(self, since=None, until=None, match=None):
         """The selected lines newest first: Batches whose lines run backwards, merged by
@@ -158,7 +158,7 @@ class Source:
                     self._problem(str(exc))
                     return
         finally:
-            posix.close(dir_fd)
+            os.close(dir_fd)
 
     def _file_batches(self, dir_fd, item, since, until, state, backward=False, stop_at=None,
                       timed=True, match=None, first=None, whole=False):
@@ -169,7 +169,7 @@ class Source:
         its offset."""
         try:
             if stop_at is not None and item is stop_at.held:
-                fd = posix.dup(stop_at.fd)
+                fd = os.dup(stop_at.fd)
                 reader = PlainReader(fd)
             else:
                 fd, reader = open_log(dir_fd, item.name, self.limits)
@@ -179,7 +179,7 @@ class Source:
             self._problem("%s/%s: %s" % (self.path, item.name, _why(exc)))
             return
         try:
-            info = posix.fstat(fd)
+            info = os.fstat(fd)
             limit = stop_at.offset if stop_at is not None and item is stop_at.held else None
             bound = item.end if item.end is not None else key_from_ns(info.st_mtime_ns)
             kind, started = self._kind_of_file(reader, fd)
@@ -207,7 +207,7 @@ class Source:
             self._problem(str(exc))
         finally:
             _close(reader)
-            posix.close(fd)
+            os.close(fd)
 
     def _kind_of_file(self, reader, fd):
         """The file's stamps — the data's, or those of its first stamped line among its
@@ -221,7 +221,7 @@ class Source:
             return None, None
         started = None
         if reader.seekable:
-            first = posix.pread(fd, 65536, 0)
+            first = os.pread(fd, 65536, 0)
         else:
             stream = blocks(reader, line_max=self.limits.line)
             first = next(stream, b"")
@@ -306,7 +306,7 @@ class Source:
                 if have >= count:
                     break
         finally:
-            posix.close(dir_fd)
+            os.close(dir_fd)
         found.reverse()
         kept = _last(found, count)
         state = _Running(None)  # merge keys again, in file order across the pieces
@@ -379,7 +379,7 @@ def _before_follower(dir_fd, files, stop_at):
 
 def _is_inode(dir_fd, name, inode):
     try:
-        return inode is not None and posix.stat(name, dir_fd=dir_fd,
+        return inode is not None and os.stat(name, dir_fd=dir_fd,
                                              follow_symlinks=False).st_ino == inode
     except OSError:
         return False
@@ -399,7 +399,7 @@ def _first_file(files, since):
 def _start_offset(fd, kind, since, line_max):
     """Where the lines from ``since`` on begin in a plain stamped file: a bisection on the
     stamps; 0 when an earlier line is stamped at or after ``since`` (a clock stepped back)."""
-    size = posix.fstat(fd).st_size
+    size = os.fstat(fd).st_size
     low, high = 0, size
     while high - low > 4096:
         middle = (low + high) // 2
@@ -417,7 +417,7 @@ def _start_offset(fd, kind, since, line_max):
 
 def _line_at(fd, kind, offset, size):
     """``(start, key)`` of the first whole line starting after ``offset``."""
-    data = posix.pread(fd, 8192, offset)
+    data = os.pread(fd, 8192, offset)
     cut = data.find(b"\n") + 1 if offset else 0
     if offset and cut == 0:
         return None, None
@@ -432,7 +432,7 @@ def _key(kind, line):
 def _line_start_at_or_after(fd, offset):
     if offset == 0:
         return 0
-    data = posix.pread(fd, 65536, offset - 1)
+    data = os.pread(fd, 65536, offset - 1)
     cut = data.find(b"\n")
     return offset + cut if cut >= 0 else offset
 
@@ -606,19 +606,9 @@ class Merged:
         """``items`` sorted as the lines are: by the merge keys, stably (a key function that
         hands out the keys one by one, in the order ``sort`` asks — the items' own order)."""
         if self._merge is not None:
-            items.sort(key=_partial(next, iter(self._merge)))
+            keys = iter(self._merge)
+            items.sort(key=lambda item: next(keys))
         return items
-
-
-def _partial(*args):
-    """``functools.partial`` — the C one, without the collections and more functools itself
-    imports (14.1 M instructions, 0.51x a bare start) — made at a merge of several sources (a
-    view of one never imports it)."""
-    try:
-        from _functools import partial
-    except ImportError:  # another interpreter's
-        from functools import partial
-    return partial(*args)
 
 
 def as_merged(source, batch):

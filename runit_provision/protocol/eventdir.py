@@ -30,12 +30,11 @@ only wakes it, and any byte it missed while it was looking is one it does not ne
 runsv never blocks and never follows: each waiter's FIFO is looked at as the directory lists
 it (a FIFO, ``w.`` name) and opened write-only, non-blocking, without following a link,
 without a controlling terminal, then checked again (a FIFO); a full FIFO (a waiter that does
-not read) is skipped; at most ``WAKE_MAX`` entries are looked at per change. Stdlib only,
-``posix`` rather than ``os`` (sv imports this module when it waits: protocol/probe.py).
+not read) is skipped; at most ``WAKE_MAX`` entries are looked at per change. Stdlib only.
 """
 
 import errno
-import posix
+import os
 from stat import S_ISFIFO
 
 from .layout import OK_FIFO, SUPERVISE_DIR
@@ -51,19 +50,19 @@ MAKING_STALE_SECONDS = 60  # a ``.w.`` left that long: its waiter was killed whi
 
 STATUS, READINESS, EXIT = b"s", b"r", b"x"
 
-_CLOEXEC = posix.O_CLOEXEC | posix.O_NOFOLLOW
-_DIR_FLAGS = posix.O_RDONLY | posix.O_DIRECTORY | _CLOEXEC
-_PATH_FLAGS = getattr(posix, "O_PATH", posix.O_RDONLY) | posix.O_DIRECTORY | _CLOEXEC
-_POST_FLAGS = posix.O_WRONLY | posix.O_NONBLOCK | posix.O_NOCTTY | _CLOEXEC
+_CLOEXEC = os.O_CLOEXEC | os.O_NOFOLLOW
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC
+_PATH_FLAGS = getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY | _CLOEXEC
+_POST_FLAGS = os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY | _CLOEXEC
 
 
 def _is_fifo(fd):
-    return S_ISFIFO(posix.fstat(fd).st_mode)
+    return S_ISFIFO(os.fstat(fd).st_mode)
 
 
 def _close(fd):
     if fd >= 0:
-        posix.close(fd)
+        os.close(fd)
 
 
 # -- runsv's end ---------------------------------------------------------------------------
@@ -74,13 +73,13 @@ class _Listener:
     __slots__ = ("fd", "ident", "users")
 
     def __init__(self, fd):
-        found = posix.fstat(fd)
+        found = os.fstat(fd)
         self.fd, self.ident, self.users = fd, (found.st_dev, found.st_ino), 0
 
     def is_held(self):
         """Still the FIFO it was (a descriptor number is reused once closed)."""
         try:
-            found = posix.fstat(self.fd)
+            found = os.fstat(self.fd)
         except OSError:
             return False
         return (found.st_dev, found.st_ino) == self.ident
@@ -118,27 +117,27 @@ class EventPoster:
     def open(self):
         """Make or take over the directory and ``ok``; True when it posts from now on."""
         try:
-            posix.mkdir(EVENT_DIR, 0o700, dir_fd=self.base_fd)
+            os.mkdir(EVENT_DIR, 0o700, dir_fd=self.base_fd)
         except OSError:
             pass  # there already (a runsv before us), or it cannot be: the open says which
         try:
-            dfd = posix.open(EVENT_DIR, _DIR_FLAGS, dir_fd=self.base_fd)
+            dfd = os.open(EVENT_DIR, _DIR_FLAGS, dir_fd=self.base_fd)
         except OSError:
             return False
         try:
-            found = posix.fstat(dfd)
-            if found.st_uid != posix.geteuid():
+            found = os.fstat(dfd)
+            if found.st_uid != os.geteuid():
                 return False  # not ours to serve (nor to chmod)
             if found.st_mode & 0o7777 != DIR_MODE:
-                posix.fchmod(dfd, DIR_MODE)  # mkdir's mode went through the umask
-            self._listener = self._listen(dfd, (posix.getpid(), found.st_dev))
+                os.fchmod(dfd, DIR_MODE)  # mkdir's mode went through the umask
+            self._listener = self._listen(dfd, (os.getpid(), found.st_dev))
             self._listener.users += 1
             self._sweep(dfd, startup=True)
         except OSError:
             self.close(post=False)
             return False
         finally:
-            posix.close(dfd)
+            os.close(dfd)
         return True
 
     def _listen(self, dfd, key):
@@ -150,7 +149,7 @@ class EventPoster:
         if shared is not None and _link(dfd, shared):
             return shared
         listener = _Listener(self._make_listener(dfd))
-        if shared is None or posix.fstat(shared.fd).st_nlink == 0:
+        if shared is None or os.fstat(shared.fd).st_nlink == 0:
             _LISTENERS[key] = listener  # the first, or the old one's names are all gone
         return listener
 
@@ -160,28 +159,28 @@ class EventPoster:
         ``supervise/ok``'s mode and group, less any read bit but the owner's (no one else
         may hold a reader: it would pass for ours once we are gone)."""
         try:
-            found = posix.stat(LISTENER, dir_fd=dfd, follow_symlinks=False)
-            if not S_ISFIFO(found.st_mode) or found.st_uid != posix.geteuid():
-                posix.unlink(LISTENER, dir_fd=dfd)
+            found = os.stat(LISTENER, dir_fd=dfd, follow_symlinks=False)
+            if not S_ISFIFO(found.st_mode) or found.st_uid != os.geteuid():
+                os.unlink(LISTENER, dir_fd=dfd)
                 raise FileNotFoundError
         except FileNotFoundError:
-            posix.mkfifo(LISTENER, 0o600, dir_fd=dfd)
-        fd = posix.open(LISTENER, posix.O_RDONLY | posix.O_NONBLOCK | _CLOEXEC, dir_fd=dfd)
+            os.mkfifo(LISTENER, 0o600, dir_fd=dfd)
+        fd = os.open(LISTENER, os.O_RDONLY | os.O_NONBLOCK | _CLOEXEC, dir_fd=dfd)
         try:
             if not _is_fifo(fd):
                 raise OSError(errno.EEXIST, "not a fifo")
             try:
-                ok = posix.stat(OK_FIFO, dir_fd=self.base_fd, follow_symlinks=False)
+                ok = os.stat(OK_FIFO, dir_fd=self.base_fd, follow_symlinks=False)
             except OSError:
                 return fd
-            posix.fchmod(fd, ok.st_mode & 0o622)
-            if ok.st_gid != posix.fstat(fd).st_gid:
+            os.fchmod(fd, ok.st_mode & 0o622)
+            if ok.st_gid != os.fstat(fd).st_gid:
                 try:
-                    posix.fchown(fd, -1, ok.st_gid)
+                    os.fchown(fd, -1, ok.st_gid)
                 except OSError:
                     pass  # not a group of ours: the mode alone says
         except OSError:
-            posix.close(fd)
+            os.close(fd)
             raise
         return fd
 
@@ -192,19 +191,19 @@ class EventPoster:
 
     def _post(self, byte):
         try:
-            dfd = posix.open(EVENT_DIR, _DIR_FLAGS, dir_fd=self.base_fd)
+            dfd = os.open(EVENT_DIR, _DIR_FLAGS, dir_fd=self.base_fd)
         except OSError:
             return
         try:
             self._sweep(dfd, byte)
         finally:
-            posix.close(dfd)
+            os.close(dfd)
 
     def _sweep(self, dfd, byte=b"", startup=False):
         """Each waiter gets ``byte``; a killed waiter's FIFO (no reader) is removed, and at
         start-up a ``.w.`` name left long ago too."""
         try:
-            entries = posix.scandir(dfd)
+            entries = os.scandir(dfd)
         except OSError:
             return
         with entries:
@@ -224,16 +223,16 @@ class EventPoster:
     @staticmethod
     def _wake(dfd, name, byte):
         try:
-            fd = posix.open(name, _POST_FLAGS, dir_fd=dfd)
+            fd = os.open(name, _POST_FLAGS, dir_fd=dfd)
         except OSError as exc:
             if exc.errno == errno.ENXIO:  # no reader under a w. name: its waiter is gone
-                posix.unlink(name, dir_fd=dfd)
+                os.unlink(name, dir_fd=dfd)
             return
         try:
             if byte and _is_fifo(fd):  # a name swapped since the listing is left alone
-                posix.write(fd, byte)  # EAGAIN: full, so it is awake already
+                os.write(fd, byte)  # EAGAIN: full, so it is awake already
         finally:
-            posix.close(fd)
+            os.close(fd)
 
     def close(self, post=True):
         """runsv is leaving this side (``supervise/ok`` closed already): ``x`` to every
@@ -247,7 +246,7 @@ class EventPoster:
         listener.users -= 1
         if listener.users > 0:
             try:
-                posix.unlink(EVENT_DIR + "/" + LISTENER, dir_fd=self.base_fd)
+                os.unlink(EVENT_DIR + "/" + LISTENER, dir_fd=self.base_fd)
             except OSError:
                 pass
             return
@@ -255,7 +254,7 @@ class EventPoster:
             if found is listener:
                 del _LISTENERS[key]
         if listener.is_held():
-            posix.close(listener.fd)
+            os.close(listener.fd)
 
 
 def _link(dfd, listener):
@@ -263,14 +262,14 @@ def _link(dfd, listener):
     it cannot be (no /proc, another file system)."""
     try:
         try:
-            found = posix.stat(LISTENER, dir_fd=dfd, follow_symlinks=False)
+            found = os.stat(LISTENER, dir_fd=dfd, follow_symlinks=False)
             if (found.st_dev, found.st_ino) == listener.ident:
                 return True
-            posix.unlink(LISTENER, dir_fd=dfd)
+            os.unlink(LISTENER, dir_fd=dfd)
         except FileNotFoundError:
             pass
-        posix.link("/proc/self/fd/%d" % listener.fd, LISTENER, dst_dir_fd=dfd,
-                   follow_symlinks=True)
+        os.link("/proc/self/fd/%d" % listener.fd, LISTENER, dst_dir_fd=dfd,
+                follow_symlinks=True)
     except OSError:
         return False
     return True
@@ -280,7 +279,7 @@ def _remove_if_stale(dfd, entry):
     import time  # only at runsv's start
 
     if entry.stat(follow_symlinks=False).st_mtime < time.time() - MAKING_STALE_SECONDS:
-        posix.unlink(entry.name, dir_fd=dfd)
+        os.unlink(entry.name, dir_fd=dfd)
 
 
 # -- a waiter's end ------------------------------------------------------------------------
@@ -299,7 +298,7 @@ class Waiter:
         """Read what was posted (the bytes only woke us)."""
         while True:
             try:
-                if len(posix.read(self.fd, 256)) < 256:
+                if len(os.read(self.fd, 256)) < 256:
                     return
             except OSError:
                 return
@@ -308,7 +307,7 @@ class Waiter:
         if self.dir_fd < 0:
             return
         try:
-            posix.unlink(self.name, dir_fd=self.dir_fd)  # before the close: no ENXIO window
+            os.unlink(self.name, dir_fd=self.dir_fd)  # before the close: no ENXIO window
         except OSError:
             pass
         for fd in (self.fd, self.listener, self.dir_fd):
@@ -329,38 +328,38 @@ def subscribe(side_dir=""):
     """
     prefix = side_dir + "/" if side_dir and not side_dir.endswith("/") else side_dir
     try:
-        dfd = posix.open(prefix + EVENT_DIR, _PATH_FLAGS)
+        dfd = os.open(prefix + EVENT_DIR, _PATH_FLAGS)
     except OSError:
         return None
     listener = fd = -1
     making = None
     try:
-        owner = posix.fstat(dfd).st_uid
-        euid = posix.geteuid()
+        owner = os.fstat(dfd).st_uid
+        euid = os.geteuid()
         if owner not in (euid, 0) and euid != 0:
             raise OSError(errno.EACCES, "runsv could not write to our fifo")
         # ENXIO: no runsv of ours holds it. Its owner must be the directory's: a FIFO
         # someone else planted (with a reader of theirs) proves nothing.
-        listener = posix.open(LISTENER, _POST_FLAGS, dir_fd=dfd)
-        found = posix.fstat(listener)
+        listener = os.open(LISTENER, _POST_FLAGS, dir_fd=dfd)
+        found = os.fstat(listener)
         if not S_ISFIFO(found.st_mode) or found.st_uid != owner:
             raise OSError(errno.EPERM, "not runsv's")
-        token = "%d.%s" % (posix.getpid(), posix.urandom(6).hex())
+        token = "%d.%s" % (os.getpid(), os.urandom(6).hex())
         making = MAKING_PREFIX + token
-        posix.mkfifo(making, WAITER_MODE, dir_fd=dfd)
-        fd = posix.open(making, posix.O_RDWR | posix.O_NONBLOCK | _CLOEXEC, dir_fd=dfd)
-        made = posix.fstat(fd)
+        os.mkfifo(making, WAITER_MODE, dir_fd=dfd)
+        fd = os.open(making, os.O_RDWR | os.O_NONBLOCK | _CLOEXEC, dir_fd=dfd)
+        made = os.fstat(fd)
         if not S_ISFIFO(made.st_mode) or made.st_uid != euid or made.st_nlink != 1:
             raise OSError(errno.EPERM, "not the fifo we made")
-        posix.fchmod(fd, WAITER_MODE)  # the umask may have taken runsv's write bit
+        os.fchmod(fd, WAITER_MODE)  # the umask may have taken runsv's write bit
         if owner != euid and owner != 0:
-            posix.fchown(fd, owner, -1)  # root waiting on a user's runsv
+            os.fchown(fd, owner, -1)  # root waiting on a user's runsv
         name = WAITER_PREFIX + token
-        posix.rename(making, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        os.rename(making, name, src_dir_fd=dfd, dst_dir_fd=dfd)
     except OSError:
         if making is not None:
             try:
-                posix.unlink(making, dir_fd=dfd)
+                os.unlink(making, dir_fd=dfd)
             except OSError:
                 pass
         for opened in (fd, listener, dfd):

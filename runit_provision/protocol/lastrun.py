@@ -27,9 +27,9 @@ is never trusted by root to decide anything (docs/security.md). A run that is ``
 exited 0; anything else is ``failed``. Read within bounds (protocol/bounds.py: ``exit``
 -1..255, ``signal`` 0..255, both times within 1970..9999, ``boot`` one printable word): a
 record that is not one, or is out of them, is unreadable — its words say why.
-
-Stdlib only, no imports at the top: status reads it on the daily views' path.
 """
+
+import os
 
 from .jobwords import DONE, FAILED, NEVER_RUN, RUNNING  # noqa: F401 — its readers' words
 from .layout import LAST_RUN
@@ -175,21 +175,19 @@ def last_run_read_at(supervise_fd):
     ``supervise_fd``; nothing in it followed, a FIFO never waited on, a bounded read):
     ``(None, None)`` when there is none — or one that is not a regular file, which runsv's
     finish never writes."""
-    import posix
-
     try:
-        fd = posix.open(LAST_RUN, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW
-                        | posix.O_CLOEXEC, dir_fd=supervise_fd)
+        fd = os.open(LAST_RUN, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, dir_fd=supervise_fd)
     except OSError:
         return None, None
     try:
-        if posix.fstat(fd).st_mode & 0o170000 != 0o100000:
+        if os.fstat(fd).st_mode & 0o170000 != 0o100000:
             return None, None  # not a regular file: nothing runsv's finish writes
-        data = posix.read(fd, LAST_RUN_MAX)
+        data = os.read(fd, LAST_RUN_MAX)
     except OSError:
         return None, None
     finally:
-        posix.close(fd)
+        os.close(fd)
     return last_run_read(data)
 
 

@@ -21,13 +21,11 @@ Every failure is one ``ProbeError`` (``errors.py``) whose text is sv's for the s
 keeps the errno, so sv prints runit's exact messages. The paths are relative to the *side's*
 directory (a service directory, or its ``log/``), itself relative to ``dir_fd`` if given.
 
-Stdlib only and cheap to import: ``sv status`` loads this module (SPEC §6), so it uses
-``posix`` rather than ``os`` (whose import is about 0.9 ms of sv's start; ``os`` re-exports
-these same functions) and joins its relative paths itself; ``errno`` (0.26 M instructions) is
-imported where a failure is told apart.
+Stdlib only and cheap to import: ``sv status`` loads this module (SPEC §6), so it joins its
+relative paths itself and imports ``errno`` where a failure is told apart.
 """
 
-import posix  # not os: on sv's path (protocol/without_os.py)
+import os
 
 from ..errors import ProbeError, ProtocolError
 from .layout import (CONTROL_FIFO, DOWN, LAST_RUN, OK, OK_FIFO, STATUS, STATUS_FILE,
@@ -45,7 +43,7 @@ def _join(directory, relative):
     >>> [_join(d, "supervise/ok") for d in (".", "log", "/srv/web/", "")]
     ['./supervise/ok', 'log/supervise/ok', '/srv/web/supervise/ok', 'supervise/ok']
     """
-    directory = posix.fspath(directory)
+    directory = os.fspath(directory)
     if not directory or directory.endswith("/"):
         return directory + relative
     return directory + "/" + relative
@@ -63,7 +61,7 @@ def _not_running(fifo):
 
 
 # The applier's variant (``read_status_at``) adds these: nothing in supervise/ is followed.
-_NO_LINKS = posix.O_NOFOLLOW | posix.O_CLOEXEC
+_NO_LINKS = os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def is_runsv_running(service_dir=".", dir_fd=None):
@@ -78,7 +76,7 @@ def is_runsv_running(service_dir=".", dir_fd=None):
 
 def _is_up(ok_path, dir_fd, flags):
     try:
-        fd = posix.open(ok_path, posix.O_WRONLY | posix.O_NONBLOCK | flags, dir_fd=dir_fd)
+        fd = os.open(ok_path, os.O_WRONLY | os.O_NONBLOCK | flags, dir_fd=dir_fd)
     except OSError as exc:
         import errno
 
@@ -86,11 +84,11 @@ def _is_up(ok_path, dir_fd, flags):
             return False
         raise _failed("unable to open supervise/ok", OK_FIFO, "open", exc) from exc
     try:
-        if flags and posix.fstat(fd).st_mode & S_IFMT != S_IFIFO:
+        if flags and os.fstat(fd).st_mode & S_IFMT != S_IFIFO:
             # a file planted as ok opens for writing too: only runsv's FIFO says it is there
             raise ProbeError("unable to open supervise/ok: not a FIFO", OK_FIFO, "open")
     finally:
-        posix.close(fd)
+        os.close(fd)
     return True
 
 
@@ -119,15 +117,15 @@ def _read_status(ok_path, status_path, dir_fd, flags):
     if not _is_up(ok_path, dir_fd, flags):
         raise _not_running(OK_FIFO)
     try:
-        fd = posix.open(status_path, posix.O_RDONLY | posix.O_NONBLOCK | flags, dir_fd=dir_fd)
+        fd = os.open(status_path, os.O_RDONLY | os.O_NONBLOCK | flags, dir_fd=dir_fd)
     except OSError as exc:
         raise _failed("unable to open supervise/status", STATUS_FILE, "open", exc) from exc
     try:
-        raw = posix.read(fd, STATUS_SIZE)
+        raw = os.read(fd, STATUS_SIZE)
     except OSError as exc:
         raise _failed("unable to read supervise/status", STATUS_FILE, "read", exc) from exc
     finally:
-        posix.close(fd)
+        os.close(fd)
     try:
         return status_from_bytes(raw)
     except ProtocolError:
@@ -145,8 +143,8 @@ def send_control(service_dir, commands, dir_fd=None):
     if isinstance(commands, str):
         commands = commands.encode("ascii")
     try:
-        fd = posix.open(_join(service_dir, CONTROL_FIFO), posix.O_WRONLY | posix.O_NONBLOCK,
-                        dir_fd=dir_fd)
+        fd = os.open(_join(service_dir, CONTROL_FIFO), os.O_WRONLY | os.O_NONBLOCK,
+                     dir_fd=dir_fd)
     except OSError as exc:
         import errno
 
@@ -154,12 +152,12 @@ def send_control(service_dir, commands, dir_fd=None):
             raise _not_running(CONTROL_FIFO) from exc
         raise _failed("unable to open supervise/control", CONTROL_FIFO, "open", exc) from exc
     try:
-        written = posix.write(fd, commands)
+        written = os.write(fd, commands)
     except OSError as exc:
         raise _failed("unable to write to supervise/control", CONTROL_FIFO, "write",
                       exc) from exc
     finally:
-        posix.close(fd)
+        os.close(fd)
     if written != len(commands):
         raise ProbeError("unable to write to supervise/control", CONTROL_FIFO, "write")
 
@@ -448,7 +446,7 @@ def is_normally_up(service_dir=".", dir_fd=None):
     """runsv's rule for a side's start (runsv.c): ``stat("down") != -1`` means want down,
     whatever else made the stat fail. runsv and the applier's reading both decide by it."""
     try:
-        posix.stat(_join(service_dir, DOWN), dir_fd=dir_fd)
+        os.stat(_join(service_dir, DOWN), dir_fd=dir_fd)
     except OSError:
         return True
     return False

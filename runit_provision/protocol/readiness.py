@@ -17,7 +17,7 @@ Three pure parts, each with sample input:
   ``STATUS_TEXT_MAX``; one out of them is unreadable (``readiness_read`` says why).
 """
 
-import posix  # not os, on the daily views' path: protocol/without_os.py says why
+import os
 
 from .layout import READINESS
 from .tuples import named_tuple
@@ -34,7 +34,8 @@ RECORD_MAX = 4096  # bytes of supervise/readiness read
 # (STOPPING=1); ``down``: nothing runs.
 STATES = ("starting", "ready", "reloading", "stopping", "down")
 
-ReadySpec = named_tuple("ReadySpec", "kind access timeout watchdog fd", defaults=(0, 0, 0))
+ReadySpec = named_tuple("ReadySpec", "kind access timeout watchdog fd", defaults=(0, 0, 0),
+                        module=__name__)
 ReadySpec.__doc__ = """What a service's ``ready`` file declares; ``timeout`` and ``watchdog``
 in whole seconds, 0 for none; ``fd``: for kind ``fd`` (s6's notification-fd), the descriptor
 ``./run`` writes a newline to when it is ready."""
@@ -158,7 +159,7 @@ def notify_assignments(data):
 
 Readiness = named_tuple("Readiness",
                         "state pid started_ns ready_ns status mainpid refused failed",
-                        defaults=("",))
+                        defaults=("",), module=__name__)
 Readiness.__doc__ = """One service's readiness, as ``supervise/readiness`` holds it: ``pid`` of
 the ``./run`` it is about, when it started and (0 until then) became ready, the last ``STATUS=``
 text, the ``MAINPID=`` it gave (0: none), how many messages were refused since it started, and
@@ -245,15 +246,15 @@ def readiness_read_at(supervise_fd):
     bytes): ``(None, None)`` when there is none, or it is not a regular file (it is renamed
     into place: a reader never sees half of one)."""
     try:
-        fd = posix.open(READINESS, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW
-                        | posix.O_CLOEXEC, dir_fd=supervise_fd)
+        fd = os.open(READINESS, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, dir_fd=supervise_fd)
     except OSError:
         return None, None
     try:
-        if posix.fstat(fd).st_mode & 0o170000 != 0o100000:
+        if os.fstat(fd).st_mode & 0o170000 != 0o100000:
             return None, None
-        return readiness_read(posix.read(fd, RECORD_MAX))
+        return readiness_read(os.read(fd, RECORD_MAX))
     except OSError:
         return None, None
     finally:
-        posix.close(fd)
+        os.close(fd)

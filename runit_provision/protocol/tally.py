@@ -43,7 +43,7 @@ since 1970, the back-off's record as protocol/backoff.py bounds it. One out of t
 unreadable (``tally_read`` says why); one that is not whole is no tally, as under the C runit.
 """
 
-import posix  # not os, on the daily views' path: protocol/without_os.py says why
+import os
 import sys
 
 from .layout import SUPERVISE_DIR
@@ -296,18 +296,18 @@ def tally_read_at(supervise_fd, tries=3):
     half done: ``(None, None)`` when there is none or never a whole one."""
     for _ in range(tries):
         try:
-            fd = posix.open(TALLY, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW
-                            | posix.O_CLOEXEC, dir_fd=supervise_fd)
+            fd = os.open(TALLY, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, dir_fd=supervise_fd)
         except OSError:
             return None, None
         try:
-            if posix.fstat(fd).st_mode & 0o170000 != 0o100000:
+            if os.fstat(fd).st_mode & 0o170000 != 0o100000:
                 return None, None  # not a regular file: no tally runsv writes
-            data = posix.read(fd, WIDTH)
+            data = os.read(fd, WIDTH)
         except OSError:
             return None, None
         finally:
-            posix.close(fd)
+            os.close(fd)
         found, why = tally_read(data)
         if found is not None or why is not None:
             return found, why

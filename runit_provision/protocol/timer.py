@@ -38,6 +38,8 @@ decimals in the files. A user's tree writes both records: they are read within b
 ``protocol/`` only.
 """
 
+import os
+
 from .backoff import seconds_text
 from .layout import JOB, SCHEDULE, TIMER_STAMP, TIMER_STATE  # noqa: F401 (layout's names)
 from .tuples import FieldTuple
@@ -274,11 +276,8 @@ def stamp_from_bytes(data):
 
 def random_fraction():
     """A uniform fraction in [0, 1) from the kernel's randomness — the draw of a run's jitter
-    for both waiters (no ``random`` module: its import is a start's cost); ``posix`` loaded
-    here only, the views never draw."""
-    import posix
-
-    return int.from_bytes(posix.urandom(7), "little") / (1 << 56)
+    for both waiters."""
+    return int.from_bytes(os.urandom(7), "little") / (1 << 56)
 
 
 def next_run(spec, now_usec, stamp_usec=None, random_fraction=0.0, local_zone=None):

@@ -29,8 +29,7 @@ Traceback (most recent call last):
 TypeError: Point has no field 'z'
 """
 
-import sys
-from _operator import itemgetter  # operator's C half: operator.py itself is a cost here
+from operator import itemgetter
 
 _MISSING = object()
 
@@ -96,10 +95,9 @@ class FieldTuple(tuple):
         return tuple(self)
 
 
-def named_tuple(name, fields, defaults=()):
+def named_tuple(name, fields, defaults=(), module=__name__):
     """A tuple class called ``name`` with ``fields`` (names separated by spaces), the last
-    ``len(defaults)`` of them defaulting to ``defaults`` (a FieldTuple)."""
-    # the caller's module, as namedtuple gives it: pickle finds the class there
-    module = sys._getframe(1).f_globals.get("__name__", __name__)
+    ``len(defaults)`` of them defaulting to ``defaults`` (a FieldTuple). ``module`` is the
+    caller's ``__name__``, where pickle finds the class, as ``namedtuple``'s ``module``."""
     return type(name, (FieldTuple,), {"__slots__": (), "__module__": module},
                 fields=fields, defaults=defaults)

@@ -1,23 +1,11 @@
-"""protocol: what the daily views take of ``os`` beyond ``posix``'s functions — path names
-joined, split and made absolute as ``posixpath`` makes them, the environment as
-``os.environ`` has it, a name's bytes as ``os.fsencode`` gives them — without importing
-``os`` — and the file-type bits of a ``stat``'s ``st_mode`` as ``stat`` has them, without
-importing it.
+"""protocol: path names joined, split and made absolute as ``posixpath`` makes them, a name's
+bytes as ``os.fsencode`` gives them, and the file-type bits of a ``stat``'s ``st_mode``.
 
-``os`` re-exports ``posix``'s functions, and its import (``_collections_abc``, ``posixpath``,
-which imports ``os``, and ``os.environ``) costs 6.4 M instructions: 0.23x a bare interpreter's
-start (27.7 M, callgrind), half of what ``status NAME`` and ``logs NAME`` may add to it
-(docs/design.md, *Start-up*). So
-the modules on their path (``cli/main``, ``cli/logs``, ``cli/status``, ``startup/``,
-``host/fsread``, ``logs/``, ``model/units``…) call ``posix`` and this module;
-``tests/protocol/test_without_os.py`` holds these to ``posixpath``'s answers, and
-``tests/cli/test_start_cost.py`` checks that the views load neither. ``stat`` (~0.36 M
-instructions, ~0.09 ms, with its C half ``_stat``) was loaded for three tests of a mode: the
-views' modules take its numbers from here, ``tests/protocol/test_without_os.py`` holds them to
-``stat``'s.
+These repeat ``os.path``, ``os.fsencode`` and ``stat``; ``tests/protocol/test_without_os.py``
+holds them to those answers until their callers use the public modules directly.
 """
 
-import posix
+import os
 import sys
 
 SEP = "/"
@@ -47,9 +35,9 @@ def join(first, *rest):
     >>> join("/etc/sv", "web"), join("/etc/sv/", "web", "log"), join("a", "/b", "c"), join("", "x")
     ('/etc/sv/web', '/etc/sv/web/log', '/b/c', 'x')
     """
-    path = posix.fspath(first)
+    path = os.fspath(first)
     for part in rest:
-        part = posix.fspath(part)
+        part = os.fspath(part)
         if part.startswith(SEP):
             path = part
         elif not path or path.endswith(SEP):
@@ -66,7 +54,7 @@ def dirname(path):
     >>> [dirname(path) for path in ("/etc/sv/web", "/etc/sv/", "/web", "web", "//x")]
     ['/etc/sv', '/etc/sv', '/', '', '//']
     """
-    path = posix.fspath(path)
+    path = os.fspath(path)
     head = path[:path.rfind(SEP) + 1]
     if head and head != SEP * len(head):
         head = head.rstrip(SEP)
@@ -80,7 +68,7 @@ def normpath(path):
     >>> [normpath(path) for path in ("/a//b/./c/../d/", "../x/..", "", "///a", "//a")]
     ['/a/b/d', '..', '.', '/a', '//a']
     """
-    path = posix.fspath(path)
+    path = os.fspath(path)
     if not path:
         return "."
     slashes = 0
@@ -99,31 +87,24 @@ def normpath(path):
 
 def abspath(path):
     """``posixpath.abspath``: joined to the working directory, normalized."""
-    path = posix.fspath(path)
+    path = os.fspath(path)
     if not path.startswith(SEP):
-        path = join(posix.getcwd(), path)
+        path = join(os.getcwd(), path)
     return normpath(path)
 
 
 def exists(path):
     """``os.path.exists``: ``stat`` (links followed) succeeds."""
     try:
-        posix.stat(path)
+        os.stat(path)
     except (OSError, ValueError):
         return False
     return True
 
 
 def environ():
-    """The environment, as ``os.environ`` has it: ``os.environ`` itself once something has
-    loaded ``os`` (a caller may have changed it since the start: tests do), else the start-up
-    environment decoded as ``os`` decodes it."""
-    loaded = sys.modules.get("os")
-    if loaded is not None:
-        return loaded.environ
-    encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
-    return {key.decode(encoding, errors): value.decode(encoding, errors)
-            for key, value in posix.environ.items()}
+    """The environment: ``os.environ`` (a caller may have changed it since the start: tests do)."""
+    return os.environ
 
 
 def fsencode(name):
@@ -132,7 +113,7 @@ def fsencode(name):
     >>> fsencode("caf\\xe9"), fsencode("bad\\udcffname"), fsencode(b"raw")
     (b'caf\\xc3\\xa9', b'bad\\xffname', b'raw')
     """
-    name = posix.fspath(name)
+    name = os.fspath(name)
     if isinstance(name, bytes):
         return name
     return name.encode(sys.getfilesystemencoding(), sys.getfilesystemencodeerrors())

@@ -28,12 +28,8 @@ service start.
 import errno
 import os
 import resource
+import signal
 import sys
-
-try:
-    import _signal as signal  # not signal: its enum, 0.72x a bare start before each service
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
 
 from ..errors import FatalError, UsageError
 from ..protocol.errstr import error_str

@@ -21,12 +21,9 @@ wake on runsv's events (or inotify's) instead of a 420 ms tick, a failed read of
 status is not followed by a stale status line, and names with a trailing ``/`` are waited on
 where they were sent.
 
-Import cost matters: ``sv status`` has a budget of 1.2x a bare interpreter start (SPEC §6,
-docs/sv.md), so this module loads only ``posix``, ``sys``, ``time`` and the protocol room —
-not ``os``, whose import (``_collections_abc``, ``posixpath``, its ``environ``) costs about
-0.9 ms, an eighth of the bare start; every call here is ``posix``'s own (``os`` re-exports
-them). select, the event directory, inotify and its C types and the check-script machinery are
-imported by the code paths that wait.
+Import cost matters: ``sv status`` has a start-up budget (SPEC §6, docs/sv.md), so select,
+the event directory, inotify and its C types and the check-script machinery are imported by
+the code paths that wait.
 
 Why one module of ~900 lines: each runit tool is one program (``main(argv)``), sharing the
 protocol room and never another tool's module (docs/layout.md), as runit's own ``sv.c`` is one
@@ -34,7 +31,7 @@ file; ours is longer for the waits on events and the deliberate differences abov
 ``sv status``'s budget counts each module it loads.
 """
 
-import posix  # not os: on sv's path (protocol/without_os.py)
+import os
 import sys
 import time
 
@@ -318,7 +315,7 @@ def job_kind():
     ``oneshot``, else None."""
     for name, kind in ((layout.SCHEDULE, TIMER), (layout.ONESHOT, ONESHOT)):
         try:
-            posix.stat(name)
+            os.stat(name)
         except OSError:
             continue
         return kind
@@ -369,18 +366,18 @@ def _read_record(path):
     """A record's bytes (at most 4 KiB; never followed, never waited on), None when it is
     not there or not a regular file."""
     try:
-        fd = posix.open(path, posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW
-                        | posix.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
+                     | os.O_CLOEXEC)
     except OSError:
         return None
     try:
-        if posix.fstat(fd).st_mode & 0o170000 != 0o100000:
+        if os.fstat(fd).st_mode & 0o170000 != 0o100000:
             return None
-        return posix.read(fd, 4096)
+        return os.read(fd, 4096)
     except OSError:
         return None
     finally:
-        posix.close(fd)
+        os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -526,7 +523,7 @@ class Session:
 
     def open_curdir(self):
         try:
-            self._curdir = posix.open(".", posix.O_RDONLY | posix.O_NONBLOCK)
+            self._curdir = os.open(".", os.O_RDONLY | os.O_NONBLOCK)
         except OSError as exc:
             raise FatalError("unable to open current directory: " + error_str(exc.errno)) \
                 from exc
@@ -535,18 +532,18 @@ class Session:
         """Back to where sv started (sv.c's ``done()``), then drop the descriptor."""
         if self._curdir is not None:
             try:
-                posix.fchdir(self._curdir)
+                os.fchdir(self._curdir)
             except OSError:
                 pass
-            posix.close(self._curdir)
+            os.close(self._curdir)
             self._curdir = None
 
     def enter(self, name):
         """chdir into the service; False (and ``fail:``) if that is impossible."""
         try:
             if is_in_svdir(name):
-                posix.chdir(self.svdir)
-            posix.chdir(name)
+                os.chdir(self.svdir)
+            os.chdir(name)
         except OSError as exc:
             self.fail(name, False, "unable to change to service directory", exc)
             return False
@@ -554,7 +551,7 @@ class Session:
 
     def leave(self):
         try:
-            posix.fchdir(self._curdir)
+            os.fchdir(self._curdir)
         except OSError as exc:
             raise FatalError("unable to change to original directory: "
                              + error_str(exc.errno)) from exc
@@ -580,7 +577,7 @@ class Session:
         """Buffer the status line; 1 if it has a pid, 2 if not, 0 after a ``down`` warning.
         A timer's or a one-shot's line ends with what its job does (``job_doing``)."""
         try:
-            posix.stat(layout.DOWN)
+            os.stat(layout.DOWN)
             normally_up = False
         except FileNotFoundError:
             normally_up = True
@@ -602,7 +599,7 @@ class Session:
             return
         printed = self.print_status(name, name, status)
         try:
-            posix.chdir(layout.LOG_DIR)
+            os.chdir(layout.LOG_DIR)
         except FileNotFoundError:
             self.puts("\n")
         except OSError as exc:
@@ -643,7 +640,7 @@ class Session:
     def run_check_script(self, name):
         """runit's checkscript(): a missing ./check passes; so does one that cannot be run."""
         try:
-            posix.stat(layout.CHECK)
+            os.stat(layout.CHECK)
         except FileNotFoundError:
             return True
         except OSError as exc:
@@ -652,14 +649,14 @@ class Session:
         try:
             # stdout closed, stderr inherited, cwd the service directory, as runit runs it.
             from .unix.environ import original_environ  # not os.environ: PEP 538's LC_CTYPE
-            pid = posix.posix_spawn(layout.CHECK, ["./check"], original_environ(),
-                                 file_actions=[(posix.POSIX_SPAWN_CLOSE, 1)])
+            pid = os.posix_spawn(layout.CHECK, ["./check"], original_environ(),
+                                 file_actions=[(os.POSIX_SPAWN_CLOSE, 1)])
         except OSError as exc:
             # runit's forked child prints this and exits 0: a check that cannot run passes.
             self.stderr("warning: unable to run %s/check: %s\n" % (name, error_str(exc.errno)))
             return True
         try:
-            _, wstatus = posix.waitpid(pid, 0)
+            _, wstatus = os.waitpid(pid, 0)
         except OSError as exc:
             self.stderr("warning: unable to wait for child %s/check: %s\n"
                         % (name, error_str(exc.errno)))
@@ -913,16 +910,16 @@ def readiness_verdict(status):
     if not status.pid:
         return None
     try:
-        fd = posix.open(layout.SUPERVISE_DIR + "/" + layout.READINESS,
-                        posix.O_RDONLY | posix.O_NONBLOCK | posix.O_NOFOLLOW | posix.O_CLOEXEC)
+        fd = os.open(layout.SUPERVISE_DIR + "/" + layout.READINESS,
+                     os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
     try:
-        data = posix.read(fd, 4096)
+        data = os.read(fd, 4096)
     except OSError:
         return None
     finally:
-        posix.close(fd)
+        os.close(fd)
     from ..protocol.readiness import readiness_from_bytes
     record = readiness_from_bytes(data)
     if record is None or record.pid != status.pid or record.state == "down":
@@ -967,7 +964,7 @@ def error_str(number):
 def _write_all(fd, data):
     while data:
         try:
-            written = posix.write(fd, data)
+            written = os.write(fd, data)
         except InterruptedError:
             continue
         except OSError:
@@ -1050,7 +1047,7 @@ def _die_of_sigint():
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    posix.kill(posix.getpid(), signal.SIGINT)
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 if __name__ == "__main__":

@@ -42,17 +42,15 @@ Exit codes: the job's (or its signal); 0 when ended while waiting; 100 on usage;
 ``schedule`` cannot be read or ``./job`` cannot be started (a line on stderr, ``error=`` in
 the record; runsv starts it again a second later, as any ``./run`` that ends).
 
-Start-up: this is a process per timer under the C runit, started after every run, so it
-imports ``_signal`` (not ``signal``: its enum module) and no ``random`` (``os.urandom``);
-the C types (``unix/ffi.py``) come with the timerfd where Python has no ``os.timerfd_create`` (before 3.13).
+The C types (``unix/ffi.py``) come with the timerfd where Python has no
+``os.timerfd_create`` (before 3.13).
 """
 
 import os
 import select
+import signal
 import sys
 import time
-
-import _signal as signal
 
 from ..protocol.layout import JOB, NEW_SUFFIX, SCHEDULE, STATUS_FILE, SUPERVISE_DIR, \
     TIMER_STAMP, TIMER_STATE_FILE

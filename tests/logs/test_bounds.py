@@ -41,7 +41,7 @@ def stamped(at, text):
 
 @pytest.fixture
 def counted(monkeypatch):
-    """The bytes the readers read through ``pread`` (files.py's ``posix``, follow.py's
+    """The bytes the readers read through ``pread`` (files.py's ``os``, follow.py's
     ``os``), counted."""
     found = {"bytes": 0}
     pread = os.pread
@@ -50,7 +50,7 @@ def counted(monkeypatch):
         data = pread(fd, size, offset)
         found["bytes"] += len(data)
         return data
-    monkeypatch.setattr(files.posix, "pread", counting)
+    monkeypatch.setattr(files.os, "pread", counting)
     monkeypatch.setattr(os, "pread", counting)
     return found
 

@@ -268,9 +268,9 @@ def test_subscribe_reports_every_failure_as_none(side, poster, monkeypatch):
     def failing(*args, **kwargs):
         raise OSError(errno.EDQUOT, "quota")
 
-    monkeypatch.setattr(eventdir.posix, "mkfifo", failing)
+    monkeypatch.setattr(eventdir.os, "mkfifo", failing)
     assert eventdir.subscribe() is None
-    monkeypatch.setattr(eventdir.posix, "mkfifo", real)
+    monkeypatch.setattr(eventdir.os, "mkfifo", real)
     assert os.listdir(str(events(side))) == [eventdir.LISTENER]
 
 
@@ -292,7 +292,7 @@ def test_one_reader_serves_every_side_of_a_process(side, log_side, poster, monke
     if link == "another file system":
         def cross_device(*args, **kwargs):
             raise OSError(errno.EXDEV, "cross-device link")
-        monkeypatch.setattr(eventdir.posix, "link", cross_device)
+        monkeypatch.setattr(eventdir.os, "link", cross_device)
     fd = os.open(str(log_side), os.O_PATH | os.O_DIRECTORY)
     log_poster = eventdir.EventPoster(fd)
     try:

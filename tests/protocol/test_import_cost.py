@@ -16,7 +16,7 @@ from runit_provision.protocol import tai64
 from runit_provision.protocol.status import State, Status
 
 HEAVY = ("enum", "typing", "collections", "struct", "re", "ctypes", "select", "subprocess",
-         "signal", "argparse", "dataclasses", "os", "posixpath", "_collections_abc",
+         "signal", "argparse", "dataclasses",
          "runit_provision.protocol.errstr",
          "_ctypes", "runit_provision.runtime.unix.inotify", "runit_provision.runtime.unix.libc",
          "runit_provision.runtime.unix.ffi",

@@ -189,7 +189,7 @@ def test_missing_control_fifo(tmp_path):
 
 def test_a_short_write_is_an_error_without_errno(side, monkeypatch):
     fake = side()
-    monkeypatch.setattr(probe.posix, "write", lambda fd, data: len(data) - 1)
+    monkeypatch.setattr(probe.os, "write", lambda fd, data: len(data) - 1)
     exc = failure(probe.send_control, str(fake.path), "tcu")
     assert (str(exc), exc.operation, exc.errno) == (
         "unable to write to supervise/control", "write", 0)
@@ -201,7 +201,7 @@ def test_a_failed_write_keeps_its_errno(side, monkeypatch):
     def failing_write(fd, data):
         raise BlockingIOError(errno.EAGAIN, "full")
 
-    monkeypatch.setattr(probe.posix, "write", failing_write)
+    monkeypatch.setattr(probe.os, "write", failing_write)
     exc = failure(probe.send_control, str(fake.path), "u")
     assert (str(exc), exc.errno) == ("unable to write to supervise/control", errno.EAGAIN)
     assert errstr.oserror_str(exc) == "temporary failure"

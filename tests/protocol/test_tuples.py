@@ -11,14 +11,14 @@ import pytest
 
 from runit_provision.protocol.tuples import named_tuple
 
-Ours = named_tuple("Entry", "kind path size", defaults=(0,))
+Ours = named_tuple("Entry", "kind path size", defaults=(0,), module=__name__)
 Theirs = collections.namedtuple("Entry", "kind path size", defaults=(0,))
 
 
-Pickled = named_tuple("Pickled", "kind path size", defaults=(0,))  # found by its name
+Pickled = named_tuple("Pickled", "kind path size", defaults=(0,), module=__name__)  # found by its name
 
 
-class Subclassed(named_tuple("Subclassed", "login name")):
+class Subclassed(named_tuple("Subclassed", "login name", module=__name__)):
     __slots__ = ()
 
     @property

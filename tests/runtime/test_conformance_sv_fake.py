@@ -55,7 +55,7 @@ def test_the_command_is_one_write(fake, capfd, monkeypatch):
         writes.append(bytes(data))
         return real_write(fd, data)
 
-    monkeypatch.setattr(sv.posix, "write", recording_write)
+    monkeypatch.setattr(sv.os, "write", recording_write)
     monkeypatch.setenv("SVWAIT", "0")
     run_sv(capfd, "restart", "web")
     assert b"tcu" in writes and b"t" not in writes
@@ -91,6 +91,6 @@ def test_fatal_when_the_working_directory_cannot_be_restored(fake, capfd, monkey
     def failing_fchdir(fd):
         raise PermissionError(13, "denied")
 
-    monkeypatch.setattr(sv.posix, "fchdir", failing_fchdir)
+    monkeypatch.setattr(sv.os, "fchdir", failing_fchdir)
     code, out, err = run_sv(capfd, "status", "web")
     assert (code, err) == (100, "fatal: unable to change to original directory: access denied\n")

@@ -351,7 +351,7 @@ def test_lsb_fatal_is_151(fake, capfd, monkeypatch):
             raise PermissionError(13, "denied")
         return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(sv.posix, "open", failing_open)
+    monkeypatch.setattr(sv.os, "open", failing_open)
     assert run_sv(capfd, "status", argv0="/etc/init.d/web") == (
         151, "", "fatal: unable to open current directory: access denied\n")
     assert run_sv(capfd, "status", "web") == (

@@ -8,12 +8,11 @@ process 1) would not forward ``service NAME stop`` to ``sv``. ``show_runit_name`
 argument area the kernel shows (``/proc/PID/cmdline``, between ``arg_start`` and ``arg_end`` of
 ``/proc/self/stat``) to ``NAME ARGS…``, padding the freed bytes with NULs at the end (``ps``
 and ``pidof`` ignore them), and sets the task name. Written through ``/proc/self/mem``: no
-ctypes, so ``sv status`` pays a few system calls, not an import — nor ``os``'s (about 0.9 ms,
-an eighth of the interpreter's bare start, SPEC §6): ``posix`` has the same calls. Python keeps
-its own copy of argv and never reads the area again.
+ctypes, so ``sv status`` pays a few system calls, not an import. Python keeps its own copy of
+argv and never reads the area again.
 """
 
-import posix  # not os: on sv's path (protocol/without_os.py)
+import os
 
 from .fsname import fsencode
 from .procstat import stat_fields
@@ -80,28 +79,28 @@ def show_runit_name(name, args, whole=False):
     """
     encoded = fsencode(name)
     try:
-        fd = posix.open("/proc/self/comm", posix.O_WRONLY | posix.O_CLOEXEC)
+        fd = os.open("/proc/self/comm", os.O_WRONLY | os.O_CLOEXEC)
     except OSError:
         pass
     else:
         try:
-            posix.write(fd, encoded.rsplit(b"/", 1)[-1][:_COMM_MAX])
+            os.write(fd, encoded.rsplit(b"/", 1)[-1][:_COMM_MAX])
         except OSError:
             pass
         finally:
-            posix.close(fd)
+            os.close(fd)
     try:
         start, end = argv_bounds()
-        fd = posix.open("/proc/self/mem", posix.O_RDWR | posix.O_CLOEXEC)
+        fd = os.open("/proc/self/mem", os.O_RDWR | os.O_CLOEXEC)
     except (OSError, ValueError, IndexError):
         return
     try:
-        area = posix.pread(fd, end - start, start)
+        area = os.pread(fd, end - start, start)
         encoded_args = [fsencode(arg) for arg in args]
         shown = (whole_area if whole else renamed_area)(area, encoded, encoded_args)
         if shown is not None and shown != area:
-            posix.pwrite(fd, shown, start)
+            os.pwrite(fd, shown, start)
     except OSError:
         pass
     finally:
-        posix.close(fd)
+        os.close(fd)

@@ -3,12 +3,12 @@
 Field 2, the command name in parentheses, may itself hold spaces and parentheses (a service
 can name its process anything), so the fields are split after the line's *last* ``)``.
 
-Read with ``posix``'s calls, not ``open()``: the io stack's objects a first ``open()`` touches
+Read with ``os``'s calls, not ``open()``: the io stack's objects a first ``open()`` touches
 cost a process forked from the fork server (a user's tree) about 0.3 MB of its own pages, and a
 tree scanning ``/proc`` for a killed predecessor's processes reads it once per process.
 """
 
-import posix  # not os: on sv's path (protocol/without_os.py)
+import os
 
 _STAT_MAX = 4096  # a stat line is a few hundred bytes; the name in it at most 64
 
@@ -22,11 +22,11 @@ def stat_fields(pid="self"):
     >>> fields[0] in (b"R", b"S"), int(fields[1]) > 0   # this process: running; a parent
     (True, True)
     """
-    fd = posix.open("/proc/%s/stat" % pid, posix.O_RDONLY | posix.O_CLOEXEC)
+    fd = os.open("/proc/%s/stat" % pid, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        text = posix.read(fd, _STAT_MAX)
+        text = os.read(fd, _STAT_MAX)
     finally:
-        posix.close(fd)
+        os.close(fd)
     _, paren, rest = text.rpartition(b")")
     if not paren:
         raise ValueError("not a /proc/PID/stat line: %r" % text[:40])
@@ -42,7 +42,7 @@ def real_uid(pid):
     is still that user's, as the kernel judges who may signal it. OSError when ``pid`` is gone,
     ValueError when the text has no such line.
 
-    >>> real_uid("self") == posix.getuid()
+    >>> real_uid("self") == os.getuid()
     True
     """
     return int(status_fields(pid, b"Uid:")[0])
@@ -51,11 +51,11 @@ def real_uid(pid):
 def status_fields(pid, key):
     """The fields of ``/proc/PID/status``'s line ``key`` (``b"Uid:"``). OSError when ``pid``
     is gone, ValueError when the text has no such line."""
-    fd = posix.open("/proc/%s/status" % pid, posix.O_RDONLY | posix.O_CLOEXEC)
+    fd = os.open("/proc/%s/status" % pid, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        text = posix.read(fd, _STATUS_MAX)
+        text = os.read(fd, _STATUS_MAX)
     finally:
-        posix.close(fd)
+        os.close(fd)
     for line in text.split(b"\n"):
         if line.startswith(key):
             return line.split()[1:]
@@ -67,7 +67,7 @@ def ns_pids(pid="self"):
     that of /proc's mount (which may be an outer one's: ``unshare --pid`` without a /proc of
     its own) to its own. OSError when ``pid`` is gone, ValueError without the line.
 
-    >>> ns_pids()[-1] == posix.getpid()
+    >>> ns_pids()[-1] == os.getpid()
     True
     """
     return [int(field) for field in status_fields(pid, b"NSpid:")]

@@ -44,11 +44,7 @@ The exit status of an adopted process is unknown too (waitpid is for parents onl
 """
 
 import os
-
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 import time
 
 from ....protocol.status import State

@@ -18,11 +18,7 @@ import heapq
 import itertools
 import os
 import select
-
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 import time
 
 _READ = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR

@@ -51,15 +51,10 @@ service's readiness read in one place; nothing of it is used apart.
 """
 
 import os
+import signal
+import socket
 import sys
 import weakref
-
-import _socket
-
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
 
 from ....protocol.layout import READINESS
 from ....protocol.readiness import (MESSAGE_MAX, Readiness, notify_assignments,
@@ -95,9 +90,9 @@ HELD_GRACES_MAX = 10
 _STRANGER_SECONDS = 0.1
 _STRANGERS_MAX = 1024
 _FDS_MAX = 16  # of SCM_RIGHTS per datagram: more are closed by the kernel (MSG_CTRUNC)
-_ANCILLARY = _socket.CMSG_SPACE(12) + _socket.CMSG_SPACE(4 * _FDS_MAX)
+_ANCILLARY = socket.CMSG_SPACE(12) + socket.CMSG_SPACE(4 * _FDS_MAX)
 _ANCESTRY_MAX = 64  # parents walked to find the service's process (access=all)
-_FLAGS = _socket.MSG_DONTWAIT | _socket.MSG_CMSG_CLOEXEC
+_FLAGS = socket.MSG_DONTWAIT | socket.MSG_CMSG_CLOEXEC
 KILL_AFTER_SECONDS = 5.0  # a process that outlives the TERM (or ABRT) it failed with: KILL
 
 
@@ -270,10 +265,10 @@ class NotifyChannel:
     def socket_address(self):
         """``NOTIFY_SOCKET``'s value, the socket made on first use (OSError if it cannot)."""
         if self._sock is None:
-            sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM | _socket.SOCK_CLOEXEC
-                                  | _socket.SOCK_NONBLOCK)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC
+                                  | socket.SOCK_NONBLOCK)
             try:
-                sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_PASSCRED, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
                 sock.bind(b"")  # autobind: the kernel picks a free abstract name
             except OSError:
                 sock.close()
@@ -453,7 +448,7 @@ class NotifyChannel:
             except InterruptedError:
                 continue
             sender, uid, fds = _credentials(ancillary)
-            if len(data) > MESSAGE_MAX or flags & _socket.MSG_TRUNC:
+            if len(data) > MESSAGE_MAX or flags & socket.MSG_TRUNC:
                 self._refuse()
             elif self._is_from_service(sender):
                 self._apply(notify_assignments(data), uid)
@@ -608,12 +603,12 @@ def _credentials(ancillary):
     pipe: closing it is the answer)."""
     sender, uid, fds = None, None, []
     for level, kind, data in ancillary:
-        if level != _socket.SOL_SOCKET:
+        if level != socket.SOL_SOCKET:
             continue
-        if kind == _socket.SCM_CREDENTIALS and len(data) >= 12:
+        if kind == socket.SCM_CREDENTIALS and len(data) >= 12:
             sender = int.from_bytes(data[0:4], sys.byteorder, signed=True)
             uid = int.from_bytes(data[4:8], sys.byteorder)
-        elif kind == _socket.SCM_RIGHTS:
+        elif kind == socket.SCM_RIGHTS:
             usable = len(data) - len(data) % 4
             fds.extend(int.from_bytes(data[offset:offset + 4], sys.byteorder, signed=True)
                        for offset in range(0, usable, 4))

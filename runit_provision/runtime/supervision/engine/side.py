@@ -29,13 +29,10 @@ and its end — whatever the exit — is no death. ``o`` runs the job at once; w
 ``h`` re-reads the schedule and ``1`` runs the job now, keeping it (``host.timer_control``).
 """
 
+import enum
 import errno
 import os
-
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 
 from ....protocol.backoff import DELAY_MAX, Waiting
 from ....protocol.status import State, Status
@@ -56,20 +53,16 @@ class NotYet(Exception):
     user's tree, the supervisor), and nothing translates one into another."""
 
 
-class Want:
-    """runsv's want: ``Want.UP``, ``Want.DOWN``, ``Want.EXIT`` (three instances, compared by
-    identity, with ``value`` as the word ``supervise/`` shows). Not an ``enum.Enum``: root's
-    tree loads no ``enum`` otherwise, and importing it is 0.73 MB of the tree's USS (measured,
-    docs/design.md, *Start-up*: what stays outside the room).
+class Want(enum.Enum):
+    """runsv's want, with ``value`` as the word ``supervise/`` shows.
 
     >>> Want.UP.value, Want.EXIT.status_byte, Want.DOWN
     ('up', 'd', Want.DOWN)
     """
 
-    __slots__ = ("value", "name")
-
-    def __init__(self, value):
-        self.value, self.name = value, value.upper()
+    UP = "up"
+    DOWN = "down"
+    EXIT = "exit"
 
     @property
     def status_byte(self):
@@ -77,9 +70,6 @@ class Want:
 
     def __repr__(self):
         return "Want." + self.name
-
-
-Want.UP, Want.DOWN, Want.EXIT = Want("up"), Want("down"), Want("exit")
 
 
 _SIGNALS = {

@@ -9,11 +9,7 @@ where it cannot (another C library), ``os.posix_spawn`` resets all but 32 and 33
 """
 
 import os
-
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 
 from ...unix import spawnc
 from ...unix.environ import original_environ

@@ -18,11 +18,7 @@ machine of a side is side.py's, the file work servicedir.py's and supervisefiles
 
 import errno
 import os
-
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 import stat
 import time
 

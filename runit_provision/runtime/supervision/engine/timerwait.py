@@ -14,10 +14,7 @@ directory with a ``schedule``: no other service loads this code.
 """
 
 
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 
 from ....protocol.layout import TIMER_STAMP, TIMER_STATE_FILE
 from ....protocol.status import State

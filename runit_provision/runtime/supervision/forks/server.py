@@ -22,11 +22,7 @@ middle child. The messages are forkclient.py's; the kinds of children, ``_CHILDR
 
 import errno
 import os
-
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 
 from ...unix.diag import warn
 from ...unix.fsname import fsdecode

@@ -28,11 +28,7 @@ as with a real svlogd.
 """
 
 import os
-
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 
 from ....protocol.logrun import log_run_from_bytes
 

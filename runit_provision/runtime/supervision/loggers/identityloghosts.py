@@ -1,4 +1,5 @@
 """runtime/supervision/loggers: loggers of another identity — one process per identity, forked
+
 from the tree's fork server, that has wholly become that identity (``IdentityLogHosts``).
 
 A tree run by root runs its own canonical loggers on its loop (hostedlogger.py). A logger whose
@@ -43,10 +44,7 @@ host's ``serve``.
 import errno
 import os
 
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 
 from ...unix.diag import warn
 from ..engine.side import NotYet

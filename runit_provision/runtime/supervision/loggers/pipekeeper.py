@@ -32,11 +32,7 @@ it. Trees run as a user (a user's own tree) keep theirs the same way, as that us
 """
 
 import os
-
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 
 from ...unix.diag import warn
 from ...unix.fileidentity import file_identity

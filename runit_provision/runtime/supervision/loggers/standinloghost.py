@@ -28,11 +28,7 @@ service's logger is loghosts.LogHosts's to say.
 """
 
 import os
-
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 
 from ...unix.diag import warn
 

@@ -28,11 +28,7 @@ imports this one for the channel's number, never the other way.
 
 import errno
 import os
-
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 import sys
 
 from ...unix.diag import warn

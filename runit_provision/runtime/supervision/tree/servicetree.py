@@ -11,11 +11,7 @@ is seen), SIGALRM as in Debian, and a 1 s retry only while some service could no
 """
 
 import os
-
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 
 from ....errors import FatalError
 from ...unix.diag import fatal as print_fatal, warn as print_warn

@@ -7,11 +7,7 @@ ALRM (Debian) forces a rescan; INT has its default action.
 """
 
 import os
-
-try:
-    import _signal as signal  # not signal: its enum is 0.75 MB of root's tree (design.md)
-except ImportError:  # pragma: no cover - other interpreters
-    import signal
+import signal
 
 from ...unix.diag import warn
 from ..engine.loop import EventLoop
