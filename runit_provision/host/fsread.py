@@ -31,7 +31,7 @@ of a read is bounded: a caller reading a user's directory says so (``scan(limit=
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
 
 from ..errors import ApplyError, LimitError, UnsafePathError
-from ..protocol.without_os import abspath, is_link, is_regular  # a daily view's path (startup/)
+from ..protocol.without_os import abspath, is_link, is_regular  # a daily view's path
 
 DIR_FLAGS = posix.O_RDONLY | posix.O_DIRECTORY | posix.O_NOFOLLOW | posix.O_CLOEXEC
 READ_FLAGS = posix.O_RDONLY | posix.O_NOFOLLOW | posix.O_NONBLOCK | posix.O_CLOEXEC

@@ -19,7 +19,7 @@ that grows with its size.
 import posix  # not os, on the daily views' path: protocol/without_os.py says why
 
 from ..protocol.layout import CURRENT
-from ..protocol.without_os import is_regular  # a daily view's path (startup/)
+from ..protocol.without_os import is_regular  # a daily view's path
 from . import DEFAULT_LIMITS, LINE_MAX, cut_line
 from .stamps import label_key
 

@@ -8,10 +8,9 @@ importing it.
 which imports ``os``, and ``os.environ``) costs 6.4 M instructions: 0.23x a bare interpreter's
 start (27.7 M, callgrind), half of what ``status NAME`` and ``logs NAME`` may add to it
 (docs/design.md, *Start-up*). So
-the modules on their path (``cli/main``, ``cli/logs``, ``cli/status``, ``startup/``,
+the modules on their path (``cli/main``, ``cli/logs``, ``cli/status``,
 ``host/fsread``, ``logs/``, ``model/units``…) call ``posix`` and this module;
-``tests/protocol/test_without_os.py`` holds these to ``posixpath``'s answers, and
-``tests/cli/test_start_cost.py`` checks that the views load neither. ``stat`` (~0.36 M
+``tests/protocol/test_without_os.py`` holds these to ``posixpath``'s answers. ``stat`` (~0.36 M
 instructions, ~0.09 ms, with its C half ``_stat``) was loaded for three tests of a mode: the
 views' modules take its numbers from here, ``tests/protocol/test_without_os.py`` holds them to
 ``stat``'s.
