@@ -24,35 +24,16 @@ def config_of(hiera=None, data=None, facts=None, passwd=None, group=None, root=N
     of ``users`` or a run-as identity (a service's ``user``/``group``, a log's ``user``, a
     user's ``groups``) that the accounts lack is a DataError at its file:line:col
     (``schema/accounts.py``)."""
-    found = read(hiera, data, facts, passwd, group, root, accounts_must_exist)
-    return found.config, found.accounts
-
-
-class Inputs:
-    """What the inputs made — ``config``, ``accounts`` — and what went into them: ``hiera``
-    (the Hiera read: its files, ``Hiera.consulted``), ``databases`` and ``logins`` (the users
-    the data names, whose accounts were asked). What startup/cached_config.py keeps a Config
-    by."""
-
-    def __init__(self, config, accounts, hiera, databases, logins):
-        self.config, self.accounts, self.hiera = config, accounts, hiera
-        self.databases, self.logins = databases, logins
-
-
-def read(hiera=None, data=None, facts=None, passwd=None, group=None, root=None,
-         accounts_must_exist=False):
-    """The Inputs of ``config_of``'s arguments."""
     resolved = load(hiera=hiera, data=data, facts=facts)
     found, origins = resolved.runit_data()
     databases = databases_for(passwd, group, root)
-    logins = logins_named(found)
-    accounts = databases.accounts(logins)
+    accounts = databases.accounts(logins_named(found))
     config, problems = read_config(found, origins, accounts)
     if accounts_must_exist and config is not None:
         # on what could be read, so that one run names these with the data's own problems
         check_accounts_exist(found, origins, config, databases, problems)
     problems.raise_if_any()
-    return Inputs(config, accounts, resolved, databases, logins)
+    return config, accounts
 
 
 def logins_named(data):

@@ -276,23 +276,6 @@ def no_default_data(monkeypatch):
                         "/nonexistent/runit-provision-tests/hiera.yaml")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def config_cache(tmp_path_factory):
-    """No test writes this machine's cache of validated data (cached_config.py,
-    /var/cache/runit-provision): the commands the tests run, in-process or started (the
-    session's servers too: set before them), keep theirs in the session's own directory —
-    where every test that reads data goes through it."""
-    from runit_provision.startup import cached_config
-    place = tmp_path_factory.mktemp("config-cache")
-    before = os.environ.get(cached_config.CACHE_VARIABLE)
-    os.environ[cached_config.CACHE_VARIABLE] = str(place)
-    yield place
-    if before is None:
-        del os.environ[cached_config.CACHE_VARIABLE]
-    else:
-        os.environ[cached_config.CACHE_VARIABLE] = before
-
-
 @pytest.fixture(autouse=True)
 def host_devices_intact():
     """No test may break the machine's /dev/null (a bind of /dev left mounted under a root

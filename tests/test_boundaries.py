@@ -47,11 +47,6 @@ ALLOWED = {
     "schema": {"model", "accounts", "source", "protocol", "errors"},
     # inputs: the one pipeline, data + facts + accounts -> Config (cli/inputs holds the options)
     "inputs": {"hiera", "schema", "accounts", "errors"},
-    # startup: the daily views' fast path (startup/__init__.py, its contract) — the code
-    # bundle (codebundle imports nothing: it is imported before it serves anything), the
-    # pipeline's Config kept between runs (read back into model's records, the pipeline run
-    # when it is not kept), their writers, quickparse and the views' list; only cli imports it
-    "startup": {"inputs", "schema", "accounts", "model", "protocol", "errors"},
     "render": {"model", "protocol", "errors", "jinja2"},
     # host: what is on the host, read safely — the walk under one root (fsread), one side's
     # live state into protocol's one side type (sides), what the data does not declare
@@ -431,19 +426,6 @@ def test_initsys_loads_no_jinja2_yaml_or_renderer():
                  if name.split(".")[0] in ("jinja2", "yaml")
                  or name.startswith(PACKAGE + ".render"))
     assert not bad, "runit_provision.initsys pulls in %s" % bad
-
-
-def test_the_bundle_finder_imports_nothing_of_ours():
-    """startup/codebundle.py and the room's __init__ are imported the usual way, before the
-    bundle serves anything: an import of ours in them would be loaded through the path
-    finder on every daily view's start (startup/__init__.py)."""
-    for name in ("startup", "startup.codebundle"):
-        module = PACKAGE + "." + name
-        path = PACKAGE_DIR.joinpath(*name.split(".")) / "__init__.py"
-        if not path.exists():
-            path = path.parent.with_suffix(".py")
-        assert [target for target, _ in imports_of(module, path)
-                if room_of(target) is not None] == [], module
 
 
 # -- a long runtime module says why it is one ---------------------------------------------------

@@ -235,8 +235,7 @@ class PageRun:
         if self.page not in FROM_A_CHECKOUT:
             path = "/tmp/work/.venv/bin:" + path
         return {"PATH": path, "HOME": "/tmp/home", "USER": "root", "LOGNAME": "root",
-                "SHELL": "/bin/bash", "LANG": "C.UTF-8", "COLUMNS": "80",
-                "RUNIT_PROVISION_CACHE": "/tmp/cache"}
+                "SHELL": "/bin/bash", "LANG": "C.UTF-8", "COLUMNS": "80"}
 
     def run(self):
         tmp = self.working_copy()

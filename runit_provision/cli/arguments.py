@@ -1,5 +1,4 @@
-"""cli: argument types shared by verbs. ``argparse`` is imported only to refuse a value: a
-daily view's plain command line is read without it (startup/quickparse.py)."""
+"""cli: argument types shared by verbs."""
 
 
 def whole_number(expected):

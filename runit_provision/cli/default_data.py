@@ -22,7 +22,7 @@ Nothing found: bad usage (exit 2), the message saying where it looked; ``install
 whose data is optional, keeps its built-in defaults instead.
 """
 
-# on a daily view's path (startup/): protocol's lean vocabulary, not os
+# on a daily view's path: protocol's lean vocabulary, not os
 from ..protocol.without_os import environ as current_environ, exists, join
 
 HIERA_VARIABLE = "RUNIT_PROVISION_HIERA"

@@ -39,10 +39,45 @@ def inputs_from_args(args, accounts_must_exist=False):
     """``(config, accounts)`` of the command line (``inputs.config_of``: with
     ``accounts_must_exist``, an account the data names and the accounts lack is a DataError
     at its file:line:col)."""
-    from ..inputs import config_of  # here: a Config startup/cached_config.py kept needs no YAML
+    from ..inputs import config_of
 
     return config_of(hiera=args.hiera, data=args.data, facts=args.facts, passwd=args.passwd,
                      group=args.group, root=args.root, accounts_must_exist=accounts_must_exist)
+
+
+class Unread:
+    """The data of a view's command line could not be read: ``error`` (its DataError) and
+    ``config``, the defaults' Config (``/etc/service``, under ``--root DIR``), whose service
+    directories the view lists what is supervised in."""
+
+    def __init__(self, error, config):
+        self.error, self.config = error, config
+
+    @property
+    def where(self):
+        """Where the view looked, as its message says it."""
+        from ..model.units import service_directories
+
+        directories = sorted(service_directories(self.config).items(),
+                             key=lambda item: (item[0] is not None, item[0] or ""))
+        return "%s (the default service directory)" % ", ".join(
+            directory for _, directory in directories)
+
+
+def config_or_unread(args):
+    """``(config, None)``: the command line's Config; or, when its data cannot be read (a
+    DataError), ``(config, Unread)``: the defaults' Config, where a view that must still show
+    what is supervised (``status``, ``logs``, ``metrics``) looks."""
+    from ..errors import DataError
+
+    try:
+        return config_from_args(args), None
+    except DataError as error:
+        from ..accounts import NO_ACCOUNTS
+        from ..schema import config_from_data
+
+        config = config_from_data({}, {}, NO_ACCOUNTS)
+        return config, Unread(error, config)
 
 
 def accounts_from_args(args, logins=()):

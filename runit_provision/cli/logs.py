@@ -37,8 +37,8 @@ label.
 
 Exit codes: 0 everything selected was read; 1 something could not be (each said on stderr,
 the rest shown), a SERVICE that names nothing (or one without a log), or data that cannot be
-read — then its error first, and what is supervised (where the last good run's data said, else
-/etc/service) is read as not in the data; 2 bad usage."""
+read — then its error first, and what is supervised (in /etc/service) is read as not in the
+data; 2 bad usage."""
 
 
 TIME_OPTIONS = ("-S", "--since", "-U", "--until")
@@ -64,7 +64,7 @@ def prepare_argv(argv):
 
 
 def add_parser(sub):
-    import argparse  # here: a plain command line is read without it (startup/quickparse.py)
+    import argparse
 
     from .arguments import line_count
     from .helptext import ACCOUNTS_HELP
@@ -130,7 +130,7 @@ def run(args):
     config = unread = None
     try:
         if not args.dir:
-            from ..startup.cached_config import config_or_unread
+            from .inputs import config_or_unread
 
             config, unread = config_or_unread(args)
             if unread is not None:  # said first: what is shown is only what is supervised

@@ -21,11 +21,11 @@ and what it owes (cli/apply.py), ``demo`` takes its sandbox down (cli/demo.py).
 """
 
 import gc
+import importlib
 import os
 import sys
 
 from .. import __version__
-from ..startup import VIEWS  # the daily views' fast path: startup/__init__.py
 
 COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "plan",
             "apply": "apply", "status": "status", "logs": "logs", "metrics": "metrics",
@@ -44,21 +44,13 @@ def command_module(name):
 
 
 def _module(name):
-    """The module ``cli/<name>.py`` (``__import__``: importlib's import_module would load
-    importlib and warnings, a tenth of a millisecond of a daily view's start)."""
-    return __import__(__package__ + "." + name, fromlist=("run",))
-
-
-def served_bundle():
-    """The package's code bundle put first in the import system (startup/codebundle.py)."""
-    from ..startup import codebundle
-
-    return codebundle.serve(__package__.rpartition(".")[0], codebundle.package_directory())
+    """The module ``cli/<name>.py``."""
+    return importlib.import_module(__package__ + "." + name)
 
 
 def build_parser(only=None):
     """The parser of every subcommand, or of ``only`` (a name in COMMANDS)."""
-    import argparse  # here: the daily views' plain command lines never load it (quickparse)
+    import argparse
 
     parser = argparse.ArgumentParser(
         prog="runit-provision",
@@ -88,37 +80,23 @@ def main(argv=None):
     chosen = argv[0] if argv and argv[0] in COMMANDS else None
     args = None
     try:
-        bundle = served_bundle() if is_program and chosen in VIEWS else None
-        # here, not at the top: a view's program serves them from its bundle
         from .default_data import fill_in_data
-        from ..startup.quickparse import parse as quick_parse
 
-        parser = None
         if chosen is not None:
             # a command whose values may start with "-" (logs --since -1h) joins them first
             argv = getattr(command_module(chosen), "prepare_argv", list)(argv)
-            args = quick_parse(chosen, argv[1:])  # None: not a plain command line
-        if args is None:
-            parser = build_parser(chosen)
-            args = parse_command_line(parser, argv, chosen)
+        parser = build_parser(chosen)
+        args = parse_command_line(parser, argv, chosen)
         if args.command is None:
             parser.print_help(sys.stderr)
             return 1
         problem = fill_in_data(args)  # no --data/--hiera: the default (cli/default_data.py)
         if problem is not None:
-            parser = parser or build_parser(chosen)
             parser.commands[args.command].error(problem)  # its usage line, exit 2
         if args.command in COLLECTING and was_enabled:
             gc.enable()
         code = command_module(args.command).run(args)
         sys.stdout.flush()  # what is still buffered meets a closed pipe here, not at exit
-        if bundle is not None and bundle.has_missed():
-            from ..startup.codebundle_writer import keep
-
-            keep(bundle)  # the output is out: only the next start waits on this
-        if is_program and args.command in VIEWS:  # ended at once (startup/__init__.py)
-            sys.stderr.flush()
-            os._exit(code)
         return code
     except BrokenPipeError:
         if not is_output_closed():

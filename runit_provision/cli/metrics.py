@@ -21,8 +21,8 @@ directories, as Prometheus metrics (runit_service_*, runit_service_log_*; labels
 and declared; runit_service_as_wanted: status's verdict, 0 where status exits 3), on standard
 output, or written atomically to DIR/%s for node_exporter's textfile collector.
 runit_data_valid is 1 when the data was read; 0 when it cannot be: then what is supervised is
-still exported (in the service directories of the last good run's data, else /etc/service),
-every service declared="false", the error is said and the exit code is 1.
+still exported (in /etc/service), every service declared="false", the error is said and the
+exit code is 1.
 """ % TEXTFILE
 
 
@@ -44,7 +44,7 @@ def add_parser(sub):
 
 def run(args):
     from ..health.metrics import data_valid, exposition
-    from ..startup.cached_config import config_or_unread
+    from .inputs import config_or_unread
     from .status import read_rows, unread_line, unread_lines
 
     try:

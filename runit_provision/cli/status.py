@@ -7,9 +7,8 @@ reason is usually there: ``fatal: db unreachable``), as ``systemctl status`` sho
 A table on a terminal (coloured when it is one), ``--json`` for machines. Exit codes as LSB's
 ``status``: 3 when a wanted service is not running — declared or not — or a service directory
 cannot be listed, 0 otherwise, 1 on an error. Data that cannot be read is an error that still
-shows what is supervised: the error first, then every service of the service directories the
-last good run's data named (kept: cached_config.py), else of the defaults, as not in the
-data; exit 1.
+shows what is supervised: the error first, then every service of the default service
+directory, as not in the data; exit 1.
 """
 
 import sys
@@ -22,7 +21,7 @@ from ..protocol.probe import Condition
 from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
 from ..errors import ProvisionError
 from ..shown import prefixed_lines, shown_name, shown_text
-from ..startup.cached_config import config_or_unread
+from .inputs import config_or_unread
 from .table import duration, print_json, print_table as output_table
 
 EXIT_OK, EXIT_ERROR, EXIT_NOT_RUNNING = 0, 1, 3
@@ -38,14 +37,14 @@ file says otherwise). Under the table, the last %d lines of the log of each decl
 that is not as wanted (--logs N: N lines of every one listed; --logs 0: none). Exit 3 when
 anything listed is not as wanted, declared or not: a wanted service not running (LSB),
 crash-looping, still starting (readiness), its logger down, a restart owed; 0 otherwise.
-Data that cannot be read: its error first, then what is supervised (in the service
-directories of the last good run's data, else /etc/service), as not in the data; exit 1.
+Data that cannot be read: its error first, then what is supervised (in /etc/service), as
+not in the data; exit 1.
 
 NAME: as --only's (both add up): status web is status --only web.""" % DEFAULT_LOG_LINES
 
 
 def add_parser(sub):
-    import argparse  # here: a plain command line is read without it (startup/quickparse.py)
+    import argparse
 
     from .arguments import line_count
     from .helptext import ONLY_HELP  # these, as argparse, only for the parser
@@ -73,11 +72,11 @@ def add_parser(sub):
 
 
 def read_rows(args, config, unread=None):
-    """What each service of ``config`` (the inputs' data: ``cached_config.config_or_unread``'s)
+    """What each service of ``config`` (the inputs' data: ``inputs.config_or_unread``'s)
     — those the command line names, or all and what else is supervised — is doing
     (health/status.statuses_named's Rows); ``unread``: None, or the data's
-    ``cached_config.Unread`` when it cannot be read: then the rows are what is supervised
-    where ``config`` (the last kept, or the defaults) says, none declared. ProvisionError or
+    ``inputs.Unread`` when it cannot be read: then the rows are what is supervised
+    where ``config`` (the defaults) says, none declared. ProvisionError or
     OSError when they cannot be read."""
     return statuses_named(config, names_chosen(args), args.root, declared=unread is None)
 

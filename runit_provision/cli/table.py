@@ -13,7 +13,7 @@ steps and report (and ``enum``) for it: its start is a daily view's budget.
 import io
 import sys
 
-from ..protocol.without_os import environ  # a daily view's path (startup/)
+from ..protocol.without_os import environ  # a daily view's path
 from ..shown import json_text
 
 COLOURS = {"+": "32", "~": "33", "-": "31", "↻": "36", "$": "35", "=": "2", "!": "1;31",

@@ -53,7 +53,7 @@ says otherwise; one the data disables, not at all. verify judges against the dat
 from ..protocol.jobwords import DONE, FAILED, RUNNING, UNREADABLE
 from ..protocol.probe import Condition
 from ..protocol.tally import exit_text
-from ..protocol.tuples import FieldTuple  # a daily view's path (startup/)
+from ..protocol.tuples import FieldTuple  # a daily view's path
 
 UNKNOWN = "unknown"
 AS_WANTED = "as wanted"

@@ -168,25 +168,6 @@ def expand_glob(pattern):
     return found
 
 
-def glob_directories(pattern):
-    """The directories whose listings decide what ``expand_glob(pattern)`` finds, or None
-    when a wildcard (or ``**``) is above the pattern's last component: then any directory
-    below may count.
-
-    >>> glob_directories("/d/service-*.yaml"), glob_directories("/d/{a,b}/x-*.yaml")
-    (['/d'], ['/d/a', '/d/b'])
-    >>> glob_directories("/d/*/x.yaml") is None, glob_directories("/d/**/x.yaml") is None
-    (True, True)
-    """
-    found = []
-    for alternative in _braces(pattern):
-        directory = os.path.dirname(alternative)
-        if "**" in alternative or any(char in directory for char in "*?["):
-            return None
-        found.append(directory)
-    return found
-
-
 def _braces(pattern):
     match = re.search(r"\{([^{}]*)\}", pattern)
     if not match:

@@ -182,13 +182,6 @@ class TopScope:
     def __init__(self, facts=None, given_trusted=None):
         self._facts, self._given_trusted = facts, given_trusted
         self._variables = None
-        self._is_host = facts is None
-
-    @property
-    def has_gathered_host_facts(self):
-        """Whether this host's facts were gathered (an interpolation asked for one): what
-        was resolved then depends on the host's name, addresses and release."""
-        return self._is_host and self._facts is not None
 
     def variables(self):
         """``{name: value}`` of every variable (the facts gathered now if they were not)."""

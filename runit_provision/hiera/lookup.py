@@ -13,7 +13,6 @@ import re
 from ..errors import DataError
 from ..source import Origin, load_yaml_with_origins, type_name
 from .annotated import under
-from .config import glob_directories
 from .interpolation import split_key
 from .merge import NOT_FOUND, strategy_from
 from .spellings import runit_data
@@ -56,22 +55,6 @@ class Hiera:
         interpolator.lookup = self._interpolated_lookup
 
     # public
-
-    def consulted(self):
-        """What this resolution depends on besides the files' contents, for a cache of its
-        result (startup/cached_config.py): ``(files, directories, host_facts)`` — every data file
-        the levels name, found or not; every directory a glob level lists (None: a glob that
-        cannot say which, ``glob_directories``); whether this host's facts were gathered."""
-        files, directories = [], []
-        for level in self.levels:
-            files.extend(location.path for location in level.locations)
-            for pattern in level.globs:
-                listed = glob_directories(pattern)
-                if listed is None:
-                    directories = None
-                elif directories is not None:
-                    directories.extend(listed)
-        return files, directories, self.interpolator.scope.has_gathered_host_facts
 
     def lookup(self, key, merge=None, explain=True):
         """Look ``key`` up; ``merge`` overrides lookup_options (a name or an options hash).

@@ -31,7 +31,7 @@ of a read is bounded: a caller reading a user's directory says so (``scan(limit=
 import os
 
 from ..errors import ApplyError, LimitError, UnsafePathError
-from ..protocol.without_os import abspath, is_link, is_regular  # a daily view's path (startup/)
+from ..protocol.without_os import abspath, is_link, is_regular  # a daily view's path
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC

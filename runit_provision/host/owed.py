@@ -24,8 +24,8 @@ applier's FsRoot for the Job, and sides.py reads it back (status does, at every 
 ledger is the applier's, so that status makes no class it does not use).
 """
 
-from ..protocol.tuples import FieldTuple  # a daily view's path (startup/)
-from ..protocol.without_os import join  # a daily view's path (startup/)
+from ..protocol.tuples import FieldTuple  # a daily view's path
+from ..protocol.without_os import join  # a daily view's path
 
 OWED_NAME = ".pending-restarts"
 # The actions written down before the first write (steps.OWED_ACTIONS are these words): by

@@ -4,9 +4,7 @@ verb of the CLI prints it (cli/logs.py, docs/logs.md).
 
 Here, the bounds every reader of the room keeps to (docs/logs.md#bounds) — what one file of a
 log directory may cost: ``Limits``, the line cut and marked, DecodeError — which files.py,
-decompressing.py and wholelines.py share. Here rather than in a module of their own: the
-package is loaded with any of its modules, and a module more on the daily views' path costs
-each view's start (~0.15 M instructions served from the code bundle, startup/codebundle.py)."""
+decompressing.py and wholelines.py share."""
 
 
 # -- the bounds (issue 43): what one file of a log directory — its owner's to fill, read by

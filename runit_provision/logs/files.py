@@ -19,7 +19,7 @@ that grows with its size.
 import os
 
 from ..protocol.layout import CURRENT
-from ..protocol.without_os import is_regular  # a daily view's path (startup/)
+from ..protocol.without_os import is_regular  # a daily view's path
 from . import DEFAULT_LIMITS, LINE_MAX, cut_line
 from .stamps import label_key
 

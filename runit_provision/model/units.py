@@ -29,7 +29,7 @@ A unit's ``label`` is how every verb prints it, one of the forms accepted: ``web
 
 from ..errors import ServiceNameError
 from ..protocol.layout import LOG_DIR
-from ..protocol.without_os import dirname, join  # a daily view's path (startup/)
+from ..protocol.without_os import dirname, join  # a daily view's path
 from . import USER_TREE_PREFIX, log_directory
 
 USER_MARK = "~"  # ~LOGIN/NAME: the shell's spelling of a user's, accepted as LOGIN/NAME

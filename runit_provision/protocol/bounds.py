@@ -16,7 +16,7 @@ exception further on. The bounds:
   names;
 - the text of one number: at most ``DIGITS_MAX`` characters, read before it is converted.
 
-No import: the daily views load it (startup/).
+No import: the daily views load it.
 """
 
 NS = 1_000_000_000

@@ -120,8 +120,8 @@ def timer_spec_from_bytes(data):
 def timer_spec_words(data):
     """``(when, persistent, jitter, time_limit)`` of a ``schedule`` file, ``when`` not
     parsed — what the views show, without the calendar's cost (parsing a schedule loads
-    the calendar, and one that names a zone zoneinfo and os: not on a daily view's path,
-    startup/); ValueError as
+    the calendar, and one that names a zone zoneinfo and os: not on a daily view's path);
+    ValueError as
     ``timer_spec_from_bytes``'s for anything else.
 
     >>> timer_spec_words(b"timer 1\\nwhen=*-*-* 25:00\\npersistent=1\\n")

@@ -6,8 +6,7 @@
   service whose directory is a user's, only a directory of that user's is read. (``logs --dir``'s labels:
   tests/logs/test_view.py.)
 - 16: data that cannot be read no longer blocks them: ``status``, ``logs`` and ``metrics`` say
-  its error first, show what is supervised — in the service directories of the data kept from
-  the last good run (cached_config.py), else the defaults' ``/etc/service`` (under
+  its error first, show what is supervised — in the defaults' ``/etc/service`` (under
   ``--root DIR``) — as not in the data, and exit 1; ``metrics`` exports ``runit_data_valid
   0``; ``restart`` refuses.
 
@@ -19,7 +18,6 @@ import os
 
 import pytest
 
-from runit_provision.startup import cached_config
 from runit_provision.cli.main import main
 
 from ..apply.helpers import staged_root
@@ -51,10 +49,7 @@ def run(capsys, *argv):
 def host(tmp_path, monkeypatch, capsys):
     """The data's web, applied (files only: nothing starts it), and two services linked by
     hand into its service directory: ``handy``, whose canonical log/run logs to ./main (two
-    lines there), and ``odd``, whose log/run is a script that may log anywhere. The views keep
-    the Config in a cache of the test's own, every input kept however new."""
-    monkeypatch.setenv(cached_config.CACHE_VARIABLE, str(tmp_path / "cache"))
-    monkeypatch.setattr(cached_config, "RACY_NS", 0)
+    lines there), and ``odd``, whose log/run is a script that may log anywhere."""
     data = tmp_path / "data.yaml"
     data.write_text(DATA.format(t=tmp_path))
     assert run(capsys, "apply", "--data", data, "--profile-d", "none", "--wait", "0")[0] in (
@@ -104,7 +99,6 @@ def test_a_users_logger_is_read_only_in_the_users_own_directories(tmp_path, monk
     """Root reads what a user linked into their tree where the user could: a log/run of
     theirs naming root's directory is not read (host/supervised.py's rule for their links) —
     nor one of theirs that root linked into its own service directory."""
-    monkeypatch.setenv(cached_config.CACHE_VARIABLE, "")
     home = tmp_path / "home/alice"
     (tmp_path / "passwd").write_text("alice:x:4242:4242::%s:/bin/sh\n" % home)
     (tmp_path / "group").write_text("alice:x:4242:\n")
@@ -137,49 +131,8 @@ def test_a_users_logger_is_read_only_in_the_users_own_directories(tmp_path, monk
 
 
 # -- 16: data that cannot be read -------------------------------------------------------------
-def test_status_logs_and_metrics_show_what_is_supervised_where_the_kept_data_said(host,
-                                                                                 capsys):
-    tmp_path, data = host
-    assert run(capsys, "status", "--data", data, "--logs", "0")[0] == 3  # kept: root's run
-    data.write_text(BROKEN.format(t=tmp_path))
-    first = "runit-provision %%s: %s:8:9: malformed YAML: this [ is not closed " % data
-    where = ("runit-provision %%s: the data cannot be read: shown is what is supervised in "
-             "%s/service (the service directories of the data its last good run read), as not "
-             "in the data" % tmp_path)
-
-    code, out, err = run(capsys, "status", "--data", data)
-    lines = err.splitlines()
-    assert code == 1 and lines[0].startswith(first % "status") and lines[1] == where % "status"
-    assert [line.split()[0] for line in out.splitlines()[1::2]] == ["handy", "odd", "web"]
-    assert "  not in the data: %s/service/web (apply leaves it alone)" % tmp_path in out
-    code, out, _ = run(capsys, "status", "--data", data, "--json")
-    report = json.loads(out)
-    assert code == 1 and report["data_error"].startswith(first[len("runit-provision %s: "):])
-    assert {row["declared"] for row in report["services"]} == {False}
-
-    code, out, err = run(capsys, "logs", "--data", data, "-o", "cat")
-    assert code == 1 and err.splitlines()[0].startswith(first % "logs")
-    assert out == "handy is up\nhandy serves\n"
-    assert "odd: where it logs cannot be told" in err  # each said, the rest shown
-    assert run(capsys, "logs", "--data", data, "handy", "-o", "cat")[:2] == (
-        1, "handy is up\nhandy serves\n")
-
-    code, out, err = run(capsys, "metrics", "--data", data)
-    assert code == 1 and err.splitlines()[0].startswith(first % "metrics")
-    assert 'runit_service_normally_up{service="handy",tree="system",declared="false"} 1\n' in out
-    assert 'declared="true"' not in out and out.endswith("\nrunit_data_valid 0\n")
-    (tmp_path / "textfile").mkdir()
-    assert run(capsys, "metrics", "--data", data, "--textfile", tmp_path / "textfile")[0] == 1
-    assert (tmp_path / "textfile/runit.prom").read_text() == out
-
-    # the verbs that act refuse: a name cannot be trusted to a data file that cannot be read
-    code, out, err = run(capsys, "restart", "--data", data, "handy")
-    assert (code, out) == (1, "") and err.startswith(first % "restart")
-
-
-def test_without_kept_data_the_default_service_directory_under_root(tmp_path, monkeypatch,
-                                                                   capsys):
-    monkeypatch.setenv(cached_config.CACHE_VARIABLE, "")
+def test_status_logs_and_metrics_show_the_default_service_directory_under_root(tmp_path,
+                                                                              capsys):
     root = staged_root(tmp_path)
     make_service(root / "srv", "handy", log_run=CANONICAL)
     LogDir(root / "srv/handy/log/main", "human").add("handy is up", BASE)
@@ -200,6 +153,13 @@ def test_without_kept_data_the_default_service_directory_under_root(tmp_path, mo
     code, out, err = run(capsys, "metrics", "--data", data, "--root", root)
     assert code == 1 and 'runit_service_up{service="handy",tree="system",declared="false"} 0\n' \
         in out and "runit_data_valid 0\n" in out
+    (tmp_path / "textfile").mkdir()
+    assert run(capsys, "metrics", "--data", data, "--root", root,
+               "--textfile", tmp_path / "textfile")[0] == 1
+    assert (tmp_path / "textfile/runit.prom").read_text() == out
+    # the verbs that act refuse: a name cannot be trusted to a data file that cannot be read
+    code, out, err = run(capsys, "restart", "--data", data, "--root", root, "handy")
+    assert (code, out) == (1, "") and "malformed YAML" in err
     # valid data: the gauge says so
     data.write_text(DATA.format(t=tmp_path))
     code, out, _ = run(capsys, "metrics", "--data", data, "--root", root)
