@@ -466,8 +466,6 @@ def test_the_reason_finder(tmp_path):
 PRIVATE_ALLOWED = {
     # ctypes' types rebuilt from its C half; the next step makes it plain ctypes
     "runtime/unix/ffi.py": {"_ctypes"},
-    # the code bundle's import system and the kept configuration, removed with the room
-    "startup/": {"_imp", "_frozen_importlib", "_frozen_importlib_external", "posix"},
 }
 
 
