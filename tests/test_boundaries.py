@@ -462,13 +462,6 @@ def test_the_reason_finder(tmp_path):
 
 
 # -- public Python only: no private module, no ``sys._*`` ---------------------------------------
-# What other pieces of work still hold, each with why; issue 60 removes every entry.
-PRIVATE_ALLOWED = {
-    # ctypes' types rebuilt from its C half; the next step makes it plain ctypes
-    "runtime/unix/ffi.py": {"_ctypes"},
-}
-
-
 def private_uses(path):
     """The private names ``path`` uses, with their lines: imports of a module whose name
     starts with ``_`` (``__future__`` is public) or of ``posix`` (``os`` is its public face),
@@ -500,10 +493,7 @@ def test_the_package_uses_public_python_only():
     found = []
     for _, path in modules():
         relative = path.relative_to(PACKAGE_DIR).as_posix()
-        allowed = set().union(*(names for prefix, names in PRIVATE_ALLOWED.items()
-                                if relative.startswith(prefix)))
-        found += ["%s:%d: %s" % (relative, line, name)
-                  for name, line in private_uses(path) if name not in allowed]
+        found += ["%s:%d: %s" % (relative, line, name) for name, line in private_uses(path)]
     assert found == []
 
 

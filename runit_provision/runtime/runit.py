@@ -407,7 +407,8 @@ class System:
 
 
 def _libc_reboot():
-    from .unix.ffi import c_int  # deferred: only process 1 on its way down needs it
+    from ctypes import c_int  # deferred: only process 1 on its way down needs it
+
     from .unix.libc import libc
 
     function = libc().reboot

@@ -19,7 +19,6 @@ HEAVY = ("enum", "typing", "collections", "struct", "re", "ctypes", "select", "s
          "signal", "argparse", "dataclasses",
          "runit_provision.protocol.errstr",
          "_ctypes", "runit_provision.runtime.unix.inotify", "runit_provision.runtime.unix.libc",
-         "runit_provision.runtime.unix.ffi",
          # read only when there is an option or a number: "sv status NAME" has neither
          "runit_provision.runtime.unix.sgetopt", "runit_provision.runtime.unix.scan")
 

@@ -32,7 +32,7 @@ _tee = None
 def _load_tee():
     global _tee
     if _tee is None:
-        from ..unix import ffi
+        import ctypes
         from ..unix.libc import libc
 
         try:
@@ -40,9 +40,9 @@ def _load_tee():
         except AttributeError:
             _tee = False
             return None
-        function.argtypes = (ffi.c_int, ffi.c_int, ffi.c_size_t, ffi.c_uint)
-        function.restype = ffi.c_ssize_t
-        _tee = (function, ffi)
+        function.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_size_t, ctypes.c_uint)
+        function.restype = ctypes.c_ssize_t
+        _tee = function
     return _tee or None
 
 
@@ -66,10 +66,12 @@ class PeekReader:
     def peek(self, limit):
         """Up to ``limit`` bytes from the head of the pipe, left in it: ``None`` when it is
         empty (more may come), ``b""`` at end of input (empty, and no writer left)."""
-        function, ffi = _load_tee()
+        function = _load_tee()
         copied = function(self.fd, self.scratch_w, limit, SPLICE_F_NONBLOCK)
         if copied < 0:
-            number = ffi.get_errno()
+            from ctypes import get_errno
+
+            number = get_errno()
             if number == errno.EAGAIN:
                 return None
             if number == errno.EINTR:

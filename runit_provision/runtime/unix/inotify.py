@@ -1,4 +1,5 @@
-"""runtime: a minimal Linux inotify wrapper (``ffi.py``'s C calls, no third-party code) for event-driven waits.
+"""runtime/unix: a minimal Linux inotify wrapper (the C library through ``ctypes``) for
+event-driven waits.
 
 sv's ``-w`` loop watches each service's ``supervise/`` directory instead of polling it. Only
 what that needs is here: ``inotify_init1``, ``inotify_add_watch``, ``inotify_rm_watch`` and
@@ -9,6 +10,7 @@ created, and sv imports this module only when it has to wait: ``sv status`` pays
 a libc without the symbol); callers fall back to a short poll.
 """
 
+import errno
 import os
 import struct
 
@@ -64,19 +66,19 @@ def _calls():
     (see libc()), made once — a process forked after they were (a user's tree) makes none."""
     global _functions
     if _functions is None:
-        from . import ffi  # deferred: what only waiting commands should pay
+        import ctypes  # deferred: what only waiting commands should pay
 
         handle = libc()
         try:
             made = (handle["inotify_init1"], handle["inotify_add_watch"],
                     handle["inotify_rm_watch"])
         except AttributeError as exc:
-            raise OSError(38, "inotify is not available in this libc") from exc  # ENOSYS
-        made[0].argtypes = [ffi.c_int]
-        made[1].argtypes = [ffi.c_int, ffi.c_char_p, ffi.c_uint32]
-        made[2].argtypes = [ffi.c_int, ffi.c_int]
+            raise OSError(errno.ENOSYS, "inotify is not available in this libc") from exc
+        made[0].argtypes = [ctypes.c_int]
+        made[1].argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+        made[2].argtypes = [ctypes.c_int, ctypes.c_int]
         for function in made:
-            function.restype = ffi.c_int
+            function.restype = ctypes.c_int
         _functions = made
     return _functions
 

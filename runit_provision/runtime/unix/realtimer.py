@@ -6,7 +6,7 @@
 A step of the clock (``date -s``, an NTP step, resume from suspend setting the time) makes a
 ``read()`` of an armed timer fail with ECANCELED: the waiter recomputes its next run from the
 new time and arms again. Python 3.13's ``os.timerfd_*`` when there; the C library's
-through ``ffi.py`` before (made on the first timer made, never with this module).
+through ``ctypes`` before (made on the first timer made, never with this module).
 """
 
 import errno
@@ -73,7 +73,7 @@ def _settime(fd, flags, ns):
     if hasattr(os, "timerfd_settime_ns"):
         os.timerfd_settime_ns(fd, flags=flags, initial=ns)
         return
-    from .ffi import byref
+    from ctypes import byref
 
     spec = _functions()[2]((0, 0), divmod(ns, 1_000_000_000))
     _check(_functions()[1](fd, flags, byref(spec), None), "timerfd_settime")
@@ -91,13 +91,13 @@ def _functions():
     """timerfd_create, timerfd_settime and ``struct itimerspec``, made once."""
     global _calls
     if _calls is None:
-        from . import ffi
+        import ctypes
         from .libc import libc
 
-        class Timespec(ffi.Structure):
-            _fields_ = [("tv_sec", ffi.c_long), ("tv_nsec", ffi.c_long)]
+        class Timespec(ctypes.Structure):
+            _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
 
-        class Itimerspec(ffi.Structure):
+        class Itimerspec(ctypes.Structure):
             _fields_ = [("it_interval", Timespec), ("it_value", Timespec)]
 
         handle = libc()
@@ -105,8 +105,9 @@ def _functions():
             create, settime = handle["timerfd_create"], handle["timerfd_settime"]
         except AttributeError as exc:
             raise OSError(errno.ENOSYS, "timerfd is not available in this libc") from exc
-        create.argtypes = [ffi.c_int, ffi.c_int]
-        settime.argtypes = [ffi.c_int, ffi.c_int, ffi.POINTER(Itimerspec), ffi.c_void_p]
-        create.restype = settime.restype = ffi.c_int
+        create.argtypes = [ctypes.c_int, ctypes.c_int]
+        settime.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.POINTER(Itimerspec),
+                            ctypes.c_void_p]
+        create.restype = settime.restype = ctypes.c_int
         _calls = (create, settime, Itimerspec)
     return _calls

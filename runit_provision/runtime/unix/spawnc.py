@@ -36,16 +36,16 @@ def _load():
     global _calls
     if _calls is not None:
         return _calls or None
-    from . import ffi
+    import ctypes
 
     c = libc()
-    pointer, integer = ffi.c_void_p, ffi.c_int
+    pointer, integer = ctypes.c_void_p, ctypes.c_int
     table = {
-        "posix_spawn": (ffi.POINTER(ffi.c_int), ffi.c_char_p, pointer, pointer,
-                        ffi.POINTER(ffi.c_char_p), ffi.POINTER(ffi.c_char_p)),
+        "posix_spawn": (ctypes.POINTER(ctypes.c_int), ctypes.c_char_p, pointer, pointer,
+                        ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_char_p)),
         "posix_spawnattr_init": (pointer,),
         "posix_spawnattr_destroy": (pointer,),
-        "posix_spawnattr_setflags": (pointer, ffi.c_short),
+        "posix_spawnattr_setflags": (pointer, ctypes.c_short),
         "posix_spawnattr_setsigdefault": (pointer, pointer),
         "posix_spawnattr_setsigmask": (pointer, pointer),
         "posix_spawn_file_actions_init": (pointer,),
@@ -67,9 +67,8 @@ def _load():
     for signum in range(1, 65):
         if signum not in _UNCATCHABLE:
             default_set[(signum - 1) // 8] |= 1 << ((signum - 1) % 8)
-    functions["ffi"] = ffi
-    functions["default_set"] = (ffi.c_char * _SIGSET_BYTES).from_buffer_copy(default_set)
-    functions["empty_set"] = ffi.create_string_buffer(_SIGSET_BYTES)
+    functions["default_set"] = (ctypes.c_char * _SIGSET_BYTES).from_buffer_copy(default_set)
+    functions["empty_set"] = ctypes.create_string_buffer(_SIGSET_BYTES)
     _calls = functions
     return _calls
 
@@ -91,10 +90,11 @@ def posix_spawn_clean(path, argv, env, dup2=(), cwd_fd=None, new_session=False,
     of its own, its pid its id (the attribute's pgroup is 0 from ``posix_spawnattr_init``).
     The child gets every signal at its default (32 and 33 included) and an empty signal mask.
     """
+    import ctypes  # loaded with the functions
+
     c = _load()
-    ffi = c["ffi"]
-    attr = ffi.create_string_buffer(_ATTR_BYTES)
-    actions = ffi.create_string_buffer(_ATTR_BYTES)
+    attr = ctypes.create_string_buffer(_ATTR_BYTES)
+    actions = ctypes.create_string_buffer(_ATTR_BYTES)
     _check(c["posix_spawnattr_init"](attr))
     try:
         _check(c["posix_spawn_file_actions_init"](actions))
@@ -112,10 +112,10 @@ def posix_spawn_clean(path, argv, env, dup2=(), cwd_fd=None, new_session=False,
             if cwd_fd is not None:
                 _check(c["posix_spawn_file_actions_addfchdir_np"](actions, cwd_fd))
             words = [os.fsencode(word) for word in argv]
-            c_argv = (ffi.c_char_p * (len(words) + 1))(*words, None)
-            c_env = _c_environ(ffi, env)
-            pid = ffi.c_int(0)
-            _check(c["posix_spawn"](ffi.byref(pid), os.fsencode(path), actions, attr,
+            c_argv = (ctypes.c_char_p * (len(words) + 1))(*words, None)
+            c_env = _c_environ(env)
+            pid = ctypes.c_int(0)
+            _check(c["posix_spawn"](ctypes.byref(pid), os.fsencode(path), actions, attr,
                                     c_argv, c_env), path)
             return pid.value
         finally:
@@ -124,15 +124,17 @@ def posix_spawn_clean(path, argv, env, dup2=(), cwd_fd=None, new_session=False,
         c["posix_spawnattr_destroy"](attr)
 
 
-def _c_environ(ffi, env):
+def _c_environ(env):
     """``env`` as a NULL-terminated array of ``NAME=value``; built once for the dict a Spawner
     passes every time (its original environment), which nobody changes."""
+    import ctypes
+
     global _env_cache
     cached, array = _env_cache
     if cached is env:
         return array
     pairs = [os.fsencode(key) + b"=" + os.fsencode(value) for key, value in env.items()]
-    array = (ffi.c_char_p * (len(pairs) + 1))(*pairs, None)
+    array = (ctypes.c_char_p * (len(pairs) + 1))(*pairs, None)
     _env_cache = (env, array)
     return array
 

@@ -146,11 +146,39 @@ def test_find_program_takes_the_first_executable_regular_file(tmp_path):
 
 
 # -- the libc handle -----------------------------------------------------------------------------
-def test_libc_is_one_handle_and_its_c_types_wait_for_it():
-    ffi = "runit_provision.runtime.unix.ffi"
+def test_libc_is_one_handle_and_ctypes_waits_for_it():
     code = ("import json, sys; from runit_provision.runtime.unix import libc; "
-            "before = %r in sys.modules; handle = libc.libc(); "
-            "print(json.dumps([before, %r in sys.modules, handle is libc.libc()]))" % (ffi, ffi))
+            "before = 'ctypes' in sys.modules; handle = libc.libc(); "
+            "print(json.dumps([before, 'ctypes' in sys.modules, handle is libc.libc()]))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True).stdout
     assert json.loads(out) == [False, True, True]
+
+
+C_CALLS = r"""
+import ctypes, json, os, sys
+from runit_provision.runtime.unix import libc
+library = libc.libc()
+strlen = library["strlen"]
+strlen.argtypes, strlen.restype = (ctypes.c_char_p,), ctypes.c_size_t
+closed = library.close(-1)
+error = libc.errno_error("close")
+try:
+    library.no_such_function_here
+    missing = "found"
+except AttributeError:
+    missing = "AttributeError"
+print(json.dumps({
+    "pid": library.getpid() == os.getpid(), "strlen": strlen(b"runsvdir"),
+    "close": [closed, error.errno, error.filename], "missing": missing
+}))
+"""
+
+
+def test_the_calls_the_runtime_makes_through_the_handle():
+    out = subprocess.run([sys.executable, "-c", C_CALLS], check=True, capture_output=True,
+                         text=True).stdout
+    assert json.loads(out) == {
+        "pid": True, "strlen": 8, "close": [-1, errno.EBADF, "close"],
+        "missing": "AttributeError"}
+

@@ -5,7 +5,7 @@ identity: users' trees and logger hosts.
 A process forked from the running tree keeps a private copy of every page the tree writes after
 the fork (3–4 MB, even for a tree of one service), and it carries a copy of whatever the tree
 had read. The fork server is exec'd instead (``python -S -I``, an environment of the C
-allocator's settings alone: ``server_environ``), when a tree first needs it; its children are
+allocator's settings alone: ``SERVER_ENVIRON``), when a tree first needs it; its children are
 re-parented to the tree (its subreaper: ``servicetree.become_subreaper``), which reaps them as
 it would a spawned process.
 
@@ -48,24 +48,8 @@ TITLE_ROOM = 512  # bytes of argument area its children may show their own names
 # The C library's allocator, read at the server's start and inherited by every child: one arena
 # (a child is one thread), freed memory at the top of the heap given back from 64 kB, no padding
 # when the heap grows — each user's tree keeps about 50 kB fewer pages of its own.
-_SERVER_ENVIRON = {"MALLOC_ARENA_MAX": "1", "MALLOC_TRIM_THRESHOLD_": "65536",
-                   "MALLOC_TOP_PAD_": "0"}
-
-
-def server_environ(environ=None):
-    """The server's environment: the allocator's settings, and the tree's word on CPython's
-    internals where it has one (``unix/cpython.VARIABLE``: ``no`` turns them off).
-
-    >>> sorted(server_environ({"RUNIT_PROVISION_CPYTHON_INTERNALS": "no", "HOME": "/root"}))
-    ['MALLOC_ARENA_MAX', 'MALLOC_TOP_PAD_', 'MALLOC_TRIM_THRESHOLD_', \
-'RUNIT_PROVISION_CPYTHON_INTERNALS']
-    """
-    from ...unix.cpython import VARIABLE
-    environ = os.environ if environ is None else environ
-    found = dict(_SERVER_ENVIRON)
-    if VARIABLE in environ:
-        found[VARIABLE] = environ[VARIABLE]
-    return found
+SERVER_ENVIRON = {"MALLOC_ARENA_MAX": "1", "MALLOC_TRIM_THRESHOLD_": "65536",
+                  "MALLOC_TOP_PAD_": "0"}
 
 
 class ForkServer:
@@ -148,7 +132,7 @@ class ForkServer:
         try:
             argv = [sys.executable, "-S", "-I", "-c", _boot_code(), "x" * TITLE_ROOM]
             self.pid = self.spawner.spawn(argv, extra_fds=[(server_fd, CHANNEL_FD)],
-                                          env=server_environ())
+                                          env=dict(SERVER_ENVIRON))
         except OSError as exc:
             tree_end.close()
             self._broken(exc)

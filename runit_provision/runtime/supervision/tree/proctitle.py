@@ -55,11 +55,11 @@ class ArgvInPlace:
     """The log argument's own bytes in this process's argv memory (what ``ps`` reads)."""
 
     def __init__(self, address, size):
-        from ...unix import ffi
+        import ctypes
         from ...unix.libc import libc
         self._memmove = libc()["memmove"]
-        self._memmove.argtypes = (ffi.c_void_p, ffi.c_void_p, ffi.c_size_t)
-        self._memmove.restype = ffi.c_void_p
+        self._memmove.argtypes = (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
+        self._memmove.restype = ctypes.c_void_p
         self._address = address
         self._size = size
 
@@ -70,7 +70,7 @@ class ArgvInPlace:
             start, end = argv_bounds()
         except (OSError, ValueError, IndexError):
             return None
-        from ...unix.ffi import string_at
+        from ctypes import string_at
         # After show_runit_name the freed bytes are NULs at the end: the argument is the last
         # string before them.
         body = string_at(start, end - start).rstrip(b"\0")

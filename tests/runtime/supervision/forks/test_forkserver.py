@@ -21,7 +21,6 @@ from runit_provision.runtime.supervision.engine.spawn import Spawner
 from runit_provision.runtime.supervision.forks import server as forkserver
 from runit_provision.runtime.supervision.tree import forkclient
 from runit_provision.runtime.supervision.tree.forkclient import ForkServer
-from runit_provision.runtime.unix import cpython
 
 from ...processes import kill_pids
 
@@ -365,15 +364,3 @@ def test_a_batch_that_fails_in_its_middle_answers_only_what_runs(monkeypatch, ch
         os.close(said_r)
         for pid in answered:
             os.waitpid(pid, 0)
-
-
-def test_a_server_told_off_cpythons_internals_passes_the_word_on_alone(monkeypatch):
-    """The tree's ``RUNIT_PROVISION_CPYTHON_INTERNALS`` reaches the server (and through it its
-    children), and nothing else of the tree's environment does."""
-    monkeypatch.setenv(cpython.VARIABLE, "no")
-    monkeypatch.setenv("SECRET", "x")
-    environ = forkclient.server_environ()
-    assert environ[cpython.VARIABLE] == "no" and "SECRET" not in environ
-    assert cpython.leans_on_internals(environ=environ) is False
-    monkeypatch.delenv(cpython.VARIABLE)
-    assert cpython.VARIABLE not in forkclient.server_environ()

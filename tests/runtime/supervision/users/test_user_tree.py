@@ -20,8 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from runit_provision.runtime.unix import cpython
-
 from ....conftest import OUR_BIN, our_tool
 from ...processes import (
     BASE_PATH, SH, children_of, close_pipes, cmdline, comm, descendants, end_processes_under,
@@ -491,37 +489,6 @@ def test_a_users_crash_looping_service_waits_its_back_off_steps(user_tree):
     assert 0.98 <= found[1] - found[0] < 7 and 3.9 <= found[2] - found[1] < 10, found
     tally = tally_from_bytes((flaky / "supervise" / "tally").read_bytes())
     assert tally.waiting is not None and tally.waiting.restarts >= 2
-
-
-def test_without_cpythons_internals_the_fork_server_forks_trees_that_supervise_and_log(
-        user_tree):
-    """Where the fork server leans on none of CPython's internals (unix/cpython.py: a CPython
-    it does not know; here ``RUNIT_PROVISION_CPYTHON_INTERNALS=no`` in root's tree's
-    environment, which reaches the server) its children are heavier and do the same: the
-    user's tree is forked, runs as the user and supervises — its service restarted by sv —
-    and its services and its own output are logged."""
-    web = user_tree.build()
-    root = user_tree.start(env={cpython.VARIABLE: "no"})
-    tree = user_tree.tree_pid()
-    assert tree in children_of(root.pid)  # forked by the server, not exec'd the old way
-    servers = [pid for pid in children_of(root.pid) if cmdline(pid)[:1] == ["forkserver"]]
-    assert len(servers) == 1
-    with open("/proc/%d/environ" % servers[0], "rb") as handle:
-        assert b"%s=no" % cpython.VARIABLE.encode() in handle.read().split(b"\0")
-    first = wait_until(lambda: running_pid(web), timeout=30, what="web running")
-    assert proc_status(first)["Uid"] == [str(user_tree.user.pw_uid)] * 4
-    wait_until(lambda: numbers(log_text(web / "log" / "main"))[:3] == [1, 2, 3], timeout=30,
-               what="web logging")
-    wait_until(lambda: "noisy starts" in log_text(user_tree.output_log), timeout=30,
-               what="the tree's output logged")
-    count = numbers(log_text(web / "log" / "main")).count(1)  # web's starts logged
-    out = sv("-w", "15", "restart", str(web), svdir=user_tree.user_tree)
-    assert out.returncode == 0, out
-    second = wait_until(lambda: running_pid(web) not in (0, first) and running_pid(web),
-                        timeout=30, what="web started again")
-    assert second in children_of(tree)
-    wait_until(lambda: numbers(log_text(web / "log" / "main")).count(1) > count, timeout=30,
-               what="the restarted web logging")
 
 
 def test_the_runtime_runs_on_the_interpreter_of_the_tests(user_tree):
