@@ -32,6 +32,7 @@ file; ours is longer for the waits on events and the deliberate differences abov
 """
 
 import os
+import stat
 import sys
 import time
 
@@ -371,7 +372,7 @@ def _read_record(path):
     except OSError:
         return None
     try:
-        if os.fstat(fd).st_mode & 0o170000 != 0o100000:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
         return os.read(fd, 4096)
     except OSError:

@@ -34,8 +34,8 @@ IN_UNMOUNT = 0x00002000
 IN_Q_OVERFLOW = 0x00004000
 IN_IGNORED = 0x00008000
 IN_ONLYDIR = 0x01000000
-IN_CLOEXEC = 0o2000000
-IN_NONBLOCK = 0o4000
+IN_CLOEXEC = os.O_CLOEXEC  # <sys/inotify.h> defines them so
+IN_NONBLOCK = os.O_NONBLOCK
 
 # struct inotify_event { int wd; uint32_t mask, cookie, len; char name[len]; }
 _HEADER = struct.Struct("iIII")

@@ -11,10 +11,11 @@ through ``ctypes`` before (made on the first timer made, never with this module)
 
 import errno
 import os
+from time import CLOCK_REALTIME
 
-CLOCK_REALTIME = 0
-TFD_CLOEXEC = 0o2000000
-TFD_NONBLOCK = 0o4000
+# <sys/timerfd.h>: its flags are open(2)'s (os.TFD_* from 3.13 only)
+TFD_CLOEXEC = os.O_CLOEXEC
+TFD_NONBLOCK = os.O_NONBLOCK
 TFD_TIMER_ABSTIME = 1
 TFD_TIMER_CANCEL_ON_SET = 2
 
@@ -34,7 +35,6 @@ class RealtimeTimer:
 
     def __init__(self):
         if hasattr(os, "timerfd_create"):
-            # CLOCK_REALTIME is time's, not os's (AttributeError on 3.13: seen in its tier)
             self.fd = os.timerfd_create(CLOCK_REALTIME, flags=os.TFD_NONBLOCK | os.TFD_CLOEXEC)
         else:
             self.fd = _check(_functions()[0](CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC),

@@ -8,31 +8,22 @@ root's process, or root's in a user's.
 """
 
 import os
+import socket
 import sys
 
-# MSG_TRUNC | MSG_CTRUNC as a plain int: `socket`'s are enum flags, whose arithmetic runs enum's
-# Python code — and adds a member to a table the fork server's children share — in every
-# helper, about 40 kB of its own pages.
-_CUT = 0x20 | 0x08
-_CLOEXEC = 0x40000000  # MSG_CMSG_CLOEXEC: the descriptors arrive close-on-exec, atomically
-_SOL_SOCKET = _SCM_RIGHTS = 1  # Linux's
-_INT = 4
-_HEADER = 16  # CMSG_SPACE(n) on Linux's 64- and 32-bit ABIs: an aligned header, then n aligned
-
-
-def _space(max_fds):
-    """``socket.CMSG_SPACE(max_fds * 4)``, with room to spare on any ABI."""
-    return _HEADER + (max_fds * _INT + 7) // 8 * 8
+_CUT = socket.MSG_TRUNC | socket.MSG_CTRUNC
+_INT = 4  # a C int: one descriptor of SCM_RIGHTS
 
 
 def receive(channel, size, max_fds, flags=0):
     """``(data, fds, cut)``: ``data`` b"" when the other end is gone (or the read failed),
     ``cut`` when the message or its descriptors did not fit; ``flags``: recvmsg's more
-    (MSG_DONTWAIT, 0x40: this read alone does not wait). BlockingIOError and
-    InterruptedError are the caller's (nothing waits).
+    (MSG_DONTWAIT: this read alone does not wait). BlockingIOError and InterruptedError are
+    the caller's (nothing waits).
 
-    ``socket.recv_fds`` without its Python code (``socket.py``'s, and the ``array`` it
-    builds), which every forked helper would run — and copy the pages of — for each message.
+    ``socket.recv_fds`` but for its flags, which it does not pass on to ``recvmsg`` on every
+    Python this runs on (3.11's drops them): without MSG_CMSG_CLOEXEC a descriptor would be
+    inheritable until we marked it.
 
     >>> import socket
     >>> ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -52,19 +43,19 @@ def receive(channel, size, max_fds, flags=0):
     ...     os.close(fd)
     """
     try:
-        data, ancillary, flags, _address = channel.recvmsg(size, _space(max_fds),
-                                                           _CLOEXEC | flags)
+        data, ancillary, flags, _address = channel.recvmsg(
+            size, socket.CMSG_SPACE(max_fds * _INT), socket.MSG_CMSG_CLOEXEC | flags)
     except (BlockingIOError, InterruptedError):
         raise
     except OSError:
         return b"", [], False
     fds = []
     for level, kind, payload in ancillary:
-        if level == _SOL_SOCKET and kind == _SCM_RIGHTS:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             whole = len(payload) - len(payload) % _INT
             fds += [int.from_bytes(payload[at:at + _INT], sys.byteorder, signed=True)
                     for at in range(0, whole, _INT)]
-    if len(fds) > max_fds:  # the spare room took more than asked: those are not kept
+    if len(fds) > max_fds:  # CMSG_SPACE's padding took more than asked: those are not kept
         for fd in fds[max_fds:]:
             os.close(fd)
         del fds[max_fds:]
@@ -74,8 +65,7 @@ def receive(channel, size, max_fds, flags=0):
 
 def send(channel, data, fds=()):
     """Send ``data`` and a copy of each descriptor of ``fds`` as one message: the number of
-    bytes sent (``socket.send_fds`` without its Python code)."""
+    bytes sent."""
     if not fds:
         return channel.send(data)
-    rights = b"".join(fd.to_bytes(_INT, sys.byteorder, signed=True) for fd in fds)
-    return channel.sendmsg([data], [(_SOL_SOCKET, _SCM_RIGHTS, rights)])
+    return socket.send_fds(channel, [data], fds)

@@ -16,6 +16,7 @@ calls; the Spawner then falls back to ``os.posix_spawn``.
 """
 
 import os
+import signal
 
 from .libc import libc
 
@@ -25,7 +26,7 @@ POSIX_SPAWN_SETSIGMASK = 0x08
 POSIX_SPAWN_SETSID = 0x80  # glibc 2.26
 _SIGSET_BYTES = 128  # glibc's sigset_t: 1024 bits
 _ATTR_BYTES = 1024  # more than glibc's posix_spawnattr_t (336) or file actions (80) need
-_UNCATCHABLE = (9, 19)  # SIGKILL, SIGSTOP: sigaction refuses them anyway
+_UNCATCHABLE = (signal.SIGKILL, signal.SIGSTOP)  # sigaction refuses them anyway
 
 _calls = None
 _env_cache = (None, None)  # (the dict last given, its C array): a supervisor's is always the same

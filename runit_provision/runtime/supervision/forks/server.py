@@ -23,6 +23,7 @@ middle child. The messages are forkclient.py's; the kinds of children, ``_CHILDR
 import errno
 import os
 import signal
+import socket
 
 from ...unix.diag import warn
 from ...unix.fsname import fsdecode
@@ -31,14 +32,13 @@ from ..tree.forkclient import CHANNEL_FD
 
 _MESSAGE_MAX = 65536
 _MAX_FDS = 8
-_MSG_PEEK, _MSG_DONTWAIT = 0x02, 0x40  # socket's, as plain ints: `socket`'s are enum flags
 
 
 # -- the server ------------------------------------------------------------------------------------
 def serve():
     """The server's whole life: prepare, say ready, fork on request until the channel closes."""
     import gc
-    import socket
+
     from ...unix.procname import show_runit_name
     from ..loggers.identityloghosts import close_all_but
     close_all_but({CHANNEL_FD})
@@ -60,7 +60,7 @@ def serve():
     peek, fork, waitpid = channel.recv, os.fork, os.waitpid
     while True:
         try:
-            if not peek(1, _MSG_PEEK):
+            if not peek(1, socket.MSG_PEEK):
                 os._exit(0)  # the tree is gone (or done): so are we
         except InterruptedError:
             continue
@@ -93,7 +93,7 @@ def _requests(channel):
     while True:
         try:
             data, fds, _cut = receive(channel, _MESSAGE_MAX, _MAX_FDS,  # fds: close-on-exec
-                                      _MSG_DONTWAIT if batch else 0)
+                                      socket.MSG_DONTWAIT if batch else 0)
         except InterruptedError:
             continue
         except BlockingIOError:
@@ -128,7 +128,7 @@ def _refuse(channel, number):
     """No process to fork with: the request waiting, taken off the channel, is answered
     ``error NUMBER``."""
     try:
-        data, fds, _cut = receive(channel, _MESSAGE_MAX, _MAX_FDS, _MSG_DONTWAIT)
+        data, fds, _cut = receive(channel, _MESSAGE_MAX, _MAX_FDS, socket.MSG_DONTWAIT)
     except (BlockingIOError, InterruptedError):
         return
     if not data:
