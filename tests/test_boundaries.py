@@ -81,7 +81,7 @@ ALLOWED = {
                   "shown", "yaml", "ruamel"},
     # demo: the demo's example (its files that are not code) and the sandbox it runs in — a
     # temporary host, our runsvdir on it, the wait for its tree to be as wanted (health's rows
-    # read through host/), and its one end (procstat: the tree's processes)
+    # read through host/), and its one end (processes: the tree's processes)
     "demo": {"health", "host", "accounts", "runtime.unix", "protocol", "errors", "yaml"},
     "cli": {"*"},
 }

@@ -28,7 +28,7 @@ import yaml
 
 from ..accounts import host
 from ..errors import ProvisionError
-from ..runtime.unix.procstat import stat_fields
+from ..runtime.unix.processes import stat_fields
 
 PREFIX = "runit-provision-demo."
 PID_FILE = "runsvdir.pid"

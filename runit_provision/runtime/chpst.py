@@ -33,13 +33,13 @@ import sys
 
 from ..errors import FatalError, UsageError
 from ..protocol.errstr import error_str
+from .unix.chpststeps import LockFailed, environment_for_exec, read_env_dir, set_user, take_lock
 from .unix.diag import fatal, warn, with_errstr, write_bytes
 from .unix.environ import original_environ
 from .unix.pathexec import exec_search
 from .unix.scan import ULONG as _ULONG, scan_ulong
 from .unix.sgetopt import sgetopt
 from .unix.procname import show_program
-from .unix.procstate import LockFailed, environment_for_exec, read_env_dir, set_user, take_lock
 from .unix.userspec import resolve_user
 
 PROG = "chpst"  # runit's FATAL/WARNING prefix, whatever the personality

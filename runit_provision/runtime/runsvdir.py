@@ -17,7 +17,7 @@ diagnostics scroll through it; services keep runsvdir's original stderr.
 import os
 import sys
 
-from .unix.fdinherit import close_inherited_on_exec
+from .unix.descriptors import close_inherited_on_exec
 from .unix.procname import show_program
 from .supervision.tree.treeprocess import run_tree
 

@@ -40,7 +40,7 @@ from ..errors import FatalError, ProbeError, UsageError
 from ..protocol import layout, probe
 from ..protocol.status import State, status_line
 from ..protocol.without_os import environ as current_environ
-from .unix.procname import fsencode, show_program
+from .unix.procname import show_program
 
 USAGE = " [-v] [-w sec] command service ..."
 USAGE_LSB = " [-w sec] command"
@@ -409,7 +409,7 @@ def lsb_status_code(printed):
 def usage_text(progname):
     """sv's usage text; a name other than ``sv`` is an LSB init script and gets that form."""
     text = USAGE_LSB if progname != "sv" else USAGE
-    return b"usage: " + fsencode(progname) + text.encode() + b"\n\n"
+    return b"usage: " + os.fsencode(progname) + text.encode() + b"\n\n"
 
 
 def parse_args(args, progname):
@@ -490,7 +490,7 @@ class Session:
 
     def flush(self, text=""):
         self._stdout.append(text)
-        data = fsencode("".join(self._stdout))
+        data = os.fsencode("".join(self._stdout))
         self._stdout = []
         _write_all(1, data)
 
@@ -518,7 +518,7 @@ class Session:
 
     @staticmethod
     def stderr(text):
-        _write_all(2, fsencode(text))
+        _write_all(2, os.fsencode(text))
 
     # -- the working directory
 

@@ -59,7 +59,7 @@ from ..protocol.timer import SKIPPED_LIMIT, TIMER_MAX, TIME_LIMIT_GRACE, USEC, T
     next_run, passed_elapses, random_fraction, stamp_bytes, stamp_from_bytes, \
     timer_spec_from_bytes, timer_state_bytes, timer_state_from_bytes
 from .unix.diag import fatal, warn
-from .unix.procgroup import become_subreaper, has_leftovers, signal_group, signal_leader
+from .unix.processes import become_subreaper, has_leftovers, signal_group, signal_leader
 from .unix.realtimer import EXPIRED, NOTHING, RealtimeTimer
 from .unix.smallread import READ_FLAGS, read_small
 

@@ -14,7 +14,6 @@ import errno
 import os
 import struct
 
-from .fsname import fsdecode, fsencode
 from .libc import errno_error, libc
 
 # <sys/inotify.h>
@@ -54,7 +53,7 @@ def events_from_bytes(data):
         offset += _HEADER.size
         raw_name = data[offset:offset + length].split(b"\0", 1)[0]
         offset += length
-        events.append((wd, mask, cookie, fsdecode(raw_name)))
+        events.append((wd, mask, cookie, os.fsdecode(raw_name)))
     return events
 
 
@@ -98,7 +97,7 @@ class Inotify:
 
     def add_watch(self, path, mask):
         """Watch ``path`` (relative paths resolve against the current directory); returns wd."""
-        wd = self._add_watch(self.fd, path if isinstance(path, bytes) else fsencode(path), mask)
+        wd = self._add_watch(self.fd, os.fsencode(path), mask)
         if wd < 0:
             raise self._last_oserror(path)
         return wd

@@ -14,8 +14,7 @@ argv and never reads the area again.
 
 import os
 
-from .fsname import fsencode
-from .procstat import stat_fields
+from .processes import stat_fields
 
 _COMM_MAX = 15  # TASK_COMM_LEN - 1
 
@@ -77,7 +76,7 @@ def show_runit_name(name, args, whole=False):
     writes, or an area that does not hold ``args`` where expected, leaves the process as it
     was.
     """
-    encoded = fsencode(name)
+    encoded = os.fsencode(name)
     try:
         fd = os.open("/proc/self/comm", os.O_WRONLY | os.O_CLOEXEC)
     except OSError:
@@ -96,7 +95,7 @@ def show_runit_name(name, args, whole=False):
         return
     try:
         area = os.pread(fd, end - start, start)
-        encoded_args = [fsencode(arg) for arg in args]
+        encoded_args = [os.fsencode(arg) for arg in args]
         shown = (whole_area if whole else renamed_area)(area, encoded, encoded_args)
         if shown is not None and shown != area:
             os.pwrite(fd, shown, start)

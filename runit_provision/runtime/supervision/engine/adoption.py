@@ -49,7 +49,7 @@ import time
 
 from ....protocol.status import State
 from ....protocol.layout import boot_id  # noqa: F401 — this room's readers take it here
-from ...unix.procstat import real_uid, stat_fields
+from ...unix.processes import real_uid, stat_fields
 
 UNKNOWN_EXIT = None  # a wait status nobody can know (Side and finish_arguments accept it)
 

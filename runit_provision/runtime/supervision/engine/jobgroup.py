@@ -14,7 +14,7 @@ import os
 import signal
 
 from ....protocol.timer import TIME_LIMIT_GRACE
-from ...unix.procgroup import has_leftovers, signal_group, signal_leader
+from ...unix.processes import has_leftovers, signal_group, signal_leader
 
 
 class JobGroups:

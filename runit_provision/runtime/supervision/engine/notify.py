@@ -59,7 +59,7 @@ import weakref
 from ....protocol.layout import READINESS
 from ....protocol.readiness import (MESSAGE_MAX, Readiness, notify_assignments,
                                     readiness_bytes)
-from ...unix.procstat import real_uid
+from ...unix.processes import real_uid
 
 BATCH = 32
 # Every notify socket of one loop (a tree: root's services' and its users' alike) is read for

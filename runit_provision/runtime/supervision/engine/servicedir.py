@@ -458,13 +458,6 @@ class Listing:
         self.identity, self.entries = identity, entries
 
 
-def _joined(directory, name):
-    """``os.path.join`` of a directory and an entry of its listing (never absolute), without
-    ``posixpath``'s code — deep-frozen in the interpreter's data, whose pages a user's tree,
-    forked from the fork server, would copy (see unix/fsname.py)."""
-    return directory + name if directory.endswith("/") else directory + "/" + name
-
-
 def list_services(directory):
     """The Listing of ``directory``; OSError when it cannot be looked at — with the
     directory's ``identity`` as an attribute when the stat passed and the read failed."""
@@ -479,7 +472,7 @@ def list_services(directory):
         if name.startswith("."):
             continue
         try:
-            found = os.stat(_joined(directory, name))
+            found = os.stat(os.path.join(directory, name))
         except OSError as exc:
             entries.append((name, exc))
             continue

@@ -26,7 +26,6 @@ import signal
 import socket
 
 from ...unix.diag import warn
-from ...unix.fsname import fsdecode
 from ...unix.seqpacket import receive
 from ..tree.forkclient import CHANNEL_FD
 
@@ -185,10 +184,10 @@ def _fork_one(channel, batch, index, fork):
                 for fd in theirs if other != index else ():
                     os.close(fd)
             os.close(CHANNEL_FD)
-            run([fsdecode(field) for field in fields[1:]], fds)  # never returns
+            run([os.fsdecode(field) for field in fields[1:]], fds)  # never returns
         except BaseException as exc:  # noqa: BLE001 — this child ends here
             warn("forkserver", "unable to start a %s: %s: %s"
-                 % (fsdecode(fields[0]), type(exc).__name__, exc))
+                 % (os.fsdecode(fields[0]), type(exc).__name__, exc))
         finally:
             os._exit(111)
     try:

@@ -429,7 +429,7 @@ def preload():
     import select  # noqa: F401  (peek)
     import socket  # noqa: F401  (the channel, UDP targets)
     from ...svlog import config, engine, logdir, options, peek  # noqa: F401
-    from ...unix import fdlimit  # noqa: F401
+    from ...unix import descriptors  # noqa: F401
     from ...unix.libc import libc
     from . import hostedlogger  # noqa: F401
     libc()
@@ -480,7 +480,7 @@ class LoggerServing:
             self.loggers[int(fields[1])][0].signal(int(fields[2]))
 
     def _start(self, key, args, log_fd, pipe_fd):
-        from ...unix.fdlimit import ensure_fd_room
+        from ...unix.descriptors import ensure_fd_room
         from .hostedlogger import HostedLogger
         if self.ending:  # on our way out: a logger sent now starts again in the next host
             self._report(key, max(self.ending, 0) or signal.SIGTERM, [log_fd, pipe_fd])

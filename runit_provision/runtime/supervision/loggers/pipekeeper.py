@@ -34,8 +34,8 @@ it. Trees run as a user (a user's own tree) keep theirs the same way, as that us
 import os
 import signal
 
+from ...unix.descriptors import file_identity
 from ...unix.diag import warn
-from ...unix.fileidentity import file_identity
 
 GRACE_SECONDS = 10  # a tree killed is restarted within about a second (runsv's back-off)
 RESTART_SECONDS = 1.0  # a keeper that exited within this of its start is replaced after it

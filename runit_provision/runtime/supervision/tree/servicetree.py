@@ -14,10 +14,9 @@ import os
 import signal
 
 from ....errors import FatalError
+from ...unix.descriptors import ensure_fd_room, open_fd_count, path_identity, soft_fd_limit
 from ...unix.diag import fatal as print_fatal, warn as print_warn
-from ...unix.fdlimit import ensure_fd_room, open_fd_count, soft_fd_limit
-from ...unix.fileidentity import path_identity
-from ...unix.procstat import ns_pids, stat_fields
+from ...unix.processes import ns_pids, stat_fields
 from .forkclient import ForkServer
 from ..loggers.loghosts import LogHosts
 from ..loggers.pipekeeper import PipeKeeper
@@ -506,7 +505,7 @@ def children_of_self():
 
 def become_subreaper():
     """prctl(PR_SET_CHILD_SUBREAPER): orphans of our services are re-parented to us and reaped."""
-    from ...unix.procgroup import become_subreaper as prctl_subreaper
+    from ...unix.processes import become_subreaper as prctl_subreaper
 
     prctl_subreaper()
 

@@ -36,7 +36,7 @@ def run(fields, fds):
 def _run(fields, fds):
     from ...unix.diag import fatal
     from ...unix.procname import show_runit_name
-    from ...unix.procstate import LockFailed, take_lock
+    from ...unix.chpststeps import LockFailed, take_lock
     from ..loggers.identityloghosts import become, close_all_but
     from ..loggers.hostedlogger import Identity
     from ..tree.treeprocess import run_tree

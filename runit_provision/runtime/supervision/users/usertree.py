@@ -33,7 +33,7 @@ def user_environment(found, path, dir_fd):
     ENVDIR`` gives — ``PATH`` and the envdir (read here: it is in ``runsvdir-LOGIN``'s own
     directory, root's). FatalError as chpst would fail."""
     from ...unix.edir import read_envdir
-    from ...unix.procstate import environment_for_exec
+    from ...unix.chpststeps import environment_for_exec
     env_dir = found.env_dir if os.path.isabs(found.env_dir) else \
         "/proc/self/fd/%d/%s" % (dir_fd, found.env_dir)
     return environment_for_exec({"PATH": path}, read_envdir(env_dir).items())

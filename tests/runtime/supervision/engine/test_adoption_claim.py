@@ -10,7 +10,7 @@ import pytest
 
 from runit_provision.runtime.supervision.engine.adoption import (
     Refused, claim, exactly, started_between)
-from runit_provision.runtime.unix.procstat import real_uid, stat_fields
+from runit_provision.runtime.unix.processes import real_uid, stat_fields
 
 from ...processes import close_pipes
 

@@ -1,11 +1,11 @@
-"""unix/procgroup: a job's group once its leader is gone, with real processes — what remains
+"""unix/processes: a job's group once its leader is gone, with real processes — what remains
 is found and signalled; a number a live process holds is never taken for the job's group."""
 
 import os
 import signal
 import subprocess
 
-from runit_provision.runtime.unix.procgroup import has_leftovers, signal_group, signal_leader
+from runit_provision.runtime.unix.processes import has_leftovers, signal_group, signal_leader
 
 from ..processes import alive, wait_until
 
