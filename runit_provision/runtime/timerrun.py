@@ -42,8 +42,7 @@ Exit codes: the job's (or its signal); 0 when ended while waiting; 100 on usage;
 ``schedule`` cannot be read or ``./job`` cannot be started (a line on stderr, ``error=`` in
 the record; runsv starts it again a second later, as any ``./run`` that ends).
 
-``ctypes`` comes with the timerfd where Python has no
-``os.timerfd_create`` (before 3.13).
+The timerfd's calls (unix/realtimer.py) bring ``ctypes`` with them.
 """
 
 import os

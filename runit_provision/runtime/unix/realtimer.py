@@ -5,15 +5,15 @@
 
 A step of the clock (``date -s``, an NTP step, resume from suspend setting the time) makes a
 ``read()`` of an armed timer fail with ECANCELED: the waiter recomputes its next run from the
-new time and arms again. Python 3.13's ``os.timerfd_*`` when there; the C library's
-through ``ctypes`` before (made on the first timer made, never with this module).
+new time and arms again. The calls are the C library's, through ``ctypes`` on every Python
+(``os.timerfd_*`` is 3.13's only): made on the first timer made, never with this module.
 """
 
 import errno
 import os
 from time import CLOCK_REALTIME
 
-# <sys/timerfd.h>: its flags are open(2)'s (os.TFD_* from 3.13 only)
+# <sys/timerfd.h>: its flags are open(2)'s
 TFD_CLOEXEC = os.O_CLOEXEC
 TFD_NONBLOCK = os.O_NONBLOCK
 TFD_TIMER_ABSTIME = 1
@@ -34,11 +34,8 @@ class RealtimeTimer:
     __slots__ = ("fd",)
 
     def __init__(self):
-        if hasattr(os, "timerfd_create"):
-            self.fd = os.timerfd_create(CLOCK_REALTIME, flags=os.TFD_NONBLOCK | os.TFD_CLOEXEC)
-        else:
-            self.fd = _check(_functions()[0](CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC),
-                             "timerfd_create")
+        self.fd = _check(_functions()[0](CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC),
+                         "timerfd_create")
 
     def fileno(self):
         return self.fd
@@ -70,9 +67,6 @@ class RealtimeTimer:
 
 
 def _settime(fd, flags, ns):
-    if hasattr(os, "timerfd_settime_ns"):
-        os.timerfd_settime_ns(fd, flags=flags, initial=ns)
-        return
     from ctypes import byref
 
     spec = _functions()[2]((0, 0), divmod(ns, 1_000_000_000))

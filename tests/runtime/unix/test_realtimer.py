@@ -14,13 +14,8 @@ from runit_provision.runtime.unix.realtimer import (
     CANCELLED, EXPIRED, NOTHING, RealtimeTimer)
 
 
-@pytest.fixture(params=["os", "libc"])
-def timer(request, monkeypatch):
-    if request.param == "os" and not hasattr(os, "timerfd_create"):
-        pytest.skip("os.timerfd_* is Python 3.13's")
-    if request.param == "libc":
-        for name in ("timerfd_create", "timerfd_settime_ns"):
-            monkeypatch.delattr(os, name, raising=False)
+@pytest.fixture
+def timer():
     made = RealtimeTimer()
     yield made
     made.close()
