@@ -14,12 +14,8 @@ default SVDIR ``/etc/service/``), docs/runit-protocol.md §3. The pieces are kep
   ``supervise/event/`` that our runsv writes to (``protocol/eventdir.py``), else inotify on
   each ``supervise/`` (``inotify.py``).
 
-Deliberate differences from the C sv are listed in ``docs/sv.md``: ``restart``/``term``/``kill``
-and ``once`` compare full TAI64N stamps and pids (never an ``ok:`` for the old process),
-``check`` honours want (2.3.0), LSB ``status`` reports the service rather than its log, waits
-wake on runsv's events (or inotify's) instead of a 420 ms tick, a failed read of the log's
-status is not followed by a stale status line, and names with a trailing ``/`` are waited on
-where they were sent.
+Deliberate differences from the C sv (stale reads fixed, event-driven waits, 2.3.0's ``check``
+and LSB ``status``), each with its reason: docs/compatibility.md.
 
 Import cost matters: ``sv status`` has a start-up budget (SPEC §6, docs/sv.md), so select,
 the event directory, inotify and its C types and the check-script machinery are imported by
