@@ -7,8 +7,8 @@ its predecessor left and takes the live processes back (docs/runsvdir.md "Faults
 
 The record. Next to runit's files, each side's ``supervise/`` holds our own ``process``, one
 line padded to ``RECORD_WIDTH`` and written in place (not ``.new`` then renamed like runsv's
-files: it is written at every start, and on ext4 a rename over a file flushes its data first,
-about a millisecond; only a successor reads it, once this supervisor is gone)::
+files: it is written at every start, and on ext4 a rename over a file flushes its data first;
+only a successor reads it, once this supervisor is gone)::
 
     4321 987654 5b1c…-boot-id run      PID, start time, boot, what runs (run or finish)
     0 987650 5b1c…-boot-id starting-run   about to start ./run (or ./finish): no pid yet,
@@ -36,8 +36,8 @@ What a new supervisor does with it (``inheritance``, pure):
   in the side's directory since the record's start time, before this supervisor, and whose
   parent is not among those (the top one; its children share its directory). Found, it is
   adopted; not found, the start is done again — ``./run`` when want says so, ``./finish``
-  in any case. Without this a kill in those microseconds left ``./run`` running twice, or a
-  new ``./run`` beside an orphaned ``./finish``.
+  in any case, so that a kill in that moment never leaves ``./run`` running twice, or a new
+  ``./run`` beside an orphaned ``./finish``.
 
 The exit status of an adopted process is unknown too (waitpid is for parents only): the same
 ``-1 0``.
@@ -285,8 +285,8 @@ _tick_ns = None
 def boot_ticks():
     """Clock ticks since boot now, as ``/proc/PID/stat``'s start time counts them (the
     boot-time clock, rounded down): read before and after a spawn, they bound the child's start
-    time — equal, they are it, without a read of ``/proc`` (about 0.5 ms for a process that
-    has just exec'd)."""
+    time — equal, they are it, without a read of ``/proc``, slow for a process that has just
+    exec'd."""
     global _tick_ns
     if _tick_ns is None:
         _tick_ns = 1_000_000_000 // os.sysconf("SC_CLK_TCK")

@@ -1,5 +1,4 @@
 """runtime/supervision/loggers: loggers of another identity — one process per identity, forked
-
 from the tree's fork server, that has wholly become that identity (``IdentityLogHosts``).
 
 A tree run by root runs its own canonical loggers on its loop (hostedlogger.py). A logger whose
