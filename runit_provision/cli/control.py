@@ -188,10 +188,11 @@ def run(args):
     sys.stdout.flush()
     not_up = _not_up(asked, timeout, began, failed)
     if not_up:
-        from .apply import last_log_lines  # here: only a service not up has lines to show
+        from ..apply.watch import log_dirs_of  # here: only a service not up has lines to show
+        from ..logs.last import last_lines_under
         from .output import print_not_up
 
-        print_not_up(not_up, last_log_lines(not_up, "/"), command=args.command,
+        print_not_up(not_up, last_lines_under(log_dirs_of(not_up), "/"), command=args.command,
                      verb=WATCHED.get(args.command, (None, "run once"))[1])
     if failed - {item.label for item in not_up}:
         return EXIT_ERROR
