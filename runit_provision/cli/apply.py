@@ -26,7 +26,7 @@ from ..apply.watch import log_dirs_of
 from ..errors import Interrupted, ProvisionError
 from ..model.units import labels_named
 from ..shown import prefixed_lines, shown_name, shown_text
-from .helptext import ONLY_HELP
+from .arguments import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
 from .main import EXIT_INTERRUPTED
 from .output import print_interrupted, print_plan, print_result

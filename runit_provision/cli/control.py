@@ -49,7 +49,7 @@ from ..model import user_environment
 from ..model.units import declared_units, units_named
 from ..protocol.layout import TIMER_STATE_FILE
 from ..shown import prefixed_lines, shown_text
-from .helptext import NAME_RULE
+from .arguments import NAME_RULE
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
 
 EXIT_OK, EXIT_ERROR, EXIT_NOT_UP = 0, 1, 3

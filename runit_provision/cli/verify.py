@@ -19,8 +19,7 @@ from ..errors import ProvisionError, ServiceNameError
 from ..model.units import labels_named
 from ..render import render
 from ..shown import prefixed_lines, shown_text
-from .arguments import seconds
-from .helptext import ONLY_HELP
+from .arguments import ONLY_HELP, seconds
 from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
 from .table import print_json
 
