@@ -5,7 +5,6 @@ here, apart from the modules that act on them, so that a command that only shows
 import argparse
 import functools
 import os
-import sys
 
 ACCOUNTS_HELP = """\
 accounts: the logins and groups users' trees are rendered with (a user's home and groups,
@@ -57,8 +56,8 @@ def help_width():
         columns = 0
     if columns <= 0:
         try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
-        except (AttributeError, ValueError, OSError):
+            columns = os.get_terminal_size().columns  # standard output's
+        except (ValueError, OSError):
             columns = 0
         columns = columns or 80
     return columns - 2
