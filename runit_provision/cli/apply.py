@@ -24,7 +24,7 @@ from ..apply.runner import SubprocessRunner, sv_command
 from ..apply.session import converge
 from ..apply.watch import log_dirs_of
 from ..errors import Interrupted, ProvisionError
-from ..model.units import labels_named
+from ..model.units import labels_named, spent_schedules
 from ..shown import prefixed_lines, shown_name, shown_text
 from .arguments import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
@@ -154,21 +154,13 @@ def _checked(args, plan, root):
     return EXIT_OK if plan.is_empty else EXIT_CHANGES
 
 
-def _warn_spent_schedules(command, config, now_usec=None):
-    """A warning on stderr for each timer whose schedule has no elapse after now: applied
-    (a schedule that ran out since is no error of the data, and refusing it would fail every
-    apply from that moment on), it never runs, and ``status`` says ``no next run``."""
-    now_usec = time.time_ns() // 1000 if now_usec is None else now_usec
-    trees = [("", config.services)] + [(login + "/", user.services)
-                                       for login, user in sorted(config.users.items())]
-    for prefix, services in trees:
-        for name, service in sorted(services.items()):
-            if service.schedule is not None and \
-                    service.schedule.parsed().next_elapse(now_usec) is None:
-                sys.stderr.write("runit-provision %s: warning: %s: schedule %s has no elapse "
-                                 "after now: the timer never runs (status says no next run)\n"
-                                 % (command, shown_name(prefix + name),
-                                    shown_name(repr(service.schedule.text))))
+def _warn_spent_schedules(command, config):
+    """A warning on stderr for each timer whose schedule has no elapse after now: applied,
+    it never runs."""
+    for label, text in spent_schedules(config, time.time_ns() // 1000):
+        sys.stderr.write("runit-provision %s: warning: %s: schedule %s has no elapse "
+                         "after now: the timer never runs (status says no next run)\n"
+                         % (command, shown_name(label), shown_name(repr(text))))
 
 
 def _failed(args, command, exc):
