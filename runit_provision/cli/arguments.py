@@ -1,4 +1,21 @@
-"""cli: argument types shared by verbs."""
+"""cli: what the verbs' parsers share — the parser's class, help texts and argument types —
+here, apart from the modules that act on them, so that a command that only shows one
+(``logs``, ``plan``) does not import hiera to do it."""
+
+import argparse
+import functools
+import os
+
+ACCOUNTS_HELP = """\
+accounts: the logins and groups users' trees are rendered with (a user's home and groups,
+when the data does not give them) come from --passwd FILE and --group FILE; else, with
+--root DIR, from DIR/etc/passwd and DIR/etc/group where those exist; else from this host."""
+
+# the one name rule (model/units.py, docs/names.md), for --only and a verb's NAME
+NAME_RULE = ("web (a system service), runsvdir-LOGIN (a user's tree), LOGIN/NAME or "
+             "~LOGIN/NAME (a user's service); a bare NAME that only one user's tree has "
+             "names that one")
+ONLY_HELP = "only these services: " + NAME_RULE
 
 
 def whole_number(expected):
@@ -10,8 +27,6 @@ def whole_number(expected):
         except ValueError:
             value = -1
         if value < 0:
-            import argparse
-
             raise argparse.ArgumentTypeError("expected %s, got %r" % (expected, text))
         return value
     return read
@@ -19,3 +34,30 @@ def whole_number(expected):
 
 line_count = whole_number("a number of lines (0 or more)")
 seconds = whole_number("a number of seconds (0 or more)")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, its help wrapped to ``help_width()``: argparse would ask
+    ``shutil.get_terminal_size`` whenever it makes a formatter — at every ``add_argument`` —
+    and importing shutil loads the compressors (bz2, lzma) every command's start would pay."""
+
+    def __init__(self, *args, formatter_class=argparse.HelpFormatter, **kwargs):
+        super().__init__(*args, formatter_class=functools.partial(formatter_class,
+                                                                  width=help_width()),
+                         **kwargs)
+
+
+def help_width():
+    """The width argparse wraps help to: ``shutil.get_terminal_size``'s columns (``COLUMNS``,
+    else the terminal's on standard output, else 80), less 2 as argparse takes them."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size().columns  # standard output's
+        except (ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return columns - 2
