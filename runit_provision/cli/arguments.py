@@ -1,10 +1,6 @@
-"""cli: what the verbs' parsers share — the parser's class, help texts and argument types —
-here, apart from the modules that act on them, so that a command that only shows one
-(``logs``, ``plan``) does not import hiera to do it."""
-
-import argparse
-import functools
-import os
+"""cli: what several verbs' parsers share — their help texts and argument types — here, apart
+from the modules that act on them, so that a command that only shows one (``logs``, ``plan``)
+does not import hiera to do it."""
 
 ACCOUNTS_HELP = """\
 accounts: the logins and groups users' trees are rendered with (a user's home and groups,
@@ -27,6 +23,8 @@ def whole_number(expected):
         except ValueError:
             value = -1
         if value < 0:
+            import argparse
+
             raise argparse.ArgumentTypeError("expected %s, got %r" % (expected, text))
         return value
     return read
@@ -34,30 +32,3 @@ def whole_number(expected):
 
 line_count = whole_number("a number of lines (0 or more)")
 seconds = whole_number("a number of seconds (0 or more)")
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse's parser, its help wrapped to ``help_width()``: argparse would ask
-    ``shutil.get_terminal_size`` whenever it makes a formatter — at every ``add_argument`` —
-    and importing shutil loads the compressors (bz2, lzma) every command's start would pay."""
-
-    def __init__(self, *args, formatter_class=argparse.HelpFormatter, **kwargs):
-        super().__init__(*args, formatter_class=functools.partial(formatter_class,
-                                                                  width=help_width()),
-                         **kwargs)
-
-
-def help_width():
-    """The width argparse wraps help to: ``shutil.get_terminal_size``'s columns (``COLUMNS``,
-    else the terminal's on standard output, else 80), less 2 as argparse takes them."""
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size().columns  # standard output's
-        except (ValueError, OSError):
-            columns = 0
-        columns = columns or 80
-    return columns - 2

@@ -50,13 +50,13 @@ def _module(name):
 
 def build_parser(only=None):
     """The parser of every subcommand, or of ``only`` (a name in COMMANDS)."""
-    from .arguments import Parser
+    import argparse
 
-    parser = Parser(
+    parser = argparse.ArgumentParser(
         prog="runit-provision",
         description="runit services from hiera data, and a pure-Python runit runtime.")
     parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     # a module may own several commands (restart, start, stop): it adds them all, once
     for module in dict.fromkeys(COMMANDS[name] for name in ([only] if only else COMMANDS)):
         _module(module).add_parser(sub)
