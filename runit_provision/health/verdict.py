@@ -50,10 +50,11 @@ says otherwise; one the data disables, not at all. verify judges against the dat
 (wanted up unless ``down: true``) through ``verdict_of``.
 """
 
+from collections import namedtuple
+
 from ..protocol.jobwords import DONE, FAILED, RUNNING, UNREADABLE
 from ..protocol.probe import Condition
 from ..protocol.tally import exit_text
-from ..protocol.tuples import FieldTuple  # a daily view's path
 
 UNKNOWN = "unknown"
 AS_WANTED = "as wanted"
@@ -73,7 +74,7 @@ TIMER_KINDS = (TIMER_SCHEDULED, RUNNING, FAILED, TIMER_OFF, TIMER_UNREADABLE,
 TIMER_OFF_WANTED = "off (wanted up)"
 
 
-class Verdict(FieldTuple, fields="words is_stopped service_words job", defaults=(None,)):
+class Verdict(namedtuple("Verdict", "words is_stopped service_words job", defaults=(None,))):
     """``words``: what is wrong, in the module's order (none: as wanted); ``is_stopped``:
     wanted up and not running; ``service_words``: how many of ``words`` are of the service
     itself (the rest are its logger's); ``job``: a one-shot's word when it is as wanted

@@ -26,12 +26,12 @@ relative paths itself and imports ``errno`` where a failure is told apart.
 """
 
 import os
+import stat
 
 from ..errors import ProbeError, ProtocolError
 from .layout import (CONTROL_FIFO, DOWN, LAST_RUN, OK, OK_FIFO, STATUS, STATUS_FILE,
                      SUPERVISE_DIR)
 from .status import STATUS_SIZE, status_from_bytes
-from .without_os import S_IFIFO, S_IFMT
 
 NOT_RUNNING = "runsv not running"
 # O_PATH needs search permission only, like runit's chdir(); O_RDONLY where there is none.
@@ -84,7 +84,7 @@ def _is_up(ok_path, dir_fd, flags):
             return False
         raise _failed("unable to open supervise/ok", OK_FIFO, "open", exc) from exc
     try:
-        if flags and os.fstat(fd).st_mode & S_IFMT != S_IFIFO:
+        if flags and not stat.S_ISFIFO(os.fstat(fd).st_mode):
             # a file planted as ok opens for writing too: only runsv's FIFO says it is there
             raise ProbeError("unable to open supervise/ok: not a FIFO", OK_FIFO, "open")
     finally:

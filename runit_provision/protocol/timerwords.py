@@ -38,8 +38,9 @@ the C runit, ``started`` is when the waiter started, long before its elapse).
 Loaded only for a side that is a timer: status of a name with no timer never imports it.
 """
 
+from collections import namedtuple
+
 from .jobwords import DONE, FAILED, NEVER_RUN, RUNNING  # noqa: F401 — the words shared
-from .tuples import FieldTuple
 
 SCHEDULED = "scheduled"
 OFF = "off"
@@ -50,7 +51,7 @@ KINDS = (SCHEDULED, RUNNING, FAILED, OFF, UNREADABLE, NO_NEXT_RUN)
 _NS = 1_000_000_000
 
 
-class TimerRead(FieldTuple, fields="spec record unreadable", defaults=(None, None, None)):
+class TimerRead(namedtuple("TimerRead", "spec record unreadable", defaults=(None, None, None))):
     """What was read of a timer's records: ``spec`` (SpecWords, None when not read),
     ``record`` (protocol/timer.TimerState; None: none written yet), ``unreadable``: why what
     it does cannot be told (None: it can)."""
@@ -58,7 +59,7 @@ class TimerRead(FieldTuple, fields="spec record unreadable", defaults=(None, Non
     __slots__ = ()
 
 
-class SpecWords(FieldTuple, fields="when persistent jitter time_limit"):
+class SpecWords(namedtuple("SpecWords", "when persistent jitter time_limit")):
     """A timer's ``schedule`` file as shown (protocol/timer.timer_spec_words): ``when`` as the
     data wrote it, not parsed here — its waiter parses it, and says ``error=`` in its record
     when it cannot (a view that parsed it would load the calendar's zoneinfo and os)."""
@@ -66,7 +67,7 @@ class SpecWords(FieldTuple, fields="when persistent jitter time_limit"):
     __slots__ = ()
 
 
-class TimerDoing(FieldTuple, fields="kind word fact_word since_ns next_ns last_start_ns"):
+class TimerDoing(namedtuple("TimerDoing", "kind word fact_word since_ns next_ns last_start_ns")):
     """What a timer is doing: ``kind`` (one of KINDS), ``word`` (the verdict's, with times),
     ``fact_word`` (without), ``since_ns`` (a run going: when it started; else 0),
     ``next_ns`` (the next run, 0: none, None: unknown), ``last_start_ns`` (when the last
