@@ -28,9 +28,7 @@ from collections import namedtuple
 from os.path import join
 
 OWED_NAME = ".pending-restarts"
-# The actions written down before the first write (steps.OWED_ACTIONS are these words): by
-# their words here, so that reading the ledger — status does, on every run — costs no enum
-# (20.4 M instructions, 0.74x a bare interpreter's start).
+# The actions written down before the first write (steps.OWED_ACTIONS are these words)
 ACTIONS = ("restart", "hup")
 
 
