@@ -52,7 +52,7 @@ says otherwise; one the data disables, not at all. verify judges against the dat
 
 from collections import namedtuple
 
-from ..protocol.jobwords import DONE, FAILED, RUNNING, UNREADABLE
+from ..protocol.lastrun import DONE, FAILED, RUNNING, UNREADABLE
 from ..protocol.probe import Condition
 from ..protocol.tally import exit_text
 
@@ -297,7 +297,7 @@ def side_words(side, timed=False):
         found["unreadable"] = side.unreadable_text
     job = side.job
     if side.is_oneshot:  # its last run's end is fixed once it ended: stable between runs
-        from ..protocol.lastrun import job_words  # a one-shot's alone (protocol/jobwords.py)
+        from ..protocol.lastrun import job_words
 
         found["job"] = UNKNOWN if job is None else job
         found["job_word"] = UNKNOWN if job is None else job_words(

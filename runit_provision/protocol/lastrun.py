@@ -32,8 +32,14 @@ record that is not one, or is out of them, is unreadable — its words say why.
 import os
 from collections import namedtuple
 
-from .jobwords import DONE, FAILED, NEVER_RUN, RUNNING  # noqa: F401 — its readers' words
 from .layout import LAST_RUN
+
+# What a one-shot is doing (``SideState.job``), as the verdict and the views say it.
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
+NEVER_RUN = "never run"
+UNREADABLE = "unreadable"  # its supervise/last-run is there and cannot be read
 
 LAST_RUN_MAX = 256  # bytes read: the line is ~80
 BOOT_MAX = 64  # characters of its boot id (the kernel's: 36)

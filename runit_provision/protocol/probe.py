@@ -353,11 +353,10 @@ class SideState:
         None for a daemon, or when its state cannot be told."""
         if not self.is_oneshot:
             return None
-        from .lastrun import RUNNING, job_of  # only for a one-shot
+        from .lastrun import RUNNING, UNREADABLE, job_of  # only for a one-shot
         found = job_of(self.state.value, self.last_run)
         if found not in (None, RUNNING) and any(
                 record == LAST_RUN_FILE for record, _ in self.unreadable):
-            from .jobwords import UNREADABLE
             return UNREADABLE
         return found
 

@@ -1,4 +1,4 @@
-"""protocol: what a timer is doing (``schedule:``, issue 46 §2, docs/jobs.md#timers), as every
+"""protocol: what a timer is doing (``schedule:``, docs/jobs.md#timers), as every
 view says it — ``status``, ``--json``, the Puppet fact, ``fleet status``, ``metrics`` and
 verify judge a timer by these words (health/verdict.py).
 
@@ -40,7 +40,8 @@ Loaded only for a side that is a timer: status of a name with no timer never imp
 
 from collections import namedtuple
 
-from .jobwords import DONE, FAILED, NEVER_RUN, RUNNING  # noqa: F401 — the words shared
+from .lastrun import (DONE, FAILED, NEVER_RUN, RUNNING,  # noqa: F401 — the words shared
+                      duration_text, last_run_read, utc_text)
 
 SCHEDULED = "scheduled"
 OFF = "off"
@@ -111,8 +112,6 @@ def timer_read_from_bytes(schedule, record, last_run):
             return TimerRead(spec, found, "its waiter cannot read its schedule: %s"
                              % _printable(found.error))
     if last_run is not None:
-        from .lastrun import last_run_read
-
         _, why = last_run_read(last_run[:TIMER_MAX])
         if why is not None:
             return TimerRead(spec, found, "supervise/last-run: " + why)
@@ -210,18 +209,6 @@ def next_text(next_ns):
     if next_ns is None:
         return "next at unknown"
     return "next at " + utc_text(next_ns) if next_ns else "no next run"
-
-
-def utc_text(ns):
-    from .lastrun import utc_text as text  # the one wording of a moment
-
-    return text(ns)
-
-
-def duration_text(seconds):
-    from .lastrun import duration_text as text
-
-    return text(seconds)
 
 
 def _parsed(reader, data):
