@@ -55,6 +55,9 @@ from collections import namedtuple
 from ..protocol.lastrun import DONE, FAILED, RUNNING, UNREADABLE
 from ..protocol.probe import Condition
 from ..protocol.tally import exit_text
+from ..protocol.timerwords import (KINDS as TIMER_KINDS, NO_NEXT_RUN as TIMER_NO_NEXT_RUN,
+                                    OFF as TIMER_OFF, SCHEDULED as TIMER_SCHEDULED,
+                                    UNREADABLE as TIMER_UNREADABLE)
 
 UNKNOWN = "unknown"
 AS_WANTED = "as wanted"
@@ -66,11 +69,6 @@ WAITING_FOR = "waiting for %s"
 LOGGER_IS = "its logger is %s"
 LOGGER_CRASH_LOOPING = LOGGER_IS % CRASH_LOOPING
 UNREADABLE_WORD = UNREADABLE + " (%s)"
-# a timer's kinds (protocol/timerwords.py, not imported: only a timer's side loads it)
-TIMER_SCHEDULED, TIMER_OFF, TIMER_UNREADABLE = "scheduled", "off", "unreadable"
-TIMER_NO_NEXT_RUN = "no next run"
-TIMER_KINDS = (TIMER_SCHEDULED, RUNNING, FAILED, TIMER_OFF, TIMER_UNREADABLE,
-               TIMER_NO_NEXT_RUN)
 TIMER_OFF_WANTED = "off (wanted up)"
 
 
