@@ -1,10 +1,7 @@
 """The project's one exception tree.
 
 Only ``cli/`` and the runtime tools' ``main()`` turn these into messages and exit codes. The
-classes only the verbs that read data, render, write or check raise (``DataError`` and those
-after it) are made by the daily views' and ``sv``'s start too: 0.86 M instructions (0.03x a
-bare interpreter's start), 17 kB of every runtime process: under what a contortion must save to
-stay (docs/design.md, *Start-up*).
+classes are plain and few, so every process (the runtime's tools included) imports them whole.
 """
 
 

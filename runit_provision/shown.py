@@ -3,27 +3,13 @@ content, a line a service logged — so that, printed, it cannot act on the term
 escape sequence, a bell), forge a line (a newline), or make JSON invalid UTF-8 (a byte that
 is not UTF-8). Room-neutral and pure: every room that makes text for people (apply's report,
 verify's problems, import's comments, the logs' formats) and the CLI's JSON go through it.
+The forms, and why: docs/security.md, "What root prints of a home cannot act on root's
+terminal".
 
-**Names** (``shown_name``: a path, a name, a message naming one) take one printable line,
-unambiguous — no two strings are shown alike, and the form gives the string back:
-
-=============  ================================================================================
-``\\``         a backslash
-``\n`` ``\r``  newline, carriage return
-``\t``         tab
-``\xHH``       a control character below U+0020, or DEL (U+007F); or a byte 0x80–0xFF that
-               is not UTF-8 (``os.fsdecode`` keeps it as U+DC80–U+DCFF, PEP 383) — the two
-               ranges cannot meet
-``\uHHHH``     any other character ``str.isprintable()`` refuses: C1 controls U+0080–U+009F
-               (the one-character CSI U+009B among them), format characters (bidirectional
-               overrides, zero-width joiners), line and paragraph separators, spaces other
-               than U+0020, surrogates, private use, unassigned
-``\UHHHHHHHH`` the same above U+FFFF
-=============  ================================================================================
-
-Everything else — letters of every script, marks, symbols, the space — is itself. As GNU
-``ls --quoting-style=escape`` and Python's ``repr`` (which writes U+009B ``\x9b``: here
-``\xHH`` above 0x7F is always a byte, never a character).
+**Names** (``shown_name``) take one printable line, unambiguous, in GNU ``ls
+--quoting-style=escape``'s forms: ``\\``, ``\n`` ``\r`` ``\t``, ``\xHH`` for a control
+character or a byte that is not UTF-8 (``os.fsdecode`` keeps it as U+DC80–U+DCFF, PEP 383),
+``\uHHHH`` / ``\UHHHHHHHH`` for any other character ``str.isprintable()`` refuses.
 
 >>> import os
 >>> print(shown_name("esc\x1b]0;PWNED\x07\x1b[2Jx"))
@@ -33,19 +19,10 @@ nl\nfake: line bad\xffname
 >>> print(shown_name("café \\ \u009b31m"))
 café \\ \u009b31m
 
-**Lines of text** (``shown_line``, ``shown_text``, ``shown_lines``: a line a service logged,
-a line of a file in a diff, a command's output quoted in an error) have escaped, in the same
-forms, what a terminal acts on — the controls as ``journalctl`` judges them: C0 but the tab,
-DEL, C1 — and the bytes that are not UTF-8; every other character is kept as written,
-backslashes too: they stay readable (a shell script's ``\`` at a line's end, a JSON log's
-``\"``) and cannot act on the terminal, but are not unambiguous (``logs --raw`` gives the
-bytes).
-
-**JSON** (``json_text``) carries every string exactly: JSON's own escapes for control
-characters, an undecodable byte as the lone surrogate ``\udcHH`` that ``os.fsdecode`` gave it
-(``os.fsencode`` of the value read back gives the name's bytes), and every character
-``shown_name`` would escape written ``\uHHHH`` — the text is valid UTF-8, and inert when
-printed.
+**Lines of text** (``shown_line``, ``shown_text``, ``shown_lines``) have escaped, in the same
+forms, only what a terminal acts on (C0 but the tab, DEL, C1, as ``journalctl`` judges them)
+and the bytes that are not UTF-8. **JSON** (``json_text``) carries every string exactly, an
+undecodable byte as the lone surrogate ``\udcHH``, and is inert when printed.
 """
 
 _NAMED = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -120,8 +97,8 @@ def shown_line(text):
     """
     if _compiled(_TEXT_UNSAFE).search(text) is None:
         return text
-    # one pass of C through a table, not a call of Python a character (re.sub's: ~100 ms for a
-    # line of 64 KiB of NULs, the longest logs shows; the table, ~7 ms, made in ~1 ms)
+    # one pass of C through a table, not a call of Python a character (re.sub's): a line of
+    # 64 KiB of NULs, the longest logs shows, stays quick
     return text.translate(_line_escapes())
 
 
@@ -164,7 +141,7 @@ def prefixed_lines(prefix, text):
 def shown_lines(data):
     r"""Lines of bytes (``\n``-separated: a chunk of a log) as UTF-8 bytes, each line as
     ``shown_line`` shows it; ``data`` itself when no line needs it — the usual case, found
-    in a pass or three of C over the bytes (a log read whole costs a few per cent more).
+    in a pass or three of C over the bytes.
 
     >>> shown_lines(b"ok\tline\n\x1b[2J\xff\n")
     b'ok\tline\n\\x1b[2J\\xff\n'

@@ -90,21 +90,18 @@ def origin_within(origin, text, column):
 
 # A data file is read whole, then composed by PyYAML's C composer, before anything counts it:
 # its size is the only bound that holds before the cost is paid, so it is checked first, on
-# at most this many bytes read. Real hiera data are far smaller — Wikimedia's common.yaml,
-# of one of the largest public Puppet trees, is ~100 KB; ours are a few KB — and a big site
-# splits its data by a glob (services.d/*.yaml). At this bound a realistic file (~20 bytes a
-# value) loads in ~2 s and ~130 MB, and the densest YAML (2 bytes a value) in ~4 s and
-# ~0.6 GB: past it the cost is no longer harmless, while a file near it is surely generated.
+# at most this many bytes read. Real hiera data are far smaller, and a big site splits its
+# data by a glob (services.d/*.yaml): a file near the bound is surely generated, and past it
+# the time and memory of a load are no longer harmless (bench/RESULTS.md has the figures).
 MAX_DATA_FILE_BYTES = 2 * 1024 * 1024
 
 # PyYAML composes an alias as the very node it names, so 342 bytes of nested aliases (nine
 # levels of nine, the "billion laughs") are a graph of a few dozen nodes that becomes 387
-# million values — and as many origins — once copied into plain data (``plan`` went past
-# 7.9 GB in 70 s before this bound). So aliases and merge keys may copy at most this many values into one file: each
+# million values — and as many origins — once copied into plain data. So aliases and merge keys may copy at most this many values into one file: each
 # value of a copied subtree counts (a nested one once per copy), as does each key a merge
 # brings in. Where aliases are used for what they are for — ``<<: *defaults`` under 500
-# services of a ~15-value base is ~7 500 — this is 25 times more than that; reached, it
-# costs ~0.4 s and ~70 MB. Puppet's Psych keeps aliases as shared objects and never copies.
+# services of a ~15-value base is ~7 500 — this is 25 times more than that, and still cheap
+# to copy. Puppet's Psych keeps aliases as shared objects and never copies.
 MAX_ALIAS_COPIES = 200_000
 
 

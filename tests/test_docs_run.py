@@ -494,32 +494,3 @@ def test_a_page_that_drifted_fails_naming_each_drift(tmp_path):
                         "lines:\n" + run.tail()]
     assert found[4] == ["not reached: the page stopped before it (line 27 exited 1)"]
 
-
-# The README's count of the pure tests ("every pure test — about 2320"): a figure the tour's
-# claims cannot check, so this does — within a tenth of what pytest collects in that tier.
-PURE_TIER = "not slow and not interop and not puppet"
-
-
-def collected_count(stdout):
-    """The count of ``pytest --collect-only -q -m …``'s last line.
-
-    >>> collected_count("a::b\\n\\n3093/3948 tests collected (855 deselected) in 14.08s\\n")
-    3093
-    >>> collected_count("12 tests collected in 0.5s\\n")
-    12
-    """
-    return int(re.findall(r"^(\d+)(?:/\d+)? tests? collected", stdout, re.M)[-1])
-
-
-@pytest.mark.slow
-def test_the_readmes_count_of_pure_tests_is_what_pytest_collects():
-    said = re.search(r"every pure test — about (\d+)", (ROOT / "README.md").read_text())
-    assert said, "README.md no longer says how many pure tests there are"
-    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
-                           "-p", "no:cacheprovider", "-m", PURE_TIER], cwd=str(ROOT),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          timeout=600)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    count = collected_count(done.stdout)
-    assert abs(count - int(said.group(1))) <= count // 10, (
-        "README.md says about %s pure tests; pytest collects %d" % (said.group(1), count))

@@ -1,61 +1,23 @@
 """apply: after the steps, what the apply started or restarted — did it come up, and stay up?
 
-runsv starts a service whether or not its ``run`` can work: a new service whose ``run``
-exits at once is served, linked and "applied". So the job watches, for a bounded moment,
-every side it started — each side of a service whose link it made or waited for again (a
-new runsv starts it; not one declared ``down``: nothing starts it), and each side it
-restarted (``sv -w restart``; a HUP starts nothing) — and reports each that is not up.
-``restart`` and ``start`` (cli/control.py) watch the service they asked sv for by the same
-rules (``asked_side``; ``Start``: for a start, a run from before it counts as well), so a
-crash loop restarted by hand is not "ok" either.
+runsv starts a service whether or not its ``run`` can work, so the job watches, for a bounded
+moment, every side it started (a service whose link it made or waited for again; not one
+declared ``down``) and every side it restarted, and reports each that is not up. ``restart``
+and ``start`` (cli/control.py) watch the service they asked sv for by the same rules
+(``asked_side``; ``Start``: for a start, a run from before it counts as well).
 
-**Stayed up** means: running — a run begun since the apply asked for it — ``STAYED_UP``
-(half a second) after that run began, or when the watch ends if ``--wait`` is shorter. It is
-the cheapest look that sees a start that does not work: runsv shows a run that ended within
-its first second as ``down, want up`` for a whole second after the death (its back-off,
-runit-protocol §1.4), so one look at the run's half-second mark sees every death before it —
-an ``exec`` that fails, a ``chpst`` that cannot find its user, a program that rejects its
-configuration at once. Not a whole second (runsv's own line between a run that started and
-one that did not): every apply that starts something pays for the watch, and the last run
-it starts sets the price — half a second, not a second. A run that dies later is beyond the
-watch; ``status`` tells it (crash-looping, gave up).
+A side **stayed up** when a run begun since the apply asked for it still runs ``STAYED_UP``
+after it began: runsv shows a run that ended within its first second as ``down, want up`` for
+a second (its back-off), so one look at that mark sees every early death. A side **died**
+when it ended as often as ``status`` calls crash-looping (protocol/tally.CRASH_LOOP), or ended
+and is not up when the watch ends — ends counted from our runtime's tally (``deaths_since``),
+or, under the C runit, from the status remembered look by look (``Memory``). Otherwise it is
+**stopped** (wanted down since: as wanted), **gone**, **not restarted** or **not up**. The
+rules in full, and why: docs/apply.md, "Did what it started stay up?".
 
-A run that ended is not the end of the watch: runit's way to wait for what a service needs
-is a ``run`` that exits until it is up (``needs``: ``sv -w T start DEP || exit 1``) and
-runsv starting it again a second later. So a side that **died** is one that, since the apply
-began, has ended as often as ``status`` calls crash-looping (protocol/tally.CRASH_LOOP: 5,
-some five seconds under runsv's back-off), or has ended at least once and is not up when the
-watch ends. Its ends are counted:
-
-* from our runtime's tally (protocol/tally.py, read only when it matches the status): the
-  deaths since the apply began that its runsv saw (``deaths_since``) — ends runsv was not
-  told to bring about (a restart's own stop is none);
-* or, with no tally (the C runit keeps none: the status alone, remembered look by look,
-  ``Memory``), each end the status shows, once: ``finish`` of a run begun since it was asked
-  for (``./finish`` runs only after ``./run``); a run seen, then any other stamp; a
-  ``down`` seen, then a later ``down`` (a run began and ended between the looks); for a new
-  runsv — which starts its run at once and has no back-off before it — ``down, want up``
-  stamped since the apply began for longer than ``START_GRACE`` (longer than the moment
-  between runsv's first status and its start), or a run begun more than ``START_GRACE`` after
-  the wait for it ended (the first run ended, and runsv started another). A restarted side
-  may rightly show ``down`` for up to a second (runsv's back-off after stopping a run younger
-  than that) and the C ``sv -w restart`` may say ok before runsv acted (it accepts the old
-  run): so a restarted side is looked at every ``RECHECK`` until a run begun since the
-  restart is up.
-
-A side **stopped** since (want down: ``sv down`` by an operator, or a one-shot's own) is as
-wanted, as ``status`` judges it. Every other end is reported as it is: **gone** (no runsv
-serves it any more), **not restarted** (the run from before the restart still runs when the
-watch ends — one that ignores TERM), **not up** (not running, and never seen to end: its
-state unreadable, never written, or ``down`` past runsv's back-off). Each report carries what
-the side says of its last exit: the tally's (code or signal, and how long the run lasted), or
-the status alone (``unknown``).
-
-The watch ends once every side is decided, or after ``seconds`` (``--wait``): a healthy new
-side costs two looks — one at once, one when its run is ``STAYED_UP`` old — and the apply
-waits at most until the last run it started is that old. ``look(path) -> SideState`` reads a
-side, with its tally when our runtime keeps one (``look_side``), ``clock`` is unix time,
-``sleep`` waits: the seams the unit tier drives.
+The watch ends once every side is decided, or after ``seconds`` (``--wait``).
+``look(path) -> SideState`` reads a side (``look_side``), ``clock`` is unix time, ``sleep``
+waits: the seams the unit tier drives.
 """
 
 import enum

@@ -4,36 +4,13 @@ rendered ``Tree``, the very inputs the applier converges from.
 ``expectations(config, tree)`` gives one ``Request`` that covers every check (a host is read
 once, ``snapshot.py``) and the checks, each a pure function of the ``Snapshot`` that returns the
 problems it finds (none: it passes), every problem naming the path and what is wrong. Per
-service (``web``; a user's as ``alice/app``; the user's tree supervisor ``runsvdir-alice``):
-
-    files            every rendered file and directory (content, mode, owner, group), and no
-                     file runsv would act on that the data does not declare (a stale ``down``,
-                     ``finish``, ``log/``, ``control/<c>``, or an ``env/`` file when env is
-                     declared)
-    linked           the link into service_dir, to the service's directory (``not linked``
-                     for ``enabled: false``)
-    supervised       a runsv (or our tree) holds supervise/ok — in a user's tree, with
-                     supervise/ owned by the user
-    running          in state run (not for ``down`` services: normally down is not "never up")
-    logger running   the log side supervised and running
-    log dir writable by the logger's user (chpst -u's identity: the user and its group, or the
-                     groups given), every directory above it searchable
-    runs as LOGIN    ``runsvdir-<login>``'s process is the user's
-    run-as accounts  the service's ``user`` (and ``group``) exist on the host: chpst -u fails
-                     at every start for an unknown one
-    absent           ``ensure: absent``: neither the link nor the directory is there
-
-and, found on the host (``Expectations.found_in``), for every other entry of the service
-directories the data names — linked by hand, or left behind — a check ``running (not in the
-data)``: it runs, unless a ``down`` file marks it normally down (runsv's rule, what status
-calls "as wanted"). What runs is judged by the one verdict ``status`` and ``fleet status``
-judge by (health/verdict.py), wanted as the data says; and per tree ``directories`` (sv_dir, service_dir, a user's ``~/logs``),
-and ``runtime`` (``runtime_checks``): ``tools installed`` (the runit programs the rendered
-scripts call, on the host's PATH, ours for ``runtime: python``); unless ``init: none``,
-``installed`` (every path ``install-runtime`` and ``apply`` put there: the version's files
-and ``.pyc``, the launchers, ``current``, the tools' links) and ``linked into init`` (the unit
-and its link, the inittab line, the upstart job, runit's stages) — both from the init room's
-own answer for the host.
+service: ``files``, ``linked``, ``supervised``, ``running``, ``logger running``, ``log dir
+writable``, ``runs as LOGIN``, ``run-as accounts``, ``absent``; per tree ``directories``; for
+every other entry of the service directories (``Expectations.found_in``), ``running (not in
+the data)``; and ``runtime`` (``runtime_checks``): ``tools installed`` and, unless ``init:
+none``, ``installed`` and ``linked into init``, from the init room's own answer for the host.
+What each checks: docs/verify.md, "The checks". What runs is judged by the one verdict
+``status`` and ``fleet status`` judge by (health/verdict.py), wanted as the data says.
 
 A staged tree (``verify --root``) is read under its directory, owners from its own passwd and
 group; nothing runs there, so the supervision checks and the PATH are left out.

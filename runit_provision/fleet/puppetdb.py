@@ -114,7 +114,7 @@ def _query(url, pql, context, timeout):
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as reply:
             # decoded here, not by json.load: json decodes bytes with "surrogatepass", a
-            # third of the parse of a 1000-node answer (7 MB; bench/fleet.py)
+            # large part of the parse of a big answer (bench/fleet.py)
             answer = json.loads(reply.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
         detail = exc.read(2000).decode("utf-8", "replace").strip()

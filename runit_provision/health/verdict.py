@@ -26,28 +26,16 @@ which carries no verdict, the same way (``judge``). What is wrong, in this order
     its logger is crash-looping
     its logger is unreadable (WHY)
 
-A one-shot (``oneshot: true``, docs/jobs.md) is judged by what it is doing (its side's
-``job``, protocol/lastrun.py): ``running`` and ``done (exit 0, at T, took D)`` are as wanted —
-the verdict's word, where a daemon's is ``as wanted`` —, ``failed (exit N, at T)`` never is,
-whatever is wanted of it (a failed run is stopped: the fact's ``not_running`` lists it), and
-one that is down but ran are not ``not running``.
+A one-shot and a timer are judged by what their job is doing (``job``, ``timer_doing``):
+running, done or scheduled is as wanted, a failed run or a schedule with no elapse left never
+is, and their waits between runs are not ``not running``; a timer ``off`` is as wanted only
+when the data says ``down: true`` (docs/jobs.md).
 
-A timer (``schedule:``, docs/jobs.md#timers) is judged by what it is doing (its side's
-``timer_doing``, protocol/timerwords.py): ``scheduled (next at T…)`` and ``running (since T;
-next at T)`` are as wanted, the verdict's word; ``failed (exit N, at T; next at T)``,
-``unreadable (…)`` and ``no next run (…)`` (wanted up, its schedule has no elapse left: it
-never runs again) never are; ``off`` is as wanted only when the data says down (``down:
-true``; its word otherwise ``off (wanted up)``): what is wanted of a timer is the data's,
-not runsv's (``sv once`` leaves it down). Its waits between runs are not ``not running``.
-
-Nothing wrong: ``as wanted``. Anything else makes ``status`` exit 3 (LSB's "not running";
-`systemctl is-active` is not 0 for a service activating or auto-restarting either).
-``is_stopped`` — wanted up and not running, whatever else is said — fills the fact's
-``not_running``. What is *wanted* (``is_wanted``) is runsv's own view: up when runsv was last
-asked for up, when it gave up restarting it, or — with no runsv — when no ``down`` file marks
-it normally down; a service the data does not declare is wanted up unless a ``down`` file
-says otherwise; one the data disables, not at all. verify judges against the data instead
-(wanted up unless ``down: true``) through ``verdict_of``.
+Nothing wrong: ``as wanted``; anything else makes ``status`` exit 3 (LSB's "not running").
+``is_stopped`` — wanted up and not running — fills the fact's ``not_running``. What is
+*wanted* (``is_wanted``) is runsv's own view (up when runsv was last asked for up, or gave up
+restarting it; with no runsv, unless a ``down`` file marks it normally down; one the data
+disables, not at all); verify judges against the data instead (``verdict_of``).
 """
 
 from collections import namedtuple

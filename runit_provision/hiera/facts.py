@@ -175,7 +175,7 @@ class TopScope:
     and ``trusted`` (``trusted_of`` the facts and ``given_trusted``).
 
     ``facts`` None: this host's, gathered when an interpolation first asks for a variable —
-    ``host_facts`` asks the resolver and loads ``platform`` and ``socket`` (about 7 ms), which
+    ``host_facts`` asks the resolver and loads ``platform`` and ``socket``, which
     a data file with nothing to interpolate never needs.
     """
 

@@ -16,10 +16,8 @@ by the same rules, for a reader that asks.
 The one way any room reaches a host's files under a root: ``status``, ``logs``
 (``dir_opener``), ``import``, ``verify``'s init room (``initsys/hostview.py``) read through an
 ``FsReader``; the applier through ``apply/fsroot.py``'s ``FsRoot``, an ``FsReader`` with the
-writes added — so the applier reads by these rules too, and a view does not unmarshal and
-make what only the applier runs (the writes were half of the code, ~0.4 M instructions of
-``status NAME``'s start, docs/logs.md). For the same start, ``errno`` (its table of names,
-0.26 M) is imported where a failure other than a missing entry is told apart.
+writes added — so the applier reads by these rules too, and a view does not load what only
+the applier runs.
 
 Opened directories are kept in a small LRU cache (a plan of 1000 services opens each directory
 once); a descriptor handed out is used at once, before the next call. The work a home can ask
@@ -28,6 +26,7 @@ of a read is bounded: a caller reading a user's directory says so (``scan(limit=
 ``LimitError`` — that user's refusal — never a crash or a look that grows with the home.
 """
 
+import errno
 import os
 import stat
 
@@ -44,8 +43,8 @@ CACHE_SIZE = 128
 # The most entries read from one directory of a user's part (their service directories,
 # ``env/``, ``control/``, ``log/``), and from a whole tree removed there (a retired service,
 # a dropped ``log/``). Those hold runit's names and the data's variables — tens of entries;
-# thousands are planted: 400 000 empty files in ``env/`` cost an apply 522 MB and 400 000
-# lines of output, one planned removal each. Beyond it the user is refused, nothing more read.
+# thousands are planted, and each would cost an apply memory and a line of output (one planned
+# removal each). Beyond it the user is refused, nothing more read.
 MAX_ENTRIES = 10000
 
 
@@ -117,11 +116,9 @@ class FsReader:
             return self._open_real(real), real
         try:
             return os.open(name, DIR_FLAGS, dir_fd=fd), real + (name,)
-        except FileNotFoundError as exc:  # nothing there (a side never supervised): no errno
+        except FileNotFoundError as exc:  # nothing there (a side never supervised)
             raise FileNotFoundError(exc.errno, exc.strerror, self.host_path(wanted)) from None
         except OSError as exc:
-            import errno  # here: the module's docstring says why
-
             if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
                 raise type(exc)(exc.errno, exc.strerror, self.host_path(wanted)) from None
         return self._through_link(fd, real, name, hops, wanted)
@@ -129,8 +126,6 @@ class FsReader:
     def _through_link(self, fd, real, name, hops, wanted):
         """``_step`` where ``name`` is no directory to open: a trusted link is followed, as
         ``_step`` describes; anything else is NotADirectoryError."""
-        import errno
-
         here = "/" + "/".join(real + (name,))
         info = os.stat(name, dir_fd=fd, follow_symlinks=False)
         if not stat.S_ISLNK(info.st_mode):
@@ -203,8 +198,6 @@ class FsReader:
         except FileNotFoundError:
             raise
         except OSError as exc:
-            import errno
-
             if exc.errno != errno.ELOOP:
                 raise
             return None, os.stat(name, dir_fd=self.dir_fd(parent), follow_symlinks=False)
@@ -250,8 +243,6 @@ class FsReader:
             self.check_link_owner(candidate, info)
             hops -= 1
             if hops < 0:
-                import errno
-
                 raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), self.host_path(path))
             target = self.readlink(candidate)
             if target.startswith("/"):

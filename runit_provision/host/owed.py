@@ -28,7 +28,9 @@ from collections import namedtuple
 from os.path import join
 
 OWED_NAME = ".pending-restarts"
-# The actions written down before the first write (steps.OWED_ACTIONS are these words)
+# The actions written down before the first write (steps.OWED_ACTIONS are these words): by
+# their words here, so that reading the ledger — status does, on every run — loads nothing
+# of the applier's.
 ACTIONS = ("restart", "hup")
 
 

@@ -1,8 +1,8 @@
 """host: one side's live state, and the restarts an earlier apply owes — read through an
 ``FsReader`` (fsread.py) as sv reads them, into protocol's one ``SideState``: for ``status``,
 ``metrics`` and the fact (health/status.py) and for the applier (apply/observe.py, watch.py,
-activate.py), which read them alike. Apart from the applier's observation: importing
-observe.py's tree of Actuals was a tenth of ``status NAME``'s budget (docs/design.md).
+activate.py), which read them alike. Apart from the applier's observation, so that a view
+does not import observe.py's tree of Actuals.
 
 Every record of a side may be a user's (their tree writes its ``supervise/``): each is read
 bounded, by protocol's total readers, and one that is there and cannot be read is named in
@@ -289,7 +289,7 @@ def side_readiness_read(fs, path, status):
     if not status.pid or status.state != State.RUN:
         return None, None
     # here: only a side that runs has a readiness to read (status of one that does not, or
-    # of an unsupervised one, never loads the record's module: ~0.3 M instructions)
+    # of an unsupervised one, never loads the record's module)
     from ..protocol.readiness import readiness_read_at
 
     try:

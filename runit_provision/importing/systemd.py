@@ -5,38 +5,14 @@ Pure: the unit's text (and its drop-ins', and any ``EnvironmentFile`` the caller
 settings runit cannot do faithfully, each with its ``file:line`` (a unit with any is not
 imported: nothing is ever silently dropped).
 
-What runit can express is translated (docs/import.md, "From systemd units"):
-
-- ``ExecStart`` (one; several only for ``Type=oneshot``), its prefixes ``-`` ``@`` ``:``
-  handled, ``+`` ``!`` ``!!`` refused; ``ExecStartPre``/``ExecStartPost`` run before it in the
-  run script; ``ExecStop`` -> ``control/t`` (then runsv sends TERM to what is left, as
-  systemd sends its KillSignal), ``ExecReload`` -> ``control/h`` (``$MAINPID``: the pid in
-  ``supervise/pid``);
-- ``User``, ``Group``, ``SupplementaryGroups`` (chpst -u), ``Environment``, ``EnvironmentFile``
-  (sourced by the run script, ``-`` optional), ``WorkingDirectory``, ``UMask``, ``Nice``,
-  ``Limit*`` (chpst's limits);
-- ``Type=simple|exec|notify|notify-reload|idle|dbus`` run in the foreground as they are;
-  ``Type=oneshot`` runs its commands once: ``oneshot: true`` (docs/jobs.md), with or
-  without ``RemainAfterExit=`` (a one-shot that is done is as wanted either way);
-  ``Type=notify`` also says when it is ready: ``ready: notify`` (``NotifyAccess=all`` ->
-  ``access: all``), with ``TimeoutStartSec=`` -> ``ready_timeout`` and ``WatchdogSec=`` ->
-  ``watchdog`` (docs/readiness.md);
-- ``Restart=always`` is runit's way; ``no``, ``on-failure``, ``on-success`` become a
-  ``finish`` that says ``sv down`` when runit must not start it again;
-- ``Requires=``/``Wants=`` on other units imported with it -> ``needs``;
-- specifiers ``%i %I %f %n %N %p %P %%`` and the fixed directories (``%t %S %C %L %E %T %V``).
-
-Refused: ``Type=forking``, activation by socket, timer or path, cgroup-only settings and
-sandboxing (``PrivateTmp=``, ``ProtectSystem=``, ``MemoryMax=``, …), and anything else that
-changes how the service runs which runit has no word for. Settings that only inform systemd
-(``Description=``, ``Documentation=``, ordering, ``[Install]``) are ignored, said in the notes.
-
-Lenient (``drop_unsupported``, ``import --systemd --drop-unsupported``): a setting runit has
-no word for — sandboxing, cgroups, another section, ``ExecStartPost=``, ``Restart=on-abnormal``,
-a ``Limit*=infinity`` — is dropped instead of refusing the unit, each listed in ``dropped``
-with its ``file:line`` (written as a comment beside the service). What would run another
-program, or none, stays a refusal: ``Type=forking``, no or several ``ExecStart``, a command
-or value that cannot be read.
+What runit can express is translated — ``ExecStart`` and its neighbours, the run-as and
+environment settings, ``Limit*``, ``Type=oneshot`` and ``Type=notify``, ``Restart=``,
+``Requires=``/``Wants=`` on units imported with it, the specifiers. Refused: ``Type=forking``,
+activation by socket, timer or path, cgroup-only settings and sandboxing, and anything else
+that changes how the service runs which runit has no word for; settings that only inform
+systemd are ignored, said in the notes. Lenient (``drop_unsupported``): a setting runit has
+no word for is dropped instead, listed in ``dropped`` with its ``file:line``; what would run
+another program, or none, stays a refusal. Each setting: docs/import.md, "From systemd units".
 """
 
 from ..model import LIMITS

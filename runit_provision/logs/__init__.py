@@ -7,7 +7,7 @@ log directory may cost: ``Limits``, the line cut and marked, DecodeError — whi
 decompressing.py and wholelines.py share."""
 
 
-# -- the bounds (issue 43): what one file of a log directory — its owner's to fill, read by
+# -- the bounds: what one file of a log directory — its owner's to fill, read by
 # root — may cost a reader. Each is a floor: a log the data declares with a larger line_length
 # or size gets that (``Limits``).
 #
@@ -20,7 +20,7 @@ LINE_MAX = 64 * 1024
 CUT_MARK = b"...[cut: longer than %d bytes]"
 # Bytes read back from one file for a tail (-n, status's lines, -f's start): 160x svlogd's
 # default s (99999 bytes), so all of any file an svlogd writes unless its data says a larger
-# size; reading back 16 MiB of a sparse file's hole takes ~10 ms. A view newest first and a
+# size. A view newest first and a
 # search (-g with -n) read back what the file holds on disk when that is more: a hole counts
 # for nothing, what was written is read (blocks_backward's ``whole``).
 READ_BACK = 16 << 20
@@ -29,9 +29,8 @@ READ_BACK = 16 << 20
 # check repeated with only its stamp changing; a gzip of one byte repeated, ~1030x (bz2 and xz:
 # 10^5x and more). A file of a log the data declares holds at most its size (svlogd's s: the
 # bound then), one without size at most svlogd's default 99999 bytes: the floor, 10x that,
-# takes a small file's ratio whatever it is. A MiB decompressed costs the reader 3-4 ms (gzip,
-# bz2, xz) and its owner a hundredth of it on disk at most: a directory of many bombs costs
-# each its bound (100 gzips of 29 KB, 30 MB each: ~1.5 s of a whole view).
+# takes a small file's ratio whatever it is. What a reader decompresses costs its owner at
+# least a hundredth of it on disk: a directory of many bombs costs each its bound, no more.
 DECOMPRESSED_RATIO = 100
 DECOMPRESSED_FLOOR = 1 << 20
 

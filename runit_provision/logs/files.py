@@ -16,6 +16,7 @@ reads back a bounded amount of a file, and a compressed file is decompressed up 
 that grows with its size.
 """
 
+import errno
 import os
 import stat
 
@@ -87,8 +88,6 @@ def open_log(dir_fd, name, limits=DEFAULT_LIMITS):
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            import errno  # here: a view's start does without (0.26 M instructions)
-
             raise OSError(errno.EINVAL, "not a regular file", name)
         head = os.pread(fd, 6, 0)
     except BaseException:
@@ -200,8 +199,6 @@ def next_data(fd, offset):
     try:
         return os.lseek(fd, offset, os.SEEK_DATA)
     except OSError as exc:
-        import errno  # here: a view's start does without (0.26 M instructions)
-
         if exc.errno == errno.ENXIO:  # only a hole, or nothing, from offset to the end
             return None
         return offset

@@ -134,12 +134,9 @@ class BulkKeys:
 
     A ``-tt``/``-ttt`` line is read through small tables: the key of its minute (cached per
     ``YYYY-MM-DD_HH:MM``, a few thousand a week), its seconds and its fraction's digits —
-    tables that stay in the processor's cache, where one of every time of day would not (that
-    cost 1.4 µs a line inside a merge). The tables' entries carry the separators (``:SS``,
+    tables that stay in the processor's cache, where one of every time of day would not. The tables' entries carry the separators (``:SS``,
     ``.FF``, ``FFF `` with the space after the stamp), so a line they read is one ``kind_of``
-    takes; any other goes through ``key_of``. (One table of ``:SS.FF``, 10,000 entries, is
-    a slice and a lookup fewer a line — a fifth of a ``-tt`` key's instructions — but the
-    full merge of 200 MB took no less time with it, and it costs ~2 ms to make.)"""
+    takes; any other goes through ``key_of``."""
 
     def __init__(self, kind):
         self.kind = kind
@@ -264,8 +261,8 @@ def _is_minute(prefix, separator):
 
 
 _CLOCK_TABLES = []
-# Up to this many -tt/-ttt lines are keyed one by one (key_of, ~2.4 µs a line here) rather
-# than through the clock tables, which take 0.15–0.4 ms to make: `logs -n 10` and the lines
+# Up to this many -tt/-ttt lines are keyed one by one (key_of) rather than through the clock
+# tables, whose making costs more than a few lines do: `logs -n 10` and the lines
 # `status` shows under a service read a few dozen lines of a log.
 _FEW_LINES = 64
 

@@ -27,6 +27,7 @@ cannot be read is.
 """
 
 import os
+from itertools import accumulate
 
 from ..protocol.layout import CURRENT
 from . import DEFAULT_LIMITS, DecodeError
@@ -49,8 +50,8 @@ _TAIL_LINE = 256
 
 def _stamp_patterns(kind):
     """(the first line's stamp, every later line's): the later ones searched after a newline,
-    a literal found as one (memchr), where "(?m)^" is tried at every byte — 3x the time over a
-    1 MB current."""
+    a literal found as one (memchr), where "(?m)^" is tried at every byte, far slower over a
+    large current."""
     found = _COMPILED.get(kind)
     if found is None:
         import re
@@ -335,10 +336,6 @@ def running_max(keys, top=None):
     maximum before them, or None)."""
     if (top is None or keys[0] >= top) and keys == sorted(keys):
         return keys  # the clock ran forward: the keys are their own maximum
-    # here: the lines of a clock that ran forward need no itertools (0.37 M instructions, a
-    # tenth of a millisecond of a view's start)
-    from itertools import accumulate
-
     if top is None:
         return list(accumulate(keys, max))
     return list(accumulate(keys, max, initial=top))[1:]
@@ -451,7 +448,7 @@ def _latest_before(fd, kind, end, line_max):
 def _latest_in(data, kind):
     """The latest stamp of the whole lines ``data`` (b"" for none)."""
     # The greatest line, when it is stamped, has the latest stamp: stamps are of one width
-    # and sort as the lines do (split and max in C: 0.6x the search below, line by line)
+    # and sort as the lines do (split and max in C, quicker than the search below)
     greatest = max(data.split(b"\n"))
     if kind_of(greatest) == kind:  # the shape _stamp_patterns' first finds, without re
         return greatest[:WIDTH]

@@ -57,8 +57,8 @@ class _Environment(jinja2.Environment):
 
     Jinja2 gives each template a ``ChainMap`` of its globals over the environment's, so that a
     global set later reaches templates already loaded, and every render copies that ChainMap
-    into the new context: two thirds of the render of a small template (log/run.j2: 5.7 µs ->
-    1.9 µs; three renders per service). Our globals are Jinja2's defaults and never change
+    into the new context: most of the render of a small template such as log/run.j2 (three
+    renders per service). Our globals are Jinja2's defaults and never change
     after ``make_environment``, so a dict of the same names and values renders the same."""
 
     def make_globals(self, d):

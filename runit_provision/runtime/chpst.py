@@ -78,8 +78,8 @@ _STDIO_NAMES = ("stdin", "stdout", "stderr")
 class Plan:
     """Everything chpst will do, as parsed; ``None`` means "option not given".
 
-    A plain slotted class rather than a dataclass: importing dataclasses costs 71 M
-    instructions, 2.6x a bare interpreter's start, more than the rest of chpst's start-up.
+    A plain slotted class rather than a dataclass: chpst starts in front of every service,
+    and importing dataclasses would cost more than the rest of its start-up.
     """
 
     __slots__ = ("setsid", "env_dir", "env_dir_lenient", "verbose", "root", "pwd", "nice",

@@ -14,21 +14,14 @@ default SVDIR ``/etc/service/``), docs/runit-protocol.md §3. The pieces are kep
   ``supervise/event/`` that our runsv writes to (``protocol/eventdir.py``), else inotify on
   each ``supervise/`` (``inotify.py``).
 
-Deliberate differences from the C sv are listed in ``docs/sv.md``: ``restart``/``term``/``kill``
-and ``once`` compare full TAI64N stamps and pids (never an ``ok:`` for the old process),
-``check`` honours want (2.3.0), LSB ``status`` reports the service rather than its log, waits
-wake on runsv's events (or inotify's) instead of a 420 ms tick, a failed read of the log's
-status is not followed by a stale status line, and names with a trailing ``/`` are waited on
-where they were sent.
+Deliberate differences from the C sv (stale reads fixed, event-driven waits, 2.3.0's ``check``
+and LSB ``status``), each with its reason: docs/compatibility.md.
 
-Import cost matters: ``sv status`` has a start-up budget (SPEC §6, docs/sv.md), so select,
-the event directory, inotify and its C types and the check-script machinery are imported by
-the code paths that wait.
+``sv status`` has a start-up budget (SPEC §6), so what only a wait needs (select, the event
+directory, inotify, the check-script machinery) is imported by the code paths that wait.
 
-Why one module of ~900 lines: each runit tool is one program (``main(argv)``), sharing the
-protocol room and never another tool's module (docs/layout.md), as runit's own ``sv.c`` is one
-file; ours is longer for the waits on events and the deliberate differences above, and
-``sv status``'s budget counts each module it loads.
+Why one module: as runit's own ``sv.c`` is one file, each runit tool is one program
+(``main(argv)``), sharing the protocol room and never another tool's module (docs/layout.md).
 """
 
 import os

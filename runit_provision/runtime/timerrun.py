@@ -4,46 +4,21 @@ A timer's service directory has ``run`` = ``#!/bin/sh`` + ``exec timer-run``; th
 starts it in the service directory. It reads ``schedule`` (protocol/timer.py), waits for the
 next run's start on CLOCK_REALTIME (a ``timerfd`` with ABSTIME and CANCEL_ON_SET: no wakeup
 before it; a clock step cancels the wait and the start is computed again), then writes
-``timer-stamp`` (``persistent``) and ``supervise/timer``, starts ``./job`` (in a process
-group of its own, every signal at its default), hands its group the signals runsv sends
-(TERM HUP INT QUIT USR1 USR2 ALRM CONT), ends it at ``time_limit`` (TERM and CONT, KILL 10 s
-later; a TERM of runsv's is followed by KILL alike), ends what the job left in its group when
-it ended (TERM and CONT, KILL 10 s later; as a subreaper it is told of each of their ends),
-counts the elapses the run outlasted (``skipped``), and exits as the job did — its signal
-raised again at its default — so that runsv's ``./finish`` gets the job's exit code and
-signal as ``$1 $2`` and records ``supervise/last-run``. runsv then starts ``./run`` again,
-which waits for the next elapse: never while the last run's processes live.
+``timer-stamp`` (``persistent``) and ``supervise/timer``, starts ``./job`` in a process group
+of its own, hands that group the signals runsv sends, ends it at ``time_limit``, ends what the
+job left in its group, and exits as the job did — its signal raised again — so that runsv's
+``./finish`` gets the job's exit as ``$1 $2`` and records ``supervise/last-run``. runsv then
+starts ``./run`` again, which waits for the next elapse.
 
-- Want down in ``supervise/status`` at the start (``sv once``: the C runsv sets want down and
-  starts ``./run``): the job runs at once, for no elapse (``elapse`` = its start, no stamp).
-  ``sv once`` while it waits: the C runsv only writes want down (``./run`` runs already), so
-  the waiter watches ``supervise/`` (inotify; runsv renames ``status`` into place on a
-  control byte only) and, want down with no TERM after it within ``ONCE_GRACE`` (``sv down``
-  writes the status, then sends TERM), runs the job now; then it stays down.
-- SIGHUP while waiting (``sv hup``, which apply sends when ``schedule`` changed): ``schedule``
-  read again and the wait armed anew. USR1 while waiting (``sv 1``: ``runit-provision once``
-  of an armed timer): the job runs now, for no elapse (no stamp), and the schedule stays as it
-  was — an elapse during the run is skipped, counted; the next waiter waits for the next one.
-  TERM, INT or QUIT while waiting (``sv down``, ``sv term``…): exit 0, ``next=0`` in the
-  record when want is down. USR2, ALRM and CONT while waiting: no job to hand them to,
-  ignored.
-- The hand-over: runsv starts the next waiter only after ``./finish`` (and at least a second
-  after the last start), so an elapse can fall between a run's end and the next waiter. The
-  waiter that ends a run records the next run's start (``next``); a waiter that finds that
-  start passed less than ``HANDOVER_USEC`` ago starts that run at once, so the gap loses no
-  elapse. With ``persistent``, the stamp moves on over the elapses a run skipped: they were
-  counted, not missed.
-- ``started=`` in ``supervise/timer`` (``TimerState.started_usec``): ``0`` from this
-  waiter's start until a job starts, then the job's start — what the rendered timer
-  ``./finish`` needs under the C runsv, whose ``supervise/status`` stamp is the waiter's
-  start: ``started=0`` means no job ran (TERM while waiting, an error), nothing to record.
+While it waits: ``sv once`` (want down, seen through inotify on ``supervise/``, with no TERM
+after it within ``ONCE_GRACE``) and USR1 (``sv 1``) run the job now, for no elapse; HUP reads
+``schedule`` again; TERM, INT or QUIT exit 0. The hand-over between a run's end and the next
+waiter loses no elapse (``HANDOVER_USEC``). ``started=`` in ``supervise/timer`` is ``0`` until
+a job starts. Every signal, the hand-over and the records: docs/timer-run.md.
 
 Exit codes: the job's (or its signal); 0 when ended while waiting; 100 on usage; 111 when
 ``schedule`` cannot be read or ``./job`` cannot be started (a line on stderr, ``error=`` in
 the record; runsv starts it again a second later, as any ``./run`` that ends).
-
-The C types (``unix/ffi.py``) come with the timerfd where Python has no
-``os.timerfd_create`` (before 3.13).
 """
 
 import os

@@ -1,7 +1,7 @@
 """Bad input to runsv: both implementations, runit's exact messages and exit codes.
 
 Each case runs against the C runsv and ours where runit 2.1.2 behaves the same; where ours
-differs on purpose (docs/runtime.md) the test says so and pins both behaviours.
+differs on purpose (docs/compatibility.md) the test says so and pins both behaviours.
 """
 
 import os

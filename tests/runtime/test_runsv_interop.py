@@ -129,7 +129,7 @@ SCENARIOS = {
             "-w 1 force-restart svc", "status svc", "@newsec svc", "-w 1 term svc",
             "status svc", "-w 1 force-stop svc", "-v exit svc",
         ]),
-    # A deliberate difference (docs/runtime.md): `k` with want exit. The C runsv marks the
+    # A deliberate difference (docs/compatibility.md): `k` with want exit. The C runsv marks the
     # service down without reaping it and exits at once — stale status, no ./finish, the
     # killed process orphaned; ours waits for the reaper, runs ./finish, writes down, exits.
     # Not compared line by line: test_kill_with_want_exit_is_reaped pins both behaviours.

@@ -4,7 +4,7 @@ Every scenario builds two identical service trees (two SVDIRs). The C sv drives 
 other; both trees are supervised by the same runsv implementation — the C runsv, and ours as
 well: each test runs under both at once (``under_both_runsvs``), on twin trees of its own.
 Outputs are compared after normalising pids, elapsed seconds and the SVDIR path. Deliberate
-differences (docs/sv.md) are asserted as differences.
+differences (docs/compatibility.md) are asserted as differences.
 
 Every runsv is started in its own session and ended by process group in a finalizer; every
 wait is a condition polled against a deadline.

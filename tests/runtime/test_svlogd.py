@@ -1,7 +1,7 @@
 """svlogd with real processes: signals, processors, UDP, recovery, bad input, idleness.
 
 Tests that hold for runit too run on both implementations (``impl``); the rest pin our
-deliberate differences (docs/svlogd.md).  Every logger runs in its own session and is killed
+deliberate differences (docs/compatibility.md).  Every logger runs in its own session and is killed
 by process group; every wait is a condition with a deadline.
 """
 

@@ -116,7 +116,7 @@ class LogDir:
         self.unfinished = None  # ``unfinished``'s content found by the last open, when asked
         self._dirfd = self._lockfd = self._fd = -1
         self._at_line_start = True
-        # Lists, not deques: an empty deque holds a block of 64 slots (about 0.6 kB), and a
+        # Lists, not deques: an empty deque holds a block of 64 slots, and a
         # tree has two of these for every logger; they hold a few entries at most.
         self._queue = []
         self._steps = []

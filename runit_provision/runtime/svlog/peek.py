@@ -94,8 +94,8 @@ class PeekReader:
 
 
 GIANT_LINE = 32 * 1024  # an unfinished line this long is taken in pieces (a pipe holds 64 KiB)
-# Seconds before each new look at an unfinished line left in the pipe (about 40 ms in all);
-# the first is the loop's next turn, time enough for a writer on another CPU to refill it.
+# Seconds before each new look at an unfinished line left in the pipe, growing, then it is
+# taken as it is; the first is the loop's next turn, time enough for a writer on another CPU to refill it.
 RECHECK_DELAYS = (0, 0.0005, 0.002, 0.008, 0.03)
 
 

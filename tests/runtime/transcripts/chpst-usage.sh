@@ -1,5 +1,5 @@
 # chpst: usage texts and exit codes, chpst's and each personality's (runit's sgetopt complaints).
-# Deliberate difference: our usage line is runit 2.3.0's, with "[-C pwd]" (docs/chpst.md).
+# Deliberate difference: our usage line is runit 2.3.0's, with "[-C pwd]" (docs/compatibility.md).
 chpst
 echo $?
 chpst -V

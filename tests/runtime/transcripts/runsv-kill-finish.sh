@@ -1,4 +1,4 @@
-# k while ./finish runs — a deliberate difference (docs/runtime.md). runit 2.1.2 does not
+# k while ./finish runs — a deliberate difference (docs/compatibility.md). runit 2.1.2 does not
 # signal ./finish, sets "down" in memory only (status still names the finish pid), and when
 # ./finish ends runs it a second time. Ours KILLs ./finish; the reaper writes down.
 cd "${ctmp}"

@@ -1,4 +1,4 @@
-# Deliberate differences from runit 2.1.2 (docs/svlogd.md):
+# Deliberate differences from runit 2.1.2 (docs/compatibility.md):
 # - an unfinished last line at EOF is kept, with a newline added (runit drops it);
 # - a line is never split across files unless it is longer than s (runit cuts every write
 #   at s, and with len >= s rotates only when the file is full);

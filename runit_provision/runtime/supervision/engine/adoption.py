@@ -6,41 +6,21 @@ one process, so its death must not cost the services: a supervisor that starts o
 its predecessor left and takes the live processes back (docs/runsvdir.md "Faults").
 
 The record. Next to runit's files, each side's ``supervise/`` holds our own ``process``, one
-line padded to ``RECORD_WIDTH`` and written in place (not ``.new`` then renamed like runsv's
-files: it is written at every start, and on ext4 a rename over a file flushes its data first,
-about a millisecond; only a successor reads it, once this supervisor is gone)::
+line padded to ``RECORD_WIDTH`` and written in place (it is written at every start, and only a
+successor reads it)::
 
     4321 987654 5b1c…-boot-id run      PID, start time, boot, what runs (run or finish)
     0 987650 5b1c…-boot-id starting-run   about to start ./run (or ./finish): no pid yet,
                                        the start time is a lower bound for the one to come
     0 0 5b1c…-boot-id finish           ./run ended and ./finish is due, not yet started
-                                       (run: supervised, nothing running)
 
-STARTTIME is field 22 of ``/proc/PID/stat`` (clock ticks after boot) and BOOTID the kernel's
-``/proc/sys/kernel/random/boot_id``: with the pid they name one process for good — a recycled
-pid has another start time, a reboot another boot id. A supervisor that exits cleanly removes
-the file; finding one therefore means the last supervisor here died.
-
-What a new supervisor does with it (``inheritance``, pure):
-
-- no record, or one from another boot: a fresh start, runit's rule (``down`` decides want);
-- the recorded process is alive: it is **adopted** — state, stamp, want, paused and TERM flag
-  come from ``supervise/status``, and its exit is seen through a pidfd;
-- the recorded process is gone: it ended while nobody supervised it. It goes through the path
-  of a process that exited — ``./finish`` if there is one, then want decides — with an exit
-  status nobody can know (its parent was init): ``./finish`` gets ``-1 0``, the one pair a real
-  exit never gives (-1 means "killed by a signal", 0 "no signal");
-- ``./finish`` was due and not started: it is started (``-1 0``), once;
-- a start was under way (``starting-``): the supervisor was killed between the spawn and the
-  record of its pid. The process it started is looked for (``started_in``): one that started
-  in the side's directory since the record's start time, before this supervisor, and whose
-  parent is not among those (the top one; its children share its directory). Found, it is
-  adopted; not found, the start is done again — ``./run`` when want says so, ``./finish``
-  in any case. Without this a kill in those microseconds left ``./run`` running twice, or a
-  new ``./run`` beside an orphaned ``./finish``.
-
-The exit status of an adopted process is unknown too (waitpid is for parents only): the same
-``-1 0``.
+The start time (``/proc/PID/stat``'s field 22) and the kernel's boot id name one process for
+good. A supervisor that exits cleanly removes the file. What a new one does with it
+(``inheritance``, pure): a fresh start when there is none or it is from another boot; the
+recorded process **adopted** when alive (state and flags from ``supervise/status``, its exit
+seen through a pidfd); gone, or ``./finish`` due, the exit path with ``-1 0`` (the one pair a
+real exit never gives: its exit status is nobody's to know); a start under way looked for
+(``started_in``) and adopted, else done again. The rules in full: docs/runsvdir.md "Faults".
 """
 
 import os
@@ -285,8 +265,8 @@ _tick_ns = None
 def boot_ticks():
     """Clock ticks since boot now, as ``/proc/PID/stat``'s start time counts them (the
     boot-time clock, rounded down): read before and after a spawn, they bound the child's start
-    time — equal, they are it, without a read of ``/proc`` (about 0.5 ms for a process that
-    has just exec'd)."""
+    time — equal, they are it, without a read of ``/proc``, slow for a process that has just
+    exec'd."""
     global _tick_ns
     if _tick_ns is None:
         _tick_ns = 1_000_000_000 // os.sysconf("SC_CLK_TCK")

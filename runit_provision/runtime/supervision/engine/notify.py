@@ -17,37 +17,21 @@ message): ``access=main`` takes only the process runsv started (or the ``MAINPID
 ``access=all`` also takes its descendants and whoever shares the process group or session it
 leads (a daemon that forked away from its shell). Everything else is refused and counted.
 
-Never blocking the loop, and never costing it more than a share of its time (issue 43: a
-stranger sending to every name ``/proc/net/unix`` shows cost root's tree 1.6–1.9 s of CPU in
-3 s): the socket is non-blocking; each wake-up reads at most ``BATCH`` datagrams (a flood
-waits its turn behind the other services, level-triggered); every notify socket of one loop
-is read within one ``ReadShare`` of the loop's time, beyond which a socket waits, its reader
-off, for its turn in a later period; with ``access=all`` a stranger is walked up once, not
-per datagram. Datagrams longer than ``MESSAGE_MAX`` are refused whole; descriptors passed
-with a message (``sd_notify_barrier``'s ``BARRIER=1``) are closed at once, which is what the
-barrier waits for. The record is written once per batch that changed what the service said;
-refusals alone are counted at once and written at most once every
-``REFUSALS_WRITTEN_EVERY`` seconds. A flood still delays what the service says (its own
-``sendto`` waits for a place in the full queue), so a ``timeout`` or ``watchdog`` that falls
-due while the socket was held back is looked at again rather than judged: a flood never ends
-a run that spoke (docs/readiness.md, "A flood").
+Never blocking the loop, and never costing it more than a share of its time (a stranger may
+send to every name ``/proc/net/unix`` shows): the socket is non-blocking, each wake-up reads
+at most ``BATCH`` datagrams, and every notify socket of one loop is read within one
+``ReadShare`` of the loop's time; a ``timeout`` or ``watchdog`` that falls due while the
+socket was held back is looked at again rather than judged (docs/readiness.md, "A flood").
 
-``MAINPID=N`` (systemd's rule: a process of the service — here a descendant of ``./run``, or
-one in the process group or session it leads, for want of a cgroup, and of the sender's own
-real uid: a sender may not have runsv signal a process it could not — or any process when the
-sender is root; never pid 1 or the supervisor itself) makes N the service's main process:
-its messages are heard as ``./run``'s, and the signals runsv sends for ``sv`` (``term``,
-``hup``, ``alarm``, ``interrupt``, ``quit``, ``1``, ``2``, ``pause``, ``cont``, and the TERM of
-``down`` and ``exit``), for a ``ready_timeout`` and for the ``watchdog`` go to N instead of
-``./run`` — as systemd's ``KillMode=mixed`` and ``systemctl kill --kill-whom=main`` do, and
-so that a shell that started the daemon and waits for it exits when the daemon does rather
-than leave it behind. ``kill`` (KILL) goes to both. N is held by a pidfd, so a pid reused
-after N is gone is never signalled; once N ends (its pidfd readable on the loop) the signals
-go to ``./run`` again. ``supervise/pid`` and ``status`` stay ``./run``'s: runit's tools and
-its restarts still see the process runsv started and reaps.
+``MAINPID=N`` (a process of the service, of the sender's own real uid; never pid 1 or the
+supervisor) makes N the service's main process: its messages are heard as ``./run``'s, and
+the signals runsv sends for ``sv``, a ``ready_timeout`` and the ``watchdog`` go to N, as
+systemd's ``KillMode=mixed`` does; ``kill`` goes to both. N is held by a pidfd, so a reused
+pid is never signalled. ``supervise/pid`` and ``status`` stay ``./run``'s
+(docs/readiness.md, "The main process").
 
-Why over 600 lines (~620): both readiness channels and the judgement of every sender, one
-service's readiness read in one place; nothing of it is used apart.
+Why one module: both readiness channels and the judgement of every sender, one service's
+readiness read in one place; nothing of it is used apart.
 """
 
 import os
@@ -65,26 +49,23 @@ BATCH = 32
 # Every notify socket of one loop (a tree: root's services' and its users' alike) is read for
 # at most SHARE_SECONDS of each PERIOD_SECONDS by the loop's clock, 2.5 % of its time, and what
 # a quiet loop does not use is saved up to SAVED_SECONDS for a burst (a tree's services all
-# saying READY=1 at boot: ~0.1–0.3 ms each, the record written). A flood keeping the queues
-# full spends a period's share on ~80 datagrams (each read, judged and counted in ~17–30 µs):
-# root's tree spent 0.08–0.12 s of CPU in 3 s of a stranger's flood, where reading all it could
-# took 1.6–1.9 s (tests/security/test_notify_users.py). A shorter period would shorten the
-# wait of what the service says and wake each waiting socket more often.
+# saying READY=1 at boot). A stranger's flood so costs the tree a bounded share of its CPU
+# (tests/security/test_notify_users.py). A shorter period would shorten the wait of what the
+# service says and wake each waiting socket more often.
 SHARE_SECONDS = 0.0025
 PERIOD_SECONDS = 0.1
 SAVED_SECONDS = 0.025
 REFUSALS_WRITTEN_EVERY = 1.0  # seconds: a record changed by refusals alone waits this long
 # A timeout or watchdog that falls due when the socket was held back (its queue left unread
 # for want of the share) since it was armed is not judged: what the service said may be in
-# that queue, or waiting to get into it (a flood keeps it full: a watchdog=1 service's own
-# sendto waited up to 2.5 s for a place, and runsv ended it, ABRT, though it pinged every
-# 0.5 s). It is looked at again HELD_GRACE_SECONDS later, and judged once the socket was not
+# that queue, or waiting to get into it (a flood keeps it full, and a service's own sendto
+# waits for a place: judged then, a service that pinged in time would be ended). It is looked at again HELD_GRACE_SECONDS later, and judged once the socket was not
 # held back meanwhile — or after HELD_GRACES_MAX such looks: a flood never makes runsv end a
 # run that spoke, and delays the end of one that hung by 10 s at most.
 HELD_GRACE_SECONDS = 1.0
 HELD_GRACES_MAX = 10
 # access=all: a sender found to be no process of the service is not walked up again for this
-# long (a flood's sender walked once, not per datagram: 255 µs each, ~10 reads of /proc): a
+# long (a flood's sender walked once, not per datagram: each walk reads /proc): a
 # pid is not another process's so soon, and a stranger cannot join the service's process
 # group, session or descendants (a MAINPID= taken starts the list anew).
 _STRANGER_SECONDS = 0.1

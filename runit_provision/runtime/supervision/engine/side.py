@@ -7,7 +7,7 @@ maps each control byte to its transition (runsv.c ``ctrl``). Effects — spawnin
 status files, timers, ``control/<c>`` hooks — go through the ``host`` (a Supervisor in real use,
 a fake in the unit tier), so the machine itself does no I/O.
 
-Deliberate fixes over runit 2.1.2 (see docs/runtime.md):
+Deliberate fixes over runit 2.1.2 (docs/compatibility.md):
 - the 1 s back-off after a fast crash is a timer, never a sleep: control bytes and the other
   services keep being served (void-linux/runit#33);
 - ``k`` leaves the state to the reaper instead of setting "down" behind the status file's back,

@@ -125,9 +125,8 @@ _CANONICAL_MAX = 64  # distinct scripts kept, at most: then forgotten, all at on
 def _canonical(log_run):
     """The LogRun of ``log_run`` when it is the canonical form with arguments svlogd takes,
     else None — kept by the script's bytes: a tree of many users asks it of the same few
-    scripts (every user's logger alike), and parsing them again was 4% of a profile of
-    root's loop at a 200-user start. Who the logger runs as is asked each time (identity_for: a user may
-    come and go)."""
+    scripts (every user's logger alike), which need not be parsed again at each start. Who
+    the logger runs as is asked each time (identity_for: a user may come and go)."""
     try:
         return _CANONICAL[log_run]
     except KeyError:

@@ -1,32 +1,18 @@
 """runtime/supervision/loggers: loggers of another identity — one process per identity, forked
-
 from the tree's fork server, that has wholly become that identity (``IdentityLogHosts``).
 
 A tree run by root runs its own canonical loggers on its loop (hostedlogger.py). A logger whose
 ``chpst -u`` names anyone else must not run there: its log directory, ``config``, rotated files
-and processor are that user's to plant, and root's process opening and parsing them — with only
-setfsuid between — can be made to block in ``open`` (a FIFO), to read through a magic link
-(``/proc/self/fd/N``) what the user may not, or to grow without bound (``config`` a link to
-``/dev/zero``). So each such identity gets a host of its own (docs/security.md):
+and processor are that user's to plant, and root's process opening them could be made to block
+(a FIFO), to read through a magic link what the user may not, or to grow without bound. So
+each such identity gets a host of its own (docs/security.md): forked from the fork server, it
+closes every descriptor but its channel, takes the identity (no capability left), is made not
+dumpable, and runs that identity's loggers (HostedLogger, the same engine) on a loop of its
+own. A signal sent to it acts on each of its loggers as on an svlogd. It exits when the tree
+closes the channel. A user's tree, while it runs, is taken in as the host of the loggers it
+covers (``take_tree``, users/forkedtree.py).
 
-- forked from the tree's fork server (forks/server.py: a clean interpreter, its pages shared
-  copy-on-write, its collector frozen) when its first logger starts, it closes every
-  descriptor but its channel, takes the identity — setgroups, setresgid, setresuid: no
-  capability is left — and is made not dumpable (no ptrace, no ``/proc/PID/mem`` or
-  ``environ`` for the user);
-- it runs that identity's loggers (HostedLogger, the same engine) on a loop of its own;
-  ``log/supervise/pid`` shows its pid, ``ps`` ``svlogd (loggers of runsvdir DIR as USER)``;
-- a signal sent to it acts on each of its loggers as on an svlogd: TERM, INT, QUIT, USR1,
-  USR2 end them (each is started again, in a new host), HUP reopens, ALRM rotates, KILL ends
-  them at once (they take only what they wrote: nothing is lost), STOP/CONT stop it. ``sv`` on
-  ``NAME/log`` reaches one logger, through the channel;
-- it exits when the tree closes the channel: once its last logger has ended, or when the tree
-  is gone (killed: each logger ends as after TERM, an unfinished line left in the pipe for the
-  next tree's).
-
-A user's tree, while it runs, is taken in as the host of the loggers it covers (``take_tree``:
-its own output's, ``runsvdir-LOGIN/log``), over the same channel (users/forkedtree.py). The
-channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields NUL-separated:
+The channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields NUL-separated:
 
     tree -> host   start KEY ARG...           + fds: the service's log/ directory, a reading
                                                 end of its pipe (non-blocking, its own)
@@ -35,10 +21,9 @@ channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields NUL-se
                    bye                        (ending on a signal: the next logger gets a new
                                                 host)
 
-The tree reads what a host sends as it reads anything a user controls — strictly parsed,
-anything else ignored — and never waits for a host: one that does not take a message is
-killed (a user's tree is let go), and its loggers start again in a new one. The tree's side is ``IdentityLogHosts``, the
-host's ``serve``.
+The tree reads what a host sends strictly parsed, and never waits for a host: one that does
+not take a message is killed, and its loggers start again in a new one. The tree's side is
+``IdentityLogHosts``, the host's ``serve``.
 """
 
 import errno

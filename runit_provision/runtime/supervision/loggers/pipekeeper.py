@@ -26,8 +26,8 @@ reads fd 3 — it sleeps, costing nothing — until the tree is gone:
   its start is replaced a second later).
 
 A shell instead of a Python process forked from the tree: a forked copy of the tree keeps a
-private copy of every page the tree writes afterwards (3–4 MB, whatever it holds), a shell
-about 100 kB. It listens on nothing and reads nothing but fd 3: nobody but the tree can move
+private copy of every page the tree writes afterwards, whatever it holds; a shell holds
+little. It listens on nothing and reads nothing but fd 3: nobody but the tree can move
 it. Trees run as a user (a user's own tree) keep theirs the same way, as that user.
 """
 

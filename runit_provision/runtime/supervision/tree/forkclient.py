@@ -3,7 +3,7 @@
 identity: users' trees and logger hosts.
 
 A process forked from the running tree keeps a private copy of every page the tree writes after
-the fork (3–4 MB, even for a tree of one service), and it carries a copy of whatever the tree
+the fork, even for a tree of one service, and it carries a copy of whatever the tree
 had read. The fork server is exec'd instead (``python -S -I``, an environment of the C
 allocator's settings alone: ``server_environ``), when a tree first needs it; its children are
 re-parented to the tree (its subreaper: ``servicetree.become_subreaper``), which reaps them as
@@ -38,7 +38,7 @@ ANSWER_SECONDS = 5.0  # a fork answers in well under a millisecond; a loaded mac
 BROKEN_SECONDS = 60.0  # after a server could not start: how long processes start the old way
 READY_SECONDS = 30.0  # its start (an interpreter, its imports) on a loaded machine
 # Requests sent and not answered yet stay in the channel until a middle child reads each: the
-# kernel takes ~170 small ones (its send buffer, 208 kB), and a send it refuses is a server
+# kernel takes as many as its send buffer holds, and a send it refuses is a server
 # that does not keep up — killed. A tree starting 200 users' trees at once must not ask more
 # than that: beyond these bounds an asker waits for answers instead (NotYet).
 IN_FLIGHT = 16
@@ -46,8 +46,8 @@ IN_FLIGHT_BYTES = 65536  # a user's environment rides in its tree's request
 CHANNEL_FD = 3  # where the server finds its end of the channel
 TITLE_ROOM = 512  # bytes of argument area its children may show their own names in
 # The C library's allocator, read at the server's start and inherited by every child: one arena
-# (a child is one thread), freed memory at the top of the heap given back from 64 kB, no padding
-# when the heap grows — each user's tree keeps about 50 kB fewer pages of its own.
+# (a child is one thread), freed memory at the top of the heap given back from 64 KiB, no padding
+# when the heap grows: each user's tree keeps fewer pages of its own.
 _SERVER_ENVIRON = {"MALLOC_ARENA_MAX": "1", "MALLOC_TRIM_THRESHOLD_": "65536",
                    "MALLOC_TOP_PAD_": "0"}
 

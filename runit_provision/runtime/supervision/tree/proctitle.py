@@ -6,7 +6,7 @@ into its own argv, in the bytes of the ``log`` argument: the first five characte
 stay, the rest scrolls left by one per byte, NULs dropped, newlines kept (runsvdir.c,
 docs/runit-protocol.md §2). Every 900 s it adds a ``.`` so that old messages scroll away.
 
-Two decisions differ from runit, both documented in docs/runsvdir.md:
+Two decisions differ from runit, both listed in docs/compatibility.md:
 
 - Only the tree's own diagnostics reach the area (``runsv NAME: warning: …``, exec failures,
   runsvdir's warnings) — they are written by this process to its fd 2, which is the pipe.

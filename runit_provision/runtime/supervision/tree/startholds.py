@@ -1,5 +1,5 @@
 """runtime/supervision/tree: start holds — in our tree, a service's ./run waits for the
-one-shots it needs in the tree's loop, not in a shell loop (issue 46 §4, one-shots at boot).
+one-shots it needs in the tree's loop, not in a shell loop.
 
 A service that ``needs`` one-shots has a ``needs-done`` file (their service directories, a
 line each) and, at the head of its ./run, a guard that polls each one's ``supervise/`` until

@@ -1,7 +1,7 @@
 """runtime/supervision/users: whether a service's ``./run`` is a canonical user tree's — the
 one look root's tree takes at every service's ``./run`` before anything else of users/ is
 loaded (runsvdir.py's ``nest``): a tree with no user's tree among its services never loads
-the room (0.3 MB of root's tree's own memory at 100 services, bench/RESULTS.md row 1).
+the room, whose memory would count in root's tree.
 """
 
 from ....protocol.layout import RUN
