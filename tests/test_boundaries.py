@@ -53,17 +53,18 @@ ALLOWED = {
     # (supervised: the units of model), the text of the restarts owed (owed); it never writes.
     # Below the applier and health, which both read the host through it
     "host": {"model", "protocol", "errors"},
+    # initsys reads the host through the FsReader its caller hands it (duck-typed: host/'s
+    # reader, or the applier's FsRoot), never apply's code: the applier stays out of the room
+    "initsys": {"model", "protocol", "errors"},
     # runtime.unix: the OS helpers at the bottom (inotify for the wait for runsv, libc's syncfs)
     # model.tree: the entries every room exchanges; nothing of the generator (render) itself;
     # host: its reads (FsRoot is host.fsread's FsReader with the applier's writes)
-    "apply": {"host", "model", "protocol", "errors", "runtime.unix",
+    # initsys: the runtime's part of what the host should hold (apply/desired.py)
+    "apply": {"host", "initsys", "model", "protocol", "errors", "runtime.unix",
               "shown"},
     # health: is it as wanted — it reads the host through host's readers (sides, supervised,
     # owed) into protocol's one side type; nothing of the applier, which never asks it either
     "health": {"host", "model", "protocol", "errors", "shown"},
-    # initsys reads the host through the FsReader its caller hands it (duck-typed: host/'s
-    # reader, or the applier's FsRoot), never apply's code: the applier stays out of the room
-    "initsys": {"model", "protocol", "errors"},
     # checks: what runs is judged by health's one verdict (health/verdict.py, pure)
     "checks": {"model", "render", "health", "protocol", "errors", "shown",
                "testinfra", "pytest"},

@@ -46,8 +46,7 @@ NAME: as --only's (both add up): status web is status --only web.""" % DEFAULT_L
 def add_parser(sub):
     import argparse
 
-    from .arguments import line_count
-    from .helptext import ONLY_HELP  # these, as argparse, only for the parser
+    from .arguments import ONLY_HELP, line_count  # these, as argparse, only for the parser
     from .inputs import ACCOUNTS_HELP, add_input_arguments
 
     parser = sub.add_parser(

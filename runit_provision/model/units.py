@@ -108,6 +108,18 @@ def label_of(login, name):
     return name if login is None else login + SEPARATOR + name
 
 
+def spent_schedules(config, now_usec):
+    """``[(label, schedule text)]`` of each timer of ``config`` whose schedule has no elapse
+    after ``now_usec``: it never runs (a schedule that ran out since the data was written is
+    no error of the data: ``apply`` warns, ``status`` says ``no next run``)."""
+    trees = [(None, config.services)] + [(login, user.services)
+                                         for login, user in sorted(config.users.items())]
+    return [(label_of(login, name), service.schedule.text)
+            for login, services in trees for name, service in sorted(services.items())
+            if service.schedule is not None
+            and service.schedule.parsed().next_elapse(now_usec) is None]
+
+
 # The units of the config listed last: ``status NAME`` lists them three times (the names it
 # is given, its rows, the logs under them), and making them was a fifth of its run. A Config
 # is frozen (model/record.py), so the same object always gives the same units.

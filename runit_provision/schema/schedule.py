@@ -7,7 +7,6 @@ cron's five fields), read once for the schema and the runtime alike. A service's
 """
 
 from ..model import Schedule
-from ..protocol.schedule import ScheduleError, parse_schedule
 
 
 def read_schedule(read, path, value):
@@ -16,6 +15,9 @@ def read_schedule(read, path, value):
     text = read.text(path, value)
     if text is None:
         return None
+    # here: only a timer's data parses a schedule, and a view of data without one skips it
+    from ..protocol.schedule import ScheduleError, parse_schedule
+
     try:
         spec = parse_schedule(text)
     except ScheduleError as exc:
