@@ -301,6 +301,24 @@ def test_no_room_imports_one_above_it():
     assert found == []
 
 
+# -- a room is read in a sitting: at most ROOM_SIZE modules and sub-rooms -----------------------
+# The rooms held to it so far; the others join as they are split.
+ROOM_SIZE = 20
+SIZED_ROOMS = ("protocol",)
+
+
+def room_size(directory):
+    """The modules (``__init__.py`` too) and sub-packages directly in ``directory``."""
+    return sum(1 for entry in directory.iterdir()
+               if (entry.suffix == ".py" and entry.is_file())
+               or (entry.is_dir() and (entry / "__init__.py").is_file()))
+
+
+def test_a_room_holds_at_most_room_size_modules():
+    found = {room: room_size(PACKAGE_DIR / room) for room in SIZED_ROOMS}
+    assert all(size <= ROOM_SIZE for size in found.values()), found
+
+
 def test_sub_package_inits_are_empty():
     """Importing ``runtime.unix.diag`` must not run anything else (``sv status``'s start-up)."""
     for init in (PACKAGE_DIR / "runtime").rglob("__init__.py"):

@@ -27,9 +27,10 @@ A unit's ``label`` is how every verb prints it, one of the forms accepted: ``web
 ``runsvdir-alice``, ``alice/app``. Pure: no disk.
 """
 
+from os.path import dirname, join
+
 from ..errors import ServiceNameError
 from ..protocol.layout import LOG_DIR
-from ..protocol.without_os import dirname, join  # a daily view's path
 from . import USER_TREE_PREFIX, log_directory
 
 USER_MARK = "~"  # ~LOGIN/NAME: the shell's spelling of a user's, accepted as LOGIN/NAME

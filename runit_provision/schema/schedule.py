@@ -1,7 +1,7 @@
 """schema: a schedule string (docs/schedule.md) -> ``model.Schedule``, a fault placed at the
 file:line:col of the very character (``Problems.add``'s ``within``).
 
-The grammar is the protocol's (``protocol/schedule.py``: systemd's calendar expressions and
+The grammar is the protocol's (``protocol/schedule/``: systemd's calendar expressions and
 cron's five fields), read once for the schema and the runtime alike. A service's
 ``schedule`` key is read here: it makes the service a timer (docs/jobs.md#timers).
 """
