@@ -53,17 +53,18 @@ ALLOWED = {
     # (supervised: the units of model), the text of the restarts owed (owed); it never writes.
     # Below the applier and health, which both read the host through it
     "host": {"model", "protocol", "errors"},
+    # initsys reads the host through the FsReader its caller hands it (duck-typed: host/'s
+    # reader, or the applier's FsRoot), never apply's code: the applier stays out of the room
+    "initsys": {"model", "protocol", "errors"},
     # runtime.unix: the OS helpers at the bottom (inotify for the wait for runsv, libc's syncfs)
     # model.tree: the entries every room exchanges; nothing of the generator (render) itself;
     # host: its reads (FsRoot is host.fsread's FsReader with the applier's writes)
-    "apply": {"host", "model", "protocol", "errors", "runtime.unix",
+    # initsys: the runtime's part of what the host should hold (apply/desired.py)
+    "apply": {"host", "initsys", "model", "protocol", "errors", "runtime.unix",
               "shown"},
     # health: is it as wanted — it reads the host through host's readers (sides, supervised,
     # owed) into protocol's one side type; nothing of the applier, which never asks it either
     "health": {"host", "model", "protocol", "errors", "shown"},
-    # initsys reads the host through the FsReader its caller hands it (duck-typed: host/'s
-    # reader, or the applier's FsRoot), never apply's code: the applier stays out of the room
-    "initsys": {"model", "protocol", "errors"},
     # checks: what runs is judged by health's one verdict (health/verdict.py, pure)
     "checks": {"model", "render", "health", "protocol", "errors", "shown",
                "testinfra", "pytest"},
@@ -298,6 +299,24 @@ def test_no_room_imports_one_above_it():
                 found.append("%s:%d: %s imports %s (%s), a room above it" % (
                     path.relative_to(PACKAGE_DIR.parent), line, room, other, target))
     assert found == []
+
+
+# -- a room is read in a sitting: at most ROOM_SIZE modules and sub-rooms -----------------------
+# The rooms held to it so far; the others join as they are split.
+ROOM_SIZE = 20
+SIZED_ROOMS = ("protocol",)
+
+
+def room_size(directory):
+    """The modules (``__init__.py`` too) and sub-packages directly in ``directory``."""
+    return sum(1 for entry in directory.iterdir()
+               if (entry.suffix == ".py" and entry.is_file())
+               or (entry.is_dir() and (entry / "__init__.py").is_file()))
+
+
+def test_a_room_holds_at_most_room_size_modules():
+    found = {room: room_size(PACKAGE_DIR / room) for room in SIZED_ROOMS}
+    assert all(size <= ROOM_SIZE for size in found.values()), found
 
 
 def test_sub_package_inits_are_empty():

@@ -11,7 +11,12 @@ says what a changed path means for the restart matrix (docs/apply.md). The profi
 that gives users' login shells ``SVDIR`` is added here: it is not a service file, and the
 renderer knows nothing of ``/etc/profile.d``.
 
-Pure: no disk, no clock.
+``services_desire`` and ``runtime_desire`` give ``session.converge`` what the host should hold,
+asked under the applier's own root: the services with the init room's part (``apply``), or that
+part alone (``install-runtime``). ``init: none`` asks nothing of the init room: init — and the
+runtime it starts — is then somebody else's (docs/apply.md "init: none").
+
+Pure but for what the init room reads through the ``fs`` a desire is handed: no clock.
 """
 
 import enum
@@ -227,3 +232,37 @@ def _paths_once(entries):
     seen = set()
     return [entry.path for entry in entries
             if not (entry.path in seen or seen.add(entry.path))]
+
+
+def is_runtime_managed(config):
+    """Whether ``apply`` converges the runtime and its link into init: not for ``init:
+    none``."""
+    return config.init != "none"
+
+
+def services_desire(config, tree, only=None, profile_dir="/etc/profile.d"):
+    """``desire(fs)`` for ``apply``: ``desired_state`` of ``tree`` with the init room's answer
+    for the host under ``fs``'s root (an ``FsReader``, only read through)."""
+    def desire(fs):
+        entries = commands = notes = ()
+        if is_runtime_managed(config):
+            from .. import initsys  # only when asked: init: none never loads it
+
+            runtime = initsys.desired_runtime(config, fs)
+            entries, commands, notes = runtime.entries, runtime.commands, runtime.notes
+        return desired_state(config, tree, only=only, profile_dir=profile_dir,
+                             extra_entries=list(entries), commands=list(commands),
+                             notes=list(notes))
+    return desire
+
+
+def runtime_desire(config, options, answers):
+    """``desire(fs)`` for ``install-runtime``: the init room's answer alone, with its
+    ``options``; each answer is appended to ``answers`` (the plan may ask twice)."""
+    def desire(fs):
+        from .. import initsys
+
+        runtime = initsys.desired_runtime(config, fs, options=options)
+        answers.append(runtime)
+        return runtime_state(config, runtime.entries, runtime.commands, runtime.notes)
+    return desire

@@ -4,16 +4,19 @@
 Open the root (``FsRoot``), take the lock (exclusive to change, shared to look), plan once,
 show the plan (``on_plan``: the CLI prints it before anything changes), execute exactly it
 unless only checking, release the lock. What the host should hold is ``desire(fs)``
-(``apply.job``): the rendered services with the init room's part, or that part alone.
+(``apply.job``): the rendered services with the init room's part, or that part alone
+(``desired.services_desire``, ``converge_runtime``).
 
 One staging rule for every command: ``--root DIR`` stages — paths under DIR, nothing started,
 no command run — whatever DIR is: ``--root /`` writes this host's files in place and starts
 nothing (an image built in a chroot, the pure tests); without ``--root``, the host itself.
 """
 
+from .desired import runtime_desire
 from .fsroot import FsRoot
 from .job import Job
 from .lock import release_lock, take_lock
+from .runner import SubprocessRunner
 
 
 def is_staging(root):
@@ -41,3 +44,19 @@ def converge(root, desire, sv_dir, check, lock_timeout, identities=None, runner=
             return plan, (None if check else job.execute(plan))
         finally:
             release_lock(lock)
+
+
+def converge_runtime(config, options, root, check, lock_timeout, identities=None, runner=None,
+                     staging=None):
+    """The runtime part alone (``install-runtime``) through ``converge``: ``(runtime, plan,
+    result)`` — the init room's answer the executed steps came from, the plan made first, and
+    the ``job.Result`` (None with ``check``). ``options``: ``initsys.options``; ``runner``:
+    the commands' runner (default: run them); the rest as for ``converge``."""
+    answers = []
+    plan, result = converge(root, runtime_desire(config, options, answers), config.sv_dir,
+                            check, lock_timeout, identities=identities,
+                            runner=runner or SubprocessRunner(), staging=staging)
+    # after prepare commands ran, the steps executed are those of the second answer (none when
+    # a prepare command failed: the first is what was asked)
+    again = plan.prepared and result is not None and len(answers) > 1
+    return answers[1 if again else 0], plan, result

@@ -87,6 +87,13 @@ class Watched:
         return "Watched(%s)" % self.label
 
 
+def log_dirs_of(not_up):
+    """{side path: its log directory} of each service side (not a log side: its own output is
+    not in its log) among ``not_up`` that has a logger: whose last lines a report shows."""
+    return {item.watched.path: item.watched.unit.log_dir for item in not_up
+            if item.watched.side is Side.MAIN and item.watched.unit.has_log}
+
+
 class NotUp:
     """A watched side that did not stay up: ``watched``, ``outcome``, ``live`` (SideState:
     its last look), ``tally`` (our runtime's account, or None), ``deaths`` (since the apply

@@ -10,30 +10,29 @@ Ctrl-C: 130, with what was done before it and the restarts still owed (``Done be
 stopping: …``), then ``runit-provision apply: interrupted at STEP`` — one line on stderr.
 
 The runtime's installation and its link into init come from the init room
-(``cli/runtime_part.py``), planned and converged with the services — unless ``init: none``.
+(``apply.desired.services_desire``), planned and converged with the services — unless
+``init: none``.
 """
 
 import argparse
 import sys
 import time
 
-from ..apply.desired import default_profile_dir, desired_state
+from ..apply.desired import default_profile_dir, services_desire
 from ..apply.report import refusal_line, report_json
 from ..apply.runner import SubprocessRunner, sv_command
 from ..apply.session import converge
-from ..apply.steps import Side
+from ..apply.watch import log_dirs_of
 from ..errors import Interrupted, ProvisionError
-from ..model.units import labels_named
+from ..model.units import labels_named, spent_schedules
 from ..shown import prefixed_lines, shown_name, shown_text
-from .helptext import ONLY_HELP
+from .arguments import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
 from .main import EXIT_INTERRUPTED
 from .output import print_interrupted, print_plan, print_result
 from .table import print_json
-from .runtime_part import runtime_part
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-LOG_LINES = 10  # under a started service that did not stay up, as status shows them
 ROOT_HELP = ("staging: write every path under DIR (contents keep the final paths), take users "
              "from DIR/etc/passwd and DIR/etc/group, start nothing, call no sv")
 
@@ -109,15 +108,11 @@ def run_job(args, check):
     profile_dir = (None if args.profile_d == "none" else args.profile_d
                    or default_profile_dir(config))
 
-    def desire(fs):
-        entries, commands, notes = runtime_part(config, fs)
-        return desired_state(config, tree, only=only, profile_dir=profile_dir,
-                             extra_entries=entries, commands=commands, notes=notes)
-
     def show(plan):
         if not check and not args.json:
             print_plan(plan, args.diff, args.show_secrets, brief=args.brief)
 
+    desire = services_desire(config, tree, only=only, profile_dir=profile_dir)
     try:
         plan, result = converge(args.root, desire, config.sv_dir, check, args.lock_timeout,
                                 identities=identities_for(args.passwd, args.group, args.root),
@@ -131,7 +126,9 @@ def run_job(args, check):
         return _failed(args, command, exc)
     if check:
         return _checked(args, plan, root)
-    logs = {} if result.is_interrupted else last_log_lines(result.not_up, root)
+    from ..logs.last import last_lines_under  # here: only a service not up has lines to show
+
+    logs = {} if result.is_interrupted else last_lines_under(log_dirs_of(result.not_up), root)
     if args.json:
         print_json(report_json(plan, result, show_secrets=args.show_secrets, root=root,
                                logs=logs))
@@ -142,32 +139,6 @@ def run_job(args, check):
     if result.is_interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.is_ok else EXIT_ERROR
-
-
-def last_log_lines(not_up, root, count=LOG_LINES):
-    """{side path: [the last ``count`` lines of its log, bytes]} of each service side
-    (not a log side: its own output is not in its log) among ``not_up`` that has a logger;
-    a log that cannot be read says why in its place. Read through an FsReader — a link in a
-    user's tree is followed only when root or the user owns it — and ``logs.last``
-    (bounded, no link, no other hard links)."""
-    wanted = [item.watched for item in not_up
-              if item.watched.side is Side.MAIN and item.watched.unit.has_log]
-    if not wanted:
-        return {}
-    from ..errors import UnsafePathError
-    from ..host.fsread import FsReader
-    from ..logs.last import last_lines
-    found = {}
-    with FsReader(root) as fs:
-        for watched in wanted:
-            log_dir = watched.unit.log_dir
-            try:
-                lines = last_lines(fs.dir_fd(log_dir), count)
-            except (OSError, UnsafePathError) as exc:
-                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                lines = [("(%s/current unreadable: %s)" % (log_dir, why)).encode()]
-            found[watched.path] = lines or [("(%s: nothing logged)" % log_dir).encode()]
-    return found
 
 
 def _checked(args, plan, root):
@@ -183,21 +154,13 @@ def _checked(args, plan, root):
     return EXIT_OK if plan.is_empty else EXIT_CHANGES
 
 
-def _warn_spent_schedules(command, config, now_usec=None):
-    """A warning on stderr for each timer whose schedule has no elapse after now: applied
-    (a schedule that ran out since is no error of the data, and refusing it would fail every
-    apply from that moment on), it never runs, and ``status`` says ``no next run``."""
-    now_usec = time.time_ns() // 1000 if now_usec is None else now_usec
-    trees = [("", config.services)] + [(login + "/", user.services)
-                                       for login, user in sorted(config.users.items())]
-    for prefix, services in trees:
-        for name, service in sorted(services.items()):
-            if service.schedule is not None and \
-                    service.schedule.parsed().next_elapse(now_usec) is None:
-                sys.stderr.write("runit-provision %s: warning: %s: schedule %s has no elapse "
-                                 "after now: the timer never runs (status says no next run)\n"
-                                 % (command, shown_name(prefix + name),
-                                    shown_name(repr(service.schedule.text))))
+def _warn_spent_schedules(command, config):
+    """A warning on stderr for each timer whose schedule has no elapse after now: applied,
+    it never runs."""
+    for label, text in spent_schedules(config, time.time_ns() // 1000):
+        sys.stderr.write("runit-provision %s: warning: %s: schedule %s has no elapse "
+                         "after now: the timer never runs (status says no next run)\n"
+                         % (command, shown_name(label), shown_name(repr(text))))
 
 
 def _failed(args, command, exc):

@@ -49,7 +49,7 @@ from ..model import user_environment
 from ..model.units import declared_units, units_named
 from ..protocol.layout import TIMER_STATE_FILE
 from ..shown import prefixed_lines, shown_text
-from .helptext import NAME_RULE
+from .arguments import NAME_RULE
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
 
 EXIT_OK, EXIT_ERROR, EXIT_NOT_UP = 0, 1, 3
@@ -188,10 +188,11 @@ def run(args):
     sys.stdout.flush()
     not_up = _not_up(asked, timeout, began, failed)
     if not_up:
-        from .apply import last_log_lines  # here: only a service not up has lines to show
+        from ..apply.watch import log_dirs_of  # here: only a service not up has lines to show
+        from ..logs.last import last_lines_under
         from .output import print_not_up
 
-        print_not_up(not_up, last_log_lines(not_up, "/"), command=args.command,
+        print_not_up(not_up, last_lines_under(log_dirs_of(not_up), "/"), command=args.command,
                      verb=WATCHED.get(args.command, (None, "run once"))[1])
     if failed - {item.label for item in not_up}:
         return EXIT_ERROR

@@ -22,8 +22,7 @@ Nothing found: bad usage (exit 2), the message saying where it looked; ``install
 whose data is optional, keeps its built-in defaults instead.
 """
 
-# on a daily view's path: protocol's lean vocabulary, not os
-from ..protocol.without_os import environ as current_environ, exists, join
+import os
 
 HIERA_VARIABLE = "RUNIT_PROVISION_HIERA"
 # runit::config::dir's default (puppet/data/common.yaml) + the hiera.yaml it writes there
@@ -50,7 +49,7 @@ def fill_in_data(args, environ=None):
             or getattr(args, "dir", None):
         return None
     found, looked = default_hiera(getattr(args, "root", None),
-                                  current_environ() if environ is None else environ)
+                                  os.environ if environ is None else environ)
     if found is not None:
         args.hiera = found
         return None
@@ -74,7 +73,7 @@ def default_hiera(root, environ):
     if value:
         return value, []
     path = default_hiera_path(root)
-    if exists(path):
+    if os.path.exists(path):
         return path, []
     return None, ["$%s is %s" % (HIERA_VARIABLE, "empty" if value == "" else "not set"),
                   "%s does not exist" % path]
@@ -84,4 +83,4 @@ def default_hiera_path(root=None):
     """The Puppet module's hiera.yaml: under ``root`` when given, else this host's."""
     if root is None:
         return DEFAULT_HIERA
-    return join(root, PUPPET_HIERA.lstrip("/"))
+    return os.path.join(root, PUPPET_HIERA.lstrip("/"))

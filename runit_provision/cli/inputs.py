@@ -10,7 +10,7 @@ reads, import included (``accounts.databases.databases_for``).
 import os
 
 from .default_data import HIERA_HELP, reads_data
-from .helptext import ACCOUNTS_HELP  # noqa: F401 (the commands that read inputs show it)
+from .arguments import ACCOUNTS_HELP  # noqa: F401 (the commands that read inputs show it)
 
 
 ROOT_HELP = ("take accounts from DIR/etc/passwd and DIR/etc/group where they exist (nothing "

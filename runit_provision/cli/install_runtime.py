@@ -9,9 +9,10 @@ auto``, ``service_dir: /etc/service``). Exit codes: 0 done or nothing to do; wit
 ``--check`` 2 when something would change; 1 on an error (message on stderr, nothing changed
 by the step that failed).
 
-Converged through the applier's one path (``apply/session.py``, as ``apply``: the root, the
-lock, then ``apply/job.py``: observe, plan, execute exactly that plan, observe again — the second plan must be empty), with the init room's answer as the
-whole desired state (``apply.desired.runtime_state``): the same atomic writes, the same phases
+Converged through the applier's one path (``apply.session.converge_runtime``, as ``apply``:
+the root, the lock, then ``apply/job.py``: observe, plan, execute exactly that plan, observe
+again — the second plan must be empty), with the init room's answer as the whole desired
+state (``apply.desired.runtime_desire``): the same atomic writes, the same phases
 for initsys's commands (``prepare`` first, then the host asked again; ``before`` right before
 the first step changing one of their paths; ``after`` once one changed), the same lock as
 ``apply``. The lines printed are this command's own: the runtime's files folded into one line.
@@ -22,11 +23,9 @@ import json
 import sys
 
 from ..accounts import NO_ACCOUNTS
-from ..apply.desired import runtime_state
 from ..apply.plan import STAGED_COMMAND
 from ..apply.report import SYMBOLS
-from ..apply.runner import SubprocessRunner
-from ..apply.session import converge as converge_host, is_staging
+from ..apply.session import converge_runtime, is_staging
 from ..apply.steps import CommandStep, PathStep
 from ..errors import ProvisionError
 from ..initsys import options
@@ -38,7 +37,6 @@ from ..protocol.logrun import is_simple_word
 from ..schema import config_from_data
 from .default_data import HIERA_HELP, reads_data
 from .inputs import config_from_args, identities_for
-from .runtime_part import ask_initsys
 
 DESCRIPTION = """\
 Install the pure-Python runit runtime self-contained under --prefix (one directory per
@@ -107,8 +105,9 @@ def run(args):
         opts = options(prefix=args.prefix, python=args.python, init=args.init,
                        runtime=args.runtime, uninstall=args.uninstall, bin_dir=args.bin_dir,
                        sbin_dir=args.sbin_dir, sv_links=args.sv_links, source=args.source)
-        runtime, plan, result = converge(config, opts, args.root, args.check,
-                                         args.lock_timeout)
+        runtime, plan, result = converge_runtime(
+            config, opts, args.root, args.check, args.lock_timeout,
+            identities=identities_for(root=args.root if is_staging(args.root) else None))
     except (ProvisionError, OSError) as exc:
         return _failed(exc)
     shown = Shown(runtime, plan, result, args.check)
@@ -119,29 +118,6 @@ def run(args):
     if result is not None and result.error is not None:
         return _failed(result.error)
     return 2 if args.check and shown.changed else 0
-
-
-def converge(config, opts, root, check, lock_timeout, runner=None, staging=None):
-    """The runtime part alone through the applier's one path (``apply.session``):
-    ``(runtime, plan, result)`` — the init room's answer the executed steps came from, the
-    plan made first, and the ``job.Result`` (None with ``check``). ``root``: ``--root``
-    (None: the host); ``runner``: the commands' runner (tests give a fake one); ``staging``:
-    whether commands are left out (default: a ``root`` was given, as for ``apply``)."""
-    staging = is_staging(root) if staging is None else staging
-    answers = []
-
-    def desire(fs):
-        runtime = ask_initsys(config, fs, opts)
-        answers.append(runtime)
-        return runtime_state(config, runtime.entries, runtime.commands, runtime.notes)
-
-    plan, result = converge_host(root, desire, config.sv_dir, check, lock_timeout,
-                                 identities=identities_for(root=root if staging else None),
-                                 runner=runner or SubprocessRunner(), staging=staging)
-    # after prepare commands ran, the steps executed are those of the second answer (none when
-    # a prepare command failed: the first is what was asked)
-    again = plan.prepared and result is not None and len(answers) > 1
-    return answers[1 if again else 0], plan, result
 
 
 def _failed(exc):

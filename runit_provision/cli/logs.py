@@ -66,8 +66,7 @@ def prepare_argv(argv):
 def add_parser(sub):
     import argparse
 
-    from .arguments import line_count
-    from .helptext import ACCOUNTS_HELP
+    from .arguments import ACCOUNTS_HELP, line_count
 
     parser = sub.add_parser("logs", help="the services' svlogd logs as one time-ordered view",
                             description=DESCRIPTION, epilog=ACCOUNTS_HELP,

@@ -10,7 +10,7 @@ import tempfile
 
 from ..errors import ProvisionError
 from ..shown import prefixed_lines, shown_text
-from .helptext import ACCOUNTS_HELP, ONLY_HELP
+from .arguments import ACCOUNTS_HELP, ONLY_HELP
 
 EXIT_OK, EXIT_ERROR = 0, 1
 TEXTFILE = "runit.prom"

@@ -8,7 +8,7 @@ so Puppet's ``exec { unless => 'runit-provision plan …' }`` corrects drift hon
 import argparse
 
 from .apply import add_job_arguments, run_job
-from .helptext import ACCOUNTS_HELP
+from .arguments import ACCOUNTS_HELP
 
 DESCRIPTION = """\
 Show what runit-provision apply would do, one line per path and action (+ create, ~ change,

@@ -18,7 +18,7 @@ from ..model.units import labels_named, selected_units
 from ..protocol.layout import SUPERVISE_DIR
 from ..render import render
 from ..shown import prefixed_lines, shown_text
-from .helptext import ONLY_HELP
+from .arguments import ONLY_HELP
 from .inputs import ACCOUNTS_HELP, add_input_arguments, config_from_args
 
 

@@ -16,7 +16,7 @@ import sys
 from ..health.status import statuses_named
 from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY, WAITING_FOR
 from ..host.owed import owed_line
-from ..protocol.jobwords import DONE, FAILED
+from ..protocol.lastrun import DONE, FAILED
 from ..protocol.probe import Condition
 from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
 from ..errors import ProvisionError
@@ -46,8 +46,7 @@ NAME: as --only's (both add up): status web is status --only web.""" % DEFAULT_L
 def add_parser(sub):
     import argparse
 
-    from .arguments import line_count
-    from .helptext import ONLY_HELP  # these, as argparse, only for the parser
+    from .arguments import ONLY_HELP, line_count  # these, as argparse, only for the parser
     from .inputs import ACCOUNTS_HELP, add_input_arguments
 
     parser = sub.add_parser(
@@ -318,7 +317,7 @@ def why_not_running(row):
     if main.unreadable:  # unreadable_lines said why: its account is not there to tell more
         return None
     if main.job == FAILED:  # its finish's record: under the C runit too
-        from ..protocol.lastrun import job_words  # a one-shot's alone (protocol/jobwords.py)
+        from ..protocol.lastrun import job_words
 
         return job_words(FAILED, main.last_run, exit_text)
     if main.waiting_for:  # the cause while it waits, before any count of its guard's ends

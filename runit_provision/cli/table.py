@@ -11,9 +11,9 @@ steps and report (and ``enum``) for it: its start is a daily view's budget.
 """
 
 import io
+import os
 import sys
 
-from ..protocol.without_os import environ  # a daily view's path
 from ..shown import json_text
 
 COLOURS = {"+": "32", "~": "33", "-": "31", "↻": "36", "$": "35", "=": "2", "!": "1;31",
@@ -25,7 +25,7 @@ class Painter:
 
     def __init__(self, stream, out=None):
         self.stream = stream if out is None else out
-        self.enabled = stream.isatty() and "NO_COLOR" not in environ()
+        self.enabled = stream.isatty() and "NO_COLOR" not in os.environ
 
     def paint(self, key, text):
         code = COLOURS.get(key)

@@ -19,8 +19,7 @@ from ..errors import ProvisionError, ServiceNameError
 from ..model.units import labels_named
 from ..render import render
 from ..shown import prefixed_lines, shown_text
-from .arguments import seconds
-from .helptext import ONLY_HELP
+from .arguments import ONLY_HELP, seconds
 from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
 from .table import print_json
 
@@ -135,8 +134,8 @@ def runtime_expected(config, root, specs):
     """The init room's answer the runtime's checks come from: for this host or the staged
     ``root`` (the room reads files where it runs, so a remote host's checks are skipped), an
     ``Unknown`` that fails when the room refuses the data here, None for ``init: none``."""
+    from ..apply.desired import is_runtime_managed
     from ..checks.expected import Unknown
-    from .runtime_part import ask_initsys_at, is_runtime_managed
 
     if not is_runtime_managed(config):
         return None
@@ -144,7 +143,11 @@ def runtime_expected(config, root, specs):
         return Unknown("not checked on a remote host: the init room reads the host's files "
                        "where it runs (verify on the host itself, or against a --root)")
     try:
-        return ask_initsys_at(config, root or "/")
+        from .. import initsys
+        from ..host.fsread import FsReader
+
+        with FsReader(root or "/") as fs:
+            return initsys.desired_runtime(config, fs)
     except ProvisionError as exc:
         return Unknown(str(exc), is_error=True)
 

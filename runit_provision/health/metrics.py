@@ -23,7 +23,7 @@ logger) is 1 for that side, absent for a side whose records were all read; its s
 ``runit_service_as_wanted`` is 0.
 """
 
-from ..protocol.jobwords import FAILED
+from ..protocol.lastrun import FAILED
 from ..protocol.probe import Condition
 from ..protocol.tally import CRASH_LOOP
 from ..shown import shown_name

@@ -38,10 +38,14 @@ restarting it; with no runsv, unless a ``down`` file marks it normally down; one
 disables, not at all); verify judges against the data instead (``verdict_of``).
 """
 
-from ..protocol.jobwords import DONE, FAILED, RUNNING, UNREADABLE
+from collections import namedtuple
+
+from ..protocol.lastrun import DONE, FAILED, RUNNING, UNREADABLE
 from ..protocol.probe import Condition
 from ..protocol.tally import exit_text
-from ..protocol.tuples import FieldTuple  # a daily view's path
+from ..protocol.timerwords import (KINDS as TIMER_KINDS, NO_NEXT_RUN as TIMER_NO_NEXT_RUN,
+                                    OFF as TIMER_OFF, SCHEDULED as TIMER_SCHEDULED,
+                                    UNREADABLE as TIMER_UNREADABLE)
 
 UNKNOWN = "unknown"
 AS_WANTED = "as wanted"
@@ -53,15 +57,10 @@ WAITING_FOR = "waiting for %s"
 LOGGER_IS = "its logger is %s"
 LOGGER_CRASH_LOOPING = LOGGER_IS % CRASH_LOOPING
 UNREADABLE_WORD = UNREADABLE + " (%s)"
-# a timer's kinds (protocol/timerwords.py, not imported: only a timer's side loads it)
-TIMER_SCHEDULED, TIMER_OFF, TIMER_UNREADABLE = "scheduled", "off", "unreadable"
-TIMER_NO_NEXT_RUN = "no next run"
-TIMER_KINDS = (TIMER_SCHEDULED, RUNNING, FAILED, TIMER_OFF, TIMER_UNREADABLE,
-               TIMER_NO_NEXT_RUN)
 TIMER_OFF_WANTED = "off (wanted up)"
 
 
-class Verdict(FieldTuple, fields="words is_stopped service_words job", defaults=(None,)):
+class Verdict(namedtuple("Verdict", "words is_stopped service_words job", defaults=(None,))):
     """``words``: what is wrong, in the module's order (none: as wanted); ``is_stopped``:
     wanted up and not running; ``service_words``: how many of ``words`` are of the service
     itself (the rest are its logger's); ``job``: a one-shot's word when it is as wanted
@@ -284,7 +283,7 @@ def side_words(side, timed=False):
         found["unreadable"] = side.unreadable_text
     job = side.job
     if side.is_oneshot:  # its last run's end is fixed once it ended: stable between runs
-        from ..protocol.lastrun import job_words  # a one-shot's alone (protocol/jobwords.py)
+        from ..protocol.lastrun import job_words
 
         found["job"] = UNKNOWN if job is None else job
         found["job_word"] = UNKNOWN if job is None else job_words(

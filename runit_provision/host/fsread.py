@@ -28,9 +28,9 @@ of a read is bounded: a caller reading a user's directory says so (``scan(limit=
 
 import errno
 import os
+import stat
 
 from ..errors import ApplyError, LimitError, UnsafePathError
-from ..protocol.without_os import abspath, is_link, is_regular  # a daily view's path
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -66,7 +66,7 @@ class FsReader:
     read_limit = READ_LIMIT  # the most ``read_file`` reads (import says so of a larger file)
 
     def __init__(self, root="/", trusted_uids=None):
-        self.root = abspath(root)
+        self.root = os.path.abspath(root)
         self.trusted_uids = frozenset({0, os.geteuid()} if trusted_uids is None
                                       else trusted_uids)
         try:
@@ -128,7 +128,7 @@ class FsReader:
         ``_step`` describes; anything else is NotADirectoryError."""
         here = "/" + "/".join(real + (name,))
         info = os.stat(name, dir_fd=fd, follow_symlinks=False)
-        if not is_link(info.st_mode):
+        if not stat.S_ISLNK(info.st_mode):
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR),
                                      self.host_path(here))
         self.check_link_owner(here, info)
@@ -203,7 +203,7 @@ class FsReader:
             return None, os.stat(name, dir_fd=self.dir_fd(parent), follow_symlinks=False)
         try:
             info = os.fstat(fd)
-            if not is_regular(info.st_mode) or info.st_size > READ_LIMIT:
+            if not stat.S_ISREG(info.st_mode) or info.st_size > READ_LIMIT:
                 return None, info
             return _read_all(fd, info.st_size), info
         finally:
@@ -237,7 +237,7 @@ class FsReader:
                 info = self.lstat(candidate)
             except NotADirectoryError:  # below a file: no such entry
                 info = None
-            if info is None or not is_link(info.st_mode):
+            if info is None or not stat.S_ISLNK(info.st_mode):
                 done = candidate
                 continue
             self.check_link_owner(candidate, info)
@@ -294,7 +294,7 @@ class FsReader:
                 info = os.stat(name, dir_fd=fd, follow_symlinks=False)
             except FileNotFoundError:
                 continue
-            item = _read_regular(name, fd) if name in read and is_regular(info.st_mode) \
+            item = _read_regular(name, fd) if name in read and stat.S_ISREG(info.st_mode) \
                 else None
             found[name] = (info, None) if item is None else item
         return found
@@ -348,7 +348,7 @@ def _read_regular(name, dir_fd):
         return None
     try:
         info = os.fstat(fd)
-        if not is_regular(info.st_mode):
+        if not stat.S_ISREG(info.st_mode):
             return None
         if info.st_nlink != 1 or info.st_size > READ_LIMIT:
             return info, None

@@ -24,8 +24,8 @@ applier's FsRoot for the Job, and sides.py reads it back (status does, at every 
 ledger is the applier's, so that status makes no class it does not use).
 """
 
-from ..protocol.tuples import FieldTuple  # a daily view's path
-from ..protocol.without_os import join  # a daily view's path
+from collections import namedtuple
+from os.path import join
 
 OWED_NAME = ".pending-restarts"
 # The actions written down before the first write (steps.OWED_ACTIONS are these words): by
@@ -34,7 +34,7 @@ OWED_NAME = ".pending-restarts"
 ACTIONS = ("restart", "hup")
 
 
-class Owed(FieldTuple, fields="action target label reason"):
+class Owed(namedtuple("Owed", "action target label reason")):
     """One owed command: ``action`` (restart or hup), ``target`` (the side's directory, a final
     path), ``label`` (as messages name it) and ``reason``."""
 

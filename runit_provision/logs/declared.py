@@ -8,7 +8,8 @@ the caller's (``opener``: root reading a user's logs opens them as apply's FsRoo
 following a link the user planted).
 """
 
-from ..protocol.without_os import abspath
+from os.path import abspath
+
 from . import Limits
 from .view import Source
 

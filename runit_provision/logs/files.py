@@ -18,9 +18,9 @@ that grows with its size.
 
 import errno
 import os
+import stat
 
 from ..protocol.layout import CURRENT
-from ..protocol.without_os import is_regular  # a daily view's path
 from . import DEFAULT_LIMITS, LINE_MAX, cut_line
 from .stamps import label_key
 
@@ -87,7 +87,7 @@ def open_log(dir_fd, name, limits=DEFAULT_LIMITS):
     fd = os.open(name, _OPEN, dir_fd=dir_fd)
     try:
         info = os.fstat(fd)
-        if not is_regular(info.st_mode):
+        if not stat.S_ISREG(info.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", name)
         head = os.pread(fd, 6, 0)
     except BaseException:

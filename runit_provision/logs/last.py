@@ -1,5 +1,5 @@
 """logs: the last few lines a service wrote, read cheaply and boundedly — what a report puts
-under a service that did not stay up (``apply``'s watch).
+under a service that did not stay up (``apply``'s watch, ``restart``/``start``'s).
 
 Only ``current`` is read (the lines of a run that just ended are there; a rotated file may
 be a processor's compressed output, which cannot be read from its end), and of it at most
@@ -20,6 +20,7 @@ from .formats import Formatter
 from .stamps import WIDTH, key_of, kind_of
 
 TAIL_BYTES = 16 * 1024  # svlogd's lines are at most 1000 bytes (-l): ten lines fit
+REPORT_LINES = 10  # under a started service that did not stay up, as status shows them
 
 
 def last_lines(dir_fd, count, limit=TAIL_BYTES):
@@ -47,6 +48,29 @@ def last_lines(dir_fd, count, limit=TAIL_BYTES):
             close()
         os.close(fd)
     return shown_short(tail_of(data, count, cut=start > 0))
+
+
+def last_lines_under(log_dirs, root, count=REPORT_LINES):
+    """{side path: [the last ``count`` lines of its log, bytes]} for ``log_dirs`` ({side path:
+    log directory}, ``apply.watch.log_dirs_of``) on the host under ``root``; a log that cannot
+    be read says why in its place. Read through an FsReader — a link in a user's tree is
+    followed only when root or the user owns it — and ``last_lines`` (bounded, no link, no
+    other hard links)."""
+    if not log_dirs:
+        return {}
+    from ..errors import UnsafePathError
+    from ..host.fsread import FsReader
+
+    found = {}
+    with FsReader(root) as fs:
+        for path, log_dir in log_dirs.items():
+            try:
+                lines = last_lines(fs.dir_fd(log_dir), count)
+            except (OSError, UnsafePathError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                lines = [("(%s/current unreadable: %s)" % (log_dir, why)).encode()]
+            found[path] = lines or [("(%s: nothing logged)" % log_dir).encode()]
+    return found
 
 
 def tail_of(data, count, cut=False):

@@ -11,8 +11,8 @@ nanoseconds`` — exactly what the 24 hex digits of a TAI64N stamp read as one n
 line costs one ``int()``, and keys of every kind compare with each other. Pure.
 """
 
-TAI_OFFSET = (1 << 62) + 10  # = protocol.tai64.TAI_OFFSET (a test checks): not imported,
-# as protocol/status does not, for the start of a small view (tai64 loads struct)
+from ..protocol.tai64 import TAI_OFFSET
+
 TAI64N, HUMAN, ISO = "tai64n", "human", "iso"
 KINDS = (TAI64N, HUMAN, ISO)
 WIDTH = 25   # every stamp; the line's text starts after it and one space

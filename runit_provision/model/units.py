@@ -27,9 +27,10 @@ A unit's ``label`` is how every verb prints it, one of the forms accepted: ``web
 ``runsvdir-alice``, ``alice/app``. Pure: no disk.
 """
 
+from os.path import dirname, join
+
 from ..errors import ServiceNameError
 from ..protocol.layout import LOG_DIR
-from ..protocol.without_os import dirname, join  # a daily view's path
 from . import USER_TREE_PREFIX, log_directory
 
 USER_MARK = "~"  # ~LOGIN/NAME: the shell's spelling of a user's, accepted as LOGIN/NAME
@@ -105,6 +106,18 @@ def label_of(login, name):
     ('web', 'runsvdir-alice', 'alice/app')
     """
     return name if login is None else login + SEPARATOR + name
+
+
+def spent_schedules(config, now_usec):
+    """``[(label, schedule text)]`` of each timer of ``config`` whose schedule has no elapse
+    after ``now_usec``: it never runs (a schedule that ran out since the data was written is
+    no error of the data: ``apply`` warns, ``status`` says ``no next run``)."""
+    trees = [(None, config.services)] + [(login, user.services)
+                                         for login, user in sorted(config.users.items())]
+    return [(label_of(login, name), service.schedule.text)
+            for login, services in trees for name, service in sorted(services.items())
+            if service.schedule is not None
+            and service.schedule.parsed().next_elapse(now_usec) is None]
 
 
 # The units of the config listed last: ``status NAME`` lists them three times (the names it

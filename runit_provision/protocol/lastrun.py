@@ -30,10 +30,16 @@ record that is not one, or is out of them, is unreadable — its words say why.
 """
 
 import os
+from collections import namedtuple
 
-from .jobwords import DONE, FAILED, NEVER_RUN, RUNNING  # noqa: F401 — its readers' words
 from .layout import LAST_RUN
-from .tuples import FieldTuple
+
+# What a one-shot is doing (``SideState.job``), as the verdict and the views say it.
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
+NEVER_RUN = "never run"
+UNREADABLE = "unreadable"  # its supervise/last-run is there and cannot be read
 
 LAST_RUN_MAX = 256  # bytes read: the line is ~80
 BOOT_MAX = 64  # characters of its boot id (the kernel's: 36)
@@ -75,7 +81,7 @@ def run_end_line(code, signum):
     return ("runit-provision: %s\n" % words).encode()
 
 
-class LastRun(FieldTuple, fields="exit_code signal started_ns ended_ns boot", defaults=(None,)):
+class LastRun(namedtuple("LastRun", "exit_code signal started_ns ended_ns boot", defaults=(None,))):
     """One run's end: ``exit_code`` (-1: a signal, or unknown), ``signal`` (the wait
     status's low byte: the signal, + 128 for a core dump), ``started_ns``, ``ended_ns``
     (unix ns; 0 when not said), ``boot`` (the boot id it ran in, as read; None when the

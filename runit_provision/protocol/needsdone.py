@@ -30,7 +30,7 @@ paths, at most ``NEEDS_MAX``), ``needs-passed`` only compared with the status's 
 the one-shots' names and words are shown.
 """
 
-from .jobwords import DONE, NEVER_RUN
+from .lastrun import DONE, NEVER_RUN
 
 NEEDS_DONE_MAX = 4096  # bytes of the file read
 NEEDS_MAX = 64  # directories looked at

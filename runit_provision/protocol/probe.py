@@ -20,33 +20,19 @@ the control send, each done exactly as runit's ``sv.c`` does it (reference §1.3
 Every failure is one ``ProbeError`` (``errors.py``) whose text is sv's for the step and which
 keeps the errno, so sv prints runit's exact messages. The paths are relative to the *side's*
 directory (a service directory, or its ``log/``), itself relative to ``dir_fd`` if given.
-
-Stdlib only and cheap to import: ``sv status`` loads this module (SPEC §6), so it joins its
-relative paths itself and imports ``errno`` where a failure is told apart.
 """
 
+import enum
+import errno
 import os
+import stat
 
 from ..errors import ProbeError, ProtocolError
 from .layout import (CONTROL_FIFO, DOWN, LAST_RUN, OK, OK_FIFO, STATUS, STATUS_FILE,
                      SUPERVISE_DIR)
 from .status import STATUS_SIZE, status_from_bytes
-from .without_os import S_IFIFO, S_IFMT
 
 NOT_RUNNING = "runsv not running"
-# O_PATH needs search permission only, like runit's chdir(); O_RDONLY where there is none.
-
-
-def _join(directory, relative):
-    """``os.path.join`` for a relative second part (every path joined here is one).
-
-    >>> [_join(d, "supervise/ok") for d in (".", "log", "/srv/web/", "")]
-    ['./supervise/ok', 'log/supervise/ok', '/srv/web/supervise/ok', 'supervise/ok']
-    """
-    directory = os.fspath(directory)
-    if not directory or directory.endswith("/"):
-        return directory + relative
-    return directory + "/" + relative
 
 
 def _failed(message, path, operation, exc):
@@ -55,8 +41,6 @@ def _failed(message, path, operation, exc):
 
 def _not_running(fifo):
     """No reader on ``ok`` or ``control``: the open failed with ENXIO."""
-    import errno
-
     return ProbeError(NOT_RUNNING, fifo, "open", errno.ENXIO, is_not_running=True)
 
 
@@ -71,20 +55,18 @@ def is_runsv_running(service_dir=".", dir_fd=None):
     when no runsv ever ran here (or ``supervise`` is a dangling symlink: only runsv creates
     its target, a probe never does).
     """
-    return _is_up(_join(service_dir, OK_FIFO), dir_fd, 0)
+    return _is_up(os.path.join(service_dir, OK_FIFO), dir_fd, 0)
 
 
 def _is_up(ok_path, dir_fd, flags):
     try:
         fd = os.open(ok_path, os.O_WRONLY | os.O_NONBLOCK | flags, dir_fd=dir_fd)
     except OSError as exc:
-        import errno
-
         if exc.errno == errno.ENXIO:
             return False
         raise _failed("unable to open supervise/ok", OK_FIFO, "open", exc) from exc
     try:
-        if flags and os.fstat(fd).st_mode & S_IFMT != S_IFIFO:
+        if flags and not stat.S_ISFIFO(os.fstat(fd).st_mode):
             # a file planted as ok opens for writing too: only runsv's FIFO says it is there
             raise ProbeError("unable to open supervise/ok: not a FIFO", OK_FIFO, "open")
     finally:
@@ -100,8 +82,8 @@ def read_status(service_dir=".", dir_fd=None):
     ``unable to read supervise/status: bad format`` (errno 0: a short read, or a state byte
     runsv never writes).
     """
-    return _read_status(_join(service_dir, OK_FIFO),
-                        _join(service_dir, STATUS_FILE), dir_fd, 0)
+    return _read_status(os.path.join(service_dir, OK_FIFO),
+                        os.path.join(service_dir, STATUS_FILE), dir_fd, 0)
 
 
 def read_status_at(supervise_fd):
@@ -143,11 +125,9 @@ def send_control(service_dir, commands, dir_fd=None):
     if isinstance(commands, str):
         commands = commands.encode("ascii")
     try:
-        fd = os.open(_join(service_dir, CONTROL_FIFO), os.O_WRONLY | os.O_NONBLOCK,
+        fd = os.open(os.path.join(service_dir, CONTROL_FIFO), os.O_WRONLY | os.O_NONBLOCK,
                      dir_fd=dir_fd)
     except OSError as exc:
-        import errno
-
         if exc.errno == errno.ENXIO:
             raise _not_running(CONTROL_FIFO) from exc
         raise _failed("unable to open supervise/control", CONTROL_FIFO, "open", exc) from exc
@@ -168,68 +148,33 @@ def send_control(service_dir, commands, dir_fd=None):
 _NS = 1_000_000_000
 
 
-class _ConditionType(type):
-    """Lets ``Condition`` be iterated and sized like an enum class."""
-
-    def __iter__(cls):
-        return iter(cls._members)
-
-    def __len__(cls):
-        return len(cls._members)
-
-
-class Condition(str, metaclass=_ConditionType):
+class Condition(str, enum.Enum):
     """What a side is doing, as a client reads it (``SideState.state``): ``RUN``, ``DOWN``,
     ``FINISH`` — runsv's own states, as its status says —, ``NOT_SUPERVISED`` (no runsv: sv's
     ``runsv not running``) or ``UNKNOWN`` (it cannot be told).
 
-    An enum of words, as ``class Condition(str, enum.Enum)`` would be in every way this
-    project uses: each member is one object (compared with ``is``), ``Condition("run")`` is
-    that member and any other word a ValueError, and ``name``, ``value``, iteration and
-    ``len`` are the enum's. A member is its word, too — equal to it, printed and written to
-    JSON as it — so ``status --json``, the Puppet fact, ``apply --json`` and the metrics say
-    what they said when it was a string, and the fact's words read back (``fleet status``,
-    health/verdict.judge) compare with the members.
-
-    Not ``enum.Enum``: it loads ``enum`` with ``functools``, ``collections``, ``operator``,
-    ``types``…, none of which ``status NAME`` or ``sv status`` (this module is on its path)
-    loads otherwise. ``status NAME`` took 39.3 ms with it and 28.3 ms with this class: 2.15x
-    and 1.55x a bare interpreter's start, its budget 1.5x (docs/design.md; issue 45 §3, 60
-    rounds of ``bench/logs_journal.py --views 60 --baseline`` interleaved, loaded machine).
-    protocol/status.py's ``State`` stands in for an IntEnum the same way.
+    A member is its word, too — equal to it, printed and written to JSON as it — so
+    ``status --json``, the Puppet fact, ``apply --json`` and the metrics carry the word, and
+    the fact's words read back (``fleet status``, health/verdict.judge) compare with the
+    members.
     """
 
-    __slots__ = ()
+    DOWN = "down"
+    RUN = "run"
+    FINISH = "finish"
+    NOT_SUPERVISED = "not supervised"
+    UNKNOWN = "unknown"
 
-    def __new__(cls, word):
-        try:
-            return cls._by_word[word]
-        except (KeyError, TypeError):
-            raise ValueError("%r is not a valid Condition" % (word,)) from None
-
-    @property
-    def name(self):
-        return self.upper().replace(" ", "_")
-
-    @property
-    def value(self):
-        return str.__str__(self)
+    def __str__(self):
+        return self.value
 
     @property
     def is_runsv_state(self):
         """``RUN``, ``DOWN`` or ``FINISH``: runsv's own, its status read."""
-        return self in Condition._members[:3]
-
-    def __repr__(self):
-        return "<Condition.%s: %r>" % (self.name, self.value)
+        return self in _OF_STATE
 
 
-Condition._members = tuple(str.__new__(Condition, word) for word in (
-    "down", "run", "finish", "not supervised", "unknown"))
-Condition._by_word = {member.value: member for member in Condition._members}
-(Condition.DOWN, Condition.RUN, Condition.FINISH, Condition.NOT_SUPERVISED,
- Condition.UNKNOWN) = Condition._members
-_OF_STATE = Condition._members[:3]  # protocol.status.State's order: DOWN, RUN, FINISH
+_OF_STATE = (Condition.DOWN, Condition.RUN, Condition.FINISH)  # protocol.status.State's order
 LAST_RUN_FILE = SUPERVISE_DIR + "/" + LAST_RUN  # a one-shot's record, as ``unreadable`` names it
 
 
@@ -408,11 +353,10 @@ class SideState:
         None for a daemon, or when its state cannot be told."""
         if not self.is_oneshot:
             return None
-        from .lastrun import RUNNING, job_of  # only for a one-shot
+        from .lastrun import RUNNING, UNREADABLE, job_of  # only for a one-shot
         found = job_of(self.state.value, self.last_run)
         if found not in (None, RUNNING) and any(
                 record == LAST_RUN_FILE for record, _ in self.unreadable):
-            from .jobwords import UNREADABLE
             return UNREADABLE
         return found
 
@@ -446,7 +390,7 @@ def is_normally_up(service_dir=".", dir_fd=None):
     """runsv's rule for a side's start (runsv.c): ``stat("down") != -1`` means want down,
     whatever else made the stat fail. runsv and the applier's reading both decide by it."""
     try:
-        os.stat(_join(service_dir, DOWN), dir_fd=dir_fd)
+        os.stat(os.path.join(service_dir, DOWN), dir_fd=dir_fd)
     except OSError:
         return True
     return False
@@ -463,8 +407,6 @@ def unknown_of(exc):
     not — None when it is plainly not supervised, as sv says: ``ok`` without a reader
     (ENXIO), or without a name (no runsv ever served it). Anything else (a status that
     cannot be read, an ``ok`` made a file, no right to open it) may hide a running side."""
-    import errno
-
     if exc.is_not_running or (exc.path == OK_FIFO and exc.errno == errno.ENOENT):
         return None
     from .errstr import error_str  # only on this path: sv prints its own message

@@ -18,9 +18,9 @@ Three pure parts, each with sample input:
 """
 
 import os
+from collections import namedtuple
 
 from .layout import READINESS
-from .tuples import named_tuple
 
 KINDS = ("notify", "fd")
 FD_MIN, FD_MAX = 3, 1023  # s6's notification-fd: never stdin, stdout or stderr
@@ -34,8 +34,7 @@ RECORD_MAX = 4096  # bytes of supervise/readiness read
 # (STOPPING=1); ``down``: nothing runs.
 STATES = ("starting", "ready", "reloading", "stopping", "down")
 
-ReadySpec = named_tuple("ReadySpec", "kind access timeout watchdog fd", defaults=(0, 0, 0),
-                        module=__name__)
+ReadySpec = namedtuple("ReadySpec", "kind access timeout watchdog fd", defaults=(0, 0, 0))
 ReadySpec.__doc__ = """What a service's ``ready`` file declares; ``timeout`` and ``watchdog``
 in whole seconds, 0 for none; ``fd``: for kind ``fd`` (s6's notification-fd), the descriptor
 ``./run`` writes a newline to when it is ready."""
@@ -157,9 +156,9 @@ def notify_assignments(data):
     return found
 
 
-Readiness = named_tuple("Readiness",
-                        "state pid started_ns ready_ns status mainpid refused failed",
-                        defaults=("",), module=__name__)
+Readiness = namedtuple("Readiness",
+                       "state pid started_ns ready_ns status mainpid refused failed",
+                       defaults=("",))
 Readiness.__doc__ = """One service's readiness, as ``supervise/readiness`` holds it: ``pid`` of
 the ``./run`` it is about, when it started and (0 until then) became ready, the last ``STATUS=``
 text, the ``MAINPID=`` it gave (0: none), how many messages were refused since it started, and

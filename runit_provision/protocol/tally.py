@@ -44,7 +44,7 @@ unreadable (``tally_read`` says why); one that is not whole is no tally, as unde
 """
 
 import os
-import sys
+from binascii import crc32
 
 from .layout import SUPERVISE_DIR
 
@@ -213,7 +213,7 @@ def tally_bytes(tally):
     waiting = tally.waiting
     if waiting is not None and (waiting.restarts or waiting.due_ns):
         body += b" " + waiting.words()
-    line = body + b" crc=%08x" % _crc32(body)
+    line = body + b" crc=%08x" % crc32(body)
     return line.ljust(WIDTH - 1) + b"\n"
 
 
@@ -231,7 +231,7 @@ def tally_read(data):
 
     >>> body = b"tally 1 pid=0 starts=1 deaths=1 exit=1 core=0 at=99999999999999999 " \\
     ...        b"ran=0 recent=0"
-    >>> tally_read(body + b" crc=%08x" % own_crc32(body))
+    >>> tally_read(body + b" crc=%08x" % crc32(body))
     (None, 'at=99999999999999999 is not a time within 1970..9999')
     >>> tally_read(b"garbage crc=00000000")
     (None, None)
@@ -242,7 +242,7 @@ def tally_read(data):
     line = data[:WIDTH].rstrip(b" \n")
     body, _, crc = line.rpartition(b" crc=")
     if len(crc) != 8 or crc.translate(None, b"0123456789abcdefABCDEF") \
-            or int(crc, 16) != _read_crc32(body):
+            or int(crc, 16) != crc32(body):
         return None, None
     fields = body.split(b" ")
     if fields[:2] != [b"tally", b"1"]:
@@ -316,51 +316,3 @@ def tally_read_at(supervise_fd, tries=3):
 
 def _seconds(ns):
     return b"%d.%09d" % divmod(ns, _NS)
-
-
-def _crc32(data):
-    """``binascii.crc32``, imported at its first use: a shared library that a view of services
-    without a tally — unsupervised, or under C runit — never needs."""
-    import binascii
-
-    return binascii.crc32(data)
-
-
-def _read_crc32(data):
-    """A read tally's CRC-32: binascii's once it is loaded (the runtime's writes load it),
-    before that the first ``_OWN_CRCS`` computed here — binascii is found through every
-    directory of ``sys.path`` and loaded (~0.4 ms, 0.86 M instructions, a twentieth of a bare
-    interpreter's start) where ``status NAME`` checks a tally or two (~30 µs each here) —
-    then binascii's for a view of many."""
-    loaded = sys.modules.get("binascii")
-    if loaded is None and _OWN_CRCS[0] > 0:
-        _OWN_CRCS[0] -= 1
-        return own_crc32(data)
-    return _crc32(data)
-
-
-_OWN_CRCS = [8]
-_NIBBLES = []  # the CRC of each half-byte: 16 numbers, where a byte's table keeps 256
-
-
-def own_crc32(data):
-    """CRC-32 as zlib's and binascii's (reflected, polynomial 0xEDB88320), half a byte at a
-    time through a table of 16 made at first use — a process that checks a tally or two keeps
-    16 numbers, not a byte table's 256.
-
-    >>> own_crc32(b"123456789") == 0xCBF43926, own_crc32(b"")
-    (True, 0)
-    """
-    if not _NIBBLES:
-        for index in range(16):
-            value = index
-            for _ in range(4):
-                value = (value >> 1) ^ (0xEDB88320 if value & 1 else 0)
-            _NIBBLES.append(value)
-    table = _NIBBLES
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        crc = (crc >> 4) ^ table[crc & 15]
-        crc = (crc >> 4) ^ table[crc & 15]
-    return crc ^ 0xFFFFFFFF

@@ -39,10 +39,10 @@ decimals in the files. A user's tree writes both records: they are read within b
 """
 
 import os
+from collections import namedtuple
 
 from .backoff import seconds_text
 from .layout import JOB, SCHEDULE, TIMER_STAMP, TIMER_STATE  # noqa: F401 (layout's names)
-from .tuples import FieldTuple
 
 TIMER_MAX = 4096        # bytes read of any of the three (a schedule line is < 1 KiB)
 TIME_LIMIT_GRACE = 10   # seconds between the TERM that ends a job's group and its KILL
@@ -163,9 +163,9 @@ def _seconds(values, name):
     return number
 
 
-class TimerState(FieldTuple,
-                 fields="next_usec elapse_usec skipped timed_out missed error started_usec",
-                 defaults=(0, 0, 0, 0, False, "", None)):
+class TimerState(namedtuple(
+        "TimerState", "next_usec elapse_usec skipped timed_out missed error started_usec",
+        defaults=(0, 0, 0, 0, False, "", None))):
     """``supervise/timer``: ``next_usec`` (0: none), ``elapse_usec`` (0: none yet),
     ``skipped``, ``timed_out`` (counts), ``missed`` (bool), ``error`` ("" when none), and
     ``started_usec``: the job's start as ``timer-run`` writes it under the C runsv, whose

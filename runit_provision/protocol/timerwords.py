@@ -1,4 +1,4 @@
-"""protocol: what a timer is doing (``schedule:``, issue 46 §2, docs/jobs.md#timers), as every
+"""protocol: what a timer is doing (``schedule:``, docs/jobs.md#timers), as every
 view says it — ``status``, ``--json``, the Puppet fact, ``fleet status``, ``metrics`` and
 verify judge a timer by these words (health/verdict.py).
 
@@ -38,8 +38,10 @@ the C runit, ``started`` is when the waiter started, long before its elapse).
 Loaded only for a side that is a timer: status of a name with no timer never imports it.
 """
 
-from .jobwords import DONE, FAILED, NEVER_RUN, RUNNING  # noqa: F401 — the words shared
-from .tuples import FieldTuple
+from collections import namedtuple
+
+from .lastrun import (DONE, FAILED, NEVER_RUN, RUNNING,  # noqa: F401 — the words shared
+                      duration_text, last_run_read, utc_text)
 
 SCHEDULED = "scheduled"
 OFF = "off"
@@ -50,7 +52,7 @@ KINDS = (SCHEDULED, RUNNING, FAILED, OFF, UNREADABLE, NO_NEXT_RUN)
 _NS = 1_000_000_000
 
 
-class TimerRead(FieldTuple, fields="spec record unreadable", defaults=(None, None, None)):
+class TimerRead(namedtuple("TimerRead", "spec record unreadable", defaults=(None, None, None))):
     """What was read of a timer's records: ``spec`` (SpecWords, None when not read),
     ``record`` (protocol/timer.TimerState; None: none written yet), ``unreadable``: why what
     it does cannot be told (None: it can)."""
@@ -58,7 +60,7 @@ class TimerRead(FieldTuple, fields="spec record unreadable", defaults=(None, Non
     __slots__ = ()
 
 
-class SpecWords(FieldTuple, fields="when persistent jitter time_limit"):
+class SpecWords(namedtuple("SpecWords", "when persistent jitter time_limit")):
     """A timer's ``schedule`` file as shown (protocol/timer.timer_spec_words): ``when`` as the
     data wrote it, not parsed here — its waiter parses it, and says ``error=`` in its record
     when it cannot (a view that parsed it would load the calendar's zoneinfo and os)."""
@@ -66,7 +68,7 @@ class SpecWords(FieldTuple, fields="when persistent jitter time_limit"):
     __slots__ = ()
 
 
-class TimerDoing(FieldTuple, fields="kind word fact_word since_ns next_ns last_start_ns"):
+class TimerDoing(namedtuple("TimerDoing", "kind word fact_word since_ns next_ns last_start_ns")):
     """What a timer is doing: ``kind`` (one of KINDS), ``word`` (the verdict's, with times),
     ``fact_word`` (without), ``since_ns`` (a run going: when it started; else 0),
     ``next_ns`` (the next run, 0: none, None: unknown), ``last_start_ns`` (when the last
@@ -110,8 +112,6 @@ def timer_read_from_bytes(schedule, record, last_run):
             return TimerRead(spec, found, "its waiter cannot read its schedule: %s"
                              % _printable(found.error))
     if last_run is not None:
-        from .lastrun import last_run_read
-
         _, why = last_run_read(last_run[:TIMER_MAX])
         if why is not None:
             return TimerRead(spec, found, "supervise/last-run: " + why)
@@ -209,18 +209,6 @@ def next_text(next_ns):
     if next_ns is None:
         return "next at unknown"
     return "next at " + utc_text(next_ns) if next_ns else "no next run"
-
-
-def utc_text(ns):
-    from .lastrun import utc_text as text  # the one wording of a moment
-
-    return text(ns)
-
-
-def duration_text(seconds):
-    from .lastrun import duration_text as text
-
-    return text(seconds)
 
 
 def _parsed(reader, data):

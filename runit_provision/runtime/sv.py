@@ -32,7 +32,6 @@ import time
 from ..errors import FatalError, ProbeError, UsageError
 from ..protocol import layout, probe
 from ..protocol.status import State, status_line
-from ..protocol.without_os import environ as current_environ
 from .unix.procname import show_program
 
 USAGE = " [-v] [-w sec] command service ..."
@@ -1022,7 +1021,7 @@ def main(argv=None):
     progname = argv[0].rsplit("/", 1)[-1] if argv else "sv"
     lsb = progname != "sv"
     try:
-        return run(argv, current_environ())
+        return run(argv, os.environ)
     except UsageError as exc:
         _write_all(2, exc.text)
         return EXIT_USAGE_LSB if lsb else EXIT_USAGE

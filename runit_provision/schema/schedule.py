@@ -1,13 +1,12 @@
 """schema: a schedule string (docs/schedule.md) -> ``model.Schedule``, a fault placed at the
 file:line:col of the very character (``Problems.add``'s ``within``).
 
-The grammar is the protocol's (``protocol/schedule.py``: systemd's calendar expressions and
+The grammar is the protocol's (``protocol/schedule/``: systemd's calendar expressions and
 cron's five fields), read once for the schema and the runtime alike. A service's
 ``schedule`` key is read here: it makes the service a timer (docs/jobs.md#timers).
 """
 
 from ..model import Schedule
-from ..protocol.schedule import ScheduleError, parse_schedule
 
 
 def read_schedule(read, path, value):
@@ -16,6 +15,9 @@ def read_schedule(read, path, value):
     text = read.text(path, value)
     if text is None:
         return None
+    # here: only a timer's data parses a schedule, and a view of data without one skips it
+    from ..protocol.schedule import ScheduleError, parse_schedule
+
     try:
         spec = parse_schedule(text)
     except ScheduleError as exc:

@@ -4,7 +4,7 @@ with a fake runner that records what the root held at each call (nothing is run 
 machine)."""
 
 from runit_provision.apply.runner import Completed
-from runit_provision.cli.install_runtime import converge as converge_runtime
+from runit_provision.apply.session import converge_runtime
 from runit_provision.initsys import options, systemd
 
 from .conftest import make_config

@@ -73,7 +73,7 @@ def test_systemd_analyze_verify_finds_nothing_to_say(root, runtime_kind, tmp_pat
     shutil.copytree(units, str(root.at(units)), symlinks=True)
     if runtime_kind == "system":
         root.file("/usr/bin/runsvdir", "#!/bin/sh\n", 0o755)
-    from runit_provision.cli.install_runtime import converge
+    from runit_provision.apply.session import converge_runtime as converge
     from runit_provision.initsys import options
     _, _, result = converge(make_config(init="systemd", runtime=runtime_kind,
                                         service_dir="/srv/50%-service"),

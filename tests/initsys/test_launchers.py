@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from runit_provision.apply.fsroot import FsRoot
-from runit_provision.cli.install_runtime import converge
+from runit_provision.apply.session import converge_runtime as converge
 from runit_provision.initsys import desired_runtime, launchers, options
 
 from ..runtime.processes import RUN_SLEEP, Processes, make_service, running_pid, wait_until

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from runit_provision.logs.last import last_lines
+from runit_provision.logs.last import last_lines, last_lines_under
 
 from .helpers import BASE, line
 
@@ -70,3 +70,19 @@ def test_a_link_a_fifo_or_another_files_hard_link_is_not_read(log_dir, tmp_path)
     os.mkfifo(str(directory / "current"))  # no writer: a blocking open would never return
     with pytest.raises(OSError, match="not a regular file"):
         last_lines(fd, 10)
+
+
+def test_the_lines_under_each_side_say_what_could_not_be_read(tmp_path):
+    """A report's lines under each service side: its log's last lines, or why there are
+    none in their place; nothing opened for no side."""
+    for name, text in (("web", "plain\nlast\n"), ("quiet", None), ("linked", None)):
+        (tmp_path / "var/log" / name).mkdir(parents=True)
+        if text is not None:
+            (tmp_path / "var/log" / name / "current").write_text(text)
+    os.symlink("/etc/passwd", str(tmp_path / "var/log/linked/current"))
+    found = last_lines_under({"/etc/sv/web": "/var/log/web", "/etc/sv/quiet": "/var/log/quiet",
+                              "/etc/sv/linked": "/var/log/linked"}, str(tmp_path), 1)
+    assert found["/etc/sv/web"] == [b"last"]
+    assert found["/etc/sv/quiet"] == [b"(/var/log/quiet: nothing logged)"]
+    assert found["/etc/sv/linked"][0].startswith(b"(/var/log/linked/current unreadable: ")
+    assert last_lines_under({}, "/nonexistent", 1) == {}

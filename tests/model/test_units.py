@@ -7,7 +7,7 @@ import pytest
 
 from runit_provision.errors import ProvisionError, ServiceNameError
 from runit_provision.model.units import (ServiceUnit, declared_units, labels_named, logged_units,
-                                         logins_without_tree, units_named)
+                                         logins_without_tree, spent_schedules, units_named)
 
 from ..pipeline import config_from_text
 
@@ -148,3 +148,22 @@ def test_a_named_unit_without_a_log_is_an_error_and_a_login_without_a_tree_selec
         logged(config, ["old"])
     assert logged(config, ["web"], ["carol"]) == ["web"]
     assert logins_without_tree(declared_units(config), ["alice", "carol", "bob"]) == ["carol"]
+
+
+def test_a_spent_schedule_is_named_by_its_label():
+    """A timer whose schedule has no elapse after now, in any tree; one with an elapse left,
+    and a service without a schedule, are not."""
+    config = config_from_text("""\
+runit::services:
+  spent: {command: /bin/true, schedule: "2020-01-01 00:00"}
+  daily: {command: /bin/true, schedule: daily}
+  web: {command: /usr/bin/web}
+runit::users:
+  alice:
+    home: /home/alice
+    services:
+      old: {command: /bin/true, schedule: "2021-06-01 12:00"}
+""")
+    now = 1_800_000_000 * 1_000_000  # 2027
+    assert spent_schedules(config, now) == [("spent", "2020-01-01 00:00"),
+                                            ("alice/old", "2021-06-01 12:00")]

@@ -6,7 +6,7 @@ Regenerate the fixture (Debian 12: systemd 252) with::
 
     python -m tests.protocol.calendar_corpus --write
 
-``test_calendar_parity.py`` compares protocol/calendar.py with the fixture, and (interop)
+``test_calendar_parity.py`` compares protocol/schedule/calendar.py with the fixture, and (interop)
 with a live ``systemd-analyze`` where there is one.
 """
 

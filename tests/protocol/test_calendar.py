@@ -1,4 +1,4 @@
-"""protocol/calendar.py: what it refuses and where, the zones, and the elapses around DST
+"""protocol/schedule/calendar.py: what it refuses and where, the zones, and the elapses around DST
 changes said as wall times (test_calendar_parity.py holds the whole corpus to systemd)."""
 
 import datetime
@@ -6,8 +6,8 @@ import zoneinfo
 
 import pytest
 
-from runit_provision.protocol import calendar
-from runit_provision.protocol.calendar import ScheduleError, parse_calendar
+from runit_provision.protocol.schedule import calendar
+from runit_provision.protocol.schedule.calendar import ScheduleError, parse_calendar
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
@@ -160,7 +160,7 @@ def test_a_spec_is_a_frozen_value():
 ZONEINFO_DIR = "/usr/share/zoneinfo"
 HOSTS_ZONE = r'''
 import sys
-from runit_provision.protocol import calendar
+from runit_provision.protocol.schedule import calendar
 calendar.LOCALTIME = sys.argv[1]
 zone = calendar.host_zone()
 elapse = calendar.parse_calendar(sys.argv[2]).next_elapse(int(sys.argv[3]))

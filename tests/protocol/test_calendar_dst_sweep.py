@@ -1,4 +1,4 @@
-"""Every zone of the tz database, every clock change of SWEEP_YEARS: protocol/calendar.py's
+"""Every zone of the tz database, every clock change of SWEEP_YEARS: protocol/schedule/calendar.py's
 next elapse is strictly after the moment asked about — from a second before, at and a second
 after each change, and along the elapses that lead across it — and (interop) each is
 systemd-analyze's.
@@ -16,7 +16,7 @@ import zoneinfo
 
 import pytest
 
-from runit_provision.protocol.calendar import parse_calendar
+from runit_provision.protocol.schedule.calendar import parse_calendar
 from tests.conftest import IN_CI
 from tests.protocol import calendar_corpus
 

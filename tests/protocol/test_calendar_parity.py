@@ -1,4 +1,4 @@
-"""protocol/calendar.py against systemd 252's ``systemd-analyze calendar --iterations=20``.
+"""protocol/schedule/calendar.py against systemd 252's ``systemd-analyze calendar --iterations=20``.
 
 The corpus (calendar_corpus.py: systemd.time(7)'s examples, the shorthands, the DST changes of
 Europe/Berlin and America/New_York, leap days, ``~`` forms, the 31st in short months, weekday
@@ -13,7 +13,7 @@ import zoneinfo
 
 import pytest
 
-from runit_provision.protocol.calendar import ScheduleError, parse_calendar
+from runit_provision.protocol.schedule.calendar import ScheduleError, parse_calendar
 from tests.conftest import IN_CI
 from tests.protocol import calendar_corpus
 

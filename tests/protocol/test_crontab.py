@@ -1,4 +1,4 @@
-"""protocol/crontab.py and schedule.py: cron's fields as crontab(5) documents them and Debian's
+"""protocol/schedule/: cron's fields as crontab(5) documents them and Debian's
 cron runs them — a table of lines, start times and the runs that follow, DST changes of two
 zones included (cron(8): a fixed-time job in the skipped hour runs right after the change,
 in the repeated hour once; a wildcard job runs by the clock)."""
@@ -8,8 +8,8 @@ import zoneinfo
 
 import pytest
 
-from runit_provision.protocol.calendar import ScheduleError
-from runit_provision.protocol.crontab import parse_crontab
+from runit_provision.protocol.schedule.calendar import ScheduleError
+from runit_provision.protocol.schedule.crontab import parse_crontab
 from runit_provision.protocol.schedule import is_cron, parse_schedule
 from tests.protocol.test_calendar import assert_refused
 

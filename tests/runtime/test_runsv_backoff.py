@@ -7,10 +7,10 @@ one ./run. Where ours differs on purpose, the test pins both behaviours.
 
 import re
 import time
+from binascii import crc32
 
 import pytest
 
-from runit_provision.protocol.tally import own_crc32
 
 from ..conftest import has_c_runit, our_tool
 from .processes import (
@@ -106,7 +106,7 @@ def test_a_planted_back_off_wait_never_stops_the_tree(processes, tmp_path, wait)
     body = (b"tally 1 pid=0 starts=1 deaths=1 exit=1 core=0 at=%d.000000000 ran=0.1 "
             b"recent=0 restarts=1 step=0/3 " % now) + wait.replace(b"NOW", b"%d" % (now + 60))
     (bad / "supervise" / "tally").write_bytes(
-        (body + b" crc=%08x" % own_crc32(body)).ljust(1023) + b"\n")
+        (body + b" crc=%08x" % crc32(body)).ljust(1023) + b"\n")
     tree = processes.start([our_tool("runsvdir"), service_dir], env={"PATH": BASE_PATH},
                            output=str(tmp_path / "tree.out"))
     for side in (good, bad):

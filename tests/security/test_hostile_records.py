@@ -20,11 +20,11 @@ before.
 
 import json
 import subprocess
+from binascii import crc32
 
 import pytest
 import yaml
 
-from runit_provision.protocol.tally import own_crc32
 
 from ..conftest import OUR_BIN
 from ..runtime.processes import (
@@ -95,7 +95,7 @@ def plant(host, sv):
     body = (b"tally 1 pid=0 starts=1 deaths=1 exit=1 core=0 at=1700000000.5 ran=0.1 "
             b"recent=0 restarts=1 step=0/3 delay=1e300 due=" + due)
     tally = host.base / "tally"
-    tally.write_bytes((body + b" crc=%08x" % own_crc32(body)).ljust(1023) + b"\n")
+    tally.write_bytes((body + b" crc=%08x" % crc32(body)).ljust(1023) + b"\n")
     tally.chmod(0o644)
     banner = running_pid(sv / "banner")
     host.as_user("apprun1", "\n".join([

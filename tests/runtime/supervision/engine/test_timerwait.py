@@ -106,7 +106,7 @@ from runit_provision.runtime.supervision.engine.spawn import Spawner
 service = Supervisor(EventLoop(), sys.argv[1], Spawner())
 service.open()
 print(service.is_timer(), sorted(name for name in sys.modules if name.endswith(
-    ("timerwait", "realtimer", "protocol.timer", "protocol.schedule", "protocol.calendar"))))
+    ("timerwait", "realtimer", "protocol.timer", "protocol.schedule", "schedule.calendar"))))
 service.close()
 '''
     found = subprocess.run([sys.executable, "-c", code, str(service)], capture_output=True,
@@ -116,7 +116,7 @@ service.close()
 
 TIMER_OF_A_UTC_HOST = r'''
 import sys
-from runit_provision.protocol import calendar
+from runit_provision.protocol.schedule import calendar
 from runit_provision.runtime.supervision.engine.loop import EventLoop
 from runit_provision.runtime.supervision.engine.supervisor import Supervisor
 from runit_provision.runtime.supervision.engine.spawn import Spawner

@@ -21,7 +21,7 @@ The grammar, as systemd.time(7) gives it::
     >>> parse_calendar("*-*-* 25:00")
     Traceback (most recent call last):
     ...
-    runit_provision.protocol.calendar.ScheduleError: column 7: the hour 25 is not within 0..23
+    runit_provision.protocol.schedule.calendar.ScheduleError: column 7: the hour 25 is not within 0..23
 
 Each component is a chain of ``(start, stop, repeat)``: ``5`` is ``(5, -1, 0)``, ``1..5`` is
 ``(1, 5, 1)``, ``0/15`` is ``(0, -1, 15)``, ``1..20/3`` is ``(1, 20, 3)``; seconds are kept in
@@ -44,7 +44,7 @@ summer's isdst, an hour early, and its ``find_next()`` gives up after 1000 round
 (``*-1/5-06``: "Infinite loop in calendar calculation"); ``next_elapse`` raises then.
 """
 
-from .. import errors
+from ... import errors
 
 USEC_PER_SEC = 1000000
 MIN_YEAR, MAX_YEAR = 1970, 2199

@@ -1,5 +1,6 @@
-"""A ``schedule:`` string -> its parsed form: systemd's calendar expression or cron's five
-fields, told apart by their shape; pure, standard library only.
+"""protocol/schedule: a timer's ``schedule:`` — systemd's calendar expressions (calendar.py)
+and cron's five fields (crontab.py) — and here, a string -> its parsed form, the two told
+apart by their shape; pure, standard library only.
 
 cron's form is an ``@`` word (``@daily``; ``@1700000000`` is systemd's, a moment) or five
 or more blank-separated words; systemd's calendar expression has at most four (weekdays,

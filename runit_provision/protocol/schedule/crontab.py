@@ -11,7 +11,7 @@ and the next run computed as Debian's cron runs it; pure, standard library only.
     >>> parse_crontab("@reboot")
     Traceback (most recent call last):
     ...
-    runit_provision.protocol.calendar.ScheduleError: column 1: @reboot runs at boot, not on a schedule: a one-shot service is that (oneshot: true)
+    runit_provision.protocol.schedule.calendar.ScheduleError: column 1: @reboot runs at boot, not on a schedule: a one-shot service is that (oneshot: true)
 
 An item is ``*``, ``N``, ``N-M``, ``*/S`` or ``N-M/S``; items are joined by ``,``; months and
 weekdays may be named by their first three letters (any case), also as a range's ends, as
