@@ -210,6 +210,9 @@ def pytest_addoption(parser):
     parser.addoption("--ours-only", action="store_true",
                      help="leave out every test's run against the C runit (the runtime tier "
                      "under another CPython: tests/other_pythons.py)")
+    parser.addoption("--every-python", action="store_true",
+                     help="run the tests marked every_python, which are left out otherwise "
+                     "(the wheel on every supported CPython: tests/other_pythons.py)")
 
 
 # The parameters by which a test runs once against each implementation: ``ours``, ``c`` (or
@@ -226,13 +229,17 @@ def runs_the_c_runit(item):
 
 def pytest_collection_modifyitems(config, items):
     """``--ours-only``: the C runit's runs are deselected — under another CPython only ours
-    changes (the C runit's are the same programs as under ``make test``)."""
-    if not config.getoption("--ours-only"):
-        return
-    dropped = [item for item in items if runs_the_c_runit(item)]
+    changes (the C runit's are the same programs as under ``make test``). The tests marked
+    ``every_python`` run only with ``--every-python``: the tier of every CPython runs them,
+    not ``make test``."""
+    def is_dropped(item):
+        if item.get_closest_marker("every_python") is not None:
+            return not config.getoption("--every-python")
+        return config.getoption("--ours-only") and runs_the_c_runit(item)
+    dropped = [item for item in items if is_dropped(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = [item for item in items if not runs_the_c_runit(item)]
+        items[:] = [item for item in items if not is_dropped(item)]
 
 
 @pytest.fixture(params=["ours", "c"])

@@ -71,6 +71,17 @@ def run_tier(version, python, workers, tier="pure"):
     return done.returncode == 0, time.monotonic() - started
 
 
+def run_wheel_tier(workers):
+    """``(passed?, seconds)`` of the tests marked ``every_python`` (the built wheel, alone, on
+    every supported CPython at once), under this interpreter."""
+    print("\n== every CPython: the wheel alone", flush=True)
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                           "--every-python", "-m", "every_python", "tests/test_wheel.py"],
+                          cwd=str(ROOT), timeout=3600)
+    return done.returncode == 0, time.monotonic() - started
+
+
 def pytest_argv(tier, workers):
     """The interpreter's arguments that run ``tier`` (``pure`` or ``runtime``)."""
     selection = ["-m", PURE] if tier == "pure" else \
@@ -109,6 +120,9 @@ def main(argv=None):
                 passed, seconds = results[version, tier]
                 print("%-5s %-7s %s in %.0f s" % (version, tier, "passed" if passed
                                                   else "FAILED", seconds))
+    results["every", "wheel"] = run_wheel_tier(args.workers)
+    print("every wheel   %s in %.0f s" % ("passed" if results["every", "wheel"][0]
+                                         else "FAILED", results["every", "wheel"][1]))
     failed = [key for key, (passed, _) in results.items() if not passed]
     return 1 if failed or (missing and IN_CI) else 0
 

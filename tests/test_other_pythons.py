@@ -26,6 +26,8 @@ def runs(monkeypatch):
     monkeypatch.setattr(other_pythons, "run_tier",
                         lambda version, python, workers, tier="pure":
                         done.append((version, tier)) or (True, 1.0))
+    monkeypatch.setattr(other_pythons, "run_wheel_tier",
+                        lambda workers: done.append(("every", "wheel")) or (True, 1.0))
     monkeypatch.setattr(other_pythons, "pythons",
                         lambda versions: {version: "/x/python" + version for version in versions
                                           if version in done.found})
@@ -37,12 +39,13 @@ def test_every_other_version_runs_its_pure_tier_and_the_oldest_and_newest_their_
     assert other_pythons.main([]) == 0
     assert sorted(runs) == sorted([(version, "pure") for version in OTHERS]
                                   + [(version, "runtime") for version in ("3.9", "3.13")
-                                     if version != OWN])
+                                     if version != OWN] + [("every", "wheel")])
 
 
 def test_one_versions_tiers(runs):
     assert other_pythons.main(["--versions", "3.9"]) == 0
-    assert runs == ([("3.9", "pure"), ("3.9", "runtime")] if OWN != "3.9" else [])
+    assert runs == ([("3.9", "pure"), ("3.9", "runtime")] if OWN != "3.9" else []) \
+        + [("every", "wheel")]  # the wheel on every version, whichever were asked for
     del runs[:]
     assert other_pythons.main(["--versions", "3.10,3.12", "--runtime", "3.12"]) == 0
     assert [run for run in runs if run[1] == "runtime"] == (
@@ -104,3 +107,20 @@ def test_ours_only_leaves_out_each_run_against_the_c_runit():
     assert dropped and collected[True] < collected[False]
     assert all("[c" in line or "-c" in line for line in dropped), dropped
     assert not any("[c]" in line or "[c-" in line for line in collected[True])
+
+
+def test_a_failed_wheel_tier_fails(runs, monkeypatch):
+    monkeypatch.setattr(other_pythons, "run_wheel_tier", lambda workers: (False, 1.0))
+    assert other_pythons.main(["--versions", ",".join(OTHERS)]) == 1
+
+
+def test_the_wheel_on_every_python_runs_here_and_not_in_make_test():
+    def collected(*options):
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "--collect-only",
+                               "-p", "no:cacheprovider"] + list(options)
+                              + ["tests/test_wheel.py"], cwd=str(ROOT), capture_output=True,
+                              text=True, timeout=120)
+        return [line for line in done.stdout.splitlines() if "::" in line]
+    every = "tests/test_wheel.py::test_the_wheel_alone_runs_the_demo_on_every_supported_python"
+    assert every not in collected()
+    assert collected("--every-python", "-m", "every_python") == [every]

@@ -63,6 +63,7 @@ def install_and_run_the_demo(version, python, wheel, tmp_path, env):
     return venv, where, demo
 
 
+@pytest.mark.every_python
 def test_the_wheel_alone_runs_the_demo_on_every_supported_python(wheel, tmp_path):
     # a clean environment: no PYTHONPATH, a working directory outside the checkout
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"}
