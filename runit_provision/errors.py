@@ -136,3 +136,17 @@ class Interrupted(KeyboardInterrupt):
 class LoginNameError(ProvisionError):
     """A login on a command line (``logs --user LOGIN``) that the data gives no tree: a usage
     error (``logs`` exits 2, as for a bad option), not a name that names nothing."""
+
+
+def raised_while(exc, kind):
+    """Whether ``exc`` is a ``kind`` or was raised while one was handled. A signal's exception
+    (Ctrl-C's ``KeyboardInterrupt``, the demo's stop) lands wherever the program is, and the
+    code it cuts short may fail in its own cleanup — argparse's, when it lands while a command
+    line is read — so the error that reaches the top is that signal's."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kind):
+            return True
+        seen.add(id(exc))
+        exc = exc.__context__
+    return False

@@ -33,7 +33,7 @@ import sys
 import time
 
 from ..demo.sandbox import Sandbox, example_dir
-from ..errors import ProvisionError
+from ..errors import ProvisionError, raised_while
 from ..shown import prefixed_lines, shown_text
 
 EDITED_FROM = "GREETING: hello from the ticker"
@@ -309,13 +309,12 @@ def run_demo(keep=False):
                 demo.box = Sandbox.make()
                 demo.box.start()
             code = demo.steps()
-        except Stopped:
-            pass
-        except BaseException:  # a fault of ours: nothing it started may outlive it either
-            stops.hold()
-            if demo.box is not None:
-                demo.box.take_down()
-            raise
+        except BaseException as exc:
+            if not raised_while(exc, Stopped):  # a fault of ours: nothing it started may outlive it either
+                stops.hold()
+                if demo.box is not None:
+                    demo.box.take_down()
+                raise
         stops.hold()  # from here on, a stop is only noted: the end is not cut short
         if keep and stops.first is None:
             demo.say_how_to_ask()

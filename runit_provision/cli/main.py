@@ -26,6 +26,7 @@ import os
 import sys
 
 from .. import __version__
+from ..errors import raised_while
 
 COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "plan",
             "apply": "apply", "status": "status", "logs": "logs", "metrics": "metrics",
@@ -104,7 +105,9 @@ def main(argv=None):
         if is_program:
             discard_output()
         return EXIT_OUTPUT_CLOSED
-    except KeyboardInterrupt:
+    except BaseException as exc:  # Ctrl-C, also where the code it cut short failed after it
+        if not raised_while(exc, KeyboardInterrupt):
+            raise
         return interrupted(getattr(args, "command", None) or chosen, is_program)
     finally:
         if is_program:

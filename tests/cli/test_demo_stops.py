@@ -31,6 +31,7 @@ import time
 import pytest
 
 from runit_provision.cli import demo as demo_module
+from runit_provision.errors import raised_while
 
 from ..conftest import OUR_BIN, ROOT
 from ..runtime.processes import cmdline, end_processes_under, kill_pids, stat_fields
@@ -226,3 +227,18 @@ def test_a_stop_while_the_sandbox_is_made_waits_for_it():
                     pass
     assert stops.first == signal.SIGINT
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_an_error_raised_while_a_stop_is_handled_is_that_stop():
+    """A stop lands wherever the demo is; the code it cuts short may fail in its own cleanup
+    (argparse's restores each action's ``nargs`` in a ``finally``): that error is the stop."""
+    try:
+        try:
+            raise demo_module.Stopped(signal.SIGINT)
+        finally:
+            {}["save_nargs"]  # a cleanup that fails once it was cut short
+    except BaseException as exc:
+        error = exc
+    assert isinstance(error, KeyError) and raised_while(error, demo_module.Stopped)
+    assert raised_while(demo_module.Stopped(signal.SIGTERM), demo_module.Stopped)
+    assert not raised_while(KeyError("a fault of ours"), demo_module.Stopped)

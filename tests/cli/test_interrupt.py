@@ -177,6 +177,27 @@ def test_a_ctrl_c_before_a_command_is_known_names_none(capsys, monkeypatch):
     assert capsys.readouterr() == ("", "runit-provision: interrupted\n")
 
 
+def test_a_ctrl_c_whose_cut_short_cleanup_fails_is_still_ctrl_c(capsys, monkeypatch):
+    """argparse's intermixed parsing restores each action in a ``finally`` that fails when a
+    Ctrl-C cut it short (``AttributeError: ... save_nargs``): that error is the Ctrl-C's."""
+    def cut_short(parser, argv, chosen):
+        try:
+            raise KeyboardInterrupt
+        finally:
+            object().save_nargs  # the cleanup's own error, raised while the Ctrl-C is handled
+
+    monkeypatch.setattr(main_module, "parse_command_line", cut_short)
+    assert main_module.main(["status"]) == 130
+    assert capsys.readouterr() == ("", "runit-provision status: interrupted\n")
+
+    def fault(parser, argv, chosen):
+        object().save_nargs  # no Ctrl-C: a fault of ours, raised as it is
+
+    monkeypatch.setattr(main_module, "parse_command_line", fault)
+    with pytest.raises(AttributeError):
+        main_module.main(["status"])
+
+
 
 # -- a one-shot's run watched to its end (docs/jobs.md) -------------------------------------------
 def test_ctrl_c_and_term_while_a_verb_watches_a_one_shot(tmp_path):
