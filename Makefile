@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test test-fast test-pythons test-debian13 demo bench clean
+.PHONY: test test-fast test-pythons test-debian13 test-debian14 demo bench clean
 
 # Four workers on two cores: most tests wait on real processes (measured: a load of 3–5 with
 # three), and the tests that share something of the machine run in one worker, one after
@@ -26,9 +26,13 @@ test-pythons: $(STAMP)
 
 # The runtime (against runit 2.2.0), a user's tree, the demo and the Puppet module's apply tier
 # (Puppet 8) in a Debian 13 root under its own python3, made by debootstrap and cached
-# (tests/debian13.py; docs/testing.md#debian-13). .ci/run runs it after test-pythons.
+# (tests/debian.py; docs/testing.md#debian-13). .ci/run runs it after test-pythons.
 test-debian13: $(STAMP)
-	$(BIN)/python tests/debian13.py
+	$(BIN)/python tests/debian.py --release 13
+
+# The same in a Debian 14 root: CPython 3.14, runit 2.3.1, OpenVox 9 (docs/testing.md#debian-14).
+test-debian14: $(STAMP)
+	$(BIN)/python tests/debian.py --release 14
 
 demo: $(STAMP)
 	$(BIN)/python -m runit_provision.cli.main demo

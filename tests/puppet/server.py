@@ -45,7 +45,7 @@ NEEDS = {str(JAR): "puppetserver", JAVA: "puppetserver (a Java runtime)",
 
 
 # Where the Clojure of the Puppet server and PuppetDB is kept compiled (``clojure_classes``):
-# the CI machine's cache, beside tests/debian13.py's roots.
+# the CI machine's cache, beside tests/debian.py's roots.
 AOT_CACHE = Path(os.environ.get("RUNIT_PROVISION_AOT_CACHE",
                                 "/var/cache/runit-provision-ci/clojure-aot"))
 

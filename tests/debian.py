@@ -1,9 +1,11 @@
-"""The Debian 13 tier (issue 47 §2): the runtime, a user's tree, ``make demo`` and the Puppet
-module's ``puppet apply`` tier, run inside a Debian 13 (trixie) root under its own ``python3``
-(3.13), its C runit (2.2.0) and its ``puppet-agent`` (Puppet 8) — docs/testing.md#debian-13.
+"""The Debian tiers: the runtime, a user's tree, ``make demo`` and the Puppet module's ``puppet
+apply`` tier, run inside a root of a newer Debian release than the machine's, under its own
+``python3``, its C runit and its ``puppet-agent`` — Debian 13 (trixie: CPython 3.13, runit
+2.2.0, Puppet 8) and Debian 14 (forky: CPython 3.14, runit 2.3.1, OpenVox 9); ``RELEASES``
+says what each runs (docs/testing.md#debian-13).
 
 The root is made once by ``debootstrap`` from the Debian mirror this machine's apt uses, then
-``apt-get install`` of ``PACKAGES`` in it, and kept in ``CACHE`` under a name keyed by a hash of
+``apt-get install`` of the release's packages in it, and kept in ``CACHE`` under a name keyed by a hash of
 the release, the mirror and the package list (a change of either makes a new one; the old ones
 stay until removed by hand). Each run sees the cached root through an overlay whose upper layer
 is a scratch directory: nothing a run writes reaches the cache.
@@ -11,7 +13,7 @@ is a scratch directory: nothing a run writes reaches the cache.
 A run happens in new mount and PID namespaces (``unshare --mount --pid --fork --kill-child``):
 the overlay, /proc, /sys, /dev, a tmpfs /tmp and /run are mounted there, then the root becomes
 ``/`` by ``pivot_root`` — not ``chroot``, so that a test's ``nsenter``/``unshare`` into a mount
-namespace of its own lands in the Debian 13 root, not the machine's. The namespace's PID 1 is
+namespace of its own lands in the release's root, not the machine's. The namespace's PID 1 is
 this script (``--init``), reaping orphans; when it ends, the kernel ends every process left in
 the namespace and the namespace's mounts go with it. The scratch directory is removed after,
 whatever the outcome.
@@ -19,11 +21,12 @@ whatever the outcome.
 Exit 0 when every step passed; 1 when one failed; 2 when the root could not be made — a skip
 (exit 0, said) unless ``CI=true``.
 
-Usage: ``.venv/bin/python tests/debian13.py [--cache DIR] [--steps runtime,demo,...]
-[--workers N] [--keep-going]``
+Usage: ``.venv/bin/python tests/debian.py --release 13|14 [--cache DIR]
+[--steps runtime,demo,...] [--workers N] [--keep-going]``
 """
 
 import argparse
+import collections
 import hashlib
 import os
 import re
@@ -36,13 +39,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RELEASE = "trixie"
 CACHE = Path("/var/cache/runit-provision-ci")
-# Debian 13's names: python3 (3.13.5), runit (2.2.0), puppet-agent (Puppet 8.10; ``puppet`` is
-# a transitional package pulling it in, on Debian 12 as on 13). The tests' own libraries come
-# from Debian too (nothing is fetched from a package index but the Puppet tier's wheelhouse);
-# python3-hatchling and python3-editables build the checkout's editable install without
-# network; procps: ps and pgrep, read by the runtime's tests; make: ``make demo``;
+# What both releases' roots hold: python3 and the tests' own libraries from Debian (nothing is
+# fetched from a package index but the Puppet tier's wheelhouse); python3-hatchling and
+# python3-editables build the checkout's editable install without network; runit, the C
+# reference; puppet-agent (Puppet 8 on Debian 13; on 14 OpenVox 9, built from the ``openvox``
+# source); procps: ps and pgrep, read by the runtime's tests; make: ``make demo``;
 # ca-certificates: pip's HTTPS.
 PACKAGES = ("python3", "python3-venv", "python3-jinja2", "python3-yaml", "python3-pytest",
             "python3-pytest-xdist", "python3-testinfra", "python3-ruamel.yaml",
@@ -50,10 +52,9 @@ PACKAGES = ("python3", "python3-venv", "python3-jinja2", "python3-yaml", "python
             "puppet-module-puppetlabs-stdlib", "procps", "make", "ca-certificates",
             "python3-editables")
 VENV = "/opt/runit-provision"
-# The tier's steps, in order: (name, argv run in /src inside the root). RUNTIME_TESTS is
-# other_pythons.RUNTIME with the C runit's runs kept (2.2.0 is the point) and the stage runner
-# (runit: ctrl-alt-del, stage 1's endings), sv, runsv's errors and utmpset beside it; users'
-# trees under root's runsvdir are tests/runtime/supervision/users/.
+# The runtime's steps: other_pythons.RUNTIME with the C runit's runs kept (its version is the
+# point) and the stage runner (runit: ctrl-alt-del, stage 1's endings), sv, runsv's errors and
+# utmpset beside it; users' trees under root's runsvdir are tests/runtime/supervision/users/.
 RUNTIME_TESTS = ("tests/runtime/test_transcripts.py", "tests/runtime/test_runsvdir.py",
                  "tests/runtime/test_runsvdir_nested.py", "tests/runtime/test_svlogd.py",
                  "tests/runtime/test_chpst.py", "tests/runtime/test_runsv_idle.py",
@@ -64,12 +65,20 @@ RUNTIME_TESTS = ("tests/runtime/test_transcripts.py", "tests/runtime/test_runsvd
                  "tests/runtime/test_runsvdir.py::test_more_services_than_runits_ceiling")
 PYTEST = [VENV + "/bin/python", "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"]
 STEPS = {
-    "install": None,  # the checkout into a virtualenv of Debian 13's python3 (see install())
+    "install": None,  # the checkout into a virtualenv of the root's python3 (see install())
     "runtime": PYTEST + ["-n", "{workers}", "-m", "slow or interop"] + list(RUNTIME_TESTS),
     "demo": ["make", "demo", "BIN=%s/bin" % VENV, "STAMP=%s/.installed" % VENV],
     "puppet": PYTEST + ["-n", "{workers}", "tests/puppet/test_apply.py",
                         "tests/puppet/test_noop.py", "-k", "not live"],
 }
+# A release: its number (as --release takes it), codename, debootstrap's script for it (the
+# machine's debootstrap may predate the release: sid's script makes any newer suite), the
+# packages of its root and the steps run there, in order.
+Release = collections.namedtuple("Release", "number codename script packages steps")
+RELEASES = {release.number: release for release in (
+    Release("13", "trixie", "trixie", PACKAGES, ("install", "runtime", "demo", "puppet")),
+    Release("14", "forky", "sid", PACKAGES, ("install", "runtime", "demo", "puppet")),
+)}
 
 
 def mirror(apt=Path("/etc/apt")):
@@ -88,39 +97,41 @@ def mirror(apt=Path("/etc/apt")):
     return "http://deb.debian.org/debian"
 
 
-def root_key(source):
+def root_key(release, source):
     """The cache's key: the release, the mirror and the package list, hashed."""
-    text = "\n".join((RELEASE, source) + PACKAGES)
+    text = "\n".join((release.codename, source) + release.packages)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def ensure_root(cache, log=print):
-    """``(path, how)``: the cached root, made first when absent (``how``: cache or built)."""
+def ensure_root(release, cache, log=print):
+    """``(path, how)``: ``release``'s cached root, made first when absent (``how``: cache or
+    built)."""
     source = mirror()
-    path = cache / ("debian13-" + root_key(source))
+    path = cache / ("debian%s-%s" % (release.number, root_key(release, source)))
     if (path / ".ready").exists():
         return path, "cache"
     cache.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=".building-", dir=str(cache)))
     building.chmod(0o755)  # a root's / (apt's _apt user downloads into it)
     try:
-        log("== making a Debian 13 root from %s into %s" % (source, path))
+        log("== making a Debian %s root from %s into %s" % (release.number, source, path))
         # debootstrap, then apt-get in the root, in mount and PID namespaces of their own: the
         # /proc, /sys and /dev they mount in the root go with them whatever happens (never left
         # mounted under a directory that is then removed), and so does every process they start
         # (--kill-child: when unshare is killed, its child, the namespace's PID 1, goes too).
         # No policy-rc.d needed: nothing in PACKAGES starts a daemon without an init.
-        script = ('debootstrap --variant=minbase "$1" . "$2" >/dev/null && '
+        script = ('debootstrap --variant=minbase "$1" . "$2" "$3" >/dev/null && '
                   "mount -t proc proc proc && mount --rbind /dev dev && "
                   "cp /etc/resolv.conf etc/resolv.conf && "
                   "chroot . apt-get install -y -q --no-install-recommends %s >/dev/null"
-                  % " ".join(PACKAGES))
+                  % " ".join(release.packages))
         subprocess.run(["unshare", "--mount", "--pid", "--mount-proc", "--fork", "--kill-child",
-                        "--propagation", "private", "sh", "-ec", script, "sh", RELEASE, source],
+                        "--propagation", "private", "sh", "-ec", script, "sh", release.codename,
+                        source, "/usr/share/debootstrap/scripts/" + release.script],
                        cwd=str(building), check=True, timeout=1800,
                        env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
         subprocess.run(["chroot", str(building), "apt-get", "clean"], check=True, timeout=300)
-        (building / ".ready").write_text("\n".join(PACKAGES) + "\n")
+        (building / ".ready").write_text("\n".join(release.packages) + "\n")
         building.rename(path)
     finally:
         if building.exists():
@@ -168,7 +179,7 @@ def enter(root, scratch, argv):
     child = os.fork()
     if child == 0:
         os.setsid()
-        os.execv("/usr/bin/python3", ["python3", "/src/tests/debian13.py", "--inside"] + argv)
+        os.execv("/usr/bin/python3", ["python3", "/src/tests/debian.py", "--inside"] + argv)
     while True:  # PID 1: reap every orphan until the tier itself ends
         pid, status = os.wait()
         if pid == child:
@@ -177,7 +188,7 @@ def enter(root, scratch, argv):
 
 
 def install():
-    """The checkout (in /src) into a virtualenv of Debian 13's python3 that sees Debian's
+    """The checkout (in /src) into a virtualenv of the root's python3 that sees Debian's
     libraries (pytest, jinja2...): its console scripts are the runtime's tools."""
     subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", VENV],
                    check=True, timeout=300)
@@ -187,17 +198,17 @@ def install():
     return done.returncode
 
 
-def inside(steps, workers, keep_going):
+def inside(release, steps, workers, keep_going):
     """Run ``steps`` in the root (as /src), each timed; a summary at the end. Exit 0 when all
     passed."""
     os.chdir("/src")
     versions = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}\\n", "python3",
                                "runit", "puppet-agent", "puppet-module-puppetlabs-stdlib"],
                               capture_output=True, text=True, timeout=60).stdout
-    print("== inside Debian 13:\n" + versions, flush=True)
+    print("== inside Debian %s:\n%s" % (release.number, versions), flush=True)
     results = []
     for name in steps:
-        print("\n== Debian 13: %s" % name, flush=True)
+        print("\n== Debian %s: %s" % (release.number, name), flush=True)
         started = time.monotonic()
         if STEPS[name] is None:
             code = install()
@@ -207,17 +218,17 @@ def inside(steps, workers, keep_going):
         results.append((name, code, time.monotonic() - started))
         if code and not keep_going and name == "install":
             break
-    print("\n== the Debian 13 tier")
+    print("\n== the Debian %s tier" % release.number)
     for name, code, seconds in results:
         print("%-10s %s in %.0f s" % (name, "passed" if code == 0 else "FAILED (%d)" % code,
                                        seconds))
     return 0 if all(code == 0 for _, code, _ in results) and len(results) == len(steps) else 1
 
 
-def run(root, passthrough):
+def run(release, root, passthrough):
     """The tier (``passthrough``: its options) in new namespaces over ``root``; the scratch
     directory removed after."""
-    scratch = tempfile.mkdtemp(prefix="runit-provision-debian13-", dir="/var/tmp")
+    scratch = tempfile.mkdtemp(prefix="runit-provision-debian%s-" % release.number, dir="/var/tmp")
     argv = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--propagation", "private",
             sys.executable, str(Path(__file__).resolve()), "--init", str(root), scratch] + \
         passthrough
@@ -233,10 +244,12 @@ def run(root, passthrough):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--release", choices=sorted(RELEASES), required=True,
+                        help="the Debian release whose root the tier runs in")
     parser.add_argument("--cache", type=Path, default=CACHE,
                         help="where the roots are kept (default: %s)" % CACHE)
-    parser.add_argument("--steps", default=",".join(STEPS),
-                        help="the steps to run (default: all: %s)" % ",".join(STEPS))
+    parser.add_argument("--steps", help="the steps to run (default: the release's: %s)" % (
+        "; ".join("%s: %s" % (r.number, ",".join(r.steps)) for r in RELEASES.values())))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--run", metavar="COMMAND",
                         help="after the install, run COMMAND (sh -c, in /src) instead of the "
@@ -252,7 +265,8 @@ def main(argv=None):
     # .ci/run's trap ends a background build with SIGTERM: as an exception, so that every
     # ``finally`` here runs (the build's or the run's namespace ended, the scratch removed)
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    steps = [step for step in args.steps.split(",") if step]
+    release = RELEASES[args.release]
+    steps = [step for step in (args.steps or ",".join(release.steps)).split(",") if step]
     unknown = [step for step in steps if step not in STEPS and not args.run]
     if unknown:
         parser.error("unknown steps: %s" % ", ".join(unknown))
@@ -261,28 +275,29 @@ def main(argv=None):
         STEPS["run"] = ["sh", "-c", args.run]
     if "install" not in steps:
         steps.insert(0, "install")
-    passthrough = ["--steps", ",".join(steps), "--workers", str(args.workers)] + \
+    passthrough = ["--release", release.number, "--steps", ",".join(steps), "--workers", str(args.workers)] + \
         (["--keep-going"] if args.keep_going else []) + (["--run", args.run] if args.run else [])
     if args.init:
         return enter(args.init[0], args.init[1], passthrough)
     if args.inside:
-        return inside(steps, args.workers, args.keep_going)
+        return inside(release, steps, args.workers, args.keep_going)
     started = time.monotonic()
     try:
-        root, how = ensure_root(args.cache)
+        root, how = ensure_root(release, args.cache)
     except (OSError, subprocess.SubprocessError) as exc:
-        print("the Debian 13 root could not be made: %s" % exc, flush=True)
+        print("the Debian %s root could not be made: %s" % (release.number, exc), flush=True)
         if os.environ.get("CI") == "true":
             return 2
         print("skipped (not CI=true)")
         return 0
     made = time.monotonic() - started
-    print("== Debian 13 root: %s (%s in %.0f s)" % (root, how, made), flush=True)
+    print("== Debian %s root: %s (%s in %.0f s)" % (release.number, root, how, made),
+          flush=True)
     if args.root_only:
         return 0
-    code = run(root, passthrough)
-    print("== Debian 13 tier: %s in %.0f s (root %s in %.0f s)" % (
-        "passed" if code == 0 else "FAILED", time.monotonic() - started, how, made))
+    code = run(release, root, passthrough)
+    print("== Debian %s tier: %s in %.0f s (root %s in %.0f s)" % (
+        release.number, "passed" if code == 0 else "FAILED", time.monotonic() - started, how, made))
     return code
 
 
