@@ -9,66 +9,8 @@ FIFO is opened non-blocking, write-only ``supervise/ok`` never gets a byte, no l
 inside a walk nor as a record's last name (a record that is not a regular file is not opened),
 and ``supervise/`` is never descended into.
 
-The request, one line each. PATH is the rest of the line; a relative PATH is taken in the
-directory of the last ``in`` line; a leading ``~login`` is that login's home::
-
-    in DIR        relative PATHs after this line are in DIR
-    stat PATH     the path itself (lstat): E or X; L for a link or a directory; C for a file
-    walk PATH     stat PATH and, for a directory, everything below it (not supervise/'s contents)
-    side PATH     S for the service directory PATH, and for PATH/log if that is a directory
-    tree PATH     stat PATH (a directory, or a link to one), then stat and side every entry
-                  of it but dot-names (and stat its run); python's probe lists none beyond
-                  TREE_LIMIT entries
-    login NAME    U
-    group NAME    G
-    which NAME    W
-
-The records, one line each, fields separated by one space; every field is percent-encoded
-(``%``, space, newline, and here every byte outside printable ASCII), ``-`` is none and ``=``
-the empty string. Paths are printed as requested (``~alice/service/web``, not the home)::
-
-    H NOW PROBER VERSION               the host's clock (unix seconds), python or sh
-    E KIND MODE UID GID USER GROUP PATH
-                                       lstat: KIND f d l p s c b; MODE the permission bits in octal
-    X ERRNO PATH                       lstat failed: the errno's name (ENOENT, EACCES, ...)
-    L TARGET REALPATH PATH             a link: its target and the path it resolves to (or -);
-                                       a directory asked for by stat or tree: - and its realpath
-    C SIZE HEX SHA256 PATH             a regular file: its bytes in hex up to LIMIT, else the hash
-    S OK DOWN STATUS PROCUID SUPUID PATH
-                                       a side, as sv sees it: OK is ``up`` when a runsv holds
-                                       supervise/ok (the O_WRONLY|O_NONBLOCK open), else the
-                                       errno's name (ENXIO: runsv not running; cd:ERRNO: the
-                                       directory itself cannot be entered); DOWN 1 when
-                                       PATH/down exists (runsv's stat); STATUS the hex of
-                                       supervise/status (read only when OK is up) or an errno;
-                                       PROCUID the owner of /proc/PID of the status' pid;
-                                       SUPUID the owner of supervise/ (links followed)
-    V LINE NAME PATH                   (sh only) ``sv status NAME``'s line: sh cannot open a
-                                       FIFO without blocking, so sv does the probe there; a
-                                       ``fail:`` line of its own instead when an ok or status
-                                       sv would open is a link or of the wrong kind (runit's
-                                       sv follows links)
-    U UID GID GIDS HOME LOGIN          GIDS comma-separated; ``U - - - - LOGIN`` when unknown
-    G GID NAME                         a group; ``G - NAME`` when unknown
-    W PATH HEAD NAME                   the command NAME on $PATH and the hex of its first bytes
-    D PATH                             a directory whose every entry was reported (walk, tree)
-    R HEX PATH                         after S, when PATH/supervise/readiness exists (a service
-                                       that declares readiness): its bytes in hex, at most 4096
-    A HEX PATH                         after S, when PATH/supervise/tally exists (our runsv's
-                                       account of starts and deaths, docs/failures.md): its
-                                       bytes in hex, at most 1024 -- without it a crash loop
-                                       caught between two deaths would look as wanted
-    O HEX PATH                         after S, when PATH/oneshot marks a one-shot
-                                       (docs/jobs.md): the hex of supervise/last-run, at most
-                                       256 bytes, or - when it never ran
-    T SCHEDULE TIMER LASTRUN PATH      after S, when PATH/schedule marks a timer
-                                       (docs/jobs.md#timers): the hex of PATH/schedule, of
-                                       supervise/timer and of supervise/last-run, at most
-                                       4096 bytes each, each - when absent
-    N HEX BOOT PATH                    after S, when PATH/needs-passed is a regular file (a
-                                       needs guard's word that ./run passed it, docs/jobs.md):
-                                       its hex, at most 256 bytes; BOOT this boot's id (the
-                                       kernel's), - when /proc cannot tell
+The request it reads and the records it prints:
+docs/verify.md#the-probes-request-and-records.
 """
 
 import base64

@@ -3,39 +3,21 @@ exit code, its red rows and the logs under them), the Puppet fact (its ``verdict
 ``not_running``), ``fleet status`` (a node's fact, judged on the node) and verify's checks of
 what runs. Pure: words in, words out.
 
-A service is judged in the words the fact carries of each side (``side_words``: ``state``,
-``want``, ``crash_looping``, ``gave_up``…, each derived once by protocol.probe.SideState;
-``state`` a protocol.probe.Condition, which the fact's word read back equals), so
-that a fact from PuppetDB is judged as the node judged itself — and one from an older node,
-which carries no verdict, the same way (``judge``). What is wrong, in this order:
-
-    unreadable (WHY)             a record of it is there and cannot be read (its tally,
-                                 readiness, back-off record, a one-shot's last run: a user's
-                                 tree writes them; protocol/bounds.py) — never as wanted
-    gave up restarting it        runsv stopped restarting it (its give-up policy)
-    waiting for setup            its ./run waits for a one-shot it needs (protocol/needsdone.py:
-                                 held by our tree, or in its guard), ``setup (failed)`` for one
-                                 whose run failed: what systemd calls "activating" too. Said
-                                 instead of crash-looping: while it waits, its deaths are its
-                                 guard giving up (sv_timeout), and the one-shot is the cause
-    crash-looping                it died tally.CRASH_LOOP's deaths within the window
-    not running                  it is wanted up and does not run (none of the above)
-    not ready                    it runs, declares readiness (docs/readiness.md), and is still
-                                 starting: what systemd calls "activating"
-    its logger is STATE          it runs; its logger is wanted up and does not
-    its logger is crash-looping
-    its logger is unreadable (WHY)
-
-A one-shot and a timer are judged by what their job is doing (``job``, ``timer_doing``):
-running, done or scheduled is as wanted, a failed run or a schedule with no elapse left never
-is, and their waits between runs are not ``not running``; a timer ``off`` is as wanted only
-when the data says ``down: true`` (docs/jobs.md).
+A service is judged in the words the fact carries of each side (``side_words``, derived once
+by protocol.probe.SideState), so that a fact from PuppetDB is judged as the node judged
+itself, and one from an older node, which carries no verdict, the same way (``judge``). What
+is wrong, first found first: ``unreadable (WHY)`` (a record a user's tree wrote),
+``gave up restarting it``, ``waiting for setup`` (its ./run waits for a one-shot it needs;
+said instead of crash-looping, as the one-shot is the cause), ``crash-looping``, ``not
+running``, ``not ready`` (it declares readiness and is still starting), then its logger's
+state. A one-shot and a timer are judged by what their job is doing (docs/jobs.md): a failed
+run or a schedule with no elapse left is never as wanted, their waits between runs are not
+``not running``, and a timer ``off`` is as wanted only when the data says ``down: true``.
 
 Nothing wrong: ``as wanted``; anything else makes ``status`` exit 3 (LSB's "not running").
-``is_stopped`` — wanted up and not running — fills the fact's ``not_running``. What is
-*wanted* (``is_wanted``) is runsv's own view (up when runsv was last asked for up, or gave up
-restarting it; with no runsv, unless a ``down`` file marks it normally down; one the data
-disables, not at all); verify judges against the data instead (``verdict_of``).
+What is *wanted* (``is_wanted``) is runsv's own view (up when runsv was last asked for up, or
+gave up restarting it; with no runsv, unless a ``down`` file marks it normally down); verify
+judges against the data instead (``verdict_of``).
 """
 
 from collections import namedtuple

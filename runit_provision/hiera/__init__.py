@@ -5,41 +5,21 @@ Puppet's Psych reads them: unquoted ``yes``/``off`` are booleans, ``0640`` is oc
 validates what the runit settings mean — that is ``schema/``'s job — and the runtime never
 imports it.
 
-Public API (stable; ``cli/`` calls exactly this, and hands ``runit_data()`` to the schema)::
+Public API (``cli/`` calls exactly this)::
 
-    from runit_provision.hiera import load
+    hiera = load(hiera="hiera-examples/hiera.yaml",      # or data="one-file.yaml"
+                 facts="hiera-examples/facts/web01.yaml") # None: this host's; a dict: those
+    found = hiera.lookup("runit::services", merge=None)   # None: lookup_options; "first",
+                                                          # "unique", "hash", "deep" or a dict
+    found.found, found.value, found.origins, found.explain, found.merge
+    data, origins = hiera.runit_data()                    # both spellings as one dict
+    schema.config_from_data(data, origins, accounts)      # -> model.Config
 
-    hiera = load(hiera="hiera-examples/hiera.yaml",          # or data="one-file.yaml"
-                 facts="hiera-examples/facts/web01.yaml")     # None: this host's facts;
-                                                              # a dict: those facts
-    found = hiera.lookup("runit::services", merge=None)       # merge: None (lookup_options),
-                                                              # "first" | "unique" | "hash" |
-                                                              # "deep", or {"strategy": "deep",
-                                                              # "knockout_prefix": "--", …}
-    found.found        # bool
-    found.value        # plain data (dict, list, str, int, float, bool, None)
-    found.origins      # {key path relative to value: source.Origin(file, line, column)};
-                       # () is the key that gave the value, ("web", "command") a key inside
-    found.explain      # [str]: each level, path, found / not found, merge used
-    found.merge        # the merge behaviour used, as text
-
-    data, origins = hiera.runit_data()
-    # both spellings of the data format (``runit: {…}`` and ``runit::<param>``) as ONE dict of top-level
-    # keys (runtime, package_file, sv_dir, service_dir, log_dir, sv_timeout, init, users,
-    # services, defaults, and any other ``runit::x`` found); origins keyed from that dict,
-    # e.g. origins[("services", "web", "command")]. A key given in both spellings is a
-    # DataError naming both places. This is the project's only reader of the two spellings:
-    # a single data file goes through ``load(data=FILE)`` too.
-    schema.config_from_data(data, origins, accounts)   # -> model.Config (cli/ does this)
-
-Every problem is a ``runit_provision.errors.DataError`` whose message names
-file:line:column (and the key path where there is one): malformed YAML, a file past the bounds
-of ``source.py`` (2 MiB, 200 000 values copied by aliases), a bad hiera.yaml, an interpolation
-of an unknown fact (never an empty string), a bad merge option.
-
-Modules: ``facts`` (host facts, facts files), ``config`` (hiera.yaml -> levels), ``interpolation``
-(``%{…}``), ``merge`` (first/unique/hash/deep with origins), ``lookup`` (``Hiera``, ``Lookup``),
-``spellings`` (the two spellings), ``annotated`` (value + origins helpers).
+``origins`` maps a key path (``("services", "web", "command")``) to its file, line and column.
+``runit_data`` is the only reader of the data's two spellings (``runit: {…}`` and
+``runit::<param>``); a key given in both is an error naming both places. Every problem is a
+``DataError`` naming file:line:column (and the key path): malformed YAML, a file past
+``source.py``'s bounds, a bad hiera.yaml, an unknown fact interpolated, a bad merge option.
 """
 
 import os

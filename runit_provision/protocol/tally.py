@@ -2,45 +2,15 @@
 
 runit keeps no history: ``supervise/status`` says what runs now and since when, nothing of
 why it stopped or how often. Our runsv keeps, per side (the service, its log), one more file
-beside runit's, which the C tools never open (``sv`` reads ``ok``, ``control``, ``status``;
-runsv writes only its own):
-
-    tally 1 pid=4321 starts=12 deaths=11 exit=3 core=0 at=1700000000.123456789
-    ran=0.021000000 recent=0,1002,2004 crc=1c291ca3
-
-- ``pid``: what ``status`` shows running (``./run``, or ``./finish`` after it), 0 when
-  nothing runs — a reader trusts the tally only when this matches ``supervise/status``
-  (a tally left by our runtime under a C runsv that took the directory over is stale);
-- ``starts``, ``deaths``: of ``./run`` (``log/run``), since the directory was first supervised
-  by our runtime (a supervisor killed and started again carries them on); a death is an end
-  nobody asked for — not one runsv brought about as told (``sv down``, ``restart``, ``kill``),
-  nor one while it was not wanted up;
-- the last end, asked for or not: ``exit=CODE`` or ``signal=N`` (``core=1`` when it dumped core) or
-  ``exit=unknown`` (it ended while no supervisor watched it, or was adopted: nobody could
-  wait for it), ``at`` (unix time), ``ran`` (seconds it had run; ``unknown`` likewise);
-  ``exit=none at=0`` before the first death;
-- ``recent``: the last ``RECENT`` deaths, as milliseconds before ``at``, newest first — a
-  crash loop is so many of them within a window;
-- ``gave_up`` (only when it did): when runsv stopped restarting the side under the service's
-  ``give-up`` policy (``N W``: N deaths within W seconds); ``sv up`` clears it;
-- ``down`` (only once it was): when the side was last wanted down as told (``sv down``,
-  ``exit``, ``once``; not a give-up, which is runsv's own). Deaths before it make no crash
-  loop (``deaths_within``): a crash-looper stopped is not crash-looping, nor is it when
-  started again until it dies again. A reader from before the field skips it.
-- ``restarts`` (only under a ``backoff`` policy, once a death began a series), and while a
-  restart waits ``step=K/N delay=SECONDS due=UNIXTIME``: the back-off's record
-  (protocol/backoff.py ``Waiting``).
+beside runit's, which the C tools never open: one line of ``key=value`` fields (starts, deaths,
+the last end, recent deaths, a give-up, a back-off's wait) ending in a CRC-32 — the fields and
+their meaning are docs/failures.md#the-account-supervisetally.
 
 It is written in place at a start and at a death (one ``pwrite`` of ``WIDTH`` bytes, padded
-with spaces; no rename, which on ext4 flushes the new file's data first and would cost the
-respawn path a millisecond). ``crc`` (CRC-32 of everything before `` crc=``) lets a reader that
-caught a write half done tell, and read again.
-
-A user's tree writes its own tally, so a whole one (its CRC right) is still read within
-bounds (protocol/bounds.py): ``pid`` within 0..PID_MAX, counts within 0..COUNT_MAX, an exit
-0..255 and a signal 0..127, every time within 1970..9999, each recent death within the span
-since 1970, the back-off's record as protocol/backoff.py bounds it. One out of them is
-unreadable (``tally_read`` says why); one that is not whole is no tally, as under the C runit.
+with spaces): a rename would flush the new file's data first on ext4, on the respawn path. The
+CRC lets a reader that caught a write half done tell, and read again. A user's tree writes its
+own tally, so even a whole one is read within bounds (protocol/bounds.py); one out of them is
+unreadable (``tally_read`` says why), one that is not whole is no tally, as under the C runit.
 """
 
 import os

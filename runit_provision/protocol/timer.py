@@ -3,39 +3,17 @@
 (our runsv's engine and ``timer-run`` under the C runsv): when the next run starts, and how
 many elapses a run that lasted so long skipped.
 
-``schedule`` (rendered, 0644; its presence marks a timer)::
-
-    timer 1
-    when=*-*-* *:00/15:00
-    persistent=1
-    jitter=30
-    time_limit=600
-
-``when`` is the schedule as the data wrote it (``protocol/schedule.parse_schedule`` reads it,
-cron's form included); ``persistent`` 0|1; ``jitter`` and ``time_limit`` seconds (``0`` or
-absent: none). Unknown keys are ignored (forward compatible); anything else wrong is a
-ValueError naming what.
-
-``supervise/timer`` (runtime-owned, written by the waiter: ``.new`` + rename)::
-
-    timer-state 1 next=1764155700.000000 elapse=1764154800.000000 skipped=2 timed_out=0 missed=0
-
-``next``: when the next run starts (elapse + jitter), 0 = none (no elapse left, or down);
-``elapse``: the elapse of the run started last (0 = none yet); ``skipped``: elapses skipped
-because a run was still going (cumulative); ``timed_out``: runs ended by ``time_limit``
-(cumulative); ``missed``: 1 when the last run was a persistent catch-up. An ``error=`` word,
-always the last, holds the rest of the line: why the spec could not be read. Unknown words
-are ignored.
-
-``timer-stamp`` (service directory, ``persistent`` only; runtime-owned): ``stamp 1
-elapse=SECONDS`` — the last elapse a run was started for, written before the job starts, so a
-``kill -9`` of the tree while the job runs never runs that elapse twice.
+The files (docs/jobs.md#timers): ``schedule`` (rendered, 0644; its presence marks a timer):
+``timer 1`` then ``when=``, ``persistent=``, ``jitter=``, ``time_limit=`` lines, unknown keys
+ignored; ``supervise/timer`` (the waiter's, ``.new`` + rename): ``timer-state 1 next=
+elapse= skipped= timed_out= missed=`` and an optional last ``error=`` that holds the rest of
+the line; ``timer-stamp`` (``persistent`` only): ``stamp 1 elapse=SECONDS``, the last elapse a
+run was started for, written before the job starts, so that a ``kill -9`` of the tree while
+the job runs never runs that elapse twice.
 
 Times are microseconds since the epoch (the calendar's unit) in the code, seconds with six
 decimals in the files. A user's tree writes both records: they are read within bounds
-(protocol/bounds.py: times within 1970..9999, counts within 0..``COUNT_MAX``, at most
-``TIMER_MAX`` bytes), anything else a ValueError naming the field. Standard library and
-``protocol/`` only.
+(protocol/bounds.py), anything else a ValueError naming the field.
 """
 
 import os

@@ -2,38 +2,19 @@
 view says it — ``status``, ``--json``, the Puppet fact, ``fleet status``, ``metrics`` and
 verify judge a timer by these words (health/verdict.py).
 
-A side whose directory has a ``schedule`` file is a timer. Three records tell what it does,
-none of them trusted blindly — a user's tree writes them, and garbage in any is told as
-``unreadable (…)``, never as health:
+A side whose directory has a ``schedule`` file is a timer. Three records tell what it does —
+``schedule`` (its spec, protocol/timer.py), ``supervise/timer`` (the waiter's record) and
+``supervise/last-run`` (each run's end, protocol/lastrun.py) — none trusted blindly: a user's
+tree writes them, and garbage in any is told as ``unreadable (…)``, never as health. The words
+(``scheduled (next at T)``, ``failed (exit N, at T; next at T)``, ``running (since T; next at
+T)``, ``no next run (…)``, ``off``) are docs/jobs.md#what-a-timers-status-says; the fact
+carries them without their times, so that it stays the same while only the clock moves.
 
-- ``schedule`` — its spec (protocol/timer.py ``TimerSpec``);
-- ``supervise/timer`` — the waiter's record (``TimerState``): the next run, the elapse of the
-  run started last, skipped and timed-out runs, or ``error=`` when it cannot read its spec;
-- ``supervise/last-run`` — each run's end, as a one-shot's (protocol/lastrun.py).
-
-The words (``T``: UTC, ``D``: a duration; ``T`` of a run is when it started):
-
-    scheduled (next at T)                                   waiting, never run
-    scheduled (next at T; last done exit 0 at T, took D)    waiting, the last run done
-    failed (exit N, at T; next at T)                        waiting, the last run failed
-    no next run (its schedule has no elapse left)           wanted up, and never runs again
-    running (since T; next at T)                            a run is going
-    off                                                     sv down, or down: true
-    unreadable (WHY)                                        a record is not what it should be
-
-``next at T`` reads ``no next run`` when the schedule has no elapse left (a timer that would
-be ``scheduled`` is then ``no next run``: it never runs again, which is not as wanted) and
-``next at unknown`` before the waiter wrote its first record. The fact carries the same words
-without their times (``scheduled``, ``failed (exit 1)``…): it must stay the same between two
-agent runs while nothing but the clock moves.
-
-Running or waiting: under our runtime nothing of the timer's runs between its runs (the
-status says down, want up), so a status that says run (or finish) is a run. Under the C runit
-``./run`` is the waiter (``timer-run``) and runs the whole time; there a run is going when the
-record's elapse — written as the run starts — is later than the last run's end.
-
-When the last run started: the later of last-run's ``started`` and the record's elapse (under
-the C runit, ``started`` is when the waiter started, long before its elapse).
+Running or waiting: under our runtime nothing of the timer's runs between its runs, so a
+status that says run (or finish) is a run. Under the C runit ``./run`` is the waiter
+(``timer-run``) and runs the whole time; there a run is going when the record's elapse —
+written as the run starts — is later than the last run's end, and the last run started at
+the later of last-run's ``started`` and that elapse.
 
 Loaded only for a side that is a timer: status of a name with no timer never imports it.
 """

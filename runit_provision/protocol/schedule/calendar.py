@@ -6,42 +6,24 @@ standard library and ``protocol/``) and the schema (which validates ``schedule:`
 it: one reading of a schedule, never two. Cron's five fields are ``crontab.py``'s; the one
 entry point for a ``schedule:`` string, which tells them apart, is ``schedule.py``.
 
-The grammar, as systemd.time(7) gives it::
-
-    [WEEKDAYS] [[YEAR-]MONTH-DAY | YEAR-MONTH~DAY | MONTH~DAY] [HOUR:MINUTE[:SECOND]] [ZONE]
+The grammar and every form: docs/schedule.md. ::
 
     >>> str(parse_calendar("Mon..Fri *-*-* 02:30"))
     'Mon..Fri *-*-* 02:30:00'
     >>> str(parse_calendar("*:0/15"))
     '*-*-* *:00/15:00'
-    >>> str(parse_calendar("quarterly"))
-    '*-01,04,07,10-01 00:00:00'
-    >>> str(parse_calendar("Sat,Sun *-02~01 Europe/Berlin"))
-    'Sat,Sun *-02~01 00:00:00 Europe/Berlin'
     >>> parse_calendar("*-*-* 25:00")
     Traceback (most recent call last):
     ...
     runit_provision.protocol.schedule.calendar.ScheduleError: column 7: the hour 25 is not within 0..23
 
-Each component is a chain of ``(start, stop, repeat)``: ``5`` is ``(5, -1, 0)``, ``1..5`` is
-``(1, 5, 1)``, ``0/15`` is ``(0, -1, 15)``, ``1..20/3`` is ``(1, 20, 3)``; seconds are kept in
-microseconds (``1.5`` is ``1500000``; six decimals, a seventh rounds, as systemd). A
-missing chain (``None``) is ``*``. The next elapse follows systemd's ``find_next()``: the
-fields are set from the year down to the second, each step normalised by glibc's
-``mktime()``, and a field set past its end (Feb 30) carries into the next. Which instant a
-local time is around a DST change is glibc's answer, not an idea of ours: ``timeclock``
-below runs glibc 2.36's ``__mktime_internal`` over ``zoneinfo`` — its memory of the last
-offset used included (it decides which instance of a repeated hour a time is, and so that
-a timer in the second pass of a repeated hour does not jump back to the first); a time in
-a spring-forward gap comes out after it (02:30 in Berlin's gap is 03:30 CEST), so that day
-does not match a time in the gap; a repeated hour's times match once. A match before the
-start is refused as systemd 252.39 refuses it (``_find_next``), and the next elapse is
-always after the moment asked about: where systemd's would not be — a repeated hour between
-two offsets of one isdst, which glibc cannot tell apart — it is the same local time's
-instant after that moment (``_second_pass``; docs/schedule.md). systemd 252's one
-failure is kept too: a time carried past December into summer time is read back with
-summer's isdst, an hour early, and its ``find_next()`` gives up after 1000 rounds
-(``*-1/5-06``: "Infinite loop in calendar calculation"); ``next_elapse`` raises then.
+Each component is a chain of ``(start, stop, repeat)`` (``1..20/3`` is ``(1, 20, 3)``, a
+missing chain is ``*``); seconds are kept in microseconds. The next elapse follows systemd's
+``find_next()``: fields set from the year down, each step normalised as glibc's ``mktime()``
+does (``timeclock`` runs its algorithm over ``zoneinfo``, its memory of the last offset
+included), so a DST change, a time in a gap or a repeated hour comes out as under systemd; the
+few places where systemd's answer is not after the moment asked about, and its one failure
+kept (``next_elapse`` raises), are docs/schedule.md#where-it-differs-from-systemd.
 """
 
 from ... import errors
