@@ -1,7 +1,7 @@
 """Made-up sides for the pure tests of what status, metrics and the verdict say of them: the
-one side type (protocol.probe.SideState) as a reader would have filled it."""
+one side type (protocol.sidestate.SideState) as a reader would have filled it."""
 
-from runit_provision.protocol.probe import SideState
+from runit_provision.protocol.sidestate import SideState
 from runit_provision.protocol.status import State, Status
 
 NS = 1_000_000_000

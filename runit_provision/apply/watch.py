@@ -26,7 +26,7 @@ from collections import namedtuple
 
 from ..host.sides import side_last_run, side_marks, side_timer, tallied
 from ..protocol.lastrun import DONE, FAILED, RUNNING
-from ..protocol.probe import Condition
+from ..protocol.sidestate import Condition
 from ..protocol.status import State
 from ..protocol.tally import CRASH_LOOP
 from .steps import Action, ServiceStep, Side, WaitStep
@@ -191,7 +191,7 @@ def judge(live, tally, now, watched, began, memory, is_last=False):
     ``is_last``: the watch ends with this look. ``when``: for PENDING, the unix time to look
     again.
 
-    >>> from runit_provision.protocol.probe import SideState
+    >>> from runit_provision.protocol.sidestate import SideState
     >>> from runit_provision.protocol.status import Status
     >>> def side(state, since, pid=7, want="u"):
     ...     return SideState(True, Status(since, 0, pid, 0, want, 0, state))

@@ -23,7 +23,7 @@ from ..health.verdict import NOT_READY, is_wanted, verdict_of
 from ..model import USER_TREE_PREFIX, log_directory
 from ..model.units import label_of
 from ..protocol.layout import DOWN, ENV_DIR, LOG_DIR, SVLOGD_CONFIG, acted_on, path_in
-from ..protocol.probe import Condition
+from ..protocol.sidestate import Condition
 from ..render.servicedir import Place, oneshots_needed
 from ..render.users import user_place
 from ..shown import shown_line, shown_name

@@ -47,7 +47,7 @@ class RunitSide:
     """One side of a service — the service itself or its ``log/`` — from one snapshot.
 
     A view, on purpose: the side's state is the snapshot's record (``snapshot.Side``, the one
-    side type, protocol.probe.SideState), and this keeps testinfra's way of answering, which
+    side type, protocol.sidestate.SideState), and this keeps testinfra's way of answering, which
     tests are written against (docs/verify.md, InSpec's ``runit_service``): plain booleans,
     None where there is nothing (no pid, no state, no status of a side not supervised), and a
     side that is not there at all (``no such directory``)."""

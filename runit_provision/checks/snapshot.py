@@ -24,7 +24,8 @@ from urllib.parse import unquote_to_bytes
 from ..errors import ProtocolError, VerifyError
 from ..protocol.errstr import error_str
 from ..protocol.layout import LOG_DIR, READINESS, SUPERVISE_DIR, path_in
-from ..protocol.probe import LAST_RUN_FILE, NOT_RUNNING, SideState
+from ..protocol.probe import NOT_RUNNING
+from ..protocol.sidestate import LAST_RUN_FILE, SideState
 from ..protocol.tally import TALLY_FILE
 from ..protocol.status import Status, status_from_bytes
 from .svstatus import parts_from_sv_line
@@ -238,7 +239,7 @@ class Node:
 
 class Side(SideState):
     """One side (a service directory or its ``log/``) as the host's probe saw it: the one
-    side type (protocol.probe.SideState, whose words every check reads), with what only a
+    side type (protocol.sidestate.SideState, whose words every check reads), with what only a
     read of a remote host has — ``path``, ``ok`` (the probe's answer for ``supervise/ok``),
     ``process_uid`` (the owner of the status' running pid), ``supervise_uid`` (the owner of
     ``supervise/`` itself) — and the raw status, readiness and tally bytes, decoded once every

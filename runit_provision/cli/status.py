@@ -17,7 +17,7 @@ from ..health.status import statuses_named
 from ..health.verdict import CRASH_LOOPING, GAVE_UP, NOT_READY, WAITING_FOR
 from ..host.owed import owed_line
 from ..protocol.lastrun import DONE, FAILED
-from ..protocol.probe import Condition
+from ..protocol.sidestate import Condition
 from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
 from ..errors import ProvisionError
 from ..shown import prefixed_lines, shown_name, shown_text
@@ -222,7 +222,7 @@ def notes_of(row):
 
 def unreadable_lines(row):
     """``unreadable: supervise/tally: …`` under a row for each side with a record that
-    cannot be read (protocol.probe.SideState.unreadable_text), escaped."""
+    cannot be read (protocol.sidestate.SideState.unreadable_text), escaped."""
     found = []
     for prefix, side in (("", row.main), ("its logger: ", row.log)):
         if side is not None and side.unreadable:

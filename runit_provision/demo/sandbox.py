@@ -151,7 +151,7 @@ class Sandbox:
         ``seconds`` pass: whether it got there."""
         from ..health.status import service_statuses
         from ..host.fsread import FsReader
-        from ..protocol.probe import Condition
+        from ..protocol.sidestate import Condition
 
         deadline = time.monotonic() + seconds
         with FsReader("/") as fs:

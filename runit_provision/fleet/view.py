@@ -11,7 +11,7 @@ than a bound, so that silence is never read as health.
 """
 
 from ..health.verdict import is_as_wanted_word, judge
-from ..protocol.probe import Condition
+from ..protocol.sidestate import Condition
 
 UNKNOWN = "unknown"  # no account of it in the fact (health/verdict.UNKNOWN's word)
 
@@ -70,7 +70,7 @@ def _problem(node, service, not_running):
 
 
 def state_of(word):
-    """A side's ``state`` as a fact words it, read back: its protocol.probe.Condition —
+    """A side's ``state`` as a fact words it, read back: its protocol.sidestate.Condition —
     ``UNKNOWN`` where the fact says none (Facter's ``""``) — or, a word no Condition is (a
     newer node's), that word as the fact gives it.
 

@@ -24,7 +24,7 @@ logger) is 1 for that side, absent for a side whose records were all read; its s
 """
 
 from ..protocol.lastrun import FAILED
-from ..protocol.probe import Condition
+from ..protocol.sidestate import Condition
 from ..protocol.tally import CRASH_LOOP
 from ..shown import shown_name
 
@@ -184,7 +184,7 @@ def _log(row):
 
 
 def _values(side):
-    """``(suffix, value)`` of one side (protocol.probe.SideState)."""
+    """``(suffix, value)`` of one side (protocol.sidestate.SideState)."""
     state = side.state
     supervised = state is not Condition.NOT_SUPERVISED
     if state is not Condition.UNKNOWN:  # whether it is supervised, or runs, cannot be told

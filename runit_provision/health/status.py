@@ -24,13 +24,13 @@ from ..host.owed import owed_path
 from ..host.sides import NOT_SUPERVISED, probe_side, read_owed, read_side
 from ..model.units import declared_units, selected_units, service_directories, units_named
 from ..protocol.layout import LOG_DIR
-from ..protocol.probe import SideState
+from ..protocol.sidestate import SideState
 from ..protocol.tally import CRASH_LOOP
 from .verdict import UNKNOWN, is_paused, is_wanted, side_words, verdict_of
 
 
 def side_json(side):
-    """``status --json``'s record of one side (protocol.probe.SideState): every derived word,
+    """``status --json``'s record of one side (protocol.sidestate.SideState): every derived word,
     our runtime's account (``unknown`` where none is kept) and, for a side that declares it,
     its readiness."""
     found = {"state": side.state, "pid": side.pid or None, "uptime": side.uptime,
@@ -74,7 +74,7 @@ def readiness_json(side):
 def _with_readiness(side, found):
     """``readiness`` only for a side that declares it: every other side's JSON is as it was
     before readiness existed; ``unreadable`` likewise, only for a side with a record that
-    cannot be read (protocol.probe.SideState.unreadable_text); ``restart`` and
+    cannot be read (protocol.sidestate.SideState.unreadable_text); ``restart`` and
     ``waiting_for`` only while a restart or ./run waits."""
     if side.unreadable:
         found["unreadable"] = side.unreadable_text
@@ -122,7 +122,7 @@ def timer_json(side):
 class ServiceStatus:
     """A supervised service: ``label``, ``path`` (its directory; for one the data does not
     declare, its entry in the service directory), ``tree`` (login or None), ``enabled``,
-    ``main`` and ``log`` (protocol.probe.SideState; ``log`` None without a logger),
+    ``main`` and ``log`` (protocol.sidestate.SideState; ``log`` None without a logger),
     ``owed``: the restarts and HUPs an apply wrote down for it and has not done yet
     (``owed.Owed``; host/owed.py), ``declared``: whether the data declares it, and
     ``note``: why its state was not read (None: it was). ``verdict``: the one judgement of

@@ -4,7 +4,7 @@ exit code, its red rows and the logs under them), the Puppet fact (its ``verdict
 what runs. Pure: words in, words out.
 
 A service is judged in the words the fact carries of each side (``side_words``, derived once
-by protocol.probe.SideState), so that a fact from PuppetDB is judged as the node judged
+by protocol.sidestate.SideState), so that a fact from PuppetDB is judged as the node judged
 itself, and one from an older node, which carries no verdict, the same way (``judge``). What
 is wrong, first found first: ``unreadable (WHY)`` (a record a user's tree wrote),
 ``gave up restarting it``, ``waiting for setup`` (its ./run waits for a one-shot it needs;
@@ -23,7 +23,7 @@ judges against the data instead (``verdict_of``).
 from collections import namedtuple
 
 from ..protocol.lastrun import DONE, FAILED, RUNNING, UNREADABLE
-from ..protocol.probe import Condition
+from ..protocol.sidestate import Condition
 from ..protocol.tally import exit_text
 from ..protocol.timerwords import (KINDS as TIMER_KINDS, NO_NEXT_RUN as TIMER_NO_NEXT_RUN,
                                     OFF as TIMER_OFF, SCHEDULED as TIMER_SCHEDULED,
@@ -210,7 +210,7 @@ def is_as_wanted_word(word, main):
 
 
 def verdict_of(wanted, main, log=None, timed=True):
-    """The Verdict of a service whose sides are read (protocol.probe.SideState; ``log``
+    """The Verdict of a service whose sides are read (protocol.sidestate.SideState; ``log``
     None: no logger), wanted up or not (``wanted``): ``judge`` of their words — a timer's
     with their times (``timed``: status's), or without (the fact's)."""
     return judge({"wanted": wanted, "running": main.is_running,

@@ -14,8 +14,8 @@ import os
 from ..errors import ProbeError, UnsafePathError
 from ..protocol.layout import (BACKOFF_STATE, LAST_RUN, ONESHOT, READINESS, SCHEDULE,
                                SUPERVISE_DIR, TIMER_STATE_FILE)
-from ..protocol.probe import (LAST_RUN_FILE, SideState, is_normally_up, is_supervised_despite,
-                              read_status_at, unknown_of)
+from ..protocol.probe import is_normally_up, is_supervised_despite, read_status_at, unknown_of
+from ..protocol.sidestate import LAST_RUN_FILE, SideState
 from ..protocol.status import State
 from ..protocol.tally import TALLY_FILE, tally_read_at
 from .owed import owed_from_text

@@ -199,7 +199,7 @@ def last_run_read_at(supervise_fd):
 
 def job_of(state_word, found):
     """What a one-shot is doing: ``running`` while ``./run`` (or its ``./finish``) runs
-    (``state_word``: protocol.probe.Condition's word), else its last run's end — ``done``,
+    (``state_word``: protocol.sidestate.Condition's word), else its last run's end — ``done``,
     ``failed`` — or ``never run``; None when its state cannot be told.
 
     >>> job_of("run", None), job_of("down", None), job_of("unknown", None)

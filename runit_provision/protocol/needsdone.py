@@ -93,7 +93,7 @@ def guard_passed(dependent, data, boot):
     False when it names another run (a pid or a boot before: this run waits in its guard),
     None when nothing can be told — no record, not one, or no boot id on either side.
 
-    >>> from .probe import SideState
+    >>> from .sidestate import SideState
     >>> from .status import Status, State
     >>> web = SideState(True, Status(0, 0, 42, False, "u", False, State.RUN))
     >>> [guard_passed(web, record, "b1") for record in (

@@ -100,7 +100,7 @@ def timer_read_from_bytes(schedule, record, last_run):
 
 
 def timer_doing(state, want, stamp_s, is_ours, read, last, exit_words, fact_exit_words):
-    """What the timer does, from its side: ``state`` (protocol.probe.Condition's word),
+    """What the timer does, from its side: ``state`` (protocol.sidestate.Condition's word),
     ``want`` (``up``/``down``/None), ``stamp_s`` (its status's stamp, unix seconds),
     ``is_ours`` (our runtime's tally accounts for the status: then a run is what runs),
     ``read`` (TimerRead), ``last`` (protocol/lastrun.LastRun or None); ``exit_words``,

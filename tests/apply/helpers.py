@@ -16,7 +16,7 @@ from runit_provision.accounts.databases import Databases, GroupTable, PasswdTabl
 from runit_provision.apply.desired import desired_state
 from runit_provision.apply.fsroot import FsRoot
 from runit_provision.host.sides import NOT_SUPERVISED
-from runit_provision.protocol.probe import SideState
+from runit_provision.protocol.sidestate import SideState
 from runit_provision.apply.runner import Completed
 from runit_provision.model.units import labels_named
 from runit_provision.errors import LimitError, UnsafePathError

@@ -13,7 +13,7 @@ from runit_provision.apply.watch import (
     RECHECK, START_GRACE, STAYED_UP, Look, Memory, NotUp, Outcome, Start, Watched, asked_side,
     judge, started_sides, watch)
 from runit_provision.host.sides import NOT_SUPERVISED
-from runit_provision.protocol.probe import SideState
+from runit_provision.protocol.sidestate import SideState
 from runit_provision.protocol.status import State, Status
 from runit_provision.protocol.tally import Tally
 

@@ -125,7 +125,7 @@ def test_a_state_that_cannot_be_told_says_why_not_that_the_runtime_keeps_no_acco
     """Issue 44 item 6: ``status`` run by a user who may not read root's ``supervise/`` says
     what it cannot read and why (host/sides.not_readable's words), not "no account of exits:
     not our runtime"."""
-    from runit_provision.protocol.probe import SideState
+    from runit_provision.protocol.sidestate import SideState
 
     why = ("cannot read /etc/sv/web/supervise: permission denied (supervise/ is root's, 0700, "
            "and this is uid 1000)")

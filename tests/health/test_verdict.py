@@ -9,7 +9,7 @@ from runit_provision.checks.snapshot import Side, Snapshot
 from runit_provision.health.status import ServiceStatus
 from runit_provision.health.verdict import (
     AS_WANTED, CRASH_LOOPING, GAVE_UP, NOT_RUNNING, is_wanted, judge, verdict_of)
-from runit_provision.protocol.probe import Condition
+from runit_provision.protocol.sidestate import Condition
 from runit_provision.protocol.tally import Tally
 
 from ..sides import NOW, NS, made_side

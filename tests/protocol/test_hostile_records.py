@@ -17,7 +17,7 @@ import pytest
 from runit_provision.errors import ProtocolError
 from runit_provision.protocol import backoff, lastrun, needsdone, readiness, tai64, tally, timer
 from runit_provision.protocol.bounds import PID_MAX, TIME_NS_MAX, printable
-from runit_provision.protocol.probe import SideState
+from runit_provision.protocol.sidestate import SideState
 from runit_provision.protocol.status import State, Status, status_from_bytes
 from runit_provision.protocol.timerwords import timer_read_from_bytes
 

@@ -67,7 +67,7 @@ def test_condition_behaves_like_a_str_enum_of_its_words():
     import enum
     import json
 
-    from runit_provision.protocol.probe import Condition
+    from runit_provision.protocol.sidestate import Condition
 
     words = ("down", "run", "finish", "not supervised", "unknown")
     like = enum.Enum("Condition", [(word.upper().replace(" ", "_"), word) for word in words],

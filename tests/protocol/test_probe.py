@@ -11,7 +11,7 @@ import os
 import pytest
 
 from runit_provision.errors import ProbeError, ProtocolError
-from runit_provision.protocol import errstr, layout, probe
+from runit_provision.protocol import errstr, layout, probe, sidestate
 from runit_provision.protocol.status import State, Status, status_to_bytes
 
 RUNNING = Status(1_700_000_000, 500, 4242, False, "u", False, State.RUN)
@@ -266,17 +266,17 @@ def test_read_status_at_takes_only_a_fifo_for_ok(side):
 
 
 @pytest.mark.parametrize("side, state", [
-    (probe.SideState(True, RUNNING), probe.Condition.RUN),
-    (probe.SideState(True, RUNNING._replace(pid=0, state=State.DOWN)), probe.Condition.DOWN),
-    (probe.SideState(True, RUNNING._replace(state=State.FINISH)), probe.Condition.FINISH),
-    (probe.SideState(False), probe.Condition.NOT_SUPERVISED),
-    (probe.SideState(True, RUNNING, unknown="unable to read supervise/status"),
-     probe.Condition.UNKNOWN),
-    (probe.SideState(True), probe.Condition.UNKNOWN),  # supervised, no status read
-    (probe.SideState(None, RUNNING), probe.Condition.UNKNOWN),  # verify could not tell
+    (sidestate.SideState(True, RUNNING), sidestate.Condition.RUN),
+    (sidestate.SideState(True, RUNNING._replace(pid=0, state=State.DOWN)), sidestate.Condition.DOWN),
+    (sidestate.SideState(True, RUNNING._replace(state=State.FINISH)), sidestate.Condition.FINISH),
+    (sidestate.SideState(False), sidestate.Condition.NOT_SUPERVISED),
+    (sidestate.SideState(True, RUNNING, unknown="unable to read supervise/status"),
+     sidestate.Condition.UNKNOWN),
+    (sidestate.SideState(True), sidestate.Condition.UNKNOWN),  # supervised, no status read
+    (sidestate.SideState(None, RUNNING), sidestate.Condition.UNKNOWN),  # verify could not tell
 ])
 def test_a_side_s_state_is_one_condition(side, state):
     assert side.state is state
-    assert side.is_running is (state is probe.Condition.RUN)
+    assert side.is_running is (state is sidestate.Condition.RUN)
     assert repr(side).startswith("SideState(supervised=%r, state=%r," % (
         side.is_supervised, state.value))

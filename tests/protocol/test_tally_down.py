@@ -1,6 +1,6 @@
 """Issue 44 item 5: ``supervise/tally`` keeps when a side was last wanted down (``down=``), and
 the deaths before it make no crash loop — for status's verdict, read from the tally and the
-status (protocol/probe.SideState), and for the runtime's give-up policy alike. The file stays
+status (protocol/sidestate.SideState), and for the runtime's give-up policy alike. The file stays
 what it was for a side never stopped, and a file with the field is read by a reader that does
 not know it (the fields are ``key=value``, taken by name)."""
 

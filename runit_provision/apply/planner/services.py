@@ -27,7 +27,7 @@ import enum
 import posixpath
 
 from ...protocol.layout import SCHEDULE, TIMER_STATE_FILE
-from ...protocol.probe import Condition
+from ...protocol.sidestate import Condition
 from ..desired import Role
 from ..steps import Action, PathStep, Phase, ServiceStep, Side, WaitStep
 
