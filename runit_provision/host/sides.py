@@ -10,6 +10,7 @@ the SideState's ``unreadable`` with why — that side's row says so, the rest ar
 """
 
 import os
+import time
 
 from ..errors import ProbeError, UnsafePathError
 from ..protocol.layout import (BACKOFF_STATE, LAST_RUN, ONESHOT, READINESS, SCHEDULE,
@@ -17,8 +18,13 @@ from ..protocol.layout import (BACKOFF_STATE, LAST_RUN, ONESHOT, READINESS, SCHE
 from ..protocol.probe import is_normally_up, is_supervised_despite, read_status_at, unknown_of
 from ..protocol.sidestate import LAST_RUN_FILE, SideState
 from ..protocol.status import State
-from ..protocol.tally import TALLY_FILE, tally_read_at
+from ..protocol.tally import TALLY, TALLY_FILE, tally_read_at
 from .owed import owed_from_text
+
+# How long a reader waits for the status that a tally just written announces, and how far
+# a file's time (the kernel's coarse clock) may lag the clock runsv stamps a status with.
+TALLY_CATCH_UP = 0.5
+_FILE_CLOCK_NS = 20_000_000
 
 READINESS_FILE = SUPERVISE_DIR + "/" + READINESS
 
@@ -258,27 +264,45 @@ def tallied(fs, path, side):
     return with_unreadable(side.replaced(status=status, tally=tally), TALLY_FILE, why)
 
 
-def side_tally(fs, path, status):
+def side_tally(fs, path, status, catch_up=TALLY_CATCH_UP):
     """``(status, tally, why)``: the side's Tally when it is our runtime's account of what
     ``status`` shows (its pid is status's), else None — no file (C runit), one another runsv
-    left, or one that cannot be read (``why``: what is wrong with it; else None). The tally
-    is written before the status, so a status read again after a tally that does not match
-    it catches up with it."""
+    left, or one that cannot be read (``why``: what is wrong with it; else None).
+
+    runsv writes the tally before the status. A tally that names another pid and was written
+    after the status's stamp is one whose status is still to come (a busy host may hold runsv
+    between the two writes): the status is read again until it catches up, for at most
+    ``catch_up`` seconds. One written before the status is another runsv's, left behind."""
     try:
         supervise = fs.dir_fd(path + "/" + SUPERVISE_DIR)
     except (OSError, UnsafePathError):
         return status, None, None
-    for _ in range(3):
+    deadline = time.monotonic() + catch_up
+    pause = 0.001
+    while True:
         tally, why = tally_read_at(supervise)
         if tally is None:
             return status, None, why
         if tally.pid == status.pid:
             return status, tally, None
+        if not _written_since(supervise, status) or time.monotonic() > deadline:
+            return status, None, None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
         try:
             status = read_status_at(supervise)
         except ProbeError:
             return status, None, None
-    return status, None, None
+
+
+def _written_since(supervise, status):
+    """Whether the tally in ``supervise`` was written at or after ``status``'s stamp (within
+    the kernel's coarse clock, which stamps files)."""
+    try:
+        written = os.stat(TALLY, dir_fd=supervise, follow_symlinks=False).st_mtime_ns
+    except OSError:
+        return False
+    return written >= status.stamp_ns - _FILE_CLOCK_NS
 
 
 def side_readiness_read(fs, path, status):

@@ -1,0 +1,76 @@
+"""host/sides.side_tally: our runsv's tally is believed only when it accounts for the status
+read beside it. runsv writes the tally first, so a reader that finds a tally newer than the
+status, naming another pid, waits for the status to catch up; a tally older than the status
+is another runsv's, left behind, and is not waited for."""
+
+import os
+import threading
+import time
+
+from runit_provision.host.fsread import FsReader
+from runit_provision.host.sides import side_tally
+from runit_provision.protocol.status import State, Status, status_to_bytes
+from runit_provision.protocol.tally import Tally, tally_bytes
+
+
+def supervised(tmp_path):
+    """A side's directory whose ``supervise/ok`` has a reader, as under a runsv; the reader's
+    descriptor, to close."""
+    supervise = tmp_path / "supervise"
+    supervise.mkdir()
+    os.mkfifo(str(supervise / "ok"))
+    return os.open(str(supervise / "ok"), os.O_RDONLY | os.O_NONBLOCK)
+
+
+def write_status(tmp_path, pid, seconds):
+    status = Status(int(seconds), 0, pid, False, "u", False, State.RUN if pid else State.DOWN)
+    new = tmp_path / "supervise" / "status.new"
+    new.write_bytes(status_to_bytes(status))
+    new.rename(tmp_path / "supervise" / "status")
+    return status
+
+
+def write_tally(tmp_path, pid):
+    (tmp_path / "supervise" / "tally").write_bytes(tally_bytes(Tally(pid=pid, starts=2)))
+
+
+def test_a_status_still_to_come_is_waited_for(tmp_path):
+    reader = supervised(tmp_path)
+    try:
+        old = write_status(tmp_path, 41, time.time() - 5)
+        write_tally(tmp_path, 42)  # runsv between its two writes
+        later = threading.Timer(0.1, write_status, (tmp_path, 42, time.time()))
+        later.start()
+        with FsReader() as fs:
+            status, tally, why = side_tally(fs, str(tmp_path), old, catch_up=10)
+        later.join()
+        assert (status.pid, tally.pid, why) == (42, 42, None)
+    finally:
+        os.close(reader)
+
+
+def test_a_tally_another_runsv_left_is_not_waited_for(tmp_path):
+    reader = supervised(tmp_path)
+    try:
+        write_tally(tmp_path, 42)
+        os.utime(str(tmp_path / "supervise" / "tally"), (time.time() - 60,) * 2)
+        status = write_status(tmp_path, 77, time.time() - 5)  # the C runsv's, since
+        started = time.monotonic()
+        with FsReader() as fs:
+            found = side_tally(fs, str(tmp_path), status, catch_up=10)
+        assert found == (status, None, None) and time.monotonic() - started < 5
+    finally:
+        os.close(reader)
+
+
+def test_a_status_that_never_comes_ends_the_wait(tmp_path):
+    reader = supervised(tmp_path)
+    try:
+        old = write_status(tmp_path, 41, time.time() - 5)
+        write_tally(tmp_path, 42)
+        started = time.monotonic()
+        with FsReader() as fs:
+            found = side_tally(fs, str(tmp_path), old, catch_up=0.2)
+        assert found == (old, None, None) and 0.2 <= time.monotonic() - started < 10
+    finally:
+        os.close(reader)
