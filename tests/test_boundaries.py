@@ -523,3 +523,31 @@ def test_the_private_use_finder(tmp_path):
                       "getattr(sys, '_base_executable', None)\nsys.argv\n")
     assert private_uses(sample) == [("_signal", 2), ("posix", 3), ("_operator", 4),
                                     ("sys._getframe", 6), ("sys._base_executable", 7)]
+
+
+# -- a module's docstring fits on a screen ------------------------------------------------------
+# What a module is and why, in a few paragraphs; a format, a table or a reference belongs to its
+# page in docs/, which the docstring names.
+DOCSTRING_LINES = 30
+
+
+def long_docstrings(paths):
+    """``(path, lines)`` of each of ``paths`` whose module docstring is longer than
+    DOCSTRING_LINES lines."""
+    found = []
+    for path in paths:
+        doc = ast.get_docstring(ast.parse(path.read_text()), clean=False) or ""
+        if doc.count("\n") + 1 > DOCSTRING_LINES:
+            found.append((path, doc.count("\n") + 1))
+    return found
+
+
+def test_a_module_docstring_fits_on_a_screen():
+    assert long_docstrings([path for _, path in modules()]) == []
+
+
+def test_the_docstring_measure(tmp_path):
+    short, long = tmp_path / "short.py", tmp_path / "long.py"
+    short.write_text('"""One line."""\n')
+    long.write_text('"""%s"""\n' % ("line\n" * DOCSTRING_LINES))
+    assert long_docstrings([short, long]) == [(long, DOCSTRING_LINES + 1)]

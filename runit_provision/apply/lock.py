@@ -5,30 +5,17 @@ apply blocks in ``flock`` — woken by the kernel the moment the first lets go, 
 by ``--lock-timeout`` through an interval timer — and then refuses with ``LockError``. ``plan``
 takes it shared, so a plan never reads a tree half-way through an apply.
 
-**Where**: ``.runit-provision.lock`` in the directory that holds ``sv_dir`` (``/etc`` for
-``/etc/sv``), reached through ``FsRoot`` — so it moves with the data and with ``--root``: two
-trees (two roots, two relocated ``sv_dir``) never wait for each other, and one tree always
-maps to the same file. A flock is taken through any open descriptor, a read-only one
-included, so the lock is what nobody else can open: a regular file of the applier's own
-(root's, on a host), mode 0600 — a directory anyone can read, as the lock once was (``/etc``
-itself), let any account (``nobody``: ``flock -x /etc sleep infinity``) hold every apply
-off. An ``O_PATH`` descriptor, which needs no permission on the file, cannot be flock'ed.
-What is found there is checked before it is used — no link followed (``O_NOFOLLOW``), no
-FIFO or device opened (``lstat`` first, ``fstat`` after), the applier's owner and no access
-for group or others — and anything else is refused with ``LockError`` naming it: a planted
-lock would be one its planter holds.
+**Where**: ``.runit-provision.lock`` in the directory that holds ``sv_dir``, reached through
+``FsRoot``, so it moves with the data and ``--root``. A flock can be taken through any open
+descriptor, so the lock is a file nobody else can open: the applier's own, mode 0600, found
+without following a link or opening a FIFO or device, and anything else there refused with
+``LockError`` naming it (a planted lock would be one its planter holds).
 
 **Nothing left behind**: the file is made when the lock is taken (``O_CREAT|O_EXCL``) and
-removed when it is let go by whoever can then take it exclusive — so the first apply's plan
-still shows ``sv_dir`` being made, and a staged image (``--root``) gets no stray file. A
-waiter that gets the lock on a file removed meanwhile sees that its descriptor is no longer
-the file at the name (``fstat`` against ``lstat``) and takes the new one: removing is done
-only under the exclusive lock, so a lock held on the file at the name stays on it.
-
-**Without the right to open it**: a plan by an account that may not create or open the file
-(a user planning root's tree) reads without the lock — it may see an apply half-way, and can
-hold none off. It goes when the process does, whatever way it ends (a lock file left by a
-killed apply is taken over by the next).
+removed, under the exclusive lock, when it is let go; a waiter that gets the lock on a file
+removed meanwhile (``fstat`` against ``lstat``) takes the new one. A plan by an account that
+may not open the file reads without the lock. The lock goes with the process, however it
+ends.
 """
 
 import errno

@@ -1,37 +1,19 @@
 """cli: ``runit-provision restart | start | stop | once | hup | term NAME…`` — a declared service driven through sv,
 found by the name the data gives it (the one name rule: model/units.py, docs/names.md).
 
-The data says where each service lives (``service_dir``, a user's tree), which runtime's sv
-drives it and how long sv waits (``sv_timeout``): a caller names the service — ``web``,
-``alice/notebook`` (or ``~alice/notebook``), ``runsvdir-alice`` — and computes no runit path.
-A user's service is driven as that user, in their tree's clean environment (as apply restarts
-it): sv never follows a link they planted with root's rights. The Puppet module's
-``runit::restart`` calls ``restart --if-running``.
+The data says where each service lives, which runtime's sv drives it and how long sv waits:
+a caller names the service (``web``, ``alice/notebook``, ``runsvdir-alice``) and computes no
+runit path. A user's service is driven as that user, in their tree's clean environment.
 
-A one-shot's ``start``, ``restart`` and ``once`` (docs/jobs.md) send ``sv up`` (``once``:
-``sv once``; ``restart``: ``sv -w T down`` first) and watch that run to its end: 0 done, 3
-failed or still running at the timeout, with its exit and its log's last lines.
+A one-shot's ``start``, ``restart`` and ``once`` and a timer's verbs (docs/jobs.md#the-verbs,
+``TIMER_VERBS``) read what the job does first and watch the run they asked for to its end: 0
+done, 3 failed or still running at the timeout, with its exit and its log's last lines.
+``restart`` and ``start`` of a service watch it as ``apply`` does (apply/watch.py): one that
+died or never came up is said on stderr with its deaths, last exit and log.
 
-A timer's verbs (docs/jobs.md#the-verbs, ``TIMER_VERBS``) read what it does first — waiting,
-a run under way, off — and never wait for a run but ``once``'s: ``start`` and ``restart`` arm
-it (``restart`` of a waiting one: ``sv hup``), a run under way left to end; ``term`` and
-``hup`` with no run have nothing to signal; ``once`` runs the job now with ``sv 1`` (our runsv
-and timer-run take USR1 while waiting as "run now, keep the schedule"; ``sv once`` when it is
-off) and watches that run to its end, as a one-shot's. The same under both runtimes.
-
-``restart`` and ``start`` then watch the services they asked for, as ``apply`` watches what it
-started (apply/watch.py, the same code): each must be running half a second after its run
-began, within the sv timeout; one that died (a crash loop: ``run`` exiting at once) or never
-came up is said on stderr with its deaths, its last exit and the last lines of its log, as
-``apply`` says it — whether sv said ``ok`` (our sv, or the C sv catching a run between two
-deaths) or gave up waiting.
-
-Exit codes: 0 sv did it for every name (and what restart or start asked for stayed up); 1 an
-error — data that does not load, a name the data does not declare (or declares absent or
-disabled), sv failing or timing out for a service that is up all the same or that no runsv
-serves (its output says which); 3 a service restart or start asked for did not stay up
-(status's "not as wanted"; 1 wins when both happen). Under ``--root`` nothing is run: the sv
-command lines are printed.
+Exit codes (docs/exit-codes.md): 0 sv did it for every name; 1 an error (data that does not
+load, a name not declared, sv failing); 3 a service restart or start asked for did not stay
+up (1 wins when both happen). Under ``--root`` the sv command lines are printed, not run.
 """
 
 import argparse

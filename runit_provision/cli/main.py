@@ -71,11 +71,10 @@ def main(argv=None):
     is_program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     # A run builds its data, tree, observation and plan once and keeps them to the end:
-    # the cyclic collector has nothing to free, yet its passes over that growing heap were a
-    # tenth of an apply of 1000 services. Reference counting still frees everything else.
-    # After a call the collector is on again as it was; after the program, everything the
-    # run built is frozen instead, so that the interpreter's last collection at exit does
-    # not walk it (20 ms of an apply of 200 services, 45 ms of 1000).
+    # the cyclic collector has nothing to free, yet its passes over that growing heap are a
+    # share of a large apply. Reference counting still frees everything else. After a call
+    # the collector is on again as it was; after the program, everything the run built is
+    # frozen instead, so that the interpreter's last collection at exit does not walk it.
     was_enabled = gc.isenabled()
     gc.disable()
     chosen = argv[0] if argv and argv[0] in COMMANDS else None

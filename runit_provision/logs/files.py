@@ -26,9 +26,8 @@ from .stamps import label_key
 
 _OPEN = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC
-# a block per service in a merge: 20 services hold ~1.3 MiB of lines, which the sort, the
-# order and the output's join walk while the processor's cache still holds them (256 KiB
-# blocks, ~5 MiB, were a tenth slower)
+# a block per service in a merge: small enough that the lines of every service of a merge fit
+# the processor's cache while the sort, the order and the output's join walk them
 BLOCK = 1 << 16
 
 # magic bytes -> the stdlib module that reads such a stream

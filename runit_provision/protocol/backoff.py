@@ -24,12 +24,9 @@ owner's: a reader only shows it, never acts on it)::
 
     backoff-state 1 pid=4321 restarts=3 step=2/6 delay=4.000 due=1700000004
 
-Both files may be a user's (their service directory, their tree's tally): each number is read
-within bounds before a timer or a view sees it — the ``backoff`` file's seconds within
-0..``SECONDS_MAX`` (a day, the data's own bound) and its steps within 0..``STEPS_MAX``; a
-record's ``delay`` within 0..``DELAY_MAX`` (``max`` and ``jitter`` together), its ``due``
-within 1970..9999, its counts and pid as protocol/bounds.py says. Out of them, a file is not
-one (ValueError, its words say why).
+Both files may be a user's: each number is read within bounds (protocol/bounds.py; the
+``backoff`` file's seconds within a day, a record's ``delay`` within ``max`` and ``jitter``
+together) before a timer or a view sees it; out of them, a file is not one (ValueError).
 """
 
 from .layout import BACKOFF, BACKOFF_STATE  # noqa: F401 (the names, layout's; here for readers)

@@ -3,34 +3,21 @@ waits on a side, as s6's fifodir (s6-supervise's ``event/``) does. Both ends liv
 ``EventPoster`` (runsv's) and ``subscribe`` (a waiter's: our ``sv``).
 
 Why: a wait woken by inotify ends with the kernel's teardown of an instance that had a watch,
-which waits for an SRCU grace period — 6 to 16 ms in every ``sv -w`` that waited
+which waits for an SRCU grace period: milliseconds in every ``sv -w`` that waited
 (bench/RESULTS.md, row 43). A FIFO costs its close nothing.
 
-The directory, ours (the C runsv and sv never look in it; docs/sv.md)::
-
-    supervise/event/     01733: whoever may reach ``supervise/`` (and so read ``status``) may
-                         make a waiter there; the sticky bit keeps each waiter's FIFO its own,
-                         and no one but runsv lists the others
-      ok                 a FIFO runsv holds a reader on while it posts — as runit's
-                         ``supervise/ok``: a waiter that can open it write-only knows its
-                         events will come; ENXIO means no runsv of ours (the C runsv, or ours
-                         killed): wait as before. Its mode and group are ``supervise/ok``'s
-                         (no read bit but the owner's), so the same people may probe both. In
-                         a tree every side's ``ok`` is a link to one FIFO: one reader for all
-      w.PID.HEX          a waiter's FIFO, held open read-write by the waiter for as long as
-                         it waits, then removed; runsv writes one byte into it per change
-      .w.PID.HEX         one being made (runsv never opens these): a waiter makes its FIFO,
-                         opens it, then renames it, so that under a ``w.`` name a FIFO always
-                         has its reader — one without (ENXIO) is a killed waiter's: removed
+The directory (mode 01733, ours: the C runsv and sv never look in it) holds ``ok``, a FIFO
+runsv holds a reader on while it posts (a waiter that can open it write-only knows its events
+will come; ENXIO: no runsv of ours, wait as before), and each waiter's ``w.PID.HEX`` FIFO,
+made as ``.w.PID.HEX``, opened, then renamed, so that a ``w.`` FIFO always has its reader
+(one without is a killed waiter's: removed). docs/sv.md says who may wait and what a waiter
+cannot do.
 
 The bytes: ``s`` a new ``status``, ``r`` a new ``readiness`` record, ``x`` runsv is leaving
-(written after it closed ``supervise/ok``). A woken waiter reads the files again; the byte
-only wakes it, and any byte it missed while it was looking is one it does not need.
-
-runsv never blocks and never follows: each waiter's FIFO is looked at as the directory lists
-it (a FIFO, ``w.`` name) and opened write-only, non-blocking, without following a link,
-without a controlling terminal, then checked again (a FIFO); a full FIFO (a waiter that does
-not read) is skipped; at most ``WAKE_MAX`` entries are looked at per change. Stdlib only.
+(written after it closed ``supervise/ok``). A woken waiter reads the files again; the byte only
+wakes it. runsv never blocks and never follows: each ``w.`` FIFO is opened write-only,
+non-blocking, without following a link, and checked again; a full one is skipped; at most
+``WAKE_MAX`` entries are looked at per change.
 """
 
 import errno

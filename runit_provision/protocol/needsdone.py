@@ -5,25 +5,14 @@ as the views tell it (health/verdict.py: ``waiting for setup``).
 
 A dependent waits in one of two ways: our tree holds its ``./run`` (it is down, wanted up),
 or its guard runs (it is ``run``: the C runsv's way, and ours once a hold ran out). Either way
-it waits for a one-shot that is not done — running, never run, or failed: the guard passes on
-a record of exit 0 alone. A dependent that runs waits if it started at or after the one-shot's
-run began; one that started before it passed its guard then — a one-shot run again later, or
-failed later, stops nothing that runs — unless the one-shot runs now and has no record of a
-run done before this one: at boot, the C runsvdir starts the dependent's runsv and the
-one-shot's side by side, and the dependent's guard, started first, waits for that first run.
+it waits for a one-shot that is not done (the guard passes on a record of exit 0 alone). One
+that runs waits if it started at or after the one-shot's run began, or if the one-shot runs
+now with no run done before (at boot both start side by side).
 
-Which of the two a running dependent's guard did — passed or waits — its timing alone cannot
-always tell: a guard started just before a one-shot's run may have read the record of the
-run before (and passed) or not (and waits for this run); and a ``supervise/`` that outlives a
-reboot keeps the boot before's record, which the guard does not take. So the guard says when
-it passes: ``needs-passed`` in the service directory, written by ./run as it goes on —
-
-    needs-passed 1 pid=4321 boot=9f1c…
-
-``pid`` the shell's (./run's: the pid ``supervise/status`` names, the same after its exec),
-``boot`` the kernel's boot id then. A dependent that runs passed its guard when the record
-names its pid in this boot, and waits in it otherwise (``guard_passed``); a directory with
-no record (rendered before it was written, or not writable) is told by the timing above.
+Timing alone cannot always tell whether a running dependent's guard passed, so the guard
+says so: ``needs-passed 1 pid=PID boot=ID`` in the service directory, written by ./run as it
+goes on. A dependent passed its guard when that record names its pid in this boot
+(``guard_passed``); without a record, the timing above decides.
 
 Both files are the service owner's: ``needs-done``'s lines are only looked at (absolute
 paths, at most ``NEEDS_MAX``), ``needs-passed`` only compared with the status's pid, and only

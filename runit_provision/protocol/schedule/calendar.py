@@ -340,7 +340,7 @@ def host_zone():
     """The host's local zone, as the C library finds it: ``$TZ`` (a name, with or without
     the leading ``:``), else ``/etc/localtime``, else UTC (None). A ``/etc/localtime`` that is
     UTC at every instant (``is_utc_tzif``) is UTC too: zoneinfo (with sysconfig and datetime,
-    about 0.7 MB of a tree's) is not loaded for it."""
+    a share of a tree's memory) is not loaded for it."""
     import os
     name = os.environ.get("TZ")
     if name:

@@ -13,25 +13,13 @@ and the next run computed as Debian's cron runs it; pure, standard library only.
     ...
     runit_provision.protocol.schedule.calendar.ScheduleError: column 1: @reboot runs at boot, not on a schedule: a one-shot service is that (oneshot: true)
 
-An item is ``*``, ``N``, ``N-M``, ``*/S`` or ``N-M/S``; items are joined by ``,``; months and
-weekdays may be named by their first three letters (any case), also as a range's ends, as
-Debian's cron reads them (its man page says names may not form ranges; its parser lets
-them). What Debian's cron accepts without a word but never runs as written is refused by
-name: ``N/S`` (Debian stops at the ``/``: "bad hour" on the next field), a range that runs
-backwards (``5-3``, ``mon-sun``: no day at all). The shorthands: ``@yearly`` (``@annually``),
-``@monthly``, ``@weekly`` (Sunday), ``@daily`` (``@midnight``), ``@hourly``; ``@reboot`` is
-refused. A sixth word names the time zone (the tz database's, or ``UTC``); without it, the
-host's.
-
-The day, as cron(8) and crontab(5) say: when both day-of-month and day-of-week are
-restricted (neither field starts with ``*``), a day matching **either** runs; when either
-field starts with ``*`` — ``*/2`` too, as Debian's cron reads it — a day must match both.
-
-Daylight saving time, as Debian's cron(8) says and does: a job of fixed time (neither minute
-nor hour field starts with ``*``; ``@hourly`` counts as ``*``) whose time falls into the
-skipped hour runs once, right after the change (at the first instant past the gap); in the
-repeated hour it runs once, the first time. A wildcard job runs by the clock: not in the
-skipped hour, and again in the repeated one.
+An item is ``*``, ``N``, ``N-M``, ``*/S`` or ``N-M/S``, joined by ``,``; months and weekdays
+may be named (also as a range's ends, as Debian's parser lets them). What Debian's cron accepts
+without a word but never runs as written (``N/S``, a backwards range) is refused by name, as
+is ``@reboot``; a sixth word names the time zone. The day rule (day-of-month OR day-of-week
+when both are restricted) and the DST rules (a fixed-time job in the skipped hour runs once
+right after the change, in the repeated hour once; a wildcard job runs by the clock) are
+Debian's, as docs/schedule.md#crons-five-fields says.
 """
 
 from .calendar import ScheduleError, USEC_PER_SEC, host_zone, successive, zone_named

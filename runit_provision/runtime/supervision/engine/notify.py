@@ -17,21 +17,15 @@ message): ``access=main`` takes only the process runsv started (or the ``MAINPID
 ``access=all`` also takes its descendants and whoever shares the process group or session it
 leads (a daemon that forked away from its shell). Everything else is refused and counted.
 
-Never blocking the loop, and never costing it more than a share of its time (a stranger may
-send to every name ``/proc/net/unix`` shows): the socket is non-blocking, each wake-up reads
-at most ``BATCH`` datagrams, and every notify socket of one loop is read within one
-``ReadShare`` of the loop's time; a ``timeout`` or ``watchdog`` that falls due while the
-socket was held back is looked at again rather than judged (docs/readiness.md, "A flood").
+Never blocking the loop, nor costing it more than a share of its time (a stranger may send to
+every name ``/proc/net/unix`` shows): the socket is non-blocking, each wake-up reads at most
+``BATCH`` datagrams, and every notify socket of a loop is read within one ``ReadShare``
+(docs/readiness.md, "A flood").
 
-``MAINPID=N`` (a process of the service, of the sender's own real uid; never pid 1 or the
-supervisor) makes N the service's main process: its messages are heard as ``./run``'s, and
-the signals runsv sends for ``sv``, a ``ready_timeout`` and the ``watchdog`` go to N, as
-systemd's ``KillMode=mixed`` does; ``kill`` goes to both. N is held by a pidfd, so a reused
-pid is never signalled. ``supervise/pid`` and ``status`` stay ``./run``'s
-(docs/readiness.md, "The main process").
-
-Why one module: both readiness channels and the judgement of every sender, one service's
-readiness read in one place; nothing of it is used apart.
+``MAINPID=N`` (a process of the service, of the sender's real uid; never pid 1 or the
+supervisor), held by a pidfd, makes N the main process: its messages are heard as ``./run``'s
+and runsv's signals go to it, as systemd's ``KillMode=mixed`` does; ``supervise/pid`` and
+``status`` stay ``./run``'s (docs/readiness.md, "The main process").
 """
 
 import os

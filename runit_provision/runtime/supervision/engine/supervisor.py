@@ -12,7 +12,7 @@ killed supervisor or logger costs neither a SIGPIPE to the service nor a line in
 a new supervisor or logger opens it again by name. On start-up a Supervisor takes over what a
 killed predecessor left (``adoption.py``).
 
-Why ~600 lines: runsv's body, at the size of runit's ``runsv.c``, read in a sitting; the state
+Why one module: runsv's body, at the size of runit's ``runsv.c``, read in a sitting; the state
 machine of a side is side.py's, the file work servicedir.py's and supervisefiles.py's.
 """
 

@@ -2,33 +2,24 @@
 while no tree does.
 
 A log pipe (``log/supervise/pipe``, supervisor.py) is a FIFO, and its content lives only while
-some descriptor is open on it. While a tree runs, its supervisors hold every pipe, ``./run``
-its own, an exec'd svlogd its reading end. A hosted logger, though, lives in the tree (or in a
-host that exits with it): when the tree is killed, the only holder left of its pipe is
-``./run``, and if that is killed too before a successor opens the pipe again by name, the
-kernel drops what was unread — up to 64 KiB of lines (the chaos soak lost 26 582 lines this
-way in ten minutes, docs/reliability.md).
+some descriptor is open on it. A hosted logger lives in the tree: when the tree is killed, the
+only holder left of its pipe is ``./run``, and if that is killed too before a successor opens
+the pipe again by name, the kernel drops what was unread (docs/reliability.md).
 
 The keeper closes that window at the cost of a shell: the tree spawns ``/bin/sh`` (``ps``:
 ``pipekeeper -s (log pipes of runsvdir DIR)``) with every pipe it holds as an inherited
 descriptor, and a pipe of its own on fd 3 whose other end only the tree holds. The shell
-reads fd 3 — it sleeps, costing nothing — until the tree is gone:
+sleeps reading fd 3 until the tree is gone:
 
-- the tree stops (TERM, HUP, empty): it kills the keeper and waits for it;
-- the tree is killed: the keeper reads EOF and holds every pipe for ``GRACE_SECONDS`` more
-  (``exec sleep``), long enough for a successor (started again within about a second, runsv's
-  back-off) to open them again by name, then exits;
-- the set of pipes changes (a service added or removed): a new keeper with the new set is
-  spawned first, then the old one killed, so a pipe is never unheld, and a logger still sees
-  EOF once its service is gone for good (``release``). Changes within one turn of the loop
-  make one new keeper (a thousand services started at once spawn one);
-- it is killed: the tree spawns another at once (one that exited by itself within a second of
-  its start is replaced a second later).
+- the tree stops: it kills the keeper and waits for it;
+- the tree is killed: the keeper reads EOF and holds every pipe for ``GRACE_SECONDS`` more,
+  long enough for a successor to open them again by name, then exits;
+- the set of pipes changes: a new keeper is spawned first, then the old one killed, so a pipe
+  is never unheld (changes within one turn of the loop make one new keeper);
+- it is killed: the tree spawns another (one that exited by itself at once, a second later).
 
-A shell instead of a Python process forked from the tree: a forked copy of the tree keeps a
-private copy of every page the tree writes afterwards, whatever it holds; a shell holds
-little. It listens on nothing and reads nothing but fd 3: nobody but the tree can move
-it. Trees run as a user (a user's own tree) keep theirs the same way, as that user.
+A shell, not a Python process forked from the tree: a forked copy keeps a private copy of
+every page the tree writes afterwards; a shell holds little, and listens on nothing but fd 3.
 """
 
 import os
