@@ -3,7 +3,7 @@
 runsv starts a service whether or not its ``run`` can work, so the job watches, for a bounded
 moment, every side it started (a service whose link it made or waited for again; not one
 declared ``down``) and every side it restarted, and reports each that is not up. ``restart``
-and ``start`` (cli/control.py) watch the service they asked sv for by the same rules
+and ``start`` (apply/drive.py) watch the service they asked sv for by the same rules
 (``asked_side``; ``Start``: for a start, a run from before it counts as well).
 
 A side **stayed up** when a run begun since the apply asked for it still runs ``STAYED_UP``
@@ -66,7 +66,7 @@ class Start(enum.Enum):
 
 
 class Watched:
-    """A side the apply (or a control verb: cli/control.py) started: ``unit``, ``side``
+    """A side the apply (or a control verb: apply/drive.py) started: ``unit``, ``side``
     (Side), ``path`` (its directory), ``label`` (``web``, ``web/log``), ``since`` (unix time
     from which a run is one that was asked for: the apply's start for a new runsv — its link
     was made in it — the restart's or the start's start otherwise), ``asked`` (when the step
@@ -153,7 +153,7 @@ def started_sides(step, began, started, ended):
 
 
 def asked_side(unit, start, since, asked):
-    """The side a control verb asked runsv to start (cli/control.py): the service's — sv acts
+    """The side a control verb asked runsv to start (apply/drive.py): the service's — sv acts
     on it, not on its logger. ``start``: Start.RESTART (sv restart, try-restart) or
     Start.UP (sv start); ``since``, ``asked``: when sv was started and when it ended."""
     return Watched(unit, Side.MAIN, unit.path, unit.label, since, asked, start)

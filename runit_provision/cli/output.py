@@ -89,7 +89,7 @@ def print_interrupted(result, stream=None):
 def print_not_up(items, logs, stream=None, command="apply", verb="started"):
     """Each side not up — its line, what to do about an exit 0, its last log lines indented
     — then the summary, in one write to stderr (where the command's other failures go):
-    ``apply``'s, and ``restart``'s and ``start``'s (cli/control.py; ``verb``: what the
+    ``apply``'s, and ``restart``'s and ``start``'s (apply/drive.py; ``verb``: what the
     summary says was done to them)."""
     stream = stream or sys.stderr
     painter = Painter(stream)

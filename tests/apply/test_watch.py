@@ -411,7 +411,7 @@ def test_once_a_tally_was_seen_a_look_without_it_counts_nothing_from_the_status(
     assert (found.outcome, found.deaths, found.last_exit) == (Outcome.DIED, 1, {"code": 3})
 
 
-# -- restart and start by hand (cli/control.py): the same watch ---------------------------------
+# -- restart and start by hand (apply/drive.py): the same watch ---------------------------------
 def test_a_start_takes_a_run_from_before_for_up_where_a_restart_waits_for_a_new_one():
     """Issue 44 item 1: ``start`` of a service that runs already is up at one look; the run
     from before a restart is not the restart's. A start of a crash loop dies as a restart's
@@ -474,7 +474,7 @@ def test_a_timer_is_up_once_served_wanted_up_and_its_records_read():
 
 
 def test_a_timers_run_asked_for_is_judged_by_its_end():
-    """``once`` of a timer (cli/control.py, Start.RUN): done or failed once a run ended since
+    """``once`` of a timer (apply/drive.py, Start.RUN): done or failed once a run ended since
     it was asked for; still running at the end, not done; never started, said so."""
     from runit_provision.protocol.lastrun import LastRun, last_run_bytes
     from runit_provision.protocol.timer import TimerSpec, TimerState, timer_spec_bytes, \

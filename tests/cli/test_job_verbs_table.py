@@ -1,10 +1,11 @@
-"""The verbs' table for a timer (cli/control.py ``TIMER_VERBS``) is whole, and docs/jobs.md's
+"""The verbs' table for a timer (apply/drive.py ``TIMER_VERBS``) is whole, and docs/jobs.md's
 table names each verb — pure; what each does to real processes: test_job_verbs.py."""
 
 import re
 from pathlib import Path
 
-from runit_provision.cli.control import TIMER_VERBS, VERBS, Doing, job_argvs
+from runit_provision.apply.drive import TIMER_VERBS, Doing, job_argvs
+from runit_provision.cli.control import VERBS
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "jobs.md"
 
