@@ -222,28 +222,6 @@ def _immediately(status, base, check):
     return True
 
 
-def is_sent(status, letter):
-    """Whether a command whose first byte is ``letter`` is written to runsv, its status
-    being ``status``. sv.c's control() skips one whose want runsv has already, except ``d``
-    of a service taken up with ``once`` (no TERM sent yet), which ``d`` must still stop.
-    Ours also sends ``u`` to a service down with nothing running while wanted up — its start
-    waits (runsv's 1 s floor, our back-off's wait, a start held for a one-shot it needs):
-    our runsv then starts it now (docs/restart.md), and a C runsv, which has no such wait but
-    its 1 s sleep, takes it after the start it makes anyway.
-
-    >>> from runit_provision.protocol.status import Status
-    >>> waits = Status(0, 0, 0, False, "u", False, State.DOWN)
-    >>> runs = Status(0, 0, 42, False, "u", False, State.RUN)
-    >>> is_sent(waits, "u"), is_sent(runs, "u"), is_sent(runs, "d"), is_sent(waits, "t")
-    (True, False, True, True)
-    """
-    if status.want != letter:
-        return True
-    if letter == "d":
-        return not status.term
-    return letter == "u" and not status.pid and status.state == State.DOWN
-
-
 WAITS = {
     "u": _up, "d": _down, "t": _restarted, "k": _restarted, "o": _once, "C": _checked,
     "p": _paused, "c": _continued, "x": _runsv_gone,
@@ -615,12 +593,12 @@ class Session:
     # -- sending (sv.c control)
 
     def send(self, name, acts):
-        """Write ``acts`` to the control FIFO: (-1 | 0 skipped | 1 sent, status before)."""
+        """Write ``acts`` to the control FIFO: (-1 | 1 sent, status before). Always written,
+        whatever want runsv has, as runit 2.3.1's sv does: a skip decided on a status read
+        before the write could lose a command (docs/compatibility.md#sv)."""
         code, status = self.read_status(name)
         if code <= 0:
             return -1, None
-        if not is_sent(status, acts[0]):
-            return 0, status
         try:
             probe.send_control(".", acts)
         except ProbeError as exc:
