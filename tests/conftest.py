@@ -42,7 +42,9 @@ C_RUNIT = {
     "sv": "/usr/bin/sv",
     "svlogd": "/usr/bin/svlogd",
     "chpst": "/usr/bin/chpst",
-    "runsvchdir": "/usr/sbin/runsvchdir",
+    # Debian 14's package moved it to /usr/bin
+    "runsvchdir": next((path for path in ("/usr/sbin/runsvchdir", "/usr/bin/runsvchdir")
+                        if os.path.exists(path)), "/usr/sbin/runsvchdir"),
     "utmpset": "/usr/sbin/utmpset",
     "runit": "/sbin/runit",
 }
