@@ -526,6 +526,27 @@ def test_a_command_is_sent_whatever_runsv_wants(pair):
         assert terms("c") == 1
 
 
+@under_both_runsvs
+def test_a_command_is_written_whatever_the_status_says(pair):
+    """A status sv cannot read does not stop a command, as in runit 2.3.1: runsv takes it and
+    writes a new status; without ``supervise/`` the write itself fails and says so. The C sv
+    before 2.3.1 read the status first and gave up at its warning."""
+    pair.add("garbled", down=True)
+    pair.start("garbled")
+    for tree in pair.trees.values():
+        (tree.svdir / "garbled" / "supervise" / "status").write_bytes(b"abc")
+        (tree.svdir / "bare").mkdir()
+    since_231 = c_runit_at_least("2.3.1")
+    found = {impl: pair.sv(impl, "up", "bare") for impl in pair.svs}
+    new = (1, "warning: bare: unable to open supervise/control: file does not exist\n", "")
+    old = (1, "warning: bare: unable to open supervise/ok: file does not exist\n", "")
+    assert found == {"ours": new, "c": new if since_231 else old}
+    found = {impl: pair.sv(impl, "-v", "up", "garbled") for impl in pair.svs}
+    new = (0, "ok: run: garbled: (pid N) Ns, normally down\n", "")
+    old = (1, "warning: garbled: unable to read supervise/status: bad format\n", "")
+    assert found == {"ours": new, "c": new if since_231 else old}
+
+
 # -- our fixes and waits, on real runsv -----------------------------------------------------
 @under_both_runsvs
 def test_restart_never_reports_the_old_pid(pair):
