@@ -42,7 +42,9 @@ C_RUNIT = {
     "sv": "/usr/bin/sv",
     "svlogd": "/usr/bin/svlogd",
     "chpst": "/usr/bin/chpst",
-    "runsvchdir": "/usr/sbin/runsvchdir",
+    # Debian 14's package moved it to /usr/bin
+    "runsvchdir": next((path for path in ("/usr/sbin/runsvchdir", "/usr/bin/runsvchdir")
+                        if os.path.exists(path)), "/usr/sbin/runsvchdir"),
     "utmpset": "/usr/sbin/utmpset",
     "runit": "/sbin/runit",
 }
@@ -89,15 +91,17 @@ def has_c_runit():
 # The C runit's version by the ``$Id: …$`` string its ``sv`` prints with ``-V`` (each release's
 # sv.c has its own): where dpkg does not say (a runit built by hand).
 C_SV_IDS = {"900314260c6d52c986c5357673bea2f3bd3f4698": "2.1.2",
-            "bccdf71babe2596029c67cd0f6cec89bd05844a2": "2.2.0"}
+            "bccdf71babe2596029c67cd0f6cec89bd05844a2": "2.2.0",
+            "fe81761ea74cfdd6211cafc8b9e94f4870f42c43": "2.3.1"}
 
 
 @functools.lru_cache(maxsize=None)
 def c_runit_version():
-    """The installed C runit's upstream version ("2.1.2": Debian 12's, "2.2.0": Debian 13's),
-    for the tests whose expectation it changes (docs/compatibility.md#runit-220-debian-13):
-    dpkg's record of the ``runit`` package, else the ``$Id`` in its ``sv``; None without a C
-    runit or when neither tells."""
+    """The installed C runit's upstream version ("2.1.2": Debian 12's, "2.2.0": Debian 13's,
+    "2.3.1": Debian 14's), for the tests whose expectation it changes
+    (docs/compatibility.md#runit-220-debian-13, #runit-231-debian-14): dpkg's record of the
+    ``runit`` package, else the ``$Id`` in its ``sv``; None without a C runit or when neither
+    tells."""
     if not has_c_runit():
         return None
     try:

@@ -222,28 +222,6 @@ def _immediately(status, base, check):
     return True
 
 
-def is_sent(status, letter):
-    """Whether a command whose first byte is ``letter`` is written to runsv, its status
-    being ``status``. sv.c's control() skips one whose want runsv has already, except ``d``
-    of a service taken up with ``once`` (no TERM sent yet), which ``d`` must still stop.
-    Ours also sends ``u`` to a service down with nothing running while wanted up — its start
-    waits (runsv's 1 s floor, our back-off's wait, a start held for a one-shot it needs):
-    our runsv then starts it now (docs/restart.md), and a C runsv, which has no such wait but
-    its 1 s sleep, takes it after the start it makes anyway.
-
-    >>> from runit_provision.protocol.status import Status
-    >>> waits = Status(0, 0, 0, False, "u", False, State.DOWN)
-    >>> runs = Status(0, 0, 42, False, "u", False, State.RUN)
-    >>> is_sent(waits, "u"), is_sent(runs, "u"), is_sent(runs, "d"), is_sent(waits, "t")
-    (True, False, True, True)
-    """
-    if status.want != letter:
-        return True
-    if letter == "d":
-        return not status.term
-    return letter == "u" and not status.pid and status.state == State.DOWN
-
-
 WAITS = {
     "u": _up, "d": _down, "t": _restarted, "k": _restarted, "o": _once, "C": _checked,
     "p": _paused, "c": _continued, "x": _runsv_gone,
@@ -434,11 +412,14 @@ class _Pending:
     """A service still being waited for."""
 
     __slots__ = ("name", "base", "wd", "waiter", "due", "check_delay", "settle_delay",
-                 "settle_until")
+                 "settle_until", "sent_unread")
 
-    def __init__(self, name, base):
+    def __init__(self, name, base, sent_unread=False):
         self.name = name
         self.base = base
+        # sent while its status could not be read: runsv rewrites it once it takes the
+        # command, so an unreadable status is "not yet" until then (or the deadline)
+        self.sent_unread = sent_unread
         self.wd = None  # its inotify watch
         self.waiter = None  # or its FIFO in supervise/event/ (protocol/eventdir.py)
         self.due = 0.0
@@ -615,12 +596,17 @@ class Session:
     # -- sending (sv.c control)
 
     def send(self, name, acts):
-        """Write ``acts`` to the control FIFO: (-1 | 0 skipped | 1 sent, status before)."""
-        code, status = self.read_status(name)
-        if code <= 0:
-            return -1, None
-        if not is_sent(status, acts[0]):
-            return 0, status
+        """Write ``acts`` to the control FIFO: (-1 | 1 sent, status before or None). Written
+        whatever the status says, as runit 2.3.1's sv does: a skip decided on a status read
+        before the write could lose a command, and an unreadable status is runsv's to
+        rewrite (docs/compatibility.md#sv). Only a runsv that is not running stops it."""
+        try:
+            status = probe.read_status(".")
+        except ProbeError as exc:
+            if exc.is_not_running:
+                self.probe_failed(name, False, acts[0], exc)
+                return -1, None
+            status = None
         try:
             probe.send_control(".", acts)
         except ProbeError as exc:
@@ -659,9 +645,16 @@ class Session:
 
     # -- one wait evaluation (sv.c check)
 
-    def evaluate(self, item):
+    def evaluate(self, item, expired=False):
         """-1 gone (message printed), 1 done (``ok:`` printed), 0 not yet; plus ran-check flag."""
         acts = self.command.acts
+        if item.sent_unread and not expired:
+            try:
+                probe.read_status(".")
+            except ProbeError as exc:
+                if not exc.is_not_running:
+                    return 0, False
+            item.sent_unread = False
         code, status = self.read_status(item.name)
         if code < 0:
             return -1, False
@@ -725,7 +718,7 @@ class Session:
                         continue
                     if wakers is not None and not item.is_woken:
                         wakers.add(item)
-                    result, ran_check = self.evaluate(item)
+                    result, ran_check = self.evaluate(item, expired)
                     if result == 0 and expired:
                         self.time_out(item)
                         result = -1
@@ -1005,7 +998,8 @@ def run(argv, environ):
                 else:
                     result, before = session.send(name, command.acts)
                     if result >= 0:
-                        pending.append(_Pending(name, Baseline(start_ns, before)))
+                        pending.append(_Pending(name, Baseline(start_ns, before),
+                                                sent_unread=before is None))
             session.leave()
         if waits and pending:
             session.wait(pending)

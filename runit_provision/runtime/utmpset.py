@@ -68,14 +68,13 @@ def time32(now):
 
 
 def is_entry_for(record, line):
-    """Whether a utmp record is a login on ``line``: a user name and ut_line == line.
-
-    runit compares with str_diff(), a C string compare that starts at ut_line and may run on
-    past its 32 bytes; so does this.
+    """Whether a utmp record is a login on ``line`` (at most 32 bytes): a user name and
+    ut_line == line. A ut_line of the full 32 bytes has no NUL and is the whole field, as
+    runit 2.3.0 compares it (2.1.2 ran on into ut_id and missed such a line).
     """
     if record[_USER_AT] == 0:
         return False
-    return record[_LINE_AT:].split(b"\0", 1)[0] == line
+    return record[_LINE_AT:_LINE_AT + LINE_SIZE].split(b"\0", 1)[0] == line
 
 
 def logged_out(record, now):

@@ -118,7 +118,7 @@ class FakeHost:
         self.spawned.append((self.next_pid, argv))
         return self.next_pid
 
-    def start_hook(self, letter):
+    def start_hook(self, letter, service_pid):
         if letter not in self.hooks:
             return 0
         self.next_pid += 1

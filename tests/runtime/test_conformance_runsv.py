@@ -98,7 +98,8 @@ def _fds(pid, base):
 def test_children_get_runsvs_environment_argv_cwd_and_no_extra_fds(tmp_path, processes):
     """§1.4 "execs ./run with no arguments and runsv's environment", the log pipe (close-on-
     exec, stdout of run / stdin of log/run, stderr inherited), log/run in ./log; §1.5 hooks:
-    argv0 ``control/<c>``, no arguments, the service directory, runsv's environment.
+    argv0 ``control/<c>`` (its argument: T:runsv-hooks), the service directory, runsv's
+    environment.
 
     Started without LANG: the interpreter behind our runsv adds LC_CTYPE to its own
     environment (PEP 538), which no child may inherit. Descriptors are read from /proc while

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import our_tool, require_c_runit
+from ..conftest import c_runit_at_least, our_tool, require_c_runit
 from .processes import (
     BASE_PATH, RUN_SLEEP, SH, cmdline, decode_side, is_runsv_up, make_service, read_bytes,
     send_control, status_record, wait_until, write_file)
@@ -127,16 +127,22 @@ def test_control_is_not_a_fifo(runsv, tmp_path):
 
 
 def test_log_control_is_not_a_fifo(which_tool, tmp_path, processes):
-    """Ours checks the log's own FIFO (fixed as in 2.3.0); runit 2.1.2 stats the service's
-    ``supervise/control`` instead (g-pape/runit#12) and carries on with a broken log."""
-    service = make_service(tmp_path / "ours", "svc", log_run=SH + "exec cat >/dev/null\n")
-    write_file(service / "log" / "supervise" / "control", "")
-    assert run_fatal([which_tool("ours", "runsv"), "svc"], service.parent) == (
-        "runsv svc: fatal: log/supervise/control exists but is not a fifo\n", 111)
+    """Ours checks the log's own FIFO, as runit 2.3.0 does; 2.1.2 and 2.2.0 stat the service's
+    ``supervise/control`` instead (g-pape/runit#12) and carry on with a broken log."""
+    fatal = ("runsv svc: fatal: log/supervise/control exists but is not a fifo\n", 111)
+
+    def broken_log(impl):
+        service = make_service(tmp_path / impl, "svc", log_run=SH + "exec cat >/dev/null\n")
+        write_file(service / "log" / "supervise" / "control", "")
+        return service
+    service = broken_log("ours")
+    assert run_fatal([which_tool("ours", "runsv"), "svc"], service.parent) == fatal
 
     require_c_runit()
-    service = make_service(tmp_path / "c", "svc", log_run=SH + "exec cat >/dev/null\n")
-    write_file(service / "log" / "supervise" / "control", "")
+    service = broken_log("c")
+    if c_runit_at_least("2.3.0"):
+        assert run_fatal([which_tool("c", "runsv"), "svc"], service.parent) == fatal
+        return
     group = start_runsv(processes, which_tool("c", "runsv"), service.parent)
     wait_running(service, group)
     assert group.poll() is None

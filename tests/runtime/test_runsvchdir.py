@@ -1,5 +1,6 @@
-"""runsvchdir as a process: ours on $RUNSVDIR, both implementations on /etc/runit/runsvdir
-inside a private mount namespace (Debian's 2.1.2 ignores $RUNSVDIR; the real one is never used).
+"""runsvchdir as a process: on $RUNSVDIR (ours, and the C one from 2.3.0: Debian's 2.1.2 and
+2.2.0 ignore it), and both implementations on /etc/runit/runsvdir inside a private mount
+namespace (the real one is never used).
 """
 
 import os
@@ -8,6 +9,7 @@ import subprocess
 
 import pytest
 
+from ..conftest import c_runit_at_least
 from .processes import BASE_PATH
 
 # Bind-mount $1 over /etc/runit/runsvdir, prove it worked, then run the rest.
@@ -44,8 +46,11 @@ def test_both_switch_the_same_way_on_the_default_path(impl, which_tool, levels):
                                                "single"]
 
 
-def test_ours_honours_runsvdir(which_tool, levels):
-    proc = subprocess.run([which_tool("ours", "runsvchdir"), "single"],
+def test_runsvdir_is_honoured(impl, which_tool, levels):
+    """Ours, and the C runsvchdir from 2.3.0 on, switch in ``$RUNSVDIR``."""
+    if impl == "c" and not c_runit_at_least("2.3.0"):
+        pytest.skip("the C runsvchdir before 2.3.0 ignores $RUNSVDIR")
+    proc = subprocess.run([which_tool(impl, "runsvchdir"), "single"],
                           env={"PATH": BASE_PATH, "RUNSVDIR": str(levels)},
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
     assert (proc.returncode, proc.stdout, proc.stderr) == (

@@ -22,7 +22,8 @@ import pytest
 
 from runit_provision.protocol.status import stat_text
 
-from ..conftest import C_SV_IDS, IN_CI, OUR_BIN, c_runit_version, require_c_runit
+from ..conftest import (
+    C_SV_IDS, IN_CI, OUR_BIN, c_runit_at_least, c_runit_version, require_c_runit)
 from .processes import comm, is_runsv_up, status_record, wait_until
 from .transcript import normalise
 
@@ -406,20 +407,6 @@ def test_check_script(pair):
 
 
 @under_both_runsvs
-def test_check_honours_want(pair):
-    # runit 2.3.0 behaviour: ``check`` of a service that wants down waits for down. The C sv
-    # (2.1.2) runs ./check of whatever runs and says ok (docs/sv.md).
-    pair.add("svc")
-    pair.start("svc")
-    pair.each(lambda tree: tree.control("svc", b"o"))
-    wait_stat(pair, "svc", "run, want down\n")
-    assert pair.sv("c", "-w", "1", "check", "svc") == (
-        0, "ok: run: svc: (pid N) Ns, want down\n", "")
-    assert pair.sv("ours", "-w", "1", "check", "svc") == (
-        1, "timeout: run: svc: (pid N) Ns, want down\n", "")
-
-
-@under_both_runsvs
 def test_usage(pair):
     usage = "usage: sv [-v] [-w sec] command service ...\n\n"
     assert pair.same() == (100, "", usage)
@@ -454,14 +441,116 @@ def test_lsb_mode(pair):
         1, "fail: nope: unable to change to service directory: file does not exist\n", "")
 
 
+# -- exit codes ---------------------------------------------------------------------------
+# (what, LSB name or None, args, exit code, the C sv's before 2.3.0 where it differs): every
+# exit code sv has but fatal's, which no service tree can provoke (docs/compatibility.md#sv).
+EXIT_CODES = [
+    ("status, running", None, ["status", "web"], 0, None),
+    ("status, two services", None, ["status", "web", "idle"], 0, None),
+    ("status, no such service", None, ["status", "missing"], 1, None),
+    ("status, two failures", None, ["status", "missing", "web", "nope"], 2, None),
+    ("status, unreadable status", None, ["status", "garbled"], 1, None),
+    ("status, runsv gone", None, ["status", "gone"], 1, None),
+    ("exit, runsv gone", None, ["exit", "gone"], 0, None),
+    ("check, running", None, ["-w", "1", "check", "web"], 0, None),
+    ("check, normally down", None, ["-w", "1", "check", "idle"], 0, None),
+    ("check, ./check failing", None, ["-w", "1", "check", "unready"], 1, None),
+    # runit 2.3.0: check waits for the state wanted, down here; 2.1.2 ran ./check and said ok
+    ("check, running and wanted down", None, ["-w", "1", "check", "once"], 1, 0),
+    ("check, no such service", None, ["-w", "1", "check", "missing"], 1, None),
+    ("no arguments", None, [], 100, None),
+    ("unknown command", None, ["frob", "web"], 100, None),
+    ("-V", None, ["-V"], 100, None),
+    ("LSB status, running", "web", ["status"], 0, None),
+    ("LSB status, down", "idle", ["status"], 3, None),
+    # runit 2.3.0 (void-linux/runit#20): the service's state; 2.1.2's was its log's, running
+    ("LSB status, down with its log running", "logged", ["status"], 3, 0),
+    ("LSB status, unreadable status", "garbled", ["status"], 4, None),
+    ("LSB status, runsv gone", "gone", ["status"], 1, None),
+    ("LSB status, no such service", "missing", ["status"], 1, None),
+    ("LSB, no command", "web", [], 2, None),
+]
+
+
 @under_both_runsvs
-def test_lsb_status_reports_the_service_not_its_log(pair):
-    pair.add("web", log_run=LOG_RUN, down=True)
-    pair.start("web")
-    line = "down: web: Ns; run: log: (pid N) Ns\n"
-    # runit 2.1.2 (void-linux/runit#20): the log's state, "running".
-    assert pair.sv("c", "status", argv0="web") == (0, line, "")
-    assert pair.sv("ours", "status", argv0="web") == (3, line, "")
+def test_exit_codes(pair):
+    """Each row of ``EXIT_CODES`` on our sv and the C sv: ours gives the row's code, the C sv
+    the one of its release (runit 2.3.0 changed two)."""
+    pair.add("web")
+    pair.add("idle", down=True)
+    pair.add("logged", log_run=LOG_RUN, down=True)
+    pair.add("once")
+    pair.add("unready", check=SH + "exit 1\n")
+    pair.add("garbled")
+    pair.add("gone")
+    pair.start("web", "idle", "logged", "once", "unready", "garbled", "gone")
+    pair.each(lambda tree: tree.control("once", b"o"))
+    wait_stat(pair, "once", "run, want down\n")
+    pair.each(lambda tree: tree.control("gone", b"x"))
+    for tree in pair.trees.values():
+        # runsv rewrites its status only on a change: this one stays unreadable
+        (tree.svdir / "garbled" / "supervise" / "status").write_bytes(b"abc")
+        wait_until(lambda: not is_runsv_up(tree.svdir / "gone"), what="runsv exit")
+    before_230 = not c_runit_at_least("2.3.0")
+    found, expected = {}, {}
+    for what, lsb_name, args, code, code_before_230 in EXIT_CODES:
+        for impl in ("c", "ours"):
+            kwargs = {"argv0": lsb_name} if lsb_name else {}
+            found[what, impl] = pair.sv(impl, *args, **kwargs)[0]
+            old = impl == "c" and before_230 and code_before_230 is not None
+            expected[what, impl] = code_before_230 if old else code
+    assert found == expected
+
+
+@under_both_runsvs
+def test_a_command_is_sent_whatever_runsv_wants(pair):
+    """sv writes the command whatever want runsv has, as runit 2.3.1's does: a second ``down``
+    of a service still running after its TERM sends it TERM again. The C sv before 2.3.1
+    skipped a command whose want runsv had (but for ``d`` with no TERM sent yet)."""
+    pair.add("stubborn", run=SH + "trap 'echo TERM >>terms' TERM\n: >ready\n"
+                                  "while :; do sleep 0.1; done\n")
+    pair.start("stubborn")
+    for tree in pair.trees.values():
+        wait_until(lambda: (tree.svdir / "stubborn" / "ready").exists(), what="TERM trapped")
+    assert pair.same("-w", "1", "down", "stubborn") == (
+        1, "timeout: run: stubborn: (pid N) Ns, want down, got TERM\n", "")
+    assert pair.same("down", "stubborn") == (0, "", "")
+
+    def terms(impl):
+        return (read_text(pair.trees[impl].svdir / "stubborn" / "terms") or "").count("TERM")
+    wait_until(lambda: terms("ours") == 2, what="our sv's second TERM")
+    if c_runit_at_least("2.3.1"):
+        wait_until(lambda: terms("c") == 2, what="the C sv's second TERM")
+    else:
+        time.sleep(0.5)  # sent beside ours, which has arrived: a second one would have too
+        assert terms("c") == 1
+
+
+@under_both_runsvs
+def test_a_command_is_written_whatever_the_status_says(pair):
+    """A status sv cannot read does not stop a command, as in runit 2.3.1: runsv takes it and
+    writes a new status; without ``supervise/`` the write itself fails and says so. The C sv
+    before 2.3.1 read the status first and gave up at its warning."""
+    pair.add("garbled", down=True)
+    pair.start("garbled")
+    for tree in pair.trees.values():
+        (tree.svdir / "garbled" / "supervise" / "status").write_bytes(b"abc")
+        (tree.svdir / "bare").mkdir()
+    since_231 = c_runit_at_least("2.3.1")
+    found = {impl: pair.sv(impl, "up", "bare") for impl in pair.svs}
+    new = (1, "warning: bare: unable to open supervise/control: file does not exist\n", "")
+    old = (1, "warning: bare: unable to open supervise/ok: file does not exist\n", "")
+    assert found == {"ours": new, "c": new if since_231 else old}
+    found = {impl: pair.sv(impl, "up", "garbled") for impl in pair.svs}
+    old = (1, "warning: garbled: unable to read supervise/status: bad format\n", "")
+    assert found == {"ours": (0, "", ""), "c": (0, "", "") if since_231 else old}
+    for impl in ("ours", "c") if since_231 else ("ours",):
+        tree = pair.trees[impl]
+        wait_until(lambda: tree.says("garbled", "run\n"), what="garbled taken up")
+    # ours waits for runsv's new status (the C sv's first look, a tick later, races it)
+    tree = pair.trees["ours"]
+    (tree.svdir / "garbled" / "supervise" / "status").write_bytes(b"abc")
+    assert pair.sv("ours", "-v", "down", "garbled") == (0, "ok: down: garbled: Ns\n", "")
 
 
 # -- our fixes and waits, on real runsv -----------------------------------------------------

@@ -55,11 +55,14 @@ def test_is_entry_for_needs_a_user_and_the_line():
     assert not u.is_entry_for(record(), b"tty10")
 
 
-def test_is_entry_for_compares_a_c_string_past_ut_line():
+def test_is_entry_for_compares_ut_line_alone():
+    """A line of the full 32 bytes is the whole field (runit 2.3.0), whatever ut_id holds;
+    a longer one never matches (main refuses it first: ``name too long``)."""
     full = b"x" * 32
-    assert not u.is_entry_for(record(line=full, ident=b"6"), full)
-    assert u.is_entry_for(record(line=full, ident=b"6"), full + b"6")
+    assert u.is_entry_for(record(line=full, ident=b"6"), full)
+    assert not u.is_entry_for(record(line=full, ident=b"6"), full + b"6")
     assert u.is_entry_for(record(line=full, ident=b""), full)
+    assert not u.is_entry_for(record(line=full[:31], ident=b"x"), full)
 
 
 def test_logged_out_clears_user_host_sets_time_and_type_only():

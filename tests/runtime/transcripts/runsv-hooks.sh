@@ -1,5 +1,6 @@
 # control/<c> hooks (runit's own check): t exiting 1 still TERMs, i exiting 0 suppresses
 # SIGINT; u runs before every start; d after a stop; hook output goes to runsv's stdout.
+# runit 2.3.1 gives a hook one argument, the service's pid or "" (none before 2.3.1).
 . "${0%/*}"/supervise-lib.inc
 waitstat() {
   i=0
@@ -15,7 +16,9 @@ s="${ctmp}"/svc
 mkdir -p "$s"/control
 printf '#!/bin/sh\nexec sleep 1000\n' >"$s"/run
 for c in t i u d; do
-  printf '#!/bin/sh\necho "control/%s"\n' $c >"$s"/control/$c
+  printf '#!/bin/sh\necho "control/%s $#${1:+ pid}"\n' $c >"$s"/control/$c
+  printf '[ $# = 0 ] || [ -z "$1" ] || [ "$1" = "$(cat supervise/pid)" ] || echo "not the pid: $1"\n' \
+    >>"$s"/control/$c
 done
 echo 'exit 1' >>"$s"/control/t
 echo 'exit 0' >>"$s"/control/i

@@ -553,7 +553,7 @@ class Side:
         that cannot start it yet (NotYet) calls ``host_ready()`` when it can: meanwhile this
         side is busy, its events wait."""
         try:
-            pid = 0 if self.is_log else self.host.start_hook(letter)
+            pid = 0 if self.is_log else self.host.start_hook(letter, self.pid)
         except NotYet:
             self._hook_pid, self._hook_then, self._hook_letter = _HOOK_ASKED, then, letter
             return

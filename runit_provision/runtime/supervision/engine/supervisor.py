@@ -708,8 +708,9 @@ class Supervisor:
         logger.host.logger_ended(logger)
         self.log.child_exited(logger.shown_pid, wait_status)
 
-    def start_hook(self, letter):
-        """Start ``control/<letter>`` if it exists and is user-executable; its pid, or 0."""
+    def start_hook(self, letter, service_pid):
+        """Start ``control/<letter>`` if it exists and is user-executable; its pid, or 0. Its
+        one argument is the service's pid, or "" when none runs (runsv 2.3.1's)."""
         name = CONTROL_DIR + "/" + letter
         mode = self.facts.hook(letter)
         if isinstance(mode, OSError):
@@ -720,7 +721,8 @@ class Supervisor:
             return 0
         try:
             # argv[0] is "control/<c>", as runsv execs it (a hook may look at $0).
-            pid = self.spawner.spawn([name], cwd_fd=self.dir_fd,
+            argv = [name, str(service_pid) if service_pid else ""]
+            pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
                                      stdout_fd=self._pipe_w if self._pipe_w >= 0 else None)
         except OSError as exc:
             self.warn("unable to run " + name, exc)
