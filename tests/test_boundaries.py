@@ -18,6 +18,8 @@ import pytest
 
 import runit_provision
 
+from .conftest import parsed
+
 PACKAGE_DIR = Path(runit_provision.__file__).parent
 PACKAGE = "runit_provision"
 RUNTIME_ENGINES = ("supervision", "svlog", "unix")
@@ -116,18 +118,6 @@ def modules():
             parts = parts[:-1]
         found.append((".".join(parts), path))
     return found
-
-
-def parsed(path):
-    """The syntax tree of ``path``, parsed once per content of the file: the checks below
-    each walk every module, and only read the trees."""
-    status = path.stat()
-    return _parsed(path, status.st_mtime_ns, status.st_size)
-
-
-@functools.lru_cache(maxsize=None)
-def _parsed(path, mtime_ns, size):
-    return ast.parse(path.read_text(), str(path))
 
 
 def imports_of(module, path):
