@@ -162,6 +162,15 @@ def test_rendering_is_deterministic():
     assert [e.path for e in first] == sorted(e.path for e in first)
 
 
+def test_one_environment_for_many_renders_renders_the_same():
+    """``render(…, environment=…)`` (importing's check of each translation): templates
+    compiled once and used again give each config's own tree, as a new environment does."""
+    shared = environment.make_environment()
+    for text in (WEB, "runit::services: {s: {command: x, log: {size: 5}}}\n", WEB):
+        config = config_from_text(text)
+        assert list(render(config, environment=shared)) == list(render(config))
+
+
 def test_only():
     tree = tree_from_text(WEB, only=["db"])
     assert "/etc/sv/db/run" in tree and "/etc/sv/web/run" not in tree
