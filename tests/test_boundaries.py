@@ -2,9 +2,10 @@
 
 Statically: every import statement of every module (function-level ones too) is read with
 ``ast`` and its target checked against ``ALLOWED``; the rooms are layered (none imports one
-above it) and no module imports itself through others (no cycle). At run time: each runtime and protocol
-module, imported in a fresh interpreter, must not pull in what the runtime never needs
-(jinja2, yaml, the generator rooms) — the check that catches an import hidden in a library.
+above it) and no module imports itself through others (no cycle). At run time: each runtime
+and protocol module, imported in a fresh child of a new interpreter (one forked per module),
+must not pull in what the runtime never needs (jinja2, yaml, the generator rooms) — the
+check that catches an import hidden in a library.
 """
 
 import ast
@@ -454,7 +455,8 @@ def _loaded_after_each():
 
 
 def loaded_after_import(module):
-    """The modules loaded in a fresh interpreter once it has imported ``module``."""
+    """The modules loaded in a fresh child of a new interpreter once it has imported
+    ``module``."""
     loaded, errors = _loaded_after_each()
     assert module in loaded, "importing %s failed:\n%s" % (module, errors)
     return loaded[module]
