@@ -1,5 +1,6 @@
 """Shared fixtures: where our tools and the C runit live, and real-process hygiene."""
 
+import ast
 import fcntl
 import functools
 import os
@@ -82,6 +83,18 @@ def supported_pythons():
     if not found:
         pytest.skip("no supported CPython here")
     return found
+
+
+def parsed(path):
+    """The syntax tree of the Python file ``path``, parsed once per content of the file: the
+    checks that read the package's source each walk every module, and only read the trees."""
+    status = path.stat()
+    return _parsed(path, status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(path, mtime_ns, size):
+    return ast.parse(path.read_text(), str(path))
 
 
 def has_c_runit():

@@ -2,12 +2,14 @@
 
 Statically: every import statement of every module (function-level ones too) is read with
 ``ast`` and its target checked against ``ALLOWED``; the rooms are layered (none imports one
-above it) and no module imports itself through others (no cycle). At run time: each runtime and protocol
-module, imported in a fresh interpreter, must not pull in what the runtime never needs
-(jinja2, yaml, the generator rooms) — the check that catches an import hidden in a library.
+above it) and no module imports itself through others (no cycle). At run time: each runtime
+and protocol module, imported in a fresh child of a new interpreter (one forked per module),
+must not pull in what the runtime never needs (jinja2, yaml, the generator rooms) — the
+check that catches an import hidden in a library.
 """
 
 import ast
+import functools
 import json
 import subprocess
 import sys
@@ -16,6 +18,8 @@ from pathlib import Path
 import pytest
 
 import runit_provision
+
+from .conftest import parsed
 
 PACKAGE_DIR = Path(runit_provision.__file__).parent
 PACKAGE = "runit_provision"
@@ -119,7 +123,7 @@ def modules():
 
 def imports_of(module, path):
     """Every module ``path`` imports, absolute, with the line: [(target, line)]."""
-    tree = ast.parse(path.read_text(), str(path))
+    tree = parsed(path)
     package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
     targets = []
     for node in ast.walk(tree):
@@ -354,7 +358,7 @@ def test_the_host_room_never_writes():
     for module, path in modules():
         if room_of(module) != "host":
             continue
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        for node in ast.walk(parsed(path)):
             if isinstance(node, ast.Attribute) and node.attr in WRITES and isinstance(
                     node.value, ast.Name) and node.value.id in ("os", "posix", "shutil"):
                 found.append("%s:%d: %s.%s" % (path.name, node.lineno, node.value.id,
@@ -422,12 +426,40 @@ def runtime_and_protocol_modules():
                                    "runtime.svlog", "runtime.unix")]
 
 
+# One interpreter forks a fresh child per module: each child starts from the same few
+# modules a new interpreter has, imports one module and says what is loaded then.
+FORK_EACH = """
+import importlib, json, os, sys
+for module in json.loads(sys.argv[1]):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            importlib.import_module(module)
+            print(json.dumps([module, sorted(sys.modules)]), flush=True)
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+"""
+
+
+@functools.lru_cache(maxsize=None)
+def _loaded_after_each():
+    wanted = runtime_and_protocol_modules() + [PACKAGE + ".initsys"]
+    done = subprocess.run([sys.executable, "-c", FORK_EACH, json.dumps(wanted)], check=True,
+                          capture_output=True, text=True, timeout=300)
+    return ({module: set(loaded) for module, loaded in map(json.loads, done.stdout.splitlines())},
+            done.stderr)
+
+
 def loaded_after_import(module):
-    code = ("import importlib, json, sys; importlib.import_module(%r); "
-            "print(json.dumps(sorted(sys.modules)))" % module)
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
-                         text=True).stdout
-    return set(json.loads(out))
+    """The modules loaded in a fresh child of a new interpreter once it has imported
+    ``module``."""
+    loaded, errors = _loaded_after_each()
+    assert module in loaded, "importing %s failed:\n%s" % (module, errors)
+    return loaded[module]
 
 
 @pytest.mark.parametrize("module", runtime_and_protocol_modules())
@@ -461,7 +493,7 @@ def long_modules_without_a_reason(paths):
         text = path.read_text()
         if text.count("\n") <= LONG_MODULE:
             continue
-        doc = ast.get_docstring(ast.parse(text)) or ""
+        doc = ast.get_docstring(parsed(path)) or ""
         if not any(paragraph.startswith("Why") for paragraph in doc.split("\n\n")):
             found.append(path)
     return found
@@ -486,7 +518,7 @@ def private_uses(path):
     starts with ``_`` (``__future__`` is public) or of ``posix`` (``os`` is its public face),
     ``sys._*`` attributes and ``getattr(sys, "_…")``."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(parsed(path)):
         names = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]

@@ -835,15 +835,18 @@ def _valid(services, sv_dir):
     from ..accounts import NO_ACCOUNTS
     from ..errors import DataError, RenderError
     from ..render import render
+    from ..render.environment import make_environment
     from ..schema import config_from_data
     good, bad = [], []
+    environment = make_environment()  # one for every translation: templates compiled once
     for translation in services:
         data = dict(Settings(sv_dir, DEFAULTS["service_dir"], DEFAULTS["log_dir"], 7).data(),
                     services={translation.name: translation.data})
         for dep in translation.data.get("needs", ()):
             data["services"].setdefault(dep, {"command": ["true"]})
         try:
-            render(config_from_data(data, {}, NO_ACCOUNTS), only=[translation.name])
+            render(config_from_data(data, {}, NO_ACCOUNTS), only=[translation.name],
+                   environment=environment)
         except (DataError, RenderError) as exc:
             bad.append((translation.name, ["the translation is not valid data: %s" % exc]))
             continue

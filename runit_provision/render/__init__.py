@@ -12,15 +12,17 @@ from ..model.tree import Absent, Directory, File, Symlink, Tree
 __all__ = ["render", "Tree", "File", "Directory", "Symlink", "Absent"]
 
 
-def render(config, templates=None, only=None):
+def render(config, templates=None, only=None, environment=None):
     """The Tree of ``config``; ``templates``: a user template directory overriding ours;
     ``only``: the labels of the services to render (``model.units.labels_named``'s: ``web``,
-    ``runsvdir-alice``, ``alice/app``; None: all)."""
+    ``runsvdir-alice``, ``alice/app``; None: all); ``environment``: one of
+    ``environment.make_environment`` to render with in place of a new one (``templates``
+    unused): a caller rendering many configs in one run compiles each template once."""
     from .environment import make_environment
     from .servicedir import Place, service_entries
     from .users import user_entries
 
-    env = make_environment(templates)
+    env = environment if environment is not None else make_environment(templates)
     only = set(only) if only else None
     tree = Tree()
     tree.add(Directory(config.sv_dir))

@@ -10,6 +10,7 @@ as FsRoot does.
 
 import os
 import stat
+import subprocess
 
 from runit_provision.accounts import groups_from_text, logins_from_text
 from runit_provision.accounts.databases import Databases, GroupTable, PasswdTable
@@ -235,6 +236,14 @@ def step_text(step):
 def noop_texts(plan, quiet=("up to date",)):
     return ["%s: %s" % (noop.path, noop.reason) for noop in plan.noops
             if noop.reason not in quiet]
+
+
+def copied(template, names, into):
+    """Copies of ``template``'s entries ``names`` in ``into`` (``cp -a``: owners, modes, times
+    and links kept): a staged root made once for a file, for each test that changes it."""
+    subprocess.run(["cp", "-a"] + [str(template / name) for name in names] + [str(into)],
+                   check=True, timeout=60)
+    return [into / name for name in names]
 
 
 def staged_root(tmp_path, passwd="root:x:0:0:root:/root:/bin/sh\n", group="root:x:0:\n"):

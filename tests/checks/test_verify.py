@@ -169,8 +169,11 @@ def test_a_service_directory_that_cannot_be_listed_is_a_failed_check(sandbox, ho
 
     config, tree, _ = rendered(sandbox, host_data(sandbox, BASE_PATH))
     (sandbox / "service").mkdir()
+    # entries, whatever their kind, are what the probe counts: links to one file, each made
+    # and removed without an inode of its own
+    (sandbox / "entry").write_text("")
     for index in range(hostprobe.TREE_LIMIT + 1):
-        (sandbox / "service" / ("s%05d" % index)).mkdir()
+        os.link(str(sandbox / "entry"), str(sandbox / "service" / ("s%05d" % index)))
     outcomes = verify_host(host, expectations(config, tree))
     (unlisted,) = [outcome for outcome in outcomes
                    if outcome.check.nodeid == "system::services not in the data"]

@@ -25,7 +25,7 @@ import pytest
 from runit_provision.cli import main as main_module
 
 from ..apply.helpers import staged_root
-from ..conftest import OUR_BIN, ROOT
+from ..conftest import OUR_BIN, ROOT, parsed
 
 PROGRAM = str(OUR_BIN / "runit-provision")
 HINT = "(chpst -u would fail at every start; apply never creates accounts)"
@@ -226,7 +226,7 @@ def test_no_message_formats_a_record_as_its_only_operand():
     """``"%s: …" % Origin(path, 1, 1)`` is ``"%s: …" % (path, 1, 1)``: a TypeError in place
     of the message. A record goes into a 1-tuple (or through str())."""
     sources = sorted((ROOT / "runit_provision").rglob("*.py"))
-    trees = {path: ast.parse(path.read_text(), str(path)) for path in sources}
+    trees = {path: parsed(path) for path in sources}
     records = _namedtuple_classes(trees.values())
     assert {"Origin", "Login", "Group"} <= records
     found = []

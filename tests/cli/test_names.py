@@ -17,7 +17,7 @@ import pytest
 
 from runit_provision.cli.main import main
 
-from ..apply.helpers import staged_root
+from ..apply.helpers import copied, staged_root
 
 DATA = """\
 runit::init: none
@@ -46,11 +46,10 @@ SPELLINGS = ("alice/notes", "~alice/notes", "/home/alice/notes", "notes")  # the
 # second unquoted, as a shell expands it
 
 
-@pytest.fixture
-def staged(tmp_path, capsys):
-    """A --root DIR the data was applied to, with alice's and bob's homes, a line in each
-    log, and the run files of web, alice/notes and bob/app gone (so that plan and apply show
-    which of them a selection takes)."""
+@pytest.fixture(scope="module")
+def applied_once(tmp_path_factory):
+    """``staged``'s root and data, made once for the file."""
+    tmp_path = tmp_path_factory.mktemp("names")
     root = staged_root(tmp_path, passwd=PASSWD, group=GROUP)
     for login, uid in (("alice", 1000), ("bob", 1001)):
         (root / "home" / login).mkdir(parents=True)
@@ -62,6 +61,16 @@ def staged(tmp_path, capsys):
         (root / log / "current").write_text("a line of %s\n" % log)
     for run in ("etc/sv/web/run", "home/alice/sv/notes/run", "home/bob/sv/app/run"):
         (root / run).unlink()
+    return tmp_path
+
+
+@pytest.fixture
+def staged(applied_once, tmp_path, capsys):
+    """A --root DIR the data was applied to, with alice's and bob's homes, a line in each
+    log, and the run files of web, alice/notes and bob/app gone (so that plan and apply show
+    which of them a selection takes): a copy of ``applied_once``'s, owners and modes kept,
+    as the verbs that act change it."""
+    root, data = copied(applied_once, ["root", "data.yaml"], tmp_path)
     capsys.readouterr()
     return root, data, tmp_path
 

@@ -8,6 +8,7 @@ security tier (tests/security/test_logs_bounds.py) plants the same as a real use
 root's commands.
 """
 
+import functools
 import gzip
 import json
 import os
@@ -225,12 +226,18 @@ def test_a_compressed_file_at_its_bound_is_read_whole(tmp_path):
 
 
 # -- the view: every mode bounded, the cut shown, the bound named ---------------------------------
+@functools.lru_cache(maxsize=None)
+def zeros_bomb():
+    """40 MiB of NULs without a newline, gzip'd (~40 KB): compressed once for the file."""
+    return gzip.compress(b"\0" * (40 << 20))
+
+
 @pytest.fixture
 def planted(tmp_path):
     """``web``: a gzip'd rotated file of 40 MiB without a newline, then ``current`` with two
     lines; ``big``: ``current`` with a line, then 8 GiB of hole."""
     web = LogDir(tmp_path / "web")
-    (web.path / "@400000006500000000000000.s").write_bytes(gzip.compress(b"\0" * (40 << 20)))
+    (web.path / "@400000006500000000000000.s").write_bytes(zeros_bomb())
     web.add("one", BASE + 1)
     web.add("two", BASE + 2)
     big = LogDir(tmp_path / "big")
@@ -391,8 +398,7 @@ def test_follow_reads_a_rotated_bomb_it_never_held_to_its_bound(tmp_path):
     web, source, follower = following(tmp_path)
     try:
         follower.start_points()
-        (web.path / "@400000006600000000000000.s").write_bytes(
-            gzip.compress(b"\0" * (40 << 20)))
+        (web.path / "@400000006600000000000000.s").write_bytes(zeros_bomb())
         size = (web.path / "@400000006600000000000000.s").stat().st_size
         os.rename(str(web.current), str(web.path / "@400000006600000100000000.s"))
         web.current.write_bytes(stamped(BASE + 9, "new current"))

@@ -210,6 +210,33 @@ def zone_groups():
     return {names[0]: names[1:] for names in groups.values()}
 
 
+# The years the calendar may read a zone's offsets in when asked about an instant of
+# SWEEP_YEARS: a chain runs weeks past a change, and a wall time asked for with its summer
+# time flag given is looked for up to ~7.3 years either way (timeclock._other_kind).
+REACH_YEARS = (SWEEP_YEARS[0] - 8, SWEEP_YEARS[1] + 8)
+
+
+def zone_classes(groups, years=REACH_YEARS):
+    """{zone: [every other name]}: the zones of ``groups`` (``zone_groups``) merged where
+    their UTC offset and summer time flag are the same at every instant of ``years`` (the
+    same at its start, the same changes), under the first name. protocol/schedule/calendar.py
+    reads a zone only through those two (``timeclock``), so within ``years`` such zones
+    compute alike: Europe/Paris's answers are Europe/Berlin's since 1996."""
+    import datetime
+    import zoneinfo
+    start = utc("%d-01-01 00:00" % years[0])
+    classes = {}
+    for name in sorted(groups):
+        zone = zoneinfo.ZoneInfo(name)
+
+        def kind(t):
+            moment = datetime.datetime.fromtimestamp(t, zone)
+            return moment.utcoffset(), moment.dst()
+        key = (kind(start),) + tuple((t, kind(t)) for t in transitions(name, years))
+        classes.setdefault(key, []).extend([name] + groups[name])
+    return {names[0]: names[1:] for names in classes.values()}
+
+
 def _tzif(name):
     import zoneinfo
     for base in zoneinfo.TZPATH:

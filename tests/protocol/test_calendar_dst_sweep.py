@@ -4,12 +4,14 @@ after each change, and along the elapses that lead across it — and (interop) e
 systemd-analyze's.
 
 The zones and changes are calendar_corpus's (``zone_groups``, ``transitions``): a zone
-under several names is computed once, under its first. The live comparison batches every
+under several names is computed once, under its first, and so are zones whose offsets are
+the same wherever the calendar reads them (``zone_classes``). The live comparison batches every
 expression of one change into one ``systemd-analyze calendar`` (each names its zone: systemd
 computes it in a child of its own, so one does not change another's answer).
 """
 
 import datetime
+import functools
 import os
 import time
 import zoneinfo
@@ -25,9 +27,15 @@ CHUNKS = 16
 USEC = 1000000
 
 
+@functools.lru_cache(maxsize=None)
+def classes():
+    """``calendar_corpus.zone_classes`` of every zone: made once, when a test first asks."""
+    return calendar_corpus.zone_classes(GROUPS)
+
+
 def chunk(index):
     """The zones of chunk ``index`` (every CHUNKS-th, so each chunk mixes the continents)."""
-    return sorted(GROUPS)[index::CHUNKS]
+    return sorted(classes())[index::CHUNKS]
 
 
 def shown(seconds, zone):
@@ -61,15 +69,27 @@ def backwards(zone):
 def test_every_next_elapse_is_after_the_moment_asked(index):
     found = []
     for zone in chunk(index):
-        found += ["%s%s" % (line, " (also %s)" % ", ".join(GROUPS[zone])
-                            if GROUPS[zone] else "") for line in backwards(zone)]
+        found += ["%s%s" % (line, " (also %s)" % ", ".join(classes()[zone])
+                            if classes()[zone] else "") for line in backwards(zone)]
     assert not found, "%d next elapses not after the moment asked:\n%s" % (
         len(found), "\n".join(found[:20]))
 
 
 def test_the_sweep_covers_every_zone_and_the_odd_changes():
-    names = {name for zone, aliases in GROUPS.items() for name in [zone] + aliases}
-    assert names == zoneinfo.available_timezones()
+    for zones in (GROUPS, classes()):
+        names = {name for zone, others in zones.items() for name in [zone] + others}
+        assert names == zoneinfo.available_timezones()
+    # zones of one class: the same answers around each change (Paris is Berlin since 1996)
+    assert [zone for zone, others in classes().items()
+            if {"Europe/Berlin", "Europe/Paris"} <= set([zone] + others)]
+    for expression, lead in calendar_corpus.SWEEP:
+        answers = set()
+        for zone in ("Europe/Berlin", "Europe/Paris"):
+            spec = parse_calendar("%s %s" % (expression, zone))
+            answers.add(tuple(usec for change in calendar_corpus.transitions(zone, (2027, 2027))
+                              for usec in spec.elapses((change - lead) * USEC,
+                                                       calendar_corpus.SWEEP_CHAIN)))
+        assert len(answers) == 1, expression
     # the change of the issue: 2027-09-05 00:00 -04 is 01:00 -03 (04:00 UTC)
     assert calendar_corpus.utc("2027-09-05 04:00") in calendar_corpus.transitions(
         "America/Santiago")
@@ -125,7 +145,8 @@ def test_live_systemd_analyze_agrees_around_every_change():
     zone and from a second after it: LIVE_ITERATIONS elapses each, equal to
     systemd-analyze's but where systemd goes back (``systemd_goes_back``). The years are
     SWEEP_YEARS's if ``CALENDAR_SWEEP_YEARS=2020-2040`` is in the environment, else 2027:
-    every zone's rule of today, both ways."""
+    every zone's rule of today, both ways. Zones that read alike over those years and the
+    calendar's reach around them (``zone_classes``) are asked once."""
     if not os.access(calendar_corpus.SYSTEMD_ANALYZE, os.X_OK):
         if IN_CI:
             pytest.fail("CI=true but systemd-analyze is not installed (Debian package systemd)")
@@ -133,7 +154,10 @@ def test_live_systemd_analyze_agrees_around_every_change():
     first, _, last = os.environ.get("CALENDAR_SWEEP_YEARS", "2027").partition("-")
     years = (int(first), int(last or first))
     started = time.monotonic()
-    cases = calendar_corpus.sweep_cases(GROUPS, years, LIVE_ITERATIONS)
+    reach = (years[0] - (calendar_corpus.SWEEP_YEARS[0] - calendar_corpus.REACH_YEARS[0]),
+             years[1] + (calendar_corpus.REACH_YEARS[1] - calendar_corpus.SWEEP_YEARS[1]))
+    zones = calendar_corpus.zone_classes(GROUPS, reach)
+    cases = calendar_corpus.sweep_cases(zones, years, LIVE_ITERATIONS)
     found, named = [], []
     for case in cases:
         ours = [usec // USEC for usec in parse_calendar(case["expression"]).elapses(
@@ -145,7 +169,10 @@ def test_live_systemd_analyze_agrees_around_every_change():
             case["expression"], shown(case["start"], zone), [shown(t, zone) for t in ours],
             [shown(t, zone) for t in case["elapses"]])
         (named if systemd_goes_back(case, ours) else found).append(said)
-    assert len(cases) > 2000
+    # each expression from two starts around every change of every class: more than a
+    # thousand in any year
+    assert len(cases) == 2 * len(calendar_corpus.SWEEP) * sum(
+        len(calendar_corpus.transitions(zone, years)) for zone in zones) > 1000
     assert not found, "%d of %d differ from systemd-analyze (%.0f s; %d where it goes back):" \
         "\n%s" % (len(found), len(cases), time.monotonic() - started, len(named),
                    "\n".join(found[:10]))

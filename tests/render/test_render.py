@@ -162,6 +162,15 @@ def test_rendering_is_deterministic():
     assert [e.path for e in first] == sorted(e.path for e in first)
 
 
+def test_one_environment_for_many_renders_renders_the_same():
+    """``render(…, environment=…)`` (importing's check of each translation): templates
+    compiled once and used again give each config's own tree, as a new environment does."""
+    shared = environment.make_environment()
+    for text in (WEB, "runit::services: {s: {command: x, log: {size: 5}}}\n", WEB):
+        config = config_from_text(text)
+        assert list(render(config, environment=shared)) == list(render(config))
+
+
 def test_only():
     tree = tree_from_text(WEB, only=["db"])
     assert "/etc/sv/db/run" in tree and "/etc/sv/web/run" not in tree
@@ -174,6 +183,17 @@ def test_a_user_template_directory_overrides_ours(tmp_path):
                           templates=tmp_path)
     assert text_of(tree, "/var/log/s/config") == "s5\n# ours\n"
     assert text_of(tree, "/etc/sv/s/run").startswith("#!/bin/sh\n")  # the rest is ours
+
+
+def test_a_template_changed_between_renders_is_rendered_as_it_is_now(tmp_path):
+    """A template's compiled code is kept for later renders of the process, and used only
+    for the same text: a file edited since renders as edited."""
+    (tmp_path / "log").mkdir()
+    data = "runit::services: {s: {command: x, log: {size: 5}}}\n"
+    for text in ("s{{ log.size }}\n# first\n", "s{{ log.size }}\n# second\n"):
+        (tmp_path / "log" / "config.j2").write_text(text)
+        tree = tree_from_text(data, templates=tmp_path)
+        assert text_of(tree, "/var/log/s/config") == text.replace("{{ log.size }}", "5")
 
 
 def test_a_service_template(tmp_path):
