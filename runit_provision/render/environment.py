@@ -65,37 +65,15 @@ class _Environment(jinja2.Environment):
         return {**self.globals, **(d or {})}
 
 
-class _CompiledTemplates(jinja2.BytecodeCache):
-    """The code of each template file compiled in this process, for every environment made
-    after: a render (one environment each) then loads a template without compiling it
-    again. Jinja2 stores each with the checksum of its source and compiles again when the
-    file's text is not the one compiled."""
-
-    def __init__(self):
-        self._code = {}
-
-    def load_bytecode(self, bucket):
-        code = self._code.get(bucket.key)
-        if code is not None:
-            bucket.bytecode_from_string(code)
-
-    def dump_bytecode(self, bucket):
-        self._code[bucket.key] = bucket.bytecode_to_string()
-
-
-_COMPILED = _CompiledTemplates()
-
-
 def make_environment(user_templates=None):
     """The environment of one render. ``auto_reload=False``: templates do not change during a
-    render, so a template once loaded is not stat'ed again on each use (three per service);
-    its code comes from ``_COMPILED`` when an earlier render compiled the same text."""
+    render, so a template once loaded is not stat'ed again on each use (three per service)."""
     search = [str(user_templates)] if user_templates else []
     search.append(str(packaged_templates()))
     env = _Environment(
         loader=jinja2.FileSystemLoader(search), undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True, autoescape=False, trim_blocks=True, lstrip_blocks=True,
-        auto_reload=False, bytecode_cache=_COMPILED)
+        auto_reload=False)
     env.filters["sh"] = shell_quote
     env.filters["word"] = simple_word
     return env

@@ -185,17 +185,6 @@ def test_a_user_template_directory_overrides_ours(tmp_path):
     assert text_of(tree, "/etc/sv/s/run").startswith("#!/bin/sh\n")  # the rest is ours
 
 
-def test_a_template_changed_between_renders_is_rendered_as_it_is_now(tmp_path):
-    """A template's compiled code is kept for later renders of the process, and used only
-    for the same text: a file edited since renders as edited."""
-    (tmp_path / "log").mkdir()
-    data = "runit::services: {s: {command: x, log: {size: 5}}}\n"
-    for text in ("s{{ log.size }}\n# first\n", "s{{ log.size }}\n# second\n"):
-        (tmp_path / "log" / "config.j2").write_text(text)
-        tree = tree_from_text(data, templates=tmp_path)
-        assert text_of(tree, "/var/log/s/config") == text.replace("{{ log.size }}", "5")
-
-
 def test_a_service_template(tmp_path):
     (tmp_path / "web-run.j2").write_text(
         "#!/bin/sh\nexec {{ chpst | map('sh') | join(' ') }} {{ command | map('sh') | "
