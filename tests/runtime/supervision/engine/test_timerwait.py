@@ -115,8 +115,10 @@ service.close()
 
 
 TIMER_OF_A_UTC_HOST = r'''
-import sys
-started = set(sys.modules)  # the interpreter's own start (3.14's site: sysconfig) is not ours
+import ctypes, sys
+# what the interpreter's start and ctypes (the runtime's system calls) load is not the
+# timer's: CPython 3.14's ctypes imports sysconfig itself
+started = set(sys.modules)
 from runit_provision.protocol.schedule import calendar
 from runit_provision.runtime.supervision.engine.loop import EventLoop
 from runit_provision.runtime.supervision.engine.supervisor import Supervisor
