@@ -4,11 +4,11 @@ runs on the host's own interpreter — so each version's tiers run, not only the
 uses. The newest versions' runtime tiers run in the Debian tiers, under Debian's own ``python3``
 (3.13: ``make test-debian13``; 3.14, pure tier too: ``make test-debian14``), not again here.
 
-For each supported version but the running one (found as tests/conftest.py's ``pythons`` finds them:
-on PATH, or pyenv's beside the running interpreter), a virtualenv ``.venv-X.Y`` of the checkout
-(made once, again when pyproject.toml changes) runs ``pytest -m "not slow and not interop and
-not puppet"`` in two workers; under the oldest (``--runtime``), the runtime's
-real processes too (``RUNTIME``, ours alone: ``--ours-only``). The tools those tests start are
+For each supported version but the running one (found as tests/conftest.py's ``pythons``
+finds them: on PATH, or pyenv's beside the running interpreter), a virtualenv ``.venv-X.Y`` of
+the checkout (made once, again when pyproject.toml changes) runs ``pytest -m "not slow and not
+interop and not puppet"`` in two workers; under the oldest (``--runtime``), the runtime's real
+processes too (``RUNTIME``, ours alone: ``--ours-only``). The tools those tests start are
 the virtualenv's console scripts, whose ``#!`` is its interpreter, and the fork server is
 exec'd as that interpreter (``sys.executable``): every process of the runtime runs on X.Y
 (``test_the_runtime_runs_on_the_interpreter_of_the_tests`` checks /proc/PID/exe).
