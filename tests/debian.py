@@ -66,18 +66,29 @@ RUNTIME_TESTS = ("tests/runtime/test_transcripts.py", "tests/runtime/test_runsvd
 PYTEST = [VENV + "/bin/python", "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"]
 STEPS = {
     "install": None,  # the checkout into a virtualenv of the root's python3 (see install())
+    # the pure tier: where the root's CPython runs nowhere else (test-pythons lacks it)
+    "pure": PYTEST + ["-n", "{workers}", "-m", "not slow and not interop and not puppet"],
     "runtime": PYTEST + ["-n", "{workers}", "-m", "slow or interop"] + list(RUNTIME_TESTS),
     "demo": ["make", "demo", "BIN=%s/bin" % VENV, "STAMP=%s/.installed" % VENV],
     "puppet": PYTEST + ["-n", "{workers}", "tests/puppet/test_apply.py",
                         "tests/puppet/test_noop.py", "-k", "not live"],
+    # the module under a new agent: it parses, lints clean, its rspec-puppet tests pass
+    "module": PYTEST + ["-n", "{workers}", "tests/puppet/test_module.py::test_everything_parses",
+                        "tests/puppet/test_module.py::test_lint_is_clean",
+                        "tests/puppet/test_rspec.py"],
 }
 # A release: its number (as --release takes it), codename, debootstrap's script for it (the
 # machine's debootstrap may predate the release: sid's script makes any newer suite), the
 # packages of its root and the steps run there, in order.
 Release = collections.namedtuple("Release", "number codename script packages steps")
+# Debian 14's puppet step runs the module's rspec tests and lint too (OpenVox 9 is new there);
+# runit-services and systemd: the pure tier's import corpus and systemd-analyze's calendar.
+FORKY_PACKAGES = PACKAGES + ("ruby-rspec-puppet", "ruby-puppetlabs-spec-helper", "rake",
+                             "runit-services", "systemd")
 RELEASES = {release.number: release for release in (
     Release("13", "trixie", "trixie", PACKAGES, ("install", "runtime", "demo", "puppet")),
-    Release("14", "forky", "sid", PACKAGES, ("install", "runtime", "demo", "puppet")),
+    Release("14", "forky", "sid", FORKY_PACKAGES,
+            ("install", "pure", "runtime", "demo", "puppet", "module")),
 )}
 
 

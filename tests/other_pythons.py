@@ -1,21 +1,23 @@
 """The pure tier under every other supported CPython the machine has, and the runtime's tier
-under the oldest and the newest (issue 47): pyproject.toml promises ``>=3.9``, EL 9's
-``python3`` is 3.9 and Debian 13's is 3.13, and the runtime runs on the host's own interpreter
-— so each version's tiers run, not only the one ``make test`` uses.
+under the oldest: pyproject.toml promises ``>=3.9``, EL 9's ``python3`` is 3.9, and the runtime
+runs on the host's own interpreter — so each version's tiers run, not only the one ``make test``
+uses. The newest versions' runtime tiers run in the Debian tiers, under Debian's own ``python3``
+(3.13: ``make test-debian13``; 3.14, pure tier too: ``make test-debian14``), not again here.
 
-For each of 3.9–3.13 but the running one (found as tests/conftest.py's ``pythons`` finds them:
-on PATH, or pyenv's beside the running interpreter), a virtualenv ``.venv-X.Y`` of the checkout
-(made once, again when pyproject.toml changes) runs ``pytest -m "not slow and not interop and
-not puppet"`` in two workers; under the oldest and the newest (``--runtime``), the runtime's
-real processes too (``RUNTIME``, ours alone: ``--ours-only``). The tools those tests start are
+For each supported version but the running one (found as tests/conftest.py's ``pythons``
+finds them: on PATH, or pyenv's beside the running interpreter), a virtualenv ``.venv-X.Y`` of
+the checkout (made once, again when pyproject.toml changes) runs ``pytest -m "not slow and not
+interop and not puppet"`` in two workers; under the oldest (``--runtime``), the runtime's real
+processes too (``RUNTIME``, ours alone: ``--ours-only``). The tools those tests start are
 the virtualenv's console scripts, whose ``#!`` is its interpreter, and the fork server is
 exec'd as that interpreter (``sys.executable``): every process of the runtime runs on X.Y
 (``test_the_runtime_runs_on_the_interpreter_of_the_tests`` checks /proc/PID/exe).
 
 Exit 0 when every tier passed; 1 when one failed; under ``CI=true`` a supported version the
-machine lacks is a failure too (docs/testing.md#pythons).
+machine lacks is a failure too, but one a Debian tier runs in its root (3.14: Debian 14's
+``python3``, ``RUN_IN_A_DEBIAN_ROOT``) (docs/testing.md#pythons).
 
-Usage: ``.venv/bin/python tests/other_pythons.py [--versions 3.9,3.13] [--runtime 3.9,3.13]
+Usage: ``.venv/bin/python tests/other_pythons.py [--versions 3.9,3.13] [--runtime 3.9]
 [--workers N]``
 """
 
@@ -29,7 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import IN_CI, SUPPORTED_PYTHONS, pythons  # noqa: E402 — the checkout's
+from tests.conftest import (IN_CI, RUN_IN_A_DEBIAN_ROOT, SUPPORTED_PYTHONS,  # noqa: E402
+                            missing_in_ci, pythons)
 
 PURE = "not slow and not interop and not puppet"
 # The runtime's tier under another CPython: the real-process tests of what an interpreter can
@@ -94,17 +97,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--versions", default=",".join(SUPPORTED_PYTHONS),
                         help="the versions to run (default: every supported one)")
-    parser.add_argument("--runtime", default="%s,%s" % (SUPPORTED_PYTHONS[0],
-                                                         SUPPORTED_PYTHONS[-1]),
+    parser.add_argument("--runtime", default=SUPPORTED_PYTHONS[0],
                         help="those of --versions whose runtime tier runs too (default: the "
-                        "oldest and the newest supported; '' for none)")
+                        "oldest supported; the newest runs in make test-debian14; '' for none)")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     own = "%d.%d" % sys.version_info[:2]
     wanted = [version for version in args.versions.split(",") if version and version != own]
     runtime = [version for version in args.runtime.split(",") if version in wanted]
     found = pythons(wanted)
-    missing = [version for version in wanted if version not in found]
+    missing = missing_in_ci(found, wanted)
     results = {}
     for version, path in found.items():
         results[version, "pure"] = run_tier(version, path, args.workers)
@@ -112,7 +114,10 @@ def main(argv=None):
             results[version, "runtime"] = run_tier(version, path, args.workers, "runtime")
     print("\n== the tiers by CPython (%s ran in make test)" % own)
     for version in wanted:
-        if version not in found:
+        if version in RUN_IN_A_DEBIAN_ROOT and version not in found:
+            print("%-5s not on this machine: runs in %s" % (version,
+                                                          RUN_IN_A_DEBIAN_ROOT[version]))
+        elif version not in found:
             print("%-5s not on this machine%s" % (version, " (a failure: CI=true)" if IN_CI
                                                    else ""))
         for tier in ("pure", "runtime"):

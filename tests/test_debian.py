@@ -36,3 +36,14 @@ def test_the_roots_key_changes_with_the_release_the_mirror_and_the_packages():
     assert key != debian.root_key(forky, "http://deb.debian.org/debian")
     more = trixie._replace(packages=trixie.packages + ("strace",))
     assert key != debian.root_key(more, "http://deb.debian.org/debian")
+
+
+def test_each_release_runs_known_steps_and_the_pure_tier_only_where_its_python_is_new():
+    for release in debian.RELEASES.values():
+        assert release.steps[0] == "install" and set(release.steps) <= set(debian.STEPS)
+        assert set(debian.PACKAGES) <= set(release.packages)
+    assert "pure" in debian.RELEASES["14"].steps and "module" in debian.RELEASES["14"].steps
+    assert "pure" not in debian.RELEASES["13"].steps  # 3.13's pure tier: make test-pythons
+    named = [word.split("::")[0] for step in debian.STEPS.values() for word in step or ()
+             if word.startswith("tests/")]
+    assert named and all((debian.ROOT / path).exists() for path in named), named

@@ -91,10 +91,12 @@ def _routed_address():
         probe.close()
 
 
-def _release(os_id, fields):
-    full = _read_first_line("/etc/debian_version") if os_id == "debian" else ""
-    if not full or not full[0].isdigit():
-        full = fields.get("VERSION_ID", "")
+def _release(os_id, fields, debian_version="/etc/debian_version"):
+    """os.release as facter gives it: Debian's point release from ``debian_version``; else
+    os-release's VERSION_ID; a Debian testing root has neither number, and facter then gives
+    its ``debian_version`` text (``forky/sid``) as full and major alike."""
+    debian = _read_first_line(debian_version) if os_id == "debian" else ""
+    full = debian if debian[:1].isdigit() else fields.get("VERSION_ID") or debian
     parts = full.split(".")
     release = {"full": full, "major": parts[0]}
     if len(parts) > 1:

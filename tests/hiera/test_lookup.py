@@ -7,6 +7,7 @@ import pytest
 
 from runit_provision.errors import DataError
 from runit_provision.hiera import load
+from runit_provision.hiera.facts import _release
 from runit_provision.hiera.interpolation import split_key
 from runit_provision.source import Origin
 
@@ -218,11 +219,23 @@ def test_facts_file_and_trusted(tmp_path):
 
 
 def test_host_facts_have_what_hierarchies_use(tmp_path):
-    write(tmp_path, {"data.yaml": "x: \"%{facts.os.family}/%{::fqdn}/%{trusted.certname}/"
-                                  "%{facts.os.release.major}/%{facts.networking.hostname}\"\n"})
+    write(tmp_path, {"data.yaml": "x: \"%{facts.os.family}|%{::fqdn}|%{trusted.certname}|"
+                                  "%{facts.os.release.major}|%{facts.networking.hostname}\"\n"})
     value = load(data=tmp_path / "data.yaml").lookup("x").value
-    family, fqdn, certname, major, hostname = value.split("/")
+    family, fqdn, certname, major, hostname = value.split("|")  # Debian testing: forky/sid
     assert family and major and fqdn == certname and fqdn.startswith(hostname)
+
+
+@pytest.mark.parametrize("debian_version, fields, release", [
+    ("12.8", {"VERSION_ID": "12"}, {"full": "12.8", "major": "12", "minor": "8"}),
+    ("trixie/sid", {"VERSION_ID": "13"}, {"full": "13", "major": "13"}),
+    ("forky/sid", {}, {"full": "forky/sid", "major": "forky/sid"}),  # testing: facter's too
+])
+def test_a_debian_release_is_facters(tmp_path, debian_version, fields, release):
+    (tmp_path / "debian_version").write_text(debian_version + "\n")
+    assert _release("debian", fields, str(tmp_path / "debian_version")) == release
+    assert _release("rocky", {"VERSION_ID": "9.4"}, str(tmp_path / "debian_version")) == {
+        "full": "9.4", "major": "9", "minor": "4"}
 
 
 def test_runit_data_from_both_spellings(tmp_path):

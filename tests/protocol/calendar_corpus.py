@@ -11,6 +11,7 @@ with a live ``systemd-analyze`` where there is one.
 """
 
 import calendar
+import functools
 import json
 import os
 import re
@@ -186,6 +187,8 @@ def random_cases(seed=46, count=RANDOM_COUNT):
 # The clock changes of every zone of the tz database: each change in these years, from just
 # before, at and just after it, and along the elapses that lead across it.
 SWEEP_YEARS = (2020, 2040)
+# The years of the corpus's starts and elapses, whose zone rules the fixture records.
+RULE_YEARS = (1970, 2199)
 # (expression, lead): the chain of elapses starts ``lead`` seconds before the change. The
 # ones that carry a time into a change at midnight or on the half hour are here: a minute
 # or second repetition, a time at, just after or just before midnight (``daily`` is
@@ -274,6 +277,61 @@ def transitions(name, years=SWEEP_YEARS):
             changes.append(late)
         t += step
     return sorted(set(changes))
+
+
+def tzdata_version(path="/usr/share/zoneinfo/tzdata.zi"):
+    """The tz database's release (``2025b``), from its ``tzdata.zi``; None where it has none."""
+    try:
+        with open(path) as file:
+            first = file.readline().split()
+    except OSError:
+        return None
+    return first[2] if first[:2] == ["#", "version"] and len(first) > 2 else None
+
+
+def zone_rules(zones, years=RULE_YEARS):
+    """{zone: a digest of its UTC offsets and summer-time flags through ``years``}: what
+    systemd's answers in a zone depend on beside the expression, so that the fixture, recorded
+    under one tz database, is compared under another only in the zones whose rules agree."""
+    import datetime
+    import hashlib
+    import zoneinfo
+    digests = {}
+    for name in zones:
+        zone = zoneinfo.ZoneInfo(name)
+        kinds = []
+        for t in [utc("%d-01-01 00:00" % years[0])] + transitions(name, years):
+            moment = datetime.datetime.fromtimestamp(t, zone)
+            kinds.append("%d %s %s" % (t, moment.utcoffset(), moment.dst()))
+        digests[name] = hashlib.sha256("\n".join(kinds).encode()).hexdigest()[:16]
+    return digests
+
+
+@functools.lru_cache(maxsize=None)
+def _zone_names():
+    import zoneinfo
+    return frozenset(zoneinfo.available_timezones())
+
+
+def zones_of(case):
+    """The zones a case's answer depends on: the one it runs in, and one its expression names
+    (``… Africa/Casablanca``)."""
+    words = case["expression"].split()
+    return {case["zone"]} | ({words[-1]} if words and words[-1] in _zone_names() else set())
+
+
+def corpus_zones(cases):
+    """Every zone the ``cases`` depend on, sorted."""
+    return sorted(set().union(*(zones_of(case) for case in cases)))
+
+
+def changed_zones(fixture):
+    """The zones of ``fixture`` whose rules in this tz database are not those it was recorded
+    under (all of them when it recorded none)."""
+    recorded = fixture.get("zones", {})
+    zones = corpus_zones(fixture["cases"])
+    here = zone_rules(zones)
+    return [zone for zone in zones if recorded.get(zone) != here[zone]]
 
 
 def _tzif_transitions(data):
@@ -398,7 +456,10 @@ def generate(program=SYSTEMD_ANALYZE):
     for (zone, start), expressions in groups.items():
         for expression, outcome in analyze(expressions, zone, start, program).items():
             results["%s|%d|%s" % (zone, start, expression)] = outcome
+    zones = corpus_zones([dict(expression=expression, zone=zone)
+                          for expression, zone, _ in cases()])
     return {"systemd": version(program), "iterations": ITERATIONS,
+            "tzdata": tzdata_version(), "zones": zone_rules(zones),
             "cases": [dict(expression=expression, zone=zone, start=start,
                            **results["%s|%d|%s" % (zone, start, expression)])
                       for expression, zone, start in cases()]}

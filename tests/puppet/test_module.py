@@ -92,10 +92,11 @@ def test_metadata():
         assert families[data.stem.split("-")[0]] & supported, data
     assert [dep["name"] for dep in metadata["dependencies"]] == ["puppetlabs/stdlib"]
     ranges = {req["name"]: req["version_requirement"] for req in metadata["requirements"]}
-    # Puppet: 7 (Debian 12's 7.23, the tests' own) and 8 (Debian 13's 8.10, run by hand in a
-    # Debian 13 root: puppet/README.md#setup). OpenVox (Vox Pupuli's continuation of Puppet) is
-    # declared as Vox Pupuli's own modules declare it, from 8.19.0, and through OpenVox 9: a
-    # module declaring only puppet is refused by OpenVox's tooling that checks requirements.
+    # Puppet: 7 (Debian 12's 7.23, the tests' own) and 8 (Debian 13's 8.10, in its root's
+    # tier). OpenVox (Vox Pupuli's continuation of Puppet) is declared as Vox Pupuli's own
+    # modules declare it, from 8.19.0, and through OpenVox 9 (Debian 14's, in its root's tier):
+    # a module declaring only puppet is refused by OpenVox's tooling that checks requirements.
+    # Which is run where: puppet/README.md#setup.
     assert ranges == {"puppet": ">= 7.0.0 < 9.0.0", "openvox": ">= 8.19.0 < 10.0.0"}
 
 

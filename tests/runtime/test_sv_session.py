@@ -506,8 +506,10 @@ def test_service_directory_removed_while_waiting(fake, capfd, svdir):
     service = fake("web", want="d")
 
     def remove():
-        service.close()
+        # removed first, then closed: a look between the two finds nothing, never a runsv
+        # that stopped listening (sv's "runsv not running", another test's case)
         shutil.rmtree(str(svdir / "web"))
+        service.close()
 
     timer = later(0.2, remove)
     try:

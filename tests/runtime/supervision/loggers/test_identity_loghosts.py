@@ -137,7 +137,9 @@ def test_one_host_per_identity(tree):
     runsvdir = start()
     pids = [log_pid(service) for service in services]
     assert pids[0] == pids[1] != pids[2]
-    assert sorted(identity_hosts_of(runsvdir.pid)) == sorted(set(pids))
+    # a host's pid is shown once it is forked; its name in ps comes a moment later
+    wait_until(lambda: sorted(identity_hosts_of(runsvdir.pid)) == sorted(set(pids)),
+               what="both identity hosts named in ps")
     assert proc_status(pids[2])["Uid"] == [str(daemon.pw_uid)] * 4
 
 
