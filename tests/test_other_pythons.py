@@ -76,10 +76,14 @@ def test_under_ci_a_missing_oldest_or_newest_fails(runs, monkeypatch, capsys, mi
     assert (missing, "runtime") not in runs
 
 
-def test_a_failed_tier_fails(runs, monkeypatch):
+@pytest.mark.parametrize("tier", ["pure", "runtime"])
+def test_a_failed_tier_fails(runs, monkeypatch, tier):
+    """Whichever version runs the suite: the oldest's runtime tier is asked for by name."""
+    failing = tier
     monkeypatch.setattr(other_pythons, "run_tier",
-                        lambda version, python, workers, tier="pure": (tier != "runtime", 1.0))
-    assert other_pythons.main(["--versions", ",".join(OTHERS)]) == 1
+                        lambda version, python, workers, tier="pure": (tier != failing, 1.0))
+    assert other_pythons.main(["--versions", ",".join(OTHERS),
+                               "--runtime", OTHERS[0]]) == 1
 
 
 def test_the_runtime_tier_names_what_exists_and_runs_ours_alone_in_two_workers():
