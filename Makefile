@@ -6,6 +6,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: test test-fast test-pythons test-debian13 test-debian14 demo bench clean
 
+# The tests start the CLI and the runtime's tools as processes, thousands of times: each
+# imports its modules from their cached bytecode, as on a host, whatever the caller's
+# environment says (PYTHONDONTWRITEBYTECODE would make every start compile them again).
+unexport PYTHONDONTWRITEBYTECODE
+
 # Four workers on two cores: most tests wait on real processes (measured: a load of 3–5 with
 # three), and the tests that share something of the machine run in one worker, one after
 # another (docs/testing.md#parallel). WORKERS=0: serial.
