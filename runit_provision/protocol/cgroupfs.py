@@ -1,0 +1,113 @@
+"""protocol: a service's cgroup — the data's ``resources`` as cgroup v2 files, and the kernel's
+own files read (docs/resources.md).
+
+One home for the names both sides need: the generator renders ``resources`` into the words of
+``runit-cgroup enter`` (``FILE=VALUE``), the runtime writes exactly those files, and ``status``,
+``metrics`` and ``verify`` read them back. Values here are already checked (schema/): memory
+in bytes, ``cpu_quota`` in percent of one CPU. Stdlib only, pure.
+"""
+
+RESOURCE_KEYS = ("memory_max", "memory_high", "tasks_max", "cpu_quota", "cpu_weight",
+                 "io_weight")
+STOP_MODES = ("group", "main")  # stop: the whole cgroup (default), or runit's main process only
+CPU_PERIOD_USEC = 100000  # cpu.max's period: systemd's CPUQuotaPeriodSec= default
+# The file each key sets, and the controller that file belongs to.
+FILE_OF = {"memory_max": "memory.max", "memory_high": "memory.high", "tasks_max": "pids.max",
+           "cpu_quota": "cpu.max", "cpu_weight": "cpu.weight", "io_weight": "io.weight"}
+CONTROLLER_OF = {"memory.max": "memory", "memory.high": "memory", "pids.max": "pids",
+                 "cpu.max": "cpu", "cpu.weight": "cpu", "io.weight": "io"}
+SUPERVISE_LEAF = ".supervise"  # a tree's own processes; runsvdir never reads dot names
+UNLIMITED = "max"
+
+
+def settings(resources):
+    """``[(file, value)]`` for ``resources`` (a key -> value hash, keys of RESOURCE_KEYS), in
+    RESOURCE_KEYS order; ``None`` as a value means "no limit".
+
+    >>> settings({"memory_max": 268435456, "cpu_quota": 50, "io_weight": 100})
+    [('memory.max', '268435456'), ('cpu.max', '50000 100000'), ('io.weight', 'default 100')]
+    >>> settings({"tasks_max": None})
+    [('pids.max', 'max')]
+    """
+    out = []
+    for key in RESOURCE_KEYS:
+        if key not in resources:
+            continue
+        value = resources[key]
+        if value is None:
+            text = UNLIMITED if key != "cpu_quota" else "max %d" % CPU_PERIOD_USEC
+        elif key == "cpu_quota":
+            text = "%d %d" % (value * CPU_PERIOD_USEC // 100, CPU_PERIOD_USEC)
+        elif key == "io_weight":
+            text = "default %d" % value
+        else:
+            text = "%d" % value
+        out.append((FILE_OF[key], text))
+    return out
+
+
+def controllers_for(resources):
+    """The controllers ``resources`` need, sorted.
+
+    >>> controllers_for({"memory_max": 1, "memory_high": 1, "tasks_max": 3})
+    ['memory', 'pids']
+    """
+    return sorted({CONTROLLER_OF[FILE_OF[key]] for key in resources})
+
+
+def parse_setting(word):
+    """``FILE=VALUE`` (a word of ``runit-cgroup enter``) -> ``(file, value)``; ValueError for
+    a file that is not one of ours, so the helper never writes another cgroup file.
+
+    >>> parse_setting("pids.max=64")
+    ('pids.max', '64')
+    """
+    name, sep, value = word.partition("=")
+    if not sep or name not in CONTROLLER_OF or not value or "\n" in value:
+        raise ValueError("not a resource setting: %r" % word)
+    return name, value
+
+
+def cgroup_of_process(text):
+    """The cgroup v2 path in ``/proc/PID/cgroup`` (its ``0::`` line), or None without one.
+
+    >>> cgroup_of_process("12:pids:/x\\n0::/system.slice/a.service\\n")
+    '/system.slice/a.service'
+    """
+    for line in text.splitlines():
+        if line.startswith("0::"):
+            return line[3:]
+    return None
+
+
+def cgroup2_mount(mountinfo):
+    """Where the cgroup v2 hierarchy is mounted, from ``/proc/self/mountinfo``, or None.
+
+    >>> cgroup2_mount("30 1 0:26 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\\n")
+    '/sys/fs/cgroup/unified'
+    """
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if " - " not in line or len(fields) < 5:
+            continue
+        after = line.split(" - ", 1)[1].split()
+        if after and after[0] == "cgroup2":
+            return fields[4].replace("\\040", " ")
+    return None
+
+
+def keyed_counts(text):
+    """A flat keyed file (``memory.events``, ``cgroup.events``, ``cpu.stat``) -> ``{key: int}``.
+
+    >>> keyed_counts("low 0\\nhigh 3\\noom_kill 2\\n")["oom_kill"]
+    2
+    """
+    out = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if value.strip().isdigit():
+            out[key] = int(value)
+    return out
+
+
+RECORD = "cgroup"  # supervise/cgroup: the service's cgroup path, as runit-cgroup enter made it
