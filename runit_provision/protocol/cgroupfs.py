@@ -18,6 +18,9 @@ CONTROLLER_OF = {"memory.max": "memory", "memory.high": "memory", "pids.max": "p
                  "cpu.max": "cpu", "cpu.weight": "cpu", "io.weight": "io"}
 SUPERVISE_LEAF = ".supervise"  # a tree's own processes; runsvdir never reads dot names
 UNLIMITED = "max"
+RECORD = "cgroup"  # supervise/cgroup: "PATH\n", the cgroup our runsv last started ./run in
+RECORD_MAX = 4096
+SPEC_MAX = 512  # the service directory's ``cgroup`` file is read up to this many bytes
 
 
 def settings(resources):
@@ -110,4 +113,69 @@ def keyed_counts(text):
     return out
 
 
-RECORD = "cgroup"  # supervise/cgroup: the service's cgroup path, as runit-cgroup enter made it
+class Spec:
+    """A service's ``cgroup`` file: what a stop ends and the files its cgroup gets."""
+
+    __slots__ = ("stop", "settings")
+
+    def __init__(self, stop="group", settings=()):
+        self.stop, self.settings = stop, tuple(settings)
+
+    def __eq__(self, other):
+        return isinstance(other, Spec) and (self.stop, self.settings) == (
+            other.stop, other.settings)
+
+    def __repr__(self):
+        return "Spec(%r, %r)" % (self.stop, self.settings)
+
+
+DEFAULT_SPEC = Spec()
+
+
+def spec_bytes(spec):
+    """The ``cgroup`` file of ``spec``: one line, versioned like the other files ours reads.
+
+    >>> spec_bytes(Spec("main", [("pids.max", "64")]))
+    b'cgroup 1 stop=main pids.max=64\\n'
+    """
+    words = ["cgroup", "1", "stop=" + spec.stop] + [
+        "%s=%s" % (name, value.replace(" ", "_")) for name, value in spec.settings]
+    return (" ".join(words) + "\n").encode()
+
+
+def spec_from_bytes(data):
+    """``spec_bytes`` read back; ValueError (saying why) for anything else — a value with a
+    blank (``io.weight=default 100``) is written with ``_`` for the blank.
+
+    >>> spec_from_bytes(b"cgroup 1 stop=group cpu.max=50000_100000\\n").settings
+    (('cpu.max', '50000 100000'),)
+    """
+    words = data.decode("ascii", "replace").split()
+    if words[:2] != ["cgroup", "1"] or len(words) < 3 or not words[2].startswith("stop="):
+        raise ValueError("not a cgroup file (cgroup 1 stop=… FILE=VALUE…)")
+    stop = words[2][5:]
+    if stop not in STOP_MODES:
+        raise ValueError("stop=%s: not one of %s" % (stop, ", ".join(STOP_MODES)))
+    settings = []
+    for word in words[3:]:
+        name, value = parse_setting(word)
+        settings.append((name, value.replace("_", " ")))
+    return Spec(stop, settings)
+
+
+def path_from_record(data):
+    """``supervise/cgroup``'s cgroup path, or None for anything that is not one: absolute,
+    normalised, no ``..`` — so that it names a cgroup below the hierarchy's mount and nothing
+    else (a user's tree writes its own record).
+
+    >>> path_from_record(b"/runit-provision/etc-service/web\\n")
+    '/runit-provision/etc-service/web'
+    >>> path_from_record(b"/a/../../etc\\n") is None
+    True
+    """
+    text = data.decode("ascii", "replace").rstrip("\n")
+    parts = text.split("/")
+    if not text.startswith("/") or "\n" in text or any(
+            part in ("", ".", "..") or not part.isprintable() for part in parts[1:]):
+        return None
+    return text

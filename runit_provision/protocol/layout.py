@@ -71,15 +71,16 @@ def acted_on(service, has_log, has_env):
     >>> scopes = acted_on("/etc/sv/web", has_log=True, has_env=False)
     >>> sorted(scopes.items())  # doctest: +NORMALIZE_WHITESPACE
     [('/etc/sv/web', ('run', 'finish', 'check', 'down', 'control', 'log', 'give-up', 'backoff',
-                      'ready', 'oneshot', 'schedule', 'job', 'needs-done')),
+                      'ready', 'oneshot', 'schedule', 'job', 'needs-done', 'cgroup')),
      ('/etc/sv/web/control', None),
      ('/etc/sv/web/log', ('run', 'finish', 'check', 'down', 'control')),
      ('/etc/sv/web/log/control', None)]
     """
-    # ``give-up``, ``backoff``, ``ready``, ``oneshot``, ``schedule``, ``needs-done``: our runsv
+    # ``give-up``, ``backoff``, ``ready``, ``oneshot``, ``schedule``, ``needs-done``, ``cgroup``: our runsv
     # acts on them (every reader shows the service by ``oneshot`` and ``schedule``); ``job`` is
     # a timer's run
-    top = SERVICE_NAMES + (GIVE_UP, BACKOFF, READY, ONESHOT, SCHEDULE, JOB, NEEDS_DONE) + (
+    top = SERVICE_NAMES + (GIVE_UP, BACKOFF, READY, ONESHOT, SCHEDULE, JOB, NEEDS_DONE,
+                         CGROUP) + (
         (ENV_DIR,) if has_env else ())
     scopes = {service: top, service + "/" + CONTROL_DIR: None}
     if has_env:
@@ -138,6 +139,9 @@ LAST_RUN = "last-run"
 # guard waits for each to be done (templates/needs-done.j2), under either runsv; ours reads
 # this file and starts ./run only once they are (runtime/supervision/tree/startholds.py).
 NEEDS_DONE = "needs-done"
+# "cgroup 1 stop=group memory.max=…": the service's cgroup — its limits and what a stop ends
+# (protocol/cgroupfs.py, docs/resources.md); our runsv reads it at each start.
+CGROUP = "cgroup"
 # Its guard's word that it passed: "needs-passed 1 pid=PID boot=ID", written by ./run as the
 # service's owner when it goes on (protocol/needsdone.py) — a reader only compares it.
 NEEDS_PASSED = "needs-passed"

@@ -60,7 +60,7 @@ class Supervisor:
                  "log_host", "pipe_keeper", "nest", "nested", "facts", "stderr_fd",
                  "_logger", "dir_fd", "log_fd", "main",
                  "log", "_files", "_pipe_w", "_pipe_r", "_exited", "_notify", "_events",
-                 "timer", "peers", "jobs")
+                 "timer", "peers", "jobs", "cgroup")
 
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
                  on_exit=None, new_session=False, log_host=None, pipe_keeper=None, nest=None):
@@ -101,6 +101,7 @@ class Supervisor:
         # (``status_changed``) — tree/startholds.py
         self.peers = None
         self.jobs = None  # jobgroup.JobGroups, once a job (a timer's, a one-shot's) ran
+        self.cgroup = None  # servicecgroup.ServiceCgroup: its tree has cgroups
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
     def open(self):
@@ -344,6 +345,8 @@ class Supervisor:
             self.timer.close()
         if self.jobs is not None:
             self.jobs.close()
+        if self.cgroup is not None:
+            self.cgroup.close()
         self._close_notify()
         for files in self._files.values():
             if files.control_fd >= 0:
@@ -679,13 +682,17 @@ class Supervisor:
                 spec = self._ready_spec()
                 env, extra_fds, reader = self._readiness_for(spec)
             is_job = argv == ["./job"] or (argv == ["./run"] and self.facts.oneshot)
+
+            def start():
+                return self.spawner.spawn(
+                    argv, cwd_fd=self.dir_fd,
+                    stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
+                    new_session=self.new_session,
+                    env=self.finish_environ() if argv[0] == "./finish" else env,
+                    extra_fds=extra_fds, new_group=is_job)
             try:
-                pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
-                                         stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
-                                         new_session=self.new_session,
-                                         env=(self.finish_environ() if argv[0] == "./finish"
-                                              else env),
-                                         extra_fds=extra_fds, new_group=is_job)
+                pid = start() if self.cgroup is None or argv[0] == "./finish" else \
+                    self.cgroup.spawn(self.dir_fd, start)
             except OSError:
                 if reader is not None:
                     os.close(reader)
@@ -698,7 +705,11 @@ class Supervisor:
             if is_job:
                 self._job_groups().started(pid)
         files.spawned(pid)
-        self.loop.watch_child(pid, side.child_exited)
+        if self.cgroup is not None and side is self.main and argv[0] != "./finish":
+            self.loop.watch_child(pid, lambda pid, status: self.cgroup.main_ended(
+                lambda: side.child_exited(pid, status)))
+        else:
+            self.loop.watch_child(pid, side.child_exited)
         return pid
 
     def hosted_logger_ended(self, wait_status):

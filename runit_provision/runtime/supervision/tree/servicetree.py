@@ -22,6 +22,7 @@ from ..loggers.loghosts import LogHosts
 from ..loggers.pipekeeper import PipeKeeper
 from ..engine.adoption import started_in
 from ..engine.servicedir import list_services, open_service
+from ..engine.servicecgroup import ServiceCgroup, open_cgroups
 from ..engine.supervisor import Supervisor, SystemClock
 
 RETRY_SECONDS = 1.0  # runsvdir restarts a runsv that exited at its next scan, about 1 s later
@@ -64,7 +65,8 @@ class ServiceTree:
                  "entries", "_retiring", "_identity", "_retry_timer", "_kill_timer",
                  "_sweep_timer", "_stopping", "_finished", "_grace_over", "_orphans",
                  "_waiting_for_fds", "_begun", "_scanning", "_inotify", "_watches",
-                 "stderr_fd", "forks", "log_host", "pipe_keeper", "nest", "_holds")
+                 "stderr_fd", "forks", "log_host", "pipe_keeper", "nest", "_holds",
+                 "cgroups")
 
     def __init__(self, loop, directory, spawner, label, new_sessions=False, clock=SystemClock(),
                  on_empty=None, may_fork=False, stderr_fd=2,
@@ -100,6 +102,7 @@ class ServiceTree:
         # users/usertree.UserTree), used where there is a fork server to fork it with.
         self.nest = None
         self._holds = None  # startholds.StartHolds, made when a service first needs one-shots
+        self.cgroups = None  # unix/cgroup.Cgroups once started, where the host has cgroup v2
         if may_fork and os.geteuid() == 0:
             forks = self.forks = ForkServer(loop, spawner, label)
             self.forks.on_reaped = self._end_orphans  # a stopping tree waits for it
@@ -112,6 +115,7 @@ class ServiceTree:
 
     # -- scanning -----------------------------------------------------------------------------
     def start(self):
+        self.cgroups = open_cgroups(self.directory, self.warn)
         self._open_inotify()
         # The watch comes before the first look: added after it, an entry made between the
         # look and the watch would be seen by neither (a link applied right after runsvdir
@@ -200,7 +204,7 @@ class ServiceTree:
                 entry.failure = message
                 print_warn("runsv " + entry.name, message, None, self.stderr_fd)
             return True
-        service = self._new_supervisor(path, "runsv " + entry.name)
+        service = self._new_supervisor(path, entry.name)
         try:
             opened = open_service(path, find_started=started_in)
         except FatalError as failure:
@@ -225,13 +229,16 @@ class ServiceTree:
         self._begun.append(service)
         return True
 
-    def _new_supervisor(self, path, label):
-        service = Supervisor(self.loop, path, self.spawner, clock=self.clock, label=label,
+    def _new_supervisor(self, path, name):
+        service = Supervisor(self.loop, path, self.spawner, clock=self.clock,
+                             label="runsv " + name,
                              on_exit=self._service_exited, new_session=self.new_sessions,
                              log_host=self.log_host, pipe_keeper=self.pipe_keeper,
                              nest=self.nest)
         service.stderr_fd = self.stderr_fd
         service.peers = self
+        if self.cgroups is not None:
+            service.cgroup = ServiceCgroup(self.cgroups, name, service)
         return service
 
     # -- a service's ./run held until the one-shots it needs are done (startholds.py) -------
@@ -459,6 +466,8 @@ class ServiceTree:
 
     def _finish_stop(self):
         self._finished = True
+        if self.cgroups is not None:
+            self.cgroups.remove(self.cgroups.base)  # (not while the tree's own are in it)
         for name in ("_kill_timer", "_sweep_timer"):
             timer = getattr(self, name)
             if timer is not None:

@@ -1,0 +1,191 @@
+"""runtime/unix: cgroup v2 — a tree's subtree, a cgroup per service, its limits, its processes
+listed and ended (docs/resources.md).
+
+A tree's base is the cgroup it started in when that is one of its own (systemd's unit with
+``Delegate=yes``, or a user's tree in the cgroup root made and handed over); a tree started
+in the hierarchy's root makes ``/runit-provision/<its directory>``. The tree's own processes
+live in the base's ``.supervise`` leaf (the kernel's rule: a cgroup whose children have
+controllers holds no processes), service NAME in ``base/NAME``. posix_spawn cannot start a
+child in another cgroup, so the spawner moves itself there for the spawn and back: the child
+is never outside its service's cgroup. Every write here is to cgroupfs: it never blocks.
+"""
+
+import errno
+import os
+import signal
+
+from ...protocol.cgroupfs import (SUPERVISE_LEAF, cgroup2_mount, cgroup_of_process,
+                                  keyed_counts)
+
+OWN_ROOT = "/runit-provision"  # a tree started in the hierarchy's root makes its base below
+CONTROLLERS = ("cpu", "io", "memory", "pids")
+
+
+def _read(path, limit=65536):
+    with open(path, "rb") as handle:
+        return handle.read(limit).decode("ascii", "replace")
+
+
+def _write(path, text):
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def tree_leaf_name(directory):
+    """A tree directory as one cgroup name, as systemd escapes paths (``/`` -> ``-``).
+
+    >>> tree_leaf_name("/etc/service"), tree_leaf_name("/home/a-b/service/")
+    ('etc-service', 'home-a\\\\x2db-service')
+    """
+    parts = [part.replace("\\", "\\x5c").replace("-", "\\x2d")
+             for part in directory.strip("/").split("/") if part]
+    return "-".join(parts) or "-"
+
+
+class Unavailable(Exception):
+    """No cgroup v2 this tree can use; the message says why (shown once, never fatal)."""
+
+
+class Cgroups:
+    """One tree's subtree: ``base`` holds a cgroup per service and the ``home`` the tree's
+    own processes return to after each spawn (paths below ``mount``)."""
+
+    __slots__ = ("mount", "base", "home", "controllers")
+
+    def __init__(self, mount, base, home, controllers=()):
+        self.mount, self.base, self.home = mount, base, home
+        self.controllers = tuple(controllers)
+
+    @classmethod
+    def for_tree(cls, directory):
+        """The subtree of the tree on ``directory`` (made when missing); Unavailable if none."""
+        try:
+            mount = cgroup2_mount(_read("/proc/self/mountinfo", 1 << 20))
+            own = cgroup_of_process(_read("/proc/self/cgroup"))
+        except OSError as exc:
+            raise Unavailable("cannot read /proc: %s" % os.strerror(exc.errno)) from exc
+        if mount is None or own is None:
+            raise Unavailable("no cgroup v2 hierarchy is mounted")
+        own = own.rstrip("/") or "/"
+        if own.endswith("/" + SUPERVISE_LEAF):
+            return cls._opened(mount, own.rsplit("/", 1)[0], own)
+        if own == "/":
+            if os.geteuid() != 0:
+                raise Unavailable("started in the cgroup root, which only root may divide")
+            return cls._opened(mount, OWN_ROOT + "/" + tree_leaf_name(directory), own)
+        return cls._opened(mount, own, own + "/" + SUPERVISE_LEAF, move_from=own)
+
+    @classmethod
+    def _opened(cls, mount, base, home, move_from=None):
+        made = cls(mount, base, home)
+        try:
+            os.makedirs(made.fs(base), exist_ok=True)
+            os.makedirs(made.fs(home), exist_ok=True)
+            if move_from is not None:
+                made._move_all(move_from, home)
+            made.controllers = made._enable_controllers()
+        except OSError as exc:
+            raise Unavailable("%s: %s" % (made.fs(base), os.strerror(exc.errno))) from exc
+        return made
+
+    def fs(self, path):
+        """``path`` (a cgroup) as a file system path."""
+        return self.mount + path if path != "/" else self.mount
+
+    def _move_all(self, source, target):
+        # The tree's processes (itself, its helpers) go to the leaf; one that forks meanwhile
+        # leaves a child behind, so read again until none is left.
+        for _ in range(10):
+            pids = self.procs(source)
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    _write(self.fs(target) + "/cgroup.procs", "%d" % pid)
+                except ProcessLookupError:
+                    pass
+
+    def _enable_controllers(self):
+        """Give the services what the base has of CONTROLLERS; the ones enabled."""
+        available = _read(self.fs(self.base) + "/cgroup.controllers").split()
+        wanted = [name for name in CONTROLLERS if name in available]
+        if wanted:
+            try:
+                _write(self.fs(self.base) + "/cgroup.subtree_control",
+                       " ".join("+" + name for name in wanted))
+            except OSError:
+                wanted = []
+        return wanted
+
+    def service(self, name):
+        """Service ``name``'s cgroup path."""
+        return self.base + "/" + name
+
+    def make(self, name, settings):
+        """Service ``name``'s cgroup, made if missing, with ``settings`` (``(file, value)``)
+        written; OSError whose ``filename`` is the path that could not be made or written (a
+        file that is missing: its controller is not enabled here)."""
+        path = self.service(name)
+        os.makedirs(self.fs(path), exist_ok=True)
+        for file, value in settings:
+            target = self.fs(path) + "/" + file
+            try:
+                _write(target, value)
+            except OSError as exc:
+                raise OSError(exc.errno, os.strerror(exc.errno), target) from exc
+        return path
+
+    def spawn_in(self, path, spawn):
+        """``spawn()``'s result, called while this process is in ``path``."""
+        _write(self.fs(path) + "/cgroup.procs", "0")
+        try:
+            return spawn()
+        finally:
+            _write(self.fs(self.home) + "/cgroup.procs", "0")
+
+    def procs(self, path):
+        """The pids in ``path`` (none when it is gone)."""
+        try:
+            return [int(word) for word in _read(self.fs(path) + "/cgroup.procs").split()]
+        except FileNotFoundError:
+            return []
+
+    def signal_all(self, path, signums, but=()):
+        """Send each of ``signums`` to every process in ``path`` but ``but``; how many got them."""
+        count = 0
+        for pid in self.procs(path):
+            if pid in but:
+                continue
+            for signum in signums:
+                try:
+                    os.kill(pid, signum)
+                except ProcessLookupError:
+                    break
+            else:
+                count += 1
+        return count
+
+    def kill_all(self, path):
+        """KILL every process in ``path``: ``cgroup.kill`` where the kernel has it."""
+        try:
+            _write(self.fs(path) + "/cgroup.kill", "1")
+        except FileNotFoundError:
+            self.signal_all(path, (signal.SIGKILL,))
+
+    def remove(self, path):
+        """Remove ``path`` if it is empty; False when processes are still in it."""
+        try:
+            os.rmdir(self.fs(path))
+        except OSError as exc:
+            return exc.errno == errno.ENOENT
+        return True
+
+    def counts(self, path, name):
+        """A keyed file of ``path`` (``memory.events``, ``cpu.stat``) as ``{key: int}``, or {}."""
+        try:
+            return keyed_counts(_read(self.fs(path) + "/" + name))
+        except OSError:
+            return {}

@@ -1,0 +1,160 @@
+"""A service is its whole process tree: each in a cgroup of its own, and a stop ends every
+process of it (docs/resources.md).
+
+Real processes in this machine's cgroup v2 hierarchy — a controller-less one is enough for
+what is here (membership, ``cgroup.kill``, ``cgroup.events``); limits need controllers and
+are tested in the VM tier (tests/vm/). A tree started in the hierarchy's root makes its own
+subtree, ``/runit-provision/<its directory>``.
+"""
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from runit_provision.protocol.cgroupfs import cgroup2_mount, cgroup_of_process
+from runit_provision.runtime.unix.cgroup import OWN_ROOT, tree_leaf_name
+
+from ..conftest import IN_CI, our_tool
+from .processes import SH, alive, make_service, running_pid, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+def _mount():
+    with open("/proc/self/mountinfo") as handle:
+        mount = cgroup2_mount(handle.read())
+    if mount is None or os.geteuid() != 0:
+        if IN_CI:
+            pytest.fail("CI=true but no cgroup v2 hierarchy to test in (or not root)")
+        pytest.skip("needs root and a cgroup v2 hierarchy")
+    return mount
+
+
+@pytest.fixture
+def cgtree(tree):
+    """``(svdir, start, base)``: the ``tree`` fixture and the tree's cgroup directory."""
+    svdir, start = tree
+    mount = _mount()
+    with open("/proc/self/cgroup") as handle:
+        if cgroup_of_process(handle.read()) != "/":
+            pytest.skip("the tests run in a cgroup of their own: a tree would take it over")
+    return svdir, start, mount + OWN_ROOT + "/" + tree_leaf_name(str(svdir))
+
+
+def cgroup_of(pid):
+    with open("/proc/%d/cgroup" % pid) as handle:
+        return cgroup_of_process(handle.read())
+
+
+def sv(*args, svdir):
+    return subprocess.run([our_tool("sv")] + list(args), env={"SVDIR": str(svdir)},
+                          capture_output=True, text=True, timeout=60)
+
+
+def read_pid(path):
+    return wait_until(lambda: path.exists() and path.read_text().strip()
+                      and int(path.read_text()), what=str(path))
+
+
+# ./run starts a child that leaves the process group and the session (a double-forking
+# daemon's way out of runit's reach), says its pid, and goes on as the main process.
+def escaping_run(pidfile, trap=""):
+    return SH + ("setsid sh -c '%s echo $$ >%s; exec sleep 1000' </dev/null >/dev/null 2>&1 &\n"
+                 "exec sleep 1001\n" % (trap, pidfile))
+
+
+def test_each_service_runs_in_a_cgroup_of_its_own(cgtree):
+    svdir, start, base = cgtree
+    for name in ("a", "b"):
+        make_service(svdir, name, run=SH + "exec sleep 1000\n")
+    runsvdir = start()
+    for name in ("a", "b"):
+        pid = wait_until(lambda: running_pid(svdir / name), what=name)
+        assert cgroup_of(pid) == OWN_ROOT + "/" + tree_leaf_name(str(svdir)) + "/" + name
+        assert open(base + "/" + name + "/cgroup.procs").read().split() == [str(pid)]
+        # where the views find it
+        assert (svdir / name / "supervise" / "cgroup").read_text() == cgroup_of(pid) + "\n"
+    assert cgroup_of(runsvdir.pid) == "/"  # the tree itself stays where it started
+
+
+def test_down_ends_what_run_left_behind_before_it_counts_as_down(cgtree, tmp_path):
+    svdir, start, base = cgtree
+    make_service(svdir, "daemon", run=escaping_run(tmp_path / "child"))
+    start()
+    child = read_pid(tmp_path / "child")
+    assert alive([child])
+    done = sv("-w", "20", "down", "daemon", svdir=svdir)
+    assert done.returncode == 0, done
+    assert not alive([child])  # gone by the time sv said down
+    assert open(base + "/daemon/cgroup.procs").read() == ""
+
+
+def test_the_rest_gets_term_first_and_down_waits_for_it(cgtree, tmp_path):
+    svdir, start, _ = cgtree
+    ended = tmp_path / "ended"
+    # the child takes a second to end after TERM, and says so as its last act
+    trap = "trap \\\"sleep 1; echo bye >%s; exit 0\\\" TERM;" % ended
+    run = SH + ("setsid sh -c \"%s echo \\$\\$ >%s; while :; do sleep 0.1; done\" "
+                "</dev/null >/dev/null 2>&1 &\nexec sleep 1001\n" % (trap, tmp_path / "child"))
+    make_service(svdir, "slow", run=run)
+    start()
+    child = read_pid(tmp_path / "child")
+    began = time.monotonic()
+    done = sv("-w", "20", "down", "slow", svdir=svdir)
+    assert done.returncode == 0, done
+    assert ended.read_text() == "bye\n"  # it was asked (TERM), not KILLed
+    assert not alive([child]) and time.monotonic() - began >= 0.9
+
+
+def test_stop_main_keeps_the_rest_until_the_next_start(cgtree, tmp_path):
+    svdir, start, base = cgtree
+    service = make_service(svdir, "classic", run=escaping_run(tmp_path / "child"))
+    (service / "cgroup").write_text("cgroup 1 stop=main\n")
+    start()
+    child = read_pid(tmp_path / "child")
+    assert sv("-w", "20", "down", "classic", svdir=svdir).returncode == 0
+    time.sleep(0.3)
+    assert alive([child])  # runit's behaviour, asked for
+    os.unlink(str(tmp_path / "child"))
+    assert sv("-w", "20", "up", "classic", svdir=svdir).returncode == 0
+    second = read_pid(tmp_path / "child")
+    wait_until(lambda: not alive([child]), what="the last run's rest killed at the start")
+    assert alive([second])
+
+
+@pytest.mark.skipif(os.environ.get("RUNIT_PROVISION_QUICK") == "1", reason="7 s grace")
+def test_a_rest_that_ignores_term_is_killed_after_the_grace(cgtree, tmp_path):
+    svdir, start, _ = cgtree
+    make_service(svdir, "stubborn", run=escaping_run(tmp_path / "child", trap='trap "" TERM;'))
+    start()
+    child = read_pid(tmp_path / "child")
+    began = time.monotonic()
+    assert sv("-w", "30", "down", "stubborn", svdir=svdir).returncode == 0
+    assert not alive([child]) and time.monotonic() - began >= 6.5
+
+
+def test_a_limit_the_tree_cannot_set_fails_the_start_and_names_the_controller(cgtree):
+    svdir, start, base = cgtree
+    with open(base.rsplit(OWN_ROOT, 1)[0] + "/cgroup.subtree_control") as handle:
+        if "memory" in handle.read().split():
+            pytest.skip("this hierarchy has the memory controller (the VM tier's case)")
+    service = make_service(svdir, "bounded", run=SH + "exec sleep 1000\n")
+    (service / "cgroup").write_text("cgroup 1 stop=group memory.max=268435456\n")
+    runsvdir = start()
+    line = runsvdir.stdout.readline().decode()
+    assert "unable to set up cgroup" in line and "memory.max" in line \
+        and "the memory controller is not enabled for this tree" in line, line
+    assert not running_pid(svdir / "bounded")
+
+
+def test_the_tree_removes_its_cgroups_when_it_ends(cgtree):
+    svdir, start, base = cgtree
+    make_service(svdir, "a", run=SH + "exec sleep 1000\n")
+    runsvdir = start()
+    wait_until(lambda: running_pid(svdir / "a"), what="a")
+    assert os.path.isdir(base + "/a")
+    runsvdir.terminate()
+    runsvdir.wait(timeout=30)
+    assert not os.path.exists(base)
