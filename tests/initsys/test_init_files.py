@@ -43,6 +43,7 @@ def test_systemd_unit_and_its_enabling_link(root):
     assert "ExecStart=%s -P /etc/service\n" % RUNSVDIR in text
     assert "KillMode=process\nKillSignal=SIGTERM\n" in text
     assert "Restart=always\n" in text and "TasksMax=infinity\n" in text
+    assert "Delegate=yes\n" in text  # a cgroup per service below the unit's
     assert "WantedBy=multi-user.target\n" in text
     assert entries[systemd.WANTS_PATH].target == systemd.UNIT_PATH
     # the unit comes after the launcher it starts, in converge order
