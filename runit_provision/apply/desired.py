@@ -158,7 +158,7 @@ def profile_snippet(config):
     status NAME`` in their login shell finds their services. None when there are no users."""
     if not config.users:
         return None
-    from ..protocol.logrun import is_simple_word
+    from ..protocol.canonical import is_simple_word
 
     lines = ["# runit-provision: SVDIR for users with a runit tree of their own, so that",
              "# sv finds their services (sv NAME looks in $SVDIR). Written by apply.",

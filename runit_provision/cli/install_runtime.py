@@ -33,7 +33,7 @@ from ..shown import prefixed_lines, shown_text
 from ..initsys.records import (
     DEFAULT_BIN_DIR, DEFAULT_PREFIX, DEFAULT_SBIN_DIR, DEFAULT_SV_LINKS)
 from ..model import INITS, RUNTIMES
-from ..protocol.logrun import is_simple_word
+from ..protocol.canonical import is_simple_word
 from ..schema import config_from_data
 from .default_data import HIERA_HELP, reads_data
 from .inputs import config_from_args, identities_for

@@ -25,7 +25,7 @@ from collections import namedtuple
 from ..errors import ApplyError, LimitError, UnsafePathError
 from ..model.units import ServiceUnit, service_directories
 from ..protocol.layout import LOG_DIR
-from ..protocol.logrun import log_run_from_bytes, logged_to
+from ..protocol.canonical import log_run_from_bytes, logged_to
 from .fsread import MAX_ENTRIES
 
 LEFT_ALONE = "apply leaves it alone"
@@ -109,7 +109,7 @@ def undeclared_units(config, units, fs):
 def logger_of(fs, unit):
     """The directories the svlogd of an undeclared ``unit`` (``Undeclared.unit``) writes —
     read from its ``log/run``: ``exec [chpst -u USER] svlogd [options] DIR…``
-    (protocol/logrun.py's canonical form; a relative DIR is in ``log/``, where runsv runs it)
+    (protocol/canonical.py's canonical form; a relative DIR is in ``log/``, where runsv runs it)
     — or [] when it has no logger (runsv's rule: ``log`` is a directory). ApplyError, saying
     why, when they cannot be told: any other ``log/run`` (a script may log anywhere), one not
     read safely; and, for a service whose directory is not root's (a user's, in their tree or

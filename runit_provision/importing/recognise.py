@@ -14,7 +14,7 @@ import shlex
 from ..model import DEFAULT_PATH, LIMITS, TIMESTAMPS, USER_TREE_PREFIX
 from ..protocol.envfile import file_from_value, value_bytes
 from ..protocol.layout import ENV_DIR, LOG_DIR, RUN, path_in
-from ..protocol.logrun import log_run_from_bytes
+from ..protocol.canonical import log_run_from_bytes
 
 _OPTION_OF_LIMIT = {"-" + letter: key for key, letter in LIMITS.items()}
 _TIMESTAMPS_OF_FLAG = {flag: name for name, flag in TIMESTAMPS.items()}

@@ -49,6 +49,7 @@ TOOLS = {
     "svlogd": ("svlogd", "bin"),
     "notify-relay": ("notifyrelay", "bin"),
     "timer-run": ("timerrun", "bin"),
+    "runsv-cgroup": ("runsvcgroup", "bin"),
     "runit": ("runit", "sbin"),
     "runit-init": ("runit_init", "sbin"),
     "runsvchdir": ("runsvchdir", "sbin"),

@@ -12,7 +12,7 @@ Decisions (docs/data-format.md):
   when it has no ``#!`` line. ``user``, ``group``, ``cwd``, ``umask``, ``nice``, ``limits``
   are rendered into the chpst line, so they need ``command`` (or a ``template``).
 - Words that end up in ``log/run`` (log ``dir``, ``user``, service names, ``log_dir``) must be
-  simple words (``protocol.logrun.is_simple_word``) so that ``log/run`` keeps the canonical
+  simple words (``protocol.canonical.is_simple_word``) so that ``log/run`` keeps the canonical
   form our runsvdir hosts in-process (docs/runsvdir.md); anything else is refused.
 - Logins in ``users`` need not exist when rendering; their home and groups come from the
   accounts given (``runit_provision.accounts``) when they are there, else ``chpst -u LOGIN``

@@ -5,7 +5,7 @@ Templates come from a user directory (``--templates DIR``) first, then the packa
 or ``templates/`` of a source checkout. Every value a template interpolates into shell goes
 through ``sh`` (quote unless it is a simple word) or ``word`` (refuse anything but a simple
 word: for a user's template where the output must stay in the canonical ``log/run`` form);
-both ask ``protocol.logrun.is_simple_word``, the rule the schema and the runtime share.
+both ask ``protocol.canonical.is_simple_word``, the rule the schema and the runtime share.
 """
 
 import os.path
@@ -13,7 +13,7 @@ import os.path
 import jinja2
 
 from ..errors import RenderError
-from ..protocol.logrun import is_simple_word
+from ..protocol.canonical import is_simple_word
 
 
 def shell_quote(value):

@@ -15,7 +15,7 @@ from ..protocol.layout import (
 from ..protocol.backoff import BACKOFF, BACKOFF_STATE, Backoff, backoff_bytes, seconds_text
 from ..protocol.envfile import file_from_value
 from ..protocol.readiness import ready_option_words, ready_spec_bytes
-from ..protocol.logrun import log_run_text
+from ..protocol.canonical import log_run_text
 from ..protocol.timer import TimerSpec, timer_spec_bytes
 from ..errors import RenderError
 from .environment import render_file_template, render_template

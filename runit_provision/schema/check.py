@@ -4,7 +4,7 @@
 import re
 
 from ..model import CHECK_KINDS, Check
-from ..protocol.logrun import is_simple_word
+from ..protocol.canonical import is_simple_word
 
 
 def read_check(read, path, value):

@@ -4,12 +4,12 @@ Each reader takes a key path and a raw value, and returns the typed value, or No
 recording a problem at that path (``problems.Problems``): text without control characters,
 whole numbers in a range, choices, absolute paths, account and service names, scripts, and
 ``command`` argvs split as sh splits words. Words that end up in the canonical ``log/run`` are
-checked with ``protocol.logrun.is_simple_word``, the rule the generator and the runtime share.
+checked with ``protocol.canonical.is_simple_word``, the rule the generator and the runtime share.
 """
 
 import re
 
-from ..protocol.logrun import is_simple_word
+from ..protocol.canonical import is_simple_word
 from ..source import type_name
 
 _NAME = re.compile(r"[A-Za-z0-9_@%+,=:][A-Za-z0-9_.@%+,=:-]*\Z")  # a service directory name

@@ -7,7 +7,7 @@ takes the primary group at run time); the accounts are an input, never read from
 """
 
 from ..model import DEFAULT_PATH, USER_KEYS, User
-from ..protocol.logrun import is_simple_word
+from ..protocol.canonical import is_simple_word
 from ..source import type_name
 
 

@@ -102,6 +102,7 @@ HARMLESS = {
     "utmpset": ([], 1, "usage: utmpset"),
     "notify-relay": ([], 100, "usage: notify-relay"),
     "timer-run": (["now"], 100, "usage: timer-run"),  # no argument: it would wait
+    "runsv-cgroup": ([], 100, "usage: runsv-cgroup"),
     "runit-init": ([], 0, "usage: runit-init"),  # no argument: never signals process 1
 }
 

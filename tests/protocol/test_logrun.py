@@ -1,12 +1,12 @@
-"""The canonical ``log/run`` (protocol/logrun.py): which scripts a tree hosts itself — the
+"""The canonical ``log/run`` (protocol/canonical.py): which scripts a tree hosts itself — the
 svlogd form in simple words, nothing else — and the text the generator writes."""
 
 import doctest
 
 import pytest
 
-from runit_provision.protocol import logrun
-from runit_provision.protocol.logrun import LogRun, is_simple_word, log_run_from_bytes, log_run_text
+from runit_provision.protocol import canonical as logrun
+from runit_provision.protocol.canonical import LogRun, is_simple_word, log_run_from_bytes, log_run_text
 
 
 @pytest.mark.parametrize("text, expected", [

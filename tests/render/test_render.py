@@ -9,7 +9,7 @@ import pytest
 from runit_provision.errors import RenderError
 from runit_provision.render import Absent, Directory, File, Symlink, environment, render
 from runit_provision.runtime.unix.edir import value_from_bytes
-from runit_provision.protocol.logrun import LogRun, log_run_from_bytes
+from runit_provision.protocol.canonical import LogRun, log_run_from_bytes
 
 from .helpers import config_from_text, text_of, tree_from_text
 

@@ -108,7 +108,7 @@ def test_the_rest_gets_term_first_and_down_waits_for_it(cgtree, tmp_path):
     assert not alive([child]) and time.monotonic() - began >= 0.9
 
 
-def test_stop_main_keeps_the_rest_until_the_next_start(cgtree, tmp_path):
+def test_stop_main_keeps_the_rest_as_runit_does(cgtree, tmp_path):
     svdir, start, base = cgtree
     service = make_service(svdir, "classic", run=escaping_run(tmp_path / "child"))
     (service / "cgroup").write_text("cgroup 1 stop=main\n")
@@ -120,8 +120,8 @@ def test_stop_main_keeps_the_rest_until_the_next_start(cgtree, tmp_path):
     os.unlink(str(tmp_path / "child"))
     assert sv("-w", "20", "up", "classic", svdir=svdir).returncode == 0
     second = read_pid(tmp_path / "child")
-    wait_until(lambda: not alive([child]), what="the last run's rest killed at the start")
-    assert alive([second])
+    assert alive([child, second]) == [child, second]  # both in the service's cgroup
+    assert set(open(base + "/classic/cgroup.procs").read().split()) >= {str(child), str(second)}
 
 
 @pytest.mark.skipif(os.environ.get("RUNIT_PROVISION_QUICK") == "1", reason="7 s grace")
@@ -158,3 +158,31 @@ def test_the_tree_removes_its_cgroups_when_it_ends(cgtree):
     runsvdir.terminate()
     runsvdir.wait(timeout=30)
     assert not os.path.exists(base)
+
+
+def test_a_users_tree_divides_the_cgroup_root_handed_it(tmp_path):
+    from .supervision.users.test_user_tree import OUTER, UserTree
+    mount = _mount()
+    found = UserTree()
+    try:
+        web = found.build()
+        found.start()
+        tree = found.tree_pid()
+        outer = OWN_ROOT + "/" + tree_leaf_name(str(found.svdir)) + "/" + OUTER
+        # the user's tree in its own cgroup's leaf, its services beside it
+        wait_until(lambda: cgroup_of(tree) == outer + "/.supervise", what="tree in .supervise")
+        pid = wait_until(lambda: running_pid(web), what="the user's web")
+        assert cgroup_of(pid) == outer + "/web"
+        # handed over as the kernel's delegation asks, and nothing above
+        for name in ("", "/cgroup.procs", "/cgroup.subtree_control", "/cgroup.threads"):
+            assert os.stat(mount + outer + name).st_uid == found.user.pw_uid, name
+        assert os.stat(mount + outer.rsplit("/", 1)[0]).st_uid == 0
+        assert (web / "supervise" / "cgroup").read_text() == outer + "/web\n"
+        # the user's own stop ends what their service left behind
+        assert sv("-w", "20", "down", str(web), svdir=found.user_tree).returncode == 0
+        # the tree's end: everything of the user's in that cgroup goes with it
+        found.proc.terminate()
+        found.proc.wait(timeout=40)
+        assert not os.path.exists(mount + outer)
+    finally:
+        found.close()

@@ -22,7 +22,7 @@ import os
 import signal
 import pytest
 
-from ..conftest import C_RUNIT, our_tool, require_c_runit
+from ..conftest import C_RUNIT, IN_CI, our_tool, require_c_runit
 from .processes import (
     BASE_PATH, SH, Group, children_of, cmdline, descendants, is_runsv_up, kill_pids, make_service,
     process_group_members, processes_under, run_sv, running_pid, start_time, stat_fields,
@@ -249,9 +249,11 @@ def test_runit_outside_our_tree_inside_sv_down_leaves_nothing(nested, outer):
 def test_runit_runsvdir_inside_leaks_its_runsvs_on_sv_down(nested):
     """Documented runit behaviour (runit-protocol.md §9.5), the contrast to the cases above: the C
     runsvdir exits at once on TERM; its runsvs and their services live on, re-parented — here
-    to our outer runsvdir, a subreaper, which is also what lets this test reap them."""
+    to our outer runsvdir, a subreaper, which is also what lets this test reap them. With
+    ``stop=main`` (runit's): our default ends them (the test after this one)."""
     require_c_runit()
     nested.build(inner="c")
+    (nested.outer / "cgroup").write_text("cgroup 1 stop=main\n")
     group = nested.start("ours")
     before = nested.wait_inner_running()
     inner = running_pid(nested.outer)
@@ -266,6 +268,30 @@ def test_runit_runsvdir_inside_leaks_its_runsvs_on_sv_down(nested):
     assert [parent_of(pid) for pid in runsvs] == [group.pid] * len(runsvs)
     kill_and_reap(leaked)
     assert nested.stop_supervisor() == 0
+
+
+def test_runit_runsvdir_inside_ends_whole_with_its_service(nested):
+    """The same C tree with our default stop: its cgroup is emptied before the outer service
+    counts as down — nothing of it is left (docs/resources.md)."""
+    require_c_runit()
+    if not has_cgroup2():
+        if IN_CI:
+            pytest.fail("CI=true but no cgroup v2 hierarchy")
+        pytest.skip("needs a cgroup v2 hierarchy")
+    nested.build(inner="c")
+    nested.start("ours")
+    before = nested.wait_inner_running()
+    out, code = nested.sv("c", "-w", "20", "down", OUTER)
+    assert code == 0 and out.startswith("ok: down: %s: " % OUTER), out
+    leaked = survivors(before) | processes_under(nested.home)
+    assert not leaked, describe(leaked)
+    assert nested.stop_supervisor() == 0
+
+
+def has_cgroup2():
+    from runit_provision.protocol.cgroupfs import cgroup2_mount
+    with open("/proc/self/mountinfo") as handle:
+        return cgroup2_mount(handle.read()) is not None
 
 
 # -- d: TERM (and HUP) to the outer runsvdir ------------------------------------------------------

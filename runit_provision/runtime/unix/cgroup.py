@@ -103,10 +103,7 @@ class Cgroups:
             if not pids:
                 return
             for pid in pids:
-                try:
-                    _write(self.fs(target) + "/cgroup.procs", "%d" % pid)
-                except ProcessLookupError:
-                    pass
+                self.move(target, pid)
 
     def _enable_controllers(self):
         """Give the services what the base has of CONTROLLERS; the ones enabled."""
@@ -137,6 +134,20 @@ class Cgroups:
             except OSError as exc:
                 raise OSError(exc.errno, os.strerror(exc.errno), target) from exc
         return path
+
+    def delegate(self, path, uid, gid):
+        """Hand ``path`` to ``uid`` as the kernel's delegation asks: the directory and its
+        ``cgroup.procs``, ``cgroup.subtree_control`` and ``cgroup.threads`` — nothing above."""
+        os.chown(self.fs(path), uid, gid)
+        for name in ("cgroup.procs", "cgroup.subtree_control", "cgroup.threads"):
+            os.chown(self.fs(path) + "/" + name, uid, gid)
+
+    def move(self, path, pid):
+        """Process ``pid`` into ``path`` (one that is gone meanwhile is not an error)."""
+        try:
+            _write(self.fs(path) + "/cgroup.procs", "%d" % pid)
+        except ProcessLookupError:
+            pass
 
     def spawn_in(self, path, spawn):
         """``spawn()``'s result, called while this process is in ``path``."""
@@ -176,12 +187,19 @@ class Cgroups:
             self.signal_all(path, (signal.SIGKILL,))
 
     def remove(self, path):
-        """Remove ``path`` if it is empty; False when processes are still in it."""
+        """Remove ``path`` and the cgroups below it (a user's tree divides its own) where no
+        process is left; False when some could not be."""
+        try:
+            below = [entry.name for entry in os.scandir(self.fs(path))
+                     if entry.is_dir(follow_symlinks=False)]
+        except OSError as exc:
+            return exc.errno == errno.ENOENT
+        gone = all([self.remove(path + "/" + name) for name in below])
         try:
             os.rmdir(self.fs(path))
         except OSError as exc:
             return exc.errno == errno.ENOENT
-        return True
+        return gone
 
     def counts(self, path, name):
         """A keyed file of ``path`` (``memory.events``, ``cpu.stat``) as ``{key: int}``, or {}."""

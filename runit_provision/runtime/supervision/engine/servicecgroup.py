@@ -7,7 +7,8 @@ which limits the cgroup gets; it is read at each start, as an apply may change i
 ends, the processes left in its cgroup get TERM and CONT, then KILL after ``GRACE_SECONDS``,
 and the side hears of the main process's end only once the cgroup is empty — ``./finish``,
 the down status and a restart come after. ``stop=main`` is runit's: the rest live on, and
-``status`` says so. A restart never joins leftovers: they are killed first.
+``status`` says so (a process adopted after the tree's own restart is in the cgroup too: what
+is there at a start is left alone).
 """
 
 import errno
@@ -49,13 +50,16 @@ class ServiceCgroup:
             self.host.warn("%s: %s: ignored, no limits applied" % (CGROUP, exc))
             return DEFAULT_SPEC
 
-    def spawn(self, dir_fd, start):
-        """``start()``'s pid, the process started in the service's cgroup with its limits.
-        OSError when the cgroup cannot be made or a limit written: the start fails, as a
-        service whose limits cannot hold must not run unbounded."""
+    def prepare(self, dir_fd, owner=None):
+        """The service's cgroup made for a start, with its limits — handed to ``owner``
+        (``(uid, gid)``: a user's tree, which divides it further). OSError when it cannot be
+        made or a limit written: the start fails, as a service whose limits cannot hold must
+        not run unbounded."""
         self.spec = self.read_spec(dir_fd)
         try:
             self.path = self.cgroups.make(self.name, self.spec.settings)
+            if owner is not None:
+                self.cgroups.delegate(self.path, *owner)
         except OSError as exc:
             controller = CONTROLLER_OF.get(os.path.basename(exc.filename or ""))
             why = "" if exc.errno != errno.ENOENT or controller is None else \
@@ -69,9 +73,19 @@ class ServiceCgroup:
                 self._recorded = self.path
             else:
                 self.host.warn(*failed)
-        if self.cgroups.procs(self.path):
-            self.cgroups.kill_all(self.path)  # a restart never runs beside the last one's rest
-        return self.cgroups.spawn_in(self.path, start)
+        return self.path
+
+    def adopt(self, dir_fd, pid):
+        """``pid``, a process taken over from a killed predecessor, into the cgroup (a failure
+        is said: the process runs on where it is)."""
+        try:
+            self.cgroups.move(self.prepare(dir_fd), pid)
+        except OSError as exc:
+            self.host.warn("unable to move adopted process %d into its cgroup" % pid, exc)
+
+    def spawn(self, dir_fd, start):
+        """``start()``'s pid, the process started in the service's cgroup (``prepare``)."""
+        return self.cgroups.spawn_in(self.prepare(dir_fd), start)
 
     def main_ended(self, then):
         """The main process ended: ``then()`` once the cgroup is empty (at once with

@@ -216,8 +216,15 @@ class Supervisor:
 
     def _watch_adopted(self, pid, side, pidfd):
         """Watch ``pid``, a process a predecessor started, to its end, by ``pidfd`` (ours
-        from now on: adoption.claim opened and checked it)."""
-        self.loop.watch_process(pid, lambda pid: side.child_exited(pid, UNKNOWN_EXIT), pidfd)
+        from now on: adoption.claim opened and checked it) — in the service's cgroup, where
+        it already is unless a copied directory's record named another's."""
+        if self.cgroup is None or side is not self.main:
+            self.loop.watch_process(pid, lambda pid: side.child_exited(pid, UNKNOWN_EXIT),
+                                    pidfd)
+            return
+        self.cgroup.adopt(self.dir_fd, pid)
+        self.loop.watch_process(pid, lambda pid: self.cgroup.main_ended(
+            lambda: side.child_exited(pid, UNKNOWN_EXIT)), pidfd)
 
     def read_control(self, side):
         """``side``'s control FIFO is readable (Side.control_readable, the loop's reader)."""

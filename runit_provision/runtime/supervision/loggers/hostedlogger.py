@@ -1,7 +1,7 @@
 """runtime/supervision/loggers: a service's canonical logger, run by the runsvdir tree instead of
 exec'd (``HostedLogger``), and who it runs as.
 
-A canonical ``log/run`` (``protocol/logrun.py``: ``exec [chpst -u USER[:GROUP...]] svlogd
+A canonical ``log/run`` (``protocol/canonical.py``: ``exec [chpst -u USER[:GROUP...]] svlogd
 ARGS`` in simple words only) is run by the tree on the svlogd engine (``svlog.engine.Logger``)
 instead of as a process. Its directories are opened relative to ``log/``, svlogd's cwd under
 runsv, so files, modes and messages are those of a real svlogd.
@@ -30,7 +30,7 @@ as with a real svlogd.
 import os
 import signal
 
-from ....protocol.logrun import log_run_from_bytes
+from ....protocol.canonical import log_run_from_bytes
 
 _ENDING = (signal.SIGKILL, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
@@ -73,7 +73,7 @@ def identity_for(canonical, resolve_user=None, own=None):
     tree, by default this process's.
 
     >>> resolve = {"root": (0, [0]), "log": (101, [4])}.__getitem__
-    >>> from runit_provision.protocol.logrun import LogRun
+    >>> from runit_provision.protocol.canonical import LogRun
     >>> def who(user, own):
     ...     return identity_for(LogRun("chpst", user, ["."]), resolve, own)
     >>> who(None, (0, 0, [0])), who("root", (0, 0, [0])), who("log", (0, 0, [0]))

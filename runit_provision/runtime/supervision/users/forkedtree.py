@@ -1,5 +1,5 @@
 """runtime/supervision/users: the forked child that becomes a user's tree (``run``) — what the
-canonical ``runsvdir-LOGIN/run`` does (``protocol/treerun.py``), then our runsvdir as the user.
+canonical ``runsvdir-LOGIN/run`` does (``protocol/canonical.py``), then our runsvdir as the user.
 
 In this order, as the script would:
 
@@ -7,7 +7,8 @@ In this order, as the script would:
    its stdout and — ``exec 2>&1`` — its stderr, a session of its own under ``runsvdir -P``;
    every other descriptor closed (its channel to root's tree and root's stderr aside);
 2. ``env -i PATH="$PATH" chpst -e ENVDIR``: the environment root read (usertree.py);
-3. ``chpst -u USER -L LOCK``: setgroups, setresgid, setresuid — no capability is left — then
+3. into its service's cgroup, handed to the user by root's tree (docs/resources.md);
+   ``chpst -u USER -L LOCK``: setgroups, setresgid, setresuid — no capability is left — then
    the lock, taken as the user (waited for);
 4. ``runsvdir DIR`` (tree/treeprocess.py), shown to ``ps`` and ``pidof`` as ``runsvdir DIR``.
 
@@ -40,8 +41,8 @@ def _run(fields, fds):
     from ..loggers.identityloghosts import become, close_all_but
     from ..loggers.hostedlogger import Identity
     from ..tree.treeprocess import run_tree
-    uid, gids, lock, directory, new_session = fields[:5]
-    environ = dict(entry.split("=", 1) for entry in fields[5:])
+    uid, gids, lock, directory, new_session, cgroup = fields[:6]
+    environ = dict(entry.split("=", 1) for entry in fields[6:])
     channel_fd, output_fd, dir_fd, root_stderr = fds
     os.fchdir(dir_fd)
     os.dup2(output_fd, 1)
@@ -53,6 +54,9 @@ def _run(fields, fds):
     # /proc files owned by root.
     show_runit_name("runsvdir", [directory], whole=True)
     try:
+        if cgroup:  # its service's cgroup, handed to the user: the tree divides it
+            with open(cgroup + "/cgroup.procs", "w") as procs:
+                procs.write("0")
         become(Identity(int(uid), [int(gid) for gid in gids.split(",")]))
         take_lock(lock, True, inheritable=False)
     except (OSError, LockFailed) as exc:

@@ -5,7 +5,7 @@ the room, whose memory would count in root's tree.
 """
 
 from ....protocol.layout import RUN
-from ....protocol.treerun import tree_run_from_bytes
+from ....protocol.canonical import tree_run_from_bytes
 from ..engine.servicedir import read_executable
 
 RUN_LIMIT = 4096  # bytes of ./run read to decide: the canonical one is three lines

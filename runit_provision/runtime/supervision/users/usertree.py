@@ -2,7 +2,7 @@
 user's own runsvdir, forked from the fork server instead of exec'd.
 
 A service whose ``./run`` is the generator's canonical ``runsvdir-LOGIN/run``
-(``protocol/treerun.py``: ``exec env -i PATH="$PATH" chpst -u LOGIN -e ./env -L LOCK runsvdir
+(``protocol/canonical.py``: ``exec env -i PATH="$PATH" chpst -u LOGIN -e ./env -L LOCK runsvdir
 DIR``) is, in a tree run by root, started as a child of the fork server (forks/server.py) that
 does what that script does — root reads the envdir (it is in ``runsvdir-LOGIN``'s own directory)
 and the user's groups, the child becomes the user and takes the lock — and then runs our
@@ -39,16 +39,18 @@ def user_environment(found, path, dir_fd):
     return environment_for_exec({"PATH": path}, read_envdir(env_dir).items())
 
 
-def tree_request(uid, gids, found, environ, new_session):
-    """The fork server's ``tree`` request's fields (forkedtree.run reads them).
+def tree_request(uid, gids, found, environ, new_session, cgroup=""):
+    """The fork server's ``tree`` request's fields (forkedtree.run reads them); ``cgroup``:
+    the file system path of the cgroup the tree starts in ("": none).
 
-    >>> from runit_provision.protocol.treerun import TreeRun
+    >>> from runit_provision.protocol.canonical import TreeRun
     >>> tree_request(1000, [1000, 4], TreeRun("al", "./env", "/h/.lock", "/h/service"),
     ...              {"PATH": "/bin", "A": "b=c"}, True)
-    [1000, '1000,4', '/h/.lock', '/h/service', '1', 'PATH=/bin', 'A=b=c']
+    [1000, '1000,4', '/h/.lock', '/h/service', '1', '', 'PATH=/bin', 'A=b=c']
     """
     return ([uid, ",".join(map(str, gids)), found.lock, found.directory,
-             "1" if new_session else "0"] + ["%s=%s" % item for item in environ.items()])
+             "1" if new_session else "0", cgroup] + ["%s=%s" % item
+                                                     for item in environ.items()])
 
 
 class _Asked:
@@ -122,6 +124,13 @@ class UserTree:
         except OSError as exc:
             supervisor.warn("unable to fork the user's tree, running ./run instead", exc)
             return 0
+        cgroup = ""
+        if supervisor.cgroup is not None:  # the tree's own, delegated: it divides it
+            try:
+                cgroup = supervisor.cgroup.cgroups.fs(
+                    supervisor.cgroup.prepare(supervisor.dir_fd, (uid, gids[0])))
+            except OSError:
+                return 0  # exec'd, it fails the same way, and says so
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         asked = _Asked(ours, Identity(uid, gids))
         fds = [theirs.fileno(), supervisor.output_fd(), supervisor.dir_fd,
@@ -129,7 +138,7 @@ class UserTree:
         supervisor.main_files.write_starting("run")
         try:
             self.forks.request(b"tree", tree_request(uid, gids, found, environ,
-                                                     supervisor.new_session), fds,
+                                                     supervisor.new_session, cgroup), fds,
                                lambda answer: self._answered(asked, answer))
         except OSError as exc:  # the server's socket failed: it is killed
             supervisor.warn("unable to fork the user's tree, running ./run instead", exc)
@@ -172,7 +181,11 @@ class UserTree:
 
         def exited(pid, wait_status):
             identities.tree_ended(pid, wait_status)
-            supervisor.main.child_exited(pid, wait_status)
+            if supervisor.cgroup is None:
+                supervisor.main.child_exited(pid, wait_status)
+            else:  # the tree's services that outlived it end first
+                supervisor.cgroup.main_ended(
+                    lambda: supervisor.main.child_exited(pid, wait_status))
         supervisor.loop.watch_child(pid, exited)
         return pid
 

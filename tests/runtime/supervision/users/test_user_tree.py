@@ -1,5 +1,5 @@
 """Users' trees forked in-process (runtime/supervision/users/usertree.py, forks/server.py): a
-tree run by root runs the canonical ``runsvdir-LOGIN/run`` (``protocol/treerun.py``) in a
+tree run by root runs the canonical ``runsvdir-LOGIN/run`` (``protocol/canonical.py``) in a
 process forked from its fork server — one process of the user's identity, not env, chpst and an
 interpreter — which also runs the tree's logger of its own output.
 
@@ -60,7 +60,7 @@ class UserTree:
         self.proc = None
 
     def canonical_run(self):
-        """``runsvdir-nobody/run`` as render writes it (protocol/treerun.py)."""
+        """``runsvdir-nobody/run`` as render writes it (protocol/canonical.py)."""
         lock = self.user_tree / ".runsvdir.lock"
         return (SH + 'exec 2>&1\nexec env -i PATH="$PATH" chpst -u nobody -e ./env '
                 "-L %s runsvdir %s\n" % (lock, self.user_tree))

@@ -1,6 +1,7 @@
-"""protocol: the canonical ``log/run`` — the one form our runsvdir runs inside the tree.
+"""protocol: the canonical scripts our runsvdir runs inside the tree instead of exec'ing them —
+``log/run`` and a user's tree's ``run``.
 
-::
+The canonical ``log/run``::
 
     #!/bin/sh
     exec [chpst -u USER[:GROUP...]] svlogd ARGS...
@@ -11,10 +12,20 @@ that does not run a shell (no quotes, variables, globs or redirections), so a ru
 run the logger on its own loop instead of exec'ing it, with the same effect
 (docs/runsvdir.md "Loggers inside the tree").
 
-Three rooms share this rule: the generator writes ``log/run`` with ``log_run_text`` (and
-refuses data that is not simple words), the schema asks ``is_simple_word`` of every
-value that ends up there, and the runtime's ``hostedlogger`` reads a ``log/run`` back with
-``log_run_from_bytes``. Stdlib only, and no ``re``: the runtime pays for this at start-up.
+The generator writes it (``log_run_text``), the schema asks ``is_simple_word`` of every value
+that ends up there, the runtime's ``hostedlogger`` reads it back (``log_run_from_bytes``).
+
+The canonical ``run`` of a user's tree::
+
+    #!/bin/sh
+    exec 2>&1
+    exec env -i PATH="$PATH" chpst -u USER[:GROUP...] -e ENVDIR -L LOCK runsvdir DIR
+
+— the generator's ``runsvdir-LOGIN/run`` (``templates/user/run.j2``): the user's tree as the
+user with all of the user's groups, an environment of ``PATH`` and ``ENVDIR`` alone, and a lock
+against a second tree. Blank and ``#`` lines aside, nothing else, every value a simple word
+(``is_simple_word``), ``env``, ``chpst`` and ``runsvdir`` by name or by path: root's tree
+forks it in-process (docs/runsvdir.md "Users' trees"). Stdlib only, no ``re``.
 """
 
 SIMPLE_CHARS = ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -153,3 +164,56 @@ def _is_sh_shebang(line):
         return False
     return line[2:].lstrip(b" \t").rstrip(b" \t") == b"/bin/sh"
 
+
+# -- a user's tree's run ----------------------------------------------------------------------
+REDIRECT = b"exec 2>&1"
+PATH_ARGUMENT = b'PATH="$PATH"'
+
+
+class TreeRun:
+    """A canonical user tree's ``run``: chpst's ``-u`` ``user``, ``-e`` ``env_dir``, ``-L``
+    ``lock``, and runsvdir's ``directory`` (each a str)."""
+
+    __slots__ = ("user", "env_dir", "lock", "directory")
+
+    def __init__(self, user, env_dir, lock, directory):
+        self.user, self.env_dir, self.lock, self.directory = user, env_dir, lock, directory
+
+    def __eq__(self, other):
+        if not isinstance(other, TreeRun):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    def __repr__(self):
+        return "TreeRun(%r, %r, %r, %r)" % (self.user, self.env_dir, self.lock, self.directory)
+
+
+def tree_run_from_bytes(text):
+    """The ``TreeRun`` of a ``run``'s bytes, or None when it is any other script.
+
+    >>> tree_run_from_bytes(b'#!/bin/sh\\nexec 2>&1\\nexec env -i PATH="$PATH" chpst -u '
+    ...                     b'al:al:adm -e ./env -L /home/al/service/.lock runsvdir /home/al/service\\n')
+    TreeRun('al:al:adm', './env', '/home/al/service/.lock', '/home/al/service')
+    >>> tree_run_from_bytes(b'#!/bin/sh\\nexec env -i PATH="$PATH" chpst -u al -e ./env -L l '
+    ...                     b'runsvdir d\\n') is None   # its stderr would not be the log's
+    True
+    """
+    commands = sh_commands(text)
+    if commands is None or len(commands) != 2 or commands[0] != REDIRECT:
+        return None
+    words = commands[1].split()
+    if len(words) != 13 or words[3] != PATH_ARGUMENT:
+        return None
+    words = words[:3] + words[4:]
+    if not all(is_simple_word(word) for word in words):
+        return None
+    words = [word.decode("ascii") for word in words]
+    (exec_, env, clean, chpst, user_flag, user, env_flag, env_dir, lock_flag, lock, runsvdir,
+     directory) = words
+    if (exec_, clean, user_flag, env_flag, lock_flag) != ("exec", "-i", "-u", "-e", "-L"):
+        return None
+    if (basename(env), basename(chpst), basename(runsvdir)) != ("env", "chpst", "runsvdir"):
+        return None
+    if directory.startswith("-") or user.startswith("-"):
+        return None  # an option to runsvdir (-P) or chpst: not the generator's form
+    return TreeRun(user, env_dir, lock, directory)
