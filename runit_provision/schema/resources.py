@@ -3,9 +3,12 @@
 
 Each value is read by ``protocol.cgroupfs.resource_value``, the rule ``import --systemd``
 shares: bytes, tasks, percent of one CPU or a weight as an int, None for ``infinity``.
+``check_controllers`` is the applier's question of the host, asked with origins as
+``accounts.check_accounts_exist`` asks its: can the host's cgroup v2 honour every limit?
 """
 
-from ..protocol.cgroupfs import RESOURCE_KEYS, STOP_MODES, resource_value
+from ..protocol.cgroupfs import (CONTROLLER_OF, FILE_OF, RESOURCE_KEYS, STOP_MODES,
+                                 resource_value)
 
 
 def read_resources(read, path, value):
@@ -37,3 +40,40 @@ def read_stop(read, path, value):
     """``stop: group`` (every process of the service's cgroup, the default) or ``main``
     (runit's own: the main process only)."""
     return read.choice(path, value, STOP_MODES)
+
+
+def check_controllers(problems, data, mount, controllers):
+    """A problem at each ``resources`` key of ``data`` (as written: a service's, a user's,
+    ``defaults``') whose controller the host's cgroup v2 lacks — ``mount`` where it is
+    mounted (None: nowhere), ``controllers`` what its root offers (``host/cgroup.py``)."""
+    for path, key in resources_written(data):
+        controller = CONTROLLER_OF[FILE_OF[key]]
+        if mount is None:
+            problems.add(path, "needs the %s controller; no cgroup v2 hierarchy is mounted on "
+                               "this host (none in /proc/self/mountinfo)" % controller)
+        elif controller not in controllers:
+            problems.add(path, "needs the %s controller; this host's cgroup v2 (%s) has %s"
+                         % (controller, mount, "only " + ", ".join(sorted(controllers))
+                            if controllers else "none"))
+
+
+def resources_written(data):
+    """``[(key path, key)]`` of every known ``resources`` key the data writes."""
+    found = []
+    places = [(("defaults",), data.get("defaults"))]
+    services = data.get("services")
+    places += [(("services", name), raw) for name, raw in _items(services)]
+    for login, user in _items(data.get("users")):
+        places.append((("users", login), user))
+        if isinstance(user, dict):
+            places += [(("users", login, "services", name), raw)
+                       for name, raw in _items(user.get("services"))]
+    for at, raw in places:
+        resources = raw.get("resources") if isinstance(raw, dict) else None
+        found += [(at + ("resources", key), key) for key in RESOURCE_KEYS
+                  if isinstance(resources, dict) and key in resources]
+    return found
+
+
+def _items(value):
+    return value.items() if isinstance(value, dict) else ()
