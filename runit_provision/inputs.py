@@ -14,16 +14,19 @@ from .accounts.databases import databases_for
 from .hiera import load
 from .schema import read_config
 from .schema.accounts import check_accounts_exist
+from .schema.resources import check_controllers, resources_written
 
 
 def config_of(hiera=None, data=None, facts=None, passwd=None, group=None, root=None,
-              accounts_must_exist=False):
+              accounts_must_exist=False, cgroup=None):
     """``(config, accounts)`` of the data (a ``hiera.yaml``, or one data file), the facts
     (None: the host's) and the accounts (``databases_for``'s rule); with
     ``accounts_must_exist`` (plan, apply, restart…, verify of the accounts' own host) a login
     of ``users`` or a run-as identity (a service's ``user``/``group``, a log's ``user``, a
     user's ``groups``) that the accounts lack is a DataError at its file:line:col
-    (``schema/accounts.py``)."""
+    (``schema/accounts.py``). ``cgroup``: with a limit in the data (plan, apply), called for
+    the host's ``(mount, controllers)`` (``host.cgroup.cgroup_hierarchy``): a ``resources``
+    key whose controller the host lacks is a DataError too (``schema/resources.py``)."""
     resolved = load(hiera=hiera, data=data, facts=facts)
     found, origins = resolved.runit_data()
     databases = databases_for(passwd, group, root)
@@ -32,6 +35,8 @@ def config_of(hiera=None, data=None, facts=None, passwd=None, group=None, root=N
     if accounts_must_exist and config is not None:
         # on what could be read, so that one run names these with the data's own problems
         check_accounts_exist(found, origins, config, databases, problems)
+    if cgroup is not None and config is not None and resources_written(found):
+        check_controllers(problems, found, *cgroup())
     problems.raise_if_any()
     return config, accounts
 

@@ -75,6 +75,10 @@
 #   random (systemd's `RandomizedDelaySec=`).
 # @param time_limit With `timer`: a run still going after this many seconds is sent TERM,
 #   then KILL 10 s later, and recorded failed.
+# @param resources The service's cgroup limits (Runit::Resources: memory, tasks, CPU, I/O;
+#   docs/resources.md); the host's cgroup v2 must have the controllers they need.
+# @param stop `group` (the default): a stop ends every process of the service's cgroup;
+#   `main`: runit's own, only the main process is signalled.
 define runit::service (
   Optional[Runit::Command] $command = undef,
   Optional[String[1]] $run = undef,
@@ -110,6 +114,8 @@ define runit::service (
   Optional[Boolean] $persistent = undef,
   Optional[Variant[Integer[0, 31622400], Float[0.0, 31622400.0]]] $jitter = undef,
   Optional[Variant[Integer[1, 31622400], Float[0.001, 31622400.0]]] $time_limit = undef,
+  Optional[Runit::Resources] $resources = undef,
+  Optional[Enum['group', 'main']] $stop = undef,
 ) {
   assert_type(Runit::Servicename, $title) |$expected, $actual| {
     fail("runit::service[${title}]: not a service name (one path component: letters, digits, _@%+,=: then also . and -)")
@@ -151,6 +157,8 @@ define runit::service (
     'persistent'        => $persistent,
     'jitter'            => $jitter,
     'time_limit'        => $time_limit,
+    'resources'         => $resources,
+    'stop'              => $stop,
   }.filter |$key, $value| { $value =~ NotUndef }
   $data = runit::escape({ 'runit::services' => { $title => $values } })
 

@@ -30,6 +30,7 @@
 # @param log_dir The tree's own log directory. Default: `~/logs/runsvdir`.
 # @param path The tree's PATH (must find runsvdir, chpst and svlogd).
 # @param services The user's services, name => Runit::ServiceSpec (run as the user).
+# @param resources The cgroup limits of the user's whole tree (Runit::Resources).
 define runit::user (
   Optional[Stdlib::Unixpath] $home = undef,
   Optional[Variant[Runit::Login, Array[Runit::Login, 1]]] $groups = undef,
@@ -39,6 +40,7 @@ define runit::user (
   Optional[Stdlib::Unixpath] $log_dir = undef,
   Optional[String[1]] $path = undef,
   Optional[Hash[Runit::Servicename, Optional[Runit::ServiceSpec]]] $services = undef,
+  Optional[Runit::Resources] $resources = undef,
 ) {
   assert_type(Runit::Login, $title) |$expected, $actual| {
     fail("runit::user[${title}]: not a login name")
@@ -59,6 +61,7 @@ define runit::user (
     'log_dir'     => $log_dir,
     'path'        => $path,
     'services'    => $services,
+    'resources'   => $resources,
   }.filter |$key, $value| { $value =~ NotUndef }
   $data = runit::escape({ 'runit::users' => { $title => $values } })
 

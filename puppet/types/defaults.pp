@@ -1,7 +1,7 @@
 # @summary runit::defaults: keys merged under every service (a service's own keys win).
 #
 # `runit::defaults`: keys merged under every service (a service's own keys win; `env`, `limits`,
-# `control` and `log` hashes are merged key by key).
+# `resources`, `control` and `log` hashes are merged key by key).
 #
 # Every key of Runit::ServiceSpec but those that belong to one service: `command`, `run`,
 # `needs`, `template`, `owner`, `schedule`. A timer's `persistent`, `jitter` and
@@ -38,4 +38,6 @@ type Runit::Defaults = Struct[{
   persistent        => Optional[Boolean],
   jitter            => Optional[Variant[Integer[0, 31622400], Float[0.0, 31622400.0]]],
   time_limit        => Optional[Variant[Integer[1, 31622400], Float[0.001, 31622400.0]]],
+  resources         => Optional[Runit::Resources],
+  stop              => Optional[Enum['group', 'main']],
 }]

@@ -56,4 +56,6 @@ type Runit::ServiceSpec = Struct[{
   persistent        => Optional[Boolean],
   jitter            => Optional[Variant[Integer[0, 31622400], Float[0.0, 31622400.0]]],
   time_limit        => Optional[Variant[Integer[1, 31622400], Float[0.001, 31622400.0]]],
+  resources         => Optional[Runit::Resources],
+  stop              => Optional[Enum['group', 'main']],
 }]

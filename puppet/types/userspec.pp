@@ -6,7 +6,8 @@
 # Defaults (from the CLI): `home` from the accounts (passwd), else `/home/LOGIN`; `groups`
 # from the accounts (the first is the primary group); `sv_dir` `~/sv`; `service_dir`
 # `~/service`; `log_dir` `~/logs/runsvdir` (the tree's own log: `current` in it); `path` the
-# tree's PATH (it must find runsvdir, chpst and svlogd).
+# tree's PATH (it must find runsvdir, chpst and svlogd). `resources`: the cgroup limits of
+# the user's whole tree (Runit::Resources; its services may carry their own inside it).
 #
 # @example
 #   { 'home' => '/home/alice', 'groups' => ['alice', 'developers'],
@@ -19,4 +20,5 @@ type Runit::UserSpec = Struct[{
   log_dir     => Optional[Stdlib::Unixpath],
   path        => Optional[String[1]],
   services    => Optional[Hash[Runit::Servicename, Optional[Runit::ServiceSpec]]],
+  resources   => Optional[Runit::Resources],
 }]

@@ -96,7 +96,10 @@ def run_job(args, check):
     """Plan, and unless ``check``, apply; print; the exit code."""
     command = "plan" if check else "apply"
     try:
-        config, _ = inputs_from_args(args, accounts_must_exist=True)
+        from ..host.cgroup import cgroup_hierarchy
+
+        # plan refuses as apply does: its exit code answers "would apply converge here?"
+        config, _ = inputs_from_args(args, accounts_must_exist=True, cgroup=cgroup_hierarchy)
         only = labels_named(config, args.only)
         from ..render import render
 

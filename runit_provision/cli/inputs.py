@@ -35,14 +35,15 @@ def config_from_args(args):
     return inputs_from_args(args)[0]
 
 
-def inputs_from_args(args, accounts_must_exist=False):
+def inputs_from_args(args, accounts_must_exist=False, cgroup=None):
     """``(config, accounts)`` of the command line (``inputs.config_of``: with
     ``accounts_must_exist``, an account the data names and the accounts lack is a DataError
-    at its file:line:col)."""
+    at its file:line:col; with ``cgroup``, a limit the host's controllers cannot honour)."""
     from ..inputs import config_of
 
     return config_of(hiera=args.hiera, data=args.data, facts=args.facts, passwd=args.passwd,
-                     group=args.group, root=args.root, accounts_must_exist=accounts_must_exist)
+                     group=args.group, root=args.root, accounts_must_exist=accounts_must_exist,
+                     cgroup=cgroup)
 
 
 class Unread:

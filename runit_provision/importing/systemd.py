@@ -7,8 +7,9 @@ imported: nothing is ever silently dropped).
 
 What runit can express is translated — ``ExecStart`` and its neighbours, the run-as and
 environment settings, ``Limit*``, ``Type=oneshot`` and ``Type=notify``, ``Restart=``,
-``Requires=``/``Wants=`` on units imported with it, the specifiers. Refused: ``Type=forking``,
-activation by socket, timer or path, cgroup-only settings and sandboxing, and anything else
+``Requires=``/``Wants=`` on units imported with it, the specifiers, the cgroup limits and
+``KillMode=`` (``cgroup_keys.py``). Refused: ``Type=forking``, activation by socket, timer or
+path, the other cgroup settings and sandboxing, and anything else
 that changes how the service runs which runit has no word for; settings that only inform
 systemd are ignored, said in the notes. Lenient (``drop_unsupported``): a setting runit has
 no word for is dropped instead, listed in ``dropped`` with its ``file:line``; what would run
@@ -16,6 +17,7 @@ another program, or none, stays a refusal. Each setting: docs/import.md, "From s
 """
 
 from ..model import LIMITS
+from .cgroup_keys import RESOURCE_SETTINGS, carry_resources
 
 SUFFIX = ".service"
 FOREGROUND_TYPES = ("simple", "exec", "notify", "notify-reload", "idle", "dbus")
@@ -36,11 +38,11 @@ SERVICE_TRANSLATED = {"Type", "ExecStart", "ExecStartPre", "ExecStartPost", "Exe
                       "ExecReload", "User", "Group", "SupplementaryGroups", "Environment",
                       "EnvironmentFile", "WorkingDirectory", "UMask", "Nice", "Restart",
                       "RemainAfterExit", "RuntimeDirectory", "RuntimeDirectoryMode",
-                      "OOMScoreAdjust", "PIDFile"} | {"Limit" + name for name in (
+                      "OOMScoreAdjust", "PIDFile", "KillMode"} | {"Limit" + name for name in (
                           "NOFILE", "NPROC", "AS", "DATA", "STACK", "CORE", "CPU", "FSIZE",
-                          "RSS")}
+                          "RSS")} | set(RESOURCE_SETTINGS)
 SERVICE_INFORMATIVE = {"TimeoutStartSec", "TimeoutStopSec", "TimeoutSec", "RestartSec",
-                       "KillMode", "KillSignal", "SendSIGKILL", "SendSIGHUP",
+                       "KillSignal", "SendSIGKILL", "SendSIGHUP",
                        "SuccessExitStatus", "RestartPreventExitStatus", "StandardOutput",
                        "StandardError", "SyslogIdentifier", "SyslogFacility", "SyslogLevel",
                        "BusName", "NotifyAccess", "WatchdogSec", "GuessMainPID",
@@ -368,6 +370,9 @@ def translate(unit, imported=(), has_socket=False, drop_unsupported=False, timer
                                        shell_quote)
     if control:
         data["control"] = control
+    carry_resources(unit, data, result.notes, refuse, unsupported)
+    if result.refusals:
+        return result
     finish = _RESTART_FINISH.get(restart)
     if timer:  # each elapse runs it once: the timer's finish records it (docs/jobs.md)
         pass

@@ -27,12 +27,14 @@ from .record import Record
 # the Puppet module's types are checked against them (tests/puppet/test_module.py).
 TOP_KEYS = ("runtime", "package_file", "sv_dir", "service_dir", "log_dir", "sv_timeout",
             "init", "users", "services", "defaults")
-USER_KEYS = ("home", "groups", "sv_dir", "service_dir", "log_dir", "path", "services")
+USER_KEYS = ("home", "groups", "sv_dir", "service_dir", "log_dir", "path", "services",
+             "resources")
 SERVICE_KEYS = ("command", "run", "user", "group", "owner", "env", "cwd", "umask", "nice",
                 "limits", "finish", "check", "control", "down", "enabled", "ensure",
                 "restart_on_change", "restart", "needs", "log", "template", "adopt", "conf",
                 "files", "links", "ready", "ready_timeout", "watchdog", "oneshot",
-                "rerun_on_change", "schedule", "persistent", "jitter", "time_limit")
+                "rerun_on_change", "schedule", "persistent", "jitter", "time_limit",
+                "resources", "stop")
 # A timer's own keys (docs/jobs.md#timers): each needs ``schedule`` beside it.
 TIMER_KEYS = ("persistent", "jitter", "time_limit")
 RESTART_KEYS = ("give_up_after", "within", "delay", "max_delay", "steps", "jitter",
@@ -68,6 +70,7 @@ class User(Record):
     ``groups``: the groups ``chpst -u`` sets (first = primary); empty when unknown at render
     time (then ``chpst -u LOGIN`` takes the primary group from passwd at run time).
     ``primary_group``: the group files in the tree get, or None (the applier's choice).
+    ``resources``: the cgroup limits of the user's whole tree, as a Service's ({}: none).
     """
 
     __slots__ = ("login", "primary_group") + USER_KEYS
@@ -89,7 +92,10 @@ class Service(Record):
     ``schedule``: None, or the ``Schedule`` that makes the service a timer (each elapse runs
     its ``run``/``command`` once, as a one-shot run: docs/jobs.md#timers), with
     ``persistent`` (bool: a missed elapse runs once at start), ``jitter`` (seconds, a float,
-    0: none) and ``time_limit`` (seconds, a float, or None: none)."""
+    0: none) and ``time_limit`` (seconds, a float, or None: none).
+    ``resources``: {key: int or None (no limit)} of the service's cgroup, as
+    ``protocol.cgroupfs.settings`` takes it ({}: none); ``stop``: ``group`` (a stop ends
+    every process of the cgroup) or ``main`` (runit's: the main process only)."""
 
     __slots__ = ("name", "backoff") + SERVICE_KEYS
 

@@ -23,6 +23,54 @@ RECORD_MAX = 4096
 SPEC_MAX = 512  # the service directory's ``cgroup`` file is read up to this many bytes
 
 
+INFINITY = "infinity"  # the data's word for no limit (systemd's), None once read
+_SIZE_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}  # 1024-based, as systemd
+WEIGHT_RANGE = (1, 10000)  # cpu.weight's and io.weight's, as CPUWeight= and IOWeight=
+
+
+def resource_value(key, value):
+    """The typed value of the data's ``resources.KEY``: bytes for memory, a count for tasks,
+    percent of one CPU for ``cpu_quota``, a weight; None for ``infinity``. ValueError saying
+    what is expected otherwise. The schema and ``import --systemd`` both read with this.
+
+    >>> [resource_value("memory_max", "256M"), resource_value("cpu_quota", "50%"),
+    ...  resource_value("tasks_max", "infinity"), resource_value("io_weight", 100)]
+    [268435456, 50, None, 100]
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(_EXPECTED[key])
+    text = str(value).strip()
+    if text == INFINITY and key not in ("cpu_weight", "io_weight"):
+        return None
+    if key == "cpu_quota":
+        number = text[:-1] if isinstance(value, str) and text.endswith("%") else ""
+    elif key.startswith("memory_") and text[-1:] in _SIZE_UNITS:
+        number = text[:-1]
+    else:
+        number = text
+    if not number.isdigit() or not number.isascii():
+        raise ValueError(_EXPECTED[key])
+    found = int(number)
+    if key.startswith("memory_") and text[-1:] in _SIZE_UNITS:
+        found *= _SIZE_UNITS[text[-1]]
+    low, high = WEIGHT_RANGE if key.endswith("_weight") else (1, None)
+    if found < low or (high is not None and found > high):
+        raise ValueError(_EXPECTED[key])
+    return found
+
+
+_EXPECTED = {
+    "memory_max": "expected bytes: a whole number, or one with K, M, G or T (1024-based), "
+                  "or infinity",
+    "memory_high": "expected bytes: a whole number, or one with K, M, G or T (1024-based), "
+                   "or infinity",
+    "tasks_max": "expected a whole number of tasks (1 or more), or infinity",
+    "cpu_quota": "expected a percent of one CPU, e.g. '50%' (200% is two CPUs), or infinity",
+    "cpu_weight": "expected a whole number from 1 to 10000",
+    "io_weight": "expected a whole number from 1 to 10000",
+}
+
+
 def settings(resources):
     """``[(file, value)]`` for ``resources`` (a key -> value hash, keys of RESOURCE_KEYS), in
     RESOURCE_KEYS order; ``None`` as a value means "no limit".

@@ -11,10 +11,9 @@ def read_check(read, path, value):
     if isinstance(value, str):
         script = read.script(path, value)
         return None if script is None else Check(kind="script", value=script)
-    value = read.hash(path, value)
+    value = read.keyed_hash(path, value, CHECK_KINDS)
     if value is None:
         return None
-    read.problems.check_keys(path, value, CHECK_KINDS)
     kinds = [key for key in value if key in CHECK_KINDS]
     if len(kinds) != 1:
         read.problems.add(path, "a structured check has exactly one of tcp, http, command")

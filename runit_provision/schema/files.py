@@ -125,10 +125,9 @@ def _file_value(read, path, value):
     if isinstance(value, str):
         content = _content(read, path, value)
         return None if content is None else (content, DEFAULT_FILE_MODE)
-    value = read.hash(path, value)
+    value = read.keyed_hash(path, value, FILE_KEYS)
     if value is None:
         return None
-    read.problems.check_keys(path, value, FILE_KEYS)
     if "content" not in value:
         read.problems.add(path, "needs content (the file's text)")
         return None

@@ -18,10 +18,9 @@ def read_log(read, path, value):
         return False
     if value is True or value is None:
         return {}
-    value = read.hash(path, value)
+    value = read.keyed_hash(path, value, LOG_KEYS)
     if value is None:
         return None
-    read.problems.check_keys(path, value, LOG_KEYS)
     out = {}
     for key, item in value.items():
         reader = _LOG_READERS.get(key)

@@ -34,6 +34,14 @@ class Readers:
         self.problems.add(path, "expected a hash, got %s" % type_name(value))
         return None
 
+    def keyed_hash(self, path, value, known):
+        """A hash whose keys are ``known``: an ``unknown key`` problem for each other key
+        (the hash is returned with them: the caller reads the known ones)."""
+        value = self.hash(path, value)
+        if value is not None:
+            self.problems.check_keys(path, value, known)
+        return value
+
     def boolean(self, path, value):
         if isinstance(value, bool):
             return value

@@ -19,6 +19,7 @@ from .check import read_check
 from .files import check_links_and_keys, read_conf, read_files, read_links
 from .log import read_log
 from .readers import Readers
+from .resources import check_memory_bounds, read_resources, read_stop
 from .schedule import read_schedule
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -90,7 +91,8 @@ def build_service(name, values):
         rerun_on_change=values.get("rerun_on_change") is True,
         schedule=values.get("schedule"), persistent=values.get("persistent") is True,
         jitter=float(values.get("jitter") or 0),
-        time_limit=None if values.get("time_limit") is None else float(values["time_limit"]))
+        time_limit=None if values.get("time_limit") is None else float(values["time_limit"]),
+        resources=values.get("resources") or {}, stop=values.get("stop") or "group")
 
 
 def read_service_keys(read, path, raw, is_defaults=False):
@@ -178,6 +180,7 @@ def _one_service_checks(problems, path, values, own, tree_owner):
                          % (tree_owner, tree_owner))
     if values.get("group") is not None and values.get("user") is None:
         problems.add(path + ("group",), "group needs user (chpst -u USER:GROUP)")
+    check_memory_bounds(problems, path + ("resources",), values.get("resources"))
     _timer_checks(problems, path, values, own)
     _ready_checks(problems, path, values, own)
     _oneshot_checks(problems, path, values, own)
@@ -273,7 +276,8 @@ def _ready_checks(problems, path, values, own):
 
 
 def _merge(defaults, own):
-    """``defaults`` under ``own``: hashes (env, limits, control, log, restart) merged, others
+    """``defaults`` under ``own``: hashes (env, limits, resources, control, log, restart)
+    merged, others
     replaced."""
     merged = dict(defaults)
     for key, value in own.items():
@@ -328,10 +332,9 @@ def _read_umask(read, path, value):
 
 
 def _read_limits(read, path, value):
-    value = read.hash(path, value)
+    value = read.keyed_hash(path, value, tuple(LIMITS))
     if value is None:
         return None
-    read.problems.check_keys(path, value, tuple(LIMITS))
     return {key: read.integer(path + (key,), item, 0)
             for key, item in value.items() if key in LIMITS}
 
@@ -344,10 +347,9 @@ BACKOFF_DEFAULTS = {"delay": 1, "max_delay": None, "steps": 0, "jitter": 0, "res
 def _read_restart(read, path, value):
     """``restart: {give_up_after: N, within: SECONDS}`` (within defaults to 60) and the
     back-off: ``{delay, max_delay, steps, jitter, reset_after}`` (docs/restart.md)."""
-    value = read.hash(path, value)
+    value = read.keyed_hash(path, value, RESTART_KEYS)
     if value is None:
         return None
-    read.problems.check_keys(path, value, RESTART_KEYS)
     found = {}
     if "give_up_after" in value:
         found["give_up_after"] = read.integer(path + ("give_up_after",),
@@ -420,10 +422,9 @@ def _read_ready(read, path, value):
         read.problems.add(path, "expected one of %s, {notify: {access: main|all}} or "
                                 "{fd: N}, got %r" % (", ".join(READY_KINDS), value))
         return None
-    value = read.hash(path, value)
+    value = read.keyed_hash(path, value, ("notify", "fd"))
     if value is None:
         return None
-    read.problems.check_keys(path, value, ("notify", "fd"))
     if "fd" in value and "notify" not in value:
         number = read.integer(path + ("fd",), value["fd"], FD_MIN, FD_MAX)
         return None if number is None else {"kind": "fd", "fd": number}
@@ -534,4 +535,6 @@ _KEY_READERS = {
     "ready": _read_ready,
     "ready_timeout": lambda read, path, value: read.integer(path, value, 1, SECONDS_MAX),
     "watchdog": lambda read, path, value: read.integer(path, value, 1, SECONDS_MAX),
+    "resources": read_resources,
+    "stop": read_stop,
 }

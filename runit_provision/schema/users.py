@@ -1,5 +1,5 @@
 """schema: ``users`` — a list of logins or a hash ``login -> {home, groups, sv_dir,
-service_dir, log_dir, path, services}`` — and each ``User`` with its defaults.
+service_dir, log_dir, path, services, resources}`` — and each ``User`` with its defaults.
 
 A login's home and groups come from the data, else from the accounts given
 (``runit_provision.accounts``), else ``/home/LOGIN`` and no groups (``chpst -u LOGIN`` then
@@ -9,6 +9,7 @@ takes the primary group at run time); the accounts are an input, never read from
 from ..model import DEFAULT_PATH, USER_KEYS, User
 from ..protocol.canonical import is_simple_word
 from ..source import type_name
+from .resources import check_memory_bounds, read_resources
 
 
 def read_user_entries(read, data):
@@ -62,13 +63,17 @@ def build_user(read, entry, services, accounts):
         value = read.abspath(at + (key,), raw[key])
         return default if value is None else value
 
+    resources = {}
+    if raw.get("resources") is not None:
+        resources = read_resources(read, at + ("resources",), raw["resources"]) or {}
+        check_memory_bounds(read.problems, at + ("resources",), resources)
     return User(login=login, home=home, groups=groups, primary_group=primary,
                 sv_dir=path_key("sv_dir", home + "/sv"),
                 service_dir=path_key("service_dir", home + "/service"),
                 log_dir=path_key("log_dir", home + "/logs/runsvdir"),
                 path=read.text(at + ("path",), raw["path"]) if raw.get("path") is not None
                 else DEFAULT_PATH,
-                services=services)
+                services=services, resources=resources)
 
 
 def _groups(read, at, groups):

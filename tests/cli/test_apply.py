@@ -407,3 +407,26 @@ def test_planted_names_targets_and_contents_are_shown_escaped_and_json_exact(sta
     removed = {item["path"] for item in report["actions"] if item["action"] == "remove"}
     assert removed >= {"/etc/sv/web/control/" + os.fsdecode(name) for name in PLANTED}
     assert all(line.isprintable() for line in text.split("\n"))
+
+
+def test_a_limit_the_hosts_cgroup_cannot_honour_refuses_plan_and_apply(staged, capsys):
+    """The running kernel's cgroup v2, read for real (under --root too: the kernel is shared):
+    a host lacking the memory controller (this CI machine's v2 at /sys/fs/cgroup/unified has
+    none of memory, pids, cpu, io) refuses memory_max, naming it; one that has it plans on."""
+    from runit_provision.host.cgroup import cgroup_hierarchy
+
+    root, data = staged
+    data.write_text(DATA.replace("  db:", "    resources: {memory_max: 256M}\n  db:"))
+    mount, controllers = cgroup_hierarchy()
+    if "memory" in controllers:
+        assert main(args("plan", root, data)) == 2  # changes to make
+        return
+    for command in ("plan", "apply"):
+        assert main(args(command, root, data)) == 1
+        err = capsys.readouterr().err
+        assert "data.yaml:6:17: services.web.resources.memory_max: needs the memory " \
+               "controller; " in err
+        assert (mount or "no cgroup v2 hierarchy is mounted") in err
+    assert sorted(os.listdir(str(root / "etc"))) == ["group", "passwd"]
+    data.write_text(DATA.replace("  db:", "    stop: main\n  db:"))
+    assert main(args("plan", root, data)) == 2  # changes to make: no limit, no question

@@ -144,7 +144,7 @@ ExecStart=/usr/bin/web --port 8080
 User=www
 PrivateTmp=yes
 ProtectSystem=strict
-MemoryMax=1G
+MemoryMax=50%
 ExecStartPost=/usr/bin/web-ready
 LimitNOFILE=infinity
 Restart=on-abnormal
@@ -162,11 +162,12 @@ def test_drop_unsupported_translates_the_rest_and_comments_each_dropped(tmp_path
     assert result.dropped == [
         "%s:6: PrivateTmp=yes: runit has no equivalent" % where,
         "%s:7: ProtectSystem=strict: runit has no equivalent" % where,
-        "%s:8: MemoryMax=1G: runit has no equivalent" % where,
         "%s:11: Restart=on-abnormal: runit restarts always, or not (finish)" % where,
         "%s:9: ExecStartPost=/usr/bin/web-ready: runit has no 'after the start' (a check "
         "script runs until the service is ready, but not a command after it)" % where,
-        "%s:10: LimitNOFILE=infinity: chpst sets a number (not infinity)" % where]
+        "%s:10: LimitNOFILE=infinity: chpst sets a number (not infinity)" % where,
+        "%s:8: MemoryMax=50%%: a share of the host's total: the data gives an amount, the "
+        "same on every host" % where]
     unit_file = tmp_path / "web.service"
     unit_file.write_text(LENIENT)
     out = tmp_path / "out.yaml"
@@ -176,7 +177,7 @@ def test_drop_unsupported_translates_the_rest_and_comments_each_dropped(tmp_path
     assert main(["import", "--systemd", str(unit_file), "--drop-unsupported",
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "web: dropped (--drop-unsupported): %s:8: MemoryMax=1G" % unit_file in err
+    assert "web: dropped (--drop-unsupported): %s:8: MemoryMax=50%%" % unit_file in err
     text = out.read_text()
     assert "    #   dropped (--drop-unsupported): %s:6: PrivateTmp=yes: runit has no " \
            "equivalent\n" % unit_file in text
@@ -301,3 +302,68 @@ def test_a_relative_unit_file_is_the_shells(tmp_path, capsys, monkeypatch):
     assert main(["import", "--systemd", "units/none.service"]) == 1
     assert capsys.readouterr().err == (
         "runit-provision import: %s/units/none.service: No such file or directory\n" % tmp_path)
+
+
+def test_the_cgroup_limits_become_resources_the_schema_reads():
+    """MemoryMax=, MemoryHigh=, TasksMax=, CPUQuota=, CPUWeight=, IOWeight= are carried into
+    ``resources`` as the data spells them (docs/resources.md); an empty assignment is
+    systemd's default (no limit) and carries nothing; the data validates to the same
+    numbers."""
+    from ..pipeline import config_from_text
+
+    result = translate(unit_of("[Service]\nExecStart=/usr/bin/web\nMemoryMax=256M\n"
+                               "MemoryHigh=209715200\nTasksMax=infinity\nCPUQuota=150%\n"
+                               "CPUWeight=20\nIOWeight=10000\nRestart=always\n"))
+    assert result.refusals == [] and result.notes == []
+    assert result.data == {"command": ["/usr/bin/web"], "resources": {
+        "memory_max": "256M", "memory_high": 209715200, "tasks_max": "infinity",
+        "cpu_quota": "150%", "cpu_weight": 20, "io_weight": 10000}}
+    service = config_from_text(yaml.safe_dump({"runit::services": {"web": result.data}})) \
+        .services["web"]
+    assert service.resources == {"memory_max": 256 << 20, "memory_high": 209715200,
+                                 "tasks_max": None, "cpu_quota": 150, "cpu_weight": 20,
+                                 "io_weight": 10000}
+    reset = translate(unit_of("[Service]\nExecStart=/usr/bin/web\nMemoryMax=1G\nMemoryMax=\n"
+                              "Restart=always\n"))
+    assert reset.data == {"command": ["/usr/bin/web"]}
+
+
+@pytest.mark.parametrize("mode, stop, note", [
+    ("control-group", None, None),
+    ("process", "main", None),
+    ("mixed", None, "KillMode=mixed: systemd sends TERM to the main process, then KILL"),
+    ("none", "main", "KillMode=none: systemd leaves every process running at stop"),
+])
+def test_kill_mode_becomes_stop(mode, stop, note):
+    result = translate(unit_of("[Service]\nExecStart=/usr/bin/web\nKillMode=%s\n"
+                               "Restart=always\n" % mode))
+    assert result.refusals == []
+    assert result.data.get("stop") == stop and ("stop" in result.data) == (stop is not None)
+    said = [line for line in result.notes if line.startswith("KillMode")]
+    assert [line[:len(note)] for line in said] == ([note] if note else [])
+    assert not any("KillMode" in line for line in result.notes if line.startswith("ignored"))
+
+
+@pytest.mark.parametrize("setting, why", [
+    ("MemoryMax=50%", "a share of the host's total"),
+    ("MemoryHigh=1.5G", "expected bytes: a whole number, or one with K, M, G or T"),
+    ("TasksMax=15%", "a share of the host's total"),
+    ("TasksMax=0", "expected a whole number of tasks (1 or more), or infinity"),
+    ("CPUQuota=12.5%", "expected a percent of one CPU"),
+    ("CPUWeight=idle", "the idle scheduling class"),
+    ("IOWeight=20000", "expected a whole number from 1 to 10000"),
+    ("KillMode=all", "KillMode=all: unknown"),
+    ("DeviceAllow=/dev/null rw", "DeviceAllow=/dev/null rw: runit has no equivalent"),
+    ("IPAddressDeny=any", "IPAddressDeny=any: runit has no equivalent"),
+])
+def test_cgroup_values_the_data_cannot_say_refuse_the_unit(setting, why):
+    result = translate(unit_of("[Service]\nExecStart=/usr/bin/web\n%s\nRestart=always\n"
+                               % setting))
+    assert result.data is None
+    said = why if why.startswith(setting) else "%s: %s" % (setting, why)
+    assert len(result.refusals) == 1 and result.refusals[0].startswith(
+        "/etc/systemd/system/web.service:3: " + said), result.refusals
+    if not setting.startswith("KillMode"):  # an unknown mode is no setting to drop
+        lenient = translate(unit_of("[Service]\nExecStart=/usr/bin/web\n%s\nRestart=always\n"
+                                    % setting), drop_unsupported=True)
+        assert lenient.data == {"command": ["/usr/bin/web"]} and len(lenient.dropped) == 1

@@ -319,3 +319,47 @@ def test_schedule_is_not_allowed_in_defaults():
     with pytest.raises(DataError, match=r"defaults.schedule: not allowed in defaults"):
         config_from_text("runit::defaults: {schedule: daily}\n"
                          "runit::services: {web: {command: x}}\n")
+
+
+def test_resources_are_typed_and_merge_with_defaults_key_by_key():
+    """``resources`` (docs/resources.md) as ``protocol.cgroupfs.settings`` takes them: bytes,
+    tasks, percent of one CPU, weights; None for infinity. ``defaults`` merge under a
+    service's own key by key, as ``limits``; ``stop`` is ``group`` unless given."""
+    config = config_from_text("""
+runit::defaults: {resources: {memory_max: 1G, tasks_max: 64, cpu_weight: 50}, stop: main}
+runit::users:
+  alice:
+    resources: {memory_max: 2G, tasks_max: infinity}
+    services:
+      notebook: {command: /usr/bin/nb, resources: {memory_max: 512M}}
+runit::services:
+  web:
+    command: /usr/bin/web
+    resources: {memory_max: 268435456, memory_high: 200M, cpu_quota: 150%, io_weight: 100,
+                tasks_max: infinity}
+    stop: group
+  plain: {command: /usr/bin/plain}
+""")
+    web, plain = config.services["web"], config.services["plain"]
+    assert web.resources == {"memory_max": 256 << 20, "memory_high": 200 << 20,
+                             "tasks_max": None, "cpu_weight": 50, "cpu_quota": 150,
+                             "io_weight": 100}
+    assert web.stop == "group" and plain.stop == "main"
+    assert plain.resources == {"memory_max": 1 << 30, "tasks_max": 64, "cpu_weight": 50}
+    alice = config.users["alice"]
+    assert alice.resources == {"memory_max": 2 << 30, "tasks_max": None}
+    assert alice.services["notebook"].resources == {"memory_max": 512 << 20, "tasks_max": 64,
+                                                    "cpu_weight": 50}
+
+
+def test_without_resources_a_service_has_none_and_stops_its_group():
+    config = config_from_text("runit::users: [bob]\nrunit::services: {web: {command: x}}\n")
+    assert (config.services["web"].resources, config.services["web"].stop) == ({}, "group")
+    assert config.users["bob"].resources == {}
+
+
+def test_a_default_memory_max_below_a_services_memory_high_is_a_problem():
+    with pytest.raises(DataError, match=r"data.yaml:2:\d+: services.web.resources.memory_high: "
+                                        r"1073741824 bytes is above memory_max \(536870912"):
+        config_from_text("runit::defaults: {resources: {memory_max: 512M}}\n"
+                         "runit::services: {web: {command: x, resources: {memory_high: 1G}}}\n")

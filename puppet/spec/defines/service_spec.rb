@@ -68,6 +68,18 @@ describe 'runit::service' do
     it { is_expected.to contain_file(file).without_schedule }
   end
 
+  context 'with resources and stop' do
+    let(:params) { { command: '/usr/local/bin/web', resources: { 'memory_max' => '256M', 'tasks_max' => 64 }, stop: 'main' } }
+
+    it 'writes them as given' do
+      expect(yaml_of(catalogue, file)).to eq(
+        'runit::services' => { 'worker' => {
+          'command' => '/usr/local/bin/web', 'resources' => { 'memory_max' => '256M', 'tasks_max' => 64 }, 'stop' => 'main'
+        } },
+      )
+    end
+  end
+
   context 'with ensure absent' do
     let(:params) { { ensure: 'absent' } }
 

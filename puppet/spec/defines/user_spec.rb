@@ -44,6 +44,16 @@ describe 'runit::user' do
     end
   end
 
+  context 'with resources bounding the whole tree' do
+    let(:params) { { resources: { 'memory_max' => '2G', 'tasks_max' => 512 } } }
+
+    it do
+      expect(yaml_of(catalogue, file)['runit::users']['kburdis']).to eq(
+        'resources' => { 'memory_max' => '2G', 'tasks_max' => 512 },
+      )
+    end
+  end
+
   context 'with both group and groups' do
     let(:params) { { group: 'users', groups: ['users'] } }
 

@@ -23,6 +23,13 @@ describe 'Runit::ServiceSpec' do
     )
   end
 
+  it 'allows resources and stop' do
+    is_expected.to allow_values(
+      { 'command' => '/usr/local/bin/web', 'resources' => { 'memory_max' => '256M', 'cpu_quota' => '50%' } },
+      { 'command' => '/usr/local/bin/web', 'stop' => 'main' },
+    )
+  end
+
   it "refuses a timer's badly typed values", :aggregate_failures do
     [
       { 'schedule' => '' }, { 'schedule' => 15 }, { 'persistent' => 'yes' }, { 'jitter' => -1 },
@@ -35,7 +42,7 @@ describe 'Runit::ServiceSpec' do
     [
       { 'comand' => '/bin/true' }, { 'umask' => 22 }, { 'nice' => 20 }, { 'needs' => ['../db'] },
       { 'ensure' => 'running' }, { 'cwd' => 'srv' }, { 'control' => { 'z' => 'x' } }, { 'user' => 'a b' },
-      { 'log' => 'yes' }, { 'down' => 'true' },
+      { 'log' => 'yes' }, { 'down' => 'true' }, { 'stop' => 'process' }, { 'resources' => { 'cpu_quota' => 50 } },
     ].each { |value| is_expected.not_to allow_value(value) }
   end
 end

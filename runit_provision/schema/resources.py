@@ -1,0 +1,79 @@
+"""schema: ``resources`` — a service's or a user's cgroup limits (docs/resources.md) — and
+``stop``, how much of a service a stop ends.
+
+Each value is read by ``protocol.cgroupfs.resource_value``, the rule ``import --systemd``
+shares: bytes, tasks, percent of one CPU or a weight as an int, None for ``infinity``.
+``check_controllers`` is the applier's question of the host, asked with origins as
+``accounts.check_accounts_exist`` asks its: can the host's cgroup v2 honour every limit?
+"""
+
+from ..protocol.cgroupfs import (CONTROLLER_OF, FILE_OF, RESOURCE_KEYS, STOP_MODES,
+                                 resource_value)
+
+
+def read_resources(read, path, value):
+    """``{key: int or None}`` of a ``resources`` hash; a problem at each bad key or value."""
+    value = read.keyed_hash(path, value, RESOURCE_KEYS)
+    if value is None:
+        return None
+    found = {}
+    for key, item in value.items():
+        if key not in RESOURCE_KEYS:
+            continue
+        try:
+            found[key] = resource_value(key, item)
+        except ValueError as exc:
+            read.problems.add(path + (key,), "%s, got %r" % (exc, item))
+    return found
+
+
+def check_memory_bounds(problems, path, resources):
+    """``memory_high`` above ``memory_max`` (both merged, ``path`` the ``resources`` key's):
+    the kernel would reclaim at a point the service can never reach."""
+    high, top = (resources or {}).get("memory_high"), (resources or {}).get("memory_max")
+    if high is not None and top is not None and high > top:
+        problems.add(path + ("memory_high",), "%d bytes is above memory_max (%d bytes)"
+                     % (high, top))
+
+
+def read_stop(read, path, value):
+    """``stop: group`` (every process of the service's cgroup, the default) or ``main``
+    (runit's own: the main process only)."""
+    return read.choice(path, value, STOP_MODES)
+
+
+def check_controllers(problems, data, mount, controllers):
+    """A problem at each ``resources`` key of ``data`` (as written: a service's, a user's,
+    ``defaults``') whose controller the host's cgroup v2 lacks — ``mount`` where it is
+    mounted (None: nowhere), ``controllers`` what its root offers (``host/cgroup.py``)."""
+    for path, key in resources_written(data):
+        controller = CONTROLLER_OF[FILE_OF[key]]
+        if mount is None:
+            problems.add(path, "needs the %s controller; no cgroup v2 hierarchy is mounted on "
+                               "this host (none in /proc/self/mountinfo)" % controller)
+        elif controller not in controllers:
+            problems.add(path, "needs the %s controller; this host's cgroup v2 (%s) has %s"
+                         % (controller, mount, "only " + ", ".join(sorted(controllers))
+                            if controllers else "none"))
+
+
+def resources_written(data):
+    """``[(key path, key)]`` of every known ``resources`` key the data writes."""
+    found = []
+    places = [(("defaults",), data.get("defaults"))]
+    services = data.get("services")
+    places += [(("services", name), raw) for name, raw in _items(services)]
+    for login, user in _items(data.get("users")):
+        places.append((("users", login), user))
+        if isinstance(user, dict):
+            places += [(("users", login, "services", name), raw)
+                       for name, raw in _items(user.get("services"))]
+    for at, raw in places:
+        resources = raw.get("resources") if isinstance(raw, dict) else None
+        found += [(at + ("resources", key), key) for key in RESOURCE_KEYS
+                  if isinstance(resources, dict) and key in resources]
+    return found
+
+
+def _items(value):
+    return value.items() if isinstance(value, dict) else ()
