@@ -406,3 +406,24 @@ def pytest_xdist_make_scheduler(config, log):
                 self.ordered = True
             super()._assign_work_unit(node)
     return ByFileAndGroup(config, log)
+
+
+def pytest_sessionfinish(session):
+    """The cgroups the tests' trees made (each tree on a temporary directory makes
+    ``/runit-provision/<its directory>``, and a killed tree leaves it): removed where empty,
+    once every worker is done — a host's own trees are named after theirs, never these."""
+    if hasattr(session.config, "workerinput"):
+        return
+    from runit_provision.protocol.cgroupfs import cgroup2_mount
+    from runit_provision.runtime.unix.cgroup import OWN_ROOT, Cgroups, tree_leaf_name
+    try:
+        with open("/proc/self/mountinfo") as handle:
+            mount = cgroup2_mount(handle.read())
+        names = os.listdir(mount + OWN_ROOT) if mount else []
+    except OSError:
+        return
+    ours = tuple(tree_leaf_name(place) + "-" for place in ("/tmp", "/dev/shm", "/var/tmp"))
+    cgroups = Cgroups(mount, OWN_ROOT, "/")
+    for name in names:
+        if name.startswith(ours):
+            cgroups.remove(OWN_ROOT + "/" + name)

@@ -11,8 +11,9 @@ import posixpath
 from ..model import LIMITS, TIMESTAMPS, log_directory
 from ..protocol.layout import (
     CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, JOB, LOG_DIR, NEEDS_DONE, ONESHOT,
-    READY, RUN, SCHEDULE, SVLOGD_CONFIG, path_in)
+    READY, RUN, SCHEDULE, SVLOGD_CONFIG, CGROUP, path_in)
 from ..protocol.backoff import BACKOFF, BACKOFF_STATE, Backoff, backoff_bytes, seconds_text
+from ..protocol.cgroupfs import Spec, settings, spec_bytes
 from ..protocol.envfile import file_from_value
 from ..protocol.readiness import ready_option_words, ready_spec_bytes
 from ..protocol.canonical import log_run_text
@@ -103,9 +104,60 @@ def service_entries(service, place, config, env):
         entries += log_entries(service.log, log_directory(service, place.log_dir), base, place,
                                env)
     entries += other_entries(service, base, place)
+    entries += cgroup_entries(service.resources, service.stop, base, own)
+    if config.runtime == "system":
+        entries = in_cgroup_under_c_runsv(entries, base, service.stop, own)
     if service.enabled:
         entries.append(Symlink(link, base, **own))
     return entries
+
+
+def cgroup_entries(resources, stop, base, own):
+    """The ``cgroup`` file (protocol/cgroupfs.py) of a service with limits or ``stop: main``;
+    none for the default (every service has a cgroup, ends whole, and no limit)."""
+    if not resources and stop == "group":
+        return []
+    return [File(path_in(base, CGROUP), spec_bytes(Spec(stop, settings(resources))), 0o644,
+                 **own)]
+
+
+CGROUP_ENTER = "runsv-cgroup enter $$%s || exit 1"
+CGROUP_END = "runsv-cgroup end"
+
+
+def in_cgroup_under_c_runsv(entries, base, stop, own, owner=None):
+    """Under the C runsv (``runtime: system``), which knows no cgroup: ``./run`` enters the
+    service's before anything else (``owner``: a user's tree, the cgroup handed to them),
+    and with ``stop: group`` ``./finish`` ends what is left in it first — a finish rendered
+    for that alone where there is none (runtime/runsvcgroup.py). A script that is not sh
+    gets no line: docs/resources.md says what that costs."""
+    enter = CGROUP_ENTER % ("" if owner is None else " " + owner)
+    out, has_finish = [], False
+    for entry in entries:
+        if isinstance(entry, File) and entry.path in (path_in(base, RUN), path_in(base, FINISH)):
+            is_run = entry.path == path_in(base, RUN)
+            has_finish = has_finish or not is_run
+            if is_run or stop == "group":
+                line = enter if is_run else CGROUP_END
+                entry = File(entry.path, _with_line(entry.content, line), entry.mode,
+                             entry.owner, entry.group)
+        out.append(entry)
+    if stop == "group" and not has_finish:
+        out.append(File(path_in(base, FINISH), "#!/bin/sh\nexec %s\n" % CGROUP_END, 0o755,
+                        **own))
+    return out
+
+
+def _with_line(content, line):
+    """``content`` (a script) with ``line`` after its ``#!`` line — and after its ``exec 2>&1``
+    when that comes next, so what the line says goes to the log — or as it is when it is no
+    sh script."""
+    head, _, rest = content.decode("utf-8", "surrogateescape").partition("\n")
+    if head.rstrip() not in SH_LINES:
+        return content
+    if rest.startswith("exec 2>&1\n"):
+        head, rest = head + "\nexec 2>&1", rest[len("exec 2>&1\n"):]
+    return (head + "\n" + line + "\n" + rest).encode("utf-8", "surrogateescape")
 
 
 def backoff_of(service):

@@ -15,7 +15,8 @@ from ..model import USER_TREE_PREFIX, Log, user_environment
 from ..protocol.layout import CONTROL_DIR, ENV_DIR, RUN, path_in
 from ..protocol.envfile import file_from_value
 from .environment import render_template
-from .servicedir import Place, log_entries, service_entries
+from .servicedir import (Place, cgroup_entries, in_cgroup_under_c_runsv, log_entries,
+                         service_entries)
 from ..model.tree import Directory, File, Symlink
 from ..model.units import label_of
 
@@ -50,6 +51,11 @@ def runsvdir_service_entries(user, config, env):
                                                         if user.primary_group else ""))
     home_place = Place(config.sv_dir, config.service_dir, config.log_dir)
     entries += log_entries(logger, user.log_dir, base, home_place, env, directory_mode=0o750)
+    # the user's whole tree bounded (users.LOGIN.resources); its end ends all of it
+    own = dict(owner="root", group="root")
+    entries += cgroup_entries(user.resources, "group", base, own)
+    if config.runtime == "system":
+        entries = in_cgroup_under_c_runsv(entries, base, "group", own, owner=user.login)
     entries.append(Symlink(posixpath.join(config.service_dir, name), base))
     return entries
 

@@ -186,3 +186,57 @@ def test_a_users_tree_divides_the_cgroup_root_handed_it(tmp_path):
         assert not os.path.exists(mount + outer)
     finally:
         found.close()
+
+
+# -- the C runsv, through what the generator renders (runtime: system) -------------------------
+def rendered_under_c_runit(tmp_path, services):
+    """``services`` (YAML of ``runit::services``) rendered with ``runtime: system`` into
+    ``tmp_path/sv`` and ``tmp_path/service`` — the generator's scripts as they are."""
+    import shutil
+    import sys
+    data = tmp_path / "data.yaml"
+    data.write_text("runit::runtime: system\nrunit::sv_dir: %s/sv\nrunit::service_dir: "
+                    "%s/service\nrunit::services:\n%s" % (tmp_path, tmp_path, services))
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "runit_provision.cli.main", "render",
+                           "--data", str(data), "--out", str(out)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for name in ("sv", "service"):
+        shutil.move(str(out / str(tmp_path).lstrip("/") / name), str(tmp_path / name))
+    return tmp_path / "service"
+
+
+def test_under_the_c_runsv_the_rendered_scripts_end_the_whole_service(tmp_path):
+    from ..conftest import C_RUNIT, OUR_BIN, require_c_runit
+    from .processes import BASE_PATH, Group, end_tree
+    require_c_runit()
+    mount = _mount()
+    run = "      #!/bin/sh\n      setsid sh -c 'echo $$ >%s; exec sleep 1000' </dev/null " \
+          ">/dev/null 2>&1 &\n      exec sleep 1001\n"
+    svdir = rendered_under_c_runit(tmp_path, (
+        "  daemon:\n    log: false\n    run: |\n" + run % (tmp_path / "daemon-child") +
+        "  classic:\n    log: false\n    stop: main\n    run: |\n"
+        + run % (tmp_path / "classic-child")))
+    env = {"PATH": "%s:%s" % (BASE_PATH, OUR_BIN)}  # the C runit's tools first
+    tree = Group([C_RUNIT["runsvdir"], svdir], env=env, output=tmp_path / "runsvdir.out")
+    try:
+        daemon, classic = (read_pid(tmp_path / name) for name in ("daemon-child",
+                                                                  "classic-child"))
+        base = OWN_ROOT + "/" + tree_leaf_name(str(tmp_path / "sv"))
+        assert cgroup_of(daemon) == base + "/daemon" and cgroup_of(classic) == base + "/classic"
+        for name in ("daemon", "classic"):
+            done = subprocess.run([C_RUNIT["sv"], "-w", "20", "down", str(svdir / name)],
+                                  env=env, capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0, done
+        assert not alive([daemon])  # gone before the C sv said down
+        assert alive([classic])  # stop: main, runit's own behaviour
+        assert (svdir / "daemon" / "supervise" / "cgroup").read_text() == base + "/daemon\n"
+    finally:
+        end_tree(tree.proc, tmp_path)
+        for pid in alive([locals().get("classic", 0)]):
+            os.kill(pid, 9)
+    # the C runsvs leave the cgroups behind (nothing of theirs removes them): the test does
+    from runit_provision.runtime.unix.cgroup import Cgroups
+    cgroups = Cgroups(mount, base, "/")
+    wait_until(lambda: cgroups.remove(base), what="the C tree's cgroups removed")
