@@ -106,7 +106,8 @@ def service_entries(service, place, config, env):
     entries += other_entries(service, base, place)
     entries += cgroup_entries(service.resources, service.stop, base, own)
     if config.runtime == "system":
-        entries = in_cgroup_under_c_runsv(entries, base, service.stop, own)
+        entries = in_cgroup_under_c_runsv(entries, base, service.stop, own,
+                                          bounded=service.name if service.resources else None)
     if service.enabled:
         entries.append(Symlink(link, base, **own))
     return entries
@@ -125,12 +126,13 @@ CGROUP_ENTER = "runsv-cgroup enter $$%s || exit 1"
 CGROUP_END = "runsv-cgroup end"
 
 
-def in_cgroup_under_c_runsv(entries, base, stop, own, owner=None):
+def in_cgroup_under_c_runsv(entries, base, stop, own, owner=None, bounded=None):
     """Under the C runsv (``runtime: system``), which knows no cgroup: ``./run`` enters the
     service's before anything else (``owner``: a user's tree, the cgroup handed to them),
     and with ``stop: group`` ``./finish`` ends what is left in it first — a finish rendered
     for that alone where there is none (runtime/runsvcgroup.py). A script that is not sh
-    gets no line: docs/resources.md says what that costs."""
+    gets no line (docs/resources.md) — a RenderError for the run of service ``bounded``,
+    whose limits it would leave unapplied."""
     enter = CGROUP_ENTER % ("" if owner is None else " " + owner)
     out, has_finish = [], False
     for entry in entries:
@@ -139,8 +141,13 @@ def in_cgroup_under_c_runsv(entries, base, stop, own, owner=None):
             has_finish = has_finish or not is_run
             if is_run or stop == "group":
                 line = enter if is_run else CGROUP_END
-                entry = File(entry.path, _with_line(entry.content, line), entry.mode,
-                             entry.owner, entry.group)
+                content = _with_line(entry.content, line)
+                if content is entry.content and is_run and bounded is not None:
+                    raise RenderError(
+                        "%s: run: under runtime: system the service's cgroup is entered by a "
+                        "line of sh in ./run: this run is %s" % (
+                            bounded, entry.content.split(b"\n", 1)[0].decode("utf-8", "replace")))
+                entry = File(entry.path, content, entry.mode, entry.owner, entry.group)
         out.append(entry)
     if stop == "group" and not has_finish:
         out.append(File(path_in(base, FINISH), "#!/bin/sh\nexec %s\n" % CGROUP_END, 0o755,
