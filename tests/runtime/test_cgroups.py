@@ -240,3 +240,31 @@ def test_under_the_c_runsv_the_rendered_scripts_end_the_whole_service(tmp_path):
     from runit_provision.runtime.unix.cgroup import Cgroups
     cgroups = Cgroups(mount, base, "/")
     wait_until(lambda: cgroups.remove(base), what="the C tree's cgroups removed")
+
+
+def test_a_tree_started_in_a_units_own_cgroup_divides_it_without_controllers(tree, tmp_path):
+    """As systemd before 254 starts the runtime's unit (no DelegateSubgroup=): the tree moves
+    into .supervise, its services beside it, and enables no controller — one in the unit's
+    subtree_control would keep systemd from starting the tree again after a crash."""
+    svdir, start = tree
+    mount = _mount()
+    unit = "/rp-test-%d.service" % os.getpid()
+    os.mkdir(mount + unit)
+    try:
+        make_service(svdir, "web", run=SH + "exec sleep 1000\n")
+        runsvdir = start(prefix=["sh", "-c", 'echo $$ >"$0/cgroup.procs" && exec "$@"',
+                                 mount + unit])
+        pid = wait_until(lambda: running_pid(svdir / "web"), what="web")
+        assert cgroup_of(pid) == unit + "/web"
+        assert cgroup_of(runsvdir.pid) == unit + "/.supervise"
+        assert open(mount + unit + "/cgroup.subtree_control").read().split() == []
+        assert "limits unavailable: the init system started the tree in its unit's own " \
+            "cgroup" in runsvdir.stdout.readline().decode()
+        runsvdir.terminate()
+        runsvdir.wait(timeout=30)
+    finally:
+        from runit_provision.runtime.unix.cgroup import Cgroups
+        cgroups = Cgroups(mount, unit, "/")
+        for pid in cgroups.procs(unit + "/.supervise"):
+            cgroups.move("/", pid)
+        wait_until(lambda: cgroups.remove(unit), what="the unit's cgroup removed")

@@ -45,6 +45,23 @@ def tree_leaf_name(directory):
     return "-".join(parts) or "-"
 
 
+# A unit's own cgroup (systemd starts a unit's process there unless DelegateSubgroup= names a
+# leaf, systemd 254 and later): controllers enabled for its children would make the next start
+# of the unit fail (no process in a cgroup that gives controllers away), so none is.
+MANAGER_PLACED = ("limits unavailable: the init system started the tree in its unit's own "
+                  "cgroup (DelegateSubgroup=.supervise needs systemd 254 or later); each "
+                  "service still has its cgroup, and a stop ends all of it")
+
+
+def is_a_units_own(path):
+    """``path`` is a systemd unit's cgroup (``….service``, ``….scope``).
+
+    >>> is_a_units_own("/system.slice/runit-provision-runsvdir.service"), is_a_units_own("/x/web")
+    (True, False)
+    """
+    return path.rsplit("/", 1)[-1].endswith((".service", ".scope"))
+
+
 class Unavailable(Exception):
     """No cgroup v2 this tree can use; the message says why (shown once, never fatal)."""
 
@@ -53,11 +70,12 @@ class Cgroups:
     """One tree's subtree: ``base`` holds a cgroup per service and the ``home`` the tree's
     own processes return to after each spawn (paths below ``mount``)."""
 
-    __slots__ = ("mount", "base", "home", "controllers")
+    __slots__ = ("mount", "base", "home", "controllers", "note")
 
     def __init__(self, mount, base, home, controllers=()):
         self.mount, self.base, self.home = mount, base, home
         self.controllers = tuple(controllers)
+        self.note = None  # why no controller is enabled, when the tree chose so
 
     @classmethod
     def for_tree(cls, directory):
@@ -76,17 +94,22 @@ class Cgroups:
             if os.geteuid() != 0:
                 raise Unavailable("started in the cgroup root, which only root may divide")
             return cls._opened(mount, OWN_ROOT + "/" + tree_leaf_name(directory), own)
-        return cls._opened(mount, own, own + "/" + SUPERVISE_LEAF, move_from=own)
+        made = cls._opened(mount, own, own + "/" + SUPERVISE_LEAF, move_from=own,
+                           controllers=not is_a_units_own(own))
+        if not made.controllers and is_a_units_own(own):
+            made.note = MANAGER_PLACED
+        return made
 
     @classmethod
-    def _opened(cls, mount, base, home, move_from=None):
+    def _opened(cls, mount, base, home, move_from=None, controllers=True):
         made = cls(mount, base, home)
         try:
             os.makedirs(made.fs(base), exist_ok=True)
             os.makedirs(made.fs(home), exist_ok=True)
             if move_from is not None:
                 made._move_all(move_from, home)
-            made.controllers = made._enable_controllers()
+            if controllers:
+                made.controllers = made._enable_controllers()
         except OSError as exc:
             raise Unavailable("%s: %s" % (made.fs(base), os.strerror(exc.errno))) from exc
         return made

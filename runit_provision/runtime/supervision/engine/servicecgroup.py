@@ -63,8 +63,9 @@ class ServiceCgroup:
         except OSError as exc:
             controller = CONTROLLER_OF.get(os.path.basename(exc.filename or ""))
             why = "" if exc.errno != errno.ENOENT or controller is None else \
-                " (the %s controller is not enabled for this tree; enabled: %s)" % (
-                    controller, ", ".join(self.cgroups.controllers) or "none")
+                " (the %s controller is not enabled for this tree; enabled: %s%s)" % (
+                    controller, ", ".join(self.cgroups.controllers) or "none",
+                    "" if self.cgroups.note is None else "; " + self.cgroups.note)
             self.host.warn("unable to set up cgroup: %s%s" % (exc.filename, why), exc)
             raise
         if self._recorded != self.path:  # where the views find it (health/, verify)
@@ -126,7 +127,10 @@ def open_cgroups(directory, warn):
     """The tree on ``directory``'s cgroups (unix/cgroup.Cgroups), or None — said once."""
     from ...unix.cgroup import Cgroups
     try:
-        return Cgroups.for_tree(directory)
+        cgroups = Cgroups.for_tree(directory)
     except Unavailable as exc:
         warn("cgroups unavailable, services run without: %s" % exc)
         return None
+    if cgroups.note is not None:
+        warn(cgroups.note)
+    return cgroups
