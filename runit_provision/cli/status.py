@@ -22,7 +22,7 @@ from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
 from ..errors import ProvisionError
 from ..shown import prefixed_lines, shown_name, shown_text
 from .inputs import config_or_unread
-from .table import duration, print_json, print_table as output_table
+from .table import duration, print_json, print_table as output_table, size_text
 
 EXIT_OK, EXIT_ERROR, EXIT_NOT_RUNNING = 0, 1, 3
 DEFAULT_LOG_LINES = 10  # under each service not as wanted, without --logs (systemctl's -n)
@@ -131,6 +131,8 @@ def run(args):
             if service["service"] in logs:
                 service["logs"] = [line.decode("utf-8", "replace")
                                    for line in logs[service["service"]].splitlines()]
+        if rows.cgroups_unavailable is not None:
+            error["cgroups_unavailable"] = rows.cgroups_unavailable
         print_json(dict({"services": services, "not_running": stopped, "unread": unread},
                         **error))
     else:
@@ -192,6 +194,8 @@ def print_table(rows, stream=None):
                      + [("bad", owed_line(entry)) for entry in row.owed])
     after = [("bad", unread_line(item))  # health/status.Rows; a plain list has none
              for item in getattr(rows, "unread", ())]
+    if getattr(rows, "cgroups_unavailable", None) is not None:  # once, not per service
+        after.append(("dim", cgroups_line(rows.cgroups_unavailable)))
     output_table(COLUMNS, table, stream, marks, below, after)
 
 
@@ -202,12 +206,16 @@ def notes_of(row):
     if row.note:  # it says why better than an exit nobody could read
         return found + [shown_name(row.note)]
     found += unreadable_lines(row)
+    killed, held = cgroup_lines(row)
     if row.main.timer_doing is not None:  # its runs, its next one, what it skipped (one
         # whose state cannot be told, or that no runsv serves, is told as any service)
-        return found + timer_lines(row.main)
+        return found + timer_lines(row.main) + killed + held
     why = why_not_running(row)
     if why:
         found.append(why)
+    # right under its deaths: "last signal 9 (KILL)" then who sent it
+    found += killed
+    if why:
         hint = exit_hint(row.main.tally.last_exit) if row.main.tally is not None else None
         if hint:  # exit 0, and a crash loop all the same: runsv restarts what ends
             found.append(hint)
@@ -217,7 +225,51 @@ def notes_of(row):
     readiness = readiness_line(row.main)
     if readiness:
         found.append(readiness)
-    return found
+    return found + held
+
+
+def cgroups_line(why):
+    """The one line for a host whose services' cgroups cannot be read at all."""
+    return "cgroups: unavailable (%s)" % shown_name(why)
+
+
+def cgroup_lines(row):
+    """``(killed, held)``: the lines of what the service's cgroup says (health/status.py's
+    ``cgroup``, protocol.cgroupfs.Usage) — its deaths by the OOM killer; then what it holds
+    (memory now, at its peak, against its limit; tasks against theirs) and the processes that
+    outlive its main process. A figure not known is not said; no record, nothing."""
+    from ..health.status import outliving
+
+    usage = row.cgroup
+    if usage is None:
+        return [], []
+    if usage.unreadable is not None:
+        return [], ["cgroup: not read: %s" % usage.unreadable]
+    killed = []
+    if usage.oom_kills:
+        limit = " (memory_max %s)" % size_text(usage.memory_max) \
+            if usage.memory_max is not None else ""
+        killed.append("killed by the OOM killer%s, %s" % (limit, _times(usage.oom_kills)))
+    figures = []
+    if usage.memory is not None:
+        figures.append("memory %s%s%s" % (
+            size_text(usage.memory),
+            " (peak %s)" % size_text(usage.memory_peak) if usage.memory_peak is not None
+            else "",
+            " of %s" % size_text(usage.memory_max) if usage.memory_max is not None else ""))
+    if usage.tasks is not None:
+        figures.append("tasks %d%s" % (usage.tasks, " of %d" % usage.tasks_max
+                                       if usage.tasks_max is not None else ""))
+    held = [", ".join(figures)] if figures else []
+    left = outliving(usage, row.main)
+    if left:
+        held.append("%d process%s the main process" % (
+            left, " outlives" if left == 1 else "es outlive"))
+    return killed, held
+
+
+def _times(count):
+    return "once" if count == 1 else "%d times" % count
 
 
 def unreadable_lines(row):

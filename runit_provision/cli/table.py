@@ -83,3 +83,17 @@ def duration(seconds):
     if seconds < 86400:
         return "%dh%02dm" % (seconds // 3600, seconds % 3600 // 60)
     return "%dd%02dh" % (seconds // 86400, seconds % 86400 // 3600)
+
+
+def size_text(count):
+    """Bytes as the data spells them (K, M, G: powers of 1024), exact where it can be.
+
+    >>> size_text(268435456), size_text(32716390), size_text(512), size_text(1536)
+    ('256M', '31.2M', '512B', '1.5K')
+    """
+    for unit, power in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
+        scale = 1 << power
+        if count >= scale:
+            whole, rest = divmod(count, scale)
+            return "%d%s" % (whole, unit) if not rest else "%.1f%s" % (count / scale, unit)
+    return "%dB" % count

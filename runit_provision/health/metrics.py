@@ -86,6 +86,26 @@ TIMER_FAMILIES = (
 )
 
 
+# a service's cgroup (docs/resources.md), its service side's: one sample a service whose
+# runtime keeps a record of it, only the figures its cgroup's files give (absent: unknown)
+CGROUP_FAMILIES = (
+    ("runit_service_memory_bytes", "gauge", "Memory the service's cgroup uses now."),
+    ("runit_service_memory_peak_bytes", "gauge", "The most memory its cgroup has used."),
+    ("runit_service_memory_max_bytes", "gauge",
+     "Its memory limit (memory_max; absent when it has none)."),
+    ("runit_service_memory_high_bytes", "gauge",
+     "Its memory throttle (memory_high; absent when it has none)."),
+    ("runit_service_tasks", "gauge", "Tasks (processes and threads) in its cgroup now."),
+    ("runit_service_tasks_max", "gauge", "Its tasks limit (tasks_max; absent when it has none)."),
+    ("runit_service_cpu_seconds_total", "counter", "CPU time its cgroup has used."),
+    ("runit_service_oom_kills_total", "counter",
+     "Processes of its cgroup the OOM killer killed."),
+    ("runit_service_outliving_processes", "gauge",
+     "Processes of its cgroup that outlive its main process (it is down, or they are not "
+     "its own)."),
+)
+
+
 def exposition(rows):
     """The text of every family for ``rows`` (health/status.ServiceStatus): each service's
     verdict, then its sides' families, log sides after services; families with no sample are
@@ -112,22 +132,50 @@ def exposition(rows):
                 out.extend(samples[suffix])
     timers = [row for row in rows if row.main.is_timer]
     if timers:
-        out.extend(_timer_families(timers))
+        out.extend(_families(TIMER_FAMILIES, timers, lambda row: _timer_values(row.main)))
+    held = [row for row in rows if row.cgroup is not None]
+    if held:
+        out.extend(_families(CGROUP_FAMILIES, held, _cgroup_values))
     return "\n".join(out) + "\n" if out else ""
 
 
-def _timer_families(rows):
-    """The lines of TIMER_FAMILIES for ``rows``, timers all."""
-    samples = {name: [] for name, _, _ in TIMER_FAMILIES}
+def _families(families, rows, values):
+    """The lines of ``families`` (``(name, type, help)`` each) for ``rows``: ``values(row)``
+    gives a row's ``(name, value)``; a family without a sample is left out."""
+    samples = {name: [] for name, _, _ in families}
     for row in rows:
         labels = _labels(row)
-        for name, value in _timer_values(row.main):
+        for name, value in values(row):
             samples[name].append("%s%s %s" % (name, labels, value))
-    for name, kind, text in TIMER_FAMILIES:
+    for name, kind, text in families:
         if samples[name]:
             yield "# HELP %s %s" % (name, text)
             yield "# TYPE %s %s" % (name, kind)
             yield from samples[name]
+
+
+def _cgroup_values(row):
+    """``(name, value)`` of a service's cgroup (protocol.cgroupfs.Usage): nothing from a
+    record that is not one."""
+    from .status import outliving
+
+    usage = row.cgroup
+    if usage.unreadable is not None:
+        return
+    for name, value in (("runit_service_memory_bytes", usage.memory),
+                        ("runit_service_memory_peak_bytes", usage.memory_peak),
+                        ("runit_service_memory_max_bytes", usage.memory_max),
+                        ("runit_service_memory_high_bytes", usage.memory_high),
+                        ("runit_service_tasks", usage.tasks),
+                        ("runit_service_tasks_max", usage.tasks_max)):
+        if value is not None:
+            yield name, "%d" % value
+    if usage.cpu_usec is not None:
+        yield "runit_service_cpu_seconds_total", "%.6f" % (usage.cpu_usec / 1e6)
+    if usage.oom_kills is not None:
+        yield "runit_service_oom_kills_total", "%d" % usage.oom_kills
+    if usage.procs is not None:
+        yield "runit_service_outliving_processes", "%d" % outliving(usage, row.main)
 
 
 def _timer_values(side):

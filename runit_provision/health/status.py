@@ -19,6 +19,7 @@ unless a ``down`` file marks it normally down.
 import time
 
 from ..errors import ApplyError, UnsafePathError
+from ..host.cgroupread import CgroupReader
 from ..host.fsread import FsReader
 from ..host.owed import owed_path
 from ..host.sides import NOT_SUPERVISED, probe_side, read_owed, read_side
@@ -119,23 +120,45 @@ def timer_json(side):
     return found
 
 
+def cgroup_json(usage, main):
+    """``status --json``'s ``cgroup`` of a service (protocol.cgroupfs.Usage; ``main``: its
+    SideState): its figures, None where unknown (or, for a limit, none is set); ``outliving``:
+    how many of its processes outlive the main process. Only ``unreadable`` for a record
+    that is not one."""
+    if usage.unreadable is not None:
+        return {"unreadable": usage.unreadable}
+    return {"path": usage.path, "memory": usage.memory, "memory_peak": usage.memory_peak,
+            "memory_max": usage.memory_max, "memory_high": usage.memory_high,
+            "tasks": usage.tasks, "tasks_max": usage.tasks_max, "oom_kills": usage.oom_kills,
+            "cpu_seconds": None if usage.cpu_usec is None else usage.cpu_usec / 1e6,
+            "processes": None if usage.procs is None else len(usage.procs),
+            "outliving": None if usage.procs is None else outliving(usage, main)}
+
+
+def outliving(usage, main):
+    """How many processes of the service's cgroup outlive its main process (``main``, its
+    SideState: only one that runs has a main process)."""
+    return usage.outliving(main.pid if main.is_running else 0)
+
+
 class ServiceStatus:
     """A supervised service: ``label``, ``path`` (its directory; for one the data does not
     declare, its entry in the service directory), ``tree`` (login or None), ``enabled``,
     ``main`` and ``log`` (protocol.sidestate.SideState; ``log`` None without a logger),
     ``owed``: the restarts and HUPs an apply wrote down for it and has not done yet
     (``owed.Owed``; host/owed.py), ``declared``: whether the data declares it, and
-    ``note``: why its state was not read (None: it was). ``verdict``: the one judgement of
+    ``note``: why its state was not read (None: it was); ``cgroup``: what its cgroup holds
+    (protocol.cgroupfs.Usage; None: no record of one). ``verdict``: the one judgement of
     it (verdict.py), made once."""
 
     __slots__ = ("label", "path", "tree", "enabled", "main", "log", "owed", "declared",
-                 "note", "_verdict")
+                 "note", "cgroup", "_verdict")
 
     def __init__(self, label, path, tree, enabled, main, log, owed=(), declared=True,
-                 note=None):
+                 note=None, cgroup=None):
         self.label, self.path, self.tree, self.enabled = label, path, tree, enabled
         self.main, self.log, self.owed = main, log, list(owed)
-        self.declared, self.note = declared, note
+        self.declared, self.note, self.cgroup = declared, note, cgroup
         self._verdict = None
 
     @property
@@ -162,14 +185,19 @@ class ServiceStatus:
         return "not in the data: %s (%s)" % (self.path, LEFT_ALONE)
 
     def as_json(self):
-        return {"service": self.label, "path": self.path, "tree": self.tree,
-                "declared": self.declared, "note": self.note,
-                "enabled": self.enabled, "wanted": self.is_wanted,
-                "running": self.is_running, "verdict": self.verdict.word,
-                "main": side_json(self.main),
-                "log": side_json(self.log) if self.log is not None else None,
-                "owed": [{"action": entry.action, "target": entry.target,
-                          "reason": entry.reason} for entry in self.owed]}
+        """Its ``--json`` record; ``cgroup`` only for a service with a record of one (every
+        other's is as it was before cgroups)."""
+        found = {"service": self.label, "path": self.path, "tree": self.tree,
+                 "declared": self.declared, "note": self.note,
+                 "enabled": self.enabled, "wanted": self.is_wanted,
+                 "running": self.is_running, "verdict": self.verdict.word,
+                 "main": side_json(self.main),
+                 "log": side_json(self.log) if self.log is not None else None,
+                 "owed": [{"action": entry.action, "target": entry.target,
+                           "reason": entry.reason} for entry in self.owed]}
+        if self.cgroup is not None:
+            found["cgroup"] = cgroup_json(self.cgroup, self.main)
+        return found
 
     def as_fact(self):
         """``as_json`` with each side's fact words (verdict.side_words): stable between agent
@@ -185,12 +213,14 @@ class ServiceStatus:
 
 
 class Rows(list):
-    """The ServiceStatus rows, and ``unread``: the service directories that could not be
-    listed (supervised.Unread) — what runs there cannot be told."""
+    """The ServiceStatus rows, ``unread``: the service directories that could not be
+    listed (supervised.Unread) — what runs there cannot be told — and
+    ``cgroups_unavailable``: why no service's cgroup can be read (None: they can)."""
 
-    def __init__(self, rows=(), unread=()):
+    def __init__(self, rows=(), unread=(), cgroups_unavailable=None):
         list.__init__(self, rows)
         self.unread = list(unread)
+        self.cgroups_unavailable = cgroups_unavailable
 
 
 def statuses_named(config, names=None, root=None, declared=True):
@@ -199,9 +229,10 @@ def statuses_named(config, names=None, root=None, declared=True):
     --only``'s. ``declared`` False: the data could not be read, as ``service_statuses``'s.
     ServiceNameError for a name that names none; ProvisionError or OSError when the host
     cannot be read."""
-    with FsReader(root or "/") as fs:
+    with FsReader(root or "/") as fs, CgroupReader() as cgroups:
         labels = labels_named_on(fs, config, names, declared)
-        return service_statuses(config, fs, int(time.time()), labels, declared=declared)
+        return service_statuses(config, fs, int(time.time()), labels, declared=declared,
+                                cgroups=cgroups)
 
 
 def labels_named_on(fs, config, names, declared=True):
@@ -221,7 +252,7 @@ def labels_named_on(fs, config, names, declared=True):
     return frozenset(unit.label for unit in units_named(units, names, supervised))
 
 
-def service_statuses(config, fs, now, labels=None, probe=None, declared=True):
+def service_statuses(config, fs, now, labels=None, probe=None, declared=True, cgroups=None):
     """Rows: a ServiceStatus for each present declared unit of ``config`` that ``labels``
     selects (model.units.labels_named's; None: all), in the data's order, then one for each
     entry of its service directories the data does not declare (supervised.py) — every one
@@ -229,10 +260,12 @@ def service_statuses(config, fs, now, labels=None, probe=None, declared=True):
     ``now``: unix seconds; ``probe``: ``probe_side``'s signature (tests give a fake; then no
     tally is read). ``declared`` False: the data could not be read, and ``config`` (the last
     one kept, or the defaults) only says where to look — every service there is listed as one
-    the data does not declare."""
+    the data does not declare. ``cgroups``: the CgroupReader of each service's cgroup (None:
+    none is read)."""
     with_tally = probe is None
     probe = probe or (lambda path: probe_side(fs, path))
-    rows = Rows()
+    rows = Rows(cgroups_unavailable=None if cgroups is None else cgroups.unavailable)
+    usage = (lambda path: None) if cgroups is None else (lambda path: cgroups.usage(fs, path))
     units = selected_units(config, labels) if declared else []
     if units:
         owed = owed_by_target(fs, owed_path(config.sv_dir))
@@ -243,7 +276,8 @@ def service_statuses(config, fs, now, labels=None, probe=None, declared=True):
         log = read_side(fs, unit.log_path, now, probe, with_tally) if unit.has_log else None
         rows.append(ServiceStatus(unit.label, unit.path, unit.login or unit.for_login,
                                   unit.is_enabled, main, log,
-                                  owed.get(unit.path, []) + owed.get(unit.log_path, [])))
+                                  owed.get(unit.path, []) + owed.get(unit.log_path, []),
+                                  cgroup=usage(unit.path)))
     if labels is None or len(labels) > len(units):
         # here: status NAME of declared services lists no service directory, and makes none
         # of its records
@@ -253,15 +287,16 @@ def service_statuses(config, fs, now, labels=None, probe=None, declared=True):
         entries, unread = undeclared(service_directories(config), links, fs)
         if labels is None:
             rows.unread = unread
-        rows.extend(undeclared_status(fs, entry, now, probe, with_tally) for entry in entries
-                    if labels is None or entry.label in labels)
+        rows.extend(undeclared_status(fs, entry, now, probe, with_tally, usage)
+                    for entry in entries if labels is None or entry.label in labels)
     return rows
 
 
-def undeclared_status(fs, entry, now, probe, with_tally=True):
+def undeclared_status(fs, entry, now, probe, with_tally=True, usage=None):
     """The ServiceStatus of an entry the data does not declare (supervised.Undeclared): read
-    where it leads, as a declared one is; a link that leads nowhere is not supervised, one
-    not followed is ``unknown`` — and wanted, as neither can be told to be down."""
+    where it leads, as a declared one is (``usage``: side path -> its cgroup's Usage); a link
+    that leads nowhere is not supervised, one not followed is ``unknown`` — and wanted, as
+    neither can be told to be down."""
     from ..host.supervised import is_still_owned  # as service_statuses: only when listing
 
     note = entry.why
@@ -276,7 +311,7 @@ def undeclared_status(fs, entry, now, probe, with_tally=True):
     log = read_side(fs, log_path, now, probe, with_tally) \
         if has_log_side(fs, log_path) else None
     return ServiceStatus(entry.label, entry.path, entry.login, True, main, log,
-                         declared=False)
+                         declared=False, cgroup=None if usage is None else usage(entry.side))
 
 
 def has_log_side(fs, path):

@@ -227,3 +227,73 @@ def path_from_record(data):
             part in ("", ".", "..") or not part.isprintable() for part in parts[1:]):
         return None
     return text
+
+
+# What the views read in a service's cgroup: each file is there only where its controller is
+# enabled (memory.*, pids.*) or the kernel is new enough (memory.peak); a missing one leaves
+# its figure unknown.
+USAGE_FILES = ("memory.current", "memory.peak", "memory.max", "memory.high", "pids.current",
+               "pids.max", "memory.events", "cpu.stat", "cgroup.procs")
+
+
+class Usage:
+    """What a service's cgroup holds, as its files say: ``path`` (below the mount), each
+    figure an int or None when unknown — ``memory``, ``memory_peak``, ``tasks`` (now),
+    ``memory_max``, ``memory_high``, ``tasks_max`` (None too when unlimited: ``max``),
+    ``oom_kills`` (memory.events' ``oom_kill``), ``cpu_usec`` (cpu.stat's ``usage_usec``) —
+    and ``procs``: the pids in ``cgroup.procs`` (None: unknown); ``unreadable``: why none of
+    it could be read (its record is not one), else None."""
+
+    __slots__ = ("path", "memory", "memory_peak", "memory_max", "memory_high", "tasks",
+                 "tasks_max", "oom_kills", "cpu_usec", "procs", "unreadable")
+
+    def __init__(self, path, **figures):
+        self.path = path
+        for name in Usage.__slots__[1:]:
+            setattr(self, name, figures.get(name))
+
+    def outliving(self, main_pid):
+        """How many of its processes outlive the main process: every one listed when
+        ``main_pid`` (0: none runs) is not among them, else none (the rest are its own)."""
+        if not self.procs or (main_pid and main_pid in self.procs):
+            return 0
+        return len(self.procs)
+
+    def __repr__(self):
+        return "Usage(%r, %s)" % (self.path, ", ".join(
+            "%s=%r" % (name, getattr(self, name)) for name in Usage.__slots__[1:]
+            if getattr(self, name) is not None))
+
+
+def usage_from_files(path, files):
+    """The Usage of the cgroup at ``path`` from ``files`` (``{name: bytes}`` of USAGE_FILES;
+    a name missing, or None, is a file that is not there). Whatever a file holds, never an
+    exception: what is not a number is unknown.
+
+    >>> usage = usage_from_files("/a", {"memory.current": b"4096\\n", "memory.max": b"max\\n",
+    ...                                 "memory.events": b"oom 1\\noom_kill 1\\n",
+    ...                                 "cgroup.procs": b"12\\n13\\n"})
+    >>> usage.memory, usage.memory_max, usage.oom_kills, usage.procs, usage.tasks
+    (4096, None, 1, (12, 13), None)
+    """
+    def text(name):
+        data = files.get(name)
+        return None if data is None else data.decode("ascii", "replace")
+
+    def number(name):
+        found = text(name)
+        found = found.strip() if found is not None else None
+        return int(found) if found and found.isdigit() else None
+
+    def keyed(name, key):
+        found = text(name)
+        return None if found is None else keyed_counts(found).get(key)
+
+    procs = text("cgroup.procs")
+    if procs is not None:
+        procs = tuple(int(word) for word in procs.split() if word.isdigit())
+    return Usage(path, memory=number("memory.current"), memory_peak=number("memory.peak"),
+                 memory_max=number("memory.max"), memory_high=number("memory.high"),
+                 tasks=number("pids.current"), tasks_max=number("pids.max"),
+                 oom_kills=keyed("memory.events", "oom_kill"),
+                 cpu_usec=keyed("cpu.stat", "usage_usec"), procs=procs)

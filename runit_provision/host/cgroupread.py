@@ -1,0 +1,81 @@
+"""host: a service's cgroup, read — for ``status``, ``metrics`` (health/status.py) and the
+figures ``verify`` compares.
+
+The record ``supervise/cgroup`` names it; a user's tree writes its own, so the record is read
+as the other supervise records are (bounded, never a link nor a FIFO) and trusted no further
+than ``protocol.cgroupfs.path_from_record``: a path below the cgroup v2 mount, reached from the
+mount's descriptor one directory at a time (``FsReader``). Each file there is read the same
+way; one that is not there is a figure unknown (its controller is not enabled), not an error.
+"""
+
+import os
+
+from ..errors import ApplyError, UnsafePathError
+from ..protocol.cgroupfs import (RECORD, RECORD_MAX, USAGE_FILES, Usage, cgroup2_mount,
+                                 path_from_record, usage_from_files)
+from ..protocol.layout import SUPERVISE_DIR
+from .fsread import FsReader
+
+MOUNTINFO = "/proc/self/mountinfo"
+MOUNTINFO_MAX = 1 << 20
+NO_HIERARCHY = "no cgroup v2 hierarchy is mounted"
+
+
+def cgroup2_mount_here():
+    """``(mount, None)``: where this host mounts its cgroup v2 hierarchy; ``(None, why)``
+    without one."""
+    try:
+        with open(MOUNTINFO, "rb") as handle:
+            text = handle.read(MOUNTINFO_MAX).decode("utf-8", "replace")
+    except OSError as exc:
+        return None, "cannot read %s: %s" % (MOUNTINFO, os.strerror(exc.errno))
+    mount = cgroup2_mount(text)
+    return (mount, None) if mount is not None else (None, NO_HIERARCHY)
+
+
+class CgroupReader:
+    """The services' cgroups under ``mount`` (None: this host's, from its mountinfo);
+    ``unavailable``: why there is none to read (said once by the views), else None. Use as a
+    context manager (or ``close()``): it holds the mount's descriptors."""
+
+    def __init__(self, mount=None):
+        why = None
+        if mount is None:
+            mount, why = cgroup2_mount_here()
+        self.mount, self.unavailable = mount, why
+        self._fs = None
+
+    def usage(self, fs, side_path):
+        """The Usage of the cgroup the side at ``side_path`` (reached through ``fs``) was
+        last started in — None when there is no record (not our runtime, or never started),
+        or its cgroup is gone; a Usage with ``unreadable`` when the record is not one."""
+        try:
+            data, _ = fs.read_file(side_path + "/" + SUPERVISE_DIR + "/" + RECORD)
+        except (OSError, UnsafePathError):  # none, or this account may not read supervise/
+            return None
+        if data is None or len(data) > RECORD_MAX:
+            return Usage(None, unreadable="%s/%s is not a regular file of at most %d bytes"
+                         % (SUPERVISE_DIR, RECORD, RECORD_MAX))
+        path = path_from_record(data)
+        if path is None:
+            return Usage(None, unreadable="%s/%s names no cgroup" % (SUPERVISE_DIR, RECORD))
+        if self.unavailable is not None:
+            return None
+        try:
+            if self._fs is None:
+                self._fs = FsReader(self.mount)
+            found = self._fs.lookup(path, USAGE_FILES, read=USAGE_FILES)
+        except (OSError, UnsafePathError, ApplyError):  # gone since (removed once empty), or not reached
+            return None
+        return usage_from_files(path, {name: content for name, (_, content) in found.items()})
+
+    def close(self):
+        if self._fs is not None:
+            self._fs.close()
+            self._fs = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
