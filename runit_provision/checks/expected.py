@@ -22,7 +22,8 @@ import posixpath
 from ..health.verdict import NOT_READY, is_wanted, verdict_of
 from ..model import USER_TREE_PREFIX, log_directory
 from ..model.units import label_of
-from ..protocol.layout import DOWN, ENV_DIR, LOG_DIR, SVLOGD_CONFIG, acted_on, path_in
+from ..protocol.layout import (CGROUP, DOWN, ENV_DIR, LOG_DIR, SUPERVISE_DIR, SVLOGD_CONFIG,
+                               acted_on, path_in)
 from ..protocol.sidestate import Condition
 from ..render.servicedir import Place, oneshots_needed
 from ..render.users import user_place
@@ -139,7 +140,77 @@ def expectations(config, tree, only=None, runtime=None, root=None, accounts=None
                 checks += service_checks(user.services[name], place, user, tree, request,
                                          staged, config)
     checks += runtime_checks(config, request, runtime, staged)
+    if any(check.name == LIMITS_CHECK for check in checks):  # the host's part, said once
+        checks.append(Check("runtime", "cgroups", cgroups_problems))
     return Expectations(request, checks, root, accounts, finders)
+
+
+LIMITS_CHECK = "limits"
+
+
+def limits_checks(label, base, link, tree, request):
+    """``limits``: the cgroup the service was last started in holds every limit its rendered
+    ``cgroup`` file (protocol/cgroupfs.Spec: the data's ``resources``) sets; none for a
+    service without limits."""
+    from ..protocol.cgroupfs import spec_from_bytes
+
+    entry = tree.get(posixpath.join(base, CGROUP))
+    try:
+        settings = spec_from_bytes(entry.content).settings if entry is not None else ()
+    except (AttributeError, ValueError):  # not a file of ours: the files check says so
+        settings = ()
+    if not settings:
+        return []
+    request.cgroup(link)
+    return [Check(label, LIMITS_CHECK, lambda snapshot: limits_problems(
+        link, settings, snapshot))]
+
+
+def limits_problems(link, settings, snapshot):
+    """What is wrong with the limits ``settings`` (``(file, value)`` each) in the cgroup of
+    the service at ``link``: each file named, with what the data sets and what is there."""
+    from ..protocol.cgroupfs import CONTROLLER_OF, path_from_record, setting_read_back
+
+    found = snapshot.cgroups.get(link)
+    record = posixpath.join(link, SUPERVISE_DIR, CGROUP)
+    if found is None:
+        return ["%s: not read" % record]
+    if found.mount is None:
+        return ["%s: its limits are not applied: no cgroup v2 (runtime::cgroups)" % link]
+    if not isinstance(found.record, bytes):
+        return ["%s: %s: not started in a cgroup of its own, its limits not applied" % (
+            record, _errno_words(found.record))]
+    path = path_from_record(found.record)
+    if path is None:
+        return ["%s: names no cgroup" % record]
+    problems = []
+    for name, value in settings:
+        got = found.files.get(name)
+        where = "%s%s/%s" % (found.mount, path, name)
+        if got == "ENOENT":
+            problems.append("%s: missing (the %s controller is not enabled there), the "
+                            "data's: %s" % (where, CONTROLLER_OF[name], value))
+        elif not isinstance(got, bytes):
+            problems.append("%s: %s, the data's: %s" % (where, _errno_words(got), value))
+        elif not setting_read_back(name, value, got.decode("ascii", "replace")):
+            problems.append("%s: expected %s, found %s" % (
+                where, value, shown_line(got.decode("ascii", "replace").strip())))
+    return problems
+
+
+def cgroups_problems(snapshot):
+    """``runtime::cgroups``: the host has the cgroup v2 hierarchy the data's limits need."""
+    if any(found.mount is not None for found in snapshot.cgroups.values()):
+        return []
+    return ["no cgroup v2 hierarchy is mounted: the data's resources cannot be applied "
+            "(docs/resources.md)"]
+
+
+def _errno_words(name):
+    """An errno's name from the probe as words (None: not read)."""
+    from .snapshot import errno_text
+
+    return "not read" if name is None else errno_text(name)
 
 
 def undeclared_finder(login, service_dir, declared, request):
@@ -217,6 +288,8 @@ def service_checks(service, place, user, tree, request, staged=False, config=Non
         ready=service.ready is not None, oneshot=service.oneshot,
         timer=getattr(service, "schedule", None) is not None,
         needs_done=needed_oneshots(service, place, config)), tree, request, staged)
+    if service.enabled and not staged:
+        checks += limits_checks(label, base, link, tree, request)
     if service.user is not None:
         run_as = service.user + (":" + service.group if service.group else "")
         ask_identity(run_as, request)

@@ -38,6 +38,11 @@ LAST_RUN_LIMIT = 256  # of supervise/last-run: one line (protocol/lastrun.py)
 TIMER_LIMIT = 4096  # of each of a timer's records (protocol/timer.TIMER_MAX)
 TALLY_LIMIT = 1024  # of supervise/tally: one line of protocol/tally.WIDTH bytes
 NEEDS_PASSED_LIMIT = 256  # of needs-passed: one line (protocol/needsdone.py)
+CGROUP_LIMIT = 4096  # of supervise/cgroup (protocol/cgroupfs.RECORD_MAX) and each limit's file
+# the files of a service's cgroup that hold its limits (protocol/cgroupfs.CONTROLLER_OF), in
+# the order the K record gives them
+CGROUP_FILES = (b"memory.max", b"memory.high", b"pids.max", b"cpu.max", b"cpu.weight",
+                b"io.weight")
 _PRINTABLE = frozenset(range(0x21, 0x7F)) - frozenset(b"%")
 _PRINTABLE_BYTES = bytes(sorted(_PRINTABLE))
 _KINDS = ((stat.S_ISREG, "f"), (stat.S_ISDIR, "d"), (stat.S_ISLNK, "l"), (stat.S_ISFIFO, "p"),
@@ -229,6 +234,33 @@ class Probe:
             self.record(b"N", _hex_of_file(real + b"/needs-passed", NEEDS_PASSED_LIMIT),
                         self.boot, shown)
 
+    def cgroup(self, shown, real):
+        """K: the side's ``supervise/cgroup`` record, the cgroup v2 mount, and the files of
+        the limits in the cgroup it names -- read only when the record is an absolute path
+        with no ``.`` or ``..`` in it (a user's tree writes its own record)."""
+        record = read_once(real + b"/supervise/cgroup", CGROUP_LIMIT)
+        mount = self.cgroup_mount
+        files = [None] * len(CGROUP_FILES)
+        path = record[:-1] if isinstance(record, bytes) and record.endswith(b"\n") else None
+        if mount is not None and path and path.startswith(b"/") and not any(
+                part in (b"", b".", b"..") for part in path.split(b"/")[1:]) and \
+                b"\n" not in path:
+            files = [_hex(read_once(mount + path + b"/" + name, CGROUP_LIMIT))
+                     for name in CGROUP_FILES]
+        self.record(b"K", _hex(record), mount, *(files + [shown]))
+
+    @property
+    def cgroup_mount(self):
+        """Where the cgroup v2 hierarchy is mounted (bytes), read once; None without one."""
+        if not hasattr(self, "_cgroup_mount"):
+            self._cgroup_mount = None
+            found = read_once(b"/proc/self/mountinfo", 1 << 20, follow=True)
+            for line in found.split(b"\n") if isinstance(found, bytes) else ():
+                if b" - cgroup2 " in line and len(line.split()) > 4:
+                    self._cgroup_mount = line.split()[4].replace(b"\\040", b" ")
+                    break
+        return self._cgroup_mount
+
     def tree(self, shown, real):
         for name, child_shown, child_real in self.listing(shown, real, resolve=True,
                                                           limit=TREE_LIMIT):
@@ -279,7 +311,7 @@ class Probe:
                 self.base = argument
             elif verb == b"stat":
                 self.stat(*self.where(argument), resolve=True)
-            elif verb in (b"walk", b"side", b"tree"):
+            elif verb in (b"walk", b"side", b"tree", b"cgroup"):
                 getattr(self, verb.decode("ascii"))(*self.where(argument))
             elif verb == b"login":
                 self.login(argument)

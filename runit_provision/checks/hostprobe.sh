@@ -222,6 +222,27 @@ group_record() {
   printf 'G %s ' "${gid:--}"; pct "$1"; printf '\n'
 }
 
+cgroup_record() {  # SHOWN REAL: K, as hostprobe.py's cgroup
+  printf 'K '; hexof "$2/supervise/cgroup" 4096; printf ' '
+  mount=$(awk '/ - cgroup2 / { gsub(/\\040/, " ", $5); print $5; exit }' \
+    /proc/self/mountinfo 2>/dev/null)
+  if [ -n "$mount" ]; then pct "$mount"; else printf '%s' '-'; fi
+  path=
+  plain_file "$2/supervise/cgroup" && path=$(head_of "$2/supervise/cgroup" 4096; printf x)
+  path=${path%x}
+  case $path in
+    /*"$NL") path=${path%"$NL"}
+      case "$path/" in *//* | */./* | */../* | *"$NL"*) path= ;; esac ;;
+    *) path= ;;
+  esac
+  for file in memory.max memory.high pids.max cpu.max cpu.weight io.weight; do
+    printf ' '
+    if [ -n "$mount" ] && [ -n "$path" ]; then hexof "$mount$path/$file" 4096
+    else printf '%s' '-'; fi
+  done
+  printf ' '; pct "$1"; printf '\n'
+}
+
 which_record() {
   path=$(command -v "$1" 2>/dev/null)
   case $path in
@@ -242,7 +263,7 @@ while IFS= read -r line || [ -n "$line" ]; do
   verb=${line%% *}; arg=${line#* }
   case $verb in
     in) base=$arg; continue ;;
-    stat | walk | side | tree)
+    stat | walk | side | tree | cgroup)
       case $arg in /* | '~'*) shown=$arg ;; *) shown=${base%/}/$arg ;; esac
       expand "$shown"
       case $verb in
@@ -250,6 +271,7 @@ while IFS= read -r line || [ -n "$line" ]; do
         walk) walk "$shown" "$real" ;;
         side) side "$shown" "$real" ;;
         tree) tree "$shown" "$real" ;;
+        cgroup) cgroup_record "$shown" "$real" ;;
       esac ;;
     login) login "$arg" ;;
     group) group_record "$arg" ;;

@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
 from ..errors import ProtocolError, VerifyError
+from ..protocol.cgroupfs import CONTROLLER_OF
 from ..protocol.errstr import error_str
 from ..protocol.layout import LOG_DIR, READINESS, SUPERVISE_DIR, path_in
 from ..protocol.probe import NOT_RUNNING
@@ -36,13 +37,14 @@ HERE = Path(__file__).resolve().parent
 MAX_COMMAND = 100 * 1024
 END = "RUNIT_PROVISION_REQUEST"
 FALLBACK = 97  # the python command's exit status on a host without a usable python3
-VERBS = ("stat", "walk", "side", "tree", "login", "group", "which")
-PATH_VERBS = ("stat", "walk", "side", "tree")
+VERBS = ("stat", "walk", "side", "tree", "cgroup", "login", "group", "which")
+PATH_VERBS = ("stat", "walk", "side", "tree", "cgroup")
 
 
 class Request:
-    """What to read: ``stat``, ``walk``, ``side``, ``tree`` paths, ``login``, ``group`` and
-    ``which`` names (``hostprobe.py`` says what each gives). Asking twice is asking once."""
+    """What to read: ``stat``, ``walk``, ``side``, ``tree``, ``cgroup`` paths, ``login``,
+    ``group`` and ``which`` names (``hostprobe.py`` says what each gives). Asking twice is
+    asking once."""
 
     def __init__(self):
         self._items = {}
@@ -66,6 +68,9 @@ class Request:
 
     def tree(self, path):
         return self.add("tree", path)
+
+    def cgroup(self, path):
+        return self.add("cgroup", path)
 
     def login(self, name):
         return self.add("login", name)
@@ -289,6 +294,22 @@ class Command:
         self.name, self.path, self.head = name, path, head
 
 
+# the files of a K record, in its order (hostprobe.py's CGROUP_FILES): every limit's
+CGROUP_FILES = tuple(CONTROLLER_OF)
+
+
+class CgroupFound:
+    """A K record: a side's ``record`` (the bytes of ``supervise/cgroup``, an errno's name, or
+    None), the host's cgroup v2 ``mount`` (None: none), and ``files``: each limit's file in
+    the cgroup the record names — bytes, an errno's name (ENOENT: its controller is not
+    enabled there), or None when not read."""
+
+    __slots__ = ("record", "mount", "files")
+
+    def __init__(self, record, mount, files):
+        self.record, self.mount, self.files = record, mount, files
+
+
 class Snapshot:
     """What one request saw: ``nodes`` and ``sides`` by path (as requested), ``logins``,
     ``groups`` (gid or None) and ``commands`` by name, ``listed`` directories, the host's clock
@@ -305,6 +326,7 @@ class Snapshot:
         self.logins = {}
         self.groups = {}
         self.commands = {}
+        self.cgroups = {}
         self.listed = set()
         self._sv_lines = []
         self._children = None
@@ -448,6 +470,13 @@ class Snapshot:
         if side is not None:
             side._raw_needs_passed, side.boot = passed, boot
 
+    def _record_K(self, record, mount, *files_and_path):
+        *files, path = files_and_path
+        path = self.final(path)
+        self.cgroups[path] = CgroupFound(
+            _hex_bytes(record, path, True), mount,
+            {name: _hex_bytes(value, path, True) for name, value in zip(CGROUP_FILES, files)})
+
     def _record_V(self, line, name, path):
         self._sv_lines.append((line, name, self.final(path)))
 
@@ -489,7 +518,7 @@ class Snapshot:
 
 READINESS_FILE = SUPERVISE_DIR + "/" + READINESS
 _ARITY = {b"H": 3, b"E": 7, b"X": 2, b"L": 3, b"C": 4, b"S": 6, b"V": 3, b"U": 5, b"G": 2,
-          b"W": 3, b"D": 1, b"R": 2, b"A": 2, b"O": 2, b"T": 4, b"N": 3}
+          b"W": 3, b"D": 1, b"R": 2, b"A": 2, b"O": 2, b"T": 4, b"N": 3, b"K": 9}
 
 
 def _decoded(value):
@@ -520,7 +549,7 @@ def _hex_bytes(value, path, errno_ok=False):
         raise ValueError("not hex for %s: %r" % (path, value[:40])) from None
 
 
-def _errno_text(name):
+def errno_text(name):
     import errno
     return error_str(getattr(errno, name, -1))
 
@@ -530,16 +559,16 @@ def _resolve_probed(side):
     if side.ok != "up":
         side.is_supervised = False
         if side.ok.startswith("cd:"):
-            side.error = "unable to change to service directory: %s" % _errno_text(side.ok[3:])
+            side.error = "unable to change to service directory: %s" % errno_text(side.ok[3:])
         elif side.ok == "ENXIO":
             side.error = NOT_RUNNING
         else:
-            side.error = "unable to open supervise/ok: %s" % _errno_text(side.ok)
+            side.error = "unable to open supervise/ok: %s" % errno_text(side.ok)
         return
     side.is_supervised = True
     raw = side._raw_status
     if raw is None or _is_errno(raw):
-        side.error = "unable to open supervise/status: %s" % _errno_text(raw or "EIO")
+        side.error = "unable to open supervise/status: %s" % errno_text(raw or "EIO")
         return
     side.status, side.error = _status_or_error(raw, side.path)
 

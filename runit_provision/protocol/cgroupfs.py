@@ -297,3 +297,27 @@ def usage_from_files(path, files):
                  tasks=number("pids.current"), tasks_max=number("pids.max"),
                  oom_kills=keyed("memory.events", "oom_kill"),
                  cpu_usec=keyed("cpu.stat", "usage_usec"), procs=procs)
+
+
+def setting_read_back(name, value, found):
+    """Whether ``found`` (the text of file ``name`` read back from a cgroup) holds ``value``,
+    the setting written there: the kernel keeps memory limits in whole pages (a value rounds
+    down to one, a page being at most 64K) and ``io.weight`` lists per-device weights after
+    its ``default`` line.
+
+    >>> setting_read_back("memory.max", "1073741824", "1073741824\\n")
+    True
+    >>> setting_read_back("memory.max", "100000", "98304\\n")
+    True
+    >>> setting_read_back("cpu.max", "50000 100000", "max 100000\\n")
+    False
+    >>> setting_read_back("io.weight", "default 100", "default 100\\n8:0 200\\n")
+    True
+    """
+    lines = found.splitlines()
+    first = " ".join(lines[0].split()) if lines else ""
+    if first == value:
+        return True
+    if name in ("memory.max", "memory.high") and value.isdigit() and first.isdigit():
+        return 0 <= int(value) - int(first) < 65536 and int(first) % 4096 == 0
+    return False

@@ -1,0 +1,130 @@
+"""verify's ``limits``: the cgroup a service was last started in holds the limits its rendered
+``cgroup`` file (the data's ``resources``) sets — each file named, with what the data sets and
+what is there; ``runtime::cgroups`` says once that a host has no cgroup v2. Pure: the probe's
+K records made up and parsed. Live: both probes read a real tree's cgroup in this machine's
+controller-less hierarchy, where a limit's file is missing and the check names its controller.
+"""
+
+import os
+
+import pytest
+import testinfra
+
+from runit_provision.checks.expected import (Check, LIMITS_CHECK, cgroups_problems,
+                                             limits_checks, limits_problems)
+from runit_provision.checks.snapshot import CGROUP_FILES, Request, Snapshot, take_snapshot
+from runit_provision.model.tree import File, Tree
+from runit_provision.protocol.cgroupfs import Spec, spec_bytes
+
+from ..conftest import OUR_BIN
+from ..runtime.processes import BASE_PATH, make_service, running_pid, wait_until
+from ..runtime.conftest import tree  # noqa: F401 (the fixture cgtree takes)
+from ..runtime.test_cgroups import cgtree  # noqa: F401 (a fixture)
+
+LINK = "/etc/service/web"
+SETTINGS = [("memory.max", "268435456"), ("pids.max", "64"), ("cpu.max", "50000 100000"),
+            ("io.weight", "default 100")]
+MOUNT = "/sys/fs/cgroup"
+
+
+def k_record(record, mount=MOUNT, **files):
+    """A K line as the probes print it; ``files``: ``memory_max="…"`` (text, or an errno's
+    name), the rest not read (-)."""
+    def field(value):
+        if value is None:
+            return "-"
+        if value.startswith("E") and value.isupper():
+            return value
+        return value.encode().hex() or "="
+    values = [files.get(name.replace(".", "_")) for name in CGROUP_FILES]
+    return ("K %s %s %s %s\n" % (field(record), mount or "-", " ".join(
+        field(value) for value in values), LINK)).encode()
+
+
+def problems_of(line):
+    snapshot = Snapshot()
+    snapshot.add_output(line)
+    return limits_problems(LINK, SETTINGS, snapshot), cgroups_problems(snapshot)
+
+
+def test_limits_as_the_data_sets_them_pass():
+    assert problems_of(k_record(
+        "/runit-provision/etc-service/web\n", memory_max="268435456\n", pids_max="64\n",
+        cpu_max="50000 100000\n", io_weight="default 100\n8:0 300\n")) == ([], [])
+
+
+def test_each_limit_that_differs_or_is_missing_is_named():
+    where = MOUNT + "/runit-provision/etc-service/web/"
+    problems, host = problems_of(k_record(
+        "/runit-provision/etc-service/web\n", memory_max="max\n", pids_max="ENOENT",
+        cpu_max="50000 100000\n", io_weight="EACCES"))
+    assert problems == [
+        where + "memory.max: expected 268435456, found max",
+        where + "pids.max: missing (the pids controller is not enabled there), the data's: 64",
+        where + "io.weight: access denied, the data's: default 100"]
+    assert host == []
+
+
+@pytest.mark.parametrize("record, said", [
+    ("ENOENT", LINK + "/supervise/cgroup: file does not exist: not started in a cgroup of its "
+               "own, its limits not applied"),
+    ("/a/../../etc\n", LINK + "/supervise/cgroup: names no cgroup"),
+    ("ELOOP", LINK + "/supervise/cgroup: symbolic link loop: not started in a cgroup of its "
+              "own, its limits not applied"),
+])
+def test_a_service_without_a_record_of_its_cgroup_fails(record, said):
+    assert problems_of(k_record(record)) == ([said], [])
+
+
+def test_a_host_without_cgroup_v2_fails_once_for_the_host():
+    problems, host = problems_of(k_record("/runit-provision/etc-service/web\n", mount=None))
+    assert problems == [LINK + ": its limits are not applied: no cgroup v2 (runtime::cgroups)"]
+    assert host == ["no cgroup v2 hierarchy is mounted: the data's resources cannot be "
+                    "applied (docs/resources.md)"]
+
+
+def test_only_a_service_with_limits_gets_the_check():
+    tree = Tree([File("/etc/sv/web/cgroup", spec_bytes(Spec("group", SETTINGS))),
+                 File("/etc/sv/classic/cgroup", spec_bytes(Spec("main")))])
+    request = Request()
+    (check,) = limits_checks("web", "/etc/sv/web", LINK, tree, request)
+    assert isinstance(check, Check) and check.name == LIMITS_CHECK
+    assert limits_checks("classic", "/etc/sv/classic", "/etc/service/classic", tree,
+                         request) == []
+    assert limits_checks("plain", "/etc/sv/plain", "/etc/service/plain", tree, request) == []
+    assert request.lines() == [("/etc/service", "cgroup web")]
+
+
+def test_the_probes_read_the_files_protocol_names():
+    from runit_provision.checks import hostprobe
+    from runit_provision.protocol.cgroupfs import CONTROLLER_OF
+
+    assert [name.decode() for name in hostprobe.CGROUP_FILES] == list(CONTROLLER_OF)
+    with open(os.path.join(os.path.dirname(hostprobe.__file__), "hostprobe.sh")) as handle:
+        assert "for file in %s; do" % " ".join(CONTROLLER_OF) in handle.read()
+
+
+@pytest.mark.slow
+def test_both_probes_read_a_live_cgroup_and_name_the_missing_controller(
+        cgtree, monkeypatch):  # noqa: F811
+    svdir, start, base = cgtree
+    make_service(svdir, "web", run="#!/bin/sh\nexec sleep 1000\n")
+    start()
+    wait_until(lambda: running_pid(svdir / "web"), what="web")
+    with open(base.rsplit("/runit-provision", 1)[0] + "/cgroup.subtree_control") as handle:
+        if "memory" in handle.read().split():
+            pytest.skip("this hierarchy has the memory controller (the VM tier's case)")
+    monkeypatch.setenv("PATH", "%s:%s" % (OUR_BIN, BASE_PATH))
+    host = testinfra.get_host("local://")
+    link = str(svdir / "web")
+    found = {}
+    for python in (True, False):
+        snapshot = take_snapshot(host, Request().cgroup(link), python=python)
+        record = snapshot.cgroups[link]
+        found[python] = (record.record, record.mount, record.files)
+        problems = limits_problems(link, [("memory.max", "268435456")], snapshot)
+        assert problems == ["%s/web/memory.max: missing (the memory controller is not enabled "
+                            "there), the data's: 268435456" % base], problems
+        assert cgroups_problems(snapshot) == []
+    assert found[True] == found[False]
+    assert found[True][0] == (svdir / "web/supervise/cgroup").read_bytes()
