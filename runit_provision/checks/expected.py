@@ -131,10 +131,13 @@ def expectations(config, tree, only=None, runtime=None, root=None, accounts=None
         supervisor = USER_TREE_PREFIX + login
         if wanted is None or supervisor in wanted:
             logger = login + (":" + user.primary_group if user.primary_group else "")
+            base = posixpath.join(config.sv_dir, supervisor)
+            link = posixpath.join(config.service_dir, supervisor)
             checks += unit_checks(Unit(
-                label=supervisor, base=posixpath.join(config.sv_dir, supervisor),
-                link=posixpath.join(config.service_dir, supervisor), enabled=True, down=False,
+                label=supervisor, base=base, link=link, enabled=True, down=False,
                 logdir=user.log_dir, log_user=logger, runs_as=login), tree, request, staged)
+            if not staged:  # users.LOGIN.resources: the bounds of the user's whole tree
+                checks += limits_checks(supervisor, base, link, tree, request)
         for name in sorted(user.services):
             if wanted is None or label_of(login, name) in wanted:
                 checks += service_checks(user.services[name], place, user, tree, request,

@@ -128,3 +128,36 @@ def test_both_probes_read_a_live_cgroup_and_name_the_missing_controller(
         assert cgroups_problems(snapshot) == []
     assert found[True] == found[False]
     assert found[True][0] == (svdir / "web/supervise/cgroup").read_bytes()
+
+
+def test_the_data_s_resources_give_each_bounded_unit_its_check_and_the_host_one(tmp_path):
+    from runit_provision.checks.expected import expectations
+    from runit_provision.render import render
+
+    from .helpers import config_of
+
+    (tmp_path / "home/alice").mkdir(parents=True)
+    config, _ = config_of(tmp_path, {"runit": {
+        "init": "none", "sv_dir": str(tmp_path / "sv"),
+        "service_dir": str(tmp_path / "service"),
+        "services": {"web": {"command": "/usr/bin/web",
+                             "resources": {"memory_max": "256M", "cpu_quota": "50%"}},
+                     "plain": {"command": "/usr/bin/plain"},
+                     "classic": {"command": "/usr/bin/classic", "stop": "main"}},
+        "users": {"alice": {"home": str(tmp_path / "home/alice"),
+                            "resources": {"tasks_max": 100},
+                            "services": {"app": {"command": "/usr/bin/app",
+                                                 "resources": {"io_weight": 50}}}}}}})
+    checks = expectations(config, render(config)).checks
+    assert sorted(check.nodeid for check in checks
+                  if check.name in (LIMITS_CHECK, "cgroups")) == [
+        "alice/app::limits", "runsvdir-alice::limits", "runtime::cgroups", "web::limits"]
+    web = next(check for check in checks if check.nodeid == "web::limits")
+    snapshot = Snapshot()
+    snapshot.add_output(k_record("/runit-provision/etc-service/web\n", memory_max="268435456\n",
+                                 cpu_max="max 100000\n").replace(
+        LINK.encode(), str(tmp_path / "service/web").encode()))
+    assert web.test(snapshot) == [MOUNT + "/runit-provision/etc-service/web/cpu.max: expected "
+                                  "50000 100000, found max 100000"]
+    staged = expectations(config, render(config), root=str(tmp_path)).checks
+    assert not [check for check in staged if check.name in (LIMITS_CHECK, "cgroups")]
