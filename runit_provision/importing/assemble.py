@@ -16,11 +16,12 @@ from .. import accounts as accounts_module
 from ..errors import DataError, RenderError
 from ..model import USER_TREE_PREFIX
 from ..model.units import label_of
-from ..protocol.layout import (BACKOFF, CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN, ENV_DIR,
-                               FINISH, GIVE_UP, JOB, LOG_DIR, ONESHOT, READY, RUN, SCHEDULE,
-                               SVLOGD_CONFIG, acted_on)
+from ..protocol.layout import (BACKOFF, CGROUP, CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN,
+                               ENV_DIR, FINISH, GIVE_UP, JOB, LOG_DIR, ONESHOT, READY, RUN,
+                               SCHEDULE, SVLOGD_CONFIG, acted_on)
 from .carried import carried, instance_of
-from .found import bytes_of
+from .cgroup_keys import cgroup_file_keys, without_c_runsv_lines
+from .found import Found, FoundEntry, bytes_of
 from .recognise import (Notes, backoff_finish_part, backoff_keys, command_keys, config_keys,
                         env_value, give_up_keys, log_keys, ready_keys,
                         hand_written_needs, script_changes, script_needs, script_text,
@@ -102,6 +103,7 @@ def propose(found, settings):
     """``(data, notes)`` for one service as its files read, before the confirmation; ``data``
     is None when it cannot be imported (the reasons in ``notes.problems``)."""
     notes = Notes()
+    found = _without_c_runsv_lines(found, notes)
     timer = None
     if found.entries.get(SCHEDULE) is not None:  # a timer: its job is what run would be
         timer = _timer_keys(found, notes)
@@ -174,6 +176,36 @@ def propose(found, settings):
     if not enabled:
         data["enabled"] = False
     return data, notes
+
+
+def _without_c_runsv_lines(found, notes):
+    """``found`` as proposing reads it: without the lines ``runtime: system`` renders into
+    ``run`` and ``finish`` for the C runsv's cgroups (importing/cgroup_keys.py) — the data
+    does not write them, the runtime does — and ``notes.runtime`` "system" when they were
+    there. The confirmation compares the render with the files as found."""
+    entries = dict(found.entries)
+    for name, is_run in ((RUN, True), (FINISH, False)):
+        entry = entries.get(name)
+        content = None if entry is None or entry.kind != "file" else entry.content
+        stripped = None if content is None else without_c_runsv_lines(content, is_run)
+        if stripped is None:
+            continue
+        notes.runtime = "system"
+        if stripped == b"":
+            del entries[name]
+            continue
+        entries[name] = FoundEntry(entry.path, entry.kind, entry.mode, entry.uid, entry.gid,
+                                   content=stripped)
+    if notes.runtime != "system":
+        return found
+    notes.said.append("run enters the service's cgroup (and finish ends it) as runtime: "
+                      "system renders it for the C runsv: read back, it renders the same "
+                      "there (docs/resources.md)")
+    clone = Found(found.name, found.base, entries, found.link)
+    clone.entered = True
+    clone.tree, clone.log_dir = found.tree, found.log_dir
+    clone.log_entries, clone.log_unread = found.log_entries, found.log_unread
+    return clone
 
 
 def run_of(found):
@@ -406,6 +438,16 @@ def _small_files(found, data, notes):
         if oneshot.kind != "file" or oneshot.content:
             notes.changes.append("oneshot would be made an empty file")
     _ready(found, data, notes)
+    entry = found.entries.get(CGROUP)
+    if entry is None and found.entered:
+        data["stop"] = "group"  # entered with no limit: the cgroup was asked for (stop: group)
+    if entry is not None:  # resources and stop (docs/resources.md)
+        keys, why = cgroup_file_keys(*bytes_of(entry)) if entry.content is not None else (
+            None, bytes_of(entry)[1])
+        if keys is None:
+            notes.changes.append("cgroup would be removed: %s" % why)
+        else:
+            data.update(keys)
     for name, keys_of in ((GIVE_UP, give_up_keys), (BACKOFF, backoff_keys)):  # restart's
         entry = found.entries.get(name)
         if entry is None:

@@ -8,6 +8,8 @@ share of the host's memory or tasks, ``CPUWeight=idle``, a fraction of a percent
 unsupported, with the reason. ``KillMode=`` becomes ``stop``.
 """
 
+import re
+
 from ..protocol.cgroupfs import resource_value
 
 RESOURCE_SETTINGS = {"MemoryMax": "memory_max", "MemoryHigh": "memory_high",
@@ -56,3 +58,66 @@ def carry_resources(unit, data, notes, refuse, unsupported):
         data["stop"] = stop
     if note is not None:
         notes.append(note)
+
+
+# -- a service directory's cgroup: its ``cgroup`` file, and the C runsv's rendered lines -----
+ENTER_LINE = re.compile(rb"runsv-cgroup enter \$\$( [A-Za-z0-9_.][A-Za-z0-9_.-]*)? \|\| exit 1\n")
+END_LINE = b"runsv-cgroup end\n"
+END_ONLY = b"#!/bin/sh\nexec runsv-cgroup end\n"
+_DATA_OF = {"memory.max": "memory_max", "memory.high": "memory_high", "pids.max": "tasks_max",
+            "cpu.weight": "cpu_weight"}
+
+
+def cgroup_file_keys(content, _why=None):
+    """``(keys, None)``: ``resources`` and ``stop`` of a ``cgroup`` file as rendered
+    (protocol/cgroupfs.Spec), or ``(None, why)``.
+
+    >>> cgroup_file_keys(b"cgroup 1 stop=main memory.max=268435456 cpu.max=50000_100000\\n")
+    ({'stop': 'main', 'resources': {'memory_max': 268435456, 'cpu_quota': '50%'}}, None)
+    """
+    from ..protocol.cgroupfs import CPU_PERIOD_USEC, UNLIMITED, spec_from_bytes
+    try:
+        spec = spec_from_bytes(content)
+    except ValueError as exc:
+        return None, str(exc)
+    resources = {}
+    for name, value in spec.settings:
+        quota, _, period = value.partition(" ")
+        if name == "cpu.max" and period == str(CPU_PERIOD_USEC):
+            resources["cpu_quota"] = "infinity" if quota == UNLIMITED else \
+                "%d%%" % (int(quota) * 100 // CPU_PERIOD_USEC)
+        elif name == "io.weight" and quota == "default" and period.isdigit():
+            resources["io_weight"] = int(period)
+        elif name in _DATA_OF and (value.isdigit() or value == UNLIMITED):
+            resources[_DATA_OF[name]] = "infinity" if value == UNLIMITED else int(value)
+        else:
+            return None, "%s=%s: not a value the data writes" % (name, value)
+    keys = {"stop": spec.stop} if spec.stop != "group" else {}
+    if resources:
+        keys["resources"] = resources
+    return keys, None
+
+
+def without_c_runsv_lines(content, is_run):
+    """A ``run`` (``is_run``) or ``finish`` without the line ``runtime: system`` renders in
+    it for the C runsv (render/servicedir.in_cgroup_under_c_runsv), or None when it has none
+    as rendered; a finish of that line alone is b"" (the data has no finish).
+
+    >>> without_c_runsv_lines(b"#!/bin/sh\\nexec 2>&1\\nrunsv-cgroup enter $$ || exit 1\\nexec x\\n", True)
+    b'#!/bin/sh\\nexec 2>&1\\nexec x\\n'
+    >>> without_c_runsv_lines(b"#!/bin/sh\\nrunsv-cgroup enter $$ al || exit 1\\nexec x\\n", True)
+    b'#!/bin/sh\\nexec x\\n'
+    >>> without_c_runsv_lines(END_ONLY, False), without_c_runsv_lines(b"#!/bin/sh\\n", False)
+    (b'', None)
+    """
+    if not is_run and content == END_ONLY:
+        return b""
+    head, _, rest = content.partition(b"\n")
+    if not head.startswith(b"#!"):
+        return None
+    if is_run and rest.startswith(b"exec 2>&1\n"):
+        head, rest = head + b"\nexec 2>&1", rest[len(b"exec 2>&1\n"):]
+    if not is_run:
+        return head + b"\n" + rest[len(END_LINE):] if rest.startswith(END_LINE) else None
+    found = ENTER_LINE.match(rest)
+    return head + b"\n" + rest[found.end():] if found else None

@@ -46,6 +46,7 @@ class Found:
         self.log_dir = None
         self.log_entries = {}
         self.log_unread = {}  # relative path -> why it could not be reached
+        self.entered = False  # the C runsv's cgroup lines were read out (assemble.py)
 
     def file(self, path):
         """The bytes of regular file ``path``, or None."""

@@ -16,6 +16,7 @@ from ..errors import ProvisionError
 from ..model import USER_TREE_PREFIX
 from ..protocol.layout import LOG_DIR, RUN, SCHEDULE
 from .assemble import DEFAULTS, Settings, import_services
+from .cgroup_keys import without_c_runsv_lines
 from .found import read_log_dir, read_service, unread_why
 from .recognise import Notes, command_keys, log_keys, user_tree_keys
 
@@ -707,6 +708,7 @@ def tree_settings(founds, sv_dir, service_dir, databases):
         if directory is not None and posixpath.basename(directory) == found.name:
             log_parents[posixpath.dirname(directory)] += 1
         text = found.file(RUN)
+        text = text and (without_c_runsv_lines(text, True) or text)  # runtime: system's line
         keys, _why = command_keys(text.decode("utf-8", "replace") if text else "", sv_dir,
                                   None, found.base)
         for timeout in (keys or {}).get("_timeouts", ()):

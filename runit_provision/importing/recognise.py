@@ -390,7 +390,10 @@ def user_tree_keys(found):
         exec env -i PATH="$PATH" chpst -u LOGIN:G1:G2 -e ./env -L SERVICE_DIR/.runsvdir.lock \
             runsvdir SERVICE_DIR
     """
-    lines = (found.file(RUN) or b"").decode("utf-8", "replace").split("\n")
+    from .cgroup_keys import without_c_runsv_lines
+    run = found.file(RUN) or b""
+    run = without_c_runsv_lines(run, True) or run  # the line runtime: system renders there
+    lines = run.decode("utf-8", "replace").split("\n")
     try:
         words = shlex.split(lines[2]) if len(lines) == 4 and lines[:2] == [
             "#!/bin/sh", "exec 2>&1"] and lines[3] == "" else []

@@ -95,7 +95,8 @@ class Service(Record):
     0: none) and ``time_limit`` (seconds, a float, or None: none).
     ``resources``: {key: int or None (no limit)} of the service's cgroup, as
     ``protocol.cgroupfs.settings`` takes it ({}: none); ``stop``: ``group`` (a stop ends
-    every process of the cgroup) or ``main`` (runit's: the main process only)."""
+    every process of the cgroup) or ``main`` (runit's: the main process only), None when the
+    data does not say — group under our runtime, runit's under the C one (docs/resources.md)."""
 
     __slots__ = ("name", "backoff") + SERVICE_KEYS
 

@@ -104,52 +104,63 @@ def service_entries(service, place, config, env):
         entries += log_entries(service.log, log_directory(service, place.log_dir), base, place,
                                env)
     entries += other_entries(service, base, place)
-    entries += cgroup_entries(service.resources, service.stop, base, own)
     if config.runtime == "system":
-        entries = in_cgroup_under_c_runsv(entries, base, service.stop, own,
-                                          bounded=service.name if service.resources else None)
+        entries = in_cgroup_under_c_runsv(entries, base, service.resources, service.stop, own,
+                                          name=service.name)
+    else:
+        entries += cgroup_entries(service.resources, service.stop, base, own)
     if service.enabled:
         entries.append(Symlink(link, base, **own))
     return entries
 
 
 def cgroup_entries(resources, stop, base, own):
-    """The ``cgroup`` file (protocol/cgroupfs.py) of a service with limits or ``stop: main``;
-    none for the default (every service has a cgroup, ends whole, and no limit)."""
-    if not resources and stop == "group":
+    """The ``cgroup`` file (protocol/cgroupfs.py) our runsv reads, for a service with limits
+    or ``stop: main``; none for the default (every service has a cgroup under our runsv,
+    ends whole, and has no limit)."""
+    if not resources and stop != "main":
         return []
-    return [File(path_in(base, CGROUP), spec_bytes(Spec(stop, settings(resources))), 0o644,
-                 **own)]
+    return [File(path_in(base, CGROUP), spec_bytes(Spec(stop or "group", settings(resources))),
+                 0o644, **own)]
 
 
 CGROUP_ENTER = "runsv-cgroup enter $$%s || exit 1"
 CGROUP_END = "runsv-cgroup end"
 
 
-def in_cgroup_under_c_runsv(entries, base, stop, own, owner=None, bounded=None):
-    """Under the C runsv (``runtime: system``), which knows no cgroup: ``./run`` enters the
-    service's before anything else (``owner``: a user's tree, the cgroup handed to them),
-    and with ``stop: group`` ``./finish`` ends what is left in it first — a finish rendered
-    for that alone where there is none (runtime/runsvcgroup.py). A script that is not sh
-    gets no line (docs/resources.md) — a RenderError for the run of service ``bounded``,
-    whose limits it would leave unapplied."""
+def in_cgroup_under_c_runsv(entries, base, resources, stop, own, name, owner=None,
+                            delegated=False):
+    """Under the C runsv (``runtime: system``), which knows no cgroup, a service that asks
+    for one — ``resources``, or ``stop: group`` said — gets what our runsv does itself
+    (runtime/runsvcgroup.py): its ``cgroup`` file; ``./run`` enters the cgroup before anything
+    else (``owner``: a user's tree, the cgroup handed to them; ``delegated``: a user's tree
+    some of whose services ask for one); and unless ``stop: main``, ``./finish`` ends what is
+    left first — a finish rendered for that alone where there is none. Any other service runs
+    as the C runit runs it, so a runit host imported and applied changes nothing. A script
+    that is not sh gets no line (docs/resources.md): a RenderError for a bounded service's
+    run, whose limits it would leave unapplied."""
+    if not (resources or stop == "group" or delegated):
+        return entries
+    out = list(entries) + cgroup_entries(resources, stop or "group", base, own)
     enter = CGROUP_ENTER % ("" if owner is None else " " + owner)
-    out, has_finish = [], False
-    for entry in entries:
-        if isinstance(entry, File) and entry.path in (path_in(base, RUN), path_in(base, FINISH)):
-            is_run = entry.path == path_in(base, RUN)
-            has_finish = has_finish or not is_run
-            if is_run or stop == "group":
-                line = enter if is_run else CGROUP_END
-                content = _with_line(entry.content, line)
-                if content is entry.content and is_run and bounded is not None:
-                    raise RenderError(
-                        "%s: run: under runtime: system the service's cgroup is entered by a "
-                        "line of sh in ./run: this run is %s" % (
-                            bounded, entry.content.split(b"\n", 1)[0].decode("utf-8", "replace")))
-                entry = File(entry.path, content, entry.mode, entry.owner, entry.group)
-        out.append(entry)
-    if stop == "group" and not has_finish:
+    ends = stop != "main"
+    has_finish = False
+    for index, entry in enumerate(out):
+        if not isinstance(entry, File) or entry.path not in (path_in(base, RUN),
+                                                             path_in(base, FINISH)):
+            continue
+        is_run = entry.path == path_in(base, RUN)
+        has_finish = has_finish or not is_run
+        if not is_run and not ends:
+            continue
+        content = _with_line(entry.content, enter if is_run else CGROUP_END)
+        if content is entry.content and is_run and resources:
+            raise RenderError(
+                "%s: run: under runtime: system the service's cgroup is entered by a line of "
+                "sh in ./run: this run is %s" % (
+                    name, entry.content.split(b"\n", 1)[0].decode("utf-8", "replace")))
+        out[index] = File(entry.path, content, entry.mode, entry.owner, entry.group)
+    if ends and not has_finish:
         out.append(File(path_in(base, FINISH), "#!/bin/sh\nexec %s\n" % CGROUP_END, 0o755,
                         **own))
     return out

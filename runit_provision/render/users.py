@@ -53,9 +53,13 @@ def runsvdir_service_entries(user, config, env):
     entries += log_entries(logger, user.log_dir, base, home_place, env, directory_mode=0o750)
     # the user's whole tree bounded (users.LOGIN.resources); its end ends all of it
     own = dict(owner="root", group="root")
-    entries += cgroup_entries(user.resources, "group", base, own)
     if config.runtime == "system":
-        entries = in_cgroup_under_c_runsv(entries, base, "group", own, owner=user.login)
+        asked = any(service.resources or service.stop == "group"
+                    for service in user.services.values())
+        entries = in_cgroup_under_c_runsv(entries, base, user.resources, None, own, name,
+                                          owner=user.login, delegated=asked)
+    else:
+        entries += cgroup_entries(user.resources, "group", base, own)
     entries.append(Symlink(posixpath.join(config.service_dir, name), base))
     return entries
 

@@ -92,7 +92,7 @@ def build_service(name, values):
         schedule=values.get("schedule"), persistent=values.get("persistent") is True,
         jitter=float(values.get("jitter") or 0),
         time_limit=None if values.get("time_limit") is None else float(values["time_limit"]),
-        resources=values.get("resources") or {}, stop=values.get("stop") or "group")
+        resources=values.get("resources") or {}, stop=values.get("stop"))
 
 
 def read_service_keys(read, path, raw, is_defaults=False):

@@ -9,7 +9,7 @@ from runit_provision.protocol.cgroupfs import spec_from_bytes
 from .helpers import text_of, tree_from_text
 
 USERS = ("runit::users:\n  alice:\n    home: /home/alice\n    resources: {memory_max: 1G, "
-         "tasks_max: 200}\n    services:\n      notes: {command: /usr/bin/notes}\n")
+         "tasks_max: 200}\n    services:\n      notes: {command: /usr/bin/notes, stop: group}\n")
 
 
 def test_limits_and_stop_main_are_the_cgroup_file_our_runsv_reads():
@@ -38,14 +38,18 @@ def test_a_users_resources_bound_their_whole_tree():
 
 def test_under_the_c_runsv_run_enters_and_finish_ends_the_cgroup():
     tree = tree_from_text("runit::runtime: system\n" + USERS + "runit::services:\n"
-                          "  web: {command: /usr/bin/web, finish: \"#!/bin/sh\\necho bye\\n\"}\n"
-                          "  classic: {command: /usr/bin/classic, stop: main}\n")
+                          "  web: {command: /usr/bin/web, stop: group,"
+                          " finish: \"#!/bin/sh\\necho bye\\n\"}\n"
+                          "  classic: {command: /usr/bin/classic, stop: main}\n"
+                          "  plain: {command: /usr/bin/plain}\n")
     assert text_of(tree, "/etc/sv/web/run").startswith(
         "#!/bin/sh\nexec 2>&1\nrunsv-cgroup enter $$ || exit 1\n")
     # the data's finish after what is left ended
     assert text_of(tree, "/etc/sv/web/finish") == "#!/bin/sh\nrunsv-cgroup end\necho bye\n"
-    assert "runsv-cgroup end" not in text_of(tree, "/etc/sv/classic/run")
-    assert "/etc/sv/classic/finish" not in {entry.path for entry in tree}  # runit's stop
+    # runit's stop, asked for or by default under the C runit: as the C runit runs it
+    for name in ("classic", "plain"):
+        assert "runsv-cgroup" not in text_of(tree, "/etc/sv/%s/run" % name)
+        assert "/etc/sv/%s/finish" % name not in {entry.path for entry in tree}
     # a user's tree: the cgroup handed to the user, and all of it ended with the tree
     assert "runsv-cgroup enter $$ alice || exit 1\n" in text_of(tree, "/etc/sv/runsvdir-alice/run")
     assert text_of(tree, "/etc/sv/runsvdir-alice/finish") == "#!/bin/sh\nexec runsv-cgroup end\n"

@@ -312,12 +312,12 @@ def test_ready_notify_is_a_ready_file_and_a_check_that_reads_the_record():
 def test_ready_notify_under_the_c_runsv_renders_the_relay_before_the_daemon():
     tree = tree_from_text(READY % "system")
     assert text_of(tree, "/etc/sv/db/run") == (
-        "#!/bin/sh\nexec 2>&1\nrunsv-cgroup enter $$ || exit 1\n"
+        "#!/bin/sh\nexec 2>&1\n"
         "NOTIFY_SOCKET=$(notify-relay $$ access=all timeout=90 watchdog=10) || exit 1\n"
         "export NOTIFY_SOCKET\nWATCHDOG_USEC=10000000\nexport WATCHDOG_USEC\n"
         "exec /usr/sbin/db\n")
     assert text_of(tree, "/etc/sv/web/run") == (
-        "#!/bin/sh\nrunsv-cgroup enter $$ || exit 1\nsv -w 7 start /etc/sv/db || exit 1\n"
+        "#!/bin/sh\nsv -w 7 start /etc/sv/db || exit 1\n"
         "NOTIFY_SOCKET=$(notify-relay $$ timeout=90) || exit 1\nexport NOTIFY_SOCKET\n"
         "exec web\n")
 
@@ -331,7 +331,7 @@ def test_ready_fd_is_s6s_notification_fd_and_under_the_c_runsv_a_relayed_fifo():
     tree = tree_from_text("runit::runtime: system\nrunit::services:\n"
                           "  web: {command: /usr/bin/web, ready: {fd: 4}, ready_timeout: 30}\n")
     assert text_of(tree, "/etc/sv/web/run") == (
-        "#!/bin/sh\nexec 2>&1\nrunsv-cgroup enter $$ || exit 1\n"
+        "#!/bin/sh\nexec 2>&1\n"
         "notify-relay $$ fd=4 timeout=30 || exit 1\n"
         "exec 4<>supervise/notification-fifo\n"
         "exec /usr/bin/web\n")

@@ -215,22 +215,23 @@ def test_under_the_c_runsv_the_rendered_scripts_end_the_whole_service(tmp_path):
     run = "      #!/bin/sh\n      setsid sh -c 'echo $$ >%s; exec sleep 1000' </dev/null " \
           ">/dev/null 2>&1 &\n      exec sleep 1001\n"
     svdir = rendered_under_c_runit(tmp_path, (
-        "  daemon:\n    log: false\n    run: |\n" + run % (tmp_path / "daemon-child") +
-        "  classic:\n    log: false\n    stop: main\n    run: |\n"
-        + run % (tmp_path / "classic-child")))
+        "  daemon:\n    log: false\n    stop: group\n    run: |\n"
+        + run % (tmp_path / "daemon-child") +
+        "  classic:\n    log: false\n    run: |\n" + run % (tmp_path / "classic-child")))
     env = {"PATH": "%s:%s" % (BASE_PATH, OUR_BIN)}  # the C runit's tools first
     tree = Group([C_RUNIT["runsvdir"], svdir], env=env, output=tmp_path / "runsvdir.out")
     try:
         daemon, classic = (read_pid(tmp_path / name) for name in ("daemon-child",
                                                                   "classic-child"))
         base = OWN_ROOT + "/" + tree_leaf_name(str(tmp_path / "sv"))
-        assert cgroup_of(daemon) == base + "/daemon" and cgroup_of(classic) == base + "/classic"
+        assert cgroup_of(daemon) == base + "/daemon"
+        assert cgroup_of(classic) == "/"  # asked for no cgroup: as the C runit runs it
         for name in ("daemon", "classic"):
             done = subprocess.run([C_RUNIT["sv"], "-w", "20", "down", str(svdir / name)],
                                   env=env, capture_output=True, text=True, timeout=60)
             assert done.returncode == 0, done
         assert not alive([daemon])  # gone before the C sv said down
-        assert alive([classic])  # stop: main, runit's own behaviour
+        assert alive([classic])  # runit's own stop, the C runit's default
         assert (svdir / "daemon" / "supervise" / "cgroup").read_text() == base + "/daemon\n"
     finally:
         end_tree(tree.proc, tmp_path)

@@ -352,9 +352,10 @@ runit::services:
                                                     "cpu_weight": 50}
 
 
-def test_without_resources_a_service_has_none_and_stops_its_group():
+def test_without_resources_a_service_has_none_and_its_stop_is_the_runtimes_default():
     config = config_from_text("runit::users: [bob]\nrunit::services: {web: {command: x}}\n")
-    assert (config.services["web"].resources, config.services["web"].stop) == ({}, "group")
+    # None: group under our runsv, runit's under the C one (docs/resources.md)
+    assert (config.services["web"].resources, config.services["web"].stop) == ({}, None)
     assert config.users["bob"].resources == {}
 
 
