@@ -8,8 +8,8 @@ key: the release, the mirror, ``PACKAGES``), then an image of it made once: the 
 ``image_files()`` (the test unit, the masks, the small initrd's list) laid over the root in an
 overlay, the initrd made again there, the checkout installed there as the Debian tiers install
 it (editable, from /src: the guest's /src is the run's checkout), ``mkfs.ext4 -d`` of the
-whole, with the kernel and initrd beside it, kept under a key of the root, those files and
-pyproject.toml. The image is never written: qemu boots it with ``snapshot=on``.
+whole, with the kernel and initrd beside it, kept under a key of the root, those files, the
+script that makes it and pyproject.toml. The image is never written: qemu boots it with ``snapshot=on``.
 
 A run: the checkout is copied onto a second disk made by ``mkfs.ext4 -d`` (the guest's /src,
 writable, thrown away after); qemu (TCG: no KVM needed) boots the kernel; systemd starts the
@@ -86,6 +86,20 @@ PYTEST = [VENV_PYTHON, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-
 CONTROLLERS = ("cpu", "io", "memory", "pids")
 
 
+# The image from the root (``$1``) and the files laid in ``upper``: the root's /boot read and
+# the new initrd written into the upper layer; the checkout installed from /src (``$2``: under
+# TCG the install would cost the guest minutes), then removed: the run's own is mounted there.
+INSTALL = ("import sys; sys.path.insert(0, '/src'); from tests import debian; "
+           "sys.exit(debian.install())")
+IMAGE_SCRIPT = ('mount -t overlay overlay -o "lowerdir=$1,upperdir=upper,workdir=work" merged'
+                " && mount -t proc proc merged/proc && mount --rbind /dev merged/dev"
+                " && chroot merged update-initramfs -u -k all >/dev/null"
+                ' && chroot merged /usr/bin/python3 -c "$2"'
+                " && umount -R merged/dev merged/proc && rm -rf merged/src && mkdir merged/src"
+                " && mkfs.ext4 -q -L root -d merged disk.ext4 4G >/dev/null"
+                " && cp merged/boot/vmlinuz-* vmlinuz && cp merged/boot/initrd.img-* initrd.img")
+
+
 def image_files():
     """{path in the root: text, or ``("link", target)``}: what the image lays over the root."""
     files = {
@@ -102,9 +116,10 @@ def image_files():
 
 
 def image_key(root, files, project):
-    """The image's cache key: the root's own (its name), every file laid over it and the
-    checkout's pyproject.toml (``project``: the console scripts the install made)."""
-    text = json.dumps([root.name, sorted(files.items()), project])
+    """The image's cache key: the root's own (its name), every file laid over it, how the
+    image is made and the checkout's pyproject.toml (``project``: the console scripts the
+    install made)."""
+    text = json.dumps([root.name, sorted(files.items()), IMAGE_SCRIPT, INSTALL, project])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -135,21 +150,11 @@ def ensure_image(cache, log=print):
             directory.mkdir()
         lay(files, upper)
         debian.copy_checkout(upper / "src")
-        # the overlay in a mount namespace of its own: gone with it, whatever happens; the
-        # root's /boot is read, the new initrd written into the upper layer. The checkout is
-        # installed from /src (under TCG the install would cost the guest minutes), then
-        # removed: the run's own is mounted there.
-        install = "import sys; sys.path.insert(0, '/src'); from tests import debian; " \
-            "sys.exit(debian.install())"
-        script = ('mount -t overlay overlay -o "lowerdir=$1,upperdir=upper,workdir=work" merged'
-                  " && mount -t proc proc merged/proc && mount --rbind /dev merged/dev"
-                  " && chroot merged update-initramfs -u -k all >/dev/null"
-                  ' && chroot merged /usr/bin/python3 -c "$2"'
-                  " && umount -R merged/dev merged/proc && rm -rf merged/src && mkdir merged/src"
-                  " && mkfs.ext4 -q -L root -d merged disk.ext4 4G"
-                  " && cp merged/boot/vmlinuz-* vmlinuz && cp merged/boot/initrd.img-* initrd.img")
-        subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-ec", script,
-                        "sh", str(root), install], cwd=str(building), check=True, timeout=900)
+        # in mount and PID namespaces of their own: the overlay gone with them, and every
+        # process started there, whatever happens (--kill-child, as debian.py's build)
+        subprocess.run(["unshare", "--mount", "--pid", "--fork", "--kill-child",
+                        "--propagation", "private", "sh", "-ec", IMAGE_SCRIPT, "sh", str(root),
+                        INSTALL], cwd=str(building), check=True, timeout=900)
         for name in ("upper", "work", "merged"):
             shutil.rmtree(str(building / name))
         (building / ".ready").write_text(root.name + "\n")
@@ -169,7 +174,8 @@ def source_disk(scratch, pytest_args):
     size = sum(path.stat().st_size for path in src.rglob("*") if path.is_file())
     disk = scratch / "src.ext4"
     subprocess.run(["mkfs.ext4", "-q", "-L", "src", "-d", str(src), str(disk),
-                    "%dM" % (size * 3 // 2**20 + 256)], check=True, timeout=300)
+                    "%dM" % (size * 3 // 2**20 + 256)], stdout=subprocess.DEVNULL, check=True,
+                   timeout=300)
     return disk
 
 
@@ -230,7 +236,7 @@ def boot(image, pytest_args, timeout, memory, cpus, console=None, out=sys.stdout
                     found = result_of(line)
                     if found is not None:
                         code = found
-                    elif not line.startswith(MARK):
+                    else:
                         print(line, file=out, flush=True)
                 if ended:
                     break
@@ -275,10 +281,11 @@ def guest():
     """The test unit's work in the guest: install, pytest, the result marker; the exit code."""
     import termios
     os.chdir("/src")
-    print("%s begin: %s, kernel %s, %s" % (
+    print("%s begin: Debian %s, kernel %s, %s, up %.0f s" % (
         MARK, Path("/etc/debian_version").read_text().strip(), os.uname().release,
         subprocess.run(["systemctl", "--version"], capture_output=True, text=True,
-                       timeout=60).stdout.split("\n")[0]), flush=True)
+                       timeout=60).stdout.split("\n")[0],
+        float(Path("/proc/uptime").read_text().split()[0])), flush=True)
     code = 1
     try:
         tests = delegate()
