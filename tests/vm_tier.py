@@ -319,9 +319,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.guest:
         return guest()
-    # .ci/run's trap ends a background build with SIGTERM: as an exception, so that every
-    # ``finally`` runs (the build's directory removed, qemu's process group ended)
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    # .ci/run's trap ends a background build with SIGTERM, a reader a run with Ctrl-C: each as
+    # an exception, so that every ``finally`` runs (the build's directory removed, qemu's
+    # process group ended) — SIGINT too where the caller left it ignored (a shell's ``&``)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda signum, frame: sys.exit(128 + signum))
     started = time.monotonic()
     try:
         if shutil.which("qemu-system-x86_64") is None:
