@@ -158,7 +158,11 @@ def ensure_image(cache, log=print):
         for name in ("upper", "work", "merged"):
             shutil.rmtree(str(building / name))
         (building / ".ready").write_text(root.name + "\n")
-        building.rename(path)
+        try:
+            building.rename(path)
+        except OSError:  # another run made the same image meanwhile: it is as good
+            if not (path / ".ready").exists():
+                raise
     finally:
         if building.exists():
             shutil.rmtree(str(building), ignore_errors=True)
