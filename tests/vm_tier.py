@@ -9,7 +9,8 @@ key: the release, the mirror, ``PACKAGES``), then an image of it made once: the 
 overlay, the initrd made again there, the checkout installed there as the Debian tiers install
 it (editable, from /src: the guest's /src is the run's checkout), ``mkfs.ext4 -d`` of the
 whole, with the kernel and initrd beside it, kept under a key of the root, those files, the
-script that makes it and pyproject.toml. The image is never written: qemu boots it with ``snapshot=on``.
+script that makes it and pyproject.toml. The image is never written: qemu boots it with
+``snapshot=on``.
 
 A run: the checkout is copied onto a second disk made by ``mkfs.ext4 -d`` (the guest's /src,
 writable, thrown away after); qemu (TCG: no KVM needed) boots the kernel; systemd starts the
@@ -69,7 +70,7 @@ FailureAction=poweroff-force
 
 [Service]
 Type=oneshot
-ExecStart=/bin/sh -ec 'mkdir -p /src && mount /dev/vdb /src && exec python3 /src/tests/vm_tier.py --guest'
+ExecStart=/bin/sh -ec 'mkdir -p /src && mount /dev/vdb /src && exec python3 %s --guest'
 StandardOutput=tty
 StandardError=inherit
 TTYPath=/dev/ttyS1
@@ -78,7 +79,7 @@ Delegate=yes
 
 [Install]
 WantedBy=multi-user.target
-""" % GUEST_TIMEOUT
+""" % ("/src/tests/" + Path(__file__).name, GUEST_TIMEOUT)
 VENV_PYTHON = debian.VENV + "/bin/python"
 PYTEST = [VENV_PYTHON, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "--color=no",
           "--durations=10"]
