@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test test-fast test-pythons test-debian13 test-debian14 demo bench clean
+.PHONY: test test-fast test-pythons test-debian13 test-debian14 test-vm demo bench clean
 
 # The tests start the CLI and the runtime's tools as processes, thousands of times: each
 # imports its modules from their cached bytecode, as on a host, whatever the caller's
@@ -38,6 +38,12 @@ test-debian13: $(STAMP)
 # The same in a Debian 14 root: CPython 3.14, runit 2.3.1, OpenVox 9 (docs/testing.md#debian-14).
 test-debian14: $(STAMP)
 	$(BIN)/python tests/debian.py --release 14
+
+# tests/vm/ in a VM whose PID 1 is systemd and whose one cgroup hierarchy is v2 (qemu, TCG),
+# booted from a Debian 13 image made once and cached (tests/vm_tier.py;
+# docs/testing.md#the-vm-tier). .ci/run runs it after test-pythons.
+test-vm: $(STAMP)
+	$(BIN)/python tests/vm_tier.py
 
 demo: $(STAMP)
 	$(BIN)/python -m runit_provision.cli.main demo

@@ -130,11 +130,16 @@ def ensure_root(release, cache, log=print):
         # /proc, /sys and /dev they mount in the root go with them whatever happens (never left
         # mounted under a directory that is then removed), and so does every process they start
         # (--kill-child: when unshare is killed, its child, the namespace's PID 1, goes too).
-        # No policy-rc.d needed: nothing in PACKAGES starts a daemon without an init.
+        # policy-rc.d (exit 101) while apt-get runs: a package with an init script (dbus, in
+        # the VM tier's root) is not started in the root; removed after, as a booted root
+        # would otherwise refuse invoke-rc.d too.
         script = ('debootstrap --variant=minbase "$1" . "$2" "$3" >/dev/null && '
                   "mount -t proc proc proc && mount --rbind /dev dev && "
                   "cp /etc/resolv.conf etc/resolv.conf && "
-                  "chroot . apt-get install -y -q --no-install-recommends %s >/dev/null"
+                  "printf '#!/bin/sh\\nexit 101\\n' > usr/sbin/policy-rc.d && "
+                  "chmod 755 usr/sbin/policy-rc.d && "
+                  "chroot . apt-get install -y -q --no-install-recommends %s >/dev/null && "
+                  "rm usr/sbin/policy-rc.d"
                   % " ".join(release.packages))
         subprocess.run(["unshare", "--mount", "--pid", "--mount-proc", "--fork", "--kill-child",
                         "--propagation", "private", "sh", "-ec", script, "sh", release.codename,
