@@ -40,9 +40,10 @@ UNIT_PATH = posixpath.join(UNIT_DIR, UNIT)
 WANTS_PATH = posixpath.join(WANTS_DIR, UNIT)
 DISTRO_UNITS = ("runit.service", "runsvdir-start.service")
 UNIT_SEARCH = (UNIT_DIR, "/lib/systemd/system", "/usr/lib/systemd/system")
-# Where a unit's processes are listed, cgroup v2 then v1: empty = not running.
-CGROUP_PROCS = ("/sys/fs/cgroup/system.slice/%s/cgroup.procs",
-                "/sys/fs/cgroup/systemd/system.slice/%s/cgroup.procs")
+# Whether a unit runs: cgroup v2's events say whether any process is in its cgroup or below
+# (ours divides its cgroup: none is in it itself); v1's named hierarchy lists them all there.
+CGROUP_EVENTS = "/sys/fs/cgroup/system.slice/%s/cgroup.events"
+CGROUP_PROCS = "/sys/fs/cgroup/systemd/system.slice/%s/cgroup.procs"
 
 
 def systemd_word(word):
@@ -166,11 +167,11 @@ def _start(view, name, paths):
 
 
 def _is_running(view, name):
-    for pattern in CGROUP_PROCS:
-        procs = view.read(pattern % name)
-        if procs is not None:
-            return bool(procs.strip())
-    return False
+    events = view.read(CGROUP_EVENTS % name)
+    if events is not None:
+        return b"populated 1" in events.splitlines()
+    procs = view.read(CGROUP_PROCS % name)
+    return procs is not None and bool(procs.strip())
 
 
 def _competing(view, runsvdir):

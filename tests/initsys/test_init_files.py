@@ -319,16 +319,20 @@ def test_init_none_leaves_init_alone(root):
     assert runtime.commands == []
 
 
-@pytest.mark.parametrize("procs, expected", [
-    ("", [("systemctl", "start", systemd.UNIT)]),  # the cgroup is empty: start it
-    ("4242\n", []),                                 # it runs: nothing
+@pytest.mark.parametrize("path, content, expected", [
+    # cgroup v2: its events, whatever is in it itself (our tree's own are in .supervise)
+    (systemd.CGROUP_EVENTS, "populated 0\nfrozen 0\n", [("systemctl", "start", systemd.UNIT)]),
+    (systemd.CGROUP_EVENTS, "populated 1\nfrozen 0\n", []),
+    # v1's named hierarchy: its processes listed
+    (systemd.CGROUP_PROCS, "", [("systemctl", "start", systemd.UNIT)]),
+    (systemd.CGROUP_PROCS, "4242\n", []),
 ])
-def test_on_the_running_host_start_follows_the_units_cgroup(root, procs, expected):
+def test_on_the_running_host_start_follows_the_units_cgroup(root, path, content, expected):
     from runit_provision.initsys.runsvdir import Runsvdir
     runsvdir = Runsvdir(RUNSVDIR, "/etc/service", system=False)
     root.file(systemd.UNIT_PATH, systemd.unit_text(runsvdir))
     root.link(systemd.WANTS_PATH, systemd.UNIT_PATH)
-    root.file(systemd.CGROUP_PROCS[0] % systemd.UNIT, procs)
+    root.file(path % systemd.UNIT, content)
     view = root.view()
     view.is_live = True
     part = systemd.link(view, runsvdir)

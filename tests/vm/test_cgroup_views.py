@@ -5,7 +5,6 @@ at each start, and ``status`` says so under its deaths, with its memory and task
 their limits, and ``metrics`` counts the kills."""
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -13,17 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from runit_provision.cli.main import main
 from runit_provision.protocol.cgroupfs import keyed_counts
 
 from tests.conftest import our_tool
-
-# tests/vm/conftest.py keeps the tier's files from being collected elsewhere; this says the
-# same for a checkout that has this file and not yet the tier's conftest
-pytestmark = pytest.mark.skipif(os.environ.get("RUNIT_PROVISION_VM") != "1",
-                                reason="the VM tier's: make test-vm")
 
 ALLOCATE = ("b = bytearray(100 * 2**20); b[::4096] = b'x' * (len(b) // 4096); "
             "print('allocated')")
