@@ -120,7 +120,7 @@ def spec_bytes(sandbox):
                 words.append("capabilities=" + ",".join(value))
         elif key in PATH_LISTS:
             if value:
-                words.append(key + "=" + ",".join(_escaped(path) for path in value))
+                words.append(key + "=" + ",".join(word_from_path(path) for path in value))
         elif value is not None:
             words.append("%s=%s" % (key, value))
     return (" ".join(words) + "\n").encode()
@@ -168,17 +168,17 @@ def _value(key, value):
     if key in PATH_LISTS:
         if not value:
             raise ValueError("%s: an empty list is written as no word" % key)
-        return tuple(checked_path(_unescaped(path)) for path in value.split(","))
+        return tuple(checked_path(path_from_word(path)) for path in value.split(","))
     words = PROTECT_SYSTEM if key == "protect_system" else PROTECT_HOME
     if value not in words:
         raise ValueError("%s=%s: not one of %s" % (key, value, ", ".join(words)))
     return value
 
 
-def _escaped(path):
+def word_from_path(path):
     """``path`` as a word: bytes that would end or split it written ``\\ooo``.
 
-    >>> _escaped("/a b,c")
+    >>> word_from_path("/a b,c")
     '/a\\\\040b\\\\054c'
     """
     out = []
@@ -188,10 +188,10 @@ def _escaped(path):
     return "".join(out)
 
 
-def _unescaped(word):
+def path_from_word(word):
     """``_escaped`` read back; ValueError for a ``\\`` not followed by three octal digits.
 
-    >>> _unescaped("/a\\\\040b")
+    >>> path_from_word("/a\\\\040b")
     '/a b'
     """
     out = bytearray()
