@@ -19,10 +19,11 @@ service's sandbox, systemd's hardening settings applied between fork and exec (d
 8. exec         PATH search on the original environment, as chpst's
 
 Every module is imported before the first mount: the sandbox may hide the interpreter's own
-files (``protect_home`` with a Python under /root). Not root: a user namespace is made first (the caller's uid and gid mapped to themselves), so
-a user's tree gets the same sandbox; ``-u`` another user is refused there. Where the host
-refuses what a setting needs, the program is not run: ``sandbox-run: fatal: STEP: ERRSTR``,
-exit 111 (100 on usage). Nothing is exec'd unless every step succeeded.
+files (``protect_home`` with a Python under /root). Not root: a user namespace is made first
+(the caller's uid and gid mapped to themselves), so a user's tree gets the same sandbox; ``-u``
+another user is refused there. Where the host refuses what a setting needs, the program is
+not run: ``sandbox-run: fatal: STEP: ERRSTR``, exit 111 (100 on usage). Nothing is exec'd
+unless every step succeeded.
 """
 
 import ctypes
