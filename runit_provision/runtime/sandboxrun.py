@@ -27,6 +27,7 @@ unless every step succeeded.
 """
 
 import ctypes
+import errno
 import fcntl
 import os
 import socket
@@ -292,7 +293,13 @@ def run_sandboxed(sandbox, user):
     namespaces = (CLONE_NEWNS if mounts else 0) | (CLONE_NEWNET if sandbox.private_network
                                                    else 0)
     if not privileged and (namespaces or kept is not None):
-        _step("unable to make a user namespace (not root)", enter_user_namespace)
+        try:
+            enter_user_namespace()
+        except OSError as exc:
+            # The kernel says ENOSPC when user.max_user_namespaces (0: none) is reached.
+            limit = " (user.max_user_namespaces)" if exc.errno == errno.ENOSPC else ""
+            raise FatalError(with_errstr("unable to make a user namespace (not root)", exc)
+                             + limit) from exc
     if namespaces:
         _step("unable to make the namespaces", _unshare, namespaces)
     if mounts:
