@@ -171,24 +171,24 @@ def _is_at_or_below(point, path):
 def read_only_remounts(mounts, table):
     """``[(mount point, its flags)]`` to remount read-only: every mount of ``table`` (the
     ``(point, options)`` of /proc/self/mountinfo, in its order) whose nearest sandbox path
-    is a read-only one; each point once.
+    is a read-only one; each point once, with the flags of its last line — the mount on top,
+    which a remount by path reaches.
 
     >>> read_only_remounts([Mount("/", READ_ONLY), Mount("/tmp", TMPFS)],
     ...                    [("/", "rw,relatime"), ("/tmp", "rw,nosuid,nodev"),
     ...                     ("/boot", "rw,nodev")])
     [('/', 0), ('/boot', 4)]
     """
-    out, seen = [], set()
+    flags_of = {}
     for point, options in table:
         mount = governing(mounts, point)
-        if mount is None or mount.kind not in _READ_ONLY_KINDS or point in seen:
+        if mount is None or mount.kind not in _READ_ONLY_KINDS:
             continue
-        seen.add(point)
         flags = 0
         for option in options.split(","):
             flags |= _OPTION_FLAGS.get(option, 0)
-        out.append((point, flags))
-    return out
+        flags_of[point] = flags
+    return sorted(flags_of.items(), key=lambda item: _depth_key(item[0]))
 
 
 def mount_table(mountinfo):
@@ -310,8 +310,8 @@ def run_sandboxed(sandbox, user):
     if kept is not None:
         drop_bounding_set(kept)
     if user is not None:
-        keep = as_user and kept is not None and sandbox.capabilities is not None
-        _step("unable to set keep-capabilities", _prctl, PR_SET_KEEPCAPS, int(keep))
+        if as_user and sandbox.capabilities:
+            _step("unable to set keep-capabilities", _prctl, PR_SET_KEEPCAPS, 1)
         switch_user(*user)
     if as_user and sandbox.capabilities:
         raise_ambient(kept)

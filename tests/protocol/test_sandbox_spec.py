@@ -96,9 +96,9 @@ def test_each_mount_is_governed_by_the_nearest_sandbox_path():
              ("/proc/sys", "rw,nosuid"), ("/proc/sys/fs/binfmt_misc", "rw,relatime"),
              ("/tmp", "rw"), ("/tmp/x", "rw"), ("/home", "rw,nodev"), ("/home", "ro,nosuid"),
              ("/boot", "rw,noexec")]
+    # parents first; of two mounts at /home, the flags of the one on top (listed last)
     assert read_only_remounts(mounts, table) == [
-        ("/", 0), ("/proc/sys", 2), ("/proc/sys/fs/binfmt_misc", 0), ("/home", 4),
-        ("/boot", 8)]
+        ("/", 0), ("/boot", 8), ("/home", 2), ("/proc/sys", 2), ("/proc/sys/fs/binfmt_misc", 0)]
     assert read_only_remounts([], table) == []
 
 
