@@ -19,7 +19,7 @@ import pytest
 import runit_provision
 
 from ..conftest import IN_CI, our_tool
-from .processes import wait_until
+from .processes import SH, make_service, running_pid, wait_until
 
 NOBODY = 65534
 REPO = str(Path(runit_provision.__file__).parent.parent)
@@ -212,6 +212,24 @@ def test_protect_kernel(tmp_path):
     symbols = "wc -c < /proc/kallsyms"  # kernel addresses: an empty file bound over them
     assert ok(sandboxed(tmp_path, line, symbols)) == "0\n"
     assert ok(sandboxed(tmp_path, "sandbox 1", symbols)) != "0\n"
+
+
+# -- under a runsv: the C one and ours run the same ./run -------------------------------------
+@pytest.mark.slow
+def test_a_service_sandboxed_under_either_runsv(tmp_path, runsv, processes):
+    """The daemon's own /proc/PID/status, seen from outside while it runs under runsv."""
+    service = make_service(tmp_path / "service", "web", run=SH + (
+        "exec %s ./sandbox -u nobody sleep 1000\n" % our_tool("sandbox-run")))
+    (service / "sandbox").write_text("sandbox 1 no_new_privileges capabilities=net_bind_service "
+                                     "private_tmp protect_system=strict\n")
+    processes.start([runsv, str(service)])
+    pid = wait_until(lambda: running_pid(service), timeout=30, what="web running")
+    wait_until(lambda: Path("/proc/%d/cmdline" % pid).read_text().startswith("sleep"), timeout=30,
+               what="sandbox-run exec'ing the daemon")
+    status = status_of(Path("/proc/%d/status" % pid).read_text())
+    assert status["NoNewPrivs"] == "1" and status["Uid"].split()[0] == str(NOBODY)
+    assert status["CapBnd"] == status["CapAmb"] == status["CapEff"] == NET_BIND_SERVICE
+    assert os.readlink("/proc/%d/ns/mnt" % pid) != os.readlink("/proc/self/ns/mnt")
 
 
 # -- failures: a message naming the step, exit 111, nothing run --------------------------------
