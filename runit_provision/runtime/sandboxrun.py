@@ -352,8 +352,10 @@ def apply_mounts(mounts):
     finally:
         for fd, _ in staged:
             os.close(fd)
-    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as file:
-        table = mount_table(file.read())
+    # Read as bytes, a character per byte (path_from_word's input): no codec to look up, when
+    # the sandbox may hide the interpreter's encodings.
+    with open("/proc/self/mountinfo", "rb") as file:
+        table = mount_table(file.read().decode("latin-1"))
     for point, flags in read_only_remounts(mounts, table):
         try:
             _mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
@@ -483,7 +485,10 @@ def switch_user(uid, gids):
     for message, call, args in (("unable to setgroups", os.setgroups, (gids,)),
                                 ("unable to setresgid", os.setresgid, (gids[0],) * 3),
                                 ("unable to setresuid", os.setresuid, (uid,) * 3)):
-        _step(message, call, *args)
+        try:
+            _step(message, call, *args)
+        except OverflowError as exc:  # an id beyond uid_t, as chpst -u reports it
+            raise FatalError(with_errstr(message, OSError(errno.EINVAL, ""))) from exc
 
 
 def raise_ambient(kept):

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import runit_provision
+from runit_provision.protocol.process.sandbox import word_from_path
 
 from ..conftest import IN_CI, our_tool
 from .processes import SH, make_service, running_pid, wait_until
@@ -176,6 +177,16 @@ def test_read_only_and_inaccessible_paths(tmp_path):
     assert refused.returncode != 0
     assert ok(sandboxed(tmp_path, "sandbox 1", script)).split() == [
         "writable", "key", "hidden", "755", "644"]
+
+
+def test_a_path_of_any_bytes_with_the_interpreter_hidden(tmp_path):
+    """A mount point of blanks, commas and UTF-8 is read back from mountinfo after
+    protect_home has hidden /root, where this machine's interpreter keeps its codecs."""
+    odd = tmp_path / "dé x,y"
+    odd.mkdir()
+    line = "sandbox 1 protect_home=true read_only_paths=%s" % word_from_path(str(odd))
+    assert writable(tmp_path, line, str(odd)) == "read-only"
+    assert writable(tmp_path, "sandbox 1", str(odd)) == "writable"
 
 
 def test_private_devices(tmp_path):
