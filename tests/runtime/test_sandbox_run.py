@@ -2,7 +2,7 @@
 /proc/self/status, a write that fails, a directory that is empty or unreadable, a port bound
 or refused — with the same check outside, where the setting is not, so each test fails
 without its setting. Every mount happens in the program's own mount namespace: each test
-compares this process's /proc/self/mountinfo before and after.
+reads this process's /proc/self/mountinfo before and after, and finds none of them.
 
 As root (this machine's tests run so); ``nobody`` is the unprivileged user, and a test that
 runs sandbox-run itself as ``nobody`` uses the system's Python, which ``nobody`` may run.
@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 import runit_provision
-from runit_provision.protocol.process.sandbox import word_from_path
+from runit_provision.protocol.process.sandbox import Sandbox, word_from_path
+from runit_provision.runtime.sandboxrun import mounts_for
 
 from ..conftest import IN_CI, our_tool
 from .processes import SH, make_service, running_pid, wait_until
@@ -29,15 +30,30 @@ BIND_80 = ("perl -MSocket -e 'socket(S, PF_INET, SOCK_STREAM, 0) or die \"socket
            " bind(S, sockaddr_in(80, INADDR_LOOPBACK)) or die \"bind: $!\\n\"; print \"bound\\n\"'")
 
 
+def mount_points():
+    return {line.split(" ")[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()}
+
+
 @pytest.fixture(autouse=True)
-def as_root_and_nothing_leaks():
+def as_root_and_nothing_leaks(tmp_path):
+    """No mount a sandbox makes is seen here: none at a path the settings mount on, or below
+    the test's directory (other tests of the machine may mount elsewhere meanwhile)."""
     if os.geteuid() != 0:
         if IN_CI:
             pytest.fail("CI=true but not root: sandbox-run's tests make mounts")
         pytest.skip("needs root")
-    before = Path("/proc/self/mountinfo").read_text()
+    before = mount_points()
     yield
-    assert Path("/proc/self/mountinfo").read_text() == before
+    leaked = {point for point in mount_points() - before
+              if point.startswith(str(tmp_path)) or point in mounts_seen_by_a_sandbox()}
+    assert leaked == set()
+
+
+def mounts_seen_by_a_sandbox():
+    """Every path a setting of sandbox-run mounts on."""
+    every = Sandbox(private_tmp=True, protect_system="full", protect_home="true",
+                    private_devices=True, private_network=True, protect_kernel=True)
+    return {mount.path for mount in mounts_for(every)} | {"/"}
 
 
 def sandboxed(tmp_path, line, script, user=None):
@@ -318,6 +334,16 @@ def test_a_user_gets_the_sandbox_through_a_user_namespace(shared_dir):
     assert done.stdout.split() == [str(NOBODY), "read-only", "CapBnd:", "0" * 16,
                                    "NoNewPrivs:", "1"]
     assert not os.path.exists("/tmp/" + name)
+
+
+def test_a_users_capabilities_are_its_namespaces(shared_dir):
+    """Without privilege, net_bind_service is the user namespace's: port 80 of its own
+    network, ambient across exec; without the capability, refused there too."""
+    bound = as_nobody(shared_dir, "sandbox 1 capabilities=net_bind_service private_network",
+                      BIND_80)
+    assert (bound.returncode, bound.stdout) == (0, "bound\n"), bound.stderr
+    refused = as_nobody(shared_dir, "sandbox 1 capabilities= private_network", BIND_80)
+    assert refused.returncode != 0 and refused.stderr == "bind: Permission denied\n"
 
 
 def test_a_user_where_the_host_refuses_user_namespaces(shared_dir):
