@@ -27,6 +27,7 @@ unless every step succeeded.
 """
 
 import ctypes
+import enum
 import errno
 import fcntl
 import os
@@ -47,11 +48,28 @@ from .unix.userspec import resolve_user
 PROG = "sandbox-run"
 USAGE = b"usage: sandbox-run spec [-u user[:group...]] prog [arg...]\n"
 
-# Mount kinds, in the order a path named twice keeps (the first wins).
-INACCESSIBLE, TMPFS_RO, READ_ONLY, PRIVATE_DEV, SYSFS_NET, TMPFS, READ_WRITE = (
-    "inaccessible", "tmpfs-ro", "read-only", "private-dev", "sysfs-net", "tmpfs", "read-write")
-_PRECEDENCE = (INACCESSIBLE, TMPFS_RO, READ_ONLY, PRIVATE_DEV, SYSFS_NET, TMPFS, READ_WRITE)
-_READ_ONLY_KINDS = (INACCESSIBLE, TMPFS_RO, READ_ONLY)
+
+
+class Kind(enum.Enum):
+    """What is mounted at a path of the sandbox, most restrictive first: of two kinds at one
+    path, the one listed first wins (``Kind.wins``)."""
+
+    INACCESSIBLE = "inaccessible"
+    TMPFS_RO = "tmpfs-ro"
+    READ_ONLY = "read-only"
+    PRIVATE_DEV = "private-dev"
+    SYSFS_NET = "sysfs-net"
+    TMPFS = "tmpfs"
+    READ_WRITE = "read-write"
+
+    def wins(self, other):
+        order = list(Kind)
+        return order.index(self) < order.index(other)
+
+    @property
+    def is_read_only(self):
+        return self in (Kind.INACCESSIBLE, Kind.TMPFS_RO, Kind.READ_ONLY)
+
 
 # The paths each setting implies; an implied path that does not exist is skipped.
 SYSTEM_PATHS = {"true": ("/usr", "/boot", "/efi"), "full": ("/usr", "/boot", "/efi", "/etc"),
@@ -97,14 +115,15 @@ class Mount:
             other.path, other.kind, other.required)
 
     def __repr__(self):
-        return "Mount(%r, %r%s)" % (self.path, self.kind, ", required" if self.required else "")
+        return "Mount(%r, %r%s)" % (self.path, self.kind.value,
+                                    ", required" if self.required else "")
 
 
 # --- the plan (pure) -------------------------------------------------------------------------
 
 def mounts_for(sandbox):
     """The sandbox's mounts, parents first. A path the data names wins over one a setting
-    implies; of two at one path, the one more restrictive (``_PRECEDENCE``).
+    implies; of two at one path, the one more restrictive (``Kind.wins``).
 
     >>> from ..protocol.process.sandbox import Sandbox
     >>> mounts_for(Sandbox(protect_system="strict", read_write_paths=["/var/lib/a"]))
@@ -113,24 +132,25 @@ Mount('/sys', 'read-write'), Mount('/var/lib/a', 'read-write', required)]
     """
     implied = []
     if sandbox.private_tmp:
-        implied += [Mount(path, TMPFS) for path in TMP_PATHS]
+        implied += [Mount(path, Kind.TMPFS) for path in TMP_PATHS]
     if sandbox.protect_system:
-        implied += [Mount(path, READ_ONLY) for path in SYSTEM_PATHS[sandbox.protect_system]]
+        implied += [Mount(path, Kind.READ_ONLY) for path in SYSTEM_PATHS[sandbox.protect_system]]
         if sandbox.protect_system == "strict":
-            implied += [Mount(path, READ_WRITE) for path in API_PATHS]
+            implied += [Mount(path, Kind.READ_WRITE) for path in API_PATHS]
     if sandbox.protect_home:
-        kind = {"true": INACCESSIBLE, "read-only": READ_ONLY, "tmpfs": TMPFS_RO}
+        kind = {"true": Kind.INACCESSIBLE, "read-only": Kind.READ_ONLY, "tmpfs": Kind.TMPFS_RO}
         implied += [Mount(path, kind[sandbox.protect_home]) for path in HOME_PATHS]
     if sandbox.private_devices:
-        implied.append(Mount("/dev", PRIVATE_DEV))
+        implied.append(Mount("/dev", Kind.PRIVATE_DEV))
     if sandbox.private_network:
-        implied.append(Mount("/sys/class/net", SYSFS_NET))
+        implied.append(Mount("/sys/class/net", Kind.SYSFS_NET))
     if sandbox.protect_kernel:
-        implied += [Mount(path, READ_ONLY) for path in KERNEL_READ_ONLY]
-        implied += [Mount(path, INACCESSIBLE) for path in KERNEL_INACCESSIBLE]
+        implied += [Mount(path, Kind.READ_ONLY) for path in KERNEL_READ_ONLY]
+        implied += [Mount(path, Kind.INACCESSIBLE) for path in KERNEL_INACCESSIBLE]
     named = []
-    for key, kind in (("inaccessible_paths", INACCESSIBLE), ("read_only_paths", READ_ONLY),
-                      ("read_write_paths", READ_WRITE)):
+    for key, kind in (("inaccessible_paths", Kind.INACCESSIBLE),
+                      ("read_only_paths", Kind.READ_ONLY),
+                      ("read_write_paths", Kind.READ_WRITE)):
         for path in getattr(sandbox, key):
             optional = path.startswith("-")
             named.append(Mount(path[1:] if optional else path, kind, not optional))
@@ -141,7 +161,7 @@ Mount('/sys', 'read-write'), Mount('/var/lib/a', 'read-write', required)]
             if mount.path in taken:
                 continue
             held = chosen.get(mount.path)
-            if held is None or _PRECEDENCE.index(mount.kind) < _PRECEDENCE.index(held.kind):
+            if held is None or mount.kind.wins(held.kind):
                 chosen[mount.path] = mount
     return sorted(chosen.values(), key=lambda mount: _depth_key(mount.path))
 
@@ -153,8 +173,9 @@ def _depth_key(path):
 def governing(mounts, point):
     """The mount of ``mounts`` nearest above (or at) ``point``, or None.
 
-    >>> governing([Mount("/", READ_ONLY), Mount("/var/lib", READ_WRITE)], "/var/lib/x").kind
-    'read-write'
+    >>> governing([Mount("/", Kind.READ_ONLY), Mount("/var/lib", Kind.READ_WRITE)],
+    ...           "/var/lib/x")
+    Mount('/var/lib', 'read-write')
     """
     best = None
     for mount in mounts:
@@ -174,7 +195,7 @@ def read_only_remounts(mounts, table):
     is a read-only one; each point once, with the flags of its last line — the mount on top,
     which a remount by path reaches.
 
-    >>> read_only_remounts([Mount("/", READ_ONLY), Mount("/tmp", TMPFS)],
+    >>> read_only_remounts([Mount("/", Kind.READ_ONLY), Mount("/tmp", Kind.TMPFS)],
     ...                    [("/", "rw,relatime"), ("/tmp", "rw,nosuid,nodev"),
     ...                     ("/boot", "rw,nodev")])
     [('/', 0), ('/boot', 4)]
@@ -182,7 +203,7 @@ def read_only_remounts(mounts, table):
     flags_of = {}
     for point, options in table:
         mount = governing(mounts, point)
-        if mount is None or mount.kind not in _READ_ONLY_KINDS:
+        if mount is None or not mount.kind.is_read_only:
             continue
         flags = 0
         for option in options.split(","):
@@ -372,7 +393,7 @@ def _resolved(mounts):
     for mount in mounts:
         path = os.path.realpath(mount.path) if os.path.lexists(mount.path) else mount.path
         held = chosen.get(path)
-        if held is None or _PRECEDENCE.index(mount.kind) < _PRECEDENCE.index(held.kind):
+        if held is None or mount.kind.wins(held.kind):
             chosen[path] = Mount(path, mount.kind, mount.required)
     return sorted(chosen.values(), key=lambda mount: _depth_key(mount.path))
 
@@ -383,23 +404,23 @@ def _mount_one(mount, staged):
         found = os.stat(path)
     except OSError as exc:
         if mount.required or not isinstance(exc, FileNotFoundError):
-            raise FatalError(with_errstr("unable to find %s path: %s" % (kind, path), exc)) \
+            raise FatalError(with_errstr("unable to find %s path: %s" % (kind.value, path), exc)) \
                 from exc
         return
     is_dir = stat.S_ISDIR(found.st_mode)
-    what = "unable to mount %s: %s" % (kind, path)
-    if kind in (READ_ONLY, READ_WRITE):
+    what = "unable to mount %s: %s" % (kind.value, path)
+    if kind in (Kind.READ_ONLY, Kind.READ_WRITE):
         if path != "/":  # a mount on / is not seen through the process's root
             _step(what, _mount, path, path, None, MS_BIND | MS_REC)
-    elif kind == TMPFS:
+    elif kind == Kind.TMPFS:
         _step(what, _mount, "tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
-    elif kind == TMPFS_RO:
+    elif kind == Kind.TMPFS_RO:
         _step(what, _mount, "tmpfs", path, "tmpfs", MS_RDONLY | _HARDENED, "mode=755")
-    elif kind == INACCESSIBLE and is_dir:
+    elif kind == Kind.INACCESSIBLE and is_dir:
         _step(what, _mount, "tmpfs", path, "tmpfs", MS_RDONLY | _HARDENED, "mode=000")
-    elif kind in (INACCESSIBLE, SYSFS_NET):
+    elif kind in (Kind.INACCESSIBLE, Kind.SYSFS_NET):
         staged.append((_step(what, os.open, path, os.O_PATH | os.O_CLOEXEC), kind))
-    elif kind == PRIVATE_DEV:
+    elif kind == Kind.PRIVATE_DEV:
         _step(what, private_dev)
 
 
@@ -417,14 +438,14 @@ def _bind_staged(staged):
         _step(what, lambda: os.close(os.open(empty, os.O_CREAT | os.O_WRONLY, 0)))
         os.chmod(empty, 0)
         sysfs = STAGING + "/sys"
-        if any(kind == SYSFS_NET for _, kind in staged):
+        if any(kind == Kind.SYSFS_NET for _, kind in staged):
             os.mkdir(sysfs)
             _step("unable to mount the network namespace's sysfs", _mount, "sysfs", sysfs,
                   "sysfs", _HARDENED)
         for fd, kind in staged:
-            source = empty if kind == INACCESSIBLE else sysfs + "/class/net"
+            source = empty if kind == Kind.INACCESSIBLE else sysfs + "/class/net"
             target = "/proc/self/fd/%d" % fd
-            _step("unable to mount %s: %s" % (kind, os.readlink(target)), _mount, source,
+            _step("unable to mount %s: %s" % (kind.value, os.readlink(target)), _mount, source,
                   target, None, MS_BIND)
     finally:
         _step(what, _umount2, STAGING, MNT_DETACH)

@@ -7,8 +7,10 @@ from runit_provision.protocol.process.sandbox import (
     CAPABILITIES, KEYS, Sandbox, capability_mask, capability_number, spec_bytes,
     spec_from_bytes)
 from runit_provision.runtime.sandboxrun import (
-    INACCESSIBLE, READ_ONLY, READ_WRITE, TMPFS, Mount, kept_capabilities, mounts_for,
-    parse_argv, read_only_remounts)
+    Kind, Mount, kept_capabilities, mounts_for, parse_argv, read_only_remounts)
+
+INACCESSIBLE, READ_ONLY, READ_WRITE, TMPFS = (
+    Kind.INACCESSIBLE, Kind.READ_ONLY, Kind.READ_WRITE, Kind.TMPFS)
 
 EVERY_SETTING = Sandbox(
     no_new_privileges=True, capabilities=["net_bind_service", "net_raw"], private_tmp=True,
@@ -82,10 +84,10 @@ def test_the_mounts_parents_first_named_paths_win():
 def test_the_settings_mounts():
     paths = {mount.path: mount.kind for mount in mounts_for(EVERY_SETTING)}
     assert paths["/"] == READ_ONLY and paths["/tmp"] == TMPFS and paths["/var/tmp"] == TMPFS
-    assert paths["/home"] == READ_ONLY and paths["/dev"] == "private-dev"
+    assert paths["/home"] == READ_ONLY and paths["/dev"] == Kind.PRIVATE_DEV
     assert paths["/sys"] == READ_ONLY and paths["/proc/sys"] == READ_ONLY  # protect_kernel
     assert paths["/proc"] == READ_WRITE and paths["/proc/kcore"] == INACCESSIBLE
-    assert paths["/sys/class/net"] == "sysfs-net" and paths["/var/lib/app"] == READ_WRITE
+    assert paths["/sys/class/net"] == Kind.SYSFS_NET and paths["/var/lib/app"] == READ_WRITE
     assert paths["/srv/a b,c"] == READ_WRITE and paths["/opt/x\\y"] == READ_ONLY
 
 
