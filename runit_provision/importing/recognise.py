@@ -12,7 +12,7 @@ import re
 import shlex
 
 from ..model import DEFAULT_PATH, LIMITS, TIMESTAMPS, USER_TREE_PREFIX
-from ..protocol.envfile import file_from_value, value_bytes
+from ..protocol.process.envfile import file_from_value, value_bytes
 from ..protocol.layout import ENV_DIR, LOG_DIR, RUN, path_in
 from ..protocol.canonical import log_run_from_bytes
 
@@ -176,9 +176,9 @@ def _integer(text):
 # -- env/ ---------------------------------------------------------------------------------------
 def env_value(name, content, unread):
     """``(value, how)`` of ``env/NAME`` as data: the value is what chpst -e reads of the file
-    (``protocol/envfile.py``: the first line, its trailing blanks cut, NULs as newlines; an
-    empty file is None, unset) — and ``how`` says what the file the data renders for it
-    (``VALUE\\n``) changes in ``content``, the value the same (None: the same bytes). Raise
+    (``protocol/process/envfile.py``: the first line, its trailing blanks cut, NULs as
+    newlines; an empty file is None, unset) — and ``how`` says what the file the data renders
+    for it (``VALUE\\n``) changes in ``content``, the value the same (None: the same bytes). Raise
     ValueError(why) when data cannot hold the value: a name that is no variable's, a value
     that is not UTF-8 or holds control characters. ``content`` None: there was none to read,
     for the reason ``unread``.

@@ -50,6 +50,7 @@ TOOLS = {
     "notify-relay": ("notifyrelay", "bin"),
     "timer-run": ("timerrun", "bin"),
     "runsv-cgroup": ("runsvcgroup", "bin"),
+    "sandbox-run": ("sandboxrun", "bin"),
     "runit": ("runit", "sbin"),
     "runit-init": ("runit_init", "sbin"),
     "runsvchdir": ("runsvchdir", "sbin"),

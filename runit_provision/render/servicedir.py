@@ -14,7 +14,7 @@ from ..protocol.layout import (
     READY, RUN, SCHEDULE, SVLOGD_CONFIG, CGROUP, path_in)
 from ..protocol.backoff import BACKOFF, BACKOFF_STATE, Backoff, backoff_bytes, seconds_text
 from ..protocol.cgroupfs import Spec, settings, spec_bytes
-from ..protocol.envfile import file_from_value
+from ..protocol.process.envfile import file_from_value
 from ..protocol.readiness import ready_option_words, ready_spec_bytes
 from ..protocol.canonical import log_run_text
 from ..protocol.timer import TimerSpec, timer_spec_bytes

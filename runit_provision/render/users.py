@@ -13,7 +13,7 @@ import posixpath
 
 from ..model import USER_TREE_PREFIX, Log, user_environment
 from ..protocol.layout import CONTROL_DIR, ENV_DIR, RUN, path_in
-from ..protocol.envfile import file_from_value
+from ..protocol.process.envfile import file_from_value
 from .environment import render_template
 from .servicedir import (Place, cgroup_entries, in_cgroup_under_c_runsv, log_entries,
                          service_entries)

@@ -36,7 +36,7 @@ from ..protocol.errstr import error_str
 from .unix.chpststeps import LockFailed, environment_for_exec, read_env_dir, set_user, take_lock
 from .unix.diag import fatal, warn, with_errstr, write_bytes
 from .unix.environ import original_environ
-from .unix.pathexec import exec_search
+from .unix.pathexec import exec_program
 from .unix.scan import ULONG as _ULONG, scan_ulong
 from .unix.sgetopt import sgetopt
 from .unix.procname import show_program
@@ -417,37 +417,6 @@ def _limit_message(message, exc):
     # The resource module turns EPERM and EINVAL into ValueErrors with its own text.
     number = errno.EPERM if "raise maximum" in str(exc) else errno.EINVAL
     return "%s: %s" % (message, error_str(number))
-
-
-def exec_program(program, argv, env, path):
-    """runit's pathexec_run() (``unix.pathexec``): exec ``program``; returns the errno to report
-    if it cannot. ENOEXEC stops the search like any other error: no shell fallback."""
-    _restore_signals()
-    return exec_search(program, argv, env, path, _execve)
-
-
-def _execve(path, argv, env):
-    if not argv[0] and path.endswith("/"):
-        # chpst '': every candidate is "DIR/", which execve() can never run. Python refuses an
-        # empty argv[0] outright, so let the kernel give its errno with a stand-in name.
-        argv = ["chpst"] + argv[1:]
-    try:
-        os.execve(path, argv, env)
-    except OSError as exc:
-        return exc.errno or errno.EINVAL
-    except ValueError:
-        # Python refuses an empty argv[0] (chpst -b '') and "" as a variable name.
-        return errno.EINVAL
-    return errno.EINVAL  # not reached: execve() returns only on failure
-
-
-def _restore_signals():
-    # The interpreter ignores SIGPIPE and SIGXFSZ; an ignored signal stays ignored across
-    # exec, so hand the program the defaults a C chpst would have passed on.
-    for name in ("SIGPIPE", "SIGXFSZ"):
-        number = getattr(signal, name, None)
-        if number is not None:
-            signal.signal(number, signal.SIG_DFL)
 
 
 def main(argv=None):

@@ -103,6 +103,7 @@ HARMLESS = {
     "notify-relay": ([], 100, "usage: notify-relay"),
     "timer-run": (["now"], 100, "usage: timer-run"),  # no argument: it would wait
     "runsv-cgroup": ([], 100, "usage: runsv-cgroup"),
+    "sandbox-run": ([], 100, "usage: sandbox-run"),
     "runit-init": ([], 0, "usage: runit-init"),  # no argument: never signals process 1
 }
 

@@ -13,6 +13,7 @@ from runit_provision.errors import FatalError, UsageError
 from runit_provision.runtime import chpst
 from runit_provision.runtime.chpst import (
     HARD, Plan, as_long, environment_for_exec, personality, plan_from_argv, soft_limit_for)
+from runit_provision.runtime.unix import pathexec
 from runit_provision.runtime.unix.scan import scan_ulong
 from runit_provision.runtime.unix.sgetopt import sgetopt
 from runit_provision.runtime.unix.userspec import ids_from_numbers, resolve_user
@@ -344,7 +345,7 @@ def test_exec_search(monkeypatch, tmp_path):
         raise OSError(results.pop(0), "x")
 
     monkeypatch.setattr(chpst.os, "execve", fake_execve)
-    monkeypatch.setattr(chpst, "_restore_signals", lambda: None)
+    monkeypatch.setattr(pathexec, "_restore_signals", lambda: None)
     results = [errno.ENOENT, errno.EACCES, errno.ENOENT]
     assert chpst.exec_program("p", ["p"], {}, "/a::/c") == errno.EACCES
     assert tried == ["/a/p", "./p", "/c/p"]

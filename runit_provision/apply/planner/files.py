@@ -10,7 +10,7 @@ problem: the user's refusal in a user's part, else the apply's.
 
 import posixpath
 
-from ...protocol.envfile import value_bytes
+from ...protocol.process.envfile import value_bytes
 from ...protocol.layout import PACKAGE_META, PACKAGE_NAME
 from ..desired import Role
 from ..fsroot import temp_name
@@ -37,8 +37,9 @@ SAME_VALUE = "content (chpst -e reads the same value: no restart)"
 
 def _as_chpst_reads(entry, actual, difference):
     """An ``env/`` file rewritten whose value chpst -e reads is the same (``cafe`` written as
-    ``cafe\\n``, a second line or trailing blanks dropped: ``protocol/envfile.py``) changes
-    nothing the service sees: its content is written, and its service is not restarted."""
+    ``cafe\\n``, a second line or trailing blanks dropped: ``protocol/process/envfile.py``)
+    changes nothing the service sees: its content is written, and its service is not
+    restarted."""
     if entry.kind != "file" or actual.kind != "file" or actual.content is None or \
             value_bytes(actual.content) != value_bytes(entry.content):
         return difference

@@ -6,8 +6,8 @@ One file per variable, named like the variable. For each entry, in readdir order
 - a 0-byte file **unsets** the variable;
 - otherwise the value is the file's first line, trailing spaces and tabs stripped, NUL bytes
   turned into newlines (so ``printf 'a\\0b'`` gives a two-line value); a file holding just
-  ``"\\n"`` sets the variable to the empty string (``protocol/envfile.py``: the rule, shared
-  with the renderer, the applier and import);
+  ``"\\n"`` sets the variable to the empty string (``protocol/process/envfile.py``: the
+  rule, shared with the renderer, the applier and import);
 - a subdirectory is fatal (``unable to read DIR/NAME: is a directory``) unless the caller skips
   directories, as ``chpst -e`` does (with a warning under ``-v``).
 
@@ -24,7 +24,7 @@ import errno
 import os
 
 from ...errors import FatalError
-from ...protocol.envfile import value_from_bytes
+from ...protocol.process.envfile import value_from_bytes
 from .diag import with_errstr
 
 # chdir(dir) needs search permission on dir, opendir(".") read permission; opening "dir/."
