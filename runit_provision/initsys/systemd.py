@@ -10,7 +10,7 @@ it too)::
     TimeoutStopSec=30         # what it adopted ended); a crashed runsvdir's services live
     TasksMax=infinity         # on, and the restarted one takes them over (adoption.py)
     Delegate=yes              # the unit's cgroup is the tree's: a cgroup per service below,
-    DelegateSubgroup=.supervise  # the tree itself in the .supervise leaf (systemd >= 254)
+    DelegateSubgroup=supervise  # the tree itself in the supervise leaf (systemd >= 254)
 
 ``KillMode=control-group`` would TERM every service at once, behind runsvdir's back (no
 ordered teardown, finish scripts racing their loggers); ``KillMode=mixed`` would KILL a
@@ -83,8 +83,8 @@ def unit_text(runsvdir):
             "RestartSec=1\n"
             "TasksMax=infinity\n"
             "# the tree's cgroup is its own: a cgroup per service below it, the tree itself in\n"
-            "# .supervise (docs/resources.md; systemd before 254 ignores DelegateSubgroup=)\n"
-            "Delegate=yes\nDelegateSubgroup=.supervise\n"
+            "# supervise (docs/resources.md; systemd before 254 ignores DelegateSubgroup=)\n"
+            "Delegate=yes\nDelegateSubgroup=supervise\n"
             "\n"
             "[Install]\n"
             "WantedBy=multi-user.target\n"

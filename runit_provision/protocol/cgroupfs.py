@@ -16,7 +16,10 @@ FILE_OF = {"memory_max": "memory.max", "memory_high": "memory.high", "tasks_max"
            "cpu_quota": "cpu.max", "cpu_weight": "cpu.weight", "io_weight": "io.weight"}
 CONTROLLER_OF = {"memory.max": "memory", "memory.high": "memory", "pids.max": "pids",
                  "cpu.max": "cpu", "cpu.weight": "cpu", "io.weight": "io"}
-SUPERVISE_LEAF = ".supervise"  # a tree's own processes; runsvdir never reads dot names
+# A tree's own processes, in a leaf of its cgroup: named so that systemd may place the tree there
+# (DelegateSubgroup= takes no name beginning with "." or "_"); a service of that name has its
+# cgroup escaped (``cgroup_name``).
+SUPERVISE_LEAF = "supervise"
 UNLIMITED = "max"
 RECORD = "cgroup"  # supervise/cgroup: "PATH\n", the cgroup our runsv last started ./run in
 RECORD_MAX = 4096
@@ -117,6 +120,21 @@ def parse_setting(word):
     if not sep or name not in CONTROLLER_OF or not value or "\n" in value:
         raise ValueError("not a resource setting: %r" % word)
     return name, value
+
+
+def cgroup_name(service):
+    """The cgroup name of service directory ``service``: its own, escaped as systemd escapes
+    cgroup names — ``_`` before one that would be the tree's leaf, a kernel file's
+    (``cgroup.``, a controller's prefix) or that begins with ``_``.
+
+    >>> [cgroup_name(n) for n in ("web", "supervise", "_x", "memory.hog", "my.app")]
+    ['web', '_supervise', '__x', '_memory.hog', 'my.app']
+    """
+    prefix = service.split(".", 1)[0] if "." in service else None
+    if service == SUPERVISE_LEAF or service.startswith("_") or prefix in (
+            "cgroup", "cpu", "cpuset", "io", "memory", "pids", "rdma", "hugetlb", "misc"):
+        return "_" + service
+    return service
 
 
 def cgroup_of_process(text):

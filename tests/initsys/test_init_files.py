@@ -43,7 +43,7 @@ def test_systemd_unit_and_its_enabling_link(root):
     assert "ExecStart=%s -P /etc/service\n" % RUNSVDIR in text
     assert "KillMode=process\nKillSignal=SIGTERM\n" in text
     assert "Restart=always\n" in text and "TasksMax=infinity\n" in text
-    assert "Delegate=yes\nDelegateSubgroup=.supervise\n" in text  # services below, tree in a leaf
+    assert "Delegate=yes\nDelegateSubgroup=supervise\n" in text  # services below, tree in a leaf
     assert "WantedBy=multi-user.target\n" in text
     assert entries[systemd.WANTS_PATH].target == systemd.UNIT_PATH
     # the unit comes after the launcher it starts, in converge order
@@ -320,7 +320,7 @@ def test_init_none_leaves_init_alone(root):
 
 
 @pytest.mark.parametrize("path, content, expected", [
-    # cgroup v2: its events, whatever is in it itself (our tree's own are in .supervise)
+    # cgroup v2: its events, whatever is in it itself (our tree's own are in supervise)
     (systemd.CGROUP_EVENTS, "populated 0\nfrozen 0\n", [("systemctl", "start", systemd.UNIT)]),
     (systemd.CGROUP_EVENTS, "populated 1\nfrozen 0\n", []),
     # v1's named hierarchy: its processes listed

@@ -170,7 +170,7 @@ def test_a_users_tree_divides_the_cgroup_root_handed_it(tmp_path):
         tree = found.tree_pid()
         outer = OWN_ROOT + "/" + tree_leaf_name(str(found.svdir)) + "/" + OUTER
         # the user's tree in its own cgroup's leaf, its services beside it
-        wait_until(lambda: cgroup_of(tree) == outer + "/.supervise", what="tree in .supervise")
+        wait_until(lambda: cgroup_of(tree) == outer + "/supervise", what="tree in supervise")
         pid = wait_until(lambda: running_pid(web), what="the user's web")
         assert cgroup_of(pid) == outer + "/web"
         # handed over as the kernel's delegation asks, and nothing above
@@ -245,7 +245,7 @@ def test_under_the_c_runsv_the_rendered_scripts_end_the_whole_service(tmp_path):
 
 def test_a_tree_started_in_a_units_own_cgroup_divides_it_without_controllers(tree, tmp_path):
     """As systemd before 254 starts the runtime's unit (no DelegateSubgroup=): the tree moves
-    into .supervise, its services beside it, and enables no controller — one in the unit's
+    into supervise, its services beside it, and enables no controller — one in the unit's
     subtree_control would keep systemd from starting the tree again after a crash."""
     svdir, start = tree
     mount = _mount()
@@ -257,7 +257,7 @@ def test_a_tree_started_in_a_units_own_cgroup_divides_it_without_controllers(tre
                                  mount + unit])
         pid = wait_until(lambda: running_pid(svdir / "web"), what="web")
         assert cgroup_of(pid) == unit + "/web"
-        assert cgroup_of(runsvdir.pid) == unit + "/.supervise"
+        assert cgroup_of(runsvdir.pid) == unit + "/supervise"
         assert open(mount + unit + "/cgroup.subtree_control").read().split() == []
         assert "limits unavailable: the init system started the tree in its unit's own " \
             "cgroup" in runsvdir.stdout.readline().decode()
@@ -266,6 +266,6 @@ def test_a_tree_started_in_a_units_own_cgroup_divides_it_without_controllers(tre
     finally:
         from runit_provision.runtime.unix.cgroup import Cgroups
         cgroups = Cgroups(mount, unit, "/")
-        for pid in cgroups.procs(unit + "/.supervise"):
+        for pid in cgroups.procs(unit + "/supervise"):
             cgroups.move("/", pid)
         wait_until(lambda: cgroups.remove(unit), what="the unit's cgroup removed")

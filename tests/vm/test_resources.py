@@ -38,7 +38,7 @@ def vmtree(cgroup, scratch):
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         procs.append(proc)
-        wait_until(lambda: (cgroup / ".supervise").is_dir(), timeout=60, what=".supervise")
+        wait_until(lambda: (cgroup / "supervise").is_dir(), timeout=60, what="the supervise leaf")
         return proc
 
     yield svdir, start, cgroup
@@ -67,7 +67,7 @@ def test_the_tree_divides_its_cgroup_and_gives_services_the_controllers(vmtree):
     make_service(svdir, "plain", run=SH + "exec sleep 1000\n")
     tree = start()
     pid = wait_until(lambda: running_pid(svdir / "plain"), timeout=60, what="plain")
-    assert str(tree.pid) in (cgroup / ".supervise" / "cgroup.procs").read_text().split()
+    assert str(tree.pid) in (cgroup / "supervise" / "cgroup.procs").read_text().split()
     assert set((cgroup / "cgroup.subtree_control").read_text().split()) == {
         "cpu", "io", "memory", "pids"}
     assert (cgroup / "plain" / "cgroup.procs").read_text().split() == [str(pid)]
@@ -123,7 +123,7 @@ def test_a_double_forking_daemon_leaves_nothing_after_sv_down(vmtree, scratch):
 
 def test_the_runtime_under_systemd_divides_its_delegated_unit(scratch):
     """install-runtime's unit (Delegate=yes) on this VM's systemd: the tree in the unit's
-    .supervise, each service beside it; a kill -9 of runsvdir is restarted by systemd and the
+    supervise leaf, each service beside it; a kill -9 of runsvdir is restarted by systemd and the
     new tree takes its services over in place."""
     service_dir = Path("/etc/service")
     make_service(scratch, "web", run=SH + "exec sleep 1000\n")
@@ -134,7 +134,8 @@ def test_the_runtime_under_systemd_divides_its_delegated_unit(scratch):
                               capture_output=True, text=True, timeout=600)
         journal = subprocess.run(["journalctl", "--no-pager", "-n", "40", "-u",
                                   "runit-provision-runsvdir"], capture_output=True, text=True)
-        assert done.returncode == 0, (done.stdout, done.stderr, journal.stdout)
+        print(done.stdout, done.stderr, journal.stdout, sep="\n")  # shown when it fails
+        assert done.returncode == 0, done.stderr
         unit = "/sys/fs/cgroup/system.slice/runit-provision-runsvdir.service"
         pid = wait_until(lambda: running_pid(scratch / "web"), timeout=120, what="web")
         with open("/proc/%d/cgroup" % pid) as handle:
@@ -143,7 +144,7 @@ def test_the_runtime_under_systemd_divides_its_delegated_unit(scratch):
         tree = int(subprocess.run(["systemctl", "show", "-p", "MainPID", "--value",
                                    "runit-provision-runsvdir"], capture_output=True,
                                   text=True, check=True).stdout)
-        assert str(tree) in Path(unit, ".supervise", "cgroup.procs").read_text().split()
+        assert str(tree) in Path(unit, "supervise", "cgroup.procs").read_text().split()
         os.kill(tree, 9)
 
         def restarted():
@@ -155,7 +156,7 @@ def test_the_runtime_under_systemd_divides_its_delegated_unit(scratch):
         wait_until(lambda: running_pid(scratch / "web") == pid, timeout=120,
                    what="web taken over by the new tree, not restarted")
         with open("/proc/%d/cgroup" % new) as handle:
-            assert cgroup_of_process(handle.read()).endswith("/.supervise")
+            assert cgroup_of_process(handle.read()).endswith("/supervise")
     finally:
         subprocess.run(["systemctl", "stop", "runit-provision-runsvdir"], timeout=120)
         os.unlink(str(service_dir / "web"))

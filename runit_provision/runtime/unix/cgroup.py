@@ -4,7 +4,7 @@ listed and ended (docs/resources.md).
 A tree's base is the cgroup it started in when that is one of its own (systemd's unit with
 ``Delegate=yes``, or a user's tree in the cgroup root made and handed over); a tree started
 in the hierarchy's root makes ``/runit-provision/<its directory>``. The tree's own processes
-live in the base's ``.supervise`` leaf (the kernel's rule: a cgroup whose children have
+live in the base's ``supervise`` leaf (the kernel's rule: a cgroup whose children have
 controllers holds no processes), service NAME in ``base/NAME``. posix_spawn cannot start a
 child in another cgroup, so the spawner moves itself there for the spawn and back: the child
 is never outside its service's cgroup. Every write here is to cgroupfs: it never blocks.
@@ -14,8 +14,8 @@ import errno
 import os
 import signal
 
-from ...protocol.cgroupfs import (SUPERVISE_LEAF, cgroup2_mount, cgroup_of_process,
-                                  keyed_counts)
+from ...protocol.cgroupfs import (SUPERVISE_LEAF, cgroup2_mount, cgroup_name,
+                                  cgroup_of_process, keyed_counts)
 
 OWN_ROOT = "/runit-provision"  # a tree started in the hierarchy's root makes its base below
 CONTROLLERS = ("cpu", "io", "memory", "pids")
@@ -49,7 +49,7 @@ def tree_leaf_name(directory):
 # leaf, systemd 254 and later): controllers enabled for its children would make the next start
 # of the unit fail (no process in a cgroup that gives controllers away), so none is.
 MANAGER_PLACED = ("limits unavailable: the init system started the tree in its unit's own "
-                  "cgroup (DelegateSubgroup=.supervise needs systemd 254 or later); each "
+                  "cgroup (DelegateSubgroup=supervise needs systemd 254 or later); each "
                   "service still has its cgroup, and a stop ends all of it")
 
 
@@ -141,8 +141,8 @@ class Cgroups:
         return wanted
 
     def service(self, name):
-        """Service ``name``'s cgroup path."""
-        return self.base + "/" + name
+        """Service ``name``'s cgroup path (its name escaped: ``cgroup_name``)."""
+        return self.base + "/" + cgroup_name(name)
 
     def make(self, name, settings):
         """Service ``name``'s cgroup, made if missing, with ``settings`` (``(file, value)``)
