@@ -39,6 +39,7 @@ from .owed_ledger import OwedLedger
 from .plan import plan as make_plan, step_login
 from .planner.draft import unexpected
 from .runnable import users_who_cannot_run
+from .steps import CommandStep
 from .steps import PathStep, ServiceStep
 from .watch import look_side, started_sides, watch
 
@@ -204,6 +205,8 @@ class Job:
             return result
         try:
             converger.finish()
+            if any(isinstance(step, CommandStep) for step, _ in result.done):
+                self.desired = None  # initsys's commands changed the host: ask it again
             result.after = self.plan()
         except ApplyError as exc:
             result.error = exc
