@@ -124,6 +124,22 @@ def test_stop_main_keeps_the_rest_as_runit_does(cgtree, tmp_path):
     assert set(open(base + "/classic/cgroup.procs").read().split()) >= {str(child), str(second)}
 
 
+def test_what_a_one_shots_run_leaves_behind_ends_with_it(cgtree, tmp_path):
+    """A one-shot (and a timer's job) is done when its cgroup is: what its run started and
+    left running is ended, not kept running beside the next run."""
+    svdir, start, _ = cgtree
+    pidfile = tmp_path / "child"
+    service = make_service(svdir, "setup", run=SH + (
+        "setsid sh -c 'echo $$ >%s; exec sleep 1000' </dev/null >/dev/null 2>&1 &\n"
+        "until [ -s %s ]; do sleep 0.05; done\nexit 0\n" % (pidfile, pidfile)))
+    (service / "oneshot").touch()
+    start()
+    child = read_pid(tmp_path / "child")
+    wait_until(lambda: (service / "supervise" / "last-run").exists(), what="the run's record")
+    wait_until(lambda: not alive([child]), what="the run's rest ended")
+    assert b"exit=0" in (service / "supervise" / "last-run").read_bytes()
+
+
 @pytest.mark.skipif(os.environ.get("RUNIT_PROVISION_QUICK") == "1", reason="7 s grace")
 def test_a_rest_that_ignores_term_is_killed_after_the_grace(cgtree, tmp_path):
     svdir, start, _ = cgtree

@@ -188,3 +188,32 @@ def test_under_a_unit_without_delegate_subgroup_a_crashed_tree_starts_again(scra
                    what="web taken over by the new tree, not restarted")
     finally:
         subprocess.run(["systemctl", "stop", unit], timeout=120)
+
+
+def test_a_users_tree_is_bounded_whole(vmtree, scratch):
+    """``runsvdir-nobody`` as the generator renders it, its ``cgroup`` file the user's
+    ``resources`` (memory.max): the user's whole tree runs in that cgroup, its limit set.
+    (The user's own services bounded inside it: docs/resources.md says what is left.)"""
+    import pwd
+    svdir, start, cgroup = vmtree
+    user = pwd.getpwnam("nobody")
+    home = scratch / "home"
+    user_tree = home / "service"
+    scratch.chmod(0o755)
+    outer = make_service(svdir, "runsvdir-nobody", run=SH + (
+        'exec 2>&1\nexec env -i PATH="$PATH" chpst -u nobody -e ./env -L %s/.runsvdir.lock '
+        "runsvdir %s\n" % (user_tree, user_tree)))
+    (outer / "env").mkdir()
+    (outer / "env" / "HOME").write_text(str(home) + "\n")
+    (outer / "cgroup").write_text("cgroup 1 stop=group memory.max=67108864\n")
+    make_service(user_tree, "notes", run=SH + "exec sleep 1000\n")
+    subprocess.run(["chown", "-R", "%d:%d" % (user.pw_uid, user.pw_gid), str(home)],
+                   check=True)
+    start()
+    theirs = cgroup / "runsvdir-nobody"
+    pid = wait_until(lambda: running_pid(user_tree / "notes"), timeout=120,
+                     what="the user's service")
+    assert (theirs / "memory.max").read_text() == "67108864\n"
+    with open("/proc/%d/cgroup" % pid) as handle:
+        assert cgroup_of_process(handle.read()).startswith(
+            str(theirs).split("/sys/fs/cgroup", 1)[1])
