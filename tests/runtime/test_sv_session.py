@@ -507,8 +507,12 @@ def test_service_directory_removed_while_waiting(fake, capfd, svdir):
 
     def remove():
         # removed first, then closed: a look between the two finds nothing, never a runsv
-        # that stopped listening (sv's "runsv not running", another test's case)
-        shutil.rmtree(str(svdir / "web"))
+        # that stopped listening (sv's "runsv not running", another test's case). Renamed
+        # away at once, then deleted: rmtree alone leaves a moment where supervise/ok is
+        # there and supervise/status is not, which sv rightly reports as such.
+        gone = svdir / ".gone-web"
+        os.rename(str(svdir / "web"), str(gone))
+        shutil.rmtree(str(gone))
         service.close()
 
     timer = later(0.2, remove)
