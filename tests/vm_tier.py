@@ -251,9 +251,9 @@ def boot(image, pytest_args, timeout, memory, cpus, console=None, out=sys.stdout
                                           if qemu.returncode in (124, 137) else ""), file=out)
             print((scratch / "qemu.log").read_text(errors="replace")[-2000:], file=out)
         if code is None:
-            console = (scratch / "console.log").read_text(errors="replace").splitlines()
+            said = (scratch / "console.log").read_text(errors="replace").splitlines()
             print("== no result from the guest; the console's last lines:", file=out)
-            print("\n".join(console[-60:]), file=out, flush=True)
+            print("\n".join(said[-60:]), file=out, flush=True)
         return code
     finally:
         if qemu is not None and qemu.poll() is None:

@@ -51,6 +51,7 @@ def cgroup(request):
     it starts) makes children and enables what it needs. Emptied and removed after."""
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name)[:100]
     path = Path(tempfile.mkdtemp(prefix=name + "-", dir=TESTS_CGROUP))
+    path.chmod(0o755)  # as a cgroup is made (mkdtemp's 0700 would shut a user's tree out)
     yield path
     remove_cgroup(path)
 

@@ -190,10 +190,11 @@ def test_under_a_unit_without_delegate_subgroup_a_crashed_tree_starts_again(scra
         subprocess.run(["systemctl", "stop", unit], timeout=120)
 
 
-def test_a_users_tree_is_bounded_whole(vmtree, scratch):
+def test_a_users_tree_is_bounded_whole_and_its_services_inside_it(vmtree, scratch):
     """``runsvdir-nobody`` as the generator renders it, its ``cgroup`` file the user's
-    ``resources`` (memory.max): the user's whole tree runs in that cgroup, its limit set.
-    (The user's own services bounded inside it: docs/resources.md says what is left.)"""
+    ``resources`` (memory.max), and the user's own service bounded inside (pids.max): root's
+    tree hands the user the cgroup, the user's tree divides it, and each limit holds where
+    the data put it — the user's within their tree's."""
     import pwd
     svdir, start, cgroup = vmtree
     user = pwd.getpwnam("nobody")
@@ -206,14 +207,19 @@ def test_a_users_tree_is_bounded_whole(vmtree, scratch):
     (outer / "env").mkdir()
     (outer / "env" / "HOME").write_text(str(home) + "\n")
     (outer / "cgroup").write_text("cgroup 1 stop=group memory.max=67108864\n")
-    make_service(user_tree, "notes", run=SH + "exec sleep 1000\n")
+    notes = make_service(user_tree, "notes", run=FORK_LOOP)
+    (notes / "cgroup").write_text("cgroup 1 stop=group pids.max=3\n")
     subprocess.run(["chown", "-R", "%d:%d" % (user.pw_uid, user.pw_gid), str(home)],
                    check=True)
     start()
     theirs = cgroup / "runsvdir-nobody"
-    pid = wait_until(lambda: running_pid(user_tree / "notes"), timeout=120,
-                     what="the user's service")
+    wait_until(lambda: (notes / "forked").exists() and (notes / "forked").read_text(),
+               timeout=120, what="the user's fork loop's end")
+    assert (notes / "forked").read_text() == "2\n"  # the loop and 2 children: 3 tasks
     assert (theirs / "memory.max").read_text() == "67108864\n"
-    with open("/proc/%d/cgroup" % pid) as handle:
-        assert cgroup_of_process(handle.read()).startswith(
-            str(theirs).split("/sys/fs/cgroup", 1)[1])
+    assert (theirs / "notes" / "pids.max").read_text() == "3\n"
+    # handed over: the user's, and the user's tree in its own leaf of it
+    assert os.stat(str(theirs)).st_uid == user.pw_uid
+    assert os.stat(str(theirs / "notes")).st_uid == user.pw_uid
+    with open("/proc/%d/cgroup" % running_pid(outer)) as handle:
+        assert cgroup_of_process(handle.read()).endswith("/runsvdir-nobody/supervise")
