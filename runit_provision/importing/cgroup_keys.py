@@ -11,6 +11,7 @@ unsupported, with the reason. ``KillMode=`` becomes ``stop``.
 import re
 
 from ..protocol.cgroupfs import resource_value
+from ..render.servicedir import CGROUP_END, CGROUP_ENTER, END_FINISH
 
 RESOURCE_SETTINGS = {"MemoryMax": "memory_max", "MemoryHigh": "memory_high",
                      "TasksMax": "tasks_max", "CPUQuota": "cpu_quota", "CPUWeight": "cpu_weight",
@@ -61,9 +62,11 @@ def carry_resources(unit, data, notes, refuse, unsupported):
 
 
 # -- a service directory's cgroup: its ``cgroup`` file, and the C runsv's rendered lines -----
-ENTER_LINE = re.compile(rb"runsv-cgroup enter \$\$( [A-Za-z0-9_.][A-Za-z0-9_.-]*)? \|\| exit 1\n")
-END_LINE = b"runsv-cgroup end\n"
-END_ONLY = b"#!/bin/sh\nexec runsv-cgroup end\n"
+# The lines render writes (render/servicedir.py), read back from their one spelling there.
+ENTER_LINE = re.compile(re.escape(CGROUP_ENTER % "@LOGIN@").replace(
+    "@LOGIN@", "( [A-Za-z0-9_.][A-Za-z0-9_.-]*)?").encode() + b"\n")
+END_LINE = (CGROUP_END + "\n").encode()
+END_ONLY = END_FINISH.encode()
 _DATA_OF = {"memory.max": "memory_max", "memory.high": "memory_high", "pids.max": "tasks_max",
             "cpu.weight": "cpu_weight"}
 

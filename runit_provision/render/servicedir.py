@@ -126,6 +126,7 @@ def cgroup_entries(resources, stop, base, own):
 
 CGROUP_ENTER = "runsv-cgroup enter $$%s || exit 1"
 CGROUP_END = "runsv-cgroup end"
+END_FINISH = "#!/bin/sh\nexec %s\n" % CGROUP_END  # a finish for that alone
 
 
 def in_cgroup_under_c_runsv(entries, base, resources, stop, own, name, owner=None,
@@ -161,8 +162,7 @@ def in_cgroup_under_c_runsv(entries, base, resources, stop, own, name, owner=Non
                     name, entry.content.split(b"\n", 1)[0].decode("utf-8", "replace")))
         out[index] = File(entry.path, content, entry.mode, entry.owner, entry.group)
     if ends and not has_finish:
-        out.append(File(path_in(base, FINISH), "#!/bin/sh\nexec %s\n" % CGROUP_END, 0o755,
-                        **own))
+        out.append(File(path_in(base, FINISH), END_FINISH, 0o755, **own))
     return out
 
 

@@ -9,27 +9,16 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from runit_provision.cli.main import main
 from runit_provision.protocol.cgroupfs import keyed_counts
 
 from tests.conftest import our_tool
+from tests.runtime.processes import wait_until
 
 ALLOCATE = ("b = bytearray(100 * 2**20); b[::4096] = b'x' * (len(b) // 4096); "
             "print('allocated')")
-
-
-def wait_for(what, found, seconds=120):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = found()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("no %s within %d s" % (what, seconds))
-        time.sleep(0.1)
 
 
 def run(capsys, *argv):
@@ -56,9 +45,11 @@ def test_an_oom_kill_is_told_by_status_and_counted_by_metrics(cgroup, scratch, c
                             stderr=subprocess.DEVNULL)
     try:
         record = service / "supervise" / "cgroup"
-        path = wait_for("supervise/cgroup", lambda: record.exists() and record.read_text())
+        path = wait_until(lambda: record.exists() and record.read_text(), timeout=120,
+                          what="supervise/cgroup")
         events = Path("/sys/fs/cgroup" + path.strip(), "memory.events")
-        wait_for("an OOM kill", lambda: keyed_counts(events.read_text()).get("oom_kill"))
+        wait_until(lambda: keyed_counts(events.read_text()).get("oom_kill"), timeout=120,
+                   what="an OOM kill")
 
         code, out = run(capsys, "status", "eater", "--data", str(data))
         said = re.search(r"killed by the OOM killer \(memory_max 32M\), (once|\d+ times)", out)
