@@ -13,7 +13,7 @@ never counted, so a score moves only with what the data can change. Pure: the da
 from collections import namedtuple
 
 from ..model.units import label_of
-from ..protocol.process.sandbox import CAPABILITIES, Sandbox
+from ..protocol.process.sandbox import CAPABILITIES, Sandbox, dropped_capabilities
 
 ROOT_NAMES = (None, "root", "0")
 NOBODY = "nobody"
@@ -54,9 +54,6 @@ CAPABILITY_GROUPS = (
     ("sys_tty_config", 25, ("sys_tty_config",)),
     ("sys_pacct", 25, ("sys_pacct",)),
 )
-# What a setting drops from the bounding set on its own (docs/sandbox.md).
-DROPPED_BY = {"private_devices": ("mknod", "sys_rawio"), "protect_kernel": ("sys_module",)}
-
 # systemd.exec(5) settings systemd-analyze weighs that no data key gives here.
 NOT_SCORED = (
     "SystemCallFilter=", "SystemCallArchitectures=", "RestrictAddressFamilies=",
@@ -81,10 +78,7 @@ class Process(namedtuple("Process", "user sandbox umask in_user_tree")):
         lists none), less those a setting drops."""
         kept = set(CAPABILITIES if self.sandbox.capabilities is None
                    else self.sandbox.capabilities)
-        for key, dropped in DROPPED_BY.items():
-            if getattr(self.sandbox, key):
-                kept -= set(dropped)
-        return kept
+        return kept - dropped_capabilities(self.sandbox)
 
 
 Item = namedtuple("Item", "name setting weight range badness_of")
