@@ -25,12 +25,14 @@ def with_setting(process, setting):
     return BEST[setting][1](process)
 
 
-@pytest.mark.parametrize("process", [BARE_ROOT, BARE_USER, IN_TREE], ids=["root", "user",
-                                                                           "user's tree"])
-@pytest.mark.parametrize("setting", sorted(BEST))
-def test_each_setting_at_its_best_lowers_the_score_and_is_offered(process, setting):
-    if setting == "user" and process.user is not None:
-        pytest.skip("runs as a user already")
+PROCESSES = {"root": BARE_ROOT, "user": BARE_USER, "user's tree": IN_TREE}
+
+
+@pytest.mark.parametrize("name, setting", [
+    (name, setting) for name in PROCESSES for setting in sorted(BEST)
+    if setting != "user" or name == "root"])  # a user's process runs as a user already
+def test_each_setting_at_its_best_lowers_the_score_and_is_offered(name, setting):
+    process = PROCESSES[name]
     better = with_setting(process, setting)
     assert badness_sum(better) < badness_sum(process)
     by = score_of(process) - score_of(better)
