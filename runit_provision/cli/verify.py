@@ -160,15 +160,15 @@ def read_or_say(read):
 
 def run_security(args):
     """``--security``: the exposure of every service the data declares (``--only``: those
-    named), as a table or JSON; exit 1 above ``--security-max``, or when the data is bad."""
+    named), as a table or JSON (and JUnit XML, a check per service); exit 1 above
+    ``--security-max``, or when the data is bad."""
     from ..checks.exposure import NOT_SCORED, exposures
 
-    refused = [option for option, given in (("--hosts", args.hosts),
-                                            ("--junitxml", args.junitxml)) if given]
-    if refused:
+    start = time.monotonic()
+    if args.hosts:
         sys.stderr.write("runit-provision verify: --security scores the data and reads no "
-                         "host: %s is for the checks (run verify without --security for "
-                         "them)\n" % " and ".join(refused))
+                         "host: --hosts is for the checks (run verify without --security "
+                         "for them)\n")
         return 2
 
     def read():
@@ -181,6 +181,10 @@ def run_security(args):
     limit = args.security_max
     above = [label for label, _, _, exposure in found
              if limit is not None and exposure.score > limit]
+    if args.junitxml:
+        node = os.path.splitext(os.path.basename(args.facts))[0] if args.facts else "data"
+        write_junitxml(args.junitxml, security_outcomes(found, limit, node),
+                       time.monotonic() - start)
     if args.json:
         print_json(security_json(found, limit, above, NOT_SCORED))
     else:
@@ -218,6 +222,21 @@ def print_security(found, limit, above, not_scored):
     print_table(("SERVICE", "TREE", "USER", "SCORE", "LEVEL", "WOULD LOWER IT"), rows,
                 marks=[LEVEL_MARKS.get(exposure.level) for *_, exposure in found],
                 after=after)
+
+
+def security_outcomes(found, limit, node):
+    """A check ``LABEL::security exposure`` per service, for the JUnit report: failed when it
+    scores above ``limit``, with its score and what would lower it; ``node`` stands where the
+    checks' report names a host (the facts' node, or ``data``)."""
+    from ..checks.expected import Check
+    from ..checks.verify import Outcome
+
+    return [Outcome(Check(label, "security exposure"), node, problems=[
+        "%s: %.1f (%s), above %.1f; would lower it: %s" % (
+            label, exposure.value, exposure.level, limit / 10,
+            ", ".join(lowering_text(lowering) for lowering in exposure.lowerings))]
+        if limit is not None and exposure.score > limit else [])
+        for label, _, _, exposure in found]
 
 
 def security_json(found, limit, above, not_scored):

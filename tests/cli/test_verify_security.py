@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from xml.etree import ElementTree
 
 import pytest
 
@@ -107,11 +108,23 @@ def test_the_gate_through_the_installed_command(argv):
     assert (done.returncode, done.stderr) == (0, "")
 
 
-@pytest.mark.parametrize("extra", [["--hosts", "ssh://web01"], ["--junitxml", "out.xml"]])
-def test_options_for_a_host_are_refused_with_security(argv, capsys, extra):
-    assert main(argv + extra) == 2
-    assert "--security scores the data and reads no host: %s is for the checks" % extra[0] in (
+def test_hosts_are_refused_with_security(argv, capsys):
+    assert main(argv + ["--hosts", "ssh://web01"]) == 2
+    assert "--security scores the data and reads no host: --hosts is for the checks" in (
         capsys.readouterr().err)
+
+
+def test_junit_xml_holds_a_check_per_service_failed_above_the_maximum(argv, tmp_path):
+    junit = tmp_path / "reports" / "security.xml"
+    assert main(argv + ["--security-max", "5", "--junitxml", str(junit)]) == 1
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures")) == ("3", "2")
+    cases = {case.get("classname"): case for case in suite.iter("testcase")}
+    assert list(cases) == ["data.bare", "data.web", "data.alice/notes"]
+    assert {case.get("name") for case in cases.values()} == {"security exposure"}
+    assert cases["data.web"].find("failure") is None
+    assert cases["data.bare"].find("failure").get("message").startswith(
+        "bare: 9.8 (UNSAFE), above 5.0; would lower it: capabilities: [] -5.1, ")
 
 
 def test_a_bad_maximum_is_bad_usage(argv, capsys):
