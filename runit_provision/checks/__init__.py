@@ -5,5 +5,6 @@ users' own tests. Imports nothing on its own (testinfra is the caller's, never i
 parses what they print (``svstatus.py``: sv's status line, the sh probe's fallback);
 ``service.py``: ``RunitService``/``RunitTree``; ``plugin.py``: the opt-in pytest fixtures;
 ``expected.py``: data + rendered tree -> checks; ``verify.py``: the checks run on a host;
-``report.py``: their outcomes as JUnit XML.
+``report.py``: their outcomes as JUnit XML; ``exposure.py``: a service's security exposure,
+scored from the data alone (``verify --security``).
 """

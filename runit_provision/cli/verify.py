@@ -6,19 +6,24 @@ The checks come from the same data, facts and accounts the applier converges fro
 is read in one command (``checks/snapshot.py``) and every check runs over that reading. Exit
 0 when every check passed (skipped ones included), 1 when one failed, a host could not be read,
 or the data is bad.
+
+``--security`` scores each service's exposure from the data alone (``checks/exposure.py``) and
+reads no host: the host's copy of what is scored (``sandbox``, ``run``) is what the checks'
+``files`` compare. ``--security-max`` makes it a gate: exit 1 when a service scores above.
 """
 
 import argparse
 import os
 import shutil
 import sys
+import textwrap
 import time
 
 from ..checks.report import counts, junit_xml
 from ..errors import ProvisionError, ServiceNameError
 from ..model.units import labels_named
 from ..render import render
-from ..shown import prefixed_lines, shown_text
+from ..shown import prefixed_lines, shown_name, shown_text
 from .arguments import ONLY_HELP, seconds
 from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
 from .table import print_json
@@ -70,10 +75,30 @@ def add_parser(sub):
                              "are errors and the next host is read (0: no limit; default %d)"
                              % HOST_TIMEOUT)
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per check")
+    parser.add_argument("--security", action="store_true",
+                        help="instead of the checks: each service's exposure, scored from the "
+                             "data as systemd-analyze security scores a unit (0.0-10.0, 10 "
+                             "worst), with the settings that would lower it; reads no host")
+    parser.add_argument("--security-max", metavar="SCORE", type=security_max,
+                        help="with --security (implied): exit 1 when a service scores above "
+                             "SCORE (0-10, one decimal) or above the band of a level word "
+                             "(OK, MEDIUM, EXPOSED, ...)")
     return parser
 
 
+def security_max(text):
+    """``--security-max``'s argparse type: a score or level, in tenths (exposure.max_score)."""
+    from ..checks.exposure import max_score
+
+    try:
+        return max_score(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("%s, got %r" % (exc, text)) from exc
+
+
 def run(args):
+    if args.security or args.security_max is not None:
+        return run_security(args)
     start = time.monotonic()
     try:
         import testinfra
@@ -87,17 +112,17 @@ def run(args):
     specs = [spec for value in (args.hosts or ["local://"]) for spec in value.split(",") if spec]
     if args.root is not None:  # the checks read paths as ROOT + path: a relative one read "/"
         args.root = os.path.abspath(args.root)  # as "img/" and missed it
-    try:
+
+    def read():
         config, accounts = inputs_from_args(args, accounts_must_exist=is_accounts_host(
             args, specs))
         only = labels_named(config, args.only)
-        tree = render(config, templates=args.templates, only=only)
-    except ServiceNameError as exc:
-        sys.stderr.write("runit-provision verify: %s\n" % exc)
+        return config, accounts, only, render(config, templates=args.templates, only=only)
+
+    found = read_or_say(read)
+    if found is None:
         return 1
-    except ProvisionError as exc:
-        sys.stderr.write(prefixed_lines("runit-provision verify: ", shown_text(str(exc))))
-        return 1
+    config, accounts, only, tree = found
     expected = expectations(config, tree, only=only,
                             runtime=runtime_expected(config, args.root, specs),
                             root=args.root, accounts=accounts if args.root else None)
@@ -119,6 +144,117 @@ def run(args):
         sys.stdout.write(text_report(outcomes, took, len(hosts) > 1, args.verbose,
                                      source=args.hiera or args.data, root=args.root))
     return 0 if all(outcome.status in ("passed", "skipped") for outcome in outcomes) else 1
+
+
+def read_or_say(read):
+    """``read()``'s value, or None once what it raised is on stderr: a name the data has not
+    (its message), or bad data (each line of it prefixed)."""
+    try:
+        return read()
+    except ServiceNameError as exc:
+        sys.stderr.write("runit-provision verify: %s\n" % exc)
+    except ProvisionError as exc:
+        sys.stderr.write(prefixed_lines("runit-provision verify: ", shown_text(str(exc))))
+    return None
+
+
+def run_security(args):
+    """``--security``: the exposure of every service the data declares (``--only``: those
+    named), as a table or JSON (and JUnit XML, a check per service); exit 1 above
+    ``--security-max``, or when the data is bad."""
+    from ..checks.exposure import NOT_SCORED, exposures
+
+    start = time.monotonic()
+    if args.hosts:
+        sys.stderr.write("runit-provision verify: --security scores the data and reads no "
+                         "host: --hosts is for the checks (run verify without --security "
+                         "for them)\n")
+        return 2
+
+    def read():
+        config, _ = inputs_from_args(args)
+        return exposures(config, labels_named(config, args.only))
+
+    found = read_or_say(read)
+    if found is None:
+        return 1
+    limit = args.security_max
+    above = [label for label, _, _, exposure in found
+             if limit is not None and exposure.score > limit]
+    if args.junitxml:
+        node = os.path.splitext(os.path.basename(args.facts))[0] if args.facts else "data"
+        write_junitxml(args.junitxml, security_outcomes(found, limit, node),
+                       time.monotonic() - start)
+    if args.json:
+        print_json(security_json(found, limit, above, NOT_SCORED))
+    else:
+        print_security(found, limit, above, NOT_SCORED)
+    return 1 if above else 0
+
+
+TOP_LOWERINGS = 3  # settings per row of the table; JSON has them all
+LEVEL_MARKS = {"PERFECT": "ok", "SAFE": "ok", "OK": "ok", "EXPOSED": "~", "UNSAFE": "bad",
+               "DANGEROUS": "bad"}
+
+
+def lowering_text(lowering):
+    """``protect_kernel: true -1.5``: the data key (its ``sandbox.`` dropped), its best value,
+    the score it takes off."""
+    return "%s: %s -%.1f" % (lowering.setting.rpartition(".")[2], lowering.best,
+                             lowering.by / 10)
+
+
+def print_security(found, limit, above, not_scored):
+    from .table import print_table
+
+    rows = [(shown_name(label), shown_name(login) if login else "system",
+             "root" if process.is_root else shown_name(process.user),
+             "%.1f" % exposure.value, exposure.level,
+             ", ".join(lowering_text(lowering)
+                       for lowering in exposure.lowerings[:TOP_LOWERINGS]) or "-")
+            for label, login, process, exposure in found]
+    after = [("dim", line) for line in textwrap.wrap(
+        "not scored, no setting here: " + " ".join(not_scored), 80, subsequent_indent="  ")]
+    if limit is not None:
+        after.append(("bad", "%d above %.1f: %s" % (len(above), limit / 10, ", ".join(
+            shown_name(label) for label in above))) if above else
+            ("ok", "none above %.1f" % (limit / 10)))
+    print_table(("SERVICE", "TREE", "USER", "SCORE", "LEVEL", "WOULD LOWER IT"), rows,
+                marks=[LEVEL_MARKS.get(exposure.level) for *_, exposure in found],
+                after=after)
+
+
+def security_outcomes(found, limit, node):
+    """A check ``LABEL::security exposure`` per service, for the JUnit report: failed when it
+    scores above ``limit``, with its score and what would lower it; ``node`` stands where the
+    checks' report names a host (the facts' node, or ``data``)."""
+    from ..checks.expected import Check
+    from ..checks.verify import Outcome
+
+    return [Outcome(Check(label, "security exposure"), node, problems=[
+        "%s: %.1f (%s), above %.1f; would lower it: %s" % (
+            label, exposure.value, exposure.level, limit / 10,
+            ", ".join(lowering_text(lowering) for lowering in exposure.lowerings))]
+        if limit is not None and exposure.score > limit else [])
+        for label, _, _, exposure in found]
+
+
+def security_json(found, limit, above, not_scored):
+    return {
+        "passed": not above,
+        "max": None if limit is None else limit / 10,
+        "above": above,
+        "not_scored": list(not_scored),
+        "services": [{
+            "service": label, "tree": login, "user": None if process.is_root else process.user,
+            "score": exposure.value, "level": exposure.level,
+            "lowered_by": [{"setting": lowering.setting, "to": lowering.best,
+                            "by": lowering.by / 10} for lowering in exposure.lowerings],
+            "items": [{"name": item.name, "setting": item.setting, "weight": item.weight,
+                       "badness": badness, "range": item.range, "why": why}
+                      for item, badness, why in exposure.items],
+        } for label, login, process, exposure in found],
+    }
 
 
 def is_accounts_host(args, specs):

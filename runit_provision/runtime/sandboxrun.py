@@ -38,7 +38,7 @@ import sys
 
 from ..errors import FatalError
 from ..protocol.process.sandbox import (CAPABILITIES, SPEC_MAX, capability_number,
-                                        path_from_word, spec_from_bytes)
+                                        dropped_capabilities, path_from_word, spec_from_bytes)
 from .unix.diag import fatal, with_errstr, write_bytes
 from .unix.environ import original_environ
 from .unix.libc import errno_error, libc
@@ -81,8 +81,6 @@ KERNEL_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/latency_stats", "
                     "/proc/timer_stats", "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq",
                     "/sys")
 KERNEL_INACCESSIBLE = ("/proc/kallsyms", "/proc/kcore", "/lib/modules", "/usr/lib/modules")
-# Capabilities a setting takes from the bounding set whatever ``capabilities`` says.
-DROPPED_BY = {"private_devices": ("mknod", "sys_rawio"), "protect_kernel": ("sys_module",)}
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 DEVICE_MOUNTS = ("pts", "shm", "mqueue")
 DEVICE_LINKS = (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
@@ -236,8 +234,7 @@ def kept_capabilities(sandbox):
     [10]
     >>> kept_capabilities(Sandbox())
     """
-    dropped = {capability_number(name) for key, names in DROPPED_BY.items()
-               if getattr(sandbox, key) for name in names}
+    dropped = {capability_number(name) for name in dropped_capabilities(sandbox)}
     if sandbox.capabilities is None and not dropped:
         return None
     wanted = (range(64) if sandbox.capabilities is None

@@ -101,6 +101,20 @@ class Sandbox:
 
 _OFF = Sandbox()
 
+# Capabilities a setting takes from the bounding set whatever ``capabilities`` says.
+DROPPED_BY = {"private_devices": ("mknod", "sys_rawio"), "protect_kernel": ("sys_module",)}
+
+
+def dropped_capabilities(sandbox):
+    """The names of the capabilities ``sandbox``'s settings drop from the bounding set, those
+    ``capabilities`` lists too (sandbox-run drops them; verify's score counts them dropped).
+
+    >>> sorted(dropped_capabilities(Sandbox(private_devices=True, protect_kernel=True)))
+    ['mknod', 'sys_module', 'sys_rawio']
+    """
+    return {name for key, names in DROPPED_BY.items() if getattr(sandbox, key)
+            for name in names}
+
 
 def spec_bytes(sandbox):
     """The sandbox file of ``sandbox``: one line, versioned like the other files ours reads.
