@@ -34,7 +34,7 @@ SERVICE_KEYS = ("command", "run", "user", "group", "owner", "env", "cwd", "umask
                 "restart_on_change", "restart", "needs", "log", "template", "adopt", "conf",
                 "files", "links", "ready", "ready_timeout", "watchdog", "oneshot",
                 "rerun_on_change", "schedule", "persistent", "jitter", "time_limit",
-                "resources", "stop")
+                "resources", "stop", "sandbox")
 # A timer's own keys (docs/jobs.md#timers): each needs ``schedule`` beside it.
 TIMER_KEYS = ("persistent", "jitter", "time_limit")
 RESTART_KEYS = ("give_up_after", "within", "delay", "max_delay", "steps", "jitter",
@@ -96,7 +96,9 @@ class Service(Record):
     ``resources``: {key: int or None (no limit)} of the service's cgroup, as
     ``protocol.cgroupfs.settings`` takes it ({}: none); ``stop``: ``group`` (a stop ends
     every process of the cgroup) or ``main`` (runit's: the main process only), None when the
-    data does not say — group under our runtime, runit's under the C one (docs/resources.md)."""
+    data does not say — group under our runtime, runit's under the C one (docs/resources.md).
+    ``sandbox``: None, or the ``protocol.process.sandbox.Sandbox`` its process is started in
+    (docs/sandbox.md)."""
 
     __slots__ = ("name", "backoff") + SERVICE_KEYS
 

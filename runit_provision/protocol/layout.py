@@ -71,16 +71,17 @@ def acted_on(service, has_log, has_env):
     >>> scopes = acted_on("/etc/sv/web", has_log=True, has_env=False)
     >>> sorted(scopes.items())  # doctest: +NORMALIZE_WHITESPACE
     [('/etc/sv/web', ('run', 'finish', 'check', 'down', 'control', 'log', 'give-up', 'backoff',
-                      'ready', 'oneshot', 'schedule', 'job', 'needs-done', 'cgroup')),
+                      'ready', 'oneshot', 'schedule', 'job', 'needs-done', 'cgroup',
+                      'sandbox', 'sandboxed')),
      ('/etc/sv/web/control', None),
      ('/etc/sv/web/log', ('run', 'finish', 'check', 'down', 'control')),
      ('/etc/sv/web/log/control', None)]
     """
-    # ``give-up``, ``backoff``, ``ready``, ``oneshot``, ``schedule``, ``needs-done``, ``cgroup``: our runsv
-    # acts on them (every reader shows the service by ``oneshot`` and ``schedule``); ``job`` is
-    # a timer's run
+    # ``give-up``, ``backoff``, ``ready``, ``oneshot``, ``schedule``, ``needs-done``, ``cgroup``:
+    # our runsv acts on them (every reader shows the service by ``oneshot`` and ``schedule``);
+    # ``job`` is a timer's run; ``sandbox`` and ``sandboxed`` are what ./run execs
     top = SERVICE_NAMES + (GIVE_UP, BACKOFF, READY, ONESHOT, SCHEDULE, JOB, NEEDS_DONE,
-                         CGROUP) + (
+                         CGROUP, SANDBOX, SANDBOXED) + (
         (ENV_DIR,) if has_env else ())
     scopes = {service: top, service + "/" + CONTROL_DIR: None}
     if has_env:
@@ -142,6 +143,11 @@ NEEDS_DONE = "needs-done"
 # "cgroup 1 stop=group memory.max=…": the service's cgroup — its limits and what a stop ends
 # (protocol/cgroupfs.py, docs/resources.md); our runsv reads it at each start.
 CGROUP = "cgroup"
+# "sandbox 1 no_new_privileges …": the sandbox ./run starts the service in, through
+# sandbox-run (protocol/process/sandbox.py, docs/sandbox.md); under it, the data's own run
+# script is ``sandboxed`` (./run being sandbox-run's line).
+SANDBOX = "sandbox"
+SANDBOXED = "sandboxed"
 # Its guard's word that it passed: "needs-passed 1 pid=PID boot=ID", written by ./run as the
 # service's owner when it goes on (protocol/needsdone.py) — a reader only compares it.
 NEEDS_PASSED = "needs-passed"

@@ -11,15 +11,16 @@ import posixpath
 from ..model import LIMITS, TIMESTAMPS, log_directory
 from ..protocol.layout import (
     CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, GIVE_UP, JOB, LOG_DIR, NEEDS_DONE, ONESHOT,
-    READY, RUN, SCHEDULE, SVLOGD_CONFIG, CGROUP, path_in)
+    READY, RUN, SANDBOX, SANDBOXED, SCHEDULE, SVLOGD_CONFIG, CGROUP, path_in)
 from ..protocol.backoff import BACKOFF, BACKOFF_STATE, Backoff, backoff_bytes, seconds_text
 from ..protocol.cgroupfs import Spec, settings, spec_bytes
 from ..protocol.process.envfile import file_from_value
+from ..protocol.process.sandbox import spec_bytes as sandbox_bytes
 from ..protocol.readiness import ready_option_words, ready_spec_bytes
 from ..protocol.canonical import log_run_text
 from ..protocol.timer import TimerSpec, timer_spec_bytes
 from ..errors import RenderError
-from .environment import render_file_template, render_template
+from .environment import render_file_template, render_template, shell_quote
 from ..model.tree import Absent, Directory, File, Symlink
 
 
@@ -35,9 +36,10 @@ class Place:
 
 
 def chpst_words(service, env_dir):
-    """chpst's options for a ``command`` service, in a fixed order."""
+    """chpst's options for a ``command`` service, in a fixed order; the user is
+    sandbox-run's to switch to in a sandbox (``sandbox_words``)."""
     words = []
-    if service.user is not None:
+    if service.user is not None and service.sandbox is None:
         words += ["-u", service.user + (":" + service.group if service.group else "")]
     if service.env:
         words += ["-e", env_dir]
@@ -61,6 +63,12 @@ def service_entries(service, place, config, env):
     def script(path, text, mode=0o755):
         entries.append(File(path, text, mode, **own))
 
+    if service.sandbox is not None and RUN not in service.links:
+        entries.append(File(path_in(base, SANDBOX), sandbox_bytes(service.sandbox), 0o644,
+                            **own))
+        if service.run is not None:  # the data's script, started in the sandbox by ./run
+            script(path_in(base, SANDBOXED), render_template(env, "script.j2",
+                                                             {"text": service.run}))
     if service.schedule is not None:  # a timer: the run script is its job
         script(path_in(base, JOB), run_script(service, place, config, env, base))
         entries += timer_entries(service, base, env, own)
@@ -269,15 +277,33 @@ def run_script(service, place, config, env, base):
         "script_head": None, "script_body": None, "needs": needs, "needs_done": needs_done,
         "sv_timeout": config.sv_timeout, "umask": service.umask, "cwd": cwd,
         "chpst": chpst_words(service, path_in(base if cwd is not None else ".", ENV_DIR)),
+        "sandbox": sandbox_words(service, place, base if cwd is not None else "."),
         "notify_relay": notify_relay_words(service, config),
         "watchdog_usec": service.ready.watchdog * 1_000_000 if service.ready else 0,
     }
-    if service.run is not None:
+    if service.run is not None and service.sandbox is not None:
+        context["script_head"] = "#!/bin/sh"
+        context["script_body"] = "exec %s\n" % " ".join(
+            shell_quote(word) for word in context["sandbox"] + ["./" + SANDBOXED])
+    elif service.run is not None:
         head, _, body = service.run.partition("\n")
         context["script_head"], context["script_body"] = head, body
     if service.template is not None:
         return render_file_template(env, service.template, context)
     return render_template(env, "run.j2", context)
+
+
+def sandbox_words(service, place, directory):
+    """``sandbox-run`` and its words before the program (None: no sandbox): the sandbox file
+    in ``directory`` (the service directory, as ``./run`` or a ``cd`` leaves it), and the
+    user to switch to — in a user's tree the tree is already the user, and sandbox-run
+    makes a user namespace instead (docs/sandbox.md)."""
+    if service.sandbox is None:
+        return None
+    words = ["sandbox-run", path_in(directory, SANDBOX)]
+    if service.user is not None and place.tree_user is None:
+        words += ["-u", service.user + (":" + service.group if service.group else "")]
+    return words
 
 
 def notify_relay_words(service, config):

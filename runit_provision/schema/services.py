@@ -20,6 +20,7 @@ from .files import check_links_and_keys, read_conf, read_files, read_links
 from .log import read_log
 from .readers import Readers
 from .resources import check_memory_bounds, read_resources, read_stop
+from .sandbox import read_sandbox, sandbox_of
 from .schedule import read_schedule
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -92,7 +93,8 @@ def build_service(name, values):
         schedule=values.get("schedule"), persistent=values.get("persistent") is True,
         jitter=float(values.get("jitter") or 0),
         time_limit=None if values.get("time_limit") is None else float(values["time_limit"]),
-        resources=values.get("resources") or {}, stop=values.get("stop"))
+        resources=values.get("resources") or {}, stop=values.get("stop"),
+        sandbox=sandbox_of(values.get("sandbox")))
 
 
 def read_service_keys(read, path, raw, is_defaults=False):
@@ -157,6 +159,12 @@ def _one_service_checks(problems, path, values, own, tree_owner):
         if mine:
             problems.add(path, "%s: not with links.run (the linked run sets its own process "
                                "state, and no guard can be written into it)" % ", ".join(mine))
+    if values.get("sandbox") is not None and (run_link or "template" in values):
+        if "sandbox" in own:
+            problems.add(path + ("sandbox",), "not with %s (./run would be started outside "
+                         "the sandbox: give command or run)"
+                         % ("links.run" if run_link else "template"))
+        values.pop("sandbox")
     if values.get("log") is False and any(name.startswith("log/")
                                           for name in values.get("files") or {}):
         problems.add(path + ("files",), "a file in log/ with log: false (runsv would run a "
@@ -273,12 +281,15 @@ def _ready_checks(problems, path, values, own):
         else:
             problems.add(path + (key,), "%s needs ready: %s (it times what the service "
                                         "says)" % (key, " or ".join(kinds)))
+    if kind == "notify" and (values.get("sandbox") or {}).get("private_network"):
+        problems.add(path + ("ready",), "ready: notify with sandbox.private_network: the "
+                     "notify socket is in the host's network namespace, out of the service's "
+                     "reach (ready: {fd: N} is a pipe, which it keeps)")
 
 
 def _merge(defaults, own):
-    """``defaults`` under ``own``: hashes (env, limits, resources, control, log, restart)
-    merged, others
-    replaced."""
+    """``defaults`` under ``own``: hashes (env, limits, resources, control, log, restart,
+    sandbox) merged, others replaced."""
     merged = dict(defaults)
     for key, value in own.items():
         base = merged.get(key)
@@ -537,4 +548,5 @@ _KEY_READERS = {
     "watchdog": lambda read, path, value: read.integer(path, value, 1, SECONDS_MAX),
     "resources": read_resources,
     "stop": read_stop,
+    "sandbox": read_sandbox,
 }

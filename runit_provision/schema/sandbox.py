@@ -1,0 +1,87 @@
+"""schema: ``sandbox`` — a service hardened as systemd's are (docs/sandbox.md).
+
+A hash of the settings ``protocol/process/sandbox.py`` names, each checked at its own key:
+flags true or false, ``capabilities`` a list of names the kernel has (``cap_`` and case
+optional, written back lower case and bare), ``protect_system`` / ``protect_home`` ``true``
+or one of their words (``false``: off), the path lists absolute and normalised (a ``-`` prefix:
+may be missing). The typed value is a hash, so ``defaults`` merge under a service's key by key;
+``sandbox_of`` makes it the protocol's ``Sandbox``.
+"""
+
+from ..protocol.process.sandbox import (
+    CAPABILITIES, FLAGS, KEYS, PATH_LISTS, PROTECT_HOME, PROTECT_SYSTEM, Sandbox, capability_number,
+    checked_path)
+
+WORDS = {"protect_system": PROTECT_SYSTEM, "protect_home": PROTECT_HOME}
+
+
+def read_sandbox(read, path, value):
+    """``{key: typed value}`` of a ``sandbox`` hash; a problem at each bad key or value."""
+    value = read.keyed_hash(path, value, KEYS)
+    if value is None:
+        return None
+    found = {}
+    for key, item in value.items():
+        at = path + (key,)
+        if key in FLAGS:
+            item = read.boolean(at, item)
+        elif key in WORDS:
+            item = _word(read, at, item, WORDS[key])
+        elif key == "capabilities":
+            item = _capabilities(read, at, item)
+        elif key in PATH_LISTS:
+            item = _paths(read, at, item)
+        else:
+            continue
+        if item is not None:
+            found[key] = item
+    return found
+
+
+def sandbox_of(values):
+    """The protocol's ``Sandbox`` of a typed ``sandbox`` hash; None when nothing is on (an
+    empty hash, or every flag false): the service runs as it would without the key."""
+    settings = {key: value for key, value in (values or {}).items() if value not in (False, ())
+                or key == "capabilities"}
+    return Sandbox(**settings) if settings else None
+
+
+def _word(read, path, value, words):
+    if value is True:
+        return "true"
+    if value is False:
+        return False
+    return read.choice(path, value, words)
+
+
+def _capabilities(read, path, value):
+    if not isinstance(value, list):
+        read.problems.add(path, "expected a list of capability names, got %r" % (value,))
+        return None
+    names = []
+    for index, name in enumerate(value):
+        try:
+            if not isinstance(name, str):
+                raise ValueError("expected a capability name, got %r" % (name,))
+            names.append(CAPABILITIES[capability_number(name)])
+        except ValueError as exc:
+            read.problems.add(path + (index,), str(exc))
+            return None
+    return tuple(dict.fromkeys(names))
+
+
+def _paths(read, path, value):
+    if not isinstance(value, list):
+        read.problems.add(path, "expected a list of absolute paths, got %r" % (value,))
+        return None
+    paths = []
+    for index, item in enumerate(value):
+        text = read.text(path + (index,), item)
+        if text is None:
+            return None
+        try:
+            paths.append(checked_path(text))
+        except ValueError as exc:
+            read.problems.add(path + (index,), str(exc))
+            return None
+    return tuple(dict.fromkeys(paths))
