@@ -86,6 +86,7 @@ def carry_sandbox(unit, data, notes, refuse, unsupported, words):
         unsupported("%s: ProtectSystem=strict with RuntimeDirectory=: the run script makes "
                     "the directory inside the sandbox, where /run is read-only" % unit.where(
                         "Service", "ProtectSystem"))
+        del sandbox["protect_system"]
     if sandbox:
         data["sandbox"] = {key: sandbox[key] for key in KEYS if key in sandbox}
 

@@ -147,6 +147,16 @@ def test_what_the_sandbox_cannot_say_is_refused_and_dropped_leniently(lines, rea
     assert any(dropped.startswith(reason) for dropped in lenient.dropped), lenient.dropped
 
 
+def test_what_is_dropped_is_not_in_the_sandbox():
+    """Leniently, a dropped setting is gone from the data, the rest of the sandbox kept."""
+    result = translate(unit_of("RuntimeDirectory=web\nProtectSystem=strict\nPrivateTmp=yes\n"
+                               "User=www\nCapabilityBoundingSet=CAP_KILL\n"
+                               "AmbientCapabilities=CAP_NET_RAW\nProtectKernelModules=yes\n"),
+                       drop_unsupported=True)
+    assert result.data["sandbox"] == {"private_tmp": True}
+    assert len(result.dropped) == 3, result.dropped
+
+
 @pytest.mark.parametrize("lines, reason", [
     ("NoNewPrivileges=maybe\n", "%s:3: NoNewPrivileges=maybe: not a boolean" % WHERE),
     ("ProtectSystem=everything\n", "%s:3: ProtectSystem=everything: unknown" % WHERE),
@@ -181,3 +191,33 @@ def test_a_hardened_unit_keeps_what_the_sandbox_has_and_drops_seccomp_by_name():
         "RestrictRealtime=yes"]
     assert [line.split(": ")[0] for line in result.dropped] == [
         "%s:%d" % (WHERE, number) for number in (13, 14, 15)]
+
+
+HARDENED = """[Service]
+ExecStart=/usr/bin/web --port 80
+User=www
+NoNewPrivileges=yes
+AmbientCapabilities=CAP_NET_BIND_SERVICE
+CapabilityBoundingSet=CAP_NET_BIND_SERVICE
+ProtectSystem=strict
+ProtectHome=read-only
+PrivateTmp=yes
+ReadWritePaths=-/var/lib/web
+"""
+
+
+def test_the_imported_sandbox_validates_and_renders_its_file_and_run(tmp_path):
+    """The round trip: the YAML import writes is data the schema reads, and render writes
+    the service's sandbox file and a ./run that execs sandbox-run, which switches the user."""
+    from runit_provision.cli.main import main
+    unit = tmp_path / "web.service"
+    unit.write_text(HARDENED)
+    out = tmp_path / "services.yaml"
+    assert main(["import", "--systemd", str(unit), "--out", str(out)]) == 0
+    assert main(["render", "--data", str(out), "--out", str(tmp_path / "rendered")]) == 0
+    service = next((tmp_path / "rendered").rglob("web/sandbox")).parent
+    assert (service / "sandbox").read_bytes() == (
+        b"sandbox 1 no_new_privileges capabilities=net_bind_service private_tmp "
+        b"protect_system=strict protect_home=read-only read_write_paths=-/var/lib/web\n")
+    run = (service / "run").read_text()
+    assert "exec sandbox-run ./sandbox -u www /usr/bin/web --port 80\n" in run, run
