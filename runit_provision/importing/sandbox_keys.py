@@ -10,8 +10,6 @@ unsupported, with the reason; a value that cannot be read is refused. The seccom
 and the hardening settings the sandbox has not are named as such (``HARDENING_WHY``).
 """
 
-import os.path
-
 from ..protocol.process.sandbox import CAPABILITIES, KEYS, capability_number, checked_path
 
 BOOLEANS = {"yes": True, "true": True, "on": True, "1": True, "no": False, "false": False,
@@ -121,7 +119,10 @@ def _paths(unit, setting, notes, refuse, words):
                     notes.append("%s: %s=%s: the + prefix (a path under RootDirectory=) "
                                   "is the host's path here" % (where, setting, item))
                 prefix, item = ("-" if item[0] == "-" else prefix), item[1:]
-            path = "/" + os.path.normpath(item).lstrip("/") if item.startswith("/") else item
+            # "//", "." and a trailing "/" are systemd's to simplify; ".." is refused, as
+            # systemd does (where it leads depends on the links on the way)
+            path = "/" + "/".join(part for part in item.split("/") if part not in ("", ".")) \
+                if item.startswith("/") else item
             try:
                 found.append(checked_path(prefix + path))
             except ValueError as exc:
@@ -175,10 +176,15 @@ def _capabilities(unit, data, notes, refuse, unsupported, no_new_privileges):
         return None if bounding in (None, _ALL) else _ordered(bounding)
     if not ambient and bounding in (None, _ALL):
         return None
-    if ambient and "run" in data:
-        unsupported("%s: AmbientCapabilities= of a service run as %s from a run script: the "
-                    "script switches user with chpst, inside the sandbox, and keeps none"
-                    % (ambient_at, user))
+    if "run" in data and not ambient and no_new_privileges:
+        notes.append("%s: no capabilities written for %s, run from a run script (whose chpst "
+                     "needs setuid and setgid): with no new privileges it holds none and gains "
+                     "none" % (bounding_at, user))
+        return None
+    if "run" in data:
+        unsupported("%s: capabilities of a service run as %s from a run script: the script "
+                    "switches user with chpst inside the sandbox, which that bounding set "
+                    "forbids, and keeps none" % (ambient_at or bounding_at, user))
         return None
     if bounding != ambient and not no_new_privileges:
         notes.append("%s: the bounding set of %s is its ambient capabilities (%s): a "

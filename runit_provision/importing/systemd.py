@@ -310,8 +310,8 @@ def translate(unit, imported=(), has_socket=False, drop_unsupported=False, timer
         elif section != "Service":
             unsupported("%s: [%s] %s=%s: runit has no %s units" % (
                 where, section, key, value, section.lower()))
-        elif key in SERVICE_INFORMATIVE or (key in HARDENING_WHY and BOOLEANS.get(
-                value.lower(), True) is False):  # a hardening setting off: systemd's default
+        elif key in SERVICE_INFORMATIVE or (key in HARDENING_WHY and (
+                not value or BOOLEANS.get(value.lower()) is False)):  # off: systemd's default
             ignored.append(key)
         elif key in HARDENING_WHY:
             unsupported("%s: %s=%s: %s" % (where, key, value, HARDENING_WHY[key]))

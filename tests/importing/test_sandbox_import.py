@@ -54,7 +54,7 @@ def test_off_reset_or_unset_writes_nothing():
     is systemd's default, and no ``sandbox`` key is written."""
     assert sandbox_of("NoNewPrivileges=no\nPrivateTmp=yes\nPrivateTmp=\nProtectSystem=no\n"
                       "ProtectHome=false\nReadWritePaths=/srv\nReadWritePaths=\n"
-                      "CapabilityBoundingSet=~\nProtectClock=no\n") is None
+                      "CapabilityBoundingSet=~\nProtectClock=no\nSystemCallFilter=\n") is None
 
 
 def test_the_path_lists_take_the_specifiers_and_the_plus_prefix_is_noted():
@@ -120,8 +120,11 @@ def test_a_user_holds_its_ambient_capabilities_and_root_its_bounding_set():
      "protect_kernel is one setting for the three, and would also make read-only or refuse "
      "what this service may need" % WHERE),
     ("User=www\nAmbientCapabilities=CAP_NET_BIND_SERVICE\nEnvironmentFile=/etc/default/web\n",
-     "%s:4: AmbientCapabilities= of a service run as www from a run script: the script "
-     "switches user with chpst, inside the sandbox, and keeps none" % WHERE),
+     "%s:4: capabilities of a service run as www from a run script: the script switches "
+     "user with chpst inside the sandbox, which that bounding set forbids, and keeps none"
+     % WHERE),
+    ("User=www\nCapabilityBoundingSet=CAP_KILL\nEnvironmentFile=/etc/default/web\n",
+     "%s:4: capabilities of a service run as www from a run script" % WHERE),
     ("RuntimeDirectory=web\nProtectSystem=strict\n",
      "%s:4: ProtectSystem=strict with RuntimeDirectory=: the run script makes the directory "
      "inside the sandbox, where /run is read-only" % WHERE),
@@ -147,6 +150,18 @@ def test_what_the_sandbox_cannot_say_is_refused_and_dropped_leniently(lines, rea
     assert any(dropped.startswith(reason) for dropped in lenient.dropped), lenient.dropped
 
 
+def test_a_user_run_script_with_no_new_privileges_needs_no_bounding_set():
+    """A run script switches user with chpst inside the sandbox; a user that holds no
+    capability and gains none there needs no bounding set: none is written, and said."""
+    result = translate(unit_of("User=www\nEnvironmentFile=/etc/default/web\n"
+                               "AmbientCapabilities=\nCapabilityBoundingSet=\n"
+                               "NoNewPrivileges=yes\n"))
+    assert result.data["sandbox"] == {"no_new_privileges": True}
+    assert "%s:6: no capabilities written for www, run from a run script (whose chpst needs " \
+           "setuid and setgid): with no new privileges it holds none and gains none" % WHERE \
+        in result.notes
+
+
 def test_what_is_dropped_is_not_in_the_sandbox():
     """Leniently, a dropped setting is gone from the data, the rest of the sandbox kept."""
     result = translate(unit_of("RuntimeDirectory=web\nProtectSystem=strict\nPrivateTmp=yes\n"
@@ -161,6 +176,8 @@ def test_what_is_dropped_is_not_in_the_sandbox():
     ("NoNewPrivileges=maybe\n", "%s:3: NoNewPrivileges=maybe: not a boolean" % WHERE),
     ("ProtectSystem=everything\n", "%s:3: ProtectSystem=everything: unknown" % WHERE),
     ("ReadWritePaths=var/lib/web\n", "%s:3: ReadWritePaths=var/lib/web: not an absolute" % WHERE),
+    ("ReadWritePaths=/srv/../etc\n", "%s:3: ReadWritePaths=/srv/../etc: not an absolute, "
+     "normalised path" % WHERE),
     ("ReadOnlyPaths=/etc/%z\n", "%s:3: ReadOnlyPaths=/etc/%%z: the specifier %%z" % WHERE),
     ("CapabilityBoundingSet=CAP_FLYING\n", "%s:3: CapabilityBoundingSet=CAP_FLYING: unknown "
      "capability: CAP_FLYING" % WHERE),
