@@ -15,10 +15,11 @@ from .hiera import load
 from .schema import read_config
 from .schema.accounts import check_accounts_exist
 from .schema.resources import check_controllers, resources_written
+from .schema.sandbox import check_user_namespaces
 
 
 def config_of(hiera=None, data=None, facts=None, passwd=None, group=None, root=None,
-              accounts_must_exist=False, cgroup=None):
+              accounts_must_exist=False, cgroup=None, userns=None):
     """``(config, accounts)`` of the data (a ``hiera.yaml``, or one data file), the facts
     (None: the host's) and the accounts (``databases_for``'s rule); with
     ``accounts_must_exist`` (plan, apply, restart…, verify of the accounts' own host) a login
@@ -26,7 +27,9 @@ def config_of(hiera=None, data=None, facts=None, passwd=None, group=None, root=N
     user's ``groups``) that the accounts lack is a DataError at its file:line:col
     (``schema/accounts.py``). ``cgroup``: with a limit in the data (plan, apply), called for
     the host's ``(mount, controllers)`` (``host.cgroup.cgroup_hierarchy``): a ``resources``
-    key whose controller the host lacks is a DataError too (``schema/resources.py``)."""
+    key whose controller the host lacks is a DataError too (``schema/resources.py``).
+    ``userns``: called for why the host refuses a user namespace (None: it does not,
+    ``host.userns.user_namespaces_refused``): then a user's sandboxed service is one too."""
     resolved = load(hiera=hiera, data=data, facts=facts)
     found, origins = resolved.runit_data()
     databases = databases_for(passwd, group, root)
@@ -37,6 +40,9 @@ def config_of(hiera=None, data=None, facts=None, passwd=None, group=None, root=N
         check_accounts_exist(found, origins, config, databases, problems)
     if cgroup is not None and config is not None and resources_written(found):
         check_controllers(problems, found, *cgroup())
+    refused = userns() if userns is not None and config is not None else None
+    if refused is not None:
+        check_user_namespaces(problems, found, refused)
     problems.raise_if_any()
     return config, accounts
 

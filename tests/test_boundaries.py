@@ -88,6 +88,9 @@ ALLOWED = {
     # temporary host, our runsvdir on it, the wait for its tree to be as wanted (health's rows
     # read through host/), and its one end (processes: the tree's processes)
     "demo": {"health", "host", "accounts", "runtime.unix", "protocol", "errors", "yaml"},
+    # mixin: alerts, rules and dashboards over metrics' families (health/metrics.py names
+    # them); pure dicts — the cli writes them
+    "mixin": {"health"},
     "cli": {"*"},
 }
 

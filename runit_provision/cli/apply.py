@@ -97,9 +97,11 @@ def run_job(args, check):
     command = "plan" if check else "apply"
     try:
         from ..host.cgroup import cgroup_hierarchy
+        from ..host.userns import user_namespaces_refused
 
         # plan refuses as apply does: its exit code answers "would apply converge here?"
-        config, _ = inputs_from_args(args, accounts_must_exist=True, cgroup=cgroup_hierarchy)
+        config, _ = inputs_from_args(args, accounts_must_exist=True, cgroup=cgroup_hierarchy,
+                                     userns=user_namespaces_refused)
         only = labels_named(config, args.only)
         from ..render import render
 

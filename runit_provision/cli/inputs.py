@@ -35,15 +35,16 @@ def config_from_args(args):
     return inputs_from_args(args)[0]
 
 
-def inputs_from_args(args, accounts_must_exist=False, cgroup=None):
+def inputs_from_args(args, accounts_must_exist=False, cgroup=None, userns=None):
     """``(config, accounts)`` of the command line (``inputs.config_of``: with
     ``accounts_must_exist``, an account the data names and the accounts lack is a DataError
-    at its file:line:col; with ``cgroup``, a limit the host's controllers cannot honour)."""
+    at its file:line:col; with ``cgroup``, a limit the host's controllers cannot honour;
+    with ``userns``, a user's sandbox the host's kernel refuses)."""
     from ..inputs import config_of
 
     return config_of(hiera=args.hiera, data=args.data, facts=args.facts, passwd=args.passwd,
                      group=args.group, root=args.root, accounts_must_exist=accounts_must_exist,
-                     cgroup=cgroup)
+                     cgroup=cgroup, userns=userns)
 
 
 class Unread:

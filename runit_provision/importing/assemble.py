@@ -18,9 +18,10 @@ from ..model import USER_TREE_PREFIX
 from ..model.units import label_of
 from ..protocol.layout import (BACKOFF, CGROUP, CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN,
                                ENV_DIR, FINISH, GIVE_UP, JOB, LOG_DIR, ONESHOT, READY, RUN,
-                               SCHEDULE, SVLOGD_CONFIG, acted_on)
+                               SANDBOX, SANDBOXED, SCHEDULE, SVLOGD_CONFIG, acted_on)
 from .carried import carried, instance_of
 from .cgroup_keys import cgroup_file_keys, without_c_runsv_lines
+from .sandboxed import sandbox_file_keys, unsandboxed_run
 from .found import Found, FoundEntry, bytes_of
 from .recognise import (Notes, backoff_finish_part, backoff_keys, command_keys, config_keys,
                         env_value, give_up_keys, log_keys, ready_keys,
@@ -111,7 +112,8 @@ def propose(found, settings):
             return None, notes
     run_name = run_of(found)
     run = found.entries.get(run_name)
-    text = structured = None
+    text = structured = wrapped = None
+    sandbox = _sandbox(found, notes)
     if run is not None and run.kind == "link" and timer is not None:
         notes.problems.append("job: a link to %s: the data writes a timer's job from its "
                               "run or command" % run.target)
@@ -135,8 +137,12 @@ def propose(found, settings):
             notes.said.append("run has the notify-relay that ready renders under runtime: "
                               "system: read back as ready, it renders the same under "
                               "runtime: system (under python our runsv needs no relay)")
-        structured, why_not = command_keys(text, settings.sv_dir, settings.sv_timeout,
-                                           found.base)
+        wrapped = _unwrapped(found, text) if sandbox is not None else None
+        if wrapped is not None:
+            text, why_not = wrapped, "its script runs in the sandbox (./sandboxed)"
+        else:
+            structured, why_not = command_keys(text, settings.sv_dir, settings.sv_timeout,
+                                               found.base)
     data = {}
     env = _env(found, notes)
     _scripts(found, data, notes)
@@ -168,6 +174,12 @@ def propose(found, settings):
             notes.said.append("run ends with `exec sv down .`: work that runs once (kept as "
                               "written; oneshot: true says so, and every view then tells "
                               "done or failed: docs/jobs.md)")
+    if sandbox is not None and (wrapped is not None if "run" in data else
+                                (structured or {}).get("_sandboxed")):
+        data["sandbox"] = sandbox
+    elif sandbox is not None:
+        notes.changes.append("sandbox would be removed: %s does not start the service in "
+                             "it as render writes it (docs/sandbox.md)" % run_name)
     if env is not None:
         data["env"] = env
     if log is not None:
@@ -206,6 +218,29 @@ def _without_c_runsv_lines(found, notes):
     clone.tree, clone.log_dir = found.tree, found.log_dir
     clone.log_entries, clone.log_unread = found.log_entries, found.log_unread
     return clone
+
+
+def _sandbox(found, notes):
+    """The ``sandbox`` key of the directory's ``sandbox`` file (None: none, or unreadable,
+    said)."""
+    entry = found.entries.get(SANDBOX)
+    if entry is None:
+        return None
+    keys, why = sandbox_file_keys(*bytes_of(entry))
+    if keys is None:
+        notes.changes.append("sandbox would be removed: %s" % why)
+        return None
+    return keys["sandbox"]
+
+
+def _unwrapped(found, text):
+    """The run script render wrote into ``./sandboxed`` behind ``text`` (its wrapper), with
+    the wrapper's guards; None when ``text`` is no such wrapper."""
+    inner = found.entries.get(SANDBOXED)
+    if inner is None or inner.kind != "file":
+        return None
+    inner_text, _ = script_text(*bytes_of(inner))
+    return None if inner_text is None else unsandboxed_run(text, inner_text)
 
 
 def run_of(found):
@@ -267,6 +302,7 @@ def _with_command(structured, env, settings):
     keys = dict(structured)
     timeouts = keys.pop("_timeouts", set())
     uses_env = keys.pop("_uses_env", False)
+    keys.pop("_sandboxed", None)
     if timeouts - {str(settings.sv_timeout)}:
         return None
     if uses_env != bool(env):

@@ -15,6 +15,7 @@ from ..model import DEFAULT_PATH, LIMITS, TIMESTAMPS, USER_TREE_PREFIX
 from ..protocol.process.envfile import file_from_value, value_bytes
 from ..protocol.layout import ENV_DIR, LOG_DIR, RUN, path_in
 from ..protocol.canonical import log_run_from_bytes
+from .sandboxed import sandbox_run_keys
 
 _OPTION_OF_LIMIT = {"-" + letter: key for key, letter in LIMITS.items()}
 _TIMESTAMPS_OF_FLAG = {flag: name for name, flag in TIMESTAMPS.items()}
@@ -85,7 +86,7 @@ def command_keys(text, sv_dir, sv_timeout, base):
         sv -w TIMEOUT start SV_DIR/DEP || exit 1      (each of needs)
         umask NNNN
         cd CWD || exit 1
-        exec [chpst -u U[:G] -e ENVDIR -n N -o … ] ARGV…
+        exec [chpst -u U[:G] -e ENVDIR -n N -o … ] [sandbox-run SPEC [-u U[:G]]] ARGV…
 
     A proposal: ``check`` confirms it by rendering. ``sv_timeout`` None accepts any timeout
     (the first pass, which collects them)."""
@@ -127,6 +128,9 @@ def command_keys(text, sv_dir, sv_timeout, base):
         argv = _chpst_keys(argv[1:], keys, base)
         if argv is None:
             return None, "chpst options other than -u -e -n and the limits, in that order"
+    argv = sandbox_run_keys(argv, keys, base)
+    if argv is None:
+        return None, "sandbox-run with other words than render writes (SPEC [-u USER])"
     if not argv:
         return None, "no command after exec"
     keys["command"] = argv

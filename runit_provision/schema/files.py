@@ -19,9 +19,10 @@ the key that writes them.
 
 import re
 
-from ..protocol.layout import (BACKOFF, BACKOFF_STATE, CHECK, CONF, CONTROL_DIR, DOWN,
+from ..protocol.layout import (BACKOFF, BACKOFF_STATE, CGROUP, CHECK, CONF, CONTROL_DIR, DOWN,
                                ENV_DIR, FINISH, GIVE_UP, JOB, LOG_DIR, NEEDS_DONE, NEEDS_PASSED,
-                               ONESHOT, READY, RUN, SCHEDULE, SUPERVISE_DIR, TIMER_STAMP)
+                               ONESHOT, READY, RUN, SANDBOX, SANDBOXED, SCHEDULE, SUPERVISE_DIR,
+                               TIMER_STAMP)
 from ..source import type_name
 
 FILE_KEYS = ("content", "mode")
@@ -43,9 +44,12 @@ WRITTEN_BY = {RUN: "the key run or command", FINISH: "the key finish", CHECK: "t
               ENV_DIR: "the key env", SUPERVISE_DIR: "runsv", SCHEDULE: "the key schedule",
               JOB: "a timer's run or command (schedule:)",
               TIMER_STAMP: "a timer's waiter, as it runs (persistent:)",
-              CONF: "the key conf", LOG_DIR: "the key log"}
+              CONF: "the key conf", LOG_DIR: "the key log",
+              CGROUP: "the keys resources and stop", SANDBOX: "the key sandbox",
+              SANDBOXED: "the key run, under sandbox"}
 KEYED = (RUN, FINISH, CHECK, DOWN, GIVE_UP, BACKOFF, BACKOFF_STATE, ONESHOT, NEEDS_DONE,
-         NEEDS_PASSED, READY, CONTROL_DIR, ENV_DIR, SUPERVISE_DIR, SCHEDULE, JOB, TIMER_STAMP)
+         NEEDS_PASSED, READY, CONTROL_DIR, ENV_DIR, SUPERVISE_DIR, SCHEDULE, JOB, TIMER_STAMP,
+         CGROUP, SANDBOX, SANDBOXED)
 LOG_KEYED = (RUN, FINISH, CHECK, DOWN, CONTROL_DIR, SUPERVISE_DIR)
 _MODE = re.compile(r"0?[0-7]{3}\Z")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")  # tab, newline and CR are text

@@ -780,3 +780,35 @@ def test_a_backoff_imports_as_its_keys_and_its_finish_as_the_datas_own(root, tmp
     capsys.readouterr()
     assert run_cli("plan", "--data", with_host_keys(out, tmp_path), "--root", root,
                    "--profile-d", "none") == 0, capsys.readouterr().out
+
+
+def test_a_sandboxed_service_imports_back_as_its_sandbox_and_plans_nothing(root, tmp_path,
+                                                                          capsys):
+    """The ``sandbox`` file reads back as the key, sandbox-run's words in run as the command
+    and the user it switches to, and a run script's wrapper as the script in ``./sandboxed``
+    with its guards (docs/sandbox.md); the plan of the import is empty."""
+    sandbox = {"no_new_privileges": True, "capabilities": ["net_bind_service"],
+               "protect_system": True, "read_write_paths": ["/srv/my web", "-/var/cache/web"]}
+    services = {
+        "web": {"command": ["/usr/local/bin/web", "--port", "80"], "user": "www-data",
+                "group": "adm", "cwd": "/srv/my web", "env": {"A": "b"}, "sandbox": sandbox},
+        "script": {"run": "#!/bin/sh\nexec 2>&1\nexec sleep 100\n", "needs": ["web"],
+                   "sandbox": {"private_tmp": True, "protect_home": "read-only"}},
+        "purge": {"command": ["/usr/bin/purge"], "schedule": "daily",
+                  "sandbox": {"capabilities": [], "private_network": True}},
+    }
+    applied(root, tmp_path, yaml.safe_dump({"runit": {"init": "none", "runtime": "system",
+                                                      "services": services}}))
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 0, \
+        capsys.readouterr().err
+    imported = yaml.safe_load(out.read_text())["runit"]["services"]
+    assert imported["web"]["sandbox"] == sandbox and imported["web"]["user"] == "www-data"
+    assert imported["web"]["command"] == services["web"]["command"]
+    assert (imported["script"]["run"], imported["script"]["needs"]) == (
+        services["script"]["run"], ["web"])
+    assert imported["script"]["sandbox"] == services["script"]["sandbox"]
+    assert imported["purge"]["sandbox"] == services["purge"]["sandbox"]
+    capsys.readouterr()
+    assert run_cli("plan", "--data", with_host_keys(out, tmp_path), "--root", root,
+                   "--profile-d", "none") == 0, capsys.readouterr().out
