@@ -8,7 +8,7 @@ from pathlib import Path
 BENCHES = ("sv_startup.py", "runsv_respawn.py", "tree.py", "user_trees.py",
            "svlogd_throughput.py", "logs.py", "logs_journal.py", "verify.py", "apply.py",
            "puppet_module.py", "puppet_catalog.py", "fleet.py", "status.py", "import.py",
-           "void_import.py", "readiness.py", "chaos.py")  # chaos.py: 10 minutes each, ours and C
+           "void_import.py", "readiness.py", "sandbox_start.py", "chaos.py")  # chaos.py: 10 minutes each, ours and C
 
 
 def main():

@@ -4,6 +4,7 @@ user namespace and applies the sandbox there (docs/sandbox.md, "Without privileg
 where the host allows no user namespace, the service does not run and says why. In the VM,
 whose sysctls are the test's to change."""
 
+import os
 import pwd
 import subprocess
 from pathlib import Path
@@ -17,6 +18,7 @@ from tests.vm.test_resources import vmtree  # noqa: F401 (the fixture)
 SAYS = ("grep -E '^(NoNewPrivs|CapEff):' /proc/self/status | tr -d '\\t'; "
         "if test -w /usr; then echo usr=writable; else echo usr=read-only; fi; "
         "echo tmp=$(ls -A /tmp | wc -l); echo net=$(ls /sys/class/net | tr '\\n' ,); "
+        "echo netns=$(readlink /proc/self/ns/net); "
         "echo said")
 MAX_USERNS = Path("/proc/sys/user/max_user_namespaces")
 
@@ -53,8 +55,9 @@ def chown_to_nobody(path):
 def said(path):
     wait_until(lambda: path.exists() and "said\n" in path.read_text(), timeout=120,
                what="%s said" % path)
-    return dict(line.replace(":", "=", 1).split("=", 1) for line in
-                path.read_text().splitlines() if "=" in line or ":" in line)
+    lines = path.read_text().splitlines()
+    return dict((line if "=" in line else line.replace(":", "=", 1)).split("=", 1)
+                for line in lines if "=" in line or ":" in line)
 
 
 def test_a_users_service_is_sandboxed_in_a_user_namespace(users_tree):
@@ -68,7 +71,9 @@ def test_a_users_service_is_sandboxed_in_a_user_namespace(users_tree):
     assert (hard["NoNewPrivs"], bare["NoNewPrivs"]) == ("1", "0")
     assert hard["usr"] == bare["usr"] == "read-only"  # nobody's anyway; strict's too
     assert hard["tmp"] == "0" and bare["tmp"] != "0"
-    assert hard["net"] == "lo," and bare["net"] != "lo,"
+    # a network namespace of its own, with lo alone (the VM's own has no other link)
+    assert hard["net"] == "lo," and hard["netns"] != bare["netns"]
+    assert bare["netns"] == os.readlink("/proc/self/ns/net")
 
 
 def test_where_the_host_allows_no_user_namespace_the_service_does_not_run(users_tree):
