@@ -42,6 +42,8 @@ HARDENING_WHY = {
     "DynamicUser": "a user made for each start: runit runs as an account that exists",
 }
 _ALL = frozenset(CAPABILITIES)
+# a /tmp of its own, not shared with other services: what private_tmp always is
+_PRIVATE_TMP = dict(BOOLEANS, disconnected=True)
 
 
 def carry_sandbox(unit, data, notes, refuse, unsupported, words):
@@ -49,8 +51,7 @@ def carry_sandbox(unit, data, notes, refuse, unsupported, words):
     splits a path list as systemd does, its specifiers expanded (ValueError: why not)."""
     sandbox = {}
     for setting, key in FLAG_SETTINGS.items():
-        if _boolean(unit, setting, refuse, extra={"disconnected": True}
-                    if setting == "PrivateTmp" else None):
+        if _boolean(unit, setting, refuse, _PRIVATE_TMP if setting == "PrivateTmp" else BOOLEANS):
             sandbox[key] = True
     for setting, (key, spelled) in WORD_SETTINGS.items():
         value = unit.value("Service", setting)
@@ -89,12 +90,11 @@ def carry_sandbox(unit, data, notes, refuse, unsupported, words):
         data["sandbox"] = {key: sandbox[key] for key in KEYS if key in sandbox}
 
 
-def _boolean(unit, setting, refuse, extra=None):
-    """The boolean ``setting`` (False when unset or reset); a word that is not one refused."""
+def _boolean(unit, setting, refuse, spelled=BOOLEANS):
+    """The boolean ``setting`` (False when unset or reset); a word not ``spelled`` refused."""
     value = unit.value("Service", setting)
     if not value:
         return False
-    spelled = dict(BOOLEANS, **(extra or {}))
     if value.lower() not in spelled:
         refuse("%s: %s=%s: not a boolean" % (unit.where("Service", setting), setting, value))
         return False
