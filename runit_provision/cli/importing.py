@@ -97,7 +97,7 @@ def add_parser(sub):
                              "/etc/cron.d)")
     parser.add_argument("--drop-unsupported", action="store_true",
                         help="with --systemd: drop a setting runit has no word for "
-                             "(PrivateTmp=, DeviceAllow=, ExecStartPost=, OnBootSec=, …), "
+                             "(SystemCallFilter=, DeviceAllow=, ExecStartPost=, OnBootSec=, …), "
                              "written as a "
                              "comment beside the service, instead of refusing the unit")
     parser.add_argument("--sv-dir", metavar="DIR",

@@ -8,8 +8,9 @@ imported: nothing is ever silently dropped).
 What runit can express is translated — ``ExecStart`` and its neighbours, the run-as and
 environment settings, ``Limit*``, ``Type=oneshot`` and ``Type=notify``, ``Restart=``,
 ``Requires=``/``Wants=`` on units imported with it, the specifiers, the cgroup limits and
-``KillMode=`` (``cgroup_keys.py``). Refused: ``Type=forking``, activation by socket, timer or
-path, the other cgroup settings and sandboxing, and anything else
+``KillMode=`` (``cgroup_keys.py``), the hardening settings the sandbox has
+(``sandbox_keys.py``). Refused: ``Type=forking``, activation by socket, timer or path, the
+other cgroup settings, seccomp and the other hardening settings, and anything else
 that changes how the service runs which runit has no word for; settings that only inform
 systemd are ignored, said in the notes. Lenient (``drop_unsupported``): a setting runit has
 no word for is dropped instead, listed in ``dropped`` with its ``file:line``; what would run
@@ -18,6 +19,7 @@ another program, or none, stays a refusal. Each setting: docs/import.md, "From s
 
 from ..model import LIMITS
 from .cgroup_keys import RESOURCE_SETTINGS, carry_resources
+from .sandbox_keys import BOOLEANS, HARDENING_WHY, SANDBOX_SETTINGS, carry_sandbox
 
 SUFFIX = ".service"
 FOREGROUND_TYPES = ("simple", "exec", "notify", "notify-reload", "idle", "dbus")
@@ -40,7 +42,7 @@ SERVICE_TRANSLATED = {"Type", "ExecStart", "ExecStartPre", "ExecStartPost", "Exe
                       "RemainAfterExit", "RuntimeDirectory", "RuntimeDirectoryMode",
                       "OOMScoreAdjust", "PIDFile", "KillMode"} | {"Limit" + name for name in (
                           "NOFILE", "NPROC", "AS", "DATA", "STACK", "CORE", "CPU", "FSIZE",
-                          "RSS")} | set(RESOURCE_SETTINGS)
+                          "RSS")} | set(RESOURCE_SETTINGS) | SANDBOX_SETTINGS
 SERVICE_INFORMATIVE = {"TimeoutStartSec", "TimeoutStopSec", "TimeoutSec", "RestartSec",
                        "KillSignal", "SendSIGKILL", "SendSIGHUP",
                        "SuccessExitStatus", "RestartPreventExitStatus", "StandardOutput",
@@ -308,8 +310,11 @@ def translate(unit, imported=(), has_socket=False, drop_unsupported=False, timer
         elif section != "Service":
             unsupported("%s: [%s] %s=%s: runit has no %s units" % (
                 where, section, key, value, section.lower()))
-        elif key in SERVICE_INFORMATIVE:
+        elif key in SERVICE_INFORMATIVE or (key in HARDENING_WHY and (
+                not value or BOOLEANS.get(value.lower()) is False)):  # off: systemd's default
             ignored.append(key)
+        elif key in HARDENING_WHY:
+            unsupported("%s: %s=%s: %s" % (where, key, value, HARDENING_WHY[key]))
         elif key not in SERVICE_TRANSLATED and not (timer and key in TIMER_SERVICE_KEYS):
             unsupported("%s: %s=%s: runit has no equivalent" % (where, key, value))
     kind = unit.value("Service", "Type", "simple")
@@ -371,6 +376,8 @@ def translate(unit, imported=(), has_socket=False, drop_unsupported=False, timer
     if control:
         data["control"] = control
     carry_resources(unit, data, result.notes, refuse, unsupported)
+    carry_sandbox(unit, data, result.notes, refuse, unsupported, lambda value: [
+        "".join(part[1] for part in word) for word in split_words(value, specifiers, False)])
     if result.refusals:
         return result
     finish = _RESTART_FINISH.get(restart)
@@ -434,8 +441,6 @@ _TIMER_WHY = {
                         "one",
     "FixedRandomDelay": "a jitter fixed per host: runit-provision's is drawn for each run",
 }
-_BOOLEANS = {"yes": True, "true": True, "on": True, "1": True, "no": False, "false": False,
-             "off": False, "0": False}
 
 
 def timer_service_name(timer):
@@ -468,7 +473,7 @@ def translate_timer(timer, service, imported=(), drop_unsupported=False):
                         "reads" % (where, section, key, value, section))
         elif key in TIMER_UNSUPPORTED:
             default = TIMER_UNSUPPORTED[key]
-            if default is not None and _BOOLEANS.get(value.lower()) == _BOOLEANS[default]:
+            if default is not None and BOOLEANS.get(value.lower()) == BOOLEANS[default]:
                 ignored.append(key)
             else:
                 unsupported("%s: %s=%s: %s" % (where, key, value, _TIMER_WHY[key]))
@@ -497,10 +502,10 @@ def translate_timer(timer, service, imported=(), drop_unsupported=False):
             keys["schedule"] = value
     persistent = timer.value("Timer", "Persistent")
     if persistent is not None:
-        if persistent.lower() not in _BOOLEANS:
+        if persistent.lower() not in BOOLEANS:
             refuse("%s: Persistent=%s: not a boolean" % (timer.where("Timer", "Persistent"),
                                                          persistent))
-        elif _BOOLEANS[persistent.lower()]:
+        elif BOOLEANS[persistent.lower()]:
             keys["persistent"] = True
     for unit, section, key, target in ((timer, "Timer", "RandomizedDelaySec", "jitter"),
                                        (service, "Service", "RuntimeMaxSec", "time_limit")):

@@ -120,8 +120,9 @@ def test_requires_on_an_imported_unit_is_a_need():
     ("[Service]\nType=forking\nExecStart=/usr/sbin/d\n",
      "/etc/systemd/system/web.service:2: Type=forking: runit supervises a process in the "
      "foreground"),
-    ("[Service]\nExecStart=/usr/bin/web\nPrivateTmp=yes\n",
-     "/etc/systemd/system/web.service:3: PrivateTmp=yes: runit has no equivalent"),
+    ("[Service]\nExecStart=/usr/bin/web\nPrivateIPC=yes\n",
+     "/etc/systemd/system/web.service:3: PrivateIPC=yes: a hardening setting the sandbox has "
+     "not"),
     ("[Service]\nExecStart=+/usr/bin/web\n",
      "/etc/systemd/system/web.service:2: ExecStart=+/usr/bin/web: the '+' prefix"),
     ("[Service]\nExecStart=/usr/bin/web\nRestart=on-abnormal\n",
@@ -142,8 +143,8 @@ Description=web
 [Service]
 ExecStart=/usr/bin/web --port 8080
 User=www
-PrivateTmp=yes
-ProtectSystem=strict
+SystemCallFilter=@system-service
+ProtectClock=yes
 MemoryMax=50%
 ExecStartPost=/usr/bin/web-ready
 LimitNOFILE=infinity
@@ -160,8 +161,10 @@ def test_drop_unsupported_translates_the_rest_and_comments_each_dropped(tmp_path
     assert result.data == {"command": ["/usr/bin/web", "--port", "8080"], "user": "www"}
     where = "/etc/systemd/system/web.service"
     assert result.dropped == [
-        "%s:6: PrivateTmp=yes: runit has no equivalent" % where,
-        "%s:7: ProtectSystem=strict: runit has no equivalent" % where,
+        "%s:6: SystemCallFilter=@system-service: a seccomp filter: not built (docs/design.md, "
+        "\"Seccomp: not built\")" % where,
+        "%s:7: ProtectClock=yes: a hardening setting the sandbox has not (docs/sandbox.md "
+        "lists what it has)" % where,
         "%s:11: Restart=on-abnormal: runit restarts always, or not (finish)" % where,
         "%s:9: ExecStartPost=/usr/bin/web-ready: runit has no 'after the start' (a check "
         "script runs until the service is ready, but not a command after it)" % where,
@@ -172,19 +175,19 @@ def test_drop_unsupported_translates_the_rest_and_comments_each_dropped(tmp_path
     unit_file.write_text(LENIENT)
     out = tmp_path / "out.yaml"
     assert main(["import", "--systemd", str(unit_file), "--out", str(out)]) == 2
-    assert "web.service refused: %s:6: PrivateTmp=yes" % unit_file in capsys.readouterr().err
+    assert "web.service refused: %s:6: SystemCallFilter=" % unit_file in capsys.readouterr().err
     assert yaml.safe_load(out.read_text())["runit"]["services"] == {}
     assert main(["import", "--systemd", str(unit_file), "--drop-unsupported",
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "web: dropped (--drop-unsupported): %s:8: MemoryMax=50%%" % unit_file in err
     text = out.read_text()
-    assert "    #   dropped (--drop-unsupported): %s:6: PrivateTmp=yes: runit has no " \
-           "equivalent\n" % unit_file in text
+    assert "    #   dropped (--drop-unsupported): %s:7: ProtectClock=yes: a hardening " \
+           "setting the sandbox has not (docs/sandbox.md lists what it has)\n" % unit_file in text
     assert yaml.safe_load(text)["runit"]["services"]["web"]["user"] == "www"
     assert main(["render", "--data", str(out), "--out", str(tmp_path / "rendered")]) == 0
     forking = translate(unit_of("[Service]\nType=forking\nExecStart=/usr/sbin/d\n"
-                                "PrivateTmp=yes\n"), drop_unsupported=True)
+                                "ProtectClock=yes\n"), drop_unsupported=True)
     assert forking.data is None and "Type=forking" in forking.refusals[0]
 
 
@@ -270,7 +273,7 @@ def test_options_may_come_between_the_units_and_misplaced_ones_are_refused(tmp_p
     bad usage (exit 2), not dropped."""
     for name in ("a", "b"):
         (tmp_path / ("%s.service" % name)).write_text(
-            "[Service]\nExecStart=/usr/bin/%s\nPrivateTmp=yes\n" % name)
+            "[Service]\nExecStart=/usr/bin/%s\nProtectClock=yes\n" % name)
     a, b = str(tmp_path / "a.service"), str(tmp_path / "b.service")
     out = tmp_path / "out.yaml"
     assert main(["import", "--systemd", a, "--drop-unsupported", b, "--out", str(out)]) == 2
