@@ -673,10 +673,14 @@ class Supervisor:
                 if pid:
                     return pid
         files = self._files[side]
-        files.write_starting("finish" if argv[0] == "./finish" else "run")
-        if argv == ["./job"]:
-            self.timer.job_starting()  # its stamp, between the start's record and the spawn
+
+        def records():
+            files.write_starting("finish" if argv[0] == "./finish" else "run")
+            if argv == ["./job"]:
+                self.timer.job_starting()  # its stamp, between the start's record and the spawn
+
         if side is self.log:
+            records()
             reader = self.log_reader()
             try:
                 pid = self.spawner.spawn(argv, cwd_fd=self.log_fd, stdin_fd=reader,
@@ -690,7 +694,8 @@ class Supervisor:
                 env, extra_fds, reader = self._readiness_for(spec)
             is_job = argv == ["./job"] or (argv == ["./run"] and self.facts.oneshot)
 
-            def start():
+            def start():  # in the service's cgroup already: the records just before the spawn
+                records()
                 return self.spawner.spawn(
                     argv, cwd_fd=self.dir_fd,
                     stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
