@@ -5,7 +5,7 @@ with nothing wrong has a 0, not no series: a board shows 0, never "No data"."""
 
 from .config import selected
 
-# (record, expression with %(NAME)s for selected(config, NAME), what it is): one per rollup,
+# (record, expression: a template of expression() below, what it is): one per rollup,
 # every one by (instance, job) — the labels Prometheus gives each scraped host
 ROLLUPS = (
     ("instance:runit_services:count", "count by (instance, job) (%(runit_service_as_wanted)s)",
@@ -48,16 +48,18 @@ def prometheus_rules(config):
 
 
 def expression(config, template):
-    """``template`` with each ``%(metric)s`` the metric read through config's selector."""
+    """``template`` with each ``%(metric)s`` the metric read through config's selector
+    (``%(metric|matcher)s``: with that matcher too) and each ``%(key)d`` config's ``key``."""
     return template % _Selected(config)
 
 
 class _Selected(dict):
-    """A mapping whose every key ``metric`` is ``selected(config, metric)``."""
+    """config, and for any other key ``metric|matcher…``: ``selected(config, metric,
+    matcher…)``."""
 
     def __init__(self, config):
-        super().__init__()
+        super().__init__(config)
         self.config = config
 
-    def __missing__(self, metric):
-        return selected(self.config, metric)
+    def __missing__(self, key):
+        return selected(self.config, *key.split("|"))
