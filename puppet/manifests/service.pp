@@ -79,6 +79,9 @@
 #   docs/resources.md); the host's cgroup v2 must have the controllers they need.
 # @param stop `group` (the default): a stop ends every process of the service's cgroup;
 #   `main`: runit's own, only the main process is signalled.
+# @param sandbox The service hardened as systemd's are (Runit::Sandbox: no new privileges,
+#   capabilities, a private /tmp, a read-only system; docs/sandbox.md): `./run` execs
+#   `sandbox-run`, which switches to `user` itself. Not with `template` or `links.run`.
 define runit::service (
   Optional[Runit::Command] $command = undef,
   Optional[String[1]] $run = undef,
@@ -116,6 +119,7 @@ define runit::service (
   Optional[Variant[Integer[1, 31622400], Float[0.001, 31622400.0]]] $time_limit = undef,
   Optional[Runit::Resources] $resources = undef,
   Optional[Enum['group', 'main']] $stop = undef,
+  Optional[Runit::Sandbox] $sandbox = undef,
 ) {
   assert_type(Runit::Servicename, $title) |$expected, $actual| {
     fail("runit::service[${title}]: not a service name (one path component: letters, digits, _@%+,=: then also . and -)")
@@ -159,6 +163,7 @@ define runit::service (
     'time_limit'        => $time_limit,
     'resources'         => $resources,
     'stop'              => $stop,
+    'sandbox'           => $sandbox,
   }.filter |$key, $value| { $value =~ NotUndef }
   $data = runit::escape({ 'runit::services' => { $title => $values } })
 

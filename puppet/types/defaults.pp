@@ -1,7 +1,7 @@
 # @summary runit::defaults: keys merged under every service (a service's own keys win).
 #
 # `runit::defaults`: keys merged under every service (a service's own keys win; `env`, `limits`,
-# `resources`, `control` and `log` hashes are merged key by key).
+# `resources`, `sandbox`, `control` and `log` hashes are merged key by key).
 #
 # Every key of Runit::ServiceSpec but those that belong to one service: `command`, `run`,
 # `needs`, `template`, `owner`, `schedule`. A timer's `persistent`, `jitter` and
@@ -40,4 +40,5 @@ type Runit::Defaults = Struct[{
   time_limit        => Optional[Variant[Integer[1, 31622400], Float[0.001, 31622400.0]]],
   resources         => Optional[Runit::Resources],
   stop              => Optional[Enum['group', 'main']],
+  sandbox           => Optional[Runit::Sandbox],
 }]

@@ -58,4 +58,5 @@ type Runit::ServiceSpec = Struct[{
   time_limit        => Optional[Variant[Integer[1, 31622400], Float[0.001, 31622400.0]]],
   resources         => Optional[Runit::Resources],
   stop              => Optional[Enum['group', 'main']],
+  sandbox           => Optional[Runit::Sandbox],
 }]

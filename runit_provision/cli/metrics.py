@@ -8,6 +8,7 @@ And ``runit-provision mixin`` — what reads those metrics: the monitoring mixin
 compared with it (docs/monitoring.md), with the defaults or a YAML file's overrides."""
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -174,12 +175,15 @@ def artefacts(config):
     import yaml
 
     from ..mixin.alerts import prometheus_alerts
+    from ..mixin.dashboards import grafana_dashboards
     from ..mixin.rules import prometheus_rules
 
     def rule_file(data):
         return HEADER + yaml.safe_dump(data, sort_keys=False, width=100, allow_unicode=True)
     files = {ALERTS: rule_file(prometheus_alerts(config)),
              RULES: rule_file(prometheus_rules(config))}
+    for name, board in grafana_dashboards(config).items():
+        files[DASHBOARDS + "/" + name] = json.dumps(board, indent=2, ensure_ascii=False) + "\n"
     boards = [name for name in files if name.startswith(DASHBOARDS + "/")]
     files[LIBSONNET] = LIBSONNET_TEXT % (ALERTS, RULES, "".join(
         "\n    '%s': import '%s'," % (name[len(DASHBOARDS) + 1:], name) for name in boards))

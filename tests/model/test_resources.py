@@ -32,7 +32,7 @@ def test_what_each_key_refuses(key, value):
 
 
 def test_the_records_hold_resources_and_stop_and_settings_writes_them():
-    assert SERVICE_KEYS[-2:] == ("resources", "stop") and USER_KEYS[-1] == "resources"
+    assert SERVICE_KEYS[-3:-1] == ("resources", "stop") and USER_KEYS[-1] == "resources"
     typed = {key: resource_value(key, value) for key, value in (
         ("memory_max", "256M"), ("memory_high", "infinity"), ("tasks_max", 64),
         ("cpu_quota", "200%"), ("cpu_weight", 100), ("io_weight", 50))}

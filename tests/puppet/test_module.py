@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from runit_provision import __version__, model
+from runit_provision.protocol.process import sandbox
 from runit_provision.schema.services import PER_SERVICE
 
 from .conftest import require
@@ -136,6 +137,10 @@ def test_types_follow_the_clis_vocabulary():
     control = re.search(r"^type Runit::ControlLetters = Hash\[Pattern\[/\\A\[([a-z0-9]+)\]",
                         (MODULE / "types" / "controlletters.pp").read_text(), re.M)
     assert sorted(control.group(1)) == sorted(model.CONTROL_LETTERS)
+    assert struct_keys("sandbox") == list(sandbox.KEYS)
+    capabilities = re.findall(r"\(cap_\)\?\(([a-z_|]+)\)\\z/",
+                              (MODULE / "types" / "sandbox.pp").read_text())
+    assert "|".join(capabilities).split("|") == list(sandbox.CAPABILITIES)
     for name in ("servicespec", "defaults"):
         text = (MODULE / "types" / (name + ".pp")).read_text()
         assert re.search(r"^\s+control\s+=> Optional\[Runit::ControlLetters\],$", text, re.M)

@@ -80,6 +80,22 @@ describe 'runit::service' do
     end
   end
 
+  context 'with a sandbox' do
+    let(:params) do
+      { command: '/usr/local/bin/web', user: 'www-data',
+        sandbox: { 'no_new_privileges' => true, 'capabilities' => ['net_bind_service'], 'read_write_paths' => ['-/var/lib/web'] } }
+    end
+
+    it 'writes it as given' do
+      expect(yaml_of(catalogue, file)).to eq(
+        'runit::services' => { 'worker' => {
+          'command' => '/usr/local/bin/web', 'user' => 'www-data',
+          'sandbox' => { 'no_new_privileges' => true, 'capabilities' => ['net_bind_service'], 'read_write_paths' => ['-/var/lib/web'] }
+        } },
+      )
+    end
+  end
+
   context 'with ensure absent' do
     let(:params) { { ensure: 'absent' } }
 

@@ -8,6 +8,7 @@ describe 'Runit::Defaults' do
       { 'umask' => '0022', 'log' => { 'timestamps' => 'tai64n', 'size' => 1_000_000, 'num' => 10 } },
       { 'user' => 'app', 'env' => { 'LANG' => 'C.UTF-8' }, 'restart_on_change' => false, 'adopt' => false },
       { 'persistent' => true, 'jitter' => 60, 'time_limit' => 3600 },
+      { 'sandbox' => { 'no_new_privileges' => true, 'private_tmp' => true } },
     )
   end
 

@@ -30,6 +30,13 @@ describe 'Runit::ServiceSpec' do
     )
   end
 
+  it 'allows a sandbox' do
+    is_expected.to allow_values(
+      { 'command' => '/usr/local/bin/web', 'user' => 'www-data',
+        'sandbox' => { 'no_new_privileges' => true, 'capabilities' => ['net_bind_service'], 'protect_system' => 'strict' } },
+    )
+  end
+
   it "refuses a timer's badly typed values", :aggregate_failures do
     [
       { 'schedule' => '' }, { 'schedule' => 15 }, { 'persistent' => 'yes' }, { 'jitter' => -1 },
@@ -43,6 +50,7 @@ describe 'Runit::ServiceSpec' do
       { 'comand' => '/bin/true' }, { 'umask' => 22 }, { 'nice' => 20 }, { 'needs' => ['../db'] },
       { 'ensure' => 'running' }, { 'cwd' => 'srv' }, { 'control' => { 'z' => 'x' } }, { 'user' => 'a b' },
       { 'log' => 'yes' }, { 'down' => 'true' }, { 'stop' => 'process' }, { 'resources' => { 'cpu_quota' => 50 } },
+      { 'sandbox' => { 'protect_home' => 'strict' } }, { 'sandbox' => ['private_tmp'] },
     ].each { |value| is_expected.not_to allow_value(value) }
   end
 end
