@@ -6,5 +6,7 @@
   prometheusAlerts+:: std.parseYaml(importstr 'alerts.yaml'),
   prometheusRules+:: std.parseYaml(importstr 'rules.yaml'),
   grafanaDashboards+:: {
+    'runit-fleet.json': import 'dashboards/runit-fleet.json',
+    'runit-host.json': import 'dashboards/runit-host.json',
   },
 }

@@ -74,15 +74,20 @@ def run(args):
 def artefacts(config):
     """``{relative path: text}``: every file of the mixin made with ``config``, in a stable
     order (the dicts' own), so the committed files change only when what they say does."""
+    import json
+
     import yaml
 
     from ..mixin.alerts import prometheus_alerts
+    from ..mixin.dashboards import grafana_dashboards
     from ..mixin.rules import prometheus_rules
 
     def rule_file(data):
         return HEADER + yaml.safe_dump(data, sort_keys=False, width=100, allow_unicode=True)
     files = {ALERTS: rule_file(prometheus_alerts(config)),
              RULES: rule_file(prometheus_rules(config))}
+    files.update((DASHBOARDS + "/" + name, json.dumps(board, indent=2) + "\n")
+                 for name, board in grafana_dashboards(config).items())
     boards = [name for name in files if name.startswith(DASHBOARDS + "/")]
     files[LIBSONNET] = LIBSONNET_TEXT % (ALERTS, RULES, "".join(
         "\n    '%s': import '%s'," % (name[len(DASHBOARDS) + 1:], name) for name in boards))
