@@ -28,15 +28,21 @@ _TIME = "dateTimeAsIso"
 # takes its unit; options: unit, mappings, thresholds (red from this value)
 FLEET = (
     ("stat", "Hosts reporting", "Hosts whose runit.prom node_exporter serves.",
-     (("count(count by (instance) (runit_service_as_wanted{%s}))" % _SERVICE, ""),),
-     6, 4, {}),
+     (("count(instance:runit_services:count{%s})" % _HOST, ""),), 4, 4, {}),
     ("stat", "Services not as wanted", "Services status would exit 3 for (its verdict).",
-     (("sum(1 - runit_service_as_wanted{%s})" % _SERVICE, ""),), 6, 4, {"red": 1}),
+     (("sum(instance:runit_services_not_as_wanted:count{%s})" % _HOST, ""),), 4, 4,
+     {"red": 1}),
     ("stat", "Crash-looping", "Services that died often within a short time.",
-     (("sum(runit_service_crash_looping{%s})" % _SERVICE, ""),), 6, 4, {"red": 1}),
-    ("stat", "Jobs failing", "One-shots whose last run failed, timers whose last run did.",
-     (("count(runit_service_oneshot_failed{%s} == 1 or runit_timer_last_run_exit_code{%s} != 0)"
-       " or vector(0)" % (_SERVICE, _SERVICE), ""),), 6, 4, {"red": 1}),
+     (("sum(instance:runit_services_crash_looping:count{%s})" % _HOST, ""),), 4, 4,
+     {"red": 1}),
+    ("stat", "Given up", "Services runsv stopped restarting (their give-up policy).",
+     (("sum(instance:runit_services_given_up:count{%s})" % _HOST, ""),), 4, 4, {"red": 1}),
+    ("stat", "Loggers down", "Loggers down while their service runs.",
+     (("sum(instance:runit_loggers_down:count{%s})" % _HOST, ""),), 4, 4, {"red": 1}),
+    ("stat", "Jobs failing", "One-shots and timers whose last run failed.",
+     (("(sum(instance:runit_oneshots_failed:count{%s}) or vector(0)) + "
+       "(sum(instance:runit_timers_failed:count{%s}) or vector(0))" % (_HOST, _HOST), ""),),
+     4, 4, {"red": 1}),
     ("table", "Services not as wanted",
      "Each host's services whose verdict is not as wanted (status exits 3).",
      (("runit_service_as_wanted{%s} == 0" % _SERVICE, ""),), 12, 8, {}),
@@ -45,11 +51,15 @@ FLEET = (
      (("runit_service_crash_looping{%s} == 1 or runit_service_gave_up{%s} == 1"
        % (_SERVICE, _SERVICE), ""),), 12, 8, {}),
     ("timeseries", "Services not as wanted, by host", "The count of each host over time.",
-     (("sum by (instance) (1 - runit_service_as_wanted{%s})" % _SERVICE, "{{instance}}"),),
+     (("instance:runit_services_not_as_wanted:count{%s}" % _HOST, "{{instance}}"),),
      12, 8, {}),
-    ("timeseries", "Restarts", "Starts of ./run over the interval, the ten busiest services.",
-     (("topk(10, sum by (instance, service) "
-       "(increase(runit_service_starts_total{%s}[$__rate_interval])))" % _SERVICE,
+    ("timeseries", "Restarts per hour, by host", "Deaths nobody asked for (each restarted "
+                                                 "unless given up), over five minutes.",
+     (("instance:runit_service_deaths:rate5m{%s} * 3600" % _HOST, "{{instance}}"),),
+     12, 8, {}),
+    ("timeseries", "Restarts, busiest services", "Deaths over the interval, the ten services "
+                                                  "with most.",
+     (("topk(10, increase(runit_service_deaths_total{%s}[$__rate_interval]))" % _SERVICE,
        "{{instance}} {{service}}"),), 12, 8, {}),
     ("table", "Jobs whose last run failed",
      "One-shots failed (1) and timers whose last run's exit code was not 0 (that code).",
@@ -57,7 +67,7 @@ FLEET = (
        % (_SERVICE, _SERVICE), ""),), 12, 8, {}),
     ("table", "Textfile age", "Seconds since metrics last wrote runit.prom on each host: a "
                               "stale one means the writer stopped, not that all is well.",
-     (("time() - node_textfile_mtime_seconds{%s}" % _TEXTFILE, ""),), 12, 8,
+     (("time() - node_textfile_mtime_seconds{%s}" % _TEXTFILE, ""),), 24, 6,
      {"unit": "s", "red": "textfileStaleSeconds"}),
 )
 
@@ -69,8 +79,8 @@ HOST = (
      (("runit_service_up{%s}" % _SERVICE, "{{service}}"),), 12, 8, {"mappings": _UP}),
     ("state-timeline", "Loggers", "Whether each service's logger runs.",
      (("runit_service_log_up{%s}" % _SERVICE, "{{service}}"),), 12, 8, {"mappings": _LOGGER}),
-    ("timeseries", "Restarts", "Starts of ./run over the interval.",
-     (("increase(runit_service_starts_total{%s}[$__rate_interval])" % _SERVICE,
+    ("timeseries", "Restarts", "Deaths over the interval (each restarted unless given up).",
+     (("increase(runit_service_deaths_total{%s}[$__rate_interval])" % _SERVICE,
        "{{service}}"),), 12, 8, {}),
     ("table", "Last exits", "Each service's last death: its exit code, the signal that ended "
                             "it (0: it exited), when, and deaths in all.",
