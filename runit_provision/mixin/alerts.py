@@ -49,7 +49,8 @@ ALERTS = (
      "The last run of the timer {{ $labels.service }} (tree {{ $labels.tree }}) on "
      "{{ $labels.instance }} failed (exit code -1: a signal ended it)."),
     ("RunitTimerMissed", "warning", None,
-     "time() - %(runit_timer_next_run_seconds)s > %(timerMissedGraceSeconds)d",
+     "time() - %(runit_timer_next_run_seconds)s > %(timerMissedGraceSeconds)d unless "
+     + SERVICE + " %(runit_service_up)s == 1",
      "A runit timer missed its run.",
      "The timer {{ $labels.service }} (tree {{ $labels.tree }}) on {{ $labels.instance }} "
      "was due more than %(timerMissedGraceSeconds)d seconds ago and has not started."),
