@@ -8,7 +8,7 @@ from .rules import expression
 
 # the labels that name one service of one host, for joining two of its families
 SERVICE = "on (instance, job, service, tree)"
-# node_exporter's series of runit.prom (its file label: the path, or only the name before 1.6)
+# node_exporter's series of runit.prom (its file label: the name, or a path where one is given)
 TEXTFILE_MATCHER = 'file=~"(.*/)?runit\\\\.prom"'
 # (name, severity, config's key of its for: or None, expression, summary, description): the
 # expression a template of mixin.rules.expression, the description's %(key)d one of config's
