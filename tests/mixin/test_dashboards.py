@@ -3,13 +3,14 @@ legend, the three variables), uids from the config's prefix, every metric a quer
 ``metrics`` writes, a recording rule of the mixin or node_exporter's, and the selector in
 every series a query reads."""
 
+import os
 import re
 
 from runit_provision.mixin.config import DEFAULTS, config_with
 from runit_provision.mixin.dashboards import SCHEMA_VERSION, grafana_dashboards, panel_queries
 from runit_provision.mixin.rules import prometheus_rules
 
-from .test_mixin import NODE_EXPORTER, SELECTOR, written_families
+from .test_mixin import NODE_EXPORTER, ROOT, SELECTOR, written_families
 
 # a series a query reads: its name, then its matchers
 SERIES = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}")
@@ -82,3 +83,14 @@ def test_the_selector_and_the_host_variable_are_in_every_series_read():
                 assert matchers.startswith(SELECTOR + ', instance=~"$instance"'), (title, expr)
                 if name.startswith("runit_"):  # a family with a service label
                     assert 'service=~"$service"' in matchers, (title, expr)
+
+
+def test_docs_list_each_panel_with_its_queries():
+    with open(os.path.join(ROOT, "docs", "monitoring.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    dashboards = text[text.index("\n## Dashboards\n"):]
+    for board in boards().values():
+        for panel in board["panels"]:
+            assert "\n| %s | %s | " % (panel["title"], panel["type"]) in dashboards, panel["title"]
+            for target in panel["targets"]:
+                assert "`%s`" % target["expr"] in dashboards, (panel["title"], target["expr"])
