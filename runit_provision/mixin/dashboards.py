@@ -177,13 +177,18 @@ def _query_variable(name, label, query, multi):
 
 
 _DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+# a merged table's query keeps only the labels its rows are joined by: Grafana's merge joins
+# rows whose other columns are equal, and each family's __name__ (and the rest) would differ
+_MERGED = "max by (instance, service, tree) (%s)"
 
 
 def _panel(config, panel_id, row):
     kind, title, description, queries, width, height, options = row
     table = kind == "table"
+    merged = table and len(queries) > 1
     targets = [{"refId": chr(ord("A") + index), "datasource": _DATASOURCE,
-                "expr": query[0] % config, "legendFormat": query[1],
+                "expr": (_MERGED % query[0] if merged else query[0]) % config,
+                "legendFormat": query[1],
                 "instant": kind in ("table", "stat"), "range": kind not in ("table", "stat"),
                 "format": "table" if table else "time_series"}
                for index, query in enumerate(queries)]
@@ -198,7 +203,7 @@ def _panel(config, panel_id, row):
              "datasource": _DATASOURCE, "gridPos": {"w": width, "h": height},
              "targets": targets, "fieldConfig": {"defaults": defaults, "overrides": []},
              "options": _options(kind)}
-    if table and len(targets) > 1:  # one row a series: the queries' values side by side
+    if merged:  # one row a service: the queries' values side by side
         found["transformations"] = [{"id": "merge", "options": {}}]
         found["fieldConfig"]["overrides"] = [_column(target["refId"], query)
                                              for target, query in zip(targets, queries)]
