@@ -16,7 +16,8 @@ _TEXTFILE = _HOST + ', file=~"(.*/)?runit\\\\.prom"'
 
 # value mappings of the 0/1 families, as a state timeline colours them
 _AS_WANTED = ((0, "not as wanted", "red"), (1, "as wanted", "green"))
-_UP = ((0, "down", "red"), (1, "run", "green"))
+# down is no fault by itself (a done one-shot, a timer between runs): the verdict says that
+_UP = ((0, "down", "#808080"), (1, "run", "green"))
 _LOGGER = ((0, "logger down", "red"), (1, "logger up", "green"))
 
 # a table column of a Unix time: Grafana's dateTime units count milliseconds
@@ -203,8 +204,11 @@ def _panel(config, panel_id, row):
              "datasource": _DATASOURCE, "gridPos": {"w": width, "h": height},
              "targets": targets, "fieldConfig": {"defaults": defaults, "overrides": []},
              "options": _options(kind)}
+    if table:  # the columns a reader needs: not the sample's time, the name or the job
+        found["transformations"] = [{"id": "organize", "options": {
+            "excludeByName": {"Time": True, "__name__": True, "job": True}}}]
     if merged:  # one row a service: the queries' values side by side
-        found["transformations"] = [{"id": "merge", "options": {}}]
+        found["transformations"].insert(0, {"id": "merge", "options": {}})
         found["fieldConfig"]["overrides"] = [_column(target["refId"], query)
                                              for target, query in zip(targets, queries)]
     return found
