@@ -26,7 +26,7 @@ _TIME = "dateTimeAsIso"
 # (kind, title, description, ((expr, legend[, unit]), ...), width, height, options)
 # kind: stat, table (instant, one row a series; several queries merged by their labels),
 # timeseries, state-timeline; a merged table's column is named by its query's legend and
-# takes its unit; options: unit, mappings, thresholds (red from this value)
+# takes its unit; options: unit, mappings, red (the value, or the setting, it turns red at)
 FLEET = (
     ("stat", "Hosts reporting", "Hosts whose runit.prom node_exporter serves.",
      (("count(instance:runit_services:count{%s})" % _HOST, ""),), 4, 4, {}),
