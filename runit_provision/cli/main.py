@@ -30,7 +30,7 @@ from ..errors import raised_while
 
 COMMANDS = {"demo": "demo", "render": "render", "lookup": "lookup", "plan": "plan",
             "apply": "apply", "status": "status", "logs": "logs", "metrics": "metrics",
-            "fleet": "fleet", "verify": "verify", "import": "importing",
+            "mixin": "metrics", "fleet": "fleet", "verify": "verify", "import": "importing",
             "install-runtime": "install_runtime", "restart": "control", "start": "control",
             "stop": "control", "once": "control", "hup": "control", "term": "control"}
 # Long conversations — a runtime started and waited on, ssh sessions to hosts — whose garbage

@@ -32,6 +32,8 @@ SYSTEM_TREE = "system"
 
 AS_WANTED = ("runit_service_as_wanted", "1 when the service is as wanted (status's verdict, "
                                         "its logger included); 0 makes status exit 3.")
+KIND = ("runit_service_kind", "1, labelled by what the service is: kind daemon, oneshot "
+                              "or timer (docs/jobs.md).")
 # (suffix, type, help): every family of a side, in the order written
 FAMILIES = (
     ("supervised", "gauge", "1 when a runsv supervises the side."),
@@ -116,6 +118,9 @@ def exposition(rows):
         out += ["# HELP %s %s" % (name, text), "# TYPE %s gauge" % name]
         out.extend("%s%s %s" % (name, _labels(row), _flag(row.verdict.is_as_wanted))
                    for row in rows)
+        name, text = KIND
+        out += ["# HELP %s %s" % (name, text), "# TYPE %s gauge" % name]
+        out.extend("%s%s 1" % (name, _labels(row, kind_of(row.main))) for row in rows)
     for prefix, side_of in (("runit_service_", _main), ("runit_service_log_", _log)):
         samples = {suffix: [] for suffix, _, _ in FAMILIES}
         for row in rows:
@@ -217,10 +222,16 @@ def data_valid(is_valid):
             % (DATA_VALID, DATA_VALID, DATA_VALID, _flag(is_valid)))
 
 
-def _labels(row):
-    return '{service="%s",tree="%s",declared="%s"}' % (
+def kind_of(side):
+    """``daemon``, ``oneshot`` or ``timer``: what the marks of a service's directory make it
+    — what tells a timer between its runs, or a one-shot that is done, from a daemon down."""
+    return "timer" if side.is_timer else "oneshot" if side.is_oneshot else "daemon"
+
+
+def _labels(row, kind=None):
+    return '{service="%s",tree="%s",declared="%s"%s}' % (
         _escape(shown_name(row.label)), _escape(row.tree or SYSTEM_TREE),
-        "true" if row.declared else "false")
+        "true" if row.declared else "false", "" if kind is None else ',kind="%s"' % kind)
 
 
 def _main(row):

@@ -46,3 +46,16 @@ def config_with(overrides=None):
     if problems:
         raise ConfigError("; ".join(problems))
     return config
+
+
+def selected(config, metric, *matchers):
+    """``metric`` with config's selector and ``matchers`` (``'kind="daemon"'`` each), as a
+    PromQL series selector: every expression of the mixin reads its series through this.
+
+    >>> selected(DEFAULTS, "runit_service_up")
+    'runit_service_up{job="node"}'
+    >>> selected(config_with({"runitSelector": ""}), "runit_service_kind", 'kind="daemon"')
+    'runit_service_kind{kind="daemon"}'
+    """
+    return "%s{%s}" % (metric, ",".join(part for part in (config["runitSelector"],) + matchers
+                                        if part))

@@ -37,7 +37,8 @@ def test_ctrl_c_in_any_verb_is_one_line_and_130(verb, monkeypatch, capsys):
     monkeypatch.setattr(module, "run", interrupted)
     argv = {"fleet": ["fleet", "status", "--puppetdb", "http://localhost:1"],
             "demo": ["demo"], "import": ["import", "/nonexistent"],
-            "install-runtime": ["install-runtime", "--data", "x"]}.get(verb)
+            "install-runtime": ["install-runtime", "--data", "x"],
+            "mixin": ["mixin", "--check", "x"]}.get(verb)
     if argv is None:
         argv = [verb] + (["web"] if verb in ("restart", "start", "stop", "once", "hup", "term")
                          else ["runit::init"] if verb == "lookup" else [])

@@ -4,10 +4,8 @@ node_exporter's real textfile collector (on 127.0.0.1). Pure cases of the format
 
 import json
 import os
-import socket
 import subprocess
 import time
-import urllib.request
 
 import pytest
 import yaml
@@ -17,13 +15,12 @@ from runit_provision.health.status import ServiceStatus
 from runit_provision.cli.main import main
 from runit_provision.protocol.tally import Tally
 
-from ..conftest import make_bin_dir, our_tool
+from ..livetree import NODE_EXPORTER, free_port, http_get, live_tree, node_exporter_argv, \
+    serving
 from ..sides import made_side
-from ..runtime.processes import (
-    BASE_PATH, descendants, kill_pids, process_group_members, processes_under, wait_until)
+from ..runtime.processes import wait_until
 
 PROMTOOL = "/usr/bin/promtool"
-NODE_EXPORTER = "/usr/bin/prometheus-node-exporter"
 NOW = 1_700_000_000
 
 
@@ -108,27 +105,10 @@ def test_as_wanted_is_the_verdict_and_an_unknown_state_is_no_up_0():
 # -- a live tree ----------------------------------------------------------------------------------
 @pytest.fixture
 def live(tmp_path):
-    service_dir = tmp_path / "service"
-    service_dir.mkdir()
-    data = tmp_path / "data.yaml"
-    data.write_text(yaml.safe_dump({"runit": {
-        "runtime": "python", "init": "none", "sv_dir": str(tmp_path / "sv"),
-        "service_dir": str(service_dir), "log_dir": str(tmp_path / "log"), "sv_timeout": 10,
-        "services": {"crashy": {"command": ["sh", "-c", "echo dying; exit 3"]},
-                     "steady": {"command": ["sleep", "1000"]}}}}))
-    bin_dir = make_bin_dir(tmp_path / "bin", "ours")
-    tree = subprocess.Popen([our_tool("runsvdir"), str(service_dir)], start_new_session=True,
-                            env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)},
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        # crashy is reported as not staying up (apply's watch): every step was done
-        assert main(["apply", "--data", str(data), "--wait", "20", "--profile-d", "none"]) == 1
+    # crashy is reported as not staying up (apply's watch): every step was done
+    with live_tree(tmp_path, {"crashy": {"command": ["sh", "-c", "echo dying; exit 3"]},
+                              "steady": {"command": ["sleep", "1000"]}}) as data:
         yield data
-    finally:
-        kill_pids(set(process_group_members(tree.pid)) | set(descendants(tree.pid)))
-        tree.wait()
-        kill_pids(processes_under(tmp_path))
 
 
 def metrics_of(data, capsys, *extra):
@@ -163,16 +143,8 @@ def test_a_crash_loop_as_metrics_promtool_and_node_exporter_agree(live, tmp_path
     assert metrics_of(live, capsys, "--textfile", str(textfile))[0] == 0
     assert sorted(os.listdir(str(textfile))) == ["runit.prom"]
     port = free_port()
-    exporter = subprocess.Popen(
-        [NODE_EXPORTER, "--web.listen-address=127.0.0.1:%d" % port,
-         "--collector.disable-defaults", "--collector.textfile",
-         "--collector.textfile.directory=%s" % textfile], start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with serving(node_exporter_argv(port, textfile)):
         served = wait_until(lambda: scrape(port), timeout=20, what="node_exporter serving")
-    finally:
-        exporter.kill()
-        exporter.wait()
     # node_exporter serves the labels sorted by name
     assert 'runit_service_up{declared="true",service="steady",tree="system"} 1' in served
     assert ('runit_service_crash_looping{declared="true",service="crashy",tree="system"} 1'
@@ -216,15 +188,5 @@ def test_a_textfile_directory_that_is_not_one_is_exit_1(tmp_path, capsys):
     assert code == 1 and "runit-provision metrics:" in capsys.readouterr().err
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def scrape(port):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=2) as reply:
-            return reply.read().decode()
-    except OSError:
-        return None
+    return http_get("http://127.0.0.1:%d/metrics" % port)
