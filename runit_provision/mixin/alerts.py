@@ -55,7 +55,8 @@ ALERTS = (
      "The timer {{ $labels.service }} (tree {{ $labels.tree }}) on {{ $labels.instance }} "
      "was due more than %(timerMissedGraceSeconds)d seconds ago and has not started."),
     ("RunitServiceRestartingOften", "warning", None,
-     "increase(%(runit_service_deaths_total)s[1h]) > %(restartsPerHourThreshold)d",
+     "increase(%(runit_service_deaths_total)s[1h]) > %(restartsPerHourThreshold)d and " +
+     SERVICE + " %(runit_service_kind|kind=\"daemon\")s",
      "A runit service restarts often.",
      "{{ $labels.service }} (tree {{ $labels.tree }}) on {{ $labels.instance }} died, and "
      "was restarted, more than %(restartsPerHourThreshold)d times in the last hour."),

@@ -82,7 +82,7 @@ def test_thresholds_and_durations_come_from_the_config():
                           "runbookURLPattern": "https://wiki.example/runit#%s"})
     found = {alert["alert"]: alert for alert in alerts(config)}
     restarting = found["RunitServiceRestartingOften"]
-    assert restarting["expr"].endswith("> 12")
+    assert "[1h]) > 12 and " in restarting["expr"]
     assert "more than 12 times" in restarting["annotations"]["description"]
     assert found["RunitMetricsStale"]["expr"].endswith("> 900")
     assert "> 60 unless" in found["RunitTimerMissed"]["expr"]
