@@ -95,6 +95,7 @@ def test_every_alert_fires_in_a_case_and_resolves():
         "rules"]}
 
 
+@pytest.mark.slow  # a real promtool: Debian's prometheus, installed by .ci/run
 @pytest.mark.parametrize("name", ["alerts.yaml", "rules.yaml"])
 def test_promtool_checks_the_committed_rule_files(name):
     needs(PROMTOOL)
@@ -103,6 +104,7 @@ def test_promtool_checks_the_committed_rule_files(name):
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+@pytest.mark.slow
 def test_promtool_fires_and_resolves_each_alert(tmp_path):
     needs(PROMTOOL)
     alerts, rules = tmp_path / "alerts.yaml", tmp_path / "rules.yaml"
