@@ -222,11 +222,38 @@ def test_every_view_tells_every_state_of_a_job(live, capsys, tree):
 
     # a crash loop and a back-off's wait, told alike
     assert rows[prefix + "slow"]["main"]["restart"]["delay"] == 60.0, rows[prefix + "slow"]
-    for name, (word, lines) in loops.items():
-        assert rows[name]["verdict"] == facts[name] == word, (name, rows[name], facts[name])
+
+    def told_alike(name, word, lines):
+        """Every view of ``name``, read afresh, says ``word``."""
+        row = verdicts()[name]
+        fact_word = {item["service"]: item["verdict"]
+                     for item in status(capsys, data)[1]["services"]}[name]
+        assert row["verdict"] == fact_word == word, (name, row, fact_word)
         assert status(capsys, data, name)[0] == 3, name
+        main(["verify", "-v"] + data)
+        checks = capsys.readouterr().out
         assert re.search(r"^%s::running .*FAILED$" % re.escape(name), checks, re.M), checks
-        assert_metric_lines(metrics, name, "root" if prefix else "system", lines, name)
+        main(["metrics"] + data)
+        assert_metric_lines(capsys.readouterr().out, name, "root" if prefix else "system",
+                            lines, name)
+        return True
+
+    for name, (word, lines) in loops.items():
+        if live.impl == "c" and name == prefix + "crashy":
+            # the C runsv keeps no deaths: its crash loop runs for a few ms each second, and
+            # a view read in that instant truly says it running — read them all again
+            flickers = []
+            def again():
+                try:
+                    return told_alike(name, word, lines)
+                except AssertionError as error:
+                    flickers.append(error)
+            try:
+                wait_until(again, timeout=20, interval=0.3, what="%s told alike" % name)
+            except AssertionError:
+                raise flickers[-1]
+        else:
+            told_alike(name, word, lines)
 
     # what made each state: the runs each timer had
     def runs(name):
