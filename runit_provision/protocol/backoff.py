@@ -173,10 +173,13 @@ class Waiting:
         'restarting in 3 s (step 2 of 6)'
         >>> Waiting(1, 0, 0, 2.5, 10 * _NS).text(9 * _NS), Waiting(1).text(0)
         ('restarting in 1 s', None)
+        >>> Waiting(1, 0, 0, 30.0, 40 * _NS).text(9 * _NS)  # a clock read before the record
+        'restarting in 30 s'
         """
         if not self.due_ns or now_ns > self.due_ns + _NS:
             return None
-        left = max(0, -(-(self.due_ns - now_ns) // _NS))
+        # never more than its delay: ``now_ns`` may be read before runsv wrote the record
+        left = max(0, min(-(-(self.due_ns - now_ns) // _NS), -(-int(self.delay * _NS) // _NS)))
         said = "restarting in %d s" % left
         return said + (" (step %d of %d)" % (self.step, self.steps) if self.steps else "")
 

@@ -49,15 +49,18 @@ def gated_web1(sandbox):
     """web1 declares ``ready: notify`` and waits for its gate; the gate's path and web1's
     directory."""
     gate = sandbox.home("apprun1") / "gate"
-    sandbox.user_services["apprun1"]["web1"] = {
-        "command": ["/usr/bin/python3", "-c", GATED, str(gate)], "ready": "notify"}
     relay = sandbox.bin / "notify-relay"
     if not relay.exists():  # the C runit's tools, and ours installed beside them
         relay.symlink_to(OUR_BIN / "notify-relay")
+    # every other service first, up and waited for: under load they may take more than the
+    # few seconds web1's apply waits (apprun2's were not up within 5 s at a load of ~9)
+    del sandbox.user_services["apprun1"]["web1"]
     sandbox.start_tree()
+    sandbox.apply()
+    sandbox.user_services["apprun1"]["web1"] = {
+        "command": ["/usr/bin/python3", "-c", GATED, str(gate)], "ready": "notify"}
     # apply waits for a new service's readiness: web1's comes only with its gate, so web1
-    # alone is not ready in time (the C runsvdir may not even have taken it up); 5 s, not 1:
-    # on a loaded machine apprun2's services were not up within 1 s either (load ~23)
+    # alone is not ready in time (the C runsvdir may not even have taken it up)
     report = sandbox.apply(check=False, args=["--wait", "5"])
     assert report["exit"] == 1 and list(report["refusals"]) == ["apprun1"], report
     web1 = sandbox.home("apprun1") / "sv" / "web1"
