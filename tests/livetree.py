@@ -17,28 +17,44 @@ from .runtime.processes import BASE_PATH, descendants, kill_pids, process_group_
 
 
 @contextlib.contextmanager
-def live_tree(tmp_path, services):
-    """The path of a data file declaring ``services``, applied to a runsvdir of ours that runs
-    for the block; every step of apply done (it exits 1 when a service does not stay up)."""
+def our_runsvdir(tmp_path, service_dir):
+    """Our runsvdir on ``service_dir`` for the block, a bin dir of our tools first on its PATH
+    (yielded); then it, its group, what it started and every process under ``tmp_path``
+    ended."""
+    path = "%s:%s" % (make_bin_dir(tmp_path / "bin", "ours"), BASE_PATH)
+    tree = subprocess.Popen([our_tool("runsvdir"), str(service_dir)], start_new_session=True,
+                            env={"PATH": path}, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield path
+    finally:
+        kill_pids(set(process_group_members(tree.pid)) | set(descendants(tree.pid)))
+        tree.wait()
+        kill_pids(processes_under(tmp_path))
+
+
+@contextlib.contextmanager
+def tree_of(tmp_path, services, sv_timeout=10):
+    """The path of a data file declaring ``services`` (our runtime, under ``tmp_path``) and
+    our runsvdir on its service directory for the block; nothing applied yet."""
     service_dir = tmp_path / "service"
     service_dir.mkdir()
     data = tmp_path / "data.yaml"
     data.write_text(yaml.safe_dump({"runit": {
         "runtime": "python", "init": "none", "sv_dir": str(tmp_path / "sv"),
-        "service_dir": str(service_dir), "log_dir": str(tmp_path / "log"), "sv_timeout": 10,
-        "services": services}}))
-    bin_dir = make_bin_dir(tmp_path / "bin", "ours")
-    tree = subprocess.Popen([our_tool("runsvdir"), str(service_dir)], start_new_session=True,
-                            env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)},
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
+        "service_dir": str(service_dir), "log_dir": str(tmp_path / "log"),
+        "sv_timeout": sv_timeout, "services": services}}))
+    with our_runsvdir(tmp_path, service_dir):
+        yield data
+
+
+@contextlib.contextmanager
+def live_tree(tmp_path, services):
+    """``tree_of``'s data, applied: every step of apply done (it exits 1 when a service
+    does not stay up)."""
+    with tree_of(tmp_path, services) as data:
         assert main(["apply", "--data", str(data), "--wait", "20", "--profile-d", "none"]) in (0, 1)
         yield data
-    finally:
-        kill_pids(set(process_group_members(tree.pid)) | set(descendants(tree.pid)))
-        tree.wait()
-        kill_pids(processes_under(tmp_path))
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ shares: bytes, tasks, percent of one CPU or a weight as an int, None for ``infin
 
 from ..protocol.cgroupfs import (CONTROLLER_OF, FILE_OF, RESOURCE_KEYS, STOP_MODES,
                                  resource_value)
+from .places import places
 
 
 def read_resources(read, path, value):
@@ -59,21 +60,6 @@ def check_controllers(problems, data, mount, controllers):
 
 def resources_written(data):
     """``[(key path, key)]`` of every known ``resources`` key the data writes."""
-    found = []
-    places = [(("defaults",), data.get("defaults"))]
-    services = data.get("services")
-    places += [(("services", name), raw) for name, raw in _items(services)]
-    for login, user in _items(data.get("users")):
-        places.append((("users", login), user))
-        if isinstance(user, dict):
-            places += [(("users", login, "services", name), raw)
-                       for name, raw in _items(user.get("services"))]
-    for at, raw in places:
-        resources = raw.get("resources") if isinstance(raw, dict) else None
-        found += [(at + ("resources", key), key) for key in RESOURCE_KEYS
-                  if isinstance(resources, dict) and key in resources]
-    return found
-
-
-def _items(value):
-    return value.items() if isinstance(value, dict) else ()
+    return [(path + ("resources", key), key) for path, raw, _ in places(data)
+            if isinstance(raw.get("resources"), dict)
+            for key in RESOURCE_KEYS if key in raw["resources"]]

@@ -11,6 +11,7 @@ may be missing). The typed value is a hash, so ``defaults`` merge under a servic
 from ..protocol.process.sandbox import (
     CAPABILITIES, FLAGS, KEYS, PATH_LISTS, PROTECT_HOME, PROTECT_SYSTEM, Sandbox, capability_number,
     checked_path)
+from .places import places
 
 WORDS = {"protect_system": PROTECT_SYSTEM, "protect_home": PROTECT_HOME}
 
@@ -48,22 +49,19 @@ def sandbox_of(values):
 
 def check_user_namespaces(problems, data, refused):
     """A problem at each ``sandbox`` a user's service is given (its own, its tree's owner's
-    through ``owner``, or ``defaults``' when a user has services) when the host refuses a user
+    through ``owner``, or ``defaults``' when it has none) when the host refuses a user
     namespace: ``refused`` says why (``host/userns.py``). sandbox-run would refuse each start."""
     users = data.get("users") if isinstance(data.get("users"), dict) else {}
-    paths = []
-    for login, user in users.items():  # root's own tree is root: no namespace needed
-        services = user.get("services") if isinstance(user, dict) and login != "root" else None
-        for name, raw in (services.items() if isinstance(services, dict) else ()):
-            if isinstance(raw, dict) and raw.get("sandbox"):
-                paths.append(("users", login, "services", name, "sandbox"))
-            elif isinstance(raw, dict) and (data.get("defaults") or {}).get("sandbox"):
-                paths.append(("defaults", "sandbox"))
-    services = data.get("services") if isinstance(data.get("services"), dict) else {}
-    for name, raw in services.items():
-        if isinstance(raw, dict) and raw.get("owner") in users and raw.get("sandbox"):
-            paths.append(("services", name, "sandbox"))
-    for path in dict.fromkeys(paths):
+    defaults = data.get("defaults") if isinstance(data.get("defaults"), dict) else {}
+    found = []
+    for path, raw, login in places(data):  # root's own tree is root: no namespace needed
+        if login in (None, "root") or login not in users or path == ("users", login):
+            continue
+        if raw.get("sandbox"):
+            found.append(path + ("sandbox",))
+        elif defaults.get("sandbox"):
+            found.append(("defaults", "sandbox"))
+    for path in dict.fromkeys(found):
         problems.add(path, "a user's service is sandboxed in a user namespace, which this host "
                            "refuses to a user (%s): sandbox-run would refuse every start "
                            "(docs/sandbox.md)" % refused)

@@ -21,6 +21,7 @@ from runit_provision.checks.service import RunitService
 from runit_provision.cli.main import main
 
 from ..conftest import IN_CI
+from ..livetree import free_port
 from ..runtime.processes import Processes, running_pid, wait_until
 from .live import running
 
@@ -34,12 +35,6 @@ def require_sshd():
     if IN_CI:
         pytest.fail("CI=true but Debian's openssh-server is not installed (%s)" % SSHD)
     pytest.skip("sshd is not installed (apt-get install openssh-server)")
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def keygen(path):

@@ -4,17 +4,14 @@ while it starts (apply's wait times out naming it, its dependent's ``needs`` gua
 ready with its latency and ``STATUS=`` text."""
 
 import json
-import subprocess
 import sys
 
 import pytest
-import yaml
 
 from runit_provision.cli.main import main
 
-from ..conftest import make_bin_dir, our_tool
-from ..runtime.processes import (
-    BASE_PATH, descendants, kill_pids, process_group_members, processes_under, wait_until)
+from ..livetree import tree_of
+from ..runtime.processes import wait_until
 
 SENDER = """
 import os, pathlib, socket, sys, time
@@ -39,23 +36,11 @@ def status_json(data, capsys):
 def test_status_and_metrics_show_starting_then_ready(tmp_path, capsys):
     gate, marker = tmp_path / "gate", tmp_path / "web-started"
     (tmp_path / "sender.py").write_text(SENDER)
-    service_dir = tmp_path / "service"
-    service_dir.mkdir()
-    data = tmp_path / "data.yaml"
-    data.write_text(yaml.safe_dump({"runit": {
-        "runtime": "python", "init": "none", "sv_dir": str(tmp_path / "sv"),
-        "service_dir": str(service_dir), "log_dir": str(tmp_path / "log"), "sv_timeout": 60,
-        "services": {
-            "db": {"command": [sys.executable, str(tmp_path / "sender.py"), str(gate)],
-                   "ready": "notify"},
-            "web": {"command": ["sh", "-c", "touch %s; exec sleep 1000" % marker],
-                    "needs": ["db"]}}}}))
-    bin_dir = make_bin_dir(tmp_path / "bin", "ours")
-    tree = subprocess.Popen([our_tool("runsvdir"), str(service_dir)], start_new_session=True,
-                            env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)},
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
+    services = {
+        "db": {"command": [sys.executable, str(tmp_path / "sender.py"), str(gate)],
+               "ready": "notify"},
+        "web": {"command": ["sh", "-c", "touch %s; exec sleep 1000" % marker], "needs": ["db"]}}
+    with tree_of(tmp_path, services, sv_timeout=60) as data:
         # apply's bounded wait for a newly linked service ends when it is ready: db is not
         capsys.readouterr()
         code = main(["apply", "--data", str(data), "--wait", "3", "--profile-d", "none"])
@@ -86,7 +71,3 @@ def test_status_and_metrics_show_starting_then_ready(tmp_path, capsys):
         assert "runit_service_ready{%s} 1\n" % labels in text
         assert "runit_service_ready_latency_seconds{%s} " % labels in text
         assert 'runit_service_ready{service="web"' not in text  # declares none: absent
-    finally:
-        kill_pids(set(process_group_members(tree.pid)) | set(descendants(tree.pid)))
-        tree.wait()
-        kill_pids(processes_under(tmp_path))

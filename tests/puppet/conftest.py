@@ -73,7 +73,8 @@ class Stack:
 
     def __init__(self, base):
         from .puppetdb import PuppetDB
-        from .server import PuppetServer, free_port
+        from ..livetree import free_port
+        from .server import PuppetServer
         self.base = base
         self.puppetdb = PuppetDB(base / "puppetdb", ssl_port=free_port())
         self.server = PuppetServer(base / "server", puppetdb_port=self.puppetdb.ssl_port)

@@ -27,7 +27,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from .server import bootstrap_namespaces, clojure_classes, free_port
+from ..livetree import free_port
+from .server import bootstrap_namespaces, clojure_classes
 
 JAR = Path("/usr/share/puppetdb/puppetdb.jar")
 BOOTSTRAP = Path("/etc/puppetdb/bootstrap.cfg")

@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import textwrap
@@ -31,6 +30,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+from ..livetree import free_port
 from .harness import PUPPET, PUPPET_DIRS, RUBY_GC, plain, run_group
 
 JAR = Path("/usr/share/puppetserver/puppetserver.jar")
@@ -115,12 +115,6 @@ def bootstrap_namespaces(path):
     """The namespaces of a Trapperkeeper bootstrap config's services."""
     return sorted({line.split("/", 1)[0].strip() for line in Path(path).read_text().splitlines()
                    if "/" in line and not line.lstrip().startswith("#")})
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class PuppetServer:

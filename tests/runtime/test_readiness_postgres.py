@@ -6,7 +6,6 @@ PostgreSQL's READY=1.
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -15,9 +14,9 @@ import pytest
 
 from runit_provision.protocol.readiness import readiness_from_bytes
 
-from ..conftest import make_bin_dir, our_tool
-from .processes import (BASE_PATH, SH, descendants, kill_pids, make_service,
-                        process_group_members, processes_under, read_bytes, wait_until,
+from ..conftest import our_tool
+from ..livetree import free_port, our_runsvdir
+from .processes import (SH, kill_pids, make_service, processes_under, read_bytes, wait_until,
                         write_file)
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -29,12 +28,6 @@ def as_postgres(argv):
     return subprocess.run(["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
                           + [str(arg) for arg in argv], capture_output=True, text=True,
                           timeout=120)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -74,27 +67,19 @@ def test_a_dependent_of_postgresql_starts_once_it_is_ready_and_never_fails(tmp_p
         "exec sleep 1000\n") % (postgres, result, port, result, result))
     for service in (postgres, app):
         os.symlink(str(service), str(service_dir / service.name))
-    bin_dir = make_bin_dir(tmp_path / "bin", "ours")
-    tree = subprocess.Popen([our_tool("runsvdir"), str(service_dir)], start_new_session=True,
-                            env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)},
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    try:
-        wait_until(lambda: "rc=" in (read_bytes(result) or b"").decode(), timeout=90,
-                   what="the dependent's psql")
-        assert (read_bytes(result) or b"").decode() == "1\nrc=0\n"  # first try, no error
-        record = readiness_from_bytes(read_bytes(postgres / "supervise" / "readiness"))
-        assert record.state == "ready" and record.refused == 0
-        started_ns = int(read_bytes(Path("%s.started" % result)))
-        assert started_ns >= record.ready_ns
-        assert (started_ns - record.ready_ns) / 1e9 < 1.0  # woken, not polled 
-    finally:
-        # a clean shutdown first (sv's TERM: PostgreSQL's smart shutdown, no restart): only
-        # that removes the cluster's shared memory (/dev/shm/PostgreSQL.*, a SysV segment),
-        # which a killed postmaster leaves on the host
-        subprocess.run([our_tool("sv"), "-w", "30", "down", str(postgres)],
-                       env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)}, capture_output=True,
-                       timeout=60)
-        kill_pids(set(process_group_members(tree.pid)) | set(descendants(tree.pid)))
-        tree.wait()
-        kill_pids(processes_under(tmp_path))
+    with our_runsvdir(tmp_path, service_dir) as path:
+        try:
+            wait_until(lambda: "rc=" in (read_bytes(result) or b"").decode(), timeout=90,
+                       what="the dependent's psql")
+            assert (read_bytes(result) or b"").decode() == "1\nrc=0\n"  # first try, no error
+            record = readiness_from_bytes(read_bytes(postgres / "supervise" / "readiness"))
+            assert record.state == "ready" and record.refused == 0
+            started_ns = int(read_bytes(Path("%s.started" % result)))
+            assert started_ns >= record.ready_ns
+            assert (started_ns - record.ready_ns) / 1e9 < 1.0  # woken, not polled
+        finally:
+            # a clean shutdown first (sv's TERM: PostgreSQL's smart shutdown, no restart):
+            # only that removes the cluster's shared memory (/dev/shm/PostgreSQL.*, a SysV
+            # segment), which a killed postmaster leaves on the host
+            subprocess.run([our_tool("sv"), "-w", "30", "down", str(postgres)],
+                           env={"PATH": path}, capture_output=True, timeout=60)

@@ -55,6 +55,17 @@ def test_defaults_are_named_once_when_a_user_has_services(tmp_path):
     assert str(info.value).count("defaults.sandbox: a user's service") == 1
 
 
+def test_defaults_reach_a_service_put_in_a_users_tree_by_owner(tmp_path):
+    text = ("runit::defaults: {sandbox: {no_new_privileges: true}}\nrunit::users:\n  alice: {}\n"
+            "runit::services:\n  notes: {command: /usr/bin/notes, owner: alice}\n"
+            "  web: {command: /usr/bin/web}\n")
+    with pytest.raises(DataError) as info:
+        config(tmp_path, text, lambda: REFUSED)
+    assert [line.split("data.yaml:", 1)[1].split(": ")[1] for line in
+            str(info.value).splitlines()] == ["defaults.sandbox"]
+    assert config(tmp_path, text.replace("owner: alice", "user: nobody"), lambda: REFUSED)
+
+
 @pytest.mark.parametrize("files, why", [
     ({}, None),
     ({"user/max_user_namespaces": "15000\n"}, None),
