@@ -11,10 +11,10 @@ STAMP  := $(VENV)/.installed
 # environment says (PYTHONDONTWRITEBYTECODE would make every start compile them again).
 unexport PYTHONDONTWRITEBYTECODE
 
-# Four workers on two cores: most tests wait on real processes (measured: a load of 3–5 with
-# three), and the tests that share something of the machine run in one worker, one after
+# Five workers on two cores: most tests wait on real processes (measured: a load of 3–6 with
+# five), and the tests that share something of the machine run in one worker, one after
 # another (docs/testing.md#parallel). WORKERS=0: serial.
-WORKERS ?= 4
+WORKERS ?= 5
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -rs --durations=25 -n $(WORKERS)

@@ -330,7 +330,7 @@ def host_devices_intact():
     pytest.fail("this test broke %s (it was mode %o); made again" % (os.devnull, info.st_mode))
 
 
-# How a parallel run (`make test`: pytest-xdist, four workers) shares out the tests: a test file
+# How a parallel run (`make test`: pytest-xdist, five workers) shares out the tests: a test file
 # is one unit, run whole by one worker (its module's fixtures made once); and what the machine
 # has only one of is one unit — the session's Puppet server and PuppetDB, the security tier's
 # users apprun1 and apprun2, whose processes its tests look for by uid. The Puppet tests are
