@@ -54,7 +54,6 @@ import json
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -68,7 +67,7 @@ from runit_provision.runtime.supervision.loggers.pipekeeper import (
 from ..conftest import our_tool
 from ..security.sandbox import Namespace
 from .processes import (BASE_PATH, children_of, cmdline, comm, descendants, instances,
-                        is_runsv_up, kill_pids, pipe_keepers_of, proc_status,
+                        is_runsv_up, kill_if_under, kill_pids, pipe_keepers_of, proc_status,
                         process_group_members, processes_under, status_record, wait_until)
 
 NOBODY = "nobody"
@@ -334,11 +333,9 @@ class Soak:
         getattr(self, "_" + choice.replace(" ", "_").replace("'", ""))()
 
     def _kill(self, category, pid):
-        if not pid:
-            return False
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
+        """SIGKILL ``pid`` (read from a record or /proc) if it is still one of the soak's:
+        a record of a tree just killed names a pid that another test may hold now."""
+        if not pid or not kill_if_under(pid, self.root):
             return False
         self.kills[category] += 1
         self.events.append((time.monotonic(), category, pid))

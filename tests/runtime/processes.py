@@ -350,6 +350,26 @@ def close_pipes(proc):
             pipe.close()
 
 
+def kill_if_under(pid, path, signum=signal.SIGKILL):
+    """``signum`` to ``pid`` only while it is a process working under ``path`` (its cwd); True
+    when sent. A pid read from a status record may be of a process long gone, its number
+    since given to another test's process (pid_max is 32768 here): held by a pidfd from the
+    check to the signal, so the process checked is the one signalled."""
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return False
+    try:
+        if not (os.readlink("/proc/%d/cwd" % pid) + "/").startswith(str(path) + "/"):
+            return False
+        signal.pidfd_send_signal(handle, signum)
+        return True
+    except (ProcessLookupError, FileNotFoundError):  # gone (a zombie has no cwd)
+        return False
+    finally:
+        os.close(handle)
+
+
 def kill_pids(pids, wait=False):
     """SIGKILL each pid; one that is already gone is fine. ``wait``: until each has exited
     (a zombie has closed its descriptors: a runsv killed so no longer holds supervise/ok)."""
