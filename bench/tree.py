@@ -74,8 +74,14 @@ allocation skips the inodes deleted in the last minutes one by one (the kernel's
 ``recently_deleted``), so a start right after a large tree was removed is slower, and the
 C runit's and ours alike; on tmpfs that cost is absent.
 
+Memory with a cgroup per service (figure a, logged): ``--cgroup [DIR]`` measures the C runit,
+ours, and ours with each service's ``cgroup`` file (``CGROUP_FILE``), its runsvdir started in
+a fresh child of DIR — a delegated cgroup v2 with the memory and pids controllers given to its
+children (in the VM tier, ``$RUNIT_PROVISION_VM_CGROUP``: ``tests/vm_tier.py -- bench/tree.py
+--cgroup``) — ``--rounds N`` times (3), alternated.
+
 Usage: ``.venv/bin/python bench/tree.py [--quick] [--idle SECONDS] [--json FILE] [--scratch DIR]
-[--start-rounds N [--start COUNT]]``
+[--start-rounds N [--start COUNT]] [--cgroup [DIR] [--rounds N]]``
 """
 
 import array
@@ -103,6 +109,7 @@ SUPERVISORCTL = "/usr/bin/supervisorctl"
 RUN_SCRIPT = "#!/bin/sh\nexec sleep 100000\n"
 LOG_RUN = "#!/bin/sh\nexec {svlogd} -tt ./main\n"  # the canonical form: our tree hosts it
 SLEEP = "sleep"
+CGROUP_FILE = "cgroup 1 stop=group pids.max=64\n"  # render's file for tasks_max: 64
 
 FULL = {"services": 100, "start": 1000, "respawn": 20, "link": 5, "status_runs": 3,
         "idle": 30.0, "settle": 2.0}
@@ -434,6 +441,47 @@ class Ours(Runit):
 
     def argv(self):
         return [str(VENV_BIN / "runsvdir"), str(self.tree)]
+
+
+class OursInCgroups(Ours):
+    """Ours with a cgroup per service: each service directory has the ``cgroup`` file render
+    writes for ``resources`` (``CGROUP_FILE``), and the runsvdir starts in a fresh child of a
+    delegated cgroup v2 (``--cgroup``), which it divides into its own leaf and the services'."""
+    key, label = "ours-cgroup", "ours, a cgroup each"
+
+    def __init__(self, scratch, parent):
+        super().__init__(scratch)
+        self.parent, self.cgroup = Path(parent), None
+
+    def prepare(self, name, count, logged=False):
+        super().prepare(name, count, logged)
+        for service in self.services:
+            (service / "cgroup").write_text(CGROUP_FILE)
+
+    def argv(self):
+        self.cgroup = Path(tempfile.mkdtemp(prefix="bench-tree-", dir=str(self.parent)))
+        self.cgroup.chmod(0o755)
+        return ["sh", "-c", 'echo $$ >"$0/cgroup.procs" && exec "$@"',
+                str(self.cgroup)] + super().argv()
+
+    def stop(self):
+        super().stop()
+        if self.cgroup is not None:
+            remove_cgroup(self.cgroup)
+            self.cgroup = None
+
+
+def remove_cgroup(cgroup, seconds=30):
+    """Every process left in ``cgroup`` and below killed (cgroup.kill), then the cgroups
+    removed, the deepest first."""
+    (cgroup / "cgroup.kill").write_text("1")
+    deadline = time.monotonic() + seconds
+    while "populated 1" in (cgroup / "cgroup.events").read_text().splitlines():
+        if time.monotonic() > deadline:
+            raise Failed("%s still holds processes %d s after cgroup.kill" % (cgroup, seconds))
+        time.sleep(0.05)
+    for directory, _, _ in os.walk(str(cgroup), topdown=False):
+        os.rmdir(directory)
 
 
 SUPERVISORD_CONF = """\
@@ -930,7 +978,7 @@ Method (details in the docstring of bench/tree.py):
 
 
 def parse_args(argv):
-    cfg = dict(FULL, quick=False, start_rounds=0, scratch=None)
+    cfg = dict(FULL, quick=False, start_rounds=0, scratch=None, cgroup=None, rounds=3)
     out = None
     given = {}
     while argv:
@@ -943,10 +991,18 @@ def parse_args(argv):
             out = argv.pop(0)
         elif flag == "--start" and argv:
             given["start"] = int(argv.pop(0))
+        elif flag == "--rounds" and argv:
+            cfg["rounds"] = int(argv.pop(0))
         elif flag == "--start-rounds" and argv:
             cfg["start_rounds"] = int(argv.pop(0))
         elif flag == "--scratch" and argv:
             cfg["scratch"] = argv.pop(0)
+        elif flag == "--cgroup":
+            cfg["cgroup"] = argv.pop(0) if argv and not argv[0].startswith("--") else \
+                os.environ.get("RUNIT_PROVISION_VM_CGROUP") or None
+            if cfg["cgroup"] is None:
+                raise SystemExit("--cgroup: name a delegated cgroup v2 directory (in the VM "
+                                 "tier: $RUNIT_PROVISION_VM_CGROUP, taken when none is named)")
         else:
             raise SystemExit(" ".join(__doc__.strip().split("Usage: ")[-1].split()))
     cfg.update(given)
@@ -1000,6 +1056,41 @@ def start_rounds(sups, cfg, scratch):
     print("load after: %s" % " ".join((read_or_none("/proc/loadavg") or b"").decode().split()[:3]))
 
 
+def cgroup_memory(cfg, scratch):
+    """Figure a with logged services, ``cfg["rounds"]`` times each, alternated: the C runit,
+    ours and ours with a cgroup per service (``OursInCgroups``), after a start of one service
+    of each of ours; one line each, then the medians."""
+    sups = [sup for sup in (CRunit(scratch), Ours(scratch),
+                            OursInCgroups(scratch, cfg["cgroup"])) if not sup.missing()]
+    print("# memory of %d logged services with and without a cgroup each, %d rounds; %s"
+          % (cfg["services"], cfg["rounds"], versions()))
+    # one service of each of ours first, not counted: where the checkout has no bytecode yet
+    # (the VM tier's copy), the first start compiles it
+    for sup in [sup for sup in sups if isinstance(sup, Ours)]:
+        try:
+            start_tree(sup, "warm-up", 1, logged=True)
+        finally:
+            sup.stop()
+    seen = {sup.key: [] for sup in sups}
+    for number in range(cfg["rounds"]):
+        for sup in (sups if number % 2 == 0 else sups[::-1]):
+            try:
+                start_tree(sup, "cgroup%d" % number, cfg["services"], logged=True)
+                time.sleep(cfg["settle"])
+                memory = measure_memory(sup)
+            finally:
+                sup.stop()
+            seen[sup.key].append(memory)
+            print("round %d %-12s %d processes, PSS %s, USS %s" % (
+                number + 1, sup.key, memory["processes"], fmt_mb(memory["pss"]),
+                fmt_mb(memory["uss"])))
+    for sup in sups:
+        print("%-12s PSS %s, USS %s (medians)" % (sup.key, *(
+            fmt_mb(statistics.median(memory[key] for memory in seen[sup.key]))
+            for key in ("pss", "uss"))))
+    return 0
+
+
 @contextlib.contextmanager
 def cleaned_up(scratch):
     """Every supervisor still running stopped, orphans reaped, the scratch removed."""
@@ -1019,6 +1110,9 @@ def main(argv=None):
     if not become_subreaper():
         print("warning: not a child subreaper; orphans go to init", file=sys.stderr)
     scratch = Path(tempfile.mkdtemp(prefix="bench-tree.", dir=cfg["scratch"]))
+    if cfg["cgroup"]:
+        with cleaned_up(scratch):
+            return cgroup_memory(cfg, scratch)
     if cfg["start_rounds"]:
         present = [sup for sup in (CRunit(scratch), Ours(scratch)) if not sup.missing()]
         with cleaned_up(scratch):

@@ -22,7 +22,10 @@ output and exits 0 (passed), 1 (failed, or no result), 2 (the VM could not be ma
 exit 0, unless ``CI=true``). qemu runs under ``timeout`` in a process group of its own, ended
 on every way out.
 
-Usage: ``.venv/bin/python tests/vm_tier.py [--cache DIR] [--image-only] [PYTEST_ARGS...]``
+Usage: ``.venv/bin/python tests/vm_tier.py [--cache DIR] [--image-only] [PYTEST_ARGS...]``;
+``tests/vm_tier.py -- bench/NAME.py ARGS...`` runs that bench in the guest instead of pytest
+(the guest's installed virtualenv as the checkout's ``.venv``), its output printed as the
+tests' is: ``bench/tree.py --cgroup`` measures a tree with a cgroup per service there.
 """
 
 import argparse
@@ -295,9 +298,13 @@ def guest():
     try:
         tests = delegate()
         args = json.loads(Path(".vm-args").read_text())
-        code = subprocess.run(PYTEST + args, timeout=GUEST_TIMEOUT - 60, env=dict(
-            os.environ, CI="true", RUNIT_PROVISION_VM="1",
-            RUNIT_PROVISION_VM_CGROUP=str(tests))).returncode
+        bench = args[:1] and args[0].startswith("bench/")
+        if bench:  # a bench, on the checkout's .venv
+            Path(".venv").symlink_to(debian.VENV)
+        code = subprocess.run(([VENV_PYTHON] if bench else PYTEST) + args,
+                              timeout=GUEST_TIMEOUT - 60, env=dict(
+                                  os.environ, CI="true", RUNIT_PROVISION_VM="1",
+                                  RUNIT_PROVISION_VM_CGROUP=str(tests))).returncode
     finally:
         print("%s result %d" % (MARK, code), flush=True)
         termios.tcdrain(sys.stdout.fileno())  # every byte out of the port before power-off
