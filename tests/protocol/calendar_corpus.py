@@ -447,22 +447,28 @@ def version(program=SYSTEMD_ANALYZE):
                           timeout=60).stdout.splitlines()[0]
 
 
-def generate(program=SYSTEMD_ANALYZE):
-    """The whole corpus through ``program``: the fixture's content."""
+def answers(triples, program=SYSTEMD_ANALYZE):
+    """``program``'s case for each ``(expression, zone, start)`` of ``triples``, in order: the
+    fixture's ``{"expression", "zone", "start", "normalized", "elapses"}`` (or ``"error"``)."""
     groups = {}
-    for expression, zone, start in cases():
+    for expression, zone, start in triples:
         groups.setdefault((zone, start), []).append(expression)
     results = {}
     for (zone, start), expressions in groups.items():
         for expression, outcome in analyze(expressions, zone, start, program).items():
-            results["%s|%d|%s" % (zone, start, expression)] = outcome
+            results[(zone, start, expression)] = outcome
+    return [dict(expression=expression, zone=zone, start=start,
+                 **results[(zone, start, expression)]) for expression, zone, start in triples]
+
+
+def generate(program=SYSTEMD_ANALYZE):
+    """The whole corpus through ``program``: the fixture's content."""
+    triples = list(cases())
     zones = corpus_zones([dict(expression=expression, zone=zone)
-                          for expression, zone, _ in cases()])
+                          for expression, zone, _ in triples])
     return {"systemd": version(program), "iterations": ITERATIONS,
             "tzdata": tzdata_version(), "zones": zone_rules(zones),
-            "cases": [dict(expression=expression, zone=zone, start=start,
-                           **results["%s|%d|%s" % (zone, start, expression)])
-                      for expression, zone, start in cases()]}
+            "cases": answers(triples, program)}
 
 
 def to_json(data):
