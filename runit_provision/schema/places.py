@@ -6,15 +6,16 @@
 def places(data):
     """``[(key path, raw hash, login)]`` of each hash that may write a service's keys, in the
     data's order: ``defaults`` (login None), each of root's ``services`` (the login its
-    ``owner`` names, None without or when it names none), each of ``users`` and each user's service (its login).
-    What is not a hash is left out: its reader says so.
+    ``owner`` names, None without one), each of ``users`` and each user's service (its
+    login). What is not a hash is left out: its reader says so.
 
     >>> [(path, login) for path, _, login in places({"defaults": {}, "services": {
     ...     "a": {"owner": "bob"}, "b": None}, "users": {"bob": {"services": {"c": {}}}}})]
     [(('defaults',), None), (('services', 'a'), 'bob'), (('users', 'bob'), 'bob'), (('users', 'bob', 'services', 'c'), 'bob')]
     """
     found = [(("defaults",), data.get("defaults"), None)]
-    found += [(("services", name), raw, _owner(raw)) for name, raw in _items(data.get("services"))]
+    found += [(("services", name), raw, _owner(raw))
+              for name, raw in _items(data.get("services"))]
     for login, user in _items(data.get("users")):
         found.append((("users", login), user, login))
         if isinstance(user, dict):
