@@ -19,39 +19,16 @@ runtime it starts — is then somebody else's (docs/apply.md "init: none").
 Pure but for what the init room reads through the ``fs`` a desire is handed: no clock.
 """
 
-import enum
 import posixpath
 
 from ..host.owed import owed_path
 from ..model import user_environment
 from ..model.tree import Absent, File, Tree
 from ..model.units import declared_units, selected_units, service_directories
-from ..protocol.layout import (CHECK, CONF, CONTROL_DIR, DOWN, ENV_DIR, FINISH, JOB, RUN,
-                               SCHEDULE, SVLOGD_CONFIG)
+from ..protocol.layout import SVLOGD_CONFIG
+from .effects import Role, role_in_service
 
 PROFILE_NAME = "runit-provision.sh"
-
-
-class Role(enum.Enum):
-    """What a path is to its service: the restart matrix (plan's services planner) and the
-    messages ask. The values are the names the docs use."""
-
-    DIR = "dir"  # the service directory
-    LINK = "link"  # its link in the directory runsvdir scans
-    RUN = "run"
-    FINISH = "finish"
-    CHECK = "check"
-    DOWN = "down"
-    LOG = "log"  # log/
-    LOG_RUN = "log/run"
-    ENV = "env"  # env/ and every file in it
-    CONTROL = "control"  # control/ and every file in it
-    CONF = "conf"  # what a run script sources (Void's convention): a change restarts
-    LOG_DIR = "log dir"  # svlogd's directory
-    LOG_CONFIG = "log/config"  # svlogd's config in it
-    SCHEDULE = "schedule"  # a timer's spec: a change re-arms a waiting timer (sv hup)
-    JOB = "job"  # a timer's run script: its next run runs it
-    OTHER = "other"  # anything else in the service directory
 
 
 class Desired:
@@ -96,7 +73,7 @@ class Desired:
         return entries + [self.tree[path] for path in self.late]
 
     def role_of(self, path):
-        """``(unit, Role)`` for a path of a unit, or ``(None, None)``."""
+        """``(unit, Role)`` for a path of a unit, or ``(None, None)`` (effects.py's table)."""
         found = self._roles.get(path)
         if found is not None:
             return found
@@ -105,8 +82,7 @@ class Desired:
             parent = parent.rsplit("/", 1)[0]
             unit = self._units_by_path.get(parent)
             if unit is not None:
-                top = path[len(parent) + 1:].split("/", 1)[0]
-                found = unit, _INSIDE_ROLES.get(top, Role.OTHER)
+                found = unit, role_in_service(path[len(parent) + 1:])
                 self._roles[path] = found  # the plan asks again for each step
                 return found
         return None, None
@@ -127,17 +103,10 @@ class Desired:
         return None
 
 
-_INSIDE_ROLES = {ENV_DIR: Role.ENV, CONTROL_DIR: Role.CONTROL}  # a path below these has its role
-
-
 def unit_paths(unit):
-    """The paths of ``unit`` the restart matrix and the messages care about, with roles."""
-    base, log = unit.path + "/", unit.log_path + "/"
-    paths = [(unit.path, Role.DIR), (unit.link, Role.LINK), (base + RUN, Role.RUN),
-             (base + FINISH, Role.FINISH), (base + CHECK, Role.CHECK), (base + DOWN, Role.DOWN),
-             (unit.log_path, Role.LOG), (log + RUN, Role.LOG_RUN), (base + ENV_DIR, Role.ENV),
-             (base + CONTROL_DIR, Role.CONTROL), (base + CONF, Role.CONF),
-             (base + SCHEDULE, Role.SCHEDULE), (base + JOB, Role.JOB)]
+    """The paths of ``unit`` that are not inside its directory, or are it, with roles: the
+    directory, its link, its log directory and svlogd's config there."""
+    paths = [(unit.path, Role.DIR), (unit.link, Role.LINK)]
     if unit.log_dir is not None:
         paths += [(unit.log_dir, Role.LOG_DIR),
                   (unit.log_dir + "/" + SVLOGD_CONFIG, Role.LOG_CONFIG)]

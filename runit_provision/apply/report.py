@@ -25,7 +25,7 @@ from .steps import SERVICE_ACTIONS, Action, CommandStep, PathStep, ServiceStep, 
 from .watch import Outcome, Start
 
 SYMBOLS = {Action.CREATE: "+", Action.CHANGE: "~", Action.REMOVE: "-", Action.RESTART: "↻",
-           Action.HUP: "↻", Action.EXIT: "↻", Action.RUN: "$", Action.WAIT: "…", "noop": "="}
+           Action.HUP: "↻", Action.LIMITS: "↻", Action.EXIT: "↻", Action.RUN: "$", Action.WAIT: "…", "noop": "="}
 QUIET_REASONS = ("up to date", "absent", "not linked")
 
 

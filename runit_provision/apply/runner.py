@@ -11,6 +11,7 @@ that user's environment alone (``PATH``, ``HOME``, ``USER``, ``LOGNAME``, ``SHEL
 ``sv_command(runtime)`` is the sv that drives the tree ``runtime`` names: ``system`` -> the
 host's runit (``/usr/bin/sv``, or ``/sbin/sv`` of the RPM); ``python`` -> ours, installed next
 to this interpreter (a virtualenv's or the installed runtime's launcher), else run as a module.
+``limits_command()`` is our ``runsv-cgroup``, found the same way, for either runtime.
 """
 
 import os
@@ -136,6 +137,16 @@ def sv_command(runtime):
     if os.access(beside, os.X_OK) and _is_script(beside):
         return [beside]
     return [sys.executable, "-m", "runit_provision.runtime.sv"]
+
+
+def limits_command():
+    """The argv prefix of our ``runsv-cgroup``, which writes a service's limits into its
+    running cgroup under either runtime (the C runsv knows no cgroup): installed next to this
+    interpreter, else run as a module."""
+    beside = os.path.join(os.path.dirname(sys.executable), "runsv-cgroup")
+    if os.access(beside, os.X_OK) and _is_script(beside):
+        return [beside]
+    return [sys.executable, "-m", "runit_provision.runtime.runsvcgroup"]
 
 
 def _is_script(path):

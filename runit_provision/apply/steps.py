@@ -5,8 +5,8 @@ A plan is a list of steps, each of one kind, executed by one room:
 * ``PathStep``: create, change or remove one path — a file, a directory, a link, a whole tree
   (``converge.py``);
 * ``WaitStep``: wait until runsv serves the services linked just before (``activate.py``);
-* ``ServiceStep``: ``sv restart``, ``sv hup`` or ``sv exit`` one service's side
-  (``activate.py``);
+* ``ServiceStep``: ``sv restart``, ``sv hup`` or ``sv exit`` one service's side, or its
+  limits written into its running cgroup (``runsv-cgroup limits``) (``activate.py``);
 * ``CommandStep``: one of initsys's commands (``activate.py``).
 
 ``Action`` and ``Phase`` are enums: code compares members, never words. An ``Action`` is also
@@ -29,6 +29,7 @@ class Action(str, enum.Enum):
     WAIT = "wait"
     RESTART = "restart"
     HUP = "hup"
+    LIMITS = "limits"  # a cgroup file's limits written into the running service's cgroup
     EXIT = "exit"
     RUN = "run"
 
@@ -39,7 +40,7 @@ class Action(str, enum.Enum):
 
 
 PATH_ACTIONS = (Action.CREATE, Action.CHANGE, Action.REMOVE)
-SERVICE_ACTIONS = (Action.RESTART, Action.HUP, Action.EXIT)
+SERVICE_ACTIONS = (Action.RESTART, Action.HUP, Action.LIMITS, Action.EXIT)
 OWED_ACTIONS = tuple(map(Action, OWED_WORDS))  # written down before the first write (host/owed.py)
 
 
@@ -152,7 +153,8 @@ class WaitStep(Step):
 
 
 class ServiceStep(Step):
-    """``sv`` on one service: ``action`` restart, hup or exit; ``side``: the side it is for
+    """``sv`` (or ``runsv-cgroup limits``) on one service: ``action`` restart, hup, limits or
+    exit; ``side``: the side it is for
     (an exit may name both); ``argv``: the whole sv command line, its last word the side's
     directory (``target``); ``run_as``: the user's identity (runner.RunAs) for a user's
     service, or None; ``cause``: why it is owed, as written down (host/owed.py) — the first

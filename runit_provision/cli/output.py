@@ -108,5 +108,6 @@ def print_not_up(items, logs, stream=None, command="apply", verb="started"):
 
 # what was done, in the order "Applied:" lists it
 PAST = {Action.CREATE: "created", Action.CHANGE: "changed", Action.REMOVE: "removed",
-        Action.RESTART: "restarted", Action.HUP: "HUP'd", Action.EXIT: "stopped",
+        Action.RESTART: "restarted", Action.HUP: "HUP'd",
+        Action.LIMITS: "limits set in place", Action.EXIT: "stopped",
         Action.RUN: "command(s) run", Action.WAIT: "served again (waited for)"}

@@ -31,7 +31,7 @@ OWED_NAME = ".pending-restarts"
 # The actions written down before the first write (steps.OWED_ACTIONS are these words): by
 # their words here, so that reading the ledger — status does, on every run — loads nothing
 # of the applier's.
-ACTIONS = ("restart", "hup")
+ACTIONS = ("restart", "hup", "limits")
 
 
 class Owed(namedtuple("Owed", "action target label reason")):

@@ -100,6 +100,39 @@ def settings(resources):
     return out
 
 
+# What each file holds when nothing limits it: written where a spec no longer says the file,
+# so that a limit dropped from the data is gone at the next start or ``runsv-cgroup limits``.
+UNSET = {"memory.max": UNLIMITED, "memory.high": UNLIMITED, "pids.max": UNLIMITED,
+         "cpu.max": "%s %d" % (UNLIMITED, CPU_PERIOD_USEC), "cpu.weight": "100",
+         "io.weight": "default 100"}
+
+
+def unset_settings(said):
+    """``[(file, value)]`` resetting every limit file that ``said`` (a spec's settings) does
+    not set, in FILE_OF's order.
+
+    >>> unset_settings([("memory.max", "1024"), ("cpu.max", "max 100000")])
+    [('memory.high', 'max'), ('pids.max', 'max'), ('cpu.weight', '100'), ('io.weight', 'default 100')]
+    """
+    named = {name for name, _ in said}
+    return [(name, UNSET[name]) for name in FILE_OF.values() if name not in named]
+
+
+def is_within(path, base):
+    """Whether cgroup ``path`` is ``base`` or below it — both absolute, normal paths
+    (``..``, ``.`` and empty names are never within anything).
+
+    >>> is_within("/a/web", "/a/web"), is_within("/a/web/x", "/a/web"), is_within("/a/webx", "/a/web")
+    (True, True, False)
+    >>> is_within("/a/web/../root", "/a/web")
+    False
+    """
+    parts = path.split("/")
+    if not path.startswith("/") or any(part in ("", ".", "..") for part in parts[1:]):
+        return False
+    return path == base or path.startswith(base.rstrip("/") + "/")
+
+
 def controllers_for(resources):
     """The controllers ``resources`` need, sorted.
 

@@ -28,7 +28,8 @@ import posixpath
 
 from ...protocol.layout import SCHEDULE, TIMER_STATE_FILE
 from ...protocol.sidestate import Condition
-from ..desired import Role
+from ..effects import Effect, Role, decide
+from ..runner import limits_command
 from ..steps import Action, PathStep, Phase, ServiceStep, Side, WaitStep
 
 WAIT_REASON = "runsv reads supervise/ok"
@@ -37,10 +38,6 @@ OWED_REASON = " (owed: an earlier apply stopped before it)"
 # A side whose state cannot be told (host/sides.probe_side) may run: its restart is planned, so
 # written down as owed, and done only once its state can be told (activate.py).
 UNKNOWN_REASON = "state unknown: %s"
-
-
-# What a timer's next run reads: a change of one of them alone restarts nothing.
-TIMER_ROLES = frozenset((Role.JOB, Role.ENV, Role.CONF, Role.SCHEDULE))
 
 
 def is_waiting_record(record):
@@ -71,7 +68,9 @@ class ServicesPlanner:
     def __init__(self, draft):
         self.draft = draft
         self.desired, self.obs = draft.desired, draft.obs
-        self.owed = {entry.target: entry for entry in self.obs.owed}  # not yet taken
+        self.owed = {}  # side's directory -> what an earlier apply owed it, not yet taken
+        for entry in self.obs.owed:
+            self.owed.setdefault(entry.target, []).append(entry)
         self.owed_taken = []  # taken by the restart matrix of a service planned
         self.owed_kept = []  # not done by this plan: written down again, for a later apply
 
@@ -216,37 +215,67 @@ class ServicesPlanner:
                                                unit=unit, entry=link, uid=uid, gid=gid))
             draft.add(Phase.TEARDOWN, WaitStep(Phase.TEARDOWN, [unit], WAIT_REASON))
 
-    # -- the restart matrix -----------------------------------------------------------------
+    # -- what a change does (effects.py) ----------------------------------------------------
     def restarts(self, unit):
+        """What the changed files of ``unit`` call for (effects.decide), and what an earlier
+        apply owed its sides that this plan does not already do."""
         roles = self.draft.changed.get(unit.path, ())
         live = self.obs.live_of(unit)
-        owed_main = self.owed.pop(unit.path, None)
-        owed_log = self.owed.pop(unit.log_path, None)
-        self.owed_taken += [entry for entry in (owed_main, owed_log) if entry is not None]
-        if unit.is_timer and Role.RUN not in roles and TIMER_ROLES.intersection(roles):
-            self.timer_changed(unit, roles, live.main)
-        elif Role.RUN in roles and self.kind_changed(unit):
+        owed_main = {entry.action: entry for entry in self.owed.pop(unit.path, ())}
+        owed_log = {entry.action: entry for entry in self.owed.pop(unit.log_path, ())}
+        self.owed_taken += list(owed_main.values()) + list(owed_log.values())
+        decision = decide(roles, unit.is_timer)
+        for role, why in decision.left:
+            self.draft.noop(unit.label, "%s changed; nothing to do: %s" % (role.value, why))
+        restart = owed_main.get("restart")
+        if decision.restart:
             self.restart(unit, Side.MAIN, live.main, Action.RESTART,
-                         "run changed (a timer now)" if unit.is_timer else
-                         "run changed (a timer no more)")
-        elif Role.RUN in roles or Role.ENV in roles or Role.CONF in roles:
-            self.restart(unit, Side.MAIN, live.main, Action.RESTART,
-                         "run changed" if Role.RUN in roles else
-                         "env changed" if Role.ENV in roles else "conf changed")
-        elif owed_main is not None:
-            self.restart(unit, Side.MAIN, live.main, Action.RESTART, owed_main.reason,
+                         self.restart_cause(unit, decision.restart))
+        elif restart is not None:
+            self.restart(unit, Side.MAIN, live.main, Action.RESTART, restart.reason,
                          is_owed=True)
+        else:
+            self.in_place(unit, live.main, decision, owed_main)
+        self.log_changed(unit, live.log, decision.log, owed_log)
+
+    def restart_cause(self, unit, roles):
+        """Why the service restarts: its first changed role's name, and for a run that makes
+        or unmakes a timer, which."""
+        if Role.RUN in roles and self.kind_changed(unit):
+            return "run changed (a timer now)" if unit.is_timer else \
+                "run changed (a timer no more)"
+        return "%s changed" % roles[0].value
+
+    def in_place(self, unit, live, decision, owed):
+        """No restart: the cgroup's limits written in place, a waiting timer's schedule read
+        again — each as this plan's change asks, or as an earlier apply owed it."""
+        limits = owed.get("limits")
+        if decision.limits:
+            self.limits(unit, live, "cgroup changed")
+        elif limits is not None:
+            self.limits(unit, live, limits.reason, is_owed=True)
+        hup = owed.get("hup")
+        if decision.rearm and unit.path + "/" + SCHEDULE not in self.draft.created:
+            self.rearm(unit, live, "schedule changed")
+        elif hup is not None:
+            self.rearm(unit, live, hup.reason, is_owed=True)
+
+    def log_changed(self, unit, live, decision, owed):
+        """The logger: restarted for a new ``log/run``, HUP'd for a new svlogd config — or as
+        an earlier apply owed it. A logger made now needs neither: whichever runsv starts it
+        reads the new files."""
         if unit.log_path in self.draft.created:
-            pass  # a new logger: whichever runsv starts it reads the new files
-        elif Role.LOG_RUN in roles:
-            self.restart(unit, Side.LOG, live.log, Action.RESTART, "log/run changed")
-        elif owed_log is not None and owed_log.action == Action.RESTART:
-            self.restart(unit, Side.LOG, live.log, Action.RESTART, owed_log.reason,
+            return
+        effect = decision[0] if decision is not None else None
+        if effect is Effect.LOG_RESTART:
+            self.restart(unit, Side.LOG, live, Action.RESTART, "log/run changed")
+        elif "restart" in owed:
+            self.restart(unit, Side.LOG, live, Action.RESTART, owed["restart"].reason,
                          is_owed=True)
-        elif Role.LOG_CONFIG in roles:
-            self.restart(unit, Side.LOG, live.log, Action.HUP, "log config changed")
-        elif owed_log is not None:
-            self.restart(unit, Side.LOG, live.log, Action.HUP, owed_log.reason, is_owed=True)
+        elif effect is Effect.LOG_HUP:
+            self.restart(unit, Side.LOG, live, Action.HUP, "log config changed")
+        elif "hup" in owed:
+            self.restart(unit, Side.LOG, live, Action.HUP, owed["hup"].reason, is_owed=True)
 
     def restart(self, unit, side, live, action, cause, is_owed=False):
         """``action`` on a side of ``unit`` for ``cause`` — ``is_owed``: an earlier apply's,
@@ -301,24 +330,43 @@ class ServicesPlanner:
             return schedule in self.draft.created
         return schedule in self.obs.extras  # undeclared, so purged
 
-    def timer_changed(self, unit, roles, live):
-        """A timer's files changed, not its ``run``: its ``job``, ``env`` or ``conf`` are read
-        by its next run (nothing to do, said); a changed ``schedule`` is read again by a
-        waiting timer on ``sv hup`` — never a run, and never a HUP to a job under way."""
-        changed = [role.value for role in (Role.JOB, Role.ENV, Role.CONF) if role in roles]
-        if changed:
-            self.draft.noop(unit.label, "%s changed; no restart: a timer's next run reads "
-                                        "it" % " and ".join(changed))
-        if Role.SCHEDULE not in roles or unit.path + "/" + SCHEDULE in self.draft.created:
-            return
+    def rearm(self, unit, live, cause, is_owed=False):
+        """``sv hup`` a waiting timer whose ``schedule`` changed: the waiter reads it again —
+        never a run, and never a HUP to a job under way (the next wait reads it)."""
+        reason = cause + OWED_REASON if is_owed else cause
         skip = self.why_not_rearmed(unit, live)
         if skip is not None:
-            self.draft.noop(unit.label, "schedule changed; no hup: " + skip)
+            self.draft.noop(unit.label, "%s; no hup: %s" % (reason, skip))
             return
         self.draft.add(Phase.RESTARTS, ServiceStep(
-            Action.HUP, unit.label, Side.MAIN, ["schedule changed: read again"], unit,
-            self.draft.sv + ["hup", unit.path], self.draft.run_as(unit),
-            cause="schedule changed"))
+            Action.HUP, unit.label, Side.MAIN, [reason + ": read again"], unit,
+            self.draft.sv + ["hup", unit.path], self.draft.run_as(unit), cause=cause))
+
+    def limits(self, unit, live, cause, is_owed=False):
+        """``runsv-cgroup limits DIR``: the ``cgroup`` file's limits written into the running
+        service's cgroup (as the tree's owner: a user's service's cgroup is the user's). Not a
+        restart: ``restart_on_change`` and ``down: true`` do not hold it back."""
+        reason = cause + OWED_REASON if is_owed else cause
+        skip = self.why_not_limited(live)
+        if skip is not None:
+            self.draft.noop(unit.label, "%s; no limits set in place: %s" % (reason, skip))
+            return
+        reasons = [reason] if live.unknown is None else [reason, UNKNOWN_REASON % live.unknown]
+        self.draft.add(Phase.RESTARTS, ServiceStep(
+            Action.LIMITS, unit.label, Side.MAIN, reasons, unit,
+            limits_command() + ["limits", unit.path], self.draft.run_as(unit), cause=cause))
+
+    def why_not_limited(self, live):
+        """Why a service whose ``cgroup`` file changed gets no ``runsv-cgroup limits`` (None:
+        it gets one): nothing runs whose cgroup could take them — its next start does."""
+        if self.draft.is_staging:
+            return "--root: nothing is started"
+        if live.unknown is not None:
+            return None  # it may run: planned, owed until its state can be told
+        if live.state is not Condition.RUN:
+            return "not running (%s): its next start writes them" % (
+                "state unknown" if live.state is Condition.UNKNOWN else live.state)
+        return None
 
     def why_not_rearmed(self, unit, live):
         """Why a timer whose ``schedule`` changed gets no ``sv hup`` (None: it gets one):
@@ -386,7 +434,9 @@ class ServicesPlanner:
                 self.owed_kept.append(entry)
         left_out = {side for unit in self.desired.left_out
                     for side in (unit.path, unit.log_path)}
-        for target, entry in sorted(self.owed.items()):
+        for entry in sorted((entry for entries in self.owed.values() for entry in entries),
+                            key=lambda entry: (entry.target, entry.action)):
+            target = entry.target
             owed = "%s owed (%s)" % (entry.action, entry.reason)
             if target in left_out:
                 self.owed_kept.append(entry)

@@ -15,7 +15,7 @@ import os
 import signal
 
 from ...protocol.cgroupfs import (SUPERVISE_LEAF, cgroup2_mount, cgroup_name,
-                                  cgroup_of_process, keyed_counts)
+                                  cgroup_of_process, keyed_counts, unset_settings)
 
 OWN_ROOT = "/runit-provision"  # a tree started in the hierarchy's root makes its base below
 CONTROLLERS = ("cpu", "io", "memory", "pids")
@@ -146,17 +146,28 @@ class Cgroups:
 
     def make(self, name, settings):
         """Service ``name``'s cgroup, made if missing, with ``settings`` (``(file, value)``)
-        written; OSError whose ``filename`` is the path that could not be made or written (a
-        file that is missing: its controller is not enabled here)."""
+        written and every other limit file reset (``set_limits``); OSError whose
+        ``filename`` is the path that could not be made or written (a file that is missing:
+        its controller is not enabled here)."""
         path = self.service(name)
         os.makedirs(self.fs(path), exist_ok=True)
+        self.set_limits(path, settings)
+        return path
+
+    def set_limits(self, path, settings):
+        """``settings`` written into cgroup ``path``, and the limit files they do not name
+        that the cgroup has reset to no limit — a limit the data dropped is gone too."""
         for file, value in settings:
             target = self.fs(path) + "/" + file
             try:
                 _write(target, value)
             except OSError as exc:
                 raise OSError(exc.errno, os.strerror(exc.errno), target) from exc
-        return path
+        for file, value in unset_settings(settings):
+            try:
+                _write(self.fs(path) + "/" + file, value)
+            except FileNotFoundError:
+                pass  # its controller is not enabled here: nothing to reset
 
     def delegate(self, path, uid, gid):
         """Hand ``path`` to ``uid`` as the kernel's delegation asks: the directory and its

@@ -88,9 +88,12 @@ class ServiceCgroup:
         """``start()``'s pid, the process started in the service's cgroup (``prepare``)."""
         return self.cgroups.spawn_in(self.prepare(dir_fd), start)
 
-    def main_ended(self, then):
+    def main_ended(self, then, dir_fd=None):
         """The main process ended: ``then()`` once the cgroup is empty (at once with
-        ``stop=main`` or nothing left)."""
+        ``stop=main`` or nothing left). With ``dir_fd``, what a stop ends is read again from
+        the ``cgroup`` file: an apply may have changed it while the service ran."""
+        if dir_fd is not None:
+            self.spec = self.read_spec(dir_fd)
         if self.spec.stop != "group" or not self.cgroups.procs(self.path):
             then()
             return

@@ -224,7 +224,7 @@ class Supervisor:
             return
         self.cgroup.adopt(self.dir_fd, pid)
         self.loop.watch_process(pid, lambda pid: self.cgroup.main_ended(
-            lambda: side.child_exited(pid, UNKNOWN_EXIT)), pidfd)
+            lambda: side.child_exited(pid, UNKNOWN_EXIT), self.dir_fd), pidfd)
 
     def read_control(self, side):
         """``side``'s control FIFO is readable (Side.control_readable, the loop's reader)."""
@@ -719,7 +719,7 @@ class Supervisor:
         files.spawned(pid)
         if self.cgroup is not None and side is self.main and argv[0] != "./finish":
             self.loop.watch_child(pid, lambda pid, status: self.cgroup.main_ended(
-                lambda: side.child_exited(pid, status)))
+                lambda: side.child_exited(pid, status), self.dir_fd))
         else:
             self.loop.watch_child(pid, side.child_exited)
         return pid

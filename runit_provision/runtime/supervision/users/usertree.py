@@ -185,7 +185,7 @@ class UserTree:
                 supervisor.main.child_exited(pid, wait_status)
             else:  # the tree's services that outlived it end first
                 supervisor.cgroup.main_ended(
-                    lambda: supervisor.main.child_exited(pid, wait_status))
+                    lambda: supervisor.main.child_exited(pid, wait_status), supervisor.dir_fd)
         supervisor.loop.watch_child(pid, exited)
         return pid
 
