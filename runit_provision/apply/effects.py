@@ -207,7 +207,9 @@ def markdown_table():
     lines = ["| changed | what apply does | why |", "|---|---|---|"]
     for row in ROWS:
         name = "any other file (`files:`, `links:`)" if row.name == "*" else \
-            "the link in the service directory" if row.name == "link" else "`%s`" % row.name
+            "the link in the service directory" if row.name == "link" else \
+            "`%s` in the log directory" % SVLOGD_CONFIG if row.role is Role.LOG_CONFIG else \
+            "`%s`" % row.name
         effect = _EFFECT_WORDS[row.effect]
         if row.timer is not None:
             effect += "; a timer: %s (%s)" % (_EFFECT_WORDS[row.timer[0]], row.timer[1])
