@@ -1,0 +1,99 @@
+"""A changed ``cgroup`` file reaches the running service without a restart (apply/effects.py's
+``cgroup`` row): ``apply`` runs ``runsv-cgroup limits``, the pid stays, the new limit is read
+back from the service's cgroup — under our runsvdir and under the C runit (``runtime:
+system``: ./run enters the cgroup, runsv-cgroup is ours under either runsv). A limit the data
+drops is reset (``max``), in place under ours; under the C runsv its ./run loses the line that
+enters a cgroup, so it restarts. A supervise/cgroup record that names a cgroup the service
+does not run in is refused."""
+
+import json
+import subprocess
+
+import pytest
+import yaml
+
+from runit_provision.cli.main import main
+from runit_provision.protocol.cgroupfs import cgroup_of_process
+from tests.conftest import C_RUNIT, OUR_BIN, make_bin_dir, our_tool
+from tests.runtime.processes import BASE_PATH, running_pid, wait_until
+from tests.vm.conftest import in_cgroup
+
+HELPERS = ("sandbox-run", "runsv-cgroup", "notify-relay", "timer-run")
+MOUNT = "/sys/fs/cgroup"
+
+
+@pytest.fixture(params=["ours", "c"])
+def applied(request, cgroup, scratch, capsys):
+    """``apply(resources)``: data of one service ``limited`` applied to a tree (ours or the
+    C runit's) started in ``cgroup``; the json report."""
+    impl = request.param
+    service_dir = scratch / "service"
+    service_dir.mkdir()
+    bin_dir = make_bin_dir(scratch / "bin", impl)
+    for name in HELPERS:
+        (bin_dir / name).symlink_to(OUR_BIN / name)
+    runsvdir = our_tool("runsvdir") if impl == "ours" else C_RUNIT["runsvdir"]
+    tree = subprocess.Popen(in_cgroup(cgroup, [runsvdir, str(service_dir)]),
+                            env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+    def apply(resources):
+        service = {"command": ["sleep", "1000"], "log": False}
+        if resources:
+            service["resources"] = resources
+        data = scratch / "data.yaml"
+        data.write_text(yaml.safe_dump({"runit": {
+            "runtime": "python" if impl == "ours" else "system", "init": "none",
+            "sv_dir": str(scratch / "sv"), "service_dir": str(service_dir),
+            "log_dir": str(scratch / "log"), "sv_timeout": 30,
+            "services": {"limited": service}}}))
+        code = main(["apply", "--data", str(data), "--json", "--wait", "60",
+                     "--profile-d", "none"])
+        report = json.loads(capsys.readouterr().out)
+        assert code == 0, report["msg"]
+        return report
+
+    apply.impl, apply.sv = impl, scratch / "sv" / "limited"
+    yield apply
+    tree.terminate()
+    tree.wait(timeout=120)
+
+
+def limit_of(pid, name):
+    with open("/proc/%d/cgroup" % pid) as handle:
+        path = cgroup_of_process(handle.read())
+    with open(MOUNT + path + "/" + name) as handle:
+        return handle.read().strip()
+
+
+def test_changed_limits_are_written_into_the_running_cgroup(applied):
+    applied({"memory_max": "256M", "tasks_max": 64})
+    pid = wait_until(lambda: running_pid(applied.sv), timeout=60, what="limited running")
+    assert limit_of(pid, "memory.max") == str(256 << 20)
+    report = applied({"memory_max": "512M", "tasks_max": 64})
+    assert [(item["service"], item["command"]) for item in report["restarts"]] == [
+        ("limited", "limits")]
+    assert running_pid(applied.sv) == pid
+    assert limit_of(pid, "memory.max") == str(512 << 20)
+    assert limit_of(pid, "pids.max") == "64"
+    report = applied({"memory_max": "512M"})  # tasks_max dropped: reset where it runs
+    assert running_pid(applied.sv) == pid
+    assert limit_of(pid, "pids.max") == "max"
+    report = applied(None)
+    if applied.impl == "ours":  # the cgroup file is gone: every limit reset in place
+        assert running_pid(applied.sv) == pid and limit_of(pid, "memory.max") == "max"
+    else:  # ./run no longer enters a cgroup: a restart, outside the old limits
+        assert ("limited", "restart") in [(item["service"], item["command"])
+                                          for item in report["restarts"]]
+
+
+def test_a_record_naming_another_cgroup_is_refused(applied):
+    applied({"memory_max": "256M"})
+    pid = wait_until(lambda: running_pid(applied.sv), timeout=60, what="limited running")
+    (applied.sv / "supervise" / "cgroup").write_text("/init.scope\n")
+    (applied.sv / "cgroup").write_text("cgroup 1 stop=group memory.max=1048576\n")
+    done = subprocess.run([our_tool("runsv-cgroup"), "limits", str(applied.sv)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 111 and "not the cgroup" in done.stderr, done.stderr
+    assert limit_of(pid, "memory.max") == str(256 << 20)
