@@ -58,6 +58,7 @@ class Desired:
         self.commands = list(commands)
         self.notes = list(notes)
         self._roles = {}
+        self._linked = None  # path -> the links of the tree that lead to it (links_to)
         self._units_by_path = {}
         for unit in units:
             self._units_by_path[unit.path] = unit
@@ -86,6 +87,22 @@ class Desired:
                 self._roles[path] = found  # the plan asks again for each step
                 return found
         return None, None
+
+    def links_to(self, path):
+        """``[(unit, Role)]`` of the links the tree makes to ``path`` — a distribution's
+        generic service's ``run`` that its instances link to (data-format.md, ``links``):
+        a change of ``path`` is a change of each of theirs."""
+        if self._linked is None:
+            self._linked = {}
+            for entry in self.tree:
+                if entry.kind != "symlink":
+                    continue
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(entry.path),
+                                                           entry.target))
+                unit, role = self.role_of(entry.path)
+                if unit is not None and role is not Role.LINK:
+                    self._linked.setdefault(target, []).append((unit, role))
+        return self._linked.get(path, [])
 
     @property
     def logins(self):

@@ -49,11 +49,15 @@ class Draft:
                                  else actual.kind, reasons, unit=unit, before=actual.content))
         self.touch(path)
         if unit is not None:
-            self.mark_changed(unit, role)
+            self.mark_changed(unit, role, path)
 
-    def mark_changed(self, unit, role):
-        """``role``'s content of ``unit`` changes: the restart matrix reads it."""
+    def mark_changed(self, unit, role, path=None):
+        """``role``'s content of ``unit`` changes — and, for ``path``, that of every link
+        the tree makes to it (another service's ``run`` linked to this one's): what a change
+        does reads it (effects.py)."""
         self.changed.setdefault(unit.path, set()).add(role)
+        for other, other_role in (self.desired.links_to(path) if path is not None else ()):
+            self.changed.setdefault(other.path, set()).add(other_role)
 
     # -- refusals and problems --------------------------------------------------------------
     def is_refused(self, path):

@@ -217,7 +217,7 @@ class FilesPlanner:
             changes_content=changes_content))
         self.draft.touch(entry.path, created=action is Action.CREATE)
         if unit is not None and changes_content:
-            self.draft.mark_changed(unit, role)
+            self.draft.mark_changed(unit, role, entry.path)
 
     def parents(self, path):
         """Create the directories above ``path`` that neither exist nor are declared: root's,
