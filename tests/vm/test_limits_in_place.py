@@ -4,7 +4,8 @@ back from the service's cgroup — under our runsvdir and under the C runit (``r
 system``: ./run enters the cgroup, runsv-cgroup is ours under either runsv). A limit the data
 drops is reset (``max``), in place under ours; under the C runsv its ./run loses the line that
 enters a cgroup, so it restarts. A supervise/cgroup record that names a cgroup the service
-does not run in is refused."""
+does not run in is refused. A user's tree bounded whole takes its new limits the same way, on
+the delegated top root keeps."""
 
 import json
 import subprocess
@@ -38,16 +39,24 @@ def applied(request, cgroup, scratch, capsys):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
 
-    def apply(resources):
+    def apply(resources, tree_resources=None):
+        """With ``tree_resources``: a user's tree too (root's own, as test_live.py makes
+        one: the venv is not reachable for another user), bounded whole by them."""
         service = {"command": ["sleep", "1000"], "log": False}
         if resources:
             service["resources"] = resources
+        data = {"runtime": "python" if impl == "ours" else "system", "init": "none",
+                "sv_dir": str(scratch / "sv"), "service_dir": str(service_dir),
+                "log_dir": str(scratch / "log"), "sv_timeout": 30,
+                "services": {"limited": service}}
+        if tree_resources is not None:
+            data["users"] = {"root": {
+                "home": str(scratch / "home"), "groups": ["root"],
+                "path": "%s:%s" % (bin_dir, BASE_PATH), "resources": tree_resources,
+                "services": {"mine": {"command": ["sleep", "1000"], "log": False}}}}
+        (scratch / "home").mkdir(exist_ok=True)
+        (scratch / "data.yaml").write_text(yaml.safe_dump({"runit": data}))
         data = scratch / "data.yaml"
-        data.write_text(yaml.safe_dump({"runit": {
-            "runtime": "python" if impl == "ours" else "system", "init": "none",
-            "sv_dir": str(scratch / "sv"), "service_dir": str(service_dir),
-            "log_dir": str(scratch / "log"), "sv_timeout": 30,
-            "services": {"limited": service}}}))
         code = main(["apply", "--data", str(data), "--json", "--wait", "60",
                      "--profile-d", "none"])
         report = json.loads(capsys.readouterr().out)
@@ -55,6 +64,7 @@ def applied(request, cgroup, scratch, capsys):
         return report
 
     apply.impl, apply.sv = impl, scratch / "sv" / "limited"
+    apply.user_tree = scratch / "sv" / "runsvdir-root"
     yield apply
     tree.terminate()
     tree.wait(timeout=120)
@@ -97,3 +107,24 @@ def test_a_record_naming_another_cgroup_is_refused(applied):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 111 and "not the cgroup" in done.stderr, done.stderr
     assert limit_of(pid, "memory.max") == str(256 << 20)
+
+
+def recorded_limit(side, name):
+    """``name`` of the cgroup ``side``'s supervisor recorded (supervise/cgroup)."""
+    path = (side / "supervise" / "cgroup").read_text().strip()
+    with open(MOUNT + path + "/" + name) as handle:
+        return handle.read().strip()
+
+
+def test_a_users_tree_bound_whole_takes_new_limits_in_place(applied):
+    """``users.LOGIN.resources`` on the delegated top, which stays root's: written in place
+    by root, the user's tree and its services running on."""
+    applied(None, {"memory_max": "1G"})
+    tree_pid = wait_until(lambda: running_pid(applied.user_tree), timeout=60,
+                          what="the user's tree running")
+    assert recorded_limit(applied.user_tree, "memory.max") == str(1 << 30)
+    report = applied(None, {"memory_max": "2G"})
+    assert ("runsvdir-root", "limits") in [(item["service"], item["command"])
+                                           for item in report["restarts"]]
+    assert running_pid(applied.user_tree) == tree_pid
+    assert recorded_limit(applied.user_tree, "memory.max") == str(2 << 30)
