@@ -124,6 +124,20 @@ def test_stop_main_keeps_the_rest_as_runit_does(cgtree, tmp_path):
     assert set(open(base + "/classic/cgroup.procs").read().split()) >= {str(child), str(second)}
 
 
+def test_a_stop_reads_what_it_ends_from_the_cgroup_file_as_it_is_then(cgtree, tmp_path):
+    """An apply that changes ``stop`` while the service runs sets nothing in place
+    (apply/effects.py): the end of the main process reads the file again."""
+    svdir, start, base = cgtree
+    service = make_service(svdir, "changed", run=escaping_run(tmp_path / "child"))
+    (service / "cgroup").write_text("cgroup 1 stop=main\n")
+    start()
+    child = read_pid(tmp_path / "child")
+    (service / "cgroup").write_text("cgroup 1 stop=group\n")
+    assert sv("-w", "20", "down", "changed", svdir=svdir).returncode == 0
+    assert not alive([child])  # the whole service ended, as the file says now
+    assert open(base + "/changed/cgroup.procs").read() == ""
+
+
 def test_what_a_one_shots_run_leaves_behind_ends_with_it(cgtree, tmp_path):
     """A one-shot (and a timer's job) is done when its cgroup is: what its run started and
     left running is ended, not kept running beside the next run."""
