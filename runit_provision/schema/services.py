@@ -20,7 +20,7 @@ from .files import check_links_and_keys, read_conf, read_files, read_links
 from .log import read_log
 from .readers import Readers
 from .resources import check_memory_bounds, read_resources, read_stop
-from .sandbox import read_sandbox, sandbox_of
+from .sandbox import check_private_tmp, read_sandbox, sandbox_of
 from .schedule import read_schedule
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -165,6 +165,7 @@ def _one_service_checks(problems, path, values, own, tree_owner):
                          "the sandbox: give command or run)"
                          % ("links.run" if run_link else "template"))
         values.pop("sandbox")
+    check_private_tmp(problems, path, values, own)
     if values.get("log") is False and any(name.startswith("log/")
                                           for name in values.get("files") or {}):
         problems.add(path + ("files",), "a file in log/ with log: false (runsv would run a "

@@ -364,3 +364,22 @@ def test_a_default_memory_max_below_a_services_memory_high_is_a_problem():
                                         r"1073741824 bytes is above memory_max \(536870912"):
         config_from_text("runit::defaults: {resources: {memory_max: 512M}}\n"
                          "runit::services: {web: {command: x, resources: {memory_high: 1G}}}\n")
+
+
+def test_a_path_private_tmp_hides_is_refused_where_its_list_was_written():
+    """``private_tmp`` from ``defaults`` and a service's own path under /tmp: refused at the
+    path; a default list under /var/tmp with a service's own ``private_tmp``: at defaults'.
+    A path beside /tmp (``/tmpfs``) is not hidden."""
+    with pytest.raises(DataError) as info:
+        config_from_text(
+            "runit::defaults: {sandbox: {private_tmp: true}}\n"
+            "runit::services:\n"
+            "  web: {command: x, sandbox: {read_write_paths: [/tmpfs, /tmp/web]}}\n"
+            "  db: {command: y}\n")
+    assert str(info.value).count("\n") == 0
+    assert ":3:58: services.web.sandbox.read_write_paths[1]: private_tmp replaces /tmp" \
+        in str(info.value)
+    with pytest.raises(DataError, match=r":1:\d+: defaults.sandbox.read_only_paths\[0\]: "
+                                        r"private_tmp replaces /var/tmp .* the host's /var/tmp/x"):
+        config_from_text("runit::defaults: {sandbox: {read_only_paths: [-/var/tmp/x]}}\n"
+                         "runit::services: {web: {command: x, sandbox: {private_tmp: true}}}\n")
