@@ -96,12 +96,8 @@ def run_job(args, check):
     """Plan, and unless ``check``, apply; print; the exit code."""
     command = "plan" if check else "apply"
     try:
-        from ..host.cgroup import cgroup_hierarchy
-        from ..host.userns import user_namespaces_refused
-
         # plan refuses as apply does: its exit code answers "would apply converge here?"
-        config, _ = inputs_from_args(args, accounts_must_exist=True, cgroup=cgroup_hierarchy,
-                                     userns=user_namespaces_refused)
+        config, _ = inputs_from_args(args, accounts_must_exist=True, **kernel_questions(args))
         only = labels_named(config, args.only)
         from ..render import render
 
@@ -144,6 +140,17 @@ def run_job(args, check):
     if result.is_interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.is_ok else EXIT_ERROR
+
+
+def kernel_questions(args):
+    """What plan and apply ask the running kernel of the data: none under ``--root``, whose
+    tree is an image for the kernel of the host that will run it (that host's apply asks)."""
+    if args.root:
+        return {}
+    from ..host.cgroup import cgroup_hierarchy
+    from ..host.userns import user_namespaces_refused
+
+    return {"cgroup": cgroup_hierarchy, "userns": user_namespaces_refused}
 
 
 def _checked(args, plan, root):

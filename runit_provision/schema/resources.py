@@ -46,16 +46,34 @@ def read_stop(read, path, value):
 def check_controllers(problems, data, mount, controllers):
     """A problem at each ``resources`` key of ``data`` (as written: a service's, a user's,
     ``defaults``') whose controller the host's cgroup v2 lacks — ``mount`` where it is
-    mounted (None: nowhere), ``controllers`` what its root offers (``host/cgroup.py``)."""
+    mounted (None: nowhere), ``controllers`` what its root offers (``host/cgroup.py``) —
+    saying how a host offers it. A key whose value is refused already is not asked about."""
     for path, key in resources_written(data):
         controller = CONTROLLER_OF[FILE_OF[key]]
+        if problems.has(path):
+            continue
         if mount is None:
-            problems.add(path, "needs the %s controller; no cgroup v2 hierarchy is mounted on "
-                               "this host (none in /proc/self/mountinfo)" % controller)
+            problems.add(path, "needs the %s controller, and this host mounts no cgroup v2 "
+                               "hierarchy (none in /proc/self/mountinfo): %s" % (
+                                   controller, how_hosts_offer(controller)))
         elif controller not in controllers:
-            problems.add(path, "needs the %s controller; this host's cgroup v2 (%s) has %s"
-                         % (controller, mount, "only " + ", ".join(sorted(controllers))
-                            if controllers else "none"))
+            problems.add(path, "needs the %s controller, which this host's cgroup v2 (%s) does "
+                               "not offer (it has %s): %s" % (
+                                   controller, mount, "only " + ", ".join(sorted(controllers))
+                                   if controllers else "none", how_hosts_offer(controller)))
+
+
+def how_hosts_offer(controller):
+    """How a host gives cgroup v2 a controller: the kernel has it, and no cgroup v1 hierarchy
+    holds it (systemd's hybrid set-up mounts them all on v1).
+
+    >>> "cgroup_enable=memory" in how_hosts_offer("memory"), how_hosts_offer("pids")[:44]
+    (True, 'boot with systemd.unified_cgroup_hierarchy=1')
+    """
+    return ("boot with systemd.unified_cgroup_hierarchy=1 (cgroup v2 alone, no controller "
+            "held by v1)%s, or take the key out (docs/resources.md)" % (
+                ", and cgroup_enable=memory where the kernel turns memory off"
+                if controller == "memory" else ""))
 
 
 def resources_written(data):
