@@ -28,13 +28,21 @@ def read_resources(read, path, value):
     return found
 
 
-def check_memory_bounds(problems, path, resources):
-    """``memory_high`` above ``memory_max`` (both merged, ``path`` the ``resources`` key's):
-    the kernel would reclaim at a point the service can never reach."""
-    high, top = (resources or {}).get("memory_high"), (resources or {}).get("memory_max")
-    if high is not None and top is not None and high > top:
-        problems.add(path + ("memory_high",), "%d bytes is above memory_max (%d bytes)"
-                     % (high, top))
+def check_memory_bounds(problems, path, values, own):
+    """``memory_high`` above ``memory_max`` in a service's merged ``resources`` (``path``
+    the service's, ``own`` the keys it wrote): the kernel would reclaim at a point the
+    service can never reach. Said at the bound the service wrote, else at ``defaults``',
+    so that a bad pair of defaults is said once, not once per service."""
+    resources = values.get("resources") or {}
+    high, top = resources.get("memory_high"), resources.get("memory_max")
+    if high is None or top is None or high <= top:
+        return
+    written = own.get("resources") or {}
+    key = next((key for key in ("memory_high", "memory_max") if key in written), None)
+    at = path + ("resources", key) if key else ("defaults", "resources", "memory_high")
+    problems.add(at, "%d bytes is above memory_max (%d bytes)" % (high, top)
+                 if at[-1] == "memory_high" else
+                 "%d bytes is below memory_high (%d bytes)" % (top, high))
 
 
 def read_stop(read, path, value):

@@ -189,7 +189,7 @@ def _one_service_checks(problems, path, values, own, tree_owner):
                          % (tree_owner, tree_owner))
     if values.get("group") is not None and values.get("user") is None:
         problems.add(path + ("group",), "group needs user (chpst -u USER:GROUP)")
-    check_memory_bounds(problems, path + ("resources",), values.get("resources"))
+    check_memory_bounds(problems, path, values, own)
     _timer_checks(problems, path, values, own)
     _ready_checks(problems, path, values, own)
     _oneshot_checks(problems, path, values, own)

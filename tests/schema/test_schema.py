@@ -366,6 +366,21 @@ def test_a_default_memory_max_below_a_services_memory_high_is_a_problem():
                          "runit::services: {web: {command: x, resources: {memory_high: 1G}}}\n")
 
 
+def test_a_bad_pair_of_memory_bounds_is_said_once_where_a_bound_was_written():
+    """Of defaults, once at defaults' memory_high (not once per service); a service's own
+    memory_max below a default memory_high, at its memory_max."""
+    with pytest.raises(DataError) as info:
+        config_from_text("runit::defaults: {resources: {memory_max: 512M, memory_high: 1G}}\n"
+                         "runit::services: {web: {command: x}, db: {command: y}}\n")
+    assert str(info.value).count("\n") == 0
+    assert ":1:49: defaults.resources.memory_high: 1073741824 bytes is above memory_max " \
+           "(536870912 bytes)" in str(info.value)
+    with pytest.raises(DataError, match=r":2:\d+: services.web.resources.memory_max: "
+                                        r"268435456 bytes is below memory_high \(1073741824"):
+        config_from_text("runit::defaults: {resources: {memory_high: 1G}}\n"
+                         "runit::services: {web: {command: x, resources: {memory_max: 256M}}}\n")
+
+
 def test_a_path_private_tmp_hides_is_refused_where_its_list_was_written():
     """``private_tmp`` from ``defaults`` and a service's own path under /tmp: refused at the
     path; a default list under /var/tmp with a service's own ``private_tmp``: at defaults'.
