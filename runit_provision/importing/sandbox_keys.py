@@ -108,9 +108,8 @@ def _boolean(unit, setting, refuse, spelled=BOOLEANS):
 
 def _paths(unit, setting, notes, refuse, words):
     """``[(path, file:line)]`` of a list ``setting``, each path absolute and normalised,
-    ``-`` kept (may be missing),
-    ``+`` taken off (the host's root is where every path is: ``RootDirectory=`` is not
-    carried); a path that cannot be read refused."""
+    ``-`` kept (may be missing), ``+`` taken off (the host's root is where every path is:
+    ``RootDirectory=`` is not carried); a path that cannot be read refused."""
     found = []
     for value, where in unit.values("Service", setting):
         try:

@@ -38,11 +38,13 @@ def check_memory_bounds(problems, path, values, own):
     if high is None or top is None or high <= top:
         return
     written = own.get("resources") or {}
-    key = next((key for key in ("memory_high", "memory_max") if key in written), None)
-    at = path + ("resources", key) if key else ("defaults", "resources", "memory_high")
-    problems.add(at, "%d bytes is above memory_max (%d bytes)" % (high, top)
-                 if at[-1] == "memory_high" else
-                 "%d bytes is below memory_high (%d bytes)" % (top, high))
+    if "memory_max" in written and "memory_high" not in written:
+        problems.add(path + ("resources", "memory_max"), "%d bytes is below memory_high "
+                     "(%d bytes)" % (top, high))
+        return
+    at = path if "memory_high" in written else ("defaults",)
+    problems.add(at + ("resources", "memory_high"), "%d bytes is above memory_max (%d bytes)"
+                 % (high, top))
 
 
 def read_stop(read, path, value):
