@@ -283,7 +283,14 @@ def _ready_checks(problems, path, values, own):
             problems.add(path + (key,), "%s needs ready: %s (it times what the service "
                                         "says)" % (key, " or ".join(kinds)))
     if kind == "notify" and (values.get("sandbox") or {}).get("private_network"):
-        problems.add(path + ("ready",), "ready: notify with sandbox.private_network: the "
+        # said where the service wrote one of the two, else once at defaults' ready
+        if "ready" in own:
+            at = path + ("ready",)
+        elif "private_network" in (own.get("sandbox") or {}):
+            at = path + ("sandbox", "private_network")
+        else:
+            at = ("defaults", "ready")
+        problems.add(at, "ready: notify with sandbox.private_network: the "
                      "notify socket is in the host's network namespace, out of the service's "
                      "reach (ready: {fd: N} is a pipe, which it keeps)")
 

@@ -381,6 +381,19 @@ def test_a_bad_pair_of_memory_bounds_is_said_once_where_a_bound_was_written():
                          "runit::services: {web: {command: x, resources: {memory_max: 256M}}}\n")
 
 
+def test_notify_beside_a_private_network_of_defaults_is_said_once():
+    """Both from defaults: once, at defaults' ready; a service's own private_network under
+    a default notify: at its private_network."""
+    with pytest.raises(DataError) as info:
+        config_from_text("runit::defaults: {ready: notify, sandbox: {private_network: true}}\n"
+                         "runit::services: {web: {command: x}, db: {command: y}}\n")
+    assert str(info.value).count("\n") == 0 and ":1:19: defaults.ready: ready: notify with " \
+        "sandbox.private_network" in str(info.value)
+    with pytest.raises(DataError, match=r":2:\d+: services.web.sandbox.private_network: "):
+        config_from_text("runit::defaults: {ready: notify}\nrunit::services: {web: {command: x, "
+                         "sandbox: {private_network: true}}}\n")
+
+
 def test_a_path_private_tmp_hides_is_refused_where_its_list_was_written():
     """``private_tmp`` from ``defaults`` and a service's own path under /tmp: refused at the
     path; a default list under /var/tmp with a service's own ``private_tmp``: at defaults'.
