@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Console scripts are installed next to the interpreter running the tests (the Makefile's venv).
 OUR_BIN = Path(sys.executable).parent
 IN_CI = os.environ.get("CI") == "true"
+CHILDREN_STDERR = pytest.StashKey[list]()  # a test's children's stderr (tests/childstderr.py)
 
 # Every runit tool name, and where Debian's package puts the C version of it.
 C_RUNIT = {
@@ -292,6 +293,28 @@ def which_tool():
             return C_RUNIT[tool]
         return our_tool(tool)
     return resolve
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """The stderr of what the test runs through ``subprocess.run``, kept for its report
+    (tests/childstderr.py)."""
+    from .childstderr import recording
+
+    with recording(item.stash.setdefault(CHILDREN_STDERR, [])):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report shows what its commands said on stderr."""
+    outcome = yield
+    report = outcome.get_result()
+    found = item.stash.get(CHILDREN_STDERR, None)
+    if report.failed and found:
+        from .childstderr import report_text
+
+        report.sections.append(("stderr of the commands it ran", report_text(found)))
 
 
 def pytest_report_header(config):

@@ -37,6 +37,8 @@ COVERED_BY = re.compile(r"\b(tests/[\w/.-]+\.py)(?:::([\w\[\]-]+))?")
 CLAIM = re.compile(r"\s#\s*→\s*(.*?)\s*$")
 EXIT_CLAIM = re.compile(r"^exit (\d+)(?::\s*(.*))?$")
 GAP = "…"
+# A count the prose gives of what a command printed ("the 382 paths", "34 checks").
+PROSE_FIGURE = re.compile(r"\b(\d+) (paths|checks)\b")
 
 
 @dataclass
@@ -94,6 +96,27 @@ def fences(text):
         found.append((index + 1, opening.group(2), body, line_before(lines, index)))
         index = end + 1
     return found
+
+
+def unshown_figures(text):
+    """``[(line, figure)]`` of each count the prose of ``text`` gives of paths or checks that
+    no fenced block of the page shows: the output fences are compared with what runs, so a
+    figure they hold is checked, and prose can only repeat one of theirs.
+
+    >>> unshown_figures("```\\nApplied: 382 created.\\n```\\nThe 382 paths; the 394 paths\\n")
+    [(4, '394 paths')]
+    """
+    lines = text.splitlines()
+    shown, prose, inside = set(), [], False
+    for number, line in enumerate(lines, 1):
+        if FENCE.match(line):
+            inside = not inside
+        elif inside:
+            shown.update(re.findall(r"\d+", line))
+        else:
+            prose += [(number, found.group(0), found.group(1))
+                      for found in PROSE_FIGURE.finditer(line)]
+    return [(number, figure) for number, figure, count in prose if count not in shown]
 
 
 def line_before(lines, index):

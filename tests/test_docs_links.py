@@ -1,6 +1,8 @@
 """Every internal link of the project's documentation resolves: a relative link names a file or
 directory that exists, and a ``#fragment`` names a heading (or an ``<a name>``/``<a id>``) of
-its target, slugged as GitHub does. Links to other sites are not followed."""
+its target, slugged as GitHub does. Links to other sites are not followed. A module a page names
+in code (``runtime/supervision/users/usertree.py``) exists: the pages describe the code as it
+is (the CHANGELOG, history, may name what is gone)."""
 
 import re
 import pytest
@@ -17,6 +19,8 @@ INLINE_LINK = re.compile(r"!?\[((?:[^\[\]]|\[[^\]]*\])*)\]"  # [text], [text [x]
 REFERENCE_LINK = re.compile(r"^ {0,3}\[[^\]]+\]:\s+<?(\S+?)>?(?:\s.*)?$")
 HTML_ANCHOR = re.compile(r"<a\s+(?:name|id)=\"([^\"]+)\"", re.I)
 CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+# a Python file named by a path in a code span, with a ``:name`` or ``::test`` after it or not
+MODULE_PATH = re.compile(r"`((?:[\w.-]+/)+[\w-]+\.py)(?:::?[\w\[\]-]+)?`")
 EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)  # http:, https:, mailto:, …
 
 
@@ -112,3 +116,27 @@ def test_the_checker_finds_what_is_broken(tmp_path):
     assert problems == ["missing.md: no such file",
                         "other.md#nope: no heading #nope in other.md"]
 
+
+
+def missing_modules(path, sources):
+    """``[(line, module path)]`` of each ``MODULE_PATH`` of ``path`` that no file of
+    ``sources`` (paths relative to the checkout) is: it names one whole, or ends one (a
+    path from a room down, ``unix/pathexec.py``; a test's, from tests/)."""
+    return [(number, found) for number, line in enumerate(path.read_text().splitlines(), 1)
+            for found in MODULE_PATH.findall(line)
+            if found not in sources and not any(source.endswith("/" + found)
+                                                for source in sources)]
+
+
+@pytest.mark.parametrize("path", [path for path in DOCUMENTS
+                                  if path.name not in ("CHANGELOG.md", "RESULTS.md")],
+                         ids=lambda path: str(path.relative_to(ROOT)))
+def test_every_module_a_page_names_exists(path, python_sources):
+    assert missing_modules(path, python_sources) == []
+
+
+@pytest.fixture(scope="module")
+def python_sources():
+    """The checkout's Python files, relative to it (no virtualenv's)."""
+    return {str(found.relative_to(ROOT)) for found in ROOT.rglob("*.py")
+            if not any(part.startswith(".venv") for part in found.relative_to(ROOT).parts)}

@@ -434,6 +434,13 @@ def test_a_time_a_page_quotes_says_what_it_was_measured_on(page):
     assert unmeasured_timings((ROOT / page).read_text()) == []
 
 
+@pytest.mark.parametrize("page", PAGES)
+def test_a_count_the_prose_gives_is_one_an_output_shows(page):
+    """"The 382 paths" repeats a figure an output fence of the page shows, which the run
+    compares with what the command printed: a figure only the prose holds drifts unseen."""
+    assert docblocks.unshown_figures((ROOT / page).read_text()) == []
+
+
 def test_the_timing_rule_has_examples():
     runner = doctest.DocTestRunner()
     for example in doctest.DocTestFinder().find(unmeasured_timings, globs={

@@ -68,4 +68,5 @@ def test_the_suite_leaves_the_vm_tests_to_the_vm():
     done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
                            "-p", "no:cacheprovider", "tests/vm/"],
                           cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=300)
-    assert "test_cgroup_host" not in done.stdout and done.returncode == 5, done.stdout
+    assert "test_cgroup_host" not in done.stdout and done.returncode == 5, \
+        done.stdout + done.stderr

@@ -96,7 +96,12 @@ def _program(path, uid, gid, depth):
         return real, "a script not readable by uid %d (%s)" % (uid, _mode(info))
     if depth <= 0:
         return None
-    return _program(interpreter, uid, gid, depth - 1)
+    found = _program(interpreter, uid, gid, depth - 1)
+    if found is None:
+        return None
+    # the script itself is runnable: say that its interpreter is what stops the user
+    return found[0], "%s — which keeps the user from %s, the interpreter %s's #! line " \
+        "names" % (found[1], interpreter, real)
 
 
 def _readable_tree(directory, uid, gid):

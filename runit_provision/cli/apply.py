@@ -26,7 +26,7 @@ from ..apply.watch import log_dirs_of
 from ..errors import Interrupted, ProvisionError
 from ..model.units import labels_named, spent_schedules
 from ..shown import prefixed_lines, shown_name, shown_text
-from .arguments import ONLY_HELP
+from .arguments import add_name_arguments, names_chosen
 from .inputs import ACCOUNTS_HELP, add_input_arguments, identities_for, inputs_from_args
 from .main import EXIT_INTERRUPTED
 from .output import print_interrupted, print_plan, print_result
@@ -34,7 +34,9 @@ from .table import print_json
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 ROOT_HELP = ("staging: write every path under DIR (contents keep the final paths), take users "
-             "from DIR/etc/passwd and DIR/etc/group, start nothing, call no sv")
+             "from DIR/etc/passwd and DIR/etc/group, start nothing, call no sv, ask this "
+             "host's kernel nothing (cgroup controllers, user namespaces: the host that runs "
+             "the image does)")
 
 DESCRIPTION = """\
 Converge this host to the data: service directories written atomically and complete before
@@ -66,7 +68,7 @@ def add_job_arguments(parser):
     """What plan and apply both take."""
     add_input_arguments(parser, root_help=ROOT_HELP)
     parser.add_argument("--templates", metavar="DIR", help="templates overriding the bundled ones")
-    parser.add_argument("--only", metavar="NAME", nargs="+", help=ONLY_HELP)
+    add_name_arguments(parser)
     parser.add_argument("--json", action="store_true",
                         help="print Ansible's result as JSON instead of lines")
     parser.add_argument("--diff", action="store_true", help="show unified diffs of text files")
@@ -96,13 +98,9 @@ def run_job(args, check):
     """Plan, and unless ``check``, apply; print; the exit code."""
     command = "plan" if check else "apply"
     try:
-        from ..host.cgroup import cgroup_hierarchy
-        from ..host.userns import user_namespaces_refused
-
         # plan refuses as apply does: its exit code answers "would apply converge here?"
-        config, _ = inputs_from_args(args, accounts_must_exist=True, cgroup=cgroup_hierarchy,
-                                     userns=user_namespaces_refused)
-        only = labels_named(config, args.only)
+        config, _ = inputs_from_args(args, accounts_must_exist=True, **kernel_questions(args))
+        only = labels_named(config, names_chosen(args))
         from ..render import render
 
         tree = render(config, templates=args.templates, only=only)
@@ -144,6 +142,17 @@ def run_job(args, check):
     if result.is_interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if result.is_ok else EXIT_ERROR
+
+
+def kernel_questions(args):
+    """What plan and apply ask the running kernel of the data: none under ``--root``, whose
+    tree is an image for the kernel of the host that will run it (that host's apply asks)."""
+    if args.root:
+        return {}
+    from ..host.cgroup import cgroup_hierarchy
+    from ..host.userns import user_namespaces_refused
+
+    return {"cgroup": cgroup_hierarchy, "userns": user_namespaces_refused}
 
 
 def _checked(args, plan, root):

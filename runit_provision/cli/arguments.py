@@ -12,6 +12,21 @@ NAME_RULE = ("web (a system service), runsvdir-LOGIN (a user's tree), LOGIN/NAME
              "~LOGIN/NAME (a user's service); a bare NAME that only one user's tree has "
              "names that one")
 ONLY_HELP = "only these services: " + NAME_RULE
+NAMES_HELP = "only these services (as --only; both add up)"
+
+
+def add_name_arguments(parser):
+    """A verb's services, named alike in every verb that takes some: ``NAME…`` and
+    ``--only NAME…``, which add up (``names_chosen``)."""
+    parser.add_argument("names", nargs="*", metavar="NAME", help=NAMES_HELP)
+    parser.add_argument("--only", metavar="NAME", nargs="+", help=ONLY_HELP)
+
+
+def names_chosen(args):
+    """The services the command line names — ``NAME…`` and ``--only NAME…``, one list for
+    the one name rule (model/units.py); None: all."""
+    names = list(getattr(args, "names", None) or []) + list(args.only or [])
+    return names or None
 
 
 def whole_number(expected):

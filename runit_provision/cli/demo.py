@@ -38,6 +38,7 @@ from ..shown import prefixed_lines, shown_text
 
 EDITED_FROM = "GREETING: hello from the ticker"
 EDITED_TO = "GREETING: hello again, after an edit"
+EDITED_KEY = EDITED_FROM.split(":", 1)[0]  # the heading names it; its values are env's: masked
 # The steps, in order: (what a stop message calls it, its heading). Step 0 is the sandbox and
 # our runsvdir on it (its lines say so, without a heading); the last is the end.
 STEPS = (
@@ -45,7 +46,8 @@ STEPS = (
     ("apply", "runit-provision apply — the sandbox converges to the data"),
     ("status", "runit-provision status"),
     ("logs", "runit-provision logs -n 10 — the services' logs as one view, by time"),
-    ("the edit and plan", "the data changes: %s -> %s" % (EDITED_FROM, EDITED_TO)),
+    ("the edit and plan", "the data changes: the ticker's env %s (its value masked, as in "
+                          "the diff)" % EDITED_KEY),
     ("the restart", "runit-provision apply — the change, and the restart it calls for"),
     ("apply again", "runit-provision apply — again: nothing to do"),
     ("the end", "everything stopped"),

@@ -15,7 +15,7 @@ import tempfile
 
 from ..errors import ProvisionError
 from ..shown import prefixed_lines, shown_text
-from .arguments import ACCOUNTS_HELP, ONLY_HELP
+from .arguments import ACCOUNTS_HELP, add_name_arguments
 
 EXIT_OK, EXIT_ERROR = 0, 1
 TEXTFILE = "runit.prom"
@@ -49,7 +49,7 @@ def _add_metrics_parser(sub):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_input_arguments(parser, root_help="read the trees under DIR (users from "
                                           "DIR/etc/passwd)")
-    parser.add_argument("--only", metavar="NAME", nargs="+", help=ONLY_HELP)
+    add_name_arguments(parser)
     parser.add_argument("--textfile", metavar="DIR",
                         help="write DIR/%s (a new file renamed over the old: the collector "
                              "never reads half of one)" % TEXTFILE)

@@ -18,7 +18,7 @@ from ..model.units import labels_named, selected_units
 from ..protocol.layout import SUPERVISE_DIR
 from ..render import render
 from ..shown import prefixed_lines, shown_text
-from .arguments import ONLY_HELP
+from .arguments import add_name_arguments, names_chosen
 from .inputs import ACCOUNTS_HELP, add_input_arguments, config_from_args
 
 
@@ -39,7 +39,7 @@ def add_parser(sub):
     add_input_arguments(parser)
     parser.add_argument("--templates", metavar="DIR", help="templates overriding the bundled ones")
     parser.add_argument("--out", metavar="DIR", required=True, help="write the tree under DIR")
-    parser.add_argument("--only", metavar="NAME", nargs="+", help=ONLY_HELP)
+    add_name_arguments(parser)
     parser.add_argument("--json", action="store_true", help="list the entries as JSON")
     return parser
 
@@ -47,7 +47,7 @@ def add_parser(sub):
 def run(args):
     try:
         config = config_from_args(args)
-        only = labels_named(config, args.only)
+        only = labels_named(config, names_chosen(args))
         tree = render(config, templates=args.templates, only=only)
     except ServiceNameError as exc:
         sys.stderr.write("runit-provision render: %s\n" % exc)

@@ -21,6 +21,7 @@ from ..protocol.sidestate import Condition
 from ..protocol.tally import CRASH_LOOP, exit_hint, exit_text
 from ..errors import ProvisionError
 from ..shown import prefixed_lines, shown_name, shown_text
+from .arguments import names_chosen
 from .inputs import config_or_unread
 from .table import duration, print_json, print_table as output_table, size_text
 
@@ -46,18 +47,16 @@ NAME: as --only's (both add up): status web is status --only web.""" % DEFAULT_L
 def add_parser(sub):
     import argparse
 
-    from .arguments import ONLY_HELP, line_count  # these, as argparse, only for the parser
+    from .arguments import add_name_arguments, line_count  # as argparse: only for the parser
     from .inputs import ACCOUNTS_HELP, add_input_arguments
 
     parser = sub.add_parser(
         "status", help="what every supervised service is doing",
         description=DESCRIPTION,
         epilog=ACCOUNTS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("names", nargs="*", metavar="NAME",
-                        help="only these services (as --only; both add up)")
+    add_name_arguments(parser)
     add_input_arguments(parser, root_help="read the trees under DIR (users from "
                                           "DIR/etc/passwd)")
-    parser.add_argument("--only", metavar="NAME", nargs="+", help=ONLY_HELP)
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--fact", action="store_true",
                         help="print JSON of the values that stay the same while nothing "
@@ -87,13 +86,6 @@ def unread_lines(command, unread):
     return prefixed_lines(prefix, shown_text(str(unread.error))) + \
         "%sthe data cannot be read: shown is what is supervised in %s, as not in the data\n" % (
             prefix, shown_name(unread.where))
-
-
-def names_chosen(args):
-    """The services the command line names — ``status NAME…`` and ``--only NAME…`` (metrics:
-    ``--only`` alone), one list for the one name rule (model/units.py); None: all."""
-    names = list(getattr(args, "names", None) or []) + list(args.only or [])
-    return names or None
 
 
 def run(args):

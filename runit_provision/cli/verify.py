@@ -24,7 +24,7 @@ from ..errors import ProvisionError, ServiceNameError
 from ..model.units import labels_named
 from ..render import render
 from ..shown import prefixed_lines, shown_name, shown_text
-from .arguments import ONLY_HELP, seconds
+from .arguments import add_name_arguments, names_chosen, seconds
 from .inputs import ACCOUNTS_HELP, add_input_arguments, inputs_from_args
 from .table import print_json
 
@@ -65,7 +65,7 @@ def add_parser(sub):
     parser.add_argument("--hosts", metavar="SPEC", action="append",
                         help="testinfra host specs (comma-separated; default local://)")
     parser.add_argument("--templates", metavar="DIR", help="templates overriding the bundled ones")
-    parser.add_argument("--only", metavar="NAME", nargs="+", help=ONLY_HELP)
+    add_name_arguments(parser)
     parser.add_argument("--junitxml", metavar="FILE", help="also write a JUnit XML report")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--probe", choices=("auto", "sh"), default="auto",
@@ -116,7 +116,7 @@ def run(args):
     def read():
         config, accounts = inputs_from_args(args, accounts_must_exist=is_accounts_host(
             args, specs))
-        only = labels_named(config, args.only)
+        only = labels_named(config, names_chosen(args))
         return config, accounts, only, render(config, templates=args.templates, only=only)
 
     found = read_or_say(read)
@@ -173,7 +173,7 @@ def run_security(args):
 
     def read():
         config, _ = inputs_from_args(args)
-        return exposures(config, labels_named(config, args.only))
+        return exposures(config, labels_named(config, names_chosen(args)))
 
     found = read_or_say(read)
     if found is None:

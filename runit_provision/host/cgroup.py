@@ -1,8 +1,9 @@
 """host: the running kernel's cgroup v2 hierarchy — where it is mounted and the controllers
 its root offers — read from ``/proc/self/mountinfo`` and that mount's ``cgroup.controllers``.
 
-Always the real kernel's files, whatever ``--root`` says: a sandbox or an image being applied
-shares the kernel of the host it is applied on. The text is parsed by ``protocol.cgroupfs``.
+The running kernel's files: asked by plan and apply on the host they converge, never under
+``--root``, whose image runs on another host's kernel. The text is parsed by
+``protocol.cgroupfs``.
 """
 
 import os

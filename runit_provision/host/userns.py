@@ -1,7 +1,7 @@
 """host: whether the running kernel lets a user without privilege make a user namespace — what
 ``sandbox-run`` in a user's tree needs (docs/sandbox.md, "Without privilege").
 
-Always the real kernel's files, whatever ``--root`` says, as ``host/cgroup.py``'s. Three
+The running kernel's files, asked as ``host/cgroup.py``'s (never under ``--root``). Three
 switches refuse it: ``user.max_user_namespaces`` 0 (every kernel), Debian's older
 ``kernel.unprivileged_userns_clone`` 0, and Ubuntu's
 ``kernel.apparmor_restrict_unprivileged_userns`` 1 (the namespace is made, but holds no

@@ -10,7 +10,9 @@ unsupported, with the reason; a value that cannot be read is refused. The seccom
 and the hardening settings the sandbox has not are named as such (``HARDENING_WHY``).
 """
 
-from ..protocol.process.sandbox import CAPABILITIES, KEYS, capability_number, checked_path
+from ..protocol.process.sandbox import (
+    CAPABILITIES, KEYS, capability_number, checked_path, is_hidden_by_private_tmp,
+    private_tmp_hides)
 
 BOOLEANS = {"yes": True, "true": True, "on": True, "1": True, "no": False, "false": False,
             "off": False, "0": False}
@@ -65,7 +67,10 @@ def carry_sandbox(unit, data, notes, refuse, unsupported, words):
         else:
             refuse("%s: %s=%s: unknown" % (unit.where("Service", setting), setting, value))
     for setting, key in PATH_SETTINGS.items():
-        paths = _paths(unit, setting, notes, refuse, words)
+        found = _paths(unit, setting, notes, refuse, words)
+        if sandbox.get("private_tmp"):
+            found = _outside_private_tmp(setting, found, notes, unsupported)
+        paths = list(dict.fromkeys(path for path, _where in found))
         if paths:
             sandbox[key] = paths
     kernel = {setting: _boolean(unit, setting, refuse) for setting in KERNEL_SETTINGS}
@@ -102,9 +107,9 @@ def _boolean(unit, setting, refuse, spelled=BOOLEANS):
 
 
 def _paths(unit, setting, notes, refuse, words):
-    """The paths of a list ``setting``, absolute and normalised, ``-`` kept (may be missing),
-    ``+`` taken off (the host's root is where every path is: ``RootDirectory=`` is not
-    carried); a path that cannot be read refused."""
+    """``[(path, file:line)]`` of a list ``setting``, each path absolute and normalised,
+    ``-`` kept (may be missing), ``+`` taken off (the host's root is where every path is:
+    ``RootDirectory=`` is not carried); a path that cannot be read refused."""
     found = []
     for value, where in unit.values("Service", setting):
         try:
@@ -124,10 +129,27 @@ def _paths(unit, setting, notes, refuse, words):
             path = "/" + "/".join(part for part in item.split("/") if part not in ("", ".")) \
                 if item.startswith("/") else item
             try:
-                found.append(checked_path(prefix + path))
+                found.append((checked_path(prefix + path), where))
             except ValueError as exc:
                 refuse("%s: %s=%s: %s" % (where, setting, value, exc))
-    return list(dict.fromkeys(found))
+    return found
+
+
+def _outside_private_tmp(setting, found, notes, unsupported):
+    """``found`` [(path, file:line)] without the paths ``PrivateTmp=`` hides (the schema
+    refuses them): systemd skips one that may be missing (noted) and fails the start on one
+    that may not (unsupported, with the schema's reason)."""
+    kept = []
+    for path, where in found:
+        if not is_hidden_by_private_tmp(path):
+            kept.append((path, where))
+        elif path.startswith("-"):
+            notes.append("%s: %s=%s left out: %s; systemd skips it too" % (
+                where, setting, path, private_tmp_hides(path)))
+        else:
+            unsupported("%s: %s=%s with PrivateTmp=: %s, and systemd fails the start on "
+                        "it" % (where, setting, path, private_tmp_hides(path)))
+    return kept
 
 
 def capability_set(unit, setting, refuse):

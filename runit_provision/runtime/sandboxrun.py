@@ -37,7 +37,7 @@ import struct
 import sys
 
 from ..errors import FatalError
-from ..protocol.process.sandbox import (CAPABILITIES, SPEC_MAX, capability_number,
+from ..protocol.process.sandbox import (CAPABILITIES, SPEC_MAX, TMP_PATHS, capability_number,
                                         dropped_capabilities, path_from_word, spec_from_bytes)
 from .unix.diag import fatal, with_errstr, write_bytes
 from .unix.environ import original_environ
@@ -76,7 +76,6 @@ SYSTEM_PATHS = {"true": ("/usr", "/boot", "/efi"), "full": ("/usr", "/boot", "/e
                 "strict": ("/",)}
 API_PATHS = ("/dev", "/proc", "/sys")  # strict leaves them writable, as systemd does
 HOME_PATHS = ("/home", "/root", "/run/user")
-TMP_PATHS = ("/tmp", "/var/tmp")
 KERNEL_READ_ONLY = ("/proc/sys", "/proc/sysrq-trigger", "/proc/latency_stats", "/proc/acpi",
                     "/proc/timer_stats", "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq",
                     "/sys")

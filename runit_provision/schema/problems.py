@@ -22,6 +22,12 @@ class Problems:
         of the string value ``text`` (``source.origin_within``) where the file shows it."""
         self.items.append((tuple(path), message, within))
 
+    def has(self, path):
+        """True when a problem is at ``path`` already: a check after the reading of a value
+        skips one the reading refused, so that each bad value is said once."""
+        path = tuple(path)
+        return any(item[0] == path for item in self.items)
+
     def raise_if_any(self):
         """One DataError listing every problem so far, by origin, each line once."""
         if not self.items:

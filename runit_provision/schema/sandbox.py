@@ -10,7 +10,7 @@ may be missing). The typed value is a hash, so ``defaults`` merge under a servic
 
 from ..protocol.process.sandbox import (
     CAPABILITIES, FLAGS, KEYS, PATH_LISTS, PROTECT_HOME, PROTECT_SYSTEM, Sandbox, capability_number,
-    checked_path)
+    checked_path, is_hidden_by_private_tmp, private_tmp_hides)
 from .places import places
 
 WORDS = {"protect_system": PROTECT_SYSTEM, "protect_home": PROTECT_HOME}
@@ -45,6 +45,21 @@ def sandbox_of(values):
     settings = {key: value for key, value in (values or {}).items() if value not in (False, ())
                 or key == "capabilities"}
     return Sandbox(**settings) if settings else None
+
+
+def check_private_tmp(problems, path, values, own):
+    """A problem at each path of a merged ``sandbox``'s lists that ``private_tmp`` hides
+    (under /tmp or /var/tmp): sandbox-run would refuse every start on it, as systemd does.
+    Placed where the list was written: the service's own ``sandbox``, or ``defaults``'."""
+    sandbox = values.get("sandbox") or {}
+    if sandbox.get("private_tmp") is not True:
+        return
+    written = own.get("sandbox") or {}
+    for key in PATH_LISTS:
+        at = (path if key in written else ("defaults",)) + ("sandbox", key)
+        for index, item in enumerate(sandbox.get(key) or ()):
+            if is_hidden_by_private_tmp(item):
+                problems.add(at + (index,), private_tmp_hides(item))
 
 
 def check_user_namespaces(problems, data, refused):

@@ -20,7 +20,7 @@ from .files import check_links_and_keys, read_conf, read_files, read_links
 from .log import read_log
 from .readers import Readers
 from .resources import check_memory_bounds, read_resources, read_stop
-from .sandbox import read_sandbox, sandbox_of
+from .sandbox import check_private_tmp, read_sandbox, sandbox_of
 from .schedule import read_schedule
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -165,6 +165,7 @@ def _one_service_checks(problems, path, values, own, tree_owner):
                          "the sandbox: give command or run)"
                          % ("links.run" if run_link else "template"))
         values.pop("sandbox")
+    check_private_tmp(problems, path, values, own)
     if values.get("log") is False and any(name.startswith("log/")
                                           for name in values.get("files") or {}):
         problems.add(path + ("files",), "a file in log/ with log: false (runsv would run a "
@@ -188,7 +189,7 @@ def _one_service_checks(problems, path, values, own, tree_owner):
                          % (tree_owner, tree_owner))
     if values.get("group") is not None and values.get("user") is None:
         problems.add(path + ("group",), "group needs user (chpst -u USER:GROUP)")
-    check_memory_bounds(problems, path + ("resources",), values.get("resources"))
+    check_memory_bounds(problems, path, values, own)
     _timer_checks(problems, path, values, own)
     _ready_checks(problems, path, values, own)
     _oneshot_checks(problems, path, values, own)
@@ -282,7 +283,14 @@ def _ready_checks(problems, path, values, own):
             problems.add(path + (key,), "%s needs ready: %s (it times what the service "
                                         "says)" % (key, " or ".join(kinds)))
     if kind == "notify" and (values.get("sandbox") or {}).get("private_network"):
-        problems.add(path + ("ready",), "ready: notify with sandbox.private_network: the "
+        # said where the service wrote one of the two, else once at defaults' ready
+        if "ready" in own:
+            at = path + ("ready",)
+        elif "private_network" in (own.get("sandbox") or {}):
+            at = path + ("sandbox", "private_network")
+        else:
+            at = ("defaults", "ready")
+        problems.add(at, "ready: notify with sandbox.private_network: the "
                      "notify socket is in the host's network namespace, out of the service's "
                      "reach (ready: {fd: N} is a pipe, which it keeps)")
 

@@ -66,7 +66,8 @@ def build_user(read, entry, services, accounts):
     resources = {}
     if raw.get("resources") is not None:
         resources = read_resources(read, at + ("resources",), raw["resources"]) or {}
-        check_memory_bounds(read.problems, at + ("resources",), resources)
+        own = {"resources": resources}  # a user's tree has no defaults
+        check_memory_bounds(read.problems, at, own, own)
     return User(login=login, home=home, groups=groups, primary_group=primary,
                 sv_dir=path_key("sv_dir", home + "/sv"),
                 service_dir=path_key("service_dir", home + "/service"),

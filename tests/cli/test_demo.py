@@ -65,6 +65,8 @@ def test_the_demo_runs_the_main_job_and_leaves_nothing(tmp_path):
                      "hello again, after an edit #1",
                      "runsvdir took the whole tree down; no process left"):
         assert expected in out, expected
+    edit = out[out.index("── 4."):out.index("── 5.")]
+    assert "GREETING" in edit and "hello" not in edit, edit  # masked, the heading too
     status = out[out.index("── 2."):out.index("── 3.")]
     for name in ("ticker", "web", "reporter", "runsvdir-"):
         assert re.search(r"^%s\S*\s+run\s+\d+" % name, status, re.M), status

@@ -1,8 +1,8 @@
 """Issue 31, item 2: one name rule for every verb (model/units.py, docs/names.md) — through
 the real CLI, on a staged ``--root`` (nothing started, no sv run).
 
-Each verb that takes names — ``--only`` (plan, apply, status, metrics, verify, render) or
-positional ones (logs, restart, start, stop, once, hup, term) — takes a user's service as ``alice/notes``,
+Each verb that takes names — ``--only`` or as words (plan, apply, status, metrics, verify,
+render), or as words only (logs, restart, start, stop, once, hup, term) — takes a user's service as ``alice/notes``,
 ``~alice/notes`` (``/home/alice/notes`` once a shell expanded it) and, when only one user's
 tree has it, ``notes``, and selects exactly it; a bare name two users have is ambiguous (exit
 1, naming both); a name the data does not declare is exit 1 with "did you mean", never an
@@ -12,6 +12,7 @@ empty success. Every label a verb prints is accepted back.
 import json
 import os
 import re
+import shutil
 
 import pytest
 
@@ -161,6 +162,24 @@ def test_every_spelling_selects_that_service_alone(staged, capsys, verb, spellin
     code, out, err = run(verb, staged, capsys, spelling, *extra)
     assert code == EXIT.get(verb, 0), err
     assert selected(verb, staged, out) == EXPECTED[verb], out
+
+
+@pytest.mark.parametrize("verb", ONLY_VERBS)
+def test_names_given_as_words_are_as_given_to_only_and_add_up(staged, capsys, verb):
+    """Every verb that takes ``--only`` takes the names as words too, as status does; the
+    two add up (apply: once, as its first run makes what both select)."""
+    extra = ["-v"] if verb == "verify" else []
+    as_words = argv(verb, staged)[:-1] + ["alice/notes"] + extra
+    web = {"plan": {"/etc/sv/web/run"}, "apply": {"/etc/sv/web/run"},
+           "render": {"etc/sv/web/run", "etc/sv/web/log/run"}}.get(verb, {"web"})
+    code, out, err = main(as_words + ["--only", "web"]), *capsys.readouterr()
+    assert code == EXIT.get(verb, 0), err
+    assert selected(verb, staged, out) == EXPECTED[verb] | web, out
+    if verb != "apply":
+        shutil.rmtree(str(staged[2] / "out"), ignore_errors=True)  # render's, written again
+        code, out, err = main(as_words), *capsys.readouterr()
+        assert code == EXIT.get(verb, 0), err
+        assert selected(verb, staged, out) == EXPECTED[verb], out
 
 
 def test_a_system_service_and_a_users_tree_by_their_names(staged, capsys):

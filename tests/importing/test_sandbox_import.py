@@ -172,6 +172,27 @@ def test_what_is_dropped_is_not_in_the_sandbox():
     assert len(result.dropped) == 3, result.dropped
 
 
+def test_a_path_private_tmp_hides_is_not_carried_and_said():
+    """systemd fails the start on a required path under /tmp or /var/tmp beside
+    ``PrivateTmp=`` and skips an optional one; the schema refuses both. The required one is
+    unsupported (refused, or dropped leniently), the optional one left out with a note: the
+    data written is data the schema takes."""
+    lines = "PrivateTmp=yes\nReadWritePaths=/srv/web -/tmp/cache\nReadOnlyPaths=/var/tmp/in\n"
+    strict = translate(unit_of(lines))
+    assert strict.data is None and strict.refusals == [
+        "%s:5: ReadOnlyPaths=/var/tmp/in with PrivateTmp=: private_tmp replaces /var/tmp with "
+        "an empty one of the service's own (as systemd's PrivateTmp= hides /tmp and /var/tmp): "
+        "the host's /var/tmp/in is not there when the service starts; keep private_tmp or the "
+        "path, not both, and systemd fails the start on it" % WHERE]
+    lenient = translate(unit_of(lines), drop_unsupported=True)
+    assert lenient.data["sandbox"] == {"private_tmp": True, "read_write_paths": ["/srv/web"]}
+    assert lenient.dropped == strict.refusals
+    assert any(note.startswith("%s:4: ReadWritePaths=-/tmp/cache left out: private_tmp "
+                               "replaces /tmp" % WHERE) and note.endswith("systemd skips it too")
+               for note in lenient.notes), lenient.notes
+    assert sandbox_of("ReadWritePaths=/tmp/cache\n") == {"read_write_paths": ["/tmp/cache"]}
+
+
 @pytest.mark.parametrize("lines, reason", [
     ("NoNewPrivileges=maybe\n", "%s:3: NoNewPrivileges=maybe: not a boolean" % WHERE),
     ("ProtectSystem=everything\n", "%s:3: ProtectSystem=everything: unknown" % WHERE),

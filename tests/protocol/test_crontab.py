@@ -14,6 +14,7 @@ from runit_provision.protocol.schedule import is_cron, parse_schedule
 from tests.protocol.test_calendar import assert_refused
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
+USEC = 1000000
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 
 
@@ -119,6 +120,47 @@ def test_times_of_one_line_in_the_skipped_hour_run_once_not_once_each(line, star
     two times in it starts twice at one instant; a timer runs one run at a time, so one
     instant is one elapse — and a second run there would be skipped for overlap."""
     assert runs(line, start, BERLIN, len(expected)) == expected
+
+
+# 2027's forward changes: (zone, the last instant before, the first after, in UTC) — at
+# 02:00 (Berlin, New York), at midnight (Santiago: the day begins at 01:00), by half an hour
+# (Lord Howe: 02:00 -> 02:30)
+FORWARD_2027 = [
+    ("Europe/Berlin", "2027-03-28 01:00"),
+    ("America/New_York", "2027-03-14 07:00"),
+    ("America/Santiago", "2027-09-05 04:00"),
+    ("Australia/Lord_Howe", "2027-10-02 15:30"),
+]
+
+
+def skipped_wall_times(zone, change):
+    """The wall times (each quarter hour) the clock skips at ``change`` (epoch seconds)."""
+    before = datetime.datetime.fromtimestamp(change - 1, zone).replace(tzinfo=None)
+    after = datetime.datetime.fromtimestamp(change, zone).replace(tzinfo=None)
+    wall = before.replace(second=0) + datetime.timedelta(minutes=15 - before.minute % 15)
+    while wall < after:
+        yield wall
+        wall += datetime.timedelta(minutes=15)
+
+
+@pytest.mark.parametrize("name, utc", FORWARD_2027)
+def test_every_fixed_time_in_a_skipped_interval_runs_once_at_the_change(name, utc):
+    """cron(8), "Daylight Saving Time": a fixed-time job whose time the clock skips runs
+    right after the change, once — asked from hours before, from just before the change,
+    and from the change itself (then the next day's); a wildcard job does not run there."""
+    zone = zoneinfo.ZoneInfo(name)
+    change = int(datetime.datetime.strptime(utc, "%Y-%m-%d %H:%M").replace(
+        tzinfo=datetime.timezone.utc).timestamp())
+    walls = list(skipped_wall_times(zone, change))
+    assert walls, name
+    for wall in walls:
+        spec = parse_crontab("%d %d * * *" % (wall.minute, wall.hour))
+        for asked in (change - 3 * 3600, change - 1):
+            assert spec.next_elapse(asked * USEC, zone) == change * USEC, (name, wall, asked)
+        next_day = spec.next_elapse(change * USEC, zone) // USEC
+        assert next_day - change > 22 * 3600, (name, wall)
+    hourly = parse_crontab("15 * * * *").next_elapse((change - 1) * USEC, zone) // USEC
+    assert hourly > change and datetime.datetime.fromtimestamp(hourly, zone).minute == 15
 
 
 @pytest.mark.parametrize("line, column, words", [

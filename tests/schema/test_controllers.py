@@ -37,13 +37,17 @@ def test_each_key_a_controller_lacks_is_named_where_it_is_written(tmp_path):
     with pytest.raises(DataError) as info:
         config(tmp_path, DATA, lambda: ("/sys/fs/cgroup/unified", frozenset({"hugetlb"})))
     lines = [line.split("data.yaml:", 1)[1] for line in str(info.value).splitlines()]
-    has = "this host's cgroup v2 (/sys/fs/cgroup/unified) has only hugetlb"
+    lacks = ("controller, which this host's cgroup v2 (/sys/fs/cgroup/unified) does not offer "
+             "(it has only hugetlb): boot with systemd.unified_cgroup_hierarchy=1 (cgroup v2 "
+             "alone, no controller held by v1)")
+    fix = ", or take the key out (docs/resources.md)"
+    memory = ", and cgroup_enable=memory where the kernel turns memory off"
     assert lines == [
-        "1:31: defaults.resources.io_weight: needs the io controller; " + has,
-        "4:17: users.alice.resources.memory_max: needs the memory controller; " + has,
-        "6:46: users.alice.services.nb.resources.tasks_max: needs the pids controller; " + has,
-        "8:44: services.web.resources.memory_max: needs the memory controller; " + has,
-        "8:62: services.web.resources.cpu_quota: needs the cpu controller; " + has,
+        "1:31: defaults.resources.io_weight: needs the io " + lacks + fix,
+        "4:17: users.alice.resources.memory_max: needs the memory " + lacks + memory + fix,
+        "6:46: users.alice.services.nb.resources.tasks_max: needs the pids " + lacks + fix,
+        "8:44: services.web.resources.memory_max: needs the memory " + lacks + memory + fix,
+        "8:62: services.web.resources.cpu_quota: needs the cpu " + lacks + fix,
     ]
 
 
@@ -53,13 +57,27 @@ def test_one_missing_controller_or_none_at_all(tmp_path):
     with pytest.raises(DataError) as info:
         config(tmp_path, text, lambda: without_io)
     assert str(info.value).count("\n") == 0
-    assert ("services.web.resources.io_weight: needs the io controller; this host's cgroup v2 "
-            "(/sys/fs/cgroup) has only cpu, cpuset, hugetlb, memory, pids") in str(info.value)
+    assert ("services.web.resources.io_weight: needs the io controller, which this host's "
+            "cgroup v2 (/sys/fs/cgroup) does not offer (it has only cpu, cpuset, hugetlb, "
+            "memory, pids): boot with") in str(info.value)
     with pytest.raises(DataError, match=r"services.web.resources.io_weight: needs the io "
-                                        r"controller; no cgroup v2 hierarchy is mounted"):
+                                        r"controller, and this host mounts no cgroup v2 "
+                                        r"hierarchy \(none in /proc/self/mountinfo\): boot "):
         config(tmp_path, text, lambda: (None, frozenset()))
-    with pytest.raises(DataError, match=r"\(/sys/fs/cgroup\) has none$"):
+    with pytest.raises(DataError, match=r"\(/sys/fs/cgroup\) does not offer \(it has none\)"):
         config(tmp_path, text.replace(", cpu_weight: 10", ""), lambda: (ALL[0], frozenset()))
+
+
+def test_a_bad_value_is_said_once_not_asked_of_the_host(tmp_path):
+    """The value's problem alone: the controller of a value that cannot be read is not
+    asked about; a good value beside it still is."""
+    with pytest.raises(DataError) as info:
+        config(tmp_path, "runit::services: {web: {command: x, resources: {memory_max: lots, "
+                         "tasks_max: 8}}}\n", lambda: (ALL[0], frozenset()))
+    lines = str(info.value).splitlines()
+    assert len(lines) == 2, lines
+    assert "services.web.resources.memory_max: expected bytes" in lines[0]
+    assert "services.web.resources.tasks_max: needs the pids controller" in lines[1]
 
 
 def test_data_without_limits_never_asks_the_host(tmp_path):

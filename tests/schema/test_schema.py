@@ -364,3 +364,50 @@ def test_a_default_memory_max_below_a_services_memory_high_is_a_problem():
                                         r"1073741824 bytes is above memory_max \(536870912"):
         config_from_text("runit::defaults: {resources: {memory_max: 512M}}\n"
                          "runit::services: {web: {command: x, resources: {memory_high: 1G}}}\n")
+
+
+def test_a_bad_pair_of_memory_bounds_is_said_once_where_a_bound_was_written():
+    """Of defaults, once at defaults' memory_high (not once per service); a service's own
+    memory_max below a default memory_high, at its memory_max."""
+    with pytest.raises(DataError) as info:
+        config_from_text("runit::defaults: {resources: {memory_max: 512M, memory_high: 1G}}\n"
+                         "runit::services: {web: {command: x}, db: {command: y}}\n")
+    assert str(info.value).count("\n") == 0
+    assert ":1:49: defaults.resources.memory_high: 1073741824 bytes is above memory_max " \
+           "(536870912 bytes)" in str(info.value)
+    with pytest.raises(DataError, match=r":2:\d+: services.web.resources.memory_max: "
+                                        r"268435456 bytes is below memory_high \(1073741824"):
+        config_from_text("runit::defaults: {resources: {memory_high: 1G}}\n"
+                         "runit::services: {web: {command: x, resources: {memory_max: 256M}}}\n")
+
+
+def test_notify_beside_a_private_network_of_defaults_is_said_once():
+    """Both from defaults: once, at defaults' ready; a service's own private_network under
+    a default notify: at its private_network."""
+    with pytest.raises(DataError) as info:
+        config_from_text("runit::defaults: {ready: notify, sandbox: {private_network: true}}\n"
+                         "runit::services: {web: {command: x}, db: {command: y}}\n")
+    assert str(info.value).count("\n") == 0 and ":1:19: defaults.ready: ready: notify with " \
+        "sandbox.private_network" in str(info.value)
+    with pytest.raises(DataError, match=r":2:\d+: services.web.sandbox.private_network: "):
+        config_from_text("runit::defaults: {ready: notify}\nrunit::services: {web: {command: x, "
+                         "sandbox: {private_network: true}}}\n")
+
+
+def test_a_path_private_tmp_hides_is_refused_where_its_list_was_written():
+    """``private_tmp`` from ``defaults`` and a service's own path under /tmp: refused at the
+    path; a default list under /var/tmp with a service's own ``private_tmp``: at defaults'.
+    A path beside /tmp (``/tmpfs``) is not hidden."""
+    with pytest.raises(DataError) as info:
+        config_from_text(
+            "runit::defaults: {sandbox: {private_tmp: true}}\n"
+            "runit::services:\n"
+            "  web: {command: x, sandbox: {read_write_paths: [/tmpfs, /tmp/web]}}\n"
+            "  db: {command: y}\n")
+    assert str(info.value).count("\n") == 0
+    assert ":3:58: services.web.sandbox.read_write_paths[1]: private_tmp replaces /tmp" \
+        in str(info.value)
+    with pytest.raises(DataError, match=r":1:\d+: defaults.sandbox.read_only_paths\[0\]: "
+                                        r"private_tmp replaces /var/tmp .* the host's /var/tmp/x"):
+        config_from_text("runit::defaults: {sandbox: {read_only_paths: [-/var/tmp/x]}}\n"
+                         "runit::services: {web: {command: x, sandbox: {private_tmp: true}}}\n")

@@ -28,6 +28,7 @@ PROTECT_HOME = ("true", "read-only", "tmpfs")
 FLAGS = ("no_new_privileges", "private_tmp", "private_devices", "private_network",
          "protect_kernel")
 PATH_LISTS = ("read_write_paths", "read_only_paths", "inaccessible_paths")
+TMP_PATHS = ("/tmp", "/var/tmp")  # what private_tmp replaces with empty ones of its own
 # The words of a spec line, in the order spec_bytes writes them.
 KEYS = ("no_new_privileges", "capabilities", "private_tmp", "protect_system", "protect_home",
         *PATH_LISTS, "private_devices", "private_network", "protect_kernel")
@@ -71,6 +72,29 @@ def checked_path(text):
             or "\0" in path or (path != "/" and path.endswith("/"))):
         raise ValueError("not an absolute, normalised path: %s" % text)
     return text
+
+
+def is_hidden_by_private_tmp(path):
+    """True when ``path`` (a ``checked_path``) is at or under /tmp or /var/tmp: with
+    ``private_tmp`` those are empty directories of the service's own, as systemd's
+    ``PrivateTmp=`` makes them, so the host's path there is hidden and names nothing when
+    the service starts (systemd and sandbox-run refuse the start on a required one).
+
+    >>> [is_hidden_by_private_tmp(p) for p in ("-/tmp/app", "/var/tmp", "/tmpfs", "/srv")]
+    [True, True, False, False]
+    """
+    path = path[1:] if path.startswith("-") else path
+    return any(path == top or path.startswith(top + "/") for top in TMP_PATHS)
+
+
+def private_tmp_hides(path):
+    """Why ``path`` (``is_hidden_by_private_tmp``) cannot be a sandbox path beside
+    ``private_tmp``: one sentence, the same in the schema and import."""
+    path = path.lstrip("-")
+    top = next(top for top in TMP_PATHS if (path + "/").startswith(top + "/"))
+    return ("private_tmp replaces %s with an empty one of the service's own (as systemd's "
+            "PrivateTmp= hides /tmp and /var/tmp): the host's %s is not there when the service "
+            "starts; keep private_tmp or the path, not both" % (top, path))
 
 
 class Sandbox:
