@@ -245,9 +245,11 @@ class IdentityLogHosts:
             pass
 
     def close(self):
-        """The tree is done with its loggers: each host, its channel closed, exits."""
+        """The tree is done with its loggers: each host, its channel closed, exits (what it
+        says from now on is not read)."""
         for host in list(self._hosts.values()):
             self._close_channel(host)
+        self.others_output.close()
 
     def _fork(self, identity, user, wake):
         """The host taking ``identity``'s loggers, asked of the fork server: NotYet until it

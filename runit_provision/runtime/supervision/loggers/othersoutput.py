@@ -7,9 +7,11 @@ at every restart, and said so again on root's stderr each time, for ever; the us
 decides what a logger says (its ``config``, its processor's output). So the tree reads that
 pipe as untrusted bytes — bounded, line by line, control bytes shown as ``?`` — and says a
 line only when it is new (``Allowance``): a failure that goes on is said once, and all of
-them together never more than ``PER_WINDOW`` lines a window. Whether the logger keeps
-failing is its log side's to tell (its tally: ``status`` says ``its logger is
-crash-looping``), not the stderr's.
+them together never more than ``PER_WINDOW`` lines a window. What the tree reads is bounded
+too (``READ_PER_WINDOW``): past it, the pipe is left unread until the window ends — its
+writers' lines are lost meanwhile, never waited for — so a flood costs the tree nothing.
+Whether the logger keeps failing is its log side's to tell (its tally: ``status`` says ``its
+logger is crash-looping``), not the stderr's.
 """
 
 import os
@@ -20,6 +22,7 @@ PER_WINDOW = 20  # new lines said a window, all identities together
 WINDOW = 60.0  # seconds
 QUIET_FOR = 3600.0  # a line not seen again for this long is said again when it comes back
 REMEMBERED = 64  # lines remembered: a new one beyond forgets the one seen longest ago
+READ_PER_WINDOW = 256 * 1024  # bytes read a window: a logger failing each second says ~12 KiB
 _CONTROL = bytes(range(32)).replace(b"\t", b"") + b"\x7f"
 _SHOWN = bytes.maketrans(_CONTROL, b"?" * len(_CONTROL))
 
@@ -80,16 +83,18 @@ def lines_of(pending, data):
 class OthersOutput:
     """The pipe other identities' processes write their messages to (``write_fd``, made on
     first use), read on ``loop`` into ``stderr_fd`` as the Allowance lets; ``label`` names
-    the tree in its notice."""
+    the tree in its notices."""
 
     __slots__ = ("loop", "stderr_fd", "label", "allowance", "_read_fd", "_write_fd",
-                 "_pending")
+                 "_pending", "_window_start", "_read_in_window", "_resume")
 
     def __init__(self, loop, stderr_fd, label):
         self.loop, self.stderr_fd, self.label = loop, stderr_fd, label
         self.allowance = Allowance()
         self._read_fd = self._write_fd = None
         self._pending = b""
+        self._window_start, self._read_in_window = None, 0
+        self._resume = None  # the timer that reads again after a flood's window
 
     @property
     def write_fd(self):
@@ -105,16 +110,35 @@ class OthersOutput:
             data = os.read(self._read_fd, READ_MAX)
         except (BlockingIOError, InterruptedError):
             return
-        lines, self._pending = lines_of(self._pending, data)
         now = self.loop.monotonic()
+        if self._window_start is None or now - self._window_start >= WINDOW:
+            self._window_start, self._read_in_window = now, 0
+        self._read_in_window += len(data)
+        lines, self._pending = lines_of(self._pending, data)
         for line in lines:
             said = self.allowance.admit(line, now)
             if said == "say":
                 self._write(line.translate(_SHOWN) + b"\n")
             elif said == "held_back":
-                self._write(("%s: warning: more than %d new lines from loggers of other "
-                             "users in %d s: the rest held back\n"
-                             % (self.label, PER_WINDOW, WINDOW)).encode())
+                self._notice("more than %d new lines from loggers of other users in %d s: "
+                             "the rest held back" % (PER_WINDOW, WINDOW))
+        if self._read_in_window >= READ_PER_WINDOW:
+            self._pause(self._window_start + WINDOW - now)
+
+    def _pause(self, seconds):
+        """Leave the pipe unread for ``seconds`` (the window's rest): a flood."""
+        self._notice("more than %d bytes from loggers of other users in %d s: not read for "
+                     "%d s" % (READ_PER_WINDOW, WINDOW, seconds))
+        self.loop.remove_reader(self._read_fd)
+
+        def resume():
+            self._resume = None
+            self._window_start = None
+            self.loop.add_reader(self._read_fd, self._read)
+        self._resume = self.loop.call_later(seconds, resume)
+
+    def _notice(self, message):
+        self._write(("%s: warning: %s\n" % (self.label, message)).encode())
 
     def _write(self, data):
         try:
@@ -123,6 +147,9 @@ class OthersOutput:
             pass  # a closed or full stderr is not the tree's problem
 
     def close(self):
+        if self._resume is not None:
+            self._resume.cancel()
+            self._resume = None
         if self._read_fd is not None:
             self.loop.remove_reader(self._read_fd)
             os.close(self._read_fd)
