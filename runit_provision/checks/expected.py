@@ -209,11 +209,12 @@ def user_limits_found(link, settings, snapshot, tree_link):
                    "; ".join(differs))
 
 
-def limits_problems(link, settings, snapshot, top="/"):
+def limits_problems(link, settings, snapshot, top=None):
     """What is wrong with the limits ``settings`` (``(file, value)`` each) in the cgroup of
     the service at ``link``: each file named, with what the data sets and what is there;
-    ``top``: the cgroup its record must name one under (its tree's)."""
-    from ..protocol.cgroupfs import CONTROLLER_OF, path_from_record, setting_read_back
+    ``top``: the cgroup its record must name one under (its tree's; None: any)."""
+    from ..protocol.cgroupfs import (CONTROLLER_OF, ROOT_CGROUP, path_from_record,
+                                     setting_read_back)
 
     found = snapshot.cgroups.get(link)
     record = posixpath.join(link, SUPERVISE_DIR, CGROUP)
@@ -224,10 +225,10 @@ def limits_problems(link, settings, snapshot, top="/"):
     if not isinstance(found.record, bytes):
         return ["%s: %s: not started in a cgroup of its own, its limits not applied" % (
             record, _errno_words(found.record))]
-    path = path_from_record(found.record, top)
+    path = path_from_record(found.record, top or ROOT_CGROUP)
     if path is None:
         return ["%s: names no cgroup%s" % (
-            record, "" if top == "/" else " under its tree's (%s)" % top)]
+            record, "" if top is None else " under its tree's (%s)" % top)]
     problems = []
     for name, value in settings:
         got = found.files.get(name)

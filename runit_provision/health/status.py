@@ -323,10 +323,10 @@ def cgroup_usage(config, fs, cgroups):
     user's record never shows root's or another user's figures as its own."""
     if cgroups is None:
         return lambda path, login: None
-    from ..host.cgroupread import ROOT_TOP
     from ..model import USER_TREE_PREFIX
+    from ..protocol.cgroupfs import ROOT_CGROUP
 
-    tops = {None: ROOT_TOP}
+    tops = {None: ROOT_CGROUP}
 
     def usage(path, login):
         if login not in tops:

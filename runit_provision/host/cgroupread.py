@@ -6,22 +6,22 @@ as the other supervise records are (bounded, never a link nor a FIFO) and truste
 than ``protocol.cgroupfs.path_from_record``: a path below its tree's cgroup — for a user's
 service, the one root's tree handed the user's tree, as root's own record of
 ``runsvdir-LOGIN`` says — reached from the mount's descriptor one directory at a time
-(``FsReader``). A record naming anything else (root's, another user's) costs its row. Each file there is read the same
-way; one that is not there is a figure unknown (its controller is not enabled), not an error.
+(``FsReader``); a record naming anything else (root's, another user's) costs its row. Each
+file there is read the same way; one that is not there is a figure unknown (its controller
+is not enabled), not an error.
 """
 
 import os
 
 from ..errors import ApplyError, UnsafePathError
-from ..protocol.cgroupfs import (RECORD, RECORD_MAX, USAGE_FILES, Usage, cgroup2_mount,
-                                 path_from_record, usage_from_files)
+from ..protocol.cgroupfs import (RECORD, RECORD_MAX, ROOT_CGROUP, USAGE_FILES, Usage,
+                                 cgroup2_mount, path_from_record, usage_from_files)
 from ..protocol.layout import SUPERVISE_DIR
 from .fsread import FsReader
 
 MOUNTINFO = "/proc/self/mountinfo"
 MOUNTINFO_MAX = 1 << 20
 NO_HIERARCHY = "no cgroup v2 hierarchy is mounted"
-ROOT_TOP = "/"  # root's tree's services' records may name any cgroup
 
 
 def _not_under(top):
@@ -29,7 +29,7 @@ def _not_under(top):
     tree's own record is missing, so nothing of it can be told)."""
     if top is None:
         return "%s/%s: its tree's cgroup is not recorded" % (SUPERVISE_DIR, RECORD)
-    if top == ROOT_TOP:
+    if top == ROOT_CGROUP:
         return "%s/%s names no cgroup" % (SUPERVISE_DIR, RECORD)
     return "%s/%s names no cgroup under its tree's (%s)" % (SUPERVISE_DIR, RECORD, top)
 
@@ -58,7 +58,7 @@ class CgroupReader:
         self.mount, self.unavailable = mount, why
         self._fs = None
 
-    def usage(self, fs, side_path, top=ROOT_TOP):
+    def usage(self, fs, side_path, top=ROOT_CGROUP):
         """The Usage of the cgroup the side at ``side_path`` (reached through ``fs``) was
         last started in — None when there is no record (not our runtime, or never started),
         or its cgroup is gone; a Usage with ``unreadable`` when the record is not one of a

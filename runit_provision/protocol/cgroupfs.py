@@ -22,6 +22,7 @@ CONTROLLER_OF = {"memory.max": "memory", "memory.high": "memory", "pids.max": "p
 SUPERVISE_LEAF = "supervise"
 UNLIMITED = "max"
 RECORD = "cgroup"  # supervise/cgroup: "PATH\n", the cgroup our runsv last started ./run in
+ROOT_CGROUP = "/"  # the hierarchy's root: what a record of root's tree may name a cgroup under
 RECORD_MAX = 4096
 SPEC_MAX = 512  # the service directory's ``cgroup`` file is read up to this many bytes
 
@@ -229,7 +230,7 @@ def spec_from_bytes(data):
     return Spec(stop, settings)
 
 
-def path_from_record(data, top="/"):
+def path_from_record(data, top=ROOT_CGROUP):
     """``supervise/cgroup``'s cgroup path when it names one strictly under ``top``, its tree's
     cgroup — ``/`` for root's tree; for a user's tree the cgroup root's tree handed it, as
     root's record of ``runsvdir-LOGIN`` says — else None. Absolute, normalised, no ``..``: a
