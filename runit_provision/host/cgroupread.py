@@ -63,7 +63,10 @@ class CgroupReader:
         last started in — None when there is no record (not our runtime, or never started),
         or its cgroup is gone; a Usage with ``unreadable`` when the record is not one of a
         cgroup under ``top``, its tree's (``tree_top``; None: not known)."""
-        data = self._record(fs, side_path)
+        try:
+            data = self._record(fs, side_path)
+        except PermissionError:  # this account may not read supervise/
+            return None
         if data is None or isinstance(data, Usage):
             return data
         path = None if top is None else path_from_record(data, top)
@@ -81,8 +84,13 @@ class CgroupReader:
 
     def tree_top(self, fs, tree_side_path):
         """The cgroup a user's tree was handed: what root's tree recorded of the service
-        ``runsvdir-LOGIN`` at ``tree_side_path``; None when it has no such record."""
-        data = self._record(fs, tree_side_path)
+        ``runsvdir-LOGIN`` at ``tree_side_path``; None when it has no such record. Read by
+        an account that may not read root's records (a user's own ``status``), the hierarchy's
+        root: it reads the user's records with no more privilege than wrote them."""
+        try:
+            data = self._record(fs, tree_side_path)
+        except PermissionError:
+            return ROOT_CGROUP if os.geteuid() != 0 else None
         if data is None or isinstance(data, Usage):
             return None
         return path_from_record(data)
@@ -90,10 +98,13 @@ class CgroupReader:
     @staticmethod
     def _record(fs, side_path):
         """The bytes of the side's ``supervise/cgroup``; None without one; a Usage with
-        ``unreadable`` for one that is not a small regular file."""
+        ``unreadable`` for one that is not a small regular file; PermissionError when this
+        account may not read it."""
         try:
             data, _ = fs.read_file(side_path + "/" + SUPERVISE_DIR + "/" + RECORD)
-        except (OSError, UnsafePathError):  # none, or this account may not read supervise/
+        except PermissionError:
+            raise
+        except (OSError, UnsafePathError):  # none
             return None
         if data is None or len(data) > RECORD_MAX:
             return Usage(None, unreadable="%s/%s is not a regular file of at most %d bytes"

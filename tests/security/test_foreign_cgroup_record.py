@@ -44,3 +44,15 @@ def test_a_users_record_naming_roots_or_another_users_cgroup_shows_nothing_of_th
                     if 'service="apprun1/web1"' in line
                     and line.startswith(("runit_service_cpu", "runit_service_outliving",
                                          "runit_service_tasks", "runit_service_memory"))]
+
+
+def test_a_user_reading_their_own_service_sees_its_cgroup(sandbox):
+    """Run by the user, who may not read root's record of their tree: their own record is
+    read as it is — they read with no more privilege than wrote it."""
+    if sandbox.impl != "ours":
+        pytest.skip("our runtime's records")
+    sandbox.up()
+    rows(sandbox)  # skips without cgroup v2
+    done = sandbox.tool("status", "apprun1/web1", "--json", "--logs", "0", user="apprun1")
+    [row] = json.loads(done.stdout)["services"]
+    assert row["cgroup"]["processes"] >= 1, row
