@@ -41,11 +41,14 @@ class Desired:
     ``service_dirs``: {login (None: the system's): the service directory runsvdir scans}, each
     listed for what the data does not declare (host/supervised.py; empty: none is, as with
     ``--only``); ``left_out``: the declared units a selection (``--only``) left out of
-    ``units``."""
+    ``units``; ``caveats``: ``(path, reason)`` of what the data asks that is not root's to
+    keep (``user_limits_caveats``), shown by every plan."""
 
     def __init__(self, tree, units, homes, sv_timeout, runtime, commands=(), notes=(),
-                 late=(), environments=None, owed_file=None, service_dirs=None, left_out=()):
+                 late=(), environments=None, owed_file=None, service_dirs=None, left_out=(),
+                 caveats=()):
         self.tree = tree
+        self.caveats = list(caveats)
         self.service_dirs = dict(service_dirs or {})
         self.late = list(late)
         self.units = units
@@ -204,7 +207,27 @@ def desired_state(config, tree, only=None, profile_dir="/etc/profile.d", extra_e
                                  in config.users.items()},
                    owed_file=owed_path(config.sv_dir),
                    service_dirs=service_directories(config) if only is None else {},
-                   left_out=left_out)
+                   left_out=left_out, caveats=user_limits_caveats(config, units))
+
+
+def user_limits_caveats(config, units):
+    """``(service directory, reason)`` of each user's service among ``units`` whose data sets
+    ``resources``: its cgroup is in the user's tree's, which the kernel makes the user's
+    (a delegated subtree), so the user may change those limits; only
+    ``users.LOGIN.resources``, on the tree's own cgroup, bounds what the user runs."""
+    found = []
+    for unit in units:
+        if unit.login is None or unit.is_absent:
+            continue
+        user = config.users[unit.login]
+        service = user.services.get(unit.name)
+        if service is None or not service.resources:
+            continue
+        bound = "root's bound is users.%s.resources, on the whole tree" \
+            if user.resources else "users.%s.resources sets no bound of root's on the tree"
+        found.append((unit.path, "resources: the user's to change, as their tree's cgroup is "
+                                 "theirs; " + bound % unit.login))
+    return found
 
 
 def runtime_state(config, entries, commands=(), notes=()):

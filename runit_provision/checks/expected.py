@@ -39,7 +39,7 @@ DIFF_LINES = 20
 class Check:
     """One check: ``group`` (the service, ``login/name``, a tree or ``runtime``), ``name``;
     ``test(snapshot)`` returns the problems found, one line each (a content diff may follow its
-    line); ``skip``: why the check cannot run yet, or None."""
+    line), or a Skipped; ``skip``: why the check cannot run yet, or None."""
 
     __slots__ = ("group", "name", "test", "skip")
 
@@ -52,6 +52,16 @@ class Check:
 
     def __repr__(self):
         return "Check(%s)" % self.nodeid
+
+
+class Skipped:
+    """What a check's test returns when what it found is not the data's promise to keep:
+    ``reason`` (what it found, and whose it is), shown as the check's skip."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason):
+        self.reason = reason
 
 
 class Expectations:
@@ -151,10 +161,11 @@ def expectations(config, tree, only=None, runtime=None, root=None, accounts=None
 LIMITS_CHECK = "limits"
 
 
-def limits_checks(label, base, link, tree, request):
+def limits_checks(label, base, link, tree, request, tree_link=None):
     """``limits``: the cgroup the service was last started in holds every limit its rendered
     ``cgroup`` file (protocol/cgroupfs.Spec: the data's ``resources``) sets; none for a
-    service without limits."""
+    service without limits. ``tree_link``: for a user's service, its tree's service
+    (``runsvdir-LOGIN``) in root's service directory — judged by ``user_limits_found``."""
     from ..protocol.cgroupfs import spec_from_bytes
 
     entry = tree.get(posixpath.join(base, CGROUP))
@@ -165,14 +176,45 @@ def limits_checks(label, base, link, tree, request):
     if not settings:
         return []
     request.cgroup(link)
-    return [Check(label, LIMITS_CHECK, lambda snapshot: limits_problems(
-        link, settings, snapshot))]
+    if tree_link is None:
+        return [Check(label, LIMITS_CHECK, lambda snapshot: limits_problems(
+            link, settings, snapshot))]
+    request.cgroup(tree_link)
+    return [Check(label, LIMITS_CHECK, lambda snapshot: user_limits_found(
+        link, settings, snapshot, tree_link))]
 
 
-def limits_problems(link, settings, snapshot):
+def user_limits_found(link, settings, snapshot, tree_link):
+    """A user's service's limits: its cgroup is in the one root's tree handed the user's tree
+    (``tree_link``'s record), which the kernel makes the user's, so what the user's tree set
+    or recorded there is the user's to change. The host's part fails as for root's service
+    (no cgroup v2, not read); a limit that differs, or a record that names no cgroup of the
+    user's tree, is Skipped saying so — the user's setting, not a broken promise of root's
+    (root's bound is ``users.LOGIN.resources``, runsvdir-LOGIN's own ``limits``)."""
+    from ..protocol.cgroupfs import path_from_record
+
+    found, tree = snapshot.cgroups.get(link), snapshot.cgroups.get(tree_link)
+    if found is None or found.mount is None:
+        return limits_problems(link, settings, snapshot)
+    top = path_from_record(tree.record) if tree is not None and isinstance(
+        tree.record, bytes) else None
+    if top is None:
+        differs = ["%s: its tree's cgroup is not recorded" % posixpath.join(
+            tree_link, SUPERVISE_DIR, CGROUP)]
+    else:
+        differs = limits_problems(link, settings, snapshot, top)
+    if not differs:
+        return []
+    return Skipped("the user's to change, as their tree's cgroup is theirs: " +
+                   "; ".join(differs))
+
+
+def limits_problems(link, settings, snapshot, top=None):
     """What is wrong with the limits ``settings`` (``(file, value)`` each) in the cgroup of
-    the service at ``link``: each file named, with what the data sets and what is there."""
-    from ..protocol.cgroupfs import CONTROLLER_OF, path_from_record, setting_read_back
+    the service at ``link``: each file named, with what the data sets and what is there;
+    ``top``: the cgroup its record must name one under (its tree's; None: any)."""
+    from ..protocol.cgroupfs import (CONTROLLER_OF, ROOT_CGROUP, path_from_record,
+                                     setting_read_back)
 
     found = snapshot.cgroups.get(link)
     record = posixpath.join(link, SUPERVISE_DIR, CGROUP)
@@ -183,9 +225,10 @@ def limits_problems(link, settings, snapshot):
     if not isinstance(found.record, bytes):
         return ["%s: %s: not started in a cgroup of its own, its limits not applied" % (
             record, _errno_words(found.record))]
-    path = path_from_record(found.record)
+    path = path_from_record(found.record, top or ROOT_CGROUP)
     if path is None:
-        return ["%s: names no cgroup" % record]
+        return ["%s: names no cgroup%s" % (
+            record, "" if top is None else " under its tree's (%s)" % top)]
     problems = []
     for name, value in settings:
         got = found.files.get(name)
@@ -292,7 +335,9 @@ def service_checks(service, place, user, tree, request, staged=False, config=Non
         timer=getattr(service, "schedule", None) is not None,
         needs_done=needed_oneshots(service, place, config)), tree, request, staged)
     if service.enabled and not staged:
-        checks += limits_checks(label, base, link, tree, request)
+        tree_link = None if user is None or config is None else posixpath.join(
+            config.service_dir, USER_TREE_PREFIX + user.login)
+        checks += limits_checks(label, base, link, tree, request, tree_link)
     if service.user is not None:
         run_as = service.user + (":" + service.group if service.group else "")
         ask_identity(run_as, request)

@@ -9,6 +9,7 @@ outcomes look like in JUnit XML is ``report.py``'s; on a terminal and in JSON,
 import time
 
 from ..errors import VerifyError
+from .expected import Skipped
 from .snapshot import take_snapshot
 
 
@@ -58,8 +59,12 @@ def verify_host(host, expectations, host_id="local", python=True, seconds=None):
             outcomes.append(Outcome(check, host_id, skipped=check.skip))
             continue
         began = time.monotonic()
-        problems = check.test(snapshot)
-        outcomes.append(Outcome(check, host_id, problems, seconds=time.monotonic() - began))
+        found = check.test(snapshot)
+        seconds = time.monotonic() - began
+        if isinstance(found, Skipped):  # what it found is not the data's promise to keep
+            outcomes.append(Outcome(check, host_id, skipped=found.reason, seconds=seconds))
+        else:
+            outcomes.append(Outcome(check, host_id, found, seconds=seconds))
     if outcomes:  # the one reading of the host is part of every check; junit shows it once
         outcomes[0].seconds += read_seconds
     return outcomes

@@ -16,6 +16,7 @@ every other entry of the service directories the data names, linked by hand or l
 unless a ``down`` file marks it normally down.
 """
 
+import posixpath
 import time
 
 from ..errors import ApplyError, UnsafePathError
@@ -265,7 +266,7 @@ def service_statuses(config, fs, now, labels=None, probe=None, declared=True, cg
     with_tally = probe is None
     probe = probe or (lambda path: probe_side(fs, path))
     rows = Rows(cgroups_unavailable=None if cgroups is None else cgroups.unavailable)
-    usage = (lambda path: None) if cgroups is None else (lambda path: cgroups.usage(fs, path))
+    usage = cgroup_usage(config, fs, cgroups)
     units = selected_units(config, labels) if declared else []
     if units:
         owed = owed_by_target(fs, owed_path(config.sv_dir))
@@ -277,7 +278,7 @@ def service_statuses(config, fs, now, labels=None, probe=None, declared=True, cg
         rows.append(ServiceStatus(unit.label, unit.path, unit.login or unit.for_login,
                                   unit.is_enabled, main, log,
                                   owed.get(unit.path, []) + owed.get(unit.log_path, []),
-                                  cgroup=usage(unit.path)))
+                                  cgroup=usage(unit.path, unit.login)))
     if labels is None or len(labels) > len(units):
         # here: status NAME of declared services lists no service directory, and makes none
         # of its records
@@ -294,9 +295,9 @@ def service_statuses(config, fs, now, labels=None, probe=None, declared=True, cg
 
 def undeclared_status(fs, entry, now, probe, with_tally=True, usage=None):
     """The ServiceStatus of an entry the data does not declare (supervised.Undeclared): read
-    where it leads, as a declared one is (``usage``: side path -> its cgroup's Usage); a link
-    that leads nowhere is not supervised, one not followed is ``unknown`` — and wanted, as
-    neither can be told to be down."""
+    where it leads, as a declared one is (``usage``: side path, login -> its cgroup's Usage);
+    a link that leads nowhere is not supervised, one not followed is ``unknown`` — and
+    wanted, as neither can be told to be down."""
     from ..host.supervised import is_still_owned  # as service_statuses: only when listing
 
     note = entry.why
@@ -311,7 +312,28 @@ def undeclared_status(fs, entry, now, probe, with_tally=True, usage=None):
     log = read_side(fs, log_path, now, probe, with_tally) \
         if has_log_side(fs, log_path) else None
     return ServiceStatus(entry.label, entry.path, entry.login, True, main, log,
-                         declared=False, cgroup=None if usage is None else usage(entry.side))
+                         declared=False,
+                         cgroup=None if usage is None else usage(entry.side, entry.login))
+
+
+def cgroup_usage(config, fs, cgroups):
+    """``(side path, login) -> Usage`` of its cgroup (``cgroups``: a CgroupReader; None:
+    nothing is read): a user's service's record counts only when it names a cgroup under
+    the one root's tree handed that user's tree (root's record of ``runsvdir-LOGIN``), so a
+    user's record never shows root's or another user's figures as its own."""
+    if cgroups is None:
+        return lambda path, login: None
+    from ..model import USER_TREE_PREFIX
+    from ..protocol.cgroupfs import ROOT_CGROUP
+
+    tops = {None: ROOT_CGROUP}
+
+    def usage(path, login):
+        if login not in tops:
+            tops[login] = cgroups.tree_top(fs, posixpath.join(config.sv_dir,
+                                                              USER_TREE_PREFIX + login))
+        return cgroups.usage(fs, path, tops[login])
+    return usage
 
 
 def has_log_side(fs, path):

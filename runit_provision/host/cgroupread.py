@@ -3,22 +3,35 @@ figures ``verify`` compares.
 
 The record ``supervise/cgroup`` names it; a user's tree writes its own, so the record is read
 as the other supervise records are (bounded, never a link nor a FIFO) and trusted no further
-than ``protocol.cgroupfs.path_from_record``: a path below the cgroup v2 mount, reached from the
-mount's descriptor one directory at a time (``FsReader``). Each file there is read the same
-way; one that is not there is a figure unknown (its controller is not enabled), not an error.
+than ``protocol.cgroupfs.path_from_record``: a path below its tree's cgroup — for a user's
+service, the one root's tree handed the user's tree, as root's own record of
+``runsvdir-LOGIN`` says — reached from the mount's descriptor one directory at a time
+(``FsReader``); a record naming anything else (root's, another user's) costs its row. Each
+file there is read the same way; one that is not there is a figure unknown (its controller
+is not enabled), not an error.
 """
 
 import os
 
 from ..errors import ApplyError, UnsafePathError
-from ..protocol.cgroupfs import (RECORD, RECORD_MAX, USAGE_FILES, Usage, cgroup2_mount,
-                                 path_from_record, usage_from_files)
+from ..protocol.cgroupfs import (RECORD, RECORD_MAX, ROOT_CGROUP, USAGE_FILES, Usage,
+                                 cgroup2_mount, path_from_record, usage_from_files)
 from ..protocol.layout import SUPERVISE_DIR
 from .fsread import FsReader
 
 MOUNTINFO = "/proc/self/mountinfo"
 MOUNTINFO_MAX = 1 << 20
 NO_HIERARCHY = "no cgroup v2 hierarchy is mounted"
+
+
+def _not_under(top):
+    """Why a record is not used: it names no cgroup under its tree's ``top`` (None: the
+    tree's own record is missing, so nothing of it can be told)."""
+    if top is None:
+        return "%s/%s: its tree's cgroup is not recorded" % (SUPERVISE_DIR, RECORD)
+    if top == ROOT_CGROUP:
+        return "%s/%s names no cgroup" % (SUPERVISE_DIR, RECORD)
+    return "%s/%s names no cgroup under its tree's (%s)" % (SUPERVISE_DIR, RECORD, top)
 
 
 def cgroup2_mount_here():
@@ -45,20 +58,20 @@ class CgroupReader:
         self.mount, self.unavailable = mount, why
         self._fs = None
 
-    def usage(self, fs, side_path):
+    def usage(self, fs, side_path, top=ROOT_CGROUP):
         """The Usage of the cgroup the side at ``side_path`` (reached through ``fs``) was
         last started in — None when there is no record (not our runtime, or never started),
-        or its cgroup is gone; a Usage with ``unreadable`` when the record is not one."""
+        or its cgroup is gone; a Usage with ``unreadable`` when the record is not one of a
+        cgroup under ``top``, its tree's (``tree_top``; None: not known)."""
         try:
-            data, _ = fs.read_file(side_path + "/" + SUPERVISE_DIR + "/" + RECORD)
-        except (OSError, UnsafePathError):  # none, or this account may not read supervise/
+            data = self._record(fs, side_path)
+        except PermissionError:  # this account may not read supervise/
             return None
-        if data is None or len(data) > RECORD_MAX:
-            return Usage(None, unreadable="%s/%s is not a regular file of at most %d bytes"
-                         % (SUPERVISE_DIR, RECORD, RECORD_MAX))
-        path = path_from_record(data)
+        if data is None or isinstance(data, Usage):
+            return data
+        path = None if top is None else path_from_record(data, top)
         if path is None:
-            return Usage(None, unreadable="%s/%s names no cgroup" % (SUPERVISE_DIR, RECORD))
+            return Usage(None, unreadable=_not_under(top))
         if self.unavailable is not None:
             return None
         try:
@@ -68,6 +81,35 @@ class CgroupReader:
         except (OSError, UnsafePathError, ApplyError):  # gone since (removed once empty), or not reached
             return None
         return usage_from_files(path, {name: content for name, (_, content) in found.items()})
+
+    def tree_top(self, fs, tree_side_path):
+        """The cgroup a user's tree was handed: what root's tree recorded of the service
+        ``runsvdir-LOGIN`` at ``tree_side_path``; None when it has no such record. Read by
+        an account that may not read root's records (a user's own ``status``), the hierarchy's
+        root: it reads the user's records with no more privilege than wrote them."""
+        try:
+            data = self._record(fs, tree_side_path)
+        except PermissionError:
+            return ROOT_CGROUP if os.geteuid() != 0 else None
+        if data is None or isinstance(data, Usage):
+            return None
+        return path_from_record(data)
+
+    @staticmethod
+    def _record(fs, side_path):
+        """The bytes of the side's ``supervise/cgroup``; None without one; a Usage with
+        ``unreadable`` for one that is not a small regular file; PermissionError when this
+        account may not read it."""
+        try:
+            data, _ = fs.read_file(side_path + "/" + SUPERVISE_DIR + "/" + RECORD)
+        except PermissionError:
+            raise
+        except (OSError, UnsafePathError):  # none
+            return None
+        if data is None or len(data) > RECORD_MAX:
+            return Usage(None, unreadable="%s/%s is not a regular file of at most %d bytes"
+                         % (SUPERVISE_DIR, RECORD, RECORD_MAX))
+        return data
 
     def close(self):
         if self._fs is not None:

@@ -22,6 +22,7 @@ CONTROLLER_OF = {"memory.max": "memory", "memory.high": "memory", "pids.max": "p
 SUPERVISE_LEAF = "supervise"
 UNLIMITED = "max"
 RECORD = "cgroup"  # supervise/cgroup: "PATH\n", the cgroup our runsv last started ./run in
+ROOT_CGROUP = "/"  # the hierarchy's root: what a record of root's tree may name a cgroup under
 RECORD_MAX = 4096
 SPEC_MAX = 512  # the service directory's ``cgroup`` file is read up to this many bytes
 
@@ -262,22 +263,32 @@ def spec_from_bytes(data):
     return Spec(stop, settings)
 
 
-def path_from_record(data):
-    """``supervise/cgroup``'s cgroup path, or None for anything that is not one: absolute,
-    normalised, no ``..`` — so that it names a cgroup below the hierarchy's mount and nothing
-    else (a user's tree writes its own record).
+def path_from_record(data, top=ROOT_CGROUP):
+    """``supervise/cgroup``'s cgroup path when it names one strictly under ``top``, its tree's
+    cgroup — ``/`` for root's tree; for a user's tree the cgroup root's tree handed it, as
+    root's record of ``runsvdir-LOGIN`` says — else None. Absolute, normalised, no ``..``: a
+    user's tree writes its own record, and what it names is shown as its service's, so it
+    may name the user's own cgroups and nothing else (not root's, not another user's).
 
     >>> path_from_record(b"/runit-provision/etc-service/web\\n")
     '/runit-provision/etc-service/web'
     >>> path_from_record(b"/a/../../etc\\n") is None
     True
+    >>> top = "/rp/etc-service/runsvdir-alice"
+    >>> path_from_record(b"/rp/etc-service/runsvdir-alice/web\\n", top)
+    '/rp/etc-service/runsvdir-alice/web'
+    >>> [path_from_record(record, top) for record in (
+    ...     b"/rp/etc-service/web\\n", b"/rp/etc-service/runsvdir-bob/web\\n",
+    ...     b"/rp/etc-service/runsvdir-alicex/web\\n", b"/rp/etc-service/runsvdir-alice\\n")]
+    [None, None, None, None]
     """
     text = data.decode("ascii", "replace").rstrip("\n")
     parts = text.split("/")
     if not text.startswith("/") or "\n" in text or any(
             part in ("", ".", "..") or not part.isprintable() for part in parts[1:]):
         return None
-    return text
+    under = top.rstrip("/") + "/"
+    return text if text.startswith(under) else None
 
 
 # What the views read in a service's cgroup: each file is there only where its controller is

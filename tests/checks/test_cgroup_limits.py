@@ -161,3 +161,54 @@ def test_the_data_s_resources_give_each_bounded_unit_its_check_and_the_host_one(
                                   "50000 100000, found max 100000"]
     staged = expectations(config, render(config), root=str(tmp_path)).checks
     assert not [check for check in staged if check.name in (LIMITS_CHECK, "cgroups")]
+
+
+USER_LINK = "/home/alice/service/app"
+TREE_LINK = "/etc/service/runsvdir-alice"
+TOP = "/runit-provision/etc-service/runsvdir-alice"
+
+
+def user_outcome(record, tree_record=TOP + "\n", **files):
+    """What ``limits`` of alice's service finds: its K record (``record``, ``files``) and its
+    tree's (root's record of runsvdir-alice; None: none)."""
+    from runit_provision.checks.expected import user_limits_found
+
+    snapshot = Snapshot()
+    snapshot.add_output(k_record(record, **files).replace(LINK.encode(), USER_LINK.encode()))
+    snapshot.add_output(k_record(tree_record if tree_record is not None else "ENOENT")
+                        .replace(LINK.encode(), TREE_LINK.encode()))
+    return user_limits_found(USER_LINK, [("memory.max", "268435456")], snapshot, TREE_LINK)
+
+
+def test_a_users_service_limit_is_the_users_a_drift_or_a_foreign_record_is_skipped_so():
+    """Its cgroup is in the user's tree's, the user's to write: a limit as the data says
+    passes; one the user changed, a record naming no cgroup of the user's tree, or a tree
+    with no record of its own is skipped saying whose it is — never failed as root's
+    promise; no cgroup v2 at all still fails, the host's part."""
+    from runit_provision.checks.expected import Skipped, user_limits_found
+
+    own = TOP + "/app\n"
+    assert user_outcome(own, memory_max="268435456\n") == []
+    user = "the user's to change, as their tree's cgroup is theirs: "
+    for found, reason in [
+            (user_outcome(own, memory_max="max\n"),
+             "%s%s/app/memory.max: expected 268435456, found max" % (MOUNT, TOP)),
+            (user_outcome("/runit-provision/etc-service/web\n", memory_max="268435456\n"),
+             "%s/supervise/cgroup: names no cgroup under its tree's (%s)" % (USER_LINK, TOP)),
+            (user_outcome(own, tree_record=None, memory_max="268435456\n"),
+             "%s/supervise/cgroup: its tree's cgroup is not recorded" % TREE_LINK)]:
+        assert isinstance(found, Skipped) and found.reason == user + reason, found
+    snapshot = Snapshot()
+    snapshot.add_output(k_record(own, mount=None).replace(LINK.encode(), USER_LINK.encode()))
+    assert user_limits_found(USER_LINK, [("memory.max", "1")], snapshot, TREE_LINK) == [
+        USER_LINK + ": its limits are not applied: no cgroup v2 (runtime::cgroups)"]
+
+
+def test_verify_reports_a_users_drifted_limit_as_skipped_with_its_reason(monkeypatch):
+    from runit_provision.checks import verify
+    from runit_provision.checks.expected import Expectations, Skipped
+
+    check = Check("alice/app", LIMITS_CHECK, lambda snapshot: Skipped("the user's"))
+    monkeypatch.setattr(verify, "take_snapshot", lambda *args, **kwargs: Snapshot())
+    (outcome,) = verify.verify_host(None, Expectations(Request(), [check]))
+    assert (outcome.status, outcome.skipped) == ("skipped", "the user's")

@@ -436,3 +436,27 @@ def test_a_limit_the_hosts_cgroup_cannot_honour_refuses_plan_and_apply(
                "controller, which this host's cgroup v2 (/sys/fs/cgroup/unified) does not " \
                "offer (it has only hugetlb): boot with systemd.unified_cgroup_hierarchy=1" in err
     assert not live.exists()
+
+
+def test_plan_says_a_users_service_limits_are_the_users_in_text_and_json(staged, capsys,
+                                                                        monkeypatch):
+    """Under the service, in both outputs: its cgroup is in the user's tree's, the user's to
+    change (apply/desired.user_limits_caveats); root's own service gets no such line."""
+    from runit_provision.host import cgroup
+
+    monkeypatch.setattr(cgroup, "cgroup_hierarchy",
+                        lambda: ("/sys/fs/cgroup", ["cpu", "io", "memory", "pids"]))
+    root, data = staged
+    data.write_text(DATA.replace("  db:", "    resources: {memory_max: 256M}\n  db:") +
+                    "runit::users:\n  alice:\n    resources: {tasks_max: 200}\n"
+                    "    services:\n      notebook:\n        command: /usr/bin/notebook\n"
+                    "        resources: {memory_max: 128M}\n")
+    said = ("resources: the user's to change, as their tree's cgroup is theirs; root's "
+            "bound is users.alice.resources, on the whole tree")
+    assert main(args("plan", root, data)) == 2
+    out = capsys.readouterr().out
+    assert "= /home/alice/sv/notebook: %s\n" % said in out
+    assert out.count("resources: the user's") == 1
+    assert main(args("plan", root, data, "--json")) == 2
+    noops = json.loads(capsys.readouterr().out)["noops"]
+    assert {"path": "/home/alice/sv/notebook", "reason": said} in noops

@@ -253,3 +253,74 @@ def test_the_commands_read_the_record_runsv_wrote(tmp_path, monkeypatch, capsys)
     main(["metrics", "--data", str(data), "--root", str(root)])
     assert 'runit_service_oom_kills_total{service="web",tree="system",declared="true"} 3\n' \
         in capsys.readouterr().out
+
+
+USERS_DATA = """runit::init: none
+runit::services:
+  web:
+    command: sleep 1
+runit::users:
+  alice:
+    services:
+      notebook:
+        command: sleep 1
+  bob:
+    services:
+      chat:
+        command: sleep 1
+"""
+
+
+def test_a_users_record_shows_only_a_cgroup_of_its_own_tree(tmp_path, monkeypatch, capsys):
+    """A user writes their service's record: naming root's service's cgroup, another user's,
+    or one beside their tree's, it shows none of those figures under the user's service —
+    the record is unreadable, that row says so, and every other row reads on."""
+    mount = tmp_path / "cgroup2"
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text("30 1 0:26 / %s rw - cgroup2 cgroup2 rw\n" % mount)
+    monkeypatch.setattr(cgroupread, "MOUNTINFO", str(mountinfo))
+    root = staged_root(tmp_path / "host", passwd="root:x:0:0:root:/root:/bin/sh\n"
+                       "alice:x:1001:1001::/home/alice:/bin/sh\n"
+                       "bob:x:1002:1002::/home/bob:/bin/sh\n",
+                       group="root:x:0:\nalice:x:1001:\nbob:x:1002:\n")
+    for login in ("alice", "bob"):
+        (root / "home" / login).mkdir(parents=True)
+    data = tmp_path / "data.yaml"
+    data.write_text(USERS_DATA)
+    assert main(["apply", "--data", str(data), "--root", str(root)]) == 0
+    web = cgroup(mount, "web", FULL)  # root's service: 3 processes, 2.5 s of CPU
+    chat = cgroup(mount, "runsvdir-bob/chat", FULL)
+    own = cgroup(mount, "runsvdir-alice/notebook", BARE)
+
+    def record(side, path):
+        (root / side / "supervise").mkdir(parents=True, exist_ok=True)
+        (root / side / "supervise" / "cgroup").write_text(path + "\n")
+
+    def alices():
+        capsys.readouterr()
+        main(["status", "--data", str(data), "--root", str(root), "--json"])
+        rows = {row["service"]: row for row in json.loads(capsys.readouterr().out)["services"]}
+        assert rows["web"]["cgroup"]["processes"] == 3  # root's rows read on
+        assert rows["bob/chat"]["cgroup"]["processes"] == 3
+        return rows["alice/notebook"].get("cgroup")
+
+    record("etc/sv/web", web)
+    record("home/bob/sv/chat", chat)
+    record("home/alice/sv/notebook", own)
+    # root's tree records the cgroup it hands each user's tree; without it, nothing is shown
+    record("etc/sv/runsvdir-bob", BASE + "/runsvdir-bob")
+    assert alices() == {"unreadable": "supervise/cgroup: its tree's cgroup is not recorded"}
+    record("etc/sv/runsvdir-alice", BASE + "/runsvdir-alice")
+    assert alices()["processes"] == 1  # its own: shown
+    top = BASE + "/runsvdir-alice"
+    for foreign in (web, chat, BASE + "/runsvdir-alicex", top, top + "/../web"):
+        record("home/alice/sv/notebook", foreign)
+        why = "supervise/cgroup names no cgroup under its tree's (%s)" % top
+        assert alices() == {"unreadable": why}, foreign
+    main(["status", "alice/notebook", "--data", str(data), "--root", str(root)])
+    assert "  cgroup: not read: supervise/cgroup names no cgroup under its tree's (%s)\n" \
+        % top in capsys.readouterr().out
+    main(["metrics", "--data", str(data), "--root", str(root)])
+    assert 'service="alice/notebook"' not in "".join(
+        line for line in capsys.readouterr().out.splitlines(True)
+        if line.startswith(("runit_service_cpu", "runit_service_outliving")))

@@ -20,6 +20,8 @@ class CommandsPlanner:
         draft = self.draft
         for note in draft.desired.notes:
             draft.noop("runtime", note)
+        for path, reason in draft.desired.caveats:
+            draft.noop(path, reason)
         for command in draft.desired.commands:
             step = CommandStep(command.argv, command.reason)
             before, after = command.before or (), command.after or ()

@@ -112,8 +112,11 @@ class IdentityLogHosts:
     """
 
     def __init__(self, loop, stderr_fd, label, forks=None, shown_by=None):
+        from .othersoutput import OthersOutput
         self.loop = loop
-        self.stderr_fd = stderr_fd
+        # what a host (or a user's tree running loggers for us) says reaches stderr_fd
+        # through this, as untrusted lines
+        self.others_output = OthersOutput(loop, stderr_fd, label)
         self.label = label
         self.forks = forks  # the tree's ForkServer, or None: loggers are exec'd instead
         self.shown_by = shown_by  # the tree's own StandInLogHost: shows users' trees' loggers
@@ -242,9 +245,11 @@ class IdentityLogHosts:
             pass
 
     def close(self):
-        """The tree is done with its loggers: each host, its channel closed, exits."""
+        """The tree is done with its loggers: each host, its channel closed, exits (what it
+        says from now on is not read)."""
         for host in list(self._hosts.values()):
             self._close_channel(host)
+        self.others_output.close()
 
     def _fork(self, identity, user, wake):
         """The host taking ``identity``'s loggers, asked of the fork server: NotYet until it
@@ -259,7 +264,7 @@ class IdentityLogHosts:
         title = "(loggers of %s as %s)" % (self.label, user)
         try:
             self.forks.request(b"host", [identity.uid, ",".join(map(str, identity.gids)),
-                                         title], [theirs.fileno(), self.stderr_fd],
+                                         title], [theirs.fileno(), self.others_output.write_fd],
                                lambda answer: self._forked(identity, ours, answer))
         except NotYet:  # the server starts: asked again once it is ready
             ours.close()

@@ -133,8 +133,9 @@ class UserTree:
                 return 0  # exec'd, it fails the same way, and says so
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         asked = _Asked(ours, Identity(uid, gids))
+        # the loggers it runs for us speak to our stderr through our log hosts' gate
         fds = [theirs.fileno(), supervisor.output_fd(), supervisor.dir_fd,
-               supervisor.spawner.stderr_fd]
+               supervisor.log_host.identities.others_output.write_fd]
         supervisor.main_files.write_starting("run")
         try:
             self.forks.request(b"tree", tree_request(uid, gids, found, environ,
