@@ -120,18 +120,14 @@ def unset_settings(said):
 
 
 def is_within(path, base):
-    """Whether cgroup ``path`` is ``base`` or below it — both absolute, normal paths
-    (``..``, ``.`` and empty names are never within anything).
+    """Whether cgroup ``path`` is ``base`` or below it, by ``path_from_record``'s rule.
 
     >>> is_within("/a/web", "/a/web"), is_within("/a/web/x", "/a/web"), is_within("/a/webx", "/a/web")
     (True, True, False)
     >>> is_within("/a/web/../root", "/a/web")
     False
     """
-    parts = path.split("/")
-    if not path.startswith("/") or any(part in ("", ".", "..") for part in parts[1:]):
-        return False
-    return path == base or path.startswith(base.rstrip("/") + "/")
+    return path == base or path_from_record(path.encode(), base) is not None
 
 
 def controllers_for(resources):

@@ -106,7 +106,7 @@ def set_limits_in_place(directory):
     """``runsv-cgroup limits DIRECTORY``: its ``cgroup`` file's limits into the cgroup its
     running service is in; an exit code."""
     from ..protocol.cgroupfs import (DEFAULT_SPEC, RECORD, RECORD_MAX, SPEC_MAX, cgroup2_mount,
-                                     is_within, spec_from_bytes)
+                                     is_within, path_from_record, spec_from_bytes)
     from ..protocol.layout import CGROUP, PID_FILE, SUPERVISE_DIR
     from .unix.smallread import read_small
 
@@ -129,13 +129,13 @@ def set_limits_in_place(directory):
         if not pid.isdigit():
             return 0  # nothing runs: its next start writes them
         record = read_small(dir_fd, SUPERVISE_DIR + "/" + RECORD, RECORD_MAX, regular=True)
-        path = (record or b"").decode("utf-8", "replace").strip()
+        path = path_from_record(record or b"")
         running = _cgroup_of(int(pid))
         if running is None:
             return 0  # it ended meanwhile
-        if not path or not is_within(running, path):
-            fatal(LABEL, "supervise/cgroup names %r, not the cgroup %s runs in (%s)"
-                  % (path, pid.decode(), running))
+        if path is None or not is_within(running, path):
+            fatal(LABEL, "supervise/cgroup names %r, not the cgroup %s runs in (%s)" % (
+                (record or b"").decode("ascii", "replace").strip(), pid.decode(), running))
             return 111
         Cgroups(mount, path, path).set_limits(path, spec.settings)
         return 0
