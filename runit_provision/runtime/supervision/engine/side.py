@@ -263,6 +263,13 @@ class Side:
         if self.tally.gave_up_ns:  # an operator's up ends a give-up, with a fresh window
             self.tally.gave_up_ns, self.tally.recent_ns = 0, ()
         self._skip_backoff()
+        if not self.pid and self._is_timer() and self.state != State.FINISH:
+            # armed before the status says want up: the status wakes sv -w start, which then
+            # reads the timer's record — written first, it names the next run, not the stop's
+            self._cancel_postponed_start()
+            self.host.arm_timer()
+            self.write_status()
+            return
         self.write_status()
         if not self.pid:
             self._cancel_postponed_start()  # one start: not also a failed fork's retry
@@ -332,7 +339,7 @@ class Side:
         if self.state == State.RUN and self.pid:
             signum = _SIGNALS[letter]
             self._unless_handled(letter, lambda: self.host.kill(self.pid, signum))
-        elif letter in "h1" and not self.is_log and self.host.is_timer():
+        elif letter in "h1" and self._is_timer():
             self.host.timer_control(letter)  # no job runs: the timer's, not a signal
 
     def _stop(self):
@@ -349,11 +356,15 @@ class Side:
             self._custom("d" if self.want is Want.DOWN else "x", lambda handled: None)
         self._custom("t", after_term_hook)
 
+    def _is_timer(self):
+        """The service side of a timer (its log is a logger as any other)."""
+        return not self.is_log and self.host.is_timer()
+
     def _start(self, once=False):
         if self.state == State.FINISH:
             self._spawn(["./finish"] + finish_arguments(self.wait_status))
             return
-        if not self.is_log and self.host.is_timer():
+        if self._is_timer():
             if once:
                 self._spawn(["./job"])  # sv once: the job now, then down
             else:
