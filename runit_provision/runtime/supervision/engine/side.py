@@ -263,17 +263,16 @@ class Side:
         if self.tally.gave_up_ns:  # an operator's up ends a give-up, with a fresh window
             self.tally.gave_up_ns, self.tally.recent_ns = 0, ()
         self._skip_backoff()
-        if not self.pid and self._is_timer() and self.state != State.FINISH:
-            # armed before the status says want up: the status wakes sv -w start, which then
-            # reads the timer's record — written first, it names the next run, not the stop's
-            self._cancel_postponed_start()
-            self.host.arm_timer()
+        # a timer is armed before the status says want up: that status wakes sv -w start,
+        # which then reads the timer's record — the next run's, not the stop's next=0
+        arm_first = not self.pid and self._is_timer() and self.state != State.FINISH
+        if not arm_first:
             self.write_status()
-            return
-        self.write_status()
         if not self.pid:
             self._cancel_postponed_start()  # one start: not also a failed fork's retry
             self._start()
+        if arm_first:
+            self.write_status()
 
     def _down(self, _):
         self._want_stopped(Want.DOWN)
