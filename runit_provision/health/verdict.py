@@ -46,9 +46,10 @@ TIMER_OFF_WANTED = "off (wanted up)"
 
 class Verdict(namedtuple("Verdict", "words is_stopped service_words job", defaults=(None,))):
     """``words``: what is wrong, in the module's order (none: as wanted); ``is_stopped``:
-    wanted up and not running, or a job whose last run failed; ``service_words``: how many of ``words`` are of the service
-    itself (the rest are its logger's); ``job``: a one-shot's word when it is as wanted
-    (``running``, ``done (exit 0, …)``), None for a daemon."""
+    wanted up and not running, or a job whose last run failed; ``service_words``: how many
+    of ``words`` are of the service itself (the rest are its logger's); ``job``: a
+    one-shot's word when it is as wanted (``running``, ``done (exit 0, …)``), None for a
+    daemon."""
 
     __slots__ = ()
 

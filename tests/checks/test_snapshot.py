@@ -409,7 +409,8 @@ def test_both_probes_read_the_tally_and_verify_sees_a_crash_loop_between_deaths(
 def test_verify_and_status_take_a_tally_by_one_rule(served_sides, host):
     """A tally that names another process than the status (one another runsv left: the C
     runsv now serves the side) is no account of what runs, for verify's probes (python's and
-    sh's) as for status's reader: neither says crash-looping of it (protocol/tally.account_of)."""
+    sh's) as for status's reader: neither says crash-looping of it
+    (protocol/tally.account_of)."""
     import time
 
     from runit_provision.checks.expected import running_problems

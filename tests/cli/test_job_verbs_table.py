@@ -59,7 +59,8 @@ def test_ok_is_said_only_of_a_service_whose_verb_did_what_it_was_asked():
 
     _, said = job_argvs(["sv"], "once", Timer, 7, Doing.WAITING)
     notes = {"tick": said, "failtimer": said, "longtimer": said}
-    assert ok_lines(["tick", "failtimer", "longtimer"], notes,
-                    {"tick": "done (exit 0, at T, took 1.0s)"}, {"failtimer", "longtimer"}) == [
+    done = {"tick": "done (exit 0, at T, took 1.0s)"}
+    assert ok_lines(["tick", "failtimer", "longtimer"], notes, done,
+                    {"failtimer", "longtimer"}) == [
         "ok: tick: a timer: its job run at once; the schedule stays armed\n",
         "ok: tick: done (exit 0, at T, took 1.0s)\n"]
