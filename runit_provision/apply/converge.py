@@ -1,7 +1,8 @@
 """apply: the file steps of a plan, executed — directories, files, links, removals.
 
 ``Converger(fs).execute(step)`` does one ``PathStep`` (create, change, remove) through
-``FsRoot``: directories at once (mode and owner through their descriptor; a new directory
+``FsRoot``, and says it done (``on_done``) with Ctrl-C held back meanwhile, so the two are
+never parted: directories at once (mode and owner through their descriptor; a new directory
 exposes no file); files written to a temp name beside them and held back; before anything else
 happens (a link, a removal, a restart — ``PathStep.exposes_nothing`` says which steps may
 come first)
@@ -12,13 +13,17 @@ themselves durable.
 
 A failure in a user's part is that user's alone: ``on_failure(path, exc)`` (the job's) says
 whether it refuses only the user whose path it is — then ``discard(which)`` drops that user's
-held-back files and the rest goes on — or fails the apply. A tree removed in a user's part
+held-back files and the rest goes on — or fails the apply. Each file dropped is said
+(``on_dropped``): its step is not done. A tree removed in a user's part
 (``is_users(path)``) is bounded: at most ``host/fsread.MAX_ENTRIES`` entries, ``LimitError``
 beyond. A removal whose path is gone already is done: what it wanted holds (a stale temp file
 that a write of this apply took over).
 
 Every OSError becomes an ApplyError naming the path on the host, ``raise … from``.
 """
+
+import contextlib
+import signal
 
 from ..errors import ApplyError, UnsafePathError
 from ..host.fsread import MAX_ENTRIES
@@ -28,85 +33,87 @@ from .steps import Action
 class Converger:
     """``on_failure(path, exc)``: a held-back file could not be put in place when renaming
     (a planted link, EPERM, ENOSPC…); True when that refuses only its user (the file is
-    dropped, the rest goes on), False to fail the apply."""
+    dropped, the rest goes on), False to fail the apply. ``on_done(step)``: a step is done
+    (a file: written, held back); ``on_dropped(path)``: a held-back file was dropped, so its
+    step is not done after all — what is left done is exactly what is on disk."""
 
-    def __init__(self, fs, on_failure=None, is_refused=None, is_users=None):
+    def __init__(self, fs, on_failure=None, is_users=None, on_done=None, on_dropped=None):
         self.fs = fs
         self.on_failure = on_failure or (lambda path, exc: False)
-        self.is_refused = is_refused or (lambda path: False)  # its user refused meanwhile
         self.is_users = is_users or (lambda path: False)  # in a user's part: bounded
+        self.on_done = on_done or (lambda step: None)
+        self.on_dropped = on_dropped or (lambda path: None)
         self.pending = []  # files written to their temp name, waiting for flush()
 
     def execute(self, step):
-        """Do one PathStep; the caller has flushed the held-back files first unless
-        ``step.exposes_nothing``. ApplyError (UnsafePathError for a planted link) leaves every
-        other held-back file pending."""
-        fs = self.fs
+        """Do one PathStep, and say it done; the caller has flushed the held-back files first
+        unless ``step.exposes_nothing``. ApplyError (UnsafePathError for a planted link)
+        leaves every other held-back file pending."""
         try:
-            if step.writes_file:
-                entry = step.entry
-                fs.write_temp(step.path, entry.content, entry.mode, step.uid, step.gid)
-                self.pending.append(step.path)
-            elif step.action is Action.REMOVE:
-                if step.kind == "tree":
-                    fs.remove_tree(step.path, MAX_ENTRIES if self.is_users(step.path)
-                                   else None)
-                else:
-                    _remove_if_there(fs, step.path)
-            elif step.kind == "directory":
-                if step.action is Action.CREATE:
-                    fs.make_dir(step.path, step.mode, step.uid, step.gid)
-                else:
-                    fs.set_dir_attributes(step.path, step.mode, step.uid, step.gid)
-            elif step.kind == "symlink":
-                fs.make_symlink(step.path, step.entry.target, step.uid, step.gid)
-            else:
-                raise ApplyError("%s: cannot %s a %s" % (step.path, step.action, step.kind))
+            with ctrl_c_held():
+                self._do(step)
+                if step.writes_file:
+                    self.pending.append(step.path)
+                self.on_done(step)
         except UnsafePathError:
             raise
         except OSError as exc:
             raise ApplyError(self.message(step, exc)) from exc
 
+    def _do(self, step):
+        fs = self.fs
+        if step.writes_file:
+            entry = step.entry
+            fs.write_temp(step.path, entry.content, entry.mode, step.uid, step.gid)
+        elif step.action is Action.REMOVE:
+            if step.kind == "tree":
+                fs.remove_tree(step.path, MAX_ENTRIES if self.is_users(step.path) else None)
+            else:
+                _remove_if_there(fs, step.path)
+        elif step.kind == "directory":
+            if step.action is Action.CREATE:
+                fs.make_dir(step.path, step.mode, step.uid, step.gid)
+            else:
+                fs.set_dir_attributes(step.path, step.mode, step.uid, step.gid)
+        elif step.kind == "symlink":
+            fs.make_symlink(step.path, step.entry.target, step.uid, step.gid)
+        else:
+            raise ApplyError("%s: cannot %s a %s" % (step.path, step.action, step.kind))
+
     def flush(self):
-        """Make the files written so far durable, then rename each into place."""
+        """Make the files written so far durable, then rename each into place; a file is
+        pending until it is in place, so one that is not is dropped and not done."""
         if not self.pending:
             return
-        pending, self.pending = self.pending, []
         try:
             self.fs.sync()
         except OSError as exc:
-            self.pending = pending
             self.discard()
             raise ApplyError("cannot sync the files written: %s" % exc.strerror) from exc
-        for index, path in enumerate(pending):
-            if self.is_refused(path):  # refused by a failure earlier in this flush
-                self.fs.discard_temp(path)
-                continue
+        while self.pending:
+            path = self.pending[0]
             try:
-                self.fs.rename_temp(path)
+                with ctrl_c_held():  # in place and off the list at once
+                    self.fs.rename_temp(path)
+                    del self.pending[0]
             except (OSError, UnsafePathError) as exc:
-                self.fs.discard_temp(path)
                 error = exc if isinstance(exc, UnsafePathError) else ApplyError(
                     "cannot rename into %s: %s" % (self.fs.host_path(path), exc.strerror))
+                self.discard(lambda other: other == path)
                 if not self.on_failure(path, error):
-                    self.pending = pending[index + 1:]
                     self.discard()
                     if error is exc:
                         raise
                     raise error from exc
 
     def discard(self, which=None):
-        """Remove the temp files not yet renamed (those ``which(path)`` accepts): their
-        files stay wholly old. Returns their paths."""
-        kept, dropped = [], []
-        for path in self.pending:
-            if which is None or which(path):
+        """Remove the temp files not yet renamed (those ``which(path)`` accepts), each said
+        dropped: their files stay wholly old."""
+        for path in [path for path in self.pending if which is None or which(path)]:
+            with ctrl_c_held():  # off the list and said dropped at once
                 self.fs.discard_temp(path)
-                dropped.append(path)
-            else:
-                kept.append(path)
-        self.pending = kept
-        return dropped
+                self.pending.remove(path)
+                self.on_dropped(path)
 
     def finish(self):
         self.flush()
@@ -120,6 +127,18 @@ class Converger:
         if step.writes_file:
             text += "; no file was replaced (every file is as it was before this step)"
         return text
+
+
+@contextlib.contextmanager
+def ctrl_c_held():
+    """SIGINT held back (blocked) while the block runs — one step and its record — and
+    delivered as it ends: Ctrl-C stops the apply between two steps, never between a step
+    done and its record, so what it says it did is what the disk holds."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _remove_if_there(fs, path):

@@ -39,13 +39,14 @@ def drive(config, units, command, verb, timeout, ids, staged, out, warn):
     runner = SubprocessRunner()
     failed = set()
     asked = []  # the sides to watch (apply/watch.Watched)
+    notes = {}  # label → what is said of it once its verb is done (job_argvs)
     began = time.time()
     for unit in units:
         looked = time.time()  # a run under way now ends after this
         doing = None if staged else job_doing(unit)
         argvs, said = job_argvs(sv_command(config.runtime), verb, unit, timeout, doing)
         if said is not None and (not staged or not argvs):  # staged: not done
-            out.write("ok: %s: %s\n" % (unit.label, said))
+            notes[unit.label] = said
         if not argvs:
             if unit.is_timer and command == "once":  # a run under way: its end is awaited
                 asked.append(asked_side(unit, Start.RUN, looked, time.time()))
@@ -81,7 +82,25 @@ def drive(config, units, command, verb, timeout, ids, staged, out, warn):
         if start is not None:  # whatever sv said: a timeout may be a crash loop
             asked.append(asked_side(unit, start, since, time.time()))
     out.flush()
-    return failed, _not_up(asked, timeout, began, failed, out)
+    not_up, done = _not_up(asked, timeout, began, failed)
+    out.writelines(ok_lines([unit.label for unit in units], notes, done,
+                            failed | {item.label for item in not_up}))
+    out.flush()
+    return failed, not_up
+
+
+def ok_lines(labels, notes, done, wrong):
+    """``ok: LABEL: NOTE`` (what the verb did, where sv does not say it: ``notes``) and ``ok:
+    LABEL: done (…)`` (the run it asked for: ``done``) of each label but those in ``wrong``
+    (failed, not up): said once the outcome is known, so that no ok line stands beside an
+    exit that says not ok.
+
+    >>> ok_lines(["tick", "fail"], {"tick": "a timer: run", "fail": "a timer: run"},
+    ...          {"tick": "done (exit 0)"}, {"fail"})
+    ['ok: tick: a timer: run\\n', 'ok: tick: done (exit 0)\\n']
+    """
+    return ["ok: %s: %s\n" % (label, words) for label in labels if label not in wrong
+            for words in (notes.get(label), done.get(label)) if words is not None]
 
 
 # A one-shot's verbs (docs/jobs.md): sv is not asked to wait for a run meant to end — the
@@ -122,9 +141,9 @@ TIMER_VERBS = {
     ("hup", Doing.WAITING): ("hup", "a timer: armed anew, its schedule read again"),
     ("hup", Doing.RUNNING): ("hup", None),
     ("hup", Doing.OFF): (None, "a timer: %s (off)" % _NOTHING),
-    ("once", Doing.WAITING): ("1", "a timer: its job runs now; the schedule stays armed"),
-    ("once", Doing.RUNNING): (None, "a timer: a run is under way: waiting for its end"),
-    ("once", Doing.OFF): ("once", "a timer: its job runs now; the timer stays off"),
+    ("once", Doing.WAITING): ("1", "a timer: its job run at once; the schedule stays armed"),
+    ("once", Doing.RUNNING): (None, "a timer: a run was under way: its end waited for"),
+    ("once", Doing.OFF): ("once", "a timer: its job run at once; the timer stays off"),
 }
 for _doing in (Doing.RUNNING, Doing.OFF):
     TIMER_VERBS[("try-restart", _doing)] = TIMER_VERBS[("try-restart", Doing.WAITING)]
@@ -138,7 +157,7 @@ def job_argvs(sv, verb, unit, timeout, doing):
 
     >>> class Unit: path, is_oneshot, is_timer = "/etc/sv/tick", False, True
     >>> job_argvs(["sv"], "once", Unit, 7, Doing.WAITING)
-    ([['sv', '1', '/etc/sv/tick']], 'a timer: its job runs now; the schedule stays armed')
+    ([['sv', '1', '/etc/sv/tick']], 'a timer: its job run at once; the schedule stays armed')
     >>> job_argvs(["sv"], "start", Unit, 7, None)
     ([['sv', '-w', '7', 'start', '/etc/sv/tick']], None)
     >>> job_argvs(["sv"], "term", Unit, 7, Doing.WAITING)[0]
@@ -238,12 +257,12 @@ def watched_start(command, verb, unit):
     return WATCHED.get(command) if not unit.is_oneshot else None
 
 
-def _not_up(asked, seconds, began, failed, out):
-    """The sides of ``asked`` that did not stay up (apply/watch.watch, read as status reads
-    them, with our runtime's tally), but one whose sv failed and that no runsv serves: sv's
-    own output said so (``runsv not running``)."""
+def _not_up(asked, seconds, began, failed):
+    """``(not_up, done)``: the sides of ``asked`` that did not stay up (apply/watch.watch,
+    read as status reads them, with our runtime's tally), but one whose sv failed and that no
+    runsv serves: sv's own output said so (``runsv not running``); and ``_done_words``."""
     if not asked:
-        return []
+        return [], {}
     from ..host.fsread import FsReader
     from ..host.sides import probe_side
     from .watch import look_side, watch
@@ -253,27 +272,27 @@ def _not_up(asked, seconds, began, failed, out):
             return look_side(fs, path, lambda where: probe_side(fs, where))
 
         found = watch(asked, look, seconds, began)
-        _say_done(asked, found, look, out)
+        done = _done_words(asked, found, look)
     return [item for item in found
-            if not (item.outcome is Outcome.GONE and item.label in failed)]
+            if not (item.outcome is Outcome.GONE and item.label in failed)], done
 
 
-def _say_done(asked, not_done, look, out):
-    """``ok: setup: done (exit 0, at …, took …)`` on stdout for each one-shot (or timer:
-    ``once``) whose run asked for ended done (the C sv says nothing of a run it was not
-    asked to wait for)."""
+def _done_words(asked, not_done, look):
+    """``{label: "done (exit 0, at …, took …)"}`` of each one-shot (or timer: ``once``)
+    whose run asked for ended done — said on stdout, as the C sv says nothing of a run it
+    was not asked to wait for."""
     from ..protocol.lastrun import DONE, job_words
     from ..protocol.tally import exit_text
 
     left = {item.label for item in not_done}
+    done = {}
     for watched in asked:
         if (watched.unit.is_oneshot or watched.start is Start.RUN) \
                 and watched.label not in left:
             live = look(watched.path)
             if live.job == DONE or (watched.start is Start.RUN and live.last_run.is_done):
-                out.write("ok: %s: %s\n" % (watched.label, job_words(
-                    DONE, live.last_run, exit_text)))
-    out.flush()
+                done[watched.label] = job_words(DONE, live.last_run, exit_text)
+    return done
 
 
 def drivable(unit):

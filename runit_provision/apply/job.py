@@ -18,8 +18,9 @@ their held-back files dropped, the reason kept in ``Result.refusals`` — and ev
 goes on. Any other error stops the apply at its
 step; what was done so far is in the Result, every file wholly old or wholly new, and the
 next apply finishes the job — restarts included. Ctrl-C stops it the same way, wherever it
-lands: the files written but not yet renamed into place are dropped (wholly old), and the
-KeyboardInterrupt goes on as ``errors.Interrupted`` carrying the Result — what was
+lands — but never between a file step done and its record (converge.py holds it back for
+that moment): the files written but not yet renamed into place are dropped (wholly old), and
+the KeyboardInterrupt goes on as ``errors.Interrupted`` carrying the Result — what was
 done, the step it stopped at and the restarts still owed (``Result.owed``) — for the caller to
 say.
 
@@ -126,7 +127,7 @@ class Job:
 
         def refuse(login, exc):
             result.refusals.setdefault(login, str(exc))
-            _undone(result, converger.discard(lambda path: desired.login_of(path) == login))
+            converger.discard(lambda path: desired.login_of(path) == login)
 
         def on_failure(path, exc):
             login = desired.login_of(path)
@@ -136,12 +137,13 @@ class Job:
 
         def fail(step, exc):
             result.failed, result.error = step, exc
-            _undone(result, converger.discard())
+            converger.discard()
             return result
 
         converger = Converger(self.fs, on_failure,
-                              lambda path: desired.login_of(path) in result.refusals,
-                              lambda path: desired.login_of(path) is not None)
+                              lambda path: desired.login_of(path) is not None,
+                              lambda step: result.done.append((step, None)),
+                              lambda path: _undone(result, path))
         steps, owing = plan.steps, plan
         if plan.prepared:
             owing = self._prepared(plan, result)
@@ -159,7 +161,7 @@ class Job:
         try:
             return self._steps(result, steps, desired, converger, ledger, refuse, fail, began)
         except KeyboardInterrupt:
-            _undone(result, converger.discard())
+            converger.discard()
             raise
         finally:
             result.owed = list(ledger.owed)
@@ -181,8 +183,7 @@ class Job:
                 return fail(step, exc)
             try:
                 if is_path:
-                    converger.execute(step)
-                    result.done.append((step, None))
+                    converger.execute(step)  # said done (result.done) as it is done
                 else:
                     started = time.time()
                     result.done.append((step, activator.execute(step)))
@@ -250,14 +251,15 @@ class Job:
         return again
 
 
-def _undone(result, paths):
-    """Strike the file steps of ``paths`` — written to their temp names, then dropped — off
-    what ``result`` says was done: those files stayed wholly old."""
-    if paths:
-        dropped = set(paths)
-        result.done = [(step, completed) for step, completed in result.done
-                       if not (isinstance(step, PathStep) and step.writes_file
-                               and step.path in dropped)]
+def _undone(result, path):
+    """Strike the file step of ``path`` — written to its temp name, then dropped — off what
+    ``result`` says was done: that file stayed wholly old. Looked for from the end: a file
+    held back is among the last steps done."""
+    for index in range(len(result.done) - 1, -1, -1):
+        step = result.done[index][0]
+        if isinstance(step, PathStep) and step.writes_file and step.path == path:
+            del result.done[index]
+            return
 
 
 def _reason(exc):

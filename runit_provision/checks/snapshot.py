@@ -601,14 +601,16 @@ def _readiness_of(side):
 
 def _tally_of(side):
     """``(Tally, None)``: the side's account of starts and deaths (protocol/tally.py), what
-    status's verdict reads to tell a crash loop; ``(None, None)`` where there is none whole
-    (the C runit keeps none); ``(None, why)`` for a whole one out of its bounds."""
+    status's verdict reads to tell a crash loop — taken by status's rule, as the account of
+    the status read (protocol/tally.account_of); ``(None, None)`` where there is none whole
+    (the C runit keeps none) or it is another process's; ``(None, why)`` for a whole one out
+    of its bounds."""
     raw = side._raw_tally
     if raw is None or _is_errno(raw) or not side.is_supervised:
         return None, None
-    from ..protocol.tally import tally_read
+    from ..protocol.tally import status_tally_read
     try:
-        return tally_read(bytes.fromhex(raw))
+        return status_tally_read(bytes.fromhex(raw), side.status)
     except ValueError:
         return None, None
 

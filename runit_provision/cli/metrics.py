@@ -151,14 +151,19 @@ def _add_mixin_parser(sub):
 
 def _run_mixin(args):
     try:
-        files = artefacts(_config(args.config))
+        config = _config(args.config)
+        files = artefacts(config)
         if args.check is not None:
             differing = differences(args.check, files)
             for path in differing:
                 sys.stderr.write("runit-provision mixin: %s: differs from what it would "
                                  "write\n" % shown_text(path))
+            if not differing:
+                sys.stdout.write("%d files under %s are what it would write.\n" % (
+                    len(files), shown_text(args.check)))
             return EXIT_ERROR if differing else EXIT_OK
         _write(args.out, files)
+        sys.stdout.write(written_text(args.out, files, config, args.config))
     except BrokenPipeError:
         raise  # a closed output: cli/main's rule
     except (ValueError, OSError) as exc:  # a config (mixin.config.ConfigError), a file
@@ -167,6 +172,19 @@ def _run_mixin(args):
             if isinstance(exc, OSError) and exc.filename else str(exc))))
         return EXIT_ERROR
     return EXIT_OK
+
+
+def written_text(directory, files, config, config_path):
+    """What ``mixin --out`` says once it wrote ``files`` under ``directory``: each file, and
+    the settings (``config``) that differ from the defaults, from ``config_path``."""
+    from ..mixin.config import DEFAULTS
+
+    changed = ["%s: %r" % (key, value) for key, value in config.items()
+               if value != DEFAULTS[key]]
+    settings = "the defaults" if not changed else "%s (from %s); the others the defaults" % (
+        ", ".join(changed), config_path)
+    return shown_text("Wrote %d files under %s: %s.\nSettings: %s.\n" % (
+        len(files), directory, ", ".join(files), settings))
 
 
 def artefacts(config):

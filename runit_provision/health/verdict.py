@@ -13,6 +13,8 @@ running``, ``not ready`` (it declares readiness and is still starting), then its
 state. A one-shot and a timer are judged by what their job is doing (docs/jobs.md): a failed
 run or a schedule with no elapse left is never as wanted, their waits between runs are not
 ``not running``, and a timer ``off`` is as wanted only when the data says ``down: true``.
+A failed run is stopped (``is_stopped``: the fact's ``not_running``) whatever is wanted of
+it, a one-shot's and a timer's alike: its job is not done and nothing runs it now.
 
 Nothing wrong: ``as wanted``; anything else makes ``status`` exit 3 (LSB's "not running").
 What is *wanted* (``is_wanted``) is runsv's own view (up when runsv was last asked for up, or
@@ -44,9 +46,10 @@ TIMER_OFF_WANTED = "off (wanted up)"
 
 class Verdict(namedtuple("Verdict", "words is_stopped service_words job", defaults=(None,))):
     """``words``: what is wrong, in the module's order (none: as wanted); ``is_stopped``:
-    wanted up and not running; ``service_words``: how many of ``words`` are of the service
-    itself (the rest are its logger's); ``job``: a one-shot's word when it is as wanted
-    (``running``, ``done (exit 0, …)``), None for a daemon."""
+    wanted up and not running, or a job whose last run failed; ``service_words``: how many
+    of ``words`` are of the service itself (the rest are its logger's); ``job``: a
+    one-shot's word when it is as wanted (``running``, ``done (exit 0, …)``), None for a
+    daemon."""
 
     __slots__ = ()
 
@@ -169,6 +172,10 @@ def _judge_timer(timer, main, log, wanted, words=()):
     >>> off = judge({"wanted": True, "running": False, "main": {"timer": "off"}})
     >>> off.word, off.is_stopped, judge({"wanted": False, "main": {"timer": "off"}}).word
     ('off (wanted up)', True, 'off')
+    >>> failed = judge({"wanted": True, "main": {"timer": "failed",
+    ...                 "timer_word": "failed (exit 3)"}})
+    >>> failed.word, failed.is_stopped
+    ('failed (exit 3)', True)
     """
     word = main.get("timer_word") or timer
     words, shown = list(words), None
@@ -184,7 +191,8 @@ def _judge_timer(timer, main, log, wanted, words=()):
         words.append(word)
     else:
         shown = word
-    return _with_logger(words, log, timer != TIMER_OFF, timer == TIMER_OFF and wanted, shown)
+    stopped = timer == FAILED or (timer == TIMER_OFF and wanted)
+    return _with_logger(words, log, timer != TIMER_OFF, stopped, shown)
 
 
 def is_as_wanted_word(word, main):

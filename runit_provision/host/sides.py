@@ -18,7 +18,7 @@ from ..protocol.layout import (BACKOFF_STATE, LAST_RUN, ONESHOT, READINESS, SCHE
 from ..protocol.probe import is_normally_up, is_supervised_despite, read_status_at, unknown_of
 from ..protocol.sidestate import LAST_RUN_FILE, SideState
 from ..protocol.status import State
-from ..protocol.tally import TALLY, TALLY_FILE, tally_read_at
+from ..protocol.tally import TALLY, TALLY_FILE, account_of, tally_read_at
 from .owed import owed_from_text
 
 # How long a reader waits for the status that a tally just written announces, and how far
@@ -266,8 +266,9 @@ def tallied(fs, path, side):
 
 def side_tally(fs, path, status, catch_up=TALLY_CATCH_UP):
     """``(status, tally, why)``: the side's Tally when it is our runtime's account of what
-    ``status`` shows (its pid is status's), else None — no file (C runit), one another runsv
-    left, or one that cannot be read (``why``: what is wrong with it; else None).
+    ``status`` shows (protocol/tally.account_of: verify's rule too), else None — no file (C
+    runit), one another runsv left, or one that cannot be read (``why``: what is wrong with
+    it; else None).
 
     runsv writes the tally before the status. A tally that names another pid and was written
     after the status's stamp is one whose status is still to come (a busy host may hold runsv
@@ -280,11 +281,10 @@ def side_tally(fs, path, status, catch_up=TALLY_CATCH_UP):
     deadline = time.monotonic() + catch_up
     pause = 0.001
     while True:
-        tally, why = tally_read_at(supervise)
-        if tally is None:
-            return status, None, why
-        if tally.pid == status.pid:
-            return status, tally, None
+        found, why = tally_read_at(supervise)
+        tally = account_of(found, status)
+        if found is None or tally is not None:
+            return status, tally, why
         if not _written_since(supervise, status) or time.monotonic() > deadline:
             return status, None, None
         time.sleep(pause)

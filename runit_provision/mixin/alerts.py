@@ -10,6 +10,10 @@ from .rules import expression
 SERVICE = "on (instance, job, service, tree)"
 # node_exporter's series of runit.prom (its file label: the name, or a path where one is given)
 TEXTFILE_MATCHER = 'file=~"(.*/)?runit\\\\.prom"'
+# how a timer's run ended, from the alert's value (runit_timer_last_run_exit_code: -1 when a
+# signal ended it, its time_limit's included)
+TIMER_END = ("{{ if lt $value 0.0 }}was ended by a signal (its time_limit's, or another)"
+             "{{ else }}failed with exit code {{ $value }}{{ end }}.")
 # (name, severity, config's key of its for: or None, expression, summary, description): the
 # expression a template of mixin.rules.expression, the description's %(key)d one of config's
 # keys; every description names the host, and the service and its tree when it is about one
@@ -47,7 +51,7 @@ ALERTS = (
     ("RunitTimerFailed", "warning", None, "%(runit_timer_last_run_exit_code)s != 0",
      "A runit timer's last run failed.",
      "The last run of the timer {{ $labels.service }} (tree {{ $labels.tree }}) on "
-     "{{ $labels.instance }} failed (exit code -1: a signal ended it)."),
+     "{{ $labels.instance }} " + TIMER_END),
     ("RunitTimerMissed", "warning", None,
      "time() - %(runit_timer_next_run_seconds)s > %(timerMissedGraceSeconds)d unless "
      + SERVICE + " %(runit_service_up)s == 1",

@@ -7,9 +7,10 @@ config's selector; docs/monitoring.md lists each panel with its query.
 
 SCHEMA_VERSION = 39
 
-# the selector of a query: the config's, the host variable, and the service variable where the
-# family has a service label (node_exporter's textfile families have none)
-_HOST = '%(runitSelector)s, instance=~"$instance"'
+# the selector of a query: the config's (with its comma: none when it is empty), the host
+# variable, and the service variable where the family has a service label (node_exporter's
+# textfile families have none)
+_HOST = '%(selectorAndComma)sinstance=~"$instance"'
 _SERVICE = _HOST + ', service=~"$service"'
 # node_exporter's textfile collector names runit.prom by its base name or its path
 _TEXTFILE = _HOST + ', file=~"(.*/)?runit\\\\.prom"'
@@ -155,7 +156,7 @@ def _dashboard(config, uid, title, rows, multi_host):
 
 
 def _variables(config, multi_host):
-    selector = config["runitSelector"]
+    selector = config["runitSelector"].strip()
     return [
         {"name": "datasource", "label": "Data source", "type": "datasource",
          "query": "prometheus", "regex": "", "hide": 0, "refresh": 1,
@@ -164,9 +165,16 @@ def _variables(config, multi_host):
                         "label_values(runit_service_as_wanted{%s}, instance)" % selector,
                         multi_host),
         _query_variable("service", "Service",
-                        'label_values(runit_service_as_wanted{%s, instance=~"$instance"}, '
-                        'service)' % selector, True),
+                        "label_values(runit_service_as_wanted{%s}, service)" % _HOST
+                        % _with_selector_and_comma(config), True),
     ]
+
+
+def _with_selector_and_comma(config):
+    """config, and ``selectorAndComma``: its selector followed by ``, ``, or nothing when it
+    is empty — a query's matchers begin with it (``{, instance=…}`` is no PromQL)."""
+    selector = config["runitSelector"].strip()
+    return dict(config, selectorAndComma=selector + ", " if selector else "")
 
 
 def _query_variable(name, label, query, multi):
@@ -188,7 +196,8 @@ def _panel(config, panel_id, row):
     table = kind == "table"
     merged = table and len(queries) > 1
     targets = [{"refId": chr(ord("A") + index), "datasource": _DATASOURCE,
-                "expr": (_MERGED % query[0] if merged else query[0]) % config,
+                "expr": (_MERGED % query[0] if merged else query[0])
+                % _with_selector_and_comma(config),
                 "legendFormat": query[1],
                 "instant": kind in ("table", "stat"), "range": kind not in ("table", "stat"),
                 "format": "table" if table else "time_series"}

@@ -244,6 +244,32 @@ def tally_read(data):
         return None, printable(str(exc))
 
 
+def account_of(found, status):
+    """``found`` (a whole Tally, or None) when it is our runsv's account of ``status``
+    (protocol/status.Status; None: none read), else None — the one rule every reader of a
+    side (status, the fact, metrics, verify) takes a tally by. runsv writes the tally, then
+    the status, at each start and each death, so the account of a status names its pid; a
+    tally naming another is one another runsv left (the C runsv's status, after ours), or
+    one whose status is still to come (host/sides.side_tally waits for that one).
+
+    >>> from .status import State, Status
+    >>> running = Status(1_700_000_000, 0, 42, False, "u", False, State.RUN)
+    >>> account_of(Tally(pid=42), running).pid, account_of(Tally(pid=41), running)
+    (42, None)
+    """
+    if found is None or status is None or found.pid != status.pid:
+        return None
+    return found
+
+
+def status_tally_read(data, status):
+    """``tally_read`` of ``data`` (a side's tally's bytes) as the account of ``status``
+    (``account_of``): ``(Tally, None)``, ``(None, why)`` for one out of bounds, ``(None,
+    None)`` for none whole or another process's account."""
+    found, why = tally_read(data)
+    return account_of(found, status), why
+
+
 def _waiting(values):
     """The back-off's restart a tally's fields record, or None: protocol/backoff.py is
     loaded only for a service with a back-off (``restarts=``), not on every view's start."""

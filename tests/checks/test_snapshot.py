@@ -404,3 +404,39 @@ def test_both_probes_read_the_tally_and_verify_sees_a_crash_loop_between_deaths(
         assert len(problems["looping"]) == 1, problems
         assert problems["looping"][0].startswith(
             "looping: crash-looping: run: %s: (pid %d)" % (sides["looping"], os.getpid()))
+
+
+def test_verify_and_status_take_a_tally_by_one_rule(served_sides, host):
+    """A tally that names another process than the status (one another runsv left: the C
+    runsv now serves the side) is no account of what runs, for verify's probes (python's and
+    sh's) as for status's reader: neither says crash-looping of it
+    (protocol/tally.account_of)."""
+    import time
+
+    from runit_provision.checks.expected import running_problems
+    from runit_provision.health.verdict import verdict_of
+    from runit_provision.host.fsread import FsReader
+    from runit_provision.host.sides import read_side
+    from runit_provision.protocol.tally import Tally, tally_bytes
+
+    sides, request = served_sides("left", "mine")
+    now_ns = time.time_ns()
+    recent = [now_ns - seconds * 10**9 for seconds in range(1, 7)]
+    tallies = {"left": Tally(os.getpid() + 1, 7, 6, 1 << 8, now_ns - 10**9, 10**7, recent),
+               "mine": Tally(os.getpid(), 7, 6, 1 << 8, now_ns - 10**9, 10**7, recent)}
+    for name, tally in tallies.items():
+        path = sides[name] / "supervise" / "tally"
+        path.write_bytes(tally_bytes(tally))
+        os.utime(str(path), (time.time() - 60,) * 2)  # written before the status: left
+    with FsReader() as fs:
+        by_status = {name: read_side(fs, str(side), time.time())
+                     for name, side in sides.items()}
+    looping = {name: verdict_of(True, side).word == "crash-looping"
+               for name, side in by_status.items()}
+    assert looping == {"left": False, "mine": True}
+    for python in (True, False):
+        snapshot = take_snapshot(host, request, python=python)
+        problems = {name: running_problems(name, str(side), snapshot)
+                    for name, side in sides.items()}
+        assert {name: found != [] for name, found in problems.items()} == looping, problems
+        assert snapshot.side(str(sides["left"])).tally is None

@@ -69,7 +69,8 @@ TABLE = [
      0),
     (["term", "tick"], 0, r"^ok: tick: a timer: nothing to signal", "waiting", 0),
     (["hup", "tick"], 0, r"^ok: tick: a timer: armed anew", "waiting", 0),
-    (["once", "tick"], 0, r"^ok: tick: done \(exit 0, at %s" % T, "waiting", 1),
+    (["once", "tick"], 0, r"^ok: tick: a timer: its job run at once; the schedule stays "
+     r"armed\nok: tick: done \(exit 0, at %s" % T, "waiting", 1),
     (["once", "failtimer"], 3,
      r"^runit-provision once: failtimer: failed: its run ended with exit 3", "waiting", 1),
     (["once", "failtimer"], 3, r"^    .*fatal: no disk$", "waiting", 2),
@@ -92,8 +93,8 @@ TABLE = [
     (["restart", "longtimer"], 0, r"^ok: longtimer: a timer: its run under way is left",
      "running", 1),
     (["start", "longtimer"], 0, r"^ok: ", "running", 1),
-    (["once", "--timeout", "1", "longtimer"], 3, r"^ok: longtimer: a timer: a run is under "
-     r"way: waiting for its end", "running", 1),
+    (["once", "--timeout", "1", "longtimer"], 3, r"longtimer: not done: still running",
+     "running", 1),
     (["term", "longtimer"], 0, r"", "waiting", 1),
     (["once", "--timeout", "1", "longtimer"], 3, r"not done", "running", 2),
     (["hup", "longtimer"], 0, r"", "waiting", 2),  # HUP to the job: sleep ends
@@ -172,6 +173,8 @@ def test_each_verb_on_a_timer_and_a_one_shot_in_each_state(live, capsys):
         if found != code or not re.search(said, out + err, re.M):
             failures.append(where)
             continue
+        if code and re.search(r"^ok: %s: " % re.escape(name), out, re.M):
+            failures.append("ok said, exit %d: %s" % (code, where))  # words and exit agree
         if took > 6:  # nothing waits for more than a run of a moment (or a --timeout of 1)
             failures.append("slow: " + where)
         try:  # what the job does after the verb settles within moments (a run's end)

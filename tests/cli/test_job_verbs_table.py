@@ -50,3 +50,17 @@ def test_the_docs_table_has_a_row_for_each_verb():
     rows = re.findall(r"^\| `([a-z -]+)`", table, re.M)
     assert rows == ["start", "restart", "restart --if-running", "stop", "once", "hup", "term"]
     assert all(row.count("|") == 7 for row in table.splitlines() if row.startswith("| `"))
+
+
+def test_ok_is_said_only_of_a_service_whose_verb_did_what_it_was_asked():
+    """``once`` of a timer whose run fails, or of one still running at the timeout, exits
+    3: nothing of it is said ``ok:`` — what the verb did is said only once it is done."""
+    from runit_provision.apply.drive import ok_lines
+
+    _, said = job_argvs(["sv"], "once", Timer, 7, Doing.WAITING)
+    notes = {"tick": said, "failtimer": said, "longtimer": said}
+    done = {"tick": "done (exit 0, at T, took 1.0s)"}
+    assert ok_lines(["tick", "failtimer", "longtimer"], notes, done,
+                    {"failtimer", "longtimer"}) == [
+        "ok: tick: a timer: its job run at once; the schedule stays armed\n",
+        "ok: tick: done (exit 0, at T, took 1.0s)\n"]

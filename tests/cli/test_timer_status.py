@@ -97,10 +97,13 @@ def test_status_json_fact_and_metrics_tell_a_timer(timer):
     plant(side, state_line(next_s, elapse),
           last_run_bytes(LastRun(4, 0, elapse * 10**9, (elapse + 2) * 10**9)))
     code, out = run("status", "--json", "--logs", "0")
-    assert code == 3 and json.loads(out)["services"][0]["verdict"].startswith(
-        "failed (exit 4, at ")
+    report = json.loads(out)
+    assert code == 3 and report["services"][0]["verdict"].startswith("failed (exit 4, at ")
+    assert report["not_running"] == ["nightly"]  # as a failed one-shot is
     code, out = run("status", "--fact")
-    assert (code, json.loads(out)["services"][0]["verdict"]) == (3, "failed (exit 4)")
+    fact = json.loads(out)
+    assert (code, fact["services"][0]["verdict"], fact["not_running"]) == (
+        3, "failed (exit 4)", ["nightly"])
     code, out = run("metrics")
     assert 'runit_timer_last_run_exit_code{service="nightly",tree="system",' \
            'declared="true"} 4\n' in out

@@ -94,3 +94,12 @@ def test_docs_list_each_panel_with_its_queries():
             assert "\n| %s | %s | " % (panel["title"], panel["type"]) in dashboards, panel["title"]
             for target in panel["targets"]:
                 assert "`%s`" % target["expr"] in dashboards, (panel["title"], target["expr"])
+
+
+def test_an_empty_selector_leaves_every_query_valid():
+    config = config_with({"runitSelector": ""})
+    queries = [expr for board in boards(config).values() for _, expr in panel_queries(board)]
+    queries += [variable["query"]["query"] for board in boards(config).values()
+                for variable in board["templating"]["list"][1:]]
+    assert queries and not [expr for expr in queries if re.search(r"\{\s*,", expr)]
+    assert 'runit_service_as_wanted{instance=~"$instance"}' in " ".join(queries)

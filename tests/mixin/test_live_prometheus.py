@@ -88,6 +88,8 @@ def test_alerts_fire_and_every_panel_has_data(tmp_path, capsys):
                      if not query(api, target, instance) and not _cannot_have(target, written)]
             assert empty == [], "panels with No data: %s" % empty
             assert active_alerts(api) == EXPECTED_ALERTS
+            assert description_of(api, "RunitTimerFailed").endswith(
+                "127.0.0.1:%d failed with exit code 3." % exporter_port)  # the alert's value
 
 
 def whole_file(path):
@@ -143,6 +145,14 @@ def query(api, target, instance):
     found = json.loads(http_get(api + asked) or "{}")
     assert found.get("status") == "success", (expr, found)
     return found["data"]["result"]
+
+
+def description_of(api, name):
+    """The description of the active alert ``name``, as Prometheus expanded it."""
+    found = json.loads(http_get(api + "alerts") or "{}")
+    return next(alert["annotations"]["description"]
+                for alert in found.get("data", {}).get("alerts", [])
+                if alert["labels"]["alertname"] == name)
 
 
 def active_alerts(api):

@@ -42,11 +42,20 @@ def alert_labels(alert, given):
     return {**labels, **alert["labels"]}
 
 
-def annotations(alert, labels):
-    """The alert's annotations as Prometheus expands them for ``labels`` (they use only
-    ``{{ $labels.NAME }}``)."""
-    return {key: re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda found: labels[found.group(1)],
-                        text) for key, text in alert["annotations"].items()}
+# the one choice an annotation makes by the alert's value (mixin/alerts.TIMER_END)
+BY_SIGN = re.compile(r"\{\{ if lt \$value 0\.0 \}\}(.*?)\{\{ else \}\}(.*?)\{\{ end \}\}")
+
+
+def annotations(alert, labels, value=None):
+    """The alert's annotations as Prometheus expands them for ``labels`` and ``value`` (they
+    use only ``{{ $labels.NAME }}``, and ``{{ $value }}`` in BY_SIGN's choice)."""
+    def expanded(text):
+        if BY_SIGN.search(text):
+            text = BY_SIGN.sub(lambda found: found.group(1 if value < 0 else 2), text)
+        text = text.replace("{{ $value }}", "%g" % value if value is not None else "?")
+        return re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda found: labels[found.group(1)],
+                      text)
+    return {key: expanded(text) for key, text in alert["annotations"].items()}
 
 
 def promtool_tests(cases):
@@ -66,9 +75,11 @@ def promtool_tests(cases):
             for alert in ALERTS:
                 expected = []
                 for given in firing.get(alert["alert"], []):
+                    given = dict(given)
+                    value = given.pop("value", None)  # the alert's value, not a label
                     labels = alert_labels(alert, given)
                     expected.append({"exp_labels": labels,
-                                     "exp_annotations": annotations(alert, labels)})
+                                     "exp_annotations": annotations(alert, labels, value)})
                 checks.append({"eval_time": at, "alertname": alert["alert"],
                                "exp_alerts": expected})
         values = [{"expr": record, "eval_time": RECORDS_AT, "exp_samples": [

@@ -263,10 +263,16 @@ class Side:
         if self.tally.gave_up_ns:  # an operator's up ends a give-up, with a fresh window
             self.tally.gave_up_ns, self.tally.recent_ns = 0, ()
         self._skip_backoff()
-        self.write_status()
+        # a timer is armed before the status says want up: that status wakes sv -w start,
+        # which then reads the timer's record — the next run's, not the stop's next=0
+        arm_first = not self.pid and self._is_timer() and self.state != State.FINISH
+        if not arm_first:
+            self.write_status()
         if not self.pid:
             self._cancel_postponed_start()  # one start: not also a failed fork's retry
             self._start()
+        if arm_first:
+            self.write_status()
 
     def _down(self, _):
         self._want_stopped(Want.DOWN)
@@ -332,7 +338,7 @@ class Side:
         if self.state == State.RUN and self.pid:
             signum = _SIGNALS[letter]
             self._unless_handled(letter, lambda: self.host.kill(self.pid, signum))
-        elif letter in "h1" and not self.is_log and self.host.is_timer():
+        elif letter in "h1" and self._is_timer():
             self.host.timer_control(letter)  # no job runs: the timer's, not a signal
 
     def _stop(self):
@@ -349,11 +355,15 @@ class Side:
             self._custom("d" if self.want is Want.DOWN else "x", lambda handled: None)
         self._custom("t", after_term_hook)
 
+    def _is_timer(self):
+        """The service side of a timer (its log is a logger as any other)."""
+        return not self.is_log and self.host.is_timer()
+
     def _start(self, once=False):
         if self.state == State.FINISH:
             self._spawn(["./finish"] + finish_arguments(self.wait_status))
             return
-        if not self.is_log and self.host.is_timer():
+        if self._is_timer():
             if once:
                 self._spawn(["./job"])  # sv once: the job now, then down
             else:

@@ -24,6 +24,7 @@ class TimerHost(FakeHost):
 
     def arm_timer(self):
         self.arms += 1
+        self.statuses.append(("armed", None))  # in order with the statuses written
 
     def timer_control(self, letter):
         if letter == "h":
@@ -98,3 +99,16 @@ def test_down_terms_the_running_job():
     side.start_job()
     side.control("d")
     assert (101, signal.SIGTERM) in host.kills and (101, signal.SIGCONT) in host.kills
+
+
+def test_a_start_after_a_stop_arms_before_the_status_says_want_up():
+    """``u`` of a timer that is off: the status saying want up wakes ``sv -w start``, which
+    then reads the timer's record — armed first, the record names the next run, never the
+    stop's ``next=0`` (sv said ``waiting, no next run``)."""
+    side, host = make()
+    side.control("d")
+    assert side.want is Want.DOWN
+    del host.statuses[:]
+    side.control("u")
+    written = [(entry[0] if entry[0] == "armed" else entry[1]) for entry in host.statuses]
+    assert written[:2] == ["armed", "up"], written
