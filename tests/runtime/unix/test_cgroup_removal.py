@@ -13,22 +13,9 @@ from runit_provision.runtime.unix import cgroup as cgroup_module
 from runit_provision.runtime.unix.cgroup import (DELEGATED_BOUNDS, DELEGATED_FILES, Cgroups,
                                                  remove_cgroup_tree)
 
-DEEP = 1500  # past the interpreter's recursion limit, as a user made it in seconds
+from ...cgroupchain import DEEP, make_chain
+
 LONG_NAME = "n" * 200  # DEEP of these add up far past PATH_MAX
-
-
-def make_chain(top, depth, name):
-    """``depth`` directories below ``top``, one in the other, made as a user does: one
-    ``mkdir`` and ``chdir`` at a time (the whole path may exceed PATH_MAX)."""
-    fd = os.open(str(top), os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for _ in range(depth):
-            os.mkdir(name, dir_fd=fd)
-            below = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
-            os.close(fd)
-            fd = below
-    finally:
-        os.close(fd)
 
 
 @pytest.fixture

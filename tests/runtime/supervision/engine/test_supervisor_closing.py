@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from ...processes import SH, make_service
-from ...unix.test_cgroup_removal import DEEP, make_chain
+from ....cgroupchain import DEEP, make_chain
 
 pytestmark = pytest.mark.slow
 
