@@ -98,3 +98,10 @@ def test_delegation_bounds_the_subtree_first_and_the_bounds_stay_roots(mount, mo
     for file, value in DELEGATED_BOUNDS:
         assert (cgroup / file).read_text() == value
         assert int(value) > 1
+
+
+def test_the_docs_say_the_bounds_the_code_writes():
+    from ...conftest import ROOT
+    text = (ROOT / "docs" / "resources.md").read_text()
+    for file, value in DELEGATED_BOUNDS:
+        assert "`%s` (%s)" % (file, value) in text, file
