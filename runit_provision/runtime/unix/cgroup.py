@@ -241,10 +241,11 @@ def remove_cgroup_tree(top):
 
     A user divides what root delegates to it, as deep as the bounds allow — and a root
     service, or a tree older than the bounds, without any — so the walk keeps no frame and no
-    descriptor per level: it goes down by name and back up by ``..`` (the kernel never moves a
-    cgroup to another parent) with one descriptor open, lists each directory once, and its
-    paths never grow past PATH_MAX. On cgroupfs a directory's files go with it; elsewhere (a
-    test's stand-in) the tree must hold directories only.
+    descriptor per level: it goes down by name and back up by ``..`` with one descriptor open,
+    lists each directory once, and its paths never grow past PATH_MAX. The kernel never moves
+    a cgroup to another parent; were a directory moved all the same, ``..`` is checked to be
+    the one the walk came from, and the walk stops there. On cgroupfs a directory's files go
+    with it; elsewhere (a test's stand-in) the tree must hold directories only.
     """
     try:
         fd = os.open(top, _WALK_FLAGS)
@@ -252,23 +253,26 @@ def remove_cgroup_tree(top):
         return exc.errno == errno.ENOENT
     removed_all = True
     try:
-        names, pending = [], [_directories_in(fd)]  # the way down; what each level has left
+        way, pending = [], [_directories_in(fd)]  # the way down; what each level has left
         while pending:
             if pending[-1]:
                 below = _open_below(fd, pending[-1].pop())
                 if below is None:
                     continue
+                way.append((below[1], _identity(fd)))
                 os.close(fd)
-                fd, name = below
-                names.append(name)
+                fd = below[0]
                 pending.append(_directories_in(fd))
                 continue
             pending.pop()
-            if names:
+            if way:
+                name, parent = way.pop()
                 above = os.open("..", _WALK_FLAGS, dir_fd=fd)
                 os.close(fd)
                 fd = above
-                removed_all &= _rmdir_gone(names.pop(), fd)
+                if _identity(fd) != parent:
+                    raise OSError(errno.ESTALE, os.strerror(errno.ESTALE), name)
+                removed_all &= _rmdir_gone(name, fd)
     except OSError:
         removed_all = False
     finally:
@@ -293,6 +297,11 @@ def _open_below(fd, name):
         return os.open(name, _WALK_FLAGS, dir_fd=fd), name
     except OSError:
         return None
+
+
+def _identity(fd):
+    info = os.fstat(fd)
+    return info.st_dev, info.st_ino
 
 
 def _rmdir_gone(name, dir_fd=None):

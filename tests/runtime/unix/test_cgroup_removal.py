@@ -105,3 +105,21 @@ def test_the_docs_say_the_bounds_the_code_writes():
     text = (ROOT / "docs" / "resources.md").read_text()
     for file, value in DELEGATED_BOUNDS:
         assert "`%s` (%s)" % (file, value) in text, file
+
+
+def test_a_directory_moved_away_during_the_walk_stops_it_there(mount, monkeypatch):
+    """cgroupfs never moves a cgroup to another parent; elsewhere ``..`` could lead out of the
+    tree, so the walk checks it and removes nothing outside."""
+    top, outside = mount / "base", mount / "outside"
+    make_chain(top, 3, "a")
+    (outside / "a").mkdir(parents=True)
+    scandir = os.scandir
+
+    def moving(fd):
+        found = scandir(fd)
+        if os.path.realpath("/proc/self/fd/%d" % fd) == str(top / "a" / "a"):
+            os.rename(str(top / "a" / "a"), str(outside / "a" / "a"))
+        return found
+    monkeypatch.setattr(cgroup_module.os, "scandir", moving)
+    assert remove_cgroup_tree(str(top)) is False
+    assert (outside / "a" / "a").is_dir() and (top / "a").is_dir()  # nothing outside removed
