@@ -83,7 +83,9 @@ def terminated_within(found):
         found.proc.wait(timeout=120)
     except subprocess.TimeoutExpired:
         raise AssertionError("root's tree still runs 120 s after TERM") from None
-    return time.monotonic() - began
+    took = time.monotonic() - began
+    print("TERM to the tree's exit: %.1f s" % took)  # shown with -rP, for bench/RESULTS.md
+    return took
 
 
 def test_the_users_cgroup_is_bounded_by_root_and_the_bounds_stay_roots(trees, cgroup):
