@@ -99,7 +99,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 VENV_BIN = ROOT / ".venv" / "bin"
+
+from runit_provision.runtime.unix.cgroup import remove_cgroup_tree  # noqa: E402
 C_RUNSVDIR = "/usr/bin/runsvdir"
 C_RUNSV = "/usr/bin/runsv"
 C_SV = "/usr/bin/sv"
@@ -480,8 +483,8 @@ def remove_cgroup(cgroup, seconds=30):
         if time.monotonic() > deadline:
             raise Failed("%s still holds processes %d s after cgroup.kill" % (cgroup, seconds))
         time.sleep(0.05)
-    for directory, _, _ in os.walk(str(cgroup), topdown=False):
-        os.rmdir(directory)
+    if not remove_cgroup_tree(str(cgroup)):  # the runtime's walk: as deep as a user made it
+        raise Failed("%s: not every cgroup below it could be removed" % cgroup)
 
 
 SUPERVISORD_CONF = """\

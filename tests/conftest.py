@@ -431,22 +431,70 @@ def pytest_xdist_make_scheduler(config, log):
     return ByFileAndGroup(config, log)
 
 
-def pytest_sessionfinish(session):
-    """The cgroups the tests' trees made (each tree on a temporary directory makes
-    ``/runit-provision/<its directory>``, and a killed tree leaves it): removed where empty,
-    once every worker is done — a host's own trees are named after theirs, never these."""
-    if hasattr(session.config, "workerinput"):
-        return
+TEMPORARY_PLACES = ("/tmp", "/dev/shm", "/var/tmp")
+
+
+def trees_cgroups():
+    """``(Cgroups, {directory: cgroup})``: the cgroups trees started in the hierarchy's root
+    made (``/runit-provision/<its directory, escaped>``), by the directory each was made for;
+    ``(None, {})`` without a cgroup v2 hierarchy."""
     from runit_provision.protocol.cgroupfs import cgroup2_mount
-    from runit_provision.runtime.unix.cgroup import OWN_ROOT, Cgroups, tree_leaf_name
+    from runit_provision.runtime.unix.cgroup import OWN_ROOT, Cgroups
     try:
         with open("/proc/self/mountinfo") as handle:
             mount = cgroup2_mount(handle.read())
         names = os.listdir(mount + OWN_ROOT) if mount else []
     except OSError:
+        return None, {}
+    found = {tree_directory(name): OWN_ROOT + "/" + name for name in names
+             if os.path.isdir(mount + OWN_ROOT + "/" + name)}
+    return Cgroups(mount, OWN_ROOT, "/"), found
+
+
+def tree_directory(leaf_name):
+    r"""The directory a tree's cgroup is named after (unix/cgroup.tree_leaf_name, undone).
+
+    >>> tree_directory("tmp-pytest\\x2dof\\x2droot-pytest\\x2d4-a\\x5cb")
+    '/tmp/pytest-of-root/pytest-4/a\\b'
+    """
+    return "/" + "/".join(part.replace("\\x2d", "-").replace("\\x5c", "\\")
+                          for part in leaf_name.split("-"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cgroups_of_the_session(tmp_path_factory):
+    """A tree the tests kill leaves the cgroup it made (the next tree on its directory would
+    take it up; none will): once this process's tests are done, what is left in those of its
+    temporary directories is ended and they are removed, the deepest first."""
+    yield
+    ours = str(tmp_path_factory.getbasetemp()) + "/"
+    cgroups, found = trees_cgroups()
+    for directory, cgroup in found.items():
+        if directory.startswith(ours):
+            cgroups.kill_all(cgroup)
+            deadline = time.monotonic() + 10
+            while is_populated(cgroups.fs(cgroup)) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            cgroups.remove(cgroup)
+
+
+def is_populated(cgroup_dir):
+    """Whether a process is in the cgroup at ``cgroup_dir`` or below (its cgroup.events)."""
+    try:
+        with open(cgroup_dir + "/cgroup.events") as handle:
+            return "populated 1" in handle.read().splitlines()
+    except OSError:
+        return False
+
+
+def pytest_sessionfinish(session):
+    """The cgroups of trees on temporary directories that are gone (a test's ``mkdtemp``, a
+    session killed before its own clean-up): removed where empty, once every worker is done
+    — a live tree's directory is there, and a host's own trees are never on these."""
+    if hasattr(session.config, "workerinput"):
         return
-    ours = tuple(tree_leaf_name(place) + "-" for place in ("/tmp", "/dev/shm", "/var/tmp"))
-    cgroups = Cgroups(mount, OWN_ROOT, "/")
-    for name in names:
-        if name.startswith(ours):
-            cgroups.remove(OWN_ROOT + "/" + name)
+    cgroups, found = trees_cgroups()
+    for directory, cgroup in found.items():
+        if directory.startswith(tuple(place + "/" for place in TEMPORARY_PLACES)) \
+                and not os.path.exists(directory):
+            cgroups.remove(cgroup)

@@ -182,11 +182,17 @@ class Probe:
             yield name, shown.rstrip(b"/") + b"/" + name, real.rstrip(b"/") + b"/" + name
 
     def walk(self, shown, real):
-        for name, child_shown, child_real in self.listing(shown, real):
-            if name == b"supervise":
-                self.stat(child_shown, child_real)  # runsv's own: the state is the S record
-            else:
-                self.walk(child_shown, child_real)
+        # A stack, not a call per level: a service directory a user owns may be deeper than
+        # any recursion limit.
+        pending = [(shown, real)]
+        while pending:
+            below = []
+            for name, child_shown, child_real in self.listing(*pending.pop()):
+                if name == b"supervise":
+                    self.stat(child_shown, child_real)  # runsv's own: the state is the S record
+                else:
+                    below.append((child_shown, child_real))
+            pending.extend(reversed(below))
 
     def side(self, shown, real):
         self.side_record(shown, real)

@@ -106,16 +106,23 @@ entry() {  # SHOWN REAL [resolve]: E (or X) with L or C (L for a directory with 
   return 0
 }
 
-walk() {  # SHOWN REAL
-  entry "$1" "$2" || return 0
-  [ "$kind" = d ] || return 0
-  [ -r "$2" ] && [ -x "$2" ] && { printf 'D '; pct "$1"; printf '\n'; }
-  for child in "$2"/* "$2"/.[!.]* "$2"/..?*; do
-    [ -e "$child" ] || [ -h "$child" ] || continue
-    name=${child##*/}
-    if [ "$name" = supervise ]; then entry "${1%/}/$name" "$child"
-    else walk "${1%/}/$name" "$child"; fi
+walk() {  # SHOWN REAL ...: the directories still to walk queue in the positional parameters,
+          # not a call per level: a directory a user owns may be deeper than sh recurses
+  while [ "$#" -gt 0 ]; do
+    at=$1 at_real=$2
+    shift 2
+    entry "$at" "$at_real" || continue
+    [ "$kind" = d ] || continue
+    [ -r "$at_real" ] && [ -x "$at_real" ] && { printf 'D '; pct "$at"; printf '\n'; }
+    for child in "$at_real"/* "$at_real"/.[!.]* "$at_real"/..?*; do
+      [ -e "$child" ] || [ -h "$child" ] || continue
+      name=${child##*/}
+      if [ "$name" != supervise ] && [ -d "$child" ] && [ ! -h "$child" ]; then
+        set -- "$@" "${at%/}/$name" "$child"
+      else entry "${at%/}/$name" "$child"; fi
+    done
   done
+  return 0
 }
 
 side_record() {  # SHOWN REAL

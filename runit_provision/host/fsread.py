@@ -90,22 +90,39 @@ class FsReader:
         return self._dir(path)[0]
 
     def _dir(self, path):
-        found = self._cache.get(path)  # keys are clean paths, as callers mostly give them
-        if found is None:
-            path = "/" + path.strip("/") if path.strip("/") else "/"
-            if path == "/":
-                return self._root
-            found = self._cache.get(path)
+        found = self._cached(path)  # keys are clean paths, as callers mostly give them
+        if found is not None:
+            return found
+        path = "/" + path.strip("/") if path.strip("/") else "/"
+        if path == "/":
+            return self._root
+        # One step at a time from the nearest directory open, without a frame per level: a
+        # path a user's record names may have thousands.
+        found, below = self._nearest_open(path)
+        for here in below:  # a step, ".." too: _step keeps it under root
+            found = self._step(found[0], found[1], here.rpartition("/")[2], [MAX_LINKS], here)
+            self._cache[here] = found
+            while len(self._cache) > CACHE_SIZE:
+                fd, _ = self._cache.pop(next(iter(self._cache)))
+                os.close(fd)
+        return found
+
+    def _nearest_open(self, path):
+        """The open directory nearest ``path`` or above it (the root at worst), and the paths
+        from there down to ``path``, each one step below the one before."""
+        below = []
+        while path != "/":
+            found = self._cached(path)
+            if found is not None:
+                return found, below[::-1]
+            below.append(path)
+            path = path.rpartition("/")[0] or "/"
+        return self._root, below[::-1]
+
+    def _cached(self, path):
+        found = self._cache.get(path)
         if found is not None:
             self._cache[path] = self._cache.pop(path)  # the most recently used, last
-            return found
-        parent, _, name = path.rpartition("/")  # a step, ".." too: _step keeps it under root
-        parent_fd, parent_real = self._dir(parent or "/")
-        found = self._step(parent_fd, parent_real, name, [MAX_LINKS], path)
-        self._cache[path] = found
-        while len(self._cache) > CACHE_SIZE:
-            fd, _ = self._cache.pop(next(iter(self._cache)))
-            os.close(fd)
         return found
 
     def _step(self, fd, real, name, hops, wanted):

@@ -20,6 +20,7 @@ from runit_provision.host.fsread import FsReader
 from runit_provision.protocol.tally import Tally
 
 from ..apply.helpers import staged_root
+from ..cgroupchain import DEEP, chain
 from ..sides import NOW, NS, made_side
 
 BASE = "/runit-provision/etc-service"
@@ -192,6 +193,19 @@ def test_a_planted_record_is_not_followed(cg, tmp_path, record, why):
     assert table.splitlines()[2:] == ["  cgroup: not read: " + why]
     assert found["cgroup"] == {"unreadable": why}
     assert "runit_service_memory" not in metrics and "outliving" not in metrics
+
+
+def test_a_record_of_a_cgroup_deeper_than_recursion_goes_is_read(cg, tmp_path):
+    """A user's service divided its cgroup thousands deep and its record names the deepest:
+    read one directory at a time like any other, not a frame per level."""
+    top = tmp_path / "cgroup2" / cgroup(tmp_path / "cgroup2", "deep", {}).lstrip("/")
+    with chain(top, DEEP, "a") as deepest:
+        (deepest / "cgroup.procs").write_text("42\n")
+        path = "/" + str(deepest.relative_to(tmp_path / "cgroup2"))
+        usage = cg("web", None, (path + "\n").encode())
+        (deepest / "cgroup.procs").unlink()
+    assert usage.unreadable is None and usage.path == path
+    assert usage.procs == (42,)
 
 
 def test_a_host_without_cgroup_v2_says_so_once(tmp_path, monkeypatch, capsys):

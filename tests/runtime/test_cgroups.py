@@ -8,7 +8,9 @@ subtree, ``/runit-provision/<its directory>``.
 """
 
 import os
+import signal
 import subprocess
+import sys
 import time
 
 import pytest
@@ -299,3 +301,44 @@ def test_a_tree_started_in_a_units_own_cgroup_divides_it_without_controllers(tre
         for pid in cgroups.procs(unit + "/supervise"):
             cgroups.move("/", pid)
         wait_until(lambda: cgroups.remove(unit), what="the unit's cgroup removed")
+
+
+# -- the suite's own trees ---------------------------------------------------------------------
+KILLED_TREE = '''
+import os, signal, subprocess
+from tests.conftest import our_tool
+from tests.runtime.processes import make_service, running_pid, wait_until
+from tests.runtime.test_cgroups import escaping_run
+
+def test_a_tree_killed_with_a_daemon_left(tmp_path):
+    svdir = tmp_path / "service"
+    svdir.mkdir()
+    make_service(svdir, "daemon", run=escaping_run(os.environ["DAEMON_PID"]))
+    tree = subprocess.Popen([our_tool("runsvdir"), str(svdir)], start_new_session=True)
+    wait_until(lambda: running_pid(svdir / "daemon"), what="the daemon")
+    os.killpg(tree.pid, signal.SIGKILL)  # as the tests' fixtures end a tree
+    tree.wait()
+'''
+
+
+def test_a_session_leaves_no_cgroup_of_its_trees_behind(tmp_path):
+    """A test that KILLs its tree leaves the tree's cgroup, a daemon that escaped its group
+    still in it: the session's end ends what is left and removes it (tests/conftest.py)."""
+    mount = _mount()
+    (tmp_path / "test_killed.py").write_text(KILLED_TREE)
+    basetemp, daemon = tmp_path / "inner", tmp_path / "daemon.pid"
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    session = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n0", "-p", "no:cacheprovider",
+         "-p", "tests.conftest", "--basetemp", str(basetemp), str(tmp_path / "test_killed.py")],
+        cwd=root, env=dict(os.environ, DAEMON_PID=str(daemon)), capture_output=True, text=True,
+        timeout=120)
+    pid = int(daemon.read_text()) if daemon.exists() else 0
+    try:
+        assert session.returncode == 0, session.stdout + session.stderr
+        assert pid and not alive([pid])
+        prefix = tree_leaf_name(str(basetemp)) + "-"
+        assert [name for name in os.listdir(mount + OWN_ROOT) if name.startswith(prefix)] == []
+    finally:
+        if pid and alive([pid]):
+            os.kill(pid, signal.SIGKILL)

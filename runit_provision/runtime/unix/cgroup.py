@@ -20,6 +20,16 @@ from ...protocol.cgroupfs import (SUPERVISE_LEAF, cgroup2_mount, cgroup_name,
 OWN_ROOT = "/runit-provision"  # a tree started in the hierarchy's root makes its base below
 CONTROLLERS = ("cpu", "io", "memory", "pids")
 
+# Root's bounds on a cgroup it hands to a user (``cgroup.max.depth``, ``cgroup.max.descendants``,
+# both root's): room for a tree of services that each divide their own cgroup a few levels, and
+# no more, so that removing what a user made is a moment's work for the tree that ends.
+DELEGATED_BOUNDS = (("cgroup.max.depth", "8"), ("cgroup.max.descendants", "4096"))
+# What delegation hands over (the kernel's cgroup-v2.rst, "Delegation Containment"): the bounds
+# above are not among them.
+DELEGATED_FILES = ("cgroup.procs", "cgroup.subtree_control", "cgroup.threads")
+
+_WALK_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
 
 def _read(path, limit=65536):
     with open(path, "rb") as handle:
@@ -171,9 +181,12 @@ class Cgroups:
 
     def delegate(self, path, uid, gid):
         """Hand ``path`` to ``uid`` as the kernel's delegation asks: the directory and its
-        ``cgroup.procs``, ``cgroup.subtree_control`` and ``cgroup.threads`` — nothing above."""
+        DELEGATED_FILES — nothing above. Its DELEGATED_BOUNDS are written first and stay
+        root's: what the user makes below stays small enough to remove when it ends."""
+        for file, value in DELEGATED_BOUNDS:
+            _write(self.fs(path) + "/" + file, value)
         os.chown(self.fs(path), uid, gid)
-        for name in ("cgroup.procs", "cgroup.subtree_control", "cgroup.threads"):
+        for name in DELEGATED_FILES:
             os.chown(self.fs(path) + "/" + name, uid, gid)
 
     def move(self, path, pid):
@@ -222,18 +235,8 @@ class Cgroups:
 
     def remove(self, path):
         """Remove ``path`` and the cgroups below it (a user's tree divides its own) where no
-        process is left; False when some could not be."""
-        try:
-            below = [entry.name for entry in os.scandir(self.fs(path))
-                     if entry.is_dir(follow_symlinks=False)]
-        except OSError as exc:
-            return exc.errno == errno.ENOENT
-        gone = all([self.remove(path + "/" + name) for name in below])
-        try:
-            os.rmdir(self.fs(path))
-        except OSError as exc:
-            return exc.errno == errno.ENOENT
-        return gone
+        process is left; False when some could not be (``remove_cgroup_tree``)."""
+        return remove_cgroup_tree(self.fs(path))
 
     def counts(self, path, name):
         """A keyed file of ``path`` (``memory.events``, ``cpu.stat``) as ``{key: int}``, or {}."""
@@ -241,3 +244,81 @@ class Cgroups:
             return keyed_counts(_read(self.fs(path) + "/" + name))
         except OSError:
             return {}
+
+
+def remove_cgroup_tree(top):
+    """Remove directory ``top`` and every directory below it, the deepest first; False when
+    some could not be (a process still in one, a removal raced).
+
+    A user divides what root delegates to it, as deep as the bounds allow — and a root
+    service, or a tree older than the bounds, without any — so the walk keeps no frame and no
+    descriptor per level: it goes down by name and back up by ``..`` with one descriptor open,
+    lists each directory once, and its paths never grow past PATH_MAX. The kernel never moves
+    a cgroup to another parent; were a directory moved all the same, ``..`` is checked to be
+    the one the walk came from, and the walk stops there. On cgroupfs a directory's files go
+    with it; elsewhere (a test's stand-in) the tree must hold directories only.
+    """
+    try:
+        fd = os.open(top, _WALK_FLAGS)
+    except OSError as exc:
+        return exc.errno == errno.ENOENT
+    removed_all = True
+    try:
+        way, pending = [], [_directories_in(fd)]  # the way down; what each level has left
+        while pending:
+            if pending[-1]:
+                below = _open_below(fd, pending[-1].pop())
+                if below is None:
+                    continue
+                way.append((below[1], _identity(fd)))
+                os.close(fd)
+                fd = below[0]
+                pending.append(_directories_in(fd))
+                continue
+            pending.pop()
+            if way:
+                name, parent = way.pop()
+                above = os.open("..", _WALK_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = above
+                if _identity(fd) != parent:
+                    raise OSError(errno.ESTALE, os.strerror(errno.ESTALE), name)
+                removed_all &= _rmdir_gone(name, fd)
+    except OSError:
+        removed_all = False
+    finally:
+        os.close(fd)
+    return _rmdir_gone(top) and removed_all
+
+
+def _directories_in(fd):
+    """The names of the directories in directory ``fd`` (none when it cannot be listed: its
+    removal then fails and says so)."""
+    try:
+        with os.scandir(fd) as entries:
+            return [entry.name for entry in entries if entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def _open_below(fd, name):
+    """``(descriptor, name)`` of directory ``name`` in ``fd``; None when it is gone or cannot
+    be opened (then ``fd`` cannot be removed either, and says so)."""
+    try:
+        return os.open(name, _WALK_FLAGS, dir_fd=fd), name
+    except OSError:
+        return None
+
+
+def _identity(fd):
+    info = os.fstat(fd)
+    return info.st_dev, info.st_ino
+
+
+def _rmdir_gone(name, dir_fd=None):
+    """Remove directory ``name``: whether it is gone."""
+    try:
+        os.rmdir(name, dir_fd=dir_fd)
+    except OSError as exc:
+        return exc.errno == errno.ENOENT
+    return True

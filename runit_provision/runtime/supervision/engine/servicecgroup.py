@@ -119,7 +119,8 @@ class ServiceCgroup:
         self._ending = self.host.call_later(POLL_SECONDS, look)
 
     def close(self):
-        """The supervisor ends: a pending look is cancelled, an empty cgroup removed."""
+        """The supervisor ends: a pending look is cancelled, the cgroup and what was made
+        below it removed where empty."""
         if self._ending is not None:
             self._ending.cancel()
             self._ending = None

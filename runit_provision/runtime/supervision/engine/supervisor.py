@@ -21,6 +21,7 @@ import os
 import signal
 import stat
 import time
+from functools import partial
 
 from ....errors import FatalError
 from ...unix.diag import fatal as print_fatal, warn as print_warn
@@ -30,6 +31,7 @@ from ....protocol.layout import CONTROL_DIR, LAST_RUN, READINESS
 from ....protocol.status import State
 from .adoption import (UNKNOWN_EXIT, Fresh, Refused, boot_id, boot_ticks, claim, exactly,
                        inheritance, started_between, started_in, starttime_of)
+from .closing import close_each
 from .servicedir import PIPE_PATH, Facts, open_service
 from .side import NotYet, Side, Want, finish_arguments
 from .supervisefiles import SuperviseFiles
@@ -336,39 +338,43 @@ class Supervisor:
 
     def _finish(self):
         self._exited = True
-        for side, files in self._files.items():
-            side.abandon()  # a log waiting out its back-off must not start on closed fds
-            files.remove_record()  # a clean exit: nothing for a successor to take over
-        self.close()
+        steps = [partial(self._forget, side, files) for side, files in self._files.items()]
+        close_each(steps + [self.close, self._tell_exit], self.warn)
+
+    @staticmethod
+    def _forget(side, files):
+        side.abandon()  # a log waiting out its back-off must not start on closed fds
+        files.remove_record()  # a clean exit: nothing for a successor to take over
+
+    def _tell_exit(self):
         if self.on_exit is not None:
             on_exit, self.on_exit = self.on_exit, None
             on_exit(self)
 
     def close(self):
-        """Release every descriptor (also after a failed ``open()``)."""
-        if self.nested is not None:
-            self.nested.close()
-        if self.timer is not None:
-            self.timer.close()
-        if self.jobs is not None:
-            self.jobs.close()
-        if self.cgroup is not None:
-            self.cgroup.close()
-        self._close_notify()
+        """Release every descriptor (also after a failed ``open()``), each step whatever the
+        others did (``close_each``)."""
+        close_each(self._closing_steps(), self.warn)
+
+    def _closing_steps(self):
+        for part in (self.nested, self.timer, self.jobs, self.cgroup):
+            if part is not None:
+                yield part.close
+        yield self._close_notify
         for files in self._files.values():
-            if files.control_fd >= 0:
-                self.loop.remove_reader(files.control_fd)
-            files.close()
-        for events in reversed(self._events):
-            # x, after ok is gone: a waiter woken now sees runsv gone. The log's first: the
-            # service's event/ok, the FIFO a successor takes over, is the one that stays.
-            events.close()
-        self._close_pipe()
-        self._close_fd("_pipe_r")
-        for fd in (self.dir_fd, self.log_fd):
-            if fd >= 0:
-                os.close(fd)
-        self.dir_fd = self.log_fd = -1
+            yield partial(self._close_files, files)
+        # x, after ok is gone: a waiter woken now sees runsv gone. The log's first: the
+        # service's event/ok, the FIFO a successor takes over, is the one that stays.
+        yield from (events.close for events in reversed(self._events))
+        yield self._close_pipe
+        yield partial(self._close_fd, "_pipe_r")
+        yield partial(self._close_fd, "dir_fd")
+        yield partial(self._close_fd, "log_fd")
+
+    def _close_files(self, files):
+        if files.control_fd >= 0:
+            self.loop.remove_reader(files.control_fd)
+        files.close()
 
     def kill_all(self):
         """SIGKILL whatever still runs for this service: the last resort of a tree shutdown."""

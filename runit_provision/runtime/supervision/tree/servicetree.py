@@ -21,6 +21,7 @@ from .forkclient import ForkServer
 from ..loggers.loghosts import LogHosts
 from ..loggers.pipekeeper import PipeKeeper
 from ..engine.adoption import started_in
+from ..engine.closing import close_each
 from ..engine.servicedir import list_services, open_service
 from ..engine.servicecgroup import ServiceCgroup, open_cgroups
 from ..engine.supervisor import Supervisor, SystemClock
@@ -424,11 +425,11 @@ class ServiceTree:
 
     def _check_empty(self):
         if self._stopping and not self._retiring:
-            self.log_host.close()  # every logger has ended: the host exits
-            self.pipe_keeper.close()  # and nothing is left to keep
+            # every logger has ended: the host exits; nothing is left to keep, nor to fork
+            steps = [self.log_host.close, self.pipe_keeper.close]
             if self.forks is not None:
-                self.forks.close()  # nothing is left to fork
-            self._end_orphans()
+                steps.append(self.forks.close)
+            close_each(steps + [self._end_orphans], self.warn)
 
     def _end_orphans(self):
         """End whatever else is still our child, then finish once everything is down.
@@ -466,13 +467,20 @@ class ServiceTree:
 
     def _finish_stop(self):
         self._finished = True
+        close_each([self._remove_cgroups, self._cancel_timers, self._tell_empty], self.warn)
+
+    def _remove_cgroups(self):
         if self.cgroups is not None:
             self.cgroups.remove(self.cgroups.base)  # (not while the tree's own are in it)
+
+    def _cancel_timers(self):
         for name in ("_kill_timer", "_sweep_timer"):
             timer = getattr(self, name)
             if timer is not None:
                 timer.cancel()
                 setattr(self, name, None)
+
+    def _tell_empty(self):
         if self.on_empty is not None:
             callback, self.on_empty = self.on_empty, None
             callback()
