@@ -37,7 +37,7 @@
 # @param down `true`: a `down` file (not started automatically).
 # @param enabled `false`: built in sv_dir, not linked into service_dir.
 # @param ensure `absent`: stopped, unlinked and removed.
-# @param restart_on_change `false`: runit-provision does not restart it when run or env change.
+# @param restart_on_change `false`: no restart when what it reads at its start changes (run, env, conf, sandbox, ready).
 # @param restart A give-up policy (`give_up_after` deaths `within` seconds: no more restarts
 #   until `sv up`; our runtime only) and a restart back-off (`delay`, `max_delay`, `steps`,
 #   `jitter`, `reset_after`: each restart of a crash loop waits longer; both runits).

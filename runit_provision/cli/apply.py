@@ -41,8 +41,9 @@ ROOT_HELP = ("staging: write every path under DIR (contents keep the final paths
 DESCRIPTION = """\
 Converge this host to the data: service directories written atomically and complete before
 they are linked, undeclared runit files purged inside the service directories, drift put back,
-services restarted as the restart matrix says (run or env/* changed -> sv -w T restart;
-log/run -> restart the log; log config -> HUP it), a bounded wait until runsv serves each new
+each change brought to the running service as docs/apply.md's table says (run, env/*, conf,
+sandbox or ready changed -> sv -w T restart; a cgroup file -> its limits set in the running
+cgroup; log/run -> restart the log; log config -> HUP it), a bounded wait until runsv serves each new
 link, absent services stopped and removed, users' trees (runsvdir-<login> first). Then what
 it started or restarted is watched until each run is half a second old (--wait at most): a
 service that died (crash-looping, or not up after dying) or never came up is said on stderr
