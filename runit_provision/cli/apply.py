@@ -43,11 +43,11 @@ Converge this host to the data: service directories written atomically and compl
 they are linked, undeclared runit files purged inside the service directories, drift put back,
 each change brought to the running service as docs/apply.md's table says (run, env/*, conf,
 sandbox or ready changed -> sv -w T restart; a cgroup file -> its limits set in the running
-cgroup; log/run -> restart the log; log config -> HUP it), a bounded wait until runsv serves each new
-link, absent services stopped and removed, users' trees (runsvdir-<login> first). Then what
-it started or restarted is watched until each run is half a second old (--wait at most): a
-service that died (crash-looping, or not up after dying) or never came up is said on stderr
-with its last exit and its last log lines (--json: not_up).
+cgroup; log/run -> restart the log; log config -> HUP it), a bounded wait until runsv serves
+each new link, absent services stopped and removed, users' trees (runsvdir-<login> first).
+Then what it started or restarted is watched until each run is half a second old (--wait at
+most): a service that died (crash-looping, or not up after dying) or never came up is said on
+stderr with its last exit and its last log lines (--json: not_up).
 
 Exit codes: 0 converged (or, with --check, nothing would change), 2 with --check: changes
 pending, 1 an error (the message says which step, and every file is wholly old or new), or a
