@@ -1,7 +1,8 @@
 """The fast tier's claims that are about time, timed — here, in the slow tier, because a
 machine shared by others (two cores, a parallel run) can stall any process for a while: each
 deadline is many times what it takes unloaded, and still far from what the regression it
-catches would take. The fast tier checks the same behaviour without a clock (docs/testing.md).
+catches would take. The fast tier checks the same behaviour without a clock (docs/testing.md),
+and tests/test_timing_rule.py keeps clocks out of it.
 """
 
 import os
