@@ -1,19 +1,25 @@
 """The fast tier's claims that are about time, timed — here, in the slow tier, because a
 machine shared by others (two cores, a parallel run) can stall any process for a while: each
 deadline is many times what it takes unloaded, and still far from what the regression it
-catches would take. The fast tier checks the same behaviour without a clock (docs/testing.md).
+catches would take. The fast tier checks the same behaviour without a clock (docs/testing.md),
+and tests/test_timing_rule.py keeps clocks out of it.
 """
 
 import os
+import threading
 import time
 
 import pytest
 
 from runit_provision.apply.runner import SubprocessRunner
+from runit_provision.checks.expected import expectations
+from runit_provision.checks.verify import verify_host
 from runit_provision.protocol import eventdir
 from runit_provision.protocol.status import State
 from runit_provision.runtime import sv
 
+from .checks.conftest import sandbox  # noqa: F401 (fixtures)
+from .checks.test_verify import faked, host  # noqa: F401 (fixtures)
 from .hiera.test_source import billion_laughs
 from .protocol.test_eventdir import poster, side, waiter_in  # noqa: F401 (fixtures)
 from .runtime.test_sv_session import (fake, later, no_inotify, ns, posting, run_sv,  # noqa: F401
@@ -138,3 +144,24 @@ def test_n5_a_billion_laughs_is_refused_in_a_moment(tmp_path):
     result = plan(tmp_path, "site::unused:\n" + billion_laughs("  "))
     assert result["rc"] == 1, result
     assert result["seconds"] < MAX_SECONDS, result
+
+
+# -- verify's hosts (tests/checks/test_verify.py) --------------------------------------------
+def test_a_host_that_does_not_answer_is_given_up_at_its_time(faked, host):
+    """A probe the host holds is given up at ``seconds`` (0.5), not before it, and not when
+    the probe ends (never, here)."""
+    let_go = threading.Event()
+
+    class Held:
+        def run(self, command, *args):
+            let_go.wait(60)
+            return host.run(command, *args)
+
+    config, tree, _, _ = faked
+    try:
+        outcomes, took = timed(verify_host, Held(), expectations(config, tree), "held",
+                               seconds=0.5)
+    finally:
+        let_go.set()
+    assert {outcome.status for outcome in outcomes} == {"error"}
+    assert 0.5 <= took < 20, took

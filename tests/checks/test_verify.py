@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import threading
-import time
 from xml.etree import ElementTree
 
 import pytest
@@ -284,16 +283,14 @@ def test_a_host_that_does_not_answer_in_time_is_an_error_and_the_next_host_is_re
             let_go.wait(60)
             return host.run(command, *args)
 
-    try:
-        began = time.monotonic()
-        outcomes = verify_host(Held(), expected, "held", seconds=0.5)
-        took = time.monotonic() - began
+    try:  # the probe answers only once verify_host has returned: it was not waited for
+        outcomes = verify_host(Held(), expected, "held", seconds=0.1)
     finally:
         let_go.set()
-    assert 0.5 <= took < 20
+    # how soon it gives up (not before its time): tests/test_timing.py (slow)
     assert outcomes and {outcome.status for outcome in outcomes} == {"error"}
     assert {outcome.error for outcome in outcomes} == {
-        "cannot read held: no answer within 0.5 s (the probe is left running on the host)"}
+        "cannot read held: no answer within 0.1 s (the probe is left running on the host)"}
     assert failures(verify_host(host, expected, seconds=60)) == {}  # the next host, in time
 
 
@@ -319,14 +316,15 @@ def test_verify_cli_a_probe_that_hangs_on_the_host_is_an_error_after_host_timeou
     watchdog = threading.Timer(40, end_the_probe)  # without a deadline: a failure, not a hang
     watchdog.start()
     try:
-        began = time.monotonic()
         code = main(["verify", "--data", str(good), "--host-timeout", "1"])
-        took = time.monotonic() - began
+        # the probe still runs: verify gave up on it, it did not wait for it to end
+        probes = [int(pid) for pid in pids.read_text().split()] if pids.exists() else []
+        still_running = [pid for pid in probes if os.path.exists("/proc/%d" % pid)]
     finally:
         watchdog.cancel()
         end_the_probe()
     out = capsys.readouterr().out
-    assert pids.exists() and code == 1 and 1 <= took < 30
+    assert probes and still_running == probes and code == 1
     assert ("ERROR system::directories - cannot read local: no answer within 1 s "
             "(the probe is left running on the host)") in out
 

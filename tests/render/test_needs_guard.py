@@ -9,7 +9,6 @@ Passed, the guard says so in ``needs-passed`` (its pid, this boot), in the direc
 in (runsv's: the service directory); waiting or given up, it says nothing."""
 
 import subprocess
-import time
 
 import pytest
 
@@ -57,24 +56,27 @@ def test_the_guard_passes_only_on_a_run_of_this_boot_that_is_done(
     run, supervise = guard_of(tmp_path, marked_down)
     (supervise / "stat").write_text(stat + "\n")
     (supervise / "last-run").write_text(last_run)
-    # where it passes, no command is on PATH: a look that slept would say "sleep: not found"
-    env = {"PATH": str(tmp_path / "nothing")} if passes else None
-    began = time.monotonic()
+    # no command but a sleep that only counts: a guard that passes never looks twice, one
+    # that gives up looked ten times, a tenth of a second apart (sv_timeout 1)
+    bin_dir, slept = tmp_path / "bin", tmp_path / "slept"
+    bin_dir.mkdir()
+    (bin_dir / "sleep").write_text('#!/bin/sh\necho "$*" >>%s\n' % slept)
+    (bin_dir / "sleep").chmod(0o755)
     with subprocess.Popen(["/bin/sh", str(run)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, env=env, cwd=str(tmp_path)) as shell:
+                          text=True, env={"PATH": str(bin_dir)}, cwd=str(tmp_path)) as shell:
         try:
             stdout, stderr = shell.communicate(timeout=60)
         finally:
             shell.kill()
-    took = time.monotonic() - began
     marker = tmp_path / "needs-passed"
     if passes:
         assert (shell.returncode, stdout, stderr) == (0, "past the guard\n", ""), stderr
         assert marker.read_text() == "needs-passed 1 pid=%d boot=%s\n" % (shell.pid, BOOT)
+        assert not slept.exists()
     else:
         assert shell.returncode == 1, stderr
         assert stdout == "needs %s/sv/setup: not done\n" % tmp_path
-        assert took >= 0.9  # it looked ten times
+        assert slept.read_text() == "0.1\n" * 10
         assert not marker.exists()
 
 

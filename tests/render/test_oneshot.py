@@ -68,6 +68,18 @@ class FakeRunsv:
         os.close(self.fd)
 
 
+def with_date_at(tmp_path, seconds):
+    """The environment of a finish whose ``date`` says ``seconds`` (and its ``.5``): the end
+    it records is that moment, whatever the clock — the fast tier reads no clock."""
+    bin_dir = tmp_path / "bin-date"
+    bin_dir.mkdir()
+    (bin_dir / "date").write_text(
+        '#!/bin/sh\ncase "$1" in +%%s.%%N) echo %d.500000000 ;; +%%s) echo %d ;; '
+        '*) exec /bin/date "$@" ;; esac\n' % (seconds, seconds))
+    (bin_dir / "date").chmod(0o755)
+    return dict(os.environ, PATH="%s:%s" % (bin_dir, os.environ["PATH"]))
+
+
 @pytest.mark.parametrize("args, exit_code, signal", [(["0", "0"], 0, 0), (["4", "0"], 4, 0),
                                                      (["-1", "137"], -1, 137)])
 def test_the_finish_keeps_it_down_and_records_the_run(tmp_path, args, exit_code, signal):
@@ -82,7 +94,7 @@ def test_the_finish_keeps_it_down_and_records_the_run(tmp_path, args, exit_code,
     runsv = FakeRunsv(supervise)
     try:
         done = subprocess.run(["/bin/sh", str(finish)] + args, cwd=tmp_path, timeout=30,
-                              capture_output=True)
+                              capture_output=True, env=with_date_at(tmp_path, started + 3))
     finally:
         runsv.close()
     assert done.returncode == 0, done.stderr
@@ -90,7 +102,8 @@ def test_the_finish_keeps_it_down_and_records_the_run(tmp_path, args, exit_code,
     found = last_run_from_bytes((supervise / "last-run").read_bytes())
     assert (found.exit_code, found.signal) == (exit_code, signal)
     assert found.started_ns == started * 1_000_000_000 + 250_000_000
-    assert 2.0 < found.took < 30
+    assert found.ended_ns == (started + 3) * 1_000_000_000 + 500_000_000
+    assert found.took == pytest.approx(3.25)
     assert not (supervise / "last-run.new").exists()
     boot = open("/proc/sys/kernel/random/boot_id").read().strip()
     assert (supervise / "last-run").read_text().endswith(" boot=%s\n" % boot)

@@ -21,7 +21,7 @@ from ..conftest import OUR_BIN
 from ..runtime.processes import (BASE_PATH, C_RUNSV, Group, end_tree, read_bytes,
                                  wait_until)
 from .helpers import text_of, tree_from_text
-from .test_oneshot import FakeRunsv
+from .test_oneshot import FakeRunsv, with_date_at
 
 TIMER = ("runit:\n  services:\n"
          "    purge:\n      command: [/usr/local/bin/purge, --all]\n      user: www-data\n"
@@ -71,7 +71,7 @@ def run_finish(tmp_path, args, record=None):
     runsv = FakeRunsv(supervise)
     try:
         done = subprocess.run(["/bin/sh", str(finish)] + args, cwd=tmp_path, timeout=30,
-                              capture_output=True)
+                              capture_output=True, env=with_date_at(tmp_path, started + 3))
     finally:
         runsv.close()
     assert done.returncode == 0, done.stderr
@@ -88,7 +88,7 @@ def test_the_finish_records_the_run_and_keeps_the_timer_up(tmp_path, args, exit_
     assert sent == b""
     assert (found.exit_code, found.signal) == (exit_code, signal)
     assert found.started_ns == started * 1_000_000_000 + 250_000_000
-    assert 2.0 < found.took < 30
+    assert found.took == pytest.approx(3.25)  # to the end the finish's date says
 
 
 def test_under_timer_run_the_start_is_the_jobs(tmp_path):
@@ -97,10 +97,10 @@ def test_under_timer_run_the_start_is_the_jobs(tmp_path):
     job_started = time.time() - 1.5
     record = (b"timer-state 1 next=0 elapse=1.000000 skipped=0 timed_out=0 missed=0 "
               b"started=%.6f\n" % job_started)
-    sent, found, _ = run_finish(tmp_path, ["0", "0"], record)
+    sent, found, started = run_finish(tmp_path, ["0", "0"], record)
     assert sent == b"" and found.exit_code == 0
     assert abs(found.started_ns / 1e9 - job_started) < 1e-5
-    assert 1.0 < found.took < 30
+    assert found.took == pytest.approx(started + 3.5 - job_started, abs=1e-5)
 
 
 @pytest.mark.parametrize("record", [

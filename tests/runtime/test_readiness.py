@@ -143,9 +143,11 @@ def cpu_seconds(pid):
 
 def test_a_stranger_is_refused_and_floods_do_not_stall_runsv(tmp_path, processes):
     """Another process (this test: not the service's) cannot notify for it; a burst, a 64 KiB
-    datagram and garbage cost runsv nothing it cannot serve around; a flood costs it under
-    0.5 s of CPU in 3 s (it cost 1.5 s and more: every datagram read as it came, the record
-    written after each batch), and the service's own READY=1 is heard during it."""
+    datagram and garbage cost runsv nothing it cannot serve around; a flood costs it a small
+    share of a CPU, and the service's own READY=1 is heard during it. The CPU bound is the
+    security property itself (a stranger's datagrams must not take the supervisor's time),
+    with a margin of several times what runsv spends and far below what reading every
+    datagram as it came took: so it stays, in this slow tier."""
     gate = tmp_path / "gate"
     service = notify_service(tmp_path, "svc", (
         "while [ ! -e %s ]; do sleep 0.02; done\n"
@@ -188,7 +190,6 @@ def test_a_stranger_is_refused_and_floods_do_not_stall_runsv(tmp_path, processes
     print("runsv: %.2f s of CPU in %.2f s of a flood of %s datagrams; READY=1 heard %.3f s "
           "after the gate; refused %d" % (spent, window, flooder.output().strip(), heard,
                                           readiness(service).refused))
-    # its share is 2.5 % of the time (0.075 s in 3 s); reading all it could took 0.75 s here
     assert spent < 0.25, "runsv spent %.2f s of CPU in 3 s of a flood" % spent
     assert readiness(service).refused > counted
 

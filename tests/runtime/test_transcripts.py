@@ -1,9 +1,10 @@
 """Golden transcripts: the same script must give the same output on our tools and the C runit.
 
 ``NAME.out`` is the expectation for both; ``NAME.c.out`` / ``NAME.ours.out``, when present,
-record a deliberate difference (each one is listed in docs/compatibility.md); ``NAME.c-X.Y.Z.out``
-what the C runit X.Y.Z (Debian 13's 2.2.0) does where it changed from Debian 12's 2.1.2
-(docs/compatibility.md#runit-220-debian-13): the C runs are held to the release installed.
+record a deliberate difference (each hunk of their diff is named in docs/compatibility.md:
+``test_transcript_differences.py``); ``NAME.c-X.Y.Z.out`` what the C runit X.Y.Z (Debian 13's
+2.2.0) does where it changed from Debian 12's 2.1.2 (docs/compatibility.md#runit-220-debian-13):
+the C runs are held to the release installed.
 
 Every transcript runs in a PID namespace and a scratch directory of its own, and most of its
 time is spent waiting (runsv's 1 s back-off, whole-second ages, ``sv -w`` timeouts): they are

@@ -159,9 +159,10 @@ def test_n2_a_planted_depth_refuses_apprun1_alone_in_this_apply_and_the_next(san
 def test_n4_a_crowded_directory_refuses_apprun1_in_one_line_at_a_bounded_cost(sandbox, where,
                                                                                count):
     """Thousands of empty files in ``~/sv/web1/env/`` (or ``control/``), where apply purges what
-    the data does not declare. Was: one planned removal and one line each — 274 MB and 7.6 s
-    for 200 000, 522 MB, 13.6 s and 400 008 lines for 400 000. The cost is now the same
-    whatever the count past the bound: 10 001 names read, then the refusal."""
+    the data does not declare: one line of refusal whatever the count past the bound, the
+    directory read no further. Its peak RSS and time are bounded here, in the slow tier: they
+    are the N4 property (a user's directory cannot make root's apply grow with it), with a
+    margin far from what a removal planned per name would take."""
     sandbox.up()
     crowded = sandbox.home("apprun1") / "sv" / "web1" / where
     sandbox.as_user("apprun1", "mkdir -p %s" % crowded)
@@ -176,7 +177,7 @@ def test_n4_a_crowded_directory_refuses_apprun1_in_one_line_at_a_bounded_cost(sa
     assert err.splitlines() == ["runit-provision: " + refusal]
     assert [line for line in out.splitlines() if str(crowded) in line] == ["! " + refusal]
     assert out.count("\n") < 30
-    assert rss_kb < 64 * 1024 and seconds < 10, (rss_kb, seconds)  # was 274 MB, 7.6 s
+    assert rss_kb < 64 * 1024 and seconds < 10, (rss_kb, seconds)
     assert_others_greet(sandbox, "two")
     planted = [name for name in os.listdir(str(crowded)) if re.fullmatch(r"f\d+", name)]
     assert len(planted) == count  # nothing of apprun1's touched

@@ -1,5 +1,5 @@
 """What a user plants in their own log directory cannot make root's ``logs`` or ``status`` hang
-or grow (issue 43, item 2; N12 of docs/security.md; docs/logs.md#bounds).
+or grow (N12 of docs/security.md; docs/logs.md#bounds).
 
 ``apprun1`` stops its own service web1 (so that nothing writes after the plant) and plants, in
 ``~/logs/web1``:
@@ -16,21 +16,11 @@ exit, output, wall time, CPU time and peak RSS (``RUSAGE_CHILDREN``: the command
 wrapper's only child) and caps its address space, so that a regression fails here with a
 MemoryError instead of taking the machine's memory.
 
-Before the bounds (this test against the code before, ``logs/`` of 577c636): the gzip took
-``logs``, ``logs -n 5`` and ``status --logs 5`` each past 30 s, killed then (27–29 s of CPU,
-120–127 MB and growing: quadratic); the hole made ``logs`` read 8 GiB at once (a MemoryError
-at the 2 GiB cap) and ``logs -n 5`` and ``status`` read it back without end (killed at 30 s,
-124–132 MB); ``-f`` spent its whole window on the CPU (2.8–2.9 s of 3) and named nothing. Now each takes 0.03–0.3 s (0.2 s of CPU at most; ``-f`` names the bound within
-0.1 s and spends ~0.1 s of CPU in its window) and 12–20 MB, the cut line shown marked and the
-bound named.
-
-Deadlines: each command must take under ``MAX_CPU`` seconds of CPU — "within a second" of
-work, which waiting for a core on a loaded machine does not inflate — and under
-``MAX_SECONDS`` of wall time: measured 0.03–0.3 s on this two-core machine while other
-sessions ran, and 3 s leaves room for a machine others load ten times over, while every plant
-took the code before past 7 s. Peak RSS under ``MAX_RSS_MB``: 12–20 MB measured (the
-interpreter, the data, a block per source, a cut line); the code before took 120–132 MB in
-30 s and went on growing.
+Each command's CPU time (under ``MAX_CPU``: work, which waiting for a core does not inflate),
+wall time (``MAX_SECONDS``) and peak RSS (``MAX_RSS_MB``) are bounded here, in the slow tier:
+they are the N12 property itself — a user's plant cannot make root's views hang or grow — with
+a margin many times what the bounded code takes and far from the unbounded code, which read
+the plants without end. What each takes is history (the CHANGELOG), not a claim of this test.
 """
 
 import json

@@ -170,6 +170,9 @@ def test_f2_no_byte_of_anyone_elses_log_reaches_apprun1(sandbox):
 # process, but this machine's memory.
 @pytest.mark.parametrize("impl", ["ours"])
 def test_f3_a_config_linked_to_dev_zero_grows_nothing(sandbox):
+    """Root's tree's RSS stays flat (a page or so of slack) while a user points its logger's
+    config at a device: a cost bound that is the F3 property itself, kept in this slow tier
+    with a wide margin; the figures are bench/'s."""
     sandbox.up()
     before = root_rss_kb(sandbox)
     sandbox.as_user("apprun1", ZERO_CONFIG)
@@ -181,6 +184,9 @@ def test_f3_a_config_linked_to_dev_zero_grows_nothing(sandbox):
 
 
 def test_f3_an_endless_line_under_s2000m_grows_nothing_of_roots(sandbox):
+    """An endless line under a huge ``s``: root's RSS stays flat and the user's logger stays
+    bounded — the F3 property as a cost, with a wide margin (the regression is the line's
+    size), so kept in this slow tier."""
     sandbox.up()
     before = root_rss_kb(sandbox)
     sandbox.as_user("apprun1", "printf 's2000000000\\n' > logs/runsvdir/config")
@@ -199,6 +205,9 @@ def test_f3_an_endless_line_under_s2000m_grows_nothing_of_roots(sandbox):
 
 # -- F6: the user's log I/O costs the user ---------------------------------------------------------
 def test_f6_a_flood_into_a_crowded_log_dir_costs_root_nothing(sandbox):
+    """A user's flood into a crowded log directory costs root's tree little CPU and delays
+    its answers little: the F6 property as a cost, bounded with a wide margin in this slow
+    tier (the regression is root doing the user's I/O)."""
     sandbox.up()
     quiet = assert_root_answers(sandbox)
     sandbox.as_user("apprun1", "cd logs/runsvdir && printf 's4096\\nn5\\n' > config && "

@@ -10,6 +10,7 @@ od -An -c a/current
 printf 's20\n' >b/config
 printf 'hello world\nsecond line\nthird\n0123456789012345678901234\n' | svlogd b; echo "rc=$?"
 for f in b/@* b/current; do printf '%s: ' "$f"; od -An -c "$f" | tr -s ' ' | tr -d '\n'; echo; done
+echo '-- c: a config line that cannot be read'
 printf 'sabc\nn2\n' >c/config
 printf 'x\n' | svlogd c; echo "rc=$?"
 # - standard input closed: runit's own open of "." becomes fd 0 and it reads its working

@@ -25,7 +25,10 @@ def readable(timer, seconds):
     return bool(select.select([timer], [], [], seconds)[0])
 
 
+@pytest.mark.slow
 def test_it_expires_at_the_moment_and_not_before(timer):
+    """The kernel's timer on the real clock: its claim is a moment, so it is checked by the
+    clock, in the slow tier."""
     at = time.time() + 0.3
     timer.arm(int(at * 1e6))
     assert not readable(timer, 0.1)
