@@ -161,6 +161,14 @@ def require_c_runit():
     pytest.skip("the C runit is not installed (apt-get install runit)")
 
 
+def wants_c_runit():
+    """Whether a test compares with the C runit: where it is installed — under CI always, its
+    absence a failure. For a test whose own part runs without it."""
+    if IN_CI:
+        require_c_runit()
+    return has_c_runit()
+
+
 def our_tool(name):
     path = OUR_BIN / name
     if not path.exists():
