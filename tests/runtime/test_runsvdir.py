@@ -15,6 +15,7 @@ import time
 import pytest
 
 from ..conftest import C_RUNIT, our_tool, require_c_runit, wants_c_runit
+from ..skips import missing
 from .processes import (
     BASE_PATH, SH, children_of, cmdline, is_runsv_up, make_service, normalise,
     process_group_members, running_pid, stat_fields, status_record, voluntary_switches,
@@ -313,7 +314,7 @@ def test_without_inotify_the_tree_polls_like_runit(tree):
     """inotify denied (no instances allowed in a user namespace): a 5 s scan, as runit's."""
     unshare = shutil.which("unshare")
     if unshare is None:
-        pytest.skip("unshare(1) is not installed")
+        missing("unshare(1)", "apt-get install util-linux")
     svdir, start = tree
     make_service(svdir, "first", run=RUN)
     deny_inotify = ("echo 0 >/proc/sys/user/max_inotify_instances || exit 99; "
