@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .skips import allowed_in_ci, skip_reason
+from .skips import allowed_in_ci, missing, skip_reason
 
 
 def _default_signal_dispositions():
@@ -154,11 +154,8 @@ def c_runit_at_least(version):
 
 def require_c_runit():
     """Skip without the C runit — except in CI, where its absence is a failure."""
-    if has_c_runit():
-        return
-    if IN_CI:
-        pytest.fail("CI=true but Debian's runit is not installed (/usr/bin/runsv)")
-    pytest.skip("the C runit is not installed (apt-get install runit)")
+    if not has_c_runit():
+        missing("Debian's runit (%s)" % C_RUNIT["runsv"], "apt-get install runit")
 
 
 def wants_c_runit():
