@@ -78,3 +78,19 @@ def test_under_ci_a_skip_not_allowed_fails(tmp_path, ci):
     else:
         assert done.returncode == 0, done.stdout
         assert "1 passed, 2 skipped, 1 deselected" in last, done.stdout
+
+
+# A test that looks for the C runit itself skips, or drops its comparison, where CI should fail:
+# require_c_runit() and wants_c_runit() (tests/conftest.py) are the ways to ask. importorskip
+# would turn an ImportError of our own code, or of the test extra, into a skip.
+OWN_LOOKUPS = re.compile(r"has_c_runit\(\)|(exists|access)\(C_(RUNSV|SV|RUNSVDIR)\b|importorskip\(")
+WHERE_THEY_LIVE = (ROOT / "tests" / "conftest.py", ROOT / "tests" / "test_skips.py")
+
+
+def test_no_test_looks_for_the_c_runit_itself():
+    found = ["%s:%d" % (path.relative_to(ROOT), number)
+             for path in sorted((ROOT / "tests").rglob("*.py"))
+             if path not in WHERE_THEY_LIVE
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if OWN_LOOKUPS.search(line)]
+    assert found == []
