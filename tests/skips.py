@@ -19,8 +19,8 @@ ALLOWED_IN_CI = (
     (r"the C runsvchdir before 2\.3\.0 ignores \$RUNSVDIR",
      "Debian 12's and 13's runit: the tier of the runit that has it (Debian 14) runs it"),
     (r"this hierarchy has the memory controller \(the VM tier's case\)",
-     "a host whose cgroup root enables memory tests limits that apply; the VM tier has "
-     "none of the refusal this tests"),
+     "a refusal only a cgroup root without the memory controller shows; a root with it "
+     "tests the limits instead"),
     (r"tzdata \S+ here, \S+ in the fixture",
      "the calendar fixture's cases of a zone whose rules this machine's tzdata changed; "
      "the rest of the fixture and the live sample run"),
