@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from .skips import allowed_in_ci, missing, skip_reason
+
 
 def _default_signal_dispositions():
     """Signals the suite sends to the processes it starts take their default action there,
@@ -152,11 +154,16 @@ def c_runit_at_least(version):
 
 def require_c_runit():
     """Skip without the C runit — except in CI, where its absence is a failure."""
-    if has_c_runit():
-        return
+    if not has_c_runit():
+        missing("Debian's runit (%s)" % C_RUNIT["runsv"], "apt-get install runit")
+
+
+def wants_c_runit():
+    """Whether a test compares with the C runit: where it is installed — under CI always, its
+    absence a failure. For a test whose own part runs without it."""
     if IN_CI:
-        pytest.fail("CI=true but Debian's runit is not installed (/usr/bin/runsv)")
-    pytest.skip("the C runit is not installed (apt-get install runit)")
+        require_c_runit()
+    return has_c_runit()
 
 
 def our_tool(name):
@@ -256,14 +263,29 @@ def runs_the_c_runit(item):
     return any(str(params.get(name, "")).split("-")[0] == "c" for name in IMPL_PARAMETERS)
 
 
+def is_not_applicable(item):
+    """Whether a ``not_applicable(reason=…, PARAM=VALUE…)`` marker of ``item`` names its
+    parameters: a case that cannot apply (a behaviour only one runtime has) is never run, so
+    it is no skip (tests/skips.py)."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    for marker in item.iter_markers("not_applicable"):
+        wanted = {name: value for name, value in marker.kwargs.items() if name != "reason"}
+        if wanted and all(name in params and params[name] == value
+                          for name, value in wanted.items()):
+            return True
+    return False
+
+
 def pytest_collection_modifyitems(config, items):
     """``--ours-only``: the C runit's runs are deselected — under another CPython only ours
     changes (the C runit's are the same programs as under ``make test``). The tests marked
     ``every_python`` run only with ``--every-python``: the tier of every CPython runs them,
-    not ``make test``."""
+    not ``make test``. A case marked ``not_applicable`` is never run."""
     def is_dropped(item):
         if item.get_closest_marker("every_python") is not None:
             return not config.getoption("--every-python")
+        if is_not_applicable(item):
+            return True
         return config.getoption("--ours-only") and runs_the_c_runit(item)
     dropped = [item for item in items if is_dropped(item)]
     if dropped:
@@ -307,9 +329,16 @@ def pytest_runtest_protocol(item, nextitem):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A failed test's report shows what its commands said on stderr."""
+    """A failed test's report shows what its commands said on stderr. Under ``CI=true`` a
+    skip whose reason tests/skips.py does not allow is a failure: CI installs everything."""
     outcome = yield
     report = outcome.get_result()
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = skip_reason(report)
+        if allowed_in_ci(reason) is None:
+            report.outcome = "failed"
+            report.longrepr = ("CI=true: a skip is a failure unless tests/skips.py allows "
+                               "its reason: %s" % reason)
     found = item.stash.get(CHILDREN_STDERR, None)
     if report.failed and found:
         from .childstderr import report_text

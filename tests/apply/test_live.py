@@ -19,7 +19,7 @@ import yaml
 
 from runit_provision.cli.main import main
 
-from ..conftest import C_RUNIT, OUR_BIN, make_bin_dir, our_tool, require_c_runit
+from ..conftest import C_RUNIT, make_bin_dir, our_tool, require_c_runit
 from ..runtime.processes import (
     BASE_PATH, descendants, is_runsv_up, kill_pids, process_group_members, processes_under,
     running_pid, stat_fields, status_record, wait_until)
@@ -383,9 +383,7 @@ def test_a_timer_under_the_c_runit(tmp_path, capsys):
     again (its record's next run moves) — no run, no restart; data that drops the schedule
     makes it a daemon again (restarted: its job and schedule gone)."""
     require_c_runit()
-    timer_run = OUR_BIN / "timer-run"
-    if not timer_run.exists():
-        pytest.skip("timer-run is not installed (built on branch timer-c)")
+    timer_run = our_tool("timer-run")
     live = LiveTree(tmp_path, "c")
     os.symlink(str(timer_run), str(live.bin / "timer-run"))
     marker = tmp_path / "runs"

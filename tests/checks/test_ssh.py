@@ -20,7 +20,7 @@ import testinfra
 from runit_provision.checks.service import RunitService
 from runit_provision.cli.main import main
 
-from ..conftest import IN_CI
+from ..skips import missing
 from ..livetree import free_port
 from ..runtime.processes import Processes, running_pid, wait_until
 from .live import running
@@ -32,9 +32,7 @@ SSHD = "/usr/sbin/sshd"
 def require_sshd():
     if os.access(SSHD, os.X_OK) and shutil.which("ssh") and shutil.which("ssh-keygen"):
         return
-    if IN_CI:
-        pytest.fail("CI=true but Debian's openssh-server is not installed (%s)" % SSHD)
-    pytest.skip("sshd is not installed (apt-get install openssh-server)")
+    missing("sshd and ssh (%s)" % SSHD, "apt-get install openssh-server")
 
 
 def keygen(path):

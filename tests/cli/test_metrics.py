@@ -18,6 +18,7 @@ from runit_provision.protocol.tally import Tally
 from ..livetree import NODE_EXPORTER, free_port, http_get, live_tree, node_exporter_argv, \
     serving
 from ..sides import made_side
+from ..skips import missing
 from ..runtime.processes import wait_until
 
 PROMTOOL = "/usr/bin/promtool"
@@ -26,9 +27,7 @@ NOW = 1_700_000_000
 
 def needs(path):
     if not os.path.exists(path):
-        if os.environ.get("CI") == "true":
-            pytest.fail("%s is not installed (CI installs it: .ci/run)" % path)
-        pytest.skip("%s is not installed" % path)
+        missing(path, "apt-get install prometheus prometheus-node-exporter")
 
 
 # -- the format, pure ---------------------------------------------------------------------------

@@ -112,7 +112,6 @@ def test_services_linked_by_hand_show_in_status_metrics_verify_and_plan(host, ca
         assert "= %s: not in the data: left alone" % (service_dir / name) in out
     assert ".hidden" not in out
 
-    pytest.importorskip("testinfra")
     def checks_of(out):
         return {check["id"]: check for check in json.loads(out)["checks"]}
 

@@ -27,7 +27,8 @@ import pytest
 
 from runit_provision.errors import DataError
 from runit_provision.hiera import load
-from tests.conftest import IN_CI, ROOT
+from tests.conftest import ROOT
+from tests.skips import missing
 
 pytestmark = pytest.mark.puppet
 
@@ -308,9 +309,7 @@ def all_cases(tmp):
 @pytest.fixture(scope="session")  # once, even when a parallel run's worker interleaves modules
 def puppet_answers(tmp_path_factory):
     if not os.access(PUPPET, os.X_OK):
-        if IN_CI:
-            pytest.fail("CI=true but puppet is not installed (apt-get install puppet)")
-        pytest.skip("puppet is not installed (apt-get install puppet)")
+        missing("puppet", "apt-get install puppet-agent")
     tmp = tmp_path_factory.mktemp("hiera-corners")
     cases = all_cases(tmp)
     runs = puppet_lookups(tmp / "puppet", cases)

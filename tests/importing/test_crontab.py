@@ -15,8 +15,6 @@ from runit_provision.cli.main import main
 from runit_provision.importing.cron import (names_of, read_crontab, services_of, slug_of,
                                             split_percent)
 
-from .test_timer_units import needs_timer_data, needs_timer_render
-
 # Debian 12 (bookworm): /etc/crontab of cron-daemon-common 3.0pl1-162, byte for byte
 DEBIAN_CRONTAB = """\
 # /etc/crontab: system-wide crontab
@@ -253,7 +251,6 @@ def test_the_cli_reads_what_cron_reads_under_root(tmp_path, capsys):
     assert "/etc/cron.d/missing: no such file or directory" in capsys.readouterr().err
 
 
-@needs_timer_data
 def test_debians_crontab_and_cron_d_import_into_valid_data(tmp_path, capsys):
     """import of /etc/crontab and /etc/cron.d: data the schema takes, and renders."""
     write_host(tmp_path)
@@ -268,7 +265,6 @@ def test_debians_crontab_and_cron_d_import_into_valid_data(tmp_path, capsys):
     assert main(["render", "--data", str(out), "--out", str(rendered)]) == 0
 
 
-@needs_timer_render
 def test_debians_crontab_renders_its_schedule_files(tmp_path, capsys):
     """The round trip: import → render → each service directory's ``schedule`` file says the
     five fields, its ``job`` the command."""

@@ -19,6 +19,7 @@ from runit_provision.cli.main import main
 from runit_provision.shown import shown_name
 
 from ..apply.helpers import staged_root
+from ..skips import missing
 
 CORPUS = Path("/usr/share/runit/sv")  # Debian's runit-services
 PASSWD = ("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/nonexistent:/bin/false\n"
@@ -322,9 +323,7 @@ def test_a_tree_of_another_shape_is_imported_as_a_service(root, tmp_path, capsys
 
 def corpus_root(root):
     if not CORPUS.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail("Debian's runit-services is not installed (.ci/run installs it)")
-        pytest.skip("Debian's runit-services is not installed")
+        missing("Debian's runit-services (%s)" % CORPUS, "apt-get install runit-services")
     shutil.copytree(str(CORPUS), str(root / "etc" / "sv"), symlinks=True)
     return root
 

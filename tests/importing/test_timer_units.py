@@ -7,6 +7,8 @@ import pytest
 
 from runit_provision.importing.systemd import parse_unit, time_span, translate_timer
 
+from ..skips import missing
+
 TIMER = "/etc/systemd/system/backup.timer"
 SERVICE = "/etc/systemd/system/backup.service"
 JOB = "[Service]\nType=oneshot\nExecStart=/usr/bin/backup --all\nUser=backup\n"
@@ -158,40 +160,6 @@ def test_time_spans():
 
 
 # -- the command: units found under --root, the job not imported twice, the round trip -------
-def schema_has_timers():
-    """Is ``schedule`` a key of the data yet (issue 46 §2, the timer-data branch)?"""
-    from runit_provision.accounts import NO_ACCOUNTS
-    from runit_provision.errors import DataError
-    from runit_provision.schema import config_from_data
-    try:
-        config_from_data({"services": {"t": {"command": ["true"], "schedule": "daily"}}}, {},
-                         NO_ACCOUNTS)
-    except DataError:
-        return False
-    return True
-
-
-def renders_timers():
-    """Does the renderer write a timer's ``schedule`` file yet (contract-timers: the service
-    directory of a timer)?"""
-    from runit_provision.accounts import NO_ACCOUNTS
-    from runit_provision.render import render
-    from runit_provision.schema import config_from_data
-    if not schema_has_timers():
-        return False
-    tree = render(config_from_data({"services": {"t": {"command": ["true"],
-                                                        "schedule": "daily"}}}, {},
-                                   NO_ACCOUNTS))
-    return any(str(getattr(item, "path", "")).endswith("/t/schedule") for item in tree)
-
-
-needs_timer_data = pytest.mark.skipif(not schema_has_timers(),
-                                      reason="the data has no schedule key yet (timer-data)")
-needs_timer_render = pytest.mark.skipif(
-    not renders_timers(), reason="the renderer writes no schedule file yet (timer-data's "
-                                 "render of a timer's service directory)")
-
-
 def write_units(root, files):
     unit_dir = root / "etc/systemd/system"
     unit_dir.mkdir(parents=True, exist_ok=True)
@@ -200,7 +168,6 @@ def write_units(root, files):
     return unit_dir
 
 
-@needs_timer_data
 def test_a_timer_brings_its_service_and_the_service_is_no_daemon_too(tmp_path, capsys):
     import yaml
 
@@ -235,7 +202,6 @@ def test_a_timer_brings_its_service_and_the_service_is_no_daemon_too(tmp_path, c
     assert not (rendered / "etc/sv/mailer").exists()
 
 
-@needs_timer_render
 def test_an_imported_timer_renders_its_schedule_file(tmp_path, capsys):
     """The round trip: import → render → the timer's schedule file (contract-timers)."""
     from runit_provision.cli.main import main
@@ -254,7 +220,6 @@ def test_an_imported_timer_renders_its_schedule_file(tmp_path, capsys):
     assert "/usr/bin/backup --all" in (rendered / "etc/sv/backup/job").read_text()
 
 
-@needs_timer_data
 def test_a_timer_given_as_a_file_finds_its_service_beside_it(tmp_path, capsys):
     from runit_provision.cli.main import main
     units = tmp_path / "units"
@@ -275,7 +240,6 @@ def test_a_timer_given_as_a_file_finds_its_service_beside_it(tmp_path, capsys):
         "sync": {"command": ["/usr/bin/sync-it"], "schedule": "hourly", "jitter": 30}}
 
 
-@needs_timer_data
 def test_every_timer_of_the_machine_imports_or_is_refused_with_a_reason(tmp_path, capsys):
     """The machine's own timers (Debian's apt, dpkg, e2fsprogs, PostgreSQL, Prometheus
     exporters, systemd's): each translated into data that renders, or refused by name."""
@@ -287,7 +251,8 @@ def test_every_timer_of_the_machine_imports_or_is_refused_with_a_reason(tmp_path
     timers = sorted(path.name for path in Path("/lib/systemd/system").glob("*.timer")
                     if not path.name.endswith("@.timer"))
     if len(timers) < 5:
-        pytest.skip("no systemd timer corpus here")
+        missing("a systemd timer corpus (5 .timer units in /lib/systemd/system)",
+                "apt-get install systemd, as .ci/run with its other packages")
     out = tmp_path / "out.yaml"
     code = main(["import", "--systemd"] + timers + ["--out", str(out)])
     err = capsys.readouterr().err

@@ -17,8 +17,9 @@ Two corpora, neither copied into this repository:
   and links to another instance's, ``supervise`` links into ``/run/runit``), and ``sulogin`` —
   taken from a clone at test time (``git archive`` of the commit: modes and links as git
   keeps them; ``git clone --bare https://github.com/void-linux/void-runit``); without it the
-  test skips, also under CI=true. Every directory imports with relative paths (``import
-  sv/*`` from the directory holding ``sv/``), renders back byte for byte (content,
+  test skips, also under CI=true (tests/skips.py allows it: .ci/run fetches packages
+  alone). Every directory imports with relative paths (``import sv/*`` from the directory
+  holding ``sv/``), renders back byte for byte (content,
   executable bits, links as links), ``plan`` on the host is empty, and after ``apply`` to an
   empty root the second ``plan`` is empty and the tree is Void's.
 

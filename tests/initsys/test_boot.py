@@ -33,6 +33,7 @@ from runit_provision.initsys import launchers
 from ..runtime.processes import (
     BASE_PATH, children_of, cmdline, file_size, running_pid, wait_until)
 from ..runtime.test_runit import Boot, gone, needs_namespaces, ns_pids
+from ..skips import missing
 
 pytestmark = pytest.mark.slow
 
@@ -133,7 +134,7 @@ class HostBoot(Boot):
         needs_namespaces()
         for tool in ("chroot", "env"):
             if shutil.which(tool, path=BASE_PATH) is None:
-                pytest.skip("%s(1) is needed" % tool)
+                missing("%s(1)" % tool, "apt-get install coreutils")
         self.impl = "ours"  # the installed runtime's runit is process 1
         self.dir = tmp_path
         self.root = tmp_path / "root"

@@ -23,7 +23,7 @@ import zoneinfo
 import pytest
 
 from runit_provision.protocol.schedule.calendar import ScheduleError, parse_calendar
-from tests.conftest import IN_CI
+from tests.skips import missing
 from tests.protocol import calendar_corpus
 
 FIXTURE = json.loads(calendar_corpus.FIXTURE.read_text())
@@ -133,9 +133,7 @@ SAMPLE = 8
 @pytest.mark.interop
 def test_live_systemd_analyze_agrees():
     if not os.access(calendar_corpus.SYSTEMD_ANALYZE, os.X_OK):
-        if IN_CI:
-            pytest.fail("CI=true but systemd-analyze is not installed (Debian package systemd)")
-        pytest.skip("systemd-analyze is not installed (Debian package systemd)")
+        missing("systemd-analyze", "apt-get install systemd")
     systemd, tzdata = calendar_corpus.version(), calendar_corpus.tzdata_version()
     if (systemd, tzdata) == (FIXTURE["systemd"], FIXTURE["tzdata"]):
         sample = FIXTURE["cases"][::SAMPLE]

@@ -11,6 +11,7 @@ import threading
 
 import pytest
 
+from ..skips import missing
 from .helpers import text_of, tree_from_text
 
 
@@ -38,7 +39,7 @@ def only_path(tmp_path, tool):
     if tool is not None:
         found = shutil.which(tool)
         if found is None:
-            pytest.skip("%s is not installed" % tool)
+            missing(tool, "apt-get install %s" % tool)
         os.symlink(found, str(only / tool))
     return str(only)
 

@@ -4,7 +4,6 @@ spec both waiters read) and the ``./finish`` that records each run and keeps it 
 that finish run by /bin/sh against a ``supervise/`` made here, as either runsv leaves it; and
 the rendered directory run by the real C runsv, when ``timer-run`` is installed."""
 
-import os
 import shutil
 import struct
 import subprocess
@@ -17,7 +16,7 @@ from runit_provision.protocol.lastrun import last_run_from_bytes
 from runit_provision.protocol.status import TAI_OFFSET
 from runit_provision.protocol.timer import TimerSpec, timer_spec_from_bytes
 
-from ..conftest import OUR_BIN
+from ..conftest import OUR_BIN, our_tool, require_c_runit
 from ..runtime.processes import (BASE_PATH, C_RUNSV, Group, end_tree, read_bytes,
                                  wait_until)
 from .helpers import text_of, tree_from_text
@@ -114,18 +113,16 @@ def test_no_run_is_recorded_when_no_job_ran(tmp_path, record):
     assert sent == b"" and found is None
 
 
-TIMER_RUN = OUR_BIN / "timer-run"
 
 
 @pytest.mark.interop
 @pytest.mark.slow
-@pytest.mark.skipif(not TIMER_RUN.exists(), reason="timer-run is not installed (built on "
-                                                   "branch timer-c)")
-@pytest.mark.skipif(not os.path.exists(C_RUNSV), reason="the C runit is not installed")
 def test_the_rendered_timer_runs_under_the_c_runsv(tmp_path):
     """The rendered directory as it is, under the real C runsv with ``timer-run`` on PATH:
     the job runs at its elapses (every 2 s), each run is recorded by the rendered finish
     with the job's exit, and the timer stays wanted up between runs."""
+    require_c_runit()
+    our_tool("timer-run")
     data = tmp_path / "data.yaml"
     marker = tmp_path / "runs"
     data.write_text(

@@ -3,8 +3,10 @@ process of it (docs/resources.md).
 
 Real processes in this machine's cgroup v2 hierarchy — a controller-less one is enough for
 what is here (membership, ``cgroup.kill``, ``cgroup.events``); limits need controllers and
-are tested in the VM tier (tests/vm/). A tree started in the hierarchy's root makes its own
-subtree, ``/runit-provision/<its directory>``.
+are tested in the VM tier (tests/vm/). Each tree is started in the hierarchy's root, as init
+starts it, wherever pytest itself runs: it makes its own subtree,
+``/runit-provision/<its directory>``, and leaves pytest's cgroup alone (a tree started in
+another cgroup divides that one, moving every process of it into its ``supervise`` leaf).
 """
 
 import os
@@ -34,15 +36,22 @@ def _mount():
     return mount
 
 
+def in_the_root(mount):
+    """A prefix of argv that starts the program in the hierarchy's root cgroup (a shell moves
+    itself there, then execs it)."""
+    return ["sh", "-c", 'echo $$ >"$0/cgroup.procs" && exec "$@"', mount]
+
+
 @pytest.fixture
 def cgtree(tree):
-    """``(svdir, start, base)``: the ``tree`` fixture and the tree's cgroup directory."""
+    """``(svdir, start, base)``: the ``tree`` fixture, its ``start`` in the hierarchy's root,
+    and the tree's cgroup directory."""
     svdir, start = tree
     mount = _mount()
-    with open("/proc/self/cgroup") as handle:
-        if cgroup_of_process(handle.read()) != "/":
-            pytest.skip("the tests run in a cgroup of their own: a tree would take it over")
-    return svdir, start, mount + OWN_ROOT + "/" + tree_leaf_name(str(svdir))
+
+    def start_in_the_root(*extra, **kwargs):
+        return start(*extra, prefix=in_the_root(mount), **kwargs)
+    return svdir, start_in_the_root, mount + OWN_ROOT + "/" + tree_leaf_name(str(svdir))
 
 
 def cgroup_of(pid):
@@ -198,7 +207,7 @@ def test_a_users_tree_divides_the_cgroup_root_handed_it(tmp_path):
     found = UserTree()
     try:
         web = found.build()
-        found.start()
+        found.start(prefix=in_the_root(mount))
         tree = found.tree_pid()
         outer = OWN_ROOT + "/" + tree_leaf_name(str(found.svdir)) + "/" + OUTER
         # the user's tree in its own cgroup's leaf, its services beside it
@@ -251,7 +260,8 @@ def test_under_the_c_runsv_the_rendered_scripts_end_the_whole_service(tmp_path):
         + run % (tmp_path / "daemon-child") +
         "  classic:\n    log: false\n    run: |\n" + run % (tmp_path / "classic-child")))
     env = {"PATH": "%s:%s" % (BASE_PATH, OUR_BIN)}  # the C runit's tools first
-    tree = Group([C_RUNIT["runsvdir"], svdir], env=env, output=tmp_path / "runsvdir.out")
+    tree = Group(in_the_root(mount) + [C_RUNIT["runsvdir"], svdir], env=env,
+                 output=tmp_path / "runsvdir.out")
     try:
         daemon, classic = (read_pid(tmp_path / name) for name in ("daemon-child",
                                                                   "classic-child"))
@@ -308,14 +318,17 @@ KILLED_TREE = '''
 import os, signal, subprocess
 from tests.conftest import our_tool
 from tests.runtime.processes import make_service, running_pid, wait_until
-from tests.runtime.test_cgroups import escaping_run
+from tests.runtime.test_cgroups import escaping_run, in_the_root
 
 def test_a_tree_killed_with_a_daemon_left(tmp_path):
     svdir = tmp_path / "service"
     svdir.mkdir()
     make_service(svdir, "daemon", run=escaping_run(os.environ["DAEMON_PID"]))
-    tree = subprocess.Popen([our_tool("runsvdir"), str(svdir)], start_new_session=True)
+    tree = subprocess.Popen(in_the_root(os.environ["CGROUP_MOUNT"])
+                            + [our_tool("runsvdir"), str(svdir)], start_new_session=True)
     wait_until(lambda: running_pid(svdir / "daemon"), what="the daemon")
+    wait_until(lambda: os.path.getsize(os.environ["DAEMON_PID"]) if os.path.exists(
+        os.environ["DAEMON_PID"]) else 0, what="the escaped child's pid")
     os.killpg(tree.pid, signal.SIGKILL)  # as the tests' fixtures end a tree
     tree.wait()
 '''
@@ -331,7 +344,8 @@ def test_a_session_leaves_no_cgroup_of_its_trees_behind(tmp_path):
     session = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-n0", "-p", "no:cacheprovider",
          "-p", "tests.conftest", "--basetemp", str(basetemp), str(tmp_path / "test_killed.py")],
-        cwd=root, env=dict(os.environ, DAEMON_PID=str(daemon)), capture_output=True, text=True,
+        cwd=root, env=dict(os.environ, DAEMON_PID=str(daemon), CGROUP_MOUNT=mount),
+        capture_output=True, text=True,
         timeout=120)
     pid = int(daemon.read_text()) if daemon.exists() else 0
     try:

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from ..conftest import c_runit_at_least, make_bin_dir, our_tool, require_c_runit
+from ..skips import missing
 from .processes import blocked_on_flock, close_pipes
 
 BASE_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -178,7 +179,7 @@ def test_user_switch_drops_every_other_group(impl_bin):
 def make_root(root):
     """A minimal root holding /bin/sh and the shared objects ldd names for it."""
     if not shutil.which("ldd"):
-        pytest.skip("ldd is needed to build a chroot")
+        missing("ldd, to build a chroot", "apt-get install libc-bin")
     listing = subprocess.run(["ldd", "/bin/sh"], capture_output=True, text=True, timeout=30)
     if listing.returncode != 0:
         pytest.skip("/bin/sh is static or ldd failed")

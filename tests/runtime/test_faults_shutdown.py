@@ -5,7 +5,8 @@ crash back-off, running ``./finish``, running with a logger hosted in the tree, 
 exec'd logger — and the tree is brought down by TERM, by HUP, by ``sv x`` on the service that
 runs it and through ``control/t`` (the per-user tree pattern), nested or not. The order in which
 the tree lists its services is forced: the directories live on a tmpfs, which lists entries in
-reverse order of creation, and the test checks that it does before relying on it. Every
+order of creation, newest or oldest first (a probe says which), and the test checks the listing
+before relying on it. Every
 rotation of the states and of their reverse is tried, so each state comes before and after
 each other one (the hang this tier was written for needed a down service listed before a
 running one).
@@ -14,6 +15,7 @@ Trees run side by side, so the whole matrix costs a few seconds.
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -22,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import C_RUNIT, our_tool, require_c_runit
+from ..skips import missing
 from .processes import (
     BASE_PATH, SH, close_pipes, kill_pids, make_service, process_group_members, processes_under,
     run_sv, running_pid, stat_fields, status_record, wait_until, write_script)
@@ -47,8 +50,22 @@ def orders():
 def tmpfs_dir():
     """A scratch directory on a tmpfs (/dev/shm), whose listing order we can force."""
     if not os.path.isdir("/dev/shm"):
-        pytest.skip("no /dev/shm tmpfs to force a listing order on")
+        missing("a tmpfs on /dev/shm to force a listing order on", "mount one there")
     return Path(tempfile.mkdtemp(prefix="rp-shutdown.", dir="/dev/shm"))
+
+
+def lists_newest_first(parent):
+    """Whether the tmpfs of ``parent`` lists a directory's entries newest first (else oldest
+    first): three made in a probe directory, in an order neither name nor creation sorts."""
+    probe = Path(tempfile.mkdtemp(prefix="order.", dir=str(parent)))
+    for name in ("b", "c", "a"):
+        (probe / name).mkdir()
+    listed = os.listdir(str(probe))
+    shutil.rmtree(str(probe))
+    if listed not in (["a", "c", "b"], ["b", "c", "a"]):
+        missing("a tmpfs on /dev/shm that lists entries in order of creation (%s)" % listed,
+                "a Linux tmpfs")
+    return listed == ["a", "c", "b"]
 
 
 def make_state(svdir, name, state, logs):
@@ -78,11 +95,10 @@ def build_tree(root, order):
     svdir.mkdir(parents=True)
     logs = root / "logs"
     logs.mkdir()
-    for state in reversed(order):  # tmpfs lists the newest entry first
+    for state in reversed(order) if lists_newest_first(root) else order:
         make_state(svdir, state, state, logs)
     listed = tuple(name for name in os.listdir(svdir) if not name.startswith("."))
-    if listed != tuple(order):
-        pytest.skip("/dev/shm does not list in reverse creation order (%s)" % (listed,))
+    assert listed == tuple(order), "the tmpfs lists %s, made to list %s" % (listed, order)
     return svdir, logs
 
 

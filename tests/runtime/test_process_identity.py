@@ -12,6 +12,7 @@ import pytest
 from runit_provision.runtime.unix import procname
 
 from ..conftest import our_tool
+from ..skips import missing
 from .processes import SH, cmdline, make_service, status_record, wait_until
 
 pytestmark = pytest.mark.slow
@@ -37,10 +38,11 @@ LAUNCHES = {
 }
 
 
-@pytest.mark.skipif(shutil.which("pidof") is None, reason="no pidof")
 @pytest.mark.parametrize("launch", sorted(LAUNCHES))
 @pytest.mark.parametrize("tool", ["runsv", "runsvdir"])
 def test_a_tool_shows_its_runit_name(tmp_path, processes, tool, launch):
+    if shutil.which("pidof") is None:
+        missing("pidof", "apt-get install procps (sysvinit-utils before Debian 13)")
     service = make_service(tmp_path / "sv", "a", run=SH + "exec sleep 1000\n")
     target = str(service) if tool == "runsv" else str(tmp_path / "sv")
     group = processes.start(LAUNCHES[launch](tool) + [target])

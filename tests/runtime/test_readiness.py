@@ -18,7 +18,8 @@ import pytest
 
 from runit_provision.protocol.readiness import readiness_from_bytes
 
-from ..conftest import our_tool
+from ..conftest import our_tool, require_c_runit
+from ..skips import missing
 from .processes import (BASE_PATH, C_RUNSV, C_RUNSVDIR, C_SV, SH, children_of, comm, end_tree,
                         make_service, read_bytes, run_sv, stat_fields, voluntary_switches,
                         wait_until, waiting, whole_lines, write_file)
@@ -26,6 +27,11 @@ from .processes import (BASE_PATH, C_RUNSV, C_RUNSVDIR, C_SV, SH, children_of, c
 pytestmark = pytest.mark.slow
 
 NOTIFY_CLIENT = shutil.which("systemd-notify")
+
+
+def needs_notify_client():
+    if NOTIFY_CLIENT is None:
+        missing("systemd-notify", "apt-get install systemd")
 SENDER = """
 # sd_notify(3) as a C daemon does it: one datagram of NAME=value lines, then
 # sd_notify_barrier(3): BARRIER=1 with a pipe's writing end, and wait until it is closed.
@@ -72,10 +78,11 @@ def sender(tmp_path):
     return "%s %s" % (sys.executable, path)
 
 
-@pytest.mark.skipif(NOTIFY_CLIENT is None, reason="systemd-notify is not installed")
 def test_systemd_notify_from_a_shell_service(tmp_path, processes):
     """The real client: --status= while starting, then --ready with a status text; sv (C)
     still reads runit's status as it always did."""
+    needs_notify_client()
+    require_c_runit()
     gate = tmp_path / "gate"
     service = notify_service(tmp_path, "svc", (
         "systemd-notify --status='warming up'\n"
@@ -100,13 +107,14 @@ def test_systemd_notify_from_a_shell_service(tmp_path, processes):
     assert runsv.poll() is None
 
 
-@pytest.mark.skipif(NOTIFY_CLIENT is None, reason="systemd-notify is not installed")
 def test_access_main_refuses_a_child_and_takes_the_service_itself(tmp_path, processes):
     """NotifyAccess=main: what systemd-notify (a child of ./run) sends under its own pid is
     refused and counted (as root it claims its parent's pid for the status line, which the
     kernel lets root do, but its BARRIER=1 goes out under its own); the process runsv started,
     once it execs a sender, is heard. The sender stays: a service that exits is down and
     restarted, and its ready state lasts only until then."""
+    needs_notify_client()
+    require_c_runit()
     service = notify_service(tmp_path, "svc", (
         "systemd-notify --ready --status=child\n"
         "SENDER_STAYS=1 exec %s READY=1 STATUS=main\n" % sender(tmp_path)), ready="notify\n")
@@ -278,8 +286,7 @@ def test_under_the_c_runsv_needs_waits_for_ready_through_the_rendered_check(tmp_
     """runtime: system — the C runsvdir, runsv and sv: the relay in db's ./run records
     readiness, web's needs guard (the C sv -w start) polls db's rendered check, and web's
     command starts only after db said READY=1 (notify) or wrote its newline (fd)."""
-    if not os.path.exists(C_SV):
-        pytest.skip("the C runit is not installed")
+    require_c_runit()
     gate, marker = tmp_path / "gate", tmp_path / "web-started"
     (tmp_path / "sender.py").write_text(GATED_SENDER)
     data = tmp_path / "data.yaml"
@@ -489,8 +496,7 @@ def test_notify_relay_under_the_c_runsv_ends_a_start_that_is_not_ready(tmp_path,
     """``./run`` as rendered for ``runtime: system`` with ``ready_timeout: 1``: the relay's
     process sends TERM after a second and records why; the C runsv restarts the service.
     (fd: whatever was at the FIFO's name is replaced by the relay's FIFO.)"""
-    if not os.path.exists(C_RUNSV):
-        pytest.skip("the C runit is not installed")
+    require_c_runit()
     service = make_service(tmp_path, "svc", run=SH + RELAY_HEADS[kind] + "exec sleep 1000\n")
     (service / "supervise").mkdir()
     (service / "supervise" / "notification-fifo").write_text("planted\n")

@@ -15,6 +15,7 @@ import pytest
 from runit_provision.protocol.readiness import readiness_from_bytes
 
 from ..conftest import our_tool
+from ..skips import missing
 from ..livetree import free_port, our_runsvdir
 from .processes import (SH, kill_pids, make_service, processes_under, read_bytes, wait_until,
                         write_file)
@@ -33,9 +34,7 @@ def as_postgres(argv):
 @pytest.fixture
 def cluster():
     if not (PG_BIN / "postgres").exists() or shutil.which("psql") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("PostgreSQL 15 is not installed")
-        pytest.skip("PostgreSQL 15 is not installed")
+        missing("PostgreSQL (%s, psql)" % PG_BIN, "apt-get install postgresql")
     # the postgres user must reach its cluster: not under pytest's root-only temp dirs
     pg_dir = Path(tempfile.mkdtemp(prefix="runit-provision-ready-pg-"))
     try:

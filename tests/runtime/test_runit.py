@@ -25,10 +25,11 @@ import time
 import pytest
 
 from ..conftest import (
-    C_RUNIT, IN_CI, c_runit_at_least, c_runit_version, our_tool, require_c_runit)
+    C_RUNIT, c_runit_at_least, c_runit_version, our_tool, require_c_runit)
 from .processes import (
     BASE_PATH, SH, blocked_on_flock, children_of, cmdline, make_service, running_pid, wait_until,
     write_script)
+from ..skips import missing, needs_root
 
 pytestmark = pytest.mark.slow
 
@@ -54,11 +55,10 @@ exec "$@"
 
 
 def needs_namespaces():
-    if os.geteuid() != 0:
-        pytest.skip("runit boots need root (PID and mount namespaces, bind mounts)")
+    needs_root("runit boots: PID and mount namespaces, bind mounts")
     for tool in ("unshare", "nsenter", "mount"):
         if shutil.which(tool, path=BASE_PATH) is None:
-            pytest.skip("%s(1) is not installed" % tool)
+            missing("%s(1)" % tool, "apt-get install util-linux mount")
 
 
 def proc_start(pid):
@@ -216,7 +216,7 @@ def boot(tmp_path):
         if impl == "c":
             require_c_runit()
             if not os.access(C_RUNIT["runit"], os.X_OK):
-                (pytest.fail if IN_CI else pytest.skip)("%s is missing" % C_RUNIT["runit"])
+                missing(C_RUNIT["runit"], "apt-get install runit")
         boots.append(Boot(tmp_path / ("boot%d" % len(boots)), impl, default_paths))
         return boots[-1]
     yield make

@@ -12,6 +12,7 @@ import subprocess
 import pytest
 
 from ..conftest import our_tool
+from ..skips import missing
 from .processes import BASE_PATH
 
 
@@ -19,14 +20,15 @@ def namespace_prefix():
     """unshare argv for a fresh PID namespace (a user namespace too when not root)."""
     unshare = shutil.which("unshare")
     if unshare is None:
-        pytest.skip("unshare(1) is not installed")
+        missing("unshare(1)", "apt-get install util-linux")
     prefixes = [[unshare, "--pid", "--fork", "--kill-child"]]
     if os.geteuid() != 0:
         prefixes = [[unshare, "--user", "--map-root-user", "--pid", "--fork", "--kill-child"]]
     for prefix in prefixes:
         if subprocess.run(prefix + ["true"], stderr=subprocess.DEVNULL).returncode == 0:
             return prefix
-    pytest.skip("no PID namespace available")
+    missing("a PID namespace (unshare --pid)", "run as root, or where user namespaces are "
+            "allowed")
 
 
 # PID 1 of the namespace: notes each CONT, runs runit-init, reports its exit code.

@@ -12,7 +12,7 @@ from binascii import crc32
 import pytest
 
 
-from ..conftest import c_runit_at_least, has_c_runit, our_tool
+from ..conftest import c_runit_at_least, our_tool, wants_c_runit
 from .processes import (
     BASE_PATH, SH, children_of, cmdline, make_service, process_group_members,
     read_bytes, run_sv, running_pid, send_control, status_record, wait_until)
@@ -140,7 +140,7 @@ def test_sv_up_during_our_back_off_wait_starts_it_now(processes, tmp_path):
     _crashed_once(service)
     wait_until(lambda: b" due=" in read_bytes(service / "supervise" / "tally"),
                what="the back-off's wait on record")
-    if has_c_runit() and not c_runit_at_least("2.3.1"):
+    if wants_c_runit() and not c_runit_at_least("2.3.1"):
         out, code = run_sv(["-w", "1", "up", "svc"], tmp_path)
         assert code == 1 and re.fullmatch(r"timeout: down: svc: \d+s, normally up, want up\n",
                                           out), out

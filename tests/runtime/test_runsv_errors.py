@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import c_runit_at_least, our_tool, require_c_runit
+from ..skips import missing
 from .processes import (
     BASE_PATH, RUN_SLEEP, SH, cmdline, decode_side, is_runsv_up, make_service, read_bytes,
     send_control, status_record, wait_until, write_file)
@@ -90,7 +91,7 @@ def _as_nobody():
         return []  # already unprivileged: mode 000 is enough
     setpriv = shutil.which("setpriv")
     if setpriv is None:
-        pytest.skip("root without setpriv: cannot drop privileges for an EACCES")
+        missing("setpriv, to drop root's privileges for an EACCES", "apt-get install util-linux")
     return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
 
 

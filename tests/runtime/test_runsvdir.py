@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from ..conftest import C_RUNIT, has_c_runit, our_tool
+from ..conftest import C_RUNIT, our_tool, require_c_runit, wants_c_runit
+from ..skips import missing
 from .processes import (
     BASE_PATH, SH, children_of, cmdline, is_runsv_up, make_service, normalise,
     process_group_members, running_pid, stat_fields, status_record, voluntary_switches,
@@ -27,7 +28,7 @@ RUN = SH + "exec sleep 1000\n"
 
 def sv_tools():
     tools = [our_tool("sv")]
-    if has_c_runit():
+    if wants_c_runit():
         tools.append(C_RUNIT["sv"])
     return tools
 
@@ -147,8 +148,7 @@ def test_idle_tree_does_not_wake(tree):
 @pytest.mark.parametrize("which", ["ours", "c"])
 def test_sv_controls_a_service_in_the_tree(tree, which):
     if which == "c":
-        if not has_c_runit():
-            pytest.skip("the C runit is not installed")
+        require_c_runit()
         sv = C_RUNIT["sv"]
     else:
         sv = our_tool("sv")
@@ -314,7 +314,7 @@ def test_without_inotify_the_tree_polls_like_runit(tree):
     """inotify denied (no instances allowed in a user namespace): a 5 s scan, as runit's."""
     unshare = shutil.which("unshare")
     if unshare is None:
-        pytest.skip("unshare(1) is not installed")
+        missing("unshare(1)", "apt-get install util-linux")
     svdir, start = tree
     make_service(svdir, "first", run=RUN)
     deny_inotify = ("echo 0 >/proc/sys/user/max_inotify_instances || exit 99; "

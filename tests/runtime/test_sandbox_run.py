@@ -21,6 +21,7 @@ from runit_provision.protocol.process.sandbox import Sandbox, word_from_path
 from runit_provision.runtime.sandboxrun import mounts_for
 
 from ..conftest import IN_CI, our_tool
+from ..skips import missing
 from .processes import SH, make_service, running_pid, wait_until
 
 NOBODY = 65534
@@ -56,11 +57,11 @@ def mounts_seen_by_a_sandbox():
     return {mount.path for mount in mounts_for(every)} | {"/"}
 
 
-def sandboxed(tmp_path, line, script, user=None):
-    """Run ``sh -c script`` under sandbox-run with the spec ``line``."""
+def sandboxed(tmp_path, line, script, user=None, prefix=()):
+    """Run ``sh -c script`` under sandbox-run with the spec ``line`` (started by ``prefix``)."""
     spec = tmp_path / "sandbox"
     spec.write_text(line if line.endswith("\n") else line + "\n")
-    argv = [our_tool("sandbox-run"), str(spec)] + (["-u", user] if user else [])
+    argv = list(prefix) + [our_tool("sandbox-run"), str(spec)] + (["-u", user] if user else [])
     return subprocess.run(argv + ["/bin/sh", "-c", script], capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=60)
 
@@ -125,8 +126,8 @@ def test_port_80_as_nobody_with_net_bind_service_only(tmp_path):
 WRITABLE = '[ -w "$1" ] && echo writable || echo read-only'
 
 
-def writable(tmp_path, line, path, user=None):
-    return ok(sandboxed(tmp_path, line, WRITABLE.replace("$1", path), user)).strip()
+def writable(tmp_path, line, path, user=None, prefix=()):
+    return ok(sandboxed(tmp_path, line, WRITABLE.replace("$1", path), user, prefix)).strip()
 
 
 @pytest.mark.parametrize("level, read_only, writable_still", [
@@ -155,19 +156,29 @@ def test_a_write_fails_under_strict_unless_the_path_is_read_write(tmp_path):
     assert (data / "file").read_text() == "x\n"
 
 
+# A private mount namespace whose /home holds one home (a tmpfs over the machine's, which may
+# be empty and is never touched): what protect_home hides is there to hide on any machine.
+A_HOME = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+          'mount -t tmpfs -o mode=0755 scratch-home /home && mkdir /home/someone && exec "$@"',
+          "sh"]
+
+
 def test_protect_home(tmp_path):
-    home = sorted(os.listdir("/home"))
-    if not home:
-        pytest.skip("this machine's /home is empty: nothing to hide")
+    home = ["someone"]
     listing = "ls -A /home"
-    assert ok(sandboxed(tmp_path, "sandbox 1 protect_home=true", listing)) == ""
-    unreadable = sandboxed(tmp_path, "sandbox 1 protect_home=true", listing, user="nobody")
+
+    def run(line, user=None):
+        return sandboxed(tmp_path, line, listing, user=user, prefix=A_HOME)
+    assert ok(run("sandbox 1 protect_home=true")) == ""
+    unreadable = run("sandbox 1 protect_home=true", user="nobody")
     assert unreadable.returncode != 0 and "Permission denied" in unreadable.stderr
-    assert ok(sandboxed(tmp_path, "sandbox 1", listing, user="nobody")).split() == home
-    assert ok(sandboxed(tmp_path, "sandbox 1 protect_home=read-only", listing)).split() == home
-    assert writable(tmp_path, "sandbox 1 protect_home=read-only", "/home") == "read-only"
-    assert ok(sandboxed(tmp_path, "sandbox 1 protect_home=tmpfs", listing)) == ""
-    assert writable(tmp_path, "sandbox 1 protect_home=tmpfs", "/home") == "read-only"
+    assert ok(run("sandbox 1", user="nobody")).split() == home
+    assert ok(run("sandbox 1 protect_home=read-only")).split() == home
+    assert writable(tmp_path, "sandbox 1 protect_home=read-only", "/home",
+                    prefix=A_HOME) == "read-only"
+    assert ok(run("sandbox 1 protect_home=tmpfs")) == ""
+    assert writable(tmp_path, "sandbox 1 protect_home=tmpfs", "/home",
+                    prefix=A_HOME) == "read-only"
 
 
 def test_private_tmp(tmp_path):
@@ -306,7 +317,7 @@ def test_what_cannot_be_read_or_run(tmp_path):
 def shared_dir():
     """A directory ``nobody`` may read, for the spec of a sandbox-run run as ``nobody``."""
     if not os.access(SYSTEM_PYTHON, os.X_OK):
-        pytest.skip("no system Python for nobody to run")
+        missing("a Python nobody may run (%s)" % SYSTEM_PYTHON, "apt-get install python3")
     path = tempfile.mkdtemp(prefix="sandbox-run-")
     os.chmod(path, 0o755)
     yield Path(path)

@@ -304,7 +304,7 @@ def test_check_script_runs_at_most_once_per_look():
 
 
 def test_event_classification():
-    ino = pytest.importorskip("runit_provision.runtime.unix.inotify")
+    from runit_provision.runtime.unix import inotify as ino
     assert sv.classify_event(ino.IN_MOVED_TO, "status") == "status"
     assert sv.classify_event(ino.IN_CLOSE_WRITE, "status") == "status"
     assert sv.classify_event(ino.IN_CLOSE_NOWRITE, "status") is None  # sv's own read
@@ -319,7 +319,7 @@ def test_event_classification():
 
 
 def test_inotify_event_decoding():
-    ino = pytest.importorskip("runit_provision.runtime.unix.inotify")
+    from runit_provision.runtime.unix import inotify as ino
     import struct
 
     raw = (struct.pack("iIII", 1, ino.IN_MOVED_TO, 7, 16) + b"status\0" + b"\0" * 9

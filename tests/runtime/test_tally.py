@@ -14,7 +14,7 @@ from runit_provision.health.status import side_json
 from runit_provision.host.sides import read_side
 from runit_provision.protocol.tally import TALLY_FILE, read_tally_at, tally_from_bytes
 
-from ..conftest import our_tool
+from ..conftest import our_tool, require_c_runit
 from .processes import (
     BASE_PATH, C_RUNSV, RUN_SLEEP, SH, end_tree, make_service, processes_under, running_pid,
     wait_until)
@@ -114,8 +114,7 @@ def test_a_service_lost_while_no_tree_watched_is_a_death_of_unknown_end(tmp_path
 
 @pytest.mark.interop
 def test_under_c_runsv_the_account_is_unknown_never_stale(tmp_path, started):
-    if not os.path.exists(C_RUNSV):
-        pytest.skip("C runit not installed")
+    require_c_runit()
     service = make_service(tmp_path / "service", "web", run=RUN_SLEEP)
     ours = start([our_tool("runsv"), str(service)])
     wait_until(lambda: running_pid(service), what="ours up")

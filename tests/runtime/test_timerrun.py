@@ -14,7 +14,7 @@ import pytest
 from runit_provision.protocol.lastrun import last_run_from_bytes
 from runit_provision.protocol.timer import USEC, stamp_bytes, timer_state_from_bytes
 
-from ..conftest import our_tool
+from ..conftest import our_tool, require_c_runit
 from .processes import BASE_PATH, C_RUNSV, C_SV, SH, STUBBORN_CHILD, alive, \
     most_groups_at_once, read_bytes, stat_fields, status_record, wait_until, write_file
 
@@ -59,8 +59,7 @@ def write_schedule(service, when, persistent=False, jitter=0, time_limit=0):
 
 
 def start_runsv(processes, tmp_path, service):
-    if not os.path.exists(C_RUNSV):
-        pytest.skip("the C runit is not installed")
+    require_c_runit()
     env = {"PATH": "%s:%s" % (BASE_PATH, os.path.dirname(our_tool("timer-run")))}
     return processes.start([C_RUNSV, service], env=env, output=tmp_path / "runsv.out")
 

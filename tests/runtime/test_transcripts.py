@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import c_runit_version, has_c_runit, make_bin_dir
+from ..conftest import c_runit_version, make_bin_dir, wants_c_runit
 from .transcript import run_transcript
 
 HERE = Path(__file__).resolve().parent / "transcripts"
@@ -41,7 +41,7 @@ def transcripts(tmp_path_factory, request):
     """Every transcript's output for every installed implementation (ours alone under
     ``--ours-only``), run in parallel: ``{(script, impl): output}`` (an exception stands for a
     run that failed)."""
-    wants_c = has_c_runit() and not request.config.getoption("--ours-only")
+    wants_c = not request.config.getoption("--ours-only") and wants_c_runit()
     impls = ["ours"] + (["c"] if wants_c else [])
     root = tmp_path_factory.mktemp("transcripts")
     bins = {impl: make_bin_dir(root / ("bin-" + impl), impl) for impl in impls}

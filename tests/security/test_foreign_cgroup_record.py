@@ -10,6 +10,8 @@ import json
 
 import pytest
 
+from ..skips import missing
+
 pytestmark = pytest.mark.slow
 
 
@@ -17,13 +19,13 @@ def rows(sandbox):
     done = sandbox.tool("status", "--json", "--logs", "0")
     document = json.loads(done.stdout)
     if "cgroups_unavailable" in document:
-        pytest.skip("no cgroup v2 here: %s" % document["cgroups_unavailable"])
+        missing("a cgroup v2 hierarchy (%s)" % document["cgroups_unavailable"],
+                "mount cgroup2, as a systemd host does")
     return {row["service"]: row for row in document["services"]}
 
 
+@pytest.mark.not_applicable(impl="c", reason="our runtime's records")
 def test_a_users_record_naming_roots_or_another_users_cgroup_shows_nothing_of_theirs(sandbox):
-    if sandbox.impl != "ours":
-        pytest.skip("our runtime's records")
     sandbox.up()
     before = rows(sandbox)
     root_cgroup = before["rootsvc"]["cgroup"]["path"]
@@ -46,11 +48,10 @@ def test_a_users_record_naming_roots_or_another_users_cgroup_shows_nothing_of_th
                                          "runit_service_tasks", "runit_service_memory"))]
 
 
+@pytest.mark.not_applicable(impl="c", reason="our runtime's records")
 def test_a_user_reading_their_own_service_sees_its_cgroup(sandbox):
     """Run by the user, who may not read root's record of their tree: their own record is
     read as it is — they read with no more privilege than wrote it."""
-    if sandbox.impl != "ours":
-        pytest.skip("our runtime's records")
     sandbox.up()
     rows(sandbox)  # skips without cgroup v2
     done = sandbox.tool("status", "apprun1/web1", "--json", "--logs", "0", user="apprun1")

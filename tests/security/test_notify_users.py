@@ -115,13 +115,12 @@ def event_fifos(side):
     return found
 
 
+@pytest.mark.not_applicable(impl="c", reason="supervise/event/ is our runsv's")
 @pytest.mark.parametrize("waiter", ["apprun1", "root"])
 def test_sv_waits_on_a_fifo_in_a_users_tree(sandbox, waiter):
     """``sv -w start`` of web1 (it waits for READY=1): apprun1's sv in its own tree, or
     root's, waits on a FIFO in web1's supervise/event/ that apprun1's runsv writes to — root's
     given to apprun1 — and ends when web1 is ready, leaving nothing behind."""
-    if sandbox.impl != "ours":
-        pytest.skip("supervise/event/ is our runsv's")
     gate, web1 = gated_web1(sandbox)
     user = None if waiter == "root" else "apprun1"
     with waiting(sandbox.ns.argv([OUR_BIN / "sv", "-w", "30", "start", web1], user=user),

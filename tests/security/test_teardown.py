@@ -87,14 +87,14 @@ def test_n1_a_pipe_held_outside_and_a_logger_killed_in_the_teardown_bound_nothin
 
 
 # -- N9: a stopped logger ---------------------------------------------------------------------------
+@pytest.mark.not_applicable(impl="c", stopped="tree", reason="the C runit's logger is an "
+                            "svlogd of its own: the 'logger' case is it")
 @pytest.mark.parametrize("stopped", ["logger", "tree"])
 def test_n9_a_logger_the_user_stopped_still_restarts_when_root_asks(sandbox, stopped):
     """apprun1 SIGSTOPs the process that logs their tree's output (``runsvdir-apprun1/log``'s
     pid: the C svlogd; ours, root's stand-in, which is not theirs to stop) or their tree itself
     (ours: that logger runs in it); root's ``sv -w 7 restart`` of that logger still works —
     runsv sends TERM with CONT."""
-    if stopped == "tree" and sandbox.impl == "c":
-        pytest.skip("the C runit's logger is an svlogd of its own: the 'logger' case is it")
     sandbox.up()
     talker = add_talker(sandbox)
     tree = sandbox.sv_dir / "runsvdir-apprun1"

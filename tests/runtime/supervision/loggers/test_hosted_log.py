@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from ....conftest import C_RUNIT, has_c_runit, our_tool, require_c_runit
+from ....conftest import C_RUNIT, our_tool, require_c_runit, wants_c_runit
 from ...processes import (
     BASE_PATH, SH, children_of, cmdline, logger_host_of, make_service, pipe_keepers_of,
     running_pid, status_record, voluntary_switches, wait_until)
@@ -91,7 +91,7 @@ def test_a_canonical_logger_runs_inside_the_tree(tree):
     assert sorted(children_of(runsvdir.pid)) == sorted([running_pid(service), host] + keepers)
     assert cmdline(host) == ["svlogd", "-s", "(loggers of runsvdir %s)" % svdir]
     assert status_record(service / "log").pid == host
-    tools = [our_tool("sv")] + ([C_RUNIT["sv"]] if has_c_runit() else [])
+    tools = [our_tool("sv")] + ([C_RUNIT["sv"]] if wants_c_runit() else [])
     for tool in tools:
         out = sv("status", "web", svdir=svdir, tool=tool)
         assert out.returncode == 0 and "; run: log: (pid %d) " % host in out.stdout, out

@@ -79,10 +79,11 @@ class UserTree:
                        check=True)
         return web
 
-    def start(self, env=None):
+    def start(self, env=None, prefix=()):
         environ = {"PATH": "%s:%s" % (OUR_BIN, BASE_PATH)}
         environ.update(env or {})
-        self.proc = subprocess.Popen([our_tool("runsvdir"), str(self.svdir)], env=environ,
+        self.proc = subprocess.Popen(list(prefix) + [our_tool("runsvdir"), str(self.svdir)],
+                                     env=environ,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         return self.proc
