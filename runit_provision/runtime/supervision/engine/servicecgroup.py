@@ -4,8 +4,9 @@ main process ended before the service counts as down (docs/resources.md).
 The service directory's ``cgroup`` file (protocol/cgroupfs.Spec) says what a stop ends and
 which limits the cgroup gets; it is read at each start, as an apply may change it. With
 ``stop=group`` (the default, systemd's ``KillMode=control-group``), when the main process
-ends, the processes left in its cgroup get TERM and CONT, then KILL after ``GRACE_SECONDS``,
-and the side hears of the main process's end only once the cgroup is empty — ``./finish``,
+ends, the processes left in its cgroup and below it (a user's tree divides the cgroup it is
+handed) get TERM and CONT, then KILL after ``GRACE_SECONDS``, and the side hears of the main
+process's end only once that whole subtree is empty — ``./finish``,
 the down status and a restart come after. ``stop=main`` is runit's: the rest live on, and
 ``status`` says so (a process adopted after the tree's own restart is in the cgroup too: what
 is there at a start is left alone).
@@ -94,7 +95,7 @@ class ServiceCgroup:
         the ``cgroup`` file: an apply may have changed it while the service ran."""
         if dir_fd is not None:
             self.spec = self.read_spec(dir_fd)
-        if self.spec.stop != "group" or not self.cgroups.procs(self.path):
+        if self.spec.stop != "group" or not self.cgroups.is_populated(self.path):
             then()
             return
         self.cgroups.signal_all(self.path, (signal.SIGTERM, signal.SIGCONT))
@@ -104,7 +105,7 @@ class ServiceCgroup:
 
         def look():
             self._ending = None
-            if not self.cgroups.procs(self.path):
+            if not self.cgroups.is_populated(self.path):
                 then()
                 return
             now = clock()
