@@ -312,8 +312,8 @@ class Usage:
     figure an int or None when unknown — ``memory``, ``memory_peak``, ``tasks`` (now),
     ``memory_max``, ``memory_high``, ``tasks_max`` (None too when unlimited: ``max``),
     ``oom_kills`` (memory.events' ``oom_kill``), ``cpu_usec`` (cpu.stat's ``usage_usec``) —
-    and ``procs``: the pids in its ``cgroup.procs`` and those below it (None: unknown); ``unreadable``: why none of
-    it could be read (its record is not one), else None."""
+    and ``procs``: the pids in its ``cgroup.procs`` and those below it (None: unknown);
+    ``unreadable``: why none of it could be read (its record is not one), else None."""
 
     __slots__ = ("path", "memory", "memory_peak", "memory_max", "memory_high", "tasks",
                  "tasks_max", "oom_kills", "cpu_usec", "procs", "unreadable")

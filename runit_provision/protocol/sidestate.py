@@ -59,8 +59,9 @@ def disowned_pid(status, supervise_uid, uid_of):
     >>> disowned_pid(running, 0, lambda pid: 0)
     "supervise/status: pid 4294967295 is beyond the kernel's limit (4194304): not believed"
     >>> mine = running._replace(pid=4242)
-    >>> disowned_pid(mine, 1001, lambda pid: 0), disowned_pid(mine, 1001, lambda pid: 1001)
-    ("supervise/status: pid 4242 is uid 0's, not uid 1001's (its supervise/'s owner): not believed", None)
+    >>> disowned_pid(mine, 1001, lambda pid: 0)
+    "supervise/status: pid 4242 is uid 0's, not uid 1001's (its supervise/'s owner): not believed"
+    >>> disowned_pid(mine, 1001, lambda pid: 1001)
     >>> disowned_pid(mine, 0, lambda pid: 1001)  # root's tree runs services as anyone
     """
     if status is None or not status.pid:

@@ -30,7 +30,8 @@ def test_apply_refuses_a_root_services_writable_path_a_user_may_replace(sandbox)
     sandbox.services["rootsvc"]["sandbox"] = dict(STRICT, read_write_paths=[str(drop)])
     report = sandbox.apply(check=False)
     assert report["exit"] != 0
-    assert "data.yaml:" in report["msg"] and "services.rootsvc.sandbox.read_write_paths[0]: " in report["msg"], report
+    assert "data.yaml:" in report["msg"], report
+    assert "services.rootsvc.sandbox.read_write_paths[0]: " in report["msg"], report
     assert "a user may replace: %s" % drop in report["msg"], report["msg"]
     assert "uid %d's" % sandbox.ns.users["apprun1"] in report["msg"], report["msg"]
     assert not (sandbox.sv_dir / "rootsvc").exists()  # nothing applied

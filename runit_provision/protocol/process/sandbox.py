@@ -103,7 +103,8 @@ def private_tmp_hides(path):
 def replaceable_by(directory, entry, uids=(0,), gids=(0,)):
     """Why someone other than root may replace ``entry`` — the lstat of one component of a
     path, None when missing — in ``directory`` (its directory's stat); None when only root
-    may (or the ``uids`` and ``gids`` trusted as root: under ``--root``, whoever staged it). A root service's writable path is bound where it leads at each start: a component a
+    may (or the ``uids`` and ``gids`` trusted as root: under ``--root``, whoever staged it).
+    A root service's writable path is bound where it leads at each start: a component a
     user may replace (with a link to /etc) would point the service's writes anywhere. The
     rule ``plan`` (host/sandboxpaths.py) and ``sandbox-run`` both walk a path by, one step
     at a time; the path's last directory itself may be anyone's: its owner cannot replace it.
