@@ -237,11 +237,11 @@ class Cgroups:
         finally:
             os.close(fd)
 
-    def signal_all(self, path, signums, but=()):
-        """Send each of ``signums`` to every process in ``path`` and below but ``but``; how
-        many got them."""
+    def signal_all(self, path, signums, but=(), below=True):
+        """Send each of ``signums`` to every process in ``path`` and below (``below`` False:
+        in ``path`` alone) but ``but``; how many got them."""
         count = 0
-        for pid in self.subtree_procs(path):
+        for pid in (self.subtree_procs(path) if below else self.procs(path)):
             if pid in but:
                 continue
             for signum in signums:
@@ -253,13 +253,16 @@ class Cgroups:
                 count += 1
         return count
 
-    def kill_all(self, path):
+    def kill_all(self, path, below=True):
         """KILL every process in ``path`` and below: ``cgroup.kill`` where the kernel has it
-        (the whole subtree at once, a fork meanwhile too), else each process the walk finds."""
+        (the whole subtree at once, a fork meanwhile too), else each process the walk finds;
+        ``below`` False: those in ``path`` alone."""
         try:
+            if not below:
+                raise FileNotFoundError(errno.ENOENT, "not the subtree")
             _write(self.fs(path) + "/cgroup.kill", "1")
         except FileNotFoundError:
-            self.signal_all(path, (signal.SIGKILL,))
+            self.signal_all(path, (signal.SIGKILL,), below=below)
 
     def remove(self, path):
         """Remove ``path`` and the cgroups below it (a user's tree divides its own) where no
