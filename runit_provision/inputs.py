@@ -15,11 +15,11 @@ from .hiera import load
 from .schema import read_config
 from .schema.accounts import check_accounts_exist
 from .schema.resources import check_controllers, resources_written
-from .schema.sandbox import check_user_namespaces
+from .schema.sandbox import check_user_namespaces, check_writable_paths
 
 
 def config_of(hiera=None, data=None, facts=None, passwd=None, group=None, root=None,
-              accounts_must_exist=False, cgroup=None, userns=None):
+              accounts_must_exist=False, cgroup=None, userns=None, writable=None):
     """``(config, accounts)`` of the data (a ``hiera.yaml``, or one data file), the facts
     (None: the host's) and the accounts (``databases_for``'s rule); with
     ``accounts_must_exist`` (plan, apply, restart…, verify of the accounts' own host) a login
@@ -29,7 +29,9 @@ def config_of(hiera=None, data=None, facts=None, passwd=None, group=None, root=N
     the host's ``(mount, controllers)`` (``host.cgroup.cgroup_hierarchy``): a ``resources``
     key whose controller the host lacks is a DataError too (``schema/resources.py``).
     ``userns``: called for why the host refuses a user namespace (None: it does not,
-    ``host.userns.user_namespaces_refused``): then a user's sandboxed service is one too."""
+    ``host.userns.user_namespaces_refused``): then a user's sandboxed service is one too.
+    ``writable``: called with each writable sandbox path of a root service for why a user
+    may replace it (``host.sandboxpaths``): such a path is a DataError too."""
     resolved = load(hiera=hiera, data=data, facts=facts)
     found, origins = resolved.runit_data()
     databases = databases_for(passwd, group, root)
@@ -43,6 +45,8 @@ def config_of(hiera=None, data=None, facts=None, passwd=None, group=None, root=N
     refused = userns() if userns is not None and config is not None else None
     if refused is not None:
         check_user_namespaces(problems, found, refused)
+    if writable is not None and config is not None:
+        check_writable_paths(problems, found, writable)
     problems.raise_if_any()
     return config, accounts
 

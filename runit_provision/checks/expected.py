@@ -625,8 +625,9 @@ def side_problems(label, side_dir, side, snapshot, verdict):
     what sv would say of it."""
     if not side.is_supervised:
         return ["%s: not running: not supervised: %s" % (label, side.error)]
-    if side.status is None:
-        return ["%s: state unknown: %s" % (label, side.error)]
+    if side.status is None or side.unknown is not None:
+        return ["%s: state unknown: %s" % (label, side.error if side.status is None
+                                                   else side.unknown)]
     from ..protocol.status import status_line
     return ["%s: %s: %s" % (label, verdict.word, status_line(
         side_dir, side.status, int(snapshot.now or 0), side.is_normally_up))]

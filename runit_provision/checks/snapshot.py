@@ -26,7 +26,7 @@ from ..protocol.cgroupfs import CONTROLLER_OF
 from ..protocol.errstr import error_str
 from ..protocol.layout import LOG_DIR, READINESS, SUPERVISE_DIR, path_in
 from ..protocol.probe import NOT_RUNNING
-from ..protocol.sidestate import LAST_RUN_FILE, SideState
+from ..protocol.sidestate import LAST_RUN_FILE, SideState, disowned_pid
 from ..protocol.tally import TALLY_FILE
 from ..protocol.status import Status, status_from_bytes
 from .svstatus import parts_from_sv_line
@@ -503,6 +503,9 @@ class Snapshot:
             _resolve_from_sv(self, line, name, path)
         now_ns = int(self.now) * 1_000_000_000 if self.now is not None else 0
         for side in self.sides.values():
+            if side.unknown is None:  # status's rule: a pid not the side's is not believed
+                side.unknown = disowned_pid(side.status, side.supervise_uid,
+                                            lambda pid, side=side: side.process_uid)
             unreadable = []
             side.readiness = _unless(_readiness_of(side), READINESS_FILE, unreadable)
             side.tally = _unless(_tally_of(side), TALLY_FILE, unreadable)

@@ -100,7 +100,11 @@ def run_job(args, check):
     command = "plan" if check else "apply"
     try:
         # plan refuses as apply does: its exit code answers "would apply converge here?"
-        config, _ = inputs_from_args(args, accounts_must_exist=True, **kernel_questions(args))
+        from ..host.sandboxpaths import replaceable_question
+
+        config, _ = inputs_from_args(args, accounts_must_exist=True,
+                                     writable=replaceable_question(args.root),
+                                     **kernel_questions(args))
         only = labels_named(config, names_chosen(args))
         from ..render import render
 

@@ -35,16 +35,18 @@ def config_from_args(args):
     return inputs_from_args(args)[0]
 
 
-def inputs_from_args(args, accounts_must_exist=False, cgroup=None, userns=None):
+def inputs_from_args(args, accounts_must_exist=False, cgroup=None, userns=None,
+                     writable=None):
     """``(config, accounts)`` of the command line (``inputs.config_of``: with
     ``accounts_must_exist``, an account the data names and the accounts lack is a DataError
     at its file:line:col; with ``cgroup``, a limit the host's controllers cannot honour;
-    with ``userns``, a user's sandbox the host's kernel refuses)."""
+    with ``userns``, a user's sandbox the host's kernel refuses; with ``writable``, a root
+    service's writable sandbox path a user may replace)."""
     from ..inputs import config_of
 
     return config_of(hiera=args.hiera, data=args.data, facts=args.facts, passwd=args.passwd,
                      group=args.group, root=args.root, accounts_must_exist=accounts_must_exist,
-                     cgroup=cgroup, userns=userns)
+                     cgroup=cgroup, userns=userns, writable=writable)
 
 
 class Unread:

@@ -8,14 +8,16 @@ service, the one root's tree handed the user's tree, as root's own record of
 ``runsvdir-LOGIN`` says — reached from the mount's descriptor one directory at a time
 (``FsReader``); a record naming anything else (root's, another user's) costs its row. Each
 file there is read the same way; one that is not there is a figure unknown (its controller
-is not enabled), not an error.
+is not enabled), not an error. Its processes are those of the whole subtree (a user's tree
+divides its cgroup), walked as a stop walks it (protocol/cgroupfs.subtree_pids).
 """
 
 import os
 
 from ..errors import ApplyError, UnsafePathError
 from ..protocol.cgroupfs import (RECORD, RECORD_MAX, ROOT_CGROUP, USAGE_FILES, Usage,
-                                 cgroup2_mount, path_from_record, usage_from_files)
+                                 cgroup2_mount, path_from_record, subtree_pids,
+                                 usage_from_files)
 from ..protocol.layout import SUPERVISE_DIR
 from .fsread import FsReader
 
@@ -80,7 +82,13 @@ class CgroupReader:
             found = self._fs.lookup(path, USAGE_FILES, read=USAGE_FILES)
         except (OSError, UnsafePathError, ApplyError):  # gone since (removed once empty), or not reached
             return None
-        return usage_from_files(path, {name: content for name, (_, content) in found.items()})
+        usage = usage_from_files(path, {name: content for name, (_, content) in found.items()})
+        if usage.procs is not None:  # a stop ends the whole subtree: the views count it all
+            try:
+                usage.procs = tuple(subtree_pids(self._fs.dir_fd(path)))
+            except (OSError, UnsafePathError, ApplyError):
+                pass  # gone meanwhile: the top's own, as read
+        return usage
 
     def tree_top(self, fs, tree_side_path):
         """The cgroup a user's tree was handed: what root's tree recorded of the service

@@ -16,7 +16,7 @@ from ..errors import ProbeError, UnsafePathError
 from ..protocol.layout import (BACKOFF_STATE, LAST_RUN, ONESHOT, READINESS, SCHEDULE,
                                SUPERVISE_DIR, TIMER_STATE_FILE)
 from ..protocol.probe import is_normally_up, is_supervised_despite, read_status_at, unknown_of
-from ..protocol.sidestate import LAST_RUN_FILE, SideState
+from ..protocol.sidestate import LAST_RUN_FILE, SideState, disowned_pid
 from ..protocol.status import State
 from ..protocol.tally import TALLY, TALLY_FILE, account_of, tally_read_at
 from .owed import owed_from_text
@@ -52,7 +52,8 @@ def probe_side(fs, path):
 
     Not supervised, as sv says: no ``supervise/``, an ``ok`` without a reader (ENXIO) or
     without a name. Anything else that fails leaves the state ``unknown`` (a side whose
-    owner made ``status`` a FIFO or ``ok`` a file may run or not): a restart it needs is
+    owner made ``status`` a FIFO or ``ok`` a file may run or not, or whose status names a
+    process not its own: ``protocol.sidestate.disowned_pid``): a restart it needs is
     owed until it can be told (planner/services.py) — and one this process may not read
     (``status`` run by a user, on root's tree) says so, and whose it is (``not_readable``)."""
     try:
@@ -64,12 +65,23 @@ def probe_side(fs, path):
     except (OSError, UnsafePathError) as exc:
         return SideState(unknown="%s/ not reached safely: %s" % (SUPERVISE_DIR, _why(exc)))
     try:
-        return SideState(True, read_status_at(supervise))
+        status = read_status_at(supervise)
+        return SideState(True, status, unknown=disowned_pid(
+            status, os.fstat(supervise).st_uid, process_uid))
     except ProbeError as exc:
         unknown = unknown_of(exc)
         if unknown is None:
             return NOT_SUPERVISED
         return SideState(is_supervised_despite(exc), error=exc, unknown=unknown)
+
+
+def process_uid(pid):
+    """The owner of process ``pid`` (its ``/proc`` directory's, as verify's probe reads it),
+    None when there is none."""
+    try:
+        return os.stat("/proc/%d" % pid).st_uid
+    except OSError:
+        return None
 
 
 def not_readable(fs, path):

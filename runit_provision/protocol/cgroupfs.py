@@ -4,8 +4,21 @@ own files read (docs/resources.md).
 One home for the names both sides need: the generator renders ``resources`` into the words of
 ``runit-cgroup enter`` (``FILE=VALUE``), the runtime writes exactly those files, and ``status``,
 ``metrics`` and ``verify`` read them back. Values here are already checked (schema/): memory
-in bytes, ``cpu_quota`` in percent of one CPU. Stdlib only, pure.
+in bytes, ``cpu_quota`` in percent of one CPU. Stdlib only, pure but for the subtree's walk.
+
+A service's processes can be anywhere in its cgroup's subtree (a user divides the cgroup root's
+tree hands it; any service may), so a stop waits on and signals the whole subtree and the
+views count it: "empty" is the kernel's word for the whole subtree (``populated`` in
+``cgroup.events``), the pids take a walk. The runtime's stop (runtime/unix/cgroup.py, under
+our runsv and ``runsv-cgroup end``) and the views (host/cgroupread.py) read with the same two
+functions, ``is_populated`` and ``subtree_pids``. The walk keeps no frame per level and one
+descriptor open, and looks at no more than CGROUPS_MAX cgroups and PIDS_MAX pids (root bounds
+what a user makes; a root service's subtree is root's own); each file opened refuses links
+and never blocks, and is read up to a bound.
 """
+
+import os
+from collections import deque
 
 RESOURCE_KEYS = ("memory_max", "memory_high", "tasks_max", "cpu_quota", "cpu_weight",
                  "io_weight")
@@ -299,8 +312,8 @@ class Usage:
     figure an int or None when unknown — ``memory``, ``memory_peak``, ``tasks`` (now),
     ``memory_max``, ``memory_high``, ``tasks_max`` (None too when unlimited: ``max``),
     ``oom_kills`` (memory.events' ``oom_kill``), ``cpu_usec`` (cpu.stat's ``usage_usec``) —
-    and ``procs``: the pids in ``cgroup.procs`` (None: unknown); ``unreadable``: why none of
-    it could be read (its record is not one), else None."""
+    and ``procs``: the pids in its ``cgroup.procs`` and those below it (None: unknown);
+    ``unreadable``: why none of it could be read (its record is not one), else None."""
 
     __slots__ = ("path", "memory", "memory_peak", "memory_max", "memory_high", "tasks",
                  "tasks_max", "oom_kills", "cpu_usec", "procs", "unreadable")
@@ -379,3 +392,81 @@ def setting_read_back(name, value, found):
     if name in ("memory.max", "memory.high") and value.isdigit() and first.isdigit():
         return 0 <= int(value) - int(first) < 65536 and int(first) % 4096 == 0
     return False
+
+
+# -- the subtree, read from a descriptor ---------------------------------------------------
+# The most cgroups a walk looks at: a delegated cgroup's descendants (root's bound) and itself.
+CGROUPS_MAX = 4097
+PIDS_MAX = 65536  # the most pids a walk gathers (a count beyond is at least this)
+_READ_MAX = 1 << 20  # of one cgroup.procs (a pid and its newline: at most 8 bytes)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def is_populated(top_fd):
+    """Whether a process is in the cgroup open at ``top_fd`` or below, as its
+    ``cgroup.events`` says; None when it says nothing (no such file: the hierarchy's root, or
+    a stand-in for cgroupfs) — the caller then walks (``subtree_pids``)."""
+    text = _read(top_fd, "cgroup.events", 4096)
+    if text is None:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "populated":
+            return value.strip() != "0"
+    return None
+
+
+def subtree_pids(top_fd):
+    """The pids in the cgroup open at ``top_fd`` and in every cgroup below it, the top's
+    first (breadth first). A cgroup gone or not readable meanwhile is passed over."""
+    pids, seen = [], 1
+    pending = deque([""])  # paths relative to the top, each one of a cgroup still to read
+    while pending and len(pids) < PIDS_MAX:
+        here = pending.popleft()
+        try:
+            fd = os.open(here or ".", _DIR_FLAGS, dir_fd=top_fd)
+        except OSError:
+            continue
+        try:
+            text = _read(fd, "cgroup.procs", _READ_MAX) or ""
+            pids.extend(int(word) for word in text.split()[:PIDS_MAX - len(pids)]
+                        if word.isdigit())
+            if seen < CGROUPS_MAX:
+                for name in _directories_in(fd):
+                    if seen >= CGROUPS_MAX:
+                        break
+                    seen += 1
+                    pending.append(here + "/" + name if here else name)
+        finally:
+            os.close(fd)
+    return pids
+
+
+def _directories_in(fd):
+    try:
+        with os.scandir(fd) as entries:
+            return [entry.name for entry in entries if entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def _read(dir_fd, name, limit):
+    """Up to ``limit`` bytes of regular file ``name`` in ``dir_fd`` as text; None without one."""
+    try:
+        fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        chunks, left = [], limit
+        while left > 0:
+            chunk = os.read(fd, min(left, 65536))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks).decode("ascii", "replace")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)

@@ -9,6 +9,7 @@ never imports it.
 
 import enum
 
+from .bounds import PID_MAX
 from .layout import LAST_RUN, SUPERVISE_DIR
 
 _NS = 1_000_000_000
@@ -43,6 +44,39 @@ class Condition(str, enum.Enum):
 _OF_STATE = (Condition.DOWN, Condition.RUN, Condition.FINISH)  # protocol.status.State's order
 LAST_RUN_FILE = SUPERVISE_DIR + "/" + LAST_RUN  # a one-shot's record, as ``unreadable`` names it
 
+
+
+def disowned_pid(status, supervise_uid, uid_of):
+    """Why the pid ``status`` shows is not believed to be the side's (None: it is) — the one
+    rule ``status``, ``metrics``, the fact and ``verify`` take, so a status a user writes
+    never shows another's process as their service running: a pid beyond the kernel's limit;
+    and on a side whose ``supervise/`` is ``supervise_uid``'s, a user's (whose tree writes
+    its own status, and runs as them), a pid that is no process of theirs — root's, another
+    user's, none. ``uid_of(pid)``: the owner of that process, None when there is none.
+
+    >>> from .status import Status, State
+    >>> running = Status(0, 0, 4294967295, False, "u", False, State.RUN)
+    >>> disowned_pid(running, 0, lambda pid: 0)
+    "supervise/status: pid 4294967295 is beyond the kernel's limit (4194304): not believed"
+    >>> mine = running._replace(pid=4242)
+    >>> disowned_pid(mine, 1001, lambda pid: 0)
+    "supervise/status: pid 4242 is uid 0's, not uid 1001's (its supervise/'s owner): not believed"
+    >>> disowned_pid(mine, 1001, lambda pid: 1001)
+    >>> disowned_pid(mine, 0, lambda pid: 1001)  # root's tree runs services as anyone
+    """
+    if status is None or not status.pid:
+        return None
+    if status.pid > PID_MAX:
+        return "%s/status: pid %d is beyond the kernel's limit (%d): not believed" % (
+            SUPERVISE_DIR, status.pid, PID_MAX)
+    if supervise_uid in (None, 0) or status.state == 0:
+        return None
+    owner = uid_of(status.pid)
+    if owner == supervise_uid:
+        return None
+    return "%s/status: pid %d is %s, not uid %d's (its %s/'s owner): not believed" % (
+        SUPERVISE_DIR, status.pid, "no process" if owner is None else "uid %d's" % owner,
+        supervise_uid, SUPERVISE_DIR)
 
 
 class SideState:

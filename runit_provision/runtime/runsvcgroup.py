@@ -83,7 +83,7 @@ def main(argv=None):
             return 0
         service.spec = service.read_spec(dir_fd)
         ended = []
-        service.main_ended(lambda: ended.append(loop.stop()))
+        service.main_ended(lambda: ended.append(loop.stop()), dir_fd)
         if not ended:
             loop.run()
         return 0

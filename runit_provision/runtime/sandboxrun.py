@@ -18,6 +18,9 @@ service's sandbox, systemd's hardening settings applied between fork and exec (d
 7. no_new_privs PR_SET_NO_NEW_PRIVS
 8. exec         PATH search on the original environment, as chpst's
 
+Why one module: its steps are one process's, between fork and exec, each needing the one
+before (mounts the namespace; the user switch ends their privilege); the pure plan is apart.
+
 Every module is imported before the first mount: the sandbox may hide the interpreter's own
 files (``protect_home`` with a Python under /root). Not root: a user namespace is made first
 (the caller's uid and gid mapped to themselves), so a user's tree gets the same sandbox; ``-u``
@@ -38,7 +41,8 @@ import sys
 
 from ..errors import FatalError
 from ..protocol.process.sandbox import (CAPABILITIES, SPEC_MAX, TMP_PATHS, capability_number,
-                                        dropped_capabilities, path_from_word, spec_from_bytes)
+                                        dropped_capabilities, open_unreplaceable,
+                                        path_from_word, spec_from_bytes)
 from .unix.diag import fatal, with_errstr, write_bytes
 from .unix.environ import original_environ
 from .unix.libc import errno_error, libc
@@ -321,7 +325,7 @@ def run_sandboxed(sandbox, user):
         _step("unable to make the namespaces", _unshare, namespaces)
     if mounts:
         _step("unable to make the mounts private", _mount, None, "/", None, MS_REC | MS_SLAVE)
-        apply_mounts(mounts)
+        apply_mounts(mounts, guarded=privileged)
     if sandbox.private_network:
         _step("unable to bring up lo", loopback_up)
     if kept is not None:
@@ -357,13 +361,18 @@ def enter_user_namespace():
             os.close(fd)
 
 
-def apply_mounts(mounts):
-    """Each path's mount, parents first; then the read-only remounts."""
-    mounts = _resolved(mounts)
+def apply_mounts(mounts, guarded=False):
+    """Each path's mount, parents first; then the read-only remounts. ``guarded`` (root): a
+    writable path is walked by ``open_unreplaceable`` and bound from the descriptor that walk
+    opened — never through a link or a directory a user planted since the plan."""
+    mounts = _resolved(mounts, guarded)
     staged = []  # (descriptor of the target, what is bound there) once the scratch is up
     try:
         for mount in mounts:
-            _mount_one(mount, staged)
+            if guarded and mount.kind == Kind.READ_WRITE:
+                _unreplaceable(mount, bind=True)
+            else:
+                _mount_one(mount, staged)
         if staged:
             _bind_staged(staged)
     finally:
@@ -382,16 +391,45 @@ def apply_mounts(mounts):
             raise FatalError(with_errstr("unable to remount read-only: %s" % point, exc)) from exc
 
 
-def _resolved(mounts):
+def _resolved(mounts, guarded=False):
     """The mounts at their real paths (a named path may be a symbolic link, and the mount
-    table names where it leads); the one path reached twice keeps the more restrictive."""
+    table names where it leads); the one path reached twice keeps the more restrictive.
+    ``guarded``: a writable path is resolved by ``open_unreplaceable`` alone."""
     chosen = {}
     for mount in mounts:
-        path = os.path.realpath(mount.path) if os.path.lexists(mount.path) else mount.path
+        path = (_unreplaceable(mount) if guarded and mount.kind == Kind.READ_WRITE
+                else os.path.realpath(mount.path) if os.path.lexists(mount.path) else mount.path)
+        if path is None:
+            continue  # may be missing, and is
         held = chosen.get(path)
         if held is None or mount.kind.wins(held.kind):
             chosen[path] = Mount(path, mount.kind, mount.required)
     return sorted(chosen.values(), key=lambda mount: _depth_key(mount.path))
+
+
+def _unreplaceable(mount, bind=False):
+    """The real path of writable ``mount`` (None: it may be missing, and is); with ``bind``,
+    bound onto itself from the descriptor the walk opened. FatalError when a user may replace
+    a component of it, or a required one is missing."""
+    what = "unable to mount %s: %s" % (mount.kind.value, mount.path)
+    try:
+        fd, real = open_unreplaceable(None, mount.path)
+    except ValueError as exc:
+        raise FatalError("%s: %s" % (what, exc)) from exc
+    except FileNotFoundError as exc:
+        if mount.required:
+            raise FatalError(with_errstr("unable to find %s path: %s" % (
+                mount.kind.value, mount.path), exc)) from exc
+        return None
+    except OSError as exc:
+        raise FatalError(with_errstr(what, exc)) from exc
+    try:
+        if bind and real != "/":
+            here = "/proc/self/fd/%d" % fd
+            _step(what, _mount, here, here, None, MS_BIND | MS_REC)
+    finally:
+        os.close(fd)
+    return real
 
 
 def _mount_one(mount, staged):

@@ -1,6 +1,6 @@
 """schema: where the data writes a service's keys, as written (before ``defaults`` are merged)
 — the places a question of the host names its problems at (``resources.check_controllers``,
-``sandbox.check_user_namespaces``)."""
+``sandbox.check_user_namespaces``, ``sandbox.check_writable_paths``)."""
 
 
 def places(data):

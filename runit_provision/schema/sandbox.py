@@ -82,6 +82,26 @@ def check_user_namespaces(problems, data, refused):
                            "(docs/sandbox.md)" % refused)
 
 
+def check_writable_paths(problems, data, replaceable):
+    """A problem at each ``read_write_paths`` item of a root service (its own sandbox, or
+    ``defaults``') that ``replaceable(path)`` says a user may replace (``host/sandboxpaths``):
+    sandbox-run, as root, would bind where a user's link leads. A user's service is sandboxed
+    as the user, and may write only what they may."""
+    for path, raw, login in places(data):
+        if path[0] not in ("defaults", "services") or login not in (None, "root"):
+            continue
+        sandbox = raw.get("sandbox")
+        items = sandbox.get("read_write_paths") if isinstance(sandbox, dict) else None
+        at = path + ("sandbox", "read_write_paths")
+        if not isinstance(items, list) or problems.has(at):
+            continue
+        for index, item in enumerate(items):
+            why = replaceable(item) if isinstance(item, str) and not problems.has(
+                at + (index,)) else None
+            if why is not None:
+                problems.add(at + (index,), why)
+
+
 def _word(read, path, value, words):
     if value is True:
         return "true"

@@ -65,6 +65,7 @@ def cg(tmp_path):
         path = cgroup(mount, name, files) if files is not None else BASE + "/" + name
         side = side_dir(tmp_path, name, (path + "\n").encode() if record is None else record)
         return reader.usage(fs, str(side))
+    usage.reader, usage.fs = reader, fs
     yield usage
     reader.close()
     fs.close()
@@ -139,6 +140,28 @@ def test_unknown_figures_are_not_said_and_one_process_outlives(cg):
         <= families
     assert not {"runit_service_memory_bytes", "runit_service_tasks",
                 "runit_service_oom_kills_total"} & families
+
+
+def test_a_users_tree_is_counted_in_its_whole_subtree(cg, tmp_path):
+    """``runsvdir-LOGIN``'s cgroup is the user's to divide: its top holds no process, its
+    tree's are below it — every one counted, and once the tree is gone, every one outlives."""
+    usage = cg("runsvdir-nobody", BARE)  # created first: its directory, then the user's
+    top = tmp_path / "cgroup2" / BASE.lstrip("/") / "runsvdir-nobody"
+    (top / "cgroup.procs").write_text("")
+    for below, pids in (("supervise", "50\n"), ("web", "51\n"), ("web/hid/deeper", "52\n53\n")):
+        (top / below).mkdir(parents=True)
+        (top / below / "cgroup.procs").write_text(pids)
+    (top / "planted").symlink_to(tmp_path)  # a link is no cgroup: never followed
+    usage = cg.reader.usage(cg.fs, str(tmp_path / "sv" / "runsvdir-nobody"))
+    assert sorted(usage.procs) == [50, 51, 52, 53]
+    running = ServiceStatus("runsvdir-nobody", "/etc/sv/runsvdir-nobody", None, True,
+                            made_side("run", 50, 100), None, cgroup=usage)
+    ended = ServiceStatus("runsvdir-nobody", "/etc/sv/runsvdir-nobody", None, True,
+                          made_side("down", 0, 5, "down"), None, cgroup=usage)
+    (_, (found,), _), (table, (gone,), _) = views([running]), views([ended])
+    assert (found["cgroup"]["processes"], found["cgroup"]["outliving"]) == (4, 0)
+    assert (gone["cgroup"]["processes"], gone["cgroup"]["outliving"]) == (4, 4)
+    assert "  4 processes outlive the main process" in table.splitlines()
 
 
 def test_memory_without_a_limit_nor_a_peak(cg):

@@ -9,6 +9,7 @@ starts it, wherever pytest itself runs: it makes its own subtree,
 another cgroup divides that one, moving every process of it into its ``supervise`` leaf).
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -165,6 +166,27 @@ def test_what_a_one_shots_run_leaves_behind_ends_with_it(cgtree, tmp_path):
     assert b"exit=0" in (service / "supervise" / "last-run").read_bytes()
 
 
+def run_hiding_below(mount, pidfile, trap=""):
+    """A ``./run`` whose child makes a cgroup below the service's, moves in, leaves the
+    session and says its pid (as a user's process may, in the cgroup handed to them)."""
+    return SH + (
+        "cg=%s$(sed -n 's/^0:://p' /proc/self/cgroup)\nmkdir \"$cg/hid\" \"$cg/hid/deeper\"\n"
+        "setsid sh -c '%s echo $$ >\"$1/hid/deeper/cgroup.procs\"; echo $$ >%s; "
+        "exec sleep 1000' sh \"$cg\" </dev/null >/dev/null 2>&1 &\n"
+        "exec sleep 1001\n" % (mount, trap, pidfile))
+
+
+def test_a_stop_ends_what_hides_in_a_cgroup_below_the_services(cgtree, tmp_path):
+    svdir, start, base = cgtree
+    make_service(svdir, "hider", run=run_hiding_below(_mount(), tmp_path / "child"))
+    start()
+    child = read_pid(tmp_path / "child")
+    assert cgroup_of(child).endswith("/hider/hid/deeper")
+    assert sv("-w", "20", "down", "hider", svdir=svdir).returncode == 0
+    assert not alive([child])  # gone by the time sv said down
+    assert "populated 0" in open(base + "/hider/cgroup.events").read().splitlines()
+
+
 @pytest.mark.skipif(os.environ.get("RUNIT_PROVISION_QUICK") == "1", reason="7 s grace")
 def test_a_rest_that_ignores_term_is_killed_after_the_grace(cgtree, tmp_path):
     svdir, start, _ = cgtree
@@ -248,41 +270,75 @@ def rendered_under_c_runit(tmp_path, services):
     return tmp_path / "service"
 
 
-def test_under_the_c_runsv_the_rendered_scripts_end_the_whole_service(tmp_path):
+@contextlib.contextmanager
+def c_runit_tree(tmp_path, svdir):
+    """The C runsvdir on ``svdir``, the C runit's tools first on its PATH and ours after (the
+    rendered scripts' runsv-cgroup): ``(env, base, left)`` — its env, the C tree's cgroup, and
+    a list of pids the test adds to, KILLed after. The C runsvs leave the cgroups behind
+    (nothing of theirs removes them): removed after, once empty."""
+    from runit_provision.runtime.unix.cgroup import Cgroups
     from ..conftest import C_RUNIT, OUR_BIN, require_c_runit
     from .processes import BASE_PATH, Group, end_tree
     require_c_runit()
     mount = _mount()
+    env = {"PATH": "%s:%s" % (BASE_PATH, OUR_BIN)}
+    tree = Group(in_the_root(mount) + [C_RUNIT["runsvdir"], svdir], env=env,
+                 output=tmp_path / "runsvdir.out")
+    base = OWN_ROOT + "/" + tree_leaf_name(str(tmp_path / "sv"))
+    left = []
+    try:
+        yield env, base, left
+    finally:
+        end_tree(tree.proc, tmp_path)
+        for pid in alive(left):
+            os.kill(pid, 9)
+    cgroups = Cgroups(mount, base, "/")
+    wait_until(lambda: cgroups.remove(base), what="the C tree's cgroups removed")
+
+
+def c_sv(env, *args):
+    from ..conftest import C_RUNIT
+    return subprocess.run([C_RUNIT["sv"]] + list(args), env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_under_the_c_runsv_the_rendered_scripts_end_the_whole_service(tmp_path):
     run = "      #!/bin/sh\n      setsid sh -c 'echo $$ >%s; exec sleep 1000' </dev/null " \
           ">/dev/null 2>&1 &\n      exec sleep 1001\n"
     svdir = rendered_under_c_runit(tmp_path, (
         "  daemon:\n    log: false\n    stop: group\n    run: |\n"
         + run % (tmp_path / "daemon-child") +
         "  classic:\n    log: false\n    run: |\n" + run % (tmp_path / "classic-child")))
-    env = {"PATH": "%s:%s" % (BASE_PATH, OUR_BIN)}  # the C runit's tools first
-    tree = Group(in_the_root(mount) + [C_RUNIT["runsvdir"], svdir], env=env,
-                 output=tmp_path / "runsvdir.out")
-    try:
+    with c_runit_tree(tmp_path, svdir) as (env, base, left):
         daemon, classic = (read_pid(tmp_path / name) for name in ("daemon-child",
                                                                   "classic-child"))
-        base = OWN_ROOT + "/" + tree_leaf_name(str(tmp_path / "sv"))
+        left.append(classic)
         assert cgroup_of(daemon) == base + "/daemon"
         assert cgroup_of(classic) == "/"  # asked for no cgroup: as the C runit runs it
         for name in ("daemon", "classic"):
-            done = subprocess.run([C_RUNIT["sv"], "-w", "20", "down", str(svdir / name)],
-                                  env=env, capture_output=True, text=True, timeout=60)
+            done = c_sv(env, "-w", "20", "down", str(svdir / name))
             assert done.returncode == 0, done
         assert not alive([daemon])  # gone before the C sv said down
         assert alive([classic])  # runit's own stop, the C runit's default
         assert (svdir / "daemon" / "supervise" / "cgroup").read_text() == base + "/daemon\n"
-    finally:
-        end_tree(tree.proc, tmp_path)
-        for pid in alive([locals().get("classic", 0)]):
-            os.kill(pid, 9)
-    # the C runsvs leave the cgroups behind (nothing of theirs removes them): the test does
-    from runit_provision.runtime.unix.cgroup import Cgroups
-    cgroups = Cgroups(mount, base, "/")
-    wait_until(lambda: cgroups.remove(base), what="the C tree's cgroups removed")
+
+
+def test_under_the_c_runsv_a_stop_ends_what_hides_below_and_waits_for_it(tmp_path):
+    """``runsv-cgroup end`` walks the service's subtree: a TERM-ignoring child moved below the
+    service's cgroup is killed after the grace, and the C sv's ``down`` waits for it."""
+    run = run_hiding_below(_mount(), tmp_path / "child", trap='trap "" TERM;')
+    svdir = rendered_under_c_runit(tmp_path, "  hider:\n    log: false\n    stop: group\n"
+                                   "    run: |\n" + "".join(
+                                       "      " + line + "\n" for line in run.splitlines()))
+    with c_runit_tree(tmp_path, svdir) as (env, base, left):
+        child = read_pid(tmp_path / "child")
+        left.append(child)
+        assert cgroup_of(child) == base + "/hider/hid/deeper"
+        began = time.monotonic()
+        done = c_sv(env, "-w", "30", "down", str(svdir / "hider"))
+        assert done.returncode == 0, done
+        assert not alive([child])  # killed after the grace, before the C sv said down
+        assert time.monotonic() - began >= 6.5
 
 
 def test_a_tree_started_in_a_units_own_cgroup_divides_it_without_controllers(tree, tmp_path):

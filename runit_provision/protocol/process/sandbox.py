@@ -6,10 +6,13 @@ the runtime reads ``spec_from_bytes`` and applies exactly that; the capability n
 numbers (linux/capability.h) are here too. A word per setting that is on, in a fixed order;
 a list's items joined by ``,``; in a path, a byte that is blank, a control, ``,``, ``\\`` or
 not ASCII is written ``\\ooo`` (octal), as /proc/self/mountinfo writes a mount point. Values
-are checked when read: anything else is a ValueError saying why. Stdlib only, pure.
+are checked when read: anything else is a ValueError saying why. Stdlib only, pure but for
+the walk of a root service's writable path (``open_unreplaceable``), one for plan and start.
 """
 
+import errno
 import os
+import stat
 
 SPEC_MAX = 65536  # the sandbox file is read up to this many bytes
 VERSION = "1"
@@ -95,6 +98,108 @@ def private_tmp_hides(path):
     return ("private_tmp replaces %s with an empty one of the service's own (as systemd's "
             "PrivateTmp= hides /tmp and /var/tmp): the host's %s is not there when the service "
             "starts; keep private_tmp or the path, not both" % (top, path))
+
+
+def replaceable_by(directory, entry, uids=(0,), gids=(0,)):
+    """Why someone other than root may replace ``entry`` — the lstat of one component of a
+    path, None when missing — in ``directory`` (its directory's stat); None when only root
+    may (or the ``uids`` and ``gids`` trusted as root: under ``--root``, whoever staged it).
+    A root service's writable path is bound where it leads at each start: a component a
+    user may replace (with a link to /etc) would point the service's writes anywhere. The
+    rule ``plan`` (host/sandboxpaths.py) and ``sandbox-run`` both walk a path by, one step
+    at a time; the path's last directory itself may be anyone's: its owner cannot replace it.
+
+    >>> import os
+    >>> def st(uid, mode, gid=0): return os.stat_result((mode, 0, 0, 1, uid, gid, 0, 0, 0, 0))
+    >>> root_dir, home = st(0, 0o40755), st(1001, 0o40700)
+    >>> [replaceable_by(root_dir, home), replaceable_by(home, st(1001, 0o40755))]
+    [None, "its directory is uid 1001's"]
+    >>> replaceable_by(st(0, 0o41777), None), replaceable_by(st(0, 0o41777), st(0, 0o40755))
+    ('it is missing from a directory others may write to', None)
+    >>> replaceable_by(root_dir, st(1001, 0o120777)), replaceable_by(st(0, 0o40775, 100), home)
+    ("it is a link of uid 1001's", 'its directory is writable by group 100')
+    """
+    if directory.st_uid not in uids:
+        return "its directory is uid %d's" % directory.st_uid
+    group = directory.st_mode & 0o020 and directory.st_gid not in gids
+    if (group or directory.st_mode & 0o002) and not directory.st_mode & 0o1000:
+        return ("its directory is writable by others" if directory.st_mode & 0o002
+                else "its directory is writable by group %d" % directory.st_gid)
+    if (group or directory.st_mode & 0o002) and (entry is None or entry.st_uid not in uids):
+        return ("it is missing from a directory others may write to" if entry is None
+                else "it is uid %d's in a directory others may write to" % entry.st_uid)
+    if entry is not None and (entry.st_mode & 0o170000) == 0o120000 and entry.st_uid not in uids:
+        return "it is a link of uid %d's" % entry.st_uid
+    return None
+
+
+def replaceable_path(path, why):
+    """The sentence a refused writable path gets, at plan and at start: ``path``, the
+    component ``why`` (``replaceable_by``) is about, and why."""
+    return ("a root service's writable path that a user may replace: %s (%s); a link planted "
+            "there would point the service's writes anywhere (docs/security.md)" % (path, why))
+
+
+_PATH_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
+MAX_LINKS = 40  # the kernel's own limit on links in one lookup
+
+
+def open_unreplaceable(root_fd, path, uids=(0,), gids=(0,)):
+    """``(an O_PATH descriptor, the real path)`` of where ``path`` leads from directory
+    ``root_fd`` (None: ``/``; ``--root``'s), walked one component at a time: each one a step
+    ``replaceable_by`` allows, opened without following it and checked to be what was
+    looked at; a link followed by hand (an absolute one from ``root_fd``, ``..`` never above
+    it). ValueError, a ``replaceable_path`` sentence, at the first component someone else
+    may replace; FileNotFoundError for a missing one (a sandbox path that may be missing).
+    The one walk of a root service's writable path, at plan and at each start."""
+    def top():
+        return os.open("/", _PATH_FLAGS | os.O_DIRECTORY) if root_fd is None else os.dup(root_fd)
+
+    fd = top()
+    real, hops = [], MAX_LINKS
+    pending = [part for part in path.split("/") if part][::-1]
+    try:
+        while pending:
+            name = pending.pop()
+            if name in (".", "..") or not name:
+                if name == ".." and real:
+                    fd = _swapped(fd, os.open("..", _PATH_FLAGS | os.O_DIRECTORY, dir_fd=fd))
+                    real.pop()
+                continue
+            shown = "/" + "/".join(real + [name])
+            try:
+                entry = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                entry = None
+            why = replaceable_by(os.fstat(fd), entry, uids, gids)
+            if why is not None:
+                raise ValueError(replaceable_path(shown, why))
+            if entry is None:
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), shown)
+            if stat.S_ISLNK(entry.st_mode):
+                hops -= 1
+                if hops < 0:
+                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
+                target = os.readlink(name, dir_fd=fd)
+                if target.startswith("/"):
+                    fd, real = _swapped(fd, top()), []
+                pending += [part for part in target.split("/") if part][::-1]
+                continue
+            found = os.open(name, _PATH_FLAGS, dir_fd=fd)
+            fd = _swapped(fd, found)
+            now = os.fstat(fd)
+            if (now.st_dev, now.st_ino) != (entry.st_dev, entry.st_ino):
+                raise ValueError(replaceable_path(shown, "it was replaced meanwhile"))
+            real.append(name)
+        return fd, "/" + "/".join(real)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _swapped(old, new):
+    os.close(old)
+    return new
 
 
 class Sandbox:

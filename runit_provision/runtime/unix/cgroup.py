@@ -15,7 +15,8 @@ import os
 import signal
 
 from ...protocol.cgroupfs import (SUPERVISE_LEAF, cgroup2_mount, cgroup_name,
-                                  cgroup_of_process, keyed_counts, unset_settings)
+                                  cgroup_of_process, is_populated, keyed_counts,
+                                  subtree_pids, unset_settings)
 
 OWN_ROOT = "/runit-provision"  # a tree started in the hierarchy's root makes its base below
 CONTROLLERS = ("cpu", "io", "memory", "pids")
@@ -205,16 +206,42 @@ class Cgroups:
             _write(self.fs(self.home) + "/cgroup.procs", "0")
 
     def procs(self, path):
-        """The pids in ``path`` (none when it is gone)."""
+        """The pids in ``path`` itself, not below (none when it is gone)."""
         try:
             return [int(word) for word in _read(self.fs(path) + "/cgroup.procs").split()]
         except FileNotFoundError:
             return []
 
-    def signal_all(self, path, signums, but=()):
-        """Send each of ``signums`` to every process in ``path`` but ``but``; how many got them."""
+    def subtree_procs(self, path):
+        """The pids in ``path`` and every cgroup below it (protocol/cgroupfs.subtree_pids): what a
+        service's stop ends, wherever the service (or the user it was handed to) put them."""
+        try:
+            fd = os.open(self.fs(path), _WALK_FLAGS)
+        except OSError:
+            return []
+        try:
+            return subtree_pids(fd)
+        finally:
+            os.close(fd)
+
+    def is_populated(self, path):
+        """Whether a process is left in ``path`` or below: the kernel's ``populated``, a walk
+        where the file says nothing (False when ``path`` is gone)."""
+        try:
+            fd = os.open(self.fs(path), _WALK_FLAGS)
+        except OSError:
+            return False
+        try:
+            found = is_populated(fd)
+            return bool(subtree_pids(fd)) if found is None else found
+        finally:
+            os.close(fd)
+
+    def signal_all(self, path, signums, but=(), below=True):
+        """Send each of ``signums`` to every process in ``path`` and below (``below`` False:
+        in ``path`` alone) but ``but``; how many got them."""
         count = 0
-        for pid in self.procs(path):
+        for pid in (self.subtree_procs(path) if below else self.procs(path)):
             if pid in but:
                 continue
             for signum in signums:
@@ -226,12 +253,16 @@ class Cgroups:
                 count += 1
         return count
 
-    def kill_all(self, path):
-        """KILL every process in ``path``: ``cgroup.kill`` where the kernel has it."""
+    def kill_all(self, path, below=True):
+        """KILL every process in ``path`` and below: ``cgroup.kill`` where the kernel has it
+        (the whole subtree at once, a fork meanwhile too), else each process the walk finds;
+        ``below`` False: those in ``path`` alone."""
         try:
+            if not below:
+                raise FileNotFoundError(errno.ENOENT, "not the subtree")
             _write(self.fs(path) + "/cgroup.kill", "1")
         except FileNotFoundError:
-            self.signal_all(path, (signal.SIGKILL,))
+            self.signal_all(path, (signal.SIGKILL,), below=below)
 
     def remove(self, path):
         """Remove ``path`` and the cgroups below it (a user's tree divides its own) where no

@@ -4,8 +4,9 @@ main process ended before the service counts as down (docs/resources.md).
 The service directory's ``cgroup`` file (protocol/cgroupfs.Spec) says what a stop ends and
 which limits the cgroup gets; it is read at each start, as an apply may change it. With
 ``stop=group`` (the default, systemd's ``KillMode=control-group``), when the main process
-ends, the processes left in its cgroup get TERM and CONT, then KILL after ``GRACE_SECONDS``,
-and the side hears of the main process's end only once the cgroup is empty — ``./finish``,
+ends, the processes left in its cgroup and below it (a user's tree divides the cgroup it is
+handed) get TERM and CONT, then KILL after ``GRACE_SECONDS``, and the side hears of the main
+process's end only once that whole subtree is empty — ``./finish``,
 the down status and a restart come after. ``stop=main`` is runit's: the rest live on, and
 ``status`` says so (a process adopted after the tree's own restart is in the cgroup too: what
 is there at a start is left alone).
@@ -15,9 +16,11 @@ import errno
 import os
 import signal
 
+from ....errors import ProtocolError
 from ...unix.cgroup import Unavailable
 from ....protocol.cgroupfs import CONTROLLER_OF, DEFAULT_SPEC, RECORD, SPEC_MAX, spec_from_bytes
-from ....protocol.layout import CGROUP, SUPERVISE_DIR
+from ....protocol.layout import CGROUP, STATUS_FILE, SUPERVISE_DIR
+from ....protocol.status import STATUS_SIZE, status_from_bytes
 from .servicedir import write_new
 from ...unix.smallread import read_small
 
@@ -94,17 +97,18 @@ class ServiceCgroup:
         the ``cgroup`` file: an apply may have changed it while the service ran."""
         if dir_fd is not None:
             self.spec = self.read_spec(dir_fd)
-        if self.spec.stop != "group" or not self.cgroups.procs(self.path):
+        below = self._ends_below(dir_fd)
+        if self.spec.stop != "group" or not self._holds(below):
             then()
             return
-        self.cgroups.signal_all(self.path, (signal.SIGTERM, signal.SIGCONT))
+        self.cgroups.signal_all(self.path, (signal.SIGTERM, signal.SIGCONT), below=below)
         clock = self.host.monotonic
         kill_at = clock() + GRACE_SECONDS
         give_up_at = kill_at + GONE_SECONDS
 
         def look():
             self._ending = None
-            if not self.cgroups.procs(self.path):
+            if not self._holds(below):
                 then()
                 return
             now = clock()
@@ -113,10 +117,30 @@ class ServiceCgroup:
                 then()
                 return
             if now >= kill_at:
-                self.cgroups.kill_all(self.path)
+                self.cgroups.kill_all(self.path, below=below)
             self._ending = self.host.call_later(POLL_SECONDS, look)
 
         self._ending = self.host.call_later(POLL_SECONDS, look)
+
+    def _holds(self, below):
+        return (self.cgroups.is_populated(self.path) if below
+                else bool(self.cgroups.procs(self.path)))
+
+    def _ends_below(self, dir_fd):
+        """Whether a stop ends the cgroups below the service's too: always for root's own;
+        for one handed to a user (a user's tree, which divides it), when the service is
+        wanted down (root's own status says so) — a tree that ended unasked (a crash) leaves
+        its services to the next one, which takes them over."""
+        try:
+            if os.stat(self.cgroups.fs(self.path)).st_uid == 0 or dir_fd is None:
+                return True
+        except OSError:
+            return True
+        data = read_small(dir_fd, STATUS_FILE, STATUS_SIZE, regular=True)
+        try:
+            return status_from_bytes(data or b"").want == "d"
+        except ProtocolError:
+            return True
 
     def close(self):
         """The supervisor ends: a pending look is cancelled, the cgroup and what was made
