@@ -66,6 +66,8 @@ def test_stat_text(args, text):
     (RUNNING, True, "run: svc: (pid 9894) 3s"),
     (RUNNING, False, "run: svc: (pid 9894) 3s, normally down"),
     (AFTER_DOWN, True, "down: svc: 0s, normally up"),
+    # down with a down file: sv.c says "normally down" only of a service with a pid
+    (AFTER_DOWN, False, "down: svc: 0s"),
     (PAUSED_WANT_DOWN, True, "run: svc: (pid 9894) 0s, paused, want down"),
     (GOT_TERM, True, "run: svc: (pid 9894) 0s, want down, got TERM"),
 ])
