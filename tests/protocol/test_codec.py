@@ -30,6 +30,14 @@ def test_status_round_trip(dump):
     assert status_to_bytes(status_from_bytes(raw(dump))) == raw(dump)
 
 
+def test_every_field_at_its_top_round_trips():
+    """A record is read as the C runsv wrote it, whatever it holds (a pid or a stamp no
+    process has yet), and written back the same."""
+    top = bytes.fromhex("ff" * 16 + "01 75 01 02".replace(" ", ""))
+    assert status_from_bytes(top).pid == 0xFFFFFFFF
+    assert status_to_bytes(status_from_bytes(top)) == top
+
+
 def test_status_fields_of_a_running_service():
     status = status_from_bytes(raw(RUNNING))
     assert status.pid == 9894  # little-endian 0x26a6
@@ -70,6 +78,7 @@ def test_stat_text(args, text):
     (AFTER_DOWN, False, "down: svc: 0s"),
     (PAUSED_WANT_DOWN, True, "run: svc: (pid 9894) 0s, paused, want down"),
     (GOT_TERM, True, "run: svc: (pid 9894) 0s, want down, got TERM"),
+    (FINISH, True, "finish: svc: (pid 11440) 0s, want down"),
 ])
 def test_status_line(dump, normally_up, line):
     status = status_from_bytes(raw(dump))
