@@ -1,6 +1,9 @@
-"""protocol/backoff: the words ``status`` gives a restart that waits."""
+"""protocol/backoff: the back-off file as read, each restart's delay, and the record and words
+of a restart that waits."""
 
-from runit_provision.protocol.backoff import Waiting
+import pytest
+
+from runit_provision.protocol.backoff import Backoff, Waiting, backoff_from_bytes
 
 NS = 1_000_000_000
 DUE = 10 * NS
@@ -21,3 +24,46 @@ def test_the_seconds_left_round_up_and_never_pass_the_delay():
     assert waiting.text(DUE - NS - 1) == "restarting in 2 s"
     assert waiting.text(DUE - NS) == "restarting in 1 s"
     assert waiting.text(0) == "restarting in 2 s"  # a clock read before the record
+
+
+def test_the_defaults_are_one_delay_without_jitter_reset_after_a_minute():
+    spec = Backoff(2)
+    assert (spec.max, spec.steps, spec.jitter, spec.reset) == (2.0, 0, 0.0, 60.0)
+    assert repr(Backoff(1, 8, 3)) == \
+        "Backoff(first=1.0, max=8.0, steps=3, jitter=0.0, reset=60.0)"
+    assert repr(Waiting(3, 2, 6, 4.0, 5, 7)) == \
+        "Waiting(restarts=3, step=2, steps=6, delay=4.0, due_ns=5, pid=7)"
+    assert Backoff(1, 8, 3) == Backoff(1, 8, 3) and Waiting(3, 2) == Waiting(3, 2)
+
+
+def test_each_delay_grows_from_first_to_max_in_steps():
+    spec = Backoff(2, 32, 4)
+    assert [spec.delay(r) for r in (0, 1, 3, 5, 6)] == [2.0, 2.0, 8.0, 32.0, 32.0]
+    assert Backoff(1, 8, 1).delay(2) == 8.0       # one step: max at the second restart
+    assert Backoff(1, 8, 0).delay(3) == 1.0       # no steps: first, always
+    assert Backoff(1, 10, 3).delays() == [1.0, 2.154, 4.642, 10.0]  # to the millisecond
+
+
+def test_a_due_moment_is_written_to_the_nanosecond():
+    due = 1_700_000_004_999_999_999  # past a float's precision
+    assert Waiting(3, 2, 6, 4.0, due).words() == \
+        b"restarts=3 step=2/6 delay=4.000 due=1700000004.999999999"
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"backoff 1 first=1 steps=2 jitter=0 reset=60", "backoff: no max="),
+    (b"backoff 1 first=\xff max=2 steps=2 jitter=0 reset=60",
+     "backoff: first=\ufffd is not a number of seconds"),
+    (b"backoff 1 first=1 max=2 steps=2.5 jitter=0 reset=60",
+     "backoff: steps=2.5 is not a number of seconds"),
+    (b"backoff 1 first=1 max=2 steps=65 jitter=0 reset=60", "backoff: steps=65 is out of range"),
+])
+def test_a_backoff_file_refused_says_why(data, words):
+    with pytest.raises(ValueError) as caught:
+        backoff_from_bytes(data)
+    assert str(caught.value) == words
+
+
+def test_each_number_is_taken_up_to_its_bound():
+    data = b"backoff 1 first=86400 max=86400 steps=64 jitter=86400 reset=86400"
+    assert backoff_from_bytes(data) == Backoff(86400, 86400, 64, 86400, 86400)

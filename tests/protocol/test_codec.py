@@ -48,12 +48,12 @@ def test_status_fields_of_a_running_service():
 
 @pytest.mark.parametrize("size", [0, 18, 19, 21])
 def test_status_of_wrong_size_is_bad_format(size):
-    with pytest.raises(ProtocolError):
+    with pytest.raises(ProtocolError, match="^bad format: %d bytes, want 20$" % size):
         status_from_bytes(b"\0" * size)
 
 
 def test_status_with_unknown_state_is_bad_format():
-    with pytest.raises(ProtocolError):
+    with pytest.raises(ProtocolError, match="^bad format: state byte 7$"):
         status_from_bytes(raw(RUNNING)[:19] + b"\x07")
 
 
