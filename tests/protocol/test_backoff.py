@@ -3,7 +3,7 @@ of a restart that waits."""
 
 import pytest
 
-from runit_provision.protocol.backoff import Backoff, Waiting, backoff_from_bytes
+from runit_provision.protocol.backoff import Backoff, Waiting, backoff_from_bytes, waiting_read
 
 NS = 1_000_000_000
 DUE = 10 * NS
@@ -24,6 +24,7 @@ def test_the_seconds_left_round_up_and_never_pass_the_delay():
     assert waiting.text(DUE - NS - 1) == "restarting in 2 s"
     assert waiting.text(DUE - NS) == "restarting in 1 s"
     assert waiting.text(0) == "restarting in 2 s"  # a clock read before the record
+    assert Waiting(1, 0, 0, 2.5, DUE).text(0) == "restarting in 3 s"  # a part second is one
 
 
 def test_the_defaults_are_one_delay_without_jitter_reset_after_a_minute():
@@ -67,3 +68,25 @@ def test_a_backoff_file_refused_says_why(data, words):
 def test_each_number_is_taken_up_to_its_bound():
     data = b"backoff 1 first=86400 max=86400 steps=64 jitter=86400 reset=86400"
     assert backoff_from_bytes(data) == Backoff(86400, 86400, 64, 86400, 86400)
+
+
+@pytest.mark.parametrize("data, why", [
+    (b"backoff-state 1 pid=1", "no restarts="),
+    (b"backoff 1 restarts=1", "backoff-state: not a backoff-state file"),
+    (b"backoff-state 1 restarts=1=2", "restarts=1=2 is not a number within 0..1000000000000"),
+    (b"backoff-state 1 pid=4194305 restarts=1", "pid=4194305 is not a number within 0..4194304"),
+    (b"backoff-state 1 restarts=1 due=17 delay=1", "no step= beside due="),
+    (b"backoff-state 1 restarts=1 step=1/2/3 delay=1 due=17",
+     "steps=2/3 is not a number within 0..64"),
+    (b"backoff-state 1 restarts=1 step=1/65 delay=1 due=17",
+     "steps=65 is not a number within 0..64"),
+    (b"backoff-state 1 restarts=1 step=4/3 delay=1 due=17", "step=4 is not a number within 0..3"),
+])
+def test_a_record_refused_says_why(data, why):
+    assert waiting_read(data) == (None, why)
+
+
+def test_a_value_quoted_in_a_refusal_is_cut_at_80_characters():
+    with pytest.raises(ValueError) as caught:
+        backoff_from_bytes(b"backoff 1 first=%s max=1 steps=1 jitter=0 reset=1" % (b"x" * 100))
+    assert str(caught.value) == "backoff: first=%s… is not a number of seconds" % ("x" * 80)
