@@ -2,17 +2,23 @@
 ``supervise/`` — a whole regular file only, nothing followed, no FIFO waited on."""
 
 import os
+from binascii import crc32
+
+import pytest
 
 from runit_provision.protocol.backoff import Backoff, Waiting
 from runit_provision.protocol.status import State, Status
 from runit_provision.protocol.tally import (
-    CRASH_LOOP, TALLY, Tally, read_tally_at, status_tally_read, tally_bytes, tally_read_at)
+    CRASH_LOOP, TALLY, Tally, read_tally_at, status_tally_read, tally_bytes, tally_from_bytes,
+    tally_read, tally_read_at)
 
 from ..sides import NOW, NS
 
 
 def test_starts_and_deaths_are_counted_and_the_pid_follows():
     tally = Tally()
+    assert repr(tally) == ("Tally(pid=0, starts=0, deaths=0, exit_status=None, died_at_ns=0, "
+                           "ran_ns=None, recent_ns=(), gave_up_ns=0, down_ns=0, waiting=None)")
     tally.started(42)
     tally.started(43)
     assert (tally.pid, tally.starts) == (43, 2)
@@ -26,6 +32,8 @@ def test_a_crash_loop_begins_at_its_count_of_deaths():
     assert Tally(recent_ns=moments).is_crash_looping(NOW)
     assert not Tally(recent_ns=moments[:-1]).is_crash_looping(NOW)
     assert not Tally(recent_ns=moments).is_crash_looping(NOW + within * NS)
+    stopped = Tally(recent_ns=moments, down_ns=NOW)  # the stop's own death is before it
+    assert stopped.deaths_within(within, NOW) == 0 and not stopped.is_crash_looping(NOW)
 
 
 def test_records_differ_by_any_field():
@@ -74,3 +82,57 @@ def test_a_tally_is_the_account_of_the_status_that_names_its_pid():
     other = Status(1_700_000_000, 0, 41, False, "u", False, State.RUN)
     assert status_tally_read(data, other) == (None, None)
     assert status_tally_read(b"garbage", running) == (None, None)
+
+
+AT = 1_700_000_000_123_999_999
+
+
+def body_of(tally):
+    data = tally_bytes(tally)
+    assert len(data) == 1024 and data.endswith(b" \n")
+    return data[:data.index(b" crc=")].decode()
+
+
+def test_each_end_is_written_and_read_back():
+    dumped = Tally(7, 1, 1, 9 | 0x80, AT, None, (AT, 0), gave_up_ns=AT + 1,
+                   waiting=Waiting(2, 1, 3, 4.0, AT + 2))
+    assert body_of(dumped) == (
+        "tally 1 pid=7 starts=1 deaths=1 signal=9 core=1 at=1700000000.123999999 ran=unknown"
+        " recent=0,1700000000123 gave_up=1700000000.124000000"
+        " restarts=2 step=1/3 delay=4.000 due=1700000000.124000001")
+    back = tally_from_bytes(tally_bytes(dumped))
+    assert (back.exit_status, back.ran_ns, back.recent_ns, back.gave_up_ns) == (
+        9 | 0x80, None, (AT, 999_999), AT + 1)   # the recent deaths to the millisecond
+    assert back.waiting.words() == dumped.waiting.words()
+    killed = Tally(1, 1, 1, 15, AT, 5, waiting=Waiting(3))
+    assert body_of(killed).endswith("signal=15 core=0 at=1700000000.123999999"
+                                    " ran=0.000000005 recent= restarts=3")
+    assert tally_from_bytes(tally_bytes(killed)).exit_status == 15
+    for tally, end in ((Tally(), "exit=none core=0 at=0.000000000"),
+                       (Tally(1, 1, 1, None, AT), "exit=unknown core=0 at=1700000000")):
+        assert end in body_of(tally) and tally_from_bytes(tally_bytes(tally)) == tally
+
+
+def signed(body):
+    return body + b" crc=%08x" % crc32(body)
+
+
+@pytest.mark.parametrize("data, why", [
+    (signed(b"tally 1 pid=0 starts=1 deaths=1 exit=1 core=0 at=1 recent=0"), "no ran="),
+    (signed(b"tally 1 pid=0 starts=1 deaths=1 at=1 ran=0 recent=0 signal=300"),
+     "signal=300 is not a number within 0..127"),
+    (signed(b"tally 1 pid=0 starts=1 deaths=1 at=1 ran=0 recent=0 x"),
+     "tally: x is not a NAME=VALUE word"),
+    (signed(b"tally 1 pid=0 starts=1 deaths=1 at=1 ran=0 recent=0").upper(), None),
+    (signed(b"tally 2 pid=0 starts=1 deaths=1 at=1 ran=0 recent=0"), None),
+    (signed(b"tally 1 pid=0 starts=1 deaths=1 at=1 ran=0 recent=0")[:-1], None),  # torn
+])
+def test_a_file_that_is_no_tally_says_why_when_it_is_whole(data, why):
+    assert tally_read(data) == (None, why)
+
+
+def test_a_whole_tally_is_read_in_any_case_of_its_crc_and_padding():
+    body = b"tally 1 pid=0 starts=1 deaths=1 signal=11 core=1 at=1 ran=0 recent="
+    data = (body + b" crc=%08X" % crc32(body)).ljust(1023) + b"\n"
+    found, why = tally_read(data)
+    assert why is None and found.exit_status == 11 | 0x80
