@@ -3,7 +3,8 @@ of a restart that waits."""
 
 import pytest
 
-from runit_provision.protocol.backoff import Backoff, Waiting, backoff_from_bytes, waiting_read
+from runit_provision.protocol.backoff import (
+    Backoff, Waiting, backoff_from_bytes, seconds_text, waiting_read)
 
 NS = 1_000_000_000
 DUE = 10 * NS
@@ -90,3 +91,14 @@ def test_a_value_quoted_in_a_refusal_is_cut_at_80_characters():
     with pytest.raises(ValueError) as caught:
         backoff_from_bytes(b"backoff 1 first=%s max=1 steps=1 jitter=0 reset=1" % (b"x" * 100))
     assert str(caught.value) == "backoff: first=%s… is not a number of seconds" % ("x" * 80)
+
+
+def test_a_record_that_is_not_one_says_so():
+    assert repr(Waiting()) == "Waiting(restarts=0, step=0, steps=0, delay=0.0, due_ns=0, pid=0)"
+    with pytest.raises(ValueError, match="^backoff: a word without =$"):
+        backoff_from_bytes(b"backoff 1 first")
+
+
+def test_seconds_are_written_whole_or_to_the_millisecond():
+    found = [seconds_text(value) for value in (60.0, 0.25, 31.6227766, 3.99999, 0.0004)]
+    assert found == ["60", "0.25", "31.623", "4", "0"]

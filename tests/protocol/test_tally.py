@@ -10,7 +10,7 @@ from runit_provision.protocol.backoff import Backoff, Waiting
 from runit_provision.protocol.status import State, Status
 from runit_provision.protocol.tally import (
     CRASH_LOOP, TALLY, Tally, read_tally_at, status_tally_read, tally_bytes, tally_from_bytes,
-    tally_read, tally_read_at)
+    exit_text, tally_read, tally_read_at)
 
 from ..sides import NOW, NS
 
@@ -136,3 +136,34 @@ def test_a_whole_tally_is_read_in_any_case_of_its_crc_and_padding():
     data = (body + b" crc=%08X" % crc32(body)).ljust(1023) + b"\n"
     found, why = tally_read(data)
     assert why is None and found.exit_status == 11 | 0x80
+
+
+@pytest.mark.parametrize("field, why", [
+    (b"exit=256", "exit=256 is not a number within 0..255"),
+    (b"pid=4194305", "pid=4194305 is not a number within 0..4194304"),
+    (b"starts=x", "starts=x is not a number within 0..1000000000000"),
+    (b"deaths=x", "deaths=x is not a number within 0..1000000000000"),
+    (b"recent=x", "recent=x is not a number within -253402300798499..1500"),
+    (b"ran=x", "ran=x is not a time within 1970..9999"),
+    (b"gave_up=x", "gave_up=x is not a time within 1970..9999"),
+    (b"down=x", "down=x is not a time within 1970..9999"),
+])
+def test_each_field_out_of_its_bounds_is_named(field, why):
+    fields = dict(word.split(b"=") for word in
+                  b"pid=0 starts=1 deaths=1 exit=1 at=1.5 ran=0 recent=0".split())
+    name, value = field.split(b"=")
+    fields[name] = value
+    body = b"tally 1 " + b" ".join(b"%s=%s" % item for item in fields.items())
+    assert tally_read(signed(body)) == (None, why)
+
+
+def test_an_exit_of_0_an_odd_signal_and_a_signal_without_core_are_read():
+    for end, status in ((b"exit=0", 0), (b"signal=2 core=1", 2 | 0x80), (b"signal=2 core=0", 2)):
+        body = b"tally 1 pid=0 starts=1 deaths=1 %s at=1 ran=0 recent=" % end
+        assert tally_read(signed(body))[0].exit_status == status
+    body = b"tally 1 pid=0 starts=1 deaths=1 at=1 ran=0 recent="
+    assert tally_read(signed(body)) == (None, "exit= is not a number within 0..255")
+
+
+def test_a_signal_without_a_name_is_its_number():
+    assert exit_text({"signal": 99, "core": False}) == "signal 99"
