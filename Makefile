@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test test-fast test-pythons test-debian13 test-debian14 test-vm demo bench clean
+.PHONY: test test-fast test-mutants test-pythons test-debian13 test-debian14 test-vm demo bench clean
 
 # The tests start the CLI and the runtime's tools as processes, thousands of times: each
 # imports its modules from their cached bytecode, as on a host, whatever the caller's
@@ -22,6 +22,19 @@ test: $(STAMP)
 # Every pure test: no real processes, no C runit, no Puppet (the cost markers in pyproject.toml).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not interop and not puppet"
+
+# The mutation tier: mutmut mutates the pure rooms (its config in pyproject.toml) and runs the
+# fast tests that reach each mutant; every mutant that lives is listed at the end. Long: not in
+# `make test` nor .ci/run (docs/testing.md#mutation-tier). MUTANTS: name patterns, e.g.
+# MUTANTS='runit_provision.protocol.backoff.*'; none: every mutant of the pure rooms.
+MUTANTS ?=
+test-mutants: $(VENV)/.mutation
+	$(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut results | grep -v ': not checked$$' || true
+
+$(VENV)/.mutation: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,mutation]'
+	touch $@
 
 # The pure tier under every other supported CPython here, the runtime's tier under the oldest
 # and the newest, each in a .venv-X.Y of its own
@@ -58,4 +71,4 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .venv-*/ .pytest_cache
+	rm -rf $(VENV) .venv-*/ .pytest_cache mutants

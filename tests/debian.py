@@ -156,9 +156,10 @@ def ensure_root(release, cache, log=print):
 
 
 def copy_checkout(target):
-    """The checkout's files, without its virtualenvs, .git and caches, into ``target``."""
+    """The checkout's files, without its virtualenvs, .git and caches (mutmut's ``mutants/``
+    among them), into ``target``."""
     ignore = shutil.ignore_patterns(".git", ".venv", ".venv-*", "__pycache__",
-                                    ".pytest_cache", "*.egg-info")
+                                    ".pytest_cache", "*.egg-info", "mutants")
     shutil.copytree(str(ROOT), str(target), ignore=ignore, symlinks=True, dirs_exist_ok=True)
 
 

@@ -217,7 +217,7 @@ class PageRun:
         (tmp / "cache").mkdir(mode=0o700)
         work = tmp / "work"
         shutil.copytree(ROOT, work, symlinks=True, ignore=shutil.ignore_patterns(
-            ".git", ".venv", "__pycache__", ".pytest_cache", "*.egg-info"))
+            ".git", ".venv", "__pycache__", ".pytest_cache", "*.egg-info", "mutants"))
         venv = ROOT / ".venv"
         if not (venv / ".installed").exists() or OUR_BIN != venv / "bin":
             pytest.fail("the pages run this checkout's .venv, made by make (%s); these tests "

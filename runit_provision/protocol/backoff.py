@@ -119,7 +119,7 @@ def backoff_from_bytes(data):
         values = {name: fields[name.encode()].decode("ascii", "replace")
                   for name in ("first", "max", "steps", "jitter", "reset")}
     except KeyError as exc:
-        raise ValueError("backoff: no %s=" % exc.args[0]) from None
+        raise ValueError("backoff: no %s=" % exc.args[0].decode()) from None  # the bytes key
     numbers = {}
     for name, text in values.items():
         try:

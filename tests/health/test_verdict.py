@@ -8,7 +8,8 @@ from runit_provision.checks.expected import running_problems, undeclared_problem
 from runit_provision.checks.snapshot import Side, Snapshot
 from runit_provision.health.status import ServiceStatus
 from runit_provision.health.verdict import (
-    AS_WANTED, CRASH_LOOPING, GAVE_UP, NOT_RUNNING, is_wanted, judge, verdict_of)
+    AS_WANTED, CRASH_LOOPING, GAVE_UP, NOT_RUNNING, fact_deaths, is_wanted, judge,
+    verdict_of)
 from runit_provision.protocol.sidestate import Condition
 from runit_provision.protocol.tally import Tally
 
@@ -172,3 +173,12 @@ def test_a_one_shot_is_told_by_its_last_run_and_never_as_wanted_when_it_failed(
     snapshot = host_with(main)
     snapshot.sides["/etc/service/web"].is_oneshot = True
     assert running_problems("web", "/etc/service/web", snapshot) == []
+
+
+@pytest.mark.parametrize("count, bucket", [
+    (0, "0"), (1, "1"), (2, "2-9"), (9, "2-9"), (10, "10-99"), (99, "10-99"),
+    (100, "100-999"), (999, "100-999"), (1000, "1000+"), (10**9, "1000+"),
+])
+def test_a_death_count_falls_in_the_bucket_whose_top_it_reaches(count, bucket):
+    """Each bucket holds its top: a fact's ``9`` deaths is ``2-9``, never ``10-99``."""
+    assert fact_deaths(count) == bucket

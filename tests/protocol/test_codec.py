@@ -30,6 +30,14 @@ def test_status_round_trip(dump):
     assert status_to_bytes(status_from_bytes(raw(dump))) == raw(dump)
 
 
+def test_every_field_at_its_top_round_trips():
+    """A record is read as the C runsv wrote it, whatever it holds (a pid or a stamp no
+    process has yet), and written back the same."""
+    top = bytes.fromhex("ff" * 16 + "01 75 01 02".replace(" ", ""))
+    assert status_from_bytes(top).pid == 0xFFFFFFFF
+    assert status_to_bytes(status_from_bytes(top)) == top
+
+
 def test_status_fields_of_a_running_service():
     status = status_from_bytes(raw(RUNNING))
     assert status.pid == 9894  # little-endian 0x26a6
@@ -40,12 +48,12 @@ def test_status_fields_of_a_running_service():
 
 @pytest.mark.parametrize("size", [0, 18, 19, 21])
 def test_status_of_wrong_size_is_bad_format(size):
-    with pytest.raises(ProtocolError):
+    with pytest.raises(ProtocolError, match="^bad format: %d bytes, want 20$" % size):
         status_from_bytes(b"\0" * size)
 
 
 def test_status_with_unknown_state_is_bad_format():
-    with pytest.raises(ProtocolError):
+    with pytest.raises(ProtocolError, match="^bad format: state byte 7$"):
         status_from_bytes(raw(RUNNING)[:19] + b"\x07")
 
 
@@ -66,8 +74,11 @@ def test_stat_text(args, text):
     (RUNNING, True, "run: svc: (pid 9894) 3s"),
     (RUNNING, False, "run: svc: (pid 9894) 3s, normally down"),
     (AFTER_DOWN, True, "down: svc: 0s, normally up"),
+    # down with a down file: sv.c says "normally down" only of a service with a pid
+    (AFTER_DOWN, False, "down: svc: 0s"),
     (PAUSED_WANT_DOWN, True, "run: svc: (pid 9894) 0s, paused, want down"),
     (GOT_TERM, True, "run: svc: (pid 9894) 0s, want down, got TERM"),
+    (FINISH, True, "finish: svc: (pid 11440) 0s, want down"),
 ])
 def test_status_line(dump, normally_up, line):
     status = status_from_bytes(raw(dump))

@@ -58,6 +58,11 @@ TABLE = [
         "07-01 Wed 00:00 CEST", "01-01 Fri 00:00 CET"]),
     ("0 12 * feb-apr/2 *", "2026-03-31 13:00", BERLIN, [
         "04-01 Wed 12:00 CEST"]),
+    # a range with equal ends is that one value, as Debian's cron reads it
+    ("5-5 9 * * *", "2026-06-01 00:00", BERLIN, [
+        "06-01 Mon 09:05 CEST", "06-02 Tue 09:05 CEST"]),
+    ("0 0 * * fri-fri", "2026-06-01 00:00", BERLIN, [
+        "06-05 Fri 00:00 CEST", "06-12 Fri 00:00 CEST"]),
     ("0 0 29 2 *", "2026-01-01 00:00", BERLIN, [
         "02-29 Tue 00:00 CET", "02-29 Sun 00:00 CET"]),
     ("0 0 31 * *", "2026-04-01 00:00", BERLIN, [
