@@ -6,30 +6,21 @@ file changed: a row that restarts gives a new pid whose log says the new file wa
 word, the new env value, ``/usr`` read-only from the new sandbox); the cgroup's limits are
 written in place (``runsv-cgroup limits``, the pid kept, the new limit read back from the
 cgroup: in the VM tier, tests/vm/test_limits_in_place.py, as limits need cgroup v2's
-controllers); the logger restarts for a new ``log/run`` and reads
-its new config on HUP; a waiting timer is HUP'd; a file whose reader comes by itself keeps the
-pid and the plan says why. The rows a single file cannot be changed alone for are listed with
-where they are shown.
+controllers); the logger restarts for a new ``log/run`` and reads its new config on HUP; a
+waiting timer is HUP'd; a file whose reader comes by itself keeps the pid and the plan says
+why. The rows a single file cannot be changed alone for are listed with where they are shown.
+The tree is test_live.py's.
 """
 
-import json
-
 import pytest
-import yaml
 
 from runit_provision.apply.effects import ROWS, Effect, Role, effect_of
-from runit_provision.cli.main import main
 
-from ..conftest import C_RUNIT, OUR_BIN, make_bin_dir, our_tool, require_c_runit
-from ..runtime.processes import (BASE_PATH, descendants, kill_pids, process_group_members,
-                                 processes_under, running_pid, status_record, wait_until)
-
-import subprocess
+from ..runtime.processes import running_pid, wait_until
+from .test_live import live, run_apply, stamp  # noqa: F401 — the live tree, both runtimes
 
 pytestmark = pytest.mark.slow
 
-# The tools ./run and ./finish call beside runit's: ours under either runsv.
-HELPERS = ("sandbox-run", "runsv-cgroup", "notify-relay", "timer-run")
 # Rows no service here changes alone, and where their effect is shown instead.
 ELSEWHERE = {
     Role.NEEDS_DONE: "its ./run's guard changes with it (a restart): plan case needs",
@@ -93,105 +84,57 @@ NEW_WORDS = {"run": "two", "env": "env=two", "conf": "conf=two", "sandbox": "usr
              "sandboxed": "boxed=two"}
 
 
-class Tree:
-    def __init__(self, tmp_path, impl):
-        self.tmp, self.impl = tmp_path, impl
-        self.sv = tmp_path / "sv"
-        self.service_dir = tmp_path / "service"
-        self.service_dir.mkdir()
-        bin_dir = make_bin_dir(tmp_path / "bin", impl)
-        for name in HELPERS:
-            (bin_dir / name).symlink_to(OUR_BIN / name)
-        runsvdir = our_tool("runsvdir") if impl == "ours" else C_RUNIT["runsvdir"]
-        self.proc = subprocess.Popen(
-            [runsvdir, str(self.service_dir)], start_new_session=True,
-            env={"PATH": "%s:%s" % (bin_dir, BASE_PATH)}, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def apply(self, capsys, changed):
-        data = self.tmp / "data.yaml"
-        data.write_text(yaml.safe_dump({"runit": {
-            "runtime": "python" if self.impl == "ours" else "system", "init": "none",
-            "sv_dir": str(self.sv), "service_dir": str(self.service_dir),
-            "log_dir": str(self.tmp / "log"), "sv_timeout": 10,
-            "services": services(changed)}}))
-        code = main(["apply", "--data", str(data), "--json", "--wait", "30",
-                     "--profile-d", "none"])
-        report = json.loads(capsys.readouterr().out)
-        assert code == 0, report["msg"]
-        return report
-
-    def log(self, name):
-        try:
-            return (self.tmp / "log" / name / "current").read_text()
-        except OSError:
-            return ""
-
-    def stop(self):
-        kill_pids(set(process_group_members(self.proc.pid)) | set(descendants(self.proc.pid)),
-                  wait=True)
-        self.proc.wait()
-        kill_pids(processes_under(self.tmp), wait=True)
+def log_of(live, name):
+    try:
+        return (live.tmp / "log" / name / "current").read_text()
+    except OSError:
+        return ""
 
 
-@pytest.fixture(params=["ours", pytest.param("c", marks=pytest.mark.interop)])
-def tree(request, tmp_path):
-    if request.param == "c":
-        require_c_runit()
-    made = Tree(tmp_path, request.param)
-    yield made
-    made.stop()
-
-
-def stamp(side):
-    record = status_record(side)
-    return None if record is None else (record.seconds, record.nanoseconds, record.pid)
-
-
-def test_each_rows_change_reaches_its_process(tree, capsys):
+def test_each_rows_change_reaches_its_process(live, capsys):
     assert set(SHOWN_BY) | set(ELSEWHERE) == {row.role for row in ROWS}
-    tree.apply(capsys, changed=False)
+    run_apply(live, capsys, services(False))
     daemons = [name for name in services(False)
                if name not in ("down", "job", "schedule")]
     for name in daemons:
-        wait_until(lambda: running_pid(tree.sv / name), timeout=20, what=name + " running")
-    wait_until(lambda: "usr=writable" in tree.log("sandbox"), timeout=20, what="sandbox's log")
-    wait_until(lambda: "A: tick" in tree.log("log-config"), timeout=20, what="the old prefix")
-    pids = {name: running_pid(tree.sv / name) for name in daemons}
-    loggers = {name: stamp(tree.sv / name / "log") for name in ("log-run", "log-config")}
+        wait_until(lambda: running_pid(live.sv_dir / name), timeout=20, what=name + " running")
+    wait_until(lambda: "usr=writable" in log_of(live, "sandbox"), timeout=20, what="sandbox's log")
+    wait_until(lambda: "A: tick" in log_of(live, "log-config"), timeout=20, what="the old prefix")
+    pids = {name: running_pid(live.sv_dir / name) for name in daemons}
+    loggers = {name: stamp(live.sv_dir / name / "log") for name in ("log-run", "log-config")}
 
-    report = tree.apply(capsys, changed=True)
+    report = run_apply(live, capsys, services(True))
     done = {(item["service"], item["command"]) for item in report["restarts"]}
     noops = {item["path"]: item["reason"] for item in report["noops"]}
     for role, (name, effect) in SHOWN_BY.items():
         assert effect_of(role, is_timer=name in ("job", "schedule"))[0] is effect, name
         if effect is Effect.RESTART:
             assert (name, "restart") in done, (name, report["restarts"])
-            wait_until(lambda: running_pid(tree.sv / name) not in (0, pids[name]),
+            wait_until(lambda: running_pid(live.sv_dir / name) not in (0, pids[name]),
                        timeout=20, what=name + " restarted")
             if name in NEW_WORDS:
-                wait_until(lambda: NEW_WORDS[name] in tree.log(name), timeout=20,
+                wait_until(lambda: NEW_WORDS[name] in log_of(live, name), timeout=20,
                            what="%s's new run says %s" % (name, NEW_WORDS[name]))
         elif effect is Effect.LIMITS:
             assert (name, "limits") in done, report["restarts"]
-            assert running_pid(tree.sv / name) == pids[name]
+            assert running_pid(live.sv_dir / name) == pids[name]
         elif effect is Effect.REARM:
             assert (name, "hup") in done, report["restarts"]
         elif effect is Effect.LOG_RESTART:
             assert (name + "/log", "restart") in done, report["restarts"]
-            wait_until(lambda: stamp(tree.sv / name / "log") not in (None, loggers[name]),
+            wait_until(lambda: stamp(live.sv_dir / name / "log") not in (None, loggers[name]),
                        timeout=20, what=name + "'s logger restarted")
-            assert running_pid(tree.sv / name) == pids[name]
+            assert running_pid(live.sv_dir / name) == pids[name]
         elif effect is Effect.LOG_HUP:
             assert (name + "/log", "hup") in done, report["restarts"]
-            wait_until(lambda: "B: tick" in tree.log(name), timeout=20, what="the new prefix")
-            assert stamp(tree.sv / name / "log") == loggers[name]
-            assert running_pid(tree.sv / name) == pids[name]
+            wait_until(lambda: "B: tick" in log_of(live, name), timeout=20, what="the new prefix")
+            assert stamp(live.sv_dir / name / "log") == loggers[name]
+            assert running_pid(live.sv_dir / name) == pids[name]
         else:
             assert effect is Effect.NOTHING, (name, effect)
             assert not any(service == name for service, _ in done), (name, done)
             assert noops.get(name, "").startswith(role.value + " changed; nothing to do: "), \
                 (name, noops.get(name))
             if name in pids:
-                assert running_pid(tree.sv / name) == pids[name], name
-    assert not running_pid(tree.sv / "down")  # no down file now; apply starts nothing
+                assert running_pid(live.sv_dir / name) == pids[name], name
+    assert not running_pid(live.sv_dir / "down")  # no down file now; apply starts nothing

@@ -19,12 +19,15 @@ import yaml
 
 from runit_provision.cli.main import main
 
-from ..conftest import C_RUNIT, make_bin_dir, our_tool, require_c_runit
+from ..conftest import C_RUNIT, OUR_BIN, make_bin_dir, our_tool, require_c_runit
 from ..runtime.processes import (
     BASE_PATH, descendants, is_runsv_up, kill_pids, process_group_members, processes_under,
     running_pid, stat_fields, status_record, wait_until)
 
 pytestmark = pytest.mark.slow
+
+# The tools ./run and ./finish call beside runit's: ours under either runsv.
+HELPERS = ("sandbox-run", "runsv-cgroup", "notify-relay", "timer-run")
 
 
 def services(greeting="hello", prefix="A: ", timestamps="human", quiet="one", lazy="one",
@@ -48,6 +51,8 @@ class LiveTree:
         self.service_dir = tmp_path / "service"
         self.service_dir.mkdir()
         self.bin = make_bin_dir(tmp_path / ("bin-" + impl), impl)
+        for name in HELPERS:
+            (self.bin / name).symlink_to(OUR_BIN / name)
         self.data = tmp_path / "data.yaml"
         self.proc = None
         self.start()
@@ -383,9 +388,7 @@ def test_a_timer_under_the_c_runit(tmp_path, capsys):
     again (its record's next run moves) — no run, no restart; data that drops the schedule
     makes it a daemon again (restarted: its job and schedule gone)."""
     require_c_runit()
-    timer_run = our_tool("timer-run")
-    live = LiveTree(tmp_path, "c")
-    os.symlink(str(timer_run), str(live.bin / "timer-run"))
+    live = LiveTree(tmp_path, "c")  # timer-run among its tools
     marker = tmp_path / "runs"
     job = ["sh", "-c", "date >>%s" % marker]
     try:
