@@ -83,9 +83,11 @@ STEPS = {
 Release = collections.namedtuple("Release", "number codename script packages steps")
 # Debian 14's puppet step runs the module's rspec tests and lint too (OpenVox 9 is new there);
 # runit-services and systemd: the pure tier's import corpus and systemd-analyze's calendar;
-# shellcheck: the pure tier's check of the golden trees' scripts.
+# shellcheck: the pure tier's check of the golden trees' scripts; netcat-openbsd, curl, wget:
+# the rendered checks' routes (tests/render/test_checks.py).
 FORKY_PACKAGES = PACKAGES + ("ruby-rspec-puppet", "ruby-puppetlabs-spec-helper", "rake",
-                             "runit-services", "systemd", "shellcheck")
+                             "runit-services", "systemd", "shellcheck", "netcat-openbsd",
+                             "curl", "wget")
 RELEASES = {release.number: release for release in (
     Release("13", "trixie", "trixie", PACKAGES, ("install", "runtime", "demo", "puppet")),
     Release("14", "forky", "sid", FORKY_PACKAGES,
