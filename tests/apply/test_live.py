@@ -388,9 +388,9 @@ def test_a_timer_under_the_c_runit(tmp_path, capsys):
     again (its record's next run moves) — no run, no restart; data that drops the schedule
     makes it a daemon again (restarted: its job and schedule gone)."""
     require_c_runit()
-    live = LiveTree(tmp_path, "c")  # timer-run among its tools
     marker = tmp_path / "runs"
     job = ["sh", "-c", "date >>%s" % marker]
+    live = LiveTree(tmp_path, "c")  # timer-run among its tools; stopped whatever happens
     try:
         tick = live.sv_dir / "tick"
         report = run_apply(live, capsys, {"tick": {"command": job, "schedule": "*-01-01 00:00"}})
