@@ -133,20 +133,23 @@ def sv_command(runtime):
         import shutil
 
         return [shutil.which("sv") or "sv"]
-    beside = os.path.join(os.path.dirname(sys.executable), "sv")
-    if os.access(beside, os.X_OK) and _is_script(beside):
-        return [beside]
-    return [sys.executable, "-m", "runit_provision.runtime.sv"]
+    return _ours("sv", "runit_provision.runtime.sv")
 
 
 def limits_command():
     """The argv prefix of our ``runsv-cgroup``, which writes a service's limits into its
     running cgroup under either runtime (the C runsv knows no cgroup): installed next to this
     interpreter, else run as a module."""
-    beside = os.path.join(os.path.dirname(sys.executable), "runsv-cgroup")
+    return _ours("runsv-cgroup", "runit_provision.runtime.runsvcgroup")
+
+
+def _ours(name, module):
+    """Our tool ``name``: its launcher next to this interpreter, else ``module`` run as a
+    module by this interpreter."""
+    beside = os.path.join(os.path.dirname(sys.executable), name)
     if os.access(beside, os.X_OK) and _is_script(beside):
         return [beside]
-    return [sys.executable, "-m", "runit_provision.runtime.runsvcgroup"]
+    return [sys.executable, "-m", module]
 
 
 def _is_script(path):
