@@ -186,6 +186,10 @@ def test_the_user_cannot_read_anything_of_roots_through_their_processes(user_tre
     root = user_tree.start(env={"SECRET_TOKEN": "s3cr3t-4d2e"})
     tree = user_tree.tree_pid()
     wait_until(lambda: running_pid(user_tree.outer / "log"), what="the tree's logger")
+    # the user's services run: the tree has started its side (stand-in, keeper, services)
+    for name in ("web", "noisy"):
+        wait_until(lambda: running_pid(user_tree.user_tree / name), timeout=30,
+                   what="the user's %s" % name)
     probe = as_nobody("cat /proc/%d/environ; head -c1 /proc/%d/mem; ls /proc/%d/fd; "
                       "kill -0 %d && echo signalled" % (tree, tree, tree, tree))
     assert probe.stdout.strip() == "signalled", probe
