@@ -7,9 +7,10 @@ exposes no file); files written to a temp name beside them and held back; before
 happens (a link, a removal, a restart — ``PathStep.exposes_nothing`` says which steps may
 come first)
 ``flush()`` makes every held-back file durable with one ``sync()`` and renames each into place,
-in plan order. So a file is always wholly old or wholly new: a write that fails (a full disk)
-leaves the old file, and the next apply finishes the job. ``finish()`` makes the renames
-themselves durable.
+in plan order, then has the standard library's compiler write the ``.pyc`` asked for (one run
+for all, their modules in place). So a file is always wholly old or wholly new: a write that
+fails (a full disk) leaves the old file, and the next apply finishes the job. ``finish()``
+makes the renames themselves durable.
 
 A failure in a user's part is that user's alone: ``on_failure(path, exc)`` (the job's) says
 whether it refuses only the user whose path it is — then ``discard(which)`` drops that user's
@@ -44,6 +45,7 @@ class Converger:
         self.on_done = on_done or (lambda step: None)
         self.on_dropped = on_dropped or (lambda path: None)
         self.pending = []  # files written to their temp name, waiting for flush()
+        self.compiling = []  # bytecode steps, compiled by flush() after the renames
 
     def execute(self, step):
         """Do one PathStep, and say it done; the caller has flushed the held-back files first
@@ -65,6 +67,8 @@ class Converger:
         if step.writes_file:
             entry = step.entry
             fs.write_temp(step.path, entry.content, entry.mode, step.uid, step.gid)
+        elif step.kind == "bytecode":
+            self.compiling.append(step)
         elif step.action is Action.REMOVE:
             if step.kind == "tree":
                 fs.remove_tree(step.path, MAX_ENTRIES if self.is_users(step.path) else None)
@@ -82,9 +86,14 @@ class Converger:
 
     def flush(self):
         """Make the files written so far durable, then rename each into place; a file is
-        pending until it is in place, so one that is not is dropped and not done."""
-        if not self.pending:
-            return
+        pending until it is in place, so one that is not is dropped and not done. Then the
+        ``.pyc`` asked for are compiled, their modules in place."""
+        if self.pending:
+            self._rename_pending()
+        if self.compiling:
+            self._compile()
+
+    def _rename_pending(self):
         try:
             self.fs.sync()
         except OSError as exc:
@@ -106,6 +115,19 @@ class Converger:
                         raise
                     raise error from exc
 
+    def _compile(self):
+        """One run of the standard library's compiler for every ``.pyc`` asked for; if it
+        fails, none of their steps is done (each is said dropped)."""
+        steps, self.compiling = self.compiling, []
+        try:
+            self.fs.compile([step.entry.source for step in steps])
+        except (OSError, ApplyError) as exc:
+            for step in steps:
+                self.on_dropped(step.path)
+            if isinstance(exc, ApplyError):
+                raise
+            raise ApplyError("cannot compile the modules: %s" % exc) from exc
+
     def discard(self, which=None):
         """Remove the temp files not yet renamed (those ``which(path)`` accepts), each said
         dropped: their files stay wholly old."""
@@ -114,6 +136,9 @@ class Converger:
                 self.fs.discard_temp(path)
                 self.pending.remove(path)
                 self.on_dropped(path)
+        for step in [step for step in self.compiling if which is None or which(step.path)]:
+            self.compiling.remove(step)
+            self.on_dropped(step.path)
 
     def finish(self):
         self.flush()

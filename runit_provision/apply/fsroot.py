@@ -23,8 +23,10 @@ tree is removed by an iterative walk down, by descriptor.
 
 import os
 import stat
+import subprocess
+import sys
 
-from ..errors import LimitError
+from ..errors import ApplyError, LimitError
 from ..host.fsread import DIR_FLAGS, FsReader, split
 
 TEMP_SUFFIX = ".runit-provision.tmp"
@@ -162,6 +164,26 @@ class FsRoot(FsReader):
         parent_fd = self.dir_fd(parent)
         self._note_device(parent, parent_fd)
         _remove_below(parent_fd, name, self.host_path(path), max_entries)
+
+    def compile(self, sources):
+        """Have the standard library's ``compileall`` write the unchecked hash-based ``.pyc``
+        of each module of ``sources`` (final paths) beside it, in an interpreter of its own
+        (``-I -S``: nothing of this process's environment, no site), under umask 022 (a
+        ``.pyc`` takes its module's mode) and named by its final path. Each module's
+        directory is walked first as a write's is: a link the walk refuses stops it."""
+        for parent in sorted({split(path)[0] for path in sources}):
+            self._note_device(parent, self.dir_fd(parent))
+        argv = [sys.executable, "-I", "-S", "-m", "compileall", "-q", "-f",
+                "--invalidation-mode", "unchecked-hash"]
+        if self.root != "/":
+            argv += ["-s", self.root, "-p", "/"]
+        listed = "".join(self.host_path(path) + "\n" for path in sources)
+        done = subprocess.run(argv + ["-i", "-"], input=listed.encode(), umask=0o022,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if done.returncode != 0:
+            said = done.stdout.decode("utf-8", "replace").strip()
+            raise ApplyError("cannot compile the modules (%s -m compileall, exit %d)%s"
+                             % (sys.executable, done.returncode, ": " + said if said else ""))
 
     def sync(self):
         """Make every write so far durable: one syncfs(2) per file system written to."""

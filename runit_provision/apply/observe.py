@@ -33,6 +33,8 @@ from ..protocol.layout import LOG_DIR, PACKAGE_NAME, TIMER_STATE_FILE, acted_on
 from .fsroot import is_temp_name
 
 _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlink"}
+# Entries whose content is read: a file's bytes are compared, a .pyc's header.
+READ_KINDS = ("file", "bytecode")
 
 
 class Actual(namedtuple("Actual", "kind mode uid gid content target error",
@@ -206,7 +208,7 @@ def _observe_directory(fs, tree, directory, names, scope, paths, extras, is_user
         wanted = _every_name
     else:
         wanted = lambda name: name in names or name in scope or is_temp_name(name)  # noqa: E731
-    read = [name for name, kind in names.items() if kind == "file"]
+    read = [name for name, kind in names.items() if kind in READ_KINDS]
     try:
         if is_users and scope is _NO_SCOPE:
             found = fs.lookup(directory, names, read=read)
@@ -269,7 +271,7 @@ def _actual(fs, path, kind, info):
             if kind == "directory":
                 return _observe_linked_dir(fs, path, info)
             return Actual.from_stat(info, target=fs.readlink(path))
-        if kind == "file" and stat.S_ISREG(mode):
+        if kind in READ_KINDS and stat.S_ISREG(mode):
             if info.st_nlink > 1:
                 return Actual.from_stat(info, error="has %d hard links" % info.st_nlink)
             return _observe_file(fs, path)

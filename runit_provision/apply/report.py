@@ -203,7 +203,7 @@ def step_json(step):
         item["services"] = [unit.label for unit in step.units]
     elif isinstance(step, (ServiceStep, CommandStep)):
         item["argv"] = list(step.argv)
-    elif step.action is not Action.REMOVE and step.kind in ("file", "directory"):
+    elif step.action is not Action.REMOVE and step.kind in ("file", "directory", "bytecode"):
         item["mode"] = "%04o" % step.mode
     elif step.kind == "symlink" and step.entry is not None:
         item["target"] = step.entry.target

@@ -95,7 +95,7 @@ class Step:
 
 class PathStep(Step):
     """Create, change or remove ``path``. ``kind``: what it is or will be (``file``,
-    ``directory``, ``symlink``; ``tree`` for a removal of a whole directory; what was found,
+    ``directory``, ``symlink``, ``bytecode``; ``tree`` for a removal of a whole directory; what was found,
     for other removals). ``entry``: the desired entry (None for a removal or a parent made on
     the way); ``before``/``after``: a file's bytes, for diffs; ``is_secret``: an ``env/``
     value (diffs mask it); ``mode``, ``uid``, ``gid``: what to set (None: leave owners).
@@ -125,8 +125,10 @@ class PathStep(Step):
     def exposes_nothing(self):
         """Whether the step may run while files written before it still wait for their
         rename: a file written (it waits too) or a directory made or changed (it shows no
-        file). Links and removals are visible at once, so they come after the renames."""
-        return self.action is not Action.REMOVE and self.kind in ("file", "directory")
+        file) or a ``.pyc`` to compile (it is compiled once its module is renamed into
+        place). Links and removals are visible at once, so they come after the renames."""
+        return self.action is not Action.REMOVE and self.kind in ("file", "directory",
+                                                                  "bytecode")
 
 
 class WaitStep(Step):

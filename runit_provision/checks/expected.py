@@ -32,7 +32,7 @@ from ..shown import shown_line, shown_name
 RUNIT_TOOLS = ("runsvdir", "runsv", "sv", "svlogd", "chpst")
 KIND_NAMES = {"f": "a file", "d": "a directory", "l": "a symlink", "p": "a FIFO",
               "s": "a socket", "c": "a character device", "b": "a block device"}
-ENTRY_KINDS = {"file": "f", "directory": "d", "symlink": "l"}
+ENTRY_KINDS = {"file": "f", "bytecode": "f", "directory": "d", "symlink": "l"}
 DIFF_LINES = 20
 
 
@@ -475,6 +475,8 @@ def entry_problems(entry, snapshot):
     problems = []
     if entry.kind == "file":
         problems += content_problems(entry, node)
+    elif entry.kind == "bytecode":
+        problems += bytecode_problems(entry, node)
     if node.mode != entry.mode:
         problems.append("%s: mode %04o, want %04o" % (entry.path, node.mode, entry.mode))
     owner = owner_problem(entry, node, snapshot)
@@ -500,6 +502,15 @@ def content_problems(entry, node):
         return ["%s: content differs from the data (%d bytes, want %d)"
                 % (entry.path, node.size, len(entry.content))]
     return []
+
+
+def bytecode_problems(entry, node):
+    """A ``.pyc`` is judged by its header: of the module's source, for this interpreter."""
+    if node.content is None:
+        return ["%s: content could not be read (%d bytes)" % (entry.path, node.size or 0)]
+    why = entry.difference(node.content)
+    return [] if why is None else ["%s: not the .pyc of %s for this interpreter (%s)"
+                                   % (entry.path, entry.source, why)]
 
 
 def _shown_lines(content):

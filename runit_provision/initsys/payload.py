@@ -6,16 +6,14 @@ and ``runtime/``: everything the nine programs import and nothing that imports J
 holding one (``--source``), or from the project's wheel (``package_file: …whl``, as the
 original module installed its RPM from the Puppet file server).
 
-Each module gets a PEP 552 *unchecked* hash-based ``.pyc`` next to it in ``__pycache__``: its
-bytes depend on the source, its final path and the interpreter only — the same version always
-gives the same bytes, so a second install changes nothing — and importing it never stats or
-hashes the source (the installed tree is converged as a whole; an edited ``.py`` is drift
-that the next install reverts, together with its ``.pyc``).
+Each module gets a PEP 552 *unchecked* hash-based ``.pyc`` next to it in ``__pycache__``,
+written by the standard library's ``compileall`` in an interpreter of its own (the applier's
+step) and judged by its header alone: this interpreter's magic number and the source's hash.
+Importing it never stats or hashes the source (the installed tree is converged as a whole; an
+edited ``.py`` is drift that the next install reverts, and its ``.pyc`` is compiled again).
 """
 
-import functools
 import importlib.util
-import marshal
 import os
 import posixpath
 import re
@@ -23,7 +21,7 @@ import sys
 import zipfile
 
 from ..errors import InstallError
-from ..model.tree import Directory, File
+from ..model.tree import Bytecode, Directory, File
 
 PACKAGE = "runit_provision"
 # What the runtime needs, relative to the package directory: files and whole sub-packages.
@@ -111,43 +109,12 @@ def version_of(sources):
     return match.group(1)
 
 
-@functools.lru_cache(maxsize=256)
-def pyc_bytes(source, filename):
-    """The unchecked hash-based ``.pyc`` (PEP 552) of ``source`` compiled as ``filename``:
-    magic, flags, the source's SipHash, the marshalled code — deterministic, so compiled once
-    per process (apply asks the init room again after converging, verify once more)."""
-    code = compile(source, filename, "exec", dont_inherit=True, optimize=0)
-    held = _held_once_more(code) if sys.version_info < (3, 11) else None
-    data = marshal.dumps(code)
-    del held
-    return (importlib.util.MAGIC_NUMBER + _UNCHECKED_HASH
-            + importlib.util.source_hash(source) + data)
-
-
-def _held_once_more(code):
-    """Every object ``marshal`` writes of ``code``, in a list: held once more while it writes.
-
-    Before 3.11, marshal gives an object its reference flag only when its reference count is
-    above one, so an object this code alone holds (a name, a constant) was written with the
-    flag or without it as the rest of the process happened to hold the same object — an
-    interned name another loaded module uses. The bytes varied with what the process had
-    loaded: ``install-runtime --check`` saw drift right after an install on 3.9 and 3.10 (2 and
-    5 rounds of 8), and so would every Puppet run there. Held, every object gets its flag:
-    the bytes depend on the source alone (tests/initsys/test_install_runtime.py runs each
-    interpreter the machine has). 3.11's marshal is stable as it is, and left so: the bytes
-    installed there stay the same."""
-    kind = type(code)
-    held, stack = [], [code]
-    while stack:
-        found = stack.pop()
-        held.append(found)
-        if isinstance(found, kind):  # the attributes marshal writes of a 3.9/3.10 code object
-            stack += [found.co_code, found.co_consts, found.co_names, found.co_varnames,
-                      found.co_freevars, found.co_cellvars, found.co_filename, found.co_name,
-                      found.co_linetable if sys.version_info >= (3, 10) else found.co_lnotab]
-        elif isinstance(found, (tuple, frozenset)):
-            stack += found
-    return held
+def pyc_header(source):
+    """The 16 bytes an unchecked hash-based ``.pyc`` (PEP 552) of ``source`` starts with, for
+    this interpreter: its magic number, the flags (hash-based, not checked) and the source's
+    hash. A ``.pyc`` that starts so is of this source and this interpreter's release,
+    whatever bytes the compiler wrote after them."""
+    return importlib.util.MAGIC_NUMBER + _UNCHECKED_HASH + importlib.util.source_hash(source)
 
 
 def cache_path(relative):
@@ -159,7 +126,8 @@ def cache_path(relative):
 
 
 def payload_entries(sources, version_dir):
-    """The entries of one installed version: directories, modules (0644) and their ``.pyc``.
+    """The entries of one installed version: directories, modules (0644) and their ``.pyc``
+    (``Bytecode``: the applier has the standard library's compiler write them).
 
     ``version_dir`` is the final path (``/usr/local/lib/runit-provision/0.1.0``); modules are
     compiled under their final names, so tracebacks show the installed files.
@@ -172,10 +140,7 @@ def payload_entries(sources, version_dir):
         pyc = posixpath.join(base, cache_path(relative))
         directories.update(_parents(path, base) + _parents(pyc, base))
         files.append(File(path, sources[relative], 0o644))
-        try:
-            files.append(File(pyc, pyc_bytes(sources[relative], path), 0o644))
-        except SyntaxError as exc:
-            raise InstallError("cannot compile %s: %s" % (relative, exc)) from exc
+        files.append(Bytecode(pyc, path, pyc_header(sources[relative]), 0o644))
     return [Directory(path) for path in sorted(directories)] + files
 
 

@@ -60,6 +60,46 @@ class Symlink(Entry):
         _fill(self, "group", group)
 
 
+class Bytecode(Entry):
+    """A module's ``.pyc``, written by the standard library's compiler (``compileall``), not
+    by us: ``source`` is the module's path; ``header`` the 16 bytes the ``.pyc`` starts with
+    when it is of that source, for the interpreter that judges it (PEP 552: magic, flags, the
+    source's hash) — what is compared; the rest of the file is the compiler's."""
+
+    __slots__ = ("source", "header")
+    _fields = ("path", "source", "header", "mode", "owner", "group")
+    kind = "bytecode"
+
+    def __init__(self, path, source, header, mode=0o644, owner="root", group="root"):
+        _fill(self, "path", path)
+        _fill(self, "source", source)
+        _fill(self, "header", header)
+        _fill(self, "mode", mode)
+        _fill(self, "owner", owner)
+        _fill(self, "group", group)
+
+    def difference(self, content):
+        """Why a ``.pyc`` holding ``content`` is not this one, or None when it is.
+
+        >>> pyc = Bytecode("/m.pyc", "/m.py", b"MAGI" + b"FLAG" + b"hash-of-")
+        >>> for content in (b"MAGIFLAGhash-of-code", b"OTHRFLAGhash-of-",
+        ...                 b"MAGI\\0\\0\\0\\0mtimsize", b"MAGIFLAGother-so"):
+        ...     print(pyc.difference(content))
+        None
+        compiled by another interpreter
+        not an unchecked hash-based .pyc
+        compiled from another source
+        """
+        header = self.header
+        if content[:len(header)] == header:
+            return None
+        if content[:4] != header[:4]:
+            return "compiled by another interpreter"
+        if content[4:8] != header[4:8]:
+            return "not an unchecked hash-based .pyc"
+        return "compiled from another source"
+
+
 class Absent(Entry):
     """A path that must not exist (``ensure: absent``): the applier stops, unlinks, removes."""
 

@@ -2,16 +2,16 @@
 upgrades and the switch, drift, what is never overwritten, --uninstall, --json."""
 
 import json
+import marshal
 import os
+import py_compile
 import shutil
-import subprocess
 import sys
 
 import pytest
 
 import runit_provision
 from runit_provision.cli.main import main
-from tests.conftest import ROOT, supported_pythons
 from runit_provision.initsys import launchers, payload, systemd
 
 PREFIX = "/usr/local/lib/runit-provision"
@@ -160,48 +160,45 @@ def test_a_wheel_as_package_file_is_installed_from(root, tmp_path):
     assert os.readlink(str(root.at(PREFIX + "/current"))) == "9.9.9"
 
 
-def test_pyc_bytes_are_the_same_in_another_process(root):
+def test_each_module_gets_the_standard_compilers_unchecked_pyc_under_its_final_name(root):
+    """compileall wrote them: each of this source and interpreter (PEP 552, unchecked), its
+    code named by the installed path, not the root's."""
+    root.dpkg()
+    assert install(root, "--init", "none") == 0
+    sources = payload.sources_from(None)
+    base = "%s/%s/runit_provision/" % (PREFIX, VERSION)
+    for relative, source in sources.items():
+        written = root.at(base + payload.cache_path(relative)).read_bytes()
+        assert written[:16] == payload.pyc_header(source), relative
+        assert written[4:8] == b"\x01\x00\x00\x00"  # hash-based, unchecked
+        assert marshal.loads(written[16:]).co_filename == base + relative
+
+
+def test_a_stale_or_foreign_pyc_is_compiled_again_and_an_edited_module_alone_rewritten(
+        root, capsys):
     root.dpkg()
     install(root, "--init", "none")
-    relative = "runtime/__pycache__/sv.%s.pyc" % sys.implementation.cache_tag
-    written = root.at("%s/%s/runit_provision/%s" % (PREFIX, VERSION, relative)).read_bytes()
-    code = ("import sys; from runit_provision.initsys import payload; "
-            "s = payload.sources_from(None)['runtime/sv.py']; "
-            "sys.stdout.buffer.write(payload.pyc_bytes(s, %r))"
-            % ("%s/%s/runit_provision/runtime/sv.py" % (PREFIX, VERSION)))
-    again = subprocess.run([sys.executable, "-c", code], check=True,
-                           stdout=subprocess.PIPE).stdout
-    assert again == written
-    assert written[4:8] == b"\x01\x00\x00\x00"  # PEP 552: hash-based, unchecked
-
-
-# Every runtime module's .pyc, as one hex digest, made by an interpreter whose process has
-# loaded little ("quiet") or much ("busy": many names interned elsewhere).
-PYC_DIGEST = """
-import hashlib, sys
-sys.path.insert(0, %r)
-if sys.argv[1] == "busy":
-    import argparse, decimal, email.parser, http.client, json, unittest
-from runit_provision.initsys import payload
-sources = payload.sources_from(None)
-digest = hashlib.sha256()
-for relative in sorted(sources):
-    digest.update(payload.pyc_bytes(sources[relative], "/x/runit_provision/" + relative))
-print(digest.hexdigest())
-"""
-
-
-@pytest.mark.slow
-def test_pyc_bytes_depend_on_the_source_alone_on_every_interpreter():
-    """The same .pyc from a process that loaded little and one that loaded much, on each
-    CPython: before 3.11 marshal flagged an object by its reference count — whether the rest
-    of the process held the same name — and ``install-runtime --check`` saw drift right after
-    an install on 3.9 and 3.10 (issue 47). Under CI every supported version must be here."""
-    for version, path in supported_pythons().items():
-        digests = {subprocess.run([path, "-S", "-c", PYC_DIGEST % str(ROOT), state],
-                                  check=True, capture_output=True, text=True,
-                                  timeout=120).stdout for state in ("quiet", "busy", "quiet")}
-        assert len(digests) == 1, "CPython %s: the .pyc bytes vary with the process" % version
+    base = "%s/%s/runit_provision/" % (PREFIX, VERSION)
+    sv_pyc = root.at(base + payload.cache_path("runtime/sv.py"))
+    layout_pyc = root.at(base + payload.cache_path("protocol/layout.py"))
+    module = root.at(base + "errors.py")
+    good = sv_pyc.read_bytes()
+    py_compile.compile(str(root.at(base + "runtime/sv.py")), cfile=str(sv_pyc))  # timestamp
+    layout_pyc.write_bytes(layout_pyc.read_bytes()[:8] + b"\0" * 8 + good[16:])
+    module.write_bytes(module.read_bytes() + b"# edited\n")
+    capsys.readouterr()
+    assert install(root, "--init", "none", "--check", "--json") == 2
+    actions = {(item["path"], item["kind"], item["action"])
+               for item in json.loads(capsys.readouterr().out)["actions"]}
+    assert actions == {(base + payload.cache_path("runtime/sv.py"), "bytecode", "change"),
+                       (base + payload.cache_path("protocol/layout.py"), "bytecode", "change"),
+                       (base + "errors.py", "file", "change")}
+    assert install(root, "--init", "none") == 0
+    assert sv_pyc.read_bytes()[:16] == good[:16]
+    assert layout_pyc.read_bytes()[:16] == payload.pyc_header(
+        payload.sources_from(None)["protocol/layout.py"])
+    capsys.readouterr()
+    assert install(root, "--init", "none", "--check") == 0, capsys.readouterr().out
 
 
 def test_uninstall_removes_ours_and_nothing_else(root, capsys):

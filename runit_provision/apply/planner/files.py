@@ -190,6 +190,14 @@ class FilesPlanner:
             if actual.content != entry.content:
                 reasons.append("content")
                 changes_content = True
+        elif entry.kind == "bytecode":
+            if kind != "file" or actual.content is None:
+                return Difference(["was a %s" % KIND_NAMES.get(kind, kind)]
+                                  if kind != "file" else ["unreadable: compiled again"],
+                                  changes_content=True)
+            if entry.difference(actual.content) is not None:
+                reasons.append(entry.difference(actual.content))
+                changes_content = True
         elif entry.kind == "symlink":
             if kind == "directory":
                 self.draft.problem(entry.path, "%s is a directory where a link to %s should "
