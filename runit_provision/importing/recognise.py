@@ -14,7 +14,7 @@ import shlex
 from ..model import DEFAULT_PATH, LIMITS, TIMESTAMPS, USER_TREE_PREFIX
 from ..protocol.process.envfile import file_from_value, value_bytes
 from ..protocol.layout import ENV_DIR, LOG_DIR, RUN, path_in
-from ..protocol.canonical import log_run_from_bytes
+from ..protocol.canonical import TREE_LOCK, log_run_from_bytes, tree_run_from_bytes
 from .sandboxed import sandbox_run_keys
 
 _OPTION_OF_LIMIT = {"-" + letter: key for key, letter in LIMITS.items()}
@@ -397,18 +397,11 @@ def user_tree_keys(found):
     from .cgroup_keys import without_c_runsv_lines
     run = found.file(RUN) or b""
     run = without_c_runsv_lines(run, True) or run  # the line runtime: system renders there
-    lines = run.decode("utf-8", "replace").split("\n")
-    try:
-        words = shlex.split(lines[2]) if len(lines) == 4 and lines[:2] == [
-            "#!/bin/sh", "exec 2>&1"] and lines[3] == "" else []
-    except ValueError:
-        words = []
-    if len(words) != 13 or words[:5] != ["exec", "env", "-i", "PATH=$PATH", "chpst"] \
-            or words[5] != "-u" or words[7:9] != ["-e", "./env"] or words[9] != "-L" \
-            or words[11] != "runsvdir" or words[10] != words[12] + "/.runsvdir.lock":
+    tree = tree_run_from_bytes(run)  # the one reading of that line, the tree's own
+    if tree is None or tree.env_dir != "./env" or tree.lock != tree.directory + "/" + TREE_LOCK:
         return None, "its run is not the one runit-provision renders for a user's tree"
-    spec = words[6].split(":")
-    login, groups, service_dir = spec[0], spec[1:], words[12]
+    spec = tree.user.split(":")
+    login, groups, service_dir = spec[0], spec[1:], tree.directory
     if found.name != USER_TREE_PREFIX + login:
         return None, "it runs the tree of %s" % login
     env = {}

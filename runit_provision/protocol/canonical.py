@@ -166,6 +166,7 @@ def _is_sh_shebang(line):
 
 
 # -- a user's tree's run ----------------------------------------------------------------------
+TREE_LOCK = ".runsvdir.lock"  # in the tree's directory: chpst -L's, against a second tree
 REDIRECT = b"exec 2>&1"
 PATH_ARGUMENT = b'PATH="$PATH"'
 

@@ -12,6 +12,7 @@ linked into ``~/service``, everything owned by the user.
 import posixpath
 
 from ..model import USER_TREE_PREFIX, Log, user_environment
+from ..protocol.canonical import TREE_LOCK
 from ..protocol.layout import CONTROL_DIR, ENV_DIR, RUN, path_in
 from ..protocol.process.envfile import file_from_value
 from .environment import render_template
@@ -31,7 +32,7 @@ def runsvdir_service_entries(user, config, env):
     name = USER_TREE_PREFIX + user.login
     base = posixpath.join(config.sv_dir, name)
     userspec = ":".join([user.login] + list(user.groups))
-    lock = posixpath.join(user.service_dir, ".runsvdir.lock")
+    lock = posixpath.join(user.service_dir, TREE_LOCK)
     environment = user_environment(user)
     entries = [
         Directory(base),
