@@ -890,11 +890,19 @@ def classify_event(mask, name):
 
 def readiness_verdict(status):
     """Whether the ``./run`` that ``status`` shows said ``READY=1``, from
-    ``supervise/readiness`` (cwd: the service) — None when no record is about that process
-    (none declared, or not yet written for it: ``./check`` decides, as in runit).
+    ``supervise/readiness`` (cwd: the service). With no record about that process: not yet
+    (False) when the service declares readiness (``./ready``: runsv writes the record just
+    after the status that names the pid), else None (``./check`` decides, as in runit).
     Never followed, never waited on, at most 4 KiB."""
     if not status.pid:
         return None
+    record = _readiness_record()
+    if record is None or record.pid != status.pid or record.state == "down":
+        return False if os.path.lexists(layout.READY) else None
+    return record.state == "ready"
+
+
+def _readiness_record():
     try:
         fd = os.open(layout.SUPERVISE_DIR + "/" + layout.READINESS,
                      os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -907,10 +915,7 @@ def readiness_verdict(status):
     finally:
         os.close(fd)
     from ..protocol.readiness import readiness_from_bytes
-    record = readiness_from_bytes(data)
-    if record is None or record.pid != status.pid or record.state == "down":
-        return None
-    return record.state == "ready"
+    return readiness_from_bytes(data)
 
 
 def _watch_mask(acts):

@@ -6,6 +6,7 @@ Statuses are built with ``Status``/``status_to_bytes``; no processes, no files.
 import pytest
 
 from runit_provision.errors import UsageError
+from runit_provision.protocol.readiness import Readiness, readiness_bytes
 from runit_provision.protocol.status import State, Status, status_from_bytes, status_to_bytes
 from runit_provision.runtime import sv
 from runit_provision.runtime.sv import (
@@ -326,3 +327,27 @@ def test_inotify_event_decoding():
            + struct.pack("iIII", 2, ino.IN_DELETE_SELF, 0, 0))
     assert ino.events_from_bytes(raw) == [(1, ino.IN_MOVED_TO, 7, "status"),
                                           (2, ino.IN_DELETE_SELF, 0, "")]
+
+
+# -- the readiness record, where a service declares readiness --------------------------------
+@pytest.mark.parametrize("declared,record_pid,state,verdict", [
+    (False, None, None, None),     # none declared, none written: ./check decides, as in runit
+    (True, None, None, False),     # declared, the record not written yet: not ready yet
+    (True, 99, "ready", False),    # declared, the record is the last run's: not ready yet
+    (False, 99, "ready", None),    # a stale record, nothing declared: ./check decides
+    (True, 100, "starting", False),
+    (True, 100, "ready", True),
+    (False, 100, "ready", True),   # a record about the pid that runs decides
+])
+def test_the_readiness_verdict_of_the_run_that_runs(tmp_path, monkeypatch, declared, record_pid,
+                                                    state, verdict):
+    """runsv writes the record right after the status that names a new pid: a wait that
+    reads between the two must not take a declared service for ready (the race CI found)."""
+    (tmp_path / "supervise").mkdir()
+    if declared:
+        (tmp_path / "ready").write_text("notify\n")
+    if record_pid is not None:
+        (tmp_path / "supervise" / "readiness").write_bytes(readiness_bytes(
+            Readiness(state, record_pid, 1, 2, "", 0, 0, "")))
+    monkeypatch.chdir(tmp_path)
+    assert sv.readiness_verdict(status(pid=100)) is verdict
