@@ -46,7 +46,7 @@ def serve():
     channel = socket.socket(fileno=CHANNEL_FD)
     try:
         preload()
-    except Exception as exc:  # noqa: BLE001 — said; the tree starts its processes the old way
+    except Exception as exc:  # noqa: BLE001 — said; the tree starts a server again later
         warn("forkserver", "unable to prepare: %s: %s" % (type(exc).__name__, exc))
         os._exit(111)
     gc.collect()
@@ -151,8 +151,8 @@ def _answer_batch(channel, batch, fork=os.fork):
     (here, or by the server for those left unanswered) has none. So a failure in the middle
     of a batch — a fork that raises what is not an OSError, an answer that cannot be sent —
     ends the batch there, and the child whose answer did not go out is killed and reaped
-    before anything else happens: the tree starts that one the old way, and one process of it
-    runs, never two. Answering each as soon as it is forked (not once all are) also gives the
+    before anything else happens: that one's start fails (and is tried again), and one
+    process of it runs, never two. Answering each as soon as it is forked (not once all are) also gives the
     tree its first children's pids while the rest fork. ``fork`` is a seam for the tests."""
     done = 0
     try:

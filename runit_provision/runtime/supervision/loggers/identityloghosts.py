@@ -26,7 +26,6 @@ not take a message is killed, and its loggers start again in a new one. The tree
 ``IdentityLogHosts``, the host's ``serve``.
 """
 
-import errno
 import os
 
 import signal
@@ -107,8 +106,9 @@ class IdentityLogHosts:
     ``start(identity, user, args, open_fds, on_exit, wake)`` gives ``(pid, logger)`` — the pid
     is what ``log/supervise/pid`` shows, the logger what the supervisor signals it by — and
     later calls ``on_exit(wait_status)`` once; ``(0, None)`` when the logger must be exec'd
-    instead; NotYet while the fork server or a host is not ready: ``wake()`` is called once
-    (what waited tries again, and nothing else does).
+    (a tree with no fork server: not root's); NotYet while the fork server or a host is not
+    ready: ``wake()`` is called once (what waited tries again, and nothing else does);
+    OSError when the host could not be made — the start failed, as a failed exec would.
     """
 
     def __init__(self, loop, stderr_fd, label, forks=None, shown_by=None):
@@ -124,7 +124,7 @@ class IdentityLogHosts:
         self._taking = {}      # identity -> _Host that takes new loggers
         self._trees = []       # users' trees taking the loggers of identities they cover
         self._forking = {}     # identity -> [wake] of those waiting for the host being made
-        self._refused = {}     # identity -> when the fork server could not make its host
+        self._refused = {}     # identity -> (when, OSError): its host could not be made
         self._next_key = 0
         self.on_reaped = None  # called after a host has been reaped (a stopping tree waits)
 
@@ -151,8 +151,8 @@ class IdentityLogHosts:
         host = self._taking.get(identity)
         if host is None:
             refused = self._refused.get(identity)
-            if refused is not None and self.loop.monotonic() - refused < 1.0:
-                return 0, None  # the answer just came: "no" — exec'd this time
+            if refused is not None and self.loop.monotonic() - refused[0] < 1.0:
+                raise refused[1]  # the answer just came: "no" — this start fails
             self._fork(identity, user, wake)  # NotYet, or None: exec'd
             return 0, None
         return host.pid, _Logger(self, host.pid, self._start_in(host, args, open_fds, on_exit),
@@ -253,7 +253,8 @@ class IdentityLogHosts:
 
     def _fork(self, identity, user, wake):
         """The host taking ``identity``'s loggers, asked of the fork server: NotYet until it
-        answers (``wake`` then), None when there is none (the logger is exec'd)."""
+        answers (``wake`` then), None when the tree has none (not root's: the logger is
+        exec'd); OSError when the server does not take the request."""
         import socket
         if self.forks is None:
             return None
@@ -270,10 +271,9 @@ class IdentityLogHosts:
             ours.close()
             self.forks.on_ready.append(wake)
             raise
-        except OSError as exc:
-            warn(self.label, "unable to fork a logger host, running svlogd instead", exc)
+        except OSError:
             ours.close()
-            return None
+            raise
         finally:
             theirs.close()
         self._forking[identity] = [wake]
@@ -281,14 +281,12 @@ class IdentityLogHosts:
 
     def _forked(self, identity, ours, answer):
         """The fork server's answer: the host takes loggers from now on (the loggers that
-        waited for it come at once), or it could not be made (they are exec'd for a while:
-        ``_refused``)."""
+        waited for it come at once), or it could not be made (their starts fail with its
+        error for a second: ``_refused``)."""
         waiting = self._forking.pop(identity)
         if isinstance(answer, OSError):
-            if answer.errno != errno.ESHUTDOWN:  # not when the tree is stopping
-                warn(self.label, "unable to fork a logger host, running svlogd instead", answer)
             ours.close()
-            self._refused[identity] = self.loop.monotonic()
+            self._refused[identity] = (self.loop.monotonic(), answer)
         else:
             ours.setblocking(False)
             host = self._hosts[answer] = self._taking[identity] = _Host(answer, identity, ours)

@@ -20,9 +20,12 @@ The channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields NU
 Kinds: ``host`` — a logger host of another identity (loggers/identityloghosts.py); ``tree`` — a
 user's tree (users/forkedtree.py). The tree never waits for an answer: what asked waits
 (engine/side.NotYet, raised here while the server starts) and is called back from the loop; a
-server that does not answer within ``ANSWER_SECONDS`` is killed, and what asked is started the
-old way (exec'd). This module is the tree's side, ``ForkServer``; the server's is forks/: it
-imports this one for the channel's number, never the other way.
+server that does not answer within ``ANSWER_SECONDS`` is killed, and what it had not answered
+fails as a fork that failed (the side sleeps and tries again). The server is supervised as any
+part of the tree: one that cannot start is started again after a back-off (1 s, doubled up to
+``BROKEN_SECONDS``) while askers wait — nothing it starts has a second way to start. This module
+is the tree's side, ``ForkServer``; the server's is forks/: it imports this one for the
+channel's number, never the other way.
 """
 
 
@@ -35,7 +38,8 @@ from ...unix.diag import warn
 from ..engine.side import NotYet
 
 ANSWER_SECONDS = 5.0  # a fork answers in well under a millisecond; a loaded machine is slow
-BROKEN_SECONDS = 60.0  # after a server could not start: how long processes start the old way
+RETRY_SECONDS = 1.0  # after a server could not start: its first wait before the next start
+BROKEN_SECONDS = 60.0  # the longest such wait (each doubles the last)
 READY_SECONDS = 30.0  # its start (an interpreter, its imports) on a loaded machine
 # Requests sent and not answered yet stay in the channel until a middle child reads each: the
 # kernel takes as many as its send buffer holds, and a send it refuses is a server
@@ -57,12 +61,12 @@ class ForkServer:
 
     ``request(kind, fields, fds, done)`` asks for a child and returns at once; ``done(pid)``
     — the new child of the tree — or ``done(OSError)`` is called from the loop once the
-    server has answered. It raises ``NotYet`` while the server starts, or while ``IN_FLIGHT``
-    requests wait for their answers (``on_ready`` callbacks run once it can fork, or once it
-    failed, or once answers made room) and OSError when there is none to ask
-    (the caller starts its process the old way). A server that could not start (it died
-    before it said ready) is not tried again for ``BROKEN_SECONDS``; one that does not answer
-    within ``ANSWER_SECONDS`` is killed, and whatever it had not answered fails."""
+    server has answered. It raises ``NotYet`` while the server starts (again), or while
+    ``IN_FLIGHT`` requests wait for their answers (``on_ready`` callbacks run once it can
+    fork, or once answers made room), and OSError once the tree is stopping. A server that
+    could not start (it died before it said ready) is started again after its back-off,
+    when someone waits; one that does not answer within ``ANSWER_SECONDS`` is killed, and
+    whatever it had not answered fails (EAGAIN: the asker's side sleeps and asks again)."""
 
     def __init__(self, loop, spawner, label):
         self.loop = loop
@@ -77,22 +81,22 @@ class ForkServer:
         self._said_ready = False  # the server running (or last run) said it was ready
         self._closing = False
         self._broken_until = 0.0  # monotonic: until then, no server (a start failed)
+        self._retry_seconds = RETRY_SECONDS  # the next back-off after a start that failed
+        self._retry_timer = None  # the next start, when one failed and someone waits
         self._timer = None  # its start, or the oldest request not answered, is too slow then
         self._pending = []  # done callbacks, in the order of the requests
         self._sizes = []  # and the size of each request
 
     def check(self):
         """Return when a request can go out now: NotYet while the server starts (started
-        here, if need be), OSError when there is none to ask — what ``request`` raises, for
-        a caller with work to do before it asks (done once, when the answer can come)."""
+        here, if need be and its back-off is over), OSError once the tree is stopping — what
+        ``request`` raises, for a caller with work to do before it asks (done once, when the
+        answer can come)."""
         if self._closing:
             raise OSError(errno.ESHUTDOWN, "the tree is stopping")
-        if self.loop.monotonic() < self._broken_until:
-            raise OSError(errno.EAGAIN, "the fork server could not start")
         if not self._ready:
-            self._start()
-            if self.loop.monotonic() < self._broken_until:
-                raise OSError(errno.EAGAIN, "the fork server could not start")
+            if self.loop.monotonic() >= self._broken_until:
+                self._start()
             raise NotYet()
         if self._sizes and (len(self._sizes) >= IN_FLIGHT
                             or sum(self._sizes) >= IN_FLIGHT_BYTES):
@@ -106,7 +110,7 @@ class ForkServer:
             send(self._channel, message, fds)
         except OSError as exc:  # its socket full within the bounds, or gone: not keeping up
             self._give_up(exc)
-            raise
+            raise OSError(errno.EAGAIN, "the fork server does not take a request") from exc
         self._pending.append(done)
         self._sizes.append(len(message))
         if self._timer is None:
@@ -116,6 +120,9 @@ class ForkServer:
         """The tree stops: the server sees its channel close and exits (it is reaped)."""
         self._closing = True
         self.on_ready = []
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+            self._retry_timer = None
         self._drop_channel()
         self._fail_pending(OSError(errno.ESHUTDOWN, "the tree is stopping"))
 
@@ -168,6 +175,7 @@ class ForkServer:
             if not self._ready:
                 if data == b"ready":
                     self._ready = self._said_ready = True
+                    self._retry_seconds = RETRY_SECONDS
                     self._restart_timer()
                     self._wake_waiting()
                 continue
@@ -197,11 +205,20 @@ class ForkServer:
                        else None)
 
     def _broken(self, exc=None):
-        """A server could not start: processes are started the old way for a while."""
-        warn(self.label, "unable to start the fork server, starting processes the old way "
-             "for %d s" % BROKEN_SECONDS, exc)
-        self._broken_until = self.loop.monotonic() + BROKEN_SECONDS
-        self._wake_waiting()
+        """A server could not start: started again after its back-off, when someone waits
+        (they wait meanwhile: nothing else starts what they start)."""
+        delay = self._retry_seconds
+        self._retry_seconds = min(delay * 2, BROKEN_SECONDS)
+        warn(self.label, "unable to start the fork server, trying again in %g s" % delay, exc)
+        self._broken_until = self.loop.monotonic() + delay
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+        self._retry_timer = self.loop.call_later(delay, self._retry)
+
+    def _retry(self):
+        self._retry_timer = None
+        if self.on_ready and not self._closing and not self.pid:
+            self._start()
 
     def _wake_waiting(self):
         """Whoever waits for the server asks again: it is ready, or it is broken (OSError)."""
@@ -233,7 +250,7 @@ class ForkServer:
     def _reaped(self, _pid, _wait_status):
         self.pid = 0
         self._drop_channel()
-        self._fail_pending(OSError(errno.EPIPE, "the fork server is gone"))
+        self._fail_pending(OSError(errno.EAGAIN, "the fork server is gone"))
         if not self._said_ready and not self._closing:
             self._broken()
         elif self.on_ready:

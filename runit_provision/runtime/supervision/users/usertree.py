@@ -15,10 +15,14 @@ The tree also runs the logger of its own output, ``runsvdir-LOGIN/log`` (``chpst
 ~/logs/runsvdir``), for root's tree over a channel (loggers/identityloghosts.py's, as a
 logger host of that identity), shown by root's stand-in: a user costs one Python process.
 
-Any other ``run`` — another template, a value that needs quoting, a user chpst cannot resolve,
-no fork server — is exec'd, as under the C runit.
+Any other ``run`` — another template, a value that needs quoting — is exec'd, as under the C
+runit. A canonical one starts this way alone: what would stop it (a user that cannot be
+resolved, a fork server that cannot start or answer, a cgroup that cannot be made) fails its
+start as a failed exec would (runsv's ``unable to start ./run``, or ``unable to fork,
+sleeping``), and the side tries again after its back-off.
 """
 
+import errno
 import os
 import signal
 
@@ -82,18 +86,23 @@ class UserTree:
 
     # -- the main side: the tree ----------------------------------------------------------------
     def spawn(self):
-        """The main side's start: the tree's pid, 0 when ``./run`` must be exec'd after all
-        (another script now, a user chpst would refuse, no fork server), or NotYet: the request
-        went out (or waits for the server), and its answer calls the side back."""
+        """The main side's start: the tree's pid, 0 when ``./run`` must be exec'd (another
+        script now), or NotYet: the request went out (or waits for the server), and its
+        answer calls the side back. OSError: this start failed (the side says it, and tries
+        again as after any failed start)."""
         asked = self._asked
-        if asked is not None:
-            if asked.answer is None:
-                raise NotYet()
-            self._asked = None
-            pid = self._taken_up(asked)
-        else:
-            found = tree_run(self.supervisor.dir_fd)
-            pid = 0 if found is None else self._ask(found)  # NotYet: asked
+        try:
+            if asked is not None:
+                if asked.answer is None:
+                    raise NotYet()
+                self._asked = None
+                pid = self._taken_up(asked)
+            else:
+                found = tree_run(self.supervisor.dir_fd)
+                pid = 0 if found is None else self._ask(found)  # NotYet: asked
+        except OSError:
+            self._wake_log()  # no tree this time: its log side need not wait for it
+            raise
         self._wake_log()
         return pid
 
@@ -111,8 +120,9 @@ class UserTree:
                 uid, gids = resolve_user(found.user, True)
                 environ = user_environment(found, supervisor.spawner.environ.get(
                     "PATH", DEFAULT_PATH), supervisor.dir_fd)
-            except (FatalError, OSError, KeyError, ValueError):
-                return 0  # whatever chpst would fail on, chpst must say
+            except (FatalError, OSError, KeyError, ValueError) as exc:
+                supervisor.warn("chpst -u %s -e %s: %s" % (found.user, found.env_dir, exc))
+                raise OSError(errno.EINVAL, os.strerror(errno.EINVAL)) from exc
         try:
             self.forks.check()
         except NotYet:
@@ -121,16 +131,10 @@ class UserTree:
             self._prepared = (found, uid, gids, environ)
             self.forks.on_ready.append(self._server_ready)
             raise
-        except OSError as exc:
-            supervisor.warn("unable to fork the user's tree, running ./run instead", exc)
-            return 0
         cgroup = ""
         if supervisor.cgroup is not None:  # the tree's own, delegated: it divides it
-            try:
-                cgroup = supervisor.cgroup.cgroups.fs(
-                    supervisor.cgroup.prepare(supervisor.dir_fd, (uid, gids[0])))
-            except OSError:
-                return 0  # exec'd, it fails the same way, and says so
+            cgroup = supervisor.cgroup.cgroups.fs(
+                supervisor.cgroup.prepare(supervisor.dir_fd, (uid, gids[0])))
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         asked = _Asked(ours, Identity(uid, gids))
         # the loggers it runs for us speak to our stderr through our log hosts' gate
@@ -141,10 +145,9 @@ class UserTree:
             self.forks.request(b"tree", tree_request(uid, gids, found, environ,
                                                      supervisor.new_session, cgroup), fds,
                                lambda answer: self._answered(asked, answer))
-        except OSError as exc:  # the server's socket failed: it is killed
-            supervisor.warn("unable to fork the user's tree, running ./run instead", exc)
+        except OSError:  # the server's socket failed: it is killed, and started again
             ours.close()
-            return 0
+            raise
         finally:
             theirs.close()
         self._asked = asked
@@ -172,9 +175,8 @@ class UserTree:
         supervisor = self.supervisor
         answer = asked.answer
         if isinstance(answer, OSError):
-            supervisor.warn("unable to fork the user's tree, running ./run instead", answer)
             asked.channel.close()
-            return 0
+            raise answer
         pid = answer
         supervisor.main_files.spawned(pid)
         identities = supervisor.log_host.identities

@@ -1,6 +1,7 @@
 """The fork server's life cycle, on the tree's side (runtime/supervision/tree/forkclient.py): a
-server that cannot start, or never says it is ready, makes whatever waited for it start the old
-way — never an endless wait. Real processes stand in for the server; the loop is this process's.
+server that cannot start, or never says it is ready, is started again after a back-off that
+doubles, while its askers wait — what it starts has no other way to start. Real processes stand
+in for the server; the loop is this process's.
 """
 
 import errno
@@ -63,33 +64,70 @@ def loop():
     found.close()
 
 
-def asked_then_refused(loop, server):
+def started_again_while_its_askers_wait(loop, server, spawner):
+    """Asked while it cannot start: the asker waits (NotYet, never woken to go elsewhere),
+    and the server is started again after 0.1 s, then 0.2 s — not in a loop."""
     woken = []
     with pytest.raises(NotYet):
         server.request(b"host", ["x"], [], None)
     server.on_ready.append(lambda: woken.append(True))
-    run_until(loop, lambda: woken)
-    with pytest.raises(OSError) as refused:
+    began = loop.monotonic()
+    run_until(loop, lambda: len(spawner.pids) >= 3, timeout=20)
+    assert loop.monotonic() - began >= 0.3 and not woken
+    with pytest.raises(NotYet):  # still waiting: nothing refuses it
         server.request(b"host", ["x"], [], None)
-    assert refused.value.errno == errno.EAGAIN
     return woken
 
 
-def test_a_server_that_dies_before_it_is_ready_wakes_its_askers_to_start_the_old_way(loop):
+def test_a_server_that_dies_before_it_is_ready_is_started_again_after_its_back_off(
+        loop, monkeypatch):
+    monkeypatch.setattr(forkclient, "RETRY_SECONDS", 0.1)
     spawner = StandInSpawner(["/bin/sh", "-c", "exit 1"])
     server = ForkServer(loop, spawner, "test")
-    asked_then_refused(loop, server)
-    assert len(spawner.pids) == 1  # not tried again in a loop
+    started_again_while_its_askers_wait(loop, server, spawner)
+    server.close()
+    count, until = len(spawner.pids), loop.monotonic() + 0.5
+    run_until(loop, lambda: loop.monotonic() > until)
+    assert len(spawner.pids) == count  # a closed tree's server is not started again
 
 
-def test_a_server_that_never_says_ready_is_killed_and_its_askers_woken(loop, monkeypatch):
+def test_a_server_that_never_says_ready_is_killed_and_started_again(loop, monkeypatch):
     monkeypatch.setattr(forkclient, "READY_SECONDS", 0.2)
+    monkeypatch.setattr(forkclient, "RETRY_SECONDS", 0.1)
     spawner = StandInSpawner(["/bin/sleep", "60"])
     server = ForkServer(loop, spawner, "test")
     try:
-        asked_then_refused(loop, server)
+        started_again_while_its_askers_wait(loop, server, spawner)
     finally:
+        server.close()
         kill_pids(spawner.pids)
+
+
+def test_once_a_server_starts_its_askers_are_woken_and_its_back_off_is_new(loop, monkeypatch):
+    """Two starts fail, the third is the real server: the asker is woken once, and its
+    request answered; a later failure waits the first back-off again."""
+    monkeypatch.setattr(forkclient, "RETRY_SECONDS", 0.1)
+    spawner = StandInSpawner(["/bin/sh", "-c", "exit 1"])
+    real = Spawner(environ={"PATH": "/usr/bin:/bin"})
+
+    def spawn(argv, **kwargs):
+        if len(spawner.pids) < 2:
+            return StandInSpawner.spawn(spawner, argv, **kwargs)
+        pid = real.spawn(argv, **kwargs)
+        spawner.pids.append(pid)
+        return pid
+    spawner.spawn = spawn
+    server = ForkServer(loop, spawner, "test")
+    woken = []
+    with pytest.raises(NotYet):
+        server.check()
+    server.on_ready.append(lambda: woken.append(True))
+    try:
+        run_until(loop, lambda: woken, timeout=30)
+        assert woken == [True] and len(spawner.pids) == 3
+    finally:
+        server.close()
+        run_until(loop, lambda: not server.pid)
 
 
 def loaded_by(code, cwd):
@@ -152,7 +190,7 @@ def test_a_burst_of_requests_waits_for_room_and_a_slow_server_lives(loop, monkey
     for a while — stopped here, as a loaded machine slows it: the tree sends what the channel
     can take (``IN_FLIGHT``), the rest wait (NotYet, woken as answers come), and every one is
     answered by the same server. Before, the channel's refusal at ~150 killed the server and
-    every asker left started the old way."""
+    every asker left failed."""
     monkeypatch.setattr(forkclient, "ANSWER_SECONDS", 120.0)  # the stop is no failure here
     spawner = Spawner(environ={"PATH": "/usr/bin:/bin"})
     server = ForkServer(loop, spawner, "test")
@@ -345,7 +383,7 @@ def children_running(pids):
 def test_a_batch_that_fails_in_its_middle_answers_only_what_runs(monkeypatch, channel, failure):
     """A failure in the middle of a batch — the third fork raising, or the third answer not
     going out — leaves exactly the children answered with their pid running; every request
-    not answered (the server answers those ``error``, and the tree starts them the old way)
+    not answered (the server answers those ``error``: their starts fail, and are tried again)
     has no process: nothing runs twice."""
     tree_end, server_end = channel
     if failure == "fork":

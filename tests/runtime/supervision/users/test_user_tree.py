@@ -511,3 +511,29 @@ def test_the_runtime_runs_on_the_interpreter_of_the_tests(user_tree):
     found = {name: os.readlink("/proc/%d/exe" % pid) for name, pid in (
         ("runsvdir", root.pid), ("forkserver", servers[0]), ("the user's tree", tree))}
     assert found == dict.fromkeys(found, ours), "not %s: %s" % (ours, found)
+
+
+def test_a_users_tree_that_cannot_become_its_user_fails_its_start_and_is_tried_again(
+        user_tree):
+    """One way to start a user's tree: a canonical run whose user does not exist is not
+    exec'd (no env, no chpst), its start fails as a failed exec would — said, then tried
+    again after runsv's back-off — and the rest of root's tree runs on."""
+    ghost = "rp-no-such-user"
+    user_tree.build(run=user_tree.canonical_run().replace("chpst -u nobody", "chpst -u " + ghost))
+    other = make_service(user_tree.svdir, "other", run=SH + "exec sleep 100000\n")
+    root = user_tree.start()
+    os.set_blocking(root.stdout.fileno(), False)
+    said = []
+
+    def failed_twice():
+        said.append(root.stdout.read() or b"")
+        text = b"".join(said)
+        return text.count(b"warning: chpst -u %s -e ./env: " % ghost.encode()) >= 2 and \
+            text.count(b"fatal: unable to start ./run: ") >= 2
+    wait_until(failed_twice, timeout=30, what="two failed starts, said")
+    assert running_pid(other)
+    for pid in descendants(root.pid):
+        assert cmdline(pid)[:1] not in (["env"], ["chpst"]), cmdline(pid)
+    status = subprocess.run([our_tool("sv"), "status", str(user_tree.outer)],
+                            capture_output=True, text=True, timeout=30).stdout
+    assert status.startswith("down: %s" % user_tree.outer), status
