@@ -92,16 +92,17 @@ def origin_within(origin, text, column):
 # its size is the only bound that holds before the cost is paid, so it is checked first, on
 # at most this many bytes read. Real hiera data are far smaller, and a big site splits its
 # data by a glob (services.d/*.yaml): a file near the bound is surely generated, and past it
-# the time and memory of a load are no longer harmless (bench/RESULTS.md has the figures).
+# the time and memory of a load are no longer harmless (bench/RESULTS.md, row 67).
 MAX_DATA_FILE_BYTES = 2 * 1024 * 1024
 
-# PyYAML composes an alias as the very node it names, so 342 bytes of nested aliases (nine
-# levels of nine, the "billion laughs") are a graph of a few dozen nodes that becomes 387
-# million values — and as many origins — once copied into plain data. So aliases and merge keys may copy at most this many values into one file: each
-# value of a copied subtree counts (a nested one once per copy), as does each key a merge
-# brings in. Where aliases are used for what they are for — ``<<: *defaults`` under 500
-# services of a ~15-value base is ~7 500 — this is 25 times more than that, and still cheap
-# to copy. Puppet's Psych keeps aliases as shared objects and never copies.
+# PyYAML composes an alias as the very node it names, so a few hundred bytes of nested aliases
+# (the "billion laughs") are a graph of a few dozen nodes that becomes hundreds of millions of
+# values — and as many origins — once copied into plain data. So aliases and merge keys may
+# copy at most this many values into one file: each value of a copied subtree counts (a nested
+# one once per copy), as does each key a merge brings in. That is far more than aliases copy
+# where they are used for what they are for (``<<: *defaults`` under hundreds of services),
+# and still cheap to copy (bench/RESULTS.md, row 68). Puppet's Psych keeps aliases as shared
+# objects and never copies.
 MAX_ALIAS_COPIES = 200_000
 
 

@@ -2,7 +2,8 @@
 ``FsReader`` (every path under one root walked one directory at a time from root's descriptor,
 only root's links followed, the last component never followed, reads bounded) with the
 applier's writes added. The reader is the host room's, for every room that reads; the writer
-is the applier's alone (``status``, ``logs``, ``import`` and the init room never load it).
+is the applier's alone: ``status``, ``logs`` and the init room never load it, ``import`` only
+to write the file it is asked for (``write_atomic``).
 
 Paths are the tree's final paths, reached by the reader's walk; nothing is ever written through
 a link the walk refuses, and the last component is replaced by ``rename`` and removed with
@@ -14,6 +15,10 @@ after ``sync()``; a link is made under a temp name and renamed over the old one.
 one ``syncfs(2)`` per file system written to — every temp file's data is on disk before any of
 them is renamed, as a per-file fsync would guarantee, for the price of one barrier. A write or
 a removal drops the reader's cached descriptors it makes stale (``_forget``).
+
+``write_atomic`` is the same write for one file a command names itself (render's ``--out``,
+import's ``--out``/``--into``, metrics' textfile and mixin files), outside any root's walk:
+its temp name is the process's own and it is fsync'd before the rename.
 
 The work a home can ask of a removal is bounded (``MAX_DEPTH`` below, ``remove_tree(
 max_entries=)`` with fsread's ``MAX_ENTRIES``): beyond a bound the caller gets ``LimitError`` —
@@ -38,6 +43,9 @@ TEMP_SUFFIX = ".runit-provision.tmp"
 MAX_DEPTH = 64
 
 
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
 def temp_name(name):
     """The name a write of ``name`` goes through (a dot-name: runsvdir skips those)."""
     return "." + name + TEMP_SUFFIX
@@ -45,6 +53,58 @@ def temp_name(name):
 
 def is_temp_name(name):
     return name.startswith(".") and name.endswith(TEMP_SUFFIX)
+
+
+def write_atomic(path, data, mode=None):
+    """Replace the file ``path`` whole with ``data``: written to a temp name of this process's
+    in the same directory (created afresh, never through a link), given ``mode`` (None: what
+    ``open()`` creates, 0o666 less the umask), fsync'd, renamed over ``path``. On any failure
+    the temp file is removed and ``path`` is as it was. An OSError names ``path``, or its
+    directory when no file can be made there: never the temp name, which nobody sees."""
+    directory, name = os.path.split(os.fspath(path))
+    temp = os.path.join(directory, "." + name + ".%d" % os.getpid() + TEMP_SUFFIX)
+    try:
+        fd = _create(temp, 0o600)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, directory or ".") from exc
+    try:
+        try:
+            os.fchmod(fd, 0o666 & ~_umask() if mode is None else mode)
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(temp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
+        raise
+
+
+def _create(name, mode, dir_fd=None):
+    """A descriptor on ``name`` created afresh (``O_EXCL``, ``O_NOFOLLOW``): one a writer that
+    died left there is removed first (unlink never follows a link)."""
+    try:
+        return os.open(name, _TEMP_FLAGS, mode, dir_fd=dir_fd)
+    except FileExistsError:
+        os.unlink(name, dir_fd=dir_fd)
+        return os.open(name, _TEMP_FLAGS, mode, dir_fd=dir_fd)
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _umask():
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 class FsRoot(FsReader):
@@ -57,8 +117,7 @@ class FsRoot(FsReader):
         self._devices = {}  # st_dev -> a descriptor on that file system, for sync()
         self._noted = {}  # directory -> (uid, gid) a new entry there gets
         self._euid, self._egid = os.geteuid(), os.getegid()
-        self._umask = os.umask(0o022)
-        os.umask(self._umask)
+        self._umask = _umask()
 
     # -- writing -------------------------------------------------------------------------
     def make_dir(self, path, mode, uid=None, gid=None):
@@ -90,22 +149,14 @@ class FsRoot(FsReader):
         parent, name = split(path)
         parent_fd = self.dir_fd(parent)
         new_owner = self._note_device(parent, parent_fd)
-        temp = temp_name(name)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        try:
-            fd = os.open(temp, flags, mode & 0o777, dir_fd=parent_fd)
-        except FileExistsError:  # left by an apply that died mid-way
-            os.unlink(temp, dir_fd=parent_fd)
-            fd = os.open(temp, flags, mode & 0o777, dir_fd=parent_fd)
+        fd = _create(temp_name(name), mode & 0o777, parent_fd)  # one an apply that died left
         try:
             if self._needs_owner(new_owner, uid, gid):
                 os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
                 os.fchmod(fd, mode)  # chown clears set-id bits
             elif self._needs_mode(mode):
                 os.fchmod(fd, mode)
-            view = memoryview(content)
-            while view:
-                view = view[os.write(fd, view):]
+            _write_all(fd, content)
         except BaseException:
             os.close(fd)
             self.discard_temp(path)

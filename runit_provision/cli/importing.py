@@ -13,7 +13,6 @@ changed.
 """
 
 import argparse
-import os
 import sys
 
 from ..accounts.databases import databases_for
@@ -214,20 +213,15 @@ def _output(args, settings_data, services, header, users):
     if target is None:
         sys.stdout.write(text)
         return None
+    from ..apply.fsroot import write_atomic
+
     try:
-        _write_atomically(target, text)
+        write_atomic(target, text.encode("utf-8"))
     except OSError as exc:
         return _fail(["cannot write %s: %s" % (target, exc)])
     for line in said:
         _say("--into %s: %s" % (target, line))
     return None
-
-
-def _write_atomically(path, text):
-    temporary = "%s.%d.tmp" % (path, os.getpid())
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
 
 
 def _fail(problems):

@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 
 from ..errors import ProvisionError
 from ..shown import prefixed_lines, shown_text
@@ -57,6 +56,7 @@ def _add_metrics_parser(sub):
 
 
 def _run_metrics(args):
+    from ..apply.fsroot import write_atomic
     from ..health.metrics import data_valid, exposition
     from .inputs import config_or_unread
     from .status import read_rows, unread_line, unread_lines
@@ -70,7 +70,7 @@ def _run_metrics(args):
         for item in rows.unread:  # nothing to measure there: said, not hidden
             sys.stderr.write("runit-provision metrics: %s\n" % unread_line(item))
         if args.textfile:
-            write_atomically(args.textfile, TEXTFILE, text.encode("utf-8"))
+            write_atomic(os.path.join(args.textfile, TEXTFILE), text.encode("utf-8"), 0o644)
         else:
             sys.stdout.write(text)
     except BrokenPipeError:
@@ -81,30 +81,6 @@ def _run_metrics(args):
             if isinstance(exc, OSError) and exc.filename else str(exc))))
         return EXIT_ERROR
     return EXIT_OK if data_unread is None else EXIT_ERROR
-
-
-def write_atomically(directory, name, data):
-    """``directory/name`` replaced whole: written as a hidden temporary file in the same
-    directory (node_exporter skips names not ending in ``.prom``), then renamed. An OSError
-    names ``directory`` when no file can be made there (missing, not writable), else
-    ``directory/name``: never the temporary file, which nobody sees."""
-    try:
-        fd, temporary = tempfile.mkstemp(prefix="." + name + ".", dir=directory)
-    except OSError as exc:  # its message would name the temporary file, never seen
-        raise OSError(exc.errno, exc.strerror, directory) from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o644)
-        os.rename(temporary, os.path.join(directory, name))
-    except BaseException as exc:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):  # named by the file it was for, not the temporary one
-            raise OSError(exc.errno, exc.strerror, os.path.join(directory, name)) from exc
-        raise
 
 
 # -- mixin -------------------------------------------------------------------------------------
@@ -251,7 +227,9 @@ def _config(path):
 
 def _write(directory, files):
     """Each file under ``directory`` written whole (a new file renamed over the old)."""
+    from ..apply.fsroot import write_atomic
+
     for name, text in files.items():
         path = os.path.join(directory, name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        write_atomically(os.path.dirname(path), os.path.basename(path), text.encode("utf-8"))
+        write_atomic(path, text.encode("utf-8"), 0o644)

@@ -13,6 +13,7 @@ import os
 import posixpath
 import sys
 
+from ..apply.fsroot import write_atomic
 from ..errors import ProvisionError, ServiceNameError
 from ..model.units import labels_named, selected_units
 from ..protocol.layout import SUPERVISE_DIR
@@ -130,11 +131,7 @@ def write_tree(tree, out_dir):
             os.chmod(target, entry.mode)
         elif entry.kind == "file":
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            temp = target + ".new"
-            with open(temp, "wb") as handle:
-                handle.write(entry.content)
-            os.chmod(temp, entry.mode)
-            os.rename(temp, target)
+            write_atomic(target, entry.content, entry.mode)
         elif entry.kind == "symlink":
             os.makedirs(os.path.dirname(target), exist_ok=True)
             if os.path.islink(target):

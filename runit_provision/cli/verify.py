@@ -40,8 +40,8 @@ install-runtime and apply would make it. Each host is read in one command (pytho
 host when it has one, else sh and sv). Exit 0 when every check passed, 1 otherwise."""
 
 # How long a host has to answer: a host that never does (a home on an NFS server that is gone)
-# would hold the report for ever. sh's probe, the slow one, reads 200 logged services in ~6 s
-# here (bench/RESULTS.md row 23): 1000 on a host ten times slower, over ssh, fit well inside.
+# would hold the report for ever. The default leaves sh's probe, the slow one, room for a
+# thousand services on a slow host over ssh (its speed: bench/RESULTS.md, row 23).
 HOST_TIMEOUT = 600
 
 ROOT_HELP = ("a staged tree (an image): every path is read under DIR, owners from "

@@ -113,8 +113,8 @@ def _query(url, pql, context, timeout):
                                               "Accept": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as reply:
-            # decoded here, not by json.load: json decodes bytes with "surrogatepass", a
-            # large part of the parse of a big answer (bench/fleet.py)
+            # decoded here, not by json.load: json decodes bytes with "surrogatepass", slow
+            # on a big answer (bench/RESULTS.md, row 73)
             answer = json.loads(reply.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
         detail = exc.read(2000).decode("utf-8", "replace").strip()

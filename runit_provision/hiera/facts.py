@@ -1,7 +1,7 @@
 """hiera: the facts a hierarchy is interpolated with — from this host, or from a facts file.
 
-Host facts are the ones hiera hierarchies commonly use, gathered with the standard library in
-a few milliseconds (no facter, no subprocess): ``hostname``, ``domain``, ``fqdn``,
+Host facts are the ones hiera hierarchies commonly use, gathered with the standard library
+(no facter, no subprocess; bench/RESULTS.md row 71): ``hostname``, ``domain``, ``fqdn``,
 ``networking.{hostname,domain,fqdn,ip}``, ``os.{family,name,release.{major,minor,full},
 distro.codename,architecture,hardware}``, ``kernel``, ``kernelrelease``, ``kernelversion``,
 ``kernelmajversion``, ``architecture``, ``hardwaremodel``, ``processors.count``, ``timezone``,

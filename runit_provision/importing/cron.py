@@ -21,12 +21,13 @@ their commands. The rules are Debian's cron's (crontab(5), cron 3.0pl1):
 import hashlib
 import re
 
+from ..schema.services import is_env_name
+
 SHELL = "/bin/sh"
 ENV = "/usr/bin/env"  # sets a variable env/ cannot carry, then runs the command
 CRON_PATH = "/usr/bin:/bin"   # Debian's cron's PATH for a job when the crontab sets none
 MAIL_SETTINGS = ("MAILTO", "MAILFROM", "CONTENT_TYPE", "CONTENT_TRANSFER_ENCODING")
 _ENV_LINE = re.compile(r"[ \t]*([^ \t=]+)[ \t]*=[ \t]*(.*)\Z")
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _GUARDS = {"test", "[", "[[", "cd", "true", ":"}  # a clause that names no job
 _WRAPPERS = {"exec", "nice", "ionice", "chronic", "command", "nohup"}  # run the next word
 
@@ -68,7 +69,7 @@ def read_crontab(text, file_name, system=True):
             if name in MAIL_SETTINGS:
                 table.mail.append((name, value, where))
                 mail = dict(mail, **{name: (name, value, where)})
-            elif not _VARIABLE.match(name):
+            elif not is_env_name(name):
                 table.refused.append((where, "%s=%s: not a variable name the data can "
                                              "carry (env keys are letters, digits and _)"
                                              % (name, value)))

@@ -15,12 +15,11 @@ from ..model import DEFAULT_PATH, LIMITS, TIMESTAMPS, USER_TREE_PREFIX
 from ..protocol.process.envfile import file_from_value, value_bytes
 from ..protocol.layout import ENV_DIR, LOG_DIR, RUN, path_in
 from ..protocol.canonical import TREE_LOCK, log_run_from_bytes, tree_run_from_bytes
+from ..schema.services import is_env_name
 from .sandboxed import sandbox_run_keys
 
 _OPTION_OF_LIMIT = {"-" + letter: key for key, letter in LIMITS.items()}
 _TIMESTAMPS_OF_FLAG = {flag: name for name, flag in TIMESTAMPS.items()}
-ENV_NAME_FIRST = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
-ENV_NAME_CHARS = ENV_NAME_FIRST + "0123456789"
 
 
 class Notes:
@@ -195,7 +194,7 @@ def env_value(name, content, unread):
     >>> env_value("GREETING", b"cafe\\n", None), env_value("GREETING", b"", None)
     (('cafe', None), (None, None))
     """
-    if not name or name[0] not in ENV_NAME_FIRST or name.strip(ENV_NAME_CHARS):
+    if not is_env_name(name):
         raise ValueError("not a variable name")
     if content is None:
         raise ValueError(unread)

@@ -24,13 +24,13 @@ CUT_MARK = b"...[cut: longer than %d bytes]"
 # search (-g with -n) read back what the file holds on disk when that is more: a hole counts
 # for nothing, what was written is read (blocks_backward's ``whole``).
 READ_BACK = 16 << 20
-# A compressed rotated file decompressed to at most RATIO times its size, and at least FLOOR.
-# On log lines gzip reaches 10-20x (svlogd's usual processor), xz 65x, and ~370x on a health
-# check repeated with only its stamp changing; a gzip of one byte repeated, ~1030x (bz2 and xz:
-# 10^5x and more). A file of a log the data declares holds at most its size (svlogd's s: the
-# bound then), one without size at most svlogd's default 99999 bytes: the floor, 10x that,
-# takes a small file's ratio whatever it is. What a reader decompresses costs its owner at
-# least a hundredth of it on disk: a directory of many bombs costs each its bound, no more.
+# A compressed rotated file decompressed to at most RATIO times its size, and at least FLOOR:
+# above what gzip (svlogd's usual processor) and xz reach on ordinary log lines, below a
+# repeated health check's and far below a bomb's (bench/RESULTS.md, row 69). A file of a log
+# the data declares holds at most its size (svlogd's s: the bound then), one without size at
+# most svlogd's default 99999 bytes: the floor, 10x that, takes a small file's ratio whatever
+# it is. What a reader decompresses costs its owner at least a hundredth of it on disk: a
+# directory of many bombs costs each its bound, no more.
 DECOMPRESSED_RATIO = 100
 DECOMPRESSED_FLOOR = 1 << 20
 

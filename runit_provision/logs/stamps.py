@@ -234,9 +234,9 @@ def _dates_are_real(stamps):
 
 
 def _flags(chosen):
-    """A translation table: 1 for the bytes in ``chosen``, 0 for the others (made at import:
-    one store a chosen byte, not a test for each of the 256 — a tenth of a millisecond of a
-    view's start)."""
+    """A translation table: 1 for the bytes in ``chosen``, 0 for the others (made at import,
+    in every view's start: one store a chosen byte, not a test for each of the 256;
+    bench/RESULTS.md row 70)."""
     table = bytearray(256)
     for value in chosen:
         table[value] = 1
@@ -269,8 +269,7 @@ _FEW_LINES = 64
 
 def _clock_tables():
     """``(seconds, cents, mills)``: the key of a stamp's ``:SS`` (as timegm's: 61 is +61 s),
-    ``.FF`` and ``FFF `` — made on first use, a tenth of a millisecond that a view of a -t
-    log never needs."""
+    ``.FF`` and ``FFF `` — made on first use, a cost a view of a -t log never needs."""
     if not _CLOCK_TABLES:
         _CLOCK_TABLES.append(({b":%02d" % value: value << 32 for value in range(100)},
                               {b".%02d" % value: value * 10_000_000 for value in range(100)},

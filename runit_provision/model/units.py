@@ -62,8 +62,8 @@ class ServiceUnit:
                  "adopts", "waits_ready", "is_undeclared", "is_oneshot", "reruns_on_change",
                  "is_timer")
 
-    # each field by name (a view lists every unit up to three times: a loop over **fields
-    # was half of that)
+    # each field by name, not a loop over **fields: a view lists every unit up to three times
+    # (bench/RESULTS.md, row 72)
     def __init__(self, *, name=None, label=None, login=None, for_login=None, path=None,
                  link=None, log_dir=None, home=None, has_env=None, restart_on_change=None,
                  is_down=None, is_enabled=None, is_absent=None, adopts=None, waits_ready=None,

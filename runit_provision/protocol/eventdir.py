@@ -3,8 +3,8 @@ waits on a side, as s6's fifodir (s6-supervise's ``event/``) does. Both ends liv
 ``EventPoster`` (runsv's) and ``subscribe`` (a waiter's: our ``sv``).
 
 Why: a wait woken by inotify ends with the kernel's teardown of an instance that had a watch,
-which waits for an SRCU grace period: milliseconds in every ``sv -w`` that waited
-(bench/RESULTS.md, row 43). A FIFO costs its close nothing.
+which waits for an SRCU grace period: a delay at the end of every ``sv -w`` that waited
+(bench/RESULTS.md, row 66; the wait since: row 43). A FIFO costs its close nothing.
 
 The directory (mode 01733, ours: the C runsv and sv never look in it) holds ``ok``, a FIFO
 runsv holds a reader on while it posts (a waiter that can open it write-only knows its events

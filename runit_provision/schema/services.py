@@ -315,6 +315,17 @@ def _raw_at(data, path):
 
 
 # -- the readers of single keys ---------------------------------------------------------------
+def is_env_name(name):
+    """Whether ``name`` can be a key of ``env``: a shell's variable name, the rule import
+    reads ``env/`` files and crontab settings back by too (chpst -e itself takes any name
+    without a leading dot).
+
+    >>> [is_env_name(name) for name in ("PORT", "_x1", "1X", "A-B", "A.B", "", "A\\n", "É")]
+    [True, True, False, False, False, False, False, False]
+    """
+    return isinstance(name, str) and _ENV_NAME.match(name) is not None
+
+
 def _read_env(read, path, value):
     value = read.hash(path, value)
     if value is None:
@@ -322,7 +333,7 @@ def _read_env(read, path, value):
     env = {}
     for name, item in value.items():
         at = path + (name,)
-        if not isinstance(name, str) or not _ENV_NAME.match(name):
+        if not is_env_name(name):
             read.problems.add(at, "%r is not a variable name ([A-Za-z_][A-Za-z0-9_]*)"
                               % (name,))
             continue

@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 
-from runit_provision.apply.fsroot import MAX_DEPTH, FsRoot, temp_name
+from runit_provision.apply.fsroot import (MAX_DEPTH, TEMP_SUFFIX, FsRoot, is_temp_name, temp_name,
+                                          write_atomic)
 from runit_provision.errors import LimitError, UnsafePathError
 
 OTHER_UID = 1000
@@ -126,6 +127,44 @@ def test_a_write_is_a_temp_file_until_renamed(root):
         assert temp.stat().st_mode & 0o7777 == 0o751
         fs.discard_temp("/etc/sv/run")
         assert not temp.exists() and run.read_text() == "old\n"
+
+
+def test_write_atomic_replaces_a_file_whole_with_its_mode(tmp_path):
+    target = tmp_path / "out"
+    target.write_text("old")
+    os.chmod(str(target), 0o600)
+    write_atomic(str(target), b"new", 0o751)
+    assert target.read_text() == "new" and target.stat().st_mode & 0o7777 == 0o751
+    umask = os.umask(0o027)
+    try:
+        write_atomic(target, b"newer")  # None: what open() creates
+    finally:
+        os.umask(umask)
+    assert target.read_text() == "newer" and target.stat().st_mode & 0o7777 == 0o640
+    assert os.listdir(str(tmp_path)) == ["out"]
+
+
+def test_write_atomic_leaves_no_temp_file_and_names_the_target(tmp_path):
+    directory = tmp_path / "out"
+    directory.mkdir()  # a directory where the file should be: the rename fails
+    with pytest.raises(IsADirectoryError) as raised:
+        write_atomic(str(directory), b"x", 0o644)
+    assert raised.value.filename == str(directory)
+    assert os.listdir(str(tmp_path)) == ["out"]
+    with pytest.raises(FileNotFoundError) as raised:
+        write_atomic(str(tmp_path / "no" / "such"), b"x", 0o644)
+    assert raised.value.filename == str(tmp_path / "no")  # nothing could be made there
+
+
+def test_write_atomic_replaces_a_stale_temp_file_and_never_follows_one(tmp_path):
+    outside = tmp_path / "outside"
+    outside.write_text("keep")
+    temp = tmp_path / (".out.%d%s" % (os.getpid(), TEMP_SUFFIX))
+    assert is_temp_name(temp.name)
+    os.symlink(str(outside), str(temp))  # planted where this process's temp file goes
+    write_atomic(str(tmp_path / "out"), b"new", 0o644)
+    assert (tmp_path / "out").read_text() == "new" and outside.read_text() == "keep"
+    assert sorted(os.listdir(str(tmp_path))) == ["out", "outside"]
 
 
 def test_a_stale_temp_file_is_replaced(root):

@@ -37,14 +37,15 @@ import sys
 from ...unix.diag import warn
 from ..engine.side import NotYet
 
-ANSWER_SECONDS = 5.0  # a fork answers in well under a millisecond; a loaded machine is slow
+ANSWER_SECONDS = 5.0  # a loaded machine is slow; a fork's answer: bench/RESULTS.md row 64
 RETRY_SECONDS = 1.0  # after a server could not start: its first wait before the next start
 BROKEN_SECONDS = 60.0  # the longest such wait (each doubles the last)
 READY_SECONDS = 30.0  # its start (an interpreter, its imports) on a loaded machine
 # Requests sent and not answered yet stay in the channel until a middle child reads each: the
 # kernel takes as many as its send buffer holds, and a send it refuses is a server
-# that does not keep up — killed. A tree starting 200 users' trees at once must not ask more
-# than that: beyond these bounds an asker waits for answers instead (NotYet).
+# that does not keep up — killed. A tree starting many users' trees at once must not ask more
+# than that (bench/RESULTS.md, row 65): beyond these bounds an asker waits for answers instead
+# (NotYet).
 IN_FLIGHT = 16
 IN_FLIGHT_BYTES = 65536  # a user's environment rides in its tree's request
 CHANNEL_FD = 3  # where the server finds its end of the channel
