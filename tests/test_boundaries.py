@@ -23,7 +23,7 @@ from .conftest import parsed
 
 PACKAGE_DIR = Path(runit_provision.__file__).parent
 PACKAGE = "runit_provision"
-RUNTIME_ENGINES = ("supervision", "svlog", "unix")
+RUNTIME_ENGINES = ("supervision", "svlog", "control", "unix")
 
 # room -> the rooms it may import (itself always). Third-party packages are listed by name.
 # The rooms are listed from the bottom up: a room may import only rooms listed before it
@@ -38,10 +38,12 @@ ALLOWED = {
     "protocol": {"errors"},
     "runtime.unix": {"protocol", "errors"},
     "runtime.svlog": {"runtime.unix", "protocol", "errors"},
+    # runtime.control: sv's parts (its command table, waits, session, wakers), sv's alone
+    "runtime.control": {"runtime.unix", "protocol", "errors"},
     "runtime.supervision": {"runtime.svlog", "runtime.unix", "protocol", "errors",
                             "setproctitle"},
-    "runtime.program": {"runtime.supervision", "runtime.svlog", "runtime.unix", "protocol",
-                        "errors"},
+    "runtime.program": {"runtime.supervision", "runtime.svlog", "runtime.control",
+                        "runtime.unix", "protocol", "errors"},
     "source": {"errors", "yaml"},
     # accounts: the records and parsers (pure), the databases a command reads (a file's table
     # or the host's) and host.py, the one module asking the host's (test_one_module_asks_nss)

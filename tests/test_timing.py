@@ -17,6 +17,7 @@ from runit_provision.checks.verify import verify_host
 from runit_provision.protocol import eventdir
 from runit_provision.protocol.status import State
 from runit_provision.runtime import sv
+from runit_provision.runtime.control import wakers
 
 from .checks.conftest import sandbox  # noqa: F401 (fixtures)
 from .checks.test_verify import faked, host  # noqa: F401 (fixtures)
@@ -106,7 +107,7 @@ def test_a_failing_check_is_retried_at_its_pace(fake, capfd, svdir):
     finally:
         timer.join()
     assert (code, ns(out)) == (0, "ok: run: web: (pid 100) Ns\n")
-    assert took < 0.3 + sv.CHECK_RETRY_MAX + 1.0, took
+    assert took < 0.3 + wakers.CHECK_RETRY_MAX + 1.0, took
 
 
 # -- runsv's post past a full FIFO (tests/protocol/test_eventdir.py) --------------------------

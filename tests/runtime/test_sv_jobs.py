@@ -10,7 +10,7 @@ from runit_provision.protocol.lastrun import LastRun, last_run_bytes
 from runit_provision.protocol.status import State, Status
 from runit_provision.protocol.timer import TimerSpec, TimerState, timer_spec_bytes, \
     timer_state_bytes
-from runit_provision.runtime.sv import ONESHOT, TIMER, is_wait_done, job_doing, job_kind
+from runit_provision.runtime.control.waits import ONESHOT, TIMER, is_wait_done, job_doing, job_kind
 
 NOW = 1_800_000_000
 NEXT = "2027-01-15T10:00:00Z"

@@ -8,10 +8,12 @@ import pytest
 from runit_provision.errors import UsageError
 from runit_provision.protocol.readiness import Readiness, readiness_bytes
 from runit_provision.protocol.status import State, Status, status_from_bytes, status_to_bytes
-from runit_provision.runtime import sv
-from runit_provision.runtime.sv import (
-    ALWAYS, NEVER, STATUS, VERBOSE, Baseline, Command, command_for, exit_code, is_in_svdir,
-    is_new_process, is_wait_done, lsb_status_code, parse_args, seconds_from)
+from runit_provision.runtime.control import waits, wakers
+from runit_provision.runtime.control.commands import (
+    ALWAYS, NEVER, STATUS, VERBOSE, Command, command_for)
+from runit_provision.runtime.control.session import is_in_svdir, lsb_status_code
+from runit_provision.runtime.control.waits import Baseline, is_new_process, is_wait_done
+from runit_provision.runtime.sv import exit_code, parse_args, seconds_from
 
 SEC = 1_000_000_000
 T0 = 1_700_000_000  # the service's start, unix seconds
@@ -306,17 +308,17 @@ def test_check_script_runs_at_most_once_per_look():
 
 def test_event_classification():
     from runit_provision.runtime.unix import inotify as ino
-    assert sv.classify_event(ino.IN_MOVED_TO, "status") == "status"
-    assert sv.classify_event(ino.IN_CLOSE_WRITE, "status") == "status"
-    assert sv.classify_event(ino.IN_CLOSE_NOWRITE, "status") is None  # sv's own read
-    assert sv.classify_event(ino.IN_CLOSE_WRITE, "ok") is None  # sv's own probe
-    assert sv.classify_event(ino.IN_CLOSE_NOWRITE, "ok") == "exit"  # runsv's reader closed
-    assert sv.classify_event(ino.IN_CLOSE_WRITE, "lock") == "exit"
-    assert sv.classify_event(ino.IN_CLOSE_WRITE, "stat.new") is None
-    assert sv.classify_event(ino.IN_MOVED_TO, "pid") is None
-    assert sv.classify_event(ino.IN_DELETE_SELF, "") == "gone"
-    assert sv.classify_event(ino.IN_IGNORED, "") == "gone"
-    assert sv.classify_event(ino.IN_Q_OVERFLOW, "") == "all"
+    assert wakers.classify_event(ino.IN_MOVED_TO, "status") == "status"
+    assert wakers.classify_event(ino.IN_CLOSE_WRITE, "status") == "status"
+    assert wakers.classify_event(ino.IN_CLOSE_NOWRITE, "status") is None  # sv's own read
+    assert wakers.classify_event(ino.IN_CLOSE_WRITE, "ok") is None  # sv's own probe
+    assert wakers.classify_event(ino.IN_CLOSE_NOWRITE, "ok") == "exit"  # runsv's reader closed
+    assert wakers.classify_event(ino.IN_CLOSE_WRITE, "lock") == "exit"
+    assert wakers.classify_event(ino.IN_CLOSE_WRITE, "stat.new") is None
+    assert wakers.classify_event(ino.IN_MOVED_TO, "pid") is None
+    assert wakers.classify_event(ino.IN_DELETE_SELF, "") == "gone"
+    assert wakers.classify_event(ino.IN_IGNORED, "") == "gone"
+    assert wakers.classify_event(ino.IN_Q_OVERFLOW, "") == "all"
 
 
 def test_inotify_event_decoding():
@@ -350,4 +352,4 @@ def test_the_readiness_verdict_of_the_run_that_runs(tmp_path, monkeypatch, decla
         (tmp_path / "supervise" / "readiness").write_bytes(readiness_bytes(
             Readiness(state, record_pid, 1, 2, "", 0, 0, "")))
     monkeypatch.chdir(tmp_path)
-    assert sv.readiness_verdict(status(pid=100)) is verdict
+    assert waits.readiness_verdict(status(pid=100)) is verdict

@@ -14,6 +14,7 @@ import pytest
 
 from runit_provision.protocol.status import State, Status, status_to_bytes
 from runit_provision.runtime import sv
+from runit_provision.runtime.control import session, wakers
 
 
 class FakeService:
@@ -377,12 +378,12 @@ def wait_through(capfd, action, *args):
         done.append(time.monotonic())
 
     timer = later(0.3, act)
-    safety, sv.SAFETY_RECHECK = sv.SAFETY_RECHECK, 3600.0
+    safety, session.SAFETY_RECHECK = session.SAFETY_RECHECK, 3600.0
     try:
         code, out, _ = run_sv(capfd, *args)
         returned = time.monotonic()
     finally:
-        sv.SAFETY_RECHECK = safety
+        session.SAFETY_RECHECK = safety
         timer.join()
     return code, out, returned - done[0]
 
@@ -401,7 +402,7 @@ def posting(service):
 def no_inotify(monkeypatch):
     def refuse():
         raise AssertionError("inotify used where runsv posts events")
-    monkeypatch.setattr(sv, "_open_watcher", refuse)
+    monkeypatch.setattr(wakers, "_open_watcher", refuse)
 
 
 @pytest.mark.parametrize("watcher", ["inotify", "poll", "stale event dir"])
@@ -410,7 +411,7 @@ def test_wait_wakes_on_the_status_rename(fake, capfd, monkeypatch, watcher):
     of ours that is gone (the C runsv serves now; its ok has no reader) is the same: sv
     waits as before, and leaves nothing in event/."""
     if watcher == "poll":
-        monkeypatch.setattr(sv, "_open_watcher", lambda: None)
+        monkeypatch.setattr(wakers, "_open_watcher", lambda: None)
     service = fake("web", pid=0, state=State.DOWN, want="d")
     if watcher == "stale event dir":
         posting(service).close()
@@ -452,7 +453,7 @@ def test_wait_wakes_on_runsv_s_post_without_inotify(fake, capfd, monkeypatch, sv
 def test_past_its_fifo_waiters_sv_watches_through_inotify(fake, capfd, monkeypatch):
     """Each FIFO waiter holds three descriptors: past FIFO_WAITERS_MAX services sv watches
     the rest through inotify, and all end as soon as their status is written."""
-    monkeypatch.setattr(sv, "FIFO_WAITERS_MAX", 1)
+    monkeypatch.setattr(wakers, "FIFO_WAITERS_MAX", 1)
     services = [fake(name, pid=0, state=State.DOWN, want="d") for name in ("a", "b")]
     posters = [posting(service) for service in services]
     seen = []
