@@ -61,6 +61,16 @@ class FatalError(ProvisionError):
     """
 
 
+class ScheduleError(ProvisionError, ValueError):
+    """A schedule string that cannot be read (``protocol/schedule/``): ``message`` and the
+    1-based ``column`` within the string where the fault is (the schema adds it to the
+    string's own file:line:col)."""
+
+    def __init__(self, message, column):
+        super().__init__("column %d: %s" % (column, message))
+        self.message, self.column = message, column
+
+
 class ApplyError(ProvisionError):
     """The host could not be converged to the rendered tree."""
 

@@ -1,7 +1,8 @@
 """cli: ``runit-provision import`` — a host's service directories -> data (docs/import.md).
 
 Opens the host (``host.fsread.FsReader`` under ``--root``: import only reads) and hands it
-to the import (``importing.host``: read, proposed and confirmed service by service), says what
+to the import of its source (``importing.servicedirs``, ``usertree``, ``unitfiles`` or
+``crontabfiles``: read, proposed and confirmed service by service), says what
 it said, writes the YAML
 (``importing.emit``, or ``importing.into`` for ``--into``). Exit codes: 0 imported, and ``plan`` with the data would
 change nothing in what it covers; 2 imported, with changes ``plan`` would still make (listed
@@ -20,7 +21,10 @@ from ..errors import ProvisionError
 from ..host.fsread import FsReader
 from ..importing.assemble import DEFAULTS
 from ..importing.emit import SPELLINGS, document
-from ..importing.host import import_crontabs, import_tree, import_units, import_user
+from ..importing.crontabfiles import import_crontabs
+from ..importing.servicedirs import import_tree
+from ..importing.unitfiles import import_units
+from ..importing.usertree import import_user
 from ..shown import shown_name
 
 DESCRIPTION = """\

@@ -1,7 +1,9 @@
 """importing: existing service directories -> data that renders them again, byte for byte.
 
-``runit-provision import`` (docs/import.md): ``host`` runs the whole import of a tree, a
-user's tree or systemd units, in three steps, each its own module:
+``runit-provision import`` (docs/import.md): one module runs the whole import of each source
+— ``servicedirs`` a tree, ``usertree`` a user's tree, ``unitfiles`` systemd units,
+``crontabfiles`` crontabs; each returns an ``imported.Imported`` — and a tree is imported in
+three steps, each its own module:
 
 - ``found``: read a host's service directories (under ``--root``, through ``host.fsread``'s
   descriptor walk: no link followed, no FIFO opened, every read bounded) into ``Found``

@@ -8,10 +8,12 @@ logger's directory is known, that directory and its ``config``. Read through ``F
 devices stat'ed only. ``supervise/`` is runsv's and is skipped, as are svlogd's own files.
 """
 
+import posixpath
 import stat
 
 from ..errors import ProvisionError
-from ..protocol.layout import LOG_DIR, SUPERVISE_DIR, SVLOGD_CONFIG, path_in
+from ..protocol.layout import (LOG_DIR, RUN, SCHEDULE, SUPERVISE_DIR, SVLOGD_CONFIG,
+                               path_in)
 
 MAX_ENTRIES = 1000  # per service directory: a directory holding more is not a service
 MAX_DEPTH = 3       # run, log/run, env/X, control/X: nothing we read lies deeper
@@ -192,3 +194,9 @@ def read_log_dir(root, found, directory):
             continue
         if entry is not None:
             found.log_entries[relative] = entry
+
+
+def is_service_dir(root, path):
+    """A directory runsv serves: one with ``run``, or a timer's (``schedule``: our runsv
+    starts its ``job`` and needs no ``run``; assemble says when the C runsv's is missing)."""
+    return any(root.lstat(posixpath.join(path, name)) is not None for name in (RUN, SCHEDULE))

@@ -222,8 +222,8 @@ REACH_YEARS = (SWEEP_YEARS[0] - 8, SWEEP_YEARS[1] + 8)
 def zone_classes(groups, years=REACH_YEARS):
     """{zone: [every other name]}: the zones of ``groups`` (``zone_groups``) merged where
     their UTC offset and summer time flag are the same at every instant of ``years`` (the
-    same at its start, the same changes), under the first name. protocol/schedule/calendar.py
-    reads a zone only through those two (``timeclock``), so within ``years`` such zones
+    same at its start, the same changes), under the first name. protocol/schedule/ reads a
+    zone only through those two (zoneclock.py's ``timeclock``), so within ``years`` such zones
     compute alike: Europe/Paris's answers are Europe/Berlin's since 1996."""
     import datetime
     import zoneinfo

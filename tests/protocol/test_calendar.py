@@ -1,13 +1,15 @@
-"""protocol/schedule/calendar.py: what it refuses and where, the zones, and the elapses around DST
-changes said as wall times (test_calendar_parity.py holds the whole corpus to systemd)."""
+"""protocol/schedule/: what calendar.py refuses and where, the zones (zones.py), the elapses
+around DST changes said as wall times (nextelapse.py), and glibc's mktime() (zoneclock.py);
+test_calendar_parity.py holds the whole corpus to systemd."""
 
 import datetime
 import zoneinfo
 
 import pytest
 
-from runit_provision.protocol.schedule import calendar
-from runit_provision.protocol.schedule.calendar import ScheduleError, parse_calendar
+from runit_provision.errors import ScheduleError
+from runit_provision.protocol.schedule import zoneclock, zones
+from runit_provision.protocol.schedule.calendar import parse_calendar
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
@@ -135,12 +137,12 @@ def test_a_zone_of_its_own_wins_over_the_local_one():
 
 def test_the_hosts_zone_is_tz_then_etc_localtime(monkeypatch):
     monkeypatch.setenv("TZ", ":America/New_York")
-    assert calendar.host_zone().key == "America/New_York"
+    assert zones.host_zone().key == "America/New_York"
     monkeypatch.delenv("TZ")
-    from_etc = calendar.host_zone()
+    from_etc = zones.host_zone()
     monkeypatch.setenv("TZ", "Not/AZone")   # a name the tz database has not: as if unset
-    assert calendar.host_zone() == from_etc or (
-        calendar.host_zone().utcoffset(None) == from_etc.utcoffset(None))
+    assert zones.host_zone() == from_etc or (
+        zones.host_zone().utcoffset(None) == from_etc.utcoffset(None))
 
 
 def test_an_expression_that_has_passed_never_elapses():
@@ -160,9 +162,9 @@ def test_a_spec_is_a_frozen_value():
 ZONEINFO_DIR = "/usr/share/zoneinfo"
 HOSTS_ZONE = r'''
 import sys
-from runit_provision.protocol.schedule import calendar
-calendar.LOCALTIME = sys.argv[1]
-zone = calendar.host_zone()
+from runit_provision.protocol.schedule import calendar, zones
+zones.LOCALTIME = sys.argv[1]
+zone = zones.host_zone()
 elapse = calendar.parse_calendar(sys.argv[2]).next_elapse(int(sys.argv[3]))
 print(repr(getattr(zone, "key", zone)), elapse, sorted(
     name for name in ("zoneinfo", "datetime", "sysconfig") if name in sys.modules))
@@ -204,9 +206,9 @@ def utc_zone_files():
         for name in files:
             path = os.path.join(directory, name)
             with open(path, "rb") as file:
-                data = file.read(calendar.TZIF_UTC_MAX + 1)
+                data = file.read(zones.TZIF_UTC_MAX + 1)
             if data[:4] == b"TZif":
-                (taken if calendar.is_utc_tzif(data) else refused).append(path)
+                (taken if zones.is_utc_tzif(data) else refused).append(path)
     return taken, refused
 
 
@@ -237,12 +239,12 @@ def test_what_is_taken_for_utc_is_utc_at_every_instant():
 def test_a_utc_tzif_cut_or_changed_is_refused():
     with open(ZONEINFO_DIR + "/Etc/UTC", "rb") as file:
         utc = file.read()
-    assert calendar.is_utc_tzif(utc)
+    assert zones.is_utc_tzif(utc)
     changed = [utc[:-1], utc[:44], utc + b"x", b"TZjf" + utc[4:],
                utc.replace(b"\nUTC0\n", b"\nUTC0UTC,M3.5.0,M10.5.0\n"),
                utc.replace(b"\nUTC0\n", b"\nUTC-1\n"),
                utc[:4] + b"\0" + utc[5:]]   # version 1 says a block follows that is not its
-    assert [calendar.is_utc_tzif(data) for data in changed] == [False] * len(changed)
+    assert [zones.is_utc_tzif(data) for data in changed] == [False] * len(changed)
 
 
 def test_the_days_of_the_calendar_without_datetime():
@@ -250,8 +252,8 @@ def test_the_days_of_the_calendar_without_datetime():
     epoch = datetime.date(1970, 1, 1)
     for days in range(-719162, 2932897, 367):
         day = epoch + datetime.timedelta(days=days)
-        assert calendar._civil_from_days(days) == (day.year, day.month - 1, day.day)
-    assert calendar.timeclock("UTC").localtime(1774612800)[7] == 4   # 2026-03-27: a Friday
+        assert zoneclock._civil_from_days(days) == (day.year, day.month - 1, day.day)
+    assert zoneclock.timeclock("UTC").localtime(1774612800)[7] == 4   # 2026-03-27: a Friday
 
 
 # the zones whose changes are odd: three hours at 00:01 (Casey), at midnight (Santiago,
@@ -295,7 +297,7 @@ def test_mktime_is_glibcs_around_every_change(zone):
                           text=True, timeout=120, env={"TZ": zone, "PATH": "/usr/bin:/bin"},
                           input="".join("%d %d %d %d %d %d %d\n" % tuple(c) for c in calls))
     assert proc.returncode == 0, proc.stderr
-    clock = calendar.timeclock(zone)
+    clock = zoneclock.timeclock(zone)
     ours = []
     for year, month, day, hour, minute, second, isdst in calls:
         made = clock.mktime([year, month - 1, day, hour, minute, second, isdst])

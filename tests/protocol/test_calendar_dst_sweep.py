@@ -1,5 +1,5 @@
-"""Every zone of the tz database, every clock change of SWEEP_YEARS: protocol/schedule/calendar.py's
-next elapse is strictly after the moment asked about — from a second before, at and a second
+"""Every zone of the tz database, every clock change of SWEEP_YEARS: protocol/schedule's next elapse
+(nextelapse.py) is strictly after the moment asked about — from a second before, at and a second
 after each change, and along the elapses that lead across it — and (interop) each is
 systemd-analyze's.
 

@@ -22,7 +22,8 @@ import zoneinfo
 
 import pytest
 
-from runit_provision.protocol.schedule.calendar import ScheduleError, parse_calendar
+from runit_provision.errors import ScheduleError
+from runit_provision.protocol.schedule.calendar import parse_calendar
 from tests.skips import missing
 from tests.protocol import calendar_corpus
 

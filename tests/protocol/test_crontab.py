@@ -8,7 +8,7 @@ import zoneinfo
 
 import pytest
 
-from runit_provision.protocol.schedule.calendar import ScheduleError
+from runit_provision.errors import ScheduleError
 from runit_provision.protocol.schedule.crontab import parse_crontab
 from runit_provision.protocol.schedule import is_cron, parse_schedule
 from tests.protocol.test_calendar import assert_refused

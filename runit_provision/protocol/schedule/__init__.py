@@ -1,4 +1,5 @@
-"""protocol/schedule: a timer's ``schedule:`` — systemd's calendar expressions (calendar.py)
+"""protocol/schedule: a timer's ``schedule:`` — systemd's calendar expressions (calendar.py;
+their next elapse: nextelapse.py, on glibc's clock of zoneclock.py, in a zone of zones.py)
 and cron's five fields (crontab.py) — and here, a string -> its parsed form, the two told
 apart by their shape; pure, standard library only.
 
@@ -10,7 +11,8 @@ date, time, zone).
     ('calendar', 'cron')
 """
 
-from .calendar import ScheduleError, parse_calendar
+from ...errors import ScheduleError
+from .calendar import parse_calendar
 from .crontab import parse_crontab
 
 __all__ = ["ScheduleError", "is_cron", "parse_schedule"]

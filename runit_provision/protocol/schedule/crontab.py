@@ -11,7 +11,7 @@ and the next run computed as Debian's cron runs it; pure, standard library only.
     >>> parse_crontab("@reboot")
     Traceback (most recent call last):
     ...
-    runit_provision.protocol.schedule.calendar.ScheduleError: column 1: @reboot runs at boot, not on a schedule: a one-shot service is that (oneshot: true)
+    runit_provision.errors.ScheduleError: column 1: @reboot runs at boot, not on a schedule: a one-shot service is that (oneshot: true)
 
 An item is ``*``, ``N``, ``N-M``, ``*/S`` or ``N-M/S``, joined by ``,``; months and weekdays
 may be named (also as a range's ends, as Debian's parser lets them). What Debian's cron accepts
@@ -22,7 +22,9 @@ right after the change, in the repeated hour once; a wildcard job runs by the cl
 Debian's, as docs/schedule.md#crons-five-fields says.
 """
 
-from .calendar import ScheduleError, USEC_PER_SEC, host_zone, successive, zone_named
+from ...errors import ScheduleError
+from .nextelapse import USEC_PER_SEC, successive
+from .zones import host_zone, zone_named
 
 MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
                "dec")

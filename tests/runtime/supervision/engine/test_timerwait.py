@@ -106,7 +106,8 @@ from runit_provision.runtime.supervision.engine.spawn import Spawner
 service = Supervisor(EventLoop(), sys.argv[1], Spawner())
 service.open()
 print(service.is_timer(), sorted(name for name in sys.modules if name.endswith(
-    ("timerwait", "realtimer", "protocol.timer", "protocol.schedule", "schedule.calendar"))))
+    ("timerwait", "realtimer", "protocol.timer", "protocol.schedule", "schedule.calendar",
+     "schedule.nextelapse", "schedule.zoneclock", "schedule.zones"))))
 service.close()
 '''
     found = subprocess.run([sys.executable, "-c", code, str(service)], capture_output=True,
@@ -119,11 +120,11 @@ import ctypes, sys
 # what the interpreter's start and ctypes (the runtime's system calls) load is not the
 # timer's: CPython 3.14's ctypes imports sysconfig itself
 started = set(sys.modules)
-from runit_provision.protocol.schedule import calendar
+from runit_provision.protocol.schedule import zones
 from runit_provision.runtime.supervision.engine.loop import EventLoop
 from runit_provision.runtime.supervision.engine.supervisor import Supervisor
 from runit_provision.runtime.supervision.engine.spawn import Spawner
-calendar.LOCALTIME = "/usr/share/zoneinfo/Etc/UTC"
+zones.LOCALTIME = "/usr/share/zoneinfo/Etc/UTC"
 nested = []
 service = Supervisor(EventLoop(), sys.argv[1], Spawner(), nest=nested.append)
 service.open()
