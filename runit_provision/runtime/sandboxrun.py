@@ -43,6 +43,7 @@ from ..errors import FatalError
 from ..protocol.process.sandbox import (CAPABILITIES, SPEC_MAX, TMP_PATHS, capability_number,
                                         dropped_capabilities, open_unreplaceable,
                                         path_from_word, spec_from_bytes)
+from .unix.chpststeps import switch_identity
 from .unix.diag import fatal, with_errstr, write_bytes
 from .unix.environ import original_environ
 from .unix.libc import errno_error, libc
@@ -333,7 +334,7 @@ def run_sandboxed(sandbox, user):
     if user is not None:
         if as_user and sandbox.capabilities:
             _step("unable to set keep-capabilities", _prctl, PR_SET_KEEPCAPS, 1)
-        switch_user(*user)
+        switch_identity(*user)
     if as_user and sandbox.capabilities:
         raise_ambient(kept)
     if sandbox.no_new_privileges:
@@ -533,17 +534,6 @@ def drop_bounding_set(kept):
 
 def _cap_name(number):
     return CAPABILITIES[number] if number < len(CAPABILITIES) else "capability %d" % number
-
-
-def switch_user(uid, gids):
-    """chpst -u's switch, with setresgid/setresuid: no saved id left to switch back to."""
-    for message, call, args in (("unable to setgroups", os.setgroups, (gids,)),
-                                ("unable to setresgid", os.setresgid, (gids[0],) * 3),
-                                ("unable to setresuid", os.setresuid, (uid,) * 3)):
-        try:
-            _step(message, call, *args)
-        except OverflowError as exc:  # an id beyond uid_t, as chpst -u reports it
-            raise FatalError(with_errstr(message, OSError(errno.EINVAL, ""))) from exc
 
 
 def raise_ambient(kept):

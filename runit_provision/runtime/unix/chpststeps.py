@@ -17,6 +17,10 @@ from .edir import read_envdir
 from .userspec import resolve_user
 
 
+# (uid_t) -1: setresuid's and setresgid's "leave it as it is", setuid's and setgid's EINVAL.
+_UNCHANGED = 0xFFFFFFFF
+
+
 class LockFailed(Exception):
     """The lock could not be opened or taken; ``str()`` is runit's message."""
 
@@ -32,17 +36,29 @@ def read_env_dir(directory, lenient=False, warn=None):
 
 
 def set_user(spec, extended):
-    """``-u spec``: setgroups(), setgid(), setuid(), in runit's order."""
+    """``-u spec``: the user and groups resolved, then taken (``switch_identity``)."""
     uid, gids = resolve_user(spec, extended)
-    for call, argument, what in ((os.setgroups, gids, "setgroups"), (os.setgid, gids[0], "setgid"),
-                                 (os.setuid, uid, "setuid")):
+    switch_identity(uid, gids)
+    return uid, gids
+
+
+def switch_identity(uid, gids):
+    """Become ``uid`` with ``gids`` for good, in runit's order: the groups, then the gid and
+    the uid — real, effective and saved alike (``setresgid``/``setresuid``: no saved id to
+    switch back to, no capability left past a uid that is not 0). The one way a process of
+    the runtime becomes a user: chpst -u, sandbox-run -u, a forked user's tree, a logger host.
+    FatalError in chpst's words (``unable to setgid: …``)."""
+    for what, call, args in (("setgroups", os.setgroups, (list(gids),)),
+                             ("setgid", os.setresgid, (gids[0],) * 3),
+                             ("setuid", os.setresuid, (uid,) * 3)):
         try:
-            call(argument)
+            if what != "setgroups" and args[0] == _UNCHANGED:  # -1 would keep the old id
+                raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+            call(*args)
         except OSError as exc:
             raise FatalError(with_errstr("unable to %s" % what, exc)) from exc
         except OverflowError as exc:
             raise FatalError("unable to %s: %s" % (what, error_str(errno.EINVAL))) from exc
-    return uid, gids
 
 
 def take_lock(path, wait, inheritable=True):

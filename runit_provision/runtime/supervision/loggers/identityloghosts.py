@@ -398,11 +398,10 @@ def user_environ(uid):
 def become(identity):
     """Take ``identity`` for good: its groups, gid and uid (real, effective and saved — no
     capability survives a uid that is not 0), and not dumpable."""
+    from ...unix.chpststeps import switch_identity
     from ...unix.libc import errno_error, libc
     uid, gids = identity
-    os.setgroups(list(gids))
-    os.setresgid(gids[0], gids[0], gids[0])
-    os.setresuid(uid, uid, uid)
+    switch_identity(uid, gids)
     if libc().prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
         raise errno_error("prctl")
     if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gids[0],) * 3:

@@ -35,9 +35,10 @@ def run(fields, fds):
 
 
 def _run(fields, fds):
+    from ....errors import FatalError
+    from ...unix.chpststeps import LockFailed, take_lock
     from ...unix.diag import fatal
     from ...unix.procname import show_runit_name
-    from ...unix.chpststeps import LockFailed, take_lock
     from ..loggers.identityloghosts import become, close_all_but
     from ..loggers.hostedlogger import Identity
     from ..tree.treeprocess import run_tree
@@ -59,7 +60,7 @@ def _run(fields, fds):
                 procs.write("0")
         become(Identity(int(uid), [int(gid) for gid in gids.split(",")]))
         take_lock(lock, True, inheritable=False)
-    except (OSError, LockFailed) as exc:
+    except (OSError, LockFailed, FatalError) as exc:
         fatal("chpst", str(exc))
         return 111
     os.environ.clear()
