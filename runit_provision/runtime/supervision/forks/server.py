@@ -240,7 +240,8 @@ _ROOMS = ("protocol", "runtime.supervision.engine", "runtime.supervision.loggers
 def preload():
     """Import now every module of the rooms a child runs, and make the C library's functions
     it calls (made on their first use): a child that has become a user may not be able to
-    read this installation, and what it imported itself would be pages of its own."""
+    read this installation, and what it imported itself would be pages of its own. The one
+    preloading: a user's tree and a logger host are only ever forked from here."""
     import importlib
     from ...unix import inotify
     from ...unix.libc import libc

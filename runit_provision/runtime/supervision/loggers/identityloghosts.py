@@ -408,20 +408,6 @@ def become(identity):
         raise PermissionError("unable to become uid %d" % uid)
 
 
-def preload():
-    """Import now whatever the host may import later: the identity it takes may not read this
-    installation (a virtualenv under /root, mode 0700), and an import after ``become`` would
-    end the host."""
-    import ipaddress  # noqa: F401  (a config's IPv6 UDP target)
-    import select  # noqa: F401  (peek)
-    import socket  # noqa: F401  (the channel, UDP targets)
-    from ...svlog import config, engine, logdir, options, peek  # noqa: F401
-    from ...unix import descriptors  # noqa: F401
-    from ...unix.libc import libc
-    from . import hostedlogger  # noqa: F401
-    libc()
-
-
 class LoggerServing:
     """The loggers a tree sends over ``channel`` (the tree's end of it is ``IdentityLogHosts``),
     run on ``loop``: a logger host's own (``_HostProcess``), or those a user's tree runs for
@@ -550,8 +536,7 @@ class _HostProcess:
         import resource
         # No core file: the user may signal it to death, and it holds what the tree sends.
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        preload()
-        from ...svlog.peek import is_available, scratch_pipe
+        from ...svlog.peek import is_available, scratch_pipe  # all loaded: forks/server.preload
         scratch = scratch_pipe() if is_available() else None
         become(identity)
         self.loop = EventLoop(handle_error=self._internal_error)
