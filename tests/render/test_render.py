@@ -9,7 +9,8 @@ import pytest
 from runit_provision.errors import RenderError
 from runit_provision.render import Absent, Directory, File, Symlink, environment, render
 from runit_provision.runtime.unix.edir import value_from_bytes
-from runit_provision.protocol.canonical import LogRun, log_run_from_bytes
+from runit_provision.protocol.canonical import (
+    TREE_LOCK, LogRun, TreeRun, log_run_from_bytes, tree_run_from_bytes)
 
 from .helpers import config_from_text, text_of, tree_from_text
 
@@ -129,6 +130,10 @@ runit::services:
     assert text_of(tree, base + "/run") == (
         "#!/bin/sh\nexec 2>&1\nexec env -i PATH=\"$PATH\" chpst -u alice:alice:adm:staff "
         "-e ./env -L /home/alice/service/.runsvdir.lock runsvdir /home/alice/service\n")
+    # the line is data: the tree (and import) read it back through the one parser
+    assert tree_run_from_bytes(tree[base + "/run"].content) == TreeRun(
+        "alice:alice:adm:staff", "./env", "/home/alice/service/" + TREE_LOCK,
+        "/home/alice/service")
     assert text_of(tree, base + "/control/t").endswith("\nexec sv -v h .\n")
     env = {p.rsplit("/", 1)[1]: value_from_bytes(tree[p].content)
            for p in tree.paths() if p.startswith(base + "/env/")}
