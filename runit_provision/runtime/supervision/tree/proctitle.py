@@ -16,8 +16,9 @@ Two decisions differ from runit, both listed in docs/compatibility.md:
 
 The area is written in place: ``/proc/self/stat`` gives the address of argv (``arg_start``,
 ``arg_end``, Linux ≥ 3.5) and the log argument is its last string, so the bytes after
-``log: `` are overwritten with memmove, exactly the bytes runit would change; the interpreter keeps
-its own copy of argv and never reads these. Where that is impossible the ``setproctitle``
+``log: `` are overwritten through ``/proc/self/mem`` (as unix/procname.py renames a tool),
+exactly the bytes runit would change; the interpreter keeps its own copy of argv and never
+reads these. Where that is impossible the ``setproctitle``
 package (optional) rewrites the whole command line instead; without either the area stays as
 exec'd and a warning says so.
 """
@@ -52,14 +53,12 @@ def has_message(area):
 
 # -- where the area is shown ------------------------------------------------------------------
 class ArgvInPlace:
-    """The log argument's own bytes in this process's argv memory (what ``ps`` reads)."""
+    """The log argument's own bytes in this process's argv memory (what ``ps`` reads), written
+    through ``/proc/self/mem`` as every rename of a tool is (unix/procname.py), on a descriptor
+    opened once."""
 
-    def __init__(self, address, size):
-        import ctypes
-        from ...unix.libc import libc
-        self._memmove = libc()["memmove"]
-        self._memmove.argtypes = (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
-        self._memmove.restype = ctypes.c_void_p
+    def __init__(self, mem_fd, address, size):
+        self._fd = mem_fd
         self._address = address
         self._size = size
 
@@ -68,19 +67,26 @@ class ArgvInPlace:
         """The writer for ``argument`` (bytes), which must be argv's last string; or None."""
         try:
             start, end = argv_bounds()
+            fd = os.open("/proc/self/mem", os.O_RDWR | os.O_CLOEXEC)
         except (OSError, ValueError, IndexError):
             return None
-        from ctypes import string_at
-        # After show_runit_name the freed bytes are NULs at the end: the argument is the last
-        # string before them.
-        body = string_at(start, end - start).rstrip(b"\0")
+        try:
+            # After show_runit_name the freed bytes are NULs at the end: the argument is the
+            # last string before them.
+            body = os.pread(fd, end - start, start).rstrip(b"\0")
+        except OSError:
+            body = b""
         if not (body == argument or body.endswith(b"\0" + argument)):
+            os.close(fd)
             return None
         address = start + len(body) - len(argument)
-        return cls(address + KEEP, len(argument) - KEEP)
+        return cls(fd, address + KEEP, len(argument) - KEEP)
 
     def show(self, area):
-        self._memmove(self._address, area, min(len(area), self._size))
+        try:
+            os.pwrite(self._fd, area[:self._size], self._address)
+        except OSError:
+            pass  # the area stays as it was: ps shows an older message
 
 
 class WholeTitle:
