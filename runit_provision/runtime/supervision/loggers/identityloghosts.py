@@ -142,12 +142,10 @@ class IdentityLogHosts:
         before ``log/supervise`` says it runs, and no descriptor is held meanwhile."""
         tree = next((tree for tree in self._trees if tree.identity.covers(identity)), None)
         if tree is not None:
-            shown = tree.shown_by.stand_in()
-            if shown:
-                logger = _Logger(self, shown, self._start_in(tree, args, open_fds, on_exit),
-                                 tree)
-                tree.shown_by.attach(shown, logger)
-                return shown, logger
+            shown = tree.shown_by.stand_in()  # OSError: this start fails, tried again
+            logger = _Logger(self, shown, self._start_in(tree, args, open_fds, on_exit), tree)
+            tree.shown_by.attach(shown, logger)
+            return shown, logger
         host = self._taking.get(identity)
         if host is None:
             refused = self._refused.get(identity)

@@ -66,9 +66,7 @@ class LogHosts:
         if identity is not OWN:
             return self._start_apart(supervisor, canonical, identity)
         own = self.own
-        pid = own.stand_in()
-        if not pid:
-            return 0, None
+        pid = own.stand_in()  # OSError: this start fails, and is tried again
         reader = supervisor.log_reader()
         os.set_blocking(reader, False)
         spawner = supervisor.spawner

@@ -30,7 +30,6 @@ service's logger is loghosts.LogHosts's to say.
 import os
 import signal
 
-from ...unix.diag import warn
 
 STAND_IN_SHELL = "/bin/sh"
 # read(1) returns non-zero when a trapped signal interrupts it (dash: 1, bash: >128): "got"
@@ -133,7 +132,8 @@ class StandInLogHost:
         return self.scratch or None
 
     def stand_in(self):
-        """The pid of the stand-in for a logger starting now (started if needed), or 0."""
+        """The pid of the stand-in for a logger starting now (started if needed); OSError
+        when it cannot be started."""
         if self._current is None:
             self._current = self._start()
         return self.current_pid()
@@ -175,12 +175,10 @@ class StandInLogHost:
         try:
             pid = self.spawner.spawn(stand_in_argv(self.label), argv0="svlogd",
                                      stdin_fd=script_r, extra_fds=((signals_w, 3), (alive_r, 4)))
-        except OSError as exc:
-            warn(self.label, "unable to start the loggers' stand-in, running svlogd instead",
-                 exc)
+        except OSError:  # the logger's start fails, as a failed exec would; tried again
             for fd in (signals_r, alive_w):
                 os.close(fd)
-            return None
+            raise
         finally:
             for fd in (script_r, signals_w, alive_r):
                 os.close(fd)
