@@ -47,9 +47,6 @@ ONCE_GRACE = 0.25          # seconds: want down without runsv's TERM after it is
 HANDOVER_USEC = 10 * USEC  # a next start passed less than this ago: the gap between waiters
 LEFTOVER_LOOK = 0.5        # seconds: what a job left is looked at again at least this often
 LEFTOVER_WAIT = 5.0        # seconds after their KILL that ending them is given up
-# os.posix_spawn's "set to default" (where the C library lacks what spawnc needs): every
-# catchable signal but glibc's own 32 and 33, which sigaddset refuses (unix/spawnc.py)
-_CATCHABLE_DEFAULT = [s for s in range(1, 65) if s not in (9, 19, 32, 33)]
 
 
 class TimerError(Exception):
@@ -357,13 +354,11 @@ def _check_job():
 
 
 def _spawn_job():
-    """``./job`` started with every signal at its default, in a process group of its own."""
-    from .unix import spawnc
+    """``./job`` started with every signal at its default, in a process group of its own —
+    started as runsv starts a process (engine/spawn.py's Spawner), with this environment."""
+    from .supervision.engine.spawn import Spawner
 
-    if spawnc.is_available():
-        return spawnc.posix_spawn_clean("./" + JOB, ["./" + JOB], os.environ, new_group=True)
-    return os.posix_spawn("./" + JOB, ["./" + JOB], os.environ, setsigmask=(),
-                          setsigdef=_CATCHABLE_DEFAULT, setpgroup=0)
+    return Spawner(environ=dict(os.environ)).spawn(["./" + JOB], new_group=True)
 
 
 def _status_watch():
