@@ -16,7 +16,7 @@ import yaml
 from runit_provision.cli.main import main
 from runit_provision.protocol.cgroupfs import cgroup_of_process
 from tests.conftest import C_RUNIT, OUR_BIN, make_bin_dir, our_tool
-from tests.runtime.processes import BASE_PATH, running_pid, wait_until
+from tests.runtime.processes import BASE_PATH, comm, running_pid, wait_until
 from tests.vm.conftest import in_cgroup
 
 HELPERS = ("sandbox-run", "runsv-cgroup", "notify-relay", "timer-run")
@@ -77,9 +77,19 @@ def limit_of(pid, name):
         return handle.read().strip()
 
 
+def running_sleep(sv):
+    """The service's pid once it runs its command: under the C runsv, supervise/pid names
+    ./run's shell from the fork on, and the shell enters the service's cgroup (runsv-cgroup
+    enter) before it execs — its limits are the cgroup's only from then."""
+    def found():
+        pid = running_pid(sv)
+        return pid if pid and comm(pid) == "sleep" else 0
+    return wait_until(found, timeout=60, what="%s running its command" % sv.name)
+
+
 def test_changed_limits_are_written_into_the_running_cgroup(applied):
     applied({"memory_max": "256M", "tasks_max": 64})
-    pid = wait_until(lambda: running_pid(applied.sv), timeout=60, what="limited running")
+    pid = running_sleep(applied.sv)
     assert limit_of(pid, "memory.max") == str(256 << 20)
     report = applied({"memory_max": "512M", "tasks_max": 64})
     assert [(item["service"], item["command"]) for item in report["restarts"]] == [
@@ -100,7 +110,7 @@ def test_changed_limits_are_written_into_the_running_cgroup(applied):
 
 def test_a_record_naming_another_cgroup_is_refused(applied):
     applied({"memory_max": "256M"})
-    pid = wait_until(lambda: running_pid(applied.sv), timeout=60, what="limited running")
+    pid = running_sleep(applied.sv)
     (applied.sv / "supervise" / "cgroup").write_text("/init.scope\n")
     (applied.sv / "cgroup").write_text("cgroup 1 stop=group memory.max=1048576\n")
     done = subprocess.run([our_tool("runsv-cgroup"), "limits", str(applied.sv)],
