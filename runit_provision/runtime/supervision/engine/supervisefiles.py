@@ -42,7 +42,7 @@ class SuperviseFiles:
         self._ok_fd = -1
         self._closed = False
         self._last_pid_written = None
-        self.found_down = False  # the status a predecessor left said down (supervisor._inherit)
+        self.found_down = False  # the status a predecessor left said down (takeover.inherit)
         self._tally_written = None  # _tally_files' mark of the tally last written
         self._tally_due = None  # a tally to write with the next record (write_tally)
         self._starting_ticks = -1  # boot_ticks() when the last spawn began

@@ -9,32 +9,34 @@ FIFOs and the status files.
 The pipe is a FIFO, ``log/supervise/pipe`` (ours; runit's tools ignore it), and ``./run`` gets
 it read-write as its stdout, as this supervisor holds it: so it outlives any one process — a
 killed supervisor or logger costs neither a SIGPIPE to the service nor a line in the pipe, and
-a new supervisor or logger opens it again by name. On start-up a Supervisor takes over what a
-killed predecessor left (``adoption.py``).
+a new supervisor or logger opens it again by name.
 
-Why one module: runsv's body, at the size of runit's ``runsv.c``, read in a sitting; the state
-machine of a side is side.py's, the file work servicedir.py's and supervisefiles.py's.
+The Supervisor keeps the directory's life — open, start, settle, close — and hands whole
+concerns to what it holds: what a killed predecessor left, taken over at open (takeover.py);
+every process it starts (processstarts.py); how its runs go, as its files say (runpolicy.py);
+what ``./run`` declares of its readiness (startreadiness.py). The state machine of a side is
+side.py's, the file work servicedir.py's and supervisefiles.py's.
 """
 
 import errno
 import os
 import signal
-import stat
 import time
 from functools import partial
 
 from ....errors import FatalError
 from ...unix.diag import fatal as print_fatal, warn as print_warn
-from ....protocol.eventdir import (READINESS as POSTED_READINESS, STATUS as POSTED_STATUS,
-                                   EventPoster)
-from ....protocol.layout import CONTROL_DIR, LAST_RUN, READINESS
+from ....protocol.eventdir import STATUS as POSTED_STATUS, EventPoster
 from ....protocol.status import State
-from .adoption import (UNKNOWN_EXIT, Fresh, Refused, boot_id, boot_ticks, claim, exactly,
-                       inheritance, started_between, started_in, starttime_of)
+from .adoption import started_in
 from .closing import close_each
+from .processstarts import ProcessStarts
+from .runpolicy import RunPolicy
 from .servicedir import PIPE_PATH, Facts, open_service
-from .side import NotYet, Side, Want, finish_arguments
+from .side import Side, Want
+from .startreadiness import StartReadiness
 from .supervisefiles import SuperviseFiles
+from .takeover import inherit
 
 _READ_CHUNK = 64
 
@@ -42,11 +44,6 @@ _READ_CHUNK = 64
 def _want(side_files):
     """runsv's want at start: down when the side has a ``down`` file."""
     return Want.UP if side_files.is_up else Want.DOWN
-
-
-def record_name(side):
-    """The record of ``side``'s process, as a message names it."""
-    return "log/supervise/process" if side.is_log else "supervise/process"
 
 
 class SystemClock:
@@ -60,9 +57,8 @@ class Supervisor:
     # Slots, not a dict: a tree holds one of these per service.
     __slots__ = ("loop", "directory", "spawner", "clock", "label", "on_exit", "new_session",
                  "log_host", "pipe_keeper", "nest", "nested", "facts", "stderr_fd",
-                 "_logger", "dir_fd", "log_fd", "main",
-                 "log", "_files", "_pipe_w", "_pipe_r", "_exited", "_notify", "_events",
-                 "timer", "peers", "jobs", "cgroup")
+                 "dir_fd", "log_fd", "main", "log", "_files", "_pipe_w", "_pipe_r", "_exited",
+                 "_events", "timer", "peers", "jobs", "cgroup", "starts", "runs", "readiness")
 
     def __init__(self, loop, directory, spawner, clock=SystemClock(), label=None,
                  on_exit=None, new_session=False, log_host=None, pipe_keeper=None, nest=None):
@@ -84,16 +80,12 @@ class Supervisor:
         self.nested = None
         self.facts = None  # what it reads of the directory while it runs (servicedir.Facts)
         self.stderr_fd = 2  # where its messages go (a tree's: the tree's own)
-        # the log side's logger while a log host runs it (a HostedLogger, or an identity
-        # host's): ``signal``, ``shown_pid``, ``host`` (its waited_for and logger_ended)
-        self._logger = None
         self.dir_fd = self.log_fd = -1
         self.main = self.log = None
         self._files = {}
         self._pipe_w = -1  # the log pipe, read-write: ./run's stdout, kept open for life
         self._pipe_r = -1  # a reader held only when the pipe is not a FIFO (reopened by name)
         self._exited = False
-        self._notify = None  # notify.NotifyChannel, while ./run declares readiness
         # each side's supervise/event/ (protocol/eventdir.py), the main side's first: a tuple
         # indexed by Side.is_log, not a dict (kept for every service of every user's tree)
         self._events = ()
@@ -104,6 +96,9 @@ class Supervisor:
         self.peers = None
         self.jobs = None  # jobgroup.JobGroups, once a job (a timer's, a one-shot's) ran
         self.cgroup = None  # servicecgroup.ServiceCgroup: its tree has cgroups
+        self.starts = ProcessStarts(self)  # every process it starts, and its hosted logger
+        self.runs = RunPolicy(self)  # one-shot or timer, finish, give-up, back-off, job groups
+        self.readiness = StartReadiness(self)  # what ./run declares of its readiness
 
     # -- startup (runsv.c main, docs/runit-protocol.md §1.1) ------------------------------
     def open(self):
@@ -136,15 +131,15 @@ class Supervisor:
         for side, files in self._files.items():
             self.loop.add_reader(files.control_fd, side.control_readable)
         schedule = self.facts.schedule
-        if schedule is not None:  # before _inherit: a job that ended unseen is no death
+        if schedule is not None:  # before inherit: a job that ended unseen is no death
             from .timerwait import TimerWait  # only a timer's supervisor loads it
             self.timer = TimerWait(self, schedule)
         for side, files in self._files.items():
             tally = files.read_tally()
             side.tally = tally or side.tally  # the counts go on across supervisors
-            self._inherit(side, files, tally)
+            inherit(self, side, files, tally)
             side.resume_backoff()
-        self._nest(is_first=True)
+        self.starts.nest(is_first=True)
 
     def log_reader(self):
         """A read-only end of the log pipe for a logger starting now, a description of its
@@ -153,80 +148,6 @@ class Supervisor:
             return os.open("/proc/self/fd/%d" % self._pipe_r, os.O_RDONLY | os.O_CLOEXEC)
         # A writer is held (ours), so opening the reading end does not wait.
         return os.open(PIPE_PATH, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.log_fd)
-
-    def _inherit(self, side, files, tally):
-        """Take over what a killed predecessor left on this side (adoption.py); ``tally``
-        as it left it (None: none)."""
-        record, status = files.read_inherited()
-        files.found_down = status is not None and status.state == State.DOWN and not status.pid
-        found = inheritance(record, status, boot_id(), starttime_of,
-                            lambda since: files.started)
-        pidfd = None
-        if found.kind == "adopt":
-            try:
-                pidfd = self._claim(found.pid, record)
-            except Refused as refusal:
-                self.refuse_adoption(side, refusal)
-                found = Fresh()
-            else:
-                if pidfd is None:
-                    found = None  # gone between the look and the claim: lost after all
-        if found is not None and found.kind == "fresh":
-            side.tally.pid = 0  # nothing of a predecessor's runs: the counts alone go on
-            return
-        stamp_ns = self.clock.time_ns()
-        paused = term = False
-        if status is not None:
-            side.want = Want.UP if status.want == "u" else Want.DOWN
-            stamp_ns = status.stamp_ns
-            paused, term = status.paused, status.term
-        if found is not None and found.kind == "adopt":
-            if side is self.main and found.state == State.RUN and self._runs_jobs():
-                self._job_groups().adopted(found.pid)
-            self._watch_adopted(found.pid, side, pidfd)
-            side.adopt(found.pid, found.state, stamp_ns, paused, term)
-            if record.is_starting and (tally is None or tally.pid != found.pid):
-                side.count_start(found.pid, found.state)  # killed before it counted it
-            return
-        if found is not None and found.kind == "finish-due":
-            if side is self.main and self.has_finish():  # (removed since: nothing to run)
-                side.finish_due(stamp_ns, paused)
-            return
-        # The tally is written first at a death: one that no longer names the recorded
-        # process has counted its death already (the kill came before the record's write).
-        counted = (tally is not None and record is not None and record.pid != 0
-                   and tally.pid != record.pid)
-        side.inherit_lost(State.RUN if found is None else found.state, stamp_ns, paused,
-                          counted)
-
-    def _claim(self, pid, record):
-        """A pidfd of ``pid``, the live process a predecessor's ``record`` leads to, once it
-        is found to be the one it means (adoption.claim); None when it is gone. Refused when
-        it is not the record's to hand over. The record is this tree's own file
-        (servicedir.read_own); root's services' ``./run`` may have become anyone (``chpst
-        -u``), so root's tree does not ask whose the process is — any other tree runs its
-        services as itself, and adopts nobody else's (a user's tree, its user's alone)."""
-        starttime_ok = (started_between(record.starttime, boot_ticks()) if record.is_starting
-                        else exactly(record.starttime))
-        euid = os.geteuid()
-        return claim(pid, starttime_ok, uid=euid or None, owned=self.loop.owns)
-
-    def refuse_adoption(self, side, refusal):
-        """A record named a live process that is not its to hand over (``refusal`` says
-        why): said; the process is left alone, and the side starts afresh."""
-        self.warn("%s: %s: not adopted, started afresh" % (record_name(side), refusal))
-
-    def _watch_adopted(self, pid, side, pidfd):
-        """Watch ``pid``, a process a predecessor started, to its end, by ``pidfd`` (ours
-        from now on: adoption.claim opened and checked it) — in the service's cgroup, where
-        it already is unless a copied directory's record named another's."""
-        if self.cgroup is None or side is not self.main:
-            self.loop.watch_process(pid, lambda pid: side.child_exited(pid, UNKNOWN_EXIT),
-                                    pidfd)
-            return
-        self.cgroup.adopt(self.dir_fd, pid)
-        self.loop.watch_process(pid, lambda pid: self.cgroup.main_ended(
-            lambda: side.child_exited(pid, UNKNOWN_EXIT), self.dir_fd), pidfd)
 
     def read_control(self, side):
         """``side``'s control FIFO is readable (Side.control_readable, the loop's reader)."""
@@ -262,7 +183,7 @@ class Supervisor:
         and a user tree it asks for runs meanwhile)."""
         for side, files in self._files.items():
             # A side whose start waits for its host (the fork server, a logger's stand-in) has
-            # a status on disk and ok open already (_open_ok_before_start): its start's
+            # a status on disk and ok open already (open_ok_before_start): its start's
             # answer writes the rest — "run", or "down" if it failed.
             if not files.has_written and not (side.is_deferred and files.is_ok_open):
                 side.write_status()
@@ -279,6 +200,19 @@ class Supervisor:
         if not self._exited:
             for events in self._events:
                 events.open()
+
+    def open_ok_before_start(self, side):
+        """runsv's order at a side's first start: a status on disk, ``ok`` open, then the
+        process — so a ``./run`` that asks ``sv`` about itself at once (``sv down .``), or a
+        ``needs`` guard of another service asking about this one, finds runsv there. The
+        status is written first only when none on disk says "down" already (a new service, or
+        one a crash left "run"): the start writes it again a moment later anyway."""
+        files = self._files[side]
+        if files.is_ok_open or self._exited:
+            return
+        if not files.has_written and not files.found_down:
+            files.write_status_only(side.status())
+        self._open_ok(files)
 
     def _open_ok(self, files):
         if self._exited or files.is_ok_open:
@@ -360,7 +294,7 @@ class Supervisor:
         for part in (self.nested, self.timer, self.jobs, self.cgroup):
             if part is not None:
                 yield part.close
-        yield self._close_notify
+        yield self.readiness.close
         for files in self._files.values():
             yield partial(self._close_files, files)
         # x, after ok is gone: a waiter woken now sees runsv gone. The log's first: the
@@ -418,6 +352,15 @@ class Supervisor:
         """``./run``'s stdout: the log pipe, or the tree's own without a logger."""
         return self._pipe_w if self._pipe_w >= 0 else 1
 
+    # -- what its collaborators read ---------------------------------------------------------
+    def files_of(self, side):
+        """``side``'s SuperviseFiles."""
+        return self._files[side]
+
+    def pipe_writer(self):
+        """The log pipe's writing end for a process starting now (None: no log pipe)."""
+        return self._pipe_w if self._pipe_w >= 0 else None
+
     # -- the host interface Side acts through ------------------------------------------------
     def time_ns(self):
         return self.clock.time_ns()
@@ -433,13 +376,13 @@ class Supervisor:
 
     def write_status(self, side, status, want_word):
         self._files[side].write(status, want_word, side.tally)
-        if side is self.main and self._notify is not None:
-            self._notify.observe(status.pid, status.state == State.RUN)
-        self._post(side, POSTED_STATUS)
+        if side is self.main:
+            self.readiness.observe(status)
+        self.post_event(side, POSTED_STATUS)
         if side is self.main and self.peers is not None:
             self.peers.status_changed(self)
 
-    def _post(self, side, byte):
+    def post_event(self, side, byte):
         """Wake whoever waits on ``side`` (our sv, through supervise/event/)."""
         if self._events:
             self._events[side.is_log].post(byte)
@@ -447,22 +390,11 @@ class Supervisor:
     def kill(self, pid, signum):
         if self.jobs is not None and self.jobs.signal(pid, signum):
             return  # a job: its whole process group (jobgroup.py)
-        if (self._notify is not None and pid == self.main.pid
-                and self._notify.signal_main(pid, signum)):
+        if self.readiness.signal_main(pid, signum):
             return  # to the MAINPID= process the service gave instead (notify.py)
-        if self.log is not None and pid == self.log.pid:
-            # Never os.kill a hosted logger's pid: it is shared (the tree's stand-in, or an
-            # identity's host running other loggers too).
-            logger = self._logger
-            if logger is not None:
-                if signum == signal.SIGCONT:
-                    # runsv CONTs the svlogd it stops: here whatever the logger's work waits
-                    # for — an identity's host, or the user's tree running it, which the user
-                    # may have stopped; else `sv -w` times out
-                    for process in logger.host.waited_for(logger):
-                        self.spawner.kill(process, signal.SIGCONT)
-                logger.signal(signum)
-                return
+        if self.log is not None and pid == self.log.pid \
+                and self.starts.signal_hosted_logger(signum):
+            return  # a hosted logger's pid is shared: never os.kill'ed (processstarts.py)
         self.spawner.kill(pid, signum)
 
     def warn(self, message, exc=None):
@@ -471,290 +403,51 @@ class Supervisor:
     def child_failed(self, message, exc):
         print_fatal(self.label, message, exc, self.stderr_fd)
 
-    def give_up_policy(self):
-        """``(deaths, within)`` from the service's ``give-up`` file, read at each death (an
-        apply may change it at any time); None without one, or when it is not two numbers."""
-        data = self.facts.give_up
-        if data is None:
-            return None
-        words = data.split()
-        if len(words) != 2 or not all(word.isdigit() for word in words):
-            self.warn("./give-up is not two numbers (deaths, seconds): ignored")
-            return None
-        deaths, within = int(words[0]), int(words[1])
-        return (deaths, within) if deaths > 0 and within > 0 else None
-
-    def backoff_policy(self):
-        """The service's ``backoff`` file (protocol/backoff.py), read at each death (an apply
-        may change it at any time): a Backoff, or None without one or when it is not one."""
-        if self.facts.backoff is None:
-            return None
-        from ....protocol.backoff import backoff_from_bytes
-        return self._parsed(self.facts.backoff, backoff_from_bytes, ValueError, "./%s: ignored")
-
-    @staticmethod
-    def jitter(seconds):
-        """A random delay of 0 to ``seconds`` (the kernel's randomness: no ``random``)."""
-        return seconds * int.from_bytes(os.urandom(4), "little") / 0xFFFFFFFF
-
-    def finish_environ(self):
-        """The environment of ``./finish``, telling the rendered one what we did already:
-        under a back-off we wait on a timer (protocol/backoff.RUNSV_ENV), and a one-shot's
-        run we recorded and keep down (protocol/lastrun.RUNSV_ENV); None: the spawner's own."""
-        ours = {}
-        if self.facts.backoff is not None:
-            from ....protocol.backoff import RUNSV_ENV
-            ours[RUNSV_ENV] = "runsv"
-        if self.facts.oneshot or self.timer is not None:
-            from ....protocol.lastrun import RUNSV_ENV
-            ours[RUNSV_ENV] = "runsv"
-        return dict(self.spawner.environ, **ours) if ours else None
-
-    def said_run_end(self, wait_status):
-        """A one-shot's or a timer's ./finish that begins as the rendered one (protocol/
-        lastrun.ONESHOT_FINISH_HEAD, TIMER_FINISH_HEAD) would only say the run's end under us
-        — its record (and a one-shot's down) are ours (record_run): said here, where its
-        stdout is, without its sh, the last process start of a run's end
-        (bench/oneshot_boot.py). False: ./finish starts as any does (another finish, another
-        identity's, or the output would wait)."""
-        from ....protocol.lastrun import ONESHOT_FINISH_HEAD, TIMER_FINISH_HEAD, run_end_line
-        if not self.facts.finish_begins(TIMER_FINISH_HEAD if self.timer is not None
-                                        else ONESHOT_FINISH_HEAD):
-            return False
-        from ...unix.writenow import write_now
-        code, signum = finish_arguments(wait_status)
-        return write_now(self.output_fd(), run_end_line(int(code), int(signum)))
-
-    def record_run(self, wait_status, started_ns, ended_ns):
-        """A one-shot's ./run or a timer's ./job ended: ``supervise/last-run``
-        (protocol/lastrun.py), as its rendered finish writes it under the C runsv, which keeps
-        no exit code."""
-        from ....protocol.lastrun import LastRun, last_run_bytes
-        code, signum = finish_arguments(wait_status)
-        self._files[self.main].write_named(LAST_RUN, last_run_bytes(
-            LastRun(int(code), int(signum), started_ns, ended_ns), boot=boot_id()))
-
-    def oneshot_pending(self):
-        """A one-shot that has not ended yet: its ./run (or ./finish) runs, or it is wanted up
-        and about to start. Done or failed, or wanted down and never run (the guard of a
-        service that needs it starts it), it is not."""
-        main = self.main
-        if main is None or self._exited or not self.facts.oneshot:
-            return False
-        return main.state != State.DOWN or main.want is Want.UP
-
-    def _ready_spec(self):
-        """What the service's ``ready`` file declares, read at each start of ``./run`` (an
-        apply may change it): a ReadySpec, or None (none, or one we cannot read — said)."""
-        if self.facts.ready is None:
-            return None
-        from ....protocol.readiness import BadReady, ready_spec_from_bytes
-        return self._parsed(self.facts.ready, ready_spec_from_bytes, BadReady,
-                            "./ready: %s: ignored")
-
-    def _parsed(self, data, parse, fault, warning):
-        """``parse(data)`` — a facts file, read where it is used, as an apply may change it at
-        any time — or None, said (``warning % fault``), when it raises ``fault``."""
-        try:
-            return parse(data)
-        except fault as exc:
-            self.warn(warning % exc)
-            return None
-
-    def _readiness_for(self, spec):
-        """``(env, extra_fds, reader)`` for a ``./run`` under ``spec``: ``env`` with
-        ``NOTIFY_SOCKET`` (None: the spawner's own), ``extra_fds`` with s6's notification fd
-        (the writing end of a pipe as descriptor N; the caller closes our copy), ``reader``
-        its reading end (None without). The channel is made at the first start that declares
-        readiness and kept across restarts; a service that stopped declaring it loses it and
-        its record."""
-        if spec is None:
-            if self._notify is not None:
-                self._close_notify()
-                self._files[self.main].remove_named(READINESS)
-            return None, (), None
-        if self._notify is None:
-            from .notify import NotifyChannel
-            self._notify = NotifyChannel(
-                self.loop, self._files[self.main], self.clock, self.warn, kill=self.kill,
-                written=lambda: self._post(self.main, POSTED_READINESS))
-        try:
-            if spec.kind == "fd":
-                reader, writer = os.pipe2(os.O_CLOEXEC)
-                if writer == spec.fd:  # a source must not be a target (spawn.py)
-                    moved = os.dup(writer)
-                    os.close(writer)
-                    writer = moved
-                return None, ((writer, spec.fd),), reader
-            env = dict(self.spawner.environ, NOTIFY_SOCKET=self._notify.socket_address())
-        except OSError as exc:
-            self.warn("unable to make the readiness channel", exc)
-            return None, (), None
-        if spec.watchdog:  # sd_watchdog_enabled(3); no WATCHDOG_PID: the pid is not known yet
-            env["WATCHDOG_USEC"] = str(spec.watchdog * 1_000_000)
-        return env, (), None
-
-    def _close_notify(self):
-        if self._notify is not None:
-            self._notify.close()
-            self._notify = None
-
+    # -- the host interface, handed on: how its runs go (runpolicy.py) ---------------------
     def has_finish(self):
-        return self.facts.finish
+        return self.runs.has_finish()
 
     def is_oneshot(self):
-        """The ``oneshot`` file marks the service a one-shot (read at each end of ./run)."""
-        return self.facts.oneshot
-
-    def _runs_jobs(self):
-        """The main side's ./run (a one-shot) or ./job (a timer) is a job: in a group of its
-        own (jobgroup.py)."""
-        return self.timer is not None or self.facts.oneshot
-
-    def _job_groups(self):
-        if self.jobs is None:
-            from .jobgroup import JobGroups  # only a job's supervisor loads it
-            self.jobs = JobGroups(self.loop, self.warn)
-        return self.jobs
-
-    def is_job_ending(self):
-        """What a run that ended left in its group is being ended (jobgroup.py)."""
-        return self.jobs is not None and self.jobs.is_ending
+        return self.runs.is_oneshot()
 
     def is_timer(self):
-        """The ``schedule`` file marked the service a timer when it was taken over: its side
-        starts ``./job`` at each elapse, never ``./run`` (timerwait.py)."""
-        return self.timer is not None
+        return self.runs.is_timer()
 
     def arm_timer(self):
-        self.timer.arm()
+        self.runs.arm_timer()
 
     def timer_control(self, letter):
-        """``h`` or ``1`` while no job runs (side.Side._signal): the schedule read again, or
-        the job run now with the schedule kept (timerwait.py)."""
-        (self.timer.reload if letter == "h" else self.timer.run_now)()
+        self.runs.timer_control(letter)
 
-    def _open_ok_before_start(self, side):
-        """runsv's order at a side's first start: a status on disk, ``ok`` open, then the
-        process — so a ``./run`` that asks ``sv`` about itself at once (``sv down .``), or a
-        ``needs`` guard of another service asking about this one, finds runsv there. The
-        status is written first only when none on disk says "down" already (a new service, or
-        one a crash left "run"): the start writes it again a moment later anyway."""
-        files = self._files[side]
-        if files.is_ok_open or self._exited:
-            return
-        if not files.has_written and not files.found_down:
-            files.write_status_only(side.status())
-        self._open_ok(files)
+    def oneshot_pending(self):
+        return self.runs.oneshot_pending()
 
-    def _nest(self, is_first):
-        """What starts a user's tree as ./run (``nested``), when ./run is one: at open
-        (``is_first``: its log side waits for it), and at each start of a main side that has
-        none (a ./run rewritten into a tree's since). A timer never runs ./run (its side
-        starts ./job); a ./run that is not a tree's gets None — the users/ room is loaded
-        only for a tree that runs one."""
-        if self.nest is None or self.timer is not None:
-            return
-        self.nested = self.nest(self)
-        if self.nested is not None:
-            self.nested.is_first = is_first
+    def is_job_ending(self):
+        return self.runs.is_job_ending()
 
+    def finish_environ(self):
+        return self.runs.finish_environ()
+
+    def said_run_end(self, wait_status):
+        return self.runs.said_run_end(wait_status)
+
+    def record_run(self, wait_status, started_ns, ended_ns):
+        self.runs.record_run(wait_status, started_ns, ended_ns)
+
+    def give_up_policy(self):
+        return self.runs.give_up_policy()
+
+    def backoff_policy(self):
+        return self.runs.backoff_policy()
+
+    jitter = staticmethod(RunPolicy.jitter)
+
+    # -- the host interface, handed on: the processes it starts (processstarts.py) ------------
     def spawn(self, side, argv):
-        self._open_ok_before_start(side)
-        if side is self.main and argv == ["./run"] and self.peers is not None \
-                and self.peers.holds_start(self):
-            raise NotYet  # the tree calls host_ready() once the one-shots it needs are done
-        if argv == ["./run"]:
-            if side is self.main and self.nested is None:
-                self._nest(is_first=False)
-            if side is self.main and self.nested is not None:
-                pid = self.nested.spawn()  # the user's tree, forked
-                if pid:
-                    return pid
-            if side is self.log and self.log_host is not None:
-                # A canonical log/run runs on the svlogd engine (loggers/): in the user's tree
-                # of ./run when it can (its own output's logger), else the tree's log hosts.
-                host = self.nested if self.nested is not None else self.log_host
-                pid, self._logger = host.start_logger(self)
-                if pid:
-                    return pid
-        files = self._files[side]
-
-        def records():
-            files.write_starting("finish" if argv[0] == "./finish" else "run")
-            if argv == ["./job"]:
-                self.timer.job_starting()  # its stamp, between the start's record and the spawn
-
-        if side is self.log:
-            records()
-            reader = self.log_reader()
-            try:
-                pid = self.spawner.spawn(argv, cwd_fd=self.log_fd, stdin_fd=reader,
-                                         new_session=self.new_session)
-            finally:
-                os.close(reader)
-        else:
-            spec, env, extra_fds, reader = None, None, (), None
-            if argv == ["./run"]:  # ./finish has no say in readiness, nor takes the channel
-                spec = self._ready_spec()
-                env, extra_fds, reader = self._readiness_for(spec)
-            is_job = argv == ["./job"] or (argv == ["./run"] and self.facts.oneshot)
-
-            def start():  # in the service's cgroup already: the records just before the spawn
-                records()
-                return self.spawner.spawn(
-                    argv, cwd_fd=self.dir_fd,
-                    stdout_fd=self._pipe_w if self._pipe_w >= 0 else None,
-                    new_session=self.new_session,
-                    env=self.finish_environ() if argv[0] == "./finish" else env,
-                    extra_fds=extra_fds, new_group=is_job)
-            try:
-                pid = start() if self.cgroup is None or argv[0] == "./finish" else \
-                    self.cgroup.spawn(self.dir_fd, start)
-            except OSError:
-                if reader is not None:
-                    os.close(reader)
-                raise
-            finally:
-                for writer, _ in extra_fds:
-                    os.close(writer)  # ./run's alone: its end is EOF once it is gone
-            if env is not None or reader is not None:
-                self._notify.started(pid, spec, reader, status_follows=True)
-            if is_job:
-                self._job_groups().started(pid)
-        files.spawned(pid)
-        if self.cgroup is not None and side is self.main and argv[0] != "./finish":
-            self.loop.watch_child(pid, lambda pid, status: self.cgroup.main_ended(
-                lambda: side.child_exited(pid, status), self.dir_fd))
-        else:
-            self.loop.watch_child(pid, side.child_exited)
-        return pid
-
-    def hosted_logger_ended(self, wait_status):
-        """The logger a log host ran for our log side ended (its ``on_exit``): its host lets it
-        go, then the side sees its end as a process's."""
-        logger, self._logger = self._logger, None
-        logger.host.logger_ended(logger)
-        self.log.child_exited(logger.shown_pid, wait_status)
+        return self.starts.spawn(side, argv)
 
     def start_hook(self, letter, service_pid):
-        """Start ``control/<letter>`` if it exists and is user-executable; its pid, or 0. Its
-        one argument is the service's pid, or "" when none runs (runsv 2.3.1's)."""
-        name = CONTROL_DIR + "/" + letter
-        mode = self.facts.hook(letter)
-        if isinstance(mode, OSError):
-            if mode.errno not in (errno.ENOENT, errno.ENOTDIR):
-                self.warn("unable to stat " + name, mode)
-            return 0
-        if not mode & stat.S_IXUSR:
-            return 0
-        try:
-            # argv[0] is "control/<c>", as runsv execs it (a hook may look at $0).
-            argv = [name, str(service_pid) if service_pid else ""]
-            pid = self.spawner.spawn(argv, cwd_fd=self.dir_fd,
-                                     stdout_fd=self._pipe_w if self._pipe_w >= 0 else None)
-        except OSError as exc:
-            self.warn("unable to run " + name, exc)
-            return 0
-        self.loop.watch_child(pid, self.main.child_exited)
-        return pid
+        return self.starts.start_hook(letter, service_pid)
+
+    def hosted_logger_ended(self, wait_status):
+        self.starts.hosted_logger_ended(wait_status)
