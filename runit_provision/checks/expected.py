@@ -14,6 +14,9 @@ What each checks: docs/verify.md, "The checks". What runs is judged by the one v
 
 A staged tree (``verify --root``) is read under its directory, owners from its own passwd and
 group; nothing runs there, so the supervision checks and the PATH are left out.
+
+Why one module: each check is a few lines over the same ``Snapshot`` and ``Config``, and the
+list of them reads as docs/verify.md's table does.
 """
 
 import difflib

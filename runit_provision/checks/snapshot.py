@@ -9,6 +9,9 @@ services; only beyond ``MAX_COMMAND`` is it cut in pieces. A host without python
 more round trip, once: the python3 command says so (``FALLBACK``) and the sh probe reads it,
 its request in a here-document. ``supervise/status`` is decoded here by ``protocol.status`` —
 locally, from the hex the probe sent — and sv's status line is the sh probe's fallback.
+
+Why one module: the request and the parser are the two ends of one record format (the probe's
+letters, ``_ARITY``): a record added is added to both, in one place.
 """
 
 import base64

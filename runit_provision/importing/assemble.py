@@ -8,6 +8,10 @@ owner, a file runsv reads that the data has no key for — is listed as a change
 would make, with the reason. Owners are compared as ``plan`` compares them: the names rendered
 turned into numbers by the ``Databases`` every command reads (``Databases.ids_of``). Pure but
 for those databases: the host was read into the ``Found`` already.
+
+Why one module: every key proposed is confirmed by the same render-and-compare, and the keys
+depend on each other (``run`` and ``needs``, ``log/run`` and the log keys, ``down`` and
+``enabled``): the proposal and its check read together.
 """
 
 import posixpath

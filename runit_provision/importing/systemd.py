@@ -15,6 +15,10 @@ that changes how the service runs which runit has no word for; settings that onl
 systemd are ignored, said in the notes. Lenient (``drop_unsupported``): a setting runit has
 no word for is dropped instead, listed in ``dropped`` with its ``file:line``; what would run
 another program, or none, stays a refusal. Each setting: docs/import.md, "From systemd units".
+
+Why one module: the unit's settings are translated as one table read top to bottom, each
+rule beside those it depends on (``ExecStart=`` with ``Type=``, ``User=`` with ``Group=``);
+the cgroup and sandbox keys, which stand alone, are apart already.
 """
 
 from ..model import LIMITS

@@ -24,6 +24,9 @@ Streaming: memory holds a batch per source, never the selection. Bounded whateve
 holds (``Limits``, logs/__init__.py): a line is cut at the line bound, a file read back at most so
 far, a compressed one decompressed at most so much — each bound reached said once, as what
 cannot be read is.
+
+Why one module: reading a source and merging many share the batch, its keys and the ordering
+rules above; apart, each half would import the other's insides.
 """
 
 import os
