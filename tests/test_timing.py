@@ -67,7 +67,7 @@ def test_sv_waits_as_long_as_it_is_told(fake, capfd, monkeypatch, how):
 def test_sv_ends_its_wait_as_soon_as_it_is_woken(fake, capfd, monkeypatch, waker):
     """Each way a wait is woken (test_sv_session's event-driven waits), timed."""
     if waker == "poll":
-        monkeypatch.setattr(sv, "_open_watcher", lambda: None)
+        monkeypatch.setattr(wakers, "_open_watcher", lambda: None)
     service = fake("web", pid=0, state=State.DOWN, want="d")
     if waker in ("inotify", "poll"):
         action, args = lambda: service.set(pid=4242, want="u", age=0), ("up", "web")

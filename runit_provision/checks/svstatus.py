@@ -15,9 +15,9 @@ Lines as sv prints them (docs/runit-protocol.md §3.3; NAME exactly as typed)::
 A side's part is a state (``down``/``run``/``finish`` with its pid, seconds and flags) or sv's
 message for a failed step (``fail:``/``warning:``); when the service's own part is a message, sv
 says nothing of the log. Our sv ends a timer's or a one-shot's part with what its job does
-(runtime/sv.py ``job_doing``: ``waiting, next at T``, ``done (exit 0)``…), kept as ``job``.
-Anything else is a ``VerifyError``: a parser that guesses would turn a
-broken ``sv`` into a passing check.
+(runtime/control/waits.py ``job_doing``: ``waiting, next at T``, ``done (exit 0)``…), kept
+as ``job``. Anything else is a ``VerifyError``: a parser that guesses would turn a broken
+``sv`` into a passing check.
 """
 
 from ..errors import VerifyError
@@ -27,7 +27,7 @@ from ..protocol.status import State
 
 _STATES = {"down": State.DOWN, "run": State.RUN, "finish": State.FINISH}
 _FLAGS = ("normally down", "normally up", "paused", "want up", "want down", "got TERM")
-# the first word of a job's part (runtime/sv.py job_doing)
+# the first word of a job's part (runtime/control/waits.py job_doing)
 _JOB_WORDS = ("waiting", "no next run", "running", "off", "unreadable", "done", "failed",
               "never run")
 

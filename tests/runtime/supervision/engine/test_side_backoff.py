@@ -205,7 +205,7 @@ def make_with(policy):
 def test_up_while_a_failed_fork_waits_its_retry_starts_one_run():
     """``u`` of a service down and wanted up, its start postponed by a fork that failed: it
     starts now, and the retry that was pending starts nothing more (sv sends ``u`` whatever
-    runsv wants: sv.Session.send)."""
+    runsv wants: control/session.Session.send)."""
     side, host = make(Want.UP)
     host.fail_exec["./run"] = errno.EAGAIN
     side.evaluate()
