@@ -18,7 +18,8 @@ from runit_provision.apply.desired import desired_state
 from runit_provision.apply.fsroot import FsRoot
 from runit_provision.host.sides import NOT_SUPERVISED
 from runit_provision.protocol.sidestate import SideState
-from runit_provision.apply.runner import Completed
+from runit_provision.apply.runner import Completed, limits_command
+from runit_provision.apply.steps import Action, CommandStep, ServiceStep, WaitStep
 from runit_provision.model.units import labels_named
 from runit_provision.errors import LimitError, UnsafePathError
 from runit_provision.protocol.status import State, Status
@@ -227,10 +228,36 @@ def fake_waiter(pending_sides=(), live=None):
 
 
 def step_text(step):
-    """``ACTION PATH (REASONS)``; a wait lists its services."""
-    if step.action == "wait":
-        return "wait %s" % " ".join(unit.label for unit in step.units)
-    return "%s %s (%s)" % (step.action, step.path, "; ".join(step.reasons))
+    """``ACTION PATH (REASONS) [PARTICULARS]``: what the step does and why, then what else
+    the applier and ``--json`` take from it. A path step's kind (``tree``: a directory
+    removed with all it holds), and for a create or change what it sets — a link's target or
+    a mode, the owner (``uid:gid``; ``owners left`` when owners are not managed),
+    ``secret`` for a value whose diff is masked — and ``of LABEL``, the service it belongs
+    to. A service step's command (our ``runsv-cgroup`` by its name), ``as UID`` for a
+    user's. A wait lists its services; a command is named by its command line."""
+    reasons = "; ".join(step.reasons)
+    if isinstance(step, WaitStep):
+        return "wait %s (%s)" % (" ".join(unit.label for unit in step.units), reasons)
+    text = "%s %s (%s)" % (step.action, step.path, reasons)
+    if isinstance(step, CommandStep):
+        return text
+    if isinstance(step, ServiceStep):
+        argv, ours = step.argv, limits_command()
+        if argv[:len(ours)] == ours:
+            argv = ["runsv-cgroup"] + argv[len(ours):]
+        who = "" if step.run_as is None else "as %d: " % step.run_as.uid
+        return "%s [%s%s]" % (text, who, " ".join(argv))
+    particulars = [step.kind]
+    if step.action is not Action.REMOVE:
+        particulars.append("-> %s" % step.entry.target if step.kind == "symlink"
+                           else "%04o" % step.mode)
+        particulars.append("owners left" if step.uid is None else "%d:%d" % (step.uid,
+                                                                             step.gid))
+    if step.is_secret:
+        particulars.append("secret")
+    if step.unit is not None:
+        particulars.append("of %s" % step.unit.label)
+    return "%s [%s]" % (text, " ".join(particulars))
 
 
 def noop_texts(plan, quiet=("up to date",)):

@@ -21,7 +21,9 @@ A case::
       alice: [/root/.venv/bin/sv, /root, not searchable by uid 1000 (drwx------ 0:0)]
     data: |              # the data applied now
     expect:
-      steps: [...]       # step_text of every step, in order
+      steps: [...]       # step_text of every step, in order: ACTION PATH (REASONS) and
+                         # [PARTICULARS] (kind, target or mode, owner, secret, its service;
+                         # a service step's command)
       noops: [...]       # every no-op but "up to date", in order
       up_to_date: 12     # optional
       refusals: {login: words the message contains}
