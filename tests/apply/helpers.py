@@ -233,8 +233,9 @@ def step_text(step):
     removed with all it holds), and for a create or change what it sets — a link's target or
     a mode, the owner (``uid:gid``; ``owners left`` when owners are not managed),
     ``secret`` for a value whose diff is masked — and ``of LABEL``, the service it belongs
-    to. A service step's command (our ``runsv-cgroup`` by its name), ``as UID`` for a
-    user's. A wait lists its services; a command is named by its command line."""
+    to. A service step's side (``service`` or ``log``) and service, ``as UID`` for a user's,
+    and its command (our ``runsv-cgroup`` by its name). A wait lists its services; a command
+    is named by its command line."""
     reasons = "; ".join(step.reasons)
     if isinstance(step, WaitStep):
         return "wait %s (%s)" % (" ".join(unit.label for unit in step.units), reasons)
@@ -245,8 +246,8 @@ def step_text(step):
         argv, ours = step.argv, limits_command()
         if argv[:len(ours)] == ours:
             argv = ["runsv-cgroup"] + argv[len(ours):]
-        who = "" if step.run_as is None else "as %d: " % step.run_as.uid
-        return "%s [%s%s]" % (text, who, " ".join(argv))
+        who = "" if step.run_as is None else ", as %d" % step.run_as.uid
+        return "%s [%s of %s%s: %s]" % (text, step.kind, step.unit.label, who, " ".join(argv))
     particulars = [step.kind]
     if step.action is not Action.REMOVE:
         particulars.append("-> %s" % step.entry.target if step.kind == "symlink"

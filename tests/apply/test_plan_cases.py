@@ -28,7 +28,7 @@ A case::
       up_to_date: 12     # optional
       refusals: {login: words the message contains}
       problem: words     # ApplyError expected, containing these words
-      owed: [...]        # optional: what the plan writes down as owed, ACTION LABEL (REASON)
+      owed: [...]        # what the plan writes down as owed, ACTION LABEL (REASON) (none: [])
 """
 
 from pathlib import Path
@@ -153,9 +153,8 @@ def test_case(path):
     result = plan_of(case)
     assert [step_text(step) for step in result.steps] == expect.get("steps", [])
     assert noop_texts(result) == expect.get("noops", [])
-    if "owed" in expect:
-        assert ["%s %s (%s)" % (entry.action, entry.label, entry.reason)
-                for entry in result.owed] == expect["owed"]
+    assert ["%s %s (%s)" % (entry.action, entry.label, entry.reason)
+            for entry in result.owed] == expect.get("owed", [])
     if "up_to_date" in expect:
         assert sum(noop.reason == "up to date" for noop in result.noops) == expect["up_to_date"]
     refusals = expect.get("refusals", {})
