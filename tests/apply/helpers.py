@@ -258,7 +258,7 @@ def step_text(step):
         particulars.append("secret")
     if step.unit is not None:
         particulars.append("of %s" % step.unit.label)
-    return "%s [%s]" % (text, " ".join(particulars))
+    return "%s [%s]" % (text, " ".join(map(str, particulars)))
 
 
 def noop_texts(plan, quiet=("up to date",)):
