@@ -15,6 +15,7 @@ A case::
     staging: false       # --root: nothing probed, started or run
     commands:            # initsys's: {argv, reason, after, before, prepare}
     extra_entries:       # initsys's: {directory: P} | {file: P, content} | {symlink: P, target}
+                         # | {absent: P}
     owners: true         # manage owners (as root)
     only: [NAME, ...]    # --only, names as the verbs take them (model/units.py)
     cannot_run:          # users who cannot run the sv (runnable.py): login -> [sv, path, why]
@@ -40,7 +41,7 @@ from runit_provision.apply.observe import observe
 from runit_provision.apply.plan import plan
 from runit_provision.errors import ApplyError
 from runit_provision.render import render
-from runit_provision.model.tree import Directory, File, Symlink
+from runit_provision.model.tree import Absent, Directory, File, Symlink
 
 from ..pipeline import config_from_text
 from .helpers import (IDENTITIES, OK_NOT_A_FIFO, STATUS_UNREADABLE, MemoryFs, Node,
@@ -118,11 +119,14 @@ class Command:
 
 
 def extra_entry(item):
-    """An initsys entry: {directory: PATH} | {file: PATH, content} | {symlink: PATH, target}."""
+    """An initsys entry: {directory: PATH} | {file: PATH, content} | {symlink: PATH, target}
+    | {absent: PATH}."""
     if "directory" in item:
         return Directory(item["directory"], item.get("mode", 0o755))
     if "file" in item:
         return File(item["file"], item.get("content", ""), item.get("mode", 0o644))
+    if "absent" in item:
+        return Absent(item["absent"])
     return Symlink(item["symlink"], item["target"])
 
 
@@ -153,6 +157,7 @@ def test_case(path):
     result = plan_of(case)
     assert [step_text(step) for step in result.steps] == expect.get("steps", [])
     assert noop_texts(result) == expect.get("noops", [])
+    assert all(noop.path for noop in result.noops)  # --json lists each by what it is about
     assert ["%s %s (%s)" % (entry.action, entry.label, entry.reason)
             for entry in result.owed] == expect.get("owed", [])
     if "up_to_date" in expect:
