@@ -35,12 +35,13 @@ IDENTITIES = Databases(
                                 "staff:x:50:\nadm:x:4:\nlog:x:90:\n")))
 
 
-def desired_from_text(text, profile_dir=None, only=None, extra_entries=(), commands=()):
+def desired_from_text(text, profile_dir=None, only=None, extra_entries=(), commands=(),
+                      notes=()):
     """``only``: names as a verb's ``--only`` takes them (model/units.py)."""
     config = config_from_text(text)
     only = labels_named(config, only)
     return desired_state(config, render(config, only=only), only=only, profile_dir=profile_dir,
-                         extra_entries=extra_entries, commands=commands)
+                         extra_entries=extra_entries, commands=commands, notes=notes)
 
 
 class Node:

@@ -14,6 +14,7 @@ A case::
                          # | unknown (status unreadable) | unknown-ok (ok not a FIFO)
     staging: false       # --root: nothing probed, started or run
     commands:            # initsys's: {argv, reason, after, before, prepare}
+    notes: [...]         # initsys's notes on the runtime it found
     extra_entries:       # initsys's: {directory: P} | {file: P, content} | {symlink: P, target}
                          # | {absent: P}
     owners: true         # manage owners (as root)
@@ -136,7 +137,8 @@ def plan_of(case):
                                 only=case.get("only"),
                                 commands=[Command(**item) for item in case.get("commands", [])],
                                 extra_entries=[extra_entry(item)
-                                               for item in case.get("extra_entries", [])])
+                                               for item in case.get("extra_entries", [])],
+                                notes=case.get("notes", ()))
     staging = case.get("staging", False)
     observation = observe(desired, fs, None if staging else probe_of(case))
     observation.cannot_run = {login: tuple(found)
