@@ -165,3 +165,7 @@ def _die_of_sigint():
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGINT)
+
+if __name__ == "__main__":
+    # ``python -m`` puts this file's path in argv[0], which would look like an LSB link.
+    sys.exit(main(["sv"] + sys.argv[1:]))

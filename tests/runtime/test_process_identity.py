@@ -64,3 +64,12 @@ def test_a_service_starts_with_every_signal_at_its_default(tmp_path, processes):
     with open("/proc/%d/status" % pid) as handle:
         masks = dict(line.split(":", 1) for line in handle if line.startswith("Sig"))
     assert (int(masks["SigIgn"], 16), int(masks["SigBlk"], 16)) == (0, 0), masks
+
+
+def test_sv_runs_as_a_module_as_it_runs_as_its_script(tmp_path):
+    """``python -m runit_provision.runtime.sv`` is sv (bench/sv_startup.py starts it so): its
+    usage error and exit code, not an import that does nothing."""
+    done = subprocess.run([sys.executable, "-m", "runit_provision.runtime.sv"],
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr.splitlines()[:1]) == (
+        100, ["usage: sv [-v] [-w sec] command service ..."]), done
