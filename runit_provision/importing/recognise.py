@@ -388,7 +388,8 @@ def config_keys(content, unread):
 # -- runsvdir-LOGIN: a user's tree ----------------------------------------------------------
 def user_tree_keys(found):
     """What the ``runsvdir-LOGIN`` service renders from a ``users:`` entry, read back:
-    ``(login, entry keys, service_dir, tree log_dir)``, or ``(None, why)``::
+    ``(login, entry keys, service_dir, the directory its log/run writes, the user's log_dir)``,
+    or ``(None, why)``::
 
         exec env -i PATH="$PATH" chpst -u LOGIN:G1:G2 -e ./env -L SERVICE_DIR/.runsvdir.lock \
             runsvdir SERVICE_DIR
@@ -421,9 +422,11 @@ def user_tree_keys(found):
         entry["path"] = env["PATH"]
     if service_dir != env["HOME"] + "/service":
         entry["service_dir"] = service_dir
-    if log_dir != env["HOME"] + "/logs/runsvdir":
-        entry["log_dir"] = log_dir
-    return (login, entry, service_dir, log_dir), None
+    # root's svlogd (this layout) or, before it, the user's own in ~/logs/runsvdir or log_dir
+    link = env["HOME"] + "/logs/runsvdir" if log.get("user") is None else log_dir
+    if link != env["HOME"] + "/logs/runsvdir":
+        entry["log_dir"] = link
+    return (login, entry, service_dir, log_dir, link), None
 
 
 # -- the small files ------------------------------------------------------------------------

@@ -75,14 +75,14 @@ def read_user_tree(root, base, settings, trees, founds, user_trees):
     keys, why = user_tree_keys(tree_found)
     if keys is None:
         return why
-    login, entry, service_dir, tree_log_dir = keys
+    login, entry, service_dir, tree_log_dir, link = keys
     read_log_dir(root, tree_found, tree_log_dir)
     try:
         members, sv_dir = user_services(root, login, entry, service_dir)
     except (OSError, ValueError, ProvisionError) as exc:
         return "%s's tree could not be read: %s" % (login, exc)
     founds += members
-    trees[login] = Settings(sv_dir, service_dir, posixpath.dirname(tree_log_dir),
+    trees[login] = Settings(sv_dir, service_dir, posixpath.dirname(link),
                             settings.sv_timeout, settings.databases, login=login, user=entry,
                             user_log_dir=tree_log_dir)
     user_trees.append((tree_found, Notes()))

@@ -148,6 +148,17 @@ def user_environment(user):
             "SVDIR": user.service_dir}
 
 
+def tree_log_directory(config, login):
+    """Where root's svlogd logs the output of ``login``'s tree: root's directory, beside the
+    system's services' logs (``~/logs/runsvdir`` links to it).
+
+    >>> from types import SimpleNamespace
+    >>> tree_log_directory(SimpleNamespace(log_dir="/var/log/"), "alice")
+    '/var/log/runsvdir-alice'
+    """
+    return config.log_dir.rstrip("/") + "/" + USER_TREE_PREFIX + login
+
+
 def log_directory(service, default_parent):
     """Where ``service`` logs: ``log.dir``, else ``default_parent/NAME`` (None: no logger).
 

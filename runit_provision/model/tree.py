@@ -46,18 +46,21 @@ class Directory(Entry):
 
 
 class Symlink(Entry):
-    """A symbolic link ``path`` -> ``target`` (the service link into a service directory)."""
+    """A symbolic link ``path`` -> ``target`` (the service link into a service directory).
+    ``yields``: a pointer for people, not for the supervision — where something else already
+    is (a directory of an earlier layout), it is left as it is and said, never refused."""
 
-    __slots__ = ("target",)
-    _fields = ("path", "target", "owner", "group")
+    __slots__ = ("target", "yields")
+    _fields = ("path", "target", "owner", "group", "yields")
     kind = "symlink"
 
-    def __init__(self, path, target, owner="root", group="root"):
+    def __init__(self, path, target, owner="root", group="root", yields=False):
         _fill(self, "path", path)
         _fill(self, "target", target)
         _fill(self, "mode", 0o777)
         _fill(self, "owner", owner)
         _fill(self, "group", group)
+        _fill(self, "yields", yields)
 
 
 class Bytecode(Entry):

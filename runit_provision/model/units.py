@@ -31,7 +31,7 @@ from os.path import dirname, join
 
 from ..errors import ServiceNameError
 from ..protocol.layout import LOG_DIR
-from . import USER_TREE_PREFIX, log_directory
+from . import USER_TREE_PREFIX, log_directory, tree_log_directory
 
 USER_MARK = "~"  # ~LOGIN/NAME: the shell's spelling of a user's, accepted as LOGIN/NAME
 SEPARATOR = "/"
@@ -145,7 +145,7 @@ def _units_of(config):
         name = USER_TREE_PREFIX + login
         units.append(ServiceUnit(
             name=name, label=name, login=None, path=join(config.sv_dir, name),
-            link=join(config.service_dir, name), log_dir=user.log_dir,
+            link=join(config.service_dir, name), log_dir=tree_log_directory(config, login),
             home=None, has_env=True, restart_on_change=True, is_down=False,
             is_enabled=True, is_absent=False, for_login=login))
     for login in sorted(config.users):

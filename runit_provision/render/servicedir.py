@@ -339,11 +339,12 @@ def log_args(log, directory):
     return args + [directory]
 
 
-def log_entries(log, directory, base, place, env, directory_mode=None):
+def log_entries(log, directory, base, place, env, directory_mode=None, run_group=None):
     """``log/``, ``log/run`` (canonical form), the log ``directory`` (mode ``directory_mode``,
     default the place's) and its svlogd config. With ``log.run``: ``log/`` and that script,
-    as written — the directory and config are the script's."""
-    own = dict(owner=place.owner, group=place.group)
+    as written — the directory and config are the script's. ``run_group``: the group of
+    ``log/`` and ``log/run`` when not the place's (the directory's alone is)."""
+    own = dict(owner=place.owner, group=run_group or place.group)
     if log.run is not None:
         return [Directory(path_in(base, LOG_DIR), place.dir_mode, **own),
                 File(path_in(base, LOG_DIR, RUN), log.run, 0o755, **own)]

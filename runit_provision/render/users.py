@@ -3,7 +3,10 @@
 ``runsvdir-<login>`` (in the system ``sv_dir``) runs ``runsvdir`` on ``~/service`` as the user
 with all of the user's groups (``chpst -u login:g1:g2…``; chpst sets no groups of its own,
 docs/chpst.md), HOME/USER/LOGNAME/PATH/SVDIR from ``env/``, a ``chpst -L`` lock in
-``~/service`` against a second tree; its log goes to ``~/logs/runsvdir`` as the user; and
+``~/service`` against a second tree; its output is logged by root into root's directory
+``LOG_DIR/runsvdir-<login>`` (the user's primary group may read it), to which the link
+``~/logs/runsvdir`` (``users.LOGIN.log_dir``) leads — root reads the tree's output as bytes and
+writes nothing the user can replace (docs/security.md); and
 ``control/t`` turns ``sv down``'s TERM into a HUP, on which the C runsvdir too stops its whole
 tree (tests/runtime/test_runsvdir_nested.py). The user's services live in ``~/sv`` and are
 linked into ``~/service``, everything owned by the user.
@@ -11,7 +14,7 @@ linked into ``~/service``, everything owned by the user.
 
 import posixpath
 
-from ..model import USER_TREE_PREFIX, Log, user_environment
+from ..model import USER_TREE_PREFIX, Log, tree_log_directory, user_environment
 from ..protocol.canonical import TREE_LOCK
 from ..protocol.layout import CONTROL_DIR, ENV_DIR, RUN, path_in
 from ..protocol.process.envfile import file_from_value
@@ -47,11 +50,13 @@ def runsvdir_service_entries(user, config, env):
     for key in sorted(environment):
         entries.append(File(path_in(base, ENV_DIR, key), file_from_value(environment[key]),
                             0o640))
-    # the tree's own log, written by the user into ~/logs/runsvdir
-    logger = Log(timestamps="human", user=user.login + (":" + user.primary_group
-                                                        if user.primary_group else ""))
-    home_place = Place(config.sv_dir, config.service_dir, config.log_dir)
-    entries += log_entries(logger, user.log_dir, base, home_place, env, directory_mode=0o750)
+    # the tree's own output, logged by root's svlogd into root's directory, which the user's
+    # group may read; ~/logs/runsvdir leads there (root writes nothing a user can replace)
+    log_place = Place(config.sv_dir, config.service_dir, config.log_dir,
+                      group=user.primary_group or user.login)  # not known: a private group
+    directory = tree_log_directory(config, user.login)
+    entries += log_entries(Log(timestamps="human"), directory, base, log_place, env,
+                           directory_mode=0o750, run_group="root")
     # the user's whole tree bounded (users.LOGIN.resources); its end ends all of it
     own = dict(owner="root", group="root")
     if config.runtime == "system":
@@ -72,6 +77,8 @@ def user_entries(user, config, env, only=None):
                Directory(posixpath.dirname(user.log_dir), 0o750, **own)]
     if only is None or USER_TREE_PREFIX + user.login in only:
         entries += runsvdir_service_entries(user, config, env)
+        entries.append(Symlink(user.log_dir, tree_log_directory(config, user.login),
+                               yields=True, **own))
     for name in sorted(user.services):
         if only is None or label_of(user.login, name) in only:
             entries += service_entries(user.services[name], place, config, env)

@@ -1,7 +1,7 @@
 """schema: the checks across services — names unique per tree, ``needs`` within one tree and
 without cycles, and one svlogd per log directory."""
 
-from ..model import USER_TREE_PREFIX, log_directory
+from ..model import USER_TREE_PREFIX, log_directory, tree_log_directory
 from ..source import key_path_text
 
 
@@ -40,8 +40,9 @@ def check_log_dirs(problems, config, services):
     """One svlogd per directory (it locks it): no two loggers may share one. A logger in a
     user's tree runs as that user."""
     paths = {(tree, name): path for tree, name, path, _ in services}
-    seen = {user.log_dir: "the log of runsvdir-%s" % login
-            for login, user in sorted(config.users.items())}
+    seen = {tree_log_directory(config, login): "the log of runsvdir-%s" % login
+            for login in sorted(config.users)}
+    links = {user.log_dir: login for login, user in sorted(config.users.items())}
     trees = [(None, config.services, config.log_dir)] + [
         (login, user.services, user.log_dir.rsplit("/", 1)[0] or "/")
         for login, user in sorted(config.users.items())]
@@ -56,7 +57,10 @@ def check_log_dirs(problems, config, services):
                     and service.log.user.split(":")[0] != tree:
                 problems.add(path + ("log", "user"), "a logger in %s's tree runs as %s"
                              % (tree, tree))
-            if directory in seen:
+            if directory in links:
+                problems.add(path + ("log",), "logs to %s, where users.%s.log_dir links to "
+                                              "its tree's log" % (directory, links[directory]))
+            elif directory in seen:
                 problems.add(path + ("log",), "logs to %s, as %s does (svlogd locks its "
                                               "directory)" % (directory, seen[directory]))
             else:

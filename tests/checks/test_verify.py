@@ -386,3 +386,32 @@ def test_a_running_service_that_declares_readiness_gets_the_ready_check(sandbox)
     named = {(check.group, check.name) for check in expectations(config, tree).checks}
     assert ("web", "ready") in named
     assert not {label for label, name in named if name == "ready"} - {"web"}
+
+
+def test_a_pointer_that_gives_way_passes_where_an_earlier_layout_left_a_directory():
+    """~/logs/runsvdir leads to root's log of the user's tree; a directory of the layout before
+    it is left by apply, said as a no-op, so verify does not fail it — any other link there
+    still must lead where the data says, and a service's link never gives way."""
+    from runit_provision.checks.expected import entry_problems
+    from runit_provision.checks.snapshot import Node
+    from runit_provision.model.tree import Symlink
+
+    class Seen:
+        def __init__(self, node):
+            self.seen = node
+
+        def node(self, path):
+            return self.seen
+
+    path, target = "/home/alice/logs/runsvdir", "/var/log/runsvdir-alice"
+    pointer = Symlink(path, target, "alice", "alice", yields=True)
+    service_link = Symlink(path, target)
+    directory = Node(path, kind="d", mode=0o750)
+    elsewhere = Node(path, kind="l", mode=0o777, target="/tmp/x")
+    missing = Node(path, error="ENOENT")
+    assert entry_problems(pointer, Seen(directory)) == []
+    assert entry_problems(service_link, Seen(directory)) == [
+        "%s: is a directory, not a link to %s" % (path, target)]
+    assert entry_problems(pointer, Seen(elsewhere)) == [
+        "%s: links to /tmp/x, want %s" % (path, target)]
+    assert entry_problems(pointer, Seen(missing)) == ["%s: not linked (ENOENT)" % path]

@@ -140,10 +140,16 @@ runit::services:
     assert env == {"HOME": "/home/alice", "USER": "alice", "LOGNAME": "alice", "SVDIR":
                    "/home/alice/service", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:"
                    "/usr/bin:/sbin:/bin"}
+    # the tree's output: logged by root into root's directory, which alice's group reads;
+    # ~/logs/runsvdir leads there, and gives way to what an earlier layout left
     assert tree[base + "/log/run"].content == (
-        b"#!/bin/sh\nexec chpst -u alice:alice svlogd -tt /home/alice/logs/runsvdir\n")
-    assert tree["/home/alice/logs/runsvdir"] == Directory("/home/alice/logs/runsvdir", 0o750,
-                                                          "alice", "alice")
+        b"#!/bin/sh\nexec svlogd -tt /var/log/runsvdir-alice\n")
+    assert tree[base + "/log/run"].owner == "root" and tree[base + "/log"].group == "root"
+    assert tree["/var/log/runsvdir-alice"] == Directory("/var/log/runsvdir-alice", 0o750,
+                                                        "root", "alice")
+    assert tree["/home/alice/logs/runsvdir"] == Symlink(
+        "/home/alice/logs/runsvdir", "/var/log/runsvdir-alice", "alice", "alice", yields=True)
+    assert tree["/home/alice/logs"] == Directory("/home/alice/logs", 0o750, "alice", "alice")
     assert tree["/etc/service/runsvdir-alice"] == Symlink("/etc/service/runsvdir-alice", base)
     # the user's own services: in ~/sv, linked into ~/service, the user's, no chpst -u
     assert text_of(tree, "/home/alice/sv/job/run") == (
@@ -253,15 +259,16 @@ def test_a_logger_that_cannot_be_canonical(tmp_path):
     """A login with a ``$`` (a simple word it is not): the stock log/run refuses to write
     another form; a template of the user's may quote it."""
     text = "runit::users: {'host$': {home: /home/host}}\n"
-    with pytest.raises(RenderError, match=r"template log/run.j2: 'host\$' is not a simple "
+    with pytest.raises(RenderError, match=r"template log/run.j2: '/var/log/runsvdir-host\$' is "
+                                          r"not a simple "
                                           r"word .*: no canonical log/run"):
         tree_from_text(text)
     (tmp_path / "log").mkdir()
     (tmp_path / "log" / "run.j2").write_text(
-        "#!/bin/sh\nexec chpst -u {{ user | sh }} svlogd {{ args | map('sh') | join(' ') }}\n")
+        "#!/bin/sh\nexec svlogd {{ args | map('sh') | join(' ') }}\n")
     tree = tree_from_text(text, templates=tmp_path)
     assert text_of(tree, "/etc/sv/runsvdir-host$/log/run") == (
-        "#!/bin/sh\nexec chpst -u 'host$' svlogd -tt /home/host/logs/runsvdir\n")
+        "#!/bin/sh\nexec svlogd -tt '/var/log/runsvdir-host$'\n")
 
 
 def test_a_give_up_policy_is_one_file_runsv_never_reads():

@@ -199,6 +199,11 @@ class FilesPlanner:
                 reasons.append(entry.difference(actual.content))
                 changes_content = True
         elif entry.kind == "symlink":
+            if entry.yields and kind != "symlink":
+                self.draft.noop(entry.path, "a %s where a link to %s would be: left as it is "
+                                "(remove it for the link)" % (KIND_NAMES.get(kind, kind),
+                                                              entry.target))
+                return None
             if kind == "directory":
                 self.draft.problem(entry.path, "%s is a directory where a link to %s should "
                                    "be; move it away" % (entry.path, entry.target))

@@ -28,18 +28,15 @@ class ProcessStarts:
         self.service = service
         self.hosted_logger = None
 
-    def nest(self, is_first):
-        """What starts a user's tree as ./run (``nested``), when ./run is one: at open
-        (``is_first``: its log side waits for it), and at each start of a main side that has
-        none (a ./run rewritten into a tree's since). A timer never runs ./run (its side
-        starts ./job); a ./run that is not a tree's gets None — the users/ room is loaded
-        only for a tree that runs one."""
+    def nest(self):
+        """What starts a user's tree as ./run (``nested``), when ./run is one: at open, and at
+        each start of a main side that has none (a ./run rewritten into a tree's since). A
+        timer never runs ./run (its side starts ./job); a ./run that is not a tree's gets
+        None — the users/ room is loaded only for a tree that runs one."""
         service = self.service
         if service.nest is None or service.timer is not None:
             return
         service.nested = service.nest(service)
-        if service.nested is not None:
-            service.nested.is_first = is_first
 
     def spawn(self, side, argv):
         service = self.service
@@ -49,16 +46,14 @@ class ProcessStarts:
             raise NotYet  # the tree calls host_ready() once the one-shots it needs are done
         if argv == ["./run"]:
             if side is service.main and service.nested is None:
-                self.nest(is_first=False)
+                self.nest()
             if side is service.main and service.nested is not None:
                 pid = service.nested.spawn()  # the user's tree, forked
                 if pid:
                     return pid
             if side is service.log and service.log_host is not None:
-                # A canonical log/run runs on the svlogd engine (loggers/): in the user's tree
-                # of ./run when it can (its own output's logger), else the tree's log hosts.
-                host = service.nested if service.nested is not None else service.log_host
-                pid, self.hosted_logger = host.start_logger(service)
+                # A canonical log/run runs on the svlogd engine, in the tree's log hosts
+                pid, self.hosted_logger = service.log_host.start_logger(service)
                 if pid:
                     return pid
         files = service.files_of(side)

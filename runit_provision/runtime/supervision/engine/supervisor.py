@@ -74,8 +74,7 @@ class Supervisor:
         self.log_host = log_host
         self.pipe_keeper = pipe_keeper  # a tree's PipeKeeper: holds the log pipe if we die
         # nest(supervisor): makes what starts a canonical user's tree ./run instead of an exec
-        # (users/usertree.UserTree): ``nested``, asked to start ./run and its logger first,
-        # to settle after us and to close with us.
+        # (users/usertree.UserTree): ``nested``, asked to start ./run first.
         self.nest = nest
         self.nested = None
         self.facts = None  # what it reads of the directory while it runs (servicedir.Facts)
@@ -139,7 +138,7 @@ class Supervisor:
             side.tally = tally or side.tally  # the counts go on across supervisors
             inherit(self, side, files, tally)
             side.resume_backoff()
-        self.starts.nest(is_first=True)
+        self.starts.nest()
 
     def log_reader(self):
         """A read-only end of the log pipe for a logger starting now, a description of its
@@ -243,8 +242,6 @@ class Supervisor:
         self.main.evaluate()
         if self.timer is not None:
             self.timer.settle()
-        if self.nested is not None:
-            self.nested.settle()  # a log side that waited for its tree may start now
         self._maybe_exit()
 
     def host_ready(self):
@@ -291,7 +288,7 @@ class Supervisor:
         close_each(self._closing_steps(), self.warn)
 
     def _closing_steps(self):
-        for part in (self.nested, self.timer, self.jobs, self.cgroup):
+        for part in (self.timer, self.jobs, self.cgroup):
             if part is not None:
                 yield part.close
         yield self.readiness.close

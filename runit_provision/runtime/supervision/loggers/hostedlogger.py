@@ -47,19 +47,6 @@ class Identity(tuple):
     uid = property(lambda self: self[0])
     gids = property(lambda self: self[1])
 
-    def covers(self, other):
-        """Whether a process running as this identity (a user's tree, with all the user's
-        groups) may run a logger of ``other``: the same user and primary group, and no group
-        this one does not have.
-
-        >>> tree = Identity(1000, [1000, 4, 27])
-        >>> [tree.covers(Identity(*ids)) for ids in ((1000, [1000]), (1000, [1000, 4]),
-        ...                                          (1000, [4]), (1001, [1000]))]
-        [True, True, False, False]
-        """
-        return (self.uid == other.uid and self.gids[:1] == other.gids[:1]
-                and set(other.gids) <= set(self.gids))
-
 
 OWN = "own"  # the tree's own identity: run on the tree's loop
 
@@ -213,12 +200,6 @@ class HostedLogger:
             self._ended_by = signum
             self.logger.end_killed()
         self._flow_changed()
-
-    def drain(self):
-        """Write the whole lines the pipe holds now, from outside the loop (the process is
-        about to end: a line it wrote itself must not wait for a next logger that may never
-        come, at a shutdown). An unfinished line stays in the pipe."""
-        self._read()
 
     def _may_read(self):
         return (not self._done and not self._stopped and not self._ended_by

@@ -9,8 +9,8 @@ each such identity gets a host of its own (docs/security.md): forked from the fo
 closes every descriptor but its channel, takes the identity (no capability left), is made not
 dumpable, and runs that identity's loggers (HostedLogger, the same engine) on a loop of its
 own. A signal sent to it acts on each of its loggers as on an svlogd. It exits when the tree
-closes the channel. A user's tree, while it runs, is taken in as the host of the loggers it
-covers (``take_tree``, users/forkedtree.py).
+closes the channel. (A user's tree hosts nothing of root's: its output's logger is root's own,
+``svlogd DIR`` on root's loop, writing root's directory — render/users.py.)
 
 The channel is a SOCK_SEQPACKET socket pair, one message per datagram, fields NUL-separated:
 
@@ -71,22 +71,20 @@ def exited_from_message(data):
 # -- the tree's side ------------------------------------------------------------------------------
 class _Host:
     """The tree's record of one host: its pid, identity, channel and loggers (key ->
-    on_exit). A user's tree taken in as a host (``take_tree``) shows its loggers by the
-    tree's own stand-in (``shown_by``) and is watched by its own supervisor, not here."""
+    on_exit)."""
 
-    __slots__ = ("pid", "identity", "channel", "loggers", "unsent", "shown_by")
+    __slots__ = ("pid", "identity", "channel", "loggers", "unsent")
 
-    def __init__(self, pid, identity, channel, shown_by=None):
+    def __init__(self, pid, identity, channel):
         self.pid, self.identity, self.channel = pid, identity, channel
         self.loggers = {}
         self.unsent = {}  # key -> signals runsv sent before the logger's start went out
-        self.shown_by = shown_by  # a StandInLogHost for a user's tree, None for a host
 
 
 class _Logger:
     """One logger in an identity's host, as the supervisor whose log side it is holds it:
-    ``shown_pid`` (its ``log/supervise/pid``: the host's, or the stand-in's that shows a
-    user's tree's), ``host`` (the IdentityLogHosts) and ``signal`` for what runsv sends it —
+    ``shown_pid`` (its ``log/supervise/pid``: the host's), ``host`` (the IdentityLogHosts)
+    and ``signal`` for what runsv sends it —
     a HostedLogger's face to the supervisor."""
 
     __slots__ = ("host", "shown_pid", "key", "record")
@@ -100,8 +98,7 @@ class _Logger:
 
 class IdentityLogHosts:
     """A log host of several identities: the tree's hosts, one per identity taking new
-    loggers — forked through the tree's fork server (tree/forkclient.py), or a user's tree
-    that runs the loggers of its own identity (``take_tree``).
+    loggers, forked through the tree's fork server (tree/forkclient.py).
 
     ``start(identity, user, args, open_fds, on_exit, wake)`` gives ``(pid, logger)`` — the pid
     is what ``log/supervise/pid`` shows, the logger what the supervisor signals it by — and
@@ -111,18 +108,15 @@ class IdentityLogHosts:
     OSError when the host could not be made — the start failed, as a failed exec would.
     """
 
-    def __init__(self, loop, stderr_fd, label, forks=None, shown_by=None):
+    def __init__(self, loop, stderr_fd, label, forks=None):
         from .othersoutput import OthersOutput
         self.loop = loop
-        # what a host (or a user's tree running loggers for us) says reaches stderr_fd
-        # through this, as untrusted lines
+        # what a host says reaches stderr_fd through this, as untrusted lines
         self.others_output = OthersOutput(loop, stderr_fd, label)
         self.label = label
         self.forks = forks  # the tree's ForkServer, or None: loggers are exec'd instead
-        self.shown_by = shown_by  # the tree's own StandInLogHost: shows users' trees' loggers
-        self._hosts = {}       # pid -> _Host, until reaped (or, a user's tree, until it ends)
+        self._hosts = {}       # pid -> _Host, until reaped
         self._taking = {}      # identity -> _Host that takes new loggers
-        self._trees = []       # users' trees taking the loggers of identities they cover
         self._forking = {}     # identity -> [wake] of those waiting for the host being made
         self._refused = {}     # identity -> (when, OSError): its host could not be made
         self._next_key = 0
@@ -130,8 +124,8 @@ class IdentityLogHosts:
 
     @property
     def pids(self):
-        """Every logger host not yet reaped (users' trees are their supervisors')."""
-        return {pid for pid, host in self._hosts.items() if host.shown_by is None}
+        """Every logger host not yet reaped."""
+        return set(self._hosts)
 
     def start(self, identity, user, args, open_fds, on_exit, wake):
         """Start one logger in ``identity``'s host (forked first if none takes it).
@@ -140,12 +134,6 @@ class IdentityLogHosts:
         (borrowed) and a reading end of its pipe (closed once sent). It is called on the next
         turn of the loop: the caller writes the logger's status first, so no line is logged
         before ``log/supervise`` says it runs, and no descriptor is held meanwhile."""
-        tree = next((tree for tree in self._trees if tree.identity.covers(identity)), None)
-        if tree is not None:
-            shown = tree.shown_by.stand_in()  # OSError: this start fails, tried again
-            logger = _Logger(self, shown, self._start_in(tree, args, open_fds, on_exit), tree)
-            tree.shown_by.attach(shown, logger)
-            return shown, logger
         host = self._taking.get(identity)
         if host is None:
             refused = self._refused.get(identity)
@@ -156,33 +144,13 @@ class IdentityLogHosts:
         return host.pid, _Logger(self, host.pid, self._start_in(host, args, open_fds, on_exit),
                                  host)
 
-    def take_tree(self, pid, identity, channel):
-        """A user's tree ``pid``, running as ``identity`` (an Identity with all the user's
-        groups), takes the loggers of identities it covers from now on, over ``channel`` (ours:
-        closed here once the tree or we are done). Their ``log/supervise/pid`` is the
-        stand-in of ``shown_by``; the tree's end is said by its supervisor (``tree_ended``)."""
-        channel.setblocking(False)
-        tree = self._hosts[pid] = _Host(pid, identity, channel, self.shown_by)
-        self._trees.append(tree)
-        self.loop.add_reader(channel.fileno(), lambda: self._receive(tree))
-
-    def tree_ended(self, pid, wait_status):
-        """The user's tree ``pid`` taken in has ended: its loggers ended with it."""
-        tree = self._hosts.get(pid)
-        if tree is not None and tree.shown_by is not None:
-            self._gone(tree, wait_status)
-
     def waited_for(self, logger):
         """What a logger's work waits for, beside it — what runsv's CONT must reach: its
-        host, or the user's tree running it, which the user may have stopped (the signal
-        waits in the channel meanwhile)."""
+        host, which its user may have stopped (the signal waits in the channel meanwhile)."""
         return (logger.record.pid,)
 
     def logger_ended(self, logger):
-        """A logger of ours ended: its host has let it go already; a stand-in stands for it
-        no more."""
-        if logger.record.shown_by is not None:
-            logger.record.shown_by.detach(logger.shown_pid, logger)
+        """A logger of ours ended: its host has let it go already."""
 
     def _start_in(self, host, args, open_fds, on_exit):
         self._next_key += 1
@@ -229,14 +197,10 @@ class IdentityLogHosts:
 
     def _unreachable(self, host, exc):
         """A host that does not take a message (stopped, stuck, gone) is not waited for: it is
-        killed, and its reaping ends its loggers, which start again in a new host. A user's
-        tree is not killed for it: it is let go, and its loggers end here as by TERM."""
-        warn(self.label, "the logger host of uid %d does not answer, %s"
-             % (host.identity.uid, "letting it go" if host.shown_by else "killing it"), exc)
+        killed, and its reaping ends its loggers, which start again in a new host."""
+        warn(self.label, "the logger host of uid %d does not answer, killing it"
+             % host.identity.uid, exc)
         self._close_channel(host)
-        if host.shown_by is not None:
-            self._gone(host, signal.SIGTERM)
-            return
         try:
             os.kill(host.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -310,8 +274,6 @@ class IdentityLogHosts:
                 data = b""
             if not data:  # the host has gone: its reaping reports what it still had
                 self._close_channel(host)
-                if host.shown_by is not None:
-                    self._gone(host, signal.SIGTERM)  # a user's tree lets them go
                 return
             message = exited_from_message(data)
             if message == "bye":
@@ -322,15 +284,13 @@ class IdentityLogHosts:
     def _report(self, host, key, wait_status):
         host.unsent.pop(key, None)
         on_exit = host.loggers.pop(key)
-        if not host.loggers and host.shown_by is None:
+        if not host.loggers:
             self._close_channel(host)  # nothing left to run: it exits
         on_exit(wait_status)
 
     def _stop_taking(self, host):
         if self._taking.get(host.identity) is host:
             del self._taking[host.identity]
-        if host in self._trees:
-            self._trees.remove(host)
 
     def _close_channel(self, host):
         self._stop_taking(host)
@@ -408,17 +368,16 @@ def become(identity):
 
 class LoggerServing:
     """The loggers a tree sends over ``channel`` (the tree's end of it is ``IdentityLogHosts``),
-    run on ``loop``: a logger host's own (``_HostProcess``), or those a user's tree runs for
-    root's tree — ``runsvdir-LOGIN/log``, its own output's (users/forkedtree.py). Each ends as
-    an svlogd would on what the tree sends; its end is reported."""
+    run on a logger host's loop (``_HostProcess``). Each ends as an svlogd would on what the
+    tree sends; its end is reported."""
 
-    def __init__(self, loop, channel, spawner, scratch, title, stderr_fd=2):
+    def __init__(self, loop, channel, spawner, scratch, title):
         self.loop = loop
         self.channel = channel
         self.spawner = spawner
         self.scratch = scratch
         self.title = title
-        self.stderr_fd = stderr_fd  # where the loggers' messages go (never a pipe they read)
+        self.stderr_fd = 2  # where the loggers' messages go: the host's, never a pipe they read
         self.loggers = {}  # key -> (HostedLogger, [fds])
         self.ending = 0    # the signal ending them all (-1: the tree is gone)
         self.on_idle = None  # called once ending and the last logger has ended
@@ -479,12 +438,6 @@ class LoggerServing:
     def each(self, signum):
         for logger, _fds in list(self.loggers.values()):
             logger.signal(signum)
-
-    def drain(self):
-        """The process is about to end: each logger writes the whole lines its pipe holds
-        now (its last words, at a shutdown, would wait for a next logger that never comes)."""
-        for logger, _fds in list(self.loggers.values()):
-            logger.drain()
 
     def say_bye(self):
         """Tell the tree that no more loggers may come here (the host is ending)."""

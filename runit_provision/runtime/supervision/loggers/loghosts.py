@@ -9,8 +9,7 @@ go once it ended (``logger_ended``):
 - ``StandInLogHost`` (standinloghost.py): loggers of one identity on this loop, shown by a
   stand-in — the tree's own;
 - ``IdentityLogHosts`` (identityloghosts.py): anyone else's, each identity's in a process of that
-  identity — a logger host forked for it, or, for a user whose tree runs, that tree itself
-  (its own output's logger, ``runsvdir-LOGIN/log``), shown by the tree's own stand-in.
+  identity, a logger host forked for it.
 
 The logger itself is a ``HostedLogger`` (hostedlogger.py), on whichever loop runs it.
 """
@@ -33,8 +32,7 @@ class LogHosts:
 
     def __init__(self, loop, spawner, label, forks=None):
         self.own = StandInLogHost(loop, spawner, label)
-        self.identities = IdentityLogHosts(loop, spawner.stderr_fd, label, forks,
-                                           shown_by=self.own)
+        self.identities = IdentityLogHosts(loop, spawner.stderr_fd, label, forks)
         self.on_reaped = None  # called after a stand-in or a host has been reaped
         self.own.on_reaped = self.identities.on_reaped = self._reaped
 

@@ -21,9 +21,8 @@ pipe to the tree; the tree acts on every hosted logger as an svlogd would act on
 When the tree goes (exits, or is killed), the stand-in reads EOF on the pipe the tree holds and
 exits: nothing is left behind. A tree that cannot start one (no ``/bin/sh``) execs its loggers.
 
-The stand-in stands for loggers of one identity: the tree's own — and, in a tree run by root,
-those a user's tree runs for it (its output's logger, identityloghosts.py). Those of anyone
-else run in a process of that identity, whose pid is their own. Which of them runs a
+The stand-in stands for loggers of one identity: the tree's own. Those of anyone else run in
+a process of that identity, whose pid is their own (identityloghosts.py). Which of them runs a
 service's logger is loghosts.LogHosts's to say.
 """
 

@@ -34,14 +34,13 @@ def open_status_area(loop, label, argv, log):
 
 
 def run_tree(directory, label, new_sessions=False, argv=None, log=None, environ=None,
-             children_stderr=None, nest=None, on_loop=None):
+             children_stderr=None, nest=None):
     """Supervise ``directory`` until TERM or HUP; the exit code.
 
     ``log``: runit's status area in ``argv``. ``environ``: what services get (default: the
     environment this process was exec'd with). ``children_stderr``: the stderr services get
     (default: ours). ``nest(supervisor, forks)``: what starts a canonical user's tree
-    ``./run`` (runsvdir.py: forked, in a tree run by root). ``on_loop(loop, tree)``: called
-    once both are made, before the first scan (a forked user's tree serves root's loggers).
+    ``./run`` (runsvdir.py: forked, in a tree run by root).
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
@@ -72,8 +71,6 @@ def run_tree(directory, label, new_sessions=False, argv=None, log=None, environ=
     loop.add_signal_handler(signal.SIGTERM, stop_with(0))
     loop.add_signal_handler(signal.SIGHUP, stop_with(111))
     loop.add_signal_handler(signal.SIGALRM, tree.forced_rescan)
-    if on_loop is not None:
-        on_loop(loop, tree)
     tree.start()
     loop.run()
     return exit_code[0]

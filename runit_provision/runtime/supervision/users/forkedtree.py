@@ -5,17 +5,16 @@ In this order, as the script would:
 
 1. what runsv gives ``./run``: the service directory as its working directory, the log pipe as
    its stdout and — ``exec 2>&1`` — its stderr, a session of its own under ``runsvdir -P``;
-   every other descriptor closed (its channel to root's tree and root's stderr aside);
+   every other descriptor closed: nothing of root's tree is left to it but that pipe;
 2. ``env -i PATH="$PATH" chpst -e ENVDIR``: the environment root read (usertree.py);
 3. into its service's cgroup, handed to the user by root's tree (docs/resources.md);
    ``chpst -u USER -L LOCK``: setgroups, setresgid, setresuid — no capability is left — then
    the lock, taken as the user (waited for);
 4. ``runsvdir DIR`` (tree/treeprocess.py), shown to ``ps`` and ``pidof`` as ``runsvdir DIR``.
 
-The tree also runs, over the channel, the loggers root's tree sends it — its own output's,
-``runsvdir-LOGIN/log`` (loggers/identityloghosts.LoggerServing) — whose messages go to root's
-stderr, never into the pipe they read. Its own messages go to the log pipe through a
-non-blocking description of it: a write that waited for itself to read would never end.
+Its own messages go to the log pipe through a non-blocking description of it: a pipe that
+root's logger does not empty (a full disk, a stopped logger) costs a message, never the
+tree's loop — its services' writes wait, as under any runsv.
 """
 
 import os
@@ -44,13 +43,13 @@ def _run(fields, fds):
     from ..tree.treeprocess import run_tree
     uid, gids, lock, directory, new_session, cgroup = fields[:6]
     environ = dict(entry.split("=", 1) for entry in fields[6:])
-    channel_fd, output_fd, dir_fd, root_stderr = fds
+    output_fd, dir_fd = fds
     os.fchdir(dir_fd)
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
     if new_session == "1":
         os.setsid()
-    close_all_but({channel_fd, root_stderr})
+    close_all_but(set())
     # Named while /proc/self is still ours to write: a process that is not dumpable has its
     # /proc files owned by root.
     show_runit_name("runsvdir", [directory], whole=True)
@@ -65,19 +64,8 @@ def _run(fields, fds):
         return 111
     os.environ.clear()
     os.environ.update(environ)
-    label = "runsvdir " + directory
-    serving = []
-
-    def on_loop(loop, tree):
-        serving.append(_serve_root(loop, tree, channel_fd, root_stderr, label))
-
-    code = run_tree(directory, label, environ=environ, children_stderr=_own_stderr(),
-                    on_loop=on_loop)
-    for each in serving:
-        # Our last words are in the pipe we log ourselves: written before we go, for at a
-        # shutdown nobody reads that pipe after us.
-        each.drain()
-    return code
+    return run_tree(directory, "runsvdir " + directory, environ=environ,
+                    children_stderr=_own_stderr())
 
 
 def _own_stderr():
@@ -92,16 +80,3 @@ def _own_stderr():
     os.dup2(own, 2, inheritable=False)
     os.close(own)
     return children
-
-
-def _serve_root(loop, tree, channel_fd, stderr_fd, label):
-    """The loggers root's tree sends over the channel, on our loop; what they say goes to
-    root's stderr. When root's tree is gone they end (as by TERM: an unfinished line stays
-    in the pipe for its successor's), and the tree runs on."""
-    import socket
-    from ..loggers.identityloghosts import LoggerServing
-    serving = LoggerServing(loop, socket.socket(fileno=channel_fd), tree.spawner,
-                            tree.log_host.own.scratch_pipe(), "(loggers of %s)" % label,
-                            stderr_fd=stderr_fd)
-    serving.open()
-    return serving

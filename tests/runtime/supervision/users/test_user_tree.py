@@ -56,7 +56,8 @@ class UserTree:
         self.home = self.base / "home"
         self.user_tree = self.home / "service"
         self.outer = self.svdir / OUTER
-        self.output_log = self.home / "logs" / "runsvdir"
+        # the tree's output: root's svlogd into root's directory, which the user's group reads
+        self.output_log = self.base / "log" / "runsvdir-nobody"
         self.proc = None
 
     def canonical_run(self):
@@ -65,10 +66,14 @@ class UserTree:
         return (SH + 'exec 2>&1\nexec env -i PATH="$PATH" chpst -u nobody -e ./env '
                 "-L %s runsvdir %s\n" % (lock, self.user_tree))
 
-    def build(self, run=None):
+    def build(self, run=None, log_as=None):
+        """The trees' directories; ``log_as``: the tree's output logged as that user (as root's
+        data may run any logger) into ``~/logs/runsvdir``, not by root into root's."""
         run = run or self.canonical_run()
-        make_service(self.svdir, OUTER, run=run,
-                     log_run=SH + "exec chpst -u nobody svlogd -tt %s\n" % self.output_log)
+        if log_as is not None:
+            self.output_log = self.home / "logs" / "runsvdir"
+        make_service(self.svdir, OUTER, run=run, log_run=SH + "exec %ssvlogd -tt %s\n" % (
+            "chpst -u %s " % log_as if log_as else "", self.output_log))
         write_file(self.outer / "env" / "HOME", str(self.home) + "\n")
         web = make_service(self.user_tree, "web", run=COUNTER,
                            log_run=SH + "exec svlogd ./main\n")
@@ -77,6 +82,9 @@ class UserTree:
         self.output_log.mkdir(parents=True)
         subprocess.run(["chown", "-R", "nobody:%d" % self.user.pw_gid, str(self.home)],
                        check=True)
+        if log_as is None:
+            os.chown(str(self.output_log), 0, self.user.pw_gid)
+            self.output_log.chmod(0o750)
         return web
 
     def start(self, env=None, prefix=()):
@@ -149,15 +157,17 @@ def test_the_users_tree_is_one_forked_process_of_the_user(user_tree):
     assert proc_status(service)["Uid"] == [str(user.pw_uid)] * 4
     wait_until(lambda: numbers(log_text(web / "log" / "main"))[:3] == [1, 2, 3], timeout=30,
                what="web logging")
-    # the tree's own output is logged as the user, by the tree itself; the pid shown is root's
-    # loggers' stand-in (a signal to it reaches that logger through the tree's channel)
+    # the tree's own output is logged by root's tree, on its own loop, into root's directory
+    # (the pid shown is root's loggers' stand-in); nothing of the logger runs as the user
     wait_until(lambda: "noisy starts" in log_text(user_tree.output_log), timeout=30,
                what="the tree's output logged")
     shown = running_pid(user_tree.outer / "log")
     assert shown in children_of(root.pid) and uid_of(shown) == "0"
     assert cmdline(shown)[:2] == ["svlogd", "-s"]
     info = (user_tree.output_log / "current").stat()
-    assert (info.st_uid, info.st_gid) == (user.pw_uid, user.pw_gid)
+    assert info.st_uid == 0
+    assert not [pid for pid in children_of(root.pid) if uid_of(pid) == str(user.pw_uid)
+                and pid != tree]
     # the user's own loggers are the tree's, shown by its own stand-in
     stand_in = running_pid(web / "log")
     assert stand_in in children_of(tree) and uid_of(stand_in) == str(user.pw_uid)

@@ -1,9 +1,10 @@
-"""A user's logger that cannot write the user's log directory: root's stderr hears of it once
-(runtime/supervision/loggers/othersoutput.py), and status goes on telling it.
+"""A logger root's data runs as a user that cannot write its log directory: root's stderr hears
+of it once (runtime/supervision/loggers/othersoutput.py), and status goes on telling it.
 
-Real processes: our runsvdir as root, ``runsvdir-nobody`` whose own output's logger
-(``~/logs/runsvdir``, as nobody) finds that directory root's, 0700 — it fails at every
-restart, once a second. Seconds: until the log side counts as crash-looping.
+Real processes: our runsvdir as root, ``runsvdir-nobody`` whose output's logger is written to
+run as nobody into ``~/logs/runsvdir`` (``chpst -u nobody svlogd``: a logger host of that
+identity) and finds that directory root's, 0700 — it fails at every restart, once a second.
+Seconds: until the log side counts as crash-looping.
 """
 
 import os
@@ -40,7 +41,7 @@ def said(proc):
 
 
 def test_a_users_failing_logger_is_said_once_and_status_tells_it(user_tree):  # noqa: F811
-    user_tree.build()
+    user_tree.build(log_as="nobody")
     subprocess.run(["chown", "root:root", str(user_tree.output_log)], check=True)
     user_tree.output_log.chmod(0o700)
     root = user_tree.start()
