@@ -4,15 +4,15 @@ runit, s6 and ours, side by side in one run (issue 29; SPEC §6 "per-user trees"
 
 The host is the security tier's sandbox (``tests/security/sandbox.py``): a private mount
 namespace with U scratch users (uids 62001 on), one root service and, for each user, S services
-``sleep 100000``, each logged into ``~/logs/NAME``, plus the user's own tree, logged as the user
-into ``~/logs/runsvdir``:
+``sleep 100000``, each logged into ``~/logs/NAME``, plus the user's own tree, whose output
+root's logger writes into root's ``LOG_DIR/runsvdir-LOGIN``:
 
 * C runit and ours: the data applied by the real ``runit-provision apply`` under root's tree —
   the C ``runsvdir`` (``runtime: system``) or ours. Each user's tree is the system service
-  ``runsvdir-LOGIN`` (``chpst -u LOGIN … runsvdir ~/service``), its log ``svlogd`` as the user;
+  ``runsvdir-LOGIN`` (``chpst -u LOGIN … runsvdir ~/service``), its log root's ``svlogd``;
 * s6 (Debian's ``s6``): the same layout written by hand — root's ``s6-svscan`` with a service
-  ``s6-svscan-LOGIN`` per user (``s6-setuidgid LOGIN s6-svscan ~/service``, its log
-  ``s6-setuidgid LOGIN s6-log t ~/logs/runsvdir``), each user service with an ``s6-log t``.
+  ``s6-svscan-LOGIN`` per user (``s6-setuidgid LOGIN s6-svscan ~/service``, its log root's
+  ``s6-log t LOG_DIR/runsvdir-LOGIN``), each user service with an ``s6-log t``.
 
 What is measured, for one implementation and one size at a time (PSS shares pages with whoever
 maps them), once every service runs and a settling pause has passed: PSS and USS
@@ -235,15 +235,15 @@ class S6Host:
         for login in users:
             uid = namespace.users[login]
             home = self.base / "home" / login
-            for sub in ("", "service", "logs", "logs/runsvdir"):
+            for sub in ("", "service", "logs"):
                 (home / sub).mkdir(exist_ok=True)
                 os.chown(str(home / sub), uid, uid)
             home.chmod(0o750)
             name = "s6-svscan-" + login
             _script(self.scan / name / "run", "exec 2>&1\nexec %s %s %s %s\n"
                     % (S6["setuidgid"], login, S6["svscan"], home / "service"))
-            _script(self.scan / name / "log" / "run", "exec %s %s %s t %s\n"
-                    % (S6["setuidgid"], login, S6["log"], home / "logs" / "runsvdir"))
+            _script(self.scan / name / "log" / "run", "exec %s t %s\n"
+                    % (S6["log"], self.base / "log" / name))
             for index in range(services):
                 service = home / "service" / ("s%02d" % index)
                 _script(service / "run", "exec %s\n" % " ".join(

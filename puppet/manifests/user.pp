@@ -27,7 +27,7 @@
 # @param group The original module's parameter: the tree's group; the same as `groups => [GROUP]`.
 # @param sv_dir Where the user's service directories are built. Default: `~/sv`.
 # @param service_dir The tree runsvdir scans. Default: `~/service`.
-# @param log_dir The tree's own log directory. Default: `~/logs/runsvdir`.
+# @param log_dir Where the link to the tree's own log is (root writes it in `/var/log/runsvdir-LOGIN`). Default: `~/logs/runsvdir`.
 # @param path The tree's PATH (must find runsvdir, chpst and svlogd).
 # @param services The user's services, name => Runit::ServiceSpec (run as the user).
 # @param resources The cgroup limits of the user's whole tree (Runit::Resources).

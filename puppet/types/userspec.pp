@@ -5,7 +5,7 @@
 #
 # Defaults (from the CLI): `home` from the accounts (passwd), else `/home/LOGIN`; `groups`
 # from the accounts (the first is the primary group); `sv_dir` `~/sv`; `service_dir`
-# `~/service`; `log_dir` `~/logs/runsvdir` (the tree's own log: `current` in it); `path` the
+# `~/service`; `log_dir` `~/logs/runsvdir` (a link to the tree's own log, which root writes); `path` the
 # tree's PATH (it must find runsvdir, chpst and svlogd). `resources`: the cgroup limits of
 # the user's whole tree (Runit::Resources; its services may carry their own inside it).
 #

@@ -163,7 +163,9 @@ def test_original_modules_data_and_runit_user(tmp_path, modules, wheelhouse, ven
         run = (root / "etc/sv/runsvdir-{0}/run".format(login)).read_text()
         assert "runsvdir" in run and "/home/%s/service" % login in run, run
         log_run = (root / "etc/sv/runsvdir-{0}/log/run".format(login)).read_text()
-        assert "/home/%s/logs/runsvdir" % login in log_run, log_run
+        assert "svlogd -tt /var/log/runsvdir-%s\n" % login in log_run, log_run
+        link = root / "home" / login / "logs" / "runsvdir"
+        assert os.readlink(str(link)) == "/var/log/runsvdir-" + login
         assert (root / "etc/service" / ("runsvdir-" + login)).is_symlink()
         service_dir = root / "home" / login / "service"
         assert service_dir.is_dir() and service_dir.stat().st_uid == uid
