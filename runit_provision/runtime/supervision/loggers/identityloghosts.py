@@ -366,103 +366,11 @@ def become(identity):
         raise PermissionError("unable to become uid %d" % uid)
 
 
-class LoggerServing:
-    """The loggers a tree sends over ``channel`` (the tree's end of it is ``IdentityLogHosts``),
-    run on a logger host's loop (``_HostProcess``). Each ends as an svlogd would on what the
-    tree sends; its end is reported."""
-
-    def __init__(self, loop, channel, spawner, scratch, title):
-        self.loop = loop
-        self.channel = channel
-        self.spawner = spawner
-        self.scratch = scratch
-        self.title = title
-        self.stderr_fd = 2  # where the loggers' messages go: the host's, never a pipe they read
-        self.loggers = {}  # key -> (HostedLogger, [fds])
-        self.ending = 0    # the signal ending them all (-1: the tree is gone)
-        self.on_idle = None  # called once ending and the last logger has ended
-
-    def open(self):
-        self.loop.add_reader(self.channel.fileno(), self._receive)
-
-    def _receive(self):
-        from ...unix.seqpacket import receive
-        try:
-            data, fds, cut = receive(self.channel, _MESSAGE_MAX, 2)
-        except (BlockingIOError, InterruptedError):
-            return
-        if not data:
-            self.loop.remove_reader(self.channel.fileno())
-            self.end(-1, signal.SIGTERM)  # the tree is gone, or done with us
-            return
-        if cut:
-            for fd in fds:
-                os.close(fd)
-            warn("svlogd %s" % self.title, "a message from the tree was cut, ignored")
-            return
-        fields = data.split(b"\0")
-        if fields[0] == b"start" and len(fds) == 2 and len(fields) > 1:
-            self._start(int(fields[1]), [os.fsdecode(field) for field in fields[2:]], *fds)
-            return
-        for fd in fds:
-            os.close(fd)
-        if fields[0] == b"signal" and int(fields[1]) in self.loggers:
-            self.loggers[int(fields[1])][0].signal(int(fields[2]))
-
-    def _start(self, key, args, log_fd, pipe_fd):
-        from ...unix.descriptors import ensure_fd_room
-        from .hostedlogger import HostedLogger
-        if self.ending:  # on our way out: a logger sent now starts again in the next host
-            self._report(key, max(self.ending, 0) or signal.SIGTERM, [log_fd, pipe_fd])
-            return
-        ensure_fd_room(_FDS_PER_LOGGER * (len(self.loggers) + 1) + 32)
-        logger = HostedLogger(self.loop, self.spawner, log_fd, pipe_fd, args, self.stderr_fd,
-                              self.scratch, lambda status: self._logger_exited(key, status))
-        self.loggers[key] = (logger, [log_fd, pipe_fd])
-        logger.start()
-
-    def _logger_exited(self, key, wait_status):
-        _, fds = self.loggers.pop(key, (None, []))
-        self._report(key, wait_status, fds)
-        if self.ending and not self.loggers and self.on_idle is not None:
-            self.on_idle()
-
-    def _report(self, key, wait_status, fds):
-        for fd in fds:
-            os.close(fd)
-        try:
-            self.channel.send(_encode("exited", key, wait_status))
-        except OSError:
-            pass  # the tree is gone: its successor finds our exit through a pidfd
-
-    def each(self, signum):
-        for logger, _fds in list(self.loggers.values()):
-            logger.signal(signum)
-
-    def say_bye(self):
-        """Tell the tree that no more loggers may come here (the host is ending)."""
-        try:
-            self.channel.send(b"bye")
-        except OSError:
-            pass
-
-    def end(self, reason, signum):
-        """Each logger ends as after ``signum`` (an unfinished line stays in the pipe);
-        ``reason``: the signal that ends them (-1: the tree is gone). ``on_idle`` once all
-        have ended."""
-        if not self.ending:
-            self.ending = reason
-        if not self.loggers:
-            if self.on_idle is not None:
-                self.on_idle()
-            return
-        self.each(signum)
-
-
 class _HostProcess:
-    """The host's process: wholly ``identity``, its loggers (``LoggerServing``) on a loop of
-    its own; a signal sent to this pid — ``log/supervise/pid`` of each — acts on each of
-    them as on an svlogd."""
+    """The host's process: wholly ``identity``, the loggers the tree sends over the channel
+    (the tree's end of it is ``IdentityLogHosts``) on a loop of its own. Each ends as an
+    svlogd would on what the tree sends, and its end is reported; a signal sent to this pid —
+    ``log/supervise/pid`` of each — acts on each of them as on an svlogd."""
 
     def __init__(self, channel_fd, identity, stderr_fd, title):
         import socket
@@ -488,18 +396,18 @@ class _HostProcess:
         # No core file: the user may signal it to death, and it holds what the tree sends.
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         from ...svlog.peek import is_available, scratch_pipe  # all loaded: forks/server.preload
-        scratch = scratch_pipe() if is_available() else None
+        self.scratch = scratch_pipe() if is_available() else None
         become(identity)
         self.loop = EventLoop(handle_error=self._internal_error)
         self.title = title
+        self.channel = socket.socket(fileno=channel_fd)
         # Processors run as the user with the user's environment, never the tree's (root's).
-        self.serving = LoggerServing(self.loop, socket.socket(fileno=channel_fd),
-                                     Spawner(stderr_fd=2, environ=user_environ(identity.uid)),
-                                     scratch, title)
-        self.serving.on_idle = self.loop.stop
+        self.spawner = Spawner(stderr_fd=2, environ=user_environ(identity.uid))
+        self.loggers = {}  # key -> (HostedLogger, [fds])
+        self.ending = 0    # the signal ending them all (-1: the tree is gone)
 
     def run(self):
-        self.serving.open()
+        self.loop.add_reader(self.channel.fileno(), self._receive)
         for signum in _HOST_SIGNALS:
             self.loop.add_signal_handler(signum, lambda signum=signum: self._signalled(signum))
         self.loop.run()
@@ -512,7 +420,79 @@ class _HostProcess:
     def _signalled(self, signum):
         """A signal to log/supervise/pid: every logger here reacts as an svlogd would."""
         if signum in (signal.SIGHUP, signal.SIGALRM):
-            self.serving.each(signum)
+            self._each(signum)
             return
-        self.serving.say_bye()
-        self.serving.end(signum, signum)
+        self._say_bye()
+        self._end(signum, signum)
+
+    def _receive(self):
+        from ...unix.seqpacket import receive
+        try:
+            data, fds, cut = receive(self.channel, _MESSAGE_MAX, 2)
+        except (BlockingIOError, InterruptedError):
+            return
+        if not data:
+            self.loop.remove_reader(self.channel.fileno())
+            self._end(-1, signal.SIGTERM)  # the tree is gone, or done with us
+            return
+        if cut:
+            for fd in fds:
+                os.close(fd)
+            warn("svlogd %s" % self.title, "a message from the tree was cut, ignored")
+            return
+        fields = data.split(b"\0")
+        if fields[0] == b"start" and len(fds) == 2 and len(fields) > 1:
+            self._start(int(fields[1]), [os.fsdecode(field) for field in fields[2:]], *fds)
+            return
+        for fd in fds:
+            os.close(fd)
+        if fields[0] == b"signal" and int(fields[1]) in self.loggers:
+            self.loggers[int(fields[1])][0].signal(int(fields[2]))
+
+    def _start(self, key, args, log_fd, pipe_fd):
+        from ...unix.descriptors import ensure_fd_room
+        from .hostedlogger import HostedLogger
+        if self.ending:  # on our way out: a logger sent now starts again in the next host
+            self._report(key, max(self.ending, 0) or signal.SIGTERM, [log_fd, pipe_fd])
+            return
+        ensure_fd_room(_FDS_PER_LOGGER * (len(self.loggers) + 1) + 32)
+        logger = HostedLogger(self.loop, self.spawner, log_fd, pipe_fd, args, 2,
+                              self.scratch, lambda status: self._logger_exited(key, status))
+        self.loggers[key] = (logger, [log_fd, pipe_fd])
+        logger.start()
+
+    def _logger_exited(self, key, wait_status):
+        _, fds = self.loggers.pop(key, (None, []))
+        self._report(key, wait_status, fds)
+        if self.ending and not self.loggers:
+            self.loop.stop()
+
+    def _report(self, key, wait_status, fds):
+        for fd in fds:
+            os.close(fd)
+        try:
+            self.channel.send(_encode("exited", key, wait_status))
+        except OSError:
+            pass  # the tree is gone: its successor finds our exit through a pidfd
+
+    def _each(self, signum):
+        for logger, _fds in list(self.loggers.values()):
+            logger.signal(signum)
+
+    def _say_bye(self):
+        """Tell the tree that no more loggers may come here (the host is ending)."""
+        try:
+            self.channel.send(b"bye")
+        except OSError:
+            pass
+
+    def _end(self, reason, signum):
+        """Each logger ends as after ``signum`` (an unfinished line stays in the pipe);
+        ``reason``: the signal that ends them (-1: the tree is gone). The loop stops once all
+        have ended."""
+        if not self.ending:
+            self.ending = reason
+        if not self.loggers:
+            self.loop.stop()
+            return
+        self._each(signum)
