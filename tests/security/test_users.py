@@ -13,17 +13,22 @@ import re
 import stat
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
 from ..runtime.processes import (
     is_runsv_up, process_group_members, proc_status, running_pid, stat_fields,
     status_record, wait_until)
-from .sandbox import SECRET
+from .sandbox import SECRET, service
 
 pytestmark = pytest.mark.slow
 
-ZERO_CONFIG = "ln -sf /dev/zero logs/runsvdir/config"
+# The logger root's data runs as apprun1 (``log: {user: apprun1}`` of a root service): its
+# directory, config, rotated files and processor are apprun1's to plant, as were once those of
+# the logger of apprun1's own tree (now root's own, in root's directory: test_tree_log.py).
+USERLOG = "userlog"
+
 
 
 # -- what root's side looks like ------------------------------------------------------------------
@@ -71,11 +76,6 @@ def assert_apprun2_logging(sandbox):
     wait_until(lambda: len(_text(current)) > count, what="apprun2 still logging")
 
 
-def hup_trees_logger(sandbox, login="apprun1"):
-    done = sandbox.sv("hup", sandbox.sv_dir / ("runsvdir-" + login) / "log")
-    assert done.returncode == 0, done.stdout
-
-
 def _text(path):
     try:
         return path.read_text(errors="replace")
@@ -106,27 +106,61 @@ def flooding_service(sandbox, login, script):
     wait_until(lambda: running_pid(flood), what="the flood running")
 
 
-# -- F1: a FIFO where root's tree reads ---------------------------------------------------------
+def with_userlog(sandbox, script=None, log_dir=None):
+    """``sandbox`` up with root's service ``userlog`` logged as apprun1 (``log: {user:
+    apprun1}``): its output is apprun1's secret and its lines (``script``: a command of its
+    own, started once the file ``go`` is in the sandbox), its log directory apprun1's —
+    ``LOG_DIR/userlog``, or ``log_dir`` — its logger a logger host of apprun1's under ours,
+    ``chpst -u apprun1 svlogd`` under the C runit. That directory."""
+    extra = {"log": {"user": "apprun1"}}
+    if log_dir is not None:
+        extra["log"]["dir"] = str(log_dir)
+    if script is not None:
+        extra["command"] = ["sh", "-c", "while [ ! -e %s ]; do sleep 0.1; done; %s"
+                            % (sandbox.path("go"), script)]
+    sandbox.services[USERLOG] = service("apprun1", extra)
+    sandbox.up()
+    for side in (sandbox.sv_dir / USERLOG, sandbox.sv_dir / USERLOG / "log"):
+        wait_until(lambda side=side: running_pid(side), timeout=20, what="%s running" % side)
+    return Path(log_dir) if log_dir is not None else sandbox.path("var/log/" + USERLOG)
+
+
+def go(sandbox):
+    """``userlog``'s ``script`` starts now."""
+    sandbox.path("go").write_text("")
+
+
+def hup_userlog(sandbox):
+    done = sandbox.sv("hup", sandbox.sv_dir / USERLOG / "log")
+    assert done.returncode == 0, done.stdout
+
+
+# -- F1: a FIFO where a logger reads ------------------------------------------------------------
 @pytest.mark.parametrize("plant", [
-    "rm logs/runsvdir/config 2>/dev/null; mkfifo logs/runsvdir/config",
-    "mv logs/runsvdir logs/runsvdir.away && mkfifo logs/runsvdir",
+    "rm {dir}/config 2>/dev/null; mkfifo {dir}/config",
+    "mv {dir} {dir}.away && mkfifo {dir}",
 ], ids=["config", "log-dir"])
 def test_f1_a_fifo_stalls_nothing_of_roots_on_a_hup(sandbox, plant):
-    sandbox.up()
-    sandbox.as_user("apprun1", plant)
-    hup_trees_logger(sandbox)
+    """apprun1 makes the config of the logger root's data runs as them a FIFO, or (its
+    directory in their home, which they may replace) the log directory itself; a HUP of that
+    logger stalls nothing of root's."""
+    in_home = sandbox.home("apprun1") / "logs" / USERLOG if "away" in plant else None
+    logdir = with_userlog(sandbox, log_dir=in_home)
+    sandbox.as_user("apprun1", plant.format(dir=logdir))
+    hup_userlog(sandbox)
     assert_root_answers(sandbox)
     assert sandbox.sv("status", sandbox.sv_dir / "rootsvc").returncode == 0
     assert_apprun2_logging(sandbox)
 
 
 def test_f1_a_routine_apply_putting_the_fifo_right_stalls_nothing(sandbox):
-    """The tree logger's ``config`` is the data's: apply replaces the FIFO and HUPs the
-    logger — reading nothing through it on the way (its reads never block)."""
-    sandbox.up()
-    sandbox.as_user("apprun1", "rm logs/runsvdir/config; mkfifo logs/runsvdir/config")
+    """The config of a logger root's data runs as apprun1 is the data's: apply replaces the
+    FIFO apprun1 planted and HUPs the logger — reading nothing through it on the way (its
+    reads never block)."""
+    logdir = with_userlog(sandbox)
+    sandbox.as_user("apprun1", "rm %s/config; mkfifo %s/config" % (logdir, logdir))
     report = sandbox.apply()
-    config = sandbox.home("apprun1") / "logs" / "runsvdir" / "config"
+    config = logdir / "config"
     assert ("change", str(config)) in [(item["action"], item["path"])
                                        for item in report["actions"]]
     assert stat.S_ISREG(os.lstat(str(config)).st_mode)
@@ -134,35 +168,36 @@ def test_f1_a_routine_apply_putting_the_fifo_right_stalls_nothing(sandbox):
 
 
 def test_f1_a_fifo_planted_before_boot_stalls_nothing(sandbox):
-    sandbox.up()
-    sandbox.as_user("apprun1", "rm -f logs/runsvdir/config; mkfifo logs/runsvdir/config")
+    logdir = with_userlog(sandbox)
+    sandbox.as_user("apprun1", "rm -f %s/config; mkfifo %s/config" % (logdir, logdir))
     sandbox.kill_tree()
     sandbox.start_tree()  # a boot: everything re-read, the trees taken over
-    wait_until(lambda: running_pid(sandbox.sv_dir / "runsvdir-apprun1" / "log"),
-               timeout=15, what="apprun1's tree logger again")
+    wait_until(lambda: running_pid(sandbox.sv_dir / USERLOG / "log"),
+               timeout=15, what="userlog's logger again")
     assert_root_answers(sandbox)
     assert_apprun2_logging(sandbox)
 
 
 # -- F2: a processor's input linked to a descriptor of the logger's process -----------------------
 def test_f2_no_byte_of_anyone_elses_log_reaches_apprun1(sandbox):
-    sandbox.up()
+    """apprun1's processor in the logger root's data runs as them, its rotated inputs links
+    to the descriptors of the process reading them."""
+    logdir = with_userlog(sandbox)
     for owner, log in (("root", sandbox.path("var/log/rootsvc/current")),
                        ("apprun2", sandbox.home("apprun2") / "logs" / "web2" / "current")):
         wait_until(lambda log=log, owner=owner: SECRET[owner] in _text(log),
                    what="%s's secret in its log" % owner)
     links = " ".join("ln -s /proc/self/fd/%d @4000000065%014x.u;" % (fd, fd)
                      for fd in range(0, 48))
-    sandbox.as_user("apprun1", "cd logs/runsvdir && printf '!cat\\n' > config && " + links)
-    hup_trees_logger(sandbox)
-    flooding_service(sandbox, "apprun1", "while :; do echo tick; sleep 0.05; done")
-    logdir = sandbox.home("apprun1") / "logs" / "runsvdir"
-    wait_until(lambda: "tick" in _text(logdir / "current"), what="something to rotate")
-    assert sandbox.sv("alarm", sandbox.sv_dir / "runsvdir-apprun1" / "log").returncode == 0
+    sandbox.as_user("apprun1", "cd %s && printf '!cat\\n' > config && %s" % (logdir, links))
+    hup_userlog(sandbox)
+    wait_until(lambda: "apprun1 line" in _text(logdir / "current"), what="something to rotate")
+    assert sandbox.sv("alarm", sandbox.sv_dir / USERLOG / "log").returncode == 0
     wait_until(lambda: any(name.endswith(".s") for name in os.listdir(str(logdir))),
                what="a rotation processed by apprun1's processor")
     assert_root_answers(sandbox)
-    assert secrets_under(sandbox.home("apprun1"), [SECRET["root"], SECRET["apprun2"]]) == set()
+    for theirs in (logdir, sandbox.home("apprun1")):
+        assert secrets_under(theirs, [SECRET["root"], SECRET["apprun2"]]) == set()
 
 
 # -- F3: root's memory -----------------------------------------------------------------------
@@ -170,51 +205,50 @@ def test_f2_no_byte_of_anyone_elses_log_reaches_apprun1(sandbox):
 # process, but this machine's memory.
 @pytest.mark.parametrize("impl", ["ours"])
 def test_f3_a_config_linked_to_dev_zero_grows_nothing(sandbox):
-    """Root's tree's RSS stays flat (a page or so of slack) while a user points its logger's
-    config at a device: a cost bound that is the F3 property itself, kept in this slow tier
-    with a wide margin; the figures are bench/'s."""
-    sandbox.up()
+    """Root's tree's RSS stays flat (a page or so of slack) while apprun1 points the config of
+    the logger root's data runs as them at a device: a cost bound that is the F3 property
+    itself, kept in this slow tier with a wide margin; the figures are bench/'s."""
+    logdir = with_userlog(sandbox)
     before = root_rss_kb(sandbox)
-    sandbox.as_user("apprun1", ZERO_CONFIG)
-    hup_trees_logger(sandbox)
-    wait_until(lambda: "config: %s/logs/runsvdir: not a regular file"
-               % sandbox.home("apprun1") in _text(sandbox.outputs), what="the refusal")
+    sandbox.as_user("apprun1", "ln -sf /dev/zero %s/config" % logdir)
+    hup_userlog(sandbox)
+    wait_until(lambda: "config: %s: not a regular file" % logdir in _text(sandbox.outputs),
+               what="the refusal")
     assert root_rss_kb(sandbox) - before < 4096
     assert_root_answers(sandbox)
 
 
 def test_f3_an_endless_line_under_s2000m_grows_nothing_of_roots(sandbox):
-    """An endless line under a huge ``s``: root's RSS stays flat and the user's logger stays
-    bounded — the F3 property as a cost, with a wide margin (the regression is the line's
-    size), so kept in this slow tier."""
-    sandbox.up()
+    """An endless line under a huge ``s`` apprun1 sets for the logger root's data runs as
+    them: root's RSS stays flat and that logger stays bounded — the F3 property as a cost,
+    with a wide margin (the regression is the line's size), so kept in this slow tier."""
+    logdir = with_userlog(sandbox, "head -c 200000000 /dev/zero | tr '\\0' x; "
+                                   "exec sleep 1000")
     before = root_rss_kb(sandbox)
-    sandbox.as_user("apprun1", "printf 's2000000000\\n' > logs/runsvdir/config")
-    hup_trees_logger(sandbox)
-    flooding_service(sandbox, "apprun1",
-                     "head -c 200000000 /dev/zero | tr \"\\\\\\\\0\" x; exec sleep 1000")
-    logger = sandbox.sv_dir / "runsvdir-apprun1" / "log"
-    current = sandbox.home("apprun1") / "logs" / "runsvdir" / "current"
+    sandbox.as_user("apprun1", "printf 's2000000000\\n' > %s/config" % logdir)
+    hup_userlog(sandbox)
+    go(sandbox)
+    current = logdir / "current"
     wait_until(lambda: current.stat().st_size > 100_000_000, timeout=60,
                what="100 MB of the endless line logged")
     assert root_rss_kb(sandbox) - before < 4096
-    host = running_pid(logger)
-    assert int(proc_status(host)["VmRSS"][0]) < 64 * 1024  # the user's logger: bounded too
+    logger = running_pid(sandbox.sv_dir / USERLOG / "log")
+    assert int(proc_status(logger)["VmRSS"][0]) < 64 * 1024  # apprun1's logger: bounded too
     assert_root_answers(sandbox)
 
 
 # -- F6: the user's log I/O costs the user ---------------------------------------------------------
 def test_f6_a_flood_into_a_crowded_log_dir_costs_root_nothing(sandbox):
-    """A user's flood into a crowded log directory costs root's tree little CPU and delays
-    its answers little: the F6 property as a cost, bounded with a wide margin in this slow
-    tier (the regression is root doing the user's I/O)."""
-    sandbox.up()
+    """A flood into a crowded log directory of apprun1's, written by the logger root's data
+    runs as them, costs root's tree little CPU and delays its answers little: the F6 property
+    as a cost, bounded with a wide margin in this slow tier (the regression is root doing the
+    user's I/O)."""
+    logdir = with_userlog(sandbox, "exec yes flood")
     quiet = assert_root_answers(sandbox)
-    sandbox.as_user("apprun1", "cd logs/runsvdir && printf 's4096\\nn5\\n' > config && "
-                    "seq 1 20000 | sed 's/^/junk./' | xargs touch", timeout=120)
-    hup_trees_logger(sandbox)
-    flooding_service(sandbox, "apprun1", "exec yes flood")
-    logdir = sandbox.home("apprun1") / "logs" / "runsvdir"
+    sandbox.as_user("apprun1", "cd %s && printf 's4096\\nn5\\n' > config && "
+                    "seq 1 20000 | sed 's/^/junk./' | xargs touch" % logdir, timeout=120)
+    hup_userlog(sandbox)
+    go(sandbox)
     wait_until(lambda: sum(name.startswith("@") for name in os.listdir(str(logdir))) >= 5,
                timeout=30, what="rotations in the crowded directory")
     ticks = root_cpu_ticks(sandbox)
@@ -249,20 +283,24 @@ def _adoption_diagnostics(sandbox, web1, service):
 
 
 def test_a_user_killing_their_logger_or_tree_touches_no_one_else(sandbox):
-    sandbox.up()
+    """apprun1 kills what runs as them: the logger root's data runs as them (it is started
+    again) and their tree (the next one takes their services over). The logger of their
+    tree's output is root's under either runtime: not theirs to kill, and it outlives their
+    tree."""
+    with_userlog(sandbox)
     others = {side: running_pid(side) for side in sandbox.all_sides()
               if "apprun1" not in str(side)}
-    logger = sandbox.sv_dir / "runsvdir-apprun1" / "log"
+    others[sandbox.sv_dir / USERLOG] = running_pid(sandbox.sv_dir / USERLOG)  # root's service
+    trees_logger = sandbox.sv_dir / "runsvdir-apprun1" / "log"
     tree = sandbox.sv_dir / "runsvdir-apprun1"
-    old_logger, old_tree = running_pid(logger), running_pid(tree)
-    if sandbox.impl == "ours":
-        # ours: the logger runs in apprun1's tree, shown by root's stand-in — not theirs to
-        # signal (their tree, killed below, takes it with it)
-        sandbox.as_user("apprun1", "! kill -9 %d 2>/dev/null" % old_logger)
-    else:
-        sandbox.as_user("apprun1", "kill -9 %d" % old_logger)
-        wait_until(lambda: running_pid(logger) not in (0, old_logger), timeout=60,
-                   what="the logger again")
+    logger = sandbox.sv_dir / USERLOG / "log"
+    old_trees_logger, old_tree, old_logger = (running_pid(trees_logger), running_pid(tree),
+                                              running_pid(logger))
+    assert proc_status(old_trees_logger)["Uid"][0] == "0"
+    sandbox.as_user("apprun1", "! kill -9 %d 2>/dev/null" % old_trees_logger)  # root's
+    sandbox.as_user("apprun1", "kill -9 %d" % old_logger)
+    wait_until(lambda: running_pid(logger) not in (0, old_logger), timeout=60,
+               what="userlog's logger again")
     web1 = sandbox.home("apprun1") / "sv" / "web1"
     service = running_pid(web1)
     sandbox.as_user("apprun1", "kill -9 %d" % old_tree)
@@ -280,6 +318,7 @@ def test_a_user_killing_their_logger_or_tree_touches_no_one_else(sandbox):
     # (under the C runit the orphaned runsvs keep the tree's chpst -L lock: apprun1's tree
     # stays down until they go — apprun1's own affair, as this test is about everyone else)
     assert {side: running_pid(side) for side in others} == others
+    assert running_pid(trees_logger) == old_trees_logger
     assert_apprun2_logging(sandbox)
     assert_root_answers(sandbox)
 
