@@ -376,8 +376,8 @@ def test_the_host_room_never_writes():
 # engine (loop, spawn, one side, one directory's supervisor) knows nothing of loggers, trees,
 # users or the fork server — what hosts its logger and what runs a user's tree are handed to it;
 # what hosts loggers beside the engine is built on it; the tree (runsvdir's body) makes the log
-# hosts and hands them on; a forked user's tree runs a tree and serves root's loggers; the fork
-# server runs what users' trees and logger hosts run.
+# hosts and hands them on; a forked user's tree runs a tree and becomes its user as a logger
+# host does; the fork server runs what users' trees and logger hosts run.
 WING = PACKAGE + ".runtime.supervision"
 SUPERVISION_ROOMS = {
     "engine": set(),

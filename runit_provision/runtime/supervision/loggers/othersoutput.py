@@ -1,6 +1,6 @@
 """runtime/supervision/loggers: what processes of other identities say on the tree's stderr —
-the messages of the loggers an identity host runs, and of those a user's tree runs for root's
-(its own output's) — reach it through one pipe the tree reads (``OthersOutput``).
+the messages of the loggers an identity host runs — reach it through one pipe the tree reads
+(``OthersOutput``).
 
 Such a logger is the user's to break: one that cannot open the user's log directory fails
 at every restart, and said so again on root's stderr each time, for ever; the user also
