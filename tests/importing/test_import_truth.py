@@ -317,3 +317,31 @@ def test_a_log_dir_behind_a_users_link_is_said_not_a_traceback(tmp_path, capsys)
     assert "not followed" in text
     assert "0 refused" in text and "    %s:\n" % HOST_LOGIN in text
     assert "runsvdir" not in capsys.readouterr().err
+
+
+def test_a_users_tree_logged_as_the_user_before_imports_its_log_dir(tmp_path, capsys):
+    """A host applied before the tree's output was root's to log: ``runsvdir-LOGIN/log/run``
+    runs svlogd as the user into a directory of theirs. Import keeps that place as the
+    user's ``log_dir`` (where the link to root's log will be) and says the logger will be
+    root's; the current form imports with no ``log_dir`` at all."""
+    entry = host_login()
+    root = plain_root(tmp_path)
+    home = root / entry.pw_dir.lstrip("/")
+    home.mkdir(parents=True)
+    applied(root, tmp_path, USERS_TREE % (HOST_LOGIN, entry.pw_dir))
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 0
+    assert "log_dir" not in out.read_text()
+    old = home / "logs" / "tree"
+    old.mkdir()
+    (old / "config").write_text("")
+    (root / "etc/sv/runsvdir-{0}/log/run".format(HOST_LOGIN)).write_text(
+        "#!/bin/sh\nexec chpst -u {0} svlogd -tt {1}/logs/tree\n".format(
+            HOST_LOGIN, entry.pw_dir))
+    capsys.readouterr()
+    run_cli("import", "--root", root, "/etc/sv", "--out", out)
+    text = out.read_text()
+    users = yaml.safe_load(text)["runit"]["users"]
+    assert users[HOST_LOGIN]["log_dir"] == entry.pw_dir + "/logs/tree", text
+    assert ("plan would change: /etc/sv/runsvdir-%s/log/run: its content would change"
+            % HOST_LOGIN) in capsys.readouterr().err
