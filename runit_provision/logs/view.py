@@ -264,6 +264,8 @@ class Source:
         merge = state.merge_keys(keys)
         if since is None and until is None:
             return Batch(lines, keys, merge, stamped, item, kind)
+        if merge is keys:  # in time order (running_max): what is kept is one run of lines
+            return _run_between(lines, keys, stamped, item, kind, since, until)
         keep = [index for index, key in enumerate(keys)
                 if (since is None or key >= since) and (until is None or key <= until)]
         if len(keep) == len(keys):
@@ -317,6 +319,23 @@ class Source:
         for batch in kept:
             batch.merge = state.merge_keys(batch.keys)
         return kept
+
+
+def _run_between(lines, keys, stamped, item, kind, since, until):
+    """The Batch of the lines from ``since`` to ``until`` (keys, or None) of lines whose
+    ``keys`` are in time order — their own merge keys — found by bisection; None when
+    none is."""
+    from bisect import bisect_left, bisect_right  # here: a view without times needs none
+
+    first = 0 if since is None else bisect_left(keys, since)
+    end = len(keys) if until is None else bisect_right(keys, until)
+    if first == 0 and end == len(keys):
+        return Batch(lines, keys, keys, stamped, item, kind)
+    if first >= end:
+        return None
+    kept = keys[first:end]
+    return Batch(lines[first:end], kept, kept, None if stamped is None else stamped[first:end],
+                 item, kind)
 
 
 class _Running:
@@ -551,23 +570,28 @@ class Merged:
     each), ``keys``, ``exact`` (per line), ``files`` (the LogFile of each) and ``all_exact``.
 
     A chunk ``merged`` yields is built lazily: its lines are put in order as it is made, the
-    other lists only when a format asks for them (``-o cat`` never does) — each is sorted by
-    the same merge keys, stably, so equal times keep the sources' order, then file order."""
+    other lists only when a format asks for them (``-o cat`` never does) — each in the same
+    order, the positions of the merge keys sorted stably (once, for all of them), so equal
+    times keep the sources' order, then file order."""
 
-    __slots__ = ("lines", "sources", "keys", "exact", "files", "all_exact", "_parts", "_merge")
+    __slots__ = ("lines", "sources", "keys", "exact", "files", "all_exact", "_parts", "_order")
 
     def __init__(self, lines, sources, keys, exact, files):
         self.lines, self.sources, self.keys = lines, sources, keys
         self.exact, self.files = exact, files
         self.all_exact = all(exact)
-        self._parts = self._merge = None
+        self._parts = self._order = None
 
     @classmethod
     def of_parts(cls, parts, merge=None):
         """The lines of ``parts`` — ``(source, batch, start, end)`` — in the order of their
         ``merge`` keys (None: they are in order already)."""
         chunk = cls.__new__(cls)
-        chunk._parts, chunk._merge = parts, merge
+        chunk._parts = parts
+        # the position of each line once in order: ``sort`` with a key it reads in C, not a
+        # function of ours called for every line of every list
+        chunk._order = None if merge is None else sorted(range(len(merge)),
+                                                         key=merge.__getitem__)
         if len(parts) == 1:
             _, batch, start, end = parts[0]
             chunk.lines = batch.lines[start:end] if start or end < len(batch.lines) \
@@ -603,12 +627,10 @@ class Merged:
         return found
 
     def _ordered(self, items):
-        """``items`` sorted as the lines are: by the merge keys, stably (a key function that
-        hands out the keys one by one, in the order ``sort`` asks — the items' own order)."""
-        if self._merge is not None:
-            keys = iter(self._merge)
-            items.sort(key=lambda item: next(keys))
-        return items
+        """``items`` (one per line, in the parts' order) in the order of the lines."""
+        if self._order is None:
+            return items
+        return list(map(items.__getitem__, self._order))
 
 
 def as_merged(source, batch):
