@@ -30,6 +30,7 @@ rules above; apart, each half would import the other's insides.
 """
 
 import os
+from functools import partial
 from itertools import accumulate
 
 from ..protocol.layout import CURRENT
@@ -570,28 +571,23 @@ class Merged:
     each), ``keys``, ``exact`` (per line), ``files`` (the LogFile of each) and ``all_exact``.
 
     A chunk ``merged`` yields is built lazily: its lines are put in order as it is made, the
-    other lists only when a format asks for them (``-o cat`` never does) — each in the same
-    order, the positions of the merge keys sorted stably (once, for all of them), so equal
-    times keep the sources' order, then file order."""
+    other lists only when a format asks for them (``-o cat`` never does) — each is sorted by
+    the same merge keys, stably, so equal times keep the sources' order, then file order."""
 
-    __slots__ = ("lines", "sources", "keys", "exact", "files", "all_exact", "_parts", "_order")
+    __slots__ = ("lines", "sources", "keys", "exact", "files", "all_exact", "_parts", "_merge")
 
     def __init__(self, lines, sources, keys, exact, files):
         self.lines, self.sources, self.keys = lines, sources, keys
         self.exact, self.files = exact, files
         self.all_exact = all(exact)
-        self._parts = self._order = None
+        self._parts = self._merge = None
 
     @classmethod
     def of_parts(cls, parts, merge=None):
         """The lines of ``parts`` — ``(source, batch, start, end)`` — in the order of their
         ``merge`` keys (None: they are in order already)."""
         chunk = cls.__new__(cls)
-        chunk._parts = parts
-        # the position of each line once in order: ``sort`` with a key it reads in C, not a
-        # function of ours called for every line of every list
-        chunk._order = None if merge is None else sorted(range(len(merge)),
-                                                         key=merge.__getitem__)
+        chunk._parts, chunk._merge = parts, merge
         if len(parts) == 1:
             _, batch, start, end = parts[0]
             chunk.lines = batch.lines[start:end] if start or end < len(batch.lines) \
@@ -627,10 +623,13 @@ class Merged:
         return found
 
     def _ordered(self, items):
-        """``items`` (one per line, in the parts' order) in the order of the lines."""
-        if self._order is None:
-            return items
-        return list(map(items.__getitem__, self._order))
+        """``items`` sorted as the lines are: by the merge keys, stably. The key function
+        hands out the merge keys one by one, in the order ``sort`` asks — the items' own
+        order — and is ``next`` itself (the item its default, never reached: there are as
+        many keys as items), called in C, not a function of ours called once a line."""
+        if self._merge is not None:
+            items.sort(key=partial(next, iter(self._merge)))
+        return items
 
 
 def as_merged(source, batch):
