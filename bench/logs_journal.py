@@ -45,8 +45,12 @@ a table of before and now.
 
 With ``--views N``, only (b) and (d) are timed, N rounds: the start-cost budget alone.
 
+``--journal-remote PATH``: the ``systemd-journal-remote`` that writes the journal, where the
+package is not installed (its binary unpacked from the .deb, run through a script that sets
+LD_LIBRARY_PATH for its libmicrohttpd).
+
 Usage: ``.venv/bin/python bench/logs_journal.py [--set DIR] [--runs N] [--big] [--json FILE]
-[--baseline DIR] [--views N]``
+[--baseline DIR] [--views N] [--journal-remote PATH]``
 """
 
 import argparse
@@ -71,17 +75,18 @@ SPAN = 7 * 86400
 FLOOR = os.path.realpath(str(BIN / "python"))
 
 
-def make_set(base, megabytes, fresh_minutes):
+def make_set(base, megabytes, fresh_minutes, journal_remote=JOURNAL_REMOTE):
     """The svlogd directories under ``base/logs`` (``var/log/svcNN``: the data's
     default log_dir under ``--root base``) and
-    the journal under ``base/journal``, remade when older than ``fresh_minutes``."""
+    the journal under ``base/journal`` (written by ``journal_remote``), remade when older
+    than ``fresh_minutes``."""
     marker = base / ".complete"
     if marker.exists() and time.time() - marker.stat().st_mtime < fresh_minutes * 60:
         return
     shutil.rmtree(str(base), ignore_errors=True)
     logs, journal = base / "var" / "log", base / "journal"
     journal.mkdir(parents=True)
-    remote = subprocess.Popen([JOURNAL_REMOTE, "-o", str(journal / "all.journal"), "-"],
+    remote = subprocess.Popen([journal_remote, "-o", str(journal / "all.journal"), "-"],
                               stdin=subprocess.PIPE, stderr=subprocess.DEVNULL)
     now = time.time()
     count = (megabytes << 20) // SERVICES // LINE
@@ -303,9 +308,11 @@ def main(argv=None):
     parser.add_argument("--baseline", metavar="DIR",
                         help="a checkout of the code before (git archive of a commit), timed "
                              "beside this one")
+    parser.add_argument("--journal-remote", default=JOURNAL_REMOTE, metavar="PATH",
+                        help="systemd-journal-remote, where its package is not installed")
     args = parser.parse_args(argv)
-    if JOURNALCTL is None or not os.access(JOURNAL_REMOTE, os.X_OK):
-        print("journalctl or %s: not installed" % JOURNAL_REMOTE)
+    if JOURNALCTL is None or not os.access(args.journal_remote, os.X_OK):
+        print("journalctl or %s: not installed" % args.journal_remote)
         return 0
     # the package's bytecode as an installation has it (pip compiles it): a stale .pyc of a
     # file just edited, with PYTHONDONTWRITEBYTECODE set, is compiled again at every start
@@ -319,7 +326,7 @@ def main(argv=None):
     for megabytes in ((200, 1024) if args.big else (200,)):
         base = Path(args.set) / ("%dmb" % megabytes)
         started = time.perf_counter()
-        make_set(base, megabytes, args.fresh)
+        make_set(base, megabytes, args.fresh, args.journal_remote)
         print("# set %s ready in %.0f s" % (base, time.perf_counter() - started), flush=True)
         results[megabytes] = measure(base, args.runs, args.baseline, args.views)
         report("%d MB" % megabytes, results[megabytes])

@@ -19,6 +19,7 @@ they are (``logs --raw``); ``json`` escapes them as JSON does (its lines are ASC
 """
 
 import time
+from itertools import repeat
 
 from ..shown import shown_lines
 from .stamps import WIDTH, ns_from_key
@@ -62,25 +63,25 @@ class Formatter:
         return b"\n".join(texts)
 
     def _short(self, merged):
-        out = []
-        labels = {}
+        if not merged.lines:
+            return b""
+        # each source's label, made once a chunk, then each line's (looked up in C)
+        label_of = {source: b" " + source.label.encode() + b": " if self.labels else b" "
+                    for source in dict.fromkeys(merged.sources)}
+        labels = map(label_of.__getitem__, merged.sources)
         seconds_of, second = self._seconds.get, self._second
         width = WIDTH + 1
-        for line, source, key, stamped in zip(merged.lines, merged.sources, merged.keys,
-                                              merged.exact):
-            label = labels.get(source)
-            if label is None:
-                label = labels[source] = (b" " + source.label.encode() + b": " if self.labels
-                                          else b" ")
-            # clock() inline: a line's time is its second's text (cached) and its µs
-            seconds = key >> 32
-            if stamped:
-                out.append(b"%s.%06d%s%s" % (seconds_of(seconds) or second(seconds),
-                                             (key & 0xFFFFFFFF) // 1000, label, line[width:]))
-            else:
-                out.append(b"%s%s.%06d%s%s" % (_INEXACT, seconds_of(seconds) or second(seconds),
-                                               (key & 0xFFFFFFFF) // 1000, label, line))
-        return b"\n".join(out) + b"\n" if out else b""
+        # every line stamped: the per-line flags are not made (a list in the lines' order)
+        exact = repeat(True) if merged.all_exact else merged.exact
+        # a line's time is its second's text (cached) and its µs, as clock() makes it
+        out = [b"%s.%06d%s%s" % (seconds_of(key >> 32) or second(key >> 32),
+                                 (key & 0xFFFFFFFF) // 1000, label, line[width:])
+               if stamped else
+               b"%s%s.%06d%s%s" % (_INEXACT, seconds_of(key >> 32) or second(key >> 32),
+                                   (key & 0xFFFFFFFF) // 1000, label, line)
+               for line, label, key, stamped in zip(merged.lines, labels, merged.keys, exact)]
+        out.append(b"")  # the last newline, joined: not a copy of the chunk to add it
+        return b"\n".join(out)
 
     def clock(self, key):
         """``Nov 23 10:05:15.398270`` of a key."""

@@ -30,6 +30,7 @@ rules above; apart, each half would import the other's insides.
 """
 
 import os
+from functools import partial
 from itertools import accumulate
 
 from ..protocol.layout import CURRENT
@@ -264,6 +265,8 @@ class Source:
         merge = state.merge_keys(keys)
         if since is None and until is None:
             return Batch(lines, keys, merge, stamped, item, kind)
+        if merge is keys:  # in time order (running_max): what is kept is one run of lines
+            return _run_between(lines, keys, stamped, item, kind, since, until)
         keep = [index for index, key in enumerate(keys)
                 if (since is None or key >= since) and (until is None or key <= until)]
         if len(keep) == len(keys):
@@ -317,6 +320,23 @@ class Source:
         for batch in kept:
             batch.merge = state.merge_keys(batch.keys)
         return kept
+
+
+def _run_between(lines, keys, stamped, item, kind, since, until):
+    """The Batch of the lines from ``since`` to ``until`` (keys, or None) of lines whose
+    ``keys`` are in time order — their own merge keys — found by bisection; None when
+    none is."""
+    from bisect import bisect_left, bisect_right  # here: a view without times needs none
+
+    first = 0 if since is None else bisect_left(keys, since)
+    end = len(keys) if until is None else bisect_right(keys, until)
+    if first == 0 and end == len(keys):
+        return Batch(lines, keys, keys, stamped, item, kind)
+    if first >= end:
+        return None
+    kept = keys[first:end]
+    return Batch(lines[first:end], kept, kept, None if stamped is None else stamped[first:end],
+                 item, kind)
 
 
 class _Running:
@@ -603,11 +623,12 @@ class Merged:
         return found
 
     def _ordered(self, items):
-        """``items`` sorted as the lines are: by the merge keys, stably (a key function that
-        hands out the keys one by one, in the order ``sort`` asks — the items' own order)."""
+        """``items`` sorted as the lines are: by the merge keys, stably. The key function
+        hands out the merge keys one by one, in the order ``sort`` asks — the items' own
+        order — and is ``next`` itself (the item its default, never reached: there are as
+        many keys as items), called in C, not a function of ours called once a line."""
         if self._merge is not None:
-            keys = iter(self._merge)
-            items.sort(key=lambda item: next(keys))
+            items.sort(key=partial(next, iter(self._merge)))
         return items
 
 
