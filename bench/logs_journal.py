@@ -29,8 +29,9 @@ c. one service's whole log (``logs --dir svc03 -o cat`` / ``journalctl -u svc03 
 d. the interpreter floor ``python3 -S -I -c pass`` (the interpreter the virtualenv runs) and the virtualenv's
    ``python -c pass`` (what pip's console script starts with: ``site``).
 
-The figures of (b) are also given as ratios to the floor: the budget of ``logs -n 10`` and
-``status NAME`` is 2.5x it, through the launcher (docs/design.md).
+The figures of (b) are also given as ratios to the floor: the budget of ``logs --dir D -n 10``
+is 2.5x it, of ``logs -n 10 NAME`` and ``status NAME`` (the data read) 7x, through the
+launcher (docs/design.md).
 
 Sizes: ``200`` MB always, ``--big`` adds the 1 GB set (building it — lines and journal — takes
 several minutes on a loaded 2-core machine; the full merge of 1 GB is timed ``--runs`` times
