@@ -10,9 +10,9 @@ A plan is a list of steps, each of one kind, executed by one room:
 * ``CommandStep``: one of initsys's commands (``activate.py``).
 
 ``Action`` and ``Phase`` are enums: code compares members, never words. An ``Action`` is also
-its word (a ``str``), as people and ``--json`` read it. What a step means for restarts is a
-fact on the step (``PathStep.changes_content``), never read back from its reasons, which are
-for people.
+its word (a ``str``), as people and ``--json`` read it. What a change means for restarts is
+the planner's fact (``files.Difference.changes_content``, marked on the service as the step is
+made), never read back from a step's reasons, which are for people.
 """
 
 import enum
@@ -98,23 +98,17 @@ class PathStep(Step):
     ``directory``, ``symlink``, ``bytecode``; ``tree`` for a removal of a whole directory; what was found,
     for other removals). ``entry``: the desired entry (None for a removal or a parent made on
     the way); ``before``/``after``: a file's bytes, for diffs; ``is_secret``: an ``env/``
-    value (diffs mask it); ``mode``, ``uid``, ``gid``: what to set (None: leave owners).
-    ``changes_content``: what a process reading the path sees changes — it is new, gone,
-    replaced by another kind, its bytes or its target differ — not only its mode or owner;
-    the restart matrix reads this fact."""
+    value (diffs mask it); ``mode``, ``uid``, ``gid``: what to set (None: leave owners)."""
 
-    __slots__ = ("kind", "entry", "before", "after", "is_secret", "mode", "uid", "gid",
-                 "changes_content")
+    __slots__ = ("kind", "entry", "before", "after", "is_secret", "mode", "uid", "gid")
 
     def __init__(self, action, path, kind, reasons, unit=None, entry=None, before=None,
-                 after=None, is_secret=False, mode=None, uid=None, gid=None,
-                 changes_content=True):
+                 after=None, is_secret=False, mode=None, uid=None, gid=None):
         Step.__init__(self, action, path, reasons, unit)
         self.kind, self.entry, self.before, self.after = kind, entry, before, after
         self.is_secret = is_secret
         self.mode = entry.mode if mode is None and entry is not None else mode
         self.uid, self.gid = uid, gid
-        self.changes_content = changes_content
 
     @property
     def writes_file(self):

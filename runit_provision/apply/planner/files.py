@@ -226,8 +226,7 @@ class FilesPlanner:
             action, entry.path, entry.kind, reasons, unit=unit, entry=entry,
             before=actual.content if is_file else None,
             after=entry.content if is_file else None,
-            is_secret=role is Role.ENV and is_file, uid=uid, gid=gid,
-            changes_content=changes_content))
+            is_secret=role is Role.ENV and is_file, uid=uid, gid=gid))
         self.draft.touch(entry.path, created=action is Action.CREATE)
         if unit is not None and changes_content:
             self.draft.mark_changed(unit, role, entry.path)
