@@ -228,6 +228,24 @@ def test_the_json_of_a_timer():
     assert "timer" not in daemon.as_json()["main"]  # a daemon's JSON is as it was
 
 
+def test_the_json_of_a_running_timer_of_one_that_missed_and_of_one_not_told():
+    running = timer("run", timer_record=record(missed=1), last=ran(), tally=Tally())
+    found = ServiceStatus("nightly", "/etc/sv/nightly", None, True, running, None) \
+        .as_json()["main"]["timer"]
+    assert (found["state"], found["since"], found["missed"]) == ("running", float(S - 20), True)
+    # a last run whose record names no moment: none is made up
+    unstamped = timer("down", timer_record=record(), last=last_run_bytes(LastRun(3, 0, 0, 0)))
+    found = ServiceStatus("nightly", "/etc/sv/nightly", None, True, unstamped, None) \
+        .as_json()["main"]["timer"]
+    assert (found["since"], found["last_run"]["ended"], found["last_run"]["duration"]) == (
+        None, None, None)
+    # its state cannot be told: its last run is what the record says, when it started not
+    told = timer("unknown", timer_record=record(), last=ran())
+    found = ServiceStatus("nightly", "/etc/sv/nightly", None, True, told, None) \
+        .as_json()["main"]["timer"]
+    assert (found["state"], found["last_run"]["started"], found["last_run"]["ended"],
+            found["last_run"]["duration"]) == (None, None, LAST_ELAPSE + 1.5, None)
+
 def test_the_metrics_of_a_timer():
     side = timer("down", timer_record=record(skipped=2, timed_out=1), last=ran(3))
     text = exposition([ServiceStatus("nightly", "/etc/sv/nightly", None, True, side, None)])

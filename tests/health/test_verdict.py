@@ -2,14 +2,17 @@
 one side type — and the verbs that judge through it agree: status's row and its fact, fleet
 status judging a fact that carries no verdict, verify's check of what runs."""
 
+import time
+
 import pytest
 
 from runit_provision.checks.expected import running_problems, undeclared_problems
 from runit_provision.checks.snapshot import Side, Snapshot
 from runit_provision.health.status import ServiceStatus
 from runit_provision.health.verdict import (
-    AS_WANTED, CRASH_LOOPING, GAVE_UP, NOT_RUNNING, fact_deaths, is_wanted, judge,
-    verdict_of)
+    AS_WANTED, CRASH_LOOPING, GAVE_UP, NOT_RUNNING, fact_deaths, is_as_wanted_word, is_wanted,
+    judge, side_words, verdict_of)
+from runit_provision.protocol.readiness import Readiness
 from runit_provision.protocol.sidestate import Condition
 from runit_provision.protocol.tally import Tally
 
@@ -122,6 +125,9 @@ def oneshot(state, last=None, **options):
     return side.replaced(is_oneshot=True, last_run=record)
 
 
+UTC_RUN_END = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW // NS - 8))  # its run's end
+
+
 ONESHOT_CASES = [  # name, side, wanted (runsv's view), the word, as wanted, stopped
     ("running", oneshot("run", want="up"), True, "running", True, False),
     ("finishing", oneshot("finish", (0, 0), want="down"), False, "running", True, False),
@@ -146,13 +152,10 @@ def test_a_one_shot_is_told_by_its_last_run_and_never_as_wanted_when_it_failed(
     """status's row, its JSON and its fact, fleet status judging that fact (with or without
     the node's verdict), verify's check and the metric all say the same; a failed run is
     never as wanted, whatever is wanted of it."""
-    import time
-
     from runit_provision.fleet.view import problems_of
     from runit_provision.health.metrics import exposition
 
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW // NS - 8))
-    word = word % stamp if "%s" in word else word
+    word = word % UTC_RUN_END if "%s" in word else word
     row = ServiceStatus("job", "/etc/sv/job", None, True, main, None)
     assert row.is_wanted == wanted
     verdict = row.verdict
@@ -182,3 +185,155 @@ def test_a_one_shot_is_told_by_its_last_run_and_never_as_wanted_when_it_failed(
 def test_a_death_count_falls_in_the_bucket_whose_top_it_reaches(count, bucket):
     """Each bucket holds its top: a fact's ``9`` deaths is ``2-9``, never ``10-99``."""
     assert fact_deaths(count) == bucket
+
+
+# -- what the fact carries of a side: every key, for each kind of side --------------------------
+def side_of_a_run(exit_code, signal, state="down"):
+    """A one-shot's side whose last run ended ``exit_code`` / ``signal`` at NOW - 8 s."""
+    return oneshot(state, (exit_code, signal), want="down")
+
+
+def fact_of(state="down", want="up", normally="up", paused=False, **account):
+    """The fact's words of a side read as ``state``: the C runit's (no account: ``unknown``)
+    unless ``account`` gives our runtime's ``crash_looping``, ``gave_up``, ``last_exit``,
+    ``deaths``."""
+    found = {"state": state, "want": want, "normally": normally, "paused": paused}
+    found.update({key: account.get(key, "unknown")
+                  for key in ("crash_looping", "gave_up", "last_exit", "deaths")})
+    return found
+
+
+def killed(count, status):
+    """A tally of ``count`` deaths, the last one ended by the wait status ``status``."""
+    tally = dying(count)
+    tally.started(7)
+    tally.died(status, NOW, 20_000_000)
+    return tally
+
+
+FACT_CASES = [  # name, side, the fact's words of it
+    ("the C runit: no account", RUN, fact_of("run")),
+    ("sv pause'd, normally down, a death by a signal and its core",
+     made_side("run", 42, 9, is_normally_up=False, paused=True, tally=killed(0, 11 | 0x80)),
+     fact_of("run", normally="down", paused=True, crash_looping=False, gave_up=False,
+             last_exit="signal 11 (core)", deaths="1")),
+    ("gave up, wanted down by it",
+     made_side("down", want="down", tally=dying(12, gave_up=True)),
+     fact_of(want="down", crash_looping=True, gave_up=True, last_exit="exit 3",
+             deaths="10-99")),
+    ("not supervised", made_side("not supervised"), fact_of("not supervised", want=None)),
+    ("declares readiness, still starting",
+     made_side("run", 42, 1, readiness=Readiness("starting", 42, NOW - NS, 0, "", 0, 0)),
+     dict(fact_of("run"), ready="starting")),
+    ("its ./run waits for one-shots",
+     RUN.replaced(waiting_for=(("setup", "running"), ("migrate", "failed"))),
+     dict(fact_of("run"), waiting_for="setup, migrate (failed)")),
+    ("a record that cannot be read",
+     DOWN.replaced(unreadable=(("supervise/tally", "at=1e300 is not a time"),
+                               ("supervise/readiness", "no pid="))),
+     dict(fact_of(), unreadable="supervise/tally: at=1e300 is not a time; "
+                                "supervise/readiness: no pid=")),
+    ("a one-shot never run", oneshot("down", want="down"),
+     dict(fact_of(want="down"), job="never run", job_word="never run")),
+    ("a one-shot that runs", oneshot("run", (0, 0)),
+     dict(fact_of("run"), job="running", job_word="running")),
+    ("a one-shot a signal killed, its core dumped", side_of_a_run(-1, 6 | 0x80),
+     dict(fact_of(want="down"), job="failed",
+          job_word="failed (signal 6 (core), at %s)" % UTC_RUN_END)),
+    ("a one-shot done", side_of_a_run(0, 0),
+     dict(fact_of(want="down"), job="done",
+          job_word="done (exit 0, at %s, took 1.0s)" % UTC_RUN_END)),
+    ("a one-shot whose state cannot be told", made_side("unknown").replaced(is_oneshot=True),
+     dict(fact_of("unknown", want=None), job="unknown", job_word="unknown")),
+]
+
+
+@pytest.mark.parametrize("side, words", [case[1:] for case in FACT_CASES],
+                         ids=[case[0] for case in FACT_CASES])
+def test_the_fact_carries_each_word_of_a_side_by_its_name(side, words):
+    """What REFERENCE.md's ``runit_services`` documents, key by key: a PQL query and an older
+    node's judge read these names; our runtime's account where it keeps one (the last exit
+    by the signal's number alone), ``unknown`` where it does not, and the optional words only
+    for a side they are about."""
+    assert side_words(side) == words
+
+
+# -- judging a fact's words: what fleet status reads from PuppetDB -------------------------------
+def test_what_a_node_says_of_running_and_wanted_gives_way_to_what_is_handed_in():
+    """fleet status hands in the node's ``not_running``: it, not the service's own word,
+    says whether it runs; so with ``wanted``."""
+    says_up = {"wanted": True, "running": True, "main": {}}
+    assert judge(says_up).word == AS_WANTED
+    assert judge(says_up, running=False).words == (NOT_RUNNING,)
+    says_down = {"wanted": True, "running": False, "main": {}}
+    assert judge(says_down).words == (NOT_RUNNING,)
+    assert judge(says_down, wanted=False).word == AS_WANTED
+
+
+def test_a_side_facter_hands_back_as_empty_reads_as_none():
+    assert judge({"wanted": True, "running": True, "main": "", "log": ""}).word == AS_WANTED
+    assert judge({"wanted": True, "running": False, "main": ""}).words == (NOT_RUNNING,)
+
+
+@pytest.mark.parametrize("why", ["", 7, True, ["supervise/tally"]])
+def test_only_words_say_why_a_record_is_unreadable(why):
+    """A fact's ``unreadable`` names its records in words; anything else in it (an empty
+    word, what a hand-edited fact holds) says nothing is unreadable."""
+    assert judge({"wanted": True, "running": True, "main": {"unreadable": why},
+                  "log": {"state": "run", "unreadable": why}}).word == AS_WANTED
+
+
+def test_a_loggers_unreadable_record_is_said_as_its_loggers():
+    found = judge({"wanted": True, "running": True, "main": {},
+                   "log": {"state": "run", "want": "up", "unreadable": "supervise/tally: x"}})
+    assert found.words == ("its logger is unreadable (supervise/tally: x)",)
+    assert not found.is_service_wrong
+
+
+def test_a_one_shot_whose_record_is_unreadable_without_a_why():
+    """An older fact: its ``job`` says ``unreadable`` and no word says why."""
+    found = judge({"wanted": False, "running": False, "main": {"job": "unreadable"}})
+    assert (found.words, found.is_as_wanted) == (("unreadable",), False)
+
+
+@pytest.mark.parametrize("main, words", [
+    ({"gave_up": True, "crash_looping": True}, (GAVE_UP,)),
+    ({"crash_looping": True}, (CRASH_LOOPING,)),
+    ({"unreadable": "supervise/timer: next=x"}, ("unreadable (supervise/timer: next=x)",)),
+], ids=["gave up", "crash-looping", "unreadable"])
+def test_a_timer_is_judged_by_its_runs_too(main, words):
+    """A timer that gave up, crash-loops or has a record that cannot be read is not as
+    wanted, whatever its schedule says."""
+    found = judge({"wanted": True, "running": False, "main": dict(
+        main, timer="scheduled", timer_word="scheduled (next at T)")})
+    assert (found.words, found.is_as_wanted) == (words, False)
+
+
+def test_a_timers_logger_is_judged_while_the_timer_is_on():
+    log = {"state": "down", "want": "up"}
+    on = judge({"wanted": True, "main": {"timer": "scheduled", "timer_word": "scheduled"},
+                "log": log})
+    assert on.words == ("its logger is down",) and not on.is_service_wrong
+    off = judge({"wanted": False, "main": {"timer": "off"}, "log": log})
+    assert off.word == "off" and off.is_as_wanted
+
+
+@pytest.mark.parametrize("word, main, as_wanted", [
+    ("as wanted", {}, True),
+    ("scheduled (next at T)", {"timer": "scheduled", "timer_word": "scheduled (next at T)"},
+     True),
+    ("scheduled", {"timer": "scheduled", "timer_word": "scheduled (next at T)"}, False),
+    ("scheduled", {"timer": "scheduled"}, True),  # an older fact: no timer_word
+    ("running", {"timer": "running"}, True),
+    ("off", {"timer": "off"}, True),
+    ("off (wanted up)", {"timer": "off"}, False),
+    ("failed (exit 3)", {"timer": "failed", "timer_word": "failed (exit 3)"}, False),
+    ("running", {"job": "running"}, True),
+    ("done", {"job": "done"}, True),
+    ("never run", {"job": "never run", "job_word": "never run"}, False),
+    ("crash-looping", {"job": "done", "job_word": "done (exit 0)"}, False),
+], ids=lambda value: value if isinstance(value, str) else None)
+def test_a_word_a_node_carries_says_as_wanted_only_for_what_is(word, main, as_wanted):
+    """fleet status reads a node's verdict word: as wanted, a timer's own word (or its kind,
+    from an older fact), ``off`` alone, or a one-shot's ``running`` or ``done (…)``."""
+    assert is_as_wanted_word(word, main) is as_wanted
