@@ -1,4 +1,5 @@
-"""bench: how fast ``sv status`` starts, against the budget of 2x a bare interpreter (issue 73).
+"""bench: how fast ``sv status`` starts, against its budget of 2x a bare interpreter
+(docs/design.md).
 
 Measures, side by side in one run, ``sv status`` of one running service (supervised by the C
 runsv in a scratch SVDIR) for:

@@ -76,10 +76,10 @@ def test_alerts_fire_and_every_panel_has_data(tmp_path, capsys):
             # a few scrapes, so that a rate over the board's interval has two samples
             wait_until(lambda: _scrapes(api) >= 5, timeout=DEADLINE, interval=0.5,
                        what="five scrapes by Prometheus")
-            # RestartingOften's increase() of a series this young is extrapolated: with 4
-            # deaths seen it can read 5.6 at one evaluation and 4.4 at the next, so the alert
-            # flaps until more than 5 deaths are seen outright (the textfile moves by 2 deaths
-            # every 2 s): wait for 8, past which it only grows
+            # RestartingOften's increase() of a series this young is extrapolated: with a few
+            # deaths fewer than its threshold seen, it crosses the threshold at one evaluation
+            # and falls back at the next, so the alert flaps until more deaths than the
+            # threshold are seen outright: wait for some past it, from where it only grows
             wait_until(lambda: _deaths_seen(api) >= 8, timeout=DEADLINE, interval=0.5,
                        what="8 of crashy's deaths seen by Prometheus")
             # the alerts expected, then one more round of every rule group: no other comes
