@@ -40,6 +40,13 @@ until [ -s "$s"/supervise/pid ]; do
   sleep 0.01
 done
 finish=$(cat "$s"/supervise/pid)
+# Wait (deadline 10 s) until ./finish has said its arguments: a KILL before its first line
+# would leave nothing to show what runsv passed it.
+i=0
+until [ -s "$s"/finish.out ]; do
+  i=$((i+1)); if [ $i -gt 1000 ]; then echo "timeout: ./finish wrote nothing"; break; fi
+  sleep 0.01
+done
 printf kp >"$s"/supervise/control
 waitstat 'down, paused' '01 64 00 00'
 haspid
