@@ -296,8 +296,18 @@ def path_from_record(data, top=ROOT_CGROUP):
     if not text.startswith("/") or "\n" in text or any(
             part in ("", ".", "..") or not part.isprintable() for part in parts[1:]):
         return None
-    under = top.rstrip("/") + "/"
-    return text if text.startswith(under) else None
+    return text if is_under(text, top) else None
+
+
+def is_under(path, top):
+    """Whether cgroup ``path`` is strictly under cgroup ``top``.
+
+    >>> is_under("/t/web/x", "/t/web"), is_under("/t/webx", "/t/web"), is_under("/t/web", "/t/web")
+    (True, False, False)
+    >>> is_under("/a", "/")
+    True
+    """
+    return path.startswith(top.rstrip("/") + "/")
 
 
 # What the views read in a service's cgroup: each file is there only where its controller is

@@ -15,7 +15,7 @@ import os
 import signal
 
 from ...protocol.cgroupfs import (SUPERVISE_LEAF, cgroup2_mount, cgroup_name,
-                                  cgroup_of_process, is_populated, keyed_counts,
+                                  cgroup_of_process, is_populated, is_under, keyed_counts,
                                   subtree_pids, unset_settings)
 
 OWN_ROOT = "/runit-provision"  # a tree started in the hierarchy's root makes its base below
@@ -71,6 +71,28 @@ def is_a_units_own(path):
     (True, False)
     """
     return path.rsplit("/", 1)[-1].endswith((".service", ".scope"))
+
+
+def _signal_if_in(pid, path, below, signums):
+    """Send ``signums`` to process ``pid`` if it is in cgroup ``path`` (or below it, with
+    ``below``) now: a pid listed a moment ago may have ended and been given to a process
+    elsewhere. Its cgroup is read once a pidfd holds the process, and the signals go through
+    that pidfd: a process that ended since is signalled never, its pid's next owner neither."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return False
+    try:
+        where = cgroup_of_process(_read("/proc/%d/cgroup" % pid))
+        if where is None or not (where == path or below and is_under(where, path)):
+            return False
+        for signum in signums:
+            signal.pidfd_send_signal(pidfd, signum)
+        return True
+    except OSError:  # ended meanwhile
+        return False
+    finally:
+        os.close(pidfd)
 
 
 class Unavailable(Exception):
@@ -242,14 +264,7 @@ class Cgroups:
         in ``path`` alone) but ``but``; how many got them."""
         count = 0
         for pid in (self.subtree_procs(path) if below else self.procs(path)):
-            if pid in but:
-                continue
-            for signum in signums:
-                try:
-                    os.kill(pid, signum)
-                except ProcessLookupError:
-                    break
-            else:
+            if pid not in but and _signal_if_in(pid, path, below, signums):
                 count += 1
         return count
 
