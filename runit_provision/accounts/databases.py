@@ -171,6 +171,12 @@ class Databases:
             return 0
         raise KeyError(name)
 
+    def uids_of(self, readers):
+        """The uids of ``readers`` (a directory's, ``model.tree.Directory``): a number as it
+        is, a login as ``user`` gives it; KeyError names an unknown one."""
+        return [reader if isinstance(reader, int) else self.user(reader)[0]
+                for reader in readers]
+
     def ids_of(self, owner, group):
         """``(uid, gid)`` for an entry's ``owner`` and ``group`` names: None owner is root;
         None group is the owner's primary group. KeyError names the unknown one."""

@@ -28,6 +28,7 @@ import signal
 
 from ..errors import ApplyError, UnsafePathError
 from ..host.fsread import MAX_ENTRIES
+from ..model.acl import UNSUPPORTED
 from .steps import Action
 
 
@@ -79,6 +80,8 @@ class Converger:
                 fs.make_dir(step.path, step.mode, step.uid, step.gid)
             else:
                 fs.set_dir_attributes(step.path, step.mode, step.uid, step.gid)
+            if step.acl is not None:  # after the mode: a chmod rewrites an ACL's mask
+                fs.set_access_acl(step.path, step.acl)
         elif step.kind == "symlink":
             fs.make_symlink(step.path, step.entry.target, step.uid, step.gid)
         else:
@@ -149,6 +152,9 @@ class Converger:
 
     def message(self, step, exc):
         text = "cannot %s %s: %s" % (step.action, self.fs.host_path(step.path), exc.strerror)
+        if step.acl is not None and exc.errno in UNSUPPORTED:
+            text += " (its file system keeps no POSIX ACL, which lets its readers in: mount " \
+                    "it with ACLs)"
         if step.writes_file:
             text += "; no file was replaced (every file is as it was before this step)"
         return text

@@ -33,6 +33,7 @@ import sys
 
 from ..errors import ApplyError, LimitError
 from ..host.fsread import DIR_FLAGS, FsReader, split
+from ..model.acl import XATTR as ACL_XATTR, acl_to_bytes
 
 TEMP_SUFFIX = ".runit-provision.tmp"
 # The deepest tree removed, the top directory counted: each level holds a descriptor (two,
@@ -142,6 +143,11 @@ class FsRoot(FsReader):
             os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
         if mode is not None:
             os.fchmod(fd, mode)
+
+    def set_access_acl(self, path, acl):
+        """Give directory ``path`` the access ACL ``acl`` through its own descriptor. Set
+        after the mode: a chmod rewrites an ACL's mask, owner and other entries."""
+        os.setxattr(self.dir_fd(path), ACL_XATTR, acl_to_bytes(acl))
 
     def write_temp(self, path, content, mode, uid=None, gid=None):
         """Write ``content`` to the temp name beside ``path`` with ``mode`` and owner set;

@@ -25,10 +25,11 @@ import errno
 import stat
 from collections import namedtuple
 
-from ..errors import LimitError, UnsafePathError
+from ..errors import LimitError, ProtocolError, UnsafePathError
 from ..host.fsread import MAX_ENTRIES, READ_LIMIT
 from ..host.sides import NOT_SUPERVISED, probe_side, read_owed
 from ..host.supervised import undeclared as list_undeclared
+from ..model.acl import UNSUPPORTED
 from ..protocol.layout import LOG_DIR, PACKAGE_NAME, TIMER_STATE_FILE, acted_on
 from .fsroot import is_temp_name
 
@@ -37,13 +38,15 @@ _KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "symlin
 READ_KINDS = ("file", "bytecode")
 
 
-class Actual(namedtuple("Actual", "kind mode uid gid content target error",
-                        defaults=(None,) * 6)):
+class Actual(namedtuple("Actual", "kind mode uid gid content target error acl",
+                        defaults=(None,) * 7)):
     """What is at one path: ``kind`` is ``missing``, ``file``, ``directory``, ``symlink``,
     ``other`` (a FIFO, a device…), ``unsafe`` (reached only through a link someone else owns)
     or ``error`` (``error`` says why). ``content`` is a file's bytes (None if not read),
     ``target`` a link's target — or, for a directory reached through a trusted link, that
-    link's target. A tuple: a plan of 1000 services makes ten thousand of them."""
+    link's target. ``acl``: a directory's access ACL (model/acl.py), read only where the
+    tree wants readers — None there: it holds none. A tuple: a plan of 1000 services makes ten
+    thousand of them."""
 
     __slots__ = ()
 
@@ -51,7 +54,7 @@ class Actual(namedtuple("Actual", "kind mode uid gid content target error",
     def from_stat(cls, info, content=None, target=None, error=None):
         mode = info.st_mode
         return tuple.__new__(cls, (_KINDS.get(stat.S_IFMT(mode), "other"), mode & 0o7777,
-                                   info.st_uid, info.st_gid, content, target, error))
+                                   info.st_uid, info.st_gid, content, target, error, None))
 
     @property
     def exists(self):
@@ -152,6 +155,7 @@ def observe(desired, fs, probe=None):
             for name in _answered(names, scope):
                 if name not in present:
                     missing.add(prefix + name)
+    _observe_acls(fs, tree, paths)
     above = set()  # the parents already looked at: most paths share theirs
     for path in kinds:
         parent = path.rsplit("/", 1)[0]
@@ -177,6 +181,32 @@ def _scopes(unit):
     scopes = acted_on(unit.path, unit.has_log, unit.has_env)
     scopes[unit.path] = tuple(name for name in scopes[unit.path] if name != LOG_DIR)
     return scopes
+
+
+def _observe_acls(fs, tree, paths):
+    """The access ACL of each directory there that the tree gives readers; a file system that
+    keeps none is an error at that directory: its readers cannot be let in, nor others kept
+    out by the mode alone."""
+    for entry in tree:
+        actual = paths.get(entry.path)
+        if not entry.readers or actual is None or actual.kind != "directory":
+            continue
+        try:
+            paths[entry.path] = actual._replace(acl=fs.access_acl(entry.path))
+        except ProtocolError as exc:
+            paths[entry.path] = Actual("error", error="%s: its ACL: %s"
+                                       % (fs.host_path(entry.path), exc))
+        except OSError as exc:
+            paths[entry.path] = _acl_error(fs, entry.path, exc)
+
+
+def _acl_error(fs, path, exc):
+    if exc.errno in UNSUPPORTED:
+        return Actual("error", error="%s: its file system keeps no POSIX ACL (%s), and only "
+                      "an ACL lets its readers in while the mode keeps others out; mount it "
+                      "with ACLs (the acl option)" % (fs.host_path(path), exc.strerror))
+    return Actual("error", error="%s: cannot read its ACL: %s" % (fs.host_path(path),
+                                                                   exc.strerror))
 
 
 def _observe_users_directory(fs, tree, directory, names, scope, paths, extras, problems):

@@ -19,6 +19,7 @@ an executed result, also what it ``watched``, which of it is ``not_up`` (watch.p
 Ctrl-C ``interrupted`` it and the restarts it still ``owed`` when it ended (host/owed.py).
 """
 
+from ..model.acl import extended, words
 from ..protocol.tally import exit_hint, exit_text
 from ..shown import shown_line, shown_name
 from .steps import SERVICE_ACTIONS, Action, CommandStep, PathStep, ServiceStep, WaitStep
@@ -53,7 +54,8 @@ def _step_text(step):
         return symbol, "%s %s%s" % (step.path, what, "" if step.action is Action.CREATE
                                     else " (%s)" % reasons)
     if step.action is Action.CREATE:
-        return symbol, "%s (%s %04o)" % (step.path, step.kind, step.mode)
+        readers = "" if step.acl is None else ", acl " + words(extended(step.acl))
+        return symbol, "%s (%s %04o%s)" % (step.path, step.kind, step.mode, readers)
     return symbol, "%s (%s)" % (step.path, reasons)
 
 
@@ -205,6 +207,8 @@ def step_json(step):
         item["argv"] = list(step.argv)
     elif step.action is not Action.REMOVE and step.kind in ("file", "directory", "bytecode"):
         item["mode"] = "%04o" % step.mode
+        if step.acl is not None:
+            item["acl"] = words(step.acl)
     elif step.kind == "symlink" and step.entry is not None:
         item["target"] = step.entry.target
     return item

@@ -98,17 +98,18 @@ class PathStep(Step):
     ``directory``, ``symlink``, ``bytecode``; ``tree`` for a removal of a whole directory; what was found,
     for other removals). ``entry``: the desired entry (None for a removal or a parent made on
     the way); ``before``/``after``: a file's bytes, for diffs; ``is_secret``: an ``env/``
-    value (diffs mask it); ``mode``, ``uid``, ``gid``: what to set (None: leave owners)."""
+    value (diffs mask it); ``mode``, ``uid``, ``gid``: what to set (None: leave owners);
+    ``acl``: a directory's access ACL, set after its mode (model/acl.py; None: leave it)."""
 
-    __slots__ = ("kind", "entry", "before", "after", "is_secret", "mode", "uid", "gid")
+    __slots__ = ("kind", "entry", "before", "after", "is_secret", "mode", "uid", "gid", "acl")
 
     def __init__(self, action, path, kind, reasons, unit=None, entry=None, before=None,
-                 after=None, is_secret=False, mode=None, uid=None, gid=None):
+                 after=None, is_secret=False, mode=None, uid=None, gid=None, acl=None):
         Step.__init__(self, action, path, reasons, unit)
         self.kind, self.entry, self.before, self.after = kind, entry, before, after
         self.is_secret = is_secret
         self.mode = entry.mode if mode is None and entry is not None else mode
-        self.uid, self.gid = uid, gid
+        self.uid, self.gid, self.acl = uid, gid, acl
 
     @property
     def writes_file(self):

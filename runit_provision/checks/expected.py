@@ -22,8 +22,10 @@ list of them reads as docs/verify.md's table does.
 import difflib
 import posixpath
 
+from ..errors import ProtocolError
 from ..health.verdict import NOT_READY, is_wanted, verdict_of
-from ..model import USER_TREE_PREFIX, log_directory
+from ..model import USER_TREE_PREFIX, log_directory, tree_log_directory
+from ..model.acl import acl_from_bytes, extended, readers_acl, words
 from ..model.units import label_of
 from ..protocol.layout import (CGROUP, DOWN, ENV_DIR, LOG_DIR, SUPERVISE_DIR, SVLOGD_CONFIG,
                                acted_on, path_in)
@@ -143,12 +145,13 @@ def expectations(config, tree, only=None, runtime=None, root=None, accounts=None
                                                  posixpath.dirname(user.log_dir)], tree, request)
         supervisor = USER_TREE_PREFIX + login
         if wanted is None or supervisor in wanted:
-            logger = login + (":" + user.primary_group if user.primary_group else "")
             base = posixpath.join(config.sv_dir, supervisor)
             link = posixpath.join(config.service_dir, supervisor)
+            # the tree's output: root's svlogd, root's directory (render/users.py)
             checks += unit_checks(Unit(
                 label=supervisor, base=base, link=link, enabled=True, down=False,
-                logdir=user.log_dir, log_user=logger, runs_as=login), tree, request, staged)
+                logdir=tree_log_directory(config, login), log_user=None, runs_as=login),
+                tree, request, staged)
             if not staged:  # users.LOGIN.resources: the bounds of the user's whole tree
                 checks += limits_checks(supervisor, base, link, tree, request)
         for name in sorted(user.services):
@@ -487,7 +490,35 @@ def entry_problems(entry, snapshot):
     owner = owner_problem(entry, node, snapshot)
     if owner:
         problems.append(owner)
+    if entry.readers and snapshot.reads_acls:
+        problems += acl_problems(entry, node, snapshot)
     return problems
+
+
+def acl_problems(entry, node, snapshot):
+    """A directory with readers against the access ACL the host's probe read (the applier's
+    one ACL: ``model.acl.readers_acl``)."""
+    uids = [_reader_uid(reader, snapshot) for reader in entry.readers]
+    if None in uids:
+        return ["%s: reader %s does not exist on the host"
+                % (entry.path, entry.readers[uids.index(None)])]
+    if isinstance(node.acl, str):
+        return ["%s: its ACL could not be read (%s)" % (entry.path, node.acl)]
+    try:
+        found = () if node.acl is None else extended(acl_from_bytes(node.acl))
+    except ProtocolError as exc:
+        return ["%s: its ACL: %s" % (entry.path, exc)]
+    want = extended(readers_acl(entry.mode, uids))
+    if found != want:
+        return ["%s: ACL %s, want %s" % (entry.path, words(found), words(want))]
+    return []
+
+
+def _reader_uid(reader, snapshot):
+    if isinstance(reader, int):
+        return reader
+    identity = snapshot.logins.get(reader)
+    return None if identity is None else identity.uid
 
 
 def content_problems(entry, node):
@@ -795,6 +826,9 @@ def ask_owners(entries, request):
     for entry in entries:
         if entry.owner is not None:
             request.login(entry.owner)
+        for reader in entry.readers:
+            if not isinstance(reader, int):
+                request.login(reader)
 
 
 def ask_identity(user_spec, request):

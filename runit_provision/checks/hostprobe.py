@@ -43,6 +43,9 @@ CGROUP_LIMIT = 4096  # of supervise/cgroup (protocol/cgroupfs.RECORD_MAX) and ea
 # the order the K record gives them
 CGROUP_FILES = (b"memory.max", b"memory.high", b"pids.max", b"cpu.max", b"cpu.weight",
                 b"io.weight")
+# a directory holds no ACL (ENODATA), or its file system keeps none
+_NO_ACL = frozenset(getattr(errno, name) for name in ("ENODATA", "ENOTSUP", "EOPNOTSUPP")
+                    if hasattr(errno, name))
 _PRINTABLE = frozenset(range(0x21, 0x7F)) - frozenset(b"%")
 _PRINTABLE_BYTES = bytes(sorted(_PRINTABLE))
 _KINDS = ((stat.S_ISREG, "f"), (stat.S_ISDIR, "d"), (stat.S_ISLNK, "l"), (stat.S_ISFIFO, "p"),
@@ -129,9 +132,24 @@ class Probe:
             self.record(b"L", target, resolved if os.path.exists(resolved) else None, shown)
         elif kind == "f":
             self.content(shown, real, info.st_size)
-        elif kind == "d" and resolve:
-            self.record(b"L", None, os.path.realpath(real), shown)
+        elif kind == "d":
+            if resolve:
+                self.record(b"L", None, os.path.realpath(real), shown)
+            self.acl(shown, real)
         return info
+
+    def acl(self, shown, real):
+        """P for a directory that holds an access ACL, or whose ACL cannot be read; none for
+        one that holds none (its mode says all) or whose file system keeps none."""
+        if not hasattr(os, "getxattr"):  # not Linux: no POSIX ACL to read
+            return
+        try:
+            value = os.getxattr(real, "system.posix_acl_access", follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno not in _NO_ACL:
+                self.record(b"P", errno_name(exc), shown)
+            return
+        self.record(b"P", value.hex(), shown)
 
     def content(self, shown, real, size):
         try:

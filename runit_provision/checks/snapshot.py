@@ -224,10 +224,12 @@ class Node:
     """One path as lstat saw it: ``kind`` (``f d l p s c b``, None when lstat failed:
     ``error`` is the errno's name), ``mode`` (permission bits), ``uid``/``gid`` and their names
     ``user``/``group`` (None when the host has none); a link's ``target`` and ``realpath``; a
-    regular file's ``size``, ``content`` (bytes, None above the probe's limit) and ``sha256``."""
+    regular file's ``size``, ``content`` (bytes, None above the probe's limit) and ``sha256``;
+    a directory's ``acl``: the bytes of its access ACL, an errno's name when it could not be
+    read, None when it holds none (python's probe; sh's reads none: ``Snapshot.reads_acls``)."""
 
     __slots__ = ("path", "kind", "mode", "uid", "gid", "user", "group", "target", "realpath",
-                 "size", "content", "sha256", "error")
+                 "size", "content", "sha256", "error", "acl")
 
     def __init__(self, path, **fields):
         self.path = path
@@ -333,6 +335,11 @@ class Snapshot:
         self.listed = set()
         self._sv_lines = []
         self._children = None
+
+    @property
+    def reads_acls(self):
+        """Whether the probe read directories' ACLs (python's does; sh's has no tool for it)."""
+        return self.prober == "python"
 
     def node(self, path):
         """The Node of ``path``: ``error="ENOENT"`` when missing from a directory the probe
@@ -441,6 +448,10 @@ class Snapshot:
         node.size, node.sha256 = int(size), sha256
         node.content = _hex_bytes(content, path)
 
+    def _record_P(self, acl, path):
+        node = self.nodes[self.final(path)]
+        node.acl = _hex_bytes(acl, path, errno_ok=True)
+
     def _record_S(self, ok, down, status, proc_uid, sup_uid, path):
         path = self.final(path)
         self.sides[path] = Side(path, ok=ok, is_normally_up=down != "1", _raw_status=status,
@@ -523,8 +534,8 @@ class Snapshot:
 
 
 READINESS_FILE = SUPERVISE_DIR + "/" + READINESS
-_ARITY = {b"H": 3, b"E": 7, b"X": 2, b"L": 3, b"C": 4, b"S": 6, b"V": 3, b"U": 5, b"G": 2,
-          b"W": 3, b"D": 1, b"R": 2, b"A": 2, b"O": 2, b"T": 4, b"N": 3, b"K": 9}
+_ARITY = {b"H": 3, b"E": 7, b"X": 2, b"L": 3, b"C": 4, b"P": 2, b"S": 6, b"V": 3, b"U": 5,
+          b"G": 2, b"W": 3, b"D": 1, b"R": 2, b"A": 2, b"O": 2, b"T": 4, b"N": 3, b"K": 9}
 
 
 def _decoded(value):

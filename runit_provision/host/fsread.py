@@ -31,6 +31,7 @@ import os
 import stat
 
 from ..errors import ApplyError, LimitError, UnsafePathError
+from ..model.acl import XATTR as ACL_XATTR, acl_from_bytes
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -205,6 +206,17 @@ class FsReader:
             return os.fstat(self.dir_fd(path))
         except FileNotFoundError:
             return None
+
+    def access_acl(self, path):
+        """The access ACL directory ``path`` holds (model/acl.py), read through its own
+        descriptor; None when it holds none (its mode says all). OSError ENOTSUP when its file
+        system keeps no ACL; ProtocolError for bytes that are not one."""
+        try:
+            return acl_from_bytes(os.getxattr(self.dir_fd(path), ACL_XATTR))
+        except OSError as exc:
+            if exc.errno == errno.ENODATA:
+                return None
+            raise
 
     def read_file(self, path):
         """``(bytes, stat)`` of the regular file ``path``; ``(None, stat)`` when it is not a

@@ -19,6 +19,7 @@ import posixpath
 from .. import accounts as accounts_module
 from ..errors import DataError, RenderError
 from ..model import USER_TREE_PREFIX
+from ..model.acl import extended, readers_acl, words
 from ..model.units import label_of
 from ..protocol.layout import (BACKOFF, CGROUP, CHECK, CONTROL_DIR, CONTROL_LETTERS, DOWN,
                                ENV_DIR, FINISH, GIVE_UP, JOB, LOG_DIR, ONESHOT, READY, RUN,
@@ -668,6 +669,21 @@ def _owner_change(label, have, entry, databases):
                                                _ids_shown(databases, *want))]
 
 
+def _acl_change(label, have, entry, databases):
+    """What plan would change of a directory's readers' ACL: ``[]`` or one line, as plan
+    says it (``apply/planner/draft.want_acl``)."""
+    if not entry.readers or databases is None:
+        return []
+    try:
+        want = extended(readers_acl(entry.mode, databases.uids_of(entry.readers)))
+    except KeyError as exc:
+        return ["%s: reader %r is not known: plan would stop" % (label, exc.args[0])]
+    found = extended(have.acl or ())
+    if found == want:
+        return []
+    return ["%s: ACL %s would become %s" % (label, words(found), words(want))]
+
+
 def _ids_shown(databases, uid, gid):
     """``33:33 (www-data:www-data)``: the numbers, and the names the databases give them (0 is
     root where they do not list it, as for ``ids_of``)."""
@@ -703,6 +719,7 @@ def _differences(found, tree, data, settings, notes):
         if have.mode != entry.mode:
             changes.append("%s: mode %04o would become %04o" % (label, have.mode, entry.mode))
         changes += _owner_change(label, have, entry, settings.databases)
+        changes += _acl_change(label, have, entry, settings.databases)
     scopes = acted_on(found.base, has_log=data.get("log") is not False,
                       has_env="env" in data)
     for directory, names in scopes.items():

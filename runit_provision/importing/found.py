@@ -12,6 +12,7 @@ import posixpath
 import stat
 
 from ..errors import ProvisionError
+from ..model.acl import UNSUPPORTED
 from ..protocol.layout import (LOG_DIR, RUN, SCHEDULE, SUPERVISE_DIR, SVLOGD_CONFIG,
                                path_in)
 
@@ -22,16 +23,18 @@ MAX_DEPTH = 3       # run, log/run, env/X, control/X: nothing we read lies deepe
 class FoundEntry:
     """One entry: ``kind`` is file, dir, link or other (a FIFO, a socket, a device);
     ``content`` the bytes of a regular file (None when it is larger than FsReader reads);
-    ``target`` a link's; ``unread`` why there is no ``content`` (``unread_why``)."""
+    ``target`` a link's; ``unread`` why there is no ``content`` (``unread_why``); ``acl`` a
+    directory's access ACL (model/acl.py; None: it holds none)."""
 
     __slots__ = ("path", "kind", "mode", "uid", "gid", "content", "target", "unread",
-                 "dangling")
+                 "dangling", "acl")
 
     def __init__(self, path, kind, mode, uid, gid, content=None, target=None, unread=None):
         self.path, self.kind, self.mode, self.uid, self.gid = path, kind, mode, uid, gid
         self.content, self.target = content, target
         self.unread = unread
         self.dangling = None  # a link: why it does not reach a regular file (None: it does)
+        self.acl = None
 
     def __repr__(self):
         return "FoundEntry(%r, %r, %o)" % (self.path, self.kind, self.mode)
@@ -134,7 +137,19 @@ def read_entry(root, path, relative):
                        content, target, unread)
     if kind == "link":
         entry.dangling = _dangling(root, path, target)
+    elif kind == "dir":
+        entry.acl = _access_acl(root, path)
     return entry
+
+
+def _access_acl(root, path):
+    """A directory's access ACL; None where its file system keeps none (it holds none)."""
+    try:
+        return root.access_acl(path)
+    except OSError as exc:
+        if exc.errno in UNSUPPORTED:
+            return None
+        raise
 
 
 def _dangling(root, path, target):

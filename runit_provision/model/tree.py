@@ -8,11 +8,16 @@ same data always gives the same tree, byte for byte.
 from ..errors import RenderError
 from .record import Frozen, fill as _fill
 
+# A directory's group bits when it has readers: the mask of their ACL, which holds r-x.
+GROUP_READ_SEARCH = 0o050
+
+
 class Entry(Frozen):
     """A frozen entry of the tree: built whole, never changed (assignment raises)."""
 
     __slots__ = ("path", "mode", "owner", "group")
     kind = "entry"
+    readers = ()  # only a Directory has any
 
 
 class File(Entry):
@@ -34,15 +39,25 @@ class File(Entry):
 
 
 class Directory(Entry):
-    __slots__ = ()
-    _fields = ("path", "mode", "owner", "group")
+    """A directory: ``mode``, ``owner``/``group`` as a File's; ``readers``: the users (logins,
+    or uids) an access ACL lets read and search it besides its owner and group
+    (model/acl.py) — a property like its mode, planned, applied and verified with it.
+    None of them: its ACL is not looked at."""
+
+    __slots__ = ("readers",)
+    _fields = ("path", "mode", "owner", "group", "readers")
     kind = "directory"
 
-    def __init__(self, path, mode=0o755, owner="root", group="root"):
+    def __init__(self, path, mode=0o755, owner="root", group="root", readers=()):
+        if readers and mode & GROUP_READ_SEARCH != GROUP_READ_SEARCH:
+            # the kernel shows an ACL's mask as the group bits: they must hold the readers'
+            raise RenderError("%s: a directory with readers gives its group r-x too, not %04o"
+                              % (path, mode))
         _fill(self, "path", path)
         _fill(self, "mode", mode)
         _fill(self, "owner", owner)
         _fill(self, "group", group)
+        _fill(self, "readers", tuple(readers))
 
 
 class Symlink(Entry):

@@ -339,12 +339,12 @@ def log_args(log, directory):
     return args + [directory]
 
 
-def log_entries(log, directory, base, place, env, directory_mode=None, run_group=None):
+def log_entries(log, directory, base, place, env, directory_mode=None, readers=()):
     """``log/``, ``log/run`` (canonical form), the log ``directory`` (mode ``directory_mode``,
-    default the place's) and its svlogd config. With ``log.run``: ``log/`` and that script,
-    as written — the directory and config are the script's. ``run_group``: the group of
-    ``log/`` and ``log/run`` when not the place's (the directory's alone is)."""
-    own = dict(owner=place.owner, group=run_group or place.group)
+    default the place's; ``readers``: the users its ACL lets read it) and its svlogd config.
+    With ``log.run``: ``log/`` and that script, as written — the directory and config are the
+    script's."""
+    own = dict(owner=place.owner, group=place.group)
     if log.run is not None:
         return [Directory(path_in(base, LOG_DIR), place.dir_mode, **own),
                 File(path_in(base, LOG_DIR, RUN), log.run, 0o755, **own)]
@@ -365,7 +365,7 @@ def log_entries(log, directory, base, place, env, directory_mode=None, run_group
         File(path_in(base, LOG_DIR, RUN), render_template(env, "log/run.j2", {
             "log_run": log_run, "user": user, "args": args}), 0o755, **own),
         Directory(directory, directory_mode or place.dir_mode, owner=log_owner,
-                  group=log_group),
+                  group=log_group, readers=readers),
         File(path_in(directory, SVLOGD_CONFIG), render_template(env, "log/config.j2", {"log": log}),
              0o644, owner=log_owner, group=log_group),
     ]

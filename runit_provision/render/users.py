@@ -4,7 +4,7 @@
 with all of the user's groups (``chpst -u login:g1:g2…``; chpst sets no groups of its own,
 docs/chpst.md), HOME/USER/LOGNAME/PATH/SVDIR from ``env/``, a ``chpst -L`` lock in
 ``~/service`` against a second tree; its output is logged by root into root's directory
-``LOG_DIR/runsvdir-<login>`` (the user's primary group may read it), to which the link
+``LOG_DIR/runsvdir-<login>`` (the user alone may read it, by an ACL), to which the link
 ``~/logs/runsvdir`` (``users.LOGIN.log_dir``) leads — root reads the tree's output as bytes and
 writes nothing the user can replace (docs/security.md); and
 ``control/t`` turns ``sv down``'s TERM into a HUP, on which the C runsvdir too stops its whole
@@ -50,13 +50,15 @@ def runsvdir_service_entries(user, config, env):
     for key in sorted(environment):
         entries.append(File(path_in(base, ENV_DIR, key), file_from_value(environment[key]),
                             0o640))
-    # the tree's own output, logged by root's svlogd into root's directory, which the user's
-    # group may read; ~/logs/runsvdir leads there (root writes nothing a user can replace)
-    log_place = Place(config.sv_dir, config.service_dir, config.log_dir,
-                      group=user.primary_group or user.login)  # not known: a private group
+    # the tree's own output, logged by root's svlogd into root's directory, which the user
+    # alone besides root may read — an ACL, as journald gives each user their journal file,
+    # for a group of the user's may hold others; ~/logs/runsvdir leads there (root writes
+    # nothing a user can replace). No default ACL: svlogd gives every file it makes its mode
+    # (0644, 0744; lock 0600), so the directory is the one gate.
+    log_place = Place(config.sv_dir, config.service_dir, config.log_dir)
     directory = tree_log_directory(config, user.login)
     entries += log_entries(Log(timestamps="human"), directory, base, log_place, env,
-                           directory_mode=0o750, run_group="root")
+                           directory_mode=0o750, readers=(user.login,))
     # the user's whole tree bounded (users.LOGIN.resources); its end ends all of it
     own = dict(owner="root", group="root")
     if config.runtime == "system":

@@ -8,6 +8,7 @@ step for comparing plans.
 as FsRoot does.
 """
 
+import errno
 import os
 import stat
 import subprocess
@@ -20,6 +21,7 @@ from runit_provision.host.sides import NOT_SUPERVISED
 from runit_provision.protocol.sidestate import SideState
 from runit_provision.apply.runner import Completed, limits_command
 from runit_provision.apply.steps import Action, CommandStep, ServiceStep, WaitStep
+from runit_provision.model.acl import extended, readers_acl, words
 from runit_provision.model.units import labels_named
 from runit_provision.errors import LimitError, UnsafePathError
 from runit_provision.protocol.status import State, Status
@@ -44,12 +46,19 @@ def desired_from_text(text, profile_dir=None, only=None, extra_entries=(), comma
                          extra_entries=extra_entries, commands=commands, notes=notes)
 
 
-class Node:
-    __slots__ = ("kind", "mode", "uid", "gid", "content", "target", "nlink")
+ACL_REFUSED = "refused"  # a directory whose file system keeps no ACL
 
-    def __init__(self, kind, mode=0o755, uid=0, gid=0, content=None, target=None, nlink=1):
+
+class Node:
+    """``acl``: a directory's access ACL (model/acl.py), None: it holds none;
+    ``ACL_REFUSED``: its file system keeps none."""
+
+    __slots__ = ("kind", "mode", "uid", "gid", "content", "target", "nlink", "acl")
+
+    def __init__(self, kind, mode=0o755, uid=0, gid=0, content=None, target=None, nlink=1,
+                 acl=None):
         self.kind, self.mode, self.uid, self.gid = kind, mode, uid, gid
-        self.content, self.target, self.nlink = content, target, nlink
+        self.content, self.target, self.nlink, self.acl = content, target, nlink, acl
 
     def stat(self):
         kind_bits = {"file": stat.S_IFREG, "directory": stat.S_IFDIR, "symlink": stat.S_IFLNK,
@@ -79,7 +88,10 @@ class MemoryFs:
             if entry.kind == "file":
                 self.nodes[entry.path] = Node("file", entry.mode, uid, gid, entry.content)
             elif entry.kind == "directory":
-                self.nodes[entry.path] = Node("directory", entry.mode, uid, gid)
+                readers = [identities.user(login)[0] for login in entry.readers]
+                self.nodes[entry.path] = Node("directory", entry.mode, uid, gid,
+                                              acl=readers_acl(entry.mode, readers)
+                                              if readers else None)
             else:
                 self.nodes[entry.path] = Node("symlink", 0o777, uid, gid, target=entry.target)
 
@@ -174,6 +186,12 @@ class MemoryFs:
     def dir_fd(self, path):  # what probe_side asks first; a memory host has no runsv
         raise FileNotFoundError(2, "No such file or directory", path)
 
+    def access_acl(self, path):
+        acl = self.nodes[self._resolve_dir(path)].acl
+        if acl is ACL_REFUSED:
+            raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP), path)
+        return acl
+
 
 def side(state="run", want="up", pid=None):
     """A SideState: ``state`` run/down/finish, or None for no runsv."""
@@ -255,6 +273,8 @@ def step_text(step):
                            else "%04o" % step.mode)
         particulars.append("owners left" if step.uid is None else "%d:%d" % (step.uid,
                                                                              step.gid))
+        if step.acl is not None:
+            particulars.append("acl " + words(extended(step.acl)))
     if step.is_secret:
         particulars.append("secret")
     if step.unit is not None:

@@ -8,7 +8,7 @@ A case::
     what: one line
     before: |            # data the host was converged to (absent: an empty host)
     edits:               # then changed by hand: chmod/write/remove/symlink/mkdir/chown/nlink
-      - {chmod: /etc/sv/web/run, mode: 0644}
+      - {chmod: /etc/sv/web/run, mode: 0644}   # /acl (is: none | refused)
     live:                # side directory -> run | down | finish | STATE/WANT (run/down) | none
       /etc/sv/web: run   # (its log/ runs too unless given; a side not given has no runsv)
                          # | unknown (status unreadable) | unknown-ok (ok not a FIFO)
@@ -45,7 +45,7 @@ from runit_provision.render import render
 from runit_provision.model.tree import Absent, Directory, File, Symlink
 
 from ..pipeline import config_from_text
-from .helpers import (IDENTITIES, OK_NOT_A_FIFO, STATUS_UNREADABLE, MemoryFs, Node,
+from .helpers import (ACL_REFUSED, IDENTITIES, OK_NOT_A_FIFO, STATUS_UNREADABLE, MemoryFs, Node,
                       desired_from_text, live_probe, noop_texts, side, step_text, unknown_side)
 
 CASES = Path(__file__).parent / "cases"
@@ -87,6 +87,8 @@ def apply_edit(fs, edit):
         fs.add_parents(edit["mkdir"])
         nodes[edit["mkdir"]] = Node("directory", edit.get("mode", 0o755), edit.get("uid", 0),
                                     edit.get("uid", 0))
+    elif "acl" in edit:  # none: it holds none; refused: its file system keeps none
+        nodes[edit["acl"]].acl = {"none": None, "refused": ACL_REFUSED}[edit["is"]]
     elif "nlink" in edit:
         nodes[edit["nlink"]].nlink = 2
     elif "fifo" in edit:

@@ -158,3 +158,28 @@ def _version():
     import runit_provision
 
     return runit_provision.__version__
+
+
+def test_a_tree_logs_acl_is_verified(tmp_path, capsys):
+    """A user tree's log directory is read by its user through an ACL (model/acl.py): verify
+    reads the ACL the kernel holds; one lost, or widened to the user's whole group by a
+    chmod, fails naming it."""
+    root = image_root(tmp_path)
+    data = tmp_path / "data.yaml"
+    data.write_text("runit::init: none\nrunit::users:\n  alice:\n    services:\n"
+                    "      notebook: {command: /usr/bin/notebook}\n")
+    argv = ["--data", str(data), "--root", str(root)]
+    assert main(["apply"] + argv) == 0
+    assert verified(argv, capsys)[::2] == (0, {})
+    directory = str(root / "var" / "log" / "runsvdir-alice")
+    os.removexattr(directory, "system.posix_acl_access")
+    code, _, problems = verified(argv, capsys)
+    assert code == 1 and problems == {"runsvdir-alice::files": [
+        "/var/log/runsvdir-alice: ACL none, want user:1000:r-x,group::r-x,mask::r-x"]}
+    assert main(["apply"] + argv) == 0
+    os.chmod(directory, 0o770)  # the mask follows the group bits: alice may write
+    code, _, problems = verified(argv, capsys)
+    assert code == 1 and problems == {"runsvdir-alice::files": [
+        "/var/log/runsvdir-alice: mode 0770, want 0750",
+        "/var/log/runsvdir-alice: ACL user:1000:r-x,group::r-x,mask::rwx, want "
+        "user:1000:r-x,group::r-x,mask::r-x"]}

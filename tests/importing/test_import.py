@@ -285,6 +285,30 @@ USER_TREE = APPLIED.replace("  services:\n", """  users:
 """, 1)
 
 
+def test_a_users_tree_of_the_group_readable_form_is_read_and_its_acl_said(root, tmp_path,
+                                                                           capsys):
+    """A tree an apply left before its log was read by an ACL: /var/log/runit/runsvdir-LOGIN
+    in the user's group, no ACL. It is read into users: {LOGIN: …} all the same; what plan
+    would change of its log directory is said, and plan with the result does it."""
+    (root / "var" / "www").mkdir(parents=True)
+    applied(root, tmp_path, USER_TREE)
+    tree_log = str(root / "var" / "log" / "runit" / "runsvdir-www-data")
+    os.removexattr(tree_log, "system.posix_acl_access")
+    os.chown(tree_log, 0, 33)
+    out = tmp_path / "imported.yaml"
+    assert run_cli("import", "--root", root, "/etc/sv", "--out", out) == 2
+    err = capsys.readouterr().err
+    assert yaml.safe_load(out.read_text())["runit"]["users"]["www-data"]["services"]
+    assert ("runsvdir-www-data: plan would change: /var/log/runit/runsvdir-www-data: owner "
+            "0:33 (root:www-data) would become 0:0 (root:root)") in err
+    assert ("runsvdir-www-data: plan would change: /var/log/runit/runsvdir-www-data: ACL "
+            "none would become user:33:r-x,group::r-x,mask::r-x") in err
+    merged = with_host_keys(out, tmp_path)
+    assert run_cli("plan", "--data", merged, "--root", root, "--profile-d", "none") == 2
+    assert ("~ /var/log/runit/runsvdir-www-data (owner 0:33 -> 0:0; acl none -> "
+            "user:33:r-x,group::r-x,mask::r-x)") in capsys.readouterr().out
+
+
 def test_a_users_tree_imports_into_its_users_entry(root, tmp_path, capsys):
     """runsvdir-LOGIN is read back into users: {LOGIN: …} and the user's ~/sv into its
     services; plan with the result changes nothing, the tree's own service included."""

@@ -36,7 +36,8 @@ def dump(tree):
             else:
                 lines.append(text if text.endswith("\n") else text + "\n\\ no newline")
         elif entry.kind == "directory":
-            lines.append("== %s  directory %04o %s" % (entry.path, entry.mode, owner))
+            readers = " readers %s" % ",".join(map(str, entry.readers)) if entry.readers else ""
+            lines.append("== %s  directory %04o %s%s" % (entry.path, entry.mode, owner, readers))
         elif entry.kind == "symlink":
             lines.append("== %s  symlink -> %s %s" % (entry.path, entry.target, owner))
         else:

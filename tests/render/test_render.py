@@ -140,13 +140,15 @@ runit::services:
     assert env == {"HOME": "/home/alice", "USER": "alice", "LOGNAME": "alice", "SVDIR":
                    "/home/alice/service", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:"
                    "/usr/bin:/sbin:/bin"}
-    # the tree's output: logged by root into root's directory, which alice's group reads;
-    # ~/logs/runsvdir leads there, and gives way to what an earlier layout left
+    # the tree's output: logged by root into root's directory, which alice alone reads (an
+    # ACL: her group may hold others); ~/logs/runsvdir leads there, and gives way to what an
+    # earlier layout left
     assert tree[base + "/log/run"].content == (
         b"#!/bin/sh\nexec svlogd -tt /var/log/runsvdir-alice\n")
     assert tree[base + "/log/run"].owner == "root" and tree[base + "/log"].group == "root"
     assert tree["/var/log/runsvdir-alice"] == Directory("/var/log/runsvdir-alice", 0o750,
-                                                        "root", "alice")
+                                                        "root", "root", readers=["alice"])
+    assert tree["/var/log/runsvdir-alice/config"].group == "root"
     assert tree["/home/alice/logs/runsvdir"] == Symlink(
         "/home/alice/logs/runsvdir", "/var/log/runsvdir-alice", "alice", "alice", yields=True)
     assert tree["/home/alice/logs"] == Directory("/home/alice/logs", 0o750, "alice", "alice")

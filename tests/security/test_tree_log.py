@@ -1,11 +1,11 @@
 """The output of a user's tree is root's to log (docs/security.md, "Attacks and what holds
 them": T1–T3): ``runsvdir-LOGIN/log`` is root's own svlogd writing root's directory
-``LOG_DIR/runsvdir-LOGIN`` (root's, 0750, the user's group may read it), and ``~/logs/runsvdir``
-is the user's link to it — nothing but bytes crosses the uid boundary.
+``LOG_DIR/runsvdir-LOGIN`` (root:root 0750, an ACL lets the user alone read it), and
+``~/logs/runsvdir`` is the user's link to it — nothing but bytes crosses the uid boundary.
 
 apprun1, the real unprivileged user of the namespace (``sandbox.py``), under our runtime and
 the C runit side by side: can read their tree's log through the link and change nothing in
-it; replaces the link with a FIFO, a link elsewhere (a stand-in for ``/etc``) or a
+it, and another user of their group cannot read it; replaces the link with a FIFO, a link elsewhere (a stand-in for ``/etc``) or a
 directory, and root's logger goes on writing root's directory alone; and feeds root garbage
 and lies on every channel a process of theirs holds, and root's tree is as it was. Every wait
 has a deadline; the sandbox ends every process it started.
@@ -14,8 +14,11 @@ has a deadline; the sandbox ends every process it started.
 import os
 import stat
 import subprocess
+from pathlib import Path
 
 import pytest
+
+from runit_provision.model.acl import XATTR, acl_from_bytes, readers_acl
 
 from ..runtime.processes import proc_status, running_pid, wait_until
 from .test_teardown import add_talker, add_user_service, assert_apprun1_tree_logged
@@ -65,8 +68,9 @@ def test_t1_apprun1_reads_their_trees_log_and_can_change_nothing_in_it(sandbox):
     marker = assert_apprun1_tree_logged(sandbox, talker)
     directory = tree_log(sandbox)
     info = os.stat(str(directory))
-    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (
-        0, sandbox.ns.users["apprun1"], 0o750)
+    assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (0, 0, 0o750)
+    assert acl_from_bytes(os.getxattr(str(directory), XATTR)) == readers_acl(
+        0o750, [sandbox.ns.users["apprun1"]])
     link = sandbox.home("apprun1") / "logs" / "runsvdir"
     assert os.readlink(str(link)) == str(directory)
     assert os.lstat(str(link)).st_uid == sandbox.ns.users["apprun1"]
@@ -78,6 +82,43 @@ def test_t1_apprun1_reads_their_trees_log_and_can_change_nothing_in_it(sandbox):
         assert done.returncode != 0 and any(why in done.stderr for why in REFUSED), (
             attempt, done.returncode, done.stderr)
     assert entries(directory) == before
+    assert_apprun1_tree_logged(sandbox, talker)
+
+
+def test_t1_another_user_of_apprun1s_group_cannot_read_their_trees_log(sandbox):
+    """apprun2 made a member of apprun1's primary group (as ``users`` holds every user on
+    many hosts): the directory is root's group, so the group gives apprun2 nothing, and the
+    ACL names apprun1 alone. The same directory as an apply before the ACL left it (in
+    apprun1's group, no ACL) let apprun2 read it — the test's own control — and the next
+    apply takes that back, restarting nothing."""
+    sandbox.up()
+    talker = add_talker(sandbox)
+    marker = assert_apprun1_tree_logged(sandbox, talker)
+    directory = tree_log(sandbox)
+    read = "cat %s/current" % directory
+    group = Path(sandbox.ns.scratch, "group")  # the namespace's /etc/group
+    before = group.read_text()
+    group.write_text(before.replace("apprun1:x:%d:\n" % sandbox.ns.users["apprun1"],
+                                    "apprun1:x:%d:apprun2\n" % sandbox.ns.users["apprun1"]))
+    try:
+        assert marker in as_apprun1(sandbox, read).stdout
+        refused = sandbox.ns.run(["/bin/sh", "-c", read], user="apprun2")
+        assert refused.returncode != 0 and "Permission denied" in refused.stderr, refused
+        logger = running_pid(sandbox.sv_dir / "runsvdir-apprun1" / "log")
+        os.removexattr(str(directory), XATTR)  # as an apply before the ACL left it
+        os.chown(str(directory), 0, sandbox.ns.users["apprun1"])
+        shown = sandbox.ns.run(["/bin/sh", "-c", read], user="apprun2")
+        assert shown.returncode == 0 and marker in shown.stdout, shown.stderr
+        report = sandbox.apply()
+        assert [item["action"] for item in report["actions"]
+                if item["path"] == str(directory)] == ["change"]
+        assert report["restarts"] == []
+        refused = sandbox.ns.run(["/bin/sh", "-c", read], user="apprun2")
+        assert refused.returncode != 0 and "Permission denied" in refused.stderr, refused
+        assert marker in as_apprun1(sandbox, read).stdout
+        assert running_pid(sandbox.sv_dir / "runsvdir-apprun1" / "log") == logger
+    finally:
+        group.write_text(before)
     assert_apprun1_tree_logged(sandbox, talker)
 
 

@@ -9,6 +9,7 @@ content ``changed`` (the restart matrix).
 
 import contextlib
 
+from ...model.acl import readers_acl
 from ..runner import RunAs
 from ..steps import Action, NoChange, PathStep, Phase
 
@@ -108,6 +109,20 @@ class Draft:
                 path, "owner" if exc.args[0] in (entry.owner, "root") else "group",
                 exc.args[0])))
             return None, None
+
+    def want_acl(self, entry, path):
+        """The access ACL of a directory ``entry`` with readers, each login resolved as an
+        owner is (None: it has none, owners are left alone, or a reader is unknown — a
+        problem at ``path``)."""
+        if not entry.readers or self.ids is None:
+            return None
+        try:
+            uids = self.ids.uids_of(entry.readers)
+        except KeyError as exc:
+            self.problems.append((path, "%s: reader %r is not known on this host (passwd)"
+                                  % (path, exc.args[0])))
+            return None
+        return readers_acl(entry.mode, uids)
 
     def run_as(self, unit):
         """A user's services are driven as that user — sv never follows a link they planted

@@ -10,6 +10,7 @@ problem: the user's refusal in a user's part, else the apply's.
 
 import posixpath
 
+from ...model.acl import extended, words
 from ...protocol.process.envfile import value_bytes
 from ...protocol.layout import PACKAGE_META, PACKAGE_NAME
 from ..desired import Role
@@ -217,6 +218,10 @@ class FilesPlanner:
             reasons.append("mode %04o -> %04o" % (actual.mode, entry.mode))
         if uid is not None and (actual.uid, actual.gid) != (uid, gid):
             reasons.append("owner %d:%d -> %d:%d" % (actual.uid, actual.gid, uid, gid))
+        acl = self.draft.want_acl(entry, entry.path)
+        if acl is not None and extended(actual.acl or ()) != extended(acl):
+            reasons.append("acl %s -> %s" % (words(extended(actual.acl or ())),
+                                             words(extended(acl))))
         return Difference(reasons, changes_content)
 
     def step(self, phase, action, entry, unit, role, reasons, actual, uid, gid,
@@ -226,7 +231,8 @@ class FilesPlanner:
             action, entry.path, entry.kind, reasons, unit=unit, entry=entry,
             before=actual.content if is_file else None,
             after=entry.content if is_file else None,
-            is_secret=role is Role.ENV and is_file, uid=uid, gid=gid))
+            is_secret=role is Role.ENV and is_file, uid=uid, gid=gid,
+            acl=self.draft.want_acl(entry, entry.path)))
         self.draft.touch(entry.path, created=action is Action.CREATE)
         if unit is not None and changes_content:
             self.draft.mark_changed(unit, role, entry.path)
