@@ -62,6 +62,7 @@ def test_the_tree_log_is_root_s_and_alice_alone_reads_it(staged, capsys):
     assert capsys.readouterr().out.startswith("No changes: ")
 
 
+@pytest.mark.slow  # a real tool: the Debian tiers' pure step has no getfacl
 def test_getfacl_says_the_acl_in_its_own_words(staged, capsys):
     if shutil.which("getfacl") is None:
         missing("getfacl", "apt-get install acl")
