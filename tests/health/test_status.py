@@ -140,6 +140,9 @@ def test_a_cgroups_processes_outlive_a_main_process_that_no_longer_runs():
     usage = Usage("/runit-provision/web", procs=[42, 77])
     assert cgroup_json(usage, made_side("run", 42, 5))["outliving"] == 0
     assert cgroup_json(usage, made_side("finish", 77, 1))["outliving"] == 2
+    # one that does not run has no pid the list could hold, whatever pids it lists
+    assert cgroup_json(Usage("/runit-provision/web", procs=[1, 77]),
+                       made_side("down"))["outliving"] == 2
     unknown = cgroup_json(Usage("/runit-provision/web", memory=1), made_side("run", 42, 5))
     assert (unknown["processes"], unknown["outliving"], unknown["memory"]) == (None, None, 1)
 

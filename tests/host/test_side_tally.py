@@ -10,25 +10,16 @@ import time
 from runit_provision.host import sides
 from runit_provision.host.fsread import FsReader
 from runit_provision.host.sides import side_tally
-from runit_provision.protocol.status import State, Status, status_to_bytes
+from runit_provision.protocol.status import State, Status
 from runit_provision.protocol.tally import Tally, tally_bytes
 
-
-def supervised(tmp_path):
-    """A side's directory whose ``supervise/ok`` has a reader, as under a runsv; the reader's
-    descriptor, to close."""
-    supervise = tmp_path / "supervise"
-    supervise.mkdir()
-    os.mkfifo(str(supervise / "ok"))
-    return os.open(str(supervise / "ok"), os.O_RDONLY | os.O_NONBLOCK)
+from ..sides import supervised
+from ..sides import write_status as write_status_of
 
 
 def write_status(tmp_path, pid, seconds):
-    status = Status(int(seconds), 0, pid, False, "u", False, State.RUN if pid else State.DOWN)
-    new = tmp_path / "supervise" / "status.new"
-    new.write_bytes(status_to_bytes(status))
-    new.rename(tmp_path / "supervise" / "status")
-    return status
+    return write_status_of(tmp_path, Status(int(seconds), 0, pid, False, "u", False,
+                                            State.RUN if pid else State.DOWN))
 
 
 class Clock:

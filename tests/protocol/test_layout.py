@@ -59,3 +59,18 @@ def test_a_rotated_log_is_at_a_tai64n_stamp_of_24_hex_digits_and_s_or_u():
         "abc", "x", "@" + HEX[1:] + ".s", "x" + HEX + ".s", "@" + HEX + ".x",
         "@g" + HEX[1:] + ".s", "@" + HEX[:1] + "g" * 23 + ".s", "@" + HEX[:23] + "g.s",
         "@" + "X" * 24 + ".s"))
+
+
+def test_a_host_without_procs_boot_id_says_unknown_and_reads_it_once(monkeypatch):
+    """What a needs guard that could not read it writes too (templates/needs-done.j2): a
+    reader never takes ``unknown`` for this boot's."""
+    opened = []
+
+    def no_proc(path, *args):
+        opened.append(path)
+        raise FileNotFoundError(2, "No such file or directory", path)
+
+    monkeypatch.setattr(layout, "_boot_id", None)
+    monkeypatch.setattr(layout, "open", no_proc, raising=False)
+    assert (layout.boot_id(), layout.boot_id()) == ("unknown", "unknown")
+    assert opened == ["/proc/sys/kernel/random/boot_id"]
