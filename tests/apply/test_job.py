@@ -13,6 +13,7 @@ import pytest
 from runit_provision.apply import fsroot, observe as observe_module
 from runit_provision.apply.fsroot import MAX_DEPTH, FsRoot
 from runit_provision.apply.job import Job
+from runit_provision.apply.planner.files import FilesPlanner
 from runit_provision.apply.planner.services import ServicesPlanner
 from runit_provision.apply.watch import NotUp, Outcome
 from runit_provision.errors import ApplyError
@@ -443,8 +444,8 @@ def test_a_users_tree_too_deep_to_remove_refuses_that_user_alone(host):
 
 def test_any_exception_in_a_users_part_refuses_that_user_alone(host, monkeypatch):
     """An error no one raised on purpose — where the applier reads a user's directory, plans
-    their service or writes their files — refuses that user; the system's goes on. In the
-    system's part it is raised: a bug, shown as one."""
+    their files or their service, or writes their files — refuses that user; the system's goes
+    on. In the system's part it is raised: a bug, shown as one."""
     assert host.apply(data_text(host.base)).is_ok
     notebook = str(host.path("home/alice/sv/notebook"))
     real_scan, real_write = host.fs.scan, host.fs.write_temp
@@ -465,6 +466,21 @@ def test_any_exception_in_a_users_part_refuses_that_user_alone(host, monkeypatch
                                         % notebook}
     assert host.path("etc/sv/web/env/GREETING").read_text() == "read\n"
     monkeypatch.setattr(host.fs, "scan", real_scan)
+
+    real_plan_entry = FilesPlanner.plan_entry
+
+    def plan_entry_badly(self, entry):
+        if entry.path == notebook + "/run":
+            raise ValueError("no plan for it")
+        return real_plan_entry(self, entry)
+
+    monkeypatch.setattr(FilesPlanner, "plan_entry", plan_entry_badly)
+    result = host.apply(data_text(host.base, greeting="compared").replace(
+        "/usr/bin/notebook", "/usr/bin/notebook1"))
+    assert result.refusals == {"alice": "cannot plan %s/run: ValueError: no plan for it"
+                                        % notebook}
+    assert host.path("etc/sv/web/env/GREETING").read_text() == "compared\n"
+    monkeypatch.setattr(FilesPlanner, "plan_entry", real_plan_entry)
 
     real_restarts = ServicesPlanner.restarts
 

@@ -9,6 +9,7 @@ A case::
     before: |            # data the host was converged to (absent: an empty host)
     edits:               # then changed by hand: chmod/write/remove/symlink/mkdir/chown/nlink
       - {chmod: /etc/sv/web/run, mode: 0644}   # /acl (is: none | refused)
+                         # (a write's content: text, or !!binary bytes)
     live:                # side directory -> run | down | finish | STATE/WANT (run/down) | none
       /etc/sv/web: run   # (its log/ runs too unless given; a side not given has no runsv)
                          # | unknown (status unreadable) | unknown-ok (ok not a FIFO)
@@ -16,7 +17,7 @@ A case::
     commands:            # initsys's: {argv, reason, after, before, prepare}
     notes: [...]         # initsys's notes on the runtime it found
     extra_entries:       # initsys's: {directory: P} | {file: P, content} | {symlink: P, target}
-                         # | {absent: P}
+                         # | {absent: P} | {bytecode: P, source, header} (a .pyc's first bytes)
     owners: true         # manage owners (as root)
     only: [NAME, ...]    # --only, names as the verbs take them (model/units.py)
     cannot_run:          # users who cannot run the sv (runnable.py): login -> [sv, path, why]
@@ -29,8 +30,10 @@ A case::
       noops: [...]       # every no-op but "up to date", in order
       up_to_date: 12     # optional
       refusals: {login: words the message contains}
-      problem: words     # ApplyError expected, containing these words
+      problems: [...]    # ApplyError expected: its lines, each a problem that stops the apply
       owed: [...]        # what the plan writes down as owed, ACTION LABEL (REASON) (none: [])
+      diffs: {...}       # optional: PATH -> [BEFORE, AFTER] of every step plan --diff shows
+                         # (report.step_diff: a file's text, a secret masked)
 """
 
 from pathlib import Path
@@ -40,9 +43,10 @@ import yaml
 
 from runit_provision.apply.observe import observe
 from runit_provision.apply.plan import plan
+from runit_provision.apply.report import step_diff
 from runit_provision.errors import ApplyError
 from runit_provision.render import render
-from runit_provision.model.tree import Absent, Directory, File, Symlink
+from runit_provision.model.tree import Absent, Bytecode, Directory, File, Symlink
 
 from ..pipeline import config_from_text
 from .helpers import (ACL_REFUSED, IDENTITIES, OK_NOT_A_FIFO, STATUS_UNREADABLE, MemoryFs, Node,
@@ -74,8 +78,10 @@ def apply_edit(fs, edit):
     elif "write" in edit:
         fs.add_parents(edit["write"])
         old = nodes.get(edit["write"])
+        content = edit["content"]  # text, or bytes (!!binary)
         nodes[edit["write"]] = Node("file", edit.get("mode", old.mode if old else 0o644),
-                                    content=edit["content"].encode())
+                                    content=content if isinstance(content, bytes)
+                                    else content.encode())
     elif "remove" in edit:
         fs.remove(edit["remove"])
     elif "symlink" in edit:
@@ -123,13 +129,15 @@ class Command:
 
 def extra_entry(item):
     """An initsys entry: {directory: PATH} | {file: PATH, content} | {symlink: PATH, target}
-    | {absent: PATH}."""
+    | {absent: PATH} | {bytecode: PATH, source, header}."""
     if "directory" in item:
         return Directory(item["directory"], item.get("mode", 0o755))
     if "file" in item:
         return File(item["file"], item.get("content", ""), item.get("mode", 0o644))
     if "absent" in item:
         return Absent(item["absent"])
+    if "bytecode" in item:
+        return Bytecode(item["bytecode"], item["source"], item["header"].encode())
     return Symlink(item["symlink"], item["target"])
 
 
@@ -153,10 +161,10 @@ def plan_of(case):
 def test_case(path):
     case = load_case(path)
     expect = case["expect"]
-    if "problem" in expect:
+    if "problems" in expect:
         with pytest.raises(ApplyError) as caught:
             plan_of(case)
-        assert expect["problem"] in str(caught.value)
+        assert str(caught.value).split("\n") == expect["problems"]
         return
     result = plan_of(case)
     assert [step_text(step) for step in result.steps] == expect.get("steps", [])
@@ -164,6 +172,10 @@ def test_case(path):
     assert all(noop.path for noop in result.noops)  # --json lists each by what it is about
     assert ["%s %s (%s)" % (entry.action, entry.label, entry.reason)
             for entry in result.owed] == expect.get("owed", [])
+    if "diffs" in expect:
+        shown = {step.path: step_diff(step) for step in result.steps}
+        assert {path: [diff["before"], diff["after"]] for path, diff in shown.items()
+                if diff is not None} == expect["diffs"]
     if "up_to_date" in expect:
         assert sum(noop.reason == "up to date" for noop in result.noops) == expect["up_to_date"]
     refusals = expect.get("refusals", {})
